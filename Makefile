@@ -1,0 +1,48 @@
+# Thin wrapper over CMake for the commands the README names.
+#   make demo    set up, build (Release) and run `tabledata demo`
+#   make check   set up, build and run the whole test suite (ctest)
+#   make bench   set up, build (Release) and run the benchmarks
+#   make install install library, headers, pkg-config and CMake package files
+JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
+RELEASE := build/release
+CHECK := build/check
+
+.PHONY: all deps demo check bench install clean asan tsan valgrind
+
+all: deps
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(RELEASE) -j $(JOBS)
+
+deps:
+	@./scripts/setup-deps.sh
+
+demo: all
+	$(RELEASE)/cli/tabledata demo
+
+check: deps
+	cmake -S . -B $(CHECK) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(CHECK) -j $(JOBS)
+	cd $(CHECK) && ctest --output-on-failure -j $(JOBS)
+
+asan: deps
+	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DTD_SANITIZE=address,undefined -DTD_BUILD_BENCH=OFF >/dev/null
+	cmake --build build/asan -j $(JOBS)
+	cd build/asan && ctest --output-on-failure -j $(JOBS)
+
+tsan: deps
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DTD_SANITIZE=thread -DTD_BUILD_BENCH=OFF >/dev/null
+	cmake --build build/tsan -j $(JOBS)
+	cd build/tsan && ctest --output-on-failure -j $(JOBS) -L threads
+
+valgrind: check
+	cd $(CHECK) && ctest --output-on-failure -T memcheck -LE slow
+
+bench: all
+	./bench/run.sh $(RELEASE)
+
+install: all
+	cmake --install $(RELEASE) --prefix $(PREFIX)
+
+clean:
+	rm -rf build

@@ -1,0 +1,415 @@
+/*
+ * arrow/array.c - builders, views, validation and export of column arrays.
+ */
+#include "arrow/array.h"
+
+#include <limits.h>
+#include <stdio.h>
+
+#include "arrow/schema.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+int64_t td_bits_count(const uint8_t *bits, int64_t begin, int64_t n) {
+  int64_t c = 0, i = begin, end = begin + n;
+  while (i < end && (i & 7)) c += td_bit_get(bits, i++);
+  while (i + 64 <= end) {
+    uint64_t w;
+    memcpy(&w, bits + (i >> 3), 8);
+    c += __builtin_popcountll(w);
+    i += 64;
+  }
+  while (i < end) c += td_bit_get(bits, i++);
+  return c;
+}
+
+static int64_t bitmap_bytes(int64_t n) { return (n + 7) / 8; }
+
+int td_array_init(td_array *a, td_type_id type, int64_t capacity, td_error *err) {
+  memset(a, 0, sizeof *a);
+  a->type = type;
+  if (type == TD_TYPE_NONE) return td_err(err, TD_EINVAL, "cannot build an array without a type");
+  return td_array_reserve(a, capacity < 16 ? 16 : capacity, err);
+}
+
+void td_array_reset(td_array *a) {
+  td_free(a->validity);
+  td_free(a->values);
+  td_free(a->offsets);
+  td_free(a->data);
+  td_type_id t = a->type;
+  memset(a, 0, sizeof *a);
+  a->type = t;
+}
+
+int td_array_reserve(td_array *a, int64_t capacity, td_error *err) {
+  if (capacity <= a->capacity) return TD_OK;
+  if (capacity > ((int64_t)1 << 40)) return td_err(err, TD_ERANGE, "array capacity %lld is too large", (long long)capacity);
+  if (a->validity) {
+    uint8_t *v = td_realloc(a->validity, (size_t)bitmap_bytes(capacity));
+    if (!v) return td_err_nomem(err, "growing a validity bitmap");
+    memset(v + bitmap_bytes(a->capacity), 0xff, (size_t)(bitmap_bytes(capacity) - bitmap_bytes(a->capacity)));
+    a->validity = v;
+  }
+  if (a->type == TD_TYPE_UTF8) {
+    int32_t *o = td_realloc(a->offsets, (size_t)(capacity + 1) * sizeof *o);
+    if (!o) return td_err_nomem(err, "growing string offsets");
+    if (a->capacity == 0) o[0] = 0;
+    a->offsets = o;
+  } else {
+    int w = td_type_width(a->type);
+    size_t bytes = w ? (size_t)capacity * (size_t)w : (size_t)bitmap_bytes(capacity);
+    uint8_t *v = td_realloc(a->values, bytes);
+    if (!v) return td_err_nomem(err, "growing column values");
+    if (!w) memset(v + bitmap_bytes(a->capacity), 0, bytes - (size_t)bitmap_bytes(a->capacity));
+    a->values = v;
+  }
+  a->capacity = capacity;
+  return TD_OK;
+}
+
+int td_array_reserve_data(td_array *a, int64_t bytes, td_error *err) {
+  if (bytes <= a->data_capacity) return TD_OK;
+  if (bytes > INT32_MAX) return td_err(err, TD_ERANGE, "string data of %lld bytes exceeds the 2 GiB limit of one utf8 array", (long long)bytes);
+  int64_t cap = a->data_capacity ? a->data_capacity : 64;
+  while (cap < bytes) cap *= 2;
+  if (cap > INT32_MAX) cap = INT32_MAX;
+  char *d = td_realloc(a->data, (size_t)cap);
+  if (!d) return td_err_nomem(err, "growing string data");
+  a->data = d;
+  a->data_capacity = cap;
+  return TD_OK;
+}
+
+static int grow_for_one(td_array *a, td_error *err) {
+  if (a->length < a->capacity) return TD_OK;
+  return td_array_reserve(a, a->capacity * 2, err);
+}
+
+int td_array_set_null(td_array *a, int64_t i, td_error *err) {
+  if (!a->validity) {
+    a->validity = td_malloc((size_t)bitmap_bytes(a->capacity));
+    if (!a->validity) return td_err_nomem(err, "allocating a validity bitmap");
+    memset(a->validity, 0xff, (size_t)bitmap_bytes(a->capacity));
+  }
+  if (td_bit_get(a->validity, i)) {
+    td_bit_clear(a->validity, i);
+    a->null_count++;
+  }
+  return TD_OK;
+}
+
+static void mark_valid(td_array *a, int64_t i) {
+  if (a->validity) td_bit_set(a->validity, i);
+}
+
+int td_array_append_null(td_array *a, td_error *err) {
+  int rc = grow_for_one(a, err);
+  if (rc) return rc;
+  int64_t i = a->length;
+  if (a->type == TD_TYPE_UTF8) a->offsets[i + 1] = a->offsets[i];
+  else if (a->type == TD_TYPE_BOOL) td_bit_clear(a->values, i);
+  else memset(a->values + i * td_type_width(a->type), 0, (size_t)td_type_width(a->type));
+  a->length++;
+  rc = td_array_set_null(a, i, err);
+  if (rc) a->length--;
+  return rc;
+}
+
+int td_array_append_int(td_array *a, int64_t v, td_error *err) {
+  int rc = grow_for_one(a, err);
+  if (rc) return rc;
+  int64_t i = a->length;
+  switch (a->type) {
+    case TD_TYPE_BOOL: td_bit_put(a->values, i, v != 0); break;
+    case TD_TYPE_INT8: ((int8_t *)a->values)[i] = (int8_t)v; break;
+    case TD_TYPE_INT16: ((int16_t *)a->values)[i] = (int16_t)v; break;
+    case TD_TYPE_UINT16: ((uint16_t *)a->values)[i] = (uint16_t)v; break;
+    case TD_TYPE_INT32: ((int32_t *)a->values)[i] = (int32_t)v; break;
+    case TD_TYPE_INT64:
+    case TD_TYPE_TIMESTAMP: ((int64_t *)a->values)[i] = v; break;
+    case TD_TYPE_FLOAT32: ((float *)a->values)[i] = (float)v; break;
+    case TD_TYPE_FLOAT64: ((double *)a->values)[i] = (double)v; break;
+    default: return td_err(err, TD_ETYPE, "cannot append an integer to a %s array", td_type_name(a->type));
+  }
+  mark_valid(a, i);
+  a->length++;
+  return TD_OK;
+}
+
+int td_array_append_double(td_array *a, double v, td_error *err) {
+  if (a->type == TD_TYPE_FLOAT32 || a->type == TD_TYPE_FLOAT64) {
+    int rc = grow_for_one(a, err);
+    if (rc) return rc;
+    if (a->type == TD_TYPE_FLOAT32) ((float *)a->values)[a->length] = (float)v;
+    else ((double *)a->values)[a->length] = v;
+    mark_valid(a, a->length);
+    a->length++;
+    return TD_OK;
+  }
+  return td_err(err, TD_ETYPE, "cannot append a floating-point value to a %s array", td_type_name(a->type));
+}
+
+int td_array_append_str(td_array *a, const char *s, int64_t len, td_error *err) {
+  if (a->type != TD_TYPE_UTF8)
+    return td_err(err, TD_ETYPE, "cannot append a string to a %s array", td_type_name(a->type));
+  int rc = grow_for_one(a, err);
+  if (rc) return rc;
+  rc = td_array_reserve_data(a, a->data_length + len, err);
+  if (rc) return rc;
+  if (len) memcpy(a->data + a->data_length, s, (size_t)len);
+  a->data_length += len;
+  a->offsets[a->length + 1] = (int32_t)a->data_length;
+  mark_valid(a, a->length);
+  a->length++;
+  return TD_OK;
+}
+
+int td_array_append_value(td_array *a, const td_value *v, td_error *err) {
+  if (v->is_null || v->type == TD_TYPE_NONE) return td_array_append_null(a, err);
+  if (a->type == TD_TYPE_UTF8) {
+    if (v->type != TD_TYPE_UTF8) return td_err(err, TD_ETYPE, "cannot append a %s value to a utf8 array", td_type_name(v->type));
+    return td_array_append_str(a, v->v.s.ptr, (int64_t)v->v.s.len, err);
+  }
+  if (v->type == TD_TYPE_UTF8) return td_err(err, TD_ETYPE, "cannot append a utf8 value to a %s array", td_type_name(a->type));
+  if (td_type_is_float(v->type)) {
+    if (td_type_is_float(a->type)) return td_array_append_double(a, v->v.f, err);
+    return td_array_append_int(a, (int64_t)v->v.f, err);
+  }
+  if (v->type == TD_TYPE_BOOL) return td_array_append_int(a, v->v.b, err);
+  return td_array_append_int(a, v->v.i, err);
+}
+
+/* ---- export ---- */
+
+typedef struct array_priv {
+  const void *buffers[3];
+  void *owned[3];
+  struct ArrowArray **children;
+  struct ArrowArray *child_storage;
+} array_priv;
+
+static void array_release(struct ArrowArray *arr) {
+  if (!arr || !arr->release) return;
+  array_priv *p = arr->private_data;
+  for (int64_t i = 0; i < arr->n_children; i++) td_arrow_array_release(arr->children[i]);
+  for (int i = 0; i < 3; i++) td_free(p->owned[i]);
+  td_free(p->children);
+  td_free(p->child_storage);
+  td_free(p);
+  arr->release = NULL;
+}
+
+int td_array_export(td_array *a, struct ArrowArray *out, td_error *err) {
+  array_priv *p = td_calloc(1, sizeof *p);
+  if (!p) return td_err_nomem(err, "exporting an array");
+  memset(out, 0, sizeof *out);
+  out->length = a->length;
+  out->null_count = a->null_count;
+  p->buffers[0] = a->null_count ? a->validity : NULL;
+  p->owned[0] = a->validity;
+  if (a->type == TD_TYPE_UTF8) {
+    if (!a->data) {
+      int rc = td_array_reserve_data(a, 1, err);
+      if (rc) {
+        td_free(p);
+        return rc;
+      }
+    }
+    p->buffers[1] = a->offsets;
+    p->buffers[2] = a->data;
+    p->owned[1] = a->offsets;
+    p->owned[2] = a->data;
+    out->n_buffers = 3;
+  } else {
+    p->buffers[1] = a->values;
+    p->owned[1] = a->values;
+    out->n_buffers = 2;
+  }
+  out->buffers = p->buffers;
+  out->private_data = p;
+  out->release = array_release;
+  a->validity = NULL;
+  a->values = NULL;
+  a->offsets = NULL;
+  a->data = NULL;
+  td_array_reset(a);
+  return TD_OK;
+}
+
+int td_struct_array_make(int64_t n, struct ArrowArray *children, int64_t length,
+                         struct ArrowArray *out, td_error *err) {
+  array_priv *p = td_calloc(1, sizeof *p);
+  struct ArrowArray *storage = n ? td_malloc((size_t)n * sizeof *storage) : NULL;
+  struct ArrowArray **ptrs = n ? td_malloc((size_t)n * sizeof *ptrs) : NULL;
+  if (!p || (n && (!storage || !ptrs))) {
+    td_free(p);
+    td_free(storage);
+    td_free(ptrs);
+    for (int64_t i = 0; i < n; i++) td_arrow_array_release(&children[i]);
+    return td_err_nomem(err, "building a record batch");
+  }
+  for (int64_t i = 0; i < n; i++) {
+    td_arrow_array_move(&children[i], &storage[i]);
+    ptrs[i] = &storage[i];
+  }
+  memset(out, 0, sizeof *out);
+  out->length = length;
+  out->n_buffers = 1;
+  out->buffers = p->buffers; /* buffers[0] == NULL: no struct-level nulls */
+  out->n_children = n;
+  out->children = ptrs;
+  p->children = ptrs;
+  p->child_storage = storage;
+  out->private_data = p;
+  out->release = array_release;
+  return TD_OK;
+}
+
+/* ---- views and validation ---- */
+
+static int expected_buffers(td_type_id type) { return type == TD_TYPE_UTF8 ? 3 : 2; }
+
+int td_colview_init(td_colview *v, td_type_id type, const struct ArrowArray *a, td_error *err) {
+  memset(v, 0, sizeof *v);
+  if (!a || !a->release) return td_err(err, TD_EINVAL, "array is released or NULL");
+  int nb = expected_buffers(type);
+  if (a->n_buffers != nb)
+    return td_err(err, TD_ECONTRACT, "a %s array has %d buffers, found %lld", td_type_name(type), nb,
+                  (long long)a->n_buffers);
+  if (a->length < 0 || a->offset < 0)
+    return td_err(err, TD_ECONTRACT, "array has negative length or offset");
+  v->type = type;
+  v->length = a->length;
+  v->offset = a->offset;
+  v->null_count = a->null_count;
+  v->validity = a->null_count == 0 ? NULL : a->buffers[0];
+  if (type == TD_TYPE_UTF8) {
+    v->offsets = a->buffers[1];
+    v->data = a->buffers[2];
+    if (!v->offsets) return td_err(err, TD_ECONTRACT, "utf8 array has no offsets buffer");
+    if (!v->data) v->data = "";
+  } else {
+    v->values = a->buffers[1];
+    if (!v->values && a->length > 0) return td_err(err, TD_ECONTRACT, "array has no values buffer");
+  }
+  return TD_OK;
+}
+
+int td_array_validate(td_type_id type, const struct ArrowArray *a, td_error *err) {
+  td_colview v;
+  int rc = td_colview_init(&v, type, a, err);
+  if (rc) return rc;
+  if (a->n_children != 0 || a->dictionary)
+    return td_err(err, TD_ECONTRACT, "a %s array has no children or dictionary, found %lld children%s",
+                  td_type_name(type), (long long)a->n_children, a->dictionary ? " and a dictionary" : "");
+  if (a->null_count != 0) {
+    if (!a->buffers[0]) {
+      if (a->null_count != 0)
+        return td_err(err, TD_ECONTRACT, "array reports %lld nulls but has no validity bitmap",
+                      (long long)a->null_count);
+    } else if (a->null_count > 0) {
+      int64_t valid = td_bits_count(a->buffers[0], a->offset, a->length);
+      if (a->length - valid != a->null_count)
+        return td_err(err, TD_ECONTRACT, "array reports %lld nulls, its validity bitmap has %lld",
+                      (long long)a->null_count, (long long)(a->length - valid));
+    } else if (a->null_count != -1) {
+      return td_err(err, TD_ECONTRACT, "array reports a negative null count %lld", (long long)a->null_count);
+    }
+  }
+  if (type == TD_TYPE_UTF8 && a->length > 0) {
+    const int32_t *o = v.offsets + a->offset;
+    if (o[0] < 0) return td_err(err, TD_ECONTRACT, "utf8 array starts at negative offset %d", o[0]);
+    for (int64_t i = 0; i < a->length; i++)
+      if (o[i + 1] < o[i])
+        return td_err(err, TD_ECONTRACT, "utf8 offsets decrease at row %lld (%d then %d)", (long long)i, o[i],
+                      o[i + 1]);
+    if (o[a->length] > 0 && !a->buffers[2])
+      return td_err(err, TD_ECONTRACT, "utf8 array has string bytes but no data buffer");
+  }
+  return TD_OK;
+}
+
+td_value td_colview_value(const td_colview *v, int64_t i) {
+  td_value r;
+  memset(&r, 0, sizeof r);
+  r.type = v->type;
+  if (!td_colview_valid(v, i)) {
+    r.is_null = true;
+    return r;
+  }
+  switch (v->type) {
+    case TD_TYPE_BOOL: r.v.b = td_colview_int(v, i) != 0; break;
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_FLOAT64: r.v.f = td_colview_double(v, i); break;
+    case TD_TYPE_UTF8: {
+      int64_t len;
+      r.v.s.ptr = td_colview_str(v, i, &len);
+      r.v.s.len = (size_t)len;
+      break;
+    }
+    default: r.v.i = td_colview_int(v, i); break;
+  }
+  return r;
+}
+
+int td_array_append_view(td_array *a, const td_colview *src, int64_t begin, int64_t n,
+                         td_error *err) {
+  if (n <= 0) return TD_OK;
+  int rc = td_array_reserve(a, a->length + n, err);
+  if (rc) return rc;
+  int64_t dst = a->length;
+  int64_t so = src->offset + begin;
+  if (a->type == TD_TYPE_UTF8) {
+    int32_t base = src->offsets[so];
+    int64_t bytes = src->offsets[so + n] - base;
+    rc = td_array_reserve_data(a, a->data_length + bytes, err);
+    if (rc) return rc;
+    if (bytes) memcpy(a->data + a->data_length, src->data + base, (size_t)bytes);
+    for (int64_t i = 0; i < n; i++)
+      a->offsets[dst + i + 1] = (int32_t)(a->data_length + (src->offsets[so + i + 1] - base));
+    a->data_length += bytes;
+  } else if (a->type == TD_TYPE_BOOL) {
+    const uint8_t *bits = src->values;
+    for (int64_t i = 0; i < n; i++) td_bit_put(a->values, dst + i, td_bit_get(bits, so + i));
+  } else {
+    int w = td_type_width(a->type);
+    memcpy(a->values + dst * w, (const uint8_t *)src->values + so * w, (size_t)(n * w));
+  }
+  if (src->validity) {
+    for (int64_t i = 0; i < n; i++) {
+      if (!td_bit_get(src->validity, so + i)) {
+        a->length = dst + i + 1; /* set_null requires the slot to exist */
+        rc = td_array_set_null(a, dst + i, err);
+        if (rc) {
+          a->length = dst;
+          return rc;
+        }
+      } else if (a->validity) {
+        td_bit_set(a->validity, dst + i);
+      }
+    }
+  } else if (a->validity) {
+    for (int64_t i = 0; i < n; i++) td_bit_set(a->validity, dst + i);
+  }
+  a->length = dst + n;
+  return TD_OK;
+}
+
+void td_arrow_array_release(struct ArrowArray *a) {
+  if (a && a->release) a->release(a);
+}
+void td_arrow_schema_release(struct ArrowSchema *s) {
+  if (s && s->release) s->release(s);
+}
+void td_arrow_stream_release(struct ArrowArrayStream *s) {
+  if (s && s->release) s->release(s);
+}
+void td_arrow_array_move(struct ArrowArray *src, struct ArrowArray *dst) {
+  *dst = *src;
+  src->release = NULL;
+}
+void td_arrow_schema_move(struct ArrowSchema *src, struct ArrowSchema *dst) {
+  *dst = *src;
+  src->release = NULL;
+}

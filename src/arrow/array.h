@@ -1,0 +1,139 @@
+/*
+ * arrow/array.h - owned column arrays (builders), read-only views of any
+ * ArrowArray, validation of arrays that come from outside, and export.
+ *
+ * td_array  - an owned, contiguous column being built (offset 0).  Fill it
+ *             with the append functions, or in bulk: td_array_init(a, t, n),
+ *             write n values straight into a->values, set a->length = n, and
+ *             call td_array_set_null() for null slots.  td_array_export()
+ *             moves the buffers into an ArrowArray whose release frees them.
+ * td_colview - a borrowed view of one ArrowArray of a known type, with the
+ *             array's offset applied by the accessors.  Valid while the
+ *             ArrowArray it views is.
+ */
+#ifndef TD_ARROW_ARRAY_H
+#define TD_ARROW_ARRAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tabledata/arrow_abi.h"
+#include "tabledata/error.h"
+#include "tabledata/types.h"
+
+static inline bool td_bit_get(const uint8_t *bits, int64_t i) {
+  return (bits[i >> 3] >> (i & 7)) & 1;
+}
+static inline void td_bit_set(uint8_t *bits, int64_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }
+static inline void td_bit_clear(uint8_t *bits, int64_t i) {
+  bits[i >> 3] &= (uint8_t)~(1u << (i & 7));
+}
+static inline void td_bit_put(uint8_t *bits, int64_t i, bool v) {
+  if (v) td_bit_set(bits, i);
+  else td_bit_clear(bits, i);
+}
+/* Number of set bits in [begin, begin+n). */
+int64_t td_bits_count(const uint8_t *bits, int64_t begin, int64_t n);
+
+typedef struct td_array {
+  td_type_id type;
+  int64_t length;
+  int64_t capacity;
+  int64_t null_count;
+  uint8_t *validity; /* NULL while every value is valid */
+  uint8_t *values;   /* fixed-width values, or the bit-packed values of bool */
+  int32_t *offsets;  /* utf8 only: capacity + 1 entries */
+  char *data;        /* utf8 only */
+  int64_t data_length;
+  int64_t data_capacity;
+} td_array;
+
+int td_array_init(td_array *a, td_type_id type, int64_t capacity, td_error *err);
+void td_array_reset(td_array *a);
+int td_array_reserve(td_array *a, int64_t capacity, td_error *err);
+int td_array_reserve_data(td_array *a, int64_t bytes, td_error *err);
+int td_array_append_null(td_array *a, td_error *err);
+/* For int8..int64, uint16, timestamp and bool (non-zero = true).  The value
+ * is not range-checked: callers convert first. */
+int td_array_append_int(td_array *a, int64_t v, td_error *err);
+int td_array_append_double(td_array *a, double v, td_error *err);
+int td_array_append_str(td_array *a, const char *s, int64_t len, td_error *err);
+/* Appends a scalar of the array's type (or a null of any type). */
+int td_array_append_value(td_array *a, const td_value *v, td_error *err);
+/* Marks slot i (< length) null, creating the validity bitmap if needed. */
+int td_array_set_null(td_array *a, int64_t i, td_error *err);
+/* Moves the contents into `out` (which the caller must release) and resets
+ * `a`.  On failure `a` is left as it was and `out` untouched. */
+int td_array_export(td_array *a, struct ArrowArray *out, td_error *err);
+
+typedef struct td_colview {
+  td_type_id type;
+  int64_t length;
+  int64_t offset; /* applied by the accessors below */
+  int64_t null_count;
+  const uint8_t *validity; /* NULL: no nulls */
+  const void *values;      /* fixed width or bool bits; NULL for utf8 */
+  const int32_t *offsets;  /* utf8 */
+  const char *data;        /* utf8 */
+} td_colview;
+
+/* Views `a` as a column of `type`; checks only the buffer layout (cheap).
+ * Use td_array_validate() for arrays from untrusted producers. */
+int td_colview_init(td_colview *v, td_type_id type, const struct ArrowArray *a, td_error *err);
+/* Full check of an ArrowArray of `type`: buffer count and presence, no
+ * children, null_count consistent, utf8 offsets monotonic and in bounds. */
+int td_array_validate(td_type_id type, const struct ArrowArray *a, td_error *err);
+
+static inline bool td_colview_valid(const td_colview *v, int64_t i) {
+  return !v->validity || td_bit_get(v->validity, v->offset + i);
+}
+static inline int64_t td_colview_int(const td_colview *v, int64_t i) {
+  int64_t j = v->offset + i;
+  switch (v->type) {
+    case TD_TYPE_BOOL: return td_bit_get((const uint8_t *)v->values, j);
+    case TD_TYPE_INT8: return ((const int8_t *)v->values)[j];
+    case TD_TYPE_INT16: return ((const int16_t *)v->values)[j];
+    case TD_TYPE_UINT16: return ((const uint16_t *)v->values)[j];
+    case TD_TYPE_INT32: return ((const int32_t *)v->values)[j];
+    case TD_TYPE_INT64:
+    case TD_TYPE_TIMESTAMP: return ((const int64_t *)v->values)[j];
+    case TD_TYPE_FLOAT32: return (int64_t)((const float *)v->values)[j];
+    case TD_TYPE_FLOAT64: return (int64_t)((const double *)v->values)[j];
+    default: return 0;
+  }
+}
+static inline double td_colview_double(const td_colview *v, int64_t i) {
+  int64_t j = v->offset + i;
+  switch (v->type) {
+    case TD_TYPE_FLOAT32: return ((const float *)v->values)[j];
+    case TD_TYPE_FLOAT64: return ((const double *)v->values)[j];
+    default: return (double)td_colview_int(v, i);
+  }
+}
+static inline const char *td_colview_str(const td_colview *v, int64_t i, int64_t *len) {
+  int64_t j = v->offset + i;
+  *len = v->offsets[j + 1] - v->offsets[j];
+  return v->data + v->offsets[j];
+}
+/* The value at row i as a td_value (strings borrow the array's bytes). */
+td_value td_colview_value(const td_colview *v, int64_t i);
+
+/* Appends rows [begin, begin+n) of `src` (same type) to `a`. */
+int td_array_append_view(td_array *a, const td_colview *src, int64_t begin, int64_t n,
+                         td_error *err);
+
+/* Releases a live ArrowArray / ArrowSchema / stream; NULL or released is fine. */
+void td_arrow_array_release(struct ArrowArray *a);
+void td_arrow_schema_release(struct ArrowSchema *s);
+void td_arrow_stream_release(struct ArrowArrayStream *s);
+/* Moves src into dst (dst must not be live). */
+void td_arrow_array_move(struct ArrowArray *src, struct ArrowArray *dst);
+void td_arrow_schema_move(struct ArrowSchema *src, struct ArrowSchema *dst);
+
+/* Builds a struct array ("+s") of `length` rows from `n` children, taking
+ * them (they are moved even on failure, and then released). */
+int td_struct_array_make(int64_t n, struct ArrowArray *children, int64_t length,
+                         struct ArrowArray *out, td_error *err);
+
+#endif

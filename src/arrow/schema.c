@@ -1,0 +1,300 @@
+/*
+ * arrow/schema.c - td_schema and ArrowSchema import/export.
+ */
+#include "arrow/schema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/error.h"
+
+const char *td_type_name(td_type_id type) {
+  switch (type) {
+    case TD_TYPE_NONE: return "null";
+    case TD_TYPE_BOOL: return "bool";
+    case TD_TYPE_INT8: return "int8";
+    case TD_TYPE_INT16: return "int16";
+    case TD_TYPE_INT32: return "int32";
+    case TD_TYPE_INT64: return "int64";
+    case TD_TYPE_UINT16: return "uint16";
+    case TD_TYPE_FLOAT32: return "float32";
+    case TD_TYPE_FLOAT64: return "float64";
+    case TD_TYPE_UTF8: return "utf8";
+    case TD_TYPE_TIMESTAMP: return "timestamp";
+  }
+  return "unknown";
+}
+
+const char *td_type_format(td_type_id type) {
+  switch (type) {
+    case TD_TYPE_NONE: return "n";
+    case TD_TYPE_BOOL: return "b";
+    case TD_TYPE_INT8: return "c";
+    case TD_TYPE_INT16: return "s";
+    case TD_TYPE_INT32: return "i";
+    case TD_TYPE_INT64: return "l";
+    case TD_TYPE_UINT16: return "S";
+    case TD_TYPE_FLOAT32: return "f";
+    case TD_TYPE_FLOAT64: return "g";
+    case TD_TYPE_UTF8: return "u";
+    case TD_TYPE_TIMESTAMP: return "tsn:";
+  }
+  return "?";
+}
+
+int td_type_width(td_type_id type) {
+  switch (type) {
+    case TD_TYPE_INT8: return 1;
+    case TD_TYPE_INT16:
+    case TD_TYPE_UINT16: return 2;
+    case TD_TYPE_INT32:
+    case TD_TYPE_FLOAT32: return 4;
+    case TD_TYPE_INT64:
+    case TD_TYPE_FLOAT64:
+    case TD_TYPE_TIMESTAMP: return 8;
+    default: return 0;
+  }
+}
+
+bool td_type_is_integer(td_type_id t) {
+  return t == TD_TYPE_INT8 || t == TD_TYPE_INT16 || t == TD_TYPE_INT32 ||
+         t == TD_TYPE_INT64 || t == TD_TYPE_UINT16;
+}
+
+bool td_type_is_float(td_type_id t) { return t == TD_TYPE_FLOAT32 || t == TD_TYPE_FLOAT64; }
+
+int td_type_from_format(const char *format, td_type_id *type, const char **tz,
+                        td_error *err) {
+  *tz = NULL;
+  if (!format) return td_err(err, TD_EINVAL, "schema has no format string");
+  if (format[0] && !format[1]) {
+    switch (format[0]) {
+      case 'b': *type = TD_TYPE_BOOL; return TD_OK;
+      case 'c': *type = TD_TYPE_INT8; return TD_OK;
+      case 's': *type = TD_TYPE_INT16; return TD_OK;
+      case 'i': *type = TD_TYPE_INT32; return TD_OK;
+      case 'l': *type = TD_TYPE_INT64; return TD_OK;
+      case 'S': *type = TD_TYPE_UINT16; return TD_OK;
+      case 'f': *type = TD_TYPE_FLOAT32; return TD_OK;
+      case 'g': *type = TD_TYPE_FLOAT64; return TD_OK;
+      case 'u': *type = TD_TYPE_UTF8; return TD_OK;
+      default: break;
+    }
+  }
+  if (strncmp(format, "tsn:", 4) == 0) {
+    *type = TD_TYPE_TIMESTAMP;
+    *tz = format[4] ? format + 4 : NULL;
+    return TD_OK;
+  }
+  return td_err(err, TD_EUNSUPPORTED,
+                "unsupported Arrow type '%s' (supported: bool, int8, int16, int32, "
+                "int64, uint16, float32, float64, utf8, timestamp[ns])",
+                format);
+}
+
+void td_schema_init(td_schema *s) {
+  s->n_fields = 0;
+  s->fields = NULL;
+}
+
+void td_field_reset(td_field *f) {
+  td_free(f->name);
+  td_free(f->tz);
+  memset(f, 0, sizeof *f);
+}
+
+void td_schema_reset(td_schema *s) {
+  for (int64_t i = 0; i < s->n_fields; i++) td_field_reset(&s->fields[i]);
+  td_free(s->fields);
+  td_schema_init(s);
+}
+
+int td_schema_add(td_schema *s, const char *name, td_type_id type, const char *tz,
+                  bool nullable, td_error *err) {
+  td_field *nf = td_realloc(s->fields, (size_t)(s->n_fields + 1) * sizeof *nf);
+  if (!nf) return td_err_nomem(err, "adding a schema field");
+  s->fields = nf;
+  td_field *f = &nf[s->n_fields];
+  memset(f, 0, sizeof *f);
+  f->name = td_strdup(name ? name : "");
+  f->tz = (type == TD_TYPE_TIMESTAMP && tz && *tz) ? td_strdup(tz) : NULL;
+  if (!f->name || (type == TD_TYPE_TIMESTAMP && tz && *tz && !f->tz)) {
+    td_field_reset(f);
+    return td_err_nomem(err, "adding a schema field");
+  }
+  f->type = type;
+  f->nullable = nullable;
+  s->n_fields++;
+  return TD_OK;
+}
+
+int td_schema_copy(const td_schema *src, td_schema *dst, td_error *err) {
+  td_schema_init(dst);
+  for (int64_t i = 0; i < src->n_fields; i++) {
+    const td_field *f = &src->fields[i];
+    int rc = td_schema_add(dst, f->name, f->type, f->tz, f->nullable, err);
+    if (rc) {
+      td_schema_reset(dst);
+      return rc;
+    }
+  }
+  return TD_OK;
+}
+
+int64_t td_schema_find(const td_schema *s, const char *name) {
+  for (int64_t i = 0; i < s->n_fields; i++)
+    if (strcmp(s->fields[i].name, name) == 0) return i;
+  return -1;
+}
+
+bool td_field_same_type(const td_field *a, const td_field *b) {
+  if (a->type != b->type) return false;
+  if (a->type != TD_TYPE_TIMESTAMP) return true;
+  const char *ta = a->tz ? a->tz : "", *tb = b->tz ? b->tz : "";
+  return strcmp(ta, tb) == 0;
+}
+
+const char *td_field_type_text(const td_field *f, char *buf, size_t size) {
+  if (f->type == TD_TYPE_TIMESTAMP)
+    snprintf(buf, size, "timestamp[ns%s%s]", f->tz ? ", tz=" : "", f->tz ? f->tz : "");
+  else
+    snprintf(buf, size, "%s", td_type_name(f->type));
+  return buf;
+}
+
+int td_field_import(const struct ArrowSchema *in, td_field *out, td_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!in || !in->release) return td_err(err, TD_EINVAL, "schema is released or NULL");
+  td_type_id type;
+  const char *tz;
+  int rc = td_type_from_format(in->format, &type, &tz, err);
+  if (rc) {
+    return td_err_prefix(err, rc, "column '%s': ", in->name ? in->name : "");
+  }
+  if (in->dictionary)
+    return td_err(err, TD_EUNSUPPORTED, "column '%s': dictionary-encoded columns are not supported",
+                  in->name ? in->name : "");
+  if (in->n_children != 0)
+    return td_err(err, TD_EUNSUPPORTED, "column '%s': nested type '%s' is not supported",
+                  in->name ? in->name : "", in->format);
+  td_schema tmp;
+  td_schema_init(&tmp);
+  rc = td_schema_add(&tmp, in->name ? in->name : "", type, tz,
+                     (in->flags & ARROW_FLAG_NULLABLE) != 0, err);
+  if (rc) return rc;
+  *out = tmp.fields[0];
+  td_free(tmp.fields);
+  return TD_OK;
+}
+
+int td_schema_import(const struct ArrowSchema *in, td_schema *out, td_error *err) {
+  td_schema_init(out);
+  if (!in || !in->release) return td_err(err, TD_EINVAL, "schema is released or NULL");
+  if (!in->format || strcmp(in->format, "+s") != 0)
+    return td_err(err, TD_EINVAL, "expected a struct schema (format '+s') listing the columns, found format '%s'",
+                  in->format ? in->format : "(null)");
+  for (int64_t i = 0; i < in->n_children; i++) {
+    td_field f;
+    int rc = td_field_import(in->children[i], &f, err);
+    if (rc) {
+      td_schema_reset(out);
+      return rc;
+    }
+    if (td_schema_find(out, f.name) >= 0) {
+      rc = td_err(err, TD_EINVAL, "duplicate column name '%s' in schema", f.name);
+      td_field_reset(&f);
+      td_schema_reset(out);
+      return rc;
+    }
+    td_field *nf = td_realloc(out->fields, (size_t)(out->n_fields + 1) * sizeof *nf);
+    if (!nf) {
+      td_field_reset(&f);
+      td_schema_reset(out);
+      return td_err_nomem(err, "importing a schema");
+    }
+    out->fields = nf;
+    out->fields[out->n_fields++] = f;
+  }
+  return TD_OK;
+}
+
+/* ---- export ---- */
+
+typedef struct schema_priv {
+  char *format;
+  char *name;
+  struct ArrowSchema **children;
+} schema_priv;
+
+static void schema_release(struct ArrowSchema *s) {
+  if (!s || !s->release) return;
+  schema_priv *p = s->private_data;
+  for (int64_t i = 0; i < s->n_children; i++) {
+    struct ArrowSchema *c = s->children[i];
+    if (c->release) c->release(c);
+    td_free(c);
+  }
+  if (p) {
+    td_free(p->format);
+    td_free(p->name);
+    td_free(p->children);
+    td_free(p);
+  }
+  s->release = NULL;
+}
+
+static int schema_make(struct ArrowSchema *out, const char *format, const char *name,
+                       int64_t flags, int64_t n_children, td_error *err) {
+  memset(out, 0, sizeof *out);
+  schema_priv *p = td_calloc(1, sizeof *p);
+  if (!p) return td_err_nomem(err, "exporting a schema");
+  p->format = td_strdup(format);
+  p->name = name ? td_strdup(name) : NULL;
+  p->children = n_children ? td_calloc((size_t)n_children, sizeof *p->children) : NULL;
+  if (!p->format || (name && !p->name) || (n_children && !p->children)) {
+    td_free(p->format);
+    td_free(p->name);
+    td_free(p->children);
+    td_free(p);
+    return td_err_nomem(err, "exporting a schema");
+  }
+  out->format = p->format;
+  out->name = p->name;
+  out->flags = flags;
+  out->children = p->children;
+  out->n_children = 0; /* grows as children are filled in */
+  out->private_data = p;
+  out->release = schema_release;
+  return TD_OK;
+}
+
+int td_field_export(const td_field *f, struct ArrowSchema *out, td_error *err) {
+  char fmt[256];
+  if (f->type == TD_TYPE_TIMESTAMP)
+    snprintf(fmt, sizeof fmt, "tsn:%s", f->tz ? f->tz : "");
+  else
+    snprintf(fmt, sizeof fmt, "%s", td_type_format(f->type));
+  return schema_make(out, fmt, f->name, f->nullable ? ARROW_FLAG_NULLABLE : 0, 0, err);
+}
+
+int td_schema_export(const td_schema *s, struct ArrowSchema *out, td_error *err) {
+  int rc = schema_make(out, "+s", "", 0, s->n_fields, err);
+  if (rc) return rc;
+  for (int64_t i = 0; i < s->n_fields; i++) {
+    struct ArrowSchema *c = td_malloc(sizeof *c);
+    if (!c) {
+      out->release(out);
+      return td_err_nomem(err, "exporting a schema");
+    }
+    rc = td_field_export(&s->fields[i], c, err);
+    if (rc) {
+      td_free(c);
+      out->release(out);
+      return rc;
+    }
+    out->children[i] = c;
+    out->n_children = i + 1;
+  }
+  return TD_OK;
+}

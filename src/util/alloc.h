@@ -1,0 +1,27 @@
+/*
+ * util/alloc.h - the one allocation funnel of the library.
+ *
+ * Every library allocation goes through td_malloc/td_calloc/td_realloc so that
+ * tests can make the N-th allocation fail (td__alloc_fail_after) and prove
+ * that error paths release what they took.  The failure switch is a test hook,
+ * not configuration; it is process-wide and defaults to "never fail".
+ */
+#ifndef TD_UTIL_ALLOC_H
+#define TD_UTIL_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *td_malloc(size_t size);
+void *td_calloc(size_t n, size_t size);
+void *td_realloc(void *ptr, size_t size);
+void td_free(void *ptr);
+char *td_strdup(const char *s);
+char *td_strndup(const char *s, size_t n);
+
+/* Test hook: the next `n` allocations succeed, every later one fails, until
+ * called again with n < 0 (never fail).  Returns how many allocations were
+ * made since the previous call. */
+int64_t td__alloc_fail_after(int64_t n);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * tests/support/test.h - shared helpers for the cmocka test programs.
+ *
+ * TD_ASSERT_OK(rc, err) fails the test with the error message when rc != 0.
+ * td_test_testdata(rel) returns the absolute path of a file under
+ * ../shared/testdata (the tests read those files in place).
+ */
+#ifndef TD_TEST_SUPPORT_H
+#define TD_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "tabledata/error.h"
+
+#define TD_ASSERT_OK(rc, err)                                                  \
+  do {                                                                         \
+    int td_rc_ = (rc);                                                         \
+    if (td_rc_ != 0) {                                                         \
+      fail_msg("%s failed: %s: %s", #rc, td_status_name(td_rc_),              \
+               td_test_message(err));                                         \
+    }                                                                          \
+  } while (0)
+
+/* Asserts that `haystack` contains `needle`, printing both otherwise. */
+#define TD_ASSERT_CONTAINS(haystack, needle)                                   \
+  do {                                                                         \
+    const char *td_h_ = (haystack), *td_n_ = (needle);                        \
+    if (!td_h_ || !strstr(td_h_, td_n_))                                       \
+      fail_msg("expected \"%s\" to contain \"%s\"", td_h_ ? td_h_ : "(null)", \
+               td_n_);                                                         \
+  } while (0)
+
+static inline const char *td_test_message(const td_error *err) {
+  return err ? err->message : "";
+}
+
+/* Path of a file in the shared test data (static buffer, not reentrant). */
+const char *td_test_testdata(const char *relative);
+
+#endif
