@@ -1,0 +1,432 @@
+/*
+ * formats/ipc/ipc_column.c - reading rows of one column out of record
+ * batches: locating the column's FieldNode and buffers in a batch header,
+ * checking them against the body, fetching only the byte ranges the rows
+ * need (uncompressed fixed-width values are read straight into the output),
+ * LZ4_FRAME / ZSTD buffer decompression, type widening, and resolving
+ * string dictionaries (loaded lazily, once, under the reader's lock).
+ */
+#include <lz4frame.h>
+#include <zstd.h>
+
+#include "formats/ipc/ipc_internal.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+/* The parts of one batch header that a column read needs. */
+typedef struct batch_ctx {
+  ipc_reader *r;
+  const ipc_msg *m;
+  int64_t body;   /* file offset of the body */
+  int codec;      /* -1 uncompressed, 0 LZ4_FRAME, 1 ZSTD */
+  int64_t length, null_count;
+  int64_t buf[3][2]; /* offset and length within the body */
+} batch_ctx;
+
+/* One buffer, ready to hand out byte ranges. */
+typedef struct bsrc {
+  int64_t at;     /* file offset of raw bytes, when plain is NULL */
+  uint8_t *plain; /* decompressed bytes */
+} bsrc;
+
+static int fail(const batch_ctx *bc, int code, const char *what, long long a, long long b,
+                td_error *err) {
+  return td_err(err, code, "'%s': batch at offset %lld: %s (%lld, %lld)", bc->r->base.io.path,
+                (long long)bc->m->offset, what, a, b);
+}
+
+static int parse_batch(batch_ctx *bc, const ipc_tab *rb, const ipc_col *c, int nbuf,
+                       td_error *err) {
+  ipc_vec nodes, bufs, counts;
+  ipc_tab comp;
+  bool has_comp;
+  int rc = ipc_tab_vector(rb, 1, 16, &nodes, err);
+  if (!rc) rc = ipc_tab_vector(rb, 2, 16, &bufs, err);
+  if (!rc) rc = ipc_tab_table(rb, 3, &comp, &has_comp, err);
+  if (!rc) rc = ipc_tab_vector(rb, 4, 8, &counts, err);
+  if (rc) return rc;
+  bc->codec = -1;
+  if (has_comp) {
+    uint8_t codec, method;
+    if ((rc = ipc_tab_u8(&comp, 0, 0, &codec, err)) || (rc = ipc_tab_u8(&comp, 1, 0, &method, err)))
+      return rc;
+    if (codec > 1 || method != 0)
+      return fail(bc, TD_EUNSUPPORTED, "unsupported body compression (codec, method)", codec, method, err);
+    bc->codec = codec;
+  }
+  if (c->node >= nodes.len) return fail(bc, TD_EFORMAT, "too few field nodes (need, have)", c->node + 1, nodes.len, err);
+  const uint8_t *np = nodes.fb->p + nodes.pos + 16 * c->node;
+  bc->length = ipc_rd_i64(np);
+  bc->null_count = ipc_rd_i64(np + 8);
+  if (bc->length != bc->m->rows)
+    return fail(bc, TD_EFORMAT, "field node length differs from the batch length", bc->length, bc->m->rows, err);
+  if (bc->null_count < 0 || bc->null_count > bc->length)
+    return fail(bc, TD_EFORMAT, "null count out of range (null count, length)", bc->null_count, bc->length, err);
+  int64_t b = c->buf;
+  if (c->views_before > counts.len)
+    return fail(bc, TD_EFORMAT, "too few variadic buffer counts (need, have)", c->views_before, counts.len, err);
+  for (int64_t i = 0; i < c->views_before; i++) {
+    int64_t k = ipc_rd_i64(counts.fb->p + counts.pos + 8 * i);
+    if (k < 0 || k > (int64_t)bufs.len) return fail(bc, TD_EFORMAT, "bad variadic buffer count", k, i, err);
+    b += k;
+  }
+  if (b + nbuf > (int64_t)bufs.len) return fail(bc, TD_EFORMAT, "too few buffers (need, have)", b + nbuf, bufs.len, err);
+  for (int i = 0; i < nbuf; i++) {
+    const uint8_t *bp = bufs.fb->p + bufs.pos + 16 * (b + i);
+    int64_t off = ipc_rd_i64(bp), len = ipc_rd_i64(bp + 8);
+    if (off < 0 || len < 0 || off > bc->m->body_len || len > bc->m->body_len - off)
+      return fail(bc, TD_EFORMAT, "buffer outside the message body (offset, length)", off, len, err);
+    bc->buf[i][0] = off;
+    bc->buf[i][1] = len;
+  }
+  return TD_OK;
+}
+
+/* Reads the header of message m and locates column c's node and buffers. */
+static int locate(batch_ctx *bc, const ipc_col *c, int nbuf, td_error *err) {
+  uint8_t *mem;
+  ipc_fb fb;
+  ipc_tab msg, hdr, rb;
+  uint8_t type;
+  bool has = false;
+  int rc = ipc_load_message(bc->r, bc->m, &mem, &fb, &msg, err);
+  if (rc) return rc;
+  rc = ipc_tab_u8(&msg, 1, 0, &type, err);
+  if (!rc) rc = ipc_tab_table(&msg, 2, &hdr, &has, err);
+  if (!rc && has && type == IPC_MSG_DICT) rc = ipc_tab_table(&hdr, 1, &rb, &has, err);
+  else rb = hdr;
+  if (!rc && (!has || (type != IPC_MSG_DICT && type != IPC_MSG_BATCH)))
+    rc = fail(bc, TD_EFORMAT, "message is not a record batch (type, present)", type, has, err);
+  if (!rc) rc = parse_batch(bc, &rb, c, nbuf, err);
+  td_free(mem);
+  bc->body = bc->m->offset + bc->m->meta_len;
+  return rc;
+}
+
+static int decompress(const batch_ctx *bc, int codec, const uint8_t *in, size_t in_len,
+                      uint8_t *out, size_t need, td_error *err) {
+  size_t done = 0, used = 0;
+  if (codec == 0) {
+    LZ4F_dctx *d;
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
+      return td_err_nomem(err, "creating an LZ4 decompressor");
+    while (done < need) {
+      size_t dst = need - done, src = in_len - used;
+      size_t ret = LZ4F_decompress(d, out + done, &dst, in + used, &src, NULL);
+      if (LZ4F_isError(ret)) {
+        LZ4F_freeDecompressionContext(d);
+        return td_err(err, TD_EFORMAT, "'%s': batch at offset %lld: corrupt LZ4 buffer: %s",
+                      bc->r->base.io.path, (long long)bc->m->offset, LZ4F_getErrorName(ret));
+      }
+      done += dst;
+      used += src;
+      if (dst == 0 && src == 0) break;
+    }
+    LZ4F_freeDecompressionContext(d);
+  } else {
+    ZSTD_DCtx *z = ZSTD_createDCtx();
+    if (!z) return td_err_nomem(err, "creating a ZSTD decompressor");
+    ZSTD_inBuffer ib = {in, in_len, 0};
+    ZSTD_outBuffer ob = {out, need, 0};
+    while (ob.pos < need) {
+      size_t before_in = ib.pos, before_out = ob.pos;
+      size_t ret = ZSTD_decompressStream(z, &ob, &ib);
+      if (ZSTD_isError(ret)) {
+        ZSTD_freeDCtx(z);
+        return td_err(err, TD_EFORMAT, "'%s': batch at offset %lld: corrupt ZSTD buffer: %s",
+                      bc->r->base.io.path, (long long)bc->m->offset, ZSTD_getErrorName(ret));
+      }
+      if (ib.pos == before_in && ob.pos == before_out) break;
+    }
+    done = ob.pos;
+    ZSTD_freeDCtx(z);
+  }
+  if (done < need)
+    return fail(bc, TD_EFORMAT, "compressed buffer holds fewer bytes than needed (got, need)",
+                (long long)done, (long long)need, err);
+  return TD_OK;
+}
+
+/* Prepares buffer i so that its first `need` bytes can be fetched. */
+static int open_buf(const batch_ctx *bc, int i, int64_t need, bsrc *s, td_error *err) {
+  int64_t off = bc->buf[i][0], len = bc->buf[i][1];
+  s->plain = NULL;
+  s->at = bc->body + off;
+  if (bc->codec >= 0 && len > 0) {
+    int64_t ulen;
+    int rc = len < 8 ? fail(bc, TD_EFORMAT, "compressed buffer too short (buffer, length)", i, len, err)
+                     : td_io_read(&bc->r->base.io, &ulen, 8, s->at, err);
+    if (rc) return rc;
+    s->at += 8;
+    len -= 8;
+    if (ulen != -1) {
+      if (ulen < need) return fail(bc, TD_EFORMAT, "buffer too small for the rows (has, needs)", ulen, need, err);
+      if (need == 0) return TD_OK;
+      uint8_t *in = td_malloc((size_t)len + 1);
+      s->plain = td_malloc((size_t)need);
+      rc = !in || !s->plain ? td_err_nomem(err, "decompressing an IPC buffer")
+                            : td_io_read(&bc->r->base.io, in, len, s->at, err);
+      if (!rc) rc = decompress(bc, bc->codec, in, (size_t)len, s->plain, (size_t)need, err);
+      td_free(in);
+      if (rc) {
+        td_free(s->plain);
+        s->plain = NULL;
+      }
+      return rc;
+    }
+  }
+  if (len < need) return fail(bc, TD_EFORMAT, "buffer too small for the rows (has, needs)", len, need, err);
+  return TD_OK;
+}
+
+static int get(const batch_ctx *bc, const bsrc *s, int64_t start, int64_t n, void *dst, td_error *err) {
+  if (n == 0) return TD_OK;
+  if (s->plain) {
+    memcpy(dst, s->plain + start, (size_t)n);
+    return TD_OK;
+  }
+  return td_io_read(&bc->r->base.io, dst, n, s->at + start, err);
+}
+
+/* Fetches bytes [start, start + n) of buffer i (needing `need` in all) into
+ * dst, or into a fresh allocation when *dst is NULL. */
+static int fetch(const batch_ctx *bc, int i, int64_t need, int64_t start, int64_t n, uint8_t **dst,
+                 td_error *err) {
+  bsrc s;
+  int rc = open_buf(bc, i, need, &s, err);
+  if (rc) return rc;
+  if (!*dst && !(*dst = td_malloc((size_t)n + 1))) rc = td_err_nomem(err, "reading an IPC buffer");
+  if (!rc) rc = get(bc, &s, start, n, *dst, err);
+  td_free(s.plain);
+  return rc;
+}
+
+static int read_validity(const batch_ctx *bc, int64_t lo, int64_t n, td_array *out, int64_t base,
+                         td_error *err) {
+  if (bc->null_count == 0) return TD_OK;
+  if (bc->buf[0][1] == 0)
+    return fail(bc, TD_EFORMAT, "nulls without a validity bitmap (null count, length)", bc->null_count, bc->length, err);
+  int64_t b0 = lo >> 3, b1 = (lo + n + 7) >> 3;
+  uint8_t *bits = NULL;
+  int rc = fetch(bc, 0, b1, b0, b1 - b0, &bits, err);
+  for (int64_t i = 0, sh = lo & 7; !rc && i < n; i++)
+    if (!td_bit_get(bits, sh + i)) rc = td_array_set_null(out, base + i, err);
+  td_free(bits);
+  return rc;
+}
+
+static int read_bool(const batch_ctx *bc, int64_t lo, int64_t n, td_array *out, int64_t base,
+                     td_error *err) {
+  int64_t b0 = lo >> 3, b1 = (lo + n + 7) >> 3;
+  uint8_t *bits = NULL;
+  int rc = fetch(bc, 1, b1, b0, b1 - b0, &bits, err);
+  for (int64_t i = 0, sh = lo & 7; !rc && i < n; i++)
+    td_bit_put(out->values, base + i, td_bit_get(bits, sh + i));
+  td_free(bits);
+  return rc;
+}
+
+static inline bool out_valid(const td_array *out, int64_t i) {
+  return !out->validity || td_bit_get(out->validity, i);
+}
+
+/* Source value i as int64, by width and signedness. */
+static inline int64_t load_int(const uint8_t *p, int64_t i, int w, bool sgn) {
+  switch (w) {
+    case 1: return sgn ? (int64_t)(int8_t)p[i] : (int64_t)p[i];
+    case 2: { uint16_t v; memcpy(&v, p + 2 * i, 2); return sgn ? (int64_t)(int16_t)v : (int64_t)v; }
+    case 4: { uint32_t v; memcpy(&v, p + 4 * i, 4); return sgn ? (int64_t)(int32_t)v : (int64_t)v; }
+    default: { int64_t v; memcpy(&v, p + 8 * i, 8); return v; }
+  }
+}
+
+/* Widens or scales n source values into out's values at `base`. */
+static int convert(const batch_ctx *bc, const ipc_col *c, const uint8_t *src, int64_t n,
+                   td_array *out, int64_t base, td_error *err) {
+  if (c->conv == IPC_CONV_WIDEN) {
+    if (c->type == TD_TYPE_INT16) {
+      int16_t *d = (int16_t *)out->values + base;
+      for (int64_t i = 0; i < n; i++) d[i] = (int16_t)src[i];
+    } else {
+      int64_t *d = (int64_t *)out->values + base;
+      for (int64_t i = 0; i < n; i++) d[i] = (int64_t)(uint32_t)load_int(src, i, 4, false);
+    }
+    return TD_OK;
+  }
+  int64_t *d = (int64_t *)out->values + base;
+  const int64_t scale = c->scale, lim = INT64_MAX / c->scale;
+  const int w = c->src_width;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t v = w == 4 ? (int64_t)(int32_t)load_int(src, i, 4, true) : load_int(src, i, 8, true);
+    if (v > lim || v < -lim) {
+      if (out_valid(out, base + i))
+        return td_err(err, TD_ERANGE, "'%s': batch at offset %lld: value %lld (x%lld to nanoseconds) "
+                      "does not fit in a nanosecond timestamp", bc->r->base.io.path,
+                      (long long)bc->m->offset, (long long)v, (long long)scale);
+      v = 0;
+    }
+    d[i] = v * scale;
+  }
+  return TD_OK;
+}
+
+static int read_fixed(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t n, td_array *out,
+                      int64_t base, td_error *err) {
+  int w = c->src_width;
+  if (c->conv == IPC_CONV_NONE) {
+    uint8_t *dst = out->values + (size_t)base * (size_t)w;
+    return fetch(bc, 1, (lo + n) * w, lo * w, n * w, &dst, err);
+  }
+  uint8_t *tmp = NULL;
+  int rc = fetch(bc, 1, (lo + n) * w, lo * w, n * w, &tmp, err);
+  if (!rc) rc = convert(bc, c, tmp, n, out, base, err);
+  td_free(tmp);
+  return rc;
+}
+
+static int read_strings(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t n, td_array *out,
+                        int64_t base, td_error *err) {
+  int ow = c->kind == IPC_K_STR32 ? 4 : 8;
+  uint8_t *offs = NULL;
+  int rc = fetch(bc, 1, (lo + n + 1) * ow, lo * ow, (n + 1) * ow, &offs, err);
+  if (rc) return rc;
+  int64_t first = load_int(offs, 0, ow, true), prev = first;
+  for (int64_t i = 1; i <= n && prev >= 0; i++) {
+    int64_t o = load_int(offs, i, ow, true);
+    if (o < prev) prev = -1;
+    else prev = o;
+  }
+  int64_t dl = out->data_length;
+  if (first < 0 || prev < 0) rc = fail(bc, TD_EFORMAT, "string offsets negative or decreasing (row, first)", lo, first, err);
+  if (!rc) rc = td_array_reserve_data(out, dl + (prev - first) + 1, err);
+  if (!rc) {
+    uint8_t *dst = (uint8_t *)out->data + dl;
+    rc = fetch(bc, 2, prev, first, prev - first, &dst, err);
+  }
+  for (int64_t i = 0; !rc && i < n; i++)
+    out->offsets[base + i + 1] = (int32_t)(dl + load_int(offs, i + 1, ow, true) - first);
+  if (!rc) out->data_length = dl + (prev - first);
+  td_free(offs);
+  return rc;
+}
+
+static int load_dict(ipc_reader *r, ipc_dict *d, td_error *err) {
+  ipc_col dc;
+  memset(&dc, 0, sizeof dc);
+  dc.type = TD_TYPE_UTF8;
+  dc.kind = d->kind;
+  if (d->n_msgs == 0)
+    return td_err(err, TD_EFORMAT, "'%s': dictionary %lld is used but never defined", r->base.io.path,
+                  (long long)d->id);
+  while (d->n_loaded < d->n_msgs) {
+    int rc = ipc_decode(r, &d->msgs[d->n_loaded], &dc, 0, d->msgs[d->n_loaded].rows, &d->values, err);
+    if (rc) return rc;
+    d->n_loaded++;
+  }
+  return TD_OK;
+}
+
+static int gather_dict(const batch_ctx *bc, const ipc_col *c, const uint8_t *idx, int64_t n,
+                       const td_array *dv, td_array *out, int64_t base, td_error *err) {
+  for (int64_t i = 0; i < n; i++) {
+    int64_t dl = out->data_length;
+    out->offsets[base + i + 1] = (int32_t)dl;
+    if (!out_valid(out, base + i)) continue;
+    int64_t k = load_int(idx, i, c->src_width, c->src_signed);
+    if (k < 0 || k >= dv->length)
+      return fail(bc, TD_EFORMAT, "dictionary index out of range (index, dictionary size)", k, dv->length, err);
+    if (dv->validity && !td_bit_get(dv->validity, k)) {
+      int rc = td_array_set_null(out, base + i, err);
+      if (rc) return rc;
+      continue;
+    }
+    int64_t len = dv->offsets[k + 1] - dv->offsets[k];
+    int rc = td_array_reserve_data(out, dl + len + 1, err);
+    if (rc) return rc;
+    memcpy(out->data + dl, dv->data + dv->offsets[k], (size_t)len);
+    out->data_length = dl + len;
+    out->offsets[base + i + 1] = (int32_t)(dl + len);
+  }
+  return TD_OK;
+}
+
+static int read_dict(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t n, td_array *out,
+                     int64_t base, td_error *err) {
+  int w = c->src_width;
+  uint8_t *idx = NULL;
+  int rc = fetch(bc, 1, (lo + n) * w, lo * w, n * w, &idx, err);
+  if (rc) return rc;
+  ipc_reader *r = bc->r;
+  pthread_mutex_lock(&r->lock);
+  ipc_dict *d = &r->dicts[c->dict];
+  rc = load_dict(r, d, err);
+  if (!rc) rc = gather_dict(bc, c, idx, n, &d->values, out, base, err);
+  pthread_mutex_unlock(&r->lock);
+  td_free(idx);
+  return rc;
+}
+
+int ipc_decode(ipc_reader *r, const ipc_msg *m, const ipc_col *c, int64_t lo, int64_t n,
+               td_array *out, td_error *err) {
+  batch_ctx bc = {.r = r, .m = m};
+  int nbuf = c->kind == IPC_K_STR32 || c->kind == IPC_K_STR64 ? 3 : 2;
+  int rc = locate(&bc, c, nbuf, err);
+  if (rc) return rc;
+  if (lo + n > INT64_MAX / 16) return fail(&bc, TD_EFORMAT, "batch too long (rows, limit)", lo + n, INT64_MAX / 16, err);
+  int64_t base = out->length;
+  if ((rc = td_array_reserve(out, base + n, err))) return rc;
+  if (n == 0) return TD_OK;
+  if ((rc = read_validity(&bc, lo, n, out, base, err))) return rc;
+  switch (c->kind) {
+    case IPC_K_FIXED: rc = read_fixed(&bc, c, lo, n, out, base, err); break;
+    case IPC_K_BOOL: rc = read_bool(&bc, lo, n, out, base, err); break;
+    case IPC_K_DICT: rc = read_dict(&bc, c, lo, n, out, base, err); break;
+    default: rc = read_strings(&bc, c, lo, n, out, base, err); break;
+  }
+  if (!rc) out->length = base + n;
+  return rc;
+}
+
+/* First batch whose rows reach past `row`. */
+static int64_t find_batch(const ipc_reader *r, int64_t row) {
+  int64_t a = 0, b = r->n_batches;
+  while (a < b) {
+    int64_t mid = a + (b - a) / 2;
+    if (r->batches[mid].row_begin + r->batches[mid].rows <= row) a = mid + 1;
+    else b = mid;
+  }
+  return a;
+}
+
+int ipc_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
+                    struct ArrowArray *out, td_error *err) {
+  ipc_reader *r = (ipc_reader *)base;
+  if (col < 0 || col >= base->schema.n_fields || offset < 0 || n < 0 || offset > base->num_rows ||
+      n > base->num_rows - offset)
+    return td_err(err, TD_EINVAL, "'%s': column %lld rows [%lld, +%lld) are outside the %lld columns "
+                  "and %lld rows", base->io.path, (long long)col, (long long)offset, (long long)n,
+                  (long long)base->schema.n_fields, (long long)base->num_rows);
+  const ipc_col *c = &r->cols[col];
+  td_array a;
+  int rc = td_array_init(&a, c->type, n, err);
+  if (rc) return rc;
+  pthread_mutex_lock(&r->lock);
+  int64_t idx = find_batch(r, offset);
+  pthread_mutex_unlock(&r->lock);
+  for (int64_t done = 0; !rc && done < n; idx++) {
+    pthread_mutex_lock(&r->lock);
+    ipc_msg m = r->batches[idx];
+    pthread_mutex_unlock(&r->lock);
+    int64_t lo = offset + done - m.row_begin;
+    int64_t take = m.rows - lo < n - done ? m.rows - lo : n - done;
+    if (take <= 0) continue;
+    rc = ipc_decode(r, &m, c, lo, take, &a, err);
+    done += take;
+  }
+  if (!rc) rc = td_array_export(&a, out, err);
+  if (rc) {
+    td_array_reset(&a);
+    td_err_prefix(err, rc, "column '%s': ", base->schema.fields[col].name);
+  }
+  return rc;
+}

@@ -1,0 +1,245 @@
+/*
+ * formats/ipc/ipc_write.c - the Arrow IPC stream writer: Schema and
+ * RecordBatch messages built with the flatbuffer builder (Message.fbs and
+ * Schema.fbs layouts), bodies with validity/value/offset buffers re-based
+ * to offset 0 and padded to 8 bytes, and the end-of-stream marker.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "formats/ipc/ipc_internal.h"
+#include "formats/ipc/ipc_writer.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+struct td_ipc_stream_writer {
+  int fd;
+  td_schema schema;
+};
+
+/* A growing byte buffer for record batch bodies. */
+typedef struct body {
+  uint8_t *p;
+  int64_t len, cap;
+  int64_t (*bufs)[2]; /* offset, length per buffer */
+  int64_t n_bufs;
+} body;
+
+static int write_all(int fd, const void *p, size_t n, td_error *err) {
+  const uint8_t *b = p;
+  while (n > 0) {
+    ssize_t k = write(fd, b, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return td_err(err, TD_EIO, "cannot write Arrow IPC stream: %s", k < 0 ? strerror(errno) : "no progress");
+    b += k;
+    n -= (size_t)k;
+  }
+  return TD_OK;
+}
+
+/* Frames and writes one message: marker, length, flatbuffer, body. */
+static int write_message(int fd, ipc_fbb *fbb, const body *bd, td_error *err) {
+  uint32_t head[2] = {0xFFFFFFFFu, (uint32_t)fbb->used};
+  int rc = write_all(fd, head, 8, err);
+  if (!rc) rc = write_all(fd, fbb->buf + fbb->cap - fbb->used, fbb->used, err);
+  if (!rc && bd && bd->len) rc = write_all(fd, bd->p, (size_t)bd->len, err);
+  return rc;
+}
+
+/* Builds Message{version V5, header, bodyLength} around `header`. */
+static ipc_ref message(ipc_fbb *b, uint8_t type, ipc_ref header, int64_t body_len) {
+  ipc_fbb_start(b);
+  ipc_fbb_add_i64(b, 3, body_len);
+  ipc_fbb_add_ref(b, 2, header);
+  ipc_fbb_add_i16(b, 0, IPC_V5);
+  ipc_fbb_add_u8(b, 1, type);
+  return ipc_fbb_end(b);
+}
+
+/* The Type union member for a field; *tt receives its type id. */
+static ipc_ref field_type(ipc_fbb *b, const td_field *f, uint8_t *tt) {
+  ipc_ref tz = 0;
+  if (f->type == TD_TYPE_TIMESTAMP && f->tz) tz = ipc_fbb_string(b, f->tz, strlen(f->tz));
+  ipc_fbb_start(b);
+  switch (f->type) {
+    case TD_TYPE_BOOL: *tt = IPC_T_BOOL; break;
+    case TD_TYPE_UTF8: *tt = IPC_T_UTF8; break;
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_FLOAT64:
+      *tt = IPC_T_FLOAT;
+      ipc_fbb_add_i16(b, 0, f->type == TD_TYPE_FLOAT32 ? 1 : 2);
+      break;
+    case TD_TYPE_TIMESTAMP:
+      *tt = IPC_T_TIMESTAMP;
+      if (tz) ipc_fbb_add_ref(b, 1, tz);
+      ipc_fbb_add_i16(b, 0, 3);
+      break;
+    default:
+      *tt = IPC_T_INT;
+      ipc_fbb_add_i32(b, 0, td_type_width(f->type) * 8);
+      ipc_fbb_add_u8(b, 1, f->type != TD_TYPE_UINT16);
+      break;
+  }
+  return ipc_fbb_end(b);
+}
+
+static ipc_ref schema_message(ipc_fbb *b, const td_schema *s, ipc_ref *fields) {
+  for (int64_t i = 0; i < s->n_fields; i++) {
+    const td_field *f = &s->fields[i];
+    uint8_t tt;
+    ipc_ref type = field_type(b, f, &tt);
+    ipc_ref name = ipc_fbb_string(b, f->name, strlen(f->name));
+    ipc_ref kids = ipc_fbb_vec_tables(b, NULL, 0);
+    ipc_fbb_start(b);
+    ipc_fbb_add_ref(b, 0, name);
+    ipc_fbb_add_ref(b, 3, type);
+    ipc_fbb_add_ref(b, 5, kids);
+    ipc_fbb_add_u8(b, 1, f->nullable);
+    ipc_fbb_add_u8(b, 2, tt);
+    fields[i] = ipc_fbb_end(b);
+  }
+  ipc_ref vec = ipc_fbb_vec_tables(b, fields, (size_t)s->n_fields);
+  ipc_fbb_start(b);
+  ipc_fbb_add_ref(b, 1, vec);
+  ipc_fbb_add_i16(b, 0, 0); /* little-endian */
+  ipc_ref schema = ipc_fbb_end(b);
+  return message(b, IPC_MSG_SCHEMA, schema, 0);
+}
+
+int td_ipc_stream_writer_open(int fd, const td_schema *schema, td_ipc_stream_writer **out,
+                              td_error *err) {
+  *out = NULL;
+  td_ipc_stream_writer *w = td_calloc(1, sizeof *w);
+  if (!w) return td_err_nomem(err, "creating an IPC writer");
+  w->fd = fd;
+  int rc = td_schema_copy(schema, &w->schema, err);
+  ipc_ref *fields = rc ? NULL : td_malloc((size_t)schema->n_fields * sizeof *fields + 1);
+  if (!rc && !fields) rc = td_err_nomem(err, "creating an IPC writer");
+  ipc_fbb b;
+  ipc_fbb_init(&b);
+  if (!rc) {
+    ipc_ref root = schema_message(&b, schema, fields);
+    rc = ipc_fbb_finish(&b, root) ? write_message(fd, &b, NULL, err)
+                                  : td_err_nomem(err, "building an IPC schema message");
+  }
+  ipc_fbb_free(&b);
+  td_free(fields);
+  if (rc) {
+    td_ipc_stream_writer_abort(w);
+    return rc;
+  }
+  *out = w;
+  return TD_OK;
+}
+
+/* Appends n bytes (or zeros when p is NULL) as one buffer padded to 8. */
+static uint8_t *body_add(body *bd, const void *p, int64_t n, td_error *err) {
+  int64_t padded = (n + 7) & ~(int64_t)7;
+  if (bd->len + padded > bd->cap) {
+    int64_t cap = bd->cap ? bd->cap : 4096;
+    while (cap < bd->len + padded) cap *= 2;
+    uint8_t *np = td_realloc(bd->p, (size_t)cap);
+    if (!np) return td_err_nomem(err, "building an IPC record batch"), NULL;
+    bd->p = np;
+    bd->cap = cap;
+  }
+  int64_t (*bufs)[2] = td_realloc(bd->bufs, (size_t)(bd->n_bufs + 1) * sizeof *bufs);
+  if (!bufs) return td_err_nomem(err, "building an IPC record batch"), NULL;
+  bd->bufs = bufs;
+  bufs[bd->n_bufs][0] = bd->len;
+  bufs[bd->n_bufs][1] = n;
+  bd->n_bufs++;
+  uint8_t *dst = bd->p + bd->len;
+  if (p) memcpy(dst, p, (size_t)n);
+  else memset(dst, 0, (size_t)n);
+  memset(dst + n, 0, (size_t)(padded - n));
+  bd->len += padded;
+  return dst;
+}
+
+/* Appends bits [off, off + n) of `bits` as a bitmap starting at bit 0. */
+static int body_bits(body *bd, const uint8_t *bits, int64_t off, int64_t n, td_error *err) {
+  int64_t bytes = (n + 7) / 8;
+  if (!(off & 7)) return body_add(bd, bits + off / 8, bytes, err) ? TD_OK : TD_ENOMEM;
+  uint8_t *dst = body_add(bd, NULL, bytes, err);
+  if (!dst) return TD_ENOMEM;
+  for (int64_t i = 0; i < n; i++)
+    if (td_bit_get(bits, off + i)) td_bit_set(dst, i);
+  return TD_OK;
+}
+
+static int body_column(body *bd, const td_colview *v, int64_t n, int64_t *nulls, td_error *err) {
+  *nulls = v->validity ? n - td_bits_count(v->validity, v->offset, n) : 0;
+  int rc = *nulls ? body_bits(bd, v->validity, v->offset, n, err)
+                  : (body_add(bd, NULL, 0, err) ? TD_OK : TD_ENOMEM);
+  if (rc) return rc;
+  if (v->type == TD_TYPE_BOOL) return body_bits(bd, v->values, v->offset, n, err);
+  if (v->type != TD_TYPE_UTF8) {
+    int w = td_type_width(v->type);
+    return body_add(bd, (const uint8_t *)v->values + v->offset * w, n * w, err) ? TD_OK : TD_ENOMEM;
+  }
+  const int32_t *o = v->offsets + v->offset;
+  int32_t *dst = (int32_t *)body_add(bd, NULL, (n + 1) * 4, err);
+  if (!dst) return TD_ENOMEM;
+  for (int64_t i = 0; i <= n; i++) dst[i] = o[i] - o[0];
+  return body_add(bd, v->data + o[0], o[n] - o[0], err) ? TD_OK : TD_ENOMEM;
+}
+
+static int batch_message(ipc_fbb *b, int64_t rows, const int64_t (*nodes)[2], int64_t n_nodes,
+                         const body *bd) {
+  ipc_ref bufs = ipc_fbb_vec_structs(b, bd->bufs, (size_t)bd->n_bufs, 16);
+  ipc_ref nv = ipc_fbb_vec_structs(b, nodes, (size_t)n_nodes, 16);
+  ipc_fbb_start(b);
+  ipc_fbb_add_i64(b, 0, rows);
+  ipc_fbb_add_ref(b, 1, nv);
+  ipc_fbb_add_ref(b, 2, bufs);
+  ipc_ref rb = ipc_fbb_end(b);
+  return ipc_fbb_finish(b, message(b, IPC_MSG_BATCH, rb, bd->len)) ? TD_OK : TD_ENOMEM;
+}
+
+int td_ipc_stream_writer_write(td_ipc_stream_writer *w, const struct ArrowArray *batch,
+                               td_error *err) {
+  int64_t nf = w->schema.n_fields;
+  if (!batch || !batch->release || batch->n_children != nf)
+    return td_err(err, TD_EINVAL, "IPC writer: expected a struct array with %lld children, got %lld",
+                  (long long)nf, batch && batch->release ? (long long)batch->n_children : -1LL);
+  body bd = {0};
+  int64_t (*nodes)[2] = td_malloc((size_t)nf * sizeof *nodes + 1);
+  int rc = nodes ? TD_OK : td_err_nomem(err, "building an IPC record batch");
+  int64_t rows = batch->length;
+  for (int64_t i = 0; !rc && i < nf; i++) {
+    td_colview v;
+    rc = td_colview_init(&v, w->schema.fields[i].type, batch->children[i], err);
+    if (!rc && v.length - batch->offset < rows)
+      rc = td_err(err, TD_EINVAL, "IPC writer: column '%s' has %lld rows, the batch %lld",
+                  w->schema.fields[i].name, (long long)v.length, (long long)rows);
+    if (rc) break;
+    v.offset += batch->offset;
+    nodes[i][0] = rows;
+    rc = body_column(&bd, &v, rows, &nodes[i][1], err);
+  }
+  ipc_fbb b;
+  ipc_fbb_init(&b);
+  if (!rc && batch_message(&b, rows, nodes, nf, &bd)) rc = td_err_nomem(err, "building an IPC record batch");
+  if (!rc) rc = write_message(w->fd, &b, &bd, err);
+  ipc_fbb_free(&b);
+  td_free(bd.p);
+  td_free(bd.bufs);
+  td_free(nodes);
+  return rc;
+}
+
+int td_ipc_stream_writer_close(td_ipc_stream_writer *w, td_error *err) {
+  if (!w) return TD_OK;
+  static const uint32_t eos[2] = {0xFFFFFFFFu, 0};
+  int rc = write_all(w->fd, eos, 8, err);
+  td_ipc_stream_writer_abort(w);
+  return rc;
+}
+
+void td_ipc_stream_writer_abort(td_ipc_stream_writer *w) {
+  if (!w) return;
+  td_schema_reset(&w->schema);
+  td_free(w);
+}

@@ -1,0 +1,33 @@
+/*
+ * formats/ipc/ipc_writer.h - Arrow IPC stream writer.
+ *
+ * Writes the Arrow IPC stream format (continuation-marked messages,
+ * metadata version V5, little-endian, uncompressed, 8-byte aligned buffers)
+ * to a file descriptor: the schema on open, one record batch per call, the
+ * end-of-stream marker on close.  Readable by Apache Arrow (C++, JS, ...).
+ * The descriptor stays owned by the caller.
+ */
+#ifndef TD_FORMATS_IPC_WRITER_H
+#define TD_FORMATS_IPC_WRITER_H
+
+#include "arrow/schema.h"
+#include "tabledata/arrow_abi.h"
+#include "tabledata/error.h"
+
+typedef struct td_ipc_stream_writer td_ipc_stream_writer;
+
+/* Copies `schema` and writes the Schema message to `fd`. */
+int td_ipc_stream_writer_open(int fd, const td_schema *schema, td_ipc_stream_writer **out,
+                              td_error *err);
+/* Writes one record batch: `batch` is a struct array ("+s") with one child
+ * per schema field, of the field's type.  Children may have offsets and
+ * validity bitmaps.  The batch is borrowed, not released. */
+int td_ipc_stream_writer_write(td_ipc_stream_writer *w, const struct ArrowArray *batch,
+                               td_error *err);
+/* Writes the end-of-stream marker and frees the writer (NULL is fine).  The
+ * writer is freed even when the final write fails. */
+int td_ipc_stream_writer_close(td_ipc_stream_writer *w, td_error *err);
+/* Frees the writer without writing the end-of-stream marker. */
+void td_ipc_stream_writer_abort(td_ipc_stream_writer *w);
+
+#endif
