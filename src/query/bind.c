@@ -1,0 +1,421 @@
+/*
+ * query/bind.c - the binder: resolves columns against a schema, types every
+ * node, checks operand types, parses timestamp literals, rewrites BETWEEN,
+ * pushes NOT down and folds constant subtrees.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "query/lex.h"
+#include "query/scalar.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+typedef struct binder {
+  const td_schema *schema;
+  int flags;
+  td_error *err;
+} binder;
+
+static int bind_node(binder *b, td_expr **slot, bool in_agg);
+
+static bool is_numeric(td_type_id t) { return td_type_is_integer(t) || td_type_is_float(t); }
+
+/* ---- ISO-8601 timestamps ---- */
+
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/* Reads exactly n digits at s[*i]. */
+static bool digits(const char *s, size_t len, size_t *i, int n, int *out) {
+  int v = 0;
+  for (int k = 0; k < n; k++, (*i)++) {
+    if (*i >= len || !isdigit((unsigned char)s[*i])) return false;
+    v = v * 10 + (s[*i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+static bool expect_char(const char *s, size_t len, size_t *i, char c) {
+  if (*i >= len || s[*i] != c) return false;
+  (*i)++;
+  return true;
+}
+
+static bool parse_offset(const char *s, size_t len, size_t *i, int64_t *off_s) {
+  *off_s = 0;
+  if (*i == len) return true;
+  if (s[*i] == 'Z') return ++(*i) == len;
+  if (s[*i] != '+' && s[*i] != '-') return false;
+  int sign = s[(*i)++] == '-' ? -1 : 1, hh, mm = 0;
+  if (!digits(s, len, i, 2, &hh)) return false;
+  if (*i < len && s[*i] == ':') (*i)++;
+  if (*i < len && !digits(s, len, i, 2, &mm)) return false;
+  if (hh > 23 || mm > 59) return false;
+  *off_s = sign * (hh * 3600 + mm * 60);
+  return *i == len;
+}
+
+static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+bool td_parse_timestamp(const char *s, size_t len, int64_t *out_ns) {
+  size_t i = 0;
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  int64_t frac = 0, off = 0;
+  if (!digits(s, len, &i, 4, &y) || !expect_char(s, len, &i, '-') ||
+      !digits(s, len, &i, 2, &mo) || !expect_char(s, len, &i, '-') ||
+      !digits(s, len, &i, 2, &d))
+    return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1]) return false;
+  if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return false;
+  if (i < len && (s[i] == 'T' || s[i] == ' ')) {
+    i++;
+    if (!digits(s, len, &i, 2, &h) || !expect_char(s, len, &i, ':') ||
+        !digits(s, len, &i, 2, &mi))
+      return false;
+    if (i < len && s[i] == ':') {
+      i++;
+      if (!digits(s, len, &i, 2, &sec)) return false;
+      if (i < len && s[i] == '.') {
+        i++;
+        int n = 0;
+        while (i < len && isdigit((unsigned char)s[i]) && n < 9) frac = frac * 10 + (s[i++] - '0'), n++;
+        if (n == 0 || (i < len && isdigit((unsigned char)s[i]))) return false;
+        while (n++ < 9) frac *= 10;
+      }
+    }
+    if (h > 23 || mi > 59 || sec > 59) return false;
+  }
+  if (!parse_offset(s, len, &i, &off)) return false;
+  int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+  *out_ns = secs * 1000000000 + frac;
+  return true;
+}
+
+/* ---- helpers ---- */
+
+static int type_err(binder *b, int64_t pos, const char *fmt, const char *x, const char *y) {
+  char msg[512];
+  snprintf(msg, sizeof msg, fmt, x, y);
+  return td_err_at(b->err, TD_ETYPE, pos, "%s at offset %lld", msg, (long long)pos);
+}
+
+static int set_tz(binder *b, td_expr *e, const char *tz) {
+  if (!tz || e->tz) return TD_OK;
+  e->tz = td_strdup(tz);
+  return e->tz ? TD_OK : td_err_nomem(b->err, "binding a timestamp");
+}
+
+/* Turns a utf8 literal compared with a timestamp into a timestamp literal. */
+static int to_timestamp(binder *b, td_expr *lit) {
+  int64_t ns;
+  const char *s = lit->lit.v.s.ptr;
+  int n = lit->lit.v.s.len > 60 ? 60 : (int)lit->lit.v.s.len;
+  if (!td_parse_timestamp(s, lit->lit.v.s.len, &ns))
+    return td_err_at(b->err, TD_ETYPE, lit->pos,
+                     "cannot parse '%.*s' as a timestamp at offset %lld (expected ISO-8601 such "
+                     "as '2024-01-02T10:30:00Z')",
+                     n, s, (long long)lit->pos);
+  td_free((void *)s);
+  lit->lit = td_value_int(TD_TYPE_TIMESTAMP, ns);
+  lit->type = TD_TYPE_TIMESTAMP;
+  return TD_OK;
+}
+
+static bool utf8_literal(const td_expr *e) {
+  return e->kind == TD_EXPR_LITERAL && e->type == TD_TYPE_UTF8 && !e->lit.is_null;
+}
+
+/* Checks that a and b can be compared; `pos` is where to point on error. */
+static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos) {
+  td_type_id s = x->type, t = y->type;
+  if (s == TD_TYPE_NONE || t == TD_TYPE_NONE) return TD_OK;
+  if (s == TD_TYPE_TIMESTAMP && utf8_literal(y)) return to_timestamp(b, y);
+  if (t == TD_TYPE_TIMESTAMP && utf8_literal(x)) return to_timestamp(b, x);
+  if ((is_numeric(s) && is_numeric(t)) || s == t) return TD_OK;
+  return type_err(b, pos, "cannot compare %s with %s", td_type_name(s), td_type_name(t));
+}
+
+static td_op flip_op(td_op op) {
+  switch (op) {
+    case TD_OP_EQ: return TD_OP_NE;
+    case TD_OP_NE: return TD_OP_EQ;
+    case TD_OP_LT: return TD_OP_GE;
+    case TD_OP_LE: return TD_OP_GT;
+    case TD_OP_GT: return TD_OP_LE;
+    case TD_OP_GE: return TD_OP_LT;
+    default: return op;
+  }
+}
+
+/* Replaces *slot (a bound bool expression) by its negation, pushed down. */
+static int negate(binder *b, td_expr **slot) {
+  td_expr *e = *slot;
+  bool is_cmp = e->kind == TD_EXPR_BINARY && e->op >= TD_OP_EQ && e->op <= TD_OP_GE;
+  if (is_cmp && !td_type_is_float(e->args[0]->type) && !td_type_is_float(e->args[1]->type)) {
+    e->op = flip_op(e->op);
+    return TD_OK;
+  }
+  if (e->kind == TD_EXPR_UNARY && e->op == TD_OP_NOT) {
+    *slot = e->args[0];
+    e->n_args = 0;
+    td_expr_free(e);
+    return TD_OK;
+  }
+  if (e->kind == TD_EXPR_IS_NULL || e->kind == TD_EXPR_IN) {
+    e->negated = !e->negated;
+    return TD_OK;
+  }
+  if (e->kind == TD_EXPR_LITERAL) {
+    if (!e->lit.is_null && e->lit.type == TD_TYPE_BOOL) e->lit.v.b = !e->lit.v.b;
+    return TD_OK;
+  }
+  if (e->kind == TD_EXPR_BINARY && (e->op == TD_OP_AND || e->op == TD_OP_OR)) {
+    e->op = e->op == TD_OP_AND ? TD_OP_OR : TD_OP_AND;
+    int rc = negate(b, &e->args[0]);
+    if (!rc) rc = negate(b, &e->args[1]);
+    if (!rc) rc = td__expr_check_height(e, b->err);
+    return rc;
+  }
+  td_expr *n = td__expr_new(TD_EXPR_UNARY, e->pos, b->err);
+  if (!n) return TD_ENOMEM;
+  n->op = TD_OP_NOT;
+  n->type = TD_TYPE_BOOL;
+  int rc = td__expr_add(n, e, b->err);
+  if (rc) { /* td__expr_add freed e: keep the slot valid */
+    *slot = NULL;
+    td_expr_free(n);
+    return rc;
+  }
+  *slot = n;
+  return td__expr_check_height(n, b->err);
+}
+
+/* x [NOT] BETWEEN lo AND hi -> (x >= lo AND x <= hi) or (x < lo OR x > hi). */
+static int rewrite_between(binder *b, td_expr **slot) {
+  td_expr *e = *slot, *x2;
+  int rc = td_expr_clone(e->args[0], &x2, b->err);
+  if (rc) return rc;
+  td_expr *lo = td__expr_new(TD_EXPR_BINARY, e->args[1]->pos, b->err);
+  td_expr *hi = td__expr_new(TD_EXPR_BINARY, e->args[2]->pos, b->err);
+  if (!lo || !hi) {
+    td_expr_free(lo);
+    td_expr_free(hi);
+    td_expr_free(x2);
+    return TD_ENOMEM;
+  }
+  lo->op = e->negated ? TD_OP_LT : TD_OP_GE;
+  hi->op = e->negated ? TD_OP_GT : TD_OP_LE;
+  lo->args = e->args; /* reuse the argument array for lo: [x, lo] */
+  lo->n_args = 2;
+  td_expr *hib = e->args[2];
+  e->args = NULL;
+  e->n_args = 0;
+  rc = td__expr_add(hi, x2, b->err);
+  if (!rc) rc = td__expr_add(hi, hib, b->err);
+  else td_expr_free(hib);
+  /* e becomes the AND / OR node over lo and hi */
+  e->kind = TD_EXPR_BINARY;
+  e->op = e->negated ? TD_OP_OR : TD_OP_AND;
+  e->negated = false;
+  if (!rc) rc = td__expr_add(e, lo, b->err);
+  else td_expr_free(lo);
+  if (!rc) rc = td__expr_add(e, hi, b->err);
+  else td_expr_free(hi);
+  if (!rc) rc = td__expr_check_height(lo, b->err);
+  if (!rc) rc = td__expr_check_height(hi, b->err);
+  if (!rc) rc = td__expr_check_height(e, b->err);
+  return rc;
+}
+
+/* ---- typing of each node kind ---- */
+
+static int bind_column(binder *b, td_expr *e) {
+  int64_t i = td_schema_find(b->schema, e->name);
+  if (i < 0)
+    return td_err_at(b->err, TD_ETYPE, e->pos, "unknown column '%s' at offset %lld", e->name,
+                     (long long)e->pos);
+  e->column = i;
+  e->type = b->schema->fields[i].type;
+  return set_tz(b, e, b->schema->fields[i].tz);
+}
+
+static int bind_arith(binder *b, td_expr *e) {
+  static const char *const sym[] = {"?", "+", "-", "*", "/"};
+  td_type_id s = e->args[0]->type, t = e->args[1]->type;
+  if ((s != TD_TYPE_NONE && !is_numeric(s)) || (t != TD_TYPE_NONE && !is_numeric(t)))
+    return type_err(b, e->pos, "cannot apply '%s' to %s", sym[e->op],
+                    td_type_name(is_numeric(s) || s == TD_TYPE_NONE ? t : s));
+  bool ints = !td_type_is_float(s) && !td_type_is_float(t);
+  e->type = e->op == TD_OP_DIV || !ints ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
+  return TD_OK;
+}
+
+static int check_bool(binder *b, const td_expr *a, const char *what) {
+  if (a->type == TD_TYPE_BOOL || a->type == TD_TYPE_NONE) return TD_OK;
+  return type_err(b, a->pos, "%s expects a bool operand, found %s", what, td_type_name(a->type));
+}
+
+static int bind_binary(binder *b, td_expr *e) {
+  int rc;
+  switch (e->op) {
+    case TD_OP_AND:
+    case TD_OP_OR:
+      rc = check_bool(b, e->args[0], e->op == TD_OP_AND ? "AND" : "OR");
+      if (!rc) rc = check_bool(b, e->args[1], e->op == TD_OP_AND ? "AND" : "OR");
+      e->type = TD_TYPE_BOOL;
+      return rc;
+    case TD_OP_ADD:
+    case TD_OP_SUB:
+    case TD_OP_MUL:
+    case TD_OP_DIV: return bind_arith(b, e);
+    default:
+      e->type = TD_TYPE_BOOL;
+      return check_compare(b, e->args[0], e->args[1], e->pos);
+  }
+}
+
+static int bind_unary(binder *b, td_expr **slot) {
+  td_expr *e = *slot;
+  td_type_id t = e->args[0]->type;
+  if (e->op == TD_OP_NOT) {
+    int rc = check_bool(b, e->args[0], "NOT");
+    if (rc) return rc;
+    *slot = e->args[0];
+    e->n_args = 0;
+    td_expr_free(e);
+    return negate(b, slot);
+  }
+  if (t != TD_TYPE_NONE && !is_numeric(t))
+    return type_err(b, e->pos, "cannot apply '%s' to %s", "-", td_type_name(t));
+  e->type = td_type_is_float(t) ? TD_TYPE_FLOAT64 : t == TD_TYPE_NONE ? TD_TYPE_NONE : TD_TYPE_INT64;
+  return TD_OK;
+}
+
+static int bind_call(binder *b, td_expr *e, bool in_agg) {
+  td_agg_kind k = td_agg_kind_from_name(e->name);
+  if (k == TD_AGG_NONE)
+    return td_err_at(b->err, TD_ETYPE, e->pos, "unknown function '%s' at offset %lld", e->name,
+                     (long long)e->pos);
+  if (!(b->flags & TD_BIND_ALLOW_AGG) || in_agg)
+    return td_err_at(b->err, TD_ETYPE, e->pos, "aggregate '%s' is not allowed %s at offset %lld",
+                     e->name, in_agg ? "inside another aggregate" : "here",
+                     (long long)e->pos);
+  if (e->star && k != TD_AGG_COUNT)
+    return td_err_at(b->err, TD_ETYPE, e->pos, "'%s(*)' is not allowed at offset %lld; only "
+                     "count(*)", e->name, (long long)e->pos);
+  if (e->star) k = TD_AGG_COUNT_STAR;
+  else if (e->n_args != 1)
+    return td_err_at(b->err, TD_ETYPE, e->pos,
+                     "%s expects 1 argument at offset %lld, found %lld", e->name,
+                     (long long)e->pos, (long long)e->n_args);
+  e->agg = k;
+  td_type_id in = e->n_args ? e->args[0]->type : TD_TYPE_NONE;
+  if (k != TD_AGG_COUNT_STAR && in == TD_TYPE_NONE)
+    return td_err_at(b->err, TD_ETYPE, e->args[0]->pos,
+                     "%s of an untyped NULL at offset %lld", e->name, (long long)e->args[0]->pos);
+  e->type = td_agg_result_type(k, in);
+  if (e->type == TD_TYPE_NONE)
+    return type_err(b, e->args[0]->pos, "%s expects a numeric argument, found %s", e->name,
+                    td_type_name(in));
+  return e->type == TD_TYPE_TIMESTAMP ? set_tz(b, e, e->args[0]->tz) : TD_OK;
+}
+
+static int bind_in(binder *b, td_expr *e) {
+  e->type = TD_TYPE_BOOL;
+  for (int64_t i = 1; i < e->n_args; i++) {
+    int rc = check_compare(b, e->args[0], e->args[i], e->args[i]->pos);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+/* Replaces a constant subtree by the literal of its value. */
+static int fold(binder *b, td_expr *e) {
+  if (e->kind == TD_EXPR_LITERAL || e->kind == TD_EXPR_COLUMN || e->kind == TD_EXPR_CALL)
+    return TD_OK;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (e->args[i]->kind != TD_EXPR_LITERAL) return TD_OK;
+  td_value v;
+  int rc = td_expr_eval_row(e, NULL, &v, b->err);
+  if (rc) return rc;
+  char *copy = NULL;
+  if (v.type == TD_TYPE_UTF8 && !v.is_null) {
+    copy = td_malloc(v.v.s.len + 1);
+    if (!copy) return td_err_nomem(b->err, "folding a constant");
+    memcpy(copy, v.v.s.ptr, v.v.s.len);
+    v.v.s.ptr = copy;
+  }
+  for (int64_t i = 0; i < e->n_args; i++) td_expr_free(e->args[i]);
+  e->n_args = 0;
+  e->kind = TD_EXPR_LITERAL;
+  e->op = TD_OP_NONE;
+  e->negated = false;
+  e->lit = v;
+  if (v.is_null) e->lit.type = e->type;
+  e->height = 1;
+  return TD_OK;
+}
+
+static int bind_children(binder *b, td_expr *e, bool in_agg) {
+  for (int64_t i = 0; i < e->n_args; i++) {
+    int rc = bind_node(b, &e->args[i], in_agg);
+    if (rc) return rc;
+  }
+  return td__expr_check_height(e, b->err);
+}
+
+static int bind_node(binder *b, td_expr **slot, bool in_agg) {
+  td_expr *e = *slot;
+  int rc;
+  if (e->kind == TD_EXPR_BETWEEN) {
+    rc = rewrite_between(b, slot);
+    if (rc) return rc;
+  }
+  if (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE &&
+      (!(b->flags & TD_BIND_ALLOW_AGG) || in_agg))
+    return bind_call(b, e, in_agg); /* reports the error before looking inside */
+  rc = bind_children(b, e, in_agg || e->kind == TD_EXPR_CALL);
+  if (rc) return rc;
+  switch (e->kind) {
+    case TD_EXPR_COLUMN: return bind_column(b, e);
+    case TD_EXPR_LITERAL: e->type = e->lit.type; return TD_OK;
+    case TD_EXPR_UNARY:
+      rc = bind_unary(b, slot);
+      break;
+    case TD_EXPR_BINARY: rc = bind_binary(b, e); break;
+    case TD_EXPR_IN: rc = bind_in(b, e); break;
+    case TD_EXPR_IS_NULL: e->type = TD_TYPE_BOOL; break;
+    case TD_EXPR_CALL: return bind_call(b, e, in_agg);
+    case TD_EXPR_BETWEEN: break; /* rewritten above */
+  }
+  if (rc) return rc;
+  return fold(b, *slot);
+}
+
+int td_expr_bind(const td_expr *e, const td_schema *schema, int flags, td_expr **out,
+                 td_error *err) {
+  binder b = {schema, flags, err};
+  td_expr *c;
+  int rc = td_expr_clone(e, &c, err);
+  if (rc) return rc;
+  rc = bind_node(&b, &c, false);
+  if (rc) {
+    td_expr_free(c);
+    return rc;
+  }
+  if (c->type == TD_TYPE_NONE) {
+    c->type = TD_TYPE_BOOL;
+    if (c->kind == TD_EXPR_LITERAL) c->lit.type = TD_TYPE_BOOL;
+  }
+  *out = c;
+  return TD_OK;
+}

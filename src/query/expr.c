@@ -1,0 +1,427 @@
+/*
+ * query/expr.c - expression nodes: construction, copy, free, canonical
+ * printing, structural equality and tree inspection helpers.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "query/lex.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+td_expr *td__expr_new(td_expr_kind kind, int64_t pos, td_error *err) {
+  td_expr *e = td_calloc(1, sizeof *e);
+  if (!e) {
+    td_err_nomem(err, "allocating an expression node");
+    return NULL;
+  }
+  e->kind = kind;
+  e->pos = pos;
+  e->column = -1;
+  e->height = 1;
+  return e;
+}
+
+int td__expr_add(td_expr *e, td_expr *child, td_error *err) {
+  if ((e->n_args & (e->n_args - 1)) == 0) { /* grow at powers of two */
+    int64_t cap = e->n_args ? e->n_args * 2 : 1;
+    td_expr **a = td_realloc(e->args, (size_t)cap * sizeof *a);
+    if (!a) {
+      td_expr_free(child);
+      return td_err_nomem(err, "adding an expression argument");
+    }
+    e->args = a;
+  }
+  e->args[e->n_args++] = child;
+  if (child->height + 1 > e->height) e->height = child->height + 1;
+  return TD_OK;
+}
+
+int td__expr_check_height(td_expr *e, td_error *err) {
+  int h = 1;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (e->args[i]->height + 1 > h) h = e->args[i]->height + 1;
+  e->height = h;
+  if (h > TD_EXPR_MAX_DEPTH)
+    return td_err_at(err, TD_EPARSE, e->pos,
+                     "expression nested deeper than %d levels at offset %lld", TD_EXPR_MAX_DEPTH,
+                     (long long)e->pos);
+  return TD_OK;
+}
+
+void td_expr_free(td_expr *e) {
+  if (!e) return;
+  for (int64_t i = 0; i < e->n_args; i++) td_expr_free(e->args[i]);
+  td_free(e->args);
+  td_free(e->name);
+  td_free(e->tz);
+  if (e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) td_free((void *)e->lit.v.s.ptr);
+  td_free(e);
+}
+
+static int dup_bytes(const char *s, size_t len, char **out, td_error *err) {
+  char *r = td_malloc(len + 1);
+  if (!r) return td_err_nomem(err, "copying an expression");
+  if (len) memcpy(r, s, len);
+  r[len] = '\0';
+  *out = r;
+  return TD_OK;
+}
+
+int td_expr_clone(const td_expr *e, td_expr **out, td_error *err) {
+  td_expr *c = td_malloc(sizeof *c);
+  if (!c) return td_err_nomem(err, "copying an expression");
+  *c = *e;
+  c->args = NULL;
+  c->n_args = 0;
+  c->name = c->tz = NULL;
+  if (e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) c->lit.v.s.ptr = NULL;
+  int rc = TD_OK;
+  if (e->name) rc = dup_bytes(e->name, strlen(e->name), &c->name, err);
+  if (!rc && e->tz) rc = dup_bytes(e->tz, strlen(e->tz), &c->tz, err);
+  if (!rc && e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) {
+    char *s;
+    rc = dup_bytes(e->lit.v.s.ptr, e->lit.v.s.len, &s, err);
+    if (!rc) c->lit.v.s.ptr = s;
+  }
+  for (int64_t i = 0; !rc && i < e->n_args; i++) {
+    td_expr *a;
+    rc = td_expr_clone(e->args[i], &a, err);
+    if (!rc) rc = td__expr_add(c, a, err);
+  }
+  if (rc) {
+    td_expr_free(c);
+    return rc;
+  }
+  c->height = e->height;
+  *out = c;
+  return TD_OK;
+}
+
+/* ---- canonical printing ---- */
+
+typedef struct sbuf {
+  char *p;
+  size_t len, cap;
+  int rc;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+  if (b->rc) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *q = td_realloc(b->p, cap);
+    if (!q) {
+      b->rc = TD_ENOMEM;
+      return;
+    }
+    b->p = q;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_quoted(sbuf *b, const char *s, size_t n, char q) {
+  sb_put(b, &q, 1);
+  for (size_t i = 0; i < n; i++) {
+    sb_put(b, s + i, 1);
+    if (s[i] == q) sb_put(b, &q, 1);
+  }
+  sb_put(b, &q, 1);
+}
+
+static bool plain_ident(const char *s) {
+  if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))) return false;
+  for (const char *c = s; *c; c++)
+    if (!(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+          (*c >= '0' && *c <= '9')))
+      return false;
+  return !td__is_reserved(s, strlen(s));
+}
+
+/* Shortest decimal text that reads back as the same double, always with a
+ * '.' or exponent so it re-parses as a float. */
+static void print_double(sbuf *b, double d) {
+  char buf[64];
+  if (isnan(d) || isinf(d)) {
+    sb_str(b, isnan(d) ? "(0.0 / 0.0)" : d > 0 ? "1e999" : "-1e999");
+    return;
+  }
+  if (d == (double)(int64_t)d && fabs(d) < 1e15) {
+    snprintf(buf, sizeof buf, "%.1f", d);
+    sb_str(b, buf);
+    return;
+  }
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, d);
+    if (strtod(buf, NULL) == d) break;
+  }
+  if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
+  sb_str(b, buf);
+}
+
+static void print_ts(sbuf *b, int64_t ns);
+
+static void print_literal(sbuf *b, const td_value *v) {
+  char buf[32];
+  if (v->is_null || v->type == TD_TYPE_NONE) return sb_str(b, "NULL");
+  switch (v->type) {
+    case TD_TYPE_BOOL: return sb_str(b, v->v.b ? "true" : "false");
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_FLOAT64: return print_double(b, v->v.f);
+    case TD_TYPE_UTF8: return sb_quoted(b, v->v.s.ptr, v->v.s.len, '\'');
+    case TD_TYPE_TIMESTAMP: return print_ts(b, v->v.i);
+    default:
+      snprintf(buf, sizeof buf, "%" PRId64, v->v.i);
+      return sb_str(b, buf);
+  }
+}
+
+/* Civil date from days since 1970-01-01 (proleptic Gregorian). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = yoe + era * 400 + (*m <= 2);
+}
+
+static void print_ts(sbuf *b, int64_t ns) {
+  int64_t secs = ns / 1000000000, frac = ns % 1000000000;
+  if (frac < 0) frac += 1000000000, secs--;
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) rem += 86400, days--;
+  int64_t y;
+  int m, d;
+  civil_from_days(days, &y, &m, &d);
+  char buf[80];
+  int n = snprintf(buf, sizeof buf, "'%04" PRId64 "-%02d-%02dT%02d:%02d:%02d", y, m, d,
+                   (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+  if (frac) n += snprintf(buf + n, sizeof buf - (size_t)n, ".%09" PRId64, frac);
+  snprintf(buf + n, sizeof buf - (size_t)n, "Z'");
+  sb_str(b, buf);
+}
+
+/* Binding strength: higher binds tighter. */
+static int prec(const td_expr *e) {
+  switch (e->kind) {
+    case TD_EXPR_BINARY:
+      switch (e->op) {
+        case TD_OP_OR: return 1;
+        case TD_OP_AND: return 2;
+        case TD_OP_ADD:
+        case TD_OP_SUB: return 5;
+        case TD_OP_MUL:
+        case TD_OP_DIV: return 6;
+        default: return 4; /* comparisons */
+      }
+    case TD_EXPR_UNARY: return e->op == TD_OP_NOT ? 3 : 7;
+    case TD_EXPR_IN:
+    case TD_EXPR_BETWEEN:
+    case TD_EXPR_IS_NULL: return 4;
+    default: return 8;
+  }
+}
+
+static const char *op_text(td_op op) {
+  static const char *const t[] = {"?", "+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">=",
+                                  "AND", "OR", "NOT", "-"};
+  return t[op];
+}
+
+static void print_expr(sbuf *b, const td_expr *e);
+
+/* Prints a child, parenthesized when it binds looser than `min`. */
+static void print_child(sbuf *b, const td_expr *c, int min) {
+  bool paren = prec(c) < min;
+  if (paren) sb_str(b, "(");
+  print_expr(b, c);
+  if (paren) sb_str(b, ")");
+}
+
+static void print_list(sbuf *b, td_expr *const *args, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    if (i) sb_str(b, ", ");
+    print_expr(b, args[i]);
+  }
+}
+
+static void print_expr(sbuf *b, const td_expr *e) {
+  int p = prec(e);
+  switch (e->kind) {
+    case TD_EXPR_COLUMN:
+      if (plain_ident(e->name)) sb_str(b, e->name);
+      else sb_quoted(b, e->name, strlen(e->name), '"');
+      break;
+    case TD_EXPR_LITERAL: print_literal(b, &e->lit); break;
+    case TD_EXPR_UNARY:
+      sb_str(b, e->op == TD_OP_NOT ? "NOT " : "-");
+      /* "- -x" would lex as a comment */
+      print_child(b, e->args[0], e->op == TD_OP_NEG && e->args[0]->kind != TD_EXPR_COLUMN &&
+                                         e->args[0]->kind != TD_EXPR_CALL ? 8 : p);
+      break;
+    case TD_EXPR_BINARY:
+      /* comparisons do not chain: both sides must bind tighter */
+      print_child(b, e->args[0], p == 4 ? 5 : p);
+      sb_str(b, " ");
+      sb_str(b, op_text(e->op));
+      sb_str(b, " ");
+      print_child(b, e->args[1], p + 1);
+      break;
+    case TD_EXPR_IN:
+      print_child(b, e->args[0], 5);
+      sb_str(b, e->negated ? " NOT IN (" : " IN (");
+      print_list(b, e->args + 1, e->n_args - 1);
+      sb_str(b, ")");
+      break;
+    case TD_EXPR_BETWEEN:
+      print_child(b, e->args[0], 5);
+      sb_str(b, e->negated ? " NOT BETWEEN " : " BETWEEN ");
+      print_child(b, e->args[1], 5);
+      sb_str(b, " AND ");
+      print_child(b, e->args[2], 5);
+      break;
+    case TD_EXPR_IS_NULL:
+      print_child(b, e->args[0], 5);
+      sb_str(b, e->negated ? " IS NOT NULL" : " IS NULL");
+      break;
+    case TD_EXPR_CALL:
+      sb_str(b, e->name);
+      sb_str(b, "(");
+      if (e->star) sb_str(b, "*");
+      print_list(b, e->args, e->n_args);
+      sb_str(b, ")");
+      break;
+  }
+}
+
+int td_expr_print(const td_expr *e, char **out, td_error *err) {
+  sbuf b = {0};
+  print_expr(&b, e);
+  if (!b.rc && !b.p) sb_put(&b, "", 0);
+  if (b.rc) {
+    td_free(b.p);
+    return td_err_nomem(err, "printing an expression");
+  }
+  *out = b.p;
+  return TD_OK;
+}
+
+/* ---- equality and inspection ---- */
+
+static bool value_equal(const td_value *a, const td_value *b) {
+  if (a->type != b->type || a->is_null != b->is_null) return false;
+  if (a->is_null) return true;
+  switch (a->type) {
+    case TD_TYPE_NONE: return true;
+    case TD_TYPE_BOOL: return a->v.b == b->v.b;
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_FLOAT64: return a->v.f == b->v.f || (isnan(a->v.f) && isnan(b->v.f));
+    case TD_TYPE_UTF8:
+      return a->v.s.len == b->v.s.len && memcmp(a->v.s.ptr, b->v.s.ptr, a->v.s.len) == 0;
+    default: return a->v.i == b->v.i;
+  }
+}
+
+bool td_expr_equal(const td_expr *a, const td_expr *b) {
+  if (a->kind != b->kind || a->op != b->op || a->negated != b->negated || a->star != b->star ||
+      a->n_args != b->n_args)
+    return false;
+  if ((a->name || b->name) && (!a->name || !b->name || strcmp(a->name, b->name) != 0))
+    return false;
+  if (a->kind == TD_EXPR_LITERAL && !value_equal(&a->lit, &b->lit)) return false;
+  for (int64_t i = 0; i < a->n_args; i++)
+    if (!td_expr_equal(a->args[i], b->args[i])) return false;
+  return true;
+}
+
+td_agg_kind td_agg_kind_from_name(const char *name) {
+  static const struct {
+    const char *name;
+    td_agg_kind kind;
+  } aggs[] = {{"count", TD_AGG_COUNT}, {"sum", TD_AGG_SUM},     {"min", TD_AGG_MIN},
+              {"max", TD_AGG_MAX},     {"avg", TD_AGG_AVG},     {"first", TD_AGG_FIRST},
+              {"last", TD_AGG_LAST}};
+  for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++)
+    if (strcasecmp(name, aggs[i].name) == 0) return aggs[i].kind;
+  return TD_AGG_NONE;
+}
+
+bool td_expr_has_agg(const td_expr *e) {
+  if (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE) return true;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (td_expr_has_agg(e->args[i])) return true;
+  return false;
+}
+
+int64_t td_expr_conjuncts(const td_expr *e, const td_expr **out, int64_t cap) {
+  if (e->kind == TD_EXPR_BINARY && e->op == TD_OP_AND) {
+    int64_t n = td_expr_conjuncts(e->args[0], out, cap);
+    return n + td_expr_conjuncts(e->args[1], out ? out + (n < cap ? n : cap) : NULL,
+                                 n < cap ? cap - n : 0);
+  }
+  if (cap > 0 && out) out[0] = e;
+  return 1;
+}
+
+td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
+  switch (kind) {
+    case TD_AGG_COUNT_STAR:
+    case TD_AGG_COUNT: return TD_TYPE_INT64;
+    case TD_AGG_SUM:
+      if (td_type_is_integer(in)) return TD_TYPE_INT64;
+      return td_type_is_float(in) ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
+    case TD_AGG_AVG:
+      return td_type_is_integer(in) || td_type_is_float(in) ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
+    case TD_AGG_MIN:
+    case TD_AGG_MAX:
+    case TD_AGG_FIRST:
+    case TD_AGG_LAST: return in;
+    default: return TD_TYPE_NONE;
+  }
+}
+
+static void collect_columns(const td_expr *e, int64_t *out, int64_t cap, int64_t *n) {
+  if (e->kind == TD_EXPR_COLUMN && e->column >= 0) {
+    int64_t i = 0;
+    int64_t have = *n < cap ? *n : cap;
+    while (i < have && out[i] < e->column) i++;
+    if (i < have && out[i] == e->column) {
+      /* already present */
+    } else if (*n < cap) {
+      memmove(out + i + 1, out + i, (size_t)(have - i) * sizeof *out);
+      out[i] = e->column;
+      (*n)++;
+    } else {
+      (*n)++; /* over capacity: count may be an overestimate of distinct */
+    }
+  }
+  for (int64_t i = 0; i < e->n_args; i++) collect_columns(e->args[i], out, cap, n);
+}
+
+int64_t td_expr_columns(const td_expr *e, int64_t *out, int64_t cap) {
+  int64_t n = 0;
+  collect_columns(e, out, cap, &n);
+  return n;
+}
+
+bool td_expr_only_columns(const td_expr *e, const bool *set, int64_t n_set) {
+  if (e->kind == TD_EXPR_COLUMN &&
+      (e->column < 0 || e->column >= n_set || !set[e->column]))
+    return false;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (!td_expr_only_columns(e->args[i], set, n_set)) return false;
+  return true;
+}

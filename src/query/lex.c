@@ -1,0 +1,201 @@
+/*
+ * query/lex.c - tokenizer for expressions and SQL, and parser error helpers.
+ */
+#include "query/lex.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/alloc.h"
+#include "util/error.h"
+
+static const char *const reserved[] = {
+    "SELECT", "DISTINCT", "FROM", "WHERE", "GROUP", "BY",   "ORDER", "ASC",   "DESC", "LIMIT",
+    "AS",     "AND",      "OR",   "NOT",   "IN",    "BETWEEN", "IS", "NULL", "TRUE", "FALSE"};
+
+bool td__is_reserved(const char *s, size_t len) {
+  for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+    if (strlen(reserved[i]) == len && strncasecmp(reserved[i], s, len) == 0) return true;
+  return false;
+}
+
+void td__parser_init(td_parser *p, const char *src, size_t len, td_error *err) {
+  memset(p, 0, sizeof *p);
+  p->src = src;
+  p->len = len;
+  p->err = err;
+  td__next(p);
+}
+
+static bool ident_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
+static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+/* Scans a quoted token starting at the quote; doubled quotes are escapes. */
+static td_tok_kind scan_quoted(td_parser *p, char q, td_tok_kind kind) {
+  size_t i = p->at + 1;
+  for (;;) {
+    if (i >= p->len) return TK_ERROR;
+    if (p->src[i] == q) {
+      if (i + 1 < p->len && p->src[i + 1] == q) {
+        i += 2;
+        continue;
+      }
+      p->at = i + 1;
+      return kind;
+    }
+    i++;
+  }
+}
+
+static td_tok_kind scan_number(td_parser *p) {
+  const char *s = p->src;
+  size_t i = p->at;
+  bool is_float = false;
+  while (i < p->len && isdigit((unsigned char)s[i])) i++;
+  if (i < p->len && s[i] == '.') {
+    is_float = true;
+    i++;
+    while (i < p->len && isdigit((unsigned char)s[i])) i++;
+  }
+  if (i < p->len && (s[i] == 'e' || s[i] == 'E')) {
+    size_t j = i + 1;
+    if (j < p->len && (s[j] == '+' || s[j] == '-')) j++;
+    if (j < p->len && isdigit((unsigned char)s[j])) {
+      is_float = true;
+      i = j;
+      while (i < p->len && isdigit((unsigned char)s[i])) i++;
+    }
+  }
+  if (i < p->len && ident_char(s[i])) {
+    while (i < p->len && ident_char(s[i])) i++;
+    p->at = i;
+    return TK_ERROR;
+  }
+  p->at = i;
+  return is_float ? TK_FLOAT : TK_INT;
+}
+
+static td_tok_kind scan_operator(td_parser *p) {
+  char c = p->src[p->at];
+  char d = p->at + 1 < p->len ? p->src[p->at + 1] : '\0';
+  size_t n = 1;
+  td_tok_kind k;
+  switch (c) {
+    case '(': k = TK_LPAREN; break;
+    case ')': k = TK_RPAREN; break;
+    case ',': k = TK_COMMA; break;
+    case ';': k = TK_SEMI; break;
+    case '*': k = TK_STAR; break;
+    case '+': k = TK_PLUS; break;
+    case '-': k = TK_MINUS; break;
+    case '/': k = TK_SLASH; break;
+    case '=': k = TK_EQ; n = d == '=' ? 2 : 1; break;
+    case '!': k = d == '=' ? TK_NE : TK_ERROR; n = d == '=' ? 2 : 1; break;
+    case '<':
+      if (d == '=') k = TK_LE, n = 2;
+      else if (d == '>') k = TK_NE, n = 2;
+      else k = TK_LT;
+      break;
+    case '>':
+      if (d == '=') k = TK_GE, n = 2;
+      else k = TK_GT;
+      break;
+    default: k = TK_ERROR; break;
+  }
+  p->at += n;
+  return k;
+}
+
+/* Skips white space and -- line comments. */
+static void skip_space(td_parser *p) {
+  for (;;) {
+    while (p->at < p->len && isspace((unsigned char)p->src[p->at])) p->at++;
+    if (p->at + 1 < p->len && p->src[p->at] == '-' && p->src[p->at + 1] == '-') {
+      while (p->at < p->len && p->src[p->at] != '\n') p->at++;
+      continue;
+    }
+    return;
+  }
+}
+
+void td__next(td_parser *p) {
+  if (p->tok.kind == TK_ERROR && p->tok.len) return;
+  skip_space(p);
+  td_token *t = &p->tok;
+  t->pos = (int64_t)p->at;
+  t->text = p->src + p->at;
+  if (p->at >= p->len) {
+    t->kind = TK_EOF;
+    t->len = 0;
+    return;
+  }
+  char c = p->src[p->at];
+  if (ident_start(c)) {
+    while (p->at < p->len && ident_char(p->src[p->at])) p->at++;
+    t->kind = TK_IDENT;
+  } else if (isdigit((unsigned char)c) ||
+             (c == '.' && p->at + 1 < p->len && isdigit((unsigned char)p->src[p->at + 1]))) {
+    t->kind = scan_number(p);
+  } else if (c == '\'') {
+    t->kind = scan_quoted(p, '\'', TK_STRING);
+    if (t->kind == TK_ERROR) p->at = p->len;
+  } else if (c == '"') {
+    t->kind = scan_quoted(p, '"', TK_QIDENT);
+    if (t->kind == TK_ERROR) p->at = p->len;
+  } else {
+    t->kind = scan_operator(p);
+  }
+  t->len = p->at - (size_t)t->pos;
+}
+
+bool td__is_kw(const td_parser *p, const char *kw) {
+  return p->tok.kind == TK_IDENT && strlen(kw) == p->tok.len &&
+         strncasecmp(kw, p->tok.text, p->tok.len) == 0;
+}
+
+bool td__accept_kw(td_parser *p, const char *kw) {
+  if (!td__is_kw(p, kw)) return false;
+  td__next(p);
+  return true;
+}
+
+int td__expected(td_parser *p, const char *what) {
+  const td_token *t = &p->tok;
+  if (t->kind == TK_EOF)
+    return td_err_at(p->err, TD_EPARSE, t->pos, "expected %s at offset %lld, found end of input",
+                     what, (long long)t->pos);
+  if (t->kind == TK_ERROR) {
+    char c = *t->text;
+    if (c == '\'' || c == '"')
+      return td_err_at(p->err, TD_EPARSE, t->pos, "unterminated %s starting at offset %lld",
+                       c == '\'' ? "string literal" : "quoted identifier", (long long)t->pos);
+  }
+  int n = t->len > 40 ? 40 : (int)t->len;
+  return td_err_at(p->err, TD_EPARSE, t->pos, "expected %s at offset %lld, found '%.*s'", what,
+                   (long long)t->pos, n, t->text);
+}
+
+int td__token_string(td_parser *p, char **out, size_t *out_len) {
+  const td_token *t = &p->tok;
+  const char *s = t->text;
+  size_t n = t->len;
+  char q = 0;
+  if (t->kind == TK_STRING || t->kind == TK_QIDENT) {
+    q = *s;
+    s++;
+    n -= 2;
+  }
+  char *r = td_malloc(n + 1);
+  if (!r) return td_err_nomem(p->err, "copying a token");
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    r[j++] = s[i];
+    if (q && s[i] == q) i++; /* doubled quote */
+  }
+  r[j] = '\0';
+  *out = r;
+  if (out_len) *out_len = j;
+  return TD_OK;
+}

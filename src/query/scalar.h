@@ -1,0 +1,30 @@
+/*
+ * query/scalar.h - internal: scalar semantics shared by the row evaluator,
+ * constant folding and the vectorized evaluator (for constant operands).
+ */
+#ifndef TD_QUERY_SCALAR_H
+#define TD_QUERY_SCALAR_H
+
+#include "query/expr.h"
+
+/* Arithmetic (+ - * /) or comparison of two non-null-typed scalars; the
+ * result has type `type` (int64/float64 for arithmetic, bool for
+ * comparisons) and is null when an operand is null or on division by 0. */
+void td__scalar_binary(td_op op, td_type_id type, const td_value *a, const td_value *b,
+                       td_value *out);
+/* 3-valued AND / OR / NOT. */
+td_value td__scalar_logic(td_op op, const td_value *a, const td_value *b);
+/* Negation of a numeric scalar into `type`. */
+td_value td__scalar_neg(td_type_id type, const td_value *a);
+
+static inline bool td__is_intlike(td_type_id t) {
+  return td_type_is_integer(t) || t == TD_TYPE_TIMESTAMP;
+}
+static inline double td__value_double(const td_value *v) {
+  if (td_type_is_float(v->type)) return v->v.f;
+  if (v->type == TD_TYPE_BOOL) return v->v.b;
+  return (double)v->v.i;
+}
+static inline int64_t td__wrap(uint64_t u) { return (int64_t)u; }
+
+#endif

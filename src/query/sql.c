@@ -1,0 +1,263 @@
+/*
+ * query/sql.c - parser and printer of the SQL SELECT subset.
+ */
+#include "query/sql.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/lex.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+void td_select_free(td_select *s) {
+  if (!s) return;
+  for (int64_t i = 0; i < s->n_items; i++) {
+    td_expr_free(s->items[i].expr);
+    td_free(s->items[i].alias);
+  }
+  td_free(s->items);
+  td_free(s->source);
+  td_expr_free(s->where);
+  for (int64_t i = 0; i < s->n_group_by; i++) td_expr_free(s->group_by[i]);
+  td_free(s->group_by);
+  for (int64_t i = 0; i < s->n_order_by; i++) td_expr_free(s->order_by[i].expr);
+  td_free(s->order_by);
+  td_free(s);
+}
+
+/* Grows *arr (of n elements of `size`) by one zeroed slot. */
+static void *grow(void **arr, int64_t n, size_t size, td_error *err) {
+  char *a = td_realloc(*arr, (size_t)(n + 1) * size);
+  if (!a) {
+    td_err_nomem(err, "parsing SQL");
+    return NULL;
+  }
+  memset(a + (size_t)n * size, 0, size);
+  *arr = a;
+  return a + (size_t)n * size;
+}
+
+static bool is_name_token(const td_parser *p) {
+  return p->tok.kind == TK_QIDENT ||
+         (p->tok.kind == TK_IDENT && !td__is_reserved(p->tok.text, p->tok.len));
+}
+
+static int parse_item(td_parser *p, td_select *s) {
+  td_select_item *it = grow((void **)&s->items, s->n_items, sizeof *it, p->err);
+  if (!it) return TD_ENOMEM;
+  s->n_items++;
+  it->pos = p->tok.pos;
+  it->alias_pos = -1;
+  if (p->tok.kind == TK_STAR) {
+    td__next(p);
+    return TD_OK;
+  }
+  int rc = td__parse_expr(p, &it->expr);
+  if (rc) return rc;
+  bool as = td__accept_kw(p, "AS");
+  if (!is_name_token(p)) return as ? td__expected(p, "an alias after AS") : TD_OK;
+  it->alias_pos = p->tok.pos;
+  rc = td__token_string(p, &it->alias, NULL);
+  if (!rc) td__next(p);
+  return rc;
+}
+
+static int parse_source(td_parser *p, td_select *s) {
+  if (!td__accept_kw(p, "FROM")) return td__expected(p, "FROM");
+  if (!is_name_token(p) && p->tok.kind != TK_STRING)
+    return td__expected(p, "a table name or a quoted path after FROM");
+  s->source_kind = p->tok.kind == TK_STRING ? TD_SOURCE_PATH : TD_SOURCE_NAME;
+  s->source_pos = p->tok.pos;
+  int rc = td__token_string(p, &s->source, NULL);
+  if (!rc) td__next(p);
+  return rc;
+}
+
+static int parse_group_by(td_parser *p, td_select *s) {
+  if (!td__accept_kw(p, "BY")) return td__expected(p, "BY after GROUP");
+  for (;;) {
+    td_expr **slot = grow((void **)&s->group_by, s->n_group_by, sizeof *slot, p->err);
+    if (!slot) return TD_ENOMEM;
+    int rc = td__parse_expr(p, slot);
+    if (rc) return rc;
+    s->n_group_by++;
+    if (p->tok.kind != TK_COMMA) return TD_OK;
+    td__next(p);
+  }
+}
+
+static int parse_order_by(td_parser *p, td_select *s) {
+  if (!td__accept_kw(p, "BY")) return td__expected(p, "BY after ORDER");
+  for (;;) {
+    td_order_item *it = grow((void **)&s->order_by, s->n_order_by, sizeof *it, p->err);
+    if (!it) return TD_ENOMEM;
+    it->pos = p->tok.pos;
+    int rc = td__parse_expr(p, &it->expr);
+    if (rc) return rc;
+    s->n_order_by++;
+    if (td__accept_kw(p, "DESC")) it->desc = true;
+    else td__accept_kw(p, "ASC");
+    if (p->tok.kind != TK_COMMA) return TD_OK;
+    td__next(p);
+  }
+}
+
+static int parse_limit(td_parser *p, td_select *s) {
+  if (p->tok.kind != TK_INT) return td__expected(p, "a non-negative integer after LIMIT");
+  char buf[32];
+  size_t n = p->tok.len < sizeof buf - 1 ? p->tok.len : sizeof buf - 1;
+  memcpy(buf, p->tok.text, n);
+  buf[n] = '\0';
+  errno = 0;
+  long long v = strtoll(buf, NULL, 10);
+  if (errno == ERANGE || p->tok.len >= sizeof buf)
+    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "LIMIT %s at offset %lld is out of range",
+                     buf, (long long)p->tok.pos);
+  s->has_limit = true;
+  s->limit = v;
+  s->limit_pos = p->tok.pos;
+  td__next(p);
+  return TD_OK;
+}
+
+static int parse_clauses(td_parser *p, td_select *s) {
+  int rc = parse_source(p, s);
+  if (!rc && td__accept_kw(p, "WHERE")) rc = td__parse_expr(p, &s->where);
+  if (!rc && td__accept_kw(p, "GROUP")) rc = parse_group_by(p, s);
+  if (!rc && td__accept_kw(p, "ORDER")) rc = parse_order_by(p, s);
+  if (!rc && td__accept_kw(p, "LIMIT")) rc = parse_limit(p, s);
+  if (rc) return rc;
+  if (p->tok.kind == TK_SEMI) td__next(p);
+  if (p->tok.kind != TK_EOF) {
+    const char *what = s->has_limit ? "end of statement"
+                       : s->n_order_by ? "LIMIT or end of statement"
+                                       : "WHERE, GROUP BY, ORDER BY, LIMIT or end of statement";
+    return td__expected(p, what);
+  }
+  return TD_OK;
+}
+
+int td_sql_parse(const char *text, size_t len, td_select **out, td_error *err) {
+  td_parser p;
+  td__parser_init(&p, text, len, err);
+  td_select *s = td_calloc(1, sizeof *s);
+  if (!s) return td_err_nomem(err, "parsing SQL");
+  s->pos = p.tok.pos;
+  s->limit_pos = -1;
+  s->source_pos = -1;
+  int rc = td__accept_kw(&p, "SELECT") ? TD_OK : td__expected(&p, "SELECT");
+  if (!rc) s->distinct = td__accept_kw(&p, "DISTINCT");
+  while (!rc) {
+    rc = parse_item(&p, s);
+    if (rc || p.tok.kind != TK_COMMA) break;
+    td__next(&p);
+  }
+  if (!rc) rc = parse_clauses(&p, s);
+  if (rc) {
+    td_select_free(s);
+    return rc;
+  }
+  *out = s;
+  return TD_OK;
+}
+
+/* ---- printing ---- */
+
+typedef struct pbuf {
+  char *p;
+  size_t len;
+  int rc;
+  td_error *err;
+} pbuf;
+
+static void put(pbuf *b, const char *s) {
+  if (b->rc) return;
+  size_t n = strlen(s);
+  char *q = td_realloc(b->p, b->len + n + 1);
+  if (!q) {
+    b->rc = td_err_nomem(b->err, "printing SQL");
+    return;
+  }
+  memcpy(q + b->len, s, n + 1);
+  b->p = q;
+  b->len += n;
+}
+
+static void put_expr(pbuf *b, const td_expr *e) {
+  char *t = NULL;
+  if (!b->rc) b->rc = td_expr_print(e, &t, b->err);
+  put(b, t ? t : "");
+  td_free(t);
+}
+
+static void put_quoted(pbuf *b, const char *s, char q) {
+  char one[2] = {q, 0};
+  put(b, one);
+  for (const char *c = s; *c; c++) {
+    one[0] = *c;
+    put(b, one);
+    if (*c == q) put(b, one);
+  }
+  one[0] = q;
+  put(b, one);
+}
+
+static void put_list(pbuf *b, td_expr *const *e, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    if (i) put(b, ", ");
+    put_expr(b, e[i]);
+  }
+}
+
+int td_select_print(const td_select *s, char **out, td_error *err) {
+  pbuf b = {NULL, 0, 0, err};
+  put(&b, s->distinct ? "SELECT DISTINCT " : "SELECT ");
+  for (int64_t i = 0; i < s->n_items; i++) {
+    if (i) put(&b, ", ");
+    if (!s->items[i].expr) put(&b, "*");
+    else put_expr(&b, s->items[i].expr);
+    if (s->items[i].alias) {
+      put(&b, " AS ");
+      put_quoted(&b, s->items[i].alias, '"');
+    }
+  }
+  put(&b, " FROM ");
+  if (s->source_kind == TD_SOURCE_PATH) put_quoted(&b, s->source, '\'');
+  else put(&b, s->source);
+  if (s->where) {
+    put(&b, " WHERE ");
+    put_expr(&b, s->where);
+  }
+  if (s->n_group_by) {
+    put(&b, " GROUP BY ");
+    put_list(&b, s->group_by, s->n_group_by);
+  }
+  for (int64_t i = 0; i < s->n_order_by; i++) {
+    put(&b, i ? ", " : " ORDER BY ");
+    put_expr(&b, s->order_by[i].expr);
+    if (s->order_by[i].desc) put(&b, " DESC");
+  }
+  if (s->has_limit) {
+    char buf[40];
+    snprintf(buf, sizeof buf, " LIMIT %" PRId64, s->limit);
+    put(&b, buf);
+  }
+  if (b.rc) {
+    td_free(b.p);
+    return b.rc;
+  }
+  *out = b.p;
+  return TD_OK;
+}
+
+int td_select_item_name(const td_select *s, int64_t i, char **out, td_error *err) {
+  const td_select_item *it = &s->items[i];
+  const char *fixed = it->alias ? it->alias : it->expr ? NULL : "*";
+  if (!fixed) return td_expr_print(it->expr, out, err);
+  *out = td_strdup(fixed);
+  return *out ? TD_OK : td_err_nomem(err, "naming a column");
+}

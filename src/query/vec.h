@@ -1,0 +1,52 @@
+/*
+ * query/vec.h - internal: dense working vectors of the vectorized evaluator
+ * and the aggregation/sort kernels.
+ *
+ * A vec is either a constant or `n` rows in one of four physical layouts:
+ * int64 (all integer types and timestamps), float64, bool (one byte per
+ * row, 0/1) or utf8 (offsets + bytes).  Validity is one byte per row
+ * (1 = valid) or NULL when every row is valid.  Buffers may be borrowed from
+ * the input column or owned (listed in own[], freed by td__vec_free).
+ */
+#ifndef TD_QUERY_VEC_H
+#define TD_QUERY_VEC_H
+
+#include "query/expr.h"
+
+typedef enum td_phys { TD_PHYS_I64, TD_PHYS_F64, TD_PHYS_BOOL, TD_PHYS_STR } td_phys;
+
+typedef struct td_vec {
+  td_phys ph;
+  int64_t n;
+  bool is_const;
+  td_value c;              /* constant (utf8 borrowed), c.is_null for a null constant */
+  const int64_t *i64;
+  const double *f64;
+  const uint8_t *b8;
+  const int32_t *offs;     /* utf8: offsets of row 0.. (view offset applied) */
+  const char *strs;
+  const uint8_t *valid;    /* byte per row, or NULL */
+  void *own[4];
+} td_vec;
+
+td_phys td__phys_of(td_type_id t);
+void td__vec_free(td_vec *v);
+/* Loads column `col` of the batch (or its constant) as a vec of `t`'s phys. */
+int td__vec_load(const td_batch *b, int64_t col, td_type_id t, td_vec *out, td_error *err);
+/* A constant vec of n rows. */
+void td__vec_const(td_vec *v, td_phys ph, const td_value *c, int64_t n);
+/* Converts an I64 vec to F64 in place (no-op for F64). */
+int td__vec_to_f64(td_vec *v, td_error *err);
+/* Makes a constant vec into an array vec (broadcast). */
+int td__vec_materialize(td_vec *v, td_error *err);
+/* Takes ownership of a buffer (freed with the vec). */
+void td__vec_own(td_vec *v, void *p);
+/* Whether row i is valid. */
+static inline bool td__vec_valid(const td_vec *v, int64_t i) {
+  if (v->is_const) return !v->c.is_null;
+  return !v->valid || v->valid[i];
+}
+/* Row i as a td_value of type t. */
+td_value td__vec_value(const td_vec *v, int64_t i, td_type_id t);
+
+#endif
