@@ -413,3 +413,59 @@ void td_arrow_schema_move(struct ArrowSchema *src, struct ArrowSchema *dst) {
   *dst = *src;
   src->release = NULL;
 }
+
+int td_shared_array_new(struct ArrowArray *src, td_shared_array **out, td_error *err) {
+  td_shared_array *s = td_malloc(sizeof *s);
+  if (!s) {
+    td_arrow_array_release(src);
+    *out = NULL;
+    return td_err_nomem(err, "sharing an array");
+  }
+  atomic_init(&s->refs, 1);
+  td_arrow_array_move(src, &s->array);
+  *out = s;
+  return TD_OK;
+}
+
+td_shared_array *td_shared_array_retain(td_shared_array *s) {
+  if (s) atomic_fetch_add(&s->refs, 1);
+  return s;
+}
+
+void td_shared_array_release(td_shared_array *s) {
+  if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
+  td_arrow_array_release(&s->array);
+  td_free(s);
+}
+
+typedef struct view_priv {
+  const void *buffers[3];
+  td_shared_array *owner;
+} view_priv;
+
+static void view_release(struct ArrowArray *a) {
+  if (!a || !a->release) return;
+  view_priv *p = a->private_data;
+  td_shared_array_release(p->owner);
+  td_free(p);
+  a->release = NULL;
+}
+
+int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t length,
+                         td_shared_array *owner, struct ArrowArray *out, td_error *err) {
+  if (src->n_buffers > 3 || src->n_children != 0)
+    return td_err(err, TD_EINVAL, "only flat arrays can be viewed");
+  view_priv *p = td_calloc(1, sizeof *p);
+  if (!p) return td_err_nomem(err, "exporting an array view");
+  for (int64_t i = 0; i < src->n_buffers; i++) p->buffers[i] = src->buffers[i];
+  p->owner = td_shared_array_retain(owner);
+  memset(out, 0, sizeof *out);
+  out->length = length;
+  out->offset = src->offset + begin;
+  out->null_count = src->null_count == 0 ? 0 : (begin == 0 && length == src->length ? src->null_count : -1);
+  out->n_buffers = src->n_buffers;
+  out->buffers = p->buffers;
+  out->private_data = p;
+  out->release = view_release;
+  return TD_OK;
+}

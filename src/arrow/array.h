@@ -14,6 +14,7 @@
 #ifndef TD_ARROW_ARRAY_H
 #define TD_ARROW_ARRAY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -130,6 +131,22 @@ void td_arrow_stream_release(struct ArrowArrayStream *s);
 /* Moves src into dst (dst must not be live). */
 void td_arrow_array_move(struct ArrowArray *src, struct ArrowArray *dst);
 void td_arrow_schema_move(struct ArrowSchema *src, struct ArrowSchema *dst);
+
+/* A reference-counted owner of one ArrowArray, so several zero-copy views
+ * can keep it alive.  td_shared_array_new takes (moves) `src`. */
+typedef struct td_shared_array {
+  _Atomic int64_t refs;
+  struct ArrowArray array;
+} td_shared_array;
+int td_shared_array_new(struct ArrowArray *src, td_shared_array **out, td_error *err);
+td_shared_array *td_shared_array_retain(td_shared_array *s);
+void td_shared_array_release(td_shared_array *s); /* NULL is fine */
+
+/* Exports rows [begin, begin+length) of the flat array `src` as `out`,
+ * sharing its buffers (no copy).  `out` keeps `owner` alive: it takes one
+ * reference to it (released by out's release callback). */
+int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t length,
+                         td_shared_array *owner, struct ArrowArray *out, td_error *err);
 
 /* Builds a struct array ("+s") of `length` rows from `n` children, taking
  * them (they are moved even on failure, and then released). */

@@ -1,0 +1,27 @@
+/*
+ * cli/commands.h - the CLI's commands and shared helpers.
+ */
+#ifndef TD_CLI_COMMANDS_H
+#define TD_CLI_COMMANDS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "tabledata.h"
+
+typedef struct td_command {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} td_command;
+
+int td_cmd_demo(int argc, char **argv);
+
+/* True when argv holds --help or -h (and prints `help` to stdout). */
+bool td_cli_wants_help(int argc, char **argv, const char *help);
+/* Prints "tabledata <cmd>: <message>" to stderr and returns 1. */
+int td_cli_fail(const char *cmd, const td_error *err);
+/* Prints a whole table as a grid. */
+int td_cli_print_table(td_table *t, FILE *out, td_error *err);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * tabledata/arrow_build.h - building Arrow arrays and schemas.
+ *
+ * Backends answer with Arrow C Data structs; these helpers build them
+ * without another library: a column builder per type, record batches
+ * (struct arrays) from columns, and struct schemas from names and types.
+ * Everything built is owned by the caller (release it, or hand it to a
+ * function that takes it).
+ */
+#ifndef TABLEDATA_ARROW_BUILD_H
+#define TABLEDATA_ARROW_BUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tabledata/api.h"
+#include "tabledata/arrow_abi.h"
+#include "tabledata/error.h"
+#include "tabledata/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct td_builder td_builder;
+
+/* A builder of one column of `type`.  Errors: TD_EINVAL, TD_ENOMEM. */
+TD_API int td_builder_new(td_type_id type, td_builder **out, td_error *err);
+TD_API void td_builder_free(td_builder *b); /* NULL is fine */
+TD_API int64_t td_builder_length(const td_builder *b);
+TD_API int td_builder_append_null(td_builder *b, td_error *err);
+/* For bool, integer types, uint16 and timestamps (ns since the epoch). */
+TD_API int td_builder_append_int(td_builder *b, int64_t value, td_error *err);
+TD_API int td_builder_append_double(td_builder *b, double value, td_error *err);
+/* `len` < 0 means strlen(s). */
+TD_API int td_builder_append_str(td_builder *b, const char *s, int64_t len, td_error *err);
+TD_API int td_builder_append_value(td_builder *b, const td_value *v, td_error *err);
+/* Moves what was built into `out` and empties the builder for reuse. */
+TD_API int td_builder_finish(td_builder *b, struct ArrowArray *out, td_error *err);
+
+/* A record batch (struct array) of `n` columns of equal length.  Takes
+ * (moves) the columns, even on failure.  Errors: TD_EINVAL (lengths differ). */
+TD_API int td_batch_make(int64_t n, struct ArrowArray *columns, struct ArrowArray *out, td_error *err);
+
+/* A struct schema of `n` nullable columns.  `tzs` may be NULL (no time
+ * zones), else tzs[i] is the zone of timestamp column i or NULL. */
+TD_API int td_schema_make(int64_t n, const char *const *names, const td_type_id *types,
+                          const char *const *tzs, struct ArrowSchema *out, td_error *err);
+
+/* Reads row `row` of a flat array described by `field` (a non-struct
+ * schema) as a td_value; strings borrow the array's bytes.
+ * Errors: TD_EUNSUPPORTED (type), TD_ERANGE (row), TD_EINVAL. */
+TD_API int td_arrow_get_value(const struct ArrowSchema *field, const struct ArrowArray *array,
+                              int64_t row, td_value *out, td_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

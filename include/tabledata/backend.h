@@ -1,0 +1,106 @@
+/*
+ * tabledata/backend.h - the backend contract: six methods and their answers.
+ *
+ * A backend is a vtable plus a `self` pointer.  The engine calls a method with
+ * a td_request handle; the backend answers through the td_answer_* functions,
+ * either inside the call or later from any thread.  A td_request is a small
+ * value (copy it freely); it stays safe to use for ever: answers to a request
+ * that is no longer pending are rejected with TD_ESTATE and reported, never a
+ * crash.  Answer functions never call back into the backend, so a backend may
+ * answer while holding its own locks.
+ *
+ *   method                              answers
+ *   table_schema(table)                 td_answer_schema once
+ *   table_locations(table)              td_answer_location per location, then
+ *                                       td_answer_success
+ *   table_location_size(table, loc)     td_answer_size once
+ *   column_values(table, loc, column,   td_answer_values once, with between
+ *       offset, min_rows, max_rows)     min_rows and max_rows rows
+ *   subscribe_to_table_locations(table) td_answer_location per existing
+ *                                       location, td_answer_success, then
+ *                                       td_answer_location per new location
+ *   subscribe_to_table_location_size    td_answer_size (current size),
+ *       (table, loc)                    td_answer_success, then td_answer_size
+ *                                       per new size
+ *   unsubscribe(subscription)           nothing; after it returns, nothing
+ *                                       sent on that subscription has effect
+ * Any method may answer td_answer_failure(req, message) instead.  The engine
+ * never calls unsubscribe for a subscription that failed, and calls it exactly
+ * once otherwise.
+ *
+ * Keys passed to a method are borrowed for the duration of the call: retain
+ * them to keep them (e.g. to answer later).  `column` likewise.
+ */
+#ifndef TABLEDATA_BACKEND_H
+#define TABLEDATA_BACKEND_H
+
+#include <stdint.h>
+
+#include "tabledata/api.h"
+#include "tabledata/arrow_abi.h"
+#include "tabledata/error.h"
+#include "tabledata/keys.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct td_service;
+
+/* A handle to one request or subscription of one service. */
+typedef struct td_request {
+  struct td_service *service;
+  uint64_t id;
+} td_request;
+
+typedef struct td_backend_vtable {
+  void (*table_schema)(void *self, const td_table_key *table, td_request req);
+  void (*table_locations)(void *self, const td_table_key *table, td_request req);
+  void (*table_location_size)(void *self, const td_table_key *table,
+                              const td_location_key *location, td_request req);
+  void (*column_values)(void *self, const td_table_key *table, const td_location_key *location,
+                        const char *column, int64_t offset, int64_t min_rows, int64_t max_rows,
+                        td_request req);
+  void (*subscribe_to_table_locations)(void *self, const td_table_key *table, td_request sub);
+  void (*subscribe_to_table_location_size)(void *self, const td_table_key *table,
+                                           const td_location_key *location, td_request sub);
+  void (*unsubscribe)(void *self, td_request sub);
+  /* Called once when the service that owns the backend is freed.  May be NULL. */
+  void (*release)(void *self);
+} td_backend_vtable;
+
+typedef struct td_backend {
+  const td_backend_vtable *vtable;
+  void *self;
+} td_backend;
+
+/*
+ * Answers.  Each returns TD_OK when the answer was taken.  Otherwise the
+ * answer had no effect and the return says why (err gets the message):
+ *   TD_ESTATE     the request is not pending (answered already, timed out,
+ *                 unsubscribed, failed); also reported to the service's
+ *                 on_error hook;
+ *   TD_ECONTRACT  the answer breaks the contract (wrong kind of answer, wrong
+ *                 type, wrong row count...); the request fails with this
+ *                 error, which names table, location, column and what was
+ *                 expected against what arrived.
+ */
+/* Takes (moves) both schemas; `partition_schema` may be NULL (unpartitioned).
+ * Schemas are Arrow structs ("+s") with one child per column. */
+TD_API int td_answer_schema(td_request req, struct ArrowSchema *data_schema,
+                            struct ArrowSchema *partition_schema, td_error *err);
+/* The engine takes its own reference to `key`; the caller keeps its own. */
+TD_API int td_answer_location(td_request req, td_location_key *key, td_error *err);
+TD_API int td_answer_size(td_request req, int64_t size, td_error *err);
+/* Takes (moves) both.  `schema` is the column's field (name = the column) or
+ * a struct with exactly that one field; `array` matches it. */
+TD_API int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArray *array,
+                            td_error *err);
+TD_API int td_answer_success(td_request req, td_error *err);
+TD_API int td_answer_failure(td_request req, const char *message, td_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * tabledata/memory_backend.h - the in-memory backend.
+ *
+ * Holds tables of Arrow data in memory and serves them through the backend
+ * contract: the reference backend for embedders and tests (the seeds'
+ * TestBackend, done right).  Data is added as Arrow struct arrays (one child
+ * per data column); column_values answers are zero-copy slices when the rows
+ * requested lie in one appended chunk, and a copy otherwise.  All functions
+ * are thread-safe; appends and new locations notify subscribers.
+ */
+#ifndef TABLEDATA_MEMORY_BACKEND_H
+#define TABLEDATA_MEMORY_BACKEND_H
+
+#include <stdint.h>
+
+#include "tabledata/api.h"
+#include "tabledata/arrow_abi.h"
+#include "tabledata/backend.h"
+#include "tabledata/error.h"
+#include "tabledata/keys.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct td_memory_backend td_memory_backend;
+
+/* Creates an empty in-memory backend; *out receives one reference. */
+TD_API int td_memory_backend_new(td_memory_backend **out, td_error *err);
+TD_API td_memory_backend *td_memory_backend_retain(td_memory_backend *mb);
+TD_API void td_memory_backend_release(td_memory_backend *mb); /* NULL is fine */
+/* The backend handle for td_service_new; it holds a new reference to `mb`
+ * (released when the service is freed). */
+TD_API td_backend td_memory_backend_backend(td_memory_backend *mb);
+
+/* Adds a table.  The schemas are borrowed (copied): struct schemas with one
+ * child per column; `partition_schema` may be NULL.
+ * Errors: TD_EINVAL (exists already, bad schema), TD_EUNSUPPORTED. */
+TD_API int td_memory_backend_add_table(td_memory_backend *mb, const char *table,
+                                       const struct ArrowSchema *data_schema,
+                                       const struct ArrowSchema *partition_schema, td_error *err);
+/* Adds a location with its first rows.  `data` (a struct array with one child
+ * per data column, in schema order; may be NULL for none) is taken (moved).
+ * The key's partition values must match the table's partition schema.
+ * Errors: TD_ENOTFOUND (no such table), TD_EINVAL (location exists, data or
+ * key does not match the schema). */
+TD_API int td_memory_backend_add_location(td_memory_backend *mb, const char *table,
+                                          td_location_key *key, struct ArrowArray *data,
+                                          td_error *err);
+/* Appends rows to a location; `data` is taken (moved).  Errors as above. */
+TD_API int td_memory_backend_append(td_memory_backend *mb, const char *table,
+                                    const td_location_key *key, struct ArrowArray *data,
+                                    td_error *err);
+/* Current size of a location, or -1 if unknown. */
+TD_API int64_t td_memory_backend_location_size(td_memory_backend *mb, const char *table,
+                                               const td_location_key *key);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * tabledata/table.h - source tables and partitioned tables.
+ *
+ * A table assembles the locations of one table key: partition columns first
+ * (their values come from the location keys), then the data columns (fetched
+ * lazily, page by page, through the service's page cache).  Rows are
+ * addressed by position 0..size-1, locations in region order; row keys are
+ * (region << 43) | row_in_location.
+ *
+ * A static table is built from table_locations and the sizes at that moment
+ * and never changes.  Tables are reference counted (retain/release) and safe
+ * to read from several threads at once.
+ */
+#ifndef TABLEDATA_TABLE_H
+#define TABLEDATA_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tabledata/api.h"
+#include "tabledata/arrow_abi.h"
+#include "tabledata/error.h"
+#include "tabledata/keys.h"
+#include "tabledata/service.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct td_table td_table;
+typedef struct td_partitioned_table td_partitioned_table;
+
+#define TD_REGION_BITS 20
+#define TD_ROW_BITS 43
+#define TD_MAX_REGIONS ((int64_t)1 << TD_REGION_BITS)
+#define TD_MAX_LOCATION_ROWS ((int64_t)1 << TD_ROW_BITS)
+
+/* Decides whether a location is part of a table, from its key alone.  Called
+ * before any size, subscription or data call for that location; a location it
+ * rejects is never touched.  Called from the thread that builds or refreshes
+ * the table; must not call into the service. */
+typedef bool (*td_location_predicate)(void *ctx, const td_location_key *key);
+
+typedef struct td_table_options {
+  td_location_predicate predicate; /* NULL: every location */
+  void *predicate_ctx;
+} td_table_options;
+
+/* Builds a static table of `key`.  Calls table_schema (once per table key per
+ * service), table_locations, and table_location_size for each location the
+ * predicate keeps.  No column data is read.
+ * Errors: those of the backend answers (TD_EBACKEND, TD_ECONTRACT,
+ * TD_ETIMEOUT, TD_EUNSUPPORTED), TD_ERANGE (too many locations or rows),
+ * TD_ENOMEM.  *out receives one reference. */
+TD_API int td_make_table(td_service *service, const td_table_key *key,
+                         const td_table_options *opts, td_table **out, td_error *err);
+TD_API td_table *td_table_retain(td_table *table);
+TD_API void td_table_release(td_table *table); /* NULL is fine */
+
+/* The table definition as an Arrow struct schema (caller owns `out`). */
+TD_API int td_table_schema(td_table *table, struct ArrowSchema *out, td_error *err);
+TD_API int64_t td_table_num_columns(const td_table *table);
+/* Borrowed, valid while the table is; NULL when out of range. */
+TD_API const char *td_table_column_name(const td_table *table, int64_t column);
+TD_API bool td_table_column_is_partition(const td_table *table, int64_t column);
+/* Index of the column called `name`, or -1. */
+TD_API int64_t td_table_column_index(const td_table *table, const char *name);
+
+/* Current number of rows. */
+TD_API int64_t td_table_size(td_table *table);
+/* Number of included locations, and the i-th in region order (borrowed,
+ * valid while the table is). */
+TD_API int64_t td_table_location_count(td_table *table);
+TD_API const td_location_key *td_table_location(td_table *table, int64_t i);
+/* The row key of position `pos`, or -1 when out of range. */
+TD_API int64_t td_table_row_key(td_table *table, int64_t pos);
+
+/* Reads rows [begin, end) of the given columns (indices; NULL means all, in
+ * order) into one contiguous struct array with one child per column.
+ * `out` is owned by the caller.  Errors: TD_ERANGE (bad range), TD_EINVAL
+ * (bad column), and any error of the backend answers. */
+TD_API int td_table_read(td_table *table, const int64_t *columns, int64_t n_columns, int64_t begin,
+                         int64_t end, struct ArrowArray *out, td_error *err);
+
+/* Exports the table (or the given columns) as a stream of struct batches.
+ * Each batch covers the rows of one page of one location; data columns are
+ * slices of cached pages (no copies), partition columns are constant arrays.
+ * The stream holds a reference to the table and reads lazily, a page per
+ * get_next.  `out` is owned by the caller. */
+TD_API int td_table_stream(td_table *table, const int64_t *columns, int64_t n_columns,
+                           struct ArrowArrayStream *out, td_error *err);
+
+/*
+ * Partitioned tables: one row per location, with the partition columns and
+ * the location key; each row's constituent table (that location alone) is
+ * built lazily, on first use.
+ */
+TD_API int td_make_partitioned_table(td_service *service, const td_table_key *key,
+                                     const td_table_options *opts, td_partitioned_table **out,
+                                     td_error *err);
+TD_API void td_partitioned_table_release(td_partitioned_table *pt); /* NULL is fine */
+TD_API int64_t td_partitioned_table_size(td_partitioned_table *pt);
+/* Borrowed location key of row i (location-key order). */
+TD_API const td_location_key *td_partitioned_table_key(td_partitioned_table *pt, int64_t i);
+/* Reads the partition columns plus a utf8 column "__location" (the formatted
+ * key) as one struct array.  `out` is owned by the caller. */
+TD_API int td_partitioned_table_read(td_partitioned_table *pt, struct ArrowSchema *schema_out,
+                                     struct ArrowArray *out, td_error *err);
+/* The constituent table of row i; built on first use, cached.  *out receives
+ * a new reference. */
+TD_API int td_partitioned_table_constituent(td_partitioned_table *pt, int64_t i, td_table **out,
+                                            td_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

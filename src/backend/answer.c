@@ -1,0 +1,364 @@
+/*
+ * backend/answer.c - the backend side of a call: td_answer_* and the checks
+ * that enforce the contract on every answer.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arrow/array.h"
+#include "backend/request.h"
+#include "service/service.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+
+/* Finds the live call for `req` and takes a reference, or reports why not. */
+static int acquire(td_request req, const char *what, td_call **out, td_error *err) {
+  *out = NULL;
+  td_service *s = req.service;
+  if (!s) return td_err(err, TD_EINVAL, "%s: the request handle is empty", what);
+  char msg[TD_ERROR_MESSAGE_SIZE];
+  pthread_mutex_lock(&s->req_lock);
+  td_call *c = td__call_find(s, req.id);
+  if (c && c->state != TD_CALL_DONE && c->state != TD_CALL_FAILED) {
+    c->refs++;
+    pthread_mutex_unlock(&s->req_lock);
+    *out = c;
+    return TD_OK;
+  }
+  if (c)
+    snprintf(msg, sizeof msg, "%s ignored: %s was already %s", what, c->desc,
+             c->state == TD_CALL_DONE ? "answered (a request is answered exactly once)" : "failed");
+  else {
+    const char *d = td__call_retired_desc(s, req.id);
+    if (d)
+      snprintf(msg, sizeof msg, "%s ignored: %s is no longer pending (answered, timed out or unsubscribed)",
+               what, d);
+    else
+      snprintf(msg, sizeof msg, "%s ignored: request #%llu is not pending", what,
+               (unsigned long long)req.id);
+  }
+  pthread_mutex_unlock(&s->req_lock);
+  td_service_report(s, TD_ESTATE, msg);
+  return td_err(err, TD_ESTATE, "%s", msg);
+}
+
+/* Ends an answer: drops the reference taken by acquire(). */
+static void release_call(td_service *s, td_call *c) {
+  pthread_mutex_lock(&s->req_lock);
+  td__call_unref(c);
+  pthread_mutex_unlock(&s->req_lock);
+}
+
+/* Under req_lock: fails the call with a message, waking its waiter. */
+static void fail_locked(td_call *c, int code, const char *msg) {
+  if (c->state == TD_CALL_DONE || c->state == TD_CALL_FAILED) return;
+  c->state = TD_CALL_FAILED;
+  c->err_code = code;
+  td_free(c->err_msg);
+  c->err_msg = td_strdup(msg);
+  pthread_cond_broadcast(&c->cond);
+  if (c->notify) c->notify(c->notify_ctx);
+}
+
+/* Fails the call with a contract violation and returns the code. */
+static int violate(td_service *s, td_call *c, int code, td_error *err, const char *fmt, ...)
+    TD_PRINTF(5, 6);
+static int violate(td_service *s, td_call *c, int code, td_error *err, const char *fmt, ...) {
+  char detail[TD_ERROR_MESSAGE_SIZE / 2], msg[TD_ERROR_MESSAGE_SIZE];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  snprintf(msg, sizeof msg, "%s: %s", c->desc, detail);
+  pthread_mutex_lock(&s->req_lock);
+  bool was_live = c->state != TD_CALL_DONE && c->state != TD_CALL_FAILED;
+  fail_locked(c, code, msg);
+  td__call_unref(c);
+  pthread_mutex_unlock(&s->req_lock);
+  if (was_live && code == TD_ECONTRACT) atomic_fetch_add(&s->rejected, 1);
+  return td_err(err, code, "%s", msg);
+}
+
+/* Under req_lock: a second result for a one-shot call that raced with the
+ * first (both passed acquire()). */
+static int raced(td_service *s, td_call *c, const char *what, td_error *err) {
+  char msg[TD_ERROR_MESSAGE_SIZE];
+  snprintf(msg, sizeof msg, "%s ignored: %s was already answered (a request is answered exactly once)",
+           what, c->desc);
+  td__call_unref(c);
+  pthread_mutex_unlock(&s->req_lock);
+  td_service_report(s, TD_ESTATE, msg);
+  return td_err(err, TD_ESTATE, "%s", msg);
+}
+
+static bool is_live(const td_call *c) { return c->state == TD_CALL_PENDING || c->state == TD_CALL_ACTIVE; }
+
+int td_answer_schema(td_request req, struct ArrowSchema *data_schema,
+                     struct ArrowSchema *partition_schema, td_error *err) {
+  td_call *c;
+  int rc = acquire(req, "schema answer", &c, err);
+  if (rc) {
+    td_arrow_schema_release(data_schema);
+    td_arrow_schema_release(partition_schema);
+    return rc;
+  }
+  td_service *s = req.service;
+  if (c->method != TD_METHOD_TABLE_SCHEMA) {
+    td_arrow_schema_release(data_schema);
+    td_arrow_schema_release(partition_schema);
+    return violate(s, c, TD_ECONTRACT, err, "expected %s's answer, got a schema",
+                   td_method_name(c->method));
+  }
+  td_schema ds, ps;
+  td_schema_init(&ps);
+  td_error e;
+  td_error_clear(&e);
+  rc = td_schema_import(data_schema, &ds, &e);
+  if (rc) {
+    td_arrow_schema_release(data_schema);
+    td_arrow_schema_release(partition_schema);
+    return violate(s, c, rc, err, "data schema: %s", e.message);
+  }
+  bool has_ps = partition_schema && partition_schema->release;
+  if (has_ps && (rc = td_schema_import(partition_schema, &ps, &e)) != TD_OK) {
+    td_schema_reset(&ds);
+    td_arrow_schema_release(data_schema);
+    td_arrow_schema_release(partition_schema);
+    return violate(s, c, rc, err, "partition schema: %s", e.message);
+  }
+  td_arrow_schema_release(data_schema);
+  td_arrow_schema_release(partition_schema);
+  pthread_mutex_lock(&s->req_lock);
+  if (!is_live(c)) {
+    td_schema_reset(&ds);
+    td_schema_reset(&ps);
+    return raced(s, c, "schema answer", err);
+  }
+  c->data_schema = ds;
+  c->partition_schema = ps;
+  c->has_partition_schema = has_ps;
+  c->state = TD_CALL_DONE;
+  pthread_cond_broadcast(&c->cond);
+  td__call_unref(c);
+  pthread_mutex_unlock(&s->req_lock);
+  return TD_OK;
+}
+
+int td_answer_location(td_request req, td_location_key *key, td_error *err) {
+  td_call *c;
+  int rc = acquire(req, "location answer", &c, err);
+  if (rc) return rc;
+  td_service *s = req.service;
+  if (c->method != TD_METHOD_TABLE_LOCATIONS && c->method != TD_METHOD_SUBSCRIBE_LOCATIONS)
+    return violate(s, c, TD_ECONTRACT, err, "expected %s's answer, got a location",
+                   td_method_name(c->method));
+  if (!key) return violate(s, c, TD_ECONTRACT, err, "a location answer needs a location key, got NULL");
+  pthread_mutex_lock(&s->req_lock);
+  if (!is_live(c)) return raced(s, c, "location answer", err);
+  if (c->n_locs == c->cap_locs) {
+    int64_t cap = c->cap_locs ? c->cap_locs * 2 : 16;
+    td_location_key **l = td_realloc(c->locs, (size_t)cap * sizeof *l);
+    if (!l) {
+      fail_locked(c, TD_ENOMEM, "out of memory while receiving locations");
+      td__call_unref(c);
+      pthread_mutex_unlock(&s->req_lock);
+      return td_err_nomem(err, "receiving locations");
+    }
+    c->locs = l;
+    c->cap_locs = cap;
+  }
+  c->locs[c->n_locs++] = td_location_key_retain(key);
+  if (c->notify) c->notify(c->notify_ctx);
+  td__call_unref(c);
+  pthread_mutex_unlock(&s->req_lock);
+  return TD_OK;
+}
+
+int td_answer_size(td_request req, int64_t size, td_error *err) {
+  td_call *c;
+  int rc = acquire(req, "size answer", &c, err);
+  if (rc) return rc;
+  td_service *s = req.service;
+  if (c->method != TD_METHOD_TABLE_LOCATION_SIZE && c->method != TD_METHOD_SUBSCRIBE_SIZE)
+    return violate(s, c, TD_ECONTRACT, err, "expected %s's answer, got a size", td_method_name(c->method));
+  if (size < 0) return violate(s, c, TD_ECONTRACT, err, "expected a size >= 0, got %lld", (long long)size);
+  pthread_mutex_lock(&s->req_lock);
+  if (!is_live(c)) return raced(s, c, "size answer", err);
+  c->size = size;
+  c->n_sizes++;
+  if (c->method == TD_METHOD_TABLE_LOCATION_SIZE) {
+    c->state = TD_CALL_DONE;
+    pthread_cond_broadcast(&c->cond);
+  } else if (c->notify) {
+    c->notify(c->notify_ctx);
+  }
+  td__call_unref(c);
+  pthread_mutex_unlock(&s->req_lock);
+  return TD_OK;
+}
+
+static int64_t array_bytes(td_type_id type, const struct ArrowArray *a) {
+  int64_t n = a->length + a->offset;
+  int64_t bytes = a->buffers[0] ? (n + 7) / 8 : 0;
+  if (type == TD_TYPE_UTF8) {
+    const int32_t *o = a->buffers[1];
+    bytes += (n + 1) * 4 + (n > 0 ? o[n] : 0);
+  } else {
+    int w = td_type_width(type);
+    bytes += w ? n * w : (n + 7) / 8;
+  }
+  return bytes;
+}
+
+int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArray *array,
+                     td_error *err) {
+  td_call *c;
+  int rc = acquire(req, "column values answer", &c, err);
+  struct ArrowSchema sch = {0};
+  struct ArrowArray arr = {0};
+  if (schema && schema->release) td_arrow_schema_move(schema, &sch);
+  if (array && array->release) td_arrow_array_move(array, &arr);
+  if (rc) goto out;
+  td_service *s = req.service;
+  if (c->method != TD_METHOD_COLUMN_VALUES) {
+    rc = violate(s, c, TD_ECONTRACT, err, "expected %s's answer, got column values",
+                 td_method_name(c->method));
+    goto out;
+  }
+  if (!sch.release || !arr.release) {
+    rc = violate(s, c, TD_ECONTRACT, err, "column values need both a schema and an array");
+    goto out;
+  }
+  /* Unwrap a one-column struct (a one-column table). */
+  const struct ArrowSchema *field = &sch;
+  const struct ArrowArray *col = &arr;
+  if (sch.format && strcmp(sch.format, "+s") == 0) {
+    if (sch.n_children != 1 || arr.n_children != 1) {
+      rc = violate(s, c, TD_ECONTRACT, err, "expected exactly one column '%s', got %lld columns", c->expect.name,
+                   (long long)sch.n_children);
+      goto out;
+    }
+    field = sch.children[0];
+    col = arr.children[0];
+  }
+  td_field f;
+  td_error e;
+  td_error_clear(&e);
+  if ((rc = td_field_import(field, &f, &e)) != TD_OK) {
+    rc = violate(s, c, TD_ECONTRACT, err, "%s", e.message);
+    goto out;
+  }
+  char want[96], got[96];
+  bool same_type = td_field_same_type(&f, &c->expect);
+  bool same_name = strcmp(f.name, c->expect.name) == 0;
+  td_field_type_text(&c->expect, want, sizeof want);
+  td_field_type_text(&f, got, sizeof got);
+  char got_name[128];
+  snprintf(got_name, sizeof got_name, "%s", f.name);
+  td_field_reset(&f);
+  if (!same_name) {
+    rc = violate(s, c, TD_ECONTRACT, err, "expected column '%s', got column '%s'", c->expect.name, got_name);
+    goto out;
+  }
+  if (!same_type) {
+    rc = violate(s, c, TD_ECONTRACT, err, "expected type %s, got %s", want, got);
+    goto out;
+  }
+  if ((rc = td_array_validate(c->expect.type, col, &e)) != TD_OK) {
+    rc = violate(s, c, TD_ECONTRACT, err, "invalid array: %s", e.message);
+    goto out;
+  }
+  if (col->length < c->min_rows || col->length > c->max_rows) {
+    rc = violate(s, c, TD_ECONTRACT, err, "expected between %lld and %lld rows, got %lld",
+                 (long long)c->min_rows, (long long)c->max_rows, (long long)col->length);
+    goto out;
+  }
+  /* Keep just the column; a wrapping struct stays alive behind a view. */
+  struct ArrowArray keep;
+  if (col != &arr) {
+    td_shared_array *owner;
+    if ((rc = td_shared_array_new(&arr, &owner, err)) != TD_OK) {
+      release_call(s, c);
+      goto out;
+    }
+    col = owner->array.children[0];
+    rc = td_array_export_view(col, 0, col->length, owner, &keep, err);
+    td_shared_array_release(owner);
+    if (rc) {
+      release_call(s, c);
+      goto out;
+    }
+  } else {
+    td_arrow_array_move(&arr, &keep);
+    col = &keep;
+  }
+  int64_t rows = col->length, bytes = array_bytes(c->expect.type, col);
+  pthread_mutex_lock(&s->req_lock);
+  if (!is_live(c)) {
+    td_arrow_array_release(&keep);
+    rc = raced(s, c, "column values answer", err);
+    goto out;
+  }
+  c->values = keep;
+  c->state = TD_CALL_DONE;
+  pthread_cond_broadcast(&c->cond);
+  td__call_unref(c);
+  pthread_mutex_unlock(&s->req_lock);
+  atomic_fetch_add(&s->rows_received, rows);
+  atomic_fetch_add(&s->bytes_received, bytes);
+  rc = TD_OK;
+out:
+  td_arrow_schema_release(&sch);
+  td_arrow_array_release(&arr);
+  return rc;
+}
+
+int td_answer_success(td_request req, td_error *err) {
+  td_call *c;
+  int rc = acquire(req, "success answer", &c, err);
+  if (rc) return rc;
+  td_service *s = req.service;
+  if (c->method != TD_METHOD_TABLE_LOCATIONS && c->method != TD_METHOD_SUBSCRIBE_LOCATIONS &&
+      c->method != TD_METHOD_SUBSCRIBE_SIZE)
+    return violate(s, c, TD_ECONTRACT, err, "expected %s's answer, got success", td_method_name(c->method));
+  pthread_mutex_lock(&s->req_lock);
+  if (c->state != TD_CALL_PENDING) {
+    if (c->state == TD_CALL_ACTIVE) {
+      /* A second success on a subscription: harmless, but a contract slip. */
+      char msg[TD_ERROR_MESSAGE_SIZE];
+      snprintf(msg, sizeof msg, "second success answer to %s ignored", c->desc);
+      td__call_unref(c);
+      pthread_mutex_unlock(&s->req_lock);
+      td_service_report(s, TD_ESTATE, msg);
+      return td_err(err, TD_ESTATE, "%s", msg);
+    }
+    return raced(s, c, "success answer", err);
+  }
+  if (c->method == TD_METHOD_SUBSCRIBE_SIZE && c->n_sizes == 0) {
+    pthread_mutex_unlock(&s->req_lock);
+    return violate(s, c, TD_ECONTRACT, err, "success arrived before the current size");
+  }
+  c->state = c->method == TD_METHOD_TABLE_LOCATIONS ? TD_CALL_DONE : TD_CALL_ACTIVE;
+  pthread_cond_broadcast(&c->cond);
+  if (c->notify) c->notify(c->notify_ctx);
+  td__call_unref(c);
+  pthread_mutex_unlock(&s->req_lock);
+  return TD_OK;
+}
+
+int td_answer_failure(td_request req, const char *message, td_error *err) {
+  td_call *c;
+  int rc = acquire(req, "failure answer", &c, err);
+  if (rc) return rc;
+  td_service *s = req.service;
+  char msg[TD_ERROR_MESSAGE_SIZE];
+  snprintf(msg, sizeof msg, "%s failed: %s", c->desc, message ? message : "(no message)");
+  pthread_mutex_lock(&s->req_lock);
+  if (!is_live(c)) return raced(s, c, "failure answer", err);
+  fail_locked(c, TD_EBACKEND, msg);
+  td__call_unref(c);
+  pthread_mutex_unlock(&s->req_lock);
+  return TD_OK;
+}

@@ -1,0 +1,92 @@
+/*
+ * backend/request.h - requests in flight between the engine and a backend.
+ *
+ * Every backend call is a td_call registered in its service's request table
+ * under a fresh id; the backend gets the value handle td_request{service, id}
+ * and answers through td_answer_* (backend/answer.c).  The engine side:
+ *
+ *   td_call_begin()  register, then call the backend method with the handle
+ *   td_call_wait()   block until answered, failed, or the timeout passed
+ *   td_call_end()    unregister; later answers are rejected and reported
+ *
+ * State machine of a call (all transitions under service->req_lock):
+ *
+ *   PENDING --answer/success--> DONE        (one-shot calls)
+ *   PENDING --success---------> ACTIVE      (subscriptions; keep receiving)
+ *   PENDING|ACTIVE --failure or contract violation--> FAILED
+ *   any --td_call_end / timeout / unsubscribe--> removed from the table
+ *
+ * Answers are validated outside the lock (they only read the call's
+ * immutable expectations); storing the result and waking the waiter happen
+ * under it.  Answers never call into the backend or take other engine locks,
+ * so a backend may answer from inside a method, from any thread, while
+ * holding its own locks.
+ */
+#ifndef TD_BACKEND_REQUEST_H
+#define TD_BACKEND_REQUEST_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arrow/schema.h"
+#include "tabledata/backend.h"
+#include "tabledata/service.h"
+
+typedef enum td_call_state { TD_CALL_PENDING, TD_CALL_ACTIVE, TD_CALL_DONE, TD_CALL_FAILED } td_call_state;
+
+typedef struct td_call td_call;
+
+/* Called (under req_lock) when a subscription receives something; it must
+ * only wake someone up, never block or call into the service. */
+typedef void (*td_call_notify_fn)(void *ctx);
+
+struct td_call {
+  uint64_t id;
+  td_method method;
+  int64_t refs; /* under req_lock: the engine's, plus one per answer in progress */
+  bool registered;
+  td_call_state state;
+  char *desc; /* "column_values(table 'x', location 'y', column 'z', offset 0, ...)" */
+  /* expectations (immutable) */
+  td_field expect; /* VALUES: the column's name and type */
+  int64_t min_rows, max_rows;
+  /* results */
+  int err_code;
+  char *err_msg;
+  td_schema data_schema, partition_schema;
+  bool has_partition_schema;
+  td_location_key **locs; /* LOCATIONS / SUB_LOCATIONS: received, not yet taken */
+  int64_t n_locs, cap_locs;
+  int64_t size; /* SIZE / SUB_SIZE: latest */
+  int64_t n_sizes; /* number of size answers received */
+  struct ArrowArray values;
+  pthread_cond_t cond;
+  td_call_notify_fn notify;
+  void *notify_ctx;
+  td_call *next; /* hash chain */
+};
+
+/* Registers a call of `method` described by `desc` (copied).  *out holds the
+ * engine's reference. */
+int td_call_begin(td_service *s, td_method method, const char *desc, td_call **out, td_error *err);
+static inline td_request td_call_request(td_service *s, const td_call *c) {
+  td_request r = {s, c->id};
+  return r;
+}
+/* Waits for the call to leave PENDING.  Returns TD_OK for DONE or ACTIVE, the
+ * stored error for FAILED, TD_ETIMEOUT after the service's timeout (the call
+ * is then unregistered and a late answer is reported). */
+int td_call_wait(td_service *s, td_call *c, td_error *err);
+/* Unregisters (if still registered) and drops the engine's reference. */
+void td_call_end(td_service *s, td_call *c);
+/* Unregisters a subscription without waiting; true if it was still live
+ * (neither failed nor unregistered), i.e. the backend must be told. */
+bool td_call_close(td_service *s, td_call *c);
+
+/* Internal to backend/ and service/ (all under req_lock). */
+td_call *td__call_find(td_service *s, uint64_t id);
+const char *td__call_retired_desc(td_service *s, uint64_t id);
+void td__call_unref(td_call *c);
+
+#endif

@@ -1,0 +1,525 @@
+/*
+ * backends/memory/memory.c - the in-memory backend.
+ *
+ * Tables hold a data schema, an optional partition schema and locations;
+ * a location holds its rows as a list of appended chunks (struct arrays,
+ * shared so that answers can be zero-copy views).  One mutex guards
+ * everything; answers are sent after it is released, except subscription
+ * notifications, which are sent under it so that they reach subscribers in
+ * the order the changes happened (answers never call back into a backend).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrow/array.h"
+#include "arrow/schema.h"
+#include "keys/key_index.h"
+#include "tabledata/memory_backend.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+typedef struct mem_chunk {
+  td_shared_array *data; /* struct array: one child per data column */
+  int64_t start;         /* first row of the chunk within the location */
+} mem_chunk;
+
+typedef struct mem_subs {
+  td_request *reqs;
+  int64_t n, cap;
+} mem_subs;
+
+typedef struct mem_location {
+  td_location_key *key;
+  mem_chunk *chunks;
+  int64_t n_chunks, cap_chunks;
+  int64_t size;
+  mem_subs size_subs;
+} mem_location;
+
+typedef struct mem_table {
+  char *name;
+  td_schema data, part;
+  bool has_part;
+  mem_location **locs;
+  int64_t n_locs, cap_locs;
+  td_key_index index;
+  mem_subs loc_subs;
+} mem_table;
+
+struct td_memory_backend {
+  _Atomic int64_t refs;
+  pthread_mutex_t lock;
+  mem_table **tables;
+  int64_t n_tables;
+};
+
+/* ---- housekeeping ---- */
+
+static const td_location_key *mem_key_of(const void *item) { return ((const mem_location *)item)->key; }
+
+static int subs_add(mem_subs *s, td_request r) {
+  if (s->n == s->cap) {
+    int64_t cap = s->cap ? s->cap * 2 : 4;
+    td_request *n = td_realloc(s->reqs, (size_t)cap * sizeof *n);
+    if (!n) return TD_ENOMEM;
+    s->reqs = n;
+    s->cap = cap;
+  }
+  s->reqs[s->n++] = r;
+  return TD_OK;
+}
+
+static bool subs_remove(mem_subs *s, td_request r) {
+  for (int64_t i = 0; i < s->n; i++) {
+    if (s->reqs[i].id == r.id && s->reqs[i].service == r.service) {
+      s->reqs[i] = s->reqs[--s->n];
+      return true;
+    }
+  }
+  return false;
+}
+
+static void location_free(mem_location *l) {
+  for (int64_t i = 0; i < l->n_chunks; i++) td_shared_array_release(l->chunks[i].data);
+  td_free(l->chunks);
+  td_free(l->size_subs.reqs);
+  td_location_key_release(l->key);
+  td_free(l);
+}
+
+static void table_free(mem_table *t) {
+  for (int64_t i = 0; i < t->n_locs; i++) location_free(t->locs[i]);
+  td_free(t->locs);
+  td_key_index_reset(&t->index);
+  td_free(t->loc_subs.reqs);
+  td_schema_reset(&t->data);
+  td_schema_reset(&t->part);
+  td_free(t->name);
+  td_free(t);
+}
+
+int td_memory_backend_new(td_memory_backend **out, td_error *err) {
+  td_memory_backend *mb = td_calloc(1, sizeof *mb);
+  *out = NULL;
+  if (!mb) return td_err_nomem(err, "creating a memory backend");
+  atomic_init(&mb->refs, 1);
+  pthread_mutex_init(&mb->lock, NULL);
+  *out = mb;
+  return TD_OK;
+}
+
+td_memory_backend *td_memory_backend_retain(td_memory_backend *mb) {
+  if (mb) atomic_fetch_add(&mb->refs, 1);
+  return mb;
+}
+
+void td_memory_backend_release(td_memory_backend *mb) {
+  if (!mb || atomic_fetch_sub(&mb->refs, 1) != 1) return;
+  for (int64_t i = 0; i < mb->n_tables; i++) table_free(mb->tables[i]);
+  td_free(mb->tables);
+  pthread_mutex_destroy(&mb->lock);
+  td_free(mb);
+}
+
+static mem_table *find_table(td_memory_backend *mb, const char *name) {
+  for (int64_t i = 0; i < mb->n_tables; i++)
+    if (strcmp(mb->tables[i]->name, name) == 0) return mb->tables[i];
+  return NULL;
+}
+
+int td_memory_backend_add_table(td_memory_backend *mb, const char *name,
+                                const struct ArrowSchema *data_schema,
+                                const struct ArrowSchema *partition_schema, td_error *err) {
+  if (!name || !data_schema) return td_err(err, TD_EINVAL, "a table needs a name and a data schema");
+  mem_table *t = td_calloc(1, sizeof *t);
+  if (!t || !(t->name = td_strdup(name))) {
+    td_free(t);
+    return td_err_nomem(err, "adding a table");
+  }
+  td_key_index_init(&t->index, mem_key_of);
+  int rc = td_schema_import(data_schema, &t->data, err);
+  if (rc == TD_OK && partition_schema && partition_schema->release) {
+    t->has_part = true;
+    rc = td_schema_import(partition_schema, &t->part, err);
+  }
+  if (rc) {
+    table_free(t);
+    return td_err_prefix(err, rc, "table '%s': ", name);
+  }
+  pthread_mutex_lock(&mb->lock);
+  mem_table **nt = NULL;
+  if (find_table(mb, name)) rc = td_err(err, TD_EINVAL, "table '%s' exists already", name);
+  else if (!(nt = td_realloc(mb->tables, (size_t)(mb->n_tables + 1) * sizeof *nt)))
+    rc = td_err_nomem(err, "adding a table");
+  if (rc == TD_OK) {
+    mb->tables = nt;
+    mb->tables[mb->n_tables++] = t;
+  }
+  pthread_mutex_unlock(&mb->lock);
+  if (rc) table_free(t);
+  return rc;
+}
+
+/* Checks that `data` is a struct array matching the table's data schema. */
+static int check_data(const mem_table *t, const struct ArrowArray *data, td_error *err) {
+  if (data->n_children != t->data.n_fields)
+    return td_err(err, TD_EINVAL, "table '%s': expected data with %lld columns, got %lld", t->name,
+                  (long long)t->data.n_fields, (long long)data->n_children);
+  for (int64_t i = 0; i < t->data.n_fields; i++) {
+    const struct ArrowArray *c = data->children[i];
+    int rc = td_array_validate(t->data.fields[i].type, c, err);
+    if (rc) return td_err_prefix(err, TD_EINVAL, "table '%s', column '%s': ", t->name, t->data.fields[i].name);
+    if (c->length < data->offset + data->length)
+      return td_err(err, TD_EINVAL, "table '%s', column '%s': %lld rows, expected %lld", t->name,
+                    t->data.fields[i].name, (long long)(c->length - data->offset), (long long)data->length);
+  }
+  return TD_OK;
+}
+
+/* Checks a key's partition values against the partition schema. */
+static int check_key(const mem_table *t, const td_location_key *key, td_error *err) {
+  int64_t n = td_location_key_partition_count(key);
+  for (int64_t i = 0; i < n; i++) {
+    const char *name = td_location_key_partition_name(key, i);
+    const td_value *v = td_location_key_partition_value(key, i);
+    int64_t j = td_schema_find(&t->part, name);
+    if (j < 0)
+      return td_err(err, TD_EINVAL, "table '%s': '%s' is not a partition column", t->name, name);
+    if (!v->is_null && v->type != t->part.fields[j].type)
+      return td_err(err, TD_EINVAL, "table '%s': partition column '%s' is %s, got a %s value", t->name, name,
+                    td_type_name(t->part.fields[j].type), td_type_name(v->type));
+  }
+  return TD_OK;
+}
+
+static void notify_size(mem_location *l) {
+  for (int64_t i = 0; i < l->size_subs.n; i++) td_answer_size(l->size_subs.reqs[i], l->size, NULL);
+}
+
+/* Under the lock: appends a chunk (takes `data`). */
+static int append_chunk(mem_location *l, struct ArrowArray *data, td_error *err) {
+  if (data->length == 0) {
+    td_arrow_array_release(data);
+    return TD_OK;
+  }
+  if (l->n_chunks == l->cap_chunks) {
+    int64_t cap = l->cap_chunks ? l->cap_chunks * 2 : 4;
+    mem_chunk *c = td_realloc(l->chunks, (size_t)cap * sizeof *c);
+    if (!c) {
+      td_arrow_array_release(data);
+      return td_err_nomem(err, "appending rows");
+    }
+    l->chunks = c;
+    l->cap_chunks = cap;
+  }
+  int64_t rows = data->length;
+  td_shared_array *sa;
+  int rc = td_shared_array_new(data, &sa, err);
+  if (rc) return rc;
+  l->chunks[l->n_chunks].data = sa;
+  l->chunks[l->n_chunks].start = l->size;
+  l->n_chunks++;
+  l->size += rows;
+  return TD_OK;
+}
+
+int td_memory_backend_add_location(td_memory_backend *mb, const char *table, td_location_key *key,
+                                   struct ArrowArray *data, td_error *err) {
+  struct ArrowArray d = {0};
+  if (data && data->release) td_arrow_array_move(data, &d);
+  if (!key) {
+    td_arrow_array_release(&d);
+    return td_err(err, TD_EINVAL, "a location needs a key");
+  }
+  pthread_mutex_lock(&mb->lock);
+  mem_table *t = find_table(mb, table);
+  mem_location *l = NULL;
+  int rc = TD_OK;
+  if (!t) rc = td_err(err, TD_ENOTFOUND, "no table '%s'", table);
+  else if (td_key_index_get(&t->index, key)) {
+    char k[256];
+    td_location_key_format(key, k, sizeof k);
+    rc = td_err(err, TD_EINVAL, "table '%s': location '%s' exists already", table, k);
+  } else if ((rc = check_key(t, key, err)) == TD_OK && (!d.release || (rc = check_data(t, &d, err)) == TD_OK)) {
+    l = td_calloc(1, sizeof *l);
+    mem_location **nl = NULL;
+    if (!l || (t->n_locs == t->cap_locs &&
+               !(nl = td_realloc(t->locs, (size_t)(t->cap_locs ? t->cap_locs * 2 : 16) * sizeof *nl)))) {
+      rc = td_err_nomem(err, "adding a location");
+    } else {
+      if (nl) {
+        t->locs = nl;
+        t->cap_locs = t->cap_locs ? t->cap_locs * 2 : 16;
+      }
+      l->key = td_location_key_retain(key);
+      if (td_key_index_put(&t->index, l) != TD_OK) rc = td_err_nomem(err, "adding a location");
+    }
+    if (rc == TD_OK) {
+      t->locs[t->n_locs++] = l;
+      if (d.release) rc = append_chunk(l, &d, err); /* cannot fail but for memory */
+      for (int64_t i = 0; i < t->loc_subs.n; i++) td_answer_location(t->loc_subs.reqs[i], key, NULL);
+      l = NULL;
+    }
+  }
+  pthread_mutex_unlock(&mb->lock);
+  if (l) location_free(l);
+  td_arrow_array_release(&d);
+  return rc;
+}
+
+int td_memory_backend_append(td_memory_backend *mb, const char *table, const td_location_key *key,
+                             struct ArrowArray *data, td_error *err) {
+  struct ArrowArray d = {0};
+  if (data && data->release) td_arrow_array_move(data, &d);
+  if (!d.release || !key) return td_err(err, TD_EINVAL, "an append needs a location key and data");
+  pthread_mutex_lock(&mb->lock);
+  mem_table *t = find_table(mb, table);
+  mem_location *l = t ? td_key_index_get(&t->index, key) : NULL;
+  int rc = TD_OK;
+  if (!t) rc = td_err(err, TD_ENOTFOUND, "no table '%s'", table);
+  else if (!l) {
+    char k[256];
+    td_location_key_format(key, k, sizeof k);
+    rc = td_err(err, TD_ENOTFOUND, "table '%s' has no location '%s'", table, k);
+  } else if ((rc = check_data(t, &d, err)) == TD_OK) {
+    int64_t before = l->size;
+    rc = append_chunk(l, &d, err);
+    if (rc == TD_OK && l->size != before) notify_size(l);
+  }
+  pthread_mutex_unlock(&mb->lock);
+  td_arrow_array_release(&d);
+  return rc;
+}
+
+int64_t td_memory_backend_location_size(td_memory_backend *mb, const char *table,
+                                        const td_location_key *key) {
+  pthread_mutex_lock(&mb->lock);
+  mem_table *t = find_table(mb, table);
+  mem_location *l = t ? td_key_index_get(&t->index, key) : NULL;
+  int64_t n = l ? l->size : -1;
+  pthread_mutex_unlock(&mb->lock);
+  return n;
+}
+
+/* ---- the backend methods ---- */
+
+/* Under the lock: finds table and location or answers a failure. */
+static bool lookup(td_memory_backend *mb, const td_table_key *tk, const td_location_key *lk,
+                   mem_table **t, mem_location **l, char *why, size_t why_size) {
+  *t = find_table(mb, td_table_key_name(tk));
+  if (!*t) {
+    snprintf(why, why_size, "table '%s' does not exist", td_table_key_name(tk));
+    return false;
+  }
+  if (!lk) return true;
+  *l = td_key_index_get(&(*t)->index, lk);
+  if (!*l) {
+    char k[256];
+    td_location_key_format(lk, k, sizeof k);
+    snprintf(why, why_size, "location '%s' does not exist in table '%s'", k, td_table_key_name(tk));
+    return false;
+  }
+  return true;
+}
+
+static void m_table_schema(void *self, const td_table_key *tk, td_request req) {
+  td_memory_backend *mb = self;
+  struct ArrowSchema ds = {0}, ps = {0};
+  char why[512];
+  mem_table *t;
+  mem_location *l;
+  pthread_mutex_lock(&mb->lock);
+  bool ok = lookup(mb, tk, NULL, &t, &l, why, sizeof why);
+  int rc = TD_OK;
+  td_error e;
+  if (ok) rc = td_schema_export(&t->data, &ds, &e);
+  if (ok && rc == TD_OK && t->has_part) rc = td_schema_export(&t->part, &ps, &e);
+  pthread_mutex_unlock(&mb->lock);
+  if (!ok) td_answer_failure(req, why, NULL);
+  else if (rc) {
+    td_arrow_schema_release(&ds);
+    td_answer_failure(req, e.message, NULL);
+  } else td_answer_schema(req, &ds, ps.release ? &ps : NULL, NULL);
+}
+
+static void m_table_locations(void *self, const td_table_key *tk, td_request req) {
+  td_memory_backend *mb = self;
+  char why[512];
+  mem_table *t;
+  mem_location *l;
+  pthread_mutex_lock(&mb->lock);
+  bool ok = lookup(mb, tk, NULL, &t, &l, why, sizeof why);
+  if (ok)
+    for (int64_t i = 0; i < t->n_locs; i++) td_answer_location(req, t->locs[i]->key, NULL);
+  pthread_mutex_unlock(&mb->lock);
+  if (ok) td_answer_success(req, NULL);
+  else td_answer_failure(req, why, NULL);
+}
+
+static void m_location_size(void *self, const td_table_key *tk, const td_location_key *lk, td_request req) {
+  td_memory_backend *mb = self;
+  char why[512];
+  mem_table *t;
+  mem_location *l;
+  pthread_mutex_lock(&mb->lock);
+  bool ok = lookup(mb, tk, lk, &t, &l, why, sizeof why);
+  int64_t size = ok ? l->size : 0;
+  pthread_mutex_unlock(&mb->lock);
+  if (ok) td_answer_size(req, size, NULL);
+  else td_answer_failure(req, why, NULL);
+}
+
+static int64_t chunk_of(const mem_location *l, int64_t row) {
+  int64_t lo = 0, hi = l->n_chunks - 1;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo + 1) / 2;
+    if (l->chunks[mid].start <= row) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/* Under the lock: rows [offset, offset + n) of column `col`, zero-copy when
+ * they lie in one chunk. */
+static int slice_column(const mem_table *t, const mem_location *l, int64_t col, int64_t offset,
+                        int64_t min_rows, int64_t max_rows, struct ArrowArray *out, td_error *err) {
+  td_type_id type = t->data.fields[col].type;
+  int64_t k = chunk_of(l, offset);
+  const mem_chunk *ch = &l->chunks[k];
+  const struct ArrowArray *sa = &ch->data->array;
+  int64_t chunk_end = ch->start + sa->length;
+  if (offset + min_rows <= chunk_end) {
+    int64_t n = chunk_end - offset < max_rows ? chunk_end - offset : max_rows;
+    return td_array_export_view(sa->children[col], sa->offset + (offset - ch->start), n, ch->data, out, err);
+  }
+  int64_t want = l->size - offset < max_rows ? l->size - offset : max_rows;
+  td_array a;
+  int rc = td_array_init(&a, type, want, err);
+  for (int64_t done = 0; rc == TD_OK && done < want; k++) {
+    ch = &l->chunks[k];
+    sa = &ch->data->array;
+    td_colview v;
+    rc = td_colview_init(&v, type, sa->children[col], err);
+    int64_t from = offset + done - ch->start;
+    int64_t n = sa->length - from < want - done ? sa->length - from : want - done;
+    if (rc == TD_OK) rc = td_array_append_view(&a, &v, sa->offset + from, n, err);
+    done += n;
+  }
+  if (rc == TD_OK) rc = td_array_export(&a, out, err);
+  td_array_reset(&a);
+  return rc;
+}
+
+static int empty_column(td_type_id type, struct ArrowArray *out, td_error *err) {
+  td_array a;
+  int rc = td_array_init(&a, type, 0, err);
+  if (rc == TD_OK) rc = td_array_export(&a, out, err);
+  td_array_reset(&a);
+  return rc;
+}
+
+static void m_column_values(void *self, const td_table_key *tk, const td_location_key *lk,
+                            const char *column, int64_t offset, int64_t min_rows, int64_t max_rows,
+                            td_request req) {
+  td_memory_backend *mb = self;
+  char why[TD_ERROR_MESSAGE_SIZE + 64];
+  mem_table *t;
+  mem_location *l;
+  struct ArrowSchema sch = {0};
+  struct ArrowArray arr = {0};
+  td_error e;
+  pthread_mutex_lock(&mb->lock);
+  bool ok = lookup(mb, tk, lk, &t, &l, why, sizeof why);
+  int64_t col = ok ? td_schema_find(&t->data, column) : -1;
+  if (ok && col < 0) {
+    ok = false;
+    snprintf(why, sizeof why, "table '%s' has no column '%s'", t->name, column);
+  } else if (ok && (offset < 0 || min_rows < 0 || offset + min_rows > l->size)) {
+    ok = false;
+    snprintf(why, sizeof why, "rows [%lld, %lld) of column '%s' are beyond the location's %lld rows",
+             (long long)offset, (long long)(offset + min_rows), column, (long long)l->size);
+  }
+  if (ok && (td_field_export(&t->data.fields[col], &sch, &e) != TD_OK ||
+             (offset < l->size ? slice_column(t, l, col, offset, min_rows, max_rows, &arr, &e)
+                               : empty_column(t->data.fields[col].type, &arr, &e)) != TD_OK)) {
+    ok = false;
+    snprintf(why, sizeof why, "%s", e.message);
+  }
+  pthread_mutex_unlock(&mb->lock);
+  if (ok) td_answer_values(req, &sch, &arr, NULL);
+  else {
+    td_arrow_schema_release(&sch);
+    td_arrow_array_release(&arr);
+    td_answer_failure(req, why, NULL);
+  }
+}
+
+static void m_subscribe_locations(void *self, const td_table_key *tk, td_request sub) {
+  td_memory_backend *mb = self;
+  char why[512];
+  mem_table *t;
+  mem_location *l;
+  pthread_mutex_lock(&mb->lock);
+  bool ok = lookup(mb, tk, NULL, &t, &l, why, sizeof why);
+  if (ok && subs_add(&t->loc_subs, sub) != TD_OK) {
+    ok = false;
+    snprintf(why, sizeof why, "out of memory");
+  }
+  if (ok) {
+    for (int64_t i = 0; i < t->n_locs; i++) td_answer_location(sub, t->locs[i]->key, NULL);
+    td_answer_success(sub, NULL);
+  }
+  pthread_mutex_unlock(&mb->lock);
+  if (!ok) td_answer_failure(sub, why, NULL);
+}
+
+static void m_subscribe_size(void *self, const td_table_key *tk, const td_location_key *lk, td_request sub) {
+  td_memory_backend *mb = self;
+  char why[512];
+  mem_table *t;
+  mem_location *l;
+  pthread_mutex_lock(&mb->lock);
+  bool ok = lookup(mb, tk, lk, &t, &l, why, sizeof why);
+  if (ok && subs_add(&l->size_subs, sub) != TD_OK) {
+    ok = false;
+    snprintf(why, sizeof why, "out of memory");
+  }
+  if (ok) {
+    td_answer_size(sub, l->size, NULL);
+    td_answer_success(sub, NULL);
+  }
+  pthread_mutex_unlock(&mb->lock);
+  if (!ok) td_answer_failure(sub, why, NULL);
+}
+
+static void m_unsubscribe(void *self, td_request sub) {
+  td_memory_backend *mb = self;
+  pthread_mutex_lock(&mb->lock);
+  bool found = false;
+  for (int64_t i = 0; i < mb->n_tables && !found; i++) {
+    mem_table *t = mb->tables[i];
+    found = subs_remove(&t->loc_subs, sub);
+    for (int64_t j = 0; j < t->n_locs && !found; j++) found = subs_remove(&t->locs[j]->size_subs, sub);
+  }
+  pthread_mutex_unlock(&mb->lock);
+}
+
+static void m_release(void *self) { td_memory_backend_release(self); }
+
+static const td_backend_vtable memory_vtable = {
+    .table_schema = m_table_schema,
+    .table_locations = m_table_locations,
+    .table_location_size = m_location_size,
+    .column_values = m_column_values,
+    .subscribe_to_table_locations = m_subscribe_locations,
+    .subscribe_to_table_location_size = m_subscribe_size,
+    .unsubscribe = m_unsubscribe,
+    .release = m_release,
+};
+
+td_backend td_memory_backend_backend(td_memory_backend *mb) {
+  td_backend b = {&memory_vtable, td_memory_backend_retain(mb)};
+  return b;
+}

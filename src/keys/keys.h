@@ -1,0 +1,36 @@
+/*
+ * keys/keys.h - internal layout of table and location keys, and value helpers.
+ *
+ * Keys are immutable after construction, so their fields may be read from any
+ * thread without locks; only the reference count changes (atomically).
+ */
+#ifndef TD_KEYS_KEYS_H
+#define TD_KEYS_KEYS_H
+
+#include <stdatomic.h>
+
+#include "tabledata/keys.h"
+
+struct td_table_key {
+  _Atomic int64_t refs;
+  uint64_t hash;
+  char *name;
+};
+
+struct td_location_key {
+  _Atomic int64_t refs;
+  uint64_t hash;
+  char *identity;
+  int64_t n;
+  char **names;
+  td_value *values; /* utf8 values point into owned copies */
+};
+
+uint64_t td_hash_bytes(const void *data, size_t n, uint64_t seed);
+/* Hash of a scalar (type-independent for equal values of the same type). */
+uint64_t td_value_hash(const td_value *v);
+bool td_value_equal(const td_value *a, const td_value *b);
+/* Formats ns since the epoch as "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ". */
+size_t td_format_timestamp(int64_t ns, char *buf, size_t size);
+
+#endif

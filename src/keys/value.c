@@ -1,0 +1,164 @@
+/*
+ * keys/value.c - scalar values: constructors, ordering, hashing, formatting.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys/keys.h"
+
+td_value td_value_null(td_type_id type) {
+  td_value v;
+  memset(&v, 0, sizeof v);
+  v.type = type;
+  v.is_null = true;
+  return v;
+}
+
+td_value td_value_bool(bool b) {
+  td_value v = td_value_null(TD_TYPE_BOOL);
+  v.is_null = false;
+  v.v.b = b;
+  return v;
+}
+
+td_value td_value_int(td_type_id type, int64_t i) {
+  td_value v = td_value_null(type);
+  v.is_null = false;
+  v.v.i = i;
+  return v;
+}
+
+td_value td_value_double(td_type_id type, double f) {
+  td_value v = td_value_null(type);
+  v.is_null = false;
+  v.v.f = f;
+  return v;
+}
+
+td_value td_value_str(const char *s) {
+  td_value v = td_value_null(TD_TYPE_UTF8);
+  v.is_null = false;
+  v.v.s.ptr = s;
+  v.v.s.len = strlen(s);
+  return v;
+}
+
+static bool is_float(td_type_id t) { return t == TD_TYPE_FLOAT32 || t == TD_TYPE_FLOAT64; }
+
+int td_value_compare(const td_value *a, const td_value *b) {
+  if (a->is_null || b->is_null) return (int)!a->is_null - (int)!b->is_null;
+  if (a->type == TD_TYPE_UTF8 || b->type == TD_TYPE_UTF8) {
+    if (a->type != b->type) return a->type < b->type ? -1 : 1;
+    size_t n = a->v.s.len < b->v.s.len ? a->v.s.len : b->v.s.len;
+    int c = n ? memcmp(a->v.s.ptr, b->v.s.ptr, n) : 0;
+    if (c) return c < 0 ? -1 : 1;
+    return (a->v.s.len > b->v.s.len) - (a->v.s.len < b->v.s.len);
+  }
+  if (a->type == TD_TYPE_BOOL || b->type == TD_TYPE_BOOL) {
+    int x = a->type == TD_TYPE_BOOL ? a->v.b : (a->v.i != 0);
+    int y = b->type == TD_TYPE_BOOL ? b->v.b : (b->v.i != 0);
+    return (x > y) - (x < y);
+  }
+  if (is_float(a->type) || is_float(b->type)) {
+    double x = is_float(a->type) ? a->v.f : (double)a->v.i;
+    double y = is_float(b->type) ? b->v.f : (double)b->v.i;
+    if (isnan(x) || isnan(y)) return (int)isnan(x) - (int)isnan(y); /* NaN sorts last */
+    return (x > y) - (x < y);
+  }
+  return (a->v.i > b->v.i) - (a->v.i < b->v.i);
+}
+
+bool td_value_equal(const td_value *a, const td_value *b) {
+  if (a->is_null || b->is_null) return a->is_null && b->is_null;
+  return td_value_compare(a, b) == 0;
+}
+
+uint64_t td_hash_bytes(const void *data, size_t n, uint64_t seed) {
+  /* FNV-1a, 64-bit; keys are short and hashed rarely. */
+  const unsigned char *p = data;
+  uint64_t h = 1469598103934665603ull ^ seed;
+  for (size_t i = 0; i < n; i++) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+uint64_t td_value_hash(const td_value *v) {
+  if (v->is_null) return 0x9e3779b97f4a7c15ull;
+  switch (v->type) {
+    case TD_TYPE_UTF8: return td_hash_bytes(v->v.s.ptr, v->v.s.len, 1);
+    case TD_TYPE_BOOL: return v->v.b ? 3 : 5;
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_FLOAT64: {
+      double d = v->v.f == 0 ? 0.0 : v->v.f; /* -0 == 0 */
+      return td_hash_bytes(&d, sizeof d, 2);
+    }
+    default: return td_hash_bytes(&v->v.i, sizeof v->v.i, 3);
+  }
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+  return q;
+}
+
+/* Civil date from days since 1970-01-01 (proleptic Gregorian). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+  z += 719468;
+  const int64_t era = floor_div(z, 146097);
+  const unsigned doe = (unsigned)(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+size_t td_format_timestamp(int64_t ns, char *buf, size_t size) {
+  const int64_t ns_per_day = 86400000000000LL;
+  int64_t days = floor_div(ns, ns_per_day);
+  int64_t rem = ns - days * ns_per_day;
+  int64_t y;
+  unsigned m, d;
+  civil_from_days(days, &y, &m, &d);
+  int64_t secs = rem / 1000000000LL, frac = rem % 1000000000LL;
+  int n = snprintf(buf, size, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%09" PRId64 "Z", y, m, d,
+                   (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60), frac);
+  return n < 0 ? 0 : (size_t)n;
+}
+
+/* The shortest %g text that reads back as the same float32/float64. */
+static int format_shortest(double d, bool single, char *buf, size_t size) {
+  char tmp[64];
+  if (isnan(d)) return snprintf(buf, size, "nan");
+  if (isinf(d)) return snprintf(buf, size, d < 0 ? "-inf" : "inf");
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+    double back = strtod(tmp, NULL);
+    if (single ? (float)back == (float)d : back == d) break;
+  }
+  return snprintf(buf, size, "%s", tmp);
+}
+
+size_t td_value_format(const td_value *v, char *buf, size_t size) {
+  int n;
+  if (v->is_null || v->type == TD_TYPE_NONE) n = snprintf(buf, size, "null");
+  else switch (v->type) {
+      case TD_TYPE_BOOL: n = snprintf(buf, size, "%s", v->v.b ? "true" : "false"); break;
+      case TD_TYPE_FLOAT32:
+      case TD_TYPE_FLOAT64: n = format_shortest(v->v.f, v->type == TD_TYPE_FLOAT32, buf, size); break;
+      case TD_TYPE_UTF8:
+        n = snprintf(buf, size, "%.*s", (int)(v->v.s.len > 0x7fffffff ? 0x7fffffff : v->v.s.len),
+                     v->v.s.ptr);
+        break;
+      case TD_TYPE_TIMESTAMP: return td_format_timestamp(v->v.i, buf, size);
+      default: n = snprintf(buf, size, "%" PRId64, v->v.i); break;
+    }
+  return n < 0 ? 0 : (size_t)n;
+}

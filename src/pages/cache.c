@@ -1,0 +1,265 @@
+/*
+ * pages/cache.c - byte-bounded LRU page cache with single-flight fills.
+ */
+#include "pages/cache.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "arrow/schema.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+typedef struct entry {
+  uint64_t loc;
+  int64_t col, page;
+  td_page_data *data; /* NULL until the first fill completes */
+  bool filling;
+  struct entry *hnext;
+  struct entry *prev, *next; /* LRU list, most recent first */
+} entry;
+
+struct td_page_cache {
+  pthread_mutex_t lock;
+  pthread_cond_t filled;
+  entry **buckets;
+  int64_t n_buckets, n_entries;
+  entry lru; /* sentinel */
+  int64_t budget, bytes, pages;
+  int64_t hits, misses, evictions;
+};
+
+/* ---- page data ---- */
+
+static int64_t data_bytes(td_type_id type, const struct ArrowArray *a) {
+  int64_t n = a->length;
+  int64_t bytes = a->null_count != 0 ? (n + 7) / 8 : 0;
+  if (type == TD_TYPE_UTF8) {
+    const int32_t *o = (const int32_t *)a->buffers[1] + a->offset;
+    bytes += (n + 1) * 4 + (n > 0 ? o[n] - o[0] : 0);
+  } else {
+    int w = td_type_width(type);
+    bytes += w ? n * w : (n + 7) / 8;
+  }
+  return bytes + (int64_t)sizeof(td_page_data);
+}
+
+int td_page_data_new(td_type_id type, struct ArrowArray *array, td_page_data **out, td_error *err) {
+  *out = NULL;
+  td_page_data *d = td_calloc(1, sizeof *d);
+  if (!d) {
+    td_arrow_array_release(array);
+    return td_err_nomem(err, "caching a page");
+  }
+  int rc = td_shared_array_new(array, &d->owner, err);
+  if (rc == TD_OK) rc = td_colview_init(&d->view, type, &d->owner->array, err);
+  if (rc) {
+    td_shared_array_release(d->owner);
+    td_free(d);
+    return rc;
+  }
+  atomic_init(&d->refs, 1);
+  d->array = &d->owner->array;
+  d->rows = d->array->length;
+  d->bytes = data_bytes(type, d->array);
+  *out = d;
+  return TD_OK;
+}
+
+td_page_data *td_page_data_retain(td_page_data *d) {
+  if (d) atomic_fetch_add(&d->refs, 1);
+  return d;
+}
+
+void td_page_data_release(td_page_data *d) {
+  if (!d || atomic_fetch_sub(&d->refs, 1) != 1) return;
+  td_shared_array_release(d->owner);
+  td_free(d);
+}
+
+/* ---- the cache ---- */
+
+int td_page_cache_new(int64_t budget, td_page_cache **out, td_error *err) {
+  td_page_cache *c = td_calloc(1, sizeof *c);
+  if (c) c->buckets = td_calloc(1024, sizeof *c->buckets);
+  if (!c || !c->buckets) {
+    td_free(c);
+    *out = NULL;
+    return td_err_nomem(err, "creating the page cache");
+  }
+  c->n_buckets = 1024;
+  c->budget = budget;
+  c->lru.prev = c->lru.next = &c->lru;
+  pthread_mutex_init(&c->lock, NULL);
+  pthread_cond_init(&c->filled, NULL);
+  *out = c;
+  return TD_OK;
+}
+
+void td_page_cache_free(td_page_cache *c) {
+  if (!c) return;
+  for (int64_t i = 0; i < c->n_buckets; i++) {
+    for (entry *e = c->buckets[i], *next; e; e = next) {
+      next = e->hnext;
+      td_page_data_release(e->data);
+      td_free(e);
+    }
+  }
+  td_free(c->buckets);
+  pthread_mutex_destroy(&c->lock);
+  pthread_cond_destroy(&c->filled);
+  td_free(c);
+}
+
+static uint64_t hash_key(uint64_t loc, int64_t col, int64_t page) {
+  uint64_t h = loc * 0x9e3779b97f4a7c15ull;
+  h ^= (uint64_t)col * 0xc2b2ae3d27d4eb4full + (h >> 29);
+  h ^= (uint64_t)page * 0x165667b19e3779f9ull + (h >> 32);
+  return h ^ (h >> 31);
+}
+
+static entry **slot_of(td_page_cache *c, uint64_t loc, int64_t col, int64_t page) {
+  entry **pp = &c->buckets[hash_key(loc, col, page) & (uint64_t)(c->n_buckets - 1)];
+  while (*pp && !((*pp)->loc == loc && (*pp)->col == col && (*pp)->page == page)) pp = &(*pp)->hnext;
+  return pp;
+}
+
+static void lru_unlink(entry *e) {
+  if (!e->prev) return;
+  e->prev->next = e->next;
+  e->next->prev = e->prev;
+  e->prev = e->next = NULL;
+}
+
+static void lru_front(td_page_cache *c, entry *e) {
+  lru_unlink(e);
+  e->next = c->lru.next;
+  e->prev = &c->lru;
+  c->lru.next->prev = e;
+  c->lru.next = e;
+}
+
+static void grow_buckets(td_page_cache *c) {
+  int64_t nb = c->n_buckets * 2;
+  entry **b = td_calloc((size_t)nb, sizeof *b);
+  if (!b) return; /* keep the longer chains */
+  for (int64_t i = 0; i < c->n_buckets; i++) {
+    for (entry *e = c->buckets[i], *next; e; e = next) {
+      next = e->hnext;
+      uint64_t k = hash_key(e->loc, e->col, e->page) & (uint64_t)(nb - 1);
+      e->hnext = b[k];
+      b[k] = e;
+    }
+  }
+  td_free(c->buckets);
+  c->buckets = b;
+  c->n_buckets = nb;
+}
+
+/* Under the lock: removes e from the map and the LRU list. Returns its data
+ * (the caller releases it outside the lock). */
+static td_page_data *remove_entry(td_page_cache *c, entry *e) {
+  entry **pp = slot_of(c, e->loc, e->col, e->page);
+  if (*pp == e) *pp = e->hnext;
+  lru_unlink(e);
+  td_page_data *d = e->data;
+  if (d) {
+    c->bytes -= d->bytes;
+    c->pages--;
+  }
+  c->n_entries--;
+  td_free(e);
+  return d;
+}
+
+/* Under the lock: evicts least recently used pages until within budget.
+ * Collected data is released by the caller outside the lock. */
+static int64_t evict(td_page_cache *c, td_page_data **dropped, int64_t max_dropped) {
+  int64_t n = 0;
+  entry *e = c->lru.prev;
+  while (c->bytes > c->budget && e != &c->lru && n < max_dropped) {
+    entry *prev = e->prev;
+    if (!e->filling) {
+      dropped[n++] = remove_entry(c, e);
+      c->evictions++;
+    }
+    e = prev;
+  }
+  return n;
+}
+
+int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page, int64_t need_rows,
+                      td_page_fill_fn fill, void *ctx, td_page_data **out, td_error *err) {
+  *out = NULL;
+  pthread_mutex_lock(&c->lock);
+  entry *e;
+  for (;;) {
+    e = *slot_of(c, loc, col, page);
+    if (e && e->data && e->data->rows >= need_rows) {
+      *out = td_page_data_retain(e->data);
+      lru_front(c, e);
+      c->hits++;
+      pthread_mutex_unlock(&c->lock);
+      return TD_OK;
+    }
+    if (!e || !e->filling) break;
+    pthread_cond_wait(&c->filled, &c->lock); /* single flight: wait for the filler */
+  }
+  if (!e) {
+    e = td_calloc(1, sizeof *e);
+    if (!e) {
+      pthread_mutex_unlock(&c->lock);
+      return td_err_nomem(err, "caching a page");
+    }
+    e->loc = loc;
+    e->col = col;
+    e->page = page;
+    entry **pp = slot_of(c, loc, col, page);
+    *pp = e;
+    if (++c->n_entries > c->n_buckets * 2) grow_buckets(c);
+  }
+  e->filling = true;
+  c->misses++;
+  td_page_data *have = td_page_data_retain(e->data);
+  pthread_mutex_unlock(&c->lock);
+
+  td_page_data *fresh = NULL;
+  int rc = fill(ctx, have, &fresh, err);
+
+  td_page_data *dropped[64];
+  int64_t n_dropped = 0;
+  td_page_data *old = NULL;
+  pthread_mutex_lock(&c->lock);
+  e->filling = false;
+  if (rc == TD_OK) {
+    old = e->data;
+    if (old) {
+      c->bytes -= old->bytes;
+      c->pages--;
+    }
+    e->data = fresh;
+    c->bytes += fresh->bytes;
+    c->pages++;
+    lru_front(c, e);
+    *out = td_page_data_retain(fresh);
+    n_dropped = evict(c, dropped, 64);
+  } else if (!e->data) {
+    remove_entry(c, e);
+  }
+  pthread_cond_broadcast(&c->filled);
+  pthread_mutex_unlock(&c->lock);
+  for (int64_t i = 0; i < n_dropped; i++) td_page_data_release(dropped[i]);
+  td_page_data_release(old);
+  td_page_data_release(have);
+  return rc;
+}
+
+void td_page_cache_stats(td_page_cache *c, td_counters *out) {
+  pthread_mutex_lock(&c->lock);
+  out->cache_hits = c->hits;
+  out->cache_misses = c->misses;
+  out->cache_evictions = c->evictions;
+  out->cache_bytes = c->bytes;
+  out->cache_pages = c->pages;
+  pthread_mutex_unlock(&c->lock);
+}

@@ -1,0 +1,58 @@
+/*
+ * pages/cache.h - the page cache shared by all tables of a service.
+ *
+ * A page is rows [p * page_size, (p + 1) * page_size) of one column of one
+ * location.  The cache maps (location id, column, page) to the page's data,
+ * an immutable td_page_data that holds the first `rows` rows of the page.
+ * Growing a page (the tail page of a growing location) replaces its data with
+ * a longer one; readers holding the old data keep using it safely.
+ *
+ * Invariants:
+ *  1. At most one fill per page runs at a time (single flight): a reader that
+ *     finds a page being filled waits for that fill instead of starting one.
+ *  2. bytes_held == sum of the sizes of the data the cache references, and
+ *     after every insertion bytes_held <= budget, unless the only pages left
+ *     are being filled (evicted least recently used first).
+ *  3. Data handed to a reader stays valid until the reader releases it, even
+ *     if the page is evicted or grown meanwhile (reference counts).
+ */
+#ifndef TD_PAGES_CACHE_H
+#define TD_PAGES_CACHE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "arrow/array.h"
+#include "tabledata/service.h"
+
+typedef struct td_page_cache td_page_cache;
+
+typedef struct td_page_data {
+  _Atomic int64_t refs;
+  td_shared_array *owner; /* keeps the array alive; views share it */
+  const struct ArrowArray *array;
+  td_colview view;
+  int64_t rows;
+  int64_t bytes;
+} td_page_data;
+
+/* Fills or grows a page: given the rows already held (`have`, NULL when the
+ * page is new), produce data holding at least the rows the caller needs.
+ * Runs without cache locks held. */
+typedef int (*td_page_fill_fn)(void *ctx, const td_page_data *have, td_page_data **out,
+                               td_error *err);
+
+int td_page_cache_new(int64_t budget_bytes, td_page_cache **out, td_error *err);
+void td_page_cache_free(td_page_cache *c);
+/* Returns (retained) data of page (loc, col, page) with at least `need_rows`
+ * rows, filling it through `fill` if needed. */
+int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page, int64_t need_rows,
+                      td_page_fill_fn fill, void *ctx, td_page_data **out, td_error *err);
+void td_page_cache_stats(td_page_cache *c, td_counters *out);
+
+/* Page data: create from an array of `type` (taken), retain, release. */
+int td_page_data_new(td_type_id type, struct ArrowArray *array, td_page_data **out, td_error *err);
+td_page_data *td_page_data_retain(td_page_data *d);
+void td_page_data_release(td_page_data *d);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * pages/fetch.h - filling pages from the backend (spec 5).
+ *
+ * To fill page p of a location of size s, holding f rows of it already:
+ *   offset   = p * page_size + f
+ *   min_rows = min(s, (p + 1) * page_size) - offset
+ *   max_rows = page_size - f
+ * where s is the latest size the backend reported for the location.  A page
+ * that grows keeps its f rows and appends the answer: held rows are never
+ * fetched again.
+ */
+#ifndef TD_PAGES_FETCH_H
+#define TD_PAGES_FETCH_H
+
+#include "pages/cache.h"
+#include "service/provider.h"
+
+/* Data of page `page` of column `col` (a data column of the definition) of
+ * `loc`, holding at least `need_rows` rows (retained; release it). */
+int td_fetch_page(td_location *loc, int64_t col, int64_t page, int64_t need_rows, td_page_data **out,
+                  td_error *err);
+
+#endif

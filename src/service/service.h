@@ -1,0 +1,55 @@
+/*
+ * service/service.h - internal layout of the service.
+ *
+ * Lock order (never take an earlier lock while holding a later one):
+ *   service->providers_lock -> provider->lock -> cache->lock -> service->req_lock
+ * No engine lock is held while a backend method runs, except
+ * providers_lock around the first table_schema of a table key (answers never
+ * take it, so a backend answering inside the call cannot deadlock).
+ */
+#ifndef TD_SERVICE_SERVICE_H
+#define TD_SERVICE_SERVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "backend/request.h"
+#include "tabledata/service.h"
+
+typedef struct td_provider td_provider;
+typedef struct td_page_cache td_page_cache;
+
+#define TD_RETIRED_CALLS 64
+
+struct td_service {
+  _Atomic int64_t refs; /* the user's, plus one per live table */
+  td_backend backend;
+  td_service_options opts;
+
+  pthread_mutex_t req_lock;
+  td_call **buckets; /* request table: id -> call */
+  uint64_t n_buckets, n_calls, next_id;
+  struct {
+    uint64_t id;
+    char desc[200];
+  } retired[TD_RETIRED_CALLS]; /* recently finished calls, for messages */
+  uint64_t n_retired;
+
+  _Atomic int64_t calls[TD_METHOD_COUNT];
+  _Atomic int64_t rows_received, bytes_received, timeouts, rejected;
+
+  td_page_cache *cache;
+
+  pthread_mutex_t providers_lock;
+  td_provider **providers;
+  int64_t n_providers;
+  _Atomic uint64_t next_location_id;
+};
+
+td_service *td_service_retain(td_service *s);
+/* Reports an error that has no caller (on_error hook); counts it. */
+void td_service_report(td_service *s, int code, const char *message);
+/* The provider of `key`, created on first use (with its schema loaded). */
+int td_service_provider(td_service *s, const td_table_key *key, td_provider **out, td_error *err);
+
+#endif

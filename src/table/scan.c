@@ -1,0 +1,93 @@
+/*
+ * table/scan.c - chunked reads of a table snapshot, a page at a time.
+ */
+#include <string.h>
+
+#include "table/table.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+static void drop_pages(td_scan *sc) {
+  for (int64_t i = 0; i < sc->n_cols; i++) {
+    td_page_data_release(sc->pages[i]);
+    sc->pages[i] = NULL;
+  }
+}
+
+int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *cols, int64_t n_cols,
+                 int64_t begin, int64_t end, td_error *err) {
+  memset(sc, 0, sizeof *sc);
+  int64_t nc = cols ? n_cols : t->def->n_fields;
+  for (int64_t i = 0; cols && i < n_cols; i++)
+    if (cols[i] < 0 || cols[i] >= t->def->n_fields)
+      return td_err(err, TD_EINVAL, "column index %lld is out of range (the table has %lld columns)",
+                    (long long)cols[i], (long long)t->def->n_fields);
+  sc->snap = snap ? (atomic_fetch_add(&snap->refs, 1), snap) : td_table_snapshot(t);
+  if (begin < 0 || end < begin || end > sc->snap->size) {
+    int rc = td_err(err, TD_ERANGE, "rows [%lld, %lld) are out of range (the table has %lld rows)",
+                    (long long)begin, (long long)end, (long long)sc->snap->size);
+    td_snapshot_release(sc->snap);
+    sc->snap = NULL;
+    return rc;
+  }
+  sc->cols = td_malloc((size_t)(nc + 1) * sizeof *sc->cols);
+  sc->pages = td_calloc((size_t)nc + 1, sizeof *sc->pages);
+  sc->consts = td_calloc((size_t)nc + 1, sizeof *sc->consts);
+  if (!sc->cols || !sc->pages || !sc->consts) {
+    td_scan_release(sc);
+    return td_err_nomem(err, "starting a scan");
+  }
+  for (int64_t i = 0; i < nc; i++) sc->cols[i] = cols ? cols[i] : i;
+  sc->n_cols = nc;
+  sc->table = t;
+  sc->pos = begin;
+  sc->end = end;
+  return TD_OK;
+}
+
+int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
+  drop_pages(sc);
+  memset(ch, 0, sizeof *ch);
+  *done = sc->pos >= sc->end;
+  if (*done) return TD_OK;
+  const td_snapshot *s = sc->snap;
+  int64_t r = td_snapshot_region_of(s, sc->pos);
+  const td_region *reg = &s->regions[r];
+  int64_t ps = sc->table->service->opts.page_size;
+  int64_t row = sc->pos - reg->row_begin;
+  int64_t page = row / ps;
+  int64_t stop = reg->size < (page + 1) * ps ? reg->size : (page + 1) * ps;
+  if (stop - row > sc->end - sc->pos) stop = row + (sc->end - sc->pos);
+  ch->pos = sc->pos;
+  ch->length = stop - row;
+  ch->region = r;
+  ch->loc = reg->loc;
+  ch->row = row;
+  ch->page_offset = row - page * ps;
+  ch->pages = sc->pages;
+  ch->consts = sc->consts;
+  for (int64_t i = 0; i < sc->n_cols; i++) {
+    int64_t c = sc->cols[i];
+    if (c < sc->table->n_partition) {
+      sc->consts[i] = &reg->loc->values[c];
+      continue;
+    }
+    sc->consts[i] = NULL;
+    int rc = td_fetch_page(reg->loc, c, page, stop - page * ps, &sc->pages[i], err);
+    if (rc) {
+      drop_pages(sc);
+      return rc;
+    }
+  }
+  sc->pos += ch->length;
+  return TD_OK;
+}
+
+void td_scan_release(td_scan *sc) {
+  if (sc->pages) drop_pages(sc);
+  td_free(sc->pages);
+  td_free(sc->consts);
+  td_free(sc->cols);
+  td_snapshot_release(sc->snap);
+  memset(sc, 0, sizeof *sc);
+}

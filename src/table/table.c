@@ -1,0 +1,226 @@
+/*
+ * table/table.c - source tables: construction, snapshots, metadata, reads.
+ */
+#include "table/table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/error.h"
+
+int td_snapshot_new(td_location *const *locs, const int64_t *sizes, int64_t n, int64_t version,
+                    td_snapshot **out, td_error *err) {
+  *out = NULL;
+  td_snapshot *s = td_calloc(1, sizeof *s);
+  td_region *r = n ? td_malloc((size_t)n * sizeof *r) : NULL;
+  if (!s || (n && !r)) {
+    td_free(s);
+    td_free(r);
+    return td_err_nomem(err, "building a table snapshot");
+  }
+  int64_t total = 0;
+  for (int64_t i = 0; i < n; i++) {
+    r[i].loc = locs[i];
+    r[i].size = sizes[i];
+    r[i].row_begin = total;
+    total += sizes[i];
+  }
+  atomic_init(&s->refs, 1);
+  s->version = version;
+  s->n_regions = n;
+  s->regions = r;
+  s->size = total;
+  *out = s;
+  return TD_OK;
+}
+
+void td_snapshot_release(td_snapshot *s) {
+  if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
+  td_free(s->regions);
+  td_free(s);
+}
+
+td_snapshot *td_table_snapshot(td_table *t) {
+  pthread_mutex_lock(&t->lock);
+  td_snapshot *s = t->snap;
+  atomic_fetch_add(&s->refs, 1);
+  pthread_mutex_unlock(&t->lock);
+  return s;
+}
+
+int64_t td_snapshot_region_of(const td_snapshot *s, int64_t pos) {
+  int64_t lo = 0, hi = s->n_regions - 1;
+  while (lo < hi) { /* last region with row_begin <= pos and size > 0 */
+    int64_t mid = lo + (hi - lo + 1) / 2;
+    if (s->regions[mid].row_begin <= pos) lo = mid;
+    else hi = mid - 1;
+  }
+  while (lo < s->n_regions && s->regions[lo].row_begin + s->regions[lo].size <= pos) lo++;
+  return lo;
+}
+
+static int table_alloc(td_service *s, td_provider *p, const td_table_options *opts, td_table **out,
+                       td_error *err) {
+  td_table *t = td_calloc(1, sizeof *t);
+  if (!t) return td_err_nomem(err, "creating a table");
+  atomic_init(&t->refs, 1);
+  t->service = td_service_retain(s);
+  t->provider = p;
+  t->def = &p->def;
+  t->n_partition = p->n_partition;
+  if (opts) t->opts = *opts;
+  pthread_mutex_init(&t->lock, NULL);
+  *out = t;
+  return TD_OK;
+}
+
+int td_table_build_static(td_service *s, td_provider *p, td_location *const *locs, int64_t n,
+                          const td_table_options *opts, td_table **out, td_error *err) {
+  *out = NULL;
+  if (n > TD_MAX_REGIONS)
+    return td_err(err, TD_ERANGE, "table '%s' has %lld locations; a table holds at most 2^20",
+                  td_table_key_name(p->key), (long long)n);
+  int64_t *sizes = n ? td_calloc((size_t)n, sizeof *sizes) : NULL;
+  td_call **calls = n ? td_calloc((size_t)n, sizeof *calls) : NULL;
+  int rc = TD_OK;
+  if (n && (!sizes || !calls)) rc = td_err_nomem(err, "sizing locations");
+  /* Ask for every size first so a slow backend answers them concurrently. */
+  int64_t started = 0;
+  for (; rc == TD_OK && started < n; started++) rc = td_location_size_begin(locs[started], &calls[started], err);
+  for (int64_t i = 0; i < started; i++) {
+    td_error e2;
+    int r2 = td_location_size_finish(locs[i], calls[i], &sizes[i], rc ? &e2 : err);
+    if (rc == TD_OK) rc = r2;
+  }
+  td_table *t = NULL;
+  if (rc == TD_OK) rc = table_alloc(s, p, opts, &t, err);
+  if (rc == TD_OK) rc = td_snapshot_new(locs, sizes, n, 0, &t->snap, err);
+  td_free(sizes);
+  td_free(calls);
+  if (rc) {
+    td_table_release(t);
+    return rc;
+  }
+  *out = t;
+  return TD_OK;
+}
+
+int td_make_table(td_service *s, const td_table_key *key, const td_table_options *opts,
+                  td_table **out, td_error *err) {
+  *out = NULL;
+  if (!s || !key) return td_err(err, TD_EINVAL, "td_make_table needs a service and a table key");
+  td_provider *p;
+  int rc = td_service_provider(s, key, &p, err);
+  if (rc) return rc;
+  td_location **locs;
+  int64_t n;
+  if ((rc = td_provider_list(p, &locs, &n, err)) != TD_OK) return rc;
+  int64_t kept = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!opts || !opts->predicate || opts->predicate(opts->predicate_ctx, locs[i]->key)) locs[kept++] = locs[i];
+  rc = td_table_build_static(s, p, locs, kept, opts, out, err);
+  td_free(locs);
+  return rc;
+}
+
+td_table *td_table_retain(td_table *t) {
+  if (t) atomic_fetch_add(&t->refs, 1);
+  return t;
+}
+
+void td_table_release(td_table *t) {
+  if (!t || atomic_fetch_sub(&t->refs, 1) != 1) return;
+  td_snapshot_release(t->snap);
+  pthread_mutex_destroy(&t->lock);
+  td_service *s = t->service;
+  td_free(t);
+  td_service_free(s);
+}
+
+int td_table_schema(td_table *t, struct ArrowSchema *out, td_error *err) {
+  return td_schema_export(t->def, out, err);
+}
+
+int64_t td_table_num_columns(const td_table *t) { return t->def->n_fields; }
+
+const char *td_table_column_name(const td_table *t, int64_t c) {
+  return c >= 0 && c < t->def->n_fields ? t->def->fields[c].name : NULL;
+}
+
+bool td_table_column_is_partition(const td_table *t, int64_t c) { return c >= 0 && c < t->n_partition; }
+
+int64_t td_table_column_index(const td_table *t, const char *name) { return td_schema_find(t->def, name); }
+
+int64_t td_table_size(td_table *t) {
+  td_snapshot *s = td_table_snapshot(t);
+  int64_t n = s->size;
+  td_snapshot_release(s);
+  return n;
+}
+
+int64_t td_table_location_count(td_table *t) {
+  td_snapshot *s = td_table_snapshot(t);
+  int64_t n = s->n_regions;
+  td_snapshot_release(s);
+  return n;
+}
+
+const td_location_key *td_table_location(td_table *t, int64_t i) {
+  td_snapshot *s = td_table_snapshot(t);
+  const td_location_key *k = i >= 0 && i < s->n_regions ? s->regions[i].loc->key : NULL;
+  td_snapshot_release(s); /* locations live as long as the service */
+  return k;
+}
+
+int64_t td_table_row_key(td_table *t, int64_t pos) {
+  td_snapshot *s = td_table_snapshot(t);
+  int64_t key = -1;
+  if (pos >= 0 && pos < s->size) {
+    int64_t r = td_snapshot_region_of(s, pos);
+    key = (r << TD_ROW_BITS) | (pos - s->regions[r].row_begin);
+  }
+  td_snapshot_release(s);
+  return key;
+}
+
+int td_array_append_const(td_array *a, const td_value *v, int64_t n, td_error *err) {
+  int rc = td_array_reserve(a, a->length + n, err);
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) rc = td_array_append_value(a, v, err);
+  return rc;
+}
+
+int td_table_read(td_table *t, const int64_t *cols, int64_t n_cols, int64_t begin, int64_t end,
+                  struct ArrowArray *out, td_error *err) {
+  td_scan sc;
+  int rc = td_scan_init(&sc, t, NULL, cols, n_cols, begin, end, err);
+  if (rc) return rc;
+  td_array *b = td_calloc((size_t)sc.n_cols + 1, sizeof *b);
+  if (!b) rc = td_err_nomem(err, "reading a table");
+  for (int64_t i = 0; rc == TD_OK && i < sc.n_cols; i++)
+    rc = td_array_init(&b[i], t->def->fields[sc.cols[i]].type, end - begin, err);
+  bool done = false;
+  while (rc == TD_OK) {
+    td_chunk ch;
+    rc = td_scan_next(&sc, &ch, &done, err);
+    if (rc || done) break;
+    for (int64_t i = 0; rc == TD_OK && i < sc.n_cols; i++) {
+      if (ch.consts[i]) rc = td_array_append_const(&b[i], ch.consts[i], ch.length, err);
+      else rc = td_array_append_view(&b[i], &ch.pages[i]->view, ch.page_offset, ch.length, err);
+    }
+  }
+  struct ArrowArray *children = NULL;
+  if (rc == TD_OK && !(children = td_calloc((size_t)sc.n_cols + 1, sizeof *children)))
+    rc = td_err_nomem(err, "reading a table");
+  int64_t exported = 0;
+  for (; rc == TD_OK && exported < sc.n_cols; exported++) rc = td_array_export(&b[exported], &children[exported], err);
+  if (rc == TD_OK) rc = td_struct_array_make(sc.n_cols, children, end - begin, out, err);
+  else
+    for (int64_t i = 0; i < exported; i++) td_arrow_array_release(&children[i]);
+  for (int64_t i = 0; b && i < sc.n_cols; i++) td_array_reset(&b[i]);
+  td_free(b);
+  td_free(children);
+  td_scan_release(&sc);
+  return rc;
+}
