@@ -207,6 +207,8 @@ static int binary_consts(const td_expr *e, td_vec *l, td_vec *r, td_vec *out, bo
 
 /* 3-valued AND/OR over bool vecs (constants broadcast). */
 static int logic(td_op op, td_vec *l, td_vec *rt, td_vec *out, td_error *err) {
+  if (l->is_const) l->ph = TD_PHYS_BOOL; /* an untyped NULL literal */
+  if (rt->is_const) rt->ph = TD_PHYS_BOOL;
   int rc = td__vec_materialize(l, err);
   if (!rc) rc = td__vec_materialize(rt, err);
   if (rc) return rc;

@@ -1,0 +1,278 @@
+/*
+ * tests/query/test_eval.c - vectorized evaluation against the row-at-a-time
+ * reference on randomized batches; null semantics; selection vectors.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/expr.h"
+#include "test.h"
+#include "util/alloc.h"
+
+enum { NCOLS = 9, NROWS = 300 };
+static const char *const names[NCOLS] = {"i8", "i32", "i64", "u16", "f32", "f64", "s", "b", "ts"};
+static const td_type_id types[NCOLS] = {TD_TYPE_INT8,    TD_TYPE_INT32,   TD_TYPE_INT64,
+                                        TD_TYPE_UINT16,  TD_TYPE_FLOAT32, TD_TYPE_FLOAT64,
+                                        TD_TYPE_UTF8,    TD_TYPE_BOOL,    TD_TYPE_TIMESTAMP};
+
+typedef struct fixture {
+  td_schema schema;
+  struct ArrowArray arrays[NCOLS];
+  td_colview views[NCOLS];
+  td_value consts[NCOLS];
+} fixture;
+
+static const char *const strs[] = {"", "a", "ab", "b", "abc", "zz"};
+
+static void fill(fixture *f, unsigned seed, int offset) {
+  srand(seed);
+  td_error err;
+  for (int c = 0; c < NCOLS; c++) {
+    td_array a;
+    TD_ASSERT_OK(td_array_init(&a, types[c], NROWS + offset, &err), &err);
+    for (int r = 0; r < NROWS + offset; r++) {
+      int rc;
+      if (rand() % 7 == 0) rc = td_array_append_null(&a, &err);
+      else if (types[c] == TD_TYPE_UTF8) {
+        const char *s = strs[rand() % 6];
+        rc = td_array_append_str(&a, s, (int64_t)strlen(s), &err);
+      }
+      else if (td_type_is_float(types[c])) rc = td_array_append_double(&a, (rand() % 21 - 10) / 2.0, &err);
+      else if (types[c] == TD_TYPE_UINT16) rc = td_array_append_int(&a, rand() % 12, &err);
+      else if (types[c] == TD_TYPE_TIMESTAMP) rc = td_array_append_int(&a, (int64_t)(rand() % 5) * 86400000000000LL, &err);
+      else rc = td_array_append_int(&a, rand() % 21 - 10, &err);
+      TD_ASSERT_OK(rc, &err);
+    }
+    TD_ASSERT_OK(td_array_export(&a, &f->arrays[c], &err), &err);
+    f->arrays[c].offset = offset;
+    f->arrays[c].length -= offset;
+    f->arrays[c].null_count = -1;
+    TD_ASSERT_OK(td_colview_init(&f->views[c], types[c], &f->arrays[c], &err), &err);
+    f->consts[c] = td_value_null(TD_TYPE_NONE);
+  }
+}
+
+static fixture F;
+
+static int setup(void **state) {
+  (void)state;
+  td_schema_init(&F.schema);
+  for (int c = 0; c < NCOLS; c++)
+    td_schema_add(&F.schema, names[c], types[c], types[c] == TD_TYPE_TIMESTAMP ? "UTC" : NULL, true, NULL);
+  return 0;
+}
+static void release(void) {
+  for (int c = 0; c < NCOLS; c++) td_arrow_array_release(&F.arrays[c]);
+}
+static int teardown(void **state) {
+  (void)state;
+  td_schema_reset(&F.schema);
+  return 0;
+}
+
+static td_expr *bound(const char *text) {
+  td_error err;
+  td_expr *e, *b;
+  TD_ASSERT_OK(td_expr_parse(text, strlen(text), &e, &err), &err);
+  int rc = td_expr_bind(e, &F.schema, 0, &b, &err);
+  if (rc) fail_msg("bind '%s': %s", text, err.message);
+  td_expr_free(e);
+  return b;
+}
+
+static bool same_value(const td_value *a, const td_value *b) {
+  if (a->is_null != b->is_null) return false;
+  if (a->is_null) return true;
+  switch (a->type) {
+    case TD_TYPE_BOOL: return a->v.b == b->v.b;
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_FLOAT64: return a->v.f == b->v.f || (isnan(a->v.f) && isnan(b->v.f));
+    case TD_TYPE_UTF8: return a->v.s.len == b->v.s.len && memcmp(a->v.s.ptr, b->v.s.ptr, a->v.s.len) == 0;
+    default: return a->v.i == b->v.i;
+  }
+}
+
+/* Row i of the batch as scalars. */
+static void row_values(const td_batch *b, int64_t i, td_value *row) {
+  for (int c = 0; c < NCOLS; c++)
+    row[c] = b->consts && b->consts[c].type != TD_TYPE_NONE ? b->consts[c] : td_colview_value(&b->cols[c], i);
+}
+
+static void check_expr(const char *text, const td_batch *b) {
+  td_error err;
+  td_expr *e = bound(text);
+  td_array out;
+  TD_ASSERT_OK(td_expr_eval(e, b, &out, &err), &err);
+  assert_int_equal(out.type, e->type);
+  assert_int_equal(out.length, b->length);
+  struct ArrowArray arr;
+  TD_ASSERT_OK(td_array_export(&out, &arr, &err), &err);
+  TD_ASSERT_OK(td_array_validate(e->type, &arr, &err), &err);
+  td_colview v;
+  TD_ASSERT_OK(td_colview_init(&v, e->type, &arr, &err), &err);
+  uint32_t *all = malloc(sizeof(uint32_t) * (size_t)b->length + 4), *sel = malloc(sizeof(uint32_t) * (size_t)b->length + 4);
+  uint32_t *half = malloc(sizeof(uint32_t) * (size_t)b->length + 4);
+  int64_t n_true = 0, n_half = 0, n_half_true = 0;
+  for (int64_t i = 0; i < b->length; i++) {
+    td_value row[NCOLS], want;
+    row_values(b, i, row);
+    TD_ASSERT_OK(td_expr_eval_row(e, row, &want, &err), &err);
+    td_value got = td_colview_value(&v, i);
+    if (!same_value(&want, &got))
+      fail_msg("'%s' row %lld: vectorized and row results differ (null %d/%d)", text, (long long)i, got.is_null, want.is_null);
+    bool t = e->type == TD_TYPE_BOOL && !want.is_null && want.v.b;
+    if (t) all[n_true++] = (uint32_t)i;
+    if (i % 3 != 1) {
+      half[n_half++] = (uint32_t)i;
+      n_half_true += t;
+    }
+  }
+  if (e->type == TD_TYPE_BOOL) {
+    int64_t n;
+    TD_ASSERT_OK(td_expr_select(e, b, NULL, 0, sel, &n, &err), &err);
+    assert_int_equal(n, n_true);
+    assert_memory_equal(sel, all, (size_t)n * sizeof *sel);
+    TD_ASSERT_OK(td_expr_select(e, b, half, n_half, half, &n, &err), &err); /* in place */
+    assert_int_equal(n, n_half_true);
+    int64_t k = 0;
+    for (int64_t j = 0; j < n_true; j++)
+      if (all[j] % 3 != 1) assert_int_equal(half[k++], all[j]);
+  }
+  free(all);
+  free(sel);
+  free(half);
+  arr.release(&arr);
+  td_expr_free(e);
+}
+
+static const char *const exprs[] = {
+    "i64 > 2", "i64 >= -3", "i64 < 0", "i64 <= 5", "i64 = 1", "i64 != 1", "2 < i64", "i32 = i64",
+    "i8 < i32", "u16 > 5", "f64 > 1.5", "f32 <= f64", "i64 < f64", "1.5 >= i32", "i64 > 2.5",
+    "s = 'ab'", "s < 'ab'", "s >= s", "'b' > s", "b", "b = true", "b <> b", "NOT b",
+    "ts > '1970-01-03'", "ts = '1970-01-02T00:00:00Z'", "ts <= ts",
+    "i64 + i32", "i64 - 3", "i8 * u16", "i64 / i32", "f64 / 0", "i32 / 0.0", "-i64", "-f32",
+    "f32 + i8 * 2", "(i64 + 1) * (i32 - 1) > 4",
+    "i64 > 0 AND i32 < 0", "i64 > 0 OR i32 < 0", "b AND i64 > 0", "b OR i64 > 0",
+    "NOT (i64 > 0 AND s = 'a')", "NOT (b OR f64 < 0)", "i64 IS NULL", "s IS NOT NULL",
+    "i64 IN (1, 2, 3)", "i64 NOT IN (1, 2)", "i64 IN (1, NULL)", "i64 NOT IN (1, NULL)",
+    "s IN ('a', 'zz')", "f64 IN (1, 1.5, i32)", "i64 BETWEEN -2 AND 2", "i64 NOT BETWEEN i32 AND 5",
+    "NULL", "i64 = NULL", "NULL OR b", "NULL AND b", "i64 > NULL OR i32 > 0",
+    "(i64 > 0 OR s = 'a') AND (b OR i32 IS NULL)", "i64 > 0 OR i32 > 0 OR f64 > 0",
+    "i64 + NULL", "s", "ts", "i8", "f32", "true", "'x'", "1 = 1", "(i64 IS NULL) = b",
+    "NOT (i64 IN (1, 2))", "i64 > 0 AND (i32 > 0 OR NOT b)",
+};
+
+static void run_all(const td_batch *b) {
+  for (size_t k = 0; k < sizeof exprs / sizeof *exprs; k++) check_expr(exprs[k], b);
+}
+
+static void test_random_batches(void **state) {
+  (void)state;
+  for (unsigned seed = 1; seed <= 4; seed++) {
+    fill(&F, seed, (int)seed % 3 * 5);
+    td_batch b = {NROWS, F.views, NULL};
+    run_all(&b);
+    release();
+  }
+}
+
+static void test_constant_columns(void **state) {
+  (void)state;
+  fill(&F, 9, 0);
+  td_value consts[NCOLS];
+  for (int c = 0; c < NCOLS; c++) consts[c] = td_value_null(TD_TYPE_NONE);
+  td_batch b = {NROWS, F.views, consts};
+  consts[2] = td_value_int(TD_TYPE_INT64, 3);
+  consts[6] = td_value_str("ab");
+  run_all(&b);
+  consts[2] = td_value_null(TD_TYPE_INT64);
+  consts[7] = td_value_bool(true);
+  consts[8] = td_value_int(TD_TYPE_TIMESTAMP, 86400000000000LL * 3);
+  run_all(&b);
+  consts[7] = td_value_null(TD_TYPE_BOOL);
+  consts[5] = td_value_double(TD_TYPE_FLOAT64, 1.5);
+  run_all(&b);
+  release();
+}
+
+static void test_empty_batch(void **state) {
+  (void)state;
+  fill(&F, 3, 0);
+  td_batch b = {0, F.views, NULL};
+  run_all(&b);
+  release();
+}
+
+static void test_three_valued_logic(void **state) {
+  (void)state;
+  const char *cases[][2] = {
+      {"NULL AND false", "false"}, {"NULL AND true", "NULL"},  {"NULL OR true", "true"},
+      {"NULL OR false", "NULL"},   {"NOT NULL", "NULL"},       {"1 IN (2, NULL)", "NULL"},
+      {"1 IN (1, NULL)", "true"},  {"1 NOT IN (2, NULL)", "NULL"}, {"1 NOT IN (2, 3)", "true"},
+      {"NULL = NULL", "NULL"},     {"NULL IS NULL", "true"},   {"1 / 0 IS NULL", "true"},
+      {"5 / 2", "2.5"},            {"9223372036854775807 + 1", "-9223372036854775808"},
+      {"'ab' < 'b'", "true"},      {"'' < 'a'", "true"},       {"2 = 2.0", "true"},
+      {"1 BETWEEN NULL AND 0", "false"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    td_expr *e = bound(cases[k][0]);
+    td_error err;
+    char *t;
+    TD_ASSERT_OK(td_expr_print(e, &t, &err), &err);
+    if (strcmp(t, cases[k][1]) != 0) fail_msg("%s -> %s, expected %s", cases[k][0], t, cases[k][1]);
+    td_free(t);
+    td_expr_free(e);
+  }
+}
+
+static void test_eval_errors(void **state) {
+  (void)state;
+  td_error err;
+  td_expr *e, *b;
+  TD_ASSERT_OK(td_expr_parse("sum(i64)", 8, &e, &err), &err);
+  TD_ASSERT_OK(td_expr_bind(e, &F.schema, TD_BIND_ALLOW_AGG, &b, &err), &err);
+  fill(&F, 5, 0);
+  td_batch batch = {NROWS, F.views, NULL};
+  td_array out;
+  assert_int_equal(td_expr_eval(b, &batch, &out, &err), TD_EINVAL);
+  td_value v;
+  assert_int_equal(td_expr_eval_row(b, NULL, &v, &err), TD_EINVAL);
+  td_expr_free(b);
+  td_expr_free(e);
+  e = bound("i64 + 1");
+  uint32_t sel[NROWS];
+  int64_t n;
+  assert_int_equal(td_expr_select(e, &batch, NULL, 0, sel, &n, &err), TD_ETYPE);
+  td_expr_free(e);
+  /* allocation failures during evaluation */
+  e = bound("(i32 + 1) * 2 > f64 OR s IN ('a', 'b') AND b");
+  for (int64_t k = 0;; k++) {
+    td__alloc_fail_after(k);
+    int rc = td_expr_eval(e, &batch, &out, &err);
+    td__alloc_fail_after(-1);
+    if (rc == TD_OK) {
+      td_array_reset(&out);
+      break;
+    }
+    assert_int_equal(rc, TD_ENOMEM);
+  }
+  for (int64_t k = 0;; k++) {
+    td__alloc_fail_after(k);
+    int rc = td_expr_select(e, &batch, NULL, 0, sel, &n, &err);
+    td__alloc_fail_after(-1);
+    if (rc == TD_OK) break;
+    assert_int_equal(rc, TD_ENOMEM);
+  }
+  td_expr_free(e);
+  release();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_random_batches), cmocka_unit_test(test_constant_columns),
+      cmocka_unit_test(test_empty_batch),    cmocka_unit_test(test_three_valued_logic),
+      cmocka_unit_test(test_eval_errors),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
