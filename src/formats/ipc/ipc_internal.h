@@ -143,6 +143,9 @@ typedef struct ipc_reader {
   td_file_reader base;
   bool is_file;
   int16_t version; /* metadata version of the schema */
+  /* FieldNode/Buffer counts every record batch must have (when known). */
+  bool layout_known;
+  int64_t layout_nodes, layout_bufs, layout_views;
   ipc_col *cols;
   ipc_msg *batches;
   int64_t n_batches, cap_batches;

@@ -9,6 +9,7 @@
  * indexed per dictionary id; deltas append, replacements are rejected.
  */
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "formats/ipc/ipc_internal.h"
 #include "util/alloc.h"
@@ -70,6 +71,48 @@ typedef struct msg_head {
   bool delta;
 } msg_head;
 
+/* Structural checks of a record batch header against the schema and its
+ * body: node and buffer counts, node lengths, buffers inside the body. */
+static int check_batch(ipc_reader *r, const ipc_msg *m, const ipc_tab *rb, int64_t body_len,
+                       bool top, td_error *err) {
+  ipc_vec nodes, bufs, counts;
+  int64_t rows, variadic = 0;
+  const char *path = r->base.io.path;
+  int rc = ipc_tab_i64(rb, 0, 0, &rows, err);
+  if (!rc) rc = ipc_tab_vector(rb, 1, 16, &nodes, err);
+  if (!rc) rc = ipc_tab_vector(rb, 2, 16, &bufs, err);
+  if (!rc) rc = ipc_tab_vector(rb, 4, 8, &counts, err);
+  if (rc) return rc;
+  for (uint32_t i = 0; i < counts.len; i++) {
+    int64_t k = ipc_rd_i64(counts.fb->p + counts.pos + 8 * i);
+    if (k < 0 || k > (int64_t)bufs.len) variadic = -1;
+    if (variadic >= 0) variadic += k;
+  }
+  if (top && r->layout_known &&
+      (nodes.len != r->layout_nodes || counts.len != r->layout_views ||
+       (int64_t)bufs.len != r->layout_bufs + variadic))
+    return td_err(err, TD_EFORMAT, "'%s': record batch at offset %lld has %u field nodes and %u buffers, "
+                  "the schema needs %lld and %lld", path, (long long)m->offset, nodes.len, bufs.len,
+                  (long long)r->layout_nodes, (long long)(r->layout_bufs + (variadic > 0 ? variadic : 0)));
+  for (uint32_t i = 0; i < nodes.len; i++) {
+    const uint8_t *p = nodes.fb->p + nodes.pos + 16u * i;
+    int64_t len = ipc_rd_i64(p), nulls = ipc_rd_i64(p + 8);
+    if (len < 0 || nulls < 0 || nulls > len || (i == 0 && len != rows))
+      return td_err(err, TD_EFORMAT, "'%s': batch at offset %lld: field node %u has length %lld and null "
+                    "count %lld (batch length %lld)", path, (long long)m->offset, i, (long long)len,
+                    (long long)nulls, (long long)rows);
+  }
+  for (uint32_t i = 0; i < bufs.len; i++) {
+    const uint8_t *p = bufs.fb->p + bufs.pos + 16u * i;
+    int64_t off = ipc_rd_i64(p), len = ipc_rd_i64(p + 8);
+    if (off < 0 || len < 0 || off > body_len || len > body_len - off)
+      return td_err(err, TD_EFORMAT, "'%s': batch at offset %lld: buffer %u (offset %lld, length %lld) "
+                    "lies outside the %lld-byte body", path, (long long)m->offset, i, (long long)off,
+                    (long long)len, (long long)body_len);
+  }
+  return TD_OK;
+}
+
 /* Reads the header of message `m`; parses the schema if `schema` is set. */
 static int read_head(ipc_reader *r, const ipc_msg *m, bool schema, msg_head *h, td_error *err) {
   uint8_t *buf;
@@ -97,6 +140,7 @@ static int read_head(ipc_reader *r, const ipc_msg *m, bool schema, msg_head *h, 
     }
   } else if (h->type == IPC_MSG_BATCH) {
     rc = ipc_tab_i64(&hdr, 0, 0, &h->rows, err);
+    if (!rc) rc = check_batch(r, m, &hdr, m->body_len >= 0 ? m->body_len : h->body_len, true, err);
   } else if (h->type == IPC_MSG_DICT) {
     uint8_t delta;
     rc = ipc_tab_i64(&hdr, 0, 0, &h->dict_id, err);
@@ -105,6 +149,7 @@ static int read_head(ipc_reader *r, const ipc_msg *m, bool schema, msg_head *h, 
     if (!rc && !has) rc = td_err(err, TD_EFORMAT, "'%s': dictionary batch at offset %lld has no data",
                                  r->base.io.path, (long long)m->offset);
     if (!rc) rc = ipc_tab_i64(&rb, 0, 0, &h->rows, err);
+    if (!rc) rc = check_batch(r, m, &rb, m->body_len >= 0 ? m->body_len : h->body_len, false, err);
     h->delta = delta != 0;
   } else {
     rc = td_err(err, TD_EUNSUPPORTED, "'%s': message at offset %lld has unsupported type %d "
@@ -261,12 +306,14 @@ static int read_prefix(ipc_reader *r, int64_t pos, int64_t size, ipc_msg *m, int
 static int scan_stream(ipc_reader *r, int64_t size, td_error *err) {
   while (!r->ended) {
     int64_t pos = r->scan_pos;
-    ipc_msg m = {0};
+    ipc_msg m = {0, 0, -1, 0, 0}; /* body length from the header */
     int state;
     msg_head h;
     int rc = read_prefix(r, pos, size, &m, &state, err);
     if (rc || state == 0) return rc;
     if (state == 2) {
+      if (pos == 0)
+        return td_err(err, TD_EFORMAT, "'%s': the stream ends before its schema message", r->base.io.path);
       r->ended = true;
       r->scan_pos = pos + m.meta_len;
       break;
@@ -298,6 +345,8 @@ static int ipc_refresh(td_file_reader *base, td_error *err) {
   uint64_t inode;
   int rc = td_io_stat(&base->io, &size, &inode, err);
   if (rc) return rc;
+  struct stat st; /* the descriptor keeps the old inode: look at the path too */
+  if (stat(base->io.path, &st) == 0 && (uint64_t)st.st_ino != r->inode) inode = (uint64_t)st.st_ino;
   pthread_mutex_lock(&r->lock);
   if (size < r->file_size || inode != r->inode) {
     rc = td_err(err, TD_EFORMAT, "'%s': file was truncated/replaced (size %lld, was %lld)",

@@ -135,6 +135,45 @@ static uint8_t string_kind(uint8_t tt) {
   return 0xff;
 }
 
+/* Checks the parameters of types the engine does not read, so that a
+ * corrupt schema is still reported as such. */
+static int check_params(const ipc_reader *r, uint8_t tt, const ipc_tab *t, const char *tname,
+                        td_error *err) {
+  int16_t unit = 0;
+  int32_t width = 0, prec = 0;
+  int rc = TD_OK;
+  bool ok = true;
+  switch (tt) {
+    case IPC_T_TIME:
+      rc = ipc_tab_i16(t, 0, 1, &unit, err);
+      if (!rc) rc = ipc_tab_i32(t, 1, 32, &width, err);
+      ok = (unit >= 0 && unit <= 1 && width == 32) || (unit >= 2 && unit <= 3 && width == 64);
+      break;
+    case IPC_T_DECIMAL:
+      rc = ipc_tab_i32(t, 0, 0, &prec, err);
+      if (!rc) rc = ipc_tab_i32(t, 2, 128, &width, err);
+      ok = prec > 0 && (width == 32 || width == 64 || width == 128 || width == 256);
+      break;
+    case IPC_T_DURATION:
+      rc = ipc_tab_i16(t, 0, 3, &unit, err);
+      ok = unit >= 0 && unit <= 3;
+      break;
+    case IPC_T_INTERVAL:
+      rc = ipc_tab_i16(t, 0, 0, &unit, err);
+      ok = unit >= 0 && unit <= 2;
+      break;
+    case IPC_T_FIXED_BINARY:
+      rc = ipc_tab_i32(t, 0, 0, &width, err);
+      ok = width >= 0;
+      break;
+    default: break;
+  }
+  if (!rc && !ok)
+    rc = td_err(err, TD_EFORMAT, "'%s': invalid %s type parameters (unit %d, width %d, precision %d)",
+                r->base.io.path, tname, unit, (int)width, (int)prec);
+  return rc;
+}
+
 /* Fills `c` for a supported field, or writes why not into `why` (then
  * c->kind is 0xff).  *tz points into the flatbuffer (length *tz_len). */
 static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **tz,
@@ -225,6 +264,7 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       snprintf(why, why_size, "nested type %s is not supported", tname);
       return TD_OK;
     default:
+      if ((rc = check_params(r, tt, &t, tname, err))) return rc;
       snprintf(why, why_size, "type %s is not supported", tname);
       return TD_OK;
   }
@@ -285,6 +325,10 @@ int ipc_schema_read(ipc_reader *r, const ipc_tab *schema, td_error *err) {
     if (l.known && (rc = count_layout(r, &f, 0, &l, err))) return rc;
     if ((rc = add_field(r, &f, &before, before.known && l.known, err))) return rc;
   }
+  r->layout_known = l.known;
+  r->layout_nodes = l.nodes;
+  r->layout_bufs = l.bufs;
+  r->layout_views = l.views;
   return TD_OK;
 }
 

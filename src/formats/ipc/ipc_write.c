@@ -136,7 +136,7 @@ int td_ipc_stream_writer_open(int fd, const td_schema *schema, td_ipc_stream_wri
 /* Appends n bytes (or zeros when p is NULL) as one buffer padded to 8. */
 static uint8_t *body_add(body *bd, const void *p, int64_t n, td_error *err) {
   int64_t padded = (n + 7) & ~(int64_t)7;
-  if (bd->len + padded > bd->cap) {
+  if (bd->len + padded > bd->cap || !bd->p) {
     int64_t cap = bd->cap ? bd->cap : 4096;
     while (cap < bd->len + padded) cap *= 2;
     uint8_t *np = td_realloc(bd->p, (size_t)cap);
