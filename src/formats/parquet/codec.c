@@ -1,0 +1,176 @@
+/*
+ * formats/parquet/codec.c - decompression of Parquet pages: snappy, gzip
+ * (including concatenated members), zstd, brotli, LZ4_RAW (raw block) and
+ * the old LZ4 codec (Hadoop framing, falling back to the LZ4 frame format
+ * and to a raw block).  Output is always bounded by the page's declared
+ * uncompressed size.
+ */
+#include "formats/parquet/codec.h"
+
+#include <brotli/decode.h>
+#include <limits.h>
+#include <lz4.h>
+#include <lz4frame.h>
+#include <snappy-c.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "formats/parquet/metadata.h"
+#include "util/error.h"
+
+const char *pq_codec_name(int codec) {
+  static const char *names[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO",
+                                "BROTLI",       "LZ4",    "ZSTD", "LZ4_RAW"};
+  return codec >= 0 && codec < 8 ? names[codec] : "unknown";
+}
+
+static int bad_size(td_error *err, int codec, int64_t got, int64_t want) {
+  return td_err(err, TD_EFORMAT, "%s page decompressed to %lld bytes, expected %lld",
+                pq_codec_name(codec), (long long)got, (long long)want);
+}
+
+static int corrupt(td_error *err, int codec, const char *detail) {
+  return td_err(err, TD_EFORMAT, "corrupt %s page data (%s)", pq_codec_name(codec), detail);
+}
+
+static int do_snappy(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len,
+                     td_error *err) {
+  size_t len = 0;
+  if (snappy_uncompressed_length((const char *)src, (size_t)n, &len) != SNAPPY_OK)
+    return corrupt(err, PQ_CODEC_SNAPPY, "bad length header");
+  if ((int64_t)len != dst_len) return bad_size(err, PQ_CODEC_SNAPPY, (int64_t)len, dst_len);
+  size_t out = (size_t)dst_len;
+  if (snappy_uncompress((const char *)src, (size_t)n, (char *)dst, &out) != SNAPPY_OK)
+    return corrupt(err, PQ_CODEC_SNAPPY, "invalid stream");
+  return (int64_t)out == dst_len ? TD_OK : bad_size(err, PQ_CODEC_SNAPPY, (int64_t)out, dst_len);
+}
+
+/* gzip or zlib, with any number of concatenated gzip members. */
+static int do_gzip(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len, td_error *err) {
+  if (n > UINT_MAX || dst_len > UINT_MAX) return corrupt(err, PQ_CODEC_GZIP, "page too large");
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if (inflateInit2(&z, 15 + 32) != Z_OK) return td_err(err, TD_ENOMEM, "cannot start zlib");
+  z.next_in = (Bytef *)(uintptr_t)src;
+  z.avail_in = (uInt)n;
+  z.next_out = dst;
+  z.avail_out = (uInt)dst_len;
+  int rc = TD_OK;
+  for (;;) {
+    int zr = inflate(&z, Z_FINISH);
+    if (zr == Z_STREAM_END) {
+      /* Another member may follow (skipping zero padding). */
+      while (z.avail_in && *z.next_in == 0) {
+        z.next_in++;
+        z.avail_in--;
+      }
+      if (!z.avail_in || !z.avail_out) break;
+      if (inflateReset(&z) != Z_OK) {
+        rc = corrupt(err, PQ_CODEC_GZIP, "cannot reset");
+        break;
+      }
+      continue;
+    }
+    if (zr == Z_MEM_ERROR) {
+      rc = td_err(err, TD_ENOMEM, "out of memory in zlib");
+    } else {
+      rc = corrupt(err, PQ_CODEC_GZIP, z.msg ? z.msg : "truncated or oversized stream");
+    }
+    break;
+  }
+  int64_t got = dst_len - z.avail_out;
+  inflateEnd(&z);
+  if (rc) return rc;
+  return got == dst_len ? TD_OK : bad_size(err, PQ_CODEC_GZIP, got, dst_len);
+}
+
+static int do_zstd(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len, td_error *err) {
+  size_t got = ZSTD_decompress(dst, (size_t)dst_len, src, (size_t)n);
+  if (ZSTD_isError(got)) return corrupt(err, PQ_CODEC_ZSTD, ZSTD_getErrorName(got));
+  return (int64_t)got == dst_len ? TD_OK : bad_size(err, PQ_CODEC_ZSTD, (int64_t)got, dst_len);
+}
+
+static int do_brotli(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len,
+                     td_error *err) {
+  size_t got = (size_t)dst_len;
+  if (BrotliDecoderDecompress((size_t)n, src, &got, dst) != BROTLI_DECODER_RESULT_SUCCESS)
+    return corrupt(err, PQ_CODEC_BROTLI, "invalid or oversized stream");
+  return (int64_t)got == dst_len ? TD_OK : bad_size(err, PQ_CODEC_BROTLI, (int64_t)got, dst_len);
+}
+
+static int lz4_block(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len) {
+  if (n > INT_MAX || dst_len > INT_MAX) return -1;
+  return LZ4_decompress_safe((const char *)src, (char *)dst, (int)n, (int)dst_len);
+}
+
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Hadoop's framing: blocks of [be32 raw size][be32 compressed size][data]. */
+static bool lz4_hadoop(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len) {
+  int64_t in = 0, out = 0;
+  while (in < n) {
+    if (n - in < 8) return false;
+    int64_t raw = be32(src + in), comp = be32(src + in + 4);
+    in += 8;
+    if (comp > n - in || raw > dst_len - out) return false;
+    int got = lz4_block(src + in, comp, dst + out, raw);
+    if (got != raw) return false;
+    in += comp;
+    out += raw;
+  }
+  return out == dst_len;
+}
+
+static bool lz4_frame(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len) {
+  if (n < 4 || src[0] != 0x04 || src[1] != 0x22 || src[2] != 0x4d || src[3] != 0x18) return false;
+  LZ4F_dctx *ctx;
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) return false;
+  size_t in_used = 0, out_used = 0;
+  bool ok = false;
+  for (;;) {
+    size_t src_len = (size_t)n - in_used, out_len = (size_t)dst_len - out_used;
+    size_t r = LZ4F_decompress(ctx, dst + out_used, &out_len, src + in_used, &src_len, NULL);
+    if (LZ4F_isError(r)) break;
+    in_used += src_len;
+    out_used += out_len;
+    if (r == 0) {
+      ok = in_used == (size_t)n && out_used == (size_t)dst_len;
+      break;
+    }
+    if (src_len == 0 && out_len == 0) break; /* no progress: truncated or too large */
+  }
+  LZ4F_freeDecompressionContext(ctx);
+  return ok;
+}
+
+static int do_lz4(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len, td_error *err) {
+  if (lz4_hadoop(src, n, dst, dst_len) || lz4_frame(src, n, dst, dst_len)) return TD_OK;
+  if (lz4_block(src, n, dst, dst_len) == dst_len) return TD_OK;
+  return corrupt(err, PQ_CODEC_LZ4, "neither Hadoop-framed, LZ4 frame nor raw block data");
+}
+
+int pq_decompress(int codec, const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len,
+                  td_error *err) {
+  switch (codec) {
+    case PQ_CODEC_UNCOMPRESSED:
+      if (n != dst_len) return bad_size(err, codec, n, dst_len);
+      if (n) memcpy(dst, src, (size_t)n);
+      return TD_OK;
+    case PQ_CODEC_SNAPPY: return do_snappy(src, n, dst, dst_len, err);
+    case PQ_CODEC_GZIP: return do_gzip(src, n, dst, dst_len, err);
+    case PQ_CODEC_ZSTD: return do_zstd(src, n, dst, dst_len, err);
+    case PQ_CODEC_BROTLI: return do_brotli(src, n, dst, dst_len, err);
+    case PQ_CODEC_LZ4_RAW: {
+      int got = lz4_block(src, n, dst, dst_len);
+      if (got < 0) return corrupt(err, codec, "invalid block");
+      return got == dst_len ? TD_OK : bad_size(err, codec, got, dst_len);
+    }
+    case PQ_CODEC_LZ4: return do_lz4(src, n, dst, dst_len, err);
+    default:
+      return td_err(err, TD_EUNSUPPORTED, "compression codec %s (%d) is not supported",
+                    pq_codec_name(codec), codec);
+  }
+}

@@ -1,0 +1,18 @@
+/*
+ * formats/parquet/codec.h - page decompression for Parquet's codecs.
+ */
+#ifndef TD_PARQUET_CODEC_H
+#define TD_PARQUET_CODEC_H
+
+#include <stdint.h>
+
+#include "tabledata/error.h"
+
+/* Decompresses src[0..n) into exactly dst_len bytes of dst.  A codec that
+ * yields a different length is TD_EFORMAT; LZO and unknown codecs are
+ * TD_EUNSUPPORTED. */
+int pq_decompress(int codec, const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len,
+                  td_error *err);
+const char *pq_codec_name(int codec);
+
+#endif

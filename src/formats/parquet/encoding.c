@@ -1,0 +1,672 @@
+/*
+ * formats/parquet/encoding.c - decoders of Parquet's encodings: PLAIN,
+ * dictionary indices (RLE/bit-packed hybrid), definition levels,
+ * DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY,
+ * BYTE_STREAM_SPLIT and boolean RLE, with the physical -> engine type
+ * conversions.  Every read is checked against the page buffer.
+ */
+#include "formats/parquet/encoding.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "formats/parquet/metadata.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the Parquet decoder assumes a little-endian host"
+#endif
+
+#define PQ_MAX_PAGE_STRING_BYTES ((int64_t)1 << 29)
+
+/* ---- bit unpacking ---- */
+
+static inline uint64_t load64(const uint8_t *src, int64_t nbytes, int64_t byte) {
+  uint64_t w = 0;
+  if (byte + 8 <= nbytes) memcpy(&w, src + byte, 8);
+  else if (byte < nbytes) memcpy(&w, src + byte, (size_t)(nbytes - byte));
+  return w;
+}
+
+/* Values first..first+n of bw-bit little-endian packed data (bw <= 32). */
+static inline void unpack_bw(const uint8_t *src, int64_t nbytes, const int bw, int64_t first,
+                             uint32_t *out, int64_t n) {
+  const uint64_t mask = bw >= 32 ? 0xffffffffu : (((uint64_t)1 << bw) - 1);
+  int64_t bit = first * bw, i = 0;
+  if (bw == 0) {
+    memset(out, 0, (size_t)n * sizeof *out);
+    return;
+  }
+  for (; i < n && (bit >> 3) + 8 <= nbytes; i++, bit += bw) {
+    uint64_t w;
+    memcpy(&w, src + (bit >> 3), 8);
+    out[i] = (uint32_t)((w >> (bit & 7)) & mask);
+  }
+  for (; i < n; i++, bit += bw) out[i] = (uint32_t)((load64(src, nbytes, bit >> 3) >> (bit & 7)) & mask);
+}
+
+#define PQ_BW_CASES(X)                                                                        \
+  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) \
+  X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32)
+
+static void unpack32(const uint8_t *src, int64_t nbytes, int bw, int64_t first, uint32_t *out,
+                     int64_t n) {
+  switch (bw) {
+#define PQ_BW_CASE(B) \
+  case B: unpack_bw(src, nbytes, B, first, out, n); break;
+    PQ_BW_CASES(PQ_BW_CASE)
+#undef PQ_BW_CASE
+    default: memset(out, 0, (size_t)n * sizeof *out); break;
+  }
+}
+
+/* One value of up to 64 bits at bit offset `bit`. */
+static inline uint64_t get_bits64(const uint8_t *src, int64_t nbytes, int64_t bit, int bw) {
+  if (bw == 0) return 0;
+  int s = (int)(bit & 7);
+  uint64_t v = load64(src, nbytes, bit >> 3) >> s;
+  if (s && s + bw > 64) v |= load64(src, nbytes, (bit >> 3) + 8) << (64 - s);
+  return bw == 64 ? v : v & (((uint64_t)1 << bw) - 1);
+}
+
+/* ---- varints for the delta encodings ---- */
+
+static bool uvarint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*p >= end) return false;
+    uint8_t b = *(*p)++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+static bool zvarint(const uint8_t **p, const uint8_t *end, int64_t *out) {
+  uint64_t u;
+  if (!uvarint(p, end, &u)) return false;
+  *out = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+  return true;
+}
+
+/* ---- RLE / bit-packed hybrid ---- */
+
+void pq_rle_init(pq_rle *d, const uint8_t *p, int64_t n, int bit_width) {
+  memset(d, 0, sizeof *d);
+  d->p = p;
+  d->end = p + n;
+  d->bw = bit_width;
+}
+
+static bool rle_refill(pq_rle *d) {
+  uint64_t h;
+  while (d->left == 0) {
+    if (!uvarint(&d->p, d->end, &h)) return false;
+    if (h & 1) {
+      uint64_t groups = h >> 1;
+      if (groups > ((uint64_t)1 << 40)) return false;
+      int64_t bytes = (int64_t)groups * d->bw, avail = d->end - d->p;
+      if (bytes > avail) bytes = avail;
+      d->packed = true;
+      d->data = d->p;
+      d->data_bytes = bytes;
+      d->idx = 0;
+      d->left = d->bw ? bytes * 8 / d->bw : (int64_t)groups * 8;
+      if (d->left > (int64_t)groups * 8) d->left = (int64_t)groups * 8;
+      d->p += bytes;
+      if (groups && d->left == 0) return false; /* truncated */
+    } else {
+      uint64_t count = h >> 1;
+      int vb = (d->bw + 7) / 8;
+      if (count > ((uint64_t)1 << 40) || vb > d->end - d->p) return false;
+      uint32_t v = 0;
+      for (int i = 0; i < vb; i++) v |= (uint32_t)d->p[i] << (8 * i);
+      d->p += vb;
+      if (d->bw < 32 && (v >> d->bw)) return false;
+      d->packed = false;
+      d->value = v;
+      d->left = (int64_t)count;
+    }
+  }
+  return true;
+}
+
+bool pq_rle_u32(pq_rle *d, uint32_t *out, int64_t n) {
+  while (n > 0) {
+    if (!d->left && !rle_refill(d)) return false;
+    int64_t m = d->left < n ? d->left : n;
+    if (d->packed) {
+      unpack32(d->data, d->data_bytes, d->bw, d->idx, out, m);
+      d->idx += m;
+    } else {
+      for (int64_t i = 0; i < m; i++) out[i] = d->value;
+    }
+    d->left -= m;
+    out += m;
+    n -= m;
+  }
+  return true;
+}
+
+int pq_decode_levels(const uint8_t *p, int64_t len, int encoding, int64_t rows, uint8_t *defined,
+                     int64_t *nn, td_error *err) {
+  int64_t count = 0;
+  if (encoding == PQ_ENC_BIT_PACKED) { /* deprecated: MSB first */
+    if (len * 8 < rows) return td_err(err, TD_EFORMAT, "bit-packed definition levels are truncated");
+    for (int64_t i = 0; i < rows; i++) {
+      defined[i] = (p[i >> 3] >> (7 - (i & 7))) & 1;
+      count += defined[i];
+    }
+    *nn = count;
+    return TD_OK;
+  }
+  if (encoding != PQ_ENC_RLE)
+    return td_err(err, TD_EUNSUPPORTED, "definition level encoding %d is not supported", encoding);
+  pq_rle d;
+  pq_rle_init(&d, p, len, 1);
+  for (int64_t i = 0; i < rows;) {
+    if (!d.left && !rle_refill(&d))
+      return td_err(err, TD_EFORMAT, "definition levels end after %lld of %lld values",
+                    (long long)i, (long long)rows);
+    int64_t m = d.left < rows - i ? d.left : rows - i;
+    if (d.packed) {
+      for (int64_t j = 0; j < m; j++) {
+        int64_t b = d.idx + j;
+        defined[i + j] = (d.data[b >> 3] >> (b & 7)) & 1;
+        count += defined[i + j];
+      }
+      d.idx += m;
+    } else {
+      memset(defined + i, (int)d.value, (size_t)m);
+      count += d.value ? m : 0;
+    }
+    d.left -= m;
+    i += m;
+  }
+  *nn = count;
+  return TD_OK;
+}
+
+/* ---- conversions ---- */
+
+static float half_to_float(uint16_t h) {
+  int sign = h >> 15, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  float v;
+  if (exp == 0) v = ldexpf((float)mant, -24);
+  else if (exp == 31) v = mant ? NAN : INFINITY;
+  else v = ldexpf((float)(mant | 0x400), exp - 25);
+  return sign ? -v : v;
+}
+
+#define PQ_NS_PER_DAY 86400000000000LL
+#define PQ_JULIAN_EPOCH 2440588LL
+
+void pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
+  switch (conv) {
+    case PQ_CV_COPY4: memcpy(dst, src, (size_t)n * 4); break;
+    case PQ_CV_COPY8: memcpy(dst, src, (size_t)n * 8); break;
+#define PQ_CONV_LOOP(SRC_T, DST_T, EXPR)                \
+  do {                                                  \
+    DST_T *o = dst;                                     \
+    for (int64_t i = 0; i < n; i++) {                   \
+      SRC_T x;                                          \
+      memcpy(&x, src + i * (int64_t)sizeof x, sizeof x); \
+      o[i] = (DST_T)(EXPR);                             \
+    }                                                   \
+  } while (0)
+    case PQ_CV_I32_I8: PQ_CONV_LOOP(int32_t, int8_t, x); break;
+    case PQ_CV_I32_I16: PQ_CONV_LOOP(int32_t, int16_t, x); break;
+    case PQ_CV_U8_I16: PQ_CONV_LOOP(uint32_t, int16_t, x & 0xff); break;
+    case PQ_CV_U16: PQ_CONV_LOOP(uint32_t, uint16_t, x & 0xffff); break;
+    case PQ_CV_U32_I64: PQ_CONV_LOOP(uint32_t, int64_t, x); break;
+    case PQ_CV_DATE: PQ_CONV_LOOP(int32_t, int64_t, (int64_t)x * PQ_NS_PER_DAY); break;
+    case PQ_CV_MILLIS: PQ_CONV_LOOP(uint64_t, int64_t, x * 1000000u); break;
+    case PQ_CV_MICROS: PQ_CONV_LOOP(uint64_t, int64_t, x * 1000u); break;
+    case PQ_CV_F16: PQ_CONV_LOOP(uint16_t, float, half_to_float(x)); break;
+#undef PQ_CONV_LOOP
+    case PQ_CV_INT96: {
+      int64_t *o = dst;
+      for (int64_t i = 0; i < n; i++) {
+        uint64_t nanos;
+        int32_t day;
+        memcpy(&nanos, src + i * 12, 8);
+        memcpy(&day, src + i * 12 + 8, 4);
+        o[i] = (int64_t)((uint64_t)((int64_t)day - PQ_JULIAN_EPOCH) * (uint64_t)PQ_NS_PER_DAY + nanos);
+      }
+      break;
+    }
+    default: break;
+  }
+}
+
+/* ---- helpers writing into the destination array ---- */
+
+static int reserve_rows(td_array *a, int64_t end, td_error *err) {
+  return td_array_reserve(a, end, err);
+}
+
+static int reserve_strings(td_array *a, int64_t extra, td_error *err) {
+  if (a->data_length + extra > INT32_MAX)
+    return td_err(err, TD_EUNSUPPORTED,
+                  "string data of more than 2 GiB in one column chunk is not supported");
+  return td_array_reserve_data(a, a->data_length + extra, err);
+}
+
+static int fixed_from_physical(const pq_colinfo *ci, const uint8_t *phys, int64_t nn, td_array *a,
+                               int64_t pos, td_error *err) {
+  int rc = reserve_rows(a, pos + nn, err);
+  if (rc) return rc;
+  pq_convert(ci->conv, phys, nn, a->values + pos * td_type_width(a->type));
+  return TD_OK;
+}
+
+static int put_bits(const uint8_t *bits, int64_t nn, td_array *a, int64_t pos, td_error *err) {
+  int rc = reserve_rows(a, pos + nn, err);
+  if (rc) return rc;
+  if ((pos & 7) == 0) {
+    memcpy(a->values + pos / 8, bits, (size_t)(nn / 8));
+    for (int64_t i = nn & ~(int64_t)7; i < nn; i++) td_bit_put(a->values, pos + i, td_bit_get(bits, i));
+  } else {
+    for (int64_t i = 0; i < nn; i++) td_bit_put(a->values, pos + i, td_bit_get(bits, i));
+  }
+  return TD_OK;
+}
+
+/* ---- PLAIN ---- */
+
+static int plain_strings(const uint8_t *p, int64_t len, int64_t nn, td_array *a, int64_t pos,
+                         td_error *err) {
+  int rc = reserve_rows(a, pos + nn, err);
+  if (!rc) rc = reserve_strings(a, len, err);
+  if (rc) return rc;
+  int64_t at = 0, dl = a->data_length;
+  int32_t *off = a->offsets + pos;
+  off[0] = (int32_t)dl;
+  for (int64_t i = 0; i < nn; i++) {
+    uint32_t n;
+    if (len - at < 4) goto truncated;
+    memcpy(&n, p + at, 4);
+    at += 4;
+    if (n > (uint64_t)(len - at)) goto truncated;
+    memcpy(a->data + dl, p + at, n);
+    at += n;
+    dl += n;
+    off[i + 1] = (int32_t)dl;
+  }
+  a->data_length = dl;
+  return TD_OK;
+truncated:
+  return td_err(err, TD_EFORMAT, "PLAIN byte array data is truncated (%lld values expected)",
+                (long long)nn);
+}
+
+int pq_decode_plain(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
+                    td_array *a, int64_t pos, td_error *err) {
+  if (ci->phys == PQ_BYTE_ARRAY) return plain_strings(p, len, nn, a, pos, err);
+  if (ci->phys == PQ_BOOLEAN) {
+    if (len * 8 < nn) return td_err(err, TD_EFORMAT, "PLAIN boolean data is truncated");
+    return put_bits(p, nn, a, pos, err);
+  }
+  if (len / ci->pw < nn)
+    return td_err(err, TD_EFORMAT, "PLAIN data has %lld bytes, %lld values of %d bytes expected",
+                  (long long)len, (long long)nn, ci->pw);
+  return fixed_from_physical(ci, p, nn, a, pos, err);
+}
+
+/* ---- dictionary ---- */
+
+static int gather(const td_array *dict, const uint32_t *idx, int64_t nn, td_array *a, int64_t pos,
+                  td_error *err) {
+  uint64_t dn = (uint64_t)dict->length;
+  for (int64_t i = 0; i < nn; i++)
+    if (idx[i] >= dn)
+      return td_err(err, TD_EFORMAT, "dictionary index %u out of range (dictionary has %lld values)",
+                    idx[i], (long long)dn);
+  int rc = reserve_rows(a, pos + nn, err);
+  if (rc) return rc;
+  switch (a->type) {
+    case TD_TYPE_UTF8: {
+      int64_t total = 0;
+      for (int64_t i = 0; i < nn; i++) total += dict->offsets[idx[i] + 1] - dict->offsets[idx[i]];
+      if (total > PQ_MAX_PAGE_STRING_BYTES)
+        return td_err(err, TD_EUNSUPPORTED, "a page expands to %lld bytes of strings", (long long)total);
+      if ((rc = reserve_strings(a, total, err))) return rc;
+      int64_t dl = a->data_length;
+      int32_t *off = a->offsets + pos;
+      off[0] = (int32_t)dl;
+      for (int64_t i = 0; i < nn; i++) {
+        int32_t b = dict->offsets[idx[i]], e = dict->offsets[idx[i] + 1];
+        memcpy(a->data + dl, dict->data + b, (size_t)(e - b));
+        dl += e - b;
+        off[i + 1] = (int32_t)dl;
+      }
+      a->data_length = dl;
+      return TD_OK;
+    }
+    case TD_TYPE_BOOL:
+      for (int64_t i = 0; i < nn; i++) td_bit_put(a->values, pos + i, td_bit_get(dict->values, idx[i]));
+      return TD_OK;
+#define PQ_GATHER(T)                                               \
+  do {                                                             \
+    const T *s = (const T *)dict->values;                          \
+    T *o = (T *)a->values + pos;                                   \
+    for (int64_t i = 0; i < nn; i++) o[i] = s[idx[i]];             \
+  } while (0)
+    default:
+      switch (td_type_width(a->type)) {
+        case 1: PQ_GATHER(uint8_t); break;
+        case 2: PQ_GATHER(uint16_t); break;
+        case 4: PQ_GATHER(uint32_t); break;
+        default: PQ_GATHER(uint64_t); break;
+      }
+#undef PQ_GATHER
+      return TD_OK;
+  }
+}
+
+int pq_decode_dict(const pq_colinfo *ci, const td_array *dict, const uint8_t *p, int64_t len,
+                   int64_t nn, td_array *a, int64_t pos, td_error *err) {
+  if (!dict) return td_err(err, TD_EFORMAT, "dictionary-encoded page without a dictionary page");
+  if (nn == 0) return TD_OK;
+  if (len < 1) return td_err(err, TD_EFORMAT, "dictionary-encoded page has no bit width");
+  int bw = p[0];
+  if (bw > 32) return td_err(err, TD_EFORMAT, "dictionary index bit width %d exceeds 32", bw);
+  uint32_t *idx = td_malloc((size_t)nn * sizeof *idx);
+  if (!idx) return td_err_nomem(err, "decoding dictionary indices");
+  pq_rle d;
+  pq_rle_init(&d, p + 1, len - 1, bw);
+  int rc = pq_rle_u32(&d, idx, nn)
+               ? gather(dict, idx, nn, a, pos, err)
+               : td_err(err, TD_EFORMAT, "dictionary indices are truncated or malformed (%lld expected)",
+                        (long long)nn);
+  td_free(idx);
+  return rc;
+}
+
+/* ---- DELTA_BINARY_PACKED ---- */
+
+typedef struct delta_hdr {
+  uint64_t block, miniblocks, total;
+  int64_t first;
+} delta_hdr;
+
+/* Walks all values of a DELTA_BINARY_PACKED stream, storing the first `max`
+ * into out; *n_out receives the header's total count, *used the bytes
+ * consumed. */
+static int delta_decode(const uint8_t *p, int64_t len, int64_t max, uint64_t *out, int64_t *n_out,
+                        int64_t *used, td_error *err) {
+  const uint8_t *q = p, *end = p + len;
+  delta_hdr h;
+  if (!uvarint(&q, end, &h.block) || !uvarint(&q, end, &h.miniblocks) ||
+      !uvarint(&q, end, &h.total) || !zvarint(&q, end, &h.first))
+    return td_err(err, TD_EFORMAT, "DELTA_BINARY_PACKED header is truncated");
+  if (h.block == 0 || h.block % 128 || h.block > (1u << 20) || h.miniblocks == 0 ||
+      h.block % h.miniblocks || (h.block / h.miniblocks) % 32)
+    return td_err(err, TD_EFORMAT, "DELTA_BINARY_PACKED block size %llu / %llu miniblocks is invalid",
+                  (unsigned long long)h.block, (unsigned long long)h.miniblocks);
+  if (h.total > (uint64_t)INT32_MAX) return td_err(err, TD_EFORMAT, "DELTA_BINARY_PACKED count too large");
+  int64_t total = (int64_t)h.total, want = total < max ? total : max;
+  *n_out = total;
+  uint64_t vpm = h.block / h.miniblocks, value = (uint64_t)h.first;
+  int64_t got = 0;
+  if (total > 0) {
+    if (want > 0) out[0] = value;
+    got = 1;
+  }
+  while (got < total) {
+    int64_t min_delta;
+    if (!zvarint(&q, end, &min_delta) || (uint64_t)(end - q) < h.miniblocks)
+      return td_err(err, TD_EFORMAT, "DELTA_BINARY_PACKED block header is truncated");
+    const uint8_t *widths = q;
+    q += h.miniblocks;
+    for (uint64_t m = 0; m < h.miniblocks && got < total; m++) {
+      int bw = widths[m];
+      if (bw > 64) return td_err(err, TD_EFORMAT, "DELTA_BINARY_PACKED bit width %d exceeds 64", bw);
+      int64_t bytes = (int64_t)(vpm * (uint64_t)bw / 8), avail = end - q;
+      if (bytes > avail) {
+        if ((int64_t)(total - got) * bw > avail * 8)
+          return td_err(err, TD_EFORMAT, "DELTA_BINARY_PACKED miniblock is truncated");
+        bytes = avail;
+      }
+      for (uint64_t i = 0; i < vpm && got < total; i++) {
+        value += (uint64_t)min_delta + get_bits64(q, bytes, (int64_t)i * bw, bw);
+        if (got < want) out[got] = value;
+        got++;
+      }
+      q += bytes;
+    }
+  }
+  *used = q - p;
+  return TD_OK;
+}
+
+/* Decodes exactly nn values as int64 (wrapping) into a fresh buffer. */
+static int delta_values(const uint8_t *p, int64_t len, int64_t nn, uint64_t **vals, int64_t *used,
+                        td_error *err) {
+  *vals = td_malloc((size_t)(nn ? nn : 1) * sizeof **vals);
+  if (!*vals) return td_err_nomem(err, "decoding delta values");
+  int64_t total;
+  int rc = delta_decode(p, len, nn, *vals, &total, used, err);
+  if (!rc && total < nn)
+    rc = td_err(err, TD_EFORMAT, "DELTA_BINARY_PACKED holds %lld values, %lld expected",
+                (long long)total, (long long)nn);
+  if (rc) {
+    td_free(*vals);
+    *vals = NULL;
+  }
+  return rc;
+}
+
+int pq_decode_delta(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
+                    td_array *a, int64_t pos, td_error *err) {
+  if (ci->phys != PQ_INT32 && ci->phys != PQ_INT64)
+    return td_err(err, TD_EFORMAT, "DELTA_BINARY_PACKED used for a non-integer column");
+  uint64_t *v;
+  int64_t used;
+  int rc = delta_values(p, len, nn, &v, &used, err);
+  if (rc) return rc;
+  if (ci->phys == PQ_INT32) { /* narrow in place to packed int32 */
+    uint8_t *b = (uint8_t *)v;
+    for (int64_t i = 0; i < nn; i++) {
+      uint32_t x = (uint32_t)v[i];
+      memcpy(b + 4 * i, &x, 4);
+    }
+  }
+  rc = fixed_from_physical(ci, (const uint8_t *)v, nn, a, pos, err);
+  td_free(v);
+  return rc;
+}
+
+/* ---- DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY ---- */
+
+/* Decodes n lengths and checks them; *used = bytes of the length stream. */
+static int delta_lengths(const uint8_t *p, int64_t len, int64_t nn, uint64_t **lens, int64_t *used,
+                         int64_t *sum, td_error *err) {
+  int rc = delta_values(p, len, nn, lens, used, err);
+  if (rc) return rc;
+  int64_t s = 0;
+  for (int64_t i = 0; i < nn; i++) {
+    int64_t l = (int64_t)(*lens)[i];
+    if (l < 0 || l > INT32_MAX || (s += l) > INT32_MAX) {
+      td_free(*lens);
+      *lens = NULL;
+      return td_err(err, TD_EFORMAT, "invalid byte array length %lld", (long long)l);
+    }
+  }
+  *sum = s;
+  return TD_OK;
+}
+
+int pq_decode_delta_length(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
+                           td_array *a, int64_t pos, td_error *err) {
+  if (ci->phys != PQ_BYTE_ARRAY)
+    return td_err(err, TD_EFORMAT, "DELTA_LENGTH_BYTE_ARRAY used for a non-byte-array column");
+  uint64_t *lens;
+  int64_t used, sum;
+  int rc = delta_lengths(p, len, nn, &lens, &used, &sum, err);
+  if (rc) return rc;
+  if (sum > len - used) {
+    rc = td_err(err, TD_EFORMAT, "DELTA_LENGTH_BYTE_ARRAY data is truncated");
+  } else if (!(rc = reserve_rows(a, pos + nn, err)) && !(rc = reserve_strings(a, sum, err))) {
+    memcpy(a->data + a->data_length, p + used, (size_t)sum);
+    int32_t *off = a->offsets + pos;
+    int64_t dl = a->data_length;
+    off[0] = (int32_t)dl;
+    for (int64_t i = 0; i < nn; i++) off[i + 1] = (int32_t)(dl += (int64_t)lens[i]);
+    a->data_length = dl;
+  }
+  td_free(lens);
+  return rc;
+}
+
+int pq_decode_delta_byte_array(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
+                               td_array *a, int64_t pos, td_error *err) {
+  if (ci->phys != PQ_BYTE_ARRAY)
+    return td_err(err, TD_EFORMAT, "DELTA_BYTE_ARRAY used for a non-byte-array column");
+  uint64_t *pre = NULL, *suf = NULL;
+  int64_t used1, used2, sum;
+  int rc = delta_values(p, len, nn, &pre, &used1, err);
+  if (!rc) rc = delta_lengths(p + used1, len - used1, nn, &suf, &used2, &sum, err);
+  if (rc) goto done;
+  const uint8_t *data = p + used1 + used2;
+  if (sum > len - used1 - used2) {
+    rc = td_err(err, TD_EFORMAT, "DELTA_BYTE_ARRAY suffix data is truncated");
+    goto done;
+  }
+  /* Check the prefixes and size the output before copying. */
+  int64_t total = 0, prev = 0;
+  for (int64_t i = 0; i < nn; i++) {
+    if (pre[i] > (uint64_t)prev) {
+      rc = td_err(err, TD_EFORMAT, "DELTA_BYTE_ARRAY prefix %llu longer than the previous value (%lld)",
+                  (unsigned long long)pre[i], (long long)prev);
+      goto done;
+    }
+    prev = (int64_t)pre[i] + (int64_t)suf[i];
+    if ((total += prev) > PQ_MAX_PAGE_STRING_BYTES) {
+      rc = td_err(err, TD_EUNSUPPORTED, "a DELTA_BYTE_ARRAY page expands beyond %lld bytes",
+                  (long long)PQ_MAX_PAGE_STRING_BYTES);
+      goto done;
+    }
+  }
+  if ((rc = reserve_rows(a, pos + nn, err)) || (rc = reserve_strings(a, total, err))) goto done;
+  int32_t *off = a->offsets + pos;
+  int64_t dl = a->data_length, last = dl;
+  off[0] = (int32_t)dl;
+  for (int64_t i = 0; i < nn; i++) {
+    memmove(a->data + dl, a->data + last, (size_t)pre[i]);
+    memcpy(a->data + dl + pre[i], data, (size_t)suf[i]);
+    data += suf[i];
+    last = dl;
+    dl += (int64_t)(pre[i] + suf[i]);
+    off[i + 1] = (int32_t)dl;
+  }
+  a->data_length = dl;
+done:
+  td_free(pre);
+  td_free(suf);
+  return rc;
+}
+
+/* ---- BYTE_STREAM_SPLIT ---- */
+
+int pq_decode_byte_stream_split(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
+                                td_array *a, int64_t pos, td_error *err) {
+  int w = ci->pw;
+  if (w == 0) return td_err(err, TD_EFORMAT, "BYTE_STREAM_SPLIT used for a variable-width column");
+  int64_t stride = len / w;
+  if (stride < nn)
+    return td_err(err, TD_EFORMAT, "BYTE_STREAM_SPLIT data has %lld values, %lld expected",
+                  (long long)stride, (long long)nn);
+  uint8_t *tmp = td_malloc((size_t)(nn ? nn : 1) * (size_t)w);
+  if (!tmp) return td_err_nomem(err, "decoding BYTE_STREAM_SPLIT");
+  for (int k = 0; k < w; k++) {
+    const uint8_t *s = p + (int64_t)k * stride;
+    for (int64_t i = 0; i < nn; i++) tmp[i * w + k] = s[i];
+  }
+  int rc = fixed_from_physical(ci, tmp, nn, a, pos, err);
+  td_free(tmp);
+  return rc;
+}
+
+/* ---- boolean RLE ---- */
+
+int pq_decode_bool_rle(const uint8_t *p, int64_t len, int64_t nn, td_array *a, int64_t pos,
+                       td_error *err) {
+  uint32_t n;
+  if (len < 4) return td_err(err, TD_EFORMAT, "RLE boolean data has no length prefix");
+  memcpy(&n, p, 4);
+  if (n > (uint64_t)(len - 4)) return td_err(err, TD_EFORMAT, "RLE boolean length %u exceeds the page", n);
+  uint32_t *v = td_malloc((size_t)(nn ? nn : 1) * sizeof *v);
+  if (!v) return td_err_nomem(err, "decoding RLE booleans");
+  pq_rle d;
+  pq_rle_init(&d, p + 4, n, 1);
+  int rc = pq_rle_u32(&d, v, nn) ? reserve_rows(a, pos + nn, err)
+                                  : td_err(err, TD_EFORMAT, "RLE boolean data is truncated");
+  if (!rc)
+    for (int64_t i = 0; i < nn; i++) td_bit_put(a->values, pos + i, v[i] != 0);
+  td_free(v);
+  return rc;
+}
+
+/* ---- nulls ---- */
+
+int pq_scatter_nulls(td_array *a, int64_t pos, int64_t rows, int64_t nn, const uint8_t *defined,
+                     td_error *err) {
+  int rc = reserve_rows(a, pos + rows, err);
+  if (rc) return rc;
+  if (nn == rows) return TD_OK;
+  if (!a->validity) {
+    int64_t len = a->length;
+    a->length = a->capacity;
+    rc = td_array_set_null(a, pos, err); /* allocates the bitmap */
+    a->length = len;
+    if (rc) return rc;
+    td_bit_set(a->validity, pos);
+    a->null_count--;
+  }
+  int64_t k = nn;
+  switch (a->type) {
+    case TD_TYPE_UTF8: {
+      int32_t *off = a->offsets + pos;
+      for (int64_t i = rows - 1; i >= 0; i--) {
+        if (defined[i]) k--;
+        off[i + 1] = off[k + (defined[i] ? 1 : 0)];
+      }
+      break;
+    }
+    case TD_TYPE_BOOL:
+      for (int64_t i = rows - 1; i >= 0; i--) {
+        bool v = defined[i] ? td_bit_get(a->values, pos + --k) : false;
+        td_bit_put(a->values, pos + i, v);
+      }
+      break;
+#define PQ_SCATTER(T)                                         \
+  do {                                                        \
+    T *v = (T *)a->values + pos;                              \
+    for (int64_t i = rows - 1; i >= 0; i--) {                 \
+      if (defined[i]) v[i] = v[--k];                          \
+      else v[i] = 0;                                          \
+    }                                                         \
+  } while (0)
+    default:
+      switch (td_type_width(a->type)) {
+        case 1: PQ_SCATTER(uint8_t); break;
+        case 2: PQ_SCATTER(uint16_t); break;
+        case 4: PQ_SCATTER(uint32_t); break;
+        default: PQ_SCATTER(uint64_t); break;
+      }
+#undef PQ_SCATTER
+  }
+  for (int64_t i = 0; i < rows; i++) {
+    if (defined[i]) {
+      td_bit_set(a->validity, pos + i);
+    } else {
+      td_bit_clear(a->validity, pos + i);
+      a->null_count++;
+    }
+  }
+  return TD_OK;
+}

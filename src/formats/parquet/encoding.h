@@ -1,0 +1,92 @@
+/*
+ * formats/parquet/encoding.h - Parquet value and level encodings, decoded
+ * straight into td_array builders.
+ *
+ * Values of one page are decoded densely (non-null values only) into rows
+ * [pos, pos + nn) of the destination array, converted from the physical type
+ * to the column's engine type on the way (pq_colinfo.conv).  pq_scatter_nulls
+ * then spreads them out over the page's rows using the definition levels.
+ * String arrays must be filled in order (pos == rows written so far).
+ */
+#ifndef TD_PARQUET_ENCODING_H
+#define TD_PARQUET_ENCODING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arrow/array.h"
+#include "arrow/schema.h"
+#include "tabledata/error.h"
+
+/* Physical -> engine conversions. */
+enum {
+  PQ_CV_BOOL,    /* BOOLEAN -> bool */
+  PQ_CV_COPY4,   /* INT32 -> int32, FLOAT -> float32 */
+  PQ_CV_COPY8,   /* INT64 -> int64, DOUBLE -> float64, TIMESTAMP(NANOS) */
+  PQ_CV_I32_I8,  /* INT(8, signed) */
+  PQ_CV_I32_I16, /* INT(16, signed) */
+  PQ_CV_U8_I16,  /* INT(8, unsigned) -> int16 */
+  PQ_CV_U16,     /* INT(16, unsigned) -> uint16 */
+  PQ_CV_U32_I64, /* INT(32, unsigned) -> int64 */
+  PQ_CV_DATE,    /* INT32 days -> timestamp ns */
+  PQ_CV_MILLIS,  /* INT64 ms -> timestamp ns */
+  PQ_CV_MICROS,  /* INT64 us -> timestamp ns */
+  PQ_CV_INT96,   /* INT96 -> timestamp ns */
+  PQ_CV_F16,     /* FIXED_LEN_BYTE_ARRAY(2) half float -> float32 */
+  PQ_CV_BYTES    /* BYTE_ARRAY -> utf8 */
+};
+
+typedef struct pq_colinfo {
+  int phys;            /* PQ_BOOLEAN ... PQ_FLBA */
+  int32_t type_length; /* FIXED_LEN_BYTE_ARRAY */
+  int conv;            /* PQ_CV_* */
+  td_type_id type;     /* engine type */
+  int pw;              /* physical width in bytes; 0 for BOOLEAN, BYTE_ARRAY */
+} pq_colinfo;
+
+/* RLE / bit-packed hybrid decoder. */
+typedef struct pq_rle {
+  const uint8_t *p, *end;
+  int bw;
+  int64_t left;   /* values left in the current run */
+  bool packed;
+  uint32_t value; /* RLE run value */
+  const uint8_t *data;
+  int64_t data_bytes, idx; /* bit-packed run: bytes and next value index */
+} pq_rle;
+
+void pq_rle_init(pq_rle *d, const uint8_t *p, int64_t n, int bit_width);
+/* Decodes exactly n values; false when the data runs out or is malformed. */
+bool pq_rle_u32(pq_rle *d, uint32_t *out, int64_t n);
+
+/* Definition levels of a flat column (max level 1) as 0/1 flags; counts the
+ * defined values into *nn.  `encoding` is RLE or BIT_PACKED. */
+int pq_decode_levels(const uint8_t *p, int64_t len, int encoding, int64_t rows, uint8_t *defined,
+                     int64_t *nn, td_error *err);
+
+/* Value decoders: nn values into rows [pos, pos+nn) of a. */
+int pq_decode_plain(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
+                    td_array *a, int64_t pos, td_error *err);
+int pq_decode_dict(const pq_colinfo *ci, const td_array *dict, const uint8_t *p, int64_t len,
+                   int64_t nn, td_array *a, int64_t pos, td_error *err);
+int pq_decode_delta(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
+                    td_array *a, int64_t pos, td_error *err);
+int pq_decode_delta_length(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
+                           td_array *a, int64_t pos, td_error *err);
+int pq_decode_delta_byte_array(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
+                               td_array *a, int64_t pos, td_error *err);
+int pq_decode_byte_stream_split(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
+                                td_array *a, int64_t pos, td_error *err);
+int pq_decode_bool_rle(const uint8_t *p, int64_t len, int64_t nn, td_array *a, int64_t pos,
+                       td_error *err);
+
+/* Spreads the nn dense values at [pos, pos+nn) over rows [pos, pos+rows),
+ * marking rows whose defined[i] == 0 null. */
+int pq_scatter_nulls(td_array *a, int64_t pos, int64_t rows, int64_t nn, const uint8_t *defined,
+                     td_error *err);
+
+/* Converts n physical values (packed little-endian at src) to engine values
+ * at dst.  Not for BOOLEAN / BYTE_ARRAY. */
+void pq_convert(int conv, const uint8_t *src, int64_t n, void *dst);
+
+#endif

@@ -1,0 +1,410 @@
+/*
+ * formats/parquet/metadata.c - decoding Parquet's Thrift structures
+ * (FileMetaData, SchemaElement, RowGroup, ColumnChunk, Statistics,
+ * PageHeader, OffsetIndex) with the compact protocol reader.
+ */
+#include "formats/parquet/metadata.h"
+
+#include <string.h>
+
+#include "formats/parquet/thrift.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+/* Reads an i32-valued field into *out, failing on values out of range. */
+static int32_t get_i32(tc_reader *r, int type) {
+  int64_t v = tc_int(r, type);
+  if (v < INT32_MIN || v > INT32_MAX) {
+    tc_fail(r, "32-bit field out of range");
+    return 0;
+  }
+  return (int32_t)v;
+}
+
+/* Visits the fields of a nested struct with `fn`; unknown ones skipped. */
+typedef void (*field_fn)(tc_reader *r, int16_t id, int type, void *ctx);
+static void read_struct(tc_reader *r, int type, field_fn fn, void *ctx) {
+  if (type != TC_STRUCT) {
+    tc_fail(r, "expected a struct field");
+    return;
+  }
+  if (!tc_enter(r)) return;
+  int16_t last = 0, id;
+  int t;
+  while (tc_field(r, &last, &id, &t)) fn(r, id, t, ctx);
+  tc_leave(r);
+}
+
+
+/* ---- LogicalType ---- */
+
+static void time_unit_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  *(int *)ctx = (id >= 1 && id <= 3) ? id : PQ_UNIT_NONE;
+  tc_skip(r, type);
+}
+static void time_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_logical *l = ctx;
+  if (id == 1) l->utc = tc_bool(r, type);
+  else if (id == 2) read_struct(r, type, time_unit_field, &l->unit);
+  else tc_skip(r, type);
+}
+static void int_type_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_logical *l = ctx;
+  if (id == 1) l->bit_width = (int)tc_int(r, type);
+  else if (id == 2) l->is_signed = tc_bool(r, type);
+  else tc_skip(r, type);
+}
+static void decimal_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_logical *l = ctx;
+  if (id == 1) l->scale = get_i32(r, type);
+  else if (id == 2) l->precision = get_i32(r, type);
+  else tc_skip(r, type);
+}
+static void logical_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_logical *l = ctx;
+  l->kind = id;
+  if (id == PQ_LT_TIME || id == PQ_LT_TIMESTAMP) read_struct(r, type, time_field, l);
+  else if (id == PQ_LT_INTEGER) read_struct(r, type, int_type_field, l);
+  else if (id == PQ_LT_DECIMAL) read_struct(r, type, decimal_field, l);
+  else tc_skip(r, type);
+}
+
+/* ---- SchemaElement ---- */
+
+typedef struct elem_ctx {
+  pq_schema_elem *e;
+  const uint8_t *name;
+  int32_t name_len;
+} elem_ctx;
+
+static void schema_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  elem_ctx *c = ctx;
+  pq_schema_elem *e = c->e;
+  switch (id) {
+    case 1: e->type = get_i32(r, type); break;
+    case 2: e->type_length = get_i32(r, type); break;
+    case 3: e->repetition = get_i32(r, type); break;
+    case 4: c->name = tc_binary(r, type, &c->name_len); break;
+    case 5: e->num_children = get_i32(r, type); break;
+    case 6: e->converted = get_i32(r, type); break;
+    case 7: e->scale = get_i32(r, type); break;
+    case 8: e->precision = get_i32(r, type); break;
+    case 10: read_struct(r, type, logical_field, &e->logical); break;
+    default: tc_skip(r, type); break;
+  }
+}
+
+/* ---- Statistics, ColumnMetaData, ColumnChunk, RowGroup ---- */
+
+static void stats_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  struct {
+    pq_stats s;
+    const uint8_t *lmin, *lmax;
+    int32_t lmin_len, lmax_len;
+  } *c = ctx;
+  switch (id) {
+    case 1: c->lmax = tc_binary(r, type, &c->lmax_len); break;
+    case 2: c->lmin = tc_binary(r, type, &c->lmin_len); break;
+    case 3: c->s.null_count = tc_int(r, type); break;
+    case 5: c->s.max = tc_binary(r, type, &c->s.max_len); break;
+    case 6: c->s.min = tc_binary(r, type, &c->s.min_len); break;
+    default: tc_skip(r, type); break;
+  }
+}
+
+static void read_stats(tc_reader *r, int type, pq_stats *out) {
+  struct {
+    pq_stats s;
+    const uint8_t *lmin, *lmax;
+    int32_t lmin_len, lmax_len;
+  } c;
+  memset(&c, 0, sizeof c);
+  c.s.null_count = -1;
+  read_struct(r, type, stats_field, &c);
+  if (!c.s.min && !c.s.max && c.lmin && c.lmax) {
+    c.s.min = c.lmin;
+    c.s.max = c.lmax;
+    c.s.min_len = c.lmin_len;
+    c.s.max_len = c.lmax_len;
+    c.s.legacy = true;
+  }
+  *out = c.s;
+}
+
+static void column_meta_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_column_chunk *c = ctx;
+  switch (id) {
+    case 1: c->type = get_i32(r, type); break;
+    case 4: c->codec = get_i32(r, type); break;
+    case 5: c->num_values = tc_int(r, type); break;
+    case 6: c->total_uncompressed_size = tc_int(r, type); break;
+    case 7: c->total_compressed_size = tc_int(r, type); break;
+    case 9: c->data_page_offset = tc_int(r, type); break;
+    case 11: c->dictionary_page_offset = tc_int(r, type); break;
+    case 12: read_stats(r, type, &c->stats); break;
+    default: tc_skip(r, type); break;
+  }
+}
+
+static void column_chunk_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_column_chunk *c = ctx;
+  switch (id) {
+    case 3:
+      c->has_meta = true;
+      read_struct(r, type, column_meta_field, c);
+      break;
+    case 4: c->offset_index_offset = tc_int(r, type); break;
+    case 5: c->offset_index_length = get_i32(r, type); break;
+    default: tc_skip(r, type); break;
+  }
+}
+
+typedef struct rg_ctx {
+  pq_row_group *g;
+  int nomem;
+} rg_ctx;
+
+static void row_group_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  rg_ctx *c = ctx;
+  if (id == 3) {
+    c->g->num_rows = tc_int(r, type);
+    return;
+  }
+  if (id != 1 || c->g->columns) {
+    tc_skip(r, type);
+    return;
+  }
+  int et;
+  int64_t n = tc_list(r, type, &et);
+  if (!tc_ok(r)) return;
+  if (et != TC_STRUCT) {
+    tc_fail(r, "row group columns are not structs");
+    return;
+  }
+  c->g->columns = td_calloc((size_t)(n ? n : 1), sizeof *c->g->columns);
+  if (!c->g->columns) {
+    c->nomem = 1;
+    tc_fail(r, "out of memory");
+    return;
+  }
+  c->g->n_columns = (int32_t)n;
+  for (int64_t i = 0; i < n && tc_ok(r); i++) {
+    pq_column_chunk *cc = &c->g->columns[i];
+    cc->dictionary_page_offset = -1;
+    cc->offset_index_offset = -1;
+    cc->type = -1;
+    cc->stats.null_count = -1;
+    read_struct(r, TC_STRUCT, column_chunk_field, cc);
+  }
+}
+
+/* ---- FileMetaData ---- */
+
+typedef struct meta_ctx {
+  pq_file_meta *m;
+  int nomem;
+} meta_ctx;
+
+static void read_schema_list(tc_reader *r, int type, meta_ctx *c) {
+  int et;
+  int64_t n = tc_list(r, type, &et);
+  if (!tc_ok(r)) return;
+  if (et != TC_STRUCT || n == 0) {
+    tc_fail(r, "schema is not a non-empty list of structs");
+    return;
+  }
+  c->m->schema = td_calloc((size_t)n, sizeof *c->m->schema);
+  if (!c->m->schema) {
+    c->nomem = 1;
+    tc_fail(r, "out of memory");
+    return;
+  }
+  for (int64_t i = 0; i < n && tc_ok(r); i++) {
+    pq_schema_elem *e = &c->m->schema[i];
+    e->type = -1;
+    e->converted = -1;
+    elem_ctx ec = {e, NULL, 0};
+    read_struct(r, TC_STRUCT, schema_field, &ec);
+    if (!tc_ok(r)) break;
+    e->name = td_strndup(ec.name ? (const char *)ec.name : "", (size_t)ec.name_len);
+    c->m->n_schema = (int32_t)(i + 1);
+    if (!e->name) {
+      c->nomem = 1;
+      tc_fail(r, "out of memory");
+    }
+  }
+}
+
+static void read_row_groups(tc_reader *r, int type, meta_ctx *c) {
+  int et;
+  int64_t n = tc_list(r, type, &et);
+  if (!tc_ok(r)) return;
+  if (et != TC_STRUCT) {
+    tc_fail(r, "row groups are not structs");
+    return;
+  }
+  c->m->row_groups = td_calloc((size_t)(n ? n : 1), sizeof *c->m->row_groups);
+  if (!c->m->row_groups) {
+    c->nomem = 1;
+    tc_fail(r, "out of memory");
+    return;
+  }
+  for (int64_t i = 0; i < n && tc_ok(r); i++) {
+    rg_ctx rc = {&c->m->row_groups[i], 0};
+    c->m->n_row_groups = (int32_t)(i + 1);
+    read_struct(r, TC_STRUCT, row_group_field, &rc);
+    if (rc.nomem) c->nomem = 1;
+  }
+}
+
+static void file_meta_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  meta_ctx *c = ctx;
+  if (id == 2 && !c->m->schema) read_schema_list(r, type, c);
+  else if (id == 3) c->m->num_rows = tc_int(r, type);
+  else if (id == 4 && !c->m->row_groups) read_row_groups(r, type, c);
+  else if (id == 6) c->m->created_by = tc_binary(r, type, &c->m->created_by_len);
+  else tc_skip(r, type);
+}
+
+void pq_meta_free(pq_file_meta *m) {
+  for (int32_t i = 0; i < m->n_schema; i++) td_free(m->schema[i].name);
+  td_free(m->schema);
+  for (int32_t i = 0; i < m->n_row_groups; i++) td_free(m->row_groups[i].columns);
+  td_free(m->row_groups);
+  memset(m, 0, sizeof *m);
+}
+
+int pq_meta_parse(const uint8_t *buf, int64_t n, pq_file_meta *out, td_error *err) {
+  memset(out, 0, sizeof *out);
+  tc_reader r;
+  tc_init(&r, buf, n);
+  meta_ctx c = {out, 0};
+  int16_t last = 0, id;
+  int t;
+  while (tc_field(&r, &last, &id, &t)) file_meta_field(&r, id, t, &c);
+  if (c.nomem) {
+    pq_meta_free(out);
+    return td_err_nomem(err, "decoding the Parquet footer");
+  }
+  if (!tc_ok(&r)) {
+    int64_t at = r.p - r.begin;
+    pq_meta_free(out);
+    return td_err(err, TD_EFORMAT, "malformed footer metadata (%s, near byte %lld of %lld)",
+                  r.bad, (long long)at, (long long)n);
+  }
+  if (!out->schema) {
+    pq_meta_free(out);
+    return td_err(err, TD_EFORMAT, "footer metadata has no schema");
+  }
+  return TD_OK;
+}
+
+/* ---- PageHeader ---- */
+
+static void data_page_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_page_header *h = ctx;
+  switch (id) {
+    case 1: h->num_values = get_i32(r, type); break;
+    case 2: h->encoding = get_i32(r, type); break;
+    case 3: h->def_encoding = get_i32(r, type); break;
+    default: tc_skip(r, type); break;
+  }
+}
+static void dict_page_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_page_header *h = ctx;
+  if (id == 1) h->num_values = get_i32(r, type);
+  else if (id == 2) h->encoding = get_i32(r, type);
+  else tc_skip(r, type);
+}
+static void data_page_v2_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_page_header *h = ctx;
+  switch (id) {
+    case 1: h->num_values = get_i32(r, type); break;
+    case 2: h->num_nulls = get_i32(r, type); break;
+    case 3: h->num_rows = get_i32(r, type); break;
+    case 4: h->encoding = get_i32(r, type); break;
+    case 5: h->def_len = get_i32(r, type); break;
+    case 6: h->rep_len = get_i32(r, type); break;
+    case 7: h->is_compressed = tc_bool(r, type); break;
+    default: tc_skip(r, type); break;
+  }
+}
+static void page_header_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_page_header *h = ctx;
+  switch (id) {
+    case 1: h->type = get_i32(r, type); break;
+    case 2: h->uncompressed_size = get_i32(r, type); break;
+    case 3: h->compressed_size = get_i32(r, type); break;
+    case 5: read_struct(r, type, data_page_field, h); break;
+    case 7: read_struct(r, type, dict_page_field, h); break;
+    case 8: read_struct(r, type, data_page_v2_field, h); break;
+    default: tc_skip(r, type); break;
+  }
+}
+
+int pq_page_header_parse(const uint8_t *buf, int64_t n, pq_page_header *out, int64_t *used,
+                         td_error *err) {
+  memset(out, 0, sizeof *out);
+  out->type = -1;
+  out->is_compressed = true;
+  tc_reader r;
+  tc_init(&r, buf, n);
+  int16_t last = 0, id;
+  int t;
+  while (tc_field(&r, &last, &id, &t)) page_header_field(&r, id, t, out);
+  if (!tc_ok(&r))
+    return td_err(err, TD_EFORMAT, "malformed page header (%s)", r.bad);
+  if (out->compressed_size < 0 || out->uncompressed_size < 0 || out->num_values < 0 ||
+      out->def_len < 0 || out->rep_len < 0 || out->num_rows < 0 || out->num_nulls < 0)
+    return td_err(err, TD_EFORMAT, "page header has a negative size or count");
+  *used = r.p - r.begin;
+  return TD_OK;
+}
+
+/* ---- OffsetIndex ---- */
+
+static void page_location_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  pq_page_location *l = ctx;
+  if (id == 1) l->offset = tc_int(r, type);
+  else if (id == 2) l->size = get_i32(r, type);
+  else if (id == 3) l->first_row = tc_int(r, type);
+  else tc_skip(r, type);
+}
+
+int pq_offset_index_parse(const uint8_t *buf, int64_t n, pq_page_location **locs,
+                          int64_t *n_locs, td_error *err) {
+  *locs = NULL;
+  *n_locs = 0;
+  tc_reader r;
+  tc_init(&r, buf, n);
+  int16_t last = 0, id;
+  int t;
+  pq_page_location *out = NULL;
+  int64_t count = 0;
+  while (tc_field(&r, &last, &id, &t)) {
+    if (id != 1 || out) {
+      tc_skip(&r, t);
+      continue;
+    }
+    int et;
+    count = tc_list(&r, t, &et);
+    if (!tc_ok(&r)) break;
+    if (et != TC_STRUCT || count == 0) {
+      tc_fail(&r, "page locations are not a non-empty list of structs");
+      break;
+    }
+    out = td_calloc((size_t)count, sizeof *out);
+    if (!out) return td_err_nomem(err, "decoding an offset index");
+    for (int64_t i = 0; i < count && tc_ok(&r); i++) {
+      out[i].offset = -1;
+      read_struct(&r, TC_STRUCT, page_location_field, &out[i]);
+    }
+  }
+  if (!tc_ok(&r) || !out) {
+    td_free(out);
+    return td_err(err, TD_EFORMAT, "malformed offset index (%s)", r.bad ? r.bad : "no page locations");
+  }
+  *locs = out;
+  *n_locs = count;
+  return TD_OK;
+}

@@ -1,0 +1,467 @@
+/*
+ * formats/parquet/pages.c - turning a column chunk's pages into decoded rows:
+ * choosing the byte ranges (offset index or whole chunk), reading them with
+ * positioned reads, decompressing, decoding levels and values, and a small
+ * reference-counted cache of decoded page runs and dictionaries.
+ */
+#include "formats/parquet/reader.h"
+
+#include <string.h>
+
+#include "formats/parquet/codec.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+/* ---- cache ---- */
+
+static void seg_free(pq_seg *s) {
+  td_array_reset(&s->arr);
+  td_free(s);
+}
+
+void pq_seg_release(pq_reader *r, pq_seg *s) {
+  if (!s) return;
+  pthread_mutex_lock(&r->lock);
+  bool drop = --s->refs == 0 && !s->cached;
+  pthread_mutex_unlock(&r->lock);
+  if (drop) seg_free(s);
+}
+
+static int64_t seg_bytes(const td_array *a) {
+  int w = td_type_width(a->type);
+  int64_t b = a->capacity * (w ? w : 1) + (a->capacity + 7) / 8 + a->data_capacity;
+  if (a->type == TD_TYPE_UTF8) b += a->capacity * 4;
+  return b;
+}
+
+static pq_seg *cache_find(pq_reader *r, int64_t col, int32_t rg, bool is_dict, int64_t lo, int64_t hi) {
+  pthread_mutex_lock(&r->lock);
+  pq_seg *found = NULL;
+  for (int i = 0; i < PQ_CACHE_SLOTS && !found; i++) {
+    pq_seg *s = r->cache[i];
+    if (s && s->col == col && s->rg == rg && s->is_dict == is_dict &&
+        (is_dict || (s->first <= lo && s->first + s->arr.length >= hi))) {
+      found = s;
+      s->refs++;
+      s->stamp = ++r->clock;
+    }
+  }
+  pthread_mutex_unlock(&r->lock);
+  return found;
+}
+
+/* Drops slot i from the cache (freeing the segment when nobody holds it). */
+static void cache_evict(pq_reader *r, int i) {
+  pq_seg *s = r->cache[i];
+  r->cache[i] = NULL;
+  r->cache_bytes -= s->bytes;
+  s->cached = false;
+  if (s->refs == 0) seg_free(s);
+}
+
+static void cache_put(pq_reader *r, pq_seg *s) {
+  s->bytes = seg_bytes(&s->arr);
+  if (s->bytes > PQ_CACHE_BYTES / 2) return;
+  pthread_mutex_lock(&r->lock);
+  for (;;) {
+    int empty = -1, oldest = -1;
+    for (int i = 0; i < PQ_CACHE_SLOTS; i++) {
+      if (!r->cache[i]) empty = i;
+      else if (oldest < 0 || r->cache[i]->stamp < r->cache[oldest]->stamp) oldest = i;
+    }
+    if (empty >= 0 && r->cache_bytes + s->bytes <= PQ_CACHE_BYTES) {
+      r->cache[empty] = s;
+      r->cache_bytes += s->bytes;
+      s->cached = true;
+      s->stamp = ++r->clock;
+      break;
+    }
+    cache_evict(r, oldest);
+  }
+  pthread_mutex_unlock(&r->lock);
+}
+
+void pq_cache_clear(pq_reader *r) {
+  for (int i = 0; i < PQ_CACHE_SLOTS; i++)
+    if (r->cache[i]) cache_evict(r, i);
+}
+
+/* ---- reading byte ranges ---- */
+
+static int read_range(pq_reader *r, int64_t off, int64_t len, uint8_t **out, td_error *err) {
+  *out = NULL;
+  if (off < 0 || len < 0 || off > r->file_size || len > r->file_size - off)
+    return td_err(err, TD_EFORMAT, "byte range %lld+%lld lies outside the file (%lld bytes)",
+                  (long long)off, (long long)len, (long long)r->file_size);
+  *out = td_malloc((size_t)(len ? len : 1));
+  if (!*out) return td_err_nomem(err, "reading a column chunk");
+  int rc = td_io_read(&r->base.io, *out, len, off, err);
+  if (rc) {
+    td_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+/* ---- page decoding ---- */
+
+typedef struct page_run {
+  pq_reader *r;
+  const pq_column *c;
+  int codec;
+  const td_array *dict; /* current dictionary (borrowed or own_dict) */
+  td_array own_dict;
+  uint8_t *scratch; /* decompression buffer */
+  int64_t scratch_cap;
+  uint8_t *defined; /* definition flags of one page */
+  int64_t defined_cap;
+  td_array *out;
+  int64_t rows; /* rows decoded so far */
+} page_run;
+
+static int grow(uint8_t **buf, int64_t *cap, int64_t need, td_error *err) {
+  if (need <= *cap) return TD_OK;
+  uint8_t *b = td_realloc(*buf, (size_t)need);
+  if (!b) return td_err_nomem(err, "decoding a page");
+  *buf = b;
+  *cap = need;
+  return TD_OK;
+}
+
+/* Body bytes of a page, decompressed when needed (into run->scratch). */
+static int page_body(page_run *run, const uint8_t *src, int64_t n, int64_t raw, bool compressed,
+                     const uint8_t **out, td_error *err) {
+  if (!compressed || run->codec == PQ_CODEC_UNCOMPRESSED || raw == 0) {
+    *out = src; /* stored as is, or an empty page */
+    return TD_OK;
+  }
+  int rc = grow(&run->scratch, &run->scratch_cap, raw, err);
+  if (rc) return rc;
+  *out = run->scratch;
+  return pq_decompress(run->codec, src, n, run->scratch, raw, err);
+}
+
+static bool plain_fits(const pq_colinfo *ci, int64_t nn, int64_t len) {
+  if (ci->phys == PQ_BOOLEAN) return nn <= len * 8;
+  if (ci->phys == PQ_BYTE_ARRAY) return nn <= len / 4;
+  return nn <= len / ci->pw;
+}
+
+static int dictionary_page(page_run *run, const pq_page_header *h, const uint8_t *body,
+                           td_error *err) {
+  const pq_colinfo *ci = &run->c->ci;
+  if (h->encoding != PQ_ENC_PLAIN && h->encoding != PQ_ENC_PLAIN_DICTIONARY)
+    return td_err(err, TD_EUNSUPPORTED, "dictionary page encoding %d is not supported", h->encoding);
+  int64_t nn = h->num_values;
+  int64_t len = run->codec == PQ_CODEC_UNCOMPRESSED ? h->compressed_size : h->uncompressed_size;
+  if (!plain_fits(ci, nn, len))
+    return td_err(err, TD_EFORMAT, "dictionary page claims %lld values in %lld bytes",
+                  (long long)nn, (long long)len);
+  td_array_reset(&run->own_dict);
+  run->dict = NULL;
+  int rc = td_array_init(&run->own_dict, ci->type, nn, err);
+  if (!rc) rc = pq_decode_plain(ci, body, len, nn, &run->own_dict, 0, err);
+  if (rc) {
+    td_array_reset(&run->own_dict);
+    return rc;
+  }
+  run->own_dict.length = nn;
+  run->dict = &run->own_dict;
+  return TD_OK;
+}
+
+static int decode_values(page_run *run, int encoding, const uint8_t *p, int64_t len, int64_t nn,
+                         td_error *err) {
+  const pq_colinfo *ci = &run->c->ci;
+  td_array *a = run->out;
+  int64_t pos = run->rows;
+  switch (encoding) {
+    case PQ_ENC_PLAIN: return pq_decode_plain(ci, p, len, nn, a, pos, err);
+    case PQ_ENC_PLAIN_DICTIONARY:
+    case PQ_ENC_RLE_DICTIONARY: return pq_decode_dict(ci, run->dict, p, len, nn, a, pos, err);
+    case PQ_ENC_DELTA_BINARY_PACKED: return pq_decode_delta(ci, p, len, nn, a, pos, err);
+    case PQ_ENC_DELTA_LENGTH_BYTE_ARRAY: return pq_decode_delta_length(ci, p, len, nn, a, pos, err);
+    case PQ_ENC_DELTA_BYTE_ARRAY: return pq_decode_delta_byte_array(ci, p, len, nn, a, pos, err);
+    case PQ_ENC_BYTE_STREAM_SPLIT: return pq_decode_byte_stream_split(ci, p, len, nn, a, pos, err);
+    case PQ_ENC_RLE:
+      if (ci->phys == PQ_BOOLEAN) return pq_decode_bool_rle(p, len, nn, a, pos, err);
+      break;
+    default: break;
+  }
+  return td_err(err, TD_EUNSUPPORTED, "value encoding %d is not supported for this column", encoding);
+}
+
+/* Levels + values of one data page whose level bytes are at lv[0..lv_len)
+ * and value bytes at v[0..v_len). */
+static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_len, int def_enc,
+                     int encoding, const uint8_t *v, int64_t v_len, td_error *err) {
+  int64_t nn = rows;
+  int rc;
+  if (run->c->max_def > 0) {
+    if ((rc = grow(&run->defined, &run->defined_cap, rows, err))) return rc;
+    if ((rc = pq_decode_levels(lv, lv_len, def_enc, rows, run->defined, &nn, err))) return rc;
+  }
+  if ((rc = td_array_reserve(run->out, run->rows + rows, err))) return rc;
+  if ((rc = decode_values(run, encoding, v, v_len, nn, err))) return rc;
+  if (nn != rows && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err)))
+    return rc;
+  run->rows += rows;
+  run->out->length = run->rows;
+  if (seg_bytes(run->out) > PQ_MAX_SEGMENT_BYTES)
+    return td_err(err, TD_EUNSUPPORTED, "decoded column data exceeds the %lld MiB limit",
+                  (long long)(PQ_MAX_SEGMENT_BYTES >> 20));
+  return TD_OK;
+}
+
+static int data_page_v1(page_run *run, const pq_page_header *h, const uint8_t *src, td_error *err) {
+  const uint8_t *body;
+  int64_t len = run->codec == PQ_CODEC_UNCOMPRESSED ? h->compressed_size : h->uncompressed_size;
+  int rc = page_body(run, src, h->compressed_size, len, true, &body, err);
+  if (rc) return rc;
+  int64_t rows = h->num_values, lv_len = 0;
+  if (run->c->max_def > 0) {
+    if (h->def_encoding == PQ_ENC_BIT_PACKED) {
+      lv_len = (rows + 7) / 8;
+      if (lv_len > len) return td_err(err, TD_EFORMAT, "definition levels exceed the page");
+    } else {
+      uint32_t n;
+      if (len < 4) return td_err(err, TD_EFORMAT, "data page too short for its definition levels");
+      memcpy(&n, body, 4);
+      if (n > (uint64_t)(len - 4)) return td_err(err, TD_EFORMAT, "definition levels length %u exceeds the page", n);
+      body += 4;
+      len -= 4;
+      lv_len = n;
+    }
+  }
+  return page_rows(run, rows, body, lv_len, h->def_encoding, h->encoding, body + lv_len,
+                   len - lv_len, err);
+}
+
+static int data_page_v2(page_run *run, const pq_page_header *h, const uint8_t *src, td_error *err) {
+  int64_t levels = (int64_t)h->rep_len + h->def_len;
+  if (levels > h->compressed_size || levels > h->uncompressed_size)
+    return td_err(err, TD_EFORMAT, "data page v2 levels (%lld bytes) exceed the page", (long long)levels);
+  int64_t n = h->compressed_size - levels, raw = h->uncompressed_size - levels;
+  if (!h->is_compressed || run->codec == PQ_CODEC_UNCOMPRESSED) raw = n;
+  const uint8_t *values;
+  int rc = page_body(run, src + levels, n, raw, h->is_compressed, &values, err);
+  if (rc) return rc;
+  int64_t rows = h->num_rows ? h->num_rows : h->num_values;
+  return page_rows(run, rows, src + h->rep_len, h->def_len, PQ_ENC_RLE, h->encoding, values, raw, err);
+}
+
+static int check_header(const pq_page_header *h, int64_t left, td_error *err) {
+  if (h->compressed_size > left)
+    return td_err(err, TD_EFORMAT, "page of %d bytes runs past the column chunk (%lld bytes left)",
+                  h->compressed_size, (long long)left);
+  if (h->compressed_size > PQ_MAX_PAGE_BYTES || h->uncompressed_size > PQ_MAX_PAGE_BYTES)
+    return td_err(err, TD_EUNSUPPORTED,
+                  "page of %d bytes (%d uncompressed) exceeds the %lld MiB page size limit",
+                  h->compressed_size, h->uncompressed_size, (long long)(PQ_MAX_PAGE_BYTES >> 20));
+  int64_t rows = h->type == PQ_PAGE_DATA_V2 ? h->num_rows : h->num_values;
+  if (rows > PQ_MAX_PAGE_ROWS || h->num_values > PQ_MAX_PAGE_ROWS)
+    return td_err(err, TD_EUNSUPPORTED, "page of %lld values exceeds the limit of %lld",
+                  (long long)rows, (long long)PQ_MAX_PAGE_ROWS);
+  return TD_OK;
+}
+
+/* Decodes the pages in buf[0..len) until `want` data rows were produced
+ * (want == 0: stop after the first dictionary page). */
+static int run_pages(page_run *run, const uint8_t *buf, int64_t len, int64_t want, td_error *err) {
+  int64_t at = 0;
+  while (want == 0 ? !run->dict : run->rows < want) {
+    if (at >= len && want == 0) return TD_OK; /* no dictionary page */
+    if (at >= len)
+      return td_err(err, TD_EFORMAT, "column chunk ends after %lld of %lld rows",
+                    (long long)run->rows, (long long)want);
+    pq_page_header h;
+    int64_t used;
+    int rc = pq_page_header_parse(buf + at, len - at, &h, &used, err);
+    if (!rc && run->r->v2_always_compressed) h.is_compressed = true;
+    if (!rc) rc = check_header(&h, len - at - used, err);
+    if (rc) return td_err_prefix(err, rc, "page at chunk byte %lld: ", (long long)at);
+    const uint8_t *src = buf + at + used;
+    int64_t rows = h.type == PQ_PAGE_DATA_V2 ? (h.num_rows ? h.num_rows : h.num_values) : h.num_values;
+    bool data = h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2;
+    if (data && want == 0) return TD_OK; /* dictionary wanted, none came first */
+    if (data && rows > want - run->rows)
+      rc = td_err(err, TD_EFORMAT, "page of %lld rows exceeds the row group's remaining %lld rows",
+                  (long long)rows, (long long)(want - run->rows));
+    else if (h.type == PQ_PAGE_DICTIONARY) {
+      const uint8_t *body;
+      int64_t raw = run->codec == PQ_CODEC_UNCOMPRESSED ? h.compressed_size : h.uncompressed_size;
+      rc = page_body(run, src, h.compressed_size, raw, true, &body, err);
+      if (!rc) rc = dictionary_page(run, &h, body, err);
+    } else if (h.type == PQ_PAGE_DATA) rc = data_page_v1(run, &h, src, err);
+    else if (h.type == PQ_PAGE_DATA_V2) rc = data_page_v2(run, &h, src, err);
+    if (rc) return td_err_prefix(err, rc, "page at chunk byte %lld: ", (long long)at);
+    at += used + h.compressed_size;
+  }
+  return TD_OK;
+}
+
+static void run_free(page_run *run) {
+  td_array_reset(&run->own_dict);
+  td_free(run->scratch);
+  td_free(run->defined);
+}
+
+/* ---- column chunk geometry and the offset index ---- */
+
+static int64_t chunk_start(const pq_column_chunk *cc) {
+  int64_t s = cc->data_page_offset;
+  if (cc->dictionary_page_offset > 0 && cc->dictionary_page_offset < s) s = cc->dictionary_page_offset;
+  return s;
+}
+
+static bool oindex_usable(const pq_page_location *l, int64_t n, int64_t rows, int64_t start,
+                          int64_t file_size) {
+  if (n <= 0 || l[0].first_row != 0 || l[0].offset < start) return false;
+  for (int64_t i = 0; i < n; i++) {
+    if (l[i].size <= 0 || l[i].offset < 0 || l[i].offset > file_size - l[i].size) return false;
+    if (l[i].first_row < 0 || l[i].first_row >= rows) return false;
+    if (i && (l[i].first_row <= l[i - 1].first_row || l[i].offset < l[i - 1].offset + l[i - 1].size))
+      return false;
+  }
+  return true;
+}
+
+static const pq_oindex *get_oindex(pq_reader *r, int64_t col, int32_t rg) {
+  pq_oindex *oi = &r->oindex[(int64_t)rg * r->base.schema.n_fields + col];
+  pthread_mutex_lock(&r->lock);
+  int state = oi->state;
+  pthread_mutex_unlock(&r->lock);
+  if (state) return oi;
+  const pq_row_group *g = &r->meta.row_groups[rg];
+  const pq_column_chunk *cc = &g->columns[r->cols[col].leaf];
+  pq_oindex tmp = {2, NULL, 0};
+  uint8_t *buf = NULL;
+  if (cc->offset_index_offset >= 0 && cc->offset_index_length > 0 &&
+      cc->offset_index_length <= PQ_MAX_INDEX_BYTES &&
+      read_range(r, cc->offset_index_offset, cc->offset_index_length, &buf, NULL) == TD_OK &&
+      pq_offset_index_parse(buf, cc->offset_index_length, &tmp.locs, &tmp.n, NULL) == TD_OK) {
+    if (oindex_usable(tmp.locs, tmp.n, g->num_rows, chunk_start(cc), r->file_size)) {
+      tmp.state = 1;
+    } else {
+      td_free(tmp.locs);
+      tmp.locs = NULL;
+      tmp.n = 0;
+    }
+  }
+  td_free(buf);
+  pthread_mutex_lock(&r->lock);
+  if (!oi->state) {
+    *oi = tmp;
+    tmp.locs = NULL;
+  }
+  pthread_mutex_unlock(&r->lock);
+  td_free(tmp.locs);
+  return oi;
+}
+
+static int check_chunk(pq_reader *r, const pq_column *c, const pq_column_chunk *cc, td_error *err) {
+  if (!cc->has_meta) return td_err(err, TD_EFORMAT, "column chunk has no metadata");
+  if (cc->type != c->ci.phys)
+    return td_err(err, TD_EFORMAT, "column chunk has physical type %d, the schema says %d",
+                  cc->type, c->ci.phys);
+  if (cc->codec < 0 || cc->codec > PQ_CODEC_LZ4_RAW || cc->codec == PQ_CODEC_LZO)
+    return td_err(err, TD_EUNSUPPORTED, "compression codec %s (%d) is not supported",
+                  pq_codec_name(cc->codec), cc->codec);
+  return TD_OK;
+}
+
+/* The chunk's dictionary, decoded once and cached (NULL when it has none). */
+static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg **out, td_error *err) {
+  const pq_column_chunk *cc = &r->meta.row_groups[rg].columns[r->cols[col].leaf];
+  *out = NULL;
+  int64_t start = chunk_start(cc);
+  if (start >= end) return TD_OK;
+  if ((*out = cache_find(r, col, rg, true, 0, 0))) return TD_OK;
+  uint8_t *buf;
+  int rc = read_range(r, start, end - start, &buf, err);
+  if (rc) return rc;
+  page_run run = {.r = r, .c = &r->cols[col], .codec = cc->codec};
+  rc = run_pages(&run, buf, end - start, 0, err);
+  pq_seg *s = NULL;
+  if (!rc && !(s = td_calloc(1, sizeof *s))) rc = td_err_nomem(err, "caching a dictionary");
+  if (!rc) {
+    s->refs = 1;
+    s->is_dict = true;
+    s->col = col;
+    s->rg = rg;
+    s->arr = run.own_dict;
+    memset(&run.own_dict, 0, sizeof run.own_dict);
+    cache_put(r, s);
+    *out = s;
+  }
+  run_free(&run);
+  td_free(buf);
+  return rc;
+}
+
+/* Pages a..b of the offset index covering rows [lo, hi). */
+static void page_span(const pq_oindex *oi, int64_t lo, int64_t hi, int64_t *a, int64_t *b) {
+  int64_t i = 0;
+  while (i + 1 < oi->n && oi->locs[i + 1].first_row <= lo) i++;
+  *a = i;
+  while (i + 1 < oi->n && oi->locs[i + 1].first_row < hi) i++;
+  *b = i;
+}
+
+static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi,
+                          pq_seg *s, td_error *err) {
+  const pq_row_group *g = &r->meta.row_groups[rg];
+  const pq_column *c = &r->cols[col];
+  const pq_column_chunk *cc = &g->columns[c->leaf];
+  int rc = check_chunk(r, c, cc, err);
+  if (rc) return rc;
+  page_run run = {.r = r, .c = c, .codec = cc->codec, .out = &s->arr};
+  const pq_oindex *oi = get_oindex(r, col, rg);
+  pq_seg *dict = NULL;
+  int64_t off, len, want;
+  if (oi->state == 1) {
+    int64_t a, b;
+    page_span(oi, lo, hi, &a, &b);
+    off = oi->locs[a].offset;
+    len = oi->locs[b].offset + oi->locs[b].size - off;
+    s->first = oi->locs[a].first_row;
+    want = (b + 1 < oi->n ? oi->locs[b + 1].first_row : g->num_rows) - s->first;
+    if ((rc = get_dict(r, col, rg, oi->locs[0].offset, &dict, err))) return rc;
+    run.dict = dict ? &dict->arr : NULL;
+  } else {
+    off = chunk_start(cc);
+    len = cc->total_compressed_size;
+    /* Old parquet-mr left the dictionary page header out of the chunk size
+     * (PARQUET-816): allow for up to 100 bytes more, within the file. */
+    if (off >= 0 && len >= 0 && off <= r->file_size && len <= r->file_size - off)
+      len += r->file_size - off - len < 100 ? r->file_size - off - len : 100;
+    s->first = 0;
+    want = g->num_rows;
+  }
+  uint8_t *buf = NULL;
+  if (!(rc = td_array_init(&s->arr, c->ci.type, 0, err)) && want > 0 &&
+      !(rc = read_range(r, off, len, &buf, err)))
+    rc = run_pages(&run, buf, len, want, err);
+  run_free(&run);
+  td_free(buf);
+  pq_seg_release(r, dict);
+  return rc;
+}
+
+int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, pq_seg **out,
+                   td_error *err) {
+  if ((*out = cache_find(r, col, rg, false, lo, hi))) return TD_OK;
+  pq_seg *s = td_calloc(1, sizeof *s);
+  if (!s) return td_err_nomem(err, "decoding a column chunk");
+  s->refs = 1;
+  s->col = col;
+  s->rg = rg;
+  int rc = decode_segment(r, col, rg, lo, hi, s, err);
+  if (rc) {
+    seg_free(s);
+    return rc;
+  }
+  cache_put(r, s);
+  *out = s;
+  return TD_OK;
+}

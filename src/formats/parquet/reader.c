@@ -1,0 +1,366 @@
+/*
+ * formats/parquet/reader.c - the Parquet td_file_reader: opening a file
+ * (footer only), mapping its flat schema to engine types, per-row-group
+ * statistics, and read_column over the row groups that cover a row range.
+ */
+#include "formats/parquet/reader.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "formats/parquet/schema_map.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+static const td_reader_vtable pq_vtable;
+
+/* ---- statistics ---- */
+
+/* One statistics value converted to the column's engine type. */
+static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_value *out) {
+  const pq_colinfo *ci = &c->ci;
+  out->type = ci->type;
+  out->is_null = false;
+  if (ci->conv == PQ_CV_BYTES) {
+    out->v.s.ptr = (const char *)p;
+    out->v.s.len = (size_t)len;
+    return true;
+  }
+  if (ci->conv == PQ_CV_BOOL) {
+    if (len < 1) return false;
+    out->v.b = p[0] != 0;
+    return true;
+  }
+  if (ci->conv == PQ_CV_INT96 || len != ci->pw) return false;
+  union {
+    int8_t i8;
+    int16_t i16;
+    uint16_t u16;
+    int32_t i32;
+    int64_t i64;
+    float f32;
+    double f64;
+  } v;
+  pq_convert(ci->conv, p, 1, &v);
+  switch (ci->type) {
+    case TD_TYPE_INT8: out->v.i = v.i8; break;
+    case TD_TYPE_INT16: out->v.i = v.i16; break;
+    case TD_TYPE_UINT16: out->v.i = v.u16; break;
+    case TD_TYPE_INT32: out->v.i = v.i32; break;
+    case TD_TYPE_INT64:
+    case TD_TYPE_TIMESTAMP: out->v.i = v.i64; break;
+    case TD_TYPE_FLOAT32: out->v.f = v.f32; return !isnan(out->v.f);
+    case TD_TYPE_FLOAT64: out->v.f = v.f64; return !isnan(out->v.f);
+    default: return false;
+  }
+  return true;
+}
+
+/* Legacy min/max used the signed order: only trust them where that is right. */
+static bool legacy_ok(const pq_column *c) {
+  switch (c->ci.conv) {
+    case PQ_CV_BYTES:
+    case PQ_CV_U8_I16:
+    case PQ_CV_U16:
+    case PQ_CV_U32_I64:
+    case PQ_CV_F16:
+    case PQ_CV_INT96: return false;
+    default: return true;
+  }
+}
+
+static int build_stats(pq_reader *r, pq_column *c, td_error *err) {
+  int32_t n = r->meta.n_row_groups;
+  bool any = false;
+  if (n == 0) return TD_OK;
+  td_chunk_stats *st = td_calloc((size_t)n, sizeof *st);
+  if (!st) return td_err_nomem(err, "collecting column statistics");
+  for (int32_t g = 0; g < n; g++) {
+    const pq_row_group *rg = &r->meta.row_groups[g];
+    const pq_stats *s = &rg->columns[c->leaf].stats;
+    st[g].row_begin = rg->first_row;
+    st[g].row_count = rg->num_rows;
+    st[g].null_count = s->null_count;
+    if (s->min && s->max && (!s->legacy || legacy_ok(c)) &&
+        stat_value(c, s->min, s->min_len, &st[g].min) &&
+        stat_value(c, s->max, s->max_len, &st[g].max))
+      st[g].has_min_max = true;
+    any |= st[g].has_min_max || s->null_count >= 0;
+  }
+  if (!any) {
+    td_free(st);
+    return TD_OK;
+  }
+  c->stats = st;
+  c->n_stats = n;
+  return TD_OK;
+}
+
+/* ---- schema ---- */
+
+typedef struct walk {
+  const pq_schema_elem *s;
+  int32_t n;
+} walk;
+
+/* Counts the leaves of the subtree at *i, advancing *i past it. */
+static int count_leaves(const walk *w, int32_t *i, int64_t *leaves, int depth, td_error *err) {
+  if (*i >= w->n) return td_err(err, TD_EFORMAT, "schema tree is truncated at element %d", *i);
+  if (depth > 64) return td_err(err, TD_EFORMAT, "schema is nested more than 64 levels deep");
+  const pq_schema_elem *e = &w->s[(*i)++];
+  if (e->num_children < 0 || e->num_children > w->n)
+    return td_err(err, TD_EFORMAT, "schema element '%s' has %d children", e->name, e->num_children);
+  if (e->num_children == 0) {
+    if (e->type < 0 || e->type > PQ_FLBA)
+      return td_err(err, TD_EFORMAT, "schema element '%s' has no valid physical type", e->name);
+    (*leaves)++;
+    return TD_OK;
+  }
+  for (int32_t k = 0; k < e->num_children; k++) {
+    int rc = count_leaves(w, i, leaves, depth + 1, err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+static int add_column(pq_reader *r, const pq_schema_elem *e, int32_t leaf, td_error *err) {
+  pq_colinfo ci;
+  const char *tz;
+  char why[256];
+  if (!pq_map_type(e, &ci, &tz, why, sizeof why)) return td_reader_add_unsupported(&r->base, e->name, why, err);
+  if (e->type == PQ_FLBA && (e->type_length <= 0 || e->type_length > (1 << 20)))
+    return td_err(err, TD_EFORMAT, "column '%s' has fixed length %d", e->name, e->type_length);
+  int64_t k = r->base.schema.n_fields;
+  pq_column *cols = td_realloc(r->cols, (size_t)(k + 1) * sizeof *cols);
+  if (!cols) return td_err_nomem(err, "listing columns");
+  r->cols = cols;
+  memset(&cols[k], 0, sizeof cols[k]);
+  cols[k].leaf = leaf;
+  cols[k].max_def = e->repetition == PQ_OPTIONAL ? 1 : 0;
+  cols[k].ci = ci;
+  return td_schema_add(&r->base.schema, e->name, ci.type, tz, e->repetition == PQ_OPTIONAL, err);
+}
+
+static int map_schema(pq_reader *r, td_error *err) {
+  const pq_file_meta *m = &r->meta;
+  walk w = {m->schema, m->n_schema};
+  const pq_schema_elem *root = &m->schema[0];
+  int32_t i = 1;
+  int64_t leaves = 0;
+  if (root->num_children < 0 || root->num_children >= m->n_schema + 1)
+    return td_err(err, TD_EFORMAT, "schema root claims %d children", root->num_children);
+  for (int32_t k = 0; k < root->num_children; k++) {
+    int32_t at = i;
+    int64_t first_leaf = leaves;
+    int rc = count_leaves(&w, &i, &leaves, 1, err);
+    if (rc) return rc;
+    const pq_schema_elem *e = &m->schema[at];
+    if (e->num_children > 0 || e->repetition == PQ_REPEATED) {
+      char why[512];
+      pq_describe_nested(m->schema, m->n_schema, at, why, sizeof why);
+      rc = td_reader_add_unsupported(&r->base, e->name, why, err);
+    } else {
+      rc = add_column(r, e, (int32_t)first_leaf, err);
+    }
+    if (rc) return rc;
+  }
+  if (i != m->n_schema)
+    return td_err(err, TD_EFORMAT, "schema has %d elements but its tree covers %d", m->n_schema, i);
+  for (int32_t g = 0; g < m->n_row_groups; g++) {
+    if (m->row_groups[g].n_columns != leaves)
+      return td_err(err, TD_EFORMAT, "row group %d has %d column chunks, the schema has %lld columns",
+                    g, m->row_groups[g].n_columns, (long long)leaves);
+  }
+  return TD_OK;
+}
+
+static int check_row_groups(pq_reader *r, td_error *err) {
+  int64_t total = 0;
+  for (int32_t g = 0; g < r->meta.n_row_groups; g++) {
+    pq_row_group *rg = &r->meta.row_groups[g];
+    if (rg->num_rows < 0 || rg->num_rows > INT64_MAX / 2 - total)
+      return td_err(err, TD_EFORMAT, "row group %d has %lld rows", g, (long long)rg->num_rows);
+    rg->first_row = total;
+    total += rg->num_rows;
+  }
+  r->base.num_rows = total;
+  return TD_OK;
+}
+
+/* ---- open ---- */
+
+static int read_footer(pq_reader *r, td_error *err) {
+  int64_t size;
+  uint64_t inode;
+  int rc = td_io_stat(&r->base.io, &size, &inode, err);
+  if (rc) return rc;
+  r->file_size = size;
+  if (size < 12)
+    return td_err(err, TD_EFORMAT, "file is %lld bytes, too small for Parquet (at least 12 expected)",
+                  (long long)size);
+  uint8_t tail[8], head[4];
+  if ((rc = td_io_read(&r->base.io, head, 4, 0, err)) || (rc = td_io_read(&r->base.io, tail, 8, size - 8, err)))
+    return rc;
+  if (memcmp(tail + 4, "PARE", 4) == 0)
+    return td_err(err, TD_EUNSUPPORTED, "encrypted Parquet files (magic PARE) are not supported");
+  if (memcmp(head, "PAR1", 4) || memcmp(tail + 4, "PAR1", 4))
+    return td_err(err, TD_EFORMAT, "missing the PAR1 magic bytes at the start or end of the file");
+  uint32_t len;
+  memcpy(&len, tail, 4);
+  if (len == 0 || len > size - 12 || len > PQ_MAX_FOOTER_BYTES)
+    return td_err(err, TD_EFORMAT, "footer length %u does not fit the file (%lld bytes)", len,
+                  (long long)size);
+  r->footer = td_malloc(len);
+  if (!r->footer) return td_err_nomem(err, "reading the footer");
+  if ((rc = td_io_read(&r->base.io, r->footer, len, size - 8 - len, err))) return rc;
+  return pq_meta_parse(r->footer, len, &r->meta, err);
+}
+
+/* Writer quirks recognised from created_by. */
+static void writer_quirks(pq_reader *r) {
+  static const char cpp[] = "parquet-cpp version ";
+  const pq_file_meta *m = &r->meta;
+  size_t n = sizeof cpp - 1;
+  if (m->created_by && (size_t)m->created_by_len > n && !memcmp(m->created_by, cpp, n)) {
+    int major = 0;
+    for (size_t i = n; i < (size_t)m->created_by_len && m->created_by[i] >= '0' && m->created_by[i] <= '9' && major < 1000; i++)
+      major = major * 10 + (m->created_by[i] - '0');
+    r->v2_always_compressed = major < 3;
+  }
+}
+
+static int open_reader(pq_reader *r, const char *path, td_error *err) {
+  int rc = td_io_open(&r->base.io, path, err);
+  if (rc) return rc;
+  if ((rc = read_footer(r, err)) || (rc = map_schema(r, err)) || (rc = check_row_groups(r, err)))
+    return rc;
+  writer_quirks(r);
+  for (int64_t c = 0; c < r->base.schema.n_fields; c++)
+    if ((rc = build_stats(r, &r->cols[c], err))) return rc;
+  int64_t n_oi = (int64_t)r->meta.n_row_groups * r->base.schema.n_fields;
+  r->oindex = td_calloc((size_t)(n_oi ? n_oi : 1), sizeof *r->oindex);
+  if (!r->oindex) return td_err_nomem(err, "allocating the offset index table");
+  return TD_OK;
+}
+
+static void pq_close(td_file_reader *base) {
+  pq_reader *r = (pq_reader *)base;
+  pq_cache_clear(r);
+  if (r->oindex) {
+    int64_t n = (int64_t)r->meta.n_row_groups * r->base.schema.n_fields;
+    for (int64_t i = 0; i < n; i++) td_free(r->oindex[i].locs);
+    td_free(r->oindex);
+  }
+  for (int64_t c = 0; c < r->base.schema.n_fields; c++) td_free(r->cols[c].stats);
+  td_free(r->cols);
+  pq_meta_free(&r->meta);
+  td_free(r->footer);
+  pthread_mutex_destroy(&r->lock);
+  td_reader_base_release(&r->base);
+  td_free(r);
+}
+
+int td_parquet_open(const char *path, td_file_reader **out, td_error *err) {
+  *out = NULL;
+  pq_reader *r = td_calloc(1, sizeof *r);
+  if (!r) return td_err_nomem(err, "opening a Parquet file");
+  r->base.vt = &pq_vtable;
+  r->base.io.fd = -1;
+  td_schema_init(&r->base.schema);
+  if (pthread_mutex_init(&r->lock, NULL)) {
+    td_free(r);
+    return td_err(err, TD_ENOMEM, "cannot create a mutex for Parquet file '%s'", path);
+  }
+  int rc = open_reader(r, path, err);
+  if (rc) {
+    pq_close(&r->base);
+    return td_err_prefix(err, rc, "parquet file '%s': ", path);
+  }
+  *out = &r->base;
+  return TD_OK;
+}
+
+/* ---- reading ---- */
+
+static void seg_view(const pq_seg *s, td_colview *v) {
+  memset(v, 0, sizeof *v);
+  v->type = s->arr.type;
+  v->length = s->arr.length;
+  v->null_count = s->arr.null_count;
+  v->validity = s->arr.null_count ? s->arr.validity : NULL;
+  v->values = s->arr.values;
+  v->offsets = s->arr.offsets;
+  v->data = s->arr.data;
+}
+
+/* Binary search: the row group holding row `row`. */
+static int32_t find_row_group(const pq_reader *r, int64_t row) {
+  int32_t lo = 0, hi = r->meta.n_row_groups - 1;
+  while (lo < hi) {
+    int32_t mid = lo + (hi - lo + 1) / 2;
+    if (r->meta.row_groups[mid].first_row <= row) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, td_array *a,
+                     int32_t *rg_at, td_error *err) {
+  int64_t end = offset + n;
+  for (int32_t g = find_row_group(r, offset); g < r->meta.n_row_groups && offset < end; g++) {
+    const pq_row_group *rg = &r->meta.row_groups[g];
+    *rg_at = g;
+    if (rg->num_rows == 0) continue;
+    int64_t lo = offset - rg->first_row;
+    int64_t hi = (end < rg->first_row + rg->num_rows ? end : rg->first_row + rg->num_rows) - rg->first_row;
+    pq_seg *s;
+    int rc = pq_get_segment(r, col, g, lo, hi, &s, err);
+    if (rc) return rc;
+    td_colview v;
+    seg_view(s, &v);
+    rc = td_array_append_view(a, &v, lo - s->first, hi - lo, err);
+    pq_seg_release(r, s);
+    if (rc) return rc;
+    offset += hi - lo;
+  }
+  return TD_OK;
+}
+
+static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
+                          struct ArrowArray *out, td_error *err) {
+  pq_reader *r = (pq_reader *)base;
+  if (col < 0 || col >= base->schema.n_fields || offset < 0 || n < 0 || offset > base->num_rows ||
+      n > base->num_rows - offset)
+    return td_err(err, TD_EINVAL,
+                  "parquet file '%s': rows [%lld, +%lld) of column %lld requested; the file has "
+                  "%lld rows and %lld columns",
+                  base->io.path, (long long)offset, (long long)n, (long long)col,
+                  (long long)base->num_rows, (long long)base->schema.n_fields);
+  td_array a;
+  int32_t g = 0;
+  int rc = td_array_init(&a, base->schema.fields[col].type, n, err);
+  if (!rc) rc = read_rows(r, col, offset, n, &a, &g, err);
+  if (!rc) rc = td_array_export(&a, out, err);
+  if (rc) {
+    td_array_reset(&a);
+    return td_err_prefix(err, rc, "parquet file '%s', column '%s', row group %d: ", base->io.path,
+                         base->schema.fields[col].name, g);
+  }
+  return TD_OK;
+}
+
+static const td_chunk_stats *pq_column_stats(td_file_reader *base, int64_t col, int64_t *n) {
+  pq_reader *r = (pq_reader *)base;
+  *n = 0;
+  if (col < 0 || col >= base->schema.n_fields || !r->cols[col].stats) return NULL;
+  *n = r->cols[col].n_stats;
+  return r->cols[col].stats;
+}
+
+static const td_reader_vtable pq_vtable = {
+    .format_name = "parquet",
+    .read_column = pq_read_column,
+    .refresh = NULL,
+    .column_stats = pq_column_stats,
+    .close = pq_close,
+};

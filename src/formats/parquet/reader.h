@@ -1,0 +1,69 @@
+/*
+ * formats/parquet/reader.h - internals of the Parquet td_file_reader shared
+ * by its source files (open/metadata in reader.c, page decoding in pages.c).
+ */
+#ifndef TD_PARQUET_READER_H
+#define TD_PARQUET_READER_H
+
+#include <pthread.h>
+
+#include "formats/parquet/encoding.h"
+#include "formats/parquet/metadata.h"
+#include "formats/reader.h"
+
+/* Limits that keep a hostile file from exhausting memory. */
+#define PQ_MAX_PAGE_BYTES ((int64_t)256 << 20)    /* one page, compressed or not */
+#define PQ_MAX_PAGE_ROWS ((int64_t)1 << 25)       /* values in one page */
+#define PQ_MAX_SEGMENT_BYTES ((int64_t)1 << 30)   /* one decoded run of pages */
+#define PQ_MAX_FOOTER_BYTES ((int64_t)256 << 20)
+#define PQ_MAX_INDEX_BYTES ((int64_t)64 << 20)
+#define PQ_CACHE_SLOTS 8
+#define PQ_CACHE_BYTES ((int64_t)256 << 20)
+
+typedef struct pq_column {
+  int32_t leaf; /* index of its column chunk in every row group */
+  int max_def;  /* 0 (REQUIRED) or 1 (OPTIONAL) */
+  pq_colinfo ci;
+  td_chunk_stats *stats; /* one per row group, or NULL */
+  int64_t n_stats;
+} pq_column;
+
+/* Decoded rows [first, first + arr.length) of one column chunk, or a
+ * chunk's dictionary (is_dict), shared through the cache by reference. */
+typedef struct pq_seg {
+  int refs;
+  bool cached, is_dict;
+  int64_t col, rg, first;
+  int64_t bytes;
+  uint64_t stamp;
+  td_array arr;
+} pq_seg;
+
+typedef struct pq_oindex {
+  int state; /* 0 not loaded, 1 loaded, 2 absent or unusable */
+  pq_page_location *locs;
+  int64_t n;
+} pq_oindex;
+
+typedef struct pq_reader {
+  td_file_reader base;
+  int64_t file_size;
+  uint8_t *footer;
+  pq_file_meta meta;
+  pq_column *cols; /* base.schema.n_fields */
+  pthread_mutex_t lock;
+  pq_seg *cache[PQ_CACHE_SLOTS];
+  int64_t cache_bytes;
+  uint64_t clock;
+  pq_oindex *oindex; /* n_row_groups * n_fields, lazily filled */
+  /* parquet-cpp before 3.0 wrote is_compressed = false on compressed v2 pages */
+  bool v2_always_compressed;
+} pq_reader;
+
+/* Decoded rows covering [lo, hi) of column col in row group rg (pages.c). */
+int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, pq_seg **out,
+                   td_error *err);
+void pq_seg_release(pq_reader *r, pq_seg *s);
+void pq_cache_clear(pq_reader *r);
+
+#endif
