@@ -198,13 +198,13 @@ static int read_footer(pq_reader *r, td_error *err) {
   if (size < 12)
     return td_err(err, TD_EFORMAT, "file is %lld bytes, too small for Parquet (at least 12 expected)",
                   (long long)size);
-  uint8_t tail[8], head[4];
-  if ((rc = td_io_read(&r->base.io, head, 4, 0, err)) || (rc = td_io_read(&r->base.io, tail, 8, size - 8, err)))
-    return rc;
+  uint8_t tail[8];
+  if ((rc = td_io_read(&r->base.io, tail, 8, size - 8, err))) return rc;
   if (memcmp(tail + 4, "PARE", 4) == 0)
     return td_err(err, TD_EUNSUPPORTED, "encrypted Parquet files (magic PARE) are not supported");
-  if (memcmp(head, "PAR1", 4) || memcmp(tail + 4, "PAR1", 4))
-    return td_err(err, TD_EFORMAT, "missing the PAR1 magic bytes at the start or end of the file");
+  /* Like other readers, only the trailing magic is required. */
+  if (memcmp(tail + 4, "PAR1", 4))
+    return td_err(err, TD_EFORMAT, "missing the PAR1 magic bytes at the end of the file");
   uint32_t len;
   memcpy(&len, tail, 4);
   if (len == 0 || len > size - 12 || len > PQ_MAX_FOOTER_BYTES)

@@ -195,9 +195,246 @@ static void test_conformance(void **state) {
   assert_int_equal(wrong, 0);
 }
 
+/* ---- the ticks fixture ---- */
+
+typedef struct ticks_acc {
+  int64_t rows, symbols, volumes, flags, lot, tick, code, max_ts, hot_flagged;
+  double bid;
+  double price_lo, price_hi; /* from the row group statistics */
+} ticks_acc;
+
+static const struct {
+  const char *name;
+  td_type_id type;
+  const char *tz;
+} ticks_schema[] = {{"Timestamp", TD_TYPE_TIMESTAMP, "UTC"}, {"Symbol", TD_TYPE_UTF8, NULL},
+                    {"Price", TD_TYPE_FLOAT64, NULL},        {"Size", TD_TYPE_INT32, NULL},
+                    {"Volume", TD_TYPE_INT64, NULL},         {"Bid", TD_TYPE_FLOAT32, NULL},
+                    {"Flag", TD_TYPE_BOOL, NULL},            {"Lot", TD_TYPE_INT16, NULL},
+                    {"Tick", TD_TYPE_INT8, NULL},            {"Code", TD_TYPE_UINT16, NULL}};
+
+static void read_whole(td_file_reader *r, int64_t col, struct ArrowArray *a, td_colview *v) {
+  td_error err;
+  TD_ASSERT_OK(td_reader_read(r, col, 0, r->num_rows, a, &err), &err);
+  TD_ASSERT_OK(td_colview_init(v, r->schema.fields[col].type, a, &err), &err);
+}
+
+static void ticks_file(const char *path, ticks_acc *acc) {
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  assert_int_equal(r->schema.n_fields, 10);
+  for (int c = 0; c < 10; c++) {
+    const td_field *f = &r->schema.fields[c];
+    assert_string_equal(f->name, ticks_schema[c].name);
+    assert_int_equal(f->type, ticks_schema[c].type);
+    /* DuckDB writes Timestamp with isAdjustedToUTC = false, so the file
+     * itself carries no zone; accept either. */
+    if (f->tz) assert_string_equal(f->tz, ticks_schema[c].tz ? ticks_schema[c].tz : "(none)");
+  }
+  acc->rows += r->num_rows;
+  struct ArrowArray a[10];
+  td_colview v[10];
+  for (int c = 0; c < 10; c++) read_whole(r, c, &a[c], &v[c]);
+  for (int64_t i = 0; i < r->num_rows; i++) {
+    acc->symbols += td_colview_valid(&v[1], i);
+    acc->volumes += td_colview_valid(&v[4], i);
+    acc->flags += td_colview_valid(&v[6], i);
+    acc->bid += td_colview_double(&v[5], i);
+    acc->lot += td_colview_int(&v[7], i);
+    acc->tick += td_colview_int(&v[8], i);
+    acc->code += td_colview_int(&v[9], i);
+    if (td_colview_int(&v[0], i) > acc->max_ts) acc->max_ts = td_colview_int(&v[0], i);
+    if (td_colview_double(&v[2], i) > 900 && td_colview_valid(&v[6], i) && td_colview_int(&v[6], i))
+      acc->hot_flagged++;
+  }
+  for (int c = 0; c < 10; c++) a[c].release(&a[c]);
+  int64_t ns;
+  const td_chunk_stats *st = r->vt->column_stats(r, 2, &ns);
+  assert_non_null(st);
+  for (int64_t k = 0; k < ns; k++) {
+    assert_true(st[k].has_min_max);
+    if (st[k].min.v.f < acc->price_lo) acc->price_lo = st[k].min.v.f;
+    if (st[k].max.v.f > acc->price_hi) acc->price_hi = st[k].max.v.f;
+  }
+  td_reader_close(r);
+}
+
+static int64_t jint(const json_t *q, const char *key) {
+  return strtoll(json_string_value(json_object_get(json_array_get(json_object_get(q, "result"), 0), key)), NULL, 10);
+}
+
+static void test_ticks(void **state) {
+  (void)state;
+  char root[4096];
+  snprintf(root, sizeof root, "%s", td_test_testdata("fixtures/ticks/parquet"));
+  names ns = {0};
+  list_dir(root, "", true, &ns);
+  ticks_acc acc = {0};
+  acc.price_lo = 1e300;
+  acc.price_hi = -1e300;
+  acc.max_ts = INT64_MIN;
+  int files = 0;
+  for (size_t i = 0; i < ns.n; i++) {
+    if (!ends_with(ns.v[i], "data_0.parquet")) continue;
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", root, ns.v[i]);
+    ticks_file(path, &acc);
+    files++;
+  }
+  names_free(&ns);
+  json_t *exp = json_load_file(td_test_testdata("fixtures/ticks/expected.json"), 0, NULL);
+  assert_non_null(exp);
+  const json_t *q = json_object_get(exp, "queries");
+  printf("ticks: %d files, %lld rows\n", files, (long long)acc.rows);
+  assert_int_equal(files, 15);
+  assert_int_equal(acc.rows, 53835);
+  const json_t *nulls = json_object_get(q, "nulls"), *types = json_object_get(q, "types");
+  assert_int_equal(acc.symbols, jint(nulls, "symbols"));
+  assert_int_equal(acc.volumes, jint(nulls, "volumes"));
+  assert_int_equal(acc.flags, jint(nulls, "flags"));
+  assert_int_equal(acc.lot, jint(types, "lot"));
+  assert_int_equal(acc.tick, jint(types, "tick"));
+  assert_int_equal(acc.code, jint(types, "code"));
+  double bid = json_real_value(json_object_get(json_array_get(json_object_get(types, "result"), 0), "bid"));
+  assert_true(fabs(acc.bid - bid) <= 1e-6 * fabs(bid));
+  const char *ts = json_string_value(json_object_get(json_array_get(json_object_get(types, "ts_epoch_ns"), 0), "ts"));
+  assert_int_equal(acc.max_ts, strtoll(ts, NULL, 10));
+  int64_t hot = 0;
+  const json_t *filt = json_object_get(json_object_get(q, "data_filter"), "result");
+  for (size_t i = 0; i < json_array_size(filt); i++)
+    hot += strtoll(json_string_value(json_object_get(json_array_get(filt, i), "n")), NULL, 10);
+  assert_int_equal(acc.hot_flagged, hot);
+  /* Row group statistics: overall min/max price across partitions. */
+  double lo = 1e300, hi = -1e300;
+  const json_t *parts = json_object_get(json_object_get(q, "by_partition"), "result");
+  for (size_t i = 0; i < json_array_size(parts); i++) {
+    const json_t *p = json_array_get(parts, i);
+    lo = fmin(lo, json_number_value(json_object_get(p, "lo")));
+    hi = fmax(hi, json_number_value(json_object_get(p, "hi")));
+  }
+  assert_true(acc.price_lo == lo && acc.price_hi == hi);
+  json_decref(exp);
+}
+
+/* ---- malformed files ---- */
+
+/* Opens and reads every column of every row in batches; returns the first
+ * failure (0 when everything read). */
+static int read_everything(const char *path, td_error *err) {
+  td_file_reader *r;
+  int rc = td_parquet_open(path, &r, err);
+  if (rc) return rc;
+  for (int64_t c = 0; c < r->schema.n_fields && !rc; c++) {
+    for (int64_t off = 0; off < r->num_rows && !rc; off += 65536) {
+      int64_t n = r->num_rows - off < 65536 ? r->num_rows - off : 65536;
+      struct ArrowArray a;
+      rc = td_reader_read(r, c, off, n, &a, err);
+      if (!rc) {
+        int vr = td_array_validate(r->schema.fields[c].type, &a, NULL);
+        assert_int_equal(vr, TD_OK);
+        a.release(&a);
+      }
+    }
+  }
+  td_reader_close(r);
+  return rc;
+}
+
+static void test_malformed(void **state) {
+  (void)state;
+  char root[4096];
+  snprintf(root, sizeof root, "%s", td_test_testdata("parquet/malformed"));
+  names ns = {0};
+  list_dir(root, "", true, &ns);
+  int rejected = 0, read_ok = 0;
+  for (size_t i = 0; i < ns.n; i++) {
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", root, ns.v[i]);
+    td_error err;
+    int rc = read_everything(path, &err);
+    const char *base = strrchr(ns.v[i], '/') ? strrchr(ns.v[i], '/') + 1 : ns.v[i];
+    if (rc) {
+      printf("rejected %s: %s: %s\n", ns.v[i], td_status_name(rc), err.message);
+      assert_true(rc == TD_EFORMAT || rc == TD_EUNSUPPORTED);
+      TD_ASSERT_CONTAINS(err.message, base);
+      rejected++;
+    } else {
+      printf("read     %s\n", ns.v[i]);
+      read_ok++;
+    }
+  }
+  printf("malformed: %zu files, %d rejected, %d read\n", ns.n, rejected, read_ok);
+  assert_true(ns.n > 50);
+  names_free(&ns);
+}
+
+/* The >2 GB brotli map: reading it must stay bounded. */
+static void test_large_string_map(void **state) {
+  (void)state;
+  td_error err;
+  int rc = read_everything(td_test_testdata("parquet/conformance/large_string_map.brotli.parquet"), &err);
+  printf("large_string_map: %s %s\n", td_status_name(rc), rc ? err.message : "");
+  assert_true(rc == TD_OK || rc == TD_EFORMAT || rc == TD_EUNSUPPORTED);
+}
+
+/* ---- laziness ---- */
+
+static void test_laziness(void **state) {
+  (void)state;
+  const char *path = td_test_testdata("parquet/conformance/alltypes_tiny_pages_plain.parquet");
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  int64_t size, after_open = r->io.bytes_read;
+  uint64_t ino;
+  TD_ASSERT_OK(td_io_stat(&r->io, &size, &ino, &err), &err);
+  int64_t col = td_schema_find(&r->schema, "int_col");
+  assert_true(col >= 0);
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_reader_read(r, col, 3000, 10, &a, &err), &err);
+  td_colview v;
+  TD_ASSERT_OK(td_colview_init(&v, TD_TYPE_INT32, &a, &err), &err);
+  json_t *rows = jsonl_load(td_test_testdata("parquet/expected-duckdb/alltypes_tiny_pages_plain.parquet.jsonl"));
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(td_colview_int(&v, i),
+                     json_integer_value(json_object_get(json_array_get(rows, 3000 + i), "int_col")));
+  json_decref(rows);
+  a.release(&a);
+  int64_t used = r->io.bytes_read - after_open;
+  printf("laziness: file %lld bytes, footer %lld bytes, 10 rows of one column read %lld bytes\n",
+         (long long)size, (long long)after_open, (long long)used);
+  assert_true(after_open < size / 4);
+  assert_true(used < size / 50);
+  td_reader_close(r);
+}
+
+/* ---- allocation failures ---- */
+
+static void test_alloc_failures(void **state) {
+  (void)state;
+  const char *path = td_test_testdata("parquet/conformance/alltypes_dictionary.parquet");
+  char p[4096];
+  snprintf(p, sizeof p, "%s", path);
+  for (int64_t n = 0;; n++) {
+    td__alloc_fail_after(n);
+    td_error err;
+    int rc = read_everything(p, &err);
+    td__alloc_fail_after(-1);
+    if (rc == TD_OK) {
+      printf("alloc failures: succeeded after %lld allocations\n", (long long)n);
+      break;
+    }
+    if (rc != TD_ENOMEM) fail_msg("allocation %lld: %s: %s", (long long)n, td_status_name(rc), err.message);
+    assert_true(n < 100000);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_conformance),
+      cmocka_unit_test(test_conformance),      cmocka_unit_test(test_ticks),
+      cmocka_unit_test(test_malformed),        cmocka_unit_test(test_large_string_map),
+      cmocka_unit_test(test_laziness),         cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
