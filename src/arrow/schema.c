@@ -121,6 +121,10 @@ int td_schema_add(td_schema *s, const char *name, td_type_id type, const char *t
   f->tz = (type == TD_TYPE_TIMESTAMP && tz && *tz) ? td_strdup(tz) : NULL;
   if (!f->name || (type == TD_TYPE_TIMESTAMP && tz && *tz && !f->tz)) {
     td_field_reset(f);
+    if (s->n_fields == 0) { /* leave an empty schema as empty as it was */
+      td_free(s->fields);
+      s->fields = NULL;
+    }
     return td_err_nomem(err, "adding a schema field");
   }
   f->type = type;
@@ -182,7 +186,10 @@ int td_field_import(const struct ArrowSchema *in, td_field *out, td_error *err) 
   td_schema_init(&tmp);
   rc = td_schema_add(&tmp, in->name ? in->name : "", type, tz,
                      (in->flags & ARROW_FLAG_NULLABLE) != 0, err);
-  if (rc) return rc;
+  if (rc) {
+    td_schema_reset(&tmp);
+    return rc;
+  }
   *out = tmp.fields[0];
   td_free(tmp.fields);
   return TD_OK;

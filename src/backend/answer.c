@@ -44,20 +44,12 @@ static int acquire(td_request req, const char *what, td_call **out, td_error *er
   return td_err(err, TD_ESTATE, "%s", msg);
 }
 
-/* Ends an answer: drops the reference taken by acquire(). */
-static void release_call(td_service *s, td_call *c) {
-  pthread_mutex_lock(&s->req_lock);
-  td__call_unref(c);
-  pthread_mutex_unlock(&s->req_lock);
-}
-
 /* Under req_lock: fails the call with a message, waking its waiter. */
 static void fail_locked(td_call *c, int code, const char *msg) {
   if (c->state == TD_CALL_DONE || c->state == TD_CALL_FAILED) return;
   c->state = TD_CALL_FAILED;
   c->err_code = code;
-  td_free(c->err_msg);
-  c->err_msg = td_strdup(msg);
+  snprintf(c->err_msg, sizeof c->err_msg, "%s", msg);
   pthread_cond_broadcast(&c->cond);
   if (c->notify) c->notify(c->notify_ctx);
 }
@@ -247,7 +239,7 @@ int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArr
   td_error e;
   td_error_clear(&e);
   if ((rc = td_field_import(field, &f, &e)) != TD_OK) {
-    rc = violate(s, c, TD_ECONTRACT, err, "%s", e.message);
+    rc = violate(s, c, rc == TD_ENOMEM ? TD_ENOMEM : TD_ECONTRACT, err, "%s", e.message);
     goto out;
   }
   char want[96], got[96];
@@ -279,15 +271,15 @@ int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArr
   struct ArrowArray keep;
   if (col != &arr) {
     td_shared_array *owner;
-    if ((rc = td_shared_array_new(&arr, &owner, err)) != TD_OK) {
-      release_call(s, c);
+    if ((rc = td_shared_array_new(&arr, &owner, &e)) != TD_OK) {
+      rc = violate(s, c, rc, err, "%s", e.message);
       goto out;
     }
     col = owner->array.children[0];
-    rc = td_array_export_view(col, 0, col->length, owner, &keep, err);
+    rc = td_array_export_view(col, 0, col->length, owner, &keep, &e);
     td_shared_array_release(owner);
     if (rc) {
-      release_call(s, c);
+      rc = violate(s, c, rc, err, "%s", e.message);
       goto out;
     }
   } else {

@@ -72,7 +72,6 @@ static void call_free(td_call *c) {
   td_schema_reset(&c->partition_schema);
   td_arrow_array_release(&c->values);
   td_field_reset(&c->expect);
-  td_free(c->err_msg);
   td_free(c->desc);
   pthread_cond_destroy(&c->cond);
   td_free(c);
@@ -147,7 +146,7 @@ int td_call_wait(td_service *s, td_call *c, td_error *err) {
     }
   }
   int rc = TD_OK;
-  if (c->state == TD_CALL_FAILED) rc = td_err(err, c->err_code, "%s", c->err_msg ? c->err_msg : "failed");
+  if (c->state == TD_CALL_FAILED) rc = td_err(err, c->err_code, "%s", c->err_msg);
   pthread_mutex_unlock(&s->req_lock);
   return rc;
 }

@@ -53,7 +53,7 @@ struct td_call {
   int64_t min_rows, max_rows;
   /* results */
   int err_code;
-  char *err_msg;
+  char err_msg[TD_ERROR_MESSAGE_SIZE]; /* no allocation on failure paths */
   td_schema data_schema, partition_schema;
   bool has_partition_schema;
   td_location_key **locs; /* LOCATIONS / SUB_LOCATIONS: received, not yet taken */

@@ -88,7 +88,10 @@ int td_table_build_static(td_service *s, td_provider *p, td_location *const *loc
   if (n && (!sizes || !calls)) rc = td_err_nomem(err, "sizing locations");
   /* Ask for every size first so a slow backend answers them concurrently. */
   int64_t started = 0;
-  for (; rc == TD_OK && started < n; started++) rc = td_location_size_begin(locs[started], &calls[started], err);
+  while (rc == TD_OK && started < n) {
+    rc = td_location_size_begin(locs[started], &calls[started], err);
+    if (rc == TD_OK) started++;
+  }
   for (int64_t i = 0; i < started; i++) {
     td_error e2;
     int r2 = td_location_size_finish(locs[i], calls[i], &sizes[i], rc ? &e2 : err);

@@ -1,0 +1,509 @@
+/*
+ * tests/core/test_core.c - the core engine on static tables: the seeds'
+ * example, laziness and page offsets, the page cache, the partitioned table
+ * and location predicates, streams, and threads.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy_backend.h"
+#include "sample.h"
+#include "tabledata.h"
+#include "test.h"
+
+/* ---- helpers ---- */
+
+typedef struct fixture {
+  td_memory_backend *mb;
+  td_proxy proxy;
+  td_service *svc;
+  td_table_key *key;
+} fixture;
+
+static void fixture_open(fixture *f, td_memory_backend *mb, const td_service_options *o) {
+  td_error err;
+  f->mb = mb;
+  td_proxy_init(&f->proxy);
+  TD_ASSERT_OK(td_service_new(td_proxy_backend(&f->proxy, td_memory_backend_backend(mb)), o, &f->svc, &err), &err);
+}
+
+static void fixture_close(fixture *f) {
+  td_table_key_release(f->key);
+  td_service_free(f->svc);
+  td_memory_backend_release(f->mb);
+  td_proxy_destroy(&f->proxy);
+}
+
+/* A memory backend with table "big": partition column Part (int32), data
+ * columns a (int64 = loc * 1e6 + row) and s (utf8 "r<row>"). */
+static td_memory_backend *make_big(int n_locs, int64_t rows) {
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_memory_backend_new(&mb, &err), &err);
+  const char *names[2] = {"a", "s"};
+  td_type_id types[2] = {TD_TYPE_INT64, TD_TYPE_UTF8};
+  const char *pn[1] = {"Part"};
+  td_type_id pt[1] = {TD_TYPE_INT32};
+  struct ArrowSchema ds, ps;
+  TD_ASSERT_OK(td_schema_make(2, names, types, NULL, &ds, &err), &err);
+  TD_ASSERT_OK(td_schema_make(1, pn, pt, NULL, &ps, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(mb, "big", &ds, &ps, &err), &err);
+  ds.release(&ds);
+  ps.release(&ps);
+  for (int l = 0; l < n_locs; l++) {
+    const char *kn[1] = {"Part"};
+    td_value kv[1] = {td_value_int(TD_TYPE_INT32, l)};
+    td_location_key *k;
+    TD_ASSERT_OK(td_location_key_new(NULL, 1, kn, kv, &k, &err), &err);
+    td_builder *a, *s;
+    td_builder_new(TD_TYPE_INT64, &a, NULL);
+    td_builder_new(TD_TYPE_UTF8, &s, NULL);
+    for (int64_t r = 0; r < rows; r++) {
+      char buf[32];
+      snprintf(buf, sizeof buf, "r%lld", (long long)r);
+      td_builder_append_int(a, l * 1000000LL + r, NULL);
+      td_builder_append_str(s, buf, -1, NULL);
+    }
+    struct ArrowArray cols[2], batch;
+    td_builder_finish(a, &cols[0], NULL);
+    td_builder_finish(s, &cols[1], NULL);
+    td_builder_free(a);
+    td_builder_free(s);
+    TD_ASSERT_OK(td_batch_make(2, cols, &batch, &err), &err);
+    TD_ASSERT_OK(td_memory_backend_add_location(mb, "big", k, &batch, &err), &err);
+    td_location_key_release(k);
+  }
+  return mb;
+}
+
+static void append_big(td_memory_backend *mb, int loc, int64_t from, int64_t n) {
+  td_error err;
+  const char *kn[1] = {"Part"};
+  td_value kv[1] = {td_value_int(TD_TYPE_INT32, loc)};
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_new(NULL, 1, kn, kv, &k, &err), &err);
+  td_builder *a, *s;
+  td_builder_new(TD_TYPE_INT64, &a, NULL);
+  td_builder_new(TD_TYPE_UTF8, &s, NULL);
+  for (int64_t r = from; r < from + n; r++) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "r%lld", (long long)r);
+    td_builder_append_int(a, loc * 1000000LL + r, NULL);
+    td_builder_append_str(s, buf, -1, NULL);
+  }
+  struct ArrowArray cols[2], batch;
+  td_builder_finish(a, &cols[0], NULL);
+  td_builder_finish(s, &cols[1], NULL);
+  td_builder_free(a);
+  td_builder_free(s);
+  TD_ASSERT_OK(td_batch_make(2, cols, &batch, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_append(mb, "big", k, &batch, &err), &err);
+  td_location_key_release(k);
+}
+
+static td_value value_at(const struct ArrowArray *batch, const struct ArrowSchema *schema, int64_t col, int64_t row) {
+  td_value v;
+  td_error err;
+  TD_ASSERT_OK(td_arrow_get_value(schema->children[col], batch->children[col], row, &v, &err), &err);
+  return v;
+}
+
+/* ---- the seeds' example ---- */
+
+static void test_seed_example(void **state) {
+  (void)state;
+  td_error err;
+  fixture f = {0};
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
+  fixture_open(&f, mb, NULL);
+  TD_ASSERT_OK(td_table_key_new("sample", &f.key, &err), &err);
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(f.svc, f.key, NULL, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 6);
+  assert_int_equal(td_table_location_count(t), 3);
+  static const char *names[13] = {"Ticker", "Exchange", "Boolean", "Byte",  "Char",   "Short",   "Int",
+                                  "Long",   "NPLong",   "Float",   "Double", "String", "Datetime"};
+  static const char *formats[13] = {"u", "u", "b", "c", "S", "s", "i", "l", "l", "f", "g", "u", "tsn:UTC"};
+  struct ArrowSchema schema;
+  TD_ASSERT_OK(td_table_schema(t, &schema, &err), &err);
+  assert_int_equal(schema.n_children, 13);
+  for (int c = 0; c < 13; c++) {
+    assert_string_equal(schema.children[c]->name, names[c]);
+    assert_string_equal(schema.children[c]->format, formats[c]);
+  }
+  assert_true(td_table_column_is_partition(t, 0));
+  assert_true(td_table_column_is_partition(t, 1));
+  assert_false(td_table_column_is_partition(t, 2));
+  struct ArrowArray all;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, 6, &all, &err), &err);
+  assert_int_equal(all.length, 6);
+  static const char *tick[3] = {"GOOG", "MSFT", "MSFT"}, *exch[3] = {"NYSE", "BZX", "BZY"};
+  for (int r = 0; r < 6; r++) {
+    int l = r / 2, k = r % 2;
+    for (int c = 0; c < 13; c++) assert_false(value_at(&all, &schema, c, r).is_null);
+    td_value v = value_at(&all, &schema, 0, r);
+    assert_memory_equal(v.v.s.ptr, tick[l], 4);
+    v = value_at(&all, &schema, 1, r);
+    assert_int_equal(v.v.s.len, strlen(exch[l]));
+    assert_memory_equal(v.v.s.ptr, exch[l], v.v.s.len);
+    assert_int_equal(value_at(&all, &schema, 2, r).v.b, k == 0);
+    int64_t sign = k == 0 ? 1 : -1;
+    assert_int_equal(value_at(&all, &schema, 3, r).v.i, sign);
+    assert_int_equal(value_at(&all, &schema, 4, r).v.i, k == 0 ? '-' : '1');
+    for (int c = 5; c <= 8; c++) assert_int_equal(value_at(&all, &schema, c, r).v.i, sign);
+    assert_float_equal(value_at(&all, &schema, 9, r).v.f, (float)(1.01 * sign), 0);
+    assert_float_equal(value_at(&all, &schema, 10, r).v.f, 1.01 * sign, 0);
+    v = value_at(&all, &schema, 11, r);
+    assert_memory_equal(v.v.s.ptr, k == 0 ? "foo" : "bar", 3);
+    assert_int_equal(value_at(&all, &schema, 12, r).v.i, k == 0 ? 1727800200000000000LL : 1727801100000000000LL);
+  }
+  for (int c = 0; c < 13; c++) assert_int_equal(all.children[c]->null_count, 0);
+  all.release(&all);
+  schema.release(&schema);
+  /* row keys: region << 43 | row */
+  assert_int_equal(td_table_row_key(t, 0), 0);
+  assert_int_equal(td_table_row_key(t, 3), ((int64_t)1 << 43) | 1);
+  assert_int_equal(td_table_row_key(t, 5), ((int64_t)2 << 43) | 1);
+  assert_int_equal(td_table_row_key(t, 6), -1);
+  td_table_release(t);
+  fixture_close(&f);
+}
+
+/* ---- laziness and page offsets ---- */
+
+static void test_laziness(void **state) {
+  (void)state;
+  td_error err;
+  fixture f = {0};
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 10;
+  fixture_open(&f, make_big(3, 25), &o);
+  TD_ASSERT_OK(td_table_key_new("big", &f.key, &err), &err);
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(f.svc, f.key, NULL, &t, &err), &err);
+  td_counters c;
+  td_service_counters(f.svc, &c);
+  assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], 0);
+  assert_int_equal(c.calls[TD_METHOD_TABLE_LOCATION_SIZE], 3);
+  assert_int_equal(td_table_size(t), 75);
+
+  /* Rows 2..5 of column a: one page of one location. */
+  int64_t col_a = td_table_column_index(t, "a");
+  struct ArrowArray out;
+  TD_ASSERT_OK(td_table_read(t, &col_a, 1, 2, 6, &out, &err), &err);
+  assert_int_equal(((const int64_t *)out.children[0]->buffers[1])[0], 2);
+  out.release(&out);
+  td_service_counters(f.svc, &c);
+  assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], 1);
+  assert_int_equal(td_proxy_count(&f.proxy, TD_METHOD_COLUMN_VALUES, NULL), 1);
+  td_call_log *l = &f.proxy.log[f.proxy.n_log - 1];
+  assert_string_equal(l->column, "a");
+  assert_int_equal(l->offset, 0);
+  assert_int_equal(l->min_rows, 10);
+  assert_int_equal(l->max_rows, 10);
+
+  /* The whole of column a: 3 pages per location; column s untouched. */
+  TD_ASSERT_OK(td_table_read(t, &col_a, 1, 0, 75, &out, &err), &err);
+  for (int64_t i = 0; i < 75; i++)
+    assert_int_equal(((const int64_t *)out.children[0]->buffers[1])[i], (i / 25) * 1000000 + i % 25);
+  out.release(&out);
+  td_service_counters(f.svc, &c);
+  assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], 9);
+  assert_int_equal(c.cache_hits, 1); /* page 0 of location 0 again */
+  for (int64_t i = 0; i < f.proxy.n_log; i++)
+    if (f.proxy.log[i].method == TD_METHOD_COLUMN_VALUES) assert_string_equal(f.proxy.log[i].column, "a");
+  /* The tail page of a location: rows 20..25, min 5, max 10. */
+  bool saw_tail = false;
+  for (int64_t i = 0; i < f.proxy.n_log; i++) {
+    l = &f.proxy.log[i];
+    if (l->method == TD_METHOD_COLUMN_VALUES && l->offset == 20) {
+      assert_int_equal(l->min_rows, 5);
+      assert_int_equal(l->max_rows, 10);
+      saw_tail = true;
+    }
+  }
+  assert_true(saw_tail);
+
+  /* The location grows: a new static table sees 28 rows in location 0;
+   * reading them fetches only the missing suffix of the tail page. */
+  append_big(f.mb, 0, 25, 3);
+  td_table *t2;
+  TD_ASSERT_OK(td_make_table(f.svc, f.key, NULL, &t2, &err), &err);
+  assert_int_equal(td_table_size(t2), 78);
+  assert_int_equal(td_table_size(t), 75); /* static tables never change */
+  int64_t before = f.proxy.n_log;
+  TD_ASSERT_OK(td_table_read(t2, &col_a, 1, 20, 28, &out, &err), &err);
+  for (int64_t i = 0; i < 8; i++) assert_int_equal(((const int64_t *)out.children[0]->buffers[1])[i], 20 + i);
+  out.release(&out);
+  int64_t fetches = 0;
+  for (int64_t i = before; i < f.proxy.n_log; i++) {
+    l = &f.proxy.log[i];
+    if (l->method != TD_METHOD_COLUMN_VALUES) continue;
+    fetches++;
+    assert_int_equal(l->offset, 25);
+    assert_int_equal(l->min_rows, 3);
+    assert_int_equal(l->max_rows, 5);
+  }
+  assert_int_equal(fetches, 1);
+  td_table_release(t2);
+  td_table_release(t);
+  fixture_close(&f);
+}
+
+/* ---- the cache budget ---- */
+
+static void test_cache_budget(void **state) {
+  (void)state;
+  td_error err;
+  fixture f = {0};
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 100;
+  o.cache_bytes = 8 * 1024; /* ~9 pages of int64 */
+  fixture_open(&f, make_big(4, 1000), &o);
+  TD_ASSERT_OK(td_table_key_new("big", &f.key, &err), &err);
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(f.svc, f.key, NULL, &t, &err), &err);
+  int64_t cols[2] = {td_table_column_index(t, "a"), td_table_column_index(t, "s")};
+  for (int pass = 0; pass < 2; pass++) {
+    struct ArrowArrayStream st;
+    TD_ASSERT_OK(td_table_stream(t, cols, 2, &st, &err), &err);
+    int64_t row = 0;
+    for (;;) {
+      struct ArrowArray b;
+      assert_int_equal(st.get_next(&st, &b), 0);
+      if (!b.release) break;
+      td_counters c;
+      td_service_counters(f.svc, &c);
+      assert_true(c.cache_bytes <= o.cache_bytes);
+      const int64_t *a = (const int64_t *)b.children[0]->buffers[1] + b.children[0]->offset;
+      for (int64_t i = 0; i < b.length; i++, row++) assert_int_equal(a[i], (row / 1000) * 1000000 + row % 1000);
+      b.release(&b);
+    }
+    assert_int_equal(row, 4000);
+    st.release(&st);
+  }
+  td_counters c;
+  td_service_counters(f.svc, &c);
+  assert_true(c.cache_evictions > 0);
+  assert_true(c.cache_bytes <= o.cache_bytes);
+  /* Evicted pages are fetched again: two passes of 40 pages x 2 columns. */
+  assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], 160);
+  td_table_release(t);
+  fixture_close(&f);
+}
+
+/* ---- partitioned table and predicates ---- */
+
+static bool only_part_1(void *ctx, const td_location_key *k) {
+  (void)ctx;
+  const td_value *v = td_location_key_find(k, "Part");
+  return v && !v->is_null && v->v.i == 1;
+}
+
+static void test_partitioned_and_predicate(void **state) {
+  (void)state;
+  td_error err;
+  fixture f = {0};
+  fixture_open(&f, make_big(3, 5), NULL);
+  TD_ASSERT_OK(td_table_key_new("big", &f.key, &err), &err);
+  td_partitioned_table *pt;
+  TD_ASSERT_OK(td_make_partitioned_table(f.svc, f.key, NULL, &pt, &err), &err);
+  assert_int_equal(td_partitioned_table_size(pt), 3);
+  assert_int_equal(td_proxy_count(&f.proxy, TD_METHOD_TABLE_LOCATION_SIZE, NULL), 0);
+  struct ArrowSchema sch;
+  struct ArrowArray rows;
+  TD_ASSERT_OK(td_partitioned_table_read(pt, &sch, &rows, &err), &err);
+  assert_int_equal(rows.length, 3);
+  assert_string_equal(sch.children[0]->name, "Part");
+  assert_string_equal(sch.children[1]->name, "__location");
+  for (int i = 0; i < 3; i++) assert_int_equal(value_at(&rows, &sch, 0, i).v.i, i);
+  td_value loc = value_at(&rows, &sch, 1, 2);
+  assert_memory_equal(loc.v.s.ptr, "Part=2", 6);
+  rows.release(&rows);
+  sch.release(&sch);
+  td_table *c1;
+  TD_ASSERT_OK(td_partitioned_table_constituent(pt, 1, &c1, &err), &err);
+  assert_int_equal(td_table_size(c1), 5);
+  assert_int_equal(td_proxy_count(&f.proxy, TD_METHOD_TABLE_LOCATION_SIZE, NULL), 1);
+  assert_int_equal(td_proxy_count(&f.proxy, TD_METHOD_TABLE_LOCATION_SIZE, "Part=1"), 1);
+  struct ArrowArray one;
+  TD_ASSERT_OK(td_table_read(c1, NULL, 0, 0, 5, &one, &err), &err);
+  assert_int_equal(((const int64_t *)one.children[1]->buffers[1])[4], 1000004);
+  one.release(&one);
+  td_table *again;
+  TD_ASSERT_OK(td_partitioned_table_constituent(pt, 1, &again, &err), &err);
+  assert_ptr_equal(again, c1);
+  td_table_release(again);
+  td_table_release(c1);
+  assert_int_equal(td_partitioned_table_constituent(pt, 3, &again, &err), TD_ERANGE);
+  td_partitioned_table_release(pt);
+
+  /* A predicate prunes before any size or data call. */
+  td_table_options opts = {only_part_1, NULL};
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(f.svc, f.key, &opts, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 5);
+  struct ArrowArray all;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, 5, &all, &err), &err);
+  all.release(&all);
+  assert_int_equal(td_proxy_count(&f.proxy, TD_METHOD_TABLE_LOCATION_SIZE, "Part=0"), 0);
+  assert_int_equal(td_proxy_count(&f.proxy, TD_METHOD_TABLE_LOCATION_SIZE, "Part=2"), 0);
+  assert_int_equal(td_proxy_count(&f.proxy, TD_METHOD_COLUMN_VALUES, "Part=0"), 0);
+  assert_int_equal(td_proxy_count(&f.proxy, TD_METHOD_COLUMN_VALUES, "Part=2"), 0);
+  /* Part=1's two columns were fetched once, by the constituent above; the
+   * pruned table reads them from the shared cache. */
+  assert_int_equal(td_proxy_count(&f.proxy, TD_METHOD_COLUMN_VALUES, "Part=1"), 2);
+  td_table_release(t);
+  fixture_close(&f);
+}
+
+/* ---- threads: many readers, one fetch per page ---- */
+
+typedef struct reader_arg {
+  td_table *t;
+  int64_t sum;
+  int rc;
+} reader_arg;
+
+static void *reader(void *p) {
+  reader_arg *a = p;
+  int64_t col = td_table_column_index(a->t, "a");
+  struct ArrowArrayStream st;
+  td_error err;
+  a->rc = td_table_stream(a->t, &col, 1, &st, &err);
+  if (a->rc) return NULL;
+  for (;;) {
+    struct ArrowArray b;
+    if ((a->rc = st.get_next(&st, &b)) != 0) break;
+    if (!b.release) break;
+    const int64_t *v = (const int64_t *)b.children[0]->buffers[1] + b.children[0]->offset;
+    for (int64_t i = 0; i < b.length; i++) a->sum += v[i];
+    b.release(&b);
+  }
+  st.release(&st);
+  return NULL;
+}
+
+static void test_concurrent_readers(void **state) {
+  (void)state;
+  td_error err;
+  fixture f = {0};
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 64;
+  fixture_open(&f, make_big(4, 1000), &o);
+  TD_ASSERT_OK(td_table_key_new("big", &f.key, &err), &err);
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(f.svc, f.key, NULL, &t, &err), &err);
+  int64_t expect = 0;
+  for (int l = 0; l < 4; l++)
+    for (int r = 0; r < 1000; r++) expect += l * 1000000LL + r;
+  enum { N = 8 };
+  pthread_t th[N];
+  reader_arg args[N];
+  for (int i = 0; i < N; i++) {
+    args[i] = (reader_arg){t, 0, 0};
+    pthread_create(&th[i], NULL, reader, &args[i]);
+  }
+  for (int i = 0; i < N; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(args[i].rc, 0);
+    assert_int_equal(args[i].sum, expect);
+  }
+  td_counters c;
+  td_service_counters(f.svc, &c);
+  /* 4 locations x 16 pages: one backend call per page, whatever the race. */
+  assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], 64);
+  td_table_release(t);
+  fixture_close(&f);
+}
+
+/* ---- stream shape ---- */
+
+static void test_stream_batches(void **state) {
+  (void)state;
+  td_error err;
+  fixture f = {0};
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 4;
+  fixture_open(&f, make_big(2, 6), &o);
+  TD_ASSERT_OK(td_table_key_new("big", &f.key, &err), &err);
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(f.svc, f.key, NULL, &t, &err), &err);
+  struct ArrowArrayStream st;
+  TD_ASSERT_OK(td_table_stream(t, NULL, 0, &st, &err), &err);
+  struct ArrowSchema sch;
+  assert_int_equal(st.get_schema(&st, &sch), 0);
+  assert_int_equal(sch.n_children, 3);
+  int64_t lengths[8], n = 0;
+  for (;;) {
+    struct ArrowArray b;
+    assert_int_equal(st.get_next(&st, &b), 0);
+    if (!b.release) break;
+    lengths[n++] = b.length;
+    td_value part = value_at(&b, &sch, 0, 0);
+    td_value s = value_at(&b, &sch, 2, b.length - 1);
+    assert_false(part.is_null);
+    assert_true(s.v.s.len >= 2);
+    b.release(&b);
+  }
+  /* pages of 4 rows per location of 6: 4 + 2, 4 + 2 */
+  assert_int_equal(n, 4);
+  assert_int_equal(lengths[0], 4);
+  assert_int_equal(lengths[1], 2);
+  assert_int_equal(lengths[3], 2);
+  sch.release(&sch);
+  st.release(&st);
+  td_table_release(t);
+  fixture_close(&f);
+}
+
+/* ---- allocation failures ---- */
+
+extern int64_t td__alloc_fail_after(int64_t n);
+
+static void test_alloc_failures(void **state) {
+  (void)state;
+  for (int64_t n = 0; n < 2000; n++) {
+    td_error err;
+    td_memory_backend *mb = NULL;
+    td_service *svc = NULL;
+    td_table_key *key = NULL;
+    td_table *t = NULL;
+    struct ArrowArray all = {0};
+    td__alloc_fail_after(n);
+    int rc = td_sample_create(&mb, &err);
+    if (rc == TD_OK) rc = td_service_new(td_memory_backend_backend(mb), NULL, &svc, &err);
+    if (rc == TD_OK) rc = td_table_key_new("sample", &key, &err);
+    if (rc == TD_OK) rc = td_make_table(svc, key, NULL, &t, &err);
+    if (rc == TD_OK) rc = td_table_read(t, NULL, 0, 0, 6, &all, &err);
+    td__alloc_fail_after(-1);
+    /* Out of memory inside the backend arrives as its failure answer. */
+    if (rc == TD_EBACKEND) TD_ASSERT_CONTAINS(err.message, "out of memory");
+    else if (rc != TD_OK) {
+      if (rc != TD_ENOMEM) fail_msg("allocation %lld: %s: %s", (long long)n, td_status_name(rc), err.message);
+    }
+    if (all.release) all.release(&all);
+    td_table_release(t);
+    td_table_key_release(key);
+    td_service_free(svc);
+    td_memory_backend_release(mb);
+    if (rc == TD_OK) return;
+  }
+  fail_msg("never succeeded");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_seed_example),        cmocka_unit_test(test_laziness),
+      cmocka_unit_test(test_cache_budget),        cmocka_unit_test(test_partitioned_and_predicate),
+      cmocka_unit_test(test_concurrent_readers),  cmocka_unit_test(test_stream_batches),
+      cmocka_unit_test(test_alloc_failures),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
