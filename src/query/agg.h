@@ -1,0 +1,70 @@
+/*
+ * query/agg.h - incremental hash aggregation (GROUP BY) over batches.
+ *
+ * An aggregation is created for some key columns and some aggregates, then
+ * fed any number of batches (td_batch from query/expr.h, with an optional
+ * selection vector; keys and inputs may be constant columns).  At any time
+ * the current result can be produced: one row per group, groups in the order
+ * they were first seen, columns = keys then aggregates.  It also tracks which
+ * groups changed since the caller last asked (for live queries).
+ *
+ * Semantics:
+ *   - Nulls in key columns form their own group; strings group by value;
+ *     float keys group by value (all NaNs are one group, -0.0 == 0.0).
+ *   - count(*) counts rows; count(x) non-null values.
+ *   - sum: integers -> int64 (wrapping), floats -> float64; NULL when the
+ *     group has no non-null value.  avg: float64, NULL likewise.
+ *   - min/max: same type as the input (utf8 bytewise), nulls ignored.
+ *   - first/last: the value (null included) of the first/last row of the
+ *     group in input order (batch order, then selection order).
+ *   - No keys: one global group that exists even before any row (count 0,
+ *     other aggregates NULL), like SQL.
+ * After a failed update (TD_ENOMEM) the state is unspecified: free it.
+ */
+#ifndef TD_QUERY_AGG_H
+#define TD_QUERY_AGG_H
+
+#include "query/expr.h"
+
+typedef struct td_agg_key {
+  int64_t column;   /* index into td_batch.cols / consts */
+  td_type_id type;  /* the column's type */
+} td_agg_key;
+
+typedef struct td_agg_spec {
+  td_agg_kind kind;
+  int64_t column;   /* input column index; ignored for TD_AGG_COUNT_STAR */
+  td_type_id type;  /* input type; ignored for TD_AGG_COUNT_STAR */
+} td_agg_spec;
+
+typedef struct td_agg td_agg;
+
+/* Creates an aggregation.  TD_ETYPE if an aggregate does not accept its
+ * input type (td_agg_result_type() is NONE), TD_EINVAL for bad arguments. */
+int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *aggs,
+                  int64_t n_aggs, td_agg **out, td_error *err);
+void td_agg_free(td_agg *a); /* NULL allowed */
+
+/* Adds the rows of `b` (all rows when sel is NULL, else the n_sel rows listed
+ * in sel, increasing or not) to the aggregation. */
+int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_sel,
+                  td_error *err);
+
+/* Number of groups so far. */
+int64_t td_agg_group_count(const td_agg *a);
+/* Type of output column i (keys first, then aggregates). */
+td_type_id td_agg_output_type(const td_agg *a, int64_t i);
+
+/* Writes the current result for all groups into out[0 .. n_keys+n_aggs-1],
+ * which this function initializes (the caller resets them, also on failure). */
+int td_agg_result(const td_agg *a, td_array *out, td_error *err);
+/* Same for the listed groups only (group ids < td_agg_group_count). */
+int td_agg_result_groups(const td_agg *a, const uint32_t *groups, int64_t n, td_array *out,
+                         td_error *err);
+
+/* Hands over the ids of the groups created or updated since the previous
+ * call (increasing order) and resets the set.  *groups is allocated with
+ * td_malloc (NULL when *n == 0); the caller frees it with td_free. */
+int td_agg_take_changed(td_agg *a, uint32_t **groups, int64_t *n, td_error *err);
+
+#endif

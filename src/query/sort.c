@@ -1,0 +1,77 @@
+/*
+ * query/sort.c - stable multi-key sort permutation (bottom-up merge sort).
+ */
+#include "query/sort.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/error.h"
+
+/* Non-null comparison of rows i and j of one column. */
+static int cmp_valid(const td_colview *c, int64_t i, int64_t j) {
+  switch (c->type) {
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_FLOAT64: {
+      double x = td_colview_double(c, i), y = td_colview_double(c, j);
+      bool nx = isnan(x), ny = isnan(y);
+      if (nx || ny) return nx - ny;
+      return (x > y) - (x < y);
+    }
+    case TD_TYPE_UTF8: {
+      int64_t lx, ly;
+      const char *x = td_colview_str(c, i, &lx), *y = td_colview_str(c, j, &ly);
+      int64_t n = lx < ly ? lx : ly;
+      int r = n ? memcmp(x, y, (size_t)n) : 0;
+      if (r) return r < 0 ? -1 : 1;
+      return (lx > ly) - (lx < ly);
+    }
+    default: {
+      int64_t x = td_colview_int(c, i), y = td_colview_int(c, j);
+      return (x > y) - (x < y);
+    }
+  }
+}
+
+static int cmp_rows(const td_sort_key *keys, int64_t nk, int64_t i, int64_t j) {
+  for (int64_t k = 0; k < nk; k++) {
+    const td_colview *c = keys[k].col;
+    bool vi = td_colview_valid(c, i), vj = td_colview_valid(c, j);
+    if (!vi || !vj) {
+      if (vi != vj) return vi ? -1 : 1; /* nulls last */
+      continue;
+    }
+    int r = cmp_valid(c, i, j);
+    if (r) return keys[k].desc ? -r : r;
+  }
+  return 0;
+}
+
+int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows, int64_t *perm,
+                        td_error *err) {
+  for (int64_t k = 0; k < n_keys; k++)
+    if (keys[k].col->length < n_rows)
+      return td_err(err, TD_EINVAL, "sort key %lld has %lld rows, expected %lld", (long long)k,
+                    (long long)keys[k].col->length, (long long)n_rows);
+  for (int64_t i = 0; i < n_rows; i++) perm[i] = i;
+  if (n_rows < 2 || n_keys == 0) return TD_OK;
+  int64_t *tmp = td_malloc((size_t)n_rows * sizeof *tmp);
+  if (!tmp) return td_err_nomem(err, "sorting");
+  int64_t *src = perm, *dst = tmp;
+  for (int64_t w = 1; w < n_rows; w *= 2) {
+    for (int64_t lo = 0; lo < n_rows; lo += 2 * w) {
+      int64_t mid = lo + w < n_rows ? lo + w : n_rows, hi = lo + 2 * w < n_rows ? lo + 2 * w : n_rows;
+      int64_t a = lo, b = mid, o = lo;
+      while (a < mid && b < hi) dst[o++] = cmp_rows(keys, n_keys, src[b], src[a]) < 0 ? src[b++] : src[a++];
+      while (a < mid) dst[o++] = src[a++];
+      while (b < hi) dst[o++] = src[b++];
+    }
+    int64_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != perm) memcpy(perm, src, (size_t)n_rows * sizeof *perm);
+  td_free(tmp);
+  return TD_OK;
+}

@@ -1,0 +1,26 @@
+/*
+ * query/sort.h - the ORDER BY kernel: a stable sort permutation over the
+ * key columns of a materialized table.
+ *
+ * Ordering per key: numbers by value, utf8 bytewise (memcmp, shorter prefix
+ * first), bool false < true, timestamps by instant; NaN sorts after every
+ * other float.  Nulls come LAST for both ASC and DESC (DuckDB's default);
+ * DESC reverses only the non-null order.  Ties keep input order (stable).
+ */
+#ifndef TD_QUERY_SORT_H
+#define TD_QUERY_SORT_H
+
+#include "query/expr.h"
+
+typedef struct td_sort_key {
+  const td_colview *col; /* at least n_rows rows */
+  bool desc;
+} td_sort_key;
+
+/* Writes into perm[0..n_rows-1] the row indices in sorted order.  perm is
+ * caller-owned.  TD_EINVAL for a column shorter than n_rows; TD_ENOMEM if the
+ * merge buffer cannot be allocated. */
+int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows, int64_t *perm,
+                        td_error *err);
+
+#endif
