@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   td_error err;
   if (td_ipc_open(path, &r, &err) == TD_OK) {
     for (int64_t c = 0; c < r->schema.n_fields; c++) {
-      for (int64_t off = 0; off < r->num_rows; off += 65536) {
-        int64_t n = r->num_rows - off < 65536 ? r->num_rows - off : 65536;
+      for (int64_t off = 0; off < r->num_rows; off += 4096) {
+        int64_t n = r->num_rows - off < 4096 ? r->num_rows - off : 4096;
         struct ArrowArray a;
         if (td_reader_read(r, c, off, n, &a, &err) != TD_OK) break;
         a.release(&a);

@@ -150,13 +150,13 @@ static bool fbb_grow(ipc_fbb *b, size_t need) {
 /* Pads so that after pushing `n` more bytes `used` is a multiple of `align`. */
 static void fbb_align(ipc_fbb *b, size_t n, size_t align) {
   size_t pad = (align - (b->used + n) % align) % align;
-  if (!fbb_grow(b, pad)) return;
+  if (pad == 0 || !fbb_grow(b, pad)) return;
   memset(b->buf + b->cap - b->used - pad, 0, pad);
   b->used += pad;
 }
 
 static void fbb_push(ipc_fbb *b, const void *p, size_t n) {
-  if (!fbb_grow(b, n)) return;
+  if (n == 0 || !fbb_grow(b, n)) return;
   b->used += n;
   memcpy(b->buf + b->cap - b->used, p, n);
 }

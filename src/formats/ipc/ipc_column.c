@@ -103,48 +103,71 @@ static int locate(batch_ctx *bc, const ipc_col *c, int nbuf, td_error *err) {
   return rc;
 }
 
-static int decompress(const batch_ctx *bc, int codec, const uint8_t *in, size_t in_len,
-                      uint8_t *out, size_t need, td_error *err) {
-  size_t done = 0, used = 0;
+/* Runs one decompression step; returns bytes produced, or -1 on error. */
+static int64_t inflate_step(int codec, void *ctx, const uint8_t *in, size_t in_len, size_t *used,
+                            uint8_t *out, size_t room, const char **why) {
   if (codec == 0) {
-    LZ4F_dctx *d;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
-      return td_err_nomem(err, "creating an LZ4 decompressor");
-    while (done < need) {
-      size_t dst = need - done, src = in_len - used;
-      size_t ret = LZ4F_decompress(d, out + done, &dst, in + used, &src, NULL);
-      if (LZ4F_isError(ret)) {
-        LZ4F_freeDecompressionContext(d);
-        return td_err(err, TD_EFORMAT, "'%s': batch at offset %lld: corrupt LZ4 buffer: %s",
-                      bc->r->base.io.path, (long long)bc->m->offset, LZ4F_getErrorName(ret));
-      }
-      done += dst;
-      used += src;
-      if (dst == 0 && src == 0) break;
+    size_t dst = room, src = in_len - *used;
+    size_t ret = LZ4F_decompress(ctx, out, &dst, in + *used, &src, NULL);
+    if (LZ4F_isError(ret)) {
+      *why = LZ4F_getErrorName(ret);
+      return -1;
     }
-    LZ4F_freeDecompressionContext(d);
-  } else {
-    ZSTD_DCtx *z = ZSTD_createDCtx();
-    if (!z) return td_err_nomem(err, "creating a ZSTD decompressor");
-    ZSTD_inBuffer ib = {in, in_len, 0};
-    ZSTD_outBuffer ob = {out, need, 0};
-    while (ob.pos < need) {
-      size_t before_in = ib.pos, before_out = ob.pos;
-      size_t ret = ZSTD_decompressStream(z, &ob, &ib);
-      if (ZSTD_isError(ret)) {
-        ZSTD_freeDCtx(z);
-        return td_err(err, TD_EFORMAT, "'%s': batch at offset %lld: corrupt ZSTD buffer: %s",
-                      bc->r->base.io.path, (long long)bc->m->offset, ZSTD_getErrorName(ret));
-      }
-      if (ib.pos == before_in && ob.pos == before_out) break;
-    }
-    done = ob.pos;
-    ZSTD_freeDCtx(z);
+    *used += src;
+    return (int64_t)dst;
   }
-  if (done < need)
-    return fail(bc, TD_EFORMAT, "compressed buffer holds fewer bytes than needed (got, need)",
-                (long long)done, (long long)need, err);
-  return TD_OK;
+  ZSTD_inBuffer ib = {in, in_len, *used};
+  ZSTD_outBuffer ob = {out, room, 0};
+  size_t ret = ZSTD_decompressStream(ctx, &ob, &ib);
+  if (ZSTD_isError(ret)) {
+    *why = ZSTD_getErrorName(ret);
+    return -1;
+  }
+  *used = ib.pos;
+  return (int64_t)ob.pos;
+}
+
+/* Decompresses the first `need` bytes into *out.  The output buffer grows
+ * with what the data really produces, so a lying length costs nothing. */
+static int decompress(const batch_ctx *bc, const uint8_t *in, size_t in_len, uint8_t **out,
+                      size_t need, td_error *err) {
+  void *ctx = NULL;
+  if (bc->codec == 0 ? LZ4F_isError(LZ4F_createDecompressionContext((LZ4F_dctx **)&ctx, LZ4F_VERSION))
+                     : !(ctx = ZSTD_createDCtx()))
+    return td_err_nomem(err, "creating a decompressor");
+  size_t cap = need < (size_t)1 << 20 ? need : (size_t)1 << 20, done = 0, used = 0;
+  uint8_t *buf = td_malloc(cap);
+  const char *why = NULL;
+  int rc = buf ? TD_OK : td_err_nomem(err, "decompressing an IPC buffer");
+  while (!rc && done < need) {
+    if (done == cap) {
+      size_t ncap = cap * 2 < need ? cap * 2 : need;
+      uint8_t *nb = td_realloc(buf, ncap);
+      if (!nb) {
+        rc = td_err_nomem(err, "decompressing an IPC buffer");
+        break;
+      }
+      buf = nb;
+      cap = ncap;
+    }
+    size_t before = used;
+    int64_t got = inflate_step(bc->codec, ctx, in, in_len, &used, buf + done, cap - done, &why);
+    if (got < 0) {
+      rc = td_err(err, TD_EFORMAT, "'%s': batch at offset %lld: corrupt %s buffer: %s", bc->r->base.io.path,
+                  (long long)bc->m->offset, bc->codec == 0 ? "LZ4" : "ZSTD", why);
+    } else {
+      done += (size_t)got;
+      if (got == 0 && used == before) break;
+    }
+  }
+  if (bc->codec == 0) LZ4F_freeDecompressionContext(ctx);
+  else ZSTD_freeDCtx(ctx);
+  if (!rc && done < need)
+    rc = fail(bc, TD_EFORMAT, "compressed buffer holds fewer bytes than needed (got, need)",
+              (long long)done, (long long)need, err);
+  if (rc) td_free(buf);
+  else *out = buf;
+  return rc;
 }
 
 /* Prepares buffer i so that its first `need` bytes can be fetched. */
@@ -163,15 +186,10 @@ static int open_buf(const batch_ctx *bc, int i, int64_t need, bsrc *s, td_error 
       if (ulen < need) return fail(bc, TD_EFORMAT, "buffer too small for the rows (has, needs)", ulen, need, err);
       if (need == 0) return TD_OK;
       uint8_t *in = td_malloc((size_t)len + 1);
-      s->plain = td_malloc((size_t)need);
-      rc = !in || !s->plain ? td_err_nomem(err, "decompressing an IPC buffer")
-                            : td_io_read(&bc->r->base.io, in, len, s->at, err);
-      if (!rc) rc = decompress(bc, bc->codec, in, (size_t)len, s->plain, (size_t)need, err);
+      rc = !in ? td_err_nomem(err, "decompressing an IPC buffer")
+               : td_io_read(&bc->r->base.io, in, len, s->at, err);
+      if (!rc) rc = decompress(bc, in, (size_t)len, &s->plain, (size_t)need, err);
       td_free(in);
-      if (rc) {
-        td_free(s->plain);
-        s->plain = NULL;
-      }
       return rc;
     }
   }
@@ -298,11 +316,11 @@ static int read_strings(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64
   }
   int64_t dl = out->data_length;
   if (first < 0 || prev < 0) rc = fail(bc, TD_EFORMAT, "string offsets negative or decreasing (row, first)", lo, first, err);
+  bsrc data = {0, NULL};
+  if (!rc) rc = open_buf(bc, 2, prev, &data, err); /* checks the size before allocating */
   if (!rc) rc = td_array_reserve_data(out, dl + (prev - first) + 1, err);
-  if (!rc) {
-    uint8_t *dst = (uint8_t *)out->data + dl;
-    rc = fetch(bc, 2, prev, first, prev - first, &dst, err);
-  }
+  if (!rc) rc = get(bc, &data, first, prev - first, out->data + dl, err);
+  td_free(data.plain);
   for (int64_t i = 0; !rc && i < n; i++)
     out->offsets[base + i + 1] = (int32_t)(dl + load_int(offs, i + 1, ow, true) - first);
   if (!rc) out->data_length = dl + (prev - first);

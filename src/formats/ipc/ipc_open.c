@@ -52,7 +52,7 @@ int ipc_load_message(ipc_reader *r, const ipc_msg *m, uint8_t **buf, ipc_fb *fb,
   fb->p = b + prefix;
   fb->n = (uint32_t)len;
   fb->path = path;
-  int16_t version;
+  int16_t version = 0;
   rc = ipc_fb_root(fb, msg, err);
   if (!rc) rc = ipc_tab_i16(msg, 0, 0, &version, err);
   if (!rc) rc = ipc_check_version(r, version, err);
@@ -142,7 +142,7 @@ static int read_head(ipc_reader *r, const ipc_msg *m, bool schema, msg_head *h, 
     rc = ipc_tab_i64(&hdr, 0, 0, &h->rows, err);
     if (!rc) rc = check_batch(r, m, &hdr, m->body_len >= 0 ? m->body_len : h->body_len, true, err);
   } else if (h->type == IPC_MSG_DICT) {
-    uint8_t delta;
+    uint8_t delta = 0;
     rc = ipc_tab_i64(&hdr, 0, 0, &h->dict_id, err);
     if (!rc) rc = ipc_tab_u8(&hdr, 2, 0, &delta, err);
     if (!rc) rc = ipc_tab_table(&hdr, 1, &rb, &has, err);
@@ -251,7 +251,7 @@ static int open_file(ipc_reader *r, td_error *err) {
   ipc_tab footer, schema;
   ipc_vec dicts, batches;
   bool has_schema;
-  int16_t version;
+  int16_t version = 0;
   rc = td_io_read(&r->base.io, buf, flen, fstart, err);
   if (!rc) rc = ipc_fb_root(&fb, &footer, err);
   if (!rc) rc = ipc_tab_i16(&footer, 0, 0, &version, err);
