@@ -84,7 +84,7 @@ int td_schema_make(int64_t n, const char *const *names, const td_type_id *types,
 
 int td_arrow_get_value(const struct ArrowSchema *field, const struct ArrowArray *array, int64_t row,
                        td_value *out, td_error *err) {
-  td_type_id type;
+  td_type_id type = TD_TYPE_NONE;
   const char *tz;
   int rc = td_type_from_format(field ? field->format : NULL, &type, &tz, err);
   if (rc) return rc;

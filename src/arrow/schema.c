@@ -170,7 +170,7 @@ const char *td_field_type_text(const td_field *f, char *buf, size_t size) {
 int td_field_import(const struct ArrowSchema *in, td_field *out, td_error *err) {
   memset(out, 0, sizeof *out);
   if (!in || !in->release) return td_err(err, TD_EINVAL, "schema is released or NULL");
-  td_type_id type;
+  td_type_id type = TD_TYPE_NONE;
   const char *tz;
   int rc = td_type_from_format(in->format, &type, &tz, err);
   if (rc) {

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Runs every benchmark of a build directory (default build/release).
+set -euo pipefail
+build=${1:-build/release}
+"$build/bench/bench_core" "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-5}"
