@@ -301,6 +301,8 @@ static int ev_in(const td_expr *e, const td_batch *b, td_vec *out, td_error *err
   td__vec_const(&acc, TD_PHYS_BOOL, &f, b->length);
   for (int64_t i = 1; !rc && i < e->n_args; i++) {
     td_vec item, eq, next;
+    memset(&eq, 0, sizeof eq);
+    memset(&next, 0, sizeof next);
     rc = ev(e->args[i], b, &item, err);
     if (rc) break;
     if (is_null_const(&x) || is_null_const(&item) || (x.is_const && item.is_const)) {
@@ -321,10 +323,14 @@ static int ev_in(const td_expr *e, const td_batch *b, td_vec *out, td_error *err
     td__vec_free(&item);
     td__vec_free(&eq);
     td__vec_free(&acc);
-    if (!rc) acc = next;
+    if (rc) td__vec_free(&next);
+    else acc = next;
   }
   td__vec_free(&x);
-  if (rc) return rc;
+  if (rc) {
+    td__vec_free(&acc);
+    return rc;
+  }
   if (!e->negated) {
     *out = acc;
     return TD_OK;
@@ -567,6 +573,7 @@ static td_op swap_op(td_op op) {
 static int sel_compare(const td_expr *e, const td_batch *b, const uint32_t *in, int64_t n,
                        uint32_t *out, int64_t *n_out, td_error *err) {
   td_vec l, r, *col, *cst, bv;
+  memset(&bv, 0, sizeof bv);
   int rc = ev(e->args[0], b, &l, err);
   if (rc) return rc;
   rc = ev(e->args[1], b, &r, err);
