@@ -23,7 +23,7 @@ demo: all
 check: deps
 	cmake -S . -B $(CHECK) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(CHECK) -j $(JOBS)
-	cd $(CHECK) && ctest --output-on-failure -j $(JOBS)
+	cd $(CHECK) && ctest --output-on-failure -j $(JOBS) -LE valgrind
 
 asan: deps
 	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DTD_SANITIZE=address,undefined -DTD_BUILD_BENCH=OFF >/dev/null
@@ -35,8 +35,10 @@ tsan: deps
 	cmake --build build/tsan -j $(JOBS)
 	cd build/tsan && ctest --output-on-failure -j $(JOBS) -L threads
 
-valgrind: check
-	cd $(CHECK) && ctest --output-on-failure -T memcheck -LE slow
+valgrind: deps
+	cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=Debug -DTD_VALGRIND=ON -DTD_BUILD_BENCH=OFF >/dev/null
+	cmake --build build/valgrind -j $(JOBS)
+	cd build/valgrind && ctest --output-on-failure -j $(JOBS) -L valgrind
 
 bench: all
 	./bench/run.sh $(RELEASE)
