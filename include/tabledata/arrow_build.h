@@ -47,6 +47,11 @@ TD_API int td_batch_make(int64_t n, struct ArrowArray *columns, struct ArrowArra
 TD_API int td_schema_make(int64_t n, const char *const *names, const td_type_id *types,
                           const char *const *tzs, struct ArrowSchema *out, td_error *err);
 
+/* The schema of one nullable column (a field, not a struct), as a
+ * column_values answer wants it.  `tz` may be NULL. */
+TD_API int td_field_schema_make(const char *name, td_type_id type, const char *tz, struct ArrowSchema *out,
+                                td_error *err);
+
 /* Reads row `row` of a flat array described by `field` (a non-struct
  * schema) as a td_value; strings borrow the array's bytes.
  * Errors: TD_EUNSUPPORTED (type), TD_ERANGE (row), TD_EINVAL. */

@@ -96,3 +96,13 @@ int td_arrow_get_value(const struct ArrowSchema *field, const struct ArrowArray 
   *out = td_colview_value(&v, row);
   return TD_OK;
 }
+
+int td_field_schema_make(const char *name, td_type_id type, const char *tz, struct ArrowSchema *out,
+                         td_error *err) {
+  td_schema s;
+  td_schema_init(&s);
+  int rc = td_schema_add(&s, name, type, tz, true, err);
+  if (rc == TD_OK) rc = td_field_export(&s.fields[0], out, err);
+  td_schema_reset(&s);
+  return rc;
+}
