@@ -222,7 +222,7 @@ void pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
     case PQ_CV_U8_I16: PQ_CONV_LOOP(uint32_t, int16_t, x & 0xff); break;
     case PQ_CV_U16: PQ_CONV_LOOP(uint32_t, uint16_t, x & 0xffff); break;
     case PQ_CV_U32_I64: PQ_CONV_LOOP(uint32_t, int64_t, x); break;
-    case PQ_CV_DATE: PQ_CONV_LOOP(int32_t, int64_t, (int64_t)x * PQ_NS_PER_DAY); break;
+    case PQ_CV_DATE: PQ_CONV_LOOP(int32_t, int64_t, (uint64_t)(int64_t)x * (uint64_t)PQ_NS_PER_DAY); break;
     case PQ_CV_MILLIS: PQ_CONV_LOOP(uint64_t, int64_t, x * 1000000u); break;
     case PQ_CV_MICROS: PQ_CONV_LOOP(uint64_t, int64_t, x * 1000u); break;
     case PQ_CV_F16: PQ_CONV_LOOP(uint16_t, float, half_to_float(x)); break;
