@@ -4,6 +4,7 @@
  * ticks fixture, every malformed file, laziness and allocation failures.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,11 +431,75 @@ static void test_alloc_failures(void **state) {
   }
 }
 
+/* ---- concurrent reads ---- */
+
+typedef struct thread_job {
+  td_file_reader *r;
+  int64_t col;
+  const struct ArrowArray *whole;
+  unsigned seed;
+  int failures;
+} thread_job;
+
+static void *reader_thread(void *arg) {
+  thread_job *j = arg;
+  td_colview all;
+  td_colview_init(&all, j->r->schema.fields[j->col].type, j->whole, NULL);
+  for (int k = 0; k < 200; k++) {
+    int64_t off = rand_r(&j->seed) % j->r->num_rows;
+    int64_t n = 1 + rand_r(&j->seed) % 3000;
+    if (n > j->r->num_rows - off) n = j->r->num_rows - off;
+    struct ArrowArray a;
+    if (td_reader_read(j->r, j->col, off, n, &a, NULL)) {
+      j->failures++;
+      continue;
+    }
+    td_colview v;
+    td_colview_init(&v, all.type, &a, NULL);
+    for (int64_t i = 0; i < n; i++) {
+      if (td_colview_valid(&v, i) != td_colview_valid(&all, off + i)) j->failures++;
+      else if (all.type == TD_TYPE_UTF8) {
+        int64_t l1, l2;
+        const char *s1 = td_colview_str(&v, i, &l1), *s2 = td_colview_str(&all, off + i, &l2);
+        if (l1 != l2 || memcmp(s1, s2, (size_t)l1)) j->failures++;
+      } else if (td_colview_int(&v, i) != td_colview_int(&all, off + i)) {
+        j->failures++;
+      }
+    }
+    a.release(&a);
+  }
+  return NULL;
+}
+
+static void test_threads(void **state) {
+  (void)state;
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(td_test_testdata("parquet/conformance/alltypes_tiny_pages.parquet"), &r, &err), &err);
+  for (int64_t col = 0; col < r->schema.n_fields; col++) {
+    struct ArrowArray whole;
+    TD_ASSERT_OK(td_reader_read(r, col, 0, r->num_rows, &whole, &err), &err);
+    pthread_t t[4];
+    thread_job jobs[4];
+    for (int k = 0; k < 4; k++) {
+      jobs[k] = (thread_job){r, col, &whole, (unsigned)(k * 7919 + col), 0};
+      assert_int_equal(pthread_create(&t[k], NULL, reader_thread, &jobs[k]), 0);
+    }
+    for (int k = 0; k < 4; k++) {
+      pthread_join(t[k], NULL);
+      assert_int_equal(jobs[k].failures, 0);
+    }
+    whole.release(&whole);
+  }
+  td_reader_close(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conformance),      cmocka_unit_test(test_ticks),
       cmocka_unit_test(test_malformed),        cmocka_unit_test(test_large_string_map),
       cmocka_unit_test(test_laziness),         cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
