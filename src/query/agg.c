@@ -32,6 +32,8 @@ typedef struct store {
   int64_t *cnt;
 } store;
 
+enum { TD_DIRECT = 1024 };
+
 struct td_agg {
   int64_t n_keys, n_aggs;
   td_agg_key *keys;
@@ -45,7 +47,15 @@ struct td_agg {
   uint8_t *changed;
   uint32_t *changed_list;
   int64_t n_changed;
+  /* one integer key: direct map of keys in [direct_base, +TD_DIRECT) */
+  uint32_t *direct; /* group id + 1, 0 = unknown */
+  int64_t direct_base;
+  bool direct_set;
   uint32_t *gids; /* scratch: group of each row of the batch */
+  uint32_t *epoch;   /* per group: last batch that touched it */
+  uint32_t *touched; /* groups touched by the current batch */
+  int64_t n_touched;
+  uint32_t cur_epoch;
   uint64_t *rh;   /* scratch: hash of each row */
   int64_t scratch_cap;
 };
@@ -90,6 +100,8 @@ static int grow_groups(td_agg *a, td_error *err) {
   int rc = grow_array((void **)&a->hashes, cap, sizeof *a->hashes, a->cap);
   if (!rc) rc = grow_array((void **)&a->changed, cap, 1, a->cap);
   if (!rc) rc = grow_array((void **)&a->changed_list, cap, sizeof *a->changed_list, a->cap);
+  if (!rc) rc = grow_array((void **)&a->epoch, cap, sizeof *a->epoch, a->cap);
+  if (!rc) rc = grow_array((void **)&a->touched, cap, sizeof *a->touched, a->cap);
   for (int64_t k = 0; !rc && k < a->n_keys; k++) rc = grow_store(&a->kst[k], false, cap, a->cap);
   for (int64_t k = 0; !rc && k < a->n_aggs; k++) rc = grow_store(&a->ast[k], true, cap, a->cap);
   if (rc) return td_err_nomem(err, "growing an aggregation");
@@ -133,6 +145,9 @@ void td_agg_free(td_agg *a) {
   td_free(a->changed);
   td_free(a->changed_list);
   td_free(a->gids);
+  td_free(a->epoch);
+  td_free(a->touched);
+  td_free(a->direct);
   td_free(a->rh);
   td_free(a);
 }
@@ -144,6 +159,13 @@ static void mark_changed(td_agg *a, uint32_t g) {
 }
 
 static int new_group(td_agg *a, uint64_t h, uint32_t *out, td_error *err);
+
+/* Records that the current batch touched group g. */
+static inline void touch(td_agg *a, uint32_t g) {
+  if (a->epoch[g] == a->cur_epoch) return;
+  a->epoch[g] = a->cur_epoch;
+  a->touched[a->n_touched++] = g;
+}
 
 static int check_specs(const td_agg_spec *aggs, int64_t n, td_error *err) {
   for (int64_t k = 0; k < n; k++) {
@@ -356,31 +378,74 @@ static int map_generic(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
       if (rc) return rc;
     }
     a->gids[j] = g;
+    touch(a, g);
   }
   return TD_OK;
 }
 
-/* One int64-like key without nulls: the hot path. */
+/* Group of integer key v through the hash table (adding it if new). */
+static int int_key_slow(td_agg *a, const td_vec *kv, int64_t r, int64_t v, uint32_t *out,
+                        td_error *err) {
+  uint64_t h = combine(0, mix64((uint64_t)v));
+  int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
+  uint32_t e;
+  while ((e = a->table[s])) {
+    if (a->kst[0].i[e - 1] == v && !a->kst[0].nul[e - 1]) {
+      *out = e - 1;
+      return TD_OK;
+    }
+    s = (s + 1) & mask;
+  }
+  return add_group(a, h, kv, r, out, err);
+}
+
+/* One int64-like key without nulls: the hot path.  Keys near the first one
+ * seen are looked up in a direct map, others through the hash table. */
 static int map_int_key(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t n,
                        td_error *err) {
   const int64_t *data = kv->i64;
-  for (int64_t j = 0; j < n; j++) {
-    int64_t v = data[sel ? sel[j] : j];
-    uint64_t h = combine(0, mix64((uint64_t)v));
-    int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
-    uint32_t e, g = UINT32_MAX;
-    while ((e = a->table[s])) {
-      if (a->kst[0].i[e - 1] == v && !a->kst[0].nul[e - 1]) {
-        g = e - 1;
-        break;
-      }
-      s = (s + 1) & mask;
-    }
-    if (g == UINT32_MAX) {
-      int rc = add_group(a, h, kv, sel ? sel[j] : j, &g, err);
-      if (rc) return rc;
-    }
-    a->gids[j] = g;
+  if (!a->direct) {
+    a->direct = td_calloc(TD_DIRECT, sizeof *a->direct);
+    if (!a->direct) return td_err_nomem(err, "aggregating");
+  }
+  if (!a->direct_set && n > 0) {
+    a->direct_base = (int64_t)((uint64_t)data[sel ? sel[0] : 0] - TD_DIRECT / 4);
+    a->direct_set = true;
+  }
+  uint32_t *restrict direct = a->direct, *restrict gids = a->gids;
+  const uint64_t base = (uint64_t)a->direct_base;
+  int64_t j = 0;
+  while (j < n) {
+    /* tight loop over keys already in the direct map */
+    uint32_t *restrict epoch = a->epoch, *restrict touched = a->touched;
+    const uint32_t cur = a->cur_epoch;
+    int64_t nt = a->n_touched;
+#define DIRECT_LOOP(ROW)                                      \
+  for (; j < n; j++) {                                        \
+    uint64_t d = (uint64_t)data[ROW] - base;                  \
+    uint32_t slot = d < TD_DIRECT ? direct[d] : 0;            \
+    if (!slot) break;                                         \
+    uint32_t g = slot - 1;                                    \
+    gids[j] = g;                                              \
+    if (epoch[g] != cur) {                                    \
+      epoch[g] = cur;                                         \
+      touched[nt++] = g;                                      \
+    }                                                         \
+  }
+    if (sel) DIRECT_LOOP(sel[j]) else DIRECT_LOOP(j)
+#undef DIRECT_LOOP
+    a->n_touched = nt;
+    if (j == n) break;
+    /* a key outside the map: the hash table (may grow the arrays) */
+    int64_t r = sel ? sel[j] : j;
+    int64_t v = data[r];
+    uint64_t d = (uint64_t)v - base;
+    uint32_t g;
+    int rc = int_key_slow(a, kv, r, v, &g, err);
+    if (rc) return rc;
+    if (d < TD_DIRECT) direct[d] = g + 1;
+    gids[j++] = g;
+    touch(a, g);
   }
   return TD_OK;
 }
@@ -437,8 +502,8 @@ static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v,
   } while (0)
 
 /* Type-specialized loops for the common cases; false if not handled. */
-static bool fold_fast(store *s, td_agg_kind kind, const td_vec *in, const uint32_t *gids,
-                      const uint32_t *sel, int64_t n) {
+static bool fold_fast(const td_agg *a, store *s, td_agg_kind kind, const td_vec *in,
+                      const uint32_t *gids, const uint32_t *sel, int64_t n) {
   if (kind == TD_AGG_COUNT_STAR) {
     int64_t *cnt = s->cnt;
     ROWS_LOOP((void)r; cnt[g]++);
@@ -451,9 +516,11 @@ static bool fold_fast(store *s, td_agg_kind kind, const td_vec *in, const uint32
     return true;
   }
   if (in->ph == TD_PHYS_I64 && kind == TD_AGG_SUM) {
+    /* for sum, cnt only tells whether a non-null value was seen */
     const int64_t *x = in->i64;
     uint64_t *sum = (uint64_t *)s->i;
-    ROWS_LOOP(sum[g] += (uint64_t)x[r]; cnt[g]++);
+    ROWS_LOOP(sum[g] += (uint64_t)x[r]);
+    for (int64_t t = 0; t < a->n_touched; t++) cnt[a->touched[t]] |= 1;
     return true;
   }
   if ((in->ph == TD_PHYS_F64 || in->ph == TD_PHYS_I64) && (kind == TD_AGG_SUM || kind == TD_AGG_AVG)) {
@@ -489,7 +556,7 @@ static int fold_agg(td_agg *a, int64_t k, const td_batch *b, const uint32_t *sel
     if (rc) return rc;
   }
   int rc = TD_OK;
-  if (!fold_fast(s, sp->kind, &in, a->gids, sel, n)) {
+  if (!fold_fast(a, s, sp->kind, &in, a->gids, sel, n)) {
     for (int64_t j = 0; !rc && j < n; j++) {
       td_value v = td__vec_value(&in, sel ? sel[j] : j, sp->type);
       rc = fold_value(s, sp->kind, a->gids[j], &v, err);
@@ -503,7 +570,8 @@ static int map_groups(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t
                       td_error *err) {
   if (a->n_keys == 0) {
     memset(a->gids, 0, (size_t)n * sizeof *a->gids);
-    if (n) mark_changed(a, 0);
+    touch(a, 0);
+    mark_changed(a, 0);
     return TD_OK;
   }
   td_vec kv[8], *keys = a->n_keys <= 8 ? kv : td_calloc((size_t)a->n_keys, sizeof *keys);
@@ -521,7 +589,7 @@ static int map_groups(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t
   for (int64_t k = 0; k < loaded; k++) td__vec_free(&keys[k]);
   if (keys != kv) td_free(keys);
   if (rc) return rc;
-  for (int64_t j = 0; j < n; j++) mark_changed(a, a->gids[j]);
+  for (int64_t t = 0; t < a->n_touched; t++) mark_changed(a, a->touched[t]);
   return TD_OK;
 }
 
@@ -535,6 +603,11 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
     a->scratch_cap = a->gids ? n : 0;
     if (!a->gids) return td_err_nomem(err, "aggregating a batch");
   }
+  if (++a->cur_epoch == 0) { /* wrapped: forget old epochs */
+    memset(a->epoch, 0, (size_t)a->cap * sizeof *a->epoch);
+    a->cur_epoch = 1;
+  }
+  a->n_touched = 0;
   int rc = map_groups(a, b, sel, n, err);
   for (int64_t k = 0; !rc && k < a->n_aggs; k++) rc = fold_agg(a, k, b, sel, n, err);
   return rc;
