@@ -32,6 +32,9 @@ typedef struct td_service_options {
   int64_t page_size;          /* rows per page; default 65536 */
   int64_t cache_bytes;        /* page cache budget in bytes; default 1 GiB */
   int64_t request_timeout_ms; /* per backend request; default 30000; <= 0: wait for ever */
+  int64_t update_period_ms;   /* refreshing tables: cycle period; default 1000;
+                                 0: immediate mode, a cycle starts as soon as
+                                 notifications arrive (bursts coalesce) */
   td_error_hook on_error;     /* may be NULL */
   void *on_error_ctx;
 } td_service_options;
@@ -72,7 +75,14 @@ typedef struct td_counters {
   int64_t cache_pages;            /* pages the cache holds now */
   int64_t timeouts;               /* requests that got no answer in time */
   int64_t rejected_answers;       /* answers rejected (late, second, bad) */
+  int64_t update_cycles;          /* update cycles run */
+  int64_t update_cpu_ns;          /* CPU time the update thread spent in cycles */
 } td_counters;
+
+/* Runs an update cycle now and waits until every notification that arrived
+ * before the call has been applied and its listeners called (or the timeout
+ * passed: TD_ETIMEOUT).  Not from inside a listener (TD_ESTATE). */
+TD_API int td_service_flush(td_service *service, int64_t timeout_ms, td_error *err);
 
 /* A consistent copy of the service's counters. */
 TD_API void td_service_counters(td_service *service, td_counters *out);

@@ -44,11 +44,43 @@ typedef bool (*td_location_predicate)(void *ctx, const td_location_key *key);
 typedef struct td_table_options {
   td_location_predicate predicate; /* NULL: every location */
   void *predicate_ctx;
+  /* A refreshing table subscribes to the table's locations and to the size of
+   * each location it includes, and grows in the service's update cycles. */
+  bool refreshing;
 } td_table_options;
 
-/* Builds a static table of `key`.  Calls table_schema (once per table key per
- * service), table_locations, and table_location_size for each location the
- * predicate keeps.  No column data is read.
+/* What one update cycle added to a refreshing table. */
+typedef struct td_added_rows {
+  int64_t region;                    /* region index: row keys (region << 43) | row */
+  const td_location_key *location;   /* borrowed for the callback */
+  int64_t first_row, end_row;        /* rows [first_row, end_row) of the location */
+} td_added_rows;
+
+typedef struct td_table_update {
+  int64_t version;       /* the table version after the cycle (1, 2, ...) */
+  int64_t size_before, size_after;
+  int64_t n_added;       /* row ranges added, one per location that grew */
+  const td_added_rows *added;
+  int64_t n_new_locations; /* locations included in this cycle (their rows are in `added`) */
+  const td_location_key *const *new_locations;
+} td_table_update;
+
+/* Called on the service's update thread after a cycle changed the table,
+ * once the table is consistent (reads see the new version).  `update` is
+ * NULL and `error` set exactly once when the table fails; after that the
+ * listener is not called again.  Callbacks may read tables, add or remove
+ * listeners (their own included) and release tables. */
+typedef void (*td_table_listener)(void *ctx, td_table *table, const td_table_update *update,
+                                  const td_error *error);
+
+/* Builds a table of `key` (NULL opts: static, every location).
+ * Static: calls table_schema (once per table key per service),
+ * table_locations, and table_location_size for each location the predicate
+ * keeps.  Refreshing: subscribes to the key's locations (one subscription per
+ * key, shared by all its refreshing tables) and to the size of each included
+ * location, waiting for each subscription's initial answers.  No column data
+ * is read.  Refreshing needs the backend's subscribe and unsubscribe methods
+ * (else TD_EUNSUPPORTED).
  * Errors: those of the backend answers (TD_EBACKEND, TD_ECONTRACT,
  * TD_ETIMEOUT, TD_EUNSUPPORTED), TD_ERANGE (too many locations or rows),
  * TD_ENOMEM.  *out receives one reference. */
@@ -56,6 +88,19 @@ TD_API int td_make_table(td_service *service, const td_table_key *key,
                          const td_table_options *opts, td_table **out, td_error *err);
 TD_API td_table *td_table_retain(td_table *table);
 TD_API void td_table_release(td_table *table); /* NULL is fine */
+
+/* Registers a listener on a refreshing table; listeners of a table are called
+ * in registration order.  *id identifies it for removal.
+ * Errors: TD_ESTATE (static table), TD_EFAILED (the table has failed). */
+TD_API int td_table_add_listener(td_table *table, td_table_listener fn, void *ctx, int64_t *id,
+                                 td_error *err);
+/* Removes a listener; safe from inside any callback.  TD_ENOTFOUND if unknown. */
+TD_API int td_table_remove_listener(td_table *table, int64_t id);
+TD_API bool td_table_is_refreshing(const td_table *table);
+/* The table's current version (0 at creation, +1 per cycle that changed it). */
+TD_API int64_t td_table_version(td_table *table);
+/* TD_OK, or the error that failed a refreshing table (copied into err). */
+TD_API int td_table_status(td_table *table, td_error *err);
 
 /* The table definition as an Arrow struct schema (caller owns `out`). */
 TD_API int td_table_schema(td_table *table, struct ArrowSchema *out, td_error *err);

@@ -166,3 +166,26 @@ bool td_call_close(td_service *s, td_call *c) {
   pthread_mutex_unlock(&s->req_lock);
   return live;
 }
+
+int td_call_take_locations(td_service *s, td_call *c, td_location_key ***keys, int64_t *n, char *msg,
+                           size_t msg_size) {
+  pthread_mutex_lock(&s->req_lock);
+  *keys = c->locs;
+  *n = c->n_locs;
+  c->locs = NULL;
+  c->n_locs = c->cap_locs = 0;
+  int rc = c->state == TD_CALL_FAILED ? c->err_code : TD_OK;
+  if (rc) snprintf(msg, msg_size, "%s", c->err_msg);
+  pthread_mutex_unlock(&s->req_lock);
+  return rc;
+}
+
+int td_call_peek_size(td_service *s, td_call *c, int64_t *size, int64_t *n_sizes, char *msg, size_t msg_size) {
+  pthread_mutex_lock(&s->req_lock);
+  *size = c->size;
+  *n_sizes = c->n_sizes;
+  int rc = c->state == TD_CALL_FAILED ? c->err_code : TD_OK;
+  if (rc) snprintf(msg, msg_size, "%s", c->err_msg);
+  pthread_mutex_unlock(&s->req_lock);
+  return rc;
+}

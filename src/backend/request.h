@@ -84,6 +84,14 @@ void td_call_end(td_service *s, td_call *c);
  * (neither failed nor unregistered), i.e. the backend must be told. */
 bool td_call_close(td_service *s, td_call *c);
 
+/* Subscriptions: takes the locations received so far (caller releases the
+ * keys and frees the array), or reports the failure that ended the call
+ * (returns its code, message in `msg`). */
+int td_call_take_locations(td_service *s, td_call *c, td_location_key ***keys, int64_t *n, char *msg,
+                           size_t msg_size);
+/* Subscriptions: the latest size and how many sizes arrived, or the failure. */
+int td_call_peek_size(td_service *s, td_call *c, int64_t *size, int64_t *n_sizes, char *msg, size_t msg_size);
+
 /* Internal to backend/ and service/ (all under req_lock). */
 td_call *td__call_find(td_service *s, uint64_t id);
 const char *td__call_retired_desc(td_service *s, uint64_t id);

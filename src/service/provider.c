@@ -68,6 +68,7 @@ int td_provider_new(td_service *s, const td_table_key *key, td_provider **out, t
 }
 
 static void location_free(td_location *l) {
+  td_free(l->fail_msg);
   td_location_key_release(l->key);
   td_free(l->name);
   td_free(l->values);
@@ -78,6 +79,8 @@ void td_provider_free(td_provider *p) {
   if (!p) return;
   for (int64_t i = 0; i < p->n_locs; i++) location_free(p->locs[i]);
   td_free(p->locs);
+  td_free(p->seen);
+  td_free(p->fresh);
   td_key_index_reset(&p->index);
   td_schema_reset(&p->def);
   td_table_key_release(p->key);

@@ -35,6 +35,12 @@ typedef struct td_location {
   td_value *values; /* per partition column (strings borrowed from key) */
   _Atomic int64_t size; /* latest size the backend reported (max) */
   struct td_provider *provider;
+  /* Refreshing tables (all under the update graph's lock): */
+  td_call *size_sub;       /* size subscription, shared by every refreshing table */
+  int64_t size_sub_refs;   /* refreshing tables that include the location */
+  int64_t drained_cycle;   /* the cycle that last drained size_sub */
+  int fail_code;           /* non-zero once the location failed (shrink, failure) */
+  char *fail_msg;
 } td_location;
 
 struct td_provider {
@@ -46,6 +52,16 @@ struct td_provider {
   td_location **locs; /* interned, in arrival order */
   int64_t n_locs, cap_locs;
   td_key_index index; /* key -> location */
+  /* Refreshing tables (all under the update graph's lock): */
+  td_call *loc_sub;         /* location subscription, shared per table key */
+  int64_t loc_sub_refs;     /* refreshing tables on this key */
+  td_location **seen;       /* locations the subscription delivered, in order */
+  int64_t n_seen, cap_seen;
+  int64_t drained_cycle;    /* the cycle that last drained loc_sub */
+  td_location **fresh;      /* delivered in that cycle */
+  int64_t n_fresh, cap_fresh;
+  int fail_code;            /* non-zero once the location subscription failed */
+  char fail_msg[TD_ERROR_MESSAGE_SIZE];
 };
 
 int td_provider_new(td_service *s, const td_table_key *key, td_provider **out, td_error *err);

@@ -9,6 +9,7 @@
 
 #include "pages/cache.h"
 #include "service/provider.h"
+#include "table/update.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -24,6 +25,7 @@ void td_service_options_init(td_service_options *o) {
   o->page_size = 65536;
   o->cache_bytes = (int64_t)1 << 30;
   o->request_timeout_ms = 30000;
+  o->update_period_ms = 1000;
 }
 
 int td_service_new(td_backend backend, const td_service_options *opts, td_service **out,
@@ -53,6 +55,12 @@ int td_service_new(td_backend backend, const td_service_options *opts, td_servic
   atomic_init(&s->refs, 1);
   s->backend = backend;
   s->opts = o;
+  if (td_graph_new(s, &s->graph, err) != TD_OK) {
+    td_page_cache_free(s->cache);
+    td_free(s);
+    if (vt->release) vt->release(backend.self);
+    return TD_ENOMEM;
+  }
   pthread_mutex_init(&s->req_lock, NULL);
   pthread_mutex_init(&s->providers_lock, NULL);
   *out = s;
@@ -66,6 +74,7 @@ td_service *td_service_retain(td_service *s) {
 
 void td_service_free(td_service *s) {
   if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
+  td_graph_stop(s->graph); /* no refreshing table is left: just the thread */
   for (int64_t i = 0; i < s->n_providers; i++) td_provider_free(s->providers[i]);
   td_free(s->providers);
   td_page_cache_free(s->cache);
@@ -98,6 +107,11 @@ void td_service_counters(td_service *s, td_counters *out) {
   out->timeouts = atomic_load(&s->timeouts);
   out->rejected_answers = atomic_load(&s->rejected);
   td_page_cache_stats(s->cache, out);
+  td_graph_stats(s->graph, &out->update_cycles, &out->update_cpu_ns);
+}
+
+int td_service_flush(td_service *s, int64_t timeout_ms, td_error *err) {
+  return td_graph_flush(s->graph, timeout_ms, err);
 }
 
 int td_service_provider(td_service *s, const td_table_key *key, td_provider **out, td_error *err) {

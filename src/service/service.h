@@ -18,6 +18,7 @@
 
 typedef struct td_provider td_provider;
 typedef struct td_page_cache td_page_cache;
+typedef struct td_graph td_graph;
 
 #define TD_RETIRED_CALLS 64
 
@@ -39,6 +40,7 @@ struct td_service {
   _Atomic int64_t rows_received, bytes_received, timeouts, rejected;
 
   td_page_cache *cache;
+  td_graph *graph; /* refreshing tables and update cycles */
 
   pthread_mutex_t providers_lock;
   td_provider **providers;

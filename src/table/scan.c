@@ -17,6 +17,8 @@ static void drop_pages(td_scan *sc) {
 int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *cols, int64_t n_cols,
                  int64_t begin, int64_t end, td_error *err) {
   memset(sc, 0, sizeof *sc);
+  int frc = td_table_status(t, err);
+  if (frc) return frc;
   int64_t nc = cols ? n_cols : t->def->n_fields;
   for (int64_t i = 0; cols && i < n_cols; i++)
     if (cols[i] < 0 || cols[i] >= t->def->n_fields)

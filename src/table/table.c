@@ -3,6 +3,8 @@
  */
 #include "table/table.h"
 
+#include "table/update.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +63,8 @@ int64_t td_snapshot_region_of(const td_snapshot *s, int64_t pos) {
   return lo;
 }
 
-static int table_alloc(td_service *s, td_provider *p, const td_table_options *opts, td_table **out,
-                       td_error *err) {
+int td_table_alloc(td_service *s, td_provider *p, const td_table_options *opts, td_table **out,
+                   td_error *err) {
   td_table *t = td_calloc(1, sizeof *t);
   if (!t) return td_err_nomem(err, "creating a table");
   atomic_init(&t->refs, 1);
@@ -98,7 +100,7 @@ int td_table_build_static(td_service *s, td_provider *p, td_location *const *loc
     if (rc == TD_OK) rc = r2;
   }
   td_table *t = NULL;
-  if (rc == TD_OK) rc = table_alloc(s, p, opts, &t, err);
+  if (rc == TD_OK) rc = td_table_alloc(s, p, opts, &t, err);
   if (rc == TD_OK) rc = td_snapshot_new(locs, sizes, n, 0, &t->snap, err);
   td_free(sizes);
   td_free(calls);
@@ -117,6 +119,7 @@ int td_make_table(td_service *s, const td_table_key *key, const td_table_options
   td_provider *p;
   int rc = td_service_provider(s, key, &p, err);
   if (rc) return rc;
+  if (opts && opts->refreshing) return td_graph_make_table(s->graph, p, opts, out, err);
   td_location **locs;
   int64_t n;
   if ((rc = td_provider_list(p, &locs, &n, err)) != TD_OK) return rc;
@@ -135,11 +138,40 @@ td_table *td_table_retain(td_table *t) {
 
 void td_table_release(td_table *t) {
   if (!t || atomic_fetch_sub(&t->refs, 1) != 1) return;
+  if (t->refreshing) td_graph_drop_table(t->service->graph, t); /* unsubscribes */
   td_snapshot_release(t->snap);
   pthread_mutex_destroy(&t->lock);
   td_service *s = t->service;
   td_free(t);
   td_service_free(s);
+}
+
+bool td_table_is_refreshing(const td_table *t) { return t->refreshing; }
+
+int64_t td_table_version(td_table *t) {
+  td_snapshot *s = td_table_snapshot(t);
+  int64_t v = s->version;
+  td_snapshot_release(s);
+  return v;
+}
+
+int td_table_status(td_table *t, td_error *err) {
+  pthread_mutex_lock(&t->lock);
+  int rc = t->fail_code ? td_err(err, TD_EFAILED, "table '%s' has failed: %s", td_table_key_name(t->provider->key),
+                                 t->fail_msg)
+                        : TD_OK;
+  pthread_mutex_unlock(&t->lock);
+  return rc;
+}
+
+int td_table_add_listener(td_table *t, td_table_listener fn, void *ctx, int64_t *id, td_error *err) {
+  if (!fn) return td_err(err, TD_EINVAL, "a listener needs a function");
+  return td_graph_add_listener(t->service->graph, t, fn, ctx, id, err);
+}
+
+int td_table_remove_listener(td_table *t, int64_t id) {
+  if (!t->refreshing) return TD_ENOTFOUND;
+  return td_graph_remove_listener(t->service->graph, t, id);
 }
 
 int td_table_schema(td_table *t, struct ArrowSchema *out, td_error *err) {

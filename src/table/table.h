@@ -37,6 +37,13 @@ typedef struct td_snapshot {
   int64_t size;
 } td_snapshot;
 
+typedef struct td_listener_entry {
+  int64_t id;
+  td_table_listener fn;
+  void *ctx;
+  bool removed;
+} td_listener_entry;
+
 struct td_table {
   _Atomic int64_t refs;
   td_service *service;
@@ -44,9 +51,20 @@ struct td_table {
   const td_schema *def; /* the provider's definition */
   int64_t n_partition;
   td_table_options opts;
-  pthread_mutex_t lock;
+  pthread_mutex_t lock; /* guards snap and the failure fields */
   td_snapshot *snap;
+  int fail_code;        /* non-zero once a refreshing table failed */
+  char fail_msg[TD_ERROR_MESSAGE_SIZE];
+  /* Refreshing tables (under the update graph's lock): */
+  bool refreshing;
+  bool fail_told;       /* listeners got the failure */
+  td_key_index included; /* location key -> td_location, for duplicates */
+  td_listener_entry *listeners;
+  int64_t n_listeners, cap_listeners, next_listener_id;
 };
+
+/* Allocates a table with no snapshot yet. */
+int td_table_alloc(td_service *s, td_provider *p, const td_table_options *opts, td_table **out, td_error *err);
 
 /* Builds a snapshot of `n` locations (in region order) with `sizes`. */
 int td_snapshot_new(td_location *const *locs, const int64_t *sizes, int64_t n, int64_t version,

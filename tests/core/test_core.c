@@ -343,7 +343,7 @@ static void test_partitioned_and_predicate(void **state) {
   td_partitioned_table_release(pt);
 
   /* A predicate prunes before any size or data call. */
-  td_table_options opts = {only_part_1, NULL};
+  td_table_options opts = {only_part_1, NULL, false};
   td_table *t;
   TD_ASSERT_OK(td_make_table(f.svc, f.key, &opts, &t, &err), &err);
   assert_int_equal(td_table_size(t), 5);

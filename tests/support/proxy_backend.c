@@ -11,7 +11,7 @@
 /* ---- proxy ---- */
 
 static void log_call(td_proxy *p, td_method m, const td_location_key *loc, const char *col, int64_t off,
-                     int64_t mn, int64_t mx) {
+                     int64_t mn, int64_t mx, td_request req) {
   pthread_mutex_lock(&p->lock);
   if (p->n_log < (int64_t)(sizeof p->log / sizeof *p->log)) {
     td_call_log *l = &p->log[p->n_log++];
@@ -22,44 +22,45 @@ static void log_call(td_proxy *p, td_method m, const td_location_key *loc, const
     l->offset = off;
     l->min_rows = mn;
     l->max_rows = mx;
+    l->req = req;
   }
   pthread_mutex_unlock(&p->lock);
 }
 
 static void p_schema(void *self, const td_table_key *t, td_request r) {
   td_proxy *p = self;
-  log_call(p, TD_METHOD_TABLE_SCHEMA, NULL, NULL, 0, 0, 0);
+  log_call(p, TD_METHOD_TABLE_SCHEMA, NULL, NULL, 0, 0, 0, r);
   p->inner.vtable->table_schema(p->inner.self, t, r);
 }
 static void p_locations(void *self, const td_table_key *t, td_request r) {
   td_proxy *p = self;
-  log_call(p, TD_METHOD_TABLE_LOCATIONS, NULL, NULL, 0, 0, 0);
+  log_call(p, TD_METHOD_TABLE_LOCATIONS, NULL, NULL, 0, 0, 0, r);
   p->inner.vtable->table_locations(p->inner.self, t, r);
 }
 static void p_size(void *self, const td_table_key *t, const td_location_key *l, td_request r) {
   td_proxy *p = self;
-  log_call(p, TD_METHOD_TABLE_LOCATION_SIZE, l, NULL, 0, 0, 0);
+  log_call(p, TD_METHOD_TABLE_LOCATION_SIZE, l, NULL, 0, 0, 0, r);
   p->inner.vtable->table_location_size(p->inner.self, t, l, r);
 }
 static void p_values(void *self, const td_table_key *t, const td_location_key *l, const char *c, int64_t off,
                      int64_t mn, int64_t mx, td_request r) {
   td_proxy *p = self;
-  log_call(p, TD_METHOD_COLUMN_VALUES, l, c, off, mn, mx);
+  log_call(p, TD_METHOD_COLUMN_VALUES, l, c, off, mn, mx, r);
   p->inner.vtable->column_values(p->inner.self, t, l, c, off, mn, mx, r);
 }
 static void p_sub_locs(void *self, const td_table_key *t, td_request r) {
   td_proxy *p = self;
-  log_call(p, TD_METHOD_SUBSCRIBE_LOCATIONS, NULL, NULL, 0, 0, 0);
+  log_call(p, TD_METHOD_SUBSCRIBE_LOCATIONS, NULL, NULL, 0, 0, 0, r);
   p->inner.vtable->subscribe_to_table_locations(p->inner.self, t, r);
 }
 static void p_sub_size(void *self, const td_table_key *t, const td_location_key *l, td_request r) {
   td_proxy *p = self;
-  log_call(p, TD_METHOD_SUBSCRIBE_SIZE, l, NULL, 0, 0, 0);
+  log_call(p, TD_METHOD_SUBSCRIBE_SIZE, l, NULL, 0, 0, 0, r);
   p->inner.vtable->subscribe_to_table_location_size(p->inner.self, t, l, r);
 }
 static void p_unsub(void *self, td_request r) {
   td_proxy *p = self;
-  log_call(p, TD_METHOD_UNSUBSCRIBE, NULL, NULL, 0, 0, 0);
+  log_call(p, TD_METHOD_UNSUBSCRIBE, NULL, NULL, 0, 0, 0, r);
   p->inner.vtable->unsubscribe(p->inner.self, r);
 }
 static void p_release(void *self) {
@@ -80,6 +81,15 @@ td_backend td_proxy_backend(td_proxy *p, td_backend inner) {
   p->inner = inner;
   td_backend b = {&proxy_vt, p};
   return b;
+}
+
+td_request td_proxy_last(td_proxy *p, td_method m, const char *location) {
+  td_request r = {NULL, 0};
+  pthread_mutex_lock(&p->lock);
+  for (int64_t i = 0; i < p->n_log; i++)
+    if (p->log[i].method == m && (!location || strcmp(p->log[i].location, location) == 0)) r = p->log[i].req;
+  pthread_mutex_unlock(&p->lock);
+  return r;
 }
 
 int64_t td_proxy_count(td_proxy *p, td_method m, const char *location) {

@@ -21,6 +21,7 @@ typedef struct td_call_log {
   char location[128];
   char column[64];
   int64_t offset, min_rows, max_rows;
+  td_request req;
 } td_call_log;
 
 typedef struct td_proxy {
@@ -37,6 +38,8 @@ void td_proxy_init(td_proxy *p);
 void td_proxy_destroy(td_proxy *p);
 /* Number of logged calls of `method` (NULL location: any). */
 int64_t td_proxy_count(td_proxy *p, td_method method, const char *location);
+/* The request of the last logged call of `method` (NULL location: any). */
+td_request td_proxy_last(td_proxy *p, td_method method, const char *location);
 
 typedef enum td_script_mode {
   TD_SCRIPT_OK = 0,

@@ -1,0 +1,646 @@
+/*
+ * table/update.c - refreshing tables: subscriptions, update cycles and
+ * listeners (see update.h for the design and its invariants).
+ */
+#include "table/update.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/alloc.h"
+#include "util/error.h"
+
+struct td_graph {
+  _Atomic int64_t refs; /* the service's, and the thread's while it runs */
+  td_service *service;
+  pthread_mutex_t lock; /* recursive: cycles, refreshing tables, listeners */
+  pthread_mutex_t sig;  /* the fields below, up to `tables` */
+  pthread_cond_t wake, done;
+  bool dirty, force, stop, started;
+  pthread_t thread;
+  int64_t period_ms;
+  int64_t cycles_started, cycles_done;
+  _Atomic int64_t cpu_ns;
+  td_table **tables; /* refreshing tables, under lock */
+  int64_t n_tables, cap_tables;
+  int64_t cursor;    /* the table a cycle is updating; -1 outside cycles */
+};
+
+/* ---- lifetime and the thread ---- */
+
+int td_graph_new(td_service *s, td_graph **out, td_error *err) {
+  td_graph *g = td_calloc(1, sizeof *g);
+  if (!g) return td_err_nomem(err, "creating the update graph");
+  atomic_init(&g->refs, 1);
+  atomic_init(&g->cpu_ns, 0);
+  g->cursor = -1;
+  g->service = s;
+  g->period_ms = s->opts.update_period_ms;
+  pthread_mutexattr_t ma;
+  pthread_mutexattr_init(&ma);
+  pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&g->lock, &ma);
+  pthread_mutexattr_destroy(&ma);
+  pthread_mutex_init(&g->sig, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&g->wake, &ca);
+  pthread_cond_init(&g->done, &ca);
+  pthread_condattr_destroy(&ca);
+  *out = g;
+  return TD_OK;
+}
+
+static void graph_release(td_graph *g) {
+  if (atomic_fetch_sub(&g->refs, 1) != 1) return;
+  td_free(g->tables);
+  pthread_mutex_destroy(&g->lock);
+  pthread_mutex_destroy(&g->sig);
+  pthread_cond_destroy(&g->wake);
+  pthread_cond_destroy(&g->done);
+  td_free(g);
+}
+
+void td_graph_notify(void *graph) {
+  td_graph *g = graph;
+  pthread_mutex_lock(&g->sig);
+  g->dirty = true;
+  pthread_cond_signal(&g->wake);
+  pthread_mutex_unlock(&g->sig);
+}
+
+static void add_ms(struct timespec *t, int64_t ms) {
+  t->tv_sec += ms / 1000;
+  t->tv_nsec += (ms % 1000) * 1000000L;
+  if (t->tv_nsec >= 1000000000L) {
+    t->tv_sec++;
+    t->tv_nsec -= 1000000000L;
+  }
+}
+
+static bool before(const struct timespec *a, const struct timespec *b) {
+  return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static int64_t thread_cpu_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void run_cycle(td_graph *g, int64_t no);
+
+static void *graph_main(void *arg) {
+  td_graph *g = arg;
+  struct timespec next;
+  clock_gettime(CLOCK_MONOTONIC, &next);
+  pthread_mutex_lock(&g->sig);
+  for (;;) {
+    for (;;) {
+      if (g->stop || g->force) break;
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (g->dirty && (g->period_ms <= 0 || !before(&now, &next))) break;
+      if (g->dirty) pthread_cond_timedwait(&g->wake, &g->sig, &next);
+      else pthread_cond_wait(&g->wake, &g->sig);
+    }
+    if (g->stop) break;
+    g->dirty = g->force = false;
+    int64_t no = ++g->cycles_started;
+    pthread_mutex_unlock(&g->sig);
+    int64_t cpu0 = thread_cpu_ns();
+    run_cycle(g, no); /* may stop the graph (the last table released) */
+    atomic_fetch_add(&g->cpu_ns, thread_cpu_ns() - cpu0);
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    add_ms(&next, g->period_ms);
+    pthread_mutex_lock(&g->sig);
+  }
+  pthread_mutex_unlock(&g->sig);
+  graph_release(g);
+  return NULL;
+}
+
+/* Under lock: starts the thread with the first refreshing table. */
+static int ensure_started(td_graph *g, td_error *err) {
+  pthread_mutex_lock(&g->sig);
+  int rc = TD_OK;
+  if (!g->started) {
+    atomic_fetch_add(&g->refs, 1);
+    if (pthread_create(&g->thread, NULL, graph_main, g) != 0) {
+      atomic_fetch_sub(&g->refs, 1);
+      rc = td_err(err, TD_ENOMEM, "cannot start the update thread: %s", strerror(errno));
+    } else {
+      g->started = true;
+    }
+  }
+  pthread_mutex_unlock(&g->sig);
+  return rc;
+}
+
+void td_graph_stop(td_graph *g) {
+  if (!g) return;
+  pthread_mutex_lock(&g->sig);
+  bool started = g->started;
+  g->stop = true;
+  pthread_cond_broadcast(&g->wake);
+  pthread_cond_broadcast(&g->done);
+  pthread_mutex_unlock(&g->sig);
+  if (started) {
+    if (pthread_equal(pthread_self(), g->thread)) pthread_detach(g->thread);
+    else pthread_join(g->thread, NULL);
+  }
+  g->service = NULL;
+  graph_release(g);
+}
+
+void td_graph_stats(td_graph *g, int64_t *cycles, int64_t *cpu_ns) {
+  pthread_mutex_lock(&g->sig);
+  *cycles = g->cycles_done;
+  pthread_mutex_unlock(&g->sig);
+  *cpu_ns = atomic_load(&g->cpu_ns);
+}
+
+int td_graph_flush(td_graph *g, int64_t timeout_ms, td_error *err) {
+  pthread_mutex_lock(&g->sig);
+  if (!g->started) {
+    pthread_mutex_unlock(&g->sig);
+    return TD_OK; /* no refreshing table, nothing to apply */
+  }
+  if (pthread_equal(pthread_self(), g->thread)) {
+    pthread_mutex_unlock(&g->sig);
+    return td_err(err, TD_ESTATE, "td_service_flush cannot wait for a cycle from inside a listener");
+  }
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  add_ms(&deadline, timeout_ms);
+  int64_t target = g->cycles_started + 1;
+  g->force = true;
+  pthread_cond_signal(&g->wake);
+  int rc = TD_OK;
+  while (g->cycles_done < target && !g->stop) {
+    if (pthread_cond_timedwait(&g->done, &g->sig, &deadline) == ETIMEDOUT && g->cycles_done < target) {
+      rc = td_err(err, TD_ETIMEOUT, "no update cycle completed within %lld ms", (long long)timeout_ms);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&g->sig);
+  return rc;
+}
+
+/* ---- subscriptions ---- */
+
+/* Ends a subscription: the backend's unsubscribe, exactly once, unless the
+ * subscription failed. */
+static void close_sub(td_service *s, td_call *c) {
+  if (!c) return;
+  if (td_call_close(s, c)) {
+    atomic_fetch_add(&s->calls[TD_METHOD_UNSUBSCRIBE], 1);
+    s->backend.vtable->unsubscribe(s->backend.self, td_call_request(s, c));
+  }
+  td_call_end(s, c);
+}
+
+/* Starts a subscription and waits for its initial answers. */
+static int subscribe(td_graph *g, td_method m, td_provider *p, td_location *l, td_call **out, td_error *err) {
+  td_service *s = g->service;
+  char desc[768];
+  if (l)
+    snprintf(desc, sizeof desc, "subscribe_to_table_location_size(table '%s', location '%s')",
+             td_table_key_name(p->key), l->name);
+  else
+    snprintf(desc, sizeof desc, "subscribe_to_table_locations(table '%s')", td_table_key_name(p->key));
+  td_call *c;
+  int rc = td_call_begin(s, m, desc, &c, err);
+  if (rc) return rc;
+  c->notify = td_graph_notify;
+  c->notify_ctx = g;
+  if (l) s->backend.vtable->subscribe_to_table_location_size(s->backend.self, p->key, l->key, td_call_request(s, c));
+  else s->backend.vtable->subscribe_to_table_locations(s->backend.self, p->key, td_call_request(s, c));
+  rc = td_call_wait(s, c, err);
+  if (rc == TD_ETIMEOUT) {
+    /* Abandoned, not failed: the backend may hold it, so tell it once. */
+    atomic_fetch_add(&s->calls[TD_METHOD_UNSUBSCRIBE], 1);
+    s->backend.vtable->unsubscribe(s->backend.self, td_call_request(s, c));
+  }
+  if (rc) {
+    td_call_end(s, c);
+    return rc;
+  }
+  *out = c;
+  return TD_OK;
+}
+
+static int push_loc(td_location ***arr, int64_t *n, int64_t *cap, td_location *l) {
+  if (*n == *cap) {
+    int64_t nc = *cap ? *cap * 2 : 16;
+    td_location **a = td_realloc(*arr, (size_t)nc * sizeof *a);
+    if (!a) return TD_ENOMEM;
+    *arr = a;
+    *cap = nc;
+  }
+  (*arr)[(*n)++] = l;
+  return TD_OK;
+}
+
+/* Interns what the location subscription delivered since the last drain,
+ * appending to p->seen (and p->fresh when `fresh`). */
+static void drain_provider(td_graph *g, td_provider *p, bool fresh) {
+  if (!p->loc_sub || p->fail_code) return;
+  td_location_key **keys;
+  int64_t n;
+  char msg[TD_ERROR_MESSAGE_SIZE];
+  int rc = td_call_take_locations(g->service, p->loc_sub, &keys, &n, msg, sizeof msg);
+  td_error e;
+  td_error_clear(&e);
+  for (int64_t i = 0; i < n; i++) {
+    td_location *l;
+    bool is_new;
+    if (!p->fail_code) {
+      int r = td_provider_intern(p, keys[i], &l, &is_new, &e);
+      if (r == TD_OK && (push_loc(&p->seen, &p->n_seen, &p->cap_seen, l) != TD_OK ||
+                         (fresh && push_loc(&p->fresh, &p->n_fresh, &p->cap_fresh, l) != TD_OK)))
+        r = td_err_nomem(&e, "receiving a location");
+      if (r) {
+        p->fail_code = r;
+        snprintf(p->fail_msg, sizeof p->fail_msg, "%s", e.message);
+      }
+    }
+    td_location_key_release(keys[i]);
+  }
+  td_free(keys);
+  if (rc && !p->fail_code) {
+    p->fail_code = rc;
+    snprintf(p->fail_msg, sizeof p->fail_msg, "%s", msg);
+  }
+}
+
+static void fail_location(td_location *l, int code, const char *msg) {
+  if (l->fail_code) return;
+  l->fail_code = code;
+  l->fail_msg = td_strdup(msg);
+}
+
+/* Applies the latest size the location's subscription reported. */
+static void drain_location(td_graph *g, td_location *l) {
+  if (!l->size_sub || l->fail_code) return;
+  int64_t size, n_sizes;
+  char msg[TD_ERROR_MESSAGE_SIZE];
+  int rc = td_call_peek_size(g->service, l->size_sub, &size, &n_sizes, msg, sizeof msg);
+  if (rc) {
+    fail_location(l, rc, msg);
+    return;
+  }
+  td_error e;
+  td_error_clear(&e);
+  if (n_sizes > 0 && size >= TD_MAX_LOCATION_ROWS)
+    rc = td_err(&e, TD_ERANGE, "table '%s', location '%s': size %lld exceeds the limit of 2^43 rows",
+                td_table_key_name(l->provider->key), l->name, (long long)size);
+  else if (n_sizes > 0) rc = td_location_set_size(l, size, &e);
+  if (rc) fail_location(l, rc, e.message);
+}
+
+static int acquire_loc_sub(td_graph *g, td_provider *p, td_error *err) {
+  if (p->loc_sub) {
+    p->loc_sub_refs++;
+    return TD_OK;
+  }
+  /* A fresh subscription: forget what an earlier, ended one delivered. */
+  p->n_seen = p->n_fresh = 0;
+  p->fail_code = 0;
+  p->fail_msg[0] = '\0';
+  int rc = subscribe(g, TD_METHOD_SUBSCRIBE_LOCATIONS, p, NULL, &p->loc_sub, err);
+  if (rc) return rc;
+  p->loc_sub_refs = 1;
+  drain_provider(g, p, false);
+  if (p->fail_code) {
+    rc = td_err(err, p->fail_code, "%s", p->fail_msg);
+    p->loc_sub_refs = 0;
+    close_sub(g->service, p->loc_sub);
+    p->loc_sub = NULL;
+  }
+  return rc;
+}
+
+static void release_loc_sub(td_graph *g, td_provider *p) {
+  if (--p->loc_sub_refs > 0) return;
+  close_sub(g->service, p->loc_sub);
+  p->loc_sub = NULL;
+}
+
+static int acquire_size_sub(td_graph *g, td_location *l, td_error *err) {
+  if (l->size_sub) {
+    l->size_sub_refs++;
+    return TD_OK;
+  }
+  if (l->fail_code) return td_err(err, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
+  int rc = subscribe(g, TD_METHOD_SUBSCRIBE_SIZE, l->provider, l, &l->size_sub, err);
+  if (rc) return rc;
+  l->size_sub_refs = 1;
+  drain_location(g, l);
+  if (l->fail_code) return td_err(err, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
+  return TD_OK;
+}
+
+static void release_size_sub(td_graph *g, td_location *l) {
+  if (--l->size_sub_refs > 0) return;
+  close_sub(g->service, l->size_sub);
+  l->size_sub = NULL;
+  /* A failure belongs to the subscription that ended: a later table
+   * subscribes afresh. */
+  l->fail_code = 0;
+  td_free(l->fail_msg);
+  l->fail_msg = NULL;
+}
+
+/* ---- tables ---- */
+
+static bool keeps(const td_table *t, const td_location *l) {
+  return !t->opts.predicate || t->opts.predicate(t->opts.predicate_ctx, l->key);
+}
+
+/* Picks, from `cand`, the locations the table keeps and has not included
+ * yet, in location-key order, subscribing to their sizes.  On failure the
+ * subscriptions taken here are dropped again. */
+static int include_new(td_graph *g, td_table *t, td_location *const *cand, int64_t n, td_location ***out,
+                       int64_t *n_out, td_error *err) {
+  td_location **picked = NULL;
+  int64_t np = 0, cap = 0;
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+    td_location *l = cand[i];
+    if (td_key_index_get(&t->included, l->key) || !keeps(t, l)) continue;
+    bool dup = false; /* the same location twice in one batch */
+    for (int64_t j = 0; j < np && !dup; j++) dup = picked[j] == l;
+    if (!dup && push_loc(&picked, &np, &cap, l) != TD_OK) rc = td_err_nomem(err, "including locations");
+  }
+  if (np > 1) qsort(picked, (size_t)np, sizeof *picked, td_location_order);
+  int64_t acquired = 0;
+  while (rc == TD_OK && acquired < np) {
+    rc = acquire_size_sub(g, picked[acquired], err);
+    if (rc == TD_OK) acquired++;
+  }
+  for (int64_t i = 0; rc == TD_OK && i < np; i++)
+    if (td_key_index_put(&t->included, picked[i]) != TD_OK) rc = td_err_nomem(err, "including locations");
+  if (rc) {
+    for (int64_t i = 0; i < acquired; i++) release_size_sub(g, picked[i]);
+    td_free(picked);
+    return rc;
+  }
+  *out = picked;
+  *n_out = np;
+  return TD_OK;
+}
+
+static const td_location_key *table_key_of(const void *item) { return ((const td_location *)item)->key; }
+
+int td_graph_make_table(td_graph *g, td_provider *p, const td_table_options *opts, td_table **out,
+                        td_error *err) {
+  *out = NULL;
+  const td_backend_vtable *vt = g->service->backend.vtable;
+  if (!vt->subscribe_to_table_locations || !vt->subscribe_to_table_location_size || !vt->unsubscribe)
+    return td_err(err, TD_EUNSUPPORTED,
+                  "table '%s': a refreshing table needs the backend's subscribe and unsubscribe methods",
+                  td_table_key_name(p->key));
+  int rc = ensure_started(g, err);
+  if (rc) return rc;
+  pthread_mutex_lock(&g->lock);
+  td_table *t = NULL;
+  td_location **locs = NULL;
+  int64_t n = 0;
+  bool have_sub = false;
+  if ((rc = acquire_loc_sub(g, p, err)) != TD_OK) goto done;
+  have_sub = true;
+  if ((rc = td_table_alloc(g->service, p, opts, &t, err)) != TD_OK) goto done;
+  t->refreshing = true;
+  td_key_index_init(&t->included, table_key_of);
+  if ((rc = include_new(g, t, p->seen, p->n_seen, &locs, &n, err)) != TD_OK) goto done;
+  int64_t *sizes = n ? td_malloc((size_t)n * sizeof *sizes) : NULL;
+  if (n && !sizes) rc = td_err_nomem(err, "building a table");
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) sizes[i] = atomic_load(&locs[i]->size);
+  if (rc == TD_OK && n > TD_MAX_REGIONS)
+    rc = td_err(err, TD_ERANGE, "table '%s' has %lld locations; a table holds at most 2^20",
+                td_table_key_name(p->key), (long long)n);
+  if (rc == TD_OK) rc = td_snapshot_new(locs, sizes, n, 0, &t->snap, err);
+  td_free(sizes);
+  if (rc == TD_OK && g->n_tables == g->cap_tables) {
+    int64_t cap = g->cap_tables ? g->cap_tables * 2 : 8;
+    td_table **nt = td_realloc(g->tables, (size_t)cap * sizeof *nt);
+    if (!nt) rc = td_err_nomem(err, "registering a refreshing table");
+    else {
+      g->tables = nt;
+      g->cap_tables = cap;
+    }
+  }
+  if (rc == TD_OK) g->tables[g->n_tables++] = t;
+  else
+    for (int64_t i = 0; i < n; i++) release_size_sub(g, locs[i]);
+done:
+  if (rc) {
+    if (have_sub) release_loc_sub(g, p);
+    if (t) {
+      t->refreshing = false; /* nothing to drop any more */
+      td_table_release(t);
+    }
+    t = NULL;
+  }
+  pthread_mutex_unlock(&g->lock);
+  td_free(locs);
+  *out = t;
+  return rc;
+}
+
+void td_graph_drop_table(td_graph *g, td_table *t) {
+  pthread_mutex_lock(&g->lock); /* waits for a running cycle, unless inside it */
+  for (int64_t i = 0; i < g->n_tables; i++) {
+    if (g->tables[i] == t) {
+      memmove(&g->tables[i], &g->tables[i + 1], (size_t)(g->n_tables - i - 1) * sizeof *g->tables);
+      g->n_tables--;
+      if (i <= g->cursor) g->cursor--; /* released from a listener of this cycle */
+      break;
+    }
+  }
+  for (int64_t i = 0; t->snap && i < t->snap->n_regions; i++) release_size_sub(g, t->snap->regions[i].loc);
+  release_loc_sub(g, t->provider);
+  td_key_index_reset(&t->included);
+  td_free(t->listeners);
+  t->listeners = NULL;
+  pthread_mutex_unlock(&g->lock);
+}
+
+/* ---- listeners ---- */
+
+int td_graph_add_listener(td_graph *g, td_table *t, td_table_listener fn, void *ctx, int64_t *id,
+                          td_error *err) {
+  if (!t->refreshing) return td_err(err, TD_ESTATE, "only refreshing tables have listeners");
+  pthread_mutex_lock(&g->lock);
+  int rc = TD_OK;
+  if (t->fail_code) rc = td_err(err, TD_EFAILED, "the table has failed: %s", t->fail_msg);
+  else if (t->n_listeners == t->cap_listeners) {
+    int64_t cap = t->cap_listeners ? t->cap_listeners * 2 : 4;
+    td_listener_entry *l = td_realloc(t->listeners, (size_t)cap * sizeof *l);
+    if (!l) rc = td_err_nomem(err, "adding a listener");
+    else {
+      t->listeners = l;
+      t->cap_listeners = cap;
+    }
+  }
+  if (rc == TD_OK) {
+    td_listener_entry *e = &t->listeners[t->n_listeners++];
+    e->id = ++t->next_listener_id;
+    e->fn = fn;
+    e->ctx = ctx;
+    e->removed = false;
+    if (id) *id = e->id;
+  }
+  pthread_mutex_unlock(&g->lock);
+  return rc;
+}
+
+int td_graph_remove_listener(td_graph *g, td_table *t, int64_t id) {
+  pthread_mutex_lock(&g->lock);
+  int rc = TD_ENOTFOUND;
+  for (int64_t i = 0; i < t->n_listeners; i++) {
+    if (t->listeners[i].id == id && !t->listeners[i].removed) {
+      t->listeners[i].removed = true; /* compacted after any dispatch */
+      rc = TD_OK;
+    }
+  }
+  pthread_mutex_unlock(&g->lock);
+  return rc;
+}
+
+/* Calls the table's listeners in registration order; those added during the
+ * dispatch wait for the next one; removed ones are skipped, then dropped. */
+static void dispatch(td_table *t, const td_table_update *u, const td_error *e) {
+  int64_t n = t->n_listeners;
+  for (int64_t i = 0; i < n; i++) {
+    td_listener_entry le = t->listeners[i]; /* the array may move during the call */
+    if (!le.removed) le.fn(le.ctx, t, u, e);
+  }
+  int64_t k = 0;
+  for (int64_t i = 0; i < t->n_listeners; i++)
+    if (!t->listeners[i].removed) t->listeners[k++] = t->listeners[i];
+  t->n_listeners = k;
+}
+
+static void fail_table(td_table *t, int code, const char *msg) {
+  pthread_mutex_lock(&t->lock);
+  bool first = t->fail_code == 0;
+  if (first) {
+    t->fail_code = code;
+    snprintf(t->fail_msg, sizeof t->fail_msg, "%s", msg);
+  }
+  pthread_mutex_unlock(&t->lock);
+  if (!t->fail_told) {
+    t->fail_told = true;
+    td_error e;
+    td_error_clear(&e);
+    td_err(&e, code, "%s", t->fail_msg);
+    dispatch(t, NULL, &e);
+  }
+}
+
+/* One table's share of a cycle. */
+static void update_table(td_graph *g, td_table *t) {
+  if (t->fail_code) return;
+  td_provider *p = t->provider;
+  if (p->fail_code) {
+    fail_table(t, p->fail_code, p->fail_msg);
+    return;
+  }
+  td_error e;
+  td_error_clear(&e);
+  td_location **fresh = NULL;
+  int64_t n_fresh = 0;
+  int rc = include_new(g, t, p->fresh, p->n_fresh, &fresh, &n_fresh, &e);
+  if (rc) {
+    fail_table(t, rc, e.message);
+    return;
+  }
+  td_snapshot *old = t->snap;
+  int64_t n = old->n_regions + n_fresh;
+  if (n > TD_MAX_REGIONS) {
+    for (int64_t i = 0; i < n_fresh; i++) release_size_sub(g, fresh[i]);
+    td_free(fresh);
+    td_err(&e, TD_ERANGE, "table '%s' would have %lld locations; a table holds at most 2^20",
+           td_table_key_name(p->key), (long long)n);
+    fail_table(t, TD_ERANGE, e.message);
+    return;
+  }
+  td_location **locs = td_malloc((size_t)(n + 1) * sizeof *locs);
+  int64_t *sizes = td_malloc((size_t)(n + 1) * sizeof *sizes);
+  td_added_rows *added = td_malloc((size_t)(n + 1) * sizeof *added);
+  const td_location_key **newkeys = td_malloc((size_t)(n_fresh + 1) * sizeof *newkeys);
+  int64_t n_added = 0;
+  if (!locs || !sizes || !added || !newkeys) {
+    rc = td_err_nomem(&e, "updating a table");
+    goto out;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    td_location *l = i < old->n_regions ? old->regions[i].loc : fresh[i - old->n_regions];
+    if (l->fail_code) {
+      rc = td_err(&e, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
+      goto out;
+    }
+    int64_t was = i < old->n_regions ? old->regions[i].size : 0;
+    locs[i] = l;
+    sizes[i] = atomic_load(&l->size);
+    if (sizes[i] > was) added[n_added++] = (td_added_rows){i, l->key, was, sizes[i]};
+  }
+  if (n_added == 0 && n_fresh == 0) goto out; /* nothing changed */
+  td_snapshot *snap;
+  if ((rc = td_snapshot_new(locs, sizes, n, old->version + 1, &snap, &e)) != TD_OK) goto out;
+  pthread_mutex_lock(&t->lock);
+  t->snap = snap;
+  pthread_mutex_unlock(&t->lock);
+  for (int64_t i = 0; i < n_fresh; i++) newkeys[i] = fresh[i]->key;
+  td_table_update u = {snap->version, old->size, snap->size, n_added, added, n_fresh, newkeys};
+  td_snapshot_release(old);
+  dispatch(t, &u, NULL);
+out:
+  td_free(locs);
+  td_free(sizes);
+  td_free(added);
+  td_free(newkeys);
+  td_free(fresh);
+  if (rc) fail_table(t, rc, e.message);
+}
+
+/* A cycle takes no table references: a table whose last reference is
+ * dropped elsewhere waits in td_graph_drop_table for the cycle to end, and
+ * one released by a listener leaves g->tables at once (adjusting the cursor),
+ * so the backend's unsubscribe has happened when td_table_release returns. */
+static void run_cycle(td_graph *g, int64_t no) {
+  pthread_mutex_lock(&g->lock);
+  /* Drain each subscription once, before any table changes. */
+  for (int64_t i = 0; i < g->n_tables; i++) {
+    td_provider *p = g->tables[i]->provider;
+    if (p->drained_cycle != no) {
+      p->drained_cycle = no;
+      p->n_fresh = 0;
+      drain_provider(g, p, true);
+    }
+    td_snapshot *s = g->tables[i]->snap;
+    for (int64_t r = 0; r < s->n_regions; r++) {
+      td_location *l = s->regions[r].loc;
+      if (l->drained_cycle != no) {
+        l->drained_cycle = no;
+        drain_location(g, l);
+      }
+    }
+  }
+  for (g->cursor = 0; g->cursor < g->n_tables; g->cursor++) {
+    td_table *t = g->tables[g->cursor];
+    if (atomic_load(&t->refs) > 0) update_table(g, t); /* else: being released */
+  }
+  g->cursor = -1;
+  pthread_mutex_unlock(&g->lock);
+  pthread_mutex_lock(&g->sig);
+  g->cycles_done = no;
+  pthread_cond_broadcast(&g->done);
+  pthread_mutex_unlock(&g->sig);
+}

@@ -1,0 +1,58 @@
+/*
+ * table/update.h - the update graph: refreshing tables, subscriptions and
+ * update cycles (spec 6).
+ *
+ * One graph per service, created with it; its thread starts with the first
+ * refreshing table.  Backend notifications (new locations, new sizes,
+ * failures) are stored in their subscription calls by the answer functions,
+ * which then only mark the graph dirty (td_graph_notify).  The update thread
+ * runs a cycle when dirty: immediately (update_period_ms == 0, bursts
+ * coalesce into one cycle) or at the next period boundary.
+ *
+ * A cycle, holding the graph lock:
+ *   1. drains each provider's location subscription once (new locations are
+ *      interned and remembered as that cycle's `fresh` list);
+ *   2. drains each included location's size subscription once;
+ *   3. per refreshing table: includes the fresh locations its predicate keeps
+ *      (subscribing to their sizes), in location-key order after all earlier
+ *      regions; publishes a new snapshot if anything grew; then calls its
+ *      listeners in registration order.
+ * Readers never take the graph lock: they read snapshots.
+ *
+ * Invariants:
+ *  1. A provider has a location subscription iff loc_sub_refs > 0, a
+ *     location a size subscription iff size_sub_refs > 0; the last table to
+ *     drop a reference unsubscribes, exactly once, unless the subscription
+ *     failed.
+ *  2. Cycles, refreshing-table creation and teardown, and listener changes
+ *     are serialized by the graph lock (recursive, so listeners may create
+ *     and release tables and remove listeners).
+ *  3. A failed table keeps its last snapshot; its listeners hear the error
+ *     once; reads report it.
+ */
+#ifndef TD_TABLE_UPDATE_H
+#define TD_TABLE_UPDATE_H
+
+#include "table/table.h"
+
+typedef struct td_graph td_graph;
+
+int td_graph_new(td_service *s, td_graph **out, td_error *err);
+/* Stops the thread (joining it unless called from it) and drops the
+ * service's reference. */
+void td_graph_stop(td_graph *g);
+/* The notify hook of subscription calls. */
+void td_graph_notify(void *graph);
+
+/* Builds a refreshing table of provider `p` (predicate in opts). */
+int td_graph_make_table(td_graph *g, td_provider *p, const td_table_options *opts, td_table **out,
+                        td_error *err);
+/* Unregisters a refreshing table and drops its subscriptions. */
+void td_graph_drop_table(td_graph *g, td_table *t);
+int td_graph_add_listener(td_graph *g, td_table *t, td_table_listener fn, void *ctx, int64_t *id,
+                          td_error *err);
+int td_graph_remove_listener(td_graph *g, td_table *t, int64_t id);
+int td_graph_flush(td_graph *g, int64_t timeout_ms, td_error *err);
+void td_graph_stats(td_graph *g, int64_t *cycles, int64_t *cpu_ns);
+
+#endif

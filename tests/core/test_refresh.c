@@ -1,0 +1,502 @@
+/*
+ * tests/core/test_refresh.c - refreshing tables: the seeds' refreshing
+ * sequence, ordering and row keys across batches, duplicates, shrinking
+ * sizes, pruning, subscription lifetimes, failures, and a randomized stress
+ * test with writers, readers and listeners.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proxy_backend.h"
+#include "sample.h"
+#include "tabledata.h"
+#include "test.h"
+
+typedef struct recorder {
+  int64_t calls, errors, rows, new_locations, last_version;
+  td_added_rows last[16];
+  int64_t n_last;
+  char error[TD_ERROR_MESSAGE_SIZE];
+  char new_names[16][64];
+} recorder;
+
+static void record(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  recorder *r = ctx;
+  if (e) {
+    r->errors++;
+    snprintf(r->error, sizeof r->error, "%s", e->message);
+    return;
+  }
+  r->calls++;
+  r->last_version = u->version;
+  r->n_last = u->n_added < 16 ? u->n_added : 16;
+  for (int64_t i = 0; i < u->n_added; i++) {
+    r->rows += u->added[i].end_row - u->added[i].first_row;
+    if (i < 16) r->last[i] = u->added[i];
+  }
+  for (int64_t i = 0; i < u->n_new_locations; i++) {
+    if (r->new_locations < 16)
+      td_location_key_format(u->new_locations[i], r->new_names[r->new_locations], 64);
+    r->new_locations++;
+  }
+  assert_int_equal(u->size_after - u->size_before, r->rows - (r->rows - (u->size_after - u->size_before)));
+}
+
+typedef struct env {
+  td_memory_backend *mb;
+  td_proxy proxy;
+  td_service *svc;
+  td_table_key *key;
+} env;
+
+static void env_open(env *e, td_memory_backend *mb, int64_t period_ms) {
+  td_error err;
+  e->mb = mb;
+  td_proxy_init(&e->proxy);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.update_period_ms = period_ms;
+  o.page_size = 4;
+  TD_ASSERT_OK(td_service_new(td_proxy_backend(&e->proxy, td_memory_backend_backend(mb)), &o, &e->svc, &err), &err);
+  TD_ASSERT_OK(td_table_key_new(TD_SAMPLE_TABLE, &e->key, &err), &err);
+}
+
+static void env_close(env *e) {
+  td_table_key_release(e->key);
+  td_service_free(e->svc);
+  td_memory_backend_release(e->mb);
+  td_proxy_destroy(&e->proxy);
+}
+
+static void flush(env *e) {
+  td_error err;
+  TD_ASSERT_OK(td_service_flush(e->svc, 10000, &err), &err);
+}
+
+static td_table *refreshing(env *e, td_location_predicate pred) {
+  td_error err;
+  td_table_options o = {pred, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(e->svc, e->key, &o, &t, &err), &err);
+  return t;
+}
+
+/* Reads column `name` of the whole table; returns row count, checks that
+ * every (Ticker, Exchange, Int) triple is consistent with the sample rows. */
+static void check_sample_rows(td_table *t, const char *const *locs, const int64_t *rows, int64_t n) {
+  td_error err;
+  int64_t total = 0;
+  for (int64_t i = 0; i < n; i++) total += rows[i];
+  assert_int_equal(td_table_size(t), total);
+  struct ArrowArray all;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, total, &all, &err), &err);
+  struct ArrowSchema sch;
+  TD_ASSERT_OK(td_table_schema(t, &sch, &err), &err);
+  int64_t row = 0;
+  for (int64_t l = 0; l < n; l++) {
+    for (int64_t k = 0; k < rows[l]; k++, row++) {
+      td_value tick, exch, iv;
+      TD_ASSERT_OK(td_arrow_get_value(sch.children[0], all.children[0], row, &tick, &err), &err);
+      TD_ASSERT_OK(td_arrow_get_value(sch.children[1], all.children[1], row, &exch, &err), &err);
+      TD_ASSERT_OK(td_arrow_get_value(sch.children[6], all.children[6], row, &iv, &err), &err);
+      char name[64];
+      snprintf(name, sizeof name, "%.*s/%.*s", (int)tick.v.s.len, tick.v.s.ptr, (int)exch.v.s.len, exch.v.s.ptr);
+      assert_string_equal(name, locs[l]);
+      assert_int_equal(iv.v.i, k % 2 == 0 ? 1 : -1);
+    }
+  }
+  all.release(&all);
+  sch.release(&sch);
+}
+
+/* ---- the seeds' refreshing example ---- */
+
+static void test_seed_refreshing(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
+  env e;
+  env_open(&e, mb, 0); /* immediate mode */
+  td_table *t = refreshing(&e, NULL);
+  assert_true(td_table_is_refreshing(t));
+  recorder r = {0};
+  TD_ASSERT_OK(td_table_add_listener(t, record, &r, NULL, &err), &err);
+  const char *locs3[3] = {"GOOG/NYSE", "MSFT/BZX", "MSFT/BZY"};
+  int64_t rows3[3] = {2, 2, 2};
+  check_sample_rows(t, locs3, rows3, 3);
+  assert_int_equal(td_table_version(t), 0);
+
+  /* A new location: included after the existing ones, even though GOOG/BZX
+   * sorts before them. */
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "GOOG", "BZX", &err), &err);
+  flush(&e);
+  const char *locs4[4] = {"GOOG/NYSE", "MSFT/BZX", "MSFT/BZY", "GOOG/BZX"};
+  int64_t rows4[4] = {2, 2, 2, 2};
+  check_sample_rows(t, locs4, rows4, 4);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(r.new_locations, 1);
+  assert_string_equal(r.new_names[0], "Ticker=GOOG/Exchange=BZX#GOOG:BZX");
+  assert_int_equal(r.n_last, 1);
+  assert_int_equal(r.last[0].region, 3);
+  assert_int_equal(r.last[0].first_row, 0);
+  assert_int_equal(r.last[0].end_row, 2);
+  assert_int_equal(td_table_row_key(t, 6), (int64_t)3 << 43);
+
+  /* Appends to existing locations. */
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "MSFT", "BZX", &err), &err);
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "MSFT", "BZY", &err), &err);
+  flush(&e);
+  const char *locs5[4] = {"GOOG/NYSE", "MSFT/BZX", "MSFT/BZY", "GOOG/BZX"};
+  int64_t rows5[4] = {2, 4, 4, 2};
+  check_sample_rows(t, locs5, rows5, 4);
+  assert_int_equal(r.rows, 2 + 4);
+  assert_int_equal(r.errors, 0);
+  assert_int_equal(r.last_version, td_table_version(t));
+  assert_int_equal(td_table_size(t), 6 + r.rows);
+  /* A static table beside it sees the same data, frozen. */
+  td_table *st;
+  TD_ASSERT_OK(td_make_table(e.svc, e.key, NULL, &st, &err), &err);
+  assert_int_equal(td_table_size(st), 12);
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "GOOG", "NYSE", &err), &err);
+  flush(&e);
+  assert_int_equal(td_table_size(st), 12);
+  assert_int_equal(td_table_size(t), 14);
+  td_table_release(st);
+  td_table_release(t);
+  env_close(&e);
+}
+
+/* ---- ordering, duplicates, pruning ---- */
+
+static bool no_msft(void *ctx, const td_location_key *k) {
+  (void)ctx;
+  const td_value *v = td_location_key_find(k, "Ticker");
+  return !(v && !v->is_null && v->v.s.len == 4 && memcmp(v->v.s.ptr, "MSFT", 4) == 0);
+}
+
+static void test_ordering_duplicates_pruning(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
+  env e;
+  env_open(&e, mb, 3600 * 1000); /* cycles only when flushed */
+  td_table *t = refreshing(&e, no_msft);
+  recorder r = {0};
+  TD_ASSERT_OK(td_table_add_listener(t, record, &r, NULL, &err), &err);
+  assert_int_equal(td_table_location_count(t), 1); /* GOOG/NYSE */
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, NULL), 1);
+  /* One batch of three new locations, arriving out of order. */
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "ZZZ", "X", &err), &err);
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "AAA", "X", &err), &err);
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "MSFT", "NEW", &err), &err); /* pruned */
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "MMM", "X", &err), &err);
+  flush(&e);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(td_table_location_count(t), 4);
+  char name[64];
+  static const char *order[4] = {"GOOG", "AAA", "MMM", "ZZZ"};
+  for (int i = 0; i < 4; i++) {
+    td_location_key_format(td_table_location(t, i), name, sizeof name);
+    assert_memory_equal(name + 7, order[i], strlen(order[i]));
+    assert_int_equal(name[7 + strlen(order[i])], '/');
+  }
+  /* A later batch comes after all earlier ones. */
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "BBB", "X", &err), &err);
+  flush(&e);
+  td_location_key_format(td_table_location(t, 4), name, sizeof name);
+  assert_memory_equal(name + 7, "BBB", 3);
+  assert_int_equal(td_table_row_key(t, td_table_size(t) - 1), ((int64_t)4 << 43) | 1);
+  /* Pruned locations are never sized, subscribed or read. */
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, "Ticker=MSFT/Exchange=NEW#MSFT:NEW"), 0);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, "Ticker=MSFT/Exchange=BZX#MSFT:BZX"), 0);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_TABLE_LOCATION_SIZE, NULL), 0);
+  struct ArrowArray all;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, td_table_size(t), &all, &err), &err);
+  all.release(&all);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, "Ticker=MSFT/Exchange=NEW#MSFT:NEW"), 0);
+  /* A duplicate location (the same key again) is ignored. */
+  int64_t calls = r.calls, size = td_table_size(t);
+  td_request sub = td_proxy_last(&e.proxy, TD_METHOD_SUBSCRIBE_LOCATIONS, NULL);
+  td_location_key *dup;
+  TD_ASSERT_OK(td_sample_key("AAA", "X", &dup, &err), &err);
+  TD_ASSERT_OK(td_answer_location(sub, dup, &err), &err);
+  td_location_key_release(dup);
+  flush(&e);
+  assert_int_equal(r.calls, calls);
+  assert_int_equal(td_table_size(t), size);
+  assert_int_equal(td_table_location_count(t), 5);
+  td_table_release(t);
+  env_close(&e);
+}
+
+/* ---- subscription lifetime ---- */
+
+static void test_unsubscribe_once(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
+  env e;
+  env_open(&e, mb, 0);
+  td_table *a = refreshing(&e, NULL);
+  td_table *b = refreshing(&e, no_msft);
+  /* One location subscription per key, one size subscription per location. */
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_LOCATIONS, NULL), 1);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, NULL), 3);
+  td_request loc_sub = td_proxy_last(&e.proxy, TD_METHOD_SUBSCRIBE_LOCATIONS, NULL);
+  td_request size_sub = td_proxy_last(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, "Ticker=GOOG/Exchange=NYSE#GOOG:NYSE");
+  td_table_release(a);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_UNSUBSCRIBE, NULL), 2); /* the two MSFT sizes */
+  td_table_release(b);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_UNSUBSCRIBE, NULL), 4);
+  td_counters c;
+  td_service_counters(e.svc, &c);
+  assert_int_equal(c.calls[TD_METHOD_UNSUBSCRIBE], 4);
+  /* Nothing sent after unsubscribe has any effect. */
+  assert_int_equal(td_answer_size(size_sub, 99, &err), TD_ESTATE);
+  td_location_key *k;
+  TD_ASSERT_OK(td_sample_key("NEW", "X", &k, &err), &err);
+  assert_int_equal(td_answer_location(loc_sub, k, &err), TD_ESTATE);
+  td_location_key_release(k);
+  /* A new refreshing table subscribes afresh. */
+  td_table *c2 = refreshing(&e, NULL);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_LOCATIONS, NULL), 2);
+  assert_int_equal(td_table_size(c2), 6);
+  td_table_release(c2);
+  env_close(&e);
+}
+
+/* ---- failures ---- */
+
+static void test_shrinking_size_fails_table(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
+  env e;
+  env_open(&e, mb, 0);
+  td_table *t = refreshing(&e, NULL);
+  recorder r = {0};
+  TD_ASSERT_OK(td_table_add_listener(t, record, &r, NULL, &err), &err);
+  td_request sub = td_proxy_last(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, "Ticker=MSFT/Exchange=BZX#MSFT:BZX");
+  TD_ASSERT_OK(td_answer_size(sub, 1, &err), &err);
+  flush(&e);
+  assert_int_equal(r.errors, 1);
+  TD_ASSERT_CONTAINS(r.error, "location 'Ticker=MSFT/Exchange=BZX#MSFT:BZX': size shrank from 2 to 1");
+  struct ArrowArray out;
+  assert_int_equal(td_table_read(t, NULL, 0, 0, 1, &out, &err), TD_EFAILED);
+  TD_ASSERT_CONTAINS(err.message, "size shrank");
+  assert_int_equal(td_table_size(t), 6); /* the rows seen stay as they were */
+  /* Later notifications do not reach the listener again. */
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "GOOG", "NYSE", &err), &err);
+  flush(&e);
+  assert_int_equal(r.errors, 1);
+  assert_int_equal(r.calls, 0);
+  td_table_release(t);
+  env_close(&e);
+}
+
+static void test_subscription_failures(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
+  env e;
+  env_open(&e, mb, 0);
+  td_table *t = refreshing(&e, NULL);
+  recorder r = {0};
+  TD_ASSERT_OK(td_table_add_listener(t, record, &r, NULL, &err), &err);
+  td_request sub = td_proxy_last(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, "Ticker=GOOG/Exchange=NYSE#GOOG:NYSE");
+  TD_ASSERT_OK(td_answer_failure(sub, "feed lost", &err), &err);
+  flush(&e);
+  assert_int_equal(r.errors, 1);
+  TD_ASSERT_CONTAINS(r.error, "subscribe_to_table_location_size(table 'sample', location 'Ticker=GOOG/Exchange=NYSE");
+  TD_ASSERT_CONTAINS(r.error, "failed: feed lost");
+  TD_ASSERT_OK(td_table_status(t, NULL) == TD_EFAILED ? TD_OK : 1, NULL);
+  /* The failed subscription is never unsubscribed; the others are. */
+  td_table_release(t);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_UNSUBSCRIBE, NULL), 3);
+
+  /* A failing location subscription fails every refreshing table of the key,
+   * once; static tables keep working. */
+  td_table *a = refreshing(&e, NULL), *b = refreshing(&e, no_msft);
+  recorder ra = {0}, rb = {0};
+  TD_ASSERT_OK(td_table_add_listener(a, record, &ra, NULL, &err), &err);
+  TD_ASSERT_OK(td_table_add_listener(b, record, &rb, NULL, &err), &err);
+  td_request ls = td_proxy_last(&e.proxy, TD_METHOD_SUBSCRIBE_LOCATIONS, NULL);
+  TD_ASSERT_OK(td_answer_failure(ls, "directory vanished", &err), &err);
+  flush(&e);
+  flush(&e);
+  assert_int_equal(ra.errors, 1);
+  assert_int_equal(rb.errors, 1);
+  TD_ASSERT_CONTAINS(ra.error, "directory vanished");
+  td_table *st;
+  TD_ASSERT_OK(td_make_table(e.svc, e.key, NULL, &st, &err), &err);
+  assert_int_equal(td_table_size(st), 6);
+  td_table_release(st);
+  td_table_release(a);
+  td_table_release(b);
+  env_close(&e);
+}
+
+static void remove_self(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  int64_t *state = ctx; /* [0] = id, [1] = calls */
+  state[1]++;
+  assert_int_equal(td_table_remove_listener(t, state[0]), TD_OK);
+}
+
+static void test_listener_order_and_removal(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
+  env e;
+  env_open(&e, mb, 0);
+  td_table *t = refreshing(&e, NULL);
+  int64_t self[2] = {0, 0};
+  recorder r = {0};
+  TD_ASSERT_OK(td_table_add_listener(t, remove_self, self, &self[0], &err), &err);
+  TD_ASSERT_OK(td_table_add_listener(t, record, &r, NULL, &err), &err);
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "GOOG", "NYSE", &err), &err);
+  flush(&e);
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "GOOG", "NYSE", &err), &err);
+  flush(&e);
+  assert_int_equal(self[1], 1); /* removed itself during the first call */
+  assert_int_equal(r.calls, 2);
+  assert_int_equal(td_table_remove_listener(t, self[0]), TD_ENOTFOUND);
+  td_table *st;
+  TD_ASSERT_OK(td_make_table(e.svc, e.key, NULL, &st, &err), &err);
+  assert_int_equal(td_table_add_listener(st, record, &r, NULL, &err), TD_ESTATE);
+  td_table_release(st);
+  td_table_release(t);
+  env_close(&e);
+}
+
+/* ---- stress ---- */
+
+enum { WRITERS = 3, READERS = 2, OPS = 300 };
+
+typedef struct stress {
+  td_memory_backend *mb;
+  td_table *t;
+  _Atomic int stop;
+  _Atomic int64_t rows_written;
+  recorder rec;
+  pthread_mutex_t rec_lock;
+  int read_errors;
+} stress;
+
+static void stress_listener(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  stress *s = ctx;
+  pthread_mutex_lock(&s->rec_lock);
+  if (e) s->rec.errors++;
+  else
+    for (int64_t i = 0; i < u->n_added; i++) s->rec.rows += u->added[i].end_row - u->added[i].first_row;
+  pthread_mutex_unlock(&s->rec_lock);
+}
+
+typedef struct writer_arg {
+  stress *s;
+  unsigned seed;
+  int id;
+} writer_arg;
+
+static void *writer(void *p) {
+  writer_arg *w = p;
+  for (int op = 0; op < OPS; op++) {
+    char ticker[16], exch[16];
+    snprintf(ticker, sizeof ticker, "W%d", w->id);
+    snprintf(exch, sizeof exch, "E%d", rand_r(&w->seed) % 8);
+    td_error err;
+    if (td_sample_add_ticker(w->s->mb, ticker, exch, &err) == TD_OK) atomic_fetch_add(&w->s->rows_written, 2);
+  }
+  return NULL;
+}
+
+static void *scanner(void *p) {
+  stress *s = p;
+  while (!atomic_load(&s->stop)) {
+    int64_t col = td_table_column_index(s->t, "Long");
+    struct ArrowArrayStream st;
+    td_error err;
+    if (td_table_stream(s->t, &col, 1, &st, &err) != TD_OK) {
+      s->read_errors++;
+      break;
+    }
+    for (;;) {
+      struct ArrowArray b;
+      if (st.get_next(&st, &b) != 0) {
+        s->read_errors++;
+        break;
+      }
+      if (!b.release) break;
+      const int64_t *v = (const int64_t *)b.children[0]->buffers[1] + b.children[0]->offset;
+      for (int64_t i = 0; i < b.length; i++)
+        if (v[i] != 1 && v[i] != -1) s->read_errors++;
+      b.release(&b);
+    }
+    st.release(&st);
+  }
+  return NULL;
+}
+
+static void test_stress(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
+  env e;
+  env_open(&e, mb, 0);
+  stress s;
+  memset(&s, 0, sizeof s);
+  pthread_mutex_init(&s.rec_lock, NULL);
+  s.mb = mb;
+  s.t = refreshing(&e, NULL);
+  TD_ASSERT_OK(td_table_add_listener(s.t, stress_listener, &s, NULL, &err), &err);
+  int64_t initial = td_table_size(s.t);
+  pthread_t w[WRITERS], rd[READERS];
+  writer_arg wa[WRITERS];
+  for (int i = 0; i < READERS; i++) pthread_create(&rd[i], NULL, scanner, &s);
+  for (int i = 0; i < WRITERS; i++) {
+    wa[i] = (writer_arg){&s, (unsigned)(1234 + i), i};
+    pthread_create(&w[i], NULL, writer, &wa[i]);
+  }
+  for (int i = 0; i < WRITERS; i++) pthread_join(w[i], NULL);
+  flush(&e);
+  atomic_store(&s.stop, 1);
+  for (int i = 0; i < READERS; i++) pthread_join(rd[i], NULL);
+  assert_int_equal(s.read_errors, 0);
+  assert_int_equal(s.rec.errors, 0);
+  /* The table equals the backend's data, and the listener saw every row. */
+  int64_t final = td_table_size(s.t);
+  assert_int_equal(final, initial + atomic_load(&s.rows_written));
+  assert_int_equal(s.rec.rows, final - initial);
+  for (int64_t i = 0; i < td_table_location_count(s.t); i++) {
+    const td_location_key *k = td_table_location(s.t, i);
+    int64_t backend_rows = td_memory_backend_location_size(mb, TD_SAMPLE_TABLE, k);
+    assert_true(backend_rows > 0);
+  }
+  td_table *st;
+  TD_ASSERT_OK(td_make_table(e.svc, e.key, NULL, &st, &err), &err);
+  assert_int_equal(td_table_size(st), final);
+  assert_int_equal(td_table_location_count(st), td_table_location_count(s.t));
+  td_table_release(st);
+  td_table_release(s.t);
+  pthread_mutex_destroy(&s.rec_lock);
+  env_close(&e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_seed_refreshing),         cmocka_unit_test(test_ordering_duplicates_pruning),
+      cmocka_unit_test(test_unsubscribe_once),        cmocka_unit_test(test_shrinking_size_fails_table),
+      cmocka_unit_test(test_subscription_failures),   cmocka_unit_test(test_listener_order_and_removal),
+      cmocka_unit_test(test_stress),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
