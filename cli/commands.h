@@ -16,6 +16,8 @@ typedef struct td_command {
 } td_command;
 
 int td_cmd_demo(int argc, char **argv);
+/* The live demo (cli/live.c). */
+int td_demo_live(double duration, int64_t period_ms, double rate);
 
 /* True when argv holds --help or -h (and prints `help` to stdout). */
 bool td_cli_wants_help(int argc, char **argv, const char *help);

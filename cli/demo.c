@@ -10,10 +10,17 @@
 #include "sample.h"
 
 static const char k_help[] =
-    "usage: tabledata demo [--help]\n\n"
+    "usage: tabledata demo [--live [--duration SECONDS] [--period MS] [--rate ROWS_PER_SECOND]]\n\n"
     "Builds the seeds' example table 'sample' in the in-memory backend (partition\n"
     "columns Ticker and Exchange; locations GOOG/NYSE, MSFT/BZX, MSFT/BZY with two\n"
-    "rows each), makes a table of it through a service and prints it.\n";
+    "rows each), makes a table of it through a service and prints it.\n\n"
+    "  --live          make a refreshing table instead, run the seeds' refreshing steps\n"
+    "                  (new location GOOG/BZX, appends to MSFT/BZX and MSFT/BZY), then keep\n"
+    "                  a background writer appending rows and sometimes adding a location;\n"
+    "                  print what each update cycle added, until interrupted\n"
+    "  --duration S    stop after S seconds (default: run until Ctrl-C)\n"
+    "  --period MS     update cycle period in milliseconds; 0 = immediate mode (default 1000)\n"
+    "  --rate R        rows per second the writer appends (default 20)\n";
 
 bool td_cli_wants_help(int argc, char **argv, const char *help) {
   for (int i = 1; i < argc; i++) {
@@ -62,12 +69,41 @@ done:
   return rc;
 }
 
+/* Parses a number option's value; prints a usage error on failure. */
+static bool number_arg(int argc, char **argv, int *i, double min, double *out) {
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "tabledata demo: %s needs a value\n", argv[*i]);
+    return false;
+  }
+  char *end;
+  double v = strtod(argv[*i + 1], &end);
+  if (*end || end == argv[*i + 1] || v < min) {
+    fprintf(stderr, "tabledata demo: %s expects a number >= %g, found '%s'\n", argv[*i], min, argv[*i + 1]);
+    return false;
+  }
+  *out = v;
+  (*i)++;
+  return true;
+}
+
 int td_cmd_demo(int argc, char **argv) {
   if (td_cli_wants_help(argc, argv, k_help)) return 0;
+  bool live = false;
+  double duration = 0, period = 1000, rate = 20;
   for (int i = 1; i < argc; i++) {
-    fprintf(stderr, "tabledata demo: unknown option '%s'\n%s", argv[i], k_help);
-    return 2;
+    if (strcmp(argv[i], "--live") == 0) live = true;
+    else if (strcmp(argv[i], "--duration") == 0) {
+      if (!number_arg(argc, argv, &i, 0, &duration)) return 2;
+    } else if (strcmp(argv[i], "--period") == 0) {
+      if (!number_arg(argc, argv, &i, 0, &period)) return 2;
+    } else if (strcmp(argv[i], "--rate") == 0) {
+      if (!number_arg(argc, argv, &i, 0.1, &rate)) return 2;
+    } else {
+      fprintf(stderr, "tabledata demo: unknown option '%s'\n%s", argv[i], k_help);
+      return 2;
+    }
   }
+  if (live) return td_demo_live(duration, (int64_t)period, rate);
   td_error err;
   td_error_clear(&err);
   td_memory_backend *mb = NULL;

@@ -117,6 +117,9 @@ TD_API int64_t td_table_size(td_table *table);
  * valid while the table is). */
 TD_API int64_t td_table_location_count(td_table *table);
 TD_API const td_location_key *td_table_location(td_table *table, int64_t i);
+/* The position of the first row of region `region` in the current version,
+ * or -1 when out of range (position of row r of the region: start + r). */
+TD_API int64_t td_table_region_start(td_table *table, int64_t region);
 /* The row key of position `pos`, or -1 when out of range. */
 TD_API int64_t td_table_row_key(td_table *table, int64_t pos);
 

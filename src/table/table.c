@@ -209,6 +209,13 @@ const td_location_key *td_table_location(td_table *t, int64_t i) {
   return k;
 }
 
+int64_t td_table_region_start(td_table *t, int64_t region) {
+  td_snapshot *s = td_table_snapshot(t);
+  int64_t start = region >= 0 && region < s->n_regions ? s->regions[region].row_begin : -1;
+  td_snapshot_release(s);
+  return start;
+}
+
 int64_t td_table_row_key(td_table *t, int64_t pos) {
   td_snapshot *s = td_table_snapshot(t);
   int64_t key = -1;
