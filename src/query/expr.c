@@ -84,7 +84,7 @@ int td_expr_clone(const td_expr *e, td_expr **out, td_error *err) {
   if (e->name) rc = dup_bytes(e->name, strlen(e->name), &c->name, err);
   if (!rc && e->tz) rc = dup_bytes(e->tz, strlen(e->tz), &c->tz, err);
   if (!rc && e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) {
-    char *s;
+    char *s = NULL;
     rc = dup_bytes(e->lit.v.s.ptr, e->lit.v.s.len, &s, err);
     if (!rc) c->lit.v.s.ptr = s;
   }
