@@ -448,7 +448,7 @@ static int delta_values(const uint8_t *p, int64_t len, int64_t nn, uint64_t **va
                         td_error *err) {
   *vals = td_malloc((size_t)(nn ? nn : 1) * sizeof **vals);
   if (!*vals) return td_err_nomem(err, "decoding delta values");
-  int64_t total;
+  int64_t total = 0;
   int rc = delta_decode(p, len, nn, *vals, &total, used, err);
   if (!rc && total < nn)
     rc = td_err(err, TD_EFORMAT, "DELTA_BINARY_PACKED holds %lld values, %lld expected",
