@@ -1,0 +1,64 @@
+/*
+ * tabledata/file_backend.h - a directory of data files as a table.
+ *
+ * A file backend serves one table: a directory tree of hive-style
+ * `name=value` directories holding Arrow IPC (file or stream), Parquet or
+ * CSV files — or a single file.  Each partition directory is a location;
+ * its data files are read as one, in name order, reading only the byte ranges
+ * a request needs.  With a refreshing table the tree is watched (inotify):
+ * new directories and files become locations or extend them, growing Arrow
+ * IPC stream and CSV files extend their location's size (complete record
+ * batches and lines only), and a file that is truncated, replaced or removed
+ * fails the subscriptions that depend on it.
+ */
+#ifndef TABLEDATA_FILE_BACKEND_H
+#define TABLEDATA_FILE_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tabledata/api.h"
+#include "tabledata/arrow_abi.h"
+#include "tabledata/backend.h"
+#include "tabledata/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct td_file_backend td_file_backend;
+
+typedef struct td_file_options {
+  /* Declared data schema (a struct schema), or NULL to take it from the first
+   * data file.  Borrowed for the call. */
+  const struct ArrowSchema *schema;
+  /* Declared types of partition columns (a struct schema naming some or all of
+   * them), or NULL: partition values are utf8, as written in the directory
+   * names.  Borrowed for the call. */
+  const struct ArrowSchema *partition_schema;
+  char csv_delimiter;      /* 0: ',' */
+  int64_t csv_sample_rows; /* rows used to infer a CSV schema; 0: 1000 */
+} td_file_options;
+
+TD_API void td_file_options_init(td_file_options *opts);
+
+/* Discovers the tree under `path` (a directory or one data file): partition
+ * columns (the same names in the same order everywhere, else TD_EFORMAT
+ * naming the offending path), locations, and the schema.
+ * Errors: TD_EIO (no such path), TD_EFORMAT, TD_EUNSUPPORTED, TD_ENOMEM. */
+TD_API int td_file_backend_new(const char *path, const td_file_options *opts, td_file_backend **out,
+                               td_error *err);
+TD_API td_file_backend *td_file_backend_retain(td_file_backend *fb);
+TD_API void td_file_backend_release(td_file_backend *fb); /* NULL is fine */
+/* The backend handle for td_service_new (holds a new reference). */
+TD_API td_backend td_file_backend_backend(td_file_backend *fb);
+/* The name of the one table the backend serves (the path as given). */
+TD_API const char *td_file_backend_table_name(const td_file_backend *fb);
+/* Bytes read from data files so far (all reads are counted). */
+TD_API int64_t td_file_backend_bytes_read(td_file_backend *fb);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
