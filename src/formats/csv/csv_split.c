@@ -1,0 +1,181 @@
+/*
+ * formats/csv/csv_split.c - the RFC 4180 record splitter and its helpers
+ * (unescaping doubled quotes, UTF-8 validation).
+ */
+#include "formats/csv/csv_split.h"
+
+#include <string.h>
+
+void csv_dialect_init(csv_dialect *d, char delim) {
+  memset(d, 0, sizeof *d);
+  d->delim = delim;
+  d->special[(uint8_t)delim] = 1;
+  d->special['"'] = 1;
+  d->special['\n'] = 1;
+}
+
+/* Skips blank lines ("\n" or "\r\n") at p.  Returns the first byte of the
+ * record; *more is set when more data is needed to decide (a lone CR at the
+ * end of a buffer that may continue). */
+static const char *skip_blank_lines(const char *p, const char *end, bool at_eof,
+                                    int64_t *skipped, bool *more) {
+  *more = false;
+  for (;;) {
+    if (p == end) return p;
+    if (*p == '\n') {
+      p++;
+      (*skipped)++;
+    } else if (*p == '\r') {
+      if (p + 1 == end) {
+        *more = !at_eof;
+        return p;
+      }
+      if (p[1] != '\n') return p;
+      p += 2;
+      (*skipped)++;
+    } else {
+      return p;
+    }
+  }
+}
+
+static csv_status bad(csv_rec *rec, int64_t field, int64_t line, const char *what) {
+  rec->bad_field = field;
+  rec->bad_line = line;
+  rec->bad_what = what;
+  return CSV_BAD;
+}
+
+csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool at_eof,
+                     int64_t lo, int64_t cap, csv_field *out, csv_rec *rec) {
+  memset(rec, 0, sizeof *rec);
+  bool more;
+  p = skip_blank_lines(p, end, at_eof, &rec->skipped_lines, &more);
+  if (more) return CSV_NEED_MORE;
+  rec->start = p;
+  if (p == end) return at_eof ? CSV_END : CSV_NEED_MORE;
+  const csv_status short_data = at_eof ? CSV_PARTIAL : CSV_NEED_MORE;
+  const uint8_t *special = d->special;
+  const char delim = d->delim;
+  int64_t field = 0, lines = 0;
+  for (;;) {
+    csv_field f;
+    if (p < end && *p == '"') {
+      const int64_t open_line = lines;
+      const char *q = p + 1;
+      bool esc = false;
+      for (;;) {
+        while (q < end && *q != '"') {
+          if (*q == '\n') lines++;
+          q++;
+        }
+        if (q == end) {
+          if (!at_eof) return CSV_NEED_MORE;
+          rec->bad_field = field;
+          rec->bad_line = open_line;
+          rec->bad_what = "unterminated quoted field";
+          return CSV_UNTERMINATED;
+        }
+        if (q + 1 == end) return short_data;
+        if (q[1] != '"') break;
+        esc = true;
+        q += 2;
+      }
+      f.ptr = p + 1;
+      f.len = q - (p + 1);
+      f.quoted = true;
+      f.escaped = esc;
+      p = q + 1; /* < end, checked above */
+      if (*p == '\r') {
+        if (p + 1 == end) return short_data;
+        if (p[1] != '\n') return bad(rec, field, lines, "unexpected character after a closing quote");
+        p++;
+      } else if (*p != delim && *p != '\n') {
+        return bad(rec, field, lines, "unexpected character after a closing quote");
+      }
+    } else {
+      const char *q = p;
+      while (q < end && !special[(uint8_t)*q]) q++;
+      if (q == end) return short_data;
+      if (*q == '"') return bad(rec, field, lines, "quote inside an unquoted field");
+      f.ptr = p;
+      f.len = q - p;
+      f.quoted = false;
+      f.escaped = false;
+      if (*q == '\n' && f.len > 0 && q[-1] == '\r') f.len--;
+      p = q;
+    }
+    if (field >= lo && field - lo < cap) out[field - lo] = f;
+    field++;
+    if (*p == delim) {
+      p++;
+      continue;
+    }
+    p++; /* the '\n' */
+    lines++;
+    rec->end = p;
+    rec->nfields = field;
+    rec->lines = lines;
+    return CSV_REC;
+  }
+}
+
+int64_t csv_unescape(const csv_field *f, char *dst) {
+  if (!f->escaped) {
+    if (f->len) memcpy(dst, f->ptr, (size_t)f->len);
+    return f->len;
+  }
+  int64_t n = 0;
+  for (int64_t i = 0; i < f->len; i++) {
+    dst[n++] = f->ptr[i];
+    if (f->ptr[i] == '"' && i + 1 < f->len && f->ptr[i + 1] == '"') i++;
+  }
+  return n;
+}
+
+/* Length of the valid multi-byte sequence at s (lead byte c >= 0x80), or 0. */
+static int utf8_seq(const uint8_t *s, int64_t left) {
+  uint8_t c = s[0];
+  int n;
+  uint8_t lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (left < n) return 0;
+  if (s[1] < lo || s[1] > hi) return 0;
+  for (int i = 2; i < n; i++)
+    if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+  return n;
+}
+
+bool csv_utf8_valid(const char *str, int64_t n) {
+  const uint8_t *s = (const uint8_t *)str;
+  int64_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (!(w & 0x8080808080808080ull)) {
+        i += 8;
+        continue;
+      }
+    }
+    if (s[i] < 0x80) {
+      i++;
+      continue;
+    }
+    int k = utf8_seq(s + i, n - i);
+    if (!k) return false;
+    i += k;
+  }
+  return true;
+}
