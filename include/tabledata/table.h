@@ -51,9 +51,11 @@ typedef struct td_table_options {
 
 /* What one update cycle added to a refreshing table. */
 typedef struct td_added_rows {
-  int64_t region;                    /* region index: row keys (region << 43) | row */
-  const td_location_key *location;   /* borrowed for the callback */
-  int64_t first_row, end_row;        /* rows [first_row, end_row) of the location */
+  int64_t region;                    /* source tables: region index (row keys are
+                                        (region << 43) | row); derived tables: -1 */
+  const td_location_key *location;   /* source tables (borrowed for the callback) */
+  int64_t first_row, end_row;        /* source tables: rows [first_row, end_row) of the
+                                        location; derived tables: positions */
 } td_added_rows;
 
 typedef struct td_table_update {
@@ -63,6 +65,10 @@ typedef struct td_table_update {
   const td_added_rows *added;
   int64_t n_new_locations; /* locations included in this cycle (their rows are in `added`) */
   const td_location_key *const *new_locations;
+  /* Derived tables only: */
+  bool replaced;           /* the whole content changed (sort, tail, ...): re-read it */
+  int64_t n_changed;       /* aggregations: positions of rows whose values changed */
+  const int64_t *changed;
 } td_table_update;
 
 /* Called on the service's update thread after a cycle changed the table,

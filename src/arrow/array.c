@@ -469,3 +469,24 @@ int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t le
   out->release = view_release;
   return TD_OK;
 }
+
+int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowArray *out,
+                      td_error *err) {
+  struct ArrowArray src;
+  const void *bufs[3];
+  memset(&src, 0, sizeof src);
+  bufs[0] = v->validity;
+  if (v->type == TD_TYPE_UTF8) {
+    bufs[1] = v->offsets;
+    bufs[2] = v->data;
+    src.n_buffers = 3;
+  } else {
+    bufs[1] = v->values;
+    src.n_buffers = 2;
+  }
+  src.buffers = bufs;
+  src.offset = v->offset;
+  src.length = v->length;
+  src.null_count = v->validity ? -1 : 0;
+  return td_array_export_view(&src, 0, v->length, owner, out, err);
+}

@@ -148,6 +148,11 @@ void td_shared_array_release(td_shared_array *s); /* NULL is fine */
 int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t length,
                          td_shared_array *owner, struct ArrowArray *out, td_error *err);
 
+/* Exports the rows a view covers (v->offset, v->length) as an array sharing
+ * its buffers; `out` keeps `owner` (the view's buffers' owner) alive. */
+int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowArray *out,
+                      td_error *err);
+
 /* Builds a struct array ("+s") of `length` rows from `n` children, taking
  * them (they are moved even on failure, and then released). */
 int td_struct_array_make(int64_t n, struct ArrowArray *children, int64_t length,

@@ -1,5 +1,7 @@
 /*
- * table/scan.c - chunked reads of a table snapshot, a page at a time.
+ * table/scan.c - chunked reads of a table snapshot: a page of one location at
+ * a time for source tables, a slice of one chunk for derived tables.  Every
+ * engine read (td_table_read, streams, query operators) goes through here.
  */
 #include <string.h>
 
@@ -34,8 +36,10 @@ int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *col
   }
   sc->cols = td_malloc((size_t)(nc + 1) * sizeof *sc->cols);
   sc->pages = td_calloc((size_t)nc + 1, sizeof *sc->pages);
+  sc->views = td_calloc((size_t)nc + 1, sizeof *sc->views);
+  sc->owners = td_calloc((size_t)nc + 1, sizeof *sc->owners);
   sc->consts = td_calloc((size_t)nc + 1, sizeof *sc->consts);
-  if (!sc->cols || !sc->pages || !sc->consts) {
+  if (!sc->cols || !sc->pages || !sc->views || !sc->owners || !sc->consts) {
     td_scan_release(sc);
     return td_err_nomem(err, "starting a scan");
   }
@@ -47,11 +51,15 @@ int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *col
   return TD_OK;
 }
 
-int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
-  drop_pages(sc);
-  memset(ch, 0, sizeof *ch);
-  *done = sc->pos >= sc->end;
-  if (*done) return TD_OK;
+/* A view of `v`'s rows [from, from + n). */
+static td_colview slice(const td_colview *v, int64_t from, int64_t n) {
+  td_colview s = *v;
+  s.offset += from;
+  s.length = n;
+  return s;
+}
+
+static int next_source(td_scan *sc, td_chunk *ch, td_error *err) {
   const td_snapshot *s = sc->snap;
   int64_t r = td_snapshot_region_of(s, sc->pos);
   const td_region *reg = &s->regions[r];
@@ -60,14 +68,10 @@ int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
   int64_t page = row / ps;
   int64_t stop = reg->size < (page + 1) * ps ? reg->size : (page + 1) * ps;
   if (stop - row > sc->end - sc->pos) stop = row + (sc->end - sc->pos);
-  ch->pos = sc->pos;
   ch->length = stop - row;
   ch->region = r;
   ch->loc = reg->loc;
   ch->row = row;
-  ch->page_offset = row - page * ps;
-  ch->pages = sc->pages;
-  ch->consts = sc->consts;
   for (int64_t i = 0; i < sc->n_cols; i++) {
     int64_t c = sc->cols[i];
     if (c < sc->table->n_partition) {
@@ -80,6 +84,53 @@ int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
       drop_pages(sc);
       return rc;
     }
+    sc->views[i] = slice(&sc->pages[i]->view, row - page * ps, ch->length);
+    sc->owners[i] = sc->pages[i]->owner;
+  }
+  return TD_OK;
+}
+
+static void next_derived(td_scan *sc, td_chunk *ch) {
+  const td_snapshot *s = sc->snap;
+  int64_t lo = 0, hi = s->n_chunks - 1;
+  while (lo < hi) { /* the chunk holding pos: last with chunk_begin <= pos */
+    int64_t mid = lo + (hi - lo + 1) / 2;
+    if (s->chunk_begin[mid] <= sc->pos) lo = mid;
+    else hi = mid - 1;
+  }
+  while (s->chunk_begin[lo] + s->chunks[lo]->length <= sc->pos) lo++; /* skip empty chunks */
+  const td_dchunk *c = s->chunks[lo];
+  int64_t from = sc->pos - s->chunk_begin[lo];
+  int64_t n = c->length - from;
+  if (n > sc->end - sc->pos) n = sc->end - sc->pos;
+  ch->length = n;
+  ch->region = -1;
+  for (int64_t i = 0; i < sc->n_cols; i++) {
+    int64_t col = sc->cols[i];
+    if (c->consts[col].type != TD_TYPE_NONE) {
+      sc->consts[i] = &c->consts[col];
+      continue;
+    }
+    sc->consts[i] = NULL;
+    sc->views[i] = slice(&c->views[col], from, n);
+    sc->owners[i] = c->owners[col];
+  }
+}
+
+int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
+  drop_pages(sc);
+  memset(ch, 0, sizeof *ch);
+  *done = sc->pos >= sc->end;
+  if (*done) return TD_OK;
+  ch->pos = sc->pos;
+  ch->views = sc->views;
+  ch->owners = sc->owners;
+  ch->consts = sc->consts;
+  if (sc->table->kind == TD_TABLE_SOURCE) {
+    int rc = next_source(sc, ch, err);
+    if (rc) return rc;
+  } else {
+    next_derived(sc, ch);
   }
   sc->pos += ch->length;
   return TD_OK;
@@ -88,6 +139,8 @@ int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
 void td_scan_release(td_scan *sc) {
   if (sc->pages) drop_pages(sc);
   td_free(sc->pages);
+  td_free(sc->views);
+  td_free(sc->owners);
   td_free(sc->consts);
   td_free(sc->cols);
   td_snapshot_release(sc->snap);

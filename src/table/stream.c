@@ -58,8 +58,7 @@ static int get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
     if (ch.consts[i])
       rc = const_array(ch.consts[i], p->schema.fields[i].type, ch.length, &kids[i], &e);
     else
-      rc = td_array_export_view(ch.pages[i]->array, ch.page_offset, ch.length, ch.pages[i]->owner,
-                                &kids[i], &e);
+      rc = td_colview_export(&ch.views[i], ch.owners[i], &kids[i], &e);
   }
   if (rc) {
     for (int64_t i = 0; i < n; i++) td_arrow_array_release(&kids[i]);

@@ -40,8 +40,19 @@ int td_snapshot_new(td_location *const *locs, const int64_t *sizes, int64_t n, i
 
 void td_snapshot_release(td_snapshot *s) {
   if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
+  for (int64_t i = 0; i < s->n_chunks; i++) td_dchunk_release(s->chunks[i]);
+  td_free(s->chunks);
+  td_free(s->chunk_begin);
   td_free(s->regions);
   td_free(s);
+}
+
+void td_table_publish(td_table *t, td_snapshot *snap) {
+  pthread_mutex_lock(&t->lock);
+  td_snapshot *old = t->snap;
+  t->snap = snap;
+  pthread_mutex_unlock(&t->lock);
+  td_snapshot_release(old);
 }
 
 td_snapshot *td_table_snapshot(td_table *t) {
@@ -138,7 +149,8 @@ td_table *td_table_retain(td_table *t) {
 
 void td_table_release(td_table *t) {
   if (!t || atomic_fetch_sub(&t->refs, 1) != 1) return;
-  if (t->refreshing) td_graph_drop_table(t->service->graph, t); /* unsubscribes */
+  if (t->kind == TD_TABLE_DERIVED) td_derived_destroy(t);
+  else if (t->refreshing) td_graph_drop_table(t->service->graph, t); /* unsubscribes */
   td_snapshot_release(t->snap);
   pthread_mutex_destroy(&t->lock);
   td_service *s = t->service;
@@ -249,7 +261,7 @@ int td_table_read(td_table *t, const int64_t *cols, int64_t n_cols, int64_t begi
     if (rc || done) break;
     for (int64_t i = 0; rc == TD_OK && i < sc.n_cols; i++) {
       if (ch.consts[i]) rc = td_array_append_const(&b[i], ch.consts[i], ch.length, err);
-      else rc = td_array_append_view(&b[i], &ch.pages[i]->view, ch.page_offset, ch.length, err);
+      else rc = td_array_append_view(&b[i], &ch.views[i], 0, ch.length, err);
     }
   }
   struct ArrowArray *children = NULL;

@@ -29,12 +29,29 @@ typedef struct td_region {
   int64_t row_begin;
 } td_region;
 
+/* One immutable piece of a derived table: `length` rows of every column,
+ * each either a view (kept alive by its owner) or a constant. */
+typedef struct td_dchunk {
+  _Atomic int64_t refs;
+  int64_t length;
+  int64_t n_cols;
+  td_colview *views;
+  td_shared_array **owners;
+  td_value *consts; /* consts[i].type != TD_TYPE_NONE: column i is constant */
+  char **const_strs; /* owned bytes of string constants */
+} td_dchunk;
+
 typedef struct td_snapshot {
   _Atomic int64_t refs;
   int64_t version;
+  int64_t size;
+  /* source tables */
   int64_t n_regions;
   td_region *regions;
-  int64_t size;
+  /* derived tables */
+  int64_t n_chunks;
+  td_dchunk **chunks;
+  int64_t *chunk_begin; /* first position of each chunk */
 } td_snapshot;
 
 typedef struct td_listener_entry {
@@ -44,11 +61,41 @@ typedef struct td_listener_entry {
   bool removed;
 } td_listener_entry;
 
+typedef enum td_table_kind { TD_TABLE_SOURCE, TD_TABLE_DERIVED } td_table_kind;
+
+/* A change of a derived table's source, in source positions. */
+typedef struct td_source_delta {
+  td_snapshot *snap;  /* the source's snapshot after the change */
+  bool replaced;      /* recompute from snap (also the initial fill) */
+  int64_t n_ranges;   /* else: appended rows, position ranges [begin, end) */
+  const int64_t *ranges; /* 2 * n_ranges */
+  int64_t version;       /* the version to stamp on the new snapshot */
+} td_source_delta;
+
+/* The result of applying a delta: filled by the operator for listeners. */
+typedef struct td_op_result {
+  td_snapshot *snap;       /* the new snapshot (taken), or NULL: unchanged */
+  bool replaced;
+  int64_t appended_from;   /* !replaced: positions [appended_from, snap->size) are new */
+  int64_t *changed;        /* positions of changed rows (owned, td_free) */
+  int64_t n_changed;
+} td_op_result;
+
+/* What a derived table does when its source changes (query/ops.c). */
+typedef struct td_op_vtable {
+  /* Computes the table's next snapshot from a source delta.  Runs on the
+   * update thread (refreshing sources) or in td_derived_new. */
+  int (*apply)(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err);
+  void (*free)(void *op);
+} td_op_vtable;
+
 struct td_table {
   _Atomic int64_t refs;
+  td_table_kind kind;
   td_service *service;
-  td_provider *provider;
-  const td_schema *def; /* the provider's definition */
+  td_provider *provider; /* source tables; derived: the root source's */
+  const td_schema *def;  /* the provider's definition, or own_def */
+  td_schema own_def;     /* derived tables */
   int64_t n_partition;
   td_table_options opts;
   pthread_mutex_t lock; /* guards snap and the failure fields */
@@ -61,6 +108,11 @@ struct td_table {
   td_key_index included; /* location key -> td_location, for duplicates */
   td_listener_entry *listeners;
   int64_t n_listeners, cap_listeners, next_listener_id;
+  /* Derived tables: */
+  td_table *source;
+  int64_t source_listener; /* id of the listener on a refreshing source */
+  const td_op_vtable *op_vt;
+  void *op;
 };
 
 /* Allocates a table with no snapshot yet. */
@@ -84,14 +136,14 @@ int td_table_build_static(td_service *s, td_provider *p, td_location *const *loc
 typedef struct td_chunk {
   int64_t pos;    /* table position of the first row */
   int64_t length; /* rows in the chunk (>= 1) */
-  int64_t region;
+  int64_t region; /* source tables: the region and row within it; else -1 */
   td_location *loc;
-  int64_t row;         /* row within the location of the first row */
-  int64_t page_offset; /* row within the page of the first row */
-  /* Per scanned column: the page (data columns) or the constant value
-   * (partition columns; the other is NULL).  Pages are held by the scan
-   * until the next td_scan_next. */
-  td_page_data **pages;
+  int64_t row;
+  /* Per scanned column: a view of exactly the chunk's rows and the owner
+   * of its buffers, or (consts[i] != NULL) a constant.  Valid until the
+   * next td_scan_next. */
+  td_colview *views;
+  td_shared_array **owners;
   const td_value **consts;
 } td_chunk;
 
@@ -101,7 +153,9 @@ typedef struct td_scan {
   int64_t n_cols;
   int64_t *cols;
   int64_t pos, end;
-  td_page_data **pages;
+  td_page_data **pages; /* held for the current chunk */
+  td_colview *views;
+  td_shared_array **owners;
   const td_value **consts;
 } td_scan;
 
@@ -112,6 +166,31 @@ int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *col
 /* Next chunk (at most one page of one location); *done when finished. */
 int td_scan_next(td_scan *sc, td_chunk *chunk, bool *done, td_error *err);
 void td_scan_release(td_scan *sc);
+
+/* Derived chunks: new (refs 1) with n_cols columns, all unset. */
+int td_dchunk_new(int64_t n_cols, int64_t length, td_dchunk **out, td_error *err);
+/* Column i is a view of `v` (copied) kept alive by `owner` (retained). */
+void td_dchunk_set_view(td_dchunk *c, int64_t i, const td_colview *v, td_shared_array *owner);
+/* Column i is the constant `v` (string bytes copied). */
+int td_dchunk_set_const(td_dchunk *c, int64_t i, const td_value *v, td_error *err);
+/* Column i takes the built array `a` (exported and owned by the chunk). */
+int td_dchunk_set_array(td_dchunk *c, int64_t i, td_array *a, td_error *err);
+void td_dchunk_release(td_dchunk *c);
+/* A derived snapshot: `base`'s chunks (may be NULL) followed by `more`
+ * (references taken), with the given version. */
+int td_snapshot_derived(const td_snapshot *base, td_dchunk *const *more, int64_t n_more, int64_t version,
+                        td_snapshot **out, td_error *err);
+/* Publishes a new snapshot (takes it); drops the old one. */
+void td_table_publish(td_table *t, td_snapshot *snap);
+
+/* Builds a derived table over `source` with definition `def` (copied) and
+ * operator (vt, op), which it takes even on failure.  Fills it from the
+ * source's current snapshot; a refreshing source also updates it in every
+ * cycle that changes the source, after the source and before the derived
+ * table's own listeners. */
+int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *vt, void *op,
+                   td_table **out, td_error *err);
+void td_derived_destroy(td_table *t);
 
 /* Appends `n` copies of a constant to a builder. */
 int td_array_append_const(td_array *a, const td_value *v, int64_t n, td_error *err);

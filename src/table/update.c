@@ -515,7 +515,7 @@ int td_graph_remove_listener(td_graph *g, td_table *t, int64_t id) {
 
 /* Calls the table's listeners in registration order; those added during the
  * dispatch wait for the next one; removed ones are skipped, then dropped. */
-static void dispatch(td_table *t, const td_table_update *u, const td_error *e) {
+void td_graph_dispatch(td_table *t, const td_table_update *u, const td_error *e) {
   int64_t n = t->n_listeners;
   for (int64_t i = 0; i < n; i++) {
     td_listener_entry le = t->listeners[i]; /* the array may move during the call */
@@ -527,7 +527,7 @@ static void dispatch(td_table *t, const td_table_update *u, const td_error *e) {
   t->n_listeners = k;
 }
 
-static void fail_table(td_table *t, int code, const char *msg) {
+void td_graph_fail_table(td_table *t, int code, const char *msg) {
   pthread_mutex_lock(&t->lock);
   bool first = t->fail_code == 0;
   if (first) {
@@ -540,7 +540,7 @@ static void fail_table(td_table *t, int code, const char *msg) {
     td_error e;
     td_error_clear(&e);
     td_err(&e, code, "%s", t->fail_msg);
-    dispatch(t, NULL, &e);
+    td_graph_dispatch(t, NULL, &e);
   }
 }
 
@@ -549,7 +549,7 @@ static void update_table(td_graph *g, td_table *t) {
   if (t->fail_code) return;
   td_provider *p = t->provider;
   if (p->fail_code) {
-    fail_table(t, p->fail_code, p->fail_msg);
+    td_graph_fail_table(t, p->fail_code, p->fail_msg);
     return;
   }
   td_error e;
@@ -558,7 +558,7 @@ static void update_table(td_graph *g, td_table *t) {
   int64_t n_fresh = 0;
   int rc = include_new(g, t, p->fresh, p->n_fresh, &fresh, &n_fresh, &e);
   if (rc) {
-    fail_table(t, rc, e.message);
+    td_graph_fail_table(t, rc, e.message);
     return;
   }
   td_snapshot *old = t->snap;
@@ -568,7 +568,7 @@ static void update_table(td_graph *g, td_table *t) {
     td_free(fresh);
     td_err(&e, TD_ERANGE, "table '%s' would have %lld locations; a table holds at most 2^20",
            td_table_key_name(p->key), (long long)n);
-    fail_table(t, TD_ERANGE, e.message);
+    td_graph_fail_table(t, TD_ERANGE, e.message);
     return;
   }
   td_location **locs = td_malloc((size_t)(n + 1) * sizeof *locs);
@@ -598,16 +598,16 @@ static void update_table(td_graph *g, td_table *t) {
   t->snap = snap;
   pthread_mutex_unlock(&t->lock);
   for (int64_t i = 0; i < n_fresh; i++) newkeys[i] = fresh[i]->key;
-  td_table_update u = {snap->version, old->size, snap->size, n_added, added, n_fresh, newkeys};
+  td_table_update u = {snap->version, old->size, snap->size, n_added, added, n_fresh, newkeys, false, 0, NULL};
   td_snapshot_release(old);
-  dispatch(t, &u, NULL);
+  td_graph_dispatch(t, &u, NULL);
 out:
   td_free(locs);
   td_free(sizes);
   td_free(added);
   td_free(newkeys);
   td_free(fresh);
-  if (rc) fail_table(t, rc, e.message);
+  if (rc) td_graph_fail_table(t, rc, e.message);
 }
 
 /* A cycle takes no table references: a table whose last reference is
@@ -644,3 +644,6 @@ static void run_cycle(td_graph *g, int64_t no) {
   pthread_cond_broadcast(&g->done);
   pthread_mutex_unlock(&g->sig);
 }
+
+void td_graph_lock(td_graph *g) { pthread_mutex_lock(&g->lock); }
+void td_graph_unlock(td_graph *g) { pthread_mutex_unlock(&g->lock); }

@@ -54,5 +54,13 @@ int td_graph_add_listener(td_graph *g, td_table *t, td_table_listener fn, void *
 int td_graph_remove_listener(td_graph *g, td_table *t, int64_t id);
 int td_graph_flush(td_graph *g, int64_t timeout_ms, td_error *err);
 void td_graph_stats(td_graph *g, int64_t *cycles, int64_t *cpu_ns);
+/* The update lock (recursive), for building derived tables atomically with
+ * respect to cycles. */
+void td_graph_lock(td_graph *g);
+void td_graph_unlock(td_graph *g);
+/* Calls a table's listeners (under the update lock). */
+void td_graph_dispatch(td_table *t, const td_table_update *u, const td_error *e);
+/* Fails a table; its listeners hear it once. */
+void td_graph_fail_table(td_table *t, int code, const char *msg);
 
 #endif

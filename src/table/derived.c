@@ -1,0 +1,248 @@
+/*
+ * table/derived.c - derived tables: the results of query operators.
+ *
+ * A derived table's snapshot is a list of immutable chunks (td_dchunk), each
+ * column a zero-copy view of source pages, a computed array, or a constant.
+ * The operator (query/ops.c) turns source deltas into new snapshots.  On a
+ * refreshing source, a listener on the source applies each change in the
+ * same update cycle, right after the source, then calls the derived table's
+ * own listeners.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "table/update.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+int td_dchunk_new(int64_t n_cols, int64_t length, td_dchunk **out, td_error *err) {
+  *out = NULL;
+  td_dchunk *c = td_calloc(1, sizeof *c);
+  if (c) {
+    c->views = td_calloc((size_t)n_cols + 1, sizeof *c->views);
+    c->owners = td_calloc((size_t)n_cols + 1, sizeof *c->owners);
+    c->consts = td_calloc((size_t)n_cols + 1, sizeof *c->consts);
+    c->const_strs = td_calloc((size_t)n_cols + 1, sizeof *c->const_strs);
+  }
+  if (!c || !c->views || !c->owners || !c->consts || !c->const_strs) {
+    if (c) {
+      td_free(c->views);
+      td_free(c->owners);
+      td_free(c->consts);
+      td_free(c->const_strs);
+      td_free(c);
+    }
+    return td_err_nomem(err, "building a result chunk");
+  }
+  atomic_init(&c->refs, 1);
+  c->n_cols = n_cols;
+  c->length = length;
+  *out = c;
+  return TD_OK;
+}
+
+void td_dchunk_set_view(td_dchunk *c, int64_t i, const td_colview *v, td_shared_array *owner) {
+  c->views[i] = *v;
+  c->owners[i] = td_shared_array_retain(owner);
+}
+
+int td_dchunk_set_const(td_dchunk *c, int64_t i, const td_value *v, td_error *err) {
+  c->consts[i] = *v;
+  if (c->consts[i].type == TD_TYPE_NONE) c->consts[i].type = TD_TYPE_BOOL; /* an untyped null */
+  if (v->type == TD_TYPE_UTF8 && !v->is_null) {
+    c->const_strs[i] = td_strndup(v->v.s.ptr, v->v.s.len);
+    if (!c->const_strs[i]) {
+      memset(&c->consts[i], 0, sizeof c->consts[i]);
+      return td_err_nomem(err, "building a result chunk");
+    }
+    c->consts[i].v.s.ptr = c->const_strs[i];
+  }
+  return TD_OK;
+}
+
+int td_dchunk_set_array(td_dchunk *c, int64_t i, td_array *a, td_error *err) {
+  td_type_id type = a->type;
+  struct ArrowArray arr;
+  int rc = td_array_export(a, &arr, err);
+  if (rc) return rc;
+  td_shared_array *owner;
+  if ((rc = td_shared_array_new(&arr, &owner, err)) != TD_OK) return rc;
+  rc = td_colview_init(&c->views[i], type, &owner->array, err);
+  if (rc) {
+    td_shared_array_release(owner);
+    return rc;
+  }
+  c->owners[i] = owner;
+  return TD_OK;
+}
+
+void td_dchunk_release(td_dchunk *c) {
+  if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
+  for (int64_t i = 0; i < c->n_cols; i++) {
+    td_shared_array_release(c->owners[i]);
+    td_free(c->const_strs[i]);
+  }
+  td_free(c->views);
+  td_free(c->owners);
+  td_free(c->consts);
+  td_free(c->const_strs);
+  td_free(c);
+}
+
+int td_snapshot_derived(const td_snapshot *base, td_dchunk *const *more, int64_t n_more, int64_t version,
+                        td_snapshot **out, td_error *err) {
+  *out = NULL;
+  int64_t nb = base ? base->n_chunks : 0, n = nb + n_more;
+  td_snapshot *s = td_calloc(1, sizeof *s);
+  td_dchunk **chunks = td_malloc((size_t)(n + 1) * sizeof *chunks);
+  int64_t *begin = td_malloc((size_t)(n + 1) * sizeof *begin);
+  if (!s || !chunks || !begin) {
+    td_free(s);
+    td_free(chunks);
+    td_free(begin);
+    return td_err_nomem(err, "building a result snapshot");
+  }
+  int64_t size = 0;
+  for (int64_t i = 0; i < n; i++) {
+    td_dchunk *c = i < nb ? base->chunks[i] : more[i - nb];
+    atomic_fetch_add(&c->refs, 1);
+    chunks[i] = c;
+    begin[i] = size;
+    size += c->length;
+  }
+  atomic_init(&s->refs, 1);
+  s->version = version;
+  s->size = size;
+  s->n_chunks = n;
+  s->chunks = chunks;
+  s->chunk_begin = begin;
+  *out = s;
+  return TD_OK;
+}
+
+/* Applies a delta and tells the derived table's listeners. */
+static int apply(td_table *t, td_source_delta *d, bool notify, td_error *err) {
+  td_snapshot *cur = td_table_snapshot(t);
+  d->version = notify ? cur->version + 1 : 0;
+  td_snapshot_release(cur);
+  td_op_result r;
+  memset(&r, 0, sizeof r);
+  int rc = t->op_vt->apply(t, d, &r, err);
+  if (rc) {
+    td_snapshot_release(r.snap);
+    td_free(r.changed);
+    return rc;
+  }
+  if (!r.snap) {
+    td_free(r.changed);
+    return TD_OK; /* nothing changed */
+  }
+  td_snapshot *old = td_table_snapshot(t);
+  td_table_publish(t, r.snap);
+  if (notify) {
+    td_added_rows added = {-1, NULL, r.appended_from, r.snap->size};
+    td_table_update u;
+    memset(&u, 0, sizeof u);
+    u.version = r.snap->version;
+    u.size_before = old->size;
+    u.size_after = r.snap->size;
+    u.replaced = r.replaced;
+    u.n_added = !r.replaced && r.snap->size > r.appended_from ? 1 : 0;
+    u.added = &added;
+    u.n_changed = r.n_changed;
+    u.changed = r.changed;
+    td_graph_dispatch(t, &u, NULL);
+  }
+  td_snapshot_release(old);
+  td_free(r.changed);
+  return TD_OK;
+}
+
+/* The derived table's listener on its refreshing source. */
+static void on_source(void *ctx, td_table *src, const td_table_update *u, const td_error *e) {
+  td_table *t = ctx;
+  if (e) {
+    td_graph_fail_table(t, e->code, e->message);
+    return;
+  }
+  if (t->fail_code) return;
+  td_source_delta d;
+  memset(&d, 0, sizeof d);
+  d.snap = td_table_snapshot(src);
+  d.replaced = u->replaced;
+  int64_t *ranges = NULL;
+  td_error err;
+  td_error_clear(&err);
+  int rc = TD_OK;
+  if (!d.replaced && u->n_added > 0) {
+    ranges = td_malloc((size_t)u->n_added * 2 * sizeof *ranges);
+    if (!ranges) rc = td_err_nomem(&err, "updating a derived table");
+    for (int64_t i = 0; rc == TD_OK && i < u->n_added; i++) {
+      const td_added_rows *a = &u->added[i];
+      int64_t base = a->region >= 0 ? d.snap->regions[a->region].row_begin : 0;
+      ranges[2 * i] = base + a->first_row;
+      ranges[2 * i + 1] = base + a->end_row;
+    }
+    d.n_ranges = u->n_added;
+    d.ranges = ranges;
+  }
+  /* An aggregation source changes rows in place: recompute from it. */
+  if (u->n_changed > 0) d.replaced = true;
+  if (rc == TD_OK && (d.replaced || d.n_ranges > 0)) rc = apply(t, &d, true, &err);
+  td_free(ranges);
+  td_snapshot_release(d.snap);
+  if (rc) td_graph_fail_table(t, rc, err.message);
+}
+
+int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *vt, void *op,
+                   td_table **out, td_error *err) {
+  *out = NULL;
+  td_table *t = td_calloc(1, sizeof *t);
+  if (!t) {
+    vt->free(op);
+    return td_err_nomem(err, "creating a derived table");
+  }
+  atomic_init(&t->refs, 1);
+  t->kind = TD_TABLE_DERIVED;
+  t->op_vt = vt;
+  t->op = op;
+  pthread_mutex_init(&t->lock, NULL);
+  td_schema_init(&t->own_def);
+  t->def = &t->own_def;
+  t->service = td_service_retain(source->service);
+  t->provider = source->provider;
+  t->source = td_table_retain(source);
+  t->refreshing = source->refreshing;
+  int rc = td_schema_copy(def, &t->own_def, err);
+  if (rc == TD_OK) rc = td_snapshot_derived(NULL, NULL, 0, 0, &t->snap, err);
+  if (rc == TD_OK) rc = td_table_status(source, err);
+  if (rc) {
+    td_table_release(t);
+    return rc;
+  }
+  /* Fill and subscribe with no cycle in between. */
+  td_graph *g = source->service->graph;
+  if (t->refreshing) td_graph_lock(g);
+  td_source_delta d;
+  memset(&d, 0, sizeof d);
+  d.snap = td_table_snapshot(source);
+  d.replaced = true;
+  rc = apply(t, &d, false, err);
+  td_snapshot_release(d.snap);
+  if (rc == TD_OK && t->refreshing) rc = td_table_add_listener(source, on_source, t, &t->source_listener, err);
+  if (t->refreshing) td_graph_unlock(g);
+  if (rc) {
+    td_table_release(t);
+    return rc;
+  }
+  *out = t;
+  return TD_OK;
+}
+
+void td_derived_destroy(td_table *t) {
+  if (t->source_listener) td_table_remove_listener(t->source, t->source_listener);
+  if (t->op_vt) t->op_vt->free(t->op);
+  td_table_release(t->source);
+  td_schema_reset(&t->own_def);
+  td_free(t->listeners);
+}
