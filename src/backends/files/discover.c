@@ -1,0 +1,333 @@
+/*
+ * backends/files/discover.c - walking the directory tree: listing data files
+ * and subdirectories, turning each directory that holds data files into a
+ * location, and bringing known locations up to date (new, grown, truncated,
+ * replaced or removed files).  The same code serves discovery, rescans and
+ * the watcher, so a rescan is always idempotent.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "backends/files/files_internal.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+bool fb_hidden(const char *name) { return name[0] == '.' || name[0] == '_'; }
+
+fb_format fb_format_of(const char *name) {
+  static const struct {
+    const char *ext;
+    fb_format fmt;
+  } k[] = {{".parquet", FB_PARQUET}, {".arrow", FB_IPC},  {".feather", FB_IPC}, {".ipc", FB_IPC},
+           {".arrows", FB_IPC},      {".stream", FB_IPC}, {".csv", FB_CSV}};
+  if (fb_hidden(name)) return FB_NONE;
+  const char *dot = strrchr(name, '.');
+  for (size_t i = 0; dot && i < sizeof k / sizeof k[0]; i++)
+    if (strcasecmp(dot, k[i].ext) == 0) return k[i].fmt;
+  return FB_NONE;
+}
+
+char *fb_join(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  bool slash = la && lb && a[la - 1] != '/';
+  char *s = td_malloc(la + lb + 2);
+  if (!s) return NULL;
+  memcpy(s, a, la);
+  if (slash) s[la++] = '/';
+  memcpy(s + la, b, lb + 1);
+  return s;
+}
+
+void fb_listing_reset(fb_listing *l) {
+  for (int64_t i = 0; i < l->n; i++) td_free(l->e[i].name);
+  td_free(l->e);
+  memset(l, 0, sizeof *l);
+}
+
+static int entry_cmp(const void *a, const void *b) {
+  return strcmp(((const fb_entry *)a)->name, ((const fb_entry *)b)->name);
+}
+
+static int listing_add(fb_listing *l, const char *name, const struct stat *st, td_error *err) {
+  if (l->n == l->cap) {
+    int64_t cap = l->cap ? l->cap * 2 : 16;
+    fb_entry *e = td_realloc(l->e, (size_t)cap * sizeof *e);
+    if (!e) return td_err_nomem(err, "listing a directory");
+    l->e = e;
+    l->cap = cap;
+  }
+  fb_entry *e = &l->e[l->n];
+  if (!(e->name = td_strdup(name))) return td_err_nomem(err, "listing a directory");
+  e->is_dir = S_ISDIR(st->st_mode);
+  e->fmt = e->is_dir ? FB_NONE : fb_format_of(name);
+  e->inode = (uint64_t)st->st_ino;
+  e->size = (int64_t)st->st_size;
+  l->n++;
+  return TD_OK;
+}
+
+/* Adds `name` if it is a data file or a directory (hidden ones skipped). */
+static int consider(const char *dir, const char *name, fb_listing *l, td_error *err) {
+  if (fb_hidden(name)) return TD_OK;
+  char *p = fb_join(dir, name);
+  if (!p) return td_err_nomem(err, "listing a directory");
+  struct stat st;
+  int rc = TD_OK;
+  if (stat(p, &st) == 0 && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && fb_format_of(name) != FB_NONE)))
+    rc = listing_add(l, name, &st, err);
+  td_free(p);
+  return rc;
+}
+
+int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err) {
+  memset(out, 0, sizeof *out);
+  int rc = TD_OK;
+  if (fb->single_name) { /* one data file: only it counts */
+    rc = consider(dir, fb->single_name, out, err);
+    if (!rc && out->n && out->e[0].is_dir) fb_listing_reset(out);
+    return rc;
+  }
+  DIR *d = opendir(dir);
+  if (!d) {
+    if (errno == ENOENT || errno == ENOTDIR) return TD_OK;
+    return td_err(err, TD_EIO, "'%s': cannot list the directory: %s", dir, strerror(errno));
+  }
+  struct dirent *de;
+  while (rc == TD_OK && (de = readdir(d)) != NULL) rc = consider(dir, de->d_name, out, err);
+  closedir(d);
+  if (rc) fb_listing_reset(out);
+  else if (out->n > 1) qsort(out->e, (size_t)out->n, sizeof *out->e, entry_cmp);
+  return rc;
+}
+
+/* ---- locations ---- */
+
+static fb_location *find_location(td_file_backend *fb, const char *rel) {
+  for (int64_t i = 0; i < fb->n_locs; i++)
+    if (strcmp(fb->locs[i]->rel, rel) == 0) return fb->locs[i];
+  return NULL;
+}
+
+static void location_free(td_file_backend *fb, fb_location *l) {
+  for (int64_t i = 0; i < l->n_files; i++) fb_file_free(fb, l->files[i]);
+  td_free(l->files);
+  td_free(l->size_subs.reqs);
+  td_free(l->failure);
+  td_free(l->rel);
+  td_free(l->dir);
+  td_location_key_release(l->key);
+  td_free(l);
+}
+
+static int new_location(td_file_backend *fb, const char *rel, fb_location **out, td_error *err) {
+  *out = NULL;
+  fb_location *l = td_calloc(1, sizeof *l);
+  if (!l) return td_err_nomem(err, "adding a location");
+  int rc = TD_OK;
+  if (!(l->rel = td_strdup(rel)) || !(l->dir = fb_join(fb->root, rel))) rc = td_err_nomem(err, "adding a location");
+  if (!rc) rc = fb_location_key(fb, rel, &l->key, err);
+  if (!rc && fb->n_locs == fb->cap_locs) {
+    int64_t cap = fb->cap_locs ? fb->cap_locs * 2 : 16;
+    fb_location **nl = td_realloc(fb->locs, (size_t)cap * sizeof *nl);
+    if (!nl) rc = td_err_nomem(err, "adding a location");
+    else {
+      fb->locs = nl;
+      fb->cap_locs = cap;
+    }
+  }
+  if (!rc && td_key_index_put(&fb->index, l) != TD_OK) rc = td_err_nomem(err, "adding a location");
+  if (rc) {
+    location_free(fb, l);
+    return rc;
+  }
+  fb->locs[fb->n_locs++] = l;
+  for (int64_t i = 0; i < fb->loc_subs.n; i++) td_answer_location(fb->loc_subs.reqs[i], l->key, NULL);
+  *out = l;
+  return TD_OK;
+}
+
+void fb_locations_free(td_file_backend *fb) {
+  for (int64_t i = 0; i < fb->n_locs; i++) location_free(fb, fb->locs[i]);
+  td_free(fb->locs);
+  fb->locs = NULL;
+  fb->n_locs = 0;
+}
+
+static fb_file *new_file(const fb_location *loc, const fb_entry *e) {
+  fb_file *f = td_calloc(1, sizeof *f);
+  if (!f) return NULL;
+  f->name = td_strdup(e->name);
+  f->path = fb_join(loc->dir, e->name);
+  f->fmt = e->fmt;
+  f->inode = e->inode;
+  f->fsize = e->size;
+  if (!f->name || !f->path) {
+    td_free(f->name);
+    td_free(f->path);
+    td_free(f);
+    return NULL;
+  }
+  return f;
+}
+
+static int insert_file(fb_location *loc, int64_t at, fb_file *f) {
+  if (loc->n_files == loc->cap_files) {
+    int64_t cap = loc->cap_files ? loc->cap_files * 2 : 4;
+    fb_file **nf = td_realloc(loc->files, (size_t)cap * sizeof *nf);
+    if (!nf) return TD_ENOMEM;
+    loc->files = nf;
+    loc->cap_files = cap;
+  }
+  memmove(loc->files + at + 1, loc->files + at, (size_t)(loc->n_files - at) * sizeof *loc->files);
+  loc->files[at] = f;
+  loc->n_files++;
+  return TD_OK;
+}
+
+static const fb_entry *find_entry(const fb_listing *l, const char *name) {
+  for (int64_t i = 0; i < l->n; i++)
+    if (!l->e[i].is_dir && l->e[i].fmt != FB_NONE && strcmp(l->e[i].name, name) == 0) return &l->e[i];
+  return NULL;
+}
+
+/* An opened location: checks one known file against its listing entry.
+ * Returns false (after failing the location) when the file cannot go on. */
+static bool check_known(td_file_backend *fb, fb_location *loc, int64_t idx, const fb_entry *e) {
+  char msg[TD_ERROR_MESSAGE_SIZE + 256];
+  td_error err;
+  fb_file *f = loc->files[idx];
+  if (e && !f->reader) { /* pending: try again when it changed */
+    if (e->size != f->fsize || e->inode != f->inode) {
+      f->fsize = e->size;
+      f->inode = e->inode;
+      fb_file_admit(fb, loc, idx);
+    }
+    return !loc->failure;
+  }
+  if (!e) snprintf(msg, sizeof msg, "'%s' was removed", f->path);
+  else if (e->inode != f->inode) snprintf(msg, sizeof msg, "'%s' was replaced (a new file under the same name)", f->path);
+  else if (e->size < f->fsize)
+    snprintf(msg, sizeof msg, "'%s' was truncated (%lld bytes, was %lld)", f->path, (long long)e->size,
+             (long long)f->fsize);
+  else if (e->size == f->fsize || !f->reader) return true;
+  else if (!f->reader->vt->refresh || strcmp(f->reader->vt->format_name, "arrow-file") == 0)
+    snprintf(msg, sizeof msg, "'%s' was modified (%lld bytes, was %lld); only Arrow IPC streams and CSV files may grow",
+             f->path, (long long)e->size, (long long)f->fsize);
+  else if (f->reader->vt->refresh(f->reader, &err) != TD_OK) snprintf(msg, sizeof msg, "%s", err.message);
+  else if (f->reader->num_rows > f->rows && fb_rows_after(loc, idx))
+    snprintf(msg, sizeof msg, "'%s' grew but later files of its location have rows already: rows would move",
+             f->path);
+  else {
+    f->fsize = e->size;
+    if (f->reader->num_rows > f->rows) f->rows = f->reader->num_rows;
+    return true;
+  }
+  fb_location_fail(fb, loc, msg);
+  return false;
+}
+
+/* Adds the files of `l` that the location does not have yet.  An opened
+ * location only takes files that sort after its last one. */
+static void add_new_files(td_file_backend *fb, fb_location *loc, const fb_listing *l) {
+  for (int64_t i = 0; i < l->n && !loc->failure; i++) {
+    const fb_entry *e = &l->e[i];
+    if (e->is_dir || e->fmt == FB_NONE) continue;
+    int64_t at = 0;
+    bool known = false;
+    for (; at < loc->n_files; at++) {
+      int c = strcmp(loc->files[at]->name, e->name);
+      if (c >= 0) {
+        known = c == 0;
+        break;
+      }
+    }
+    if (known) continue;
+    char msg[TD_ERROR_MESSAGE_SIZE + 256];
+    if (loc->opened && at < loc->n_files) {
+      snprintf(msg, sizeof msg,
+               "new file '%s/%s' sorts before '%s': files are read in name order, so rows would move",
+               loc->dir, e->name, loc->files[at]->name);
+      fb_location_fail(fb, loc, msg);
+      return;
+    }
+    fb_file *f = new_file(loc, e);
+    if (!f || insert_file(loc, at, f) != TD_OK) {
+      if (f) fb_file_free(fb, f);
+      fb_location_fail(fb, loc, "out of memory adding a file");
+      return;
+    }
+    if (loc->opened) fb_file_admit(fb, loc, at);
+  }
+}
+
+/* Updates `loc` from the listing of its directory. */
+static void apply_listing(td_file_backend *fb, fb_location *loc, const fb_listing *l) {
+  if (loc->failure) return;
+  for (int64_t i = 0; i < loc->n_files;) {
+    fb_file *f = loc->files[i];
+    const fb_entry *e = find_entry(l, f->name);
+    if (loc->opened) {
+      if (!check_known(fb, loc, i, e)) return;
+      i++;
+    } else if (!e) { /* nobody knows its rows yet: forget it */
+      fb_file_free(fb, f);
+      memmove(loc->files + i, loc->files + i + 1, (size_t)(loc->n_files - i - 1) * sizeof *loc->files);
+      loc->n_files--;
+    } else {
+      f->inode = e->inode;
+      f->fsize = e->size;
+      i++;
+    }
+  }
+  add_new_files(fb, loc, l);
+  if (loc->opened && !loc->failure) fb_location_resize(fb, loc);
+}
+
+void fb_sync_location(td_file_backend *fb, fb_location *loc) {
+  fb_listing l;
+  td_error err;
+  if (loc->failure) return;
+  if (fb_list(fb, loc->dir, &l, &err) != TD_OK) {
+    fb_location_fail(fb, loc, err.message);
+    return;
+  }
+  apply_listing(fb, loc, &l);
+  fb_listing_reset(&l);
+}
+
+static bool has_data_files(const fb_listing *l) {
+  for (int64_t i = 0; i < l->n; i++)
+    if (!l->e[i].is_dir && l->e[i].fmt != FB_NONE) return true;
+  return false;
+}
+
+int fb_sync_dir(td_file_backend *fb, const char *rel, bool deep, td_error *err) {
+  char *dir = fb_join(fb->root, rel);
+  if (!dir) return td_err_nomem(err, "scanning a directory");
+  fb_listing l;
+  int rc = fb_list(fb, dir, &l, err);
+  td_free(dir);
+  if (rc) return rc;
+  fb_location *loc = find_location(fb, rel);
+  if (!loc && has_data_files(&l)) rc = new_location(fb, rel, &loc, err);
+  if (loc) apply_listing(fb, loc, &l);
+  for (int64_t i = 0; rc == TD_OK && i < l.n; i++) {
+    if (!l.e[i].is_dir || fb->single_name) continue;
+    char *sub = rel[0] ? fb_join(rel, l.e[i].name) : td_strdup(l.e[i].name);
+    if (!sub) rc = td_err_nomem(err, "scanning a directory");
+    else if ((fb->watching && fb_watch_add(fb, sub)) || deep) rc = fb_sync_dir(fb, sub, deep, err);
+    td_free(sub);
+  }
+  fb_listing_reset(&l);
+  return rc;
+}
+
+int fb_sync_tree(td_file_backend *fb, bool deep, td_error *err) {
+  if (fb->watching) fb_watch_add(fb, "");
+  return fb_sync_dir(fb, "", deep, err);
+}

@@ -1,0 +1,659 @@
+/*
+ * backends/files/files.c - the file backend: creation (discovery and the
+ * table schema), opening data files and checking them against the schema,
+ * and the backend methods.  Column reads map a row range onto the files of
+ * a location and read only those rows (concatenating across files).
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "arrow/array.h"
+#include "backends/files/files_internal.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+#define DECLARED "the declared schema"
+
+void td_file_options_init(td_file_options *opts) {
+  if (opts) memset(opts, 0, sizeof *opts);
+}
+
+/* ---- subscriptions and failures (under the lock) ---- */
+
+int fb_subs_add(td_file_backend *fb, fb_subs *s, td_request r) {
+  if (s->n == s->cap) {
+    int64_t cap = s->cap ? s->cap * 2 : 4;
+    td_request *n = td_realloc(s->reqs, (size_t)cap * sizeof *n);
+    if (!n) return TD_ENOMEM;
+    s->reqs = n;
+    s->cap = cap;
+  }
+  s->reqs[s->n++] = r;
+  fb->n_subs++;
+  return TD_OK;
+}
+
+static bool subs_remove(td_file_backend *fb, fb_subs *s, td_request r) {
+  for (int64_t i = 0; i < s->n; i++) {
+    if (s->reqs[i].id == r.id && s->reqs[i].service == r.service) {
+      s->reqs[i] = s->reqs[--s->n];
+      fb->n_subs--;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Answers a failure to every subscription of `s` and forgets them. */
+static void subs_fail(td_file_backend *fb, fb_subs *s, const char *message) {
+  for (int64_t i = 0; i < s->n; i++) td_answer_failure(s->reqs[i], message, NULL);
+  fb->n_subs -= s->n;
+  s->n = 0;
+}
+
+void fb_location_fail(td_file_backend *fb, fb_location *loc, const char *message) {
+  if (loc->failure) return;
+  loc->failure = td_strdup(message);
+  if (!loc->failure) loc->failure = td_strdup("out of memory");
+  subs_fail(fb, &loc->size_subs, message);
+}
+
+void fb_fail_location_subs(td_file_backend *fb, const char *message) { subs_fail(fb, &fb->loc_subs, message); }
+
+/* ---- files ---- */
+
+void fb_file_free(td_file_backend *fb, fb_file *f) {
+  if (!f) return;
+  if (f->reader) {
+    fb->closed_bytes += atomic_load(&f->reader->io.bytes_read);
+    td_reader_close(f->reader);
+  }
+  td_free(f->colmap);
+  td_free(f->name);
+  td_free(f->path);
+  td_free(f);
+}
+
+static int open_reader(td_file_backend *fb, const fb_file *f, td_file_reader **r, td_error *err) {
+  switch (f->fmt) {
+#ifdef TD_HAVE_PARQUET
+    case FB_PARQUET: return td_parquet_open(f->path, r, err);
+#endif
+#ifdef TD_HAVE_IPC
+    case FB_IPC: return td_ipc_open(f->path, r, err);
+#endif
+#ifdef TD_HAVE_CSV
+    case FB_CSV: {
+      td_csv_options o = {fb->has_decl ? &fb->decl : fb->schema_source ? &fb->data : NULL, fb->csv_delimiter,
+                          fb->csv_sample_rows};
+      return td_csv_open(f->path, &o, r, err);
+    }
+#endif
+    default: {
+      static const char *const names[] = {"", "Parquet", "Arrow IPC", "CSV"};
+      return td_err(err, TD_EUNSUPPORTED, "'%s': this build of tabledata has no %s reader", f->path,
+                    names[f->fmt]);
+    }
+  }
+}
+
+static const char *unsupported_reason(const td_unsupported_column *u, int64_t n, const char *name) {
+  for (int64_t i = 0; i < n; i++)
+    if (strcmp(u[i].name, name) == 0) return u[i].reason;
+  return NULL;
+}
+
+/* The reader's schema must be the table's: same names, same types, same
+ * order (or, with a declared schema, the declared columns by name). */
+static int check_schema(td_file_backend *fb, fb_file *f, const td_file_reader *r, td_error *err) {
+  const td_schema *fs = &r->schema, *ts = &fb->data;
+  char a[64], b[64];
+  f->colmap = td_calloc((size_t)(ts->n_fields ? ts->n_fields : 1), sizeof *f->colmap);
+  if (!f->colmap) return td_err_nomem(err, "checking a file's schema");
+  for (int64_t i = 0; i < ts->n_fields; i++) {
+    const td_field *want = &ts->fields[i];
+    int64_t j = fb->has_decl ? td_schema_find(fs, want->name) : i;
+    if (j < 0 || j >= fs->n_fields) {
+      const char *why = unsupported_reason(r->unsupported, r->n_unsupported, want->name);
+      if (why) return td_err(err, TD_EUNSUPPORTED, "'%s': column '%s' (%s in %s) is not supported here: %s",
+                             f->path, want->name, td_field_type_text(want, a, sizeof a), fb->schema_source, why);
+      return td_err(err, TD_EFORMAT, "'%s': has no column '%s' (%s in %s)", f->path, want->name,
+                    td_field_type_text(want, a, sizeof a), fb->schema_source);
+    }
+    const td_field *got = &fs->fields[j];
+    if (strcmp(got->name, want->name))
+      return td_err(err, TD_EFORMAT, "'%s': column %lld is '%s' (%s), expected '%s' (%s) as in %s", f->path,
+                    (long long)i + 1, got->name, td_field_type_text(got, a, sizeof a), want->name,
+                    td_field_type_text(want, b, sizeof b), fb->schema_source);
+    if (!td_field_same_type(got, want))
+      return td_err(err, TD_EFORMAT, "'%s': column '%s' is %s here but %s in %s", f->path, want->name,
+                    td_field_type_text(got, a, sizeof a), td_field_type_text(want, b, sizeof b), fb->schema_source);
+    f->colmap[i] = j;
+  }
+  if (fb->has_decl) return TD_OK;
+  if (fs->n_fields > ts->n_fields)
+    return td_err(err, TD_EFORMAT, "'%s': has an extra column '%s' (%s) that %s does not have", f->path,
+                  fs->fields[ts->n_fields].name, td_field_type_text(&fs->fields[ts->n_fields], a, sizeof a),
+                  fb->schema_source);
+  for (int64_t i = 0; i < r->n_unsupported; i++)
+    if (!unsupported_reason(fb->unsup, fb->n_unsup, r->unsupported[i].name))
+      return td_err(err, TD_EFORMAT, "'%s': has a column '%s' that %s does not have (%s)", f->path,
+                    r->unsupported[i].name, fb->schema_source, r->unsupported[i].reason);
+  return TD_OK;
+}
+
+/* The first data file gives the table's data schema. */
+static int take_schema(td_file_backend *fb, const fb_file *f, const td_file_reader *r, td_error *err) {
+  int rc = td_schema_copy(&r->schema, &fb->data, err);
+  if (rc) return rc;
+  if (r->n_unsupported && !(fb->unsup = td_calloc((size_t)r->n_unsupported, sizeof *fb->unsup)))
+    return td_err_nomem(err, "copying the unsupported columns");
+  for (int64_t i = 0; i < r->n_unsupported; i++, fb->n_unsup++) {
+    fb->unsup[i].name = td_strdup(r->unsupported[i].name);
+    fb->unsup[i].reason = td_strdup(r->unsupported[i].reason);
+    if (!fb->unsup[i].name || !fb->unsup[i].reason) {
+      fb->n_unsup++;
+      return td_err_nomem(err, "copying the unsupported columns");
+    }
+  }
+  if (!(fb->schema_source = td_strdup(f->path))) return td_err_nomem(err, "opening the first file");
+  return TD_OK;
+}
+
+int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
+  if (f->reader) return TD_OK;
+  td_file_reader *r;
+  int rc = open_reader(fb, f, &r, err);
+  f->pending = rc != TD_OK && rc != TD_ENOMEM;
+  if (rc) return rc;
+  if (!fb->schema_source) rc = take_schema(fb, f, r, err);
+  if (!rc) rc = check_schema(fb, f, r, err);
+  int64_t size = 0;
+  uint64_t inode = 0;
+  if (!rc) rc = td_io_stat(&r->io, &size, &inode, err);
+  if (rc) {
+    fb->closed_bytes += atomic_load(&r->io.bytes_read);
+    td_reader_close(r);
+    td_free(f->colmap);
+    f->colmap = NULL;
+    return rc;
+  }
+  f->reader = r;
+  f->rows = r->num_rows;
+  f->fsize = size;
+  f->inode = inode;
+  return TD_OK;
+}
+
+bool fb_rows_after(const fb_location *loc, int64_t idx) {
+  for (int64_t i = idx + 1; i < loc->n_files; i++)
+    if (loc->files[i]->rows > 0) return true;
+  return false;
+}
+
+void fb_file_admit(td_file_backend *fb, fb_location *loc, int64_t idx) {
+  fb_file *f = loc->files[idx];
+  td_error err;
+  if (fb_file_open(fb, f, &err) != TD_OK) {
+    if (!(f->pending && fb->watching)) fb_location_fail(fb, loc, err.message);
+    return;
+  }
+  f->pending = false;
+  if (f->rows > 0 && fb_rows_after(loc, idx)) {
+    snprintf(err.message, sizeof err.message, "'%s' has rows now but later files of its location have rows "
+             "already: rows would move", f->path);
+    fb_location_fail(fb, loc, err.message);
+  }
+}
+
+void fb_location_resize(td_file_backend *fb, fb_location *loc) {
+  int64_t size = 0;
+  for (int64_t i = 0; i < loc->n_files; i++) size += loc->files[i]->rows;
+  if (size <= loc->size) return;
+  loc->size = size;
+  for (int64_t i = 0; i < loc->size_subs.n; i++) td_answer_size(loc->size_subs.reqs[i], size, NULL);
+}
+
+int fb_location_open(td_file_backend *fb, fb_location *loc) {
+  if (loc->failure) return TD_EFAILED;
+  if (loc->opened) return TD_OK;
+  for (int64_t i = 0; i < loc->n_files && !loc->failure; i++) fb_file_admit(fb, loc, i);
+  if (loc->failure) return TD_EFAILED;
+  loc->opened = true;
+  fb_location_resize(fb, loc);
+  return TD_OK;
+}
+
+/* ---- creation ---- */
+
+static int set_root(td_file_backend *fb, const char *path, td_error *err) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return td_err(err, TD_EIO, "'%s': %s (expected a directory or a data file)", path, strerror(errno));
+  if (S_ISDIR(st.st_mode)) {
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;
+    fb->root = td_strndup(path, n);
+    return fb->root ? TD_OK : td_err_nomem(err, "creating a file backend");
+  }
+  char *a = td_strdup(path), *b = td_strdup(path);
+  if (a && b && S_ISREG(st.st_mode) && fb_format_of(basename(b)) != FB_NONE) {
+    fb->root = td_strdup(dirname(a));
+    fb->single_name = td_strdup(basename(b));
+  }
+  td_free(a);
+  td_free(b);
+  if (!a || !b || (fb->root && !fb->single_name)) return td_err_nomem(err, "creating a file backend");
+  if (!fb->root)
+    return td_err(err, TD_EUNSUPPORTED,
+                  "'%s': not a data file (expected .parquet, .arrow, .feather, .ipc, .arrows, .stream or .csv)",
+                  path);
+  return TD_OK;
+}
+
+static int import_options(td_file_backend *fb, const td_file_options *o, td_error *err) {
+  fb->csv_delimiter = o ? o->csv_delimiter : 0;
+  fb->csv_sample_rows = o ? o->csv_sample_rows : 0;
+  int rc = TD_OK;
+  if (o && o->schema && o->schema->release) {
+    fb->has_decl = true;
+    if ((rc = td_schema_import(o->schema, &fb->decl, err))) return td_err_prefix(err, rc, "declared schema: ");
+  }
+  if (o && o->partition_schema && o->partition_schema->release &&
+      (rc = td_schema_import(o->partition_schema, &fb->part_decl, err)))
+    return td_err_prefix(err, rc, "declared partition schema: ");
+  return rc;
+}
+
+/* After the walk: the data schema and its agreement with the partitions. */
+static int settle_schema(td_file_backend *fb, td_error *err) {
+  int rc = TD_OK;
+  if (!fb->parts_known) {
+    rc = td_schema_copy(&fb->part_decl, &fb->part, err);
+    fb->parts_known = true;
+  }
+  if (!rc && fb->has_decl) {
+    rc = td_schema_copy(&fb->decl, &fb->data, err);
+    if (!rc && !(fb->schema_source = td_strdup(DECLARED))) rc = td_err_nomem(err, "creating a file backend");
+  } else if (!rc) {
+    fb_location *first = fb->n_locs ? fb->locs[0] : NULL;
+    if (!first || !first->n_files)
+      return td_err(err, TD_EFORMAT,
+                    "'%s': no data files (.parquet, .arrow, .feather, .ipc, .arrows, .stream, .csv); declare a "
+                    "schema to start from an empty tree",
+                    fb->name);
+    rc = fb_file_open(fb, first->files[0], err);
+  }
+  for (int64_t i = 0; !rc && i < fb->part.n_fields; i++)
+    if (td_schema_find(&fb->data, fb->part.fields[i].name) >= 0)
+      rc = td_err(err, TD_EFORMAT, "column '%s' is both a partition column (from the directory names under '%s') "
+                  "and a column of %s", fb->part.fields[i].name, fb->root, fb->schema_source);
+  return rc;
+}
+
+static const td_location_key *key_of(const void *item) { return ((const fb_location *)item)->key; }
+
+static void backend_free(td_file_backend *fb) {
+  fb_locations_free(fb);
+  td_key_index_reset(&fb->index);
+  for (int64_t i = 0; i < fb->n_unsup; i++) {
+    td_free(fb->unsup[i].name);
+    td_free(fb->unsup[i].reason);
+  }
+  td_free(fb->unsup);
+  td_free(fb->loc_subs.reqs);
+  td_free(fb->watches);
+  td_schema_reset(&fb->decl);
+  td_schema_reset(&fb->part_decl);
+  td_schema_reset(&fb->part);
+  td_schema_reset(&fb->data);
+  td_free(fb->schema_source);
+  td_free(fb->parts_source);
+  td_free(fb->name);
+  td_free(fb->root);
+  td_free(fb->single_name);
+  pthread_mutex_destroy(&fb->lock);
+  pthread_mutex_destroy(&fb->watch_lock);
+  td_free(fb);
+}
+
+int td_file_backend_new(const char *path, const td_file_options *opts, td_file_backend **out, td_error *err) {
+  if (!out) return td_err(err, TD_EINVAL, "td_file_backend_new: no output pointer");
+  *out = NULL;
+  if (!path || !*path) return td_err(err, TD_EINVAL, "td_file_backend_new: no path");
+  td_file_backend *fb = td_calloc(1, sizeof *fb);
+  if (!fb) return td_err_nomem(err, "creating a file backend");
+  atomic_init(&fb->refs, 1);
+  pthread_mutex_init(&fb->lock, NULL);
+  pthread_mutex_init(&fb->watch_lock, NULL);
+  fb->ino_fd = fb->wake_fd = -1;
+  td_key_index_init(&fb->index, key_of);
+  td_schema_init(&fb->decl);
+  td_schema_init(&fb->part_decl);
+  td_schema_init(&fb->part);
+  td_schema_init(&fb->data);
+  int rc = (fb->name = td_strdup(path)) ? TD_OK : td_err_nomem(err, "creating a file backend");
+  if (!rc) rc = set_root(fb, path, err);
+  if (!rc) rc = import_options(fb, opts, err);
+  if (!rc) rc = fb_sync_tree(fb, true, err);
+  if (!rc) rc = settle_schema(fb, err);
+  if (rc) {
+    backend_free(fb);
+    return rc;
+  }
+  *out = fb;
+  return TD_OK;
+}
+
+td_file_backend *td_file_backend_retain(td_file_backend *fb) {
+  if (fb) atomic_fetch_add(&fb->refs, 1);
+  return fb;
+}
+
+void td_file_backend_release(td_file_backend *fb) {
+  if (!fb || atomic_fetch_sub(&fb->refs, 1) != 1) return;
+  pthread_mutex_lock(&fb->watch_lock);
+  fb_watch_stop(fb, true);
+  pthread_mutex_unlock(&fb->watch_lock);
+  backend_free(fb);
+}
+
+const char *td_file_backend_table_name(const td_file_backend *fb) { return fb ? fb->name : NULL; }
+
+int64_t td_file_backend_bytes_read(td_file_backend *fb) {
+  if (!fb) return 0;
+  pthread_mutex_lock(&fb->lock);
+  int64_t n = fb->closed_bytes;
+  for (int64_t i = 0; i < fb->n_locs; i++)
+    for (int64_t j = 0; j < fb->locs[i]->n_files; j++)
+      if (fb->locs[i]->files[j]->reader) n += atomic_load(&fb->locs[i]->files[j]->reader->io.bytes_read);
+  pthread_mutex_unlock(&fb->lock);
+  return n;
+}
+
+/* ---- the backend methods ---- */
+
+/* Under the lock: the location of `lk` (NULL lk: just the table), or false
+ * with the reason in `why`. */
+static bool lookup(td_file_backend *fb, const td_table_key *tk, const td_location_key *lk, fb_location **loc,
+                   char *why, size_t size) {
+  if (strcmp(td_table_key_name(tk), fb->name) != 0) {
+    snprintf(why, size, "no table '%s' (this file backend serves '%s')", td_table_key_name(tk), fb->name);
+    return false;
+  }
+  if (!lk) return true;
+  *loc = td_key_index_get(&fb->index, lk);
+  if (!*loc) {
+    char k[256];
+    td_location_key_format(lk, k, sizeof k);
+    snprintf(why, size, "table '%s' has no location '%s'", fb->name, k);
+    return false;
+  }
+  if (fb_location_open(fb, *loc) != TD_OK) {
+    snprintf(why, size, "%s", (*loc)->failure);
+    return false;
+  }
+  return true;
+}
+
+static void f_table_schema(void *self, const td_table_key *tk, td_request req) {
+  td_file_backend *fb = self;
+  struct ArrowSchema ds = {0}, ps = {0};
+  char why[TD_ERROR_MESSAGE_SIZE];
+  td_error e;
+  bool ok = lookup(fb, tk, NULL, NULL, why, sizeof why); /* schemas are fixed: no lock */
+  if (ok && (td_schema_export(&fb->data, &ds, &e) != TD_OK ||
+             (fb->part.n_fields && td_schema_export(&fb->part, &ps, &e) != TD_OK))) {
+    ok = false;
+    snprintf(why, sizeof why, "%s", e.message);
+    td_arrow_schema_release(&ds);
+  }
+  if (ok) td_answer_schema(req, &ds, ps.release ? &ps : NULL, NULL);
+  else td_answer_failure(req, why, NULL);
+}
+
+static void f_table_locations(void *self, const td_table_key *tk, td_request req) {
+  td_file_backend *fb = self;
+  char why[TD_ERROR_MESSAGE_SIZE];
+  td_error e;
+  pthread_mutex_lock(&fb->lock);
+  bool ok = lookup(fb, tk, NULL, NULL, why, sizeof why);
+  if (ok && !fb->watching && fb_sync_tree(fb, true, &e) != TD_OK) {
+    ok = false;
+    snprintf(why, sizeof why, "%s", e.message);
+  }
+  for (int64_t i = 0; ok && i < fb->n_locs; i++) td_answer_location(req, fb->locs[i]->key, NULL);
+  pthread_mutex_unlock(&fb->lock);
+  if (ok) td_answer_success(req, NULL);
+  else td_answer_failure(req, why, NULL);
+}
+
+static void f_location_size(void *self, const td_table_key *tk, const td_location_key *lk, td_request req) {
+  td_file_backend *fb = self;
+  char why[TD_ERROR_MESSAGE_SIZE];
+  fb_location *loc = NULL;
+  pthread_mutex_lock(&fb->lock);
+  bool ok = lookup(fb, tk, lk, &loc, why, sizeof why);
+  if (ok && !fb->watching) {
+    fb_sync_location(fb, loc);
+    if (loc->failure) {
+      ok = false;
+      snprintf(why, sizeof why, "%s", loc->failure);
+    }
+  }
+  if (ok) td_answer_size(req, loc->size, NULL);
+  else td_answer_failure(req, why, NULL);
+  pthread_mutex_unlock(&fb->lock);
+}
+
+/* One file's share of a read. */
+typedef struct fb_piece {
+  td_file_reader *reader;
+  int64_t col, offset, n;
+} fb_piece;
+
+/* Under the lock: splits rows [offset, offset + n) over the files. */
+static int plan_read(const fb_location *loc, int64_t col, int64_t offset, int64_t min_rows, int64_t n,
+                     fb_piece **pieces, int64_t *n_pieces) {
+  fb_piece *p = td_calloc((size_t)(loc->n_files ? loc->n_files : 1), sizeof *p);
+  if (!p) return TD_ENOMEM;
+  int64_t start = 0, k = 0, want = n;
+  for (int64_t i = 0; i < loc->n_files && n > 0; i++) {
+    const fb_file *f = loc->files[i];
+    int64_t end = start + f->rows;
+    if (offset < end) {
+      int64_t from = offset - start, take = end - offset < n ? end - offset : n;
+      p[k++] = (fb_piece){f->reader, f->colmap[col], from, take};
+      offset += take;
+      n -= take;
+      if (want - n >= min_rows) break; /* enough: stop at a file boundary */
+    }
+    start = end;
+  }
+  *pieces = p;
+  *n_pieces = k;
+  return TD_OK;
+}
+
+static int read_pieces(td_type_id type, const fb_piece *p, int64_t n, struct ArrowArray *out, td_error *err) {
+  if (n == 1) return td_reader_read(p[0].reader, p[0].col, p[0].offset, p[0].n, out, err);
+  int64_t total = 0;
+  for (int64_t i = 0; i < n; i++) total += p[i].n;
+  td_array a;
+  int rc = td_array_init(&a, type, total, err);
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+    struct ArrowArray part = {0};
+    td_colview v;
+    rc = td_reader_read(p[i].reader, p[i].col, p[i].offset, p[i].n, &part, err);
+    if (!rc) rc = td_colview_init(&v, type, &part, err);
+    if (!rc) rc = td_array_append_view(&a, &v, 0, p[i].n, err);
+    td_arrow_array_release(&part);
+  }
+  if (!rc) rc = td_array_export(&a, out, err);
+  td_array_reset(&a);
+  return rc;
+}
+
+static void f_column_values(void *self, const td_table_key *tk, const td_location_key *lk, const char *column,
+                            int64_t offset, int64_t min_rows, int64_t max_rows, td_request req) {
+  td_file_backend *fb = self;
+  char why[TD_ERROR_MESSAGE_SIZE + 256];
+  fb_location *loc = NULL;
+  fb_piece *pieces = NULL;
+  int64_t n_pieces = 0, col = -1;
+  pthread_mutex_lock(&fb->lock);
+  bool ok = lookup(fb, tk, lk, &loc, why, sizeof why);
+  if (ok && (col = td_schema_find(&fb->data, column)) < 0) {
+    const char *reason = unsupported_reason(fb->unsup, fb->n_unsup, column);
+    ok = false;
+    if (reason) snprintf(why, sizeof why, "column '%s' of %s is not supported: %s", column, fb->schema_source, reason);
+    else snprintf(why, sizeof why, "table '%s' has no column '%s'", fb->name, column);
+  }
+  if (ok && (offset < 0 || min_rows < 0 || max_rows < min_rows || offset + min_rows > loc->size)) {
+    ok = false;
+    snprintf(why, sizeof why, "rows [%lld, %lld) of column '%s' are beyond the location's %lld rows",
+             (long long)offset, (long long)(offset + min_rows), column, (long long)loc->size);
+  }
+  if (ok) {
+    int64_t n = loc->size - offset < max_rows ? loc->size - offset : max_rows;
+    if (plan_read(loc, col, offset, min_rows, n, &pieces, &n_pieces) != TD_OK) {
+      ok = false;
+      snprintf(why, sizeof why, "out of memory planning a read");
+    }
+  }
+  pthread_mutex_unlock(&fb->lock);
+  struct ArrowSchema sch = {0};
+  struct ArrowArray arr = {0};
+  td_error e;
+  if (ok) {
+    td_type_id type = fb->data.fields[col].type;
+    int rc = td_field_export(&fb->data.fields[col], &sch, &e);
+    if (!rc && n_pieces == 0) {
+      td_array a;
+      rc = td_array_init(&a, type, 0, &e);
+      if (!rc) rc = td_array_export(&a, &arr, &e);
+      td_array_reset(&a);
+    } else if (!rc) {
+      rc = read_pieces(type, pieces, n_pieces, &arr, &e);
+    }
+    if (rc) {
+      ok = false;
+      snprintf(why, sizeof why, "%s", e.message);
+    }
+  }
+  td_free(pieces);
+  if (ok) td_answer_values(req, &sch, &arr, NULL);
+  else {
+    td_arrow_schema_release(&sch);
+    td_arrow_array_release(&arr);
+    td_answer_failure(req, why, NULL);
+  }
+}
+
+static void f_subscribe_locations(void *self, const td_table_key *tk, td_request sub) {
+  td_file_backend *fb = self;
+  char why[TD_ERROR_MESSAGE_SIZE];
+  td_error e;
+  pthread_mutex_lock(&fb->watch_lock);
+  bool ok = lookup(fb, tk, NULL, NULL, why, sizeof why);
+  if (ok && fb_watch_start(fb, &e) != TD_OK) {
+    ok = false;
+    snprintf(why, sizeof why, "%s", e.message);
+  }
+  pthread_mutex_lock(&fb->lock);
+  if (ok && fb_subs_add(fb, &fb->loc_subs, sub) != TD_OK) {
+    ok = false;
+    snprintf(why, sizeof why, "out of memory subscribing");
+  }
+  if (ok) {
+    for (int64_t i = 0; i < fb->n_locs; i++) td_answer_location(sub, fb->locs[i]->key, NULL);
+    td_answer_success(sub, NULL);
+  } else {
+    td_answer_failure(sub, why, NULL);
+  }
+  pthread_mutex_unlock(&fb->lock);
+  if (!ok) fb_watch_stop(fb, false);
+  pthread_mutex_unlock(&fb->watch_lock);
+}
+
+static void f_subscribe_size(void *self, const td_table_key *tk, const td_location_key *lk, td_request sub) {
+  td_file_backend *fb = self;
+  char why[TD_ERROR_MESSAGE_SIZE];
+  td_error e;
+  fb_location *loc = NULL;
+  pthread_mutex_lock(&fb->watch_lock);
+  bool ok = fb_watch_start(fb, &e) == TD_OK;
+  if (!ok) snprintf(why, sizeof why, "%s", e.message);
+  pthread_mutex_lock(&fb->lock);
+  if (ok) ok = lookup(fb, tk, lk, &loc, why, sizeof why);
+  if (ok && fb_subs_add(fb, &loc->size_subs, sub) != TD_OK) {
+    ok = false;
+    snprintf(why, sizeof why, "out of memory subscribing");
+  }
+  if (ok) {
+    td_answer_size(sub, loc->size, NULL);
+    td_answer_success(sub, NULL);
+  } else {
+    td_answer_failure(sub, why, NULL);
+  }
+  pthread_mutex_unlock(&fb->lock);
+  if (!ok) fb_watch_stop(fb, false);
+  pthread_mutex_unlock(&fb->watch_lock);
+}
+
+static void f_unsubscribe(void *self, td_request sub) {
+  td_file_backend *fb = self;
+  pthread_mutex_lock(&fb->watch_lock);
+  pthread_mutex_lock(&fb->lock);
+  bool found = subs_remove(fb, &fb->loc_subs, sub);
+  for (int64_t i = 0; i < fb->n_locs && !found; i++) found = subs_remove(fb, &fb->locs[i]->size_subs, sub);
+  pthread_mutex_unlock(&fb->lock);
+  fb_watch_stop(fb, false);
+  pthread_mutex_unlock(&fb->watch_lock);
+}
+
+static void f_release(void *self) { td_file_backend_release(self); }
+
+static const td_backend_vtable file_vtable = {
+    .table_schema = f_table_schema,
+    .table_locations = f_table_locations,
+    .table_location_size = f_location_size,
+    .column_values = f_column_values,
+    .subscribe_to_table_locations = f_subscribe_locations,
+    .subscribe_to_table_location_size = f_subscribe_size,
+    .unsubscribe = f_unsubscribe,
+    .release = f_release,
+};
+
+td_backend td_file_backend_backend(td_file_backend *fb) {
+  td_backend b = {&file_vtable, td_file_backend_retain(fb)};
+  return b;
+}
+
+/* ---- introspection ---- */
+
+size_t td_file_backend_unsupported(td_file_backend *fb, char *buf, size_t size) {
+  size_t at = 0;
+  if (size) buf[0] = '\0';
+  for (int64_t i = 0; fb && i < fb->n_unsup; i++)
+    at += (size_t)snprintf(at < size ? buf + at : NULL, at < size ? size - at : 0, "%s: %s\n", fb->unsup[i].name,
+                           fb->unsup[i].reason);
+  return at;
+}
+
+size_t td_file_backend_location_files(td_file_backend *fb, const td_location_key *key, char *buf, size_t size) {
+  size_t at = 0;
+  if (size) buf[0] = '\0';
+  if (!fb || !key) return 0;
+  pthread_mutex_lock(&fb->lock);
+  fb_location *loc = td_key_index_get(&fb->index, key);
+  for (int64_t i = 0; loc && i < loc->n_files; i++)
+    at += (size_t)snprintf(at < size ? buf + at : NULL, at < size ? size - at : 0, "%s%s", i ? "\n" : "",
+                           loc->files[i]->path);
+  pthread_mutex_unlock(&fb->lock);
+  return at;
+}

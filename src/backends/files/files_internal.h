@@ -1,0 +1,169 @@
+/*
+ * backends/files/files_internal.h - the file backend's state, shared by its
+ * sources: discovery and directory syncing (discover.c), partition values
+ * (partition.c), opening and reading files and the backend methods
+ * (files.c), and the inotify watcher (watch.c).
+ *
+ * Locking: `watch_lock` serializes starting and stopping the watcher and is
+ * taken before `lock`; `lock` guards everything else (locations, files,
+ * subscriptions, reader row counts and refreshes).  Readers are never closed
+ * before the backend is freed, so column reads run outside the lock on
+ * reader pointers taken under it.  Answers are sent under `lock` (they never
+ * call back into the backend), so subscribers see changes in order.
+ */
+#ifndef TD_BACKENDS_FILES_INTERNAL_H
+#define TD_BACKENDS_FILES_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arrow/schema.h"
+#include "formats/reader.h"
+#include "keys/key_index.h"
+#include "tabledata/file_backend.h"
+
+typedef enum fb_format { FB_NONE = 0, FB_PARQUET, FB_IPC, FB_CSV } fb_format;
+
+typedef struct fb_file {
+  char *name; /* base name: files of a location are read in name order */
+  char *path; /* full path */
+  fb_format fmt;
+  td_file_reader *reader; /* NULL until opened */
+  int64_t *colmap;        /* table data column -> reader column */
+  bool pending;           /* watched: could not be opened yet (being written) */
+  int64_t rows;           /* complete rows counted so far */
+  int64_t fsize;          /* file size at the last look */
+  uint64_t inode;
+} fb_file;
+
+typedef struct fb_subs {
+  td_request *reqs;
+  int64_t n, cap;
+} fb_subs;
+
+typedef struct fb_location {
+  td_location_key *key;
+  char *rel; /* directory relative to the root ("" for the root itself) */
+  char *dir; /* full directory path */
+  fb_file **files;
+  int64_t n_files, cap_files;
+  bool opened;   /* every file opened and checked; `size` is valid */
+  char *failure; /* set once the location failed (sticky) */
+  int64_t size;
+  fb_subs size_subs;
+} fb_location;
+
+typedef struct fb_watch {
+  int wd;
+  char *rel;
+} fb_watch;
+
+/* One directory entry of interest: a data file or a subdirectory. */
+typedef struct fb_entry {
+  char *name;
+  bool is_dir;
+  fb_format fmt;
+  uint64_t inode;
+  int64_t size;
+} fb_entry;
+
+typedef struct fb_listing {
+  fb_entry *e;
+  int64_t n, cap;
+} fb_listing;
+
+struct td_file_backend {
+  _Atomic int64_t refs;
+  pthread_mutex_t lock;
+  pthread_mutex_t watch_lock;
+  char *name;        /* the table name: the path as given */
+  char *root;        /* the directory (the parent directory of a single file) */
+  char *single_name; /* base name of the file when the path is one data file */
+  char csv_delimiter;
+  int64_t csv_sample_rows;
+  bool has_decl;
+  td_schema decl;      /* declared data schema */
+  td_schema part_decl; /* declared partition types */
+  td_schema part;      /* partition columns (fixed after discovery) */
+  td_schema data;      /* data columns (fixed after discovery) */
+  char *schema_source; /* the first file's path, or "the declared schema" */
+  td_unsupported_column *unsup; /* the first file's unsupported columns */
+  int64_t n_unsup;
+  bool parts_known;
+  char *parts_source; /* the directory that fixed the partition names */
+  fb_location **locs;
+  int64_t n_locs, cap_locs;
+  td_key_index index;
+  fb_subs loc_subs;
+  int64_t n_subs; /* all live subscriptions */
+  /* the watcher */
+  bool watching;
+  pthread_t thread;
+  int ino_fd, wake_fd;
+  fb_watch *watches;
+  int64_t n_watches, cap_watches;
+  int64_t closed_bytes;
+};
+
+/* ---- discover.c ---- */
+/* Format of a file name by extension, or FB_NONE (hidden files too). */
+fb_format fb_format_of(const char *name);
+bool fb_hidden(const char *name);
+/* Lists `dir`: data files and subdirectories, sorted by name.  A missing
+ * directory lists as empty. */
+int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err);
+void fb_listing_reset(fb_listing *l);
+/* Under the lock: brings the tree (or the directory `rel`) up to date.
+ * `deep`: look into every subdirectory, not only new ones. */
+int fb_sync_tree(td_file_backend *fb, bool deep, td_error *err);
+int fb_sync_dir(td_file_backend *fb, const char *rel, bool deep, td_error *err);
+/* Under the lock: updates one location from a listing of its directory. */
+void fb_sync_location(td_file_backend *fb, fb_location *loc);
+char *fb_join(const char *a, const char *b);
+void fb_locations_free(td_file_backend *fb);
+
+/* ---- partition.c ---- */
+/* Builds the key of the location at `rel` (components name=value).  Fixes
+ * the partition columns on first use; checks them afterwards. */
+int fb_location_key(td_file_backend *fb, const char *rel, td_location_key **out, td_error *err);
+/* Parses `text` as a value of `f`'s type (strings borrow `text`). */
+int fb_parse_value(const td_field *f, const char *text, td_value *out, td_error *err);
+int fb_parse_timestamp(const char *s, int64_t *ns);
+void fb_url_decode(char *s);
+
+/* ---- files.c ---- */
+int fb_subs_add(td_file_backend *fb, fb_subs *s, td_request r);
+/* Under the lock: fails a location (once): answers every size subscription. */
+void fb_location_fail(td_file_backend *fb, fb_location *loc, const char *message);
+/* Under the lock: fails every locations subscription. */
+void fb_fail_location_subs(td_file_backend *fb, const char *message);
+/* Under the lock: opens every file of the location and sets its size. */
+int fb_location_open(td_file_backend *fb, fb_location *loc);
+/* Under the lock: recomputes the size and tells subscribers if it grew. */
+void fb_location_resize(td_file_backend *fb, fb_location *loc);
+int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err);
+/* Under the lock: opens a file of an opened location; a file that cannot be
+ * opened yet while watched stays pending (0 rows).  Fails the location on a
+ * schema mismatch, or when rows would move (rows appear before other rows). */
+void fb_file_admit(td_file_backend *fb, fb_location *loc, int64_t idx);
+/* True when a file after `idx` holds rows. */
+bool fb_rows_after(const fb_location *loc, int64_t idx);
+void fb_file_free(td_file_backend *fb, fb_file *f);
+
+/* ---- watch.c ---- */
+/* With watch_lock held and lock not: starts the watcher (no-op if running). */
+int fb_watch_start(td_file_backend *fb, td_error *err);
+/* With watch_lock held and lock not: stops it if no subscription is left
+ * (or always, with `force`). */
+void fb_watch_stop(td_file_backend *fb, bool force);
+/* Under the lock: watches directory `rel`; true when it was not watched. */
+bool fb_watch_add(td_file_backend *fb, const char *rel);
+
+/* Introspection for the CLI (to be declared in tabledata/file_backend.h). */
+TD_API size_t td_file_backend_unsupported(td_file_backend *fb, char *buf, size_t size);
+TD_API size_t td_file_backend_location_files(td_file_backend *fb, const td_location_key *key,
+                                             char *buf, size_t size);
+
+#endif

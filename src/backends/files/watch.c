@@ -1,0 +1,180 @@
+/*
+ * backends/files/watch.c - the watcher thread: inotify watches on every
+ * directory of the tree; each event re-syncs the directory it happened in
+ * (new subdirectories are watched and scanned, new files become locations
+ * or extend them, grown streams and CSV files are refreshed, truncated,
+ * replaced or removed files fail their location).  A queue overflow rescans
+ * the whole tree.  The thread runs while subscriptions exist and is woken
+ * for shutdown through an eventfd.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "backends/files/files_internal.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+#define WATCH_MASK                                                                                         \
+  (IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
+   IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR)
+
+static fb_watch *find_watch(td_file_backend *fb, int wd) {
+  for (int64_t i = 0; i < fb->n_watches; i++)
+    if (fb->watches[i].wd == wd) return &fb->watches[i];
+  return NULL;
+}
+
+static void drop_watch(td_file_backend *fb, int wd) {
+  fb_watch *w = find_watch(fb, wd);
+  if (!w) return;
+  td_free(w->rel);
+  *w = fb->watches[--fb->n_watches];
+}
+
+bool fb_watch_add(td_file_backend *fb, const char *rel) {
+  char *dir = fb_join(fb->root, rel);
+  if (!dir) return false;
+  int wd = inotify_add_watch(fb->ino_fd, dir, WATCH_MASK);
+  td_free(dir);
+  if (wd < 0) return false;
+  fb_watch *w = find_watch(fb, wd);
+  if (w) {
+    if (strcmp(w->rel, rel) == 0) return false;
+    char *r = td_strdup(rel); /* the same directory reached under a new name */
+    if (r) {
+      td_free(w->rel);
+      w->rel = r;
+    }
+    return true;
+  }
+  if (fb->n_watches == fb->cap_watches) {
+    int64_t cap = fb->cap_watches ? fb->cap_watches * 2 : 16;
+    fb_watch *nw = td_realloc(fb->watches, (size_t)cap * sizeof *nw);
+    if (!nw) return false;
+    fb->watches = nw;
+    fb->cap_watches = cap;
+  }
+  char *r = td_strdup(rel);
+  if (!r) return false;
+  fb->watches[fb->n_watches++] = (fb_watch){wd, r};
+  return true;
+}
+
+/* Under the lock: re-syncs after events; a failure to list or a directory
+ * whose partitions disagree fails the locations subscriptions. */
+static void resync(td_file_backend *fb, const int *wds, int64_t n, bool overflow) {
+  td_error err;
+  int rc = TD_OK;
+  if (overflow || fb->single_name) {
+    rc = fb_sync_tree(fb, true, &err);
+  } else {
+    for (int64_t i = 0; i < n && rc == TD_OK; i++) {
+      fb_watch *w = find_watch(fb, wds[i]);
+      if (!w) continue;
+      char *rel = td_strdup(w->rel); /* syncing may move the watch array */
+      rc = rel ? fb_sync_dir(fb, rel, false, &err) : td_err_nomem(&err, "watching");
+      td_free(rel);
+    }
+  }
+  if (rc) fb_fail_location_subs(fb, err.message);
+}
+
+/* Reads the pending events; collects the directories they happened in. */
+static void drain(td_file_backend *fb, int *wds, int64_t *n, int64_t cap, bool *overflow, int64_t *ignored,
+                  int64_t *n_ignored) {
+  _Alignas(struct inotify_event) char buf[16384];
+  for (;;) {
+    ssize_t got = read(fb->ino_fd, buf, sizeof buf);
+    if (got <= 0) return;
+    for (char *p = buf; p < buf + got;) {
+      const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+      p += sizeof *ev + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) *overflow = true;
+      if (ev->mask & IN_IGNORED) {
+        if (*n_ignored < cap) ignored[(*n_ignored)++] = ev->wd;
+        continue;
+      }
+      if (ev->wd < 0) continue;
+      bool seen = false;
+      for (int64_t i = 0; i < *n && !seen; i++) seen = wds[i] == ev->wd;
+      if (!seen && *n < cap) wds[(*n)++] = ev->wd;
+      else if (!seen) *overflow = true;
+    }
+  }
+}
+
+static void *watch_main(void *arg) {
+  td_file_backend *fb = arg;
+  enum { CAP = 256 };
+  int wds[CAP];
+  int64_t ignored[CAP];
+  for (;;) {
+    struct pollfd p[2] = {{fb->ino_fd, POLLIN, 0}, {fb->wake_fd, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[1].revents) break;
+    int64_t n = 0, n_ignored = 0;
+    bool overflow = false;
+    drain(fb, wds, &n, CAP, &overflow, ignored, &n_ignored);
+    pthread_mutex_lock(&fb->lock);
+    resync(fb, wds, n, overflow);
+    for (int64_t i = 0; i < n_ignored; i++) drop_watch(fb, (int)ignored[i]);
+    pthread_mutex_unlock(&fb->lock);
+  }
+  return NULL;
+}
+
+static void close_fds(td_file_backend *fb) {
+  if (fb->ino_fd >= 0) close(fb->ino_fd);
+  if (fb->wake_fd >= 0) close(fb->wake_fd);
+  fb->ino_fd = fb->wake_fd = -1;
+  for (int64_t i = 0; i < fb->n_watches; i++) td_free(fb->watches[i].rel);
+  fb->n_watches = 0;
+}
+
+int fb_watch_start(td_file_backend *fb, td_error *err) {
+  pthread_mutex_lock(&fb->lock);
+  if (fb->watching) {
+    pthread_mutex_unlock(&fb->lock);
+    return TD_OK;
+  }
+  int rc = TD_OK;
+  fb->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  fb->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fb->ino_fd < 0 || fb->wake_fd < 0)
+    rc = td_err(err, TD_EIO, "'%s': cannot watch for changes: %s", fb->name, strerror(errno));
+  if (!rc) {
+    fb->watching = true; /* watches first, then the scan: nothing is missed */
+    rc = fb_sync_tree(fb, false, err);
+  }
+  if (!rc && pthread_create(&fb->thread, NULL, watch_main, fb) != 0)
+    rc = td_err(err, TD_EIO, "'%s': cannot start the watcher thread", fb->name);
+  if (rc) {
+    fb->watching = false;
+    close_fds(fb);
+  }
+  pthread_mutex_unlock(&fb->lock);
+  return rc;
+}
+
+void fb_watch_stop(td_file_backend *fb, bool force) {
+  pthread_mutex_lock(&fb->lock);
+  bool stop = fb->watching && (force || fb->n_subs == 0);
+  pthread_mutex_unlock(&fb->lock);
+  if (!stop) return;
+  uint64_t one = 1;
+  if (write(fb->wake_fd, &one, sizeof one) < 0) { /* cannot fail on an eventfd below its limit */
+  }
+  pthread_join(fb->thread, NULL);
+  pthread_mutex_lock(&fb->lock);
+  fb->watching = false;
+  close_fds(fb);
+  pthread_mutex_unlock(&fb->lock);
+}

@@ -1,0 +1,459 @@
+/*
+ * tests/backends/files/test_files.c - the file backend over the shared ticks
+ * fixture (Parquet, Arrow IPC, CSV) against DuckDB's answers, partition
+ * pruning and laziness (bytes read), and discovery rules and errors on
+ * temporary trees.
+ */
+#include <ftw.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arrow/schema.h"
+#include "backends/files/files_internal.h"
+#include "files_util.h"
+#include "proxy_backend.h"
+#include "test.h"
+
+/* ---- the ticks fixture ---- */
+
+static void ticks_schema(struct ArrowSchema *out) {
+  td_schema s;
+  td_schema_init(&s);
+  static const struct {
+    const char *name;
+    td_type_id type;
+  } cols[] = {{"Timestamp", TD_TYPE_TIMESTAMP}, {"Symbol", TD_TYPE_UTF8}, {"Price", TD_TYPE_FLOAT64},
+              {"Size", TD_TYPE_INT32},          {"Volume", TD_TYPE_INT64}, {"Bid", TD_TYPE_FLOAT32},
+              {"Flag", TD_TYPE_BOOL},           {"Lot", TD_TYPE_INT16},    {"Tick", TD_TYPE_INT8},
+              {"Code", TD_TYPE_UINT16}};
+  for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+    TD_ASSERT_OK(td_schema_add(&s, cols[i].name, cols[i].type, cols[i].type == TD_TYPE_TIMESTAMP ? "UTC" : NULL,
+                               true, NULL),
+                 NULL);
+  TD_ASSERT_OK(td_schema_export(&s, out, NULL), NULL);
+  td_schema_reset(&s);
+}
+
+static td_file_backend *open_ticks(const char *fmt) {
+  char rel[64];
+  snprintf(rel, sizeof rel, "fixtures/ticks/%s", fmt);
+  td_file_options o;
+  td_file_options_init(&o);
+  struct ArrowSchema decl = {0};
+  if (strcmp(fmt, "csv") == 0) {
+    ticks_schema(&decl);
+    o.schema = &decl;
+  }
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(td_test_testdata(rel), &o, &fb, &err), &err);
+  if (decl.release) decl.release(&decl);
+  return fb;
+}
+
+static const char *part_str(const td_location_key *k, const char *name, char *buf) {
+  const td_value *v = td_location_key_find(k, name);
+  assert_non_null(v);
+  assert_int_equal(v->type, TD_TYPE_UTF8);
+  memcpy(buf, v->v.s.ptr, v->v.s.len);
+  buf[v->v.s.len] = '\0';
+  return buf;
+}
+
+static void check_ticks(const char *fmt) {
+  td_file_backend *fb = open_ticks(fmt);
+  td_service *svc = fu_service(fb, 0);
+  td_table *t;
+  td_error err;
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 53835);
+  assert_int_equal(td_table_location_count(t), 15);
+  assert_int_equal(td_table_num_columns(t), 12);
+  assert_string_equal(td_table_column_name(t, 0), "Date");
+  assert_string_equal(td_table_column_name(t, 1), "Exchange");
+  assert_true(td_table_column_is_partition(t, 0) && td_table_column_is_partition(t, 1));
+  assert_false(td_table_column_is_partition(t, 2));
+  struct ArrowSchema sch;
+  TD_ASSERT_OK(td_table_schema(t, &sch, &err), &err);
+  assert_string_equal(sch.children[0]->format, "u");
+  /* DuckDB's Parquet timestamps are not adjusted to UTC: no time zone */
+  assert_string_equal(sch.children[2]->format, strcmp(fmt, "parquet") ? "tsn:UTC" : "tsn:");
+  assert_string_equal(sch.children[5]->format, "i");
+  assert_string_equal(sch.children[11]->format, "S");
+  sch.release(&sch);
+
+  json_error_t je;
+  json_t *root = json_load_file(td_test_testdata("fixtures/ticks/expected.json"), 0, &je);
+  assert_non_null(root);
+  json_t *res = json_object_get(json_object_get(json_object_get(root, "queries"), "by_partition"), "result");
+  assert_int_equal(json_array_size(res), 15);
+  int64_t vol_col = td_table_column_index(t, "Volume");
+  for (int64_t i = 0; i < 15; i++) {
+    const td_location_key *k = td_table_location(t, i);
+    char date[64], exch[64];
+    part_str(k, "Date", date);
+    part_str(k, "Exchange", exch);
+    int64_t begin = td_table_region_start(t, i), end = i < 14 ? td_table_region_start(t, i + 1) : td_table_size(t);
+    bool found = false;
+    for (size_t j = 0; j < json_array_size(res); j++) {
+      json_t *r = json_array_get(res, j);
+      if (strcmp(json_string_value(json_object_get(r, "Date")), date) ||
+          strcmp(json_string_value(json_object_get(r, "Exchange")), exch))
+        continue;
+      found = true;
+      int64_t sum, count;
+      fu_sum(t, vol_col, begin, end, &sum, &count);
+      assert_int_equal(end - begin, strtoll(json_string_value(json_object_get(r, "n")), NULL, 10));
+      assert_int_equal(sum, strtoll(json_string_value(json_object_get(r, "vol")), NULL, 10));
+    }
+    assert_true(found);
+  }
+  json_decref(root);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+}
+
+static void test_ticks_parquet(void **state) { (void)state, check_ticks("parquet"); }
+static void test_ticks_arrow(void **state) { (void)state, check_ticks("arrow"); }
+#ifdef TD_HAVE_CSV
+static void test_ticks_csv(void **state) { (void)state, check_ticks("csv"); }
+#endif
+
+/* ---- pruning and laziness ---- */
+
+static bool keep_one(void *ctx, const td_location_key *k) {
+  (void)ctx;
+  char d[64], e[64];
+  return strcmp(part_str(k, "Date", d), "2024-01-04") == 0 && strcmp(part_str(k, "Exchange", e), "BZX") == 0;
+}
+
+static int64_t g_total;
+static int add_size(const char *p, const struct stat *st, int flag, struct FTW *f) {
+  (void)p, (void)f;
+  if (flag == FTW_F) g_total += st->st_size;
+  return 0;
+}
+static int64_t tree_bytes(const char *path) {
+  g_total = 0;
+  nftw(path, add_size, 16, FTW_PHYS);
+  return g_total;
+}
+
+static void check_pruned(const char *fmt) {
+  td_file_backend *fb = open_ticks(fmt);
+  td_proxy p;
+  td_proxy_init(&p);
+  td_service_options o;
+  td_service_options_init(&o);
+  td_service *svc;
+  td_error err;
+  TD_ASSERT_OK(td_service_new(td_proxy_backend(&p, td_file_backend_backend(fb)), &o, &svc, &err), &err);
+  int64_t before = td_file_backend_bytes_read(fb);
+  td_table_options to = {keep_one, NULL, false};
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, &to, &t, &err), &err);
+  assert_int_equal(td_table_location_count(t), 1);
+  assert_int_equal(td_proxy_count(&p, TD_METHOD_TABLE_LOCATION_SIZE, NULL), 1);
+  int64_t sum, count;
+  fu_sum(t, td_table_column_index(t, "Size"), 0, td_table_size(t), &sum, &count);
+  assert_int_equal(count, 1269);
+  assert_int_equal(sum, 639056);
+  char rel[64];
+  snprintf(rel, sizeof rel, "fixtures/ticks/%s", fmt);
+  int64_t read = td_file_backend_bytes_read(fb) - before, total = tree_bytes(td_test_testdata(rel));
+  if (read * 5 > total) fail_msg("%s: read %lld bytes of %lld", fmt, (long long)read, (long long)total);
+  td_table_release(t);
+  td_service_free(svc);
+  td_proxy_destroy(&p);
+  td_file_backend_release(fb);
+}
+
+static void test_pruned(void **state) {
+  (void)state;
+  check_pruned("parquet");
+  check_pruned("arrow");
+#ifdef TD_HAVE_CSV
+  check_pruned("csv");
+#endif
+}
+
+/* One column of one partition reads a small part of that partition's file. */
+static void check_lazy(const char *fmt, const char *file) {
+  td_file_backend *fb = open_ticks(fmt);
+  td_service *svc = fu_service(fb, 0);
+  td_table_options to = {keep_one, NULL, false};
+  td_table *t;
+  td_error err;
+  TD_ASSERT_OK(fu_table(svc, fb, &to, &t, &err), &err);
+  int64_t before = td_file_backend_bytes_read(fb), sum, count;
+  fu_sum(t, td_table_column_index(t, "Tick"), 0, td_table_size(t), &sum, &count);
+  assert_int_equal(count, 1269);
+  char rel[128];
+  snprintf(rel, sizeof rel, "fixtures/ticks/%s/Date=2024-01-04/Exchange=BZX/%s", fmt, file);
+  struct stat st;
+  assert_int_equal(stat(td_test_testdata(rel), &st), 0);
+  int64_t read = td_file_backend_bytes_read(fb) - before;
+  if (read * 4 > st.st_size) fail_msg("%s: one column read %lld bytes of %lld", fmt, (long long)read, (long long)st.st_size);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+}
+
+static void test_lazy(void **state) {
+  (void)state;
+  check_lazy("parquet", "data_0.parquet");
+  check_lazy("arrow", "data_0.arrows");
+}
+
+/* ---- discovery on temporary trees ---- */
+
+static int new_backend(const char *path, const td_file_options *o, td_file_backend **fb, td_error *err) {
+  return td_file_backend_new(path, o, fb, err);
+}
+
+static void test_inconsistent_partitions(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "A=1");
+  fu_mkdirs(root, "B=2");
+  fu_write_stream(root, "A=1/f.arrows", TD_TYPE_INT64, 0, 10);
+  fu_write_stream(root, "B=2/f.arrows", TD_TYPE_INT64, 0, 10);
+  td_file_backend *fb;
+  td_error err;
+  assert_int_equal(new_backend(root, NULL, &fb, &err), TD_EFORMAT);
+  TD_ASSERT_CONTAINS(err.message, "B=2");
+  TD_ASSERT_CONTAINS(err.message, "partition columns [B], expected [A]");
+  /* a data file at the root next to partition directories */
+  fu_rmtree(root);
+  fu_tmpdir(root);
+  fu_mkdirs(root, "A=1");
+  fu_write_stream(root, "A=1/f.arrows", TD_TYPE_INT64, 0, 10);
+  fu_write_stream(root, "top.arrows", TD_TYPE_INT64, 0, 10);
+  assert_int_equal(new_backend(root, NULL, &fb, &err), TD_EFORMAT);
+  TD_ASSERT_CONTAINS(err.message, "partition columns");
+  fu_rmtree(root);
+  /* nothing to read */
+  fu_tmpdir(root);
+  assert_int_equal(new_backend(root, NULL, &fb, &err), TD_EFORMAT);
+  TD_ASSERT_CONTAINS(err.message, "no data files");
+  assert_int_equal(new_backend("/nonexistent/td", NULL, &fb, &err), TD_EIO);
+  TD_ASSERT_CONTAINS(err.message, "/nonexistent/td");
+  fu_rmtree(root);
+}
+
+static void test_disagreeing_file(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "A=1");
+  fu_mkdirs(root, "A=2");
+  fu_write_stream(root, "A=1/f.arrows", TD_TYPE_INT64, 0, 10);
+  fu_write_stream(root, "A=2/f.arrows", TD_TYPE_INT32, 0, 10);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(new_backend(root, NULL, &fb, &err), &err); /* discovery does not open A=2 */
+  td_service *svc = fu_service(fb, 0);
+  td_table *t;
+  assert_int_not_equal(fu_table(svc, fb, NULL, &t, &err), TD_OK);
+  TD_ASSERT_CONTAINS(err.message, "A=2/f.arrows");
+  TD_ASSERT_CONTAINS(err.message, "column 'x' is int32 here but int64");
+  /* the good location alone still works */
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
+static void test_ignored_and_null(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "A=__HIVE_DEFAULT_PARTITION__");
+  fu_mkdirs(root, "A=x%2Fy%20z");
+  fu_mkdirs(root, ".hidden=1");
+  fu_write_stream(root, "A=__HIVE_DEFAULT_PARTITION__/f.arrows", TD_TYPE_INT64, 0, 7);
+  fu_write_stream(root, "A=x%2Fy%20z/f.arrows", TD_TYPE_INT64, 100, 5);
+  fu_write_stream(root, "A=x%2Fy%20z/.f.arrows", TD_TYPE_INT64, 0, 5);
+  fu_write_stream(root, ".hidden=1/f.arrows", TD_TYPE_INT64, 0, 5);
+  fu_write_text(root, "A=x%2Fy%20z/notes.txt", "hello\n", false);
+  fu_write_text(root, "A=x%2Fy%20z/_SUCCESS", "", false);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(new_backend(root, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 0);
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  assert_int_equal(td_table_location_count(t), 2);
+  assert_int_equal(td_table_size(t), 12);
+  const td_value *v0 = td_location_key_find(td_table_location(t, 0), "A");
+  assert_true(v0->is_null); /* nulls first */
+  const td_value *v1 = td_location_key_find(td_table_location(t, 1), "A");
+  assert_int_equal(v1->v.s.len, 5);
+  assert_memory_equal(v1->v.s.ptr, "x/y z", 5);
+  int64_t sum, count;
+  fu_sum(t, 1, 7, 12, &sum, &count);
+  assert_int_equal(sum, 100 + 101 + 102 + 103 + 104);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
+static void part_schema(struct ArrowSchema *out, const char *name, td_type_id type, const char *tz) {
+  td_schema s;
+  td_schema_init(&s);
+  TD_ASSERT_OK(td_schema_add(&s, name, type, tz, true, NULL), NULL);
+  TD_ASSERT_OK(td_schema_export(&s, out, NULL), NULL);
+  td_schema_reset(&s);
+}
+
+static void test_declared_partition_types(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "N=0042/T=2024-01-02T03:04:05.5Z");
+  fu_write_stream(root, "N=0042/T=2024-01-02T03:04:05.5Z/f.arrows", TD_TYPE_INT64, 0, 3);
+  td_file_backend *fb;
+  td_error err;
+  /* undeclared: strings as written, leading zeros kept */
+  TD_ASSERT_OK(new_backend(root, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 0);
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  const td_value *n = td_location_key_find(td_table_location(t, 0), "N");
+  assert_int_equal(n->type, TD_TYPE_UTF8);
+  assert_memory_equal(n->v.s.ptr, "0042", 4);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  /* declared int32 and timestamp */
+  struct ArrowSchema ps;
+  td_schema s;
+  td_schema_init(&s);
+  TD_ASSERT_OK(td_schema_add(&s, "N", TD_TYPE_INT32, NULL, true, NULL), NULL);
+  TD_ASSERT_OK(td_schema_add(&s, "T", TD_TYPE_TIMESTAMP, "UTC", true, NULL), NULL);
+  TD_ASSERT_OK(td_schema_export(&s, &ps, NULL), NULL);
+  td_schema_reset(&s);
+  td_file_options o;
+  td_file_options_init(&o);
+  o.partition_schema = &ps;
+  TD_ASSERT_OK(new_backend(root, &o, &fb, &err), &err);
+  ps.release(&ps);
+  svc = fu_service(fb, 0);
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  n = td_location_key_find(td_table_location(t, 0), "N");
+  assert_int_equal(n->type, TD_TYPE_INT32);
+  assert_int_equal(n->v.i, 42);
+  const td_value *ts = td_location_key_find(td_table_location(t, 0), "T");
+  assert_int_equal(ts->type, TD_TYPE_TIMESTAMP);
+  assert_int_equal(ts->v.i, 1704164645500000000LL);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  /* a value that does not parse */
+  fu_mkdirs(root, "N=4x2/T=2024-01-02");
+  fu_write_stream(root, "N=4x2/T=2024-01-02/f.arrows", TD_TYPE_INT64, 0, 3);
+  part_schema(&ps, "N", TD_TYPE_INT32, NULL);
+  o.partition_schema = &ps;
+  assert_int_equal(new_backend(root, &o, &fb, &err), TD_EFORMAT);
+  TD_ASSERT_CONTAINS(err.message, "N=4x2");
+  TD_ASSERT_CONTAINS(err.message, "'4x2' is not a valid int32");
+  ps.release(&ps);
+  fu_rmtree(root);
+}
+
+static void test_single_file_and_partition_clash(void **state) {
+  (void)state;
+  char root[64], path[128];
+  fu_tmpdir(root);
+  fu_write_stream(root, "one.arrows", TD_TYPE_INT64, 5, 20);
+  snprintf(path, sizeof path, "%s/one.arrows", root);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(new_backend(path, NULL, &fb, &err), &err);
+  assert_string_equal(td_file_backend_table_name(fb), path);
+  td_service *svc = fu_service(fb, 0);
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 20);
+  assert_int_equal(td_table_location_count(t), 1);
+  assert_int_equal(td_location_key_partition_count(td_table_location(t, 0)), 0);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  /* not a data file */
+  fu_write_text(root, "x.txt", "x\n", false);
+  snprintf(path, sizeof path, "%s/x.txt", root);
+  assert_int_equal(new_backend(path, NULL, &fb, &err), TD_EUNSUPPORTED);
+  TD_ASSERT_CONTAINS(err.message, "x.txt");
+  /* a partition column that the files have too */
+  fu_mkdirs(root, "sub/x=1");
+  fu_write_stream(root, "sub/x=1/f.arrows", TD_TYPE_INT64, 0, 3);
+  snprintf(path, sizeof path, "%s/sub", root);
+  assert_int_equal(new_backend(path, NULL, &fb, &err), TD_EFORMAT);
+  TD_ASSERT_CONTAINS(err.message, "column 'x' is both a partition column");
+  fu_rmtree(root);
+}
+
+/* Several files in one location read as one, across page boundaries. */
+static void test_many_files(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "P=a");
+  fu_write_stream(root, "P=a/f1.arrows", TD_TYPE_INT64, 0, 100);
+  fu_write_stream(root, "P=a/f2.arrows", TD_TYPE_INT64, 100, 0);
+  fu_write_stream(root, "P=a/f3.arrows", TD_TYPE_INT64, 100, 150);
+  fu_write_stream(root, "P=a/f4.arrows", TD_TYPE_INT64, 250, 30);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(new_backend(root, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 64);
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 280);
+  int64_t col = 1;
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_table_read(t, &col, 1, 0, 280, &a, &err), &err);
+  const int64_t *x = (const int64_t *)a.children[0]->buffers[1] + a.children[0]->offset;
+  for (int64_t i = 0; i < 280; i++) assert_int_equal(x[i], i);
+  a.release(&a);
+  col = 2;
+  TD_ASSERT_OK(td_table_read(t, &col, 1, 95, 105, &a, &err), &err);
+  const int32_t *off = (const int32_t *)a.children[0]->buffers[1] + a.children[0]->offset;
+  const char *data = a.children[0]->buffers[2];
+  assert_memory_equal(data + off[0], "s95", 3);
+  assert_memory_equal(data + off[9], "s104", 4);
+  a.release(&a);
+  char files[1024];
+  td_file_backend_location_files(fb, td_table_location(t, 0), files, sizeof files);
+  TD_ASSERT_CONTAINS(files, "P=a/f1.arrows\n");
+  TD_ASSERT_CONTAINS(files, "P=a/f4.arrows");
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_ticks_parquet),
+      cmocka_unit_test(test_ticks_arrow),
+#ifdef TD_HAVE_CSV
+      cmocka_unit_test(test_ticks_csv),
+#endif
+      cmocka_unit_test(test_pruned),
+      cmocka_unit_test(test_lazy),
+      cmocka_unit_test(test_inconsistent_partitions),
+      cmocka_unit_test(test_disagreeing_file),
+      cmocka_unit_test(test_ignored_and_null),
+      cmocka_unit_test(test_declared_partition_types),
+      cmocka_unit_test(test_single_file_and_partition_clash),
+      cmocka_unit_test(test_many_files),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,207 @@
+/*
+ * tests/backends/files/test_files_live.c - a refreshing table over a watched
+ * temporary tree: new partition directories and files, an Arrow IPC stream
+ * and a CSV file growing (partial records first), a new file in an existing
+ * location, then a truncated file failing the table once.  Run under TSan.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "files_util.h"
+#include "test.h"
+
+typedef struct listen_ctx {
+  pthread_mutex_t lock;
+  int64_t added_rows, new_locations, updates, failures;
+  char error[TD_ERROR_MESSAGE_SIZE];
+} listen_ctx;
+
+static void on_update(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  (void)t;
+  listen_ctx *c = ctx;
+  pthread_mutex_lock(&c->lock);
+  if (e) {
+    c->failures++;
+    snprintf(c->error, sizeof c->error, "%s", e->message);
+  } else {
+    c->updates++;
+    c->new_locations += u->n_new_locations;
+    for (int64_t i = 0; i < u->n_added; i++) c->added_rows += u->added[i].end_row - u->added[i].first_row;
+  }
+  pthread_mutex_unlock(&c->lock);
+}
+
+/* Sum of x (column 1: after the partition column P) over the whole table. */
+static int64_t sum_x(td_table *t, int64_t *count) {
+  int64_t sum;
+  fu_sum(t, 1, 0, td_table_size(t), &sum, count);
+  return sum;
+}
+
+static int64_t tri(int64_t a, int64_t b) { return (a + b - 1) * (b - a) / 2; } /* a + ... + (b-1) */
+
+static void test_live(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "P=a");
+  int fd;
+  td_ipc_stream_writer *w = fu_stream_open(root, "P=a/f.arrows", TD_TYPE_INT64, &fd);
+  fu_stream_batch(w, TD_TYPE_INT64, 0, 10);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 16);
+  td_table_options o = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, &o, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 10);
+  listen_ctx c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+  int64_t id;
+  TD_ASSERT_OK(td_table_add_listener(t, on_update, &c, &id, &err), &err);
+  int64_t count;
+
+  /* the stream grows */
+  fu_stream_batch(w, TD_TYPE_INT64, 10, 25);
+  assert_int_equal(fu_wait_size(svc, t, 35), 35);
+  assert_int_equal(sum_x(t, &count), tri(0, 35));
+
+  /* a new partition directory with a file */
+  fu_mkdirs(root, "P=b/deeper");
+  fu_write_stream(root, "P=b/f.arrows", TD_TYPE_INT64, 1000, 5);
+  assert_int_equal(fu_wait_size(svc, t, 40), 40);
+  assert_int_equal(td_table_location_count(t), 2);
+
+  /* a new file in an existing location, sorting after the others */
+  fu_write_stream(root, "P=b/g.arrows", TD_TYPE_INT64, 1005, 7);
+  assert_int_equal(fu_wait_size(svc, t, 47), 47);
+  assert_int_equal(sum_x(t, &count), tri(0, 35) + tri(1000, 1012));
+
+#ifdef TD_HAVE_CSV
+  /* a CSV file growing: partial lines count only when complete */
+  fu_mkdirs(root, "P=c");
+  fu_write_text(root, "P=c/f.csv", "x,s\n2000,u\n2001,v\n20", false);
+  assert_int_equal(fu_wait_size(svc, t, 49), 49);
+  fu_write_text(root, "P=c/f.csv", "02,w\n2003,", true);
+  assert_int_equal(fu_wait_size(svc, t, 50), 50);
+  fu_write_text(root, "P=c/f.csv", "x\n", true);
+  assert_int_equal(fu_wait_size(svc, t, 51), 51);
+  assert_int_equal(sum_x(t, &count), tri(0, 35) + tri(1000, 1012) + tri(2000, 2004));
+#endif
+  int64_t size = td_table_size(t);
+  pthread_mutex_lock(&c.lock);
+  assert_int_equal(c.added_rows, size - 10);
+  assert_int_equal(c.failures, 0);
+  pthread_mutex_unlock(&c.lock);
+
+  /* truncation fails the table, once */
+  assert_int_equal(ftruncate(fd, 100), 0);
+  for (int i = 0; i < 250 && td_table_status(t, NULL) == TD_OK; i++) {
+    TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
+    usleep(20000);
+  }
+  assert_int_not_equal(td_table_status(t, &err), TD_OK);
+  TD_ASSERT_CONTAINS(err.message, "P=a/f.arrows");
+  TD_ASSERT_CONTAINS(err.message, "truncated");
+  TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
+  pthread_mutex_lock(&c.lock);
+  assert_int_equal(c.failures, 1);
+  TD_ASSERT_CONTAINS(c.error, "truncated");
+  pthread_mutex_unlock(&c.lock);
+
+  td_ipc_stream_writer_abort(w);
+  close(fd);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
+/* Files that sort before existing ones, or that are removed or replaced,
+ * fail their location's size subscription with a message naming them. */
+static void check_failure(const char *what) {
+  char root[64];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "P=a");
+  fu_write_stream(root, "P=a/m.arrows", TD_TYPE_INT64, 0, 10);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 0);
+  td_table_options o = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, &o, &t, &err), &err);
+  char path[128];
+  snprintf(path, sizeof path, "%s/P=a/m.arrows", root);
+  const char *expect = NULL;
+  if (strcmp(what, "before") == 0) {
+    fu_write_stream(root, "P=a/a.arrows", TD_TYPE_INT64, 0, 3);
+    expect = "sorts before 'm.arrows'";
+  } else if (strcmp(what, "removed") == 0) {
+    assert_int_equal(unlink(path), 0);
+    expect = "m.arrows' was removed";
+  } else {
+    fu_write_stream(root, "P=a/tmp.bin", TD_TYPE_INT64, 0, 12);
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s/P=a/tmp.bin", root);
+    assert_int_equal(rename(tmp, path), 0);
+    expect = "m.arrows' was replaced";
+  }
+  for (int i = 0; i < 250 && td_table_status(t, NULL) == TD_OK; i++) {
+    TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
+    usleep(20000);
+  }
+  assert_int_not_equal(td_table_status(t, &err), TD_OK);
+  TD_ASSERT_CONTAINS(err.message, expect);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
+static void test_live_failures(void **state) {
+  (void)state;
+  check_failure("before");
+  check_failure("removed");
+  check_failure("replaced");
+}
+
+/* The watcher stops with the last subscription and starts again. */
+static void test_watch_restart(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "P=a");
+  fu_write_stream(root, "P=a/f.arrows", TD_TYPE_INT64, 0, 4);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 0);
+  td_table_options o = {NULL, NULL, true};
+  for (int round = 0; round < 3; round++) {
+    td_table *t;
+    TD_ASSERT_OK(fu_table(svc, fb, &o, &t, &err), &err);
+    assert_int_equal(td_table_location_count(t), round + 1);
+    char rel[32];
+    snprintf(rel, sizeof rel, "P=n%d", round);
+    fu_mkdirs(root, rel);
+    strcat(rel, "/f.arrows");
+    fu_write_stream(root, rel, TD_TYPE_INT64, 0, 4);
+    assert_int_equal(fu_wait_size(svc, t, 4 * (round + 2)), 4 * (round + 2));
+    td_table_release(t);
+  }
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_live),
+      cmocka_unit_test(test_live_failures),
+      cmocka_unit_test(test_watch_restart),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
