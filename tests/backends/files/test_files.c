@@ -121,6 +121,14 @@ static void test_ticks_parquet(void **state) { (void)state, check_ticks("parquet
 static void test_ticks_arrow(void **state) { (void)state, check_ticks("arrow"); }
 #ifdef TD_HAVE_CSV
 static void test_ticks_csv(void **state) { (void)state, check_ticks("csv"); }
+#else
+static void test_ticks_csv(void **state) {
+  (void)state;
+  td_file_backend *fb;
+  td_error err;
+  assert_int_equal(td_file_backend_new(td_test_testdata("fixtures/ticks/csv"), NULL, &fb, &err), TD_EUNSUPPORTED);
+  TD_ASSERT_CONTAINS(err.message, "no CSV reader");
+}
 #endif
 
 /* ---- pruning and laziness ---- */
@@ -443,9 +451,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ticks_parquet),
       cmocka_unit_test(test_ticks_arrow),
-#ifdef TD_HAVE_CSV
       cmocka_unit_test(test_ticks_csv),
-#endif
       cmocka_unit_test(test_pruned),
       cmocka_unit_test(test_lazy),
       cmocka_unit_test(test_inconsistent_partitions),

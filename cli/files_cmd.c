@@ -1,0 +1,151 @@
+/*
+ * cli/files_cmd.c - `tabledata schema <path>` (partition and data columns
+ * with their types, and the columns that cannot be read) and
+ * `tabledata locations <path>` (one line per location: partition values,
+ * row count, files), through the file backend and the public API.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "files_cmd.h"
+#include "tabledata.h"
+#include "tabledata/file_backend.h"
+
+/* Introspection of the file backend; to be declared in tabledata/file_backend.h
+ * (snprintf-like: they return the length they wanted). */
+size_t td_file_backend_unsupported(td_file_backend *fb, char *buf, size_t size);
+size_t td_file_backend_location_files(td_file_backend *fb, const td_location_key *key, char *buf, size_t size);
+
+static const char k_schema_help[] =
+    "usage: tabledata schema <path>\n\n"
+    "Prints the columns of the table that a directory of data files (hive-style\n"
+    "name=value partition directories holding .parquet, .arrow/.feather/.ipc,\n"
+    ".arrows/.stream or .csv files) or a single data file gives: partition columns\n"
+    "first (marked 'partition'), then the data columns, one per line with its\n"
+    "type, then the columns that cannot be read, with the reason.\n";
+
+static const char k_locations_help[] =
+    "usage: tabledata locations <path>\n\n"
+    "Prints one line per location (partition directory) of a directory of data\n"
+    "files, in location order: its partition values, its row count and its files\n"
+    "(read as one, in name order).\n";
+
+/* A readable type from an Arrow format string. */
+static const char *type_text(const char *format, char *buf, size_t size) {
+  static const struct {
+    const char *f, *name;
+  } k[] = {{"b", "bool"},   {"c", "int8"},    {"s", "int16"},   {"i", "int32"}, {"l", "int64"},
+           {"S", "uint16"}, {"f", "float32"}, {"g", "float64"}, {"u", "utf8"}};
+  for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+    if (strcmp(format, k[i].f) == 0) return k[i].name;
+  if (strncmp(format, "tsn:", 4) == 0) {
+    if (format[4]) snprintf(buf, size, "timestamp[ns, tz=%s]", format + 4);
+    else snprintf(buf, size, "timestamp[ns]");
+    return buf;
+  }
+  return format;
+}
+
+/* Parses `<path>`, opens the backend, its service and a static table. */
+static int open_path(const char *cmd, const char *help, int argc, char **argv, td_file_backend **fb,
+                     td_service **svc, td_table **t) {
+  if (argc != 2 || argv[1][0] == '-') {
+    fprintf(stderr, "tabledata %s: expected one path\n%s", cmd, help);
+    return 2;
+  }
+  td_error err;
+  td_table_key *key = NULL;
+  *svc = NULL;
+  *t = NULL;
+  int rc = td_file_backend_new(argv[1], NULL, fb, &err);
+  if (rc) return td_cli_fail(cmd, &err);
+  rc = td_service_new(td_file_backend_backend(*fb), NULL, svc, &err);
+  if (!rc) rc = td_table_key_new(td_file_backend_table_name(*fb), &key, &err);
+  if (!rc) rc = td_make_table(*svc, key, NULL, t, &err);
+  td_table_key_release(key);
+  if (rc) {
+    td_service_free(*svc);
+    td_file_backend_release(*fb);
+    return td_cli_fail(cmd, &err);
+  }
+  return 0;
+}
+
+static void close_all(td_file_backend *fb, td_service *svc, td_table *t) {
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+}
+
+int td_cmd_schema(int argc, char **argv) {
+  if (td_cli_wants_help(argc, argv, k_schema_help)) return 0;
+  td_file_backend *fb;
+  td_service *svc;
+  td_table *t;
+  int rc = open_path("schema", k_schema_help, argc, argv, &fb, &svc, &t);
+  if (rc) return rc;
+  struct ArrowSchema sch;
+  td_error err;
+  if ((rc = td_table_schema(t, &sch, &err)) != TD_OK) {
+    close_all(fb, svc, t);
+    return td_cli_fail("schema", &err);
+  }
+  int width = 4;
+  for (int64_t i = 0; i < sch.n_children; i++)
+    if ((int)strlen(sch.children[i]->name) > width) width = (int)strlen(sch.children[i]->name);
+  for (int64_t i = 0; i < sch.n_children; i++) {
+    char buf[128];
+    const char *type = type_text(sch.children[i]->format, buf, sizeof buf);
+    if (td_table_column_is_partition(t, i)) printf("%-*s  %-24s partition\n", width, sch.children[i]->name, type);
+    else printf("%-*s  %s\n", width, sch.children[i]->name, type);
+  }
+  sch.release(&sch);
+  size_t n = td_file_backend_unsupported(fb, NULL, 0);
+  char *unsup = n ? malloc(n + 1) : NULL;
+  if (unsup) {
+    td_file_backend_unsupported(fb, unsup, n + 1);
+    printf("\nnot readable:\n%s", unsup);
+    free(unsup);
+  }
+  close_all(fb, svc, t);
+  return 0;
+}
+
+/* The files of a location, comma-separated (caller frees). */
+static char *files_of(td_file_backend *fb, const td_location_key *key) {
+  size_t n = td_file_backend_location_files(fb, key, NULL, 0);
+  char *s = malloc(n + 1);
+  if (!s) return NULL;
+  td_file_backend_location_files(fb, key, s, n + 1);
+  for (char *p = s; *p; p++)
+    if (*p == '\n') *p = ',';
+  return s;
+}
+
+int td_cmd_locations(int argc, char **argv) {
+  if (td_cli_wants_help(argc, argv, k_locations_help)) return 0;
+  td_file_backend *fb;
+  td_service *svc;
+  td_table *t;
+  int rc = open_path("locations", k_locations_help, argc, argv, &fb, &svc, &t);
+  if (rc) return rc;
+  int64_t n = td_table_location_count(t);
+  for (int64_t i = 0; i < n; i++) {
+    const td_location_key *key = td_table_location(t, i);
+    int64_t np = td_location_key_partition_count(key);
+    for (int64_t j = 0; j < np; j++) {
+      char v[256];
+      td_value_format(td_location_key_partition_value(key, j), v, sizeof v);
+      printf("%s=%s  ", td_location_key_partition_name(key, j), v);
+    }
+    int64_t end = i + 1 < n ? td_table_region_start(t, i + 1) : td_table_size(t);
+    char *files = files_of(fb, key);
+    printf("rows=%lld  files=%s\n", (long long)(end - td_table_region_start(t, i)), files ? files : "?");
+    free(files);
+  }
+  printf("%lld location%s, %lld rows\n", (long long)n, n == 1 ? "" : "s", (long long)td_table_size(t));
+  close_all(fb, svc, t);
+  return 0;
+}
