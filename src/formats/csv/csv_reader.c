@@ -591,8 +591,8 @@ static int put_null(col_ctx *c, int64_t i, td_error *err) {
  * quoted empty string is an empty string in a utf8 column. */
 static int put_value(col_ctx *c, int64_t i, const csv_field *f, int64_t line, td_error *err) {
   if (f->len == 0 && !(f->quoted && c->type == TD_TYPE_UTF8)) return put_null(c, i, err);
-  const char *s;
-  int64_t n;
+  const char *s = NULL;
+  int64_t n = 0;
   int rc = field_text(c, f, &s, &n, err);
   if (rc) return rc;
   if (c->type != TD_TYPE_UTF8) return put_fixed(c, i, s, n, line, err);
@@ -670,6 +670,7 @@ static int csv_read_column(td_file_reader *base, int64_t col, int64_t offset, in
                            struct ArrowArray *out, td_error *err) {
   csv_reader *r = (csv_reader *)base;
   read_plan p;
+  memset(&p, 0, sizeof p);
   int rc = snapshot(r, col, offset, n, &p, err);
   if (rc) return rc;
   col_ctx c;
