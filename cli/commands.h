@@ -16,6 +16,12 @@ typedef struct td_command {
 } td_command;
 
 int td_cmd_demo(int argc, char **argv);
+int td_cmd_query(int argc, char **argv);
+int td_cmd_follow(int argc, char **argv);
+
+/* A service and table key for a data file or directory (cli/paths.c). */
+int td_cli_open_path(const char *path, const td_service_options *opts, td_service **svc, td_table_key **key,
+                     td_error *err);
 /* The live demo (cli/live.c). */
 int td_demo_live(double duration, int64_t period_ms, double rate);
 

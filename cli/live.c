@@ -9,73 +9,13 @@
  * location, the new size, and the newest rows.  Runs until interrupted or for
  * --duration seconds.
  */
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <pthread.h>
 
 #include "commands.h"
 #include "grid.h"
 #include "sample.h"
-
-static volatile sig_atomic_t g_interrupted;
-static void on_sigint(int sig) {
-  (void)sig;
-  g_interrupted = 1;
-}
-
-typedef struct live {
-  td_memory_backend *mb;
-  double rate;       /* rows per second */
-  _Atomic int stop;
-  int64_t rows_written;
-  char tickers[64][16], exchanges[64][16];
-  int n_locs;
-} live;
-
-static const char *k_new_tickers[] = {"AAPL", "AMZN", "NVDA", "TSLA", "META", "IBM", "ORCL", "INTC"};
-static const char *k_new_exchanges[] = {"NYSE", "BZX", "BZY", "ARCA", "IEX"};
-
-static void sleep_s(double s) {
-  struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-  nanosleep(&ts, NULL);
-}
-
-static void *writer(void *arg) {
-  live *lv = arg;
-  unsigned seed = 42;
-  double next_location = 2.0, elapsed = 0;
-  double batch_gap = 0.05; /* write in small batches, 20 per second */
-  while (!atomic_load(&lv->stop)) {
-    sleep_s(batch_gap);
-    elapsed += batch_gap;
-    int batches = (int)(lv->rate * batch_gap / 2.0 + 0.5); /* each add writes 2 rows */
-    if (batches < 1) batches = 1;
-    for (int i = 0; i < batches && lv->n_locs > 0; i++) {
-      int k = rand_r(&seed) % lv->n_locs;
-      td_error err;
-      if (td_sample_add_ticker(lv->mb, lv->tickers[k], lv->exchanges[k], &err) == TD_OK) lv->rows_written += 2;
-    }
-    if (elapsed >= next_location && lv->n_locs < 64) {
-      next_location += 2.0 + (rand_r(&seed) % 3);
-      const char *t = k_new_tickers[rand_r(&seed) % 8], *x = k_new_exchanges[rand_r(&seed) % 5];
-      td_error err;
-      if (td_sample_add_ticker(lv->mb, t, x, &err) == TD_OK) {
-        bool known = false;
-        for (int i = 0; i < lv->n_locs; i++)
-          known = known || (strcmp(lv->tickers[i], t) == 0 && strcmp(lv->exchanges[i], x) == 0);
-        if (!known) {
-          snprintf(lv->tickers[lv->n_locs], 16, "%s", t);
-          snprintf(lv->exchanges[lv->n_locs], 16, "%s", x);
-          lv->n_locs++;
-        }
-      }
-    }
-  }
-  return NULL;
-}
+#include "ticker.h"
 
 /* Prints the last rows of up to three of the ranges a cycle added. */
 static void print_newest(td_table *t, const td_table_update *u) {
@@ -122,17 +62,17 @@ static void on_cycle(void *ctx, td_table *t, const td_table_update *u, const td_
 int td_demo_live(double duration, int64_t period_ms, double rate) {
   td_error err;
   td_error_clear(&err);
-  live lv;
-  memset(&lv, 0, sizeof lv);
-  lv.rate = rate;
+  td_memory_backend *mb = NULL;
   td_service *svc = NULL;
   td_table_key *key = NULL;
   td_table *t = NULL;
-  int rc = td_sample_create(&lv.mb, &err);
+  td_ticker tk;
+  memset(&tk, 0, sizeof tk);
+  int rc = td_sample_create(&mb, &err);
   td_service_options o;
   td_service_options_init(&o);
   o.update_period_ms = period_ms;
-  if (rc == TD_OK) rc = td_service_new(td_memory_backend_backend(lv.mb), &o, &svc, &err);
+  if (rc == TD_OK) rc = td_service_new(td_memory_backend_backend(mb), &o, &svc, &err);
   if (rc == TD_OK) rc = td_table_key_new(TD_SAMPLE_TABLE, &key, &err);
   td_table_options to = {NULL, NULL, true};
   if (rc == TD_OK) rc = td_make_table(svc, key, &to, &t, &err);
@@ -143,34 +83,12 @@ int td_demo_live(double duration, int64_t period_ms, double rate) {
   }
   if (rc == TD_OK) rc = td_table_add_listener(t, on_cycle, NULL, NULL, &err);
   /* The seeds' steps: a new location, then appends to two others. */
-  if (rc == TD_OK) rc = td_sample_add_ticker(lv.mb, "GOOG", "BZX", &err);
-  if (rc == TD_OK) rc = td_sample_add_ticker(lv.mb, "MSFT", "BZX", &err);
-  if (rc == TD_OK) rc = td_sample_add_ticker(lv.mb, "MSFT", "BZY", &err);
-  pthread_t th;
-  bool started = false;
-  if (rc == TD_OK) {
-    static const char *t0[4] = {"GOOG", "MSFT", "MSFT", "GOOG"}, *x0[4] = {"NYSE", "BZX", "BZY", "BZX"};
-    for (int i = 0; i < 4; i++) {
-      snprintf(lv.tickers[i], 16, "%s", t0[i]);
-      snprintf(lv.exchanges[i], 16, "%s", x0[i]);
-    }
-    lv.n_locs = 4;
-    started = pthread_create(&th, NULL, writer, &lv) == 0;
-    signal(SIGINT, on_sigint);
-    signal(SIGTERM, on_sigint);
-    struct timespec t_start, now;
-    clock_gettime(CLOCK_MONOTONIC, &t_start);
-    while (!g_interrupted) {
-      sleep_s(0.05);
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      double el = (double)(now.tv_sec - t_start.tv_sec) + (double)(now.tv_nsec - t_start.tv_nsec) * 1e-9;
-      if (duration > 0 && el >= duration) break;
-    }
-  }
-  if (started) {
-    atomic_store(&lv.stop, 1);
-    pthread_join(th, NULL);
-  }
+  if (rc == TD_OK) rc = td_sample_add_ticker(mb, "GOOG", "BZX", &err);
+  if (rc == TD_OK) rc = td_sample_add_ticker(mb, "MSFT", "BZX", &err);
+  if (rc == TD_OK) rc = td_sample_add_ticker(mb, "MSFT", "BZY", &err);
+  if (rc == TD_OK) rc = td_ticker_start(&tk, mb, rate);
+  if (rc == TD_OK) td_wait_interrupt(duration);
+  td_ticker_stop(&tk);
   if (rc == TD_OK) {
     td_service_flush(svc, 5000, NULL);
     td_counters c;
@@ -181,6 +99,6 @@ int td_demo_live(double duration, int64_t period_ms, double rate) {
   td_table_release(t);
   td_table_key_release(key);
   td_service_free(svc);
-  td_memory_backend_release(lv.mb);
+  td_memory_backend_release(mb);
   return rc ? td_cli_fail("demo", &err) : 0;
 }

@@ -12,6 +12,8 @@
 
 static const td_command k_commands[] = {
     {"demo", "print the seeds' example table, built through the in-memory backend", td_cmd_demo},
+    {"query", "run a SQL query over the demo table or data files", td_cmd_query},
+    {"follow", "run a SQL query on a live source and print what each update changes", td_cmd_follow},
 };
 
 static void usage(FILE *out) {

@@ -21,6 +21,8 @@
 #include "tabledata/table.h"
 #include "tabledata/memory_backend.h"
 #include "tabledata/arrow_build.h"
+#include "tabledata/query.h"
+#include "tabledata/file_backend.h"
 
 #define TD_VERSION_MAJOR 0
 #define TD_VERSION_MINOR 1

@@ -52,6 +52,12 @@ TD_API int td_schema_make(int64_t n, const char *const *names, const td_type_id 
 TD_API int td_field_schema_make(const char *name, td_type_id type, const char *tz, struct ArrowSchema *out,
                                 td_error *err);
 
+/* Writes every batch of `stream` to file descriptor `fd` as an Arrow IPC
+ * stream (uncompressed, little-endian), ending with the end-of-stream
+ * marker.  The stream stays owned by the caller.  Errors: TD_EIO (write or
+ * stream failure), TD_EUNSUPPORTED (a type the writer cannot write). */
+TD_API int td_write_ipc_stream(int fd, struct ArrowArrayStream *stream, td_error *err);
+
 /* Reads row `row` of a flat array described by `field` (a non-struct
  * schema) as a td_value; strings borrow the array's bytes.
  * Errors: TD_EUNSUPPORTED (type), TD_ERANGE (row), TD_EINVAL. */

@@ -47,6 +47,8 @@ TD_API void td_service_options_init(td_service_options *opts);
  * Errors: TD_EINVAL (missing vtable methods, bad options), TD_ENOMEM. */
 TD_API int td_service_new(td_backend backend, const td_service_options *opts, td_service **out,
                           td_error *err);
+/* Adds a reference (released with td_service_free). */
+TD_API td_service *td_service_retain(td_service *service);
 /* Drops the caller's reference; NULL is fine. */
 TD_API void td_service_free(td_service *service);
 
@@ -75,6 +77,7 @@ typedef struct td_counters {
   int64_t cache_pages;            /* pages the cache holds now */
   int64_t timeouts;               /* requests that got no answer in time */
   int64_t rejected_answers;       /* answers rejected (late, second, bad) */
+  int64_t rows_scanned;           /* source-table rows read by scans (any columns) */
   int64_t update_cycles;          /* update cycles run */
   int64_t update_cpu_ns;          /* CPU time the update thread spent in cycles */
 } td_counters;

@@ -68,7 +68,7 @@ int td_service_new(td_backend backend, const td_service_options *opts, td_servic
 }
 
 td_service *td_service_retain(td_service *s) {
-  atomic_fetch_add(&s->refs, 1);
+  if (s) atomic_fetch_add(&s->refs, 1);
   return s;
 }
 
@@ -106,6 +106,7 @@ void td_service_counters(td_service *s, td_counters *out) {
   out->bytes_received = atomic_load(&s->bytes_received);
   out->timeouts = atomic_load(&s->timeouts);
   out->rejected_answers = atomic_load(&s->rejected);
+  out->rows_scanned = atomic_load(&s->rows_scanned);
   td_page_cache_stats(s->cache, out);
   td_graph_stats(s->graph, &out->update_cycles, &out->update_cpu_ns);
 }

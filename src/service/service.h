@@ -37,7 +37,7 @@ struct td_service {
   uint64_t n_retired;
 
   _Atomic int64_t calls[TD_METHOD_COUNT];
-  _Atomic int64_t rows_received, bytes_received, timeouts, rejected;
+  _Atomic int64_t rows_received, bytes_received, timeouts, rejected, rows_scanned;
 
   td_page_cache *cache;
   td_graph *graph; /* refreshing tables and update cycles */
@@ -48,7 +48,6 @@ struct td_service {
   _Atomic uint64_t next_location_id;
 };
 
-td_service *td_service_retain(td_service *s);
 /* Reports an error that has no caller (on_error hook); counts it. */
 void td_service_report(td_service *s, int code, const char *message);
 /* The provider of `key`, created on first use (with its schema loaded). */

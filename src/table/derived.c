@@ -120,8 +120,10 @@ int td_snapshot_derived(const td_snapshot *base, td_dchunk *const *more, int64_t
   return TD_OK;
 }
 
-/* Applies a delta and tells the derived table's listeners. */
-static int apply(td_table *t, td_source_delta *d, bool notify, td_error *err) {
+/* Applies a delta and tells the derived table's listeners.  `same` (row
+ * preserving tables) is the source's update, whose changed and appended
+ * positions are this table's too. */
+static int apply(td_table *t, td_source_delta *d, bool notify, const td_table_update *same, td_error *err) {
   td_snapshot *cur = td_table_snapshot(t);
   d->version = notify ? cur->version + 1 : 0;
   td_snapshot_release(cur);
@@ -151,6 +153,13 @@ static int apply(td_table *t, td_source_delta *d, bool notify, td_error *err) {
     u.added = &added;
     u.n_changed = r.n_changed;
     u.changed = r.changed;
+    if (same && !same->replaced) {
+      u.replaced = false;
+      u.n_changed = same->n_changed;
+      u.changed = same->changed;
+      added.first_row = same->size_before;
+      u.n_added = r.snap->size > same->size_before ? 1 : 0;
+    }
     td_graph_dispatch(t, &u, NULL);
   }
   td_snapshot_release(old);
@@ -188,7 +197,7 @@ static void on_source(void *ctx, td_table *src, const td_table_update *u, const 
   }
   /* An aggregation source changes rows in place: recompute from it. */
   if (u->n_changed > 0) d.replaced = true;
-  if (rc == TD_OK && (d.replaced || d.n_ranges > 0)) rc = apply(t, &d, true, &err);
+  if (rc == TD_OK && (d.replaced || d.n_ranges > 0)) rc = apply(t, &d, true, t->row_preserving ? u : NULL, &err);
   td_free(ranges);
   td_snapshot_release(d.snap);
   if (rc) td_graph_fail_table(t, rc, err.message);
@@ -227,7 +236,7 @@ int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *v
   memset(&d, 0, sizeof d);
   d.snap = td_table_snapshot(source);
   d.replaced = true;
-  rc = apply(t, &d, false, err);
+  rc = apply(t, &d, false, NULL, err);
   td_snapshot_release(d.snap);
   if (rc == TD_OK && t->refreshing) rc = td_table_add_listener(source, on_source, t, &t->source_listener, err);
   if (t->refreshing) td_graph_unlock(g);

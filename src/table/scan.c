@@ -69,6 +69,7 @@ static int next_source(td_scan *sc, td_chunk *ch, td_error *err) {
   int64_t stop = reg->size < (page + 1) * ps ? reg->size : (page + 1) * ps;
   if (stop - row > sc->end - sc->pos) stop = row + (sc->end - sc->pos);
   ch->length = stop - row;
+  atomic_fetch_add_explicit(&sc->table->service->rows_scanned, ch->length, memory_order_relaxed);
   ch->region = r;
   ch->loc = reg->loc;
   ch->row = row;

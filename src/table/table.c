@@ -152,6 +152,7 @@ void td_table_release(td_table *t) {
   if (t->kind == TD_TABLE_DERIVED) td_derived_destroy(t);
   else if (t->refreshing) td_graph_drop_table(t->service->graph, t); /* unsubscribes */
   td_snapshot_release(t->snap);
+  if (t->owned_ctx_free) t->owned_ctx_free(t->owned_ctx);
   pthread_mutex_destroy(&t->lock);
   td_service *s = t->service;
   td_free(t);

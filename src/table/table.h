@@ -108,11 +108,14 @@ struct td_table {
   td_key_index included; /* location key -> td_location, for duplicates */
   td_listener_entry *listeners;
   int64_t n_listeners, cap_listeners, next_listener_id;
+  void *owned_ctx; /* freed with the table (a predicate context it owns) */
+  void (*owned_ctx_free)(void *ctx);
   /* Derived tables: */
   td_table *source;
   int64_t source_listener; /* id of the listener on a refreshing source */
   const td_op_vtable *op_vt;
   void *op;
+  bool row_preserving; /* row i comes from source row i (a projection) */
 };
 
 /* Allocates a table with no snapshot yet. */

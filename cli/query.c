@@ -1,0 +1,309 @@
+/*
+ * cli/query.c - `tabledata query` and `tabledata follow`: SQL over the demo
+ * table or files.
+ *
+ *   query   runs a static query and prints the result (grid, csv, jsonl, or
+ *           an Arrow IPC stream with --format arrow).  Queries without
+ *           aggregation or ORDER BY stream: rows print as pages are read.
+ *   follow  runs the query on a refreshing source and prints what each
+ *           update cycle changed: new rows of a plain select, new and
+ *           changed rows of an aggregation (or the whole result when it was
+ *           recomputed, as for ORDER BY), until Ctrl-C or --duration.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "printer.h"
+#include "sample.h"
+#include "ticker.h"
+
+static const char k_query_help[] =
+    "usage: tabledata query [--format grid|csv|jsonl|arrow] [--stats] \"SELECT ... FROM <source> ...\"\n\n"
+    "Runs a SQL query and prints the result.  <source> is demo (the seeds' sample table)\n"
+    "or a quoted path to a directory of hive-partitioned data files or a single file:\n"
+    "  SELECT Exchange, count(*) FROM demo GROUP BY Exchange\n"
+    "  SELECT * FROM '/data/ticks' WHERE Date = '2024-01-02' LIMIT 10\n\n"
+    "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
+    "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"
+    "The SQL subset is described in README.md (Queries).\n";
+
+static const char k_follow_help[] =
+    "usage: tabledata follow [--format grid|csv|jsonl] [--duration SECONDS] [--period MS] [--rate R] \"SELECT ...\"\n\n"
+    "Runs a query on a refreshing source and prints what changes after each update\n"
+    "cycle: new rows of a plain select, new and changed rows of an aggregation, the\n"
+    "whole result when it is recomputed (ORDER BY, LIMIT).  FROM demo follows the live\n"
+    "demo (a writer appends rows at --rate rows per second); FROM 'path' follows files.\n\n"
+    "  --duration S  stop after S seconds (default: until Ctrl-C)\n"
+    "  --period MS   update cycle period; 0 = immediate mode (default 1000)\n"
+    "  --rate R      demo writer rows per second (default 20)\n";
+
+/* ---- sources ---- */
+
+typedef struct sources {
+  td_service_options opts;
+  td_memory_backend *demo_mb;
+  td_service *demo;
+  td_service *last; /* the service of the last source resolved */
+} sources;
+
+static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
+  sources *s = ctx;
+  if (is_path) {
+    int rc = td_cli_open_path(name, &s->opts, svc, key, err);
+    if (rc == TD_OK) {
+      td_service_free(s->last);
+      s->last = td_service_retain(*svc);
+    }
+    return rc;
+  }
+  if (strcmp(name, "demo") != 0) {
+    err->code = TD_ENOTFOUND;
+    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo or a quoted path)", name);
+    return TD_ENOTFOUND;
+  }
+  int rc = TD_OK;
+  if (!s->demo) {
+    rc = td_sample_create(&s->demo_mb, err);
+    if (rc == TD_OK) rc = td_service_new(td_memory_backend_backend(s->demo_mb), &s->opts, &s->demo, err);
+    if (rc) return rc;
+  }
+  if ((rc = td_table_key_new(TD_SAMPLE_TABLE, key, err)) != TD_OK) return rc;
+  /* td_query releases the service it is given: hand it a new reference. */
+  *svc = td_service_retain(s->demo);
+  td_service_free(s->last);
+  s->last = td_service_retain(s->demo);
+  return TD_OK;
+}
+
+static void sources_close(sources *s) {
+  td_service_free(s->last);
+  td_service_free(s->demo);
+  td_memory_backend_release(s->demo_mb);
+}
+
+/* ---- options ---- */
+
+typedef struct qargs {
+  const char *sql;
+  const char *format;
+  bool stats;
+  double duration, period, rate;
+} qargs;
+
+static int parse_args(const char *cmd, const char *help, int argc, char **argv, bool follow, qargs *a) {
+  memset(a, 0, sizeof *a);
+  a->format = "grid";
+  a->period = 1000;
+  a->rate = 20;
+  for (int i = 1; i < argc; i++) {
+    const char *o = argv[i];
+    double *num = NULL;
+    if (strcmp(o, "--format") == 0 && i + 1 < argc) a->format = argv[++i];
+    else if (strcmp(o, "--stats") == 0 && !follow) a->stats = true;
+    else if (follow && strcmp(o, "--duration") == 0) num = &a->duration;
+    else if (follow && strcmp(o, "--period") == 0) num = &a->period;
+    else if (follow && strcmp(o, "--rate") == 0) num = &a->rate;
+    else if (o[0] == '-' && o[1]) {
+      fprintf(stderr, "tabledata %s: unknown option '%s'\n%s", cmd, o, help);
+      return 2;
+    } else if (!a->sql) a->sql = o;
+    else {
+      fprintf(stderr, "tabledata %s: expected one query, found a second argument '%s'\n", cmd, o);
+      return 2;
+    }
+    if (num) {
+      char *end;
+      if (i + 1 >= argc || (*num = strtod(argv[i + 1], &end), *end || end == argv[i + 1] || *num < 0)) {
+        fprintf(stderr, "tabledata %s: %s expects a number >= 0\n", cmd, o);
+        return 2;
+      }
+      i++;
+    }
+  }
+  if (!a->sql) {
+    fprintf(stderr, "tabledata %s: expected a query\n%s", cmd, help);
+    return 2;
+  }
+  return 0;
+}
+
+/* Prints where a query error points, under the query text. */
+static int query_fail(const char *cmd, const char *sql, const td_error *err) {
+  fprintf(stderr, "tabledata %s: %s\n", cmd, err->message);
+  if ((err->code == TD_EPARSE || err->code == TD_ETYPE) && err->position >= 0 &&
+      err->position <= (int64_t)strlen(sql) && !strchr(sql, '\n')) {
+    fprintf(stderr, "  %s\n  %*s^\n", sql, (int)err->position, "");
+  }
+  return 1;
+}
+
+static void print_stats(td_service *svc) {
+  if (!svc) return;
+  td_counters c;
+  td_service_counters(svc, &c);
+  fprintf(stderr, "backend calls:");
+  for (int m = 0; m < TD_METHOD_COUNT; m++)
+    if (c.calls[m]) fprintf(stderr, " %s=%lld", td_method_name((td_method)m), (long long)c.calls[m]);
+  fprintf(stderr, "\nrows fetched: %lld, bytes fetched: %lld, rows scanned: %lld\n", (long long)c.rows_received,
+          (long long)c.bytes_received, (long long)c.rows_scanned);
+  fprintf(stderr, "page cache: %lld hits, %lld misses, %lld evictions, %lld bytes held\n", (long long)c.cache_hits,
+          (long long)c.cache_misses, (long long)c.cache_evictions, (long long)c.cache_bytes);
+}
+
+/* ---- query ---- */
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int td_cmd_query(int argc, char **argv) {
+  if (td_cli_wants_help(argc, argv, k_query_help)) return 0;
+  qargs a;
+  int rc = parse_args("query", k_query_help, argc, argv, false, &a);
+  if (rc) return rc;
+  td_format fmt = TD_FORMAT_GRID;
+  bool arrow = strcmp(a.format, "arrow") == 0;
+  if (!arrow && !td_format_parse(a.format, &fmt)) {
+    fprintf(stderr, "tabledata query: --format expects grid, csv, jsonl or arrow, found '%s'\n", a.format);
+    return 2;
+  }
+  td_error err;
+  td_error_clear(&err);
+  sources src;
+  memset(&src, 0, sizeof src);
+  td_service_options_init(&src.opts);
+  td_query_options qo = {resolve, &src, false, 0};
+  struct ArrowArrayStream st;
+  double t0 = now_s();
+  rc = td_query_stream(a.sql, &qo, &st, &err);
+  if (rc) {
+    sources_close(&src);
+    return query_fail("query", a.sql, &err);
+  }
+  bool progress = isatty(2) && !arrow;
+  bool shown = false;
+  if (arrow) {
+    rc = td_write_ipc_stream(1, &st, &err);
+  } else {
+    struct ArrowSchema schema;
+    td_printer p;
+    memset(&p, 0, sizeof p);
+    if (st.get_schema(&st, &schema) != 0) {
+      rc = TD_EIO;
+      snprintf(err.message, sizeof err.message, "%s", st.get_last_error(&st));
+    } else {
+      rc = td_printer_init(&p, fmt, stdout, &schema, &err);
+    }
+    while (rc == TD_OK) {
+      struct ArrowArray b;
+      if (st.get_next(&st, &b) != 0) {
+        rc = TD_EIO;
+        snprintf(err.message, sizeof err.message, "%s", st.get_last_error(&st));
+        break;
+      }
+      if (!b.release) break;
+      rc = td_printer_rows(&p, &b, 0, b.length, &err);
+      b.release(&b);
+      if (progress && now_s() - t0 > 1.0) {
+        td_counters c;
+        td_service_counters(src.last, &c);
+        fprintf(stderr, "\r%lld of %lld rows scanned", (long long)c.rows_scanned, (long long)qo.source_rows);
+        shown = true;
+      }
+    }
+    if (shown) fprintf(stderr, "\r\033[K");
+    if (rc == TD_OK) td_printer_flush(&p);
+    td_printer_reset(&p);
+  }
+  st.release(&st);
+  if (a.stats) print_stats(src.last);
+  sources_close(&src);
+  return rc ? td_cli_fail("query", &err) : 0;
+}
+
+/* ---- follow ---- */
+
+typedef struct follower {
+  td_printer p;
+  bool header;
+  td_error err;
+} follower;
+
+/* Prints rows [begin, end) of the current version. */
+static void print_range(follower *f, td_table *t, int64_t begin, int64_t end) {
+  for (int64_t b = begin; b < end; b += 4096) {
+    int64_t e = end - b > 4096 ? b + 4096 : end;
+    struct ArrowArray rows;
+    if (td_table_read(t, NULL, 0, b, e, &rows, &f->err) != TD_OK) return;
+    td_printer_rows(&f->p, &rows, 0, rows.length, &f->err);
+    rows.release(&rows);
+  }
+}
+
+static void on_change(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  follower *f = ctx;
+  if (e) {
+    printf("-- the query failed: %s\n", e->message);
+    fflush(stdout);
+    return;
+  }
+  if (f->p.format != TD_FORMAT_JSONL)
+    printf("-- version %lld: %lld rows%s\n", (long long)u->version, (long long)u->size_after,
+           u->replaced ? " (recomputed)" : "");
+  if (u->replaced) print_range(f, t, 0, u->size_after);
+  else {
+    for (int64_t i = 0; i < u->n_changed; i++) print_range(f, t, u->changed[i], u->changed[i] + 1);
+    for (int64_t i = 0; i < u->n_added; i++) print_range(f, t, u->added[i].first_row, u->added[i].end_row);
+  }
+  td_printer_flush(&f->p);
+}
+
+int td_cmd_follow(int argc, char **argv) {
+  if (td_cli_wants_help(argc, argv, k_follow_help)) return 0;
+  qargs a;
+  int rc = parse_args("follow", k_follow_help, argc, argv, true, &a);
+  if (rc) return rc;
+  td_format fmt;
+  if (!td_format_parse(a.format, &fmt)) {
+    fprintf(stderr, "tabledata follow: --format expects grid, csv or jsonl, found '%s'\n", a.format);
+    return 2;
+  }
+  td_error err;
+  td_error_clear(&err);
+  sources src;
+  memset(&src, 0, sizeof src);
+  td_service_options_init(&src.opts);
+  src.opts.update_period_ms = (int64_t)a.period;
+  td_query_options qo = {resolve, &src, true, 0};
+  td_table *t = NULL;
+  follower f;
+  memset(&f, 0, sizeof f);
+  td_ticker tk;
+  memset(&tk, 0, sizeof tk);
+  rc = td_query(a.sql, &qo, &t, &err);
+  if (rc) {
+    sources_close(&src);
+    return query_fail("follow", a.sql, &err);
+  }
+  struct ArrowSchema schema;
+  rc = td_table_schema(t, &schema, &err);
+  if (rc == TD_OK) rc = td_printer_init(&f.p, fmt, stdout, &schema, &err);
+  if (rc == TD_OK) {
+    if (fmt != TD_FORMAT_JSONL) printf("-- version 0: %lld rows\n", (long long)td_table_size(t));
+    print_range(&f, t, 0, td_table_size(t));
+    td_printer_flush(&f.p);
+    rc = td_table_add_listener(t, on_change, &f, NULL, &err);
+  }
+  if (rc == TD_OK && src.demo_mb) rc = td_ticker_start(&tk, src.demo_mb, a.rate);
+  if (rc == TD_OK) td_wait_interrupt(a.duration);
+  td_ticker_stop(&tk);
+  td_table_release(t);
+  td_printer_reset(&f.p);
+  sources_close(&src);
+  return rc ? td_cli_fail("follow", &err) : 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * tabledata/query.h - table operations and SQL.
+ *
+ * Each operation returns a new table (one reference) that shares pages with
+ * its source.  When the source is refreshing, the result updates in the same
+ * update cycle, right after its source, incrementally: where, view and
+ * agg_by process only appended rows; head, tail and sort recompute their
+ * (small or ordered) result in each cycle that changes the source.  Listeners
+ * of a result hear, per cycle, the positions appended, or `replaced`, and for
+ * aggregations the positions of groups whose values changed.
+ *
+ * Expressions use the language in README.md ("Queries"): column names,
+ * literals, = != <> < <= > >=, IN, BETWEEN, IS [NOT] NULL, AND, OR, NOT,
+ * + - * /, parentheses; timestamps compare with ISO-8601 strings.  Errors in
+ * expression text are TD_EPARSE or TD_ETYPE with err->position at the
+ * offending token (a byte offset into that text).
+ */
+#ifndef TABLEDATA_QUERY_H
+#define TABLEDATA_QUERY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tabledata/api.h"
+#include "tabledata/error.h"
+#include "tabledata/service.h"
+#include "tabledata/table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Rows of `source` where `filter` is true.  Conjuncts that reference only
+ * partition columns are decided per location, before any of its pages is
+ * read; the rest is evaluated on pages, a batch at a time.  (To keep pruned
+ * locations from being sized or subscribed at all, give the filter to
+ * td_make_table_where instead.) */
+TD_API int td_table_where(td_table *source, const char *filter, td_table **out, td_error *err);
+
+/* Builds a table of `key` (static or refreshing per opts) filtered by
+ * `filter`: its partition-only conjuncts become the location predicate (a
+ * pruned location is never sized, subscribed or read, now or when it appears
+ * later), the rest a where on top.  NULL or "" filter: the plain table. */
+TD_API int td_make_table_where(td_service *service, const td_table_key *key, const char *filter,
+                               const td_table_options *opts, td_table **out, td_error *err);
+
+/* A projection: each entry is "expr" or "expr AS name" (default names are
+ * the expressions' canonical text). */
+TD_API int td_table_view(td_table *source, const char *const *columns, int64_t n, td_table **out,
+                         td_error *err);
+
+/* The first / last n rows. */
+TD_API int td_table_head(td_table *source, int64_t n, td_table **out, td_error *err);
+TD_API int td_table_tail(td_table *source, int64_t n, td_table **out, td_error *err);
+
+/* Sorted by the named columns, each ascending unless descending[i] (NULL: all
+ * ascending); stable; nulls last. */
+TD_API int td_table_sort(td_table *source, const char *const *columns, const bool *descending,
+                         int64_t n, td_table **out, td_error *err);
+
+/* Grouped aggregation: `aggs` entries are "count(*)", "count(x)", "sum(x)",
+ * "min(x)", "max(x)", "avg(x)", "first(x)", "last(x)" over any expression,
+ * optionally "... AS name"; `by` entries are grouping expressions (n_by == 0:
+ * one row over the whole table).  Result: the group columns, then the
+ * aggregates; groups in first-seen order.  When every referenced column is
+ * a partition column, the result is computed from location keys and sizes
+ * alone (no column data is read). */
+TD_API int td_table_agg_by(td_table *source, const char *const *aggs, int64_t n_aggs,
+                           const char *const *by, int64_t n_by, td_table **out, td_error *err);
+
+/*
+ * SQL: SELECT [DISTINCT] items FROM source [WHERE ...] [GROUP BY ...]
+ *      [ORDER BY ... [ASC|DESC]] [LIMIT n]
+ * The source (a name, or a 'quoted path') is resolved by the caller's
+ * resolver into a service and table key.  WHERE conjuncts on partition
+ * columns prune locations before anything is read.
+ */
+typedef int (*td_source_resolver)(void *ctx, const char *source, bool is_path, td_service **service,
+                                  td_table_key **key, td_error *err);
+
+typedef struct td_query_options {
+  td_source_resolver resolver;
+  void *resolver_ctx;
+  bool refreshing; /* a live query over a refreshing source */
+  int64_t source_rows; /* out: rows of the (pruned) source table */
+} td_query_options;
+
+/* Plans and builds the query's result table.  The resolver's service and key
+ * are released by td_query (it must return new references).
+ * Errors: TD_EPARSE / TD_ETYPE with err->position in `sql`, and any error of
+ * the operations and the backend. */
+TD_API int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *err);
+
+/* Runs a static query as a stream of result batches.  A query without
+ * aggregation, ORDER BY or DISTINCT is evaluated lazily, a source page at a
+ * time, so nothing is buffered (LIMIT stops reading early); others are
+ * computed first, then streamed.  `out` holds what it needs and is owned by
+ * the caller. */
+TD_API int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArrayStream *out,
+                           td_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

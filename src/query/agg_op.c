@@ -1,0 +1,470 @@
+/*
+ * query/agg_op.c - the aggregation operator (GROUP BY, DISTINCT, aggregates).
+ *
+ * Normal mode folds each processed chunk into an incremental td_agg state:
+ * keys and aggregate inputs are source columns (shared views), constants, or
+ * expressions computed per chunk; an optional filter gives a selection
+ * vector, so WHERE + aggregation never materializes the filtered rows.
+ *
+ * Region mode answers queries whose every referenced column is a partition
+ * column from location keys and sizes alone: each location with rows is one
+ * constant row, and counts and sums are weighted by the location's size:
+ *   count(*) -> sum(size)      count(x) -> sum(x is null ? 0 : size)
+ *   sum(x)   -> sum(x * size)  avg(x)   -> sum(x * size) / sum(size if x)
+ *   min, max, first, last      -> the same over the constant rows
+ * No column data is read in region mode.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/ops.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+typedef struct agg_op {
+  td_agg_plan plan;
+  bool region_mode;
+  int64_t n_fields;
+  int64_t *cols; /* source columns read (normal mode) */
+  int64_t n_cols;
+  /* kernel layout: columns [0, n_keys) keys, then one per kernel aggregate */
+  int64_t n_kaggs;
+  td_agg_key *kkeys;
+  td_agg_spec *kspecs;
+  int64_t *kmap; /* region mode: output agg j -> first kernel agg index */
+  td_agg *state;
+  td_select_scratch scratch;
+  td_colview *bcols;
+  td_value *bconsts;
+  td_array *tmp;
+} agg_op;
+
+void td_agg_plan_reset(td_agg_plan *p) {
+  td_expr_free(p->filter);
+  for (int64_t i = 0; i < p->n_keys; i++) {
+    td_expr_free(p->keys[i]);
+    td_free(p->key_names[i]);
+  }
+  for (int64_t i = 0; i < p->n_aggs; i++) {
+    td_expr_free(p->inputs[i]);
+    td_free(p->agg_names[i]);
+  }
+  td_free(p->keys);
+  td_free(p->key_names);
+  td_free(p->inputs);
+  td_free(p->agg_names);
+  td_free(p->kinds);
+  memset(p, 0, sizeof *p);
+}
+
+static void agg_free(void *v) {
+  agg_op *op = v;
+  if (!op) return;
+  td_agg_plan_reset(&op->plan);
+  td_agg_free(op->state);
+  td_select_scratch_reset(&op->scratch);
+  for (int64_t i = 0; op->tmp && i < op->plan.n_keys + op->n_kaggs; i++) td_array_reset(&op->tmp[i]);
+  td_free(op->tmp);
+  td_free(op->cols);
+  td_free(op->kkeys);
+  td_free(op->kspecs);
+  td_free(op->kmap);
+  td_free(op->bcols);
+  td_free(op->bconsts);
+  td_free(op);
+}
+
+/* A view of a built (not exported) array. */
+static td_colview view_of(const td_array *a) {
+  td_colview v;
+  memset(&v, 0, sizeof v);
+  v.type = a->type;
+  v.length = a->length;
+  v.null_count = a->null_count;
+  v.validity = a->null_count ? a->validity : NULL;
+  if (a->type == TD_TYPE_UTF8) {
+    v.offsets = a->offsets;
+    v.data = a->data ? a->data : "";
+  } else {
+    v.values = a->values;
+  }
+  return v;
+}
+
+static bool only_consts(const td_expr *e, const td_batch *b) {
+  if (!e) return true;
+  int64_t cols[64];
+  int64_t n = td_expr_columns(e, cols, 64);
+  if (n > 64) return false;
+  for (int64_t i = 0; i < n; i++)
+    if (b->consts[cols[i]].type == TD_TYPE_NONE) return false;
+  return true;
+}
+
+/* Kernel column k := expression e over batch b (view, constant or computed). */
+static int bind_input(agg_op *op, int64_t k, const td_expr *e, const td_batch *b, td_error *err) {
+  if (!e) { /* count(*) */
+    op->bconsts[k] = td_value_int(TD_TYPE_INT64, 0);
+    return TD_OK;
+  }
+  if (e->kind == TD_EXPR_COLUMN) {
+    if (b->consts[e->column].type != TD_TYPE_NONE) op->bconsts[k] = b->consts[e->column];
+    else {
+      op->bcols[k] = b->cols[e->column];
+      op->bconsts[k].type = TD_TYPE_NONE;
+    }
+    return TD_OK;
+  }
+  if (only_consts(e, b)) return td_expr_eval_row(e, b->consts, &op->bconsts[k], err);
+  td_array_reset(&op->tmp[k]);
+  int rc = td_expr_eval(e, b, &op->tmp[k], err);
+  if (rc) return rc;
+  op->bcols[k] = view_of(&op->tmp[k]);
+  op->bconsts[k].type = TD_TYPE_NONE;
+  return TD_OK;
+}
+
+static int fold_chunk(agg_op *op, const td_scan *sc, const td_chunk *ch, td_error *err) {
+  td_batch b;
+  td_select_scratch *s = &op->scratch;
+  for (int64_t i = 0; i < sc->n_cols; i++) {
+    int64_t c = sc->cols[i];
+    if (ch->consts[i]) {
+      s->consts[c] = *ch->consts[i];
+      if (s->consts[c].type == TD_TYPE_NONE) s->consts[c].type = TD_TYPE_BOOL;
+    } else {
+      s->cols[c] = ch->views[i];
+      s->consts[c].type = TD_TYPE_NONE;
+    }
+  }
+  b.length = ch->length;
+  b.cols = s->cols;
+  b.consts = s->consts;
+  const uint32_t *sel = NULL;
+  int64_t n = ch->length;
+  int rc = TD_OK;
+  if (op->plan.filter) {
+    if (s->sel_cap < ch->length) {
+      uint32_t *ns = td_realloc(s->sel, (size_t)ch->length * sizeof *ns);
+      if (!ns) return td_err_nomem(err, "filtering");
+      s->sel = ns;
+      s->sel_cap = ch->length;
+    }
+    if ((rc = td_expr_select(op->plan.filter, &b, NULL, 0, s->sel, &n, err)) != TD_OK) return rc;
+    if (n == 0) return TD_OK;
+    sel = s->sel;
+  }
+  for (int64_t k = 0; rc == TD_OK && k < op->plan.n_keys; k++) rc = bind_input(op, k, op->plan.keys[k], &b, err);
+  for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++)
+    rc = bind_input(op, op->plan.n_keys + j, op->plan.inputs[j], &b, err);
+  if (rc) return rc;
+  td_batch kb = {ch->length, op->bcols, op->bconsts};
+  return td_agg_update(op->state, &kb, sel, n, err);
+}
+
+/* ---- region mode ---- */
+
+/* One constant row per location: keys and weighted aggregate inputs. */
+static int fold_regions(agg_op *op, td_table *src, const td_snapshot *snap, td_error *err) {
+  td_value *row = td_calloc((size_t)op->n_fields + 1, sizeof *row);
+  if (!row) return td_err_nomem(err, "aggregating locations");
+  int rc = TD_OK;
+  int64_t nk = op->plan.n_keys;
+  for (int64_t r = 0; rc == TD_OK && r < snap->n_regions; r++) {
+    const td_region *reg = &snap->regions[r];
+    if (reg->size == 0) continue;
+    for (int64_t c = 0; c < src->n_partition; c++) row[c] = reg->loc->values[c];
+    if (op->plan.filter) {
+      td_value keep;
+      if ((rc = td_expr_eval_row(op->plan.filter, row, &keep, err)) != TD_OK) break;
+      if (keep.is_null || !keep.v.b) continue;
+    }
+    for (int64_t k = 0; rc == TD_OK && k < nk; k++) rc = td_expr_eval_row(op->plan.keys[k], row, &op->bconsts[k], err);
+    double w = (double)reg->size;
+    for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++) {
+      int64_t k = nk + op->kmap[j];
+      td_value x = td_value_null(TD_TYPE_BOOL);
+      if (op->plan.inputs[j] && (rc = td_expr_eval_row(op->plan.inputs[j], row, &x, err)) != TD_OK) break;
+      switch (op->plan.kinds[j]) {
+        case TD_AGG_COUNT_STAR: op->bconsts[k] = td_value_int(TD_TYPE_INT64, reg->size); break;
+        case TD_AGG_COUNT: op->bconsts[k] = td_value_int(TD_TYPE_INT64, x.is_null ? 0 : reg->size); break;
+        case TD_AGG_SUM:
+        case TD_AGG_AVG:
+          if (x.is_null) op->bconsts[k] = td_value_null(op->kspecs[op->kmap[j]].type);
+          else if (op->kspecs[op->kmap[j]].type == TD_TYPE_FLOAT64)
+            op->bconsts[k] = td_value_double(TD_TYPE_FLOAT64,
+                                             (td_type_is_float(x.type) ? x.v.f : (double)x.v.i) * w);
+          else op->bconsts[k] = td_value_int(TD_TYPE_INT64, x.v.i * reg->size);
+          if (op->plan.kinds[j] == TD_AGG_AVG)
+            op->bconsts[k + 1] = td_value_int(TD_TYPE_INT64, x.is_null ? 0 : reg->size);
+          break;
+        default: op->bconsts[k] = x; break;
+      }
+    }
+    td_batch kb = {1, op->bcols, op->bconsts};
+    if (rc == TD_OK) rc = td_agg_update(op->state, &kb, NULL, 1, err);
+  }
+  td_free(row);
+  return rc;
+}
+
+/* Region mode: output arrays from the kernel's (counts of nothing are 0,
+ * averages divide). */
+static int region_outputs(agg_op *op, td_array *kout, td_array *out, td_error *err) {
+  int64_t nk = op->plan.n_keys, n = kout[0].length;
+  for (int64_t i = 0; i < nk; i++) {
+    out[i] = kout[i];
+    memset(&kout[i], 0, sizeof kout[i]);
+  }
+  int rc = TD_OK;
+  for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++) {
+    td_agg_kind kind = op->plan.kinds[j];
+    td_array *src = &kout[nk + op->kmap[j]];
+    td_colview v = view_of(src);
+    td_type_id t = kind == TD_AGG_COUNT || kind == TD_AGG_COUNT_STAR ? TD_TYPE_INT64
+                   : kind == TD_AGG_AVG                              ? TD_TYPE_FLOAT64
+                                                                     : src->type;
+    if (kind != TD_AGG_COUNT && kind != TD_AGG_COUNT_STAR && kind != TD_AGG_AVG) {
+      out[nk + j] = *src;
+      memset(src, 0, sizeof *src);
+      continue;
+    }
+    rc = td_array_init(&out[nk + j], t, n, err);
+    td_colview cnt = kind == TD_AGG_AVG ? view_of(&kout[nk + op->kmap[j] + 1]) : v;
+    for (int64_t g = 0; rc == TD_OK && g < n; g++) {
+      if (kind != TD_AGG_AVG) {
+        rc = td_array_append_int(&out[nk + j], td_colview_valid(&v, g) ? td_colview_int(&v, g) : 0, err);
+      } else if (!td_colview_valid(&v, g) || !td_colview_valid(&cnt, g) || td_colview_int(&cnt, g) == 0) {
+        rc = td_array_append_null(&out[nk + j], err);
+      } else {
+        rc = td_array_append_double(&out[nk + j], td_colview_double(&v, g) / (double)td_colview_int(&cnt, g), err);
+      }
+    }
+  }
+  return rc;
+}
+
+/* Region mode: what changed between the published result and a new one.
+ * When the old groups are the first rows of the new result (same keys, in
+ * order) the update is "appended + changed rows"; otherwise "replaced". */
+static int diff_results(const td_snapshot *old, const td_dchunk *c, int64_t n_keys, td_op_result *out,
+                        td_error *err) {
+  int64_t n_old = old->size;
+  if (old->n_chunks != 1 || n_old > c->length) return TD_OK; /* replaced */
+  const td_dchunk *o = old->chunks[0];
+  for (int64_t k = 0; k < n_keys; k++)
+    for (int64_t g = 0; g < n_old; g++) {
+      td_value a = td_colview_value(&o->views[k], g), b = td_colview_value(&c->views[k], g);
+      if (!td_value_equal(&a, &b)) return TD_OK;
+    }
+  out->changed = td_malloc((size_t)(n_old + 1) * sizeof *out->changed);
+  if (!out->changed) return td_err_nomem(err, "comparing results");
+  for (int64_t g = 0; g < n_old; g++) {
+    bool same = true;
+    for (int64_t j = n_keys; same && j < c->n_cols; j++) {
+      td_value a = td_colview_value(&o->views[j], g), b = td_colview_value(&c->views[j], g);
+      same = td_value_equal(&a, &b) && a.is_null == b.is_null;
+    }
+    if (!same) out->changed[out->n_changed++] = g;
+  }
+  out->replaced = false;
+  out->appended_from = n_old;
+  return TD_OK;
+}
+
+/* ---- apply ---- */
+
+static int new_state(agg_op *op, td_error *err) {
+  td_agg_free(op->state);
+  op->state = NULL;
+  return td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, &op->state, err);
+}
+
+static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  agg_op *op = t->op;
+  int64_t nk = op->plan.n_keys, nout = nk + op->plan.n_aggs;
+  td_snapshot *cur = td_table_snapshot(t);
+  int64_t old_groups = cur->size;
+  td_snapshot_release(cur);
+  bool fresh = d->replaced || op->region_mode;
+  int rc = fresh ? new_state(op, err) : TD_OK;
+  if (rc == TD_OK && op->region_mode) rc = fold_regions(op, t->source, d->snap, err);
+  if (rc == TD_OK && !op->region_mode) {
+    int64_t whole[2] = {0, d->snap->size};
+    const int64_t *r = d->replaced ? whole : d->ranges;
+    int64_t nr = d->replaced ? 1 : d->n_ranges;
+    for (int64_t k = 0; rc == TD_OK && k < nr; k++) {
+      td_scan sc;
+      if ((rc = td_scan_init(&sc, t->source, d->snap, op->cols, op->n_cols, r[2 * k], r[2 * k + 1], err))) break;
+      for (;;) {
+        td_chunk ch;
+        bool done;
+        if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
+        if ((rc = fold_chunk(op, &sc, &ch, err)) != TD_OK) break;
+      }
+      td_scan_release(&sc);
+    }
+  }
+  int64_t nkout = nk + op->n_kaggs;
+  td_array *kout = td_calloc((size_t)nkout + 1, sizeof *kout);
+  td_array *res = td_calloc((size_t)nout + 1, sizeof *res);
+  uint32_t *groups = NULL;
+  int64_t n_groups_changed = 0;
+  td_dchunk *c = NULL;
+  if (rc == TD_OK && (!kout || !res)) rc = td_err_nomem(err, "aggregating");
+  if (rc == TD_OK) rc = td_agg_result(op->state, kout, err);
+  if (rc == TD_OK) {
+    if (op->region_mode) rc = region_outputs(op, kout, res, err);
+    else
+      for (int64_t i = 0; i < nout; i++) {
+        res[i] = kout[i];
+        memset(&kout[i], 0, sizeof kout[i]);
+      }
+  }
+  if (rc == TD_OK) rc = td_agg_take_changed(op->state, &groups, &n_groups_changed, err);
+  int64_t n_groups = td_agg_group_count(op->state);
+  if (rc == TD_OK) rc = td_dchunk_new(nout, n_groups, &c, err);
+  for (int64_t i = 0; rc == TD_OK && i < nout; i++) rc = td_dchunk_set_array(c, i, &res[i], err);
+  if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
+  if (rc == TD_OK && op->region_mode && !d->replaced) {
+    td_snapshot *prev = td_table_snapshot(t);
+    out->replaced = true;
+    rc = diff_results(prev, c, nk, out, err);
+    td_snapshot_release(prev);
+  } else if (rc == TD_OK) {
+    out->replaced = fresh;
+    out->appended_from = fresh ? 0 : old_groups;
+    /* Changed rows: groups that existed before and changed (new groups are
+     * the appended positions). */
+    if (!fresh && n_groups_changed > 0) {
+      out->changed = td_malloc((size_t)n_groups_changed * sizeof *out->changed);
+      if (!out->changed) rc = td_err_nomem(err, "aggregating");
+      for (int64_t i = 0; rc == TD_OK && i < n_groups_changed; i++)
+        if (groups[i] < old_groups) out->changed[out->n_changed++] = groups[i];
+    }
+  }
+  td_dchunk_release(c);
+  for (int64_t i = 0; kout && i < nkout; i++) td_array_reset(&kout[i]);
+  for (int64_t i = 0; res && i < nout; i++) td_array_reset(&res[i]);
+  td_free(kout);
+  td_free(res);
+  td_free(groups);
+  return rc;
+}
+
+static const td_op_vtable agg_vt = {agg_apply, agg_free};
+
+/* Whether expression e references only columns < n_partition. */
+static bool partition_only(const td_expr *e, int64_t n_partition) {
+  if (!e) return true;
+  int64_t cols[64];
+  int64_t n = td_expr_columns(e, cols, 64);
+  if (n > 64) return false;
+  for (int64_t i = 0; i < n; i++)
+    if (cols[i] >= n_partition) return false;
+  return true;
+}
+
+/* The source columns the filter, keys and inputs read. */
+static int collect_columns(agg_op *op, td_error *err) {
+  const td_agg_plan *p = &op->plan;
+  int64_t n_exprs = 1 + p->n_keys + p->n_aggs;
+  bool *have = td_calloc((size_t)op->n_fields + 1, sizeof *have);
+  int64_t *cols = td_malloc((size_t)(op->n_fields + 1) * sizeof *cols);
+  op->cols = td_malloc((size_t)(op->n_fields + 1) * sizeof *op->cols);
+  int rc = have && cols && op->cols ? TD_OK : td_err_nomem(err, "planning an aggregation");
+  for (int64_t i = 0; rc == TD_OK && i < n_exprs; i++) {
+    const td_expr *e = i == 0 ? p->filter : i <= p->n_keys ? p->keys[i - 1] : p->inputs[i - 1 - p->n_keys];
+    int64_t n = e ? td_expr_columns(e, cols, op->n_fields + 1) : 0;
+    for (int64_t c = 0; c < n && c <= op->n_fields; c++) have[cols[c]] = true;
+  }
+  for (int64_t c = 0; rc == TD_OK && c < op->n_fields; c++)
+    if (have[c]) op->cols[op->n_cols++] = c;
+  td_free(have);
+  td_free(cols);
+  return rc;
+}
+
+/* Sets up the kernel layout; region mode may need two kernel aggregates for
+ * one output (avg). */
+static int layout(agg_op *op, td_error *err) {
+  td_agg_plan *p = &op->plan;
+  int64_t max_k = p->n_aggs * 2 + 1;
+  op->kkeys = td_calloc((size_t)p->n_keys + 1, sizeof *op->kkeys);
+  op->kspecs = td_calloc((size_t)max_k, sizeof *op->kspecs);
+  op->kmap = td_calloc((size_t)p->n_aggs + 1, sizeof *op->kmap);
+  int64_t nb = p->n_keys + max_k;
+  op->bcols = td_calloc((size_t)nb, sizeof *op->bcols);
+  op->bconsts = td_calloc((size_t)nb, sizeof *op->bconsts);
+  op->tmp = td_calloc((size_t)nb, sizeof *op->tmp);
+  if (!op->kkeys || !op->kspecs || !op->kmap || !op->bcols || !op->bconsts || !op->tmp)
+    return td_err_nomem(err, "planning an aggregation");
+  for (int64_t k = 0; k < p->n_keys; k++) op->kkeys[k] = (td_agg_key){k, p->keys[k]->type};
+  int64_t n = 0;
+  for (int64_t j = 0; j < p->n_aggs; j++) {
+    td_type_id in = p->inputs[j] ? p->inputs[j]->type : TD_TYPE_INT64;
+    td_agg_kind kind = p->kinds[j];
+    op->kmap[j] = n;
+    if (op->region_mode) {
+      switch (kind) {
+        case TD_AGG_COUNT_STAR:
+        case TD_AGG_COUNT: kind = TD_AGG_SUM; in = TD_TYPE_INT64; break;
+        case TD_AGG_SUM: in = td_type_is_float(in) ? TD_TYPE_FLOAT64 : TD_TYPE_INT64; break;
+        case TD_AGG_AVG: kind = TD_AGG_SUM; in = TD_TYPE_FLOAT64; break;
+        default: break;
+      }
+    }
+    op->kspecs[n] = (td_agg_spec){kind, p->n_keys + n, in};
+    n++;
+    if (op->region_mode && p->kinds[j] == TD_AGG_AVG) {
+      op->kspecs[n] = (td_agg_spec){TD_AGG_SUM, p->n_keys + n, TD_TYPE_INT64};
+      n++;
+    }
+  }
+  op->n_kaggs = n;
+  return TD_OK;
+}
+
+int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err) {
+  *out = NULL;
+  agg_op *op = td_calloc(1, sizeof *op);
+  if (!op) {
+    td_agg_plan_reset(plan);
+    return td_err_nomem(err, "creating an aggregation");
+  }
+  op->plan = *plan;
+  memset(plan, 0, sizeof *plan);
+  op->n_fields = source->def->n_fields;
+  /* Region mode: a source table and nothing but partition columns. */
+  bool region = source->kind == TD_TABLE_SOURCE && partition_only(op->plan.filter, source->n_partition);
+  for (int64_t k = 0; region && k < op->plan.n_keys; k++) region = partition_only(op->plan.keys[k], source->n_partition);
+  for (int64_t j = 0; region && j < op->plan.n_aggs; j++) region = partition_only(op->plan.inputs[j], source->n_partition);
+  op->region_mode = region;
+  td_schema def;
+  td_schema_init(&def);
+  int rc = layout(op, err);
+  for (int64_t k = 0; rc == TD_OK && k < op->plan.n_keys; k++)
+    rc = td_expr_field(op->plan.keys[k], op->plan.key_names[k], &def, err);
+  for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++) {
+    td_type_id in = op->plan.inputs[j] ? op->plan.inputs[j]->type : TD_TYPE_INT64;
+    td_type_id t = td_agg_result_type(op->plan.kinds[j], in);
+    if (t == TD_TYPE_NONE)
+      rc = td_err_at(err, TD_ETYPE, op->plan.inputs[j] ? op->plan.inputs[j]->pos : -1,
+                     "%s cannot aggregate %s values", op->plan.agg_names[j], td_type_name(in));
+    else
+      rc = td_schema_add(&def, op->plan.agg_names[j], t,
+                         op->plan.inputs[j] && t == TD_TYPE_TIMESTAMP ? op->plan.inputs[j]->tz : NULL, true, err);
+  }
+  /* Columns read in normal mode. */
+  if (rc == TD_OK && !region) rc = collect_columns(op, err);
+  if (rc == TD_OK) rc = td_select_scratch_init(&op->scratch, op->n_fields, err);
+  if (rc) {
+    td_schema_reset(&def);
+    agg_free(op);
+    return rc;
+  }
+  rc = td_derived_new(source, &def, &agg_vt, op, out, err);
+  td_schema_reset(&def);
+  return rc;
+}

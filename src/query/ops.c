@@ -1,0 +1,478 @@
+/*
+ * query/ops.c - the table operators: select (filter + projection), slice
+ * (head / tail), sort and aggregation, as derived tables.
+ *
+ * Incremental rules (see docs/DESIGN.md, "Queries"):
+ *   select  appends the rows a source delta added that pass the filter;
+ *   agg     folds the added rows into its aggregation state, then republishes
+ *           the groups (new ones appended, changed ones listed);
+ *   slice, sort  recompute their result whenever the source changes.
+ * A "replaced" delta (the initial fill, or a source that changed in place)
+ * makes every operator start over.
+ */
+#include "query/ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/sort.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+/* ---- helpers ---- */
+
+int td_expr_field(const td_expr *e, const char *name, td_schema *into, td_error *err) {
+  td_type_id t = e->type == TD_TYPE_NONE ? TD_TYPE_BOOL : e->type;
+  return td_schema_add(into, name, t, e->tz, true, err);
+}
+
+/* Adds the columns `e` references to the set `have` (a bool per column). */
+static int add_columns(const td_expr *e, bool *have, int64_t n_fields, td_error *err) {
+  if (!e) return TD_OK;
+  int64_t stack[64], *cols = stack;
+  int64_t n = td_expr_columns(e, stack, 64);
+  if (n > 64) {
+    cols = td_malloc((size_t)n * sizeof *cols);
+    if (!cols) return td_err_nomem(err, "planning a query");
+    n = td_expr_columns(e, cols, n);
+  }
+  for (int64_t i = 0; i < n; i++)
+    if (cols[i] >= 0 && cols[i] < n_fields) have[cols[i]] = true;
+  if (cols != stack) td_free(cols);
+  return TD_OK;
+}
+
+/* The sorted column list of a bool set. */
+static int set_to_list(const bool *have, int64_t n_fields, int64_t **out, int64_t *n_out, td_error *err) {
+  int64_t *l = td_malloc((size_t)(n_fields + 1) * sizeof *l);
+  if (!l) return td_err_nomem(err, "planning a query");
+  int64_t n = 0;
+  for (int64_t i = 0; i < n_fields; i++)
+    if (have[i]) l[n++] = i;
+  *out = l;
+  *n_out = n;
+  return TD_OK;
+}
+
+int td_select_spec_columns(td_select_spec *spec, td_error *err) {
+  bool *have = td_calloc((size_t)spec->n_fields + 1, sizeof *have);
+  if (!have) return td_err_nomem(err, "planning a query");
+  int rc = add_columns(spec->filter, have, spec->n_fields, err);
+  if (!spec->items)
+    for (int64_t i = 0; i < spec->n_fields; i++) have[i] = true;
+  for (int64_t i = 0; rc == TD_OK && spec->items && i < spec->n_items; i++)
+    rc = add_columns(spec->items[i], have, spec->n_fields, err);
+  if (rc == TD_OK) rc = set_to_list(have, spec->n_fields, &spec->cols, &spec->n_cols, err);
+  td_free(have);
+  return rc;
+}
+
+void td_select_spec_reset(td_select_spec *spec) {
+  td_expr_free(spec->filter);
+  for (int64_t i = 0; spec->items && i < spec->n_items; i++) td_expr_free(spec->items[i]);
+  td_free(spec->items);
+  td_free(spec->cols);
+  memset(spec, 0, sizeof *spec);
+}
+
+int td_select_scratch_init(td_select_scratch *s, int64_t n_fields, td_error *err) {
+  memset(s, 0, sizeof *s);
+  s->cols = td_calloc((size_t)n_fields + 1, sizeof *s->cols);
+  s->consts = td_calloc((size_t)n_fields + 1, sizeof *s->consts);
+  if (!s->cols || !s->consts) {
+    td_select_scratch_reset(s);
+    return td_err_nomem(err, "running a query");
+  }
+  return TD_OK;
+}
+
+void td_select_scratch_reset(td_select_scratch *s) {
+  td_free(s->cols);
+  td_free(s->consts);
+  td_free(s->sel);
+  memset(s, 0, sizeof *s);
+}
+
+/* Fills a td_batch from a scanned chunk: column c of the source is
+ * scratch->cols[c] or scratch->consts[c]. */
+static void batch_of(td_select_scratch *s, const td_scan *sc, const td_chunk *ch, td_batch *b) {
+  for (int64_t i = 0; i < sc->n_cols; i++) {
+    int64_t c = sc->cols[i];
+    if (ch->consts[i]) {
+      s->consts[c] = *ch->consts[i];
+      if (s->consts[c].type == TD_TYPE_NONE) s->consts[c].type = TD_TYPE_BOOL;
+    } else {
+      s->cols[c] = ch->views[i];
+      s->consts[c].type = TD_TYPE_NONE;
+    }
+  }
+  b->length = ch->length;
+  b->cols = s->cols;
+  b->consts = s->consts;
+}
+
+static int ensure_sel(td_select_scratch *s, int64_t n, td_error *err) {
+  if (n <= s->sel_cap) return TD_OK;
+  uint32_t *sel = td_realloc(s->sel, (size_t)n * sizeof *sel);
+  if (!sel) return td_err_nomem(err, "filtering");
+  s->sel = sel;
+  s->sel_cap = n;
+  return TD_OK;
+}
+
+/* Whether every column `e` references is a constant of the batch. */
+static bool all_const(const td_expr *e, const td_batch *b) {
+  int64_t cols[64];
+  int64_t n = td_expr_columns(e, cols, 64);
+  if (n > 64) return false;
+  for (int64_t i = 0; i < n; i++)
+    if (b->consts[cols[i]].type == TD_TYPE_NONE) return false;
+  return true;
+}
+
+/* Output column `i` of chunk `c`: expression `e` over the batch's rows, or
+ * only the selected rows (sel != NULL). */
+static int fill_column(td_dchunk *c, int64_t i, const td_expr *e, int64_t src_col, const td_batch *b,
+                       const td_scan *sc, const td_chunk *ch, const uint32_t *sel, int64_t n_sel, td_error *err) {
+  if (e && e->kind == TD_EXPR_COLUMN) src_col = e->column;
+  if (src_col >= 0) { /* a source column: shared, or gathered */
+    if (b->consts[src_col].type != TD_TYPE_NONE) return td_dchunk_set_const(c, i, &b->consts[src_col], err);
+    int64_t k = 0;
+    while (sc->cols[k] != src_col) k++;
+    if (!sel) {
+      td_dchunk_set_view(c, i, &ch->views[k], ch->owners[k]);
+      return TD_OK;
+    }
+    td_array a;
+    int rc = td_array_init(&a, b->cols[src_col].type, n_sel, err);
+    if (rc == TD_OK) rc = td_array_append_gather(&a, &b->cols[src_col], sel, NULL, n_sel, err);
+    if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &a, err);
+    td_array_reset(&a);
+    return rc;
+  }
+  if (all_const(e, b)) { /* constant over the chunk */
+    td_value v;
+    int rc = td_expr_eval_row(e, b->consts, &v, err);
+    return rc ? rc : td_dchunk_set_const(c, i, &v, err);
+  }
+  td_array a;
+  memset(&a, 0, sizeof a);
+  int rc = td_expr_eval(e, b, &a, err);
+  if (rc == TD_OK && sel) { /* keep the selected rows */
+    td_array g;
+    struct ArrowArray tmp;
+    td_colview v;
+    rc = td_array_export(&a, &tmp, err);
+    if (rc == TD_OK) {
+      rc = td_colview_init(&v, e->type, &tmp, err);
+      if (rc == TD_OK) rc = td_array_init(&g, e->type, n_sel, err);
+      if (rc == TD_OK) rc = td_array_append_gather(&g, &v, sel, NULL, n_sel, err);
+      if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &g, err);
+      td_array_reset(&g);
+      tmp.release(&tmp);
+    }
+    return rc;
+  }
+  if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &a, err);
+  td_array_reset(&a);
+  return rc;
+}
+
+int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, const td_scan *sc, const td_chunk *ch,
+                    td_dchunk **out, td_error *err) {
+  *out = NULL;
+  td_batch b;
+  batch_of(s, sc, ch, &b);
+  const uint32_t *sel = NULL;
+  int64_t n = ch->length;
+  if (spec->filter) {
+    int rc = ensure_sel(s, ch->length, err);
+    if (rc == TD_OK) rc = td_expr_select(spec->filter, &b, NULL, 0, s->sel, &n, err);
+    if (rc) return rc;
+    if (n == 0) return TD_OK;
+    if (n < ch->length) sel = s->sel;
+  }
+  int64_t n_out = spec->items ? spec->n_items : spec->n_fields;
+  td_dchunk *c;
+  int rc = td_dchunk_new(n_out, n, &c, err);
+  for (int64_t i = 0; rc == TD_OK && i < n_out; i++)
+    rc = fill_column(c, i, spec->items ? spec->items[i] : NULL, spec->items ? -1 : i, &b, sc, ch, sel, n, err);
+  if (rc) {
+    td_dchunk_release(c);
+    return rc;
+  }
+  *out = c;
+  return TD_OK;
+}
+
+/* The position ranges a delta asks an operator to process. */
+static int64_t delta_ranges(const td_source_delta *d, int64_t whole[2], const int64_t **ranges) {
+  if (d->replaced) {
+    whole[0] = 0;
+    whole[1] = d->snap->size;
+    *ranges = whole;
+    return 1;
+  }
+  *ranges = d->ranges;
+  return d->n_ranges;
+}
+
+/* A growable list of chunks. */
+typedef struct chunk_list {
+  td_dchunk **v;
+  int64_t n, cap;
+} chunk_list;
+
+static int chunk_push(chunk_list *l, td_dchunk *c, td_error *err) {
+  if (l->n == l->cap) {
+    int64_t cap = l->cap ? l->cap * 2 : 16;
+    td_dchunk **v = td_realloc(l->v, (size_t)cap * sizeof *v);
+    if (!v) {
+      td_dchunk_release(c);
+      return td_err_nomem(err, "collecting results");
+    }
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = c;
+  return TD_OK;
+}
+
+static void chunk_list_reset(chunk_list *l) {
+  for (int64_t i = 0; i < l->n; i++) td_dchunk_release(l->v[i]);
+  td_free(l->v);
+  memset(l, 0, sizeof *l);
+}
+
+/* Publishes `more` after the current chunks (or instead, when replaced). */
+static int finish_append(td_table *t, const td_source_delta *d, chunk_list *more, td_op_result *out,
+                         td_error *err) {
+  td_snapshot *cur = td_table_snapshot(t);
+  if (!d->replaced && more->n == 0) {
+    td_snapshot_release(cur);
+    return TD_OK; /* nothing new */
+  }
+  int rc = td_snapshot_derived(d->replaced ? NULL : cur, more->v, more->n, d->version, &out->snap, err);
+  out->replaced = d->replaced;
+  out->appended_from = d->replaced ? 0 : cur->size;
+  td_snapshot_release(cur);
+  return rc;
+}
+
+/* ---- select: filter and/or projection ---- */
+
+typedef struct select_op {
+  td_select_spec spec;
+  td_select_scratch scratch;
+} select_op;
+
+static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  select_op *op = t->op;
+  int64_t whole[2];
+  const int64_t *r;
+  int64_t nr = delta_ranges(d, whole, &r);
+  chunk_list more = {0};
+  int rc = TD_OK;
+  for (int64_t k = 0; rc == TD_OK && k < nr; k++) {
+    td_scan sc;
+    if ((rc = td_scan_init(&sc, t->source, d->snap, op->spec.cols, op->spec.n_cols, r[2 * k], r[2 * k + 1], err)))
+      break;
+    for (;;) {
+      td_chunk ch;
+      bool done;
+      if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
+      td_dchunk *c;
+      if ((rc = td_select_chunk(&op->spec, &op->scratch, &sc, &ch, &c, err)) != TD_OK) break;
+      if (c && (rc = chunk_push(&more, c, err)) != TD_OK) break;
+    }
+    td_scan_release(&sc);
+  }
+  if (rc == TD_OK) rc = finish_append(t, d, &more, out, err);
+  chunk_list_reset(&more);
+  return rc;
+}
+
+static void select_free(void *p) {
+  select_op *op = p;
+  if (!op) return;
+  td_select_spec_reset(&op->spec);
+  td_select_scratch_reset(&op->scratch);
+  td_free(op);
+}
+
+static const td_op_vtable select_vt = {select_apply, select_free};
+
+int td_op_select(td_table *source, td_select_spec *spec, const td_schema *def, td_table **out,
+                 td_error *err) {
+  *out = NULL;
+  select_op *op = td_calloc(1, sizeof *op);
+  if (!op) {
+    td_select_spec_reset(spec);
+    return td_err_nomem(err, "creating a query");
+  }
+  op->spec = *spec;
+  memset(spec, 0, sizeof *spec);
+  int rc = op->spec.cols ? TD_OK : td_select_spec_columns(&op->spec, err);
+  if (rc == TD_OK) rc = td_select_scratch_init(&op->scratch, op->spec.n_fields, err);
+  if (rc) {
+    select_free(op);
+    return rc;
+  }
+  bool keeps_rows = !op->spec.filter;
+  rc = td_derived_new(source, def, &select_vt, op, out, err);
+  if (rc == TD_OK) (*out)->row_preserving = keeps_rows;
+  return rc;
+}
+
+/* ---- slice: head and tail ---- */
+
+typedef struct slice_op {
+  int64_t n;
+  bool tail;
+} slice_op;
+
+/* Chunks viewing source rows [begin, end), all columns. */
+static int view_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t end, chunk_list *into,
+                      td_error *err) {
+  td_scan sc;
+  int rc = td_scan_init(&sc, src, snap, NULL, 0, begin, end, err);
+  while (rc == TD_OK) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
+    td_dchunk *c;
+    if ((rc = td_dchunk_new(sc.n_cols, ch.length, &c, err)) != TD_OK) break;
+    for (int64_t i = 0; rc == TD_OK && i < sc.n_cols; i++) {
+      if (ch.consts[i]) rc = td_dchunk_set_const(c, i, ch.consts[i], err);
+      else td_dchunk_set_view(c, i, &ch.views[i], ch.owners[i]);
+    }
+    if (rc) td_dchunk_release(c);
+    else rc = chunk_push(into, c, err);
+  }
+  td_scan_release(&sc);
+  return rc;
+}
+
+static int slice_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  slice_op *op = t->op;
+  int64_t size = d->snap->size, n = op->n < size ? op->n : size;
+  int64_t begin = op->tail ? size - n : 0;
+  chunk_list l = {0};
+  int rc = view_range(t->source, d->snap, begin, begin + n, &l, err);
+  if (rc == TD_OK) rc = td_snapshot_derived(NULL, l.v, l.n, d->version, &out->snap, err);
+  out->replaced = true;
+  chunk_list_reset(&l);
+  return rc;
+}
+
+static void plain_free(void *p) { td_free(p); }
+static const td_op_vtable slice_vt = {slice_apply, plain_free};
+
+int td_op_slice(td_table *source, int64_t n, bool tail, td_table **out, td_error *err) {
+  *out = NULL;
+  if (n < 0) return td_err(err, TD_EINVAL, "%s expects n >= 0, got %lld", tail ? "tail" : "head", (long long)n);
+  slice_op *op = td_malloc(sizeof *op);
+  if (!op) return td_err_nomem(err, "creating a query");
+  op->n = n;
+  op->tail = tail;
+  return td_derived_new(source, source->def, &slice_vt, op, out, err);
+}
+
+/* ---- sort ---- */
+
+typedef struct sort_op {
+  int64_t *cols;
+  bool *desc;
+  int64_t n;
+} sort_op;
+
+/* Reads every column of a snapshot into contiguous arrays. */
+static int read_all(td_table *src, td_snapshot *snap, td_array *cols, struct ArrowArray *arrs,
+                    td_colview *views, td_error *err) {
+  int64_t nf = src->def->n_fields;
+  td_scan sc;
+  int rc = td_scan_init(&sc, src, snap, NULL, 0, 0, snap->size, err);
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_array_init(&cols[i], src->def->fields[i].type, snap->size, err);
+  while (rc == TD_OK) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
+    for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+      rc = ch.consts[i] ? td_array_append_const(&cols[i], ch.consts[i], ch.length, err)
+                        : td_array_append_view(&cols[i], &ch.views[i], 0, ch.length, err);
+  }
+  td_scan_release(&sc);
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++) {
+    td_type_id type = cols[i].type;
+    rc = td_array_export(&cols[i], &arrs[i], err);
+    if (rc == TD_OK) rc = td_colview_init(&views[i], type, &arrs[i], err);
+  }
+  return rc;
+}
+
+static int sort_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  sort_op *op = t->op;
+  td_table *src = t->source;
+  int64_t nf = src->def->n_fields, n = d->snap->size;
+  td_array *cols = td_calloc((size_t)nf + 1, sizeof *cols);
+  struct ArrowArray *arrs = td_calloc((size_t)nf + 1, sizeof *arrs);
+  td_colview *views = td_calloc((size_t)nf + 1, sizeof *views);
+  td_sort_key *keys = td_calloc((size_t)op->n + 1, sizeof *keys);
+  int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm);
+  td_dchunk *c = NULL;
+  int rc = cols && arrs && views && keys && perm ? TD_OK : td_err_nomem(err, "sorting");
+  if (rc == TD_OK) rc = read_all(src, d->snap, cols, arrs, views, err);
+  for (int64_t k = 0; rc == TD_OK && k < op->n; k++) keys[k] = (td_sort_key){&views[op->cols[k]], op->desc[k]};
+  if (rc == TD_OK) rc = td_sort_permutation(keys, op->n, n, perm, err);
+  if (rc == TD_OK) rc = td_dchunk_new(nf, n, &c, err);
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++) {
+    td_array g;
+    rc = td_array_init(&g, views[i].type, n, err);
+    if (rc == TD_OK) rc = td_array_append_gather(&g, &views[i], NULL, perm, n, err);
+    if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &g, err);
+    td_array_reset(&g);
+  }
+  if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
+  out->replaced = true;
+  td_dchunk_release(c);
+  for (int64_t i = 0; cols && i < nf; i++) {
+    td_array_reset(&cols[i]);
+    td_arrow_array_release(&arrs[i]);
+  }
+  td_free(cols);
+  td_free(arrs);
+  td_free(views);
+  td_free(keys);
+  td_free(perm);
+  return rc;
+}
+
+static void sort_free(void *p) {
+  sort_op *op = p;
+  if (!op) return;
+  td_free(op->cols);
+  td_free(op->desc);
+  td_free(op);
+}
+
+static const td_op_vtable sort_vt = {sort_apply, sort_free};
+
+int td_op_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, td_table **out,
+               td_error *err) {
+  *out = NULL;
+  sort_op *op = td_calloc(1, sizeof *op);
+  if (op) {
+    op->cols = td_malloc((size_t)(n + 1) * sizeof *op->cols);
+    op->desc = td_malloc((size_t)(n + 1) * sizeof *op->desc);
+  }
+  if (!op || !op->cols || !op->desc) {
+    sort_free(op);
+    return td_err_nomem(err, "creating a sort");
+  }
+  for (int64_t i = 0; i < n; i++) {
+    op->cols[i] = cols[i];
+    op->desc[i] = desc ? desc[i] : false;
+  }
+  op->n = n;
+  return td_derived_new(source, source->def, &sort_vt, op, out, err);
+}

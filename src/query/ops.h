@@ -1,0 +1,68 @@
+/*
+ * query/ops.h - the table operators behind tabledata/query.h, as derived
+ * tables (table/derived.c), plus the chunk transform shared with lazy query
+ * streams.
+ */
+#ifndef TD_QUERY_OPS_H
+#define TD_QUERY_OPS_H
+
+#include "query/agg.h"
+#include "query/expr.h"
+#include "table/table.h"
+
+/* A filter and/or projection over one source chunk.  `filter` (bound, may be
+ * NULL) selects rows; `items` (bound, n_items; NULL: every source column
+ * passes through) compute the output columns. */
+typedef struct td_select_spec {
+  td_expr *filter;
+  td_expr **items;
+  int64_t n_items;
+  int64_t n_fields;   /* source columns */
+  int64_t *cols;      /* source columns the scan must read */
+  int64_t n_cols;
+} td_select_spec;
+
+/* Fills spec->cols from the filter and items (all columns when items is NULL). */
+int td_select_spec_columns(td_select_spec *spec, td_error *err);
+void td_select_spec_reset(td_select_spec *spec); /* frees exprs and cols */
+
+/* Scratch reused across chunks. */
+typedef struct td_select_scratch {
+  td_colview *cols;
+  td_value *consts;
+  uint32_t *sel;
+  int64_t sel_cap;
+} td_select_scratch;
+int td_select_scratch_init(td_select_scratch *s, int64_t n_fields, td_error *err);
+void td_select_scratch_reset(td_select_scratch *s);
+
+/* Turns one scanned chunk (scan over spec->cols) into an output chunk, or
+ * *out = NULL when the filter keeps no row. */
+int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, const td_scan *sc, const td_chunk *ch,
+                    td_dchunk **out, td_error *err);
+
+/* Builders of derived tables (they take the spec / expressions). */
+int td_op_select(td_table *source, td_select_spec *spec, const td_schema *def, td_table **out,
+                 td_error *err);
+int td_op_slice(td_table *source, int64_t n, bool tail, td_table **out, td_error *err);
+int td_op_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, td_table **out,
+               td_error *err);
+
+typedef struct td_agg_plan {
+  td_expr *filter;     /* bound, may be NULL */
+  td_expr **keys;      /* bound */
+  char **key_names;
+  int64_t n_keys;
+  td_agg_kind *kinds;
+  td_expr **inputs;    /* bound; NULL for count(*) */
+  char **agg_names;
+  int64_t n_aggs;
+} td_agg_plan;
+/* Takes the plan's contents (leaves it empty) even on failure. */
+int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err);
+void td_agg_plan_reset(td_agg_plan *p);
+
+/* The column type of a bound expression as a field (name copied). */
+int td_expr_field(const td_expr *e, const char *name, td_schema *into, td_error *err);
+
+#endif

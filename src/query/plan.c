@@ -1,0 +1,854 @@
+/*
+ * query/plan.c - the public table operations (tabledata/query.h) and the SQL
+ * planner that composes them.
+ *
+ * SQL plan, in order:
+ *   1. WHERE is bound against the source's definition and split into
+ *      conjuncts; those on partition columns only become the location
+ *      predicate of the source table (pruned locations are never sized,
+ *      subscribed or read), the whole filter is applied to the rows.
+ *   2. Without aggregation: one select (filter + projection), then sort
+ *      (ORDER BY result columns), then head (LIMIT).
+ *   3. With GROUP BY, aggregates or DISTINCT: one aggregation (the filter is
+ *      fused into it: no filtered copy), whose columns are the group keys
+ *      __k<i> and aggregates __a<j>; then sort, head, and a final projection
+ *      that computes the select items from those columns.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/lex.h"
+#include "query/ops.h"
+#include "query/sql.h"
+#include "tabledata/query.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+/* ---- items: "expr [AS name]" ---- */
+
+static int parse_item(const char *text, td_expr **e, char **name, td_error *err) {
+  *e = NULL;
+  *name = NULL;
+  td_parser p;
+  td__parser_init(&p, text, strlen(text), err);
+  td__next(&p);
+  int rc = td__parse_expr(&p, e);
+  if (rc) return rc;
+  if (td__accept_kw(&p, "AS") || (p.tok.kind == TK_IDENT && !td__is_reserved(p.tok.text, p.tok.len)) ||
+      p.tok.kind == TK_QIDENT) {
+    size_t n;
+    if (p.tok.kind != TK_IDENT && p.tok.kind != TK_QIDENT) rc = td__expected(&p, "a column name after AS");
+    else if (p.tok.kind == TK_QIDENT) rc = td__token_string(&p, name, &n);
+    else if (!(*name = td_strndup(p.tok.text, p.tok.len))) rc = td_err_nomem(err, "parsing a column name");
+    if (rc == TD_OK) td__next(&p);
+  }
+  if (rc == TD_OK && p.tok.kind != TK_EOF) rc = td__expected(&p, "the end of the expression");
+  if (rc == TD_OK && !*name) rc = td_expr_print(*e, name, err);
+  if (rc) {
+    td_expr_free(*e);
+    td_free(*name);
+    *e = NULL;
+    *name = NULL;
+  }
+  return rc;
+}
+
+/* ---- location predicates from partition conjuncts ---- */
+
+typedef struct pred_ctx {
+  td_expr **conj; /* bound partition-only conjuncts */
+  int64_t n;
+  int64_t n_fields;
+  char **names;   /* partition column names, by field index */
+  td_type_id *types;
+  int64_t n_partition;
+  td_location_predicate user;
+  void *user_ctx;
+} pred_ctx;
+
+static void pred_free(void *v) {
+  pred_ctx *c = v;
+  if (!c) return;
+  for (int64_t i = 0; i < c->n; i++) td_expr_free(c->conj[i]);
+  for (int64_t i = 0; i < c->n_partition; i++) td_free(c->names[i]);
+  td_free(c->conj);
+  td_free(c->names);
+  td_free(c->types);
+  td_free(c);
+}
+
+static bool pred_eval(void *v, const td_location_key *key) {
+  pred_ctx *c = v;
+  if (c->user && !c->user(c->user_ctx, key)) return false;
+  td_value row[256];
+  td_value *r = c->n_fields <= 256 ? row : td_calloc((size_t)c->n_fields, sizeof *r);
+  if (!r) return true; /* cannot decide: keep (the row filter still applies) */
+  for (int64_t i = 0; i < c->n_fields; i++) r[i] = td_value_null(TD_TYPE_NONE);
+  for (int64_t i = 0; i < c->n_partition; i++) {
+    const td_value *pv = td_location_key_find(key, c->names[i]);
+    r[i] = pv ? *pv : td_value_null(c->types[i]);
+  }
+  bool keep = true;
+  for (int64_t i = 0; keep && i < c->n; i++) {
+    td_value out;
+    keep = td_expr_eval_row(c->conj[i], r, &out, NULL) == TD_OK && !out.is_null && out.v.b;
+  }
+  if (r != row) td_free(r);
+  return keep;
+}
+
+/* Splits a bound filter: partition-only conjuncts go to a new predicate
+ * context (NULL if none); *has_data tells whether other conjuncts remain. */
+static int split_filter(const td_expr *f, const td_schema *def, int64_t n_partition, pred_ctx **out,
+                        bool *has_data, td_error *err) {
+  *out = NULL;
+  *has_data = false;
+  const td_expr *conj[256];
+  int64_t n = td_expr_conjuncts(f, conj, 256);
+  if (n > 256) {
+    *has_data = true; /* very long filters are just filters */
+    return TD_OK;
+  }
+  bool *part = td_calloc((size_t)def->n_fields + 1, sizeof *part);
+  pred_ctx *c = td_calloc(1, sizeof *c);
+  int rc = part && c ? TD_OK : td_err_nomem(err, "planning a filter");
+  if (rc == TD_OK) {
+    for (int64_t i = 0; i < n_partition; i++) part[i] = true;
+    c->conj = td_calloc((size_t)n + 1, sizeof *c->conj);
+    c->names = td_calloc((size_t)n_partition + 1, sizeof *c->names);
+    c->types = td_calloc((size_t)n_partition + 1, sizeof *c->types);
+    if (!c->conj || !c->names || !c->types) rc = td_err_nomem(err, "planning a filter");
+  }
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+    if (n_partition > 0 && td_expr_only_columns(conj[i], part, def->n_fields) && td_expr_columns(conj[i], NULL, 0) > 0) {
+      rc = td_expr_clone(conj[i], &c->conj[c->n], err);
+      if (rc == TD_OK) c->n++;
+    } else {
+      *has_data = true;
+    }
+  }
+  if (rc == TD_OK) {
+    c->n_fields = def->n_fields;
+    c->n_partition = n_partition;
+    for (int64_t i = 0; rc == TD_OK && i < n_partition; i++) {
+      c->types[i] = def->fields[i].type;
+      if (!(c->names[i] = td_strdup(def->fields[i].name))) rc = td_err_nomem(err, "planning a filter");
+    }
+  }
+  td_free(part);
+  if (rc || (c && c->n == 0)) {
+    pred_free(c);
+    return rc;
+  }
+  *out = c;
+  return TD_OK;
+}
+
+/* The schema of a table key (loading the provider). */
+static int key_definition(td_service *s, const td_table_key *key, const td_schema **def, int64_t *n_partition,
+                          td_error *err) {
+  td_provider *p;
+  int rc = td_service_provider(s, key, &p, err);
+  if (rc) return rc;
+  *def = &p->def;
+  *n_partition = p->n_partition;
+  return TD_OK;
+}
+
+/* A source table with the filter's partition conjuncts as its predicate;
+ * *filter_out receives the bound filter when it has other conjuncts. */
+static int make_source(td_service *s, const td_table_key *key, const td_expr *filter_unbound,
+                       const td_table_options *opts, td_table **out, td_expr **filter_out, td_error *err) {
+  *out = NULL;
+  *filter_out = NULL;
+  const td_schema *def;
+  int64_t np;
+  int rc = key_definition(s, key, &def, &np, err);
+  if (rc) return rc;
+  td_table_options o;
+  if (opts) o = *opts;
+  else memset(&o, 0, sizeof o);
+  pred_ctx *pc = NULL;
+  td_expr *bound = NULL;
+  bool has_data = false;
+  if (filter_unbound) {
+    rc = td_expr_bind(filter_unbound, def, 0, &bound, err);
+    if (rc == TD_OK && bound->type != TD_TYPE_BOOL)
+      rc = td_err_at(err, TD_ETYPE, filter_unbound->pos, "a filter must be a bool expression, found %s",
+                     td_type_name(bound->type));
+    if (rc == TD_OK) rc = split_filter(bound, def, np, &pc, &has_data, err);
+  }
+  if (rc == TD_OK && pc) {
+    pc->user = o.predicate;
+    pc->user_ctx = o.predicate_ctx;
+    o.predicate = pred_eval;
+    o.predicate_ctx = pc;
+  }
+  if (rc == TD_OK) rc = td_make_table(s, key, &o, out, err);
+  if (rc == TD_OK && pc) {
+    (*out)->owned_ctx = pc;
+    (*out)->owned_ctx_free = pred_free;
+    pc = NULL;
+  }
+  pred_free(pc);
+  if (rc == TD_OK && has_data) *filter_out = bound;
+  else td_expr_free(bound);
+  return rc;
+}
+
+/* ---- the table operations ---- */
+
+static int where_bound(td_table *src, td_expr *bound, td_table **out, td_error *err) {
+  td_select_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.filter = bound;
+  spec.n_fields = src->def->n_fields;
+  return td_op_select(src, &spec, src->def, out, err);
+}
+
+int td_table_where(td_table *src, const char *filter, td_table **out, td_error *err) {
+  *out = NULL;
+  if (!src || !filter) return td_err(err, TD_EINVAL, "td_table_where needs a table and a filter");
+  td_expr *e, *b = NULL;
+  int rc = td_expr_parse(filter, strlen(filter), &e, err);
+  if (rc) return rc;
+  rc = td_expr_bind(e, src->def, 0, &b, err);
+  if (rc == TD_OK && b->type != TD_TYPE_BOOL)
+    rc = td_err_at(err, TD_ETYPE, e->pos, "a filter must be a bool expression, found %s", td_type_name(b->type));
+  td_expr_free(e);
+  if (rc) {
+    td_expr_free(b);
+    return rc;
+  }
+  return where_bound(src, b, out, err);
+}
+
+int td_make_table_where(td_service *s, const td_table_key *key, const char *filter, const td_table_options *opts,
+                        td_table **out, td_error *err) {
+  *out = NULL;
+  if (!s || !key) return td_err(err, TD_EINVAL, "td_make_table_where needs a service and a table key");
+  td_expr *e = NULL, *rest;
+  int rc = filter && *filter ? td_expr_parse(filter, strlen(filter), &e, err) : TD_OK;
+  td_table *src;
+  if (rc == TD_OK) rc = make_source(s, key, e, opts, &src, &rest, err);
+  td_expr_free(e);
+  if (rc) return rc;
+  if (!rest) {
+    *out = src;
+    return TD_OK;
+  }
+  rc = where_bound(src, rest, out, err);
+  td_table_release(src);
+  return rc;
+}
+
+int td_table_view(td_table *src, const char *const *columns, int64_t n, td_table **out, td_error *err) {
+  *out = NULL;
+  if (!src || n < 1 || !columns) return td_err(err, TD_EINVAL, "td_table_view needs a table and columns");
+  td_select_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.n_fields = src->def->n_fields;
+  spec.items = td_calloc((size_t)n, sizeof *spec.items);
+  td_schema def;
+  td_schema_init(&def);
+  int rc = spec.items ? TD_OK : td_err_nomem(err, "creating a view");
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+    td_expr *e;
+    char *name;
+    if ((rc = parse_item(columns[i], &e, &name, err)) != TD_OK) break;
+    rc = td_expr_bind(e, src->def, 0, &spec.items[i], err);
+    if (rc == TD_OK) {
+      spec.n_items = i + 1;
+      if (td_schema_find(&def, name) >= 0) rc = td_err(err, TD_EINVAL, "column name '%s' appears twice", name);
+      else rc = td_expr_field(spec.items[i], name, &def, err);
+    }
+    td_expr_free(e);
+    td_free(name);
+  }
+  if (rc == TD_OK) rc = td_op_select(src, &spec, &def, out, err); /* takes spec */
+  else td_select_spec_reset(&spec);
+  td_schema_reset(&def);
+  return rc;
+}
+
+int td_table_head(td_table *src, int64_t n, td_table **out, td_error *err) {
+  return td_op_slice(src, n, false, out, err);
+}
+
+int td_table_tail(td_table *src, int64_t n, td_table **out, td_error *err) {
+  return td_op_slice(src, n, true, out, err);
+}
+
+int td_table_sort(td_table *src, const char *const *columns, const bool *descending, int64_t n, td_table **out,
+                  td_error *err) {
+  *out = NULL;
+  int64_t cols[64];
+  if (n < 1 || n > 64) return td_err(err, TD_EINVAL, "sort takes 1 to 64 columns, got %lld", (long long)n);
+  for (int64_t i = 0; i < n; i++) {
+    cols[i] = td_schema_find(src->def, columns[i]);
+    if (cols[i] < 0) return td_err(err, TD_EINVAL, "sort: unknown column '%s'", columns[i]);
+  }
+  return td_op_sort(src, cols, descending, n, out, err);
+}
+
+/* An aggregate call "f(x)" bound against def. */
+static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, td_expr **input, td_error *err) {
+  *input = NULL;
+  if (e->kind != TD_EXPR_CALL || td_agg_kind_from_name(e->name) == TD_AGG_NONE)
+    return td_err_at(err, TD_ETYPE, e->pos, "expected an aggregate such as sum(x) at offset %lld",
+                     (long long)e->pos);
+  *kind = e->star ? TD_AGG_COUNT_STAR : td_agg_kind_from_name(e->name);
+  if (e->star) return TD_OK;
+  if (e->n_args != 1)
+    return td_err_at(err, TD_ETYPE, e->pos, "%s takes one argument at offset %lld", e->name, (long long)e->pos);
+  if (td_expr_has_agg(e->args[0]))
+    return td_err_at(err, TD_ETYPE, e->args[0]->pos, "aggregates cannot be nested at offset %lld",
+                     (long long)e->args[0]->pos);
+  return td_expr_bind(e->args[0], def, 0, input, err);
+}
+
+static int plan_alloc(td_agg_plan *p, int64_t n_keys, int64_t n_aggs, td_error *err) {
+  memset(p, 0, sizeof *p);
+  p->keys = td_calloc((size_t)n_keys + 1, sizeof *p->keys);
+  p->key_names = td_calloc((size_t)n_keys + 1, sizeof *p->key_names);
+  p->inputs = td_calloc((size_t)n_aggs + 1, sizeof *p->inputs);
+  p->agg_names = td_calloc((size_t)n_aggs + 1, sizeof *p->agg_names);
+  p->kinds = td_calloc((size_t)n_aggs + 1, sizeof *p->kinds);
+  if (!p->keys || !p->key_names || !p->inputs || !p->agg_names || !p->kinds) {
+    td_agg_plan_reset(p);
+    return td_err_nomem(err, "planning an aggregation");
+  }
+  return TD_OK;
+}
+
+int td_table_agg_by(td_table *src, const char *const *aggs, int64_t n_aggs, const char *const *by, int64_t n_by,
+                    td_table **out, td_error *err) {
+  *out = NULL;
+  if (!src || (n_aggs < 1 && n_by < 1)) return td_err(err, TD_EINVAL, "agg_by needs aggregates or group columns");
+  td_agg_plan p;
+  int rc = plan_alloc(&p, n_by, n_aggs, err);
+  for (int64_t i = 0; rc == TD_OK && i < n_by; i++) {
+    td_expr *e;
+    if ((rc = parse_item(by[i], &e, &p.key_names[i], err)) != TD_OK) break;
+    rc = td_expr_bind(e, src->def, 0, &p.keys[i], err);
+    td_expr_free(e);
+    if (rc == TD_OK) p.n_keys = i + 1;
+  }
+  for (int64_t j = 0; rc == TD_OK && j < n_aggs; j++) {
+    td_expr *e;
+    if ((rc = parse_item(aggs[j], &e, &p.agg_names[j], err)) != TD_OK) break;
+    rc = bind_agg(e, src->def, &p.kinds[j], &p.inputs[j], err);
+    td_expr_free(e);
+    if (rc == TD_OK) p.n_aggs = j + 1;
+  }
+  if (rc) {
+    td_agg_plan_reset(&p);
+    return rc;
+  }
+  return td_op_agg(src, &p, out, err);
+}
+
+/* ---- SQL ---- */
+
+typedef struct sql_plan {
+  td_select *q;
+  int64_t n_items;      /* after expanding '*' */
+  td_expr **items;      /* unbound, owned */
+  char **names;
+  bool aggregate;
+  /* aggregation */
+  const td_expr **keys; /* unbound group keys (borrowed from q) */
+  int64_t n_keys;
+  const td_expr **aggs; /* unbound aggregate calls (borrowed) */
+  int64_t n_aggs, cap_aggs;
+} sql_plan;
+
+static void sql_plan_reset(sql_plan *sp) {
+  for (int64_t i = 0; i < sp->n_items; i++) {
+    td_expr_free(sp->items[i]);
+    td_free(sp->names[i]);
+  }
+  td_free(sp->items);
+  td_free(sp->names);
+  td_free(sp->keys);
+  td_free(sp->aggs);
+  td_select_free(sp->q);
+  memset(sp, 0, sizeof *sp);
+}
+
+static td_expr *column_ref(const char *name, int64_t pos, td_error *err) {
+  td_expr *e = td__expr_new(TD_EXPR_COLUMN, pos, err);
+  if (e && !(e->name = td_strdup(name))) {
+    td_expr_free(e);
+    td_err_nomem(err, "planning a query");
+    return NULL;
+  }
+  return e;
+}
+
+/* Expands '*' and names the items. */
+static int expand_items(sql_plan *sp, const td_schema *def, td_error *err) {
+  const td_select *q = sp->q;
+  int64_t n = 0;
+  for (int64_t i = 0; i < q->n_items; i++) n += q->items[i].expr ? 1 : def->n_fields;
+  sp->items = td_calloc((size_t)n + 1, sizeof *sp->items);
+  sp->names = td_calloc((size_t)n + 1, sizeof *sp->names);
+  if (!sp->items || !sp->names) return td_err_nomem(err, "planning a query");
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < q->n_items; i++) {
+    if (!q->items[i].expr) {
+      for (int64_t c = 0; rc == TD_OK && c < def->n_fields; c++) {
+        sp->items[sp->n_items] = column_ref(def->fields[c].name, q->items[i].pos, err);
+        sp->names[sp->n_items] = td_strdup(def->fields[c].name);
+        if (!sp->items[sp->n_items] || !sp->names[sp->n_items]) rc = td_err_nomem(err, "planning a query");
+        sp->n_items++;
+      }
+      continue;
+    }
+    rc = td_expr_clone(q->items[i].expr, &sp->items[sp->n_items], err);
+    if (rc == TD_OK) rc = td_select_item_name(q, i, &sp->names[sp->n_items], err);
+    sp->n_items++;
+  }
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++)
+    for (int64_t j = 0; j < i; j++)
+      if (strcmp(sp->names[i], sp->names[j]) == 0)
+        return td_err_at(err, TD_ETYPE, sp->items[i]->pos,
+                         "the result has two columns named '%s' (use AS to rename one) at offset %lld",
+                         sp->names[i], (long long)sp->items[i]->pos);
+  return rc;
+}
+
+/* Collects the distinct aggregate calls under e. */
+static int collect_aggs(sql_plan *sp, const td_expr *e, td_error *err) {
+  if (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE) {
+    for (int64_t j = 0; j < sp->n_aggs; j++)
+      if (td_expr_equal(sp->aggs[j], e)) return TD_OK;
+    if (sp->n_aggs == sp->cap_aggs) {
+      int64_t cap = sp->cap_aggs ? sp->cap_aggs * 2 : 8;
+      const td_expr **a = td_realloc(sp->aggs, (size_t)cap * sizeof *a);
+      if (!a) return td_err_nomem(err, "planning a query");
+      sp->aggs = a;
+      sp->cap_aggs = cap;
+    }
+    sp->aggs[sp->n_aggs++] = e;
+    return TD_OK;
+  }
+  for (int64_t i = 0; i < e->n_args; i++) {
+    int rc = collect_aggs(sp, e->args[i], err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+/* Rewrites an item over the aggregation's output: group keys become __k<i>,
+ * aggregates __a<j>; a column outside both is an error. */
+static int rewrite(const sql_plan *sp, const td_expr *e, td_expr **out, td_error *err) {
+  char name[32];
+  for (int64_t i = 0; i < sp->n_keys; i++) {
+    if (td_expr_equal(sp->keys[i], e)) {
+      snprintf(name, sizeof name, "__k%lld", (long long)i);
+      return (*out = column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
+    }
+  }
+  for (int64_t j = 0; j < sp->n_aggs; j++) {
+    if (td_expr_equal(sp->aggs[j], e)) {
+      snprintf(name, sizeof name, "__a%lld", (long long)j);
+      return (*out = column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
+    }
+  }
+  if (e->kind == TD_EXPR_COLUMN)
+    return td_err_at(err, TD_ETYPE, e->pos,
+                     "column '%s' must appear in GROUP BY or inside an aggregate at offset %lld", e->name,
+                     (long long)e->pos);
+  td_expr *c;
+  int rc = td_expr_clone(e, &c, err);
+  if (rc) return rc;
+  for (int64_t i = 0; i < c->n_args; i++) td_expr_free(c->args[i]);
+  int64_t n = c->n_args;
+  c->n_args = 0;
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+    td_expr *a;
+    rc = rewrite(sp, e->args[i], &a, err);
+    if (rc == TD_OK) rc = td__expr_add(c, a, err);
+  }
+  if (rc) {
+    td_expr_free(c);
+    return rc;
+  }
+  *out = c;
+  return TD_OK;
+}
+
+/* Index of the result column an ORDER BY item names (alias, equal item, or
+ * a bare column of `cols`), or an error pointing at it. */
+static int order_column(const sql_plan *sp, const td_order_item *o, const td_schema *cols, int64_t *out,
+                        td_error *err) {
+  const td_expr *e = o->expr;
+  if (e->kind == TD_EXPR_COLUMN)
+    for (int64_t i = 0; i < sp->n_items; i++)
+      if (strcmp(sp->names[i], e->name) == 0) return (*out = i, TD_OK);
+  for (int64_t i = 0; i < sp->n_items; i++)
+    if (td_expr_equal(sp->items[i], e)) return (*out = i, TD_OK);
+  if (e->kind == TD_EXPR_COLUMN && cols) {
+    int64_t c = td_schema_find(cols, e->name);
+    if (c >= 0) return (*out = c, TD_OK);
+  }
+  return td_err_at(err, TD_ETYPE, o->pos,
+                   "ORDER BY must name a column, alias or expression of the select list at offset %lld",
+                   (long long)o->pos);
+}
+
+static int apply_order_limit(const sql_plan *sp, const td_schema *names, const int64_t *map, td_table **t,
+                             td_error *err) {
+  const td_select *q = sp->q;
+  int rc = TD_OK;
+  if (q->n_order_by > 0) {
+    int64_t cols[64];
+    bool desc[64];
+    if (q->n_order_by > 64)
+      return td_err_at(err, TD_EPARSE, q->order_by[64].pos, "ORDER BY takes at most 64 columns");
+    for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) {
+      int64_t c = -1;
+      rc = order_column(sp, &q->order_by[i], names, &c, err);
+      if (rc == TD_OK && map) {
+        c = map[c];
+        if (c < 0)
+          rc = td_err_at(err, TD_ETYPE, q->order_by[i].pos,
+                         "ORDER BY a computed aggregate expression is not supported at offset %lld",
+                         (long long)q->order_by[i].pos);
+      }
+      cols[i] = c;
+      desc[i] = q->order_by[i].desc;
+    }
+    td_table *s = NULL;
+    if (rc == TD_OK) rc = td_op_sort(*t, cols, desc, q->n_order_by, &s, err);
+    if (rc) return rc;
+    td_table_release(*t);
+    *t = s;
+  }
+  if (q->has_limit) {
+    td_table *h;
+    if ((rc = td_op_slice(*t, q->limit, false, &h, err)) != TD_OK) return rc;
+    td_table_release(*t);
+    *t = h;
+  }
+  return TD_OK;
+}
+
+/* A select op computing bound items; takes `items`. */
+static int project(td_table *src, td_expr *filter, td_expr **items, int64_t n, char **names, td_table **out,
+                   td_error *err) {
+  td_select_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.filter = filter;
+  spec.items = items;
+  spec.n_items = n;
+  spec.n_fields = src->def->n_fields;
+  td_schema def;
+  td_schema_init(&def);
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) rc = td_expr_field(items[i], names[i], &def, err);
+  if (rc == TD_OK) rc = td_op_select(src, &spec, &def, out, err);
+  else td_select_spec_reset(&spec);
+  td_schema_reset(&def);
+  return rc;
+}
+
+static int plain_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
+  td_expr **bound = td_calloc((size_t)sp->n_items + 1, sizeof *bound);
+  int rc = bound ? TD_OK : td_err_nomem(err, "planning a query");
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = td_expr_bind(sp->items[i], src->def, 0, &bound[i], err);
+  if (rc) {
+    for (int64_t i = 0; bound && i < sp->n_items; i++) td_expr_free(bound[i]);
+    td_free(bound);
+    td_expr_free(filter);
+    return rc;
+  }
+  td_table *t;
+  rc = project(src, filter, bound, sp->n_items, sp->names, &t, err);
+  if (rc) return rc;
+  rc = apply_order_limit(sp, t->def, NULL, &t, err);
+  if (rc) {
+    td_table_release(t);
+    return rc;
+  }
+  *out = t;
+  return TD_OK;
+}
+
+static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
+  const td_select *q = sp->q;
+  int rc = TD_OK;
+  /* Group keys: GROUP BY, or the items of a DISTINCT without it. */
+  int64_t nk = q->n_group_by ? q->n_group_by : (q->distinct ? sp->n_items : 0);
+  sp->keys = td_calloc((size_t)nk + 1, sizeof *sp->keys);
+  if (!sp->keys) rc = td_err_nomem(err, "planning a query");
+  for (int64_t i = 0; rc == TD_OK && i < nk; i++) sp->keys[i] = q->n_group_by ? q->group_by[i] : sp->items[i];
+  sp->n_keys = nk;
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = collect_aggs(sp, sp->items[i], err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = collect_aggs(sp, q->order_by[i].expr, err);
+  td_agg_plan p;
+  if (rc == TD_OK) rc = plan_alloc(&p, sp->n_keys, sp->n_aggs, err);
+  if (rc) {
+    td_expr_free(filter);
+    return rc;
+  }
+  p.filter = filter;
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_keys; i++) {
+    if (td_expr_has_agg(sp->keys[i]))
+      rc = td_err_at(err, TD_ETYPE, sp->keys[i]->pos, "GROUP BY cannot use an aggregate at offset %lld",
+                     (long long)sp->keys[i]->pos);
+    else rc = td_expr_bind(sp->keys[i], src->def, 0, &p.keys[i], err);
+    if (rc == TD_OK) {
+      char name[32];
+      snprintf(name, sizeof name, "__k%lld", (long long)i);
+      if (!(p.key_names[i] = td_strdup(name))) rc = td_err_nomem(err, "planning a query");
+      p.n_keys = i + 1;
+    }
+  }
+  for (int64_t j = 0; rc == TD_OK && j < sp->n_aggs; j++) {
+    rc = bind_agg(sp->aggs[j], src->def, &p.kinds[j], &p.inputs[j], err);
+    if (rc == TD_OK) {
+      char name[32];
+      snprintf(name, sizeof name, "__a%lld", (long long)j);
+      if (!(p.agg_names[j] = td_strdup(name))) rc = td_err_nomem(err, "planning a query");
+      p.n_aggs = j + 1;
+    }
+  }
+  /* Rewrite the items over the aggregation's output before building it, so
+   * that errors come first. */
+  td_expr **rew = td_calloc((size_t)sp->n_items + 1, sizeof *rew);
+  int64_t *map = td_malloc((size_t)(sp->n_items + 1) * sizeof *map);
+  if (rc == TD_OK && (!rew || !map)) rc = td_err_nomem(err, "planning a query");
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) {
+    rc = rewrite(sp, sp->items[i], &rew[i], err);
+    map[i] = -1;
+    if (rc == TD_OK && rew[i]->kind == TD_EXPR_COLUMN)
+      map[i] = rew[i]->name[2] == 'k' ? atoll(rew[i]->name + 3) : sp->n_keys + atoll(rew[i]->name + 3);
+  }
+  td_table *agg = NULL, *t = NULL;
+  if (rc == TD_OK) rc = td_op_agg(src, &p, &agg, err);
+  else td_agg_plan_reset(&p);
+  /* ORDER BY and LIMIT on the aggregation's output, then the projection. */
+  if (rc == TD_OK) rc = apply_order_limit(sp, NULL, map, &agg, err);
+  td_expr **bound = rc == TD_OK ? td_calloc((size_t)sp->n_items + 1, sizeof *bound) : NULL;
+  if (rc == TD_OK && !bound) rc = td_err_nomem(err, "planning a query");
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = td_expr_bind(rew[i], agg->def, 0, &bound[i], err);
+  if (rc == TD_OK) {
+    rc = project(agg, NULL, bound, sp->n_items, sp->names, &t, err);
+    bound = NULL;
+  }
+  for (int64_t i = 0; bound && i < sp->n_items; i++) td_expr_free(bound[i]);
+  td_free(bound);
+  for (int64_t i = 0; rew && i < sp->n_items; i++) td_expr_free(rew[i]);
+  td_free(rew);
+  td_free(map);
+  td_table_release(agg);
+  if (rc) return rc;
+  *out = t;
+  return TD_OK;
+}
+
+/* Parses, resolves the source and builds the pruned source table. */
+static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_table **src, td_expr **filter,
+                   td_error *err) {
+  memset(sp, 0, sizeof *sp);
+  *src = NULL;
+  *filter = NULL;
+  if (!sql || !opts || !opts->resolver) return td_err(err, TD_EINVAL, "a query needs SQL text and a source resolver");
+  int rc = td_sql_parse(sql, strlen(sql), &sp->q, err);
+  if (rc) return rc;
+  td_service *svc = NULL;
+  td_table_key *key = NULL;
+  rc = opts->resolver(opts->resolver_ctx, sp->q->source, sp->q->source_kind == TD_SOURCE_PATH, &svc, &key, err);
+  if (rc) {
+    td_err_prefix(err, rc, "FROM %s: ", sp->q->source);
+    if (err) err->position = sp->q->source_pos;
+    return rc;
+  }
+  td_table_options o;
+  memset(&o, 0, sizeof o);
+  o.refreshing = opts->refreshing;
+  const td_schema *def;
+  int64_t np;
+  rc = key_definition(svc, key, &def, &np, err);
+  if (rc == TD_OK) rc = expand_items(sp, def, err);
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) sp->aggregate |= td_expr_has_agg(sp->items[i]);
+  sp->aggregate |= sp->q->n_group_by > 0 || sp->q->distinct;
+  if (rc == TD_OK && sp->q->where && td_expr_has_agg(sp->q->where))
+    rc = td_err_at(err, TD_ETYPE, sp->q->where->pos, "WHERE cannot use an aggregate at offset %lld",
+                   (long long)sp->q->where->pos);
+  if (rc == TD_OK) rc = make_source(svc, key, sp->q->where, &o, src, filter, err);
+  if (rc == TD_OK) opts->source_rows = td_table_size(*src);
+  td_table_key_release(key);
+  td_service_free(svc);
+  return rc;
+}
+
+int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *err) {
+  *out = NULL;
+  sql_plan sp;
+  td_table *src;
+  td_expr *filter;
+  int rc = prepare(sql, opts, &sp, &src, &filter, err);
+  if (rc == TD_OK) rc = sp.aggregate ? agg_query(&sp, src, filter, out, err) : plain_query(&sp, src, filter, out, err);
+  else td_expr_free(filter);
+  td_table_release(src);
+  sql_plan_reset(&sp);
+  return rc;
+}
+
+/* ---- lazy streams of plain queries ---- */
+
+typedef struct qstream {
+  td_table *src;
+  td_scan scan;
+  td_select_spec spec;
+  td_select_scratch scratch;
+  td_schema schema;
+  int64_t remaining; /* LIMIT; -1: none */
+  char last_error[TD_ERROR_MESSAGE_SIZE];
+} qstream;
+
+static int qs_fail(qstream *q, const td_error *e) {
+  snprintf(q->last_error, sizeof q->last_error, "%s", e->message);
+  return e->code == TD_ENOMEM ? 12 : 5;
+}
+
+static int qs_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
+  qstream *q = st->private_data;
+  td_error e;
+  td_error_clear(&e);
+  return td_schema_export(&q->schema, out, &e) ? qs_fail(q, &e) : 0;
+}
+
+/* Exports a chunk's first n rows as a struct batch. */
+static int export_chunk(const td_dchunk *c, const td_schema *s, int64_t n, struct ArrowArray *out, td_error *err) {
+  struct ArrowArray *kids = td_calloc((size_t)c->n_cols + 1, sizeof *kids);
+  if (!kids) return td_err_nomem(err, "building a batch");
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < c->n_cols; i++) {
+    if (c->consts[i].type != TD_TYPE_NONE) {
+      td_array a;
+      rc = td_array_init(&a, s->fields[i].type, n, err);
+      if (rc == TD_OK) rc = td_array_append_const(&a, &c->consts[i], n, err);
+      if (rc == TD_OK) rc = td_array_export(&a, &kids[i], err);
+      td_array_reset(&a);
+    } else {
+      td_colview v = c->views[i];
+      v.length = n;
+      rc = td_colview_export(&v, c->owners[i], &kids[i], err);
+    }
+  }
+  if (rc == TD_OK) rc = td_struct_array_make(c->n_cols, kids, n, out, err);
+  else
+    for (int64_t i = 0; i < c->n_cols; i++) td_arrow_array_release(&kids[i]);
+  td_free(kids);
+  return rc;
+}
+
+static int qs_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
+  qstream *q = st->private_data;
+  td_error e;
+  td_error_clear(&e);
+  memset(out, 0, sizeof *out);
+  while (q->remaining != 0) {
+    td_chunk ch;
+    bool done;
+    if (td_scan_next(&q->scan, &ch, &done, &e)) return qs_fail(q, &e);
+    if (done) break;
+    td_dchunk *c;
+    if (td_select_chunk(&q->spec, &q->scratch, &q->scan, &ch, &c, &e)) return qs_fail(q, &e);
+    if (!c) continue;
+    int64_t n = c->length;
+    if (q->remaining > 0 && n > q->remaining) n = q->remaining;
+    int rc = export_chunk(c, &q->schema, n, out, &e);
+    td_dchunk_release(c);
+    if (rc) return qs_fail(q, &e);
+    if (q->remaining > 0) q->remaining -= n;
+    return 0;
+  }
+  return 0; /* end of stream */
+}
+
+static const char *qs_last_error(struct ArrowArrayStream *st) {
+  qstream *q = st->private_data;
+  return q->last_error[0] ? q->last_error : NULL;
+}
+
+static void qs_release(struct ArrowArrayStream *st) {
+  if (!st || !st->release) return;
+  qstream *q = st->private_data;
+  td_scan_release(&q->scan);
+  td_select_spec_reset(&q->spec);
+  td_select_scratch_reset(&q->scratch);
+  td_schema_reset(&q->schema);
+  td_table_release(q->src);
+  td_free(q);
+  st->release = NULL;
+}
+
+int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArrayStream *out, td_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!opts) return td_err(err, TD_EINVAL, "a query needs options with a source resolver");
+  td_query_options o = *opts;
+  o.refreshing = false;
+  sql_plan sp;
+  td_table *src;
+  td_expr *filter;
+  int rc = prepare(sql, &o, &sp, &src, &filter, err);
+  if (rc == TD_OK && (sp.aggregate || sp.q->n_order_by > 0)) {
+    /* Needs every row first: build the result, then stream it. */
+    td_table *t;
+    rc = sp.aggregate ? agg_query(&sp, src, filter, &t, err) : plain_query(&sp, src, filter, &t, err);
+    filter = NULL;
+    if (rc == TD_OK) {
+      rc = td_table_stream(t, NULL, 0, out, err);
+      td_table_release(t);
+    }
+    td_table_release(src);
+    sql_plan_reset(&sp);
+    return rc;
+  }
+  qstream *q = rc == TD_OK ? td_calloc(1, sizeof *q) : NULL;
+  if (rc == TD_OK && !q) rc = td_err_nomem(err, "starting a query");
+  if (rc == TD_OK) {
+    td_schema_init(&q->schema);
+    q->spec.filter = filter;
+    filter = NULL;
+    q->spec.n_fields = src->def->n_fields;
+    q->spec.items = td_calloc((size_t)sp.n_items + 1, sizeof *q->spec.items);
+    if (!q->spec.items) rc = td_err_nomem(err, "starting a query");
+    for (int64_t i = 0; rc == TD_OK && i < sp.n_items; i++) {
+      rc = td_expr_bind(sp.items[i], src->def, 0, &q->spec.items[i], err);
+      if (rc == TD_OK) {
+        q->spec.n_items = i + 1;
+        rc = td_expr_field(q->spec.items[i], sp.names[i], &q->schema, err);
+      }
+    }
+    if (rc == TD_OK) rc = td_select_spec_columns(&q->spec, err);
+    if (rc == TD_OK) rc = td_select_scratch_init(&q->scratch, q->spec.n_fields, err);
+    if (rc == TD_OK) rc = td_scan_init(&q->scan, src, NULL, q->spec.cols, q->spec.n_cols, 0, td_table_size(src), err);
+    q->remaining = sp.q->has_limit ? sp.q->limit : -1;
+    q->src = src;
+    src = NULL;
+  }
+  opts->source_rows = o.source_rows;
+  td_expr_free(filter);
+  td_table_release(src);
+  sql_plan_reset(&sp);
+  if (rc) {
+    if (q) {
+      struct ArrowArrayStream tmp = {.release = qs_release, .private_data = q};
+      qs_release(&tmp);
+    }
+    return rc;
+  }
+  out->get_schema = qs_schema;
+  out->get_next = qs_next;
+  out->get_last_error = qs_last_error;
+  out->release = qs_release;
+  out->private_data = q;
+  return TD_OK;
+}
