@@ -45,7 +45,8 @@ typedef struct csv_reader {
   int64_t sample_rows; /* rows the inference looked at */
   uint64_t inode;
   int64_t header_end;
-  int64_t header_line; /* newlines before header_end */
+  int64_t header_line;    /* newlines before header_end */
+  int64_t header_line_no; /* line number of the header (1 unless blank lines precede it) */
   pthread_mutex_t lock; /* guards index, num_rows, data_end, data_line, seen_size */
   pthread_mutex_t refresh_lock;
   csv_mark *index; /* index[k]: start of record k * CSV_INDEX_STRIDE */
@@ -263,8 +264,8 @@ static void free_names(char **names, int64_t n) {
 static int check_names(const csv_reader *r, char **names, int64_t n, td_error *err) {
   for (int64_t i = 0; i < n; i++) {
     if (!names[i][0])
-      return td_err(err, TD_EFORMAT, "'%s': line 1, column %lld of the header has an empty name",
-                    r->base.io.path, (long long)i + 1);
+      return td_err(err, TD_EFORMAT, "'%s': line %lld, column %lld of the header has an empty name",
+                    r->base.io.path, (long long)r->header_line_no, (long long)i + 1);
   }
   named *sorted = td_malloc((size_t)n * sizeof *sorted);
   if (!sorted) return td_err_nomem(err, "checking CSV column names");
@@ -299,8 +300,8 @@ static int header_names(const csv_reader *r, const csv_field *f, int64_t n, char
     names[i][len] = '\0';
     if (!csv_utf8_valid(names[i], len) || (int64_t)strlen(names[i]) != len) {
       free_names(names, n);
-      return td_err(err, TD_EFORMAT, "'%s': line 1, column %lld of the header is not valid UTF-8 text",
-                    r->base.io.path, (long long)i + 1);
+      return td_err(err, TD_EFORMAT, "'%s': line %lld, column %lld of the header is not valid UTF-8 text",
+                    r->base.io.path, (long long)r->header_line_no, (long long)i + 1);
     }
   }
   int rc = check_names(r, names, n, err);
@@ -340,6 +341,7 @@ static int read_header(csv_reader *r, csv_buf *b, csv_scan *s, csv_field **field
       cap = rec.nfields;
       continue;
     }
+    r->header_line_no = line;
     rc = header_names(r, f, rec.nfields, names, err);
     if (rc) return rc;
     r->ncols = rec.nfields;

@@ -495,6 +495,7 @@ static void test_header_errors(void **state) {
   open_fails("\"x\",\"x\"\n", NULL, TD_EFORMAT, "repeats the name 'x'");
   open_fails("a,b", NULL, TD_EFORMAT, "header row has no terminating newline");
   open_fails("a,\"b\n", NULL, TD_EFORMAT, "line 1, column 2: unterminated quoted field");
+  open_fails("\n\r\na,\n", NULL, TD_EFORMAT, "line 3, column 2 of the header has an empty name");
 }
 
 static void test_structure_errors(void **state) {
@@ -825,11 +826,22 @@ static void test_concurrent_reads(void **state) {
     jobs[i] = (reader_job){r, i + 1, 0};
     pthread_create(&th[i], NULL, reader_thread, &jobs[i]);
   }
-  for (int i = 0; i < 3; i++) refresh_ok(r);
+  /* Grow the file (and the index) while the readers run. */
+  for (int k = 0; k < 20; k++) {
+    f = fopen(path, "ab");
+    for (int i = 0; i < 1500; i++) fprintf(f, "%d\n", 5000 + k * 1500 + i);
+    fclose(f);
+    refresh_ok(r);
+  }
   for (int i = 0; i < 4; i++) {
     pthread_join(th[i], NULL);
     assert_int_equal(jobs[i].failures, 0);
   }
+  assert_int_equal(r->num_rows, 35000);
+  col c;
+  read_col(r, 0, 34000, 1000, &c);
+  assert_int_equal(td_colview_int(&c.v, 999), 34999);
+  col_free(&c);
   td_reader_close(r);
   unlink(path);
 }
