@@ -300,7 +300,7 @@ static int header_names(const csv_reader *r, const csv_field *f, int64_t n, char
     names[i][len] = '\0';
     if (!csv_utf8_valid(names[i], len) || (int64_t)strlen(names[i]) != len) {
       free_names(names, n);
-      return td_err(err, TD_EFORMAT, "'%s': line %lld, column %lld of the header is not valid UTF-8 text",
+      return td_err(err, TD_EFORMAT, "'%s': line %lld, column %lld of the header is not valid UTF-8 text (or holds a NUL byte)",
                     r->base.io.path, (long long)r->header_line_no, (long long)i + 1);
     }
   }
@@ -362,6 +362,10 @@ static int check_declared(csv_reader *r, const td_schema *decl, char **names, td
     return td_err(err, TD_EFORMAT, "'%s': the header has %lld columns but the declared schema has %lld",
                   r->base.io.path, (long long)r->ncols, (long long)decl->n_fields);
   for (int64_t i = 0; i < r->ncols; i++) {
+    td_type_id t = decl->fields[i].type;
+    if (t < TD_TYPE_BOOL || t > TD_TYPE_TIMESTAMP)
+      return td_err(err, TD_EUNSUPPORTED, "'%s': declared column '%s' has no readable type",
+                    r->base.io.path, decl->fields[i].name);
     if (strcmp(decl->fields[i].name, names[i]))
       return td_err(err, TD_EFORMAT,
                     "'%s': column %lld of the header is '%s' but the declared schema names '%s'",
@@ -581,8 +585,13 @@ static int put_fixed(col_ctx *c, int64_t i, const char *s, int64_t n, int64_t li
   return ok ? TD_OK : value_error(c, line, s, n, false, err);
 }
 
-static int put_null(col_ctx *c, int64_t i, td_error *err) {
+static int put_null(col_ctx *c, int64_t i, int64_t line, td_error *err) {
   td_array *a = &c->arr;
+  if (!c->r->base.schema.fields[c->col].nullable) {
+    char w[256];
+    return td_err(err, TD_EFORMAT, "'%s': %s: empty value in a column declared not nullable",
+                  c->r->base.io.path, where(c->r, line, c->col, w, sizeof w));
+  }
   if (c->type == TD_TYPE_UTF8) return td_array_append_null(a, err);
   if (c->type == TD_TYPE_BOOL) td_bit_clear(a->values, i);
   else memset(a->values + i * td_type_width(c->type), 0, (size_t)td_type_width(c->type));
@@ -592,7 +601,7 @@ static int put_null(col_ctx *c, int64_t i, td_error *err) {
 /* Stores field f as row i of the column.  Empty is null, except that a
  * quoted empty string is an empty string in a utf8 column. */
 static int put_value(col_ctx *c, int64_t i, const csv_field *f, int64_t line, td_error *err) {
-  if (f->len == 0 && !(f->quoted && c->type == TD_TYPE_UTF8)) return put_null(c, i, err);
+  if (f->len == 0 && !(f->quoted && c->type == TD_TYPE_UTF8)) return put_null(c, i, line, err);
   const char *s = NULL;
   int64_t n = 0;
   int rc = field_text(c, f, &s, &n, err);

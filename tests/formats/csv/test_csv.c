@@ -535,6 +535,8 @@ static void test_declared_errors(void **state) {
   assert_int_equal(td_colview_int(&c.v, 1), INT64_C(1704067200000000000) + INT64_C(18000000000000));
   col_free(&c);
   td_reader_close(r);
+  s.fields[0].nullable = false;
+  read_fails("a,b\n1,\n,\n", &o, 0, "line 3, column 1 ('a'): empty value in a column declared not nullable");
   td_schema_reset(&s);
 }
 
