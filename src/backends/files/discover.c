@@ -205,7 +205,7 @@ static bool check_known(td_file_backend *fb, fb_location *loc, int64_t idx, cons
     if (e->size != f->fsize || e->inode != f->inode) {
       f->fsize = e->size;
       f->inode = e->inode;
-      fb_file_admit(fb, loc, idx);
+      fb_file_admit(fb, loc, idx, &err);
     }
     return !loc->failure;
   }
@@ -261,7 +261,8 @@ static void add_new_files(td_file_backend *fb, fb_location *loc, const fb_listin
       fb_location_fail(fb, loc, "out of memory adding a file");
       return;
     }
-    if (loc->opened) fb_file_admit(fb, loc, at);
+    td_error err;
+    if (loc->opened) fb_file_admit(fb, loc, at, &err);
   }
 }
 
@@ -271,10 +272,10 @@ static void apply_listing(td_file_backend *fb, fb_location *loc, const fb_listin
   for (int64_t i = 0; i < loc->n_files;) {
     fb_file *f = loc->files[i];
     const fb_entry *e = find_entry(l, f->name);
-    if (loc->opened) {
+    if (loc->opened && (e || f->reader)) {
       if (!check_known(fb, loc, i, e)) return;
       i++;
-    } else if (!e) { /* nobody knows its rows yet: forget it */
+    } else if (!e) { /* nobody counted rows of it yet: forget it */
       fb_file_free(fb, f);
       memmove(loc->files + i, loc->files + i + 1, (size_t)(loc->n_files - i - 1) * sizeof *loc->files);
       loc->n_files--;

@@ -195,19 +195,21 @@ bool fb_rows_after(const fb_location *loc, int64_t idx) {
   return false;
 }
 
-void fb_file_admit(td_file_backend *fb, fb_location *loc, int64_t idx) {
+int fb_file_admit(td_file_backend *fb, fb_location *loc, int64_t idx, td_error *err) {
   fb_file *f = loc->files[idx];
-  td_error err;
-  if (fb_file_open(fb, f, &err) != TD_OK) {
-    if (!(f->pending && fb->watching)) fb_location_fail(fb, loc, err.message);
-    return;
+  int rc = fb_file_open(fb, f, err);
+  if (rc == TD_ENOMEM || (rc && f->pending && fb->watching)) return rc; /* tried again later */
+  if (rc) {
+    fb_location_fail(fb, loc, err->message);
+    return rc;
   }
   f->pending = false;
   if (f->rows > 0 && fb_rows_after(loc, idx)) {
-    snprintf(err.message, sizeof err.message, "'%s' has rows now but later files of its location have rows "
-             "already: rows would move", f->path);
-    fb_location_fail(fb, loc, err.message);
+    rc = td_err(err, TD_EFORMAT, "'%s' has rows now but later files of its location have rows already: rows "
+                "would move", f->path);
+    fb_location_fail(fb, loc, err->message);
   }
+  return rc;
 }
 
 void fb_location_resize(td_file_backend *fb, fb_location *loc) {
@@ -218,11 +220,13 @@ void fb_location_resize(td_file_backend *fb, fb_location *loc) {
   for (int64_t i = 0; i < loc->size_subs.n; i++) td_answer_size(loc->size_subs.reqs[i], size, NULL);
 }
 
-int fb_location_open(td_file_backend *fb, fb_location *loc) {
-  if (loc->failure) return TD_EFAILED;
+int fb_location_open(td_file_backend *fb, fb_location *loc, td_error *err) {
+  if (loc->failure) return td_err(err, TD_EFAILED, "%s", loc->failure);
   if (loc->opened) return TD_OK;
-  for (int64_t i = 0; i < loc->n_files && !loc->failure; i++) fb_file_admit(fb, loc, i);
-  if (loc->failure) return TD_EFAILED;
+  for (int64_t i = 0; i < loc->n_files; i++) {
+    int rc = fb_file_admit(fb, loc, i, err);
+    if (loc->failure || rc == TD_ENOMEM) return rc;
+  }
   loc->opened = true;
   fb_location_resize(fb, loc);
   return TD_OK;
@@ -393,8 +397,9 @@ static bool lookup(td_file_backend *fb, const td_table_key *tk, const td_locatio
     snprintf(why, size, "table '%s' has no location '%s'", fb->name, k);
     return false;
   }
-  if (fb_location_open(fb, *loc) != TD_OK) {
-    snprintf(why, size, "%s", (*loc)->failure);
+  td_error e;
+  if (fb_location_open(fb, *loc, &e) != TD_OK) {
+    snprintf(why, size, "%s", e.message);
     return false;
   }
   return true;

@@ -139,15 +139,17 @@ int fb_subs_add(td_file_backend *fb, fb_subs *s, td_request r);
 void fb_location_fail(td_file_backend *fb, fb_location *loc, const char *message);
 /* Under the lock: fails every locations subscription. */
 void fb_fail_location_subs(td_file_backend *fb, const char *message);
-/* Under the lock: opens every file of the location and sets its size. */
-int fb_location_open(td_file_backend *fb, fb_location *loc);
+/* Under the lock: opens every file of the location and sets its size.
+ * Errors other than TD_ENOMEM fail the location (for good). */
+int fb_location_open(td_file_backend *fb, fb_location *loc, td_error *err);
 /* Under the lock: recomputes the size and tells subscribers if it grew. */
 void fb_location_resize(td_file_backend *fb, fb_location *loc);
 int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err);
 /* Under the lock: opens a file of an opened location; a file that cannot be
  * opened yet while watched stays pending (0 rows).  Fails the location on a
- * schema mismatch, or when rows would move (rows appear before other rows). */
-void fb_file_admit(td_file_backend *fb, fb_location *loc, int64_t idx);
+ * schema mismatch, or when rows would move (rows appear before other rows);
+ * TD_ENOMEM leaves the file to be tried again. */
+int fb_file_admit(td_file_backend *fb, fb_location *loc, int64_t idx, td_error *err);
 /* True when a file after `idx` holds rows. */
 bool fb_rows_after(const fb_location *loc, int64_t idx);
 void fb_file_free(td_file_backend *fb, fb_file *f);

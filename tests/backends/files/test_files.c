@@ -6,6 +6,7 @@
  */
 #include <ftw.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "backends/files/files_internal.h"
 #include "files_util.h"
 #include "proxy_backend.h"
+#include "util/alloc.h"
 #include "test.h"
 
 /* ---- the ticks fixture ---- */
@@ -447,6 +449,101 @@ static void test_many_files(void **state) {
   fu_rmtree(root);
 }
 
+/* Every allocation failure during discovery and a first read is a clean
+ * TD_ENOMEM (or a failure answer), without leaks (run under ASan). */
+static void test_alloc_failures(void **state) {
+  (void)state;
+  const char *path = td_test_testdata("fixtures/ticks/arrow");
+  for (int64_t n = 0;; n++) {
+    td__alloc_fail_after(n);
+    td_file_backend *fb = NULL;
+    td_error err;
+    int rc = td_file_backend_new(path, NULL, &fb, &err);
+    td__alloc_fail_after(-1);
+    if (rc == TD_OK) {
+      td_file_backend_release(fb);
+      break;
+    }
+    if (rc != TD_ENOMEM) fail_msg("allocation %lld: %s: %s", (long long)n, td_status_name(rc), err.message);
+    assert_true(n < 100000);
+  }
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 0);
+  td_table *ref;
+  int64_t ref_sum, ref_count;
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &ref, &err), &err);
+  fu_sum(ref, 6, 0, td_table_size(ref), &ref_sum, &ref_count);
+  td_table_release(ref);
+  td_service_free(svc);
+  svc = fu_service(fb, 0); /* a new cache */
+  td_table_key *key;
+  TD_ASSERT_OK(td_table_key_new(td_file_backend_table_name(fb), &key, &err), &err);
+  for (int64_t n = 0;; n++) {
+    td_table *t = NULL;
+    td__alloc_fail_after(n);
+    int rc = td_make_table(svc, key, NULL, &t, &err);
+    int64_t sum = 0, count = 0;
+    struct ArrowArray a = {0};
+    int64_t col = 6;
+    if (rc == TD_OK) rc = td_table_read(t, &col, 1, 0, td_table_size(t), &a, &err);
+    td__alloc_fail_after(-1);
+    if (a.release) a.release(&a);
+    if (rc == TD_OK) fu_sum(t, 6, 0, td_table_size(t), &sum, &count);
+    td_table_release(t);
+    if (rc == TD_OK) {
+      assert_int_equal(count, ref_count);
+      assert_int_equal(sum, ref_sum);
+      break;
+    }
+    assert_true(n < 100000);
+  }
+  td_table_key_release(key);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+}
+
+typedef struct reader_arg {
+  td_table *t;
+  int64_t begin, end, sum;
+} reader_arg;
+
+static void *read_thread(void *p) {
+  reader_arg *a = p;
+  int64_t count;
+  fu_sum(a->t, td_table_column_index(a->t, "Volume"), a->begin, a->end, &a->sum, &count);
+  return NULL;
+}
+
+/* Several threads read at once (run under TSan). */
+static void test_concurrent_reads(void **state) {
+  (void)state;
+  td_file_backend *fb = open_ticks("parquet");
+  td_service *svc = fu_service(fb, 700);
+  td_table *t;
+  td_error err;
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  int64_t whole, count;
+  reader_arg args[4];
+  pthread_t th[4];
+  int64_t size = td_table_size(t);
+  for (int i = 0; i < 4; i++) {
+    args[i] = (reader_arg){t, size * i / 4, size * (i + 1) / 4, 0};
+    assert_int_equal(pthread_create(&th[i], NULL, read_thread, &args[i]), 0);
+  }
+  int64_t total = 0;
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    total += args[i].sum;
+  }
+  fu_sum(t, td_table_column_index(t, "Volume"), 0, size, &whole, &count);
+  assert_int_equal(total, whole);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ticks_parquet),
@@ -460,6 +557,8 @@ int main(void) {
       cmocka_unit_test(test_declared_partition_types),
       cmocka_unit_test(test_single_file_and_partition_clash),
       cmocka_unit_test(test_many_files),
+      cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_concurrent_reads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
