@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arrow/schema.h"
 #include "files_util.h"
 #include "test.h"
 
@@ -197,11 +198,62 @@ static void test_watch_restart(void **state) {
   fu_rmtree(root);
 }
 
+/* An empty tree with declared schemas fills up while watched. */
+static void test_empty_tree(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  td_schema s;
+  struct ArrowSchema data, part;
+  td_schema_init(&s);
+  TD_ASSERT_OK(td_schema_add(&s, "x", TD_TYPE_INT64, NULL, true, NULL), NULL);
+  TD_ASSERT_OK(td_schema_add(&s, "s", TD_TYPE_UTF8, NULL, true, NULL), NULL);
+  TD_ASSERT_OK(td_schema_export(&s, &data, NULL), NULL);
+  td_schema_reset(&s);
+  TD_ASSERT_OK(td_schema_add(&s, "Day", TD_TYPE_INT32, NULL, true, NULL), NULL);
+  TD_ASSERT_OK(td_schema_export(&s, &part, NULL), NULL);
+  td_schema_reset(&s);
+  td_file_options o;
+  td_file_options_init(&o);
+  o.schema = &data;
+  o.partition_schema = &part;
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(root, &o, &fb, &err), &err);
+  data.release(&data);
+  part.release(&part);
+  td_service *svc = fu_service(fb, 0);
+  td_table_options to = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, &to, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 0);
+  fu_mkdirs(root, "Day=7");
+  fu_write_stream(root, "Day=7/f.arrows", TD_TYPE_INT64, 0, 9);
+  assert_int_equal(fu_wait_size(svc, t, 9), 9);
+  const td_value *v = td_location_key_find(td_table_location(t, 0), "Day");
+  assert_int_equal(v->type, TD_TYPE_INT32);
+  assert_int_equal(v->v.i, 7);
+  /* a directory whose partition names disagree fails the table */
+  fu_mkdirs(root, "Other=1");
+  fu_write_stream(root, "Other=1/f.arrows", TD_TYPE_INT64, 0, 2);
+  for (int i = 0; i < 250 && td_table_status(t, NULL) == TD_OK; i++) {
+    TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
+    usleep(20000);
+  }
+  assert_int_not_equal(td_table_status(t, &err), TD_OK);
+  TD_ASSERT_CONTAINS(err.message, "Other=1");
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_live),
       cmocka_unit_test(test_live_failures),
       cmocka_unit_test(test_watch_restart),
+      cmocka_unit_test(test_empty_tree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
