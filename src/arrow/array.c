@@ -490,3 +490,76 @@ int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowA
   src.null_count = v->validity ? -1 : 0;
   return td_array_export_view(&src, 0, v->length, owner, out, err);
 }
+
+#define TD_GATHER_IDX(k) (idx32 ? (int64_t)idx32[k] : idx64[k])
+
+int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *idx32,
+                           const int64_t *idx64, int64_t n, td_error *err) {
+  if (n <= 0) return TD_OK;
+  int rc = td_array_reserve(a, a->length + n, err);
+  if (rc) return rc;
+  int64_t dst = a->length, so = src->offset;
+  switch (a->type) {
+    case TD_TYPE_UTF8: {
+      int64_t bytes = 0;
+      for (int64_t k = 0; k < n; k++) {
+        int64_t j = so + TD_GATHER_IDX(k);
+        bytes += src->offsets[j + 1] - src->offsets[j];
+      }
+      if ((rc = td_array_reserve_data(a, a->data_length + bytes, err)) != TD_OK) return rc;
+      for (int64_t k = 0; k < n; k++) {
+        int64_t j = so + TD_GATHER_IDX(k);
+        int32_t len = src->offsets[j + 1] - src->offsets[j];
+        memcpy(a->data + a->data_length, src->data + src->offsets[j], (size_t)len);
+        a->data_length += len;
+        a->offsets[dst + k + 1] = (int32_t)a->data_length;
+      }
+      break;
+    }
+    case TD_TYPE_BOOL:
+      for (int64_t k = 0; k < n; k++)
+        td_bit_put(a->values, dst + k, td_bit_get(src->values, so + TD_GATHER_IDX(k)));
+      break;
+    case TD_TYPE_INT8: {
+      const int8_t *v = (const int8_t *)src->values + so;
+      int8_t *o = (int8_t *)a->values + dst;
+      for (int64_t k = 0; k < n; k++) o[k] = v[TD_GATHER_IDX(k)];
+      break;
+    }
+    case TD_TYPE_INT16:
+    case TD_TYPE_UINT16: {
+      const int16_t *v = (const int16_t *)src->values + so;
+      int16_t *o = (int16_t *)a->values + dst;
+      for (int64_t k = 0; k < n; k++) o[k] = v[TD_GATHER_IDX(k)];
+      break;
+    }
+    case TD_TYPE_INT32:
+    case TD_TYPE_FLOAT32: {
+      const int32_t *v = (const int32_t *)src->values + so;
+      int32_t *o = (int32_t *)a->values + dst;
+      for (int64_t k = 0; k < n; k++) o[k] = v[TD_GATHER_IDX(k)];
+      break;
+    }
+    default: {
+      const int64_t *v = (const int64_t *)src->values + so;
+      int64_t *o = (int64_t *)a->values + dst;
+      if (idx32)
+        for (int64_t k = 0; k < n; k++) o[k] = v[idx32[k]];
+      else
+        for (int64_t k = 0; k < n; k++) o[k] = v[idx64[k]];
+      break;
+    }
+  }
+  a->length = dst + n;
+  if (src->validity || a->validity) {
+    for (int64_t k = 0; k < n; k++) {
+      bool valid = !src->validity || td_bit_get(src->validity, so + TD_GATHER_IDX(k));
+      if (!valid) {
+        if ((rc = td_array_set_null(a, dst + k, err)) != TD_OK) return rc;
+      } else if (a->validity) {
+        td_bit_set(a->validity, dst + k);
+      }
+    }
+  }
+  return TD_OK;
+}

@@ -148,6 +148,11 @@ void td_shared_array_release(td_shared_array *s); /* NULL is fine */
 int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t length,
                          td_shared_array *owner, struct ArrowArray *out, td_error *err);
 
+/* Appends the rows of `src` at indices idx32[0..n) (or idx64 when idx32 is
+ * NULL) to `a` (same type).  Indices are relative to the view. */
+int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *idx32,
+                           const int64_t *idx64, int64_t n, td_error *err);
+
 /* Exports the rows a view covers (v->offset, v->length) as an array sharing
  * its buffers; `out` keeps `owner` (the view's buffers' owner) alive. */
 int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowArray *out,

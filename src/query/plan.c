@@ -31,8 +31,7 @@ static int parse_item(const char *text, td_expr **e, char **name, td_error *err)
   *e = NULL;
   *name = NULL;
   td_parser p;
-  td__parser_init(&p, text, strlen(text), err);
-  td__next(&p);
+  td__parser_init(&p, text, strlen(text), err); /* reads the first token */
   int rc = td__parse_expr(&p, e);
   if (rc) return rc;
   if (td__accept_kw(&p, "AS") || (p.tok.kind == TK_IDENT && !td__is_reserved(p.tok.text, p.tok.len)) ||
@@ -480,63 +479,18 @@ static int rewrite(const sql_plan *sp, const td_expr *e, td_expr **out, td_error
   return TD_OK;
 }
 
-/* Index of the result column an ORDER BY item names (alias, equal item, or
- * a bare column of `cols`), or an error pointing at it. */
-static int order_column(const sql_plan *sp, const td_order_item *o, const td_schema *cols, int64_t *out,
-                        td_error *err) {
-  const td_expr *e = o->expr;
+/* The select item an ORDER BY expression names (alias or equal
+ * expression), or -1. */
+static int64_t order_item(const sql_plan *sp, const td_expr *e) {
   if (e->kind == TD_EXPR_COLUMN)
     for (int64_t i = 0; i < sp->n_items; i++)
-      if (strcmp(sp->names[i], e->name) == 0) return (*out = i, TD_OK);
+      if (strcmp(sp->names[i], e->name) == 0) return i;
   for (int64_t i = 0; i < sp->n_items; i++)
-    if (td_expr_equal(sp->items[i], e)) return (*out = i, TD_OK);
-  if (e->kind == TD_EXPR_COLUMN && cols) {
-    int64_t c = td_schema_find(cols, e->name);
-    if (c >= 0) return (*out = c, TD_OK);
-  }
-  return td_err_at(err, TD_ETYPE, o->pos,
-                   "ORDER BY must name a column, alias or expression of the select list at offset %lld",
-                   (long long)o->pos);
+    if (td_expr_equal(sp->items[i], e)) return i;
+  return -1;
 }
 
-static int apply_order_limit(const sql_plan *sp, const td_schema *names, const int64_t *map, td_table **t,
-                             td_error *err) {
-  const td_select *q = sp->q;
-  int rc = TD_OK;
-  if (q->n_order_by > 0) {
-    int64_t cols[64];
-    bool desc[64];
-    if (q->n_order_by > 64)
-      return td_err_at(err, TD_EPARSE, q->order_by[64].pos, "ORDER BY takes at most 64 columns");
-    for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) {
-      int64_t c = -1;
-      rc = order_column(sp, &q->order_by[i], names, &c, err);
-      if (rc == TD_OK && map) {
-        c = map[c];
-        if (c < 0)
-          rc = td_err_at(err, TD_ETYPE, q->order_by[i].pos,
-                         "ORDER BY a computed aggregate expression is not supported at offset %lld",
-                         (long long)q->order_by[i].pos);
-      }
-      cols[i] = c;
-      desc[i] = q->order_by[i].desc;
-    }
-    td_table *s = NULL;
-    if (rc == TD_OK) rc = td_op_sort(*t, cols, desc, q->n_order_by, &s, err);
-    if (rc) return rc;
-    td_table_release(*t);
-    *t = s;
-  }
-  if (q->has_limit) {
-    td_table *h;
-    if ((rc = td_op_slice(*t, q->limit, false, &h, err)) != TD_OK) return rc;
-    td_table_release(*t);
-    *t = h;
-  }
-  return TD_OK;
-}
-
-/* A select op computing bound items; takes `items`. */
+/* A select op computing bound items; takes `items` (and `filter`). */
 static int project(td_table *src, td_expr *filter, td_expr **items, int64_t n, char **names, td_table **out,
                    td_error *err) {
   td_select_spec spec;
@@ -555,26 +509,91 @@ static int project(td_table *src, td_expr *filter, td_expr **items, int64_t n, c
   return rc;
 }
 
-static int plain_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
-  td_expr **bound = td_calloc((size_t)sp->n_items + 1, sizeof *bound);
-  int rc = bound ? TD_OK : td_err_nomem(err, "planning a query");
-  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = td_expr_bind(sp->items[i], src->def, 0, &bound[i], err);
-  if (rc) {
-    for (int64_t i = 0; bound && i < sp->n_items; i++) td_expr_free(bound[i]);
-    td_free(bound);
-    td_expr_free(filter);
-    return rc;
+static void free_exprs(td_expr **v, int64_t n) {
+  for (int64_t i = 0; v && i < n; i++) td_expr_free(v[i]);
+  td_free(v);
+}
+
+/*
+ * The end of every plan: project the items (computed over `in`: `over[i]`
+ * unbound, already rewritten for aggregations) plus hidden columns for ORDER
+ * BY expressions that are not items, sort, limit, and drop the hidden
+ * columns.  `filter` (bound over `in`, taken) is applied first.
+ */
+static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *over, td_table **out,
+                  td_error *err) {
+  const td_select *q = sp->q;
+  int64_t n = sp->n_items, total = n, order[64];
+  bool desc[64];
+  td_expr **bound = td_calloc((size_t)(n + q->n_order_by) + 1, sizeof *bound);
+  char **names = td_calloc((size_t)(n + q->n_order_by) + 1, sizeof *names);
+  int rc = bound && names ? TD_OK : td_err_nomem(err, "planning a query");
+  if (rc == TD_OK && q->n_order_by > 64)
+    rc = td_err_at(err, TD_EPARSE, q->order_by[64].pos, "ORDER BY takes at most 64 columns");
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+    rc = td_expr_bind(over[i], in->def, 0, &bound[i], err);
+    names[i] = sp->names[i];
   }
-  td_table *t;
-  rc = project(src, filter, bound, sp->n_items, sp->names, &t, err);
-  if (rc) return rc;
-  rc = apply_order_limit(sp, t->def, NULL, &t, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) {
+    const td_order_item *o = &q->order_by[i];
+    desc[i] = o->desc;
+    order[i] = order_item(sp, o->expr);
+    if (order[i] >= 0) continue;
+    td_expr *h = NULL;
+    rc = sp->aggregate ? rewrite(sp, o->expr, &h, err) : td_expr_clone(o->expr, &h, err);
+    if (rc == TD_OK) rc = td_expr_bind(h, in->def, 0, &bound[total], err);
+    td_expr_free(h);
+    if (rc == TD_OK) {
+      char name[32];
+      snprintf(name, sizeof name, "__o%lld", (long long)i);
+      if (!(names[total] = td_strdup(name))) rc = td_err_nomem(err, "planning a query");
+      order[i] = total++;
+    }
+  }
+  td_table *t = NULL;
+  if (rc == TD_OK) {
+    rc = project(in, filter, bound, total, names, &t, err);
+    bound = NULL;
+    filter = NULL;
+  }
+  td_table *next;
+  if (rc == TD_OK && q->n_order_by > 0 && (rc = td_op_sort(t, order, desc, q->n_order_by, &next, err)) == TD_OK) {
+    td_table_release(t);
+    t = next;
+  }
+  if (rc == TD_OK && q->has_limit && (rc = td_op_slice(t, q->limit, false, &next, err)) == TD_OK) {
+    td_table_release(t);
+    t = next;
+  }
+  if (rc == TD_OK && total > n) { /* drop the hidden ORDER BY columns */
+    td_expr **keep = td_calloc((size_t)n + 1, sizeof *keep);
+    if (!keep) rc = td_err_nomem(err, "planning a query");
+    for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+      td_expr *c = column_ref(sp->names[i], 0, err);
+      rc = c ? td_expr_bind(c, t->def, 0, &keep[i], err) : TD_ENOMEM;
+      td_expr_free(c);
+    }
+    if (rc == TD_OK && (rc = project(t, NULL, keep, n, sp->names, &next, err)) == TD_OK) {
+      td_table_release(t);
+      t = next;
+    } else if (rc) {
+      free_exprs(keep, n);
+    }
+  }
+  for (int64_t i = n; names && i < total; i++) td_free(names[i]);
+  td_free(names);
+  free_exprs(bound, total);
+  td_expr_free(filter);
   if (rc) {
     td_table_release(t);
     return rc;
   }
   *out = t;
   return TD_OK;
+}
+
+static int plain_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
+  return finish(sp, src, filter, sp->items, out, err);
 }
 
 static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
@@ -619,35 +638,25 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
   /* Rewrite the items over the aggregation's output before building it, so
    * that errors come first. */
   td_expr **rew = td_calloc((size_t)sp->n_items + 1, sizeof *rew);
-  int64_t *map = td_malloc((size_t)(sp->n_items + 1) * sizeof *map);
-  if (rc == TD_OK && (!rew || !map)) rc = td_err_nomem(err, "planning a query");
-  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) {
-    rc = rewrite(sp, sp->items[i], &rew[i], err);
-    map[i] = -1;
-    if (rc == TD_OK && rew[i]->kind == TD_EXPR_COLUMN)
-      map[i] = rew[i]->name[2] == 'k' ? atoll(rew[i]->name + 3) : sp->n_keys + atoll(rew[i]->name + 3);
-  }
-  td_table *agg = NULL, *t = NULL;
+  if (rc == TD_OK && !rew) rc = td_err_nomem(err, "planning a query");
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = rewrite(sp, sp->items[i], &rew[i], err);
+  td_table *agg = NULL;
   if (rc == TD_OK) rc = td_op_agg(src, &p, &agg, err);
   else td_agg_plan_reset(&p);
-  /* ORDER BY and LIMIT on the aggregation's output, then the projection. */
-  if (rc == TD_OK) rc = apply_order_limit(sp, NULL, map, &agg, err);
-  td_expr **bound = rc == TD_OK ? td_calloc((size_t)sp->n_items + 1, sizeof *bound) : NULL;
-  if (rc == TD_OK && !bound) rc = td_err_nomem(err, "planning a query");
-  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = td_expr_bind(rew[i], agg->def, 0, &bound[i], err);
-  if (rc == TD_OK) {
-    rc = project(agg, NULL, bound, sp->n_items, sp->names, &t, err);
-    bound = NULL;
-  }
-  for (int64_t i = 0; bound && i < sp->n_items; i++) td_expr_free(bound[i]);
-  td_free(bound);
-  for (int64_t i = 0; rew && i < sp->n_items; i++) td_expr_free(rew[i]);
-  td_free(rew);
-  td_free(map);
+  if (rc == TD_OK) rc = finish(sp, agg, NULL, rew, out, err);
+  free_exprs(rew, sp->n_items);
   td_table_release(agg);
-  if (rc) return rc;
-  *out = t;
-  return TD_OK;
+  return rc;
+}
+
+/* The first aggregate call in e, or NULL. */
+static const td_expr *first_agg(const td_expr *e) {
+  if (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE) return e;
+  for (int64_t i = 0; i < e->n_args; i++) {
+    const td_expr *a = first_agg(e->args[i]);
+    if (a) return a;
+  }
+  return NULL;
 }
 
 /* Parses, resolves the source and builds the pruned source table. */
@@ -676,9 +685,10 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
   if (rc == TD_OK) rc = expand_items(sp, def, err);
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) sp->aggregate |= td_expr_has_agg(sp->items[i]);
   sp->aggregate |= sp->q->n_group_by > 0 || sp->q->distinct;
-  if (rc == TD_OK && sp->q->where && td_expr_has_agg(sp->q->where))
-    rc = td_err_at(err, TD_ETYPE, sp->q->where->pos, "WHERE cannot use an aggregate at offset %lld",
-                   (long long)sp->q->where->pos);
+  const td_expr *agg_in_where = sp->q->where ? first_agg(sp->q->where) : NULL;
+  if (rc == TD_OK && agg_in_where)
+    rc = td_err_at(err, TD_ETYPE, agg_in_where->pos, "WHERE cannot use an aggregate (%s) at offset %lld",
+                   agg_in_where->name, (long long)agg_in_where->pos);
   if (rc == TD_OK) rc = make_source(svc, key, sp->q->where, &o, src, filter, err);
   if (rc == TD_OK) opts->source_rows = td_table_size(*src);
   td_table_key_release(key);

@@ -1,0 +1,469 @@
+/*
+ * tests/query/test_ops.c - the query operators and SQL planner on static and
+ * refreshing tables: results, incremental maintenance (a live result after
+ * random appends and new locations equals the same query run from scratch on
+ * a static table), partition pruning, reads avoided, and error positions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy_backend.h"
+#include "tabledata.h"
+#include "test.h"
+
+/* Table "m": partition P (utf8), data columns k (int64, key 0..4), v (int64,
+ * with nulls), x (float64), s (utf8). */
+typedef struct env {
+  td_memory_backend *mb;
+  td_proxy proxy;
+  td_service *svc;
+  td_table_key *key;
+  unsigned seed;
+} env;
+
+static td_location_key *pkey(const char *p) {
+  const char *n = "P";
+  td_value v = td_value_str(p);
+  td_location_key *k;
+  td_location_key_new(p, 1, &n, &v, &k, NULL);
+  return k;
+}
+
+static void add_rows(env *e, const char *part, int64_t n) {
+  td_error err;
+  td_builder *b[4];
+  td_type_id t[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
+  for (int i = 0; i < 4; i++) td_builder_new(t[i], &b[i], NULL);
+  for (int64_t r = 0; r < n; r++) {
+    int64_t x = rand_r(&e->seed) % 1000;
+    td_builder_append_int(b[0], x % 5, NULL);
+    if (x % 7 == 0) td_builder_append_null(b[1], NULL);
+    else td_builder_append_int(b[1], x, NULL);
+    td_builder_append_double(b[2], (double)x / 8.0, NULL);
+    char s[16];
+    snprintf(s, sizeof s, "s%lld", (long long)(x % 3));
+    td_builder_append_str(b[3], s, -1, NULL);
+  }
+  struct ArrowArray cols[4], batch;
+  for (int i = 0; i < 4; i++) {
+    td_builder_finish(b[i], &cols[i], NULL);
+    td_builder_free(b[i]);
+  }
+  TD_ASSERT_OK(td_batch_make(4, cols, &batch, &err), &err);
+  td_location_key *k = pkey(part);
+  if (td_memory_backend_location_size(e->mb, "m", k) < 0)
+    TD_ASSERT_OK(td_memory_backend_add_location(e->mb, "m", k, &batch, &err), &err);
+  else
+    TD_ASSERT_OK(td_memory_backend_append(e->mb, "m", k, &batch, &err), &err);
+  td_location_key_release(k);
+}
+
+static void env_open(env *e, int64_t page_size) {
+  td_error err;
+  memset(e, 0, sizeof *e);
+  e->seed = 7;
+  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  const char *names[4] = {"k", "v", "x", "s"};
+  td_type_id types[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
+  const char *pn = "P";
+  td_type_id pt = TD_TYPE_UTF8;
+  struct ArrowSchema ds, ps;
+  td_schema_make(4, names, types, NULL, &ds, NULL);
+  td_schema_make(1, &pn, &pt, NULL, &ps, NULL);
+  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "m", &ds, &ps, &err), &err);
+  ds.release(&ds);
+  ps.release(&ps);
+  add_rows(e, "a", 30);
+  add_rows(e, "b", 17);
+  add_rows(e, "c", 0);
+  td_proxy_init(&e->proxy);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = page_size;
+  o.update_period_ms = 3600 * 1000; /* cycles only on flush */
+  TD_ASSERT_OK(td_service_new(td_proxy_backend(&e->proxy, td_memory_backend_backend(e->mb)), &o, &e->svc, &err),
+               &err);
+  TD_ASSERT_OK(td_table_key_new("m", &e->key, &err), &err);
+}
+
+static void env_close(env *e) {
+  td_table_key_release(e->key);
+  td_service_free(e->svc);
+  td_memory_backend_release(e->mb);
+  td_proxy_destroy(&e->proxy);
+}
+
+static td_table *source(env *e, bool refreshing) {
+  td_error err;
+  td_table_options o = {NULL, NULL, refreshing};
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(e->svc, e->key, &o, &t, &err), &err);
+  return t;
+}
+
+/* The rows of a table as sorted "a|b|c" strings (a multiset). */
+typedef struct rows {
+  char **v;
+  int64_t n;
+} rows;
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static rows rows_of(td_table *t, bool sorted) {
+  td_error err;
+  int64_t n = td_table_size(t);
+  rows r = {calloc((size_t)n + 1, sizeof(char *)), n};
+  struct ArrowArray a;
+  struct ArrowSchema s;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, n, &a, &err), &err);
+  TD_ASSERT_OK(td_table_schema(t, &s, &err), &err);
+  for (int64_t i = 0; i < n; i++) {
+    char line[1024] = "";
+    for (int64_t c = 0; c < s.n_children; c++) {
+      td_value v;
+      char buf[128];
+      TD_ASSERT_OK(td_arrow_get_value(s.children[c], a.children[c], i, &v, &err), &err);
+      if (v.type == TD_TYPE_FLOAT64 && !v.is_null) snprintf(buf, sizeof buf, "%.9g", v.v.f);
+      else td_value_format(&v, buf, sizeof buf);
+      strncat(line, buf, sizeof line - strlen(line) - 2);
+      strcat(line, "|");
+    }
+    r.v[i] = strdup(line);
+  }
+  if (sorted) qsort(r.v, (size_t)n, sizeof *r.v, cmp_str);
+  a.release(&a);
+  s.release(&s);
+  return r;
+}
+
+static void rows_free(rows *r) {
+  for (int64_t i = 0; i < r->n; i++) free(r->v[i]);
+  free(r->v);
+}
+
+static void assert_same_rows(td_table *a, td_table *b, bool sorted) {
+  rows x = rows_of(a, sorted), y = rows_of(b, sorted);
+  if (x.n != y.n) fail_msg("%lld rows vs %lld rows", (long long)x.n, (long long)y.n);
+  for (int64_t i = 0; i < x.n; i++)
+    if (strcmp(x.v[i], y.v[i]) != 0) fail_msg("row %lld: %s vs %s", (long long)i, x.v[i], y.v[i]);
+  rows_free(&x);
+  rows_free(&y);
+}
+
+typedef td_table *(*build_fn)(td_table *src);
+
+static td_table *b_where(td_table *src) {
+  td_table *t;
+  td_error err;
+  TD_ASSERT_OK(td_table_where(src, "v > 300 AND s != 's1' OR v IS NULL", &t, &err), &err);
+  return t;
+}
+static td_table *b_view(td_table *src) {
+  td_table *t;
+  td_error err;
+  const char *cols[4] = {"P", "v * 2 + k AS w", "x / 2", "s"};
+  TD_ASSERT_OK(td_table_view(src, cols, 4, &t, &err), &err);
+  return t;
+}
+static td_table *b_agg(td_table *src) {
+  td_table *t;
+  td_error err;
+  const char *aggs[7] = {"count(*) AS n", "count(v)", "sum(v) AS total", "min(s)", "max(x)", "avg(v)", "sum(x * 2)"};
+  const char *by[2] = {"k", "s"};
+  TD_ASSERT_OK(td_table_agg_by(src, aggs, 7, by, 2, &t, &err), &err);
+  return t;
+}
+static td_table *b_agg_partition(td_table *src) {
+  td_table *t;
+  td_error err;
+  const char *aggs[4] = {"count(*)", "min(P)", "max(P)", "first(P)"};
+  const char *by[1] = {"P"};
+  TD_ASSERT_OK(td_table_agg_by(src, aggs, 4, by, 1, &t, &err), &err);
+  return t;
+}
+static td_table *b_sort(td_table *src) {
+  td_table *t;
+  td_error err;
+  /* A total order (ties between live and static sources would differ). */
+  const char *cols[5] = {"v", "s", "k", "P", "x"};
+  bool desc[5] = {true, false, false, true, false};
+  TD_ASSERT_OK(td_table_sort(src, cols, desc, 5, &t, &err), &err);
+  return t;
+}
+static td_table *b_sql(td_table *src) {
+  (void)src;
+  return NULL; /* see test_sql */
+}
+
+/* Builds `op` on a live source and on static ones, through random growth. */
+static void live_equals_static(build_fn op, bool order_matters) {
+  env e;
+  env_open(&e, 8);
+  td_table *live_src = source(&e, true);
+  td_table *live = op(live_src);
+  static const char *parts[6] = {"a", "b", "c", "d", "e", "f"};
+  for (int step = 0; step < 12; step++) {
+    int n_ops = 1 + rand_r(&e.seed) % 4;
+    for (int i = 0; i < n_ops; i++) add_rows(&e, parts[rand_r(&e.seed) % 6], rand_r(&e.seed) % 23);
+    td_error err;
+    TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+    td_table *st_src = source(&e, false);
+    td_table *st = op(st_src);
+    assert_int_equal(td_table_size(live_src), td_table_size(st_src));
+    assert_same_rows(live, st, !order_matters);
+    td_table_release(st);
+    td_table_release(st_src);
+  }
+  td_table_release(live);
+  td_table_release(live_src);
+  env_close(&e);
+}
+
+static void test_live_where(void **s) {
+  (void)s;
+  live_equals_static(b_where, false);
+}
+static void test_live_view(void **s) {
+  (void)s;
+  live_equals_static(b_view, false);
+}
+static void test_live_agg(void **s) {
+  (void)s;
+  live_equals_static(b_agg, false);
+}
+static void test_live_agg_partition(void **s) {
+  (void)s;
+  live_equals_static(b_agg_partition, false);
+}
+static void test_live_sort(void **s) {
+  (void)s;
+  live_equals_static(b_sort, true);
+}
+
+/* ---- static results checked by hand ---- */
+
+static void test_static_values(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 8);
+  td_error err;
+  td_table *src = source(&e, false);
+  int64_t n = td_table_size(src);
+  /* Reference: read everything and compute by hand. */
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_table_read(src, NULL, 0, 0, n, &a, &err), &err);
+  const int64_t *v = (const int64_t *)a.children[2]->buffers[1];
+  const uint8_t *valid = a.children[2]->buffers[0];
+  int64_t count_v = 0, sum_v = 0, over = 0;
+  for (int64_t i = 0; i < n; i++) {
+    bool ok = !valid || ((valid[i / 8] >> (i % 8)) & 1);
+    if (ok) {
+      count_v++;
+      sum_v += v[i];
+      over += v[i] > 500;
+    }
+  }
+  a.release(&a);
+  const char *aggs[3] = {"count(v)", "sum(v)", "count(*)"};
+  td_table *g;
+  TD_ASSERT_OK(td_table_agg_by(src, aggs, 3, NULL, 0, &g, &err), &err);
+  rows r = rows_of(g, false);
+  char want[256];
+  snprintf(want, sizeof want, "%lld|%lld|%lld|", (long long)count_v, (long long)sum_v, (long long)n);
+  assert_string_equal(r.v[0], want);
+  rows_free(&r);
+  td_table_release(g);
+  td_table *w;
+  TD_ASSERT_OK(td_table_where(src, "v > 500", &w, &err), &err);
+  assert_int_equal(td_table_size(w), over);
+  td_table *h, *tl;
+  TD_ASSERT_OK(td_table_head(w, 3, &h, &err), &err);
+  TD_ASSERT_OK(td_table_tail(w, 2, &tl, &err), &err);
+  assert_int_equal(td_table_size(h), over < 3 ? over : 3);
+  assert_int_equal(td_table_size(tl), over < 2 ? over : 2);
+  td_table_release(h);
+  td_table_release(tl);
+  td_table_release(w);
+  td_table_release(src);
+  env_close(&e);
+}
+
+/* ---- pruning and reads avoided ---- */
+
+static void test_pruning(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 8);
+  td_error err;
+  td_table_options live = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(td_make_table_where(e.svc, e.key, "P = 'b' AND v > 100", &live, &t, &err), &err);
+  assert_true(td_table_size(t) > 0);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, "P=b#b"), 1);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, "P=a#a"), 0);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, "P=a#a"), 0);
+  /* New locations of a live table are pruned the same way. */
+  add_rows(&e, "z", 10);
+  add_rows(&e, "b", 10);
+  TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, "P=z#z"), 0);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, "P=z#z"), 0);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_TABLE_LOCATION_SIZE, NULL), 0);
+  td_table_release(t);
+  /* Static: no size call for pruned locations. */
+  TD_ASSERT_OK(td_make_table_where(e.svc, e.key, "P IN ('a', 'c')", NULL, &t, &err), &err);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_TABLE_LOCATION_SIZE, "P=b#b"), 0);
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_TABLE_LOCATION_SIZE, "P=a#a"), 1);
+  td_table_release(t);
+  env_close(&e);
+}
+
+static int resolve_m(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
+  env *e = ctx;
+  if (is_path || strcmp(name, "m") != 0) {
+    err->code = TD_ENOTFOUND;
+    snprintf(err->message, sizeof err->message, "no table %s", name);
+    return TD_ENOTFOUND;
+  }
+  *svc = td_service_retain(e->svc);
+  return td_table_key_new("m", key, err);
+}
+
+static void test_no_data_reads(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 8);
+  td_error err;
+  td_query_options qo = {resolve_m, &e, false, 0};
+  static const char *queries[] = {
+      "SELECT DISTINCT P FROM m",
+      "SELECT count(*) FROM m",
+      "SELECT P, count(*) AS n, min(P) FROM m WHERE P != 'c' GROUP BY P ORDER BY n DESC",
+      "SELECT count(*) FROM m WHERE P = 'a'",
+  };
+  for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+    td_table *t;
+    TD_ASSERT_OK(td_query(queries[i], &qo, &t, &err), &err);
+    rows r = rows_of(t, false);
+    if (i == 1) {
+      char want[32];
+      snprintf(want, sizeof want, "%d|", 47);
+      assert_string_equal(r.v[0], want);
+    }
+    if (i == 2) assert_string_equal(r.v[0], "a|30|a|");
+    rows_free(&r);
+    td_table_release(t);
+  }
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), 0);
+  /* A data column does need the data. */
+  td_table *t;
+  TD_ASSERT_OK(td_query("SELECT sum(v) FROM m", &qo, &t, &err), &err);
+  assert_true(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL) > 0);
+  td_table_release(t);
+  env_close(&e);
+}
+
+/* ---- SQL: results and errors ---- */
+
+static void test_sql(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 8);
+  td_error err;
+  td_query_options qo = {resolve_m, &e, false, 0};
+  td_table *a, *b;
+  /* The same result through SQL and through the operators. */
+  TD_ASSERT_OK(td_query("SELECT k, s, count(*) AS n, sum(v) AS total FROM m WHERE v > 100 GROUP BY k, s "
+                        "ORDER BY total DESC, k LIMIT 4",
+                        &qo, &a, &err),
+               &err);
+  td_table *src = source(&e, false), *w, *g, *srt, *h;
+  const char *aggs[2] = {"count(*) AS n", "sum(v) AS total"};
+  const char *by[2] = {"k", "s"};
+  const char *cols[2] = {"total", "k"};
+  bool desc[2] = {true, false};
+  TD_ASSERT_OK(td_table_where(src, "v > 100", &w, &err), &err);
+  TD_ASSERT_OK(td_table_agg_by(w, aggs, 2, by, 2, &g, &err), &err);
+  TD_ASSERT_OK(td_table_sort(g, cols, desc, 2, &srt, &err), &err);
+  TD_ASSERT_OK(td_table_head(srt, 4, &h, &err), &err);
+  assert_same_rows(a, h, false);
+  td_table_release(a);
+  /* Computed items over aggregates, aliases in ORDER BY. */
+  TD_ASSERT_OK(td_query("SELECT k + 1 AS k1, sum(v) / count(v) AS mean, max(x) FROM m GROUP BY k ORDER BY k1", &qo,
+                        &b, &err),
+               &err);
+  assert_int_equal(td_table_size(b), 5);
+  td_table_release(b);
+  /* ORDER BY a column that is not selected. */
+  TD_ASSERT_OK(td_query("SELECT k FROM m WHERE x < 20 ORDER BY x DESC, k LIMIT 5", &qo, &b, &err), &err);
+  assert_int_equal(td_table_num_columns(b), 1);
+  assert_int_equal(td_table_size(b), 5);
+  td_table_release(b);
+  td_table_release(h);
+  td_table_release(srt);
+  td_table_release(g);
+  td_table_release(w);
+  td_table_release(src);
+  /* Errors point at the offending token. */
+  static const struct {
+    const char *sql;
+    int code;
+    int64_t pos;
+    const char *text;
+  } bad[] = {
+      {"SELECT kk FROM m", TD_ETYPE, 7, "unknown column 'kk'"},
+      {"SELECT k FROM m WHERE s > 3", TD_ETYPE, 24, "cannot compare"},
+      {"SELECT k, sum(v) FROM m", TD_ETYPE, 7, "must appear in GROUP BY"},
+      {"SELECT k FROM m WHERE sum(v) > 1", TD_ETYPE, 22, "WHERE cannot use an aggregate"},
+      {"SELECT k FROM m GROUP BY k ORDER BY x", TD_ETYPE, 36, "'x' must appear in GROUP BY"},
+      {"SELECT k FROM m WHERE", TD_EPARSE, 21, "expected"},
+      {"SELECT k FROM nowhere", TD_ENOTFOUND, 14, "nowhere"},
+      {"SELECT k, k FROM m", TD_ETYPE, 10, "two columns named 'k'"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    td_table *t = NULL;
+    td_error_clear(&err);
+    int rc = td_query(bad[i].sql, &qo, &t, &err);
+    if (rc != bad[i].code || err.position != bad[i].pos || !strstr(err.message, bad[i].text))
+      fail_msg("'%s': got %s at %lld: %s", bad[i].sql, td_status_name(rc), (long long)err.position, err.message);
+    assert_null(t);
+  }
+  env_close(&e);
+}
+
+/* ---- the lazy stream reads only what LIMIT needs ---- */
+
+static void test_stream_limit(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 8);
+  td_error err;
+  td_query_options qo = {resolve_m, &e, false, 0};
+  struct ArrowArrayStream st;
+  TD_ASSERT_OK(td_query_stream("SELECT k, v FROM m WHERE v IS NOT NULL LIMIT 3", &qo, &st, &err), &err);
+  int64_t got = 0;
+  for (;;) {
+    struct ArrowArray b;
+    assert_int_equal(st.get_next(&st, &b), 0);
+    if (!b.release) break;
+    got += b.length;
+    b.release(&b);
+  }
+  st.release(&st);
+  assert_int_equal(got, 3);
+  assert_int_equal(qo.source_rows, 47);
+  /* Only the first page of each column was needed. */
+  assert_true(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL) <= 2);
+  env_close(&e);
+}
+
+int main(void) {
+  (void)b_sql;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_static_values), cmocka_unit_test(test_live_where),   cmocka_unit_test(test_live_view),
+      cmocka_unit_test(test_live_agg),      cmocka_unit_test(test_live_agg_partition),
+      cmocka_unit_test(test_live_sort),     cmocka_unit_test(test_pruning),      cmocka_unit_test(test_no_data_reads),
+      cmocka_unit_test(test_sql),           cmocka_unit_test(test_stream_limit),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
