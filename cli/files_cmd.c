@@ -13,11 +13,6 @@
 #include "tabledata.h"
 #include "tabledata/file_backend.h"
 
-/* Introspection of the file backend; to be declared in tabledata/file_backend.h
- * (snprintf-like: they return the length they wanted). */
-size_t td_file_backend_unsupported(td_file_backend *fb, char *buf, size_t size);
-size_t td_file_backend_location_files(td_file_backend *fb, const td_location_key *key, char *buf, size_t size);
-
 static const char k_schema_help[] =
     "usage: tabledata schema <path>\n\n"
     "Prints the columns of the table that a directory of data files (hive-style\n"

@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "commands.h"
+#include "files_cmd.h"
 #include "tabledata.h"
 
 static const td_command k_commands[] = {
     {"demo", "print the seeds' example table, built through the in-memory backend", td_cmd_demo},
     {"query", "run a SQL query over the demo table or data files", td_cmd_query},
     {"follow", "run a SQL query on a live source and print what each update changes", td_cmd_follow},
+    {"schema", "print the columns of a directory of data files (or one file)", td_cmd_schema},
+    {"locations", "print the locations of a directory of data files: partitions, rows, files", td_cmd_locations},
 };
 
 static void usage(FILE *out) {

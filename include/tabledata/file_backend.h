@@ -15,6 +15,7 @@
 #define TABLEDATA_FILE_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tabledata/api.h"
@@ -56,6 +57,13 @@ TD_API td_backend td_file_backend_backend(td_file_backend *fb);
 TD_API const char *td_file_backend_table_name(const td_file_backend *fb);
 /* Bytes read from data files so far (all reads are counted). */
 TD_API int64_t td_file_backend_bytes_read(td_file_backend *fb);
+/* Columns of the first data file that cannot be read, as "name: reason\n"
+ * lines.  Like snprintf: always NUL-terminates, returns the length wanted. */
+TD_API size_t td_file_backend_unsupported(td_file_backend *fb, char *buf, size_t size);
+/* The data files of a location, in read order, one path per line.  Like
+ * snprintf. */
+TD_API size_t td_file_backend_location_files(td_file_backend *fb, const td_location_key *key, char *buf,
+                                             size_t size);
 
 #ifdef __cplusplus
 }

@@ -114,7 +114,7 @@ static int check_format(const char *dir, json_t *queries) {
     json_t *want = json_object_get(q, "result");
     bool ok = !errbuf[0] && json_array_size(got) == json_array_size(want);
     char why[512] = "";
-    if (errbuf[0]) snprintf(why, sizeof why, "%s", errbuf);
+    if (errbuf[0]) snprintf(why, sizeof why, "%.400s", errbuf);
     else if (!ok) snprintf(why, sizeof why, "%zu rows, expected %zu", json_array_size(got), json_array_size(want));
     for (size_t r = 0; ok && r < json_array_size(want); r++) {
       const char *col;

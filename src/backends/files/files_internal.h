@@ -163,9 +163,5 @@ void fb_watch_stop(td_file_backend *fb, bool force);
 /* Under the lock: watches directory `rel`; true when it was not watched. */
 bool fb_watch_add(td_file_backend *fb, const char *rel);
 
-/* Introspection for the CLI (to be declared in tabledata/file_backend.h). */
-TD_API size_t td_file_backend_unsupported(td_file_backend *fb, char *buf, size_t size);
-TD_API size_t td_file_backend_location_files(td_file_backend *fb, const td_location_key *key,
-                                             char *buf, size_t size);
 
 #endif

@@ -485,6 +485,7 @@ int pq_decode_delta(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t
 /* Decodes n lengths and checks them; *used = bytes of the length stream. */
 static int delta_lengths(const uint8_t *p, int64_t len, int64_t nn, uint64_t **lens, int64_t *used,
                          int64_t *sum, td_error *err) {
+  *sum = 0;
   int rc = delta_values(p, len, nn, lens, used, err);
   if (rc) return rc;
   int64_t s = 0;
@@ -505,7 +506,7 @@ int pq_decode_delta_length(const pq_colinfo *ci, const uint8_t *p, int64_t len, 
   if (ci->phys != PQ_BYTE_ARRAY)
     return td_err(err, TD_EFORMAT, "DELTA_LENGTH_BYTE_ARRAY used for a non-byte-array column");
   uint64_t *lens;
-  int64_t used, sum;
+  int64_t used = 0, sum = 0;
   int rc = delta_lengths(p, len, nn, &lens, &used, &sum, err);
   if (rc) return rc;
   if (sum > len - used) {
@@ -527,7 +528,7 @@ int pq_decode_delta_byte_array(const pq_colinfo *ci, const uint8_t *p, int64_t l
   if (ci->phys != PQ_BYTE_ARRAY)
     return td_err(err, TD_EFORMAT, "DELTA_BYTE_ARRAY used for a non-byte-array column");
   uint64_t *pre = NULL, *suf = NULL;
-  int64_t used1, used2, sum;
+  int64_t used1 = 0, used2 = 0, sum = 0;
   int rc = delta_values(p, len, nn, &pre, &used1, err);
   if (!rc) rc = delta_lengths(p + used1, len - used1, nn, &suf, &used2, &sum, err);
   if (rc) goto done;

@@ -651,7 +651,7 @@ static void test_truncate_and_replace(void **state) {
 
   write_file(path, "a\n1\n");
   r = open_ok(path, NULL);
-  char other[512];
+  char other[1024];
   snprintf(other, sizeof other, "%s.new", path);
   write_file(other, "a\n1\n2\n3\n");
   assert_int_equal(rename(other, path), 0);
