@@ -130,51 +130,181 @@ static bool all_const(const td_expr *e, const td_batch *b) {
   return true;
 }
 
-/* Output column `i` of chunk `c`: expression `e` over the batch's rows, or
- * only the selected rows (sel != NULL). */
-static int fill_column(td_dchunk *c, int64_t i, const td_expr *e, int64_t src_col, const td_batch *b,
-                       const td_scan *sc, const td_chunk *ch, const uint32_t *sel, int64_t n_sel, td_error *err) {
-  if (e && e->kind == TD_EXPR_COLUMN) src_col = e->column;
-  if (src_col >= 0) { /* a source column: shared, or gathered */
-    if (b->consts[src_col].type != TD_TYPE_NONE) return td_dchunk_set_const(c, i, &b->consts[src_col], err);
-    int64_t k = 0;
-    while (sc->cols[k] != src_col) k++;
-    if (!sel) {
-      td_dchunk_set_view(c, i, &ch->views[k], ch->owners[k]);
-      return TD_OK;
+/* Gathers the selected rows of every scanned, non-constant source column,
+ * block by block so each block's source rows are still in cache for the
+ * next column; gathered[c] receives source column c. */
+#define TD_GATHER_BLOCK 4096
+static int gather_selected(const td_batch *b, const td_scan *sc, const uint32_t *sel, int64_t n, td_array *gathered,
+                           td_error *err) {
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < sc->n_cols; i++) {
+    int64_t c = sc->cols[i];
+    if (b->consts[c].type == TD_TYPE_NONE) rc = td_array_init(&gathered[c], b->cols[c].type, n, err);
+  }
+  for (int64_t from = 0; rc == TD_OK && from < n; from += TD_GATHER_BLOCK) {
+    int64_t m = n - from < TD_GATHER_BLOCK ? n - from : TD_GATHER_BLOCK;
+    for (int64_t i = 0; rc == TD_OK && i < sc->n_cols; i++) {
+      int64_t c = sc->cols[i];
+      if (b->consts[c].type == TD_TYPE_NONE)
+        rc = td_array_append_gather(&gathered[c], &b->cols[c], sel + from, NULL, m, err);
     }
-    td_array a;
-    int rc = td_array_init(&a, b->cols[src_col].type, n_sel, err);
-    if (rc == TD_OK) rc = td_array_append_gather(&a, &b->cols[src_col], sel, NULL, n_sel, err);
-    if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &a, err);
-    td_array_reset(&a);
-    return rc;
   }
-  if (all_const(e, b)) { /* constant over the chunk */
-    td_value v;
-    int rc = td_expr_eval_row(e, b->consts, &v, err);
-    return rc ? rc : td_dchunk_set_const(c, i, &v, err);
-  }
-  td_array a;
-  memset(&a, 0, sizeof a);
-  int rc = td_expr_eval(e, b, &a, err);
-  if (rc == TD_OK && sel) { /* keep the selected rows */
-    td_array g;
-    struct ArrowArray tmp;
-    td_colview v;
-    rc = td_array_export(&a, &tmp, err);
-    if (rc == TD_OK) {
-      rc = td_colview_init(&v, e->type, &tmp, err);
-      if (rc == TD_OK) rc = td_array_init(&g, e->type, n_sel, err);
-      if (rc == TD_OK) rc = td_array_append_gather(&g, &v, sel, NULL, n_sel, err);
-      if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &g, err);
-      td_array_reset(&g);
-      tmp.release(&tmp);
+  return rc;
+}
+
+/* Output columns from a batch whose every row is kept: source columns are
+ * shared (views of `owners`, or of the scanned chunk), expressions computed. */
+static int fill_columns(const td_select_spec *spec, const td_batch *b, td_dchunk *c, const td_scan *sc,
+                        const td_chunk *ch, td_shared_array *const *owners, td_error *err) {
+  int64_t n_out = spec->items ? spec->n_items : spec->n_fields;
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < n_out; i++) {
+    const td_expr *e = spec->items ? spec->items[i] : NULL;
+    int64_t col = e ? (e->kind == TD_EXPR_COLUMN ? e->column : -1) : i;
+    if (col >= 0) {
+      if (b->consts[col].type != TD_TYPE_NONE) {
+        rc = td_dchunk_set_const(c, i, &b->consts[col], err);
+      } else if (owners) {
+        td_dchunk_set_view(c, i, &b->cols[col], owners[col]);
+      } else {
+        int64_t k = 0;
+        while (sc->cols[k] != col) k++;
+        td_dchunk_set_view(c, i, &ch->views[k], ch->owners[k]);
+      }
+    } else if (all_const(e, b)) {
+      td_value v;
+      rc = td_expr_eval_row(e, b->consts, &v, err);
+      if (rc == TD_OK) rc = td_dchunk_set_const(c, i, &v, err);
+    } else {
+      td_array a;
+      memset(&a, 0, sizeof a);
+      rc = td_expr_eval(e, b, &a, err);
+      if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &a, err);
+      td_array_reset(&a);
     }
-    return rc;
   }
-  if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &a, err);
-  td_array_reset(&a);
+  return rc;
+}
+
+/*
+ * The fused fast path of a common filter: `column OP constant` over an int64
+ * (or timestamp) or float64 column without nulls, keeping output columns
+ * that are plain 8- or 4-byte columns without nulls.  One pass writes every
+ * output column for every row and advances only past kept rows (branch-free),
+ * instead of a selection vector then a gather per column.
+ */
+/* One kept-row copy of up to four 8-byte columns per row. */
+#define TD_FUSED_BODY(COND)                                              \
+  do {                                                                   \
+    switch (nc) {                                                        \
+      case 1:                                                            \
+        for (int64_t i = 0; i < len; i++) {                              \
+          d[0][k] = s[0][i];                                             \
+          k += (COND);                                                   \
+        }                                                                \
+        break;                                                           \
+      case 2:                                                            \
+        for (int64_t i = 0; i < len; i++) {                              \
+          d[0][k] = s[0][i];                                             \
+          d[1][k] = s[1][i];                                             \
+          k += (COND);                                                   \
+        }                                                                \
+        break;                                                           \
+      case 3:                                                            \
+        for (int64_t i = 0; i < len; i++) {                              \
+          d[0][k] = s[0][i];                                             \
+          d[1][k] = s[1][i];                                             \
+          d[2][k] = s[2][i];                                             \
+          k += (COND);                                                   \
+        }                                                                \
+        break;                                                           \
+      default:                                                           \
+        for (int64_t i = 0; i < len; i++) {                              \
+          d[0][k] = s[0][i];                                             \
+          d[1][k] = s[1][i];                                             \
+          d[2][k] = s[2][i];                                             \
+          d[3][k] = s[3][i];                                             \
+          k += (COND);                                                   \
+        }                                                                \
+        break;                                                           \
+    }                                                                    \
+  } while (0)
+
+#define TD_FUSED_OPS(A, C)                                  \
+  switch (op) {                                             \
+    case TD_OP_EQ: TD_FUSED_BODY((A)[i] == (C)); break;     \
+    case TD_OP_NE: TD_FUSED_BODY((A)[i] != (C)); break;     \
+    case TD_OP_LT: TD_FUSED_BODY((A)[i] < (C)); break;      \
+    case TD_OP_LE: TD_FUSED_BODY((A)[i] <= (C)); break;     \
+    case TD_OP_GT: TD_FUSED_BODY((A)[i] > (C)); break;      \
+    default: TD_FUSED_BODY((A)[i] >= (C)); break;           \
+  }
+
+/* Writes every row of the nc columns s[] to d[], advancing past kept rows
+ * only; returns the number kept. */
+static int64_t fused_rows(const td_colview *f, td_op op, double fc, int64_t ic, const int64_t *const *s,
+                          int64_t *const *d, int64_t nc, int64_t len) {
+  int64_t k = 0;
+  if (f->type == TD_TYPE_FLOAT64) {
+    const double *a = (const double *)f->values + f->offset;
+    TD_FUSED_OPS(a, fc)
+  } else {
+    const int64_t *a = (const int64_t *)f->values + f->offset;
+    TD_FUSED_OPS(a, ic)
+  }
+  return k;
+}
+
+/* Tries the fused path; *done is false when it does not apply. */
+static int select_fused(const td_select_spec *spec, const td_batch *b, const td_chunk *ch, td_dchunk **out,
+                        bool *done, td_error *err) {
+  *done = false;
+  const td_expr *f = spec->filter;
+  if (!f || f->kind != TD_EXPR_BINARY || f->op < TD_OP_EQ || f->op > TD_OP_GE || !spec->items ||
+      spec->n_items > 4)
+    return TD_OK;
+  const td_expr *col = f->args[0], *lit = f->args[1];
+  td_op op = f->op;
+  if (col->kind != TD_EXPR_COLUMN || lit->kind != TD_EXPR_LITERAL || lit->lit.is_null) return TD_OK;
+  const td_colview *fv = &b->cols[col->column];
+  if (b->consts[col->column].type != TD_TYPE_NONE || fv->validity) return TD_OK;
+  bool fl = fv->type == TD_TYPE_FLOAT64;
+  if (!(fl || fv->type == TD_TYPE_INT64 || fv->type == TD_TYPE_TIMESTAMP)) return TD_OK;
+  if (fl != (lit->lit.type == TD_TYPE_FLOAT64)) return TD_OK;
+  if (!fl && lit->lit.type != TD_TYPE_INT64 && lit->lit.type != TD_TYPE_TIMESTAMP) return TD_OK;
+  const int64_t *src[4];
+  int64_t *dst[4];
+  td_array arrs[4];
+  int64_t nc = spec->n_items;
+  for (int64_t j = 0; j < nc; j++) {
+    const td_expr *e = spec->items[j];
+    if (e->kind != TD_EXPR_COLUMN || b->consts[e->column].type != TD_TYPE_NONE) return TD_OK;
+    const td_colview *v = &b->cols[e->column];
+    if (v->validity || td_type_width(v->type) != 8) return TD_OK;
+    src[j] = (const int64_t *)v->values + v->offset;
+  }
+  int rc = TD_OK;
+  int64_t made = 0;
+  while (rc == TD_OK && made < nc) {
+    rc = td_array_init(&arrs[made], b->cols[spec->items[made]->column].type, ch->length + 1, err);
+    if (rc == TD_OK) dst[made] = (int64_t *)arrs[made].values, made++;
+  }
+  if (rc == TD_OK) {
+    *done = true;
+    int64_t n = fused_rows(fv, op, fl ? lit->lit.v.f : 0, fl ? 0 : lit->lit.v.i, src, dst, nc, ch->length);
+    if (n > 0) {
+      rc = td_dchunk_new(nc, n, out, err);
+      for (int64_t j = 0; rc == TD_OK && j < nc; j++) {
+        arrs[j].length = n;
+        rc = td_dchunk_set_array(*out, j, &arrs[j], err);
+      }
+      if (rc) {
+        td_dchunk_release(*out);
+        *out = NULL;
+      }
+    }
+  }
+  for (int64_t j = 0; j < made; j++) td_array_reset(&arrs[j]);
   return rc;
 }
 
@@ -183,20 +313,46 @@ int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, const td_s
   *out = NULL;
   td_batch b;
   batch_of(s, sc, ch, &b);
-  const uint32_t *sel = NULL;
+  bool fused;
+  int frc = select_fused(spec, &b, ch, out, &fused, err);
+  if (frc || fused) return frc;
   int64_t n = ch->length;
   if (spec->filter) {
     int rc = ensure_sel(s, ch->length, err);
     if (rc == TD_OK) rc = td_expr_select(spec->filter, &b, NULL, 0, s->sel, &n, err);
     if (rc) return rc;
     if (n == 0) return TD_OK;
-    if (n < ch->length) sel = s->sel;
   }
   int64_t n_out = spec->items ? spec->n_items : spec->n_fields;
   td_dchunk *c;
   int rc = td_dchunk_new(n_out, n, &c, err);
-  for (int64_t i = 0; rc == TD_OK && i < n_out; i++)
-    rc = fill_column(c, i, spec->items ? spec->items[i] : NULL, spec->items ? -1 : i, &b, sc, ch, sel, n, err);
+  if (rc) return rc;
+  if (n == ch->length) { /* every row: share the scanned pages */
+    rc = fill_columns(spec, &b, c, sc, ch, NULL, err);
+  } else { /* the selected rows, gathered, then computed */
+    td_array *g = td_calloc((size_t)spec->n_fields + 1, sizeof *g);
+    td_shared_array **owners = td_calloc((size_t)spec->n_fields + 1, sizeof *owners);
+    rc = g && owners ? gather_selected(&b, sc, s->sel, n, g, err) : td_err_nomem(err, "filtering");
+    for (int64_t i = 0; rc == TD_OK && i < sc->n_cols; i++) {
+      int64_t col = sc->cols[i];
+      if (b.consts[col].type != TD_TYPE_NONE) continue;
+      td_type_id type = g[col].type;
+      struct ArrowArray arr;
+      rc = td_array_export(&g[col], &arr, err);
+      if (rc == TD_OK) rc = td_shared_array_new(&arr, &owners[col], err);
+      if (rc == TD_OK) rc = td_colview_init(&s->cols[col], type, &owners[col]->array, err);
+    }
+    if (rc == TD_OK) {
+      b.length = n;
+      rc = fill_columns(spec, &b, c, sc, ch, owners, err);
+    }
+    for (int64_t i = 0; g && i < spec->n_fields; i++) {
+      td_array_reset(&g[i]);
+      if (owners) td_shared_array_release(owners[i]);
+    }
+    td_free(g);
+    td_free(owners);
+  }
   if (rc) {
     td_dchunk_release(c);
     return rc;
