@@ -5,3 +5,14 @@ build=${1:-build/release}
 "$build/bench/bench_core" "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-5}"
 "$build/bench/bench_refresh" "${TD_BENCH_APPENDS:-10000}" "${TD_BENCH_SECONDS:-3}"
 "$build/bench/bench_query" "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-3}"
+# tabledata against DuckDB (npm @duckdb/node-api) on the same files.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  work="$build/bench-node"
+  mkdir -p "$work"
+  cp bench/duckdb/package.json bench/duckdb/bench.mjs "$work/"
+  [ -d "$work/node_modules/@duckdb/node-api" ] || (cd "$work" && npm install --no-audit --no-fund --silent >/dev/null)
+  node "$work/bench.mjs" "$(cd "$build" && pwd)/cli/tabledata" "$(cd "$build" && pwd)/bench-data" \
+    "${TD_BENCH_DUCKDB_ROWS:-10000000}" "${TD_BENCH_REPEATS:-5}"
+else
+  echo "bench: node and npm are needed for the DuckDB comparison; skipped"
+fi

@@ -374,16 +374,21 @@ int pq_decode_dict(const pq_colinfo *ci, const td_array *dict, const uint8_t *p,
   if (len < 1) return td_err(err, TD_EFORMAT, "dictionary-encoded page has no bit width");
   int bw = p[0];
   if (bw > 32) return td_err(err, TD_EFORMAT, "dictionary index bit width %d exceeds 32", bw);
-  uint32_t *idx = td_malloc((size_t)nn * sizeof *idx);
-  if (!idx) return td_err_nomem(err, "decoding dictionary indices");
+  /* Indices a block at a time, gathered right away: no index buffer, and
+   * the block stays in L1 between the two steps. */
+  uint32_t idx[1024];
   pq_rle d;
   pq_rle_init(&d, p + 1, len - 1, bw);
-  int rc = pq_rle_u32(&d, idx, nn)
-               ? gather(dict, idx, nn, a, pos, err)
-               : td_err(err, TD_EFORMAT, "dictionary indices are truncated or malformed (%lld expected)",
-                        (long long)nn);
-  td_free(idx);
-  return rc;
+  for (int64_t done = 0; done < nn;) {
+    int64_t m = nn - done < 1024 ? nn - done : 1024;
+    if (!pq_rle_u32(&d, idx, m))
+      return td_err(err, TD_EFORMAT, "dictionary indices are truncated or malformed (%lld expected)",
+                    (long long)nn);
+    int rc = gather(dict, idx, m, a, pos + done, err);
+    if (rc) return rc;
+    done += m;
+  }
+  return TD_OK;
 }
 
 /* ---- DELTA_BINARY_PACKED ---- */

@@ -16,6 +16,7 @@
 
 static void seg_free(pq_seg *s) {
   td_array_reset(&s->arr);
+  td_shared_array_release(s->shared);
   td_free(s);
 }
 
@@ -40,7 +41,7 @@ static pq_seg *cache_find(pq_reader *r, int64_t col, int32_t rg, bool is_dict, i
   for (int i = 0; i < PQ_CACHE_SLOTS && !found; i++) {
     pq_seg *s = r->cache[i];
     if (s && s->col == col && s->rg == rg && s->is_dict == is_dict &&
-        (is_dict || (s->first <= lo && s->first + s->arr.length >= hi))) {
+        (is_dict || (s->first <= lo && s->first + s->view.length >= hi))) {
       found = s;
       s->refs++;
       s->stamp = ++r->clock;
@@ -60,7 +61,6 @@ static void cache_evict(pq_reader *r, int i) {
 }
 
 static void cache_put(pq_reader *r, pq_seg *s) {
-  s->bytes = seg_bytes(&s->arr);
   if (s->bytes > PQ_CACHE_BYTES / 2) return;
   pthread_mutex_lock(&r->lock);
   for (;;) {
@@ -391,6 +391,7 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
     s->rg = rg;
     s->arr = run.own_dict;
     memset(&run.own_dict, 0, sizeof run.own_dict);
+    s->bytes = seg_bytes(&s->arr);
     cache_put(r, s);
     *out = s;
   }
@@ -457,6 +458,13 @@ int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi
   s->col = col;
   s->rg = rg;
   int rc = decode_segment(r, col, rg, lo, hi, s, err);
+  /* Share the decoded array so reads can hand out views of it. */
+  s->bytes = seg_bytes(&s->arr);
+  td_type_id type = s->arr.type;
+  struct ArrowArray arr;
+  if (!rc) rc = td_array_export(&s->arr, &arr, err);
+  if (!rc) rc = td_shared_array_new(&arr, &s->shared, err);
+  if (!rc) rc = td_colview_init(&s->view, type, &s->shared->array, err);
   if (rc) {
     seg_free(s);
     return rc;

@@ -282,17 +282,6 @@ int td_parquet_open(const char *path, td_file_reader **out, td_error *err) {
 
 /* ---- reading ---- */
 
-static void seg_view(const pq_seg *s, td_colview *v) {
-  memset(v, 0, sizeof *v);
-  v->type = s->arr.type;
-  v->length = s->arr.length;
-  v->null_count = s->arr.null_count;
-  v->validity = s->arr.null_count ? s->arr.validity : NULL;
-  v->values = s->arr.values;
-  v->offsets = s->arr.offsets;
-  v->data = s->arr.data;
-}
-
 /* Binary search: the row group holding row `row`. */
 static int32_t find_row_group(const pq_reader *r, int64_t row) {
   int32_t lo = 0, hi = r->meta.n_row_groups - 1;
@@ -316,9 +305,7 @@ static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, td_ar
     pq_seg *s;
     int rc = pq_get_segment(r, col, g, lo, hi, &s, err);
     if (rc) return rc;
-    td_colview v;
-    seg_view(s, &v);
-    rc = td_array_append_view(a, &v, lo - s->first, hi - lo, err);
+    rc = td_array_append_view(a, &s->view, lo - s->first, hi - lo, err);
     pq_seg_release(r, s);
     if (rc) return rc;
     offset += hi - lo;
@@ -336,8 +323,22 @@ static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int
                   "%lld rows and %lld columns",
                   base->io.path, (long long)offset, (long long)n, (long long)col,
                   (long long)base->num_rows, (long long)base->schema.n_fields);
+  /* Rows inside one decoded segment: a view of it, no copy. */
+  int32_t g = find_row_group(r, offset);
+  const pq_row_group *rg = &r->meta.row_groups[g];
+  if (n > 0 && offset + n <= rg->first_row + rg->num_rows) {
+    pq_seg *s;
+    int64_t lo = offset - rg->first_row;
+    int rc = pq_get_segment(r, col, g, lo, lo + n, &s, err);
+    if (!rc) {
+      rc = td_array_export_view(&s->shared->array, lo - s->first, n, s->shared, out, err);
+      pq_seg_release(r, s);
+    }
+    return rc ? td_err_prefix(err, rc, "parquet file '%s', column '%s', row group %d: ", base->io.path,
+                              base->schema.fields[col].name, g)
+              : TD_OK;
+  }
   td_array a;
-  int32_t g = 0;
   int rc = td_array_init(&a, base->schema.fields[col].type, n, err);
   if (!rc) rc = read_rows(r, col, offset, n, &a, &g, err);
   if (!rc) rc = td_array_export(&a, out, err);

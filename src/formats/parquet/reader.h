@@ -36,7 +36,10 @@ typedef struct pq_seg {
   int64_t col, rg, first;
   int64_t bytes;
   uint64_t stamp;
-  td_array arr;
+  td_array arr;            /* while decoding; dictionaries keep it */
+  td_shared_array *shared; /* decoded data segments: the array, shared with
+                              the zero-copy views read_column hands out */
+  td_colview view;         /* of `shared` */
 } pq_seg;
 
 typedef struct pq_oindex {
