@@ -1,10 +1,29 @@
 /*
  * query/agg.c - incremental hash aggregation.
  *
- * Each batch is processed in two vectorized phases: (1) map every row to a
- * group id (open-addressing hash table; a specialized loop for one integer
- * key), (2) for each aggregate, a type-specialized loop that folds the input
- * column into per-group state arrays indexed by group id.
+ * Groups live in an open-addressing hash table (slot -> group id + 1; the
+ * hash of every group is kept).  A batch is processed in chunks of rows in
+ * two phases: (1) map every row to a group id, (2) for each aggregate, a
+ * loop specialized by aggregate kind, input type and nullability folds the
+ * input into per-group state arrays indexed by group id.
+ *
+ * Fast paths:
+ *   - One integer key: a direct map (key - dbase -> group id) over the
+ *     window of keys seen so far while their range is small, remapped when a
+ *     key falls outside and the range still fits; other keys go through the
+ *     hash table.  With a single aggregate the lookup and the fold are fused
+ *     into one loop (no group-id buffer).
+ *   - One utf8 key: keys of at most 8 bytes are read with one 8-byte load and
+ *     looked up in an index holding them inline (word + length -> group);
+ *     longer keys go through the hash table (precomputed hashes, length +
+ *     memcmp).  Fused with a single aggregate like the integer key.
+ *   - All keys constant (partition columns): one lookup per batch.
+ * Changed-group tracking: a group is recorded the first time a batch touches
+ * it (per-group epoch); once every group has been touched the loops stop
+ * checking.  Aggregates whose state needs a per-group flag (sum: non-empty,
+ * integer min/max: has a value) set it once per touched group after the
+ * batch when the input has no nulls; min/max keep a sentinel (+-max, +-inf)
+ * while unset.
  */
 #include "query/agg.h"
 
@@ -32,7 +51,22 @@ typedef struct store {
   int64_t *cnt;
 } store;
 
-enum { TD_DIRECT = 1024 };
+enum {
+  CHUNK = 2048,        /* rows mapped per group-id buffer */
+  TRACK_STEP = 256,    /* rows between checks for "every group touched" */
+  DMAP_MIN = 1024,     /* smallest direct map */
+  DMAP_MAX = 65536     /* key ranges up to this use a direct map */
+};
+/* "no group" in the direct map; group ids stay below 2^31 (grow_groups), so
+ * the high bit tells unknown entries apart. */
+#define NO_GROUP UINT32_MAX
+
+/* A utf8 key of at most 8 bytes: its bytes zero-padded, its length. */
+typedef struct sslot {
+  uint64_t w;
+  uint32_t len;
+  uint32_t g; /* NO_GROUP: empty slot */
+} sslot;
 
 struct td_agg {
   int64_t n_keys, n_aggs;
@@ -47,17 +81,20 @@ struct td_agg {
   uint8_t *changed;
   uint32_t *changed_list;
   int64_t n_changed;
-  /* one integer key: direct map of keys in [direct_base, +TD_DIRECT) */
-  uint32_t *direct; /* group id + 1, 0 = unknown */
-  int64_t direct_base;
-  bool direct_set;
-  uint32_t *gids; /* scratch: group of each row of the batch */
+  /* one integer key: direct map of keys in [dbase, dbase + dcap) */
+  uint32_t *dmap; /* group id, NO_GROUP = unknown (look in the hash table) */
+  int64_t dbase, dcap; /* dcap: 0 or a power of two */
+  int64_t kmin, kmax; /* range of the keys looked up in the hash table */
+  bool krange;
+  uint32_t null_g;  /* one key: group of the null key, NO_GROUP = unknown */
+  /* one utf8 key: index of the keys of at most 8 bytes (open addressing) */
+  struct sslot *stab;
+  int64_t stab_cap, stab_n;
+  uint32_t *gids;   /* scratch: group of each row of a chunk */
   uint32_t *epoch;   /* per group: last batch that touched it */
   uint32_t *touched; /* groups touched by the current batch */
   int64_t n_touched;
   uint32_t cur_epoch;
-  uint64_t *rh;   /* scratch: hash of each row */
-  int64_t scratch_cap;
 };
 
 /* ---- growth ---- */
@@ -147,8 +184,8 @@ void td_agg_free(td_agg *a) {
   td_free(a->gids);
   td_free(a->epoch);
   td_free(a->touched);
-  td_free(a->direct);
-  td_free(a->rh);
+  td_free(a->dmap);
+  td_free(a->stab);
   td_free(a);
 }
 
@@ -190,6 +227,7 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
   a->n_aggs = n_aggs;
   a->keys = td_malloc((size_t)(n_keys + 1) * sizeof *a->keys);
   a->specs = td_malloc((size_t)(n_aggs + 1) * sizeof *a->specs);
+  a->null_g = NO_GROUP;
   a->kst = td_calloc((size_t)(n_keys + 1), sizeof *a->kst);
   a->ast = td_calloc((size_t)(n_aggs + 1), sizeof *a->ast);
   if (!a->keys || !a->specs || !a->kst || !a->ast) {
@@ -237,10 +275,37 @@ static inline uint64_t mix64(uint64_t x) {
 }
 static inline uint64_t combine(uint64_t h, uint64_t kh) { return mix64(h * 0x9e3779b97f4a7c15ULL + kh); }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TD_AGG_LE 1 /* an 8-byte load masked to n bytes = the first n bytes */
+#else
+#define TD_AGG_LE 0
+#endif
+
+static inline uint64_t load8(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+/* Hash of a string of at most 8 bytes given as w (its bytes, zero-padded). */
+static inline uint64_t short_str_hash(uint64_t w, size_t n) {
+  return mix64(w ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL));
+}
+
 static uint64_t hash_bytes(const char *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
-  return mix64(h);
+  if (n <= 8) {
+    uint64_t w = 0;
+    if (n) memcpy(&w, p, n);
+    return short_str_hash(w, n);
+  }
+  uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ULL;
+  for (; n >= 8; p += 8, n -= 8) {
+    h = (h ^ load8(p)) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 29;
+  }
+  uint64_t w = 0;
+  if (n) memcpy(&w, p, n);
+  return mix64(h ^ w);
 }
 
 static double norm_double(double d) {
@@ -248,8 +313,12 @@ static double norm_double(double d) {
   return d == 0 ? 0.0 : d;
 }
 
+#define NULL_HASH 0x9ae16a3b2f90404fULL
+
+/* The hash of a row is the value hash of its key with one key, else the
+ * values hashes combined. */
 static uint64_t value_hash(const td_value *v, td_phys ph) {
-  if (v->is_null) return 0x9ae16a3b2f90404fULL;
+  if (v->is_null) return NULL_HASH;
   uint64_t bits;
   switch (ph) {
     case TD_PHYS_F64: {
@@ -339,6 +408,14 @@ static int new_group(td_agg *a, uint64_t h, uint32_t *out, td_error *err) {
   int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
   while (a->table[s]) s = (s + 1) & mask;
   a->table[s] = g + 1;
+  /* min/max state holds a sentinel while no value was seen (see fold ops) */
+  for (int64_t k = 0; k < a->n_aggs; k++) {
+    store *st = &a->ast[k];
+    bool mn = a->specs[k].kind == TD_AGG_MIN, mx = a->specs[k].kind == TD_AGG_MAX;
+    if (!mn && !mx) continue;
+    if (st->ph == TD_PHYS_I64) st->i[g] = mn ? INT64_MAX : INT64_MIN;
+    else if (st->ph == TD_PHYS_F64) st->f[g] = mn ? INFINITY : -INFINITY;
+  }
   mark_changed(a, g);
   *out = g;
   return TD_OK;
@@ -354,43 +431,28 @@ static int add_group(td_agg *a, uint64_t h, const td_vec *kv, int64_t r, uint32_
   return rc;
 }
 
-/* Group ids of the rows (generic: any number and types of keys). */
-static int map_generic(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t n,
-                       td_error *err) {
-  for (int64_t j = 0; j < n; j++) {
-    int64_t r = sel ? sel[j] : j;
-    uint64_t h = 0;
-    for (int64_t k = 0; k < a->n_keys; k++) {
-      td_value v = td__vec_value(&kv[k], r, a->keys[k].type);
-      h = combine(h, value_hash(&v, kv[k].ph));
-    }
-    int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
-    uint32_t e, g = UINT32_MAX;
-    while ((e = a->table[s])) {
-      if (a->hashes[e - 1] == h && key_equal(a, e - 1, kv, r)) {
-        g = e - 1;
-        break;
-      }
-      s = (s + 1) & mask;
-    }
-    if (g == UINT32_MAX) {
-      int rc = add_group(a, h, kv, r, &g, err);
-      if (rc) return rc;
-    }
-    a->gids[j] = g;
-    touch(a, g);
+/* ---- mapping rows to groups ---- */
+
+/* Row j of a batch (through the selection vector if any). */
+#define ROW(j) (sel ? (int64_t)sel[j] : (int64_t)(j))
+
+static uint64_t row_hash(const td_agg *a, const td_vec *kv, int64_t r) {
+  uint64_t h = 0;
+  for (int64_t k = 0; k < a->n_keys; k++) {
+    td_value v = td__vec_value(&kv[k], r, a->keys[k].type);
+    uint64_t kh = value_hash(&v, kv[k].ph);
+    h = a->n_keys == 1 ? kh : combine(h, kh);
   }
-  return TD_OK;
+  return h;
 }
 
-/* Group of integer key v through the hash table (adding it if new). */
-static int int_key_slow(td_agg *a, const td_vec *kv, int64_t r, int64_t v, uint32_t *out,
-                        td_error *err) {
-  uint64_t h = combine(0, mix64((uint64_t)v));
+/* Group of row r through the hash table, added if new (any keys). */
+static int lookup_row(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_error *err) {
+  uint64_t h = row_hash(a, kv, r);
   int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
   uint32_t e;
   while ((e = a->table[s])) {
-    if (a->kst[0].i[e - 1] == v && !a->kst[0].nul[e - 1]) {
+    if (a->hashes[e - 1] == h && key_equal(a, e - 1, kv, r)) {
       *out = e - 1;
       return TD_OK;
     }
@@ -399,58 +461,520 @@ static int int_key_slow(td_agg *a, const td_vec *kv, int64_t r, int64_t v, uint3
   return add_group(a, h, kv, r, out, err);
 }
 
-/* One int64-like key without nulls: the hot path.  Keys near the first one
- * seen are looked up in a direct map, others through the hash table. */
-static int map_int_key(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t n,
+/* Group ids of rows j0..j1-1 into gids[0..] (generic: any keys). */
+static int map_generic(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0, int64_t j1,
                        td_error *err) {
-  const int64_t *data = kv->i64;
-  if (!a->direct) {
-    a->direct = td_calloc(TD_DIRECT, sizeof *a->direct);
-    if (!a->direct) return td_err_nomem(err, "aggregating");
-  }
-  if (!a->direct_set && n > 0) {
-    a->direct_base = (int64_t)((uint64_t)data[sel ? sel[0] : 0] - TD_DIRECT / 4);
-    a->direct_set = true;
-  }
-  uint32_t *restrict direct = a->direct, *restrict gids = a->gids;
-  const uint64_t base = (uint64_t)a->direct_base;
-  int64_t j = 0;
-  while (j < n) {
-    /* tight loop over keys already in the direct map */
-    uint32_t *restrict epoch = a->epoch, *restrict touched = a->touched;
-    const uint32_t cur = a->cur_epoch;
-    int64_t nt = a->n_touched;
-#define DIRECT_LOOP(ROW)                                      \
-  for (; j < n; j++) {                                        \
-    uint64_t d = (uint64_t)data[ROW] - base;                  \
-    uint32_t slot = d < TD_DIRECT ? direct[d] : 0;            \
-    if (!slot) break;                                         \
-    uint32_t g = slot - 1;                                    \
-    gids[j] = g;                                              \
-    if (epoch[g] != cur) {                                    \
-      epoch[g] = cur;                                         \
-      touched[nt++] = g;                                      \
-    }                                                         \
-  }
-    if (sel) DIRECT_LOOP(sel[j]) else DIRECT_LOOP(j)
-#undef DIRECT_LOOP
-    a->n_touched = nt;
-    if (j == n) break;
-    /* a key outside the map: the hash table (may grow the arrays) */
-    int64_t r = sel ? sel[j] : j;
-    int64_t v = data[r];
-    uint64_t d = (uint64_t)v - base;
-    uint32_t g;
-    int rc = int_key_slow(a, kv, r, v, &g, err);
-    if (rc) return rc;
-    if (d < TD_DIRECT) direct[d] = g + 1;
-    gids[j++] = g;
-    touch(a, g);
+  bool all_const = true;
+  for (int64_t k = 0; k < a->n_keys; k++) all_const &= kv[k].is_const;
+  uint32_t g = 0;
+  for (int64_t j = j0; j < j1; j++) {
+    if (!all_const || j == j0) {
+      int rc = lookup_row(a, kv, ROW(j), &g, err);
+      if (rc) return rc;
+      touch(a, g);
+    }
+    a->gids[j - j0] = g;
   }
   return TD_OK;
 }
 
+/* Records group g of integer key v in the direct map, moving or growing the
+ * map when v is outside it and the range of keys still fits. */
+static int dmap_note(td_agg *a, int64_t v, uint32_t g, td_error *err) {
+  uint64_t d = (uint64_t)v - (uint64_t)a->dbase;
+  if (d < (uint64_t)a->dcap) {
+    a->dmap[d] = g;
+    return TD_OK;
+  }
+  if (!a->krange) a->kmin = a->kmax = v;
+  if (v < a->kmin) a->kmin = v;
+  if (v > a->kmax) a->kmax = v;
+  a->krange = true;
+  uint64_t span = (uint64_t)a->kmax - (uint64_t)a->kmin + 1;
+  if (span > DMAP_MAX) return TD_OK; /* too wide: the hash table serves keys outside */
+  int64_t size = DMAP_MIN;
+  while ((uint64_t)size < 2 * span && size < DMAP_MAX) size *= 2;
+  uint32_t *m = td_malloc((size_t)size * sizeof *m);
+  if (!m) return td_err_nomem(err, "aggregating");
+  memset(m, 0xff, (size_t)size * sizeof *m); /* NO_GROUP */
+  uint64_t base = (uint64_t)a->kmin - ((uint64_t)size - span) / 2;
+  const store *ks = &a->kst[0];
+  for (int64_t h = 0; h < a->n_groups; h++) {
+    uint64_t dh = (uint64_t)ks->i[h] - base;
+    if (!ks->nul[h] && dh < (uint64_t)size) m[dh] = (uint32_t)h;
+  }
+  td_free(a->dmap);
+  td_free(a->stab);
+  a->dmap = m;
+  a->dbase = (int64_t)base;
+  a->dcap = size;
+  return TD_OK;
+}
+
+/* One integer key: group of row r when the direct map does not know it. */
+static int int_miss(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_error *err) {
+  bool is_null = kv->valid && !kv->valid[r];
+  int64_t v = kv->i64[r];
+  uint64_t h = is_null ? NULL_HASH : mix64((uint64_t)v);
+  const store *ks = &a->kst[0];
+  int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
+  uint32_t e, g = UINT32_MAX;
+  while ((e = a->table[s])) {
+    uint32_t c = e - 1;
+    if (a->hashes[c] == h && ks->nul[c] == is_null && (is_null || ks->i[c] == v)) {
+      g = c;
+      break;
+    }
+    s = (s + 1) & mask;
+  }
+  if (g == UINT32_MAX) {
+    int rc = add_group(a, h, kv, r, &g, err);
+    if (rc) return rc;
+  }
+  *out = g;
+  if (is_null) {
+    a->null_g = g;
+    return TD_OK;
+  }
+  return dmap_note(a, v, g, err);
+}
+
+/* One utf8 key: group of row r through the hash table, added if new. */
+static int str_lookup(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_error *err) {
+  if (kv->valid && !kv->valid[r]) {
+    if (a->null_g == NO_GROUP) {
+      int rc = lookup_row(a, kv, r, &a->null_g, err);
+      if (rc) return rc;
+    }
+    *out = a->null_g;
+    return TD_OK;
+  }
+  const store *ks = &a->kst[0];
+  const int64_t o = kv->offs[r];
+  const size_t len = (size_t)(kv->offs[r + 1] - o);
+  const char *p = kv->strs + o;
+  const uint64_t h = hash_bytes(p, len);
+  int64_t mask = a->table_cap - 1;
+  uint32_t e;
+  for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask) {
+    uint32_t c = e - 1;
+    if (a->hashes[c] == h && !ks->nul[c] && ks->s[c].len == len &&
+        (len == 0 || memcmp(ks->s[c].p, p, len) == 0)) {
+      *out = c;
+      return TD_OK;
+    }
+  }
+  return add_group(a, h, kv, r, out, err);
+}
+
+static const uint64_t low_masks[9] = {
+    0, 0xff, 0xffff, 0xffffff, 0xffffffffULL, 0xffffffffffULL, 0xffffffffffffULL,
+    0xffffffffffffffULL, ~0ULL};
+
+static inline uint64_t sslot_index(uint64_t w, size_t len, int shift) {
+  return ((w ^ len) * 0x9e3779b97f4a7c15ULL) >> shift;
+}
+
+static int stab_shift(int64_t cap) {
+  int s = 64;
+  while (cap > 1) cap >>= 1, s--;
+  return s;
+}
+
+/* Grows the short-key index if needed for one more key. */
+static int stab_reserve(td_agg *a, td_error *err) {
+  if ((a->stab_n + 1) * 4 > a->stab_cap) {
+    int64_t cap = a->stab_cap ? a->stab_cap * 2 : 64;
+    sslot *t = td_malloc((size_t)cap * sizeof *t);
+    if (!t) return td_err_nomem(err, "aggregating");
+    for (int64_t s = 0; s < cap; s++) t[s].g = NO_GROUP;
+    int shift = stab_shift(cap);
+    for (int64_t i = 0; i < a->stab_cap; i++) {
+      if (a->stab[i].g == NO_GROUP) continue;
+      uint64_t s = sslot_index(a->stab[i].w, a->stab[i].len, shift);
+      while (t[s].g != NO_GROUP) s = (s + 1) & (uint64_t)(cap - 1);
+      t[s] = a->stab[i];
+    }
+    td_free(a->stab);
+    a->stab = t;
+    a->stab_cap = cap;
+  }
+  return TD_OK;
+}
+
+/* Adds short key (w, len) of group g to the index. */
+static int stab_add(td_agg *a, uint64_t w, size_t len, uint32_t g, td_error *err) {
+  int rc = stab_reserve(a, err);
+  if (rc) return rc;
+  uint64_t s = sslot_index(w, len, stab_shift(a->stab_cap));
+  while (a->stab[s].g != NO_GROUP) s = (s + 1) & (uint64_t)(a->stab_cap - 1);
+  a->stab[s].w = w;
+  a->stab[s].len = (uint32_t)len;
+  a->stab[s].g = g;
+  a->stab_n++;
+  return TD_OK;
+}
+
+
+/* One utf8 key: group of row r when the short-key index does not know it;
+ * a key of at most 8 bytes starting at or before load_end is added to it. */
+static int str_miss(td_agg *a, const td_vec *kv, int64_t r, int64_t load_end, uint32_t *out,
+                    td_error *err) {
+  int rc = str_lookup(a, kv, r, out, err);
+  if (rc || (kv->valid && !kv->valid[r])) return rc;
+  const int64_t o = kv->offs[r];
+  const size_t len = (size_t)(kv->offs[r + 1] - o);
+  if (len > 8 || o > load_end) return TD_OK;
+  const uint64_t w = load8(kv->strs + o) & low_masks[len];
+  const uint64_t smask = (uint64_t)a->stab_cap - 1;
+  for (uint64_t s = sslot_index(w, len, stab_shift(a->stab_cap)); a->stab[s].g != NO_GROUP;
+       s = (s + 1) & smask)
+    if (a->stab[s].w == w && a->stab[s].len == len) return TD_OK;
+  return stab_add(a, w, len, *out, err);
+}
+
 /* ---- folding inputs into per-group state ---- */
+
+/*
+ * Specialized per-row steps.  *_V variants read a validity vector; the
+ * others have no nulls.  Without nulls, sum's "non-empty" flag (cnt) and
+ * integer min/max's "has a value" flag are set after the batch for every
+ * touched group (post_batch); min/max compare against the sentinel of
+ * new_group.
+ */
+typedef enum fop {
+  OP_GENERIC,
+  OP_COUNT, OP_COUNT_V,
+  OP_SUM_I, OP_SUM_I_V, OP_SUM_F, OP_SUM_F_V,
+  OP_AVG_I, OP_AVG_I_V, OP_AVG_F, OP_AVG_F_V,
+  OP_MIN_I, OP_MIN_I_V, OP_MAX_I, OP_MAX_I_V,
+  OP_MIN_F, OP_MIN_F_V, OP_MAX_F, OP_MAX_F_V,
+  OP_GIDS, /* mapping only: write group ids */
+  N_OPS
+} fop;
+
+static fop choose_op(const td_agg_spec *sp, const td_vec *in, const store *s) {
+  if (sp->kind == TD_AGG_COUNT_STAR) return OP_COUNT;
+  if (in->is_const) return OP_GENERIC;
+  const bool v = in->valid != NULL, i = in->ph == TD_PHYS_I64 && s->ph == TD_PHYS_I64,
+             f = in->ph == TD_PHYS_F64 && s->ph == TD_PHYS_F64;
+  switch (sp->kind) {
+    case TD_AGG_COUNT: return v ? OP_COUNT_V : OP_COUNT;
+    case TD_AGG_SUM:
+      if (i) return v ? OP_SUM_I_V : OP_SUM_I;
+      if (f) return v ? OP_SUM_F_V : OP_SUM_F;
+      return OP_GENERIC;
+    case TD_AGG_AVG:
+      if (in->ph == TD_PHYS_I64) return v ? OP_AVG_I_V : OP_AVG_I;
+      if (in->ph == TD_PHYS_F64) return v ? OP_AVG_F_V : OP_AVG_F;
+      return OP_GENERIC;
+    case TD_AGG_MIN:
+      if (i) return v ? OP_MIN_I_V : OP_MIN_I;
+      if (f) return v ? OP_MIN_F_V : OP_MIN_F;
+      return OP_GENERIC;
+    case TD_AGG_MAX:
+      if (i) return v ? OP_MAX_I_V : OP_MAX_I;
+      if (f) return v ? OP_MAX_F_V : OP_MAX_F;
+      return OP_GENERIC;
+    default: return OP_GENERIC;
+  }
+}
+
+/* What a fold step works on. */
+typedef struct fctx {
+  store *st;
+  const td_vec *in;
+} fctx;
+
+/* Local copies of the state pointers (reloaded after groups grow). */
+#define FOLD_PTRS                                                       \
+  int64_t *I = c->st->i;                                                \
+  uint64_t *U = (uint64_t *)c->st->i;                                   \
+  double *F = c->st->f;                                                 \
+  int64_t *C = c->st->cnt;                                              \
+  uint8_t *H = c->st->has;                                              \
+  (void)I, (void)U, (void)F, (void)C, (void)H
+#define FOLD_PTRS_RELOAD                                                \
+  (I = c->st->i, U = (uint64_t *)c->st->i, F = c->st->f, C = c->st->cnt, H = c->st->has)
+
+#define FOLD_INPUTS                                                     \
+  const int64_t *XI = c->in ? c->in->i64 : NULL;                        \
+  const double *XF = c->in ? c->in->f64 : NULL;                         \
+  const uint8_t *V = c->in ? c->in->valid : NULL;                       \
+  (void)XI, (void)XF, (void)V
+
+/* Row r of group g; G is the group-id buffer (OP_GIDS). */
+#define BODY_OP_COUNT C[g]++
+#define BODY_OP_COUNT_V C[g] += V[r]
+#define BODY_OP_SUM_I U[g] += (uint64_t)XI[r]
+#define BODY_OP_SUM_I_V U[g] += (uint64_t)XI[r] & (0 - (uint64_t)V[r]); C[g] += V[r]
+#define BODY_OP_SUM_F F[g] += XF[r]
+#define BODY_OP_SUM_F_V F[g] += V[r] ? XF[r] : 0.0; C[g] += V[r]
+#define BODY_OP_AVG_I F[g] += (double)XI[r]; C[g]++
+#define BODY_OP_AVG_I_V F[g] += V[r] ? (double)XI[r] : 0.0; C[g] += V[r]
+#define BODY_OP_AVG_F F[g] += XF[r]; C[g]++
+#define BODY_OP_AVG_F_V F[g] += V[r] ? XF[r] : 0.0; C[g] += V[r]
+#define BODY_OP_MIN_I if (XI[r] < I[g]) I[g] = XI[r]
+#define BODY_OP_MAX_I if (XI[r] > I[g]) I[g] = XI[r]
+#define BODY_OP_MIN_I_V if (V[r]) { H[g] = 1; if (XI[r] < I[g]) I[g] = XI[r]; }
+#define BODY_OP_MAX_I_V if (V[r]) { H[g] = 1; if (XI[r] > I[g]) I[g] = XI[r]; }
+/* NaN: only a first value replaces the sentinel (comparisons with NaN fail),
+ * so "has a value" is kept per row for floats */
+#define BODY_OP_MIN_F { double x_ = XF[r]; if (x_ < F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
+#define BODY_OP_MAX_F { double x_ = XF[r]; if (x_ > F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
+#define BODY_OP_MIN_F_V                                                 \
+  if (V[r]) { double x_ = XF[r]; if (x_ < F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
+#define BODY_OP_MAX_F_V                                                 \
+  if (V[r]) { double x_ = XF[r]; if (x_ > F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
+#define BODY_OP_GIDS G[jr - j0] = g
+
+typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, int64_t j0,
+                     int64_t j1);
+
+/* Folds rows j0..j1-1 whose groups are gids[0..]. */
+#define DEFINE_FOLD(OP)                                                          \
+  static void fold_##OP(const fctx *c, const uint32_t *gids, const uint32_t *sel, \
+                        int64_t j0, int64_t j1) {                                \
+    FOLD_PTRS;                                                                   \
+    FOLD_INPUTS;                                                                 \
+    if (sel)                                                                     \
+      for (int64_t j = j0; j < j1; j++) {                                        \
+        const int64_t r = sel[j];                                                \
+        const uint32_t g = gids[j - j0];                                         \
+        (void)r;                                                                 \
+        BODY_##OP;                                                               \
+      }                                                                          \
+    else                                                                         \
+      for (int64_t j = j0; j < j1; j++) {                                        \
+        const int64_t r = j;                                                     \
+        const uint32_t g = gids[j - j0];                                         \
+        (void)r;                                                                 \
+        BODY_##OP;                                                               \
+      }                                                                          \
+  }
+
+/*
+ * One integer key, fused lookup + fold of rows j0..j1-1 (OP_GIDS: lookup
+ * only, into a->gids[0..]).  The inner loop runs while the direct map knows
+ * the key; a miss goes through int_miss and the loop resumes.  The touched
+ * groups are recorded until every group has been touched in this batch.
+ */
+#define INT_LOOP(ROWEXPR, TRACK, KV, OP)                                \
+  for (; j < end; j++) {                                               \
+    const int64_t r = (ROWEXPR), jr = j;                               \
+    const uint64_t d = (uint64_t)kd[r] - base;                         \
+    uint32_t g = d < dcap ? dmap[d] : NO_GROUP;                        \
+    if (KV && !kvalid[r]) g = null_g;                                  \
+    if (g == NO_GROUP) break;                                          \
+    (void)r, (void)jr;                                                 \
+    if (TRACK && epoch[g] != cur) {                                    \
+      epoch[g] = cur;                                                  \
+      touched[nt++] = g;                                               \
+    }                                                                  \
+    BODY_##OP;                                                         \
+  }
+
+/* Untracked, no key nulls: blocks of 4 rows checked at once (dcap is a
+ * power of two, so one d >= dcap shows in the OR), then one row at a time
+ * up to the next block or a miss. */
+#define INT_STEP4(ROWEXPR, OP, K)                                      \
+  {                                                                    \
+    const int64_t r = r##K, jr = j + K;                                \
+    const uint32_t g = g##K;                                           \
+    (void)r, (void)jr;                                                 \
+    BODY_##OP;                                                         \
+  }
+#define INT_BLOCKS(ROWEXPR, OP)                                        \
+  for (;;) {                                                           \
+    for (; end - j >= 4; j += 4) {                                     \
+      const int64_t r0 = ROWEXPR(j), r1 = ROWEXPR(j + 1),              \
+                    r2 = ROWEXPR(j + 2), r3 = ROWEXPR(j + 3);          \
+      const uint64_t d0 = (uint64_t)kd[r0] - base,                     \
+                     d1 = (uint64_t)kd[r1] - base,                     \
+                     d2 = (uint64_t)kd[r2] - base,                     \
+                     d3 = (uint64_t)kd[r3] - base;                     \
+      if ((d0 | d1 | d2 | d3) >= dcap) break;                          \
+      const uint32_t g0 = dmap[d0], g1 = dmap[d1], g2 = dmap[d2],      \
+                     g3 = dmap[d3];                                    \
+      if ((g0 | g1 | g2 | g3) & 0x80000000u) break;                    \
+      INT_STEP4(ROWEXPR, OP, 0)                                        \
+      INT_STEP4(ROWEXPR, OP, 1)                                        \
+      INT_STEP4(ROWEXPR, OP, 2)                                        \
+      INT_STEP4(ROWEXPR, OP, 3)                                        \
+    }                                                                  \
+    const int64_t stop_ = end;                                         \
+    end = end - j > 4 ? j + 4 : end;                                   \
+    INT_LOOP(ROWEXPR(j), 0, 0, OP)                                     \
+    const bool miss_ = j < end;                                        \
+    end = stop_;                                                       \
+    if (miss_ || j == end) break;                                      \
+  }
+
+#define ROW_SEL(j) ((int64_t)sel[j])
+#define ROW_ALL(j) ((int64_t)(j))
+
+#define INT_LOOPS(TRACK, OP)                                           \
+  do {                                                                 \
+    if (sel) {                                                         \
+      if (kvalid) INT_LOOP(sel[j], TRACK, 1, OP)                       \
+      else if (TRACK) INT_LOOP(sel[j], TRACK, 0, OP)                   \
+      else INT_BLOCKS(ROW_SEL, OP)                                     \
+    } else {                                                           \
+      if (kvalid) INT_LOOP(j, TRACK, 1, OP)                            \
+      else if (TRACK) INT_LOOP(j, TRACK, 0, OP)                        \
+      else INT_BLOCKS(ROW_ALL, OP)                                     \
+    }                                                                  \
+  } while (0)
+
+typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0,
+                       int64_t j1, const fctx *c, td_error *err);
+
+#define DEFINE_INT_MAP(OP)                                                        \
+  static int int_map_##OP(td_agg *a, const td_vec *kv, const uint32_t *sel,       \
+                          int64_t j0, int64_t j1, const fctx *c, td_error *err) { \
+    const int64_t *kd = kv->i64;                                                  \
+    const uint8_t *kvalid = kv->valid;                                            \
+    uint32_t *G = a->gids;                                                        \
+    (void)G;                                                                      \
+    FOLD_INPUTS;                                                                  \
+    int64_t j = j0;                                                               \
+    while (j < j1) {                                                              \
+      FOLD_PTRS;                                                                  \
+      const uint32_t *dmap = a->dmap;                                             \
+      const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;         \
+      const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
+      uint32_t *epoch = a->epoch, *touched = a->touched;                          \
+      int64_t nt = a->n_touched, end;                                             \
+      if (nt < a->n_groups) {                                                     \
+        end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
+        INT_LOOPS(1, OP);                                                         \
+      } else {                                                                    \
+        end = j1;                                                                 \
+        INT_LOOPS(0, OP);                                                         \
+      }                                                                           \
+      a->n_touched = nt;                                                          \
+      if (j == end) continue;                                                     \
+      /* the direct map does not know this row's key */                          \
+      const int64_t r = ROW(j), jr = j;                                           \
+      uint32_t g;                                                                 \
+      (void)jr;                                                                   \
+      int rc = int_miss(a, kv, r, &g, err);                                       \
+      if (rc) return rc;                                                          \
+      touch(a, g);                                                                \
+      FOLD_PTRS_RELOAD; /* the groups may have grown */                           \
+      BODY_##OP;                                                                  \
+      j++;                                                                        \
+    }                                                                             \
+    return TD_OK;                                                                 \
+  }
+
+/*
+ * One utf8 key, fused lookup + fold of rows j0..j1-1 (OP_GIDS: lookup only),
+ * like the integer driver: the inner loop runs while the short-key index
+ * knows the key.
+ */
+#define STR_LOOP(ROWEXPR, TRACK, KV, OP)                               \
+  for (; j < end; j++) {                                               \
+    const int64_t r = (ROWEXPR), jr = j;                               \
+    uint32_t g;                                                        \
+    if (KV && !kvalid[r]) {                                            \
+      g = null_g;                                                      \
+    } else {                                                           \
+      const int64_t o = offs[r];                                       \
+      const uint64_t len = (uint64_t)(offs[r + 1] - o);                \
+      if ((len > 8) | (o > load_end)) break;                           \
+      const uint64_t w = load8(strs + o) & low_masks[len];             \
+      uint64_t s = sslot_index(w, len, shift);                         \
+      while ((g = stab[s].g) != NO_GROUP &&                            \
+             (stab[s].w != w || stab[s].len != len))                   \
+        s = (s + 1) & smask;                                           \
+    }                                                                  \
+    if (g == NO_GROUP) break;                                          \
+    (void)r, (void)jr;                                                 \
+    if (TRACK && epoch[g] != cur) {                                    \
+      epoch[g] = cur;                                                  \
+      touched[nt++] = g;                                               \
+    }                                                                  \
+    BODY_##OP;                                                         \
+  }
+
+#define STR_LOOPS(TRACK, OP)                                           \
+  do {                                                                 \
+    if (sel) {                                                         \
+      if (kvalid) STR_LOOP(sel[j], TRACK, 1, OP)                       \
+      else STR_LOOP(sel[j], TRACK, 0, OP)                              \
+    } else {                                                           \
+      if (kvalid) STR_LOOP(j, TRACK, 1, OP)                            \
+      else STR_LOOP(j, TRACK, 0, OP)                                   \
+    }                                                                  \
+  } while (0)
+
+typedef int str_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0,
+                       int64_t j1, int64_t batch_len, const fctx *c, td_error *err);
+
+#define DEFINE_STR_MAP(OP)                                                        \
+  static int str_map_##OP(td_agg *a, const td_vec *kv, const uint32_t *sel,       \
+                          int64_t j0, int64_t j1, int64_t batch_len,              \
+                          const fctx *c, td_error *err) {                         \
+    const int32_t *offs = kv->offs;                                               \
+    const char *strs = kv->strs;                                                  \
+    const uint8_t *kvalid = kv->valid;                                            \
+    /* rows starting at or before this offset can be read with 8-byte loads */   \
+    const int64_t load_end = TD_AGG_LE ? (int64_t)offs[batch_len] - 8 : -1;       \
+    uint32_t *G = a->gids;                                                        \
+    (void)G;                                                                      \
+    FOLD_INPUTS;                                                                  \
+    int rc = stab_reserve(a, err);                                                \
+    if (rc) return rc;                                                            \
+    int64_t j = j0;                                                               \
+    while (j < j1) {                                                              \
+      FOLD_PTRS;                                                                  \
+      const sslot *stab = a->stab;                                                \
+      const uint64_t smask = (uint64_t)a->stab_cap - 1;                           \
+      const int shift = stab_shift(a->stab_cap);                                  \
+      const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
+      uint32_t *epoch = a->epoch, *touched = a->touched;                          \
+      int64_t nt = a->n_touched, end;                                             \
+      if (nt < a->n_groups) {                                                     \
+        end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
+        STR_LOOPS(1, OP);                                                         \
+      } else {                                                                    \
+        end = j1;                                                                 \
+        STR_LOOPS(0, OP);                                                         \
+      }                                                                           \
+      a->n_touched = nt;                                                          \
+      if (j == end) continue;                                                     \
+      /* the short-key index does not know this row's key */                     \
+      const int64_t r = ROW(j), jr = j;                                           \
+      uint32_t g;                                                                 \
+      (void)jr;                                                                   \
+      rc = str_miss(a, kv, r, load_end, &g, err);                                 \
+      if (rc) return rc;                                                          \
+      touch(a, g);                                                                \
+      FOLD_PTRS_RELOAD; /* the groups may have grown */                           \
+      BODY_##OP;                                                                  \
+      j++;                                                                        \
+    }                                                                             \
+    return TD_OK;                                                                 \
+  }
+
+#define FOR_FOLD_OPS(X)                                                       \
+  X(OP_COUNT) X(OP_COUNT_V) X(OP_SUM_I) X(OP_SUM_I_V) X(OP_SUM_F) X(OP_SUM_F_V) \
+  X(OP_AVG_I) X(OP_AVG_I_V) X(OP_AVG_F) X(OP_AVG_F_V) X(OP_MIN_I) X(OP_MIN_I_V) \
+  X(OP_MAX_I) X(OP_MAX_I_V) X(OP_MIN_F) X(OP_MIN_F_V) X(OP_MAX_F) X(OP_MAX_F_V)
+
+FOR_FOLD_OPS(DEFINE_FOLD)
+FOR_FOLD_OPS(DEFINE_INT_MAP)
+DEFINE_INT_MAP(OP_GIDS)
+FOR_FOLD_OPS(DEFINE_STR_MAP)
+DEFINE_STR_MAP(OP_GIDS)
+
+#define FOLD_ENTRY(OP) [OP] = fold_##OP,
+#define INT_MAP_ENTRY(OP) [OP] = int_map_##OP,
+static fold_fn *const fold_fns[N_OPS] = {FOR_FOLD_OPS(FOLD_ENTRY)};
+#define STR_MAP_ENTRY(OP) [OP] = str_map_##OP,
+static int_map_fn *const int_map_fns[N_OPS] = {FOR_FOLD_OPS(INT_MAP_ENTRY)[OP_GIDS] = int_map_OP_GIDS};
+static str_map_fn *const str_map_fns[N_OPS] = {FOR_FOLD_OPS(STR_MAP_ENTRY)[OP_GIDS] = str_map_OP_GIDS};
 
 /* The generic per-row step of one aggregate. */
 static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v, td_error *err) {
@@ -485,110 +1009,80 @@ static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v,
   }
 }
 
-#define ROWS_LOOP(BODY)                                              \
-  do {                                                               \
-    if (sel)                                                         \
-      for (int64_t j = 0; j < n; j++) {                              \
-        int64_t r = sel[j];                                          \
-        uint32_t g = gids[j];                                        \
-        BODY;                                                        \
-      }                                                              \
-    else                                                             \
-      for (int64_t j = 0; j < n; j++) {                              \
-        int64_t r = j;                                               \
-        uint32_t g = gids[j];                                        \
-        BODY;                                                        \
-      }                                                              \
-  } while (0)
-
-/* Type-specialized loops for the common cases; false if not handled. */
-static bool fold_fast(const td_agg *a, store *s, td_agg_kind kind, const td_vec *in,
-                      const uint32_t *gids, const uint32_t *sel, int64_t n) {
-  if (kind == TD_AGG_COUNT_STAR) {
-    int64_t *cnt = s->cnt;
-    ROWS_LOOP((void)r; cnt[g]++);
-    return true;
-  }
-  if (in->is_const || in->valid) return false;
-  int64_t *cnt = s->cnt;
-  if (kind == TD_AGG_COUNT) {
-    ROWS_LOOP((void)r; cnt[g]++);
-    return true;
-  }
-  if (in->ph == TD_PHYS_I64 && kind == TD_AGG_SUM) {
-    /* for sum, cnt only tells whether a non-null value was seen */
-    const int64_t *x = in->i64;
-    uint64_t *sum = (uint64_t *)s->i;
-    ROWS_LOOP(sum[g] += (uint64_t)x[r]);
-    for (int64_t t = 0; t < a->n_touched; t++) cnt[a->touched[t]] |= 1;
-    return true;
-  }
-  if ((in->ph == TD_PHYS_F64 || in->ph == TD_PHYS_I64) && (kind == TD_AGG_SUM || kind == TD_AGG_AVG)) {
-    double *sum = s->f;
-    if (in->ph == TD_PHYS_F64) {
-      const double *x = in->f64;
-      ROWS_LOOP(sum[g] += x[r]; cnt[g]++);
-    } else {
-      const int64_t *x = in->i64;
-      ROWS_LOOP(sum[g] += (double)x[r]; cnt[g]++);
-    }
-    return true;
-  }
-  if (in->ph == TD_PHYS_I64 && (kind == TD_AGG_MIN || kind == TD_AGG_MAX)) {
-    const int64_t *x = in->i64;
-    int64_t *m = s->i;
-    uint8_t *has = s->has;
-    if (kind == TD_AGG_MIN) ROWS_LOOP(if (!has[g] || x[r] < m[g]) { m[g] = x[r]; has[g] = 1; });
-    else ROWS_LOOP(if (!has[g] || x[r] > m[g]) { m[g] = x[r]; has[g] = 1; });
-    return true;
-  }
-  return false;
-}
-
-static int fold_agg(td_agg *a, int64_t k, const td_batch *b, const uint32_t *sel, int64_t n,
-                    td_error *err) {
+static int fold_generic(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0,
+                        int64_t j1, td_error *err) {
   const td_agg_spec *sp = &a->specs[k];
-  store *s = &a->ast[k];
-  td_vec in;
-  memset(&in, 0, sizeof in);
-  if (sp->kind != TD_AGG_COUNT_STAR) {
-    int rc = td__vec_load(b, sp->column, sp->type, &in, err);
+  for (int64_t j = j0; j < j1; j++) {
+    td_value v = td__vec_value(in, ROW(j), sp->type);
+    int rc = fold_value(&a->ast[k], sp->kind, a->gids[j - j0], &v, err);
     if (rc) return rc;
   }
-  int rc = TD_OK;
-  if (!fold_fast(a, s, sp->kind, &in, a->gids, sel, n)) {
-    for (int64_t j = 0; !rc && j < n; j++) {
-      td_value v = td__vec_value(&in, sel ? sel[j] : j, sp->type);
-      rc = fold_value(s, sp->kind, a->gids[j], &v, err);
-    }
-  }
-  td__vec_free(&in);
-  return rc;
+  return TD_OK;
 }
 
-static int map_groups(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n,
-                      td_error *err) {
-  if (a->n_keys == 0) {
-    memset(a->gids, 0, (size_t)n * sizeof *a->gids);
-    touch(a, 0);
-    mark_changed(a, 0);
-    return TD_OK;
+/* Flags that the no-null loops leave to the end of the batch. */
+static void post_batch(td_agg *a, int64_t k, fop op) {
+  store *s = &a->ast[k];
+  if (op == OP_SUM_I || op == OP_SUM_F) {
+    for (int64_t t = 0; t < a->n_touched; t++) s->cnt[a->touched[t]] |= 1;
+  } else if (op == OP_MIN_I || op == OP_MAX_I) {
+    for (int64_t t = 0; t < a->n_touched; t++) s->has[a->touched[t]] = 1;
   }
-  td_vec kv[8], *keys = a->n_keys <= 8 ? kv : td_calloc((size_t)a->n_keys, sizeof *keys);
-  if (!keys) return td_err_nomem(err, "aggregating");
-  int64_t loaded = 0;
+}
+
+/* ---- one batch ---- */
+
+enum { MAP_NONE, MAP_INT, MAP_STR, MAP_GENERIC };
+
+static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, td_vec *kv,
+                  td_vec *in, fop *ops, td_error *err) {
   int rc = TD_OK;
-  for (; !rc && loaded < a->n_keys; loaded++) {
-    rc = td__vec_load(b, a->keys[loaded].column, a->keys[loaded].type, &keys[loaded], err);
-    if (rc) break;
+  for (int64_t k = 0; !rc && k < a->n_keys; k++)
+    rc = td__vec_load(b, a->keys[k].column, a->keys[k].type, &kv[k], err);
+  for (int64_t k = 0; !rc && k < a->n_aggs; k++) {
+    const td_agg_spec *sp = &a->specs[k];
+    if (sp->kind != TD_AGG_COUNT_STAR) rc = td__vec_load(b, sp->column, sp->type, &in[k], err);
+    ops[k] = choose_op(sp, &in[k], &a->ast[k]);
   }
-  if (!rc) {
-    bool fast = a->n_keys == 1 && keys[0].ph == TD_PHYS_I64 && !keys[0].is_const && !keys[0].valid;
-    rc = fast ? map_int_key(a, keys, sel, n, err) : map_generic(a, keys, sel, n, err);
-  }
-  for (int64_t k = 0; k < loaded; k++) td__vec_free(&keys[k]);
-  if (keys != kv) td_free(keys);
   if (rc) return rc;
+  int map = MAP_GENERIC;
+  if (a->n_keys == 0) map = MAP_NONE;
+  else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_I64) map = MAP_INT;
+  else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_STR) map = MAP_STR;
+
+  if (map == MAP_NONE) {
+    touch(a, 0);
+    memset(a->gids, 0, (size_t)(n < CHUNK ? n : CHUNK) * sizeof *a->gids);
+  }
+  if ((map == MAP_INT || map == MAP_STR) && a->n_aggs == 1 && ops[0] != OP_GENERIC) {
+    /* fused: no group-id buffer */
+    fctx c = {&a->ast[0], &in[0]};
+    if (map == MAP_INT) rc = int_map_fns[ops[0]](a, &kv[0], sel, 0, n, &c, err);
+    else rc = str_map_fns[ops[0]](a, &kv[0], sel, 0, n, b->length, &c, err);
+  } else {
+    for (int64_t j0 = 0; !rc && j0 < n; j0 += CHUNK) {
+      int64_t j1 = n - j0 > CHUNK ? j0 + CHUNK : n;
+      if (map == MAP_INT) {
+        fctx c = {&a->ast[0], NULL};
+        rc = int_map_fns[OP_GIDS](a, &kv[0], sel, j0, j1, &c, err);
+      } else if (map == MAP_STR) {
+        fctx c = {&a->ast[0], NULL};
+        rc = str_map_fns[OP_GIDS](a, &kv[0], sel, j0, j1, b->length, &c, err);
+      } else if (map == MAP_GENERIC) {
+        rc = map_generic(a, kv, sel, j0, j1, err);
+      }
+      for (int64_t k = 0; !rc && k < a->n_aggs; k++) {
+        if (ops[k] == OP_GENERIC) {
+          rc = fold_generic(a, k, &in[k], sel, j0, j1, err);
+        } else {
+          fctx c = {&a->ast[k], &in[k]};
+          fold_fns[ops[k]](&c, a->gids, sel, j0, j1);
+        }
+      }
+    }
+  }
+  if (rc) return rc;
+  for (int64_t k = 0; k < a->n_aggs; k++) post_batch(a, k, ops[k]);
   for (int64_t t = 0; t < a->n_touched; t++) mark_changed(a, a->touched[t]);
   return TD_OK;
 }
@@ -597,10 +1091,8 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
                   td_error *err) {
   int64_t n = sel ? n_sel : b->length;
   if (n <= 0) return TD_OK;
-  if (n > a->scratch_cap) {
-    td_free(a->gids);
-    a->gids = td_malloc((size_t)n * sizeof *a->gids);
-    a->scratch_cap = a->gids ? n : 0;
+  if (!a->gids) {
+    a->gids = td_malloc(CHUNK * sizeof *a->gids);
     if (!a->gids) return td_err_nomem(err, "aggregating a batch");
   }
   if (++a->cur_epoch == 0) { /* wrapped: forget old epochs */
@@ -608,8 +1100,27 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
     a->cur_epoch = 1;
   }
   a->n_touched = 0;
-  int rc = map_groups(a, b, sel, n, err);
-  for (int64_t k = 0; !rc && k < a->n_aggs; k++) rc = fold_agg(a, k, b, sel, n, err);
+  td_vec kv_local[4], in_local[8];
+  td_vec *kv = kv_local, *in = in_local;
+  fop ops_local[8], *ops = ops_local;
+  if (a->n_keys > 4) kv = td_calloc((size_t)a->n_keys, sizeof *kv);
+  if (a->n_aggs > 8) {
+    in = td_calloc((size_t)a->n_aggs, sizeof *in);
+    ops = td_calloc((size_t)a->n_aggs, sizeof *ops);
+  }
+  int rc = TD_OK;
+  if (!kv || !in || !ops) {
+    rc = td_err_nomem(err, "aggregating a batch");
+  } else {
+    memset(kv, 0, (size_t)(a->n_keys ? a->n_keys : 1) * sizeof *kv);
+    memset(in, 0, (size_t)(a->n_aggs ? a->n_aggs : 1) * sizeof *in);
+    rc = update(a, b, sel, n, kv, in, ops, err);
+    for (int64_t k = 0; k < a->n_keys; k++) td__vec_free(&kv[k]);
+    for (int64_t k = 0; k < a->n_aggs; k++) td__vec_free(&in[k]);
+  }
+  if (kv != kv_local) td_free(kv);
+  if (in != in_local) td_free(in);
+  if (ops != ops_local) td_free(ops);
   return rc;
 }
 

@@ -48,8 +48,9 @@ static void unmake(data *d) {
 
 static bool val_eq(td_value a, td_value b) {
   if (a.is_null || b.is_null) return a.is_null == b.is_null;
-  if (a.type == TD_TYPE_UTF8) return a.v.s.len == b.v.s.len && memcmp(a.v.s.ptr, b.v.s.ptr, a.v.s.len) == 0;
-  if (a.type == TD_TYPE_FLOAT64) return a.v.f == b.v.f;
+  if (a.type == TD_TYPE_UTF8)
+    return a.v.s.len == b.v.s.len && (a.v.s.len == 0 || memcmp(a.v.s.ptr, b.v.s.ptr, a.v.s.len) == 0);
+  if (a.type == TD_TYPE_FLOAT64) return a.v.f == b.v.f || (isnan(a.v.f) && isnan(b.v.f));
   if (a.type == TD_TYPE_BOOL) return a.v.b == b.v.b;
   return a.v.i == b.v.i;
 }
@@ -318,6 +319,294 @@ static void test_agg_alloc_failures(void **state) {
   unmake(&d);
 }
 
+/* ---- fast paths: one int64 or utf8 key, fused single aggregates ---- */
+
+enum { NF = 5000 };
+
+/* Keys of at most 8 bytes go through the short-key index: include empty,
+ * embedded and trailing NULs, 8 bytes ending in a byte < 8, and longer. */
+static const struct {
+  const char *s;
+  int len;
+} fkeys[] = {{"", 0},         {"a", 1},         {"ab", 2},         {"ab\0", 3},
+             {"ab\0\0", 4},   {"abcdefg", 7},   {"abcdefgh", 8},   {"abcdefg\7", 8},
+             {"abcdefghi", 9}, {"a longer string key", 19}, {"\xff\xff\xff\xff\xff\xff\xff\xff", 8},
+             {"\7", 1}};
+enum { NFKEYS = sizeof fkeys / sizeof *fkeys };
+
+/* An int64 key: mostly a small range, with jumps that move or outgrow the
+ * direct map, extremes; `mode` 1: ascending keys (many remaps). */
+static int64_t fast_int_key(int mode, int i) {
+  if (mode == 1) return 1000 + i / 3;
+  int r = rand() % 100;
+  if (r < 75) return 1000 + rand() % 16;
+  if (r < 82) return 1000 + 3000 + rand() % 8;
+  if (r < 88) return 1000 + 70000 + rand() % 4;
+  if (r < 92) return -5 + rand() % 5;
+  if (r < 99) return r == 92 ? INT64_MIN : r == 93 ? INT64_MAX : 1000 + rand() % 16;
+  return (int64_t)((uint64_t)rand() << 33) + 1000;
+}
+
+/* columns: 0 int64 key, 1 utf8 key, 2 int64 value, 3 float64 value (NaN,
+ * infinities, -0.0), 4 utf8 value.  Nulls: bit 0 keys, bit 1 values. */
+static void make_fast(data *d, unsigned seed, int nulls, int mode) {
+  srand(seed);
+  td_error err;
+  td_type_id t[5] = {TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
+  for (int c = 0; c < 5; c++) {
+    td_array a;
+    TD_ASSERT_OK(td_array_init(&a, t[c], NF, &err), &err);
+    bool nul = (nulls & (c < 2 ? 1 : 2)) != 0;
+    bool null_2500 = false;
+    int64_t key_2500 = 0;
+    for (int i = 0; i < NF; i++) {
+      int rc;
+      /* rows 2500..2599 share one key (a batch of run_fast with a constant key) */
+      bool same = c < 2 && i > 2500 && i < 2600;
+      bool is_null = same ? null_2500 : nul && rand() % 9 == 0;
+      if (i == 2500) null_2500 = is_null;
+      if (is_null) {
+        rc = td_array_append_null(&a, &err);
+      } else if (c == 0) {
+        int64_t k = same ? key_2500 : fast_int_key(mode, i);
+        if (i == 2500) key_2500 = k;
+        rc = td_array_append_int(&a, k, &err);
+      } else if (c == 1) {
+        int k = same ? (int)key_2500 : rand() % (mode == 1 ? NFKEYS + 40 : NFKEYS);
+        if (i == 2500) key_2500 = k;
+        char buf[16];
+        if (k < NFKEYS) rc = td_array_append_str(&a, fkeys[k].s, fkeys[k].len, &err);
+        else rc = td_array_append_str(&a, buf, snprintf(buf, sizeof buf, "k%d", k), &err);
+      } else if (c == 2) {
+        rc = td_array_append_int(&a, rand() % 50 == 0 ? (int64_t)1e15 : rand() % 2001 - 1000, &err);
+      } else if (c == 3) {
+        int r = rand() % 200;
+        double v = r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY : r == 3 ? -0.0 : (rand() % 100) / 4.0 - 10;
+        rc = td_array_append_double(&a, v, &err);
+      } else {
+        const char *s = strs[rand() % 5];
+        rc = td_array_append_str(&a, s, (int64_t)strlen(s), &err);
+      }
+      TD_ASSERT_OK(rc, &err);
+    }
+    TD_ASSERT_OK(td_array_export(&a, &d->arr[c], &err), &err);
+    TD_ASSERT_OK(td_colview_init(&d->v[c], t[c], &d->arr[c], &err), &err);
+  }
+}
+
+static const td_agg_spec fspecs[] = {
+    {TD_AGG_COUNT_STAR, -1, TD_TYPE_NONE}, {TD_AGG_COUNT, 2, TD_TYPE_INT64},
+    {TD_AGG_COUNT, 4, TD_TYPE_UTF8},       {TD_AGG_SUM, 2, TD_TYPE_INT64},
+    {TD_AGG_SUM, 3, TD_TYPE_FLOAT64},      {TD_AGG_AVG, 2, TD_TYPE_INT64},
+    {TD_AGG_AVG, 3, TD_TYPE_FLOAT64},      {TD_AGG_MIN, 2, TD_TYPE_INT64},
+    {TD_AGG_MAX, 2, TD_TYPE_INT64},        {TD_AGG_MIN, 3, TD_TYPE_FLOAT64},
+    {TD_AGG_MAX, 3, TD_TYPE_FLOAT64},      {TD_AGG_MIN, 4, TD_TYPE_UTF8},
+    {TD_AGG_FIRST, 3, TD_TYPE_FLOAT64},    {TD_AGG_LAST, 2, TD_TYPE_INT64},
+};
+enum { NFSPEC = sizeof fspecs / sizeof *fspecs };
+
+static bool float_close(td_value want, td_value got) {
+  if (want.is_null || got.is_null) return want.is_null == got.is_null;
+  double w = want.v.f, g = got.v.f;
+  if (isnan(w) || isnan(g) || isinf(w) || isinf(g)) return val_eq(want, got);
+  double tol = 1e-9 * (fabs(w) > 1 ? fabs(w) : 1);
+  return fabs(w - g) <= tol;
+}
+
+/* Index among the first n values of v equal to k, or -1; searched from *hint
+ * (the previous answer) onwards, wrapping around. */
+static int64_t find_group(const td_colview *v, int64_t n, td_value k, int64_t *hint) {
+  for (int64_t i = 0; i < n; i++) {
+    int64_t g = (*hint + i) % n;
+    if (val_eq(td_colview_value(v, g), k)) return *hint = g;
+  }
+  return -1;
+}
+
+/* Checks result (first-seen order, keys, aggregates sp[0..ns-1]) against the
+ * reference over rows[0..n-1] (row order = input order). */
+static void check_fast(td_agg *a, const data *d, const td_agg_key *key, const uint32_t *rows,
+                       int64_t n, const td_agg_spec *sp, int ns) {
+  td_error err;
+  td_array out[1 + NFSPEC];
+  TD_ASSERT_OK(td_agg_result(a, out, &err), &err);
+  int64_t ng = td_agg_group_count(a);
+  td_colview v[1 + NFSPEC];
+  struct ArrowArray arr[1 + NFSPEC];
+  for (int c = 0; c < 1 + ns; c++) {
+    assert_int_equal(out[c].length, ng);
+    TD_ASSERT_OK(td_array_export(&out[c], &arr[c], &err), &err);
+    TD_ASSERT_OK(td_colview_init(&v[c], td_agg_output_type(a, c), &arr[c], &err), &err);
+  }
+  /* groups = distinct keys in first-seen order; rows bucketed by group */
+  int64_t expect = 0, hint = 0;
+  int64_t *gof = malloc((size_t)(n + 1) * sizeof *gof), *start = calloc((size_t)ng + 2, sizeof *start);
+  uint32_t *bucket = malloc((size_t)(n + 1) * sizeof *bucket);
+  for (int64_t j = 0; j < n; j++) {
+    td_value k = td_colview_value(&d->v[key->column], rows[j]);
+    int64_t g = find_group(&v[0], expect, k, &hint);
+    if (g < 0) {
+      if (expect >= ng) fail_msg("row %lld: key not in the result", (long long)rows[j]);
+      if (!val_eq(td_colview_value(&v[0], expect), k)) fail_msg("group %lld: wrong key or order", (long long)expect);
+      g = expect++;
+    }
+    gof[j] = g;
+    start[g + 1]++;
+  }
+  assert_int_equal(ng, expect);
+  for (int64_t g = 0; g < ng; g++) start[g + 1] += start[g];
+  for (int64_t j = 0; j < n; j++) bucket[start[gof[j]]++] = rows[j];
+  for (int64_t g = ng; g > 0; g--) start[g] = start[g - 1];
+  start[0] = 0;
+  for (int64_t g = 0; g < ng; g++) {
+    td_value gk = td_colview_value(&v[0], g);
+    for (int s = 0; s < ns; s++) {
+      td_value want = reference(d, key, 1, bucket + start[g], start[g + 1] - start[g], &gk, &sp[s]);
+      td_value got = td_colview_value(&v[1 + s], g);
+      bool ok = got.type == TD_TYPE_FLOAT64 ? float_close(want, got) : val_eq(want, got);
+      if (!ok) fail_msg("group %lld aggregate %d (kind %d col %lld) differs", (long long)g, s, (int)sp[s].kind, (long long)sp[s].column);
+    }
+  }
+  free(gof);
+  free(start);
+  free(bucket);
+  for (int c = 0; c < 1 + ns; c++) arr[c].release(&arr[c]);
+}
+
+/* Value i of an owned int64 or utf8 array. */
+static td_value arr_value(const td_array *a, int64_t i) {
+  if (a->validity && !td_bit_get(a->validity, i)) return td_value_null(a->type);
+  if (a->type == TD_TYPE_INT64) return td_value_int(TD_TYPE_INT64, ((const int64_t *)a->values)[i]);
+  td_value v = td_value_null(TD_TYPE_UTF8);
+  v.is_null = false;
+  v.v.s.ptr = a->data + a->offsets[i];
+  v.v.s.len = (size_t)(a->offsets[i + 1] - a->offsets[i]);
+  return v;
+}
+
+/* Checks that the changed groups are exactly those whose key is in rows. */
+static void check_changed(td_agg *a, const data *d, const td_agg_key *key, const uint32_t *rows,
+                          int64_t n, int ns) {
+  td_error err;
+  uint32_t *g;
+  int64_t ng;
+  TD_ASSERT_OK(td_agg_take_changed(a, &g, &ng, &err), &err);
+  td_array out[1 + NFSPEC];
+  TD_ASSERT_OK(td_agg_result_groups(a, g, ng, out, &err), &err);
+  for (int64_t i = 1; i < ng; i++) assert_true(g[i - 1] < g[i]);
+  bool *hit = calloc((size_t)ng + 1, 1);
+  int64_t hint = 0;
+  for (int64_t j = 0; j < n; j++) {
+    td_value k = td_colview_value(&d->v[key->column], rows[j]);
+    int64_t i = 0;
+    for (; i < ng; i++)
+      if (val_eq(arr_value(&out[0], (hint + i) % ng), k)) break;
+    if (i == ng) fail_msg("row %lld changed a group not reported", (long long)rows[j]);
+    hint = (hint + i) % ng;
+    hit[hint] = true;
+  }
+  for (int64_t i = 0; i < ng; i++)
+    if (!hit[i]) fail_msg("group %u reported changed but not touched", g[i]);
+  free(hit);
+  td_free(g);
+  for (int c = 0; c < 1 + ns; c++) td_array_reset(&out[c]);
+}
+
+/* Feeds the rows to an aggregation of sp[0..ns-1] by `key` in batches (views
+ * with offsets), with or without selection vectors (shuffled when `shuffle`);
+ * batch 3 has a constant key when `consts` (its rows hold that key). */
+static void run_fast(const data *d, const td_agg_key *key, const td_agg_spec *sp, int ns,
+                     bool use_sel, bool shuffle, bool consts) {
+  td_error err;
+  td_agg *a;
+  TD_ASSERT_OK(td_agg_create(key, 1, sp, ns, &a, &err), &err);
+  const int64_t cuts[] = {0, 1, 300, 2500, 2600, 4999, NF};
+  const int nb = sizeof cuts / sizeof *cuts - 1;
+  uint32_t *rows = malloc(NF * sizeof *rows), *sel = malloc(NF * sizeof *sel);
+  int64_t n = 0;
+  for (int c = 0; c < nb; c++) {
+    int64_t len = cuts[c + 1] - cuts[c], m = 0;
+    for (int64_t i = 0; i < len; i++)
+      if (!use_sel || rand() % 4) sel[m++] = (uint32_t)i;
+    if (shuffle)
+      for (int64_t i = m - 1; i > 0; i--) {
+        int64_t k = rand() % (i + 1);
+        uint32_t t = sel[i];
+        sel[i] = sel[k];
+        sel[k] = t;
+      }
+    td_colview v[5];
+    for (int k = 0; k < 5; k++) {
+      v[k] = d->v[k];
+      v[k].offset += cuts[c];
+      v[k].length = len;
+    }
+    td_value cv[5];
+    for (int k = 0; k < 5; k++) cv[k] = td_value_null(TD_TYPE_NONE);
+    bool is_const = consts && c == 3;
+    if (is_const) cv[key->column] = td_colview_value(&d->v[key->column], cuts[c]);
+    td_batch b = {len, v, is_const ? cv : NULL};
+    TD_ASSERT_OK(td_agg_update(a, &b, use_sel ? sel : NULL, m, &err), &err);
+    for (int64_t i = 0; i < m; i++) rows[n + i] = sel[i] + (uint32_t)cuts[c];
+    check_changed(a, d, key, rows + n, m, ns);
+    n += m;
+  }
+  check_fast(a, d, key, rows, n, sp, ns);
+  td_agg_free(a);
+  free(rows);
+  free(sel);
+}
+
+static void test_agg_fast_paths(void **state) {
+  (void)state;
+  td_agg_key k_int = {0, TD_TYPE_INT64}, k_str = {1, TD_TYPE_UTF8};
+  for (int mode = 0; mode < 2; mode++) {
+    for (int nulls = 0; nulls < 4; nulls++) {
+      data d;
+      make_fast(&d, 100 + (unsigned)(nulls + 4 * mode), nulls, mode);
+      for (int kk = 0; kk < 2; kk++) {
+        const td_agg_key *key = kk ? &k_str : &k_int;
+        for (int opt = 0; opt < 4; opt++) {
+          bool use_sel = opt >= 1, shuffle = opt == 2, consts = opt == 3;
+          if (shuffle && mode == 1) continue; /* the checks would be quadratic */
+          /* each aggregate alone (fused loops), then all together */
+          for (int s = 0; s < NFSPEC; s++) run_fast(&d, key, &fspecs[s], 1, use_sel, shuffle, consts);
+          run_fast(&d, key, fspecs, NFSPEC, use_sel, shuffle, consts);
+        }
+      }
+      unmake(&d);
+    }
+  }
+}
+
+/* Allocation failures on the fast paths (direct map remaps, short-key
+ * index growth, group growth in the middle of a fused loop). */
+static void test_agg_fast_alloc_failures(void **state) {
+  (void)state;
+  data d;
+  make_fast(&d, 5, 3, 0);
+  td_error err;
+  td_agg_key keys[2] = {{0, TD_TYPE_INT64}, {1, TD_TYPE_UTF8}};
+  for (int kk = 0; kk < 2; kk++)
+    for (int ns = 1; ns <= NFSPEC; ns += NFSPEC - 1)
+      for (int64_t k = 0;; k++) {
+        td_agg *a = NULL;
+        td_array out[1 + NFSPEC];
+        memset(out, 0, sizeof out);
+        td_batch b = {1500, d.v, NULL};
+        td__alloc_fail_after(k);
+        int rc = td_agg_create(&keys[kk], 1, fspecs + (ns == 1 ? 3 : 0), ns, &a, &err);
+        if (!rc) rc = td_agg_update(a, &b, NULL, 0, &err);
+        if (!rc) rc = td_agg_result(a, out, &err);
+        td__alloc_fail_after(-1);
+        for (int c = 0; c < 1 + ns; c++) td_array_reset(&out[c]);
+        td_agg_free(a);
+        if (rc == TD_OK) break;
+        assert_int_equal(rc, TD_ENOMEM);
+      }
+  unmake(&d);
+}
+
 /* ---- sort ---- */
 
 static void test_sort(void **state) {
@@ -399,6 +688,8 @@ int main(void) {
       cmocka_unit_test(test_agg_global_empty),
       cmocka_unit_test(test_agg_changed_and_consts),
       cmocka_unit_test(test_agg_alloc_failures),
+      cmocka_unit_test(test_agg_fast_paths),
+      cmocka_unit_test(test_agg_fast_alloc_failures),
       cmocka_unit_test(test_sort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
