@@ -75,8 +75,9 @@ static void buf_init(csv_buf *b, td_io *io, int64_t from, int64_t limit) {
   b->eof = from >= limit;
 }
 
-static const char *buf_cur(const csv_buf *b) { return b->data + b->pos; }
-static const char *buf_end(const csv_buf *b) { return b->data + b->len; }
+/* (No arithmetic on a NULL buffer: it stays NULL, with pos and len 0.) */
+static const char *buf_cur(const csv_buf *b) { return b->data ? b->data + b->pos : b->data; }
+static const char *buf_end(const csv_buf *b) { return b->data ? b->data + b->len : b->data; }
 
 /* Keeps the unconsumed bytes and appends up to `chunk` more. */
 static int buf_fill(csv_buf *b, int64_t chunk, td_error *err) {

@@ -339,7 +339,7 @@ static int gather(const td_array *dict, const uint32_t *idx, int64_t nn, td_arra
       off[0] = (int32_t)dl;
       for (int64_t i = 0; i < nn; i++) {
         int32_t b = dict->offsets[idx[i]], e = dict->offsets[idx[i] + 1];
-        memcpy(a->data + dl, dict->data + b, (size_t)(e - b));
+        if (e > b) memcpy(a->data + dl, dict->data + b, (size_t)(e - b)); /* data may be NULL if empty */
         dl += e - b;
         off[i + 1] = (int32_t)dl;
       }
