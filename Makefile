@@ -5,10 +5,11 @@
 #   make install install library, headers, pkg-config and CMake package files
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 20
 RELEASE := build/release
 CHECK := build/check
 
-.PHONY: all deps demo check bench install clean asan tsan valgrind
+.PHONY: all deps demo check bench install clean asan tsan valgrind fuzz-smoke
 
 all: deps
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -39,6 +40,9 @@ valgrind: deps
 	cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=Debug -DTD_VALGRIND=ON -DTD_BUILD_BENCH=OFF >/dev/null
 	cmake --build build/valgrind -j $(JOBS)
 	cd build/valgrind && ctest --output-on-failure -j $(JOBS) -L valgrind
+
+fuzz-smoke: deps
+	./scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 
 bench: all
 	./bench/run.sh $(RELEASE)
