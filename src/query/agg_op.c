@@ -37,7 +37,8 @@ typedef struct agg_op {
   td_select_scratch scratch;
   td_colview *bcols;
   td_value *bconsts;
-  td_array *tmp;
+  td_array *tmp; /* n_tmp computed inputs */
+  int64_t n_tmp;
 } agg_op;
 
 void td_agg_plan_reset(td_agg_plan *p) {
@@ -61,11 +62,11 @@ void td_agg_plan_reset(td_agg_plan *p) {
 static void agg_free(void *v) {
   agg_op *op = v;
   if (!op) return;
+  for (int64_t i = 0; op->tmp && i < op->n_tmp; i++) td_array_reset(&op->tmp[i]);
+  td_free(op->tmp);
   td_agg_plan_reset(&op->plan);
   td_agg_free(op->state);
   td_select_scratch_reset(&op->scratch);
-  for (int64_t i = 0; op->tmp && i < op->plan.n_keys + op->n_kaggs; i++) td_array_reset(&op->tmp[i]);
-  td_free(op->tmp);
   td_free(op->cols);
   td_free(op->kkeys);
   td_free(op->kspecs);
@@ -398,6 +399,7 @@ static int layout(agg_op *op, td_error *err) {
   op->bcols = td_calloc((size_t)nb, sizeof *op->bcols);
   op->bconsts = td_calloc((size_t)nb, sizeof *op->bconsts);
   op->tmp = td_calloc((size_t)nb, sizeof *op->tmp);
+  op->n_tmp = op->tmp ? nb : 0;
   if (!op->kkeys || !op->kspecs || !op->kmap || !op->bcols || !op->bconsts || !op->tmp)
     return td_err_nomem(err, "planning an aggregation");
   for (int64_t k = 0; k < p->n_keys; k++) op->kkeys[k] = (td_agg_key){k, p->keys[k]->type};
