@@ -14,20 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "tabledata.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void check(int rc, const td_error *err) {
-  if (rc) {
-    fprintf(stderr, "bench_query: %s\n", err->message);
-    exit(1);
-  }
-}
 
 typedef struct ctx {
   td_service *svc;

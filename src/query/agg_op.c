@@ -93,16 +93,6 @@ static td_colview view_of(const td_array *a) {
   return v;
 }
 
-static bool only_consts(const td_expr *e, const td_batch *b) {
-  if (!e) return true;
-  int64_t cols[64];
-  int64_t n = td_expr_columns(e, cols, 64);
-  if (n > 64) return false;
-  for (int64_t i = 0; i < n; i++)
-    if (b->consts[cols[i]].type == TD_TYPE_NONE) return false;
-  return true;
-}
-
 /* Kernel column k := expression e over batch b (view, constant or computed). */
 static int bind_input(agg_op *op, int64_t k, const td_expr *e, const td_batch *b, td_error *err) {
   if (!e) { /* count(*) */
@@ -117,7 +107,7 @@ static int bind_input(agg_op *op, int64_t k, const td_expr *e, const td_batch *b
     }
     return TD_OK;
   }
-  if (only_consts(e, b)) return td_expr_eval_row(e, b->consts, &op->bconsts[k], err);
+  if (td_expr_all_const(e, b)) return td_expr_eval_row(e, b->consts, &op->bconsts[k], err);
   td_array_reset(&op->tmp[k]);
   int rc = td_expr_eval(e, b, &op->tmp[k], err);
   if (rc) return rc;
@@ -129,19 +119,7 @@ static int bind_input(agg_op *op, int64_t k, const td_expr *e, const td_batch *b
 static int fold_chunk(agg_op *op, const td_scan *sc, const td_chunk *ch, td_error *err) {
   td_batch b;
   td_select_scratch *s = &op->scratch;
-  for (int64_t i = 0; i < sc->n_cols; i++) {
-    int64_t c = sc->cols[i];
-    if (ch->consts[i]) {
-      s->consts[c] = *ch->consts[i];
-      if (s->consts[c].type == TD_TYPE_NONE) s->consts[c].type = TD_TYPE_BOOL;
-    } else {
-      s->cols[c] = ch->views[i];
-      s->consts[c].type = TD_TYPE_NONE;
-    }
-  }
-  b.length = ch->length;
-  b.cols = s->cols;
-  b.consts = s->consts;
+  td_batch_of_chunk(s, sc, ch, &b);
   const uint32_t *sel = NULL;
   int64_t n = ch->length;
   int rc = TD_OK;

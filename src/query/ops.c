@@ -95,7 +95,7 @@ void td_select_scratch_reset(td_select_scratch *s) {
 
 /* Fills a td_batch from a scanned chunk: column c of the source is
  * scratch->cols[c] or scratch->consts[c]. */
-static void batch_of(td_select_scratch *s, const td_scan *sc, const td_chunk *ch, td_batch *b) {
+void td_batch_of_chunk(td_select_scratch *s, const td_scan *sc, const td_chunk *ch, td_batch *b) {
   for (int64_t i = 0; i < sc->n_cols; i++) {
     int64_t c = sc->cols[i];
     if (ch->consts[i]) {
@@ -120,8 +120,8 @@ static int ensure_sel(td_select_scratch *s, int64_t n, td_error *err) {
   return TD_OK;
 }
 
-/* Whether every column `e` references is a constant of the batch. */
-static bool all_const(const td_expr *e, const td_batch *b) {
+bool td_expr_all_const(const td_expr *e, const td_batch *b) {
+  if (!e) return true;
   int64_t cols[64];
   int64_t n = td_expr_columns(e, cols, 64);
   if (n > 64) return false;
@@ -171,7 +171,7 @@ static int fill_columns(const td_select_spec *spec, const td_batch *b, td_dchunk
         while (sc->cols[k] != col) k++;
         td_dchunk_set_view(c, i, &ch->views[k], ch->owners[k]);
       }
-    } else if (all_const(e, b)) {
+    } else if (td_expr_all_const(e, b)) {
       td_value v;
       rc = td_expr_eval_row(e, b->consts, &v, err);
       if (rc == TD_OK) rc = td_dchunk_set_const(c, i, &v, err);
@@ -312,7 +312,7 @@ int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, const td_s
                     td_dchunk **out, td_error *err) {
   *out = NULL;
   td_batch b;
-  batch_of(s, sc, ch, &b);
+  td_batch_of_chunk(s, sc, ch, &b);
   bool fused;
   int frc = select_fused(spec, &b, ch, out, &fused, err);
   if (frc || fused) return frc;

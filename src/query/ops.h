@@ -36,6 +36,12 @@ typedef struct td_select_scratch {
 int td_select_scratch_init(td_select_scratch *s, int64_t n_fields, td_error *err);
 void td_select_scratch_reset(td_select_scratch *s);
 
+/* Fills a td_batch from a scanned chunk: source column c is s->cols[c], or
+ * the constant s->consts[c]. */
+void td_batch_of_chunk(td_select_scratch *s, const td_scan *sc, const td_chunk *ch, td_batch *b);
+/* Whether every column `e` references is a constant of the batch. */
+bool td_expr_all_const(const td_expr *e, const td_batch *b);
+
 /* Turns one scanned chunk (scan over spec->cols) into an output chunk, or
  * *out = NULL when the filter keeps no row. */
 int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, const td_scan *sc, const td_chunk *ch,

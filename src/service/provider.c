@@ -279,3 +279,14 @@ int td_provider_list(td_provider *p, td_location ***out, int64_t *n_out, td_erro
   *n_out = n;
   return TD_OK;
 }
+
+int td_provider_list_kept(td_provider *p, td_location_predicate predicate, void *ctx, td_location ***out,
+                          int64_t *n_out, td_error *err) {
+  int rc = td_provider_list(p, out, n_out, err);
+  if (rc || !predicate) return rc;
+  int64_t kept = 0;
+  for (int64_t i = 0; i < *n_out; i++)
+    if (predicate(ctx, (*out)[i]->key)) (*out)[kept++] = (*out)[i];
+  *n_out = kept;
+  return TD_OK;
+}

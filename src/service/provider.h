@@ -83,5 +83,8 @@ int td_location_order(const void *a, const void *b);
 /* Lists the table's locations (table_locations), interning each; the result
  * is in location-key order without duplicates (caller frees the array). */
 int td_provider_list(td_provider *p, td_location ***out, int64_t *n_out, td_error *err);
+/* The same, keeping only the locations `predicate` accepts (NULL: all). */
+int td_provider_list_kept(td_provider *p, td_location_predicate predicate, void *ctx, td_location ***out,
+                          int64_t *n_out, td_error *err);
 
 #endif

@@ -26,11 +26,9 @@ int td_make_partitioned_table(td_service *s, const td_table_key *key, const td_t
   int rc = td_service_provider(s, key, &p, err);
   if (rc) return rc;
   td_location **locs;
-  int64_t n;
-  if ((rc = td_provider_list(p, &locs, &n, err)) != TD_OK) return rc;
-  int64_t kept = 0;
-  for (int64_t i = 0; i < n; i++)
-    if (!opts || !opts->predicate || opts->predicate(opts->predicate_ctx, locs[i]->key)) locs[kept++] = locs[i];
+  int64_t kept;
+  rc = td_provider_list_kept(p, opts ? opts->predicate : NULL, opts ? opts->predicate_ctx : NULL, &locs, &kept, err);
+  if (rc) return rc;
   td_partitioned_table *pt = td_calloc(1, sizeof *pt);
   td_table **cons = td_calloc((size_t)kept + 1, sizeof *cons);
   if (!pt || !cons) {

@@ -132,11 +132,9 @@ int td_make_table(td_service *s, const td_table_key *key, const td_table_options
   if (rc) return rc;
   if (opts && opts->refreshing) return td_graph_make_table(s->graph, p, opts, out, err);
   td_location **locs;
-  int64_t n;
-  if ((rc = td_provider_list(p, &locs, &n, err)) != TD_OK) return rc;
-  int64_t kept = 0;
-  for (int64_t i = 0; i < n; i++)
-    if (!opts || !opts->predicate || opts->predicate(opts->predicate_ctx, locs[i]->key)) locs[kept++] = locs[i];
+  int64_t kept;
+  rc = td_provider_list_kept(p, opts ? opts->predicate : NULL, opts ? opts->predicate_ctx : NULL, &locs, &kept, err);
+  if (rc) return rc;
   rc = td_table_build_static(s, p, locs, kept, opts, out, err);
   td_free(locs);
   return rc;
