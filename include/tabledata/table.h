@@ -147,12 +147,18 @@ TD_API int td_table_stream(td_table *table, const int64_t *columns, int64_t n_co
 /*
  * Partitioned tables: one row per location, with the partition columns and
  * the location key; each row's constituent table (that location alone) is
- * built lazily, on first use.
+ * built lazily, on first use.  With opts->refreshing the partitioned table
+ * grows with new locations in the update cycles (listeners hear them, as
+ * new_locations), and its constituents are refreshing tables.
  */
 TD_API int td_make_partitioned_table(td_service *service, const td_table_key *key,
                                      const td_table_options *opts, td_partitioned_table **out,
                                      td_error *err);
 TD_API void td_partitioned_table_release(td_partitioned_table *pt); /* NULL is fine */
+/* Listeners of a refreshing partitioned table (TD_ESTATE when static). */
+TD_API int td_partitioned_table_add_listener(td_partitioned_table *pt, td_table_listener fn, void *ctx,
+                                             int64_t *id, td_error *err);
+TD_API int td_partitioned_table_remove_listener(td_partitioned_table *pt, int64_t id);
 TD_API int64_t td_partitioned_table_size(td_partitioned_table *pt);
 /* Borrowed location key of row i (location-key order). */
 TD_API const td_location_key *td_partitioned_table_key(td_partitioned_table *pt, int64_t i);

@@ -377,6 +377,139 @@ static void test_listener_order_and_removal(void **state) {
   env_close(&e);
 }
 
+/* ---- the partitioned table grows ---- */
+
+static void test_live_partitioned(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
+  env e;
+  env_open(&e, mb, 0);
+  td_table_options o = {NULL, NULL, true};
+  td_partitioned_table *pt;
+  TD_ASSERT_OK(td_make_partitioned_table(e.svc, e.key, &o, &pt, &err), &err);
+  assert_int_equal(td_partitioned_table_size(pt), 3);
+  recorder r = {0};
+  TD_ASSERT_OK(td_partitioned_table_add_listener(pt, record, &r, NULL, &err), &err);
+  td_table *c0;
+  TD_ASSERT_OK(td_partitioned_table_constituent(pt, 0, &c0, &err), &err);
+  assert_true(td_table_is_refreshing(c0));
+  assert_int_equal(td_table_size(c0), 2);
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "GOOG", "BZX", &err), &err);
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "GOOG", "NYSE", &err), &err);
+  flush(&e);
+  assert_int_equal(td_partitioned_table_size(pt), 4);
+  assert_int_equal(r.new_locations, 1);
+  assert_string_equal(r.new_names[0], "Ticker=GOOG/Exchange=BZX#GOOG:BZX");
+  char name[128];
+  td_location_key_format(td_partitioned_table_key(pt, 3), name, sizeof name);
+  assert_string_equal(name, "Ticker=GOOG/Exchange=BZX#GOOG:BZX");
+  assert_int_equal(td_table_size(c0), 4); /* GOOG/NYSE grew */
+  td_table *c3;
+  TD_ASSERT_OK(td_partitioned_table_constituent(pt, 3, &c3, &err), &err);
+  assert_int_equal(td_table_size(c3), 2);
+  assert_int_equal(td_table_location_count(c3), 1);
+  struct ArrowSchema sch;
+  struct ArrowArray rows;
+  TD_ASSERT_OK(td_partitioned_table_read(pt, &sch, &rows, &err), &err);
+  assert_int_equal(rows.length, 4);
+  rows.release(&rows);
+  sch.release(&sch);
+  td_table_release(c0);
+  td_table_release(c3);
+  td_partitioned_table_release(pt);
+  env_close(&e);
+}
+
+/* ---- answers from another thread while inside subscribe ---- */
+
+typedef struct threaded {
+  td_backend inner;
+  const td_table_key *table;
+  const td_location_key *loc;
+  td_request req;
+  bool size;
+} threaded;
+
+static void *threaded_subscribe(void *arg) {
+  threaded *t = arg;
+  if (t->size)
+    t->inner.vtable->subscribe_to_table_location_size(t->inner.self, t->table, t->loc, t->req);
+  else
+    t->inner.vtable->subscribe_to_table_locations(t->inner.self, t->table, t->req);
+  return NULL;
+}
+
+/* Subscribes from a new thread and waits for it: every answer arrives from
+ * another thread while the engine is still inside the subscribe call. */
+static void th_sub_locations(void *self, const td_table_key *table, td_request req) {
+  threaded t = {*(td_backend *)self, table, NULL, req, false};
+  pthread_t th;
+  pthread_create(&th, NULL, threaded_subscribe, &t);
+  pthread_join(th, NULL);
+}
+static void th_sub_size(void *self, const td_table_key *table, const td_location_key *loc, td_request req) {
+  threaded t = {*(td_backend *)self, table, loc, req, true};
+  pthread_t th;
+  pthread_create(&th, NULL, threaded_subscribe, &t);
+  pthread_join(th, NULL);
+}
+static void th_schema(void *self, const td_table_key *t, td_request r) {
+  td_backend *b = self;
+  b->vtable->table_schema(b->self, t, r);
+}
+static void th_locations(void *self, const td_table_key *t, td_request r) {
+  td_backend *b = self;
+  b->vtable->table_locations(b->self, t, r);
+}
+static void th_size(void *self, const td_table_key *t, const td_location_key *l, td_request r) {
+  td_backend *b = self;
+  b->vtable->table_location_size(b->self, t, l, r);
+}
+static void th_values(void *self, const td_table_key *t, const td_location_key *l, const char *c, int64_t o,
+                      int64_t mn, int64_t mx, td_request r) {
+  td_backend *b = self;
+  b->vtable->column_values(b->self, t, l, c, o, mn, mx, r);
+}
+static void th_unsub(void *self, td_request r) {
+  td_backend *b = self;
+  b->vtable->unsubscribe(b->self, r);
+}
+static void th_release(void *self) {
+  td_backend *b = self;
+  b->vtable->release(b->self);
+}
+static const td_backend_vtable threaded_vt = {th_schema, th_locations, th_size, th_values, th_sub_locations,
+                                              th_sub_size, th_unsub, th_release};
+
+static void test_answers_inside_subscribe_from_thread(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
+  td_backend inner = td_memory_backend_backend(mb);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.update_period_ms = 0;
+  o.request_timeout_ms = 5000;
+  td_service *svc;
+  TD_ASSERT_OK(td_service_new((td_backend){&threaded_vt, &inner}, &o, &svc, &err), &err);
+  td_table_key *key;
+  TD_ASSERT_OK(td_table_key_new(TD_SAMPLE_TABLE, &key, &err), &err);
+  td_table_options to = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(svc, key, &to, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 6);
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "MSFT", "BZX", &err), &err);
+  TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
+  assert_int_equal(td_table_size(t), 8);
+  td_table_release(t);
+  td_table_key_release(key);
+  td_service_free(svc);
+  td_memory_backend_release(mb);
+}
+
 /* ---- stress ---- */
 
 enum { WRITERS = 3, READERS = 2, OPS = 300 };
@@ -496,7 +629,8 @@ int main(void) {
       cmocka_unit_test(test_seed_refreshing),         cmocka_unit_test(test_ordering_duplicates_pruning),
       cmocka_unit_test(test_unsubscribe_once),        cmocka_unit_test(test_shrinking_size_fails_table),
       cmocka_unit_test(test_subscription_failures),   cmocka_unit_test(test_listener_order_and_removal),
-      cmocka_unit_test(test_stress),
+      cmocka_unit_test(test_stress),                cmocka_unit_test(test_live_partitioned),
+      cmocka_unit_test(test_answers_inside_subscribe_from_thread),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
