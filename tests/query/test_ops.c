@@ -240,6 +240,35 @@ static void test_live_sort(void **s) {
   live_equals_static(b_sort, true);
 }
 
+/* Live head and tail equal the first and last rows of the live source now. */
+static void test_live_head_tail(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 8);
+  td_error err;
+  td_table *src = source(&e, true), *h, *t;
+  TD_ASSERT_OK(td_table_head(src, 7, &h, &err), &err);
+  TD_ASSERT_OK(td_table_tail(src, 9, &t, &err), &err);
+  static const char *parts[4] = {"a", "b", "q", "r"};
+  for (int step = 0; step < 8; step++) {
+    add_rows(&e, parts[rand_r(&e.seed) % 4], 1 + rand_r(&e.seed) % 9);
+    TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+    int64_t n = td_table_size(src);
+    rows all = rows_of(src, false), hr = rows_of(h, false), tr = rows_of(t, false);
+    assert_int_equal(hr.n, n < 7 ? n : 7);
+    assert_int_equal(tr.n, n < 9 ? n : 9);
+    for (int64_t i = 0; i < hr.n; i++) assert_string_equal(hr.v[i], all.v[i]);
+    for (int64_t i = 0; i < tr.n; i++) assert_string_equal(tr.v[i], all.v[n - tr.n + i]);
+    rows_free(&all);
+    rows_free(&hr);
+    rows_free(&tr);
+  }
+  td_table_release(h);
+  td_table_release(t);
+  td_table_release(src);
+  env_close(&e);
+}
+
 /* ---- static results checked by hand ---- */
 
 static void test_static_values(void **state) {
@@ -480,7 +509,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_values), cmocka_unit_test(test_live_where),   cmocka_unit_test(test_live_view),
       cmocka_unit_test(test_live_agg),      cmocka_unit_test(test_live_agg_partition),
-      cmocka_unit_test(test_live_sort),     cmocka_unit_test(test_pruning),      cmocka_unit_test(test_no_data_reads),
+      cmocka_unit_test(test_live_sort),     cmocka_unit_test(test_live_head_tail),     cmocka_unit_test(test_pruning),      cmocka_unit_test(test_no_data_reads),
       cmocka_unit_test(test_sql),           cmocka_unit_test(test_stream_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
