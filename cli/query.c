@@ -28,6 +28,7 @@ static const char k_query_help[] =
     "  SELECT * FROM '/data/ticks' WHERE Date = '2024-01-02' LIMIT 10\n\n"
     "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
     "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"
+    "  --timing     print the query's run time (from planning to the last row) to stderr\n"
     "The SQL subset is described in README.md (Queries).\n";
 
 static const char k_follow_help[] =
@@ -89,7 +90,7 @@ static void sources_close(sources *s) {
 typedef struct qargs {
   const char *sql;
   const char *format;
-  bool stats;
+  bool stats, timing;
   double duration, period, rate;
 } qargs;
 
@@ -103,6 +104,7 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
     double *num = NULL;
     if (strcmp(o, "--format") == 0 && i + 1 < argc) a->format = argv[++i];
     else if (strcmp(o, "--stats") == 0 && !follow) a->stats = true;
+    else if (strcmp(o, "--timing") == 0 && !follow) a->timing = true;
     else if (follow && strcmp(o, "--duration") == 0) num = &a->duration;
     else if (follow && strcmp(o, "--period") == 0) num = &a->period;
     else if (follow && strcmp(o, "--rate") == 0) num = &a->rate;
@@ -221,6 +223,8 @@ int td_cmd_query(int argc, char **argv) {
     td_printer_reset(&p);
   }
   st.release(&st);
+  fflush(stdout);
+  if (a.timing) fprintf(stderr, "time: %.3f ms\n", (now_s() - t0) * 1e3);
   if (a.stats) print_stats(src.last);
   sources_close(&src);
   return rc ? td_cli_fail("query", &err) : 0;
