@@ -149,8 +149,9 @@ static void print_stats(td_service *svc) {
   fprintf(stderr, "backend calls:");
   for (int m = 0; m < TD_METHOD_COUNT; m++)
     if (c.calls[m]) fprintf(stderr, " %s=%lld", td_method_name((td_method)m), (long long)c.calls[m]);
-  fprintf(stderr, "\nrows fetched: %lld, bytes fetched: %lld, rows scanned: %lld\n", (long long)c.rows_received,
-          (long long)c.bytes_received, (long long)c.rows_scanned);
+  fprintf(stderr, "\nrows fetched: %lld, bytes fetched: %lld, rows scanned: %lld, rows skipped by statistics: %lld\n",
+          (long long)c.rows_received, (long long)c.bytes_received, (long long)c.rows_scanned,
+          (long long)c.rows_skipped);
   fprintf(stderr, "page cache: %lld hits, %lld misses, %lld evictions, %lld bytes held\n", (long long)c.cache_hits,
           (long long)c.cache_misses, (long long)c.cache_evictions, (long long)c.cache_bytes);
 }

@@ -67,6 +67,14 @@ typedef struct td_backend_vtable {
   void (*unsubscribe)(void *self, td_request sub);
   /* Called once when the service that owns the backend is freed.  May be NULL. */
   void (*release)(void *self);
+  /* Optional (may be NULL): the smallest and largest non-null values of rows
+   * [offset, offset + n) of a column, if known without reading them (from
+   * file metadata such as Parquet row-group statistics).  Answers at once:
+   * true with *min and *max set, or false when unknown.  Strings must stay
+   * valid as long as the backend.  The engine uses it to skip pages a data
+   * filter rejects as a whole, without fetching them. */
+  bool (*column_range)(void *self, const td_table_key *table, const td_location_key *location, const char *column,
+                       int64_t offset, int64_t n, td_value *min, td_value *max);
 } td_backend_vtable;
 
 typedef struct td_backend {

@@ -78,6 +78,7 @@ typedef struct td_counters {
   int64_t timeouts;               /* requests that got no answer in time */
   int64_t rejected_answers;       /* answers rejected (late, second, bad) */
   int64_t rows_scanned;           /* source-table rows read by scans (any columns) */
+  int64_t rows_skipped;           /* rows a filter skipped from statistics, unread */
   int64_t update_cycles;          /* update cycles run */
   int64_t update_cpu_ns;          /* CPU time the update thread spent in cycles */
 } td_counters;

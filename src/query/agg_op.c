@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "query/ops.h"
+#include "query/prune.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -39,6 +40,7 @@ typedef struct agg_op {
   td_value *bconsts;
   td_array *tmp; /* n_tmp computed inputs */
   int64_t n_tmp;
+  td_range_filter rf; /* skips pages the filter rejects from metadata */
 } agg_op;
 
 void td_agg_plan_reset(td_agg_plan *p) {
@@ -64,6 +66,7 @@ static void agg_free(void *v) {
   if (!op) return;
   for (int64_t i = 0; op->tmp && i < op->n_tmp; i++) td_array_reset(&op->tmp[i]);
   td_free(op->tmp);
+  td_range_filter_reset(&op->rf);
   td_agg_plan_reset(&op->plan);
   td_agg_free(op->state);
   td_select_scratch_reset(&op->scratch);
@@ -276,6 +279,7 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
     for (int64_t k = 0; rc == TD_OK && k < nr; k++) {
       td_scan sc;
       if ((rc = td_scan_init(&sc, t->source, d->snap, op->cols, op->n_cols, r[2 * k], r[2 * k + 1], err))) break;
+      td_range_filter_attach(&op->rf, &sc);
       for (;;) {
         td_chunk ch;
         bool done;
@@ -439,6 +443,7 @@ int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err
   /* Columns read in normal mode. */
   if (rc == TD_OK && !region) rc = collect_columns(op, err);
   if (rc == TD_OK) rc = td_select_scratch_init(&op->scratch, op->n_fields, err);
+  if (rc == TD_OK && !region) rc = td_range_filter_init(&op->rf, op->plan.filter, source, err);
   if (rc) {
     td_schema_reset(&def);
     agg_free(op);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/prune.h"
 #include "query/sort.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -420,6 +421,7 @@ static int finish_append(td_table *t, const td_source_delta *d, chunk_list *more
 typedef struct select_op {
   td_select_spec spec;
   td_select_scratch scratch;
+  td_range_filter rf; /* skips pages the filter rejects from metadata */
 } select_op;
 
 static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
@@ -433,6 +435,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
     td_scan sc;
     if ((rc = td_scan_init(&sc, t->source, d->snap, op->spec.cols, op->spec.n_cols, r[2 * k], r[2 * k + 1], err)))
       break;
+    td_range_filter_attach(&op->rf, &sc);
     for (;;) {
       td_chunk ch;
       bool done;
@@ -451,6 +454,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
 static void select_free(void *p) {
   select_op *op = p;
   if (!op) return;
+  td_range_filter_reset(&op->rf);
   td_select_spec_reset(&op->spec);
   td_select_scratch_reset(&op->scratch);
   td_free(op);
@@ -470,6 +474,7 @@ int td_op_select(td_table *source, td_select_spec *spec, const td_schema *def, t
   memset(spec, 0, sizeof *spec);
   int rc = op->spec.cols ? TD_OK : td_select_spec_columns(&op->spec, err);
   if (rc == TD_OK) rc = td_select_scratch_init(&op->scratch, op->spec.n_fields, err);
+  if (rc == TD_OK) rc = td_range_filter_init(&op->rf, op->spec.filter, source, err);
   if (rc) {
     select_free(op);
     return rc;

@@ -20,6 +20,7 @@
 
 #include "query/lex.h"
 #include "query/ops.h"
+#include "query/prune.h"
 #include "query/sql.h"
 #include "tabledata/query.h"
 #include "util/alloc.h"
@@ -714,6 +715,7 @@ int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *
 typedef struct qstream {
   td_table *src;
   td_scan scan;
+  td_range_filter rf;
   td_select_spec spec;
   td_select_scratch scratch;
   td_schema schema;
@@ -791,6 +793,7 @@ static void qs_release(struct ArrowArrayStream *st) {
   if (!st || !st->release) return;
   qstream *q = st->private_data;
   td_scan_release(&q->scan);
+  td_range_filter_reset(&q->rf);
   td_select_spec_reset(&q->spec);
   td_select_scratch_reset(&q->scratch);
   td_schema_reset(&q->schema);
@@ -840,6 +843,8 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
     if (rc == TD_OK) rc = td_select_spec_columns(&q->spec, err);
     if (rc == TD_OK) rc = td_select_scratch_init(&q->scratch, q->spec.n_fields, err);
     if (rc == TD_OK) rc = td_scan_init(&q->scan, src, NULL, q->spec.cols, q->spec.n_cols, 0, td_table_size(src), err);
+    if (rc == TD_OK) rc = td_range_filter_init(&q->rf, q->spec.filter, src, err);
+    if (rc == TD_OK) td_range_filter_attach(&q->rf, &q->scan);
     q->remaining = sp.q->has_limit ? sp.q->limit : -1;
     q->src = src;
     src = NULL;

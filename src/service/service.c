@@ -107,6 +107,7 @@ void td_service_counters(td_service *s, td_counters *out) {
   out->timeouts = atomic_load(&s->timeouts);
   out->rejected_answers = atomic_load(&s->rejected);
   out->rows_scanned = atomic_load(&s->rows_scanned);
+  out->rows_skipped = atomic_load(&s->rows_skipped);
   td_page_cache_stats(s->cache, out);
   td_graph_stats(s->graph, &out->update_cycles, &out->update_cpu_ns);
 }

@@ -37,7 +37,7 @@ struct td_service {
   uint64_t n_retired;
 
   _Atomic int64_t calls[TD_METHOD_COUNT];
-  _Atomic int64_t rows_received, bytes_received, timeouts, rejected, rows_scanned;
+  _Atomic int64_t rows_received, bytes_received, timeouts, rejected, rows_scanned, rows_skipped;
 
   td_page_cache *cache;
   td_graph *graph; /* refreshing tables and update cycles */

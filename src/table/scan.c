@@ -59,15 +59,29 @@ static td_colview slice(const td_colview *v, int64_t from, int64_t n) {
   return s;
 }
 
-static int next_source(td_scan *sc, td_chunk *ch, td_error *err) {
+/* The next chunk of a source table, or *done when the skip hook rejected
+ * everything that was left. */
+static int next_source(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
   const td_snapshot *s = sc->snap;
-  int64_t r = td_snapshot_region_of(s, sc->pos);
-  const td_region *reg = &s->regions[r];
   int64_t ps = sc->table->service->opts.page_size;
-  int64_t row = sc->pos - reg->row_begin;
-  int64_t page = row / ps;
-  int64_t stop = reg->size < (page + 1) * ps ? reg->size : (page + 1) * ps;
-  if (stop - row > sc->end - sc->pos) stop = row + (sc->end - sc->pos);
+  const td_region *reg;
+  int64_t r, row, page, stop;
+  for (;;) {
+    r = td_snapshot_region_of(s, sc->pos);
+    reg = &s->regions[r];
+    row = sc->pos - reg->row_begin;
+    page = row / ps;
+    stop = reg->size < (page + 1) * ps ? reg->size : (page + 1) * ps;
+    if (stop - row > sc->end - sc->pos) stop = row + (sc->end - sc->pos);
+    if (!sc->skip || !sc->skip(sc->skip_ctx, reg->loc, row, stop - row)) break;
+    atomic_fetch_add_explicit(&sc->table->service->rows_skipped, stop - row, memory_order_relaxed);
+    sc->pos += stop - row; /* rejected as a whole from metadata: not read */
+    if (sc->pos >= sc->end) {
+      *done = true;
+      return TD_OK;
+    }
+  }
+  ch->pos = sc->pos;
   ch->length = stop - row;
   atomic_fetch_add_explicit(&sc->table->service->rows_scanned, ch->length, memory_order_relaxed);
   ch->region = r;
@@ -128,8 +142,8 @@ int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
   ch->owners = sc->owners;
   ch->consts = sc->consts;
   if (sc->table->kind == TD_TABLE_SOURCE) {
-    int rc = next_source(sc, ch, err);
-    if (rc) return rc;
+    int rc = next_source(sc, ch, done, err);
+    if (rc || *done) return rc;
   } else {
     next_derived(sc, ch);
   }

@@ -150,8 +150,14 @@ typedef struct td_chunk {
   const td_value **consts;
 } td_chunk;
 
+/* Decides from metadata alone that rows [row, row + n) of a location cannot
+ * pass a filter (they are then skipped unread). */
+typedef bool (*td_scan_skip_fn)(void *ctx, const td_location *loc, int64_t row, int64_t n);
+
 typedef struct td_scan {
   td_table *table;
+  td_scan_skip_fn skip; /* optional, source tables: set after td_scan_init */
+  void *skip_ctx;
   td_snapshot *snap;
   int64_t n_cols;
   int64_t *cols;

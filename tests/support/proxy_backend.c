@@ -63,13 +63,19 @@ static void p_unsub(void *self, td_request r) {
   log_call(p, TD_METHOD_UNSUBSCRIBE, NULL, NULL, 0, 0, 0, r);
   p->inner.vtable->unsubscribe(p->inner.self, r);
 }
+static bool p_range(void *self, const td_table_key *t, const td_location_key *l, const char *c, int64_t off,
+                    int64_t n, td_value *mn, td_value *mx) {
+  td_proxy *p = self;
+  return p->inner.vtable->column_range && p->inner.vtable->column_range(p->inner.self, t, l, c, off, n, mn, mx);
+}
+
 static void p_release(void *self) {
   td_proxy *p = self;
   if (p->inner.vtable->release) p->inner.vtable->release(p->inner.self);
 }
 
 static const td_backend_vtable proxy_vt = {p_schema,   p_locations, p_size,  p_values,
-                                           p_sub_locs, p_sub_size,  p_unsub, p_release};
+                                           p_sub_locs, p_sub_size,  p_unsub, p_release, p_range};
 
 void td_proxy_init(td_proxy *p) {
   memset(p, 0, sizeof *p);
@@ -266,7 +272,7 @@ static void s_values(void *self, const td_table_key *t, const td_location_key *l
 
 static void s_unsub(void *self, td_request r) {}
 
-static const td_backend_vtable script_vt = {s_schema, s_locations, s_size, s_values, NULL, NULL, s_unsub, NULL};
+static const td_backend_vtable script_vt = {s_schema, s_locations, s_size, s_values, NULL, NULL, s_unsub, NULL, NULL};
 
 td_backend td_script_backend(td_script *s) {
   td_backend b = {&script_vt, s};

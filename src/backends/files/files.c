@@ -559,6 +559,44 @@ static void f_column_values(void *self, const td_table_key *tk, const td_locatio
   }
 }
 
+/* Folds the statistics of rows [from, from + n) of one file into [*mn, *mx];
+ * false unless min/max statistics cover every one of those rows. */
+static bool piece_range(const fb_piece *p, bool first, td_value *mn, td_value *mx) {
+  int64_t n_stats = 0;
+  const td_chunk_stats *st =
+      p->reader->vt->column_stats ? p->reader->vt->column_stats(p->reader, p->col, &n_stats) : NULL;
+  int64_t covered = 0, lo = p->offset, hi = p->offset + p->n;
+  for (int64_t i = 0; st && i < n_stats; i++) {
+    int64_t b = st[i].row_begin, e = st[i].row_begin + st[i].row_count;
+    if (e <= lo || b >= hi) continue;
+    if (!st[i].has_min_max) return false;
+    if (first || td_value_compare(&st[i].min, mn) < 0) *mn = st[i].min;
+    if (first || td_value_compare(&st[i].max, mx) > 0) *mx = st[i].max;
+    first = false;
+    covered += (e < hi ? e : hi) - (b > lo ? b : lo);
+  }
+  return st && covered == p->n;
+}
+
+static bool f_column_range(void *self, const td_table_key *tk, const td_location_key *lk, const char *column,
+                           int64_t offset, int64_t n, td_value *mn, td_value *mx) {
+  td_file_backend *fb = self;
+  char why[TD_ERROR_MESSAGE_SIZE + 256];
+  fb_location *loc = NULL;
+  fb_piece *pieces = NULL;
+  int64_t n_pieces = 0, col;
+  bool known = false;
+  pthread_mutex_lock(&fb->lock);
+  if (lookup(fb, tk, lk, &loc, why, sizeof why) && (col = td_schema_find(&fb->data, column)) >= 0 && offset >= 0 &&
+      n > 0 && offset + n <= loc->size && plan_read(loc, col, offset, n, n, &pieces, &n_pieces) == TD_OK) {
+    known = n_pieces > 0;
+    for (int64_t i = 0; known && i < n_pieces; i++) known = piece_range(&pieces[i], i == 0, mn, mx);
+  }
+  pthread_mutex_unlock(&fb->lock);
+  td_free(pieces);
+  return known;
+}
+
 static void f_subscribe_locations(void *self, const td_table_key *tk, td_request sub) {
   td_file_backend *fb = self;
   char why[TD_ERROR_MESSAGE_SIZE];
@@ -632,6 +670,7 @@ static const td_backend_vtable file_vtable = {
     .subscribe_to_table_location_size = f_subscribe_size,
     .unsubscribe = f_unsubscribe,
     .release = f_release,
+    .column_range = f_column_range,
 };
 
 td_backend td_file_backend_backend(td_file_backend *fb) {

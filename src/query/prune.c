@@ -1,0 +1,90 @@
+/*
+ * query/prune.c - range terms of a filter, checked against column ranges the
+ * backend knows from metadata.
+ */
+#include "query/prune.h"
+
+#include <string.h>
+
+#include "keys/keys.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+static td_op mirror(td_op op) {
+  switch (op) {
+    case TD_OP_LT: return TD_OP_GT;
+    case TD_OP_LE: return TD_OP_GE;
+    case TD_OP_GT: return TD_OP_LT;
+    case TD_OP_GE: return TD_OP_LE;
+    default: return op;
+  }
+}
+
+int td_range_filter_init(td_range_filter *rf, const td_expr *filter, td_table *source, td_error *err) {
+  memset(rf, 0, sizeof *rf);
+  rf->source = source;
+  if (!filter || source->kind != TD_TABLE_SOURCE || !source->service->backend.vtable->column_range) return TD_OK;
+  const td_expr *conj[64];
+  int64_t n = td_expr_conjuncts(filter, conj, 64);
+  if (n > 64) n = 64;
+  rf->terms = td_calloc((size_t)n + 1, sizeof *rf->terms);
+  if (!rf->terms) return td_err_nomem(err, "planning a filter");
+  for (int64_t i = 0; i < n; i++) {
+    const td_expr *e = conj[i];
+    if (e->kind != TD_EXPR_BINARY || e->op < TD_OP_EQ || e->op > TD_OP_GE || e->op == TD_OP_NE) continue;
+    const td_expr *a = e->args[0], *b = e->args[1];
+    td_op op = e->op;
+    if (a->kind == TD_EXPR_LITERAL && b->kind == TD_EXPR_COLUMN) {
+      const td_expr *t = a;
+      a = b;
+      b = t;
+      op = mirror(op);
+    }
+    if (a->kind != TD_EXPR_COLUMN || b->kind != TD_EXPR_LITERAL || b->lit.is_null) continue;
+    if (a->column < source->n_partition) continue; /* partitions are pruned by key */
+    td_type_id ct = source->def->fields[a->column].type;
+    bool strings = ct == TD_TYPE_UTF8, lit_string = b->lit.type == TD_TYPE_UTF8;
+    if (strings != lit_string || ct == TD_TYPE_BOOL) continue;
+    rf->terms[rf->n++] = (td_range_term){a->column, op, b->lit};
+  }
+  return TD_OK;
+}
+
+void td_range_filter_reset(td_range_filter *rf) {
+  td_free(rf->terms);
+  memset(rf, 0, sizeof *rf);
+}
+
+/* Whether no value in [mn, mx] can satisfy "value op c". */
+static bool impossible(td_op op, const td_value *mn, const td_value *mx, const td_value *c) {
+  switch (op) {
+    case TD_OP_EQ: return td_value_compare(c, mn) < 0 || td_value_compare(c, mx) > 0;
+    case TD_OP_LT: return td_value_compare(mn, c) >= 0;
+    case TD_OP_LE: return td_value_compare(mn, c) > 0;
+    case TD_OP_GT: return td_value_compare(mx, c) <= 0;
+    case TD_OP_GE: return td_value_compare(mx, c) < 0;
+    default: return false;
+  }
+}
+
+static bool skip(void *ctx, const td_location *loc, int64_t row, int64_t n) {
+  td_range_filter *rf = ctx;
+  const td_backend *b = &rf->source->service->backend;
+  for (int64_t i = 0; i < rf->n; i++) {
+    const td_range_term *t = &rf->terms[i];
+    td_value mn, mx;
+    memset(&mn, 0, sizeof mn);
+    memset(&mx, 0, sizeof mx);
+    const char *name = rf->source->def->fields[t->column].name;
+    if (!b->vtable->column_range(b->self, loc->provider->key, loc->key, name, row, n, &mn, &mx)) continue;
+    if (mn.is_null || mx.is_null || mn.type == TD_TYPE_NONE || mx.type == TD_TYPE_NONE) continue;
+    if (impossible(t->op, &mn, &mx, &t->value)) return true;
+  }
+  return false;
+}
+
+void td_range_filter_attach(td_range_filter *rf, td_scan *sc) {
+  if (rf->n == 0) return;
+  sc->skip = skip;
+  sc->skip_ctx = rf;
+}
