@@ -166,15 +166,22 @@ static int take_schema(td_file_backend *fb, const fb_file *f, const td_file_read
 
 int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   if (f->reader) return TD_OK;
+  /* The size is taken before the reader scans the file: if the file grows
+   * meanwhile, the recorded size is still one the reader has seen all of, so
+   * the next change of size makes it refresh and count the rest. */
+  struct stat st;
+  if (stat(f->path, &st) != 0) {
+    f->pending = true;
+    return td_err(err, TD_EIO, "cannot stat '%s': %s", f->path, strerror(errno));
+  }
   td_file_reader *r;
   int rc = open_reader(fb, f, &r, err);
   f->pending = rc != TD_OK && rc != TD_ENOMEM;
   if (rc) return rc;
   if (!fb->schema_source) rc = take_schema(fb, f, r, err);
   if (!rc) rc = check_schema(fb, f, r, err);
-  int64_t size = 0;
-  uint64_t inode = 0;
-  if (!rc) rc = td_io_stat(&r->io, &size, &inode, err);
+  int64_t size = (int64_t)st.st_size;
+  uint64_t inode = (uint64_t)st.st_ino;
   if (rc) {
     fb->closed_bytes += atomic_load(&r->io.bytes_read);
     td_reader_close(r);
