@@ -559,7 +559,7 @@ static int64_t sel_f64(td_op op, const double *data, double cval, const uint8_t 
   return k;
 }
 
-static td_op swap_op(td_op op) {
+td_op td_op_mirror(td_op op) {
   switch (op) {
     case TD_OP_LT: return TD_OP_GT;
     case TD_OP_LE: return TD_OP_GE;
@@ -585,7 +585,7 @@ static int sel_compare(const td_expr *e, const td_batch *b, const uint32_t *in, 
   td_op op = e->op;
   col = r.is_const ? &l : &r;
   cst = r.is_const ? &r : &l;
-  if (col == &r) op = swap_op(op);
+  if (col == &r) op = td_op_mirror(op);
   if (rc) {
   } else if (is_null_const(cst)) {
     *n_out = 0;

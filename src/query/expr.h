@@ -117,6 +117,9 @@ bool td_expr_has_agg(const td_expr *e);
 /* Whether `name` (any case) is an aggregate function name. */
 td_agg_kind td_agg_kind_from_name(const char *name);
 
+/* The comparison with its operands swapped: a < b is b > a (=, != stay). */
+td_op td_op_mirror(td_op op);
+
 /* Splits a predicate into its top-level AND conjuncts: fills up to `cap`
  * pointers into `out` (borrowed, pointing into `e`) and returns how many
  * there are (which may exceed cap: call again with a larger array). */

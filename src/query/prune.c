@@ -10,16 +10,6 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
-static td_op mirror(td_op op) {
-  switch (op) {
-    case TD_OP_LT: return TD_OP_GT;
-    case TD_OP_LE: return TD_OP_GE;
-    case TD_OP_GT: return TD_OP_LT;
-    case TD_OP_GE: return TD_OP_LE;
-    default: return op;
-  }
-}
-
 int td_range_filter_init(td_range_filter *rf, const td_expr *filter, td_table *source, td_error *err) {
   memset(rf, 0, sizeof *rf);
   rf->source = source;
@@ -38,7 +28,7 @@ int td_range_filter_init(td_range_filter *rf, const td_expr *filter, td_table *s
       const td_expr *t = a;
       a = b;
       b = t;
-      op = mirror(op);
+      op = td_op_mirror(op);
     }
     if (a->kind != TD_EXPR_COLUMN || b->kind != TD_EXPR_LITERAL || b->lit.is_null) continue;
     if (a->column < source->n_partition) continue; /* partitions are pruned by key */
