@@ -402,9 +402,6 @@ void td_arrow_array_release(struct ArrowArray *a) {
 void td_arrow_schema_release(struct ArrowSchema *s) {
   if (s && s->release) s->release(s);
 }
-void td_arrow_stream_release(struct ArrowArrayStream *s) {
-  if (s && s->release) s->release(s);
-}
 void td_arrow_array_move(struct ArrowArray *src, struct ArrowArray *dst) {
   *dst = *src;
   src->release = NULL;

@@ -124,10 +124,9 @@ td_value td_colview_value(const td_colview *v, int64_t i);
 int td_array_append_view(td_array *a, const td_colview *src, int64_t begin, int64_t n,
                          td_error *err);
 
-/* Releases a live ArrowArray / ArrowSchema / stream; NULL or released is fine. */
+/* Releases a live ArrowArray / ArrowSchema; NULL or released is fine. */
 void td_arrow_array_release(struct ArrowArray *a);
 void td_arrow_schema_release(struct ArrowSchema *s);
-void td_arrow_stream_release(struct ArrowArrayStream *s);
 /* Moves src into dst (dst must not be live). */
 void td_arrow_array_move(struct ArrowArray *src, struct ArrowArray *dst);
 void td_arrow_schema_move(struct ArrowSchema *src, struct ArrowSchema *dst);

@@ -227,12 +227,6 @@ int td_location_size_finish(td_location *loc, td_call *call, int64_t *size, td_e
   return rc;
 }
 
-int td_location_fetch_size(td_location *loc, td_error *err) {
-  td_call *c;
-  int rc = td_location_size_begin(loc, &c, err);
-  return rc ? rc : td_location_size_finish(loc, c, NULL, err);
-}
-
 int td_location_order(const void *a, const void *b) {
   const td_location *x = *(td_location *const *)a, *y = *(td_location *const *)b;
   return td_location_key_compare(x->key, y->key);

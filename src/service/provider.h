@@ -73,8 +73,6 @@ int td_provider_intern(td_provider *p, td_location_key *key, td_location **out, 
                        td_error *err);
 /* Raises the location's size (TD_ECONTRACT if it would shrink). */
 int td_location_set_size(td_location *loc, int64_t size, td_error *err);
-/* Asks the backend for the location's size and records it. */
-int td_location_fetch_size(td_location *loc, td_error *err);
 /* Starts / finishes asking for the size (to overlap many requests). */
 int td_location_size_begin(td_location *loc, td_call **call, td_error *err);
 int td_location_size_finish(td_location *loc, td_call *call, int64_t *size, td_error *err);

@@ -116,7 +116,7 @@ static fb_location *find_location(td_file_backend *fb, const char *rel) {
 static void location_free(td_file_backend *fb, fb_location *l) {
   for (int64_t i = 0; i < l->n_files; i++) fb_file_free(fb, l->files[i]);
   td_free(l->files);
-  td_free(l->size_subs.reqs);
+  td_request_list_reset(&l->size_subs);
   td_free(l->failure);
   td_free(l->rel);
   td_free(l->dir);

@@ -25,27 +25,15 @@ void td_file_options_init(td_file_options *opts) {
 /* ---- subscriptions and failures (under the lock) ---- */
 
 int fb_subs_add(td_file_backend *fb, fb_subs *s, td_request r) {
-  if (s->n == s->cap) {
-    int64_t cap = s->cap ? s->cap * 2 : 4;
-    td_request *n = td_realloc(s->reqs, (size_t)cap * sizeof *n);
-    if (!n) return TD_ENOMEM;
-    s->reqs = n;
-    s->cap = cap;
-  }
-  s->reqs[s->n++] = r;
-  fb->n_subs++;
-  return TD_OK;
+  int rc = td_request_list_add(s, r);
+  if (rc == TD_OK) fb->n_subs++;
+  return rc;
 }
 
 static bool subs_remove(td_file_backend *fb, fb_subs *s, td_request r) {
-  for (int64_t i = 0; i < s->n; i++) {
-    if (s->reqs[i].id == r.id && s->reqs[i].service == r.service) {
-      s->reqs[i] = s->reqs[--s->n];
-      fb->n_subs--;
-      return true;
-    }
-  }
-  return false;
+  bool found = td_request_list_remove(s, r);
+  if (found) fb->n_subs--;
+  return found;
 }
 
 /* Answers a failure to every subscription of `s` and forgets them. */
@@ -316,7 +304,7 @@ static void backend_free(td_file_backend *fb) {
     td_free(fb->unsup[i].reason);
   }
   td_free(fb->unsup);
-  td_free(fb->loc_subs.reqs);
+  td_request_list_reset(&fb->loc_subs);
   td_free(fb->watches);
   td_schema_reset(&fb->decl);
   td_schema_reset(&fb->part_decl);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "arrow/schema.h"
+#include "backend/request_list.h"
 #include "formats/reader.h"
 #include "keys/key_index.h"
 #include "tabledata/file_backend.h"
@@ -38,10 +39,7 @@ typedef struct fb_file {
   uint64_t inode;
 } fb_file;
 
-typedef struct fb_subs {
-  td_request *reqs;
-  int64_t n, cap;
-} fb_subs;
+typedef td_request_list fb_subs; /* counted in td_file_backend.n_subs */
 
 typedef struct fb_location {
   td_location_key *key;

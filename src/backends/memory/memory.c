@@ -15,6 +15,7 @@
 
 #include "arrow/array.h"
 #include "arrow/schema.h"
+#include "backend/request_list.h"
 #include "keys/key_index.h"
 #include "tabledata/memory_backend.h"
 #include "util/alloc.h"
@@ -25,17 +26,13 @@ typedef struct mem_chunk {
   int64_t start;         /* first row of the chunk within the location */
 } mem_chunk;
 
-typedef struct mem_subs {
-  td_request *reqs;
-  int64_t n, cap;
-} mem_subs;
 
 typedef struct mem_location {
   td_location_key *key;
   mem_chunk *chunks;
   int64_t n_chunks, cap_chunks;
   int64_t size;
-  mem_subs size_subs;
+  td_request_list size_subs;
 } mem_location;
 
 typedef struct mem_table {
@@ -45,7 +42,7 @@ typedef struct mem_table {
   mem_location **locs;
   int64_t n_locs, cap_locs;
   td_key_index index;
-  mem_subs loc_subs;
+  td_request_list loc_subs;
 } mem_table;
 
 struct td_memory_backend {
@@ -59,32 +56,10 @@ struct td_memory_backend {
 
 static const td_location_key *mem_key_of(const void *item) { return ((const mem_location *)item)->key; }
 
-static int subs_add(mem_subs *s, td_request r) {
-  if (s->n == s->cap) {
-    int64_t cap = s->cap ? s->cap * 2 : 4;
-    td_request *n = td_realloc(s->reqs, (size_t)cap * sizeof *n);
-    if (!n) return TD_ENOMEM;
-    s->reqs = n;
-    s->cap = cap;
-  }
-  s->reqs[s->n++] = r;
-  return TD_OK;
-}
-
-static bool subs_remove(mem_subs *s, td_request r) {
-  for (int64_t i = 0; i < s->n; i++) {
-    if (s->reqs[i].id == r.id && s->reqs[i].service == r.service) {
-      s->reqs[i] = s->reqs[--s->n];
-      return true;
-    }
-  }
-  return false;
-}
-
 static void location_free(mem_location *l) {
   for (int64_t i = 0; i < l->n_chunks; i++) td_shared_array_release(l->chunks[i].data);
   td_free(l->chunks);
-  td_free(l->size_subs.reqs);
+  td_request_list_reset(&l->size_subs);
   td_location_key_release(l->key);
   td_free(l);
 }
@@ -93,7 +68,7 @@ static void table_free(mem_table *t) {
   for (int64_t i = 0; i < t->n_locs; i++) location_free(t->locs[i]);
   td_free(t->locs);
   td_key_index_reset(&t->index);
-  td_free(t->loc_subs.reqs);
+  td_request_list_reset(&t->loc_subs);
   td_schema_reset(&t->data);
   td_schema_reset(&t->part);
   td_free(t->name);
@@ -463,7 +438,7 @@ static void m_subscribe_locations(void *self, const td_table_key *tk, td_request
   mem_location *l;
   pthread_mutex_lock(&mb->lock);
   bool ok = lookup(mb, tk, NULL, &t, &l, why, sizeof why);
-  if (ok && subs_add(&t->loc_subs, sub) != TD_OK) {
+  if (ok && td_request_list_add(&t->loc_subs, sub) != TD_OK) {
     ok = false;
     snprintf(why, sizeof why, "out of memory");
   }
@@ -482,7 +457,7 @@ static void m_subscribe_size(void *self, const td_table_key *tk, const td_locati
   mem_location *l;
   pthread_mutex_lock(&mb->lock);
   bool ok = lookup(mb, tk, lk, &t, &l, why, sizeof why);
-  if (ok && subs_add(&l->size_subs, sub) != TD_OK) {
+  if (ok && td_request_list_add(&l->size_subs, sub) != TD_OK) {
     ok = false;
     snprintf(why, sizeof why, "out of memory");
   }
@@ -500,8 +475,8 @@ static void m_unsubscribe(void *self, td_request sub) {
   bool found = false;
   for (int64_t i = 0; i < mb->n_tables && !found; i++) {
     mem_table *t = mb->tables[i];
-    found = subs_remove(&t->loc_subs, sub);
-    for (int64_t j = 0; j < t->n_locs && !found; j++) found = subs_remove(&t->locs[j]->size_subs, sub);
+    found = td_request_list_remove(&t->loc_subs, sub);
+    for (int64_t j = 0; j < t->n_locs && !found; j++) found = td_request_list_remove(&t->locs[j]->size_subs, sub);
   }
   pthread_mutex_unlock(&mb->lock);
 }
