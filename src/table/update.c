@@ -96,8 +96,12 @@ static void run_cycle(td_graph *g, int64_t no);
 
 static void *graph_main(void *arg) {
   td_graph *g = arg;
+  /* The first period starts with the thread: a change that arrives just
+   * after the first refreshing table is made waits for its boundary like
+   * any other (td_service_flush does not). */
   struct timespec next;
   clock_gettime(CLOCK_MONOTONIC, &next);
+  add_ms(&next, g->period_ms);
   pthread_mutex_lock(&g->sig);
   for (;;) {
     for (;;) {

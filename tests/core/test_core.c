@@ -463,6 +463,142 @@ static void test_stream_batches(void **state) {
   fixture_close(&f);
 }
 
+/* ---- unpartitioned tables and keys from Arrow ---- */
+
+static void test_unpartitioned_and_arrow_keys(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_memory_backend_new(&mb, &err), &err);
+  const char *name = "v";
+  td_type_id type = TD_TYPE_INT64;
+  struct ArrowSchema ds;
+  TD_ASSERT_OK(td_schema_make(1, &name, &type, NULL, &ds, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(mb, "u", &ds, NULL, &err), &err);
+  ds.release(&ds);
+  /* builders: append_value with values and nulls, length */
+  td_builder *b;
+  TD_ASSERT_OK(td_builder_new(TD_TYPE_INT64, &b, &err), &err);
+  td_value vals[3] = {td_value_int(TD_TYPE_INT64, 7), td_value_null(TD_TYPE_INT64), td_value_int(TD_TYPE_INT64, -3)};
+  for (int i = 0; i < 3; i++) TD_ASSERT_OK(td_builder_append_value(b, &vals[i], &err), &err);
+  assert_int_equal(td_builder_length(b), 3);
+  td_value s = td_value_str("x");
+  assert_int_equal(td_builder_append_value(b, &s, &err), TD_ETYPE);
+  struct ArrowArray col, batch;
+  TD_ASSERT_OK(td_builder_finish(b, &col, &err), &err);
+  assert_int_equal(td_builder_length(b), 0);
+  td_builder_free(b);
+  TD_ASSERT_OK(td_batch_make(1, &col, &batch, &err), &err);
+  td_location_key *solo;
+  TD_ASSERT_OK(td_location_key_standalone(&solo, &err), &err);
+  assert_string_equal(td_location_key_identity(solo), "");
+  assert_int_equal(td_location_key_partition_count(solo), 0);
+  char text[64];
+  td_location_key_format(solo, text, sizeof text);
+  assert_string_equal(text, "(standalone)");
+  TD_ASSERT_OK(td_memory_backend_add_location(mb, "u", solo, &batch, &err), &err);
+  td_service *svc;
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(mb), NULL, &svc, &err), &err);
+  td_table_key *key;
+  TD_ASSERT_OK(td_table_key_new("u", &key, &err), &err);
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(svc, key, NULL, &t, &err), &err);
+  assert_int_equal(td_table_num_columns(t), 1);
+  assert_false(td_table_column_is_partition(t, 0));
+  struct ArrowArray all;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, 3, &all, &err), &err);
+  const int64_t *v = all.children[0]->buffers[1];
+  assert_int_equal(v[0], 7);
+  assert_int_equal(v[2], -3);
+  assert_int_equal(all.children[0]->null_count, 1);
+  all.release(&all);
+  td_table_release(t);
+  td_table_key_release(key);
+
+  /* A partitioned table's location without partition values is an error. */
+  td_memory_backend *mb2;
+  TD_ASSERT_OK(td_sample_create(&mb2, &err), &err);
+  struct ArrowArray none;
+  td_builder *bb;
+  struct ArrowArray cols[11];
+  static const td_type_id types[11] = {TD_TYPE_BOOL,  TD_TYPE_INT8,    TD_TYPE_UINT16, TD_TYPE_INT16,
+                                       TD_TYPE_INT32, TD_TYPE_INT64,   TD_TYPE_INT64,  TD_TYPE_FLOAT32,
+                                       TD_TYPE_FLOAT64, TD_TYPE_UTF8,  TD_TYPE_TIMESTAMP};
+  for (int c = 0; c < 11; c++) {
+    td_builder_new(types[c], &bb, NULL);
+    td_builder_finish(bb, &cols[c], NULL);
+    td_builder_free(bb);
+  }
+  TD_ASSERT_OK(td_batch_make(11, cols, &none, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_location(mb2, TD_SAMPLE_TABLE, solo, &none, &err), &err);
+  td_service *svc2;
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(mb2), NULL, &svc2, &err), &err);
+  TD_ASSERT_OK(td_table_key_new(TD_SAMPLE_TABLE, &key, &err), &err);
+  assert_int_equal(td_make_table(svc2, key, NULL, &t, &err), TD_ECONTRACT);
+  TD_ASSERT_CONTAINS(err.message, "location '(standalone)' disagrees with location 'Ticker=");
+  TD_ASSERT_CONTAINS(err.message, "partitioned by 2 columns but the location has no partition values");
+  td_table_key_release(key);
+  td_service_free(svc2);
+  td_memory_backend_release(mb2);
+
+  /* Partition values as a one-row Arrow struct equal the same values given
+   * as scalars. */
+  const char *pn[2] = {"Ticker", "Exchange"};
+  td_type_id pt[2] = {TD_TYPE_UTF8, TD_TYPE_UTF8};
+  struct ArrowSchema ps;
+  struct ArrowArray pv[2], row;
+  const char *strs[2] = {"GOOG", "NYSE"};
+  for (int c = 0; c < 2; c++) {
+    td_builder_new(TD_TYPE_UTF8, &bb, NULL);
+    td_builder_append_str(bb, strs[c], -1, NULL);
+    td_builder_finish(bb, &pv[c], NULL);
+    td_builder_free(bb);
+  }
+  TD_ASSERT_OK(td_batch_make(2, pv, &row, &err), &err);
+  TD_ASSERT_OK(td_schema_make(2, pn, pt, NULL, &ps, &err), &err);
+  td_location_key *from_arrow, *from_values;
+  TD_ASSERT_OK(td_location_key_from_arrow("GOOG:NYSE", &ps, &row, &from_arrow, &err), &err);
+  assert_null(ps.release); /* taken */
+  assert_null(row.release);
+  TD_ASSERT_OK(td_sample_key("GOOG", "NYSE", &from_values, &err), &err);
+  assert_true(td_location_key_equal(from_arrow, from_values));
+  assert_int_equal(td_location_key_hash(from_arrow), td_location_key_hash(from_values));
+  assert_int_equal(td_location_key_compare(from_arrow, from_values), 0);
+  assert_true(td_location_key_compare(solo, from_values) < 0); /* fewer values first */
+  td_location_key_release(from_arrow);
+  td_location_key_release(from_values);
+  /* Two rows is a contract error; the inputs are taken anyway. */
+  for (int c = 0; c < 2; c++) {
+    td_builder_new(TD_TYPE_UTF8, &bb, NULL);
+    td_builder_append_str(bb, "a", -1, NULL);
+    td_builder_append_str(bb, "b", -1, NULL);
+    td_builder_finish(bb, &pv[c], NULL);
+    td_builder_free(bb);
+  }
+  TD_ASSERT_OK(td_batch_make(2, pv, &row, &err), &err);
+  TD_ASSERT_OK(td_schema_make(2, pn, pt, NULL, &ps, &err), &err);
+  assert_int_equal(td_location_key_from_arrow(NULL, &ps, &row, &from_arrow, &err), TD_ECONTRACT);
+  TD_ASSERT_CONTAINS(err.message, "must be one row with 2 columns, found 2 rows");
+  assert_null(ps.release);
+  assert_null(row.release);
+  /* No values at all: a key without partition values. */
+  TD_ASSERT_OK(td_location_key_from_arrow("id", NULL, NULL, &from_arrow, &err), &err);
+  assert_int_equal(td_location_key_partition_count(from_arrow), 0);
+  assert_string_equal(td_location_key_identity(from_arrow), "id");
+  td_location_key_release(from_arrow);
+  /* Table keys: equal names are equal keys. */
+  td_table_key *k1, *k2;
+  TD_ASSERT_OK(td_table_key_new("same", &k1, &err), &err);
+  TD_ASSERT_OK(td_table_key_new("same", &k2, &err), &err);
+  assert_true(td_table_key_equal(k1, k2));
+  assert_int_equal(td_table_key_hash(k1), td_table_key_hash(k2));
+  td_table_key_release(k1);
+  td_table_key_release(k2);
+  td_location_key_release(solo);
+  td_service_free(svc);
+  td_memory_backend_release(mb);
+}
+
 /* ---- allocation failures ---- */
 
 extern int64_t td__alloc_fail_after(int64_t n);
@@ -503,7 +639,7 @@ int main(void) {
       cmocka_unit_test(test_seed_example),        cmocka_unit_test(test_laziness),
       cmocka_unit_test(test_cache_budget),        cmocka_unit_test(test_partitioned_and_predicate),
       cmocka_unit_test(test_concurrent_readers),  cmocka_unit_test(test_stream_batches),
-      cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_unpartitioned_and_arrow_keys), cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,16 +33,19 @@ static void record(void *ctx, td_table *t, const td_table_update *u, const td_er
   r->calls++;
   r->last_version = u->version;
   r->n_last = u->n_added < 16 ? u->n_added : 16;
+  int64_t added = 0;
   for (int64_t i = 0; i < u->n_added; i++) {
-    r->rows += u->added[i].end_row - u->added[i].first_row;
+    added += u->added[i].end_row - u->added[i].first_row;
     if (i < 16) r->last[i] = u->added[i];
   }
+  r->rows += added;
+  /* The ranges an update lists are exactly the rows it added. */
+  assert_int_equal(added, u->size_after - u->size_before);
   for (int64_t i = 0; i < u->n_new_locations; i++) {
     if (r->new_locations < 16)
       td_location_key_format(u->new_locations[i], r->new_names[r->new_locations], 64);
     r->new_locations++;
   }
-  assert_int_equal(u->size_after - u->size_before, r->rows - (r->rows - (u->size_after - u->size_before)));
 }
 
 typedef struct env {
@@ -416,6 +419,16 @@ static void test_live_partitioned(void **state) {
   assert_int_equal(rows.length, 4);
   rows.release(&rows);
   sch.release(&sch);
+  /* A removed listener hears nothing more. */
+  int64_t calls = r.calls, id2;
+  recorder r2 = {0};
+  TD_ASSERT_OK(td_partitioned_table_add_listener(pt, record, &r2, &id2, &err), &err);
+  TD_ASSERT_OK(td_partitioned_table_remove_listener(pt, id2), &err);
+  assert_int_equal(td_partitioned_table_remove_listener(pt, id2), TD_ENOTFOUND);
+  TD_ASSERT_OK(td_sample_add_ticker(mb, "IBM", "IEX", &err), &err);
+  flush(&e);
+  assert_int_equal(r2.calls, 0);
+  assert_int_equal(r.calls, calls + 1);
   td_table_release(c0);
   td_table_release(c3);
   td_partitioned_table_release(pt);
