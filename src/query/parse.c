@@ -95,6 +95,18 @@ static int parse_literal(td_parser *p, td_expr **out) {
   return TD_OK;
 }
 
+/* expr {',' expr} appended to e, up to the token after the last one */
+static int parse_expr_list(td_parser *p, td_expr *e) {
+  for (;;) {
+    td_expr *a;
+    int rc = parse_or(p, &a);
+    if (!rc) rc = td__expr_add(e, a, p->err);
+    if (rc) return rc;
+    if (p->tok.kind != TK_COMMA) return TD_OK;
+    td__next(p);
+  }
+}
+
 /* name '(' [ '*' | expr {',' expr} ] ')' ; the current token is '(' */
 static int parse_call(td_parser *p, td_expr *e) {
   td__next(p);
@@ -102,14 +114,8 @@ static int parse_call(td_parser *p, td_expr *e) {
     e->star = true;
     td__next(p);
   } else if (p->tok.kind != TK_RPAREN) {
-    for (;;) {
-      td_expr *a;
-      int rc = parse_or(p, &a);
-      if (!rc) rc = td__expr_add(e, a, p->err);
-      if (rc) return rc;
-      if (p->tok.kind != TK_COMMA) break;
-      td__next(p);
-    }
+    int rc = parse_expr_list(p, e);
+    if (rc) return rc;
   }
   if (p->tok.kind != TK_RPAREN) return td__expected(p, "')' or ','");
   td__next(p);
@@ -224,14 +230,8 @@ static td_op compare_op(td_tok_kind k) {
 static int parse_in_list(td_parser *p, td_expr *e) {
   if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after IN");
   td__next(p);
-  for (;;) {
-    td_expr *a;
-    int rc = parse_or(p, &a);
-    if (!rc) rc = td__expr_add(e, a, p->err);
-    if (rc) return rc;
-    if (p->tok.kind != TK_COMMA) break;
-    td__next(p);
-  }
+  int rc = parse_expr_list(p, e);
+  if (rc) return rc;
   if (p->tok.kind != TK_RPAREN) return td__expected(p, "')' or ','");
   td__next(p);
   return TD_OK;
