@@ -55,15 +55,17 @@ typedef struct env {
   td_table_key *key;
 } env;
 
-static void env_open(env *e, td_memory_backend *mb, int64_t period_ms) {
+/* A service over the sample ticker backend (behind a proxy that records
+ * calls) with 4-row pages. */
+static void env_open(env *e, int64_t period_ms) {
   td_error err;
-  e->mb = mb;
+  TD_ASSERT_OK(td_sample_create(&e->mb, &err), &err);
   td_proxy_init(&e->proxy);
   td_service_options o;
   td_service_options_init(&o);
   o.update_period_ms = period_ms;
   o.page_size = 4;
-  TD_ASSERT_OK(td_service_new(td_proxy_backend(&e->proxy, td_memory_backend_backend(mb)), &o, &e->svc, &err), &err);
+  TD_ASSERT_OK(td_service_new(td_proxy_backend(&e->proxy, td_memory_backend_backend(e->mb)), &o, &e->svc, &err), &err);
   TD_ASSERT_OK(td_table_key_new(TD_SAMPLE_TABLE, &e->key, &err), &err);
 }
 
@@ -120,10 +122,9 @@ static void check_sample_rows(td_table *t, const char *const *locs, const int64_
 static void test_seed_refreshing(void **state) {
   (void)state;
   td_error err;
-  td_memory_backend *mb;
-  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
   env e;
-  env_open(&e, mb, 0); /* immediate mode */
+  env_open(&e, 0); /* immediate mode */
+  td_memory_backend *mb = e.mb;
   td_table *t = refreshing(&e, NULL);
   assert_true(td_table_is_refreshing(t));
   recorder r = {0};
@@ -184,10 +185,9 @@ static bool no_msft(void *ctx, const td_location_key *k) {
 static void test_ordering_duplicates_pruning(void **state) {
   (void)state;
   td_error err;
-  td_memory_backend *mb;
-  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
   env e;
-  env_open(&e, mb, 3600 * 1000); /* cycles only when flushed */
+  env_open(&e, 3600 * 1000); /* cycles only when flushed */
+  td_memory_backend *mb = e.mb;
   td_table *t = refreshing(&e, no_msft);
   recorder r = {0};
   TD_ASSERT_OK(td_table_add_listener(t, record, &r, NULL, &err), &err);
@@ -242,10 +242,8 @@ static void test_ordering_duplicates_pruning(void **state) {
 static void test_unsubscribe_once(void **state) {
   (void)state;
   td_error err;
-  td_memory_backend *mb;
-  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
   env e;
-  env_open(&e, mb, 0);
+  env_open(&e, 0);
   td_table *a = refreshing(&e, NULL);
   td_table *b = refreshing(&e, no_msft);
   /* One location subscription per key, one size subscription per location. */
@@ -279,10 +277,9 @@ static void test_unsubscribe_once(void **state) {
 static void test_shrinking_size_fails_table(void **state) {
   (void)state;
   td_error err;
-  td_memory_backend *mb;
-  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
   env e;
-  env_open(&e, mb, 0);
+  env_open(&e, 0);
+  td_memory_backend *mb = e.mb;
   td_table *t = refreshing(&e, NULL);
   recorder r = {0};
   TD_ASSERT_OK(td_table_add_listener(t, record, &r, NULL, &err), &err);
@@ -307,10 +304,8 @@ static void test_shrinking_size_fails_table(void **state) {
 static void test_subscription_failures(void **state) {
   (void)state;
   td_error err;
-  td_memory_backend *mb;
-  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
   env e;
-  env_open(&e, mb, 0);
+  env_open(&e, 0);
   td_table *t = refreshing(&e, NULL);
   recorder r = {0};
   TD_ASSERT_OK(td_table_add_listener(t, record, &r, NULL, &err), &err);
@@ -356,10 +351,9 @@ static void remove_self(void *ctx, td_table *t, const td_table_update *u, const 
 static void test_listener_order_and_removal(void **state) {
   (void)state;
   td_error err;
-  td_memory_backend *mb;
-  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
   env e;
-  env_open(&e, mb, 0);
+  env_open(&e, 0);
+  td_memory_backend *mb = e.mb;
   td_table *t = refreshing(&e, NULL);
   int64_t self[2] = {0, 0};
   recorder r = {0};
@@ -385,10 +379,9 @@ static void test_listener_order_and_removal(void **state) {
 static void test_live_partitioned(void **state) {
   (void)state;
   td_error err;
-  td_memory_backend *mb;
-  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
   env e;
-  env_open(&e, mb, 0);
+  env_open(&e, 0);
+  td_memory_backend *mb = e.mb;
   td_table_options o = {NULL, NULL, true};
   td_partitioned_table *pt;
   TD_ASSERT_OK(td_make_partitioned_table(e.svc, e.key, &o, &pt, &err), &err);
@@ -594,10 +587,9 @@ static void *scanner(void *p) {
 static void test_stress(void **state) {
   (void)state;
   td_error err;
-  td_memory_backend *mb;
-  TD_ASSERT_OK(td_sample_create(&mb, &err), &err);
   env e;
-  env_open(&e, mb, 0);
+  env_open(&e, 0);
+  td_memory_backend *mb = e.mb;
   stress s;
   memset(&s, 0, sizeof s);
   pthread_mutex_init(&s.rec_lock, NULL);
