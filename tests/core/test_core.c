@@ -173,6 +173,18 @@ static void test_seed_example(void **state) {
 
 /* ---- laziness and page offsets ---- */
 
+/* Opens `f` over make_big(n_locs, rows) with service options `o` and
+ * returns a static table of "big". */
+static td_table *open_big(fixture *f, int n_locs, int64_t rows, const td_service_options *o) {
+  td_error err;
+  fixture_open(f, make_big(n_locs, rows), o);
+  TD_ASSERT_OK(td_table_key_new("big", &f->key, &err), &err);
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(f->svc, f->key, NULL, &t, &err), &err);
+  return t;
+}
+
+
 static void test_laziness(void **state) {
   (void)state;
   td_error err;
@@ -180,10 +192,7 @@ static void test_laziness(void **state) {
   td_service_options o;
   td_service_options_init(&o);
   o.page_size = 10;
-  fixture_open(&f, make_big(3, 25), &o);
-  TD_ASSERT_OK(td_table_key_new("big", &f.key, &err), &err);
-  td_table *t;
-  TD_ASSERT_OK(td_make_table(f.svc, f.key, NULL, &t, &err), &err);
+  td_table *t = open_big(&f, 3, 25, &o);
   td_counters c;
   td_service_counters(f.svc, &c);
   assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], 0);
@@ -263,10 +272,7 @@ static void test_cache_budget(void **state) {
   td_service_options_init(&o);
   o.page_size = 100;
   o.cache_bytes = 8 * 1024; /* ~9 pages of int64 */
-  fixture_open(&f, make_big(4, 1000), &o);
-  TD_ASSERT_OK(td_table_key_new("big", &f.key, &err), &err);
-  td_table *t;
-  TD_ASSERT_OK(td_make_table(f.svc, f.key, NULL, &t, &err), &err);
+  td_table *t = open_big(&f, 4, 1000, &o);
   int64_t cols[2] = {td_table_column_index(t, "a"), td_table_column_index(t, "s")};
   for (int pass = 0; pass < 2; pass++) {
     struct ArrowArrayStream st;
@@ -390,15 +396,11 @@ static void *reader(void *p) {
 
 static void test_concurrent_readers(void **state) {
   (void)state;
-  td_error err;
   fixture f = {0};
   td_service_options o;
   td_service_options_init(&o);
   o.page_size = 64;
-  fixture_open(&f, make_big(4, 1000), &o);
-  TD_ASSERT_OK(td_table_key_new("big", &f.key, &err), &err);
-  td_table *t;
-  TD_ASSERT_OK(td_make_table(f.svc, f.key, NULL, &t, &err), &err);
+  td_table *t = open_big(&f, 4, 1000, &o);
   int64_t expect = 0;
   for (int l = 0; l < 4; l++)
     for (int r = 0; r < 1000; r++) expect += l * 1000000LL + r;
@@ -431,10 +433,7 @@ static void test_stream_batches(void **state) {
   td_service_options o;
   td_service_options_init(&o);
   o.page_size = 4;
-  fixture_open(&f, make_big(2, 6), &o);
-  TD_ASSERT_OK(td_table_key_new("big", &f.key, &err), &err);
-  td_table *t;
-  TD_ASSERT_OK(td_make_table(f.svc, f.key, NULL, &t, &err), &err);
+  td_table *t = open_big(&f, 2, 6, &o);
   struct ArrowArrayStream st;
   TD_ASSERT_OK(td_table_stream(t, NULL, 0, &st, &err), &err);
   struct ArrowSchema sch;
