@@ -221,10 +221,6 @@ static void test_lazy(void **state) {
 
 /* ---- discovery on temporary trees ---- */
 
-static int new_backend(const char *path, const td_file_options *o, td_file_backend **fb, td_error *err) {
-  return td_file_backend_new(path, o, fb, err);
-}
-
 static void test_inconsistent_partitions(void **state) {
   (void)state;
   char root[64];
@@ -235,7 +231,7 @@ static void test_inconsistent_partitions(void **state) {
   fu_write_stream(root, "B=2/f.arrows", TD_TYPE_INT64, 0, 10);
   td_file_backend *fb;
   td_error err;
-  assert_int_equal(new_backend(root, NULL, &fb, &err), TD_EFORMAT);
+  assert_int_equal(td_file_backend_new(root, NULL, &fb, &err), TD_EFORMAT);
   TD_ASSERT_CONTAINS(err.message, "B=2");
   TD_ASSERT_CONTAINS(err.message, "partition columns [B], expected [A]");
   /* a data file at the root next to partition directories */
@@ -244,14 +240,14 @@ static void test_inconsistent_partitions(void **state) {
   fu_mkdirs(root, "A=1");
   fu_write_stream(root, "A=1/f.arrows", TD_TYPE_INT64, 0, 10);
   fu_write_stream(root, "top.arrows", TD_TYPE_INT64, 0, 10);
-  assert_int_equal(new_backend(root, NULL, &fb, &err), TD_EFORMAT);
+  assert_int_equal(td_file_backend_new(root, NULL, &fb, &err), TD_EFORMAT);
   TD_ASSERT_CONTAINS(err.message, "partition columns");
   fu_rmtree(root);
   /* nothing to read */
   fu_tmpdir(root);
-  assert_int_equal(new_backend(root, NULL, &fb, &err), TD_EFORMAT);
+  assert_int_equal(td_file_backend_new(root, NULL, &fb, &err), TD_EFORMAT);
   TD_ASSERT_CONTAINS(err.message, "no data files");
-  assert_int_equal(new_backend("/nonexistent/td", NULL, &fb, &err), TD_EIO);
+  assert_int_equal(td_file_backend_new("/nonexistent/td", NULL, &fb, &err), TD_EIO);
   TD_ASSERT_CONTAINS(err.message, "/nonexistent/td");
   fu_rmtree(root);
 }
@@ -266,7 +262,7 @@ static void test_disagreeing_file(void **state) {
   fu_write_stream(root, "A=2/f.arrows", TD_TYPE_INT32, 0, 10);
   td_file_backend *fb;
   td_error err;
-  TD_ASSERT_OK(new_backend(root, NULL, &fb, &err), &err); /* discovery does not open A=2 */
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err); /* discovery does not open A=2 */
   td_service *svc = fu_service(fb, 0);
   td_table *t;
   assert_int_not_equal(fu_table(svc, fb, NULL, &t, &err), TD_OK);
@@ -293,7 +289,7 @@ static void test_ignored_and_null(void **state) {
   fu_write_text(root, "A=x%2Fy%20z/_SUCCESS", "", false);
   td_file_backend *fb;
   td_error err;
-  TD_ASSERT_OK(new_backend(root, NULL, &fb, &err), &err);
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
   td_service *svc = fu_service(fb, 0);
   td_table *t;
   TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
@@ -330,7 +326,7 @@ static void test_declared_partition_types(void **state) {
   td_file_backend *fb;
   td_error err;
   /* undeclared: strings as written, leading zeros kept */
-  TD_ASSERT_OK(new_backend(root, NULL, &fb, &err), &err);
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
   td_service *svc = fu_service(fb, 0);
   td_table *t;
   TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
@@ -351,7 +347,7 @@ static void test_declared_partition_types(void **state) {
   td_file_options o;
   td_file_options_init(&o);
   o.partition_schema = &ps;
-  TD_ASSERT_OK(new_backend(root, &o, &fb, &err), &err);
+  TD_ASSERT_OK(td_file_backend_new(root, &o, &fb, &err), &err);
   ps.release(&ps);
   svc = fu_service(fb, 0);
   TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
@@ -369,7 +365,7 @@ static void test_declared_partition_types(void **state) {
   fu_write_stream(root, "N=4x2/T=2024-01-02/f.arrows", TD_TYPE_INT64, 0, 3);
   part_schema(&ps, "N", TD_TYPE_INT32, NULL);
   o.partition_schema = &ps;
-  assert_int_equal(new_backend(root, &o, &fb, &err), TD_EFORMAT);
+  assert_int_equal(td_file_backend_new(root, &o, &fb, &err), TD_EFORMAT);
   TD_ASSERT_CONTAINS(err.message, "N=4x2");
   TD_ASSERT_CONTAINS(err.message, "'4x2' is not a valid int32");
   ps.release(&ps);
@@ -384,7 +380,7 @@ static void test_single_file_and_partition_clash(void **state) {
   snprintf(path, sizeof path, "%s/one.arrows", root);
   td_file_backend *fb;
   td_error err;
-  TD_ASSERT_OK(new_backend(path, NULL, &fb, &err), &err);
+  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
   assert_string_equal(td_file_backend_table_name(fb), path);
   td_service *svc = fu_service(fb, 0);
   td_table *t;
@@ -398,13 +394,13 @@ static void test_single_file_and_partition_clash(void **state) {
   /* not a data file */
   fu_write_text(root, "x.txt", "x\n", false);
   snprintf(path, sizeof path, "%s/x.txt", root);
-  assert_int_equal(new_backend(path, NULL, &fb, &err), TD_EUNSUPPORTED);
+  assert_int_equal(td_file_backend_new(path, NULL, &fb, &err), TD_EUNSUPPORTED);
   TD_ASSERT_CONTAINS(err.message, "x.txt");
   /* a partition column that the files have too */
   fu_mkdirs(root, "sub/x=1");
   fu_write_stream(root, "sub/x=1/f.arrows", TD_TYPE_INT64, 0, 3);
   snprintf(path, sizeof path, "%s/sub", root);
-  assert_int_equal(new_backend(path, NULL, &fb, &err), TD_EFORMAT);
+  assert_int_equal(td_file_backend_new(path, NULL, &fb, &err), TD_EFORMAT);
   TD_ASSERT_CONTAINS(err.message, "column 'x' is both a partition column");
   fu_rmtree(root);
 }
@@ -421,7 +417,7 @@ static void test_many_files(void **state) {
   fu_write_stream(root, "P=a/f4.arrows", TD_TYPE_INT64, 250, 30);
   td_file_backend *fb;
   td_error err;
-  TD_ASSERT_OK(new_backend(root, NULL, &fb, &err), &err);
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
   td_service *svc = fu_service(fb, 64);
   td_table *t;
   TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
