@@ -131,15 +131,17 @@ static int arith(td_op op, td_type_id type, td_vec *l, td_vec *rt, td_vec *out, 
     for (int64_t i = 0; i < n; i++) r[i] = A[i & x.mask] OPER B[i & y.mask]; \
   } while (0)
 
-#define CMP_SWITCH(T)                               \
-  switch (op) {                                     \
-    case TD_OP_EQ: CMP_LOOP(T, ==); break;          \
-    case TD_OP_NE: CMP_LOOP(T, !=); break;          \
-    case TD_OP_LT: CMP_LOOP(T, <); break;           \
-    case TD_OP_LE: CMP_LOOP(T, <=); break;          \
-    case TD_OP_GT: CMP_LOOP(T, >); break;           \
-    default: CMP_LOOP(T, >=); break;                \
+/* LOOP(T, oper) specialised for the comparison `op` (one of the six). */
+#define OP_SWITCH(LOOP, T)                     \
+  switch (op) {                                \
+    case TD_OP_EQ: LOOP(T, ==); break;         \
+    case TD_OP_NE: LOOP(T, !=); break;         \
+    case TD_OP_LT: LOOP(T, <); break;          \
+    case TD_OP_LE: LOOP(T, <=); break;         \
+    case TD_OP_GT: LOOP(T, >); break;          \
+    default: LOOP(T, >=); break;               \
   }
+#define CMP_SWITCH(T) OP_SWITCH(CMP_LOOP, T)
 
 /* Brings two comparable vecs to the same physical layout. */
 static int unify(td_vec *l, td_vec *r, td_error *err) {
@@ -535,15 +537,7 @@ static int64_t filter_true(const td_vec *v, const uint32_t *in, int64_t n, uint3
       for (int64_t i = 0; i < n; i++) out[k] = (uint32_t)i, k += A[i] OPER c;           \
   } while (0)
 
-#define SEL_SWITCH(T)                           \
-  switch (op) {                                 \
-    case TD_OP_EQ: SEL_LOOPS(T, ==); break;     \
-    case TD_OP_NE: SEL_LOOPS(T, !=); break;     \
-    case TD_OP_LT: SEL_LOOPS(T, <); break;      \
-    case TD_OP_LE: SEL_LOOPS(T, <=); break;     \
-    case TD_OP_GT: SEL_LOOPS(T, >); break;      \
-    default: SEL_LOOPS(T, >=); break;           \
-  }
+#define SEL_SWITCH(T) OP_SWITCH(SEL_LOOPS, T)
 
 static int64_t sel_i64(td_op op, const int64_t *data, int64_t cval, const uint8_t *valid,
                        const uint32_t *in, int64_t n, uint32_t *out) {
