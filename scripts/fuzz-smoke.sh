@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan) and runs each briefly,
-# seeded from the shared test files (read in place; new inputs go to a
+# seeded from the vendored test files (tests/data) (read in place; new inputs go to a
 # scratch corpus).  usage: fuzz-smoke.sh [seconds per target]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
 build=build/fuzz
-data=$(cd ../shared/testdata 2>/dev/null && pwd || true)
+data=$(cd tests/data 2>/dev/null && pwd || true)
 cmake -S . -B $build -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTD_FUZZ=ON -DTD_BUILD_TESTS=OFF \
   -DTD_BUILD_BENCH=OFF -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -O1 -g" >/dev/null
 cmake --build $build -j "$(nproc)" --target fuzz_parquet fuzz_ipc fuzz_csv fuzz_sql >/dev/null

@@ -1,5 +1,5 @@
 /*
- * tests/support/test.c - test helpers: locating ../shared/testdata.
+ * tests/support/test.c - test helpers: locating tests/data.
  */
 #include "test.h"
 
@@ -12,7 +12,7 @@ const char *td_test_testdata(const char *relative) {
 #ifdef TD_TESTDATA_DIR
   if (!root) root = TD_TESTDATA_DIR;
 #endif
-  if (!root) root = "../shared/testdata";
+  if (!root) root = "tests/data";
   snprintf(buf, sizeof buf, "%s/%s", root, relative);
   return buf;
 }

@@ -3,7 +3,7 @@
  *
  * TD_ASSERT_OK(rc, err) fails the test with the error message when rc != 0.
  * td_test_testdata(rel) returns the absolute path of a file under
- * ../shared/testdata (the tests read those files in place).
+ * tests/data (third-party files vendored with their licence).
  */
 #ifndef TD_TEST_SUPPORT_H
 #define TD_TEST_SUPPORT_H
@@ -39,7 +39,7 @@ static inline const char *td_test_message(const td_error *err) {
   return err ? err->message : "";
 }
 
-/* Path of a file in the shared test data (static buffer, not reentrant). */
+/* Path of a file in the vendored test data (tests/data) (static buffer, not reentrant). */
 const char *td_test_testdata(const char *relative);
 
 #endif
