@@ -148,8 +148,15 @@ td_table *td_table_retain(td_table *t) {
 void td_table_release(td_table *t) {
   if (!t || atomic_fetch_sub(&t->refs, 1) != 1) return;
   if (t->kind == TD_TABLE_DERIVED) td_derived_destroy(t);
-  else if (t->refreshing) td_graph_drop_table(t->service->graph, t); /* unsubscribes */
+  /* A refreshing table leaves the graph now (unsubscribing); one released
+   * from its own listener is freed when that dispatch ends. */
+  if (t->refreshing && !td_graph_retire_table(t->service->graph, t)) return;
+  td_table_destroy(t);
+}
+
+void td_table_destroy(td_table *t) {
   td_snapshot_release(t->snap);
+  td_free(t->listeners);
   if (t->owned_ctx_free) t->owned_ctx_free(t->owned_ctx);
   pthread_mutex_destroy(&t->lock);
   td_service *s = t->service;

@@ -457,8 +457,7 @@ done:
   return rc;
 }
 
-void td_graph_drop_table(td_graph *g, td_table *t) {
-  pthread_mutex_lock(&g->lock); /* waits for a running cycle, unless inside it */
+static void drop_table(td_graph *g, td_table *t) {
   for (int64_t i = 0; i < g->n_tables; i++) {
     if (g->tables[i] == t) {
       memmove(&g->tables[i], &g->tables[i + 1], (size_t)(g->n_tables - i - 1) * sizeof *g->tables);
@@ -470,9 +469,15 @@ void td_graph_drop_table(td_graph *g, td_table *t) {
   for (int64_t i = 0; t->snap && i < t->snap->n_regions; i++) release_size_sub(g, t->snap->regions[i].loc);
   release_loc_sub(g, t->provider);
   td_key_index_reset(&t->included);
-  td_free(t->listeners);
-  t->listeners = NULL;
+}
+
+bool td_graph_retire_table(td_graph *g, td_table *t) {
+  pthread_mutex_lock(&g->lock); /* waits for a running cycle, unless inside it */
+  if (t->kind == TD_TABLE_SOURCE) drop_table(g, t);
+  bool now = t->pins == 0;
+  t->zombie = !now;
   pthread_mutex_unlock(&g->lock);
+  return now;
 }
 
 /* ---- listeners ---- */
@@ -520,8 +525,9 @@ int td_graph_remove_listener(td_graph *g, td_table *t, int64_t id) {
 /* Calls the table's listeners in registration order; those added during the
  * dispatch wait for the next one; removed ones are skipped, then dropped. */
 void td_graph_dispatch(td_table *t, const td_table_update *u, const td_error *e) {
+  t->pins++;
   int64_t n = t->n_listeners;
-  for (int64_t i = 0; i < n; i++) {
+  for (int64_t i = 0; i < n && atomic_load(&t->refs) > 0; i++) {
     td_listener_entry le = t->listeners[i]; /* the array may move during the call */
     if (!le.removed) le.fn(le.ctx, t, u, e);
   }
@@ -529,6 +535,7 @@ void td_graph_dispatch(td_table *t, const td_table_update *u, const td_error *e)
   for (int64_t i = 0; i < t->n_listeners; i++)
     if (!t->listeners[i].removed) t->listeners[k++] = t->listeners[i];
   t->n_listeners = k;
+  if (--t->pins == 0 && t->zombie) td_table_destroy(t);
 }
 
 void td_graph_fail_table(td_table *t, int code, const char *msg) {
@@ -615,9 +622,10 @@ out:
 }
 
 /* A cycle takes no table references: a table whose last reference is
- * dropped elsewhere waits in td_graph_drop_table for the cycle to end, and
+ * dropped elsewhere waits in td_graph_retire_table for the cycle to end, and
  * one released by a listener leaves g->tables at once (adjusting the cursor),
- * so the backend's unsubscribe has happened when td_table_release returns. */
+ * so the backend's unsubscribe has happened when td_table_release returns.
+ * Only its memory outlives the dispatch that released it (pins). */
 static void run_cycle(td_graph *g, int64_t no) {
   pthread_mutex_lock(&g->lock);
   /* Drain each subscription once, before any table changes. */
