@@ -41,7 +41,8 @@ TD_API int td_memory_backend_add_table(td_memory_backend *mb, const char *table,
                                        const struct ArrowSchema *partition_schema, td_error *err);
 /* Adds a location with its first rows.  `data` (a struct array with one child
  * per data column, in schema order; may be NULL for none) is taken (moved).
- * The key's partition values must match the table's partition schema.
+ * The key's partition values must match the table's partition schema (a
+ * table without one takes any, and the engine ignores them).
  * Errors: TD_ENOTFOUND (no such table), TD_EINVAL (location exists, data or
  * key does not match the schema). */
 TD_API int td_memory_backend_add_location(td_memory_backend *mb, const char *table,

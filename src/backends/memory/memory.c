@@ -155,6 +155,7 @@ static int check_data(const mem_table *t, const struct ArrowArray *data, td_erro
 
 /* Checks a key's partition values against the partition schema. */
 static int check_key(const mem_table *t, const td_location_key *key, td_error *err) {
+  if (!t->has_part) return TD_OK; /* values of unpartitioned tables are ignored */
   int64_t n = td_location_key_partition_count(key);
   for (int64_t i = 0; i < n; i++) {
     const char *name = td_location_key_partition_name(key, i);
