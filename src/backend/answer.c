@@ -178,6 +178,16 @@ int td_answer_size(td_request req, int64_t size, td_error *err) {
   if (size < 0) return violate(s, c, TD_ECONTRACT, err, "expected a size >= 0, got %lld", (long long)size);
   pthread_mutex_lock(&s->req_lock);
   if (!is_live(c)) return raced(s, c, "size answer", err);
+  if (c->method == TD_METHOD_SUBSCRIBE_SIZE) {
+    /* A shrink breaks the contract whenever it arrives, even when a later
+     * answer grows past it before the update cycle looks. */
+    int64_t floor = c->n_sizes > 0 ? c->size : c->size_floor;
+    if (size < floor) {
+      pthread_mutex_unlock(&s->req_lock);
+      return violate(s, c, TD_ECONTRACT, err, "size shrank from %lld to %lld (sizes only grow)", (long long)floor,
+                     (long long)size);
+    }
+  }
   c->size = size;
   c->n_sizes++;
   if (c->method == TD_METHOD_TABLE_LOCATION_SIZE) {

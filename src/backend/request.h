@@ -60,6 +60,9 @@ struct td_call {
   int64_t n_locs, cap_locs;
   int64_t size; /* SIZE / SUB_SIZE: latest */
   int64_t n_sizes; /* number of size answers received */
+  int64_t size_floor; /* SUB_SIZE: the size known when it was made; answers
+                         below it, or below the previous answer, break the
+                         contract (sizes only grow) */
   struct ArrowArray values;
   pthread_cond_t cond;
   td_call_notify_fn notify;

@@ -222,6 +222,7 @@ static int subscribe(td_graph *g, td_method m, td_provider *p, td_location *l, t
   if (rc) return rc;
   c->notify = td_graph_notify;
   c->notify_ctx = g;
+  if (l) c->size_floor = atomic_load(&l->size);
   if (l) s->backend.vtable->subscribe_to_table_location_size(s->backend.self, p->key, l->key, td_call_request(s, c));
   else s->backend.vtable->subscribe_to_table_locations(s->backend.self, p->key, td_call_request(s, c));
   rc = td_call_wait(s, c, err);
