@@ -233,21 +233,26 @@ int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArr
     rc = violate(s, c, TD_ECONTRACT, err, "column values need both a schema and an array");
     goto out;
   }
-  /* Unwrap a one-column struct (a one-column table). */
+  /* Unwrap a one-column struct (a one-column table), which may be a slice
+   * of a longer struct (its offset and length select the child's rows). */
   const struct ArrowSchema *field = &sch;
   const struct ArrowArray *col = &arr;
+  td_error e;
+  td_error_clear(&e);
   if (sch.format && strcmp(sch.format, "+s") == 0) {
     if (sch.n_children != 1 || arr.n_children != 1) {
       rc = violate(s, c, TD_ECONTRACT, err, "expected exactly one column '%s', got %lld columns", c->expect.name,
                    (long long)sch.n_children);
       goto out;
     }
+    if ((rc = td_struct_validate(&arr, &e)) != TD_OK) {
+      rc = violate(s, c, TD_ECONTRACT, err, "invalid struct array: %s", e.message);
+      goto out;
+    }
     field = sch.children[0];
     col = arr.children[0];
   }
   td_field f;
-  td_error e;
-  td_error_clear(&e);
   if ((rc = td_field_import(field, &f, &e)) != TD_OK) {
     rc = violate(s, c, rc == TD_ENOMEM ? TD_ENOMEM : TD_ECONTRACT, err, "%s", e.message);
     goto out;
@@ -272,12 +277,14 @@ int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArr
     rc = violate(s, c, TD_ECONTRACT, err, "invalid array: %s", e.message);
     goto out;
   }
-  if (col->length < c->min_rows || col->length > c->max_rows) {
+  int64_t got_rows = col != &arr ? arr.length : col->length;
+  if (got_rows < c->min_rows || got_rows > c->max_rows) {
     rc = violate(s, c, TD_ECONTRACT, err, "expected between %lld and %lld rows, got %lld",
-                 (long long)c->min_rows, (long long)c->max_rows, (long long)col->length);
+                 (long long)c->min_rows, (long long)c->max_rows, (long long)got_rows);
     goto out;
   }
-  /* Keep just the column; a wrapping struct stays alive behind a view. */
+  /* Keep just the column's rows; a wrapping struct stays alive behind a
+   * view (or, when it has nulls of its own, the rows are copied). */
   struct ArrowArray keep;
   if (col != &arr) {
     td_shared_array *owner;
@@ -285,8 +292,7 @@ int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArr
       rc = violate(s, c, rc, err, "%s", e.message);
       goto out;
     }
-    col = owner->array.children[0];
-    rc = td_array_export_view(col, 0, col->length, owner, &keep, &e);
+    rc = td_struct_child_export(&owner->array, 0, c->expect.type, owner, &keep, &e);
     td_shared_array_release(owner);
     if (rc) {
       rc = violate(s, c, rc, err, "%s", e.message);

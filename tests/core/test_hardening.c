@@ -567,7 +567,7 @@ static void test_item2_sliced_memory_batches(void **state) {
   TD_ASSERT_OK(td_memory_backend_add_table(mb, "t", &ds, NULL, &err), &err);
   ds.release(&ds);
   int64_t v[8] = {-1, -1, 0, 1, 2, 3, -1, -1};
-  bool sv[8] = {true, true, true, false, true, true, true, true};
+  bool sv[8] = {true, true, false, true, true, true, true, true};
   struct ArrowArray kid, s;
   hand_int64(v, NULL, 8, 1, 7, &kid);
   hand_struct(&kid, 1, 4, sv, 7, &s); /* rows 0, null, 2, 3 */

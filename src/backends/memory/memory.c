@@ -139,12 +139,14 @@ int td_memory_backend_add_table(td_memory_backend *mb, const char *name,
 
 /* Checks that `data` is a struct array matching the table's data schema. */
 static int check_data(const mem_table *t, const struct ArrowArray *data, td_error *err) {
+  int rc = td_struct_validate(data, err);
+  if (rc) return td_err_prefix(err, TD_EINVAL, "table '%s': ", t->name);
   if (data->n_children != t->data.n_fields)
     return td_err(err, TD_EINVAL, "table '%s': expected data with %lld columns, got %lld", t->name,
                   (long long)t->data.n_fields, (long long)data->n_children);
   for (int64_t i = 0; i < t->data.n_fields; i++) {
     const struct ArrowArray *c = data->children[i];
-    int rc = td_array_validate(t->data.fields[i].type, c, err);
+    rc = td_array_validate(t->data.fields[i].type, c, err);
     if (rc) return td_err_prefix(err, TD_EINVAL, "table '%s', column '%s': ", t->name, t->data.fields[i].name);
     if (c->length < data->offset + data->length)
       return td_err(err, TD_EINVAL, "table '%s', column '%s': %lld rows, expected %lld", t->name,
@@ -174,12 +176,37 @@ static void notify_size(mem_location *l) {
   for (int64_t i = 0; i < l->size_subs.n; i++) td_answer_size(l->size_subs.reqs[i], l->size, NULL);
 }
 
+/* A checked batch whose rows are null at the struct level becomes one
+ * without struct nulls (those rows null in every column); takes `data`. */
+static int fold_struct_nulls(const mem_table *t, struct ArrowArray *data, td_error *err) {
+  if (!td_struct_has_nulls(data)) return TD_OK;
+  int64_t n = data->n_children, length = data->length;
+  struct ArrowArray *cols = td_calloc((size_t)n + 1, sizeof *cols);
+  td_shared_array *owner;
+  if (!cols) {
+    td_arrow_array_release(data);
+    return td_err_nomem(err, "appending rows");
+  }
+  int rc = td_shared_array_new(data, &owner, err);
+  int64_t done = 0;
+  for (; rc == TD_OK && done < n; done++)
+    rc = td_struct_child_export(&owner->array, done, t->data.fields[done].type, owner, &cols[done], err);
+  td_shared_array_release(owner);
+  if (rc == TD_OK) rc = td_struct_array_make(n, cols, length, data, err);
+  else
+    for (int64_t i = 0; i < done; i++) td_arrow_array_release(&cols[i]);
+  td_free(cols);
+  return rc;
+}
+
 /* Under the lock: appends a chunk (takes `data`). */
-static int append_chunk(mem_location *l, struct ArrowArray *data, td_error *err) {
+static int append_chunk(const mem_table *t, mem_location *l, struct ArrowArray *data, td_error *err) {
   if (data->length == 0) {
     td_arrow_array_release(data);
     return TD_OK;
   }
+  int frc = fold_struct_nulls(t, data, err);
+  if (frc) return frc;
   if (l->n_chunks == l->cap_chunks) {
     int64_t cap = l->cap_chunks ? l->cap_chunks * 2 : 4;
     mem_chunk *c = td_realloc(l->chunks, (size_t)cap * sizeof *c);
@@ -234,7 +261,7 @@ int td_memory_backend_add_location(td_memory_backend *mb, const char *table, td_
     }
     if (rc == TD_OK) {
       t->locs[t->n_locs++] = l;
-      if (d.release) rc = append_chunk(l, &d, err); /* cannot fail but for memory */
+      if (d.release) rc = append_chunk(t, l, &d, err); /* cannot fail but for memory */
       for (int64_t i = 0; i < t->loc_subs.n; i++) td_answer_location(t->loc_subs.reqs[i], key, NULL);
       l = NULL;
     }
@@ -261,7 +288,7 @@ int td_memory_backend_append(td_memory_backend *mb, const char *table, const td_
     rc = td_err(err, TD_ENOTFOUND, "table '%s' has no location '%s'", table, k);
   } else if ((rc = check_data(t, &d, err)) == TD_OK) {
     int64_t before = l->size;
-    rc = append_chunk(l, &d, err);
+    rc = append_chunk(t, l, &d, err);
     if (rc == TD_OK && l->size != before) notify_size(l);
   }
   pthread_mutex_unlock(&mb->lock);
