@@ -68,8 +68,10 @@ static void graph_release(td_graph *g) {
 void td_graph_notify(void *graph) {
   td_graph *g = graph;
   pthread_mutex_lock(&g->sig);
-  g->dirty = true;
-  pthread_cond_signal(&g->wake);
+  if (!g->dirty) { /* a flood of notifications wakes the thread once */
+    g->dirty = true;
+    pthread_cond_signal(&g->wake);
+  }
   pthread_mutex_unlock(&g->sig);
 }
 
@@ -368,8 +370,10 @@ static bool keeps(const td_table *t, const td_location *l) {
 }
 
 /* Picks, from `cand`, the locations the table keeps and has not included
- * yet, in location-key order, subscribing to their sizes.  On failure the
- * subscriptions taken here are dropped again. */
+ * yet, in location-key order, subscribing to their sizes: O(n log n) for a
+ * batch of n (a location that comes twice in the batch is interned once, so
+ * the copies sort next to each other).  On failure the subscriptions taken
+ * here are dropped again. */
 static int include_new(td_graph *g, td_table *t, td_location *const *cand, int64_t n, td_location ***out,
                        int64_t *n_out, td_error *err) {
   td_location **picked = NULL;
@@ -378,11 +382,15 @@ static int include_new(td_graph *g, td_table *t, td_location *const *cand, int64
   for (int64_t i = 0; rc == TD_OK && i < n; i++) {
     td_location *l = cand[i];
     if (td_key_index_get(&t->included, l->key) || !keeps(t, l)) continue;
-    bool dup = false; /* the same location twice in one batch */
-    for (int64_t j = 0; j < np && !dup; j++) dup = picked[j] == l;
-    if (!dup && push_loc(&picked, &np, &cap, l) != TD_OK) rc = td_err_nomem(err, "including locations");
+    if (push_loc(&picked, &np, &cap, l) != TD_OK) rc = td_err_nomem(err, "including locations");
   }
-  if (np > 1) qsort(picked, (size_t)np, sizeof *picked, td_location_order);
+  if (rc == TD_OK && np > 1) {
+    qsort(picked, (size_t)np, sizeof *picked, td_location_order);
+    int64_t u = 1;
+    for (int64_t i = 1; i < np; i++)
+      if (picked[i] != picked[u - 1]) picked[u++] = picked[i];
+    np = u;
+  }
   int64_t acquired = 0;
   while (rc == TD_OK && acquired < np) {
     rc = acquire_size_sub(g, picked[acquired], err);

@@ -45,11 +45,21 @@ typedef struct mem_table {
   td_request_list loc_subs;
 } mem_table;
 
+/* Where a live subscription is listed, so that unsubscribe finds it in
+ * O(1) whatever the number of locations. */
+typedef struct sub_slot {
+  struct td_service *service;
+  uint64_t id;             /* 0: empty */
+  td_request_list *list;   /* NULL: removed (a tombstone) */
+} sub_slot;
+
 struct td_memory_backend {
   _Atomic int64_t refs;
   pthread_mutex_t lock;
   mem_table **tables;
   int64_t n_tables;
+  sub_slot *subs;
+  int64_t subs_cap, subs_used; /* used: live slots and tombstones */
 };
 
 /* ---- housekeeping ---- */
@@ -94,6 +104,7 @@ void td_memory_backend_release(td_memory_backend *mb) {
   if (!mb || atomic_fetch_sub(&mb->refs, 1) != 1) return;
   for (int64_t i = 0; i < mb->n_tables; i++) table_free(mb->tables[i]);
   td_free(mb->tables);
+  td_free(mb->subs);
   pthread_mutex_destroy(&mb->lock);
   td_free(mb);
 }
@@ -306,6 +317,49 @@ int64_t td_memory_backend_location_size(td_memory_backend *mb, const char *table
   return n;
 }
 
+/* ---- the subscription index (under the lock) ---- */
+
+static uint64_t sub_hash(td_request r) {
+  uint64_t h = (r.id ^ (uint64_t)(uintptr_t)r.service) * 0x9e3779b97f4a7c15ull;
+  return h ^ (h >> 31);
+}
+
+static sub_slot *sub_find(td_memory_backend *mb, td_request r) {
+  if (!mb->subs_cap) return NULL;
+  uint64_t mask = (uint64_t)mb->subs_cap - 1;
+  for (uint64_t k = sub_hash(r) & mask; mb->subs[k].id; k = (k + 1) & mask)
+    if (mb->subs[k].id == r.id && mb->subs[k].service == r.service) return &mb->subs[k];
+  return NULL;
+}
+
+static void sub_place(sub_slot *slots, int64_t cap, sub_slot s) {
+  uint64_t mask = (uint64_t)cap - 1, k = sub_hash((td_request){s.service, s.id}) & mask;
+  while (slots[k].id) k = (k + 1) & mask;
+  slots[k] = s;
+}
+
+/* Lists `sub` in `list` and indexes it. */
+static int sub_add(td_memory_backend *mb, td_request_list *list, td_request sub) {
+  if ((mb->subs_used + 1) * 2 > mb->subs_cap) {
+    int64_t live = 0;
+    for (int64_t i = 0; i < mb->subs_cap; i++) live += mb->subs[i].list != NULL;
+    int64_t cap = 64;
+    while (cap < (live + 1) * 4) cap *= 2;
+    sub_slot *ns = td_calloc((size_t)cap, sizeof *ns);
+    if (!ns) return TD_ENOMEM;
+    for (int64_t i = 0; i < mb->subs_cap; i++)
+      if (mb->subs[i].list) sub_place(ns, cap, mb->subs[i]);
+    td_free(mb->subs);
+    mb->subs = ns;
+    mb->subs_cap = cap;
+    mb->subs_used = live;
+  }
+  if (td_request_list_add(list, sub) != TD_OK) return TD_ENOMEM;
+  sub_place(mb->subs, mb->subs_cap, (sub_slot){sub.service, sub.id, list});
+  mb->subs_used++;
+  return TD_OK;
+}
+
 /* ---- the backend methods ---- */
 
 /* Under the lock: finds table and location or answers a failure. */
@@ -466,7 +520,7 @@ static void m_subscribe_locations(void *self, const td_table_key *tk, td_request
   mem_location *l;
   pthread_mutex_lock(&mb->lock);
   bool ok = lookup(mb, tk, NULL, &t, &l, why, sizeof why);
-  if (ok && td_request_list_add(&t->loc_subs, sub) != TD_OK) {
+  if (ok && sub_add(mb, &t->loc_subs, sub) != TD_OK) {
     ok = false;
     snprintf(why, sizeof why, "out of memory");
   }
@@ -485,7 +539,7 @@ static void m_subscribe_size(void *self, const td_table_key *tk, const td_locati
   mem_location *l;
   pthread_mutex_lock(&mb->lock);
   bool ok = lookup(mb, tk, lk, &t, &l, why, sizeof why);
-  if (ok && td_request_list_add(&l->size_subs, sub) != TD_OK) {
+  if (ok && sub_add(mb, &l->size_subs, sub) != TD_OK) {
     ok = false;
     snprintf(why, sizeof why, "out of memory");
   }
@@ -500,11 +554,10 @@ static void m_subscribe_size(void *self, const td_table_key *tk, const td_locati
 static void m_unsubscribe(void *self, td_request sub) {
   td_memory_backend *mb = self;
   pthread_mutex_lock(&mb->lock);
-  bool found = false;
-  for (int64_t i = 0; i < mb->n_tables && !found; i++) {
-    mem_table *t = mb->tables[i];
-    found = td_request_list_remove(&t->loc_subs, sub);
-    for (int64_t j = 0; j < t->n_locs && !found; j++) found = td_request_list_remove(&t->locs[j]->size_subs, sub);
+  sub_slot *s = sub_find(mb, sub);
+  if (s && s->list) {
+    td_request_list_remove(s->list, sub);
+    s->list = NULL; /* a tombstone until the next rehash */
   }
   pthread_mutex_unlock(&mb->lock);
 }
