@@ -87,6 +87,16 @@ typedef void (*td_table_listener)(void *ctx, td_table *table, const td_table_upd
  * location, waiting for each subscription's initial answers.  No column data
  * is read.  Refreshing needs the backend's subscribe and unsubscribe methods
  * (else TD_EUNSUPPORTED).
+ * Subscription failures, as in Deephaven: a location or size subscription
+ * whose first answer is a failure (refused outright), or whose initial
+ * answers cannot be taken (a location key that disagrees, a shrinking or
+ * too large size), makes td_make_table fail with that error.  One that
+ * failed after delivering anything (a location, a size, its success), even
+ * before its success answer, gives a table that fails in the next update
+ * cycle (its listeners hear it).  A subscription is shared by the tables of
+ * a key (or location): while a failed one is still held by some table, a new
+ * refreshing table that needs it fails at once with the original error;
+ * once every table holding it is released, the next one subscribes afresh.
  * Errors: those of the backend answers (TD_EBACKEND, TD_ECONTRACT,
  * TD_ETIMEOUT, TD_EUNSUPPORTED), TD_ERANGE (too many locations or rows),
  * TD_ENOMEM.  *out receives one reference. */

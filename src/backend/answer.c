@@ -44,9 +44,19 @@ static int acquire(td_request req, const char *what, td_call **out, td_error *er
   return td_err(err, TD_ESTATE, "%s", msg);
 }
 
+/* Under req_lock: a subscription leaves PENDING; what it delivered so far
+ * are its initial answers. */
+static void mark_ready(td_call *c) {
+  c->ready_locs = c->n_locs;
+  c->ready_size = c->size;
+  c->ready_n_sizes = c->n_sizes;
+}
+
 /* Under req_lock: fails the call with a message, waking its waiter. */
 static void fail_locked(td_call *c, int code, const char *msg) {
   if (c->state == TD_CALL_DONE || c->state == TD_CALL_FAILED) return;
+  if (c->state == TD_CALL_PENDING) mark_ready(c);
+  c->failed_late = c->n_answers > 0;
   c->state = TD_CALL_FAILED;
   c->err_code = code;
   snprintf(c->err_msg, sizeof c->err_msg, "%s", msg);
@@ -162,6 +172,7 @@ int td_answer_location(td_request req, td_location_key *key, td_error *err) {
     c->cap_locs = cap;
   }
   c->locs[c->n_locs++] = td_location_key_retain(key);
+  c->n_answers++;
   if (c->notify) c->notify(c->notify_ctx);
   td__call_unref(c);
   pthread_mutex_unlock(&s->req_lock);
@@ -190,6 +201,7 @@ int td_answer_size(td_request req, int64_t size, td_error *err) {
   }
   c->size = size;
   c->n_sizes++;
+  c->n_answers++;
   if (c->method == TD_METHOD_TABLE_LOCATION_SIZE) {
     c->state = TD_CALL_DONE;
     pthread_cond_broadcast(&c->cond);
@@ -348,6 +360,8 @@ int td_answer_success(td_request req, td_error *err) {
     pthread_mutex_unlock(&s->req_lock);
     return violate(s, c, TD_ECONTRACT, err, "success arrived before the current size");
   }
+  mark_ready(c);
+  c->n_answers++;
   c->state = c->method == TD_METHOD_TABLE_LOCATIONS ? TD_CALL_DONE : TD_CALL_ACTIVE;
   pthread_cond_broadcast(&c->cond);
   if (c->notify) c->notify(c->notify_ctx);

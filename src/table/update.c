@@ -210,7 +210,11 @@ static void close_sub(td_service *s, td_call *c) {
   td_call_end(s, c);
 }
 
-/* Starts a subscription and waits for its initial answers. */
+/* Starts a subscription and waits for its initial answers (up to its
+ * success or failure).  A failure as its first answer (refused outright),
+ * or no answer in time, is the error; a subscription that failed after
+ * delivering anything is returned (FAILED): the tables made on it fail in
+ * the next cycle (Deephaven's behaviour). */
 static int subscribe(td_graph *g, td_method m, td_provider *p, td_location *l, td_call **out, td_error *err) {
   td_service *s = g->service;
   char desc[768];
@@ -232,6 +236,11 @@ static int subscribe(td_graph *g, td_method m, td_provider *p, td_location *l, t
     /* Abandoned, not failed: the backend may hold it, so tell it once. */
     atomic_fetch_add(&s->calls[TD_METHOD_UNSUBSCRIBE], 1);
     s->backend.vtable->unsubscribe(s->backend.self, td_call_request(s, c));
+  } else if (rc) {
+    bool late = false;
+    char msg[8];
+    td_call_failure(s, c, &late, msg, sizeof msg);
+    if (late) rc = TD_OK;
   }
   if (rc) {
     td_call_end(s, c);
@@ -254,13 +263,14 @@ static int push_loc(td_location ***arr, int64_t *n, int64_t *cap, td_location *l
 }
 
 /* Interns what the location subscription delivered since the last drain,
- * appending to p->seen (and p->fresh when `fresh`). */
-static void drain_provider(td_graph *g, td_provider *p, bool fresh) {
+ * appending to p->seen (and p->fresh when `fresh`).  `initial`: only its
+ * initial answers, and not its failure. */
+static void drain_provider(td_graph *g, td_provider *p, bool fresh, bool initial) {
   if (!p->loc_sub || p->fail_code) return;
   td_location_key **keys;
   int64_t n;
   char msg[TD_ERROR_MESSAGE_SIZE];
-  int rc = td_call_take_locations(g->service, p->loc_sub, &keys, &n, msg, sizeof msg);
+  int rc = td_call_take_locations(g->service, p->loc_sub, initial, &keys, &n, msg, sizeof msg);
   td_error e;
   td_error_clear(&e);
   for (int64_t i = 0; i < n; i++) {
@@ -291,12 +301,13 @@ static void fail_location(td_location *l, int code, const char *msg) {
   l->fail_msg = td_strdup(msg);
 }
 
-/* Applies the latest size the location's subscription reported. */
-static void drain_location(td_graph *g, td_location *l) {
+/* Applies the latest size the location's subscription reported (`initial`:
+ * the size of its initial answers, and not its failure). */
+static void drain_location(td_graph *g, td_location *l, bool initial) {
   if (!l->size_sub || l->fail_code) return;
   int64_t size, n_sizes;
   char msg[TD_ERROR_MESSAGE_SIZE];
-  int rc = td_call_peek_size(g->service, l->size_sub, &size, &n_sizes, msg, sizeof msg);
+  int rc = td_call_peek_size(g->service, l->size_sub, initial, &size, &n_sizes, msg, sizeof msg);
   if (rc) {
     fail_location(l, rc, msg);
     return;
@@ -310,10 +321,20 @@ static void drain_location(td_graph *g, td_location *l) {
   if (rc) fail_location(l, rc, e.message);
 }
 
+/* The failure of a shared subscription, drained (`code`, `msg`) or not yet
+ * (its call): a new table on it fails at once with it (issue 8). */
+static int shared_failure(td_graph *g, td_call *c, int code, const char *msg, td_error *err) {
+  if (code) return td_err(err, code, "%s", msg);
+  char m[TD_ERROR_MESSAGE_SIZE];
+  int rc = td_call_failure(g->service, c, NULL, m, sizeof m);
+  return rc ? td_err(err, rc, "%s", m) : TD_OK;
+}
+
 static int acquire_loc_sub(td_graph *g, td_provider *p, td_error *err) {
   if (p->loc_sub) {
-    p->loc_sub_refs++;
-    return TD_OK;
+    int rc = shared_failure(g, p->loc_sub, p->fail_code, p->fail_msg, err);
+    if (rc == TD_OK) p->loc_sub_refs++;
+    return rc;
   }
   /* A fresh subscription: forget what an earlier, ended one delivered. */
   p->n_seen = p->n_fresh = 0;
@@ -322,14 +343,20 @@ static int acquire_loc_sub(td_graph *g, td_provider *p, td_error *err) {
   int rc = subscribe(g, TD_METHOD_SUBSCRIBE_LOCATIONS, p, NULL, &p->loc_sub, err);
   if (rc) return rc;
   p->loc_sub_refs = 1;
-  drain_provider(g, p, false);
+  /* The table starts from the initial answers: a location among them that
+   * disagrees with the table is td_make_table's error. */
+  drain_provider(g, p, false, true);
   if (p->fail_code) {
     rc = td_err(err, p->fail_code, "%s", p->fail_msg);
     p->loc_sub_refs = 0;
     close_sub(g->service, p->loc_sub);
     p->loc_sub = NULL;
+    return rc;
   }
-  return rc;
+  /* Failed after delivering them: the table is made, and fails in the next
+   * cycle (the failure marked the graph dirty). */
+  p->fail_code = td_call_failure(g->service, p->loc_sub, NULL, p->fail_msg, sizeof p->fail_msg);
+  return TD_OK;
 }
 
 static void release_loc_sub(td_graph *g, td_provider *p) {
@@ -338,17 +365,28 @@ static void release_loc_sub(td_graph *g, td_provider *p) {
   p->loc_sub = NULL;
 }
 
+static void release_size_sub(td_graph *g, td_location *l);
+
 static int acquire_size_sub(td_graph *g, td_location *l, td_error *err) {
   if (l->size_sub) {
-    l->size_sub_refs++;
-    return TD_OK;
+    int rc = shared_failure(g, l->size_sub, l->fail_code, l->fail_msg ? l->fail_msg : "location failed", err);
+    if (rc == TD_OK) l->size_sub_refs++;
+    return rc;
   }
-  if (l->fail_code) return td_err(err, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
   int rc = subscribe(g, TD_METHOD_SUBSCRIBE_SIZE, l->provider, l, &l->size_sub, err);
   if (rc) return rc;
   l->size_sub_refs = 1;
-  drain_location(g, l);
-  if (l->fail_code) return td_err(err, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
+  /* An initial size that cannot be taken is td_make_table's error. */
+  drain_location(g, l, true);
+  if (l->fail_code) {
+    rc = td_err(err, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
+    release_size_sub(g, l);
+    return rc;
+  }
+  /* Failed after its initial answers: the tables fail in the next cycle. */
+  char msg[TD_ERROR_MESSAGE_SIZE];
+  int frc = td_call_failure(g->service, l->size_sub, NULL, msg, sizeof msg);
+  if (frc) fail_location(l, frc, msg);
   return TD_OK;
 }
 
@@ -643,14 +681,14 @@ static void run_cycle(td_graph *g, int64_t no) {
     if (p->drained_cycle != no) {
       p->drained_cycle = no;
       p->n_fresh = 0;
-      drain_provider(g, p, true);
+      drain_provider(g, p, true, false);
     }
     td_snapshot *s = g->tables[i]->snap;
     for (int64_t r = 0; r < s->n_regions; r++) {
       td_location *l = s->regions[r].loc;
       if (l->drained_cycle != no) {
         l->drained_cycle = no;
-        drain_location(g, l);
+        drain_location(g, l, false);
       }
     }
   }
