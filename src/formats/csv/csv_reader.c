@@ -299,7 +299,7 @@ static int header_names(const csv_reader *r, const csv_field *f, int64_t n, char
     }
     int64_t len = csv_unescape(&f[i], names[i]);
     names[i][len] = '\0';
-    if (!csv_utf8_valid(names[i], len) || (int64_t)strlen(names[i]) != len) {
+    if (!td_utf8_valid(names[i], len) || (int64_t)strlen(names[i]) != len) {
       free_names(names, n);
       return td_err(err, TD_EFORMAT, "'%s': line %lld, column %lld of the header is not valid UTF-8 text (or holds a NUL byte)",
                     r->base.io.path, (long long)r->header_line_no, (long long)i + 1);
@@ -608,7 +608,7 @@ static int put_value(col_ctx *c, int64_t i, const csv_field *f, int64_t line, td
   int rc = field_text(c, f, &s, &n, err);
   if (rc) return rc;
   if (c->type != TD_TYPE_UTF8) return put_fixed(c, i, s, n, line, err);
-  if (!csv_utf8_valid(s, n)) {
+  if (!td_utf8_valid(s, n)) {
     char w[256];
     return td_err(err, TD_EFORMAT, "'%s': %s: the text is not valid UTF-8", c->r->base.io.path,
                   where(c->r, line, c->col, w, sizeof w));
