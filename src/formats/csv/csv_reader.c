@@ -122,7 +122,11 @@ static int buf_split(csv_buf *b, const csv_dialect *d, int64_t chunk, int64_t lo
   for (;;) {
     *st = csv_split(d, buf_cur(b), buf_end(b), b->eof, lo, cap, out, rec);
     if (*st != CSV_NEED_MORE) return TD_OK;
-    int rc = buf_fill(b, chunk, err);
+    /* The record goes on past the buffer and is split again from its start:
+     * ask for as much again as the buffer holds, so that a long record
+     * costs O(its length) in all (not O(length^2 / chunk)). */
+    int64_t held = b->len - b->pos;
+    int rc = buf_fill(b, held > chunk ? held : chunk, err);
     if (rc) return rc;
   }
 }
