@@ -1,0 +1,202 @@
+/*
+ * tests/query/test_hardening.c - the query layer under adversarial input
+ * (issue 8, items 20-26): positional ORDER BY / GROUP BY, NaN in min/max,
+ * integer overflow, out-of-range timestamp literals, long IN lists and
+ * select lists, and error messages that show the user's text.  Each test is
+ * named after the item it covers.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tabledata.h"
+#include "test.h"
+
+/* A memory backend with tables made by add_table (partition P = 'a'; data
+ * columns i int64, f float64, s utf8, ts timestamp, one row per entry). */
+typedef struct env {
+  td_memory_backend *mb;
+  td_service *svc;
+} env;
+
+typedef struct col_data {
+  int64_t n;
+  const int64_t *i;  /* NULL: i = row number */
+  const double *f;   /* NULL: f = row number; NAN allowed */
+  const char *const *s; /* NULL: s = "s<row>"; an entry NULL is a null */
+} col_data;
+
+static void env_open(env *e) {
+  td_error err;
+  memset(e, 0, sizeof *e);
+  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 4; /* many pages: the fast paths see several batches */
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
+}
+
+static void env_close(env *e) {
+  td_service_free(e->svc);
+  td_memory_backend_release(e->mb);
+}
+
+static void add_table(env *e, const char *name, const col_data *d) {
+  td_error err;
+  const char *names[4] = {"i", "f", "s", "ts"};
+  td_type_id types[4] = {TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8, TD_TYPE_TIMESTAMP};
+  const char *tzs[4] = {NULL, NULL, NULL, "UTC"};
+  const char *pn = "P";
+  td_type_id pt = TD_TYPE_UTF8;
+  struct ArrowSchema ds, ps;
+  TD_ASSERT_OK(td_schema_make(4, names, types, tzs, &ds, &err), &err);
+  TD_ASSERT_OK(td_schema_make(1, &pn, &pt, NULL, &ps, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, name, &ds, &ps, &err), &err);
+  ds.release(&ds);
+  ps.release(&ps);
+  td_builder *b[4];
+  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_builder_new(types[c], &b[c], &err), &err);
+  for (int64_t r = 0; r < d->n; r++) {
+    td_builder_append_int(b[0], d->i ? d->i[r] : r, NULL);
+    td_builder_append_double(b[1], d->f ? d->f[r] : (double)r, NULL);
+    char s[32];
+    snprintf(s, sizeof s, "s%lld", (long long)r);
+    if (d->s && !d->s[r]) td_builder_append_null(b[2], NULL);
+    else td_builder_append_str(b[2], d->s ? d->s[r] : s, -1, NULL);
+    td_builder_append_int(b[3], r * 1000000000LL, NULL);
+  }
+  struct ArrowArray cols[4], batch;
+  for (int c = 0; c < 4; c++) {
+    TD_ASSERT_OK(td_builder_finish(b[c], &cols[c], &err), &err);
+    td_builder_free(b[c]);
+  }
+  TD_ASSERT_OK(td_batch_make(4, cols, &batch, &err), &err);
+  const char *n = "P";
+  td_value v = td_value_str("a");
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_new("a", 1, &n, &v, &k, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, name, k, &batch, &err), &err);
+  td_location_key_release(k);
+}
+
+static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
+  env *e = ctx;
+  (void)is_path;
+  *svc = td_service_retain(e->svc);
+  return td_table_key_new(name, key, err);
+}
+
+/* Runs a query; its rows as "a|b|;c|d|;" (floats with %.9g). */
+static char *run(env *e, const char *sql) {
+  td_error err;
+  td_query_options qo = {resolve, e, false, 0};
+  td_table *t;
+  TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
+  int64_t n = td_table_size(t);
+  struct ArrowArray a;
+  struct ArrowSchema s;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, n, &a, &err), &err);
+  TD_ASSERT_OK(td_table_schema(t, &s, &err), &err);
+  size_t cap = 256, len = 0;
+  char *out = calloc(cap, 1);
+  for (int64_t r = 0; r < n; r++) {
+    for (int64_t c = 0; c < s.n_children; c++) {
+      td_value v;
+      char buf[128];
+      TD_ASSERT_OK(td_arrow_get_value(s.children[c], a.children[c], r, &v, &err), &err);
+      if (v.type == TD_TYPE_FLOAT64 && !v.is_null) snprintf(buf, sizeof buf, "%.9g", v.v.f);
+      else td_value_format(&v, buf, sizeof buf);
+      size_t k = strlen(buf);
+      while (len + k + 3 > cap) out = realloc(out, cap *= 2);
+      memcpy(out + len, buf, k);
+      len += k;
+      out[len++] = '|';
+    }
+    out[len++] = ';';
+    out[len] = '\0';
+  }
+  a.release(&a);
+  s.release(&s);
+  td_table_release(t);
+  return out;
+}
+
+static void expect_rows(env *e, const char *sql, const char *want) {
+  char *got = run(e, sql);
+  if (strcmp(got, want) != 0) fail_msg("%s\n  got:  %s\n  want: %s", sql, got, want);
+  free(got);
+}
+
+/* The query fails with `code` at `pos` (or any position when pos < -1) and
+ * a message containing `text`; returns nothing. */
+static void expect_error(env *e, const char *sql, int code, int64_t pos, const char *text) {
+  td_error err;
+  td_error_clear(&err);
+  td_query_options qo = {resolve, e, false, 0};
+  td_table *t = NULL;
+  int rc = td_query(sql, &qo, &t, &err);
+  if (rc != code || (pos >= -1 && err.position != pos) || !strstr(err.message, text))
+    fail_msg("'%s': got %s at %lld: %s (wanted %s at %lld: %s)", sql, td_status_name(rc), (long long)err.position,
+             err.message, td_status_name(code), (long long)pos, text);
+  assert_null(t);
+}
+
+/* ---- item 20: positional ORDER BY and GROUP BY ---- */
+
+static void test_item20_order_by_position(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const int64_t iv[5] = {3, 1, 2, 5, 4};
+  static const char *const sv[5] = {"c", "a", "b", "a", "b"};
+  col_data d = {5, iv, NULL, sv};
+  add_table(&e, "t", &d);
+  expect_rows(&e, "SELECT s, i FROM t ORDER BY 2", "a|1|;b|2|;c|3|;b|4|;a|5|;");
+  expect_rows(&e, "SELECT s, i FROM t ORDER BY 2 DESC LIMIT 2", "a|5|;b|4|;");
+  expect_rows(&e, "SELECT s, i FROM t ORDER BY 1, 2 DESC", "a|5|;a|1|;b|4|;b|2|;c|3|;");
+  /* positions count the columns '*' expands to (P, i, f, s, ts) */
+  expect_rows(&e, "SELECT *, i * 2 FROM t ORDER BY 6 DESC LIMIT 1", "a|5|3|a|1970-01-01T00:00:03.000000000Z|10|;");
+  /* over an aggregation, and a position naming an aggregate */
+  expect_rows(&e, "SELECT s, sum(i) FROM t GROUP BY s ORDER BY 2 DESC", "a|6|;b|6|;c|3|;");
+  expect_rows(&e, "SELECT s, max(i) AS m FROM t GROUP BY s ORDER BY 2", "c|3|;b|4|;a|5|;");
+  /* a streamed plain query (td_query_stream) sorts too */
+  td_error err;
+  td_query_options qo = {resolve, &e, false, 0};
+  struct ArrowArrayStream st;
+  TD_ASSERT_OK(td_query_stream("SELECT i FROM t ORDER BY 1 DESC", &qo, &st, &err), &err);
+  struct ArrowArray b;
+  assert_int_equal(st.get_next(&st, &b), 0);
+  assert_int_equal(((const int64_t *)b.children[0]->buffers[1])[b.children[0]->offset], 5);
+  b.release(&b);
+  st.release(&st);
+  /* out of range: an error at the number */
+  expect_error(&e, "SELECT s, i FROM t ORDER BY 3", TD_ETYPE, 28, "ORDER BY position 3 is not in the select list");
+  expect_error(&e, "SELECT s, i FROM t ORDER BY 0", TD_ETYPE, 28, "ORDER BY position 0");
+  expect_error(&e, "SELECT s FROM t GROUP BY s ORDER BY 2", TD_ETYPE, 36, "ORDER BY position 2");
+  env_close(&e);
+}
+
+static void test_item20_group_by_position(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const int64_t iv[5] = {3, 1, 2, 5, 4};
+  static const char *const sv[5] = {"c", "a", "b", "a", "b"};
+  col_data d = {5, iv, NULL, sv};
+  add_table(&e, "t", &d);
+  expect_rows(&e, "SELECT s, count(*) FROM t GROUP BY 1 ORDER BY 1", "a|2|;b|2|;c|1|;");
+  expect_rows(&e, "SELECT i > 2 AS big, count(*) FROM t GROUP BY 1 ORDER BY 1", "false|2|;true|3|;");
+  expect_rows(&e, "SELECT count(*), s FROM t GROUP BY 2 ORDER BY 2 DESC", "1|c|;2|b|;2|a|;");
+  expect_error(&e, "SELECT s, count(*) FROM t GROUP BY 3", TD_ETYPE, 35, "GROUP BY position 3 is not in the select list");
+  expect_error(&e, "SELECT s, count(*) FROM t GROUP BY 2", TD_ETYPE, 35, "refers to an aggregate (count(*))");
+  env_close(&e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_item20_order_by_position),
+      cmocka_unit_test(test_item20_group_by_position),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
