@@ -348,7 +348,9 @@ static td_value store_value(const store *s, int64_t g, td_type_id type) {
 
 static int cmp_values(const td_value *x, const td_value *y, td_phys ph) {
   switch (ph) {
-    case TD_PHYS_F64: return x->v.f < y->v.f ? -1 : x->v.f > y->v.f;
+    case TD_PHYS_F64: /* NaN is greatest, all NaNs equal */
+      if (isnan(x->v.f) || isnan(y->v.f)) return (int)isnan(x->v.f) - (int)isnan(y->v.f);
+      return x->v.f < y->v.f ? -1 : x->v.f > y->v.f;
     case TD_PHYS_BOOL: return (int)x->v.b - (int)y->v.b;
     case TD_PHYS_STR: {
       size_t n = x->v.s.len < y->v.s.len ? x->v.s.len : y->v.s.len;
@@ -718,14 +720,13 @@ typedef struct fctx {
 #define BODY_OP_MAX_I if (XI[r] > I[g]) I[g] = XI[r]
 #define BODY_OP_MIN_I_V if (V[r]) { H[g] = 1; if (XI[r] < I[g]) I[g] = XI[r]; }
 #define BODY_OP_MAX_I_V if (V[r]) { H[g] = 1; if (XI[r] > I[g]) I[g] = XI[r]; }
-/* NaN: only a first value replaces the sentinel (comparisons with NaN fail),
- * so "has a value" is kept per row for floats */
-#define BODY_OP_MIN_F { double x_ = XF[r]; if (x_ < F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
-#define BODY_OP_MAX_F { double x_ = XF[r]; if (x_ > F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
-#define BODY_OP_MIN_F_V                                                 \
-  if (V[r]) { double x_ = XF[r]; if (x_ < F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
-#define BODY_OP_MAX_F_V                                                 \
-  if (V[r]) { double x_ = XF[r]; if (x_ > F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
+/* NaN is greater than every other float (as in ORDER BY): max takes a NaN
+ * and keeps it; min takes any value over a NaN, and a first value (even NaN)
+ * over the sentinel, so "has a value" is kept per row for floats. */
+#define BODY_OP_MIN_F { double x_ = XF[r]; if (x_ < F[g] || F[g] != F[g] || !H[g]) F[g] = x_; H[g] = 1; }
+#define BODY_OP_MAX_F { double x_ = XF[r]; if (x_ > F[g] || x_ != x_) F[g] = x_; H[g] = 1; }
+#define BODY_OP_MIN_F_V if (V[r]) BODY_OP_MIN_F
+#define BODY_OP_MAX_F_V if (V[r]) BODY_OP_MAX_F
 #define BODY_OP_GIDS G[jr - j0] = g
 
 typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, int64_t j0,

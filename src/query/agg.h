@@ -14,7 +14,9 @@
  *   - count(*) counts rows; count(x) non-null values.
  *   - sum: integers -> int64 (wrapping), floats -> float64; NULL when the
  *     group has no non-null value.  avg: float64, NULL likewise.
- *   - min/max: same type as the input (utf8 bytewise), nulls ignored.
+ *   - min/max: same type as the input (utf8 bytewise), nulls ignored; NaN
+ *     is greater than every other float, as in ORDER BY (max is NaN when the
+ *     group has one, min is NaN only when every value is NaN).
  *   - first/last: the value (null included) of the first/last row of the
  *     group in input order (batch order, then selection order).
  *   - No keys: one global group that exists even before any row (count 0,
