@@ -61,7 +61,10 @@ static int cmpv(td_value a, td_value b) {
     int c = n ? memcmp(a.v.s.ptr, b.v.s.ptr, n) : 0;
     return c ? c : (a.v.s.len > b.v.s.len) - (a.v.s.len < b.v.s.len);
   }
-  if (a.type == TD_TYPE_FLOAT64) return (a.v.f > b.v.f) - (a.v.f < b.v.f);
+  if (a.type == TD_TYPE_FLOAT64) { /* NaN is greatest (issue 8, item 21) */
+    if (isnan(a.v.f) || isnan(b.v.f)) return (int)isnan(a.v.f) - (int)isnan(b.v.f);
+    return (a.v.f > b.v.f) - (a.v.f < b.v.f);
+  }
   return (a.v.i > b.v.i) - (a.v.i < b.v.i);
 }
 
