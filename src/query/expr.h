@@ -176,12 +176,19 @@ typedef struct td_batch {
   int64_t length;
   const td_colview *cols;
   const td_value *consts;
+  /* Optional: when sel != NULL only these n_sel rows (increasing) matter;
+   * an integer overflow in another row (one a filter dropped) is not an
+   * error.  Results are still computed for every row. */
+  const uint32_t *sel;
+  int64_t n_sel;
 } td_batch;
 
 /* Evaluates a bound expression over every row of `b` into `out`, which this
  * function initializes (type e->type, length b->length); the caller resets
- * it.  Integer + - * wrap around (two's complement); division is float64 and
- * x / 0 is NULL.  Aggregate calls cannot be evaluated: TD_EINVAL.
+ * it.  Integer + - * whose result leaves int64 in a row that matters (valid,
+ * in b->sel) fail with TD_ERANGE naming the expression ("integer overflow in
+ * 'a * b' at offset 7 ..."); division is float64 and x / 0 is NULL.
+ * Aggregate calls cannot be evaluated: TD_EINVAL.
  * On failure `out` is left reset. */
 int td_expr_eval(const td_expr *e, const td_batch *b, td_array *out, td_error *err);
 

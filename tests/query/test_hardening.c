@@ -26,6 +26,7 @@ typedef struct col_data {
   const double *f;   /* NULL: f = row number; NAN allowed */
   const char *const *s; /* NULL: s = "s<row>"; an entry NULL is a null */
   const bool *f_null;   /* NULL: no nulls in f */
+  const bool *i_null;   /* NULL: no nulls in i */
 } col_data;
 
 /* column_range of a writer that puts NaN in its statistics: min = max = NaN
@@ -80,7 +81,8 @@ static void add_table(env *e, const char *name, const col_data *d) {
   td_builder *b[4];
   for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_builder_new(types[c], &b[c], &err), &err);
   for (int64_t r = 0; r < d->n; r++) {
-    td_builder_append_int(b[0], d->i ? d->i[r] : r, NULL);
+    if (d->i_null && d->i_null[r]) td_builder_append_null(b[0], NULL);
+    else td_builder_append_int(b[0], d->i ? d->i[r] : r, NULL);
     if (d->f_null && d->f_null[r]) td_builder_append_null(b[1], NULL);
     else td_builder_append_double(b[1], d->f ? d->f[r] : (double)r, NULL);
     char s[32];
@@ -173,7 +175,7 @@ static void test_item20_order_by_position(void **state) {
   env_open(&e);
   static const int64_t iv[5] = {3, 1, 2, 5, 4};
   static const char *const sv[5] = {"c", "a", "b", "a", "b"};
-  col_data d = {5, iv, NULL, sv, NULL};
+  col_data d = {5, iv, NULL, sv, NULL, NULL};
   add_table(&e, "t", &d);
   expect_rows(&e, "SELECT s, i FROM t ORDER BY 2", "a|1|;b|2|;c|3|;b|4|;a|5|;");
   expect_rows(&e, "SELECT s, i FROM t ORDER BY 2 DESC LIMIT 2", "a|5|;b|4|;");
@@ -206,7 +208,7 @@ static void test_item20_group_by_position(void **state) {
   env_open(&e);
   static const int64_t iv[5] = {3, 1, 2, 5, 4};
   static const char *const sv[5] = {"c", "a", "b", "a", "b"};
-  col_data d = {5, iv, NULL, sv, NULL};
+  col_data d = {5, iv, NULL, sv, NULL, NULL};
   add_table(&e, "t", &d);
   expect_rows(&e, "SELECT s, count(*) FROM t GROUP BY 1 ORDER BY 1", "a|2|;b|2|;c|1|;");
   expect_rows(&e, "SELECT i > 2 AS big, count(*) FROM t GROUP BY 1 ORDER BY 1", "false|2|;true|3|;");
@@ -249,7 +251,7 @@ static void test_item21_nan_min_max(void **state) {
         if (r != p && !(with_nulls && nulls[r])) lo = r + 1;
       char name[16];
       snprintf(name, sizeof name, "t%d_%d", with_nulls, p);
-      col_data d = {10, NULL, f, same, with_nulls ? nulls : NULL};
+      col_data d = {10, NULL, f, same, with_nulls ? nulls : NULL, NULL};
       add_table(&e, name, &d);
       for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
         char sql[160], w[32];
@@ -261,12 +263,12 @@ static void test_item21_nan_min_max(void **state) {
   }
   /* all NaN: min and max are NaN; ORDER BY agrees (NaN last ascending) */
   double fn[3] = {NAN, NAN, NAN};
-  col_data dn = {3, NULL, fn, same, NULL};
+  col_data dn = {3, NULL, fn, same, NULL, NULL};
   add_table(&e, "allnan", &dn);
   expect_rows(&e, "SELECT min(f), max(f) FROM allnan", "nan|nan|;");
   expect_rows(&e, "SELECT min(f) FROM allnan GROUP BY s", "nan|;");
   double fo[4] = {2, NAN, -1, 5};
-  col_data dord = {4, NULL, fo, same, NULL};
+  col_data dord = {4, NULL, fo, same, NULL, NULL};
   add_table(&e, "ord", &dord);
   expect_rows(&e, "SELECT f FROM ord ORDER BY f DESC LIMIT 1", "nan|;");
   expect_rows(&e, "SELECT max(f) FROM ord", "nan|;");
@@ -278,7 +280,7 @@ static void test_item21_nan_statistics(void **state) {
   env e;
   env_open_with(&e, true);
   double f[8] = {NAN, 10, NAN, 3, 30, NAN, 1, 2};
-  col_data d = {8, NULL, f, NULL, NULL};
+  col_data d = {8, NULL, f, NULL, NULL, NULL};
   add_table(&e, "t", &d);
   /* Statistics of min = max = NaN must not make the scan skip pages whose
    * other values match. */
@@ -288,12 +290,83 @@ static void test_item21_nan_statistics(void **state) {
   env_close(&e);
 }
 
+/* ---- item 22: integer overflow is an error, never a wrapped value ---- */
+
+static void test_item22_sum_overflow(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const char *const same[6] = {"x", "x", "x", "x", "x", "x"};
+  static const int64_t big[6] = {INT64_MAX, INT64_MAX, INT64_MAX, 1, 2, 3};
+  static const bool inull[6] = {false, false, false, true, false, false};
+  col_data d = {6, big, NULL, same, NULL, NULL};
+  add_table(&e, "big", &d);
+  col_data dn = {6, big, NULL, same, NULL, inull};
+  add_table(&e, "bign", &dn);
+  static const int64_t neg[3] = {INT64_MIN, -1, 0};
+  col_data dneg = {3, neg, NULL, same, NULL, NULL};
+  add_table(&e, "neg", &dneg);
+  /* every aggregation loop: global, fused int key, fused string key,
+   * several aggregates, generic keys, nulls in the input */
+  static const char *const queries[] = {
+      "SELECT sum(i) FROM %s",
+      "SELECT sum(i) FROM %s GROUP BY i - i",
+      "SELECT s, sum(i) FROM %s GROUP BY s",
+      "SELECT s, count(*), sum(i) FROM %s GROUP BY s",
+      "SELECT sum(i), min(i) FROM %s GROUP BY s, P",
+      "SELECT sum(i) FROM %s WHERE i > 0",
+  };
+  static const char *const tables[] = {"big", "bign", "neg"};
+  for (size_t t = 0; t < 3; t++)
+    for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+      char sql[160];
+      snprintf(sql, sizeof sql, queries[q], tables[t]);
+      if (t == 2 && strstr(sql, "i > 0")) continue; /* no positive values */
+      expect_error(&e, sql, TD_ERANGE, -2, "integer overflow in sum(i)");
+    }
+  /* the partial sums of a group that stays in range are fine */
+  expect_rows(&e, "SELECT sum(i) FROM big WHERE i < 10", "6|;");
+  expect_rows(&e, "SELECT sum(i - 9223372036854775807) FROM big WHERE i > 10", "0|;");
+  env_close(&e);
+}
+
+static void test_item22_arithmetic_overflow(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const int64_t iv[4] = {1, INT64_MAX, INT64_MIN, -3};
+  col_data d = {4, iv, NULL, NULL, NULL, NULL};
+  add_table(&e, "t", &d);
+  expect_error(&e, "SELECT i + 1 FROM t", TD_ERANGE, 9, "integer overflow in 'i + 1'");
+  expect_error(&e, "SELECT i - 1 FROM t", TD_ERANGE, 9, "integer overflow in 'i - 1'");
+  expect_error(&e, "SELECT i * 2 FROM t", TD_ERANGE, 9, "integer overflow in 'i * 2'");
+  expect_error(&e, "SELECT -i FROM t", TD_ERANGE, 7, "integer overflow in '-i'");
+  expect_error(&e, "SELECT sum(i * i) FROM t", TD_ERANGE, 13, "integer overflow in 'i * i'");
+  expect_error(&e, "SELECT i FROM t WHERE i * 2 > 0", TD_ERANGE, 24, "integer overflow in 'i * 2'");
+  /* constants are folded when the query is bound */
+  expect_error(&e, "SELECT 9223372036854775807 + 1 FROM t", TD_ERANGE, 27,
+               "integer overflow in '9223372036854775807 + 1'");
+  expect_error(&e, "SELECT i FROM t WHERE i > -(-9223372036854775807 - 1)", TD_ERANGE, -2, "integer overflow");
+  /* rows a filter dropped cannot overflow: not in the select list, not in
+   * aggregate inputs, not in a later conjunct */
+  expect_rows(&e, "SELECT i * 2 FROM t WHERE i < 10 AND i > -10", "2|;-6|;");
+  expect_rows(&e, "SELECT sum(i * 2) FROM t WHERE i < 10 AND i > -10", "-4|;");
+  expect_rows(&e, "SELECT i FROM t WHERE i < 10 AND i > -10 AND i * 2 < 0", "-3|;");
+  expect_rows(&e, "SELECT i FROM t WHERE i < 10 AND i > -10 AND (i = 1 OR i * 2 = -6)", "1|;-3|;");
+  expect_error(&e, "SELECT i FROM t WHERE i = 1 OR i * 2 = -6", TD_ERANGE, 33, "integer overflow in 'i * 2'");
+  /* floats are not integers: no error */
+  expect_rows(&e, "SELECT i * 2.0 > 0 FROM t LIMIT 2", "true|;true|;");
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item20_order_by_position),
       cmocka_unit_test(test_item20_group_by_position),
       cmocka_unit_test(test_item21_nan_min_max),
       cmocka_unit_test(test_item21_nan_statistics),
+      cmocka_unit_test(test_item22_sum_overflow),
+      cmocka_unit_test(test_item22_arithmetic_overflow),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
