@@ -160,7 +160,8 @@ bool td_expr_only_columns(const td_expr *e, const bool *set, int64_t n_set);
 
 /* Parses an ISO-8601 timestamp ("2024-01-02", "2024-01-02T10:30:00", space
  * instead of T, up to 9 fractional digits, "Z" or "+HH:MM"/"-HH:MM"; no
- * offset means UTC) into nanoseconds since the epoch.  False if malformed. */
+ * offset means UTC) into nanoseconds since the epoch.  False if malformed
+ * or outside what int64 nanoseconds hold (1677-09-21 to 2262-04-11). */
 bool td_parse_timestamp(const char *s, size_t len, int64_t *out_ns);
 
 /* ---- evaluation ---- */

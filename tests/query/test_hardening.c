@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "query/expr.h"
 #include "tabledata.h"
 #include "test.h"
 
@@ -359,6 +360,37 @@ static void test_item22_arithmetic_overflow(void **state) {
   env_close(&e);
 }
 
+/* ---- item 23: timestamp literals outside the int64 nanosecond range ---- */
+
+static void test_item23_timestamp_range(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  col_data d = {3, NULL, NULL, NULL, NULL, NULL};
+  add_table(&e, "t", &d); /* ts = 0, 1, 2 seconds after the epoch */
+  expect_error(&e, "SELECT ts FROM t WHERE ts < '9999-12-31'", TD_ETYPE, 28, "timestamp '9999-12-31' at offset 28 is out of range");
+  expect_error(&e, "SELECT ts FROM t WHERE ts > '0001-01-01'", TD_ETYPE, 28, "out of range");
+  expect_error(&e, "SELECT ts FROM t WHERE ts > '1677-09-21'", TD_ETYPE, 28, "out of range");
+  expect_error(&e, "SELECT ts FROM t WHERE ts > '2262-04-12'", TD_ETYPE, 28, "out of range");
+  expect_error(&e, "SELECT ts FROM t WHERE ts > '1677-09-21T00:12:43.145224191Z'", TD_ETYPE, 28, "out of range");
+  expect_error(&e, "SELECT ts FROM t WHERE ts < '2262-04-11T23:47:16.854775808Z'", TD_ETYPE, 28, "out of range");
+  expect_error(&e, "SELECT ts FROM t WHERE ts < '2262-04-11T23:47:16.854775807-01:00'", TD_ETYPE, 28, "out of range");
+  expect_error(&e, "SELECT ts FROM t WHERE ts IN ('1970-01-01', '3000-01-01')", TD_ETYPE, 44, "out of range");
+  expect_error(&e, "SELECT ts FROM t WHERE ts BETWEEN '1970-01-01' AND '9999-12-31'", TD_ETYPE, 51, "out of range");
+  /* the extremes themselves are fine, and compare correctly */
+  expect_rows(&e, "SELECT count(*) FROM t WHERE ts > '1677-09-21T00:12:43.145224192Z'", "3|;");
+  expect_rows(&e, "SELECT count(*) FROM t WHERE ts < '2262-04-11T23:47:16.854775807Z'", "3|;");
+  expect_rows(&e, "SELECT count(*) FROM t WHERE ts >= '1970-01-01T00:00:01' AND ts < '2262-04-11T23:47:16+00:00'", "2|;");
+  expect_rows(&e, "SELECT count(*) FROM t WHERE ts > '1969-12-31T23:59:59.5'", "3|;");
+  int64_t ns;
+  assert_false(td_parse_timestamp("9999-12-31", 10, &ns));
+  assert_true(td_parse_timestamp("1677-09-21T00:12:43.145224192Z", 30, &ns));
+  assert_int_equal(ns, INT64_MIN);
+  assert_true(td_parse_timestamp("2262-04-11T23:47:16.854775807Z", 30, &ns));
+  assert_int_equal(ns, INT64_MAX);
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item20_order_by_position),
@@ -367,6 +399,7 @@ int main(void) {
       cmocka_unit_test(test_item21_nan_statistics),
       cmocka_unit_test(test_item22_sum_overflow),
       cmocka_unit_test(test_item22_arithmetic_overflow),
+      cmocka_unit_test(test_item23_timestamp_range),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
