@@ -49,6 +49,7 @@ typedef struct store {
   uint8_t *nul; /* keys, first/last: value is null */
   uint8_t *has; /* aggregates: a value has been set */
   int64_t *cnt;
+  uint8_t ovf; /* an integer sum overflowed int64 */
 } store;
 
 enum {
@@ -256,6 +257,12 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
 
 int64_t td_agg_group_count(const td_agg *a) { return a->n_groups; }
 
+int64_t td_agg_overflowed(const td_agg *a) {
+  for (int64_t k = 0; k < a->n_aggs; k++)
+    if (a->ast[k].ovf) return k;
+  return -1;
+}
+
 td_type_id td_agg_output_type(const td_agg *a, int64_t i) {
   if (i < 0 || i >= a->n_keys + a->n_aggs) return TD_TYPE_NONE;
   if (i < a->n_keys) return a->keys[i].type;
@@ -348,7 +355,9 @@ static td_value store_value(const store *s, int64_t g, td_type_id type) {
 
 static int cmp_values(const td_value *x, const td_value *y, td_phys ph) {
   switch (ph) {
-    case TD_PHYS_F64: return x->v.f < y->v.f ? -1 : x->v.f > y->v.f;
+    case TD_PHYS_F64: /* NaN is greatest, all NaNs equal */
+      if (isnan(x->v.f) || isnan(y->v.f)) return (int)isnan(x->v.f) - (int)isnan(y->v.f);
+      return x->v.f < y->v.f ? -1 : x->v.f > y->v.f;
     case TD_PHYS_BOOL: return (int)x->v.b - (int)y->v.b;
     case TD_PHYS_STR: {
       size_t n = x->v.s.len < y->v.s.len ? x->v.s.len : y->v.s.len;
@@ -701,13 +710,17 @@ typedef struct fctx {
   const int64_t *XI = c->in ? c->in->i64 : NULL;                        \
   const double *XF = c->in ? c->in->f64 : NULL;                         \
   const uint8_t *V = c->in ? c->in->valid : NULL;                       \
+  unsigned OV = 0; /* integer sums: some addition overflowed */         \
   (void)XI, (void)XF, (void)V
+/* Hands the overflow flag of a fold loop to its store. */
+#define FOLD_DONE (c->st->ovf |= (uint8_t)(OV != 0))
 
 /* Row r of group g; G is the group-id buffer (OP_GIDS). */
 #define BODY_OP_COUNT C[g]++
 #define BODY_OP_COUNT_V C[g] += V[r]
-#define BODY_OP_SUM_I U[g] += (uint64_t)XI[r]
-#define BODY_OP_SUM_I_V U[g] += (uint64_t)XI[r] & (0 - (uint64_t)V[r]); C[g] += V[r]
+/* integer sums check each addition (one flag per loop, see FOLD_DONE) */
+#define BODY_OP_SUM_I OV |= __builtin_add_overflow(I[g], XI[r], &I[g])
+#define BODY_OP_SUM_I_V OV |= __builtin_add_overflow(I[g], XI[r] & -(int64_t)V[r], &I[g]); C[g] += V[r]
 #define BODY_OP_SUM_F F[g] += XF[r]
 #define BODY_OP_SUM_F_V F[g] += V[r] ? XF[r] : 0.0; C[g] += V[r]
 #define BODY_OP_AVG_I F[g] += (double)XI[r]; C[g]++
@@ -718,14 +731,13 @@ typedef struct fctx {
 #define BODY_OP_MAX_I if (XI[r] > I[g]) I[g] = XI[r]
 #define BODY_OP_MIN_I_V if (V[r]) { H[g] = 1; if (XI[r] < I[g]) I[g] = XI[r]; }
 #define BODY_OP_MAX_I_V if (V[r]) { H[g] = 1; if (XI[r] > I[g]) I[g] = XI[r]; }
-/* NaN: only a first value replaces the sentinel (comparisons with NaN fail),
- * so "has a value" is kept per row for floats */
-#define BODY_OP_MIN_F { double x_ = XF[r]; if (x_ < F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
-#define BODY_OP_MAX_F { double x_ = XF[r]; if (x_ > F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
-#define BODY_OP_MIN_F_V                                                 \
-  if (V[r]) { double x_ = XF[r]; if (x_ < F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
-#define BODY_OP_MAX_F_V                                                 \
-  if (V[r]) { double x_ = XF[r]; if (x_ > F[g] || (isnan(x_) && !H[g])) F[g] = x_; H[g] = 1; }
+/* NaN is greater than every other float (as in ORDER BY): max takes a NaN
+ * and keeps it; min takes any value over a NaN, and a first value (even NaN)
+ * over the sentinel, so "has a value" is kept per row for floats. */
+#define BODY_OP_MIN_F { double x_ = XF[r]; if (x_ < F[g] || F[g] != F[g] || !H[g]) F[g] = x_; H[g] = 1; }
+#define BODY_OP_MAX_F { double x_ = XF[r]; if (x_ > F[g] || x_ != x_) F[g] = x_; H[g] = 1; }
+#define BODY_OP_MIN_F_V if (V[r]) BODY_OP_MIN_F
+#define BODY_OP_MAX_F_V if (V[r]) BODY_OP_MAX_F
 #define BODY_OP_GIDS G[jr - j0] = g
 
 typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, int64_t j0,
@@ -751,6 +763,7 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
         (void)r;                                                                 \
         BODY_##OP;                                                               \
       }                                                                          \
+    FOLD_DONE;                                                                   \
   }
 
 /*
@@ -865,6 +878,7 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
       BODY_##OP;                                                                  \
       j++;                                                                        \
     }                                                                             \
+    FOLD_DONE;                                                                    \
     return TD_OK;                                                                 \
   }
 
@@ -955,6 +969,7 @@ typedef int str_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
       BODY_##OP;                                                                  \
       j++;                                                                        \
     }                                                                             \
+    FOLD_DONE;                                                                    \
     return TD_OK;                                                                 \
   }
 
@@ -985,7 +1000,7 @@ static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v,
     case TD_AGG_AVG:
       if (v->is_null) return TD_OK;
       s->cnt[g]++;
-      if (kind == TD_AGG_SUM && s->ph == TD_PHYS_I64) s->i[g] = (int64_t)((uint64_t)s->i[g] + (uint64_t)v->v.i);
+      if (kind == TD_AGG_SUM && s->ph == TD_PHYS_I64) s->ovf |= __builtin_add_overflow(s->i[g], v->v.i, &s->i[g]);
       else s->f[g] += s->ph == TD_PHYS_F64 ? v->v.f : (double)v->v.i;
       return TD_OK;
     case TD_AGG_MIN:
@@ -1082,6 +1097,9 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
     }
   }
   if (rc) return rc;
+  for (int64_t k = 0; k < a->n_aggs; k++)
+    if (a->ast[k].ovf)
+      return td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
   for (int64_t k = 0; k < a->n_aggs; k++) post_batch(a, k, ops[k]);
   for (int64_t t = 0; t < a->n_touched; t++) mark_changed(a, a->touched[t]);
   return TD_OK;

@@ -12,9 +12,12 @@
  *   - Nulls in key columns form their own group; strings group by value;
  *     float keys group by value (all NaNs are one group, -0.0 == 0.0).
  *   - count(*) counts rows; count(x) non-null values.
- *   - sum: integers -> int64 (wrapping), floats -> float64; NULL when the
- *     group has no non-null value.  avg: float64, NULL likewise.
- *   - min/max: same type as the input (utf8 bytewise), nulls ignored.
+ *   - sum: integers -> int64, floats -> float64; NULL when the group has no
+ *     non-null value.  An integer sum that leaves int64 fails td_agg_update
+ *     with TD_ERANGE (never wraps).  avg: float64, NULL likewise.
+ *   - min/max: same type as the input (utf8 bytewise), nulls ignored; NaN
+ *     is greater than every other float, as in ORDER BY (max is NaN when the
+ *     group has one, min is NaN only when every value is NaN).
  *   - first/last: the value (null included) of the first/last row of the
  *     group in input order (batch order, then selection order).
  *   - No keys: one global group that exists even before any row (count 0,
@@ -49,6 +52,10 @@ void td_agg_free(td_agg *a); /* NULL allowed */
  * in sel, increasing or not) to the aggregation. */
 int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_sel,
                   td_error *err);
+
+/* After td_agg_update failed with TD_ERANGE: the index of the aggregate
+ * whose integer sum overflowed, else -1. */
+int64_t td_agg_overflowed(const td_agg *a);
 
 /* Number of groups so far. */
 int64_t td_agg_group_count(const td_agg *a);

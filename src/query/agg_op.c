@@ -20,6 +20,7 @@
 
 #include "query/ops.h"
 #include "query/prune.h"
+#include "query/scalar.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -119,6 +120,23 @@ static int bind_input(agg_op *op, int64_t k, const td_expr *e, const td_batch *b
   return TD_OK;
 }
 
+/* The error of an integer sum that left int64, naming the aggregate as the
+ * user wrote it ("sum(Size * Price)"). */
+static int sum_overflow(const agg_op *op, td_error *err) {
+  static const char *const names[] = {"?", "count", "count", "sum", "min", "max", "avg", "first", "last"};
+  int64_t k = td_agg_overflowed(op->state), j = 0;
+  while (j + 1 < op->plan.n_aggs && op->kmap[j + 1] <= k) j++;
+  const td_expr *in = op->plan.inputs[j];
+  char *text = NULL;
+  td_error tmp;
+  if (in && td_expr_print(in, &text, &tmp) != TD_OK) text = NULL;
+  int rc = td_err_at(err, TD_ERANGE, in ? in->pos : -1,
+                     "integer overflow in %s(%.200s): the sum does not fit in int64 (at offset %lld)",
+                     names[op->plan.kinds[j]], in ? (text ? text : "?") : "*", (long long)(in ? in->pos : -1));
+  td_free(text);
+  return rc;
+}
+
 static int fold_chunk(agg_op *op, const td_scan *sc, const td_chunk *ch, td_error *err) {
   td_batch b;
   td_select_scratch *s = &op->scratch;
@@ -136,13 +154,16 @@ static int fold_chunk(agg_op *op, const td_scan *sc, const td_chunk *ch, td_erro
     if ((rc = td_expr_select(op->plan.filter, &b, NULL, 0, s->sel, &n, err)) != TD_OK) return rc;
     if (n == 0) return TD_OK;
     sel = s->sel;
+    b.sel = sel; /* inputs of rows the filter dropped cannot fail */
+    b.n_sel = n;
   }
   for (int64_t k = 0; rc == TD_OK && k < op->plan.n_keys; k++) rc = bind_input(op, k, op->plan.keys[k], &b, err);
   for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++)
     rc = bind_input(op, op->plan.n_keys + j, op->plan.inputs[j], &b, err);
   if (rc) return rc;
-  td_batch kb = {ch->length, op->bcols, op->bconsts};
-  return td_agg_update(op->state, &kb, sel, n, err);
+  td_batch kb = {ch->length, op->bcols, op->bconsts, NULL, 0};
+  rc = td_agg_update(op->state, &kb, sel, n, err);
+  return rc == TD_ERANGE && td_agg_overflowed(op->state) >= 0 ? sum_overflow(op, err) : rc;
 }
 
 /* ---- region mode ---- */
@@ -177,15 +198,18 @@ static int fold_regions(agg_op *op, td_table *src, const td_snapshot *snap, td_e
           else if (op->kspecs[op->kmap[j]].type == TD_TYPE_FLOAT64)
             op->bconsts[k] = td_value_double(TD_TYPE_FLOAT64,
                                              (td_type_is_float(x.type) ? x.v.f : (double)x.v.i) * w);
-          else op->bconsts[k] = td_value_int(TD_TYPE_INT64, x.v.i * reg->size);
+          else if (__builtin_mul_overflow(x.v.i, reg->size, &op->bconsts[k].v.i))
+            rc = td__overflow_error(op->plan.inputs[j], err);
+          else op->bconsts[k] = td_value_int(TD_TYPE_INT64, op->bconsts[k].v.i);
           if (op->plan.kinds[j] == TD_AGG_AVG)
             op->bconsts[k + 1] = td_value_int(TD_TYPE_INT64, x.is_null ? 0 : reg->size);
           break;
         default: op->bconsts[k] = x; break;
       }
     }
-    td_batch kb = {1, op->bcols, op->bconsts};
+    td_batch kb = {1, op->bcols, op->bconsts, NULL, 0};
     if (rc == TD_OK) rc = td_agg_update(op->state, &kb, NULL, 1, err);
+    if (rc == TD_ERANGE && td_agg_overflowed(op->state) >= 0) rc = sum_overflow(op, err);
   }
   td_free(row);
   return rc;

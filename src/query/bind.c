@@ -66,7 +66,12 @@ static bool parse_offset(const char *s, size_t len, size_t *i, int64_t *off_s) {
 
 static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
-bool td_parse_timestamp(const char *s, size_t len, int64_t *out_ns) {
+/* td_parse_timestamp; *out_of_range is set (and false returned) for a
+ * well-formed time that nanoseconds since the epoch in int64 cannot hold
+ * (before 1677-09-21T00:12:43.145224192Z or after
+ * 2262-04-11T23:47:16.854775807Z). */
+static bool parse_ts(const char *s, size_t len, int64_t *out_ns, bool *out_of_range) {
+  *out_of_range = false;
   size_t i = 0;
   int y, mo, d, h = 0, mi = 0, sec = 0;
   int64_t frac = 0, off = 0;
@@ -95,9 +100,22 @@ bool td_parse_timestamp(const char *s, size_t len, int64_t *out_ns) {
     if (h > 23 || mi > 59 || sec > 59) return false;
   }
   if (!parse_offset(s, len, &i, &off)) return false;
-  int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
-  *out_ns = secs * 1000000000 + frac;
+  int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off, ns;
+  if (secs < 0 && frac > 0) { /* keep the product in range near the lower end */
+    secs++;
+    frac -= 1000000000;
+  }
+  if (__builtin_mul_overflow(secs, (int64_t)1000000000, &ns) || __builtin_add_overflow(ns, frac, &ns)) {
+    *out_of_range = true;
+    return false;
+  }
+  *out_ns = ns;
   return true;
+}
+
+bool td_parse_timestamp(const char *s, size_t len, int64_t *out_ns) {
+  bool out_of_range;
+  return parse_ts(s, len, out_ns, &out_of_range);
 }
 
 /* ---- helpers ---- */
@@ -119,7 +137,14 @@ static int to_timestamp(binder *b, td_expr *lit) {
   int64_t ns;
   const char *s = lit->lit.v.s.ptr;
   int n = lit->lit.v.s.len > 60 ? 60 : (int)lit->lit.v.s.len;
-  if (!td_parse_timestamp(s, lit->lit.v.s.len, &ns))
+  bool out_of_range;
+  if (!parse_ts(s, lit->lit.v.s.len, &ns, &out_of_range) && out_of_range)
+    return td_err_at(b->err, TD_ETYPE, lit->pos,
+                     "timestamp '%.*s' at offset %lld is out of range: timestamps are nanoseconds "
+                     "since 1970 in int64, from 1677-09-21T00:12:43.145224192Z to "
+                     "2262-04-11T23:47:16.854775807Z",
+                     n, s, (long long)lit->pos);
+  if (out_of_range || !td_parse_timestamp(s, lit->lit.v.s.len, &ns))
     return td_err_at(b->err, TD_ETYPE, lit->pos,
                      "cannot parse '%.*s' as a timestamp at offset %lld (expected ISO-8601 such "
                      "as '2024-01-02T10:30:00Z')",

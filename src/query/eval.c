@@ -76,9 +76,42 @@ static void operand_of(const td_vec *v, operand *o) {
     }                                                                \
   } while (0)
 
-#define WRAP(OP) (int64_t)((uint64_t)a OP(uint64_t) b_)
+/* Integer + - *: each row checked with the compiler's overflow builtins,
+ * one flag for the whole loop. */
+#define OVF_LOOP(FN)                                                 \
+  do {                                                               \
+    const int64_t *A = x.p, *B = y.p;                                \
+    int64_t *R = r;                                                  \
+    unsigned o_ = 0;                                                 \
+    for (int64_t i = 0; i < n; i++) o_ |= FN(A[i & x.mask], B[i & y.mask], &R[i]); \
+    ovf = o_ != 0;                                                   \
+  } while (0)
 
-static int arith(td_op op, td_type_id type, td_vec *l, td_vec *rt, td_vec *out, td_error *err) {
+static bool int_overflows(td_op op, int64_t a, int64_t b) {
+  int64_t r;
+  if (op == TD_OP_ADD) return __builtin_add_overflow(a, b, &r);
+  if (op == TD_OP_SUB) return __builtin_sub_overflow(a, b, &r);
+  if (op == TD_OP_MUL) return __builtin_mul_overflow(a, b, &r);
+  return __builtin_sub_overflow((int64_t)0, b, &r); /* NEG of b */
+}
+
+/* After a loop flagged an overflow: whether one of the rows that matter
+ * (valid, and in b->sel when the caller gave one) overflowed; rows that are
+ * null or filtered out hold arbitrary values. */
+static bool overflow_matters(td_op op, const operand *x, const operand *y, const uint8_t *valid,
+                             const td_batch *b) {
+  const int64_t *A = x->p, *B = y->p;
+  int64_t n = b->sel ? b->n_sel : b->length;
+  for (int64_t j = 0; j < n; j++) {
+    int64_t i = b->sel ? (int64_t)b->sel[j] : j;
+    if ((!valid || valid[i]) && int_overflows(op, A[i & x->mask], B[i & y->mask])) return true;
+  }
+  return false;
+}
+
+static int arith(const td_expr *e, const td_batch *b, td_vec *l, td_vec *rt, td_vec *out, td_error *err) {
+  td_op op = e->op;
+  td_type_id type = e->type;
   int64_t n = l->n;
   if (type == TD_TYPE_FLOAT64) {
     int rc = td__vec_to_f64(l, err);
@@ -95,9 +128,11 @@ static int arith(td_op op, td_type_id type, td_vec *l, td_vec *rt, td_vec *out, 
   operand_of(rt, &y);
   if (type == TD_TYPE_INT64) {
     out->i64 = r;
-    if (op == TD_OP_ADD) ARITH_LOOP(int64_t, WRAP(+));
-    else if (op == TD_OP_SUB) ARITH_LOOP(int64_t, WRAP(-));
-    else ARITH_LOOP(int64_t, WRAP(*));
+    bool ovf;
+    if (op == TD_OP_ADD) OVF_LOOP(__builtin_add_overflow);
+    else if (op == TD_OP_SUB) OVF_LOOP(__builtin_sub_overflow);
+    else OVF_LOOP(__builtin_mul_overflow);
+    if (ovf && overflow_matters(op, &x, &y, out->valid, b)) return td__overflow_error(e, err);
     return TD_OK;
   }
   out->f64 = r;
@@ -189,7 +224,7 @@ static int compare(td_op op, td_vec *l, td_vec *rt, td_vec *out, td_error *err) 
 
 /* Evaluates both operands of a binary node; *done is set when the result is
  * a constant (both constant, or a null constant operand). */
-static int binary_consts(const td_expr *e, td_vec *l, td_vec *r, td_vec *out, bool *done) {
+static int binary_consts(const td_expr *e, td_vec *l, td_vec *r, td_vec *out, bool *done, td_error *err) {
   *done = false;
   if (e->op != TD_OP_AND && e->op != TD_OP_OR && (is_null_const(l) || is_null_const(r))) {
     td_value nul = td_value_null(e->type);
@@ -198,7 +233,7 @@ static int binary_consts(const td_expr *e, td_vec *l, td_vec *r, td_vec *out, bo
   } else if (l->is_const && r->is_const) {
     td_value v;
     if (e->op == TD_OP_AND || e->op == TD_OP_OR) v = td__scalar_logic(e->op, &l->c, &r->c);
-    else td__scalar_binary(e->op, e->type, &l->c, &r->c, &v);
+    else if (!td__scalar_binary(e->op, e->type, &l->c, &r->c, &v)) return td__overflow_error(e, err);
     td__vec_const(out, td__phys_of(e->type), &v, l->n);
     *done = true;
   }
@@ -282,10 +317,10 @@ static int ev_binary(const td_expr *e, const td_batch *b, td_vec *out, td_error 
     return rc;
   }
   bool done;
-  rc = binary_consts(e, &l, &r, out, &done);
+  rc = binary_consts(e, &l, &r, out, &done, err);
   if (!rc && !done) {
     if (e->op == TD_OP_AND || e->op == TD_OP_OR) rc = logic(e->op, &l, &r, out, err);
-    else if (e->op <= TD_OP_DIV) rc = arith(e->op, e->type, &l, &r, out, err);
+    else if (e->op <= TD_OP_DIV) rc = arith(e, b, &l, &r, out, err);
     else rc = compare(e->op, &l, &r, out, err);
     if (rc) td__vec_free(out);
   }
@@ -342,9 +377,11 @@ static int ev_in(const td_expr *e, const td_batch *b, td_vec *out, td_error *err
   return rc;
 }
 
-static int ev_neg(const td_expr *e, td_vec *a, td_vec *out, td_error *err) {
+static int ev_neg(const td_expr *e, const td_batch *b, td_vec *a, td_vec *out, td_error *err) {
   if (a->is_const) {
-    td_value v = td__scalar_neg(e->type, &a->c);
+    bool overflow = false;
+    td_value v = td__scalar_neg(e->type, &a->c, &overflow);
+    if (overflow) return td__overflow_error(e, err);
     td__vec_const(out, td__phys_of(e->type), &v, a->n);
     return TD_OK;
   }
@@ -354,8 +391,12 @@ static int ev_neg(const td_expr *e, td_vec *a, td_vec *out, td_error *err) {
   if (!r) return TD_ENOMEM;
   if (a->ph == TD_PHYS_I64) {
     int64_t *d = r;
-    for (int64_t i = 0; i < a->n; i++) d[i] = td__wrap(0 - (uint64_t)a->i64[i]);
+    unsigned o_ = 0;
+    for (int64_t i = 0; i < a->n; i++) o_ |= __builtin_sub_overflow((int64_t)0, a->i64[i], &d[i]);
     out->i64 = d;
+    operand x;
+    operand_of(a, &x);
+    if (o_ && overflow_matters(TD_OP_NEG, &x, &x, out->valid, b)) return td__overflow_error(e, err);
   } else {
     double *d = r;
     for (int64_t i = 0; i < a->n; i++) d[i] = -a->f64[i];
@@ -370,7 +411,7 @@ static int ev_unary(const td_expr *e, const td_batch *b, td_vec *out, td_error *
   if (rc) return rc;
   if (e->kind == TD_EXPR_IS_NULL) rc = is_null(e, &a, out, err);
   else if (e->op == TD_OP_NOT) rc = not_vec(&a, out, err);
-  else rc = ev_neg(e, &a, out, err);
+  else rc = ev_neg(e, b, &a, out, err);
   if (rc) td__vec_free(out);
   td__vec_free(&a);
   return rc;
@@ -589,7 +630,7 @@ static int sel_compare(const td_expr *e, const td_batch *b, const uint32_t *in, 
     *n_out = sel_f64(op, col->f64, cst->c.v.f, col->valid, in, n, out);
   } else {
     bool done;
-    rc = binary_consts(e, &l, &r, &bv, &done);
+    rc = binary_consts(e, &l, &r, &bv, &done, err);
     if (!rc && !done) rc = compare(e->op, &l, &r, &bv, err);
     if (!rc) *n_out = filter_true(&bv, in, n, out);
     td__vec_free(&bv);
@@ -640,6 +681,13 @@ static int sel_or(const td_expr *e, const td_batch *b, const uint32_t *in, int64
 
 static int sel(const td_expr *e, const td_batch *b, const uint32_t *in, int64_t n,
                uint32_t *out, int64_t *n_out, td_error *err) {
+  td_batch narrowed; /* only the rows of `in` matter for overflow checks */
+  if (in) {
+    narrowed = *b;
+    narrowed.sel = in;
+    narrowed.n_sel = n;
+    b = &narrowed;
+  }
   if (e->kind == TD_EXPR_BINARY && e->op == TD_OP_AND) {
     int rc = sel(e->args[0], b, in, n, out, n_out, err);
     if (rc || *n_out == 0) return rc;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "query/scalar.h"
+#include "util/alloc.h"
 #include "util/error.h"
 
 static int cmp3(const td_value *a, const td_value *b) {
@@ -36,24 +37,39 @@ static bool cmp_holds(td_op op, int c) {
   }
 }
 
-void td__scalar_binary(td_op op, td_type_id type, const td_value *a, const td_value *b,
+bool td__scalar_binary(td_op op, td_type_id type, const td_value *a, const td_value *b,
                        td_value *out) {
   *out = td_value_null(type);
-  if (a->is_null || b->is_null || a->type == TD_TYPE_NONE || b->type == TD_TYPE_NONE) return;
+  if (a->is_null || b->is_null || a->type == TD_TYPE_NONE || b->type == TD_TYPE_NONE) return true;
   if (op >= TD_OP_EQ && op <= TD_OP_GE) {
     *out = td_value_bool(cmp_holds(op, cmp3(a, b)));
-    return;
+    return true;
   }
   if (type == TD_TYPE_INT64) {
-    uint64_t x = (uint64_t)a->v.i, y = (uint64_t)b->v.i;
-    uint64_t r = op == TD_OP_ADD ? x + y : op == TD_OP_SUB ? x - y : x * y;
-    *out = td_value_int(TD_TYPE_INT64, td__wrap(r));
-    return;
+    int64_t r;
+    bool o = op == TD_OP_ADD   ? __builtin_add_overflow(a->v.i, b->v.i, &r)
+             : op == TD_OP_SUB ? __builtin_sub_overflow(a->v.i, b->v.i, &r)
+                               : __builtin_mul_overflow(a->v.i, b->v.i, &r);
+    if (o) return false;
+    *out = td_value_int(TD_TYPE_INT64, r);
+    return true;
   }
   double x = td__value_double(a), y = td__value_double(b);
-  if (op == TD_OP_DIV && y == 0) return;
+  if (op == TD_OP_DIV && y == 0) return true;
   double r = op == TD_OP_ADD ? x + y : op == TD_OP_SUB ? x - y : op == TD_OP_MUL ? x * y : x / y;
   *out = td_value_double(TD_TYPE_FLOAT64, r);
+  return true;
+}
+
+int td__overflow_error(const td_expr *e, td_error *err) {
+  char *text = NULL;
+  td_error tmp;
+  if (td_expr_print(e, &text, &tmp) != TD_OK) text = NULL;
+  int rc = td_err_at(err, TD_ERANGE, e->pos,
+                     "integer overflow in '%.200s' at offset %lld: the result does not fit in int64",
+                     text ? text : "?", (long long)e->pos);
+  td_free(text);
+  return rc;
 }
 
 td_value td__scalar_logic(td_op op, const td_value *a, const td_value *b) {
@@ -66,9 +82,16 @@ td_value td__scalar_logic(td_op op, const td_value *a, const td_value *b) {
   return td_value_bool(!dominant);
 }
 
-td_value td__scalar_neg(td_type_id type, const td_value *a) {
+td_value td__scalar_neg(td_type_id type, const td_value *a, bool *overflow) {
   if (a->is_null || a->type == TD_TYPE_NONE) return td_value_null(type);
-  if (type == TD_TYPE_INT64) return td_value_int(TD_TYPE_INT64, td__wrap(0 - (uint64_t)a->v.i));
+  if (type == TD_TYPE_INT64) {
+    int64_t r;
+    if (__builtin_sub_overflow((int64_t)0, a->v.i, &r)) {
+      *overflow = true;
+      return td_value_null(type);
+    }
+    return td_value_int(TD_TYPE_INT64, r);
+  }
   return td_value_double(TD_TYPE_FLOAT64, -td__value_double(a));
 }
 
@@ -109,7 +132,7 @@ static int eval_binary(const td_expr *e, const td_value *row, td_value *out, td_
   if (!rc) rc = td_expr_eval_row(e->args[1], row, &b, err);
   if (rc) return rc;
   if (e->op == TD_OP_AND || e->op == TD_OP_OR) *out = td__scalar_logic(e->op, &a, &b);
-  else td__scalar_binary(e->op, e->type, &a, &b, out);
+  else if (!td__scalar_binary(e->op, e->type, &a, &b, out)) return td__overflow_error(e, err);
   return TD_OK;
 }
 
@@ -127,12 +150,14 @@ int td_expr_eval_row(const td_expr *e, const td_value *row, td_value *out, td_er
       *out = row[e->column];
       if (out->is_null || out->type == TD_TYPE_NONE) *out = td_value_null(e->type);
       return TD_OK;
-    case TD_EXPR_UNARY:
+    case TD_EXPR_UNARY: {
       rc = td_expr_eval_row(e->args[0], row, &a, err);
       if (rc) return rc;
+      bool overflow = false;
       *out = e->op == TD_OP_NOT ? td__scalar_logic(TD_OP_NOT, &a, NULL)
-                                : td__scalar_neg(e->type, &a);
-      return TD_OK;
+                                : td__scalar_neg(e->type, &a, &overflow);
+      return overflow ? td__overflow_error(e, err) : TD_OK;
+    }
     case TD_EXPR_BINARY: return eval_binary(e, row, out, err);
     case TD_EXPR_IN: return eval_in(e, row, out, err);
     case TD_EXPR_BETWEEN: return eval_between(e, row, out, err);

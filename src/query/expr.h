@@ -160,7 +160,8 @@ bool td_expr_only_columns(const td_expr *e, const bool *set, int64_t n_set);
 
 /* Parses an ISO-8601 timestamp ("2024-01-02", "2024-01-02T10:30:00", space
  * instead of T, up to 9 fractional digits, "Z" or "+HH:MM"/"-HH:MM"; no
- * offset means UTC) into nanoseconds since the epoch.  False if malformed. */
+ * offset means UTC) into nanoseconds since the epoch.  False if malformed
+ * or outside what int64 nanoseconds hold (1677-09-21 to 2262-04-11). */
 bool td_parse_timestamp(const char *s, size_t len, int64_t *out_ns);
 
 /* ---- evaluation ---- */
@@ -176,12 +177,19 @@ typedef struct td_batch {
   int64_t length;
   const td_colview *cols;
   const td_value *consts;
+  /* Optional: when sel != NULL only these n_sel rows (increasing) matter;
+   * an integer overflow in another row (one a filter dropped) is not an
+   * error.  Results are still computed for every row. */
+  const uint32_t *sel;
+  int64_t n_sel;
 } td_batch;
 
 /* Evaluates a bound expression over every row of `b` into `out`, which this
  * function initializes (type e->type, length b->length); the caller resets
- * it.  Integer + - * wrap around (two's complement); division is float64 and
- * x / 0 is NULL.  Aggregate calls cannot be evaluated: TD_EINVAL.
+ * it.  Integer + - * whose result leaves int64 in a row that matters (valid,
+ * in b->sel) fail with TD_ERANGE naming the expression ("integer overflow in
+ * 'a * b' at offset 7 ..."); division is float64 and x / 0 is NULL.
+ * Aggregate calls cannot be evaluated: TD_EINVAL.
  * On failure `out` is left reset. */
 int td_expr_eval(const td_expr *e, const td_batch *b, td_array *out, td_error *err);
 

@@ -110,6 +110,8 @@ void td_batch_of_chunk(td_select_scratch *s, const td_scan *sc, const td_chunk *
   b->length = ch->length;
   b->cols = s->cols;
   b->consts = s->consts;
+  b->sel = NULL;
+  b->n_sel = 0;
 }
 
 static int ensure_sel(td_select_scratch *s, int64_t n, td_error *err) {

@@ -358,7 +358,7 @@ typedef struct sql_plan {
   char **names;
   bool aggregate;
   /* aggregation */
-  const td_expr **keys; /* unbound group keys (borrowed from q) */
+  const td_expr **keys; /* unbound group keys (borrowed from q or items) */
   int64_t n_keys;
   const td_expr **aggs; /* unbound aggregate calls (borrowed) */
   int64_t n_aggs, cap_aggs;
@@ -480,6 +480,22 @@ static int rewrite(const sql_plan *sp, const td_expr *e, td_expr **out, td_error
   return TD_OK;
 }
 
+/* A positional reference: an integer literal in ORDER BY or GROUP BY names
+ * the select item at that 1-based position (after '*' is expanded).
+ * *idx is the item's index, or -1 when e is not an integer literal.  A
+ * position outside the select list is TD_ETYPE at the literal. */
+static int positional(const sql_plan *sp, const td_expr *e, const char *clause, int64_t *idx, td_error *err) {
+  *idx = -1;
+  if (e->kind != TD_EXPR_LITERAL || e->lit.is_null || e->lit.type != TD_TYPE_INT64) return TD_OK;
+  int64_t v = e->lit.v.i;
+  if (v < 1 || v > sp->n_items)
+    return td_err_at(err, TD_ETYPE, e->pos,
+                     "%s position %lld is not in the select list at offset %lld (expected 1 to %lld)", clause,
+                     (long long)v, (long long)e->pos, (long long)sp->n_items);
+  *idx = v - 1;
+  return TD_OK;
+}
+
 /* The select item an ORDER BY expression names (alias or equal
  * expression), or -1. */
 static int64_t order_item(const sql_plan *sp, const td_expr *e) {
@@ -538,8 +554,9 @@ static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *o
   for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) {
     const td_order_item *o = &q->order_by[i];
     desc[i] = o->desc;
-    order[i] = order_item(sp, o->expr);
-    if (order[i] >= 0) continue;
+    rc = positional(sp, o->expr, "ORDER BY", &order[i], err);
+    if (rc == TD_OK && order[i] < 0) order[i] = order_item(sp, o->expr);
+    if (rc || order[i] >= 0) continue;
     td_expr *h = NULL;
     rc = sp->aggregate ? rewrite(sp, o->expr, &h, err) : td_expr_clone(o->expr, &h, err);
     if (rc == TD_OK) rc = td_expr_bind(h, in->def, 0, &bound[total], err);
@@ -604,7 +621,15 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
   int64_t nk = q->n_group_by ? q->n_group_by : (q->distinct ? sp->n_items : 0);
   sp->keys = td_calloc((size_t)nk + 1, sizeof *sp->keys);
   if (!sp->keys) rc = td_err_nomem(err, "planning a query");
-  for (int64_t i = 0; rc == TD_OK && i < nk; i++) sp->keys[i] = q->n_group_by ? q->group_by[i] : sp->items[i];
+  for (int64_t i = 0; rc == TD_OK && i < nk; i++) {
+    int64_t pos = -1;
+    if (q->n_group_by) rc = positional(sp, q->group_by[i], "GROUP BY", &pos, err);
+    if (rc == TD_OK && pos >= 0 && td_expr_has_agg(sp->items[pos]))
+      rc = td_err_at(err, TD_ETYPE, q->group_by[i]->pos,
+                     "GROUP BY position %lld refers to an aggregate (%s) at offset %lld", (long long)pos + 1,
+                     sp->names[pos], (long long)q->group_by[i]->pos);
+    sp->keys[i] = pos >= 0 ? sp->items[pos] : q->n_group_by ? q->group_by[i] : sp->items[i];
+  }
   sp->n_keys = nk;
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = collect_aggs(sp, sp->items[i], err);
   for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = collect_aggs(sp, q->order_by[i].expr, err);

@@ -4,6 +4,7 @@
  */
 #include "query/prune.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "keys/keys.h"
@@ -68,6 +69,9 @@ static bool skip(void *ctx, const td_location *loc, int64_t row, int64_t n) {
     const char *name = rf->source->def->fields[t->column].name;
     if (!b->vtable->column_range(b->self, loc->provider->key, loc->key, name, row, n, &mn, &mx)) continue;
     if (mn.is_null || mx.is_null || mn.type == TD_TYPE_NONE || mx.type == TD_TYPE_NONE) continue;
+    /* Statistics with a NaN bound say nothing reliable about the other
+     * values (writers differ in how they order NaN): never skip on them. */
+    if ((td_type_is_float(mn.type) && isnan(mn.v.f)) || (td_type_is_float(mx.type) && isnan(mx.v.f))) continue;
     if (impossible(t->op, &mn, &mx, &t->value)) return true;
   }
   return false;

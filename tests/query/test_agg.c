@@ -61,7 +61,10 @@ static int cmpv(td_value a, td_value b) {
     int c = n ? memcmp(a.v.s.ptr, b.v.s.ptr, n) : 0;
     return c ? c : (a.v.s.len > b.v.s.len) - (a.v.s.len < b.v.s.len);
   }
-  if (a.type == TD_TYPE_FLOAT64) return (a.v.f > b.v.f) - (a.v.f < b.v.f);
+  if (a.type == TD_TYPE_FLOAT64) { /* NaN is greatest (issue 8, item 21) */
+    if (isnan(a.v.f) || isnan(b.v.f)) return (int)isnan(a.v.f) - (int)isnan(b.v.f);
+    return (a.v.f > b.v.f) - (a.v.f < b.v.f);
+  }
   return (a.v.i > b.v.i) - (a.v.i < b.v.i);
 }
 
@@ -174,7 +177,7 @@ static void run_case(const td_agg_key *keys, int nk, int nulls, unsigned seed) {
   /* one batch with a selection vector */
   td_agg *a;
   TD_ASSERT_OK(td_agg_create(keys, nk, specs, NSPEC, &a, &err), &err);
-  td_batch b = {N, d.v, NULL};
+  td_batch b = {N, d.v, NULL, NULL, 0};
   TD_ASSERT_OK(td_agg_update(a, &b, rows, n, &err), &err);
   check_result(a, &d, keys, nk, rows, n);
   td_agg_free(a);
@@ -192,7 +195,7 @@ static void run_case(const td_agg_key *keys, int nk, int nulls, unsigned seed) {
       v[k].offset += cuts[c];
       v[k].length = cuts[c + 1] - cuts[c];
     }
-    td_batch part = {cuts[c + 1] - cuts[c], v, NULL};
+    td_batch part = {cuts[c + 1] - cuts[c], v, NULL, NULL, 0};
     TD_ASSERT_OK(td_agg_update(a, &part, sel, m, &err), &err);
     free(sel);
   }
@@ -256,7 +259,7 @@ static void test_agg_changed_and_consts(void **state) {
   td_agg_spec s[2] = {{TD_AGG_COUNT_STAR, -1, TD_TYPE_NONE}, {TD_AGG_SUM, 2, TD_TYPE_INT64}};
   td_agg *a;
   TD_ASSERT_OK(td_agg_create(&k, 1, s, 2, &a, &err), &err);
-  td_batch b = {N, d.v, NULL};
+  td_batch b = {N, d.v, NULL, NULL, 0};
   TD_ASSERT_OK(td_agg_update(a, &b, NULL, 0, &err), &err);
   uint32_t *g;
   int64_t n;
@@ -282,7 +285,7 @@ static void test_agg_changed_and_consts(void **state) {
   for (int c = 0; c < 5; c++) consts[c] = td_value_null(TD_TYPE_NONE);
   consts[0] = td_value_int(TD_TYPE_INT32, 1000);
   consts[2] = td_value_int(TD_TYPE_INT64, 2);
-  td_batch cb = {10, d.v, consts};
+  td_batch cb = {10, d.v, consts, NULL, 0};
   int64_t before = td_agg_group_count(a);
   TD_ASSERT_OK(td_agg_update(a, &cb, NULL, 0, &err), &err);
   assert_int_equal(td_agg_group_count(a), before + 1);
@@ -301,7 +304,7 @@ static void test_agg_alloc_failures(void **state) {
   make(&d, 11, 1);
   td_error err;
   td_agg_key keys[2] = {{0, TD_TYPE_INT32}, {1, TD_TYPE_UTF8}};
-  td_batch b = {N, d.v, NULL};
+  td_batch b = {N, d.v, NULL, NULL, 0};
   for (int64_t k = 0;; k++) {
     td_agg *a = NULL;
     td_array out[2 + NSPEC];
@@ -545,7 +548,7 @@ static void run_fast(const data *d, const td_agg_key *key, const td_agg_spec *sp
     for (int k = 0; k < 5; k++) cv[k] = td_value_null(TD_TYPE_NONE);
     bool is_const = consts && c == 3;
     if (is_const) cv[key->column] = td_colview_value(&d->v[key->column], cuts[c]);
-    td_batch b = {len, v, is_const ? cv : NULL};
+    td_batch b = {len, v, is_const ? cv : NULL, NULL, 0};
     TD_ASSERT_OK(td_agg_update(a, &b, use_sel ? sel : NULL, m, &err), &err);
     for (int64_t i = 0; i < m; i++) rows[n + i] = sel[i] + (uint32_t)cuts[c];
     check_changed(a, d, key, rows + n, m, ns);
@@ -593,7 +596,7 @@ static void test_agg_fast_alloc_failures(void **state) {
         td_agg *a = NULL;
         td_array out[1 + NFSPEC];
         memset(out, 0, sizeof out);
-        td_batch b = {1500, d.v, NULL};
+        td_batch b = {1500, d.v, NULL, NULL, 0};
         td__alloc_fail_after(k);
         int rc = td_agg_create(&keys[kk], 1, fspecs + (ns == 1 ? 3 : 0), ns, &a, &err);
         if (!rc) rc = td_agg_update(a, &b, NULL, 0, &err);
