@@ -112,6 +112,26 @@ static void test_column_types(void **state) {
   env_close(&e);
 }
 
+/* Floats print with their integer digits, shortest otherwise. */
+static void test_value_format_floats(void **state) {
+  (void)state;
+  static const struct {
+    double d;
+    td_type_id type;
+    const char *text;
+  } cases[] = {{300.0, TD_TYPE_FLOAT64, "300"},        {-1000.0, TD_TYPE_FLOAT64, "-1000"},
+               {1234567.5, TD_TYPE_FLOAT64, "1234567.5"}, {0.1, TD_TYPE_FLOAT64, "0.1"},
+               {1.01, TD_TYPE_FLOAT32, "1.01"},        {999.9999, TD_TYPE_FLOAT64, "999.9999"},
+               {1e20, TD_TYPE_FLOAT64, "1e+20"},       {2.5e-7, TD_TYPE_FLOAT64, "2.5e-07"},
+               {4e15, TD_TYPE_FLOAT64, "4000000000000000"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    td_value v = td_value_double(cases[i].type, cases[i].d);
+    char buf[64];
+    td_value_format(&v, buf, sizeof buf);
+    assert_string_equal(buf, cases[i].text);
+  }
+}
+
 /* ---- td_table_wait ---- */
 
 typedef struct writer {
@@ -484,6 +504,7 @@ static void test_borrowed_keys_live_with_table(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_options_init),       cmocka_unit_test(test_column_types),
+      cmocka_unit_test(test_value_format_floats),
       cmocka_unit_test(test_wait_static),        cmocka_unit_test(test_wait_refreshing),
       cmocka_unit_test(test_wait_failure),       cmocka_unit_test(test_wait_from_listener),
       cmocka_unit_test(test_merge_static),       cmocka_unit_test(test_merge_errors),
