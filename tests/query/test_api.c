@@ -104,6 +104,10 @@ static void test_distinct_static(void **state) {
   const char *bad[] = {"Nope"};
   assert_int_equal(td_table_select_distinct(t, bad, 1, &d, &err), TD_ETYPE);
   TD_ASSERT_CONTAINS(err.message, "Nope");
+  /* The same failure through agg_by leaks nothing (valgrind run). */
+  const char *bad_agg[] = {"sum(Nope)"};
+  assert_int_equal(td_table_agg_by(t, bad_agg, 1, bad, 1, &d, &err), TD_ETYPE);
+  assert_int_equal(td_table_agg_by(t, bad_agg, 1, ticker, 1, &d, &err), TD_ETYPE);
   const char *syntax[] = {"Int +"};
   assert_int_equal(td_table_select_distinct(t, syntax, 1, &d, &err), TD_EPARSE);
   assert_null(d);
