@@ -197,6 +197,13 @@ int td_graph_flush(td_graph *g, int64_t timeout_ms, td_error *err) {
   return rc;
 }
 
+bool td_graph_on_update_thread(td_graph *g) {
+  pthread_mutex_lock(&g->sig);
+  bool on = g->started && pthread_equal(pthread_self(), g->thread);
+  pthread_mutex_unlock(&g->sig);
+  return on;
+}
+
 /* ---- subscriptions ---- */
 
 /* Ends a subscription: the backend's unsubscribe, exactly once, unless the

@@ -56,6 +56,8 @@ int td_graph_add_listener(td_graph *g, td_table *t, td_table_listener fn, void *
                           td_error *err);
 int td_graph_remove_listener(td_graph *g, td_table *t, int64_t id);
 int td_graph_flush(td_graph *g, int64_t timeout_ms, td_error *err);
+/* True on the graph's update thread (inside a cycle or a listener). */
+bool td_graph_on_update_thread(td_graph *g);
 void td_graph_stats(td_graph *g, int64_t *cycles, int64_t *cpu_ns);
 /* The update lock (recursive), for building derived tables atomically with
  * respect to cycles. */
