@@ -21,11 +21,12 @@
 #include "ticker.h"
 
 static const char k_query_help[] =
-    "usage: tabledata query [--format grid|csv|jsonl|arrow] [--stats] \"SELECT ... FROM <source> ...\"\n\n"
+    "usage: tabledata query [--format grid|csv|jsonl|arrow] [--stats] [--timing] \"SELECT ... FROM <source> ...\"\n\n"
     "Runs a SQL query and prints the result.  <source> is demo (the seeds' sample table)\n"
     "or a quoted path to a directory of hive-partitioned data files or a single file:\n"
     "  SELECT Exchange, count(*) FROM demo GROUP BY Exchange\n"
-    "  SELECT * FROM '/data/ticks' WHERE Date = '2024-01-02' LIMIT 10\n\n"
+    "  SELECT * FROM '/tmp/ticks/parquet' WHERE Date = '2024-01-02' LIMIT 10\n"
+    "(/tmp/ticks is the sample dataset that 'tabledata gen-sample /tmp/ticks' writes)\n\n"
     "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
     "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"
     "  --timing     print the query's run time (from planning to the last row) to stderr\n"
@@ -39,7 +40,9 @@ static const char k_follow_help[] =
     "demo (a writer appends rows at --rate rows per second); FROM 'path' follows files.\n\n"
     "  --duration S  stop after S seconds (default: until Ctrl-C)\n"
     "  --period MS   update cycle period; 0 = immediate mode (default 1000)\n"
-    "  --rate R      demo writer rows per second (default 20)\n";
+    "  --rate R      demo writer rows per second (default 20)\n\n"
+    "Example:\n"
+    "  tabledata follow --duration 3 --period 200 \"SELECT Exchange, count(*) FROM demo GROUP BY Exchange\"\n";
 
 /* ---- sources ---- */
 
