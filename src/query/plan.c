@@ -836,6 +836,9 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
   td_table *src;
   td_expr *filter;
   int rc = prepare(sql, &o, &sp, &src, &filter, err);
+  /* Published before any row is read, for a progress display on another
+   * thread (which loads it atomically). */
+  if (rc == TD_OK) __atomic_store_n(&opts->source_rows, o.source_rows, __ATOMIC_RELAXED);
   if (rc == TD_OK && (sp.aggregate || sp.q->n_order_by > 0)) {
     /* Needs every row first: build the result, then stream it. */
     td_table *t;
@@ -874,7 +877,6 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
     q->src = src;
     src = NULL;
   }
-  opts->source_rows = o.source_rows;
   td_expr_free(filter);
   td_table_release(src);
   sql_plan_reset(&sp);
