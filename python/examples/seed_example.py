@@ -383,5 +383,5 @@ if __name__ == "__main__":
     add_ticker_data("MSFT", "BZX")
     add_ticker_data("MSFT", "BZY")
 
-    t.wait_for(size=18, timeout=10)
+    t.wait_for(size=12, timeout=10)
     print(pa.table(t))
