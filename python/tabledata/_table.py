@@ -154,12 +154,15 @@ class Table:
     # -- reading --
     def to_arrow(self, columns: Optional[Sequence[str]] = None,
                  rows: Union[None, slice, range, tuple] = None) -> pa.Table:
-        """The table (or some columns, some rows) as a pyarrow Table.
+        """The table (or some columns, some rows) as a pyarrow Table of one
+        contiguous chunk per column (one copy; ``pa.table(t)`` and
+        ``to_batches()`` give the pages themselves, without copies).
+        Errors raise the engine's exception classes.
 
         ``rows``: a slice/range (step 1) or a (begin, end) tuple of positions."""
         cols = list(columns) if columns is not None else None
         if rows is None:
-            return import_stream(self._native.stream(cols)).read_all()
+            rows = (0, self._native.size())
         if isinstance(rows, (slice, range)):
             begin, end, step = rows.indices(self.size) if isinstance(rows, slice) else (rows.start, rows.stop,
                                                                                          rows.step)

@@ -64,10 +64,15 @@ class MemBackend(td.TableDataServiceBackend):
         with self.lock:
             loc = self.tables[key][2][lkey]
             loc[1] = pa.concat_tables([loc[1], data])
-            n = loc[1].num_rows
             subs = list(self.size_subs.get((key, lkey), []))
         for cb in subs:
-            self._send(cb, n)
+            self._send(self._send_size, key, lkey, cb)
+
+    def _send_size(self, key, lkey, size_cb):
+        # the size as it is when sent (under the lock), so that sizes sent
+        # from several pool threads never go backwards
+        with self.lock:
+            size_cb(self.tables[key][2][lkey][1].num_rows)
 
     # -- answering --
     def _send(self, fn, *args):
@@ -144,9 +149,8 @@ class MemBackend(td.TableDataServiceBackend):
     def subscribe_to_table_location_size(self, table_key, table_location_key, size_cb, success_cb, failure_cb):
         self._count("subscribe_to_table_location_size")
         with self.lock:
-            n = self.tables[table_key][2][table_location_key][1].num_rows
             self.size_subs.setdefault((table_key, table_location_key), []).append(size_cb)
-        self._seq((size_cb, (n,)), (success_cb, ()))
+        self._seq((self._send_size, (table_key, table_location_key, size_cb)), (success_cb, ()))
 
         def unsubscribe():
             with self.lock:
