@@ -23,7 +23,17 @@ def table_to_batch(table: pa.Table) -> pa.RecordBatch:
 
 
 def to_batch(obj) -> pa.RecordBatch:
-    """Tabular data (partition values) as one RecordBatch."""
+    """Tabular data (partition values) as one RecordBatch; string columns in
+    another layout (Polars' string_view) become utf8."""
+    batch = _to_batch(obj)
+    if any(f.type in _STRING_VARIANTS for f in batch.schema):
+        batch = pa.RecordBatch.from_arrays(
+            [c.cast(pa.string()) if c.type in _STRING_VARIANTS else c for c in batch.columns],
+            names=batch.schema.names)
+    return batch
+
+
+def _to_batch(obj) -> pa.RecordBatch:
     if isinstance(obj, pa.RecordBatch):
         return obj
     if isinstance(obj, pa.Table):
