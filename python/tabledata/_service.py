@@ -267,19 +267,19 @@ class TableDataService:
 
         ``where``: a filter; its conditions on partition columns prune locations
         before they are sized, subscribed or read."""
-        from ._table import Table
+        from ._table import Table, interruptible
         if refreshing:
             self._check_subscribe()
         name = self._bridge.table_name(table_key)
-        return Table(self._native.make_table(name, refreshing, where), self._bridge.location_key)
+        return Table(interruptible(self._native.make_table, name, refreshing, where), self._bridge.location_key)
 
     def make_partitioned_table(self, table_key: TableKey, *, refreshing: bool = False):
         """A table with one row per location and a constituent table per location."""
-        from ._table import PartitionedTable
+        from ._table import PartitionedTable, interruptible
         if refreshing:
             self._check_subscribe()
         name = self._bridge.table_name(table_key)
-        return PartitionedTable(self._native.make_partitioned_table(name, refreshing), self._bridge.location_key,
+        return PartitionedTable(interruptible(self._native.make_partitioned_table, name, refreshing), self._bridge.location_key,
                                 lambda: self.make_table(table_key, refreshing=refreshing))
 
     def _check_subscribe(self):

@@ -15,6 +15,34 @@ from . import _tabledata as _td
 from ._convert import import_batch, import_stream
 
 
+def interruptible(fn, *args):
+    """Runs a blocking engine call so that Ctrl-C interrupts the main thread.
+
+    The engine waits in C with the GIL released, where Python cannot deliver
+    KeyboardInterrupt; from the main thread the call runs on a helper thread
+    while the main thread waits in an interruptible join.  An interrupted
+    call finishes (or times out) in the background and its result is
+    dropped (released)."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args)
+    box = []
+
+    def run():
+        try:
+            box.append((True, fn(*args)))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            box.append((False, e))
+
+    th = threading.Thread(target=run, name="tabledata-call", daemon=True)
+    th.start()
+    while th.is_alive():
+        th.join(0.05)
+    ok, value = box[0]
+    if ok:
+        return value
+    raise value
+
+
 class ColumnType(enum.Enum):
     NORMAL = 1
     PARTITIONING = 2
@@ -170,7 +198,7 @@ class Table:
                 raise ValueError("rows must be contiguous (step 1)")
         else:
             begin, end = rows
-        return pa.Table.from_batches([import_batch(self._native.read(cols, begin, end))])
+        return pa.Table.from_batches([import_batch(interruptible(self._native.read, cols, begin, end))])
 
     def to_batches(self, columns: Optional[Sequence[str]] = None) -> pa.RecordBatchReader:
         """A reader of the table's batches (one per page of one location), read lazily."""
