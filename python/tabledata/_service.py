@@ -101,6 +101,7 @@ class _Bridge:
         self._locations: dict[str, Any] = {}  # identity -> location key
         self._identities: dict[Any, str] = {}
         self._schemas: dict[str, pa.Schema] = {}  # table name -> data schema
+        self._unpartitioned: set = set()  # names of tables without a partition schema
         self._subs: dict[int, _Subscription] = {}
 
     # -- keys --
@@ -129,12 +130,13 @@ class _Bridge:
         return self._locations.get(identity, identity)
 
     # -- answering --
-    def _answer_location(self, req: int, key, partition_values) -> None:
+    def _answer_location(self, req: int, table: str, key, partition_values) -> None:
         if isinstance(key, list):
             raise TypeError("location_cb takes (location_key, partition_values), not a list "
                             "(the seed example's table_locations bug)")
         ident = self.location_identity(key)
-        if partition_values is None:
+        if partition_values is None or table in self._unpartitioned:
+            # a table without a partition schema ignores partition values (as Deephaven)
             _td.answer_location(self.ref, req, ident, None, None)
         else:
             s, a = to_batch(partition_values).__arrow_c_array__()
@@ -160,6 +162,10 @@ class _Bridge:
             ds = to_schema(data_schema)
             ps = to_schema(partition_schema) if partition_schema is not None else None
             self._schemas[table] = ds
+            if ps is None:
+                self._unpartitioned.add(table)
+            else:
+                self._unpartitioned.discard(table)
             _td.answer_schema(self.ref, req, ds.__arrow_c_schema__(),
                               ps.__arrow_c_schema__() if ps is not None else None)
 
@@ -167,7 +173,7 @@ class _Bridge:
 
     def table_locations(self, req: int, table: str) -> None:
         self._run("table_locations", req, self._tables[table],
-                  lambda key, pv=None: self._answer_location(req, key, pv),
+                  lambda key, pv=None: self._answer_location(req, table, key, pv),
                   lambda: _td.answer_success(self.ref, req), lambda m: self._fail(req, m))
 
     def table_location_size(self, req: int, table: str, location: str) -> None:
@@ -224,7 +230,7 @@ class _Bridge:
 
     def subscribe_to_table_locations(self, req: int, table: str) -> None:
         self._subscribe("subscribe_to_table_locations", req, (self._tables[table],),
-                        lambda key, pv=None: self._answer_location(req, key, pv))
+                        lambda key, pv=None: self._answer_location(req, table, key, pv))
 
     def subscribe_to_table_location_size(self, req: int, table: str, location: str) -> None:
         self._subscribe("subscribe_to_table_location_size", req, (self._tables[table], self._locations[location]),
