@@ -6,6 +6,7 @@
 # setup.py builds the library itself).  The venv is $TD_VENV or build/venv;
 # it is created when missing and given python/requirements-test.txt.
 # Exit 77 (ctest: skipped) when the requirements cannot be installed.
+# TD_PY_INSTALL_ONLY=1: build and install only (no tests).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -31,6 +32,8 @@ fi
 "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation --no-deps "$here" 2>&1 \
   | grep -v -e "BetaConfiguration" -e "bdist_wheel" -e "^ *warn" || true
 "$venv/bin/python" -c "import tabledata._tabledata" || { echo "run-tests: the package did not build" >&2; exit 1; }
+# TD_PY_INSTALL_ONLY=1: stop here (bench/run.sh uses the venv).
+[ -z "${TD_PY_INSTALL_ONLY:-}" ] || exit 0
 
 cd "$here"
 exec "$venv/bin/python" -P -X faulthandler -m pytest -q -p no:cacheprovider -o faulthandler_timeout=300 tests "$@"

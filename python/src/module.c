@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tabledata/keys.h"
+#include "tabledata/memory_backend.h"
 
 /* ---- errors ---- */
 
@@ -583,6 +584,76 @@ static PyObject *open_files(PyObject *m, PyObject *args) {
   return Py_BuildValue("(Ns)", (PyObject *)s, td_file_backend_table_name(s->fb));
 }
 
+/* memory_service(table name, data schema, partition schema | None,
+ *   [(identity, values schema | None, values array | None, data schema, data array)],
+ *   page_size, cache_bytes, timeout_ms, period_ms) -> Service
+ * A service over the C in-memory backend holding the given locations (the
+ * data struct arrays are moved in): the same data served by C, for
+ * comparisons with a Python backend. */
+static PyObject *memory_service(PyObject *m, PyObject *args) {
+  const char *name;
+  PyObject *dsc, *psc, *locs, *p, *c, *t, *u;
+  if (!PyArg_ParseTuple(args, "sOOO!OOOO", &name, &dsc, &psc, &PyList_Type, &locs, &p, &c, &t, &u)) return NULL;
+  td_service_options o;
+  if (parse_options(p, c, t, u, &o) < 0) return NULL;
+  struct ArrowSchema ds, ps;
+  if (take_schema(dsc, &ds, 0) < 0) return NULL;
+  if (take_schema(psc, &ps, 1) < 0) {
+    ds.release(&ds);
+    return NULL;
+  }
+  td_error err;
+  td_memory_backend *mb = NULL;
+  int rc = td_memory_backend_new(&mb, &err);
+  if (rc == TD_OK) rc = td_memory_backend_add_table(mb, name, &ds, ps.release ? &ps : NULL, &err);
+  ds.release(&ds);
+  if (ps.release) ps.release(&ps);
+  for (Py_ssize_t i = 0; rc == TD_OK && i < PyList_GET_SIZE(locs); i++) {
+    const char *ident;
+    PyObject *vs, *va, *xs, *xa;
+    if (!PyArg_ParseTuple(PyList_GET_ITEM(locs, i), "sOOOO", &ident, &vs, &va, &xs, &xa)) goto fail;
+    struct ArrowSchema vsch, xsch;
+    struct ArrowArray varr, xarr;
+    if (take_schema(vs, &vsch, 1) < 0) goto fail;
+    if (take_array(va, &varr, 1) < 0 || take_schema(xs, &xsch, 0) < 0) {
+      if (vsch.release) vsch.release(&vsch);
+      if (varr.release) varr.release(&varr);
+      goto fail;
+    }
+    xsch.release(&xsch);
+    if (take_array(xa, &xarr, 0) < 0) {
+      if (vsch.release) vsch.release(&vsch);
+      if (varr.release) varr.release(&varr);
+      goto fail;
+    }
+    td_location_key *key;
+    rc = td_location_key_from_arrow(ident, vsch.release ? &vsch : NULL, varr.release ? &varr : NULL, &key, &err);
+    if (rc == TD_OK) {
+      rc = td_memory_backend_add_location(mb, name, key, &xarr, &err);
+      td_location_key_release(key);
+    } else if (xarr.release) {
+      xarr.release(&xarr);
+    }
+  }
+  Service *s = rc == TD_OK ? service_alloc() : NULL;
+  if (rc == TD_OK && !s) goto fail;
+  if (rc == TD_OK) {
+    o.on_error = svcref_on_error;
+    o.on_error_ctx = s->ref;
+    rc = td_service_new(td_memory_backend_backend(mb), &o, &s->svc, &err);
+  }
+  td_memory_backend_release(mb);
+  if (rc != TD_OK) {
+    Py_XDECREF(s);
+    return tdpy_raise(rc, &err);
+  }
+  s->ref->svc = s->svc;
+  return (PyObject *)s;
+fail:
+  td_memory_backend_release(mb);
+  return NULL;
+}
+
 static void service_dealloc(Service *s) {
   td_service *svc = s->svc;
   td_file_backend *fb = s->fb;
@@ -721,6 +792,7 @@ static PyMethodDef module_methods[] = {
     {"answer_values", answer_values, METH_VARARGS, "answer_values(ref, id, schema capsule, array capsule)"},
     {"answer_success", answer_success, METH_VARARGS, "answer_success(ref, id)"},
     {"answer_failure", answer_failure, METH_VARARGS, "answer_failure(ref, id, message)"},
+    {"memory_service", memory_service, METH_VARARGS, "A service over the C in-memory backend (benchmarks)."},
     {"open_files", open_files, METH_VARARGS, "open_files(path, page_size, cache_bytes, timeout_ms, period_ms)"},
     {NULL, NULL, 0, NULL}};
 

@@ -69,8 +69,10 @@ def values_batch(obj, column: str, expected: pa.DataType | None) -> pa.RecordBat
     arr = _column(obj)
     if arr is not None:
         batch = pa.RecordBatch.from_arrays([arr], [column])
-    elif isinstance(obj, (pa.Table, pa.RecordBatch)):
-        batch = to_batch(obj)
+    elif isinstance(obj, pa.Table):
+        batch = table_to_batch(obj)
+    elif isinstance(obj, pa.RecordBatch):
+        batch = obj
     elif hasattr(obj, "__arrow_c_stream__"):
         try:
             batch = table_to_batch(pa.table(obj))
