@@ -6,6 +6,7 @@
  * the lifetime of borrowed location keys across cycles.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -254,6 +255,44 @@ static void test_wait_from_listener(void **state) {
   td_sample_env_close(&e);
 }
 
+typedef struct slow_listener {
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  bool started;
+  _Atomic int done;
+} slow_listener;
+
+static void slow(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  slow_listener *l = ctx;
+  pthread_mutex_lock(&l->m);
+  l->started = true;
+  pthread_cond_signal(&l->cv);
+  pthread_mutex_unlock(&l->m);
+  sleep_ms(50);
+  atomic_fetch_add(&l->done, 1);
+}
+
+/* A wait that returns TD_OK comes after the cycle's listeners, even when the
+ * table was already there at the call (the cycle still running). */
+static void test_wait_after_listeners(void **state) {
+  (void)state;
+  td_error err;
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
+  td_table *t = td_sample_env_table(&e, true);
+  slow_listener l = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0};
+  TD_ASSERT_OK(td_table_add_listener(t, slow, &l, NULL, &err), &err);
+  TD_ASSERT_OK(td_sample_add_ticker(e.mb, "GOOG", "BZX", &err), &err);
+  pthread_mutex_lock(&l.m);
+  while (!l.started) pthread_cond_wait(&l.cv, &l.m);
+  pthread_mutex_unlock(&l.m);
+  assert_int_equal(td_table_size(t), 8); /* published, listener still running */
+  TD_ASSERT_OK(td_table_wait(t, 1, 8, 10000, &err), &err);
+  assert_int_equal(atomic_load(&l.done), 1);
+  td_table_release(t);
+  td_sample_env_close(&e);
+}
+
 /* ---- merge ---- */
 
 /* Reads columns Ticker, Exchange and Int of `t` as "GOOG/NYSE/1,..." */
@@ -472,6 +511,7 @@ int main(void) {
       cmocka_unit_test(test_value_format_floats),
       cmocka_unit_test(test_wait_static),        cmocka_unit_test(test_wait_refreshing),
       cmocka_unit_test(test_wait_failure),       cmocka_unit_test(test_wait_from_listener),
+      cmocka_unit_test(test_wait_after_listeners),
       cmocka_unit_test(test_merge_static),       cmocka_unit_test(test_merge_errors),
       cmocka_unit_test(test_merge_refreshing),   cmocka_unit_test(test_borrowed_keys_live_with_table),
   };
