@@ -333,9 +333,10 @@ int main(void) {
     int64_t rounds = s < 2 ? ROUNDS : s == 2 ? ROUNDS - 2 : 0;
     final_size += FIRST_ROWS + rounds * ROWS_PER_ROUND;
   }
+  /* When it returns, the cycle that got there is over: the listener has
+   * printed it and the query's result (updated in the same cycle) is current. */
   check(td_table_wait(trades, 0, final_size, 10000, &err), &err, "wait");
   pthread_join(thread, NULL);
-  check(td_service_flush(service, 10000, &err), &err, "flush"); /* the query's cycle is done too */
 
   /* The live query's result now. */
   struct ArrowArray res;

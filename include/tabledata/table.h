@@ -158,7 +158,9 @@ TD_API int td_table_status(td_table *table, td_error *err);
  * min_size (pass 0 for a bound you do not need), or the timeout passes.
  * timeout_ms < 0 waits for ever, 0 only checks.  Returns TD_OK as soon as
  * both hold (at once if they hold already, even on a failed table: its last
- * version stays readable).  Errors: TD_ETIMEOUT (not reached in time; the
+ * version stays readable).  On a refreshing table, TD_OK also means the
+ * update cycle that brought the table there has finished, its listeners
+ * included, so what they recorded can be read at once.  Errors: TD_ETIMEOUT (not reached in time; the
  * message gives the version and size reached), TD_EFAILED (the table failed
  * before reaching them; the message gives the cause), TD_ESTATE (a static
  * table that does not meet them, as it never changes; or called from a

@@ -6,8 +6,10 @@
  * on its stack) and re-checks the table's current snapshot after each wake.
  * The listener is removed before returning; removal takes the update lock,
  * under which listeners run, so once it returns the listener is not running
- * and the stack context may go.  Depends on the table layer and the update
- * graph's listener API only.
+ * and the stack context may go.  Before returning TD_OK on a refreshing
+ * table it takes and drops the update lock, so the cycle that got the table
+ * there has finished, its listeners included.  Depends on the table layer
+ * and the update graph's listener API only.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +41,17 @@ static bool reached(td_table *t, int64_t min_version, int64_t min_size, int64_t 
   return *version >= min_version && *size >= min_size;
 }
 
+/* TD_OK, once the cycle that published what the caller saw has finished
+ * (a cycle holds the update lock throughout, listeners included), so state
+ * the table's listeners keep is complete when td_table_wait returns. */
+static int reached_ok(td_table *t) {
+  if (t->refreshing) {
+    td_graph_lock(t->service->graph);
+    td_graph_unlock(t->service->graph);
+  }
+  return TD_OK;
+}
+
 static int not_reached(td_error *err, int code, td_table *t, int64_t v, int64_t n, int64_t min_version,
                        int64_t min_size, const char *why) {
   return td_err(err, code, "table '%s' %s: it is at version %lld with %lld rows, waiting for version >= %lld "
@@ -49,7 +62,7 @@ static int not_reached(td_error *err, int code, td_table *t, int64_t v, int64_t 
 int td_table_wait(td_table *t, int64_t min_version, int64_t min_size, int64_t timeout_ms, td_error *err) {
   if (!t) return td_err(err, TD_EINVAL, "td_table_wait needs a table");
   int64_t v, n;
-  if (reached(t, min_version, min_size, &v, &n)) return TD_OK;
+  if (reached(t, min_version, min_size, &v, &n)) return reached_ok(t);
   if (!t->refreshing)
     return not_reached(err, TD_ESTATE, t, v, n, min_version, min_size, "is static and never changes");
   if (td_graph_on_update_thread(t->service->graph))
@@ -96,7 +109,7 @@ int td_table_wait(td_table *t, int64_t min_version, int64_t min_size, int64_t ti
   }
   pthread_cond_destroy(&w.cv);
   pthread_mutex_destroy(&w.m);
-  if (ok) return TD_OK;
+  if (ok) return reached_ok(t);
   if (rc != TD_OK && rc != TD_EFAILED) {
     if (err) *err = add_err;
     return rc;

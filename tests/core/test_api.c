@@ -6,52 +6,18 @@
  * the lifetime of borrowed location keys across cycles.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
 #include "proxy_backend.h"
 #include "sample.h"
+#include "sample_env.h"
 #include "tabledata.h"
 #include "test.h"
 
 extern int64_t td__alloc_fail_after(int64_t n);
 
-typedef struct env {
-  td_memory_backend *mb;
-  td_proxy proxy;
-  td_service *svc;
-  td_table_key *key;
-} env;
-
-static void env_open(env *e, int64_t period_ms) {
-  td_error err;
-  TD_ASSERT_OK(td_sample_create(&e->mb, &err), &err);
-  td_proxy_init(&e->proxy);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.update_period_ms = period_ms;
-  o.page_size = 4;
-  TD_ASSERT_OK(td_service_new(td_proxy_backend(&e->proxy, td_memory_backend_backend(e->mb)), &o, &e->svc, &err),
-               &err);
-  TD_ASSERT_OK(td_table_key_new(TD_SAMPLE_TABLE, &e->key, &err), &err);
-}
-
-static void env_close(env *e) {
-  td_table_key_release(e->key);
-  td_service_free(e->svc);
-  td_memory_backend_release(e->mb);
-  td_proxy_destroy(&e->proxy);
-}
-
-static td_table *make(env *e, bool live) {
-  td_error err;
-  td_table_options o;
-  td_table_options_init(&o);
-  o.refreshing = live;
-  td_table *t;
-  TD_ASSERT_OK(td_make_table(e->svc, e->key, &o, &t, &err), &err);
-  return t;
-}
 
 static void sleep_ms(int64_t ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -69,21 +35,21 @@ static void test_options_init(void **state) {
   assert_null(o.predicate_ctx);
   assert_false(o.refreshing);
   /* The defaults behave like NULL options: static, every location. */
-  env e;
-  env_open(&e, 0);
-  td_table *t = make(&e, false);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
+  td_table *t = td_sample_env_table(&e, false);
   assert_false(td_table_is_refreshing(t));
   assert_int_equal(td_table_size(t), 6);
   assert_int_equal(td_table_location_count(t), 3);
   td_table_release(t);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 static void test_column_types(void **state) {
   (void)state;
-  env e;
-  env_open(&e, 0);
-  td_table *t = make(&e, false);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
+  td_table *t = td_sample_env_table(&e, false);
   static const struct {
     const char *name;
     td_type_id type;
@@ -109,7 +75,7 @@ static void test_column_types(void **state) {
   assert_null(td_table_column_timezone(t, n));
   assert_null(td_table_column_name(t, n));
   td_table_release(t);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 /* Floats print with their integer digits, shortest otherwise. */
@@ -164,9 +130,9 @@ static void *wait_thread(void *arg) {
 static void test_wait_static(void **state) {
   (void)state;
   td_error err;
-  env e;
-  env_open(&e, 0);
-  td_table *t = make(&e, false);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
+  td_table *t = td_sample_env_table(&e, false);
   TD_ASSERT_OK(td_table_wait(t, 0, 6, 1000, &err), &err);
   TD_ASSERT_OK(td_table_wait(t, 0, 0, 0, &err), &err);
   /* A static table never grows: no waiting for the timeout. */
@@ -176,15 +142,15 @@ static void test_wait_static(void **state) {
   assert_int_equal(td_table_wait(t, 1, 0, 1000, &err), TD_ESTATE);
   assert_int_equal(td_table_wait(NULL, 0, 0, 0, &err), TD_EINVAL);
   td_table_release(t);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 static void test_wait_refreshing(void **state) {
   (void)state;
   td_error err;
-  env e;
-  env_open(&e, 20);
-  td_table *t = make(&e, true);
+  td_sample_env e;
+  td_sample_env_open(&e, 20, 4);
+  td_table *t = td_sample_env_table(&e, true);
   assert_int_equal(td_table_size(t), 6);
   /* Already there; 0 only checks. */
   TD_ASSERT_OK(td_table_wait(t, 0, 6, 0, &err), &err);
@@ -222,7 +188,7 @@ static void test_wait_refreshing(void **state) {
   assert_int_equal(td_table_size(h), 14);
   td_table_release(h);
   td_table_release(t);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 typedef struct fail_later {
@@ -240,9 +206,9 @@ static void *fail_thread(void *arg) {
 static void test_wait_failure(void **state) {
   (void)state;
   td_error err;
-  env e;
-  env_open(&e, 0);
-  td_table *t = make(&e, true);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
+  td_table *t = td_sample_env_table(&e, true);
   fail_later f = {td_proxy_last(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, NULL), 30};
   pthread_t th;
   pthread_create(&th, NULL, fail_thread, &f);
@@ -254,7 +220,7 @@ static void test_wait_failure(void **state) {
   TD_ASSERT_CONTAINS(err.message, "feed lost");
   TD_ASSERT_OK(td_table_wait(t, 0, 6, 10000, &err), &err);
   td_table_release(t);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 typedef struct in_listener {
@@ -275,9 +241,9 @@ static void wait_inside(void *ctx, td_table *t, const td_table_update *u, const 
 static void test_wait_from_listener(void **state) {
   (void)state;
   td_error err;
-  env e;
-  env_open(&e, 0);
-  td_table *t = make(&e, true);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
+  td_table *t = td_sample_env_table(&e, true);
   in_listener l = {-1, 0, ""};
   TD_ASSERT_OK(td_table_add_listener(t, wait_inside, &l, NULL, &err), &err);
   TD_ASSERT_OK(td_sample_add_ticker(e.mb, "GOOG", "BZX", &err), &err);
@@ -286,7 +252,45 @@ static void test_wait_from_listener(void **state) {
   assert_int_equal(l.rc, TD_ESTATE);
   TD_ASSERT_CONTAINS(l.msg, "listener");
   td_table_release(t);
-  env_close(&e);
+  td_sample_env_close(&e);
+}
+
+typedef struct slow_listener {
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  bool started;
+  _Atomic int done;
+} slow_listener;
+
+static void slow(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  slow_listener *l = ctx;
+  pthread_mutex_lock(&l->m);
+  l->started = true;
+  pthread_cond_signal(&l->cv);
+  pthread_mutex_unlock(&l->m);
+  sleep_ms(50);
+  atomic_fetch_add(&l->done, 1);
+}
+
+/* A wait that returns TD_OK comes after the cycle's listeners, even when the
+ * table was already there at the call (the cycle still running). */
+static void test_wait_after_listeners(void **state) {
+  (void)state;
+  td_error err;
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
+  td_table *t = td_sample_env_table(&e, true);
+  slow_listener l = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0};
+  TD_ASSERT_OK(td_table_add_listener(t, slow, &l, NULL, &err), &err);
+  TD_ASSERT_OK(td_sample_add_ticker(e.mb, "GOOG", "BZX", &err), &err);
+  pthread_mutex_lock(&l.m);
+  while (!l.started) pthread_cond_wait(&l.cv, &l.m);
+  pthread_mutex_unlock(&l.m);
+  assert_int_equal(td_table_size(t), 8); /* published, listener still running */
+  TD_ASSERT_OK(td_table_wait(t, 1, 8, 10000, &err), &err);
+  assert_int_equal(atomic_load(&l.done), 1);
+  td_table_release(t);
+  td_sample_env_close(&e);
 }
 
 /* ---- merge ---- */
@@ -337,8 +341,8 @@ static bool not_goog(void *ctx, const td_location_key *key) {
 static void test_merge_static(void **state) {
   (void)state;
   td_error err;
-  env e;
-  env_open(&e, 0);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
   td_partitioned_table *pt;
   TD_ASSERT_OK(td_make_partitioned_table(e.svc, e.key, NULL, &pt, &err), &err);
   td_table *m;
@@ -368,7 +372,7 @@ static void test_merge_static(void **state) {
 
   assert_int_equal(td_partitioned_table_merge(NULL, &m, &err), TD_EINVAL);
   assert_null(m);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 static void test_merge_errors(void **state) {
@@ -398,8 +402,8 @@ static void test_merge_errors(void **state) {
   td_script_join(&sc);
 
   /* Out of memory at each step of a static merge. */
-  env e;
-  env_open(&e, 0);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
   TD_ASSERT_OK(td_make_partitioned_table(e.svc, e.key, NULL, &pt, &err), &err);
   for (int64_t n = 0; n < 200; n++) {
     td__alloc_fail_after(n);
@@ -414,7 +418,7 @@ static void test_merge_errors(void **state) {
     assert_null(m);
   }
   td_partitioned_table_release(pt);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 typedef struct merge_rec {
@@ -436,8 +440,8 @@ static void on_merged(void *ctx, td_table *t, const td_table_update *u, const td
 static void test_merge_refreshing(void **state) {
   (void)state;
   td_error err;
-  env e;
-  env_open(&e, 0);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
   td_table_options o;
   td_table_options_init(&o);
   o.refreshing = true;
@@ -471,7 +475,7 @@ static void test_merge_refreshing(void **state) {
   TD_ASSERT_OK(td_table_wait(m, 0, 12, 10000, &err), &err);
   assert_int_equal(r.new_locations, 2);
   td_table_release(m);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 /* ---- borrowed keys ---- */
@@ -479,9 +483,9 @@ static void test_merge_refreshing(void **state) {
 static void test_borrowed_keys_live_with_table(void **state) {
   (void)state;
   td_error err;
-  env e;
-  env_open(&e, 0);
-  td_table *t = make(&e, true);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 4);
+  td_table *t = td_sample_env_table(&e, true);
   const td_location_key *first = td_table_location(t, 0);
   char before[128], after[128];
   td_location_key_format(first, before, sizeof before);
@@ -490,7 +494,7 @@ static void test_borrowed_keys_live_with_table(void **state) {
   for (int i = 0; i < 5; i++) {
     TD_ASSERT_OK(td_sample_add_ticker(e.mb, i % 2 ? "MSFT" : "AAPL", i % 2 ? "BZX" : "X", &err), &err);
     TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
-    td_table *other = make(&e, true);
+    td_table *other = td_sample_env_table(&e, true);
     td_table_release(other);
   }
   assert_ptr_equal(td_table_location(t, 0), first);
@@ -498,7 +502,7 @@ static void test_borrowed_keys_live_with_table(void **state) {
   assert_string_equal(before, after);
   assert_string_equal(after, "Ticker=GOOG/Exchange=NYSE#GOOG:NYSE");
   td_table_release(t);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 int main(void) {
@@ -507,6 +511,7 @@ int main(void) {
       cmocka_unit_test(test_value_format_floats),
       cmocka_unit_test(test_wait_static),        cmocka_unit_test(test_wait_refreshing),
       cmocka_unit_test(test_wait_failure),       cmocka_unit_test(test_wait_from_listener),
+      cmocka_unit_test(test_wait_after_listeners),
       cmocka_unit_test(test_merge_static),       cmocka_unit_test(test_merge_errors),
       cmocka_unit_test(test_merge_refreshing),   cmocka_unit_test(test_borrowed_keys_live_with_table),
   };

@@ -6,40 +6,10 @@
 #include <string.h>
 
 #include "sample.h"
+#include "sample_env.h"
 #include "tabledata.h"
 #include "test.h"
 
-typedef struct env {
-  td_memory_backend *mb;
-  td_service *svc;
-  td_table_key *key;
-} env;
-
-static void env_open(env *e) {
-  td_error err;
-  TD_ASSERT_OK(td_sample_create(&e->mb, &err), &err);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.update_period_ms = 0;
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
-  TD_ASSERT_OK(td_table_key_new(TD_SAMPLE_TABLE, &e->key, &err), &err);
-}
-
-static void env_close(env *e) {
-  td_table_key_release(e->key);
-  td_service_free(e->svc);
-  td_memory_backend_release(e->mb);
-}
-
-static td_table *make(env *e, bool live) {
-  td_error err;
-  td_table_options o;
-  td_table_options_init(&o);
-  o.refreshing = live;
-  td_table *t;
-  TD_ASSERT_OK(td_make_table(e->svc, e->key, &o, &t, &err), &err);
-  return t;
-}
 
 /* All rows of `t` as "a|b,a|b,...". */
 static void text(td_table *t, char *buf, size_t size) {
@@ -67,15 +37,17 @@ static void text(td_table *t, char *buf, size_t size) {
 static void test_distinct_static(void **state) {
   (void)state;
   td_error err;
-  env e;
-  env_open(&e);
-  td_table *t = make(&e, false);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 0);
+  td_table *t = td_sample_env_table(&e, false);
   char got[1024];
   td_table *d;
   const char *ticker[] = {"Ticker"};
   TD_ASSERT_OK(td_table_select_distinct(t, ticker, 1, &d, &err), &err);
   text(d, got, sizeof got);
   assert_string_equal(got, "GOOG,MSFT,");
+  /* Over partition columns only, from location keys: no column data read. */
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), 0);
   assert_int_equal(td_table_num_columns(d), 1);
   assert_string_equal(td_table_column_name(d, 0), "Ticker");
   td_table_release(d);
@@ -112,7 +84,7 @@ static void test_distinct_static(void **state) {
   assert_int_equal(td_table_select_distinct(t, syntax, 1, &d, &err), TD_EPARSE);
   assert_null(d);
   td_table_release(t);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 typedef struct rec {
@@ -129,9 +101,9 @@ static void on_distinct(void *ctx, td_table *t, const td_table_update *u, const 
 static void test_distinct_live(void **state) {
   (void)state;
   td_error err;
-  env e;
-  env_open(&e);
-  td_table *t = make(&e, true);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 0);
+  td_table *t = td_sample_env_table(&e, true);
   td_table *d;
   const char *ticker[] = {"Ticker"};
   TD_ASSERT_OK(td_table_select_distinct(t, ticker, 1, &d, &err), &err);
@@ -151,14 +123,14 @@ static void test_distinct_live(void **state) {
   assert_int_equal(r.appended, 1);
   td_table_release(d);
   td_table_release(t);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 /* ---- td_query with a user resolver ---- */
 
 static int resolve(void *ctx, const char *source, bool is_path, td_service **service, td_table_key **key,
                    td_error *err) {
-  env *e = ctx;
+  td_sample_env *e = ctx;
   if (is_path || strcmp(source, "ticks") != 0) {
     if (err) {
       err->code = TD_ENOTFOUND;
@@ -174,8 +146,8 @@ static int resolve(void *ctx, const char *source, bool is_path, td_service **ser
 static void test_query_options_and_resolver(void **state) {
   (void)state;
   td_error err;
-  env e;
-  env_open(&e);
+  td_sample_env e;
+  td_sample_env_open(&e, 0, 0);
   td_query_options q;
   memset(&q, 0x5a, sizeof q);
   td_query_options_init(&q);
@@ -209,7 +181,7 @@ static void test_query_options_and_resolver(void **state) {
   text(out, got, sizeof got);
   assert_string_equal(got, "GOOG|4,MSFT|4,");
   td_table_release(out);
-  env_close(&e);
+  td_sample_env_close(&e);
 }
 
 int main(void) {
