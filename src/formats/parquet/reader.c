@@ -196,7 +196,7 @@ static int read_footer(pq_reader *r, td_error *err) {
   if (rc) return rc;
   r->file_size = size;
   if (size < 12)
-    return td_err(err, TD_EFORMAT, "file is %lld bytes, too small for Parquet (at least 12 expected)",
+    return td_err_at(err, TD_EFORMAT, TD_READER_INCOMPLETE, "file is %lld bytes, too small for Parquet (at least 12 expected)",
                   (long long)size);
   uint8_t tail[8];
   if ((rc = td_io_read(&r->base.io, tail, 8, size - 8, err))) return rc;
@@ -204,7 +204,7 @@ static int read_footer(pq_reader *r, td_error *err) {
     return td_err(err, TD_EUNSUPPORTED, "encrypted Parquet files (magic PARE) are not supported");
   /* Like other readers, only the trailing magic is required. */
   if (memcmp(tail + 4, "PAR1", 4))
-    return td_err(err, TD_EFORMAT, "missing the PAR1 magic bytes at the end of the file");
+    return td_err_at(err, TD_EFORMAT, TD_READER_INCOMPLETE, "missing the PAR1 magic bytes at the end of the file");
   uint32_t len;
   memcpy(&len, tail, 4);
   if (len == 0 || len > size - 12 || len > PQ_MAX_FOOTER_BYTES)
