@@ -79,16 +79,24 @@ static int listing_add(fb_listing *l, const char *name, const struct stat *st, t
   return TD_OK;
 }
 
-/* Adds `name` if it is a data file or a directory (hidden ones skipped). */
-static int consider(const char *dir, const char *name, fb_listing *l, td_error *err) {
+/* Adds `name` if it is a data file or a directory (hidden ones skipped);
+ * dfd is the directory's descriptor (-1: use the path). */
+static int consider(int dfd, const char *dir, const char *name, unsigned char type, fb_listing *l, td_error *err) {
   if (fb_hidden(name)) return TD_OK;
-  char *p = fb_join(dir, name);
-  if (!p) return td_err_nomem(err, "listing a directory");
+  /* neither a directory (or a link to one) nor a data file: no stat */
+  if (type != DT_UNKNOWN && type != DT_DIR && type != DT_LNK && fb_format_of(name) == FB_NONE) return TD_OK;
   struct stat st;
-  int rc = TD_OK;
-  if (stat(p, &st) == 0 && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && fb_format_of(name) != FB_NONE)))
+  int rc = TD_OK, got;
+  if (dfd >= 0) {
+    got = fstatat(dfd, name, &st, 0);
+  } else {
+    char *p = fb_join(dir, name);
+    if (!p) return td_err_nomem(err, "listing a directory");
+    got = stat(p, &st);
+    td_free(p);
+  }
+  if (got == 0 && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && fb_format_of(name) != FB_NONE)))
     rc = listing_add(l, name, &st, err);
-  td_free(p);
   return rc;
 }
 
@@ -96,7 +104,7 @@ int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err
   memset(out, 0, sizeof *out);
   int rc = TD_OK;
   if (fb->single_name) { /* one data file: only it counts */
-    rc = consider(dir, fb->single_name, out, err);
+    rc = consider(-1, dir, fb->single_name, DT_UNKNOWN, out, err);
     if (!rc && out->n && out->e[0].is_dir) fb_listing_reset(out);
     return rc;
   }
@@ -106,7 +114,7 @@ int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err
     return td_err(err, TD_EIO, "'%s': cannot list the directory: %s", dir, strerror(errno));
   }
   struct dirent *de;
-  while (rc == TD_OK && (de = readdir(d)) != NULL) rc = consider(dir, de->d_name, out, err);
+  while (rc == TD_OK && (de = readdir(d)) != NULL) rc = consider(dirfd(d), dir, de->d_name, de->d_type, out, err);
   closedir(d);
   if (rc) fb_listing_reset(out);
   else if (out->n > 1) qsort(out->e, (size_t)out->n, sizeof *out->e, entry_cmp);

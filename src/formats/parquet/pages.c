@@ -228,6 +228,12 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
   }
   if (nn != rows && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err)))
     return rc;
+  if (run->c->ci.text) { /* (null rows are empty strings here) */
+    const int32_t *o = run->out->offsets;
+    for (int64_t i = run->rows; i < run->rows + rows; i++)
+      if (o[i + 1] > o[i] && !td_utf8_valid((const char *)run->out->data + o[i], o[i + 1] - o[i]))
+        return td_err(err, TD_EFORMAT, "row %lld: the text is not valid UTF-8", (long long)(run->row0 + i));
+  }
   run->rows += rows;
   run->out->length = run->rows;
   if (seg_bytes(run->out) > PQ_MAX_SEGMENT_BYTES)
