@@ -333,7 +333,7 @@ static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int
     int rc = pq_get_segment(r, col, g, lo, lo + n, &s, err);
     /* A view keeps the whole segment alive: only for segments not much
      * bigger than the rows asked for (else the rows are copied below). */
-    bool view = !rc && (s->view.length <= 4 * n || s->bytes <= PQ_VIEW_BYTES);
+    bool view = !rc && (s->view.length <= 4 * n || s->ce.bytes <= PQ_VIEW_BYTES);
     if (view) rc = td_array_export_view(&s->shared->array, lo - s->first, n, s->shared, out, err);
     if (!rc) pq_seg_release(r, s);
     if (rc || view)
