@@ -333,9 +333,9 @@ static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int
     int rc = pq_get_segment(r, col, g, lo, lo + n, &s, err);
     /* A view keeps the whole segment alive: only for segments not much
      * bigger than the rows asked for (else the rows are copied below). */
-    bool view = !rc && (s->view.length <= 4 * n || s->ce.bytes <= PQ_VIEW_BYTES);
+    bool got = !rc, view = got && (s->view.length <= 4 * n || s->ce.bytes <= PQ_VIEW_BYTES);
     if (view) rc = td_array_export_view(&s->shared->array, lo - s->first, n, s->shared, out, err);
-    if (!rc) pq_seg_release(r, s);
+    if (got) pq_seg_release(r, s);
     if (rc || view)
       return rc ? td_err_prefix(err, rc, "parquet file '%s', column '%s', row group %d: ", base->io.path,
                                 base->schema.fields[col].name, g)

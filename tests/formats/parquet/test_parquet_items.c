@@ -60,6 +60,7 @@ static int64_t read_int(td_file_reader *r, int64_t row, td_error *err, int *rc) 
 
 /* ---- item 11: bounded memory ---- */
 
+#ifndef SANITIZED
 /* Reads a few 65,536-row pages of a column chunk of two 2^25-row pages
  * (each decodes to 256 MiB; the file is tiny), keeping every page alive as
  * an engine cache would.  Runs in a child under an address-space limit. */
@@ -85,6 +86,7 @@ static void item11_child(const char *path) {
   td_reader_close(r);
   _exit(0);
 }
+#endif
 
 static void test_item11_big_chunk_bounded_memory(void **state) {
   (void)state;
