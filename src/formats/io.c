@@ -1,25 +1,145 @@
 /*
- * formats/io.c - pread-based file access with read counters.
+ * formats/io.c - pread-based file access with read counters, over a
+ * process-wide pool of descriptors bounded by the descriptor limit (see
+ * io.h): least recently used descriptors are closed when room is needed and
+ * reopened on demand, checking that the path still names the same file.
  */
 #include "formats/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/alloc.h"
 #include "util/error.h"
 
-int td_io_open(td_io *io, const char *path, td_error *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    memset(io, 0, sizeof *io);
-    io->fd = -1;
-    return td_err(err, TD_EIO, "cannot open '%s': %s", path, strerror(errno));
+static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static td_io *g_head, *g_tail; /* open pooled descriptors, most recent first */
+static int64_t g_open;
+
+int64_t td_io_pool_limit(void) {
+  struct rlimit rl;
+  int64_t soft = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (int64_t)rl.rlim_cur : 4096;
+  int64_t n = soft / 4;
+  return n < 8 ? 8 : n > 1024 ? 1024 : n;
+}
+
+int64_t td_io_pool_open_count(void) {
+  pthread_mutex_lock(&g_pool_lock);
+  int64_t n = g_open;
+  pthread_mutex_unlock(&g_pool_lock);
+  return n;
+}
+
+/* Under the pool lock. */
+static void unlink_io(td_io *io) {
+  if (io->prev) io->prev->next = io->next;
+  else g_head = io->next;
+  if (io->next) io->next->prev = io->prev;
+  else g_tail = io->prev;
+  io->prev = io->next = NULL;
+  g_open--;
+}
+
+static void push_front(td_io *io) {
+  io->prev = NULL;
+  io->next = g_head;
+  if (g_head) g_head->prev = io;
+  else g_tail = io;
+  g_head = io;
+  g_open++;
+}
+
+/* Under the pool lock: closes unused descriptors until one more fits. */
+static void make_room(void) {
+  int64_t limit = td_io_pool_limit();
+  for (td_io *v = g_tail; v && g_open >= limit;) {
+    td_io *prev = v->prev;
+    if (v->pins == 0) {
+      unlink_io(v);
+      close(v->fd);
+      v->fd = -1;
+    }
+    v = prev;
   }
-  return td_io_open_fd(io, fd, path, err);
+}
+
+static int open_checked(td_io *io, td_error *err) {
+  int fd = open(io->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return td_err(err, TD_EIO, "cannot open '%s': %s", io->path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return td_err(err, TD_EIO, "cannot stat '%s': %s", io->path, strerror(e));
+  }
+  if ((uint64_t)st.st_dev != io->dev || (uint64_t)st.st_ino != io->ino) {
+    close(fd);
+    return td_err(err, TD_EFORMAT, "'%s' was replaced (a new file under the same name) since it was opened",
+                  io->path);
+  }
+  io->fd = fd;
+  return TD_OK;
+}
+
+/* The descriptor for one read (reopened when the pool closed it); pinned
+ * until release_fd. */
+static int acquire_fd(td_io *io, int *fd, td_error *err) {
+  if (!io->pooled) {
+    *fd = io->fd;
+    return TD_OK;
+  }
+  pthread_mutex_lock(&g_pool_lock);
+  int rc = TD_OK;
+  if (io->fd >= 0) {
+    unlink_io(io);
+  } else {
+    make_room();
+    rc = open_checked(io, err);
+  }
+  if (!rc) {
+    push_front(io);
+    io->pins++;
+    *fd = io->fd;
+  }
+  pthread_mutex_unlock(&g_pool_lock);
+  return rc;
+}
+
+static void release_fd(td_io *io) {
+  if (!io->pooled) return;
+  pthread_mutex_lock(&g_pool_lock);
+  io->pins--;
+  pthread_mutex_unlock(&g_pool_lock);
+}
+
+int td_io_open(td_io *io, const char *path, td_error *err) {
+  memset(io, 0, sizeof *io);
+  io->fd = -1;
+  pthread_mutex_lock(&g_pool_lock);
+  make_room();
+  pthread_mutex_unlock(&g_pool_lock);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return td_err(err, TD_EIO, "cannot open '%s': %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return td_err(err, TD_EIO, "cannot stat '%s': %s", path, strerror(e));
+  }
+  int rc = td_io_open_fd(io, fd, path, err);
+  if (rc) return rc;
+  io->dev = (uint64_t)st.st_dev;
+  io->ino = (uint64_t)st.st_ino;
+  io->pooled = true;
+  pthread_mutex_lock(&g_pool_lock);
+  push_front(io);
+  pthread_mutex_unlock(&g_pool_lock);
+  return TD_OK;
 }
 
 int td_io_open_fd(td_io *io, int fd, const char *name, td_error *err) {
@@ -35,6 +155,12 @@ int td_io_open_fd(td_io *io, int fd, const char *name, td_error *err) {
 }
 
 void td_io_close(td_io *io) {
+  if (io->pooled) {
+    pthread_mutex_lock(&g_pool_lock);
+    if (io->fd >= 0) unlink_io(io);
+    pthread_mutex_unlock(&g_pool_lock);
+    io->pooled = false;
+  }
   if (io->fd >= 0) close(io->fd);
   io->fd = -1;
   td_free(io->path);
@@ -42,8 +168,13 @@ void td_io_close(td_io *io) {
 }
 
 int td_io_stat(td_io *io, int64_t *size, uint64_t *inode, td_error *err) {
+  int fd;
+  int rc = acquire_fd(io, &fd, err);
+  if (rc) return rc;
   struct stat st;
-  if (fstat(io->fd, &st) != 0) return td_err(err, TD_EIO, "cannot stat '%s': %s", io->path, strerror(errno));
+  rc = fstat(fd, &st) == 0 ? TD_OK : td_err(err, TD_EIO, "cannot stat '%s': %s", io->path, strerror(errno));
+  release_fd(io);
+  if (rc) return rc;
   if (size) *size = (int64_t)st.st_size;
   if (inode) *inode = (uint64_t)st.st_ino;
   return TD_OK;
@@ -52,22 +183,27 @@ int td_io_stat(td_io *io, int64_t *size, uint64_t *inode, td_error *err) {
 int td_io_read_some(td_io *io, void *buf, int64_t n, int64_t offset, int64_t *got,
                     td_error *err) {
   int64_t done = 0;
+  int fd;
+  int rc = acquire_fd(io, &fd, err);
+  if (rc) return rc;
   atomic_fetch_add_explicit(&io->reads, 1, memory_order_relaxed);
   while (done < n) {
-    ssize_t r = pread(io->fd, (char *)buf + done, (size_t)(n - done), (off_t)(offset + done));
+    ssize_t r = pread(fd, (char *)buf + done, (size_t)(n - done), (off_t)(offset + done));
     if (r < 0) {
       if (errno == EINTR) continue;
-      return td_err(err, TD_EIO, "cannot read '%s' at offset %lld: %s", io->path,
-                    (long long)(offset + done), strerror(errno));
+      rc = td_err(err, TD_EIO, "cannot read '%s' at offset %lld: %s", io->path, (long long)(offset + done),
+                  strerror(errno));
+      break;
     }
     if (r == 0) break;
     done += r;
   }
+  release_fd(io);
+  if (rc) return rc;
   atomic_fetch_add_explicit(&io->bytes_read, done, memory_order_relaxed);
   *got = done;
   return TD_OK;
 }
-
 int td_io_read(td_io *io, void *buf, int64_t n, int64_t offset, td_error *err) {
   if (n < 0 || offset < 0)
     return td_err(err, TD_EFORMAT, "'%s': invalid read of %lld bytes at offset %lld", io->path,
@@ -78,9 +214,9 @@ int td_io_read(td_io *io, void *buf, int64_t n, int64_t offset, td_error *err) {
   if (got != n) {
     int64_t size = -1;
     td_io_stat(io, &size, NULL, NULL);
-    return td_err(err, TD_EFORMAT,
-                  "'%s': unexpected end of file: wanted %lld bytes at offset %lld, the file has %lld",
-                  io->path, (long long)n, (long long)offset, (long long)size);
+    return td_err_at(err, TD_EFORMAT, TD_READER_INCOMPLETE,
+                     "'%s': unexpected end of file: wanted %lld bytes at offset %lld, the file has %lld",
+                     io->path, (long long)n, (long long)offset, (long long)size);
   }
   return TD_OK;
 }

@@ -4,28 +4,55 @@
  * Format readers never load whole files: they read the byte ranges they need
  * with td_io_read (pread underneath, safe from several threads at once).
  * Every read is counted so tests can prove laziness (bytes and calls).
+ *
+ * Descriptors are pooled: a td_io opened by path holds a descriptor only
+ * while it is in the process-wide pool, which keeps at most a quarter of
+ * the descriptor limit (RLIMIT_NOFILE, at most 1024) open and closes the
+ * least recently used one that no read is using when it needs room.  A
+ * file is reopened on demand and must still be the same file (device and
+ * inode), else the read fails naming it ("was replaced").  So a table of
+ * more files than the descriptor limit reads them all.
  */
 #ifndef TD_FORMATS_IO_H
 #define TD_FORMATS_IO_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "tabledata/error.h"
 
 typedef struct td_io {
-  int fd;
+  int fd;       /* -1 while closed by the pool */
   char *path;
   _Atomic int64_t bytes_read;
   _Atomic int64_t reads;
+  /* the pool (guarded by its lock) */
+  bool pooled;  /* opened by path: may be closed and reopened */
+  uint64_t dev, ino;
+  int pins;     /* reads using fd now */
+  struct td_io *prev, *next; /* open pooled descriptors, most recent first */
 } td_io;
+
+/* An open error caused by the file ending before the metadata a reader
+ * needs (a header, schema or footer still being written) has
+ * err->position == TD_READER_INCOMPLETE (td_io_read's short reads, and the
+ * readers' own "too small" / "no footer magic" / "empty" errors), so that a
+ * watcher tries the file again when it changes.  Every other open error
+ * (malformed data, values that do not parse, a schema that disagrees) is
+ * permanent. */
+#define TD_READER_INCOMPLETE ((int64_t)-2)
 
 /* Opens `path` read-only.  Errors: TD_EIO naming the path and errno text. */
 int td_io_open(td_io *io, const char *path, td_error *err);
-/* Takes ownership of an open descriptor (closed by td_io_close). */
+/* Takes ownership of an open descriptor (closed by td_io_close; never
+ * closed by the pool). */
 int td_io_open_fd(td_io *io, int fd, const char *name, td_error *err);
 void td_io_close(td_io *io);
+/* The number of pooled descriptors open now, and the pool's limit (tests). */
+int64_t td_io_pool_open_count(void);
+int64_t td_io_pool_limit(void);
 /* Current file size (fstat), and its identity for replacement detection. */
 int td_io_stat(td_io *io, int64_t *size, uint64_t *inode, td_error *err);
 /* Reads exactly n bytes at offset.  A short read is TD_EFORMAT ("unexpected

@@ -127,6 +127,12 @@ int pqb_write(const char *path, const pqb_spec *s) {
       pqb_byte(&body, 0);
     } else {
       for (int64_t i = 0; i < n; i++) {
+        if (s->phys == 6) {
+          uint32_t len = (uint32_t)strlen(s->strings[first + i]);
+          pqb_put(&body, &len, 4);
+          pqb_put(&body, s->strings[first + i], len);
+          continue;
+        }
         int64_t v = s->values ? s->values[first + i] : first + i;
         pqb_put(&body, &v, w);
       }

@@ -13,11 +13,12 @@
 
 typedef struct pqb_spec {
   const char *name;   /* column name ("x" when NULL) */
-  int phys;           /* 1 INT32, 2 INT64 (Parquet physical type) */
+  int phys;           /* 1 INT32, 2 INT64, 6 BYTE_ARRAY (Parquet physical type) */
   int converted;      /* converted type (6 DATE, 9 TIMESTAMP_MILLIS...), -1 none */
   int64_t rows;       /* rows of the column */
   int64_t page_rows;  /* rows per data page */
   const int64_t *values; /* PLAIN values (rows of them), or NULL: x = row */
+  const char *const *strings; /* BYTE_ARRAY values (rows of them) */
   bool dict_constant; /* RLE_DICTIONARY pages: every row is `constant` */
   int64_t constant;
   bool offset_index;  /* write an OffsetIndex for the chunk */

@@ -2,8 +2,11 @@
  * backends/files/discover.c - walking the directory tree: listing data files
  * and subdirectories, turning each directory that holds data files into a
  * location, and bringing known locations up to date (new, grown, truncated,
- * replaced or removed files).  The same code serves discovery, rescans and
- * the watcher, so a rescan is always idempotent.
+ * replaced, rewritten or removed files).  The same code serves discovery,
+ * rescans and the watcher, so a rescan is always idempotent.  Listings and
+ * a location's files are both in name order and are merged, locations are
+ * found by directory through a hash, and a walk visits each directory
+ * (device and inode) once: discovery is near-linear and symlink loops end.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "backends/files/files_internal.h"
 #include "util/alloc.h"
@@ -66,21 +71,32 @@ static int listing_add(fb_listing *l, const char *name, const struct stat *st, t
   e->is_dir = S_ISDIR(st->st_mode);
   e->fmt = e->is_dir ? FB_NONE : fb_format_of(name);
   e->inode = (uint64_t)st->st_ino;
+  e->dev = (uint64_t)st->st_dev;
   e->size = (int64_t)st->st_size;
+  e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+  e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
   l->n++;
   return TD_OK;
 }
 
-/* Adds `name` if it is a data file or a directory (hidden ones skipped). */
-static int consider(const char *dir, const char *name, fb_listing *l, td_error *err) {
+/* Adds `name` if it is a data file or a directory (hidden ones skipped);
+ * dfd is the directory's descriptor (-1: use the path). */
+static int consider(int dfd, const char *dir, const char *name, unsigned char type, fb_listing *l, td_error *err) {
   if (fb_hidden(name)) return TD_OK;
-  char *p = fb_join(dir, name);
-  if (!p) return td_err_nomem(err, "listing a directory");
+  /* neither a directory (or a link to one) nor a data file: no stat */
+  if (type != DT_UNKNOWN && type != DT_DIR && type != DT_LNK && fb_format_of(name) == FB_NONE) return TD_OK;
   struct stat st;
-  int rc = TD_OK;
-  if (stat(p, &st) == 0 && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && fb_format_of(name) != FB_NONE)))
+  int rc = TD_OK, got;
+  if (dfd >= 0) {
+    got = fstatat(dfd, name, &st, 0);
+  } else {
+    char *p = fb_join(dir, name);
+    if (!p) return td_err_nomem(err, "listing a directory");
+    got = stat(p, &st);
+    td_free(p);
+  }
+  if (got == 0 && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && fb_format_of(name) != FB_NONE)))
     rc = listing_add(l, name, &st, err);
-  td_free(p);
   return rc;
 }
 
@@ -88,7 +104,7 @@ int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err
   memset(out, 0, sizeof *out);
   int rc = TD_OK;
   if (fb->single_name) { /* one data file: only it counts */
-    rc = consider(dir, fb->single_name, out, err);
+    rc = consider(-1, dir, fb->single_name, DT_UNKNOWN, out, err);
     if (!rc && out->n && out->e[0].is_dir) fb_listing_reset(out);
     return rc;
   }
@@ -98,20 +114,91 @@ int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err
     return td_err(err, TD_EIO, "'%s': cannot list the directory: %s", dir, strerror(errno));
   }
   struct dirent *de;
-  while (rc == TD_OK && (de = readdir(d)) != NULL) rc = consider(dir, de->d_name, out, err);
+  while (rc == TD_OK && (de = readdir(d)) != NULL) rc = consider(dirfd(d), dir, de->d_name, de->d_type, out, err);
   closedir(d);
   if (rc) fb_listing_reset(out);
   else if (out->n > 1) qsort(out->e, (size_t)out->n, sizeof *out->e, entry_cmp);
   return rc;
 }
 
-/* ---- locations ---- */
+/* ---- directory identities and locations by directory ---- */
+
+static uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}
+
+/* Adds (dev, ino): 1, or 0 when it was there already, -1 without memory. */
+static int idset_add(fb_idset *s, uint64_t dev, uint64_t ino) {
+  if (2 * (s->n + 1) > s->cap) {
+    int64_t cap = s->cap ? s->cap * 2 : 64;
+    uint64_t(*k)[2] = td_calloc((size_t)cap, sizeof *k);
+    if (!k) return -1;
+    for (int64_t i = 0; i < s->cap; i++) {
+      if (!s->k[i][0] && !s->k[i][1]) continue;
+      int64_t j = (int64_t)(mix(s->k[i][0] * 31 + s->k[i][1]) & (uint64_t)(cap - 1));
+      while (k[j][0] || k[j][1]) j = (j + 1) & (cap - 1);
+      k[j][0] = s->k[i][0];
+      k[j][1] = s->k[i][1];
+    }
+    td_free(s->k);
+    s->k = k;
+    s->cap = cap;
+  }
+  uint64_t a = dev + 1, b = ino; /* (0, 0) marks an empty slot */
+  int64_t j = (int64_t)(mix(a * 31 + b) & (uint64_t)(s->cap - 1));
+  for (; s->k[j][0] || s->k[j][1]; j = (j + 1) & (s->cap - 1))
+    if (s->k[j][0] == a && s->k[j][1] == b) return 0;
+  s->k[j][0] = a;
+  s->k[j][1] = b;
+  s->n++;
+  return 1;
+}
+
+static uint64_t str_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  return h;
+}
 
 static fb_location *find_location(td_file_backend *fb, const char *rel) {
-  for (int64_t i = 0; i < fb->n_locs; i++)
-    if (strcmp(fb->locs[i]->rel, rel) == 0) return fb->locs[i];
+  fb_relmap *m = &fb->rels;
+  if (!m->cap) return NULL;
+  for (int64_t j = (int64_t)(str_hash(rel) & (uint64_t)(m->cap - 1)); m->slots[j]; j = (j + 1) & (m->cap - 1))
+    if (strcmp(m->slots[j]->rel, rel) == 0) return m->slots[j];
   return NULL;
 }
+
+/* Makes room for one more location. */
+static int relmap_reserve(fb_relmap *m) {
+  if (2 * (m->n + 1) > m->cap) {
+    int64_t cap = m->cap ? m->cap * 2 : 64;
+    fb_location **s = td_calloc((size_t)cap, sizeof *s);
+    if (!s) return TD_ENOMEM;
+    for (int64_t i = 0; i < m->cap; i++) {
+      if (!m->slots[i]) continue;
+      int64_t j = (int64_t)(str_hash(m->slots[i]->rel) & (uint64_t)(cap - 1));
+      while (s[j]) j = (j + 1) & (cap - 1);
+      s[j] = m->slots[i];
+    }
+    td_free(m->slots);
+    m->slots = s;
+    m->cap = cap;
+  }
+  return TD_OK;
+}
+
+/* After relmap_reserve: cannot fail. */
+static void relmap_insert(fb_relmap *m, fb_location *l) {
+  int64_t j = (int64_t)(str_hash(l->rel) & (uint64_t)(m->cap - 1));
+  while (m->slots[j]) j = (j + 1) & (m->cap - 1);
+  m->slots[j] = l;
+  m->n++;
+}
+
+/* ---- locations ---- */
 
 static void location_free(td_file_backend *fb, fb_location *l) {
   for (int64_t i = 0; i < l->n_files; i++) fb_file_free(fb, l->files[i]);
@@ -124,10 +211,13 @@ static void location_free(td_file_backend *fb, fb_location *l) {
   td_free(l);
 }
 
-static int new_location(td_file_backend *fb, const char *rel, fb_location **out, td_error *err) {
+static int new_location(td_file_backend *fb, const char *rel, uint64_t dev, uint64_t ino, fb_location **out,
+                        td_error *err) {
   *out = NULL;
   fb_location *l = td_calloc(1, sizeof *l);
   if (!l) return td_err_nomem(err, "adding a location");
+  l->dev = dev;
+  l->ino = ino;
   int rc = TD_OK;
   if (!(l->rel = td_strdup(rel)) || !(l->dir = fb_join(fb->root, rel))) rc = td_err_nomem(err, "adding a location");
   if (!rc) rc = fb_location_key(fb, rel, &l->key, err);
@@ -140,7 +230,9 @@ static int new_location(td_file_backend *fb, const char *rel, fb_location **out,
       fb->cap_locs = cap;
     }
   }
-  if (!rc && td_key_index_put(&fb->index, l) != TD_OK) rc = td_err_nomem(err, "adding a location");
+  if (!rc && (relmap_reserve(&fb->rels) != TD_OK || td_key_index_put(&fb->index, l) != TD_OK))
+    rc = td_err_nomem(err, "adding a location");
+  if (!rc) relmap_insert(&fb->rels, l);
   if (rc) {
     location_free(fb, l);
     return rc;
@@ -156,6 +248,8 @@ void fb_locations_free(td_file_backend *fb) {
   td_free(fb->locs);
   fb->locs = NULL;
   fb->n_locs = 0;
+  td_free(fb->rels.slots);
+  memset(&fb->rels, 0, sizeof fb->rels);
 }
 
 static fb_file *new_file(const fb_location *loc, const fb_entry *e) {
@@ -166,6 +260,8 @@ static fb_file *new_file(const fb_location *loc, const fb_entry *e) {
   f->fmt = e->fmt;
   f->inode = e->inode;
   f->fsize = e->size;
+  f->mtime_ns = e->mtime_ns;
+  f->ctime_ns = e->ctime_ns;
   if (!f->name || !f->path) {
     td_free(f->name);
     td_free(f->path);
@@ -189,10 +285,47 @@ static int insert_file(fb_location *loc, int64_t at, fb_file *f) {
   return TD_OK;
 }
 
-static const fb_entry *find_entry(const fb_listing *l, const char *name) {
-  for (int64_t i = 0; i < l->n; i++)
-    if (!l->e[i].is_dir && l->e[i].fmt != FB_NONE && strcmp(l->e[i].name, name) == 0) return &l->e[i];
-  return NULL;
+/* ---- checksums (files rewritten in place) ---- */
+
+static uint64_t fnv(uint64_t h, const uint8_t *p, int64_t n) {
+  for (int64_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+bool fb_file_checksum(fb_file *f, int64_t size, uint64_t *head, uint64_t *tail) {
+  int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  uint8_t buf[FB_SUM_BYTES];
+  int64_t n = size < FB_SUM_BYTES ? size : FB_SUM_BYTES, at = size - n;
+  bool ok = pread(fd, buf, (size_t)n, 0) == (ssize_t)n;
+  *head = fnv(1469598103934665603ull, buf, ok ? n : 0);
+  ok = ok && pread(fd, buf, (size_t)n, (off_t)at) == (ssize_t)n;
+  *tail = fnv(1469598103934665603ull, buf, ok ? n : 0);
+  close(fd);
+  return ok;
+}
+
+/* Takes f's checksums at its current size (watched files only: a static
+ * table reads nothing for them). */
+static void take_sum(td_file_backend *fb, fb_file *f) {
+  if (fb->watching && fb_file_checksum(f, f->fsize, &f->head_sum, &f->tail_sum)) {
+    f->has_sum = true;
+    f->sum_size = f->fsize;
+  }
+}
+
+/* True when f, same inode and not shorter, no longer holds the bytes it
+ * held: its times changed and the start or the end of what was seen of it
+ * differ.  (Appending keeps both.) */
+static bool rewritten(td_file_backend *fb, fb_file *f, const fb_entry *e) {
+  if (!f->has_sum) {
+    take_sum(fb, f);
+    return false;
+  }
+  if (e->mtime_ns == f->mtime_ns && e->ctime_ns == f->ctime_ns && e->size == f->fsize) return false;
+  uint64_t h, t;
+  if (!fb_file_checksum(f, f->sum_size, &h, &t)) return false; /* gone: the next listing says so */
+  return h != f->head_sum || t != f->tail_sum;
 }
 
 /* An opened location: checks one known file against its listing entry.
@@ -214,8 +347,15 @@ static bool check_known(td_file_backend *fb, fb_location *loc, int64_t idx, cons
   else if (e->size < f->fsize)
     snprintf(msg, sizeof msg, "'%s' was truncated (%lld bytes, was %lld)", f->path, (long long)e->size,
              (long long)f->fsize);
-  else if (e->size == f->fsize || !f->reader) return true;
-  else if (!f->reader->vt->refresh || strcmp(f->reader->vt->format_name, "arrow-file") == 0)
+  else if (!f->reader) return true;
+  else if (rewritten(fb, f, e))
+    snprintf(msg, sizeof msg, "'%s' was rewritten in place (the bytes seen before changed; %lld bytes, was %lld)",
+             f->path, (long long)e->size, (long long)f->fsize);
+  else if (e->size == f->fsize) {
+    f->mtime_ns = e->mtime_ns;
+    f->ctime_ns = e->ctime_ns;
+    return true;
+  } else if (!f->reader->vt->refresh || strcmp(f->reader->vt->format_name, "arrow-file") == 0)
     snprintf(msg, sizeof msg, "'%s' was modified (%lld bytes, was %lld); only Arrow IPC streams and CSV files may grow",
              f->path, (long long)e->size, (long long)f->fsize);
   else if (f->reader->vt->refresh(f->reader, &err) != TD_OK) snprintf(msg, sizeof msg, "%s", err.message);
@@ -224,6 +364,9 @@ static bool check_known(td_file_backend *fb, fb_location *loc, int64_t idx, cons
              f->path);
   else {
     f->fsize = e->size;
+    f->mtime_ns = e->mtime_ns;
+    f->ctime_ns = e->ctime_ns;
+    take_sum(fb, f);
     if (f->reader->num_rows > f->rows) f->rows = f->reader->num_rows;
     return true;
   }
@@ -231,22 +374,19 @@ static bool check_known(td_file_backend *fb, fb_location *loc, int64_t idx, cons
   return false;
 }
 
-/* Adds the files of `l` that the location does not have yet.  An opened
- * location only takes files that sort after its last one. */
+static bool is_data(const fb_entry *e) { return !e->is_dir && e->fmt != FB_NONE; }
+
+/* Adds the files of `l` that the location does not have yet (both are in
+ * name order: one merge).  An opened location only takes files that sort
+ * after its last one. */
 static void add_new_files(td_file_backend *fb, fb_location *loc, const fb_listing *l) {
+  int64_t at = 0;
   for (int64_t i = 0; i < l->n && !loc->failure; i++) {
     const fb_entry *e = &l->e[i];
-    if (e->is_dir || e->fmt == FB_NONE) continue;
-    int64_t at = 0;
-    bool known = false;
-    for (; at < loc->n_files; at++) {
-      int c = strcmp(loc->files[at]->name, e->name);
-      if (c >= 0) {
-        known = c == 0;
-        break;
-      }
-    }
-    if (known) continue;
+    if (!is_data(e)) continue;
+    int c = -1;
+    while (at < loc->n_files && (c = strcmp(loc->files[at]->name, e->name)) < 0) at++;
+    if (at < loc->n_files && c == 0) continue; /* known */
     char msg[TD_ERROR_MESSAGE_SIZE + 256];
     if (loc->opened && at < loc->n_files) {
       snprintf(msg, sizeof msg,
@@ -263,15 +403,19 @@ static void add_new_files(td_file_backend *fb, fb_location *loc, const fb_listin
     }
     td_error err;
     if (loc->opened) fb_file_admit(fb, loc, at, &err);
+    at++;
   }
 }
 
 /* Updates `loc` from the listing of its directory. */
 static void apply_listing(td_file_backend *fb, fb_location *loc, const fb_listing *l) {
   if (loc->failure) return;
+  int64_t j = 0;
   for (int64_t i = 0; i < loc->n_files;) {
     fb_file *f = loc->files[i];
-    const fb_entry *e = find_entry(l, f->name);
+    int c = -1;
+    while (j < l->n && (c = strcmp(l->e[j].name, f->name)) < 0) j++;
+    const fb_entry *e = j < l->n && c == 0 && is_data(&l->e[j]) ? &l->e[j] : NULL;
     if (loc->opened && (e || f->reader)) {
       if (!check_known(fb, loc, i, e)) return;
       i++;
@@ -282,6 +426,8 @@ static void apply_listing(td_file_backend *fb, fb_location *loc, const fb_listin
     } else {
       f->inode = e->inode;
       f->fsize = e->size;
+      f->mtime_ns = e->mtime_ns;
+      f->ctime_ns = e->ctime_ns;
       i++;
     }
   }
@@ -303,28 +449,51 @@ void fb_sync_location(td_file_backend *fb, fb_location *loc) {
 
 static bool has_data_files(const fb_listing *l) {
   for (int64_t i = 0; i < l->n; i++)
-    if (!l->e[i].is_dir && l->e[i].fmt != FB_NONE) return true;
+    if (is_data(&l->e[i])) return true;
   return false;
 }
 
-int fb_sync_dir(td_file_backend *fb, const char *rel, bool deep, td_error *err) {
+static int sync_dir(td_file_backend *fb, const char *rel, bool deep, fb_idset *seen, td_error *err) {
   char *dir = fb_join(fb->root, rel);
   if (!dir) return td_err_nomem(err, "scanning a directory");
   fb_listing l;
   int rc = fb_list(fb, dir, &l, err);
+  fb_location *loc = rc ? NULL : find_location(fb, rel);
+  struct stat st;
+  if (!rc && !loc && has_data_files(&l)) {
+    if (stat(dir, &st) != 0) memset(&st, 0, sizeof st);
+    rc = new_location(fb, rel, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &loc, err);
+  }
   td_free(dir);
-  if (rc) return rc;
-  fb_location *loc = find_location(fb, rel);
-  if (!loc && has_data_files(&l)) rc = new_location(fb, rel, &loc, err);
+  if (rc) {
+    fb_listing_reset(&l);
+    return rc;
+  }
   if (loc) apply_listing(fb, loc, &l);
   for (int64_t i = 0; rc == TD_OK && i < l.n; i++) {
     if (!l.e[i].is_dir || fb->single_name) continue;
-    char *sub = rel[0] ? fb_join(rel, l.e[i].name) : td_strdup(l.e[i].name);
+    int fresh = idset_add(seen, l.e[i].dev, l.e[i].inode);
+    if (fresh == 0) continue; /* reached before in this walk: a symlink loop, or a second name */
+    char *sub = fresh < 0 ? NULL : rel[0] ? fb_join(rel, l.e[i].name) : td_strdup(l.e[i].name);
     if (!sub) rc = td_err_nomem(err, "scanning a directory");
-    else if ((fb->watching && fb_watch_add(fb, sub)) || deep) rc = fb_sync_dir(fb, sub, deep, err);
+    else if ((fb->watching && fb_watch_add(fb, sub)) || deep) rc = sync_dir(fb, sub, deep, seen, err);
     td_free(sub);
   }
   fb_listing_reset(&l);
+  return rc;
+}
+
+int fb_sync_dir(td_file_backend *fb, const char *rel, bool deep, td_error *err) {
+  fb_idset seen = {NULL, 0, 0};
+  struct stat st;
+  char *dir = fb_join(fb->root, rel);
+  if (!dir) return td_err_nomem(err, "scanning a directory");
+  /* the walk starts having seen the root and this directory */
+  bool ok = (stat(fb->root, &st) != 0 || idset_add(&seen, (uint64_t)st.st_dev, (uint64_t)st.st_ino) >= 0) &&
+            (stat(dir, &st) != 0 || idset_add(&seen, (uint64_t)st.st_dev, (uint64_t)st.st_ino) >= 0);
+  td_free(dir);
+  int rc = ok ? sync_dir(fb, rel, deep, &seen, err) : td_err_nomem(err, "scanning a directory");
+  td_free(seen.k);
   return rc;
 }
 

@@ -164,7 +164,9 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   }
   td_file_reader *r;
   int rc = open_reader(fb, f, &r, err);
-  f->pending = rc != TD_OK && rc != TD_ENOMEM;
+  /* Only a file that ends too early (or vanished) may still be being
+   * written; any other error is permanent and fails the location. */
+  f->pending = rc == TD_EIO || (rc && rc != TD_ENOMEM && err && err->position == TD_READER_INCOMPLETE);
   if (rc) return rc;
   if (!fb->schema_source) rc = take_schema(fb, f, r, err);
   if (!rc) rc = check_schema(fb, f, r, err);
@@ -181,6 +183,8 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   f->rows = r->num_rows;
   f->fsize = size;
   f->inode = inode;
+  f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  f->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
   return TD_OK;
 }
 
@@ -199,7 +203,12 @@ int fb_file_admit(td_file_backend *fb, fb_location *loc, int64_t idx, td_error *
     return rc;
   }
   f->pending = false;
-  if (f->rows > 0 && fb_rows_after(loc, idx)) {
+  if (fb->watching && !f->has_sum) { /* what a rewrite in place would change */
+    f->has_sum = fb_file_checksum(f, f->fsize, &f->head_sum, &f->tail_sum);
+    f->sum_size = f->fsize;
+  }
+  /* (Before the location is opened no later file has been counted.) */
+  if (f->rows > 0 && loc->opened && fb_rows_after(loc, idx)) {
     rc = td_err(err, TD_EFORMAT, "'%s' has rows now but later files of its location have rows already: rows "
                 "would move", f->path);
     fb_location_fail(fb, loc, err->message);
@@ -209,7 +218,15 @@ int fb_file_admit(td_file_backend *fb, fb_location *loc, int64_t idx, td_error *
 
 void fb_location_resize(td_file_backend *fb, fb_location *loc) {
   int64_t size = 0;
-  for (int64_t i = 0; i < loc->n_files; i++) size += loc->files[i]->rows;
+  for (int64_t i = 0; i < loc->n_files; i++) {
+    if (__builtin_add_overflow(size, loc->files[i]->rows, &size)) {
+      char msg[TD_ERROR_MESSAGE_SIZE];
+      snprintf(msg, sizeof msg, "'%s': the row counts of its files overflow (more than %lld rows) at '%s' (%lld rows)",
+               loc->dir, (long long)INT64_MAX, loc->files[i]->path, (long long)loc->files[i]->rows);
+      fb_location_fail(fb, loc, msg);
+      return;
+    }
+  }
   if (size <= loc->size) return;
   loc->size = size;
   for (int64_t i = 0; i < loc->size_subs.n; i++) td_answer_size(loc->size_subs.reqs[i], size, NULL);
@@ -224,6 +241,7 @@ int fb_location_open(td_file_backend *fb, fb_location *loc, td_error *err) {
   }
   loc->opened = true;
   fb_location_resize(fb, loc);
+  if (loc->failure) return td_err(err, TD_EFORMAT, "%s", loc->failure);
   return TD_OK;
 }
 
@@ -513,7 +531,7 @@ static void f_column_values(void *self, const td_table_key *tk, const td_locatio
     if (reason) snprintf(why, sizeof why, "column '%s' of %s is not supported: %s", column, fb->schema_source, reason);
     else snprintf(why, sizeof why, "table '%s' has no column '%s'", fb->name, column);
   }
-  if (ok && (offset < 0 || min_rows < 0 || max_rows < min_rows || offset + min_rows > loc->size)) {
+  if (ok && (offset < 0 || min_rows < 0 || max_rows < min_rows || offset > loc->size - min_rows)) {
     ok = false;
     snprintf(why, sizeof why, "rows [%lld, %lld) of column '%s' are beyond the location's %lld rows",
              (long long)offset, (long long)(offset + min_rows), column, (long long)loc->size);
@@ -583,7 +601,7 @@ static bool f_column_range(void *self, const td_table_key *tk, const td_location
   bool known = false;
   pthread_mutex_lock(&fb->lock);
   if (lookup(fb, tk, lk, &loc, why, sizeof why) && (col = td_schema_find(&fb->data, column)) >= 0 && offset >= 0 &&
-      n > 0 && offset + n <= loc->size && plan_read(loc, col, offset, n, n, &pieces, &n_pieces) == TD_OK) {
+      n > 0 && offset <= loc->size - n && plan_read(loc, col, offset, n, n, &pieces, &n_pieces) == TD_OK) {
     known = n_pieces > 0;
     for (int64_t i = 0; known && i < n_pieces; i++) known = piece_range(&pieces[i], i == 0, mn, mx);
   }

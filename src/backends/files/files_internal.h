@@ -37,7 +37,16 @@ typedef struct fb_file {
   int64_t rows;           /* complete rows counted so far */
   int64_t fsize;          /* file size at the last look */
   uint64_t inode;
+  int64_t mtime_ns, ctime_ns; /* at the last look */
+  /* Checksums of the first and the last FB_SUM_BYTES of the file's first
+   * sum_size bytes (has_sum once taken): a file rewritten in place keeps its
+   * inode and perhaps its size, but not these. */
+  bool has_sum;
+  int64_t sum_size;
+  uint64_t head_sum, tail_sum;
 } fb_file;
+
+#define FB_SUM_BYTES 4096
 
 typedef td_request_list fb_subs; /* counted in td_file_backend.n_subs */
 
@@ -51,6 +60,7 @@ typedef struct fb_location {
   char *failure; /* set once the location failed (sticky) */
   int64_t size;
   fb_subs size_subs;
+  uint64_t dev, ino; /* the directory's identity */
 } fb_location;
 
 typedef struct fb_watch {
@@ -63,14 +73,28 @@ typedef struct fb_entry {
   char *name;
   bool is_dir;
   fb_format fmt;
-  uint64_t inode;
+  uint64_t inode, dev;
   int64_t size;
+  int64_t mtime_ns, ctime_ns;
 } fb_entry;
 
 typedef struct fb_listing {
   fb_entry *e;
   int64_t n, cap;
 } fb_listing;
+
+/* Directory identities (device, inode) seen by one walk: each directory is
+ * visited once, however many names (symlinks) lead to it. */
+typedef struct fb_idset {
+  uint64_t (*k)[2];
+  int64_t n, cap; /* open addressing; cap a power of two */
+} fb_idset;
+
+/* Locations by their directory (`rel`), hashed. */
+typedef struct fb_relmap {
+  struct fb_location **slots;
+  int64_t n, cap;
+} fb_relmap;
 
 struct td_file_backend {
   _Atomic int64_t refs;
@@ -93,6 +117,7 @@ struct td_file_backend {
   char *parts_source; /* the directory that fixed the partition names */
   fb_location **locs;
   int64_t n_locs, cap_locs;
+  fb_relmap rels;
   td_key_index index;
   fb_subs loc_subs;
   int64_t n_subs; /* all live subscriptions */
@@ -100,8 +125,8 @@ struct td_file_backend {
   bool watching;
   pthread_t thread;
   int ino_fd, wake_fd;
-  fb_watch *watches;
-  int64_t n_watches, cap_watches;
+  fb_watch *watches; /* indexed by watch descriptor (rel NULL: none) */
+  int64_t cap_watches;
   int64_t closed_bytes;
 };
 
@@ -114,9 +139,13 @@ bool fb_hidden(const char *name);
 int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err);
 void fb_listing_reset(fb_listing *l);
 /* Under the lock: brings the tree (or the directory `rel`) up to date.
- * `deep`: look into every subdirectory, not only new ones. */
+ * `deep`: look into every subdirectory, not only new ones.  A directory
+ * reached again (symlink loops, two names for one directory) is skipped. */
 int fb_sync_tree(td_file_backend *fb, bool deep, td_error *err);
 int fb_sync_dir(td_file_backend *fb, const char *rel, bool deep, td_error *err);
+/* Under the lock: (re)takes the checksums of f's first `size` bytes.  False
+ * when the file cannot be read. */
+bool fb_file_checksum(fb_file *f, int64_t size, uint64_t *head, uint64_t *tail);
 /* Under the lock: updates one location from a listing of its directory. */
 void fb_sync_location(td_file_backend *fb, fb_location *loc);
 char *fb_join(const char *a, const char *b);

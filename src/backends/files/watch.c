@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backends/files/files_internal.h"
@@ -23,45 +24,58 @@
   (IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
    IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR)
 
+/* Watches are indexed by their descriptor (small integers). */
 static fb_watch *find_watch(td_file_backend *fb, int wd) {
-  for (int64_t i = 0; i < fb->n_watches; i++)
-    if (fb->watches[i].wd == wd) return &fb->watches[i];
-  return NULL;
+  return wd >= 0 && wd < fb->cap_watches && fb->watches[wd].rel ? &fb->watches[wd] : NULL;
 }
 
 static void drop_watch(td_file_backend *fb, int wd) {
   fb_watch *w = find_watch(fb, wd);
   if (!w) return;
   td_free(w->rel);
-  *w = fb->watches[--fb->n_watches];
+  w->rel = NULL;
+}
+
+/* True when root/rel is (still) the directory of identity st. */
+static bool same_dir(td_file_backend *fb, const char *rel, const struct stat *st) {
+  char *dir = fb_join(fb->root, rel);
+  struct stat s2;
+  bool same = dir && stat(dir, &s2) == 0 && s2.st_dev == st->st_dev && s2.st_ino == st->st_ino;
+  td_free(dir);
+  return same;
 }
 
 bool fb_watch_add(td_file_backend *fb, const char *rel) {
   char *dir = fb_join(fb->root, rel);
   if (!dir) return false;
-  int wd = inotify_add_watch(fb->ino_fd, dir, WATCH_MASK);
+  struct stat st;
+  int wd = stat(dir, &st) == 0 ? inotify_add_watch(fb->ino_fd, dir, WATCH_MASK) : -1;
   td_free(dir);
   if (wd < 0) return false;
   fb_watch *w = find_watch(fb, wd);
   if (w) {
-    if (strcmp(w->rel, rel) == 0) return false;
-    char *r = td_strdup(rel); /* the same directory reached under a new name */
+    /* The same directory: under a second name (a symlink: keep the first),
+     * or renamed (take the new name). */
+    if (strcmp(w->rel, rel) == 0 || same_dir(fb, w->rel, &st)) return false;
+    char *r = td_strdup(rel);
     if (r) {
       td_free(w->rel);
       w->rel = r;
     }
     return true;
   }
-  if (fb->n_watches == fb->cap_watches) {
-    int64_t cap = fb->cap_watches ? fb->cap_watches * 2 : 16;
+  if (wd >= fb->cap_watches) {
+    int64_t cap = fb->cap_watches ? fb->cap_watches : 16;
+    while (cap <= wd) cap *= 2;
     fb_watch *nw = td_realloc(fb->watches, (size_t)cap * sizeof *nw);
     if (!nw) return false;
+    memset(nw + fb->cap_watches, 0, (size_t)(cap - fb->cap_watches) * sizeof *nw);
     fb->watches = nw;
     fb->cap_watches = cap;
   }
   char *r = td_strdup(rel);
   if (!r) return false;
-  fb->watches[fb->n_watches++] = (fb_watch){wd, r};
+  fb->watches[wd] = (fb_watch){wd, r};
   return true;
 }
 
@@ -135,8 +149,10 @@ static void close_fds(td_file_backend *fb) {
   if (fb->ino_fd >= 0) close(fb->ino_fd);
   if (fb->wake_fd >= 0) close(fb->wake_fd);
   fb->ino_fd = fb->wake_fd = -1;
-  for (int64_t i = 0; i < fb->n_watches; i++) td_free(fb->watches[i].rel);
-  fb->n_watches = 0;
+  for (int64_t i = 0; i < fb->cap_watches; i++) {
+    td_free(fb->watches[i].rel);
+    fb->watches[i].rel = NULL;
+  }
 }
 
 int fb_watch_start(td_file_backend *fb, td_error *err) {

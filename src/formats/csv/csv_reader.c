@@ -335,10 +335,10 @@ static int read_header(csv_reader *r, csv_buf *b, csv_scan *s, csv_field **field
     switch (st) {
       case CSV_REC: break;
       case CSV_END:
-        return td_err(err, TD_EFORMAT, "'%s': the file is empty; expected a header row of column names",
+        return td_err_at(err, TD_EFORMAT, TD_READER_INCOMPLETE, "'%s': the file is empty; expected a header row of column names",
                       r->base.io.path);
       case CSV_PARTIAL:
-        return td_err(err, TD_EFORMAT, "'%s': line %lld: the header row has no terminating newline",
+        return td_err_at(err, TD_EFORMAT, TD_READER_INCOMPLETE, "'%s': line %lld: the header row has no terminating newline",
                       r->base.io.path, (long long)line);
       default: return split_error(r, &rec, line, err);
     }

@@ -9,6 +9,7 @@
 #include <lz4frame.h>
 #include <zstd.h>
 
+#include "formats/cache.h"
 #include "formats/ipc/ipc_internal.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -24,90 +25,38 @@ typedef struct batch_ctx {
   int64_t buf[3][2]; /* offset and length within the body */
 } batch_ctx;
 
-/* A decompressed buffer, shared through a cache of every reader of the
- * process (bounded in bytes; the newest is always kept), so each compressed
- * buffer of a batch is decompressed once for all the pages read from it. */
+/* A decompressed buffer, in the readers' shared cache (formats/cache.h), so
+ * each compressed buffer of a batch is decompressed once for all the pages
+ * read from it. */
 typedef struct ipc_plain {
-  const ipc_reader *owner;
-  int64_t msg, off; /* message offset, buffer offset in its body */
+  td_fcache_entry ce; /* first */
+  int64_t msg, off;   /* message offset, buffer offset in its body */
   uint8_t *data;
   int64_t len;
-  int refs;
-  bool cached;
-  uint64_t stamp;
 } ipc_plain;
 
 #define IPC_PLAIN_SLOTS 8
 #define IPC_PLAIN_BYTES ((int64_t)256 << 20)
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static ipc_plain *g_plain[IPC_PLAIN_SLOTS];
-static int64_t g_plain_bytes;
-static uint64_t g_clock;
+static td_fcache g_plain = TD_FCACHE_INIT(IPC_PLAIN_BYTES, IPC_PLAIN_SLOTS);
 
-static void plain_free(ipc_plain *p) {
+static void plain_free(td_fcache_entry *e) {
+  ipc_plain *p = (ipc_plain *)e;
   td_free(p->data);
   td_free(p);
 }
 
 static void plain_release(ipc_plain *p) {
-  if (!p) return;
-  pthread_mutex_lock(&g_lock);
-  bool drop = --p->refs == 0 && !p->cached;
-  pthread_mutex_unlock(&g_lock);
-  if (drop) plain_free(p);
+  if (p) td_fcache_release(&g_plain, &p->ce);
 }
 
-static ipc_plain *plain_find(const ipc_reader *r, int64_t msg, int64_t off) {
-  ipc_plain *found = NULL;
-  pthread_mutex_lock(&g_lock);
-  for (int i = 0; i < IPC_PLAIN_SLOTS && !found; i++) {
-    ipc_plain *p = g_plain[i];
-    if (p && p->owner == r && p->msg == msg && p->off == off) {
-      found = p;
-      p->refs++;
-      p->stamp = ++g_clock;
-    }
-  }
-  pthread_mutex_unlock(&g_lock);
-  return found;
+static bool plain_match(const td_fcache_entry *e, const void *arg) {
+  const ipc_plain *p = (const ipc_plain *)e;
+  const int64_t *k = arg;
+  return p->msg == k[0] && p->off == k[1];
 }
 
-/* Under g_lock. */
-static void plain_evict(int i) {
-  ipc_plain *p = g_plain[i];
-  g_plain[i] = NULL;
-  g_plain_bytes -= p->len;
-  p->cached = false;
-  if (p->refs == 0) plain_free(p);
-}
-
-static void plain_put(ipc_plain *p) {
-  pthread_mutex_lock(&g_lock);
-  for (;;) {
-    int empty = -1, oldest = -1;
-    for (int i = 0; i < IPC_PLAIN_SLOTS; i++) {
-      if (!g_plain[i]) empty = i;
-      else if (oldest < 0 || g_plain[i]->stamp < g_plain[oldest]->stamp) oldest = i;
-    }
-    if (empty >= 0 && (g_plain_bytes + p->len <= IPC_PLAIN_BYTES || oldest < 0)) {
-      g_plain[empty] = p;
-      g_plain_bytes += p->len;
-      p->cached = true;
-      p->stamp = ++g_clock;
-      break;
-    }
-    plain_evict(oldest);
-  }
-  pthread_mutex_unlock(&g_lock);
-}
-
-void ipc_plain_clear(const ipc_reader *r) {
-  pthread_mutex_lock(&g_lock);
-  for (int i = 0; i < IPC_PLAIN_SLOTS; i++)
-    if (g_plain[i] && g_plain[i]->owner == r) plain_evict(i);
-  pthread_mutex_unlock(&g_lock);
-}
+void ipc_plain_clear(const ipc_reader *r) { td_fcache_clear(&g_plain, r); }
 
 /* One buffer, ready to hand out byte ranges. */
 typedef struct bsrc {
@@ -279,7 +228,8 @@ static int open_buf(const batch_ctx *bc, int i, int64_t need, bsrc *s, td_error 
     if (ulen != -1) {
       if (ulen < need) return fail(bc, TD_EFORMAT, "buffer too small for the rows (has, needs)", ulen, need, err);
       if (need == 0) return TD_OK;
-      ipc_plain *p = plain_find(bc->r, bc->m->offset, off);
+      int64_t key[2] = {bc->m->offset, off};
+      ipc_plain *p = (ipc_plain *)td_fcache_find(&g_plain, bc->r, plain_match, key);
       if (!p) { /* decompressed whole, once, for every page read from it */
         uint8_t *in = td_malloc((size_t)len + 1);
         p = td_calloc(1, sizeof *p);
@@ -291,11 +241,12 @@ static int open_buf(const batch_ctx *bc, int i, int64_t need, bsrc *s, td_error 
           td_free(p);
           return rc;
         }
-        p->owner = bc->r;
+        p->ce.owner = bc->r;
+        p->ce.bytes = p->len;
+        p->ce.free = plain_free;
         p->msg = bc->m->offset;
         p->off = off;
-        p->refs = 1;
-        plain_put(p);
+        td_fcache_put(&g_plain, &p->ce);
       }
       if (p->len < need) {
         plain_release(p);

@@ -235,11 +235,13 @@ static int open_file(ipc_reader *r, td_error *err) {
   int64_t size = r->file_size;
   uint8_t tail[10];
   if (size < 18)
-    return td_err(err, TD_EFORMAT, "'%s': %lld bytes is too small for an Arrow IPC file", path, (long long)size);
+    return td_err_at(err, TD_EFORMAT, TD_READER_INCOMPLETE, "'%s': %lld bytes is too small for an Arrow IPC file",
+                     path, (long long)size);
   int rc = td_io_read(&r->base.io, tail, 10, size - 10, err);
   if (rc) return rc;
   if (memcmp(tail + 4, MAGIC, 6) != 0)
-    return td_err(err, TD_EFORMAT, "'%s': no ARROW1 magic at the end of the file (truncated?)", path);
+    return td_err_at(err, TD_EFORMAT, TD_READER_INCOMPLETE, "'%s': no ARROW1 magic at the end of the file (truncated?)",
+                     path);
   int32_t flen = ipc_rd_i32(tail);
   if (flen <= 0 || flen > size - 18 || flen > IPC_MAX_METADATA)
     return td_err(err, TD_EFORMAT, "'%s': footer length %d is out of range for a %lld-byte file",
@@ -334,8 +336,8 @@ static int scan_stream(ipc_reader *r, int64_t size, td_error *err) {
 static int open_stream(ipc_reader *r, td_error *err) {
   int rc = scan_stream(r, r->file_size, err);
   if (!rc && r->scan_pos == 0)
-    rc = td_err(err, TD_EFORMAT, "'%s': no complete schema message (expected an Arrow IPC stream or file)",
-                r->base.io.path);
+    rc = td_err_at(err, TD_EFORMAT, TD_READER_INCOMPLETE,
+                   "'%s': no complete schema message (expected an Arrow IPC stream or file)", r->base.io.path);
   return rc;
 }
 

@@ -42,6 +42,7 @@ typedef struct pq_colinfo {
   int conv;            /* PQ_CV_* */
   td_type_id type;     /* engine type */
   int pw;              /* physical width in bytes; 0 for BOOLEAN, BYTE_ARRAY */
+  bool text;           /* BYTE_ARRAY annotated as text: values must be UTF-8 */
 } pq_colinfo;
 
 /* RLE / bit-packed hybrid decoder. */

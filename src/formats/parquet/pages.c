@@ -12,19 +12,12 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
-/* ---- cache ----
- * One cache for every Parquet reader of the process, bounded in bytes, so
- * that many open files cannot each keep their own decoded data alive.  The
- * newest segment is always kept (alone if it is bigger than the budget:
- * one decoded Parquet page may exceed it), so consecutive reads of a huge
- * page decode it once. */
+/* ---- cache (formats/cache.h: one for every Parquet reader) ---- */
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static pq_seg *g_cache[PQ_CACHE_SLOTS];
-static int64_t g_cache_bytes;
-static uint64_t g_clock;
+static td_fcache g_cache = TD_FCACHE_INIT(PQ_CACHE_BYTES, PQ_CACHE_SLOTS);
 
-static void seg_free(pq_seg *s) {
+static void seg_free(td_fcache_entry *e) {
+  pq_seg *s = (pq_seg *)e;
   td_array_reset(&s->arr);
   td_shared_array_release(s->shared);
   td_free(s);
@@ -32,11 +25,7 @@ static void seg_free(pq_seg *s) {
 
 void pq_seg_release(pq_reader *r, pq_seg *s) {
   (void)r;
-  if (!s) return;
-  pthread_mutex_lock(&g_lock);
-  bool drop = --s->refs == 0 && !s->cached;
-  pthread_mutex_unlock(&g_lock);
-  if (drop) seg_free(s);
+  if (s) td_fcache_release(&g_cache, &s->ce);
 }
 
 static int64_t seg_bytes(const td_array *a) {
@@ -46,58 +35,30 @@ static int64_t seg_bytes(const td_array *a) {
   return b;
 }
 
-static pq_seg *cache_find(pq_reader *r, int64_t col, int32_t rg, bool is_dict, int64_t lo, int64_t hi) {
-  pthread_mutex_lock(&g_lock);
-  pq_seg *found = NULL;
-  for (int i = 0; i < PQ_CACHE_SLOTS && !found; i++) {
-    pq_seg *s = g_cache[i];
-    if (s && s->owner == r && s->col == col && s->rg == rg && s->is_dict == is_dict &&
-        (is_dict || (s->first <= lo && s->first + s->view.length >= hi))) {
-      found = s;
-      s->refs++;
-      s->stamp = ++g_clock;
-    }
-  }
-  pthread_mutex_unlock(&g_lock);
-  return found;
+typedef struct seg_key {
+  int64_t col, rg, lo, hi;
+  bool is_dict;
+} seg_key;
+
+static bool seg_match(const td_fcache_entry *e, const void *arg) {
+  const pq_seg *s = (const pq_seg *)e;
+  const seg_key *k = arg;
+  return s->col == k->col && s->rg == k->rg && s->is_dict == k->is_dict &&
+         (k->is_dict || (s->first <= k->lo && s->first + s->view.length >= k->hi));
 }
 
-/* Under g_lock: drops slot i (freeing the segment when nobody holds it). */
-static void cache_evict(int i) {
-  pq_seg *s = g_cache[i];
-  g_cache[i] = NULL;
-  g_cache_bytes -= s->bytes;
-  s->cached = false;
-  if (s->refs == 0) seg_free(s);
+static pq_seg *cache_find(pq_reader *r, int64_t col, int32_t rg, bool is_dict, int64_t lo, int64_t hi) {
+  seg_key k = {col, rg, lo, hi, is_dict};
+  return (pq_seg *)td_fcache_find(&g_cache, r, seg_match, &k);
 }
 
 static void cache_put(pq_reader *r, pq_seg *s) {
-  s->owner = r;
-  pthread_mutex_lock(&g_lock);
-  for (;;) {
-    int empty = -1, oldest = -1;
-    for (int i = 0; i < PQ_CACHE_SLOTS; i++) {
-      if (!g_cache[i]) empty = i;
-      else if (oldest < 0 || g_cache[i]->stamp < g_cache[oldest]->stamp) oldest = i;
-    }
-    if (empty >= 0 && (g_cache_bytes + s->bytes <= PQ_CACHE_BYTES || oldest < 0)) {
-      g_cache[empty] = s;
-      g_cache_bytes += s->bytes;
-      s->cached = true;
-      s->stamp = ++g_clock;
-      break;
-    }
-    cache_evict(oldest);
-  }
-  pthread_mutex_unlock(&g_lock);
+  s->ce.owner = r;
+  s->ce.free = seg_free;
+  td_fcache_put(&g_cache, &s->ce);
 }
 
-void pq_cache_clear(pq_reader *r) {
-  pthread_mutex_lock(&g_lock);
-  for (int i = 0; i < PQ_CACHE_SLOTS; i++)
-    if (g_cache[i] && g_cache[i]->owner == r) cache_evict(i);
-  pthread_mutex_unlock(&g_lock);
-}
+void pq_cache_clear(pq_reader *r) { td_fcache_clear(&g_cache, r); }
 
 /* ---- reading byte ranges ---- */
 
@@ -228,6 +189,12 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
   }
   if (nn != rows && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err)))
     return rc;
+  if (run->c->ci.text) { /* (null rows are empty strings here) */
+    const int32_t *o = run->out->offsets;
+    for (int64_t i = run->rows; i < run->rows + rows; i++)
+      if (o[i + 1] > o[i] && !td_utf8_valid((const char *)run->out->data + o[i], o[i + 1] - o[i]))
+        return td_err(err, TD_EFORMAT, "row %lld: the text is not valid UTF-8", (long long)(run->row0 + i));
+  }
   run->rows += rows;
   run->out->length = run->rows;
   if (seg_bytes(run->out) > PQ_MAX_SEGMENT_BYTES)
@@ -555,13 +522,12 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
   pq_seg *s = NULL;
   if (!rc && !(s = td_calloc(1, sizeof *s))) rc = td_err_nomem(err, "caching a dictionary");
   if (!rc) {
-    s->refs = 1;
     s->is_dict = true;
     s->col = col;
     s->rg = rg;
     s->arr = run.own_dict;
     memset(&run.own_dict, 0, sizeof run.own_dict);
-    s->bytes = seg_bytes(&s->arr);
+    s->ce.bytes = seg_bytes(&s->arr);
     cache_put(r, s);
     *out = s;
   }
@@ -603,19 +569,18 @@ int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi
   if ((*out = cache_find(r, col, rg, false, lo, hi))) return TD_OK;
   pq_seg *s = td_calloc(1, sizeof *s);
   if (!s) return td_err_nomem(err, "decoding a column chunk");
-  s->refs = 1;
   s->col = col;
   s->rg = rg;
   int rc = decode_segment(r, col, rg, lo, hi, s, err);
   /* Share the decoded array so reads can hand out views of it. */
-  s->bytes = seg_bytes(&s->arr);
+  s->ce.bytes = seg_bytes(&s->arr);
   td_type_id type = s->arr.type;
   struct ArrowArray arr;
   if (!rc) rc = td_array_export(&s->arr, &arr, err);
   if (!rc) rc = td_shared_array_new(&arr, &s->shared, err);
   if (!rc) rc = td_colview_init(&s->view, type, &s->shared->array, err);
   if (rc) {
-    seg_free(s);
+    seg_free(&s->ce);
     return rc;
   }
   cache_put(r, s);

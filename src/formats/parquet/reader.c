@@ -196,7 +196,7 @@ static int read_footer(pq_reader *r, td_error *err) {
   if (rc) return rc;
   r->file_size = size;
   if (size < 12)
-    return td_err(err, TD_EFORMAT, "file is %lld bytes, too small for Parquet (at least 12 expected)",
+    return td_err_at(err, TD_EFORMAT, TD_READER_INCOMPLETE, "file is %lld bytes, too small for Parquet (at least 12 expected)",
                   (long long)size);
   uint8_t tail[8];
   if ((rc = td_io_read(&r->base.io, tail, 8, size - 8, err))) return rc;
@@ -204,7 +204,7 @@ static int read_footer(pq_reader *r, td_error *err) {
     return td_err(err, TD_EUNSUPPORTED, "encrypted Parquet files (magic PARE) are not supported");
   /* Like other readers, only the trailing magic is required. */
   if (memcmp(tail + 4, "PAR1", 4))
-    return td_err(err, TD_EFORMAT, "missing the PAR1 magic bytes at the end of the file");
+    return td_err_at(err, TD_EFORMAT, TD_READER_INCOMPLETE, "missing the PAR1 magic bytes at the end of the file");
   uint32_t len;
   memcpy(&len, tail, 4);
   if (len == 0 || len > size - 12 || len > PQ_MAX_FOOTER_BYTES)
@@ -333,9 +333,9 @@ static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int
     int rc = pq_get_segment(r, col, g, lo, lo + n, &s, err);
     /* A view keeps the whole segment alive: only for segments not much
      * bigger than the rows asked for (else the rows are copied below). */
-    bool view = !rc && (s->view.length <= 4 * n || s->bytes <= PQ_VIEW_BYTES);
+    bool got = !rc, view = got && (s->view.length <= 4 * n || s->ce.bytes <= PQ_VIEW_BYTES);
     if (view) rc = td_array_export_view(&s->shared->array, lo - s->first, n, s->shared, out, err);
-    if (!rc) pq_seg_release(r, s);
+    if (got) pq_seg_release(r, s);
     if (rc || view)
       return rc ? td_err_prefix(err, rc, "parquet file '%s', column '%s', row group %d: ", base->io.path,
                                 base->schema.fields[col].name, g)

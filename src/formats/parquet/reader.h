@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "formats/cache.h"
 #include "formats/parquet/encoding.h"
 #include "formats/parquet/metadata.h"
 #include "formats/reader.h"
@@ -40,12 +41,9 @@ typedef struct pq_column {
 typedef struct pq_reader pq_reader;
 
 typedef struct pq_seg {
-  const pq_reader *owner; /* the reader it was decoded for */
-  int refs;
-  bool cached, is_dict;
+  td_fcache_entry ce; /* first: in the shared cache, owned by the reader */
+  bool is_dict;
   int64_t col, rg, first;
-  int64_t bytes;
-  uint64_t stamp;
   td_array arr;            /* while decoding; dictionaries keep it */
   td_shared_array *shared; /* decoded data segments: the array, shared with
                               the zero-copy views read_column hands out */

@@ -131,7 +131,11 @@ bool pq_map_type(const pq_schema_elem *e, pq_colinfo *ci, const char **tz, char 
     case PQ_INT96: ci->pw = 12; return set(ci, PQ_CV_INT96, TD_TYPE_TIMESTAMP);
     case PQ_FLOAT: ci->pw = 4; return set(ci, PQ_CV_COPY4, TD_TYPE_FLOAT32);
     case PQ_DOUBLE: ci->pw = 8; return set(ci, PQ_CV_COPY8, TD_TYPE_FLOAT64);
-    case PQ_BYTE_ARRAY: return set(ci, PQ_CV_BYTES, TD_TYPE_UTF8);
+    case PQ_BYTE_ARRAY: /* text annotations promise UTF-8: it is checked */
+      ci->text = e->logical.kind == PQ_LT_STRING || e->logical.kind == PQ_LT_ENUM || e->logical.kind == PQ_LT_JSON ||
+                 (e->logical.kind == PQ_LT_NONE &&
+                  (e->converted == PQ_CT_UTF8 || e->converted == PQ_CT_ENUM || e->converted == PQ_CT_JSON));
+      return set(ci, PQ_CV_BYTES, TD_TYPE_UTF8);
     case PQ_FLBA:
       if (e->logical.kind == PQ_LT_FLOAT16) {
         if (e->type_length != 2)

@@ -60,6 +60,7 @@ static int64_t read_int(td_file_reader *r, int64_t row, td_error *err, int *rc) 
 
 /* ---- item 11: bounded memory ---- */
 
+#ifndef SANITIZED
 /* Reads a few 65,536-row pages of a column chunk of two 2^25-row pages
  * (each decodes to 256 MiB; the file is tiny), keeping every page alive as
  * an engine cache would.  Runs in a child under an address-space limit. */
@@ -85,6 +86,7 @@ static void item11_child(const char *path) {
   td_reader_close(r);
   _exit(0);
 }
+#endif
 
 static void test_item11_big_chunk_bounded_memory(void **state) {
   (void)state;
@@ -227,12 +229,42 @@ static void test_item18_dates_out_of_range(void **state) {
   expect_range_error("micros.parquet", 2, 10, INT64_MIN / 2, 1700000000000000);
 }
 
+/* ---- the same class as item 19: text columns are valid UTF-8 ---- */
+
+static void test_item19_parquet_invalid_utf8(void **state) {
+  (void)state;
+  static const char *const strs[] = {"ok", "caf\xc3\xa9", "bad\xc3", "x"};
+  pqb_spec s = {.name = "name", .phys = 6, .converted = 0, .rows = 4, .page_rows = 4, .strings = strs};
+  const char *path = tmp_path("utf8.parquet");
+  assert_int_equal(pqb_write(path, &s), 0);
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  struct ArrowArray a;
+  int rc = td_reader_read(r, 0, 0, 4, &a, &err);
+  printf("item 19 (parquet): %s: %s\n", td_status_name(rc), rc ? err.message : "read");
+  if (rc == TD_OK) a.release(&a);
+  assert_int_equal(rc, TD_EFORMAT);
+  TD_ASSERT_CONTAINS(err.message, "utf8.parquet");
+  TD_ASSERT_CONTAINS(err.message, "'name'");
+  TD_ASSERT_CONTAINS(err.message, "row 2:");
+  td_reader_close(r);
+  /* without the UTF8 annotation the bytes are binary and read as they are */
+  s.converted = -1;
+  assert_int_equal(pqb_write(path, &s), 0);
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  TD_ASSERT_OK(td_reader_read(r, 0, 0, 4, &a, &err), &err);
+  a.release(&a);
+  td_reader_close(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item11_big_chunk_bounded_memory),
       cmocka_unit_test(test_item11_pages_without_offset_index),
       cmocka_unit_test(test_item14_footer_amplification),
       cmocka_unit_test(test_item18_dates_out_of_range),
+      cmocka_unit_test(test_item19_parquet_invalid_utf8),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
