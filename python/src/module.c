@@ -566,8 +566,9 @@ static PyObject *open_files(PyObject *m, PyObject *args) {
   if (parse_options(p, c, t, u, &o) < 0) return NULL;
   Service *s = service_alloc();
   if (!s) return NULL;
-  o.on_error = svcref_on_error;
-  o.on_error_ctx = s->ref;
+  /* No on_error hook: a stream may keep this service alive after its
+   * Service object (and so the SvcRef) is gone.  (Python backends' services
+   * keep theirs through the bridge.) */
   td_error err;
   int rc;
   td_file_options fo;
@@ -637,11 +638,7 @@ static PyObject *memory_service(PyObject *m, PyObject *args) {
   }
   Service *s = rc == TD_OK ? service_alloc() : NULL;
   if (rc == TD_OK && !s) goto fail;
-  if (rc == TD_OK) {
-    o.on_error = svcref_on_error;
-    o.on_error_ctx = s->ref;
-    rc = td_service_new(td_memory_backend_backend(mb), &o, &s->svc, &err);
-  }
+  if (rc == TD_OK) rc = td_service_new(td_memory_backend_backend(mb), &o, &s->svc, &err); /* no hook, as files */
   td_memory_backend_release(mb);
   if (rc != TD_OK) {
     Py_XDECREF(s);

@@ -677,8 +677,10 @@ static int resolve(void *ctx, const char *source, bool is_path, td_service **ser
     int rc = td_file_backend_new(source, NULL, &fb, err);
     if (rc != TD_OK) return rc;
     rc = td_service_new(td_file_backend_backend(fb), NULL, service, err);
-    if (rc == TD_OK) rc = td_table_key_new(td_file_backend_table_name(fb), key, err);
-    if (rc != TD_OK) td_service_free(*service);
+    if (rc == TD_OK) {
+      rc = td_table_key_new(td_file_backend_table_name(fb), key, err);
+      if (rc != TD_OK) td_service_free(*service);
+    }
     td_file_backend_release(fb);
     return rc;
   }
