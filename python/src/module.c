@@ -136,6 +136,17 @@ PyObject *tdpy_array_capsule(struct ArrowArray *array) {
   return cap;
 }
 
+PyObject *tdpy_capsule_pair(struct ArrowSchema *schema, struct ArrowArray *array) {
+  PyObject *sc = tdpy_schema_capsule(schema);
+  PyObject *ac = sc ? tdpy_array_capsule(array) : NULL;
+  if (!sc && array->release) array->release(array);
+  if (!ac) {
+    Py_XDECREF(sc);
+    return NULL;
+  }
+  return Py_BuildValue("(NN)", sc, ac);
+}
+
 /* Moves the struct out of a capsule (the capsule is left released).  A None
  * capsule gives a released struct when `optional`. */
 static int take_schema(PyObject *cap, struct ArrowSchema *out, int optional) {
@@ -250,6 +261,14 @@ typedef struct {
   const char *text;
 } answer_args;
 
+/* Arguments of one kind with every Arrow struct released (empty). */
+static answer_args args_of(enum answer_kind kind) {
+  answer_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = kind;
+  return a;
+}
+
 static PyObject *answer(SvcRef *r, unsigned long long id, answer_args *a) {
   td_error err;
   td_error_clear(&err);
@@ -285,8 +304,7 @@ static PyObject *answer_schema(PyObject *m, PyObject *args) {
   unsigned long long id;
   PyObject *c1, *c2;
   if (!PyArg_ParseTuple(args, "O!KOO", &SvcRef_Type, &r, &id, &c1, &c2)) return NULL;
-  answer_args a = {.kind = A_SCHEMA};
-  a.a1.release = NULL;
+  answer_args a = args_of(A_SCHEMA);
   if (take_schema(c1, &a.s1, 0) < 0) return NULL;
   if (take_schema(c2, &a.s2, 1) < 0) {
     a.s1.release(&a.s1);
@@ -320,17 +338,15 @@ static PyObject *answer_location(PyObject *m, PyObject *args) {
   int rc = td_location_key_from_arrow(identity, s.release ? &s : NULL, arr.release ? &arr : NULL, &key, &err);
   if (rc != TD_OK) {
     /* Bad partition values break the contract: fail the request too. */
-    answer_args f = {.kind = A_FAILURE, .text = err.message};
-    f.s1.release = f.s2.release = NULL;
-    f.a1.release = NULL;
+    answer_args f = args_of(A_FAILURE);
+    f.text = err.message;
     PyObject *ignored = answer(r, id, &f);
     Py_XDECREF(ignored);
     PyErr_Clear();
     return tdpy_raise(TD_ECONTRACT, &err);
   }
-  answer_args a = {.kind = A_LOCATION, .key = key};
-  a.s1.release = a.s2.release = NULL;
-  a.a1.release = NULL;
+  answer_args a = args_of(A_LOCATION);
+  a.key = key;
   PyObject *res = answer(r, id, &a);
   td_location_key_release(key);
   return res;
@@ -341,9 +357,8 @@ static PyObject *answer_size(PyObject *m, PyObject *args) {
   unsigned long long id;
   long long size;
   if (!PyArg_ParseTuple(args, "O!KL", &SvcRef_Type, &r, &id, &size)) return NULL;
-  answer_args a = {.kind = A_SIZE, .size = size};
-  a.s1.release = a.s2.release = NULL;
-  a.a1.release = NULL;
+  answer_args a = args_of(A_SIZE);
+  a.size = size;
   return answer(r, id, &a);
 }
 
@@ -352,8 +367,7 @@ static PyObject *answer_values(PyObject *m, PyObject *args) {
   unsigned long long id;
   PyObject *c1, *c2;
   if (!PyArg_ParseTuple(args, "O!KOO", &SvcRef_Type, &r, &id, &c1, &c2)) return NULL;
-  answer_args a = {.kind = A_VALUES};
-  a.s2.release = NULL;
+  answer_args a = args_of(A_VALUES);
   if (take_schema(c1, &a.s1, 0) < 0) return NULL;
   if (take_array(c2, &a.a1, 0) < 0) {
     a.s1.release(&a.s1);
@@ -366,9 +380,7 @@ static PyObject *answer_success(PyObject *m, PyObject *args) {
   SvcRef *r;
   unsigned long long id;
   if (!PyArg_ParseTuple(args, "O!K", &SvcRef_Type, &r, &id)) return NULL;
-  answer_args a = {.kind = A_SUCCESS};
-  a.s1.release = a.s2.release = NULL;
-  a.a1.release = NULL;
+  answer_args a = args_of(A_SUCCESS);
   return answer(r, id, &a);
 }
 
@@ -377,9 +389,8 @@ static PyObject *answer_failure(PyObject *m, PyObject *args) {
   unsigned long long id;
   const char *text;
   if (!PyArg_ParseTuple(args, "O!Ks", &SvcRef_Type, &r, &id, &text)) return NULL;
-  answer_args a = {.kind = A_FAILURE, .text = text};
-  a.s1.release = a.s2.release = NULL;
-  a.a1.release = NULL;
+  answer_args a = args_of(A_FAILURE);
+  a.text = text;
   return answer(r, id, &a);
 }
 

@@ -393,14 +393,7 @@ static PyObject *table_read(Table *o, PyObject *args) {
     if (schema.release) schema.release(&schema);
     return tdpy_raise(rc, &err);
   }
-  PyObject *sc = tdpy_schema_capsule(&schema);
-  PyObject *ac = sc ? tdpy_array_capsule(&arr) : NULL;
-  if (!sc && arr.release) arr.release(&arr);
-  if (!ac) {
-    Py_XDECREF(sc);
-    return NULL;
-  }
-  return Py_BuildValue("(NN)", sc, ac);
+  return tdpy_capsule_pair(&schema, &arr);
 }
 
 static PyObject *table_add_listener(Table *o, PyObject *fn) { return listen(o->t, o->listeners, add_table_listener, remove_table_listener, fn); }
@@ -615,14 +608,7 @@ static PyObject *ptable_read(PTable *o, PyObject *unused) {
   rc = td_partitioned_table_read(o->pt, &s, &a, &err);
   Py_END_ALLOW_THREADS
   if (rc != TD_OK) return tdpy_raise(rc, &err);
-  PyObject *sc = tdpy_schema_capsule(&s);
-  PyObject *ac = sc ? tdpy_array_capsule(&a) : NULL;
-  if (!sc && a.release) a.release(&a);
-  if (!ac) {
-    Py_XDECREF(sc);
-    return NULL;
-  }
-  return Py_BuildValue("(NN)", sc, ac);
+  return tdpy_capsule_pair(&s, &a);
 }
 
 static PyObject *ptable_constituent(PTable *o, PyObject *arg) {
