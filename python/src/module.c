@@ -10,6 +10,7 @@
 #include "ext.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,12 +42,23 @@ PyObject *tdpy_raise(int rc, const td_error *err) {
   return NULL;
 }
 
+/* Set by _shutdown(), which the package registers with atexit: from then on
+ * engine threads no longer call into Python (once finalization starts, a
+ * thread that takes the GIL is ended on the spot, whatever it holds). */
+static _Atomic int shutting_down;
+
 int tdpy_alive(void) {
+  if (shutting_down) return 0;
 #if PY_VERSION_HEX >= 0x030D0000
   return !Py_IsFinalizing();
 #else
   return !_Py_IsFinalizing();
 #endif
+}
+
+static PyObject *shutdown(PyObject *m, PyObject *unused) {
+  shutting_down = 1;
+  Py_RETURN_NONE;
 }
 
 /* The classes, by status: (code, Python name, extra builtin base or NULL). */
@@ -801,6 +813,7 @@ static PyMethodDef module_methods[] = {
     {"answer_success", answer_success, METH_VARARGS, "answer_success(ref, id)"},
     {"answer_failure", answer_failure, METH_VARARGS, "answer_failure(ref, id, message)"},
     {"memory_service", memory_service, METH_VARARGS, "A service over the C in-memory backend (benchmarks)."},
+    {"_shutdown", shutdown, METH_NOARGS, "Stops engine threads from calling Python (atexit)."},
     {"open_files", open_files, METH_VARARGS, "open_files(path, page_size, cache_bytes, timeout_ms, period_ms)"},
     {NULL, NULL, 0, NULL}};
 
