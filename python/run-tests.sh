@@ -35,5 +35,6 @@ fi
 # TD_PY_INSTALL_ONLY=1: stop here (bench/run.sh uses the venv).
 [ -z "${TD_PY_INSTALL_ONLY:-}" ] || exit 0
 
-cd "$here"
-exec "$venv/bin/python" -P -X faulthandler -m pytest -q -p no:cacheprovider -o faulthandler_timeout=300 tests "$@"
+# From tests/, so that the source tree's tabledata/ (no extension) is not on sys.path.
+cd "$here/tests"
+exec "$venv/bin/python" -X faulthandler -m pytest -q -p no:cacheprovider -o faulthandler_timeout=300 . "$@"
