@@ -6,7 +6,7 @@
 # setup.py builds the library itself).  The venv is $TD_VENV or build/venv;
 # it is created when missing and given python/requirements-test.txt.
 # Exit 77 (ctest: skipped) when the requirements cannot be installed.
-# TD_PY_INSTALL_ONLY=1: build and install only (no tests).
+# TD_PY_INSTALL_ONLY=1: build and install only (no tests); TD_PY_VENV_ONLY=1: the venv only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -24,6 +24,9 @@ if ! cmp -s "$here/requirements-test.txt" "$stamp"; then
   fi
   cp "$here/requirements-test.txt" "$stamp"
 fi
+
+# TD_PY_VENV_ONLY=1: stop here (run-asan.sh builds its own extension).
+[ -z "${TD_PY_VENV_ONLY:-}" ] || exit 0
 
 if [ $# -gt 0 ]; then
   if [ -f "$1/libtabledata.a" ]; then export TABLEDATA_BUILD_DIR=$(cd "$1" && pwd); fi
