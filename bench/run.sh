@@ -24,3 +24,18 @@ if TD_PY_INSTALL_ONLY=1 ./python/run-tests.sh "$build" >/dev/null; then
 else
   echo "bench: the Python package could not be built (python3 -m venv, PyPI); skipped"
 fi
+# Against Deephaven's own table data service (pip install deephaven-server, Java 11+), in its
+# own venv; TD_BENCH_DEEPHAVEN=0 skips it.
+if [ "${TD_BENCH_DEEPHAVEN:-1}" != 0 ] && command -v java >/dev/null 2>&1 && [ -x "${TD_VENV:-build/venv}/bin/python" ]; then
+  dh=build/venv-dh
+  [ -x "$dh/bin/python" ] || python3 -m venv "$dh"
+  if "$dh/bin/python" -c "import deephaven_server" 2>/dev/null || "$dh/bin/pip" install -q deephaven-server numpy pyarrow; then
+    TABLEDATA_BUILD_DIR=$(cd "$build" && pwd) "$dh/bin/pip" install -q --no-deps ./python >/dev/null 2>&1 || true
+    "$dh/bin/python" bench/bench_deephaven.py "${TD_BENCH_DH_ROWS:-10000000}" "${TD_BENCH_DH_LOCATIONS:-100}" \
+      || echo "bench: the Deephaven comparison failed (see above)"
+  else
+    echo "bench: deephaven-server could not be installed; Deephaven comparison skipped"
+  fi
+else
+  echo "bench: Java 11+ and the Python venv are needed for the Deephaven comparison; skipped"
+fi

@@ -72,6 +72,8 @@ PyObject *tdpy_table_new(Service *service, td_table *t, const char *key_name);
 /* Capsules owning Arrow structs (moved in); NULL with an exception. */
 PyObject *tdpy_schema_capsule(struct ArrowSchema *schema);
 PyObject *tdpy_array_capsule(struct ArrowArray *array);
+/* (schema capsule, array capsule), both moved in (released on failure). */
+PyObject *tdpy_capsule_pair(struct ArrowSchema *schema, struct ArrowArray *array);
 int tdpy_table_types_ready(PyObject *module);
 
 #endif

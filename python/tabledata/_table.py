@@ -200,6 +200,14 @@ class Table:
             begin, end = rows
         return pa.Table.from_batches([import_batch(interruptible(self._native.read, cols, begin, end))])
 
+    def to_polars(self):
+        """The table as a Polars DataFrame (zero copy through the PyCapsule
+        stream; the same as ``polars.DataFrame(t)``).  Note that
+        ``polars.from_arrow(t)`` gives a Series of structs, by Polars' rule for
+        PyCapsule objects (``.struct.unnest()`` makes it a DataFrame)."""
+        import polars as pl
+        return pl.DataFrame(self)
+
     def to_batches(self, columns: Optional[Sequence[str]] = None) -> pa.RecordBatchReader:
         """A reader of the table's batches (one per page of one location), read lazily."""
         return import_stream(self._native.stream(list(columns) if columns is not None else None))

@@ -268,3 +268,16 @@ def test_answer_of_wrong_kind_from_thread_does_not_crash():
     with pytest.raises(td.BackendError, match="values_cb expects"):
         t.to_arrow()
     assert errors
+
+
+def test_exception_in_subscribe_fails_make_table_and_forgets_the_subscription():
+    class Boom(MemBackend):
+        def subscribe_to_table_location_size(self, *a):
+            raise RuntimeError("no feed")
+
+    svc = td.TableDataService(one_location(Boom))
+    with pytest.raises(td.BackendError, match="subscribe_to_table_location_size raised RuntimeError: no feed"):
+        svc.make_table(Key("t"), refreshing=True)
+    import gc
+    gc.collect()
+    assert list(svc._bridge._subs) == []  # the location subscription was unsubscribed, the failed one dropped
