@@ -20,13 +20,13 @@ fi
 # The Python package: a backend written in Python against the same data in the
 # C memory backend (python/run-tests.sh makes the venv and installs the package).
 if TD_PY_INSTALL_ONLY=1 ./python/run-tests.sh "$build" >/dev/null; then
-  "${TD_VENV:-build/venv}/bin/python" bench/bench_python.py "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-3}"
+  "${TD_VENV:-.venv}/bin/python" bench/bench_python.py "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-3}"
 else
   echo "bench: the Python package could not be built (python3 -m venv, PyPI); skipped"
 fi
 # Against Deephaven's own table data service (pip install deephaven-server, Java 11+), in its
 # own venv; TD_BENCH_DEEPHAVEN=0 skips it.
-if [ "${TD_BENCH_DEEPHAVEN:-1}" != 0 ] && command -v java >/dev/null 2>&1 && [ -x "${TD_VENV:-build/venv}/bin/python" ]; then
+if [ "${TD_BENCH_DEEPHAVEN:-1}" != 0 ] && command -v java >/dev/null 2>&1 && [ -x "${TD_VENV:-.venv}/bin/python" ]; then
   dh=build/venv-dh
   [ -x "$dh/bin/python" ] || python3 -m venv "$dh"
   if "$dh/bin/python" -c "import deephaven_server" 2>/dev/null || "$dh/bin/pip" install -q deephaven-server numpy pyarrow; then

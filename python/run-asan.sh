@@ -10,7 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd)
 shift
-venv=${TD_VENV:-$(dirname "$here")/build/venv}
+venv=${TD_VENV:-$(dirname "$here")/.venv}
 TD_PY_VENV_ONLY=1 "$here/run-tests.sh" || exit $?
 out="$build/python-asan"
 cd "$here"

@@ -3,14 +3,14 @@
 # pytest suite (ctest's test_python; also by hand).
 #   python/run-tests.sh [CMAKE_BUILD_DIR] [pytest arguments...]
 # CMAKE_BUILD_DIR: a build directory holding libtabledata.a to link (else
-# setup.py builds the library itself).  The venv is $TD_VENV or build/venv;
+# setup.py builds the library itself).  The venv is $TD_VENV or .venv (the one scripts/setup-deps.sh makes);
 # it is created when missing and given python/requirements-test.txt.
 # Exit 77 (ctest: skipped) when the requirements cannot be installed.
 # TD_PY_INSTALL_ONLY=1: build and install only (no tests); TD_PY_VENV_ONLY=1: the venv only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-venv=${TD_VENV:-$root/build/venv}
+venv=${TD_VENV:-$root/.venv}
 py=${PYTHON:-python3}
 
 if [ ! -x "$venv/bin/python" ]; then
