@@ -175,6 +175,7 @@ typedef struct view {
   double rate;         /* source rows per second */
   double t_prev;       /* when the rate's previous sample was taken */
   int64_t src_prev;
+  int64_t src_size;    /* the source's rows (its own listener keeps it) */
   double cycle_ms;
   int64_t cpu_prev;
   char failure[TD_ERROR_MESSAGE_SIZE + 64];
@@ -276,7 +277,7 @@ static void build_frame(view *v, const td_table_update *u) {
 /* The footer's figures, after a cycle.  Called with v->mu held. */
 static void take_figures(view *v) {
   double t = now_s();
-  int64_t src = td_table_size(v->source);
+  int64_t src = v->src_size;
   if (t - v->t_prev >= 1.0) {
     double r = (double)(src - v->src_prev) / (t - v->t_prev);
     v->rate = v->t_prev > 0 ? r : 0;
@@ -291,12 +292,24 @@ static void take_figures(view *v) {
   }
 }
 
-static void on_cycle(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+/* The source table's listener (when it is not the view). */
+static void on_source(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  view *v = ctx;
+  (void)e;
+  pthread_mutex_lock(&v->mu);
+  if (u) v->src_size = u->size_after;
   (void)t;
+  v->dirty = true;
+  pthread_mutex_unlock(&v->mu);
+  wake();
+}
+
+static void on_cycle(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
   view *v = ctx;
   pthread_mutex_lock(&v->mu);
   if (e) snprintf(v->failure, sizeof v->failure, "the table failed: %s", e->message);
   else {
+    if (v->source == t) v->src_size = u->size_after;
     take_figures(v);
     build_frame(v, u);
   }
@@ -408,7 +421,7 @@ static void draw(view *v) {
     puts_(&b, "\x1b[K");
   }
   char src[32], rate[32], foot[TD_ERROR_MESSAGE_SIZE + 512];
-  fmt_count(src, sizeof src, (double)td_table_size(v->source));
+  fmt_count(src, sizeof src, (double)v->src_size);
   fmt_count(rate, sizeof rate, v->rate);
   int64_t last_row = f->top + g->n_rows;
   if (v->failure[0]) snprintf(foot, sizeof foot, "%s  (q quits)", v->failure);
@@ -503,7 +516,7 @@ int td_tui_run(td_table *t, td_table *source, td_service *svc, const char *title
     pthread_mutex_lock(&v.mu);
     term_size(&v.rows, &v.cols);
     v.t_prev = now_s();
-    v.src_prev = td_table_size(v.source);
+    v.src_prev = v.src_size = td_table_size(v.source);
     if (svc) {
       td_counters c;
       td_service_counters(svc, &c);
@@ -515,6 +528,8 @@ int td_tui_run(td_table *t, td_table *source, td_service *svc, const char *title
     pthread_mutex_unlock(&v.mu);
     rc = td_table_add_listener(t, on_cycle, &v, &lid, err);
   }
+  int64_t sid = -1;
+  if (rc == TD_OK && v.source != t) rc = td_table_add_listener(v.source, on_source, &v, &sid, err);
   double t0 = now_s();
   while (rc == TD_OK && !g_quit) {
     struct pollfd p[2] = {{STDIN_FILENO, POLLIN, 0}, {g_wake[0], POLLIN, 0}};
@@ -566,6 +581,7 @@ int td_tui_run(td_table *t, td_table *source, td_service *svc, const char *title
     pthread_mutex_unlock(&v.mu);
   }
   if (lid >= 0) td_table_remove_listener(t, lid);
+  if (sid >= 0) td_table_remove_listener(v.source, sid);
   term_restore();
   for (int i = 0; i < 9; i++) sigaction(sigs[i], &old[i], NULL);
   close(g_wake[0]);
