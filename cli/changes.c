@@ -10,6 +10,8 @@
  */
 #include "changes.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +156,13 @@ static void flush_records(td_changes *c, int64_t version) {
       if (td_printer_rows(&c->p, c->recs[r].batch, c->recs[r].row, c->recs[r].row + 1, &e)) fail(c, &e);
     }
     td_printer_flush(&c->p);
+    if (ferror(c->out) && !c->rc) {
+      int en = errno;
+      td_error_clear(&e);
+      e.code = TD_EIO;
+      snprintf(e.message, sizeof e.message, "writing the output failed: %s", strerror(en));
+      fail(c, &e);
+    }
   }
   c->n_recs = 0;
 }
@@ -393,7 +402,8 @@ int td_changes_close(td_changes *c, td_error *err) {
   if (c->w && td_ipc_stream_writer_close(c->w, &e) != TD_OK) fail(c, &e);
   if (c->out) {
     td_printer_reset(&c->p);
-    if (fclose(c->out) != 0 && !c->rc) {
+    bool bad = ferror(c->out) != 0;
+    if ((fclose(c->out) != 0 || bad) && !c->rc) {
       c->rc = TD_EIO;
       snprintf(c->err.message, sizeof c->err.message, "writing the output failed");
     }

@@ -249,6 +249,26 @@ for name, sql, keys, want_ops in QUERIES:
             fail(f"{label}: a plain select gave {counts}")
         print(f"ok: {label}: {len(recs)} records {counts}, last version {last}, {len(expect)} rows")
 
+# Errors: a bad format is a usage error (2); a query error and an output that
+# cannot be written are errors (1) with a message.
+for args, status, text in ((["--format", "xml"], 2, "--format expects"),
+                           (["--format", "jsonl"], 1, "unknown column 'Nope'")):
+    r = subprocess.run([prog, "follow", "--duration", "0.3"] + args + ["SELECT Nope FROM demo"],
+                       capture_output=True, text=True)
+    if r.returncode != status or text not in r.stderr:
+        fail(f"follow {args}: status {r.returncode}, stderr {r.stderr!r} (wanted {status}, {text!r})")
+    else:
+        print(f"ok: follow {' '.join(args)} with a bad column: status {status}")
+if os.path.exists("/dev/full"):
+    for fmt in ("jsonl", "csv", "arrow"):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([prog, "follow", "--format", fmt, "--duration", "0.5", "--period", "100",
+                                "SELECT * FROM demo"], stdout=full, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 1 or "tabledata follow:" not in r.stderr:
+            fail(f"follow --format {fmt} > /dev/full: status {r.returncode}, stderr {r.stderr!r}")
+        else:
+            print(f"ok: follow --format {fmt} > /dev/full: status 1: {r.stderr.strip()}")
+
 shutil.rmtree(work, ignore_errors=True)
 if failures:
     print(f"follow formats: {len(failures)} failures")
