@@ -2,9 +2,11 @@
 """`tabledata follow --format jsonl|csv|arrow` read by a program.
 
 A writer (this script) grows a hive tree of CSV files (appended lines, a new
-partition, a new symbol that overtakes the others) while `follow` runs three
+partition, a new symbol that overtakes the others) while `follow` runs five
 queries in each format: a plain select (adds only), a grouped aggregation
-(adds and updates) and a top-2 by count (updates and a remove).  The records
+(adds and updates), a top-2 by count (updates and a remove), and two
+recomputed results without group columns (a top-3 by price; an aggregation
+whose GROUP BY column is not selected), whose changes are removes and adds.  The records
 of each output are applied in order to an empty result (add: insert; update:
 replace the row with the same group columns; remove: delete one equal row)
 and the outcome must equal `tabledata query` over the final files, in the
@@ -196,6 +198,9 @@ QUERIES = [
      ["Symbol"], {"add", "update"}),
     ("top2", f"SELECT Symbol, count(*) AS n FROM '{tree}' GROUP BY Symbol ORDER BY n DESC LIMIT 2",
      ["Symbol"], {"update", "remove"}),
+    # Recomputed without group columns: whole rows, so changes are remove + add.
+    ("top3price", f"SELECT Symbol, Price FROM '{tree}' ORDER BY Price DESC LIMIT 3", [], {"add", "remove"}),
+    ("nokey", f"SELECT count(*) AS n, sum(Size) AS s FROM '{tree}' GROUP BY Exchange", [], {"add", "remove"}),
 ]
 FORMATS = ["jsonl", "csv"] + (["arrow"] if DECODER else [])
 
@@ -247,6 +252,8 @@ for name, sql, keys, want_ops in QUERIES:
                 fail(f"{label}: no '{op}' record (counts {counts})")
         if name == "select" and (counts["update"] or counts["remove"]):
             fail(f"{label}: a plain select gave {counts}")
+        if not keys and counts["update"]:
+            fail(f"{label}: updates without group columns: {counts}")
         print(f"ok: {label}: {len(recs)} records {counts}, last version {last}, {len(expect)} rows")
 
 # Errors: a bad format is a usage error (2); a query error and an output that
