@@ -209,10 +209,15 @@ for name, sql, _, _ in QUERIES:
     for fmt in FORMATS:
         out = os.path.join(work, f"{name}.{fmt}")
         f = open(out, "wb")
-        p = subprocess.Popen([prog, "follow", "--format", fmt, "--duration", "7", "--period", "100", sql], stdout=f,
+        p = subprocess.Popen([prog, "follow", "--format", fmt, "--duration", "8", "--period", "100", sql], stdout=f,
                              stderr=subprocess.PIPE)
         procs.append((name, fmt, out, p, f))
-time.sleep(1.5)  # each follow has built its result (version 0)
+# Wait until every follow has built its result and written version 0 (its
+# output is not empty), so that the writes below arrive as changes.
+deadline = time.time() + 60
+while time.time() < deadline and not all(os.path.getsize(out) > 0 for _, _, out, _, _ in procs):
+    time.sleep(0.1)
+time.sleep(0.3)
 
 # Final counts: D 40, A 25, B 16, C 9 (distinct, so the top 2 is D, A).
 plan = ["A"] * 22 + ["B"] * 14 + ["C"] * 8
