@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@
 /* ---- the terminal ---- */
 
 static struct termios g_saved;
-static volatile sig_atomic_t g_raw, g_quit, g_resized, g_continued;
+/* Set from signal handlers (on any thread): lock-free atomics. */
+static _Atomic int g_raw, g_quit, g_resized, g_continued;
 static int g_wake[2] = {-1, -1};
 
 static const char k_enter[] = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J";
