@@ -304,6 +304,7 @@ static int answer_values(td_request req, struct ArrowSchema *schema, struct Arro
       rc = violate(s, c, rc, err, "%s", e.message);
       goto out;
     }
+    owner->bytes = td_array_extent_bytes(c->expect.type, owner->array.children[0]);
     rc = td_struct_child_export(&owner->array, 0, c->expect.type, owner, &keep, &e);
     td_shared_array_release(owner);
     if (rc) {

@@ -232,6 +232,8 @@ static int append_chunk(const mem_table *t, mem_location *l, struct ArrowArray *
   td_shared_array *sa;
   int rc = td_shared_array_new(data, &sa, err);
   if (rc) return rc;
+  for (int64_t i = 0; i < t->data.n_fields; i++) /* what its views keep alive */
+    sa->bytes += td_array_extent_bytes(t->data.fields[i].type, sa->array.children[i]);
   l->chunks[l->n_chunks].data = sa;
   l->chunks[l->n_chunks].start = l->size;
   l->n_chunks++;
