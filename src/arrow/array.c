@@ -335,11 +335,11 @@ int td_struct_validate(const struct ArrowArray *s, td_error *err) {
   if (s->length < 0 || s->offset < 0)
     return td_err(err, TD_ECONTRACT, "struct array has negative length %lld or offset %lld", (long long)s->length,
                   (long long)s->offset);
-  if (s->n_buffers != 1)
+  if (s->n_buffers != 1 && s->n_buffers != 0) /* 0: some producers omit the absent bitmap */
     return td_err(err, TD_ECONTRACT, "a struct array has 1 buffer, found %lld", (long long)s->n_buffers);
   if (s->n_children < 0 || (s->n_children > 0 && !s->children))
     return td_err(err, TD_ECONTRACT, "struct array has no children array");
-  const uint8_t *bits = s->buffers ? s->buffers[0] : NULL;
+  const uint8_t *bits = s->n_buffers > 0 && s->buffers ? s->buffers[0] : NULL;
   if (s->null_count > 0 && !bits)
     return td_err(err, TD_ECONTRACT, "struct array reports %lld nulls but has no validity bitmap",
                   (long long)s->null_count);

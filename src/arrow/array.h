@@ -166,7 +166,7 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
 int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowArray *out,
                       td_error *err);
 
-/* Checks the layout of a struct array from outside: one (validity) buffer,
+/* Checks the layout of a struct array from outside: its (validity) buffer,
  * non-negative offset and length, a null count that agrees with its bitmap,
  * and every child long enough for the struct's rows (struct row j is child
  * row offset + j, the child's own offset applied on top). */
