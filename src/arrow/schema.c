@@ -122,7 +122,7 @@ static uint64_t name_hash(const char *name) {
 /* An index slot: the name's hash in the high 32 bits (compared before the
  * name itself), field + 1 in the low 32 bits; 0 is empty. */
 #define TD_SLOT_FIELD(x) ((int64_t)((uint64_t)(x) & 0xffffffffu) - 1)
-#define TD_SLOT_TAG(h) ((int64_t)((h) >> 32 << 32))
+#define TD_SLOT_TAG(h) ((uint64_t)(h) >> 32 << 32)
 
 /* Adds field i to the index unless a field of that name is there already. */
 static void index_put(td_schema *s, int64_t i) {

@@ -306,11 +306,12 @@ static int answer_values(td_request req, struct ArrowSchema *schema, struct Arro
     }
     owner->bytes = td_array_extent_bytes(c->expect.type, owner->array.children[0]);
     rc = td_struct_child_export(&owner->array, 0, c->expect.type, owner, &keep, &e);
-    td_shared_array_release(owner);
+    td_shared_array_release(owner); /* `keep` holds it, or is a copy */
     if (rc) {
       rc = violate(s, c, rc, err, "%s", e.message);
       goto out;
     }
+    col = &keep;
   } else {
     td_arrow_array_move(&arr, &keep);
     col = &keep;

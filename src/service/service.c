@@ -89,11 +89,12 @@ bool td_service_pin(td_service *s) {
 }
 
 void td_service_unpin(td_service *s) {
-  if (atomic_fetch_sub(&s->pins, 1) == 1 && atomic_load(&s->closing)) {
-    pthread_mutex_lock(&s->req_lock);
-    pthread_cond_broadcast(&s->unpinned);
-    pthread_mutex_unlock(&s->req_lock);
-  }
+  /* Under req_lock, which reg_leave holds while it checks: once the count
+   * reaches 0 the service may be destroyed, so nothing touches it after
+   * the unlock. */
+  pthread_mutex_lock(&s->req_lock);
+  if (atomic_fetch_sub(&s->pins, 1) == 1 && atomic_load(&s->closing)) pthread_cond_broadcast(&s->unpinned);
+  pthread_mutex_unlock(&s->req_lock);
 }
 
 /* Leaves the registry, then waits for the answers still running. */

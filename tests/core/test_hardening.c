@@ -786,7 +786,6 @@ static void test_item6_shrink_and_regrow_between_cycles(void **state) {
   td_table_release(t);
 
   /* Against a size the engine learnt from another request. */
-  hb_init(&e.b, 1, 4);
   e.b.sizes[0] = 8;
   td_table *st = make(&e, false); /* sizes the location at 8 */
   e.b.sizes[0] = 4;
@@ -851,7 +850,8 @@ static void test_item7_large_location_batches(void **state) {
 static void test_item8_unpartitioned_ignores_partition_values(void **state) {
   (void)state;
   env e;
-  hb_init(&e.b, 3, 2);
+  hb_init(&e.b, 6, 2);
+  e.b.n_locs = 3;
   e.b.key_values = true;
   env_open(&e);
   td_table *t = make(&e, false);
