@@ -75,7 +75,8 @@ typedef struct td_table_update {
  * once the table is consistent (reads see the new version).  `update` is
  * NULL and `error` set exactly once when the table fails; after that the
  * listener is not called again.  Callbacks may read tables, add or remove
- * listeners (their own included) and release tables. */
+ * listeners (their own included) and release tables, the table they are
+ * called for included (its remaining listeners are then not called). */
 typedef void (*td_table_listener)(void *ctx, td_table *table, const td_table_update *update,
                                   const td_error *error);
 
