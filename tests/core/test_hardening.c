@@ -356,7 +356,7 @@ static void env_open_opts(env *e, int64_t page_size, int64_t cache_bytes, int64_
   o.page_size = page_size;
   if (cache_bytes >= 0) o.cache_bytes = cache_bytes;
   o.update_period_ms = period_ms;
-  o.request_timeout_ms = 20000;
+  o.request_timeout_ms = 600000;
   o.on_error = on_error;
   o.on_error_ctx = &e->reps;
   td_error err;
@@ -381,9 +381,10 @@ static td_table *make(env *e, bool refreshing) {
   return t;
 }
 
+/* Generous: sanitizers and valgrind make big cycles slow. */
 static void flush(env *e) {
   td_error err;
-  TD_ASSERT_OK(td_service_flush(e->svc, 20000, &err), &err);
+  TD_ASSERT_OK(td_service_flush(e->svc, 900000, &err), &err);
 }
 
 typedef struct recorder {
