@@ -78,8 +78,10 @@ int td_page_data_new(td_type_id type, struct ArrowArray *array, td_page_data **o
   int64_t reach = td_array_extent_bytes(type, d->array) + (int64_t)sizeof(td_page_data);
   if (root) {
     d->root = root;
-    d->root_bytes = root->bytes > 0 ? root->bytes
-                    : root->array.n_children == 0 ? td_array_extent_bytes(type, &root->array) : reach;
+    /* Unknown size: a flat root laid out like the page (a view is of an
+     * array of its own type) reaches as far as its rows do. */
+    bool flat_like = root->array.n_children == 0 && root->array.n_buffers == d->array->n_buffers;
+    d->root_bytes = root->bytes > 0 ? root->bytes : flat_like ? td_array_extent_bytes(type, &root->array) : reach;
     if (d->root_bytes < reach) d->root_bytes = reach;
   } else {
     d->root = d;
