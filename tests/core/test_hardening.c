@@ -365,7 +365,7 @@ static void env_open_opts(env *e, int64_t page_size, int64_t cache_bytes, int64_
   TD_ASSERT_OK(td_table_key_new("t", &e->key, &err), &err);
 }
 
-static void env_open(env *e) { env_open_opts(e, 4, -1, 100000); }
+static void env_open(env *e) { env_open_opts(e, 4, -1, 86400000); } /* cycles when flushed */
 
 static void env_close(env *e) {
   td_table_key_release(e->key);
