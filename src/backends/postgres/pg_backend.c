@@ -180,11 +180,17 @@ static PGconn *conn_open(td_postgres_backend *pb, td_error *err) {
   return c;
 }
 
+/* A pooled connection, or a new one.  Pooled connections that the server
+ * closed meanwhile (a restart) are noticed without blocking and dropped. */
 static PGconn *conn_get(td_postgres_backend *pb, td_error *err) {
-  pthread_mutex_lock(&pb->mu);
-  PGconn *c = pb->n_pool ? pb->pool[--pb->n_pool] : NULL;
-  pthread_mutex_unlock(&pb->mu);
-  return c ? c : conn_open(pb, err);
+  for (;;) {
+    pthread_mutex_lock(&pb->mu);
+    PGconn *c = pb->n_pool ? pb->pool[--pb->n_pool] : NULL;
+    pthread_mutex_unlock(&pb->mu);
+    if (!c) return conn_open(pb, err);
+    if (PQconsumeInput(c) && PQstatus(c) == CONNECTION_OK) return c;
+    PQfinish(c);
+  }
 }
 
 static void conn_put(td_postgres_backend *pb, PGconn *c) {
@@ -494,13 +500,12 @@ static int count_rows(td_postgres_backend *pb, PGconn *c, pg_loc *l, int64_t *si
       sb_add(&q, "::%s)", pb->key_type);
     }
     sb_add(&q, ") SELECT (SELECT count(*) FROM td_r), "
-               "(SELECT x::text FROM td_r ORDER BY x DESC, k DESC LIMIT 1), "
-               "(SELECT k::text FROM td_r ORDER BY x DESC, k DESC LIMIT 1)");
+               "(SELECT td_r.x::text AS lx FROM td_r ORDER BY td_r.x DESC, td_r.k DESC LIMIT 1), "
+               "(SELECT td_r.k::text AS lk FROM td_r ORDER BY td_r.x DESC, td_r.k DESC LIMIT 1)");
   }
   if (rc == TD_OK && q.oom) rc = td_err_nomem(err, "a query");
   PGresult *r = NULL;
   if (rc == TD_OK && !(r = run(c, q.s, 0, NULL, 0, what, err))) rc = err ? err->code : TD_EIO;
-  td_free(q.s);
   td_free(lx);
   td_free(lk);
   if (rc == TD_OK) {
@@ -532,6 +537,7 @@ static int count_rows(td_postgres_backend *pb, PGconn *c, pg_loc *l, int64_t *si
     pthread_mutex_unlock(&pb->mu);
   }
   PQclear(r);
+  td_free(q.s);
   pthread_mutex_unlock(&pb->size_mu);
   return rc;
 }
@@ -599,6 +605,14 @@ static int read_values(td_postgres_backend *pb, pg_loc *l, const td_pg_column *c
   if (!c && rc == TD_OK) rc = err ? err->code : TD_EIO;
   char m[512];
   PGresult *r = c ? PQexec(c, q.s) : NULL;
+  if (c && PQresultStatus(r) != PGRES_COPY_OUT && PQstatus(c) == CONNECTION_BAD) {
+    /* A pooled connection the server closed (a restart): one new try. */
+    PQclear(r);
+    PQfinish(c);
+    c = conn_open(pb, err);
+    r = c ? PQexec(c, q.s) : NULL;
+    if (!c) rc = err ? err->code : TD_EIO;
+  }
   td_free(q.s);
   if (c && PQresultStatus(r) != PGRES_COPY_OUT) {
     rc = td_err(err, TD_EIO, "table '%s', location '%s', column '%s': reading rows %lld..%lld: %s", pb->table,
@@ -713,13 +727,13 @@ static void answer_known(td_postgres_backend *pb, td_request req) {
     if (!pb->locs[i]->gone) td_answer_location(req, pb->locs[i]->key, NULL);
 }
 
+static int with_conn(td_postgres_backend *pb, pg_loc *l, int64_t *size, td_error *e);
+
 static void m_locations(void *self, const td_table_key *table, td_request req) {
   td_postgres_backend *pb = self;
   td_error e;
   td_error_clear(&e);
-  PGconn *c = conn_get(pb, &e);
-  int rc = c ? refresh_locations(pb, c, &e) : e.code;
-  conn_put(pb, c);
+  int rc = with_conn(pb, NULL, NULL, &e);
   if (rc) {
     fail(req, &e);
     return;
@@ -742,15 +756,29 @@ static pg_loc *loc_lookup(td_postgres_backend *pb, const td_location_key *key, t
   return l;
 }
 
+/* count_rows (l != NULL) or refresh_locations on a pooled connection,
+ * tried once more on a new connection when the pooled one was closed by
+ * the server (a restart). */
+static int with_conn(td_postgres_backend *pb, pg_loc *l, int64_t *size, td_error *e) {
+  int rc = TD_OK;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    PGconn *c = attempt ? conn_open(pb, e) : conn_get(pb, e);
+    if (!c) return e->code;
+    rc = l ? count_rows(pb, c, l, size, e) : refresh_locations(pb, c, e);
+    bool lost = rc && PQstatus(c) == CONNECTION_BAD;
+    conn_put(pb, c);
+    if (!lost) break;
+  }
+  return rc;
+}
+
 static void m_size(void *self, const td_table_key *table, const td_location_key *location, td_request req) {
   td_postgres_backend *pb = self;
   td_error e;
   td_error_clear(&e);
   pg_loc *l = loc_lookup(pb, location, &e);
-  PGconn *c = l ? conn_get(pb, &e) : NULL;
   int64_t size = 0;
-  int rc = c ? count_rows(pb, c, l, &size, &e) : e.code;
-  conn_put(pb, c);
+  int rc = l ? with_conn(pb, l, &size, &e) : e.code;
   if (rc) fail(req, &e);
   else td_answer_size(req, size, NULL);
 }
@@ -781,9 +809,7 @@ static void m_sub_locations(void *self, const td_table_key *table, td_request su
   td_postgres_backend *pb = self;
   td_error e;
   td_error_clear(&e);
-  PGconn *c = conn_get(pb, &e);
-  int rc = c ? refresh_locations(pb, c, &e) : e.code;
-  conn_put(pb, c);
+  int rc = with_conn(pb, NULL, NULL, &e);
   if (rc) {
     fail(sub, &e);
     return;
@@ -803,10 +829,8 @@ static void m_sub_size(void *self, const td_table_key *table, const td_location_
   td_error e;
   td_error_clear(&e);
   pg_loc *l = loc_lookup(pb, location, &e);
-  PGconn *c = l ? conn_get(pb, &e) : NULL;
   int64_t size = 0;
-  int rc = c ? count_rows(pb, c, l, &size, &e) : e.code;
-  conn_put(pb, c);
+  int rc = l ? with_conn(pb, l, &size, &e) : e.code;
   if (rc) {
     fail(sub, &e);
     return;
