@@ -57,7 +57,7 @@ typedef struct sources {
 
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
   sources *s = ctx;
-  if (is_path) {
+  if (is_path || td_cli_is_postgres(name)) {
     int rc = td_cli_open_path(name, &s->opts, svc, key, err);
     if (rc == TD_OK) {
       td_service_free(s->last);
@@ -68,7 +68,7 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
   }
   if (strcmp(name, "demo") != 0) {
     err->code = TD_ENOTFOUND;
-    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo or a quoted path)", name);
+    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo, a quoted path or postgres('conninfo', 'table'))", name);
     return TD_ENOTFOUND;
   }
   int rc = TD_OK;

@@ -62,6 +62,25 @@ static bool ctl_start(pg_server *s) {
   return s->running;
 }
 
+/* Servers still running when the program exits (a failed assertion, exit()
+ * from a helper) are stopped and removed. */
+static pg_server *g_live[4];
+
+static void cleanup_at_exit(void) {
+  for (int i = 0; i < 4; i++)
+    if (g_live[i]) pg_server_destroy(g_live[i]);
+}
+
+static void remember(pg_server *s) {
+  static bool registered;
+  if (!registered) registered = atexit(cleanup_at_exit) == 0;
+  for (int i = 0; i < 4; i++)
+    if (!g_live[i]) {
+      g_live[i] = s;
+      return;
+    }
+}
+
 bool pg_server_start(pg_server *s) {
   memset(s, 0, sizeof *s);
   const char *bin = pg_server_bindir();
@@ -69,6 +88,7 @@ bool pg_server_start(pg_server *s) {
   snprintf(s->bindir, sizeof s->bindir, "%s", bin);
   snprintf(s->dir, sizeof s->dir, "/tmp/tdpgXXXXXX");
   if (!mkdtemp(s->dir)) return false;
+  remember(s);
   if (geteuid() == 0) {
     struct passwd *pw = getpwnam("postgres");
     if (!pw) pw = getpwnam("nobody");
@@ -96,6 +116,8 @@ bool pg_server_stop(pg_server *s, bool crash) {
 bool pg_server_restart(pg_server *s) { return ctl_start(s); }
 
 void pg_server_destroy(pg_server *s) {
+  for (int i = 0; i < 4; i++)
+    if (g_live[i] == s) g_live[i] = NULL;
   if (!s->dir[0]) return;
   pg_server_stop(s, false);
   char cmd[300];
@@ -110,7 +132,7 @@ PGconn *pg_server_connect(const pg_server *s, const char *user) {
   PGconn *c = PQconnectdb(ci);
   if (PQstatus(c) != CONNECTION_OK) {
     fprintf(stderr, "pg_server: cannot connect: %s\n", PQerrorMessage(c));
-    abort();
+    exit(1);
   }
   return c;
 }
@@ -120,7 +142,7 @@ void pg_exec(PGconn *c, const char *sql) {
   ExecStatusType st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     fprintf(stderr, "pg_exec: %s\n  in: %s\n", PQresultErrorMessage(r), sql);
-    abort();
+    exit(1);
   }
   PQclear(r);
 }
@@ -138,7 +160,7 @@ long long pg_scalar(PGconn *c, const char *sql) {
   PGresult *r = PQexec(c, sql);
   if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
     fprintf(stderr, "pg_scalar: %s\n  in: %s\n", PQresultErrorMessage(r), sql);
-    abort();
+    exit(1);
   }
   long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
   PQclear(r);

@@ -182,11 +182,12 @@ static void test_paging(void **state) {
 
 static td_service *g_resolve_svc;
 static const char *g_resolve_name;
+static char g_resolved[512];
 
 static int resolve(void *ctx, const char *source, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
   (void)ctx;
-  (void)source;
   (void)is_path;
+  snprintf(g_resolved, sizeof g_resolved, "%s", source);
   *svc = td_service_retain(g_resolve_svc);
   return td_table_key_new(g_resolve_name, key, err);
 }
@@ -222,7 +223,12 @@ static void test_partitions(void **state) {
   td_counters before, after;
   td_service_counters(o.svc, &before);
   td_table *r;
-  TD_ASSERT_OK(td_query("SELECT count(*) AS n, sum(v) AS s FROM ev WHERE partition = 'ev_a'", &qo, &r, &err), &err);
+  TD_ASSERT_OK(td_query("SELECT count(*) AS n, sum(v) AS s FROM postgres('dbname=x',\n'ev',key=>'id', 'a''b') "
+                        "WHERE partition = 'ev_a'",
+                        &qo, &r, &err),
+               &err);
+  /* A table function source reaches the resolver as its canonical text. */
+  assert_string_equal(g_resolved, "postgres('dbname=x', 'ev', key => 'id', 'a''b')");
   td_service_counters(o.svc, &after);
   assert_int_equal(after.calls[TD_METHOD_TABLE_LOCATION_SIZE] - before.calls[TD_METHOD_TABLE_LOCATION_SIZE], 1);
   struct ArrowArray a;
@@ -292,6 +298,38 @@ static void test_uri(void **state) {
   const char *bad[] = {"colour=red"};
   assert_int_equal(td_postgres_backend_open_args(g_srv.conninfo, "types", bad, 1, &pb, &err), TD_EINVAL);
   TD_ASSERT_CONTAINS(err.message, "unknown option 'colour=red'");
+}
+
+/* The CLI: postgres('conninfo', 'table', option => 'value') and URIs in
+ * tabledata query. */
+static void run_cli(const char *sql, char *out, size_t size) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "%s query --format csv \"%s\" 2>&1", TD_CLI, sql);
+  FILE *f = popen(cmd, "r");
+  assert_non_null(f);
+  size_t n = fread(out, 1, size - 1, f);
+  out[n] = 0;
+  pclose(f);
+}
+
+static void test_cli(void **state) {
+  (void)state;
+  char sql[1024], out[4096];
+  snprintf(sql, sizeof sql,
+           "SELECT ex, count(*) AS n FROM postgres('host=%s port=5432 user=postgres dbname=postgres', 'trades', "
+           "locations => 'ex') GROUP BY ex ORDER BY ex",
+           g_srv.dir);
+  run_cli(sql, out, sizeof out);
+  assert_string_equal(out, "ex,n\n0,21\n1,20\n2,20\n");
+  snprintf(sql, sizeof sql, "SELECT sum(v) AS s FROM 'postgresql:///postgres/big?host=%s&port=5432&user=postgres'",
+           g_srv.dir);
+  run_cli(sql, out, sizeof out);
+  assert_string_equal(out, "s\n3123750\n");
+  snprintf(sql, sizeof sql, "SELECT * FROM postgres('host=%s port=5432 user=postgres', 'nope')", g_srv.dir);
+  run_cli(sql, out, sizeof out);
+  TD_ASSERT_CONTAINS(out, "table 'nope' does not exist");
+  run_cli("SELECT * FROM postgres('only one')", out, sizeof out);
+  TD_ASSERT_CONTAINS(out, "expected postgres('conninfo', 'table'");
 }
 
 /* ---- bad input ---- */
@@ -560,7 +598,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_types),        cmocka_unit_test(test_paging),
       cmocka_unit_test(test_partitions),   cmocka_unit_test(test_distinct_locations),
-      cmocka_unit_test(test_uri),          cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_uri),          cmocka_unit_test(test_cli),
+      cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_live_out_of_order), cmocka_unit_test(test_live_partitions),
       cmocka_unit_test(test_restart),
   };
