@@ -5,6 +5,10 @@ build=${1:-build/release}
 "$build/bench/bench_core" "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-5}"
 "$build/bench/bench_refresh" "${TD_BENCH_APPENDS:-10000}" "${TD_BENCH_SECONDS:-3}"
 "$build/bench/bench_query" "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-3}"
+# The PostgreSQL backend (a throwaway server; skipped without PostgreSQL).
+if [ -x "$build/bench/bench_postgres" ]; then
+  "$build/bench/bench_postgres" "${TD_BENCH_PG_ROWS:-1000000}" "${TD_BENCH_PG_COMMITS:-200}"
+fi
 # tabledata against DuckDB (npm @duckdb/node-api) on the same files.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   work="$build/bench-node"

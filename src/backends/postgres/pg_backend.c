@@ -58,7 +58,15 @@ typedef struct pg_entry {
   char *xid, *key;
 } pg_entry;
 
-typedef struct pg_loc {
+typedef struct pg_loc pg_loc;
+
+typedef struct pg_stashed {
+  pg_loc *loc;
+  int64_t col, offset, n;
+  struct ArrowArray array;
+} pg_stashed;
+
+struct pg_loc {
   td_location_key *key;
   char *name;  /* for messages: the partition name or "col=value/..." */
   char *rel;   /* the relation to read */
@@ -70,7 +78,7 @@ typedef struct pg_loc {
   int64_t reported;     /* last size answered to size subscriptions */
   td_request_list size_subs;
   bool gone;
-} pg_loc;
+};
 
 struct td_postgres_backend {
   atomic_int refs;
@@ -89,6 +97,8 @@ struct td_postgres_backend {
   pg_loc **locs;
   int64_t n_locs, cap_locs;
   td_request_list loc_subs;
+  pg_stashed stash[64]; /* STASH_MAX */
+  int64_t n_stash;
   pthread_t thread;
   bool thread_started, stop;
   int wake[2];
@@ -544,14 +554,62 @@ static int count_rows(td_postgres_backend *pb, PGconn *c, pg_loc *l, int64_t *si
 
 /* ---- column values ---- */
 
-static const td_pg_column *column_find(const td_postgres_backend *pb, const char *name) {
+static int64_t column_find(const td_postgres_backend *pb, const char *name) {
   for (int64_t i = 0; i < pb->n_cols; i++)
-    if (strcmp(pb->cols[i].name, name) == 0) return &pb->cols[i];
-  return NULL;
+    if (strcmp(pb->cols[i].name, name) == 0) return i;
+  return -1;
 }
 
-static int read_values(td_postgres_backend *pb, pg_loc *l, const td_pg_column *col, int64_t offset, int64_t n,
+/* The stash: columns of a page fetched along with the one asked for, kept
+ * until the engine asks for them (each is handed out once), at most
+ * STASH_MAX, oldest dropped first (under mu). */
+#define STASH_MAX 64
+/* Tables with more data columns than this fetch one column per request. */
+#define STASH_COLUMNS 32
+
+static void stash_drop(td_postgres_backend *pb, int64_t i) {
+  if (pb->stash[i].array.release) pb->stash[i].array.release(&pb->stash[i].array);
+  memmove(pb->stash + i, pb->stash + i + 1, (size_t)(pb->n_stash - i - 1) * sizeof *pb->stash);
+  pb->n_stash--;
+}
+
+static void stash_put(td_postgres_backend *pb, pg_loc *l, int64_t col, int64_t offset, int64_t n,
+                      struct ArrowArray *a) {
+  if (pb->n_stash == STASH_MAX) stash_drop(pb, 0);
+  pg_stashed *e = &pb->stash[pb->n_stash++];
+  e->loc = l, e->col = col, e->offset = offset, e->n = n, e->array = *a;
+  a->release = NULL;
+}
+
+static bool stash_take(td_postgres_backend *pb, pg_loc *l, int64_t col, int64_t offset, int64_t n,
+                       struct ArrowArray *out) {
+  pthread_mutex_lock(&pb->mu);
+  bool found = false;
+  for (int64_t i = 0; i < pb->n_stash && !found; i++) {
+    pg_stashed *e = &pb->stash[i];
+    if (e->loc == l && e->col == col && e->offset == offset && e->n == n) {
+      *out = e->array;
+      e->array.release = NULL;
+      stash_drop(pb, i);
+      found = true;
+    }
+  }
+  pthread_mutex_unlock(&pb->mu);
+  return found;
+}
+
+/* Reads rows [offset, offset + n) of column `want` (an index into
+ * pb->cols) of location `l`; with a stash, the other data columns of those
+ * rows come in the same COPY and are stashed (a column whose values cannot
+ * be decoded is just not stashed: only the column asked for fails). */
+static int read_values(td_postgres_backend *pb, pg_loc *l, int64_t want, int64_t offset, int64_t n,
                        struct ArrowSchema *schema, struct ArrowArray *array, td_error *err) {
+  const td_pg_column *col = &pb->cols[want];
+  if (stash_take(pb, l, want, offset, n, array)) {
+    int rc = td_field_schema_make(col->name, col->type, col->tz, schema, err);
+    if (rc) array->release(array);
+    return rc;
+  }
   /* Where to start: the nearest index entry at or before offset. */
   pthread_mutex_lock(&pb->mu);
   pg_entry e = {-1, NULL, NULL};
@@ -565,10 +623,20 @@ static int read_values(td_postgres_backend *pb, pg_loc *l, const td_pg_column *c
   int64_t counted = l->counted;
   pthread_mutex_unlock(&pb->mu);
 
-  char *qc = quote_ident(col->name);
+  /* The columns to fetch: all data columns (want among them) or want. */
+  bool all = pb->n_cols <= STASH_COLUMNS;
+  int64_t nc = all ? pb->n_cols : 1;
+  int nf = (int)nc + 2;
   sbuf q = {0};
-  sb_add(&q, "COPY (SELECT t.%s, %s%s%s t.%s::text FROM %s t", qc ? qc : "", pb->xid ? "t." : "",
-         pb->xid ? pb->xid : "", pb->xid ? "::text," : "NULL::text,", pb->key, l->rel);
+  sb_add(&q, "COPY (SELECT ");
+  for (int64_t i = 0; i < nc; i++) {
+    char *qc = quote_ident(pb->cols[all ? i : want].name);
+    if (!qc) q.oom = true;
+    sb_add(&q, "t.%s, ", qc ? qc : "");
+    td_free(qc);
+  }
+  sb_add(&q, "%s%s%s t.%s::text FROM %s t", pb->xid ? "t." : "", pb->xid ? pb->xid : "",
+         pb->xid ? "::text," : "NULL::text,", pb->key, l->rel);
   bool where = false;
   if (*l->where) {
     sb_add(&q, " WHERE %s", l->where);
@@ -591,16 +659,21 @@ static int read_values(td_postgres_backend *pb, pg_loc *l, const td_pg_column *c
   if (pb->xid) sb_add(&q, " ORDER BY t.%s, t.%s", pb->xid, pb->key);
   else sb_add(&q, " ORDER BY t.%s", pb->key);
   sb_add(&q, " OFFSET %lld LIMIT %lld) TO STDOUT (FORMAT binary)", (long long)skip, (long long)n + 1);
-  td_free(qc);
   td_free(e.xid);
   td_free(e.key);
-  if (q.oom || !qc) {
+  if (q.oom) {
     td_free(q.s);
     return td_err_nomem(err, "a query");
   }
 
-  td_builder *b = NULL;
-  int rc = td_builder_new(col->type, &b, err);
+  int rc = TD_OK;
+  td_builder **bs = td_calloc((size_t)nc, sizeof *bs);
+  bool *bad_col = td_calloc((size_t)nc, sizeof *bad_col);
+  const char **fields = td_calloc((size_t)nf, sizeof *fields);
+  int32_t *lens = td_calloc((size_t)nf, sizeof *lens);
+  if (!bs || !bad_col || !fields || !lens) rc = td_err_nomem(err, "column builders");
+  int64_t wi = all ? want : 0; /* the wanted column's position in the COPY */
+  for (int64_t i = 0; rc == TD_OK && i < nc; i++) rc = td_builder_new(pb->cols[all ? i : want].type, &bs[i], err);
   PGconn *c = rc ? NULL : conn_get(pb, err);
   if (!c && rc == TD_OK) rc = err ? err->code : TD_EIO;
   char m[512];
@@ -631,37 +704,45 @@ static int read_values(td_postgres_backend *pb, pg_loc *l, const td_pg_column *c
     bool fed = rc == TD_OK && td__pg_copy_feed(&cp, data, (size_t)len);
     PQfreemem(data);
     if (rc == TD_OK && !fed) rc = td_err_nomem(err, "COPY data");
-    const char *fields[3];
-    int32_t lens[3];
     char why[300];
     int t;
-    while (rc == TD_OK && (t = td__pg_copy_next(&cp, 3, fields, lens, why, sizeof why)) != 0) {
+    while (rc == TD_OK && (t = td__pg_copy_next(&cp, nf, fields, lens, why, sizeof why)) != 0) {
       if (t < 0) {
         rc = td_err(err, TD_EFORMAT, "table '%s', location '%s', column '%s': %s", pb->table, l->name, col->name, why);
         break;
       }
+      const char *kx = fields[nf - 2], *kk = fields[nf - 1];
+      int32_t lx = lens[nf - 2], lk = lens[nf - 1];
       if (got == n) {
         /* The row after the page: remember where the next page starts. */
-        if (lens[2] > 0 && (size_t)lens[2] < sizeof next_key && lens[1] >= -1 &&
-            (lens[1] < 0 || (size_t)lens[1] < sizeof next_xid)) {
-          memcpy(next_key, fields[2], (size_t)lens[2]);
-          next_key[lens[2]] = 0;
-          if (lens[1] > 0) memcpy(next_xid, fields[1], (size_t)lens[1]);
-          next_xid[lens[1] > 0 ? lens[1] : 0] = 0;
+        if (lk > 0 && (size_t)lk < sizeof next_key && (lx < 0 || (size_t)lx < sizeof next_xid)) {
+          memcpy(next_key, kk, (size_t)lk);
+          next_key[lk] = 0;
+          if (lx > 0) memcpy(next_xid, kx, (size_t)lx);
+          next_xid[lx > 0 ? lx : 0] = 0;
           have_next = true;
         }
         got++;
         continue;
       }
-      td_value v;
-      if (!td__pg_decode_value(col->kind, fields[0], lens[0], &v, why, sizeof why)) {
-        char key[128];
-        snprintf(key, sizeof key, "%.*s", lens[2] > 0 ? (int)(lens[2] < 100 ? lens[2] : 100) : 0, fields[2]);
-        rc = td_err(err, TD_EFORMAT, "table '%s', location '%s', column '%s', row %lld (key %s): %s", pb->table,
-                    l->name, col->name, (long long)(offset + got), key, why);
-        break;
+      for (int64_t i = 0; i < nc && rc == TD_OK; i++) {
+        if (bad_col[i]) continue;
+        td_value v;
+        if (!td__pg_decode_value(pb->cols[all ? i : want].kind, fields[i], lens[i], &v, why, sizeof why)) {
+          if (i != wi) {
+            bad_col[i] = true;
+            continue;
+          }
+          char key[128];
+          snprintf(key, sizeof key, "%.*s", lk > 0 ? (int)(lk < 100 ? lk : 100) : 0, kk);
+          rc = td_err(err, TD_EFORMAT, "table '%s', location '%s', column '%s', row %lld (key %s): %s", pb->table,
+                      l->name, col->name, (long long)(offset + got), key, why);
+          break;
+        }
+        int arc = td_builder_append_value(bs[i], &v, err);
+        if (arc && i == wi) rc = arc;
+        else if (arc) bad_col[i] = true;
       }
-      rc = td_builder_append_value(b, &v, err);
       got++;
     }
   }
@@ -677,20 +758,34 @@ static int read_values(td_postgres_backend *pb, pg_loc *l, const td_pg_column *c
   }
   conn_put(pb, c);
   td__pg_copy_reset(&cp);
-  if (rc == TD_OK && td_builder_length(b) != n)
+  if (rc == TD_OK && td_builder_length(bs[wi]) != n)
     rc = td_err(err, TD_ECONTRACT,
                 "table '%s', location '%s': expected %lld rows from row %lld, found %lld (rows were deleted, or "
-                "the key '%s' is not append-only)",
-                pb->table, l->name, (long long)n, (long long)offset, (long long)td_builder_length(b), pb->key);
+                "the key %s is not append-only)",
+                pb->table, l->name, (long long)n, (long long)offset, (long long)td_builder_length(bs[wi]), pb->key);
   if (rc == TD_OK && have_next && offset + n < counted) {
     pthread_mutex_lock(&pb->mu);
     index_put(l, offset + n, pb->xid ? next_xid : NULL, next_key);
     pthread_mutex_unlock(&pb->mu);
   }
-  if (rc == TD_OK) rc = td_builder_finish(b, array, err);
-  td_builder_free(b);
+  if (rc == TD_OK) rc = td_builder_finish(bs[wi], array, err);
   if (rc == TD_OK && (rc = td_field_schema_make(col->name, col->type, col->tz, schema, err)) != TD_OK)
     array->release(array);
+  if (rc == TD_OK && all) {
+    for (int64_t i = 0; i < nc; i++) {
+      struct ArrowArray other;
+      if (i == wi || bad_col[i] || td_builder_length(bs[i]) != n || td_builder_finish(bs[i], &other, NULL) != TD_OK)
+        continue;
+      pthread_mutex_lock(&pb->mu);
+      stash_put(pb, l, i, offset, n, &other);
+      pthread_mutex_unlock(&pb->mu);
+    }
+  }
+  for (int64_t i = 0; bs && i < nc; i++) td_builder_free(bs[i]);
+  td_free(bs);
+  td_free(bad_col);
+  td_free(fields);
+  td_free(lens);
   return rc;
 }
 
@@ -789,11 +884,11 @@ static void m_values(void *self, const td_table_key *table, const td_location_ke
   td_error e;
   td_error_clear(&e);
   pg_loc *l = loc_lookup(pb, location, &e);
-  const td_pg_column *col = column_find(pb, column);
-  if (l && !col) td_err(&e, TD_ENOTFOUND, "table '%s': no column '%s'", pb->table, column);
+  int64_t col = column_find(pb, column);
+  if (l && col < 0) td_err(&e, TD_ENOTFOUND, "table '%s': no column '%s'", pb->table, column);
   struct ArrowSchema s;
   struct ArrowArray a;
-  if (!l || !col || read_values(pb, l, col, offset, min_rows, &s, &a, &e) != TD_OK) fail(req, &e);
+  if (!l || col < 0 || read_values(pb, l, col, offset, min_rows, &s, &a, &e) != TD_OK) fail(req, &e);
   else td_answer_values(req, &s, &a, NULL);
 }
 
@@ -1167,6 +1262,7 @@ void td_postgres_backend_release(td_postgres_backend *pb) {
     td_postgres_backend_wake(pb);
     pthread_join(pb->thread, NULL);
   }
+  while (pb->n_stash) stash_drop(pb, pb->n_stash - 1);
   for (int64_t i = 0; i < pb->n_pool; i++) PQfinish(pb->pool[i]);
   td_free(pb->pool);
   for (int64_t i = 0; i < pb->n_locs; i++) loc_free(pb->locs[i]);
