@@ -90,9 +90,16 @@ static int apply(opt_store *s, const char *nv, size_t len, td_error *err) {
     return 1;
   } else taken = 0;
 #undef IS
-  if (taken && s->n_strs < 8) s->strs[s->n_strs++] = v;
-  else td_free(v);
-  return taken;
+  if (!taken) {
+    td_free(v);
+    return 0;
+  }
+  if (s->n_strs == 8) { /* each option is kept until the backend is made */
+    td_free(v);
+    return -td_err(err, TD_EINVAL, "too many options (8 at most)");
+  }
+  s->strs[s->n_strs++] = v;
+  return 1;
 }
 
 int td_postgres_backend_open_args(const char *conninfo, const char *table, const char *const *extra,
