@@ -994,8 +994,14 @@ static int poll_once(td_postgres_backend *pb, PGconn *c, td_error *err) {
     int rc = count_rows(pb, c, l, &size, err);
     if (rc) {
       if (PQstatus(c) != CONNECTION_OK) return rc;
+      /* A partition dropped since the location poll above fails with
+       * "relation does not exist": look again, so that the failure says
+       * the partition was dropped (merge_locations answers it). */
+      td_error again;
+      int lrc = refresh_locations(pb, c, &again);
+      if (lrc && PQstatus(c) != CONNECTION_OK) return lrc;
       pthread_mutex_lock(&pb->mu);
-      loc_fail(l, err->message);
+      if (!l->gone) loc_fail(l, err->message);
       pthread_mutex_unlock(&pb->mu);
     }
   }

@@ -332,6 +332,29 @@ static void test_cli(void **state) {
   TD_ASSERT_CONTAINS(out, "expected postgres('conninfo', 'table'");
 }
 
+/* Table-function sources that do not parse say where and why. */
+static void test_call_syntax(void **state) {
+  (void)state;
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  td_table *r = NULL;
+  td_error err;
+  static const struct {
+    const char *sql, *msg;
+  } bad[] = {
+      {"SELECT * FROM postgres('a' 'b')", "expected ',' or ')' in the source's arguments"},
+      {"SELECT * FROM postgres(key 'x')", "expected '=>' after an argument name"},
+      {"SELECT * FROM postgres(1)", "expected a quoted string argument"},
+      {"SELECT * FROM postgres('a',", "expected a quoted string argument"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    assert_int_equal(td_query(bad[i].sql, &qo, &r, &err), TD_EPARSE);
+    TD_ASSERT_CONTAINS(err.message, bad[i].msg);
+    assert_null(r);
+  }
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_input(void **state) {
@@ -599,7 +622,7 @@ int main(void) {
       cmocka_unit_test(test_types),        cmocka_unit_test(test_paging),
       cmocka_unit_test(test_partitions),   cmocka_unit_test(test_distinct_locations),
       cmocka_unit_test(test_uri),          cmocka_unit_test(test_cli),
-      cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_call_syntax),  cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_live_out_of_order), cmocka_unit_test(test_live_partitions),
       cmocka_unit_test(test_restart),
   };
