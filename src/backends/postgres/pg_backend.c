@@ -602,14 +602,9 @@ static bool stash_take(td_postgres_backend *pb, pg_loc *l, int64_t col, int64_t 
  * pb->cols) of location `l`; with a stash, the other data columns of those
  * rows come in the same COPY and are stashed (a column whose values cannot
  * be decoded is just not stashed: only the column asked for fails). */
-static int read_values(td_postgres_backend *pb, pg_loc *l, int64_t want, int64_t offset, int64_t n,
-                       struct ArrowSchema *schema, struct ArrowArray *array, td_error *err) {
+static int read_page(td_postgres_backend *pb, pg_loc *l, int64_t want, int64_t offset, int64_t n, bool all,
+                     struct ArrowSchema *schema, struct ArrowArray *array, td_error *err) {
   const td_pg_column *col = &pb->cols[want];
-  if (stash_take(pb, l, want, offset, n, array)) {
-    int rc = td_field_schema_make(col->name, col->type, col->tz, schema, err);
-    if (rc) array->release(array);
-    return rc;
-  }
   /* Where to start: the nearest index entry at or before offset. */
   pthread_mutex_lock(&pb->mu);
   pg_entry e = {-1, NULL, NULL};
@@ -624,15 +619,17 @@ static int read_values(td_postgres_backend *pb, pg_loc *l, int64_t want, int64_t
   pthread_mutex_unlock(&pb->mu);
 
   /* The columns to fetch: all data columns (want among them) or want. */
-  bool all = pb->n_cols <= STASH_COLUMNS;
   int64_t nc = all ? pb->n_cols : 1;
   int nf = (int)nc + 2;
   sbuf q = {0};
   sb_add(&q, "COPY (SELECT ");
   for (int64_t i = 0; i < nc; i++) {
-    char *qc = quote_ident(pb->cols[all ? i : want].name);
+    /* Cast to the type seen at open: a column whose type changed since is
+     * converted by the server or fails there, never decoded as the old. */
+    const td_pg_column *ci = &pb->cols[all ? i : want];
+    char *qc = quote_ident(ci->name);
     if (!qc) q.oom = true;
-    sb_add(&q, "t.%s, ", qc ? qc : "");
+    sb_add(&q, "t.%s::%s, ", qc ? qc : "", ci->type_sql);
     td_free(qc);
   }
   sb_add(&q, "%s%s%s t.%s::text FROM %s t", pb->xid ? "t." : "", pb->xid ? pb->xid : "",
@@ -786,6 +783,23 @@ static int read_values(td_postgres_backend *pb, pg_loc *l, int64_t want, int64_t
   td_free(bad_col);
   td_free(fields);
   td_free(lens);
+  return rc;
+}
+
+/* A page of a column: from the stash, else read with the page's other
+ * columns, else (when that failed on the server: another column's type
+ * changed...) alone, so only the column asked for decides. */
+static int read_values(td_postgres_backend *pb, pg_loc *l, int64_t want, int64_t offset, int64_t n,
+                       struct ArrowSchema *schema, struct ArrowArray *array, td_error *err) {
+  const td_pg_column *col = &pb->cols[want];
+  if (stash_take(pb, l, want, offset, n, array)) {
+    int rc = td_field_schema_make(col->name, col->type, col->tz, schema, err);
+    if (rc) array->release(array);
+    return rc;
+  }
+  bool all = pb->n_cols > 1 && pb->n_cols <= STASH_COLUMNS;
+  int rc = read_page(pb, l, want, offset, n, all, schema, array, err);
+  if (rc == TD_EIO && all) rc = read_page(pb, l, want, offset, n, false, schema, array, err);
   return rc;
 }
 

@@ -148,6 +148,20 @@ static void test_types(void **state) {
   a.release(&a);
   s.release(&s);
   close_table(&o);
+
+  /* Type changes after opening: converted by the server when a cast exists
+   * (never decoded as the old type), a clear error naming the column when not. */
+  TD_ASSERT_OK(open_table("types", NULL, false, 0, &o, &err), &err);
+  pg_exec(g_c, "ALTER TABLE types ALTER COLUMN i4 TYPE text; ALTER TABLE types ALTER COLUMN b TYPE date USING NULL");
+  int64_t col = td_table_column_index(o.t, "i4");
+  TD_ASSERT_OK(td_table_read(o.t, &col, 1, 0, 3, &a, &err), &err);
+  assert_int_equal(((const int32_t *)a.children[0]->buffers[1])[a.children[0]->offset], 3);
+  a.release(&a);
+  col = td_table_column_index(o.t, "b");
+  assert_int_not_equal(td_table_read(o.t, &col, 1, 0, 3, &a, &err), TD_OK);
+  TD_ASSERT_CONTAINS(err.message, "table 'types', location '', column 'b'");
+  TD_ASSERT_CONTAINS(err.message, "cannot cast type date to boolean");
+  close_table(&o);
 }
 
 /* Many pages with gaps in the keys: sequential and random reads agree with
