@@ -3,7 +3,6 @@
  * 'path', and PostgreSQL tables, as 'postgresql://host/db/table' URIs or
  * postgres('conninfo', 'table' [, option => 'value' ...]) calls.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -17,60 +16,12 @@ bool td_cli_is_postgres(const char *source) {
          strncmp(source, "postgres(", 9) == 0;
 }
 
-#ifdef TD_HAVE_POSTGRES
-/* Splits the canonical call text postgres('a', 'b', name => 'v') (as the
- * query parser writes it) into strings: positional ones as they are, named
- * ones as "name=v".  *out is one malloc'd block (array and strings). */
-static int split_call(const char *call, char ***out, int *n_out, td_error *err) {
-  size_t len = strlen(call);
-  char **args = malloc(sizeof(char *) * (len / 2 + 2) + len + 1);
-  if (!args) return td_err(err, TD_ENOMEM, "out of memory");
-  char *w = (char *)(args + len / 2 + 2);
-  int n = 0;
-  const char *p = strchr(call, '(') + 1;
-  while (*p && *p != ')') {
-    while (*p == ' ' || *p == ',') p++;
-    args[n++] = w;
-    if (*p != '\'') { /* name => */
-      while (*p && *p != ' ' && *p != '=') *w++ = *p++;
-      *w++ = '=';
-      while (*p == ' ' || *p == '=' || *p == '>') p++;
-    }
-    if (*p != '\'') break;
-    for (p++; *p; p++) {
-      if (*p == '\'' && p[1] == '\'') *w++ = *p++;
-      else if (*p == '\'') break;
-      else *w++ = *p;
-    }
-    *w++ = 0;
-    if (*p == '\'') p++;
-  }
-  if (n < 2) {
-    free(args);
-    return td_err(err, TD_EINVAL,
-                      "postgres(): expected postgres('conninfo', 'table' [, option => 'value' ...]), found %s", call);
-  }
-  *out = args;
-  *n_out = n;
-  return TD_OK;
-}
-#endif
-
 /* Opens a PostgreSQL source (td_cli_is_postgres). */
 static int open_postgres(const char *source, const td_service_options *opts, td_service **svc, td_table_key **key,
                          td_error *err) {
 #ifdef TD_HAVE_POSTGRES
   td_postgres_backend *pb = NULL;
-  int rc;
-  if (strncmp(source, "postgres(", 9) == 0) {
-    char **args = NULL;
-    int n = 0;
-    if ((rc = split_call(source, &args, &n, err)) != TD_OK) return rc;
-    rc = td_postgres_backend_open_args(args[0], args[1], (const char *const *)args + 2, n - 2, &pb, err);
-    free(args);
-  } else {
-    rc = td_postgres_backend_open_uri(source, &pb, err);
-  }
+  int rc = td_postgres_backend_open_source(source, &pb, err);
   if (rc) return rc;
   rc = td_service_new(td_postgres_backend_backend(pb), opts, svc, err);
   if (rc == TD_OK) rc = td_table_key_new(td_postgres_backend_table_name(pb), key, err);

@@ -101,6 +101,16 @@ TD_API int td_postgres_backend_open_uri(const char *uri, td_postgres_backend **o
 TD_API int td_postgres_backend_open_args(const char *conninfo, const char *table, const char *const *extra,
                                          int64_t n_extra, td_postgres_backend **out, td_error *err);
 
+/* True for the FROM sources td_postgres_backend_open_source opens: a
+ * "postgresql://" or "postgres://" URI, or call text "postgres(...". */
+TD_API bool td_postgres_is_source(const char *source);
+/* Opens a FROM source as the query parser hands it to a resolver: a URI
+ * (as td_postgres_backend_open_uri) or the canonical text of a table
+ * function call, postgres('conninfo', 'table', name => 'value' ...)
+ * (named arguments are options).  Errors: those of the two openers,
+ * TD_EINVAL for anything else. */
+TD_API int td_postgres_backend_open_source(const char *source, td_postgres_backend **out, td_error *err);
+
 #ifdef __cplusplus
 }
 #endif
