@@ -28,9 +28,8 @@ static int open_postgres(const char *source, const td_service_options *opts, td_
   td_postgres_backend_release(pb);
   return rc;
 #else
-  (void)opts, (void)svc, (void)key;
-  return td_err(err, TD_EUNSUPPORTED, "%s: this tabledata was built without PostgreSQL (TD_WITH_POSTGRES)",
-                    source);
+  (void)source, (void)opts, (void)svc, (void)key;
+  return td_err(err, TD_EUNSUPPORTED, "this tabledata was built without PostgreSQL (TD_WITH_POSTGRES=OFF)");
 #endif
 }
 
