@@ -8,6 +8,10 @@ build=${1:-build/release}
 "$build/bench/bench_files" "${TD_BENCH_FILES:-16000}" "${TD_BENCH_RECORD_MIB:-128}"
 # shellcheck disable=SC2086
 "$build/bench/bench_scale" ${TD_BENCH_SCALE:-100000 1000000}
+# The PostgreSQL backend (a throwaway server; skipped without PostgreSQL).
+if [ -x "$build/bench/bench_postgres" ]; then
+  "$build/bench/bench_postgres" "${TD_BENCH_PG_ROWS:-1000000}" "${TD_BENCH_PG_COMMITS:-200}"
+fi
 # tabledata against DuckDB (npm @duckdb/node-api) on the same files.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   work="$build/bench-node"

@@ -29,7 +29,9 @@ static const char k_query_help[] =
     "or a quoted path to a directory of hive-partitioned data files or a single file:\n"
     "  SELECT Exchange, count(*) FROM demo GROUP BY Exchange\n"
     "  SELECT * FROM '/tmp/ticks/parquet' WHERE Date = '2024-01-02' LIMIT 10\n"
-    "(/tmp/ticks is the sample dataset that 'tabledata gen-sample /tmp/ticks' writes)\n\n"
+    "(/tmp/ticks is the sample dataset that 'tabledata gen-sample /tmp/ticks' writes)\n"
+    "or a PostgreSQL table: postgres('conninfo', 'table' [, key => 'id', ...]) or\n"
+    "'postgresql://host/db/table' (docs/POSTGRES.md)\n\n"
     "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
     "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"
     "  --timing     print the query's run time (from planning to the last row) to stderr\n"
@@ -68,7 +70,7 @@ typedef struct sources {
 
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
   sources *s = ctx;
-  if (is_path) {
+  if (is_path || td_cli_is_postgres(name)) {
     int rc = td_cli_open_path(name, &s->opts, svc, key, err);
     if (rc == TD_OK) {
       td_service_free(s->last);
@@ -81,7 +83,7 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
   }
   if (strcmp(name, "demo") != 0) {
     err->code = TD_ENOTFOUND;
-    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo or a quoted path)", name);
+    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo, a quoted path or postgres('conninfo', 'table'))", name);
     return TD_ENOTFOUND;
   }
   int rc = TD_OK;

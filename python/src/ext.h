@@ -20,6 +20,9 @@
 
 #include "tabledata/backend.h"
 #include "tabledata/file_backend.h"
+#ifdef TD_HAVE_POSTGRES
+#include "tabledata/postgres_backend.h"
+#endif
 #include "tabledata/query.h"
 #include "tabledata/service.h"
 #include "tabledata/table.h"

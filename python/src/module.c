@@ -594,6 +594,27 @@ static PyObject *open_files(PyObject *m, PyObject *args) {
    * keep theirs through the bridge.) */
   td_error err;
   int rc;
+#ifdef TD_HAVE_POSTGRES
+  /* A PostgreSQL table: 'postgresql://host/db/table' or postgres('conninfo', 'table', ...). */
+  if (td_postgres_is_source(path)) {
+    td_postgres_backend *pb = NULL;
+    char name[512] = "";
+    Py_BEGIN_ALLOW_THREADS
+    rc = td_postgres_backend_open_source(path, &pb, &err);
+    if (rc == TD_OK) {
+      snprintf(name, sizeof name, "%s", td_postgres_backend_table_name(pb));
+      rc = td_service_new(td_postgres_backend_backend(pb), &o, &s->svc, &err);
+    }
+    td_postgres_backend_release(pb);
+    Py_END_ALLOW_THREADS
+    if (rc != TD_OK) {
+      Py_DECREF(s);
+      return tdpy_raise(rc, &err);
+    }
+    s->ref->svc = s->svc;
+    return Py_BuildValue("(Ns)", (PyObject *)s, name);
+  }
+#endif
   td_file_options fo;
   td_file_options_init(&fo);
   Py_BEGIN_ALLOW_THREADS
