@@ -228,7 +228,8 @@ int td_serve_parse(const char *method, const char *path, const char *query, cons
       fail(r, 400, "GET /api/live needs ?sql=SELECT... or ?source=NAME");
       goto out;
     }
-  } else if (qsql || source) {
+  } else if (r->route == TD_ROUTE_TABLES && (qsql || source)) {
+    /* The page takes them (its script reads them); /api/tables does not. */
     fail(r, 400, "this resource takes no sql or source parameter");
     goto out;
   }

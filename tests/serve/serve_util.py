@@ -64,11 +64,21 @@ def parse_message(data):
     return header, table
 
 
+def _rows(table):
+    """Rows as dicts; timestamps as integers (nanoseconds do not fit datetime)."""
+    cols = []
+    for f, col in zip(table.schema, table.columns):
+        if pa.types.is_timestamp(f.type):
+            col = col.cast(pa.int64())
+        cols.append(col)
+    return pa.table(cols, names=table.schema.names).to_pylist()
+
+
 def apply(state, header, table):
     """Applies a snapshot or delta to `state` (a list of row dicts)."""
     if header["type"] == "error":
         raise RuntimeError(header["error"])
-    rows = table.to_pylist() if table is not None else []
+    rows = _rows(table) if table is not None else []
     if header["type"] == "snapshot":
         state[:] = rows
     else:
