@@ -58,8 +58,8 @@ static const char k_serve_help[] =
     "  --period MS       update cycle period of live sources (default 200)\n"
     "  --rate R          demo writer rows per second (default 20)\n"
     "  --duration S      stop after S seconds (default: until Ctrl-C)\n\n"
-    "Example:\n"
-    "  tabledata serve --source demo --source ticks=/tmp/ticks/parquet\n"
+    "Example (open the printed address in a browser; --duration stops it after 2 s):\n"
+    "  tabledata serve --port 0 --duration 2 --source demo --source ticks=/tmp/ticks/parquet\n"
     "  curl -s -d \"SELECT Symbol, count(*) FROM ticks GROUP BY Symbol\" 'http://127.0.0.1:8080/api/query?format=json'\n";
 
 /* ---- sources ---- */
