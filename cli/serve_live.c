@@ -17,10 +17,11 @@
  * resynchronised with a fresh snapshot (its deltas coalesce into one
  * snapshot); a write that fails or times out drops the client.
  *
- * Snapshots and deltas meet at a version: a snapshot is read at version V
- * (td_table_stream, the version unchanged across the call), and accepted
- * only if the hub has not broadcast a delta past V; the client then takes
- * the deltas of versions after V.  Lock order: server mu, hub mu, client mu.
+ * Snapshots and deltas meet at a version: a snapshot's stream is opened at
+ * version V (td_table_stream, the version unchanged across the call) under
+ * the hub's lock, so no delta past V was broadcast yet; the client takes the
+ * deltas of versions after V, queued behind the snapshot.  Lock order:
+ * server mu, hub mu, client mu.
  */
 #include <civetweb.h>
 #include <jansson.h>
@@ -163,33 +164,20 @@ static int encode_ranges(td_table *t, const int64_t (*ranges)[2], int64_t n, uns
   return rc;
 }
 
-/* The whole table `t` (at one version, *version) as a snapshot message;
- * NULL with err set on failure (TD_ERANGE: more rows than max_rows). */
-static msg *snapshot_msg(td_serve *s, td_table *t, bool in_listener, int64_t *version, td_error *err) {
-  struct ArrowArrayStream st, all;
-  for (int attempt = 0;; attempt++) {
-    int64_t v1 = td_table_version(t);
-    if (td_table_stream(t, NULL, 0, &st, err) != TD_OK) return NULL;
-    if (in_listener || td_table_version(t) == v1) {
-      *version = v1;
-      break;
-    }
-    st.release(&st);
-    if (attempt > 100) {
-      err->code = TD_ETIMEOUT;
-      snprintf(err->message, sizeof err->message, "the table changed during every snapshot attempt");
-      return NULL;
-    }
-  }
+/* A snapshot message of `st` (released; one version of the table,
+ * `version`); NULL with err set on failure (TD_ERANGE: more rows than
+ * max_rows). */
+static msg *snapshot_msg(td_serve *s, struct ArrowArrayStream *st, int64_t version, td_error *err) {
+  struct ArrowArrayStream all;
   int64_t rows = 0;
   int status;
-  if (td_serve_collect(&st, s->max_rows, s->max_time_ms, &all, &rows, &status, err) != TD_OK) return NULL;
+  if (td_serve_collect(st, s->max_rows, s->max_time_ms, &all, &rows, &status, err) != TD_OK) return NULL;
   unsigned char *ipc = NULL;
   size_t len = 0;
   int rc = td_serve_ipc_encode(&all, 0, &ipc, &len, err);
   all.release(&all);
   if (rc) return NULL;
-  msg *m = msg_make(json_pack("{s:s, s:I, s:I}", "type", "snapshot", "version", (json_int_t)*version, "size",
+  msg *m = msg_make(json_pack("{s:s, s:I, s:I}", "type", "snapshot", "version", (json_int_t)version, "size",
                               (json_int_t)rows),
                     ipc, len);
   free(ipc);
@@ -207,8 +195,12 @@ static int cmp_range(const void *a, const void *b) {
 
 /* One cycle's delta as a message. */
 static msg *delta_msg(td_serve *s, td_table *t, const td_table_update *u, td_error *err) {
-  int64_t v;
-  if (u->replaced) return snapshot_msg(s, t, true, &v, err);
+  if (u->replaced) {
+    /* In the listener the table stays at u->version. */
+    struct ArrowArrayStream st;
+    if (td_table_stream(t, NULL, 0, &st, err) != TD_OK) return NULL;
+    return snapshot_msg(s, &st, u->version, err);
+  }
   int64_t n = u->n_changed + u->n_added;
   int64_t (*ranges)[2] = calloc((size_t)n + 1, sizeof *ranges);
   json_t *changed = json_array(), *inserted = json_array();
@@ -383,29 +375,51 @@ void td_serve_live_shutdown(td_serve *s) {
 
 /* ---- clients ---- */
 
-/* Takes a snapshot for `c` and queues it, with the version the client's
- * deltas start after.  Returns false when the client must close. */
+/* Takes a snapshot for `c` and puts it first in its queue; the client
+ * then takes the deltas of later versions.  The snapshot's stream is opened
+ * under the hub's lock, at a version V stable across the call: the hub has
+ * broadcast nothing past V then (its listener waits for the lock), so
+ * deltas after V reach the client.  They are queued while the snapshot is
+ * encoded (outside the lock) and follow it.  Returns false when the client
+ * must close. */
 static bool resync(client *c) {
   td_serve_hub *h = c->hub;
   td_error err;
   td_error_clear(&err);
   for (int attempt = 0; attempt < 100; attempt++) {
-    int64_t v = 0;
-    msg *m = snapshot_msg(c->srv, h->t, false, &v, &err);
-    if (!m) break;
+    struct ArrowArrayStream st;
     pthread_mutex_lock(&h->mu);
-    bool ok = h->last_version <= v;
-    if (ok) {
+    int64_t v = td_table_version(h->t);
+    int rc = td_table_stream(h->t, NULL, 0, &st, &err);
+    bool stable = rc == TD_OK && td_table_version(h->t) == v;
+    if (stable) {
       pthread_mutex_lock(&c->mu);
       for (size_t i = 0; i < c->nq; i++) msg_release(c->q[i]);
       c->nq = 0;
       c->qbytes = 0;
       c->min_version = v;
       c->resync = false;
-      enqueue(c->srv, c, m, true);
       pthread_mutex_unlock(&c->mu);
     }
     pthread_mutex_unlock(&h->mu);
+    if (rc) break;
+    if (!stable) {
+      st.release(&st);
+      continue;
+    }
+    msg *m = snapshot_msg(c->srv, &st, v, &err);
+    if (!m) break;
+    pthread_mutex_lock(&c->mu);
+    bool ok = !c->resync; /* else its queue overflowed meanwhile: start again */
+    if (ok) {
+      size_t before = c->nq;
+      enqueue(c->srv, c, m, true);
+      if (c->nq == before + 1) {
+        memmove(c->q + 1, c->q, before * sizeof *c->q);
+        c->q[0] = m;
+      }
+    }
+    pthread_mutex_unlock(&c->mu);
     msg_release(m);
     if (ok) return true;
   }

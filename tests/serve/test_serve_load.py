@@ -157,6 +157,10 @@ def stuck_run(n_stuck):
 def test_stuck_clients(tmp):
     got0, grown0, _ = stuck_run(0)
     got, grown, snap = stuck_run(8)
+    if os.environ.get("TD_SERVE_SANITIZED"):
+        # A sanitizer's quarantine and slowness make memory and rates meaningless.
+        check("a reading client gets updates beside 8 stuck ones (sanitized build)", got >= 3, got)
+        return
     check("a reading client keeps getting updates beside 8 stuck ones", got >= SECONDS * 5 and got >= got0 / 3,
           (got, got0))
     # Bounded: each stuck client holds at most its queue (1 MB), the message
