@@ -140,6 +140,13 @@ def test_api(tmp):
         check("page served", st == 200 and h["Content-Type"].startswith("text/html") and b"tabledata" in body)
     finally:
         check("server exits 0 on SIGTERM", srv.stop() == 0)
+    # The time limit: 20,000 rows from 15 files take more than a millisecond.
+    srv = Server(EXE, "--source", "ticks=" + path, "--max-time", "1")
+    try:
+        st, h, body = request(srv.url + "/api/query", "SELECT * FROM ticks WHERE Price > 0")
+        check("time limit is 504", st == 504 and "--max-time" in json.loads(body)["error"], (st, body[:100]))
+    finally:
+        srv.stop()
 
 
 def test_limits_and_token(tmp):
