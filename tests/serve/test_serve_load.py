@@ -172,8 +172,47 @@ def test_stuck_clients(tmp):
           (grown, grown0))
 
 
+def test_slow_reader_coalesced(tmp):
+    """A client that reads slowly, with a tiny queue: its deltas coalesce
+    into fresh snapshots, and its final state still equals the source."""
+    import websockets
+    root = tmp + "/slow"
+    os.makedirs(root)
+
+    def part(i):
+        return pa.table({"k": pa.array([i * 100 + j for j in range(100)], pa.int64()),
+                         "s": pa.array(["x" * 50] * 100)})
+    write_partition(root, "P=0", part(0))
+    srv = Server(EXE, "--source", "slow=" + root, "--period", "20", "--queue-bytes", "3000")
+    try:
+        types = []
+
+        async def run():
+            state = []
+            async with websockets.connect(ws_url(srv, "SELECT * FROM slow"), max_size=None, proxy=None) as ws:
+                for i in range(1, 31):
+                    write_partition(root, "P=%d" % i, part(i))
+                    await asyncio.sleep(0.03)
+                deadline = time.monotonic() + 30
+                while len(state) != 3100 and time.monotonic() < deadline:
+                    h, t = parse_message(await asyncio.wait_for(ws.recv(), 10))
+                    apply(state, h, t)
+                    types.append(h["type"])
+                    await asyncio.sleep(0.1)  # a slow reader
+            return state
+
+        state = asyncio.run(run())
+        from serve_util import _rows
+        want = _rows(ipc.open_stream(pa.py_buffer(request(srv.url + "/api/query", "SELECT * FROM slow")[2])).read_all())
+        check("slow reader: final state equals the source", digest(state) == digest(want) and len(want) == 3100,
+              (len(state), len(want)))
+        check("slow reader: its deltas were coalesced into snapshots", types.count("snapshot") >= 2, types)
+    finally:
+        srv.stop()
+
+
 with tempfile.TemporaryDirectory() as tmp:
-    for t in (test_fifty_clients, test_stuck_clients):
+    for t in (test_slow_reader_coalesced, test_fifty_clients, test_stuck_clients):
         t0 = time.monotonic()
         try:
             t(tmp)
