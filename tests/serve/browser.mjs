@@ -24,7 +24,7 @@ try {
   const move = ([d, e]) => { mkdirSync(join(tree, d), { recursive: true }); renameSync(join(gen, d, e), join(tree, d, e)); };
   move(parts[0]);
 
-  server = spawn(cli, ["serve", "--port", "0", "--source", "ticks=" + tree, "--source", "demo", "--period", "100"],
+  server = spawn(cli, ["serve", "--port", "0", "--duration", "600", "--source", "ticks=" + tree, "--source", "demo", "--period", "100"],
                  { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((resolve, reject) => {
     server.stdout.once("data", (b) => { const m = /listening on (\S+)/.exec(String(b)); m ? resolve(m[1].replace(/\/$/, "")) : reject(new Error(String(b))); });

@@ -17,7 +17,9 @@ import pyarrow.ipc as ipc
 class Server:
     def __init__(self, exe, *args):
         # stderr is inherited (the test's output shows what the server says).
-        self.proc = subprocess.Popen([exe, "serve", "--port", "0", *args], stdout=subprocess.PIPE, text=True)
+        # --duration: a server never outlives a test that was killed.
+        self.proc = subprocess.Popen([exe, "serve", "--port", "0", "--duration", "900", *args],
+                                     stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if "listening on" not in line:
             raise RuntimeError("server did not start: %r" % line)
