@@ -60,7 +60,8 @@ static const char k_serve_help[] =
     "  --duration S      stop after S seconds (default: until Ctrl-C)\n\n"
     "Example (open the printed address in a browser; --duration stops it after 2 s):\n"
     "  tabledata serve --port 0 --duration 2 --source demo --source ticks=/tmp/ticks/parquet\n"
-    "  curl -s -d \"SELECT Symbol, count(*) FROM ticks GROUP BY Symbol\" 'http://127.0.0.1:8080/api/query?format=json'\n";
+    "  curl -s -d \"SELECT Symbol, count(*) FROM ticks GROUP BY Symbol\" \\\n"
+    "       'http://127.0.0.1:8080/api/query?format=json'\n";
 
 /* ---- sources ---- */
 
@@ -482,8 +483,8 @@ static void send_query(struct mg_connection *conn, td_serve *s, const td_serve_r
 static bool authorized(struct mg_connection *conn, td_serve *s, const td_serve_request *r) {
   if (!s->token) return true;
   if (td_serve_token_equal(s->token, r->token)) return true;
-  td_serve_send_error(conn, 401, r->token ? "wrong token" : "this server needs a token ('Authorization: Bearer T' or ?token=T)",
-                      -1);
+  td_serve_send_error(conn, 401,
+                      r->token ? "wrong token" : "this server needs a token ('Authorization: Bearer T' or ?token=T)", -1);
   return false;
 }
 

@@ -74,8 +74,7 @@ static void msg_release(msg *m) {
   }
 }
 
-/* A message of `header` (a JSON object, taken) and `ipc` (taken; a buffer
- * with 4 + header-size bytes free at its front is not required: we copy). */
+/* A message of `header` (a JSON object, taken) and a copy of `ipc`. */
 static msg *msg_make(json_t *header, const unsigned char *ipc, size_t ipc_len) {
   char *h = header ? json_dumps(header, JSON_COMPACT) : NULL;
   json_decref(header);
@@ -97,6 +96,34 @@ static msg *msg_make(json_t *header, const unsigned char *ipc, size_t ipc_len) {
   atomic_init(&m->refs, 1);
   free(h);
   return m;
+}
+
+/* A message over `buf` (taken), whose first 4 + strlen(header) bytes were
+ * left free by td_serve_ipc_encode's prefix; `header` is freed. */
+static msg *msg_own(unsigned char *buf, size_t len, char *header) {
+  size_t hl = strlen(header);
+  msg *m = calloc(1, sizeof *m);
+  if (!m) {
+    free(buf);
+    free(header);
+    return NULL;
+  }
+  buf[0] = (unsigned char)(hl & 0xff);
+  buf[1] = (unsigned char)((hl >> 8) & 0xff);
+  buf[2] = (unsigned char)((hl >> 16) & 0xff);
+  buf[3] = (unsigned char)((hl >> 24) & 0xff);
+  memcpy(buf + 4, header, hl);
+  free(header);
+  m->data = buf;
+  m->len = len;
+  atomic_init(&m->refs, 1);
+  return m;
+}
+
+static int nomem(td_error *err) {
+  err->code = TD_ENOMEM;
+  snprintf(err->message, sizeof err->message, "out of memory");
+  return TD_ENOMEM;
 }
 
 static msg *error_msg(const char *message) {
@@ -135,8 +162,8 @@ static void enqueue(td_serve *s, client *c, msg *m, bool force) {
 /* ---- encoding ---- */
 
 /* Encodes the rows [begin, end) runs of `t` (read now) as an IPC stream. */
-static int encode_ranges(td_table *t, const int64_t (*ranges)[2], int64_t n, unsigned char **out, size_t *len,
-                         td_error *err) {
+static int encode_ranges(td_table *t, const int64_t (*ranges)[2], int64_t n, size_t prefix, unsigned char **out,
+                         size_t *len, td_error *err) {
   struct ArrowSchema schema;
   int rc = td_table_schema(t, &schema, err);
   if (rc) return rc;
@@ -158,7 +185,7 @@ static int encode_ranges(td_table *t, const int64_t (*ranges)[2], int64_t n, uns
   struct ArrowArrayStream st;
   rc = td_serve_batch_stream(&schema, batches, n, &st, err);
   if (rc == TD_OK) {
-    rc = td_serve_ipc_encode(&st, 0, out, len, err);
+    rc = td_serve_ipc_encode(&st, prefix, out, len, err);
     st.release(&st);
   }
   return rc;
@@ -172,19 +199,20 @@ static msg *snapshot_msg(td_serve *s, struct ArrowArrayStream *st, int64_t versi
   int64_t rows = 0;
   int status;
   if (td_serve_collect(st, s->max_rows, s->max_time_ms, &all, &rows, &status, err) != TD_OK) return NULL;
+  json_t *hj = json_pack("{s:s, s:I, s:I}", "type", "snapshot", "version", (json_int_t)version, "size",
+                         (json_int_t)rows);
+  char *header = hj ? json_dumps(hj, JSON_COMPACT) : NULL;
+  json_decref(hj);
   unsigned char *ipc = NULL;
   size_t len = 0;
-  int rc = td_serve_ipc_encode(&all, 0, &ipc, &len, err);
+  int rc = header ? td_serve_ipc_encode(&all, 4 + strlen(header), &ipc, &len, err) : nomem(err);
   all.release(&all);
-  if (rc) return NULL;
-  msg *m = msg_make(json_pack("{s:s, s:I, s:I}", "type", "snapshot", "version", (json_int_t)version, "size",
-                              (json_int_t)rows),
-                    ipc, len);
-  free(ipc);
-  if (!m) {
-    err->code = TD_ENOMEM;
-    snprintf(err->message, sizeof err->message, "out of memory");
+  if (rc) {
+    free(header);
+    return NULL;
   }
+  msg *m = msg_own(ipc, len, header);
+  if (!m) nomem(err);
   return m;
 }
 
@@ -232,23 +260,20 @@ static msg *delta_msg(td_serve *s, td_table *t, const td_table_update *u, td_err
   for (int64_t i = first_insert; i < k; i++)
     json_array_append_new(inserted, json_pack("[I, I]", (json_int_t)ranges[i][0],
                                               (json_int_t)(ranges[i][1] - ranges[i][0])));
+  json_t *hj = json_pack("{s:s, s:I, s:I, s:o, s:o}", "type", "delta", "version", (json_int_t)u->version, "size",
+                         (json_int_t)u->size_after, "changed", changed, "inserted", inserted);
+  char *header = hj ? json_dumps(hj, JSON_COMPACT) : NULL;
+  json_decref(hj);
   unsigned char *ipc = NULL;
   size_t len = 0;
-  int rc = encode_ranges(t, (const int64_t(*)[2])ranges, k, &ipc, &len, err);
+  int rc = header ? encode_ranges(t, (const int64_t(*)[2])ranges, k, 4 + strlen(header), &ipc, &len, err) : nomem(err);
   free(ranges);
   if (rc) {
-    json_decref(changed);
-    json_decref(inserted);
+    free(header);
     return NULL;
   }
-  msg *m = msg_make(json_pack("{s:s, s:I, s:I, s:o, s:o}", "type", "delta", "version", (json_int_t)u->version, "size",
-                              (json_int_t)u->size_after, "changed", changed, "inserted", inserted),
-                    ipc, len);
-  free(ipc);
-  if (!m) {
-    err->code = TD_ENOMEM;
-    snprintf(err->message, sizeof err->message, "out of memory");
-  }
+  msg *m = msg_own(ipc, len, header);
+  if (!m) nomem(err);
   return m;
 }
 

@@ -125,7 +125,8 @@ static int body_sql(td_serve_request *r, const char *content_type, const char *b
     *sql = strdup(v);
     json_decref(doc);
   } else {
-    if (content_type && !starts_with_ci(content_type, "text/plain") && !starts_with_ci(content_type, "application/sql") &&
+    if (content_type && !starts_with_ci(content_type, "text/plain") &&
+        !starts_with_ci(content_type, "application/sql") &&
         !starts_with_ci(content_type, "application/x-www-form-urlencoded"))
       return fail(r, 415, "unsupported Content-Type (expected text/plain, application/sql or application/json)");
     if (body && memchr(body, 0, n)) return fail(r, 400, "the SQL holds a NUL character");
