@@ -23,6 +23,13 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
 else
   echo "bench: node and npm are needed for the DuckDB comparison; skipped"
 fi
+# `tabledata serve`: append-to-WebSocket latency, HTTP snapshot throughput,
+# 50 live clients (the project's .venv: pyarrow, websockets).
+if [ -x .venv/bin/python ]; then
+  .venv/bin/python bench/bench_serve.py "$build/cli/tabledata" "${TD_BENCH_APPENDS:-10000}" "${TD_BENCH_SERVE_ROWS:-1000000}"
+else
+  echo "bench: no .venv (scripts/setup-deps.sh); the serve benchmark skipped"
+fi
 # The Python package: a backend written in Python against the same data in the
 # C memory backend (python/run-tests.sh makes the venv and installs the package).
 if TD_PY_INSTALL_ONLY=1 ./python/run-tests.sh "$build" >/dev/null; then

@@ -9,7 +9,7 @@ build=build/fuzz
 data=$(cd tests/data 2>/dev/null && pwd || true)
 cmake -S . -B $build -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTD_FUZZ=ON -DTD_BUILD_TESTS=OFF \
   -DTD_BUILD_BENCH=OFF -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -O1 -g" >/dev/null
-cmake --build $build -j "$(nproc)" --target fuzz_parquet fuzz_ipc fuzz_csv fuzz_sql >/dev/null
+cmake --build $build -j "$(nproc)" --target fuzz_parquet fuzz_ipc fuzz_csv fuzz_sql fuzz_serve >/dev/null
 seeds() { # the seed directories of a target that exist
   for d in "$@"; do [ -n "$data" ] && [ -d "$data/$d" ] && echo "$data/$d"; done
 }
@@ -27,4 +27,5 @@ run fuzz_parquet $(seeds parquet/conformance parquet/malformed parquet/malformed
 run fuzz_ipc $(seeds arrow-ipc/golden/1.0.0-littleendian arrow-ipc/golden/2.0.0-compression arrow-ipc/malformed/file arrow-ipc/malformed/stream)
 run fuzz_csv $(seeds csv csv/malformed)
 run fuzz_sql
+run fuzz_serve "$(cd fuzz/seeds/serve && pwd)"
 echo "fuzz: all targets ran clean"
