@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "query/inset.h"
 #include "query/lex.h"
 #include "query/scalar.h"
 #include "util/alloc.h"
@@ -423,7 +424,9 @@ static int bind_node(binder *b, td_expr **slot, bool in_agg) {
     case TD_EXPR_BETWEEN: break; /* rewritten above */
   }
   if (rc) return rc;
-  return fold(b, *slot);
+  rc = fold(b, *slot);
+  if (!rc && (*slot)->kind == TD_EXPR_IN) rc = td__in_set_build(*slot, &(*slot)->in_set, b->err);
+  return rc;
 }
 
 int td_expr_bind(const td_expr *e, const td_schema *schema, int flags, td_expr **out,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "query/inset.h"
 #include "query/lex.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -59,6 +60,7 @@ void td_expr_free(td_expr *e) {
   td_free(e->args);
   td_free(e->name);
   td_free(e->tz);
+  td__in_set_free(e->in_set);
   if (e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) td_free((void *)e->lit.v.s.ptr);
   td_free(e);
 }
@@ -79,6 +81,7 @@ int td_expr_clone(const td_expr *e, td_expr **out, td_error *err) {
   c->args = NULL;
   c->n_args = 0;
   c->name = c->tz = NULL;
+  c->in_set = NULL;
   if (e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) c->lit.v.s.ptr = NULL;
   int rc = TD_OK;
   if (e->name) rc = dup_bytes(e->name, strlen(e->name), &c->name, err);
@@ -93,6 +96,7 @@ int td_expr_clone(const td_expr *e, td_expr **out, td_error *err) {
     rc = td_expr_clone(e->args[i], &a, err);
     if (!rc) rc = td__expr_add(c, a, err);
   }
+  if (!rc && e->in_set) rc = td__in_set_build(c, &c->in_set, err); /* over the copied literals */
   if (rc) {
     td_expr_free(c);
     return rc;

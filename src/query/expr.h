@@ -79,6 +79,7 @@ typedef struct td_expr {
   int64_t column;    /* COLUMN: field index, else -1 */
   td_agg_kind agg;   /* CALL: which aggregate */
   int height;        /* height of this subtree (1 for a leaf) */
+  struct td_in_set *in_set; /* IN over literals: owned hash set (query/inset.h) */
 } td_expr;
 
 /* ---- parsing ---- */
