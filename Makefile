@@ -2,14 +2,16 @@
 #   make demo    set up, build (Release) and run `tabledata demo`
 #   make check   set up, build and run the whole test suite (ctest)
 #   make bench   set up, build (Release) and run the benchmarks
-#   make install install library, headers, pkg-config and CMake package files
+#   make install install library, headers, pkg-config and CMake package files,
+#                the program, the documents and the man page (PREFIX=/usr/local)
+#   make uninstall  remove what the last `make install` installed
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 20
 RELEASE := build/release
 CHECK := build/check
 
-.PHONY: all deps demo check bench install clean asan tsan valgrind fuzz-smoke
+.PHONY: all deps demo check bench install uninstall clean asan tsan valgrind fuzz-smoke
 
 all: deps
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -49,6 +51,9 @@ bench: all
 
 install: all
 	cmake --install $(RELEASE) --prefix $(PREFIX)
+
+uninstall:
+	cmake -DTD_MANIFEST=$(RELEASE)/install_manifest.txt -P cmake/uninstall.cmake
 
 clean:
 	rm -rf build

@@ -16,3 +16,10 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
 else
   echo "bench: node and npm are needed for the DuckDB comparison; skipped"
 fi
+# The Python package: a backend written in Python against the same data in the
+# C memory backend (python/run-tests.sh makes the venv and installs the package).
+if TD_PY_INSTALL_ONLY=1 ./python/run-tests.sh "$build" >/dev/null; then
+  "${TD_VENV:-build/venv}/bin/python" bench/bench_python.py "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-3}"
+else
+  echo "bench: the Python package could not be built (python3 -m venv, PyPI); skipped"
+fi

@@ -18,6 +18,7 @@ typedef struct td_command {
 int td_cmd_demo(int argc, char **argv);
 int td_cmd_query(int argc, char **argv);
 int td_cmd_follow(int argc, char **argv);
+int td_cmd_gen_sample(int argc, char **argv); /* cli/gen_sample.c */
 
 /* A service and table key for a data file or directory (cli/paths.c). */
 int td_cli_open_path(const char *path, const td_service_options *opts, td_service **svc, td_table_key **key,

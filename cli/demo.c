@@ -17,10 +17,14 @@ static const char k_help[] =
     "  --live          make a refreshing table instead, run the seeds' refreshing steps\n"
     "                  (new location GOOG/BZX, appends to MSFT/BZX and MSFT/BZY), then keep\n"
     "                  a background writer appending rows and sometimes adding a location;\n"
-    "                  print what each update cycle added, until interrupted\n"
+    "                  after each update cycle print the rows added, the locations they\n"
+    "                  went to, the new size and new locations, and the newest row of each\n"
+    "                  of the last three row ranges added; until interrupted\n"
     "  --duration S    stop after S seconds (default: run until Ctrl-C)\n"
     "  --period MS     update cycle period in milliseconds; 0 = immediate mode (default 1000)\n"
-    "  --rate R        rows per second the writer appends (default 20)\n";
+    "  --rate R        rows per second the writer appends (default 20)\n\n"
+    "Example:\n"
+    "  tabledata demo --live --duration 3 --period 500 --rate 40\n";
 
 bool td_cli_wants_help(int argc, char **argv, const char *help) {
   for (int i = 1; i < argc; i++) {

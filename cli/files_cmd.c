@@ -19,13 +19,17 @@ static const char k_schema_help[] =
     "name=value partition directories holding .parquet, .arrow/.feather/.ipc,\n"
     ".arrows/.stream or .csv files) or a single data file gives: partition columns\n"
     "first (marked 'partition'), then the data columns, one per line with its\n"
-    "type, then the columns that cannot be read, with the reason.\n";
+    "type, then the columns that cannot be read, with the reason.\n\n"
+    "Example (after 'tabledata gen-sample /tmp/ticks'):\n"
+    "  tabledata schema /tmp/ticks/parquet\n";
 
 static const char k_locations_help[] =
     "usage: tabledata locations <path>\n\n"
     "Prints one line per location (partition directory) of a directory of data\n"
     "files, in location order: its partition values, its row count and its files\n"
-    "(read as one, in name order).\n";
+    "(read as one, in name order).\n\n"
+    "Example (after 'tabledata gen-sample /tmp/ticks'):\n"
+    "  tabledata locations /tmp/ticks/csv\n";
 
 /* A readable type from an Arrow format string. */
 static const char *type_text(const char *format, char *buf, size_t size) {

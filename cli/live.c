@@ -6,7 +6,8 @@
  * location GOOG/BZX, appends to MSFT/BZX and MSFT/BZY); then a background
  * writer appends rows at --rate rows per second to random locations and now
  * and then adds a location.  A listener prints each cycle: rows added per
- * location, the new size, and the newest rows.  Runs until interrupted or for
+ * location, the new size, new locations, and the newest row of each of the
+ * last three row ranges the cycle added.  Runs until interrupted or for
  * --duration seconds.
  */
 #include <stdlib.h>

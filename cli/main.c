@@ -21,6 +21,7 @@ static const td_command k_commands[] = {
     {"follow", "run a SQL query on a live source and print what each update changes", td_cmd_follow},
     {"schema", "print the columns of a directory of data files (or one file)", td_cmd_schema},
     {"locations", "print the locations of a directory of data files: partitions, rows, files", td_cmd_locations},
+    {"gen-sample", "write a sample dataset of market ticks (Parquet, Arrow IPC, CSV hive trees)", td_cmd_gen_sample},
 };
 
 /*

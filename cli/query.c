@@ -17,15 +17,17 @@
 
 #include "commands.h"
 #include "printer.h"
+#include "progress.h"
 #include "sample.h"
 #include "ticker.h"
 
 static const char k_query_help[] =
-    "usage: tabledata query [--format grid|csv|jsonl|arrow] [--stats] \"SELECT ... FROM <source> ...\"\n\n"
+    "usage: tabledata query [--format grid|csv|jsonl|arrow] [--stats] [--timing] \"SELECT ... FROM <source> ...\"\n\n"
     "Runs a SQL query and prints the result.  <source> is demo (the seeds' sample table)\n"
     "or a quoted path to a directory of hive-partitioned data files or a single file:\n"
     "  SELECT Exchange, count(*) FROM demo GROUP BY Exchange\n"
-    "  SELECT * FROM '/data/ticks' WHERE Date = '2024-01-02' LIMIT 10\n\n"
+    "  SELECT * FROM '/tmp/ticks/parquet' WHERE Date = '2024-01-02' LIMIT 10\n"
+    "(/tmp/ticks is the sample dataset that 'tabledata gen-sample /tmp/ticks' writes)\n\n"
     "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
     "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"
     "  --timing     print the query's run time (from planning to the last row) to stderr\n"
@@ -39,7 +41,9 @@ static const char k_follow_help[] =
     "demo (a writer appends rows at --rate rows per second); FROM 'path' follows files.\n\n"
     "  --duration S  stop after S seconds (default: until Ctrl-C)\n"
     "  --period MS   update cycle period; 0 = immediate mode (default 1000)\n"
-    "  --rate R      demo writer rows per second (default 20)\n";
+    "  --rate R      demo writer rows per second (default 20)\n\n"
+    "Example:\n"
+    "  tabledata follow --duration 3 --period 200 \"SELECT Exchange, count(*) FROM demo GROUP BY Exchange\"\n";
 
 /* ---- sources ---- */
 
@@ -48,6 +52,7 @@ typedef struct sources {
   td_memory_backend *demo_mb;
   td_service *demo;
   td_service *last; /* the service of the last source resolved */
+  td_progress *progress;
 } sources;
 
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
@@ -57,6 +62,7 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
     if (rc == TD_OK) {
       td_service_free(s->last);
       s->last = td_service_retain(*svc);
+      td_progress_set_service(s->progress, *svc);
     }
     return rc;
   }
@@ -76,6 +82,7 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
   *svc = td_service_retain(s->demo);
   td_service_free(s->last);
   s->last = td_service_retain(s->demo);
+  td_progress_set_service(s->progress, s->demo);
   return TD_OK;
 }
 
@@ -183,13 +190,14 @@ int td_cmd_query(int argc, char **argv) {
   td_query_options qo = {resolve, &src, false, 0};
   struct ArrowArrayStream st;
   double t0 = now_s();
+  src.progress = td_progress_start(&qo.source_rows);
   rc = td_query_stream(a.sql, &qo, &st, &err);
   if (rc) {
+    td_progress_stop(src.progress);
     sources_close(&src);
     return query_fail("query", a.sql, &err);
   }
-  bool progress = isatty(2) && !arrow;
-  bool shown = false;
+  bool rows_to_terminal = isatty(1);
   if (arrow) {
     rc = td_write_ipc_stream(1, &st, &err);
   } else {
@@ -210,19 +218,16 @@ int td_cmd_query(int argc, char **argv) {
         break;
       }
       if (!b.release) break;
+      if (rows_to_terminal) td_progress_quiet(src.progress); /* rows and the line share the screen */
       rc = td_printer_rows(&p, &b, 0, b.length, &err);
       b.release(&b);
-      if (progress && now_s() - t0 > 1.0) {
-        td_counters c;
-        td_service_counters(src.last, &c);
-        fprintf(stderr, "\r%lld of %lld rows scanned", (long long)c.rows_scanned, (long long)qo.source_rows);
-        shown = true;
-      }
     }
-    if (shown) fprintf(stderr, "\r\033[K");
+    td_progress_stop(src.progress);
+    src.progress = NULL;
     if (rc == TD_OK) td_printer_flush(&p);
     td_printer_reset(&p);
   }
+  td_progress_stop(src.progress);
   st.release(&st);
   fflush(stdout);
   if (a.timing) fprintf(stderr, "time: %.3f ms\n", (now_s() - t0) * 1e3);

@@ -91,7 +91,9 @@ typedef struct td_backend {
  *   TD_ECONTRACT  the answer breaks the contract (wrong kind of answer, wrong
  *                 type, wrong row count...); the request fails with this
  *                 error, which names table, location, column and what was
- *                 expected against what arrived.
+ *                 expected against what arrived;
+ *   TD_EINVAL     an empty request handle (no service);
+ *   TD_ENOMEM     the answer could not be stored (the request fails with it).
  */
 /* Takes (moves) both schemas; `partition_schema` may be NULL (unpartitioned).
  * Schemas are Arrow structs ("+s") with one child per column. */

@@ -41,6 +41,8 @@ typedef struct td_file_options {
   int64_t csv_sample_rows; /* rows used to infer a CSV schema; 0: 1000 */
 } td_file_options;
 
+/* Fills `opts` with the defaults (no declared schemas, ',' and 1000 sample
+ * rows); set fields by name after it.  Never fails. */
 TD_API void td_file_options_init(td_file_options *opts);
 
 /* Discovers the tree under `path` (a directory or one data file): partition

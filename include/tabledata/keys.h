@@ -50,21 +50,27 @@ TD_API int td_location_key_new(const char *identity, int64_t n, const char *cons
 /* Same, with the partition values given as a one-row Arrow struct array (one
  * child per partition column), as the seeds' backends send them.  Takes
  * (moves) `schema` and `values` even on failure.  A NULL schema/array gives a
- * key without partition values. */
+ * key without partition values.  Errors: TD_EUNSUPPORTED (a partition type
+ * tabledata does not carry), TD_ECONTRACT (not a one-row struct, or a
+ * partition column without a value), TD_EINVAL (duplicate names),
+ * TD_ENOMEM. */
 TD_API int td_location_key_from_arrow(const char *identity, struct ArrowSchema *schema,
                                       struct ArrowArray *values, td_location_key **out,
                                       td_error *err);
-/* The standalone key of an unpartitioned table (identity "", no values). */
+/* The standalone key of an unpartitioned table (identity "", no values).
+ * *out receives one reference.  Errors: TD_ENOMEM. */
 TD_API int td_location_key_standalone(td_location_key **out, td_error *err);
 TD_API td_location_key *td_location_key_retain(td_location_key *key);
 TD_API void td_location_key_release(td_location_key *key); /* NULL is fine */
 
+/* Borrowed; valid while the key is. */
 TD_API const char *td_location_key_identity(const td_location_key *key);
 TD_API int64_t td_location_key_partition_count(const td_location_key *key);
 /* Borrowed; valid while the key is.  NULL when i is out of range. */
 TD_API const char *td_location_key_partition_name(const td_location_key *key, int64_t i);
 TD_API const td_value *td_location_key_partition_value(const td_location_key *key, int64_t i);
-/* The value of partition column `name`, or NULL if the key has none. */
+/* The value of partition column `name` (borrowed, string bytes included;
+ * valid while the key is), or NULL if the key has none. */
 TD_API const td_value *td_location_key_find(const td_location_key *key, const char *name);
 
 TD_API int td_location_key_compare(const td_location_key *a, const td_location_key *b);

@@ -25,7 +25,8 @@ extern "C" {
 
 typedef struct td_memory_backend td_memory_backend;
 
-/* Creates an empty in-memory backend; *out receives one reference. */
+/* Creates an empty in-memory backend; *out receives one reference.
+ * Errors: TD_ENOMEM. */
 TD_API int td_memory_backend_new(td_memory_backend **out, td_error *err);
 TD_API td_memory_backend *td_memory_backend_retain(td_memory_backend *mb);
 TD_API void td_memory_backend_release(td_memory_backend *mb); /* NULL is fine */
@@ -35,19 +36,25 @@ TD_API td_backend td_memory_backend_backend(td_memory_backend *mb);
 
 /* Adds a table.  The schemas are borrowed (copied): struct schemas with one
  * child per column; `partition_schema` may be NULL.
- * Errors: TD_EINVAL (exists already, bad schema), TD_EUNSUPPORTED. */
+ * Errors: TD_EINVAL (NULL name or schema, exists already, bad schema),
+ * TD_EUNSUPPORTED (a column type tabledata does not carry), TD_ENOMEM. */
 TD_API int td_memory_backend_add_table(td_memory_backend *mb, const char *table,
                                        const struct ArrowSchema *data_schema,
                                        const struct ArrowSchema *partition_schema, td_error *err);
 /* Adds a location with its first rows.  `data` (a struct array with one child
  * per data column, in schema order; may be NULL for none) is taken (moved).
- * The key's partition values must match the table's partition schema.
- * Errors: TD_ENOTFOUND (no such table), TD_EINVAL (location exists, data or
- * key does not match the schema). */
+ * The key's partition values must match the table's partition schema (a
+ * table without one takes any, and the engine ignores them).
+ * Errors: TD_ENOTFOUND (no such table), TD_EINVAL (NULL key, location
+ * exists, data or key does not match the schema), TD_ENOMEM.  The key is
+ * retained (the caller keeps its reference). */
 TD_API int td_memory_backend_add_location(td_memory_backend *mb, const char *table,
                                           td_location_key *key, struct ArrowArray *data,
                                           td_error *err);
-/* Appends rows to a location; `data` is taken (moved).  Errors as above. */
+/* Appends rows to a location and notifies its size subscribers; `data` is
+ * taken (moved).  Errors: TD_ENOTFOUND (no such table or location),
+ * TD_EINVAL (NULL key or data, data that does not match the schema),
+ * TD_ENOMEM. */
 TD_API int td_memory_backend_append(td_memory_backend *mb, const char *table,
                                     const td_location_key *key, struct ArrowArray *data,
                                     td_error *err);

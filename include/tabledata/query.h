@@ -14,6 +14,15 @@
  * + - * /, parentheses; timestamps compare with ISO-8601 strings.  Errors in
  * expression text are TD_EPARSE or TD_ETYPE with err->position at the
  * offending token (a byte offset into that text).
+ *
+ * Errors common to every operation (not repeated below): TD_EINVAL (NULL
+ * source or out-of-range arguments), TD_EFAILED (the source table has
+ * failed), TD_ENOMEM, and -- as building a result reads its source's current
+ * rows -- the errors of the backend's column_values answers (TD_EBACKEND,
+ * TD_ECONTRACT, TD_ETIMEOUT).  On a refreshing source, an error in a later
+ * cycle fails the result table instead (its listeners hear it).  *out
+ * receives one reference (td_table_release), NULL on failure; the result
+ * holds a reference to its source.
  */
 #ifndef TABLEDATA_QUERY_H
 #define TABLEDATA_QUERY_H
@@ -34,27 +43,31 @@ extern "C" {
  * partition columns are decided per location, before any of its pages is
  * read; the rest is evaluated on pages, a batch at a time.  (To keep pruned
  * locations from being sized or subscribed at all, give the filter to
- * td_make_table_where instead.) */
+ * td_make_table_where instead.)  Errors: TD_EPARSE, TD_ETYPE (the filter
+ * is not a boolean expression over the source's columns). */
 TD_API int td_table_where(td_table *source, const char *filter, td_table **out, td_error *err);
 
 /* Builds a table of `key` (static or refreshing per opts) filtered by
  * `filter`: its partition-only conjuncts become the location predicate (a
  * pruned location is never sized, subscribed or read, now or when it appears
- * later), the rest a where on top.  NULL or "" filter: the plain table. */
+ * later), the rest a where on top.  NULL or "" filter: the plain table.
+ * Errors: those of td_make_table and of td_table_where. */
 TD_API int td_make_table_where(td_service *service, const td_table_key *key, const char *filter,
                                const td_table_options *opts, td_table **out, td_error *err);
 
 /* A projection: each entry is "expr" or "expr AS name" (default names are
- * the expressions' canonical text). */
+ * the expressions' canonical text).  Errors: TD_EINVAL (n < 1), TD_EPARSE,
+ * TD_ETYPE (unknown column, bad operand types, duplicate names). */
 TD_API int td_table_view(td_table *source, const char *const *columns, int64_t n, td_table **out,
                          td_error *err);
 
-/* The first / last n rows. */
+/* The first / last n rows.  Errors: TD_EINVAL (n < 0). */
 TD_API int td_table_head(td_table *source, int64_t n, td_table **out, td_error *err);
 TD_API int td_table_tail(td_table *source, int64_t n, td_table **out, td_error *err);
 
 /* Sorted by the named columns, each ascending unless descending[i] (NULL: all
- * ascending); stable; nulls last. */
+ * ascending); stable; nulls last.  Errors: TD_EINVAL (n outside 1..64, an
+ * unknown column). */
 TD_API int td_table_sort(td_table *source, const char *const *columns, const bool *descending,
                          int64_t n, td_table **out, td_error *err);
 
@@ -64,20 +77,42 @@ TD_API int td_table_sort(td_table *source, const char *const *columns, const boo
  * one row over the whole table).  Result: the group columns, then the
  * aggregates; groups in first-seen order.  When every referenced column is
  * a partition column, the result is computed from location keys and sizes
- * alone (no column data is read). */
+ * alone (no column data is read).  Errors: TD_EINVAL (neither aggregates
+ * nor group columns), TD_EPARSE, TD_ETYPE (not an aggregate, a nested
+ * aggregate, a type the aggregate cannot take). */
 TD_API int td_table_agg_by(td_table *source, const char *const *aggs, int64_t n_aggs,
                            const char *const *by, int64_t n_by, td_table **out, td_error *err);
+
+/* The distinct combinations of `columns` (each a column name or an
+ * expression, optionally "... AS name"), one row each, in first-seen order:
+ * SQL's SELECT DISTINCT.  It is td_table_agg_by with group columns and no
+ * aggregates, so on a refreshing source it is live and incremental (a cycle
+ * appends the combinations its new rows bring); over partition columns only
+ * it reads no column data.  Errors: TD_EINVAL (NULL columns or n < 1),
+ * TD_EPARSE, TD_ETYPE (unknown column). */
+TD_API int td_table_select_distinct(td_table *source, const char *const *columns, int64_t n,
+                                    td_table **out, td_error *err);
 
 /*
  * SQL: SELECT [DISTINCT] items FROM source [WHERE ...] [GROUP BY ...]
  *      [ORDER BY ... [ASC|DESC]] [LIMIT n]
  * The source (a name, or a 'quoted path') is resolved by the caller's
- * resolver into a service and table key.  WHERE conjuncts on partition
+ * resolver into a service and table key: this is how SQL runs over any
+ * backend, user backends included (examples/refreshing_backend.c resolves
+ * the name "trades" to its own service).  WHERE conjuncts on partition
  * columns prune locations before anything is read.
  */
+/* Resolves the FROM source (`source` is the name, or the path without
+ * quotes when is_path).  On success returns TD_OK with a new reference in
+ * *service (td_service_retain) and in *key; td_query releases both.  On
+ * failure returns an error code (TD_ENOTFOUND for an unknown name, by
+ * convention) with a message in err, and sets nothing; td_query returns that
+ * error as is. */
 typedef int (*td_source_resolver)(void *ctx, const char *source, bool is_path, td_service **service,
                                   td_table_key **key, td_error *err);
 
+/* Fill with td_query_options_init, then set fields by name (fields may be
+ * added in later versions, init giving them their defaults). */
 typedef struct td_query_options {
   td_source_resolver resolver;
   void *resolver_ctx;
@@ -85,17 +120,23 @@ typedef struct td_query_options {
   int64_t source_rows; /* out: rows of the (pruned) source table */
 } td_query_options;
 
-/* Plans and builds the query's result table.  The resolver's service and key
- * are released by td_query (it must return new references).
- * Errors: TD_EPARSE / TD_ETYPE with err->position in `sql`, and any error of
- * the operations and the backend. */
+/* Fills `opts` with the defaults: no resolver, static.  Never fails. */
+TD_API void td_query_options_init(td_query_options *opts);
+
+/* Plans and builds the query's result table (refreshing when
+ * opts->refreshing, updated in the source's cycles).  The resolver's service
+ * and key are released by td_query (it must return new references).
+ * Errors: TD_EINVAL (NULL sql, opts or resolver), TD_EPARSE / TD_ETYPE with
+ * err->position in `sql`, the resolver's error, those of td_make_table (the
+ * source is built, pruned) and of the operations. */
 TD_API int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *err);
 
 /* Runs a static query as a stream of result batches.  A query without
  * aggregation, ORDER BY or DISTINCT is evaluated lazily, a source page at a
  * time, so nothing is buffered (LIMIT stops reading early); others are
  * computed first, then streamed.  `out` holds what it needs and is owned by
- * the caller. */
+ * the caller; a failing get_next returns ENOMEM or EIO (get_last_error has
+ * the message).  Errors: those of td_query. */
 TD_API int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArrayStream *out,
                            td_error *err);
 

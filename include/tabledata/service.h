@@ -24,7 +24,9 @@ extern "C" {
 typedef struct td_service td_service;
 
 /* Invoked for errors that have no caller to return to: a late or second
- * answer, a contract violation on a subscription.  Called from the thread
+ * answer, a contract violation on a subscription; and, once per table key,
+ * when the partition values of a table without partition columns are
+ * ignored.  Called from the thread
  * that caused it; must not call back into the service. */
 typedef void (*td_error_hook)(void *ctx, int code, const char *message);
 

@@ -305,7 +305,7 @@ int td_array_validate(td_type_id type, const struct ArrowArray *a, td_error *err
                   td_type_name(type), (long long)a->n_children, a->dictionary ? " and a dictionary" : "");
   if (a->null_count != 0) {
     if (!a->buffers[0]) {
-      if (a->null_count != 0)
+      if (a->null_count > 0) /* -1 (unknown) without a bitmap: no nulls */
         return td_err(err, TD_ECONTRACT, "array reports %lld nulls but has no validity bitmap",
                       (long long)a->null_count);
     } else if (a->null_count > 0) {
@@ -328,6 +328,59 @@ int td_array_validate(td_type_id type, const struct ArrowArray *a, td_error *err
       return td_err(err, TD_ECONTRACT, "utf8 array has string bytes but no data buffer");
   }
   return TD_OK;
+}
+
+int td_struct_validate(const struct ArrowArray *s, td_error *err) {
+  if (!s || !s->release) return td_err(err, TD_EINVAL, "struct array is released or NULL");
+  if (s->length < 0 || s->offset < 0)
+    return td_err(err, TD_ECONTRACT, "struct array has negative length %lld or offset %lld", (long long)s->length,
+                  (long long)s->offset);
+  if (s->n_buffers != 1)
+    return td_err(err, TD_ECONTRACT, "a struct array has 1 buffer, found %lld", (long long)s->n_buffers);
+  if (s->n_children < 0 || (s->n_children > 0 && !s->children))
+    return td_err(err, TD_ECONTRACT, "struct array has no children array");
+  const uint8_t *bits = s->buffers ? s->buffers[0] : NULL;
+  if (s->null_count > 0 && !bits)
+    return td_err(err, TD_ECONTRACT, "struct array reports %lld nulls but has no validity bitmap",
+                  (long long)s->null_count);
+  if (s->null_count > 0 && s->length - td_bits_count(bits, s->offset, s->length) != s->null_count)
+    return td_err(err, TD_ECONTRACT, "struct array reports %lld nulls, its validity bitmap has %lld",
+                  (long long)s->null_count, (long long)(s->length - td_bits_count(bits, s->offset, s->length)));
+  if (s->null_count < -1)
+    return td_err(err, TD_ECONTRACT, "struct array reports a negative null count %lld", (long long)s->null_count);
+  for (int64_t i = 0; i < s->n_children; i++) {
+    const struct ArrowArray *c = s->children[i];
+    if (!c || !c->release) return td_err(err, TD_ECONTRACT, "child %lld of a struct array is released", (long long)i);
+    if (c->length < s->offset + s->length)
+      return td_err(err, TD_ECONTRACT,
+                    "child %lld of a struct array of %lld rows at offset %lld has only %lld rows", (long long)i,
+                    (long long)s->length, (long long)s->offset, (long long)c->length);
+  }
+  return TD_OK;
+}
+
+bool td_struct_has_nulls(const struct ArrowArray *s) {
+  const uint8_t *bits = s->buffers && s->n_buffers > 0 ? s->buffers[0] : NULL;
+  if (!bits || s->null_count == 0 || s->length == 0) return false;
+  return s->null_count > 0 || td_bits_count(bits, s->offset, s->length) != s->length;
+}
+
+int td_struct_child_export(const struct ArrowArray *s, int64_t i, td_type_id type, td_shared_array *owner,
+                           struct ArrowArray *out, td_error *err) {
+  const struct ArrowArray *c = s->children[i];
+  if (!td_struct_has_nulls(s)) return td_array_export_view(c, s->offset, s->length, owner, out, err);
+  td_colview v;
+  td_array a;
+  int rc = td_colview_init(&v, type, c, err);
+  if (rc) return rc;
+  if ((rc = td_array_init(&a, type, s->length, err)) == TD_OK)
+    rc = td_array_append_view(&a, &v, s->offset, s->length, err);
+  const uint8_t *bits = s->buffers[0];
+  for (int64_t j = 0; rc == TD_OK && j < s->length; j++)
+    if (!td_bit_get(bits, s->offset + j)) rc = td_array_set_null(&a, j, err);
+  if (rc == TD_OK) rc = td_array_export(&a, out, err);
+  td_array_reset(&a);
+  return rc;
 }
 
 td_value td_colview_value(const td_colview *v, int64_t i) {

@@ -157,6 +157,20 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
 int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowArray *out,
                       td_error *err);
 
+/* Checks the layout of a struct array from outside: one (validity) buffer,
+ * non-negative offset and length, a null count that agrees with its bitmap,
+ * and every child long enough for the struct's rows (struct row j is child
+ * row offset + j, the child's own offset applied on top). */
+int td_struct_validate(const struct ArrowArray *s, td_error *err);
+/* True when some row of struct `s` is null at the struct level. */
+bool td_struct_has_nulls(const struct ArrowArray *s);
+/* The rows of struct `s` (a validated struct, kept alive by `owner`) in its
+ * flat child `i` of `type`, as `out`: a zero-copy view keeping `owner` alive
+ * when the struct has no nulls of its own, else a copy in which the
+ * struct's nulls are nulls. */
+int td_struct_child_export(const struct ArrowArray *s, int64_t i, td_type_id type, td_shared_array *owner,
+                           struct ArrowArray *out, td_error *err);
+
 /* Builds a struct array ("+s") of `length` rows from `n` children, taking
  * them (they are moved even on failure, and then released). */
 int td_struct_array_make(int64_t n, struct ArrowArray *children, int64_t length,

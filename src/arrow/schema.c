@@ -93,10 +93,7 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
                 format);
 }
 
-void td_schema_init(td_schema *s) {
-  s->n_fields = 0;
-  s->fields = NULL;
-}
+void td_schema_init(td_schema *s) { memset(s, 0, sizeof *s); }
 
 void td_field_reset(td_field *f) {
   td_free(f->name);
@@ -107,15 +104,61 @@ void td_field_reset(td_field *f) {
 void td_schema_reset(td_schema *s) {
   for (int64_t i = 0; i < s->n_fields; i++) td_field_reset(&s->fields[i]);
   td_free(s->fields);
+  td_free(s->index);
   td_schema_init(s);
+}
+
+/* Schemas of up to this many fields are searched linearly. */
+#define TD_SCHEMA_LINEAR 16
+
+static uint64_t name_hash(const char *name) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 1099511628211ull;
+  return h ^ (h >> 29);
+}
+
+/* Adds field i to the index unless a field of that name is there already. */
+static void index_put(td_schema *s, int64_t i) {
+  uint64_t mask = (uint64_t)s->index_cap - 1, k = name_hash(s->fields[i].name) & mask;
+  while (s->index[k]) {
+    if (strcmp(s->fields[s->index[k] - 1].name, s->fields[i].name) == 0) return;
+    k = (k + 1) & mask;
+  }
+  s->index[k] = i + 1;
+}
+
+/* Keeps the index in step with a field just appended.  Without memory for
+ * a bigger index the schema falls back to linear search (still correct). */
+static void index_added(td_schema *s) {
+  if (s->n_fields <= TD_SCHEMA_LINEAR) return;
+  if (s->index && s->n_fields * 2 < s->index_cap) {
+    index_put(s, s->n_fields - 1);
+    return;
+  }
+  int64_t cap = 64;
+  while (cap < s->n_fields * 4) cap *= 2;
+  td_free(s->index);
+  s->index = td_calloc((size_t)cap, sizeof *s->index);
+  s->index_cap = s->index ? cap : 0;
+  for (int64_t i = 0; s->index && i < s->n_fields; i++) index_put(s, i);
+}
+
+/* Room for one more field (capacity doubles). */
+static int reserve_one(td_schema *s, td_error *err) {
+  if (s->n_fields < s->cap) return TD_OK;
+  int64_t cap = s->cap ? s->cap * 2 : 4;
+  td_field *nf = td_realloc(s->fields, (size_t)cap * sizeof *nf);
+  if (!nf) return td_err_nomem(err, "adding a schema field");
+  s->fields = nf;
+  s->cap = cap;
+  return TD_OK;
 }
 
 int td_schema_add(td_schema *s, const char *name, td_type_id type, const char *tz,
                   bool nullable, td_error *err) {
-  td_field *nf = td_realloc(s->fields, (size_t)(s->n_fields + 1) * sizeof *nf);
-  if (!nf) return td_err_nomem(err, "adding a schema field");
-  s->fields = nf;
-  td_field *f = &nf[s->n_fields];
+  int rc = reserve_one(s, err);
+  if (rc) return rc;
+  td_field *f = &s->fields[s->n_fields];
   memset(f, 0, sizeof *f);
   f->name = td_strdup(name ? name : "");
   f->tz = (type == TD_TYPE_TIMESTAMP && tz && *tz) ? td_strdup(tz) : NULL;
@@ -124,12 +167,14 @@ int td_schema_add(td_schema *s, const char *name, td_type_id type, const char *t
     if (s->n_fields == 0) { /* leave an empty schema as empty as it was */
       td_free(s->fields);
       s->fields = NULL;
+      s->cap = 0;
     }
     return td_err_nomem(err, "adding a schema field");
   }
   f->type = type;
   f->nullable = nullable;
   s->n_fields++;
+  index_added(s);
   return TD_OK;
 }
 
@@ -147,8 +192,14 @@ int td_schema_copy(const td_schema *src, td_schema *dst, td_error *err) {
 }
 
 int64_t td_schema_find(const td_schema *s, const char *name) {
-  for (int64_t i = 0; i < s->n_fields; i++)
-    if (strcmp(s->fields[i].name, name) == 0) return i;
+  if (!s->index) {
+    for (int64_t i = 0; i < s->n_fields; i++)
+      if (strcmp(s->fields[i].name, name) == 0) return i;
+    return -1;
+  }
+  uint64_t mask = (uint64_t)s->index_cap - 1, k = name_hash(name) & mask;
+  for (; s->index[k]; k = (k + 1) & mask)
+    if (strcmp(s->fields[s->index[k] - 1].name, name) == 0) return s->index[k] - 1;
   return -1;
 }
 
@@ -191,7 +242,7 @@ int td_field_import(const struct ArrowSchema *in, td_field *out, td_error *err) 
     return rc;
   }
   *out = tmp.fields[0];
-  td_free(tmp.fields);
+  td_free(tmp.fields); /* one field: no index */
   return TD_OK;
 }
 
@@ -214,14 +265,13 @@ int td_schema_import(const struct ArrowSchema *in, td_schema *out, td_error *err
       td_schema_reset(out);
       return rc;
     }
-    td_field *nf = td_realloc(out->fields, (size_t)(out->n_fields + 1) * sizeof *nf);
-    if (!nf) {
+    if ((rc = reserve_one(out, err)) != TD_OK) {
       td_field_reset(&f);
       td_schema_reset(out);
-      return td_err_nomem(err, "importing a schema");
+      return rc;
     }
-    out->fields = nf;
     out->fields[out->n_fields++] = f;
+    index_added(out);
   }
   return TD_OK;
 }

@@ -23,9 +23,15 @@ typedef struct td_field {
   bool nullable;
 } td_field;
 
+/* Name lookups are hashed once a schema has more than a few fields (the
+ * index maps names to the first field of that name), so building and
+ * searching a schema of n columns costs O(n), not O(n^2). */
 typedef struct td_schema {
   int64_t n_fields;
   td_field *fields;
+  int64_t cap;       /* fields allocated */
+  int64_t *index;    /* open addressing: field + 1, 0 = empty; NULL when small */
+  int64_t index_cap; /* a power of two, > 2 * n_fields */
 } td_schema;
 
 void td_schema_init(td_schema *s);

@@ -44,9 +44,19 @@ static int acquire(td_request req, const char *what, td_call **out, td_error *er
   return td_err(err, TD_ESTATE, "%s", msg);
 }
 
+/* Under req_lock: a subscription leaves PENDING; what it delivered so far
+ * are its initial answers. */
+static void mark_ready(td_call *c) {
+  c->ready_locs = c->n_locs;
+  c->ready_size = c->size;
+  c->ready_n_sizes = c->n_sizes;
+}
+
 /* Under req_lock: fails the call with a message, waking its waiter. */
 static void fail_locked(td_call *c, int code, const char *msg) {
   if (c->state == TD_CALL_DONE || c->state == TD_CALL_FAILED) return;
+  if (c->state == TD_CALL_PENDING) mark_ready(c);
+  c->failed_late = c->n_answers > 0;
   c->state = TD_CALL_FAILED;
   c->err_code = code;
   snprintf(c->err_msg, sizeof c->err_msg, "%s", msg);
@@ -162,6 +172,7 @@ int td_answer_location(td_request req, td_location_key *key, td_error *err) {
     c->cap_locs = cap;
   }
   c->locs[c->n_locs++] = td_location_key_retain(key);
+  c->n_answers++;
   if (c->notify) c->notify(c->notify_ctx);
   td__call_unref(c);
   pthread_mutex_unlock(&s->req_lock);
@@ -178,8 +189,19 @@ int td_answer_size(td_request req, int64_t size, td_error *err) {
   if (size < 0) return violate(s, c, TD_ECONTRACT, err, "expected a size >= 0, got %lld", (long long)size);
   pthread_mutex_lock(&s->req_lock);
   if (!is_live(c)) return raced(s, c, "size answer", err);
+  if (c->method == TD_METHOD_SUBSCRIBE_SIZE) {
+    /* A shrink breaks the contract whenever it arrives, even when a later
+     * answer grows past it before the update cycle looks. */
+    int64_t floor = c->n_sizes > 0 ? c->size : c->size_floor;
+    if (size < floor) {
+      pthread_mutex_unlock(&s->req_lock);
+      return violate(s, c, TD_ECONTRACT, err, "size shrank from %lld to %lld (sizes only grow)", (long long)floor,
+                     (long long)size);
+    }
+  }
   c->size = size;
   c->n_sizes++;
+  c->n_answers++;
   if (c->method == TD_METHOD_TABLE_LOCATION_SIZE) {
     c->state = TD_CALL_DONE;
     pthread_cond_broadcast(&c->cond);
@@ -223,21 +245,26 @@ int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArr
     rc = violate(s, c, TD_ECONTRACT, err, "column values need both a schema and an array");
     goto out;
   }
-  /* Unwrap a one-column struct (a one-column table). */
+  /* Unwrap a one-column struct (a one-column table), which may be a slice
+   * of a longer struct (its offset and length select the child's rows). */
   const struct ArrowSchema *field = &sch;
   const struct ArrowArray *col = &arr;
+  td_error e;
+  td_error_clear(&e);
   if (sch.format && strcmp(sch.format, "+s") == 0) {
     if (sch.n_children != 1 || arr.n_children != 1) {
       rc = violate(s, c, TD_ECONTRACT, err, "expected exactly one column '%s', got %lld columns", c->expect.name,
                    (long long)sch.n_children);
       goto out;
     }
+    if ((rc = td_struct_validate(&arr, &e)) != TD_OK) {
+      rc = violate(s, c, TD_ECONTRACT, err, "invalid struct array: %s", e.message);
+      goto out;
+    }
     field = sch.children[0];
     col = arr.children[0];
   }
   td_field f;
-  td_error e;
-  td_error_clear(&e);
   if ((rc = td_field_import(field, &f, &e)) != TD_OK) {
     rc = violate(s, c, rc == TD_ENOMEM ? TD_ENOMEM : TD_ECONTRACT, err, "%s", e.message);
     goto out;
@@ -262,12 +289,14 @@ int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArr
     rc = violate(s, c, TD_ECONTRACT, err, "invalid array: %s", e.message);
     goto out;
   }
-  if (col->length < c->min_rows || col->length > c->max_rows) {
+  int64_t got_rows = col != &arr ? arr.length : col->length;
+  if (got_rows < c->min_rows || got_rows > c->max_rows) {
     rc = violate(s, c, TD_ECONTRACT, err, "expected between %lld and %lld rows, got %lld",
-                 (long long)c->min_rows, (long long)c->max_rows, (long long)col->length);
+                 (long long)c->min_rows, (long long)c->max_rows, (long long)got_rows);
     goto out;
   }
-  /* Keep just the column; a wrapping struct stays alive behind a view. */
+  /* Keep just the column's rows; a wrapping struct stays alive behind a
+   * view (or, when it has nulls of its own, the rows are copied). */
   struct ArrowArray keep;
   if (col != &arr) {
     td_shared_array *owner;
@@ -275,8 +304,7 @@ int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArr
       rc = violate(s, c, rc, err, "%s", e.message);
       goto out;
     }
-    col = owner->array.children[0];
-    rc = td_array_export_view(col, 0, col->length, owner, &keep, &e);
+    rc = td_struct_child_export(&owner->array, 0, c->expect.type, owner, &keep, &e);
     td_shared_array_release(owner);
     if (rc) {
       rc = violate(s, c, rc, err, "%s", e.message);
@@ -332,6 +360,8 @@ int td_answer_success(td_request req, td_error *err) {
     pthread_mutex_unlock(&s->req_lock);
     return violate(s, c, TD_ECONTRACT, err, "success arrived before the current size");
   }
+  mark_ready(c);
+  c->n_answers++;
   c->state = c->method == TD_METHOD_TABLE_LOCATIONS ? TD_CALL_DONE : TD_CALL_ACTIVE;
   pthread_cond_broadcast(&c->cond);
   if (c->notify) c->notify(c->notify_ctx);

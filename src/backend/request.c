@@ -167,24 +167,48 @@ bool td_call_close(td_service *s, td_call *c) {
   return live;
 }
 
-int td_call_take_locations(td_service *s, td_call *c, td_location_key ***keys, int64_t *n, char *msg,
-                           size_t msg_size) {
+int td_call_take_locations(td_service *s, td_call *c, bool initial, td_location_key ***keys, int64_t *n,
+                           char *msg, size_t msg_size) {
+  *keys = NULL;
+  *n = 0;
   pthread_mutex_lock(&s->req_lock);
+  int64_t take = c->n_locs;
+  if (initial && c->ready_locs < take) take = c->ready_locs;
+  td_location_key **rest = NULL;
+  if (take < c->n_locs) {
+    rest = td_malloc((size_t)(c->n_locs - take) * sizeof *rest);
+    if (!rest) {
+      pthread_mutex_unlock(&s->req_lock);
+      snprintf(msg, msg_size, "out of memory while receiving locations");
+      return TD_ENOMEM;
+    }
+    memcpy(rest, c->locs + take, (size_t)(c->n_locs - take) * sizeof *rest);
+  }
   *keys = c->locs;
-  *n = c->n_locs;
-  c->locs = NULL;
-  c->n_locs = c->cap_locs = 0;
-  int rc = c->state == TD_CALL_FAILED ? c->err_code : TD_OK;
+  *n = take;
+  c->locs = rest;
+  c->n_locs = c->cap_locs = c->n_locs - take;
+  int rc = !initial && c->state == TD_CALL_FAILED ? c->err_code : TD_OK;
   if (rc) snprintf(msg, msg_size, "%s", c->err_msg);
   pthread_mutex_unlock(&s->req_lock);
   return rc;
 }
 
-int td_call_peek_size(td_service *s, td_call *c, int64_t *size, int64_t *n_sizes, char *msg, size_t msg_size) {
+int td_call_failure(td_service *s, td_call *c, bool *late, char *msg, size_t msg_size) {
   pthread_mutex_lock(&s->req_lock);
-  *size = c->size;
-  *n_sizes = c->n_sizes;
   int rc = c->state == TD_CALL_FAILED ? c->err_code : TD_OK;
+  if (rc) snprintf(msg, msg_size, "%s", c->err_msg);
+  if (late) *late = c->failed_late;
+  pthread_mutex_unlock(&s->req_lock);
+  return rc;
+}
+
+int td_call_peek_size(td_service *s, td_call *c, bool initial, int64_t *size, int64_t *n_sizes, char *msg,
+                      size_t msg_size) {
+  pthread_mutex_lock(&s->req_lock);
+  *size = initial ? c->ready_size : c->size;
+  *n_sizes = initial ? c->ready_n_sizes : c->n_sizes;
+  int rc = !initial && c->state == TD_CALL_FAILED ? c->err_code : TD_OK;
   if (rc) snprintf(msg, msg_size, "%s", c->err_msg);
   pthread_mutex_unlock(&s->req_lock);
   return rc;

@@ -58,8 +58,17 @@ struct td_call {
   bool has_partition_schema;
   td_location_key **locs; /* LOCATIONS / SUB_LOCATIONS: received, not yet taken */
   int64_t n_locs, cap_locs;
+  /* Subscriptions: what they delivered before they left PENDING (their
+   * initial answers), and whether a failure came after any answer. */
+  int64_t n_answers;      /* location, size and success answers taken */
+  int64_t ready_locs;     /* location answers received before leaving PENDING */
+  int64_t ready_size, ready_n_sizes;
+  bool failed_late;       /* FAILED after at least one answer */
   int64_t size; /* SIZE / SUB_SIZE: latest */
   int64_t n_sizes; /* number of size answers received */
+  int64_t size_floor; /* SUB_SIZE: the size known when it was made; answers
+                         below it, or below the previous answer, break the
+                         contract (sizes only grow) */
   struct ArrowArray values;
   pthread_cond_t cond;
   td_call_notify_fn notify;
@@ -86,11 +95,20 @@ bool td_call_close(td_service *s, td_call *c);
 
 /* Subscriptions: takes the locations received so far (caller releases the
  * keys and frees the array), or reports the failure that ended the call
- * (returns its code, message in `msg`). */
-int td_call_take_locations(td_service *s, td_call *c, td_location_key ***keys, int64_t *n, char *msg,
-                           size_t msg_size);
-/* Subscriptions: the latest size and how many sizes arrived, or the failure. */
-int td_call_peek_size(td_service *s, td_call *c, int64_t *size, int64_t *n_sizes, char *msg, size_t msg_size);
+ * (returns its code, message in `msg`).  With `initial`, takes only the
+ * locations that arrived before the call left PENDING (its initial
+ * answers), never reports a failure, and leaves the rest for later. */
+int td_call_take_locations(td_service *s, td_call *c, bool initial, td_location_key ***keys, int64_t *n,
+                           char *msg, size_t msg_size);
+/* Subscriptions: the failure that ended the call (its code, message in
+ * `msg`), or TD_OK while it is live.  *late (may be NULL) tells whether
+ * any answer came before the failure. */
+int td_call_failure(td_service *s, td_call *c, bool *late, char *msg, size_t msg_size);
+/* Subscriptions: the latest size and how many sizes arrived, or the failure.
+ * With `initial`: the size and count when the call left PENDING, and no
+ * failure. */
+int td_call_peek_size(td_service *s, td_call *c, bool initial, int64_t *size, int64_t *n_sizes, char *msg,
+                      size_t msg_size);
 
 /* Internal to backend/ and service/ (all under req_lock). */
 td_call *td__call_find(td_service *s, uint64_t id);

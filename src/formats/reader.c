@@ -36,3 +36,52 @@ void td_reader_base_release(td_file_reader *r) {
   r->n_unsupported = 0;
   td_io_close(&r->io);
 }
+
+/* ---- UTF-8: one validator for every reader (CSV fields, Arrow IPC strings) ---- */
+
+/* Length of the valid multi-byte sequence at s (lead byte c >= 0x80), or 0. */
+static int utf8_seq(const uint8_t *s, int64_t left) {
+  uint8_t c = s[0];
+  int n;
+  uint8_t lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (left < n) return 0;
+  if (s[1] < lo || s[1] > hi) return 0;
+  for (int i = 2; i < n; i++)
+    if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+  return n;
+}
+
+bool td_utf8_valid(const char *str, int64_t n) {
+  const uint8_t *s = (const uint8_t *)str;
+  int64_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (!(w & 0x8080808080808080ull)) {
+        i += 8;
+        continue;
+      }
+    }
+    if (s[i] < 0x80) {
+      i++;
+      continue;
+    }
+    int k = utf8_seq(s + i, n - i);
+    if (!k) return false;
+    i += k;
+  }
+  return true;
+}

@@ -85,6 +85,10 @@ int td_reader_add_unsupported(td_file_reader *r, const char *name, const char *r
                               td_error *err);
 /* Frees schema, unsupported list and io (not r itself). */
 void td_reader_base_release(td_file_reader *r);
+/* True when [s, s+n) is valid UTF-8 (no overlong forms, surrogates or code
+ * points above U+10FFFF; NUL is valid).  Every reader that produces utf8
+ * values checks them with it and fails naming the file, column and row. */
+bool td_utf8_valid(const char *s, int64_t n);
 
 /* Constructors, one per format.  Each opens `path`, reads only the metadata
  * it needs (Parquet footer, IPC schema and block index, CSV header and a

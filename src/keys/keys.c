@@ -122,6 +122,10 @@ int td_location_key_from_arrow(const char *identity, struct ArrowSchema *schema,
   }
   rc = td_schema_import(schema, &s, err);
   if (rc) goto done;
+  if ((rc = td_struct_validate(values, err)) != TD_OK) {
+    td_err_prefix(err, rc, "partition values: ");
+    goto done;
+  }
   if (values->length != 1 || values->n_children != s.n_fields) {
     rc = td_err(err, TD_ECONTRACT,
                 "partition values must be one row with %lld columns, found %lld rows and %lld columns",
@@ -142,12 +146,11 @@ int td_location_key_from_arrow(const char *identity, struct ArrowSchema *schema,
       td_err_prefix(err, rc, "partition column '%s': ", s.fields[i].name);
       goto done;
     }
-    if (v.length < 1) {
-      rc = td_err(err, TD_ECONTRACT, "partition column '%s' has no value", s.fields[i].name);
-      goto done;
-    }
     names[i] = s.fields[i].name;
-    vals[i] = td_colview_value(&v, 0);
+    /* The struct's one row is child row `offset` (the child's own offset
+     * is applied by the view); a null struct row makes every value null. */
+    vals[i] = td_colview_value(&v, values->offset);
+    if (td_struct_has_nulls(values)) vals[i] = td_value_null(s.fields[i].type);
   }
   rc = td_location_key_new(identity, s.n_fields, names, vals, out, err);
 done:

@@ -133,12 +133,14 @@ size_t td_format_timestamp(int64_t ns, char *buf, size_t size) {
   return n < 0 ? 0 : (size_t)n;
 }
 
-/* The shortest %g text that reads back as the same float32/float64. */
+/* The shortest %g text that reads back as the same float32/float64, with at
+ * least the integer digits below 1e16 (300 prints "300", not "3e+02"). */
 static int format_shortest(double d, bool single, char *buf, size_t size) {
   char tmp[64];
   if (isnan(d)) return snprintf(buf, size, "nan");
   if (isinf(d)) return snprintf(buf, size, d < 0 ? "-inf" : "inf");
-  for (int prec = 1; prec <= 17; prec++) {
+  int first = fabs(d) >= 1 && fabs(d) < 1e16 ? (int)floor(log10(fabs(d))) + 1 : 1;
+  for (int prec = first < 1 ? 1 : first; prec <= 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*g", prec, d);
     double back = strtod(tmp, NULL);
     if (single ? (float)back == (float)d : back == d) break;

@@ -331,16 +331,16 @@ int td_table_agg_by(td_table *src, const char *const *aggs, int64_t n_aggs, cons
   for (int64_t i = 0; rc == TD_OK && i < n_by; i++) {
     td_expr *e;
     if ((rc = parse_item(by[i], &e, &p.key_names[i], err)) != TD_OK) break;
+    p.n_keys = i + 1; /* the name is the plan's now, bound or not */
     rc = td_expr_bind(e, src->def, 0, &p.keys[i], err);
     td_expr_free(e);
-    if (rc == TD_OK) p.n_keys = i + 1;
   }
   for (int64_t j = 0; rc == TD_OK && j < n_aggs; j++) {
     td_expr *e;
     if ((rc = parse_item(aggs[j], &e, &p.agg_names[j], err)) != TD_OK) break;
+    p.n_aggs = j + 1;
     rc = bind_agg(e, src->def, &p.kinds[j], &p.inputs[j], err);
     td_expr_free(e);
-    if (rc == TD_OK) p.n_aggs = j + 1;
   }
   if (rc) {
     td_agg_plan_reset(&p);
@@ -836,6 +836,9 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
   td_table *src;
   td_expr *filter;
   int rc = prepare(sql, &o, &sp, &src, &filter, err);
+  /* Published before any row is read, for a progress display on another
+   * thread (which loads it atomically). */
+  if (rc == TD_OK) __atomic_store_n(&opts->source_rows, o.source_rows, __ATOMIC_RELAXED);
   if (rc == TD_OK && (sp.aggregate || sp.q->n_order_by > 0)) {
     /* Needs every row first: build the result, then stream it. */
     td_table *t;
@@ -874,7 +877,6 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
     q->src = src;
     src = NULL;
   }
-  opts->source_rows = o.source_rows;
   td_expr_free(filter);
   td_table_release(src);
   sql_plan_reset(&sp);

@@ -107,9 +107,21 @@ static int map_partitions(td_provider *p, const td_location_key *key, const char
   if (p->n_partition > 0 && key->n == 0)
     TD_DISAGREE_("the table is partitioned by %lld columns but the location has no partition values",
                  (long long)p->n_partition);
-  if (p->n_partition == 0 && key->n > 0)
-    TD_DISAGREE_("the table has no partition columns but the location has %lld partition values",
-                 (long long)key->n);
+  if (p->n_partition == 0 && key->n > 0) {
+    /* As Deephaven does: a table without partition columns ignores the
+     * partition values of its locations (reported once per table key). */
+    if (!p->ignored_values_told) {
+      p->ignored_values_told = true;
+      char msg[TD_ERROR_MESSAGE_SIZE];
+      snprintf(msg, sizeof msg,
+               "table '%s' has no partition columns: the partition values of its locations are ignored "
+               "(first: location '%s')",
+               table, name);
+      td_service_warn(p->service, TD_ECONTRACT, msg);
+    }
+    *out = NULL;
+    return TD_OK;
+  }
   td_value *vals = p->n_partition ? td_calloc((size_t)p->n_partition, sizeof *vals) : NULL;
   if (p->n_partition && !vals) return td_err_nomem(err, "mapping partition values");
   for (int64_t i = 0; i < p->n_partition; i++) vals[i] = td_value_null(p->def.fields[i].type);

@@ -52,6 +52,7 @@ struct td_provider {
   td_location **locs; /* interned, in arrival order */
   int64_t n_locs, cap_locs;
   td_key_index index; /* key -> location */
+  bool ignored_values_told; /* on_error heard that partition values are ignored */
   /* Refreshing tables (all under the update graph's lock): */
   td_call *loc_sub;         /* location subscription, shared per table key */
   int64_t loc_sub_refs;     /* refreshing tables on this key */

@@ -99,6 +99,10 @@ void td_service_report(td_service *s, int code, const char *message) {
   if (s->opts.on_error) s->opts.on_error(s->opts.on_error_ctx, code, message);
 }
 
+void td_service_warn(td_service *s, int code, const char *message) {
+  if (s->opts.on_error) s->opts.on_error(s->opts.on_error_ctx, code, message);
+}
+
 void td_service_counters(td_service *s, td_counters *out) {
   memset(out, 0, sizeof *out);
   for (int i = 0; i < TD_METHOD_COUNT; i++) out->calls[i] = atomic_load(&s->calls[i]);

@@ -50,6 +50,9 @@ struct td_service {
 
 /* Reports an error that has no caller (on_error hook); counts it. */
 void td_service_report(td_service *s, int code, const char *message);
+/* Tells the on_error hook about something accepted but worth knowing (not
+ * counted as a rejected answer). */
+void td_service_warn(td_service *s, int code, const char *message);
 /* The provider of `key`, created on first use (with its schema loaded). */
 int td_service_provider(td_service *s, const td_table_key *key, td_provider **out, td_error *err);
 

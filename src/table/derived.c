@@ -253,5 +253,4 @@ void td_derived_destroy(td_table *t) {
   if (t->op_vt) t->op_vt->free(t->op);
   td_table_release(t->source);
   td_schema_reset(&t->own_def);
-  td_free(t->listeners);
 }

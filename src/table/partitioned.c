@@ -5,7 +5,8 @@
  * keeps a refreshing source table whose regions are its rows, so it grows
  * with new locations in the update cycles (its listeners hear the new
  * locations); each of its constituents is a refreshing table of that one
- * location.
+ * location.  Merging the constituents gives that source table (live), or a
+ * static table of the listed locations.
  */
 #include <stdio.h>
 #include <string.h>
@@ -172,7 +173,11 @@ int td_partitioned_table_constituent(td_partitioned_table *pt, int64_t i, td_tab
   }
   if (rc == TD_OK && !pt->constituents[i]) {
     if (pt->live) {
-      td_table_options o = {same_location, loc, true};
+      td_table_options o;
+      td_table_options_init(&o);
+      o.predicate = same_location;
+      o.predicate_ctx = loc;
+      o.refreshing = true;
       rc = td_make_table(pt->service, pt->provider->key, &o, &pt->constituents[i], err);
     } else {
       rc = td_table_build_static(pt->service, pt->provider, &loc, 1, &pt->opts, &pt->constituents[i], err);
@@ -181,4 +186,16 @@ int td_partitioned_table_constituent(td_partitioned_table *pt, int64_t i, td_tab
   if (rc == TD_OK) *out = td_table_retain(pt->constituents[i]);
   pthread_mutex_unlock(&pt->lock);
   return rc;
+}
+
+int td_partitioned_table_merge(td_partitioned_table *pt, td_table **out, td_error *err) {
+  *out = NULL;
+  if (!pt) return td_err(err, TD_EINVAL, "td_partitioned_table_merge needs a partitioned table");
+  /* Live: the table behind the rows is the merge (its regions are the rows,
+   * in row order, and it grows in the same cycles). */
+  if (pt->live) {
+    *out = td_table_retain(pt->live);
+    return TD_OK;
+  }
+  return td_table_build_static(pt->service, pt->provider, pt->locs, pt->n, &pt->opts, out, err);
 }

@@ -123,6 +123,8 @@ int td_table_build_static(td_service *s, td_provider *p, td_location *const *loc
   return TD_OK;
 }
 
+void td_table_options_init(td_table_options *opts) { memset(opts, 0, sizeof *opts); }
+
 int td_make_table(td_service *s, const td_table_key *key, const td_table_options *opts,
                   td_table **out, td_error *err) {
   *out = NULL;
@@ -148,8 +150,15 @@ td_table *td_table_retain(td_table *t) {
 void td_table_release(td_table *t) {
   if (!t || atomic_fetch_sub(&t->refs, 1) != 1) return;
   if (t->kind == TD_TABLE_DERIVED) td_derived_destroy(t);
-  else if (t->refreshing) td_graph_drop_table(t->service->graph, t); /* unsubscribes */
+  /* A refreshing table leaves the graph now (unsubscribing); one released
+   * from its own listener is freed when that dispatch ends. */
+  if (t->refreshing && !td_graph_retire_table(t->service->graph, t)) return;
+  td_table_destroy(t);
+}
+
+void td_table_destroy(td_table *t) {
   td_snapshot_release(t->snap);
+  td_free(t->listeners);
   if (t->owned_ctx_free) t->owned_ctx_free(t->owned_ctx);
   pthread_mutex_destroy(&t->lock);
   td_service *s = t->service;
@@ -193,6 +202,16 @@ int64_t td_table_num_columns(const td_table *t) { return t->def->n_fields; }
 
 const char *td_table_column_name(const td_table *t, int64_t c) {
   return c >= 0 && c < t->def->n_fields ? t->def->fields[c].name : NULL;
+}
+
+td_type_id td_table_column_type(const td_table *t, int64_t c) {
+  return c >= 0 && c < t->def->n_fields ? t->def->fields[c].type : TD_TYPE_NONE;
+}
+
+const char *td_table_column_timezone(const td_table *t, int64_t c) {
+  if (c < 0 || c >= t->def->n_fields || t->def->fields[c].type != TD_TYPE_TIMESTAMP) return NULL;
+  const char *tz = t->def->fields[c].tz;
+  return tz && tz[0] ? tz : NULL;
 }
 
 bool td_table_column_is_partition(const td_table *t, int64_t c) { return c >= 0 && c < t->n_partition; }

@@ -108,6 +108,8 @@ struct td_table {
   td_key_index included; /* location key -> td_location, for duplicates */
   td_listener_entry *listeners;
   int64_t n_listeners, cap_listeners, next_listener_id;
+  int64_t pins;  /* dispatches of its listeners in progress */
+  bool zombie;   /* released during a dispatch: freed when it ends */
   void *owned_ctx; /* freed with the table (a predicate context it owns) */
   void (*owned_ctx_free)(void *ctx);
   /* Derived tables: */
@@ -118,6 +120,9 @@ struct td_table {
   bool row_preserving; /* row i comes from source row i (a projection) */
 };
 
+/* Frees a table whose last reference is gone (and, if refreshing, that has
+ * left the update graph). */
+void td_table_destroy(td_table *t);
 /* Allocates a table with no snapshot yet. */
 int td_table_alloc(td_service *s, td_provider *p, const td_table_options *opts, td_table **out, td_error *err);
 

@@ -68,8 +68,10 @@ static void graph_release(td_graph *g) {
 void td_graph_notify(void *graph) {
   td_graph *g = graph;
   pthread_mutex_lock(&g->sig);
-  g->dirty = true;
-  pthread_cond_signal(&g->wake);
+  if (!g->dirty) { /* a flood of notifications wakes the thread once */
+    g->dirty = true;
+    pthread_cond_signal(&g->wake);
+  }
   pthread_mutex_unlock(&g->sig);
 }
 
@@ -195,6 +197,13 @@ int td_graph_flush(td_graph *g, int64_t timeout_ms, td_error *err) {
   return rc;
 }
 
+bool td_graph_on_update_thread(td_graph *g) {
+  pthread_mutex_lock(&g->sig);
+  bool on = g->started && pthread_equal(pthread_self(), g->thread);
+  pthread_mutex_unlock(&g->sig);
+  return on;
+}
+
 /* ---- subscriptions ---- */
 
 /* Ends a subscription: the backend's unsubscribe, exactly once, unless the
@@ -208,7 +217,11 @@ static void close_sub(td_service *s, td_call *c) {
   td_call_end(s, c);
 }
 
-/* Starts a subscription and waits for its initial answers. */
+/* Starts a subscription and waits for its initial answers (up to its
+ * success or failure).  A failure as its first answer (refused outright),
+ * or no answer in time, is the error; a subscription that failed after
+ * delivering anything is returned (FAILED): the tables made on it fail in
+ * the next cycle (Deephaven's behaviour). */
 static int subscribe(td_graph *g, td_method m, td_provider *p, td_location *l, td_call **out, td_error *err) {
   td_service *s = g->service;
   char desc[768];
@@ -222,6 +235,7 @@ static int subscribe(td_graph *g, td_method m, td_provider *p, td_location *l, t
   if (rc) return rc;
   c->notify = td_graph_notify;
   c->notify_ctx = g;
+  if (l) c->size_floor = atomic_load(&l->size);
   if (l) s->backend.vtable->subscribe_to_table_location_size(s->backend.self, p->key, l->key, td_call_request(s, c));
   else s->backend.vtable->subscribe_to_table_locations(s->backend.self, p->key, td_call_request(s, c));
   rc = td_call_wait(s, c, err);
@@ -229,6 +243,11 @@ static int subscribe(td_graph *g, td_method m, td_provider *p, td_location *l, t
     /* Abandoned, not failed: the backend may hold it, so tell it once. */
     atomic_fetch_add(&s->calls[TD_METHOD_UNSUBSCRIBE], 1);
     s->backend.vtable->unsubscribe(s->backend.self, td_call_request(s, c));
+  } else if (rc) {
+    bool late = false;
+    char msg[8];
+    td_call_failure(s, c, &late, msg, sizeof msg);
+    if (late) rc = TD_OK;
   }
   if (rc) {
     td_call_end(s, c);
@@ -251,13 +270,14 @@ static int push_loc(td_location ***arr, int64_t *n, int64_t *cap, td_location *l
 }
 
 /* Interns what the location subscription delivered since the last drain,
- * appending to p->seen (and p->fresh when `fresh`). */
-static void drain_provider(td_graph *g, td_provider *p, bool fresh) {
+ * appending to p->seen (and p->fresh when `fresh`).  `initial`: only its
+ * initial answers, and not its failure. */
+static void drain_provider(td_graph *g, td_provider *p, bool fresh, bool initial) {
   if (!p->loc_sub || p->fail_code) return;
   td_location_key **keys;
   int64_t n;
   char msg[TD_ERROR_MESSAGE_SIZE];
-  int rc = td_call_take_locations(g->service, p->loc_sub, &keys, &n, msg, sizeof msg);
+  int rc = td_call_take_locations(g->service, p->loc_sub, initial, &keys, &n, msg, sizeof msg);
   td_error e;
   td_error_clear(&e);
   for (int64_t i = 0; i < n; i++) {
@@ -288,12 +308,13 @@ static void fail_location(td_location *l, int code, const char *msg) {
   l->fail_msg = td_strdup(msg);
 }
 
-/* Applies the latest size the location's subscription reported. */
-static void drain_location(td_graph *g, td_location *l) {
+/* Applies the latest size the location's subscription reported (`initial`:
+ * the size of its initial answers, and not its failure). */
+static void drain_location(td_graph *g, td_location *l, bool initial) {
   if (!l->size_sub || l->fail_code) return;
   int64_t size, n_sizes;
   char msg[TD_ERROR_MESSAGE_SIZE];
-  int rc = td_call_peek_size(g->service, l->size_sub, &size, &n_sizes, msg, sizeof msg);
+  int rc = td_call_peek_size(g->service, l->size_sub, initial, &size, &n_sizes, msg, sizeof msg);
   if (rc) {
     fail_location(l, rc, msg);
     return;
@@ -307,10 +328,20 @@ static void drain_location(td_graph *g, td_location *l) {
   if (rc) fail_location(l, rc, e.message);
 }
 
+/* The failure of a shared subscription, drained (`code`, `msg`) or not yet
+ * (its call): a new table on it fails at once with it (issue 8). */
+static int shared_failure(td_graph *g, td_call *c, int code, const char *msg, td_error *err) {
+  if (code) return td_err(err, code, "%s", msg);
+  char m[TD_ERROR_MESSAGE_SIZE];
+  int rc = td_call_failure(g->service, c, NULL, m, sizeof m);
+  return rc ? td_err(err, rc, "%s", m) : TD_OK;
+}
+
 static int acquire_loc_sub(td_graph *g, td_provider *p, td_error *err) {
   if (p->loc_sub) {
-    p->loc_sub_refs++;
-    return TD_OK;
+    int rc = shared_failure(g, p->loc_sub, p->fail_code, p->fail_msg, err);
+    if (rc == TD_OK) p->loc_sub_refs++;
+    return rc;
   }
   /* A fresh subscription: forget what an earlier, ended one delivered. */
   p->n_seen = p->n_fresh = 0;
@@ -319,14 +350,20 @@ static int acquire_loc_sub(td_graph *g, td_provider *p, td_error *err) {
   int rc = subscribe(g, TD_METHOD_SUBSCRIBE_LOCATIONS, p, NULL, &p->loc_sub, err);
   if (rc) return rc;
   p->loc_sub_refs = 1;
-  drain_provider(g, p, false);
+  /* The table starts from the initial answers: a location among them that
+   * disagrees with the table is td_make_table's error. */
+  drain_provider(g, p, false, true);
   if (p->fail_code) {
     rc = td_err(err, p->fail_code, "%s", p->fail_msg);
     p->loc_sub_refs = 0;
     close_sub(g->service, p->loc_sub);
     p->loc_sub = NULL;
+    return rc;
   }
-  return rc;
+  /* Failed after delivering them: the table is made, and fails in the next
+   * cycle (the failure marked the graph dirty). */
+  p->fail_code = td_call_failure(g->service, p->loc_sub, NULL, p->fail_msg, sizeof p->fail_msg);
+  return TD_OK;
 }
 
 static void release_loc_sub(td_graph *g, td_provider *p) {
@@ -335,17 +372,28 @@ static void release_loc_sub(td_graph *g, td_provider *p) {
   p->loc_sub = NULL;
 }
 
+static void release_size_sub(td_graph *g, td_location *l);
+
 static int acquire_size_sub(td_graph *g, td_location *l, td_error *err) {
   if (l->size_sub) {
-    l->size_sub_refs++;
-    return TD_OK;
+    int rc = shared_failure(g, l->size_sub, l->fail_code, l->fail_msg ? l->fail_msg : "location failed", err);
+    if (rc == TD_OK) l->size_sub_refs++;
+    return rc;
   }
-  if (l->fail_code) return td_err(err, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
   int rc = subscribe(g, TD_METHOD_SUBSCRIBE_SIZE, l->provider, l, &l->size_sub, err);
   if (rc) return rc;
   l->size_sub_refs = 1;
-  drain_location(g, l);
-  if (l->fail_code) return td_err(err, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
+  /* An initial size that cannot be taken is td_make_table's error. */
+  drain_location(g, l, true);
+  if (l->fail_code) {
+    rc = td_err(err, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
+    release_size_sub(g, l);
+    return rc;
+  }
+  /* Failed after its initial answers: the tables fail in the next cycle. */
+  char msg[TD_ERROR_MESSAGE_SIZE];
+  int frc = td_call_failure(g->service, l->size_sub, NULL, msg, sizeof msg);
+  if (frc) fail_location(l, frc, msg);
   return TD_OK;
 }
 
@@ -367,8 +415,10 @@ static bool keeps(const td_table *t, const td_location *l) {
 }
 
 /* Picks, from `cand`, the locations the table keeps and has not included
- * yet, in location-key order, subscribing to their sizes.  On failure the
- * subscriptions taken here are dropped again. */
+ * yet, in location-key order, subscribing to their sizes: O(n log n) for a
+ * batch of n (a location that comes twice in the batch is interned once, so
+ * the copies sort next to each other).  On failure the subscriptions taken
+ * here are dropped again. */
 static int include_new(td_graph *g, td_table *t, td_location *const *cand, int64_t n, td_location ***out,
                        int64_t *n_out, td_error *err) {
   td_location **picked = NULL;
@@ -377,11 +427,15 @@ static int include_new(td_graph *g, td_table *t, td_location *const *cand, int64
   for (int64_t i = 0; rc == TD_OK && i < n; i++) {
     td_location *l = cand[i];
     if (td_key_index_get(&t->included, l->key) || !keeps(t, l)) continue;
-    bool dup = false; /* the same location twice in one batch */
-    for (int64_t j = 0; j < np && !dup; j++) dup = picked[j] == l;
-    if (!dup && push_loc(&picked, &np, &cap, l) != TD_OK) rc = td_err_nomem(err, "including locations");
+    if (push_loc(&picked, &np, &cap, l) != TD_OK) rc = td_err_nomem(err, "including locations");
   }
-  if (np > 1) qsort(picked, (size_t)np, sizeof *picked, td_location_order);
+  if (rc == TD_OK && np > 1) {
+    qsort(picked, (size_t)np, sizeof *picked, td_location_order);
+    int64_t u = 1;
+    for (int64_t i = 1; i < np; i++)
+      if (picked[i] != picked[u - 1]) picked[u++] = picked[i];
+    np = u;
+  }
   int64_t acquired = 0;
   while (rc == TD_OK && acquired < np) {
     rc = acquire_size_sub(g, picked[acquired], err);
@@ -457,8 +511,7 @@ done:
   return rc;
 }
 
-void td_graph_drop_table(td_graph *g, td_table *t) {
-  pthread_mutex_lock(&g->lock); /* waits for a running cycle, unless inside it */
+static void drop_table(td_graph *g, td_table *t) {
   for (int64_t i = 0; i < g->n_tables; i++) {
     if (g->tables[i] == t) {
       memmove(&g->tables[i], &g->tables[i + 1], (size_t)(g->n_tables - i - 1) * sizeof *g->tables);
@@ -470,9 +523,15 @@ void td_graph_drop_table(td_graph *g, td_table *t) {
   for (int64_t i = 0; t->snap && i < t->snap->n_regions; i++) release_size_sub(g, t->snap->regions[i].loc);
   release_loc_sub(g, t->provider);
   td_key_index_reset(&t->included);
-  td_free(t->listeners);
-  t->listeners = NULL;
+}
+
+bool td_graph_retire_table(td_graph *g, td_table *t) {
+  pthread_mutex_lock(&g->lock); /* waits for a running cycle, unless inside it */
+  if (t->kind == TD_TABLE_SOURCE) drop_table(g, t);
+  bool now = t->pins == 0;
+  t->zombie = !now;
   pthread_mutex_unlock(&g->lock);
+  return now;
 }
 
 /* ---- listeners ---- */
@@ -520,8 +579,9 @@ int td_graph_remove_listener(td_graph *g, td_table *t, int64_t id) {
 /* Calls the table's listeners in registration order; those added during the
  * dispatch wait for the next one; removed ones are skipped, then dropped. */
 void td_graph_dispatch(td_table *t, const td_table_update *u, const td_error *e) {
+  t->pins++;
   int64_t n = t->n_listeners;
-  for (int64_t i = 0; i < n; i++) {
+  for (int64_t i = 0; i < n && atomic_load(&t->refs) > 0; i++) {
     td_listener_entry le = t->listeners[i]; /* the array may move during the call */
     if (!le.removed) le.fn(le.ctx, t, u, e);
   }
@@ -529,6 +589,7 @@ void td_graph_dispatch(td_table *t, const td_table_update *u, const td_error *e)
   for (int64_t i = 0; i < t->n_listeners; i++)
     if (!t->listeners[i].removed) t->listeners[k++] = t->listeners[i];
   t->n_listeners = k;
+  if (--t->pins == 0 && t->zombie) td_table_destroy(t);
 }
 
 void td_graph_fail_table(td_table *t, int code, const char *msg) {
@@ -615,9 +676,10 @@ out:
 }
 
 /* A cycle takes no table references: a table whose last reference is
- * dropped elsewhere waits in td_graph_drop_table for the cycle to end, and
+ * dropped elsewhere waits in td_graph_retire_table for the cycle to end, and
  * one released by a listener leaves g->tables at once (adjusting the cursor),
- * so the backend's unsubscribe has happened when td_table_release returns. */
+ * so the backend's unsubscribe has happened when td_table_release returns.
+ * Only its memory outlives the dispatch that released it (pins). */
 static void run_cycle(td_graph *g, int64_t no) {
   pthread_mutex_lock(&g->lock);
   /* Drain each subscription once, before any table changes. */
@@ -626,14 +688,14 @@ static void run_cycle(td_graph *g, int64_t no) {
     if (p->drained_cycle != no) {
       p->drained_cycle = no;
       p->n_fresh = 0;
-      drain_provider(g, p, true);
+      drain_provider(g, p, true, false);
     }
     td_snapshot *s = g->tables[i]->snap;
     for (int64_t r = 0; r < s->n_regions; r++) {
       td_location *l = s->regions[r].loc;
       if (l->drained_cycle != no) {
         l->drained_cycle = no;
-        drain_location(g, l);
+        drain_location(g, l, false);
       }
     }
   }

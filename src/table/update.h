@@ -47,18 +47,25 @@ void td_graph_notify(void *graph);
 /* Builds a refreshing table of provider `p` (predicate in opts). */
 int td_graph_make_table(td_graph *g, td_provider *p, const td_table_options *opts, td_table **out,
                         td_error *err);
-/* Unregisters a refreshing table and drops its subscriptions. */
-void td_graph_drop_table(td_graph *g, td_table *t);
+/* A refreshing table's last reference is gone: a source table leaves the
+ * graph and drops its subscriptions.  True when the table may be freed now;
+ * false when its listeners are being called (it was released from one of
+ * them): td_graph_dispatch frees it when it ends. */
+bool td_graph_retire_table(td_graph *g, td_table *t);
 int td_graph_add_listener(td_graph *g, td_table *t, td_table_listener fn, void *ctx, int64_t *id,
                           td_error *err);
 int td_graph_remove_listener(td_graph *g, td_table *t, int64_t id);
 int td_graph_flush(td_graph *g, int64_t timeout_ms, td_error *err);
+/* True on the graph's update thread (inside a cycle or a listener). */
+bool td_graph_on_update_thread(td_graph *g);
 void td_graph_stats(td_graph *g, int64_t *cycles, int64_t *cpu_ns);
 /* The update lock (recursive), for building derived tables atomically with
  * respect to cycles. */
 void td_graph_lock(td_graph *g);
 void td_graph_unlock(td_graph *g);
-/* Calls a table's listeners (under the update lock). */
+/* Calls a table's listeners (under the update lock).  The table stays
+ * allocated until the dispatch ends, even when a listener releases its last
+ * reference; the listeners after that one are not called. */
 void td_graph_dispatch(td_table *t, const td_table_update *u, const td_error *e);
 /* Fails a table; its listeners hear it once. */
 void td_graph_fail_table(td_table *t, int code, const char *msg);

@@ -1,16 +1,59 @@
 #!/usr/bin/env bash
-# Installs a build into a scratch prefix, then builds a downstream program
-# with pkg-config and with find_package, and runs both.
+# `make install` as a downstream user meets it: installs a build into a
+# scratch prefix, then
+#  - builds a consumer with pkg-config and one with find_package (shared
+#    library, tabledata::tabledata) and one against tabledata::tabledata_static,
+#    and runs each with no LD_LIBRARY_PATH and no other manual step;
+#  - runs the installed program;
+#  - checks the man page (renders without warnings, names every command) and
+#    the documents are installed;
+#  - uninstalls (cmake/uninstall.cmake, as `make uninstall`) and checks that
+#    no file is left.
 set -euo pipefail
 build=$1
 src=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$src/../.." && pwd)
 prefix=$(mktemp -d)
-trap 'rm -rf "$prefix"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$prefix" "$work"' EXIT
+unset LD_LIBRARY_PATH
+fail() { echo "install check: $*" >&2; exit 1; }
+
 cmake --install "$build" --prefix "$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig"
-cc -o "$prefix/pc_consumer" "$src/consumer.c" $(pkg-config --cflags --libs tabledata) -Wl,-rpath,"$prefix/lib"
-"$prefix/pc_consumer"
-cmake -S "$src" -B "$prefix/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
-cmake --build "$prefix/cmake-build" >/dev/null
-LD_LIBRARY_PATH="$prefix/lib" "$prefix/cmake-build/consumer"
-echo "install check: pkg-config and find_package consumers built and ran"
+
+# pkg-config: the .pc file carries the RPATH.
+cc -o "$work/pc_consumer" "$src/consumer.c" $(pkg-config --cflags --libs tabledata)
+"$work/pc_consumer" | grep -q "ok" || fail "pkg-config consumer did not run"
+ldd "$work/pc_consumer" | grep -q "$prefix/lib.*/libtabledata.so" || fail "pkg-config consumer not linked to the installed library"
+
+# find_package: shared (tabledata::tabledata) and static (tabledata::tabledata_static).
+for kind in shared static; do
+  cmake -S "$src" -B "$work/cmake-$kind" -DCMAKE_PREFIX_PATH="$prefix" -DTD_CONSUMER_STATIC=$([ $kind = static ] && echo ON || echo OFF) >/dev/null
+  cmake --build "$work/cmake-$kind" >/dev/null
+  "$work/cmake-$kind/consumer" | grep -q "ok" || fail "find_package ($kind) consumer did not run"
+done
+ldd "$work/cmake-static/consumer" | grep -q libtabledata && fail "static consumer depends on libtabledata.so"
+
+# The installed program.
+"$prefix/bin/tabledata" --version | grep -q "tabledata " || fail "installed program does not run"
+"$prefix/bin/tabledata" demo | grep -q "GOOG" || fail "installed program's demo printed no table"
+
+# Man page and documents.
+man=$(find "$prefix" -path '*/man1/tabledata.1')
+[ -n "$man" ] || fail "man page tabledata.1 not installed"
+warnings=$(groff -man -Tutf8 -ww -z "$man" 2>&1)
+[ -z "$warnings" ] || fail "man page has troff warnings: $warnings"
+text=$(MANWIDTH=200 man -l "$man" 2>/dev/null)
+for cmd in $("$prefix/bin/tabledata" --help | awk '/^commands:/{on=1; next} on && /^  [a-z]/{print $1}'); do
+  grep -q "^ *$cmd\$\|tabledata $cmd" <<<"$text" || fail "man page does not describe command '$cmd'"
+done
+for doc in README.md SPEC.md DESIGN.md QUERIES.md FILES.md CSV.md; do
+  [ -f "$prefix/share/doc/tabledata/$doc" ] || fail "document $doc not installed in share/doc/tabledata"
+done
+
+# Uninstall removes every file.
+cmake -DTD_MANIFEST="$build/install_manifest.txt" -P "$root/cmake/uninstall.cmake" >/dev/null
+left=$(find "$prefix" -type f -o -type l -o -type d -name tabledata)
+[ -z "$left" ] || fail "uninstall left: $left"
+echo "install check: pkg-config, find_package (shared, static) consumers and the program ran; man page and docs installed; uninstall left nothing"

@@ -45,11 +45,21 @@ typedef struct mem_table {
   td_request_list loc_subs;
 } mem_table;
 
+/* Where a live subscription is listed, so that unsubscribe finds it in
+ * O(1) whatever the number of locations. */
+typedef struct sub_slot {
+  struct td_service *service;
+  uint64_t id;             /* 0: empty */
+  td_request_list *list;   /* NULL: removed (a tombstone) */
+} sub_slot;
+
 struct td_memory_backend {
   _Atomic int64_t refs;
   pthread_mutex_t lock;
   mem_table **tables;
   int64_t n_tables;
+  sub_slot *subs;
+  int64_t subs_cap, subs_used; /* used: live slots and tombstones */
 };
 
 /* ---- housekeeping ---- */
@@ -94,6 +104,7 @@ void td_memory_backend_release(td_memory_backend *mb) {
   if (!mb || atomic_fetch_sub(&mb->refs, 1) != 1) return;
   for (int64_t i = 0; i < mb->n_tables; i++) table_free(mb->tables[i]);
   td_free(mb->tables);
+  td_free(mb->subs);
   pthread_mutex_destroy(&mb->lock);
   td_free(mb);
 }
@@ -139,12 +150,14 @@ int td_memory_backend_add_table(td_memory_backend *mb, const char *name,
 
 /* Checks that `data` is a struct array matching the table's data schema. */
 static int check_data(const mem_table *t, const struct ArrowArray *data, td_error *err) {
+  int rc = td_struct_validate(data, err);
+  if (rc) return td_err_prefix(err, TD_EINVAL, "table '%s': ", t->name);
   if (data->n_children != t->data.n_fields)
     return td_err(err, TD_EINVAL, "table '%s': expected data with %lld columns, got %lld", t->name,
                   (long long)t->data.n_fields, (long long)data->n_children);
   for (int64_t i = 0; i < t->data.n_fields; i++) {
     const struct ArrowArray *c = data->children[i];
-    int rc = td_array_validate(t->data.fields[i].type, c, err);
+    rc = td_array_validate(t->data.fields[i].type, c, err);
     if (rc) return td_err_prefix(err, TD_EINVAL, "table '%s', column '%s': ", t->name, t->data.fields[i].name);
     if (c->length < data->offset + data->length)
       return td_err(err, TD_EINVAL, "table '%s', column '%s': %lld rows, expected %lld", t->name,
@@ -155,6 +168,7 @@ static int check_data(const mem_table *t, const struct ArrowArray *data, td_erro
 
 /* Checks a key's partition values against the partition schema. */
 static int check_key(const mem_table *t, const td_location_key *key, td_error *err) {
+  if (!t->has_part) return TD_OK; /* values of unpartitioned tables are ignored */
   int64_t n = td_location_key_partition_count(key);
   for (int64_t i = 0; i < n; i++) {
     const char *name = td_location_key_partition_name(key, i);
@@ -173,12 +187,37 @@ static void notify_size(mem_location *l) {
   for (int64_t i = 0; i < l->size_subs.n; i++) td_answer_size(l->size_subs.reqs[i], l->size, NULL);
 }
 
+/* A checked batch whose rows are null at the struct level becomes one
+ * without struct nulls (those rows null in every column); takes `data`. */
+static int fold_struct_nulls(const mem_table *t, struct ArrowArray *data, td_error *err) {
+  if (!td_struct_has_nulls(data)) return TD_OK;
+  int64_t n = data->n_children, length = data->length;
+  struct ArrowArray *cols = td_calloc((size_t)n + 1, sizeof *cols);
+  td_shared_array *owner;
+  if (!cols) {
+    td_arrow_array_release(data);
+    return td_err_nomem(err, "appending rows");
+  }
+  int rc = td_shared_array_new(data, &owner, err);
+  int64_t done = 0;
+  for (; rc == TD_OK && done < n; done++)
+    rc = td_struct_child_export(&owner->array, done, t->data.fields[done].type, owner, &cols[done], err);
+  td_shared_array_release(owner);
+  if (rc == TD_OK) rc = td_struct_array_make(n, cols, length, data, err);
+  else
+    for (int64_t i = 0; i < done; i++) td_arrow_array_release(&cols[i]);
+  td_free(cols);
+  return rc;
+}
+
 /* Under the lock: appends a chunk (takes `data`). */
-static int append_chunk(mem_location *l, struct ArrowArray *data, td_error *err) {
+static int append_chunk(const mem_table *t, mem_location *l, struct ArrowArray *data, td_error *err) {
   if (data->length == 0) {
     td_arrow_array_release(data);
     return TD_OK;
   }
+  int frc = fold_struct_nulls(t, data, err);
+  if (frc) return frc;
   if (l->n_chunks == l->cap_chunks) {
     int64_t cap = l->cap_chunks ? l->cap_chunks * 2 : 4;
     mem_chunk *c = td_realloc(l->chunks, (size_t)cap * sizeof *c);
@@ -233,7 +272,7 @@ int td_memory_backend_add_location(td_memory_backend *mb, const char *table, td_
     }
     if (rc == TD_OK) {
       t->locs[t->n_locs++] = l;
-      if (d.release) rc = append_chunk(l, &d, err); /* cannot fail but for memory */
+      if (d.release) rc = append_chunk(t, l, &d, err); /* cannot fail but for memory */
       for (int64_t i = 0; i < t->loc_subs.n; i++) td_answer_location(t->loc_subs.reqs[i], key, NULL);
       l = NULL;
     }
@@ -260,7 +299,7 @@ int td_memory_backend_append(td_memory_backend *mb, const char *table, const td_
     rc = td_err(err, TD_ENOTFOUND, "table '%s' has no location '%s'", table, k);
   } else if ((rc = check_data(t, &d, err)) == TD_OK) {
     int64_t before = l->size;
-    rc = append_chunk(l, &d, err);
+    rc = append_chunk(t, l, &d, err);
     if (rc == TD_OK && l->size != before) notify_size(l);
   }
   pthread_mutex_unlock(&mb->lock);
@@ -276,6 +315,49 @@ int64_t td_memory_backend_location_size(td_memory_backend *mb, const char *table
   int64_t n = l ? l->size : -1;
   pthread_mutex_unlock(&mb->lock);
   return n;
+}
+
+/* ---- the subscription index (under the lock) ---- */
+
+static uint64_t sub_hash(td_request r) {
+  uint64_t h = (r.id ^ (uint64_t)(uintptr_t)r.service) * 0x9e3779b97f4a7c15ull;
+  return h ^ (h >> 31);
+}
+
+static sub_slot *sub_find(td_memory_backend *mb, td_request r) {
+  if (!mb->subs_cap) return NULL;
+  uint64_t mask = (uint64_t)mb->subs_cap - 1;
+  for (uint64_t k = sub_hash(r) & mask; mb->subs[k].id; k = (k + 1) & mask)
+    if (mb->subs[k].id == r.id && mb->subs[k].service == r.service) return &mb->subs[k];
+  return NULL;
+}
+
+static void sub_place(sub_slot *slots, int64_t cap, sub_slot s) {
+  uint64_t mask = (uint64_t)cap - 1, k = sub_hash((td_request){s.service, s.id}) & mask;
+  while (slots[k].id) k = (k + 1) & mask;
+  slots[k] = s;
+}
+
+/* Lists `sub` in `list` and indexes it. */
+static int sub_add(td_memory_backend *mb, td_request_list *list, td_request sub) {
+  if ((mb->subs_used + 1) * 2 > mb->subs_cap) {
+    int64_t live = 0;
+    for (int64_t i = 0; i < mb->subs_cap; i++) live += mb->subs[i].list != NULL;
+    int64_t cap = 64;
+    while (cap < (live + 1) * 4) cap *= 2;
+    sub_slot *ns = td_calloc((size_t)cap, sizeof *ns);
+    if (!ns) return TD_ENOMEM;
+    for (int64_t i = 0; i < mb->subs_cap; i++)
+      if (mb->subs[i].list) sub_place(ns, cap, mb->subs[i]);
+    td_free(mb->subs);
+    mb->subs = ns;
+    mb->subs_cap = cap;
+    mb->subs_used = live;
+  }
+  if (td_request_list_add(list, sub) != TD_OK) return TD_ENOMEM;
+  sub_place(mb->subs, mb->subs_cap, (sub_slot){sub.service, sub.id, list});
+  mb->subs_used++;
+  return TD_OK;
 }
 
 /* ---- the backend methods ---- */
@@ -438,7 +520,7 @@ static void m_subscribe_locations(void *self, const td_table_key *tk, td_request
   mem_location *l;
   pthread_mutex_lock(&mb->lock);
   bool ok = lookup(mb, tk, NULL, &t, &l, why, sizeof why);
-  if (ok && td_request_list_add(&t->loc_subs, sub) != TD_OK) {
+  if (ok && sub_add(mb, &t->loc_subs, sub) != TD_OK) {
     ok = false;
     snprintf(why, sizeof why, "out of memory");
   }
@@ -457,7 +539,7 @@ static void m_subscribe_size(void *self, const td_table_key *tk, const td_locati
   mem_location *l;
   pthread_mutex_lock(&mb->lock);
   bool ok = lookup(mb, tk, lk, &t, &l, why, sizeof why);
-  if (ok && td_request_list_add(&l->size_subs, sub) != TD_OK) {
+  if (ok && sub_add(mb, &l->size_subs, sub) != TD_OK) {
     ok = false;
     snprintf(why, sizeof why, "out of memory");
   }
@@ -472,11 +554,10 @@ static void m_subscribe_size(void *self, const td_table_key *tk, const td_locati
 static void m_unsubscribe(void *self, td_request sub) {
   td_memory_backend *mb = self;
   pthread_mutex_lock(&mb->lock);
-  bool found = false;
-  for (int64_t i = 0; i < mb->n_tables && !found; i++) {
-    mem_table *t = mb->tables[i];
-    found = td_request_list_remove(&t->loc_subs, sub);
-    for (int64_t j = 0; j < t->n_locs && !found; j++) found = td_request_list_remove(&t->locs[j]->size_subs, sub);
+  sub_slot *s = sub_find(mb, sub);
+  if (s && s->list) {
+    td_request_list_remove(s->list, sub);
+    s->list = NULL; /* a tombstone until the next rehash */
   }
   pthread_mutex_unlock(&mb->lock);
 }

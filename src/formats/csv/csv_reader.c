@@ -122,7 +122,11 @@ static int buf_split(csv_buf *b, const csv_dialect *d, int64_t chunk, int64_t lo
   for (;;) {
     *st = csv_split(d, buf_cur(b), buf_end(b), b->eof, lo, cap, out, rec);
     if (*st != CSV_NEED_MORE) return TD_OK;
-    int rc = buf_fill(b, chunk, err);
+    /* The record goes on past the buffer and is split again from its start:
+     * ask for as much again as the buffer holds, so that a long record
+     * costs O(its length) in all (not O(length^2 / chunk)). */
+    int64_t held = b->len - b->pos;
+    int rc = buf_fill(b, held > chunk ? held : chunk, err);
     if (rc) return rc;
   }
 }
@@ -299,7 +303,7 @@ static int header_names(const csv_reader *r, const csv_field *f, int64_t n, char
     }
     int64_t len = csv_unescape(&f[i], names[i]);
     names[i][len] = '\0';
-    if (!csv_utf8_valid(names[i], len) || (int64_t)strlen(names[i]) != len) {
+    if (!td_utf8_valid(names[i], len) || (int64_t)strlen(names[i]) != len) {
       free_names(names, n);
       return td_err(err, TD_EFORMAT, "'%s': line %lld, column %lld of the header is not valid UTF-8 text (or holds a NUL byte)",
                     r->base.io.path, (long long)r->header_line_no, (long long)i + 1);
@@ -608,7 +612,7 @@ static int put_value(col_ctx *c, int64_t i, const csv_field *f, int64_t line, td
   int rc = field_text(c, f, &s, &n, err);
   if (rc) return rc;
   if (c->type != TD_TYPE_UTF8) return put_fixed(c, i, s, n, line, err);
-  if (!csv_utf8_valid(s, n)) {
+  if (!td_utf8_valid(s, n)) {
     char w[256];
     return td_err(err, TD_EFORMAT, "'%s': %s: the text is not valid UTF-8", c->r->base.io.path,
                   where(c->r, line, c->col, w, sizeof w));

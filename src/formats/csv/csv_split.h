@@ -64,7 +64,4 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
  * length (<= f->len).  dst must hold f->len bytes. */
 int64_t csv_unescape(const csv_field *f, char *dst);
 
-/* True when [s, s+n) is valid UTF-8. */
-bool csv_utf8_valid(const char *s, int64_t n);
-
 #endif

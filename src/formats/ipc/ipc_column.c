@@ -19,14 +19,101 @@ typedef struct batch_ctx {
   const ipc_msg *m;
   int64_t body;   /* file offset of the body */
   int codec;      /* -1 uncompressed, 0 LZ4_FRAME, 1 ZSTD */
+  bool is_dict;   /* a dictionary batch (rows are dictionary entries) */
   int64_t length, null_count;
   int64_t buf[3][2]; /* offset and length within the body */
 } batch_ctx;
 
+/* A decompressed buffer, shared through a cache of every reader of the
+ * process (bounded in bytes; the newest is always kept), so each compressed
+ * buffer of a batch is decompressed once for all the pages read from it. */
+typedef struct ipc_plain {
+  const ipc_reader *owner;
+  int64_t msg, off; /* message offset, buffer offset in its body */
+  uint8_t *data;
+  int64_t len;
+  int refs;
+  bool cached;
+  uint64_t stamp;
+} ipc_plain;
+
+#define IPC_PLAIN_SLOTS 8
+#define IPC_PLAIN_BYTES ((int64_t)256 << 20)
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static ipc_plain *g_plain[IPC_PLAIN_SLOTS];
+static int64_t g_plain_bytes;
+static uint64_t g_clock;
+
+static void plain_free(ipc_plain *p) {
+  td_free(p->data);
+  td_free(p);
+}
+
+static void plain_release(ipc_plain *p) {
+  if (!p) return;
+  pthread_mutex_lock(&g_lock);
+  bool drop = --p->refs == 0 && !p->cached;
+  pthread_mutex_unlock(&g_lock);
+  if (drop) plain_free(p);
+}
+
+static ipc_plain *plain_find(const ipc_reader *r, int64_t msg, int64_t off) {
+  ipc_plain *found = NULL;
+  pthread_mutex_lock(&g_lock);
+  for (int i = 0; i < IPC_PLAIN_SLOTS && !found; i++) {
+    ipc_plain *p = g_plain[i];
+    if (p && p->owner == r && p->msg == msg && p->off == off) {
+      found = p;
+      p->refs++;
+      p->stamp = ++g_clock;
+    }
+  }
+  pthread_mutex_unlock(&g_lock);
+  return found;
+}
+
+/* Under g_lock. */
+static void plain_evict(int i) {
+  ipc_plain *p = g_plain[i];
+  g_plain[i] = NULL;
+  g_plain_bytes -= p->len;
+  p->cached = false;
+  if (p->refs == 0) plain_free(p);
+}
+
+static void plain_put(ipc_plain *p) {
+  pthread_mutex_lock(&g_lock);
+  for (;;) {
+    int empty = -1, oldest = -1;
+    for (int i = 0; i < IPC_PLAIN_SLOTS; i++) {
+      if (!g_plain[i]) empty = i;
+      else if (oldest < 0 || g_plain[i]->stamp < g_plain[oldest]->stamp) oldest = i;
+    }
+    if (empty >= 0 && (g_plain_bytes + p->len <= IPC_PLAIN_BYTES || oldest < 0)) {
+      g_plain[empty] = p;
+      g_plain_bytes += p->len;
+      p->cached = true;
+      p->stamp = ++g_clock;
+      break;
+    }
+    plain_evict(oldest);
+  }
+  pthread_mutex_unlock(&g_lock);
+}
+
+void ipc_plain_clear(const ipc_reader *r) {
+  pthread_mutex_lock(&g_lock);
+  for (int i = 0; i < IPC_PLAIN_SLOTS; i++)
+    if (g_plain[i] && g_plain[i]->owner == r) plain_evict(i);
+  pthread_mutex_unlock(&g_lock);
+}
+
 /* One buffer, ready to hand out byte ranges. */
 typedef struct bsrc {
-  int64_t at;     /* file offset of raw bytes, when plain is NULL */
-  uint8_t *plain; /* decompressed bytes */
+  int64_t at;       /* file offset of raw bytes, when plain is NULL */
+  uint8_t *plain;   /* decompressed bytes */
+  ipc_plain *held;  /* the cache entry holding them */
 } bsrc;
 
 static int fail(const batch_ctx *bc, int code, const char *what, long long a, long long b,
@@ -98,6 +185,7 @@ static int locate(batch_ctx *bc, const ipc_col *c, int nbuf, td_error *err) {
   if (!rc && (!has || (type != IPC_MSG_DICT && type != IPC_MSG_BATCH)))
     rc = fail(bc, TD_EFORMAT, "message is not a record batch (type, present)", type, has, err);
   if (!rc) rc = parse_batch(bc, &rb, c, nbuf, err);
+  bc->is_dict = type == IPC_MSG_DICT;
   td_free(mem);
   bc->body = bc->m->offset + bc->m->meta_len;
   return rc;
@@ -127,21 +215,22 @@ static int64_t inflate_step(int codec, void *ctx, const uint8_t *in, size_t in_l
   return (int64_t)ob.pos;
 }
 
-/* Decompresses the first `need` bytes into *out.  The output buffer grows
- * with what the data really produces, so a lying length costs nothing. */
-static int decompress(const batch_ctx *bc, const uint8_t *in, size_t in_len, uint8_t **out,
-                      size_t need, td_error *err) {
+/* Decompresses the buffer (up to `max` bytes, at least `need`) into *out,
+ * *out_len.  The output buffer grows with what the data really produces, so
+ * a lying length costs nothing. */
+static int decompress(const batch_ctx *bc, const uint8_t *in, size_t in_len, uint8_t **out, int64_t *out_len,
+                      size_t need, size_t max, td_error *err) {
   void *ctx = NULL;
   if (bc->codec == 0 ? LZ4F_isError(LZ4F_createDecompressionContext((LZ4F_dctx **)&ctx, LZ4F_VERSION))
                      : !(ctx = ZSTD_createDCtx()))
     return td_err_nomem(err, "creating a decompressor");
-  size_t cap = need < (size_t)1 << 20 ? need : (size_t)1 << 20, done = 0, used = 0;
-  uint8_t *buf = td_malloc(cap);
+  size_t cap = max < (size_t)1 << 20 ? max : (size_t)1 << 20, done = 0, used = 0;
+  uint8_t *buf = td_malloc(cap ? cap : 1);
   const char *why = NULL;
   int rc = buf ? TD_OK : td_err_nomem(err, "decompressing an IPC buffer");
-  while (!rc && done < need) {
+  while (!rc && done < max) {
     if (done == cap) {
-      size_t ncap = cap * 2 < need ? cap * 2 : need;
+      size_t ncap = cap * 2 < max ? cap * 2 : max;
       uint8_t *nb = td_realloc(buf, ncap);
       if (!nb) {
         rc = td_err_nomem(err, "decompressing an IPC buffer");
@@ -165,8 +254,12 @@ static int decompress(const batch_ctx *bc, const uint8_t *in, size_t in_len, uin
   if (!rc && done < need)
     rc = fail(bc, TD_EFORMAT, "compressed buffer holds fewer bytes than needed (got, need)",
               (long long)done, (long long)need, err);
-  if (rc) td_free(buf);
-  else *out = buf;
+  if (rc) {
+    td_free(buf);
+  } else {
+    *out = buf;
+    *out_len = (int64_t)done;
+  }
   return rc;
 }
 
@@ -174,6 +267,7 @@ static int decompress(const batch_ctx *bc, const uint8_t *in, size_t in_len, uin
 static int open_buf(const batch_ctx *bc, int i, int64_t need, bsrc *s, td_error *err) {
   int64_t off = bc->buf[i][0], len = bc->buf[i][1];
   s->plain = NULL;
+  s->held = NULL;
   s->at = bc->body + off;
   if (bc->codec >= 0 && len > 0) {
     int64_t ulen;
@@ -185,12 +279,32 @@ static int open_buf(const batch_ctx *bc, int i, int64_t need, bsrc *s, td_error 
     if (ulen != -1) {
       if (ulen < need) return fail(bc, TD_EFORMAT, "buffer too small for the rows (has, needs)", ulen, need, err);
       if (need == 0) return TD_OK;
-      uint8_t *in = td_malloc((size_t)len + 1);
-      rc = !in ? td_err_nomem(err, "decompressing an IPC buffer")
-               : td_io_read(&bc->r->base.io, in, len, s->at, err);
-      if (!rc) rc = decompress(bc, in, (size_t)len, &s->plain, (size_t)need, err);
-      td_free(in);
-      return rc;
+      ipc_plain *p = plain_find(bc->r, bc->m->offset, off);
+      if (!p) { /* decompressed whole, once, for every page read from it */
+        uint8_t *in = td_malloc((size_t)len + 1);
+        p = td_calloc(1, sizeof *p);
+        rc = !in || !p ? td_err_nomem(err, "decompressing an IPC buffer")
+                       : td_io_read(&bc->r->base.io, in, len, s->at, err);
+        if (!rc) rc = decompress(bc, in, (size_t)len, &p->data, &p->len, (size_t)need, (size_t)ulen, err);
+        td_free(in);
+        if (rc) {
+          td_free(p);
+          return rc;
+        }
+        p->owner = bc->r;
+        p->msg = bc->m->offset;
+        p->off = off;
+        p->refs = 1;
+        plain_put(p);
+      }
+      if (p->len < need) {
+        plain_release(p);
+        return fail(bc, TD_EFORMAT, "compressed buffer holds fewer bytes than needed (got, need)",
+                    (long long)p->len, (long long)need, err);
+      }
+      s->plain = p->data;
+      s->held = p;
+      return TD_OK;
     }
   }
   if (len < need) return fail(bc, TD_EFORMAT, "buffer too small for the rows (has, needs)", len, need, err);
@@ -215,7 +329,7 @@ static int fetch(const batch_ctx *bc, int i, int64_t need, int64_t start, int64_
   if (rc) return rc;
   if (!*dst && !(*dst = td_malloc((size_t)n + 1))) rc = td_err_nomem(err, "reading an IPC buffer");
   if (!rc) rc = get(bc, &s, start, n, *dst, err);
-  td_free(s.plain);
+  plain_release(s.held);
   return rc;
 }
 
@@ -259,7 +373,7 @@ static inline int64_t load_int(const uint8_t *p, int64_t i, int w, bool sgn) {
 }
 
 /* Widens or scales n source values into out's values at `base`. */
-static int convert(const batch_ctx *bc, const ipc_col *c, const uint8_t *src, int64_t n,
+static int convert(const batch_ctx *bc, const ipc_col *c, const uint8_t *src, int64_t lo, int64_t n,
                    td_array *out, int64_t base, td_error *err) {
   if (c->conv == IPC_CONV_WIDEN) {
     if (c->type == TD_TYPE_INT16) {
@@ -278,9 +392,9 @@ static int convert(const batch_ctx *bc, const ipc_col *c, const uint8_t *src, in
     int64_t v = w == 4 ? (int64_t)(int32_t)load_int(src, i, 4, true) : load_int(src, i, 8, true);
     if (v > lim || v < -lim) {
       if (out_valid(out, base + i))
-        return td_err(err, TD_ERANGE, "'%s': batch at offset %lld: value %lld (x%lld to nanoseconds) "
-                      "does not fit in a nanosecond timestamp", bc->r->base.io.path,
-                      (long long)bc->m->offset, (long long)v, (long long)scale);
+        return td_err(err, TD_ERANGE, "'%s': row %lld: value %lld (x%lld to nanoseconds) cannot be "
+                      "represented as a nanosecond timestamp (1677-09-21 to 2262-04-11)", bc->r->base.io.path,
+                      (long long)(bc->m->row_begin + lo + i), (long long)v, (long long)scale);
       v = 0;
     }
     d[i] = v * scale;
@@ -297,7 +411,7 @@ static int read_fixed(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t
   }
   uint8_t *tmp = NULL;
   int rc = fetch(bc, 1, (lo + n) * w, lo * w, n * w, &tmp, err);
-  if (!rc) rc = convert(bc, c, tmp, n, out, base, err);
+  if (!rc) rc = convert(bc, c, tmp, lo, n, out, base, err);
   td_free(tmp);
   return rc;
 }
@@ -316,13 +430,19 @@ static int read_strings(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64
   }
   int64_t dl = out->data_length;
   if (first < 0 || prev < 0) rc = fail(bc, TD_EFORMAT, "string offsets negative or decreasing (row, first)", lo, first, err);
-  bsrc data = {0, NULL};
+  bsrc data = {0, NULL, NULL};
   if (!rc) rc = open_buf(bc, 2, prev, &data, err); /* checks the size before allocating */
   if (!rc) rc = td_array_reserve_data(out, dl + (prev - first) + 1, err);
   if (!rc) rc = get(bc, &data, first, prev - first, out->data + dl, err);
-  td_free(data.plain);
-  for (int64_t i = 0; !rc && i < n; i++)
-    out->offsets[base + i + 1] = (int32_t)(dl + load_int(offs, i + 1, ow, true) - first);
+  plain_release(data.held);
+  for (int64_t i = 0; !rc && i < n; i++) {
+    int64_t a = load_int(offs, i, ow, true) - first, b = load_int(offs, i + 1, ow, true) - first;
+    out->offsets[base + i + 1] = (int32_t)(dl + b);
+    if (!c->binary && out_valid(out, base + i) && !td_utf8_valid((const char *)out->data + dl + a, b - a))
+      rc = td_err(err, TD_EFORMAT, "'%s': %s %lld: the text is not valid UTF-8", bc->r->base.io.path,
+                  bc->is_dict ? "dictionary entry" : "row",
+                  (long long)(bc->m->row_begin + lo + i));
+  }
   if (!rc) out->data_length = dl + (prev - first);
   td_free(offs);
   return rc;
@@ -333,6 +453,7 @@ static int load_dict(ipc_reader *r, ipc_dict *d, td_error *err) {
   memset(&dc, 0, sizeof dc);
   dc.type = TD_TYPE_UTF8;
   dc.kind = d->kind;
+  dc.binary = d->binary;
   if (d->n_msgs == 0)
     return td_err(err, TD_EFORMAT, "'%s': dictionary %lld is used but never defined", r->base.io.path,
                   (long long)d->id);

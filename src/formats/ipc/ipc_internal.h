@@ -121,6 +121,7 @@ typedef struct ipc_col {
   bool src_signed;
   int64_t scale; /* IPC_CONV_SCALE: multiplier to nanoseconds */
   int64_t dict; /* IPC_K_DICT: index into ipc_reader.dicts */
+  bool binary;  /* Binary / LargeBinary: bytes, not checked as UTF-8 */
 } ipc_col;
 
 /* One message: [offset, offset + meta_len) holds the prefix and the
@@ -133,6 +134,7 @@ typedef struct ipc_msg {
 typedef struct ipc_dict {
   int64_t id;
   uint8_t kind; /* IPC_K_STR32 or IPC_K_STR64 */
+  bool binary;  /* of Binary values (not checked as UTF-8) */
   int64_t n_msgs;
   ipc_msg *msgs;
   int64_t n_loaded; /* messages already decoded into values */
@@ -168,6 +170,8 @@ int ipc_decode(ipc_reader *r, const ipc_msg *m, const ipc_col *c, int64_t lo, in
                td_array *out, td_error *err);
 int ipc_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
                     struct ArrowArray *out, td_error *err);
+/* Drops the reader's decompressed buffers from the shared cache (close). */
+void ipc_plain_clear(const ipc_reader *r);
 
 /* ipc_open.c: reads a message's flatbuffer into a fresh buffer and returns
  * its Message table (caller frees *buf). */

@@ -362,6 +362,7 @@ static int ipc_refresh(td_file_reader *base, td_error *err) {
 static void ipc_close(td_file_reader *base) {
   ipc_reader *r = (ipc_reader *)base;
   if (!r) return;
+  ipc_plain_clear(r);
   for (int64_t i = 0; i < r->n_dicts; i++) {
     td_free(r->dicts[i].msgs);
     td_array_reset(&r->dicts[i].values);

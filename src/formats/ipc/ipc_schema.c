@@ -210,6 +210,7 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
     if (!rc && has_idx) rc = int_type(r, &it, &bits, &sgn, err);
     if (!rc) rc = find_dict(r, id, kind, &c->dict, err);
     if (rc) return rc;
+    r->dicts[c->dict].binary = tt == IPC_T_BINARY || tt == IPC_T_LARGE_BINARY;
     c->type = TD_TYPE_UTF8;
     c->kind = IPC_K_DICT;
     c->src_width = (uint8_t)(bits / 8);
@@ -245,6 +246,7 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
     case IPC_T_UTF8: case IPC_T_BINARY: case IPC_T_LARGE_UTF8: case IPC_T_LARGE_BINARY:
       c->type = TD_TYPE_UTF8;
       c->kind = string_kind(tt);
+      c->binary = tt == IPC_T_BINARY || tt == IPC_T_LARGE_BINARY;
       return TD_OK;
     case IPC_T_TIMESTAMP: case IPC_T_DATE: {
       int16_t unit;

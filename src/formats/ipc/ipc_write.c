@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "formats/ipc/ipc_internal.h"
 #include "formats/ipc/ipc_writer.h"
@@ -16,6 +17,7 @@
 struct td_ipc_stream_writer {
   int fd;
   td_schema schema;
+  bool zstd; /* compress record batch bodies */
 };
 
 /* A growing byte buffer for record batch bodies. */
@@ -186,14 +188,54 @@ static int body_column(body *bd, const td_colview *v, int64_t n, int64_t *nulls,
   return body_add(bd, v->data + o[0], o[n] - o[0], err) ? TD_OK : TD_ENOMEM;
 }
 
+/* Replaces every non-empty buffer of the body by its ZSTD frame after the
+ * uncompressed length (BodyCompression BUFFER method). */
+static int compress_body(body *bd, td_error *err) {
+  body out = {0};
+  int rc = TD_OK;
+  for (int64_t i = 0; !rc && i < bd->n_bufs; i++) {
+    int64_t off = bd->bufs[i][0], n = bd->bufs[i][1];
+    if (n == 0) {
+      if (!body_add(&out, NULL, 0, err)) rc = TD_ENOMEM;
+      continue;
+    }
+    size_t bound = ZSTD_compressBound((size_t)n);
+    uint8_t *dst = body_add(&out, NULL, 8 + (int64_t)bound, err);
+    if (!dst) {
+      rc = TD_ENOMEM;
+      break;
+    }
+    memcpy(dst, &n, 8);
+    size_t z = ZSTD_compress(dst + 8, bound, bd->p + off, (size_t)n, 1);
+    if (ZSTD_isError(z)) {
+      rc = td_err(err, TD_EIO, "cannot compress an IPC buffer: %s", ZSTD_getErrorName(z));
+      break;
+    }
+    int64_t padded = (8 + (int64_t)z + 7) & ~(int64_t)7;
+    out.len = out.bufs[out.n_bufs - 1][0] + padded; /* give back the unused bound */
+    out.bufs[out.n_bufs - 1][1] = 8 + (int64_t)z;
+  }
+  td_free(rc ? out.p : bd->p);
+  td_free(rc ? out.bufs : bd->bufs);
+  if (!rc) *bd = out;
+  return rc;
+}
+
 static int batch_message(ipc_fbb *b, int64_t rows, const int64_t (*nodes)[2], int64_t n_nodes,
-                         const body *bd) {
+                         const body *bd, bool zstd) {
   ipc_ref bufs = ipc_fbb_vec_structs(b, bd->bufs, (size_t)bd->n_bufs, 16);
   ipc_ref nv = ipc_fbb_vec_structs(b, nodes, (size_t)n_nodes, 16);
+  ipc_ref comp = 0;
+  if (zstd) {
+    ipc_fbb_start(b);
+    ipc_fbb_add_u8(b, 0, 1); /* ZSTD */
+    comp = ipc_fbb_end(b);
+  }
   ipc_fbb_start(b);
   ipc_fbb_add_i64(b, 0, rows);
   ipc_fbb_add_ref(b, 1, nv);
   ipc_fbb_add_ref(b, 2, bufs);
+  if (zstd) ipc_fbb_add_ref(b, 3, comp);
   ipc_ref rb = ipc_fbb_end(b);
   return ipc_fbb_finish(b, message(b, IPC_MSG_BATCH, rb, bd->len)) ? TD_OK : TD_ENOMEM;
 }
@@ -219,15 +261,20 @@ int td_ipc_stream_writer_write(td_ipc_stream_writer *w, const struct ArrowArray 
     nodes[i][0] = rows;
     rc = body_column(&bd, &v, rows, &nodes[i][1], err);
   }
+  if (!rc && w->zstd) rc = compress_body(&bd, err);
   ipc_fbb b;
   ipc_fbb_init(&b);
-  if (!rc && batch_message(&b, rows, nodes, nf, &bd)) rc = td_err_nomem(err, "building an IPC record batch");
+  if (!rc && batch_message(&b, rows, nodes, nf, &bd, w->zstd)) rc = td_err_nomem(err, "building an IPC record batch");
   if (!rc) rc = write_message(w->fd, &b, &bd, err);
   ipc_fbb_free(&b);
   td_free(bd.p);
   td_free(bd.bufs);
   td_free(nodes);
   return rc;
+}
+
+void td_ipc_stream_writer_compress(td_ipc_stream_writer *w, bool zstd) {
+  if (w) w->zstd = zstd;
 }
 
 int td_ipc_stream_writer_close(td_ipc_stream_writer *w, td_error *err) {

@@ -2,13 +2,16 @@
  * formats/ipc/ipc_writer.h - Arrow IPC stream writer.
  *
  * Writes the Arrow IPC stream format (continuation-marked messages,
- * metadata version V5, little-endian, uncompressed, 8-byte aligned buffers)
+ * metadata version V5, little-endian, 8-byte aligned buffers, uncompressed
+ * unless asked for ZSTD)
  * to a file descriptor: the schema on open, one record batch per call, the
  * end-of-stream marker on close.  Readable by Apache Arrow (C++, JS, ...).
  * The descriptor stays owned by the caller.
  */
 #ifndef TD_FORMATS_IPC_WRITER_H
 #define TD_FORMATS_IPC_WRITER_H
+
+#include <stdbool.h>
 
 #include "arrow/schema.h"
 #include "tabledata/arrow_abi.h"
@@ -24,6 +27,9 @@ int td_ipc_stream_writer_open(int fd, const td_schema *schema, td_ipc_stream_wri
  * validity bitmaps.  The batch is borrowed, not released. */
 int td_ipc_stream_writer_write(td_ipc_stream_writer *w, const struct ArrowArray *batch,
                                td_error *err);
+/* Compresses the buffers of the record batches written from now on with
+ * ZSTD (BodyCompression, BUFFER method), or stops doing so. */
+void td_ipc_stream_writer_compress(td_ipc_stream_writer *w, bool zstd);
 /* Writes the end-of-stream marker and frees the writer (NULL is fine).  The
  * writer is freed even when the final write fails. */
 int td_ipc_stream_writer_close(td_ipc_stream_writer *w, td_error *err);

@@ -8,6 +8,7 @@
 #include "formats/parquet/encoding.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "formats/parquet/metadata.h"
@@ -204,7 +205,7 @@ static float half_to_float(uint16_t h) {
 #define PQ_NS_PER_DAY 86400000000000LL
 #define PQ_JULIAN_EPOCH 2440588LL
 
-void pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
+int64_t pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
   switch (conv) {
     case PQ_CV_COPY4: memcpy(dst, src, (size_t)n * 4); break;
     case PQ_CV_COPY8: memcpy(dst, src, (size_t)n * 8); break;
@@ -217,16 +218,27 @@ void pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
       o[i] = (DST_T)(EXPR);                             \
     }                                                   \
   } while (0)
+/* Scaling to nanoseconds: a value that does not fit stops the conversion. */
+#define PQ_SCALE_LOOP(SRC_T, FACTOR)                                       \
+  do {                                                                     \
+    int64_t *o = dst;                                                      \
+    for (int64_t i = 0; i < n; i++) {                                      \
+      SRC_T x;                                                             \
+      memcpy(&x, src + i * (int64_t)sizeof x, sizeof x);                   \
+      if (__builtin_mul_overflow((int64_t)x, (int64_t)(FACTOR), &o[i])) return i; \
+    }                                                                      \
+  } while (0)
     case PQ_CV_I32_I8: PQ_CONV_LOOP(int32_t, int8_t, x); break;
     case PQ_CV_I32_I16: PQ_CONV_LOOP(int32_t, int16_t, x); break;
     case PQ_CV_U8_I16: PQ_CONV_LOOP(uint32_t, int16_t, x & 0xff); break;
     case PQ_CV_U16: PQ_CONV_LOOP(uint32_t, uint16_t, x & 0xffff); break;
     case PQ_CV_U32_I64: PQ_CONV_LOOP(uint32_t, int64_t, x); break;
-    case PQ_CV_DATE: PQ_CONV_LOOP(int32_t, int64_t, (uint64_t)(int64_t)x * (uint64_t)PQ_NS_PER_DAY); break;
-    case PQ_CV_MILLIS: PQ_CONV_LOOP(uint64_t, int64_t, x * 1000000u); break;
-    case PQ_CV_MICROS: PQ_CONV_LOOP(uint64_t, int64_t, x * 1000u); break;
+    case PQ_CV_DATE: PQ_SCALE_LOOP(int32_t, PQ_NS_PER_DAY); break;
+    case PQ_CV_MILLIS: PQ_SCALE_LOOP(int64_t, 1000000); break;
+    case PQ_CV_MICROS: PQ_SCALE_LOOP(int64_t, 1000); break;
     case PQ_CV_F16: PQ_CONV_LOOP(uint16_t, float, half_to_float(x)); break;
 #undef PQ_CONV_LOOP
+#undef PQ_SCALE_LOOP
     case PQ_CV_INT96: {
       int64_t *o = dst;
       for (int64_t i = 0; i < n; i++) {
@@ -234,11 +246,41 @@ void pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
         int32_t day;
         memcpy(&nanos, src + i * 12, 8);
         memcpy(&day, src + i * 12 + 8, 4);
-        o[i] = (int64_t)((uint64_t)((int64_t)day - PQ_JULIAN_EPOCH) * (uint64_t)PQ_NS_PER_DAY + nanos);
+        if (nanos > (uint64_t)INT64_MAX ||
+            __builtin_mul_overflow((int64_t)day - PQ_JULIAN_EPOCH, PQ_NS_PER_DAY, &o[i]) ||
+            __builtin_add_overflow(o[i], (int64_t)nanos, &o[i]))
+          return i;
       }
       break;
     }
     default: break;
+  }
+  return -1;
+}
+
+void pq_describe_physical(int conv, const uint8_t *src, int64_t i, char *buf, size_t size) {
+  int64_t v = 0;
+  switch (conv) {
+    case PQ_CV_DATE: {
+      int32_t x;
+      memcpy(&x, src + 4 * i, 4);
+      snprintf(buf, size, "%d days since 1970-01-01", x);
+      return;
+    }
+    case PQ_CV_MILLIS:
+    case PQ_CV_MICROS:
+      memcpy(&v, src + 8 * i, 8);
+      snprintf(buf, size, "%lld %s since 1970-01-01", (long long)v, conv == PQ_CV_MILLIS ? "ms" : "us");
+      return;
+    case PQ_CV_INT96: {
+      uint64_t nanos;
+      int32_t day;
+      memcpy(&nanos, src + i * 12, 8);
+      memcpy(&day, src + i * 12 + 8, 4);
+      snprintf(buf, size, "Julian day %d + %llu ns", day, (unsigned long long)nanos);
+      return;
+    }
+    default: snprintf(buf, size, "a value"); return;
   }
 }
 
@@ -259,8 +301,13 @@ static int fixed_from_physical(const pq_colinfo *ci, const uint8_t *phys, int64_
                                int64_t pos, td_error *err) {
   int rc = reserve_rows(a, pos + nn, err);
   if (rc) return rc;
-  pq_convert(ci->conv, phys, nn, a->values + pos * td_type_width(a->type));
-  return TD_OK;
+  int64_t bad = pq_convert(ci->conv, phys, nn, a->values + pos * td_type_width(a->type));
+  if (bad < 0) return TD_OK;
+  char what[96];
+  pq_describe_physical(ci->conv, phys, bad, what, sizeof what);
+  a->length = pos + bad; /* tells the caller which value (see pq_decode_plain) */
+  return td_err(err, TD_ERANGE,
+                "value %s cannot be represented as a nanosecond timestamp (1677-09-21 to 2262-04-11)", what);
 }
 
 static int put_bits(const uint8_t *bits, int64_t nn, td_array *a, int64_t pos, td_error *err) {

@@ -64,7 +64,9 @@ bool pq_rle_u32(pq_rle *d, uint32_t *out, int64_t n);
 int pq_decode_levels(const uint8_t *p, int64_t len, int encoding, int64_t rows, uint8_t *defined,
                      int64_t *nn, td_error *err);
 
-/* Value decoders: nn values into rows [pos, pos+nn) of a. */
+/* Value decoders: nn values into rows [pos, pos+nn) of a.  A value that
+ * cannot be represented is TD_ERANGE with a->length set to its index (pos +
+ * its rank among the nn values), so the caller can name its row. */
 int pq_decode_plain(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
                     td_array *a, int64_t pos, td_error *err);
 int pq_decode_dict(const pq_colinfo *ci, const td_array *dict, const uint8_t *p, int64_t len,
@@ -86,7 +88,11 @@ int pq_scatter_nulls(td_array *a, int64_t pos, int64_t rows, int64_t nn, const u
                      td_error *err);
 
 /* Converts n physical values (packed little-endian at src) to engine values
- * at dst.  Not for BOOLEAN / BYTE_ARRAY. */
-void pq_convert(int conv, const uint8_t *src, int64_t n, void *dst);
+ * at dst.  Not for BOOLEAN / BYTE_ARRAY.  Returns -1, or the index of the
+ * first value that cannot be represented (a date or timestamp outside the
+ * nanosecond range, 1677-2262): values are never wrapped. */
+int64_t pq_convert(int conv, const uint8_t *src, int64_t n, void *dst);
+/* Text for physical value i at src ("2932896 days since 1970-01-01"). */
+void pq_describe_physical(int conv, const uint8_t *src, int64_t i, char *buf, size_t size);
 
 #endif

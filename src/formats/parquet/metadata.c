@@ -75,17 +75,36 @@ typedef struct elem_ctx {
   pq_schema_elem *e;
   const uint8_t *name;
   int32_t name_len;
+  bool has_type, has_children;
 } elem_ctx;
+
+/* The smallest valid encodings of the structs decoded into arrays, so that
+ * list counts are checked against what the bytes can hold before anything
+ * is allocated (tc_list_min): a SchemaElement has a name (field header and
+ * length: 2 bytes), a type or a child count (2) and a stop byte; a RowGroup
+ * a columns list (2), total_byte_size (2), num_rows (2) and a stop; a
+ * ColumnChunk its ColumnMetaData (header and stop: 2) with type, encodings,
+ * path_in_schema, codec, num_values, both sizes and data_page_offset (2
+ * each), and its own stop. */
+#define MIN_SCHEMA_ELEM_BYTES 5
+#define MIN_ROW_GROUP_BYTES 7
+#define MIN_COLUMN_CHUNK_BYTES 19
 
 static void schema_field(tc_reader *r, int16_t id, int type, void *ctx) {
   elem_ctx *c = ctx;
   pq_schema_elem *e = c->e;
   switch (id) {
-    case 1: e->type = get_i32(r, type); break;
+    case 1:
+      e->type = get_i32(r, type);
+      c->has_type = true;
+      break;
     case 2: e->type_length = get_i32(r, type); break;
     case 3: e->repetition = get_i32(r, type); break;
     case 4: c->name = tc_binary(r, type, &c->name_len); break;
-    case 5: e->num_children = get_i32(r, type); break;
+    case 5:
+      e->num_children = get_i32(r, type);
+      c->has_children = true;
+      break;
     case 6: e->converted = get_i32(r, type); break;
     case 7: e->scale = get_i32(r, type); break;
     case 8: e->precision = get_i32(r, type); break;
@@ -175,7 +194,7 @@ static void row_group_field(tc_reader *r, int16_t id, int type, void *ctx) {
     return;
   }
   int et;
-  int64_t n = tc_list(r, type, &et);
+  int64_t n = tc_list_min(r, type, &et, MIN_COLUMN_CHUNK_BYTES);
   if (!tc_ok(r)) return;
   if (et != TC_STRUCT) {
     tc_fail(r, "row group columns are not structs");
@@ -195,6 +214,7 @@ static void row_group_field(tc_reader *r, int16_t id, int type, void *ctx) {
     cc->type = -1;
     cc->stats.null_count = -1;
     read_struct(r, TC_STRUCT, column_chunk_field, cc);
+    if (tc_ok(r) && !cc->has_meta) tc_fail(r, "a column chunk has no metadata (encrypted columns are not supported)");
   }
 }
 
@@ -207,14 +227,18 @@ typedef struct meta_ctx {
 
 static void read_schema_list(tc_reader *r, int type, meta_ctx *c) {
   int et;
-  int64_t n = tc_list(r, type, &et);
+  int64_t n = tc_list_min(r, type, &et, MIN_SCHEMA_ELEM_BYTES);
   if (!tc_ok(r)) return;
   if (et != TC_STRUCT || n == 0) {
     tc_fail(r, "schema is not a non-empty list of structs");
     return;
   }
+  /* The names are copied into one arena: each takes at most its encoded
+   * bytes (the length varint pays for the NUL). */
+  int64_t arena = r->end - r->p, used = 0;
   c->m->schema = td_calloc((size_t)n, sizeof *c->m->schema);
-  if (!c->m->schema) {
+  c->m->names = td_malloc((size_t)arena + 1);
+  if (!c->m->schema || !c->m->names) {
     c->nomem = 1;
     tc_fail(r, "out of memory");
     return;
@@ -223,21 +247,28 @@ static void read_schema_list(tc_reader *r, int type, meta_ctx *c) {
     pq_schema_elem *e = &c->m->schema[i];
     e->type = -1;
     e->converted = -1;
-    elem_ctx ec = {e, NULL, 0};
+    elem_ctx ec = {e, NULL, 0, false, false};
     read_struct(r, TC_STRUCT, schema_field, &ec);
     if (!tc_ok(r)) break;
-    e->name = td_strndup(ec.name ? (const char *)ec.name : "", (size_t)ec.name_len);
-    c->m->n_schema = (int32_t)(i + 1);
-    if (!e->name) {
-      c->nomem = 1;
-      tc_fail(r, "out of memory");
+    if (!ec.name || (!ec.has_type && !ec.has_children)) {
+      tc_fail(r, ec.name ? "a schema element has neither a type nor children" : "a schema element has no name");
+      break;
     }
+    if (used + ec.name_len + 1 > arena + 1) { /* cannot happen: names lie inside the bytes */
+      tc_fail(r, "schema names exceed the metadata");
+      break;
+    }
+    e->name = c->m->names + used;
+    memcpy(e->name, ec.name, (size_t)ec.name_len);
+    e->name[ec.name_len] = '\0';
+    used += ec.name_len + 1;
+    c->m->n_schema = (int32_t)(i + 1);
   }
 }
 
 static void read_row_groups(tc_reader *r, int type, meta_ctx *c) {
   int et;
-  int64_t n = tc_list(r, type, &et);
+  int64_t n = tc_list_min(r, type, &et, MIN_ROW_GROUP_BYTES);
   if (!tc_ok(r)) return;
   if (et != TC_STRUCT) {
     tc_fail(r, "row groups are not structs");
@@ -267,7 +298,7 @@ static void file_meta_field(tc_reader *r, int16_t id, int type, void *ctx) {
 }
 
 void pq_meta_free(pq_file_meta *m) {
-  for (int32_t i = 0; i < m->n_schema; i++) td_free(m->schema[i].name);
+  td_free(m->names);
   td_free(m->schema);
   for (int32_t i = 0; i < m->n_row_groups; i++) td_free(m->row_groups[i].columns);
   td_free(m->row_groups);

@@ -57,7 +57,7 @@ typedef struct pq_schema_elem {
   int type; /* physical type, or -1 for groups */
   int32_t type_length;
   int repetition; /* PQ_REQUIRED when absent */
-  char *name;     /* owned, NUL-terminated */
+  char *name;     /* NUL-terminated, in pq_file_meta.names */
   int32_t num_children;
   int converted; /* -1 when absent */
   int32_t scale, precision;
@@ -95,6 +95,7 @@ typedef struct pq_file_meta {
   int64_t num_rows;
   int32_t n_schema;
   pq_schema_elem *schema;
+  char *names; /* the schema's names, one arena */
   int32_t n_row_groups;
   pq_row_group *row_groups;
   const uint8_t *created_by; /* into the footer buffer; NULL when absent */

@@ -12,7 +12,17 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
-/* ---- cache ---- */
+/* ---- cache ----
+ * One cache for every Parquet reader of the process, bounded in bytes, so
+ * that many open files cannot each keep their own decoded data alive.  The
+ * newest segment is always kept (alone if it is bigger than the budget:
+ * one decoded Parquet page may exceed it), so consecutive reads of a huge
+ * page decode it once. */
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pq_seg *g_cache[PQ_CACHE_SLOTS];
+static int64_t g_cache_bytes;
+static uint64_t g_clock;
 
 static void seg_free(pq_seg *s) {
   td_array_reset(&s->arr);
@@ -21,10 +31,11 @@ static void seg_free(pq_seg *s) {
 }
 
 void pq_seg_release(pq_reader *r, pq_seg *s) {
+  (void)r;
   if (!s) return;
-  pthread_mutex_lock(&r->lock);
+  pthread_mutex_lock(&g_lock);
   bool drop = --s->refs == 0 && !s->cached;
-  pthread_mutex_unlock(&r->lock);
+  pthread_mutex_unlock(&g_lock);
   if (drop) seg_free(s);
 }
 
@@ -36,54 +47,56 @@ static int64_t seg_bytes(const td_array *a) {
 }
 
 static pq_seg *cache_find(pq_reader *r, int64_t col, int32_t rg, bool is_dict, int64_t lo, int64_t hi) {
-  pthread_mutex_lock(&r->lock);
+  pthread_mutex_lock(&g_lock);
   pq_seg *found = NULL;
   for (int i = 0; i < PQ_CACHE_SLOTS && !found; i++) {
-    pq_seg *s = r->cache[i];
-    if (s && s->col == col && s->rg == rg && s->is_dict == is_dict &&
+    pq_seg *s = g_cache[i];
+    if (s && s->owner == r && s->col == col && s->rg == rg && s->is_dict == is_dict &&
         (is_dict || (s->first <= lo && s->first + s->view.length >= hi))) {
       found = s;
       s->refs++;
-      s->stamp = ++r->clock;
+      s->stamp = ++g_clock;
     }
   }
-  pthread_mutex_unlock(&r->lock);
+  pthread_mutex_unlock(&g_lock);
   return found;
 }
 
-/* Drops slot i from the cache (freeing the segment when nobody holds it). */
-static void cache_evict(pq_reader *r, int i) {
-  pq_seg *s = r->cache[i];
-  r->cache[i] = NULL;
-  r->cache_bytes -= s->bytes;
+/* Under g_lock: drops slot i (freeing the segment when nobody holds it). */
+static void cache_evict(int i) {
+  pq_seg *s = g_cache[i];
+  g_cache[i] = NULL;
+  g_cache_bytes -= s->bytes;
   s->cached = false;
   if (s->refs == 0) seg_free(s);
 }
 
 static void cache_put(pq_reader *r, pq_seg *s) {
-  if (s->bytes > PQ_CACHE_BYTES / 2) return;
-  pthread_mutex_lock(&r->lock);
+  s->owner = r;
+  pthread_mutex_lock(&g_lock);
   for (;;) {
     int empty = -1, oldest = -1;
     for (int i = 0; i < PQ_CACHE_SLOTS; i++) {
-      if (!r->cache[i]) empty = i;
-      else if (oldest < 0 || r->cache[i]->stamp < r->cache[oldest]->stamp) oldest = i;
+      if (!g_cache[i]) empty = i;
+      else if (oldest < 0 || g_cache[i]->stamp < g_cache[oldest]->stamp) oldest = i;
     }
-    if (empty >= 0 && r->cache_bytes + s->bytes <= PQ_CACHE_BYTES) {
-      r->cache[empty] = s;
-      r->cache_bytes += s->bytes;
+    if (empty >= 0 && (g_cache_bytes + s->bytes <= PQ_CACHE_BYTES || oldest < 0)) {
+      g_cache[empty] = s;
+      g_cache_bytes += s->bytes;
       s->cached = true;
-      s->stamp = ++r->clock;
+      s->stamp = ++g_clock;
       break;
     }
-    cache_evict(r, oldest);
+    cache_evict(oldest);
   }
-  pthread_mutex_unlock(&r->lock);
+  pthread_mutex_unlock(&g_lock);
 }
 
 void pq_cache_clear(pq_reader *r) {
+  pthread_mutex_lock(&g_lock);
   for (int i = 0; i < PQ_CACHE_SLOTS; i++)
-    if (r->cache[i]) cache_evict(r, i);
+    if (g_cache[i] && g_cache[i]->owner == r) cache_evict(i);
+  pthread_mutex_unlock(&g_lock);
 }
 
 /* ---- reading byte ranges ---- */
@@ -117,6 +130,7 @@ typedef struct page_run {
   int64_t defined_cap;
   td_array *out;
   int64_t rows; /* rows decoded so far */
+  int64_t row0; /* file row of the first of them (for messages) */
 } page_run;
 
 static int grow(uint8_t **buf, int64_t *cap, int64_t need, td_error *err) {
@@ -163,7 +177,7 @@ static int dictionary_page(page_run *run, const pq_page_header *h, const uint8_t
   if (!rc) rc = pq_decode_plain(ci, body, len, nn, &run->own_dict, 0, err);
   if (rc) {
     td_array_reset(&run->own_dict);
-    return rc;
+    return rc == TD_ERANGE ? td_err_prefix(err, rc, "dictionary page: ") : rc;
   }
   run->own_dict.length = nn;
   run->dict = &run->own_dict;
@@ -202,7 +216,16 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
     if ((rc = pq_decode_levels(lv, lv_len, def_enc, rows, run->defined, &nn, err))) return rc;
   }
   if ((rc = td_array_reserve(run->out, run->rows + rows, err))) return rc;
-  if ((rc = decode_values(run, encoding, v, v_len, nn, err))) return rc;
+  if ((rc = decode_values(run, encoding, v, v_len, nn, err))) {
+    if (rc != TD_ERANGE) return rc;
+    /* The decoder stopped at the nn-th value it could not represent: name
+     * its row (the k-th defined row of the page). */
+    int64_t k = run->out->length - run->rows, row = k;
+    if (run->c->max_def > 0)
+      for (row = 0; row < rows && (k > 0 || !run->defined[row]); row++) k -= run->defined[row] ? 1 : 0;
+    run->out->length = run->rows;
+    return td_err_prefix(err, rc, "row %lld: ", (long long)(run->row0 + run->rows + row));
+  }
   if (nn != rows && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err)))
     return rc;
   run->rows += rows;
@@ -314,6 +337,21 @@ static int64_t chunk_start(const pq_column_chunk *cc) {
   return s;
 }
 
+/* The chunk's bytes [*start, *end), checked against the file. */
+static int chunk_bounds(const pq_reader *r, const pq_column_chunk *cc, int64_t *start, int64_t *end,
+                        td_error *err) {
+  int64_t off = chunk_start(cc), len = cc->total_compressed_size;
+  if (off < 0 || len < 0 || off > r->file_size || len > r->file_size - off)
+    return td_err(err, TD_EFORMAT, "column chunk %lld+%lld lies outside the file (%lld bytes)", (long long)off,
+                  (long long)len, (long long)r->file_size);
+  /* Old parquet-mr left the dictionary page header out of the chunk size
+   * (PARQUET-816): allow for up to 100 bytes more, within the file. */
+  len += r->file_size - off - len < 100 ? r->file_size - off - len : 100;
+  *start = off;
+  *end = off + len;
+  return TD_OK;
+}
+
 static bool oindex_usable(const pq_page_location *l, int64_t n, int64_t rows, int64_t start,
                           int64_t file_size) {
   if (n <= 0 || l[0].first_row != 0 || l[0].offset < start) return false;
@@ -326,7 +364,7 @@ static bool oindex_usable(const pq_page_location *l, int64_t n, int64_t rows, in
   return true;
 }
 
-static const pq_oindex *get_oindex(pq_reader *r, int64_t col, int32_t rg) {
+static pq_oindex *get_oindex(pq_reader *r, int64_t col, int32_t rg) {
   pq_oindex *oi = &r->oindex[(int64_t)rg * r->base.schema.n_fields + col];
   pthread_mutex_lock(&r->lock);
   int state = oi->state;
@@ -334,7 +372,7 @@ static const pq_oindex *get_oindex(pq_reader *r, int64_t col, int32_t rg) {
   if (state) return oi;
   const pq_row_group *g = &r->meta.row_groups[rg];
   const pq_column_chunk *cc = &g->columns[r->cols[col].leaf];
-  pq_oindex tmp = {2, NULL, 0};
+  pq_oindex tmp = {.state = 2, .data_start = -1, .next_off = chunk_start(cc)};
   uint8_t *buf = NULL;
   if (cc->offset_index_offset >= 0 && cc->offset_index_length > 0 &&
       cc->offset_index_length <= PQ_MAX_INDEX_BYTES &&
@@ -359,7 +397,139 @@ static const pq_oindex *get_oindex(pq_reader *r, int64_t col, int32_t rg) {
   return oi;
 }
 
+/* A window of the chunk's bytes for reading page headers. */
+typedef struct hdr_window {
+  uint8_t *buf;
+  int64_t off, len;
+} hdr_window;
+
+/* Parses the page header at `off` (the chunk ends at `end`), reading more
+ * of the file only when the window does not hold it. */
+static int header_at(pq_reader *r, hdr_window *w, int64_t off, int64_t end, pq_page_header *h, int64_t *used,
+                     td_error *err) {
+  int64_t want = (int64_t)4 << 10;
+  for (;;) {
+    int64_t room = end - off < want ? end - off : want;
+    if (!(w->buf && off >= w->off && off + room <= w->off + w->len)) {
+      td_free(w->buf);
+      w->buf = NULL;
+      w->len = 0;
+      int rc = read_range(r, off, room, &w->buf, err);
+      if (rc) return rc;
+      w->off = off;
+      w->len = room;
+    }
+    int rc = pq_page_header_parse(w->buf + (off - w->off), room, h, used, err);
+    if (!rc || room == end - off || want >= PQ_MAX_HEADER_BYTES) return rc;
+    want *= 4; /* perhaps a header bigger than the window (large statistics) */
+  }
+}
+
+/* Under walk_lock: walks the page headers of a chunk without an offset
+ * index until the page holding row hi - 1 was seen. */
+static int walk_to(pq_reader *r, int64_t col, int32_t rg, pq_oindex *oi, int64_t hi, td_error *err) {
+  const pq_row_group *g = &r->meta.row_groups[rg];
+  const pq_column_chunk *cc = &g->columns[r->cols[col].leaf];
+  int64_t start = 0, end = 0;
+  int rc = chunk_bounds(r, cc, &start, &end, err);
+  hdr_window w = {NULL, 0, 0};
+  while (!rc && !oi->done && oi->next_row < hi) {
+    if (oi->next_off >= end) {
+      rc = td_err(err, TD_EFORMAT, "column chunk ends after %lld of %lld rows", (long long)oi->next_row,
+                  (long long)g->num_rows);
+      break;
+    }
+    pq_page_header h;
+    int64_t used, at = oi->next_off;
+    rc = header_at(r, &w, at, end, &h, &used, err);
+    if (!rc) rc = check_header(&h, end - at - used, err);
+    bool data = h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2;
+    int64_t rows = h.type == PQ_PAGE_DATA_V2 ? (h.num_rows ? h.num_rows : h.num_values) : h.num_values;
+    if (!rc && data && rows > g->num_rows - oi->next_row)
+      rc = td_err(err, TD_EFORMAT, "page of %lld rows exceeds the row group's remaining %lld rows", (long long)rows,
+                  (long long)(g->num_rows - oi->next_row));
+    if (!rc && h.type == PQ_PAGE_DICTIONARY && oi->data_start >= 0)
+      rc = td_err(err, TD_EUNSUPPORTED, "a dictionary page after data pages is not supported");
+    if (rc) {
+      rc = td_err_prefix(err, rc, "page at chunk byte %lld: ", (long long)(at - start));
+      break;
+    }
+    if (data) {
+      const pq_page_location *last = oi->n ? &oi->locs[oi->n - 1] : NULL;
+      if (oi->data_start < 0) oi->data_start = at;
+      if (!last || oi->next_row - last->first_row >= PQ_MARK_ROWS || at - last->offset >= PQ_MARK_BYTES) {
+        if (oi->n == oi->cap) {
+          int64_t cap = oi->cap ? oi->cap * 2 : 16;
+          pq_page_location *l = td_realloc(oi->locs, (size_t)cap * sizeof *l);
+          if (!l) {
+            rc = td_err_nomem(err, "listing the pages of a column chunk");
+            break;
+          }
+          oi->locs = l;
+          oi->cap = cap;
+        }
+        oi->locs[oi->n++] = (pq_page_location){at, 0, oi->next_row};
+      }
+      oi->next_row += rows;
+    }
+    oi->next_off = at + used + h.compressed_size;
+    if (oi->next_row == g->num_rows && oi->data_start >= 0) oi->done = true;
+  }
+  td_free(w.buf);
+  return rc;
+}
+
+/* The pages to decode for rows [lo, hi) of a chunk. */
+typedef struct page_range {
+  int64_t off, len;   /* their bytes */
+  int64_t first;      /* chunk row of their first row */
+  int64_t rows;       /* rows they hold */
+  int64_t dict_end;   /* the dictionary lies before this offset */
+} page_range;
+
+static int find_pages(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, page_range *pr,
+                      td_error *err) {
+  const pq_row_group *g = &r->meta.row_groups[rg];
+  pq_oindex *oi = get_oindex(r, col, rg);
+  int rc = TD_OK;
+  if (oi->state == 2) {
+    pthread_mutex_lock(&r->walk_lock);
+    rc = walk_to(r, col, rg, oi, hi, err);
+  }
+  if (!rc) {
+    /* a: the last page (start) at or before lo; b: the first at or after hi */
+    int64_t a = 0, x = oi->n;
+    while (a + 1 < x) {
+      int64_t mid = a + (x - a) / 2;
+      if (oi->locs[mid].first_row <= lo) a = mid;
+      else x = mid;
+    }
+    int64_t b = a + 1, y = oi->n;
+    while (b < y) {
+      int64_t mid = b + (y - b) / 2;
+      if (oi->locs[mid].first_row >= hi) y = mid;
+      else b = mid + 1;
+    }
+    pr->off = oi->locs[a].offset;
+    pr->first = oi->locs[a].first_row;
+    if (oi->state == 1) {
+      pr->len = oi->locs[b - 1].offset + oi->locs[b - 1].size - pr->off;
+      pr->rows = (b < oi->n ? oi->locs[b].first_row : g->num_rows) - pr->first;
+    } else if (b < oi->n) {
+      pr->len = oi->locs[b].offset - pr->off;
+      pr->rows = oi->locs[b].first_row - pr->first;
+    } else {
+      pr->len = oi->next_off - pr->off;
+      pr->rows = oi->next_row - pr->first;
+    }
+    pr->dict_end = oi->state == 1 ? oi->locs[0].offset : oi->data_start;
+  }
+  if (oi->state == 2) pthread_mutex_unlock(&r->walk_lock);
+  return rc;
+}
+
 static int check_chunk(pq_reader *r, const pq_column *c, const pq_column_chunk *cc, td_error *err) {
+  (void)r;
   if (!cc->has_meta) return td_err(err, TD_EFORMAT, "column chunk has no metadata");
   if (cc->type != c->ci.phys)
     return td_err(err, TD_EFORMAT, "column chunk has physical type %d, the schema says %d",
@@ -400,15 +570,8 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
   return rc;
 }
 
-/* Pages a..b of the offset index covering rows [lo, hi). */
-static void page_span(const pq_oindex *oi, int64_t lo, int64_t hi, int64_t *a, int64_t *b) {
-  int64_t i = 0;
-  while (i + 1 < oi->n && oi->locs[i + 1].first_row <= lo) i++;
-  *a = i;
-  while (i + 1 < oi->n && oi->locs[i + 1].first_row < hi) i++;
-  *b = i;
-}
-
+/* Decodes the pages covering rows [lo, hi) of a chunk: only those pages
+ * are read and decoded, whether the chunk has an offset index or not. */
 static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi,
                           pq_seg *s, td_error *err) {
   const pq_row_group *g = &r->meta.row_groups[rg];
@@ -417,32 +580,18 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
   int rc = check_chunk(r, c, cc, err);
   if (rc) return rc;
   page_run run = {.r = r, .c = c, .codec = cc->codec, .out = &s->arr};
-  const pq_oindex *oi = get_oindex(r, col, rg);
+  page_range pr;
   pq_seg *dict = NULL;
-  int64_t off, len, want;
-  if (oi->state == 1) {
-    int64_t a, b;
-    page_span(oi, lo, hi, &a, &b);
-    off = oi->locs[a].offset;
-    len = oi->locs[b].offset + oi->locs[b].size - off;
-    s->first = oi->locs[a].first_row;
-    want = (b + 1 < oi->n ? oi->locs[b + 1].first_row : g->num_rows) - s->first;
-    if ((rc = get_dict(r, col, rg, oi->locs[0].offset, &dict, err))) return rc;
-    run.dict = dict ? &dict->arr : NULL;
-  } else {
-    off = chunk_start(cc);
-    len = cc->total_compressed_size;
-    /* Old parquet-mr left the dictionary page header out of the chunk size
-     * (PARQUET-816): allow for up to 100 bytes more, within the file. */
-    if (off >= 0 && len >= 0 && off <= r->file_size && len <= r->file_size - off)
-      len += r->file_size - off - len < 100 ? r->file_size - off - len : 100;
-    s->first = 0;
-    want = g->num_rows;
-  }
+  if ((rc = td_array_init(&s->arr, c->ci.type, 0, err))) return rc;
+  if (hi <= lo) return TD_OK;
+  if ((rc = find_pages(r, col, rg, lo, hi, &pr, err))) return rc;
+  s->first = pr.first;
+  run.row0 = g->first_row + pr.first;
+  if (pr.dict_end >= 0 && (rc = get_dict(r, col, rg, pr.dict_end, &dict, err))) return rc;
+  run.dict = dict ? &dict->arr : NULL;
   uint8_t *buf = NULL;
-  if (!(rc = td_array_init(&s->arr, c->ci.type, 0, err)) && want > 0 &&
-      !(rc = read_range(r, off, len, &buf, err)))
-    rc = run_pages(&run, buf, len, want, err);
+  if (!(rc = read_range(r, pr.off, pr.len, &buf, err)))
+    rc = run_pages(&run, buf, pr.len, pr.rows, err);
   run_free(&run);
   td_free(buf);
   pq_seg_release(r, dict);

@@ -41,7 +41,7 @@ static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_val
     float f32;
     double f64;
   } v;
-  pq_convert(ci->conv, p, 1, &v);
+  if (pq_convert(ci->conv, p, 1, &v) >= 0) return false; /* no statistics rather than a wrapped one */
   switch (ci->type) {
     case TD_TYPE_INT8: out->v.i = v.i8; break;
     case TD_TYPE_INT16: out->v.i = v.i16; break;
@@ -256,6 +256,7 @@ static void pq_close(td_file_reader *base) {
   pq_meta_free(&r->meta);
   td_free(r->footer);
   pthread_mutex_destroy(&r->lock);
+  pthread_mutex_destroy(&r->walk_lock);
   td_reader_base_release(&r->base);
   td_free(r);
 }
@@ -267,7 +268,7 @@ int td_parquet_open(const char *path, td_file_reader **out, td_error *err) {
   r->base.vt = &pq_vtable;
   r->base.io.fd = -1;
   td_schema_init(&r->base.schema);
-  if (pthread_mutex_init(&r->lock, NULL)) {
+  if (pthread_mutex_init(&r->lock, NULL) || pthread_mutex_init(&r->walk_lock, NULL)) {
     td_free(r);
     return td_err(err, TD_ENOMEM, "cannot create a mutex for Parquet file '%s'", path);
   }
@@ -330,13 +331,15 @@ static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int
     pq_seg *s;
     int64_t lo = offset - rg->first_row;
     int rc = pq_get_segment(r, col, g, lo, lo + n, &s, err);
-    if (!rc) {
-      rc = td_array_export_view(&s->shared->array, lo - s->first, n, s->shared, out, err);
-      pq_seg_release(r, s);
-    }
-    return rc ? td_err_prefix(err, rc, "parquet file '%s', column '%s', row group %d: ", base->io.path,
-                              base->schema.fields[col].name, g)
-              : TD_OK;
+    /* A view keeps the whole segment alive: only for segments not much
+     * bigger than the rows asked for (else the rows are copied below). */
+    bool view = !rc && (s->view.length <= 4 * n || s->bytes <= PQ_VIEW_BYTES);
+    if (view) rc = td_array_export_view(&s->shared->array, lo - s->first, n, s->shared, out, err);
+    if (!rc) pq_seg_release(r, s);
+    if (rc || view)
+      return rc ? td_err_prefix(err, rc, "parquet file '%s', column '%s', row group %d: ", base->io.path,
+                                base->schema.fields[col].name, g)
+                : TD_OK;
   }
   td_array a;
   int rc = td_array_init(&a, base->schema.fields[col].type, n, err);

@@ -17,8 +17,15 @@
 #define PQ_MAX_SEGMENT_BYTES ((int64_t)1 << 30)   /* one decoded run of pages */
 #define PQ_MAX_FOOTER_BYTES ((int64_t)256 << 20)
 #define PQ_MAX_INDEX_BYTES ((int64_t)64 << 20)
-#define PQ_CACHE_SLOTS 8
-#define PQ_CACHE_BYTES ((int64_t)256 << 20)
+#define PQ_CACHE_SLOTS 16                  /* decoded segments, all readers */
+#define PQ_CACHE_BYTES ((int64_t)256 << 20) /* their budget (the newest is kept) */
+#define PQ_VIEW_BYTES ((int64_t)1 << 20) /* segments read zero-copy whatever their size */
+#define PQ_MAX_HEADER_BYTES ((int64_t)16 << 20) /* one page header */
+/* Without an offset index a chunk's pages are found by walking their
+ * headers; a page start is remembered when this many rows or bytes passed
+ * since the last one remembered (so the list stays small). */
+#define PQ_MARK_ROWS 4096
+#define PQ_MARK_BYTES ((int64_t)256 << 10)
 
 typedef struct pq_column {
   int32_t leaf; /* index of its column chunk in every row group */
@@ -30,7 +37,10 @@ typedef struct pq_column {
 
 /* Decoded rows [first, first + arr.length) of one column chunk, or a
  * chunk's dictionary (is_dict), shared through the cache by reference. */
+typedef struct pq_reader pq_reader;
+
 typedef struct pq_seg {
+  const pq_reader *owner; /* the reader it was decoded for */
   int refs;
   bool cached, is_dict;
   int64_t col, rg, first;
@@ -42,26 +52,32 @@ typedef struct pq_seg {
   td_colview view;         /* of `shared` */
 } pq_seg;
 
+/* Where the pages of one column chunk are: its offset index (state 1), or
+ * (state 2: no usable index) page starts found so far by walking the page
+ * headers, continued on demand from next_off under walk_lock, so that
+ * consecutive reads go on where the last stopped and any row range decodes
+ * only the pages that cover it. */
 typedef struct pq_oindex {
-  int state; /* 0 not loaded, 1 loaded, 2 absent or unusable */
-  pq_page_location *locs;
-  int64_t n;
+  int state; /* 0 not loaded, 1 offset index, 2 walked */
+  pq_page_location *locs; /* pages (state 1) or remembered page starts (2) */
+  int64_t n, cap;
+  int64_t next_off, next_row; /* state 2: the next page header not seen yet */
+  int64_t data_start;         /* state 2: the first data page (-1: not seen) */
+  bool done;                  /* state 2: every row's page was seen */
 } pq_oindex;
 
-typedef struct pq_reader {
+struct pq_reader {
   td_file_reader base;
   int64_t file_size;
   uint8_t *footer;
   pq_file_meta meta;
   pq_column *cols; /* base.schema.n_fields */
-  pthread_mutex_t lock;
-  pq_seg *cache[PQ_CACHE_SLOTS];
-  int64_t cache_bytes;
-  uint64_t clock;
+  pthread_mutex_t lock;      /* oindex states */
+  pthread_mutex_t walk_lock; /* walking page headers (state 2) */
   pq_oindex *oindex; /* n_row_groups * n_fields, lazily filled */
   /* parquet-cpp before 3.0 wrote is_compressed = false on compressed v2 pages */
   bool v2_always_compressed;
-} pq_reader;
+};
 
 /* Decoded rows covering [lo, hi) of column col in row group rg (pages.c). */
 int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, pq_seg **out,

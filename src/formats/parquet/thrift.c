@@ -100,7 +100,9 @@ const uint8_t *tc_binary(tc_reader *r, int type, int32_t *len) {
   return p;
 }
 
-int64_t tc_list(tc_reader *r, int type, int *elem_type) {
+int64_t tc_list(tc_reader *r, int type, int *elem_type) { return tc_list_min(r, type, elem_type, 1); }
+
+int64_t tc_list_min(tc_reader *r, int type, int *elem_type, int64_t min_bytes) {
   *elem_type = 0;
   if (type != TC_LIST && type != TC_SET) {
     tc_fail(r, "expected a list field");
@@ -115,8 +117,9 @@ int64_t tc_list(tc_reader *r, int type, int *elem_type) {
   *elem_type = b & 0x0f;
   if (n == 15) n = tc_varint(r);
   if (r->bad) return 0;
-  /* Every element takes at least one byte, except bools which take one too. */
-  if (n > (uint64_t)(r->end - r->p)) {
+  /* Every element takes at least min_bytes (one for any value, bools too):
+   * a count the bytes left cannot hold is refused before anyone allocates. */
+  if (n > (uint64_t)(r->end - r->p) / (uint64_t)min_bytes) {
     tc_fail(r, "list length exceeds the metadata");
     return 0;
   }

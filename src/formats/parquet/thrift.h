@@ -57,6 +57,11 @@ bool tc_bool(tc_reader *r, int type);
 const uint8_t *tc_binary(tc_reader *r, int type, int32_t *len);
 /* List/set header: element type and count (checked against the bytes left). */
 int64_t tc_list(tc_reader *r, int type, int *elem_type);
+/* The same, for elements that take at least min_bytes (>= 1) each when
+ * valid: callers that allocate per element pass the smallest valid encoding
+ * so that memory stays proportional to the bytes (a 1-byte struct cannot
+ * make a 100-byte element). */
+int64_t tc_list_min(tc_reader *r, int type, int *elem_type, int64_t min_bytes);
 /* Skips one value of `type` (recursively, depth-limited). */
 void tc_skip(tc_reader *r, int type);
 /* Struct nesting guard: call on entering / leaving a nested struct. */

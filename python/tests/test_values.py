@@ -1,0 +1,79 @@
+"""values_cb and location_cb accept what Python users have: pyarrow Tables,
+RecordBatches, Arrays, ChunkedArrays, and PyCapsule objects (Polars); a
+backend may be a plain class."""
+import pyarrow as pa
+import pytest
+
+import tabledata as td
+from conftest import Key
+
+DATA = pa.table({"x": pa.array(range(100), pa.int64()), "s": pa.array([f"v{i}" for i in range(100)])})
+
+
+class Convert:
+    """A plain class (no TableDataServiceBackend base) whose column_values
+    answers with `self.convert(pyarrow table of one column)`."""
+
+    def __init__(self, convert, partition=None):
+        self.convert = convert
+        self.partition = partition
+
+    def table_schema(self, table_key, schema_cb, failure_cb):
+        schema_cb(DATA.schema, pa.schema([("P", pa.string())]) if self.partition is not None else None)
+
+    def table_locations(self, table_key, location_cb, success_cb, failure_cb):
+        location_cb(Key("a"), self.partition)
+        success_cb()
+
+    def table_location_size(self, table_key, lkey, size_cb, failure_cb):
+        size_cb(DATA.num_rows)
+
+    def column_values(self, table_key, lkey, col, offset, min_rows, max_rows, values_cb, failure_cb):
+        values_cb(self.convert(DATA.select([col]).slice(offset, max_rows)))
+
+
+def polars():
+    return pytest.importorskip("polars")
+
+
+CONVERSIONS = {
+    "table": lambda t: t,
+    "record_batch": lambda t: t.to_batches()[0],
+    "chunked_table": lambda t: pa.Table.from_batches(t.to_batches(max_chunksize=7)),
+    "array": lambda t: t.column(0).chunk(0),
+    "chunked_array": lambda t: t.column(0),
+    "capsule_array": lambda t: type("A", (), {"__arrow_c_array__": lambda self, requested_schema=None:
+                                              t.column(0).chunk(0).__arrow_c_array__()})(),
+    "capsule_stream": lambda t: type("S", (), {"__arrow_c_stream__": lambda self, requested_schema=None:
+                                               t.__arrow_c_stream__()})(),
+    "polars_dataframe": lambda t: polars().from_arrow(t),
+    "polars_series": lambda t: polars().from_arrow(t).to_series(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CONVERSIONS))
+def test_values_cb_accepts(kind):
+    svc = td.TableDataService(Convert(CONVERSIONS[kind]), page_size=16)
+    t = svc.make_table(Key("t"))
+    assert pa.table(t).combine_chunks().equals(DATA)
+
+
+def test_partition_values_from_polars_and_dict():
+    pl = polars()
+    for pv in (pl.DataFrame({"P": ["p1"]}), {"P": ["p1"]}, pa.table({"P": ["p1"]}).to_batches()[0]):
+        t = td.TableDataService(Convert(lambda x: x, partition=pv)).make_table(Key("t"))
+        got = pa.table(t)
+        assert got.column_names == ["P", "x", "s"] and set(got.column("P").to_pylist()) == {"p1"}
+
+
+def test_schema_from_capsule_object():
+    class SchemaObj:
+        def __arrow_c_schema__(self):
+            return DATA.schema.__arrow_c_schema__()
+
+    class B(Convert):
+        def table_schema(self, table_key, schema_cb, failure_cb):
+            schema_cb(SchemaObj(), None)
+
+    t = td.TableDataService(B(lambda x: x)).make_table(Key("t"))
+    assert t.schema == DATA.schema and t.size == 100
