@@ -656,13 +656,15 @@ static int sel_compare(const td_expr *e, const td_batch *b, const uint32_t *in, 
     td__vec_free(&l);
     return rc;
   }
-  rc = unify(&l, &r, err);
+  /* A NULL constant first: it has no physical layout to unify with. */
+  bool null_operand = is_null_const(&l) || is_null_const(&r);
+  if (!null_operand) rc = unify(&l, &r, err);
   td_op op = e->op;
   col = r.is_const ? &l : &r;
   cst = r.is_const ? &r : &l;
   if (col == &r) op = td_op_mirror(op);
   if (rc) {
-  } else if (is_null_const(cst)) {
+  } else if (null_operand) {
     *n_out = 0;
   } else if (cst->is_const && !col->is_const && col->ph == TD_PHYS_I64) {
     *n_out = sel_i64(op, col->i64, cst->c.v.i, col->valid, in, n, out);

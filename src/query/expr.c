@@ -339,6 +339,37 @@ static bool value_equal(const td_value *a, const td_value *b) {
   }
 }
 
+static uint64_t hash_step(uint64_t h, uint64_t x) {
+  h = (h ^ x) * 0x100000001b3ULL;
+  return h ^ (h >> 29);
+}
+
+static uint64_t hash_bytes(uint64_t h, const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+  return hash_step(h, n);
+}
+
+uint64_t td_expr_hash(const td_expr *e) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  h = hash_step(h, (uint64_t)e->kind << 16 | (uint64_t)e->op << 8 | (uint64_t)e->negated << 1 | e->star);
+  h = hash_step(h, (uint64_t)e->n_args);
+  if (e->name) h = hash_bytes(h, e->name, strlen(e->name));
+  if (e->kind == TD_EXPR_LITERAL) { /* as value_equal: -0.0 = 0.0, all NaNs equal */
+    const td_value *v = &e->lit;
+    h = hash_step(h, (uint64_t)v->type << 1 | v->is_null);
+    if (!v->is_null && v->type == TD_TYPE_UTF8) h = hash_bytes(h, v->v.s.ptr, v->v.s.len);
+    else if (!v->is_null && v->type == TD_TYPE_BOOL) h = hash_step(h, v->v.b);
+    else if (!v->is_null && td_type_is_float(v->type)) {
+      double d = isnan(v->v.f) ? NAN : v->v.f == 0 ? 0.0 : v->v.f;
+      uint64_t bits;
+      memcpy(&bits, &d, 8);
+      h = hash_step(h, bits);
+    } else if (!v->is_null && v->type != TD_TYPE_NONE) h = hash_step(h, (uint64_t)v->v.i);
+  }
+  for (int64_t i = 0; i < e->n_args; i++) h = hash_step(h, td_expr_hash(e->args[i]));
+  return h;
+}
+
 bool td_expr_equal(const td_expr *a, const td_expr *b) {
   if (a->kind != b->kind || a->op != b->op || a->negated != b->negated || a->star != b->star ||
       a->n_args != b->n_args)

@@ -111,6 +111,10 @@ int td_expr_print(const td_expr *e, char **out, td_error *err);
  * match "ORDER BY sum(x)" with a select item "SUM(x)". */
 bool td_expr_equal(const td_expr *a, const td_expr *b);
 
+/* A hash of the tree consistent with td_expr_equal (equal trees hash the
+ * same), for indexes of expressions. */
+uint64_t td_expr_hash(const td_expr *e);
+
 /* Whether the tree contains an aggregate call (count, sum, min, max, avg,
  * first, last).  Works on unbound trees (by name). */
 bool td_expr_has_agg(const td_expr *e);
