@@ -142,13 +142,12 @@ static void sb_quoted(sbuf *b, const char *s, size_t n, char q) {
   sb_put(b, &q, 1);
 }
 
+/* Whether a name reads back as itself unquoted (the lexer's identifiers). */
 static bool plain_ident(const char *s) {
-  if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))) return false;
-  for (const char *c = s; *c; c++)
-    if (!(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-          (*c >= '0' && *c <= '9')))
-      return false;
-  return !td__is_reserved(s, strlen(s));
+  size_t len = strlen(s), k;
+  for (size_t i = 0; i < len; i += k)
+    if (!(k = td__ident_char(s + i, len - i, i == 0))) return false;
+  return len > 0 && !td__is_reserved(s, len);
 }
 
 /* Shortest decimal text that reads back as the same double, always with a

@@ -305,7 +305,17 @@ static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, t
   if (td_expr_has_agg(e->args[0]))
     return td_err_at(err, TD_ETYPE, e->args[0]->pos, "aggregates cannot be nested at offset %lld",
                      (long long)e->args[0]->pos);
-  return td_expr_bind(e->args[0], def, 0, input, err);
+  int rc = td_expr_bind(e->args[0], def, 0, input, err);
+  if (rc == TD_OK && td_agg_result_type(*kind, (*input)->type) == TD_TYPE_NONE) {
+    /* name the aggregate as the user wrote it, not the plan's column */
+    char *text = NULL;
+    td_error tmp;
+    if (td_expr_print(e, &text, &tmp) != TD_OK) text = NULL;
+    rc = td_err_at(err, TD_ETYPE, e->args[0]->pos, "%s expects a numeric argument, found %s in %.200s at offset %lld",
+                   e->name, td_type_name((*input)->type), text ? text : e->name, (long long)e->args[0]->pos);
+    td_free(text);
+  }
+  return rc;
 }
 
 static int plan_alloc(td_agg_plan *p, int64_t n_keys, int64_t n_aggs, td_error *err) {

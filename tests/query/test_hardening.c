@@ -496,6 +496,60 @@ static void test_item24_long_lists(void **state) {
   env_close(&e);
 }
 
+/* ---- item 26: messages show the user's text; UTF-8 identifiers ---- */
+
+static void test_item26_messages(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  col_data d = {3, NULL, NULL, NULL, NULL, NULL};
+  add_table(&e, "t", &d);
+  /* aggregates that do not accept their input name the call as written */
+  expect_error(&e, "SELECT sum(s) FROM t", TD_ETYPE, 11, "sum expects a numeric argument, found utf8 in sum(s)");
+  expect_error(&e, "SELECT i, avg(i > 1) FROM t GROUP BY i", TD_ETYPE, 16, "avg(i > 1)");
+  static const char *const bad[] = {
+      "SELECT sum(s) FROM t",         "SELECT s, avg(s) FROM t GROUP BY s", "SELECT s + 1 FROM t GROUP BY s",
+      "SELECT max(s) + 1 FROM t",     "SELECT count(*) FROM t ORDER BY sum(s)", "SELECT sum(i * 9223372036854775807) FROM t",
+      "SELECT s FROM t GROUP BY s ORDER BY s > 1",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    td_error err;
+    td_query_options qo = {resolve, &e, false, 0};
+    td_table *t = NULL;
+    assert_int_not_equal(td_query(bad[i], &qo, &t, &err), TD_OK);
+    if (strstr(err.message, "__")) fail_msg("'%s': an internal name in: %s", bad[i], err.message);
+  }
+  env_close(&e);
+}
+
+static void test_item26_utf8_identifiers(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  col_data d = {3, NULL, NULL, NULL, NULL, NULL};
+  add_table(&e, "t", &d);
+  /* non-ASCII identifiers are whole characters, unquoted */
+  expect_rows(&e, "SELECT i AS Prix€, i + 1 AS 名前 FROM t ORDER BY Prix€ DESC LIMIT 1", "2|3|;");
+  expect_error(&e, "SELECT Prix€ FROM t", TD_ETYPE, 7, "unknown column 'Prix€'");
+  expect_error(&e, "SELECT i FROM t WHERE é > 1", TD_ETYPE, 22, "unknown column 'é'");
+  /* a byte that is not UTF-8 is an error that says so (not a lone byte) */
+  expect_error(&e, "SELECT \xff FROM t", TD_EPARSE, 7, "found the byte 0xFF, which is not UTF-8");
+  expect_error(&e, "SELECT i\xc3 FROM t", TD_EPARSE, 8, "byte 0xC3");
+  expect_error(&e, "SELECT \xed\xa0\x80 FROM t", TD_EPARSE, 7, "byte 0xED"); /* a UTF-16 surrogate */
+  /* a long token in a message is cut at a character boundary */
+  expect_error(&e, "SELECT i FROM t LIMIT ééééééééééééééééééééééééé", TD_EPARSE, 22, "'éééééééééééééééééééé'");
+  /* the canonical text of a UTF-8 column name is unquoted and reads back */
+  td_error err;
+  td_expr *x;
+  char *text;
+  TD_ASSERT_OK(td_expr_parse("名前 + été", strlen("名前 + été"), &x, &err), &err);
+  TD_ASSERT_OK(td_expr_print(x, &text, &err), &err);
+  assert_string_equal(text, "名前 + été");
+  free(text);
+  td_expr_free(x);
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item20_order_by_position),
@@ -507,6 +561,8 @@ int main(void) {
       cmocka_unit_test(test_item23_timestamp_range),
       cmocka_unit_test(test_item24_in_list_semantics),
       cmocka_unit_test(test_item24_long_lists),
+      cmocka_unit_test(test_item26_messages),
+      cmocka_unit_test(test_item26_utf8_identifiers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
