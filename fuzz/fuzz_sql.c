@@ -73,6 +73,8 @@ static void setup(void) {
   td_schema_make(NCOLS, names, types, tzs, &ds, NULL);
   td_schema_make(1, &pn, &pt, NULL, &ps, NULL);
   td_memory_backend_add_table(g_mb, "t", &ds, &ps, NULL);
+  ds.release(&ds);
+  ps.release(&ps);
   add_location("a", 11, 0);
   add_location("b", 8, 3);
   add_location("c", 0, 0);

@@ -158,7 +158,7 @@ static void print_double(sbuf *b, double d) {
     sb_str(b, isnan(d) ? "(0.0 / 0.0)" : d > 0 ? "1e999" : "-1e999");
     return;
   }
-  if (d == (double)(int64_t)d && fabs(d) < 1e15) {
+  if (fabs(d) < 1e15 && d == (double)(int64_t)d) {
     snprintf(buf, sizeof buf, "%.1f", d);
     sb_str(b, buf);
     return;

@@ -314,6 +314,8 @@ static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, t
     rc = td_err_at(err, TD_ETYPE, e->args[0]->pos, "%s expects a numeric argument, found %s in %.200s at offset %lld",
                    e->name, td_type_name((*input)->type), text ? text : e->name, (long long)e->args[0]->pos);
     td_free(text);
+    td_expr_free(*input);
+    *input = NULL;
   }
   return rc;
 }

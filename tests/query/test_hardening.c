@@ -550,6 +550,25 @@ static void test_item26_utf8_identifiers(void **state) {
   env_close(&e);
 }
 
+/* ---- inputs the SQL fuzzer found (they trip ASan/UBSan in make asan) ---- */
+
+static void test_fuzz_findings(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const char *const empty[4] = {"", "", "", ""};
+  col_data d = {4, NULL, NULL, empty, NULL, NULL};
+  add_table(&e, "t", &d);
+  /* a NULL constant compared in a selection (crashed unifying layouts); a
+   * gather of empty strings only (null pointer arithmetic) */
+  expect_rows(&e, "SELECT i, s FROM t WHERE s = NULL OR i = 1", "1||;");
+  /* printing a huge float folded from constants (float-to-int overflow) */
+  expect_rows(&e, "SELECT f * 1e308 * 10 > 0 FROM t WHERE i = 1", "true|;");
+  char *name = run(&e, "SELECT 1e308 * 10 FROM t LIMIT 1");
+  free(name);
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item20_order_by_position),
@@ -563,6 +582,7 @@ int main(void) {
       cmocka_unit_test(test_item24_long_lists),
       cmocka_unit_test(test_item26_messages),
       cmocka_unit_test(test_item26_utf8_identifiers),
+      cmocka_unit_test(test_fuzz_findings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
