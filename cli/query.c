@@ -10,6 +10,7 @@
  *           changed rows of an aggregation (or the whole result when it was
  *           recomputed, as for ORDER BY), until Ctrl-C or --duration.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -124,16 +125,30 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
   a->format = "grid";
   a->period = 1000;
   a->rate = 20;
+  bool options_done = false;
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i];
     double *num = NULL;
+    if (options_done) {
+      if (a->sql) {
+        fprintf(stderr, "tabledata %s: expected one query, found a second argument '%s'\n", cmd, o);
+        return 2;
+      }
+      a->sql = o;
+      continue;
+    }
     if (strcmp(o, "--format") == 0 && i + 1 < argc) a->format = argv[++i];
     else if (strcmp(o, "--stats") == 0 && !follow) a->stats = true;
     else if (strcmp(o, "--timing") == 0 && !follow) a->timing = true;
     else if (follow && strcmp(o, "--duration") == 0) num = &a->duration;
     else if (follow && strcmp(o, "--period") == 0) num = &a->period;
     else if (follow && strcmp(o, "--rate") == 0) num = &a->rate;
-    else if (o[0] == '-' && o[1]) {
+    else if (strcmp(o, "--") == 0 && !options_done) { /* the rest are not options */
+      options_done = true;
+      continue;
+    } else if (o[0] == '-' && o[1] && !options_done && !strpbrk(o, " \t\r\n")) {
+      /* An argument with white space is a query, not an option, even one
+       * that starts with a "--" comment. */
       fprintf(stderr, "tabledata %s: unknown option '%s'\n%s", cmd, o, help);
       return 2;
     } else if (!a->sql) a->sql = o;
@@ -157,14 +172,28 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
   return 0;
 }
 
-/* Prints where a query error points, under the query text. */
+/* Prints where a query error points, under the query text (the caret
+ * counts characters, not bytes, so it stays under UTF-8 text). */
 static int query_fail(const char *cmd, const char *sql, const td_error *err) {
   fprintf(stderr, "tabledata %s: %s\n", cmd, err->message);
-  if ((err->code == TD_EPARSE || err->code == TD_ETYPE) && err->position >= 0 &&
+  if ((err->code == TD_EPARSE || err->code == TD_ETYPE || err->code == TD_ERANGE) && err->position >= 0 &&
       err->position <= (int64_t)strlen(sql) && !strchr(sql, '\n')) {
-    fprintf(stderr, "  %s\n  %*s^\n", sql, (int)err->position, "");
+    int col = 0;
+    for (int64_t i = 0; i < err->position; i++) col += ((unsigned char)sql[i] & 0xC0) != 0x80;
+    fprintf(stderr, "  %s\n  %*s^\n", sql, col, "");
   }
   return 1;
+}
+
+/* TD_EIO with the reason when writing standard output failed (a full disk,
+ * a closed pipe); TD_OK otherwise.  `flush` pushes buffered rows out first. */
+static int check_stdout(bool flush, td_error *err) {
+  if ((flush && fflush(stdout) != 0) || ferror(stdout)) {
+    err->code = TD_EIO;
+    snprintf(err->message, sizeof err->message, "writing standard output failed: %s", strerror(errno));
+    return TD_EIO;
+  }
+  return TD_OK;
 }
 
 static void print_stats(td_service *svc) {
@@ -239,6 +268,7 @@ int td_cmd_query(int argc, char **argv) {
       if (rows_to_terminal) td_progress_quiet(src.progress); /* rows and the line share the screen */
       rc = td_printer_rows(&p, &b, 0, b.length, &err);
       b.release(&b);
+      if (rc == TD_OK) rc = check_stdout(false, &err); /* stop at the first failed write */
     }
     td_progress_stop(src.progress);
     src.progress = NULL;
@@ -247,7 +277,9 @@ int td_cmd_query(int argc, char **argv) {
   }
   td_progress_stop(src.progress);
   st.release(&st);
-  fflush(stdout);
+  td_error werr; /* the first error is the one to report */
+  int wrc = check_stdout(true, rc ? &werr : &err);
+  if (rc == TD_OK) rc = wrc;
   if (a.timing) fprintf(stderr, "time: %.3f ms\n", (now_s() - t0) * 1e3);
   if (a.stats) print_stats(src.last);
   sources_close(&src);
@@ -260,7 +292,17 @@ typedef struct follower {
   td_printer p;
   bool header;
   td_error err;
+  int failed;          /* set (atomically) once the live query failed */
+  td_error fail;       /* why, written before `failed` */
 } follower;
+
+/* Records the first failure of a live query and ends the wait. */
+static void follow_failed(follower *f, const td_error *e) {
+  if (__atomic_load_n(&f->failed, __ATOMIC_ACQUIRE)) return;
+  f->fail = *e;
+  __atomic_store_n(&f->failed, 1, __ATOMIC_RELEASE);
+  td_interrupt();
+}
 
 /* Prints rows [begin, end) of the current version. */
 static void print_range(follower *f, td_table *t, int64_t begin, int64_t end) {
@@ -276,10 +318,12 @@ static void print_range(follower *f, td_table *t, int64_t begin, int64_t end) {
 static void on_change(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
   follower *f = ctx;
   if (e) {
-    printf("-- the query failed: %s\n", e->message);
-    fflush(stdout);
+    td_error why = *e;
+    snprintf(why.message, sizeof why.message, "the live query failed: %.900s", e->message);
+    follow_failed(f, &why);
     return;
   }
+  if (__atomic_load_n(&f->failed, __ATOMIC_ACQUIRE)) return;
   if (f->p.format != TD_FORMAT_JSONL)
     printf("-- version %lld: %lld rows%s\n", (long long)u->version, (long long)u->size_after,
            u->replaced ? " (recomputed)" : "");
@@ -289,6 +333,8 @@ static void on_change(void *ctx, td_table *t, const td_table_update *u, const td
     for (int64_t i = 0; i < u->n_added; i++) print_range(f, t, u->added[i].first_row, u->added[i].end_row);
   }
   td_printer_flush(&f->p);
+  td_error werr;
+  if (check_stdout(true, &werr)) follow_failed(f, &werr);
 }
 
 /* The live grid on a terminal (cli/tui.c); the source table gives rows/s. */
@@ -375,12 +421,17 @@ int td_cmd_follow(int argc, char **argv) {
     if (fmt != TD_FORMAT_JSONL) printf("-- version 0: %lld rows\n", (long long)td_table_size(t));
     print_range(&f, t, 0, td_table_size(t));
     td_printer_flush(&f.p);
-    rc = td_table_add_listener(t, on_change, &f, NULL, &err);
+    rc = check_stdout(true, &err);
+    if (rc == TD_OK) rc = td_table_add_listener(t, on_change, &f, NULL, &err);
   }
   if (rc == TD_OK && src.demo_mb) rc = td_ticker_start(&tk, src.demo_mb, a.rate);
   if (rc == TD_OK) td_wait_interrupt(a.duration);
   td_ticker_stop(&tk);
-  td_table_release(t);
+  td_table_release(t); /* no listener call after this */
+  if (rc == TD_OK && __atomic_load_n(&f.failed, __ATOMIC_ACQUIRE)) {
+    err = f.fail;
+    rc = err.code ? err.code : TD_EFAILED;
+  }
   td_printer_reset(&f.p);
   sources_close(&src);
   return rc ? td_cli_fail("follow", &err) : 0;

@@ -84,12 +84,14 @@ static void on_signal(int sig) {
   g_interrupted = 1;
 }
 
+void td_interrupt(void) { __atomic_store_n(&g_interrupted, 1, __ATOMIC_SEQ_CST); }
+
 void td_wait_interrupt(double duration) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   struct timespec t0, now;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  while (!g_interrupted) {
+  while (!__atomic_load_n(&g_interrupted, __ATOMIC_SEQ_CST)) {
     sleep_s(0.05);
     clock_gettime(CLOCK_MONOTONIC, &now);
     double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) * 1e-9;

@@ -28,7 +28,10 @@ typedef struct td_ticker {
 /* Starts writing to `mb` (the sample table's backend). */
 int td_ticker_start(td_ticker *t, td_memory_backend *mb, double rate);
 void td_ticker_stop(td_ticker *t);
-/* Waits until `duration` seconds passed (0: for ever) or Ctrl-C. */
+/* Waits until `duration` seconds passed (0: for ever), Ctrl-C, or
+ * td_interrupt(). */
 void td_wait_interrupt(double duration);
+/* Ends td_wait_interrupt from another thread (a live query that failed). */
+void td_interrupt(void);
 
 #endif

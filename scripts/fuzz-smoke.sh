@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan) and runs each briefly,
-# seeded from the vendored test files (tests/data) (read in place; new inputs go to a
-# scratch corpus).  usage: fuzz-smoke.sh [seconds per target]
+# seeded from its committed corpus (fuzz/corpus/<target>) and the vendored
+# test files (tests/data), both read in place; new inputs go to a scratch
+# corpus.  usage: fuzz-smoke.sh [seconds per target]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
@@ -18,7 +19,7 @@ run() {
   local corpus; corpus=$(mktemp -d)
   echo "fuzz: $target for ${secs}s"
   "$build/fuzz/$target" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-    "$corpus" "$@" 2>&1 | grep -E "^(stat::number_of_executed_units|==.*ERROR|SUMMARY)" || true
+    "$corpus" "fuzz/corpus/$target" "$@" 2>&1 | grep -E "^(stat::number_of_executed_units|==.*ERROR|SUMMARY)" || true
   local rc=${PIPESTATUS[0]}
   rm -rf "$corpus"
   [ "$rc" -eq 0 ] || { echo "fuzz: $target failed"; exit 1; }

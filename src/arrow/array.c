@@ -583,7 +583,7 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
       for (int64_t k = 0; k < n; k++) {
         int64_t j = so + TD_GATHER_IDX(k);
         int32_t len = src->offsets[j + 1] - src->offsets[j];
-        memcpy(a->data + a->data_length, src->data + src->offsets[j], (size_t)len);
+        if (len) memcpy(a->data + a->data_length, src->data + src->offsets[j], (size_t)len);
         a->data_length += len;
         a->offsets[dst + k + 1] = (int32_t)a->data_length;
       }

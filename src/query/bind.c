@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "query/inset.h"
 #include "query/lex.h"
 #include "query/scalar.h"
 #include "util/alloc.h"
@@ -381,6 +382,8 @@ static int fold(binder *b, td_expr *e) {
   }
   for (int64_t i = 0; i < e->n_args; i++) td_expr_free(e->args[i]);
   e->n_args = 0;
+  td__in_set_free(e->in_set); /* it pointed into the freed items */
+  e->in_set = NULL;
   e->kind = TD_EXPR_LITERAL;
   e->op = TD_OP_NONE;
   e->negated = false;
@@ -423,7 +426,10 @@ static int bind_node(binder *b, td_expr **slot, bool in_agg) {
     case TD_EXPR_BETWEEN: break; /* rewritten above */
   }
   if (rc) return rc;
-  return fold(b, *slot);
+  rc = fold(b, *slot);
+  /* (a NOT pushed down onto an IN hands back a node that has its set) */
+  if (!rc && (*slot)->kind == TD_EXPR_IN && !(*slot)->in_set) rc = td__in_set_build(*slot, &(*slot)->in_set, b->err);
+  return rc;
 }
 
 int td_expr_bind(const td_expr *e, const td_schema *schema, int flags, td_expr **out,

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "query/inset.h"
 #include "query/scalar.h"
 #include "query/vec.h"
 #include "util/alloc.h"
@@ -329,11 +330,50 @@ static int ev_binary(const td_expr *e, const td_batch *b, td_vec *out, td_error 
   return rc;
 }
 
+/* x IN (literals) through the node's hash set: one lookup per row. */
+static int ev_in_set(const td_expr *e, td_vec *x, td_vec *out, td_error *err) {
+  const td_in_set *s = e->in_set;
+  bool has_null = td__in_set_has_null(s);
+  td_type_id xt = e->args[0]->type;
+  /* found: TRUE; else NULL when x or an item is NULL; else FALSE */
+  if (x->is_const) {
+    td_value v = x->c.is_null ? td_value_null(TD_TYPE_BOOL)
+                 : td__in_set_has(s, &x->c) ? td_value_bool(!e->negated)
+                 : has_null ? td_value_null(TD_TYPE_BOOL)
+                            : td_value_bool(e->negated);
+    td__vec_const(out, TD_PHYS_BOOL, &v, x->n);
+    return TD_OK;
+  }
+  int64_t n = x->n;
+  start(out, TD_PHYS_BOOL, n);
+  uint8_t *r = new_rows(out, n, 1, err);
+  uint8_t *v = r && (has_null || x->valid) ? new_rows(out, n, 1, err) : NULL;
+  if (!r || ((has_null || x->valid) && !v)) return TD_ENOMEM;
+  for (int64_t i = 0; i < n; i++) {
+    bool valid = !x->valid || x->valid[i], found = false;
+    if (valid) {
+      td_value xv = td__vec_value(x, i, xt);
+      found = td__in_set_has(s, &xv);
+    }
+    r[i] = found != e->negated;
+    if (v) v[i] = found || (valid && !has_null);
+  }
+  out->b8 = r;
+  out->valid = v;
+  return TD_OK;
+}
+
 /* x IN (a, b, ...) == x = a OR x = b OR ...; NOT IN negates that. */
 static int ev_in(const td_expr *e, const td_batch *b, td_vec *out, td_error *err) {
   td_vec x, acc;
   int rc = ev(e->args[0], b, &x, err);
   if (rc) return rc;
+  if (e->in_set) {
+    rc = ev_in_set(e, &x, out, err);
+    if (rc) td__vec_free(out);
+    td__vec_free(&x);
+    return rc;
+  }
   td_value f = td_value_bool(false);
   td__vec_const(&acc, TD_PHYS_BOOL, &f, b->length);
   for (int64_t i = 1; !rc && i < e->n_args; i++) {
@@ -616,13 +656,15 @@ static int sel_compare(const td_expr *e, const td_batch *b, const uint32_t *in, 
     td__vec_free(&l);
     return rc;
   }
-  rc = unify(&l, &r, err);
+  /* A NULL constant first: it has no physical layout to unify with. */
+  bool null_operand = is_null_const(&l) || is_null_const(&r);
+  if (!null_operand) rc = unify(&l, &r, err);
   td_op op = e->op;
   col = r.is_const ? &l : &r;
   cst = r.is_const ? &r : &l;
   if (col == &r) op = td_op_mirror(op);
   if (rc) {
-  } else if (is_null_const(cst)) {
+  } else if (null_operand) {
     *n_out = 0;
   } else if (cst->is_const && !col->is_const && col->ph == TD_PHYS_I64) {
     *n_out = sel_i64(op, col->i64, cst->c.v.i, col->valid, in, n, out);

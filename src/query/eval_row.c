@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "query/inset.h"
 #include "query/scalar.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -100,7 +101,12 @@ static int eval_in(const td_expr *e, const td_value *row, td_value *out, td_erro
   int rc = td_expr_eval_row(e->args[0], row, &x, err);
   if (rc) return rc;
   bool saw_null = false, found = false;
-  for (int64_t i = 1; i < e->n_args && !found; i++) {
+  if (e->in_set) { /* one lookup (inset.h) */
+    if (x.is_null || x.type == TD_TYPE_NONE) saw_null = true;
+    else found = td__in_set_has(e->in_set, &x);
+    saw_null |= td__in_set_has_null(e->in_set);
+  }
+  for (int64_t i = 1; !e->in_set && i < e->n_args && !found; i++) {
     rc = td_expr_eval_row(e->args[i], row, &item, err);
     if (rc) return rc;
     td__scalar_binary(TD_OP_EQ, TD_TYPE_BOOL, &x, &item, &eq);

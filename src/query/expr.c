@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "query/inset.h"
 #include "query/lex.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -59,6 +60,7 @@ void td_expr_free(td_expr *e) {
   td_free(e->args);
   td_free(e->name);
   td_free(e->tz);
+  td__in_set_free(e->in_set);
   if (e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) td_free((void *)e->lit.v.s.ptr);
   td_free(e);
 }
@@ -79,6 +81,7 @@ int td_expr_clone(const td_expr *e, td_expr **out, td_error *err) {
   c->args = NULL;
   c->n_args = 0;
   c->name = c->tz = NULL;
+  c->in_set = NULL;
   if (e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) c->lit.v.s.ptr = NULL;
   int rc = TD_OK;
   if (e->name) rc = dup_bytes(e->name, strlen(e->name), &c->name, err);
@@ -93,6 +96,7 @@ int td_expr_clone(const td_expr *e, td_expr **out, td_error *err) {
     rc = td_expr_clone(e->args[i], &a, err);
     if (!rc) rc = td__expr_add(c, a, err);
   }
+  if (!rc && e->in_set) rc = td__in_set_build(c, &c->in_set, err); /* over the copied literals */
   if (rc) {
     td_expr_free(c);
     return rc;
@@ -138,13 +142,12 @@ static void sb_quoted(sbuf *b, const char *s, size_t n, char q) {
   sb_put(b, &q, 1);
 }
 
+/* Whether a name reads back as itself unquoted (the lexer's identifiers). */
 static bool plain_ident(const char *s) {
-  if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))) return false;
-  for (const char *c = s; *c; c++)
-    if (!(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-          (*c >= '0' && *c <= '9')))
-      return false;
-  return !td__is_reserved(s, strlen(s));
+  size_t len = strlen(s), k;
+  for (size_t i = 0; i < len; i += k)
+    if (!(k = td__ident_char(s + i, len - i, i == 0))) return false;
+  return len > 0 && !td__is_reserved(s, len);
 }
 
 /* Shortest decimal text that reads back as the same double, always with a
@@ -155,7 +158,7 @@ static void print_double(sbuf *b, double d) {
     sb_str(b, isnan(d) ? "(0.0 / 0.0)" : d > 0 ? "1e999" : "-1e999");
     return;
   }
-  if (d == (double)(int64_t)d && fabs(d) < 1e15) {
+  if (fabs(d) < 1e15 && d == (double)(int64_t)d) {
     snprintf(buf, sizeof buf, "%.1f", d);
     sb_str(b, buf);
     return;
@@ -333,6 +336,37 @@ static bool value_equal(const td_value *a, const td_value *b) {
       return a->v.s.len == b->v.s.len && memcmp(a->v.s.ptr, b->v.s.ptr, a->v.s.len) == 0;
     default: return a->v.i == b->v.i;
   }
+}
+
+static uint64_t hash_step(uint64_t h, uint64_t x) {
+  h = (h ^ x) * 0x100000001b3ULL;
+  return h ^ (h >> 29);
+}
+
+static uint64_t hash_bytes(uint64_t h, const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+  return hash_step(h, n);
+}
+
+uint64_t td_expr_hash(const td_expr *e) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  h = hash_step(h, (uint64_t)e->kind << 16 | (uint64_t)e->op << 8 | (uint64_t)e->negated << 1 | e->star);
+  h = hash_step(h, (uint64_t)e->n_args);
+  if (e->name) h = hash_bytes(h, e->name, strlen(e->name));
+  if (e->kind == TD_EXPR_LITERAL) { /* as value_equal: -0.0 = 0.0, all NaNs equal */
+    const td_value *v = &e->lit;
+    h = hash_step(h, (uint64_t)v->type << 1 | v->is_null);
+    if (!v->is_null && v->type == TD_TYPE_UTF8) h = hash_bytes(h, v->v.s.ptr, v->v.s.len);
+    else if (!v->is_null && v->type == TD_TYPE_BOOL) h = hash_step(h, v->v.b);
+    else if (!v->is_null && td_type_is_float(v->type)) {
+      double d = isnan(v->v.f) ? NAN : v->v.f == 0 ? 0.0 : v->v.f;
+      uint64_t bits;
+      memcpy(&bits, &d, 8);
+      h = hash_step(h, bits);
+    } else if (!v->is_null && v->type != TD_TYPE_NONE) h = hash_step(h, (uint64_t)v->v.i);
+  }
+  for (int64_t i = 0; i < e->n_args; i++) h = hash_step(h, td_expr_hash(e->args[i]));
+  return h;
 }
 
 bool td_expr_equal(const td_expr *a, const td_expr *b) {

@@ -79,6 +79,7 @@ typedef struct td_expr {
   int64_t column;    /* COLUMN: field index, else -1 */
   td_agg_kind agg;   /* CALL: which aggregate */
   int height;        /* height of this subtree (1 for a leaf) */
+  struct td_in_set *in_set; /* IN over literals: owned hash set (query/inset.h) */
 } td_expr;
 
 /* ---- parsing ---- */
@@ -109,6 +110,10 @@ int td_expr_print(const td_expr *e, char **out, td_error *err);
  * names (case-sensitive), function names and literal values.  Use it to
  * match "ORDER BY sum(x)" with a select item "SUM(x)". */
 bool td_expr_equal(const td_expr *a, const td_expr *b);
+
+/* A hash of the tree consistent with td_expr_equal (equal trees hash the
+ * same), for indexes of expressions. */
+uint64_t td_expr_hash(const td_expr *e);
 
 /* Whether the tree contains an aggregate call (count, sum, min, max, avg,
  * first, last).  Works on unbound trees (by name). */

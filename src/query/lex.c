@@ -29,8 +29,28 @@ void td__parser_init(td_parser *p, const char *src, size_t len, td_error *err) {
   td__next(p);
 }
 
-static bool ident_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
 static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+size_t td__utf8_len(const char *s, size_t avail) {
+  const unsigned char *u = (const unsigned char *)s;
+  if (avail < 2 || u[0] < 0xC2 || u[0] > 0xF4) return 0;
+  size_t n = u[0] < 0xE0 ? 2 : u[0] < 0xF0 ? 3 : 4;
+  if (avail < n) return 0;
+  /* the second byte's range excludes overlong forms, surrogates and > U+10FFFF */
+  unsigned char lo = u[0] == 0xE0 ? 0xA0 : u[0] == 0xF0 ? 0x90 : 0x80;
+  unsigned char hi = u[0] == 0xED ? 0x9F : u[0] == 0xF4 ? 0x8F : 0xBF;
+  if (u[1] < lo || u[1] > hi) return 0;
+  for (size_t i = 2; i < n; i++)
+    if ((u[i] & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+size_t td__ident_char(const char *s, size_t avail, bool first) {
+  if (!avail) return 0;
+  unsigned char c = (unsigned char)*s;
+  if (c >= 0x80) return td__utf8_len(s, avail);
+  return (isalpha(c) || c == '_' || (!first && isdigit(c))) ? 1 : 0;
+}
 
 /* Scans a quoted token starting at the quote; doubled quotes are escapes. */
 static td_tok_kind scan_quoted(td_parser *p, char q, td_tok_kind kind) {
@@ -132,9 +152,14 @@ void td__next(td_parser *p) {
     return;
   }
   char c = p->src[p->at];
-  if (ident_start(c)) {
-    while (p->at < p->len && ident_char(p->src[p->at])) p->at++;
+  size_t k = td__ident_char(p->src + p->at, p->len - p->at, true);
+  if (k) { /* identifiers may hold any non-ASCII character, taken whole */
+    do p->at += k;
+    while ((k = td__ident_char(p->src + p->at, p->len - p->at, false)) > 0);
     t->kind = TK_IDENT;
+  } else if ((unsigned char)c >= 0x80) { /* not UTF-8: one bad byte */
+    p->at++;
+    t->kind = TK_ERROR;
   } else if (isdigit((unsigned char)c) ||
              (c == '.' && p->at + 1 < p->len && isdigit((unsigned char)p->src[p->at + 1]))) {
     t->kind = scan_number(p);
@@ -171,8 +196,12 @@ int td__expected(td_parser *p, const char *what) {
     if (c == '\'' || c == '"')
       return td_err_at(p->err, TD_EPARSE, t->pos, "unterminated %s starting at offset %lld",
                        c == '\'' ? "string literal" : "quoted identifier", (long long)t->pos);
+    if ((unsigned char)c >= 0x80)
+      return td_err_at(p->err, TD_EPARSE, t->pos, "expected %s at offset %lld, found the byte 0x%02X, which is not UTF-8",
+                       what, (long long)t->pos, (unsigned char)c);
   }
   int n = t->len > 40 ? 40 : (int)t->len;
+  while (n < (int)t->len && n > 0 && ((unsigned char)t->text[n] & 0xC0) == 0x80) n--; /* whole characters */
   return td_err_at(p->err, TD_EPARSE, t->pos, "expected %s at offset %lld, found '%.*s'", what,
                    (long long)t->pos, n, t->text);
 }

@@ -40,6 +40,12 @@ typedef struct td_parser {
 } td_parser;
 
 void td__parser_init(td_parser *p, const char *src, size_t len, td_error *err);
+/* Byte length of the identifier character at s[0 .. avail): an ASCII
+ * letter or '_', a digit unless `first`, or one whole well-formed UTF-8
+ * sequence of 2 to 4 bytes (any non-ASCII character); 0 otherwise. */
+size_t td__ident_char(const char *s, size_t avail, bool first);
+/* Length of the well-formed UTF-8 sequence of 2 to 4 bytes at s, or 0. */
+size_t td__utf8_len(const char *s, size_t avail);
 /* Advances to the next token (a TK_ERROR token is kept as current). */
 void td__next(td_parser *p);
 /* Whether the current token is the keyword `kw` (upper case, any case in input). */

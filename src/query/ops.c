@@ -157,6 +157,21 @@ static int gather_selected(const td_batch *b, const td_scan *sc, const uint32_t 
 
 /* Output columns from a batch whose every row is kept: source columns are
  * shared (views of `owners`, or of the scanned chunk), expressions computed. */
+/* The position of source column `col` among the scan's columns (sorted, as
+ * td_select_spec_columns lists them: a binary search; else a linear one). */
+static int64_t scan_index(const td_scan *sc, int64_t col) {
+  int64_t lo = 0, hi = sc->n_cols;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (sc->cols[mid] < col) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < sc->n_cols && sc->cols[lo] == col) return lo;
+  int64_t k = 0;
+  while (sc->cols[k] != col) k++;
+  return k;
+}
+
 static int fill_columns(const td_select_spec *spec, const td_batch *b, td_dchunk *c, const td_scan *sc,
                         const td_chunk *ch, td_shared_array *const *owners, td_error *err) {
   int64_t n_out = spec->items ? spec->n_items : spec->n_fields;
@@ -170,8 +185,7 @@ static int fill_columns(const td_select_spec *spec, const td_batch *b, td_dchunk
       } else if (owners) {
         td_dchunk_set_view(c, i, &b->cols[col], owners[col]);
       } else {
-        int64_t k = 0;
-        while (sc->cols[k] != col) k++;
+        int64_t k = scan_index(sc, col);
         td_dchunk_set_view(c, i, &ch->views[k], ch->owners[k]);
       }
     } else if (td_expr_all_const(e, b)) {

@@ -305,7 +305,19 @@ static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, t
   if (td_expr_has_agg(e->args[0]))
     return td_err_at(err, TD_ETYPE, e->args[0]->pos, "aggregates cannot be nested at offset %lld",
                      (long long)e->args[0]->pos);
-  return td_expr_bind(e->args[0], def, 0, input, err);
+  int rc = td_expr_bind(e->args[0], def, 0, input, err);
+  if (rc == TD_OK && td_agg_result_type(*kind, (*input)->type) == TD_TYPE_NONE) {
+    /* name the aggregate as the user wrote it, not the plan's column */
+    char *text = NULL;
+    td_error tmp;
+    if (td_expr_print(e, &text, &tmp) != TD_OK) text = NULL;
+    rc = td_err_at(err, TD_ETYPE, e->args[0]->pos, "%s expects a numeric argument, found %s in %.200s at offset %lld",
+                   e->name, td_type_name((*input)->type), text ? text : e->name, (long long)e->args[0]->pos);
+    td_free(text);
+    td_expr_free(*input);
+    *input = NULL;
+  }
+  return rc;
 }
 
 static int plan_alloc(td_agg_plan *p, int64_t n_keys, int64_t n_aggs, td_error *err) {
@@ -351,6 +363,84 @@ int td_table_agg_by(td_table *src, const char *const *aggs, int64_t n_aggs, cons
 
 /* ---- SQL ---- */
 
+/* A hash index of the entries of an array (names or expressions): slot ->
+ * entry index + 1, with each slot's hash.  Lookups compare candidates with a
+ * caller's equality, so planning stays linear in the number of items. */
+typedef struct hindex {
+  uint64_t *h;
+  int64_t *v;
+  int64_t cap, n;
+} hindex;
+
+static void hindex_reset(hindex *x) {
+  td_free(x->h);
+  td_free(x->v);
+  memset(x, 0, sizeof *x);
+}
+
+/* The index of an entry with hash h that eq(ctx, index) accepts, or -1. */
+static int64_t hindex_find(const hindex *x, uint64_t h, bool (*eq)(const void *ctx, int64_t i), const void *ctx) {
+  if (!x->cap) return -1;
+  for (int64_t s = (int64_t)(h & (uint64_t)(x->cap - 1)); x->v[s]; s = (s + 1) & (x->cap - 1))
+    if (x->h[s] == h && eq(ctx, x->v[s] - 1)) return x->v[s] - 1;
+  return -1;
+}
+
+static int hindex_put(hindex *x, uint64_t h, int64_t i, td_error *err) {
+  if ((x->n + 1) * 2 > x->cap) {
+    int64_t cap = x->cap ? x->cap * 2 : 64;
+    uint64_t *nh = td_calloc((size_t)cap, sizeof *nh);
+    int64_t *nv = td_calloc((size_t)cap, sizeof *nv);
+    if (!nh || !nv) {
+      td_free(nh);
+      td_free(nv);
+      return td_err_nomem(err, "planning a query");
+    }
+    for (int64_t s = 0; s < x->cap; s++) {
+      if (!x->v[s]) continue;
+      int64_t t = (int64_t)(x->h[s] & (uint64_t)(cap - 1));
+      while (nv[t]) t = (t + 1) & (cap - 1);
+      nh[t] = x->h[s];
+      nv[t] = x->v[s];
+    }
+    td_free(x->h);
+    td_free(x->v);
+    x->h = nh;
+    x->v = nv;
+    x->cap = cap;
+  }
+  int64_t s = (int64_t)(h & (uint64_t)(x->cap - 1));
+  while (x->v[s]) s = (s + 1) & (x->cap - 1);
+  x->h[s] = h;
+  x->v[s] = i + 1;
+  x->n++;
+  return TD_OK;
+}
+
+static uint64_t name_hash(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+  return h ^ (h >> 31);
+}
+
+/* Equality callbacks: ctx points to {array, key}. */
+typedef struct name_key {
+  char *const *names;
+  const char *name;
+} name_key;
+static bool name_eq(const void *ctx, int64_t i) {
+  const name_key *k = ctx;
+  return strcmp(k->names[i], k->name) == 0;
+}
+typedef struct expr_key {
+  const td_expr *const *exprs;
+  const td_expr *e;
+} expr_key;
+static bool expr_eq(const void *ctx, int64_t i) {
+  const expr_key *k = ctx;
+  return td_expr_equal(k->exprs[i], k->e);
+}
+
 typedef struct sql_plan {
   td_select *q;
   int64_t n_items;      /* after expanding '*' */
@@ -362,6 +452,7 @@ typedef struct sql_plan {
   int64_t n_keys;
   const td_expr **aggs; /* unbound aggregate calls (borrowed) */
   int64_t n_aggs, cap_aggs;
+  hindex key_ix, agg_ix; /* of keys and aggs, by td_expr_hash */
 } sql_plan;
 
 static void sql_plan_reset(sql_plan *sp) {
@@ -373,6 +464,8 @@ static void sql_plan_reset(sql_plan *sp) {
   td_free(sp->names);
   td_free(sp->keys);
   td_free(sp->aggs);
+  hindex_reset(&sp->key_ix);
+  hindex_reset(&sp->agg_ix);
   td_select_free(sp->q);
   memset(sp, 0, sizeof *sp);
 }
@@ -410,20 +503,29 @@ static int expand_items(sql_plan *sp, const td_schema *def, td_error *err) {
     if (rc == TD_OK) rc = td_select_item_name(q, i, &sp->names[sp->n_items], err);
     sp->n_items++;
   }
-  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++)
-    for (int64_t j = 0; j < i; j++)
-      if (strcmp(sp->names[i], sp->names[j]) == 0)
-        return td_err_at(err, TD_ETYPE, sp->items[i]->pos,
-                         "the result has two columns named '%s' (use AS to rename one) at offset %lld",
-                         sp->names[i], (long long)sp->items[i]->pos);
+  hindex names;
+  memset(&names, 0, sizeof names);
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) {
+    name_key k = {sp->names, sp->names[i]};
+    uint64_t h = name_hash(sp->names[i]);
+    if (hindex_find(&names, h, name_eq, &k) >= 0)
+      rc = td_err_at(err, TD_ETYPE, sp->items[i]->pos,
+                     "the result has two columns named '%s' (use AS to rename one) at offset %lld", sp->names[i],
+                     (long long)sp->items[i]->pos);
+    else rc = hindex_put(&names, h, i, err);
+  }
+  hindex_reset(&names);
   return rc;
 }
 
 /* Collects the distinct aggregate calls under e. */
 static int collect_aggs(sql_plan *sp, const td_expr *e, td_error *err) {
   if (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE) {
-    for (int64_t j = 0; j < sp->n_aggs; j++)
-      if (td_expr_equal(sp->aggs[j], e)) return TD_OK;
+    expr_key k = {sp->aggs, e};
+    uint64_t h = td_expr_hash(e);
+    if (hindex_find(&sp->agg_ix, h, expr_eq, &k) >= 0) return TD_OK;
+    int rc = hindex_put(&sp->agg_ix, h, sp->n_aggs, err);
+    if (rc) return rc;
     if (sp->n_aggs == sp->cap_aggs) {
       int64_t cap = sp->cap_aggs ? sp->cap_aggs * 2 : 8;
       const td_expr **a = td_realloc(sp->aggs, (size_t)cap * sizeof *a);
@@ -445,17 +547,17 @@ static int collect_aggs(sql_plan *sp, const td_expr *e, td_error *err) {
  * aggregates __a<j>; a column outside both is an error. */
 static int rewrite(const sql_plan *sp, const td_expr *e, td_expr **out, td_error *err) {
   char name[32];
-  for (int64_t i = 0; i < sp->n_keys; i++) {
-    if (td_expr_equal(sp->keys[i], e)) {
-      snprintf(name, sizeof name, "__k%lld", (long long)i);
-      return (*out = column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
-    }
+  uint64_t h = td_expr_hash(e);
+  expr_key kk = {sp->keys, e}, ka = {sp->aggs, e};
+  int64_t ki = hindex_find(&sp->key_ix, h, expr_eq, &kk);
+  if (ki >= 0) {
+    snprintf(name, sizeof name, "__k%lld", (long long)ki);
+    return (*out = column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
   }
-  for (int64_t j = 0; j < sp->n_aggs; j++) {
-    if (td_expr_equal(sp->aggs[j], e)) {
-      snprintf(name, sizeof name, "__a%lld", (long long)j);
-      return (*out = column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
-    }
+  int64_t aj = hindex_find(&sp->agg_ix, h, expr_eq, &ka);
+  if (aj >= 0) {
+    snprintf(name, sizeof name, "__a%lld", (long long)aj);
+    return (*out = column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
   }
   if (e->kind == TD_EXPR_COLUMN)
     return td_err_at(err, TD_ETYPE, e->pos,
@@ -629,6 +731,9 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
                      "GROUP BY position %lld refers to an aggregate (%s) at offset %lld", (long long)pos + 1,
                      sp->names[pos], (long long)q->group_by[i]->pos);
     sp->keys[i] = pos >= 0 ? sp->items[pos] : q->n_group_by ? q->group_by[i] : sp->items[i];
+    expr_key k = {sp->keys, sp->keys[i]};
+    uint64_t h = td_expr_hash(sp->keys[i]);
+    if (rc == TD_OK && hindex_find(&sp->key_ix, h, expr_eq, &k) < 0) rc = hindex_put(&sp->key_ix, h, i, err);
   }
   sp->n_keys = nk;
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = collect_aggs(sp, sp->items[i], err);

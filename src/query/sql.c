@@ -29,16 +29,20 @@ void td_select_free(td_select *s) {
   td_free(s);
 }
 
-/* Grows *arr (of n elements of `size`) by one zeroed slot. */
+/* Grows *arr (of n elements of `size`) by one zeroed slot; the capacity
+ * doubles when n reaches a power of two, so a long list is linear. */
 static void *grow(void **arr, int64_t n, size_t size, td_error *err) {
-  char *a = td_realloc(*arr, (size_t)(n + 1) * size);
-  if (!a) {
-    td_err_nomem(err, "parsing SQL");
-    return NULL;
+  if ((n & (n - 1)) == 0) {
+    char *a = td_realloc(*arr, (size_t)(n ? 2 * n : 1) * size);
+    if (!a) {
+      td_err_nomem(err, "parsing SQL");
+      return NULL;
+    }
+    *arr = a;
   }
-  memset(a + (size_t)n * size, 0, size);
-  *arr = a;
-  return a + (size_t)n * size;
+  char *slot = (char *)*arr + (size_t)n * size;
+  memset(slot, 0, size);
+  return slot;
 }
 
 static bool is_name_token(const td_parser *p) {
@@ -172,7 +176,7 @@ int td_sql_parse(const char *text, size_t len, td_select **out, td_error *err) {
 
 typedef struct pbuf {
   char *p;
-  size_t len;
+  size_t len, cap;
   int rc;
   td_error *err;
 } pbuf;
@@ -180,13 +184,18 @@ typedef struct pbuf {
 static void put(pbuf *b, const char *s) {
   if (b->rc) return;
   size_t n = strlen(s);
-  char *q = td_realloc(b->p, b->len + n + 1);
-  if (!q) {
-    b->rc = td_err_nomem(b->err, "printing SQL");
-    return;
+  if (b->len + n + 1 > b->cap) { /* doubling: printing is linear */
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *q = td_realloc(b->p, cap);
+    if (!q) {
+      b->rc = td_err_nomem(b->err, "printing SQL");
+      return;
+    }
+    b->p = q;
+    b->cap = cap;
   }
-  memcpy(q + b->len, s, n + 1);
-  b->p = q;
+  memcpy(b->p + b->len, s, n + 1);
   b->len += n;
 }
 
@@ -276,7 +285,7 @@ static void put_list(pbuf *b, td_expr *const *e, int64_t n) {
 }
 
 int td_select_print(const td_select *s, char **out, td_error *err) {
-  pbuf b = {NULL, 0, 0, err};
+  pbuf b = {NULL, 0, 0, 0, err};
   put(&b, s->distinct ? "SELECT DISTINCT " : "SELECT ");
   for (int64_t i = 0; i < s->n_items; i++) {
     if (i) put(&b, ", ");

@@ -75,6 +75,55 @@ expect_error 2 "expected a query" query
 expect_error 2 "unknown command" frobnicate
 expect_error 2 "unknown option" demo --nope
 
+# Issue 8, items 20-26 (queries and CLI).
+expect query --format csv "SELECT Ticker, Int FROM demo ORDER BY 2, 1" <<'EOF'
+Ticker,Int
+GOOG,-1
+MSFT,-1
+MSFT,-1
+GOOG,1
+MSFT,1
+MSFT,1
+EOF
+expect_error 1 "ORDER BY position 3 is not in the select list" query "SELECT Ticker, Int FROM demo ORDER BY 3"
+expect_error 1 "integer overflow in sum(Long * 9223372036854775807)" query "SELECT sum(Long * 9223372036854775807) FROM demo WHERE Long = 1"
+expect_error 1 "timestamp '9999-12-31' at offset 43 is out of range" query "SELECT count(*) FROM demo WHERE Datetime < '9999-12-31'"
+# messages show the user's text, not the plan's internal column names
+expect_error 1 "sum expects a numeric argument, found utf8 in sum(String)" query "SELECT sum(String) FROM demo"
+out=$("$cli" query "SELECT Ticker, avg(Boolean) FROM demo GROUP BY Ticker" 2>&1)
+if [[ "$out" != *__* ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: internal name in: $out"; fi
+# UTF-8 identifiers are whole characters; a byte that is not UTF-8 is named
+expect_error 1 "unknown column 'Prix€' at offset 7" query "SELECT Prix€ FROM demo"
+expect_error 1 "found the byte 0xFF, which is not UTF-8" query $'SELECT \xff FROM demo'
+expect query --format csv "SELECT Ticker AS Tické FROM demo LIMIT 1" <<'EOF'
+Tické
+GOOG
+EOF
+# a query that starts with a -- comment is a query; -- ends the options
+expect query --format csv "-- the tickers
+SELECT DISTINCT Ticker FROM demo ORDER BY 1" <<'EOF'
+Ticker
+GOOG
+MSFT
+EOF
+expect query --format csv -- "--x
+SELECT count(*) AS n FROM demo" <<'EOF'
+n
+6
+EOF
+expect_error 2 "unknown option '--x'" query --x "SELECT 1 FROM demo"
+# a failed write to standard output is an error in every format
+for fmt in grid csv jsonl arrow; do
+  out=$("$cli" query --format $fmt "SELECT * FROM demo" 2>&1 >/dev/full); got=$?
+  if [ "$got" == 1 ] && [[ "$out" == *"No space left on device"* ]]; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL: query --format $fmt > /dev/full -> status $got, stderr: $out"; fi
+done
+# follow: a live query that fails ends the command, on stderr, with status 1
+errf=$(mktemp)
+out=$(timeout 60 "$cli" follow --duration 30 --period 50 --rate 100 "SELECT sum(Long * 2305843009213693952) FROM demo WHERE Long > 0" 2>"$errf"); got=$?
+err=$(cat "$errf"); rm -f "$errf"
+if [ "$got" == 1 ] && [[ "$err" == *"the live query failed: integer overflow in sum("* ]] && [[ "$out" != *failed* ]]; then
+  pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: follow after a failure -> status $got, stderr: $err"; fi
 
 for cmd in demo query follow schema locations; do
   if "$cli" "$cmd" --help | grep -q "usage: tabledata $cmd"; then pass=$((pass + 1)); else

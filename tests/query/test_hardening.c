@@ -391,6 +391,184 @@ static void test_item23_timestamp_range(void **state) {
   env_close(&e);
 }
 
+/* ---- item 24: long IN lists and select lists are near-linear ---- */
+
+/* The result of a query with `x IN (items)` equals the same query with the
+ * OR chain of equalities (the definition), NOT IN its negation. */
+static void same_as_or_chain(env *e, const char *x, const char *items) {
+  char in_sql[1024], or_sql[2048], chain[1400] = "";
+  char copy[512];
+  snprintf(copy, sizeof copy, "%s", items);
+  for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+    size_t n = strlen(chain);
+    snprintf(chain + n, sizeof chain - n, "%s%s = %s", n ? " OR " : "", x, tok);
+  }
+  for (int neg = 0; neg < 2; neg++) {
+    snprintf(in_sql, sizeof in_sql, "SELECT i, %s %sIN (%s) FROM t", x, neg ? "NOT " : "", items);
+    snprintf(or_sql, sizeof or_sql, "SELECT i, %s(%s) FROM t", neg ? "NOT " : "", chain);
+    char *a = run(e, in_sql), *b = run(e, or_sql);
+    if (strcmp(a, b) != 0) fail_msg("%s\n  %s\n  vs %s\n  %s", in_sql, a, or_sql, b);
+    free(a);
+    free(b);
+    /* and as a filter */
+    snprintf(in_sql, sizeof in_sql, "SELECT i FROM t WHERE %s %sIN (%s)", x, neg ? "NOT " : "", items);
+    snprintf(or_sql, sizeof or_sql, "SELECT i FROM t WHERE %s(%s)", neg ? "NOT " : "", chain);
+    a = run(e, in_sql);
+    b = run(e, or_sql);
+    if (strcmp(a, b) != 0) fail_msg("%s\n  %s\n  vs %s\n  %s", in_sql, a, or_sql, b);
+    free(a);
+    free(b);
+  }
+}
+
+static void test_item24_in_list_semantics(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const int64_t iv[8] = {0, 1, 2, 3, 9007199254740993LL, -5, 7, 0};
+  static const double fv[8] = {0.5, -0.0, 2, NAN, 1e300, -5, 7.25, 0};
+  static const char *const sv[8] = {"a", "", "bb", NULL, "a", "zz", "bb", "c"};
+  static const bool nulls[8] = {false, false, true, false, false, false, false, true};
+  col_data d = {8, iv, fv, sv, nulls, nulls};
+  add_table(&e, "t", &d);
+  same_as_or_chain(&e, "i", "1, 3, 7, 100");
+  same_as_or_chain(&e, "i", "1, NULL, 7");
+  same_as_or_chain(&e, "i", "2.0, 3.5, -5, 9007199254740992.0");
+  same_as_or_chain(&e, "i", "9007199254740993, 0");
+  same_as_or_chain(&e, "f", "0, 2, 7.25, 1e300");
+  same_as_or_chain(&e, "f", "0.0, NULL, -5");
+  same_as_or_chain(&e, "f", "7, 2");
+  same_as_or_chain(&e, "s", "'a', '', 'zz'");
+  same_as_or_chain(&e, "s", "'bb', NULL");
+  same_as_or_chain(&e, "ts", "'1970-01-01T00:00:01Z', '1970-01-01T00:00:05Z'");
+  same_as_or_chain(&e, "(i > 2)", "true");
+  same_as_or_chain(&e, "i + 1", "2, 4, i");
+  same_as_or_chain(&e, "NULL", "1, 2");
+  same_as_or_chain(&e, "3", "1, 3");
+  /* a NaN item never matches (NaN = NaN is false) */
+  expect_rows(&e, "SELECT count(*) FROM t WHERE f IN (0.0 / 0.0, 7.25)", "1|;");
+  env_close(&e);
+}
+
+static void test_item24_long_lists(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  enum { ROWS = 54000, IN_ITEMS = 20000, SELECT_ITEMS = 100000, AGG_ITEMS = 30000 };
+  int64_t *iv = malloc(ROWS * sizeof *iv);
+  for (int64_t r = 0; r < ROWS; r++) iv[r] = r;
+  col_data d = {ROWS, iv, NULL, NULL, NULL, NULL};
+  add_table(&e, "big", &d);
+  col_data small = {3, NULL, NULL, NULL, NULL, NULL};
+  add_table(&e, "small", &small);
+  /* 20,000 IN items over 54,000 rows: an OR chain would take minutes */
+  size_t cap = (size_t)SELECT_ITEMS * 16 + 256;
+  char *sql = malloc(cap);
+  size_t n = (size_t)sprintf(sql, "SELECT count(*), sum(i) FROM big WHERE i IN (");
+  int64_t want_sum = 0, want_n = 0;
+  for (int k = 0; k < IN_ITEMS; k++) {
+    int64_t v = (int64_t)k * 7 - 3; /* some negative, some beyond the rows */
+    n += (size_t)sprintf(sql + n, "%s%lld", k ? ", " : "", (long long)v);
+    if (v >= 0 && v < ROWS) want_sum += v, want_n++;
+  }
+  sprintf(sql + n, ")");
+  char want[64];
+  snprintf(want, sizeof want, "%lld|%lld|;", (long long)want_n, (long long)want_sum);
+  expect_rows(&e, sql, want);
+  /* a select list of 100,000 items binds and runs */
+  n = (size_t)sprintf(sql, "SELECT ");
+  for (int k = 0; k < SELECT_ITEMS; k++) n += (size_t)sprintf(sql + n, "%si + %d", k ? ", " : "", k);
+  sprintf(sql + n, " FROM small LIMIT 1");
+  char *got = run(&e, sql);
+  TD_ASSERT_CONTAINS(got, "|99999|;");
+  assert_int_equal(strncmp(got, "0|1|2|", 6), 0);
+  free(got);
+  /* and 30,000 distinct aggregates, with an ORDER BY naming one of them */
+  n = (size_t)sprintf(sql, "SELECT s, ");
+  for (int k = 0; k < AGG_ITEMS; k++) n += (size_t)sprintf(sql + n, "%ssum(i + %d)", k ? ", " : "", k);
+  sprintf(sql + n, " FROM small GROUP BY s ORDER BY sum(i + 29999) DESC LIMIT 1");
+  got = run(&e, sql);
+  assert_int_equal(strncmp(got, "s2|2|3|4|", 9), 0);
+  TD_ASSERT_CONTAINS(got, "|30001|;");
+  free(got);
+  free(sql);
+  free(iv);
+  env_close(&e);
+}
+
+/* ---- item 26: messages show the user's text; UTF-8 identifiers ---- */
+
+static void test_item26_messages(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  col_data d = {3, NULL, NULL, NULL, NULL, NULL};
+  add_table(&e, "t", &d);
+  /* aggregates that do not accept their input name the call as written */
+  expect_error(&e, "SELECT sum(s) FROM t", TD_ETYPE, 11, "sum expects a numeric argument, found utf8 in sum(s)");
+  expect_error(&e, "SELECT i, avg(i > 1) FROM t GROUP BY i", TD_ETYPE, 16, "avg(i > 1)");
+  static const char *const bad[] = {
+      "SELECT sum(s) FROM t",         "SELECT s, avg(s) FROM t GROUP BY s", "SELECT s + 1 FROM t GROUP BY s",
+      "SELECT max(s) + 1 FROM t",     "SELECT count(*) FROM t ORDER BY sum(s)", "SELECT sum(i * 9223372036854775807) FROM t",
+      "SELECT s FROM t GROUP BY s ORDER BY s > 1",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    td_error err;
+    td_query_options qo = {resolve, &e, false, 0};
+    td_table *t = NULL;
+    assert_int_not_equal(td_query(bad[i], &qo, &t, &err), TD_OK);
+    if (strstr(err.message, "__")) fail_msg("'%s': an internal name in: %s", bad[i], err.message);
+  }
+  env_close(&e);
+}
+
+static void test_item26_utf8_identifiers(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  col_data d = {3, NULL, NULL, NULL, NULL, NULL};
+  add_table(&e, "t", &d);
+  /* non-ASCII identifiers are whole characters, unquoted */
+  expect_rows(&e, "SELECT i AS Prix€, i + 1 AS 名前 FROM t ORDER BY Prix€ DESC LIMIT 1", "2|3|;");
+  expect_error(&e, "SELECT Prix€ FROM t", TD_ETYPE, 7, "unknown column 'Prix€'");
+  expect_error(&e, "SELECT i FROM t WHERE é > 1", TD_ETYPE, 22, "unknown column 'é'");
+  /* a byte that is not UTF-8 is an error that says so (not a lone byte) */
+  expect_error(&e, "SELECT \xff FROM t", TD_EPARSE, 7, "found the byte 0xFF, which is not UTF-8");
+  expect_error(&e, "SELECT i\xc3 FROM t", TD_EPARSE, 8, "byte 0xC3");
+  expect_error(&e, "SELECT \xed\xa0\x80 FROM t", TD_EPARSE, 7, "byte 0xED"); /* a UTF-16 surrogate */
+  /* a long token in a message is cut at a character boundary */
+  expect_error(&e, "SELECT i FROM t LIMIT ééééééééééééééééééééééééé", TD_EPARSE, 22, "'éééééééééééééééééééé'");
+  /* the canonical text of a UTF-8 column name is unquoted and reads back */
+  td_error err;
+  td_expr *x;
+  char *text;
+  TD_ASSERT_OK(td_expr_parse("名前 + été", strlen("名前 + été"), &x, &err), &err);
+  TD_ASSERT_OK(td_expr_print(x, &text, &err), &err);
+  assert_string_equal(text, "名前 + été");
+  free(text);
+  td_expr_free(x);
+  env_close(&e);
+}
+
+/* ---- inputs the SQL fuzzer found (they trip ASan/UBSan in make asan) ---- */
+
+static void test_fuzz_findings(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const char *const empty[4] = {"", "", "", ""};
+  col_data d = {4, NULL, NULL, empty, NULL, NULL};
+  add_table(&e, "t", &d);
+  /* a NULL constant compared in a selection (crashed unifying layouts); a
+   * gather of empty strings only (null pointer arithmetic) */
+  expect_rows(&e, "SELECT i, s FROM t WHERE s = NULL OR i = 1", "1||;");
+  /* printing a huge float folded from constants (float-to-int overflow) */
+  expect_rows(&e, "SELECT f * 1e308 * 10 > 0 FROM t WHERE i = 1", "true|;");
+  char *name = run(&e, "SELECT 1e308 * 10 FROM t LIMIT 1");
+  free(name);
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item20_order_by_position),
@@ -400,6 +578,11 @@ int main(void) {
       cmocka_unit_test(test_item22_sum_overflow),
       cmocka_unit_test(test_item22_arithmetic_overflow),
       cmocka_unit_test(test_item23_timestamp_range),
+      cmocka_unit_test(test_item24_in_list_semantics),
+      cmocka_unit_test(test_item24_long_lists),
+      cmocka_unit_test(test_item26_messages),
+      cmocka_unit_test(test_item26_utf8_identifiers),
+      cmocka_unit_test(test_fuzz_findings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

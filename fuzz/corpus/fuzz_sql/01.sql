@@ -1,0 +1,1 @@
+SELECT Key, Price FROM t WHERE Key > 0 ORDER BY Price DESC LIMIT 5

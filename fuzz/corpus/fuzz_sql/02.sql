@@ -1,0 +1,1 @@
+SELECT P, count(*), sum(Key), min(Price), max(Price), avg(Price) FROM t GROUP BY P

@@ -1,0 +1,1 @@
+SELECT Sym, count(Sym), first(Price), last(Ts) FROM t GROUP BY Sym ORDER BY 2 DESC, 1

@@ -1,0 +1,1 @@
+SELECT DISTINCT P, Flag FROM t

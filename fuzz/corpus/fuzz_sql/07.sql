@@ -1,0 +1,1 @@
+SELECT count(*) FROM t WHERE P IN ('a', 'c') AND Key IS NOT NULL

@@ -1,0 +1,1 @@
+SELECT Key * 2 + 1 AS k2, Price / 0 FROM t WHERE NOT Flag

@@ -1,0 +1,1 @@
+SELECT sum(Key) FROM t

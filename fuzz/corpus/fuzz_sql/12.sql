@@ -1,0 +1,1 @@
+SELECT Key FROM t WHERE Key IN (1, 7, NULL, 3.0) OR Sym NOT IN ('AAPL', '')

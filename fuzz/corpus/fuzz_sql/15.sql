@@ -1,0 +1,1 @@
+SELECT Ts FROM t WHERE Ts < '9999-12-31'

@@ -1,0 +1,1 @@
+SELECT min(Ts), max(Ts) FROM t GROUP BY Flag

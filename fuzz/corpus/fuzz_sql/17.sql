@@ -1,0 +1,1 @@
+SELECT Price FROM t ORDER BY Price

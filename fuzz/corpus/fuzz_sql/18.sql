@@ -1,0 +1,1 @@
+SELECT max(Price), min(Price) FROM t WHERE Price <> 0

@@ -1,0 +1,1 @@
+SELECT Key, count(*) FROM t GROUP BY 1 ORDER BY 1

@@ -1,0 +1,1 @@
+SELECT Key + 1, count(*) FROM t GROUP BY Key + 1 HAVING

@@ -1,0 +1,1 @@
+SELECT Sym, sum(Price) AS s FROM t GROUP BY Sym ORDER BY s DESC LIMIT 2

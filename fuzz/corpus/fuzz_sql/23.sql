@@ -1,0 +1,1 @@
+SELECT * FROM t WHERE Sym = NULL OR Key = 1

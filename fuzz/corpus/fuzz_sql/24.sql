@@ -1,0 +1,1 @@
+SELECT count(*), count(Key), count(Price) FROM t WHERE Key > -10 AND Key < 10

@@ -1,0 +1,1 @@
+SELECT Key FROM t WHERE Key >= 0 AND Key <= 7 AND Price > -1e300 LIMIT 0

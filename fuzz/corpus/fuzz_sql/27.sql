@@ -1,0 +1,1 @@
+select key from t where "Key" = 1 -- comment

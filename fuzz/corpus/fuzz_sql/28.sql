@@ -1,0 +1,1 @@
+SELECT "Sym" AS "my sym", Sym = 'a,b' FROM 'some/path' WHERE Flag = TRUE;

@@ -1,0 +1,1 @@
+SELECT avg(Key), sum(Price * Key) FROM t GROUP BY Ts

@@ -1,0 +1,1 @@
+SELECT Key FROM t ORDER BY 3

@@ -1,0 +1,1 @@
+SELECT sum(Sym) FROM t

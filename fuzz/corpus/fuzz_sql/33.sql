@@ -1,0 +1,1 @@
+SELECT Key FROM t WHERE (((Key > 1) OR (Key < -1)) AND NOT (Sym IS NULL))

@@ -1,0 +1,1 @@
+SELECT Price * 1e308 * 10, Price - Price FROM t

@@ -1,0 +1,1 @@
+SELECT first(Sym), last(Sym), min(Sym), max(Sym) FROM t

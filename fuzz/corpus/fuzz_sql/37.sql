@@ -1,0 +1,1 @@
+SELECT P, max(Key) FROM t WHERE P <> 'b' GROUP BY P ORDER BY max(Key) DESC

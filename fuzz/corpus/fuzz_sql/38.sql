@@ -1,0 +1,1 @@
+SELECT Flag, count(*) FROM t GROUP BY Flag ORDER BY Flag DESC

@@ -1,0 +1,1 @@
+SELECT count(*) FROM t WHERE Price IN (1.5, -0.0, 0.0 / 0.0)

@@ -1,0 +1,1 @@
+SELECT Key, Key FROM t

@@ -1,0 +1,139 @@
+/*
+ * query/inset.c - hash sets of IN lists (see inset.h): open addressing over
+ * a power-of-two table of at least twice the number of items.
+ */
+#include "query/inset.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "query/scalar.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+enum { K_EMPTY, K_INT, K_DBL, K_STR, K_BOOL };
+
+typedef struct entry {
+  uint8_t kind;
+  int64_t i;      /* K_INT, K_BOOL */
+  double f;       /* K_DBL (normalized: no -0.0, never NaN) */
+  const char *p;  /* K_STR, borrowed */
+  size_t len;
+} entry;
+
+struct td_in_set {
+  entry *t;
+  uint64_t mask;
+  bool has_null, has_dbl;
+};
+
+static uint64_t mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+static uint64_t hash_of(const entry *e) {
+  uint64_t h;
+  switch (e->kind) {
+    case K_DBL: memcpy(&h, &e->f, 8); return mix(h ^ 0x5bd1e995ULL);
+    case K_STR:
+      h = 1469598103934665603ULL ^ e->len;
+      for (size_t k = 0; k < e->len; k++) h = (h ^ (unsigned char)e->p[k]) * 1099511628211ULL;
+      return mix(h);
+    default: return mix((uint64_t)e->i + e->kind);
+  }
+}
+
+static bool same(const entry *a, const entry *b) {
+  if (a->kind != b->kind) return false;
+  switch (a->kind) {
+    case K_DBL: return a->f == b->f;
+    case K_STR: return a->len == b->len && (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+    default: return a->i == b->i;
+  }
+}
+
+/* The slot holding e, or the empty slot where it would go. */
+static entry *slot(const td_in_set *s, const entry *e) {
+  uint64_t i = hash_of(e) & s->mask;
+  while (s->t[i].kind != K_EMPTY && !same(&s->t[i], e)) i = (i + 1) & s->mask;
+  return &s->t[i];
+}
+
+/* The entry of a non-null value compared against operand type xt; false
+ * when it can never match (NaN). */
+static bool entry_of(const td_value *v, td_type_id xt, entry *e) {
+  memset(e, 0, sizeof *e);
+  if (v->type == TD_TYPE_UTF8) {
+    e->kind = K_STR;
+    e->p = v->v.s.ptr;
+    e->len = v->v.s.len;
+  } else if (v->type == TD_TYPE_BOOL) {
+    e->kind = K_BOOL;
+    e->i = v->v.b;
+  } else if (td__is_intlike(v->type) && td__is_intlike(xt)) {
+    e->kind = K_INT;
+    e->i = v->v.i;
+  } else {
+    double d = td__value_double(v);
+    if (isnan(d)) return false;
+    e->kind = K_DBL;
+    e->f = d == 0 ? 0.0 : d;
+  }
+  return true;
+}
+
+int td__in_set_build(const td_expr *e, td_in_set **out, td_error *err) {
+  *out = NULL;
+  td_type_id xt = e->args[0]->type;
+  if (xt == TD_TYPE_NONE) return TD_OK;
+  for (int64_t i = 1; i < e->n_args; i++)
+    if (e->args[i]->kind != TD_EXPR_LITERAL) return TD_OK;
+  td_in_set *s = td_calloc(1, sizeof *s);
+  uint64_t cap = 16;
+  while (cap < 2 * (uint64_t)e->n_args) cap *= 2;
+  if (s) s->t = td_calloc(cap, sizeof *s->t);
+  if (!s || !s->t) {
+    td__in_set_free(s);
+    return td_err_nomem(err, "building the set of an IN list");
+  }
+  s->mask = cap - 1;
+  for (int64_t i = 1; i < e->n_args; i++) {
+    const td_value *v = &e->args[i]->lit;
+    if (v->is_null || v->type == TD_TYPE_NONE) {
+      s->has_null = true;
+      continue;
+    }
+    entry en;
+    if (!entry_of(v, xt, &en)) continue;
+    s->has_dbl |= en.kind == K_DBL;
+    entry *at = slot(s, &en);
+    if (at->kind == K_EMPTY) *at = en;
+  }
+  *out = s;
+  return TD_OK;
+}
+
+void td__in_set_free(td_in_set *s) {
+  if (!s) return;
+  td_free(s->t);
+  td_free(s);
+}
+
+bool td__in_set_has(const td_in_set *s, const td_value *x) {
+  entry en;
+  if (!entry_of(x, x->type, &en)) return false;
+  if (slot(s, &en)->kind != K_EMPTY) return true;
+  if (en.kind != K_INT || !s->has_dbl) return false;
+  /* an integer x against float items compares as double */
+  en.kind = K_DBL;
+  en.f = (double)en.i;
+  en.f = en.f == 0 ? 0.0 : en.f;
+  return slot(s, &en)->kind != K_EMPTY;
+}
+
+bool td__in_set_has_null(const td_in_set *s) { return s->has_null; }
