@@ -22,6 +22,7 @@
 #include "printer.h"
 #include "query/expr.h"
 #include "query/sql.h"
+#include "ticker.h"
 
 typedef enum op { OP_ADD, OP_UPDATE, OP_REMOVE } op;
 static const char *const k_op_names[3] = {"add", "update", "remove"};
@@ -324,8 +325,11 @@ static void write_version(td_changes *c, td_table *t, const td_table_update *u) 
 
 void td_changes_on_cycle(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
   td_changes *c = ctx;
-  if (e) {
-    fail(c, e);
+  if (e) { /* the live query failed: record why and end the follow at once */
+    td_error why = *e;
+    snprintf(why.message, sizeof why.message, "the live query failed: %.900s", e->message);
+    fail(c, &why);
+    td_interrupt();
     return;
   }
   if (!c->rc) write_version(c, t, u);

@@ -223,7 +223,7 @@ static void put_quoted(pbuf *b, const char *s, char q) {
  * each comma) and stays a TD_SOURCE_NAME, so the resolver receives the
  * whole call (e.g. postgres('dbname=x', 'trades')) and parses it. */
 static int parse_call_source(td_parser *p, td_select *s) {
-  pbuf b = {NULL, 0, TD_OK, p->err};
+  pbuf b = {.rc = TD_OK, .err = p->err};
   put(&b, s->source);
   put(&b, "(");
   td__next(p);
