@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,53 @@ fb_format fb_format_of(const char *name) {
   for (size_t i = 0; dot && i < sizeof k / sizeof k[0]; i++)
     if (strcasecmp(dot, k[i].ext) == 0) return k[i].fmt;
   return FB_NONE;
+}
+
+/* One path component of `p` and `n` (up to '/' or the end) against each other. */
+static bool component_match(const char *p, const char *n, size_t *pl, size_t *nl) {
+  *pl = strcspn(p, "/");
+  *nl = strcspn(n, "/");
+  char a[1024], b[1024];
+  if (*pl >= sizeof a || *nl >= sizeof b) return false;
+  memcpy(a, p, *pl);
+  a[*pl] = '\0';
+  memcpy(b, n, *nl);
+  b[*nl] = '\0';
+  return fnmatch(a, b, FNM_PERIOD) == 0;
+}
+
+bool fb_glob_match(const char *p, const char *n) {
+  if (p[0] == '*' && p[1] == '*' && (p[2] == '/' || !p[2])) {
+    const char *rest = p[2] ? p + 3 : p + 2;
+    if (!*rest) return true; /* a trailing ** takes everything below */
+    for (const char *q = n;; q++) { /* any number of directories, none included */
+      if (fb_glob_match(rest, q)) return true;
+      if (!(q = strchr(q, '/'))) return false;
+    }
+  }
+  size_t pl, nl;
+  if (!component_match(p, n, &pl, &nl)) return false;
+  if (!p[pl] || !n[nl]) return !p[pl] && !n[nl];
+  return fb_glob_match(p + pl + 1, n + nl + 1);
+}
+
+/* Drops the data files of `l` (the listing of `dir`) that the glob does not take. */
+static void glob_filter(const td_file_backend *fb, const char *dir, fb_listing *l) {
+  size_t rl = strlen(fb->root);
+  const char *rel = strncmp(dir, fb->root, rl) == 0 ? dir + rl : dir;
+  while (*rel == '/') rel++;
+  int64_t w = 0;
+  for (int64_t i = 0; i < l->n; i++) {
+    bool keep = l->e[i].is_dir;
+    if (!keep) {
+      char *path = rel[0] ? fb_join(rel, l->e[i].name) : td_strdup(l->e[i].name);
+      keep = path && fb_glob_match(fb->glob, path);
+      td_free(path);
+    }
+    if (keep) l->e[w++] = l->e[i];
+    else td_free(l->e[i].name);
+  }
+  l->n = w;
 }
 
 char *fb_join(const char *a, const char *b) {
@@ -116,6 +164,7 @@ int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err
   struct dirent *de;
   while (rc == TD_OK && (de = readdir(d)) != NULL) rc = consider(dirfd(d), dir, de->d_name, de->d_type, out, err);
   closedir(d);
+  if (!rc && fb->glob) glob_filter(fb, dir, out);
   if (rc) fb_listing_reset(out);
   else if (out->n > 1) qsort(out->e, (size_t)out->n, sizeof *out->e, entry_cmp);
   return rc;
