@@ -277,11 +277,12 @@ int fb_file_admit(td_file_backend *fb, fb_location *loc, int64_t idx, td_error *
     f->has_sum = fb_file_checksum(f, f->fsize, &f->head_sum, &f->tail_sum);
     f->sum_size = f->fsize;
   }
-  /* (Before the location is opened no later file has been counted.) */
+  /* (Before the location is opened no later file has been counted.)  A
+   * file that was pending counted no rows: it moves to the end (arrival
+   * order), so no row moves. */
   if (f->rows > 0 && loc->opened && fb_rows_after(loc, idx)) {
-    rc = td_err(err, TD_EFORMAT, "'%s' has rows now but later files of its location have rows already: rows "
-                "would move", f->path);
-    fb_location_fail(fb, loc, err->message);
+    memmove(loc->files + idx, loc->files + idx + 1, (size_t)(loc->n_files - idx - 1) * sizeof *loc->files);
+    loc->files[loc->n_files - 1] = f;
   }
   return rc;
 }

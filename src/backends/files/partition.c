@@ -270,6 +270,11 @@ static int check_parts(td_file_backend *fb, const char *rel, const hive_parts *h
   char got[256], want[256];
   names_text(h->names, h->n, NULL, got, sizeof got);
   names_text(NULL, fb->part.n_fields, &fb->part, want, sizeof want);
+  if (!fb->parts_source)
+    return td_err(err, TD_EFORMAT,
+                  "'%s/%s': partition columns [%s], expected [%s]: a table started on an empty tree has the "
+                  "partition columns it was given (declare them with --partition-types, e.g. '%s VARCHAR')",
+                  fb->root, rel, got, want, h->n ? h->names[0] : "name");
   return td_err(err, TD_EFORMAT,
                 "'%s/%s': partition columns [%s], expected [%s] (the same names in the same order as '%s/%s')",
                 fb->root, rel, got, want, fb->root, fb->parts_source ? fb->parts_source : "");
