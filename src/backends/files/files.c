@@ -424,7 +424,7 @@ static int settle_schema(td_file_backend *fb, td_error *err) {
     if (!first || !first->n_files)
       return td_err(err, TD_EFORMAT,
                     "'%s': no data files (.parquet, .arrow, .feather, .ipc, .arrows, .stream, .csv); declare a "
-                    "schema to start from an empty tree",
+                    "schema (--schema 'name TYPE, ...') to start from an empty tree",
                     fb->name);
     rc = fb_file_open(fb, first->files[0], err);
   }

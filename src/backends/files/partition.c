@@ -1,8 +1,13 @@
 /*
  * backends/files/partition.c - partition values from hive-style directory
  * names: `name=value` components (URL-decoded), __HIVE_DEFAULT_PARTITION__
- * as null, utf8 unless a declared partition schema gives a type to parse
- * (integers, floats, bool, ISO-8601 timestamps).  Types are never guessed.
+ * as null.  A declared partition schema gives a column its type (integers,
+ * floats, bool, ISO-8601 timestamps); otherwise, unless inference is off,
+ * the type is inferred from all the values found by discovery the way
+ * DuckDB's hive_types_autocast does (int64 when every value is an integer
+ * without leading zeros, timestamp when every value is a date and time),
+ * else utf8.  Components of the path itself (a partition directory or a
+ * file inside a hive tree given as the path) count as partitions too.
  */
 #include <errno.h>
 #include <limits.h>
