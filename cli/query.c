@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "file_opts.h"
 #include "printer.h"
 #include "progress.h"
 #include "sample.h"
@@ -31,7 +32,9 @@ static const char k_query_help[] =
     "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
     "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"
     "  --timing     print the query's run time (from planning to the last row) to stderr\n"
-    "The SQL subset is described in README.md (Queries).\n";
+    "The SQL subset is described in README.md (Queries).\n"
+    "  tabledata query --partition-types none \"SELECT Date, count(*) FROM '/tmp/ticks/csv' GROUP BY Date\"\n"
+    "  tabledata query \"SELECT count(*) FROM '/tmp/ticks/parquet/**/*.parquet'\"\n\n";
 
 static const char k_follow_help[] =
     "usage: tabledata follow [--format grid|csv|jsonl] [--duration SECONDS] [--period MS] [--rate R] \"SELECT ...\"\n\n"
@@ -43,7 +46,7 @@ static const char k_follow_help[] =
     "  --period MS   update cycle period; 0 = immediate mode (default 1000)\n"
     "  --rate R      demo writer rows per second (default 20)\n\n"
     "Example:\n"
-    "  tabledata follow --duration 3 --period 200 \"SELECT Exchange, count(*) FROM demo GROUP BY Exchange\"\n";
+    "  tabledata follow --duration 3 --period 200 \"SELECT Exchange, count(*) FROM demo GROUP BY Exchange\"\n\n";
 
 /* ---- sources ---- */
 
@@ -101,22 +104,30 @@ typedef struct qargs {
   double duration, period, rate;
 } qargs;
 
+/* The file options of the command line (static: the process's lifetime). */
+static td_cli_file_opts g_files;
+
 static int parse_args(const char *cmd, const char *help, int argc, char **argv, bool follow, qargs *a) {
   memset(a, 0, sizeof *a);
   a->format = "grid";
   a->period = 1000;
   a->rate = 20;
+  td_cli_file_opts_init(&g_files);
+  td_cli_set_file_options(&g_files.fo);
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i];
     double *num = NULL;
+    int took;
     if (strcmp(o, "--format") == 0 && i + 1 < argc) a->format = argv[++i];
     else if (strcmp(o, "--stats") == 0 && !follow) a->stats = true;
     else if (strcmp(o, "--timing") == 0 && !follow) a->timing = true;
     else if (follow && strcmp(o, "--duration") == 0) num = &a->duration;
     else if (follow && strcmp(o, "--period") == 0) num = &a->period;
     else if (follow && strcmp(o, "--rate") == 0) num = &a->rate;
-    else if (o[0] == '-' && o[1]) {
-      fprintf(stderr, "tabledata %s: unknown option '%s'\n%s", cmd, o, help);
+    else if ((took = td_cli_file_opt(cmd, argc, argv, &i, &g_files)) != 0) {
+      if (took < 0) return 2;
+    } else if (o[0] == '-' && o[1]) {
+      fprintf(stderr, "tabledata %s: unknown option '%s'\n%s%s", cmd, o, help, td_cli_file_opts_help);
       return 2;
     } else if (!a->sql) a->sql = o;
     else {
@@ -172,7 +183,10 @@ static double now_s(void) {
 }
 
 int td_cmd_query(int argc, char **argv) {
-  if (td_cli_wants_help(argc, argv, k_query_help)) return 0;
+  if (td_cli_wants_help(argc, argv, k_query_help)) {
+    fputs(td_cli_file_opts_help, stdout);
+    return 0;
+  }
   qargs a;
   int rc = parse_args("query", k_query_help, argc, argv, false, &a);
   if (rc) return rc;
@@ -274,7 +288,10 @@ static void on_change(void *ctx, td_table *t, const td_table_update *u, const td
 }
 
 int td_cmd_follow(int argc, char **argv) {
-  if (td_cli_wants_help(argc, argv, k_follow_help)) return 0;
+  if (td_cli_wants_help(argc, argv, k_follow_help)) {
+    fputs(td_cli_file_opts_help, stdout);
+    return 0;
+  }
   qargs a;
   int rc = parse_args("follow", k_follow_help, argc, argv, true, &a);
   if (rc) return rc;
