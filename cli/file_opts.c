@@ -90,7 +90,9 @@ int td_cli_parse_schema(const char *text, struct ArrowSchema *out, td_error *err
   td_type_id types[MAX];
   int64_t n = 0;
   const char *p = skip_ws(text);
-  while (*p) {
+  for (;;) {
+    while (*p == ',' || isspace((unsigned char)*p)) p++; /* empty entries (lines of a file) */
+    if (!*p) break;
     if (n == MAX) return td_err(err, TD_EPARSE, "--schema: more than %d columns", MAX);
     const char *q = take_name(p, names[n], sizeof names[n]);
     if (!q) return td_err(err, TD_EPARSE, "--schema: expected a column name at '%.20s'", p);
@@ -124,8 +126,6 @@ int td_cli_parse_schema(const char *text, struct ArrowSchema *out, td_error *err
                     names[n], type);
     pn[n] = names[n];
     n++;
-    if (*p == ',') p = skip_ws(p + 1);
-    if (!*p && p[-1] == ',') return td_err(err, TD_EPARSE, "--schema: expected a column after the last ','");
   }
   if (!n) return td_err(err, TD_EPARSE, "--schema: expected 'name TYPE, ...', found nothing");
   for (int64_t i = 0; i < n; i++)
@@ -159,7 +159,7 @@ static char *schema_text(const char *cmd, const char *v) {
   if (buf) buf[n] = '\0';
   else buf = strdup("");
   for (char *c = buf; c && *c; c++) /* lines as commas, so a file may hold one column a line */
-    if (*c == '\n' || *c == '\r') *c = (c[1] && c[1] != '\n') ? ',' : ' ';
+    if (*c == '\n' || *c == '\r') *c = ',';
   return buf;
 }
 
