@@ -210,7 +210,8 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   return TD_OK;
 }
 
-/* A stored value agrees with its partition value when it reads back as it. */
+/* A stored value agrees with its partition value when it reads back as it,
+ * or (a utf8 partition) when the partition text reads as the stored value. */
 static bool value_agrees(const td_field *pf, const td_value *pv, const td_value *fv) {
   if (pv->is_null || fv->is_null) return pv->is_null == fv->is_null;
   if (pv->type == fv->type) return td_value_compare(pv, fv) == 0;
@@ -221,7 +222,13 @@ static bool value_agrees(const td_field *pf, const td_value *pv, const td_value 
     td_value_format(fv, text, sizeof text);
   td_value parsed;
   td_error e;
-  return fb_parse_value(pf, text, &parsed, &e) == TD_OK && td_value_compare(&parsed, pv) == 0;
+  if (fb_parse_value(pf, text, &parsed, &e) == TD_OK && td_value_compare(&parsed, pv) == 0) return true;
+  if (pv->type != TD_TYPE_UTF8) return false;
+  /* a utf8 partition value read as the stored type (2024-01-01 and a date
+   * stored as a timestamp at midnight) */
+  snprintf(text, sizeof text, "%.*s", (int)(pv->v.s.len < 255 ? pv->v.s.len : 255), pv->v.s.ptr);
+  td_field as_stored = {pf->name, fv->type, NULL, true};
+  return fb_parse_value(&as_stored, text, &parsed, &e) == TD_OK && td_value_compare(&parsed, fv) == 0;
 }
 
 /* The partition columns a file also stores (DuckDB's WRITE_PARTITION_COLUMNS)

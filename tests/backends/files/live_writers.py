@@ -7,6 +7,10 @@ arrival order), Polars writes new partitions with a partitioned write, and
 files being written (tmp_*, *.tmp, hidden, _SUCCESS) lie around.  At the end
 the followed count and sum equal what the writers wrote.
 
+Also static: a tree DuckDB writes with WRITE_PARTITION_COLUMNS (the
+partition columns stored in the files too) reads as DuckDB reads it, and a
+file whose stored value disagrees with its directory fails naming the row.
+
 usage: live_writers.py <tabledata>   (run with the project's .venv python)
 """
 import os
@@ -51,12 +55,30 @@ def wait_for(want, seconds=20):
     return False
 
 
+# ---- static: partition columns stored in the files ----
+wpc = os.path.join(root, "wpc")
+con0 = duckdb.connect()
+con0.execute(f"COPY (SELECT i AS x, i % 3 AS k, DATE '2024-01-01' + (i % 2)::INT AS d FROM range(100) t(i)) "
+             f"TO '{wpc}' (FORMAT parquet, PARTITION_BY (k, d), WRITE_PARTITION_COLUMNS true)")
+want = con0.execute(f"SELECT count(*), sum(x), sum(k) FROM read_parquet('{wpc}/**/*.parquet')").fetchone()
+out = subprocess.run([prog, "query", "--format", "csv", f"SELECT count(*), sum(x), sum(k) FROM '{wpc}'"],
+                     capture_output=True, text=True)
+got = out.stdout.strip().splitlines()[-1] if out.returncode == 0 else out.stderr
+early_fail = []
+if got != ",".join(map(str, want)):
+    early_fail.append(f"WRITE_PARTITION_COLUMNS: DuckDB reads {want}, tabledata {got!r}")
+con0.execute(f"COPY (SELECT 5::BIGINT AS x, 2::BIGINT AS k, DATE '2024-01-01' AS d) TO '{wpc}/k=1/d=2024-01-01/zz.parquet'")
+out = subprocess.run([prog, "query", f"SELECT count(*) FROM '{wpc}'"], capture_output=True, text=True)
+if out.returncode == 0 or "zz.parquet' row 1: column 'k' holds '2' but its partition directory says '1'" not in out.stderr:
+    early_fail.append(f"a disagreeing stored partition value: exit {out.returncode}, {out.stderr.strip()!r}")
+shutil.rmtree(wpc)
+
 follow = subprocess.Popen(
     [prog, "follow", "--format", "csv", "--period", "100", "--schema", "x BIGINT, s VARCHAR",
      "--partition-types", "k BIGINT", f"SELECT count(*) AS n, sum(x) AS sx FROM '{root}'"],
     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 threading.Thread(target=reader, args=(follow.stdout,), daemon=True).start()
-fail = []
+fail = early_fail
 try:
     time.sleep(0.5)
     n = sx = 0
