@@ -434,9 +434,14 @@ static bool is_data(const fb_entry *e) { return !e->is_dir && e->fmt != FB_NONE;
 
 /* New entries of an opened location arrive in modification-time order
  * (then name order). */
-static const fb_listing *g_sort_listing; /* qsort has no context: only under fb->lock */
+typedef struct fb_arrival {
+  int64_t mtime_ns;
+  const char *name;
+  int64_t idx;
+} fb_arrival;
+
 static int arrival_cmp(const void *a, const void *b) {
-  const fb_entry *x = &g_sort_listing->e[*(const int64_t *)a], *y = &g_sort_listing->e[*(const int64_t *)b];
+  const fb_arrival *x = a, *y = b;
   if (x->mtime_ns != y->mtime_ns) return x->mtime_ns < y->mtime_ns ? -1 : 1;
   return strcmp(x->name, y->name);
 }
@@ -446,20 +451,18 @@ static int arrival_cmp(const void *a, const void *b) {
  * order (the static order); an opened location appends new files in their
  * order of arrival, wherever their names sort, so rows never move. */
 static void add_new_files(td_file_backend *fb, fb_location *loc, const fb_listing *l, const bool *known) {
-  int64_t *fresh = td_malloc((size_t)(l->n ? l->n : 1) * sizeof *fresh), n = 0;
+  fb_arrival *fresh = td_malloc((size_t)(l->n ? l->n : 1) * sizeof *fresh);
+  int64_t n = 0;
   if (!fresh) {
     fb_location_fail(fb, loc, "out of memory adding a file");
     return;
   }
   for (int64_t i = 0; i < l->n; i++)
-    if (is_data(&l->e[i]) && !known[i]) fresh[n++] = i;
-  if (loc->opened && n > 1) {
-    g_sort_listing = l;
-    qsort(fresh, (size_t)n, sizeof *fresh, arrival_cmp);
-  }
+    if (is_data(&l->e[i]) && !known[i]) fresh[n++] = (fb_arrival){l->e[i].mtime_ns, l->e[i].name, i};
+  if (loc->opened && n > 1) qsort(fresh, (size_t)n, sizeof *fresh, arrival_cmp);
   int64_t at = 0;
   for (int64_t k = 0; k < n && !loc->failure; k++) {
-    const fb_entry *e = &l->e[fresh[k]];
+    const fb_entry *e = &l->e[fresh[k].idx];
     if (loc->opened) at = loc->n_files;
     else
       while (at < loc->n_files && strcmp(loc->files[at]->name, e->name) < 0) at++;
