@@ -6,7 +6,9 @@
  * CSV files — or a single file.  Each partition directory is a location;
  * its data files are read as one, in name order, reading only the byte ranges
  * a request needs.  With a refreshing table the tree is watched (inotify):
- * new directories and files become locations or extend them, growing Arrow
+ * new directories and files become locations or extend them (new files in
+ * arrival order, wherever their names sort; writers' temporary files such as
+ * tmp_*, *.tmp, _* and hidden files are ignored), growing Arrow
  * IPC stream and CSV files extend their location's size (complete record
  * batches and lines only), and a file that is truncated, replaced or removed
  * fails the subscriptions that depend on it.
