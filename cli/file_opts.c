@@ -14,7 +14,7 @@
 #include "util/error.h"
 
 const char td_cli_file_opts_help[] =
-    "File options (for FROM 'path' sources):\n"
+    "File options (for paths to data files, and FROM 'path' sources):\n"
     "  --schema 'name TYPE, ...'  declare the data columns (or @file holding that text);\n"
     "                     types: BOOLEAN TINYINT SMALLINT INTEGER BIGINT USMALLINT REAL\n"
     "                     DOUBLE VARCHAR TIMESTAMP TIMESTAMPTZ\n"
