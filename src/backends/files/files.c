@@ -199,6 +199,8 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
     td_reader_close(r);
     td_free(f->colmap);
     f->colmap = NULL;
+    td_free(f->partmap);
+    f->partmap = NULL;
     return rc;
   }
   f->reader = r;

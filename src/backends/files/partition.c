@@ -287,6 +287,7 @@ static int check_parts(td_file_backend *fb, const char *rel, const hive_parts *h
 
 /* Splits the path's own components and then `rel`. */
 static int split_all(const td_file_backend *fb, const char *rel, hive_parts *h, td_error *err) {
+  memset(h, 0, sizeof *h);
   if (!fb->root_parts || !fb->root_parts[0]) return split_parts(rel, h, err);
   char *all = rel[0] ? fb_join(fb->root_parts, rel) : td_strdup(fb->root_parts);
   if (!all) return td_err_nomem(err, "parsing partition directories");
@@ -338,7 +339,10 @@ static td_type_id infer_column(td_file_backend *fb, int64_t i, td_error *err, in
   *rc = TD_OK;
   for (int64_t l = 0; l < fb->n_locs && kind != 0; l++) {
     hive_parts h;
-    if ((*rc = split_all(fb, fb->locs[l]->rel, &h, err))) return TD_TYPE_UTF8;
+    if ((*rc = split_all(fb, fb->locs[l]->rel, &h, err))) {
+      parts_reset(&h);
+      return TD_TYPE_UTF8;
+    }
     if (i < h.n && strcmp(h.values[i], HIVE_NULL) != 0) {
       int k = value_kind(h.values[i]);
       kind = kind < 0 || kind == k ? k : 0;
