@@ -9,27 +9,30 @@
 #include <string.h>
 
 #include "commands.h"
+#include "file_opts.h"
 #include "files_cmd.h"
 #include "tabledata.h"
 #include "tabledata/file_backend.h"
 
 static const char k_schema_help[] =
-    "usage: tabledata schema <path>\n\n"
+    "usage: tabledata schema [file options] <path>\n\n"
     "Prints the columns of the table that a directory of data files (hive-style\n"
     "name=value partition directories holding .parquet, .arrow/.feather/.ipc,\n"
     ".arrows/.stream or .csv files) or a single data file gives: partition columns\n"
     "first (marked 'partition'), then the data columns, one per line with its\n"
     "type, then the columns that cannot be read, with the reason.\n\n"
     "Example (after 'tabledata gen-sample /tmp/ticks'):\n"
-    "  tabledata schema /tmp/ticks/parquet\n";
+    "  tabledata schema /tmp/ticks/parquet\n"
+    "  tabledata schema --partition-types none /tmp/ticks/csv\n\n";
 
 static const char k_locations_help[] =
-    "usage: tabledata locations <path>\n\n"
+    "usage: tabledata locations [file options] <path>\n\n"
     "Prints one line per location (partition directory) of a directory of data\n"
     "files, in location order: its partition values, its row count and its files\n"
     "(read as one, in name order).\n\n"
     "Example (after 'tabledata gen-sample /tmp/ticks'):\n"
-    "  tabledata locations /tmp/ticks/csv\n";
+    "  tabledata locations /tmp/ticks/csv\n"
+    "  tabledata locations '/tmp/ticks/parquet/*/Exchange=BZX/*.parquet'\n\n";
 
 /* A readable type from an Arrow format string. */
 static const char *type_text(const char *format, char *buf, size_t size) {
@@ -50,15 +53,35 @@ static const char *type_text(const char *format, char *buf, size_t size) {
 /* Parses `<path>`, opens the backend, its service and a static table. */
 static int open_path(const char *cmd, const char *help, int argc, char **argv, td_file_backend **fb,
                      td_service **svc, td_table **t) {
-  if (argc != 2 || argv[1][0] == '-') {
-    fprintf(stderr, "tabledata %s: expected one path\n%s", cmd, help);
+  td_cli_file_opts fo;
+  td_cli_file_opts_init(&fo);
+  const char *path = NULL;
+  for (int i = 1; i < argc; i++) {
+    int took = td_cli_file_opt(cmd, argc, argv, &i, &fo);
+    if (took < 0) {
+      td_cli_file_opts_reset(&fo);
+      return 2;
+    }
+    if (took) continue;
+    if (argv[i][0] == '-' || path) {
+      fprintf(stderr, "tabledata %s: expected one path%s%s\n%s%s", cmd, argv[i][0] == '-' ? ", found an unknown option " : "",
+              argv[i][0] == '-' ? argv[i] : "", help, td_cli_file_opts_help);
+      td_cli_file_opts_reset(&fo);
+      return 2;
+    }
+    path = argv[i];
+  }
+  if (!path) {
+    fprintf(stderr, "tabledata %s: expected one path\n%s%s", cmd, help, td_cli_file_opts_help);
+    td_cli_file_opts_reset(&fo);
     return 2;
   }
   td_error err;
   td_table_key *key = NULL;
   *svc = NULL;
   *t = NULL;
-  int rc = td_file_backend_new(argv[1], NULL, fb, &err);
+  int rc = td_file_backend_new(path, &fo.fo, fb, &err);
+  td_cli_file_opts_reset(&fo);
   if (rc) return td_cli_fail(cmd, &err);
   rc = td_service_new(td_file_backend_backend(*fb), NULL, svc, &err);
   if (!rc) rc = td_table_key_new(td_file_backend_table_name(*fb), &key, &err);
@@ -78,8 +101,15 @@ static void close_all(td_file_backend *fb, td_service *svc, td_table *t) {
   td_file_backend_release(fb);
 }
 
+/* The command's help followed by the file options. */
+static bool wants_help(int argc, char **argv, const char *help) {
+  if (!td_cli_wants_help(argc, argv, help)) return false;
+  fputs(td_cli_file_opts_help, stdout);
+  return true;
+}
+
 int td_cmd_schema(int argc, char **argv) {
-  if (td_cli_wants_help(argc, argv, k_schema_help)) return 0;
+  if (wants_help(argc, argv, k_schema_help)) return 0;
   td_file_backend *fb;
   td_service *svc;
   td_table *t;
@@ -124,7 +154,7 @@ static char *files_of(td_file_backend *fb, const td_location_key *key) {
 }
 
 int td_cmd_locations(int argc, char **argv) {
-  if (td_cli_wants_help(argc, argv, k_locations_help)) return 0;
+  if (wants_help(argc, argv, k_locations_help)) return 0;
   td_file_backend *fb;
   td_service *svc;
   td_table *t;

@@ -1,11 +1,13 @@
 /*
  * cli/paths.c - FROM sources that are not the demo: a file backend per
- * 'path', and PostgreSQL tables, as 'postgresql://host/db/table' URIs or
- * postgres('conninfo', 'table' [, option => 'value' ...]) calls.
+ * 'path' (with the file options of the command line), and PostgreSQL tables,
+ * as 'postgresql://host/db/table' URIs or postgres('conninfo', 'table' [,
+ * option => 'value' ...]) calls.
  */
 #include <string.h>
 
 #include "commands.h"
+#include "file_opts.h"
 #include "util/error.h"
 #ifdef TD_HAVE_POSTGRES
 #include "tabledata/postgres_backend.h"
@@ -42,7 +44,7 @@ int td_cli_open_path(const char *path, const td_service_options *opts, td_servic
     rc = open_postgres(path, opts, svc, key, err);
   } else {
     td_file_backend *fb;
-    rc = td_file_backend_new(path, NULL, &fb, err);
+    rc = td_file_backend_new(path, td_cli_file_options(), &fb, err);
     if (rc) return rc;
     rc = td_service_new(td_file_backend_backend(fb), opts, svc, err);
     if (rc == TD_OK) rc = td_table_key_new(td_file_backend_table_name(fb), key, err);

@@ -18,6 +18,7 @@
 
 #include "changes.h"
 #include "commands.h"
+#include "file_opts.h"
 #include "printer.h"
 #include "progress.h"
 #include "sample.h"
@@ -36,7 +37,9 @@ static const char k_query_help[] =
     "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
     "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"
     "  --timing     print the query's run time (from planning to the last row) to stderr\n"
-    "The SQL subset is described in README.md (Queries).\n";
+    "The SQL subset is described in README.md (Queries).\n"
+    "  tabledata query --partition-types none \"SELECT Date, count(*) FROM '/tmp/ticks/csv' GROUP BY Date\"\n"
+    "  tabledata query \"SELECT count(*) FROM '/tmp/ticks/parquet/**/*.parquet'\"\n\n";
 
 static const char k_follow_help[] =
     "usage: tabledata follow [--format grid|csv|jsonl|arrow] [--duration SECONDS] [--period MS] [--rate R] \"SELECT ...\"\n\n"
@@ -56,7 +59,7 @@ static const char k_follow_help[] =
     "  --period MS   update cycle period; 0 = immediate mode (default 1000)\n"
     "  --rate R      demo writer rows per second (default 20)\n\n"
     "Example:\n"
-    "  tabledata follow --duration 3 --period 200 \"SELECT Exchange, count(*) FROM demo GROUP BY Exchange\"\n";
+    "  tabledata follow --duration 3 --period 200 \"SELECT Exchange, count(*) FROM demo GROUP BY Exchange\"\n\n";
 
 /* ---- sources ---- */
 
@@ -120,15 +123,21 @@ typedef struct qargs {
   double duration, period, rate;
 } qargs;
 
+/* The file options of the command line (static: the process's lifetime). */
+static td_cli_file_opts g_files;
+
 static int parse_args(const char *cmd, const char *help, int argc, char **argv, bool follow, qargs *a) {
   memset(a, 0, sizeof *a);
   a->format = "grid";
   a->period = 1000;
   a->rate = 20;
   bool options_done = false;
+  td_cli_file_opts_init(&g_files);
+  td_cli_set_file_options(&g_files.fo);
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i];
     double *num = NULL;
+    int took;
     if (options_done) {
       if (a->sql) {
         fprintf(stderr, "tabledata %s: expected one query, found a second argument '%s'\n", cmd, o);
@@ -146,10 +155,12 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
     else if (strcmp(o, "--") == 0 && !options_done) { /* the rest are not options */
       options_done = true;
       continue;
+    } else if (!strpbrk(o, " \t\r\n") && (took = td_cli_file_opt(cmd, argc, argv, &i, &g_files)) != 0) {
+      if (took < 0) return 2;
     } else if (o[0] == '-' && o[1] && !options_done && !strpbrk(o, " \t\r\n")) {
       /* An argument with white space is a query, not an option, even one
        * that starts with a "--" comment. */
-      fprintf(stderr, "tabledata %s: unknown option '%s'\n%s", cmd, o, help);
+      fprintf(stderr, "tabledata %s: unknown option '%s'\n%s%s", cmd, o, help, td_cli_file_opts_help);
       return 2;
     } else if (!a->sql) a->sql = o;
     else {
@@ -219,7 +230,10 @@ static double now_s(void) {
 }
 
 int td_cmd_query(int argc, char **argv) {
-  if (td_cli_wants_help(argc, argv, k_query_help)) return 0;
+  if (td_cli_wants_help(argc, argv, k_query_help)) {
+    fputs(td_cli_file_opts_help, stdout);
+    return 0;
+  }
   qargs a;
   int rc = parse_args("query", k_query_help, argc, argv, false, &a);
   if (rc) return rc;
@@ -372,7 +386,10 @@ static int follow_changes(sources *src, td_table *t, const qargs *a, td_changes_
 }
 
 int td_cmd_follow(int argc, char **argv) {
-  if (td_cli_wants_help(argc, argv, k_follow_help)) return 0;
+  if (td_cli_wants_help(argc, argv, k_follow_help)) {
+    fputs(td_cli_file_opts_help, stdout);
+    return 0;
+  }
   qargs a;
   int rc = parse_args("follow", k_follow_help, argc, argv, true, &a);
   if (rc) return rc;

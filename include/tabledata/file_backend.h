@@ -6,7 +6,9 @@
  * CSV files — or a single file.  Each partition directory is a location;
  * its data files are read as one, in name order, reading only the byte ranges
  * a request needs.  With a refreshing table the tree is watched (inotify):
- * new directories and files become locations or extend them, growing Arrow
+ * new directories and files become locations or extend them (new files in
+ * arrival order, wherever their names sort; writers' temporary files such as
+ * tmp_*, *.tmp, _* and hidden files are ignored), growing Arrow
  * IPC stream and CSV files extend their location's size (complete record
  * batches and lines only), and a file that is truncated, replaced or removed
  * fails the subscriptions that depend on it.
@@ -38,14 +40,28 @@ typedef struct td_file_options {
    * names.  Borrowed for the call. */
   const struct ArrowSchema *partition_schema;
   char csv_delimiter;      /* 0: ',' */
-  int64_t csv_sample_rows; /* rows used to infer a CSV schema; 0: 1000 */
+  int64_t csv_sample_rows; /* rows used to infer a CSV schema; 0: 1000; -1: the whole file */
+  /* Partition columns not in partition_schema: TD_PARTITION_TYPES_AUTO
+   * infers int64 / timestamp from all the values (as DuckDB's
+   * hive_types_autocast); TD_PARTITION_TYPES_NONE keeps utf8. */
+  int partition_types;
+  char csv_quote;       /* 0: '"' */
+  const char *csv_null; /* a CSV field equal to this (unquoted) is null, besides the empty field; NULL: none.
+                         * Borrowed for the call. */
 } td_file_options;
 
-/* Fills `opts` with the defaults (no declared schemas, ',' and 1000 sample
- * rows); set fields by name after it.  Never fails. */
+#define TD_PARTITION_TYPES_AUTO 0
+#define TD_PARTITION_TYPES_NONE 1
+
+/* Fills `opts` with the defaults (no declared schemas, inferred partition
+ * types, ',' and '"', 1000 sample rows); set fields by name after it.  Never
+ * fails. */
 TD_API void td_file_options_init(td_file_options *opts);
 
-/* Discovers the tree under `path` (a directory or one data file): partition
+/* Discovers the tree under `path` (a directory, one data file, or a glob:
+ * components after the first directories may hold `*`, `?` and `[...]`, and
+ * a `**` component matches any number of directories; only data files whose
+ * paths match are read): partition
  * columns (the same names in the same order everywhere, else TD_EFORMAT
  * naming the offending path), locations, and the schema.
  * Errors: TD_EIO (no such path), TD_EFORMAT, TD_EUNSUPPORTED, TD_ENOMEM. */

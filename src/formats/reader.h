@@ -96,7 +96,9 @@ bool td_utf8_valid(const char *s, int64_t n);
 typedef struct td_csv_options {
   const td_schema *schema; /* declared schema, or NULL to infer */
   char delimiter;          /* 0: ',' */
-  int64_t sample_rows;     /* rows used for inference; 0: 1000 */
+  int64_t sample_rows;     /* rows used for inference; 0: 1000; -1: all */
+  char quote;              /* 0: '"' */
+  const char *null_str;    /* an unquoted field equal to it is null (besides empty); NULL: none */
 } td_csv_options;
 
 int td_parquet_open(const char *path, td_file_reader **out, td_error *err);

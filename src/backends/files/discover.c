@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,7 +23,14 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
-bool fb_hidden(const char *name) { return name[0] == '.' || name[0] == '_'; }
+/* Names writers use for files not finished yet, or for bookkeeping, as
+ * DuckDB and Spark skip them: hidden (.x), _x (_SUCCESS, _temporary,
+ * _committed_...), tmp_x, x.tmp. */
+bool fb_hidden(const char *name) {
+  size_t n = strlen(name);
+  return name[0] == '.' || name[0] == '_' || strncmp(name, "tmp_", 4) == 0 ||
+         (n > 4 && strcasecmp(name + n - 4, ".tmp") == 0);
+}
 
 fb_format fb_format_of(const char *name) {
   static const struct {
@@ -35,6 +43,53 @@ fb_format fb_format_of(const char *name) {
   for (size_t i = 0; dot && i < sizeof k / sizeof k[0]; i++)
     if (strcasecmp(dot, k[i].ext) == 0) return k[i].fmt;
   return FB_NONE;
+}
+
+/* One path component of `p` and `n` (up to '/' or the end) against each other. */
+static bool component_match(const char *p, const char *n, size_t *pl, size_t *nl) {
+  *pl = strcspn(p, "/");
+  *nl = strcspn(n, "/");
+  char a[1024], b[1024];
+  if (*pl >= sizeof a || *nl >= sizeof b) return false;
+  memcpy(a, p, *pl);
+  a[*pl] = '\0';
+  memcpy(b, n, *nl);
+  b[*nl] = '\0';
+  return fnmatch(a, b, FNM_PERIOD) == 0;
+}
+
+bool fb_glob_match(const char *p, const char *n) {
+  if (p[0] == '*' && p[1] == '*' && (p[2] == '/' || !p[2])) {
+    const char *rest = p[2] ? p + 3 : p + 2;
+    if (!*rest) return true; /* a trailing ** takes everything below */
+    for (const char *q = n;; q++) { /* any number of directories, none included */
+      if (fb_glob_match(rest, q)) return true;
+      if (!(q = strchr(q, '/'))) return false;
+    }
+  }
+  size_t pl, nl;
+  if (!component_match(p, n, &pl, &nl)) return false;
+  if (!p[pl] || !n[nl]) return !p[pl] && !n[nl];
+  return fb_glob_match(p + pl + 1, n + nl + 1);
+}
+
+/* Drops the data files of `l` (the listing of `dir`) that the glob does not take. */
+static void glob_filter(const td_file_backend *fb, const char *dir, fb_listing *l) {
+  size_t rl = strlen(fb->root);
+  const char *rel = strncmp(dir, fb->root, rl) == 0 ? dir + rl : dir;
+  while (*rel == '/') rel++;
+  int64_t w = 0;
+  for (int64_t i = 0; i < l->n; i++) {
+    bool keep = l->e[i].is_dir;
+    if (!keep) {
+      char *path = rel[0] ? fb_join(rel, l->e[i].name) : td_strdup(l->e[i].name);
+      keep = path && fb_glob_match(fb->glob, path);
+      td_free(path);
+    }
+    if (keep) l->e[w++] = l->e[i];
+    else td_free(l->e[i].name);
+  }
+  l->n = w;
 }
 
 char *fb_join(const char *a, const char *b) {
@@ -116,6 +171,7 @@ int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err
   struct dirent *de;
   while (rc == TD_OK && (de = readdir(d)) != NULL) rc = consider(dirfd(d), dir, de->d_name, de->d_type, out, err);
   closedir(d);
+  if (!rc && fb->glob) glob_filter(fb, dir, out);
   if (rc) fb_listing_reset(out);
   else if (out->n > 1) qsort(out->e, (size_t)out->n, sizeof *out->e, entry_cmp);
   return rc;
@@ -376,49 +432,72 @@ static bool check_known(td_file_backend *fb, fb_location *loc, int64_t idx, cons
 
 static bool is_data(const fb_entry *e) { return !e->is_dir && e->fmt != FB_NONE; }
 
-/* Adds the files of `l` that the location does not have yet (both are in
- * name order: one merge).  An opened location only takes files that sort
- * after its last one. */
-static void add_new_files(td_file_backend *fb, fb_location *loc, const fb_listing *l) {
+/* New entries of an opened location arrive in modification-time order
+ * (then name order). */
+typedef struct fb_arrival {
+  int64_t mtime_ns;
+  const char *name;
+  int64_t idx;
+} fb_arrival;
+
+static int arrival_cmp(const void *a, const void *b) {
+  const fb_arrival *x = a, *y = b;
+  if (x->mtime_ns != y->mtime_ns) return x->mtime_ns < y->mtime_ns ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+
+/* Adds the files of `l` that the location does not have yet (`known` marks
+ * the entries it has).  Before the location is opened files are kept in name
+ * order (the static order); an opened location appends new files in their
+ * order of arrival, wherever their names sort, so rows never move. */
+static void add_new_files(td_file_backend *fb, fb_location *loc, const fb_listing *l, const bool *known) {
+  fb_arrival *fresh = td_malloc((size_t)(l->n ? l->n : 1) * sizeof *fresh);
+  int64_t n = 0;
+  if (!fresh) {
+    fb_location_fail(fb, loc, "out of memory adding a file");
+    return;
+  }
+  for (int64_t i = 0; i < l->n; i++)
+    if (is_data(&l->e[i]) && !known[i]) fresh[n++] = (fb_arrival){l->e[i].mtime_ns, l->e[i].name, i};
+  if (loc->opened && n > 1) qsort(fresh, (size_t)n, sizeof *fresh, arrival_cmp);
   int64_t at = 0;
-  for (int64_t i = 0; i < l->n && !loc->failure; i++) {
-    const fb_entry *e = &l->e[i];
-    if (!is_data(e)) continue;
-    int c = -1;
-    while (at < loc->n_files && (c = strcmp(loc->files[at]->name, e->name)) < 0) at++;
-    if (at < loc->n_files && c == 0) continue; /* known */
-    char msg[TD_ERROR_MESSAGE_SIZE + 256];
-    if (loc->opened && at < loc->n_files) {
-      snprintf(msg, sizeof msg,
-               "new file '%s/%s' sorts before '%s': files are read in name order, so rows would move",
-               loc->dir, e->name, loc->files[at]->name);
-      fb_location_fail(fb, loc, msg);
-      return;
-    }
+  for (int64_t k = 0; k < n && !loc->failure; k++) {
+    const fb_entry *e = &l->e[fresh[k].idx];
+    if (loc->opened) at = loc->n_files;
+    else
+      while (at < loc->n_files && strcmp(loc->files[at]->name, e->name) < 0) at++;
     fb_file *f = new_file(loc, e);
     if (!f || insert_file(loc, at, f) != TD_OK) {
       if (f) fb_file_free(fb, f);
       fb_location_fail(fb, loc, "out of memory adding a file");
-      return;
+      break;
     }
     td_error err;
     if (loc->opened) fb_file_admit(fb, loc, at, &err);
     at++;
   }
+  td_free(fresh);
 }
 
-/* Updates `loc` from the listing of its directory. */
+static int name_key_cmp(const void *key, const void *e) { return strcmp(key, ((const fb_entry *)e)->name); }
+
+/* Updates `loc` from the listing of its directory (in name order; the
+ * location's files are in read order). */
 static void apply_listing(td_file_backend *fb, fb_location *loc, const fb_listing *l) {
   if (loc->failure) return;
-  int64_t j = 0;
+  bool *known = td_calloc((size_t)(l->n ? l->n : 1), sizeof *known);
+  if (!known) {
+    fb_location_fail(fb, loc, "out of memory listing a directory");
+    return;
+  }
   for (int64_t i = 0; i < loc->n_files;) {
     fb_file *f = loc->files[i];
-    int c = -1;
-    while (j < l->n && (c = strcmp(l->e[j].name, f->name)) < 0) j++;
-    const fb_entry *e = j < l->n && c == 0 && is_data(&l->e[j]) ? &l->e[j] : NULL;
+    const fb_entry *e = l->n ? bsearch(f->name, l->e, (size_t)l->n, sizeof *l->e, name_key_cmp) : NULL;
+    if (e && !is_data(e)) e = NULL;
+    if (e) known[e - l->e] = true;
     if (loc->opened && (e || f->reader)) {
-      if (!check_known(fb, loc, i, e)) return;
-      i++;
+      if (!check_known(fb, loc, i, e)) break;
+      if (loc->files[i] == f) i++; /* (else a pending file moved to the end) */
     } else if (!e) { /* nobody counted rows of it yet: forget it */
       fb_file_free(fb, f);
       memmove(loc->files + i, loc->files + i + 1, (size_t)(loc->n_files - i - 1) * sizeof *loc->files);
@@ -431,7 +510,8 @@ static void apply_listing(td_file_backend *fb, fb_location *loc, const fb_listin
       i++;
     }
   }
-  add_new_files(fb, loc, l);
+  if (!loc->failure) add_new_files(fb, loc, l, known);
+  td_free(known);
   if (loc->opened && !loc->failure) fb_location_resize(fb, loc);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "arrow/array.h"
+#include "tabledata/keys.h"
 #include "backends/files/files_internal.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -61,6 +62,7 @@ void fb_file_free(td_file_backend *fb, fb_file *f) {
     td_reader_close(f->reader);
   }
   td_free(f->colmap);
+  td_free(f->partmap);
   td_free(f->name);
   td_free(f->path);
   td_free(f);
@@ -76,8 +78,8 @@ static int open_reader(td_file_backend *fb, const fb_file *f, td_file_reader **r
 #endif
 #ifdef TD_HAVE_CSV
     case FB_CSV: {
-      td_csv_options o = {fb->has_decl ? &fb->decl : fb->schema_source ? &fb->data : NULL, fb->csv_delimiter,
-                          fb->csv_sample_rows};
+      td_csv_options o = {fb->has_decl ? &fb->decl : fb->schema_source ? &fb->file_schema : NULL,
+                          fb->csv_delimiter, fb->csv_sample_rows, fb->csv_quote, fb->csv_null};
       return td_csv_open(f->path, &o, r, err);
     }
 #endif
@@ -102,9 +104,24 @@ static int check_schema(td_file_backend *fb, fb_file *f, const td_file_reader *r
   char a[64], b[64];
   f->colmap = td_calloc((size_t)(ts->n_fields ? ts->n_fields : 1), sizeof *f->colmap);
   if (!f->colmap) return td_err_nomem(err, "checking a file's schema");
+  /* partition columns also stored in the file (checked when admitted) */
+  int64_t n_in_file = 0;
+  for (int64_t p = 0; p < fb->part.n_fields; p++) {
+    int64_t j = td_schema_find(fs, fb->part.fields[p].name);
+    if (j < 0) continue;
+    if (!f->partmap) {
+      if (!(f->partmap = td_malloc((size_t)fb->part.n_fields * sizeof *f->partmap)))
+        return td_err_nomem(err, "checking a file's schema");
+      for (int64_t q = 0; q < fb->part.n_fields; q++) f->partmap[q] = -1;
+    }
+    f->partmap[p] = j;
+    n_in_file++;
+  }
+  int64_t next = 0; /* positional: the file's columns, partition columns skipped */
   for (int64_t i = 0; i < ts->n_fields; i++) {
     const td_field *want = &ts->fields[i];
-    int64_t j = fb->has_decl ? td_schema_find(fs, want->name) : i;
+    while (!fb->has_decl && next < fs->n_fields && td_schema_find(&fb->part, fs->fields[next].name) >= 0) next++;
+    int64_t j = fb->has_decl ? td_schema_find(fs, want->name) : next++;
     if (j < 0 || j >= fs->n_fields) {
       const char *why = unsupported_reason(r->unsupported, r->n_unsupported, want->name);
       if (why) return td_err(err, TD_EUNSUPPORTED, "'%s': column '%s' (%s in %s) is not supported here: %s",
@@ -123,10 +140,10 @@ static int check_schema(td_file_backend *fb, fb_file *f, const td_file_reader *r
     f->colmap[i] = j;
   }
   if (fb->has_decl) return TD_OK;
-  if (fs->n_fields > ts->n_fields)
+  while (next < fs->n_fields && td_schema_find(&fb->part, fs->fields[next].name) >= 0) next++;
+  if (fs->n_fields > ts->n_fields + n_in_file)
     return td_err(err, TD_EFORMAT, "'%s': has an extra column '%s' (%s) that %s does not have", f->path,
-                  fs->fields[ts->n_fields].name, td_field_type_text(&fs->fields[ts->n_fields], a, sizeof a),
-                  fb->schema_source);
+                  fs->fields[next].name, td_field_type_text(&fs->fields[next], a, sizeof a), fb->schema_source);
   for (int64_t i = 0; i < r->n_unsupported; i++)
     if (!unsupported_reason(fb->unsup, fb->n_unsup, r->unsupported[i].name))
       return td_err(err, TD_EFORMAT, "'%s': has a column '%s' that %s does not have (%s)", f->path,
@@ -136,7 +153,12 @@ static int check_schema(td_file_backend *fb, fb_file *f, const td_file_reader *r
 
 /* The first data file gives the table's data schema. */
 static int take_schema(td_file_backend *fb, const fb_file *f, const td_file_reader *r, td_error *err) {
-  int rc = td_schema_copy(&r->schema, &fb->data, err);
+  int rc = td_schema_copy(&r->schema, &fb->file_schema, err);
+  if (rc) return rc;
+  for (int64_t i = 0; i < r->schema.n_fields && !rc; i++) /* partition columns come from the directories */
+    if (td_schema_find(&fb->part, r->schema.fields[i].name) < 0)
+      rc = td_schema_add(&fb->data, r->schema.fields[i].name, r->schema.fields[i].type, r->schema.fields[i].tz,
+                         r->schema.fields[i].nullable, err);
   if (rc) return rc;
   if (r->n_unsupported && !(fb->unsup = td_calloc((size_t)r->n_unsupported, sizeof *fb->unsup)))
     return td_err_nomem(err, "copying the unsupported columns");
@@ -177,6 +199,8 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
     td_reader_close(r);
     td_free(f->colmap);
     f->colmap = NULL;
+    td_free(f->partmap);
+    f->partmap = NULL;
     return rc;
   }
   f->reader = r;
@@ -185,6 +209,57 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   f->inode = inode;
   f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
   f->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+  return TD_OK;
+}
+
+/* A stored value agrees with its partition value when it reads back as it,
+ * or (a utf8 partition) when the partition text reads as the stored value. */
+static bool value_agrees(const td_field *pf, const td_value *pv, const td_value *fv) {
+  if (pv->is_null || fv->is_null) return pv->is_null == fv->is_null;
+  if (pv->type == fv->type) return td_value_compare(pv, fv) == 0;
+  char text[256];
+  if (fv->type == TD_TYPE_UTF8)
+    snprintf(text, sizeof text, "%.*s", (int)(fv->v.s.len < 255 ? fv->v.s.len : 255), fv->v.s.ptr);
+  else
+    td_value_format(fv, text, sizeof text);
+  td_value parsed;
+  td_error e;
+  if (fb_parse_value(pf, text, &parsed, &e) == TD_OK && td_value_compare(&parsed, pv) == 0) return true;
+  if (pv->type != TD_TYPE_UTF8) return false;
+  /* a utf8 partition value read as the stored type (2024-01-01 and a date
+   * stored as a timestamp at midnight) */
+  snprintf(text, sizeof text, "%.*s", (int)(pv->v.s.len < 255 ? pv->v.s.len : 255), pv->v.s.ptr);
+  td_field as_stored = {pf->name, fv->type, NULL, true};
+  return fb_parse_value(&as_stored, text, &parsed, &e) == TD_OK && td_value_compare(&parsed, fv) == 0;
+}
+
+/* The partition columns a file also stores (DuckDB's WRITE_PARTITION_COLUMNS)
+ * must hold its location's values in every row. */
+static int check_partition_values(td_file_backend *fb, const fb_location *loc, fb_file *f, td_error *err) {
+  for (int64_t p = 0; p < fb->part.n_fields; p++) {
+    int64_t j = f->partmap[p];
+    if (j < 0 || f->rows == 0) continue;
+    const td_field *ff = &f->reader->schema.fields[j];
+    const td_value *pv = td_location_key_partition_value(loc->key, p);
+    struct ArrowArray a = {0};
+    int rc = td_reader_read(f->reader, j, 0, f->rows, &a, err);
+    if (rc) return td_err_prefix(err, rc, "'%s': reading partition column '%s': ", f->path, ff->name);
+    td_colview v;
+    rc = td_colview_init(&v, ff->type, &a, err);
+    for (int64_t row = 0; !rc && row < f->rows; row++) {
+      td_value fv = td_colview_value(&v, row);
+      if (value_agrees(&fb->part.fields[p], pv, &fv)) continue;
+      char got[128], want[128];
+      td_value_format(&fv, got, sizeof got);
+      td_value_format(pv, want, sizeof want);
+      rc = td_err(err, TD_EFORMAT,
+                  "'%s' row %lld: column '%s' holds '%s' but its partition directory says '%s' (a partition column "
+                  "stored in the files must agree with the directory names)",
+                  f->path, (long long)row + 1, ff->name, got, want);
+    }
+    if (a.release) a.release(&a);
+    if (rc) return rc;
+  }
   return TD_OK;
 }
 
@@ -203,15 +278,20 @@ int fb_file_admit(td_file_backend *fb, fb_location *loc, int64_t idx, td_error *
     return rc;
   }
   f->pending = false;
+  if (f->partmap && (rc = check_partition_values(fb, loc, f, err)) != TD_OK) {
+    if (rc != TD_ENOMEM) fb_location_fail(fb, loc, err->message);
+    return rc;
+  }
   if (fb->watching && !f->has_sum) { /* what a rewrite in place would change */
     f->has_sum = fb_file_checksum(f, f->fsize, &f->head_sum, &f->tail_sum);
     f->sum_size = f->fsize;
   }
-  /* (Before the location is opened no later file has been counted.) */
+  /* (Before the location is opened no later file has been counted.)  A
+   * file that was pending counted no rows: it moves to the end (arrival
+   * order), so no row moves. */
   if (f->rows > 0 && loc->opened && fb_rows_after(loc, idx)) {
-    rc = td_err(err, TD_EFORMAT, "'%s' has rows now but later files of its location have rows already: rows "
-                "would move", f->path);
-    fb_location_fail(fb, loc, err->message);
+    memmove(loc->files + idx, loc->files + idx + 1, (size_t)(loc->n_files - idx - 1) * sizeof *loc->files);
+    loc->files[loc->n_files - 1] = f;
   }
   return rc;
 }
@@ -247,7 +327,52 @@ int fb_location_open(td_file_backend *fb, fb_location *loc, td_error *err) {
 
 /* ---- creation ---- */
 
+static const td_location_key *key_of(const void *item) { return ((const fb_location *)item)->key; }
+
+/* After the first walk: infers the partition types and, when one is not
+ * utf8 any more, rebuilds the location keys (nobody has seen them yet). */
+static int infer_partitions(td_file_backend *fb, td_error *err) {
+  bool changed = false;
+  int rc = fb->infer_parts ? fb_infer_partition_types(fb, &changed, err) : TD_OK;
+  if (rc || !changed) return rc;
+  td_key_index_reset(&fb->index);
+  td_key_index_init(&fb->index, key_of);
+  for (int64_t i = 0; i < fb->n_locs; i++) {
+    fb_location *l = fb->locs[i];
+    td_location_key *k;
+    if ((rc = fb_location_key(fb, l->rel, &k, err))) return rc;
+    td_location_key_release(l->key);
+    l->key = k;
+    if (td_key_index_put(&fb->index, l) != TD_OK) return td_err_nomem(err, "indexing locations");
+  }
+  return TD_OK;
+}
+
+static int set_root_plain(td_file_backend *fb, const char *path, td_error *err);
+
+/* A glob path: the root is its leading glob-free directories. */
+static int set_glob_root(td_file_backend *fb, const char *path, const char *magic, td_error *err) {
+  const char *slash = magic;
+  while (slash > path && slash[-1] != '/') slash--;
+  fb->root = slash > path ? td_strndup(path, (size_t)(slash - path - (slash - path > 1))) : td_strdup(".");
+  fb->glob = td_strdup(slash);
+  if (!fb->root || !fb->glob) return td_err_nomem(err, "creating a file backend");
+  struct stat st;
+  if (stat(fb->root, &st) != 0 || !S_ISDIR(st.st_mode))
+    return td_err(err, TD_EIO, "'%s': the directory '%s' before the pattern does not exist", path, fb->root);
+  return fb_root_parts(fb, fb->root, err);
+}
+
 static int set_root(td_file_backend *fb, const char *path, td_error *err) {
+  struct stat st;
+  const char *magic = strpbrk(path, "*?[");
+  if (magic && stat(path, &st) != 0) return set_glob_root(fb, path, magic, err);
+  int rc = set_root_plain(fb, path, err);
+  if (!rc) rc = fb_root_parts(fb, fb->root, err);
+  return rc;
+}
+
+static int set_root_plain(td_file_backend *fb, const char *path, td_error *err) {
   struct stat st;
   if (stat(path, &st) != 0)
     return td_err(err, TD_EIO, "'%s': %s (expected a directory or a data file)", path, strerror(errno));
@@ -275,6 +400,9 @@ static int set_root(td_file_backend *fb, const char *path, td_error *err) {
 static int import_options(td_file_backend *fb, const td_file_options *o, td_error *err) {
   fb->csv_delimiter = o ? o->csv_delimiter : 0;
   fb->csv_sample_rows = o ? o->csv_sample_rows : 0;
+  fb->csv_quote = o ? o->csv_quote : 0;
+  fb->infer_parts = !o || o->partition_types != TD_PARTITION_TYPES_NONE;
+  if (o && o->csv_null && !(fb->csv_null = td_strdup(o->csv_null))) return td_err_nomem(err, "copying options");
   int rc = TD_OK;
   if (o && o->schema && o->schema->release) {
     fb->has_decl = true;
@@ -294,25 +422,24 @@ static int settle_schema(td_file_backend *fb, td_error *err) {
     fb->parts_known = true;
   }
   if (!rc && fb->has_decl) {
-    rc = td_schema_copy(&fb->decl, &fb->data, err);
+    /* declared partition columns come from the directories */
+    for (int64_t i = 0; !rc && i < fb->decl.n_fields; i++)
+      if (td_schema_find(&fb->part, fb->decl.fields[i].name) < 0)
+        rc = td_schema_add(&fb->data, fb->decl.fields[i].name, fb->decl.fields[i].type, fb->decl.fields[i].tz,
+                           fb->decl.fields[i].nullable, err);
     if (!rc && !(fb->schema_source = td_strdup(DECLARED))) rc = td_err_nomem(err, "creating a file backend");
   } else if (!rc) {
     fb_location *first = fb->n_locs ? fb->locs[0] : NULL;
     if (!first || !first->n_files)
       return td_err(err, TD_EFORMAT,
                     "'%s': no data files (.parquet, .arrow, .feather, .ipc, .arrows, .stream, .csv); declare a "
-                    "schema to start from an empty tree",
+                    "schema (--schema 'name TYPE, ...') to start from an empty tree",
                     fb->name);
     rc = fb_file_open(fb, first->files[0], err);
   }
-  for (int64_t i = 0; !rc && i < fb->part.n_fields; i++)
-    if (td_schema_find(&fb->data, fb->part.fields[i].name) >= 0)
-      rc = td_err(err, TD_EFORMAT, "column '%s' is both a partition column (from the directory names under '%s') "
-                  "and a column of %s", fb->part.fields[i].name, fb->root, fb->schema_source);
   return rc;
 }
 
-static const td_location_key *key_of(const void *item) { return ((const fb_location *)item)->key; }
 
 static void backend_free(td_file_backend *fb) {
   fb_locations_free(fb);
@@ -328,6 +455,10 @@ static void backend_free(td_file_backend *fb) {
   td_schema_reset(&fb->part_decl);
   td_schema_reset(&fb->part);
   td_schema_reset(&fb->data);
+  td_schema_reset(&fb->file_schema);
+  td_free(fb->root_parts);
+  td_free(fb->glob);
+  td_free(fb->csv_null);
   td_free(fb->schema_source);
   td_free(fb->parts_source);
   td_free(fb->name);
@@ -353,10 +484,14 @@ int td_file_backend_new(const char *path, const td_file_options *opts, td_file_b
   td_schema_init(&fb->part_decl);
   td_schema_init(&fb->part);
   td_schema_init(&fb->data);
+  td_schema_init(&fb->file_schema);
   int rc = (fb->name = td_strdup(path)) ? TD_OK : td_err_nomem(err, "creating a file backend");
   if (!rc) rc = set_root(fb, path, err);
   if (!rc) rc = import_options(fb, opts, err);
+  fb->discovering = true;
   if (!rc) rc = fb_sync_tree(fb, true, err);
+  fb->discovering = false;
+  if (!rc) rc = infer_partitions(fb, err);
   if (!rc) rc = settle_schema(fb, err);
   if (rc) {
     backend_free(fb);

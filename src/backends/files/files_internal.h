@@ -33,6 +33,7 @@ typedef struct fb_file {
   fb_format fmt;
   td_file_reader *reader; /* NULL until opened */
   int64_t *colmap;        /* table data column -> reader column */
+  int64_t *partmap;       /* partition column -> reader column (-1: not in the file); NULL: none */
   bool pending;           /* watched: could not be opened yet (being written) */
   int64_t rows;           /* complete rows counted so far */
   int64_t fsize;          /* file size at the last look */
@@ -103,6 +104,12 @@ struct td_file_backend {
   char *name;        /* the table name: the path as given */
   char *root;        /* the directory (the parent directory of a single file) */
   char *single_name; /* base name of the file when the path is one data file */
+  char *root_parts;  /* name=value components of the root path itself ("" none) */
+  char *glob;        /* pattern data files' paths under the root must match, or NULL */
+  bool infer_parts;  /* partition types inferred (hive_types_autocast) */
+  bool discovering;  /* the first walk: partition types not inferred yet */
+  char csv_quote;
+  char *csv_null;
   char csv_delimiter;
   int64_t csv_sample_rows;
   bool has_decl;
@@ -110,6 +117,7 @@ struct td_file_backend {
   td_schema part_decl; /* declared partition types */
   td_schema part;      /* partition columns (fixed after discovery) */
   td_schema data;      /* data columns (fixed after discovery) */
+  td_schema file_schema; /* the first file's columns, stored partition columns included */
   char *schema_source; /* the first file's path, or "the declared schema" */
   td_unsupported_column *unsup; /* the first file's unsupported columns */
   int64_t n_unsup;
@@ -159,6 +167,13 @@ int fb_location_key(td_file_backend *fb, const char *rel, td_location_key **out,
 int fb_parse_value(const td_field *f, const char *text, td_value *out, td_error *err);
 int fb_parse_timestamp(const char *s, int64_t *ns);
 void fb_url_decode(char *s);
+/* After discovery: gives undeclared partition columns the type all their
+ * values agree on; *changed when a type is not utf8 any more. */
+int fb_infer_partition_types(td_file_backend *fb, bool *changed, td_error *err);
+/* Sets fb->root_parts from the directory path `dir`. */
+int fb_root_parts(td_file_backend *fb, const char *dir, td_error *err);
+/* True when `name` (a path relative to the root) matches the glob. */
+bool fb_glob_match(const char *pat, const char *name);
 
 /* ---- files.c ---- */
 int fb_subs_add(td_file_backend *fb, fb_subs *s, td_request r);

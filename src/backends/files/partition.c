@@ -1,8 +1,13 @@
 /*
  * backends/files/partition.c - partition values from hive-style directory
  * names: `name=value` components (URL-decoded), __HIVE_DEFAULT_PARTITION__
- * as null, utf8 unless a declared partition schema gives a type to parse
- * (integers, floats, bool, ISO-8601 timestamps).  Types are never guessed.
+ * as null.  A declared partition schema gives a column its type (integers,
+ * floats, bool, ISO-8601 timestamps); otherwise, unless inference is off,
+ * the type is inferred from all the values found by discovery the way
+ * DuckDB's hive_types_autocast does (int64 when every value is an integer
+ * without leading zeros, timestamp when every value is a date and time),
+ * else utf8.  Components of the path itself (a partition directory or a
+ * file inside a hive tree given as the path) count as partitions too.
  */
 #include <errno.h>
 #include <limits.h>
@@ -143,8 +148,10 @@ static int int_range(td_type_id t, int64_t *lo, int64_t *hi) {
 
 static int bad_value(const td_field *f, const char *text, td_error *err) {
   char t[64];
-  return td_err(err, TD_EFORMAT, "partition column '%s': '%s' is not a valid %s", f->name, text,
-                td_field_type_text(f, t, sizeof t));
+  return td_err(err, TD_EFORMAT,
+                "partition column '%s': '%s' is not a valid %s (declare its type: --partition-types '%s VARCHAR', "
+                "or --partition-types none)",
+                f->name, text, td_field_type_text(f, t, sizeof t), f->name);
 }
 
 int fb_parse_value(const td_field *f, const char *text, td_value *out, td_error *err) {
@@ -232,6 +239,8 @@ static void names_text(char *const *names, int64_t n, const td_schema *s, char *
     at += (size_t)snprintf(buf + at, size - at, "%s%s", i ? ", " : "", names ? names[i] : s->fields[i].name);
 }
 
+static int value_kind(const char *v);
+
 /* First location: fixes the partition columns (declared types or utf8). */
 static int fix_parts(td_file_backend *fb, const char *rel, const hive_parts *h, td_error *err) {
   for (int64_t i = 0; i < h->n; i++) {
@@ -241,7 +250,12 @@ static int fix_parts(td_file_backend *fb, const char *rel, const hive_parts *h, 
                       h->names[i]);
     int64_t d = td_schema_find(&fb->part_decl, h->names[i]);
     const td_field *df = d >= 0 ? &fb->part_decl.fields[d] : NULL;
-    int rc = td_schema_add(&fb->part, h->names[i], df ? df->type : TD_TYPE_UTF8, df ? df->tz : NULL, true, err);
+    td_type_id t = df ? df->type : TD_TYPE_UTF8;
+    if (!df && fb->infer_parts && !fb->discovering) { /* a first location appearing later: its own values */
+      int k = value_kind(h->values[i]);
+      t = k == 1 ? TD_TYPE_INT64 : k == 3 ? TD_TYPE_TIMESTAMP : TD_TYPE_UTF8;
+    }
+    int rc = td_schema_add(&fb->part, h->names[i], t, df ? df->tz : NULL, true, err);
     if (rc) return rc;
   }
   for (int64_t d = 0; d < fb->part_decl.n_fields; d++)
@@ -261,15 +275,31 @@ static int check_parts(td_file_backend *fb, const char *rel, const hive_parts *h
   char got[256], want[256];
   names_text(h->names, h->n, NULL, got, sizeof got);
   names_text(NULL, fb->part.n_fields, &fb->part, want, sizeof want);
+  if (!fb->parts_source)
+    return td_err(err, TD_EFORMAT,
+                  "'%s/%s': partition columns [%s], expected [%s]: a table started on an empty tree has the "
+                  "partition columns it was given (declare them with --partition-types, e.g. '%s VARCHAR')",
+                  fb->root, rel, got, want, h->n ? h->names[0] : "name");
   return td_err(err, TD_EFORMAT,
                 "'%s/%s': partition columns [%s], expected [%s] (the same names in the same order as '%s/%s')",
                 fb->root, rel, got, want, fb->root, fb->parts_source ? fb->parts_source : "");
 }
 
+/* Splits the path's own components and then `rel`. */
+static int split_all(const td_file_backend *fb, const char *rel, hive_parts *h, td_error *err) {
+  memset(h, 0, sizeof *h);
+  if (!fb->root_parts || !fb->root_parts[0]) return split_parts(rel, h, err);
+  char *all = rel[0] ? fb_join(fb->root_parts, rel) : td_strdup(fb->root_parts);
+  if (!all) return td_err_nomem(err, "parsing partition directories");
+  int rc = split_parts(all, h, err);
+  td_free(all);
+  return rc;
+}
+
 int fb_location_key(td_file_backend *fb, const char *rel, td_location_key **out, td_error *err) {
   hive_parts h;
   *out = NULL;
-  int rc = split_parts(rel, &h, err);
+  int rc = split_all(fb, rel, &h, err);
   if (!rc) rc = fb->parts_known ? check_parts(fb, rel, &h, err) : fix_parts(fb, rel, &h, err);
   td_value *vals = NULL;
   if (!rc && h.n && !(vals = td_calloc((size_t)h.n, sizeof *vals))) rc = td_err_nomem(err, "partition values");
@@ -281,4 +311,82 @@ int fb_location_key(td_file_backend *fb, const char *rel, td_location_key **out,
   td_free(vals);
   parts_reset(&h);
   return rc;
+}
+
+/* ---- type inference (hive_types_autocast) ---- */
+
+/* The inferred kind of one value: 0 utf8, 1 integer, 2 date, 3 timestamp. */
+static int value_kind(const char *v) {
+  const char *p = v + (v[0] == '-');
+  if (*p >= '0' && *p <= '9') {
+    const char *q = p;
+    while (*q >= '0' && *q <= '9') q++;
+    if (!*q) {
+      if (p[0] == '0' && p[1]) return 0; /* leading zeros keep a string */
+      errno = 0;
+      (void)strtoll(v, NULL, 10);
+      return errno ? 0 : 1;
+    }
+  }
+  int64_t ns;
+  if (fb_parse_timestamp(v, &ns) != TD_OK) return 0;
+  return strlen(v) == 10 ? 2 : 3;
+}
+
+/* The type every value of column i agrees on. */
+static td_type_id infer_column(td_file_backend *fb, int64_t i, td_error *err, int *rc) {
+  int kind = -1; /* none seen yet */
+  *rc = TD_OK;
+  for (int64_t l = 0; l < fb->n_locs && kind != 0; l++) {
+    hive_parts h;
+    if ((*rc = split_all(fb, fb->locs[l]->rel, &h, err))) {
+      parts_reset(&h);
+      return TD_TYPE_UTF8;
+    }
+    if (i < h.n && strcmp(h.values[i], HIVE_NULL) != 0) {
+      int k = value_kind(h.values[i]);
+      kind = kind < 0 || kind == k ? k : 0;
+    }
+    parts_reset(&h);
+  }
+  /* Dates stay utf8 until the engine has a date type. */
+  return kind == 1 ? TD_TYPE_INT64 : kind == 3 ? TD_TYPE_TIMESTAMP : TD_TYPE_UTF8;
+}
+
+int fb_infer_partition_types(td_file_backend *fb, bool *changed, td_error *err) {
+  *changed = false;
+  for (int64_t i = 0; i < fb->part.n_fields; i++) {
+    td_field *f = &fb->part.fields[i];
+    if (td_schema_find(&fb->part_decl, f->name) >= 0) continue;
+    int rc;
+    td_type_id t = infer_column(fb, i, err, &rc);
+    if (rc) return rc;
+    if (t != f->type) {
+      f->type = t;
+      *changed = true;
+    }
+  }
+  return TD_OK;
+}
+
+int fb_root_parts(td_file_backend *fb, const char *dir, td_error *err) {
+  /* the name=value components of `dir`, in order */
+  size_t n = strlen(dir), at = 0;
+  char *out = td_malloc(n + 1);
+  if (!out) return td_err_nomem(err, "parsing the path");
+  for (const char *p = dir; *p;) {
+    const char *slash = strchr(p, '/');
+    size_t len = slash ? (size_t)(slash - p) : strlen(p);
+    const char *eq = memchr(p, '=', len);
+    if (eq && eq != p) {
+      if (at) out[at++] = '/';
+      memcpy(out + at, p, len);
+      at += len;
+    }
+    p += len;
+    while (*p == '/') p++;
+  }
+  out[at] = '\0';
+  fb->root_parts = out;
+  return TD_OK;
 }

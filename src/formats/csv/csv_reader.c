@@ -42,6 +42,8 @@ typedef struct csv_reader {
   csv_dialect dialect;
   int64_t ncols;
   bool inferred;       /* the schema came from the sample */
+  char *null_str;      /* an unquoted field equal to it is null; NULL: none */
+  int64_t null_len;
   int64_t sample_rows; /* rows the inference looked at */
   uint64_t inode;
   int64_t header_end;
@@ -187,9 +189,14 @@ static int push_mark(csv_scan *s, td_error *err) {
   return TD_OK;
 }
 
-static void sample_record(csv_infer *inf, const csv_field *fields, int64_t n) {
+/* True when the field is the null string (unquoted). */
+static bool is_null_str(const csv_reader *r, const csv_field *f) {
+  return r->null_str && !f->quoted && f->len == r->null_len && memcmp(f->ptr, r->null_str, (size_t)f->len) == 0;
+}
+
+static void sample_record(const csv_reader *r, csv_infer *inf, const csv_field *fields, int64_t n) {
   for (int64_t c = 0; c < n; c++)
-    if (fields[c].len) csv_infer_add(&inf[c], fields[c].ptr, fields[c].len);
+    if (fields[c].len && !is_null_str(r, &fields[c])) csv_infer_add(&inf[c], fields[c].ptr, fields[c].len);
 }
 
 /* Scans records from b (positioned at s->end) to its limit.  With `inf`,
@@ -212,7 +219,7 @@ static int scan_records(csv_reader *r, csv_buf *b, csv_scan *s, csv_infer *inf, 
     }
     if (rec.nfields != r->ncols) return count_error(r, line, rec.nfields, err);
     if (s->rows % CSV_INDEX_STRIDE == 0 && (rc = push_mark(s, err))) return rc;
-    if (sampling) sample_record(inf, fields, r->ncols);
+    if (sampling) sample_record(r, inf, fields, r->ncols);
     int64_t used = rec.end - buf_cur(b);
     b->pos += used;
     s->end += used;
@@ -301,7 +308,7 @@ static int header_names(const csv_reader *r, const csv_field *f, int64_t n, char
       free_names(names, n);
       return td_err_nomem(err, "reading the CSV header");
     }
-    int64_t len = csv_unescape(&f[i], names[i]);
+    int64_t len = csv_unescape(&f[i], r->dialect.quote, names[i]);
     names[i][len] = '\0';
     if (!td_utf8_valid(names[i], len) || (int64_t)strlen(names[i]) != len) {
       free_names(names, n);
@@ -447,11 +454,13 @@ static int open_scan(csv_reader *r, open_ctx *o, const td_csv_options *opts, int
 static int check_options(const char *path, const td_csv_options *opts, td_error *err) {
   if (!path) return td_err(err, TD_EINVAL, "td_csv_open: no path");
   if (!opts) return TD_OK;
-  char d = opts->delimiter;
-  if (d == '"' || d == '\n' || d == '\r')
-    return td_err(err, TD_EINVAL, "'%s': the CSV delimiter cannot be a quote, CR or LF", path);
-  if (opts->sample_rows < 0)
-    return td_err(err, TD_EINVAL, "'%s': sample_rows must not be negative (got %lld)", path,
+  char d = opts->delimiter ? opts->delimiter : ',', q = opts->quote ? opts->quote : '"';
+  if (d == q || d == '\n' || d == '\r')
+    return td_err(err, TD_EINVAL, "'%s': the CSV delimiter cannot be the quote, CR or LF", path);
+  if (q == '\n' || q == '\r')
+    return td_err(err, TD_EINVAL, "'%s': the CSV quote cannot be CR or LF", path);
+  if (opts->sample_rows < -1)
+    return td_err(err, TD_EINVAL, "'%s': sample_rows must be -1 (all) or more (got %lld)", path,
                   (long long)opts->sample_rows);
   return TD_OK;
 }
@@ -469,12 +478,18 @@ int td_csv_open(const char *path, const td_csv_options *opts, td_file_reader **o
   r->base.io.fd = -1;
   pthread_mutex_init(&r->lock, NULL);
   pthread_mutex_init(&r->refresh_lock, NULL);
-  csv_dialect_init(&r->dialect, opts && opts->delimiter ? opts->delimiter : ',');
+  csv_dialect_init(&r->dialect, opts && opts->delimiter ? opts->delimiter : ',',
+                   opts && opts->quote ? opts->quote : '"');
   r->sample_rows = opts && opts->sample_rows ? opts->sample_rows : CSV_DEFAULT_SAMPLE;
+  if (r->sample_rows < 0) r->sample_rows = INT64_MAX; /* the whole file */
+  if (opts && opts->null_str && opts->null_str[0]) {
+    r->null_len = (int64_t)strlen(opts->null_str);
+    if (!(r->null_str = td_strdup(opts->null_str))) rc = td_err_nomem(err, "opening a CSV file");
+  }
   open_ctx o;
   memset(&o, 0, sizeof o);
   int64_t size = 0;
-  rc = td_io_open(&r->base.io, path, err);
+  if (!rc) rc = td_io_open(&r->base.io, path, err);
   if (!rc) rc = td_io_stat(&r->base.io, &size, &r->inode, err);
   if (!rc) {
     buf_init(&o.buf, &r->base.io, 0, size);
@@ -511,11 +526,13 @@ static int value_error(const col_ctx *c, int64_t line, const char *s, int64_t n,
   where(c->r, line, c->col, w, sizeof w);
   td_field_type_text(&c->r->base.schema.fields[c->col], type, sizeof type);
   int shown = n > 80 ? 80 : (int)n;
-  char hint[160] = "";
+  char hint[512] = "";
+  const char *name = c->r->base.schema.fields[c->col].name;
   if (c->r->inferred)
     snprintf(hint, sizeof hint,
-             " (the type was inferred from the first %lld rows; declare a schema to read this file)",
-             (long long)c->r->sample_rows);
+             " (the type was inferred from the first %lld rows; declare the column's type with "
+             "--schema '%s VARCHAR, ...' or read the whole sample with --csv-sample-rows all)",
+             (long long)c->r->sample_rows, name);
   return td_err(err, TD_EFORMAT, "'%s': %s: %s'%.*s%s'%s %s%s", c->r->base.io.path, w,
                 range ? "" : "cannot parse ", shown, s, n > shown ? "..." : "",
                 range ? " is out of range for" : " as", type, hint);
@@ -534,7 +551,7 @@ static int field_text(col_ctx *c, const csv_field *f, const char **s, int64_t *n
     c->scratch = p;
     c->scratch_cap = f->len;
   }
-  *n = csv_unescape(f, c->scratch);
+  *n = csv_unescape(f, c->r->dialect.quote, c->scratch);
   *s = c->scratch;
   return TD_OK;
 }
@@ -606,7 +623,8 @@ static int put_null(col_ctx *c, int64_t i, int64_t line, td_error *err) {
 /* Stores field f as row i of the column.  Empty is null, except that a
  * quoted empty string is an empty string in a utf8 column. */
 static int put_value(col_ctx *c, int64_t i, const csv_field *f, int64_t line, td_error *err) {
-  if (f->len == 0 && !(f->quoted && c->type == TD_TYPE_UTF8)) return put_null(c, i, line, err);
+  if ((f->len == 0 && !(f->quoted && c->type == TD_TYPE_UTF8)) || is_null_str(c->r, f))
+    return put_null(c, i, line, err);
   const char *s = NULL;
   int64_t n = 0;
   int rc = field_text(c, f, &s, &n, err);
@@ -764,6 +782,7 @@ static int csv_refresh(td_file_reader *base, td_error *err) {
 static void csv_close(td_file_reader *base) {
   csv_reader *r = (csv_reader *)base;
   td_free(r->index);
+  td_free(r->null_str);
   pthread_mutex_destroy(&r->lock);
   pthread_mutex_destroy(&r->refresh_lock);
   td_reader_base_release(&r->base);

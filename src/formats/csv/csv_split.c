@@ -6,11 +6,12 @@
 
 #include <string.h>
 
-void csv_dialect_init(csv_dialect *d, char delim) {
+void csv_dialect_init(csv_dialect *d, char delim, char quote) {
   memset(d, 0, sizeof *d);
   d->delim = delim;
+  d->quote = quote;
   d->special[(uint8_t)delim] = 1;
-  d->special['"'] = 1;
+  d->special[(uint8_t)quote] = 1;
   d->special['\n'] = 1;
 }
 
@@ -60,12 +61,12 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
   int64_t field = 0, lines = 0;
   for (;;) {
     csv_field f;
-    if (p < end && *p == '"') {
+    if (p < end && *p == d->quote) {
       const int64_t open_line = lines;
       const char *q = p + 1;
       bool esc = false;
       for (;;) {
-        while (q < end && *q != '"') {
+        while (q < end && *q != d->quote) {
           if (*q == '\n') lines++;
           q++;
         }
@@ -77,7 +78,7 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
           return CSV_UNTERMINATED;
         }
         if (q + 1 == end) return short_data;
-        if (q[1] != '"') break;
+        if (q[1] != d->quote) break;
         esc = true;
         q += 2;
       }
@@ -97,7 +98,7 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
       const char *q = p;
       while (q < end && !special[(uint8_t)*q]) q++;
       if (q == end) return short_data;
-      if (*q == '"') return bad(rec, field, lines, "quote inside an unquoted field");
+      if (*q == d->quote) return bad(rec, field, lines, "quote inside an unquoted field");
       f.ptr = p;
       f.len = q - p;
       f.quoted = false;
@@ -120,7 +121,7 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
   }
 }
 
-int64_t csv_unescape(const csv_field *f, char *dst) {
+int64_t csv_unescape(const csv_field *f, char quote, char *dst) {
   if (!f->escaped) {
     if (f->len) memcpy(dst, f->ptr, (size_t)f->len);
     return f->len;
@@ -128,7 +129,7 @@ int64_t csv_unescape(const csv_field *f, char *dst) {
   int64_t n = 0;
   for (int64_t i = 0; i < f->len; i++) {
     dst[n++] = f->ptr[i];
-    if (f->ptr[i] == '"' && i + 1 < f->len && f->ptr[i + 1] == '"') i++;
+    if (f->ptr[i] == quote && i + 1 < f->len && f->ptr[i + 1] == quote) i++;
   }
   return n;
 }

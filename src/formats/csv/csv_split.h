@@ -20,10 +20,11 @@
 
 typedef struct csv_dialect {
   char delim;
-  uint8_t special[256]; /* 1 for the delimiter, '"' and '\n' */
+  char quote;           /* '"' unless told otherwise */
+  uint8_t special[256]; /* 1 for the delimiter, the quote and '\n' */
 } csv_dialect;
 
-void csv_dialect_init(csv_dialect *d, char delim);
+void csv_dialect_init(csv_dialect *d, char delim, char quote);
 
 typedef struct csv_field {
   const char *ptr; /* inside the quotes for a quoted field */
@@ -62,6 +63,6 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
 
 /* Copies a quoted field's text with doubled quotes undone; returns the new
  * length (<= f->len).  dst must hold f->len bytes. */
-int64_t csv_unescape(const csv_field *f, char *dst);
+int64_t csv_unescape(const csv_field *f, char quote, char *dst);
 
 #endif

@@ -189,15 +189,16 @@ static int64_t days_from_civil(int y, int m, int d) {
   return cycle * 146097 + day_of_cycle - 719468;
 }
 
-/* Parses "Z" or "+HH:MM"/"-HH:MM" (the whole rest of the text) as seconds. */
+/* Parses "Z" or an offset "+HH:MM", "+HHMM" or "+HH" (and "-"), the whole
+ * rest of the text, as seconds (DuckDB and PostgreSQL write "+00"). */
 static bool parse_offset(const char *s, int64_t n, int64_t *secs) {
-  if (n == 1 && s[0] == 'Z') {
+  if (n == 1 && (s[0] == 'Z' || s[0] == 'z')) {
     *secs = 0;
     return true;
   }
-  int hh, mm;
-  if (n != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':') return false;
-  if (!digits_at(s + 1, 2, &hh) || !digits_at(s + 4, 2, &mm) || hh > 23 || mm > 59) return false;
+  int hh, mm = 0;
+  if ((n != 3 && n != 5 && n != 6) || (s[0] != '+' && s[0] != '-') || (n == 6 && s[3] != ':')) return false;
+  if (!digits_at(s + 1, 2, &hh) || (n > 3 && !digits_at(s + n - 2, 2, &mm)) || hh > 23 || mm > 59) return false;
   *secs = (hh * 3600 + mm * 60) * (s[0] == '-' ? -1 : 1);
   return true;
 }

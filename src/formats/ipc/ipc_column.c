@@ -399,16 +399,34 @@ static int read_strings(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64
   return rc;
 }
 
-static int load_dict(ipc_reader *r, ipc_dict *d, td_error *err) {
+/* Loads the generation of dictionary d in effect for a batch that follows
+ * `seq` dictionary messages (a file has one generation): its first message
+ * is the last replacement before the batch; its deltas, even later ones,
+ * only append. */
+static int load_dict(ipc_reader *r, ipc_dict *d, int64_t seq, td_error *err) {
   ipc_col dc;
   memset(&dc, 0, sizeof dc);
   dc.type = TD_TYPE_UTF8;
   dc.kind = d->kind;
   dc.binary = d->binary;
-  if (d->n_msgs == 0)
-    return td_err(err, TD_EFORMAT, "'%s': dictionary %lld is used but never defined", r->base.io.path,
-                  (long long)d->id);
-  while (d->n_loaded < d->n_msgs) {
+  int64_t from = -1, to = d->n_msgs;
+  for (int64_t i = 0; i < d->n_msgs; i++) {
+    if (d->msgs[i].delta) continue;
+    if (r->is_file || d->msgs[i].seq < seq) from = i;
+    else {
+      to = i;
+      break;
+    }
+  }
+  if (d->n_msgs == 0 || from < 0)
+    return td_err(err, TD_EFORMAT, "'%s': dictionary %lld is used but never defined%s", r->base.io.path,
+                  (long long)d->id, d->n_msgs ? " before this batch" : "");
+  if (from != d->loaded_from || d->n_loaded < from) { /* another generation */
+    td_array_reset(&d->values);
+    d->values.type = TD_TYPE_UTF8;
+    d->loaded_from = d->n_loaded = from;
+  }
+  while (d->n_loaded < to) {
     int rc = ipc_decode(r, &d->msgs[d->n_loaded], &dc, 0, d->msgs[d->n_loaded].rows, &d->values, err);
     if (rc) return rc;
     d->n_loaded++;
@@ -449,7 +467,7 @@ static int read_dict(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t 
   ipc_reader *r = bc->r;
   pthread_mutex_lock(&r->lock);
   ipc_dict *d = &r->dicts[c->dict];
-  rc = load_dict(r, d, err);
+  rc = load_dict(r, d, bc->m->seq, err);
   if (!rc) rc = gather_dict(bc, c, idx, n, &d->values, out, base, err);
   pthread_mutex_unlock(&r->lock);
   td_free(idx);

@@ -129,6 +129,10 @@ typedef struct ipc_col {
 typedef struct ipc_msg {
   int64_t offset, meta_len, body_len;
   int64_t rows, row_begin;
+  /* Streams: dictionary messages before this one (a batch uses the
+   * dictionaries in effect then); for a dictionary message, its number. */
+  int64_t seq;
+  bool delta; /* a dictionary message that appends (isDelta) */
 } ipc_msg;
 
 typedef struct ipc_dict {
@@ -137,7 +141,9 @@ typedef struct ipc_dict {
   bool binary;  /* of Binary values (not checked as UTF-8) */
   int64_t n_msgs;
   ipc_msg *msgs;
-  int64_t n_loaded; /* messages already decoded into values */
+  /* `values` holds messages [loaded_from, n_loaded): one generation (a
+   * dictionary and its deltas; a stream may replace it by a new one). */
+  int64_t loaded_from, n_loaded;
   td_array values;
 } ipc_dict;
 
@@ -153,6 +159,7 @@ typedef struct ipc_reader {
   int64_t n_batches, cap_batches;
   ipc_dict *dicts;
   int64_t n_dicts;
+  int64_t n_dict_msgs; /* dictionary messages indexed so far */
   pthread_mutex_t lock;
   int64_t scan_pos, file_size;
   uint64_t inode;

@@ -6,7 +6,9 @@
  * refresh of growing streams, and close.
  *
  * Big-endian data is rejected (TD_EUNSUPPORTED).  Dictionary batches are
- * indexed per dictionary id; deltas append, replacements are rejected.
+ * indexed per dictionary id; deltas append, and in a stream a dictionary
+ * may be replaced between batches (each batch uses the dictionary in effect
+ * when it appears; the file format allows no replacement).
  */
 #include <stdio.h>
 #include <sys/stat.h>
@@ -175,6 +177,7 @@ static int add_batch(ipc_reader *r, ipc_msg m, td_error *err) {
     r->cap_batches = cap;
   }
   m.row_begin = r->base.num_rows;
+  m.seq = r->n_dict_msgs;
   r->batches[r->n_batches++] = m;
   r->base.num_rows += m.rows;
   return TD_OK;
@@ -184,9 +187,9 @@ static int add_dict_msg(ipc_reader *r, ipc_msg m, const msg_head *h, td_error *e
   for (int64_t i = 0; i < r->n_dicts; i++) {
     ipc_dict *d = &r->dicts[i];
     if (d->id != h->dict_id) continue;
-    if (d->n_msgs > 0 && !h->delta)
-      return td_err(err, TD_EUNSUPPORTED, "'%s': dictionary %lld is replaced at offset %lld; "
-                    "dictionary replacement is not supported", r->base.io.path,
+    if (d->n_msgs > 0 && !h->delta && r->is_file)
+      return td_err(err, TD_EFORMAT, "'%s': dictionary %lld is replaced at offset %lld; the IPC file "
+                    "format allows deltas only (replacement is for streams)", r->base.io.path,
                     (long long)h->dict_id, (long long)m.offset);
     if (d->n_msgs == 0 && h->delta)
       return td_err(err, TD_EFORMAT, "'%s': delta for dictionary %lld at offset %lld comes before "
@@ -194,8 +197,11 @@ static int add_dict_msg(ipc_reader *r, ipc_msg m, const msg_head *h, td_error *e
     ipc_msg *ms = td_realloc(d->msgs, (size_t)(d->n_msgs + 1) * sizeof *ms);
     if (!ms) return td_err_nomem(err, "indexing dictionaries");
     d->msgs = ms;
+    m.seq = r->n_dict_msgs;
+    m.delta = h->delta;
     ms[d->n_msgs++] = m;
   }
+  r->n_dict_msgs++;
   return TD_OK; /* dictionaries of unsupported columns are ignored */
 }
 
@@ -213,7 +219,7 @@ static int read_blocks(ipc_reader *r, const ipc_vec *blocks, int64_t limit, uint
                        td_error *err) {
   for (uint32_t i = 0; i < blocks->len; i++) {
     const uint8_t *p = blocks->fb->p + blocks->pos + 24u * i;
-    ipc_msg m = {ipc_rd_i64(p), ipc_rd_i32(p + 8), ipc_rd_i64(p + 16), 0, 0};
+    ipc_msg m = {ipc_rd_i64(p), ipc_rd_i32(p + 8), ipc_rd_i64(p + 16), 0, 0, 0, false};
     if (m.offset < 8 || m.meta_len < 8 || m.body_len < 0 || m.offset > limit ||
         m.meta_len > limit - m.offset || m.body_len > limit - m.offset - m.meta_len)
       return td_err(err, TD_EFORMAT, "'%s': footer block %u (offset %lld, metadata %lld, body %lld) "
@@ -308,7 +314,7 @@ static int read_prefix(ipc_reader *r, int64_t pos, int64_t size, ipc_msg *m, int
 static int scan_stream(ipc_reader *r, int64_t size, td_error *err) {
   while (!r->ended) {
     int64_t pos = r->scan_pos;
-    ipc_msg m = {0, 0, -1, 0, 0}; /* body length from the header */
+    ipc_msg m = {0, 0, -1, 0, 0, 0, false}; /* body length from the header */
     int state;
     msg_head h;
     int rc = read_prefix(r, pos, size, &m, &state, err);

@@ -196,7 +196,7 @@ static void row_group_field(tc_reader *r, int16_t id, int type, void *ctx) {
   int et;
   int64_t n = tc_list_min(r, type, &et, MIN_COLUMN_CHUNK_BYTES);
   if (!tc_ok(r)) return;
-  if (et != TC_STRUCT) {
+  if (n && et != TC_STRUCT) {
     tc_fail(r, "row group columns are not structs");
     return;
   }
@@ -270,7 +270,7 @@ static void read_row_groups(tc_reader *r, int type, meta_ctx *c) {
   int et;
   int64_t n = tc_list_min(r, type, &et, MIN_ROW_GROUP_BYTES);
   if (!tc_ok(r)) return;
-  if (et != TC_STRUCT) {
+  if (n && et != TC_STRUCT) {
     tc_fail(r, "row groups are not structs");
     return;
   }

@@ -120,8 +120,7 @@ static void test_live(void **state) {
   fu_rmtree(root);
 }
 
-/* Files that sort before existing ones, or that are removed or replaced,
- * fail their location's size subscription with a message naming them. */
+/* Files that are removed or replaced fail their location's size subscription with a message naming them. */
 static void check_failure(const char *what) {
   char root[64];
   fu_tmpdir(root);
@@ -137,10 +136,7 @@ static void check_failure(const char *what) {
   char path[128];
   snprintf(path, sizeof path, "%s/P=a/m.arrows", root);
   const char *expect = NULL;
-  if (strcmp(what, "before") == 0) {
-    fu_write_stream(root, "P=a/a.arrows", TD_TYPE_INT64, 0, 3);
-    expect = "sorts before 'm.arrows'";
-  } else if (strcmp(what, "removed") == 0) {
+  if (strcmp(what, "removed") == 0) {
     assert_int_equal(unlink(path), 0);
     expect = "m.arrows' was removed";
   } else {
@@ -164,9 +160,94 @@ static void check_failure(const char *what) {
 
 static void test_live_failures(void **state) {
   (void)state;
-  check_failure("before");
   check_failure("removed");
   check_failure("replaced");
+}
+
+/* A live location reads its files in arrival order: a new file whose name
+ * sorts first appends its rows (UUID names, as DuckDB's APPEND writes);
+ * files being written (tmp_*, *.tmp, hidden, _*) are not read until renamed. */
+static void test_arrival_order(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "P=a");
+  fu_write_stream(root, "P=a/m.arrows", TD_TYPE_INT64, 100, 10);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 0);
+  td_table_options o = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, &o, &t, &err), &err);
+  fu_write_stream(root, "P=a/a.arrows", TD_TYPE_INT64, 0, 3);
+  assert_int_equal(fu_wait_size(svc, t, 13), 13);
+  int64_t sum, n;
+  fu_sum(t, 1, 0, 10, &sum, &n); /* x (after the partition column) */
+  assert_int_equal(sum, 1045);   /* the old rows stay first */
+  fu_sum(t, 1, 10, 13, &sum, &n);
+  assert_int_equal(sum, 3);
+  /* files being written are ignored */
+  fu_write_stream(root, "P=a/tmp_b.arrows", TD_TYPE_INT64, 0, 5);
+  fu_write_stream(root, "P=a/.c.arrows", TD_TYPE_INT64, 0, 5);
+  fu_write_stream(root, "P=a/_d.arrows", TD_TYPE_INT64, 0, 5);
+  fu_write_stream(root, "P=a/e.arrows.tmp", TD_TYPE_INT64, 0, 5);
+  fu_write_stream(root, "P=a/f_x.tmp", TD_TYPE_INT64, 0, 5);
+  fu_write_text(root, "P=a/_SUCCESS", "", false);
+  for (int i = 0; i < 10; i++) {
+    TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
+    usleep(20000);
+  }
+  assert_int_equal(td_table_size(t), 13);
+  char a[128], b[128];
+  snprintf(a, sizeof a, "%s/P=a/tmp_b.arrows", root);
+  snprintf(b, sizeof b, "%s/P=a/0-b.arrows", root);
+  assert_int_equal(rename(a, b), 0);
+  assert_int_equal(fu_wait_size(svc, t, 18), 18);
+  assert_int_equal(td_table_status(t, NULL), TD_OK);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
+/* An empty directory with a declared schema: locations appear later; the
+ * partition columns are fixed with the schema (none declared: a partition
+ * directory fails, naming the option). */
+static void test_empty_start(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  struct ArrowSchema ds;
+  const char *names[] = {"x", "s"};
+  td_type_id types[] = {TD_TYPE_INT64, TD_TYPE_UTF8};
+  td_error err;
+  TD_ASSERT_OK(td_schema_make(2, names, types, NULL, &ds, &err), &err);
+  td_file_options fo;
+  td_file_options_init(&fo);
+  fo.schema = &ds;
+  td_file_backend *fb;
+  TD_ASSERT_OK(td_file_backend_new(root, &fo, &fb, &err), &err);
+  ds.release(&ds);
+  td_service *svc = fu_service(fb, 0);
+  td_table_options o = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, &o, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 0);
+  fu_write_stream(root, "x.arrows", TD_TYPE_INT64, 0, 4);
+  assert_int_equal(fu_wait_size(svc, t, 4), 4);
+  fu_mkdirs(root, "D=7");
+  fu_write_stream(root, "D=7/x.arrows", TD_TYPE_INT64, 0, 4);
+  for (int i = 0; i < 250 && td_table_status(t, NULL) == TD_OK; i++) {
+    TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
+    usleep(20000);
+  }
+  assert_int_not_equal(td_table_status(t, &err), TD_OK);
+  TD_ASSERT_CONTAINS(err.message, "--partition-types");
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
 }
 
 /* The watcher stops with the last subscription and starts again. */
@@ -252,6 +333,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_live),
       cmocka_unit_test(test_live_failures),
+      cmocka_unit_test(test_arrival_order),
+      cmocka_unit_test(test_empty_start),
       cmocka_unit_test(test_watch_restart),
       cmocka_unit_test(test_empty_tree),
   };

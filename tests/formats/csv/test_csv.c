@@ -544,7 +544,7 @@ static void test_inferred_mismatch(void **state) {
   (void)state;
   td_csv_options o = {.sample_rows = 2};
   read_fails("n\n1\n2\n3.5\n", &o, 0,
-             "line 4, column 1 ('n'): cannot parse '3.5' as int64 (the type was inferred from the first 2 rows; declare a schema");
+             "line 4, column 1 ('n'): cannot parse '3.5' as int64 (the type was inferred from the first 2 rows; declare the column's type with --schema 'n VARCHAR");
 }
 
 static void test_delimiter_and_bom(void **state) {
@@ -848,6 +848,64 @@ static void test_concurrent_reads(void **state) {
   unlink(path);
 }
 
+/* Issue 10, item 6: offsets as DuckDB and PostgreSQL write them, quoted
+ * headers, the quote and delimiter options, a whole-file sample, a null
+ * string; each with its error path. */
+static void test_dialect_options(void **state) {
+  (void)state;
+  /* offsets +00, +05:30, -0800 */
+  td_file_reader *r = open_text_ok("\"t s\",\"a,b\"\n2024-01-01 10:00:00+00,1\n"
+                                   "2024-01-01 10:00:00+05:30,2\n2024-01-01T10:00:00-0800,3\n", NULL);
+  assert_type(r, 0, TD_TYPE_TIMESTAMP, "UTC");
+  assert_string_equal(r->schema.fields[0].name, "t s");
+  assert_string_equal(r->schema.fields[1].name, "a,b");
+  col c;
+  read_col(r, 0, 0, 3, &c);
+  int64_t base = 1704103200LL * 1000000000LL; /* 2024-01-01T10:00:00Z */
+  assert_int_equal(td_colview_int(&c.v, 0), base);
+  assert_int_equal(td_colview_int(&c.v, 1), base - (5 * 3600 + 1800) * 1000000000LL);
+  assert_int_equal(td_colview_int(&c.v, 2), base + 8 * 3600 * 1000000000LL);
+  col_free(&c);
+  td_reader_close(r);
+  /* a bad offset stays text */
+  r = open_text_ok("t\n2024-01-01 10:00:00+5\n", NULL);
+  assert_type(r, 0, TD_TYPE_UTF8, NULL);
+  td_reader_close(r);
+  /* delimiter and quote */
+  td_csv_options o = {NULL, ';', 0, '\'', NULL};
+  r = open_text_ok("a;b\n'x;y';2\n'it''s';3\n", &o);
+  assert_int_equal(r->num_rows, 2);
+  read_col(r, 0, 0, 2, &c);
+  assert_str(&c.v, 0, "x;y");
+  assert_str(&c.v, 1, "it's");
+  col_free(&c);
+  td_reader_close(r);
+  o.quote = ';';
+  open_fails("a;b\n", &o, TD_EINVAL, "cannot be the quote");
+  /* the null string */
+  td_csv_options on = {NULL, 0, 0, 0, "NULL"};
+  r = open_text_ok("n,s\n1,a\nNULL,NULL\n3,\"NULL\"\n", &on);
+  assert_type(r, 0, TD_TYPE_INT64, NULL);
+  read_col(r, 0, 0, 3, &c);
+  assert_false(td_colview_valid(&c.v, 1));
+  assert_int_equal(td_colview_int(&c.v, 2), 3);
+  col_free(&c);
+  read_col(r, 1, 0, 3, &c);
+  assert_false(td_colview_valid(&c.v, 1));
+  assert_str(&c.v, 2, "NULL"); /* quoted: a string */
+  col_free(&c);
+  td_reader_close(r);
+  /* without the option NULL is text, and the hint names the options */
+  read_fails("n\n1\nNULL\n", &(td_csv_options){NULL, 0, 1, 0, NULL}, 0, "--schema 'n VARCHAR");
+  /* the whole file as the sample */
+  td_csv_options oa = {NULL, 0, -1, 0, NULL};
+  r = open_text_ok("n\n1\n2\n3\n4.5\n", &oa);
+  assert_type(r, 0, TD_TYPE_FLOAT64, NULL);
+  td_reader_close(r);
+  oa.sample_rows = -2;
+  open_fails("n\n1\n", &oa, TD_EINVAL, "sample_rows must be -1");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_aggregate_inferred),  cmocka_unit_test(test_aggregate_dates),
@@ -861,6 +919,7 @@ int main(void) {
       cmocka_unit_test(test_truncate_and_replace), cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_laziness),            cmocka_unit_test(test_alloc_failures),
       cmocka_unit_test(test_concurrent_reads),
+      cmocka_unit_test(test_dialect_options),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   unlink(tmp_path("case.csv"));

@@ -494,12 +494,39 @@ static void test_threads(void **state) {
   td_reader_close(r);
 }
 
+/* 0-row files from every writer (no row group at all from hyparquet-writer,
+ * Polars and DuckDB, which also writes an empty list with element type 0)
+ * and a 1-row file from hyparquet-writer. */
+static void test_writer_row_counts(void **state) {
+  (void)state;
+  static const char *const files[] = {"zero_rows_hyparquet", "zero_rows_polars", "zero_rows_duckdb",
+                                      "zero_rows_pyarrow", "one_row_hyparquet"};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "parquet/writers/%s.parquet", files[i]);
+    td_file_reader *r;
+    td_error err;
+    TD_ASSERT_OK(td_parquet_open(td_test_testdata(rel), &r, &err), &err);
+    int64_t want = strncmp(files[i], "one", 3) == 0 ? 1 : 0;
+    assert_int_equal(r->num_rows, want);
+    assert_string_equal(r->schema.fields[0].name, "i");
+    assert_int_equal(r->schema.fields[0].type, TD_TYPE_INT64);
+    struct ArrowArray a;
+    TD_ASSERT_OK(td_reader_read(r, 0, 0, want, &a, &err), &err);
+    assert_int_equal(a.length, want);
+    if (want) assert_int_equal(((const int64_t *)a.buffers[1])[a.offset], 7);
+    a.release(&a);
+    td_reader_close(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conformance),      cmocka_unit_test(test_ticks),
       cmocka_unit_test(test_malformed),        cmocka_unit_test(test_large_string_map),
       cmocka_unit_test(test_laziness),         cmocka_unit_test(test_alloc_failures),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_writer_row_counts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
