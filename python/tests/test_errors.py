@@ -193,6 +193,11 @@ def test_subscription_failure_fails_the_table():
     with pytest.raises(td.TableDataError, match="feed lost"):
         t.wait_for(version=100, timeout=10)
     assert t.is_failed
+    # The table is failed before its listeners are called (on the update
+    # thread), so the listener may hear it just after wait_for returns.
+    deadline = time.monotonic() + 10
+    while not errors and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert errors and "feed lost" in str(errors[0])
 
 
