@@ -36,10 +36,10 @@ def reader(stream):
 
 
 def last_values():
-    """The last data line of the follow output, as (n, sx)."""
+    """The last record of the follow output (csv: op,version,n,sx), as (n, sx)."""
     for line in reversed(lines):
-        if line and not line.startswith("--") and line[0].isdigit():
-            n, sx = line.split(",")
+        if line.startswith(("add,", "update,")):
+            _op, _version, n, sx = line.split(",")
             return int(n), int(sx or 0)
     return None
 
