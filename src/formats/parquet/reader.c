@@ -46,9 +46,15 @@ static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_val
     case TD_TYPE_INT8: out->v.i = v.i8; break;
     case TD_TYPE_INT16: out->v.i = v.i16; break;
     case TD_TYPE_UINT16: out->v.i = v.u16; break;
-    case TD_TYPE_INT32: out->v.i = v.i32; break;
+    case TD_TYPE_INT32:
+    case TD_TYPE_DATE32:
+    case TD_TYPE_TIME32_MS: out->v.i = v.i32; break;
     case TD_TYPE_INT64:
-    case TD_TYPE_TIMESTAMP: out->v.i = v.i64; break;
+    case TD_TYPE_TIMESTAMP:
+    case TD_TYPE_TIMESTAMP_MS:
+    case TD_TYPE_TIMESTAMP_US:
+    case TD_TYPE_TIME64_US:
+    case TD_TYPE_TIME64_NS: out->v.i = v.i64; break;
     case TD_TYPE_FLOAT32: out->v.f = v.f32; return !isnan(out->v.f);
     case TD_TYPE_FLOAT64: out->v.f = v.f64; return !isnan(out->v.f);
     default: return false;
