@@ -2,7 +2,7 @@
  * tabledata/types.h - the column types tabledata carries, and typed scalars.
  *
  * Types map one to one onto Arrow formats: bool "b", int8 "c", int16 "s",
- * int32 "i", int64 "l", uint16 "S", float32 "f", float64 "g", utf8 "u",
+ * int32 "i", int64 "l", uint8 "C", uint16 "S", uint32 "I", float32 "f", float64 "g", utf8 "u",
  * timestamp "tsn:<tz>" (nanoseconds, optional time zone), and the temporal
  * types date32 "tdD", date64 "tdm", timestamp in s/ms/us "tss:", "tsm:",
  * "tsu:" and time of day "tts", "ttm", "ttu", "ttn".  Each keeps its unit:
@@ -43,7 +43,9 @@ typedef enum td_type_id {
   TD_TYPE_TIME32_S,     /* int32 seconds since midnight ("tts") */
   TD_TYPE_TIME32_MS,    /* int32 milliseconds since midnight ("ttm") */
   TD_TYPE_TIME64_US,    /* int64 microseconds since midnight ("ttu") */
-  TD_TYPE_TIME64_NS     /* int64 nanoseconds since midnight ("ttn") */
+  TD_TYPE_TIME64_NS,    /* int64 nanoseconds since midnight ("ttn") */
+  TD_TYPE_UINT8,        /* "C" */
+  TD_TYPE_UINT32        /* "I" */
 } td_type_id;
 
 /* The lower-case name of a type ("int64", "timestamp", ...).  Static. */

@@ -125,6 +125,8 @@ int td_array_append_int(td_array *a, int64_t v, td_error *err) {
     case TD_TYPE_INT8: ((int8_t *)a->values)[i] = (int8_t)v; break;
     case TD_TYPE_INT16: ((int16_t *)a->values)[i] = (int16_t)v; break;
     case TD_TYPE_UINT16: ((uint16_t *)a->values)[i] = (uint16_t)v; break;
+    case TD_TYPE_UINT8: ((uint8_t *)a->values)[i] = (uint8_t)v; break;
+    case TD_TYPE_UINT32: ((uint32_t *)a->values)[i] = (uint32_t)v; break;
     case TD_TYPE_INT32:
     case TD_TYPE_DATE32:
     case TD_TYPE_TIME32_S:
@@ -579,7 +581,8 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
       for (int64_t k = 0; k < n; k++)
         td_bit_put(a->values, dst + k, td_bit_get(src->values, so + TD_GATHER_IDX(k)));
       break;
-    case TD_TYPE_INT8: {
+    case TD_TYPE_INT8:
+    case TD_TYPE_UINT8: {
       const int8_t *v = (const int8_t *)src->values + so;
       int8_t *o = (int8_t *)a->values + dst;
       for (int64_t k = 0; k < n; k++) o[k] = v[TD_GATHER_IDX(k)];
@@ -593,6 +596,7 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
       break;
     }
     case TD_TYPE_INT32:
+    case TD_TYPE_UINT32:
     case TD_TYPE_FLOAT32:
     case TD_TYPE_DATE32:
     case TD_TYPE_TIME32_S:

@@ -96,6 +96,8 @@ static inline int64_t td_colview_int(const td_colview *v, int64_t i) {
     case TD_TYPE_INT8: return ((const int8_t *)v->values)[j];
     case TD_TYPE_INT16: return ((const int16_t *)v->values)[j];
     case TD_TYPE_UINT16: return ((const uint16_t *)v->values)[j];
+    case TD_TYPE_UINT8: return ((const uint8_t *)v->values)[j];
+    case TD_TYPE_UINT32: return ((const uint32_t *)v->values)[j];
     case TD_TYPE_INT32:
     case TD_TYPE_DATE32:
     case TD_TYPE_TIME32_S:

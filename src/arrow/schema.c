@@ -31,6 +31,8 @@ const char *td_type_name(td_type_id type) {
     case TD_TYPE_TIME32_MS: return "time32_ms";
     case TD_TYPE_TIME64_US: return "time64_us";
     case TD_TYPE_TIME64_NS: return "time64_ns";
+    case TD_TYPE_UINT8: return "uint8";
+    case TD_TYPE_UINT32: return "uint32";
   }
   return "unknown";
 }
@@ -57,16 +59,20 @@ const char *td_type_format(td_type_id type) {
     case TD_TYPE_TIME32_MS: return "ttm";
     case TD_TYPE_TIME64_US: return "ttu";
     case TD_TYPE_TIME64_NS: return "ttn";
+    case TD_TYPE_UINT8: return "C";
+    case TD_TYPE_UINT32: return "I";
   }
   return "?";
 }
 
 int td_type_width(td_type_id type) {
   switch (type) {
-    case TD_TYPE_INT8: return 1;
+    case TD_TYPE_INT8:
+    case TD_TYPE_UINT8: return 1;
     case TD_TYPE_INT16:
     case TD_TYPE_UINT16: return 2;
     case TD_TYPE_INT32:
+    case TD_TYPE_UINT32:
     case TD_TYPE_FLOAT32:
     case TD_TYPE_DATE32:
     case TD_TYPE_TIME32_S:
@@ -109,7 +115,7 @@ int64_t td_type_unit_ns(td_type_id t) {
 
 bool td_type_is_integer(td_type_id t) {
   return t == TD_TYPE_INT8 || t == TD_TYPE_INT16 || t == TD_TYPE_INT32 ||
-         t == TD_TYPE_INT64 || t == TD_TYPE_UINT16;
+         t == TD_TYPE_INT64 || t == TD_TYPE_UINT16 || t == TD_TYPE_UINT8 || t == TD_TYPE_UINT32;
 }
 
 bool td_type_is_float(td_type_id t) { return t == TD_TYPE_FLOAT32 || t == TD_TYPE_FLOAT64; }
@@ -126,6 +132,8 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
       case 'i': *type = TD_TYPE_INT32; return TD_OK;
       case 'l': *type = TD_TYPE_INT64; return TD_OK;
       case 'S': *type = TD_TYPE_UINT16; return TD_OK;
+      case 'C': *type = TD_TYPE_UINT8; return TD_OK;
+      case 'I': *type = TD_TYPE_UINT32; return TD_OK;
       case 'f': *type = TD_TYPE_FLOAT32; return TD_OK;
       case 'g': *type = TD_TYPE_FLOAT64; return TD_OK;
       case 'u': *type = TD_TYPE_UTF8; return TD_OK;
@@ -147,7 +155,7 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
   }
   return td_err(err, TD_EUNSUPPORTED,
                 "unsupported Arrow type '%s' (supported: bool, int8, int16, int32, "
-                "int64, uint16, float32, float64, utf8, date32, date64, timestamp[s|ms|us|ns], "
+                "int64, uint8, uint16, uint32, float32, float64, utf8, date32, date64, timestamp[s|ms|us|ns], "
                 "time32[s|ms], time64[us|ns])",
                 format);
 }

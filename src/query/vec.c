@@ -82,6 +82,8 @@ static int load_i64(const td_colview *c, int64_t n, td_vec *v, td_error *err) {
     case TD_TYPE_INT8: CONVERT_LOOP(int8_t, int64_t); break;
     case TD_TYPE_INT16: CONVERT_LOOP(int16_t, int64_t); break;
     case TD_TYPE_UINT16: CONVERT_LOOP(uint16_t, int64_t); break;
+    case TD_TYPE_UINT8: CONVERT_LOOP(uint8_t, int64_t); break;
+    case TD_TYPE_UINT32: CONVERT_LOOP(uint32_t, int64_t); break;
     case TD_TYPE_INT32:
     case TD_TYPE_DATE32:
     case TD_TYPE_TIME32_S:

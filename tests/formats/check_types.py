@@ -1,4 +1,4 @@
-"""Date, time and timestamp columns of every unit in Parquet and Arrow IPC
+"""Date, time and timestamp columns (and uint8/uint32) of every unit in Parquet and Arrow IPC
 files written by pyarrow (nulls, 0001-01-01 and 9999-12-31, 0-row and 1-row
 files) read by tabledata: the result of `tabledata query --format arrow`
 must equal, typed and value for value, what pyarrow reads from the same
@@ -35,6 +35,8 @@ def table(rows):
     secs = lambda t: None if t is None else t.hour * 3600 + t.minute * 60 + t.second
     return pa.table({
         "i": pa.array(range(rows), pa.int64()),
+        "u8": pa.array([0, 255, None, 7, 1][:rows], pa.uint8()),
+        "u32": pa.array([0, 2**32 - 1, None, 5, 1][:rows], pa.uint32()),
         "d32": pa.array(dates, pa.date32()),
         "d64": pa.array(dates, pa.date64()),
         "ts_s": pa.array([None if s is None else s.replace(microsecond=0) for s in stamps], pa.timestamp("s")),
@@ -100,7 +102,9 @@ with tempfile.TemporaryDirectory() as tmp:
                 "SELECT i FROM {src} WHERE d32 >= '1970-01-01' ORDER BY i",
                 "SELECT i FROM {src} WHERE ts_us > '2024-02-29T12:30:01.4999995' ORDER BY i",
                 "SELECT i FROM {src} WHERE d32 = '9999-12-31' OR d32 = '0001-01-01' ORDER BY i",
-                "SELECT i FROM {src} WHERE t64us < '12:34:56.123457' ORDER BY i"):
+                "SELECT i FROM {src} WHERE t64us < '12:34:56.123457' ORDER BY i",
+                "SELECT sum(u8), max(u8), sum(u32), max(u32), min(u32) FROM {src}",
+                "SELECT i FROM {src} WHERE u32 > 4294967294 OR u8 = 255 ORDER BY u32 DESC"):
         got = ours(path, sql)
         theirs = duckdb.sql(sql.format(src=f"read_parquet('{path}')").replace(
             "'2024-02-29T12:30:01.4999995'", "TIMESTAMP '2024-02-29 12:30:01.4999995'").replace(

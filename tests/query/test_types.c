@@ -3,7 +3,8 @@
  * in s/ms/us/ns, time64) end to end through the memory backend: the schema
  * contract, filters against ISO-8601 literals (exact, also when the literal
  * is finer than the unit), min/max/count, GROUP BY, ORDER BY, printing, and
- * the errors (cross-unit comparisons, sums, unsupported Arrow formats).
+ * the errors (cross-unit comparisons, sums, unsupported Arrow formats);
+ * uint8 and uint32 columns (full range) through the same paths.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,11 +264,50 @@ static void test_errors(void **state) {
   env_close(&e);
 }
 
+static void test_unsigned(void **state) {
+  (void)state;
+  env e;
+  td_error err;
+  TD_ASSERT_OK(td_memory_backend_new(&e.mb, &err), &err);
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e.mb), NULL, &e.svc, &err), &err);
+  static const char *const names[2] = {"u8", "u32"};
+  static const td_type_id types[2] = {TD_TYPE_UINT8, TD_TYPE_UINT32};
+  struct ArrowSchema ds;
+  TD_ASSERT_OK(td_schema_make(2, names, types, NULL, &ds, &err), &err);
+  assert_string_equal(ds.children[0]->format, "C");
+  assert_string_equal(ds.children[1]->format, "I");
+  TD_ASSERT_OK(td_memory_backend_add_table(e.mb, "t", &ds, NULL, &err), &err);
+  ds.release(&ds);
+  static const int64_t vals[2][4] = {{255, 0, 7, 0}, {4294967295LL, 0, 5, 0}};
+  struct ArrowArray cols[2], batch;
+  for (int c = 0; c < 2; c++) {
+    td_builder *b;
+    TD_ASSERT_OK(td_builder_new(types[c], &b, &err), &err);
+    for (int r = 0; r < 4; r++) {
+      if (r == 3) TD_ASSERT_OK(td_builder_append_null(b, &err), &err);
+      else TD_ASSERT_OK(td_builder_append_int(b, vals[c][r], &err), &err);
+    }
+    TD_ASSERT_OK(td_builder_finish(b, &cols[c], &err), &err);
+    td_builder_free(b);
+  }
+  TD_ASSERT_OK(td_batch_make(2, cols, &batch, &err), &err);
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_new("a", 0, NULL, NULL, &k, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_location(e.mb, "t", k, &batch, &err), &err);
+  td_location_key_release(k);
+  expect_rows(&e, "SELECT u8, u32 FROM t ORDER BY u32 DESC", "255|4294967295|;7|5|;0|0|;null|null|;");
+  expect_rows(&e, "SELECT sum(u8), max(u8), sum(u32), min(u32), max(u32) FROM t", "262|255|4294967300|0|4294967295|;");
+  expect_rows(&e, "SELECT u32 FROM t WHERE u32 >= 4294967295", "4294967295|;");
+  expect_rows(&e, "SELECT u8 + 1 FROM t WHERE u8 = 255", "256|;");
+  expect_rows(&e, "SELECT u8, count(*) FROM t GROUP BY u8 ORDER BY u8", "0|1|;7|1|;255|1|;null|1|;");
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schema_contract), cmocka_unit_test(test_printing_exact),
       cmocka_unit_test(test_filters),         cmocka_unit_test(test_aggregates_and_order),
-      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_errors),          cmocka_unit_test(test_unsigned),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

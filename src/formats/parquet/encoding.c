@@ -220,9 +220,8 @@ int64_t pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
   } while (0)
     case PQ_CV_I32_I8: PQ_CONV_LOOP(int32_t, int8_t, x); break;
     case PQ_CV_I32_I16: PQ_CONV_LOOP(int32_t, int16_t, x); break;
-    case PQ_CV_U8_I16: PQ_CONV_LOOP(uint32_t, int16_t, x & 0xff); break;
+    case PQ_CV_U8: PQ_CONV_LOOP(uint32_t, uint8_t, x & 0xff); break;
     case PQ_CV_U16: PQ_CONV_LOOP(uint32_t, uint16_t, x & 0xffff); break;
-    case PQ_CV_U32_I64: PQ_CONV_LOOP(uint32_t, int64_t, x); break;
     case PQ_CV_F16: PQ_CONV_LOOP(uint16_t, float, half_to_float(x)); break;
 #undef PQ_CONV_LOOP
     case PQ_CV_INT96: {

@@ -90,9 +90,9 @@ static bool map_int32(const pq_schema_elem *e, pq_colinfo *ci, char *why, size_t
   if (s && bits == 8) return set(ci, PQ_CV_I32_I8, TD_TYPE_INT8);
   if (s && bits == 16) return set(ci, PQ_CV_I32_I16, TD_TYPE_INT16);
   if (s && bits == 32) return set(ci, PQ_CV_COPY4, TD_TYPE_INT32);
-  if (!s && bits == 8) return set(ci, PQ_CV_U8_I16, TD_TYPE_INT16);
+  if (!s && bits == 8) return set(ci, PQ_CV_U8, TD_TYPE_UINT8);
   if (!s && bits == 16) return set(ci, PQ_CV_U16, TD_TYPE_UINT16);
-  if (!s && bits == 32) return set(ci, PQ_CV_U32_I64, TD_TYPE_INT64);
+  if (!s && bits == 32) return set(ci, PQ_CV_COPY4, TD_TYPE_UINT32);
   return fail(why, n, "INT(%d, %s) on int32 is not supported", bits, s ? "signed" : "unsigned");
 }
 
