@@ -6,6 +6,12 @@ build=${1:-build/release}
 "$build/bench/bench_refresh" "${TD_BENCH_APPENDS:-10000}" "${TD_BENCH_SECONDS:-3}"
 "$build/bench/bench_query" "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-3}"
 "$build/bench/bench_files" "${TD_BENCH_FILES:-16000}" "${TD_BENCH_RECORD_MIB:-128}"
+# shellcheck disable=SC2086
+"$build/bench/bench_scale" ${TD_BENCH_SCALE:-100000 1000000}
+# The PostgreSQL backend (a throwaway server; skipped without PostgreSQL).
+if [ -x "$build/bench/bench_postgres" ]; then
+  "$build/bench/bench_postgres" "${TD_BENCH_PG_ROWS:-1000000}" "${TD_BENCH_PG_COMMITS:-200}"
+fi
 "$build/bench/bench_types" "${TD_BENCH_TYPE_ROWS:-4000000}" "${TD_BENCH_REPEATS:-5}"
 # tabledata against DuckDB (npm @duckdb/node-api) on the same files.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
@@ -21,7 +27,22 @@ fi
 # The Python package: a backend written in Python against the same data in the
 # C memory backend (python/run-tests.sh makes the venv and installs the package).
 if TD_PY_INSTALL_ONLY=1 ./python/run-tests.sh "$build" >/dev/null; then
-  "${TD_VENV:-build/venv}/bin/python" bench/bench_python.py "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-3}"
+  "${TD_VENV:-.venv}/bin/python" bench/bench_python.py "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-3}"
 else
   echo "bench: the Python package could not be built (python3 -m venv, PyPI); skipped"
+fi
+# Against Deephaven's own table data service (pip install deephaven-server, Java 11+), in its
+# own venv; TD_BENCH_DEEPHAVEN=0 skips it.
+if [ "${TD_BENCH_DEEPHAVEN:-1}" != 0 ] && command -v java >/dev/null 2>&1 && [ -x "${TD_VENV:-.venv}/bin/python" ]; then
+  dh=build/venv-dh
+  [ -x "$dh/bin/python" ] || python3 -m venv "$dh"
+  if "$dh/bin/python" -c "import deephaven_server" 2>/dev/null || "$dh/bin/pip" install -q deephaven-server numpy pyarrow; then
+    TABLEDATA_BUILD_DIR=$(cd "$build" && pwd) "$dh/bin/pip" install -q --no-deps ./python >/dev/null 2>&1 || true
+    "$dh/bin/python" bench/bench_deephaven.py "${TD_BENCH_DH_ROWS:-10000000}" "${TD_BENCH_DH_LOCATIONS:-100}" \
+      || echo "bench: the Deephaven comparison failed (see above)"
+  else
+    echo "bench: deephaven-server could not be installed; Deephaven comparison skipped"
+  fi
+else
+  echo "bench: Java 11+ and the Python venv are needed for the Deephaven comparison; skipped"
 fi

@@ -23,6 +23,9 @@ int td_cmd_gen_sample(int argc, char **argv); /* cli/gen_sample.c */
 /* A service and table key for a data file or directory (cli/paths.c). */
 int td_cli_open_path(const char *path, const td_service_options *opts, td_service **svc, td_table_key **key,
                      td_error *err);
+/* True for a PostgreSQL FROM source: a postgresql:// or postgres:// URI, or
+ * the text of a postgres(...) call (cli/paths.c; td_cli_open_path opens it). */
+bool td_cli_is_postgres(const char *source);
 /* The live demo (cli/live.c). */
 int td_demo_live(double duration, int64_t period_ms, double rate);
 

@@ -8,7 +8,8 @@
  * and then adds a location.  A listener prints each cycle: rows added per
  * location, the new size, new locations, and the newest row of each of the
  * last three row ranges the cycle added.  Runs until interrupted or for
- * --duration seconds.
+ * --duration seconds.  On a terminal, the table is shown instead as a live
+ * grid, newest ticks first (cli/tui.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "grid.h"
 #include "sample.h"
 #include "ticker.h"
+#include "tui.h"
 
 /* Prints the last rows of up to three of the ranges a cycle added. */
 static void print_newest(td_table *t, const td_table_update *u) {
@@ -77,18 +79,28 @@ int td_demo_live(double duration, int64_t period_ms, double rate) {
   if (rc == TD_OK) rc = td_table_key_new(TD_SAMPLE_TABLE, &key, &err);
   td_table_options to = {NULL, NULL, true};
   if (rc == TD_OK) rc = td_make_table(svc, key, &to, &t, &err);
-  if (rc == TD_OK) {
+  bool tui = td_tui_available();
+  if (rc == TD_OK && !tui) {
     printf("refreshing table '%s' (update period %lld ms%s): %lld rows\n\n", TD_SAMPLE_TABLE, (long long)period_ms,
            period_ms == 0 ? ", immediate mode" : "", (long long)td_table_size(t));
     rc = td_cli_print_table(t, stdout, &err);
   }
-  if (rc == TD_OK) rc = td_table_add_listener(t, on_cycle, NULL, NULL, &err);
+  if (rc == TD_OK && !tui) rc = td_table_add_listener(t, on_cycle, NULL, NULL, &err);
   /* The seeds' steps: a new location, then appends to two others. */
   if (rc == TD_OK) rc = td_sample_add_ticker(mb, "GOOG", "BZX", &err);
   if (rc == TD_OK) rc = td_sample_add_ticker(mb, "MSFT", "BZX", &err);
   if (rc == TD_OK) rc = td_sample_add_ticker(mb, "MSFT", "BZY", &err);
   if (rc == TD_OK) rc = td_ticker_start(&tk, mb, rate);
-  if (rc == TD_OK) td_wait_interrupt(duration);
+  if (rc == TD_OK && tui) {
+    const char *by = "Datetime";
+    bool desc = true;
+    td_table *newest = NULL;
+    rc = td_table_sort(t, &by, &desc, 1, &newest, &err);
+    if (rc == TD_OK) rc = td_tui_run(newest, t, svc, "demo --live: table 'sample', newest ticks first", duration, &err);
+    td_table_release(newest);
+  } else if (rc == TD_OK) {
+    td_wait_interrupt(duration);
+  }
   td_ticker_stop(&tk);
   if (rc == TD_OK) {
     td_service_flush(svc, 5000, NULL);

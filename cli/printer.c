@@ -15,14 +15,18 @@ bool td_format_parse(const char *s, td_format *out) {
   return true;
 }
 
-int td_printer_init(td_printer *p, td_format format, FILE *out, struct ArrowSchema *schema, td_error *err) {
+static int printer_init(td_printer *p, td_format format, FILE *out, struct ArrowSchema *schema, bool with_ops,
+                        td_error *err) {
   memset(p, 0, sizeof *p);
   p->format = format;
   p->out = out;
   p->schema = *schema;
+  p->with_ops = with_ops && format != TD_FORMAT_GRID;
+  p->op = "add";
   schema->release = NULL;
   if (format == TD_FORMAT_GRID) return td_grid_init(&p->grid, &p->schema, err);
   if (format == TD_FORMAT_CSV) {
+    if (p->with_ops) fputs("op,version,", out);
     for (int64_t c = 0; c < p->schema.n_children; c++) {
       const char *n = p->schema.children[c]->name;
       bool q = strpbrk(n, ",\"\r\n") != NULL;
@@ -41,6 +45,14 @@ int td_printer_init(td_printer *p, td_format format, FILE *out, struct ArrowSche
     fputc('\n', out);
   }
   return TD_OK;
+}
+
+int td_printer_init(td_printer *p, td_format format, FILE *out, struct ArrowSchema *schema, td_error *err) {
+  return printer_init(p, format, out, schema, false, err);
+}
+
+int td_printer_init_ops(td_printer *p, td_format format, FILE *out, struct ArrowSchema *schema, td_error *err) {
+  return printer_init(p, format, out, schema, true, err);
 }
 
 static void csv_value(FILE *out, const td_value *v) {
@@ -141,6 +153,9 @@ int td_printer_rows(td_printer *p, const struct ArrowArray *batch, int64_t begin
   }
   for (int64_t r = begin; r < end; r++) {
     if (p->format == TD_FORMAT_JSONL) fputc('{', p->out);
+    if (p->with_ops)
+      fprintf(p->out, p->format == TD_FORMAT_JSONL ? "\"op\":\"%s\",\"version\":%lld%s" : "%s,%lld%s", p->op,
+              (long long)p->version, s->n_children ? "," : "");
     for (int64_t c = 0; c < s->n_children; c++) {
       td_value v;
       int rc = td_arrow_get_value(s->children[c], batch->children[c], batch->offset + r, &v, err);

@@ -28,12 +28,21 @@ typedef struct td_printer {
   size_t *widths;            /* grid: fixed once the header is printed */
   bool header_done;
   int64_t rows;
+  /* csv and jsonl with td_printer_init_ops: each row starts with an
+   * operation and a version (`follow` for programs, cli/changes.c). */
+  bool with_ops;
+  const char *op;
+  int64_t version;
 } td_printer;
 
 /* Parses "grid", "csv", "jsonl"; false otherwise. */
 bool td_format_parse(const char *s, td_format *out);
 /* Takes (moves) `schema`. */
 int td_printer_init(td_printer *p, td_format format, FILE *out, struct ArrowSchema *schema, td_error *err);
+/* Like td_printer_init (csv or jsonl) but every row begins with p->op and
+ * p->version: a leading "op" and "version" member (jsonl), or columns (csv,
+ * header op,version,<columns>). */
+int td_printer_init_ops(td_printer *p, td_format format, FILE *out, struct ArrowSchema *schema, td_error *err);
 /* Rows [begin, end) of a struct batch. */
 int td_printer_rows(td_printer *p, const struct ArrowArray *batch, int64_t begin, int64_t end, td_error *err);
 /* Prints what is still held (the grid's sample). */

@@ -15,11 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "changes.h"
 #include "commands.h"
 #include "printer.h"
 #include "progress.h"
 #include "sample.h"
 #include "ticker.h"
+#include "tui.h"
 
 static const char k_query_help[] =
     "usage: tabledata query [--format grid|csv|jsonl|arrow] [--stats] [--timing] \"SELECT ... FROM <source> ...\"\n\n"
@@ -27,19 +29,29 @@ static const char k_query_help[] =
     "or a quoted path to a directory of hive-partitioned data files or a single file:\n"
     "  SELECT Exchange, count(*) FROM demo GROUP BY Exchange\n"
     "  SELECT * FROM '/tmp/ticks/parquet' WHERE Date = '2024-01-02' LIMIT 10\n"
-    "(/tmp/ticks is the sample dataset that 'tabledata gen-sample /tmp/ticks' writes)\n\n"
+    "(/tmp/ticks is the sample dataset that 'tabledata gen-sample /tmp/ticks' writes)\n"
+    "or a PostgreSQL table: postgres('conninfo', 'table' [, key => 'id', ...]) or\n"
+    "'postgresql://host/db/table' (docs/POSTGRES.md)\n\n"
     "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
     "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"
     "  --timing     print the query's run time (from planning to the last row) to stderr\n"
     "The SQL subset is described in README.md (Queries).\n";
 
 static const char k_follow_help[] =
-    "usage: tabledata follow [--format grid|csv|jsonl] [--duration SECONDS] [--period MS] [--rate R] \"SELECT ...\"\n\n"
-    "Runs a query on a refreshing source and prints what changes after each update\n"
-    "cycle: new rows of a plain select, new and changed rows of an aggregation, the\n"
-    "whole result when it is recomputed (ORDER BY, LIMIT).  FROM demo follows the live\n"
-    "demo (a writer appends rows at --rate rows per second); FROM 'path' follows files.\n\n"
-    "  --duration S  stop after S seconds (default: until Ctrl-C)\n"
+    "usage: tabledata follow [--format grid|csv|jsonl|arrow] [--duration SECONDS] [--period MS] [--rate R] \"SELECT ...\"\n\n"
+    "Runs a query on a refreshing source and shows how its result changes after each\n"
+    "update cycle.  FROM demo follows the live demo (a writer appends ticks at --rate\n"
+    "rows per second); FROM 'path' follows files.\n\n"
+    "On a terminal the result is a grid redrawn in place: rows in the query's order,\n"
+    "changed cells in reverse video for one cycle, a footer with the version, row\n"
+    "count, the source's rows per second and the cycle time.  Keys: q quits, arrows\n"
+    "or h/j/k/l scroll, PgUp/PgDn, g/G top/bottom.\n"
+    "Otherwise (or with --format csv|jsonl|arrow) one record per changed row: its\n"
+    "op (add, update for an aggregation group, remove), the result version, then\n"
+    "the row: jsonl (the default), csv (header op,version,...), or arrow (an Arrow\n"
+    "IPC stream, one record batch per cycle).  --format grid off a terminal prints a\n"
+    "log of the changes for people.\n\n"
+    "  --duration S  stop after S seconds (default: until q or Ctrl-C)\n"
     "  --period MS   update cycle period; 0 = immediate mode (default 1000)\n"
     "  --rate R      demo writer rows per second (default 20)\n\n"
     "Example:\n"
@@ -52,23 +64,26 @@ typedef struct sources {
   td_memory_backend *demo_mb;
   td_service *demo;
   td_service *last; /* the service of the last source resolved */
+  td_table_key *last_key; /* and its table key */
   td_progress *progress;
 } sources;
 
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
   sources *s = ctx;
-  if (is_path) {
+  if (is_path || td_cli_is_postgres(name)) {
     int rc = td_cli_open_path(name, &s->opts, svc, key, err);
     if (rc == TD_OK) {
       td_service_free(s->last);
       s->last = td_service_retain(*svc);
+      td_table_key_release(s->last_key);
+      s->last_key = td_table_key_retain(*key);
       td_progress_set_service(s->progress, *svc);
     }
     return rc;
   }
   if (strcmp(name, "demo") != 0) {
     err->code = TD_ENOTFOUND;
-    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo or a quoted path)", name);
+    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo, a quoted path or postgres('conninfo', 'table'))", name);
     return TD_ENOTFOUND;
   }
   int rc = TD_OK;
@@ -82,11 +97,14 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
   *svc = td_service_retain(s->demo);
   td_service_free(s->last);
   s->last = td_service_retain(s->demo);
+  td_table_key_release(s->last_key);
+  s->last_key = td_table_key_retain(*key);
   td_progress_set_service(s->progress, s->demo);
   return TD_OK;
 }
 
 static void sources_close(sources *s) {
+  td_table_key_release(s->last_key);
   td_service_free(s->last);
   td_service_free(s->demo);
   td_memory_backend_release(s->demo_mb);
@@ -273,16 +291,56 @@ static void on_change(void *ctx, td_table *t, const td_table_update *u, const td
   td_printer_flush(&f->p);
 }
 
+/* The live grid on a terminal (cli/tui.c); the source table gives rows/s. */
+static int follow_tui(sources *src, td_table *t, const qargs *a, td_error *err) {
+  td_table *source = NULL;
+  td_table_options to;
+  td_table_options_init(&to);
+  to.refreshing = true;
+  if (src->last && src->last_key) td_make_table(src->last, src->last_key, &to, &source, err);
+  td_ticker tk;
+  memset(&tk, 0, sizeof tk);
+  int rc = src->demo_mb ? td_ticker_start(&tk, src->demo_mb, a->rate) : TD_OK;
+  if (rc == TD_OK) rc = td_tui_run(t, source, src->last, a->sql, a->duration, err);
+  td_ticker_stop(&tk);
+  td_table_release(source);
+  return rc;
+}
+
+/* Changes as records for programs (cli/changes.c): jsonl, csv or arrow. */
+static int follow_changes(sources *src, td_table *t, const qargs *a, td_changes_format cf, td_error *err) {
+  td_changes *ch = NULL;
+  int64_t lid = -1;
+  td_ticker tk;
+  memset(&tk, 0, sizeof tk);
+  int rc = td_changes_open(t, a->sql, cf, STDOUT_FILENO, &ch, err);
+  if (rc == TD_OK) rc = td_table_add_listener(t, td_changes_on_cycle, ch, &lid, err);
+  if (rc == TD_OK && src->demo_mb) rc = td_ticker_start(&tk, src->demo_mb, a->rate);
+  if (rc == TD_OK) td_wait_interrupt(a->duration);
+  td_ticker_stop(&tk);
+  /* What arrived before the end is written before the end. */
+  if (rc == TD_OK && src->last) td_service_flush(src->last, 5000, NULL);
+  if (lid >= 0) td_table_remove_listener(t, lid);
+  int crc = td_changes_close(ch, rc ? NULL : err);
+  return rc ? rc : crc;
+}
+
 int td_cmd_follow(int argc, char **argv) {
   if (td_cli_wants_help(argc, argv, k_follow_help)) return 0;
   qargs a;
   int rc = parse_args("follow", k_follow_help, argc, argv, true, &a);
   if (rc) return rc;
-  td_format fmt;
-  if (!td_format_parse(a.format, &fmt)) {
-    fprintf(stderr, "tabledata follow: --format expects grid, csv or jsonl, found '%s'\n", a.format);
+  bool format_given = false;
+  for (int i = 1; i + 1 < argc; i++) format_given |= strcmp(argv[i], "--format") == 0;
+  td_format fmt = TD_FORMAT_GRID;
+  bool arrow = strcmp(a.format, "arrow") == 0;
+  if (!arrow && !td_format_parse(a.format, &fmt)) {
+    fprintf(stderr, "tabledata follow: --format expects grid, csv, jsonl or arrow, found '%s'\n", a.format);
     return 2;
   }
+  /* A terminal gets the live grid; elsewhere the default is jsonl. */
+  bool tui = fmt == TD_FORMAT_GRID && !arrow && td_tui_available();
+  if (!format_given && !tui) fmt = TD_FORMAT_JSONL;
   td_error err;
   td_error_clear(&err);
   sources src;
@@ -291,15 +349,25 @@ int td_cmd_follow(int argc, char **argv) {
   src.opts.update_period_ms = (int64_t)a.period;
   td_query_options qo = {resolve, &src, true, 0};
   td_table *t = NULL;
-  follower f;
-  memset(&f, 0, sizeof f);
-  td_ticker tk;
-  memset(&tk, 0, sizeof tk);
   rc = td_query(a.sql, &qo, &t, &err);
   if (rc) {
     sources_close(&src);
     return query_fail("follow", a.sql, &err);
   }
+  if (tui || arrow || fmt != TD_FORMAT_GRID) {
+    if (tui) rc = follow_tui(&src, t, &a, &err);
+    else
+      rc = follow_changes(&src, t, &a,
+                          arrow ? TD_CHANGES_ARROW : fmt == TD_FORMAT_CSV ? TD_CHANGES_CSV : TD_CHANGES_JSONL, &err);
+    td_table_release(t);
+    sources_close(&src);
+    return rc ? td_cli_fail("follow", &err) : 0;
+  }
+  /* --format grid, not on a terminal: a log of the changes, for people. */
+  follower f;
+  memset(&f, 0, sizeof f);
+  td_ticker tk;
+  memset(&tk, 0, sizeof tk);
   struct ArrowSchema schema;
   rc = td_table_schema(t, &schema, &err);
   if (rc == TD_OK) rc = td_printer_init(&f.p, fmt, stdout, &schema, &err);

@@ -17,6 +17,12 @@ static void sleep_s(double s) {
   nanosleep(&ts, NULL);
 }
 
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void *writer(void *arg) {
   td_ticker *tk = arg;
   unsigned seed = 42;
@@ -28,17 +34,18 @@ static void *writer(void *arg) {
     for (; owed >= 1.0 && tk->n_locs > 0; owed -= 1.0) {
       int k = rand_r(&seed) % tk->n_locs;
       td_error err;
-      if (td_sample_add_ticker(tk->mb, tk->tickers[k], tk->exchanges[k], &err) == TD_OK) tk->rows_written += 2;
+      if (td_sample_add_ticks(tk->mb, tk->tickers[k], tk->exchanges[k], &tk->quotes[k], now_ns(), &err) == TD_OK)
+        tk->rows_written += 2;
     }
     if (elapsed >= next_location && tk->n_locs < 64) {
       next_location += 2.0 + (rand_r(&seed) % 3);
       const char *t = k_new_tickers[rand_r(&seed) % 8], *x = k_new_exchanges[rand_r(&seed) % 5];
       td_error err;
-      if (td_sample_add_ticker(tk->mb, t, x, &err) == TD_OK) {
-        bool known = false;
-        for (int i = 0; i < tk->n_locs; i++)
-          known = known || (strcmp(tk->tickers[i], t) == 0 && strcmp(tk->exchanges[i], x) == 0);
-        if (!known) {
+      int k = 0;
+      while (k < tk->n_locs && (strcmp(tk->tickers[k], t) != 0 || strcmp(tk->exchanges[k], x) != 0)) k++;
+      if (td_sample_add_ticks(tk->mb, t, x, &tk->quotes[k], now_ns(), &err) == TD_OK) {
+        tk->rows_written += 2;
+        if (k == tk->n_locs) {
           snprintf(tk->tickers[tk->n_locs], 16, "%s", t);
           snprintf(tk->exchanges[tk->n_locs], 16, "%s", x);
           tk->n_locs++;

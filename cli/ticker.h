@@ -1,6 +1,7 @@
 /*
- * cli/ticker.h - a background writer on the sample table: appends rows at a
- * given rate to random locations and now and then adds a location.  Used by
+ * cli/ticker.h - a background writer on the sample table: appends ticks
+ * (current timestamps, prices that move: td_sample_add_ticks) at a given
+ * rate to random locations and now and then adds a location.  Used by
  * `demo --live` and `follow ... FROM demo`.
  */
 #ifndef TD_CLI_TICKER_H
@@ -20,6 +21,7 @@ typedef struct td_ticker {
   bool running;
   int64_t rows_written;
   char tickers[64][16], exchanges[64][16];
+  td_sample_quote quotes[64]; /* each location's moving price */
   int n_locs;
 } td_ticker;
 

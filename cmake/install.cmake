@@ -14,6 +14,9 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLU
 
 # The static library's private dependencies, for static consumers.
 set(TD_PC_PRIVATE_LIBS "-lzstd -llz4 -lbrotlidec -lz -lsnappy -lm -lpthread")
+if(TD_WITH_POSTGRES)
+  string(APPEND TD_PC_PRIVATE_LIBS " -lpq")
+endif()
 # The .pc file is relocatable (paths relative to where it is installed) and
 # gives consumers an RPATH to the library, so they run without
 # LD_LIBRARY_PATH whatever the prefix.

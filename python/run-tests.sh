@@ -3,14 +3,14 @@
 # pytest suite (ctest's test_python; also by hand).
 #   python/run-tests.sh [CMAKE_BUILD_DIR] [pytest arguments...]
 # CMAKE_BUILD_DIR: a build directory holding libtabledata.a to link (else
-# setup.py builds the library itself).  The venv is $TD_VENV or build/venv;
+# setup.py builds the library itself).  The venv is $TD_VENV or .venv (the one scripts/setup-deps.sh makes);
 # it is created when missing and given python/requirements-test.txt.
 # Exit 77 (ctest: skipped) when the requirements cannot be installed.
-# TD_PY_INSTALL_ONLY=1: build and install only (no tests).
+# TD_PY_INSTALL_ONLY=1: build and install only (no tests); TD_PY_VENV_ONLY=1: the venv only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-venv=${TD_VENV:-$root/build/venv}
+venv=${TD_VENV:-$root/.venv}
 py=${PYTHON:-python3}
 
 if [ ! -x "$venv/bin/python" ]; then
@@ -25,6 +25,9 @@ if ! cmp -s "$here/requirements-test.txt" "$stamp"; then
   cp "$here/requirements-test.txt" "$stamp"
 fi
 
+# TD_PY_VENV_ONLY=1: stop here (run-asan.sh builds its own extension).
+[ -z "${TD_PY_VENV_ONLY:-}" ] || exit 0
+
 if [ $# -gt 0 ]; then
   if [ -f "$1/libtabledata.a" ]; then export TABLEDATA_BUILD_DIR=$(cd "$1" && pwd); fi
   shift
@@ -35,5 +38,6 @@ fi
 # TD_PY_INSTALL_ONLY=1: stop here (bench/run.sh uses the venv).
 [ -z "${TD_PY_INSTALL_ONLY:-}" ] || exit 0
 
-cd "$here"
-exec "$venv/bin/python" -P -X faulthandler -m pytest -q -p no:cacheprovider -o faulthandler_timeout=300 tests "$@"
+# From tests/, so that the source tree's tabledata/ (no extension) is not on sys.path.
+cd "$here/tests"
+exec "$venv/bin/python" -X faulthandler -m pytest -q -p no:cacheprovider -o faulthandler_timeout=300 . "$@"

@@ -38,8 +38,14 @@ def static_library() -> Path:
 class BuildWithLibrary(build_ext):
     def run(self):
         lib = static_library()
+        # A library built with the PostgreSQL backend (TD_WITH_POSTGRES) needs libpq.
+        members = subprocess.check_output(["ar", "t", str(lib)], text=True)
+        postgres = "pg_backend.c.o" in members
         for ext in self.extensions:
             ext.extra_objects = [str(lib)]
+            if postgres:
+                ext.libraries = ext.libraries + ["pq"]
+                ext.define_macros = ext.define_macros + [("TD_HAVE_POSTGRES", "1")]
         super().run()
 
 

@@ -6,7 +6,10 @@
  * either inside the call or later from any thread.  A td_request is a small
  * value (copy it freely); it stays safe to use for ever: answers to a request
  * that is no longer pending are rejected with TD_ESTATE and reported, never a
- * crash.  Answer functions never call back into the backend, so a backend may
+ * crash.  That holds after td_service_free too: an answer to a request of a
+ * freed service is dropped with TD_ESTATE (there is no hook left to report
+ * it to), and td_service_free waits for the answers running when it is
+ * called.  Answer functions never call back into the backend, so a backend may
  * answer while holding its own locks.
  *
  *   method                              answers

@@ -75,7 +75,8 @@ typedef struct td_counters {
   int64_t cache_hits;             /* page reads served from the cache */
   int64_t cache_misses;           /* page reads that needed a backend call */
   int64_t cache_evictions;        /* pages evicted to stay within budget */
-  int64_t cache_bytes;            /* bytes the cache holds now */
+  int64_t cache_bytes;            /* bytes the cached pages keep alive now (a
+                                     buffer several pages share counts once) */
   int64_t cache_pages;            /* pages the cache holds now */
   int64_t timeouts;               /* requests that got no answer in time */
   int64_t rejected_answers;       /* answers rejected (late, second, bad) */

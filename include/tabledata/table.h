@@ -95,8 +95,9 @@ typedef struct td_table_update {
  * NULL and `error` set exactly once when the table fails (error->code is the
  * cause: TD_EBACKEND, TD_ECONTRACT, TD_ETIMEOUT, TD_ERANGE, TD_ENOMEM, ...);
  * after that the listener is not called again.  Callbacks may read tables,
- * add or remove listeners (their own included) and release tables; they must
- * not wait for a cycle (td_service_flush, td_table_wait: TD_ESTATE). */
+ * add or remove listeners (their own included) and release tables, the table
+ * they are called for included (its remaining listeners are then not called);
+ * they must not wait for a cycle (td_service_flush, td_table_wait: TD_ESTATE). */
 typedef void (*td_table_listener)(void *ctx, td_table *table, const td_table_update *update,
                                   const td_error *error);
 

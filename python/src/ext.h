@@ -20,6 +20,9 @@
 
 #include "tabledata/backend.h"
 #include "tabledata/file_backend.h"
+#ifdef TD_HAVE_POSTGRES
+#include "tabledata/postgres_backend.h"
+#endif
 #include "tabledata/query.h"
 #include "tabledata/service.h"
 #include "tabledata/table.h"
@@ -72,6 +75,8 @@ PyObject *tdpy_table_new(Service *service, td_table *t, const char *key_name);
 /* Capsules owning Arrow structs (moved in); NULL with an exception. */
 PyObject *tdpy_schema_capsule(struct ArrowSchema *schema);
 PyObject *tdpy_array_capsule(struct ArrowArray *array);
+/* (schema capsule, array capsule), both moved in (released on failure). */
+PyObject *tdpy_capsule_pair(struct ArrowSchema *schema, struct ArrowArray *array);
 int tdpy_table_types_ready(PyObject *module);
 
 #endif

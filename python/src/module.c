@@ -10,6 +10,7 @@
 #include "ext.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,12 +42,23 @@ PyObject *tdpy_raise(int rc, const td_error *err) {
   return NULL;
 }
 
+/* Set by _shutdown(), which the package registers with atexit: from then on
+ * engine threads no longer call into Python (once finalization starts, a
+ * thread that takes the GIL is ended on the spot, whatever it holds). */
+static _Atomic int shutting_down;
+
 int tdpy_alive(void) {
+  if (shutting_down) return 0;
 #if PY_VERSION_HEX >= 0x030D0000
   return !Py_IsFinalizing();
 #else
   return !_Py_IsFinalizing();
 #endif
+}
+
+static PyObject *shutdown(PyObject *m, PyObject *unused) {
+  shutting_down = 1;
+  Py_RETURN_NONE;
 }
 
 /* The classes, by status: (code, Python name, extra builtin base or NULL). */
@@ -134,6 +146,17 @@ PyObject *tdpy_array_capsule(struct ArrowArray *array) {
     free(a);
   }
   return cap;
+}
+
+PyObject *tdpy_capsule_pair(struct ArrowSchema *schema, struct ArrowArray *array) {
+  PyObject *sc = tdpy_schema_capsule(schema);
+  PyObject *ac = sc ? tdpy_array_capsule(array) : NULL;
+  if (!sc && array->release) array->release(array);
+  if (!ac) {
+    Py_XDECREF(sc);
+    return NULL;
+  }
+  return Py_BuildValue("(NN)", sc, ac);
 }
 
 /* Moves the struct out of a capsule (the capsule is left released).  A None
@@ -250,6 +273,14 @@ typedef struct {
   const char *text;
 } answer_args;
 
+/* Arguments of one kind with every Arrow struct released (empty). */
+static answer_args args_of(enum answer_kind kind) {
+  answer_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = kind;
+  return a;
+}
+
 static PyObject *answer(SvcRef *r, unsigned long long id, answer_args *a) {
   td_error err;
   td_error_clear(&err);
@@ -285,8 +316,7 @@ static PyObject *answer_schema(PyObject *m, PyObject *args) {
   unsigned long long id;
   PyObject *c1, *c2;
   if (!PyArg_ParseTuple(args, "O!KOO", &SvcRef_Type, &r, &id, &c1, &c2)) return NULL;
-  answer_args a = {.kind = A_SCHEMA};
-  a.a1.release = NULL;
+  answer_args a = args_of(A_SCHEMA);
   if (take_schema(c1, &a.s1, 0) < 0) return NULL;
   if (take_schema(c2, &a.s2, 1) < 0) {
     a.s1.release(&a.s1);
@@ -320,17 +350,15 @@ static PyObject *answer_location(PyObject *m, PyObject *args) {
   int rc = td_location_key_from_arrow(identity, s.release ? &s : NULL, arr.release ? &arr : NULL, &key, &err);
   if (rc != TD_OK) {
     /* Bad partition values break the contract: fail the request too. */
-    answer_args f = {.kind = A_FAILURE, .text = err.message};
-    f.s1.release = f.s2.release = NULL;
-    f.a1.release = NULL;
+    answer_args f = args_of(A_FAILURE);
+    f.text = err.message;
     PyObject *ignored = answer(r, id, &f);
     Py_XDECREF(ignored);
     PyErr_Clear();
     return tdpy_raise(TD_ECONTRACT, &err);
   }
-  answer_args a = {.kind = A_LOCATION, .key = key};
-  a.s1.release = a.s2.release = NULL;
-  a.a1.release = NULL;
+  answer_args a = args_of(A_LOCATION);
+  a.key = key;
   PyObject *res = answer(r, id, &a);
   td_location_key_release(key);
   return res;
@@ -341,9 +369,8 @@ static PyObject *answer_size(PyObject *m, PyObject *args) {
   unsigned long long id;
   long long size;
   if (!PyArg_ParseTuple(args, "O!KL", &SvcRef_Type, &r, &id, &size)) return NULL;
-  answer_args a = {.kind = A_SIZE, .size = size};
-  a.s1.release = a.s2.release = NULL;
-  a.a1.release = NULL;
+  answer_args a = args_of(A_SIZE);
+  a.size = size;
   return answer(r, id, &a);
 }
 
@@ -352,8 +379,7 @@ static PyObject *answer_values(PyObject *m, PyObject *args) {
   unsigned long long id;
   PyObject *c1, *c2;
   if (!PyArg_ParseTuple(args, "O!KOO", &SvcRef_Type, &r, &id, &c1, &c2)) return NULL;
-  answer_args a = {.kind = A_VALUES};
-  a.s2.release = NULL;
+  answer_args a = args_of(A_VALUES);
   if (take_schema(c1, &a.s1, 0) < 0) return NULL;
   if (take_array(c2, &a.a1, 0) < 0) {
     a.s1.release(&a.s1);
@@ -366,9 +392,7 @@ static PyObject *answer_success(PyObject *m, PyObject *args) {
   SvcRef *r;
   unsigned long long id;
   if (!PyArg_ParseTuple(args, "O!K", &SvcRef_Type, &r, &id)) return NULL;
-  answer_args a = {.kind = A_SUCCESS};
-  a.s1.release = a.s2.release = NULL;
-  a.a1.release = NULL;
+  answer_args a = args_of(A_SUCCESS);
   return answer(r, id, &a);
 }
 
@@ -377,9 +401,8 @@ static PyObject *answer_failure(PyObject *m, PyObject *args) {
   unsigned long long id;
   const char *text;
   if (!PyArg_ParseTuple(args, "O!Ks", &SvcRef_Type, &r, &id, &text)) return NULL;
-  answer_args a = {.kind = A_FAILURE, .text = text};
-  a.s1.release = a.s2.release = NULL;
-  a.a1.release = NULL;
+  answer_args a = args_of(A_FAILURE);
+  a.text = text;
   return answer(r, id, &a);
 }
 
@@ -566,10 +589,32 @@ static PyObject *open_files(PyObject *m, PyObject *args) {
   if (parse_options(p, c, t, u, &o) < 0) return NULL;
   Service *s = service_alloc();
   if (!s) return NULL;
-  o.on_error = svcref_on_error;
-  o.on_error_ctx = s->ref;
+  /* No on_error hook: a stream may keep this service alive after its
+   * Service object (and so the SvcRef) is gone.  (Python backends' services
+   * keep theirs through the bridge.) */
   td_error err;
   int rc;
+#ifdef TD_HAVE_POSTGRES
+  /* A PostgreSQL table: 'postgresql://host/db/table' or postgres('conninfo', 'table', ...). */
+  if (td_postgres_is_source(path)) {
+    td_postgres_backend *pb = NULL;
+    char name[512] = "";
+    Py_BEGIN_ALLOW_THREADS
+    rc = td_postgres_backend_open_source(path, &pb, &err);
+    if (rc == TD_OK) {
+      snprintf(name, sizeof name, "%s", td_postgres_backend_table_name(pb));
+      rc = td_service_new(td_postgres_backend_backend(pb), &o, &s->svc, &err);
+    }
+    td_postgres_backend_release(pb);
+    Py_END_ALLOW_THREADS
+    if (rc != TD_OK) {
+      Py_DECREF(s);
+      return tdpy_raise(rc, &err);
+    }
+    s->ref->svc = s->svc;
+    return Py_BuildValue("(Ns)", (PyObject *)s, name);
+  }
+#endif
   td_file_options fo;
   td_file_options_init(&fo);
   Py_BEGIN_ALLOW_THREADS
@@ -637,11 +682,7 @@ static PyObject *memory_service(PyObject *m, PyObject *args) {
   }
   Service *s = rc == TD_OK ? service_alloc() : NULL;
   if (rc == TD_OK && !s) goto fail;
-  if (rc == TD_OK) {
-    o.on_error = svcref_on_error;
-    o.on_error_ctx = s->ref;
-    rc = td_service_new(td_memory_backend_backend(mb), &o, &s->svc, &err);
-  }
+  if (rc == TD_OK) rc = td_service_new(td_memory_backend_backend(mb), &o, &s->svc, &err); /* no hook, as files */
   td_memory_backend_release(mb);
   if (rc != TD_OK) {
     Py_XDECREF(s);
@@ -793,6 +834,7 @@ static PyMethodDef module_methods[] = {
     {"answer_success", answer_success, METH_VARARGS, "answer_success(ref, id)"},
     {"answer_failure", answer_failure, METH_VARARGS, "answer_failure(ref, id, message)"},
     {"memory_service", memory_service, METH_VARARGS, "A service over the C in-memory backend (benchmarks)."},
+    {"_shutdown", shutdown, METH_NOARGS, "Stops engine threads from calling Python (atexit)."},
     {"open_files", open_files, METH_VARARGS, "open_files(path, page_size, cache_bytes, timeout_ms, period_ms)"},
     {NULL, NULL, 0, NULL}};
 

@@ -393,14 +393,7 @@ static PyObject *table_read(Table *o, PyObject *args) {
     if (schema.release) schema.release(&schema);
     return tdpy_raise(rc, &err);
   }
-  PyObject *sc = tdpy_schema_capsule(&schema);
-  PyObject *ac = sc ? tdpy_array_capsule(&arr) : NULL;
-  if (!sc && arr.release) arr.release(&arr);
-  if (!ac) {
-    Py_XDECREF(sc);
-    return NULL;
-  }
-  return Py_BuildValue("(NN)", sc, ac);
+  return tdpy_capsule_pair(&schema, &arr);
 }
 
 static PyObject *table_add_listener(Table *o, PyObject *fn) { return listen(o->t, o->listeners, add_table_listener, remove_table_listener, fn); }
@@ -615,14 +608,7 @@ static PyObject *ptable_read(PTable *o, PyObject *unused) {
   rc = td_partitioned_table_read(o->pt, &s, &a, &err);
   Py_END_ALLOW_THREADS
   if (rc != TD_OK) return tdpy_raise(rc, &err);
-  PyObject *sc = tdpy_schema_capsule(&s);
-  PyObject *ac = sc ? tdpy_array_capsule(&a) : NULL;
-  if (!sc && a.release) a.release(&a);
-  if (!ac) {
-    Py_XDECREF(sc);
-    return NULL;
-  }
-  return Py_BuildValue("(NN)", sc, ac);
+  return tdpy_capsule_pair(&s, &a);
 }
 
 static PyObject *ptable_constituent(PTable *o, PyObject *arg) {
@@ -677,8 +663,10 @@ static int resolve(void *ctx, const char *source, bool is_path, td_service **ser
     int rc = td_file_backend_new(source, NULL, &fb, err);
     if (rc != TD_OK) return rc;
     rc = td_service_new(td_file_backend_backend(fb), NULL, service, err);
-    if (rc == TD_OK) rc = td_table_key_new(td_file_backend_table_name(fb), key, err);
-    if (rc != TD_OK) td_service_free(*service);
+    if (rc == TD_OK) {
+      rc = td_table_key_new(td_file_backend_table_name(fb), key, err);
+      if (rc != TD_OK) td_service_free(*service);
+    }
     td_file_backend_release(fb);
     return rc;
   }

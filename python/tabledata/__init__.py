@@ -34,3 +34,16 @@ from ._table import (  # noqa: F401
 )
 
 __version__ = "0.1.0"
+
+
+def _register_shutdown():
+    import atexit
+
+    from . import _tabledata
+
+    # Before the interpreter finalizes: engine threads stop calling Python
+    # (backend methods fail, listeners are skipped); see docs/PYTHON.md.
+    atexit.register(_tabledata._shutdown)
+
+
+_register_shutdown()

@@ -145,13 +145,13 @@ class _Bridge:
     def _fail(self, req: int, message) -> None:
         _td.answer_failure(self.ref, req, str(message))
 
-    def _run(self, method: str, req: int, *args):
+    def _run(self, method: str, req: int, *args, fail: Optional[Callable] = None):
         """Calls the backend; an exception becomes a failure answer naming the method."""
         try:
             return getattr(self.backend, method)(*args)
         except Exception as e:  # noqa: BLE001 - any backend error fails the request
             try:
-                self._fail(req, f"{method} raised {type(e).__name__}: {e}")
+                (fail or (lambda m: self._fail(req, m)))(f"{method} raised {type(e).__name__}: {e}")
             except _td.TableDataError:
                 pass  # answered already (for example by a callback that raised)
             return None
@@ -221,7 +221,7 @@ class _Bridge:
                 pass
 
         result = self._run(method, req, *args, guarded(answer), guarded(lambda: _td.answer_success(self.ref, req)),
-                           failure_cb)
+                           failure_cb, fail=failure_cb)
         with self._lock:
             sub.unsubscribe = result
             late = sub.closed  # unsubscribed while the method was still running

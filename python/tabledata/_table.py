@@ -200,6 +200,14 @@ class Table:
             begin, end = rows
         return pa.Table.from_batches([import_batch(interruptible(self._native.read, cols, begin, end))])
 
+    def to_polars(self):
+        """The table as a Polars DataFrame (zero copy through the PyCapsule
+        stream; the same as ``polars.DataFrame(t)``).  Note that
+        ``polars.from_arrow(t)`` gives a Series of structs, by Polars' rule for
+        PyCapsule objects (``.struct.unnest()`` makes it a DataFrame)."""
+        import polars as pl
+        return pl.DataFrame(self)
+
     def to_batches(self, columns: Optional[Sequence[str]] = None) -> pa.RecordBatchReader:
         """A reader of the table's batches (one per page of one location), read lazily."""
         return import_stream(self._native.stream(list(columns) if columns is not None else None))
@@ -394,7 +402,9 @@ def read(path: str, *, refreshing: bool = False, where: Optional[str] = None, pa
          update_period: Optional[float] = None) -> Table:
     """A table over a directory of hive-partitioned data files (Parquet,
     Arrow IPC, CSV) or one file.  ``refreshing=True`` follows the directory
-    (new files and partitions, growing IPC stream and CSV files)."""
+    (new files and partitions, growing IPC stream and CSV files).  A
+    PostgreSQL table is read the same way from ``'postgresql://host/db/table'``
+    or ``"postgres('conninfo', 'table', key => 'id')"`` (docs/POSTGRES.md)."""
     ms = (lambda s: None if s is None else int(round(s * 1000)))
     service, name = _td.open_files(str(path), page_size, cache_bytes,
                                    ms(request_timeout) if request_timeout is not None else 0, ms(update_period))

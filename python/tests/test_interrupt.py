@@ -35,8 +35,8 @@ def test_keyboard_interrupt_while_the_backend_has_not_answered():
 
     class Slow(MemBackend):
         def table_schema(self, table_key, schema_cb, failure_cb):
-            # answers only after 1.5 s, from another thread
-            threading.Timer(1.5, lambda: (schema_cb(pa.schema([("x", pa.int64())]), None),
+            # answers only after 4 s, from another thread
+            threading.Timer(4.0, lambda: (schema_cb(pa.schema([("x", pa.int64())]), None),
                                           answered.set())).start()
 
     be = Slow()
@@ -46,6 +46,6 @@ def test_keyboard_interrupt_while_the_backend_has_not_answered():
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         svc.make_table(Key("t"))
-    assert time.monotonic() - start < 1.2  # interrupted before the answer came
+    assert time.monotonic() - start < 3.5  # interrupted before the answer came
     assert answered.wait(10)
     assert svc.make_table(Key("t")).size == 0  # the service still works

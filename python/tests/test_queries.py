@@ -1,6 +1,7 @@
 """The query layer from Python (where, view, agg_by, sort, head, tail, sql),
 listeners with added rows, wait_for, and the file backend (tabledata.read)."""
 import os
+import time
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -121,3 +122,22 @@ def test_read_files_static_and_refreshing(tmp_path):
     assert pa.table(live).column("Sym").to_pylist()[-7:] == ["TSLA"] * 7
     with pytest.raises(td.DataIOError):
         td.read(tmp_path / "missing")
+
+
+def test_partitioned_table_live(live):
+    be, svc = live
+    pt = svc.make_partitioned_table(Key("trades"), refreshing=True)
+    assert [str(k) for k in pt.keys()] == SYMS
+    seen = []
+    pt.listen(lambda u: seen.extend(u.new_locations))
+    be.add_location(Key("trades"), Key("NVDA"), trades("NVDA", 5), partition_values(Sym="NVDA"))
+    svc.flush()
+    deadline = time.monotonic() + 10
+    while len(pt) < 4 and time.monotonic() < deadline:
+        svc.flush()
+    assert len(pt) == 4 and [str(k) for k in seen] == ["NVDA"]
+    nvda = pt.get_constituent(Key("NVDA"))
+    assert nvda.size == 5 and nvda.is_refreshing
+    assert pt.table.column("Sym").to_pylist() == SYMS + ["NVDA"]
+    be.append(Key("trades"), Key("NVDA"), trades("NVDA", 3, 5))
+    assert nvda.wait_for(size=8, timeout=10)

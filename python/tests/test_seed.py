@@ -58,6 +58,9 @@ def test_seed_static_polars(seed):
     assert df["Byte"].to_list() == [1, -1] * 3 and df["Char"].dtype == pl.UInt16
     assert df["Datetime"][0] == dt.datetime(2024, 10, 1, 16, 30, tzinfo=dt.timezone.utc)
     assert pl.from_arrow(pa.table(t)).equals(df)
+    assert t.to_polars().equals(df)
+    # Polars reads any PyCapsule stream as a Series of structs
+    assert pl.from_arrow(t).struct.unnest().equals(df)
 
 
 def test_seed_static_duckdb(seed):

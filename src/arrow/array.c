@@ -346,11 +346,11 @@ int td_struct_validate(const struct ArrowArray *s, td_error *err) {
   if (s->length < 0 || s->offset < 0)
     return td_err(err, TD_ECONTRACT, "struct array has negative length %lld or offset %lld", (long long)s->length,
                   (long long)s->offset);
-  if (s->n_buffers != 1)
+  if (s->n_buffers != 1 && s->n_buffers != 0) /* 0: some producers omit the absent bitmap */
     return td_err(err, TD_ECONTRACT, "a struct array has 1 buffer, found %lld", (long long)s->n_buffers);
   if (s->n_children < 0 || (s->n_children > 0 && !s->children))
     return td_err(err, TD_ECONTRACT, "struct array has no children array");
-  const uint8_t *bits = s->buffers ? s->buffers[0] : NULL;
+  const uint8_t *bits = s->n_buffers > 0 && s->buffers ? s->buffers[0] : NULL;
   if (s->null_count > 0 && !bits)
     return td_err(err, TD_ECONTRACT, "struct array reports %lld nulls but has no validity bitmap",
                   (long long)s->null_count);
@@ -483,6 +483,7 @@ int td_shared_array_new(struct ArrowArray *src, td_shared_array **out, td_error 
     return td_err_nomem(err, "sharing an array");
   }
   atomic_init(&s->refs, 1);
+  s->bytes = 0;
   td_arrow_array_move(src, &s->array);
   *out = s;
   return TD_OK;
@@ -510,6 +511,28 @@ static void view_release(struct ArrowArray *a) {
   td_shared_array_release(p->owner);
   td_free(p);
   a->release = NULL;
+}
+
+td_shared_array *td_array_view_root(const struct ArrowArray *a) {
+  td_shared_array *root = NULL;
+  while (a && a->release == view_release) {
+    root = ((const view_priv *)a->private_data)->owner;
+    a = &root->array;
+  }
+  return root;
+}
+
+int64_t td_array_extent_bytes(td_type_id type, const struct ArrowArray *a) {
+  int64_t n = a->offset + a->length;
+  int64_t bytes = a->n_buffers > 0 && a->buffers[0] ? (n + 7) / 8 : 0;
+  if (type == TD_TYPE_UTF8) {
+    const int32_t *o = a->n_buffers > 1 ? a->buffers[1] : NULL;
+    bytes += (n + 1) * 4 + (o && n > 0 && o[n] > 0 ? o[n] : 0);
+  } else {
+    int w = td_type_width(type);
+    bytes += w ? n * w : (n + 7) / 8;
+  }
+  return bytes;
 }
 
 int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t length,

@@ -147,10 +147,19 @@ void td_arrow_schema_move(struct ArrowSchema *src, struct ArrowSchema *dst);
 typedef struct td_shared_array {
   _Atomic int64_t refs;
   struct ArrowArray array;
+  int64_t bytes; /* the memory it keeps alive, when its creator knows it
+                    (0: unknown; the page cache then estimates it) */
 } td_shared_array;
 int td_shared_array_new(struct ArrowArray *src, td_shared_array **out, td_error *err);
 td_shared_array *td_shared_array_retain(td_shared_array *s);
 void td_shared_array_release(td_shared_array *s); /* NULL is fine */
+
+/* The shared array a view made by td_array_export_view keeps alive (the
+ * innermost, when views are of views), or NULL for any other array. */
+td_shared_array *td_array_view_root(const struct ArrowArray *a);
+/* The bytes a flat array of `type` reaches from the start of its buffers to
+ * its last row (offset + length rows): what it keeps alive at least. */
+int64_t td_array_extent_bytes(td_type_id type, const struct ArrowArray *a);
 
 /* Exports rows [begin, begin+length) of the flat array `src` as `out`,
  * sharing its buffers (no copy).  `out` keeps `owner` alive: it takes one
@@ -168,7 +177,7 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
 int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowArray *out,
                       td_error *err);
 
-/* Checks the layout of a struct array from outside: one (validity) buffer,
+/* Checks the layout of a struct array from outside: its (validity) buffer,
  * non-negative offset and length, a null count that agrees with its bitmap,
  * and every child long enough for the struct's rows (struct row j is child
  * row offset + j, the child's own offset applied on top). */

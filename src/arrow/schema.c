@@ -181,23 +181,30 @@ void td_schema_reset(td_schema *s) {
 static uint64_t name_hash(const char *name) {
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
   for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 1099511628211ull;
-  return h ^ (h >> 29);
+  h ^= h >> 33; /* mix the high bits into the low ones the index uses */
+  h *= 0xff51afd7ed558ccdull;
+  return h ^ (h >> 33);
 }
+
+/* An index slot: the name's hash in the high 32 bits (compared before the
+ * name itself), field + 1 in the low 32 bits; 0 is empty. */
+#define TD_SLOT_FIELD(x) ((int64_t)((uint64_t)(x) & 0xffffffffu) - 1)
+#define TD_SLOT_TAG(h) ((uint64_t)(h) >> 32 << 32)
 
 /* Adds field i to the index unless a field of that name is there already. */
 static void index_put(td_schema *s, int64_t i) {
-  uint64_t mask = (uint64_t)s->index_cap - 1, k = name_hash(s->fields[i].name) & mask;
-  while (s->index[k]) {
-    if (strcmp(s->fields[s->index[k] - 1].name, s->fields[i].name) == 0) return;
-    k = (k + 1) & mask;
-  }
-  s->index[k] = i + 1;
+  uint64_t h = name_hash(s->fields[i].name), mask = (uint64_t)s->index_cap - 1, k = h & mask;
+  for (; s->index[k]; k = (k + 1) & mask)
+    if (TD_SLOT_TAG(s->index[k]) == TD_SLOT_TAG(h) &&
+        strcmp(s->fields[TD_SLOT_FIELD(s->index[k])].name, s->fields[i].name) == 0)
+      return;
+  s->index[k] = TD_SLOT_TAG(h) | (i + 1);
 }
 
 /* Keeps the index in step with a field just appended.  Without memory for
  * a bigger index the schema falls back to linear search (still correct). */
 static void index_added(td_schema *s) {
-  if (s->n_fields <= TD_SCHEMA_LINEAR) return;
+  if (s->n_fields <= TD_SCHEMA_LINEAR || s->n_fields >= INT32_MAX) return;
   if (s->index && s->n_fields * 2 < s->index_cap) {
     index_put(s, s->n_fields - 1);
     return;
@@ -264,9 +271,15 @@ int64_t td_schema_find(const td_schema *s, const char *name) {
       if (strcmp(s->fields[i].name, name) == 0) return i;
     return -1;
   }
-  uint64_t mask = (uint64_t)s->index_cap - 1, k = name_hash(name) & mask;
+  if (s->n_fields >= INT32_MAX) { /* beyond what the index holds */
+    for (int64_t i = 0; i < s->n_fields; i++)
+      if (strcmp(s->fields[i].name, name) == 0) return i;
+    return -1;
+  }
+  uint64_t h = name_hash(name), mask = (uint64_t)s->index_cap - 1, k = h & mask;
   for (; s->index[k]; k = (k + 1) & mask)
-    if (strcmp(s->fields[s->index[k] - 1].name, name) == 0) return s->index[k] - 1;
+    if (TD_SLOT_TAG(s->index[k]) == TD_SLOT_TAG(h) && strcmp(s->fields[TD_SLOT_FIELD(s->index[k])].name, name) == 0)
+      return TD_SLOT_FIELD(s->index[k]);
   return -1;
 }
 

@@ -30,7 +30,8 @@ typedef struct td_schema {
   int64_t n_fields;
   td_field *fields;
   int64_t cap;       /* fields allocated */
-  int64_t *index;    /* open addressing: field + 1, 0 = empty; NULL when small */
+  uint64_t *index;   /* open addressing: name hash tag | field + 1, 0 = empty;
+                        NULL when small */
   int64_t index_cap; /* a power of two, > 2 * n_fields */
 } td_schema;
 

@@ -97,7 +97,7 @@ static int raced(td_service *s, td_call *c, const char *what, td_error *err) {
 
 static bool is_live(const td_call *c) { return c->state == TD_CALL_PENDING || c->state == TD_CALL_ACTIVE; }
 
-int td_answer_schema(td_request req, struct ArrowSchema *data_schema,
+static int answer_schema(td_request req, struct ArrowSchema *data_schema,
                      struct ArrowSchema *partition_schema, td_error *err) {
   td_call *c;
   int rc = acquire(req, "schema answer", &c, err);
@@ -148,7 +148,7 @@ int td_answer_schema(td_request req, struct ArrowSchema *data_schema,
   return TD_OK;
 }
 
-int td_answer_location(td_request req, td_location_key *key, td_error *err) {
+static int answer_location(td_request req, td_location_key *key, td_error *err) {
   td_call *c;
   int rc = acquire(req, "location answer", &c, err);
   if (rc) return rc;
@@ -179,7 +179,7 @@ int td_answer_location(td_request req, td_location_key *key, td_error *err) {
   return TD_OK;
 }
 
-int td_answer_size(td_request req, int64_t size, td_error *err) {
+static int answer_size(td_request req, int64_t size, td_error *err) {
   td_call *c;
   int rc = acquire(req, "size answer", &c, err);
   if (rc) return rc;
@@ -226,7 +226,7 @@ static int64_t array_bytes(td_type_id type, const struct ArrowArray *a) {
   return bytes;
 }
 
-int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArray *array,
+static int answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArray *array,
                      td_error *err) {
   td_call *c;
   int rc = acquire(req, "column values answer", &c, err);
@@ -304,12 +304,14 @@ int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArr
       rc = violate(s, c, rc, err, "%s", e.message);
       goto out;
     }
+    owner->bytes = td_array_extent_bytes(c->expect.type, owner->array.children[0]);
     rc = td_struct_child_export(&owner->array, 0, c->expect.type, owner, &keep, &e);
-    td_shared_array_release(owner);
+    td_shared_array_release(owner); /* `keep` holds it, or is a copy */
     if (rc) {
       rc = violate(s, c, rc, err, "%s", e.message);
       goto out;
     }
+    col = &keep;
   } else {
     td_arrow_array_move(&arr, &keep);
     col = &keep;
@@ -335,7 +337,7 @@ out:
   return rc;
 }
 
-int td_answer_success(td_request req, td_error *err) {
+static int answer_success(td_request req, td_error *err) {
   td_call *c;
   int rc = acquire(req, "success answer", &c, err);
   if (rc) return rc;
@@ -370,7 +372,7 @@ int td_answer_success(td_request req, td_error *err) {
   return TD_OK;
 }
 
-int td_answer_failure(td_request req, const char *message, td_error *err) {
+static int answer_failure(td_request req, const char *message, td_error *err) {
   td_call *c;
   int rc = acquire(req, "failure answer", &c, err);
   if (rc) return rc;
@@ -383,4 +385,64 @@ int td_answer_failure(td_request req, const char *message, td_error *err) {
   td__call_unref(c);
   pthread_mutex_unlock(&s->req_lock);
   return TD_OK;
+}
+
+/* ---- the public answers: each pins the request's service first ---- */
+
+/* The answer to a request whose service is gone (or NULL): dropped. */
+static int dropped(td_request req, const char *what, td_error *err) {
+  if (!req.service) return td_err(err, TD_EINVAL, "%s: the request handle is empty", what);
+  return td_err(err, TD_ESTATE, "%s ignored: request #%llu belongs to a service that has been freed", what,
+                (unsigned long long)req.id);
+}
+
+int td_answer_schema(td_request req, struct ArrowSchema *data_schema, struct ArrowSchema *partition_schema,
+                     td_error *err) {
+  if (!req.service || !td_service_pin(req.service)) {
+    td_arrow_schema_release(data_schema);
+    td_arrow_schema_release(partition_schema);
+    return dropped(req, "schema answer", err);
+  }
+  int rc = answer_schema(req, data_schema, partition_schema, err);
+  td_service_unpin(req.service);
+  return rc;
+}
+
+int td_answer_location(td_request req, td_location_key *key, td_error *err) {
+  if (!req.service || !td_service_pin(req.service)) return dropped(req, "location answer", err);
+  int rc = answer_location(req, key, err);
+  td_service_unpin(req.service);
+  return rc;
+}
+
+int td_answer_size(td_request req, int64_t size, td_error *err) {
+  if (!req.service || !td_service_pin(req.service)) return dropped(req, "size answer", err);
+  int rc = answer_size(req, size, err);
+  td_service_unpin(req.service);
+  return rc;
+}
+
+int td_answer_values(td_request req, struct ArrowSchema *schema, struct ArrowArray *array, td_error *err) {
+  if (!req.service || !td_service_pin(req.service)) {
+    td_arrow_schema_release(schema);
+    td_arrow_array_release(array);
+    return dropped(req, "column values answer", err);
+  }
+  int rc = answer_values(req, schema, array, err);
+  td_service_unpin(req.service);
+  return rc;
+}
+
+int td_answer_success(td_request req, td_error *err) {
+  if (!req.service || !td_service_pin(req.service)) return dropped(req, "success answer", err);
+  int rc = answer_success(req, err);
+  td_service_unpin(req.service);
+  return rc;
+}
+
+int td_answer_failure(td_request req, const char *message, td_error *err) {
+  if (!req.service || !td_service_pin(req.service)) return dropped(req, "failure answer", err);
+  int rc = answer_failure(req, message, err);
+  td_service_unpin(req.service);
+  return rc;
 }

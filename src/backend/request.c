@@ -13,6 +13,10 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
+/* Request ids are unique in the process, not just in a service, so a stale
+ * handle whose service address was reused never names a live call. */
+static _Atomic uint64_t next_call_id;
+
 static uint64_t bucket_of(const td_service *s, uint64_t id) {
   return (id * 0x9e3779b97f4a7c15ull) & (s->n_buckets - 1);
 }
@@ -109,7 +113,7 @@ int td_call_begin(td_service *s, td_method method, const char *desc, td_call **o
     call_free(c);
     return td_err_nomem(err, "starting a backend request");
   }
-  c->id = ++s->next_id;
+  c->id = atomic_fetch_add(&next_call_id, 1) + 1;
   uint64_t k = bucket_of(s, c->id);
   c->next = s->buckets[k];
   s->buckets[k] = c;

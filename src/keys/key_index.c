@@ -16,8 +16,18 @@ void td_key_index_reset(td_key_index *idx) {
   td_key_index_init(idx, idx->key_of);
 }
 
+/* The key's hash with its high bits mixed into the low ones the table
+ * uses (FNV-style hashes of similar keys differ mostly in high bits, and
+ * linear probing turns such clusters into long runs). */
+static uint64_t mixed(const td_location_key *key) {
+  uint64_t h = td_location_key_hash(key);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  return h ^ (h >> 33);
+}
+
 static int64_t slot_of(void **slots, int64_t cap, td_key_of_fn key_of, const td_location_key *key) {
-  int64_t i = (int64_t)(td_location_key_hash(key) & (uint64_t)(cap - 1));
+  int64_t i = (int64_t)(mixed(key) & (uint64_t)(cap - 1));
   while (slots[i] && !td_location_key_equal(key_of(slots[i]), key)) i = (i + 1) & (cap - 1);
   return i;
 }

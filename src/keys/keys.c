@@ -5,6 +5,7 @@
 #include "keys/keys.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arrow/array.h"
@@ -57,6 +58,32 @@ static void location_key_free(td_location_key *k) {
   td_free(k);
 }
 
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Partition names must be distinct: O(n log n), however many there are. */
+static int check_distinct(const char *const *names, int64_t n, td_error *err) {
+  if (n < 2) return TD_OK;
+  if (n <= 8) {
+    for (int64_t i = 1; i < n; i++)
+      for (int64_t j = 0; j < i; j++)
+        if (strcmp(names[i], names[j]) == 0)
+          return td_err(err, TD_EINVAL, "partition column '%s' appears twice in a location key", names[i]);
+    return TD_OK;
+  }
+  const char **sorted = td_malloc((size_t)n * sizeof *sorted);
+  if (!sorted) return td_err_nomem(err, "creating a location key");
+  memcpy(sorted, names, (size_t)n * sizeof *sorted);
+  qsort(sorted, (size_t)n, sizeof *sorted, cmp_names);
+  int rc = TD_OK;
+  for (int64_t i = 1; i < n && rc == TD_OK; i++)
+    if (strcmp(sorted[i], sorted[i - 1]) == 0)
+      rc = td_err(err, TD_EINVAL, "partition column '%s' appears twice in a location key", sorted[i]);
+  td_free(sorted);
+  return rc;
+}
+
 int td_location_key_new(const char *identity, int64_t n, const char *const *names,
                         const td_value *values, td_location_key **out, td_error *err) {
   *out = NULL;
@@ -65,12 +92,11 @@ int td_location_key_new(const char *identity, int64_t n, const char *const *name
   for (int64_t i = 0; i < n; i++) {
     if (!names[i] || !names[i][0])
       return td_err(err, TD_EINVAL, "partition column %lld of a location key has no name", (long long)i);
-    for (int64_t j = 0; j < i; j++)
-      if (strcmp(names[i], names[j]) == 0)
-        return td_err(err, TD_EINVAL, "partition column '%s' appears twice in a location key", names[i]);
     if (values[i].type == TD_TYPE_NONE && !values[i].is_null)
       return td_err(err, TD_EINVAL, "partition value '%s' has no type", names[i]);
   }
+  int rc = check_distinct(names, n, err);
+  if (rc) return rc;
   td_location_key *k = td_calloc(1, sizeof *k);
   if (!k) return td_err_nomem(err, "creating a location key");
   atomic_init(&k->refs, 1);

@@ -19,11 +19,21 @@ typedef struct entry {
   struct entry *prev, *next; /* LRU list, most recent first */
 } entry;
 
+/* A root held by cached pages, charged once. */
+typedef struct root_node {
+  const void *root;
+  int64_t pages, bytes;
+  struct root_node *next;
+} root_node;
+
+#define TD_ROOT_BUCKETS 1024
+
 struct td_page_cache {
   pthread_mutex_t lock;
   pthread_cond_t filled;
   entry **buckets;
   int64_t n_buckets, n_entries;
+  root_node *roots[TD_ROOT_BUCKETS];
   entry lru; /* sentinel */
   int64_t budget, bytes, pages;
   int64_t hits, misses, evictions;
@@ -60,10 +70,37 @@ int td_page_data_new(td_type_id type, struct ArrowArray *array, td_page_data **o
   }
   atomic_init(&d->refs, 1);
   d->array = &d->owner->array;
+  d->type = type;
   d->rows = d->array->length;
   d->bytes = data_bytes(type, d->array);
+  /* What it keeps alive: the shared array behind a view, or itself. */
+  td_shared_array *root = td_array_view_root(d->array);
+  int64_t reach = td_array_extent_bytes(type, d->array) + (int64_t)sizeof(td_page_data);
+  if (root) {
+    d->root = root;
+    /* Unknown size: a flat root laid out like the page (a view is of an
+     * array of its own type) reaches as far as its rows do. */
+    bool flat_like = root->array.n_children == 0 && root->array.n_buffers == d->array->n_buffers;
+    d->root_bytes = root->bytes > 0 ? root->bytes : flat_like ? td_array_extent_bytes(type, &root->array) : reach;
+    if (d->root_bytes < reach) d->root_bytes = reach;
+  } else {
+    d->root = d;
+    d->root_bytes = reach;
+  }
   *out = d;
   return TD_OK;
+}
+
+/* A compact copy of `d`'s rows (its own root). */
+static int page_data_compact(const td_page_data *d, td_page_data **out, td_error *err) {
+  td_array a;
+  struct ArrowArray arr;
+  int rc = td_array_init(&a, d->type, d->rows, err);
+  if (rc == TD_OK) rc = td_array_append_view(&a, &d->view, 0, d->rows, err);
+  if (rc == TD_OK) rc = td_array_export(&a, &arr, err);
+  td_array_reset(&a);
+  if (rc) return rc;
+  return td_page_data_new(d->type, &arr, out, err);
 }
 
 td_page_data *td_page_data_retain(td_page_data *d) {
@@ -98,6 +135,12 @@ int td_page_cache_new(int64_t budget, td_page_cache **out, td_error *err) {
 
 void td_page_cache_free(td_page_cache *c) {
   if (!c) return;
+  for (int i = 0; i < TD_ROOT_BUCKETS; i++) {
+    for (root_node *r = c->roots[i], *next; r; r = next) {
+      next = r->next;
+      td_free(r);
+    }
+  }
   for (int64_t i = 0; i < c->n_buckets; i++) {
     for (entry *e = c->buckets[i], *next; e; e = next) {
       next = e->hnext;
@@ -122,6 +165,46 @@ static entry **slot_of(td_page_cache *c, uint64_t loc, int64_t col, int64_t page
   entry **pp = &c->buckets[hash_key(loc, col, page) & (uint64_t)(c->n_buckets - 1)];
   while (*pp && !((*pp)->loc == loc && (*pp)->col == col && (*pp)->page == page)) pp = &(*pp)->hnext;
   return pp;
+}
+
+/* ---- roots (under the lock) ---- */
+
+static root_node **root_slot(td_page_cache *c, const void *root) {
+  uint64_t h = ((uint64_t)(uintptr_t)root >> 4) * 0x9e3779b97f4a7c15ull;
+  root_node **pp = &c->roots[(h ^ (h >> 29)) & (TD_ROOT_BUCKETS - 1)];
+  while (*pp && (*pp)->root != root) pp = &(*pp)->next;
+  return pp;
+}
+
+static bool root_held(td_page_cache *c, const void *root) { return *root_slot(c, root) != NULL; }
+
+/* A cached page refers to d's root: charge the root the first time. */
+static int charge(td_page_cache *c, const td_page_data *d) {
+  root_node **pp = root_slot(c, d->root);
+  if (!*pp) {
+    root_node *r = td_calloc(1, sizeof *r);
+    if (!r) return TD_ENOMEM;
+    r->root = d->root;
+    *pp = r;
+  }
+  root_node *r = *pp;
+  r->pages++;
+  if (d->root_bytes > r->bytes) { /* a root of unknown size: the most any page reaches */
+    c->bytes += d->root_bytes - r->bytes;
+    r->bytes = d->root_bytes;
+  }
+  c->pages++;
+  return TD_OK;
+}
+
+static void uncharge(td_page_cache *c, const td_page_data *d) {
+  root_node **pp = root_slot(c, d->root);
+  root_node *r = *pp;
+  c->pages--;
+  if (!r || --r->pages > 0) return;
+  c->bytes -= r->bytes;
+  *pp = r->next;
+  td_free(r);
 }
 
 static void lru_unlink(entry *e) {
@@ -156,36 +239,40 @@ static void grow_buckets(td_page_cache *c) {
   c->n_buckets = nb;
 }
 
-/* Under the lock: removes e from the map and the LRU list. Returns its data
- * (the caller releases it outside the lock). */
-static td_page_data *remove_entry(td_page_cache *c, entry *e) {
+/* Under the lock: removes e from the map and the LRU list, and chains it on
+ * *dropped (its data is released and the entry freed by drop_all, outside
+ * the lock). */
+static void remove_entry(td_page_cache *c, entry *e, entry **dropped) {
   entry **pp = slot_of(c, e->loc, e->col, e->page);
   if (*pp == e) *pp = e->hnext;
   lru_unlink(e);
-  td_page_data *d = e->data;
-  if (d) {
-    c->bytes -= d->bytes;
-    c->pages--;
-  }
+  if (e->data) uncharge(c, e->data);
   c->n_entries--;
-  td_free(e);
-  return d;
+  e->hnext = *dropped;
+  *dropped = e;
 }
 
-/* Under the lock: evicts least recently used pages until within budget.
- * Collected data is released by the caller outside the lock. */
-static int64_t evict(td_page_cache *c, td_page_data **dropped, int64_t max_dropped) {
-  int64_t n = 0;
+static void drop_all(entry *dropped) {
+  for (entry *e = dropped, *next; e; e = next) {
+    next = e->hnext;
+    td_page_data_release(e->data);
+    td_free(e);
+  }
+}
+
+/* Under the lock: evicts least recently used pages until within budget, as
+ * many as it takes (a page whose root other pages share frees nothing
+ * until the last of them goes). */
+static void evict(td_page_cache *c, entry **dropped) {
   entry *e = c->lru.prev;
-  while (c->bytes > c->budget && e != &c->lru && n < max_dropped) {
+  while (c->bytes > c->budget && e != &c->lru) {
     entry *prev = e->prev;
     if (!e->filling) {
-      dropped[n++] = remove_entry(c, e);
+      remove_entry(c, e, dropped);
       c->evictions++;
     }
     e = prev;
   }
-  return n;
 }
 
 int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page, int64_t need_rows,
@@ -225,30 +312,41 @@ int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page,
 
   td_page_data *fresh = NULL;
   int rc = fill(ctx, have, &fresh, err);
+  if (rc == TD_OK && fresh->root_bytes > TD_PAGE_COMPACT_RATIO * fresh->bytes) {
+    /* A few rows of a big buffer the cache does not hold yet: copy them. */
+    pthread_mutex_lock(&c->lock);
+    bool held = root_held(c, fresh->root);
+    pthread_mutex_unlock(&c->lock);
+    td_page_data *compact;
+    if (!held && (rc = page_data_compact(fresh, &compact, err)) == TD_OK) {
+      td_page_data_release(fresh);
+      fresh = compact;
+    }
+  }
 
-  td_page_data *dropped[64];
-  int64_t n_dropped = 0;
+  entry *dropped = NULL;
   td_page_data *old = NULL;
   pthread_mutex_lock(&c->lock);
   e->filling = false;
   if (rc == TD_OK) {
-    old = e->data;
-    if (old) {
-      c->bytes -= old->bytes;
-      c->pages--;
-    }
-    e->data = fresh;
-    c->bytes += fresh->bytes;
-    c->pages++;
-    lru_front(c, e);
     *out = td_page_data_retain(fresh);
-    n_dropped = evict(c, dropped, 64);
-  } else if (!e->data) {
-    remove_entry(c, e);
+    if (charge(c, fresh) == TD_OK) {
+      old = e->data;
+      if (old) uncharge(c, old);
+      e->data = fresh;
+      lru_front(c, e);
+    } else { /* no memory to account for it: hand it out uncached */
+      td_page_data_release(fresh);
+      if (!e->data) remove_entry(c, e, &dropped);
+    }
+    evict(c, &dropped);
+  } else {
+    td_page_data_release(fresh);
+    if (!e->data) remove_entry(c, e, &dropped);
   }
   pthread_cond_broadcast(&c->filled);
   pthread_mutex_unlock(&c->lock);
-  for (int64_t i = 0; i < n_dropped; i++) td_page_data_release(dropped[i]);
+  drop_all(dropped);
   td_page_data_release(old);
   td_page_data_release(have);
   return rc;

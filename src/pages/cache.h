@@ -7,12 +7,24 @@
  * Growing a page (the tail page of a growing location) replaces its data with
  * a longer one; readers holding the old data keep using it safely.
  *
+ * What a page keeps alive: page data is often a zero-copy view of a bigger
+ * array (a backend's chunk, a decoded file segment, a foreign buffer sliced
+ * at an offset).  Each page data names its *root*, the memory it keeps
+ * alive, with that memory's size: the shared array behind a view (its known
+ * size, or for a flat array what its rows reach), else the page's own
+ * array from the start of its buffers.  The cache charges each distinct
+ * root once, while any cached page refers to it.  A page whose root is not
+ * held yet and is more than TD_PAGE_COMPACT_RATIO times the page's own size
+ * is copied into a compact array first, so a few rows never pin a big
+ * buffer.
+ *
  * Invariants:
  *  1. At most one fill per page runs at a time (single flight): a reader that
  *     finds a page being filled waits for that fill instead of starting one.
- *  2. bytes_held == sum of the sizes of the data the cache references, and
- *     after every insertion bytes_held <= budget, unless the only pages left
- *     are being filled (evicted least recently used first).
+ *  2. bytes_held == the sum of the sizes of the distinct roots of the data
+ *     the cache references, and after every insertion bytes_held <= budget,
+ *     unless the only pages left are being filled (pages are evicted least
+ *     recently used first, as many as it takes).
  *  3. Data handed to a reader stays valid until the reader releases it, even
  *     if the page is evicted or grown meanwhile (reference counts).
  */
@@ -27,13 +39,18 @@
 
 typedef struct td_page_cache td_page_cache;
 
+#define TD_PAGE_COMPACT_RATIO 16
+
 typedef struct td_page_data {
   _Atomic int64_t refs;
   td_shared_array *owner; /* keeps the array alive; views share it */
   const struct ArrowArray *array;
   td_colview view;
+  td_type_id type;
   int64_t rows;
-  int64_t bytes;
+  int64_t bytes;          /* the page's own rows, as a compact array would hold them */
+  const void *root;       /* identity of the memory it keeps alive */
+  int64_t root_bytes;     /* and its size */
 } td_page_data;
 
 /* Fills or grows a page: given the rows already held (`have`, NULL when the

@@ -66,6 +66,8 @@ static int parse_item(td_parser *p, td_select *s) {
   return rc;
 }
 
+static int parse_call_source(td_parser *p, td_select *s);
+
 static int parse_source(td_parser *p, td_select *s) {
   if (!td__accept_kw(p, "FROM")) return td__expected(p, "FROM");
   if (!is_name_token(p) && p->tok.kind != TK_STRING)
@@ -74,6 +76,7 @@ static int parse_source(td_parser *p, td_select *s) {
   s->source_pos = p->tok.pos;
   int rc = td__token_string(p, &s->source, NULL);
   if (!rc) td__next(p);
+  if (!rc && s->source_kind == TD_SOURCE_NAME && p->tok.kind == TK_LPAREN) rc = parse_call_source(p, s);
   return rc;
 }
 
@@ -204,6 +207,65 @@ static void put_quoted(pbuf *b, const char *s, char q) {
   }
   one[0] = q;
   put(b, one);
+}
+
+/* A table function source, name('string', ..., option => 'string'): the
+ * source becomes its canonical text (strings re-quoted, one space after
+ * each comma) and stays a TD_SOURCE_NAME, so the resolver receives the
+ * whole call (e.g. postgres('dbname=x', 'trades')) and parses it. */
+static int parse_call_source(td_parser *p, td_select *s) {
+  pbuf b = {NULL, 0, TD_OK, p->err};
+  put(&b, s->source);
+  put(&b, "(");
+  td__next(p);
+  for (int n = 0; p->tok.kind != TK_RPAREN; n++) {
+    if (n) {
+      if (p->tok.kind != TK_COMMA) {
+        td_free(b.p);
+        return td__expected(p, "',' or ')' in the source's arguments");
+      }
+      td__next(p);
+      put(&b, ", ");
+    }
+    char *text = NULL;
+    if (is_name_token(p)) { /* name => 'value' */
+      int rc = td__token_string(p, &text, NULL);
+      if (rc) {
+        td_free(b.p);
+        return rc;
+      }
+      td__next(p);
+      put(&b, text);
+      put(&b, " => ");
+      td_free(text);
+      if (p->tok.kind != TK_EQ || (td__next(p), p->tok.kind != TK_GT)) {
+        td_free(b.p);
+        return td__expected(p, "'=>' after an argument name");
+      }
+      td__next(p);
+    }
+    if (p->tok.kind != TK_STRING) {
+      td_free(b.p);
+      return td__expected(p, "a quoted string argument");
+    }
+    int rc = td__token_string(p, &text, NULL);
+    if (rc) {
+      td_free(b.p);
+      return rc;
+    }
+    put_quoted(&b, text, '\'');
+    td_free(text);
+    td__next(p);
+  }
+  td__next(p);
+  put(&b, ")");
+  if (b.rc) {
+    td_free(b.p);
+    return b.rc;
+  }
+  td_free(s->source);
+  s->source = b.p;
+  return TD_OK;
 }
 
 static void put_list(pbuf *b, td_expr *const *e, int64_t n) {

@@ -13,6 +13,99 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
+/* ---- the registry of live services ----
+ *
+ * A td_request names its service by pointer, and a backend may answer at
+ * any time, even after td_service_free.  So answers never dereference that
+ * pointer blindly: they look it up here (under reg_lock) and pin the
+ * service; td_service_free first leaves the registry, then waits until no
+ * answer is pinned, then destroys.  A stale pointer is simply not found;
+ * if the address was reused by a new service, request ids (unique in the
+ * process) find no call there. */
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static td_service **reg_buckets;
+static uint64_t reg_cap, reg_n;
+
+static uint64_t reg_slot(const td_service *s, uint64_t cap) {
+  uint64_t h = ((uint64_t)(uintptr_t)s >> 4) * 0x9e3779b97f4a7c15ull;
+  return (h ^ (h >> 29)) & (cap - 1);
+}
+
+static int reg_add(td_service *s, td_error *err) {
+  pthread_mutex_lock(&reg_lock);
+  if (reg_n + 1 > reg_cap) {
+    uint64_t cap = reg_cap ? reg_cap * 2 : 16;
+    td_service **b = td_calloc(cap, sizeof *b);
+    if (!b) {
+      pthread_mutex_unlock(&reg_lock);
+      return td_err_nomem(err, "registering a service");
+    }
+    for (uint64_t i = 0; i < reg_cap; i++) {
+      for (td_service *x = reg_buckets[i], *next; x; x = next) {
+        next = x->reg_next;
+        uint64_t k = reg_slot(x, cap);
+        x->reg_next = b[k];
+        b[k] = x;
+      }
+    }
+    td_free(reg_buckets);
+    reg_buckets = b;
+    reg_cap = cap;
+  }
+  uint64_t k = reg_slot(s, reg_cap);
+  s->reg_next = reg_buckets[k];
+  reg_buckets[k] = s;
+  reg_n++;
+  pthread_mutex_unlock(&reg_lock);
+  return TD_OK;
+}
+
+static void reg_remove(td_service *s) {
+  pthread_mutex_lock(&reg_lock);
+  for (td_service **pp = &reg_buckets[reg_slot(s, reg_cap)]; *pp; pp = &(*pp)->reg_next) {
+    if (*pp == s) {
+      *pp = s->reg_next;
+      reg_n--;
+      break;
+    }
+  }
+  if (reg_n == 0) { /* nothing left: leave no allocation behind */
+    td_free(reg_buckets);
+    reg_buckets = NULL;
+    reg_cap = 0;
+  }
+  pthread_mutex_unlock(&reg_lock);
+}
+
+bool td_service_pin(td_service *s) {
+  bool found = false;
+  pthread_mutex_lock(&reg_lock);
+  if (reg_cap)
+    for (td_service *x = reg_buckets[reg_slot(s, reg_cap)]; x && !found; x = x->reg_next) found = x == s;
+  if (found) atomic_fetch_add(&s->pins, 1);
+  pthread_mutex_unlock(&reg_lock);
+  return found;
+}
+
+void td_service_unpin(td_service *s) {
+  /* Under req_lock, which reg_leave holds while it checks: once the count
+   * reaches 0 the service may be destroyed, so nothing touches it after
+   * the unlock. */
+  pthread_mutex_lock(&s->req_lock);
+  if (atomic_fetch_sub(&s->pins, 1) == 1 && atomic_load(&s->closing)) pthread_cond_broadcast(&s->unpinned);
+  pthread_mutex_unlock(&s->req_lock);
+}
+
+/* Leaves the registry, then waits for the answers still running. */
+static void reg_leave(td_service *s) {
+  reg_remove(s);
+  atomic_store(&s->closing, true);
+  pthread_mutex_lock(&s->req_lock);
+  while (atomic_load(&s->pins) > 0) pthread_cond_wait(&s->unpinned, &s->req_lock);
+  pthread_mutex_unlock(&s->req_lock);
+}
+
 const char *td_method_name(td_method m) {
   static const char *names[TD_METHOD_COUNT] = {
       "table_schema", "table_locations", "table_location_size", "column_values",
@@ -63,6 +156,19 @@ int td_service_new(td_backend backend, const td_service_options *opts, td_servic
   }
   pthread_mutex_init(&s->req_lock, NULL);
   pthread_mutex_init(&s->providers_lock, NULL);
+  pthread_cond_init(&s->unpinned, NULL);
+  atomic_init(&s->pins, 0);
+  atomic_init(&s->closing, false);
+  if ((rc = reg_add(s, err)) != TD_OK) {
+    td_graph_stop(s->graph);
+    td_page_cache_free(s->cache);
+    pthread_mutex_destroy(&s->req_lock);
+    pthread_mutex_destroy(&s->providers_lock);
+    pthread_cond_destroy(&s->unpinned);
+    td_free(s);
+    if (vt->release) vt->release(backend.self);
+    return rc;
+  }
   *out = s;
   return TD_OK;
 }
@@ -74,6 +180,7 @@ td_service *td_service_retain(td_service *s) {
 
 void td_service_free(td_service *s) {
   if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
+  reg_leave(s); /* from here on, answers are dropped before they touch it */
   td_graph_stop(s->graph); /* no refreshing table is left: just the thread */
   for (int64_t i = 0; i < s->n_providers; i++) td_provider_free(s->providers[i]);
   td_free(s->providers);
@@ -91,6 +198,7 @@ void td_service_free(td_service *s) {
   td_free(s->buckets);
   pthread_mutex_destroy(&s->req_lock);
   pthread_mutex_destroy(&s->providers_lock);
+  pthread_cond_destroy(&s->unpinned);
   td_free(s);
 }
 

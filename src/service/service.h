@@ -24,12 +24,18 @@ typedef struct td_graph td_graph;
 
 struct td_service {
   _Atomic int64_t refs; /* the user's, plus one per live table */
+  /* The registry of live services (service.c): answers find a request's
+   * service there before touching it, and pin it while they run. */
+  td_service *reg_next;
+  _Atomic int64_t pins;    /* answers running on this service */
+  _Atomic bool closing;    /* td_service_free is waiting for pins == 0 */
+  pthread_cond_t unpinned; /* under req_lock */
   td_backend backend;
   td_service_options opts;
 
   pthread_mutex_t req_lock;
   td_call **buckets; /* request table: id -> call */
-  uint64_t n_buckets, n_calls, next_id;
+  uint64_t n_buckets, n_calls;
   struct {
     uint64_t id;
     char desc[200];
@@ -48,6 +54,11 @@ struct td_service {
   _Atomic uint64_t next_location_id;
 };
 
+/* Answers: finds `s` among the live services and pins it (true), or false
+ * when it has been freed (never dereferencing it then).  Every pin is
+ * followed by td_service_unpin. */
+bool td_service_pin(td_service *s);
+void td_service_unpin(td_service *s);
 /* Reports an error that has no caller (on_error hook); counts it. */
 void td_service_report(td_service *s, int code, const char *message);
 /* Tells the on_error hook about something accepted but worth knowing (not

@@ -356,7 +356,7 @@ static void env_open_opts(env *e, int64_t page_size, int64_t cache_bytes, int64_
   o.page_size = page_size;
   if (cache_bytes >= 0) o.cache_bytes = cache_bytes;
   o.update_period_ms = period_ms;
-  o.request_timeout_ms = 20000;
+  o.request_timeout_ms = 600000;
   o.on_error = on_error;
   o.on_error_ctx = &e->reps;
   td_error err;
@@ -365,7 +365,7 @@ static void env_open_opts(env *e, int64_t page_size, int64_t cache_bytes, int64_
   TD_ASSERT_OK(td_table_key_new("t", &e->key, &err), &err);
 }
 
-static void env_open(env *e) { env_open_opts(e, 4, -1, 100000); }
+static void env_open(env *e) { env_open_opts(e, 4, -1, 86400000); } /* cycles when flushed */
 
 static void env_close(env *e) {
   td_table_key_release(e->key);
@@ -381,9 +381,10 @@ static td_table *make(env *e, bool refreshing) {
   return t;
 }
 
+/* Generous: sanitizers and valgrind make big cycles slow. */
 static void flush(env *e) {
   td_error err;
-  TD_ASSERT_OK(td_service_flush(e->svc, 20000, &err), &err);
+  TD_ASSERT_OK(td_service_flush(e->svc, 900000, &err), &err);
 }
 
 typedef struct recorder {
@@ -786,7 +787,6 @@ static void test_item6_shrink_and_regrow_between_cycles(void **state) {
   td_table_release(t);
 
   /* Against a size the engine learnt from another request. */
-  hb_init(&e.b, 1, 4);
   e.b.sizes[0] = 8;
   td_table *st = make(&e, false); /* sizes the location at 8 */
   e.b.sizes[0] = 4;
@@ -851,7 +851,8 @@ static void test_item7_large_location_batches(void **state) {
 static void test_item8_unpartitioned_ignores_partition_values(void **state) {
   (void)state;
   env e;
-  hb_init(&e.b, 3, 2);
+  hb_init(&e.b, 6, 2);
+  e.b.n_locs = 3;
   e.b.key_values = true;
   env_open(&e);
   td_table *t = make(&e, false);
@@ -961,6 +962,93 @@ static void test_item10_wide_schema(void **state) {
   env_close(&e);
 }
 
+/* Location keys with very many partition values: duplicates still found,
+ * in O(n log n). */
+static void test_item10_wide_location_keys(void **state) {
+  (void)state;
+  const int64_t n = 100000;
+  char **names = malloc((size_t)n * sizeof *names);
+  td_value *vals = malloc((size_t)n * sizeof *vals);
+  for (int64_t i = 0; i < n; i++) {
+    names[i] = malloc(32);
+    snprintf(names[i], 32, "p%lld", (long long)i);
+    vals[i] = td_value_int(TD_TYPE_INT64, i);
+  }
+  td_location_key *k;
+  td_error err;
+  TD_ASSERT_OK(td_location_key_new("id", n, (const char *const *)names, vals, &k, &err), &err);
+  assert_int_equal(td_location_key_partition_count(k), n);
+  td_location_key_release(k);
+  snprintf(names[n - 1], 32, "p%lld", (long long)(n / 2));
+  assert_int_equal(td_location_key_new("id", n, (const char *const *)names, vals, &k, &err), TD_EINVAL);
+  TD_ASSERT_CONTAINS(err.message, "appears twice");
+  for (int64_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+  free(vals);
+}
+
+/* ---- the memory backend forgets subscriptions the engine dropped ---- */
+
+static td_backend_vtable capture_vt;
+static const td_backend_vtable *inner_vt;
+static td_request captured_size_sub;
+
+static void capture_sub_size(void *self, const td_table_key *t, const td_location_key *l, td_request sub) {
+  captured_size_sub = sub;
+  inner_vt->subscribe_to_table_location_size(self, t, l, sub);
+}
+
+static void test_item5_backend_drops_dead_subscriptions(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_memory_backend_new(&mb, &err), &err);
+  const char *names[] = {"x"};
+  td_type_id types[] = {TD_TYPE_INT64};
+  struct ArrowSchema ds;
+  TD_ASSERT_OK(td_schema_make(1, names, types, NULL, &ds, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(mb, "t", &ds, NULL, &err), &err);
+  ds.release(&ds);
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_standalone(&k, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_location(mb, "t", k, NULL, &err), &err);
+  td_backend be = td_memory_backend_backend(mb);
+  inner_vt = be.vtable;
+  capture_vt = *be.vtable;
+  capture_vt.subscribe_to_table_location_size = capture_sub_size;
+  be.vtable = &capture_vt;
+  reports reps = {0};
+  td_service_options o;
+  td_service_options_init(&o);
+  o.on_error = on_error;
+  o.on_error_ctx = &reps;
+  td_service *svc;
+  TD_ASSERT_OK(td_service_new(be, &o, &svc, &err), &err);
+  td_table_key *tk;
+  TD_ASSERT_OK(td_table_key_new("t", &tk, &err), &err);
+  td_table_options to = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(svc, tk, &to, &t, &err), &err);
+  TD_ASSERT_OK(td_answer_failure(captured_size_sub, "gone", &err), &err);
+  for (int i = 0; i < 3; i++) {
+    td_builder *b;
+    TD_ASSERT_OK(td_builder_new(TD_TYPE_INT64, &b, &err), &err);
+    TD_ASSERT_OK(td_builder_append_int(b, i, &err), &err);
+    struct ArrowArray col, batch;
+    TD_ASSERT_OK(td_builder_finish(b, &col, &err), &err);
+    td_builder_free(b);
+    TD_ASSERT_OK(td_batch_make(1, &col, &batch, &err), &err);
+    TD_ASSERT_OK(td_memory_backend_append(mb, "t", k, &batch, &err), &err);
+  }
+  /* The first notification finds the subscription dead; no more after. */
+  assert_int_equal(reps.n, 1);
+  td_table_release(t);
+  td_table_key_release(tk);
+  td_location_key_release(k);
+  td_service_free(svc);
+  td_memory_backend_release(mb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item1_release_in_listener),
@@ -978,6 +1066,8 @@ int main(void) {
       cmocka_unit_test(test_item8_unpartitioned_ignores_partition_values),
       cmocka_unit_test(test_item9_subscription_failure_timing),
       cmocka_unit_test(test_item10_wide_schema),
+      cmocka_unit_test(test_item10_wide_location_keys),
+      cmocka_unit_test(test_item5_backend_drops_dead_subscriptions),
   };
   if (getenv("TD_TEST_FILTER")) cmocka_set_test_filter(getenv("TD_TEST_FILTER"));
   return cmocka_run_group_tests(tests, NULL, NULL);

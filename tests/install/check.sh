@@ -24,20 +24,26 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgco
 
 # pkg-config: the .pc file carries the RPATH.
 cc -o "$work/pc_consumer" "$src/consumer.c" $(pkg-config --cflags --libs tabledata)
-"$work/pc_consumer" | grep -q "ok" || fail "pkg-config consumer did not run"
-ldd "$work/pc_consumer" | grep -q "$prefix/lib.*/libtabledata.so" || fail "pkg-config consumer not linked to the installed library"
+# (outputs are captured before grep -q: with pipefail, grep -q quitting early
+# would make the writer's SIGPIPE fail the pipeline)
+out=$("$work/pc_consumer") && grep -q "ok" <<<"$out" || fail "pkg-config consumer did not run"
+out=$(ldd "$work/pc_consumer")
+grep -q "$prefix/lib.*/libtabledata.so" <<<"$out" || fail "pkg-config consumer not linked to the installed library: $out"
 
 # find_package: shared (tabledata::tabledata) and static (tabledata::tabledata_static).
 for kind in shared static; do
   cmake -S "$src" -B "$work/cmake-$kind" -DCMAKE_PREFIX_PATH="$prefix" -DTD_CONSUMER_STATIC=$([ $kind = static ] && echo ON || echo OFF) >/dev/null
   cmake --build "$work/cmake-$kind" >/dev/null
-  "$work/cmake-$kind/consumer" | grep -q "ok" || fail "find_package ($kind) consumer did not run"
+  out=$("$work/cmake-$kind/consumer") && grep -q "ok" <<<"$out" || fail "find_package ($kind) consumer did not run"
 done
-ldd "$work/cmake-static/consumer" | grep -q libtabledata && fail "static consumer depends on libtabledata.so"
+out=$(ldd "$work/cmake-shared/consumer")
+grep -q "$prefix/lib.*/libtabledata.so" <<<"$out" || fail "find_package consumer not linked to the installed library: $out"
+out=$(ldd "$work/cmake-static/consumer")
+grep -q libtabledata <<<"$out" && fail "static consumer depends on libtabledata.so"
 
 # The installed program.
-"$prefix/bin/tabledata" --version | grep -q "tabledata " || fail "installed program does not run"
-"$prefix/bin/tabledata" demo | grep -q "GOOG" || fail "installed program's demo printed no table"
+out=$("$prefix/bin/tabledata" --version) && grep -q "tabledata " <<<"$out" || fail "installed program does not run"
+out=$("$prefix/bin/tabledata" demo) && grep -q "GOOG" <<<"$out" || fail "installed program's demo printed no table"
 
 # Man page and documents.
 man=$(find "$prefix" -path '*/man1/tabledata.1')

@@ -183,8 +183,22 @@ static int check_key(const mem_table *t, const td_location_key *key, td_error *e
   return TD_OK;
 }
 
-static void notify_size(mem_location *l) {
-  for (int64_t i = 0; i < l->size_subs.n; i++) td_answer_size(l->size_subs.reqs[i], l->size, NULL);
+static sub_slot *sub_find(td_memory_backend *mb, td_request r);
+
+/* Under the lock: tells every subscriber in `list` about a new location
+ * (`key`) or size.  A subscription the engine no longer takes (it failed:
+ * the engine never unsubscribes those) is dropped, so dead ones neither
+ * pile up nor get told again. */
+static void notify(td_memory_backend *mb, td_request_list *list, td_location_key *key, int64_t size) {
+  for (int64_t i = list->n - 1; i >= 0; i--) {
+    td_request r = list->reqs[i];
+    int rc = key ? td_answer_location(r, key, NULL) : td_answer_size(r, size, NULL);
+    if (rc == TD_ESTATE) {
+      td_request_list_remove(list, r);
+      sub_slot *s = sub_find(mb, r);
+      if (s) s->list = NULL;
+    }
+  }
 }
 
 /* A checked batch whose rows are null at the struct level becomes one
@@ -232,6 +246,8 @@ static int append_chunk(const mem_table *t, mem_location *l, struct ArrowArray *
   td_shared_array *sa;
   int rc = td_shared_array_new(data, &sa, err);
   if (rc) return rc;
+  for (int64_t i = 0; i < t->data.n_fields; i++) /* what its views keep alive */
+    sa->bytes += td_array_extent_bytes(t->data.fields[i].type, sa->array.children[i]);
   l->chunks[l->n_chunks].data = sa;
   l->chunks[l->n_chunks].start = l->size;
   l->n_chunks++;
@@ -273,7 +289,7 @@ int td_memory_backend_add_location(td_memory_backend *mb, const char *table, td_
     if (rc == TD_OK) {
       t->locs[t->n_locs++] = l;
       if (d.release) rc = append_chunk(t, l, &d, err); /* cannot fail but for memory */
-      for (int64_t i = 0; i < t->loc_subs.n; i++) td_answer_location(t->loc_subs.reqs[i], key, NULL);
+      notify(mb, &t->loc_subs, key, 0);
       l = NULL;
     }
   }
@@ -300,7 +316,7 @@ int td_memory_backend_append(td_memory_backend *mb, const char *table, const td_
   } else if ((rc = check_data(t, &d, err)) == TD_OK) {
     int64_t before = l->size;
     rc = append_chunk(t, l, &d, err);
-    if (rc == TD_OK && l->size != before) notify_size(l);
+    if (rc == TD_OK && l->size != before) notify(mb, &l->size_subs, NULL, l->size);
   }
   pthread_mutex_unlock(&mb->lock);
   td_arrow_array_release(&d);

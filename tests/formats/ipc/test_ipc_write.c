@@ -14,57 +14,12 @@
 #include "formats/ipc/ipc_internal.h"
 #include "formats/ipc/ipc_writer.h"
 #include "test.h"
+#include "typed_columns.h"
 
-#define NCOLS 10
-static const td_type_id TYPES[NCOLS] = {TD_TYPE_BOOL, TD_TYPE_INT8, TD_TYPE_INT16, TD_TYPE_INT32, TD_TYPE_INT64,
-                                        TD_TYPE_UINT16, TD_TYPE_FLOAT32, TD_TYPE_FLOAT64, TD_TYPE_UTF8, TD_TYPE_TIMESTAMP};
-
-static void make_schema(td_schema *s) {
-  static const char *names[NCOLS] = {"b", "i8", "i16", "i32", "i64", "u16", "f32", "f64", "s", "ts"};
-  td_schema_init(s);
-  for (int i = 0; i < NCOLS; i++)
-    TD_ASSERT_OK(td_schema_add(s, names[i], TYPES[i], i == 9 ? "UTC" : NULL, true, NULL), NULL);
-}
-
-static bool is_null(int col, int64_t row) { return (row * 7 + col) % 11 == 3; }
-static int64_t ival(int col, int64_t row) { return (row * 2654435761LL + col * 97) % 30000 - 15000 * (col != 5); }
-
-/* A column of n rows for global rows [row0, row0 + n), exported with `skip`
- * leading junk rows hidden behind an offset. */
-static struct ArrowArray make_column(int col, int64_t row0, int64_t n, int64_t skip) {
-  td_array a;
-  TD_ASSERT_OK(td_array_init(&a, TYPES[col], n + skip, NULL), NULL);
-  char buf[32];
-  for (int64_t k = -skip; k < n; k++) {
-    int64_t row = row0 + k;
-    if (k >= 0 && is_null(col, row)) {
-      TD_ASSERT_OK(td_array_append_null(&a, NULL), NULL);
-    } else if (TYPES[col] == TD_TYPE_UTF8) {
-      int len = snprintf(buf, sizeof buf, "v%lld", (long long)ival(col, row));
-      TD_ASSERT_OK(td_array_append_str(&a, buf, row % 5 == 0 ? 0 : len, NULL), NULL);
-    } else if (TYPES[col] == TD_TYPE_FLOAT32 || TYPES[col] == TD_TYPE_FLOAT64) {
-      TD_ASSERT_OK(td_array_append_double(&a, (double)ival(col, row) / 4, NULL), NULL);
-    } else {
-      int64_t v = ival(col, row);
-      if (TYPES[col] == TD_TYPE_INT8) v %= 128;
-      if (TYPES[col] == TD_TYPE_BOOL) v &= 1;
-      if (TYPES[col] == TD_TYPE_TIMESTAMP) v *= 1000000007;
-      TD_ASSERT_OK(td_array_append_int(&a, v, NULL), NULL);
-    }
-  }
-  struct ArrowArray out;
-  TD_ASSERT_OK(td_array_export(&a, &out, NULL), NULL);
-  out.offset = skip;
-  out.length = n;
-  out.null_count = 0;
-  for (int64_t k = 0; k < n; k++) out.null_count += is_null(col, row0 + k);
-  return out;
-}
+#define NCOLS TD_TEST_NCOLS
 
 static void write_batch(td_ipc_stream_writer *w, int64_t row0, int64_t n, int64_t skip) {
-  struct ArrowArray kids[NCOLS], batch;
-  for (int c = 0; c < NCOLS; c++) kids[c] = make_column(c, row0, n, skip);
-  TD_ASSERT_OK(td_struct_array_make(NCOLS, kids, n, &batch, NULL), NULL);
+  struct ArrowArray batch = td_test_batch(row0, n, skip);
   td_error err;
   TD_ASSERT_OK(td_ipc_stream_writer_write(w, &batch, &err), &err);
   batch.release(&batch);
@@ -76,7 +31,7 @@ static void write_stream(char *path, const int64_t *sizes, int n, int64_t *rows)
   int fd = mkstemp(path);
   assert_true(fd >= 0);
   td_schema s;
-  make_schema(&s);
+  td_test_schema(&s, true);
   td_ipc_stream_writer *w;
   td_error err;
   TD_ASSERT_OK(td_ipc_stream_writer_open(fd, &s, &w, &err), &err);
@@ -88,34 +43,6 @@ static void write_stream(char *path, const int64_t *sizes, int n, int64_t *rows)
   TD_ASSERT_OK(td_ipc_stream_writer_close(w, &err), &err);
   td_schema_reset(&s);
   close(fd);
-}
-
-static void check_rows(td_file_reader *r, int64_t offset, int64_t n) {
-  for (int c = 0; c < NCOLS; c++) {
-    struct ArrowArray a;
-    td_error err;
-    TD_ASSERT_OK(td_reader_read(r, c, offset, n, &a, &err), &err);
-    TD_ASSERT_OK(td_array_validate(TYPES[c], &a, &err), &err);
-    struct ArrowArray expect = make_column(c, offset, n, 0);
-    td_colview gv, ev;
-    TD_ASSERT_OK(td_colview_init(&gv, TYPES[c], &a, NULL), NULL);
-    TD_ASSERT_OK(td_colview_init(&ev, TYPES[c], &expect, NULL), NULL);
-    for (int64_t i = 0; i < n; i++) {
-      td_value x = td_colview_value(&gv, i), y = td_colview_value(&ev, i);
-      assert_int_equal(x.is_null, y.is_null);
-      if (x.is_null) continue;
-      if (TYPES[c] == TD_TYPE_UTF8) {
-        assert_int_equal(x.v.s.len, y.v.s.len);
-        assert_memory_equal(x.v.s.ptr, y.v.s.ptr, x.v.s.len);
-      } else if (td_type_is_float(TYPES[c])) {
-        assert_true(x.v.f == y.v.f);
-      } else {
-        assert_int_equal(td_colview_int(&gv, i), td_colview_int(&ev, i));
-      }
-    }
-    a.release(&a);
-    expect.release(&expect);
-  }
 }
 
 static void test_roundtrip(void **state) {
@@ -130,10 +57,10 @@ static void test_roundtrip(void **state) {
   assert_int_equal(r->num_rows, rows);
   assert_int_equal(r->schema.n_fields, NCOLS);
   assert_string_equal(r->schema.fields[9].tz, "UTC");
-  check_rows(r, 0, rows);
-  check_rows(r, 999, 2);
-  check_rows(r, 995, 4000);
-  check_rows(r, rows, 0);
+  td_test_check_rows(r, 0, rows);
+  td_test_check_rows(r, 999, 2);
+  td_test_check_rows(r, 995, 4000);
+  td_test_check_rows(r, rows, 0);
   struct ArrowArray a;
   assert_int_equal(td_reader_read(r, 0, rows, 1, &a, &err), TD_EINVAL);
   td_reader_close(r);
@@ -179,7 +106,7 @@ static void test_growing(void **state) {
   append(fd, buf + at, total - at);
   TD_ASSERT_OK(r->vt->refresh(r, &err), &err);
   assert_int_equal(r->num_rows, rows);
-  check_rows(r, 0, rows);
+  td_test_check_rows(r, 0, rows);
   /* truncation */
   assert_int_equal(ftruncate(fd, total - 20), 0);
   assert_int_equal(r->vt->refresh(r, &err), TD_EFORMAT);
@@ -228,7 +155,7 @@ static void *reader_thread(void *p) {
   unsigned s = (unsigned)t->seed;
   for (int k = 0; k < 20; k++) {
     int64_t off = rand_r(&s) % (t->r->num_rows - 100);
-    check_rows(t->r, off, 1 + rand_r(&s) % 99);
+    td_test_check_rows(t->r, off, 1 + rand_r(&s) % 99);
   }
   return NULL;
 }
