@@ -39,14 +39,18 @@ static const char *type_text(const char *format, char *buf, size_t size) {
   static const struct {
     const char *f, *name;
   } k[] = {{"b", "bool"},   {"c", "int8"},    {"s", "int16"},   {"i", "int32"}, {"l", "int64"},
-           {"S", "uint16"}, {"f", "float32"}, {"g", "float64"}, {"u", "utf8"}};
+           {"S", "uint16"}, {"f", "float32"}, {"g", "float64"}, {"u", "utf8"},
+           {"C", "uint8"}, {"I", "uint32"}, {"tdD", "date32"}, {"tdm", "date64"}, {"tts", "time32[s]"}, {"ttm", "time32[ms]"},
+           {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}};
   for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
     if (strcmp(format, k[i].f) == 0) return k[i].name;
-  if (strncmp(format, "tsn:", 4) == 0) {
-    if (format[4]) snprintf(buf, size, "timestamp[ns, tz=%s]", format + 4);
-    else snprintf(buf, size, "timestamp[ns]");
-    return buf;
-  }
+  static const char *const units[][2] = {{"tsn:", "ns"}, {"tss:", "s"}, {"tsm:", "ms"}, {"tsu:", "us"}};
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+    if (strncmp(format, units[i][0], 4) == 0) {
+      if (format[4]) snprintf(buf, size, "timestamp[%s, tz=%s]", units[i][1], format + 4);
+      else snprintf(buf, size, "timestamp[%s]", units[i][1]);
+      return buf;
+    }
   return format;
 }
 

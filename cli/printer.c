@@ -96,7 +96,7 @@ static void json_value(FILE *out, const td_value *v) {
   char buf[128];
   if (v->is_null) fputs("null", out);
   else if (v->type == TD_TYPE_UTF8) json_string(out, v->v.s.ptr, v->v.s.len);
-  else if (v->type == TD_TYPE_TIMESTAMP) {
+  else if (td_type_is_temporal(v->type)) {
     td_value_format(v, buf, sizeof buf);
     json_string(out, buf, strlen(buf));
   } else if ((v->type == TD_TYPE_FLOAT32 || v->type == TD_TYPE_FLOAT64) && !isfinite(v->v.f)) {

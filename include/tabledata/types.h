@@ -2,8 +2,11 @@
  * tabledata/types.h - the column types tabledata carries, and typed scalars.
  *
  * Types map one to one onto Arrow formats: bool "b", int8 "c", int16 "s",
- * int32 "i", int64 "l", uint16 "S", float32 "f", float64 "g", utf8 "u",
- * timestamp "tsn:<tz>" (nanoseconds, optional time zone).  Nulls are never
+ * int32 "i", int64 "l", uint8 "C", uint16 "S", uint32 "I", float32 "f", float64 "g", utf8 "u",
+ * timestamp "tsn:<tz>" (nanoseconds, optional time zone), and the temporal
+ * types date32 "tdD", date64 "tdm", timestamp in s/ms/us "tss:", "tsm:",
+ * "tsu:" and time of day "tts", "ttm", "ttu", "ttn".  Each keeps its unit:
+ * values are never rescaled, so no range is lost.  Nulls are never
  * sentinels: a td_value has an explicit is_null flag, arrays validity bitmaps.
  */
 #ifndef TABLEDATA_TYPES_H
@@ -30,15 +33,35 @@ typedef enum td_type_id {
   TD_TYPE_FLOAT32,
   TD_TYPE_FLOAT64,
   TD_TYPE_UTF8,
-  TD_TYPE_TIMESTAMP /* int64 nanoseconds since the Unix epoch */
+  TD_TYPE_TIMESTAMP, /* int64 nanoseconds since the Unix epoch */
+  /* Added later; the values above keep their numbers (ABI). */
+  TD_TYPE_DATE32,       /* int32 days since 1970-01-01 ("tdD") */
+  TD_TYPE_DATE64,       /* int64 milliseconds since the epoch ("tdm") */
+  TD_TYPE_TIMESTAMP_S,  /* int64 seconds since the epoch ("tss:<tz>") */
+  TD_TYPE_TIMESTAMP_MS, /* int64 milliseconds ("tsm:<tz>") */
+  TD_TYPE_TIMESTAMP_US, /* int64 microseconds ("tsu:<tz>") */
+  TD_TYPE_TIME32_S,     /* int32 seconds since midnight ("tts") */
+  TD_TYPE_TIME32_MS,    /* int32 milliseconds since midnight ("ttm") */
+  TD_TYPE_TIME64_US,    /* int64 microseconds since midnight ("ttu") */
+  TD_TYPE_TIME64_NS,    /* int64 nanoseconds since midnight ("ttn") */
+  TD_TYPE_UINT8,        /* "C" */
+  TD_TYPE_UINT32        /* "I" */
 } td_type_id;
 
 /* The lower-case name of a type ("int64", "timestamp", ...).  Static. */
 TD_API const char *td_type_name(td_type_id type);
+/* Timestamps of any unit (they may carry a time zone). */
+TD_API bool td_type_is_timestamp(td_type_id type);
+/* Dates, times and timestamps of any unit: values are int64 counts of the
+ * unit in td_value.v.i and print as ISO-8601 text. */
+TD_API bool td_type_is_temporal(td_type_id type);
+/* Nanoseconds per unit of a temporal type (86400e9 for date32, 1e6 for
+ * date64); 0 for other types. */
+TD_API int64_t td_type_unit_ns(td_type_id type);
 
 /*
  * A typed scalar, used for partition values and query literals.
- * Integer types, uint16 and timestamps use `i`; floats use `f`; bool uses
+ * Integer types, uint16 and all temporal types use `i` (in the type's unit); floats use `f`; bool uses
  * `b`; utf8 uses `s` (not necessarily NUL-terminated; who owns the bytes is
  * said by each function that hands out or takes a td_value).
  */

@@ -125,9 +125,20 @@ int td_array_append_int(td_array *a, int64_t v, td_error *err) {
     case TD_TYPE_INT8: ((int8_t *)a->values)[i] = (int8_t)v; break;
     case TD_TYPE_INT16: ((int16_t *)a->values)[i] = (int16_t)v; break;
     case TD_TYPE_UINT16: ((uint16_t *)a->values)[i] = (uint16_t)v; break;
-    case TD_TYPE_INT32: ((int32_t *)a->values)[i] = (int32_t)v; break;
+    case TD_TYPE_UINT8: ((uint8_t *)a->values)[i] = (uint8_t)v; break;
+    case TD_TYPE_UINT32: ((uint32_t *)a->values)[i] = (uint32_t)v; break;
+    case TD_TYPE_INT32:
+    case TD_TYPE_DATE32:
+    case TD_TYPE_TIME32_S:
+    case TD_TYPE_TIME32_MS: ((int32_t *)a->values)[i] = (int32_t)v; break;
     case TD_TYPE_INT64:
-    case TD_TYPE_TIMESTAMP: ((int64_t *)a->values)[i] = v; break;
+    case TD_TYPE_TIMESTAMP:
+    case TD_TYPE_DATE64:
+    case TD_TYPE_TIMESTAMP_S:
+    case TD_TYPE_TIMESTAMP_MS:
+    case TD_TYPE_TIMESTAMP_US:
+    case TD_TYPE_TIME64_US:
+    case TD_TYPE_TIME64_NS: ((int64_t *)a->values)[i] = v; break;
     case TD_TYPE_FLOAT32: ((float *)a->values)[i] = (float)v; break;
     case TD_TYPE_FLOAT64: ((double *)a->values)[i] = (double)v; break;
     default: return td_err(err, TD_ETYPE, "cannot append an integer to a %s array", td_type_name(a->type));
@@ -593,7 +604,8 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
       for (int64_t k = 0; k < n; k++)
         td_bit_put(a->values, dst + k, td_bit_get(src->values, so + TD_GATHER_IDX(k)));
       break;
-    case TD_TYPE_INT8: {
+    case TD_TYPE_INT8:
+    case TD_TYPE_UINT8: {
       const int8_t *v = (const int8_t *)src->values + so;
       int8_t *o = (int8_t *)a->values + dst;
       for (int64_t k = 0; k < n; k++) o[k] = v[TD_GATHER_IDX(k)];
@@ -607,7 +619,11 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
       break;
     }
     case TD_TYPE_INT32:
-    case TD_TYPE_FLOAT32: {
+    case TD_TYPE_UINT32:
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_DATE32:
+    case TD_TYPE_TIME32_S:
+    case TD_TYPE_TIME32_MS: {
       const int32_t *v = (const int32_t *)src->values + so;
       int32_t *o = (int32_t *)a->values + dst;
       for (int64_t k = 0; k < n; k++) o[k] = v[TD_GATHER_IDX(k)];

@@ -96,9 +96,20 @@ static inline int64_t td_colview_int(const td_colview *v, int64_t i) {
     case TD_TYPE_INT8: return ((const int8_t *)v->values)[j];
     case TD_TYPE_INT16: return ((const int16_t *)v->values)[j];
     case TD_TYPE_UINT16: return ((const uint16_t *)v->values)[j];
-    case TD_TYPE_INT32: return ((const int32_t *)v->values)[j];
+    case TD_TYPE_UINT8: return ((const uint8_t *)v->values)[j];
+    case TD_TYPE_UINT32: return ((const uint32_t *)v->values)[j];
+    case TD_TYPE_INT32:
+    case TD_TYPE_DATE32:
+    case TD_TYPE_TIME32_S:
+    case TD_TYPE_TIME32_MS: return ((const int32_t *)v->values)[j];
     case TD_TYPE_INT64:
-    case TD_TYPE_TIMESTAMP: return ((const int64_t *)v->values)[j];
+    case TD_TYPE_TIMESTAMP:
+    case TD_TYPE_DATE64:
+    case TD_TYPE_TIMESTAMP_S:
+    case TD_TYPE_TIMESTAMP_MS:
+    case TD_TYPE_TIMESTAMP_US:
+    case TD_TYPE_TIME64_US:
+    case TD_TYPE_TIME64_NS: return ((const int64_t *)v->values)[j];
     case TD_TYPE_FLOAT32: return (int64_t)((const float *)v->values)[j];
     case TD_TYPE_FLOAT64: return (int64_t)((const double *)v->values)[j];
     default: return 0;

@@ -16,7 +16,7 @@ struct td_builder {
 
 int td_builder_new(td_type_id type, td_builder **out, td_error *err) {
   *out = NULL;
-  if (type <= TD_TYPE_NONE || type > TD_TYPE_TIMESTAMP)
+  if (type == TD_TYPE_NONE || td_type_format(type)[0] == '?')
     return td_err(err, TD_EINVAL, "cannot build a column of type %d", (int)type);
   td_builder *b = td_calloc(1, sizeof *b);
   if (!b) return td_err_nomem(err, "creating a builder");

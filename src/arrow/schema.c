@@ -22,6 +22,17 @@ const char *td_type_name(td_type_id type) {
     case TD_TYPE_FLOAT64: return "float64";
     case TD_TYPE_UTF8: return "utf8";
     case TD_TYPE_TIMESTAMP: return "timestamp";
+    case TD_TYPE_DATE32: return "date32";
+    case TD_TYPE_DATE64: return "date64";
+    case TD_TYPE_TIMESTAMP_S: return "timestamp_s";
+    case TD_TYPE_TIMESTAMP_MS: return "timestamp_ms";
+    case TD_TYPE_TIMESTAMP_US: return "timestamp_us";
+    case TD_TYPE_TIME32_S: return "time32_s";
+    case TD_TYPE_TIME32_MS: return "time32_ms";
+    case TD_TYPE_TIME64_US: return "time64_us";
+    case TD_TYPE_TIME64_NS: return "time64_ns";
+    case TD_TYPE_UINT8: return "uint8";
+    case TD_TYPE_UINT32: return "uint32";
   }
   return "unknown";
 }
@@ -39,27 +50,72 @@ const char *td_type_format(td_type_id type) {
     case TD_TYPE_FLOAT64: return "g";
     case TD_TYPE_UTF8: return "u";
     case TD_TYPE_TIMESTAMP: return "tsn:";
+    case TD_TYPE_DATE32: return "tdD";
+    case TD_TYPE_DATE64: return "tdm";
+    case TD_TYPE_TIMESTAMP_S: return "tss:";
+    case TD_TYPE_TIMESTAMP_MS: return "tsm:";
+    case TD_TYPE_TIMESTAMP_US: return "tsu:";
+    case TD_TYPE_TIME32_S: return "tts";
+    case TD_TYPE_TIME32_MS: return "ttm";
+    case TD_TYPE_TIME64_US: return "ttu";
+    case TD_TYPE_TIME64_NS: return "ttn";
+    case TD_TYPE_UINT8: return "C";
+    case TD_TYPE_UINT32: return "I";
   }
   return "?";
 }
 
 int td_type_width(td_type_id type) {
   switch (type) {
-    case TD_TYPE_INT8: return 1;
+    case TD_TYPE_INT8:
+    case TD_TYPE_UINT8: return 1;
     case TD_TYPE_INT16:
     case TD_TYPE_UINT16: return 2;
     case TD_TYPE_INT32:
-    case TD_TYPE_FLOAT32: return 4;
+    case TD_TYPE_UINT32:
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_DATE32:
+    case TD_TYPE_TIME32_S:
+    case TD_TYPE_TIME32_MS: return 4;
     case TD_TYPE_INT64:
     case TD_TYPE_FLOAT64:
-    case TD_TYPE_TIMESTAMP: return 8;
+    case TD_TYPE_TIMESTAMP:
+    case TD_TYPE_DATE64:
+    case TD_TYPE_TIMESTAMP_S:
+    case TD_TYPE_TIMESTAMP_MS:
+    case TD_TYPE_TIMESTAMP_US:
+    case TD_TYPE_TIME64_US:
+    case TD_TYPE_TIME64_NS: return 8;
+    default: return 0;
+  }
+}
+
+bool td_type_is_timestamp(td_type_id t) {
+  return t == TD_TYPE_TIMESTAMP || t == TD_TYPE_TIMESTAMP_S || t == TD_TYPE_TIMESTAMP_MS ||
+         t == TD_TYPE_TIMESTAMP_US;
+}
+
+bool td_type_is_temporal(td_type_id t) { return td_type_unit_ns(t) != 0; }
+
+int64_t td_type_unit_ns(td_type_id t) {
+  switch (t) {
+    case TD_TYPE_TIMESTAMP:
+    case TD_TYPE_TIME64_NS: return 1;
+    case TD_TYPE_TIMESTAMP_US:
+    case TD_TYPE_TIME64_US: return 1000;
+    case TD_TYPE_TIMESTAMP_MS:
+    case TD_TYPE_DATE64:
+    case TD_TYPE_TIME32_MS: return 1000000;
+    case TD_TYPE_TIMESTAMP_S:
+    case TD_TYPE_TIME32_S: return 1000000000;
+    case TD_TYPE_DATE32: return 86400000000000LL;
     default: return 0;
   }
 }
 
 bool td_type_is_integer(td_type_id t) {
   return t == TD_TYPE_INT8 || t == TD_TYPE_INT16 || t == TD_TYPE_INT32 ||
-         t == TD_TYPE_INT64 || t == TD_TYPE_UINT16;
+         t == TD_TYPE_INT64 || t == TD_TYPE_UINT16 || t == TD_TYPE_UINT8 || t == TD_TYPE_UINT32;
 }
 
 bool td_type_is_float(td_type_id t) { return t == TD_TYPE_FLOAT32 || t == TD_TYPE_FLOAT64; }
@@ -76,20 +132,31 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
       case 'i': *type = TD_TYPE_INT32; return TD_OK;
       case 'l': *type = TD_TYPE_INT64; return TD_OK;
       case 'S': *type = TD_TYPE_UINT16; return TD_OK;
+      case 'C': *type = TD_TYPE_UINT8; return TD_OK;
+      case 'I': *type = TD_TYPE_UINT32; return TD_OK;
       case 'f': *type = TD_TYPE_FLOAT32; return TD_OK;
       case 'g': *type = TD_TYPE_FLOAT64; return TD_OK;
       case 'u': *type = TD_TYPE_UTF8; return TD_OK;
       default: break;
     }
   }
-  if (strncmp(format, "tsn:", 4) == 0) {
-    *type = TD_TYPE_TIMESTAMP;
-    *tz = format[4] ? format + 4 : NULL;
-    return TD_OK;
+  static const td_type_id temporal[] = {TD_TYPE_TIMESTAMP,   TD_TYPE_TIMESTAMP_S, TD_TYPE_TIMESTAMP_MS,
+                                         TD_TYPE_TIMESTAMP_US, TD_TYPE_DATE32,     TD_TYPE_DATE64,
+                                         TD_TYPE_TIME32_S,    TD_TYPE_TIME32_MS,   TD_TYPE_TIME64_US,
+                                         TD_TYPE_TIME64_NS};
+  for (size_t i = 0; i < sizeof temporal / sizeof temporal[0]; i++) {
+    const char *f = td_type_format(temporal[i]);
+    size_t n = strlen(f);
+    if (td_type_is_timestamp(temporal[i]) ? strncmp(format, f, n) == 0 : strcmp(format, f) == 0) {
+      *type = temporal[i];
+      *tz = td_type_is_timestamp(temporal[i]) && format[n] ? format + n : NULL;
+      return TD_OK;
+    }
   }
   return td_err(err, TD_EUNSUPPORTED,
                 "unsupported Arrow type '%s' (supported: bool, int8, int16, int32, "
-                "int64, uint16, float32, float64, utf8, timestamp[ns])",
+                "int64, uint8, uint16, uint32, float32, float64, utf8, date32, date64, timestamp[s|ms|us|ns], "
+                "time32[s|ms], time64[us|ns])",
                 format);
 }
 
@@ -168,8 +235,8 @@ int td_schema_add(td_schema *s, const char *name, td_type_id type, const char *t
   td_field *f = &s->fields[s->n_fields];
   memset(f, 0, sizeof *f);
   f->name = td_strdup(name ? name : "");
-  f->tz = (type == TD_TYPE_TIMESTAMP && tz && *tz) ? td_strdup(tz) : NULL;
-  if (!f->name || (type == TD_TYPE_TIMESTAMP && tz && *tz && !f->tz)) {
+  f->tz = (td_type_is_timestamp(type) && tz && *tz) ? td_strdup(tz) : NULL;
+  if (!f->name || (td_type_is_timestamp(type) && tz && *tz && !f->tz)) {
     td_field_reset(f);
     if (s->n_fields == 0) { /* leave an empty schema as empty as it was */
       td_free(s->fields);
@@ -218,14 +285,17 @@ int64_t td_schema_find(const td_schema *s, const char *name) {
 
 bool td_field_same_type(const td_field *a, const td_field *b) {
   if (a->type != b->type) return false;
-  if (a->type != TD_TYPE_TIMESTAMP) return true;
+  if (!td_type_is_timestamp(a->type)) return true;
   const char *ta = a->tz ? a->tz : "", *tb = b->tz ? b->tz : "";
   return strcmp(ta, tb) == 0;
 }
 
 const char *td_field_type_text(const td_field *f, char *buf, size_t size) {
-  if (f->type == TD_TYPE_TIMESTAMP)
-    snprintf(buf, size, "timestamp[ns%s%s]", f->tz ? ", tz=" : "", f->tz ? f->tz : "");
+  static const char *units[] = {"ns", "s", "ms", "us"};
+  if (td_type_is_timestamp(f->type))
+    snprintf(buf, size, "timestamp[%s%s%s]",
+             units[f->type == TD_TYPE_TIMESTAMP ? 0 : f->type - TD_TYPE_TIMESTAMP_S + 1],
+             f->tz ? ", tz=" : "", f->tz ? f->tz : "");
   else
     snprintf(buf, size, "%s", td_type_name(f->type));
   return buf;
@@ -341,8 +411,8 @@ static int schema_make(struct ArrowSchema *out, const char *format, const char *
 
 int td_field_export(const td_field *f, struct ArrowSchema *out, td_error *err) {
   char fmt[256];
-  if (f->type == TD_TYPE_TIMESTAMP)
-    snprintf(fmt, sizeof fmt, "tsn:%s", f->tz ? f->tz : "");
+  if (td_type_is_timestamp(f->type))
+    snprintf(fmt, sizeof fmt, "%s%s", td_type_format(f->type), f->tz ? f->tz : "");
   else
     snprintf(fmt, sizeof fmt, "%s", td_type_format(f->type));
   return schema_make(out, fmt, f->name, f->nullable ? ARROW_FLAG_NULLABLE : 0, 0, err);

@@ -19,7 +19,7 @@
 typedef struct td_field {
   char *name;
   td_type_id type;
-  char *tz; /* timestamps only: time zone name, or NULL for none */
+  char *tz; /* timestamps (any unit) only: time zone name, or NULL for none */
   bool nullable;
 } td_field;
 

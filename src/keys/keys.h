@@ -32,5 +32,10 @@ uint64_t td_value_hash(const td_value *v);
 bool td_value_equal(const td_value *a, const td_value *b);
 /* Formats ns since the epoch as "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ". */
 size_t td_format_timestamp(int64_t ns, char *buf, size_t size);
+/* Formats a value of a temporal type exactly in its unit: date32 (and a
+ * date64 at midnight) "YYYY-MM-DD"; timestamps "YYYY-MM-DDTHH:MM:SS[.fff|
+ * .ffffff|.fffffffff]Z" (digits of the unit; ns as td_format_timestamp);
+ * times of day "HH:MM:SS[.fraction]". */
+size_t td_format_temporal(td_type_id type, int64_t v, char *buf, size_t size);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrow/schema.h"
 #include "keys/keys.h"
 
 td_value td_value_null(td_type_id type) {
@@ -148,6 +149,43 @@ static int format_shortest(double d, bool single, char *buf, size_t size) {
   return snprintf(buf, size, "%s", tmp);
 }
 
+size_t td_format_temporal(td_type_id type, int64_t v, char *buf, size_t size) {
+  if (type == TD_TYPE_TIMESTAMP) return td_format_timestamp(v, buf, size);
+  int64_t unit = td_type_unit_ns(type), secs, frac = 0;
+  int digits = 0;
+  if (unit >= 1000000000) {
+    secs = type == TD_TYPE_DATE32 ? v * 86400 : v;
+  } else {
+    int64_t per = 1000000000 / unit;
+    secs = floor_div(v, per);
+    frac = v - secs * per;
+    digits = unit == 1 ? 9 : unit == 1000 ? 6 : 3;
+  }
+  int64_t days = floor_div(secs, 86400), rem = secs - days * 86400, y;
+  unsigned m, d;
+  int n = 0;
+  bool is_time = type == TD_TYPE_TIME32_S || type == TD_TYPE_TIME32_MS || type == TD_TYPE_TIME64_US ||
+                 type == TD_TYPE_TIME64_NS;
+  if (!is_time) {
+    civil_from_days(days, &y, &m, &d);
+    n = snprintf(buf, size, "%04" PRId64 "-%02u-%02u", y, m, d);
+    /* a date64 at midnight is a plain date, like a date32 */
+    if (type == TD_TYPE_DATE32 || (type == TD_TYPE_DATE64 && rem == 0 && frac == 0))
+      return n < 0 ? 0 : (size_t)n;
+    n += snprintf(buf + n, size > (size_t)n ? size - (size_t)n : 0, "T");
+  } else {
+    rem = secs; /* a time of day beyond 24 h (invalid input) prints as more hours */
+  }
+  char *p = buf + n;
+  size_t left = size > (size_t)n ? size - (size_t)n : 0;
+  int k = snprintf(p, left, "%02" PRId64 ":%02d:%02d", rem / 3600, (int)(rem / 60 % 60), (int)(rem % 60));
+  if (k < 0) return 0;
+  n += k;
+  if (digits) n += snprintf(buf + n, size > (size_t)n ? size - (size_t)n : 0, ".%0*" PRId64, digits, frac);
+  if (!is_time) n += snprintf(buf + n, size > (size_t)n ? size - (size_t)n : 0, "Z");
+  return n < 0 ? 0 : (size_t)n;
+}
+
 size_t td_value_format(const td_value *v, char *buf, size_t size) {
   int n;
   if (v->is_null || v->type == TD_TYPE_NONE) n = snprintf(buf, size, "null");
@@ -160,7 +198,9 @@ size_t td_value_format(const td_value *v, char *buf, size_t size) {
                      v->v.s.ptr);
         break;
       case TD_TYPE_TIMESTAMP: return td_format_timestamp(v->v.i, buf, size);
-      default: n = snprintf(buf, size, "%" PRId64, v->v.i); break;
+      default:
+        if (td_type_is_temporal(v->type)) return td_format_temporal(v->type, v->v.i, buf, size);
+        n = snprintf(buf, size, "%" PRId64, v->v.i); break;
     }
   return n < 0 ? 0 : (size_t)n;
 }

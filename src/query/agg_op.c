@@ -462,7 +462,7 @@ int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err
                      "%s cannot aggregate %s values", op->plan.agg_names[j], td_type_name(in));
     else
       rc = td_schema_add(&def, op->plan.agg_names[j], t,
-                         op->plan.inputs[j] && t == TD_TYPE_TIMESTAMP ? op->plan.inputs[j]->tz : NULL, true, err);
+                         op->plan.inputs[j] && td_type_is_timestamp(t) ? op->plan.inputs[j]->tz : NULL, true, err);
   }
   /* Columns read in normal mode. */
   if (rc == TD_OK && !region) rc = collect_columns(op, err);

@@ -67,12 +67,30 @@ static bool parse_offset(const char *s, size_t len, size_t *i, int64_t *off_s) {
 
 static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
-/* td_parse_timestamp; *out_of_range is set (and false returned) for a
- * well-formed time that nanoseconds since the epoch in int64 cannot hold
- * (before 1677-09-21T00:12:43.145224192Z or after
- * 2262-04-11T23:47:16.854775807Z). */
-static bool parse_ts(const char *s, size_t len, int64_t *out_ns, bool *out_of_range) {
-  *out_of_range = false;
+/* HH:MM[:SS[.fraction]] at s[*i]; the fraction in nanoseconds. */
+static bool parse_clock(const char *s, size_t len, size_t *i, int *h, int *mi, int *sec,
+                        int64_t *frac) {
+  *sec = 0;
+  *frac = 0;
+  if (!digits(s, len, i, 2, h) || !expect_char(s, len, i, ':') || !digits(s, len, i, 2, mi))
+    return false;
+  if (*i < len && s[*i] == ':') {
+    (*i)++;
+    if (!digits(s, len, i, 2, sec)) return false;
+    if (*i < len && s[*i] == '.') {
+      (*i)++;
+      int n = 0;
+      while (*i < len && isdigit((unsigned char)s[*i]) && n < 9) *frac = *frac * 10 + (s[(*i)++] - '0'), n++;
+      if (n == 0 || (*i < len && isdigit((unsigned char)s[*i]))) return false;
+      while (n++ < 9) *frac *= 10;
+    }
+  }
+  return *h <= 23 && *mi <= 59 && *sec <= 59;
+}
+
+/* Parses an ISO-8601 date or date-time into whole seconds since the epoch
+ * and nanoseconds [0, 1e9) past them; any year 0000-9999 fits. */
+static bool parse_ts_parts(const char *s, size_t len, int64_t *out_secs, int64_t *out_frac) {
   size_t i = 0;
   int y, mo, d, h = 0, mi = 0, sec = 0;
   int64_t frac = 0, off = 0;
@@ -84,24 +102,22 @@ static bool parse_ts(const char *s, size_t len, int64_t *out_ns, bool *out_of_ra
   if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return false;
   if (i < len && (s[i] == 'T' || s[i] == ' ')) {
     i++;
-    if (!digits(s, len, &i, 2, &h) || !expect_char(s, len, &i, ':') ||
-        !digits(s, len, &i, 2, &mi))
-      return false;
-    if (i < len && s[i] == ':') {
-      i++;
-      if (!digits(s, len, &i, 2, &sec)) return false;
-      if (i < len && s[i] == '.') {
-        i++;
-        int n = 0;
-        while (i < len && isdigit((unsigned char)s[i]) && n < 9) frac = frac * 10 + (s[i++] - '0'), n++;
-        if (n == 0 || (i < len && isdigit((unsigned char)s[i]))) return false;
-        while (n++ < 9) frac *= 10;
-      }
-    }
-    if (h > 23 || mi > 59 || sec > 59) return false;
+    if (!parse_clock(s, len, &i, &h, &mi, &sec, &frac)) return false;
   }
   if (!parse_offset(s, len, &i, &off)) return false;
-  int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off, ns;
+  *out_secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+  *out_frac = frac;
+  return true;
+}
+
+/* td_parse_timestamp; *out_of_range is set (and false returned) for a
+ * well-formed time that nanoseconds since the epoch in int64 cannot hold
+ * (before 1677-09-21T00:12:43.145224192Z or after
+ * 2262-04-11T23:47:16.854775807Z). */
+static bool parse_ts(const char *s, size_t len, int64_t *out_ns, bool *out_of_range) {
+  *out_of_range = false;
+  int64_t secs, frac, ns;
+  if (!parse_ts_parts(s, len, &secs, &frac)) return false;
   if (secs < 0 && frac > 0) { /* keep the product in range near the lower end */
     secs++;
     frac -= 1000000000;
@@ -156,17 +172,96 @@ static int to_timestamp(binder *b, td_expr *lit) {
   return TD_OK;
 }
 
+static int64_t floor_div64(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* secs + frac ns as a count of `unit_ns` units, rounded down; *inexact when
+ * it was rounded.  False when the count leaves int64 (or int32 for the
+ * 4-byte types). */
+static bool to_units(td_type_id t, int64_t secs, int64_t frac, int64_t *v, bool *inexact) {
+  int64_t unit = td_type_unit_ns(t);
+  if (unit >= 1000000000) {
+    int64_t spu = unit / 1000000000;
+    *v = floor_div64(secs, spu);
+    *inexact = secs - *v * spu != 0 || frac != 0;
+  } else {
+    int64_t per = 1000000000 / unit;
+    if (__builtin_mul_overflow(secs, per, v) || __builtin_add_overflow(*v, frac / unit, v)) return false;
+    *inexact = frac % unit != 0;
+  }
+  return td_type_width(t) == 8 || (*v >= INT32_MIN && *v <= INT32_MAX);
+}
+
+/*
+ * Turns a utf8 literal compared (by *op, literal on the right unless
+ * lit_left) with a date, time or non-ns timestamp into a literal of that
+ * type, exactly: a literal finer than the unit (12:00:00.5 against seconds)
+ * is rounded down and the comparison adjusted (x < 10.5 is x <= 10), and
+ * for = and <> (and IN) it is an error rather than a silent rounding.
+ */
+static int to_temporal(binder *b, td_expr *lit, td_type_id t, td_op *op, bool lit_left) {
+  const char *s = lit->lit.v.s.ptr;
+  size_t len = lit->lit.v.s.len;
+  int n = len > 60 ? 60 : (int)len;
+  bool is_time = t == TD_TYPE_TIME32_S || t == TD_TYPE_TIME32_MS || t == TD_TYPE_TIME64_US ||
+                 t == TD_TYPE_TIME64_NS;
+  int64_t secs, frac, v;
+  bool inexact;
+  if (is_time) {
+    size_t i = 0;
+    int h, mi, sec;
+    if (!parse_clock(s, len, &i, &h, &mi, &sec, &frac) || i != len)
+      return td_err_at(b->err, TD_ETYPE, lit->pos,
+                       "cannot parse '%.*s' as a %s at offset %lld (expected a time of day such "
+                       "as '10:30:00' or '10:30:00.123456')",
+                       n, s, td_type_name(t), (long long)lit->pos);
+    secs = h * 3600 + mi * 60 + sec;
+  } else if (!parse_ts_parts(s, len, &secs, &frac)) {
+    return td_err_at(b->err, TD_ETYPE, lit->pos,
+                     "cannot parse '%.*s' as a %s at offset %lld (expected ISO-8601 such as "
+                     "'2024-01-02' or '2024-01-02T10:30:00Z')",
+                     n, s, td_type_name(t), (long long)lit->pos);
+  }
+  if (!to_units(t, secs, frac, &v, &inexact))
+    return td_err_at(b->err, TD_ETYPE, lit->pos, "'%.*s' at offset %lld is out of the range of %s",
+                     n, s, (long long)lit->pos, td_type_name(t));
+  if (inexact) {
+    if (!op || *op == TD_OP_EQ || *op == TD_OP_NE)
+      return td_err_at(b->err, TD_ETYPE, lit->pos,
+                       "'%.*s' at offset %lld is finer than the unit of %s: no value can be "
+                       "equal to it (compare with < or > instead)",
+                       n, s, (long long)lit->pos, td_type_name(t));
+    /* v < lit < v + 1: x < lit <=> x <= v, x >= lit <=> x > v (mirrored when lit is left) */
+    if (!lit_left) *op = *op == TD_OP_LT ? TD_OP_LE : *op == TD_OP_GE ? TD_OP_GT : *op;
+    else *op = *op == TD_OP_LE ? TD_OP_LT : *op == TD_OP_GT ? TD_OP_GE : *op;
+  }
+  td_free((void *)s);
+  lit->lit = td_value_int(t, v);
+  lit->type = t;
+  return TD_OK;
+}
+
 static bool utf8_literal(const td_expr *e) {
   return e->kind == TD_EXPR_LITERAL && e->type == TD_TYPE_UTF8 && !e->lit.is_null;
 }
 
-/* Checks that a and b can be compared; `pos` is where to point on error. */
-static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos) {
+/* Checks that a and b can be compared; `pos` is where to point on error;
+ * `op` is the comparison (NULL for IN, which tests equality). */
+static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *op) {
   td_type_id s = x->type, t = y->type;
   if (s == TD_TYPE_NONE || t == TD_TYPE_NONE) return TD_OK;
   if (s == TD_TYPE_TIMESTAMP && utf8_literal(y)) return to_timestamp(b, y);
   if (t == TD_TYPE_TIMESTAMP && utf8_literal(x)) return to_timestamp(b, x);
+  if (td_type_is_temporal(s) && utf8_literal(y)) return to_temporal(b, y, s, op, false);
+  if (td_type_is_temporal(t) && utf8_literal(x)) return to_temporal(b, x, t, op, true);
   if ((is_numeric(s) && is_numeric(t)) || s == t) return TD_OK;
+  if (td_type_is_temporal(s) && td_type_is_temporal(t))
+    return type_err(b, pos,
+                    "cannot compare %s with %s: temporal values of different types or units are "
+                    "not compared (compare each with an ISO-8601 string literal)",
+                    td_type_name(s), td_type_name(t));
   return type_err(b, pos, "cannot compare %s with %s", td_type_name(s), td_type_name(t));
 }
 
@@ -305,7 +400,7 @@ static int bind_binary(binder *b, td_expr *e) {
     case TD_OP_DIV: return bind_arith(b, e);
     default:
       e->type = TD_TYPE_BOOL;
-      return check_compare(b, e->args[0], e->args[1], e->pos);
+      return check_compare(b, e->args[0], e->args[1], e->pos, &e->op);
   }
 }
 
@@ -352,13 +447,13 @@ static int bind_call(binder *b, td_expr *e, bool in_agg) {
   if (e->type == TD_TYPE_NONE)
     return type_err(b, e->args[0]->pos, "%s expects a numeric argument, found %s", e->name,
                     td_type_name(in));
-  return e->type == TD_TYPE_TIMESTAMP ? set_tz(b, e, e->args[0]->tz) : TD_OK;
+  return td_type_is_timestamp(e->type) ? set_tz(b, e, e->args[0]->tz) : TD_OK;
 }
 
 static int bind_in(binder *b, td_expr *e) {
   e->type = TD_TYPE_BOOL;
   for (int64_t i = 1; i < e->n_args; i++) {
-    int rc = check_compare(b, e->args[0], e->args[i], e->args[i]->pos);
+    int rc = check_compare(b, e->args[0], e->args[i], e->args[i]->pos, NULL);
     if (rc) return rc;
   }
   return TD_OK;

@@ -488,7 +488,12 @@ static void store_ints(const td_vec *v, td_array *a, int64_t n, int64_t m) {
     case TD_TYPE_INT8: NARROW_LOOP(int8_t); break;
     case TD_TYPE_INT16: NARROW_LOOP(int16_t); break;
     case TD_TYPE_UINT16: NARROW_LOOP(uint16_t); break;
-    case TD_TYPE_INT32: NARROW_LOOP(int32_t); break;
+    case TD_TYPE_UINT8: NARROW_LOOP(uint8_t); break;
+    case TD_TYPE_UINT32: NARROW_LOOP(uint32_t); break;
+    case TD_TYPE_INT32:
+    case TD_TYPE_DATE32:
+    case TD_TYPE_TIME32_S:
+    case TD_TYPE_TIME32_MS: NARROW_LOOP(int32_t); break;
     default: NARROW_LOOP(int64_t); break;
   }
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "keys/keys.h"
 #include "query/inset.h"
 #include "query/lex.h"
 #include "util/alloc.h"
@@ -183,6 +184,11 @@ static void print_literal(sbuf *b, const td_value *v) {
     case TD_TYPE_UTF8: return sb_quoted(b, v->v.s.ptr, v->v.s.len, '\'');
     case TD_TYPE_TIMESTAMP: return print_ts(b, v->v.i);
     default:
+      if (td_type_is_temporal(v->type)) { /* re-parses: compared with a column, it converts */
+        char tb[80];
+        td_format_temporal(v->type, v->v.i, tb, sizeof tb);
+        return sb_quoted(b, tb, strlen(tb), '\'');
+      }
       snprintf(buf, sizeof buf, "%" PRId64, v->v.i);
       return sb_str(b, buf);
   }

@@ -24,7 +24,7 @@ td_value td__scalar_neg(td_type_id type, const td_value *a, bool *overflow);
 int td__overflow_error(const td_expr *e, td_error *err);
 
 static inline bool td__is_intlike(td_type_id t) {
-  return td_type_is_integer(t) || t == TD_TYPE_TIMESTAMP;
+  return td_type_is_integer(t) || td_type_is_temporal(t);
 }
 static inline double td__value_double(const td_value *v) {
   if (td_type_is_float(v->type)) return v->v.f;

@@ -72,7 +72,7 @@ static void unpack_bits(const uint8_t *bits, int64_t off, int64_t n, uint8_t *ou
   } while (0)
 
 static int load_i64(const td_colview *c, int64_t n, td_vec *v, td_error *err) {
-  if (c->type == TD_TYPE_INT64 || c->type == TD_TYPE_TIMESTAMP) {
+  if (c->type == TD_TYPE_INT64 || (td_type_is_temporal(c->type) && td_type_width(c->type) == 8)) {
     v->i64 = (const int64_t *)c->values + c->offset;
     return TD_OK;
   }
@@ -82,7 +82,12 @@ static int load_i64(const td_colview *c, int64_t n, td_vec *v, td_error *err) {
     case TD_TYPE_INT8: CONVERT_LOOP(int8_t, int64_t); break;
     case TD_TYPE_INT16: CONVERT_LOOP(int16_t, int64_t); break;
     case TD_TYPE_UINT16: CONVERT_LOOP(uint16_t, int64_t); break;
-    case TD_TYPE_INT32: CONVERT_LOOP(int32_t, int64_t); break;
+    case TD_TYPE_UINT8: CONVERT_LOOP(uint8_t, int64_t); break;
+    case TD_TYPE_UINT32: CONVERT_LOOP(uint32_t, int64_t); break;
+    case TD_TYPE_INT32:
+    case TD_TYPE_DATE32:
+    case TD_TYPE_TIME32_S:
+    case TD_TYPE_TIME32_MS: CONVERT_LOOP(int32_t, int64_t); break;
     default:
       for (int64_t i = 0; i < n; i++) dst[i] = td_colview_int(c, i);
       break;

@@ -209,7 +209,7 @@ td_type_id td_table_column_type(const td_table *t, int64_t c) {
 }
 
 const char *td_table_column_timezone(const td_table *t, int64_t c) {
-  if (c < 0 || c >= t->def->n_fields || t->def->fields[c].type != TD_TYPE_TIMESTAMP) return NULL;
+  if (c < 0 || c >= t->def->n_fields || !td_type_is_timestamp(t->def->fields[c].type)) return NULL;
   const char *tz = t->def->fields[c].tz;
   return tz && tz[0] ? tz : NULL;
 }

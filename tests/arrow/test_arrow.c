@@ -43,7 +43,13 @@ static void test_unsupported_format(void **state) {
   const char *tz;
   assert_int_equal(td_type_from_format("+l", &t, &tz, &err), TD_EUNSUPPORTED);
   TD_ASSERT_CONTAINS(err.message, "'+l'");
-  assert_int_equal(td_type_from_format("tsu:UTC", &t, &tz, &err), TD_EUNSUPPORTED);
+  assert_int_equal(td_type_from_format("tDs", &t, &tz, &err), TD_EUNSUPPORTED);
+  TD_ASSERT_OK(td_type_from_format("tsu:UTC", &t, &tz, &err), &err);
+  assert_int_equal(t, TD_TYPE_TIMESTAMP_US);
+  assert_string_equal(tz, "UTC");
+  TD_ASSERT_OK(td_type_from_format("tdD", &t, &tz, &err), &err);
+  assert_int_equal(t, TD_TYPE_DATE32);
+  assert_null(tz);
 }
 
 static void test_builder_and_view(void **state) {

@@ -141,6 +141,8 @@ static int int_range(td_type_id t, int64_t *lo, int64_t *hi) {
     case TD_TYPE_INT16: *lo = INT16_MIN, *hi = INT16_MAX; break;
     case TD_TYPE_INT32: *lo = INT32_MIN, *hi = INT32_MAX; break;
     case TD_TYPE_UINT16: *lo = 0, *hi = UINT16_MAX; break;
+    case TD_TYPE_UINT8: *lo = 0, *hi = UINT8_MAX; break;
+    case TD_TYPE_UINT32: *lo = 0, *hi = UINT32_MAX; break;
     default: *lo = INT64_MIN, *hi = INT64_MAX; break;
   }
   return TD_OK;

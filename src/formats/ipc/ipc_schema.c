@@ -96,11 +96,6 @@ static int int_type(const ipc_reader *r, const ipc_tab *t, int32_t *bits, bool *
   return TD_OK;
 }
 
-static int64_t unit_scale(int16_t unit) {
-  static const int64_t scales[] = {1000000000, 1000000, 1000, 1};
-  return unit >= 0 && unit <= 3 ? scales[unit] : 0;
-}
-
 static void set_fixed(ipc_col *c, td_type_id type, int src_width, bool src_signed) {
   c->type = type;
   c->kind = IPC_K_FIXED;
@@ -224,7 +219,7 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       if ((rc = int_type(r, &t, &bits, &sgn, err))) return rc;
       static const td_type_id sig[] = {TD_TYPE_INT8, TD_TYPE_INT16, TD_TYPE_NONE, TD_TYPE_INT32,
                                        TD_TYPE_NONE, TD_TYPE_NONE, TD_TYPE_NONE, TD_TYPE_INT64};
-      static const td_type_id uns[] = {TD_TYPE_INT16, TD_TYPE_UINT16, TD_TYPE_NONE, TD_TYPE_INT64,
+      static const td_type_id uns[] = {TD_TYPE_UINT8, TD_TYPE_UINT16, TD_TYPE_NONE, TD_TYPE_UINT32,
                                        TD_TYPE_NONE, TD_TYPE_NONE, TD_TYPE_NONE, TD_TYPE_NONE};
       td_type_id out = (sgn ? sig : uns)[bits / 8 - 1];
       if (out == TD_TYPE_NONE) snprintf(why, why_size, "uint64 is not supported (values may exceed int64)");
@@ -248,17 +243,27 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       c->kind = string_kind(tt);
       c->binary = tt == IPC_T_BINARY || tt == IPC_T_LARGE_BINARY;
       return TD_OK;
-    case IPC_T_TIMESTAMP: case IPC_T_DATE: {
+    case IPC_T_TIMESTAMP: case IPC_T_DATE: case IPC_T_TIME: {
+      /* the unit is kept (no rescaling), so every value reads exactly */
+      static const td_type_id ts[] = {TD_TYPE_TIMESTAMP_S, TD_TYPE_TIMESTAMP_MS, TD_TYPE_TIMESTAMP_US,
+                                      TD_TYPE_TIMESTAMP};
+      static const td_type_id tm[] = {TD_TYPE_TIME32_S, TD_TYPE_TIME32_MS, TD_TYPE_TIME64_US,
+                                      TD_TYPE_TIME64_NS};
       int16_t unit;
-      if ((rc = ipc_tab_i16(&t, 0, tt == IPC_T_DATE ? 1 : 0, &unit, err))) return rc;
+      int32_t bits = 0;
+      if ((rc = ipc_tab_i16(&t, 0, tt == IPC_T_TIMESTAMP ? 0 : 1, &unit, err))) return rc;
       if (tt == IPC_T_TIMESTAMP && (rc = ipc_tab_string(&t, 1, tz, tz_len, err))) return rc;
-      int64_t scale = tt == IPC_T_DATE ? (unit == 0 ? INT64_C(86400000000000) : unit == 1 ? 1000000 : 0)
-                                       : unit_scale(unit);
-      if (!scale)
+      if (tt == IPC_T_TIME && (rc = ipc_tab_i32(&t, 1, 32, &bits, err))) return rc;
+      td_type_id out = TD_TYPE_NONE;
+      if (tt == IPC_T_DATE && (unit == 0 || unit == 1)) out = unit == 0 ? TD_TYPE_DATE32 : TD_TYPE_DATE64;
+      else if (tt == IPC_T_TIMESTAMP && unit >= 0 && unit <= 3) out = ts[unit];
+      else if (tt == IPC_T_TIME && unit >= 0 && unit <= 3) out = tm[unit];
+      if (out == TD_TYPE_NONE)
         return td_err(err, TD_EFORMAT, "'%s': unknown %s unit %d", r->base.io.path, tname, (int)unit);
-      set_fixed(c, TD_TYPE_TIMESTAMP, tt == IPC_T_DATE && unit == 0 ? 4 : 8, true);
-      c->conv = scale == 1 ? IPC_CONV_NONE : IPC_CONV_SCALE;
-      c->scale = scale;
+      if (tt == IPC_T_TIME && bits != td_type_width(out) * 8)
+        return td_err(err, TD_EFORMAT, "'%s': %s of unit %d has bit width %d, expected %d",
+                      r->base.io.path, tname, (int)unit, (int)bits, td_type_width(out) * 8);
+      set_fixed(c, out, td_type_width(out), true);
       return TD_OK;
     }
     case IPC_T_LIST: case IPC_T_STRUCT: case IPC_T_UNION: case IPC_T_FIXED_LIST: case IPC_T_MAP:

@@ -62,7 +62,7 @@ static ipc_ref message(ipc_fbb *b, uint8_t type, ipc_ref header, int64_t body_le
 /* The Type union member for a field; *tt receives its type id. */
 static ipc_ref field_type(ipc_fbb *b, const td_field *f, uint8_t *tt) {
   ipc_ref tz = 0;
-  if (f->type == TD_TYPE_TIMESTAMP && f->tz) tz = ipc_fbb_string(b, f->tz, strlen(f->tz));
+  if (td_type_is_timestamp(f->type) && f->tz) tz = ipc_fbb_string(b, f->tz, strlen(f->tz));
   ipc_fbb_start(b);
   switch (f->type) {
     case TD_TYPE_BOOL: *tt = IPC_T_BOOL; break;
@@ -73,14 +73,30 @@ static ipc_ref field_type(ipc_fbb *b, const td_field *f, uint8_t *tt) {
       ipc_fbb_add_i16(b, 0, f->type == TD_TYPE_FLOAT32 ? 1 : 2);
       break;
     case TD_TYPE_TIMESTAMP:
+    case TD_TYPE_TIMESTAMP_S:
+    case TD_TYPE_TIMESTAMP_MS:
+    case TD_TYPE_TIMESTAMP_US:
       *tt = IPC_T_TIMESTAMP;
       if (tz) ipc_fbb_add_ref(b, 1, tz);
-      ipc_fbb_add_i16(b, 0, 3);
+      ipc_fbb_add_i16(b, 0, f->type == TD_TYPE_TIMESTAMP ? 3 : (int16_t)(f->type - TD_TYPE_TIMESTAMP_S));
+      break;
+    case TD_TYPE_DATE32:
+    case TD_TYPE_DATE64:
+      *tt = IPC_T_DATE;
+      ipc_fbb_add_i16(b, 0, f->type == TD_TYPE_DATE32 ? 0 : 1);
+      break;
+    case TD_TYPE_TIME32_S:
+    case TD_TYPE_TIME32_MS:
+    case TD_TYPE_TIME64_US:
+    case TD_TYPE_TIME64_NS:
+      *tt = IPC_T_TIME;
+      ipc_fbb_add_i16(b, 0, (int16_t)(f->type - TD_TYPE_TIME32_S));
+      ipc_fbb_add_i32(b, 1, td_type_width(f->type) * 8);
       break;
     default:
       *tt = IPC_T_INT;
       ipc_fbb_add_i32(b, 0, td_type_width(f->type) * 8);
-      ipc_fbb_add_u8(b, 1, f->type != TD_TYPE_UINT16);
+      ipc_fbb_add_u8(b, 1, f->type != TD_TYPE_UINT16 && f->type != TD_TYPE_UINT8 && f->type != TD_TYPE_UINT32);
       break;
   }
   return ipc_fbb_end(b);

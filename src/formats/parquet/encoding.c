@@ -218,27 +218,12 @@ int64_t pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
       o[i] = (DST_T)(EXPR);                             \
     }                                                   \
   } while (0)
-/* Scaling to nanoseconds: a value that does not fit stops the conversion. */
-#define PQ_SCALE_LOOP(SRC_T, FACTOR)                                       \
-  do {                                                                     \
-    int64_t *o = dst;                                                      \
-    for (int64_t i = 0; i < n; i++) {                                      \
-      SRC_T x;                                                             \
-      memcpy(&x, src + i * (int64_t)sizeof x, sizeof x);                   \
-      if (__builtin_mul_overflow((int64_t)x, (int64_t)(FACTOR), &o[i])) return i; \
-    }                                                                      \
-  } while (0)
     case PQ_CV_I32_I8: PQ_CONV_LOOP(int32_t, int8_t, x); break;
     case PQ_CV_I32_I16: PQ_CONV_LOOP(int32_t, int16_t, x); break;
-    case PQ_CV_U8_I16: PQ_CONV_LOOP(uint32_t, int16_t, x & 0xff); break;
+    case PQ_CV_U8: PQ_CONV_LOOP(uint32_t, uint8_t, x & 0xff); break;
     case PQ_CV_U16: PQ_CONV_LOOP(uint32_t, uint16_t, x & 0xffff); break;
-    case PQ_CV_U32_I64: PQ_CONV_LOOP(uint32_t, int64_t, x); break;
-    case PQ_CV_DATE: PQ_SCALE_LOOP(int32_t, PQ_NS_PER_DAY); break;
-    case PQ_CV_MILLIS: PQ_SCALE_LOOP(int64_t, 1000000); break;
-    case PQ_CV_MICROS: PQ_SCALE_LOOP(int64_t, 1000); break;
     case PQ_CV_F16: PQ_CONV_LOOP(uint16_t, float, half_to_float(x)); break;
 #undef PQ_CONV_LOOP
-#undef PQ_SCALE_LOOP
     case PQ_CV_INT96: {
       int64_t *o = dst;
       for (int64_t i = 0; i < n; i++) {
@@ -259,19 +244,7 @@ int64_t pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
 }
 
 void pq_describe_physical(int conv, const uint8_t *src, int64_t i, char *buf, size_t size) {
-  int64_t v = 0;
   switch (conv) {
-    case PQ_CV_DATE: {
-      int32_t x;
-      memcpy(&x, src + 4 * i, 4);
-      snprintf(buf, size, "%d days since 1970-01-01", x);
-      return;
-    }
-    case PQ_CV_MILLIS:
-    case PQ_CV_MICROS:
-      memcpy(&v, src + 8 * i, 8);
-      snprintf(buf, size, "%lld %s since 1970-01-01", (long long)v, conv == PQ_CV_MILLIS ? "ms" : "us");
-      return;
     case PQ_CV_INT96: {
       uint64_t nanos;
       int32_t day;

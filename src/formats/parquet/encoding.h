@@ -21,16 +21,12 @@
 /* Physical -> engine conversions. */
 enum {
   PQ_CV_BOOL,    /* BOOLEAN -> bool */
-  PQ_CV_COPY4,   /* INT32 -> int32, FLOAT -> float32 */
-  PQ_CV_COPY8,   /* INT64 -> int64, DOUBLE -> float64, TIMESTAMP(NANOS) */
+  PQ_CV_COPY4,   /* INT32 -> int32, FLOAT -> float32, DATE, TIME(MILLIS) */
+  PQ_CV_COPY8,   /* INT64 -> int64, DOUBLE -> float64, TIMESTAMP and TIME of that unit */
   PQ_CV_I32_I8,  /* INT(8, signed) */
   PQ_CV_I32_I16, /* INT(16, signed) */
-  PQ_CV_U8_I16,  /* INT(8, unsigned) -> int16 */
+  PQ_CV_U8,      /* INT(8, unsigned) -> uint8 */
   PQ_CV_U16,     /* INT(16, unsigned) -> uint16 */
-  PQ_CV_U32_I64, /* INT(32, unsigned) -> int64 */
-  PQ_CV_DATE,    /* INT32 days -> timestamp ns */
-  PQ_CV_MILLIS,  /* INT64 ms -> timestamp ns */
-  PQ_CV_MICROS,  /* INT64 us -> timestamp ns */
   PQ_CV_INT96,   /* INT96 -> timestamp ns */
   PQ_CV_F16,     /* FIXED_LEN_BYTE_ARRAY(2) half float -> float32 */
   PQ_CV_BYTES    /* BYTE_ARRAY -> utf8 */

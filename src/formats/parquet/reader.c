@@ -36,6 +36,8 @@ static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_val
     int8_t i8;
     int16_t i16;
     uint16_t u16;
+    uint8_t u8;
+    uint32_t u32;
     int32_t i32;
     int64_t i64;
     float f32;
@@ -46,9 +48,17 @@ static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_val
     case TD_TYPE_INT8: out->v.i = v.i8; break;
     case TD_TYPE_INT16: out->v.i = v.i16; break;
     case TD_TYPE_UINT16: out->v.i = v.u16; break;
-    case TD_TYPE_INT32: out->v.i = v.i32; break;
+    case TD_TYPE_UINT8: out->v.i = v.u8; break;
+    case TD_TYPE_UINT32: out->v.i = v.u32; break;
+    case TD_TYPE_INT32:
+    case TD_TYPE_DATE32:
+    case TD_TYPE_TIME32_MS: out->v.i = v.i32; break;
     case TD_TYPE_INT64:
-    case TD_TYPE_TIMESTAMP: out->v.i = v.i64; break;
+    case TD_TYPE_TIMESTAMP:
+    case TD_TYPE_TIMESTAMP_MS:
+    case TD_TYPE_TIMESTAMP_US:
+    case TD_TYPE_TIME64_US:
+    case TD_TYPE_TIME64_NS: out->v.i = v.i64; break;
     case TD_TYPE_FLOAT32: out->v.f = v.f32; return !isnan(out->v.f);
     case TD_TYPE_FLOAT64: out->v.f = v.f64; return !isnan(out->v.f);
     default: return false;
@@ -58,11 +68,11 @@ static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_val
 
 /* Legacy min/max used the signed order: only trust them where that is right. */
 static bool legacy_ok(const pq_column *c) {
+  if (c->ci.type == TD_TYPE_UINT32) return false; /* unsigned, read by COPY4 */
   switch (c->ci.conv) {
     case PQ_CV_BYTES:
-    case PQ_CV_U8_I16:
+    case PQ_CV_U8:
     case PQ_CV_U16:
-    case PQ_CV_U32_I64:
     case PQ_CV_F16:
     case PQ_CV_INT96: return false;
     default: return true;

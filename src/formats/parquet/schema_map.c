@@ -64,10 +64,6 @@ static bool unsupported_annotation(const pq_schema_elem *e, char *why, size_t n)
     return !fail(why, n, "DECIMAL(%d,%d) is not supported", l->precision, l->scale);
   if (e->converted == PQ_CT_DECIMAL && l->kind == PQ_LT_NONE)
     return !fail(why, n, "DECIMAL(%d,%d) is not supported", e->precision, e->scale);
-  if (l->kind == PQ_LT_TIME)
-    return !fail(why, n, "TIME(%s) is not supported", unit_name(l->unit));
-  if (l->kind == PQ_LT_NONE && (e->converted == PQ_CT_TIME_MILLIS || e->converted == PQ_CT_TIME_MICROS))
-    return !fail(why, n, "TIME is not supported");
   if (e->converted == PQ_CT_INTERVAL)
     return !fail(why, n, "INTERVAL is not supported");
   static const struct { int kind; const char *name; } other[] = {
@@ -84,14 +80,19 @@ static bool map_int32(const pq_schema_elem *e, pq_colinfo *ci, char *why, size_t
   int bits;
   bool s;
   if (e->logical.kind == PQ_LT_DATE || (e->logical.kind == PQ_LT_NONE && e->converted == PQ_CT_DATE))
-    return set(ci, PQ_CV_DATE, TD_TYPE_TIMESTAMP);
+    return set(ci, PQ_CV_COPY4, TD_TYPE_DATE32);
+  if ((e->logical.kind == PQ_LT_TIME && e->logical.unit == PQ_UNIT_MILLIS) ||
+      (e->logical.kind == PQ_LT_NONE && e->converted == PQ_CT_TIME_MILLIS))
+    return set(ci, PQ_CV_COPY4, TD_TYPE_TIME32_MS);
+  if (e->logical.kind == PQ_LT_TIME)
+    return fail(why, n, "TIME(%s) on int32 is not supported", unit_name(e->logical.unit));
   if (!int_kind(e, &bits, &s)) return set(ci, PQ_CV_COPY4, TD_TYPE_INT32);
   if (s && bits == 8) return set(ci, PQ_CV_I32_I8, TD_TYPE_INT8);
   if (s && bits == 16) return set(ci, PQ_CV_I32_I16, TD_TYPE_INT16);
   if (s && bits == 32) return set(ci, PQ_CV_COPY4, TD_TYPE_INT32);
-  if (!s && bits == 8) return set(ci, PQ_CV_U8_I16, TD_TYPE_INT16);
+  if (!s && bits == 8) return set(ci, PQ_CV_U8, TD_TYPE_UINT8);
   if (!s && bits == 16) return set(ci, PQ_CV_U16, TD_TYPE_UINT16);
-  if (!s && bits == 32) return set(ci, PQ_CV_U32_I64, TD_TYPE_INT64);
+  if (!s && bits == 32) return set(ci, PQ_CV_COPY4, TD_TYPE_UINT32);
   return fail(why, n, "INT(%d, %s) on int32 is not supported", bits, s ? "signed" : "unsigned");
 }
 
@@ -100,17 +101,25 @@ static bool map_int64(const pq_schema_elem *e, pq_colinfo *ci, const char **tz, 
   const pq_logical *l = &e->logical;
   if (l->kind == PQ_LT_TIMESTAMP) {
     *tz = l->utc ? "UTC" : NULL;
-    if (l->unit == PQ_UNIT_MILLIS) return set(ci, PQ_CV_MILLIS, TD_TYPE_TIMESTAMP);
-    if (l->unit == PQ_UNIT_MICROS) return set(ci, PQ_CV_MICROS, TD_TYPE_TIMESTAMP);
+    /* the unit is kept: no rescaling, so every value of the file reads */
+    if (l->unit == PQ_UNIT_MILLIS) return set(ci, PQ_CV_COPY8, TD_TYPE_TIMESTAMP_MS);
+    if (l->unit == PQ_UNIT_MICROS) return set(ci, PQ_CV_COPY8, TD_TYPE_TIMESTAMP_US);
     if (l->unit == PQ_UNIT_NANOS) return set(ci, PQ_CV_COPY8, TD_TYPE_TIMESTAMP);
     return fail(why, n, "TIMESTAMP with an unknown unit is not supported");
   }
   if (l->kind == PQ_LT_NONE && (e->converted == PQ_CT_TIMESTAMP_MILLIS ||
                                 e->converted == PQ_CT_TIMESTAMP_MICROS)) {
     *tz = "UTC";
-    return set(ci, e->converted == PQ_CT_TIMESTAMP_MILLIS ? PQ_CV_MILLIS : PQ_CV_MICROS,
-               TD_TYPE_TIMESTAMP);
+    return set(ci, PQ_CV_COPY8,
+               e->converted == PQ_CT_TIMESTAMP_MILLIS ? TD_TYPE_TIMESTAMP_MS : TD_TYPE_TIMESTAMP_US);
   }
+  if (l->kind == PQ_LT_TIME) {
+    if (l->unit == PQ_UNIT_MICROS) return set(ci, PQ_CV_COPY8, TD_TYPE_TIME64_US);
+    if (l->unit == PQ_UNIT_NANOS) return set(ci, PQ_CV_COPY8, TD_TYPE_TIME64_NS);
+    return fail(why, n, "TIME(%s) on int64 is not supported", unit_name(l->unit));
+  }
+  if (l->kind == PQ_LT_NONE && e->converted == PQ_CT_TIME_MICROS)
+    return set(ci, PQ_CV_COPY8, TD_TYPE_TIME64_US);
   int bits;
   bool s;
   if (!int_kind(e, &bits, &s) || (s && bits == 64)) return set(ci, PQ_CV_COPY8, TD_TYPE_INT64);

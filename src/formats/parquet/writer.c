@@ -141,22 +141,29 @@ static int write_all(td_parquet_writer *w, const void *p, int64_t n, td_error *e
 static int physical_type(td_type_id t) {
   switch (t) {
     case TD_TYPE_BOOL: return PQ_BOOLEAN;
-    case TD_TYPE_INT64:
-    case TD_TYPE_TIMESTAMP: return PQ_INT64;
     case TD_TYPE_FLOAT32: return PQ_FLOAT;
     case TD_TYPE_FLOAT64: return PQ_DOUBLE;
     case TD_TYPE_UTF8: return PQ_BYTE_ARRAY;
-    default: return PQ_INT32; /* int8, int16, int32, uint16 */
+    default: /* int8, int16, int32, uint16, date32, time32 / int64, timestamps, time64 */
+      return td_type_width(t) == 8 ? PQ_INT64 : PQ_INT32;
   }
 }
 
 int td_parquet_writer_open(int fd, const td_schema *schema, bool snappy, td_parquet_writer **out,
                            td_error *err) {
   *out = NULL;
-  for (int64_t i = 0; i < schema->n_fields; i++)
-    if (schema->fields[i].type == TD_TYPE_NONE)
+  for (int64_t i = 0; i < schema->n_fields; i++) {
+    td_type_id t = schema->fields[i].type;
+    if (t == TD_TYPE_NONE)
       return td_err(err, TD_EINVAL, "cannot write Parquet column '%s': expected a typed column, found null type",
                     schema->fields[i].name);
+    if (t == TD_TYPE_TIMESTAMP_S || t == TD_TYPE_TIME32_S || t == TD_TYPE_DATE64 || t == TD_TYPE_UINT8 ||
+        t == TD_TYPE_UINT32)
+      return td_err(err, TD_EUNSUPPORTED,
+                    "cannot write Parquet column '%s': the writer has no %s (Parquet has ms, us and ns "
+                    "timestamps and times, and dates in days; unsigned integers other than uint16 are not written)",
+                    schema->fields[i].name, td_type_name(t));
+  }
   td_parquet_writer *w = td_calloc(1, sizeof *w);
   if (!w) return td_err_nomem(err, "creating a Parquet writer");
   w->fd = fd;
@@ -266,7 +273,9 @@ static void encode_values(td_parquet_writer *w, const td_field *f, const struct 
           case TD_TYPE_INT8: v = ((const int8_t *)a->buffers[1])[j]; break;
           case TD_TYPE_INT16: v = ((const int16_t *)a->buffers[1])[j]; break;
           case TD_TYPE_UINT16: v = ((const uint16_t *)a->buffers[1])[j]; break;
-          case TD_TYPE_INT32: v = ((const int32_t *)a->buffers[1])[j]; break;
+          case TD_TYPE_INT32:
+          case TD_TYPE_DATE32:
+          case TD_TYPE_TIME32_MS: v = ((const int32_t *)a->buffers[1])[j]; break;
           default: v = ((const int64_t *)a->buffers[1])[j]; break;
         }
         if (wide) {
@@ -466,13 +475,25 @@ static void schema_element(pw_buf *b, const td_field *f) {
       t_empty_struct(b, &lt, PQ_LT_STRING);
       t_stop(b);
       break;
-    case TD_TYPE_TIMESTAMP: {
-      int16_t unit = 0;
+    case TD_TYPE_DATE32:
       t_field(b, &last, 10, TC_STRUCT);
-      t_field(b, &lt, PQ_LT_TIMESTAMP, TC_STRUCT);
-      t_bool(b, &in, 1, f->tz != NULL);
+      t_empty_struct(b, &lt, PQ_LT_DATE);
+      t_stop(b);
+      break;
+    case TD_TYPE_TIMESTAMP:
+    case TD_TYPE_TIMESTAMP_MS:
+    case TD_TYPE_TIMESTAMP_US:
+    case TD_TYPE_TIME32_MS:
+    case TD_TYPE_TIME64_US:
+    case TD_TYPE_TIME64_NS: {
+      int16_t unit = 0;
+      int64_t ns = td_type_unit_ns(f->type);
+      bool ts = td_type_is_timestamp(f->type);
+      t_field(b, &last, 10, TC_STRUCT);
+      t_field(b, &lt, ts ? PQ_LT_TIMESTAMP : PQ_LT_TIME, TC_STRUCT);
+      t_bool(b, &in, 1, ts ? f->tz != NULL : true);
       t_field(b, &in, 2, TC_STRUCT);
-      t_empty_struct(b, &unit, 3); /* NANOS */
+      t_empty_struct(b, &unit, ns == 1 ? 3 : ns == 1000 ? 2 : 1); /* NANOS, MICROS, MILLIS */
       t_stop(b);
       t_stop(b);
       t_stop(b);

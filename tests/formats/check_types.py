@@ -1,0 +1,127 @@
+"""Date, time and timestamp columns (and uint8/uint32) of every unit in Parquet and Arrow IPC
+files written by pyarrow (nulls, 0001-01-01 and 9999-12-31, 0-row and 1-row
+files) read by tabledata: the result of `tabledata query --format arrow`
+must equal, typed and value for value, what pyarrow reads from the same
+file; aggregates and filters must equal DuckDB's; jsonl and csv print the
+values as ISO-8601 text.
+
+usage: check_types.py TABLEDATA_PROGRAM
+"""
+import csv
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+import tempfile
+
+import duckdb
+import pyarrow as pa
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+
+prog = sys.argv[1]
+
+D_MIN, D_MAX = dt.date(1, 1, 1), dt.date(9999, 12, 31)
+T_MIN = dt.datetime(1, 1, 1)
+T_MAX = dt.datetime(9999, 12, 31, 23, 59, 59, 999999)
+
+
+def table(rows):
+    dates = [D_MIN, D_MAX, None, dt.date(2024, 2, 29), dt.date(1969, 12, 31)][:rows]
+    stamps = [T_MIN, T_MAX, None, dt.datetime(2024, 2, 29, 12, 30, 1, 500000), dt.datetime(1970, 1, 1)][:rows]
+    times = [dt.time(0), dt.time(23, 59, 59, 999999), None, dt.time(12, 34, 56, 123456), dt.time(0, 0, 1)][:rows]
+    ns = [-2**62, 2**62, None, 1709209801500000123, 0][:rows]
+    secs = lambda t: None if t is None else t.hour * 3600 + t.minute * 60 + t.second
+    return pa.table({
+        "i": pa.array(range(rows), pa.int64()),
+        "u8": pa.array([0, 255, None, 7, 1][:rows], pa.uint8()),
+        "u32": pa.array([0, 2**32 - 1, None, 5, 1][:rows], pa.uint32()),
+        "d32": pa.array(dates, pa.date32()),
+        "d64": pa.array(dates, pa.date64()),
+        "ts_s": pa.array([None if s is None else s.replace(microsecond=0) for s in stamps], pa.timestamp("s")),
+        "ts_ms": pa.array([None if s is None else s.replace(microsecond=s.microsecond // 1000 * 1000) for s in stamps],
+                          pa.timestamp("ms", tz="UTC")),
+        "ts_us": pa.array(stamps, pa.timestamp("us")),
+        "ts_ns": pa.array(ns, pa.timestamp("ns", tz="UTC")),
+        "t32s": pa.array([secs(t) for t in times], pa.time32("s")),
+        "t32ms": pa.array([None if t is None else secs(t) * 1000 + t.microsecond // 1000 for t in times],
+                          pa.time32("ms")),
+        "t64us": pa.array(times, pa.time64("us")),
+        "t64ns": pa.array([None if t is None else (secs(t) * 10**6 + t.microsecond) * 1000 + 7 for t in times],
+                          pa.time64("ns")),
+    })
+
+
+def ours(path, sql="SELECT * FROM {src}"):
+    out = subprocess.run([prog, "query", "--format", "arrow", sql.format(src=f"'{path}'")], check=True,
+                         capture_output=True).stdout
+    return pa.ipc.open_stream(out).read_all()
+
+
+def text(path, sql, fmt):
+    return subprocess.run([prog, "query", "--format", fmt, sql.format(src=f"'{path}'")], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def same(got, want, where):
+    assert got.column_names == want.column_names, (where, got.schema, want.schema)
+    for name in want.column_names:
+        g, w = got.column(name), want.column(name)
+        # Parquet has no seconds unit or date64: tabledata reads the file's own
+        # type, pyarrow restores the written one from its metadata; the values
+        # must still be equal exactly (a safe cast fails on any loss).
+        if g.type != w.type:
+            assert where.endswith(".parquet"), (where, name, g.type, w.type)
+            g = g.cast(w.type, safe=True)
+        assert g.equals(w), (where, name, g, w)
+
+
+checked = 0
+with tempfile.TemporaryDirectory() as tmp:
+    for rows in (5, 1, 0):
+        t = table(rows)
+        files = {f"{tmp}/t{rows}.parquet": lambda p: pq.write_table(t, p),
+                 f"{tmp}/t{rows}.arrow": lambda p: feather.write_feather(t, p, compression="uncompressed"),
+                 f"{tmp}/t{rows}.arrows": lambda p: p}
+        for path, write in files.items():
+            if path.endswith(".arrows"):
+                with pa.OSFile(path, "wb") as f, pa.ipc.new_stream(f, t.schema) as w:
+                    w.write_table(t)
+            else:
+                write(path)
+            want = pq.read_table(path) if path.endswith(".parquet") else t
+            got = ours(path, "SELECT * FROM {src} ORDER BY i")
+            if path.endswith(".arrow") or path.endswith(".arrows"):
+                assert got.schema.types == t.schema.types, (path, got.schema, t.schema)
+            same(got, want, path)
+            checked += 1
+    # Filters and aggregates against DuckDB over the same Parquet file.
+    path = f"{tmp}/t5.parquet"
+    for sql in ("SELECT min(d32), max(d32), count(d32), min(ts_ms), max(ts_us) FROM {src}",
+                "SELECT i FROM {src} WHERE d32 >= '1970-01-01' ORDER BY i",
+                "SELECT i FROM {src} WHERE ts_us > '2024-02-29T12:30:01.4999995' ORDER BY i",
+                "SELECT i FROM {src} WHERE d32 = '9999-12-31' OR d32 = '0001-01-01' ORDER BY i",
+                "SELECT i FROM {src} WHERE t64us < '12:34:56.123457' ORDER BY i",
+                "SELECT sum(u8), max(u8), sum(u32), max(u32), min(u32) FROM {src}",
+                "SELECT i FROM {src} WHERE u32 > 4294967294 OR u8 = 255 ORDER BY u32 DESC"):
+        got = ours(path, sql)
+        theirs = duckdb.sql(sql.format(src=f"read_parquet('{path}')").replace(
+            "'2024-02-29T12:30:01.4999995'", "TIMESTAMP '2024-02-29 12:30:01.4999995'").replace(
+            "'12:34:56.123457'", "TIME '12:34:56.123457'")).fetchall()
+        mine = [tuple(r.values()) for r in got.to_pylist()]
+        norm = lambda v: v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v
+        assert [tuple(map(norm, r)) for r in mine] == [tuple(map(norm, r)) for r in theirs], (sql, mine, theirs)
+        checked += 1
+    # Printed forms.
+    lines = [json.loads(x) for x in text(path, "SELECT d32, ts_ms, t64us, d64 FROM {src} ORDER BY i", "jsonl").splitlines()]
+    assert lines[0] == {"d32": "0001-01-01", "ts_ms": "0001-01-01T00:00:00.000Z", "t64us": "00:00:00.000000",
+                        "d64": "0001-01-01"}, lines[0]
+    assert lines[1]["d32"] == "9999-12-31" and lines[1]["ts_ms"] == "9999-12-31T23:59:59.999Z", lines[1]
+    assert lines[2] == {"d32": None, "ts_ms": None, "t64us": None, "d64": None}, lines[2]
+    rows = list(csv.reader(io.StringIO(text(path, "SELECT d32, ts_s, t64ns FROM {src} ORDER BY i", "csv"))))
+    assert rows[1] == ["0001-01-01", "0001-01-01T00:00:00.000Z", "00:00:00.000000007"], rows
+    grid = text(path, "SELECT d32 FROM {src} ORDER BY i", "grid")
+    assert "9999-12-31" in grid and "0001-01-01" in grid, grid
+    checked += 3
+print(f"types: {checked} checks: pyarrow and DuckDB agree with tabledata")
