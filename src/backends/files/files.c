@@ -174,18 +174,45 @@ static int take_schema(td_file_backend *fb, const fb_file *f, const td_file_read
   return TD_OK;
 }
 
+/* Whether a reader's format can grow in place (Arrow IPC streams, CSV). */
+static bool fb_reader_grows(const td_file_reader *r) {
+  return r->vt->refresh && strcmp(r->vt->format_name, "arrow-file") != 0;
+}
+
+static bool fb_same_stat(const struct stat *a, const struct stat *b) {
+  return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   if (f->reader) return TD_OK;
   /* The size is taken before the reader scans the file: if the file grows
    * meanwhile, the recorded size is still one the reader has seen all of, so
-   * the next change of size makes it refresh and count the rest. */
-  struct stat st;
-  if (stat(f->path, &st) != 0) {
-    f->pending = true;
-    return td_err(err, TD_EIO, "cannot stat '%s': %s", f->path, strerror(errno));
+   * the next change of size makes it refresh and count the rest.  A format
+   * that cannot grow (Parquet, Arrow IPC files) must not change while it is
+   * opened: a writer that finishes the file in place between the stat and
+   * the scan would otherwise leave a recorded size the file no longer has
+   * ("was modified" later).  Such a file is opened again until a stat before
+   * and after the open agree; one that keeps changing stays pending (it is
+   * still being written) and is tried again at its next change. */
+  struct stat st, st2;
+  td_file_reader *r = NULL;
+  int rc = TD_OK;
+  for (int attempt = 0;; attempt++) {
+    if (stat(f->path, &st) != 0) {
+      f->pending = true;
+      return td_err(err, TD_EIO, "cannot stat '%s': %s", f->path, strerror(errno));
+    }
+    rc = open_reader(fb, f, &r, err);
+    if (rc || fb_reader_grows(r) || (stat(f->path, &st2) == 0 && fb_same_stat(&st, &st2))) break;
+    fb->closed_bytes += atomic_load(&r->io.bytes_read);
+    td_reader_close(r);
+    r = NULL;
+    if (attempt == 2) {
+      f->pending = true;
+      return td_err(err, TD_EIO, "'%s' changed while it was opened (still being written?)", f->path);
+    }
   }
-  td_file_reader *r;
-  int rc = open_reader(fb, f, &r, err);
   /* Only a file that ends too early (or vanished) may still be being
    * written; any other error is permanent and fails the location. */
   f->pending = rc == TD_EIO || (rc && rc != TD_ENOMEM && err && err->position == TD_READER_INCOMPLETE);
