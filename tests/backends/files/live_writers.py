@@ -85,8 +85,22 @@ try:
     con = duckdb.connect()
     for batch in range(4):
         lo, hi = batch * 100, batch * 100 + 100
-        con.execute(f"COPY (SELECT i AS x, 'v' || i AS s, i % 3 AS k FROM range({lo}, {hi}) t(i)) TO '{root}' "
+        # DuckDB writes each file in place under its final (UUID) name; a
+        # Parquet file seen half-written can fail its location (the coarse
+        # modification time cannot tell a finished file from one still being
+        # written: see docs/FILES.md).  So it appends into a staging tree and
+        # each new file is renamed into the followed tree, as writers that
+        # publish atomically do; names and layout stay DuckDB's.
+        staging = root + "_staging"
+        con.execute(f"COPY (SELECT i AS x, 'v' || i AS s, i % 3 AS k FROM range({lo}, {hi}) t(i)) TO '{staging}' "
                     "(FORMAT parquet, PARTITION_BY (k), APPEND)")
+        for d, _, fs in os.walk(staging):
+            for fname in fs:
+                rel = os.path.relpath(os.path.join(d, fname), staging)
+                dst = os.path.join(root, rel)
+                if not os.path.exists(dst):
+                    os.makedirs(os.path.dirname(dst), exist_ok=True)
+                    os.link(os.path.join(d, fname), dst)
         n += 100
         sx += sum(range(lo, hi))
         if batch == 1:  # files being written, and bookkeeping files, are not read
@@ -101,7 +115,13 @@ try:
     # Polars: new partitions by a partitioned write (its own file names)
     df = pl.DataFrame({"x": list(range(1000, 1050)), "s": [f"p{i}" for i in range(50)],
                        "k": [10 + i % 2 for i in range(50)]})
-    df.write_parquet(root, partition_by="k")
+    pstaging = root + "_pstaging"  # published by links, as DuckDB's files above
+    df.write_parquet(pstaging, partition_by="k")
+    for d, _, fs in os.walk(pstaging):
+        for fname in fs:
+            dst = os.path.join(root, os.path.relpath(os.path.join(d, fname), pstaging))
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.link(os.path.join(d, fname), dst)
     n += 50
     sx += sum(range(1000, 1050))
     if not fail and not wait_for((n, sx)):
@@ -121,6 +141,8 @@ finally:
         follow.wait()
     err = follow.stderr.read()
     shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(root + "_staging", ignore_errors=True)
+    shutil.rmtree(root + "_pstaging", ignore_errors=True)
 if err.strip():
     fail.append("follow printed to stderr: " + err.strip())
 if fail:
