@@ -407,7 +407,8 @@ static int walk_to(pq_reader *r, int64_t col, int32_t rg, pq_oindex *oi, int64_t
       break;
     }
     pq_page_header h;
-    int64_t used, at = oi->next_off;
+    memset(&h, 0, sizeof h); /* read below even when header_at fails */
+    int64_t used = 0, at = oi->next_off;
     rc = header_at(r, &w, at, end, &h, &used, err);
     if (!rc) rc = check_header(&h, end - at - used, err);
     bool data = h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2;
