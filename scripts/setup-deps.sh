@@ -24,7 +24,8 @@ requirements=$root/scripts/requirements-test.txt
 apt_deps() {
   local pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev valgrind
     libcmocka-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libbrotli-dev
-    libjansson-dev groff-base tmux libpq-dev postgresql libcivetweb-dev chromium)
+    libjansson-dev groff-base tmux libpq-dev postgresql libcivetweb-dev chromium
+    librdkafka-dev libpcre2-dev)
   local missing=() p
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
