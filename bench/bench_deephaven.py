@@ -34,31 +34,23 @@ def seed_data(rows_per_location, i):
 def make_backend(api):
     """The seed's TestBackend (bugs fixed), on `api`'s base classes."""
 
-    class Key(api.TableKey):
-        def __init__(self, key):
-            self.key = key
+    def named_key(base):
+        class Named(base):
+            def __init__(self, key):
+                self.key = key
 
-        def __hash__(self):
-            return hash(self.key)
+            def __hash__(self):
+                return hash(self.key)
 
-        def __eq__(self, other):
-            return isinstance(other, Key) and self.key == other.key
+            def __eq__(self, other):
+                return isinstance(other, Named) and self.key == other.key
 
-        def __str__(self):
-            return self.key
+            def __str__(self):
+                return self.key
 
-    class LocKey(api.TableLocationKey):
-        def __init__(self, key):
-            self.key = key
+        return Named
 
-        def __hash__(self):
-            return hash(self.key)
-
-        def __eq__(self, other):
-            return isinstance(other, LocKey) and self.key == other.key
-
-        def __str__(self):
-            return self.key
+    Key, LocKey = named_key(api.TableKey), named_key(api.TableLocationKey)
 
     class Backend(api.TableDataServiceBackend):
         def __init__(self, schema, pschema):

@@ -16,24 +16,10 @@ import tabledata as td
 from tabledata import _tabledata
 
 
-class Name(td.TableKey, td.TableLocationKey):
-    def __init__(self, name):
-        self.name = name
-
-    def __hash__(self):
-        return hash(self.name)
-
-    def __eq__(self, other):
-        return isinstance(other, Name) and self.name == other.name
-
-    def __str__(self):
-        return self.name
-
-
 class PyBackend(td.TableDataServiceBackend):
     def __init__(self, schema, pschema, locations):
         self.schema, self.pschema = schema, pschema
-        self.locations = {Name(k): (pv, data) for k, pv, data in locations}
+        self.locations = {td.NamedKey(k): (pv, data) for k, pv, data in locations}
 
     def table_schema(self, table_key, schema_cb, failure_cb):
         schema_cb(self.schema, self.pschema)
@@ -90,7 +76,7 @@ def main():
     for page in (65536, 4096):
         def py_table():
             svc = td.TableDataService(PyBackend(schema, pschema, locations), page_size=page)
-            return svc.make_table(Name("bench"))
+            return svc.make_table(td.NamedKey("bench"))
 
         def c_table():
             locs = []

@@ -5,20 +5,6 @@ import pyarrow as pa
 import tabledata as td
 
 
-class Name(td.TableKey, td.TableLocationKey):
-    def __init__(self, name):
-        self.name = name
-
-    def __hash__(self):
-        return hash(self.name)
-
-    def __eq__(self, other):
-        return isinstance(other, Name) and self.name == other.name
-
-    def __str__(self):
-        return self.name
-
-
 class Prices(td.TableDataServiceBackend):
     """One table, "prices", partitioned by Sym; each location a pyarrow table."""
 
@@ -36,7 +22,7 @@ class Prices(td.TableDataServiceBackend):
 
     def table_locations(self, table_key, location_cb, success_cb, failure_cb):
         for sym in self.data:
-            location_cb(Name(sym), pa.table({"Sym": [sym]}))
+            location_cb(td.NamedKey(sym), pa.table({"Sym": [sym]}))
         success_cb()
 
     def table_location_size(self, table_key, location_key, size_cb, failure_cb):
@@ -61,7 +47,7 @@ backend.add("AAPL", pa.table({"Px": [187.5, 188.0]}))
 backend.add("MSFT", pa.table({"Px": [411.2]}))
 
 service = td.TableDataService(backend, update_period=0)  # 0: update as soon as data arrives
-t = service.make_table(Name("prices"), refreshing=True)
+t = service.make_table(td.NamedKey("prices"), refreshing=True)
 print(pa.table(t))                                       # pyarrow (zero copy), or polars.DataFrame(t), duckdb.sql("... from t")
 
 backend.add("AAPL", pa.table({"Px": [189.25]}))          # the backend grows...

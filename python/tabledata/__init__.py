@@ -20,7 +20,7 @@ from ._tabledata import (  # noqa: F401  (the engine's errors)
     TableFailedError,
     UnsupportedError,
 )
-from ._service import TableDataService, TableDataServiceBackend, TableKey, TableLocationKey  # noqa: F401
+from ._service import NamedKey, TableDataService, TableDataServiceBackend, TableKey, TableLocationKey  # noqa: F401
 from ._table import (  # noqa: F401
     AddedRows,
     Column,

@@ -30,6 +30,28 @@ class TableLocationKey:
     ``__hash__`` and ``__eq__``; ``str(key)`` is used in messages."""
 
 
+class NamedKey(TableKey, TableLocationKey):
+    """A key named by one string, usable as a table key and as a location key:
+    equal names are equal keys, and ``str(key)`` is the name."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __eq__(self, other):
+        return isinstance(other, NamedKey) and self.name == other.name
+
+    def __repr__(self):
+        return f"NamedKey({self.name!r})"
+
+    def __str__(self):
+        return self.name
+
+
 class TableDataServiceBackend(abc.ABC):
     """The six methods a data source implements.  Each answers through its
     callbacks, inside the call or later from any thread; each may answer

@@ -17,20 +17,7 @@ HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "examples"
 
 
-class Key(td.TableKey, td.TableLocationKey):
-    """A key named by a string (usable as table key and location key)."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __hash__(self):
-        return hash(self.name)
-
-    def __eq__(self, other):
-        return isinstance(other, Key) and self.name == other.name
-
-    def __str__(self):
-        return self.name
+Key = td.NamedKey  # a key named by a string (table key and location key)
 
 
 class MemBackend(td.TableDataServiceBackend):
