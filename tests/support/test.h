@@ -4,6 +4,7 @@
  * TD_ASSERT_OK(rc, err) fails the test with the error message when rc != 0.
  * td_test_testdata(rel) returns the absolute path of a file under
  * tests/data (third-party files vendored with their licence).
+ * td_test_scratch_* give a test program a scratch directory under /tmp.
  */
 #ifndef TD_TEST_SUPPORT_H
 #define TD_TEST_SUPPORT_H
@@ -41,5 +42,17 @@ static inline const char *td_test_message(const td_error *err) {
 
 /* Path of a file in the vendored test data (tests/data) (static buffer, not reentrant). */
 const char *td_test_testdata(const char *relative);
+
+/* A scratch directory for a group of tests: td_test_scratch_setup (a cmocka
+ * group setup) makes a new directory /tmp/td_test.XXXXXX,
+ * td_test_scratch_path(name) names a file in it (static buffer, not
+ * reentrant), td_test_scratch_teardown removes it with what it holds. */
+int td_test_scratch_setup(void **state);
+int td_test_scratch_teardown(void **state);
+const char *td_test_scratch_path(const char *name);
+
+/* Removes `path` and everything below it (symbolic links are not followed).
+ * Returns 0, or -1 when something could not be removed. */
+int td_test_rmtree(const char *path);
 
 #endif

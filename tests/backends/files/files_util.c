@@ -5,7 +5,6 @@
 #include "files_util.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +21,7 @@ void fu_tmpdir(char *out) {
   assert_non_null(mkdtemp(out));
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st, (void)flag, (void)ftw;
-  return remove(path);
-}
-
-void fu_rmtree(const char *path) { nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+void fu_rmtree(const char *path) { td_test_rmtree(path); }
 
 void fu_mkdirs(const char *root, const char *rel) {
   char p[1024];

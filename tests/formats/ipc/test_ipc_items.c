@@ -15,26 +15,7 @@
 #include "formats/reader.h"
 #include "test.h"
 
-static char tmp_root[64];
-
-static const char *tmp_path(const char *name) {
-  static char p[256];
-  snprintf(p, sizeof p, "%s/%s", tmp_root, name);
-  return p;
-}
-
-static int setup(void **state) {
-  (void)state;
-  snprintf(tmp_root, sizeof tmp_root, "/tmp/td_ipc_items.XXXXXX");
-  return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
-  return system(cmd) == 0 ? 0 : -1;
-}
+#define tmp_path td_test_scratch_path
 
 /* Writes a one-column stream of `a` (a td_array of `field`'s type). */
 static void write_one(const char *path, const td_field *field, td_array *a, bool zstd) {
@@ -128,5 +109,5 @@ int main(void) {
       cmocka_unit_test(test_item12_compressed_batch_read_once),
       cmocka_unit_test(test_item19_invalid_utf8),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }

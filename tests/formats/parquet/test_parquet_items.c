@@ -26,26 +26,7 @@
 #endif
 #endif
 
-static char tmp_root[64];
-
-static const char *tmp_path(const char *name) {
-  static char p[256];
-  snprintf(p, sizeof p, "%s/%s", tmp_root, name);
-  return p;
-}
-
-static int setup(void **state) {
-  (void)state;
-  snprintf(tmp_root, sizeof tmp_root, "/tmp/td_pq_items.XXXXXX");
-  return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
-  return system(cmd) == 0 ? 0 : -1;
-}
+#define tmp_path td_test_scratch_path
 
 static int64_t read_int(td_file_reader *r, int64_t row, td_error *err, int *rc) {
   struct ArrowArray a;
@@ -264,5 +245,5 @@ int main(void) {
       cmocka_unit_test(test_item18_dates_out_of_range),
       cmocka_unit_test(test_item19_parquet_invalid_utf8),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }
