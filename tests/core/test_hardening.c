@@ -35,6 +35,19 @@ static void hand_release(struct ArrowArray *a) {
   a->release = NULL;
 }
 
+/* Gives `p` a validity bitmap of `n` rows from `valid` (none when NULL) and
+ * returns the nulls inside the window [offset, offset + length). */
+static int64_t hand_validity(hand_priv *p, const bool *valid, int64_t n, int64_t offset, int64_t length) {
+  int64_t nulls = 0;
+  if (!valid) return 0;
+  p->bufs[0] = calloc((size_t)(n + 8) / 8 + 1, 1);
+  for (int64_t i = 0; i < n; i++) {
+    if (valid[i]) ((uint8_t *)p->bufs[0])[i / 8] |= (uint8_t)(1u << (i % 8));
+    else if (i >= offset && i < offset + length) nulls++;
+  }
+  return nulls;
+}
+
 /* An int64 array of `n` rows at `offset` (values[i] for buffer row i; row i
  * null when valid && !valid[i]). */
 static void hand_int64(const int64_t *values, const bool *valid, int64_t n, int64_t offset, int64_t length,
@@ -42,14 +55,7 @@ static void hand_int64(const int64_t *values, const bool *valid, int64_t n, int6
   hand_priv *p = calloc(1, sizeof *p);
   p->bufs[1] = malloc((size_t)(n ? n : 1) * 8);
   memcpy(p->bufs[1], values, (size_t)n * 8);
-  int64_t nulls = 0;
-  if (valid) {
-    p->bufs[0] = calloc((size_t)(n + 8) / 8 + 1, 1);
-    for (int64_t i = 0; i < n; i++) {
-      if (valid[i]) ((uint8_t *)p->bufs[0])[i / 8] |= (uint8_t)(1u << (i % 8));
-      else if (i >= offset && i < offset + length) nulls++;
-    }
-  }
+  int64_t nulls = hand_validity(p, valid, n, offset, length);
   p->cbufs[0] = p->bufs[0];
   p->cbufs[1] = p->bufs[1];
   memset(out, 0, sizeof *out);
@@ -70,14 +76,7 @@ static void hand_struct(struct ArrowArray *kid, int64_t offset, int64_t length, 
   p->kid = *kid;
   kid->release = NULL;
   p->kid_ptrs[0] = &p->kid;
-  int64_t nulls = 0;
-  if (struct_valid) {
-    p->bufs[0] = calloc((size_t)(n + 8) / 8 + 1, 1);
-    for (int64_t i = 0; i < n; i++) {
-      if (struct_valid[i]) ((uint8_t *)p->bufs[0])[i / 8] |= (uint8_t)(1u << (i % 8));
-      else if (i >= offset && i < offset + length) nulls++;
-    }
-  }
+  int64_t nulls = hand_validity(p, struct_valid, n, offset, length);
   p->cbufs[0] = p->bufs[0];
   memset(out, 0, sizeof *out);
   out->length = length;
