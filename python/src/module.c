@@ -615,6 +615,27 @@ static PyObject *open_files(PyObject *m, PyObject *args) {
     return Py_BuildValue("(Ns)", (PyObject *)s, name);
   }
 #endif
+#ifdef TD_HAVE_KAFKA
+  /* A Kafka topic: 'kafka://host:port/topic?format=json' or kafka('host:port', 'topic', ...). */
+  if (td_kafka_is_source(path)) {
+    td_kafka_backend *kb = NULL;
+    char name[512] = "";
+    Py_BEGIN_ALLOW_THREADS
+    rc = td_kafka_backend_open_source(path, &kb, &err);
+    if (rc == TD_OK) {
+      snprintf(name, sizeof name, "%s", td_kafka_backend_table_name(kb));
+      rc = td_service_new(td_kafka_backend_backend(kb), &o, &s->svc, &err);
+    }
+    td_kafka_backend_release(kb);
+    Py_END_ALLOW_THREADS
+    if (rc != TD_OK) {
+      Py_DECREF(s);
+      return tdpy_raise(rc, &err);
+    }
+    s->ref->svc = s->svc;
+    return Py_BuildValue("(Ns)", (PyObject *)s, name);
+  }
+#endif
   td_file_options fo;
   td_file_options_init(&fo);
   Py_BEGIN_ALLOW_THREADS
