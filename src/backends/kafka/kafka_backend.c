@@ -53,10 +53,19 @@
 #define STASH_MAX 64
 #define STASH_COLUMNS 32
 #define POLL_SLICE_MS 50
+#define TAIL_ROWS 8192
+#define TAIL_BYTES (8 << 20)
 
 typedef struct kf_entry {
   int64_t row, offset;
 } kf_entry;
+
+/* A record the follower kept (payload and key copied). */
+typedef struct kf_raw {
+  int64_t offset, ts;
+  char *payload, *key; /* NULL: none */
+  size_t len, key_len;
+} kf_raw;
 
 typedef struct kf_loc {
   int32_t partition;
@@ -67,6 +76,12 @@ typedef struct kf_loc {
   int64_t reported;             /* last size answered to subscriptions */
   td_request_list size_subs;
   char *failure; /* set once the location failed (retention, topic deleted) */
+  /* The tail: the last records the follower counted, rows [tail_row,
+   * tail_row + tail_n) (invariant 3: contiguous and ending at `counted`),
+   * a ring of TAIL_ROWS from tail_head, at most TAIL_BYTES of payload. */
+  kf_raw *tail;
+  int64_t tail_row, tail_n, tail_head, tail_bytes;
+  bool followed; /* the follower consumes it */
 } kf_loc;
 
 typedef struct kf_stashed {
@@ -123,7 +138,7 @@ static rd_kafka_t *handle_new(td_kafka_backend *kb, td_error *err) {
   const char *fixed[][2] = {
       {"bootstrap.servers", kb->brokers}, {"group.id", "tabledata"},     {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "true"}, {"auto.offset.reset", "error"},
-      {"fetch.wait.max.ms", "10"},      {"fetch.error.backoff.ms", "20"}, {"queued.min.messages", "2000"},
+      {"fetch.wait.max.ms", "10"},      {"fetch.error.backoff.ms", "20"},
       {"topic.metadata.refresh.interval.ms", "10000"}, {"allow.auto.create.topics", "false"},
   };
   rd_kafka_conf_set_log_cb(conf, quiet_log);
@@ -207,8 +222,12 @@ static kf_loc *loc_of(td_kafka_backend *kb, int32_t partition) {
   return partition >= 0 && partition < kb->n_locs ? kb->locs[partition] : NULL;
 }
 
+static void tail_clear(kf_loc *l);
+
 static void loc_free(kf_loc *l) {
   if (!l) return;
+  tail_clear(l);
+  td_free(l->tail);
   td_location_key_release(l->key);
   td_free(l->idx);
   td_request_list_reset(&l->size_subs);
@@ -244,9 +263,66 @@ static int locs_grow(td_kafka_backend *kb, int32_t n, td_error *err) {
   return TD_OK;
 }
 
+static void raw_free(kf_raw *r) {
+  td_free(r->payload);
+  td_free(r->key);
+  memset(r, 0, sizeof *r);
+}
+
+static kf_raw *tail_at(kf_loc *l, int64_t i) { return &l->tail[(l->tail_head + i) % TAIL_ROWS]; }
+
+static void tail_pop(kf_loc *l) {
+  kf_raw *r = tail_at(l, 0);
+  l->tail_bytes -= (int64_t)(r->len + r->key_len);
+  raw_free(r);
+  l->tail_head = (l->tail_head + 1) % TAIL_ROWS;
+  l->tail_row++;
+  l->tail_n--;
+}
+
+static void tail_clear(kf_loc *l) {
+  while (l->tail_n) tail_pop(l);
+}
+
+/* Keeps a copy of the record just counted as row counted - 1 (invariant
+ * 3; a failed allocation only empties the tail, which is a cache). */
+static void tail_push(kf_loc *l, const rd_kafka_message_t *m) {
+  if (!l->tail && !(l->tail = td_calloc(TAIL_ROWS, sizeof *l->tail))) return;
+  if (l->tail_row + l->tail_n != l->counted - 1) { /* rows counted by a scan in between */
+    tail_clear(l);
+    l->tail_row = l->counted - 1;
+  }
+  size_t size = m->len + m->key_len;
+  if (size > TAIL_BYTES / 4) {
+    tail_clear(l);
+    l->tail_row = l->counted;
+    return;
+  }
+  while (l->tail_n == TAIL_ROWS || (l->tail_n && l->tail_bytes + (int64_t)size > TAIL_BYTES)) tail_pop(l);
+  kf_raw *r = tail_at(l, l->tail_n);
+  rd_kafka_timestamp_type_t tt;
+  r->offset = m->offset;
+  r->ts = rd_kafka_message_timestamp(m, &tt);
+  r->len = m->payload ? m->len : 0;
+  r->key_len = m->key ? m->key_len : 0;
+  r->payload = m->payload ? td_malloc(m->len + 1) : NULL;
+  r->key = m->key ? td_malloc(m->key_len + 1) : NULL;
+  if ((m->payload && !r->payload) || (m->key && !r->key)) {
+    raw_free(r);
+    tail_clear(l);
+    l->tail_row = l->counted;
+    return;
+  }
+  if (r->payload) memcpy(r->payload, m->payload, m->len);
+  if (r->key) memcpy(r->key, m->key, m->key_len);
+  l->tail_n++;
+  l->tail_bytes += (int64_t)size;
+}
+
 /* Counts the record at `offset` if it is past what was counted (invariant
- * 2), recording an index entry every `step` rows. */
-static void record(td_kafka_backend *kb, kf_loc *l, int64_t offset) {
+ * 2), recording an index entry every `step` rows; the follower (`m` given)
+ * keeps a copy in the tail. */
+static void record(td_kafka_backend *kb, kf_loc *l, int64_t offset, const rd_kafka_message_t *m) {
   if (offset < l->next_offset || l->failure) return;
   if (l->counted % kb->step == 0) {
     if (l->n_idx == l->cap_idx) {
@@ -267,6 +343,7 @@ static void record(td_kafka_backend *kb, kf_loc *l, int64_t offset) {
   l->counted++;
   l->next_offset = offset + 1;
   atomic_fetch_add(&kb->counted, 1);
+  if (m) tail_push(l, m);
 }
 
 /* Fails location `l` with `message` (under mu): its size subscriptions
@@ -361,7 +438,7 @@ static int scan_cb(void *ctx, const rd_kafka_message_t *m, td_error *err) {
   scan_ctx *s = ctx;
   (void)err;
   pthread_mutex_lock(&s->kb->mu);
-  record(s->kb, s->l, m->offset);
+  record(s->kb, s->l, m->offset, NULL);
   pthread_mutex_unlock(&s->kb->mu);
   return 0;
 }
@@ -410,6 +487,25 @@ static bool utf8_or_hex(td_builder *b, const char *p, size_t n, td_error *err) {
   return ok;
 }
 
+/* Appends one record's columns (payload fields, key, timestamp, offset). */
+static int decode_record(read_ctx *r, int64_t offset, const char *payload, size_t len, const char *key,
+                         size_t key_len, int64_t ts, td_error *err) {
+  td_kafka_backend *kb = r->kb;
+  char why[400];
+  if (!td__kf_decode(&kb->schema, payload, len, r->bs, why, sizeof why))
+    return td_err(err, TD_EFORMAT, "topic '%s' partition %d offset %lld (row %lld): %s", kb->topic, r->l->partition,
+                  (long long)offset, (long long)r->row, why);
+  int64_t k = kb->schema.n;
+  td_error e;
+  bool ok = key ? utf8_or_hex(r->bs[k], key, key_len, &e) : td_builder_append_null(r->bs[k], &e) == TD_OK;
+  ok = ok && (ts >= 0 ? td_builder_append_int(r->bs[k + 1], ts, &e) : td_builder_append_null(r->bs[k + 1], &e)) == TD_OK;
+  ok = ok && td_builder_append_int(r->bs[k + 2], offset, &e) == TD_OK;
+  if (!ok) return td_err(err, TD_ENOMEM, "%s", e.message);
+  atomic_fetch_add(&kb->values_decoded, 1);
+  r->row++;
+  return TD_OK;
+}
+
 static int read_cb(void *ctx, const rd_kafka_message_t *m, td_error *err) {
   read_ctx *r = ctx;
   td_kafka_backend *kb = r->kb;
@@ -429,20 +525,10 @@ static int read_cb(void *ctx, const rd_kafka_message_t *m, td_error *err) {
     r->row++;
     return 0;
   }
-  char why[400];
-  if (!td__kf_decode(&kb->schema, m->payload, m->len, r->bs, why, sizeof why))
-    return -td_err(err, TD_EFORMAT, "topic '%s' partition %d offset %lld (row %lld): %s", kb->topic, r->l->partition,
-                   (long long)m->offset, (long long)r->row, why);
-  int64_t k = kb->schema.n;
   rd_kafka_timestamp_type_t tt;
   int64_t ts = rd_kafka_message_timestamp(m, &tt);
-  td_error e;
-  bool ok = m->key ? utf8_or_hex(r->bs[k], m->key, m->key_len, &e) : td_builder_append_null(r->bs[k], &e) == TD_OK;
-  ok = ok && (ts >= 0 ? td_builder_append_int(r->bs[k + 1], ts, &e) : td_builder_append_null(r->bs[k + 1], &e)) == TD_OK;
-  ok = ok && td_builder_append_int(r->bs[k + 2], m->offset, &e) == TD_OK;
-  if (!ok) return -td_err(err, TD_ENOMEM, "%s", e.message);
-  atomic_fetch_add(&kb->values_decoded, 1);
-  r->row++;
+  if (decode_record(r, m->offset, m->payload, m->payload ? m->len : 0, m->key, m->key_len, ts, err) != TD_OK)
+    return -(err ? err->code : TD_EFORMAT);
   return r->row == r->first + r->n ? 1 : 0;
 }
 
@@ -487,12 +573,29 @@ static int read_rows(td_kafka_backend *kb, kf_loc *l, int64_t want, int64_t row,
   read_ctx r = {.kb = kb, .l = l, .first = row, .n = n};
   int rc = TD_OK;
   int64_t start = 0;
+  bool all = kb->n_cols <= STASH_COLUMNS, from_tail = false;
+  r.bs = td_calloc((size_t)kb->n_cols, sizeof *r.bs);
+  if (!r.bs) rc = td_err_nomem(err, "column builders");
+  for (int64_t i = 0; rc == TD_OK && i < kb->n_cols; i++) {
+    const char *tz;
+    rc = td_builder_new(col_type(kb, i, &tz), &r.bs[i], err);
+  }
   pthread_mutex_lock(&kb->mu);
-  if (l->failure) rc = td_err(err, TD_EIO, "%s", l->failure);
+  if (rc) {
+  } else if (l->failure) rc = td_err(err, TD_EIO, "%s", l->failure);
   else if (row + n > l->counted)
     rc = td_err(err, TD_ECONTRACT, "topic '%s' partition %d: rows %lld..%lld asked for, %lld counted", kb->topic,
                 l->partition, (long long)row, (long long)(row + n), (long long)l->counted);
-  else {
+  else if (row >= l->tail_row && row + n <= l->tail_row + l->tail_n) {
+    /* Rows the follower kept: decoded from memory (a few thousand at most,
+     * under mu so they are not evicted meanwhile). */
+    from_tail = true;
+    r.row = row;
+    for (int64_t i = row - l->tail_row; rc == TD_OK && i < row - l->tail_row + n; i++) {
+      const kf_raw *w = tail_at(l, i);
+      rc = decode_record(&r, w->offset, w->payload, w->len, w->key, w->key_len, w->ts, err);
+    }
+  } else {
     int64_t lo = 0, hi = l->n_idx - 1; /* the last entry with entry.row <= row */
     while (lo < hi) {
       int64_t mid = (lo + hi + 1) / 2;
@@ -511,19 +614,13 @@ static int read_rows(td_kafka_backend *kb, kf_loc *l, int64_t want, int64_t row,
     }
   }
   pthread_mutex_unlock(&kb->mu);
-  if (rc) return rc;
-  bool all = kb->n_cols <= STASH_COLUMNS;
-  r.bs = td_calloc((size_t)kb->n_cols, sizeof *r.bs);
-  if (!r.bs) rc = td_err_nomem(err, "column builders");
-  for (int64_t i = 0; rc == TD_OK && i < kb->n_cols; i++) {
-    const char *tz;
-    rc = td_builder_new(col_type(kb, i, &tz), &r.bs[i], err);
+  if (rc == TD_OK && !from_tail) {
+    rd_kafka_t *rk = handle_get(kb, err);
+    bool end = false;
+    if (!rk) rc = err ? err->code : TD_EIO;
+    else rc = consume(kb, rk, l, start, read_cb, &r, &end, err);
+    handle_put(kb, rk);
   }
-  rd_kafka_t *rk = rc ? NULL : handle_get(kb, err);
-  if (rc == TD_OK && !rk) rc = err ? err->code : TD_EIO;
-  bool end = false;
-  if (rc == TD_OK) rc = consume(kb, rk, l, start, read_cb, &r, &end, err);
-  handle_put(kb, rk);
   if (rc == TD_OK && r.row != row + n)
     rc = td_err(err, TD_EIO,
                 "topic '%s' partition %d: expected %lld records from row %lld, the partition ended after %lld (records "
@@ -733,23 +830,39 @@ static const td_backend_vtable kf_vtable = {
 
 /* ---- the follower ---- */
 
-/* Assigns the follower to every partition with a size subscription, each
- * at its next offset (under mu for the list, not for the call). */
-static void follow_assign(td_kafka_backend *kb, rd_kafka_t *rk) {
+/* The follower's consumer: the legacy per-partition API, so that starting
+ * one partition never restarts the others (a global re-assign could hand
+ * over records of the old assignment after those of the new one, which
+ * would skip records; invariant 2 needs each feeder's records in order). */
+typedef struct follower {
+  rd_kafka_t *rk;
+  rd_kafka_topic_t *rkt;
+  rd_kafka_queue_t *q;
+} follower;
+
+/* Starts following every partition that got a size subscription, at its
+ * next offset, and stops those that lost theirs (the list under mu, the
+ * calls outside). */
+static void follow_update(td_kafka_backend *kb, follower *f) {
   pthread_mutex_lock(&kb->mu);
   kb->reassign = false;
   int n = 0;
   int32_t *parts = td_calloc((size_t)kb->n_locs + 1, sizeof *parts);
-  int64_t *offs = td_calloc((size_t)kb->n_locs + 1, sizeof *offs);
+  int64_t *offs = td_calloc((size_t)kb->n_locs + 1, sizeof *offs); /* -1: stop */
   for (int64_t i = 0; parts && offs && i < kb->n_locs; i++) {
     kf_loc *l = kb->locs[i];
-    if (!l->size_subs.n || l->failure) continue;
+    bool want = l->size_subs.n && !l->failure;
+    if (want == l->followed) continue;
+    l->followed = want;
     parts[n] = l->partition;
-    offs[n++] = l->counted ? l->next_offset : RD_KAFKA_OFFSET_BEGINNING;
+    offs[n++] = !want ? -1 : l->counted ? l->next_offset : RD_KAFKA_OFFSET_BEGINNING;
   }
   if (!parts || !offs) kb->reassign = true; /* try again */
   pthread_mutex_unlock(&kb->mu);
-  if (parts && offs) assign(kb, rk, parts, offs, n, NULL);
+  for (int i = 0; parts && offs && i < n; i++) {
+    if (offs[i] == -1) rd_kafka_consume_stop(f->rkt, parts[i]);
+    else rd_kafka_consume_start_queue(f->rkt, parts[i], offs[i], f->q);
+  }
   td_free(parts);
   td_free(offs);
 }
@@ -799,32 +912,57 @@ static void follow_check(td_kafka_backend *kb, rd_kafka_t *rk) {
   }
 }
 
+static bool follower_open(td_kafka_backend *kb, follower *f) {
+  td_error e;
+  memset(f, 0, sizeof *f);
+  if (!(f->rk = handle_new(kb, &e))) return false;
+  f->rkt = rd_kafka_topic_new(f->rk, kb->topic, NULL);
+  f->q = rd_kafka_queue_new(f->rk);
+  return f->rkt && f->q;
+}
+
+static void follower_close(td_kafka_backend *kb, follower *f) {
+  pthread_mutex_lock(&kb->mu);
+  for (int64_t i = 0; i < kb->n_locs; i++)
+    if (kb->locs[i]->followed && f->rkt) {
+      kb->locs[i]->followed = false;
+      rd_kafka_consume_stop(f->rkt, kb->locs[i]->partition);
+    }
+  pthread_mutex_unlock(&kb->mu);
+  if (f->q) rd_kafka_queue_destroy(f->q);
+  if (f->rkt) rd_kafka_topic_destroy(f->rkt);
+  if (f->rk) rd_kafka_destroy(f->rk);
+}
+
 static void *follow_main(void *arg) {
   td_kafka_backend *kb = arg;
-  td_error e;
-  rd_kafka_t *rk = NULL;
+  follower f;
+  memset(&f, 0, sizeof f);
   double next_check = now_ms() + (double)kb->poll_ms;
   for (;;) {
     pthread_mutex_lock(&kb->mu);
     bool stop = kb->stop, reassign = kb->reassign;
     pthread_mutex_unlock(&kb->mu);
     if (stop) break;
-    if (!rk && !(rk = handle_new(kb, &e))) {
+    if (!f.rk && !follower_open(kb, &f)) {
+      follower_close(kb, &f);
+      memset(&f, 0, sizeof f);
       struct timespec ts = {0, 100 * 1000000L};
       nanosleep(&ts, NULL);
       continue;
     }
-    if (reassign) follow_assign(kb, rk);
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, POLL_SLICE_MS);
-    for (int k = 0; m && k < 4096; k++) {
+    if (reassign) follow_update(kb, &f);
+    /* Up to 4096 records between size answers. */
+    rd_kafka_message_t *m = rd_kafka_consume_queue(f.q, POLL_SLICE_MS);
+    for (int k = 0; m; k++) {
       if (!m->err) {
         pthread_mutex_lock(&kb->mu);
         kf_loc *l = loc_of(kb, m->partition);
-        if (l) record(kb, l, m->offset);
+        if (l) record(kb, l, m->offset, m);
         pthread_mutex_unlock(&kb->mu);
       } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
         int64_t lo = -1, hi = -1;
-        rd_kafka_query_watermark_offsets(rk, kb->topic, m->partition, &lo, &hi, (int)kb->timeout_ms);
+        rd_kafka_query_watermark_offsets(f.rk, kb->topic, m->partition, &lo, &hi, (int)kb->timeout_ms);
         char msg[600];
         pthread_mutex_lock(&kb->mu);
         kf_loc *l = loc_of(kb, m->partition);
@@ -836,18 +974,17 @@ static void *follow_main(void *arg) {
         pthread_mutex_unlock(&kb->mu);
       }
       rd_kafka_message_destroy(m);
-      m = rd_kafka_consumer_poll(rk, 0);
+      m = k + 1 < 4096 ? rd_kafka_consume_queue(f.q, 0) : NULL;
     }
-    if (m) rd_kafka_message_destroy(m);
     pthread_mutex_lock(&kb->mu);
     answer_sizes(kb);
     pthread_mutex_unlock(&kb->mu);
     if (now_ms() >= next_check) {
-      follow_check(kb, rk);
+      follow_check(kb, f.rk);
       next_check = now_ms() + (double)kb->poll_ms;
     }
   }
-  handle_free(rk);
+  follower_close(kb, &f);
   return NULL;
 }
 
