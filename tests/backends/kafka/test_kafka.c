@@ -14,11 +14,13 @@
  * records, so offset holes from transactions and compaction need a real
  * broker; docs/KAFKA.md says so.
  */
+#include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tabledata.h"
@@ -627,6 +629,43 @@ static void test_cli(void **state) {
   TD_ASSERT_CONTAINS(out, "format 'xml': expected json or csv");
 }
 
+/* tabledata serve --source NAME=kafka://...: the topic answers queries over
+ * HTTP (a request on a raw socket; the port the server prints). */
+static void test_serve(void **state) {
+  (void)state;
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "%s serve --port 0 --duration 5 --source k=kafka://%s/static 2>&1", TD_CLI, g_bs);
+  FILE *f = popen(cmd, "r");
+  assert_non_null(f);
+  char line[512] = "";
+  int port = 0;
+  while (!port && fgets(line, sizeof line, f)) {
+    char *p = strstr(line, "http://127.0.0.1:");
+    if (p) port = atoi(p + strlen("http://127.0.0.1:"));
+  }
+  if (!port) fail_msg("serve printed no port: %s", line);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  const char *sql = "SELECT count(*) AS n, sum(id) AS s FROM k";
+  char req[512];
+  int n = snprintf(req, sizeof req,
+                   "POST /api/query?format=json HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+                   "%zu\r\n\r\n%s",
+                   strlen(sql), sql);
+  assert_int_equal(write(fd, req, (size_t)n), n);
+  char resp[4096];
+  size_t got = 0;
+  ssize_t r;
+  while (got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0) got += (size_t)r;
+  resp[got] = 0;
+  close(fd);
+  TD_ASSERT_CONTAINS(resp, "200");
+  TD_ASSERT_CONTAINS(resp, "{\"n\":300,\"s\":44850}");
+  pclose(f);
+}
+
 static int setup(void **state) {
   (void)state;
   char e[512];
@@ -659,6 +698,7 @@ int main(void) {
       cmocka_unit_test(test_transactions), cmocka_unit_test(test_sampling),
       cmocka_unit_test(test_bad_payloads), cmocka_unit_test(test_lazy),
       cmocka_unit_test(test_sources),      cmocka_unit_test(test_cli),
+      cmocka_unit_test(test_serve),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
