@@ -724,16 +724,24 @@ static kf_loc *loc_lookup(td_kafka_backend *kb, const td_location_key *key, td_e
   return l;
 }
 
-static void m_size(void *self, const td_table_key *table, const td_location_key *location, td_request req) {
-  td_kafka_backend *kb = self;
-  (void)table;
+/* The location, counted up to the partition's end; NULL when that failed
+ * (then `req` was answered with the failure). */
+static kf_loc *counted_loc(td_kafka_backend *kb, const td_location_key *location, td_request req) {
   td_error e;
   td_error_clear(&e);
   kf_loc *l = loc_lookup(kb, location, &e);
   if (!l || scan_to_end(kb, l, &e) != TD_OK) {
     fail(req, &e);
-    return;
+    return NULL;
   }
+  return l;
+}
+
+static void m_size(void *self, const td_table_key *table, const td_location_key *location, td_request req) {
+  td_kafka_backend *kb = self;
+  (void)table;
+  kf_loc *l = counted_loc(kb, location, req);
+  if (!l) return;
   pthread_mutex_lock(&kb->mu);
   td_answer_size(req, l->counted, NULL);
   pthread_mutex_unlock(&kb->mu);
@@ -791,13 +799,8 @@ static void m_sub_locations(void *self, const td_table_key *table, td_request su
 static void m_sub_size(void *self, const td_table_key *table, const td_location_key *location, td_request sub) {
   td_kafka_backend *kb = self;
   (void)table;
-  td_error e;
-  td_error_clear(&e);
-  kf_loc *l = loc_lookup(kb, location, &e);
-  if (!l || scan_to_end(kb, l, &e) != TD_OK) {
-    fail(sub, &e);
-    return;
-  }
+  kf_loc *l = counted_loc(kb, location, sub);
+  if (!l) return;
   pthread_mutex_lock(&kb->mu);
   if (l->failure) td_answer_failure(sub, l->failure, NULL);
   else if (td_request_list_add(&l->size_subs, sub) != TD_OK) td_answer_failure(sub, "out of memory", NULL);
