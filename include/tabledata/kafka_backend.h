@@ -16,7 +16,8 @@
  * as records are seen.  A location's size is the number of records seen up
  * to the end of the partition (the last stable offset under read_committed,
  * librdkafka's default).  Column values are read lazily: seek to the index
- * entry at or before the first row asked for, consume the range, decode it.
+ * entry at or before the first row asked for, consume the range (and on to
+ * the next index entry, verifying the indexed offsets), decode it.
  *
  * A live table's sizes grow as one consumer per backend follows every
  * subscribed partition ("consumes ahead": it counts records and extends the

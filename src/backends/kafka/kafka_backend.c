@@ -521,15 +521,15 @@ static int read_cb(void *ctx, const rd_kafka_message_t *m, td_error *err) {
       r->next_check++;
     }
   }
-  if (r->row < r->first) {
+  if (r->row < r->first || r->row >= r->first + r->n) { /* before the page, or up to the entry after it */
     r->row++;
-    return 0;
+  } else {
+    rd_kafka_timestamp_type_t tt;
+    int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    if (decode_record(r, m->offset, m->payload, m->payload ? m->len : 0, m->key, m->key_len, ts, err) != TD_OK)
+      return -(err ? err->code : TD_EFORMAT);
   }
-  rd_kafka_timestamp_type_t tt;
-  int64_t ts = rd_kafka_message_timestamp(m, &tt);
-  if (decode_record(r, m->offset, m->payload, m->payload ? m->len : 0, m->key, m->key_len, ts, err) != TD_OK)
-    return -(err ? err->code : TD_EFORMAT);
-  return r->row == r->first + r->n ? 1 : 0;
+  return r->row >= r->first + r->n && r->next_check == r->n_checks ? 1 : 0;
 }
 
 static td_type_id col_type(const td_kafka_backend *kb, int64_t c, const char **tz) {
@@ -602,8 +602,12 @@ static int read_rows(td_kafka_backend *kb, kf_loc *l, int64_t want, int64_t row,
       if (l->idx[mid].row <= row) lo = mid;
       else hi = mid - 1;
     }
+    /* The entries to verify: the one the read starts from, those inside
+     * the page and the first after it, so that a record removed anywhere
+     * before the page's end (compaction) shifts a checked offset. */
     int64_t end = lo;
     while (end < l->n_idx && l->idx[end].row < row + n) end++;
+    if (end < l->n_idx) end++;
     r.checks = td_malloc((size_t)(end - lo + 1) * sizeof *r.checks);
     if (!r.checks) rc = td_err_nomem(err, "index entries");
     else {
@@ -621,11 +625,12 @@ static int read_rows(td_kafka_backend *kb, kf_loc *l, int64_t want, int64_t row,
     else rc = consume(kb, rk, l, start, read_cb, &r, &end, err);
     handle_put(kb, rk);
   }
-  if (rc == TD_OK && r.row != row + n)
+  if (rc == TD_OK && !from_tail && (r.row < row + n || r.next_check < r.n_checks))
     rc = td_err(err, TD_EIO,
-                "topic '%s' partition %d: expected %lld records from row %lld, the partition ended after %lld (records "
-                "the table holds were deleted)",
-                kb->topic, l->partition, (long long)n, (long long)row, (long long)(r.row - row));
+                "topic '%s' partition %d: expected %lld records from row %lld and the record of row %lld, the partition "
+                "ended after row %lld (records the table holds were deleted)",
+                kb->topic, l->partition, (long long)n, (long long)row,
+                (long long)(r.n_checks ? r.checks[r.n_checks - 1].row : row + n - 1), (long long)(r.row - 1));
   if (rc == TD_OK) rc = td_builder_finish(r.bs[want], out, err);
   if (rc == TD_OK && all) {
     pthread_mutex_lock(&kb->mu);

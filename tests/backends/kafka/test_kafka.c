@@ -560,6 +560,15 @@ static void test_lazy(void **state) {
   a.release(&a);
   td_kafka_backend_stats(o.kb, &before);
   assert_int_equal(before.values_consumed, after.values_consumed);
+  /* A middle page (rows 2000..2099): from the entry at row 1792 up to the
+   * entry after the page (row 2304), which is verified too. */
+  c = td_table_column_index(o.t, "id");
+  TD_ASSERT_OK(td_table_read(o.t, &c, 1, 2000, 2001, &a, &err), &err);
+  assert_int_equal(((const int64_t *)a.children[0]->buffers[1])[a.children[0]->offset], 2000);
+  a.release(&a);
+  td_kafka_backend_stats(o.kb, &after);
+  assert_int_equal(after.values_decoded - before.values_decoded, 100);
+  assert_int_equal(after.values_consumed - before.values_consumed, 2304 - 1792 + 1);
   close_table(&o);
 }
 
