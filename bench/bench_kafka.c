@@ -14,6 +14,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 #define PARTS 4
 static const char *g_bs;
+static atomic_int g_plain_ready; /* the plain consumer reached the partition's end once */
 static const char *k_schema = "id int64, sym utf8, px float64, t int64";
 
 static int64_t now_ns(void) {
@@ -180,6 +182,7 @@ static void plain_consume(const char *topic, int parts, int64_t n, int64_t *lat)
   rd_kafka_conf_set(c, "fetch.wait.max.ms", "10", e, sizeof e); /* as the backend sets them */
   rd_kafka_conf_set(c, "fetch.error.backoff.ms", "20", e, sizeof e);
   rd_kafka_conf_set(c, "enable.auto.commit", "false", e, sizeof e);
+  rd_kafka_conf_set(c, "enable.partition.eof", "true", e, sizeof e);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
   for (int p = 0; p < parts; p++) rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
@@ -189,6 +192,7 @@ static void plain_consume(const char *topic, int parts, int64_t n, int64_t *lat)
   while (got < n) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
     if (!m) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) atomic_store(&g_plain_ready, 1);
     if (!m->err) {
       json_t *j = json_loadb(m->payload, m->len, 0, NULL);
       if (!j) die("plain", "bad JSON");
@@ -221,6 +225,7 @@ static void *plain_main(void *arg) {
 }
 
 static double plain_throughput(int64_t n) {
+  atomic_store(&g_plain_ready, 0);
   prod_args pa = {"tp_plain", n, PARTS, 0};
   plain_args ca = {"tp_plain", PARTS, n, NULL};
   pthread_t tp, tc;
@@ -234,11 +239,12 @@ static double plain_throughput(int64_t n) {
 }
 
 static void plain_latency(int64_t n, int64_t *lat) {
+  atomic_store(&g_plain_ready, 0);
   prod_args pa = {"lat_plain", n, 1, 2000};
   plain_args ca = {"lat_plain", 1, n, lat};
   pthread_t tp, tc;
   pthread_create(&tc, NULL, plain_main, &ca);
-  usleep(200000); /* assigned before the first record */
+  while (!atomic_load(&g_plain_ready)) usleep(1000); /* fetching before the first record, as the table's follower */
   pthread_create(&tp, NULL, produce_main, &pa);
   pthread_join(tp, NULL);
   pthread_join(tc, NULL);
