@@ -626,7 +626,7 @@ static PyObject *open_files(PyObject *m, PyObject *args) {
   td_error err;
   int rc;
   /* A PostgreSQL table or a Kafka topic (open_remote). */
-  td_backend rb;
+  td_backend rb = {NULL, NULL};
   char name[512] = "";
   bool remote = false;
   Py_BEGIN_ALLOW_THREADS
