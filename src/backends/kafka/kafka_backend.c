@@ -54,6 +54,9 @@
 #define STASH_COLUMNS 32
 #define POLL_SLICE_MS 50
 #define TAIL_ROWS 8192
+/* How long a size subscription counts before its first answer (the
+ * follower counts the rest), well inside the engine's request timeout. */
+#define SUBSCRIBE_SCAN_MS 5000.0
 #define TAIL_BYTES (8 << 20)
 
 typedef struct kf_entry {
@@ -432,6 +435,7 @@ static int consume(td_kafka_backend *kb, rd_kafka_t *rk, kf_loc *l, int64_t offs
 typedef struct scan_ctx {
   td_kafka_backend *kb;
   kf_loc *l;
+  double stop_at; /* now_ms() after which to stop, or 0 */
 } scan_ctx;
 
 static int scan_cb(void *ctx, const rd_kafka_message_t *m, td_error *err) {
@@ -440,11 +444,13 @@ static int scan_cb(void *ctx, const rd_kafka_message_t *m, td_error *err) {
   pthread_mutex_lock(&s->kb->mu);
   record(s->kb, s->l, m->offset, NULL);
   pthread_mutex_unlock(&s->kb->mu);
-  return 0;
+  return s->stop_at > 0 && now_ms() > s->stop_at ? 1 : 0;
 }
 
-/* Counts the records of `l` up to the partition's end. */
-static int scan_to_end(td_kafka_backend *kb, kf_loc *l, td_error *err) {
+/* Counts the records of `l` up to the partition's end, or for `budget_ms`
+ * at most (> 0: a size subscription answers what was counted by then, and
+ * the follower counts the rest). */
+static int scan_to_end(td_kafka_backend *kb, kf_loc *l, double budget_ms, td_error *err) {
   pthread_mutex_lock(&kb->mu);
   int64_t from = l->counted ? l->next_offset : RD_KAFKA_OFFSET_BEGINNING;
   char *failure = l->failure ? td_strdup(l->failure) : NULL;
@@ -457,7 +463,7 @@ static int scan_to_end(td_kafka_backend *kb, kf_loc *l, td_error *err) {
   }
   rd_kafka_t *rk = handle_get(kb, err);
   if (!rk) return err ? err->code : TD_EIO;
-  scan_ctx s = {kb, l};
+  scan_ctx s = {kb, l, budget_ms > 0 ? now_ms() + budget_ms : 0};
   bool end;
   int rc = consume(kb, rk, l, from, scan_cb, &s, &end, err);
   handle_put(kb, rk);
@@ -731,11 +737,11 @@ static kf_loc *loc_lookup(td_kafka_backend *kb, const td_location_key *key, td_e
 
 /* The location, counted up to the partition's end; NULL when that failed
  * (then `req` was answered with the failure). */
-static kf_loc *counted_loc(td_kafka_backend *kb, const td_location_key *location, td_request req) {
+static kf_loc *counted_loc(td_kafka_backend *kb, const td_location_key *location, double budget_ms, td_request req) {
   td_error e;
   td_error_clear(&e);
   kf_loc *l = loc_lookup(kb, location, &e);
-  if (!l || scan_to_end(kb, l, &e) != TD_OK) {
+  if (!l || scan_to_end(kb, l, budget_ms, &e) != TD_OK) {
     fail(req, &e);
     return NULL;
   }
@@ -745,7 +751,7 @@ static kf_loc *counted_loc(td_kafka_backend *kb, const td_location_key *location
 static void m_size(void *self, const td_table_key *table, const td_location_key *location, td_request req) {
   td_kafka_backend *kb = self;
   (void)table;
-  kf_loc *l = counted_loc(kb, location, req);
+  kf_loc *l = counted_loc(kb, location, 0, req);
   if (!l) return;
   pthread_mutex_lock(&kb->mu);
   td_answer_size(req, l->counted, NULL);
@@ -804,7 +810,7 @@ static void m_sub_locations(void *self, const td_table_key *table, td_request su
 static void m_sub_size(void *self, const td_table_key *table, const td_location_key *location, td_request sub) {
   td_kafka_backend *kb = self;
   (void)table;
-  kf_loc *l = counted_loc(kb, location, sub);
+  kf_loc *l = counted_loc(kb, location, SUBSCRIBE_SCAN_MS, sub);
   if (!l) return;
   pthread_mutex_lock(&kb->mu);
   if (l->failure) td_answer_failure(sub, l->failure, NULL);
