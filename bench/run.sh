@@ -12,6 +12,12 @@ build=${1:-build/release}
 if [ -x "$build/bench/bench_postgres" ]; then
   "$build/bench/bench_postgres" "${TD_BENCH_PG_ROWS:-1000000}" "${TD_BENCH_PG_COMMITS:-200}"
 fi
+# The Kafka backend on librdkafka's mock cluster (skipped without librdkafka).
+if [ -x "$build/bench/bench_kafka" ]; then
+  "$build/bench/bench_kafka" "${TD_BENCH_KAFKA_ROWS:-100000}" "${TD_BENCH_KAFKA_SAMPLES:-500}"
+else
+  echo "bench: built without librdkafka (TD_WITH_KAFKA=OFF); the Kafka benchmark skipped"
+fi
 "$build/bench/bench_types" "${TD_BENCH_TYPE_ROWS:-4000000}" "${TD_BENCH_REPEATS:-5}"
 # tabledata against DuckDB (npm @duckdb/node-api) on the same files.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then

@@ -27,6 +27,9 @@ int td_cli_open_path(const char *path, const td_service_options *opts, td_servic
 /* True for a PostgreSQL FROM source: a postgresql:// or postgres:// URI, or
  * the text of a postgres(...) call (cli/paths.c; td_cli_open_path opens it). */
 bool td_cli_is_postgres(const char *source);
+/* True for a Kafka FROM source: a kafka:// URI or the text of a kafka(...)
+ * call (cli/paths.c; td_cli_open_path opens it). */
+bool td_cli_is_kafka(const char *source);
 /* The live demo (cli/live.c). */
 int td_demo_live(double duration, int64_t period_ms, double rate);
 

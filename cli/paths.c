@@ -2,7 +2,9 @@
  * cli/paths.c - FROM sources that are not the demo: a file backend per
  * 'path' (with the file options of the command line), and PostgreSQL tables,
  * as 'postgresql://host/db/table' URIs or postgres('conninfo', 'table' [,
- * option => 'value' ...]) calls.
+ * option => 'value' ...]) calls, and Kafka topics, as
+ * 'kafka://host:port/topic?format=json' URIs or kafka('host:port', 'topic'
+ * [, format => 'json' ...]) calls.
  */
 #include <string.h>
 
@@ -12,27 +14,46 @@
 #ifdef TD_HAVE_POSTGRES
 #include "tabledata/postgres_backend.h"
 #endif
+#ifdef TD_HAVE_KAFKA
+#include "tabledata/kafka_backend.h"
+#endif
 
 bool td_cli_is_postgres(const char *source) {
   return strncmp(source, "postgresql://", 13) == 0 || strncmp(source, "postgres://", 11) == 0 ||
          strncmp(source, "postgres(", 9) == 0;
 }
 
-/* Opens a PostgreSQL source (td_cli_is_postgres). */
-static int open_postgres(const char *source, const td_service_options *opts, td_service **svc, td_table_key **key,
-                         td_error *err) {
+bool td_cli_is_kafka(const char *source) {
+  return strncmp(source, "kafka://", 8) == 0 || strncmp(source, "kafka(", 6) == 0;
+}
+
+/* The backend of a PostgreSQL (td_cli_is_postgres) or Kafka
+ * (td_cli_is_kafka) source, a new reference in *b, and its table's key. */
+static int open_remote(const char *source, td_backend *b, td_table_key **key, td_error *err) {
+  int rc = TD_EUNSUPPORTED;
+  (void)b, (void)key;
+  if (td_cli_is_postgres(source)) {
 #ifdef TD_HAVE_POSTGRES
-  td_postgres_backend *pb = NULL;
-  int rc = td_postgres_backend_open_source(source, &pb, err);
-  if (rc) return rc;
-  rc = td_service_new(td_postgres_backend_backend(pb), opts, svc, err);
-  if (rc == TD_OK) rc = td_table_key_new(td_postgres_backend_table_name(pb), key, err);
-  td_postgres_backend_release(pb);
-  return rc;
+    td_postgres_backend *pb = NULL;
+    rc = td_postgres_backend_open_source(source, &pb, err);
+    if (rc == TD_OK && (rc = td_table_key_new(td_postgres_backend_table_name(pb), key, err)) == TD_OK)
+      *b = td_postgres_backend_backend(pb);
+    td_postgres_backend_release(pb);
 #else
-  (void)source, (void)opts, (void)svc, (void)key;
-  return td_err(err, TD_EUNSUPPORTED, "this tabledata was built without PostgreSQL (TD_WITH_POSTGRES=OFF)");
+    rc = td_err(err, TD_EUNSUPPORTED, "this tabledata was built without PostgreSQL (TD_WITH_POSTGRES=OFF)");
 #endif
+  } else {
+#ifdef TD_HAVE_KAFKA
+    td_kafka_backend *kb = NULL;
+    rc = td_kafka_backend_open_source(source, &kb, err);
+    if (rc == TD_OK && (rc = td_table_key_new(td_kafka_backend_table_name(kb), key, err)) == TD_OK)
+      *b = td_kafka_backend_backend(kb);
+    td_kafka_backend_release(kb);
+#else
+    rc = td_err(err, TD_EUNSUPPORTED, "this tabledata was built without Kafka (TD_WITH_KAFKA=OFF)");
+#endif
+  }
+  return rc;
 }
 
 int td_cli_open_path(const char *path, const td_service_options *opts, td_service **svc, td_table_key **key,
@@ -40,8 +61,10 @@ int td_cli_open_path(const char *path, const td_service_options *opts, td_servic
   *svc = NULL;
   *key = NULL;
   int rc;
-  if (td_cli_is_postgres(path)) {
-    rc = open_postgres(path, opts, svc, key, err);
+  if (td_cli_is_postgres(path) || td_cli_is_kafka(path)) {
+    td_backend b;
+    rc = open_remote(path, &b, key, err);
+    if (rc == TD_OK) rc = td_service_new(b, opts, svc, err);
   } else {
     td_file_backend *fb;
     rc = td_file_backend_new(path, td_cli_file_options(), &fb, err);
@@ -53,6 +76,8 @@ int td_cli_open_path(const char *path, const td_service_options *opts, td_servic
   if (rc) {
     td_service_free(*svc);
     *svc = NULL;
+    td_table_key_release(*key);
+    *key = NULL;
   }
   return rc;
 }

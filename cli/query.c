@@ -33,7 +33,9 @@ static const char k_query_help[] =
     "  SELECT * FROM '/tmp/ticks/parquet' WHERE Date = '2024-01-02' LIMIT 10\n"
     "(/tmp/ticks is the sample dataset that 'tabledata gen-sample /tmp/ticks' writes)\n"
     "or a PostgreSQL table: postgres('conninfo', 'table' [, key => 'id', ...]) or\n"
-    "'postgresql://host/db/table' (docs/POSTGRES.md)\n\n"
+    "'postgresql://host/db/table' (docs/POSTGRES.md)\n"
+    "or a Kafka topic: kafka('host:port', 'topic' [, format => 'json', ...]) or\n"
+    "'kafka://host:port/topic?format=json' (docs/KAFKA.md)\n\n"
     "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
     "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"
     "  --timing     print the query's run time (from planning to the last row) to stderr\n"
@@ -74,7 +76,7 @@ typedef struct sources {
 
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
   sources *s = ctx;
-  if (is_path || td_cli_is_postgres(name)) {
+  if (is_path || td_cli_is_postgres(name) || td_cli_is_kafka(name)) {
     int rc = td_cli_open_path(name, &s->opts, svc, key, err);
     if (rc == TD_OK) {
       td_service_free(s->last);
@@ -87,7 +89,7 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
   }
   if (strcmp(name, "demo") != 0) {
     err->code = TD_ENOTFOUND;
-    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo, a quoted path or postgres('conninfo', 'table'))", name);
+    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo, a quoted path, postgres('conninfo', 'table') or kafka('host:port', 'topic'))", name);
     return TD_ENOTFOUND;
   }
   int rc = TD_OK;

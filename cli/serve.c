@@ -44,6 +44,8 @@ static const char k_serve_help[] =
     "at /api/live?sql=... (a snapshot, then one Arrow IPC delta per update cycle).\n"
     "--source demo serves the live demo table (a writer appends --rate rows/s);\n"
     "--source NAME=PATH a directory of data files or one file, watched for changes.\n"
+    "PATH may also be a database or stream: 'postgresql://host/db/table' or\n"
+    "'kafka://host:port/topic?format=json' (docs/POSTGRES.md, docs/KAFKA.md).\n"
     "Queries name sources only: a quoted path in a query is refused.\n\n"
     "  --host H          address to listen on (default 127.0.0.1); another address\n"
     "                    needs --token or --insecure\n"

@@ -17,6 +17,9 @@ set(TD_PC_PRIVATE_LIBS "-lzstd -llz4 -lbrotlidec -lz -lsnappy -lm -lpthread")
 if(TD_WITH_POSTGRES)
   string(APPEND TD_PC_PRIVATE_LIBS " -lpq")
 endif()
+if(TD_WITH_KAFKA)
+  string(APPEND TD_PC_PRIVATE_LIBS " -lrdkafka -ljansson")
+endif()
 # The .pc file is relocatable (paths relative to where it is installed) and
 # gives consumers an RPATH to the library, so they run without
 # LD_LIBRARY_PATH whatever the prefix.

@@ -41,11 +41,16 @@ class BuildWithLibrary(build_ext):
         # A library built with the PostgreSQL backend (TD_WITH_POSTGRES) needs libpq.
         members = subprocess.check_output(["ar", "t", str(lib)], text=True)
         postgres = "pg_backend.c.o" in members
+        # And one built with the Kafka backend (TD_WITH_KAFKA) librdkafka and jansson.
+        kafka = "kafka_backend.c.o" in members
         for ext in self.extensions:
             ext.extra_objects = [str(lib)]
             if postgres:
                 ext.libraries = ext.libraries + ["pq"]
                 ext.define_macros = ext.define_macros + [("TD_HAVE_POSTGRES", "1")]
+            if kafka:
+                ext.libraries = ext.libraries + ["rdkafka", "jansson"]
+                ext.define_macros = ext.define_macros + [("TD_HAVE_KAFKA", "1")]
         super().run()
 
 

@@ -23,6 +23,9 @@
 #ifdef TD_HAVE_POSTGRES
 #include "tabledata/postgres_backend.h"
 #endif
+#ifdef TD_HAVE_KAFKA
+#include "tabledata/kafka_backend.h"
+#endif
 #include "tabledata/query.h"
 #include "tabledata/service.h"
 #include "tabledata/table.h"

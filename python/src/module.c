@@ -579,6 +579,37 @@ static PyObject *service_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   return (PyObject *)s;
 }
 
+/* A database or stream source: 'postgresql://host/db/table' or
+ * postgres('conninfo', 'table', ...), 'kafka://host:port/topic' or
+ * kafka('host:port', 'topic', ...).  *matched says whether `path` is one;
+ * then *b is its backend handle (a new reference, for td_service_new) and
+ * `name` its table's name. */
+static int open_remote(const char *path, td_backend *b, char *name, size_t n, bool *matched, td_error *err) {
+  *matched = false;
+  (void)path, (void)b, (void)name, (void)n, (void)err;
+#ifdef TD_HAVE_POSTGRES
+  if (td_postgres_is_source(path)) {
+    td_postgres_backend *pb = NULL;
+    *matched = true;
+    int rc = td_postgres_backend_open_source(path, &pb, err);
+    if (rc == TD_OK) snprintf(name, n, "%s", td_postgres_backend_table_name(pb)), *b = td_postgres_backend_backend(pb);
+    td_postgres_backend_release(pb);
+    return rc;
+  }
+#endif
+#ifdef TD_HAVE_KAFKA
+  if (td_kafka_is_source(path)) {
+    td_kafka_backend *kb = NULL;
+    *matched = true;
+    int rc = td_kafka_backend_open_source(path, &kb, err);
+    if (rc == TD_OK) snprintf(name, n, "%s", td_kafka_backend_table_name(kb)), *b = td_kafka_backend_backend(kb);
+    td_kafka_backend_release(kb);
+    return rc;
+  }
+#endif
+  return TD_OK;
+}
+
 /* open_files(path, page_size, cache_bytes, timeout_ms, period_ms)
  *   -> (Service, table name): a service over the file backend. */
 static PyObject *open_files(PyObject *m, PyObject *args) {
@@ -594,19 +625,15 @@ static PyObject *open_files(PyObject *m, PyObject *args) {
    * keep theirs through the bridge.) */
   td_error err;
   int rc;
-#ifdef TD_HAVE_POSTGRES
-  /* A PostgreSQL table: 'postgresql://host/db/table' or postgres('conninfo', 'table', ...). */
-  if (td_postgres_is_source(path)) {
-    td_postgres_backend *pb = NULL;
-    char name[512] = "";
-    Py_BEGIN_ALLOW_THREADS
-    rc = td_postgres_backend_open_source(path, &pb, &err);
-    if (rc == TD_OK) {
-      snprintf(name, sizeof name, "%s", td_postgres_backend_table_name(pb));
-      rc = td_service_new(td_postgres_backend_backend(pb), &o, &s->svc, &err);
-    }
-    td_postgres_backend_release(pb);
-    Py_END_ALLOW_THREADS
+  /* A PostgreSQL table or a Kafka topic (open_remote). */
+  td_backend rb = {NULL, NULL};
+  char name[512] = "";
+  bool remote = false;
+  Py_BEGIN_ALLOW_THREADS
+  rc = open_remote(path, &rb, name, sizeof name, &remote, &err);
+  if (remote && rc == TD_OK) rc = td_service_new(rb, &o, &s->svc, &err);
+  Py_END_ALLOW_THREADS
+  if (remote) {
     if (rc != TD_OK) {
       Py_DECREF(s);
       return tdpy_raise(rc, &err);
@@ -614,7 +641,6 @@ static PyObject *open_files(PyObject *m, PyObject *args) {
     s->ref->svc = s->svc;
     return Py_BuildValue("(Ns)", (PyObject *)s, name);
   }
-#endif
   td_file_options fo;
   td_file_options_init(&fo);
   Py_BEGIN_ALLOW_THREADS

@@ -404,7 +404,9 @@ def read(path: str, *, refreshing: bool = False, where: Optional[str] = None, pa
     Arrow IPC, CSV) or one file.  ``refreshing=True`` follows the directory
     (new files and partitions, growing IPC stream and CSV files).  A
     PostgreSQL table is read the same way from ``'postgresql://host/db/table'``
-    or ``"postgres('conninfo', 'table', key => 'id')"`` (docs/POSTGRES.md)."""
+    or ``"postgres('conninfo', 'table', key => 'id')"`` (docs/POSTGRES.md), and
+    a Kafka topic from ``'kafka://host:port/topic?format=json'`` or
+    ``"kafka('host:port', 'topic', format => 'json')"`` (docs/KAFKA.md)."""
     ms = (lambda s: None if s is None else int(round(s * 1000)))
     service, name = _td.open_files(str(path), page_size, cache_bytes,
                                    ms(request_timeout) if request_timeout is not None else 0, ms(update_period))
