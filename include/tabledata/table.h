@@ -85,8 +85,8 @@ typedef struct td_table_update {
   const td_added_rows *added;
   int64_t n_new_locations; /* locations included in this cycle (their rows are in `added`) */
   const td_location_key *const *new_locations;
-  /* Derived tables only: */
-  bool replaced;           /* the whole content changed (sort, tail, ...): re-read it */
+  /* Derived tables, and source tables in a cycle that removed rows: */
+  bool replaced;           /* the whole content changed (sort, tail, a removal...): re-read it */
   int64_t n_changed;       /* aggregations: positions of rows whose values changed */
   const int64_t *changed;
   /* Location removal (ADD_REMOVE tables, see td_answer_location_removed).
@@ -209,6 +209,10 @@ TD_API int64_t td_table_size(td_table *table);
  * (td_table_region_removed tells it). */
 TD_API int64_t td_table_location_count(td_table *table);
 TD_API const td_location_key *td_table_location(td_table *table, int64_t i);
+/* The update mode the backend declared for the table's key (for a derived
+ * table, its source's): TD_UPDATE_ADD_REMOVE when locations may be removed
+ * (see td_answer_schema_mode). */
+TD_API td_update_mode td_table_update_mode(const td_table *table);
 /* True when region `region` held a location that has been removed. */
 TD_API bool td_table_region_removed(td_table *table, int64_t region);
 /* The position of the first row of region `region` in the current version,

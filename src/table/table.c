@@ -240,6 +240,10 @@ const td_location_key *td_table_location(td_table *t, int64_t i) {
   return k;
 }
 
+td_update_mode td_table_update_mode(const td_table *t) {
+  return t->provider ? (td_update_mode)t->provider->update_mode : TD_UPDATE_ADD_ONLY;
+}
+
 bool td_table_region_removed(td_table *t, int64_t region) {
   td_snapshot *s = td_table_snapshot(t);
   bool removed = region >= 0 && region < s->n_regions && s->regions[region].removed;

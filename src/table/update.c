@@ -732,7 +732,8 @@ static void update_table(td_graph *g, td_table *t) {
   /* The removed locations' size subscriptions end with the region. */
   for (int64_t i = 0; i < n_removed; i++) release_size_sub(g, old->regions[removed[i].region].loc);
   for (int64_t i = 0; i < n_fresh; i++) newkeys[i] = fresh[i]->key;
-  td_table_update u = {snap->version, old->size, snap->size, n_added, added, n_fresh, newkeys, false, 0, NULL,
+  /* A removal moves later rows: position-based readers re-read. */
+  td_table_update u = {snap->version, old->size, snap->size, n_added, added, n_fresh, newkeys, n_removed > 0, 0, NULL,
                        n_removed, removed, removed_begin};
   td_snapshot_release(old);
   td_graph_dispatch(t, &u, NULL);
