@@ -372,6 +372,48 @@ static void test_remove_old_snapshot(void **state) {
   env_close(&e);
 }
 
+/* A refreshing partitioned table lists the locations left: a removed one is
+ * no row, and the constituents of the others stay right. */
+static void test_remove_partitioned(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, TD_UPDATE_ADD_REMOVE, 3600 * 1000);
+  put_rows(&e, 1, 2);
+  put_rows(&e, 2, 4);
+  put_rows(&e, 3, 3);
+  td_error err;
+  td_table_options o;
+  td_table_options_init(&o);
+  o.refreshing = true;
+  td_partitioned_table *pt;
+  TD_ASSERT_OK(td_make_partitioned_table(e.svc, e.key, &o, &pt, &err), &err);
+  assert_int_equal(td_partitioned_table_size(pt), 3);
+  td_table *c3;
+  TD_ASSERT_OK(td_partitioned_table_constituent(pt, 2, &c3, &err), &err);
+  TD_ASSERT_OK(remove_loc(&e, 2, &err), &err);
+  flush(&e);
+  assert_int_equal(td_partitioned_table_size(pt), 2);
+  char name[32];
+  td_location_key_format(td_partitioned_table_key(pt, 1), name, sizeof name);
+  assert_string_equal(name, "P=p03");
+  td_table *c;
+  TD_ASSERT_OK(td_partitioned_table_constituent(pt, 1, &c, &err), &err);
+  assert_ptr_equal(c, c3); /* cached by region, not by row */
+  assert_int_equal(td_table_size(c), 3);
+  td_table_release(c);
+  td_table_release(c3);
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_partitioned_table_read(pt, NULL, &a, &err), &err);
+  assert_int_equal(a.length, 2);
+  a.release(&a);
+  td_table *m;
+  TD_ASSERT_OK(td_partitioned_table_merge(pt, &m, &err), &err);
+  assert_int_equal(td_table_size(m), 5);
+  td_table_release(m);
+  td_partitioned_table_release(pt);
+  env_close(&e);
+}
+
 /* ---- concurrency: a writer adds, appends and removes while readers read
  * and a listener checks every cycle (run under TSan by `make tsan`). ---- */
 
@@ -458,7 +500,7 @@ int main(void) {
       cmocka_unit_test(test_remove_basic),         cmocka_unit_test(test_remove_readd_same_cycle),
       cmocka_unit_test(test_remove_add_only),      cmocka_unit_test(test_remove_unknown),
       cmocka_unit_test(test_remove_wrong_request), cmocka_unit_test(test_remove_old_snapshot),
-      cmocka_unit_test(test_remove_concurrent),
+      cmocka_unit_test(test_remove_partitioned),   cmocka_unit_test(test_remove_concurrent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
