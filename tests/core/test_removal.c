@@ -414,6 +414,51 @@ static void test_remove_partitioned(void **state) {
   env_close(&e);
 }
 
+extern int64_t td__alloc_fail_after(int64_t n);
+
+/* Every allocation of a removal (the answer, the cycle, the change record,
+ * the cache drop) may fail: the table then either has the removal applied
+ * or has failed with TD_ENOMEM, and nothing leaks (ASan). */
+static void test_remove_alloc_failures(void **state) {
+  (void)state;
+  bool completed = false;
+  for (int64_t n = 0; n < 400 && !completed; n++) {
+    env e;
+    env_open(&e, TD_UPDATE_ADD_REMOVE, 3600 * 1000);
+    put_rows(&e, 1, 5);
+    put_rows(&e, 2, 7);
+    td_table *t = live(&e);
+    td_table *w;
+    td_error err;
+    TD_ASSERT_OK(td_table_where(t, "x > 1001", &w, &err), &err);
+    heard h = {0};
+    TD_ASSERT_OK(td_table_add_listener(t, hear, &h, NULL, &err), &err);
+    td_location_key *k = pkey(2);
+    td__alloc_fail_after(n);
+    int rc = td_memory_backend_remove_location(e.mb, "r", k, &err);
+    int frc = td_service_flush(e.svc, 10000, &err);
+    int64_t used = td__alloc_fail_after(-1);
+    td_location_key_release(k);
+    assert_int_equal(frc, TD_OK);
+    if (rc == TD_OK && td_table_status(t, &err) == TD_OK) {
+      if (td_table_size(t) == 5) {
+        assert_int_equal(h.n_removed, 1);
+        if (td_table_status(w, &err) == TD_OK) assert_int_equal(td_table_size(w), 3);
+        else assert_int_equal(td_table_status(w, &err), TD_EFAILED);
+      }
+    } else if (rc == TD_OK) {
+      assert_int_equal(h.code, TD_ENOMEM);
+    } else {
+      assert_int_equal(rc, TD_ENOMEM);
+    }
+    completed = used < n;
+    td_table_release(w);
+    td_table_release(t);
+    env_close(&e);
+  }
+  assert_true(completed);
+}
+
 /* ---- concurrency: a writer adds, appends and removes while readers read
  * and a listener checks every cycle (run under TSan by `make tsan`). ---- */
 
@@ -500,7 +545,7 @@ int main(void) {
       cmocka_unit_test(test_remove_basic),         cmocka_unit_test(test_remove_readd_same_cycle),
       cmocka_unit_test(test_remove_add_only),      cmocka_unit_test(test_remove_unknown),
       cmocka_unit_test(test_remove_wrong_request), cmocka_unit_test(test_remove_old_snapshot),
-      cmocka_unit_test(test_remove_partitioned),   cmocka_unit_test(test_remove_concurrent),
+      cmocka_unit_test(test_remove_partitioned),   cmocka_unit_test(test_remove_alloc_failures),   cmocka_unit_test(test_remove_concurrent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
