@@ -208,6 +208,15 @@ int td_call_take_locations(td_service *s, td_call *c, bool initial, td_location_
   return rc;
 }
 
+bool td_call_has_removal(td_service *s, td_call *c, const td_location_key *key) {
+  pthread_mutex_lock(&s->req_lock);
+  bool found = false;
+  for (int64_t i = 0; c->loc_removed && i < c->n_locs && !found; i++)
+    found = c->loc_removed[i] && td_location_key_equal(c->locs[i], key);
+  pthread_mutex_unlock(&s->req_lock);
+  return found;
+}
+
 int td_call_failure(td_service *s, td_call *c, bool *late, char *msg, size_t msg_size) {
   pthread_mutex_lock(&s->req_lock);
   int rc = c->state == TD_CALL_FAILED ? c->err_code : TD_OK;

@@ -105,6 +105,10 @@ bool td_call_close(td_service *s, td_call *c);
  * rest for later. */
 int td_call_take_locations(td_service *s, td_call *c, bool initial, td_location_key ***keys, bool **removed,
                            int64_t *n, char *msg, size_t msg_size);
+/* Location subscriptions: true when a removal of `key` has arrived and not
+ * been taken yet (a location whose size subscription failed because the
+ * backend removed it meanwhile). */
+bool td_call_has_removal(td_service *s, td_call *c, const td_location_key *key);
 /* Subscriptions: the failure that ended the call (its code, message in
  * `msg`), or TD_OK while it is live.  *late (may be NULL) tells whether
  * any answer came before the failure. */

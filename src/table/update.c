@@ -455,6 +455,14 @@ static void release_size_sub(td_graph *g, td_location *l) {
 
 /* ---- tables ---- */
 
+/* True when the backend removed `l` since the last drain (ADD_REMOVE): a
+ * failure of its size subscription is then no reason to fail the table (the
+ * next cycle removes it). */
+static bool being_removed(td_graph *g, const td_location *l) {
+  td_provider *p = l->provider;
+  return p->update_mode == TD_UPDATE_ADD_REMOVE && p->loc_sub && td_call_has_removal(g->service, p->loc_sub, l->key);
+}
+
 static bool keeps(const td_table *t, const td_location *l) {
   return !t->opts.predicate || t->opts.predicate(t->opts.predicate_ctx, l->key);
 }
@@ -485,6 +493,11 @@ static int include_new(td_graph *g, td_table *t, td_location *const *cand, int64
   while (rc == TD_OK && acquired < np) {
     rc = acquire_size_sub(g, picked[acquired], err);
     if (rc == TD_OK) acquired++;
+    else if (being_removed(g, picked[acquired])) { /* gone already: not included */
+      memmove(&picked[acquired], &picked[acquired + 1], (size_t)(np - acquired - 1) * sizeof *picked);
+      np--;
+      rc = TD_OK;
+    }
   }
   for (int64_t i = 0; rc == TD_OK && i < np; i++)
     if (td_key_index_put(&t->included, picked[i]) != TD_OK) rc = td_err_nomem(err, "including locations");
@@ -714,11 +727,15 @@ static void update_table(td_graph *g, td_table *t) {
       }
       continue;
     }
+    int64_t was = i < old->n_regions ? old->regions[i].size : 0;
+    if (l->fail_code && being_removed(g, l)) { /* removed next cycle: keep its rows till then */
+      sizes[i] = was;
+      continue;
+    }
     if (l->fail_code) {
       rc = td_err(&e, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
       goto out;
     }
-    int64_t was = i < old->n_regions ? old->regions[i].size : 0;
     sizes[i] = atomic_load(&l->size);
     if (sizes[i] > was) added[n_added++] = (td_added_rows){i, l->key, was, sizes[i]};
   }
