@@ -350,6 +350,10 @@ int td_changes_open(td_table *result, const char *sql, td_changes_format format,
   int64_t n = rc == TD_OK ? c->schema.n_children : 0;
   if (rc == TD_OK && !(c->key = calloc((size_t)n + 1, sizeof *c->key))) rc = TD_ENOMEM;
   if (rc == TD_OK) classify(c, sql, n);
+  /* Locations that may go away (ADD_REMOVE): a cycle may take rows out of
+   * the result, which only a comparison with the previous version tells
+   * (remove records carry the rows' last values). */
+  if (rc == TD_OK && td_table_update_mode(result) == TD_UPDATE_ADD_REMOVE) c->snapshot = true;
   if (rc == TD_OK && format == TD_CHANGES_ARROW) {
     td_schema in, o;
     td_schema_init(&o);

@@ -8,9 +8,12 @@
  *   update  an aggregation group's new values; it replaces the row with the
  *           same values in the group columns (the GROUP BY expressions that
  *           are in the select list; no GROUP BY: the only row)
- *   remove  a row that left the result (ORDER BY ... LIMIT, top-N groups);
- *           carries the row's last values
- * Plain selects only add.  Aggregations add new groups and update changed
+ *   remove  a row that left the result (ORDER BY ... LIMIT, top-N groups,
+ *           rows of a removed location); carries the row's last values
+ * Plain selects only add, unless the source removes locations
+ * (TD_UPDATE_ADD_REMOVE: a deleted file or partition directory, a dropped
+ * PostgreSQL partition): then every result is compared with the previous
+ * version, as recomputed results are.  Aggregations add new groups and update changed
  * ones.  Results that are recomputed (ORDER BY, LIMIT) are compared with the
  * previous version, by group columns for aggregations, else by whole rows
  * (a multiset): a row that changes is then a remove and an add.  Applying

@@ -22,6 +22,9 @@
  *   subscribe_to_table_locations(table) td_answer_location per existing
  *                                       location, td_answer_success, then
  *                                       td_answer_location per new location
+ *                                       and (add-remove tables only)
+ *                                       td_answer_location_removed per
+ *                                       location that went away
  *   subscribe_to_table_location_size    td_answer_size (current size),
  *       (table, loc)                    td_answer_success, then td_answer_size
  *                                       per new size
@@ -102,8 +105,40 @@ typedef struct td_backend {
  * Schemas are Arrow structs ("+s") with one child per column. */
 TD_API int td_answer_schema(td_request req, struct ArrowSchema *data_schema,
                             struct ArrowSchema *partition_schema, td_error *err);
+/*
+ * Update modes (Deephaven's TableUpdateMode, for a table's set of
+ * locations).  A backend declares a table's mode with td_answer_schema_mode;
+ * td_answer_schema declares TD_UPDATE_ADD_ONLY.  Only an ADD_REMOVE table
+ * may remove locations: a td_answer_location_removed on any other table
+ * breaks the contract.  STATIC, APPEND_ONLY and ADD_ONLY are accepted as
+ * declarations and otherwise behave alike (locations come, never go).
+ */
+typedef enum td_update_mode {
+  TD_UPDATE_ADD_ONLY = 0,   /* the default: locations are added, never removed */
+  TD_UPDATE_STATIC = 1,     /* no location is ever added or removed */
+  TD_UPDATE_APPEND_ONLY = 2,/* as ADD_ONLY (rows are only ever appended) */
+  TD_UPDATE_ADD_REMOVE = 3  /* locations are added and may be removed */
+} td_update_mode;
+
+/* td_answer_schema plus the table's update mode (see td_update_mode).
+ * Errors: those of td_answer_schema; TD_ECONTRACT for an unknown mode. */
+TD_API int td_answer_schema_mode(td_request req, struct ArrowSchema *data_schema,
+                                 struct ArrowSchema *partition_schema, td_update_mode mode,
+                                 td_error *err);
 /* The engine takes its own reference to `key`; the caller keeps its own. */
 TD_API int td_answer_location(td_request req, td_location_key *key, td_error *err);
+/* On a location subscription of an ADD_REMOVE table: the location `key`
+ * (added earlier on this subscription) is gone.  In the next update cycle
+ * its rows leave every refreshing table that includes it, at once; its
+ * size subscription is ended (unsubscribe) and its cached pages dropped.  A
+ * later td_answer_location with an equal key adds it again as a new
+ * location (new region, pages fetched afresh).  The key is borrowed.
+ * Errors: TD_ECONTRACT when the table was not declared ADD_REMOVE, or the
+ * request is not a location subscription (the subscription fails, naming
+ * the location).  Removing a location the subscription never added (or
+ * removed already) is checked in the next cycle: the table's refreshing
+ * tables fail with TD_ECONTRACT naming the location. */
+TD_API int td_answer_location_removed(td_request req, const td_location_key *key, td_error *err);
 TD_API int td_answer_size(td_request req, int64_t size, td_error *err);
 /* Takes (moves) both.  `schema` is the column's field (name = the column) or
  * a struct with exactly that one field; `array` matches it. */

@@ -6,7 +6,8 @@
  * TestBackend, done right).  Data is added as Arrow struct arrays (one child
  * per data column); column_values answers are zero-copy slices when the rows
  * requested lie in one appended chunk, and a copy otherwise.  All functions
- * are thread-safe; appends and new locations notify subscribers.
+ * are thread-safe; appends, new locations and removed locations notify
+ * subscribers.
  */
 #ifndef TABLEDATA_MEMORY_BACKEND_H
 #define TABLEDATA_MEMORY_BACKEND_H
@@ -58,6 +59,22 @@ TD_API int td_memory_backend_add_location(td_memory_backend *mb, const char *tab
 TD_API int td_memory_backend_append(td_memory_backend *mb, const char *table,
                                     const td_location_key *key, struct ArrowArray *data,
                                     td_error *err);
+/* Declares the table's update mode (td_update_mode, backend.h), answered
+ * with its schema; the default is TD_UPDATE_ADD_ONLY.  Set it before any
+ * service asks for the schema.  Errors: TD_ENOTFOUND (no such table),
+ * TD_EINVAL (unknown mode). */
+TD_API int td_memory_backend_set_update_mode(td_memory_backend *mb, const char *table, td_update_mode mode,
+                                             td_error *err);
+/* Removes a location and its rows, and tells the location subscribers
+ * (td_answer_location_removed): their refreshing tables drop its rows in the
+ * next cycle.  A reader still holding an older version of a table that
+ * reads pages of it not yet fetched gets a failure answer ("does not
+ * exist").  Errors: TD_ENOTFOUND (no such table or location), TD_EINVAL
+ * (NULL key), TD_ECONTRACT (the location is removed here, but a subscriber
+ * refused the removal because the table is not TD_UPDATE_ADD_REMOVE: its
+ * tables fail; the message is the engine's). */
+TD_API int td_memory_backend_remove_location(td_memory_backend *mb, const char *table,
+                                             const td_location_key *key, td_error *err);
 /* Current size of a location, or -1 if unknown. */
 TD_API int64_t td_memory_backend_location_size(td_memory_backend *mb, const char *table,
                                                const td_location_key *key);

@@ -60,7 +60,7 @@ TD_API void td_table_options_init(td_table_options *opts);
  * out (td_table_location, td_partitioned_table_key, and a listener's
  * td_table_update: added[i].location, new_locations[i]) belongs to the
  * service, which keeps every location it was ever told about until it is
- * destroyed (locations are never removed).  Such a key therefore stays
+ * destroyed (a removed location's key included).  Such a key therefore stays
  * valid, unchanged, for as long as the table it came from (or any other
  * table or reference of that service) is alive, across update cycles of a
  * refreshing table; td_location_key_retain it to keep it longer.  The arrays
@@ -68,7 +68,8 @@ TD_API void td_table_options_init(td_table_options *opts);
  * only during the listener call.
  */
 
-/* What one update cycle added to a refreshing table. */
+/* What one update cycle added to (or, in `removed`, removed from) a
+ * refreshing table. */
 typedef struct td_added_rows {
   int64_t region;                    /* source tables: region index (row keys are
                                         (region << 43) | row); derived tables: -1 */
@@ -84,10 +85,21 @@ typedef struct td_table_update {
   const td_added_rows *added;
   int64_t n_new_locations; /* locations included in this cycle (their rows are in `added`) */
   const td_location_key *const *new_locations;
-  /* Derived tables only: */
-  bool replaced;           /* the whole content changed (sort, tail, ...): re-read it */
+  /* Derived tables, and source tables in a cycle that removed rows: */
+  bool replaced;           /* the whole content changed (sort, tail, a removal...): re-read it */
   int64_t n_changed;       /* aggregations: positions of rows whose values changed */
   const int64_t *changed;
+  /* Location removal (ADD_REMOVE tables, see td_answer_location_removed).
+   * Source tables: one entry per removed location, its region and rows
+   * [0, end_row) of it: all the rows it had before the cycle (first_row is
+   * 0); `removed_begin[i]` is the position its first row had in the previous
+   * version.  Rows after it move down; the region keeps its index with no
+   * rows and is never reused (a location added again gets a new region).
+   * Derived tables report a removal as `replaced`.  Valid only during the
+   * listener call. */
+  int64_t n_removed;
+  const td_added_rows *removed;
+  const int64_t *removed_begin;
 } td_table_update;
 
 /* Called on the service's update thread after a cycle changed the table,
@@ -192,9 +204,17 @@ TD_API int64_t td_table_column_index(const td_table *table, const char *name);
 /* Current number of rows. */
 TD_API int64_t td_table_size(td_table *table);
 /* Number of included locations, and the i-th in region order (borrowed, see
- * "Borrowed location keys" above; NULL when out of range). */
+ * "Borrowed location keys" above; NULL when out of range).  A removed
+ * location keeps its region (with no rows): it is still counted and listed
+ * (td_table_region_removed tells it). */
 TD_API int64_t td_table_location_count(td_table *table);
 TD_API const td_location_key *td_table_location(td_table *table, int64_t i);
+/* The update mode the backend declared for the table's key (for a derived
+ * table, its source's): TD_UPDATE_ADD_REMOVE when locations may be removed
+ * (see td_answer_schema_mode). */
+TD_API td_update_mode td_table_update_mode(const td_table *table);
+/* True when region `region` held a location that has been removed. */
+TD_API bool td_table_region_removed(td_table *table, int64_t region);
 /* The position of the first row of region `region` in the current version,
  * or -1 when out of range (position of row r of the region: start + r). */
 TD_API int64_t td_table_region_start(td_table *table, int64_t region);

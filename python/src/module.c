@@ -262,7 +262,7 @@ PyTypeObject SvcRef_Type = {
  * held (so the service cannot be destroyed meanwhile).  Raises the C error
  * (StateError for an answer that is not expected any more). */
 
-enum answer_kind { A_SCHEMA, A_LOCATION, A_SIZE, A_VALUES, A_SUCCESS, A_FAILURE };
+enum answer_kind { A_SCHEMA, A_LOCATION, A_LOCATION_REMOVED, A_SIZE, A_VALUES, A_SUCCESS, A_FAILURE };
 
 typedef struct {
   enum answer_kind kind;
@@ -271,6 +271,7 @@ typedef struct {
   td_location_key *key;
   int64_t size;
   const char *text;
+  int mode; /* A_SCHEMA: td_update_mode */
 } answer_args;
 
 /* Arguments of one kind with every Arrow struct released (empty). */
@@ -293,8 +294,11 @@ static PyObject *answer(SvcRef *r, unsigned long long id, answer_args *a) {
   } else {
     td_request req = {r->svc, id};
     switch (a->kind) {
-      case A_SCHEMA: rc = td_answer_schema(req, &a->s1, a->s2.release ? &a->s2 : NULL, &err); break;
+      case A_SCHEMA:
+        rc = td_answer_schema_mode(req, &a->s1, a->s2.release ? &a->s2 : NULL, (td_update_mode)a->mode, &err);
+        break;
       case A_LOCATION: rc = td_answer_location(req, a->key, &err); break;
+      case A_LOCATION_REMOVED: rc = td_answer_location_removed(req, a->key, &err); break;
       case A_SIZE: rc = td_answer_size(req, a->size, &err); break;
       case A_VALUES: rc = td_answer_values(req, &a->s1, &a->a1, &err); break;
       case A_SUCCESS: rc = td_answer_success(req, &err); break;
@@ -315,8 +319,10 @@ static PyObject *answer_schema(PyObject *m, PyObject *args) {
   SvcRef *r;
   unsigned long long id;
   PyObject *c1, *c2;
-  if (!PyArg_ParseTuple(args, "O!KOO", &SvcRef_Type, &r, &id, &c1, &c2)) return NULL;
+  int mode = TD_UPDATE_ADD_ONLY;
+  if (!PyArg_ParseTuple(args, "O!KOO|i", &SvcRef_Type, &r, &id, &c1, &c2, &mode)) return NULL;
   answer_args a = args_of(A_SCHEMA);
+  a.mode = mode;
   if (take_schema(c1, &a.s1, 0) < 0) return NULL;
   if (take_schema(c2, &a.s2, 1) < 0) {
     a.s1.release(&a.s1);
@@ -325,8 +331,9 @@ static PyObject *answer_schema(PyObject *m, PyObject *args) {
   return answer(r, id, &a);
 }
 
-/* answer_location(ref, id, identity, schema capsule | None, array capsule | None) */
-static PyObject *answer_location(PyObject *m, PyObject *args) {
+/* answer_location(ref, id, identity, schema capsule | None, array capsule | None),
+ * and (removed) answer_location_removed with the same arguments. */
+static PyObject *location_answer(PyObject *args, bool removed) {
   SvcRef *r;
   unsigned long long id;
   const char *identity;
@@ -350,6 +357,7 @@ static PyObject *answer_location(PyObject *m, PyObject *args) {
   int rc = td_location_key_from_arrow(identity, s.release ? &s : NULL, arr.release ? &arr : NULL, &key, &err);
   if (rc != TD_OK) {
     /* Bad partition values break the contract: fail the request too. */
+    if (removed) return tdpy_raise(rc, &err);
     answer_args f = args_of(A_FAILURE);
     f.text = err.message;
     PyObject *ignored = answer(r, id, &f);
@@ -357,11 +365,21 @@ static PyObject *answer_location(PyObject *m, PyObject *args) {
     PyErr_Clear();
     return tdpy_raise(TD_ECONTRACT, &err);
   }
-  answer_args a = args_of(A_LOCATION);
+  answer_args a = args_of(removed ? A_LOCATION_REMOVED : A_LOCATION);
   a.key = key;
   PyObject *res = answer(r, id, &a);
   td_location_key_release(key);
   return res;
+}
+
+static PyObject *answer_location(PyObject *m, PyObject *args) {
+  (void)m;
+  return location_answer(args, false);
+}
+
+static PyObject *answer_location_removed(PyObject *m, PyObject *args) {
+  (void)m;
+  return location_answer(args, true);
 }
 
 static PyObject *answer_size(PyObject *m, PyObject *args) {
@@ -855,6 +873,8 @@ PyTypeObject Service_Type = {
 static PyMethodDef module_methods[] = {
     {"answer_schema", answer_schema, METH_VARARGS, "answer_schema(ref, id, data schema capsule, partition | None)"},
     {"answer_location", answer_location, METH_VARARGS, "answer_location(ref, id, identity, schema, array)"},
+    {"answer_location_removed", answer_location_removed, METH_VARARGS,
+     "answer_location_removed(ref, id, identity, schema, array)"},
     {"answer_size", answer_size, METH_VARARGS, "answer_size(ref, id, size)"},
     {"answer_values", answer_values, METH_VARARGS, "answer_values(ref, id, schema capsule, array capsule)"},
     {"answer_success", answer_success, METH_VARARGS, "answer_success(ref, id)"},

@@ -143,8 +143,16 @@ static int column_indices(td_table *t, PyObject *cols, int64_t **out, int64_t *n
 
 static PyObject *update_dict(td_table *t, const td_table_update *u) {
   PyObject *added = PyList_New(u->n_added), *newlocs = PyList_New(u->n_new_locations);
-  PyObject *changed = PyList_New(u->n_changed);
-  if (!added || !newlocs || !changed) goto fail;
+  PyObject *changed = PyList_New(u->n_changed), *removed = PyList_New(u->n_removed);
+  if (!added || !newlocs || !changed || !removed) goto fail;
+  for (int64_t i = 0; i < u->n_removed; i++) {
+    const td_added_rows *a = &u->removed[i];
+    PyObject *item = Py_BuildValue("(LzLLL)", (long long)a->region,
+                                   a->location ? td_location_key_identity(a->location) : NULL,
+                                   (long long)a->first_row, (long long)a->end_row, (long long)u->removed_begin[i]);
+    if (!item) goto fail;
+    PyList_SET_ITEM(removed, i, item);
+  }
   for (int64_t i = 0; i < u->n_added; i++) {
     const td_added_rows *a = &u->added[i];
     int64_t pos = a->first_row;
@@ -165,11 +173,12 @@ static PyObject *update_dict(td_table *t, const td_table_update *u) {
     if (!v) goto fail;
     PyList_SET_ITEM(changed, i, v);
   }
-  return Py_BuildValue("{s:L,s:L,s:L,s:N,s:N,s:O,s:N}", "version", (long long)u->version, "size_before",
+  return Py_BuildValue("{s:L,s:L,s:L,s:N,s:N,s:O,s:N,s:N}", "version", (long long)u->version, "size_before",
                        (long long)u->size_before, "size_after", (long long)u->size_after, "added", added,
                        "new_locations", newlocs, "replaced", u->replaced ? Py_True : Py_False, "changed",
-                       changed);
+                       changed, "removed", removed);
 fail:
+  Py_XDECREF(removed);
   Py_XDECREF(added);
   Py_XDECREF(newlocs);
   Py_XDECREF(changed);

@@ -61,7 +61,9 @@ class TableDataServiceBackend(abc.ABC):
     @abc.abstractmethod
     def table_schema(self, table_key: TableKey, schema_cb: Callable[[pa.Schema, Optional[pa.Schema]], None],
                      failure_cb: Callable[[str], None]) -> None:
-        """Answer ``schema_cb(data_schema, partition_schema or None)``."""
+        """Answer ``schema_cb(data_schema, partition_schema or None)``; a table whose locations may
+        be removed answers ``schema_cb(data_schema, partition_schema, update_mode="add_remove")``
+        (modes: "static", "append_only", "add_only" (the default), "add_remove")."""
 
     @abc.abstractmethod
     def table_locations(self, table_key: TableKey,
@@ -85,13 +87,33 @@ class TableDataServiceBackend(abc.ABC):
                                      location_cb: Callable[[TableLocationKey, Optional[pa.Table]], None],
                                      success_cb: Callable[[], None],
                                      failure_cb: Callable[[str], None]) -> Callable[[], None]:
-        """Send every existing location, ``success_cb()``, then new locations; return an unsubscribe callable."""
+        """Send every existing location, ``success_cb()``, then new locations; return an unsubscribe callable.
+
+        In an "add_remove" table (see ``table_schema``), ``location_cb.removed(key)`` removes a
+        location this subscription sent: its rows leave the live tables in the next cycle."""
 
     @abc.abstractmethod
     def subscribe_to_table_location_size(self, table_key: TableKey, table_location_key: TableLocationKey,
                                          size_cb: Callable[[int], None], success_cb: Callable[[], None],
                                          failure_cb: Callable[[str], None]) -> Callable[[], None]:
         """Send the current size, ``success_cb()``, then each new size; return an unsubscribe callable."""
+
+
+UPDATE_MODES = {"add_only": 0, "static": 1, "append_only": 2, "add_remove": 3}
+
+
+class _LocationCallback:
+    """``location_cb(key, partition_values=None)`` of a location subscription,
+    with ``location_cb.removed(key)`` for add-remove tables."""
+
+    def __init__(self, add, remove):
+        self._add, self._remove = add, remove
+
+    def __call__(self, key, partition_values=None):
+        self._add(key, partition_values)
+
+    def removed(self, key):
+        self._remove(key)
 
 
 _REQUIRED = ("table_schema", "table_locations", "table_location_size", "column_values")
@@ -125,6 +147,7 @@ class _Bridge:
         self._schemas: dict[str, pa.Schema] = {}  # table name -> data schema
         self._unpartitioned: set = set()  # names of tables without a partition schema
         self._subs: dict[int, _Subscription] = {}
+        self._pvs: dict[str, Any] = {}  # identity -> the partition values last answered
 
     # -- keys --
     @staticmethod
@@ -159,10 +182,22 @@ class _Bridge:
         ident = self.location_identity(key)
         if partition_values is None or table in self._unpartitioned:
             # a table without a partition schema ignores partition values (as Deephaven)
+            self._pvs.pop(ident, None)
             _td.answer_location(self.ref, req, ident, None, None)
         else:
-            s, a = to_batch(partition_values).__arrow_c_array__()
+            batch = to_batch(partition_values)
+            self._pvs[ident] = batch  # a removal names the same key, values included
+            s, a = batch.__arrow_c_array__()
             _td.answer_location(self.ref, req, ident, s, a)
+
+    def _answer_removed(self, req: int, key) -> None:
+        ident = self.location_identity(key)
+        batch = self._pvs.get(ident)
+        if batch is None:
+            _td.answer_location_removed(self.ref, req, ident, None, None)
+        else:
+            s, a = batch.__arrow_c_array__()
+            _td.answer_location_removed(self.ref, req, ident, s, a)
 
     def _fail(self, req: int, message) -> None:
         _td.answer_failure(self.ref, req, str(message))
@@ -180,7 +215,9 @@ class _Bridge:
 
     # -- the six methods, as the C vtable calls them --
     def table_schema(self, req: int, table: str) -> None:
-        def schema_cb(data_schema, partition_schema=None):
+        def schema_cb(data_schema, partition_schema=None, update_mode="add_only"):
+            if update_mode not in UPDATE_MODES:
+                raise ValueError(f"update_mode must be one of {sorted(UPDATE_MODES)}, not {update_mode!r}")
             ds = to_schema(data_schema)
             ps = to_schema(partition_schema) if partition_schema is not None else None
             self._schemas[table] = ds
@@ -189,7 +226,7 @@ class _Bridge:
             else:
                 self._unpartitioned.discard(table)
             _td.answer_schema(self.ref, req, ds.__arrow_c_schema__(),
-                              ps.__arrow_c_schema__() if ps is not None else None)
+                              ps.__arrow_c_schema__() if ps is not None else None, UPDATE_MODES[update_mode])
 
         self._run("table_schema", req, self._tables[table], schema_cb, lambda m: self._fail(req, m))
 
@@ -242,7 +279,11 @@ class _Bridge:
             except _td.StateError:
                 pass
 
-        result = self._run(method, req, *args, guarded(answer), guarded(lambda: _td.answer_success(self.ref, req)),
+        if isinstance(answer, _LocationCallback):
+            answer_cb = _LocationCallback(guarded(answer._add), guarded(answer._remove))
+        else:
+            answer_cb = guarded(answer)
+        result = self._run(method, req, *args, answer_cb, guarded(lambda: _td.answer_success(self.ref, req)),
                            failure_cb, fail=failure_cb)
         with self._lock:
             sub.unsubscribe = result
@@ -252,7 +293,8 @@ class _Bridge:
 
     def subscribe_to_table_locations(self, req: int, table: str) -> None:
         self._subscribe("subscribe_to_table_locations", req, (self._tables[table],),
-                        lambda key, pv=None: self._answer_location(req, table, key, pv))
+                        _LocationCallback(lambda key, pv=None: self._answer_location(req, table, key, pv),
+                                          lambda key: self._answer_removed(req, key)))
 
     def subscribe_to_table_location_size(self, req: int, table: str, location: str) -> None:
         self._subscribe("subscribe_to_table_location_size", req, (self._tables[table], self._locations[location]),

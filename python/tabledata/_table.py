@@ -77,6 +77,9 @@ class TableUpdate:
     replaced: bool = False  # derived tables (sort, tail...): the whole content changed
     changed: list = field(default_factory=list)  # aggregations: positions of changed groups
     rows: Optional[pa.Table] = None  # the added rows, with listen(..., rows=True)
+    # source tables of "add_remove" backends: the locations removed (AddedRows whose
+    # position is where their first row was in the previous version); replaced is set too
+    removed: list = field(default_factory=list)
 
 
 def _error_from(err) -> Exception:
@@ -239,6 +242,8 @@ class Table:
                  for _, ident, first, end, pos in u["added"]]
         upd = TableUpdate(u["version"], u["size_before"], u["size_after"], added,
                           [self._location_key(i) for i in u["new_locations"]], u["replaced"], u["changed"])
+        upd.removed = [AddedRows(self._location_key(ident) if ident is not None else None, first, end, pos)
+                       for _, ident, first, end, pos in u.get("removed", [])]
         if with_rows:
             ranges = [(a.position, a.position + a.end_row - a.first_row) for a in added if a.end_row > a.first_row]
             if u["replaced"]:

@@ -98,7 +98,7 @@ static int raced(td_service *s, td_call *c, const char *what, td_error *err) {
 static bool is_live(const td_call *c) { return c->state == TD_CALL_PENDING || c->state == TD_CALL_ACTIVE; }
 
 static int answer_schema(td_request req, struct ArrowSchema *data_schema,
-                     struct ArrowSchema *partition_schema, td_error *err) {
+                     struct ArrowSchema *partition_schema, int mode, td_error *err) {
   td_call *c;
   int rc = acquire(req, "schema answer", &c, err);
   if (rc) {
@@ -112,6 +112,11 @@ static int answer_schema(td_request req, struct ArrowSchema *data_schema,
     td_arrow_schema_release(partition_schema);
     return violate(s, c, TD_ECONTRACT, err, "expected %s's answer, got a schema",
                    td_method_name(c->method));
+  }
+  if (mode < TD_UPDATE_ADD_ONLY || mode > TD_UPDATE_ADD_REMOVE) {
+    td_arrow_schema_release(data_schema);
+    td_arrow_schema_release(partition_schema);
+    return violate(s, c, TD_ECONTRACT, err, "expected an update mode (td_update_mode 0..3), got %d", mode);
   }
   td_schema ds, ps;
   td_schema_init(&ps);
@@ -141,6 +146,7 @@ static int answer_schema(td_request req, struct ArrowSchema *data_schema,
   c->data_schema = ds;
   c->partition_schema = ps;
   c->has_partition_schema = has_ps;
+  c->update_mode = mode;
   c->state = TD_CALL_DONE;
   pthread_cond_broadcast(&c->cond);
   td__call_unref(c);
@@ -148,30 +154,58 @@ static int answer_schema(td_request req, struct ArrowSchema *data_schema,
   return TD_OK;
 }
 
-static int answer_location(td_request req, td_location_key *key, td_error *err) {
-  td_call *c;
-  int rc = acquire(req, "location answer", &c, err);
-  if (rc) return rc;
-  td_service *s = req.service;
-  if (c->method != TD_METHOD_TABLE_LOCATIONS && c->method != TD_METHOD_SUBSCRIBE_LOCATIONS)
-    return violate(s, c, TD_ECONTRACT, err, "expected %s's answer, got a location",
-                   td_method_name(c->method));
-  if (!key) return violate(s, c, TD_ECONTRACT, err, "a location answer needs a location key, got NULL");
-  pthread_mutex_lock(&s->req_lock);
-  if (!is_live(c)) return raced(s, c, "location answer", err);
+/* Under req_lock: makes room for one more location entry (and, when
+ * `removal` or removals are held, its flag). */
+static bool grow_locs(td_call *c, bool removal) {
   if (c->n_locs == c->cap_locs) {
     int64_t cap = c->cap_locs ? c->cap_locs * 2 : 16;
     td_location_key **l = td_realloc(c->locs, (size_t)cap * sizeof *l);
-    if (!l) {
-      fail_locked(c, TD_ENOMEM, "out of memory while receiving locations");
-      td__call_unref(c);
-      pthread_mutex_unlock(&s->req_lock);
-      return td_err_nomem(err, "receiving locations");
-    }
+    if (!l) return false;
     c->locs = l;
+    if (c->loc_removed) {
+      bool *r = td_realloc(c->loc_removed, (size_t)cap * sizeof *r);
+      if (!r) return false;
+      c->loc_removed = r;
+    }
     c->cap_locs = cap;
   }
-  c->locs[c->n_locs++] = td_location_key_retain(key);
+  if (removal && !c->loc_removed) {
+    c->loc_removed = td_calloc((size_t)c->cap_locs, sizeof *c->loc_removed);
+    if (!c->loc_removed) return false;
+  }
+  return true;
+}
+
+static int answer_location(td_request req, const td_location_key *key, bool removal, td_error *err) {
+  const char *what = removal ? "location removal answer" : "location answer";
+  td_call *c;
+  int rc = acquire(req, what, &c, err);
+  if (rc) return rc;
+  td_service *s = req.service;
+  if (removal && c->method != TD_METHOD_SUBSCRIBE_LOCATIONS)
+    return violate(s, c, TD_ECONTRACT, err, "expected %s's answer, got a location removal (only a location "
+                   "subscription removes locations)", td_method_name(c->method));
+  if (c->method != TD_METHOD_TABLE_LOCATIONS && c->method != TD_METHOD_SUBSCRIBE_LOCATIONS)
+    return violate(s, c, TD_ECONTRACT, err, "expected %s's answer, got a location",
+                   td_method_name(c->method));
+  if (!key) return violate(s, c, TD_ECONTRACT, err, "a %s needs a location key, got NULL", what);
+  if (removal && !c->allow_removal) {
+    char name[256];
+    td_location_key_format(key, name, sizeof name);
+    return violate(s, c, TD_ECONTRACT, err,
+                   "location '%s' removed, but the table is add-only (declare TD_UPDATE_ADD_REMOVE in its "
+                   "schema answer to remove locations)", name);
+  }
+  pthread_mutex_lock(&s->req_lock);
+  if (!is_live(c)) return raced(s, c, what, err);
+  if (!grow_locs(c, removal)) {
+    fail_locked(c, TD_ENOMEM, "out of memory while receiving locations");
+    td__call_unref(c);
+    pthread_mutex_unlock(&s->req_lock);
+    return td_err_nomem(err, "receiving locations");
+  }
+  if (c->loc_removed) c->loc_removed[c->n_locs] = removal;
+  c->locs[c->n_locs++] = td_location_key_retain((td_location_key *)key);
   c->n_answers++;
   if (c->notify) c->notify(c->notify_ctx);
   td__call_unref(c);
@@ -403,14 +437,33 @@ int td_answer_schema(td_request req, struct ArrowSchema *data_schema, struct Arr
     td_arrow_schema_release(partition_schema);
     return dropped(req, "schema answer", err);
   }
-  int rc = answer_schema(req, data_schema, partition_schema, err);
+  int rc = answer_schema(req, data_schema, partition_schema, TD_UPDATE_ADD_ONLY, err);
+  td_service_unpin(req.service);
+  return rc;
+}
+
+int td_answer_schema_mode(td_request req, struct ArrowSchema *data_schema, struct ArrowSchema *partition_schema,
+                          td_update_mode mode, td_error *err) {
+  if (!req.service || !td_service_pin(req.service)) {
+    td_arrow_schema_release(data_schema);
+    td_arrow_schema_release(partition_schema);
+    return dropped(req, "schema answer", err);
+  }
+  int rc = answer_schema(req, data_schema, partition_schema, (int)mode, err);
   td_service_unpin(req.service);
   return rc;
 }
 
 int td_answer_location(td_request req, td_location_key *key, td_error *err) {
   if (!req.service || !td_service_pin(req.service)) return dropped(req, "location answer", err);
-  int rc = answer_location(req, key, err);
+  int rc = answer_location(req, key, false, err);
+  td_service_unpin(req.service);
+  return rc;
+}
+
+int td_answer_location_removed(td_request req, const td_location_key *key, td_error *err) {
+  if (!req.service || !td_service_pin(req.service)) return dropped(req, "location removal answer", err);
+  int rc = answer_location(req, key, true, err);
   td_service_unpin(req.service);
   return rc;
 }

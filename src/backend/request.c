@@ -72,6 +72,7 @@ const char *td__call_retired_desc(td_service *s, uint64_t id) {
 static void call_free(td_call *c) {
   for (int64_t i = 0; i < c->n_locs; i++) td_location_key_release(c->locs[i]);
   td_free(c->locs);
+  td_free(c->loc_removed);
   td_schema_reset(&c->data_schema);
   td_schema_reset(&c->partition_schema);
   td_arrow_array_release(&c->values);
@@ -171,31 +172,49 @@ bool td_call_close(td_service *s, td_call *c) {
   return live;
 }
 
-int td_call_take_locations(td_service *s, td_call *c, bool initial, td_location_key ***keys, int64_t *n,
-                           char *msg, size_t msg_size) {
+int td_call_take_locations(td_service *s, td_call *c, bool initial, td_location_key ***keys, bool **removed,
+                           int64_t *n, char *msg, size_t msg_size) {
   *keys = NULL;
+  *removed = NULL;
   *n = 0;
   pthread_mutex_lock(&s->req_lock);
   int64_t take = c->n_locs;
   if (initial && c->ready_locs < take) take = c->ready_locs;
   td_location_key **rest = NULL;
-  if (take < c->n_locs) {
-    rest = td_malloc((size_t)(c->n_locs - take) * sizeof *rest);
-    if (!rest) {
+  bool *rest_removed = NULL;
+  int64_t left = c->n_locs - take;
+  if (left > 0) {
+    rest = td_malloc((size_t)left * sizeof *rest);
+    if (c->loc_removed) rest_removed = td_malloc((size_t)left * sizeof *rest_removed);
+    if (!rest || (c->loc_removed && !rest_removed)) {
+      td_free(rest);
+      td_free(rest_removed);
       pthread_mutex_unlock(&s->req_lock);
       snprintf(msg, msg_size, "out of memory while receiving locations");
       return TD_ENOMEM;
     }
-    memcpy(rest, c->locs + take, (size_t)(c->n_locs - take) * sizeof *rest);
+    memcpy(rest, c->locs + take, (size_t)left * sizeof *rest);
+    if (c->loc_removed) memcpy(rest_removed, c->loc_removed + take, (size_t)left * sizeof *rest_removed);
   }
   *keys = c->locs;
+  *removed = c->loc_removed;
   *n = take;
   c->locs = rest;
-  c->n_locs = c->cap_locs = c->n_locs - take;
+  c->loc_removed = rest_removed;
+  c->n_locs = c->cap_locs = left;
   int rc = !initial && c->state == TD_CALL_FAILED ? c->err_code : TD_OK;
   if (rc) snprintf(msg, msg_size, "%s", c->err_msg);
   pthread_mutex_unlock(&s->req_lock);
   return rc;
+}
+
+bool td_call_has_removal(td_service *s, td_call *c, const td_location_key *key) {
+  pthread_mutex_lock(&s->req_lock);
+  bool found = false;
+  for (int64_t i = 0; c->loc_removed && i < c->n_locs && !found; i++)
+    found = c->loc_removed[i] && td_location_key_equal(c->locs[i], key);
+  pthread_mutex_unlock(&s->req_lock);
+  return found;
 }
 
 int td_call_failure(td_service *s, td_call *c, bool *late, char *msg, size_t msg_size) {

@@ -56,8 +56,11 @@ struct td_call {
   char err_msg[TD_ERROR_MESSAGE_SIZE]; /* no allocation on failure paths */
   td_schema data_schema, partition_schema;
   bool has_partition_schema;
+  int update_mode; /* SCHEMA: the declared td_update_mode */
   td_location_key **locs; /* LOCATIONS / SUB_LOCATIONS: received, not yet taken */
+  bool *loc_removed;      /* SUB_LOCATIONS: locs[i] is a removal (NULL: none yet) */
   int64_t n_locs, cap_locs;
+  bool allow_removal;     /* SUB_LOCATIONS (immutable): the table is ADD_REMOVE */
   /* Subscriptions: what they delivered before they left PENDING (their
    * initial answers), and whether a failure came after any answer. */
   int64_t n_answers;      /* location, size and success answers taken */
@@ -94,12 +97,18 @@ void td_call_end(td_service *s, td_call *c);
 bool td_call_close(td_service *s, td_call *c);
 
 /* Subscriptions: takes the locations received so far (caller releases the
- * keys and frees the array), or reports the failure that ended the call
- * (returns its code, message in `msg`).  With `initial`, takes only the
- * locations that arrived before the call left PENDING (its initial
- * answers), never reports a failure, and leaves the rest for later. */
-int td_call_take_locations(td_service *s, td_call *c, bool initial, td_location_key ***keys, int64_t *n,
-                           char *msg, size_t msg_size);
+ * keys and frees both arrays), or reports the failure that ended the call
+ * (returns its code, message in `msg`).  *removed (NULL when none is) tells
+ * which entries are removals, in arrival order with the additions.  With
+ * `initial`, takes only the locations that arrived before the call left
+ * PENDING (its initial answers), never reports a failure, and leaves the
+ * rest for later. */
+int td_call_take_locations(td_service *s, td_call *c, bool initial, td_location_key ***keys, bool **removed,
+                           int64_t *n, char *msg, size_t msg_size);
+/* Location subscriptions: true when a removal of `key` has arrived and not
+ * been taken yet (a location whose size subscription failed because the
+ * backend removed it meanwhile). */
+bool td_call_has_removal(td_service *s, td_call *c, const td_location_key *key);
 /* Subscriptions: the failure that ended the call (its code, message in
  * `msg`), or TD_OK while it is live.  *late (may be NULL) tells whether
  * any answer came before the failure. */

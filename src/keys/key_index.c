@@ -3,6 +3,8 @@
  */
 #include "keys/key_index.h"
 
+#include <stdbool.h>
+
 #include "util/alloc.h"
 
 void td_key_index_init(td_key_index *idx, td_key_of_fn key_of) {
@@ -51,4 +53,25 @@ int td_key_index_put(td_key_index *idx, void *item) {
   idx->slots[slot_of(idx->slots, idx->cap, idx->key_of, idx->key_of(item))] = item;
   idx->n++;
   return TD_OK;
+}
+
+void *td_key_index_remove(td_key_index *idx, const td_location_key *key) {
+  if (!idx->cap) return NULL;
+  int64_t i = slot_of(idx->slots, idx->cap, idx->key_of, key);
+  void *item = idx->slots[i];
+  if (!item) return NULL;
+  /* Backward-shift deletion: later items of the probe run move into the
+   * hole when their home slot does not lie cyclically in (hole, j]. */
+  int64_t mask = idx->cap - 1, hole = i;
+  for (int64_t j = (i + 1) & mask; idx->slots[j]; j = (j + 1) & mask) {
+    int64_t home = (int64_t)(mixed(idx->key_of(idx->slots[j])) & (uint64_t)mask);
+    bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (!stays) {
+      idx->slots[hole] = idx->slots[j];
+      hole = j;
+    }
+  }
+  idx->slots[hole] = NULL;
+  idx->n--;
+  return item;
 }

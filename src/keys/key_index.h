@@ -2,7 +2,7 @@
  * keys/key_index.h - a hash index from location keys to items.
  *
  * Open addressing over item pointers; `key_of` maps an item to its key.  Not
- * thread-safe: callers hold their own lock.  Items are never removed.
+ * thread-safe: callers hold their own lock.
  */
 #ifndef TD_KEYS_KEY_INDEX_H
 #define TD_KEYS_KEY_INDEX_H
@@ -27,5 +27,7 @@ void *td_key_index_get(const td_key_index *idx, const td_location_key *key);
 /* Adds an item whose key is not in the index yet.  TD_ENOMEM on failure
  * (the index is unchanged). */
 int td_key_index_put(td_key_index *idx, void *item);
+/* Removes the item whose key equals `key`; returns it, or NULL when absent. */
+void *td_key_index_remove(td_key_index *idx, const td_location_key *key);
 
 #endif

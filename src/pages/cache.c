@@ -361,3 +361,19 @@ void td_page_cache_stats(td_page_cache *c, td_counters *out) {
   out->cache_pages = c->pages;
   pthread_mutex_unlock(&c->lock);
 }
+
+int64_t td_page_cache_drop_location(td_page_cache *c, uint64_t loc) {
+  entry *dropped = NULL;
+  int64_t n = 0;
+  pthread_mutex_lock(&c->lock);
+  for (entry *e = c->lru.next, *next; e != &c->lru; e = next) {
+    next = e->next;
+    if (e->loc == loc && !e->filling) {
+      remove_entry(c, e, &dropped);
+      n++;
+    }
+  }
+  pthread_mutex_unlock(&c->lock);
+  drop_all(dropped);
+  return n;
+}

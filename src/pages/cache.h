@@ -66,6 +66,10 @@ void td_page_cache_free(td_page_cache *c);
 int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page, int64_t need_rows,
                       td_page_fill_fn fill, void *ctx, td_page_data **out, td_error *err);
 void td_page_cache_stats(td_page_cache *c, td_counters *out);
+/* Drops every cached page of location `loc` (a removed location); data
+ * handed out stays valid (invariant 3).  A page being filled is left to
+ * finish and is evicted like any other.  Returns the pages dropped. */
+int64_t td_page_cache_drop_location(td_page_cache *c, uint64_t loc);
 
 /* Page data: create from an array of `type` (taken), retain, release. */
 int td_page_data_new(td_type_id type, struct ArrowArray *array, td_page_data **out, td_error *err);

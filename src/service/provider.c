@@ -57,6 +57,7 @@ int td_provider_new(td_service *s, const td_table_key *key, td_provider **out, t
     s->backend.vtable->table_schema(s->backend.self, key, td_call_request(s, c));
     rc = td_call_wait(s, c, err);
     if (rc == TD_OK) rc = build_definition(p, c, err);
+    p->update_mode = c->update_mode;
     td_call_end(s, c);
   }
   if (rc) {
@@ -81,6 +82,7 @@ void td_provider_free(td_provider *p) {
   td_free(p->locs);
   td_free(p->seen);
   td_free(p->fresh);
+  td_free(p->gone);
   td_key_index_reset(&p->index);
   td_schema_reset(&p->def);
   td_table_key_release(p->key);
@@ -200,6 +202,20 @@ fail:
     td_free(l);
   }
   return rc;
+}
+
+td_location *td_provider_find(td_provider *p, const td_location_key *key) {
+  pthread_mutex_lock(&p->lock);
+  td_location *l = td_key_index_get(&p->index, key);
+  pthread_mutex_unlock(&p->lock);
+  return l;
+}
+
+void td_provider_forget(td_provider *p, td_location *l) {
+  pthread_mutex_lock(&p->lock);
+  if (!l->removed && td_key_index_get(&p->index, l->key) == l) td_key_index_remove(&p->index, l->key);
+  l->removed = true;
+  pthread_mutex_unlock(&p->lock);
 }
 
 int td_location_set_size(td_location *loc, int64_t size, td_error *err) {

@@ -5,8 +5,10 @@
  * definition (partition columns first, then data columns), and every location
  * the service has ever been told about for that key, interned by location key
  * so that all tables on the key share one td_location (and so one set of
- * cached pages).  Locations are never removed (removal is not part of the
- * contract); they are freed with the service.
+ * cached pages).  A location removed by an ADD_REMOVE table's subscription
+ * leaves the index (so a key added again is a new location, with new pages)
+ * but stays allocated, with `removed` set: every location is freed with the
+ * service, so the keys the engine hands out stay valid.
  *
  * Invariants:
  *  1. def.fields[0 .. n_partition) are the partition columns, in partition
@@ -41,6 +43,8 @@ typedef struct td_location {
   int64_t drained_cycle;   /* the cycle that last drained size_sub */
   int fail_code;           /* non-zero once the location failed (shrink, failure) */
   char *fail_msg;
+  bool delivered;          /* in the provider's `seen` list */
+  bool removed;            /* removed (ADD_REMOVE): never included again */
 } td_location;
 
 struct td_provider {
@@ -49,6 +53,7 @@ struct td_provider {
   pthread_mutex_t lock;
   td_schema def;
   int64_t n_partition;
+  int update_mode;    /* td_update_mode the schema answer declared */
   td_location **locs; /* interned, in arrival order */
   int64_t n_locs, cap_locs;
   td_key_index index; /* key -> location */
@@ -61,6 +66,8 @@ struct td_provider {
   int64_t drained_cycle;    /* the cycle that last drained loc_sub */
   td_location **fresh;      /* delivered in that cycle */
   int64_t n_fresh, cap_fresh;
+  td_location **gone;       /* removed in that cycle */
+  int64_t n_gone, cap_gone;
   int fail_code;            /* non-zero once the location subscription failed */
   char fail_msg[TD_ERROR_MESSAGE_SIZE];
 };
@@ -72,6 +79,11 @@ void td_provider_free(td_provider *p);
  * they disagree).  *is_new tells which. */
 int td_provider_intern(td_provider *p, td_location_key *key, td_location **out, bool *is_new,
                        td_error *err);
+/* The interned (not removed) location with key `key`, or NULL. */
+td_location *td_provider_find(td_provider *p, const td_location_key *key);
+/* A location removal: the location leaves the index (a later equal key is
+ * interned as a new location) and is marked removed; it stays allocated. */
+void td_provider_forget(td_provider *p, td_location *l);
 /* Raises the location's size (TD_ECONTRACT if it would shrink). */
 int td_location_set_size(td_location *loc, int64_t size, td_error *err);
 /* Starts / finishes asking for the size (to overlap many requests). */

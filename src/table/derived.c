@@ -195,9 +195,11 @@ static void on_source(void *ctx, td_table *src, const td_table_update *u, const 
     d.n_ranges = u->n_added;
     d.ranges = ranges;
   }
-  /* An aggregation source changes rows in place: recompute from it. */
-  if (u->n_changed > 0) d.replaced = true;
-  if (rc == TD_OK && (d.replaced || d.n_ranges > 0)) rc = apply(t, &d, true, t->row_preserving ? u : NULL, &err);
+  /* An aggregation source changes rows in place, and a removal moves rows:
+   * recompute from it. */
+  if (u->n_changed > 0 || u->n_removed > 0) d.replaced = true;
+  const td_table_update *same = t->row_preserving && u->n_removed == 0 ? u : NULL;
+  if (rc == TD_OK && (d.replaced || d.n_ranges > 0)) rc = apply(t, &d, true, same, &err);
   td_free(ranges);
   td_snapshot_release(d.snap);
   if (rc) td_graph_fail_table(t, rc, err.message);

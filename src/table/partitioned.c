@@ -28,16 +28,27 @@ struct td_partitioned_table {
 };
 
 /* The rows now: location i of the current version (the snapshot is held by
- * *hold for live tables; release it after). */
+ * *hold for live tables; release it after).  A live table's rows are its
+ * regions less the tombstones of removed locations (ADD_REMOVE). */
 static int64_t rows_now(td_partitioned_table *pt, td_snapshot **hold) {
   *hold = NULL;
   if (!pt->live) return pt->n;
   *hold = td_table_snapshot(pt->live);
-  return (*hold)->n_regions;
+  int64_t n = 0;
+  for (int64_t r = 0; r < (*hold)->n_regions; r++) n += !(*hold)->regions[r].removed;
+  return n;
+}
+
+/* The region of row i (live), or i (static): stable across removals. */
+static int64_t row_slot(const td_snapshot *hold, int64_t i) {
+  if (!hold) return i;
+  for (int64_t r = 0; r < hold->n_regions; r++)
+    if (!hold->regions[r].removed && i-- == 0) return r;
+  return -1;
 }
 
 static td_location *row_location(const td_partitioned_table *pt, const td_snapshot *hold, int64_t i) {
-  return hold ? hold->regions[i].loc : pt->locs[i];
+  return hold ? hold->regions[row_slot(hold, i)].loc : pt->locs[i];
 }
 
 int td_make_partitioned_table(td_service *s, const td_table_key *key, const td_table_options *opts,
@@ -124,8 +135,9 @@ int td_partitioned_table_read(td_partitioned_table *pt, struct ArrowSchema *sche
            : td_schema_add(&sch, "__location", TD_TYPE_UTF8, NULL, false, err);
     if (rc == TD_OK) rc = td_array_init(&b[c], sch.fields[c].type, n_rows, err);
   }
-  for (int64_t i = 0; rc == TD_OK && i < n_rows; i++) {
-    const td_location *l = row_location(pt, hold, i);
+  for (int64_t i = 0, r = 0; rc == TD_OK && i < n_rows; i++, r++) {
+    while (hold && hold->regions[r].removed) r++;
+    const td_location *l = hold ? hold->regions[r].loc : pt->locs[i];
     for (int64_t c = 0; rc == TD_OK && c < p->n_partition; c++) rc = td_array_append_value(&b[c], &l->values[c], err);
     if (rc == TD_OK) rc = td_array_append_str(&b[nc - 1], l->name, (int64_t)strlen(l->name), err);
   }
@@ -156,19 +168,22 @@ int td_partitioned_table_constituent(td_partitioned_table *pt, int64_t i, td_tab
   td_snapshot *hold;
   int64_t n = rows_now(pt, &hold);
   td_location *loc = i >= 0 && i < n ? row_location(pt, hold, i) : NULL;
+  /* Constituents are cached by region (live) or row (static). */
+  int64_t slot = loc ? row_slot(hold, i) : -1, n_slots = hold ? hold->n_regions : n;
   td_snapshot_release(hold);
   if (!loc)
     return td_err(err, TD_ERANGE, "row %lld is out of range (the partitioned table has %lld rows)", (long long)i,
                   (long long)n);
+  i = slot;
   pthread_mutex_lock(&pt->lock);
   int rc = TD_OK;
   if (i >= pt->n_constituents) {
-    td_table **c = td_realloc(pt->constituents, (size_t)(n + 1) * sizeof *c);
+    td_table **c = td_realloc(pt->constituents, (size_t)(n_slots + 1) * sizeof *c);
     if (!c) rc = td_err_nomem(err, "building a constituent table");
     else {
-      memset(c + pt->n_constituents, 0, (size_t)(n + 1 - pt->n_constituents) * sizeof *c);
+      memset(c + pt->n_constituents, 0, (size_t)(n_slots + 1 - pt->n_constituents) * sizeof *c);
       pt->constituents = c;
-      pt->n_constituents = n + 1;
+      pt->n_constituents = n_slots + 1;
     }
   }
   if (rc == TD_OK && !pt->constituents[i]) {

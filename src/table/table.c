@@ -27,6 +27,7 @@ int td_snapshot_new(td_location *const *locs, const int64_t *sizes, int64_t n, i
     r[i].loc = locs[i];
     r[i].size = sizes[i];
     r[i].row_begin = total;
+    r[i].removed = false;
     total += sizes[i];
   }
   atomic_init(&s->refs, 1);
@@ -235,8 +236,19 @@ int64_t td_table_location_count(td_table *t) {
 const td_location_key *td_table_location(td_table *t, int64_t i) {
   td_snapshot *s = td_table_snapshot(t);
   const td_location_key *k = i >= 0 && i < s->n_regions ? s->regions[i].loc->key : NULL;
-  td_snapshot_release(s); /* locations live as long as the service */
+  td_snapshot_release(s); /* locations live as long as the service, removed ones too */
   return k;
+}
+
+td_update_mode td_table_update_mode(const td_table *t) {
+  return t->provider ? (td_update_mode)t->provider->update_mode : TD_UPDATE_ADD_ONLY;
+}
+
+bool td_table_region_removed(td_table *t, int64_t region) {
+  td_snapshot *s = td_table_snapshot(t);
+  bool removed = region >= 0 && region < s->n_regions && s->regions[region].removed;
+  td_snapshot_release(s);
+  return removed;
 }
 
 int64_t td_table_region_start(td_table *t, int64_t region) {

@@ -11,7 +11,8 @@
  *  1. regions[i].row_begin == sum of regions[0..i).size; size == total.
  *  2. Region i of every later snapshot of the same table is the same
  *     location (regions are appended, never reordered or reused), and its
- *     size is >= the size here.
+ *     size is >= the size here, unless the location was removed: then the
+ *     region is `removed`, with size 0, in every later snapshot.
  */
 #ifndef TD_TABLE_TABLE_H
 #define TD_TABLE_TABLE_H
@@ -27,6 +28,7 @@ typedef struct td_region {
   td_location *loc;
   int64_t size;
   int64_t row_begin;
+  bool removed; /* a removed location's tombstone (size 0) */
 } td_region;
 
 /* One immutable piece of a derived table: `length` rows of every column,

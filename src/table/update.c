@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pages/cache.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -236,6 +237,7 @@ static int subscribe(td_graph *g, td_method m, td_provider *p, td_location *l, t
   c->notify = td_graph_notify;
   c->notify_ctx = g;
   if (l) c->size_floor = atomic_load(&l->size);
+  else c->allow_removal = p->update_mode == TD_UPDATE_ADD_REMOVE;
   if (l) s->backend.vtable->subscribe_to_table_location_size(s->backend.self, p->key, l->key, td_call_request(s, c));
   else s->backend.vtable->subscribe_to_table_locations(s->backend.self, p->key, td_call_request(s, c));
   rc = td_call_wait(s, c, err);
@@ -269,25 +271,62 @@ static int push_loc(td_location ***arr, int64_t *n, int64_t *cap, td_location *l
   return TD_OK;
 }
 
+/* Keeps the locations of arr[0 .. *n) that are not removed. */
+static void compact_removed(td_location **arr, int64_t *n) {
+  int64_t k = 0;
+  for (int64_t i = 0; i < *n; i++)
+    if (!arr[i]->removed) arr[k++] = arr[i];
+  *n = k;
+}
+
+/* A removal the subscription delivered: the location must be one it added
+ * and has not removed since (else the provider fails, TD_ECONTRACT). */
+static int take_removal(td_provider *p, const td_location_key *key, bool fresh, td_error *e) {
+  td_location *l = td_provider_find(p, key);
+  if (!l || !l->delivered) {
+    char name[256];
+    td_location_key_format(key, name, sizeof name);
+    return td_err(e, TD_ECONTRACT,
+                  "table '%s': location '%s' was removed but its location subscription never added it "
+                  "(or removed it already)",
+                  td_table_key_name(p->key), name);
+  }
+  td_provider_forget(p, l);
+  l->delivered = false;
+  if (fresh && push_loc(&p->gone, &p->n_gone, &p->cap_gone, l) != TD_OK)
+    return td_err_nomem(e, "removing a location");
+  return TD_OK;
+}
+
 /* Interns what the location subscription delivered since the last drain,
- * appending to p->seen (and p->fresh when `fresh`).  `initial`: only its
+ * appending to p->seen (and p->fresh when `fresh`); removals (ADD_REMOVE)
+ * leave both lists and go to p->gone (when `fresh`).  `initial`: only its
  * initial answers, and not its failure. */
 static void drain_provider(td_graph *g, td_provider *p, bool fresh, bool initial) {
   if (!p->loc_sub || p->fail_code) return;
   td_location_key **keys;
+  bool *removed;
   int64_t n;
   char msg[TD_ERROR_MESSAGE_SIZE];
-  int rc = td_call_take_locations(g->service, p->loc_sub, initial, &keys, &n, msg, sizeof msg);
+  int rc = td_call_take_locations(g->service, p->loc_sub, initial, &keys, &removed, &n, msg, sizeof msg);
   td_error e;
   td_error_clear(&e);
+  bool any_removed = false;
   for (int64_t i = 0; i < n; i++) {
     td_location *l;
     bool is_new;
     if (!p->fail_code) {
-      int r = td_provider_intern(p, keys[i], &l, &is_new, &e);
-      if (r == TD_OK && (push_loc(&p->seen, &p->n_seen, &p->cap_seen, l) != TD_OK ||
-                         (fresh && push_loc(&p->fresh, &p->n_fresh, &p->cap_fresh, l) != TD_OK)))
-        r = td_err_nomem(&e, "receiving a location");
+      int r;
+      if (removed && removed[i]) {
+        any_removed = true;
+        r = take_removal(p, keys[i], fresh, &e);
+      } else {
+        r = td_provider_intern(p, keys[i], &l, &is_new, &e);
+        if (r == TD_OK && ((!l->delivered && push_loc(&p->seen, &p->n_seen, &p->cap_seen, l) != TD_OK) ||
+                           (fresh && push_loc(&p->fresh, &p->n_fresh, &p->cap_fresh, l) != TD_OK)))
+          r = td_err_nomem(&e, "receiving a location");
+        if (r == TD_OK) l->delivered = true;
+      }
       if (r) {
         p->fail_code = r;
         snprintf(p->fail_msg, sizeof p->fail_msg, "%s", e.message);
@@ -296,6 +335,11 @@ static void drain_provider(td_graph *g, td_provider *p, bool fresh, bool initial
     td_location_key_release(keys[i]);
   }
   td_free(keys);
+  td_free(removed);
+  if (any_removed) {
+    compact_removed(p->seen, &p->n_seen);
+    compact_removed(p->fresh, &p->n_fresh);
+  }
   if (rc && !p->fail_code) {
     p->fail_code = rc;
     snprintf(p->fail_msg, sizeof p->fail_msg, "%s", msg);
@@ -344,7 +388,8 @@ static int acquire_loc_sub(td_graph *g, td_provider *p, td_error *err) {
     return rc;
   }
   /* A fresh subscription: forget what an earlier, ended one delivered. */
-  p->n_seen = p->n_fresh = 0;
+  for (int64_t i = 0; i < p->n_seen; i++) p->seen[i]->delivered = false;
+  p->n_seen = p->n_fresh = p->n_gone = 0;
   p->fail_code = 0;
   p->fail_msg[0] = '\0';
   int rc = subscribe(g, TD_METHOD_SUBSCRIBE_LOCATIONS, p, NULL, &p->loc_sub, err);
@@ -410,6 +455,14 @@ static void release_size_sub(td_graph *g, td_location *l) {
 
 /* ---- tables ---- */
 
+/* True when the backend removed `l` since the last drain (ADD_REMOVE): a
+ * failure of its size subscription is then no reason to fail the table (the
+ * next cycle removes it). */
+static bool being_removed(td_graph *g, const td_location *l) {
+  td_provider *p = l->provider;
+  return p->update_mode == TD_UPDATE_ADD_REMOVE && p->loc_sub && td_call_has_removal(g->service, p->loc_sub, l->key);
+}
+
 static bool keeps(const td_table *t, const td_location *l) {
   return !t->opts.predicate || t->opts.predicate(t->opts.predicate_ctx, l->key);
 }
@@ -426,7 +479,7 @@ static int include_new(td_graph *g, td_table *t, td_location *const *cand, int64
   int rc = TD_OK;
   for (int64_t i = 0; rc == TD_OK && i < n; i++) {
     td_location *l = cand[i];
-    if (td_key_index_get(&t->included, l->key) || !keeps(t, l)) continue;
+    if (l->removed || td_key_index_get(&t->included, l->key) || !keeps(t, l)) continue;
     if (push_loc(&picked, &np, &cap, l) != TD_OK) rc = td_err_nomem(err, "including locations");
   }
   if (rc == TD_OK && np > 1) {
@@ -440,6 +493,11 @@ static int include_new(td_graph *g, td_table *t, td_location *const *cand, int64
   while (rc == TD_OK && acquired < np) {
     rc = acquire_size_sub(g, picked[acquired], err);
     if (rc == TD_OK) acquired++;
+    else if (being_removed(g, picked[acquired])) { /* gone already: not included */
+      memmove(&picked[acquired], &picked[acquired + 1], (size_t)(np - acquired - 1) * sizeof *picked);
+      np--;
+      rc = TD_OK;
+    }
   }
   for (int64_t i = 0; rc == TD_OK && i < np; i++)
     if (td_key_index_put(&t->included, picked[i]) != TD_OK) rc = td_err_nomem(err, "including locations");
@@ -520,7 +578,8 @@ static void drop_table(td_graph *g, td_table *t) {
       break;
     }
   }
-  for (int64_t i = 0; t->snap && i < t->snap->n_regions; i++) release_size_sub(g, t->snap->regions[i].loc);
+  for (int64_t i = 0; t->snap && i < t->snap->n_regions; i++)
+    if (!t->snap->regions[i].removed) release_size_sub(g, t->snap->regions[i].loc);
   release_loc_sub(g, t->provider);
   td_key_index_reset(&t->included);
 }
@@ -609,7 +668,9 @@ void td_graph_fail_table(td_table *t, int code, const char *msg) {
   }
 }
 
-/* One table's share of a cycle. */
+/* One table's share of a cycle.  Removed locations (ADD_REMOVE) leave the
+ * table first, so a key removed and added again in one cycle is included
+ * as a new region; their regions stay as tombstones with no rows. */
 static void update_table(td_graph *g, td_table *t) {
   if (t->fail_code) return;
   td_provider *p = t->provider;
@@ -619,6 +680,11 @@ static void update_table(td_graph *g, td_table *t) {
   }
   td_error e;
   td_error_clear(&e);
+  td_snapshot *old = t->snap;
+  if (p->n_gone > 0)
+    for (int64_t i = 0; i < old->n_regions; i++)
+      if (old->regions[i].loc->removed && !old->regions[i].removed)
+        td_key_index_remove(&t->included, old->regions[i].loc->key);
   td_location **fresh = NULL;
   int64_t n_fresh = 0;
   int rc = include_new(g, t, p->fresh, p->n_fresh, &fresh, &n_fresh, &e);
@@ -626,7 +692,6 @@ static void update_table(td_graph *g, td_table *t) {
     td_graph_fail_table(t, rc, e.message);
     return;
   }
-  td_snapshot *old = t->snap;
   int64_t n = old->n_regions + n_fresh;
   if (n > TD_MAX_REGIONS) {
     for (int64_t i = 0; i < n_fresh; i++) release_size_sub(g, fresh[i]);
@@ -640,30 +705,53 @@ static void update_table(td_graph *g, td_table *t) {
   int64_t *sizes = td_malloc((size_t)(n + 1) * sizeof *sizes);
   td_added_rows *added = td_malloc((size_t)(n + 1) * sizeof *added);
   const td_location_key **newkeys = td_malloc((size_t)(n_fresh + 1) * sizeof *newkeys);
-  int64_t n_added = 0;
-  if (!locs || !sizes || !added || !newkeys) {
+  td_added_rows *removed = NULL;
+  int64_t *removed_begin = NULL;
+  int64_t n_added = 0, n_removed = 0;
+  if (p->n_gone > 0) {
+    removed = td_malloc((size_t)(old->n_regions + 1) * sizeof *removed);
+    removed_begin = td_malloc((size_t)(old->n_regions + 1) * sizeof *removed_begin);
+  }
+  if (!locs || !sizes || !added || !newkeys || (p->n_gone > 0 && (!removed || !removed_begin))) {
     rc = td_err_nomem(&e, "updating a table");
     goto out;
   }
   for (int64_t i = 0; i < n; i++) {
     td_location *l = i < old->n_regions ? old->regions[i].loc : fresh[i - old->n_regions];
+    locs[i] = l;
+    if (i < old->n_regions && (old->regions[i].removed || (removed && l->removed))) {
+      sizes[i] = 0; /* a tombstone: the region is never reused */
+      if (!old->regions[i].removed) {
+        removed_begin[n_removed] = old->regions[i].row_begin;
+        removed[n_removed++] = (td_added_rows){i, l->key, 0, old->regions[i].size};
+      }
+      continue;
+    }
+    int64_t was = i < old->n_regions ? old->regions[i].size : 0;
+    if (l->fail_code && being_removed(g, l)) { /* removed next cycle: keep its rows till then */
+      sizes[i] = was;
+      continue;
+    }
     if (l->fail_code) {
       rc = td_err(&e, l->fail_code, "%s", l->fail_msg ? l->fail_msg : "location failed");
       goto out;
     }
-    int64_t was = i < old->n_regions ? old->regions[i].size : 0;
-    locs[i] = l;
     sizes[i] = atomic_load(&l->size);
     if (sizes[i] > was) added[n_added++] = (td_added_rows){i, l->key, was, sizes[i]};
   }
-  if (n_added == 0 && n_fresh == 0) goto out; /* nothing changed */
+  if (n_added == 0 && n_fresh == 0 && n_removed == 0) goto out; /* nothing changed */
   td_snapshot *snap;
   if ((rc = td_snapshot_new(locs, sizes, n, old->version + 1, &snap, &e)) != TD_OK) goto out;
+  for (int64_t i = 0; i < old->n_regions; i++) snap->regions[i].removed = old->regions[i].removed || (removed && locs[i]->removed);
   pthread_mutex_lock(&t->lock);
   t->snap = snap;
   pthread_mutex_unlock(&t->lock);
+  /* The removed locations' size subscriptions end with the region. */
+  for (int64_t i = 0; i < n_removed; i++) release_size_sub(g, old->regions[removed[i].region].loc);
   for (int64_t i = 0; i < n_fresh; i++) newkeys[i] = fresh[i]->key;
-  td_table_update u = {snap->version, old->size, snap->size, n_added, added, n_fresh, newkeys, false, 0, NULL};
+  /* A removal moves later rows: position-based readers re-read. */
+  td_table_update u = {snap->version, old->size, snap->size, n_added, added, n_fresh, newkeys, n_removed > 0, 0, NULL,
+                       n_removed, removed, removed_begin};
   td_snapshot_release(old);
   td_graph_dispatch(t, &u, NULL);
 out:
@@ -671,6 +759,8 @@ out:
   td_free(sizes);
   td_free(added);
   td_free(newkeys);
+  td_free(removed);
+  td_free(removed_begin);
   td_free(fresh);
   if (rc) td_graph_fail_table(t, rc, e.message);
 }
@@ -687,13 +777,13 @@ static void run_cycle(td_graph *g, int64_t no) {
     td_provider *p = g->tables[i]->provider;
     if (p->drained_cycle != no) {
       p->drained_cycle = no;
-      p->n_fresh = 0;
+      p->n_fresh = p->n_gone = 0;
       drain_provider(g, p, true, false);
     }
     td_snapshot *s = g->tables[i]->snap;
     for (int64_t r = 0; r < s->n_regions; r++) {
       td_location *l = s->regions[r].loc;
-      if (l->drained_cycle != no) {
+      if (!s->regions[r].removed && l->drained_cycle != no) {
         l->drained_cycle = no;
         drain_location(g, l, false);
       }
@@ -704,6 +794,15 @@ static void run_cycle(td_graph *g, int64_t no) {
     if (atomic_load(&t->refs) > 0) update_table(g, t); /* else: being released */
   }
   g->cursor = -1;
+  /* Removed locations' pages go once every table has let them go.  (A
+   * provider whose tables were all released in this cycle has none left
+   * here; its removed pages age out of the cache by LRU.) */
+  for (int64_t i = 0; i < g->n_tables; i++) {
+    td_provider *p = g->tables[i]->provider;
+    for (int64_t k = 0; p->drained_cycle == no && k < p->n_gone; k++)
+      td_page_cache_drop_location(g->service->cache, p->gone[k]->id);
+    if (p->drained_cycle == no) p->n_gone = 0; /* dropped once */
+  }
   pthread_mutex_unlock(&g->lock);
   pthread_mutex_lock(&g->sig);
   g->cycles_done = no;

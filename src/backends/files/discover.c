@@ -259,6 +259,8 @@ static void relmap_insert(fb_relmap *m, fb_location *l) {
 static void location_free(td_file_backend *fb, fb_location *l) {
   for (int64_t i = 0; i < l->n_files; i++) fb_file_free(fb, l->files[i]);
   td_free(l->files);
+  for (int64_t i = 0; i < l->n_dead; i++) fb_file_free(fb, l->dead[i]);
+  td_free(l->dead);
   td_request_list_reset(&l->size_subs);
   td_free(l->failure);
   td_free(l->rel);
@@ -398,7 +400,11 @@ static bool check_known(td_file_backend *fb, fb_location *loc, int64_t idx, cons
     }
     return !loc->failure;
   }
-  if (!e) snprintf(msg, sizeof msg, "'%s' was removed", f->path);
+  if (!e)
+    snprintf(msg, sizeof msg,
+             "'%s' was removed, but its location '%s' has other data files: a location loses its rows only "
+             "as a whole (delete its every file, or its partition directory)",
+             f->path, loc->rel[0] ? loc->rel : ".");
   else if (e->inode != f->inode) snprintf(msg, sizeof msg, "'%s' was replaced (a new file under the same name)", f->path);
   else if (e->size < f->fsize)
     snprintf(msg, sizeof msg, "'%s' was truncated (%lld bytes, was %lld)", f->path, (long long)e->size,
@@ -481,9 +487,36 @@ static void add_new_files(td_file_backend *fb, fb_location *loc, const fb_listin
 
 static int name_key_cmp(const void *key, const void *e) { return strcmp(key, ((const fb_entry *)e)->name); }
 
+static bool has_data_files(const fb_listing *l);
+
+/* Removes a location whose directory holds no data file any more (the
+ * partition directory or its only file was deleted): location subscribers
+ * hear td_answer_location_removed; its files move to `dead`. */
+static void remove_location(td_file_backend *fb, fb_location *loc) {
+  fb_file **dead = td_realloc(loc->dead, (size_t)(loc->n_dead + loc->n_files + 1) * sizeof *dead);
+  if (!dead) {
+    fb_location_fail(fb, loc, "out of memory removing a location");
+    return;
+  }
+  loc->dead = dead;
+  for (int64_t i = 0; i < loc->n_files; i++) loc->dead[loc->n_dead++] = loc->files[i];
+  loc->n_files = 0;
+  loc->opened = false;
+  loc->size = 0;
+  td_free(loc->failure);
+  loc->failure = NULL;
+  loc->removed = true;
+  for (int64_t i = 0; i < fb->loc_subs.n; i++) td_answer_location_removed(fb->loc_subs.reqs[i], loc->key, NULL);
+}
+
 /* Updates `loc` from the listing of its directory (in name order; the
  * location's files are in read order). */
 static void apply_listing(td_file_backend *fb, fb_location *loc, const fb_listing *l) {
+  if (loc->removed) return;
+  if (loc->n_files > 0 && !has_data_files(l)) {
+    remove_location(fb, loc);
+    return;
+  }
   if (loc->failure) return;
   bool *known = td_calloc((size_t)(l->n ? l->n : 1), sizeof *known);
   if (!known) {
@@ -543,6 +576,13 @@ static int sync_dir(td_file_backend *fb, const char *rel, bool deep, fb_idset *s
   if (!rc && !loc && has_data_files(&l)) {
     if (stat(dir, &st) != 0) memset(&st, 0, sizeof st);
     rc = new_location(fb, rel, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &loc, err);
+  } else if (!rc && loc && loc->removed && has_data_files(&l)) {
+    /* Data files again in a removed location's directory: added anew. */
+    if (stat(dir, &st) != 0) memset(&st, 0, sizeof st);
+    loc->dev = (uint64_t)st.st_dev;
+    loc->ino = (uint64_t)st.st_ino;
+    loc->removed = false;
+    for (int64_t i = 0; i < fb->loc_subs.n; i++) td_answer_location(fb->loc_subs.reqs[i], loc->key, NULL);
   }
   td_free(dir);
   if (rc) {

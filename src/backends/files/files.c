@@ -566,6 +566,7 @@ static bool lookup(td_file_backend *fb, const td_table_key *tk, const td_locatio
   }
   if (!lk) return true;
   *loc = td_key_index_get(&fb->index, lk);
+  if (*loc && (*loc)->removed) *loc = NULL;
   if (!*loc) {
     char k[256];
     td_location_key_format(lk, k, sizeof k);
@@ -592,7 +593,8 @@ static void f_table_schema(void *self, const td_table_key *tk, td_request req) {
     snprintf(why, sizeof why, "%s", e.message);
     td_arrow_schema_release(&ds);
   }
-  if (ok) td_answer_schema(req, &ds, ps.release ? &ps : NULL, NULL);
+  /* Deleted data files and partition directories remove their locations. */
+  if (ok) td_answer_schema_mode(req, &ds, ps.release ? &ps : NULL, TD_UPDATE_ADD_REMOVE, NULL);
   else td_answer_failure(req, why, NULL);
 }
 
@@ -606,7 +608,8 @@ static void f_table_locations(void *self, const td_table_key *tk, td_request req
     ok = false;
     snprintf(why, sizeof why, "%s", e.message);
   }
-  for (int64_t i = 0; ok && i < fb->n_locs; i++) td_answer_location(req, fb->locs[i]->key, NULL);
+  for (int64_t i = 0; ok && i < fb->n_locs; i++)
+    if (!fb->locs[i]->removed) td_answer_location(req, fb->locs[i]->key, NULL);
   pthread_mutex_unlock(&fb->lock);
   if (ok) td_answer_success(req, NULL);
   else td_answer_failure(req, why, NULL);
@@ -788,7 +791,8 @@ static void f_subscribe_locations(void *self, const td_table_key *tk, td_request
     snprintf(why, sizeof why, "out of memory subscribing");
   }
   if (ok) {
-    for (int64_t i = 0; i < fb->n_locs; i++) td_answer_location(sub, fb->locs[i]->key, NULL);
+    for (int64_t i = 0; i < fb->n_locs; i++)
+      if (!fb->locs[i]->removed) td_answer_location(sub, fb->locs[i]->key, NULL);
     td_answer_success(sub, NULL);
   } else {
     td_answer_failure(sub, why, NULL);

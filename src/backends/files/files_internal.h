@@ -62,6 +62,14 @@ typedef struct fb_location {
   int64_t size;
   fb_subs size_subs;
   uint64_t dev, ino; /* the directory's identity */
+  /* Removed (its directory has no data file any more): unlisted, answered
+   * as absent, and told to location subscribers as a removal.  Data files
+   * appearing again revive it as a new location (the engine sees the key
+   * added again).  Its old files stay open in `dead` (column reads run
+   * outside the lock on reader pointers) until the backend is freed. */
+  bool removed;
+  fb_file **dead;
+  int64_t n_dead;
 } fb_location;
 
 typedef struct fb_watch {

@@ -43,6 +43,7 @@ typedef struct mem_table {
   int64_t n_locs, cap_locs;
   td_key_index index;
   td_request_list loc_subs;
+  td_update_mode mode; /* declared in the schema answer */
 } mem_table;
 
 /* Where a live subscription is listed, so that unsubscribe finds it in
@@ -397,6 +398,59 @@ static bool lookup(td_memory_backend *mb, const td_table_key *tk, const td_locat
   return true;
 }
 
+int td_memory_backend_set_update_mode(td_memory_backend *mb, const char *table, td_update_mode mode,
+                                      td_error *err) {
+  if (mode < TD_UPDATE_ADD_ONLY || mode > TD_UPDATE_ADD_REMOVE)
+    return td_err(err, TD_EINVAL, "unknown update mode %d", (int)mode);
+  pthread_mutex_lock(&mb->lock);
+  mem_table *t = find_table(mb, table);
+  if (t) t->mode = mode;
+  pthread_mutex_unlock(&mb->lock);
+  return t ? TD_OK : td_err(err, TD_ENOTFOUND, "no table '%s'", table);
+}
+
+int td_memory_backend_remove_location(td_memory_backend *mb, const char *table, const td_location_key *key,
+                                      td_error *err) {
+  if (!key) return td_err(err, TD_EINVAL, "removing a location needs its key");
+  pthread_mutex_lock(&mb->lock);
+  mem_table *t = find_table(mb, table);
+  mem_location *l = t ? td_key_index_remove(&t->index, key) : NULL;
+  int rc = TD_OK;
+  if (!t) rc = td_err(err, TD_ENOTFOUND, "no table '%s'", table);
+  else if (!l) {
+    char k[256];
+    td_location_key_format(key, k, sizeof k);
+    rc = td_err(err, TD_ENOTFOUND, "table '%s' has no location '%s'", table, k);
+  } else {
+    for (int64_t i = 0; i < t->n_locs; i++) {
+      if (t->locs[i] == l) {
+        memmove(&t->locs[i], &t->locs[i + 1], (size_t)(t->n_locs - i - 1) * sizeof *t->locs);
+        t->n_locs--;
+        break;
+      }
+    }
+    /* Its size subscriptions end here: unsubscribe must not find the list. */
+    for (int64_t i = 0; i < l->size_subs.n; i++) {
+      sub_slot *ss = sub_find(mb, l->size_subs.reqs[i]);
+      if (ss) ss->list = NULL;
+    }
+    for (int64_t i = t->loc_subs.n - 1; i >= 0; i--) {
+      td_request r = t->loc_subs.reqs[i];
+      td_error e;
+      int arc = td_answer_location_removed(r, l->key, &e);
+      if (arc == TD_ESTATE || arc == TD_ECONTRACT) { /* dead, or failed by this answer */
+        td_request_list_remove(&t->loc_subs, r);
+        sub_slot *ss = sub_find(mb, r);
+        if (ss) ss->list = NULL;
+      }
+      if (arc == TD_ECONTRACT && rc == TD_OK) rc = td_err(err, arc, "%s", e.message);
+    }
+    location_free(l);
+  }
+  pthread_mutex_unlock(&mb->lock);
+  return rc;
+}
+
 static void m_table_schema(void *self, const td_table_key *tk, td_request req) {
   td_memory_backend *mb = self;
   struct ArrowSchema ds = {0}, ps = {0};
@@ -414,7 +468,7 @@ static void m_table_schema(void *self, const td_table_key *tk, td_request req) {
   else if (rc) {
     td_arrow_schema_release(&ds);
     td_answer_failure(req, e.message, NULL);
-  } else td_answer_schema(req, &ds, ps.release ? &ps : NULL, NULL);
+  } else td_answer_schema_mode(req, &ds, ps.release ? &ps : NULL, t->mode, NULL);
 }
 
 static void m_table_locations(void *self, const td_table_key *tk, td_request req) {

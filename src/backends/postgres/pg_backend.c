@@ -383,9 +383,11 @@ static void loc_free(pg_loc *l) {
   td_free(l);
 }
 
+/* The location of `key` that is not gone (a dropped partition created again
+ * is a new location). */
 static pg_loc *loc_find(td_postgres_backend *pb, const td_location_key *key) {
   for (int64_t i = 0; i < pb->n_locs; i++)
-    if (td_location_key_equal(pb->locs[i]->key, key)) return pb->locs[i];
+    if (!pb->locs[i]->gone && td_location_key_equal(pb->locs[i]->key, key)) return pb->locs[i];
   return NULL;
 }
 
@@ -397,8 +399,10 @@ static void loc_fail(pg_loc *l, const char *message) {
 
 /* Merges what list_locations found into pb->locs (under mu): new locations
  * are added and answered to the location subscriptions; known locations
- * that were not found are gone, which fails the table (no location removal
- * in the engine yet).  Takes the entries of `f` it keeps. */
+ * that were not found (a dropped partition, a value whose rows all went)
+ * are gone: the location subscriptions hear their removal (the table is
+ * ADD_REMOVE), and they stay listed as gone until the backend is freed.
+ * Takes the entries of `f` it keeps. */
 static int merge_locations(td_postgres_backend *pb, loc_found *f, int64_t n, td_error *err) {
   for (int64_t i = 0; i < pb->n_locs; i++) {
     pg_loc *l = pb->locs[i];
@@ -406,13 +410,8 @@ static int merge_locations(td_postgres_backend *pb, loc_found *f, int64_t n, td_
     for (int64_t j = 0; j < n && !found; j++) found = f[j].key && td_location_key_equal(f[j].key, l->key);
     if (found || l->gone) continue;
     l->gone = true;
-    char m[700];
-    snprintf(m, sizeof m,
-             "table '%s': %s '%s' was dropped; location removal is not supported yet, so the table fails",
-             pb->table, pb->partitioned ? "partition" : "location", l->name);
-    loc_fail(l, m);
-    for (int64_t k = 0; k < pb->loc_subs.n; k++) td_answer_failure(pb->loc_subs.reqs[k], m, NULL);
-    pb->loc_subs.n = 0;
+    /* Its size subscriptions end with the removal (the engine unsubscribes). */
+    for (int64_t k = 0; k < pb->loc_subs.n; k++) td_answer_location_removed(pb->loc_subs.reqs[k], l->key, NULL);
   }
   for (int64_t j = 0; j < n; j++) {
     if (loc_find(pb, f[j].key)) continue;
@@ -828,7 +827,8 @@ static void m_schema(void *self, const td_table_key *table, td_request req) {
     if ((rc = td_schema_make(k, names, types, tzs, &part, &e)) != TD_OK) data.release(&data);
   }
   if (rc) fail(req, &e);
-  else td_answer_schema(req, &data, part.release ? &part : NULL, NULL);
+  /* Dropped partitions become location removals. */
+  else td_answer_schema_mode(req, &data, part.release ? &part : NULL, TD_UPDATE_ADD_REMOVE, NULL);
 }
 
 static void answer_known(td_postgres_backend *pb, td_request req) {

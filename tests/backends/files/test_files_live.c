@@ -120,12 +120,14 @@ static void test_live(void **state) {
   fu_rmtree(root);
 }
 
-/* Files that are removed or replaced fail their location's size subscription with a message naming them. */
+/* A file removed from a location of several files, or replaced, fails its
+ * location's size subscription with a message naming it. */
 static void check_failure(const char *what) {
   char root[64];
   fu_tmpdir(root);
   fu_mkdirs(root, "P=a");
   fu_write_stream(root, "P=a/m.arrows", TD_TYPE_INT64, 0, 10);
+  fu_write_stream(root, "P=a/n.arrows", TD_TYPE_INT64, 10, 5);
   td_file_backend *fb;
   td_error err;
   TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
@@ -138,7 +140,7 @@ static void check_failure(const char *what) {
   const char *expect = NULL;
   if (strcmp(what, "removed") == 0) {
     assert_int_equal(unlink(path), 0);
-    expect = "m.arrows' was removed";
+    expect = "m.arrows' was removed, but its location 'P=a' has other data files";
   } else {
     fu_write_stream(root, "P=a/tmp.bin", TD_TYPE_INT64, 0, 12);
     char tmp[128];
@@ -152,6 +154,100 @@ static void check_failure(const char *what) {
   }
   assert_int_not_equal(td_table_status(t, &err), TD_OK);
   TD_ASSERT_CONTAINS(err.message, expect);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
+typedef struct removal_ctx {
+  pthread_mutex_t lock;
+  int64_t removed_rows, removed_locations, failures;
+} removal_ctx;
+
+static void on_removal(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  (void)t;
+  removal_ctx *c = ctx;
+  pthread_mutex_lock(&c->lock);
+  if (e) c->failures++;
+  for (int64_t i = 0; !e && i < u->n_removed; i++) {
+    c->removed_locations++;
+    c->removed_rows += u->removed[i].end_row - u->removed[i].first_row;
+  }
+  pthread_mutex_unlock(&c->lock);
+}
+
+/* Waits until the table has `n` rows in live regions. */
+static void wait_rows(td_service *svc, td_table *t, int64_t n) {
+  td_error err;
+  for (int i = 0; i < 250 && td_table_size(t) != n; i++) {
+    TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
+    usleep(20000);
+  }
+  assert_int_equal(td_table_size(t), n);
+}
+
+/* Deleting a location's only data file, or its partition directory (rm -r,
+ * or moved away), removes the location: its rows leave the table, which
+ * keeps working; data files in the directory again add it anew. */
+static void test_live_removal(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "P=a");
+  fu_mkdirs(root, "P=b");
+  fu_mkdirs(root, "P=c");
+  fu_mkdirs(root, "P=d");
+  fu_write_stream(root, "P=a/f.arrows", TD_TYPE_INT64, 0, 10);
+  fu_write_stream(root, "P=b/f.arrows", TD_TYPE_INT64, 100, 5);
+  fu_write_stream(root, "P=b/g.arrows", TD_TYPE_INT64, 105, 5);
+  fu_write_stream(root, "P=c/f.arrows", TD_TYPE_INT64, 200, 7);
+  fu_write_stream(root, "P=d/f.arrows", TD_TYPE_INT64, 300, 3);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 4);
+  td_table_options o = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, &o, &t, &err), &err);
+  removal_ctx c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+  TD_ASSERT_OK(td_table_add_listener(t, on_removal, &c, NULL, &err), &err);
+  assert_int_equal(td_table_size(t), 30);
+  int64_t count;
+  assert_int_equal(sum_x(t, &count), tri(0, 10) + tri(100, 110) + tri(200, 207) + tri(300, 303));
+  char path[160], to[160];
+  /* the only file of P=a */
+  snprintf(path, sizeof path, "%s/P=a/f.arrows", root);
+  assert_int_equal(unlink(path), 0);
+  wait_rows(svc, t, 20);
+  assert_int_equal(sum_x(t, &count), tri(100, 110) + tri(200, 207) + tri(300, 303));
+  /* the partition directory P=c, files and all */
+  snprintf(path, sizeof path, "%s/P=c", root);
+  fu_rmtree(path);
+  wait_rows(svc, t, 13);
+  /* P=d moved out of the tree */
+  snprintf(path, sizeof path, "%s/P=d", root);
+  snprintf(to, sizeof to, "%s/../%s-moved", root, strrchr(root, '/') + 1);
+  assert_int_equal(rename(path, to), 0);
+  wait_rows(svc, t, 10);
+  fu_rmtree(to);
+  assert_int_equal(sum_x(t, &count), tri(100, 110));
+  assert_int_equal(td_table_status(t, &err), TD_OK);
+  /* P=a comes back with other rows: a new region */
+  fu_write_stream(root, "P=a/h.arrows", TD_TYPE_INT64, 500, 4);
+  wait_rows(svc, t, 14);
+  assert_int_equal(sum_x(t, &count), tri(100, 110) + tri(500, 504));
+  assert_int_equal(td_table_location_count(t), 5);
+  pthread_mutex_lock(&c.lock);
+  assert_int_equal(c.removed_locations, 3);
+  assert_int_equal(c.removed_rows, 20);
+  assert_int_equal(c.failures, 0);
+  pthread_mutex_unlock(&c.lock);
+  /* A static table lists what is there now. */
+  td_table *st;
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &st, &err), &err);
+  assert_int_equal(td_table_size(st), 14);
+  td_table_release(st);
   td_table_release(t);
   td_service_free(svc);
   td_file_backend_release(fb);
@@ -332,7 +428,7 @@ static void test_empty_tree(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_live),
-      cmocka_unit_test(test_live_failures),
+      cmocka_unit_test(test_live_failures), cmocka_unit_test(test_live_removal),
       cmocka_unit_test(test_arrival_order),
       cmocka_unit_test(test_empty_start),
       cmocka_unit_test(test_watch_restart),
