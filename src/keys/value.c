@@ -9,6 +9,7 @@
 
 #include "arrow/schema.h"
 #include "keys/keys.h"
+#include "util/decimal.h"
 
 td_value td_value_null(td_type_id type) {
   td_value v;
@@ -49,6 +50,27 @@ td_value td_value_str(const char *s) {
 
 static bool is_float(td_type_id t) { return t == TD_TYPE_FLOAT32 || t == TD_TYPE_FLOAT64; }
 
+/* x * 10^k (k >= 0) compared with y; exact (a product beyond 128 bits is
+ * beyond every y, by its sign). */
+static int dec_cmp_scaled(td_i128 x, int k, td_i128 y) {
+  td_i128 xs;
+  if (__builtin_mul_overflow(x, td_dec_pow10(k), &xs)) return x < 0 ? -1 : 1;
+  return (xs > y) - (xs < y);
+}
+
+/* Exact comparison of two decimals (or a decimal and an integer, scale 0). */
+int td_value_compare_decimal(const td_value *a, const td_value *b) {
+  td_i128 x = a->type == TD_TYPE_DECIMAL128 ? td_dec_of(a) : (td_i128)a->v.i;
+  td_i128 y = b->type == TD_TYPE_DECIMAL128 ? td_dec_of(b) : (td_i128)b->v.i;
+  int sa = a->type == TD_TYPE_DECIMAL128 ? a->scale : 0, sb = b->type == TD_TYPE_DECIMAL128 ? b->scale : 0;
+  if (sa <= sb) return dec_cmp_scaled(x, sb - sa, y);
+  return -dec_cmp_scaled(y, sa - sb, x);
+}
+
+static double dec_to_double(const td_value *v) {
+  return (double)td_dec_of(v) / (double)td_dec_pow10(v->scale);
+}
+
 int td_value_compare(const td_value *a, const td_value *b) {
   if (a->is_null || b->is_null) return (int)!a->is_null - (int)!b->is_null;
   if (a->type == TD_TYPE_UTF8 || b->type == TD_TYPE_UTF8) {
@@ -64,11 +86,12 @@ int td_value_compare(const td_value *a, const td_value *b) {
     return (x > y) - (x < y);
   }
   if (is_float(a->type) || is_float(b->type)) {
-    double x = is_float(a->type) ? a->v.f : (double)a->v.i;
-    double y = is_float(b->type) ? b->v.f : (double)b->v.i;
+    double x = is_float(a->type) ? a->v.f : a->type == TD_TYPE_DECIMAL128 ? dec_to_double(a) : (double)a->v.i;
+    double y = is_float(b->type) ? b->v.f : b->type == TD_TYPE_DECIMAL128 ? dec_to_double(b) : (double)b->v.i;
     if (isnan(x) || isnan(y)) return (int)isnan(x) - (int)isnan(y); /* NaN sorts last */
     return (x > y) - (x < y);
   }
+  if (a->type == TD_TYPE_DECIMAL128 || b->type == TD_TYPE_DECIMAL128) return td_value_compare_decimal(a, b);
   return (a->v.i > b->v.i) - (a->v.i < b->v.i);
 }
 
@@ -97,6 +120,13 @@ uint64_t td_value_hash(const td_value *v) {
     case TD_TYPE_FLOAT64: {
       double d = v->v.f == 0 ? 0.0 : v->v.f; /* -0 == 0 */
       return td_hash_bytes(&d, sizeof d, 2);
+    }
+    case TD_TYPE_DECIMAL128: { /* equal values of different scales hash alike */
+      td_i128 x = td_dec_of(v);
+      int sc = v->scale;
+      while (sc > 0 && x % 10 == 0) x /= 10, sc--;
+      uint64_t h = td_hash_bytes(&x, sizeof x, 4);
+      return td_hash_bytes(&sc, sizeof sc, h);
     }
     default: return td_hash_bytes(&v->v.i, sizeof v->v.i, 3);
   }
@@ -198,6 +228,7 @@ size_t td_value_format(const td_value *v, char *buf, size_t size) {
                      v->v.s.ptr);
         break;
       case TD_TYPE_TIMESTAMP: return td_format_timestamp(v->v.i, buf, size);
+      case TD_TYPE_DECIMAL128: return td_dec_format(td_dec_of(v), v->scale, buf, size);
       default:
         if (td_type_is_temporal(v->type)) return td_format_temporal(v->type, v->v.i, buf, size);
         n = snprintf(buf, size, "%" PRId64, v->v.i); break;

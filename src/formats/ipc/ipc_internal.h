@@ -122,6 +122,7 @@ typedef struct ipc_col {
   int64_t scale; /* IPC_CONV_SCALE: multiplier to nanoseconds */
   int64_t dict; /* IPC_K_DICT: index into ipc_reader.dicts */
   bool binary;  /* Binary / LargeBinary: bytes, not checked as UTF-8 */
+  int dec_precision, dec_scale; /* decimal128 */
 } ipc_col;
 
 /* One message: [offset, offset + meta_len) holds the prefix and the
