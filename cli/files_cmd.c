@@ -51,6 +51,10 @@ static const char *type_text(const char *format, char *buf, size_t size) {
       else snprintf(buf, size, "timestamp[%s]", units[i][1]);
       return buf;
     }
+  if (strncmp(format, "d:", 2) == 0) { /* decimal128 "d:p,s" */
+    snprintf(buf, size, "decimal128(%s)", format + 2);
+    return buf;
+  }
   return format;
 }
 

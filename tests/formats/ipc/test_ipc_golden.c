@@ -48,6 +48,10 @@ static bool expect_supported(json_t *f) {
   if (!strcmp(t, "int"))
     return json_is_true(json_object_get(ty, "isSigned")) || json_integer_value(json_object_get(ty, "bitWidth")) < 64;
   if (!strcmp(t, "floatingpoint")) return strcmp(json_string_value(json_object_get(ty, "precision")), "HALF") != 0;
+  if (!strcmp(t, "decimal")) { /* decimal128 only (bitWidth absent means 128) */
+    json_t *bw = json_object_get(ty, "bitWidth");
+    return !bw || json_integer_value(bw) == 128;
+  }
   return false;
 }
 
@@ -123,6 +127,15 @@ static int compare_row(const td_colview *got, int64_t i, json_t *field, json_t *
     double e = json_number_value(v), g = td_colview_double(got, i);
     if (got->type == TD_TYPE_FLOAT32) return fabs((double)(float)e - g) > 1e-6 * fabs(e) + 1e-30;
     return fabs(e - g) > 1e-12 * fabs(e);
+  }
+  if (got->type == TD_TYPE_DECIMAL128) { /* the unscaled value as decimal text */
+    const char *txt = json_string_value(v);
+    bool neg = txt && *txt == '-';
+    unsigned __int128 u = 0;
+    for (const char *c = txt + neg; txt && *c; c++) u = u * 10 + (unsigned)(*c - '0');
+    __int128 want = neg ? -(__int128)u : (__int128)u, have;
+    memcpy(&have, (const uint8_t *)got->values + (got->offset + i) * 16, 16);
+    return have != want;
   }
   int64_t e = jint(v);
   if (!strcmp(t, "int") && !json_is_true(json_object_get(json_object_get(field, "type"), "isSigned")) &&
