@@ -131,9 +131,10 @@ static int sum_overflow(const agg_op *op, td_error *err) {
   char *text = NULL;
   td_error tmp;
   if (in && td_expr_print(in, &text, &tmp) != TD_OK) text = NULL;
-  int rc = td_err_at(err, TD_ERANGE, in ? in->pos : -1,
-                     "integer overflow in %s(%.200s): the sum does not fit in int64 (at offset %lld)",
-                     names[op->plan.kinds[j]], in ? (text ? text : "?") : "*", (long long)(in ? in->pos : -1));
+  bool dec = in && in->type == TD_TYPE_DECIMAL128;
+  int rc = td_err_at(err, TD_ERANGE, in ? in->pos : -1, "%s overflow in %s(%.200s): the sum does not fit in %s (at offset %lld)",
+                     dec ? "decimal" : "integer", names[op->plan.kinds[j]], in ? (text ? text : "?") : "*",
+                     dec ? "38 digits" : "int64", (long long)(in ? in->pos : -1));
   td_free(text);
   return rc;
 }
