@@ -18,6 +18,7 @@ import sys
 import tempfile
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
@@ -186,6 +187,34 @@ with tempfile.TemporaryDirectory() as tmp:
     fails(["--schema", "a DECIMAL(39,1), b UTINYINT", f"SELECT * FROM '{cpath}'"], "bad decimal type 'DECIMAL(39,1)'")
     fails(["--schema", "a DECIMAL(5,2), b DECIMAL(1,0)", f"SELECT * FROM '{cpath}'"], "cannot parse '255' as decimal128(1,0)")
     checked += 9
+    # Arrow IPC Utf8View / BinaryView (Polars' strings) read as utf8, Float16 as float32;
+    # plain, LZ4-compressed, and a stream of two batches
+    vt = pa.table({"i": pa.array(range(5), pa.int64()),
+                   "s": pa.array(["a", None, "a string longer than twelve bytes", "", "héllo wörld, out of line"],
+                                 pa.string_view()),
+                   "b": pa.array([b"\x01\x02", None, b"x" * 40, b"", b"abc"], pa.binary_view()),
+                   "h": pa.array(np.array([1.5, -0.0, 65504, np.inf, 0.000061035156], dtype=np.float16))})
+    for name, write in (("v.arrow", lambda p: feather.write_feather(vt, p, compression="uncompressed")),
+                        ("vz.arrow", lambda p: feather.write_feather(vt, p, compression="lz4"))):
+        write(f"{tmp}/{name}")
+        got = ours(f"{tmp}/{name}", "SELECT * FROM {src} ORDER BY i")
+        assert [str(x) for x in got.schema.types] == ["int64", "string", "string", "float"], got.schema
+        assert got.column("s").to_pylist() == vt.column("s").to_pylist(), got
+        assert [None if x is None else x.encode() for x in got.column("b").to_pylist()] == vt.column("b").to_pylist()
+        assert got.column("h").to_pylist() == [float(x) if x is not None else None for x in vt.column("h").to_pylist()]
+        checked += 1
+    try:
+        import polars as pl
+    except ImportError:
+        pl = None
+    if pl is not None:
+        df = pl.DataFrame({"name": ["alpha", None, "a string that is longer than twelve bytes"], "v": [1, 2, 3]})
+        df.write_ipc(f"{tmp}/p.arrow")
+        df.write_ipc_stream(f"{tmp}/p.arrows")
+        for name in ("p.arrow", "p.arrows"):
+            got = ours(f"{tmp}/{name}", "SELECT name, v FROM {src} WHERE v > 0 ORDER BY v")
+            assert got.column("name").to_pylist() == df["name"].to_list(), got
+            checked += 1
     grid = text(path, "SELECT d32 FROM {src} ORDER BY i", "grid")
     assert "9999-12-31" in grid and "0001-01-01" in grid, grid
     checked += 3

@@ -109,7 +109,7 @@ enum {
 #define IPC_MAX_METADATA ((int64_t)1 << 28) /* sanity bound on one header */
 
 /* ---- Reader descriptors. ---- */
-enum { IPC_K_FIXED, IPC_K_BOOL, IPC_K_STR32, IPC_K_STR64, IPC_K_DICT };
+enum { IPC_K_FIXED, IPC_K_BOOL, IPC_K_STR32, IPC_K_STR64, IPC_K_DICT, IPC_K_VIEW };
 enum { IPC_CONV_NONE, IPC_CONV_WIDEN, IPC_CONV_SCALE };
 
 /* Where and how one readable column lives in each record batch. */

@@ -232,7 +232,8 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       if ((rc = ipc_tab_i16(&t, 0, 0, &prec, err))) return rc;
       if (prec == 1) set_fixed(c, TD_TYPE_FLOAT32, 4, true);
       else if (prec == 2) set_fixed(c, TD_TYPE_FLOAT64, 8, true);
-      else snprintf(why, why_size, prec == 0 ? "float16 is not supported" : "unknown float precision");
+      else if (prec == 0) set_fixed(c, TD_TYPE_FLOAT32, 2, true); /* half floats widen exactly */
+      else snprintf(why, why_size, "unknown float precision");
       return TD_OK;
     }
     case IPC_T_BOOL:
@@ -243,6 +244,11 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       c->type = TD_TYPE_UTF8;
       c->kind = string_kind(tt);
       c->binary = tt == IPC_T_BINARY || tt == IPC_T_LARGE_BINARY;
+      return TD_OK;
+    case IPC_T_UTF8_VIEW: case IPC_T_BINARY_VIEW: /* Polars' strings: read as utf8 */
+      c->type = TD_TYPE_UTF8;
+      c->kind = IPC_K_VIEW;
+      c->binary = tt == IPC_T_BINARY_VIEW;
       return TD_OK;
     case IPC_T_TIMESTAMP: case IPC_T_DATE: case IPC_T_TIME: {
       /* the unit is kept (no rescaling), so every value reads exactly */

@@ -13,6 +13,7 @@
 
 #include "formats/parquet/metadata.h"
 #include "util/alloc.h"
+#include "util/half.h"
 #include "util/error.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -193,14 +194,6 @@ int pq_decode_levels(const uint8_t *p, int64_t len, int encoding, int64_t rows, 
 
 /* ---- conversions ---- */
 
-static float half_to_float(uint16_t h) {
-  int sign = h >> 15, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  float v;
-  if (exp == 0) v = ldexpf((float)mant, -24);
-  else if (exp == 31) v = mant ? NAN : INFINITY;
-  else v = ldexpf((float)(mant | 0x400), exp - 25);
-  return sign ? -v : v;
-}
 
 /* A big-endian two's complement integer of n (1..16) bytes as 16 bytes of
  * Arrow decimal128 (little-endian). */
@@ -235,7 +228,7 @@ int64_t pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
     case PQ_CV_I32_I16: PQ_CONV_LOOP(int32_t, int16_t, x); break;
     case PQ_CV_U8: PQ_CONV_LOOP(uint32_t, uint8_t, x & 0xff); break;
     case PQ_CV_U16: PQ_CONV_LOOP(uint32_t, uint16_t, x & 0xffff); break;
-    case PQ_CV_F16: PQ_CONV_LOOP(uint16_t, float, half_to_float(x)); break;
+    case PQ_CV_F16: PQ_CONV_LOOP(uint16_t, float, td_half_to_float(x)); break;
 #undef PQ_CONV_LOOP
     case PQ_CV_DEC_I32:
       for (int64_t i = 0; i < n; i++) {

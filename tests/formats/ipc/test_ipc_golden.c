@@ -42,12 +42,13 @@ static bool expect_supported(json_t *f) {
   json_t *ty = json_object_get(f, "type");
   bool str = !strcmp(t, "utf8") || !strcmp(t, "binary") || !strcmp(t, "largeutf8") || !strcmp(t, "largebinary");
   if (json_object_get(f, "dictionary")) return str;
+  if (!strcmp(t, "utf8view") || !strcmp(t, "binaryview")) return true; /* read as utf8 */
   if (str || !strcmp(t, "bool") || !strcmp(t, "timestamp") || !strcmp(t, "date") ||
       !strcmp(t, "time"))
     return true;
   if (!strcmp(t, "int"))
     return json_is_true(json_object_get(ty, "isSigned")) || json_integer_value(json_object_get(ty, "bitWidth")) < 64;
-  if (!strcmp(t, "floatingpoint")) return strcmp(json_string_value(json_object_get(ty, "precision")), "HALF") != 0;
+  if (!strcmp(t, "floatingpoint")) return true; /* HALF widens to float32 */
   if (!strcmp(t, "decimal")) { /* decimal128 only (bitWidth absent means 128) */
     json_t *bw = json_object_get(ty, "bitWidth");
     return !bw || json_integer_value(bw) == 128;
@@ -118,7 +119,22 @@ static int compare_row(const td_colview *got, int64_t i, json_t *field, json_t *
   if (!valid) return 0;
   if (got->type == TD_TYPE_UTF8) {
     static char buf[1 << 16];
-    size_t n = jbytes(v, strstr(t, "binary") != NULL, buf, sizeof buf);
+    size_t n;
+    json_t *view = json_array_get(json_object_get(jc, "VIEWS"), (size_t)k);
+    if (view && json_object_get(view, "INLINED")) { /* Utf8View / BinaryView */
+      n = jbytes(json_object_get(view, "INLINED"), strstr(t, "binary") != NULL, buf, sizeof buf);
+    } else if (view) { /* out of line: a slice of a variadic buffer (hex) */
+      json_t *vb = json_array_get(json_object_get(jc, "VARIADIC_DATA_BUFFERS"),
+                                  (size_t)jint(json_object_get(view, "BUFFER_INDEX")));
+      static char whole[1 << 16];
+      size_t wn = jbytes(vb, true, whole, sizeof whole);
+      size_t off = (size_t)jint(json_object_get(view, "OFFSET")), sz = (size_t)jint(json_object_get(view, "SIZE"));
+      if (off > wn || sz > wn - off) return 1;
+      memcpy(buf, whole + off, sz);
+      n = sz;
+    } else {
+      n = jbytes(v, strstr(t, "binary") != NULL, buf, sizeof buf);
+    }
     int64_t len;
     const char *s = td_colview_str(got, i, &len);
     return (size_t)len != n || memcmp(s, buf, n) != 0;
