@@ -215,6 +215,23 @@ with tempfile.TemporaryDirectory() as tmp:
             got = ours(f"{tmp}/{name}", "SELECT name, v FROM {src} WHERE v > 0 ORDER BY v")
             assert got.column("name").to_pylist() == df["name"].to_list(), got
             checked += 1
+    # nested columns: listed by schema, named when a query needs them, left out of * with a note
+    npath = f"{tmp}/nested.parquet"
+    pq.write_table(pa.table({"a": [1, 2], "l": pa.array([[1, 2], None], pa.list_(pa.int32())),
+                             "s": pa.array([{"x": 1}, {"x": 2}]), "b": ["x", "y"]}), npath)
+    r = subprocess.run([prog, "schema", npath], check=True, capture_output=True, text=True)
+    assert "l     not queryable: nested type list<int32> is not supported" in r.stdout, r.stdout
+    assert "s     not queryable: nested type struct<x: int64> is not supported" in r.stdout, r.stdout
+    r = subprocess.run([prog, "query", "--format", "csv", f"SELECT * FROM '{npath}'"], check=True,
+                       capture_output=True, text=True)
+    assert r.stdout.splitlines() == ["a,b", "1,x", "2,y"], r.stdout
+    assert "leaves out the columns that cannot be queried" in r.stderr and "l: nested type list<int32>" in r.stderr, r.stderr
+    r = subprocess.run([prog, "query", "--format", "csv", f"SELECT b FROM '{npath}' WHERE a > 1"], check=True,
+                       capture_output=True, text=True)
+    assert r.stdout.splitlines() == ["b", "y"] and r.stderr == "", r
+    fails([f"SELECT a, l FROM '{npath}'"], "column 'l' cannot be queried: nested type list<int32> is not supported")
+    fails([f"SELECT count(*) FROM '{npath}' WHERE s IS NULL"], "column 's' cannot be queried")
+    checked += 5
     grid = text(path, "SELECT d32 FROM {src} ORDER BY i", "grid")
     assert "9999-12-31" in grid and "0001-01-01" in grid, grid
     checked += 3
