@@ -17,10 +17,10 @@ const char td_cli_file_opts_help[] =
     "File options (for paths to data files, and FROM 'path' sources):\n"
     "  --schema 'name TYPE, ...'  declare the data columns (or @file holding that text);\n"
     "                     types: BOOLEAN TINYINT SMALLINT INTEGER BIGINT USMALLINT REAL\n"
-    "                     DOUBLE VARCHAR TIMESTAMP TIMESTAMPTZ DECIMAL(p,s) UTINYINT UINTEGER\n"
+    "                     DOUBLE VARCHAR TIMESTAMP TIMESTAMPTZ DECIMAL(p,s) UTINYINT UINTEGER DATE\n"
     "  --partition-types 'Name TYPE, ...' | auto | none\n"
-    "                     types of partition columns; auto (default) infers BIGINT and\n"
-    "                     TIMESTAMP from the directory names, none keeps VARCHAR\n"
+    "                     types of partition columns; auto (default) infers BIGINT, DATE\n"
+    "                     and TIMESTAMP from the directory names, none keeps VARCHAR\n"
     "  --csv-delim C      CSV field delimiter (default ','; 'tab' or '\\t' for a tab)\n"
     "  --csv-quote C      CSV quote character (default '\"')\n"
     "  --csv-sample-rows N|all  rows used to infer CSV column types (default 1000)\n"
@@ -54,7 +54,7 @@ static const struct {
     {"INTEGER", TD_TYPE_INT32, false},   {"INT", TD_TYPE_INT32, false},          {"INT32", TD_TYPE_INT32, false},
     {"BIGINT", TD_TYPE_INT64, false},    {"INT64", TD_TYPE_INT64, false},        {"USMALLINT", TD_TYPE_UINT16, false},
     {"UINT16", TD_TYPE_UINT16, false},   {"UTINYINT", TD_TYPE_UINT8, false},    {"UINT8", TD_TYPE_UINT8, false},
-    {"UINTEGER", TD_TYPE_UINT32, false}, {"UINT32", TD_TYPE_UINT32, false},   {"REAL", TD_TYPE_FLOAT32, false},       {"FLOAT", TD_TYPE_FLOAT32, false},
+    {"UINTEGER", TD_TYPE_UINT32, false}, {"UINT32", TD_TYPE_UINT32, false},  {"DATE", TD_TYPE_DATE32, false},   {"REAL", TD_TYPE_FLOAT32, false},       {"FLOAT", TD_TYPE_FLOAT32, false},
     {"FLOAT32", TD_TYPE_FLOAT32, false}, {"DOUBLE", TD_TYPE_FLOAT64, false},     {"FLOAT64", TD_TYPE_FLOAT64, false},
     {"VARCHAR", TD_TYPE_UTF8, false},    {"TEXT", TD_TYPE_UTF8, false},          {"STRING", TD_TYPE_UTF8, false},
     {"UTF8", TD_TYPE_UTF8, false},       {"TIMESTAMP", TD_TYPE_TIMESTAMP, false}, {"TIMESTAMPTZ", TD_TYPE_TIMESTAMP, true},
@@ -146,7 +146,7 @@ int td_cli_parse_schema(const char *text, struct ArrowSchema *out, td_error *err
     if (!found)
       return td_err(err, TD_EPARSE,
                     "--schema: column '%s': unknown type '%s' (expected BOOLEAN, TINYINT, SMALLINT, INTEGER, BIGINT, "
-                    "UTINYINT, USMALLINT, UINTEGER, REAL, DOUBLE, DECIMAL(p,s), VARCHAR, TIMESTAMP or TIMESTAMPTZ)",
+                    "UTINYINT, USMALLINT, UINTEGER, REAL, DOUBLE, DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP or TIMESTAMPTZ)",
                     names[n], type);
     pn[n] = names[n];
     n++;

@@ -151,6 +151,32 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+bool td_parse_date(const char *s, size_t n, int64_t *days) {
+  /* YYYY-MM-DD, years 0001..9999 (a proleptic Gregorian calendar) */
+  if (n != 10 || s[4] != '-' || s[7] != '-') return false;
+  int v[3] = {0, 0, 0}, k = 0;
+  for (size_t i = 0; i < 10; i++) {
+    if (i == 4 || i == 7) {
+      k++;
+      continue;
+    }
+    if (s[i] < '0' || s[i] > '9') return false;
+    v[k] = v[k] * 10 + (s[i] - '0');
+  }
+  static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int y = v[0], m = v[1], d = v[2];
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap)) return false;
+  /* days from civil (Howard Hinnant's algorithm) */
+  int64_t yy = m <= 2 ? y - 1 : y;
+  int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+  int64_t yoe = yy - era * 400;
+  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  *days = era * 146097 + doe - 719468;
+  return true;
+}
+
 size_t td_format_timestamp(int64_t ns, char *buf, size_t size) {
   const int64_t ns_per_day = 86400000000000LL;
   int64_t days = floor_div(ns, ns_per_day);

@@ -232,6 +232,34 @@ with tempfile.TemporaryDirectory() as tmp:
     fails([f"SELECT a, l FROM '{npath}'"], "column 'l' cannot be queried: nested type list<int32> is not supported")
     fails([f"SELECT count(*) FROM '{npath}' WHERE s IS NULL"], "column 's' cannot be queried")
     checked += 5
+    # hive partition values that are dates are date32 (DuckDB's hive_types_autocast), with a
+    # declared override; CSV columns declared DATE
+    import os
+    for d in ("dt=2024-01-02", "dt=0001-01-01", "dt=9999-12-31"):
+        os.makedirs(f"{tmp}/hv/{d}")
+        pq.write_table(pa.table({"x": pa.array([1, 2], pa.int64())}), f"{tmp}/hv/{d}/f.parquet")
+    r = subprocess.run([prog, "schema", f"{tmp}/hv"], check=True, capture_output=True, text=True)
+    assert "dt    date32" in r.stdout, r.stdout
+    sql = "SELECT dt, sum(x) FROM {src} WHERE dt >= '2000-01-01' GROUP BY dt ORDER BY dt"
+    mine = [tuple(r.values()) for r in ours(f"{tmp}/hv", sql).to_pylist()]
+    theirs = duckdb.sql(sql.format(src=f"read_parquet('{tmp}/hv/*/*.parquet', hive_partitioning=true)").replace(
+        "'2000-01-01'", "DATE '2000-01-01'")).fetchall()
+    assert mine == theirs, (mine, theirs)
+    assert duckdb.sql(f"SELECT typeof(dt) FROM read_parquet('{tmp}/hv/*/*.parquet', hive_partitioning=true) "
+                      "LIMIT 1").fetchall() == [("DATE",)]
+    r = subprocess.run([prog, "schema", "--partition-types", "dt VARCHAR", f"{tmp}/hv"], check=True,
+                       capture_output=True, text=True)
+    assert "dt    utf8" in r.stdout, r.stdout
+    with open(f"{tmp}/dd.csv", "w") as f:
+        f.write("a,d\n1,2024-02-29\n2,\n3,0001-01-01\n")
+    r = subprocess.run([prog, "query", "--format", "csv", "--schema", "a INTEGER, d DATE",
+                        f"SELECT a, d FROM '{tmp}/dd.csv' WHERE d < '2024-01-01' OR d IS NULL ORDER BY a"],
+                       check=True, capture_output=True, text=True)
+    assert r.stdout.splitlines() == ["a,d", "2,", "3,0001-01-01"], r.stdout
+    with open(f"{tmp}/de.csv", "w") as f:
+        f.write("a,d\n1,2023-02-29\n")
+    fails(["--schema", "a INTEGER, d DATE", f"SELECT * FROM '{tmp}/de.csv'"], "line 2", "cannot parse '2023-02-29' as date32")
+    checked += 5
     grid = text(path, "SELECT d32 FROM {src} ORDER BY i", "grid")
     assert "9999-12-31" in grid and "0001-01-01" in grid, grid
     checked += 3

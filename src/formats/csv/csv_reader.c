@@ -23,6 +23,7 @@
 #include "formats/csv/csv_split.h"
 #include "formats/csv/csv_values.h"
 #include "formats/reader.h"
+#include "keys/keys.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
 #include "util/error.h"
@@ -377,11 +378,11 @@ static int check_declared(csv_reader *r, const td_schema *decl, char **names, td
   for (int64_t i = 0; i < r->ncols; i++) {
     td_type_id t = decl->fields[i].type;
     if ((t < TD_TYPE_BOOL || t > TD_TYPE_TIMESTAMP) && t != TD_TYPE_DECIMAL128 && t != TD_TYPE_UINT8 &&
-        t != TD_TYPE_UINT32) {
+        t != TD_TYPE_UINT32 && t != TD_TYPE_DATE32) {
       char tt[64];
       return td_err(err, TD_EUNSUPPORTED,
                     "'%s': declared column '%s' is %s, which the CSV reader does not parse (it reads BOOLEAN, "
-                    "integers, UTINYINT, USMALLINT, UINTEGER, REAL, DOUBLE, DECIMAL(p,s), VARCHAR, TIMESTAMP)",
+                    "integers, UTINYINT, USMALLINT, UINTEGER, REAL, DOUBLE, DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP)",
                     r->base.io.path, decl->fields[i].name, td_field_type_text(&decl->fields[i], tt, sizeof tt));
     }
     if (strcmp(decl->fields[i].name, names[i]))
@@ -602,6 +603,12 @@ static int put_fixed(col_ctx *c, int64_t i, const char *s, int64_t n, int64_t li
     case TD_TYPE_TIMESTAMP: {
       bool tz;
       ok = csv_parse_timestamp(s, n, &((int64_t *)a->values)[i], &tz);
+      break;
+    }
+    case TD_TYPE_DATE32: {
+      int64_t days = 0;
+      ok = td_parse_date(s, (size_t)n, &days);
+      ((int32_t *)a->values)[i] = (int32_t)days;
       break;
     }
     case TD_TYPE_DECIMAL128: { /* exact; more fraction digits than the scale is an error */
