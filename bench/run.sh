@@ -13,6 +13,10 @@ if [ -x "$build/bench/bench_postgres" ]; then
   "$build/bench/bench_postgres" "${TD_BENCH_PG_ROWS:-1000000}" "${TD_BENCH_PG_COMMITS:-200}"
 fi
 "$build/bench/bench_types" "${TD_BENCH_TYPE_ROWS:-4000000}" "${TD_BENCH_REPEATS:-5}"
+# decimals, string views and large strings from pyarrow files, against DuckDB
+if [ -x .venv/bin/python ]; then
+  .venv/bin/python bench/bench_types.py "$build/bench/bench_types" "${TD_BENCH_TYPE_ROWS:-4000000}" "${TD_BENCH_REPEATS:-5}"
+fi
 # tabledata against DuckDB (npm @duckdb/node-api) on the same files.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   work="$build/bench-node"
