@@ -135,7 +135,7 @@ struct td_file_backend {
   int ino_fd, wake_fd;
   fb_watch *watches; /* indexed by watch descriptor (rel NULL: none) */
   int64_t cap_watches;
-  /* Files written to (IN_CREATE, IN_MODIFY) and not closed by their writer
+  /* Files written to (IN_MODIFY) and not closed by their writer
    * yet (IN_CLOSE_WRITE), as full paths: a Parquet or Arrow IPC file among
    * them is not opened (watch.c, fb_is_being_written). */
   char **writing;

@@ -158,9 +158,10 @@ static void drain(td_file_backend *fb, int *wds, int64_t *n, int64_t cap, bool *
       }
       if (ev->wd < 0) continue;
       if (ev->len && !(ev->mask & IN_ISDIR) &&
-          (ev->mask & (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
+          (ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
         pthread_mutex_lock(&fb->lock);
-        mark_writing(fb, ev->wd, ev->name, (ev->mask & (IN_CREATE | IN_MODIFY)) != 0);
+        /* a write marks the file; IN_CREATE alone does not (a hard link is created, not written) */
+        mark_writing(fb, ev->wd, ev->name, (ev->mask & IN_MODIFY) != 0);
         pthread_mutex_unlock(&fb->lock);
       }
       bool seen = false;
