@@ -5,6 +5,9 @@
  * being the reference for variable-width data.
  *
  * usage: bench_types [ROWS] [REPEATS]
+ *        bench_types --files REPEATS FILE...   (column 0 of each Parquet or
+ *        Arrow IPC file, e.g. the decimal, string view and large string files
+ *        bench/bench_types.py writes with pyarrow and times with DuckDB)
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -58,7 +61,47 @@ static void write_file(const char *path, td_type_id t, int64_t rows) {
   td_schema_reset(&s);
 }
 
+/* Decoded bytes of column 0 of a read: values (16 for a decimal), or
+ * offsets + string bytes. */
+static int64_t decoded_bytes(td_type_id t, const struct ArrowArray *a) {
+  if (t != TD_TYPE_UTF8) return a->length * td_type_width(t);
+  const int32_t *o = a->buffers[1];
+  return a->length * 4 + (a->length ? o[a->offset + a->length] - o[a->offset] : 0);
+}
+
+static int bench_files(int repeats, int n, char **paths) {
+  printf("bench_types --files: best of %d reads of column 0\n", repeats);
+  for (int k = 0; k < n; k++) {
+    const char *p = paths[k];
+    size_t len = strlen(p);
+    bool pq = len > 8 && strcmp(p + len - 8, ".parquet") == 0;
+    td_error err;
+    td_file_reader *r;
+    check(pq ? td_parquet_open(p, &r, &err) : td_ipc_open(p, &r, &err), &err);
+    td_type_id t = r->schema.fields[0].type;
+    double best = 1e30;
+    int64_t bytes = 0;
+    for (int rep = 0; rep < repeats; rep++) {
+      struct ArrowArray a;
+      double t0 = now();
+      check(td_reader_read(r, 0, 0, r->num_rows, &a, &err), &err);
+      double dt = now() - t0;
+      bytes = decoded_bytes(t, &a);
+      a.release(&a);
+      if (dt < best) best = dt;
+    }
+    char tt[64];
+    const char *base = strrchr(p, '/');
+    printf("  %-28s %-18s %8.0f MB/s  %7.1f Mrows/s\n", base ? base + 1 : p,
+           td_field_type_text(&r->schema.fields[0], tt, sizeof tt), (double)bytes / best / 1e6,
+           (double)r->num_rows / best / 1e6);
+    td_reader_close(r);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 3 && strcmp(argv[1], "--files") == 0) return bench_files(atoi(argv[2]), argc - 3, argv + 3);
   int64_t rows = argc > 1 ? atoll(argv[1]) : 4000000;
   int repeats = argc > 2 ? atoi(argv[2]) : 5;
   char dir[] = "/tmp/bench_types_XXXXXX";

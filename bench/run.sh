@@ -19,6 +19,10 @@ else
   echo "bench: built without librdkafka (TD_WITH_KAFKA=OFF); the Kafka benchmark skipped"
 fi
 "$build/bench/bench_types" "${TD_BENCH_TYPE_ROWS:-4000000}" "${TD_BENCH_REPEATS:-5}"
+# decimals, string views and large strings from pyarrow files, against DuckDB
+if [ -x .venv/bin/python ]; then
+  .venv/bin/python bench/bench_types.py "$build/bench/bench_types" "${TD_BENCH_TYPE_ROWS:-4000000}" "${TD_BENCH_REPEATS:-5}"
+fi
 # tabledata against DuckDB (npm @duckdb/node-api) on the same files.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   work="$build/bench-node"

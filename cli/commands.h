@@ -22,6 +22,11 @@ int td_cmd_gen_sample(int argc, char **argv); /* cli/gen_sample.c */
 int td_cmd_serve(int argc, char **argv);      /* cli/serve.c */
 
 /* A service and table key for a data file or directory (cli/paths.c). */
+/* Columns that the file sources opened so far cannot read, as "name: reason\n"
+ * lines (like snprintf: returns the length wanted). */
+size_t td_cli_unqueryable(char *buf, size_t size);
+/* Releases the file backends td_cli_open_path kept for td_cli_unqueryable. */
+void td_cli_paths_release(void);
 int td_cli_open_path(const char *path, const td_service_options *opts, td_service **svc, td_table_key **key,
                      td_error *err);
 /* True for a PostgreSQL FROM source: a postgresql:// or postgres:// URI, or

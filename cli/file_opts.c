@@ -17,10 +17,10 @@ const char td_cli_file_opts_help[] =
     "File options (for paths to data files, and FROM 'path' sources):\n"
     "  --schema 'name TYPE, ...'  declare the data columns (or @file holding that text);\n"
     "                     types: BOOLEAN TINYINT SMALLINT INTEGER BIGINT USMALLINT REAL\n"
-    "                     DOUBLE VARCHAR TIMESTAMP TIMESTAMPTZ\n"
+    "                     DOUBLE VARCHAR TIMESTAMP TIMESTAMPTZ DECIMAL(p,s) UTINYINT UINTEGER DATE\n"
     "  --partition-types 'Name TYPE, ...' | auto | none\n"
-    "                     types of partition columns; auto (default) infers BIGINT and\n"
-    "                     TIMESTAMP from the directory names, none keeps VARCHAR\n"
+    "                     types of partition columns; auto (default) infers BIGINT, DATE\n"
+    "                     and TIMESTAMP from the directory names, none keeps VARCHAR\n"
     "  --csv-delim C      CSV field delimiter (default ','; 'tab' or '\\t' for a tab)\n"
     "  --csv-quote C      CSV quote character (default '\"')\n"
     "  --csv-sample-rows N|all  rows used to infer CSV column types (default 1000)\n"
@@ -53,7 +53,8 @@ static const struct {
     {"INT8", TD_TYPE_INT8, false},       {"SMALLINT", TD_TYPE_INT16, false},     {"INT16", TD_TYPE_INT16, false},
     {"INTEGER", TD_TYPE_INT32, false},   {"INT", TD_TYPE_INT32, false},          {"INT32", TD_TYPE_INT32, false},
     {"BIGINT", TD_TYPE_INT64, false},    {"INT64", TD_TYPE_INT64, false},        {"USMALLINT", TD_TYPE_UINT16, false},
-    {"UINT16", TD_TYPE_UINT16, false},   {"REAL", TD_TYPE_FLOAT32, false},       {"FLOAT", TD_TYPE_FLOAT32, false},
+    {"UINT16", TD_TYPE_UINT16, false},   {"UTINYINT", TD_TYPE_UINT8, false},    {"UINT8", TD_TYPE_UINT8, false},
+    {"UINTEGER", TD_TYPE_UINT32, false}, {"UINT32", TD_TYPE_UINT32, false},  {"DATE", TD_TYPE_DATE32, false},   {"REAL", TD_TYPE_FLOAT32, false},       {"FLOAT", TD_TYPE_FLOAT32, false},
     {"FLOAT32", TD_TYPE_FLOAT32, false}, {"DOUBLE", TD_TYPE_FLOAT64, false},     {"FLOAT64", TD_TYPE_FLOAT64, false},
     {"VARCHAR", TD_TYPE_UTF8, false},    {"TEXT", TD_TYPE_UTF8, false},          {"STRING", TD_TYPE_UTF8, false},
     {"UTF8", TD_TYPE_UTF8, false},       {"TIMESTAMP", TD_TYPE_TIMESTAMP, false}, {"TIMESTAMPTZ", TD_TYPE_TIMESTAMP, true},
@@ -86,6 +87,7 @@ static const char *take_name(const char *p, char *buf, size_t size) {
 int td_cli_parse_schema(const char *text, struct ArrowSchema *out, td_error *err) {
   enum { MAX = 1024 };
   static char names[MAX][128];
+  static char dparams[MAX][16];
   const char *pn[MAX], *tz[MAX];
   td_type_id types[MAX];
   int64_t n = 0;
@@ -99,7 +101,9 @@ int td_cli_parse_schema(const char *text, struct ArrowSchema *out, td_error *err
     p = skip_ws(q);
     char type[64];
     size_t tl = 0;
-    while (*p && *p != ',' && tl + 1 < sizeof type) {
+    int depth = 0; /* DECIMAL(p,s): the comma inside parentheses belongs to the type */
+    while (*p && (*p != ',' || depth > 0) && tl + 1 < sizeof type) {
+      depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
       type[tl++] = *p++;
     }
     while (tl && isspace((unsigned char)type[tl - 1])) tl--;
@@ -113,6 +117,26 @@ int td_cli_parse_schema(const char *text, struct ArrowSchema *out, td_error *err
       tz[n] = "UTC";
       found = true;
     }
+    if (!found && (strncasecmp(type, "DECIMAL", 7) == 0 || strncasecmp(type, "NUMERIC", 7) == 0)) {
+      /* DECIMAL(p,s), DECIMAL(p) (scale 0) or DECIMAL (DuckDB's default 18,3) */
+      int prec = 18, scale = 3, used = 0;
+      const char *a = skip_ws(type + 7);
+      if (*a == '(') {
+        scale = 0;
+        if (sscanf(a, "(%d , %d )%n", &prec, &scale, &used) < 2 && sscanf(a, "(%d )%n", &prec, &used) < 1) used = 0;
+        if (!used || a[used] || prec < 1 || prec > 38 || scale < 0 || scale > prec)
+          return td_err(err, TD_EPARSE,
+                        "--schema: column '%s': bad decimal type '%s' (expected DECIMAL(p,s) with 1 <= p <= 38 and "
+                        "0 <= s <= p)",
+                        names[n], type);
+      } else if (*a) {
+        return td_err(err, TD_EPARSE, "--schema: column '%s': unknown type '%s'", names[n], type);
+      }
+      snprintf(dparams[n], sizeof dparams[n], "%d,%d", prec, scale);
+      types[n] = TD_TYPE_DECIMAL128;
+      tz[n] = dparams[n];
+      found = true;
+    }
     for (; !found && k < sizeof k_types / sizeof k_types[0]; k++)
       if (strcasecmp(type, k_types[k].name) == 0) {
         types[n] = k_types[k].type;
@@ -122,7 +146,7 @@ int td_cli_parse_schema(const char *text, struct ArrowSchema *out, td_error *err
     if (!found)
       return td_err(err, TD_EPARSE,
                     "--schema: column '%s': unknown type '%s' (expected BOOLEAN, TINYINT, SMALLINT, INTEGER, BIGINT, "
-                    "USMALLINT, REAL, DOUBLE, VARCHAR, TIMESTAMP or TIMESTAMPTZ)",
+                    "UTINYINT, USMALLINT, UINTEGER, REAL, DOUBLE, DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP or TIMESTAMPTZ)",
                     names[n], type);
     pn[n] = names[n];
     n++;

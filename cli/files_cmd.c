@@ -51,6 +51,10 @@ static const char *type_text(const char *format, char *buf, size_t size) {
       else snprintf(buf, size, "timestamp[%s]", units[i][1]);
       return buf;
     }
+  if (strncmp(format, "d:", 2) == 0) { /* decimal128 "d:p,s" */
+    snprintf(buf, size, "decimal128(%s)", format + 2);
+    return buf;
+  }
   return format;
 }
 
@@ -137,9 +141,16 @@ int td_cmd_schema(int argc, char **argv) {
   sch.release(&sch);
   size_t n = td_file_backend_unsupported(fb, NULL, 0);
   char *unsup = n ? malloc(n + 1) : NULL;
-  if (unsup) {
+  if (unsup) { /* each in the list, as "name  not queryable: reason" */
     td_file_backend_unsupported(fb, unsup, n + 1);
-    printf("\nnot readable:\n%s", unsup);
+    for (char *line = unsup; *line;) {
+      char *end = strchr(line, '\n'), *colon = strstr(line, ": ");
+      if (end) *end = '\0';
+      if (colon) *colon = '\0';
+      printf("%-*s  not queryable: %s\n", width, line, colon ? colon + 2 : "");
+      if (!end) break;
+      line = end + 1;
+    }
     free(unsup);
   }
   close_all(fb, svc, t);

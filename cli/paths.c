@@ -18,6 +18,24 @@
 #include "tabledata/kafka_backend.h"
 #endif
 
+/* The file backends opened for FROM 'path' sources, kept to name the
+ * columns they cannot read (td_cli_unqueryable). */
+#define TD_CLI_MAX_FB 16
+static td_file_backend *g_fbs[TD_CLI_MAX_FB];
+static int g_nfb;
+
+size_t td_cli_unqueryable(char *buf, size_t size) {
+  size_t n = 0;
+  if (size) buf[0] = '\0';
+  for (int i = 0; i < g_nfb; i++) n += td_file_backend_unsupported(g_fbs[i], n < size ? buf + n : NULL, n < size ? size - n : 0);
+  return n;
+}
+
+void td_cli_paths_release(void) {
+  for (int i = 0; i < g_nfb; i++) td_file_backend_release(g_fbs[i]);
+  g_nfb = 0;
+}
+
 bool td_cli_is_postgres(const char *source) {
   return strncmp(source, "postgresql://", 13) == 0 || strncmp(source, "postgres://", 11) == 0 ||
          strncmp(source, "postgres(", 9) == 0;
@@ -71,7 +89,8 @@ int td_cli_open_path(const char *path, const td_service_options *opts, td_servic
     if (rc) return rc;
     rc = td_service_new(td_file_backend_backend(fb), opts, svc, err);
     if (rc == TD_OK) rc = td_table_key_new(td_file_backend_table_name(fb), key, err);
-    td_file_backend_release(fb);
+    if (rc == TD_OK && g_nfb < TD_CLI_MAX_FB) g_fbs[g_nfb++] = fb; /* released by td_cli_paths_release */
+    else td_file_backend_release(fb);
   }
   if (rc) {
     td_service_free(*svc);

@@ -110,6 +110,7 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
 }
 
 static void sources_close(sources *s) {
+  td_cli_paths_release();
   td_table_key_release(s->last_key);
   td_service_free(s->last);
   td_service_free(s->demo);
@@ -187,8 +188,56 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
 
 /* Prints where a query error points, under the query text (the caret
  * counts characters, not bytes, so it stays under UTF-8 text). */
+/* The reason column `name` of a file source cannot be read, or NULL
+ * (points into buf). */
+static const char *unqueryable_reason(const char *name, char *buf, size_t size) {
+  td_cli_unqueryable(buf, size);
+  size_t nl = strlen(name);
+  for (char *line = buf; *line;) {
+    char *end = strchr(line, '\n');
+    if (end) *end = '\0';
+    if (strncmp(line, name, nl) == 0 && line[nl] == ':' && line[nl + 1] == ' ') return line + nl + 2;
+    if (!end) break;
+    line = end + 1;
+  }
+  return NULL;
+}
+
+/* A note on standard error when SELECT * leaves out columns that cannot be
+ * read (nested types...): they do not vanish silently. */
+static void note_star(const char *cmd, const char *sql) {
+  const char *p = sql;
+  bool star = false;
+  while (*p && !star) { /* "SELECT *" or ", *" in the text, whatever the spacing and case */
+    if (*p == '*') {
+      const char *q = p;
+      while (q > sql && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n')) q--;
+      star = (q > sql && q[-1] == ',') || (q - sql >= 6 && strncasecmp(q - 6, "select", 6) == 0);
+    }
+    p++;
+  }
+  if (!star) return;
+  char buf[4096];
+  if (!td_cli_unqueryable(buf, sizeof buf)) return;
+  fprintf(stderr, "tabledata %s: note: * leaves out the columns that cannot be queried:\n", cmd);
+  for (char *line = buf; *line;) {
+    char *end = strchr(line, '\n');
+    if (end) *end = '\0';
+    fprintf(stderr, "  %s\n", line);
+    if (!end) break;
+    line = end + 1;
+  }
+}
+
 static int query_fail(const char *cmd, const char *sql, const td_error *err) {
-  fprintf(stderr, "tabledata %s: %s\n", cmd, err->message);
+  char name[256], buf[4096];
+  const char *why = NULL;
+  if (err->code == TD_ETYPE && sscanf(err->message, "unknown column '%255[^']'", name) == 1)
+    why = unqueryable_reason(name, buf, sizeof buf);
+  if (why)
+    fprintf(stderr, "tabledata %s: column '%s' cannot be queried: %s (a query may use the other columns; "
+            "`tabledata schema` lists them)\n", cmd, name, why);
+  else fprintf(stderr, "tabledata %s: %s\n", cmd, err->message);
   if ((err->code == TD_EPARSE || err->code == TD_ETYPE || err->code == TD_ERANGE) && err->position >= 0 &&
       err->position <= (int64_t)strlen(sql) && !strchr(sql, '\n')) {
     int col = 0;
@@ -257,9 +306,11 @@ int td_cmd_query(int argc, char **argv) {
   rc = td_query_stream(a.sql, &qo, &st, &err);
   if (rc) {
     td_progress_stop(src.progress);
+    rc = query_fail("query", a.sql, &err); /* names unreadable columns: before closing the sources */
     sources_close(&src);
-    return query_fail("query", a.sql, &err);
+    return rc;
   }
+  note_star("query", a.sql);
   bool rows_to_terminal = isatty(1);
   if (arrow) {
     rc = td_write_ipc_stream(1, &st, &err);
@@ -416,9 +467,11 @@ int td_cmd_follow(int argc, char **argv) {
   td_table *t = NULL;
   rc = td_query(a.sql, &qo, &t, &err);
   if (rc) {
+    rc = query_fail("follow", a.sql, &err);
     sources_close(&src);
-    return query_fail("follow", a.sql, &err);
+    return rc;
   }
+  note_star("follow", a.sql);
   if (tui || arrow || fmt != TD_FORMAT_GRID) {
     if (tui) rc = follow_tui(&src, t, &a, &err);
     else

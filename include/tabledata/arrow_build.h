@@ -49,13 +49,16 @@ TD_API int td_builder_finish(td_builder *b, struct ArrowArray *out, td_error *er
 TD_API int td_batch_make(int64_t n, struct ArrowArray *columns, struct ArrowArray *out, td_error *err);
 
 /* A struct schema of `n` nullable columns.  `tzs` may be NULL (no time
- * zones), else tzs[i] is the zone of timestamp column i or NULL.  Names and
- * zones are copied; `out` is the caller's.  Errors: TD_ENOMEM. */
+ * zones), else tzs[i] is the zone of timestamp column i or NULL, and for a
+ * decimal128 column its "precision,scale" (required: TD_EINVAL without a
+ * valid one).  Names and zones are copied; `out` is the caller's.
+ * Errors: TD_ENOMEM, TD_EINVAL. */
 TD_API int td_schema_make(int64_t n, const char *const *names, const td_type_id *types,
                           const char *const *tzs, struct ArrowSchema *out, td_error *err);
 
 /* The schema of one nullable column (a field, not a struct), as a
- * column_values answer wants it.  `tz` may be NULL.  `out` is the caller's.
+ * column_values answer wants it.  `tz` may be NULL (a decimal128 needs its
+ * "precision,scale" there).  `out` is the caller's.
  * Errors: TD_ENOMEM. */
 TD_API int td_field_schema_make(const char *name, td_type_id type, const char *tz, struct ArrowSchema *out,
                                 td_error *err);

@@ -6,7 +6,9 @@
  * timestamp "tsn:<tz>" (nanoseconds, optional time zone), and the temporal
  * types date32 "tdD", date64 "tdm", timestamp in s/ms/us "tss:", "tsm:",
  * "tsu:" and time of day "tts", "ttm", "ttu", "ttn".  Each keeps its unit:
- * values are never rescaled, so no range is lost.  Nulls are never
+ * values are never rescaled, so no range is lost.  decimal128 "d:p,s" keeps
+ * its precision and scale (a column's, a field's "type parameter" text
+ * "p,s"; a value's td_value.precision/scale).  Nulls are never
  * sentinels: a td_value has an explicit is_null flag, arrays validity bitmaps.
  */
 #ifndef TABLEDATA_TYPES_H
@@ -45,7 +47,9 @@ typedef enum td_type_id {
   TD_TYPE_TIME64_US,    /* int64 microseconds since midnight ("ttu") */
   TD_TYPE_TIME64_NS,    /* int64 nanoseconds since midnight ("ttn") */
   TD_TYPE_UINT8,        /* "C" */
-  TD_TYPE_UINT32        /* "I" */
+  TD_TYPE_UINT32,       /* "I" */
+  TD_TYPE_DECIMAL128    /* "d:p,s": 128-bit two's complement unscaled integer,
+                           precision 1..38 and scale 0..precision kept per column */
 } td_type_id;
 
 /* The lower-case name of a type ("int64", "timestamp", ...).  Static. */
@@ -55,6 +59,8 @@ TD_API bool td_type_is_timestamp(td_type_id type);
 /* Dates, times and timestamps of any unit: values are int64 counts of the
  * unit in td_value.v.i and print as ISO-8601 text. */
 TD_API bool td_type_is_temporal(td_type_id type);
+/* Maximum precision of a decimal128. */
+#define TD_DECIMAL128_MAX_PRECISION 38
 /* Nanoseconds per unit of a temporal type (86400e9 for date32, 1e6 for
  * date64); 0 for other types. */
 TD_API int64_t td_type_unit_ns(td_type_id type);
@@ -63,11 +69,15 @@ TD_API int64_t td_type_unit_ns(td_type_id type);
  * A typed scalar, used for partition values and query literals.
  * Integer types, uint16 and all temporal types use `i` (in the type's unit); floats use `f`; bool uses
  * `b`; utf8 uses `s` (not necessarily NUL-terminated; who owns the bytes is
- * said by each function that hands out or takes a td_value).
+ * said by each function that hands out or takes a td_value).  decimal128
+ * uses `d` (the unscaled value, lo + hi * 2^64, two's complement) with
+ * `precision` and `scale` (0 for every other type).
  */
 typedef struct td_value {
   td_type_id type;
   bool is_null;
+  uint8_t precision; /* decimal128 only */
+  uint8_t scale;     /* decimal128 only */
   union {
     bool b;
     int64_t i;
@@ -76,6 +86,10 @@ typedef struct td_value {
       const char *ptr;
       size_t len;
     } s;
+    struct {
+      uint64_t lo;
+      int64_t hi;
+    } d;
   } v;
 } td_value;
 
@@ -85,6 +99,9 @@ TD_API td_value td_value_bool(bool b);
 TD_API td_value td_value_int(td_type_id type, int64_t i);
 TD_API td_value td_value_double(td_type_id type, double f);
 TD_API td_value td_value_str(const char *s);
+/* A decimal128 value: unscaled lo + hi * 2^64 (two's complement), read as
+ * that integer / 10^scale.  Precision and scale are not checked here. */
+TD_API td_value td_value_decimal(int precision, int scale, uint64_t lo, int64_t hi);
 
 #ifdef __cplusplus
 }

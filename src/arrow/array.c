@@ -8,6 +8,7 @@
 
 #include "arrow/schema.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 int64_t td_bits_count(const uint8_t *bits, int64_t begin, int64_t n) {
@@ -183,6 +184,18 @@ int td_array_append_value(td_array *a, const td_value *v, td_error *err) {
     return td_array_append_str(a, v->v.s.ptr, (int64_t)v->v.s.len, err);
   }
   if (v->type == TD_TYPE_UTF8) return td_err(err, TD_ETYPE, "cannot append a utf8 value to a %s array", td_type_name(a->type));
+  if (a->type == TD_TYPE_DECIMAL128 || v->type == TD_TYPE_DECIMAL128) {
+    /* the value is taken as unscaled in the array's scale (callers align it) */
+    if (a->type != v->type)
+      return td_err(err, TD_ETYPE, "cannot append a %s value to a %s array", td_type_name(v->type),
+                    td_type_name(a->type));
+    int rc = grow_for_one(a, err);
+    if (rc) return rc;
+    td_dec_store(a->values + a->length * 16, td_dec_of(v));
+    mark_valid(a, a->length);
+    a->length++;
+    return TD_OK;
+  }
   if (td_type_is_float(v->type)) {
     if (td_type_is_float(a->type)) return td_array_append_double(a, v->v.f, err);
     return td_array_append_int(a, (int64_t)v->v.f, err);
@@ -412,6 +425,10 @@ td_value td_colview_value(const td_colview *v, int64_t i) {
       r.v.s.len = (size_t)len;
       break;
     }
+    case TD_TYPE_DECIMAL128: /* precision and scale: the caller's (the view has none) */
+      memcpy(&r.v.d.lo, (const uint8_t *)v->values + (v->offset + i) * 16, 8);
+      memcpy(&r.v.d.hi, (const uint8_t *)v->values + (v->offset + i) * 16 + 8, 8);
+      break;
     default: r.v.i = td_colview_int(v, i); break;
   }
   return r;
@@ -627,6 +644,12 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
       const int32_t *v = (const int32_t *)src->values + so;
       int32_t *o = (int32_t *)a->values + dst;
       for (int64_t k = 0; k < n; k++) o[k] = v[TD_GATHER_IDX(k)];
+      break;
+    }
+    case TD_TYPE_DECIMAL128: {
+      const uint8_t *v = (const uint8_t *)src->values + so * 16;
+      uint8_t *o = a->values + dst * 16;
+      for (int64_t k = 0; k < n; k++) memcpy(o + k * 16, v + TD_GATHER_IDX(k) * 16, 16);
       break;
     }
     default: {

@@ -8,6 +8,7 @@
 #include "arrow/schema.h"
 #include "tabledata/arrow_build.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 struct td_builder {
@@ -94,6 +95,12 @@ int td_arrow_get_value(const struct ArrowSchema *field, const struct ArrowArray 
   td_colview v;
   if ((rc = td_colview_init(&v, type, array, err)) != TD_OK) return rc;
   *out = td_colview_value(&v, row);
+  if (type == TD_TYPE_DECIMAL128) {
+    int p = 0, sc = 0;
+    td_dec_params(tz, &p, &sc); /* checked by td_type_from_format */
+    out->precision = (uint8_t)p;
+    out->scale = (uint8_t)sc;
+  }
   return TD_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 const char *td_type_name(td_type_id type) {
@@ -33,6 +34,7 @@ const char *td_type_name(td_type_id type) {
     case TD_TYPE_TIME64_NS: return "time64_ns";
     case TD_TYPE_UINT8: return "uint8";
     case TD_TYPE_UINT32: return "uint32";
+    case TD_TYPE_DECIMAL128: return "decimal128";
   }
   return "unknown";
 }
@@ -61,6 +63,7 @@ const char *td_type_format(td_type_id type) {
     case TD_TYPE_TIME64_NS: return "ttn";
     case TD_TYPE_UINT8: return "C";
     case TD_TYPE_UINT32: return "I";
+    case TD_TYPE_DECIMAL128: return "d:";
   }
   return "?";
 }
@@ -86,6 +89,7 @@ int td_type_width(td_type_id type) {
     case TD_TYPE_TIMESTAMP_US:
     case TD_TYPE_TIME64_US:
     case TD_TYPE_TIME64_NS: return 8;
+    case TD_TYPE_DECIMAL128: return 16;
     default: return 0;
   }
 }
@@ -120,6 +124,8 @@ bool td_type_is_integer(td_type_id t) {
 
 bool td_type_is_float(td_type_id t) { return t == TD_TYPE_FLOAT32 || t == TD_TYPE_FLOAT64; }
 
+bool td_type_has_param(td_type_id t) { return td_type_is_timestamp(t) || t == TD_TYPE_DECIMAL128; }
+
 int td_type_from_format(const char *format, td_type_id *type, const char **tz,
                         td_error *err) {
   *tz = NULL;
@@ -144,6 +150,17 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
                                          TD_TYPE_TIMESTAMP_US, TD_TYPE_DATE32,     TD_TYPE_DATE64,
                                          TD_TYPE_TIME32_S,    TD_TYPE_TIME32_MS,   TD_TYPE_TIME64_US,
                                          TD_TYPE_TIME64_NS};
+  if (strncmp(format, "d:", 2) == 0) {
+    int p, sc;
+    if (!td_dec_params(format + 2, &p, &sc))
+      return td_err(err, TD_EUNSUPPORTED,
+                    "unsupported Arrow decimal '%s' (expected d:precision,scale with precision 1..38 and "
+                    "0 <= scale <= precision, 128 bits)",
+                    format);
+    *type = TD_TYPE_DECIMAL128;
+    *tz = format + 2;
+    return TD_OK;
+  }
   for (size_t i = 0; i < sizeof temporal / sizeof temporal[0]; i++) {
     const char *f = td_type_format(temporal[i]);
     size_t n = strlen(f);
@@ -156,7 +173,7 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
   return td_err(err, TD_EUNSUPPORTED,
                 "unsupported Arrow type '%s' (supported: bool, int8, int16, int32, "
                 "int64, uint8, uint16, uint32, float32, float64, utf8, date32, date64, timestamp[s|ms|us|ns], "
-                "time32[s|ms], time64[us|ns])",
+                "time32[s|ms], time64[us|ns], decimal128)",
                 format);
 }
 
@@ -232,11 +249,20 @@ int td_schema_add(td_schema *s, const char *name, td_type_id type, const char *t
                   bool nullable, td_error *err) {
   int rc = reserve_one(s, err);
   if (rc) return rc;
+  char dparam[16];
+  if (type == TD_TYPE_DECIMAL128) { /* the "p,s" parameter, canonical */
+    int p, sc;
+    if (!td_dec_params(tz, &p, &sc))
+      return td_err(err, TD_EINVAL, "decimal128 column '%s' needs a precision and scale (\"p,s\"), found '%s'",
+                    name ? name : "", tz ? tz : "");
+    td_dec_param_text(p, sc, dparam, sizeof dparam);
+    tz = dparam;
+  }
   td_field *f = &s->fields[s->n_fields];
   memset(f, 0, sizeof *f);
   f->name = td_strdup(name ? name : "");
-  f->tz = (td_type_is_timestamp(type) && tz && *tz) ? td_strdup(tz) : NULL;
-  if (!f->name || (td_type_is_timestamp(type) && tz && *tz && !f->tz)) {
+  f->tz = (td_type_has_param(type) && tz && *tz) ? td_strdup(tz) : NULL;
+  if (!f->name || (td_type_has_param(type) && tz && *tz && !f->tz)) {
     td_field_reset(f);
     if (s->n_fields == 0) { /* leave an empty schema as empty as it was */
       td_free(s->fields);
@@ -285,7 +311,7 @@ int64_t td_schema_find(const td_schema *s, const char *name) {
 
 bool td_field_same_type(const td_field *a, const td_field *b) {
   if (a->type != b->type) return false;
-  if (!td_type_is_timestamp(a->type)) return true;
+  if (!td_type_has_param(a->type)) return true;
   const char *ta = a->tz ? a->tz : "", *tb = b->tz ? b->tz : "";
   return strcmp(ta, tb) == 0;
 }
@@ -296,6 +322,8 @@ const char *td_field_type_text(const td_field *f, char *buf, size_t size) {
     snprintf(buf, size, "timestamp[%s%s%s]",
              units[f->type == TD_TYPE_TIMESTAMP ? 0 : f->type - TD_TYPE_TIMESTAMP_S + 1],
              f->tz ? ", tz=" : "", f->tz ? f->tz : "");
+  else if (f->type == TD_TYPE_DECIMAL128)
+    snprintf(buf, size, "decimal128(%s)", f->tz ? f->tz : "?");
   else
     snprintf(buf, size, "%s", td_type_name(f->type));
   return buf;
@@ -411,7 +439,7 @@ static int schema_make(struct ArrowSchema *out, const char *format, const char *
 
 int td_field_export(const td_field *f, struct ArrowSchema *out, td_error *err) {
   char fmt[256];
-  if (td_type_is_timestamp(f->type))
+  if (td_type_has_param(f->type))
     snprintf(fmt, sizeof fmt, "%s%s", td_type_format(f->type), f->tz ? f->tz : "");
   else
     snprintf(fmt, sizeof fmt, "%s", td_type_format(f->type));

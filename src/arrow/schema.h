@@ -19,7 +19,8 @@
 typedef struct td_field {
   char *name;
   td_type_id type;
-  char *tz; /* timestamps (any unit) only: time zone name, or NULL for none */
+  char *tz; /* timestamps (any unit): time zone name, or NULL for none;
+               decimal128: its "precision,scale" (always set); else NULL */
   bool nullable;
 } td_field;
 
@@ -37,25 +38,30 @@ typedef struct td_schema {
 
 void td_schema_init(td_schema *s);
 void td_schema_reset(td_schema *s); /* frees everything; leaves an empty schema */
+/* `tz`: a timestamp's time zone (or NULL); for decimal128 its "p,s"
+ * parameter, required (TD_EINVAL without a valid one). */
 int td_schema_add(td_schema *s, const char *name, td_type_id type, const char *tz,
                   bool nullable, td_error *err);
 int td_schema_copy(const td_schema *src, td_schema *dst, td_error *err);
 /* Index of the field called `name`, or -1. */
 int64_t td_schema_find(const td_schema *s, const char *name);
 bool td_field_same_type(const td_field *a, const td_field *b);
-/* Writes "int64" or "timestamp[ns, tz=UTC]" into buf. */
+/* Writes "int64", "timestamp[ns, tz=UTC]" or "decimal128(38,2)" into buf. */
 const char *td_field_type_text(const td_field *f, char *buf, size_t size);
 
 /* Arrow format string of a type without time zone ("l", "tsn:"). Static. */
 const char *td_type_format(td_type_id type);
 /* Parses an Arrow format string.  On success *tz points into `format` (or is
- * NULL) for timestamps.  Unsupported formats: TD_EUNSUPPORTED. */
+ * NULL) for timestamps, and at "p,s" for decimal128 ("d:p,s").  Unsupported formats: TD_EUNSUPPORTED. */
 int td_type_from_format(const char *format, td_type_id *type, const char **tz,
                         td_error *err);
 /* Bytes per value of a fixed-width type; 0 for bool (bits) and utf8. */
 int td_type_width(td_type_id type);
 bool td_type_is_integer(td_type_id type); /* int8..int64, uint16 */
 bool td_type_is_float(td_type_id type);
+/* Types whose fields carry a parameter in td_field.tz: timestamps (time
+ * zone) and decimal128 ("precision,scale"). */
+bool td_type_has_param(td_type_id type);
 
 /* Imports a struct schema ("+s") whose children become the fields.  Does not
  * take ownership of `in`. */

@@ -30,6 +30,10 @@ uint64_t td_hash_bytes(const void *data, size_t n, uint64_t seed);
 /* Hash of a scalar (type-independent for equal values of the same type). */
 uint64_t td_value_hash(const td_value *v);
 bool td_value_equal(const td_value *a, const td_value *b);
+/* Exact order of a decimal128 and a decimal128 or integer value (scales aligned). */
+int td_value_compare_decimal(const td_value *a, const td_value *b);
+/* Parses "YYYY-MM-DD" (years 1..9999) into days since 1970-01-01. */
+bool td_parse_date(const char *s, size_t n, int64_t *days);
 /* Formats ns since the epoch as "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ". */
 size_t td_format_timestamp(int64_t ns, char *buf, size_t size);
 /* Formats a value of a temporal type exactly in its unit: date32 (and a

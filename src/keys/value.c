@@ -9,6 +9,7 @@
 
 #include "arrow/schema.h"
 #include "keys/keys.h"
+#include "util/decimal.h"
 
 td_value td_value_null(td_type_id type) {
   td_value v;
@@ -49,6 +50,27 @@ td_value td_value_str(const char *s) {
 
 static bool is_float(td_type_id t) { return t == TD_TYPE_FLOAT32 || t == TD_TYPE_FLOAT64; }
 
+/* x * 10^k (k >= 0) compared with y; exact (a product beyond 128 bits is
+ * beyond every y, by its sign). */
+static int dec_cmp_scaled(td_i128 x, int k, td_i128 y) {
+  td_i128 xs;
+  if (__builtin_mul_overflow(x, td_dec_pow10(k), &xs)) return x < 0 ? -1 : 1;
+  return (xs > y) - (xs < y);
+}
+
+/* Exact comparison of two decimals (or a decimal and an integer, scale 0). */
+int td_value_compare_decimal(const td_value *a, const td_value *b) {
+  td_i128 x = a->type == TD_TYPE_DECIMAL128 ? td_dec_of(a) : (td_i128)a->v.i;
+  td_i128 y = b->type == TD_TYPE_DECIMAL128 ? td_dec_of(b) : (td_i128)b->v.i;
+  int sa = a->type == TD_TYPE_DECIMAL128 ? a->scale : 0, sb = b->type == TD_TYPE_DECIMAL128 ? b->scale : 0;
+  if (sa <= sb) return dec_cmp_scaled(x, sb - sa, y);
+  return -dec_cmp_scaled(y, sa - sb, x);
+}
+
+static double dec_to_double(const td_value *v) {
+  return (double)td_dec_of(v) / (double)td_dec_pow10(v->scale);
+}
+
 int td_value_compare(const td_value *a, const td_value *b) {
   if (a->is_null || b->is_null) return (int)!a->is_null - (int)!b->is_null;
   if (a->type == TD_TYPE_UTF8 || b->type == TD_TYPE_UTF8) {
@@ -64,11 +86,12 @@ int td_value_compare(const td_value *a, const td_value *b) {
     return (x > y) - (x < y);
   }
   if (is_float(a->type) || is_float(b->type)) {
-    double x = is_float(a->type) ? a->v.f : (double)a->v.i;
-    double y = is_float(b->type) ? b->v.f : (double)b->v.i;
+    double x = is_float(a->type) ? a->v.f : a->type == TD_TYPE_DECIMAL128 ? dec_to_double(a) : (double)a->v.i;
+    double y = is_float(b->type) ? b->v.f : b->type == TD_TYPE_DECIMAL128 ? dec_to_double(b) : (double)b->v.i;
     if (isnan(x) || isnan(y)) return (int)isnan(x) - (int)isnan(y); /* NaN sorts last */
     return (x > y) - (x < y);
   }
+  if (a->type == TD_TYPE_DECIMAL128 || b->type == TD_TYPE_DECIMAL128) return td_value_compare_decimal(a, b);
   return (a->v.i > b->v.i) - (a->v.i < b->v.i);
 }
 
@@ -98,6 +121,13 @@ uint64_t td_value_hash(const td_value *v) {
       double d = v->v.f == 0 ? 0.0 : v->v.f; /* -0 == 0 */
       return td_hash_bytes(&d, sizeof d, 2);
     }
+    case TD_TYPE_DECIMAL128: { /* equal values of different scales hash alike */
+      td_i128 x = td_dec_of(v);
+      int sc = v->scale;
+      while (sc > 0 && x % 10 == 0) x /= 10, sc--;
+      uint64_t h = td_hash_bytes(&x, sizeof x, 4);
+      return td_hash_bytes(&sc, sizeof sc, h);
+    }
     default: return td_hash_bytes(&v->v.i, sizeof v->v.i, 3);
   }
 }
@@ -119,6 +149,32 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   *d = doy - (153 * mp + 2) / 5 + 1;
   *m = mp < 10 ? mp + 3 : mp - 9;
   *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+bool td_parse_date(const char *s, size_t n, int64_t *days) {
+  /* YYYY-MM-DD, years 0001..9999 (a proleptic Gregorian calendar) */
+  if (n != 10 || s[4] != '-' || s[7] != '-') return false;
+  int v[3] = {0, 0, 0}, k = 0;
+  for (size_t i = 0; i < 10; i++) {
+    if (i == 4 || i == 7) {
+      k++;
+      continue;
+    }
+    if (s[i] < '0' || s[i] > '9') return false;
+    v[k] = v[k] * 10 + (s[i] - '0');
+  }
+  static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int y = v[0], m = v[1], d = v[2];
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap)) return false;
+  /* days from civil (Howard Hinnant's algorithm) */
+  int64_t yy = m <= 2 ? y - 1 : y;
+  int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+  int64_t yoe = yy - era * 400;
+  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  *days = era * 146097 + doe - 719468;
+  return true;
 }
 
 size_t td_format_timestamp(int64_t ns, char *buf, size_t size) {
@@ -198,6 +254,7 @@ size_t td_value_format(const td_value *v, char *buf, size_t size) {
                      v->v.s.ptr);
         break;
       case TD_TYPE_TIMESTAMP: return td_format_timestamp(v->v.i, buf, size);
+      case TD_TYPE_DECIMAL128: return td_dec_format(td_dec_of(v), v->scale, buf, size);
       default:
         if (td_type_is_temporal(v->type)) return td_format_temporal(v->type, v->v.i, buf, size);
         n = snprintf(buf, size, "%" PRId64, v->v.i); break;

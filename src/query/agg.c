@@ -33,6 +33,7 @@
 
 #include "query/vec.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 typedef struct str_slot {
@@ -46,10 +47,12 @@ typedef struct store {
   int64_t *i;
   double *f;
   str_slot *s;
+  td_i128 *d;   /* decimal128 values and sums */
   uint8_t *nul; /* keys, first/last: value is null */
   uint8_t *has; /* aggregates: a value has been set */
   int64_t *cnt;
   uint8_t ovf; /* an integer sum overflowed int64 */
+  int scale;   /* decimal128 input: its scale */
 } store;
 
 enum {
@@ -112,6 +115,7 @@ static int grow_store(store *s, bool agg, int64_t cap, int64_t old) {
   int rc = TD_OK;
   if (s->ph == TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f, old);
   else if (s->ph == TD_PHYS_STR) rc = grow_array((void **)&s->s, cap, sizeof *s->s, old);
+  else if (s->ph == TD_PHYS_D128) rc = grow_array((void **)&s->d, cap, sizeof *s->d, old);
   else rc = grow_array((void **)&s->i, cap, sizeof *s->i, old);
   if (!rc) rc = grow_array((void **)&s->nul, cap, 1, old);
   if (!rc && agg) rc = grow_array((void **)&s->has, cap, 1, old);
@@ -126,6 +130,7 @@ static void free_store(store *s, int64_t n) {
   td_free(s->i);
   td_free(s->f);
   td_free(s->s);
+  td_free(s->d);
   td_free(s->nul);
   td_free(s->has);
   td_free(s->cnt);
@@ -257,6 +262,10 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
 
 int64_t td_agg_group_count(const td_agg *a) { return a->n_groups; }
 
+void td_agg_set_decimal_scale(td_agg *a, int64_t k, int scale) {
+  if (k >= 0 && k < a->n_aggs) a->ast[k].scale = scale;
+}
+
 int64_t td_agg_overflowed(const td_agg *a) {
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ast[k].ovf) return k;
@@ -335,6 +344,7 @@ static uint64_t value_hash(const td_value *v, td_phys ph) {
     }
     case TD_PHYS_STR: return hash_bytes(v->v.s.ptr, v->v.s.len);
     case TD_PHYS_BOOL: return mix64((uint64_t)v->v.b + 1);
+    case TD_PHYS_D128: return mix64(mix64(v->v.d.lo) ^ (uint64_t)v->v.d.hi);
     default: return mix64((uint64_t)v->v.i);
   }
 }
@@ -348,6 +358,11 @@ static td_value store_value(const store *s, int64_t g, td_type_id type) {
     case TD_PHYS_F64: v.v.f = s->f[g]; break;
     case TD_PHYS_STR: v.v.s.ptr = s->s[g].p ? s->s[g].p : ""; v.v.s.len = s->s[g].len; break;
     case TD_PHYS_BOOL: v.v.b = s->i[g] != 0; break;
+    case TD_PHYS_D128: {
+      td_value d = td_dec_value(0, 0, s->d[g]);
+      v.v.d = d.v.d;
+      break;
+    }
     default: v.v.i = s->i[g]; break;
   }
   return v;
@@ -364,6 +379,10 @@ static int cmp_values(const td_value *x, const td_value *y, td_phys ph) {
       int c = n ? memcmp(x->v.s.ptr, y->v.s.ptr, n) : 0;
       if (c) return c;
       return x->v.s.len < y->v.s.len ? -1 : x->v.s.len > y->v.s.len;
+    }
+    case TD_PHYS_D128: {
+      td_i128 a = td_dec_of(x), b = td_dec_of(y);
+      return a < b ? -1 : a > b;
     }
     default: return x->v.i < y->v.i ? -1 : x->v.i > y->v.i;
   }
@@ -393,6 +412,7 @@ static int store_set(store *s, int64_t g, const td_value *v, td_error *err) {
     case TD_PHYS_F64: s->f[g] = v->v.f; break;
     case TD_PHYS_BOOL: s->i[g] = v->v.b; break;
     case TD_PHYS_I64: s->i[g] = v->v.i; break;
+    case TD_PHYS_D128: s->d[g] = td_dec_of(v); break;
     case TD_PHYS_STR: {
       str_slot *sl = &s->s[g];
       if (v->v.s.len > sl->len || !sl->p) {
@@ -1000,7 +1020,10 @@ static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v,
     case TD_AGG_AVG:
       if (v->is_null) return TD_OK;
       s->cnt[g]++;
-      if (kind == TD_AGG_SUM && s->ph == TD_PHYS_I64) s->ovf |= __builtin_add_overflow(s->i[g], v->v.i, &s->i[g]);
+      if (s->ph == TD_PHYS_D128) /* exact; a sum beyond 38 digits is an error */
+        s->ovf |= __builtin_add_overflow(s->d[g], td_dec_of(v), &s->d[g]) ||
+                  !td_dec_fits(s->d[g], TD_DECIMAL128_MAX_PRECISION);
+      else if (kind == TD_AGG_SUM && s->ph == TD_PHYS_I64) s->ovf |= __builtin_add_overflow(s->i[g], v->v.i, &s->i[g]);
       else s->f[g] += s->ph == TD_PHYS_F64 ? v->v.f : (double)v->v.i;
       return TD_OK;
     case TD_AGG_MIN:
@@ -1099,7 +1122,9 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   if (rc) return rc;
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ast[k].ovf)
-      return td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
+      return a->ast[k].ph == TD_PHYS_D128
+                 ? td_err(err, TD_ERANGE, "the decimal sum of aggregate %lld exceeds 38 digits", (long long)k)
+                 : td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
   for (int64_t k = 0; k < a->n_aggs; k++) post_batch(a, k, ops[k]);
   for (int64_t t = 0; t < a->n_touched; t++) mark_changed(a, a->touched[t]);
   return TD_OK;
@@ -1153,9 +1178,12 @@ static td_value agg_value(const td_agg *a, int64_t k, uint32_t g) {
     case TD_AGG_COUNT: return td_value_int(TD_TYPE_INT64, s->cnt[g]);
     case TD_AGG_SUM:
       if (!s->cnt[g]) return td_value_null(t);
+      if (t == TD_TYPE_DECIMAL128) return td_dec_value(TD_DECIMAL128_MAX_PRECISION, s->scale, s->d[g]);
       return t == TD_TYPE_INT64 ? td_value_int(t, s->i[g]) : td_value_double(t, s->f[g]);
     case TD_AGG_AVG:
       if (!s->cnt[g]) return td_value_null(t);
+      if (s->ph == TD_PHYS_D128) /* the exact sum, divided once */
+        return td_value_double(t, (double)s->d[g] / (double)td_dec_pow10(s->scale) / (double)s->cnt[g]);
       return td_value_double(t, s->f[g] / (double)s->cnt[g]);
     default:
       if (!s->has[g]) return td_value_null(t);

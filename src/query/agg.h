@@ -44,6 +44,10 @@ typedef struct td_agg td_agg;
 
 /* Creates an aggregation.  TD_ETYPE if an aggregate does not accept its
  * input type (td_agg_result_type() is NONE), TD_EINVAL for bad arguments. */
+/* The scale of aggregate k's decimal128 input (0 by default): avg divides
+ * the exact sum by 10^scale once, at the end. */
+void td_agg_set_decimal_scale(td_agg *a, int64_t k, int scale);
+
 int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *aggs,
                   int64_t n_aggs, td_agg **out, td_error *err);
 void td_agg_free(td_agg *a); /* NULL allowed */

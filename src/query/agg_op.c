@@ -22,6 +22,7 @@
 #include "query/prune.h"
 #include "query/scalar.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 typedef struct agg_op {
@@ -130,9 +131,10 @@ static int sum_overflow(const agg_op *op, td_error *err) {
   char *text = NULL;
   td_error tmp;
   if (in && td_expr_print(in, &text, &tmp) != TD_OK) text = NULL;
-  int rc = td_err_at(err, TD_ERANGE, in ? in->pos : -1,
-                     "integer overflow in %s(%.200s): the sum does not fit in int64 (at offset %lld)",
-                     names[op->plan.kinds[j]], in ? (text ? text : "?") : "*", (long long)(in ? in->pos : -1));
+  bool dec = in && in->type == TD_TYPE_DECIMAL128;
+  int rc = td_err_at(err, TD_ERANGE, in ? in->pos : -1, "%s overflow in %s(%.200s): the sum does not fit in %s (at offset %lld)",
+                     dec ? "decimal" : "integer", names[op->plan.kinds[j]], in ? (text ? text : "?") : "*",
+                     dec ? "38 digits" : "int64", (long long)(in ? in->pos : -1));
   td_free(text);
   return rc;
 }
@@ -284,7 +286,14 @@ static int diff_results(const td_snapshot *old, const td_dchunk *c, int64_t n_ke
 static int new_state(agg_op *op, td_error *err) {
   td_agg_free(op->state);
   op->state = NULL;
-  return td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, &op->state, err);
+  int rc = td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, &op->state, err);
+  for (int64_t j = 0; !rc && j < op->plan.n_aggs; j++) {
+    const td_expr *in = op->plan.inputs[j];
+    int p, sc;
+    if (in && in->type == TD_TYPE_DECIMAL128 && td_dec_params(in->tz, &p, &sc))
+      td_agg_set_decimal_scale(op->state, op->kmap[j], sc);
+  }
+  return rc;
 }
 
 static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
@@ -460,9 +469,13 @@ int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err
     if (t == TD_TYPE_NONE)
       rc = td_err_at(err, TD_ETYPE, op->plan.inputs[j] ? op->plan.inputs[j]->pos : -1,
                      "%s cannot aggregate %s values", op->plan.agg_names[j], td_type_name(in));
-    else
+    else {
+      char pbuf[16];
       rc = td_schema_add(&def, op->plan.agg_names[j], t,
-                         op->plan.inputs[j] && td_type_is_timestamp(t) ? op->plan.inputs[j]->tz : NULL, true, err);
+                         td_agg_result_param(op->plan.kinds[j], in, op->plan.inputs[j] ? op->plan.inputs[j]->tz : NULL,
+                                             pbuf, sizeof pbuf),
+                         true, err);
+    }
   }
   /* Columns read in normal mode. */
   if (rc == TD_OK && !region) rc = collect_columns(op, err);

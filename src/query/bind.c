@@ -10,7 +10,9 @@
 #include "query/inset.h"
 #include "query/lex.h"
 #include "query/scalar.h"
+#include "tabledata/keys.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 typedef struct binder {
@@ -247,6 +249,84 @@ static bool utf8_literal(const td_expr *e) {
   return e->kind == TD_EXPR_LITERAL && e->type == TD_TYPE_UTF8 && !e->lit.is_null;
 }
 
+/*
+ * A numeric or string literal compared with a decimal128 column of "p,s"
+ * `param` becomes a decimal128 literal holding the unscaled value in the
+ * column's scale (scale field 0: inside the evaluator every decimal of one
+ * comparison is unscaled in the same scale).  Integers are exact; a float
+ * literal is taken as its shortest decimal text (12.345 is exactly
+ * 12.345); a literal with more fraction digits than the scale is rounded
+ * down and the operator adjusted as for temporal literals (x < 1.005 with
+ * scale 2 is x <= 1.00), and is an error for = and <> (and IN).
+ */
+static int to_decimal(binder *b, td_expr *lit, const char *param, td_op *op, bool lit_left) {
+  int p, sc;
+  if (!td_dec_params(param, &p, &sc)) return td_err_at(b->err, TD_ETYPE, lit->pos, "decimal128 column without a precision and scale");
+  char text[128];
+  size_t len;
+  if (lit->type == TD_TYPE_UTF8) {
+    len = lit->lit.v.s.len < sizeof text - 1 ? lit->lit.v.s.len : sizeof text - 1;
+    memcpy(text, lit->lit.v.s.ptr, len);
+    text[len] = 0;
+  } else {
+    len = td_value_format(&lit->lit, text, sizeof text);
+    if (len >= sizeof text) len = sizeof text - 1;
+  }
+  td_i128 v;
+  bool inexact = false;
+  if (!td_dec_parse(text, len, TD_DECIMAL128_MAX_PRECISION, sc, &v)) {
+    /* more fraction digits than the scale? cut them and remember the rest */
+    const char *dot = memchr(text, '.', len);
+    size_t keep = dot ? (size_t)(dot - text) + 1 + (size_t)sc : len;
+    bool plain = !memchr(text, 'e', len) && !memchr(text, 'E', len);
+    if (plain && dot && keep < len) {
+      for (size_t i = keep; i < len; i++) inexact |= text[i] != '0';
+      if (!td_dec_parse(text, keep, TD_DECIMAL128_MAX_PRECISION, sc, &v)) inexact = false, plain = false;
+      else if (inexact && text[0] == '-') v -= 1; /* truncated toward zero: floor is one less */
+    }
+    if (!plain || !dot || keep >= len)
+      return td_err_at(b->err, TD_ETYPE, lit->pos,
+                       "cannot compare decimal128(%d,%d) with '%.*s' at offset %lld (expected a number of at "
+                       "most 38 digits)",
+                       p, sc, (int)(len > 60 ? 60 : len), text, (long long)lit->pos);
+  }
+  if (inexact) {
+    if (!op || *op == TD_OP_EQ || *op == TD_OP_NE)
+      return td_err_at(b->err, TD_ETYPE, lit->pos,
+                       "'%s' at offset %lld has more fraction digits than decimal128(%d,%d): no value can be "
+                       "equal to it (compare with < or > instead)",
+                       text, (long long)lit->pos, p, sc);
+    if (!lit_left) *op = *op == TD_OP_LT ? TD_OP_LE : *op == TD_OP_GE ? TD_OP_GT : *op;
+    else *op = *op == TD_OP_LE ? TD_OP_LT : *op == TD_OP_GT ? TD_OP_GE : *op;
+  }
+  if (lit->type == TD_TYPE_UTF8) td_free((void *)lit->lit.v.s.ptr);
+  lit->lit = td_dec_value(TD_DECIMAL128_MAX_PRECISION, 0, v);
+  lit->type = TD_TYPE_DECIMAL128;
+  return set_tz(b, lit, param);
+}
+
+static bool literal_of(const td_expr *e) {
+  return e->kind == TD_EXPR_LITERAL && !e->lit.is_null &&
+         (e->type == TD_TYPE_UTF8 || td_type_is_integer(e->type) || td_type_is_float(e->type));
+}
+
+/* Decimal operands: a literal is converted; two decimals need one "p,s". */
+static int check_decimal(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *op) {
+  if (x->type == TD_TYPE_DECIMAL128 && y->type == TD_TYPE_DECIMAL128) {
+    if (x->tz && y->tz && strcmp(x->tz, y->tz) == 0) return TD_OK;
+    return td_err_at(b->err, TD_ETYPE, pos,
+                     "cannot compare decimal128(%s) with decimal128(%s) at offset %lld: decimals of different "
+                     "precision or scale are not compared (compare each with a literal)",
+                     x->tz ? x->tz : "?", y->tz ? y->tz : "?", (long long)pos);
+  }
+  td_expr *dec = x->type == TD_TYPE_DECIMAL128 ? x : y, *other = dec == x ? y : x;
+  if (literal_of(other)) return to_decimal(b, other, dec->tz, op, other == x);
+  return td_err_at(b->err, TD_ETYPE, pos,
+                   "cannot compare decimal128(%s) with %s at offset %lld (a decimal column compares with "
+                   "a number or string literal, or a decimal of the same precision and scale)",
+                   dec->tz ? dec->tz : "?", td_type_name(other->type), (long long)pos);
+}
+
 /* Checks that a and b can be compared; `pos` is where to point on error;
  * `op` is the comparison (NULL for IN, which tests equality). */
 static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *op) {
@@ -256,6 +336,7 @@ static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *
   if (t == TD_TYPE_TIMESTAMP && utf8_literal(x)) return to_timestamp(b, x);
   if (td_type_is_temporal(s) && utf8_literal(y)) return to_temporal(b, y, s, op, false);
   if (td_type_is_temporal(t) && utf8_literal(x)) return to_temporal(b, x, t, op, true);
+  if (s == TD_TYPE_DECIMAL128 || t == TD_TYPE_DECIMAL128) return check_decimal(b, x, y, pos, op);
   if ((is_numeric(s) && is_numeric(t)) || s == t) return TD_OK;
   if (td_type_is_temporal(s) && td_type_is_temporal(t))
     return type_err(b, pos,
@@ -447,7 +528,9 @@ static int bind_call(binder *b, td_expr *e, bool in_agg) {
   if (e->type == TD_TYPE_NONE)
     return type_err(b, e->args[0]->pos, "%s expects a numeric argument, found %s", e->name,
                     td_type_name(in));
-  return td_type_is_timestamp(e->type) ? set_tz(b, e, e->args[0]->tz) : TD_OK;
+  char pbuf[16];
+  const char *param = td_agg_result_param(k, in, e->args ? e->args[0]->tz : NULL, pbuf, sizeof pbuf);
+  return param ? set_tz(b, e, param) : TD_OK;
 }
 
 static int bind_in(binder *b, td_expr *e) {

@@ -12,6 +12,7 @@
 #include "query/scalar.h"
 #include "query/vec.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 static int ev(const td_expr *e, const td_batch *b, td_vec *out, td_error *err);
@@ -62,6 +63,28 @@ static void operand_of(const td_vec *v, operand *o) {
     case TD_PHYS_F64: o->c.f = v->is_const ? v->c.v.f : 0; o->p = v->is_const ? (void *)&o->c.f : v->f64; break;
     case TD_PHYS_BOOL: o->c.b = v->is_const && v->c.v.b; o->p = v->is_const ? (void *)&o->c.b : v->b8; break;
     case TD_PHYS_STR: o->p = NULL; break;
+    case TD_PHYS_D128: o->p = NULL; break; /* read with d128_at */
+  }
+}
+
+/* Row i of a decimal128 vec (constants: their value). */
+static inline td_i128 d128_at(const td_vec *v, int64_t i) {
+  return v->is_const ? td_dec_of(&v->c) : td_dec_load(v->d128 + i * 16);
+}
+
+static void cmp_d128(td_op op, const td_vec *l, const td_vec *rt, uint8_t *r, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    td_i128 a = d128_at(l, i), b_ = d128_at(rt, i);
+    int c = (a > b_) - (a < b_);
+    switch (op) {
+      case TD_OP_EQ: r[i] = c == 0; break;
+      case TD_OP_NE: r[i] = c != 0; break;
+      case TD_OP_LT: r[i] = c < 0; break;
+      case TD_OP_LE: r[i] = c <= 0; break;
+      case TD_OP_GT: r[i] = c > 0; break;
+      case TD_OP_GE: r[i] = c >= 0; break;
+      default: r[i] = 0; break;
+    }
   }
 }
 
@@ -219,6 +242,7 @@ static int compare(td_op op, td_vec *l, td_vec *rt, td_vec *out, td_error *err) 
     case TD_PHYS_F64: CMP_SWITCH(double); break;
     case TD_PHYS_BOOL: CMP_SWITCH(uint8_t); break;
     case TD_PHYS_STR: cmp_strings(op, l, rt, r, n); break;
+    case TD_PHYS_D128: cmp_d128(op, l, rt, r, n); break;
   }
   return TD_OK;
 }
@@ -561,6 +585,9 @@ static int vec_to_array(const td_vec *v, td_type_id type, int64_t n, td_array *a
       store_ints(&tmp, a, n, m);
       break;
     }
+    case TD_PHYS_D128:
+      for (int64_t i = 0; i < n; i++) td_dec_store(a->values + i * 16, d128_at(v, i));
+      break;
   }
   a->length = n;
   if (!rc) rc = store_validity(v, a, n, err);

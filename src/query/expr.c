@@ -13,6 +13,7 @@
 #include "query/inset.h"
 #include "query/lex.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 td_expr *td__expr_new(td_expr_kind kind, int64_t pos, td_error *err) {
@@ -422,15 +423,28 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
     case TD_AGG_COUNT: return TD_TYPE_INT64;
     case TD_AGG_SUM:
       if (td_type_is_integer(in)) return TD_TYPE_INT64;
+      if (in == TD_TYPE_DECIMAL128) return TD_TYPE_DECIMAL128; /* exact: decimal128(38, s) */
       return td_type_is_float(in) ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
     case TD_AGG_AVG:
-      return td_type_is_integer(in) || td_type_is_float(in) ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
+      return td_type_is_integer(in) || td_type_is_float(in) || in == TD_TYPE_DECIMAL128 ? TD_TYPE_FLOAT64
+                                                                                         : TD_TYPE_NONE;
     case TD_AGG_MIN:
     case TD_AGG_MAX:
     case TD_AGG_FIRST:
     case TD_AGG_LAST: return in;
     default: return TD_TYPE_NONE;
   }
+}
+
+const char *td_agg_result_param(td_agg_kind kind, td_type_id in, const char *in_param, char *buf, size_t size) {
+  td_type_id t = td_agg_result_type(kind, in);
+  if (t == TD_TYPE_DECIMAL128 && kind == TD_AGG_SUM) {
+    int p, sc;
+    if (!td_dec_params(in_param, &p, &sc)) return NULL;
+    td_dec_param_text(TD_DECIMAL128_MAX_PRECISION, sc, buf, size);
+    return buf;
+  }
+  return td_type_has_param(t) ? in_param : NULL;
 }
 
 static void collect_columns(const td_expr *e, int64_t *out, int64_t cap, int64_t *n) {

@@ -75,7 +75,8 @@ typedef struct td_expr {
   struct td_expr **args;
   /* Filled by td_expr_bind(); zero / NONE / -1 in unbound trees. */
   td_type_id type;   /* result type; TIMESTAMP nodes may carry tz */
-  char *tz;          /* owned time zone name of a timestamp result, or NULL */
+  char *tz;          /* owned time zone name of a timestamp result, the "p,s"
+                        of a decimal128 result, or NULL */
   int64_t column;    /* COLUMN: field index, else -1 */
   td_agg_kind agg;   /* CALL: which aggregate */
   int height;        /* height of this subtree (1 for a leaf) */
@@ -153,6 +154,11 @@ int td_expr_bind(const td_expr *e, const td_schema *schema, int flags, td_expr *
  * float64; min, max, first, last -> `in`.  TD_TYPE_NONE when not allowed
  * (sum/avg of non-numeric types). */
 td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in);
+/* The type parameter (td_field.tz) of that result: a timestamp's time zone,
+ * "38,s" for the sum of a decimal128 of scale s (exact), the input's "p,s"
+ * for its min, max, first, last; NULL for others.  avg of decimal128 is
+ * float64 (as DuckDB's).  May return buf (size >= 16) or in_param. */
+const char *td_agg_result_param(td_agg_kind kind, td_type_id in, const char *in_param, char *buf, size_t size);
 
 /* Sorted, distinct field indices referenced by a bound tree, written to
  * `out` (up to cap); returns the count.  When the result exceeds cap it is an

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 /* Non-null comparison of rows i and j of one column. */
@@ -26,6 +27,11 @@ static int cmp_valid(const td_colview *c, int64_t i, int64_t j) {
       int r = n ? memcmp(x, y, (size_t)n) : 0;
       if (r) return r < 0 ? -1 : 1;
       return (lx > ly) - (lx < ly);
+    }
+    case TD_TYPE_DECIMAL128: { /* one column: one scale */
+      td_i128 x = td_dec_load((const uint8_t *)c->values + (c->offset + i) * 16);
+      td_i128 y = td_dec_load((const uint8_t *)c->values + (c->offset + j) * 16);
+      return (x > y) - (x < y);
     }
     default: {
       int64_t x = td_colview_int(c, i), y = td_colview_int(c, j);

@@ -14,6 +14,7 @@
 td_phys td__phys_of(td_type_id t) {
   if (t == TD_TYPE_BOOL) return TD_PHYS_BOOL;
   if (t == TD_TYPE_UTF8) return TD_PHYS_STR;
+  if (t == TD_TYPE_DECIMAL128) return TD_PHYS_D128;
   if (td_type_is_float(t)) return TD_PHYS_F64;
   return TD_PHYS_I64;
 }
@@ -127,6 +128,10 @@ int td__vec_load(const td_batch *b, int64_t col, td_type_id t, td_vec *out, td_e
   else if (ph == TD_PHYS_STR) {
     out->offs = c->offsets + c->offset;
     out->strs = c->data;
+  } else if (ph == TD_PHYS_D128) {
+    if (c->type != TD_TYPE_DECIMAL128)
+      rc = td_err(err, TD_ETYPE, "cannot read a %s column as decimal128", td_type_name(c->type));
+    else out->d128 = (const uint8_t *)c->values + c->offset * 16;
   } else {
     uint8_t *dst = alloc_rows(out, n, 1, err);
     if (!dst) rc = TD_ENOMEM;
@@ -145,6 +150,7 @@ int td__vec_load(const td_batch *b, int64_t col, td_type_id t, td_vec *out, td_e
 
 int td__vec_to_f64(td_vec *v, td_error *err) {
   if (v->ph == TD_PHYS_F64) return TD_OK;
+  if (v->ph == TD_PHYS_D128) return td_err(err, TD_ETYPE, "decimal128 values are not converted to float64 here");
   v->ph = TD_PHYS_F64;
   if (v->is_const) {
     if (!v->c.is_null) v->c = td_value_double(TD_TYPE_FLOAT64, (double)v->c.v.i);
@@ -190,6 +196,16 @@ int td__vec_materialize(td_vec *v, td_error *err) {
       v->b8 = d;
       return TD_OK;
     }
+    case TD_PHYS_D128: {
+      uint8_t *d = alloc_rows(v, n, 16, err);
+      if (!d) return TD_ENOMEM;
+      for (int64_t i = 0; i < n; i++) {
+        memcpy(d + i * 16, &c.v.d.lo, 8);
+        memcpy(d + i * 16 + 8, &c.v.d.hi, 8);
+      }
+      v->d128 = d;
+      return TD_OK;
+    }
     case TD_PHYS_STR: {
       int32_t *o = alloc_rows(v, n + 1, sizeof *o, err);
       if (!o) return TD_ENOMEM;
@@ -225,6 +241,10 @@ td_value td__vec_value(const td_vec *v, int64_t i, td_type_id t) {
     case TD_PHYS_STR:
       r.v.s.ptr = v->strs + v->offs[i];
       r.v.s.len = (size_t)(v->offs[i + 1] - v->offs[i]);
+      break;
+    case TD_PHYS_D128:
+      memcpy(&r.v.d.lo, v->d128 + i * 16, 8);
+      memcpy(&r.v.d.hi, v->d128 + i * 16 + 8, 8);
       break;
   }
   return r;

@@ -13,7 +13,9 @@
 
 #include "query/expr.h"
 
-typedef enum td_phys { TD_PHYS_I64, TD_PHYS_F64, TD_PHYS_BOOL, TD_PHYS_STR } td_phys;
+/* TD_PHYS_D128: decimal128, 16 bytes per row (unscaled; every operand of
+ * one operation has the same scale, arranged by the binder). */
+typedef enum td_phys { TD_PHYS_I64, TD_PHYS_F64, TD_PHYS_BOOL, TD_PHYS_STR, TD_PHYS_D128 } td_phys;
 
 typedef struct td_vec {
   td_phys ph;
@@ -25,6 +27,7 @@ typedef struct td_vec {
   const uint8_t *b8;
   const int32_t *offs;     /* utf8: offsets of row 0.. (view offset applied) */
   const char *strs;
+  const uint8_t *d128;     /* decimal128 rows (16 bytes each) */
   const uint8_t *valid;    /* byte per row, or NULL */
   void *own[4];
 } td_vec;

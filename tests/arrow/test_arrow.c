@@ -6,8 +6,10 @@
 
 #include "arrow/array.h"
 #include "arrow/schema.h"
+#include "keys/keys.h"
 #include "test.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 
 static void test_schema_roundtrip(void **state) {
   (void)state;
@@ -157,9 +159,69 @@ static void test_alloc_failures(void **state) {
   }
 }
 
+/* decimal128: the "p,s" parameter through schemas and Arrow, exact text both ways, ordering. */
+static void test_decimal(void **state) {
+  (void)state;
+  td_error err;
+  td_schema s;
+  td_schema_init(&s);
+  TD_ASSERT_OK(td_schema_add(&s, "d", TD_TYPE_DECIMAL128, "38,10,128", true, &err), &err);
+  assert_string_equal(s.fields[0].tz, "38,10"); /* canonical */
+  assert_int_equal(td_schema_add(&s, "e", TD_TYPE_DECIMAL128, NULL, true, &err), TD_EINVAL);
+  assert_int_equal(td_schema_add(&s, "e", TD_TYPE_DECIMAL128, "39,1", true, &err), TD_EINVAL);
+  assert_int_equal(td_schema_add(&s, "e", TD_TYPE_DECIMAL128, "5,6", true, &err), TD_EINVAL);
+  struct ArrowSchema as;
+  TD_ASSERT_OK(td_schema_export(&s, &as, &err), &err);
+  assert_string_equal(as.children[0]->format, "d:38,10");
+  td_schema back;
+  TD_ASSERT_OK(td_schema_import(&as, &back, &err), &err);
+  as.release(&as);
+  assert_true(td_field_same_type(&s.fields[0], &back.fields[0]));
+  char text[64];
+  assert_string_equal(td_field_type_text(&back.fields[0], text, sizeof text), "decimal128(38,10)");
+  td_schema_reset(&back);
+  td_schema_reset(&s);
+  td_type_id t;
+  const char *param;
+  assert_int_equal(td_type_from_format("d:0,0", &t, &param, &err), TD_EUNSUPPORTED);
+  assert_int_equal(td_type_from_format("d:10,2,256", &t, &param, &err), TD_EUNSUPPORTED);
+  /* text */
+  td_i128 v, max38 = td_dec_pow10(38) - 1;
+  assert_true(td_dec_parse("-12.3", 5, 9, 2, &v) && v == -1230);
+  assert_true(td_dec_parse(" +.5 ", 5, 3, 1, &v) && v == 5);
+  assert_true(td_dec_parse("1.2300", 6, 9, 2, &v) && v == 123); /* trailing zeros beyond the scale */
+  assert_true(td_dec_parse("1e3", 3, 9, 0, &v) && v == 1000);
+  assert_true(td_dec_parse("99999999999999999999999999999999999999", 38, 38, 0, &v) && v == max38);
+  assert_false(td_dec_parse("1.234", 5, 9, 2, &v));   /* too many fraction digits */
+  assert_false(td_dec_parse("1000", 4, 3, 0, &v));    /* beyond the precision */
+  assert_false(td_dec_parse("100000000000000000000000000000000000000", 39, 38, 0, &v));
+  assert_false(td_dec_parse("1.2.3", 5, 9, 2, &v));
+  assert_false(td_dec_parse("", 0, 9, 2, &v));
+  assert_false(td_dec_parse("-", 1, 9, 2, &v));
+  assert_false(td_dec_parse("1e", 2, 9, 2, &v));
+  char buf[64];
+  td_dec_format(-max38, 38, buf, sizeof buf);
+  assert_string_equal(buf, "-0.99999999999999999999999999999999999999");
+  td_dec_format(-5, 2, buf, sizeof buf);
+  assert_string_equal(buf, "-0.05");
+  td_dec_format(1200, 2, buf, sizeof buf);
+  assert_string_equal(buf, "12.00");
+  td_dec_format(0, 0, buf, sizeof buf);
+  assert_string_equal(buf, "0");
+  td_value x = td_value_decimal(38, 2, 1230, 0), y = td_dec_value(5, 1, 123), z = td_value_int(TD_TYPE_INT64, 12);
+  td_value_format(&x, buf, sizeof buf);
+  assert_string_equal(buf, "12.30");
+  assert_int_equal(td_value_compare(&x, &y), 0); /* 12.30 = 12.3 */
+  assert_int_equal(td_value_hash(&x), td_value_hash(&y));
+  assert_true(td_value_compare(&x, &z) > 0);
+  td_value big = td_dec_value(38, 0, max38), small = td_dec_value(38, 38, -max38);
+  assert_true(td_value_compare(&big, &small) > 0 && td_value_compare(&small, &big) < 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schema_roundtrip),   cmocka_unit_test(test_unsupported_format),
+      cmocka_unit_test(test_decimal),
       cmocka_unit_test(test_builder_and_view),   cmocka_unit_test(test_validate_rejects),
       cmocka_unit_test(test_bool_and_nulls),     cmocka_unit_test(test_alloc_failures),
   };

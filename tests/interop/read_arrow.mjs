@@ -1,7 +1,7 @@
 // Reads an Arrow IPC stream from stdin with Apache Arrow JS and prints each
 // row as JSON lines, rendering values the way `tabledata query --format
 // jsonl` does (timestamps as ISO-8601 UTC with nanoseconds, read from the raw
-// int64 values), so the two outputs can be compared line by line.
+// int64 values; date32 as YYYY-MM-DD from the raw days), so the two outputs can be compared line by line.
 import { tableFromIPC } from "apache-arrow";
 
 const chunks = [];
@@ -44,6 +44,7 @@ for (let r = 0; r < table.numRows; r++) {
     let text;
     if (v === null) text = "null";
     else if (t.startsWith("Timestamp")) text = JSON.stringify(isoNs(raw(col, r)));
+    else if (t === "Date32<DAY>") text = JSON.stringify(new Date(Number(raw(col, r)) * 86400000).toISOString().slice(0, 10));
     else if (typeof v === "bigint") text = v.toString();
     else if (t === "Float32") text = JSON.stringify(shortest(v, true));
     else if (t === "Float64") text = JSON.stringify(shortest(v, false));

@@ -143,7 +143,7 @@ static void s_schema(void *self, const td_table_key *t, td_request r) {
   if (s->schema_mode == TD_SCRIPT_UNSUPPORTED) {
     /* Turn x into a decimal128(9,2). */
     struct ArrowSchema *x = ds.children[0];
-    x->format = "d:9,2"; /* static storage: the release frees the private copy */
+    x->format = "tDs"; /* duration[s], not carried; static storage: the release frees the private copy */
   }
   td_answer_schema(r, &ds, &ps, NULL);
 }

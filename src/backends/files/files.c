@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "arrow/array.h"
@@ -198,6 +199,13 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   struct stat st, st2;
   td_file_reader *r = NULL;
   int rc = TD_OK;
+  const char *ext = strrchr(f->name, '.');
+  bool fixed = f->fmt == FB_PARQUET ||
+               (f->fmt == FB_IPC && ext && (strcasecmp(ext, ".arrow") == 0 || strcasecmp(ext, ".feather") == 0));
+  if (fixed && fb_is_being_written(fb, f->path)) { /* opened when its writer closes it */
+    f->pending = true;
+    return td_err(err, TD_EIO, "'%s' is being written (waiting for its writer to close it)", f->path);
+  }
   for (int attempt = 0;; attempt++) {
     if (stat(f->path, &st) != 0) {
       f->pending = true;

@@ -143,8 +143,18 @@ struct td_file_backend {
   int ino_fd, wake_fd;
   fb_watch *watches; /* indexed by watch descriptor (rel NULL: none) */
   int64_t cap_watches;
+  /* Files written to (IN_MODIFY) and not closed by their writer
+   * yet (IN_CLOSE_WRITE), as full paths: a Parquet or Arrow IPC file among
+   * them is not opened (watch.c, fb_is_being_written). */
+  char **writing;
+  int64_t n_writing, cap_writing;
   int64_t closed_bytes;
 };
+
+/* ---- watch.c ---- */
+/* Whether the watcher saw `path` written to and not closed since (only
+ * while watching; under fb->lock). */
+bool fb_is_being_written(const td_file_backend *fb, const char *path);
 
 /* ---- discover.c ---- */
 /* Format of a file name by extension, or FB_NONE (hidden files too). */

@@ -5,8 +5,8 @@
  * floats, bool, ISO-8601 timestamps); otherwise, unless inference is off,
  * the type is inferred from all the values found by discovery the way
  * DuckDB's hive_types_autocast does (int64 when every value is an integer
- * without leading zeros, timestamp when every value is a date and time),
- * else utf8.  Components of the path itself (a partition directory or a
+ * without leading zeros, date32 when every value is a YYYY-MM-DD date,
+ * timestamp when every value is a date or a date and time), else utf8.  Components of the path itself (a partition directory or a
  * file inside a hive tree given as the path) count as partitions too.
  */
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "backends/files/files_internal.h"
+#include "keys/keys.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -182,6 +183,10 @@ int fb_parse_value(const td_field *f, const char *text, td_value *out, td_error 
     int64_t ns;
     if (fb_parse_timestamp(text, &ns) != TD_OK) return bad_value(f, text, err);
     *out = td_value_int(TD_TYPE_TIMESTAMP, ns);
+  } else if (f->type == TD_TYPE_DATE32) {
+    int64_t days;
+    if (!td_parse_date(text, strlen(text), &days)) return bad_value(f, text, err);
+    *out = td_value_int(TD_TYPE_DATE32, days);
   } else {
     return bad_value(f, text, err);
   }
@@ -242,6 +247,7 @@ static void names_text(char *const *names, int64_t n, const td_schema *s, char *
 }
 
 static int value_kind(const char *v);
+static td_type_id kind_type(int kind);
 
 /* First location: fixes the partition columns (declared types or utf8). */
 static int fix_parts(td_file_backend *fb, const char *rel, const hive_parts *h, td_error *err) {
@@ -254,8 +260,7 @@ static int fix_parts(td_file_backend *fb, const char *rel, const hive_parts *h, 
     const td_field *df = d >= 0 ? &fb->part_decl.fields[d] : NULL;
     td_type_id t = df ? df->type : TD_TYPE_UTF8;
     if (!df && fb->infer_parts && !fb->discovering) { /* a first location appearing later: its own values */
-      int k = value_kind(h->values[i]);
-      t = k == 1 ? TD_TYPE_INT64 : k == 3 ? TD_TYPE_TIMESTAMP : TD_TYPE_UTF8;
+      t = kind_type(value_kind(h->values[i]));
     }
     int rc = td_schema_add(&fb->part, h->names[i], t, df ? df->tz : NULL, true, err);
     if (rc) return rc;
@@ -330,9 +335,14 @@ static int value_kind(const char *v) {
       return errno ? 0 : 1;
     }
   }
-  int64_t ns;
+  int64_t ns, days;
+  if (td_parse_date(v, strlen(v), &days)) return 2;
   if (fb_parse_timestamp(v, &ns) != TD_OK) return 0;
-  return strlen(v) == 10 ? 2 : 3;
+  return 3;
+}
+
+static td_type_id kind_type(int kind) {
+  return kind == 1 ? TD_TYPE_INT64 : kind == 2 ? TD_TYPE_DATE32 : kind == 3 ? TD_TYPE_TIMESTAMP : TD_TYPE_UTF8;
 }
 
 /* The type every value of column i agrees on. */
@@ -347,12 +357,12 @@ static td_type_id infer_column(td_file_backend *fb, int64_t i, td_error *err, in
     }
     if (i < h.n && strcmp(h.values[i], HIVE_NULL) != 0) {
       int k = value_kind(h.values[i]);
-      kind = kind < 0 || kind == k ? k : 0;
+      /* dates and timestamps together are timestamps, as in DuckDB */
+      kind = kind < 0 || kind == k ? k : (kind >= 2 && k >= 2) ? 3 : 0;
     }
     parts_reset(&h);
   }
-  /* Dates stay utf8 until the engine has a date type. */
-  return kind == 1 ? TD_TYPE_INT64 : kind == 3 ? TD_TYPE_TIMESTAMP : TD_TYPE_UTF8;
+  return kind_type(kind);
 }
 
 int fb_infer_partition_types(td_file_backend *fb, bool *changed, td_error *err) {

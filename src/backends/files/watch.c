@@ -5,7 +5,11 @@
  * or extend them, grown streams and CSV files are refreshed, truncated,
  * replaced or removed files fail their location).  A queue overflow rescans
  * the whole tree.  The thread runs while subscriptions exist and is woken
- * for shutdown through an eventfd.
+ * for shutdown through an eventfd.  Files written to and not yet closed by
+ * their writer (IN_CLOSE_WRITE) are remembered, so that a Parquet or Arrow
+ * IPC file written in place under its final name is opened only once it is
+ * complete (the open-again loop of fb_file_open stays for files that were
+ * being written before the watch started).
  */
 #include <errno.h>
 #include <poll.h>
@@ -98,6 +102,45 @@ static void resync(td_file_backend *fb, const int *wds, int64_t n, bool overflow
   if (rc) fb_fail_location_subs(fb, err.message);
 }
 
+static int64_t find_writing(const td_file_backend *fb, const char *path) {
+  for (int64_t i = 0; i < fb->n_writing; i++)
+    if (strcmp(fb->writing[i], path) == 0) return i;
+  return -1;
+}
+
+bool fb_is_being_written(const td_file_backend *fb, const char *path) {
+  return fb->watching && find_writing(fb, path) >= 0;
+}
+
+/* Notes a write (on) or the end of writing (off) of a file of watch wd. */
+static void mark_writing(td_file_backend *fb, int wd, const char *name, bool on) {
+  fb_watch *w = find_watch(fb, wd);
+  if (!w || !name[0] || fb_format_of(name) == FB_NONE) return;
+  char *dir = fb_join(fb->root, w->rel), *path = dir ? fb_join(dir, name) : NULL;
+  td_free(dir);
+  if (!path) return; /* without memory: the open-again loop still guards */
+  int64_t i = find_writing(fb, path);
+  if (on && i < 0 && fb->n_writing < 4096) {
+    if (fb->n_writing == fb->cap_writing) {
+      int64_t cap = fb->cap_writing ? fb->cap_writing * 2 : 8;
+      char **nw = td_realloc(fb->writing, (size_t)cap * sizeof *nw);
+      if (!nw) {
+        td_free(path);
+        return;
+      }
+      fb->writing = nw;
+      fb->cap_writing = cap;
+    }
+    fb->writing[fb->n_writing++] = path;
+    return;
+  }
+  if (!on && i >= 0) {
+    td_free(fb->writing[i]);
+    fb->writing[i] = fb->writing[--fb->n_writing];
+  }
+  td_free(path);
+}
+
 /* Reads the pending events; collects the directories they happened in. */
 static void drain(td_file_backend *fb, int *wds, int64_t *n, int64_t cap, bool *overflow, int64_t *ignored,
                   int64_t *n_ignored) {
@@ -114,6 +157,13 @@ static void drain(td_file_backend *fb, int *wds, int64_t *n, int64_t cap, bool *
         continue;
       }
       if (ev->wd < 0) continue;
+      if (ev->len && !(ev->mask & IN_ISDIR) &&
+          (ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
+        pthread_mutex_lock(&fb->lock);
+        /* a write marks the file; IN_CREATE alone does not (a hard link is created, not written) */
+        mark_writing(fb, ev->wd, ev->name, (ev->mask & IN_MODIFY) != 0);
+        pthread_mutex_unlock(&fb->lock);
+      }
       bool seen = false;
       for (int64_t i = 0; i < *n && !seen; i++) seen = wds[i] == ev->wd;
       if (!seen && *n < cap) wds[(*n)++] = ev->wd;
@@ -153,6 +203,10 @@ static void close_fds(td_file_backend *fb) {
     td_free(fb->watches[i].rel);
     fb->watches[i].rel = NULL;
   }
+  for (int64_t i = 0; i < fb->n_writing; i++) td_free(fb->writing[i]);
+  td_free(fb->writing);
+  fb->writing = NULL;
+  fb->n_writing = fb->cap_writing = 0;
 }
 
 int fb_watch_start(td_file_backend *fb, td_error *err) {

@@ -23,7 +23,9 @@
 #include "formats/csv/csv_split.h"
 #include "formats/csv/csv_values.h"
 #include "formats/reader.h"
+#include "keys/keys.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 #define CSV_INDEX_STRIDE 1024
@@ -375,9 +377,14 @@ static int check_declared(csv_reader *r, const td_schema *decl, char **names, td
                   r->base.io.path, (long long)r->ncols, (long long)decl->n_fields);
   for (int64_t i = 0; i < r->ncols; i++) {
     td_type_id t = decl->fields[i].type;
-    if (t < TD_TYPE_BOOL || t > TD_TYPE_TIMESTAMP)
-      return td_err(err, TD_EUNSUPPORTED, "'%s': declared column '%s' has no readable type",
-                    r->base.io.path, decl->fields[i].name);
+    if ((t < TD_TYPE_BOOL || t > TD_TYPE_TIMESTAMP) && t != TD_TYPE_DECIMAL128 && t != TD_TYPE_UINT8 &&
+        t != TD_TYPE_UINT32 && t != TD_TYPE_DATE32) {
+      char tt[64];
+      return td_err(err, TD_EUNSUPPORTED,
+                    "'%s': declared column '%s' is %s, which the CSV reader does not parse (it reads BOOLEAN, "
+                    "integers, UTINYINT, USMALLINT, UINTEGER, REAL, DOUBLE, DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP)",
+                    r->base.io.path, decl->fields[i].name, td_field_type_text(&decl->fields[i], tt, sizeof tt));
+    }
     if (strcmp(decl->fields[i].name, names[i]))
       return td_err(err, TD_EFORMAT,
                     "'%s': column %lld of the header is '%s' but the declared schema names '%s'",
@@ -562,6 +569,8 @@ static bool int_in_range(td_type_id t, int64_t v) {
     case TD_TYPE_INT16: return v >= INT16_MIN && v <= INT16_MAX;
     case TD_TYPE_INT32: return v >= INT32_MIN && v <= INT32_MAX;
     case TD_TYPE_UINT16: return v >= 0 && v <= UINT16_MAX;
+    case TD_TYPE_UINT8: return v >= 0 && v <= UINT8_MAX;
+    case TD_TYPE_UINT32: return v >= 0 && v <= UINT32_MAX;
     default: return true;
   }
 }
@@ -571,6 +580,8 @@ static void store_int(td_array *a, int64_t i, int64_t v) {
     case TD_TYPE_INT8: ((int8_t *)a->values)[i] = (int8_t)v; break;
     case TD_TYPE_INT16: ((int16_t *)a->values)[i] = (int16_t)v; break;
     case TD_TYPE_UINT16: ((uint16_t *)a->values)[i] = (uint16_t)v; break;
+    case TD_TYPE_UINT8: ((uint8_t *)a->values)[i] = (uint8_t)v; break;
+    case TD_TYPE_UINT32: ((uint32_t *)a->values)[i] = (uint32_t)v; break;
     case TD_TYPE_INT32: ((int32_t *)a->values)[i] = (int32_t)v; break;
     default: ((int64_t *)a->values)[i] = v; break;
   }
@@ -592,6 +603,20 @@ static int put_fixed(col_ctx *c, int64_t i, const char *s, int64_t n, int64_t li
     case TD_TYPE_TIMESTAMP: {
       bool tz;
       ok = csv_parse_timestamp(s, n, &((int64_t *)a->values)[i], &tz);
+      break;
+    }
+    case TD_TYPE_DATE32: {
+      int64_t days = 0;
+      ok = td_parse_date(s, (size_t)n, &days);
+      ((int32_t *)a->values)[i] = (int32_t)days;
+      break;
+    }
+    case TD_TYPE_DECIMAL128: { /* exact; more fraction digits than the scale is an error */
+      int p = 0, sc = 0;
+      td_i128 v = 0;
+      td_dec_params(c->r->base.schema.fields[c->col].tz, &p, &sc);
+      ok = td_dec_parse(s, (size_t)n, p, sc, &v);
+      td_dec_store(a->values + i * 16, v);
       break;
     }
     default: {

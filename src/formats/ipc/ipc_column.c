@@ -13,6 +13,7 @@
 #include "formats/ipc/ipc_internal.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/half.h"
 
 /* The parts of one batch header that a column read needs. */
 typedef struct batch_ctx {
@@ -23,6 +24,8 @@ typedef struct batch_ctx {
   bool is_dict;   /* a dictionary batch (rows are dictionary entries) */
   int64_t length, null_count;
   int64_t buf[3][2]; /* offset and length within the body */
+  int64_t (*vbuf)[2]; /* views: the column's variadic data buffers (owned) */
+  int64_t n_vbuf;
 } batch_ctx;
 
 /* A decompressed buffer, in the readers' shared cache (formats/cache.h), so
@@ -107,6 +110,25 @@ static int parse_batch(batch_ctx *bc, const ipc_tab *rb, const ipc_col *c, int n
     b += k;
   }
   if (b + nbuf > (int64_t)bufs.len) return fail(bc, TD_EFORMAT, "too few buffers (need, have)", b + nbuf, bufs.len, err);
+  if (c->kind == IPC_K_VIEW) { /* the data buffers follow the views buffer */
+    if (c->views_before >= counts.len)
+      return fail(bc, TD_EFORMAT, "no variadic buffer count for a view column (need, have)", c->views_before + 1,
+                  counts.len, err);
+    int64_t k = ipc_rd_i64(counts.fb->p + counts.pos + 8 * c->views_before);
+    if (k < 0 || b + nbuf + k > (int64_t)bufs.len)
+      return fail(bc, TD_EFORMAT, "bad variadic buffer count (count, buffers)", k, bufs.len, err);
+    bc->vbuf = td_malloc((size_t)(k ? k : 1) * sizeof *bc->vbuf);
+    if (!bc->vbuf) return td_err_nomem(err, "reading IPC string views");
+    bc->n_vbuf = k;
+    for (int64_t i = 0; i < k; i++) {
+      const uint8_t *bp = bufs.fb->p + bufs.pos + 16 * (b + nbuf + i);
+      int64_t off = ipc_rd_i64(bp), len = ipc_rd_i64(bp + 8);
+      if (off < 0 || len < 0 || off > bc->m->body_len || len > bc->m->body_len - off)
+        return fail(bc, TD_EFORMAT, "buffer outside the message body (offset, length)", off, len, err);
+      bc->vbuf[i][0] = off;
+      bc->vbuf[i][1] = len;
+    }
+  }
   for (int i = 0; i < nbuf; i++) {
     const uint8_t *bp = bufs.fb->p + bufs.pos + 16 * (b + i);
     int64_t off = ipc_rd_i64(bp), len = ipc_rd_i64(bp + 8);
@@ -212,9 +234,10 @@ static int decompress(const batch_ctx *bc, const uint8_t *in, size_t in_len, uin
   return rc;
 }
 
-/* Prepares buffer i so that its first `need` bytes can be fetched. */
-static int open_buf(const batch_ctx *bc, int i, int64_t need, bsrc *s, td_error *err) {
-  int64_t off = bc->buf[i][0], len = bc->buf[i][1];
+/* Prepares the buffer at body offset `off` (`len` bytes; i names it in
+ * errors) so that its first `need` bytes can be fetched. */
+static int open_buf_at(const batch_ctx *bc, int64_t i, int64_t off, int64_t len, int64_t need, bsrc *s,
+                       td_error *err) {
   s->plain = NULL;
   s->held = NULL;
   s->at = bc->body + off;
@@ -260,6 +283,11 @@ static int open_buf(const batch_ctx *bc, int i, int64_t need, bsrc *s, td_error 
   }
   if (len < need) return fail(bc, TD_EFORMAT, "buffer too small for the rows (has, needs)", len, need, err);
   return TD_OK;
+}
+
+/* Prepares buffer i so that its first `need` bytes can be fetched. */
+static int open_buf(const batch_ctx *bc, int i, int64_t need, bsrc *s, td_error *err) {
+  return open_buf_at(bc, i, bc->buf[i][0], bc->buf[i][1], need, s, err);
 }
 
 static int get(const batch_ctx *bc, const bsrc *s, int64_t start, int64_t n, void *dst, td_error *err) {
@@ -326,6 +354,11 @@ static inline int64_t load_int(const uint8_t *p, int64_t i, int w, bool sgn) {
 /* Widens or scales n source values into out's values at `base`. */
 static int convert(const batch_ctx *bc, const ipc_col *c, const uint8_t *src, int64_t lo, int64_t n,
                    td_array *out, int64_t base, td_error *err) {
+  if (c->conv == IPC_CONV_WIDEN && c->type == TD_TYPE_FLOAT32) { /* Float16 */
+    float *d = (float *)out->values + base;
+    for (int64_t i = 0; i < n; i++) d[i] = td_half_to_float((uint16_t)load_int(src, i, 2, false));
+    return TD_OK;
+  }
   if (c->conv == IPC_CONV_WIDEN) {
     if (c->type == TD_TYPE_INT16) {
       int16_t *d = (int16_t *)out->values + base;
@@ -396,6 +429,71 @@ static int read_strings(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64
   }
   if (!rc) out->data_length = dl + (prev - first);
   td_free(offs);
+  return rc;
+}
+
+/* Utf8View / BinaryView rows: 16-byte views (length, then the bytes
+ * inline up to 12, else a prefix, buffer index and offset), copied out as
+ * utf8.  Each data buffer is read once, over the span the rows use. */
+static int read_views(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t n, td_array *out,
+                      int64_t base, td_error *err) {
+  uint8_t *views = NULL;
+  int rc = fetch(bc, 1, (lo + n) * 16, lo * 16, n * 16, &views, err);
+  if (rc) return rc;
+  int64_t nb = bc->n_vbuf;
+  int64_t *lo_off = td_malloc((size_t)(nb ? nb : 1) * 2 * sizeof *lo_off), total = 0;
+  uint8_t **span = td_calloc((size_t)(nb ? nb : 1), sizeof *span);
+  if (!lo_off || !span) rc = td_err_nomem(err, "reading IPC string views");
+  for (int64_t k = 0; !rc && k < nb; k++) lo_off[2 * k] = INT64_MAX, lo_off[2 * k + 1] = 0;
+  for (int64_t i = 0; !rc && i < n; i++) { /* check every view; the span each buffer needs */
+    const uint8_t *v = views + 16 * i;
+    int32_t len, idx, off;
+    memcpy(&len, v, 4);
+    if (!out_valid(out, base + i)) continue;
+    if (len < 0) rc = fail(bc, TD_EFORMAT, "negative string view length (row, length)", lo + i, len, err);
+    else total += len;
+    if (rc || len <= 12) continue;
+    memcpy(&idx, v + 8, 4);
+    memcpy(&off, v + 12, 4);
+    if (idx < 0 || idx >= nb || off < 0 || (bc->codec < 0 && (int64_t)off + len > bc->vbuf[idx][1]))
+      rc = fail(bc, TD_EFORMAT, "string view outside its data buffers (row, buffer)", lo + i, idx, err);
+    else {
+      if (off < lo_off[2 * idx]) lo_off[2 * idx] = off;
+      if ((int64_t)off + len > lo_off[2 * idx + 1]) lo_off[2 * idx + 1] = (int64_t)off + len;
+    }
+  }
+  for (int64_t k = 0; !rc && k < nb; k++) {
+    if (lo_off[2 * k] == INT64_MAX) continue;
+    bsrc src;
+    rc = open_buf_at(bc, 3 + k, bc->vbuf[k][0], bc->vbuf[k][1], lo_off[2 * k + 1], &src, err);
+    if (!rc && !(span[k] = td_malloc((size_t)(lo_off[2 * k + 1] - lo_off[2 * k]) + 1)))
+      rc = td_err_nomem(err, "reading IPC string views");
+    if (!rc) rc = get(bc, &src, lo_off[2 * k], lo_off[2 * k + 1] - lo_off[2 * k], span[k], err);
+    if (!rc || src.held) plain_release(src.held);
+  }
+  if (!rc) rc = td_array_reserve_data(out, out->data_length + total + 1, err);
+  for (int64_t i = 0; !rc && i < n; i++) {
+    int64_t dl = out->data_length;
+    const uint8_t *v = views + 16 * i, *bytes = v + 4;
+    int32_t len, idx, off;
+    memcpy(&len, v, 4);
+    if (!out_valid(out, base + i)) len = 0;
+    if (len > 12) {
+      memcpy(&idx, v + 8, 4);
+      memcpy(&off, v + 12, 4);
+      bytes = span[idx] + (off - lo_off[2 * idx]);
+    }
+    if (len) memcpy(out->data + dl, bytes, (size_t)len);
+    if (!c->binary && len && !td_utf8_valid((const char *)out->data + dl, len))
+      rc = td_err(err, TD_EFORMAT, "'%s': row %lld: the text is not valid UTF-8", bc->r->base.io.path,
+                  (long long)(bc->m->row_begin + lo + i));
+    out->data_length = dl + len;
+    out->offsets[base + i + 1] = (int32_t)(dl + len);
+  }
+  for (int64_t k = 0; span && k < nb; k++) td_free(span[k]);
+  td_free(span);
+  td_free(lo_off);
+  td_free(views);
   return rc;
 }
 
@@ -474,24 +572,32 @@ static int read_dict(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t 
   return rc;
 }
 
-int ipc_decode(ipc_reader *r, const ipc_msg *m, const ipc_col *c, int64_t lo, int64_t n,
-               td_array *out, td_error *err) {
-  batch_ctx bc = {.r = r, .m = m};
+static int decode_batch(batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t n, td_array *out,
+                        td_error *err) {
   int nbuf = c->kind == IPC_K_STR32 || c->kind == IPC_K_STR64 ? 3 : 2;
-  int rc = locate(&bc, c, nbuf, err);
+  int rc = locate(bc, c, nbuf, err);
   if (rc) return rc;
-  if (lo + n > INT64_MAX / 16) return fail(&bc, TD_EFORMAT, "batch too long (rows, limit)", lo + n, INT64_MAX / 16, err);
+  if (lo + n > INT64_MAX / 16) return fail(bc, TD_EFORMAT, "batch too long (rows, limit)", lo + n, INT64_MAX / 16, err);
   int64_t base = out->length;
   if ((rc = td_array_reserve(out, base + n, err))) return rc;
   if (n == 0) return TD_OK;
-  if ((rc = read_validity(&bc, lo, n, out, base, err))) return rc;
+  if ((rc = read_validity(bc, lo, n, out, base, err))) return rc;
   switch (c->kind) {
-    case IPC_K_FIXED: rc = read_fixed(&bc, c, lo, n, out, base, err); break;
-    case IPC_K_BOOL: rc = read_bool(&bc, lo, n, out, base, err); break;
-    case IPC_K_DICT: rc = read_dict(&bc, c, lo, n, out, base, err); break;
-    default: rc = read_strings(&bc, c, lo, n, out, base, err); break;
+    case IPC_K_FIXED: rc = read_fixed(bc, c, lo, n, out, base, err); break;
+    case IPC_K_BOOL: rc = read_bool(bc, lo, n, out, base, err); break;
+    case IPC_K_DICT: rc = read_dict(bc, c, lo, n, out, base, err); break;
+    case IPC_K_VIEW: rc = read_views(bc, c, lo, n, out, base, err); break;
+    default: rc = read_strings(bc, c, lo, n, out, base, err); break;
   }
   if (!rc) out->length = base + n;
+  return rc;
+}
+
+int ipc_decode(ipc_reader *r, const ipc_msg *m, const ipc_col *c, int64_t lo, int64_t n,
+               td_array *out, td_error *err) {
+  batch_ctx bc = {.r = r, .m = m};
+  int rc = decode_batch(&bc, c, lo, n, out, err);
+  td_free(bc.vbuf); /* views' data buffers, listed by locate */
   return rc;
 }
 

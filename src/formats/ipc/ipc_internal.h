@@ -109,7 +109,7 @@ enum {
 #define IPC_MAX_METADATA ((int64_t)1 << 28) /* sanity bound on one header */
 
 /* ---- Reader descriptors. ---- */
-enum { IPC_K_FIXED, IPC_K_BOOL, IPC_K_STR32, IPC_K_STR64, IPC_K_DICT };
+enum { IPC_K_FIXED, IPC_K_BOOL, IPC_K_STR32, IPC_K_STR64, IPC_K_DICT, IPC_K_VIEW };
 enum { IPC_CONV_NONE, IPC_CONV_WIDEN, IPC_CONV_SCALE };
 
 /* Where and how one readable column lives in each record batch. */
@@ -122,6 +122,7 @@ typedef struct ipc_col {
   int64_t scale; /* IPC_CONV_SCALE: multiplier to nanoseconds */
   int64_t dict; /* IPC_K_DICT: index into ipc_reader.dicts */
   bool binary;  /* Binary / LargeBinary: bytes, not checked as UTF-8 */
+  int dec_precision, dec_scale; /* decimal128 */
 } ipc_col;
 
 /* One message: [offset, offset + meta_len) holds the prefix and the

@@ -13,6 +13,7 @@
 
 #include "formats/ipc/ipc_internal.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 #define MAX_DEPTH 64
@@ -231,7 +232,8 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       if ((rc = ipc_tab_i16(&t, 0, 0, &prec, err))) return rc;
       if (prec == 1) set_fixed(c, TD_TYPE_FLOAT32, 4, true);
       else if (prec == 2) set_fixed(c, TD_TYPE_FLOAT64, 8, true);
-      else snprintf(why, why_size, prec == 0 ? "float16 is not supported" : "unknown float precision");
+      else if (prec == 0) set_fixed(c, TD_TYPE_FLOAT32, 2, true); /* half floats widen exactly */
+      else snprintf(why, why_size, "unknown float precision");
       return TD_OK;
     }
     case IPC_T_BOOL:
@@ -242,6 +244,11 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       c->type = TD_TYPE_UTF8;
       c->kind = string_kind(tt);
       c->binary = tt == IPC_T_BINARY || tt == IPC_T_LARGE_BINARY;
+      return TD_OK;
+    case IPC_T_UTF8_VIEW: case IPC_T_BINARY_VIEW: /* Polars' strings: read as utf8 */
+      c->type = TD_TYPE_UTF8;
+      c->kind = IPC_K_VIEW;
+      c->binary = tt == IPC_T_BINARY_VIEW;
       return TD_OK;
     case IPC_T_TIMESTAMP: case IPC_T_DATE: case IPC_T_TIME: {
       /* the unit is kept (no rescaling), so every value reads exactly */
@@ -264,6 +271,22 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
         return td_err(err, TD_EFORMAT, "'%s': %s of unit %d has bit width %d, expected %d",
                       r->base.io.path, tname, (int)unit, (int)bits, td_type_width(out) * 8);
       set_fixed(c, out, td_type_width(out), true);
+      return TD_OK;
+    }
+    case IPC_T_DECIMAL: {
+      int32_t prec, scale, bits;
+      if ((rc = check_params(r, tt, &t, tname, err))) return rc;
+      if ((rc = ipc_tab_i32(&t, 0, 0, &prec, err)) || (rc = ipc_tab_i32(&t, 1, 0, &scale, err)) ||
+          (rc = ipc_tab_i32(&t, 2, 128, &bits, err)))
+        return rc;
+      if (bits != 128 || prec > TD_DECIMAL128_MAX_PRECISION || scale < 0 || scale > prec)
+        snprintf(why, why_size, "decimal%d(%d, %d) is not supported (decimal128 with 0 <= scale <= precision)",
+                 (int)bits, (int)prec, (int)scale);
+      else {
+        set_fixed(c, TD_TYPE_DECIMAL128, 16, true);
+        c->dec_precision = prec;
+        c->dec_scale = scale;
+      }
       return TD_OK;
     }
     case IPC_T_LIST: case IPC_T_STRUCT: case IPC_T_UNION: case IPC_T_FIXED_LIST: case IPC_T_MAP:
@@ -291,6 +314,12 @@ static int add_field(ipc_reader *r, const ipc_tab *f, const layout *at, bool lay
   if (!rc) rc = map_field(r, f, &c, &tz, &tz_len, why, sizeof why, err);
   if (rc) return rc;
   char *nm = td_strndup(name ? name : "", name_len);
+  char dparam[16];
+  if (c.kind != 0xff && c.type == TD_TYPE_DECIMAL128) {
+    td_dec_param_text(c.dec_precision, c.dec_scale, dparam, sizeof dparam);
+    tz = dparam;
+    tz_len = (uint32_t)strlen(dparam);
+  }
   char *tzs = tz ? td_strndup(tz, tz_len) : NULL;
   if (!nm || (tz && !tzs)) {
     rc = td_err_nomem(err, "reading an IPC schema");

@@ -12,6 +12,7 @@
 #include "formats/ipc/ipc_internal.h"
 #include "formats/ipc/ipc_writer.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 struct td_ipc_stream_writer {
@@ -93,6 +94,15 @@ static ipc_ref field_type(ipc_fbb *b, const td_field *f, uint8_t *tt) {
       ipc_fbb_add_i16(b, 0, (int16_t)(f->type - TD_TYPE_TIME32_S));
       ipc_fbb_add_i32(b, 1, td_type_width(f->type) * 8);
       break;
+    case TD_TYPE_DECIMAL128: {
+      int p = 38, sc = 0;
+      td_dec_params(f->tz, &p, &sc);
+      *tt = IPC_T_DECIMAL;
+      ipc_fbb_add_i32(b, 0, p);
+      ipc_fbb_add_i32(b, 1, sc);
+      ipc_fbb_add_i32(b, 2, 128);
+      break;
+    }
     default:
       *tt = IPC_T_INT;
       ipc_fbb_add_i32(b, 0, td_type_width(f->type) * 8);

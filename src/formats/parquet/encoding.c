@@ -13,6 +13,7 @@
 
 #include "formats/parquet/metadata.h"
 #include "util/alloc.h"
+#include "util/half.h"
 #include "util/error.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -193,13 +194,18 @@ int pq_decode_levels(const uint8_t *p, int64_t len, int encoding, int64_t rows, 
 
 /* ---- conversions ---- */
 
-static float half_to_float(uint16_t h) {
-  int sign = h >> 15, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  float v;
-  if (exp == 0) v = ldexpf((float)mant, -24);
-  else if (exp == 31) v = mant ? NAN : INFINITY;
-  else v = ldexpf((float)(mant | 0x400), exp - 25);
-  return sign ? -v : v;
+
+/* A big-endian two's complement integer of n (1..16) bytes as 16 bytes of
+ * Arrow decimal128 (little-endian). */
+static void dec_from_be(const uint8_t *src, int n, uint8_t *dst) {
+  uint8_t fill = (src[0] & 0x80) ? 0xff : 0;
+  for (int k = 0; k < 16; k++) dst[k] = k < n ? src[n - 1 - k] : fill;
+}
+
+static void dec_from_int(int64_t x, uint8_t *dst) {
+  uint64_t lo = (uint64_t)x, hi = x < 0 ? UINT64_MAX : 0;
+  memcpy(dst, &lo, 8);
+  memcpy(dst + 8, &hi, 8);
 }
 
 #define PQ_NS_PER_DAY 86400000000000LL
@@ -222,8 +228,22 @@ int64_t pq_convert(int conv, const uint8_t *src, int64_t n, void *dst) {
     case PQ_CV_I32_I16: PQ_CONV_LOOP(int32_t, int16_t, x); break;
     case PQ_CV_U8: PQ_CONV_LOOP(uint32_t, uint8_t, x & 0xff); break;
     case PQ_CV_U16: PQ_CONV_LOOP(uint32_t, uint16_t, x & 0xffff); break;
-    case PQ_CV_F16: PQ_CONV_LOOP(uint16_t, float, half_to_float(x)); break;
+    case PQ_CV_F16: PQ_CONV_LOOP(uint16_t, float, td_half_to_float(x)); break;
 #undef PQ_CONV_LOOP
+    case PQ_CV_DEC_I32:
+      for (int64_t i = 0; i < n; i++) {
+        int32_t x;
+        memcpy(&x, src + i * 4, 4);
+        dec_from_int(x, (uint8_t *)dst + i * 16);
+      }
+      break;
+    case PQ_CV_DEC_I64:
+      for (int64_t i = 0; i < n; i++) {
+        int64_t x;
+        memcpy(&x, src + i * 8, 8);
+        dec_from_int(x, (uint8_t *)dst + i * 16);
+      }
+      break;
     case PQ_CV_INT96: {
       int64_t *o = dst;
       for (int64_t i = 0; i < n; i++) {
@@ -274,6 +294,10 @@ static int fixed_from_physical(const pq_colinfo *ci, const uint8_t *phys, int64_
                                int64_t pos, td_error *err) {
   int rc = reserve_rows(a, pos + nn, err);
   if (rc) return rc;
+  if (ci->conv == PQ_CV_DEC_FLBA) { /* the width is the column's */
+    for (int64_t i = 0; i < nn; i++) dec_from_be(phys + i * ci->pw, ci->pw, a->values + (pos + i) * 16);
+    return TD_OK;
+  }
   int64_t bad = pq_convert(ci->conv, phys, nn, a->values + pos * td_type_width(a->type));
   if (bad < 0) return TD_OK;
   char what[96];
@@ -323,8 +347,30 @@ truncated:
                 (long long)nn);
 }
 
+/* BYTE_ARRAY decimals: each value a big-endian integer of 1..16 bytes. */
+static int plain_decimals(const uint8_t *p, int64_t len, int64_t nn, td_array *a, int64_t pos, td_error *err) {
+  int rc = reserve_rows(a, pos + nn, err);
+  if (rc) return rc;
+  int64_t at = 0;
+  for (int64_t i = 0; i < nn; i++) {
+    uint32_t n;
+    if (len - at < 4) goto truncated;
+    memcpy(&n, p + at, 4);
+    at += 4;
+    if (n > (uint64_t)(len - at)) goto truncated;
+    if (n < 1 || n > 16)
+      return td_err(err, TD_EFORMAT, "a DECIMAL byte array value has %u bytes (1 to 16 expected)", n);
+    dec_from_be(p + at, (int)n, a->values + (pos + i) * 16);
+    at += n;
+  }
+  return TD_OK;
+truncated:
+  return td_err(err, TD_EFORMAT, "PLAIN byte array data is truncated (%lld values expected)", (long long)nn);
+}
+
 int pq_decode_plain(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
                     td_array *a, int64_t pos, td_error *err) {
+  if (ci->conv == PQ_CV_DEC_BYTES) return plain_decimals(p, len, nn, a, pos, err);
   if (ci->phys == PQ_BYTE_ARRAY) return plain_strings(p, len, nn, a, pos, err);
   if (ci->phys == PQ_BOOLEAN) {
     if (len * 8 < nn) return td_err(err, TD_EFORMAT, "PLAIN boolean data is truncated");
@@ -375,6 +421,9 @@ static int gather(const td_array *dict, const uint32_t *idx, int64_t nn, td_arra
     T *o = (T *)a->values + pos;                                   \
     for (int64_t i = 0; i < nn; i++) o[i] = s[idx[i]];             \
   } while (0)
+    case TD_TYPE_DECIMAL128:
+      for (int64_t i = 0; i < nn; i++) memcpy(a->values + (pos + i) * 16, dict->values + (int64_t)idx[i] * 16, 16);
+      return TD_OK;
     default:
       switch (td_type_width(a->type)) {
         case 1: PQ_GATHER(uint8_t); break;
@@ -530,6 +579,8 @@ int pq_decode_delta_length(const pq_colinfo *ci, const uint8_t *p, int64_t len, 
                            td_array *a, int64_t pos, td_error *err) {
   if (ci->phys != PQ_BYTE_ARRAY)
     return td_err(err, TD_EFORMAT, "DELTA_LENGTH_BYTE_ARRAY used for a non-byte-array column");
+  if (ci->conv != PQ_CV_BYTES)
+    return td_err(err, TD_EUNSUPPORTED, "DELTA_LENGTH_BYTE_ARRAY is not supported for a DECIMAL column");
   uint64_t *lens;
   int64_t used = 0, sum = 0;
   int rc = delta_lengths(p, len, nn, &lens, &used, &sum, err);
@@ -552,6 +603,8 @@ int pq_decode_delta_byte_array(const pq_colinfo *ci, const uint8_t *p, int64_t l
                                td_array *a, int64_t pos, td_error *err) {
   if (ci->phys != PQ_BYTE_ARRAY)
     return td_err(err, TD_EFORMAT, "DELTA_BYTE_ARRAY used for a non-byte-array column");
+  if (ci->conv != PQ_CV_BYTES)
+    return td_err(err, TD_EUNSUPPORTED, "DELTA_BYTE_ARRAY is not supported for a DECIMAL column");
   uint64_t *pre = NULL, *suf = NULL;
   int64_t used1 = 0, used2 = 0, sum = 0;
   int rc = delta_values(p, len, nn, &pre, &used1, err);
@@ -677,6 +730,14 @@ int pq_scatter_nulls(td_array *a, int64_t pos, int64_t rows, int64_t nn, const u
       else v[i] = 0;                                          \
     }                                                         \
   } while (0)
+    case TD_TYPE_DECIMAL128: {
+      uint8_t *v = a->values + pos * 16;
+      for (int64_t i = rows - 1; i >= 0; i--) {
+        if (defined[i]) memmove(v + i * 16, v + --k * 16, 16);
+        else memset(v + i * 16, 0, 16);
+      }
+      break;
+    }
     default:
       switch (td_type_width(a->type)) {
         case 1: PQ_SCATTER(uint8_t); break;

@@ -29,7 +29,12 @@ enum {
   PQ_CV_U16,     /* INT(16, unsigned) -> uint16 */
   PQ_CV_INT96,   /* INT96 -> timestamp ns */
   PQ_CV_F16,     /* FIXED_LEN_BYTE_ARRAY(2) half float -> float32 */
-  PQ_CV_BYTES    /* BYTE_ARRAY -> utf8 */
+  PQ_CV_BYTES,   /* BYTE_ARRAY -> utf8 */
+  /* Added later. */
+  PQ_CV_DEC_I32,  /* INT32 + DECIMAL -> decimal128 */
+  PQ_CV_DEC_I64,  /* INT64 + DECIMAL -> decimal128 */
+  PQ_CV_DEC_FLBA, /* FIXED_LEN_BYTE_ARRAY(1..16) + DECIMAL (big-endian) -> decimal128 */
+  PQ_CV_DEC_BYTES /* BYTE_ARRAY + DECIMAL (big-endian, 1..16 bytes) -> decimal128 */
 };
 
 typedef struct pq_colinfo {
@@ -39,6 +44,7 @@ typedef struct pq_colinfo {
   td_type_id type;     /* engine type */
   int pw;              /* physical width in bytes; 0 for BOOLEAN, BYTE_ARRAY */
   bool text;           /* BYTE_ARRAY annotated as text: values must be UTF-8 */
+  int precision, scale; /* decimal128 */
 } pq_colinfo;
 
 /* RLE / bit-packed hybrid decoder. */

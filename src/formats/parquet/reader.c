@@ -10,6 +10,7 @@
 
 #include "formats/parquet/schema_map.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 #include "util/error.h"
 
 static const td_reader_vtable pq_vtable;
@@ -31,7 +32,7 @@ static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_val
     out->v.b = p[0] != 0;
     return true;
   }
-  if (ci->conv == PQ_CV_INT96 || len != ci->pw) return false;
+  if (ci->conv == PQ_CV_INT96 || ci->type == TD_TYPE_DECIMAL128 || len != ci->pw) return false; /* no decimal pruning yet */
   union {
     int8_t i8;
     int16_t i16;
@@ -148,6 +149,8 @@ static int add_column(pq_reader *r, const pq_schema_elem *e, int32_t leaf, td_er
   cols[k].leaf = leaf;
   cols[k].max_def = e->repetition == PQ_OPTIONAL ? 1 : 0;
   cols[k].ci = ci;
+  char dparam[16];
+  if (ci.type == TD_TYPE_DECIMAL128) td_dec_param_text(ci.precision, ci.scale, dparam, sizeof dparam), tz = dparam;
   return td_schema_add(&r->base.schema, e->name, ci.type, tz, e->repetition == PQ_OPTIONAL, err);
 }
 

@@ -57,13 +57,39 @@ static bool int_kind(const pq_schema_elem *e, int *bits, bool *is_signed) {
   return false;
 }
 
+/* DECIMAL (logical or legacy) on INT32, INT64, FIXED_LEN_BYTE_ARRAY(<= 16)
+ * or BYTE_ARRAY: decimal128 of the same precision and scale.  Returns 0 when
+ * the column is no decimal, 1 when mapped, -1 when refused (why set). */
+static int map_decimal(const pq_schema_elem *e, pq_colinfo *ci, char *why, size_t n) {
+  const pq_logical *l = &e->logical;
+  int p, sc;
+  if (l->kind == PQ_LT_DECIMAL) p = l->precision, sc = l->scale;
+  else if (e->converted == PQ_CT_DECIMAL && l->kind == PQ_LT_NONE) p = e->precision, sc = e->scale;
+  else return 0;
+  if (p < 1 || p > TD_DECIMAL128_MAX_PRECISION || sc < 0 || sc > p)
+    return fail(why, n, "DECIMAL(%d,%d) is not supported (precision 1..38, 0 <= scale <= precision)", p, sc) - 1;
+  int conv;
+  switch (e->type) {
+    case PQ_INT32: conv = PQ_CV_DEC_I32, ci->pw = 4; break;
+    case PQ_INT64: conv = PQ_CV_DEC_I64, ci->pw = 8; break;
+    case PQ_BYTE_ARRAY: conv = PQ_CV_DEC_BYTES; break;
+    case PQ_FLBA:
+      if (e->type_length < 1 || e->type_length > 16)
+        return fail(why, n, "DECIMAL(%d,%d) on FIXED_LEN_BYTE_ARRAY(%d) is not supported (1 to 16 bytes)", p, sc,
+                    e->type_length) - 1;
+      conv = PQ_CV_DEC_FLBA, ci->pw = e->type_length;
+      break;
+    default: return fail(why, n, "DECIMAL(%d,%d) on %s is not supported", p, sc, phys_name(e->type)) - 1;
+  }
+  ci->precision = p;
+  ci->scale = sc;
+  set(ci, conv, TD_TYPE_DECIMAL128);
+  return 1;
+}
+
 /* Annotations that no physical type can carry here. */
 static bool unsupported_annotation(const pq_schema_elem *e, char *why, size_t n) {
   const pq_logical *l = &e->logical;
-  if (l->kind == PQ_LT_DECIMAL)
-    return !fail(why, n, "DECIMAL(%d,%d) is not supported", l->precision, l->scale);
-  if (e->converted == PQ_CT_DECIMAL && l->kind == PQ_LT_NONE)
-    return !fail(why, n, "DECIMAL(%d,%d) is not supported", e->precision, e->scale);
   if (e->converted == PQ_CT_INTERVAL)
     return !fail(why, n, "INTERVAL is not supported");
   static const struct { int kind; const char *name; } other[] = {
@@ -132,6 +158,8 @@ bool pq_map_type(const pq_schema_elem *e, pq_colinfo *ci, const char **tz, char 
   *tz = NULL;
   ci->phys = e->type;
   ci->type_length = e->type_length;
+  int dec = map_decimal(e, ci, why, n);
+  if (dec) return dec > 0;
   if (unsupported_annotation(e, why, n)) return false;
   switch (e->type) {
     case PQ_BOOLEAN: return set(ci, PQ_CV_BOOL, TD_TYPE_BOOL);

@@ -62,7 +62,7 @@ static void test_inferred_types(void **state) {
   assert_int_equal(part_type(t, "z"), TD_TYPE_UTF8);      /* "01": leading zero */
   assert_int_equal(part_type(t, "t"), TD_TYPE_TIMESTAMP);
   assert_int_equal(part_type(t, "m"), TD_TYPE_UTF8);      /* 1, x, 2: a mix */
-  assert_int_equal(part_type(t, "d"), TD_TYPE_UTF8);      /* dates: utf8 until the engine has a date type */
+  assert_int_equal(part_type(t, "d"), TD_TYPE_DATE32);    /* dates (hive_types_autocast) */
   bool saw_neg = false;
   for (int64_t i = 0; i < td_table_location_count(t); i++) {
     const td_value *v = td_location_key_find(td_table_location(t, i), "n");

@@ -4,13 +4,17 @@
  * and a CSV file growing (partial records first), a new file in an existing
  * location, then a truncated file failing the table once.  Run under TSan.
  */
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "arrow/array.h"
 #include "arrow/schema.h"
 #include "files_util.h"
+#include "formats/parquet/writer.h"
 #include "test.h"
 
 typedef struct listen_ctx {
@@ -307,6 +311,87 @@ static void test_arrival_order(void **state) {
   fu_rmtree(root);
 }
 
+/* The bytes of a Parquet file of x = x0 .. x0 + n - 1 (int64); *len set. */
+static uint8_t *parquet_bytes(int64_t x0, int64_t n, size_t *len) {
+  char tmpl[] = "/tmp/td_live_pq_XXXXXX";
+  int fd = mkstemp(tmpl);
+  assert_true(fd >= 0);
+  td_error err;
+  td_schema s;
+  td_schema_init(&s);
+  TD_ASSERT_OK(td_schema_add(&s, "x", TD_TYPE_INT64, NULL, true, &err), &err);
+  td_parquet_writer *w;
+  TD_ASSERT_OK(td_parquet_writer_open(fd, &s, false, &w, &err), &err);
+  td_array x;
+  TD_ASSERT_OK(td_array_init(&x, TD_TYPE_INT64, n, &err), &err);
+  for (int64_t i = 0; i < n; i++) TD_ASSERT_OK(td_array_append_int(&x, x0 + i, &err), &err);
+  struct ArrowArray col, batch;
+  TD_ASSERT_OK(td_array_export(&x, &col, &err), &err);
+  TD_ASSERT_OK(td_batch_make(1, &col, &batch, &err), &err);
+  TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+  batch.release(&batch);
+  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  td_schema_reset(&s);
+  off_t size = lseek(fd, 0, SEEK_END);
+  uint8_t *b = malloc((size_t)size);
+  assert_int_equal(pread(fd, b, (size_t)size, 0), size);
+  close(fd);
+  unlink(tmpl);
+  *len = (size_t)size;
+  return b;
+}
+
+/* A Parquet file written in place under its final name (as DuckDB's COPY
+ * ... APPEND does): a complete-looking 1-row file first, then, through the
+ * same descriptor, rewritten as the final 10-row file.  The watcher waits
+ * for the writer to close it (IN_CLOSE_WRITE): the table never sees the
+ * intermediate file and never fails as 'modified'. */
+static void test_written_in_place(void **state) {
+  (void)state;
+  char root[64], path[128];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "P=a");
+  size_t n1, n10;
+  uint8_t *one = parquet_bytes(1000, 1, &n1), *ten = parquet_bytes(0, 10, &n10);
+  snprintf(path, sizeof path, "%s/P=a/first.parquet", root);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, ten, n10), (ssize_t)n10);
+  close(fd);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 0);
+  td_table_options o = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, &o, &t, &err), &err);
+  assert_int_equal(fu_wait_size(svc, t, 10), 10);
+  snprintf(path, sizeof path, "%s/P=a/second.parquet", root);
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, one, n1), (ssize_t)n1); /* a valid file, not the final one */
+  for (int i = 0; i < 10; i++) { /* the watcher hears the writes; the file must wait */
+    TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
+    usleep(20000);
+  }
+  assert_int_equal(td_table_size(t), 10);
+  assert_int_equal(ftruncate(fd, 0), 0);
+  assert_int_equal(pwrite(fd, ten, n10, 0), (ssize_t)n10);
+  close(fd); /* IN_CLOSE_WRITE */
+  assert_int_equal(fu_wait_size(svc, t, 20), 20);
+  assert_int_equal(td_table_status(t, NULL), TD_OK);
+  int64_t sum, count;
+  fu_sum(t, 1, 10, 20, &sum, &count); /* x of the second file: 0..9, not 1000 */
+  assert_int_equal(sum, 45);
+  assert_int_equal(count, 10);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  free(one);
+  free(ten);
+  fu_rmtree(root);
+}
+
 /* An empty directory with a declared schema: locations appear later; the
  * partition columns are fixed with the schema (none declared: a partition
  * directory fails, naming the option). */
@@ -430,6 +515,7 @@ int main(void) {
       cmocka_unit_test(test_live),
       cmocka_unit_test(test_live_failures), cmocka_unit_test(test_live_removal),
       cmocka_unit_test(test_arrival_order),
+      cmocka_unit_test(test_written_in_place),
       cmocka_unit_test(test_empty_start),
       cmocka_unit_test(test_watch_restart),
       cmocka_unit_test(test_empty_tree),

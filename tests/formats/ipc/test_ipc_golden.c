@@ -42,12 +42,17 @@ static bool expect_supported(json_t *f) {
   json_t *ty = json_object_get(f, "type");
   bool str = !strcmp(t, "utf8") || !strcmp(t, "binary") || !strcmp(t, "largeutf8") || !strcmp(t, "largebinary");
   if (json_object_get(f, "dictionary")) return str;
+  if (!strcmp(t, "utf8view") || !strcmp(t, "binaryview")) return true; /* read as utf8 */
   if (str || !strcmp(t, "bool") || !strcmp(t, "timestamp") || !strcmp(t, "date") ||
       !strcmp(t, "time"))
     return true;
   if (!strcmp(t, "int"))
     return json_is_true(json_object_get(ty, "isSigned")) || json_integer_value(json_object_get(ty, "bitWidth")) < 64;
-  if (!strcmp(t, "floatingpoint")) return strcmp(json_string_value(json_object_get(ty, "precision")), "HALF") != 0;
+  if (!strcmp(t, "floatingpoint")) return true; /* HALF widens to float32 */
+  if (!strcmp(t, "decimal")) { /* decimal128 only (bitWidth absent means 128) */
+    json_t *bw = json_object_get(ty, "bitWidth");
+    return !bw || json_integer_value(bw) == 128;
+  }
   return false;
 }
 
@@ -114,7 +119,22 @@ static int compare_row(const td_colview *got, int64_t i, json_t *field, json_t *
   if (!valid) return 0;
   if (got->type == TD_TYPE_UTF8) {
     static char buf[1 << 16];
-    size_t n = jbytes(v, strstr(t, "binary") != NULL, buf, sizeof buf);
+    size_t n;
+    json_t *view = json_array_get(json_object_get(jc, "VIEWS"), (size_t)k);
+    if (view && json_object_get(view, "INLINED")) { /* Utf8View / BinaryView */
+      n = jbytes(json_object_get(view, "INLINED"), strstr(t, "binary") != NULL, buf, sizeof buf);
+    } else if (view) { /* out of line: a slice of a variadic buffer (hex) */
+      json_t *vb = json_array_get(json_object_get(jc, "VARIADIC_DATA_BUFFERS"),
+                                  (size_t)jint(json_object_get(view, "BUFFER_INDEX")));
+      static char whole[1 << 16];
+      size_t wn = jbytes(vb, true, whole, sizeof whole);
+      size_t off = (size_t)jint(json_object_get(view, "OFFSET")), sz = (size_t)jint(json_object_get(view, "SIZE"));
+      if (off > wn || sz > wn - off) return 1;
+      memcpy(buf, whole + off, sz);
+      n = sz;
+    } else {
+      n = jbytes(v, strstr(t, "binary") != NULL, buf, sizeof buf);
+    }
     int64_t len;
     const char *s = td_colview_str(got, i, &len);
     return (size_t)len != n || memcmp(s, buf, n) != 0;
@@ -123,6 +143,15 @@ static int compare_row(const td_colview *got, int64_t i, json_t *field, json_t *
     double e = json_number_value(v), g = td_colview_double(got, i);
     if (got->type == TD_TYPE_FLOAT32) return fabs((double)(float)e - g) > 1e-6 * fabs(e) + 1e-30;
     return fabs(e - g) > 1e-12 * fabs(e);
+  }
+  if (got->type == TD_TYPE_DECIMAL128) { /* the unscaled value as decimal text */
+    const char *txt = json_string_value(v);
+    bool neg = txt && *txt == '-';
+    unsigned __int128 u = 0;
+    for (const char *c = txt + neg; txt && *c; c++) u = u * 10 + (unsigned)(*c - '0');
+    __int128 want = neg ? -(__int128)u : (__int128)u, have;
+    memcpy(&have, (const uint8_t *)got->values + (got->offset + i) * 16, 16);
+    return have != want;
   }
   int64_t e = jint(v);
   if (!strcmp(t, "int") && !json_is_true(json_object_get(json_object_get(field, "type"), "isSigned")) &&
