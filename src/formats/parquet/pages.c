@@ -331,6 +331,13 @@ static bool oindex_usable(const pq_page_location *l, int64_t n, int64_t rows, in
   return true;
 }
 
+int pq_read_range(pq_reader *r, int64_t off, int64_t len, uint8_t **out, td_error *err) {
+  return read_range(r, off, len, out, err);
+}
+
+static pq_oindex *get_oindex(pq_reader *r, int64_t col, int32_t rg);
+pq_oindex *pq_get_oindex(pq_reader *r, int64_t col, int32_t rg) { return get_oindex(r, col, rg); }
+
 static pq_oindex *get_oindex(pq_reader *r, int64_t col, int32_t rg) {
   pq_oindex *oi = &r->oindex[(int64_t)rg * r->base.schema.n_fields + col];
   pthread_mutex_lock(&r->lock);
