@@ -40,11 +40,18 @@ with tempfile.TemporaryDirectory() as tmp:
         ("SELECT * FROM {f} WHERE id >= 500000 AND id < 500003", 3, 3),
         ("SELECT count(*) FROM {f} WHERE s = 'k0777'", 1, 1000),
         ("SELECT sum(v) FROM {f} WHERE n > 999990", None, 1),
+        ("SELECT * FROM {f} WHERE id BETWEEN 500000 AND 500002", 3, 3),
+        ("SELECT count(*) FROM {f} WHERE id IN (500001, 7, NULL) AND v IN (1, 7)", None, 2),
+        ("SELECT count(*) FROM {f} WHERE s IN ('k0777', 'k0778')", None, 2000),
     ]
     for sql, _, rows in cases:
         out_with, calls_with, skipped_with = run(sql.format(f=f"'{tmp}/with.parquet'"))
         out_without, calls_without, skipped_without = run(sql.format(f=f"'{tmp}/without.parquet'"))
         assert out_with == out_without, (sql, out_with, out_without)
+        lines = out_with.strip().split("\n")
+        got = len(lines) - 1 if sql.startswith("SELECT *") else int(float(lines[1]))
+        if "sum(" not in sql:
+            assert got == rows, (sql, got, rows)
         # One row group: without the index nothing can be skipped.
         assert skipped_without == 0, (sql, skipped_without)
         assert skipped_with >= N - 3 * 65536, (sql, skipped_with)
