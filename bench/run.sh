@@ -34,6 +34,13 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
 else
   echo "bench: node and npm are needed for the DuckDB comparison; skipped"
 fi
+# The Parquet read path against DuckDB (the .venv's duckdb): MB/s and peak RSS.
+if [ -x .venv/bin/python ]; then
+  .venv/bin/python bench/bench_read.py "$build/cli/tabledata" "$build/bench-data" \
+    "${TD_BENCH_READ_ROWS:-10000000}" "${TD_BENCH_REPEATS:-3}"
+else
+  echo "bench: no .venv (scripts/setup-deps.sh); the read benchmark skipped"
+fi
 # `tabledata serve`: append-to-WebSocket latency, HTTP snapshot throughput,
 # 50 live clients (the project's .venv: pyarrow, websockets).
 if [ -x .venv/bin/python ]; then

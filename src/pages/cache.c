@@ -1,5 +1,10 @@
 /*
- * pages/cache.c - byte-bounded LRU page cache with single-flight fills.
+ * pages/cache.c - byte-bounded page cache with single-flight fills and a
+ * scan-resistant policy (2Q): a page enters a small probationary segment and
+ * is promoted to the main, least-recently-used segment when it is read again
+ * (or when it was evicted from probation recently: its key is remembered as a
+ * ghost).  A one-pass scan thus cycles through the probationary segment only,
+ * neither filling the budget nor evicting the pages that are read repeatedly.
  */
 #include "pages/cache.h"
 
@@ -13,16 +18,19 @@
 typedef struct entry {
   uint64_t loc;
   int64_t col, page;
-  td_page_data *data; /* NULL until the first fill completes */
+  td_page_data *data; /* NULL until the first fill completes, and for ghosts */
   bool filling;
+  bool main;  /* in the main segment (read more than once), else probationary */
+  bool ghost; /* evicted from probation; only the key is kept */
   struct entry *hnext;
-  struct entry *prev, *next; /* LRU list, most recent first */
+  struct entry *prev, *next; /* its segment's list (or the ghost list), most recent first */
 } entry;
 
 /* A root held by cached pages, charged once. */
 typedef struct root_node {
   const void *root;
   int64_t pages, bytes;
+  int64_t main_pages; /* of `pages`, those in the main segment */
   struct root_node *next;
 } root_node;
 
@@ -34,8 +42,12 @@ struct td_page_cache {
   entry **buckets;
   int64_t n_buckets, n_entries;
   root_node *roots[TD_ROOT_BUCKETS];
-  entry lru; /* sentinel */
+  entry lru;   /* sentinel: the main segment */
+  entry prob;  /* sentinel: the probationary segment */
+  entry ghost; /* sentinel: keys evicted from probation, newest first */
+  int64_t n_ghosts, max_ghosts;
   int64_t budget, bytes, pages;
+  int64_t prob_budget, prob_bytes; /* roots no main page refers to */
   int64_t hits, misses, evictions;
 };
 
@@ -126,7 +138,11 @@ int td_page_cache_new(int64_t budget, td_page_cache **out, td_error *err) {
   }
   c->n_buckets = 1024;
   c->budget = budget;
+  c->prob_budget = budget / TD_PAGE_PROBATION_DIV;
+  c->max_ghosts = budget / TD_PAGE_GHOST_BYTES > 256 ? budget / TD_PAGE_GHOST_BYTES : 256;
   c->lru.prev = c->lru.next = &c->lru;
+  c->prob.prev = c->prob.next = &c->prob;
+  c->ghost.prev = c->ghost.next = &c->ghost;
   pthread_mutex_init(&c->lock, NULL);
   pthread_cond_init(&c->filled, NULL);
   *out = c;
@@ -191,10 +207,19 @@ static int charge(td_page_cache *c, const td_page_data *d) {
   r->pages++;
   if (d->root_bytes > r->bytes) { /* a root of unknown size: the most any page reaches */
     c->bytes += d->root_bytes - r->bytes;
+    if (r->main_pages == 0) c->prob_bytes += d->root_bytes - r->bytes;
     r->bytes = d->root_bytes;
   }
   c->pages++;
   return TD_OK;
+}
+
+/* A page of root `d->root` enters (+1) or leaves (-1) the main segment. */
+static void count_main(td_page_cache *c, const td_page_data *d, int delta) {
+  root_node *r = *root_slot(c, d->root);
+  if (!r) return;
+  if (delta > 0 && r->main_pages++ == 0) c->prob_bytes -= r->bytes;
+  if (delta < 0 && --r->main_pages == 0) c->prob_bytes += r->bytes;
 }
 
 static void uncharge(td_page_cache *c, const td_page_data *d) {
@@ -203,6 +228,7 @@ static void uncharge(td_page_cache *c, const td_page_data *d) {
   c->pages--;
   if (!r || --r->pages > 0) return;
   c->bytes -= r->bytes;
+  if (r->main_pages == 0) c->prob_bytes -= r->bytes;
   *pp = r->next;
   td_free(r);
 }
@@ -214,12 +240,22 @@ static void lru_unlink(entry *e) {
   e->prev = e->next = NULL;
 }
 
-static void lru_front(td_page_cache *c, entry *e) {
+static void list_front(entry *head, entry *e) {
   lru_unlink(e);
-  e->next = c->lru.next;
-  e->prev = &c->lru;
-  c->lru.next->prev = e;
-  c->lru.next = e;
+  e->next = head->next;
+  e->prev = head;
+  head->next->prev = e;
+  head->next = e;
+}
+
+/* Under the lock: e (holding data) becomes the most recent of its segment;
+ * a probationary page read again (`promote`) moves to the main segment. */
+static void touch(td_page_cache *c, entry *e, bool promote) {
+  if (promote && !e->main) {
+    e->main = true;
+    if (e->data) count_main(c, e->data, +1);
+  }
+  list_front(e->main ? &c->lru : &c->prob, e);
 }
 
 static void grow_buckets(td_page_cache *c) {
@@ -246,7 +282,11 @@ static void remove_entry(td_page_cache *c, entry *e, entry **dropped) {
   entry **pp = slot_of(c, e->loc, e->col, e->page);
   if (*pp == e) *pp = e->hnext;
   lru_unlink(e);
-  if (e->data) uncharge(c, e->data);
+  if (e->ghost) c->n_ghosts--;
+  if (e->data) {
+    if (e->main) count_main(c, e->data, -1);
+    uncharge(c, e->data);
+  }
   c->n_entries--;
   e->hnext = *dropped;
   *dropped = e;
@@ -260,11 +300,39 @@ static void drop_all(entry *dropped) {
   }
 }
 
-/* Under the lock: evicts least recently used pages until within budget, as
- * many as it takes (a page whose root other pages share frees nothing
- * until the last of them goes). */
+/* Under the lock: a probationary page leaves, its key kept as a ghost (its
+ * data goes to *dropped with a stripped entry). */
+static int ghost_entry(td_page_cache *c, entry *e, entry **dropped) {
+  entry *husk = td_calloc(1, sizeof *husk);
+  if (!husk) return TD_ENOMEM;
+  lru_unlink(e);
+  uncharge(c, e->data);
+  husk->data = e->data;
+  husk->hnext = *dropped;
+  *dropped = husk;
+  e->data = NULL;
+  e->ghost = true;
+  list_front(&c->ghost, e);
+  if (++c->n_ghosts > c->max_ghosts) remove_entry(c, c->ghost.prev, dropped);
+  return TD_OK;
+}
+
+/* Under the lock: evicts until within budget, as many pages as it takes (a
+ * page whose root other pages share frees nothing until the last of them
+ * goes): probationary pages first, least recently used first, also while
+ * they exceed their share; main pages only when no probationary page is
+ * left to evict. */
 static void evict(td_page_cache *c, entry **dropped) {
-  entry *e = c->lru.prev;
+  entry *e = c->prob.prev;
+  while ((c->bytes > c->budget || c->prob_bytes > c->prob_budget) && e != &c->prob) {
+    entry *prev = e->prev;
+    if (!e->filling) {
+      if (ghost_entry(c, e, dropped) != TD_OK) remove_entry(c, e, dropped);
+      c->evictions++;
+    }
+    e = prev;
+  }
+  e = c->lru.prev;
   while (c->bytes > c->budget && e != &c->lru) {
     entry *prev = e->prev;
     if (!e->filling) {
@@ -284,7 +352,7 @@ int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page,
     e = *slot_of(c, loc, col, page);
     if (e && e->data && e->data->rows >= need_rows) {
       *out = td_page_data_retain(e->data);
-      lru_front(c, e);
+      touch(c, e, true);
       c->hits++;
       pthread_mutex_unlock(&c->lock);
       return TD_OK;
@@ -304,6 +372,13 @@ int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page,
     entry **pp = slot_of(c, loc, col, page);
     *pp = e;
     if (++c->n_entries > c->n_buckets * 2) grow_buckets(c);
+  } else if (e->ghost) { /* read again soon after leaving probation */
+    lru_unlink(e);
+    c->n_ghosts--;
+    e->ghost = false;
+    e->main = true;
+  } else if (e->data) { /* a page grown: read again */
+    touch(c, e, true);
   }
   e->filling = true;
   c->misses++;
@@ -332,9 +407,13 @@ int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page,
     *out = td_page_data_retain(fresh);
     if (charge(c, fresh) == TD_OK) {
       old = e->data;
-      if (old) uncharge(c, old);
+      if (old) {
+        if (e->main) count_main(c, old, -1);
+        uncharge(c, old);
+      }
       e->data = fresh;
-      lru_front(c, e);
+      if (e->main) count_main(c, fresh, +1);
+      touch(c, e, false);
     } else { /* no memory to account for it: hand it out uncached */
       td_page_data_release(fresh);
       if (!e->data) remove_entry(c, e, &dropped);

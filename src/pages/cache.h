@@ -25,6 +25,12 @@
  *     the cache references, and after every insertion bytes_held <= budget,
  *     unless the only pages left are being filled (pages are evicted least
  *     recently used first, as many as it takes).
+ *  4. Scan resistance (2Q): a new page enters the probationary segment; a
+ *     page read again (a hit, a grown tail page, or a miss on a key that
+ *     probation evicted recently, a "ghost") is in the main segment.  The
+ *     roots no main page refers to stay within budget / 16 after every
+ *     insertion, and probationary pages are evicted before main ones, so a
+ *     one-pass scan neither fills the budget nor evicts pages read repeatedly.
  *  3. Data handed to a reader stays valid until the reader releases it, even
  *     if the page is evicted or grown meanwhile (reference counts).
  */
@@ -40,6 +46,12 @@
 typedef struct td_page_cache td_page_cache;
 
 #define TD_PAGE_COMPACT_RATIO 16
+/* The probationary segment holds at most budget / TD_PAGE_PROBATION_DIV
+ * bytes; up to budget / TD_PAGE_GHOST_BYTES (at least 256) keys of pages it
+ * evicted are remembered, so that a page read again soon enters the main
+ * segment directly. */
+#define TD_PAGE_PROBATION_DIV 16
+#define TD_PAGE_GHOST_BYTES (64 * 1024)
 
 typedef struct td_page_data {
   _Atomic int64_t refs;

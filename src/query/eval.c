@@ -209,7 +209,45 @@ static int unify(td_vec *l, td_vec *r, td_error *err) {
   return rc ? rc : td__vec_to_f64(r, err);
 }
 
+/* Three-way byte order of a and b (td_value_compare's string order). */
+static inline int str_order(const char *a, size_t al, const char *b, size_t bl) {
+  size_t m = al < bl ? al : bl;
+  int c = m ? memcmp(a, b, m) : 0;
+  if (c) return c < 0 ? -1 : 1;
+  return (al > bl) - (al < bl);
+}
+
+/* A string column against a constant (`col OP c`): no per-row values built,
+ * equality decided on the length first; null rows give 0. */
+static void cmp_strings_const(td_op op, const td_vec *v, const td_value *c, uint8_t *r, int64_t n) {
+  const int32_t *o = v->offs;
+  const char *s = v->strs, *cp = c->v.s.ptr;
+  size_t cl = c->v.s.len;
+  if (op == TD_OP_EQ || op == TD_OP_NE) {
+    uint8_t eq = op == TD_OP_EQ;
+    for (int64_t i = 0; i < n; i++) {
+      size_t len = (size_t)(o[i + 1] - o[i]);
+      r[i] = (uint8_t)((len == cl && (cl == 0 || memcmp(s + o[i], cp, cl) == 0)) == eq);
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      int k = str_order(s + o[i], (size_t)(o[i + 1] - o[i]), cp, cl);
+      r[i] = op == TD_OP_LT ? k < 0 : op == TD_OP_LE ? k <= 0 : op == TD_OP_GT ? k > 0 : k >= 0;
+    }
+  }
+  if (v->valid)
+    for (int64_t i = 0; i < n; i++) r[i] &= v->valid[i];
+}
+
 static void cmp_strings(td_op op, const td_vec *l, const td_vec *rt, uint8_t *r, int64_t n) {
+  if (!l->is_const && rt->is_const && !rt->c.is_null) {
+    cmp_strings_const(op, l, &rt->c, r, n);
+    return;
+  }
+  if (l->is_const && !l->c.is_null && !rt->is_const) {
+    cmp_strings_const(td_op_mirror(op), rt, &l->c, r, n);
+    return;
+  }
   for (int64_t i = 0; i < n; i++) {
     td_value a = td__vec_value(l, i, TD_TYPE_UTF8), b_ = td__vec_value(rt, i, TD_TYPE_UTF8), o;
     if (a.is_null || b_.is_null) {

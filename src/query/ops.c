@@ -325,20 +325,39 @@ static int select_fused(const td_select_spec *spec, const td_batch *b, const td_
   return rc;
 }
 
-int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, const td_scan *sc, const td_chunk *ch,
+int td_select_defer(const td_select_spec *spec, td_scan *sc, td_error *err) {
+  if (!spec->filter || sc->table->kind != TD_TABLE_SOURCE) return TD_OK;
+  bool *in_filter = td_calloc((size_t)spec->n_fields + 1, sizeof *in_filter);
+  if (!in_filter) return td_err_nomem(err, "planning a query");
+  int rc = add_columns(spec->filter, in_filter, spec->n_fields, err);
+  for (int64_t i = 0; rc == TD_OK && i < sc->n_cols; i++)
+    if (sc->cols[i] < spec->n_fields && !in_filter[sc->cols[i]]) td_scan_defer(sc, i);
+  td_free(in_filter);
+  return rc;
+}
+
+int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *sc, td_chunk *ch,
                     td_dchunk **out, td_error *err) {
   *out = NULL;
   td_batch b;
   td_batch_of_chunk(s, sc, ch, &b);
-  bool fused;
-  int frc = select_fused(spec, &b, ch, out, &fused, err);
-  if (frc || fused) return frc;
   int64_t n = ch->length;
+  bool lazy = !sc->loaded;
+  if (!lazy) {
+    bool fused;
+    int frc = select_fused(spec, &b, ch, out, &fused, err);
+    if (frc || fused) return frc;
+  }
   if (spec->filter) {
+    /* Late materialization: with lazy columns, the filter runs on its own
+     * columns and the others are fetched only when some row passes. */
     int rc = ensure_sel(s, ch->length, err);
     if (rc == TD_OK) rc = td_expr_select(spec->filter, &b, NULL, 0, s->sel, &n, err);
-    if (rc) return rc;
-    if (n == 0) return TD_OK;
+    if (rc || n == 0) return rc;
+    if (lazy) {
+      if ((rc = td_scan_load(sc, ch, err)) != TD_OK) return rc;
+      td_batch_of_chunk(s, sc, ch, &b);
+    }
   }
   int64_t n_out = spec->items ? spec->n_items : spec->n_fields;
   td_dchunk *c;
@@ -452,6 +471,10 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
     if ((rc = td_scan_init(&sc, t->source, d->snap, op->spec.cols, op->spec.n_cols, r[2 * k], r[2 * k + 1], err)))
       break;
     td_range_filter_attach(&op->rf, &sc);
+    if ((rc = td_select_defer(&op->spec, &sc, err)) != TD_OK) {
+      td_scan_release(&sc);
+      break;
+    }
     for (;;) {
       td_chunk ch;
       bool done;

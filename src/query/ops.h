@@ -42,9 +42,13 @@ void td_batch_of_chunk(td_select_scratch *s, const td_scan *sc, const td_chunk *
 /* Whether every column `e` references is a constant of the batch. */
 bool td_expr_all_const(const td_expr *e, const td_batch *b);
 
+/* Late materialization: makes the scan's columns that the filter does not
+ * read lazy (td_select_chunk fetches them only for chunks with rows that
+ * pass).  No effect without a filter. */
+int td_select_defer(const td_select_spec *spec, td_scan *sc, td_error *err);
 /* Turns one scanned chunk (scan over spec->cols) into an output chunk, or
  * *out = NULL when the filter keeps no row. */
-int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, const td_scan *sc, const td_chunk *ch,
+int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *sc, td_chunk *ch,
                     td_dchunk **out, td_error *err);
 
 /* Builders of derived tables (they take the spec / expressions). */

@@ -978,6 +978,7 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
     if (rc == TD_OK) rc = td_scan_init(&q->scan, src, NULL, q->spec.cols, q->spec.n_cols, 0, td_table_size(src), err);
     if (rc == TD_OK) rc = td_range_filter_init(&q->rf, q->spec.filter, src, err);
     if (rc == TD_OK) td_range_filter_attach(&q->rf, &q->scan);
+    if (rc == TD_OK) rc = td_select_defer(&q->spec, &q->scan, err);
     q->remaining = sp.q->has_limit ? sp.q->limit : -1;
     q->src = src;
     src = NULL;

@@ -11,6 +11,35 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
+/* Whether literal `lit` may bound data column `col` of `source` (strings
+ * with strings, no booleans, no nulls). */
+static bool usable(const td_expr *col, const td_expr *lit, td_table *source) {
+  if (col->kind != TD_EXPR_COLUMN || lit->kind != TD_EXPR_LITERAL || lit->lit.is_null) return false;
+  if (col->column < source->n_partition) return false; /* partitions are pruned by key */
+  td_type_id ct = source->def->fields[col->column].type;
+  bool strings = ct == TD_TYPE_UTF8, lit_string = lit->lit.type == TD_TYPE_UTF8;
+  return strings == lit_string && ct != TD_TYPE_BOOL;
+}
+
+/* `col BETWEEN a AND b` as col >= a and col <= b; `col IN (literals)` as
+ * one term (NULL items never match, so they are left out). */
+static void add_list_terms(td_range_filter *rf, const td_expr *e, td_table *source) {
+  const td_expr *col = e->args[0];
+  if (e->kind == TD_EXPR_BETWEEN) {
+    if (usable(col, e->args[1], source)) rf->terms[rf->n++] = (td_range_term){col->column, TD_OP_GE, e->args[1]->lit, NULL};
+    if (usable(col, e->args[2], source)) rf->terms[rf->n++] = (td_range_term){col->column, TD_OP_LE, e->args[2]->lit, NULL};
+    return;
+  }
+  int64_t usable_items = 0;
+  for (int64_t k = 1; k < e->n_args; k++) {
+    const td_expr *a = e->args[k];
+    if (a->kind == TD_EXPR_LITERAL && a->lit.is_null) continue;
+    if (!usable(col, a, source)) return; /* an item that is not a comparable literal */
+    usable_items++;
+  }
+  if (usable_items > 0) rf->terms[rf->n++] = (td_range_term){col->column, TD_OP_EQ, {0}, e};
+}
+
 int td_range_filter_init(td_range_filter *rf, const td_expr *filter, td_table *source, td_error *err) {
   memset(rf, 0, sizeof *rf);
   rf->source = source;
@@ -18,10 +47,14 @@ int td_range_filter_init(td_range_filter *rf, const td_expr *filter, td_table *s
   const td_expr *conj[64];
   int64_t n = td_expr_conjuncts(filter, conj, 64);
   if (n > 64) n = 64;
-  rf->terms = td_calloc((size_t)n + 1, sizeof *rf->terms);
+  rf->terms = td_calloc((size_t)(2 * n + 1), sizeof *rf->terms); /* BETWEEN makes two */
   if (!rf->terms) return td_err_nomem(err, "planning a filter");
   for (int64_t i = 0; i < n; i++) {
     const td_expr *e = conj[i];
+    if ((e->kind == TD_EXPR_BETWEEN || e->kind == TD_EXPR_IN) && !e->negated) {
+      add_list_terms(rf, e, source);
+      continue;
+    }
     if (e->kind != TD_EXPR_BINARY || e->op < TD_OP_EQ || e->op > TD_OP_GE || e->op == TD_OP_NE) continue;
     const td_expr *a = e->args[0], *b = e->args[1];
     td_op op = e->op;
@@ -31,12 +64,8 @@ int td_range_filter_init(td_range_filter *rf, const td_expr *filter, td_table *s
       b = t;
       op = td_op_mirror(op);
     }
-    if (a->kind != TD_EXPR_COLUMN || b->kind != TD_EXPR_LITERAL || b->lit.is_null) continue;
-    if (a->column < source->n_partition) continue; /* partitions are pruned by key */
-    td_type_id ct = source->def->fields[a->column].type;
-    bool strings = ct == TD_TYPE_UTF8, lit_string = b->lit.type == TD_TYPE_UTF8;
-    if (strings != lit_string || ct == TD_TYPE_BOOL) continue;
-    rf->terms[rf->n++] = (td_range_term){a->column, op, b->lit};
+    if (!usable(a, b, source)) continue;
+    rf->terms[rf->n++] = (td_range_term){a->column, op, b->lit, NULL};
   }
   return TD_OK;
 }
@@ -72,6 +101,15 @@ static bool skip(void *ctx, const td_location *loc, int64_t row, int64_t n) {
     /* Statistics with a NaN bound say nothing reliable about the other
      * values (writers differ in how they order NaN): never skip on them. */
     if ((td_type_is_float(mn.type) && isnan(mn.v.f)) || (td_type_is_float(mx.type) && isnan(mx.v.f))) continue;
+    if (t->in) { /* IN: no item can lie in [mn, mx] */
+      bool any = false;
+      for (int64_t k = 1; !any && k < t->in->n_args; k++) {
+        const td_value *c = &t->in->args[k]->lit;
+        any = !c->is_null && !impossible(TD_OP_EQ, &mn, &mx, c);
+      }
+      if (!any) return true;
+      continue;
+    }
     if (impossible(t->op, &mn, &mx, &t->value)) return true;
   }
   return false;

@@ -2,7 +2,8 @@
  * query/prune.h - skipping data a filter rejects, from metadata alone.
  *
  * The conjuncts of a bound filter that compare a data column with a constant
- * (`col OP c`, `c OP col`) become range terms.  Before a scan fetches a page
+ * (`col OP c`, `c OP col`, `col BETWEEN a AND b`, `col IN (a, b, ...)`)
+ * become range terms.  Before a scan fetches a page
  * of a location, each term asks the backend's optional column_range method
  * for the min and max of those rows; when some term cannot hold for any
  * value in [min, max], the rows are skipped unread (nulls never pass a
@@ -18,6 +19,7 @@ typedef struct td_range_term {
   int64_t column;
   td_op op; /* as "column op value" */
   td_value value;
+  const td_expr *in; /* instead: "column IN (in->args[1..])", literals (borrowed) */
 } td_range_term;
 
 typedef struct td_range_filter {

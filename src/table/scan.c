@@ -39,7 +39,8 @@ int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *col
   sc->views = td_calloc((size_t)nc + 1, sizeof *sc->views);
   sc->owners = td_calloc((size_t)nc + 1, sizeof *sc->owners);
   sc->consts = td_calloc((size_t)nc + 1, sizeof *sc->consts);
-  if (!sc->cols || !sc->pages || !sc->views || !sc->owners || !sc->consts) {
+  sc->lazy = td_calloc((size_t)nc + 1, sizeof *sc->lazy);
+  if (!sc->cols || !sc->pages || !sc->views || !sc->owners || !sc->consts || !sc->lazy) {
     td_scan_release(sc);
     return td_err_nomem(err, "starting a scan");
   }
@@ -57,6 +58,17 @@ static td_colview slice(const td_colview *v, int64_t from, int64_t n) {
   s.offset += from;
   s.length = n;
   return s;
+}
+
+/* Fetches the page holding the chunk's rows of scanned column i. */
+static int fetch_column(td_scan *sc, const td_chunk *ch, int64_t i, td_error *err) {
+  int64_t ps = sc->table->service->opts.page_size;
+  int64_t page = ch->row / ps;
+  int rc = td_fetch_page(ch->loc, sc->cols[i], page, ch->row + ch->length - page * ps, &sc->pages[i], err);
+  if (rc) return rc;
+  sc->views[i] = slice(&sc->pages[i]->view, ch->row - page * ps, ch->length);
+  sc->owners[i] = sc->pages[i]->owner;
+  return TD_OK;
 }
 
 /* The next chunk of a source table, or *done when the skip hook rejected
@@ -94,14 +106,36 @@ static int next_source(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
       continue;
     }
     sc->consts[i] = NULL;
-    int rc = td_fetch_page(reg->loc, c, page, stop - page * ps, &sc->pages[i], err);
+    if (sc->lazy[i]) { /* fetched by td_scan_load, if the chunk needs it */
+      memset(&sc->views[i], 0, sizeof sc->views[i]);
+      sc->owners[i] = NULL;
+      continue;
+    }
+    int rc = fetch_column(sc, ch, i, err);
     if (rc) {
       drop_pages(sc);
       return rc;
     }
-    sc->views[i] = slice(&sc->pages[i]->view, row - page * ps, ch->length);
-    sc->owners[i] = sc->pages[i]->owner;
   }
+  sc->loaded = sc->n_lazy == 0;
+  return TD_OK;
+}
+
+void td_scan_defer(td_scan *sc, int64_t i) {
+  if (sc->table->kind != TD_TABLE_SOURCE || i < 0 || i >= sc->n_cols || sc->lazy[i]) return;
+  if (sc->cols[i] < sc->table->n_partition) return;
+  sc->lazy[i] = true;
+  sc->n_lazy++;
+}
+
+int td_scan_load(td_scan *sc, td_chunk *ch, td_error *err) {
+  if (sc->loaded || sc->table->kind != TD_TABLE_SOURCE) return TD_OK;
+  for (int64_t i = 0; i < sc->n_cols; i++) {
+    if (!sc->lazy[i] || sc->consts[i]) continue;
+    int rc = fetch_column(sc, ch, i, err);
+    if (rc) return rc;
+  }
+  sc->loaded = true;
   return TD_OK;
 }
 
@@ -146,6 +180,7 @@ int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
     if (rc || *done) return rc;
   } else {
     next_derived(sc, ch);
+    sc->loaded = true;
   }
   sc->pos += ch->length;
   return TD_OK;
@@ -157,6 +192,7 @@ void td_scan_release(td_scan *sc) {
   td_free(sc->views);
   td_free(sc->owners);
   td_free(sc->consts);
+  td_free(sc->lazy);
   td_free(sc->cols);
   td_snapshot_release(sc->snap);
   memset(sc, 0, sizeof *sc);

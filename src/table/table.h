@@ -173,6 +173,12 @@ typedef struct td_scan {
   td_colview *views;
   td_shared_array **owners;
   const td_value **consts;
+  /* Late materialization: lazy[i] columns (data columns of a source table)
+   * are not fetched by td_scan_next but by td_scan_load, for the chunks
+   * that need them; n_lazy counts them; loaded: whether this chunk has. */
+  bool *lazy;
+  int64_t n_lazy;
+  bool loaded;
 } td_scan;
 
 /* Scans rows [begin, end) of the given columns (NULL: all) of snapshot
@@ -181,6 +187,12 @@ int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *col
                  int64_t begin, int64_t end, td_error *err);
 /* Next chunk (at most one page of one location); *done when finished. */
 int td_scan_next(td_scan *sc, td_chunk *chunk, bool *done, td_error *err);
+/* Scanned column i (an index into the scan's columns) becomes lazy: its
+ * pages are fetched only by td_scan_load.  Ignored for derived tables and
+ * partition columns, which cost nothing to read. */
+void td_scan_defer(td_scan *sc, int64_t i);
+/* Fetches the lazy columns of the current chunk (views, owners), once. */
+int td_scan_load(td_scan *sc, td_chunk *chunk, td_error *err);
 void td_scan_release(td_scan *sc);
 
 /* Derived chunks: new (refs 1) with n_cols columns, all unset. */

@@ -302,6 +302,69 @@ static void test_cache_budget(void **state) {
   fixture_close(&f);
 }
 
+/* Scan resistance: a full scan of 4x the budget neither fills the cache nor
+ * evicts a page that was read repeatedly before it. */
+static void test_cache_scan_resistant(void **state) {
+  (void)state;
+  td_error err;
+  fixture f = {0};
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 100;
+  o.cache_bytes = 64 * 1024; /* 4 locations x 8000 int64 rows: 4x the budget */
+  td_table *t = open_big(&f, 4, 8000, &o);
+  int64_t col = td_table_column_index(t, "a");
+  struct ArrowArray out;
+  for (int i = 0; i < 3; i++) { /* the hot page: read three times */
+    TD_ASSERT_OK(td_table_read(t, &col, 1, 0, 100, &out, &err), &err);
+    out.release(&out);
+  }
+  td_counters c;
+  td_service_counters(f.svc, &c);
+  assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], 1);
+  struct ArrowArrayStream st;
+  TD_ASSERT_OK(td_table_stream(t, &col, 1, &st, &err), &err);
+  int64_t rows = 0, max_bytes = 0;
+  for (;;) {
+    struct ArrowArray b;
+    assert_int_equal(st.get_next(&st, &b), 0);
+    if (!b.release) break;
+    rows += b.length;
+    td_service_counters(f.svc, &c);
+    if (c.cache_bytes > max_bytes) max_bytes = c.cache_bytes;
+    b.release(&b);
+  }
+  st.release(&st);
+  assert_int_equal(rows, 32000);
+  /* Within budget throughout, and the scan's pages held at most the
+   * probationary share (1/16) beside the hot page. */
+  if (max_bytes > o.cache_bytes) fail_msg("cache held %lld bytes, budget %lld", (long long)max_bytes, (long long)o.cache_bytes);
+  td_service_counters(f.svc, &c);
+  if (c.cache_bytes > o.cache_bytes / 16 + 2048)
+    fail_msg("after the scan the cache holds %lld bytes", (long long)c.cache_bytes);
+  int64_t calls = c.calls[TD_METHOD_COLUMN_VALUES];
+  assert_int_equal(calls, 1 + 320 - 1); /* every page once; the hot one was a hit */
+  TD_ASSERT_OK(td_table_read(t, &col, 1, 0, 100, &out, &err), &err);
+  assert_int_equal(((const int64_t *)out.children[0]->buffers[1])[5], 5);
+  out.release(&out);
+  td_service_counters(f.svc, &c);
+  assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], calls); /* still cached */
+  /* A second scan soon after: its pages were evicted from probation
+   * recently (ghosts), so they are read into the main segment and a third
+   * scan is served from the cache. */
+  for (int pass = 0; pass < 2; pass++) {
+    TD_ASSERT_OK(td_table_read(t, &col, 1, 28000, 32000, &out, &err), &err);
+    out.release(&out);
+    td_service_counters(f.svc, &c);
+    if (pass == 0) assert_true(c.calls[TD_METHOD_COLUMN_VALUES] - calls <= 40);
+    else assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], calls); /* the third scan: all hits */
+    calls = c.calls[TD_METHOD_COLUMN_VALUES];
+  }
+  assert_true(c.cache_bytes <= o.cache_bytes);
+  td_table_release(t);
+  fixture_close(&f);
+}
+
 /* ---- partitioned table and predicates ---- */
 
 static bool only_part_1(void *ctx, const td_location_key *k) {
@@ -636,7 +699,7 @@ static void test_alloc_failures(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seed_example),        cmocka_unit_test(test_laziness),
-      cmocka_unit_test(test_cache_budget),        cmocka_unit_test(test_partitioned_and_predicate),
+      cmocka_unit_test(test_cache_budget),        cmocka_unit_test(test_cache_scan_resistant),        cmocka_unit_test(test_partitioned_and_predicate),
       cmocka_unit_test(test_concurrent_readers),  cmocka_unit_test(test_stream_batches),
       cmocka_unit_test(test_unpartitioned_and_arrow_keys), cmocka_unit_test(test_alloc_failures),
   };

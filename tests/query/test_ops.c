@@ -504,10 +504,78 @@ static void test_stream_limit(void **state) {
   env_close(&e);
 }
 
+/* ---- late materialization: a selective SELECT * reads the filter's
+ * column, and the other columns only for pages holding matches ---- */
+
+static void test_late_materialization(void **state) {
+  (void)state;
+  env e, ref;
+  env_open(&ref, 8);
+  env_open(&e, 8); /* the same rows (same seed) */
+  td_error err;
+  /* Pick a value of x from the reference and find the pages holding it. */
+  td_table *t = source(&ref, false);
+  int64_t xc = td_table_column_index(t, "x");
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_table_read(t, &xc, 1, 0, td_table_size(t), &a, &err), &err);
+  const double *x = (const double *)a.children[0]->buffers[1] + a.children[0]->offset;
+  double want = x[12];
+  bool page_hit[8] = {false};
+  int64_t matches = 0;
+  for (int64_t r = 0; r < a.length; r++) {
+    if (x[r] != want) continue;
+    matches++;
+    page_hit[r < 30 ? r / 8 : 4 + (r - 30) / 8] = true; /* a: 4 pages, b: 3 */
+  }
+  a.release(&a);
+  td_table_release(t);
+  int64_t hit_pages = 0;
+  for (int i = 0; i < 8; i++) hit_pages += page_hit[i];
+  assert_true(hit_pages < 7);
+  char sql[128];
+  snprintf(sql, sizeof sql, "SELECT * FROM m WHERE x = %.17g", want);
+  /* The reference: every column read (no filter on the scan). */
+  td_query_options rqo = {resolve_m, &ref, false, 0};
+  TD_ASSERT_OK(td_query("SELECT * FROM m", &rqo, &t, &err), &err);
+  td_table_release(t);
+  TD_ASSERT_OK(td_query(sql, &rqo, &t, &err), &err);
+  rows expect = rows_of(t, false);
+  td_table_release(t);
+  assert_int_equal(expect.n, matches);
+  /* A derived table (select operator), then a lazy stream. */
+  td_query_options qo = {resolve_m, &e, false, 0};
+  TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
+  rows got = rows_of(t, false);
+  td_table_release(t);
+  assert_int_equal(got.n, expect.n);
+  for (int64_t i = 0; i < got.n; i++) assert_string_equal(got.v[i], expect.v[i]);
+  rows_free(&got);
+  /* 7 pages of x, plus k, v and s for the pages with matches. */
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), 7 + 3 * hit_pages);
+  int64_t before = td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL);
+  struct ArrowArrayStream st;
+  TD_ASSERT_OK(td_query_stream(sql, &qo, &st, &err), &err);
+  int64_t streamed = 0;
+  for (;;) {
+    struct ArrowArray b;
+    assert_int_equal(st.get_next(&st, &b), 0);
+    if (!b.release) break;
+    streamed += b.length;
+    b.release(&b);
+  }
+  st.release(&st);
+  assert_int_equal(streamed, matches);
+  /* Served from the cache: the pages it needed were read before. */
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), before);
+  rows_free(&expect);
+  env_close(&e);
+  env_close(&ref);
+}
+
 int main(void) {
   (void)b_sql;
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_static_values), cmocka_unit_test(test_live_where),   cmocka_unit_test(test_live_view),
+      cmocka_unit_test(test_static_values), cmocka_unit_test(test_late_materialization), cmocka_unit_test(test_live_where),   cmocka_unit_test(test_live_view),
       cmocka_unit_test(test_live_agg),      cmocka_unit_test(test_live_agg_partition),
       cmocka_unit_test(test_live_sort),     cmocka_unit_test(test_live_head_tail),     cmocka_unit_test(test_pruning),      cmocka_unit_test(test_no_data_reads),
       cmocka_unit_test(test_sql),           cmocka_unit_test(test_stream_limit),

@@ -174,6 +174,8 @@ static void column_chunk_field(tc_reader *r, int16_t id, int type, void *ctx) {
       break;
     case 4: c->offset_index_offset = tc_int(r, type); break;
     case 5: c->offset_index_length = get_i32(r, type); break;
+    case 6: c->column_index_offset = tc_int(r, type); break;
+    case 7: c->column_index_length = get_i32(r, type); break;
     default: tc_skip(r, type); break;
   }
 }
@@ -211,6 +213,7 @@ static void row_group_field(tc_reader *r, int16_t id, int type, void *ctx) {
     pq_column_chunk *cc = &c->g->columns[i];
     cc->dictionary_page_offset = -1;
     cc->offset_index_offset = -1;
+    cc->column_index_offset = -1;
     cc->type = -1;
     cc->stats.null_count = -1;
     read_struct(r, TC_STRUCT, column_chunk_field, cc);
@@ -437,5 +440,65 @@ int pq_offset_index_parse(const uint8_t *buf, int64_t n, pq_page_location **locs
   }
   *locs = out;
   *n_locs = count;
+  return TD_OK;
+}
+
+/* ---- ColumnIndex ---- */
+
+/* A list field of the ColumnIndex: its length must be the page count
+ * (*count, set by the first list read). */
+static int64_t index_list(tc_reader *r, int type, int want_elem, int64_t *count) {
+  int et;
+  int64_t n = tc_list(r, type, &et);
+  if (!tc_ok(r)) return -1;
+  bool bools = want_elem == TC_TRUE && (et == TC_TRUE || et == TC_FALSE);
+  if ((!bools && et != want_elem) || (*count >= 0 && n != *count)) {
+    tc_fail(r, "column index lists disagree in type or length");
+    return -1;
+  }
+  *count = n;
+  return n;
+}
+
+int pq_column_index_parse(const uint8_t *buf, int64_t n, pq_page_stats **pages, int64_t *n_pages,
+                          td_error *err) {
+  *pages = NULL;
+  *n_pages = 0;
+  tc_reader r;
+  tc_init(&r, buf, n);
+  int16_t last = 0, id;
+  int t;
+  int64_t count = -1;
+  pq_page_stats *out = NULL;
+  bool seen[6] = {false};
+  while (tc_ok(&r) && tc_field(&r, &last, &id, &t)) {
+    int want = id == 1 ? TC_TRUE : id == 2 || id == 3 ? TC_BINARY : id == 5 ? TC_I64 : -1;
+    if (want < 0 || seen[id]) {
+      tc_skip(&r, t);
+      continue;
+    }
+    seen[id] = true;
+    int64_t k = index_list(&r, t, want, &count);
+    if (k < 0) break;
+    if (!out) {
+      out = td_calloc((size_t)(k ? k : 1), sizeof *out);
+      if (!out) return td_err_nomem(err, "decoding a column index");
+      for (int64_t i = 0; i < k; i++) out[i].null_count = -1;
+    }
+    for (int64_t i = 0; i < k && tc_ok(&r); i++) {
+      pq_page_stats *ps = &out[i];
+      if (id == 1) ps->null_page = tc_varint(&r) == 1; /* a list's booleans are bytes: 1 true */
+      else if (id == 2) ps->min = tc_binary(&r, TC_BINARY, &ps->min_len);
+      else if (id == 3) ps->max = tc_binary(&r, TC_BINARY, &ps->max_len);
+      else ps->null_count = tc_zigzag(&r);
+    }
+  }
+  if (tc_ok(&r) && (!seen[1] || !seen[2] || !seen[3] || count <= 0)) tc_fail(&r, "missing null_pages, min_values or max_values");
+  if (!tc_ok(&r)) {
+    td_free(out);
+    return td_err(err, TD_EFORMAT, "malformed column index (%s)", r.bad);
+  }
+  *pages = out;
+  *n_pages = count;
   return TD_OK;
 }

@@ -81,6 +81,8 @@ typedef struct pq_column_chunk {
   int64_t dictionary_page_offset; /* -1 when absent */
   int64_t offset_index_offset;    /* -1 when absent */
   int32_t offset_index_length;
+  int64_t column_index_offset;    /* -1 when absent */
+  int32_t column_index_length;
   pq_stats stats;
 } pq_column_chunk;
 
@@ -127,6 +129,20 @@ typedef struct pq_page_location {
   int32_t size;
   int64_t first_row;
 } pq_page_location;
+
+/* A ColumnIndex (the page index's statistics): per page, whether it holds
+ * only nulls, its min and max (pointing into the decoded buffer) and its
+ * null count (-1 when absent). */
+typedef struct pq_page_stats {
+  bool null_page;
+  const uint8_t *min, *max;
+  int32_t min_len, max_len;
+  int64_t null_count;
+} pq_page_stats;
+
+/* Decodes a ColumnIndex; *pages is td_malloc'ed. */
+int pq_column_index_parse(const uint8_t *buf, int64_t n, pq_page_stats **pages, int64_t *n_pages,
+                          td_error *err);
 
 /* Decodes an OffsetIndex; *locs is td_malloc'ed. */
 int pq_offset_index_parse(const uint8_t *buf, int64_t n, pq_page_location **locs,

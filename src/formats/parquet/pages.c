@@ -85,6 +85,7 @@ typedef struct page_run {
   int codec;
   const td_array *dict; /* current dictionary (borrowed or own_dict) */
   td_array own_dict;
+  const td_array *dict_utf8; /* a dictionary found valid UTF-8 (text columns) */
   uint8_t *scratch; /* decompression buffer */
   int64_t scratch_cap;
   uint8_t *defined; /* definition flags of one page */
@@ -134,6 +135,7 @@ static int dictionary_page(page_run *run, const pq_page_header *h, const uint8_t
                   (long long)nn, (long long)len);
   td_array_reset(&run->own_dict);
   run->dict = NULL;
+  run->dict_utf8 = NULL; /* own_dict is decoded again at the same address */
   int rc = td_array_init(&run->own_dict, ci->type, nn, err);
   if (!rc) rc = pq_decode_plain(ci, body, len, nn, &run->own_dict, 0, err);
   if (rc) {
@@ -189,7 +191,17 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
   }
   if (nn != rows && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err)))
     return rc;
-  if (run->c->ci.text) { /* (null rows are empty strings here) */
+  bool dict_enc = encoding == PQ_ENC_PLAIN_DICTIONARY || encoding == PQ_ENC_RLE_DICTIONARY;
+  if (run->c->ci.text && dict_enc && run->dict && run->dict != run->dict_utf8) {
+    /* Every entry valid: the rows, copies of entries, need no check. */
+    const int32_t *o = run->dict->offsets;
+    bool ok = true;
+    for (int64_t i = 0; ok && i < run->dict->length; i++)
+      ok = o[i + 1] == o[i] || td_utf8_valid((const char *)run->dict->data + o[i], o[i + 1] - o[i]);
+    if (ok) run->dict_utf8 = run->dict;
+  }
+  if (run->c->ci.text && !(dict_enc && run->dict && run->dict == run->dict_utf8)) {
+    /* (null rows are empty strings here) */
     const int32_t *o = run->out->offsets;
     for (int64_t i = run->rows; i < run->rows + rows; i++)
       if (o[i + 1] > o[i] && !td_utf8_valid((const char *)run->out->data + o[i], o[i + 1] - o[i]))
@@ -330,6 +342,13 @@ static bool oindex_usable(const pq_page_location *l, int64_t n, int64_t rows, in
   }
   return true;
 }
+
+int pq_read_range(pq_reader *r, int64_t off, int64_t len, uint8_t **out, td_error *err) {
+  return read_range(r, off, len, out, err);
+}
+
+static pq_oindex *get_oindex(pq_reader *r, int64_t col, int32_t rg);
+pq_oindex *pq_get_oindex(pq_reader *r, int64_t col, int32_t rg) { return get_oindex(r, col, rg); }
 
 static pq_oindex *get_oindex(pq_reader *r, int64_t col, int32_t rg) {
   pq_oindex *oi = &r->oindex[(int64_t)rg * r->base.schema.n_fields + col];

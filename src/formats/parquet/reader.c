@@ -107,6 +107,106 @@ static int build_stats(pq_reader *r, pq_column *c, td_error *err) {
   return TD_OK;
 }
 
+/* Page statistics of row group g from its page index into *out (grown as
+ * needed); false when it has none usable (the row group's are used). */
+static bool page_index_stats(pq_reader *r, int64_t col, int32_t g, td_chunk_stats **out, int64_t *n, int64_t *cap,
+                             uint8_t **buf) {
+  pq_column *c = &r->cols[col];
+  const pq_row_group *rg = &r->meta.row_groups[g];
+  const pq_column_chunk *cc = &rg->columns[c->leaf];
+  *buf = NULL;
+  if (cc->column_index_offset < 0 || cc->column_index_length <= 0 || cc->column_index_length > PQ_MAX_INDEX_BYTES)
+    return false;
+  pq_oindex *oi = pq_get_oindex(r, col, g);
+  pthread_mutex_lock(&r->lock);
+  int state = oi->state;
+  pthread_mutex_unlock(&r->lock);
+  if (state != 1) return false; /* page rows are known from an offset index only */
+  pq_page_stats *ps = NULL;
+  int64_t np = 0;
+  if (pq_read_range(r, cc->column_index_offset, cc->column_index_length, buf, NULL) != TD_OK) return false;
+  if (pq_column_index_parse(*buf, cc->column_index_length, &ps, &np, NULL) != TD_OK || np != oi->n) {
+    td_free(ps);
+    return false;
+  }
+  if (*n + np > *cap) {
+    int64_t nc = (*n + np) * 2;
+    td_chunk_stats *grown = td_realloc(*out, (size_t)nc * sizeof *grown);
+    if (!grown) {
+      td_free(ps);
+      return false;
+    }
+    *out = grown;
+    *cap = nc;
+  }
+  for (int64_t i = 0; i < np; i++) {
+    td_chunk_stats *st = &(*out)[*n + i];
+    memset(st, 0, sizeof *st);
+    int64_t first = oi->locs[i].first_row, end = i + 1 < np ? oi->locs[i + 1].first_row : rg->num_rows;
+    st->row_begin = rg->first_row + first;
+    st->row_count = end - first;
+    st->null_count = ps[i].null_count;
+    /* A null page's bounds are empty; the page index's min/max are the
+     * current (not legacy) order, like Statistics.min_value. */
+    if (!ps[i].null_page && ps[i].min && ps[i].max && stat_value(c, ps[i].min, ps[i].min_len, &st->min) &&
+        stat_value(c, ps[i].max, ps[i].max_len, &st->max))
+      st->has_min_max = true;
+  }
+  *n += np;
+  td_free(ps);
+  return true;
+}
+
+/* Loads the page-index statistics of column col (once). */
+static void load_page_stats(pq_reader *r, int64_t col) {
+  pq_column *c = &r->cols[col];
+  int32_t ng = r->meta.n_row_groups;
+  td_chunk_stats *st = NULL;
+  int64_t n = 0, cap = 0, n_bufs = 0, pages = 0;
+  uint8_t **bufs = td_calloc((size_t)ng + 1, sizeof *bufs);
+  bool ok = bufs != NULL;
+  for (int32_t g = 0; ok && g < ng; g++) {
+    uint8_t *buf;
+    if (page_index_stats(r, col, g, &st, &n, &cap, &buf)) {
+      bufs[n_bufs++] = buf;
+      pages++;
+      continue;
+    }
+    td_free(buf);
+    if (n + 1 > cap) {
+      int64_t nc = (n + 1) * 2;
+      td_chunk_stats *grown = td_realloc(st, (size_t)nc * sizeof *grown);
+      if (!grown) {
+        ok = false;
+        break;
+      }
+      st = grown;
+      cap = nc;
+    }
+    if (c->stats) {
+      st[n++] = c->stats[g];
+    } else {
+      const pq_row_group *rg = &r->meta.row_groups[g];
+      st[n++] = (td_chunk_stats){rg->first_row, rg->num_rows, false, {0}, {0}, -1};
+    }
+  }
+  pthread_mutex_lock(&r->lock);
+  bool keep = ok && pages > 0 && !c->page_tried;
+  if (keep) {
+    c->page_stats = st;
+    c->n_page_stats = n;
+    c->index_bufs = bufs;
+    c->n_index_bufs = n_bufs;
+  }
+  c->page_tried = true;
+  pthread_mutex_unlock(&r->lock);
+  if (!keep) {
+    td_free(st);
+    for (int64_t i = 0; bufs && i < n_bufs; i++) td_free(bufs[i]);
+    td_free(bufs);
+  }
+}
+
 /* ---- schema ---- */
 
 typedef struct walk {
@@ -264,7 +364,13 @@ static void pq_close(td_file_reader *base) {
     for (int64_t i = 0; i < n; i++) td_free(r->oindex[i].locs);
     td_free(r->oindex);
   }
-  for (int64_t c = 0; c < r->base.schema.n_fields; c++) td_free(r->cols[c].stats);
+  for (int64_t c = 0; c < r->base.schema.n_fields; c++) {
+    pq_column *pc = &r->cols[c];
+    td_free(pc->stats);
+    td_free(pc->page_stats);
+    for (int64_t i = 0; i < pc->n_index_bufs; i++) td_free(pc->index_bufs[i]);
+    td_free(pc->index_bufs);
+  }
   td_free(r->cols);
   pq_meta_free(&r->meta);
   td_free(r->footer);
@@ -369,9 +475,17 @@ static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int
 static const td_chunk_stats *pq_column_stats(td_file_reader *base, int64_t col, int64_t *n) {
   pq_reader *r = (pq_reader *)base;
   *n = 0;
-  if (col < 0 || col >= base->schema.n_fields || !r->cols[col].stats) return NULL;
-  *n = r->cols[col].n_stats;
-  return r->cols[col].stats;
+  if (col < 0 || col >= base->schema.n_fields) return NULL;
+  pq_column *c = &r->cols[col];
+  pthread_mutex_lock(&r->lock);
+  bool tried = c->page_tried;
+  pthread_mutex_unlock(&r->lock);
+  if (!tried) load_page_stats(r, col);
+  pthread_mutex_lock(&r->lock);
+  const td_chunk_stats *st = c->page_stats ? c->page_stats : c->stats;
+  *n = c->page_stats ? c->n_page_stats : c->n_stats;
+  pthread_mutex_unlock(&r->lock);
+  return st;
 }
 
 static const td_reader_vtable pq_vtable = {

@@ -34,6 +34,15 @@ typedef struct pq_column {
   pq_colinfo ci;
   td_chunk_stats *stats; /* one per row group, or NULL */
   int64_t n_stats;
+  /* Finer statistics from the page index (ColumnIndex + OffsetIndex): one
+   * per page where a row group has them, else its row group's; loaded on
+   * first use (page_tried, under the reader's lock).  Their string bounds
+   * point into index_bufs. */
+  bool page_tried;
+  td_chunk_stats *page_stats;
+  int64_t n_page_stats;
+  uint8_t **index_bufs;
+  int64_t n_index_bufs;
 } pq_column;
 
 /* Decoded rows [first, first + arr.length) of one column chunk, or a
@@ -81,6 +90,10 @@ struct pq_reader {
 int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, pq_seg **out,
                    td_error *err);
 void pq_seg_release(pq_reader *r, pq_seg *s);
+/* The page locations of column col in row group rg (loaded on first use). */
+pq_oindex *pq_get_oindex(pq_reader *r, int64_t col, int32_t rg);
+/* Reads bytes [off, off + len) of the file into a new buffer (td_malloc). */
+int pq_read_range(pq_reader *r, int64_t off, int64_t len, uint8_t **out, td_error *err);
 void pq_cache_clear(pq_reader *r);
 
 #endif

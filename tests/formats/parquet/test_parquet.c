@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 
 #include "arrow/array.h"
+#include "formats/parquet/metadata.h"
 #include "formats/reader.h"
+#include "tabledata/keys.h"
 #include "jsonl.h"
 #include "test.h"
 #include "util/alloc.h"
@@ -532,13 +534,104 @@ static void test_writer_row_counts(void **state) {
   }
 }
 
+/* The page index: files with a ColumnIndex and OffsetIndex (parquet-testing's
+ * tiny pages, one row group; and null pages) give per-page statistics that
+ * cover every row in order and bound every value read. */
+static void test_page_index_stats(void **state) {
+  (void)state;
+  static const char *const files[] = {"alltypes_tiny_pages.parquet", "alltypes_tiny_pages_plain.parquet",
+                                      "int32_with_null_pages.parquet"};
+  for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "parquet/conformance/%s", files[f]);
+    td_file_reader *r;
+    td_error err;
+    TD_ASSERT_OK(td_parquet_open(td_test_testdata(rel), &r, &err), &err);
+    int64_t finest = 0, null_pages = 0;
+    for (int64_t c = 0; c < r->schema.n_fields; c++) {
+      int64_t n = 0;
+      const td_chunk_stats *st = r->vt->column_stats(r, c, &n);
+      if (!st) continue;
+      if (n > finest) finest = n;
+      struct ArrowArray a;
+      td_colview v;
+      read_whole(r, c, &a, &v);
+      int64_t row = 0;
+      for (int64_t i = 0; i < n; i++) {
+        assert_int_equal(st[i].row_begin, row); /* in order, no gap */
+        int64_t nulls = 0;
+        for (int64_t k = row; k < row + st[i].row_count; k++) {
+          if (!td_colview_valid(&v, k)) {
+            nulls++;
+            continue;
+          }
+          if (!st[i].has_min_max) continue;
+          td_value x = td_colview_value(&v, k);
+          if (td_value_compare(&x, &st[i].min) < 0 || td_value_compare(&x, &st[i].max) > 0)
+            fail_msg("%s column %s row %lld lies outside its page's statistics", files[f], r->schema.fields[c].name,
+                     (long long)k);
+        }
+        if (st[i].null_count >= 0) assert_int_equal(st[i].null_count, nulls);
+        if (nulls == st[i].row_count && nulls > 0) {
+          assert_false(st[i].has_min_max);
+          null_pages++;
+        }
+        row += st[i].row_count;
+      }
+      assert_int_equal(row, r->num_rows);
+      a.release(&a);
+    }
+    /* One row group, yet many entries: they come from the page index. */
+    if (finest < 10) fail_msg("%s: at most %lld statistics entries per column", files[f], (long long)finest);
+    if (f == 2) assert_true(null_pages > 0);
+    td_reader_close(r);
+  }
+}
+
+/* ColumnIndex decoding: a hand-encoded index, and malformed ones (lists of
+ * different lengths, truncated, a missing list) rejected with TD_EFORMAT. */
+static void test_column_index_parse(void **state) {
+  (void)state;
+  static const uint8_t ok[] = {0x19, 0x21, 0x01, 0x02,             /* 1: null_pages [true, false] */
+                               0x19, 0x28, 0x01, 'a', 0x01, 'b',   /* 2: min_values */
+                               0x19, 0x28, 0x01, 'c', 0x01, 'd',   /* 3: max_values */
+                               0x15, 0x00,                         /* 4: boundary_order */
+                               0x19, 0x26, 0x06, 0x00,             /* 5: null_counts [3, 0] */
+                               0x00};
+  pq_page_stats *ps;
+  int64_t n;
+  td_error err;
+  TD_ASSERT_OK(pq_column_index_parse(ok, sizeof ok, &ps, &n, &err), &err);
+  assert_int_equal(n, 2);
+  assert_true(ps[0].null_page);
+  assert_false(ps[1].null_page);
+  assert_int_equal(ps[0].null_count, 3);
+  assert_int_equal(ps[1].null_count, 0);
+  assert_int_equal(ps[1].min_len, 1);
+  assert_int_equal(ps[1].min[0], 'b');
+  assert_int_equal(ps[1].max[0], 'd');
+  td_free(ps);
+  static const uint8_t uneven[] = {0x19, 0x21, 0x01, 0x02, 0x19, 0x18, 0x01, 'a', 0x19, 0x28, 0x01, 'c', 0x01, 'd', 0x00};
+  static const uint8_t no_max[] = {0x19, 0x21, 0x01, 0x02, 0x19, 0x28, 0x01, 'a', 0x01, 'b', 0x00};
+  const struct {
+    const uint8_t *p;
+    size_t n;
+  } bad[] = {{uneven, sizeof uneven}, {no_max, sizeof no_max}, {ok, sizeof ok - 1}, {ok, 7}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(pq_column_index_parse(bad[i].p, (int64_t)bad[i].n, &ps, &n, &err), TD_EFORMAT);
+    assert_non_null(strstr(err.message, "column index"));
+    assert_null(ps);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conformance),      cmocka_unit_test(test_ticks),
       cmocka_unit_test(test_malformed),        cmocka_unit_test(test_large_string_map),
       cmocka_unit_test(test_laziness),         cmocka_unit_test(test_alloc_failures),
       cmocka_unit_test(test_threads),
-      cmocka_unit_test(test_writer_row_counts),
+      cmocka_unit_test(test_writer_row_counts), cmocka_unit_test(test_page_index_stats),
+      cmocka_unit_test(test_column_index_parse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
