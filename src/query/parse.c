@@ -128,7 +128,8 @@ static int parse_name(td_parser *p, td_expr **out) {
   if (!e) return TD_ENOMEM;
   int rc = td__token_string(p, &e->name, NULL);
   if (!rc) td__next(p);
-  if (!rc && !quoted && p->tok.kind == TK_LPAREN) {
+  if (!rc && p->tok.kind == TK_DOT) rc = td__parse_qualified(p, e); /* t.col (query/sql_from.c) */
+  else if (!rc && !quoted && p->tok.kind == TK_LPAREN) {
     e->kind = TD_EXPR_CALL;
     for (char *c = e->name; *c; c++)
       if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');

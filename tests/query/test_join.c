@@ -705,12 +705,164 @@ static void test_last_first_by(void **state) {
   env_close(&e);
 }
 
+
+/* ---- SQL ---- */
+
+static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
+  (void)is_path;
+  env *e = ctx;
+  if (strcmp(name, "l") != 0 && strcmp(name, "r") != 0) {
+    err->code = TD_ENOTFOUND;
+    snprintf(err->message, sizeof err->message, "no table %s", name);
+    return TD_ENOTFOUND;
+  }
+  *svc = td_service_retain(e->svc);
+  return td_table_key_new(name, key, err);
+}
+
+static td_table *run_sql(env *e, const char *sql, bool live) {
+  td_query_options o;
+  td_query_options_init(&o);
+  o.resolver = resolve;
+  o.resolver_ctx = e;
+  o.refreshing = live;
+  td_table *t;
+  td_error err;
+  TD_ASSERT_OK(td_query(sql, &o, &t, &err), &err);
+  return t;
+}
+
+static int sql_error(env *e, const char *sql, td_error *err) {
+  td_query_options o;
+  td_query_options_init(&o);
+  o.resolver = resolve;
+  o.resolver_ctx = e;
+  td_table *t = NULL;
+  int rc = td_query(sql, &o, &t, err);
+  assert_null(t);
+  return rc;
+}
+
+static void assert_same_tables(td_table *a, td_table *b) {
+  lines x = lines_of(a), y = lines_of(b);
+  assert_same_lines(&x, &y);
+  lines_free(&x);
+  lines_free(&y);
+}
+
+static void test_sql_joins(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 21);
+  add_rows(&e, "l", "c", 30);
+  td_error err;
+  td_table *l = source(&e, "l", false), *r = source(&e, "r", false), *t, *c, *w;
+  const char *k = "k", *ks[2] = {"k", "s"}, *s = "s";
+  /* USING */
+  t = run_sql(&e, "SELECT * FROM l JOIN r USING (k)", false);
+  TD_ASSERT_OK(td_table_join(l, r, TD_JOIN_INNER, &k, 1, &c, &err), &err);
+  assert_same_tables(t, c);
+  td_table_release(t);
+  td_table_release(c);
+  /* aliases, ON with two keys, WHERE and a projection */
+  t = run_sql(&e, "SELECT a.k, a.v, b.w, b.ts FROM l AS a LEFT JOIN r b ON a.k = b.k AND b.s = a.s WHERE a.v > 300",
+              false);
+  TD_ASSERT_OK(td_table_join(l, r, TD_JOIN_LEFT, ks, 2, &c, &err), &err);
+  TD_ASSERT_OK(td_table_where(c, "v > 300", &w, &err), &err);
+  td_table_release(c);
+  const char *cols[4] = {"k", "v", "w", "ts_right"};
+  TD_ASSERT_OK(td_table_view(w, cols, 4, &c, &err), &err);
+  assert_string_equal(td_table_column_name(t, 3), "ts_right");
+  assert_same_tables(t, c);
+  td_table_release(t);
+  td_table_release(c);
+  td_table_release(w);
+  /* FULL, SEMI, ANTI */
+  static const char *const kinds[3] = {"FULL OUTER", "SEMI", "ANTI"};
+  static const td_join_type types[3] = {TD_JOIN_FULL, TD_JOIN_SEMI, TD_JOIN_ANTI};
+  for (int i = 0; i < 3; i++) {
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT * FROM 'l' x %s JOIN 'r' y ON x.s = y.s", kinds[i]);
+    t = run_sql(&e, sql, false);
+    TD_ASSERT_OK(td_table_join(l, r, types[i], &s, 1, &c, &err), &err);
+    assert_same_tables(t, c);
+    td_table_release(t);
+    td_table_release(c);
+  }
+  /* ASOF, both directions */
+  t = run_sql(&e, "SELECT * FROM l t ASOF JOIN r q ON t.s = q.s AND t.ts >= q.ts", false);
+  TD_ASSERT_OK(td_table_aj(l, r, &s, 1, "ts>=ts", &c, &err), &err);
+  assert_same_tables(t, c);
+  td_table_release(t);
+  td_table_release(c);
+  t = run_sql(&e, "SELECT * FROM l t ASOF JOIN r q ON q.ts >= t.ts AND q.s = t.s", false);
+  TD_ASSERT_OK(td_table_raj(l, r, &s, 1, "ts<=ts", &c, &err), &err);
+  assert_same_tables(t, c);
+  td_table_release(t);
+  td_table_release(c);
+  /* an aggregation over a join; a single source with an alias */
+  t = run_sql(&e, "SELECT a.s, count(*) AS n, sum(b.w) AS sw FROM l a JOIN r b USING (k) GROUP BY a.s ORDER BY a.s",
+              false);
+  assert_int_equal(td_table_num_columns(t), 3);
+  td_table_release(t);
+  t = run_sql(&e, "SELECT q.k FROM l q WHERE q.v > 10", false);
+  TD_ASSERT_OK(td_table_where(l, "v > 10", &w, &err), &err);
+  const char *kc = "k";
+  TD_ASSERT_OK(td_table_view(w, &kc, 1, &c, &err), &err);
+  assert_same_tables(t, c);
+  td_table_release(t);
+  td_table_release(c);
+  td_table_release(w);
+  /* errors at their token */
+  const char *bad = "SELECT z.k FROM l a JOIN r b USING (k)";
+  assert_int_equal(sql_error(&e, bad, &err), TD_ETYPE);
+  TD_ASSERT_CONTAINS(err.message, "unknown table or alias 'z'");
+  assert_int_equal(err.position, 7);
+  bad = "SELECT * FROM l a RIGHT JOIN r b USING (k)";
+  assert_int_equal(sql_error(&e, bad, &err), TD_EPARSE);
+  TD_ASSERT_CONTAINS(err.message, "RIGHT JOIN");
+  TD_ASSERT_CONTAINS(err.message, "is not supported");
+  assert_int_equal(err.position, 18);
+  bad = "SELECT * FROM l a JOIN r b ON a.k < b.k";
+  assert_int_equal(sql_error(&e, bad, &err), TD_EPARSE);
+  TD_ASSERT_CONTAINS(err.message, "is not supported");
+  assert_int_equal(err.position, 34);
+  bad = "SELECT * FROM l a JOIN r b ON a.s = b.k";
+  assert_int_equal(sql_error(&e, bad, &err), TD_ETYPE);
+  TD_ASSERT_CONTAINS(err.message, "utf8 on the left but int64 on the right");
+  bad = "SELECT * FROM l a JOIN nope b USING (k)";
+  assert_int_equal(sql_error(&e, bad, &err), TD_ENOTFOUND);
+  assert_int_equal(err.position, 23);
+  bad = "SELECT * FROM l a ASOF JOIN r b ON a.s = b.s";
+  assert_int_equal(sql_error(&e, bad, &err), TD_EPARSE);
+  bad = "SELECT * FROM l a JOIN r b ON k = k";
+  assert_int_equal(sql_error(&e, bad, &err), TD_ETYPE);
+  TD_ASSERT_CONTAINS(err.message, "qualify it");
+  bad = "SELECT * FROM l a JOIN (SELECT * FROM r) b USING (k)";
+  assert_int_equal(sql_error(&e, bad, &err), TD_EPARSE);
+  TD_ASSERT_CONTAINS(err.message, "subquery in FROM is not supported");
+  /* live */
+  td_table *live = run_sql(&e, "SELECT a.k, a.s, b.w FROM l a ASOF JOIN r b ON a.s = b.s AND a.ts >= b.ts WHERE a.v > 100", true);
+  for (int step = 0; step < 5; step++) {
+    add_rows(&e, "l", step % 2 ? "a" : "n", 10);
+    if (step % 2) add_rows(&e, "r", "m", 5);
+    TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+    td_table *st = run_sql(&e, "SELECT a.k, a.s, b.w FROM l a ASOF JOIN r b ON a.s = b.s AND a.ts >= b.ts WHERE a.v > 100", false);
+    assert_same_tables(live, st);
+    td_table_release(st);
+  }
+  td_table_release(live);
+  td_table_release(l);
+  td_table_release(r);
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_vs_naive), cmocka_unit_test(test_live_vs_static),
       cmocka_unit_test(test_mixed_static),    cmocka_unit_test(test_asof_edges),
       cmocka_unit_test(test_errors),          cmocka_unit_test(test_natural_live_duplicate),
-      cmocka_unit_test(test_last_first_by),
+      cmocka_unit_test(test_last_first_by),   cmocka_unit_test(test_sql_joins),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
