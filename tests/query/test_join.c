@@ -19,6 +19,7 @@ typedef struct env {
   td_service *svc;
   unsigned seed;
   int64_t serial;
+  bool ordered_ts; /* l.ts increases with every row, never null */
 } env;
 
 static td_location_key *pkey(const char *p) {
@@ -46,7 +47,8 @@ static void add_rows(env *e, const char *table, const char *part, int64_t n) {
     /* right rows get distinct timestamps: a live table lists rows in arrival
      * order, a static one in row order, so as-of ties would differ */
     int64_t ts = (rand_r(&e->seed) % 40) * 1000 + (left ? 0 : ++e->serial % 1000);
-    bool tnull = rand_r(&e->seed) % 13 == 0;
+    if (left && e->ordered_ts) ts = ++e->serial * 1000;
+    bool tnull = rand_r(&e->seed) % 13 == 0 && !(left && e->ordered_ts);
     int c = 0;
     if (knull) td_builder_append_null(b[c++], NULL);
     else td_builder_append_int(b[c++], k, NULL);
@@ -57,7 +59,8 @@ static void add_rows(env *e, const char *table, const char *part, int64_t n) {
     td_builder_append_str(b[c++], s, -1, NULL);
     if (tnull) td_builder_append_null(b[c++], NULL);
     else td_builder_append_int(b[c++], ts, NULL);
-    if (left) td_builder_append_int(b[c++], x, NULL);
+    if (left && x % 9 == 0) td_builder_append_null(b[c++], NULL);
+    else if (left) td_builder_append_int(b[c++], x, NULL);
     else td_builder_append_double(b[c++], (double)x / 4.0, NULL);
   }
   struct ArrowArray cols[5], batch;
@@ -857,12 +860,149 @@ static void test_sql_joins(void **state) {
   env_close(&e);
 }
 
+/* ---- update_by ---- */
+
+static const td_rolling ub_ops[] = {
+    {TD_ROLL_SUM, "v", "sum3", 3, NULL, 0},        {TD_ROLL_AVG, "v", "cumavg", 0, NULL, 0},
+    {TD_ROLL_MIN, "v", "min4", 4, NULL, 0},        {TD_ROLL_MAX, "v", "max5us", 0, "ts", 5000},
+    {TD_ROLL_COUNT, "v", "n3us", 0, "ts", 3000},   {TD_ROLL_ROW_NUMBER, NULL, "rn", 0, NULL, 0},
+    {TD_ROLL_LAG, "v", "lag2", 2, NULL, 0},        {TD_ROLL_AVG, "v", "avg2", 2, NULL, 0},
+};
+#define N_UB ((int64_t)(sizeof ub_ops / sizeof ub_ops[0]))
+
+/* Checks the update_by columns of `t` against a naive computation over src. */
+static void check_update_by(td_table *src, td_table *t) {
+  vals S = read_vals(src), T = read_vals(t);
+  int64_t cs = col_of(&S, "s"), cv = col_of(&S, "v"), ct = col_of(&S, "ts");
+  assert_int_equal(T.n_rows, S.n_rows);
+  assert_int_equal(T.n_cols, S.n_cols + N_UB);
+  int64_t *same = malloc((size_t)(S.n_rows + 1) * sizeof *same);
+  for (int64_t i = 0; i < S.n_rows; i++) {
+    int64_t n = 0; /* rows of i's key up to i, in order */
+    for (int64_t j = 0; j <= i; j++)
+      if (strcmp(S.text[j * S.n_cols + cs], S.text[i * S.n_cols + cs]) == 0) same[n++] = j;
+    for (int64_t o = 0; o < N_UB; o++) {
+      const td_rolling *r = &ub_ops[o];
+      char want[64];
+      int64_t from = 0;
+      if (r->kind == TD_ROLL_ROW_NUMBER) {
+        snprintf(want, sizeof want, "%lld", (long long)n);
+      } else if (r->kind == TD_ROLL_LAG) {
+        if (n - 1 - r->ticks < 0) snprintf(want, sizeof want, "null");
+        else snprintf(want, sizeof want, "%s", S.text[same[n - 1 - r->ticks] * S.n_cols + cv]);
+      } else {
+        if (r->ts) {
+          int64_t tv = S.v[i * S.n_cols + ct].v.i;
+          while (from < n && S.v[same[from] * S.n_cols + ct].v.i <= tv - r->window_ns) from++;
+        } else if (r->ticks > 0 && n > r->ticks) {
+          from = n - r->ticks;
+        }
+        double sum = 0, mn = 0, mx = 0;
+        int64_t cnt = 0;
+        for (int64_t q = from; q < n; q++) {
+          const td_value *v = &S.v[same[q] * S.n_cols + cv];
+          if (v->is_null) continue;
+          double d = (double)v->v.i;
+          if (!cnt || d < mn) mn = d;
+          if (!cnt || d > mx) mx = d;
+          sum += d;
+          cnt++;
+        }
+        double res = r->kind == TD_ROLL_SUM ? sum : r->kind == TD_ROLL_AVG ? sum / (double)cnt
+                                              : r->kind == TD_ROLL_MIN ? mn : mx;
+        if (r->kind == TD_ROLL_COUNT) snprintf(want, sizeof want, "%lld", (long long)cnt);
+        else if (!cnt) snprintf(want, sizeof want, "null");
+        else snprintf(want, sizeof want, "%.9g", res);
+      }
+      const char *got = T.text[i * T.n_cols + S.n_cols + o];
+      if (strcmp(got, want) != 0) fail_msg("row %lld, %s: %s, expected %s", (long long)i, r->name, got, want);
+    }
+  }
+  free(same);
+  vals_free(&S);
+  vals_free(&T);
+}
+
+static void test_update_by(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 31);
+  e.ordered_ts = true;
+  td_error err;
+  const char *ln[4] = {"k", "s", "ts", "v"};
+  td_type_id lt[4] = {TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_TIMESTAMP, TD_TYPE_INT64};
+  td_table *bad = source(&e, "l", false), *t = NULL;
+  const char *by = "s";
+  /* env_open's rows: unordered ts with nulls, an error */
+  assert_int_equal(td_table_update_by(bad, ub_ops, N_UB, &by, 1, &t, &err), TD_EINVAL);
+  TD_ASSERT_CONTAINS(err.message, "update_by max5us: ");
+  assert_null(t);
+  /* argument errors */
+  td_rolling r = {TD_ROLL_SUM, "s", "x", 3, NULL, 0};
+  assert_int_equal(td_table_update_by(bad, &r, 1, &by, 1, &t, &err), TD_ETYPE);
+  r = (td_rolling){TD_ROLL_SUM, "v", "v", 3, NULL, 0};
+  assert_int_equal(td_table_update_by(bad, &r, 1, &by, 1, &t, &err), TD_EINVAL);
+  r = (td_rolling){TD_ROLL_LAG, "v", "x", 0, NULL, 0};
+  assert_int_equal(td_table_update_by(bad, &r, 1, &by, 1, &t, &err), TD_EINVAL);
+  r = (td_rolling){TD_ROLL_SUM, "v", "x", 0, "s", 10};
+  assert_int_equal(td_table_update_by(bad, &r, 1, &by, 1, &t, &err), TD_ETYPE);
+  const char *nokey = "nope";
+  r = (td_rolling){TD_ROLL_SUM, "v", "x", 2, NULL, 0};
+  assert_int_equal(td_table_update_by(bad, &r, 1, &nokey, 1, &t, &err), TD_ETYPE);
+  td_table_release(bad);
+  env_close(&e);
+
+  /* ordered data from the start, growing in row order */
+  env_open(&e, 32);
+  td_service_free(e.svc);
+  td_memory_backend_release(e.mb);
+  e.ordered_ts = true;
+  TD_ASSERT_OK(td_memory_backend_new(&e.mb, &err), &err);
+  add_table(&e, "l", 4, ln, lt);
+  add_rows(&e, "l", "p0", 20);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 8;
+  o.update_period_ms = 3600 * 1000;
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e.mb), &o, &e.svc, &err), &err);
+  td_table *live_src = source(&e, "l", true), *live;
+  TD_ASSERT_OK(td_table_update_by(live_src, ub_ops, N_UB, &by, 1, &live, &err), &err);
+  heard h = {0};
+  TD_ASSERT_OK(td_table_add_listener(live, on_update, &h, NULL, &err), &err);
+  check_update_by(live_src, live);
+  for (int step = 0; step < 6; step++) {
+    char part[8];
+    snprintf(part, sizeof part, "p%d", step / 2);
+    add_rows(&e, "l", part, 1 + rand_r(&e.seed) % 25);
+    TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+    td_table *st = source(&e, "l", false), *su;
+    TD_ASSERT_OK(td_table_update_by(st, ub_ops, N_UB, &by, 1, &su, &err), &err);
+    check_update_by(st, su);
+    check_update_by(st, live);
+    td_table_release(su);
+    td_table_release(st);
+  }
+  assert_int_equal(h.replaced, 0); /* appended only */
+  assert_int_equal(h.cycles, 6);
+  /* two keys, and no key */
+  const char *two[2] = {"k", "s"};
+  td_table *t2;
+  TD_ASSERT_OK(td_table_update_by(live_src, ub_ops, 1, two, 2, &t2, &err), &err);
+  td_table_release(t2);
+  TD_ASSERT_OK(td_table_update_by(live_src, ub_ops, 1, NULL, 0, &t2, &err), &err);
+  td_table_release(t2);
+  td_table_release(live);
+  td_table_release(live_src);
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_vs_naive), cmocka_unit_test(test_live_vs_static),
       cmocka_unit_test(test_mixed_static),    cmocka_unit_test(test_asof_edges),
       cmocka_unit_test(test_errors),          cmocka_unit_test(test_natural_live_duplicate),
       cmocka_unit_test(test_last_first_by),   cmocka_unit_test(test_sql_joins),
+      cmocka_unit_test(test_update_by),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
