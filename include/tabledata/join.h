@@ -83,8 +83,9 @@ TD_API int td_table_natural_join(td_table *left, td_table *right, const char *co
  * (among right rows with that value, the last in right row order); every
  * left row appears once, with null right columns when there is no such row
  * (no earlier right row, or a null `on` value).  `on` is "ts" or
- * "left_ts>=right_ts" (or "left_ts=right_ts"): a column of an integer, date,
- * time or timestamp type, the same type on both sides.  Right rows with a
+ * "left_ts>=right_ts" (or "left_ts=right_ts"; "left_ts>right_ts": the
+ * greatest value strictly below): a column of an integer, date, time or
+ * timestamp type, the same type on both sides.  Right rows with a
  * null `on` value are ignored.  Live: as in td_table_join (appended left
  * rows are looked up incrementally; a changed right side recomputes).
  * Errors: see above; TD_ETYPE also for an `on` column of another type. */
@@ -93,7 +94,9 @@ TD_API int td_table_aj(td_table *left, td_table *right, const char *const *keys,
 
 /* Reverse as-of join (Deephaven's raj): the right row with the least `on`
  * value >= the left row's (among equal values, the first in right row
- * order).  `on` is "ts" or "left_ts<=right_ts".  Otherwise as td_table_aj. */
+ * order).  `on` is "ts" or "left_ts<=right_ts" ("left_ts<right_ts": the
+ * least value strictly above).  Otherwise as td_table_aj; an `on` with the
+ * other direction (">" for raj, "<" for aj) is TD_EINVAL. */
 TD_API int td_table_raj(td_table *left, td_table *right, const char *const *keys, int64_t n_keys,
                         const char *on, td_table **out, td_error *err);
 

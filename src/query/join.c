@@ -21,6 +21,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ typedef struct join_op {
   int64_t lkey[TD_JOIN_MAX_KEYS], rkey[TD_JOIN_MAX_KEYS];
   kclass cls[TD_JOIN_MAX_KEYS];
   int64_t lon, ron; /* as-of columns */
+  bool strict;      /* as-of: > (aj) or < (raj) instead of >= / <= */
   store L, R;
   kindex ix;
   int64_t *rloaded; /* a source right table: rows loaded per region */
@@ -409,7 +411,9 @@ static int match_rows(join_op *op, int64_t from, pairs *p, bool *matched, td_err
       if (g >= 0 && td_colview_valid(on, i)) {
         group *gr = &op->ix.g[g];
         if (!gr->sorted && (rc = group_sort(gr, err)) != TD_OK) break;
-        r = asof_find(op, gr, td_colview_int(on, i));
+        int64_t lts = td_colview_int(on, i);
+        if (op->strict && lts == (op->kind == J_AJ ? INT64_MIN : INT64_MAX)) r = -1;
+        else r = asof_find(op, gr, op->strict ? (op->kind == J_AJ ? lts - 1 : lts + 1) : lts);
       }
       rc = pairs_push(p, i, r, err);
       continue;
@@ -607,10 +611,10 @@ static bool is_float_type(td_type_id t) { return t == TD_TYPE_FLOAT32 || t == TD
 /* Splits "a", "a=b", "a>=b", "a<=b" (spaces trimmed) into two names. */
 static int split_spec(const char *spec, char *l, char *r, size_t size, const char *what, td_error *err) {
   if (!spec) return td_err(err, TD_EINVAL, "%s: expected a column name, found NULL", what);
-  const char *eq = strchr(spec, '=');
+  const char *eq = strpbrk(spec, "=<>");
   const char *lend = eq ? eq : spec + strlen(spec);
-  if (eq && eq > spec && (eq[-1] == '>' || eq[-1] == '<')) lend = eq - 1;
   const char *rbeg = eq ? eq + 1 : spec;
+  if (eq && (*eq == '<' || *eq == '>') && eq[1] == '=') rbeg = eq + 2;
   const char *rend = spec + strlen(spec);
   const char *lb = spec;
   while (lb < lend && isspace((unsigned char)*lb)) lb++;
@@ -637,6 +641,8 @@ static int find_col(td_table *t, const char *name, const char *side, int64_t *ou
 static int bind_key(td_table *left, td_table *right, const char *spec, bool exact, int64_t *lc, int64_t *rc_,
                     kclass *cls, td_error *err) {
   char l[256], r[256];
+  if (spec && strpbrk(spec, "<>"))
+    return td_err(err, TD_EINVAL, "join key: expected \"name\" or \"left=right\", found \"%s\"", spec);
   int rc = split_spec(spec, l, r, sizeof l, "join key", err);
   if (rc == TD_OK) rc = find_col(left, l, "left", lc, err);
   if (rc == TD_OK) rc = find_col(right, r, "right", rc_, err);
@@ -714,6 +720,11 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
   if (rc == TD_OK && kind != J_HASH) {
     char l[256], r[256];
     rc = split_spec(on, l, r, sizeof l, kind == J_AJ ? "aj column" : "raj column", err);
+    const char *opc = rc == TD_OK ? strpbrk(on, "<>") : NULL;
+    if (opc && ((*opc == '>') != (kind == J_AJ)))
+      rc = td_err(err, TD_EINVAL, "%s: expected %s in \"%s\"", kind == J_AJ ? "aj" : "raj",
+                  kind == J_AJ ? ">= or >" : "<= or <", on);
+    op->strict = opc && opc[1] != '=';
     if (rc == TD_OK) rc = find_col(left, l, "left", &op->lon, err);
     if (rc == TD_OK) rc = find_col(right, r, "right", &op->ron, err);
     if (rc == TD_OK) {

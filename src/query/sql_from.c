@@ -7,7 +7,8 @@
  *             | ANTI JOIN | ASOF [LEFT] JOIN   source [[AS] alias]
  *             ( USING '(' col {, col} ')' | ON cond )
  *   cond   := equalities between a left and a right column, ANDed; an ASOF
- *             JOIN also takes one  left.ts >= right.ts  (or <=: the reverse).
+ *             JOIN also takes one  left.ts >= right.ts  (or >; <= and <: the
+ *             reverse as-of join).
  *
  * Planning (td__plan_from) builds the joins with tabledata/join.h, left to
  * right, then rewrites every qualified column name of the statement into
@@ -439,15 +440,12 @@ static int clause_keys(const td_join_clause *j, const maps *m, const td_schema *
       return td_err_at(err, TD_EPARSE, c->pos,
                        "an inequality join condition is not supported outside ASOF JOIN (at offset %lld)",
                        (long long)c->pos);
-    if (op == TD_OP_LT || op == TD_OP_GT)
-      return td_err_at(err, TD_EPARSE, c->pos,
-                       "a strict inequality in ASOF JOIN is not supported; use >= or <= (at offset %lld)",
-                       (long long)c->pos);
     if (k->on)
       return td_err_at(err, TD_EPARSE, c->pos, "ASOF JOIN takes one inequality, found a second at offset %lld",
                        (long long)c->pos);
-    k->reverse = op == TD_OP_LE;
-    if (!(k->on = pair(l, k->reverse ? "<=" : ">=", r))) return td_err_nomem(err, "planning a join");
+    k->reverse = op == TD_OP_LE || op == TD_OP_LT;
+    const char *text = op == TD_OP_GE ? ">=" : op == TD_OP_GT ? ">" : op == TD_OP_LE ? "<=" : "<";
+    if (!(k->on = pair(l, text, r))) return td_err_nomem(err, "planning a join");
   }
   if (j->type == TD_SQL_JOIN_ASOF && !k->on)
     return td_err_at(err, TD_EPARSE, j->pos, "ASOF JOIN needs an inequality (a.ts >= b.ts) in ON at offset %lld",

@@ -532,6 +532,24 @@ static void test_asof_edges(void **state) {
   lines_free(&r);
   td_table_release(aj);
   td_table_release(raj);
+  /* strict: the greatest ts < the left one, the least > it */
+  TD_ASSERT_OK(td_table_aj(t, q, &key, 1, "ts>ts", &aj, &err), &err);
+  TD_ASSERT_OK(td_table_raj(t, q, &key, 1, "ts < ts", &raj, &err), &err);
+  a = lines_of(aj);
+  r = lines_of(raj);
+  assert_string_equal(a.v[1], "A|20|0|10|1|");
+  assert_string_equal(a.v[2], "A|25|0|20|3|");
+  assert_string_equal(r.v[0], "A|5|0|10|1|");
+  assert_string_equal(r.v[1], "A|20|0|null|null|");
+  assert_string_equal(r.v[3], "B|4|0|5|4|");
+  lines_free(&a);
+  lines_free(&r);
+  td_table_release(aj);
+  td_table_release(raj);
+  assert_int_equal(td_table_aj(t, q, &key, 1, "ts<ts", &aj, &err), TD_EINVAL);
+  assert_int_equal(td_table_raj(t, q, &key, 1, "ts>=ts", &raj, &err), TD_EINVAL);
+  const char *badkey = "sym<sym";
+  assert_int_equal(td_table_join(t, q, TD_JOIN_INNER, &badkey, 1, &aj, &err), TD_EINVAL);
   /* natural_join: q has two rows for A */
   td_table *nj;
   assert_int_equal(td_table_natural_join(t, q, &key, 1, &nj, &err), TD_EINVAL);
@@ -795,6 +813,11 @@ static void test_sql_joins(void **state) {
   /* ASOF, both directions */
   t = run_sql(&e, "SELECT * FROM l t ASOF JOIN r q ON t.s = q.s AND t.ts >= q.ts", false);
   TD_ASSERT_OK(td_table_aj(l, r, &s, 1, "ts>=ts", &c, &err), &err);
+  assert_same_tables(t, c);
+  td_table_release(t);
+  td_table_release(c);
+  t = run_sql(&e, "SELECT * FROM l t ASOF JOIN r q ON t.s = q.s AND t.ts > q.ts", false);
+  TD_ASSERT_OK(td_table_aj(l, r, &s, 1, "ts>ts", &c, &err), &err);
   assert_same_tables(t, c);
   td_table_release(t);
   td_table_release(c);
