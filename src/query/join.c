@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/join.h"
 #include "query/ops.h"
 #include "table/update.h"
 #include "util/alloc.h"
@@ -415,7 +416,7 @@ static int match_rows(join_op *op, int64_t from, pairs *p, bool *matched, td_err
         if (op->strict && lts == (op->kind == J_AJ ? INT64_MIN : INT64_MAX)) r = -1;
         else r = asof_find(op, gr, op->strict ? (op->kind == J_AJ ? lts - 1 : lts + 1) : lts);
       }
-      rc = pairs_push(p, i, r, err);
+      if (r >= 0 || op->type != TD_JOIN_INNER) rc = pairs_push(p, i, r, err);
       continue;
     }
     switch (op->type) {
@@ -710,7 +711,7 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
   join_op *op = td_calloc(1, sizeof *op);
   if (!op) return td_err_nomem(err, "creating a join");
   op->kind = kind;
-  op->type = kind == J_HASH ? type : TD_JOIN_LEFT;
+  op->type = kind == J_HASH || type == TD_JOIN_INNER ? type : TD_JOIN_LEFT;
   op->n_keys = n_keys;
   op->right = td_table_retain(right);
   td_schema def;
@@ -787,4 +788,10 @@ int td_table_aj(td_table *left, td_table *right, const char *const *keys, int64_
 int td_table_raj(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
                  td_table **out, td_error *err) {
   return join_make(left, right, J_RAJ, TD_JOIN_LEFT, keys, n_keys, on, out, err);
+}
+
+int td__asof_join(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
+                  bool reverse, bool inner, td_table **out, td_error *err) {
+  return join_make(left, right, reverse ? J_RAJ : J_AJ, inner ? TD_JOIN_INNER : TD_JOIN_LEFT, keys, n_keys, on, out,
+                   err);
 }

@@ -37,7 +37,8 @@ typedef enum td_source_kind {
 /* A JOIN clause of FROM (query/sql_from.c). */
 typedef enum td_sql_join {
   TD_SQL_JOIN_INNER, TD_SQL_JOIN_LEFT, TD_SQL_JOIN_FULL, TD_SQL_JOIN_SEMI, TD_SQL_JOIN_ANTI,
-  TD_SQL_JOIN_ASOF
+  TD_SQL_JOIN_ASOF,     /* inner: left rows without a match are dropped */
+  TD_SQL_JOIN_ASOF_LEFT
 } td_sql_join;
 
 typedef struct td_join_clause {

@@ -5,6 +5,8 @@
  *   from   := source [[AS] alias] { join }
  *   join   := [INNER] JOIN | LEFT [OUTER] JOIN | FULL [OUTER] JOIN | SEMI JOIN
  *             | ANTI JOIN | ASOF [LEFT] JOIN   source [[AS] alias]
+ *             (ASOF JOIN drops the left rows without a match, as DuckDB's;
+ *             ASOF LEFT JOIN keeps them, as Deephaven's aj)
  *             ( USING '(' col {, col} ')' | ON cond )
  *   cond   := equalities between a left and a right column, ANDed; an ASOF
  *             JOIN also takes one  left.ts >= right.ts  (or >; <= and <: the
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "query/join.h"
 #include "query/lex.h"
 #include "tabledata/join.h"
 #include "util/alloc.h"
@@ -93,7 +96,7 @@ static int parse_join_type(td_parser *p, td_sql_join *type, bool *found) {
   else if (td__accept_kw(p, "FULL")) *type = TD_SQL_JOIN_FULL, td__accept_kw(p, "OUTER");
   else if (td__accept_kw(p, "SEMI")) *type = TD_SQL_JOIN_SEMI;
   else if (td__accept_kw(p, "ANTI")) *type = TD_SQL_JOIN_ANTI;
-  else if (td__accept_kw(p, "ASOF")) *type = TD_SQL_JOIN_ASOF, td__accept_kw(p, "LEFT");
+  else if (td__accept_kw(p, "ASOF")) *type = td__accept_kw(p, "LEFT") ? TD_SQL_JOIN_ASOF_LEFT : TD_SQL_JOIN_ASOF;
   else {
     *found = false;
     return TD_OK;
@@ -202,7 +205,7 @@ static void sput_quoted(sbuf *b, const char *s, char q) {
 }
 
 int td__from_tail_print(const td_select *s, char **out, td_error *err) {
-  static const char *const names[] = {"JOIN", "LEFT JOIN", "FULL JOIN", "SEMI JOIN", "ANTI JOIN", "ASOF JOIN"};
+  static const char *const names[] = {"JOIN", "LEFT JOIN", "FULL JOIN", "SEMI JOIN", "ANTI JOIN", "ASOF JOIN", "ASOF LEFT JOIN"};
   sbuf b = {NULL, 0, 0, TD_OK, err};
   sput(&b, "");
   if (s->source_alias) {
@@ -373,6 +376,10 @@ static int on_side(const td_expr *e, const maps *m, const char *ralias, const td
   return TD_OK;
 }
 
+static bool asof(const td_join_clause *j) {
+  return j->type == TD_SQL_JOIN_ASOF || j->type == TD_SQL_JOIN_ASOF_LEFT;
+}
+
 /* Key specs ("l=r") and the as-of column spec from a join clause. */
 typedef struct join_keys {
   char *keys[64];
@@ -404,7 +411,7 @@ static int clause_keys(const td_join_clause *j, const maps *m, const td_schema *
       if (!(k->keys[k->n] = pair(j->using_cols[i], "=", j->using_cols[i]))) return td_err_nomem(err, "planning a join");
       k->n++;
     }
-    if (j->type == TD_SQL_JOIN_ASOF)
+    if (asof(j))
       return td_err_at(err, TD_EPARSE, j->pos, "ASOF JOIN needs ON with an inequality (a.ts >= b.ts) at offset %lld",
                        (long long)j->pos);
     return TD_OK;
@@ -436,7 +443,7 @@ static int clause_keys(const td_join_clause *j, const maps *m, const td_schema *
       k->n++;
       continue;
     }
-    if (j->type != TD_SQL_JOIN_ASOF)
+    if (!asof(j))
       return td_err_at(err, TD_EPARSE, c->pos,
                        "an inequality join condition is not supported outside ASOF JOIN (at offset %lld)",
                        (long long)c->pos);
@@ -447,10 +454,10 @@ static int clause_keys(const td_join_clause *j, const maps *m, const td_schema *
     const char *text = op == TD_OP_GE ? ">=" : op == TD_OP_GT ? ">" : op == TD_OP_LE ? "<=" : "<";
     if (!(k->on = pair(l, text, r))) return td_err_nomem(err, "planning a join");
   }
-  if (j->type == TD_SQL_JOIN_ASOF && !k->on)
+  if (asof(j) && !k->on)
     return td_err_at(err, TD_EPARSE, j->pos, "ASOF JOIN needs an inequality (a.ts >= b.ts) in ON at offset %lld",
                      (long long)j->pos);
-  if (j->type != TD_SQL_JOIN_ASOF && k->n == 0)
+  if (!asof(j) && k->n == 0)
     return td_err_at(err, TD_EPARSE, j->pos, "a join needs at least one equality at offset %lld", (long long)j->pos);
   return TD_OK;
 }
@@ -545,9 +552,8 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
     if (rc == TD_OK) {
       const char *const *kp = (const char *const *)k.keys;
       static const td_join_type types[] = {TD_JOIN_INNER, TD_JOIN_LEFT, TD_JOIN_FULL, TD_JOIN_SEMI, TD_JOIN_ANTI};
-      if (j->type == TD_SQL_JOIN_ASOF)
-        rc = k.reverse ? td_table_raj(cur, right, kp, k.n, k.on, &joined, err)
-                       : td_table_aj(cur, right, kp, k.n, k.on, &joined, err);
+      if (asof(j))
+        rc = td__asof_join(cur, right, kp, k.n, k.on, k.reverse, j->type == TD_SQL_JOIN_ASOF, &joined, err);
       else
         rc = td_table_join(cur, right, types[j->type], kp, k.n, &joined, err);
       if (rc && err && err->position < 0) err->position = j->pos;

@@ -811,21 +811,30 @@ static void test_sql_joins(void **state) {
     td_table_release(c);
   }
   /* ASOF, both directions */
-  t = run_sql(&e, "SELECT * FROM l t ASOF JOIN r q ON t.s = q.s AND t.ts >= q.ts", false);
+  t = run_sql(&e, "SELECT * FROM l t ASOF LEFT JOIN r q ON t.s = q.s AND t.ts >= q.ts", false);
   TD_ASSERT_OK(td_table_aj(l, r, &s, 1, "ts>=ts", &c, &err), &err);
   assert_same_tables(t, c);
   td_table_release(t);
   td_table_release(c);
-  t = run_sql(&e, "SELECT * FROM l t ASOF JOIN r q ON t.s = q.s AND t.ts > q.ts", false);
+  t = run_sql(&e, "SELECT * FROM l t ASOF LEFT JOIN r q ON t.s = q.s AND t.ts > q.ts", false);
   TD_ASSERT_OK(td_table_aj(l, r, &s, 1, "ts>ts", &c, &err), &err);
   assert_same_tables(t, c);
   td_table_release(t);
   td_table_release(c);
-  t = run_sql(&e, "SELECT * FROM l t ASOF JOIN r q ON q.ts >= t.ts AND q.s = t.s", false);
+  t = run_sql(&e, "SELECT * FROM l t ASOF LEFT JOIN r q ON q.ts >= t.ts AND q.s = t.s", false);
   TD_ASSERT_OK(td_table_raj(l, r, &s, 1, "ts<=ts", &c, &err), &err);
   assert_same_tables(t, c);
   td_table_release(t);
   td_table_release(c);
+  /* ASOF JOIN without LEFT drops the rows without a match (DuckDB's rule) */
+  t = run_sql(&e, "SELECT * FROM l t ASOF JOIN r q ON t.s = q.s AND t.ts >= q.ts", false);
+  TD_ASSERT_OK(td_table_aj(l, r, &s, 1, "ts>=ts", &w, &err), &err);
+  TD_ASSERT_OK(td_table_where(w, "w IS NOT NULL", &c, &err), &err);
+  assert_true(td_table_size(c) < td_table_size(l));
+  assert_same_tables(t, c);
+  td_table_release(t);
+  td_table_release(c);
+  td_table_release(w);
   /* an aggregation over a join; a single source with an alias */
   t = run_sql(&e, "SELECT a.s, count(*) AS n, sum(b.w) AS sw FROM l a JOIN r b USING (k) GROUP BY a.s ORDER BY a.s",
               false);
