@@ -49,13 +49,17 @@ typedef struct group {
   uint64_t hash;
   int64_t rep;          /* a right row with this key (for comparisons) */
   int64_t head, tail, count;
-  /* as-of: (on value, row) pairs, sorted when `sorted` */
+} group;
+
+/* As-of joins, per group: (on value, row) pairs, sorted when `sorted`. */
+typedef struct asof_vec {
   int64_t *ts, *rows, n, cap;
   bool sorted;
-} group;
+} asof_vec;
 
 typedef struct kindex {
   group *g;
+  asof_vec *av;      /* as-of joins: one per group */
   int64_t n_groups, cap_groups;
   uint32_t *slots; /* group + 1, 0 = empty */
   int64_t n_slots; /* a power of two */
@@ -241,10 +245,11 @@ static int ix_grow_slots(kindex *x, td_error *err) {
 }
 
 static void ix_reset(kindex *x) {
-  for (int64_t g = 0; g < x->n_groups; g++) {
-    td_free(x->g[g].ts);
-    td_free(x->g[g].rows);
+  for (int64_t g = 0; x->av && g < x->n_groups; g++) {
+    td_free(x->av[g].ts);
+    td_free(x->av[g].rows);
   }
+  td_free(x->av);
   td_free(x->g);
   td_free(x->slots);
   td_free(x->next);
@@ -258,7 +263,7 @@ static int cmp_pair(const void *a, const void *b) {
 }
 
 /* Sorts a group's (on value, row) pairs. */
-static int group_sort(group *g, td_error *err) {
+static int group_sort(asof_vec *g, td_error *err) {
   int64_t *pairs = td_malloc((size_t)(2 * g->n + 1) * sizeof *pairs);
   if (!pairs) return td_err_nomem(err, "sorting an as-of join's right side");
   for (int64_t i = 0; i < g->n; i++) pairs[2 * i] = g->ts[i], pairs[2 * i + 1] = g->rows[i];
@@ -269,7 +274,7 @@ static int group_sort(group *g, td_error *err) {
   return TD_OK;
 }
 
-static int group_push(group *g, int64_t ts, int64_t row, td_error *err) {
+static int group_push(asof_vec *g, int64_t ts, int64_t row, td_error *err) {
   if (g->n == g->cap) {
     int64_t cap = g->cap ? g->cap * 2 : 4;
     int64_t *t = td_realloc(g->ts, (size_t)cap * sizeof *t);
@@ -319,11 +324,13 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
       if (x->n_groups == x->cap_groups) {
         int64_t cap = x->cap_groups ? x->cap_groups * 2 : 64;
         group *ng = td_realloc(x->g, (size_t)cap * sizeof *ng);
-        if (!ng) {
+        if (ng) x->g = ng;
+        asof_vec *na = ng && on ? td_realloc(x->av, (size_t)cap * sizeof *na) : NULL;
+        if (na) x->av = na;
+        if (!ng || (on && !na)) {
           rc = td_err_nomem(err, "indexing a join");
           break;
         }
-        x->g = ng;
         x->cap_groups = cap;
       }
       g = x->n_groups++;
@@ -332,7 +339,11 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
       gr->hash = h;
       gr->rep = r;
       gr->head = gr->tail = -1;
-      gr->sorted = true;
+      gr->count = 0;
+      if (on) {
+        memset(&x->av[g], 0, sizeof x->av[g]);
+        x->av[g].sorted = true;
+      }
       int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));
       while (x->slots[p]) p = (p + 1) & (x->n_slots - 1);
       x->slots[p] = (uint32_t)(g + 1);
@@ -347,7 +358,7 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
     else gr->head = r;
     gr->tail = r;
     gr->count++;
-    if (on) rc = group_push(gr, td_colview_int(on, r), r, err);
+    if (on) rc = group_push(&x->av[g], td_colview_int(on, r), r, err);
   }
   return rc;
 }
@@ -381,7 +392,7 @@ static void pairs_reset(pairs *p) {
 }
 
 /* The as-of match of left row i in group g, or -1. */
-static int64_t asof_find(const join_op *op, group *g, int64_t lts) {
+static int64_t asof_find(const join_op *op, const asof_vec *g, int64_t lts) {
   int64_t lo = 0, hi = g->n;
   if (op->kind == J_AJ) { /* the last pair with ts <= lts */
     while (lo < hi) {
@@ -410,7 +421,7 @@ static int match_rows(join_op *op, int64_t from, pairs *p, bool *matched, td_err
     if (on) {
       int64_t r = -1;
       if (g >= 0 && td_colview_valid(on, i)) {
-        group *gr = &op->ix.g[g];
+        asof_vec *gr = &op->ix.av[g];
         if (!gr->sorted && (rc = group_sort(gr, err)) != TD_OK) break;
         int64_t lts = td_colview_int(on, i);
         if (op->strict && lts == (op->kind == J_AJ ? INT64_MIN : INT64_MAX)) r = -1;
