@@ -139,7 +139,14 @@ static void store_clear(store *s) {
 /* Appends positions [begin, end) of `snap` of table `t`. */
 static int store_load(store *s, td_table *t, td_snapshot *snap, int64_t begin, int64_t end, td_error *err) {
   td_scan sc;
-  int rc = td_scan_init(&sc, t, snap, NULL, 0, begin, end, err);
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < s->n_cols; i++) { /* grow geometrically: appends stay linear */
+    td_array *a = &s->cols[i];
+    int64_t need = a->length + (end - begin);
+    if (need > a->capacity) rc = td_array_reserve(a, need > 2 * a->capacity ? need : 2 * a->capacity, err);
+  }
+  if (rc == TD_OK) rc = td_scan_init(&sc, t, snap, NULL, 0, begin, end, err);
+  else return rc;
   while (rc == TD_OK) {
     td_chunk ch;
     bool done;
@@ -394,6 +401,10 @@ static void pairs_reset(pairs *p) {
 /* The as-of match of left row i in group g, or -1. */
 static int64_t asof_find(const join_op *op, const asof_vec *g, int64_t lts) {
   int64_t lo = 0, hi = g->n;
+  if (hi == 0) return -1;
+  /* Live data asks mostly for the latest (aj) or earliest (raj) entry. */
+  if (op->kind == J_AJ && g->ts[hi - 1] <= lts) return g->rows[hi - 1];
+  if (op->kind == J_RAJ && g->ts[0] >= lts) return g->rows[0];
   if (op->kind == J_AJ) { /* the last pair with ts <= lts */
     while (lo < hi) {
       int64_t mid = lo + (hi - lo) / 2;
