@@ -85,6 +85,7 @@ static int buf_need(ub_op *op, size_t n, td_error *err) {
 /* Serializes row i's key into op->buf; *len its length. */
 static int key_bytes(ub_op *op, const col *keys, int64_t i, size_t *len, td_error *err) {
   size_t at = 0;
+  if (!op->buf && buf_need(op, 1, err)) return TD_ENOMEM; /* never NULL, even for no keys */
   for (int64_t k = 0; k < op->n_by; k++) {
     td_value v = c_value(&keys[k], i);
     size_t need = at + 1 + 8 + (v.type == TD_TYPE_UTF8 && !v.is_null ? v.v.s.len + 8 : 0);

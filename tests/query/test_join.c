@@ -218,8 +218,8 @@ static lines lines_of(td_table *t) {
 }
 
 static void assert_same_lines(lines *a, lines *b) {
-  qsort(a->v, (size_t)a->n, sizeof *a->v, cmp_str);
-  qsort(b->v, (size_t)b->n, sizeof *b->v, cmp_str);
+  if (a->n > 0) qsort(a->v, (size_t)a->n, sizeof *a->v, cmp_str);
+  if (b->n > 0) qsort(b->v, (size_t)b->n, sizeof *b->v, cmp_str);
   if (a->n != b->n) fail_msg("%lld rows vs %lld rows", (long long)a->n, (long long)b->n);
   for (int64_t i = 0; i < a->n; i++)
     if (strcmp(a->v[i], b->v[i]) != 0) fail_msg("row %lld: %s vs %s", (long long)i, a->v[i], b->v[i]);
