@@ -134,6 +134,11 @@ static int parse_name(td_parser *p, td_expr **out) {
     for (char *c = e->name; *c; c++)
       if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
     rc = parse_call(p, e);
+    if (!rc && td__is_kw(p, "OVER")) /* window functions: the C API's td_table_update_by */
+      rc = td_err_at(p->err, TD_EPARSE, p->tok.pos,
+                     "window functions (OVER) are not supported in SQL yet (at offset %lld); "
+                     "td_table_update_by computes rolling and cumulative columns",
+                     (long long)p->tok.pos);
   }
   if (rc) {
     td_expr_free(e);

@@ -873,6 +873,10 @@ static void test_sql_joins(void **state) {
   bad = "SELECT * FROM l a JOIN r b ON k = k";
   assert_int_equal(sql_error(&e, bad, &err), TD_ETYPE);
   TD_ASSERT_CONTAINS(err.message, "qualify it");
+  bad = "SELECT k, row_number() OVER (PARTITION BY s) FROM l";
+  assert_int_equal(sql_error(&e, bad, &err), TD_EPARSE);
+  TD_ASSERT_CONTAINS(err.message, "window functions (OVER) are not supported");
+  assert_int_equal(err.position, 23);
   bad = "SELECT * FROM l a JOIN (SELECT * FROM r) b USING (k)";
   assert_int_equal(sql_error(&e, bad, &err), TD_EPARSE);
   TD_ASSERT_CONTAINS(err.message, "subquery in FROM is not supported");
