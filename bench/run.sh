@@ -5,6 +5,7 @@ build=${1:-build/release}
 "$build/bench/bench_core" "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-5}"
 "$build/bench/bench_refresh" "${TD_BENCH_APPENDS:-10000}" "${TD_BENCH_SECONDS:-3}"
 "$build/bench/bench_query" "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-3}"
+"$build/bench/bench_join" "${TD_BENCH_TRADES:-1000000}" "${TD_BENCH_QUOTES:-1000000}" "${TD_BENCH_BATCH:-10000}" "${TD_BENCH_REPEATS:-3}"
 "$build/bench/bench_files" "${TD_BENCH_FILES:-16000}" "${TD_BENCH_RECORD_MIB:-128}"
 # shellcheck disable=SC2086
 "$build/bench/bench_scale" ${TD_BENCH_SCALE:-100000 1000000}
@@ -27,10 +28,13 @@ fi
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   work="$build/bench-node"
   mkdir -p "$work"
-  cp bench/duckdb/package.json bench/duckdb/bench.mjs "$work/"
+  cp bench/duckdb/package.json bench/duckdb/bench.mjs bench/duckdb/joins.mjs "$work/"
   [ -d "$work/node_modules/@duckdb/node-api" ] || (cd "$work" && npm install --no-audit --no-fund --silent >/dev/null)
   node "$work/bench.mjs" "$(cd "$build" && pwd)/cli/tabledata" "$(cd "$build" && pwd)/bench-data" \
     "${TD_BENCH_DUCKDB_ROWS:-10000000}" "${TD_BENCH_REPEATS:-5}"
+  # joins (hash and as-of) of the sample data against DuckDB
+  [ -d /tmp/ticks/parquet ] || "$build/cli/tabledata" gen-sample /tmp/ticks >/dev/null
+  node "$work/joins.mjs" "$(cd "$build" && pwd)/cli/tabledata" /tmp/ticks "${TD_BENCH_REPEATS:-3}"
 else
   echo "bench: node and npm are needed for the DuckDB comparison; skipped"
 fi

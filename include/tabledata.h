@@ -22,6 +22,8 @@
 #include "tabledata/memory_backend.h"
 #include "tabledata/arrow_build.h"
 #include "tabledata/query.h"
+#include "tabledata/join.h"
+#include "tabledata/update_by.h"
 #include "tabledata/file_backend.h"
 
 #define TD_VERSION_MAJOR 0

@@ -26,9 +26,11 @@
 #ifdef TD_HAVE_KAFKA
 #include "tabledata/kafka_backend.h"
 #endif
+#include "tabledata/join.h"
 #include "tabledata/query.h"
 #include "tabledata/service.h"
 #include "tabledata/table.h"
+#include "tabledata/update_by.h"
 
 /* What answers need to reach a service: the service pointer, cleared (under
  * `mu`) when the service is destroyed, so a late answer from a callback kept

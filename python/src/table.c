@@ -539,6 +539,83 @@ static PyObject *table_get_key(Table *o, void *unused) {
   return PyUnicode_FromString(o->key_name);
 }
 
+
+/* join(right, type, keys): type 0 inner, 1 left, 2 full, 3 semi, 4 anti,
+ * 5 natural, 6 aj, 7 raj (on: the as-of column spec). */
+static PyObject *table_join(Table *o, PyObject *args) {
+  PyObject *right, *keys, *k1;
+  int type;
+  const char *on = NULL;
+  if (!PyArg_ParseTuple(args, "O!iO|z", &Table_Type, &right, &type, &keys, &on)) return NULL;
+  const char **k;
+  Py_ssize_t nk;
+  if (str_array(keys, &k1, &k, &nk) < 0) return NULL;
+  td_table *out = NULL, *r = ((Table *)right)->t;
+  td_error err;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  if (type == 6) rc = td_table_aj(o->t, r, k, nk, on, &out, &err);
+  else if (type == 7) rc = td_table_raj(o->t, r, k, nk, on, &out, &err);
+  else rc = td_table_join(o->t, r, (td_join_type)type, k, nk, &out, &err);
+  Py_END_ALLOW_THREADS
+  PyMem_Free(k);
+  Py_DECREF(k1);
+  return derived(o, rc, out, &err);
+}
+
+/* by_row(keys, last): last_by (True) or first_by. */
+static PyObject *table_by_row(Table *o, PyObject *args) {
+  PyObject *keys, *k1;
+  int last;
+  if (!PyArg_ParseTuple(args, "Op", &keys, &last)) return NULL;
+  const char **k;
+  Py_ssize_t nk;
+  if (str_array(keys, &k1, &k, &nk) < 0) return NULL;
+  td_table *out = NULL;
+  td_error err;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = last ? td_table_last_by(o->t, k, nk, &out, &err) : td_table_first_by(o->t, k, nk, &out, &err);
+  Py_END_ALLOW_THREADS
+  PyMem_Free(k);
+  Py_DECREF(k1);
+  return derived(o, rc, out, &err);
+}
+
+/* update_by([(kind, column, name, ticks, ts, window_ns)], keys). */
+static PyObject *table_update_by(Table *o, PyObject *args) {
+  PyObject *ops, *keys, *k1;
+  if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &ops, &keys)) return NULL;
+  Py_ssize_t n = PyList_GET_SIZE(ops);
+  if (n < 1 || n > 64) {
+    PyErr_SetString(PyExc_ValueError, "update_by takes 1 to 64 operations");
+    return NULL;
+  }
+  td_rolling r[64];
+  for (Py_ssize_t i = 0; i < n; i++) {
+    long long ticks, window;
+    int kind;
+    if (!PyArg_ParseTuple(PyList_GET_ITEM(ops, i), "izsLzL", &kind, &r[i].column, &r[i].name, &ticks, &r[i].ts,
+                          &window))
+      return NULL;
+    r[i].kind = (td_roll_kind)kind;
+    r[i].ticks = ticks;
+    r[i].window_ns = window;
+  }
+  const char **k;
+  Py_ssize_t nk;
+  if (str_array(keys, &k1, &k, &nk) < 0) return NULL;
+  td_table *out = NULL;
+  td_error err;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = td_table_update_by(o->t, r, n, k, nk, &out, &err);
+  Py_END_ALLOW_THREADS
+  PyMem_Free(k);
+  Py_DECREF(k1);
+  return derived(o, rc, out, &err);
+}
+
 static PyMethodDef table_methods[] = {
     {"size", (PyCFunction)table_size, METH_NOARGS, NULL},
     {"version", (PyCFunction)table_version, METH_NOARGS, NULL},
@@ -557,6 +634,9 @@ static PyMethodDef table_methods[] = {
     {"view", (PyCFunction)table_view, METH_VARARGS, NULL},
     {"sort", (PyCFunction)table_sort, METH_VARARGS, NULL},
     {"agg_by", (PyCFunction)table_agg_by, METH_VARARGS, NULL},
+    {"join", (PyCFunction)table_join, METH_VARARGS, "join(right, type, keys, on=None)"},
+    {"by_row", (PyCFunction)table_by_row, METH_VARARGS, "by_row(keys, last)"},
+    {"update_by", (PyCFunction)table_update_by, METH_VARARGS, "update_by(ops, keys)"},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef table_getset[] = {{"service", (getter)table_get_service, NULL, NULL, NULL},

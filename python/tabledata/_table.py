@@ -329,6 +329,61 @@ class Table:
         cols = [columns] if isinstance(columns, str) else list(columns)
         return self._derived(self._native.agg_by([], cols))
 
+    # ---- joins and Deephaven's ticking-table operations (tabledata/join.h) ----
+
+    _JOIN_TYPES = {"inner": 0, "left": 1, "full": 2, "semi": 3, "anti": 4, "natural": 5}
+
+    @staticmethod
+    def _keys(on) -> list:
+        return [] if on is None else [on] if isinstance(on, str) else list(on)
+
+    def join(self, right: "Table", on: Union[str, Sequence[str]], how: str = "inner") -> "Table":
+        """Hash join on key columns ("k" or "left_k=right_k"); how: inner, left,
+        full, semi, anti or natural.  Result: this table's columns, then the
+        right table's other columns (a taken name gets the suffix "_right")."""
+        if how not in self._JOIN_TYPES:
+            raise ValueError(f"join: how must be one of {', '.join(self._JOIN_TYPES)}, not {how!r}")
+        return self._derived(self._native.join(right._native, self._JOIN_TYPES[how], self._keys(on)))
+
+    def natural_join(self, right: "Table", on: Union[str, Sequence[str]]) -> "Table":
+        """A left join where ``right`` has at most one row per key (else an error naming the key)."""
+        return self.join(right, on, "natural")
+
+    def aj(self, right: "Table", on: Union[str, Sequence[str]], at: str) -> "Table":
+        """As-of join: for each row, the right row with equal keys ``on`` and the
+        greatest ``at`` value <= this row's ("ts" or "ts>=quote_ts")."""
+        return self._derived(self._native.join(right._native, 6, self._keys(on), at))
+
+    def raj(self, right: "Table", on: Union[str, Sequence[str]], at: str) -> "Table":
+        """Reverse as-of join: the right row with the least ``at`` value >= this row's."""
+        return self._derived(self._native.join(right._native, 7, self._keys(on), at))
+
+    def last_by(self, by: Union[None, str, Sequence[str]] = None) -> "Table":
+        """The last row of each key (keys first, then the other columns); live and incremental."""
+        return self._derived(self._native.by_row(self._keys(by), True))
+
+    def first_by(self, by: Union[None, str, Sequence[str]] = None) -> "Table":
+        """The first row of each key."""
+        return self._derived(self._native.by_row(self._keys(by), False))
+
+    _ROLL = {"sum": 0, "avg": 1, "min": 2, "max": 3, "count": 4, "row_number": 5, "lag": 6}
+
+    def update_by(self, ops: Sequence[tuple], by: Union[None, str, Sequence[str]] = None) -> "Table":
+        """Adds per-key rolling columns.  Each op is (kind, column, name, ticks) for a
+        window of rows, or (kind, column, name, ts_column, window_ns) for a time
+        window; kind: sum, avg, min, max, count, row_number or lag (ticks: the offset).
+        ticks 0 without a time column: cumulative."""
+        native = []
+        for op in ops:
+            kind, column, name, *rest = op
+            if kind not in self._ROLL:
+                raise ValueError(f"update_by: unknown operation {kind!r}")
+            if len(rest) == 2:
+                native.append((self._ROLL[kind], column, name, 0, rest[0], int(rest[1])))
+            else:
+                native.append((self._ROLL[kind], column, name, int(rest[0]) if rest else 0, None, 0))
+        return self._derived(self._native.update_by(native, self._keys(by)))
+
 
 class PartitionedTable:
     """One row per location: the partition columns, the location key, and a

@@ -111,6 +111,7 @@ static td_tok_kind scan_operator(td_parser *p) {
     case '+': k = TK_PLUS; break;
     case '-': k = TK_MINUS; break;
     case '/': k = TK_SLASH; break;
+    case '.': k = TK_DOT; break;
     case '=': k = TK_EQ; n = d == '=' ? 2 : 1; break;
     case '!': k = d == '=' ? TK_NE : TK_ERROR; n = d == '=' ? 2 : 1; break;
     case '<':

@@ -20,6 +20,7 @@ typedef enum td_tok_kind {
   TK_STRING,  /* 'string' */
   TK_LPAREN, TK_RPAREN, TK_COMMA, TK_SEMI, TK_STAR, TK_PLUS, TK_MINUS, TK_SLASH,
   TK_EQ, TK_NE, TK_LT, TK_LE, TK_GT, TK_GE,
+  TK_DOT,     /* '.' of a qualified name t.col */
   TK_ERROR    /* bad character or unterminated quote */
 } td_tok_kind;
 
@@ -61,6 +62,9 @@ int td__parse_expr(td_parser *p, td_expr **out);
 /* Copies the unquoted text of an identifier or string token into a new
  * NUL-terminated string (handles doubled quotes); *out_len may be NULL. */
 int td__token_string(td_parser *p, char **out, size_t *out_len);
+/* At the '.' after the name of column `e`: reads the column name and makes
+ * e->name "qualifier.column" (query/sql_from.c; the planner resolves it). */
+int td__parse_qualified(td_parser *p, td_expr *e);
 
 /* ---- node helpers (expr.c) ---- */
 /* A new node with no children; TD_ENOMEM via err. */

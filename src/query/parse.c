@@ -128,11 +128,17 @@ static int parse_name(td_parser *p, td_expr **out) {
   if (!e) return TD_ENOMEM;
   int rc = td__token_string(p, &e->name, NULL);
   if (!rc) td__next(p);
-  if (!rc && !quoted && p->tok.kind == TK_LPAREN) {
+  if (!rc && p->tok.kind == TK_DOT) rc = td__parse_qualified(p, e); /* t.col (query/sql_from.c) */
+  else if (!rc && !quoted && p->tok.kind == TK_LPAREN) {
     e->kind = TD_EXPR_CALL;
     for (char *c = e->name; *c; c++)
       if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
     rc = parse_call(p, e);
+    if (!rc && td__is_kw(p, "OVER")) /* window functions: the C API's td_table_update_by */
+      rc = td_err_at(p->err, TD_EPARSE, p->tok.pos,
+                     "window functions (OVER) are not supported in SQL yet (at offset %lld); "
+                     "td_table_update_by computes rolling and cumulative columns",
+                     (long long)p->tok.pos);
   }
   if (rc) {
     td_expr_free(e);

@@ -22,6 +22,7 @@
 #include "query/ops.h"
 #include "query/prune.h"
 #include "query/sql.h"
+#include "query/sql_from.h"
 #include "tabledata/query.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -812,7 +813,18 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
   o.refreshing = opts->refreshing;
   const td_schema *def;
   int64_t np;
-  rc = key_definition(svc, key, &def, &np, err);
+  td_table *joined = NULL; /* FROM with JOIN clauses (query/sql_from.c) */
+  td_expr *jfilter = NULL;
+  if (sp->q->n_joins > 0) {
+    td_table *first = NULL;
+    rc = td_make_table(svc, key, &o, &first, err);
+    if (rc == TD_OK) rc = td__plan_from(sp->q, opts, first, &joined, &jfilter, err);
+    td_table_release(first);
+    if (rc == TD_OK) def = joined->def;
+  } else {
+    rc = td__strip_alias(sp->q, err);
+    if (rc == TD_OK) rc = key_definition(svc, key, &def, &np, err);
+  }
   if (rc == TD_OK) rc = expand_items(sp, def, err);
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) sp->aggregate |= td_expr_has_agg(sp->items[i]);
   sp->aggregate |= sp->q->n_group_by > 0 || sp->q->distinct;
@@ -820,7 +832,16 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
   if (rc == TD_OK && agg_in_where)
     rc = td_err_at(err, TD_ETYPE, agg_in_where->pos, "WHERE cannot use an aggregate (%s) at offset %lld",
                    agg_in_where->name, (long long)agg_in_where->pos);
-  if (rc == TD_OK) rc = make_source(svc, key, sp->q->where, &o, src, filter, err);
+  if (rc == TD_OK && joined) {
+    *src = joined;
+    *filter = jfilter;
+    joined = NULL;
+    jfilter = NULL;
+  } else if (rc == TD_OK) {
+    rc = make_source(svc, key, sp->q->where, &o, src, filter, err);
+  }
+  td_table_release(joined);
+  td_expr_free(jfilter);
   if (rc == TD_OK) opts->source_rows = td_table_size(*src);
   td_table_key_release(key);
   td_service_free(svc);

@@ -21,6 +21,7 @@ void td_select_free(td_select *s) {
   }
   td_free(s->items);
   td_free(s->source);
+  td__from_tail_free(s);
   td_expr_free(s->where);
   for (int64_t i = 0; i < s->n_group_by; i++) td_expr_free(s->group_by[i]);
   td_free(s->group_by);
@@ -81,6 +82,7 @@ static int parse_source(td_parser *p, td_select *s) {
   int rc = td__token_string(p, &s->source, NULL);
   if (!rc) td__next(p);
   if (!rc && s->source_kind == TD_SOURCE_NAME && p->tok.kind == TK_LPAREN) rc = parse_call_source(p, s);
+  if (!rc) rc = td__parse_from_tail(p, s);
   return rc;
 }
 
@@ -299,6 +301,10 @@ int td_select_print(const td_select *s, char **out, td_error *err) {
   put(&b, " FROM ");
   if (s->source_kind == TD_SOURCE_PATH) put_quoted(&b, s->source, '\'');
   else put(&b, s->source);
+  char *tail = NULL;
+  if (!b.rc) b.rc = td__from_tail_print(s, &tail, err);
+  put(&b, tail ? tail : "");
+  td_free(tail);
   if (s->where) {
     put(&b, " WHERE ");
     put_expr(&b, s->where);

@@ -34,6 +34,25 @@ typedef enum td_source_kind {
   TD_SOURCE_PATH  /* a single-quoted string: a file or directory path */
 } td_source_kind;
 
+/* A JOIN clause of FROM (query/sql_from.c). */
+typedef enum td_sql_join {
+  TD_SQL_JOIN_INNER, TD_SQL_JOIN_LEFT, TD_SQL_JOIN_FULL, TD_SQL_JOIN_SEMI, TD_SQL_JOIN_ANTI,
+  TD_SQL_JOIN_ASOF,     /* inner: left rows without a match are dropped */
+  TD_SQL_JOIN_ASOF_LEFT
+} td_sql_join;
+
+typedef struct td_join_clause {
+  td_sql_join type;
+  int64_t pos;                 /* offset of the clause's first keyword */
+  td_source_kind source_kind;
+  char *source;
+  int64_t source_pos;
+  char *alias;                 /* NULL when none */
+  char **using_cols;           /* USING (a, b) */
+  int64_t n_using;
+  td_expr *on;                 /* ON expr, else NULL */
+} td_join_clause;
+
 typedef struct td_select {
   int64_t pos;                 /* offset of SELECT */
   bool distinct;
@@ -42,6 +61,9 @@ typedef struct td_select {
   td_source_kind source_kind;
   char *source;                /* name or path (quotes removed) */
   int64_t source_pos;
+  char *source_alias;          /* FROM source [AS] alias, else NULL */
+  int64_t n_joins;             /* JOIN clauses, in order */
+  td_join_clause *joins;
   td_expr *where;              /* NULL if none */
   int64_t n_group_by;
   td_expr **group_by;
@@ -51,6 +73,13 @@ typedef struct td_select {
   int64_t limit;               /* >= 0 */
   int64_t limit_pos;           /* offset of the number, or -1 */
 } td_select;
+
+/* FROM's tail after the first source: an alias, then JOIN clauses
+ * (query/sql_from.c); frees them; their canonical text (" t JOIN ..."). */
+struct td_parser;
+int td__parse_from_tail(struct td_parser *p, td_select *s);
+void td__from_tail_free(td_select *s);
+int td__from_tail_print(const td_select *s, char **out, td_error *err);
 
 /* Parses one SELECT statement.  On success *out is a new tree (free with
  * td_select_free).  Syntax errors are TD_EPARSE with err->position at the

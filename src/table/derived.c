@@ -205,6 +205,17 @@ static void on_source(void *ctx, td_table *src, const td_table_update *u, const 
   if (rc) td_graph_fail_table(t, rc, err.message);
 }
 
+int td_derived_recompute(td_table *t, td_error *err) {
+  if (t->fail_code) return TD_OK;
+  td_source_delta d;
+  memset(&d, 0, sizeof d);
+  d.snap = td_table_snapshot(t->source);
+  d.replaced = true;
+  int rc = apply(t, &d, true, NULL, err);
+  td_snapshot_release(d.snap);
+  return rc;
+}
+
 int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *vt, void *op,
                    td_table **out, td_error *err) {
   *out = NULL;

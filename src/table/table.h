@@ -218,6 +218,11 @@ void td_table_publish(td_table *t, td_snapshot *snap);
  * table's own listeners. */
 int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *vt, void *op,
                    td_table **out, td_error *err);
+/* Recomputes a derived table from its source's current snapshot (a
+ * `replaced` delta) and tells its listeners: for operators with a second
+ * input (joins), when that input changed.  On the update thread, under the
+ * update lock. */
+int td_derived_recompute(td_table *t, td_error *err);
 void td_derived_destroy(td_table *t);
 
 /* Appends `n` copies of a constant to a builder. */

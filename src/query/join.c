@@ -1,0 +1,819 @@
+/*
+ * query/join.c - joins of two tables as derived tables: hash joins (inner,
+ * left, full, semi, anti, natural) and as-of joins (aj, raj), behind
+ * tabledata/join.h.
+ *
+ * The operator is a derived table over the left table (table/derived.c
+ * feeds it the left side's deltas) with a second listener on a refreshing
+ * right table.  It keeps both sides' rows as contiguous column copies
+ * (`store`) and an index of the right side by key (`kindex`: an open-
+ * addressing table of key groups, each chaining its right rows in row
+ * order; as-of joins also keep each group's (on value, row) pairs sorted).
+ *   - left rows appended: joined against the index, output appended;
+ *   - right changed: its new rows enter the index (a replaced right side is
+ *     reloaded), then the whole result is recomputed from the left store;
+ *   - full join: every change recomputes (an appended left row may match a
+ *     right row that was listed unmatched).
+ * Output rows are built by gathering left and right rows by index (-1: a
+ * null row) into new arrays: one chunk per apply.
+ */
+#include "tabledata/join.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/join.h"
+#include "query/ops.h"
+#include "table/update.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+#define TD_JOIN_MAX_KEYS 64
+
+typedef enum jkind { J_HASH, J_AJ, J_RAJ } jkind;
+typedef enum kclass { KC_INT, KC_FLOAT, KC_STR } kclass;
+
+/* Every column of one side, copied contiguously, in arrival order. */
+typedef struct store {
+  int64_t n_cols, n;
+  td_array *cols;
+  td_colview *views;
+} store;
+
+/* One key group of the right side. */
+typedef struct group {
+  uint64_t hash;
+  int64_t rep;          /* a right row with this key (for comparisons) */
+  int64_t head, tail, count;
+} group;
+
+/* As-of joins, per group: (on value, row) pairs, sorted when `sorted`. */
+typedef struct asof_vec {
+  int64_t *ts, *rows, n, cap;
+  bool sorted;
+} asof_vec;
+
+typedef struct kindex {
+  group *g;
+  asof_vec *av;      /* as-of joins: one per group */
+  int64_t n_groups, cap_groups;
+  uint32_t *slots; /* group + 1, 0 = empty */
+  int64_t n_slots; /* a power of two */
+  int64_t *next;   /* per right row: the next row of its group, -1 */
+  int64_t cap_next;
+} kindex;
+
+typedef struct join_op {
+  jkind kind;
+  td_join_type type;
+  td_table *right;
+  int64_t right_listener;
+  bool right_reset;   /* reload the right side at the next apply */
+  bool right_changed; /* the next apply recomputes from the stores */
+  int64_t n_keys;
+  int64_t lkey[TD_JOIN_MAX_KEYS], rkey[TD_JOIN_MAX_KEYS];
+  kclass cls[TD_JOIN_MAX_KEYS];
+  int64_t lon, ron; /* as-of columns */
+  bool strict;      /* as-of: > (aj) or < (raj) instead of >= / <= */
+  store L, R;
+  kindex ix;
+  int64_t *rloaded; /* a source right table: rows loaded per region */
+  int64_t n_rloaded;
+  int64_t *out_right; /* right columns in the result, -1 ended */
+  int64_t n_out_right;
+  bool *full_key;     /* per left column: a key column (full join coalesces) */
+  int64_t *full_rkey; /* its right column */
+} join_op;
+
+/* ---- stores ---- */
+
+static void store_views(store *s) {
+  for (int64_t i = 0; i < s->n_cols; i++) {
+    const td_array *a = &s->cols[i];
+    td_colview *v = &s->views[i];
+    memset(v, 0, sizeof *v);
+    v->type = a->type;
+    v->length = a->length;
+    v->null_count = a->null_count;
+    v->validity = a->validity;
+    v->values = a->values;
+    v->offsets = a->offsets;
+    v->data = a->data;
+  }
+}
+
+static int store_init(store *s, const td_schema *def, td_error *err) {
+  s->n_cols = def->n_fields;
+  s->n = 0;
+  s->cols = td_calloc((size_t)s->n_cols + 1, sizeof *s->cols);
+  s->views = td_calloc((size_t)s->n_cols + 1, sizeof *s->views);
+  if (!s->cols || !s->views) return td_err_nomem(err, "creating a join");
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < s->n_cols; i++) rc = td_array_init(&s->cols[i], def->fields[i].type, 0, err);
+  store_views(s);
+  return rc;
+}
+
+static void store_reset(store *s) {
+  for (int64_t i = 0; s->cols && i < s->n_cols; i++) td_array_reset(&s->cols[i]);
+  td_free(s->cols);
+  td_free(s->views);
+  memset(s, 0, sizeof *s);
+}
+
+static void store_clear(store *s) {
+  for (int64_t i = 0; i < s->n_cols; i++) {
+    td_array *a = &s->cols[i];
+    td_type_id t = a->type;
+    td_array_reset(a);
+    a->type = t;
+  }
+  s->n = 0;
+  store_views(s);
+}
+
+/* Appends positions [begin, end) of `snap` of table `t`. */
+static int store_load(store *s, td_table *t, td_snapshot *snap, int64_t begin, int64_t end, td_error *err) {
+  td_scan sc;
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < s->n_cols; i++) { /* grow geometrically: appends stay linear */
+    td_array *a = &s->cols[i];
+    int64_t need = a->length + (end - begin);
+    if (need > a->capacity) rc = td_array_reserve(a, need > 2 * a->capacity ? need : 2 * a->capacity, err);
+  }
+  if (rc == TD_OK) rc = td_scan_init(&sc, t, snap, NULL, 0, begin, end, err);
+  else return rc;
+  while (rc == TD_OK) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
+    for (int64_t i = 0; rc == TD_OK && i < s->n_cols; i++)
+      rc = ch.consts[i] ? td_array_append_const(&s->cols[i], ch.consts[i], ch.length, err)
+                        : td_array_append_view(&s->cols[i], &ch.views[i], 0, ch.length, err);
+    if (rc == TD_OK) s->n += ch.length;
+  }
+  td_scan_release(&sc);
+  store_views(s);
+  return rc;
+}
+
+/* ---- keys ---- */
+
+static uint64_t mix(uint64_t h, uint64_t x) {
+  h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  h *= 0xff51afd7ed558ccdull;
+  return h ^ (h >> 33);
+}
+
+/* The hash of row i's key; false when a key column is null. */
+static bool key_hash(const join_op *op, const store *s, const int64_t *kc, int64_t i, uint64_t *out) {
+  uint64_t h = 0x84222325cbf29ce4ull;
+  for (int64_t k = 0; k < op->n_keys; k++) {
+    const td_colview *v = &s->views[kc[k]];
+    if (!td_colview_valid(v, i)) return false;
+    switch (op->cls[k]) {
+      case KC_INT: h = mix(h, (uint64_t)td_colview_int(v, i)); break;
+      case KC_FLOAT: {
+        double d = td_colview_double(v, i);
+        if (d == 0) d = 0;
+        if (isnan(d)) d = NAN;
+        uint64_t b;
+        memcpy(&b, &d, sizeof b);
+        h = mix(h, b);
+        break;
+      }
+      default: {
+        int64_t len;
+        const char *p = td_colview_str(v, i, &len);
+        uint64_t x = 0xcbf29ce484222325ull;
+        for (int64_t j = 0; j < len; j++) x = (x ^ (uint8_t)p[j]) * 0x100000001b3ull;
+        h = mix(h, x ^ (uint64_t)len);
+        break;
+      }
+    }
+  }
+  *out = h;
+  return true;
+}
+
+static bool key_eq(const join_op *op, const store *a, const int64_t *ac, int64_t ai, const store *b,
+                   const int64_t *bc, int64_t bi) {
+  for (int64_t k = 0; k < op->n_keys; k++) {
+    const td_colview *x = &a->views[ac[k]], *y = &b->views[bc[k]];
+    switch (op->cls[k]) {
+      case KC_INT:
+        if (td_colview_int(x, ai) != td_colview_int(y, bi)) return false;
+        break;
+      case KC_FLOAT: {
+        double p = td_colview_double(x, ai), q = td_colview_double(y, bi);
+        if (!(p == q || (isnan(p) && isnan(q)))) return false;
+        break;
+      }
+      default: {
+        int64_t lp, lq;
+        const char *p = td_colview_str(x, ai, &lp), *q = td_colview_str(y, bi, &lq);
+        if (lp != lq || memcmp(p, q, (size_t)lp) != 0) return false;
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+/* The group of a row of store `s` (key columns kc), or -1. */
+static int64_t ix_find(const join_op *op, const store *s, const int64_t *kc, int64_t i, uint64_t h) {
+  const kindex *x = &op->ix;
+  if (!x->n_slots) return -1;
+  for (int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));; p = (p + 1) & (x->n_slots - 1)) {
+    uint32_t e = x->slots[p];
+    if (!e) return -1;
+    const group *g = &x->g[e - 1];
+    if (g->hash == h && key_eq(op, s, kc, i, &op->R, op->rkey, g->rep)) return e - 1;
+  }
+}
+
+static int ix_grow_slots(kindex *x, td_error *err) {
+  int64_t n = x->n_slots ? x->n_slots * 2 : 64;
+  uint32_t *sl = td_calloc((size_t)n, sizeof *sl);
+  if (!sl) return td_err_nomem(err, "indexing a join");
+  for (int64_t g = 0; g < x->n_groups; g++) {
+    int64_t p = (int64_t)(x->g[g].hash & (uint64_t)(n - 1));
+    while (sl[p]) p = (p + 1) & (n - 1);
+    sl[p] = (uint32_t)(g + 1);
+  }
+  td_free(x->slots);
+  x->slots = sl;
+  x->n_slots = n;
+  return TD_OK;
+}
+
+static void ix_reset(kindex *x) {
+  for (int64_t g = 0; x->av && g < x->n_groups; g++) {
+    td_free(x->av[g].ts);
+    td_free(x->av[g].rows);
+  }
+  td_free(x->av);
+  td_free(x->g);
+  td_free(x->slots);
+  td_free(x->next);
+  memset(x, 0, sizeof *x);
+}
+
+static int cmp_pair(const void *a, const void *b) {
+  const int64_t *p = a, *q = b;
+  if (p[0] != q[0]) return p[0] < q[0] ? -1 : 1;
+  return p[1] < q[1] ? -1 : p[1] > q[1];
+}
+
+/* Sorts a group's (on value, row) pairs. */
+static int group_sort(asof_vec *g, td_error *err) {
+  int64_t *pairs = td_malloc((size_t)(2 * g->n + 1) * sizeof *pairs);
+  if (!pairs) return td_err_nomem(err, "sorting an as-of join's right side");
+  for (int64_t i = 0; i < g->n; i++) pairs[2 * i] = g->ts[i], pairs[2 * i + 1] = g->rows[i];
+  qsort(pairs, (size_t)g->n, 2 * sizeof *pairs, cmp_pair);
+  for (int64_t i = 0; i < g->n; i++) g->ts[i] = pairs[2 * i], g->rows[i] = pairs[2 * i + 1];
+  td_free(pairs);
+  g->sorted = true;
+  return TD_OK;
+}
+
+static int group_push(asof_vec *g, int64_t ts, int64_t row, td_error *err) {
+  if (g->n == g->cap) {
+    int64_t cap = g->cap ? g->cap * 2 : 4;
+    int64_t *t = td_realloc(g->ts, (size_t)cap * sizeof *t);
+    if (t) g->ts = t;
+    int64_t *r = t ? td_realloc(g->rows, (size_t)cap * sizeof *r) : NULL;
+    if (!r) return td_err_nomem(err, "indexing an as-of join");
+    g->rows = r;
+    g->cap = cap;
+  }
+  if (g->n > 0 && ts < g->ts[g->n - 1]) g->sorted = false;
+  g->ts[g->n] = ts;
+  g->rows[g->n++] = row;
+  return TD_OK;
+}
+
+/* Formats row i's key of store s for messages. */
+static void key_text(const join_op *op, const store *s, const int64_t *kc, int64_t i, char *buf, size_t size) {
+  size_t at = 0;
+  buf[0] = 0;
+  for (int64_t k = 0; k < op->n_keys && at + 2 < size; k++) {
+    td_value v = td_colview_value(&s->views[kc[k]], i);
+    if (k) at += (size_t)snprintf(buf + at, size - at, ", ");
+    if (at < size) at += td_value_format(&v, buf + at, size - at);
+  }
+}
+
+/* Adds right rows [from, R.n) to the index. */
+static int ix_add(join_op *op, int64_t from, td_error *err) {
+  kindex *x = &op->ix;
+  int rc = TD_OK;
+  if (op->R.n > x->cap_next) {
+    int64_t cap = op->R.n * 2;
+    int64_t *nx = td_realloc(x->next, (size_t)cap * sizeof *nx);
+    if (!nx) return td_err_nomem(err, "indexing a join");
+    x->next = nx;
+    x->cap_next = cap;
+  }
+  const td_colview *on = op->kind != J_HASH ? &op->R.views[op->ron] : NULL;
+  for (int64_t r = from; rc == TD_OK && r < op->R.n; r++) {
+    x->next[r] = -1;
+    uint64_t h;
+    if (!key_hash(op, &op->R, op->rkey, r, &h)) continue;
+    if (on && !td_colview_valid(on, r)) continue;
+    int64_t g = ix_find(op, &op->R, op->rkey, r, h);
+    if (g < 0) {
+      if (2 * (x->n_groups + 1) > x->n_slots && (rc = ix_grow_slots(x, err)) != TD_OK) break;
+      if (x->n_groups == x->cap_groups) {
+        int64_t cap = x->cap_groups ? x->cap_groups * 2 : 64;
+        group *ng = td_realloc(x->g, (size_t)cap * sizeof *ng);
+        if (ng) x->g = ng;
+        asof_vec *na = ng && on ? td_realloc(x->av, (size_t)cap * sizeof *na) : NULL;
+        if (na) x->av = na;
+        if (!ng || (on && !na)) {
+          rc = td_err_nomem(err, "indexing a join");
+          break;
+        }
+        x->cap_groups = cap;
+      }
+      g = x->n_groups++;
+      group *gr = &x->g[g];
+      memset(gr, 0, sizeof *gr);
+      gr->hash = h;
+      gr->rep = r;
+      gr->head = gr->tail = -1;
+      gr->count = 0;
+      if (on) {
+        memset(&x->av[g], 0, sizeof x->av[g]);
+        x->av[g].sorted = true;
+      }
+      int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));
+      while (x->slots[p]) p = (p + 1) & (x->n_slots - 1);
+      x->slots[p] = (uint32_t)(g + 1);
+    }
+    group *gr = &x->g[g];
+    if (op->type == TD_JOIN_NATURAL && op->kind == J_HASH && gr->count > 0) {
+      char kb[256];
+      key_text(op, &op->R, op->rkey, r, kb, sizeof kb);
+      return td_err(err, TD_EINVAL, "natural_join: the right table has more than one row for key (%s)", kb);
+    }
+    if (gr->tail >= 0) x->next[gr->tail] = r;
+    else gr->head = r;
+    gr->tail = r;
+    gr->count++;
+    if (on) rc = group_push(&x->av[g], td_colview_int(on, r), r, err);
+  }
+  return rc;
+}
+
+/* ---- matching ---- */
+
+typedef struct pairs {
+  int64_t *l, *r;
+  int64_t n, cap;
+} pairs;
+
+static int pairs_push(pairs *p, int64_t l, int64_t r, td_error *err) {
+  if (p->n == p->cap) {
+    int64_t cap = p->cap ? p->cap * 2 : 1024;
+    int64_t *nl = td_realloc(p->l, (size_t)cap * sizeof *nl);
+    if (nl) p->l = nl;
+    int64_t *nr = nl ? td_realloc(p->r, (size_t)cap * sizeof *nr) : NULL;
+    if (!nr) return td_err_nomem(err, "joining");
+    p->r = nr;
+    p->cap = cap;
+  }
+  p->l[p->n] = l;
+  p->r[p->n++] = r;
+  return TD_OK;
+}
+
+static void pairs_reset(pairs *p) {
+  td_free(p->l);
+  td_free(p->r);
+  memset(p, 0, sizeof *p);
+}
+
+/* The as-of match of left row i in group g, or -1. */
+static int64_t asof_find(const join_op *op, const asof_vec *g, int64_t lts) {
+  int64_t lo = 0, hi = g->n;
+  if (hi == 0) return -1;
+  /* Live data asks mostly for the latest (aj) or earliest (raj) entry. */
+  if (op->kind == J_AJ && g->ts[hi - 1] <= lts) return g->rows[hi - 1];
+  if (op->kind == J_RAJ && g->ts[0] >= lts) return g->rows[0];
+  if (op->kind == J_AJ) { /* the last pair with ts <= lts */
+    while (lo < hi) {
+      int64_t mid = lo + (hi - lo) / 2;
+      if (g->ts[mid] <= lts) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 ? g->rows[lo - 1] : -1;
+  }
+  while (lo < hi) { /* the first pair with ts >= lts */
+    int64_t mid = lo + (hi - lo) / 2;
+    if (g->ts[mid] < lts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < g->n ? g->rows[lo] : -1;
+}
+
+/* Matches left rows [from, L.n); `matched` (full join) marks right rows. */
+static int match_rows(join_op *op, int64_t from, pairs *p, bool *matched, td_error *err) {
+  int rc = TD_OK;
+  const td_colview *on = op->kind != J_HASH ? &op->L.views[op->lon] : NULL;
+  for (int64_t i = from; rc == TD_OK && i < op->L.n; i++) {
+    uint64_t h;
+    int64_t g = -1;
+    if (key_hash(op, &op->L, op->lkey, i, &h)) g = ix_find(op, &op->L, op->lkey, i, h);
+    if (on) {
+      int64_t r = -1;
+      if (g >= 0 && td_colview_valid(on, i)) {
+        asof_vec *gr = &op->ix.av[g];
+        if (!gr->sorted && (rc = group_sort(gr, err)) != TD_OK) break;
+        int64_t lts = td_colview_int(on, i);
+        if (op->strict && lts == (op->kind == J_AJ ? INT64_MIN : INT64_MAX)) r = -1;
+        else r = asof_find(op, gr, op->strict ? (op->kind == J_AJ ? lts - 1 : lts + 1) : lts);
+      }
+      if (r >= 0 || op->type != TD_JOIN_INNER) rc = pairs_push(p, i, r, err);
+      continue;
+    }
+    switch (op->type) {
+      case TD_JOIN_SEMI:
+        if (g >= 0) rc = pairs_push(p, i, -1, err);
+        break;
+      case TD_JOIN_ANTI:
+        if (g < 0) rc = pairs_push(p, i, -1, err);
+        break;
+      default:
+        if (g < 0) {
+          if (op->type != TD_JOIN_INNER) rc = pairs_push(p, i, -1, err);
+          break;
+        }
+        for (int64_t r = op->ix.g[g].head; rc == TD_OK && r >= 0; r = op->ix.next[r]) {
+          rc = pairs_push(p, i, r, err);
+          if (matched) matched[r] = true;
+        }
+    }
+  }
+  if (rc == TD_OK && matched)
+    for (int64_t r = 0; rc == TD_OK && r < op->R.n; r++)
+      if (!matched[r]) rc = pairs_push(p, -1, r, err);
+  return rc;
+}
+
+/* Appends rows idx[0..n) of `v` to `a`; index -1 appends a null. */
+static int gather(td_array *a, const td_colview *v, const int64_t *idx, int64_t n, td_error *err) {
+  int64_t base = a->length, nulls = 0;
+  for (int64_t k = 0; k < n; k++) nulls += idx[k] < 0;
+  if (nulls == 0) return td_array_append_gather(a, v, NULL, idx, n, err);
+  if (v->length == 0 || nulls == n) {
+    int rc = TD_OK;
+    for (int64_t k = 0; rc == TD_OK && k < n; k++) rc = td_array_append_null(a, err);
+    return rc;
+  }
+  int64_t *tmp = td_malloc((size_t)n * sizeof *tmp);
+  if (!tmp) return td_err_nomem(err, "joining");
+  for (int64_t k = 0; k < n; k++) tmp[k] = idx[k] < 0 ? 0 : idx[k];
+  int rc = td_array_append_gather(a, v, NULL, tmp, n, err);
+  for (int64_t k = 0; rc == TD_OK && k < n; k++)
+    if (idx[k] < 0) rc = td_array_set_null(a, base + k, err);
+  td_free(tmp);
+  return rc;
+}
+
+/* The result chunk of the pairs. */
+static int build_chunk(join_op *op, const pairs *p, td_dchunk **out, td_error *err) {
+  *out = NULL;
+  int64_t nl = op->L.n_cols, n_out = nl + op->n_out_right;
+  td_dchunk *c;
+  int rc = td_dchunk_new(n_out, p->n, &c, err);
+  for (int64_t i = 0; rc == TD_OK && i < n_out; i++) {
+    bool left = i < nl;
+    const td_colview *v = left ? &op->L.views[i] : &op->R.views[op->out_right[i - nl]];
+    td_array a;
+    rc = td_array_init(&a, v->type, p->n, err);
+    if (rc == TD_OK && left && op->full_key && op->full_key[i]) {
+      /* full join key: the left value, else (right-only rows, listed last) the right one */
+      int64_t m = 0;
+      while (m < p->n && p->l[m] >= 0) m++;
+      rc = gather(&a, v, p->l, m, err);
+      if (rc == TD_OK) rc = gather(&a, &op->R.views[op->full_rkey[i]], p->r + m, p->n - m, err);
+    } else if (rc == TD_OK) {
+      rc = gather(&a, v, left ? p->l : p->r, p->n, err);
+    }
+    if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &a, err);
+    td_array_reset(&a);
+  }
+  if (rc) {
+    td_dchunk_release(c);
+    return rc;
+  }
+  *out = c;
+  return TD_OK;
+}
+
+/* Brings the right store and index up to the right table's current rows.
+ * A source table grows per region (rows appended to an early location come
+ * before later locations' rows), a derived one at its end. */
+static int sync_right(join_op *op, td_error *err) {
+  td_snapshot *rs = td_table_snapshot(op->right);
+  int rc = TD_OK;
+  bool source = op->right->kind == TD_TABLE_SOURCE;
+  if (op->right_reset || (!source && rs->size < op->R.n)) {
+    store_clear(&op->R);
+    ix_reset(&op->ix);
+    op->n_rloaded = 0;
+    op->right_reset = false;
+  }
+  int64_t from = op->R.n;
+  if (source && rs->n_regions > op->n_rloaded) {
+    int64_t *l = td_realloc(op->rloaded, (size_t)rs->n_regions * sizeof *l);
+    if (!l) rc = td_err_nomem(err, "joining");
+    else op->rloaded = l;
+    while (rc == TD_OK && op->n_rloaded < rs->n_regions) op->rloaded[op->n_rloaded++] = 0;
+  }
+  for (int64_t r = 0; source && rc == TD_OK && r < rs->n_regions; r++) {
+    const td_region *g = &rs->regions[r];
+    if (g->size > op->rloaded[r])
+      rc = store_load(&op->R, op->right, rs, g->row_begin + op->rloaded[r], g->row_begin + g->size, err);
+    if (rc == TD_OK) op->rloaded[r] = g->size;
+  }
+  if (!source && rc == TD_OK && rs->size > from) rc = store_load(&op->R, op->right, rs, from, rs->size, err);
+  if (rc == TD_OK && op->R.n > from) rc = ix_add(op, from, err);
+  td_snapshot_release(rs);
+  return rc;
+}
+
+static int join_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  join_op *op = t->op;
+  int rc = sync_right(op, err);
+  if (rc) return rc;
+  bool recompute = d->replaced || op->right_changed || op->type == TD_JOIN_FULL;
+  int64_t from = op->L.n;
+  if (d->replaced && !op->right_changed) {
+    store_clear(&op->L);
+    rc = store_load(&op->L, t->source, d->snap, 0, d->snap->size, err);
+  } else {
+    for (int64_t k = 0; rc == TD_OK && k < d->n_ranges; k++)
+      rc = store_load(&op->L, t->source, d->snap, d->ranges[2 * k], d->ranges[2 * k + 1], err);
+  }
+  op->right_changed = false;
+  if (rc) return rc;
+  if (!recompute && op->L.n == from) return TD_OK;
+  pairs p = {0};
+  bool *matched = NULL;
+  if (op->type == TD_JOIN_FULL && op->kind == J_HASH) {
+    matched = td_calloc((size_t)op->R.n + 1, sizeof *matched);
+    if (!matched) return td_err_nomem(err, "joining");
+  }
+  rc = match_rows(op, recompute ? 0 : from, &p, matched, err);
+  td_free(matched);
+  td_dchunk *c = NULL;
+  if (rc == TD_OK && p.n > 0) rc = build_chunk(op, &p, &c, err);
+  pairs_reset(&p);
+  if (rc) return rc;
+  td_snapshot *cur = td_table_snapshot(t);
+  if (recompute) {
+    rc = td_snapshot_derived(NULL, &c, c ? 1 : 0, d->version, &out->snap, err);
+    out->replaced = true;
+  } else if (c) {
+    rc = td_snapshot_derived(cur, &c, 1, d->version, &out->snap, err);
+    out->appended_from = cur->size;
+  }
+  td_snapshot_release(cur);
+  td_dchunk_release(c);
+  return rc;
+}
+
+static void join_free(void *p) {
+  join_op *op = p;
+  if (!op) return;
+  if (op->right_listener) td_table_remove_listener(op->right, op->right_listener);
+  td_table_release(op->right);
+  store_reset(&op->L);
+  store_reset(&op->R);
+  ix_reset(&op->ix);
+  td_free(op->rloaded);
+  td_free(op->out_right);
+  td_free(op->full_key);
+  td_free(op->full_rkey);
+  td_free(op);
+}
+
+static const td_op_vtable join_vt = {join_apply, join_free};
+
+/* The join's listener on a refreshing right table. */
+static void on_right(void *ctx, td_table *right, const td_table_update *u, const td_error *e) {
+  (void)right;
+  td_table *t = ctx;
+  if (e) {
+    td_graph_fail_table(t, e->code, e->message);
+    return;
+  }
+  join_op *op = t->op;
+  if (u->replaced || u->n_changed > 0) op->right_reset = true;
+  op->right_changed = true;
+  td_error err;
+  td_error_clear(&err);
+  int rc = td_derived_recompute(t, &err);
+  if (rc) td_graph_fail_table(t, rc, err.message);
+}
+
+/* ---- building ---- */
+
+static bool is_int_type(td_type_id t) {
+  return t == TD_TYPE_INT8 || t == TD_TYPE_INT16 || t == TD_TYPE_INT32 || t == TD_TYPE_INT64 ||
+         t == TD_TYPE_UINT8 || t == TD_TYPE_UINT16 || t == TD_TYPE_UINT32;
+}
+static bool is_float_type(td_type_id t) { return t == TD_TYPE_FLOAT32 || t == TD_TYPE_FLOAT64; }
+
+/* Splits "a", "a=b", "a>=b", "a<=b" (spaces trimmed) into two names. */
+static int split_spec(const char *spec, char *l, char *r, size_t size, const char *what, td_error *err) {
+  if (!spec) return td_err(err, TD_EINVAL, "%s: expected a column name, found NULL", what);
+  const char *eq = strpbrk(spec, "=<>");
+  const char *lend = eq ? eq : spec + strlen(spec);
+  const char *rbeg = eq ? eq + 1 : spec;
+  if (eq && (*eq == '<' || *eq == '>') && eq[1] == '=') rbeg = eq + 2;
+  const char *rend = spec + strlen(spec);
+  const char *lb = spec;
+  while (lb < lend && isspace((unsigned char)*lb)) lb++;
+  while (lend > lb && isspace((unsigned char)lend[-1])) lend--;
+  while (rbeg < rend && isspace((unsigned char)*rbeg)) rbeg++;
+  while (rend > rbeg && isspace((unsigned char)rend[-1])) rend--;
+  if (!eq) rbeg = lb, rend = lend;
+  if (lend == lb || rend == rbeg || (size_t)(lend - lb) >= size || (size_t)(rend - rbeg) >= size)
+    return td_err(err, TD_EINVAL, "%s: expected \"name\" or \"left=right\", found \"%s\"", what, spec);
+  memcpy(l, lb, (size_t)(lend - lb));
+  l[lend - lb] = 0;
+  memcpy(r, rbeg, (size_t)(rend - rbeg));
+  r[rend - rbeg] = 0;
+  return TD_OK;
+}
+
+static int find_col(td_table *t, const char *name, const char *side, int64_t *out, td_error *err) {
+  *out = td_schema_find(t->def, name);
+  if (*out < 0) return td_err(err, TD_ETYPE, "join: no column %s in the %s table", name, side);
+  return TD_OK;
+}
+
+/* Resolves a key pair and decides how its values compare. */
+static int bind_key(td_table *left, td_table *right, const char *spec, bool exact, int64_t *lc, int64_t *rc_,
+                    kclass *cls, td_error *err) {
+  char l[256], r[256];
+  if (spec && strpbrk(spec, "<>"))
+    return td_err(err, TD_EINVAL, "join key: expected \"name\" or \"left=right\", found \"%s\"", spec);
+  int rc = split_spec(spec, l, r, sizeof l, "join key", err);
+  if (rc == TD_OK) rc = find_col(left, l, "left", lc, err);
+  if (rc == TD_OK) rc = find_col(right, r, "right", rc_, err);
+  if (rc) return rc;
+  const td_field *a = &left->def->fields[*lc], *b = &right->def->fields[*rc_];
+  bool same = td_field_same_type(a, b);
+  if (!same && (exact || !((is_int_type(a->type) && is_int_type(b->type)) ||
+                           (is_float_type(a->type) && is_float_type(b->type))))) {
+    char ta[64], tb[64];
+    return td_err(err, TD_ETYPE, "join key %s is %s on the left but %s on the right", l,
+                  td_field_type_text(a, ta, sizeof ta), td_field_type_text(b, tb, sizeof tb));
+  }
+  *cls = a->type == TD_TYPE_UTF8 ? KC_STR : is_float_type(a->type) ? KC_FLOAT : KC_INT;
+  return TD_OK;
+}
+
+static bool is_on_type(td_type_id t) {
+  return is_int_type(t) || t == TD_TYPE_TIMESTAMP || t == TD_TYPE_DATE32 || t == TD_TYPE_DATE64 ||
+         t == TD_TYPE_TIMESTAMP_S || t == TD_TYPE_TIMESTAMP_MS || t == TD_TYPE_TIMESTAMP_US ||
+         t == TD_TYPE_TIME32_S || t == TD_TYPE_TIME32_MS || t == TD_TYPE_TIME64_US || t == TD_TYPE_TIME64_NS;
+}
+
+/* The result definition: left columns, then the right ones (not keys). */
+static int make_def(join_op *op, td_table *left, td_table *right, td_schema *def, td_error *err) {
+  const td_schema *ld = left->def, *rd = right->def;
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < ld->n_fields; i++) {
+    const td_field *f = &ld->fields[i];
+    bool nullable = f->nullable || op->type == TD_JOIN_FULL;
+    rc = td_schema_add(def, f->name, f->type, f->tz, nullable, err);
+  }
+  if (rc || (op->kind == J_HASH && (op->type == TD_JOIN_SEMI || op->type == TD_JOIN_ANTI))) return rc;
+  op->out_right = td_malloc((size_t)(rd->n_fields + 1) * sizeof *op->out_right);
+  if (!op->out_right) return td_err_nomem(err, "creating a join");
+  for (int64_t j = 0; rc == TD_OK && j < rd->n_fields; j++) {
+    bool key = false;
+    for (int64_t k = 0; k < op->n_keys; k++) key = key || op->rkey[k] == j;
+    if (key) continue;
+    const td_field *f = &rd->fields[j];
+    char name[512];
+    snprintf(name, sizeof name, "%s", f->name);
+    if (td_schema_find(def, name) >= 0) snprintf(name, sizeof name, "%s_right", f->name);
+    if (td_schema_find(def, name) >= 0)
+      return td_err(err, TD_ETYPE, "join: the result would have two columns called %s", name);
+    rc = td_schema_add(def, name, f->type, f->tz, true, err);
+    op->out_right[op->n_out_right++] = j;
+  }
+  return rc;
+}
+
+static int join_make(td_table *left, td_table *right, jkind kind, td_join_type type, const char *const *keys,
+                     int64_t n_keys, const char *on, td_table **out, td_error *err) {
+  if (out) *out = NULL;
+  if (!left || !right || !out || (n_keys > 0 && !keys))
+    return td_err(err, TD_EINVAL, "join: expected two tables, keys and an output pointer, found NULL");
+  if (n_keys < (kind == J_HASH ? 1 : 0) || n_keys > TD_JOIN_MAX_KEYS)
+    return td_err(err, TD_EINVAL, "join: expected %d to %d keys, found %lld", kind == J_HASH ? 1 : 0,
+                  TD_JOIN_MAX_KEYS, (long long)n_keys);
+  if (kind == J_HASH && (type < TD_JOIN_INNER || type > TD_JOIN_NATURAL))
+    return td_err(err, TD_EINVAL, "join: unknown join type %d", (int)type);
+  if (right->refreshing && left->refreshing && right->service != left->service)
+    return td_err(err, TD_EINVAL, "join: a refreshing right table must belong to the left table's service");
+  int rc = td_table_status(right, err);
+  if (rc) return rc;
+  join_op *op = td_calloc(1, sizeof *op);
+  if (!op) return td_err_nomem(err, "creating a join");
+  op->kind = kind;
+  op->type = kind == J_HASH || type == TD_JOIN_INNER ? type : TD_JOIN_LEFT;
+  op->n_keys = n_keys;
+  op->right = td_table_retain(right);
+  td_schema def;
+  td_schema_init(&def);
+  for (int64_t k = 0; rc == TD_OK && k < n_keys; k++)
+    rc = bind_key(left, right, keys[k], op->type == TD_JOIN_FULL, &op->lkey[k], &op->rkey[k], &op->cls[k], err);
+  if (rc == TD_OK && kind != J_HASH) {
+    char l[256], r[256];
+    rc = split_spec(on, l, r, sizeof l, kind == J_AJ ? "aj column" : "raj column", err);
+    const char *opc = rc == TD_OK ? strpbrk(on, "<>") : NULL;
+    if (opc && ((*opc == '>') != (kind == J_AJ)))
+      rc = td_err(err, TD_EINVAL, "%s: expected %s in \"%s\"", kind == J_AJ ? "aj" : "raj",
+                  kind == J_AJ ? ">= or >" : "<= or <", on);
+    op->strict = opc && opc[1] != '=';
+    if (rc == TD_OK) rc = find_col(left, l, "left", &op->lon, err);
+    if (rc == TD_OK) rc = find_col(right, r, "right", &op->ron, err);
+    if (rc == TD_OK) {
+      const td_field *a = &left->def->fields[op->lon], *b = &right->def->fields[op->ron];
+      char ta[64], tb[64];
+      if (!is_on_type(a->type) || !td_field_same_type(a, b))
+        rc = td_err(err, TD_ETYPE,
+                    "as-of join: expected columns of one integer, date, time or timestamp type, found %s %s and %s %s",
+                    l, td_field_type_text(a, ta, sizeof ta), r, td_field_type_text(b, tb, sizeof tb));
+    }
+  }
+  if (rc == TD_OK) rc = make_def(op, left, right, &def, err);
+  if (rc == TD_OK && op->type == TD_JOIN_FULL) {
+    op->full_key = td_calloc((size_t)left->def->n_fields + 1, sizeof *op->full_key);
+    op->full_rkey = td_calloc((size_t)left->def->n_fields + 1, sizeof *op->full_rkey);
+    if (!op->full_key || !op->full_rkey) rc = td_err_nomem(err, "creating a join");
+    for (int64_t k = 0; rc == TD_OK && k < n_keys; k++) {
+      op->full_key[op->lkey[k]] = true;
+      op->full_rkey[op->lkey[k]] = op->rkey[k];
+    }
+  }
+  if (rc == TD_OK) rc = store_init(&op->L, left->def, err);
+  if (rc == TD_OK) rc = store_init(&op->R, right->def, err);
+  if (rc) {
+    td_schema_reset(&def);
+    join_free(op);
+    return rc;
+  }
+  /* Build and subscribe to both sides with no cycle in between. */
+  td_graph *g = left->service->graph;
+  bool live = left->refreshing;
+  if (live) td_graph_lock(g);
+  rc = td_derived_new(left, &def, &join_vt, op, out, err);
+  td_schema_reset(&def);
+  if (rc == TD_OK && live && right->refreshing)
+    rc = td_table_add_listener(right, on_right, *out, &op->right_listener, err);
+  if (live) td_graph_unlock(g);
+  if (rc && *out) {
+    td_table_release(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int td_table_join(td_table *left, td_table *right, td_join_type type, const char *const *keys, int64_t n_keys,
+                  td_table **out, td_error *err) {
+  return join_make(left, right, J_HASH, type, keys, n_keys, NULL, out, err);
+}
+
+int td_table_natural_join(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, td_table **out,
+                          td_error *err) {
+  return join_make(left, right, J_HASH, TD_JOIN_NATURAL, keys, n_keys, NULL, out, err);
+}
+
+int td_table_aj(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
+                td_table **out, td_error *err) {
+  return join_make(left, right, J_AJ, TD_JOIN_LEFT, keys, n_keys, on, out, err);
+}
+
+int td_table_raj(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
+                 td_table **out, td_error *err) {
+  return join_make(left, right, J_RAJ, TD_JOIN_LEFT, keys, n_keys, on, out, err);
+}
+
+int td__asof_join(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
+                  bool reverse, bool inner, td_table **out, td_error *err) {
+  return join_make(left, right, reverse ? J_RAJ : J_AJ, inner ? TD_JOIN_INNER : TD_JOIN_LEFT, keys, n_keys, on, out,
+                   err);
+}

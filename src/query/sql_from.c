@@ -1,0 +1,584 @@
+/*
+ * query/sql_from.c - FROM with several sources: table aliases, qualified
+ * names (t.col) and JOIN clauses; their parsing, printing and planning.
+ *
+ *   from   := source [[AS] alias] { join }
+ *   join   := [INNER] JOIN | LEFT [OUTER] JOIN | FULL [OUTER] JOIN | SEMI JOIN
+ *             | ANTI JOIN | ASOF [LEFT] JOIN   source [[AS] alias]
+ *             (ASOF JOIN drops the left rows without a match, as DuckDB's;
+ *             ASOF LEFT JOIN keeps them, as Deephaven's aj)
+ *             ( USING '(' col {, col} ')' | ON cond )
+ *   cond   := equalities between a left and a right column, ANDed; an ASOF
+ *             JOIN also takes one  left.ts >= right.ts  (or >; <= and <: the
+ *             reverse as-of join).
+ *
+ * Planning (td__plan_from) builds the joins with tabledata/join.h, left to
+ * right, then rewrites every qualified column name of the statement into
+ * the name of that column in the joined table (a right column whose name is
+ * taken there is "name_right"; a right key column is the left key).
+ */
+#include "query/sql_from.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "query/join.h"
+#include "query/lex.h"
+#include "tabledata/join.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+/* ---- parsing ---- */
+
+int td__parse_qualified(td_parser *p, td_expr *e) {
+  td__next(p); /* the dot */
+  if (p->tok.kind != TK_QIDENT && p->tok.kind != TK_IDENT) return td__expected(p, "a column name after '.'");
+  char *col = NULL;
+  int rc = td__token_string(p, &col, NULL);
+  if (rc) return rc;
+  size_t n = strlen(e->name) + strlen(col) + 2;
+  char *q = td_malloc(n);
+  if (!q) {
+    td_free(col);
+    return td_err_nomem(p->err, "parsing SQL");
+  }
+  snprintf(q, n, "%s.%s", e->name, col);
+  td_free(col);
+  td_free(e->name);
+  e->name = q;
+  td__next(p);
+  if (p->tok.kind == TK_DOT) return td__expected(p, "one qualifier (t.col)");
+  return TD_OK;
+}
+
+/* Words that end a source instead of naming its alias. */
+static bool is_clause_word(const td_parser *p) {
+  static const char *const w[] = {"JOIN",    "INNER",  "LEFT",  "RIGHT",   "FULL",   "OUTER",   "SEMI",
+                                  "ANTI",    "ASOF",   "CROSS", "NATURAL", "ON",     "USING",   "POSITIONAL",
+                                  "HAVING",  "QUALIFY", "WINDOW", "UNION",  "EXCEPT", "INTERSECT", "OFFSET"};
+  for (size_t i = 0; i < sizeof w / sizeof *w; i++)
+    if (td__is_kw(p, w[i])) return true;
+  return false;
+}
+
+static bool is_name(const td_parser *p) {
+  return p->tok.kind == TK_QIDENT || (p->tok.kind == TK_IDENT && !td__is_reserved(p->tok.text, p->tok.len));
+}
+
+static int parse_alias(td_parser *p, char **alias) {
+  bool as = td__accept_kw(p, "AS");
+  if (!is_name(p) || (!as && p->tok.kind == TK_IDENT && is_clause_word(p)))
+    return as ? td__expected(p, "an alias after AS") : TD_OK;
+  int rc = td__token_string(p, alias, NULL);
+  if (!rc) td__next(p);
+  return rc;
+}
+
+static int not_supported(td_parser *p, const char *what) {
+  return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s is not supported (at offset %lld)", what,
+                   (long long)p->tok.pos);
+}
+
+/* The join type at the current token; *found false when there is none. */
+static int parse_join_type(td_parser *p, td_sql_join *type, bool *found) {
+  *found = true;
+  if (td__is_kw(p, "RIGHT")) return not_supported(p, "RIGHT JOIN (swap the sources and use LEFT JOIN)");
+  if (td__is_kw(p, "CROSS")) return not_supported(p, "CROSS JOIN");
+  if (td__is_kw(p, "NATURAL")) return not_supported(p, "NATURAL JOIN (use USING)");
+  if (td__is_kw(p, "POSITIONAL")) return not_supported(p, "POSITIONAL JOIN");
+  if (p->tok.kind == TK_COMMA) return not_supported(p, "a comma-separated FROM list (use JOIN ... ON)");
+  if (td__accept_kw(p, "JOIN")) {
+    *type = TD_SQL_JOIN_INNER;
+    return TD_OK;
+  }
+  if (td__accept_kw(p, "INNER")) *type = TD_SQL_JOIN_INNER;
+  else if (td__accept_kw(p, "LEFT")) *type = TD_SQL_JOIN_LEFT, td__accept_kw(p, "OUTER");
+  else if (td__accept_kw(p, "FULL")) *type = TD_SQL_JOIN_FULL, td__accept_kw(p, "OUTER");
+  else if (td__accept_kw(p, "SEMI")) *type = TD_SQL_JOIN_SEMI;
+  else if (td__accept_kw(p, "ANTI")) *type = TD_SQL_JOIN_ANTI;
+  else if (td__accept_kw(p, "ASOF")) *type = td__accept_kw(p, "LEFT") ? TD_SQL_JOIN_ASOF_LEFT : TD_SQL_JOIN_ASOF;
+  else {
+    *found = false;
+    return TD_OK;
+  }
+  return td__accept_kw(p, "JOIN") ? TD_OK : td__expected(p, "JOIN");
+}
+
+static int parse_using(td_parser *p, td_join_clause *j) {
+  if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after USING");
+  td__next(p);
+  for (;;) {
+    if (!is_name(p)) return td__expected(p, "a column name in USING");
+    char **v = td_realloc(j->using_cols, (size_t)(j->n_using + 1) * sizeof *v);
+    if (!v) return td_err_nomem(p->err, "parsing SQL");
+    j->using_cols = v;
+    int rc = td__token_string(p, &v[j->n_using], NULL);
+    if (rc) return rc;
+    j->n_using++;
+    td__next(p);
+    if (p->tok.kind == TK_RPAREN) break;
+    if (p->tok.kind != TK_COMMA) return td__expected(p, "',' or ')' in USING");
+    td__next(p);
+  }
+  td__next(p);
+  return TD_OK;
+}
+
+int td__parse_from_tail(td_parser *p, td_select *s) {
+  int rc = parse_alias(p, &s->source_alias);
+  while (rc == TD_OK) {
+    int64_t pos = p->tok.pos;
+    td_sql_join type = TD_SQL_JOIN_INNER;
+    bool found;
+    if ((rc = parse_join_type(p, &type, &found)) != TD_OK || !found) break;
+    td_join_clause *nj = td_realloc(s->joins, (size_t)(s->n_joins + 1) * sizeof *nj);
+    if (!nj) return td_err_nomem(p->err, "parsing SQL");
+    s->joins = nj;
+    td_join_clause *j = &nj[s->n_joins++];
+    memset(j, 0, sizeof *j);
+    j->type = type;
+    j->pos = pos;
+    if (p->tok.kind == TK_LPAREN) return not_supported(p, "a subquery in FROM");
+    if (!is_name(p) && p->tok.kind != TK_STRING) return td__expected(p, "a table name or a quoted path after JOIN");
+    j->source_kind = p->tok.kind == TK_STRING ? TD_SOURCE_PATH : TD_SOURCE_NAME;
+    j->source_pos = p->tok.pos;
+    if ((rc = td__token_string(p, &j->source, NULL)) != TD_OK) break;
+    td__next(p);
+    if ((rc = parse_alias(p, &j->alias)) != TD_OK) break;
+    if (td__accept_kw(p, "USING")) rc = parse_using(p, j);
+    else if (td__accept_kw(p, "ON")) rc = td__parse_expr(p, &j->on);
+    else rc = td__expected(p, "ON or USING");
+  }
+  return rc;
+}
+
+void td__from_tail_free(td_select *s) {
+  for (int64_t i = 0; i < s->n_joins; i++) {
+    td_join_clause *j = &s->joins[i];
+    td_free(j->source);
+    td_free(j->alias);
+    for (int64_t k = 0; k < j->n_using; k++) td_free(j->using_cols[k]);
+    td_free(j->using_cols);
+    td_expr_free(j->on);
+  }
+  td_free(s->joins);
+  td_free(s->source_alias);
+}
+
+/* ---- printing ---- */
+
+typedef struct sbuf {
+  char *p;
+  size_t len, cap;
+  int rc;
+  td_error *err;
+} sbuf;
+
+static void sput(sbuf *b, const char *s) {
+  size_t n = strlen(s);
+  if (b->rc) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *q = td_realloc(b->p, cap);
+    if (!q) {
+      b->rc = td_err_nomem(b->err, "printing SQL");
+      return;
+    }
+    b->p = q;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n + 1);
+  b->len += n;
+}
+
+static void sput_quoted(sbuf *b, const char *s, char q) {
+  char one[2] = {q, 0};
+  sput(b, one);
+  for (const char *c = s; *c; c++) {
+    one[0] = *c;
+    sput(b, one);
+    if (*c == q) sput(b, one);
+  }
+  one[0] = q;
+  sput(b, one);
+}
+
+int td__from_tail_print(const td_select *s, char **out, td_error *err) {
+  static const char *const names[] = {"JOIN", "LEFT JOIN", "FULL JOIN", "SEMI JOIN", "ANTI JOIN", "ASOF JOIN", "ASOF LEFT JOIN"};
+  sbuf b = {NULL, 0, 0, TD_OK, err};
+  sput(&b, "");
+  if (s->source_alias) {
+    sput(&b, " AS ");
+    sput_quoted(&b, s->source_alias, '"');
+  }
+  for (int64_t i = 0; i < s->n_joins; i++) {
+    const td_join_clause *j = &s->joins[i];
+    sput(&b, " ");
+    sput(&b, names[j->type]);
+    sput(&b, " ");
+    if (j->source_kind == TD_SOURCE_PATH) sput_quoted(&b, j->source, '\'');
+    else sput(&b, j->source);
+    if (j->alias) {
+      sput(&b, " AS ");
+      sput_quoted(&b, j->alias, '"');
+    }
+    if (j->on) {
+      char *t = NULL;
+      if (!b.rc) b.rc = td_expr_print(j->on, &t, err);
+      sput(&b, " ON ");
+      sput(&b, t ? t : "");
+      td_free(t);
+    } else {
+      sput(&b, " USING (");
+      for (int64_t k = 0; k < j->n_using; k++) {
+        if (k) sput(&b, ", ");
+        sput_quoted(&b, j->using_cols[k], '"');
+      }
+      sput(&b, ")");
+    }
+  }
+  if (b.rc) {
+    td_free(b.p);
+    return b.rc;
+  }
+  *out = b.p;
+  return TD_OK;
+}
+
+/* ---- planning ---- */
+
+/* Where a source's column is in the joined table. */
+typedef struct colmap {
+  const char *alias; /* borrowed from the statement */
+  char *col, *out;
+} colmap;
+
+typedef struct maps {
+  colmap *v;
+  int64_t n, cap;
+} maps;
+
+static int map_add(maps *m, const char *alias, const char *col, const char *out, td_error *err) {
+  if (m->n == m->cap) {
+    int64_t cap = m->cap ? 2 * m->cap : 32;
+    colmap *v = td_realloc(m->v, (size_t)cap * sizeof *v);
+    if (!v) return td_err_nomem(err, "planning a join");
+    m->v = v;
+    m->cap = cap;
+  }
+  colmap *c = &m->v[m->n];
+  c->alias = alias;
+  c->col = td_strdup(col);
+  c->out = td_strdup(out);
+  if (!c->col || !c->out) {
+    td_free(c->col);
+    td_free(c->out);
+    return td_err_nomem(err, "planning a join");
+  }
+  m->n++;
+  return TD_OK;
+}
+
+static void maps_reset(maps *m) {
+  for (int64_t i = 0; i < m->n; i++) {
+    td_free(m->v[i].col);
+    td_free(m->v[i].out);
+  }
+  td_free(m->v);
+}
+
+static bool alias_known(const maps *m, const char *alias, size_t len) {
+  for (int64_t i = 0; i < m->n; i++)
+    if (strlen(m->v[i].alias) == len && strncmp(m->v[i].alias, alias, len) == 0) return true;
+  return false;
+}
+
+/* The joined table's name of alias.col, or NULL. */
+static const char *map_find(const maps *m, const char *alias, size_t len, const char *col) {
+  for (int64_t i = 0; i < m->n; i++)
+    if (strlen(m->v[i].alias) == len && strncmp(m->v[i].alias, alias, len) == 0 && strcmp(m->v[i].col, col) == 0)
+      return m->v[i].out;
+  return NULL;
+}
+
+static const char *alias_of(const char *alias, const char *source) { return alias ? alias : source; }
+
+/* Renames the qualified columns of `e` (recursively). */
+static int rewrite(td_expr *e, const maps *m, const td_schema *def, td_error *err) {
+  if (!e) return TD_OK;
+  if (e->kind == TD_EXPR_COLUMN && e->name) {
+    const char *dot = strchr(e->name, '.');
+    if (dot && (!def || td_schema_find(def, e->name) < 0)) {
+      size_t len = (size_t)(dot - e->name);
+      if (!alias_known(m, e->name, len))
+        return td_err_at(err, TD_ETYPE, e->pos, "unknown table or alias '%.*s' at offset %lld", (int)len, e->name,
+                         (long long)e->pos);
+      const char *out = map_find(m, e->name, len, dot + 1);
+      if (!out)
+        return td_err_at(err, TD_ETYPE, e->pos, "unknown column '%s' at offset %lld", e->name, (long long)e->pos);
+      char *n = td_strdup(out);
+      if (!n) return td_err_nomem(err, "planning a join");
+      td_free(e->name);
+      e->name = n;
+    }
+  }
+  for (int64_t i = 0; i < e->n_args; i++) {
+    int rc = rewrite(e->args[i], m, def, err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+static int rewrite_all(td_select *q, const maps *m, const td_schema *def, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < q->n_items; i++) rc = rewrite(q->items[i].expr, m, def, err);
+  if (rc == TD_OK) rc = rewrite(q->where, m, def, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_group_by; i++) rc = rewrite(q->group_by[i], m, def, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = rewrite(q->order_by[i].expr, m, def, err);
+  return rc;
+}
+
+/* Which side a column of an ON condition belongs to: 0 left, 1 right, with
+ * its name on that side. */
+static int on_side(const td_expr *e, const maps *m, const char *ralias, const td_schema *ldef,
+                   const td_schema *rdef, int *side, const char **name, td_error *err) {
+  if (e->kind != TD_EXPR_COLUMN)
+    return td_err_at(err, TD_EPARSE, e->pos, "a join condition on an expression is not supported (at offset %lld)",
+                     (long long)e->pos);
+  const char *dot = strchr(e->name, '.');
+  if (dot && td_schema_find(ldef, e->name) < 0) {
+    size_t len = (size_t)(dot - e->name);
+    if (strlen(ralias) == len && strncmp(ralias, e->name, len) == 0) {
+      *side = 1;
+      *name = dot + 1;
+      if (td_schema_find(rdef, *name) < 0)
+        return td_err_at(err, TD_ETYPE, e->pos, "unknown column '%s' at offset %lld", e->name, (long long)e->pos);
+      return TD_OK;
+    }
+    if (!alias_known(m, e->name, len))
+      return td_err_at(err, TD_ETYPE, e->pos, "unknown table or alias '%.*s' at offset %lld", (int)len, e->name,
+                       (long long)e->pos);
+    *side = 0;
+    *name = map_find(m, e->name, len, dot + 1);
+    if (!*name)
+      return td_err_at(err, TD_ETYPE, e->pos, "unknown column '%s' at offset %lld", e->name, (long long)e->pos);
+    return TD_OK;
+  }
+  bool l = td_schema_find(ldef, e->name) >= 0, r = td_schema_find(rdef, e->name) >= 0;
+  if (l && r)
+    return td_err_at(err, TD_ETYPE, e->pos, "column '%s' is in both sources: qualify it (t.%s) at offset %lld",
+                     e->name, e->name, (long long)e->pos);
+  if (!l && !r)
+    return td_err_at(err, TD_ETYPE, e->pos, "unknown column '%s' at offset %lld", e->name, (long long)e->pos);
+  *side = r;
+  *name = e->name;
+  return TD_OK;
+}
+
+static bool asof(const td_join_clause *j) {
+  return j->type == TD_SQL_JOIN_ASOF || j->type == TD_SQL_JOIN_ASOF_LEFT;
+}
+
+/* Key specs ("l=r") and the as-of column spec from a join clause. */
+typedef struct join_keys {
+  char *keys[64];
+  int64_t n;
+  char *on; /* as-of */
+  bool reverse;
+} join_keys;
+
+static void join_keys_reset(join_keys *k) {
+  for (int64_t i = 0; i < k->n; i++) td_free(k->keys[i]);
+  td_free(k->on);
+  memset(k, 0, sizeof *k);
+}
+
+static char *pair(const char *l, const char *op, const char *r) {
+  size_t n = strlen(l) + strlen(r) + 4;
+  char *s = td_malloc(n);
+  if (s) snprintf(s, n, "%s%s%s", l, op, r);
+  return s;
+}
+
+static int clause_keys(const td_join_clause *j, const maps *m, const td_schema *ldef, const td_schema *rdef,
+                       join_keys *k, td_error *err) {
+  memset(k, 0, sizeof *k);
+  const char *ralias = alias_of(j->alias, j->source);
+  if (!j->on) {
+    for (int64_t i = 0; i < j->n_using; i++) {
+      if (k->n == 64) return td_err_at(err, TD_EPARSE, j->pos, "a join takes at most 64 keys");
+      if (!(k->keys[k->n] = pair(j->using_cols[i], "=", j->using_cols[i]))) return td_err_nomem(err, "planning a join");
+      k->n++;
+    }
+    if (asof(j))
+      return td_err_at(err, TD_EPARSE, j->pos, "ASOF JOIN needs ON with an inequality (a.ts >= b.ts) at offset %lld",
+                       (long long)j->pos);
+    return TD_OK;
+  }
+  const td_expr *conj[64];
+  int64_t n = td_expr_conjuncts(j->on, conj, 64);
+  if (n > 64) return td_err_at(err, TD_EPARSE, j->on->pos, "a join condition takes at most 64 conjuncts");
+  for (int64_t i = 0; i < n; i++) {
+    const td_expr *c = conj[i];
+    bool cmp = c->kind == TD_EXPR_BINARY && c->op >= TD_OP_EQ && c->op <= TD_OP_GE && c->op != TD_OP_NE;
+    if (!cmp)
+      return td_err_at(err, TD_EPARSE, c->pos,
+                       "a join condition other than column equalities (and one >= or <= in ASOF JOIN) is not "
+                       "supported (at offset %lld)",
+                       (long long)c->pos);
+    int sa, sb;
+    const char *na, *nb;
+    int rc = on_side(c->args[0], m, ralias, ldef, rdef, &sa, &na, err);
+    if (rc == TD_OK) rc = on_side(c->args[1], m, ralias, ldef, rdef, &sb, &nb, err);
+    if (rc) return rc;
+    if (sa == sb)
+      return td_err_at(err, TD_EPARSE, c->pos,
+                       "a join condition must compare a column of each side (at offset %lld)", (long long)c->pos);
+    td_op op = sa == 0 ? c->op : td_op_mirror(c->op);
+    const char *l = sa == 0 ? na : nb, *r = sa == 0 ? nb : na;
+    if (op == TD_OP_EQ) {
+      if (k->n == 64) return td_err_at(err, TD_EPARSE, c->pos, "a join takes at most 64 keys");
+      if (!(k->keys[k->n] = pair(l, "=", r))) return td_err_nomem(err, "planning a join");
+      k->n++;
+      continue;
+    }
+    if (!asof(j))
+      return td_err_at(err, TD_EPARSE, c->pos,
+                       "an inequality join condition is not supported outside ASOF JOIN (at offset %lld)",
+                       (long long)c->pos);
+    if (k->on)
+      return td_err_at(err, TD_EPARSE, c->pos, "ASOF JOIN takes one inequality, found a second at offset %lld",
+                       (long long)c->pos);
+    k->reverse = op == TD_OP_LE || op == TD_OP_LT;
+    const char *text = op == TD_OP_GE ? ">=" : op == TD_OP_GT ? ">" : op == TD_OP_LE ? "<=" : "<";
+    if (!(k->on = pair(l, text, r))) return td_err_nomem(err, "planning a join");
+  }
+  if (asof(j) && !k->on)
+    return td_err_at(err, TD_EPARSE, j->pos, "ASOF JOIN needs an inequality (a.ts >= b.ts) in ON at offset %lld",
+                     (long long)j->pos);
+  if (!asof(j) && k->n == 0)
+    return td_err_at(err, TD_EPARSE, j->pos, "a join needs at least one equality at offset %lld", (long long)j->pos);
+  return TD_OK;
+}
+
+/* Records where the right table's columns went in the joined table. */
+static int map_right(maps *m, const td_join_clause *j, td_table *right, td_table *joined, int64_t n_left,
+                     const join_keys *k, td_error *err) {
+  if (j->type == TD_SQL_JOIN_SEMI || j->type == TD_SQL_JOIN_ANTI) return TD_OK;
+  const char *alias = alias_of(j->alias, j->source);
+  int64_t at = n_left, nr = td_table_num_columns(right);
+  int rc = TD_OK;
+  for (int64_t c = 0; rc == TD_OK && c < nr; c++) {
+    const char *name = td_table_column_name(right, c);
+    const char *out = NULL;
+    for (int64_t i = 0; i < k->n && !out; i++) {
+      const char *eq = strchr(k->keys[i], '=');
+      if (strcmp(eq + 1, name) == 0) out = k->keys[i];
+    }
+    if (out) { /* a key: the left key column */
+      char l[512];
+      size_t len = (size_t)(strchr(out, '=') - out);
+      snprintf(l, sizeof l, "%.*s", (int)len, out);
+      rc = map_add(m, alias, name, l, err);
+    } else {
+      rc = map_add(m, alias, name, td_table_column_name(joined, at++), err);
+    }
+  }
+  return rc;
+}
+
+/* One source: alias.col (or source.col) is col. */
+static int strip(td_expr *e, const char *alias, td_error *err) {
+  if (!e) return TD_OK;
+  if (e->kind == TD_EXPR_COLUMN && e->name) {
+    const char *dot = strchr(e->name, '.');
+    size_t len = dot ? (size_t)(dot - e->name) : 0;
+    if (dot && strlen(alias) == len && strncmp(alias, e->name, len) == 0) {
+      char *n = td_strdup(dot + 1);
+      if (!n) return td_err_nomem(err, "planning a query");
+      td_free(e->name);
+      e->name = n;
+    }
+  }
+  for (int64_t i = 0; i < e->n_args; i++) {
+    int rc = strip(e->args[i], alias, err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+int td__strip_alias(td_select *q, td_error *err) {
+  const char *a = alias_of(q->source_alias, q->source);
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < q->n_items; i++) rc = strip(q->items[i].expr, a, err);
+  if (rc == TD_OK) rc = strip(q->where, a, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_group_by; i++) rc = strip(q->group_by[i], a, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = strip(q->order_by[i].expr, a, err);
+  return rc;
+}
+
+int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_table **out, td_expr **filter,
+                  td_error *err) {
+  *out = NULL;
+  *filter = NULL;
+  maps m = {0};
+  int rc = TD_OK;
+  const char *a0 = alias_of(q->source_alias, q->source);
+  td_table *cur = td_table_retain(first);
+  int64_t nc = td_table_num_columns(cur);
+  for (int64_t c = 0; rc == TD_OK && c < nc; c++)
+    rc = map_add(&m, a0, td_table_column_name(cur, c), td_table_column_name(cur, c), err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_joins; i++) {
+    const td_join_clause *j = &q->joins[i];
+    td_service *svc = NULL;
+    td_table_key *key = NULL;
+    rc = opts->resolver(opts->resolver_ctx, j->source, j->source_kind == TD_SOURCE_PATH, &svc, &key, err);
+    if (rc) {
+      td_err_prefix(err, rc, "JOIN %s: ", j->source);
+      if (err) err->position = j->source_pos;
+      break;
+    }
+    td_table_options o;
+    td_table_options_init(&o);
+    o.refreshing = opts->refreshing;
+    td_table *right = NULL, *joined = NULL;
+    rc = td_make_table(svc, key, &o, &right, err);
+    td_table_key_release(key);
+    td_service_free(svc);
+    join_keys k;
+    memset(&k, 0, sizeof k);
+    if (rc == TD_OK) rc = clause_keys(j, &m, cur->def, right->def, &k, err);
+    if (rc == TD_OK) {
+      const char *const *kp = (const char *const *)k.keys;
+      static const td_join_type types[] = {TD_JOIN_INNER, TD_JOIN_LEFT, TD_JOIN_FULL, TD_JOIN_SEMI, TD_JOIN_ANTI};
+      if (asof(j))
+        rc = td__asof_join(cur, right, kp, k.n, k.on, k.reverse, j->type == TD_SQL_JOIN_ASOF, &joined, err);
+      else
+        rc = td_table_join(cur, right, types[j->type], kp, k.n, &joined, err);
+      if (rc && err && err->position < 0) err->position = j->pos;
+    }
+    if (rc == TD_OK) rc = map_right(&m, j, right, joined, td_table_num_columns(cur), &k, err);
+    join_keys_reset(&k);
+    td_table_release(right);
+    td_table_release(cur);
+    cur = joined;
+  }
+  if (rc == TD_OK) rc = rewrite_all(q, &m, cur->def, err);
+  if (rc == TD_OK && q->where) {
+    rc = td_expr_bind(q->where, cur->def, 0, filter, err);
+    if (rc == TD_OK && (*filter)->type != TD_TYPE_BOOL) {
+      rc = td_err_at(err, TD_ETYPE, q->where->pos, "a filter must be a bool expression, found %s",
+                     td_type_name((*filter)->type));
+      td_expr_free(*filter);
+      *filter = NULL;
+    }
+  }
+  maps_reset(&m);
+  if (rc) {
+    td_table_release(cur);
+    return rc;
+  }
+  *out = cur;
+  return TD_OK;
+}

@@ -1,0 +1,26 @@
+/*
+ * query/sql_from.h - planning FROM with table aliases and JOIN clauses
+ * (query/sql_from.c), for the SQL planner (query/plan.c).
+ */
+#ifndef TD_QUERY_SQL_FROM_H
+#define TD_QUERY_SQL_FROM_H
+
+#include "query/sql.h"
+#include "table/table.h"
+#include "tabledata/query.h"
+
+/* Builds the joins of `q` (q->n_joins > 0) over `first` (the table of its
+ * first source, borrowed): resolves each joined source with opts' resolver
+ * (once per source), builds the joins left to right, rewrites the
+ * statement's qualified column names (t.col) into the joined table's names,
+ * and binds WHERE against it into *filter (NULL when none).  *out receives
+ * the joined table.  Errors: TD_EPARSE / TD_ETYPE with err->position (an
+ * unsupported ON condition, an unknown alias or column), the resolver's,
+ * td_make_table's and the joins' errors. */
+int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_table **out, td_expr **filter,
+                  td_error *err);
+
+/* One source: rewrites alias.col and source.col into col.  TD_ENOMEM. */
+int td__strip_alias(td_select *q, td_error *err);
+
+#endif
