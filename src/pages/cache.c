@@ -445,11 +445,14 @@ int64_t td_page_cache_drop_location(td_page_cache *c, uint64_t loc) {
   entry *dropped = NULL;
   int64_t n = 0;
   pthread_mutex_lock(&c->lock);
-  for (entry *e = c->lru.next, *next; e != &c->lru; e = next) {
-    next = e->next;
-    if (e->loc == loc && !e->filling) {
-      remove_entry(c, e, &dropped);
-      n++;
+  entry *const lists[] = {&c->lru, &c->prob, &c->ghost}; /* both segments, and the ghost keys */
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+    for (entry *e = lists[i]->next, *next; e != lists[i]; e = next) {
+      next = e->next;
+      if (e->loc == loc && !e->filling) {
+        if (e->data) n++;
+        remove_entry(c, e, &dropped);
+      }
     }
   }
   pthread_mutex_unlock(&c->lock);

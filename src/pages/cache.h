@@ -78,7 +78,8 @@ void td_page_cache_free(td_page_cache *c);
 int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page, int64_t need_rows,
                       td_page_fill_fn fill, void *ctx, td_page_data **out, td_error *err);
 void td_page_cache_stats(td_page_cache *c, td_counters *out);
-/* Drops every cached page of location `loc` (a removed location); data
+/* Drops every cached page of location `loc` (a removed location), in both
+ * segments, and its ghost keys; data
  * handed out stays valid (invariant 3).  A page being filled is left to
  * finish and is evicted like any other.  Returns the pages dropped. */
 int64_t td_page_cache_drop_location(td_page_cache *c, uint64_t loc);
