@@ -112,6 +112,9 @@ static int parse_expr_list(td_parser *p, td_expr *e) {
 /* name '(' [ '*' | expr {',' expr} ] ')' ; the current token is '(' */
 static int parse_call(td_parser *p, td_expr *e) {
   td__next(p);
+  if (td__is_kw(p, "DISTINCT") || td__is_kw(p, "ALL"))
+    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s(%s ...) is not supported at offset %lld", e->name,
+                     td__is_kw(p, "ALL") ? "ALL" : "DISTINCT", (long long)p->tok.pos);
   if (p->tok.kind == TK_STAR) {
     e->star = true;
     td__next(p);
@@ -119,8 +122,20 @@ static int parse_call(td_parser *p, td_expr *e) {
     int rc = parse_expr_list(p, e);
     if (rc) return rc;
   }
-  if (p->tok.kind != TK_RPAREN) return td__expected(p, "')' or ','");
+  if (p->tok.kind != TK_RPAREN) {
+    if (td__is_kw(p, "ORDER"))
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "ORDER BY inside %s(...) is not supported at offset %lld",
+                       e->name, (long long)p->tok.pos);
+    return td__expected(p, "')' or ','");
+  }
   td__next(p);
+  static const char *const after[][2] = {{"OVER", "window functions (OVER)"},
+                                         {"FILTER", "aggregate FILTER (WHERE ...)"},
+                                         {"WITHIN", "WITHIN GROUP"}};
+  for (size_t i = 0; i < sizeof after / sizeof *after; i++)
+    if (td__is_kw(p, after[i][0]))
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s is not supported at offset %lld", after[i][1],
+                       (long long)p->tok.pos);
   return td__expr_check_height(e, p->err);
 }
 
