@@ -219,7 +219,8 @@ static int parse_clauses(td_parser *p, td_select *s) {
   if (rc) return rc;
   if (p->tok.kind == TK_SEMI) td__next(p);
   if (p->tok.kind != TK_EOF) {
-    const char *what = s->has_limit ? "OFFSET or end of statement"
+    const char *what = s->has_limit && s->offset ? "end of statement"
+                       : s->has_limit ? "OFFSET or end of statement"
                        : s->n_order_by ? "LIMIT, OFFSET or end of statement"
                                        : "WHERE, GROUP BY, HAVING, ORDER BY, LIMIT or end of statement";
     return td__expected(p, what);

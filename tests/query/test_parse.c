@@ -108,7 +108,7 @@ static void test_sql_errors(void **state) {
   check_sql_error("SELECT a FROM t GROUP a", 22, "expected BY after GROUP");
   check_sql_error("SELECT a FROM t LIMIT x", 22, "expected a non-negative integer");
   check_sql_error("SELECT a FROM t LIMIT -1", 22, "found '-'");
-  check_sql_error("SELECT a FROM t LIMIT 1 2", 24, "expected end of statement");
+  check_sql_error("SELECT a FROM t LIMIT 1 2", 24, "expected OFFSET or end of statement");
   check_sql_error("SELECT a FROM t WHERE x = 'abc", 26, "unterminated string literal");
   check_sql_error("SELECT \"abc FROM t", 7, "unterminated quoted identifier");
   check_sql_error("SELECT a FROM t WHERE x # 1", 24, "found '#'");
