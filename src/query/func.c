@@ -232,7 +232,7 @@ int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf,
     if (end != tmp && *end == '.') { /* '1.5' AS INTEGER rounds, as DuckDB */
       double d = strtod(tmp, &end);
       if (*end || !(fabs(d) < 9.2e18)) return cast_error(v, t, pos, err);
-      x = llround(d);
+      x = (long long)nearbyint(d); /* half to even, as DuckDB */
     } else if (end == tmp || *end || errno == ERANGE) {
       return cast_error(v, t, pos, err);
     }
@@ -268,7 +268,7 @@ int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf,
   else if (td_type_is_float(v->type)) {
     double d = v->v.f;
     if (!(fabs(d) < 9.2e18)) return cast_error(v, t, pos, err);
-    x = llround(d);
+    x = (long long)nearbyint(d); /* half to even, as DuckDB */
   } else if (td_type_is_temporal(v->type)) {
     return cast_error(v, t, pos, err);
   } else x = v->v.i;

@@ -86,7 +86,7 @@ int td__func_want_str(const td_expr *e, int64_t i, td_error *err);
 /* Checks that argument i is numeric (or a null). */
 int td__func_want_num(const td_expr *e, int64_t i, td_error *err);
 /* Converts a value to type t (CAST): strings are parsed, numbers converted
- * (float to integer rounds half away from zero), anything prints as utf8
+ * (float to integer rounds half to even, as DuckDB), anything prints as utf8
  * into buf.  TD_ETYPE (at pos) when a string does not parse or a value is
  * out of t's range. */
 int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf, int64_t pos,
