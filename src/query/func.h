@@ -68,6 +68,11 @@ extern const td_func td__funcs_string[];
 extern const td_func td__funcs_math[];
 extern const td_func td__funcs_time[];
 
+/* Replaces in *slot every call of var_samp, var_pop, variance, stddev,
+ * stddev_samp, stddev_pop by its expression over count and sum
+ * (agg_rewrite.c); TD_ETYPE for a wrong argument count. */
+int td__rewrite_stat_aggs(td_expr **slot, td_error *err);
+
 /* ---- helpers shared by the families ---- */
 /* Whether e is an INTERVAL form (a CALL "interval"). */
 bool td__is_interval(const td_expr *e);

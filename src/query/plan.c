@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/func.h"
 #include "query/lex.h"
 #include "query/ops.h"
 #include "query/prune.h"
@@ -876,6 +877,9 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
   int64_t np;
   rc = key_definition(svc, key, &def, &np, err);
   if (rc == TD_OK) rc = expand_items(sp, def, err);
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = td__rewrite_stat_aggs(&sp->items[i], err);
+  if (rc == TD_OK && sp->q->having) rc = td__rewrite_stat_aggs(&sp->q->having, err);
+  for (int64_t i = 0; rc == TD_OK && i < sp->q->n_order_by; i++) rc = td__rewrite_stat_aggs(&sp->q->order_by[i].expr, err);
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) sp->aggregate |= td_expr_has_agg(sp->items[i]);
   sp->aggregate |= sp->q->n_group_by > 0 || sp->q->distinct || sp->q->group_by_all || sp->q->having;
   const td_expr *agg_in_where = sp->q->where ? first_agg(sp->q->where) : NULL;

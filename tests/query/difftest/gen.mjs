@@ -79,6 +79,7 @@ const AGGS = [
   'count(*)', 'count(Volume)', 'sum(Size)', 'sum(Price * Size)', 'min(Price)', 'max(Symbol)', 'avg(Price)',
   'avg(Size % 7)', 'max(Timestamp)', "min(date_trunc('minute', Timestamp))", 'sum(CASE WHEN Flag THEN 1 ELSE 0 END)',
   'sum(abs(Tick))', 'max(length(Symbol))', 'min(lower(Symbol))', 'sum(coalesce(Volume, 0))', 'avg(round(Price))',
+  'stddev(Price)', 'stddev_pop(Size)', 'var_samp(Price)', 'var_pop(Tick)', 'variance(Size % 7)', 'stddev_samp(Lot)',
 ];
 
 export function generate(count, seed) {
