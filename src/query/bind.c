@@ -531,7 +531,7 @@ static int bind_node(binder *b, td_expr **slot, bool in_agg) {
     case TD_EXPR_BINARY: rc = bind_binary(b, e); break;
     case TD_EXPR_IN: rc = bind_in(b, e); break;
     case TD_EXPR_IS_NULL: e->type = TD_TYPE_BOOL; break;
-    case TD_EXPR_CALL: return bind_call(b, e, in_agg);
+    case TD_EXPR_CALL: rc = bind_call(b, e, in_agg); break;
     case TD_EXPR_BETWEEN: break; /* rewritten above */
   }
   if (rc) return rc;
