@@ -93,6 +93,9 @@ static int parse_item(td_parser *p, td_select *s) {
 static int parse_call_source(td_parser *p, td_select *s);
 
 static int parse_source(td_parser *p, td_select *s) {
+  if (p->tok.kind == TK_EOF || p->tok.kind == TK_SEMI)
+    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "SELECT without FROM is not supported at offset %lld",
+                     (long long)p->tok.pos);
   if (!td__accept_kw(p, "FROM")) return td__expected(p, "FROM");
   if (!is_name_token(p) && p->tok.kind != TK_STRING)
     return td__expected(p, "a table name or a quoted path after FROM");

@@ -290,6 +290,7 @@ static void test_sql_clauses(void **state) {
   check_sql_error("SELECT a FROM t ORDER BY a NULLS", 32, "expected FIRST or LAST after NULLS");
   check_sql_error("SELECT a FROM t LIMIT 1 OFFSET x", 31, "expected a non-negative integer after OFFSET");
   check_sql_error("SELECT * EXCLUDE a FROM t", 17, "expected '(' after EXCLUDE");
+  check_sql_error("SELECT 1 + 1", 12, "SELECT without FROM is not supported");
 }
 
 int main(void) {
