@@ -26,7 +26,7 @@ static bool is_numeric(td_type_id t) { return td_type_is_integer(t) || td_type_i
 
 /* ---- ISO-8601 timestamps ---- */
 
-static int64_t days_from_civil(int64_t y, int m, int d) {
+int64_t td__days_from_civil(int64_t y, int m, int d) {
   y -= m <= 2;
   int64_t era = (y >= 0 ? y : y - 399) / 400;
   int64_t yoe = y - era * 400;
@@ -106,7 +106,7 @@ static bool parse_ts_parts(const char *s, size_t len, int64_t *out_secs, int64_t
     if (!parse_clock(s, len, &i, &h, &mi, &sec, &frac)) return false;
   }
   if (!parse_offset(s, len, &i, &off)) return false;
-  *out_secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+  *out_secs = td__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
   *out_frac = frac;
   return true;
 }

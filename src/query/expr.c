@@ -202,7 +202,7 @@ static void print_literal(sbuf *b, const td_value *v) {
 }
 
 /* Civil date from days since 1970-01-01 (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+void td__civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
   z += 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   int64_t doe = z - era * 146097;
@@ -221,7 +221,7 @@ static void print_ts(sbuf *b, int64_t ns) {
   if (rem < 0) rem += 86400, days--;
   int64_t y;
   int m, d;
-  civil_from_days(days, &y, &m, &d);
+  td__civil_from_days(days, &y, &m, &d);
   char buf[80];
   int n = snprintf(buf, sizeof buf, "'%04" PRId64 "-%02d-%02dT%02d:%02d:%02d", y, m, d,
                    (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));

@@ -183,6 +183,10 @@ bool td_expr_only_columns(const td_expr *e, const bool *set, int64_t n_set);
  * or outside what int64 nanoseconds hold (1677-09-21 to 2262-04-11). */
 bool td_parse_timestamp(const char *s, size_t len, int64_t *out_ns);
 
+/* Internal: days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t td__days_from_civil(int64_t y, int m, int d);
+void td__civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 /* ---- evaluation ---- */
 
 /*

@@ -18,26 +18,6 @@
 
 static int64_t fdiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
-static void civil(int64_t z, int64_t *y, int *m, int *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t days_of(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
 /* A temporal value as ns since the epoch; false on overflow. */
 static bool to_ns(const td_value *v, int64_t *ns) {
   return !__builtin_mul_overflow(v->v.i, td_type_unit_ns(v->type), ns);
@@ -104,11 +84,11 @@ static int row_trunc(const td_expr *e, const td_value *a, td_value *out, td_fbuf
   } else {
     int64_t days = fdiv(ns, NS_PER_DAY), y;
     int m, d;
-    civil(days, &y, &m, &d);
+    td__civil_from_days(days, &y, &m, &d);
     if (u == 6) days -= ((days + 3) % 7 + 7) % 7; /* back to Monday */
-    else if (u == 7) days = days_of(y, m, 1);
-    else if (u == 8) days = days_of(y, (m - 1) / 3 * 3 + 1, 1);
-    else days = days_of(y, 1, 1);
+    else if (u == 7) days = td__days_from_civil(y, m, 1);
+    else if (u == 8) days = td__days_from_civil(y, (m - 1) / 3 * 3 + 1, 1);
+    else days = td__days_from_civil(y, 1, 1);
     r = days * NS_PER_DAY;
   }
   *out = td_value_int(e->type, fdiv(r, td_type_unit_ns(e->type)));
@@ -138,14 +118,14 @@ static int64_t iso_week(int64_t days) {
   int64_t wd = ((days + 3) % 7 + 7) % 7; /* 0 = Monday */
   int64_t thursday = days - wd + 3, y;
   int m, d;
-  civil(thursday, &y, &m, &d);
-  return (thursday - days_of(y, 1, 1)) / 7 + 1;
+  td__civil_from_days(thursday, &y, &m, &d);
+  return (thursday - td__days_from_civil(y, 1, 1)) / 7 + 1;
 }
 
 static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_error *err) {
   int64_t days = fdiv(ns, NS_PER_DAY), in_day = ns - days * NS_PER_DAY, y, v;
   int m, d;
-  civil(days, &y, &m, &d);
+  td__civil_from_days(days, &y, &m, &d);
   int64_t sec_ns = in_day % 60000000000LL;
   switch (p) {
     case P_YEAR: v = y; break;
@@ -159,7 +139,7 @@ static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_err
     case P_NS: v = sec_ns; break;
     case P_DOW: v = ((days + 4) % 7 + 7) % 7; break; /* 0 = Sunday */
     case P_ISODOW: v = ((days + 3) % 7 + 7) % 7 + 1; break;
-    case P_DOY: v = days - days_of(y, 1, 1) + 1; break;
+    case P_DOY: v = days - td__days_from_civil(y, 1, 1) + 1; break;
     case P_WEEK: v = iso_week(days); break;
     case P_QUARTER: v = (m - 1) / 3 + 1; break;
     default:
@@ -230,7 +210,7 @@ static int row_strftime(const td_expr *e, const td_value *a, td_value *out, td_f
   if (!to_ns(&a[0], &ns)) return range_error(e, err);
   int64_t days = fdiv(ns, NS_PER_DAY), in_day = ns - days * NS_PER_DAY, y;
   int m, d;
-  civil(days, &y, &m, &d);
+  td__civil_from_days(days, &y, &m, &d);
   struct tm tm;
   memset(&tm, 0, sizeof tm);
   tm.tm_year = (int)(y - 1900);
@@ -240,7 +220,7 @@ static int row_strftime(const td_expr *e, const td_value *a, td_value *out, td_f
   tm.tm_min = (int)(in_day / 60000000000LL % 60);
   tm.tm_sec = (int)(in_day / 1000000000 % 60);
   tm.tm_wday = (int)(((days + 4) % 7 + 7) % 7);
-  tm.tm_yday = (int)(days - days_of(y, 1, 1));
+  tm.tm_yday = (int)(days - td__days_from_civil(y, 1, 1));
   const char *f = a[1].v.s.ptr;
   size_t n = a[1].v.s.len, from = buf->len;
   int rc = TD_OK;

@@ -169,21 +169,11 @@ static int parse_count(td_parser *p, const char *clause, int64_t *out) {
 }
 
 static int parse_limit(td_parser *p, td_select *s) {
-  if (p->tok.kind != TK_INT) return td__expected(p, "a non-negative integer after LIMIT");
-  char buf[32];
-  size_t n = p->tok.len < sizeof buf - 1 ? p->tok.len : sizeof buf - 1;
-  memcpy(buf, p->tok.text, n);
-  buf[n] = '\0';
-  errno = 0;
-  long long v = strtoll(buf, NULL, 10);
-  if (errno == ERANGE || p->tok.len >= sizeof buf)
-    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "LIMIT %s at offset %lld is out of range",
-                     buf, (long long)p->tok.pos);
-  s->has_limit = true;
-  s->limit = v;
   s->limit_pos = p->tok.pos;
-  td__next(p);
-  return TD_OK;
+  int rc = parse_count(p, "LIMIT", &s->limit);
+  if (rc) s->limit_pos = -1;
+  else s->has_limit = true;
+  return rc;
 }
 
 /* "X is not supported" for the common clauses the subset lacks, at the
