@@ -230,8 +230,9 @@ int td_sql_parse(const char *text, size_t len, td_select **out, td_error *err) {
   s->limit_pos = -1;
   s->source_pos = -1;
   int rc = TD_OK;
-  static const char *const statements[] = {"WITH", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP",
-                                           "ALTER", "PIVOT", "UNPIVOT", "VALUES", "FROM"};
+  static const char *const statements[] = {"WITH",    "INSERT",  "UPDATE",   "DELETE",  "CREATE",
+                                           "DROP",    "ALTER",   "PIVOT",    "UNPIVOT", "VALUES",
+                                           "FROM",    "DESCRIBE", "SUMMARIZE", "EXPLAIN", "COPY", "SHOW"};
   for (size_t i = 0; i < sizeof statements / sizeof *statements && !rc; i++)
     if (td__is_kw(&p, statements[i]))
       rc = td_err_at(err, TD_EPARSE, p.tok.pos, "%s is not supported at offset %lld (statements "

@@ -285,6 +285,7 @@ static void test_sql_clauses(void **state) {
   check_sql_error("SELECT a FROM t GROUP BY ROLLUP (a)", 25, "GROUP BY ROLLUP is not supported");
   check_sql_error("WITH x AS (SELECT 1) SELECT * FROM x", 0, "WITH is not supported");
   check_sql_error("PIVOT t ON a USING sum(b)", 0, "PIVOT is not supported");
+  check_sql_error("COPY (SELECT a FROM t) TO 'x.parquet'", 0, "COPY is not supported");
   check_sql_error("SELECT DISTINCT ON (a) a FROM t", 16, "DISTINCT ON is not supported");
   check_sql_error("SELECT * REPLACE (a + 1 AS a) FROM t", 9, "SELECT * REPLACE is not supported");
   check_sql_error("SELECT a FROM t ORDER BY a NULLS", 32, "expected FIRST or LAST after NULLS");
