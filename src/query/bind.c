@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "query/func.h"
 #include "query/inset.h"
 #include "query/lex.h"
 #include "query/scalar.h"
@@ -27,7 +28,7 @@ static bool is_numeric(td_type_id t) { return td_type_is_integer(t) || td_type_i
 
 /* ---- ISO-8601 timestamps ---- */
 
-static int64_t days_from_civil(int64_t y, int m, int d) {
+int64_t td__days_from_civil(int64_t y, int m, int d) {
   y -= m <= 2;
   int64_t era = (y >= 0 ? y : y - 399) / 400;
   int64_t yoe = y - era * 400;
@@ -107,7 +108,7 @@ static bool parse_ts_parts(const char *s, size_t len, int64_t *out_secs, int64_t
     if (!parse_clock(s, len, &i, &h, &mi, &sec, &frac)) return false;
   }
   if (!parse_offset(s, len, &i, &off)) return false;
-  *out_secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+  *out_secs = td__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
   *out_frac = frac;
   return true;
 }
@@ -475,8 +476,14 @@ static int bind_binary(binder *b, td_expr *e) {
       if (!rc) rc = check_bool(b, e->args[1], e->op == TD_OP_AND ? "AND" : "OR");
       e->type = TD_TYPE_BOOL;
       return rc;
+    case TD_OP_MOD:
+    case TD_OP_CONCAT:
+      return td__func_bind(td__func_find(e->op == TD_OP_MOD ? "%" : "||"), e, b->err);
     case TD_OP_ADD:
     case TD_OP_SUB:
+      if (td__is_interval(e->args[0]) || td__is_interval(e->args[1]))
+        return td__func_bind(td__func_find("+interval"), e, b->err);
+      return bind_arith(b, e);
     case TD_OP_MUL:
     case TD_OP_DIV: return bind_arith(b, e);
     default:
@@ -502,8 +509,11 @@ static int bind_unary(binder *b, td_expr **slot) {
   return TD_OK;
 }
 
+
 static int bind_call(binder *b, td_expr *e, bool in_agg) {
   td_agg_kind k = td_agg_kind_from_name(e->name);
+  const td_func *f = k == TD_AGG_NONE ? td__func_find(e->name) : NULL;
+  if (f) return td__func_bind(f, e, b->err);
   if (k == TD_AGG_NONE)
     return td_err_at(b->err, TD_ETYPE, e->pos, "unknown function '%s' at offset %lld", e->name,
                      (long long)e->pos);
@@ -544,8 +554,8 @@ static int bind_in(binder *b, td_expr *e) {
 
 /* Replaces a constant subtree by the literal of its value. */
 static int fold(binder *b, td_expr *e) {
-  if (e->kind == TD_EXPR_LITERAL || e->kind == TD_EXPR_COLUMN || e->kind == TD_EXPR_CALL)
-    return TD_OK;
+  if (e->kind == TD_EXPR_LITERAL || e->kind == TD_EXPR_COLUMN) return TD_OK;
+  if (e->kind == TD_EXPR_CALL && (!e->fn || e->fn->is_volatile)) return TD_OK; /* aggregates, now() */
   for (int64_t i = 0; i < e->n_args; i++)
     if (e->args[i]->kind != TD_EXPR_LITERAL) return TD_OK;
   td_value v;
@@ -562,6 +572,9 @@ static int fold(binder *b, td_expr *e) {
   e->n_args = 0;
   td__in_set_free(e->in_set); /* it pointed into the freed items */
   e->in_set = NULL;
+  if (e->fn_state && e->fn->release) e->fn->release(e->fn_state);
+  e->fn_state = NULL;
+  e->fn = NULL; /* a literal now */
   e->kind = TD_EXPR_LITERAL;
   e->op = TD_OP_NONE;
   e->negated = false;
@@ -589,7 +602,8 @@ static int bind_node(binder *b, td_expr **slot, bool in_agg) {
   if (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE &&
       (!(b->flags & TD_BIND_ALLOW_AGG) || in_agg))
     return bind_call(b, e, in_agg); /* reports the error before looking inside */
-  rc = bind_children(b, e, in_agg || e->kind == TD_EXPR_CALL);
+  rc = bind_children(b, e,
+                     in_agg || (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE));
   if (rc) return rc;
   switch (e->kind) {
     case TD_EXPR_COLUMN: return bind_column(b, e);
@@ -600,7 +614,7 @@ static int bind_node(binder *b, td_expr **slot, bool in_agg) {
     case TD_EXPR_BINARY: rc = bind_binary(b, e); break;
     case TD_EXPR_IN: rc = bind_in(b, e); break;
     case TD_EXPR_IS_NULL: e->type = TD_TYPE_BOOL; break;
-    case TD_EXPR_CALL: return bind_call(b, e, in_agg);
+    case TD_EXPR_CALL: rc = bind_call(b, e, in_agg); break;
     case TD_EXPR_BETWEEN: break; /* rewritten above */
   }
   if (rc) return rc;

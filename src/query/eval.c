@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "query/func.h"
 #include "query/inset.h"
 #include "query/scalar.h"
 #include "query/vec.h"
@@ -519,8 +520,104 @@ static int ev_unary(const td_expr *e, const td_batch *b, td_vec *out, td_error *
   return rc;
 }
 
+/* ---- registered functions (func.h): arguments as vectors, then row by row ---- */
+
+typedef struct fn_out {
+  int64_t *i64;
+  double *f64;
+  uint8_t *b8, *valid;
+  int32_t *offs;
+  td_fbuf strs;
+} fn_out;
+
+static int fn_store(const td_expr *e, fn_out *o, int64_t i, const td_value *r, td_error *err) {
+  bool null = r->is_null || r->type == TD_TYPE_NONE;
+  o->valid[i] = !null;
+  switch (td__phys_of(e->type)) {
+    case TD_PHYS_I64: o->i64[i] = null ? 0 : td_type_is_float(r->type) ? (int64_t)r->v.f : r->v.i; break;
+    case TD_PHYS_F64: o->f64[i] = null ? 0 : td__value_double(r); break;
+    case TD_PHYS_BOOL: o->b8[i] = !null && r->v.b; break;
+    case TD_PHYS_STR: {
+      int rc = null ? TD_OK : td__fbuf_put(&o->strs, r->v.s.ptr, r->v.s.len, err);
+      if (rc) return rc;
+      if (o->strs.len > INT32_MAX)
+        return td_err(err, TD_ERANGE, "a string result exceeds 2 GiB in one batch");
+      o->offs[i + 1] = (int32_t)o->strs.len;
+      break;
+    }
+  }
+  return TD_OK;
+}
+
+static int ev_func(const td_expr *e, const td_batch *b, td_vec *out, td_error *err) {
+  int64_t n = b->length, k = e->n_args;
+  td_vec *a = td_calloc((size_t)(k ? k : 1), sizeof *a);
+  td_value *vals = td_calloc((size_t)(k ? k : 1), sizeof *vals);
+  td_fbuf scratch = {0};
+  fn_out o;
+  memset(&o, 0, sizeof o);
+  int rc = a && vals ? TD_OK : td_err_nomem(err, "evaluating a function");
+  int64_t done = 0;
+  for (; !rc && done < k; done++) rc = ev(e->args[done], b, &a[done], err);
+  td_phys ph = td__phys_of(e->type);
+  start(out, ph, n);
+  if (!rc) {
+    o.valid = new_rows(out, n, 1, err);
+    void *data = !o.valid ? NULL
+                 : ph == TD_PHYS_STR ? new_rows(out, n + 1, sizeof(int32_t), err)
+                 : new_rows(out, n, ph == TD_PHYS_BOOL ? 1 : 8, err);
+    rc = data ? TD_OK : TD_ENOMEM;
+    if (!rc) {
+      if (ph == TD_PHYS_I64) out->i64 = o.i64 = data;
+      else if (ph == TD_PHYS_F64) out->f64 = o.f64 = data;
+      else if (ph == TD_PHYS_BOOL) out->b8 = o.b8 = data;
+      else out->offs = o.offs = data;
+      out->valid = o.valid;
+      if (o.offs) o.offs[0] = 0;
+    }
+  }
+  /* Only the rows that matter (b->sel) are computed: an error in a row a
+   * filter dropped is not reported; the others are null. */
+  int64_t m = b->sel ? b->n_sel : n, prev = -1;
+  for (int64_t j = 0; !rc && j < m; j++) {
+    int64_t i = b->sel ? (int64_t)b->sel[j] : j;
+    td_value null = td_value_null(e->type);
+    for (int64_t r = prev + 1; !rc && r < i; r++) rc = fn_store(e, &o, r, &null, err);
+    prev = i;
+    bool any_null = false;
+    for (int64_t t = 0; t < k; t++) {
+      vals[t] = td__vec_value(&a[t], i, e->args[t]->type);
+      any_null |= vals[t].is_null || vals[t].type == TD_TYPE_NONE;
+    }
+    td_value r;
+    scratch.len = 0;
+    if (rc) break;
+    if (any_null && e->fn->null_in_null_out) r = td_value_null(e->type);
+    else rc = e->fn->row(e, vals, &r, &scratch, err);
+    if (!rc) rc = fn_store(e, &o, i, &r, err);
+  }
+  td_value null = td_value_null(e->type);
+  for (int64_t r = prev + 1; !rc && r < n; r++) rc = fn_store(e, &o, r, &null, err);
+  if (!rc && ph == TD_PHYS_STR) {
+    if (!o.strs.p && !(o.strs.p = td_malloc(1))) rc = td_err_nomem(err, "evaluating a function");
+    if (!rc) {
+      td__vec_own(out, o.strs.p);
+      out->strs = o.strs.p;
+      o.strs.p = NULL;
+    }
+  }
+  for (int64_t t = 0; t < done; t++) td__vec_free(&a[t]);
+  td_free(a);
+  td_free(vals);
+  td_free(scratch.p);
+  td_free(o.strs.p);
+  if (rc) td__vec_free(out);
+  return rc;
+}
+
 static int ev(const td_expr *e, const td_batch *b, td_vec *out, td_error *err) {
   memset(out, 0, sizeof *out);
+  if (e->fn) return ev_func(e, b, out, err);
   switch (e->kind) {
     case TD_EXPR_LITERAL: td__vec_const(out, td__phys_of(e->type), &e->lit, b->length); return TD_OK;
     case TD_EXPR_COLUMN: return td__vec_load(b, e->column, e->type, out, err);

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "query/func.h"
 #include "query/inset.h"
 #include "query/scalar.h"
 #include "util/alloc.h"
@@ -145,6 +146,7 @@ static int eval_binary(const td_expr *e, const td_value *row, td_value *out, td_
 int td_expr_eval_row(const td_expr *e, const td_value *row, td_value *out, td_error *err) {
   td_value a;
   int rc;
+  if (e->fn) return td__func_eval_row(e, row, out, err);
   switch (e->kind) {
     case TD_EXPR_LITERAL:
       *out = e->lit;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "keys/keys.h"
+#include "query/func.h"
 #include "query/inset.h"
 #include "query/lex.h"
 #include "util/alloc.h"
@@ -63,6 +64,9 @@ void td_expr_free(td_expr *e) {
   td_free(e->name);
   td_free(e->tz);
   td__in_set_free(e->in_set);
+  if (e->scratch) td_free(((td_fbuf *)e->scratch)->p);
+  td_free(e->scratch);
+  if (e->fn_state && e->fn && e->fn->release) e->fn->release(e->fn_state);
   if (e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) td_free((void *)e->lit.v.s.ptr);
   td_free(e);
 }
@@ -84,6 +88,8 @@ int td_expr_clone(const td_expr *e, td_expr **out, td_error *err) {
   c->n_args = 0;
   c->name = c->tz = NULL;
   c->in_set = NULL;
+  c->scratch = NULL;
+  c->fn_state = NULL;
   if (e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) c->lit.v.s.ptr = NULL;
   int rc = TD_OK;
   if (e->name) rc = dup_bytes(e->name, strlen(e->name), &c->name, err);
@@ -99,6 +105,7 @@ int td_expr_clone(const td_expr *e, td_expr **out, td_error *err) {
     if (!rc) rc = td__expr_add(c, a, err);
   }
   if (!rc && e->in_set) rc = td__in_set_build(c, &c->in_set, err); /* over the copied literals */
+  if (!rc && e->fn_state && e->fn->prepare) rc = e->fn->prepare(c, err);
   if (rc) {
     td_expr_free(c);
     return rc;
@@ -196,7 +203,7 @@ static void print_literal(sbuf *b, const td_value *v) {
 }
 
 /* Civil date from days since 1970-01-01 (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+void td__civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
   z += 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   int64_t doe = z - era * 146097;
@@ -215,7 +222,7 @@ static void print_ts(sbuf *b, int64_t ns) {
   if (rem < 0) rem += 86400, days--;
   int64_t y;
   int m, d;
-  civil_from_days(days, &y, &m, &d);
+  td__civil_from_days(days, &y, &m, &d);
   char buf[80];
   int n = snprintf(buf, sizeof buf, "'%04" PRId64 "-%02d-%02dT%02d:%02d:%02d", y, m, d,
                    (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
@@ -231,23 +238,30 @@ static int prec(const td_expr *e) {
       switch (e->op) {
         case TD_OP_OR: return 1;
         case TD_OP_AND: return 2;
+        case TD_OP_CONCAT: return 5;
         case TD_OP_ADD:
-        case TD_OP_SUB: return 5;
+        case TD_OP_SUB: return 6;
         case TD_OP_MUL:
-        case TD_OP_DIV: return 6;
+        case TD_OP_DIV:
+        case TD_OP_MOD: return 7;
         default: return 4; /* comparisons */
       }
-    case TD_EXPR_UNARY: return e->op == TD_OP_NOT ? 3 : 7;
+    case TD_EXPR_UNARY: return e->op == TD_OP_NOT ? 3 : 8;
     case TD_EXPR_IN:
     case TD_EXPR_BETWEEN:
     case TD_EXPR_IS_NULL: return 4;
-    default: return 8;
+    case TD_EXPR_CALL:
+      if (strcmp(e->name, "like") == 0 || strcmp(e->name, "ilike") == 0 ||
+          strcmp(e->name, "distinct_from") == 0)
+        return 4;
+      return 9;
+    default: return 9;
   }
 }
 
 static const char *op_text(td_op op) {
   static const char *const t[] = {"?", "+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">=",
-                                  "AND", "OR", "NOT", "-"};
+                                  "AND", "OR", "NOT", "-", "%", "||"};
   return t[op];
 }
 
@@ -268,6 +282,57 @@ static void print_list(sbuf *b, td_expr *const *args, int64_t n) {
   }
 }
 
+/* The special forms of expr.h; false for an ordinary call. */
+static bool print_form(sbuf *b, const td_expr *e) {
+  const char *n = e->name;
+  const td_expr *const *a = (const td_expr *const *)e->args;
+  if (strcmp(n, "case") == 0) {
+    sb_str(b, "CASE");
+    int64_t i = 0;
+    for (; i + 1 < e->n_args; i += 2) {
+      sb_str(b, " WHEN ");
+      print_expr(b, a[i]);
+      sb_str(b, " THEN ");
+      print_expr(b, a[i + 1]);
+    }
+    if (i < e->n_args) {
+      sb_str(b, " ELSE ");
+      print_expr(b, a[i]);
+    }
+    sb_str(b, " END");
+    return true;
+  }
+  bool str1 = e->n_args == 2 && a[1]->kind == TD_EXPR_LITERAL && a[1]->lit.type == TD_TYPE_UTF8;
+  if (strcmp(n, "cast") == 0 && str1) {
+    sb_str(b, "CAST(");
+    print_expr(b, a[0]);
+    sb_str(b, " AS ");
+    sb_put(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
+    sb_str(b, ")");
+    return true;
+  }
+  if (strcmp(n, "interval") == 0 && str1) {
+    sb_str(b, "INTERVAL ");
+    print_child(b, a[0], 9);
+    sb_str(b, " ");
+    sb_put(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
+    return true;
+  }
+  bool like = strcmp(n, "like") == 0 || strcmp(n, "ilike") == 0;
+  if ((like || strcmp(n, "distinct_from") == 0) && e->n_args == 2) {
+    print_child(b, a[0], 5);
+    if (like) {
+      sb_str(b, e->negated ? " NOT " : " ");
+      sb_str(b, n[0] == 'l' ? "LIKE " : "ILIKE ");
+    } else {
+      sb_str(b, e->negated ? " IS NOT DISTINCT FROM " : " IS DISTINCT FROM ");
+    }
+    print_child(b, a[1], 5);
+    return true;
+  }
+  return false;
+}
+
 static void print_expr(sbuf *b, const td_expr *e) {
   int p = prec(e);
   switch (e->kind) {
@@ -280,7 +345,7 @@ static void print_expr(sbuf *b, const td_expr *e) {
       sb_str(b, e->op == TD_OP_NOT ? "NOT " : "-");
       /* "- -x" would lex as a comment */
       print_child(b, e->args[0], e->op == TD_OP_NEG && e->args[0]->kind != TD_EXPR_COLUMN &&
-                                         e->args[0]->kind != TD_EXPR_CALL ? 8 : p);
+                                         e->args[0]->kind != TD_EXPR_CALL ? 9 : p);
       break;
     case TD_EXPR_BINARY:
       /* comparisons do not chain: both sides must bind tighter */
@@ -299,15 +364,16 @@ static void print_expr(sbuf *b, const td_expr *e) {
     case TD_EXPR_BETWEEN:
       print_child(b, e->args[0], 5);
       sb_str(b, e->negated ? " NOT BETWEEN " : " BETWEEN ");
-      print_child(b, e->args[1], 5);
+      print_child(b, e->args[1], 6);
       sb_str(b, " AND ");
-      print_child(b, e->args[2], 5);
+      print_child(b, e->args[2], 6);
       break;
     case TD_EXPR_IS_NULL:
       print_child(b, e->args[0], 5);
       sb_str(b, e->negated ? " IS NOT NULL" : " IS NULL");
       break;
     case TD_EXPR_CALL:
+      if (print_form(b, e)) break;
       sb_str(b, e->name);
       sb_str(b, "(");
       if (e->star) sb_str(b, "*");

@@ -40,7 +40,12 @@ typedef enum td_expr_kind {
   TD_EXPR_IN,       /* args[0] IN (args[1..n-1]); negated for NOT IN */
   TD_EXPR_BETWEEN,  /* args[0] BETWEEN args[1] AND args[2]; negated */
   TD_EXPR_IS_NULL,  /* args[0] IS NULL; negated for IS NOT NULL */
-  TD_EXPR_CALL,     /* name(args); lower-cased name; star for count(*) */
+  TD_EXPR_CALL,     /* name(args); lower-cased name; star for count(*).  Special
+                     * forms are calls too: "case" (args when1, then1, ...,
+                     * [else]: an odd count has an ELSE), "cast" (x, 'TYPE'),
+                     * "like"/"ilike" (x, pattern; negated for NOT LIKE),
+                     * "distinct_from" (IS [NOT] DISTINCT FROM; negated for
+                     * NOT), "interval" (n, 'unit') */
 } td_expr_kind;
 
 typedef enum td_op {
@@ -48,7 +53,8 @@ typedef enum td_op {
   TD_OP_ADD, TD_OP_SUB, TD_OP_MUL, TD_OP_DIV,
   TD_OP_EQ, TD_OP_NE, TD_OP_LT, TD_OP_LE, TD_OP_GT, TD_OP_GE,
   TD_OP_AND, TD_OP_OR,
-  TD_OP_NOT, TD_OP_NEG
+  TD_OP_NOT, TD_OP_NEG,
+  TD_OP_MOD, TD_OP_CONCAT /* % and ||: evaluated through the function registry */
 } td_op;
 
 typedef enum td_agg_kind {
@@ -81,6 +87,14 @@ typedef struct td_expr {
   td_agg_kind agg;   /* CALL: which aggregate */
   int height;        /* height of this subtree (1 for a leaf) */
   struct td_in_set *in_set; /* IN over literals: owned hash set (query/inset.h) */
+  /* A scalar function (query/func.h) set by the binder: the node (a CALL, or
+   * a BINARY % || or timestamp +- INTERVAL) evaluates through it. */
+  const struct td_func *fn;
+  /* Owned scratch (a td_fbuf) for string results of td_expr_eval_row on a
+   * node with fn: such a result stays valid until the node is evaluated
+   * again, so row evaluation of one tree is not thread-safe. */
+  void *scratch;
+  void *fn_state; /* owned: fn->prepare's state, or NULL */
 } td_expr;
 
 /* ---- parsing ---- */
@@ -174,6 +188,10 @@ bool td_expr_only_columns(const td_expr *e, const bool *set, int64_t n_set);
  * offset means UTC) into nanoseconds since the epoch.  False if malformed
  * or outside what int64 nanoseconds hold (1677-09-21 to 2262-04-11). */
 bool td_parse_timestamp(const char *s, size_t len, int64_t *out_ns);
+
+/* Internal: days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t td__days_from_civil(int64_t y, int m, int d);
+void td__civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 
 /* ---- evaluation ---- */
 

@@ -13,7 +13,9 @@
 
 static const char *const reserved[] = {
     "SELECT", "DISTINCT", "FROM", "WHERE", "GROUP", "BY",   "ORDER", "ASC",   "DESC", "LIMIT",
-    "AS",     "AND",      "OR",   "NOT",   "IN",    "BETWEEN", "IS", "NULL", "TRUE", "FALSE"};
+    "AS",     "AND",      "OR",   "NOT",   "IN",    "BETWEEN", "IS", "NULL", "TRUE", "FALSE",
+    "CASE",   "WHEN",     "THEN", "ELSE",  "END",   "LIKE",    "ILIKE", "CAST", "INTERVAL",
+    "HAVING", "OFFSET"};
 
 bool td__is_reserved(const char *s, size_t len) {
   for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
@@ -112,6 +114,9 @@ static td_tok_kind scan_operator(td_parser *p) {
     case '-': k = TK_MINUS; break;
     case '/': k = TK_SLASH; break;
     case '.': k = TK_DOT; break;
+    case '%': k = TK_PERCENT; break;
+    case '|': k = d == '|' ? TK_CONCAT : TK_ERROR; n = d == '|' ? 2 : 1; break;
+    case ':': k = d == ':' ? TK_DCOLON : TK_ERROR; n = d == ':' ? 2 : 1; break;
     case '=': k = TK_EQ; n = d == '=' ? 2 : 1; break;
     case '!': k = d == '=' ? TK_NE : TK_ERROR; n = d == '=' ? 2 : 1; break;
     case '<':

@@ -21,6 +21,7 @@ typedef enum td_tok_kind {
   TK_LPAREN, TK_RPAREN, TK_COMMA, TK_SEMI, TK_STAR, TK_PLUS, TK_MINUS, TK_SLASH,
   TK_EQ, TK_NE, TK_LT, TK_LE, TK_GT, TK_GE,
   TK_DOT,     /* '.' of a qualified name t.col */
+  TK_PERCENT, TK_CONCAT /* || */, TK_DCOLON /* :: */,
   TK_ERROR    /* bad character or unterminated quote */
 } td_tok_kind;
 
@@ -59,6 +60,16 @@ bool td__accept_kw(td_parser *p, const char *kw);
 int td__expected(td_parser *p, const char *what);
 /* Parses one expression at the current token. */
 int td__parse_expr(td_parser *p, td_expr **out);
+/* Entry points of parse.c used by parse_forms.c, and the reverse: one
+ * level of the grammar each (parse.c's header comment). */
+int td__parse_concat(td_parser *p, td_expr **out);
+int td__parse_unary(td_parser *p, td_expr **out);
+int td__parse_args(td_parser *p, td_expr *e);
+/* CASE, CAST, INTERVAL, EXTRACT, typed literals, unsupported forms at the
+ * current token: *done tells whether the token started one. */
+int td__parse_special_form(td_parser *p, td_expr **out, bool *done);
+/* '::' type after *x (the current token is '::'): *x becomes the CAST. */
+int td__parse_cast_suffix(td_parser *p, td_expr **x);
 /* Copies the unquoted text of an identifier or string token into a new
  * NUL-terminated string (handles doubled quotes); *out_len may be NULL. */
 int td__token_string(td_parser *p, char **out, size_t *out_len);

@@ -527,8 +527,9 @@ int td_op_select(td_table *source, td_select_spec *spec, const td_schema *def, t
 /* ---- slice: head and tail ---- */
 
 typedef struct slice_op {
-  int64_t n;
+  int64_t n; /* -1: no limit (OFFSET alone) */
   bool tail;
+  int64_t offset; /* head only: rows skipped first */
 } slice_op;
 
 /* Chunks viewing source rows [begin, end), all columns. */
@@ -555,8 +556,9 @@ static int view_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t e
 
 static int slice_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   slice_op *op = t->op;
-  int64_t size = d->snap->size, n = op->n < size ? op->n : size;
-  int64_t begin = op->tail ? size - n : 0;
+  int64_t size = d->snap->size, n = op->n >= 0 && op->n < size ? op->n : size;
+  int64_t begin = op->tail ? size - n : op->offset < size ? op->offset : size;
+  if (begin + n > size) n = size - begin;
   chunk_list l = {0};
   int rc = view_range(t->source, d->snap, begin, begin + n, &l, err);
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, l.v, l.n, d->version, &out->snap, err);
@@ -575,6 +577,18 @@ int td_op_slice(td_table *source, int64_t n, bool tail, td_table **out, td_error
   if (!op) return td_err_nomem(err, "creating a query");
   op->n = n;
   op->tail = tail;
+  op->offset = 0;
+  return td_derived_new(source, source->def, &slice_vt, op, out, err);
+}
+
+int td_op_slice_range(td_table *source, int64_t offset, int64_t n, td_table **out, td_error *err) {
+  *out = NULL;
+  if (offset < 0) return td_err(err, TD_EINVAL, "OFFSET expects m >= 0, got %lld", (long long)offset);
+  slice_op *op = td_malloc(sizeof *op);
+  if (!op) return td_err_nomem(err, "creating a query");
+  op->n = n < 0 ? -1 : n;
+  op->tail = false;
+  op->offset = offset;
   return td_derived_new(source, source->def, &slice_vt, op, out, err);
 }
 

@@ -55,6 +55,9 @@ int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *s
 int td_op_select(td_table *source, td_select_spec *spec, const td_schema *def, td_table **out,
                  td_error *err);
 int td_op_slice(td_table *source, int64_t n, bool tail, td_table **out, td_error *err);
+/* Rows [offset, offset + n) of the source (n < 0: to the end): LIMIT n
+ * OFFSET m.  Recomputed whenever the source changes, as td_op_slice. */
+int td_op_slice_range(td_table *source, int64_t offset, int64_t n, td_table **out, td_error *err);
 int td_op_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, td_table **out,
                td_error *err);
 

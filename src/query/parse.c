@@ -2,7 +2,9 @@
  * query/parse.c - recursive-descent parser for expressions.
  *
  * Precedence, loosest first: OR, AND, NOT, predicates (comparisons, IN,
- * BETWEEN, IS NULL; not chainable), + -, * /, unary minus, primaries.
+ * BETWEEN, IS NULL, LIKE, IS DISTINCT FROM; not chainable), ||, + -, * / %,
+ * unary minus, postfix ::type, primaries (including CASE, CAST, INTERVAL,
+ * EXTRACT).  Special forms become CALL nodes (see expr.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -110,6 +112,9 @@ static int parse_expr_list(td_parser *p, td_expr *e) {
 /* name '(' [ '*' | expr {',' expr} ] ')' ; the current token is '(' */
 static int parse_call(td_parser *p, td_expr *e) {
   td__next(p);
+  if (td__is_kw(p, "DISTINCT") || td__is_kw(p, "ALL"))
+    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s(%s ...) is not supported at offset %lld", e->name,
+                     td__is_kw(p, "ALL") ? "ALL" : "DISTINCT", (long long)p->tok.pos);
   if (p->tok.kind == TK_STAR) {
     e->star = true;
     td__next(p);
@@ -117,8 +122,20 @@ static int parse_call(td_parser *p, td_expr *e) {
     int rc = parse_expr_list(p, e);
     if (rc) return rc;
   }
-  if (p->tok.kind != TK_RPAREN) return td__expected(p, "')' or ','");
+  if (p->tok.kind != TK_RPAREN) {
+    if (td__is_kw(p, "ORDER"))
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "ORDER BY inside %s(...) is not supported at offset %lld",
+                       e->name, (long long)p->tok.pos);
+    return td__expected(p, "')' or ','");
+  }
   td__next(p);
+  static const char *const after[][2] = {{"OVER", "window functions (OVER)"},
+                                         {"FILTER", "aggregate FILTER (WHERE ...)"},
+                                         {"WITHIN", "WITHIN GROUP"}};
+  for (size_t i = 0; i < sizeof after / sizeof *after; i++)
+    if (td__is_kw(p, after[i][0]))
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s is not supported at offset %lld", after[i][1],
+                       (long long)p->tok.pos);
   return td__expr_check_height(e, p->err);
 }
 
@@ -148,8 +165,12 @@ static int parse_name(td_parser *p, td_expr **out) {
   return TD_OK;
 }
 
+
 static int parse_primary(td_parser *p, td_expr **out) {
   td_tok_kind k = p->tok.kind;
+  bool done = false;
+  int src = td__parse_special_form(p, out, &done);
+  if (done || src) return src;
   if (k == TK_INT || k == TK_FLOAT || k == TK_STRING || td__is_kw(p, "TRUE") ||
       td__is_kw(p, "FALSE") || td__is_kw(p, "NULL"))
     return parse_literal(p, out);
@@ -169,8 +190,16 @@ static int parse_primary(td_parser *p, td_expr **out) {
   return td__expected(p, "an expression");
 }
 
+
+/* primary {'::' type} */
+static int parse_postfix(td_parser *p, td_expr **out) {
+  int rc = parse_primary(p, out);
+  while (!rc && p->tok.kind == TK_DCOLON) rc = td__parse_cast_suffix(p, out);
+  return rc;
+}
+
 static int parse_unary(td_parser *p, td_expr **out) {
-  if (p->tok.kind != TK_MINUS && p->tok.kind != TK_PLUS) return parse_primary(p, out);
+  if (p->tok.kind != TK_MINUS && p->tok.kind != TK_PLUS) return parse_postfix(p, out);
   int64_t pos = p->tok.pos;
   bool minus = p->tok.kind == TK_MINUS;
   int rc = enter(p);
@@ -191,7 +220,9 @@ typedef int (*parse_fn)(td_parser *p, td_expr **out);
 
 static td_op binary_op(const td_parser *p, int level) {
   td_tok_kind k = p->tok.kind;
-  if (level == 0) return k == TK_STAR ? TD_OP_MUL : k == TK_SLASH ? TD_OP_DIV : TD_OP_NONE;
+  if (level == 0)
+    return k == TK_STAR ? TD_OP_MUL : k == TK_SLASH ? TD_OP_DIV : k == TK_PERCENT ? TD_OP_MOD : TD_OP_NONE;
+  if (level == 4) return k == TK_CONCAT ? TD_OP_CONCAT : TD_OP_NONE;
   if (level == 1) return k == TK_PLUS ? TD_OP_ADD : k == TK_MINUS ? TD_OP_SUB : TD_OP_NONE;
   if (level == 2) return td__is_kw(p, "AND") ? TD_OP_AND : TD_OP_NONE;
   return td__is_kw(p, "OR") ? TD_OP_OR : TD_OP_NONE;
@@ -219,6 +250,7 @@ static int parse_chain(td_parser *p, int level, parse_fn sub, td_expr **out) {
 
 static int parse_mul(td_parser *p, td_expr **out) { return parse_chain(p, 0, parse_unary, out); }
 static int parse_add(td_parser *p, td_expr **out) { return parse_chain(p, 1, parse_mul, out); }
+static int parse_concat(td_parser *p, td_expr **out) { return parse_chain(p, 4, parse_add, out); }
 
 static td_op compare_op(td_tok_kind k) {
   switch (k) {
@@ -261,26 +293,44 @@ static int parse_special(td_parser *p, td_expr *x, td_expr **out) {
   bool is = td__accept_kw(p, "IS");
   bool negated = td__accept_kw(p, "NOT");
   td_expr_kind kind = is ? TD_EXPR_IS_NULL : td__is_kw(p, "IN") ? TD_EXPR_IN : TD_EXPR_BETWEEN;
-  td_expr *e = td__expr_new(kind, pos, p->err);
+  const char *call = NULL; /* LIKE, ILIKE, DISTINCT FROM: a call node */
+  if (is && td__is_kw(p, "DISTINCT")) call = "distinct_from";
+  else if (!is && (td__is_kw(p, "LIKE") || td__is_kw(p, "ILIKE")))
+    call = td__is_kw(p, "LIKE") ? "like" : "ilike";
+  td_expr *e = td__expr_new(call ? TD_EXPR_CALL : kind, pos, p->err);
   if (!e) {
     td_expr_free(x);
     return TD_ENOMEM;
   }
   e->negated = negated;
+  if (call && !(e->name = td_strdup(call))) {
+    td_expr_free(x);
+    td_expr_free(e);
+    return td_err_nomem(p->err, "parsing an expression");
+  }
   int rc = td__expr_add(e, x, p->err);
   if (rc) {
     td_expr_free(e);
     return rc;
   }
-  if (is) {
-    if (!td__accept_kw(p, "NULL")) rc = td__expected(p, negated ? "NULL" : "NULL or NOT");
+  if (call) {
+    td__next(p); /* LIKE, ILIKE or DISTINCT */
+    if (is && !td__accept_kw(p, "FROM")) rc = td__expected(p, "FROM after IS DISTINCT");
+    td_expr *y = NULL;
+    if (!rc) rc = parse_concat(p, &y);
+    if (!rc) rc = td__expr_add(e, y, p->err);
+    if (!rc && td__is_kw(p, "ESCAPE"))
+      rc = td_err_at(p->err, TD_EPARSE, p->tok.pos, "LIKE ... ESCAPE is not supported at offset %lld",
+                     (long long)p->tok.pos);
+  } else if (is) {
+    if (!td__accept_kw(p, "NULL")) rc = td__expected(p, negated ? "NULL or DISTINCT FROM" : "NULL, NOT or DISTINCT FROM");
   } else if (kind == TD_EXPR_IN) {
     td__next(p);
     rc = parse_in_list(p, e);
   } else if (td__accept_kw(p, "BETWEEN")) {
     rc = parse_between(p, e);
   } else {
-    rc = td__expected(p, "IN or BETWEEN after NOT");
+    rc = td__expected(p, "IN, BETWEEN or LIKE after NOT");
   }
   if (!rc) rc = td__expr_check_height(e, p->err);
   if (rc) {
@@ -293,14 +343,14 @@ static int parse_special(td_parser *p, td_expr *x, td_expr **out) {
 
 static int parse_predicate(td_parser *p, td_expr **out) {
   td_expr *l;
-  int rc = parse_add(p, &l);
+  int rc = parse_concat(p, &l);
   if (rc) return rc;
   td_op op = compare_op(p->tok.kind);
   if (op != TD_OP_NONE) {
     int64_t pos = p->tok.pos;
     td__next(p);
     td_expr *r;
-    rc = parse_add(p, &r);
+    rc = parse_concat(p, &r);
     if (rc) {
       td_expr_free(l);
       return rc;
@@ -308,7 +358,7 @@ static int parse_predicate(td_parser *p, td_expr **out) {
     return make_node(p, TD_EXPR_BINARY, op, pos, l, r, out);
   }
   if (td__is_kw(p, "IS") || td__is_kw(p, "IN") || td__is_kw(p, "BETWEEN") ||
-      td__is_kw(p, "NOT"))
+      td__is_kw(p, "NOT") || td__is_kw(p, "LIKE") || td__is_kw(p, "ILIKE"))
     return parse_special(p, l, out);
   *out = l;
   return TD_OK;
@@ -337,6 +387,9 @@ static int parse_or(td_parser *p, td_expr **out) {
 }
 
 int td__parse_expr(td_parser *p, td_expr **out) { return parse_or(p, out); }
+int td__parse_concat(td_parser *p, td_expr **out) { return parse_concat(p, out); }
+int td__parse_unary(td_parser *p, td_expr **out) { return parse_unary(p, out); }
+int td__parse_args(td_parser *p, td_expr *e) { return parse_call(p, e); }
 
 int td_expr_parse(const char *text, size_t len, td_expr **out, td_error *err) {
   td_parser p;

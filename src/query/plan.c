@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/func.h"
 #include "query/lex.h"
 #include "query/ops.h"
 #include "query/prune.h"
@@ -491,8 +492,16 @@ static int expand_items(sql_plan *sp, const td_schema *def, td_error *err) {
   if (!sp->items || !sp->names) return td_err_nomem(err, "planning a query");
   int rc = TD_OK;
   for (int64_t i = 0; rc == TD_OK && i < q->n_items; i++) {
+    const td_select_item *it = &q->items[i];
+    for (int64_t x = 0; !it->expr && x < it->n_exclude; x++)
+      if (rc == TD_OK && td_schema_find(def, it->exclude[x]) < 0)
+        rc = td_err_at(err, TD_ETYPE, it->pos, "EXCLUDE names '%s', which is not a column, at offset %lld",
+                       it->exclude[x], (long long)it->pos);
     if (!q->items[i].expr) {
       for (int64_t c = 0; rc == TD_OK && c < def->n_fields; c++) {
+        bool skip = false;
+        for (int64_t x = 0; x < it->n_exclude; x++) skip |= strcmp(it->exclude[x], def->fields[c].name) == 0;
+        if (skip) continue;
         sp->items[sp->n_items] = column_ref(def->fields[c].name, q->items[i].pos, err);
         sp->names[sp->n_items] = td_strdup(def->fields[c].name);
         if (!sp->items[sp->n_items] || !sp->names[sp->n_items]) rc = td_err_nomem(err, "planning a query");
@@ -643,10 +652,13 @@ static void free_exprs(td_expr **v, int64_t n) {
 static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *over, td_table **out,
                   td_error *err) {
   const td_select *q = sp->q;
-  int64_t n = sp->n_items, total = n, order[64];
-  bool desc[64];
-  td_expr **bound = td_calloc((size_t)(n + q->n_order_by) + 1, sizeof *bound);
-  char **names = td_calloc((size_t)(n + q->n_order_by) + 1, sizeof *names);
+  /* sort keys: one per ORDER BY item, plus a hidden "x IS NOT NULL" key
+   * before each NULLS FIRST item (false sorts first) */
+  int64_t n = sp->n_items, total = n, order[128], n_keys = 0;
+  bool desc[128];
+  int64_t n_hidden = 2 * q->n_order_by;
+  td_expr **bound = td_calloc((size_t)(n + n_hidden) + 1, sizeof *bound);
+  char **names = td_calloc((size_t)(n + n_hidden) + 1, sizeof *names);
   int rc = bound && names ? TD_OK : td_err_nomem(err, "planning a query");
   if (rc == TD_OK && q->n_order_by > 64)
     rc = td_err_at(err, TD_EPARSE, q->order_by[64].pos, "ORDER BY takes at most 64 columns");
@@ -656,19 +668,41 @@ static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *o
   }
   for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) {
     const td_order_item *o = &q->order_by[i];
-    desc[i] = o->desc;
-    rc = positional(sp, o->expr, "ORDER BY", &order[i], err);
-    if (rc == TD_OK && order[i] < 0) order[i] = order_item(sp, o->expr);
-    if (rc || order[i] >= 0) continue;
+    int64_t at;
+    rc = positional(sp, o->expr, "ORDER BY", &at, err);
+    if (rc == TD_OK && at < 0) at = order_item(sp, o->expr);
     td_expr *h = NULL;
-    rc = sp->aggregate ? rewrite(sp, o->expr, &h, err) : td_expr_clone(o->expr, &h, err);
-    if (rc == TD_OK) rc = td_expr_bind(h, in->def, 0, &bound[total], err);
-    td_expr_free(h);
-    if (rc == TD_OK) {
+    if (rc == TD_OK && (at < 0 || o->nulls_first))
+      rc = at >= 0 ? td_expr_clone(over[at], &h, err)
+           : sp->aggregate ? rewrite(sp, o->expr, &h, err) : td_expr_clone(o->expr, &h, err);
+    if (rc == TD_OK && o->nulls_first) { /* the hidden key "h IS NOT NULL" */
+      td_expr *nn = td__expr_new(TD_EXPR_IS_NULL, o->pos, err), *hc = NULL;
+      rc = nn ? td_expr_clone(h, &hc, err) : TD_ENOMEM;
+      if (rc == TD_OK) {
+        nn->negated = true;
+        rc = td__expr_add(nn, hc, err);
+      }
+      if (rc == TD_OK) rc = td_expr_bind(nn, in->def, 0, &bound[total], err);
+      td_expr_free(nn);
+      char name[32];
+      snprintf(name, sizeof name, "__n%lld", (long long)i);
+      if (rc == TD_OK && !(names[total] = td_strdup(name))) rc = td_err_nomem(err, "planning a query");
+      if (rc == TD_OK) {
+        desc[n_keys] = false;
+        order[n_keys++] = total++;
+      }
+    }
+    if (rc == TD_OK && at < 0) {
+      rc = td_expr_bind(h, in->def, 0, &bound[total], err);
       char name[32];
       snprintf(name, sizeof name, "__o%lld", (long long)i);
-      if (!(names[total] = td_strdup(name))) rc = td_err_nomem(err, "planning a query");
-      order[i] = total++;
+      if (rc == TD_OK && !(names[total] = td_strdup(name))) rc = td_err_nomem(err, "planning a query");
+      if (rc == TD_OK) at = total++;
+    }
+    td_expr_free(h);
+    if (rc == TD_OK) {
+      desc[n_keys] = o->desc;
+      order[n_keys++] = at;
     }
   }
   td_table *t = NULL;
@@ -678,11 +712,15 @@ static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *o
     filter = NULL;
   }
   td_table *next;
-  if (rc == TD_OK && q->n_order_by > 0 && (rc = td_op_sort(t, order, desc, q->n_order_by, &next, err)) == TD_OK) {
+  if (rc == TD_OK && n_keys > 0 && (rc = td_op_sort(t, order, desc, n_keys, &next, err)) == TD_OK) {
     td_table_release(t);
     t = next;
   }
-  if (rc == TD_OK && q->has_limit && (rc = td_op_slice(t, q->limit, false, &next, err)) == TD_OK) {
+  if (rc == TD_OK && q->offset > 0 &&
+      (rc = td_op_slice_range(t, q->offset, q->has_limit ? q->limit : -1, &next, err)) == TD_OK) {
+    td_table_release(t);
+    t = next;
+  } else if (rc == TD_OK && q->has_limit && (rc = td_op_slice(t, q->limit, false, &next, err)) == TD_OK) {
     td_table_release(t);
     t = next;
   }
@@ -722,11 +760,23 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
   int rc = TD_OK;
   /* Group keys: GROUP BY, or the items of a DISTINCT without it. */
   int64_t nk = q->n_group_by ? q->n_group_by : (q->distinct ? sp->n_items : 0);
+  int64_t *all = NULL; /* GROUP BY ALL: the items without aggregates */
+  if (q->group_by_all) {
+    all = td_calloc((size_t)sp->n_items + 1, sizeof *all);
+    if (!all) rc = td_err_nomem(err, "planning a query");
+    nk = 0;
+    for (int64_t i = 0; all && i < sp->n_items; i++)
+      if (!td_expr_has_agg(sp->items[i])) all[nk++] = i;
+  }
   sp->keys = td_calloc((size_t)nk + 1, sizeof *sp->keys);
   if (!sp->keys) rc = td_err_nomem(err, "planning a query");
   for (int64_t i = 0; rc == TD_OK && i < nk; i++) {
-    int64_t pos = -1;
+    int64_t pos = all ? all[i] : -1;
     if (q->n_group_by) rc = positional(sp, q->group_by[i], "GROUP BY", &pos, err);
+    if (rc == TD_OK && q->n_group_by && pos < 0 && q->group_by[i]->kind == TD_EXPR_COLUMN &&
+        td_schema_find(src->def, q->group_by[i]->name) < 0) /* an alias of a select item */
+      for (int64_t k = 0; k < sp->n_items && pos < 0; k++)
+        if (strcmp(sp->names[k], q->group_by[i]->name) == 0) pos = k;
     if (rc == TD_OK && pos >= 0 && td_expr_has_agg(sp->items[pos]))
       rc = td_err_at(err, TD_ETYPE, q->group_by[i]->pos,
                      "GROUP BY position %lld refers to an aggregate (%s) at offset %lld", (long long)pos + 1,
@@ -736,8 +786,10 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
     uint64_t h = td_expr_hash(sp->keys[i]);
     if (rc == TD_OK && hindex_find(&sp->key_ix, h, expr_eq, &k) < 0) rc = hindex_put(&sp->key_ix, h, i, err);
   }
+  td_free(all);
   sp->n_keys = nk;
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = collect_aggs(sp, sp->items[i], err);
+  if (rc == TD_OK && q->having) rc = collect_aggs(sp, q->having, err);
   for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = collect_aggs(sp, q->order_by[i].expr, err);
   td_agg_plan p;
   if (rc == TD_OK) rc = plan_alloc(&p, sp->n_keys, sp->n_aggs, err);
@@ -772,10 +824,21 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
   td_expr **rew = td_calloc((size_t)sp->n_items + 1, sizeof *rew);
   if (rc == TD_OK && !rew) rc = td_err_nomem(err, "planning a query");
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = rewrite(sp, sp->items[i], &rew[i], err);
+  td_expr *having = NULL, *having_bound = NULL;
+  if (rc == TD_OK && q->having) rc = rewrite(sp, q->having, &having, err);
   td_table *agg = NULL;
   if (rc == TD_OK) rc = td_op_agg(src, &p, &agg, err);
   else td_agg_plan_reset(&p);
-  if (rc == TD_OK) rc = finish(sp, agg, NULL, rew, out, err);
+  if (rc == TD_OK && having) rc = td_expr_bind(having, agg->def, 0, &having_bound, err);
+  if (rc == TD_OK && having_bound && having_bound->type != TD_TYPE_BOOL)
+    rc = td_err_at(err, TD_ETYPE, q->having->pos, "HAVING expects a bool condition, found %s at offset %lld",
+                   td_type_name(having_bound->type), (long long)q->having->pos);
+  if (rc == TD_OK) {
+    rc = finish(sp, agg, having_bound, rew, out, err);
+    having_bound = NULL;
+  }
+  td_expr_free(having);
+  td_expr_free(having_bound);
   free_exprs(rew, sp->n_items);
   td_table_release(agg);
   return rc;
@@ -826,8 +889,11 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
     if (rc == TD_OK) rc = key_definition(svc, key, &def, &np, err);
   }
   if (rc == TD_OK) rc = expand_items(sp, def, err);
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = td__rewrite_stat_aggs(&sp->items[i], err);
+  if (rc == TD_OK && sp->q->having) rc = td__rewrite_stat_aggs(&sp->q->having, err);
+  for (int64_t i = 0; rc == TD_OK && i < sp->q->n_order_by; i++) rc = td__rewrite_stat_aggs(&sp->q->order_by[i].expr, err);
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) sp->aggregate |= td_expr_has_agg(sp->items[i]);
-  sp->aggregate |= sp->q->n_group_by > 0 || sp->q->distinct;
+  sp->aggregate |= sp->q->n_group_by > 0 || sp->q->distinct || sp->q->group_by_all || sp->q->having;
   const td_expr *agg_in_where = sp->q->where ? first_agg(sp->q->where) : NULL;
   if (rc == TD_OK && agg_in_where)
     rc = td_err_at(err, TD_ETYPE, agg_in_where->pos, "WHERE cannot use an aggregate (%s) at offset %lld",

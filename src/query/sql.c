@@ -18,7 +18,10 @@ void td_select_free(td_select *s) {
   for (int64_t i = 0; i < s->n_items; i++) {
     td_expr_free(s->items[i].expr);
     td_free(s->items[i].alias);
+    for (int64_t j = 0; j < s->items[i].n_exclude; j++) td_free(s->items[i].exclude[j]);
+    td_free(s->items[i].exclude);
   }
+  td_expr_free(s->having);
   td_free(s->items);
   td_free(s->source);
   td__from_tail_free(s);
@@ -59,6 +62,23 @@ static int parse_item(td_parser *p, td_select *s) {
   it->alias_pos = -1;
   if (p->tok.kind == TK_STAR) {
     td__next(p);
+    if (td__is_kw(p, "REPLACE") || td__is_kw(p, "RENAME"))
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "SELECT * %s is not supported at offset %lld",
+                       td__is_kw(p, "REPLACE") ? "REPLACE" : "RENAME", (long long)p->tok.pos);
+    if (!td__accept_kw(p, "EXCLUDE")) return TD_OK;
+    if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after EXCLUDE");
+    do {
+      td__next(p);
+      if (!is_name_token(p)) return td__expected(p, "a column name in EXCLUDE");
+      char **slot = grow((void **)&it->exclude, it->n_exclude, sizeof *slot, p->err);
+      if (!slot) return TD_ENOMEM;
+      int rc = td__token_string(p, slot, NULL);
+      if (rc) return rc;
+      it->n_exclude++;
+      td__next(p);
+    } while (p->tok.kind == TK_COMMA);
+    if (p->tok.kind != TK_RPAREN) return td__expected(p, "')' or ','");
+    td__next(p);
     return TD_OK;
   }
   int rc = td__parse_expr(p, &it->expr);
@@ -74,6 +94,9 @@ static int parse_item(td_parser *p, td_select *s) {
 static int parse_call_source(td_parser *p, td_select *s);
 
 static int parse_source(td_parser *p, td_select *s) {
+  if (p->tok.kind == TK_EOF || p->tok.kind == TK_SEMI)
+    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "SELECT without FROM is not supported at offset %lld",
+                     (long long)p->tok.pos);
   if (!td__accept_kw(p, "FROM")) return td__expected(p, "FROM");
   if (!is_name_token(p) && p->tok.kind != TK_STRING)
     return td__expected(p, "a table name or a quoted path after FROM");
@@ -88,6 +111,15 @@ static int parse_source(td_parser *p, td_select *s) {
 
 static int parse_group_by(td_parser *p, td_select *s) {
   if (!td__accept_kw(p, "BY")) return td__expected(p, "BY after GROUP");
+  if (td__accept_kw(p, "ALL")) {
+    s->group_by_all = true;
+    return TD_OK;
+  }
+  static const char *const unsupported[] = {"ROLLUP", "CUBE", "GROUPING"};
+  for (size_t i = 0; i < 3; i++)
+    if (td__is_kw(p, unsupported[i]))
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "GROUP BY %s is not supported at offset %lld",
+                       unsupported[i], (long long)p->tok.pos);
   for (;;) {
     td_expr **slot = grow((void **)&s->group_by, s->n_group_by, sizeof *slot, p->err);
     if (!slot) return TD_ENOMEM;
@@ -110,13 +142,20 @@ static int parse_order_by(td_parser *p, td_select *s) {
     s->n_order_by++;
     if (td__accept_kw(p, "DESC")) it->desc = true;
     else td__accept_kw(p, "ASC");
+    if (td__accept_kw(p, "NULLS")) {
+      if (td__accept_kw(p, "FIRST")) it->nulls_first = true;
+      else if (!td__accept_kw(p, "LAST")) return td__expected(p, "FIRST or LAST after NULLS");
+    }
     if (p->tok.kind != TK_COMMA) return TD_OK;
     td__next(p);
   }
 }
 
-static int parse_limit(td_parser *p, td_select *s) {
-  if (p->tok.kind != TK_INT) return td__expected(p, "a non-negative integer after LIMIT");
+/* A non-negative integer after LIMIT or OFFSET into *out. */
+static int parse_count(td_parser *p, const char *clause, int64_t *out) {
+  char what[64];
+  snprintf(what, sizeof what, "a non-negative integer after %s", clause);
+  if (p->tok.kind != TK_INT) return td__expected(p, what);
   char buf[32];
   size_t n = p->tok.len < sizeof buf - 1 ? p->tok.len : sizeof buf - 1;
   memcpy(buf, p->tok.text, n);
@@ -124,27 +163,61 @@ static int parse_limit(td_parser *p, td_select *s) {
   errno = 0;
   long long v = strtoll(buf, NULL, 10);
   if (errno == ERANGE || p->tok.len >= sizeof buf)
-    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "LIMIT %s at offset %lld is out of range",
+    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s %s at offset %lld is out of range", clause,
                      buf, (long long)p->tok.pos);
-  s->has_limit = true;
-  s->limit = v;
-  s->limit_pos = p->tok.pos;
+  *out = v;
   td__next(p);
+  return TD_OK;
+}
+
+static int parse_limit(td_parser *p, td_select *s) {
+  s->limit_pos = p->tok.pos;
+  int rc = parse_count(p, "LIMIT", &s->limit);
+  if (rc) s->limit_pos = -1;
+  else s->has_limit = true;
+  return rc;
+}
+
+/* "X is not supported" for the common clauses the subset lacks, at the
+ * current token (instead of a misleading "expected ..."). */
+static int unsupported_clause(td_parser *p) {
+  static const char *const kw[][2] = {
+      {"WINDOW", "WINDOW"},     {"QUALIFY", "QUALIFY"},     {"PIVOT", "PIVOT"},
+      {"UNPIVOT", "UNPIVOT"},   {"UNION", "UNION"},         {"INTERSECT", "INTERSECT"},
+      {"EXCEPT", "EXCEPT"},     {"JOIN", "JOIN"},           {"INNER", "JOIN"},
+      {"LEFT", "JOIN"},         {"RIGHT", "JOIN"},          {"FULL", "JOIN"},
+      {"CROSS", "JOIN"},        {"NATURAL", "JOIN"},        {"ASOF", "ASOF JOIN"},
+      {"POSITIONAL", "POSITIONAL JOIN"}, {"USING", "USING SAMPLE"}, {"TABLESAMPLE", "TABLESAMPLE"},
+      {"FETCH", "FETCH"},       {"FOR", "FOR"},             {"INTO", "SELECT INTO"}};
+  for (size_t i = 0; i < sizeof kw / sizeof *kw; i++)
+    if (td__is_kw(p, kw[i][0]))
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s is not supported at offset %lld", kw[i][1],
+                       (long long)p->tok.pos);
+  if (p->tok.kind == TK_COMMA)
+    return td_err_at(p->err, TD_EPARSE, p->tok.pos,
+                     "several sources in FROM are not supported at offset %lld", (long long)p->tok.pos);
   return TD_OK;
 }
 
 static int parse_clauses(td_parser *p, td_select *s) {
   int rc = parse_source(p, s);
+  if (!rc) rc = unsupported_clause(p);
   if (!rc && td__accept_kw(p, "WHERE")) rc = td__parse_expr(p, &s->where);
   if (!rc && td__accept_kw(p, "GROUP")) rc = parse_group_by(p, s);
+  if (!rc && td__accept_kw(p, "HAVING")) rc = td__parse_expr(p, &s->having);
+  if (!rc) rc = unsupported_clause(p);
   if (!rc && td__accept_kw(p, "ORDER")) rc = parse_order_by(p, s);
   if (!rc && td__accept_kw(p, "LIMIT")) rc = parse_limit(p, s);
+  if (!rc && td__accept_kw(p, "OFFSET")) rc = parse_count(p, "OFFSET", &s->offset);
+  if (!rc && !s->has_limit && s->offset && td__accept_kw(p, "LIMIT")) rc = parse_limit(p, s);
+  if (!rc) rc = unsupported_clause(p);
   if (rc) return rc;
   if (p->tok.kind == TK_SEMI) td__next(p);
   if (p->tok.kind != TK_EOF) {
-    const char *what = s->has_limit ? "end of statement"
-                       : s->n_order_by ? "LIMIT or end of statement"
-                                       : "WHERE, GROUP BY, ORDER BY, LIMIT or end of statement";
+    const char *what = s->has_limit && s->offset ? "end of statement"
+                       : s->has_limit ? "OFFSET or end of statement"
+                       : s->n_order_by ? "LIMIT, OFFSET or end of statement"
+                                       : "WHERE, GROUP BY, HAVING, ORDER BY, LIMIT or end of statement";
     return td__expected(p, what);
   }
   return TD_OK;
@@ -158,8 +231,18 @@ int td_sql_parse(const char *text, size_t len, td_select **out, td_error *err) {
   s->pos = p.tok.pos;
   s->limit_pos = -1;
   s->source_pos = -1;
-  int rc = td__accept_kw(&p, "SELECT") ? TD_OK : td__expected(&p, "SELECT");
+  int rc = TD_OK;
+  static const char *const statements[] = {"WITH",    "INSERT",  "UPDATE",   "DELETE",  "CREATE",
+                                           "DROP",    "ALTER",   "PIVOT",    "UNPIVOT", "VALUES",
+                                           "FROM",    "DESCRIBE", "SUMMARIZE", "EXPLAIN", "COPY", "SHOW"};
+  for (size_t i = 0; i < sizeof statements / sizeof *statements && !rc; i++)
+    if (td__is_kw(&p, statements[i]))
+      rc = td_err_at(err, TD_EPARSE, p.tok.pos, "%s is not supported at offset %lld (statements "
+                     "start with SELECT)", statements[i], (long long)p.tok.pos);
+  if (!rc) rc = td__accept_kw(&p, "SELECT") ? TD_OK : td__expected(&p, "SELECT");
   if (!rc) s->distinct = td__accept_kw(&p, "DISTINCT");
+  if (!rc && s->distinct && td__is_kw(&p, "ON"))
+    rc = td_err_at(err, TD_EPARSE, p.tok.pos, "DISTINCT ON is not supported at offset %lld", (long long)p.tok.pos);
   while (!rc) {
     rc = parse_item(&p, s);
     if (rc || p.tok.kind != TK_COMMA) break;
@@ -293,6 +376,11 @@ int td_select_print(const td_select *s, char **out, td_error *err) {
     if (i) put(&b, ", ");
     if (!s->items[i].expr) put(&b, "*");
     else put_expr(&b, s->items[i].expr);
+    for (int64_t j = 0; j < s->items[i].n_exclude; j++) {
+      put(&b, j ? ", " : " EXCLUDE (");
+      put_quoted(&b, s->items[i].exclude[j], '"');
+      if (j + 1 == s->items[i].n_exclude) put(&b, ")");
+    }
     if (s->items[i].alias) {
       put(&b, " AS ");
       put_quoted(&b, s->items[i].alias, '"');
@@ -313,14 +401,25 @@ int td_select_print(const td_select *s, char **out, td_error *err) {
     put(&b, " GROUP BY ");
     put_list(&b, s->group_by, s->n_group_by);
   }
+  if (s->group_by_all) put(&b, " GROUP BY ALL");
+  if (s->having) {
+    put(&b, " HAVING ");
+    put_expr(&b, s->having);
+  }
   for (int64_t i = 0; i < s->n_order_by; i++) {
     put(&b, i ? ", " : " ORDER BY ");
     put_expr(&b, s->order_by[i].expr);
     if (s->order_by[i].desc) put(&b, " DESC");
+    if (s->order_by[i].nulls_first) put(&b, " NULLS FIRST");
   }
   if (s->has_limit) {
     char buf[40];
     snprintf(buf, sizeof buf, " LIMIT %" PRId64, s->limit);
+    put(&b, buf);
+  }
+  if (s->offset) {
+    char buf[40];
+    snprintf(buf, sizeof buf, " OFFSET %" PRId64, s->offset);
     put(&b, buf);
   }
   if (b.rc) {

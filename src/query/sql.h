@@ -2,9 +2,10 @@
  * query/sql.h - the SQL subset: statement AST and parser.
  *
  *   SELECT [DISTINCT] item [, item ...] FROM source
- *     [WHERE expr] [GROUP BY expr [, ...]] [ORDER BY expr [ASC|DESC] [, ...]]
- *     [LIMIT n] [;]
- *   item   := '*' | expr [[AS] alias]
+ *     [WHERE expr] [GROUP BY ALL | expr [, ...]] [HAVING expr]
+ *     [ORDER BY expr [ASC|DESC] [NULLS FIRST|LAST] [, ...]]
+ *     [LIMIT n] [OFFSET m] [;]
+ *   item   := '*' [EXCLUDE (name [, ...])] | expr [[AS] alias]
  *   source := identifier | 'path string'
  *
  * Keywords are case-insensitive; see src/query/README.md for the grammar of
@@ -21,12 +22,15 @@ typedef struct td_select_item {
   char *alias;       /* NULL when none was given */
   int64_t pos;       /* offset of the item's first token */
   int64_t alias_pos; /* offset of the alias, or -1 */
+  char **exclude;    /* '*' EXCLUDE (names): owned names */
+  int64_t n_exclude;
 } td_select_item;
 
 typedef struct td_order_item {
   td_expr *expr;
   bool desc;
   int64_t pos;
+  bool nulls_first;  /* NULLS FIRST (nulls come last by default) */
 } td_order_item;
 
 typedef enum td_source_kind {
@@ -72,6 +76,9 @@ typedef struct td_select {
   bool has_limit;
   int64_t limit;               /* >= 0 */
   int64_t limit_pos;           /* offset of the number, or -1 */
+  td_expr *having;             /* NULL if none */
+  bool group_by_all;           /* GROUP BY ALL: the items without aggregates */
+  int64_t offset;              /* OFFSET m (0 if none) */
 } td_select;
 
 /* FROM's tail after the first source: an alias, then JOIN clauses

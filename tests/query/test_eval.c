@@ -161,6 +161,18 @@ static const char *const exprs[] = {
     "(i64 > 0 OR s = 'a') AND (b OR i32 IS NULL)", "i64 > 0 OR i32 > 0 OR f64 > 0",
     "i64 + NULL", "s", "ts", "i8", "f32", "true", "'x'", "1 = 1", "(i64 IS NULL) = b",
     "NOT (i64 IN (1, 2))", "i64 > 0 AND (i32 > 0 OR NOT b)",
+    /* registered functions and special forms (query/func*.c) */
+    "CASE WHEN i64 > 0 THEN s WHEN b THEN 'b' END", "CASE i32 WHEN 1 THEN f64 WHEN 2 THEN 2 ELSE i8 END",
+    "CASE WHEN b THEN ts END", "CAST(f64 AS BIGINT)", "i32::VARCHAR", "CAST(s AS VARCHAR) || '!'",
+    "s || i64", "i64 % 3", "f64 % 1.5", "i64 % 0", "s LIKE 'a%'", "s NOT LIKE '_b'", "s ILIKE 'A%'",
+    "i64 IS DISTINCT FROM i32", "s IS NOT DISTINCT FROM 'a'", "coalesce(i64, i32, 7)", "nullif(i64, 1)",
+    "greatest(i8, i32, f64)", "least(s, 'b')", "lower(s)", "upper(s)", "length(s)", "substr(s, 2)",
+    "substr(s, 1, 1)", "trim(s, 'a')", "replace(s, 'a', 'xy')", "starts_with(s, 'a')", "contains(s, 'b')",
+    "concat(s, i64, NULL)", "regexp_matches(s, '^a+b?$')", "abs(i64)", "round(f64)", "round(f32, 1)",
+    "floor(f64)", "ceil(i32)", "sqrt(abs(f64))", "ln(abs(f64) + 1)", "exp(i8)", "pow(f64, 2)",
+    "date_trunc('day', ts)", "extract(day FROM ts)", "date_part('epoch', ts)", "strftime(ts, '%Y-%m-%d')",
+    "epoch_ns(ts)", "ts - INTERVAL 5 MINUTE", "ts + INTERVAL '2 days' > '1970-01-04'",
+    "CASE WHEN s LIKE '%b%' THEN lower(s) || '-' ELSE upper(s) END = 'ab-'",
 };
 
 static void run_all(const td_batch *b) {

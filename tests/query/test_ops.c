@@ -480,6 +480,46 @@ static void test_sql(void **state) {
 
 /* ---- the lazy stream reads only what LIMIT needs ---- */
 
+/* A live SQL query after random appends and new locations equals the same
+ * query on a static table: expressions of the function registry in WHERE and
+ * SELECT (select operator), HAVING over a live aggregation, the variance
+ * rewrites, LIMIT ... OFFSET and NULLS FIRST over a total order. */
+static void test_live_sql_expressions(void **state) {
+  (void)state;
+  static const struct {
+    const char *sql;
+    bool ordered;
+  } qs[] = {
+      {"SELECT k, CASE WHEN v % 2 = 0 THEN 'even' ELSE upper(s) END AS c, coalesce(v, -1) AS v1, round(x) AS r, "
+       "s || '-' || P AS sp FROM m WHERE s LIKE 's%' AND v IS DISTINCT FROM 5", false},
+      {"SELECT s AS g, count(*) AS n, sum(v) AS total, stddev(x) AS sd FROM m GROUP BY g HAVING count(*) > 3", false},
+      {"SELECT k, lower(s) AS ls, count(v) AS n FROM m GROUP BY ALL HAVING max(x) > 10", false},
+      {"SELECT v, k, s, P, x FROM m ORDER BY v NULLS FIRST, k, s, P, x LIMIT 7 OFFSET 3", true},
+  };
+  for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) {
+    env e;
+    env_open(&e, 8);
+    td_error err;
+    td_query_options live_o = {resolve_m, &e, true, 0}, static_o = {resolve_m, &e, false, 0};
+    add_rows(&e, "a", 5);
+    TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+    td_table *live;
+    TD_ASSERT_OK(td_query(qs[q].sql, &live_o, &live, &err), &err);
+    static const char *parts[4] = {"a", "b", "c", "d"};
+    for (int step = 0; step < 8; step++) {
+      int n_ops = 1 + rand_r(&e.seed) % 3;
+      for (int i = 0; i < n_ops; i++) add_rows(&e, parts[rand_r(&e.seed) % 4], rand_r(&e.seed) % 23);
+      TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+      td_table *st;
+      TD_ASSERT_OK(td_query(qs[q].sql, &static_o, &st, &err), &err);
+      assert_same_rows(live, st, !qs[q].ordered);
+      td_table_release(st);
+    }
+    td_table_release(live);
+    env_close(&e);
+  }
+}
+
 static void test_stream_limit(void **state) {
   (void)state;
   env e;
@@ -579,6 +619,7 @@ int main(void) {
       cmocka_unit_test(test_live_agg),      cmocka_unit_test(test_live_agg_partition),
       cmocka_unit_test(test_live_sort),     cmocka_unit_test(test_live_head_tail),     cmocka_unit_test(test_pruning),      cmocka_unit_test(test_no_data_reads),
       cmocka_unit_test(test_sql),           cmocka_unit_test(test_stream_limit),
+      cmocka_unit_test(test_live_sql_expressions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,14 +108,14 @@ static void test_sql_errors(void **state) {
   check_sql_error("SELECT a FROM t GROUP a", 22, "expected BY after GROUP");
   check_sql_error("SELECT a FROM t LIMIT x", 22, "expected a non-negative integer");
   check_sql_error("SELECT a FROM t LIMIT -1", 22, "found '-'");
-  check_sql_error("SELECT a FROM t LIMIT 1 2", 24, "expected end of statement");
+  check_sql_error("SELECT a FROM t LIMIT 1 2", 24, "expected OFFSET or end of statement");
   check_sql_error("SELECT a FROM t WHERE x = 'abc", 26, "unterminated string literal");
   check_sql_error("SELECT \"abc FROM t", 7, "unterminated quoted identifier");
   check_sql_error("SELECT a FROM t WHERE x # 1", 24, "found '#'");
   check_sql_error("SELECT a FROM t WHERE x IN 1", 27, "expected '(' after IN");
   check_sql_error("SELECT a FROM t WHERE x BETWEEN 1 OR 2", 34, "expected AND in BETWEEN");
-  check_sql_error("SELECT a FROM t WHERE x IS 1", 27, "expected NULL or NOT");
-  check_sql_error("SELECT a FROM t WHERE x NOT 1", 28, "expected IN or BETWEEN after NOT");
+  check_sql_error("SELECT a FROM t WHERE x IS 1", 27, "expected NULL, NOT or DISTINCT FROM");
+  check_sql_error("SELECT a FROM t WHERE x NOT 1", 28, "expected IN, BETWEEN or LIKE after NOT");
   check_sql_error("SELECT a FROM t WHERE a < b < c", 28, "found '<'");
   check_sql_error("SELECT 12abc FROM t", 7, "found '12abc'");
   check_sql_error("SELECT 99999999999999999999 FROM t", 7, "out of range");

@@ -1,0 +1,278 @@
+/*
+ * query/func.c - the scalar function registry (func.h): lookup by name over
+ * the families' tables, argument-count checks, row evaluation of a function
+ * node, and the helpers the families share (type unification, CAST of one
+ * value, timestamp text).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "keys/keys.h"
+#include "query/func.h"
+#include "query/scalar.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+const td_func *td__func_find(const char *name) {
+  const td_func *const tables[] = {td__funcs_core, td__funcs_string, td__funcs_math,
+                                   td__funcs_time};
+  for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+    for (const td_func *f = tables[t]; f->name; f++)
+      if (strcmp(f->name, name) == 0) return f;
+  return NULL;
+}
+
+int td__fbuf_put(td_fbuf *b, const char *s, size_t n, td_error *err) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *q = td_realloc(b->p, cap);
+    if (!q) return td_err_nomem(err, "building a string result");
+    b->p = q;
+    b->cap = cap;
+  }
+  if (n) memcpy(b->p + b->len, s, n);
+  b->len += n;
+  return TD_OK;
+}
+
+void td__fbuf_value(const td_fbuf *b, size_t from, td_value *out) {
+  memset(out, 0, sizeof *out);
+  out->type = TD_TYPE_UTF8;
+  out->v.s.ptr = b->p ? b->p + from : "";
+  out->v.s.len = b->len - from;
+}
+
+bool td__type_numeric(td_type_id t) { return td_type_is_integer(t) || td_type_is_float(t); }
+
+td_type_id td__type_common(td_type_id a, td_type_id b) {
+  if (a == TD_TYPE_NONE) return b;
+  if (b == TD_TYPE_NONE || a == b) return a;
+  if (td__type_numeric(a) && td__type_numeric(b))
+    return td_type_is_float(a) || td_type_is_float(b) ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
+  return TD_TYPE_NONE;
+}
+
+int td__func_arg_error(const td_expr *e, int64_t i, const char *what, td_error *err) {
+  const td_expr *a = e->args[i];
+  return td_err_at(err, TD_ETYPE, a->pos, "%s expects %s as argument %lld, found %s at offset %lld",
+                   e->fn ? e->fn->name : e->name ? e->name : "operator", what, (long long)i + 1, td_type_name(a->type),
+                   (long long)a->pos);
+}
+
+int td__func_want_str(const td_expr *e, int64_t i, td_error *err) {
+  td_type_id t = e->args[i]->type;
+  return t == TD_TYPE_UTF8 || t == TD_TYPE_NONE ? TD_OK : td__func_arg_error(e, i, "a string", err);
+}
+
+int td__func_want_num(const td_expr *e, int64_t i, td_error *err) {
+  td_type_id t = e->args[i]->type;
+  return td__type_numeric(t) || t == TD_TYPE_NONE ? TD_OK : td__func_arg_error(e, i, "a number", err);
+}
+
+int td__func_bind(const td_func *f, td_expr *e, td_error *err) {
+  if (e->star)
+    return td_err_at(err, TD_ETYPE, e->pos, "'%s(*)' is not allowed at offset %lld", e->name,
+                     (long long)e->pos);
+  if (e->n_args < f->min_args || (f->max_args >= 0 && e->n_args > f->max_args)) {
+    char want[48];
+    if (f->min_args == f->max_args) snprintf(want, sizeof want, "%d", f->min_args);
+    else if (f->max_args < 0) snprintf(want, sizeof want, "at least %d", f->min_args);
+    else snprintf(want, sizeof want, "%d to %d", f->min_args, f->max_args);
+    return td_err_at(err, TD_ETYPE, e->pos, "%s expects %s argument%s at offset %lld, found %lld",
+                     e->name, want, f->max_args == 1 ? "" : "s", (long long)e->pos,
+                     (long long)e->n_args);
+  }
+  e->fn = f;
+  int rc = f->bind(e, err);
+  if (!rc && f->prepare) rc = f->prepare(e, err);
+  return rc;
+}
+
+int td__func_eval_row(const td_expr *e, const td_value *row, td_value *out, td_error *err) {
+  td_value small[8], *args = small;
+  if (e->n_args > 8 && !(args = td_malloc((size_t)e->n_args * sizeof *args)))
+    return td_err_nomem(err, "evaluating a function");
+  int rc = TD_OK;
+  bool any_null = false;
+  for (int64_t i = 0; !rc && i < e->n_args; i++) {
+    rc = td_expr_eval_row(e->args[i], row, &args[i], err);
+    any_null |= args[i].is_null || args[i].type == TD_TYPE_NONE;
+  }
+  td_expr *m = (td_expr *)e; /* the scratch buffer is the node's (expr.h) */
+  if (!rc && !m->scratch && !(m->scratch = td_calloc(1, sizeof(td_fbuf))))
+    rc = td_err_nomem(err, "evaluating a function");
+  if (!rc) {
+    ((td_fbuf *)m->scratch)->len = 0;
+    if (any_null && e->fn->null_in_null_out) *out = td_value_null(e->type);
+    else rc = e->fn->row(e, args, out, m->scratch, err);
+    if (!rc && out->is_null) out->type = e->type;
+  }
+  if (args != small) td_free(args);
+  return rc;
+}
+
+/* ---- CAST of one value ---- */
+
+int td__format_ts(int64_t ns, td_fbuf *buf, td_error *err) {
+  char tmp[64];
+  size_t n = td_format_timestamp(ns, tmp, sizeof tmp); /* YYYY-MM-DDTHH:MM:SS[.f]Z */
+  if (n && tmp[n - 1] == 'Z') n--;
+  char *t = memchr(tmp, 'T', n);
+  if (t) *t = ' ';
+  char *dot = memchr(tmp, '.', n);
+  if (dot) { /* DuckDB prints microseconds without trailing zeros */
+    while (n > (size_t)(dot - tmp) + 1 && tmp[n - 1] == '0') n--;
+    if (tmp[n - 1] == '.') n--;
+  }
+  return td__fbuf_put(buf, tmp, n, err);
+}
+
+/* Shortest text that reads back as d, as DuckDB prints doubles. */
+static int format_double(double d, td_fbuf *buf, td_error *err) {
+  char tmp[64];
+  if (isnan(d)) return td__fbuf_put(buf, "nan", 3, err);
+  if (isinf(d)) return td__fbuf_put(buf, d > 0 ? "inf" : "-inf", d > 0 ? 3 : 4, err);
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+    if (strtod(tmp, NULL) == d) break;
+  }
+  if (!strpbrk(tmp, ".eE")) strcat(tmp, ".0");
+  return td__fbuf_put(buf, tmp, strlen(tmp), err);
+}
+
+static int cast_error(const td_value *v, td_type_id t, int64_t pos, td_error *err) {
+  if (v->type == TD_TYPE_UTF8) {
+    int n = v->v.s.len > 60 ? 60 : (int)v->v.s.len;
+    return td_err_at(err, TD_ETYPE, pos, "cannot convert '%.*s' to %s at offset %lld", n,
+                     v->v.s.ptr, td_type_name(t), (long long)pos);
+  }
+  return td_err_at(err, TD_ETYPE, pos, "a %s value is out of the range of %s at offset %lld",
+                   td_type_name(v->type), td_type_name(t), (long long)pos);
+}
+
+static bool int_fits(td_type_id t, int64_t x) {
+  switch (t) {
+    case TD_TYPE_INT8: return x >= INT8_MIN && x <= INT8_MAX;
+    case TD_TYPE_INT16: return x >= INT16_MIN && x <= INT16_MAX;
+    case TD_TYPE_INT32: return x >= INT32_MIN && x <= INT32_MAX;
+    case TD_TYPE_UINT8: return x >= 0 && x <= UINT8_MAX;
+    case TD_TYPE_UINT16: return x >= 0 && x <= UINT16_MAX;
+    case TD_TYPE_UINT32: return x >= 0 && x <= (int64_t)UINT32_MAX;
+    default: return true;
+  }
+}
+
+/* A value to text (CAST AS VARCHAR). */
+static int to_text(const td_value *v, td_fbuf *buf, td_error *err) {
+  char tmp[80];
+  if (v->type == TD_TYPE_UTF8) return td__fbuf_put(buf, v->v.s.ptr, v->v.s.len, err);
+  if (v->type == TD_TYPE_BOOL) return td__fbuf_put(buf, v->v.b ? "true" : "false", v->v.b ? 4 : 5, err);
+  if (td_type_is_float(v->type)) return format_double(v->v.f, buf, err);
+  if (td_type_is_timestamp(v->type))
+    return td__format_ts(v->v.i * td_type_unit_ns(v->type), buf, err);
+  if (td_type_is_temporal(v->type)) {
+    size_t n = td_format_temporal(v->type, v->v.i, tmp, sizeof tmp);
+    return td__fbuf_put(buf, tmp, n, err);
+  }
+  snprintf(tmp, sizeof tmp, "%" PRId64, v->v.i);
+  return td__fbuf_put(buf, tmp, strlen(tmp), err);
+}
+
+int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf, int64_t pos,
+                   td_error *err) {
+  if (v->is_null || v->type == TD_TYPE_NONE) {
+    *out = td_value_null(t);
+    return TD_OK;
+  }
+  if (t == TD_TYPE_UTF8) {
+    size_t from = buf->len;
+    int rc = to_text(v, buf, err);
+    if (!rc) td__fbuf_value(buf, from, out);
+    return rc;
+  }
+  if (v->type == TD_TYPE_UTF8) { /* parse the text */
+    char tmp[128];
+    size_t n = v->v.s.len;
+    const char *s = v->v.s.ptr;
+    while (n && isspace((unsigned char)*s)) s++, n--;
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    if (td_type_is_temporal(t)) {
+      int64_t ns;
+      if (!td_parse_timestamp(s, n, &ns)) return cast_error(v, t, pos, err);
+      int64_t unit = td_type_unit_ns(t);
+      int64_t q = ns / unit - (ns % unit < 0);
+      *out = td_value_int(t, q);
+      return TD_OK;
+    }
+    if (n >= sizeof tmp) return cast_error(v, t, pos, err);
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    char *end;
+    errno = 0;
+    if (t == TD_TYPE_BOOL) {
+      if (strcasecmp(tmp, "true") == 0 || strcmp(tmp, "1") == 0 || strcasecmp(tmp, "t") == 0) *out = td_value_bool(true);
+      else if (strcasecmp(tmp, "false") == 0 || strcmp(tmp, "0") == 0 || strcasecmp(tmp, "f") == 0) *out = td_value_bool(false);
+      else return cast_error(v, t, pos, err);
+      return TD_OK;
+    }
+    if (td_type_is_float(t)) {
+      double d = strtod(tmp, &end);
+      if (end == tmp || *end) return cast_error(v, t, pos, err);
+      *out = td_value_double(t, d);
+      return TD_OK;
+    }
+    long long x = strtoll(tmp, &end, 10);
+    if (end != tmp && *end == '.') { /* '1.5' AS INTEGER rounds, as DuckDB */
+      double d = strtod(tmp, &end);
+      if (*end || !(fabs(d) < 9.2e18)) return cast_error(v, t, pos, err);
+      x = (long long)nearbyint(d); /* half to even, as DuckDB */
+    } else if (end == tmp || *end || errno == ERANGE) {
+      return cast_error(v, t, pos, err);
+    }
+    if (!int_fits(t, x)) return cast_error(v, t, pos, err);
+    *out = td_value_int(t, x);
+    return TD_OK;
+  }
+  if (t == TD_TYPE_BOOL) {
+    if (v->type == TD_TYPE_BOOL) *out = *v;
+    else if (td__type_numeric(v->type)) *out = td_value_bool(td__value_double(v) != 0);
+    else return cast_error(v, t, pos, err);
+    return TD_OK;
+  }
+  if (td_type_is_float(t)) {
+    if (td_type_is_temporal(v->type)) return cast_error(v, t, pos, err);
+    *out = td_value_double(t, td__value_double(v));
+    return TD_OK;
+  }
+  if (td_type_is_temporal(t)) {
+    if (!td_type_is_temporal(v->type)) {
+      if (!td_type_is_integer(v->type)) return cast_error(v, t, pos, err);
+      *out = td_value_int(t, v->v.i); /* an integer count of t's unit */
+      return TD_OK;
+    }
+    int64_t from = td_type_unit_ns(v->type), to = td_type_unit_ns(t), ns;
+    if (__builtin_mul_overflow(v->v.i, from, &ns)) return cast_error(v, t, pos, err);
+    *out = td_value_int(t, ns / to - (ns % to < 0));
+    return TD_OK;
+  }
+  /* integer targets */
+  int64_t x;
+  if (v->type == TD_TYPE_BOOL) x = v->v.b;
+  else if (td_type_is_float(v->type)) {
+    double d = v->v.f;
+    if (!(fabs(d) < 9.2e18)) return cast_error(v, t, pos, err);
+    x = (long long)nearbyint(d); /* half to even, as DuckDB */
+  } else if (td_type_is_temporal(v->type)) {
+    return cast_error(v, t, pos, err);
+  } else x = v->v.i;
+  if (!int_fits(t, x)) return cast_error(v, t, pos, err);
+  *out = td_value_int(t, x);
+  return TD_OK;
+}

@@ -1,0 +1,102 @@
+/*
+ * query/func.h - internal: the registry of scalar functions and of the
+ * special forms that evaluate like them (CASE, CAST, LIKE, IS DISTINCT FROM,
+ * ||, %, timestamp +- INTERVAL).
+ *
+ * A function is found by name when a CALL node is bound (td__func_find);
+ * the binder stores the entry in e->fn and the function's bind hook types
+ * the node.  Evaluation is one row at a time through the `row` hook, for
+ * both evaluators: td_expr_eval_row() calls it directly, the vectorized
+ * evaluator evaluates the arguments as vectors and calls it per row
+ * (td__func_eval_vec).  String results are written into a caller-owned
+ * td_fbuf.  Each family lives in its own file (func_core.c, func_string.c,
+ * func_math.c, func_time.c) and exports one table.
+ */
+#ifndef TD_QUERY_FUNC_H
+#define TD_QUERY_FUNC_H
+
+#include "query/expr.h"
+
+/* A growable byte buffer for string results. */
+typedef struct td_fbuf {
+  char *p;
+  size_t len, cap;
+} td_fbuf;
+
+/* Appends n bytes; TD_ENOMEM through err. */
+int td__fbuf_put(td_fbuf *b, const char *s, size_t n, td_error *err);
+/* Makes *out the utf8 value of b's bytes from `from` to the end. */
+void td__fbuf_value(const td_fbuf *b, size_t from, td_value *out);
+
+typedef struct td_func td_func;
+/* Types node e (its arguments are bound): sets e->type (and e->tz) or
+ * reports TD_ETYPE at the offending argument. */
+typedef int (*td_func_bind)(td_expr *e, td_error *err);
+/* Computes one row: args[i] is argument i (typed as e->args[i]->type, or a
+ * constant of a compatible type).  Strings go to `buf`. */
+typedef int (*td_func_row)(const td_expr *e, const td_value *args, td_value *out, td_fbuf *buf,
+                           td_error *err);
+
+struct td_func {
+  const char *name;   /* lower case */
+  int min_args, max_args; /* max -1: any number */
+  td_func_bind bind;
+  td_func_row row;
+  bool null_in_null_out; /* a null argument gives null without calling row */
+  bool is_volatile;      /* never folded (now()) */
+  /* Optional: state made once per bound node (a compiled regular
+   * expression) into e->fn_state, after bind and on td_expr_clone; freed
+   * with `release` by td_expr_free.  Read-only while evaluating. */
+  int (*prepare)(td_expr *e, td_error *err);
+  void (*release)(void *state);
+};
+
+/* A table entry without prepared state. */
+#define TD_FN(name, lo, hi, bind, row, nn, vol) {name, lo, hi, bind, row, nn, vol, NULL, NULL}
+
+/* The entry for `name` (lower case), or NULL. */
+const td_func *td__func_find(const char *name);
+/* Binds CALL node e (children bound) whose name is a registered function:
+ * checks the argument count and calls the entry's bind hook. */
+int td__func_bind(const td_func *f, td_expr *e, td_error *err);
+/* Row evaluation of a node with e->fn (eval_row.c calls it). */
+int td__func_eval_row(const td_expr *e, const td_value *row, td_value *out, td_error *err);
+
+/* The families' tables, each ending with a {NULL} entry. */
+extern const td_func td__funcs_core[];
+extern const td_func td__funcs_string[];
+extern const td_func td__funcs_math[];
+extern const td_func td__funcs_time[];
+
+/* Replaces in *slot every call of var_samp, var_pop, variance, stddev,
+ * stddev_samp, stddev_pop by its expression over count and sum
+ * (agg_rewrite.c); TD_ETYPE for a wrong argument count. */
+int td__rewrite_stat_aggs(td_expr **slot, td_error *err);
+
+/* ---- helpers shared by the families ---- */
+/* Whether e is an INTERVAL form (a CALL "interval"). */
+bool td__is_interval(const td_expr *e);
+/* SQL LIKE of s against pattern p: % any run, _ one UTF-8 character; ci:
+ * ASCII case-insensitive (ILIKE). */
+bool td__like_match(const char *s, size_t n, const char *p, size_t m, bool ci);
+bool td__type_numeric(td_type_id t);
+/* The common type of values of types a and b (NONE is a null): equal types
+ * stay, integers widen to int64, integer and float give float64, a utf8
+ * literal meets a timestamp as a timestamp; TD_TYPE_NONE when none. */
+td_type_id td__type_common(td_type_id a, td_type_id b);
+/* Error "<fn> expects <what> as argument N, found <type> at offset P". */
+int td__func_arg_error(const td_expr *e, int64_t i, const char *what, td_error *err);
+/* Checks that argument i is utf8 (or a null). */
+int td__func_want_str(const td_expr *e, int64_t i, td_error *err);
+/* Checks that argument i is numeric (or a null). */
+int td__func_want_num(const td_expr *e, int64_t i, td_error *err);
+/* Converts a value to type t (CAST): strings are parsed, numbers converted
+ * (float to integer rounds half to even, as DuckDB), anything prints as utf8
+ * into buf.  TD_ETYPE (at pos) when a string does not parse or a value is
+ * out of t's range. */
+int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf, int64_t pos,
+                   td_error *err);
+/* Timestamp (ns) text "YYYY-MM-DD HH:MM:SS[.fraction]" as DuckDB prints it. */
+int td__format_ts(int64_t ns, td_fbuf *buf, td_error *err);
+
+#endif

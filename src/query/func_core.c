@@ -1,0 +1,362 @@
+/*
+ * query/func_core.c - the special forms and conditional functions of the
+ * registry: CASE, CAST, LIKE/ILIKE, IS [NOT] DISTINCT FROM, COALESCE,
+ * NULLIF, GREATEST/LEAST, the operators % and ||, INTERVAL and
+ * timestamp +- interval.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "query/func.h"
+#include "query/scalar.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+/* Converts v (non-null) to the numeric/temporal layout of type t. */
+static td_value coerce(td_value v, td_type_id t) {
+  if (v.is_null || v.type == TD_TYPE_NONE) return td_value_null(t);
+  if (td_type_is_float(t) && !td_type_is_float(v.type)) return td_value_double(t, td__value_double(&v));
+  v.type = t;
+  return v;
+}
+
+/* The common type of args[from], args[from+step], ...; error at the first
+ * that does not fit. */
+static int common_type(td_expr *e, int64_t from, int64_t step, int64_t to, td_type_id *out,
+                       td_error *err) {
+  td_type_id t = TD_TYPE_NONE;
+  for (int64_t i = from; i < to; i += step) {
+    td_expr *a = e->args[i];
+    td_type_id c = td__type_common(t, a->type);
+    if (c == TD_TYPE_NONE && a->type != TD_TYPE_NONE)
+      return td_err_at(err, TD_ETYPE, a->pos,
+                       "%s: cannot mix %s with %s at offset %lld", e->fn->name, td_type_name(t),
+                       td_type_name(a->type), (long long)a->pos);
+    t = c;
+    if (!e->tz && a->tz && !(e->tz = td_strdup(a->tz))) return td_err_nomem(err, "binding");
+  }
+  *out = t;
+  return TD_OK;
+}
+
+/* ---- CASE ---- */
+
+static int bind_case(td_expr *e, td_error *err) {
+  int64_t n = e->n_args;
+  if (n < 2)
+    return td_err_at(err, TD_EPARSE, e->pos, "CASE needs at least one WHEN at offset %lld",
+                     (long long)e->pos);
+  for (int64_t i = 0; i + 1 < n; i += 2) {
+    td_type_id t = e->args[i]->type;
+    if (t != TD_TYPE_BOOL && t != TD_TYPE_NONE) return td__func_arg_error(e, i, "a bool condition", err);
+  }
+  td_type_id t;
+  int rc = common_type(e, 1, 2, n - n % 2, &t, err);
+  if (!rc && n % 2) { /* the ELSE joins the THEN branches */
+    td_type_id c = td__type_common(t, e->args[n - 1]->type);
+    if (c == TD_TYPE_NONE && t != TD_TYPE_NONE && e->args[n - 1]->type != TD_TYPE_NONE)
+      rc = td__func_arg_error(e, n - 1, td_type_name(t), err);
+    if (!e->tz && e->args[n - 1]->tz && !(e->tz = td_strdup(e->args[n - 1]->tz)))
+      rc = td_err_nomem(err, "binding");
+    t = c;
+  }
+  e->type = t;
+  return rc;
+}
+
+static int row_case(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                    td_error *err) {
+  int64_t n = e->n_args, i = 0;
+  for (; i + 1 < n; i += 2)
+    if (!a[i].is_null && a[i].type != TD_TYPE_NONE && a[i].v.b) {
+      *out = coerce(a[i + 1], e->type);
+      return TD_OK;
+    }
+  *out = i < n ? coerce(a[i], e->type) : td_value_null(e->type);
+  return TD_OK;
+}
+
+/* ---- CAST ---- */
+
+static const struct {
+  const char *name;
+  td_type_id type;
+} sql_types[] = {{"BIGINT", TD_TYPE_INT64},    {"INTEGER", TD_TYPE_INT32},   {"SMALLINT", TD_TYPE_INT16},
+                 {"TINYINT", TD_TYPE_INT8},    {"UTINYINT", TD_TYPE_UINT8},  {"USMALLINT", TD_TYPE_UINT16},
+                 {"UINTEGER", TD_TYPE_UINT32}, {"DOUBLE", TD_TYPE_FLOAT64},  {"FLOAT", TD_TYPE_FLOAT32},
+                 {"VARCHAR", TD_TYPE_UTF8},    {"BOOLEAN", TD_TYPE_BOOL},    {"TIMESTAMP", TD_TYPE_TIMESTAMP},
+                 {"DATE", TD_TYPE_DATE32}};
+
+static int bind_cast(td_expr *e, td_error *err) {
+  const td_expr *t = e->args[1];
+  if (t->kind != TD_EXPR_LITERAL || t->type != TD_TYPE_UTF8)
+    return td__func_arg_error(e, 1, "a type name", err);
+  for (size_t i = 0; i < sizeof sql_types / sizeof *sql_types; i++)
+    if (strlen(sql_types[i].name) == t->lit.v.s.len &&
+        memcmp(sql_types[i].name, t->lit.v.s.ptr, t->lit.v.s.len) == 0) {
+      e->type = sql_types[i].type;
+      td_type_id from = e->args[0]->type;
+      bool ok = from == TD_TYPE_NONE || from == TD_TYPE_UTF8 || e->type == TD_TYPE_UTF8 ||
+                (td_type_is_temporal(from) == td_type_is_temporal(e->type)) ||
+                (td_type_is_integer(from) && td_type_is_temporal(e->type));
+      if (!ok)
+        return td_err_at(err, TD_ETYPE, e->pos, "cannot cast %s to %s at offset %lld",
+                         td_type_name(from), td_type_name(e->type), (long long)e->pos);
+      return TD_OK;
+    }
+  return td_err_at(err, TD_ETYPE, t->pos, "unknown type '%.*s' at offset %lld", (int)t->lit.v.s.len,
+                   t->lit.v.s.ptr, (long long)t->pos);
+}
+
+static int row_cast(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  return td__cast_value(&a[0], e->type, out, buf, e->pos, err);
+}
+
+/* ---- LIKE / ILIKE ---- */
+
+static int bind_like(td_expr *e, td_error *err) {
+  int rc = td__func_want_str(e, 0, err);
+  if (!rc) rc = td__func_want_str(e, 1, err);
+  e->type = TD_TYPE_BOOL;
+  return rc;
+}
+
+static unsigned char fold_case(unsigned char c, bool ci) {
+  return ci && c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* Length of the UTF-8 character at s (1 for a stray byte). */
+static size_t char_len(const char *s, size_t n) {
+  unsigned char c = (unsigned char)*s;
+  size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+  return k <= n ? k : 1;
+}
+
+/* SQL LIKE: % any run, _ one character; iterative with one backtrack
+ * point (linear for patterns with one %, quadratic at worst). */
+bool td__like_match(const char *s, size_t n, const char *p, size_t m, bool ci) {
+  size_t i = 0, j = 0, star_j = (size_t)-1, star_i = 0;
+  while (i < n) {
+    if (j < m && p[j] == '%') {
+      star_j = j++;
+      star_i = i;
+    } else if (j < m && p[j] == '_') {
+      i += char_len(s + i, n - i);
+      j++;
+    } else if (j < m && fold_case((unsigned char)p[j], ci) == fold_case((unsigned char)s[i], ci)) {
+      i++;
+      j++;
+    } else if (star_j != (size_t)-1) {
+      j = star_j + 1;
+      star_i += char_len(s + star_i, n - star_i);
+      i = star_i;
+    } else {
+      return false;
+    }
+  }
+  while (j < m && p[j] == '%') j++;
+  return j == m;
+}
+
+static int row_like(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                    td_error *err) {
+  bool m = td__like_match(a[0].v.s.ptr, a[0].v.s.len, a[1].v.s.ptr, a[1].v.s.len,
+                          e->fn->name[0] == 'i');
+  *out = td_value_bool(m != e->negated);
+  return TD_OK;
+}
+
+/* ---- comparisons: IS DISTINCT FROM, NULLIF, GREATEST, LEAST ---- */
+
+static int bind_comparable(td_expr *e, td_error *err) {
+  td_type_id t;
+  int rc = common_type(e, 0, 1, e->n_args, &t, err);
+  e->type = t;
+  return rc;
+}
+
+static int bind_distinct(td_expr *e, td_error *err) {
+  int rc = bind_comparable(e, err);
+  e->type = TD_TYPE_BOOL;
+  return rc;
+}
+
+static bool is_null(const td_value *v) { return v->is_null || v->type == TD_TYPE_NONE; }
+
+static int row_distinct(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                        td_error *err) {
+  bool distinct;
+  if (is_null(&a[0]) || is_null(&a[1])) {
+    distinct = is_null(&a[0]) != is_null(&a[1]);
+  } else {
+    td_value eq;
+    td__scalar_binary(TD_OP_EQ, TD_TYPE_BOOL, &a[0], &a[1], &eq);
+    distinct = !eq.v.b;
+  }
+  *out = td_value_bool(distinct != e->negated);
+  return TD_OK;
+}
+
+static int bind_nullif(td_expr *e, td_error *err) {
+  int rc = bind_comparable(e, err);
+  e->type = e->args[0]->type;
+  return rc;
+}
+
+static int row_nullif(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                      td_error *err) {
+  td_value eq = td_value_null(TD_TYPE_BOOL);
+  if (!is_null(&a[0]) && !is_null(&a[1])) td__scalar_binary(TD_OP_EQ, TD_TYPE_BOOL, &a[0], &a[1], &eq);
+  *out = !eq.is_null && eq.v.b ? td_value_null(e->type) : a[0];
+  return TD_OK;
+}
+
+static int row_coalesce(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                        td_error *err) {
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (!is_null(&a[i])) {
+      *out = coerce(a[i], e->type);
+      return TD_OK;
+    }
+  *out = td_value_null(e->type);
+  return TD_OK;
+}
+
+static int row_extreme(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                       td_error *err) {
+  td_op op = e->fn->name[0] == 'g' ? TD_OP_GT : TD_OP_LT;
+  int64_t best = -1;
+  for (int64_t i = 0; i < e->n_args; i++) {
+    if (is_null(&a[i])) continue;
+    td_value r;
+    if (best >= 0) td__scalar_binary(op, TD_TYPE_BOOL, &a[i], &a[best], &r);
+    if (best < 0 || r.v.b) best = i;
+  }
+  *out = best < 0 ? td_value_null(e->type) : coerce(a[best], e->type);
+  return TD_OK;
+}
+
+/* ---- % and || ---- */
+
+static int bind_mod(td_expr *e, td_error *err) {
+  int rc = td__func_want_num(e, 0, err);
+  if (!rc) rc = td__func_want_num(e, 1, err);
+  e->type = td_type_is_float(e->args[0]->type) || td_type_is_float(e->args[1]->type)
+                ? TD_TYPE_FLOAT64
+                : TD_TYPE_INT64;
+  return rc;
+}
+
+static int row_mod(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  if (e->type == TD_TYPE_INT64) {
+    int64_t x = a[0].v.i, y = a[1].v.i;
+    *out = y == 0 ? td_value_null(e->type) : td_value_int(e->type, y == -1 ? 0 : x % y);
+  } else {
+    double y = td__value_double(&a[1]);
+    *out = y == 0 ? td_value_null(e->type) : td_value_double(e->type, fmod(td__value_double(&a[0]), y));
+  }
+  return TD_OK;
+}
+
+static int bind_to_string(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_UTF8;
+  return TD_OK;
+}
+
+static int row_concat_op(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                         td_error *err) {
+  td_value tmp;
+  size_t from = buf->len;
+  for (int64_t i = 0; i < e->n_args; i++) {
+    if (is_null(&a[i])) continue; /* concat() skips nulls; || never gets one */
+    int rc = td__cast_value(&a[i], TD_TYPE_UTF8, &tmp, buf, e->pos, err);
+    if (rc) return rc;
+  }
+  td__fbuf_value(buf, from, out);
+  return TD_OK;
+}
+
+/* ---- INTERVAL ---- */
+
+static const struct {
+  const char *unit;
+  int64_t ns;
+} units[] = {{"nanosecond", 1},
+             {"microsecond", 1000},
+             {"millisecond", 1000000},
+             {"second", 1000000000},
+             {"minute", 60 * 1000000000LL},
+             {"hour", 3600 * 1000000000LL},
+             {"day", 86400 * 1000000000LL},
+             {"week", 7 * 86400 * 1000000000LL}};
+
+static int bind_interval(td_expr *e, td_error *err) {
+  int rc = td_type_is_integer(e->args[0]->type) || e->args[0]->type == TD_TYPE_NONE
+               ? TD_OK
+               : td__func_arg_error(e, 0, "an integer count", err);
+  e->type = TD_TYPE_INT64; /* nanoseconds */
+  return rc;
+}
+
+static int row_interval(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                        td_error *err) {
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+    if (a[1].v.s.len == strlen(units[i].unit) && memcmp(a[1].v.s.ptr, units[i].unit, a[1].v.s.len) == 0) {
+      int64_t ns;
+      if (__builtin_mul_overflow(a[0].v.i, units[i].ns, &ns))
+        return td_err_at(err, TD_ERANGE, e->pos, "interval out of range at offset %lld", (long long)e->pos);
+      *out = td_value_int(TD_TYPE_INT64, ns);
+      return TD_OK;
+    }
+  return td_err_at(err, TD_ETYPE, e->pos, "unknown interval unit at offset %lld", (long long)e->pos);
+}
+
+bool td__is_interval(const td_expr *e) {
+  return e->kind == TD_EXPR_CALL && strcmp(e->name, "interval") == 0;
+}
+
+/* ts + interval, interval + ts, ts - interval (a BINARY node) */
+static int bind_ts_interval(td_expr *e, td_error *err) {
+  int ts = td__is_interval(e->args[0]) ? 1 : 0;
+  td_type_id t = e->args[ts]->type;
+  if (!td_type_is_timestamp(t) && t != TD_TYPE_DATE32 && t != TD_TYPE_DATE64)
+    return td__func_arg_error(e, ts, "a timestamp", err);
+  if (e->op == TD_OP_SUB && ts == 1)
+    return td_err_at(err, TD_ETYPE, e->pos, "cannot subtract a timestamp from an interval at offset %lld",
+                     (long long)e->pos);
+  e->type = td_type_is_timestamp(t) ? t : TD_TYPE_TIMESTAMP;
+  if (e->args[ts]->tz && !(e->tz = td_strdup(e->args[ts]->tz))) return td_err_nomem(err, "binding");
+  return TD_OK;
+}
+
+static int row_ts_interval(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                           td_error *err) {
+  int ts = td__is_interval(e->args[0]) ? 1 : 0;
+  int64_t unit = td_type_unit_ns(e->type), from = td_type_unit_ns(a[ts].type);
+  int64_t ns = a[1 - ts].v.i, v;
+  if (__builtin_mul_overflow(a[ts].v.i, from / unit, &v)) return td__overflow_error(e, err);
+  int64_t d = ns / unit;
+  if (e->op == TD_OP_SUB) d = -d;
+  if (__builtin_add_overflow(v, d, &v)) return td__overflow_error(e, err);
+  *out = td_value_int(e->type, v);
+  return TD_OK;
+}
+
+const td_func td__funcs_core[] = {
+    TD_FN("case", 2, -1, bind_case, row_case, false, false),
+    TD_FN("cast", 2, 2, bind_cast, row_cast, true, false),
+    TD_FN("like", 2, 2, bind_like, row_like, true, false),
+    TD_FN("ilike", 2, 2, bind_like, row_like, true, false),
+    TD_FN("distinct_from", 2, 2, bind_distinct, row_distinct, false, false),
+    TD_FN("coalesce", 1, -1, bind_comparable, row_coalesce, false, false),
+    TD_FN("ifnull", 2, 2, bind_comparable, row_coalesce, false, false),
+    TD_FN("nullif", 2, 2, bind_nullif, row_nullif, false, false),
+    TD_FN("greatest", 1, -1, bind_comparable, row_extreme, false, false),
+    TD_FN("least", 1, -1, bind_comparable, row_extreme, false, false),
+    TD_FN("%", 2, 2, bind_mod, row_mod, true, false),
+    TD_FN("mod", 2, 2, bind_mod, row_mod, true, false),
+    TD_FN("||", 2, 2, bind_to_string, row_concat_op, true, false),
+    TD_FN("concat", 1, -1, bind_to_string, row_concat_op, false, false),
+    TD_FN("interval", 2, 2, bind_interval, row_interval, true, true), /* kept unfolded: see bind.c */
+    TD_FN("+interval", 2, 2, bind_ts_interval, row_ts_interval, true, false),
+    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL}};

@@ -1,0 +1,269 @@
+/*
+ * query/func_string.c - string functions of the registry: lower, upper,
+ * length, substr, trim/ltrim/rtrim, replace, starts_with, ends_with,
+ * contains, strpos, left, right, reverse, and regexp_matches (PCRE2; the
+ * pattern is compiled once per bound node when it is a constant).
+ * Positions and lengths count UTF-8 characters; case mapping is ASCII.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "query/func.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+static int bind_str_to_str(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_UTF8;
+  for (int64_t i = 0; i < e->n_args; i++) {
+    int rc = td__func_want_str(e, i, err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+static int bind_str_to_bool(td_expr *e, td_error *err) {
+  int rc = bind_str_to_str(e, err);
+  e->type = TD_TYPE_BOOL;
+  return rc;
+}
+
+static int bind_str_to_int(td_expr *e, td_error *err) {
+  int rc = bind_str_to_str(e, err);
+  e->type = TD_TYPE_INT64;
+  return rc;
+}
+
+/* string, then integer arguments */
+static int bind_str_ints(td_expr *e, td_error *err) {
+  int rc = td__func_want_str(e, 0, err);
+  for (int64_t i = 1; !rc && i < e->n_args; i++)
+    if (!td_type_is_integer(e->args[i]->type) && e->args[i]->type != TD_TYPE_NONE)
+      rc = td__func_arg_error(e, i, "an integer", err);
+  e->type = TD_TYPE_UTF8;
+  return rc;
+}
+
+static bool is_cont(char c) { return ((unsigned char)c & 0xC0) == 0x80; }
+
+/* Number of UTF-8 characters. */
+static int64_t n_chars(const char *s, size_t n) {
+  int64_t k = 0;
+  for (size_t i = 0; i < n; i++) k += !is_cont(s[i]);
+  return k;
+}
+
+/* Byte offset of character c (0-based; clamped to n). */
+static size_t char_at(const char *s, size_t n, int64_t c) {
+  size_t i = 0;
+  for (; i < n && c > 0; c--) {
+    i++;
+    while (i < n && is_cont(s[i])) i++;
+  }
+  return i;
+}
+
+static int put_value(td_fbuf *buf, const char *s, size_t n, td_value *out, td_error *err) {
+  size_t from = buf->len;
+  int rc = td__fbuf_put(buf, s, n, err);
+  if (!rc) td__fbuf_value(buf, from, out);
+  return rc;
+}
+
+static int row_case_map(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                        td_error *err) {
+  bool up = e->fn->name[0] == 'u';
+  int rc = put_value(buf, a[0].v.s.ptr, a[0].v.s.len, out, err);
+  if (rc) return rc;
+  char *p = buf->p + (buf->len - a[0].v.s.len);
+  for (size_t i = 0; i < a[0].v.s.len; i++) {
+    if (up && p[i] >= 'a' && p[i] <= 'z') p[i] = (char)(p[i] - 'a' + 'A');
+    if (!up && p[i] >= 'A' && p[i] <= 'Z') p[i] = (char)(p[i] - 'A' + 'a');
+  }
+  return TD_OK;
+}
+
+static int row_length(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                      td_error *err) {
+  *out = td_value_int(TD_TYPE_INT64, n_chars(a[0].v.s.ptr, a[0].v.s.len));
+  return TD_OK;
+}
+
+/* substr(s, start [, len]): 1-based; a negative start counts from the end. */
+static int row_substr(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                      td_error *err) {
+  const char *s = a[0].v.s.ptr;
+  size_t n = a[0].v.s.len;
+  int64_t total = n_chars(s, n), start = a[1].v.i;
+  if (start < 0) start = total + start + 1;
+  int64_t lo = start, hi = total + 1; /* characters [lo, hi) */
+  if (e->n_args > 2 && __builtin_add_overflow(start, a[2].v.i < 0 ? 0 : a[2].v.i, &hi)) hi = INT64_MAX;
+  if (lo < 1) lo = 1;
+  if (hi > total + 1) hi = total + 1;
+  if (hi < lo) hi = lo;
+  size_t b0 = char_at(s, n, lo - 1), b1 = char_at(s, n, hi - 1);
+  *out = a[0];
+  out->v.s.ptr = s + b0;
+  out->v.s.len = b1 - b0;
+  return TD_OK;
+}
+
+static int row_left_right(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                          td_error *err) {
+  const char *s = a[0].v.s.ptr;
+  size_t n = a[0].v.s.len;
+  int64_t total = n_chars(s, n), k = a[1].v.i;
+  if (k < 0) k = total + k > 0 ? total + k : 0;
+  if (k > total) k = total;
+  size_t b0 = e->fn->name[0] == 'l' ? 0 : char_at(s, n, total - k);
+  size_t b1 = e->fn->name[0] == 'l' ? char_at(s, n, k) : n;
+  *out = a[0];
+  out->v.s.ptr = s + b0;
+  out->v.s.len = b1 - b0;
+  return TD_OK;
+}
+
+static bool in_set(char c, const td_value *chars) {
+  return chars ? memchr(chars->v.s.ptr, c, chars->v.s.len) != NULL : c == ' ';
+}
+
+static int row_trim(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  const char *s = a[0].v.s.ptr;
+  size_t lo = 0, hi = a[0].v.s.len;
+  const td_value *chars = e->n_args > 1 ? &a[1] : NULL;
+  char which = e->fn->name[0]; /* t, l, r */
+  if (which != 'r')
+    while (lo < hi && in_set(s[lo], chars)) lo++;
+  if (which != 'l')
+    while (hi > lo && in_set(s[hi - 1], chars)) hi--;
+  *out = a[0];
+  out->v.s.ptr = s + lo;
+  out->v.s.len = hi - lo;
+  return TD_OK;
+}
+
+static const char *find(const char *s, size_t n, const char *t, size_t m) {
+  if (m == 0) return s;
+  if (m > n) return NULL;
+  for (size_t i = 0; i + m <= n; i++)
+    if (s[i] == t[0] && memcmp(s + i, t, m) == 0) return s + i;
+  return NULL;
+}
+
+static int row_replace(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                       td_error *err) {
+  const char *s = a[0].v.s.ptr, *f = a[1].v.s.ptr;
+  size_t n = a[0].v.s.len, m = a[1].v.s.len, from = buf->len;
+  if (m == 0) {
+    *out = a[0];
+    return TD_OK;
+  }
+  int rc = TD_OK;
+  for (size_t i = 0; !rc && i < n;) {
+    const char *hit = find(s + i, n - i, f, m);
+    size_t upto = hit ? (size_t)(hit - s) : n;
+    rc = td__fbuf_put(buf, s + i, upto - i, err);
+    if (!rc && hit) rc = td__fbuf_put(buf, a[2].v.s.ptr, a[2].v.s.len, err);
+    i = hit ? upto + m : n;
+  }
+  if (!rc) td__fbuf_value(buf, from, out);
+  return rc;
+}
+
+static int row_affix(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                     td_error *err) {
+  const char *s = a[0].v.s.ptr, *t = a[1].v.s.ptr;
+  size_t n = a[0].v.s.len, m = a[1].v.s.len;
+  bool r;
+  if (e->fn->name[0] == 's') r = m <= n && memcmp(s, t, m) == 0;
+  else if (e->fn->name[0] == 'e') r = m <= n && memcmp(s + n - m, t, m) == 0;
+  else r = find(s, n, t, m) != NULL;
+  *out = td_value_bool(r);
+  return TD_OK;
+}
+
+static int row_strpos(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                      td_error *err) {
+  const char *hit = find(a[0].v.s.ptr, a[0].v.s.len, a[1].v.s.ptr, a[1].v.s.len);
+  *out = td_value_int(TD_TYPE_INT64, hit ? n_chars(a[0].v.s.ptr, (size_t)(hit - a[0].v.s.ptr)) + 1 : 0);
+  return TD_OK;
+}
+
+static int row_reverse(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                       td_error *err) {
+  const char *s = a[0].v.s.ptr;
+  size_t n = a[0].v.s.len, from = buf->len;
+  int rc = TD_OK;
+  for (size_t end = n; !rc && end > 0;) {
+    size_t b = end - 1;
+    while (b > 0 && is_cont(s[b])) b--;
+    rc = td__fbuf_put(buf, s + b, end - b, err);
+    end = b;
+  }
+  if (!rc) td__fbuf_value(buf, from, out);
+  return rc;
+}
+
+/* ---- regexp_matches ---- */
+
+static int compile(const td_expr *e, const char *p, size_t n, pcre2_code **out, td_error *err) {
+  int code;
+  PCRE2_SIZE off;
+  *out = pcre2_compile((PCRE2_SPTR)p, n, PCRE2_UTF, &code, &off, NULL);
+  if (*out) return TD_OK;
+  PCRE2_UCHAR msg[160];
+  pcre2_get_error_message(code, msg, sizeof msg);
+  const td_expr *at = e->args[1];
+  return td_err_at(err, TD_ETYPE, at->pos, "bad regular expression at offset %lld: %s (at character %zu of the pattern)",
+                   (long long)at->pos, (const char *)msg, (size_t)off);
+}
+
+static int prepare_regexp(td_expr *e, td_error *err) {
+  const td_expr *p = e->args[1];
+  if (p->kind != TD_EXPR_LITERAL || p->lit.is_null || p->lit.type != TD_TYPE_UTF8) return TD_OK;
+  pcre2_code *c;
+  int rc = compile(e, p->lit.v.s.ptr, p->lit.v.s.len, &c, err);
+  if (!rc) e->fn_state = c;
+  return rc;
+}
+
+static void release_regexp(void *state) { pcre2_code_free(state); }
+
+static int row_regexp(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                      td_error *err) {
+  pcre2_code *c = e->fn_state;
+  int rc = c ? TD_OK : compile(e, a[1].v.s.ptr, a[1].v.s.len, &c, err);
+  if (rc) return rc;
+  pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+  if (!md) rc = td_err_nomem(err, "matching a regular expression");
+  int m = md ? pcre2_match(c, (PCRE2_SPTR)a[0].v.s.ptr, a[0].v.s.len, 0, 0, md, NULL) : 0;
+  pcre2_match_data_free(md);
+  if (c != e->fn_state) pcre2_code_free(c);
+  if (!rc && m < 0 && m != PCRE2_ERROR_NOMATCH)
+    rc = td_err_at(err, TD_EINVAL, e->pos, "regular expression failed at offset %lld (PCRE2 error %d)",
+                   (long long)e->pos, m);
+  if (!rc) *out = td_value_bool(m >= 0);
+  return rc;
+}
+
+const td_func td__funcs_string[] = {
+    TD_FN("lower", 1, 1, bind_str_to_str, row_case_map, true, false),
+    TD_FN("upper", 1, 1, bind_str_to_str, row_case_map, true, false),
+    TD_FN("length", 1, 1, bind_str_to_int, row_length, true, false),
+    TD_FN("char_length", 1, 1, bind_str_to_int, row_length, true, false),
+    TD_FN("substr", 2, 3, bind_str_ints, row_substr, true, false),
+    TD_FN("substring", 2, 3, bind_str_ints, row_substr, true, false),
+    TD_FN("left", 2, 2, bind_str_ints, row_left_right, true, false),
+    TD_FN("right", 2, 2, bind_str_ints, row_left_right, true, false),
+    TD_FN("trim", 1, 2, bind_str_to_str, row_trim, true, false),
+    TD_FN("ltrim", 1, 2, bind_str_to_str, row_trim, true, false),
+    TD_FN("rtrim", 1, 2, bind_str_to_str, row_trim, true, false),
+    TD_FN("replace", 3, 3, bind_str_to_str, row_replace, true, false),
+    TD_FN("reverse", 1, 1, bind_str_to_str, row_reverse, true, false),
+    TD_FN("starts_with", 2, 2, bind_str_to_bool, row_affix, true, false),
+    TD_FN("ends_with", 2, 2, bind_str_to_bool, row_affix, true, false),
+    TD_FN("contains", 2, 2, bind_str_to_bool, row_affix, true, false),
+    TD_FN("strpos", 2, 2, bind_str_to_int, row_strpos, true, false),
+    {"regexp_matches", 2, 2, bind_str_to_bool, row_regexp, true, false, prepare_regexp, release_regexp},
+    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL}};

@@ -1,0 +1,282 @@
+/*
+ * query/func_time.c - date and time functions of the registry: date_trunc,
+ * date_part (EXTRACT) and year()..second(), strftime, epoch_ns, epoch_ms,
+ * epoch, now().  Timestamps of any unit are worked on as nanoseconds since
+ * the epoch, in UTC (a column's time zone is kept on the result but not
+ * applied: fields are those of the UTC time).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "query/func.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+#define NS_PER_DAY (86400 * 1000000000LL)
+
+static int64_t fdiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+/* A temporal value as ns since the epoch; false on overflow. */
+static bool to_ns(const td_value *v, int64_t *ns) {
+  return !__builtin_mul_overflow(v->v.i, td_type_unit_ns(v->type), ns);
+}
+
+static int want_time(td_expr *e, int64_t i, td_error *err) {
+  td_type_id t = e->args[i]->type;
+  bool ok = t == TD_TYPE_NONE || td_type_is_timestamp(t) || t == TD_TYPE_DATE32 || t == TD_TYPE_DATE64;
+  return ok ? TD_OK : td__func_arg_error(e, i, "a timestamp or date", err);
+}
+
+static int range_error(const td_expr *e, td_error *err) {
+  return td_err_at(err, TD_ERANGE, e->pos, "timestamp out of range at offset %lld", (long long)e->pos);
+}
+
+/* ---- date_trunc ---- */
+
+static const char *const trunc_units[] = {"microsecond", "millisecond", "second", "minute", "hour",
+                                          "day",         "week",        "month",  "quarter", "year"};
+
+static int unit_index(const td_value *u, const char *const *names, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    size_t k = strlen(names[i]);
+    if (u->v.s.len == k && strncasecmp(u->v.s.ptr, names[i], k) == 0) return (int)i;
+    if (u->v.s.len == k + 1 && strncasecmp(u->v.s.ptr, names[i], k) == 0 &&
+        (u->v.s.ptr[k] == 's' || u->v.s.ptr[k] == 'S'))
+      return (int)i;
+  }
+  return -1;
+}
+
+static int check_unit_literal(td_expr *e, const char *const *names, size_t n, td_error *err) {
+  const td_expr *u = e->args[0];
+  int rc = td__func_want_str(e, 0, err);
+  if (rc || u->kind != TD_EXPR_LITERAL || u->lit.is_null || u->type != TD_TYPE_UTF8) return rc;
+  if (unit_index(&u->lit, names, n) >= 0) return TD_OK;
+  return td_err_at(err, TD_ETYPE, u->pos, "%s: unknown part '%.*s' at offset %lld", e->fn->name,
+                   (int)(u->lit.v.s.len > 40 ? 40 : u->lit.v.s.len), u->lit.v.s.ptr, (long long)u->pos);
+}
+
+static int bind_trunc(td_expr *e, td_error *err) {
+  int rc = check_unit_literal(e, trunc_units, sizeof trunc_units / sizeof *trunc_units, err);
+  if (!rc) rc = want_time(e, 1, err);
+  td_type_id t = e->args[1]->type;
+  e->type = td_type_is_timestamp(t) ? t : TD_TYPE_TIMESTAMP;
+  if (!rc && e->args[1]->tz && !(e->tz = td_strdup(e->args[1]->tz))) rc = td_err_nomem(err, "binding");
+  return rc;
+}
+
+static int bad_part(const td_expr *e, const td_value *u, td_error *err) {
+  return td_err_at(err, TD_ETYPE, e->pos, "%s: unknown part '%.*s' at offset %lld", e->fn->name,
+                   (int)(u->v.s.len > 40 ? 40 : u->v.s.len), u->v.s.ptr, (long long)e->pos);
+}
+
+static int row_trunc(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                     td_error *err) {
+  int u = unit_index(&a[0], trunc_units, sizeof trunc_units / sizeof *trunc_units);
+  if (u < 0) return bad_part(e, &a[0], err);
+  int64_t ns, r;
+  if (!to_ns(&a[1], &ns)) return range_error(e, err);
+  static const int64_t step[] = {1000, 1000000, 1000000000, 60000000000LL, 3600000000000LL, NS_PER_DAY};
+  if (u <= 5) {
+    r = fdiv(ns, step[u]) * step[u];
+  } else {
+    int64_t days = fdiv(ns, NS_PER_DAY), y;
+    int m, d;
+    td__civil_from_days(days, &y, &m, &d);
+    if (u == 6) days -= ((days + 3) % 7 + 7) % 7; /* back to Monday */
+    else if (u == 7) days = td__days_from_civil(y, m, 1);
+    else if (u == 8) days = td__days_from_civil(y, (m - 1) / 3 * 3 + 1, 1);
+    else days = td__days_from_civil(y, 1, 1);
+    r = days * NS_PER_DAY;
+  }
+  *out = td_value_int(e->type, fdiv(r, td_type_unit_ns(e->type)));
+  return TD_OK;
+}
+
+/* ---- date_part ---- */
+
+enum { P_YEAR, P_MONTH, P_DAY, P_HOUR, P_MINUTE, P_SECOND, P_MS, P_US, P_NS, P_DOW, P_ISODOW,
+       P_DOY, P_WEEK, P_QUARTER, P_EPOCH, P_N };
+static const char *const parts[P_N] = {"year", "month", "day", "hour", "minute", "second",
+                                       "millisecond", "microsecond", "nanosecond", "dow", "isodow",
+                                       "doy", "week", "quarter", "epoch"};
+
+static int bind_part(td_expr *e, td_error *err) {
+  int rc = check_unit_literal(e, parts, P_N, err);
+  if (!rc) rc = want_time(e, 1, err);
+  const td_expr *u = e->args[0];
+  bool epoch = u->kind == TD_EXPR_LITERAL && !u->lit.is_null && u->type == TD_TYPE_UTF8 &&
+               unit_index(&u->lit, parts, P_N) == P_EPOCH;
+  e->type = epoch ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
+  return rc;
+}
+
+/* ISO-8601 week number of a day. */
+static int64_t iso_week(int64_t days) {
+  int64_t wd = ((days + 3) % 7 + 7) % 7; /* 0 = Monday */
+  int64_t thursday = days - wd + 3, y;
+  int m, d;
+  td__civil_from_days(thursday, &y, &m, &d);
+  return (thursday - td__days_from_civil(y, 1, 1)) / 7 + 1;
+}
+
+static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_error *err) {
+  int64_t days = fdiv(ns, NS_PER_DAY), in_day = ns - days * NS_PER_DAY, y, v;
+  int m, d;
+  td__civil_from_days(days, &y, &m, &d);
+  int64_t sec_ns = in_day % 60000000000LL;
+  switch (p) {
+    case P_YEAR: v = y; break;
+    case P_MONTH: v = m; break;
+    case P_DAY: v = d; break;
+    case P_HOUR: v = in_day / 3600000000000LL; break;
+    case P_MINUTE: v = in_day / 60000000000LL % 60; break;
+    case P_SECOND: v = sec_ns / 1000000000; break;
+    case P_MS: v = sec_ns / 1000000; break;
+    case P_US: v = sec_ns / 1000; break;
+    case P_NS: v = sec_ns; break;
+    case P_DOW: v = ((days + 4) % 7 + 7) % 7; break; /* 0 = Sunday */
+    case P_ISODOW: v = ((days + 3) % 7 + 7) % 7 + 1; break;
+    case P_DOY: v = days - td__days_from_civil(y, 1, 1) + 1; break;
+    case P_WEEK: v = iso_week(days); break;
+    case P_QUARTER: v = (m - 1) / 3 + 1; break;
+    default:
+      *out = td_value_double(TD_TYPE_FLOAT64, (double)ns / 1e9);
+      return TD_OK;
+  }
+  *out = td_value_int(TD_TYPE_INT64, v);
+  return TD_OK;
+}
+
+static int row_part(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                    td_error *err) {
+  int p = unit_index(&a[0], parts, P_N);
+  if (p < 0) return bad_part(e, &a[0], err);
+  if ((p == P_EPOCH) != (e->type == TD_TYPE_FLOAT64))
+    return td_err_at(err, TD_ETYPE, e->pos, "date_part: the part must be a constant at offset %lld",
+                     (long long)e->pos);
+  int64_t ns;
+  if (!to_ns(&a[1], &ns)) return range_error(e, err);
+  return part_value(e, p, ns, out, err);
+}
+
+/* year(ts), month(ts), ...: date_part with a fixed part */
+static int bind_named_part(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_INT64;
+  return want_time(e, 0, err);
+}
+
+static int row_named_part(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                          td_error *err) {
+  int64_t ns;
+  if (!to_ns(&a[0], &ns)) return range_error(e, err);
+  for (int p = 0; p < P_N; p++)
+    if (strcmp(parts[p], e->fn->name) == 0) return part_value(e, p, ns, out, err);
+  return part_value(e, P_DOW, ns, out, err); /* dayofweek */
+}
+
+/* ---- epoch_ns, epoch_ms, epoch ---- */
+
+static int bind_epoch(td_expr *e, td_error *err) {
+  e->type = strcmp(e->fn->name, "epoch") == 0 ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
+  return want_time(e, 0, err);
+}
+
+static int row_epoch(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                     td_error *err) {
+  int64_t ns;
+  if (!to_ns(&a[0], &ns)) return range_error(e, err);
+  const char *n = e->fn->name;
+  if (strcmp(n, "epoch") == 0) *out = td_value_double(TD_TYPE_FLOAT64, (double)ns / 1e9);
+  else if (strcmp(n, "epoch_ms") == 0) *out = td_value_int(TD_TYPE_INT64, fdiv(ns, 1000000));
+  else if (strcmp(n, "epoch_us") == 0) *out = td_value_int(TD_TYPE_INT64, fdiv(ns, 1000));
+  else *out = td_value_int(TD_TYPE_INT64, ns);
+  return TD_OK;
+}
+
+/* ---- strftime ---- */
+
+static int bind_strftime(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_UTF8;
+  int rc = want_time(e, 0, err);
+  return rc ? rc : td__func_want_str(e, 1, err);
+}
+
+static int row_strftime(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                        td_error *err) {
+  int64_t ns;
+  if (!to_ns(&a[0], &ns)) return range_error(e, err);
+  int64_t days = fdiv(ns, NS_PER_DAY), in_day = ns - days * NS_PER_DAY, y;
+  int m, d;
+  td__civil_from_days(days, &y, &m, &d);
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  tm.tm_year = (int)(y - 1900);
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = (int)(in_day / 3600000000000LL);
+  tm.tm_min = (int)(in_day / 60000000000LL % 60);
+  tm.tm_sec = (int)(in_day / 1000000000 % 60);
+  tm.tm_wday = (int)(((days + 4) % 7 + 7) % 7);
+  tm.tm_yday = (int)(days - td__days_from_civil(y, 1, 1));
+  const char *f = a[1].v.s.ptr;
+  size_t n = a[1].v.s.len, from = buf->len;
+  int rc = TD_OK;
+  for (size_t i = 0; !rc && i < n; i++) {
+    char tmp[64], spec[4] = {'%', 0, 0, 0};
+    size_t k;
+    if (f[i] != '%' || i + 1 == n) {
+      rc = td__fbuf_put(buf, f + i, 1, err);
+      continue;
+    }
+    char c = f[++i];
+    if (c == 'f') k = (size_t)snprintf(tmp, sizeof tmp, "%06lld", (long long)(in_day / 1000 % 1000000));
+    else if (c == 'g') k = (size_t)snprintf(tmp, sizeof tmp, "%03lld", (long long)(in_day / 1000000 % 1000));
+    else if (c == 'n') k = (size_t)snprintf(tmp, sizeof tmp, "%09lld", (long long)(in_day % 1000000000));
+    else {
+      spec[1] = c;
+      k = strftime(tmp, sizeof tmp, spec, &tm);
+    }
+    rc = td__fbuf_put(buf, tmp, k, err);
+  }
+  if (!rc) td__fbuf_value(buf, from, out);
+  return rc;
+}
+
+/* ---- now() ---- */
+
+static int bind_now(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_TIMESTAMP;
+  if (!(e->tz = td_strdup("UTC"))) return td_err_nomem(err, "binding now()");
+  return TD_OK;
+}
+
+static int row_now(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  *out = td_value_int(TD_TYPE_TIMESTAMP, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+  return TD_OK;
+}
+
+const td_func td__funcs_time[] = {
+    TD_FN("date_trunc", 2, 2, bind_trunc, row_trunc, true, false),
+    TD_FN("date_part", 2, 2, bind_part, row_part, true, false),
+    TD_FN("datepart", 2, 2, bind_part, row_part, true, false),
+    TD_FN("year", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("month", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("day", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("hour", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("minute", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("second", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("quarter", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("dayofweek", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("epoch_ns", 1, 1, bind_epoch, row_epoch, true, false),
+    TD_FN("epoch_us", 1, 1, bind_epoch, row_epoch, true, false),
+    TD_FN("epoch_ms", 1, 1, bind_epoch, row_epoch, true, false),
+    TD_FN("epoch", 1, 1, bind_epoch, row_epoch, true, false),
+    TD_FN("strftime", 2, 2, bind_strftime, row_strftime, true, false),
+    TD_FN("now", 0, 0, bind_now, row_now, false, true),
+    TD_FN("current_timestamp", 0, 0, bind_now, row_now, false, true),
+    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL}};

@@ -1,0 +1,132 @@
+// Query generator of the differential test: deterministic (seeded) SELECT
+// statements over the sample data (`tabledata gen-sample`) that tabledata and
+// DuckDB must answer alike.  `{src}` stands for the source (a quoted path for
+// tabledata, a view for DuckDB).  Each query is {sql, ordered}: ordered when
+// its ORDER BY is a total order (so LIMIT/OFFSET pick the same rows), else the
+// results are compared as multisets.
+//
+//   node gen.mjs [count] [seed]   prints the queries, one JSON object a line
+
+// xorshift32: the same sequence on every machine
+export function rng(seed) {
+  let x = seed >>> 0 || 1;
+  const next = () => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x / 4294967296;
+  };
+  return {
+    next,
+    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: (a) => a[Math.floor(next() * a.length)],
+    some: (a, k) => {
+      const c = a.slice(), out = [];
+      while (out.length < k && c.length) out.push(c.splice(Math.floor(next() * c.length), 1)[0]);
+      return out;
+    },
+  };
+}
+
+// Scalar expressions by kind (every construct of the expression grammar).
+const NUM = [
+  'Price', 'Size', 'Volume', 'Lot', 'Tick', 'Code', 'Bid', 'Price * Size', 'Size % 7', 'Price % 3',
+  '-Tick', 'Size - Lot * 3', 'Size / 4', 'abs(Tick)', 'abs(Price - 500)', 'round(Price, 1)',
+  'round(Price)', 'floor(Price)', 'ceil(Price)', 'sqrt(Size)', 'ln(Size)', 'exp(Tick)', 'pow(Lot, 2)',
+  'CAST(Price AS BIGINT)', 'Price::INTEGER', 'CAST(Size AS DOUBLE) / 3', 'greatest(Lot, Tick, Code)',
+  'least(Price, Bid)', 'coalesce(Volume, -1)', 'nullif(Tick, 1)', 'length(Symbol)',
+  'CASE WHEN Price > 500 THEN 1 WHEN Price > 200 THEN 2 ELSE 3 END',
+  'CASE Tick WHEN 1 THEN Size WHEN -1 THEN -Size END', 'extract(hour FROM Timestamp)',
+  "date_part('minute', Timestamp)", 'year(Timestamp)', 'epoch_ms(Timestamp)', "date_part('dow', Timestamp)",
+  "date_part('doy', Timestamp)", 'strpos(Symbol, \'A\')', 'CAST(\'12\' AS INTEGER) + Lot',
+  'coalesce(Volume, Size) % 10', 'CASE WHEN Flag THEN Price ELSE -Price END',
+];
+const STR = [
+  'Symbol', 'Exchange', 'Date', 'lower(Symbol)', 'upper(lower(Symbol))', 'substr(Symbol, 2)',
+  'substr(Symbol, 1, 2)', "trim('  ' || Symbol || '  ')", "replace(Symbol, 'A', 'xy')",
+  "Symbol || '-' || Exchange", 'concat(Symbol, Lot)', 'Size::VARCHAR', 'CAST(Lot AS VARCHAR)',
+  "strftime(Timestamp, '%Y-%m-%d %H:%M')", "strftime(Timestamp, '%H:%M:%S.%f')", 'left(Symbol, 2)',
+  'reverse(Symbol)', "CASE WHEN Flag THEN 'y' ELSE 'n' END", "CASE Tick WHEN 1 THEN 'up' WHEN -1 THEN 'down' END",
+  "coalesce(CASE WHEN Volume IS NULL THEN NULL ELSE 'v' END, 'none')", "ltrim(Symbol, 'A')", "rtrim(Exchange, 'E')",
+];
+const BOOL = [
+  'Flag', "Symbol LIKE 'A%'", "Symbol ILIKE '%a%'", "Symbol NOT LIKE '_S%'", "starts_with(Symbol, 'M')",
+  "contains(Symbol, 'N')", "regexp_matches(Symbol, '^[A-M]')", "regexp_matches(Exchange, 'S(DA|E)')",
+  'Volume IS DISTINCT FROM Size', 'Volume IS NOT DISTINCT FROM NULL', 'Tick IS DISTINCT FROM 1',
+  "ends_with(Symbol, 'L')", 'NOT Flag',
+];
+const TS = [
+  'Timestamp', "date_trunc('hour', Timestamp)", "date_trunc('minute', Timestamp)",
+  'Timestamp - INTERVAL 5 MINUTE', 'Timestamp + INTERVAL 90 SECOND', "date_trunc('day', Timestamp) + INTERVAL 1 HOUR",
+  "date_trunc('week', Timestamp)", "date_trunc('month', Timestamp)", "Timestamp - INTERVAL '2 hours'",
+];
+const PRED = [
+  'Price > 300', 'Price < 150', 'Size BETWEEN 100 AND 1000', "Symbol IN ('AAPL', 'MSFT', 'NVDA')",
+  'Volume IS NULL', 'Volume IS NOT NULL', "Exchange = 'NYSE'", "Date = '2024-01-03'", "Date >= '2024-01-04'",
+  "Symbol LIKE '%A%'", 'Tick % 2 = 0', 'Size % 3 = 1', "CASE WHEN Price > 400 THEN 'hi' ELSE 'lo' END = 'hi'",
+  "lower(Symbol) = 'aapl'", 'length(Symbol) = 4', "Timestamp < '2024-01-03T15:00:00Z'",
+  "date_trunc('hour', Timestamp) = '2024-01-02T15:00:00Z'", 'abs(Tick) = 1 AND Flag', 'NOT (Price > 200 OR Flag)',
+  "regexp_matches(Symbol, 'L$')", 'coalesce(Volume, 0) > 500', 'Volume IS DISTINCT FROM Size',
+  "Symbol ILIKE 'm%' OR Exchange LIKE 'B_X'", "extract(hour FROM Timestamp) >= 15",
+  'CAST(Price AS BIGINT) % 5 = 0', "Timestamp - INTERVAL 1 HOUR > '2024-01-02T15:30:00Z'",
+];
+const KEYS = [
+  'Symbol', 'Exchange', 'Date', 'Tick', 'Flag', 'Lot', 'lower(Symbol)', "date_trunc('hour', Timestamp)",
+  "CASE WHEN Price > 500 THEN 'hi' ELSE 'lo' END", 'Size % 5', 'extract(hour FROM Timestamp)',
+  'substr(Symbol, 1, 1)', "Symbol || '/' || Exchange", 'Volume IS NULL',
+];
+const AGGS = [
+  'count(*)', 'count(Volume)', 'sum(Size)', 'sum(Price * Size)', 'min(Price)', 'max(Symbol)', 'avg(Price)',
+  'avg(Size % 7)', 'max(Timestamp)', "min(date_trunc('minute', Timestamp))", 'sum(CASE WHEN Flag THEN 1 ELSE 0 END)',
+  'sum(abs(Tick))', 'max(length(Symbol))', 'min(lower(Symbol))', 'sum(coalesce(Volume, 0))', 'avg(round(Price))',
+  'stddev(Price)', 'stddev_pop(Size)', 'var_samp(Price)', 'var_pop(Tick)', 'variance(Size % 7)', 'stddev_samp(Lot)',
+];
+
+export function generate(count, seed) {
+  const r = rng(seed);
+  const out = [];
+  const add = (sql, ordered = false) => out.push({ sql, ordered });
+  const where = () => (r.next() < 0.6 ? ` WHERE ${r.pick(PRED)}` + (r.next() < 0.3 ? ` AND ${r.pick(PRED)}` : '') : '');
+  const items = (pool, k, prefix) => r.some(pool, k).map((e, i) => `${e} AS ${prefix}${i}`);
+  // every expression at least once, in projections
+  const all = [...NUM, ...STR, ...BOOL, ...TS];
+  for (let i = 0; i < all.length; i += 4)
+    add(`SELECT ${all.slice(i, i + 4).map((e, j) => `${e} AS c${j}`).join(', ')} FROM {src}${where()}`);
+  // every predicate at least once
+  for (const p of PRED) add(`SELECT Symbol, Price, Size, Volume FROM {src} WHERE ${p}`);
+  const shapes = [
+    () => add(`SELECT ${[...items(NUM, 2, 'n'), ...items(STR, 1, 's'), ...items(BOOL, 1, 'b')].join(', ')} FROM {src}${where()}`),
+    () => add(`SELECT ${items(TS, 2, 't').join(', ')}, Symbol FROM {src}${where()}`),
+    () => { // GROUP BY an alias, with HAVING
+      const k = r.pick(KEYS), a = r.some(AGGS, 3);
+      const having = r.next() < 0.5 ? ` HAVING ${r.pick(['count(*) > 20', 'sum(Size) > 10000', 'avg(Price) > 200', 'max(Price) - min(Price) > 50'])}` : '';
+      add(`SELECT ${k} AS g, ${a.map((x, i) => `${x} AS a${i}`).join(', ')} FROM {src}${where()} GROUP BY g${having}`);
+    },
+    () => { // GROUP BY positions, ORDER BY keys, LIMIT / OFFSET
+      const ks = r.some(KEYS, 2), a = r.some(AGGS, 2);
+      const lim = r.int(1, 20), off = r.int(0, 5);
+      add(`SELECT ${ks.map((k, i) => `${k} AS k${i}`).join(', ')}, ${a.map((x, i) => `${x} AS a${i}`).join(', ')} FROM {src}${where()} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT ${lim} OFFSET ${off}`, true);
+    },
+    () => { // GROUP BY ALL
+      const k = r.pick(KEYS), a = r.pick(AGGS);
+      add(`SELECT ${k} AS g, ${a} AS a FROM {src}${where()} GROUP BY ALL`);
+    },
+    () => add(`SELECT ${r.some(AGGS, 4).map((x, i) => `${x} AS a${i}`).join(', ')} FROM {src}${where()}`),
+    () => add(`SELECT DISTINCT ${r.pick(KEYS)} AS d FROM {src}${where()}`),
+    () => { // NULLS FIRST|LAST with a total order
+      const nulls = r.pick(['NULLS FIRST', 'NULLS LAST', '']), dir = r.pick(['ASC', 'DESC']);
+      add(`SELECT Volume, Symbol, Timestamp, Price, Size FROM {src}${where()} ORDER BY Volume ${dir} ${nulls}, Timestamp, Symbol, Price, Size LIMIT ${r.int(1, 30)} OFFSET ${r.int(0, 10)}`, true);
+    },
+    () => add(`SELECT * EXCLUDE (${r.some(['Timestamp', 'Bid', 'Flag', 'Lot', 'Code', 'Volume'], 3).join(', ')}) FROM {src}${where()}`),
+    () => { // expressions over aggregates
+      const k = r.pick(KEYS);
+      add(`SELECT ${k} AS g, round(sum(Price * Size) / sum(Size), 4) AS vwap, CASE WHEN count(*) > 100 THEN 'many' ELSE 'few' END AS n, max(Price) - min(Price) AS spread FROM {src}${where()} GROUP BY g ORDER BY g NULLS FIRST`, true);
+    },
+  ];
+  while (out.length < count) shapes[r.int(0, shapes.length - 1)]();
+  return out.slice(0, Math.max(count, out.length));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const q of generate(Number(process.argv[2] || 400), Number(process.argv[3] || 13))) console.log(JSON.stringify(q));
+}

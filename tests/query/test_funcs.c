@@ -1,0 +1,305 @@
+/*
+ * tests/query/test_funcs.c - the expression forms and the function registry
+ * (query/func*.c): exact results of every construct over one row of values,
+ * constant folding, canonical printing that re-parses to the same tree, and
+ * the error messages (with their positions) of bad or unsupported input.
+ */
+#include <string.h>
+
+#include "query/expr.h"
+#include "query/sql.h"
+#include "tabledata.h"
+#include "test.h"
+#include "util/alloc.h"
+
+/* Columns: s utf8, i int64, f float64, ts timestamp (UTC), n int64 (null), b bool. */
+static td_schema S;
+static td_value ROW[6];
+
+static int setup(void **state) {
+  (void)state;
+  td_schema_init(&S);
+  td_schema_add(&S, "s", TD_TYPE_UTF8, NULL, true, NULL);
+  td_schema_add(&S, "i", TD_TYPE_INT64, NULL, true, NULL);
+  td_schema_add(&S, "f", TD_TYPE_FLOAT64, NULL, true, NULL);
+  td_schema_add(&S, "ts", TD_TYPE_TIMESTAMP, "UTC", true, NULL);
+  td_schema_add(&S, "n", TD_TYPE_INT64, NULL, true, NULL);
+  td_schema_add(&S, "b", TD_TYPE_BOOL, NULL, true, NULL);
+  ROW[0] = td_value_str("Hello, World");
+  ROW[1] = td_value_int(TD_TYPE_INT64, -7);
+  ROW[2] = td_value_double(TD_TYPE_FLOAT64, 2.5);
+  ROW[3] = td_value_int(TD_TYPE_TIMESTAMP, 1704205806566507606LL); /* 2024-01-02T14:30:06.566507606Z */
+  ROW[4] = td_value_null(TD_TYPE_INT64);
+  ROW[5] = td_value_bool(true);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  td_schema_reset(&S);
+  return 0;
+}
+
+/* Evaluates `text` over ROW and checks its text and type. */
+static void check(const char *text, const char *want, td_type_id type) {
+  td_error err;
+  td_expr *e, *b;
+  TD_ASSERT_OK(td_expr_parse(text, strlen(text), &e, &err), &err);
+  int rc = td_expr_bind(e, &S, 0, &b, &err);
+  if (rc) fail_msg("bind '%s': %s", text, err.message);
+  td_value v;
+  rc = td_expr_eval_row(b, ROW, &v, &err);
+  if (rc) fail_msg("eval '%s': %s", text, err.message);
+  char got[256];
+  td_value_format(&v, got, sizeof got);
+  if (strcmp(got, want) != 0) fail_msg("'%s' = '%s', expected '%s'", text, got, want);
+  if (b->type != type) fail_msg("'%s' has type %s, expected %s", text, td_type_name(b->type), td_type_name(type));
+  /* printing re-parses to an equal tree */
+  char *p;
+  TD_ASSERT_OK(td_expr_print(e, &p, &err), &err);
+  td_expr *again;
+  TD_ASSERT_OK(td_expr_parse(p, strlen(p), &again, &err), &err);
+  if (!td_expr_equal(e, again)) fail_msg("'%s' prints as '%s', which parses differently", text, p);
+  td_expr_free(again);
+  td_free(p);
+  td_expr_free(b);
+  td_expr_free(e);
+}
+
+static void test_conditionals(void **state) {
+  (void)state;
+  check("CASE WHEN i > 0 THEN 'pos' WHEN i < 0 THEN 'neg' ELSE 'zero' END", "neg", TD_TYPE_UTF8);
+  check("CASE WHEN i > 0 THEN 1 END", "null", TD_TYPE_INT64);
+  check("CASE i WHEN -7 THEN f WHEN 3 THEN 1 END", "2.5", TD_TYPE_FLOAT64);
+  check("CASE WHEN n IS NULL THEN ts END", "2024-01-02T14:30:06.566507606Z", TD_TYPE_TIMESTAMP);
+  check("coalesce(n, i, 3)", "-7", TD_TYPE_INT64);
+  check("coalesce(n, f)", "2.5", TD_TYPE_FLOAT64);
+  check("nullif(i, -7)", "null", TD_TYPE_INT64);
+  check("nullif(i, 1)", "-7", TD_TYPE_INT64);
+  check("greatest(i, f, 1)", "2.5", TD_TYPE_FLOAT64);
+  check("least(i, n, 3)", "-7", TD_TYPE_INT64);
+  check("n IS DISTINCT FROM NULL", "false", TD_TYPE_BOOL);
+  check("n IS NOT DISTINCT FROM NULL", "true", TD_TYPE_BOOL);
+  check("i IS DISTINCT FROM n", "true", TD_TYPE_BOOL);
+  check("i IS DISTINCT FROM -7.0", "false", TD_TYPE_BOOL);
+}
+
+static void test_operators_and_casts(void **state) {
+  (void)state;
+  check("i % 3", "-1", TD_TYPE_INT64);
+  check("f % 1", "0.5", TD_TYPE_FLOAT64);
+  check("i % 0", "null", TD_TYPE_INT64);
+  check("s || '!' || i", "Hello, World!-7", TD_TYPE_UTF8);
+  check("s || n", "null", TD_TYPE_UTF8);
+  check("concat(s, n, b)", "Hello, Worldtrue", TD_TYPE_UTF8);
+  check("CAST(f AS BIGINT)", "2", TD_TYPE_INT64); /* half to even */
+  check("CAST(3.5 AS INTEGER)", "4", TD_TYPE_INT32);
+  check("f::VARCHAR", "2.5", TD_TYPE_UTF8);
+  check("'42'::BIGINT + 1", "43", TD_TYPE_INT64);
+  check("CAST(' 1.5 ' AS DOUBLE)", "1.5", TD_TYPE_FLOAT64);
+  check("CAST('true' AS BOOLEAN)", "true", TD_TYPE_BOOL);
+  check("CAST(ts AS VARCHAR)", "2024-01-02 14:30:06.566507606", TD_TYPE_UTF8);
+  check("CAST('2024-01-02' AS DATE)", "2024-01-02", TD_TYPE_DATE32);
+  check("TIMESTAMP '2024-01-02 10:00:00'", "2024-01-02T10:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("s LIKE 'Hello%'", "true", TD_TYPE_BOOL);
+  check("s LIKE 'H_llo, W%d'", "true", TD_TYPE_BOOL);
+  check("s NOT LIKE '%World'", "false", TD_TYPE_BOOL);
+  check("s ILIKE 'hello%'", "true", TD_TYPE_BOOL);
+  check("s LIKE 'hello%'", "false", TD_TYPE_BOOL);
+  check("'a%b' LIKE 'a%'", "true", TD_TYPE_BOOL);
+}
+
+static void test_string_functions(void **state) {
+  (void)state;
+  check("lower(s)", "hello, world", TD_TYPE_UTF8);
+  check("upper(s)", "HELLO, WORLD", TD_TYPE_UTF8);
+  check("length(s)", "12", TD_TYPE_INT64);
+  check("length('h\xc3\xa9')", "2", TD_TYPE_INT64); /* characters, not bytes */
+  check("substr(s, 8)", "World", TD_TYPE_UTF8);
+  check("substr(s, 1, 5)", "Hello", TD_TYPE_UTF8);
+  check("substr(s, -5, 3)", "Wor", TD_TYPE_UTF8);
+  check("substr(s, 0, 2)", "H", TD_TYPE_UTF8);
+  check("trim('  x  ')", "x", TD_TYPE_UTF8);
+  check("ltrim('xxhixx', 'x')", "hixx", TD_TYPE_UTF8);
+  check("rtrim('xxhixx', 'x')", "xxhi", TD_TYPE_UTF8);
+  check("replace(s, 'l', 'L')", "HeLLo, WorLd", TD_TYPE_UTF8);
+  check("starts_with(s, 'Hell')", "true", TD_TYPE_BOOL);
+  check("contains(s, ', ')", "true", TD_TYPE_BOOL);
+  check("ends_with(s, 'x')", "false", TD_TYPE_BOOL);
+  check("regexp_matches(s, '^H.*d$')", "true", TD_TYPE_BOOL);
+  check("regexp_matches(s, '[0-9]')", "false", TD_TYPE_BOOL);
+  check("regexp_matches(s, lower('W'))", "false", TD_TYPE_BOOL); /* a pattern that is not a literal */
+  check("strpos(s, 'World')", "8", TD_TYPE_INT64);
+  check("left(s, 5) || right(s, 5)", "HelloWorld", TD_TYPE_UTF8);
+  check("reverse('abc')", "cba", TD_TYPE_UTF8);
+}
+
+static void test_math_functions(void **state) {
+  (void)state;
+  check("abs(i)", "7", TD_TYPE_INT64);
+  check("abs(-f)", "2.5", TD_TYPE_FLOAT64);
+  check("round(f)", "3", TD_TYPE_FLOAT64); /* half away from zero, as DuckDB */
+  check("round(2.345, 2)", "2.35", TD_TYPE_FLOAT64);
+  check("round(i)", "-7", TD_TYPE_INT64);
+  check("floor(-f)", "-3", TD_TYPE_FLOAT64);
+  check("ceil(f)", "3", TD_TYPE_FLOAT64);
+  check("sqrt(16)", "4", TD_TYPE_FLOAT64);
+  check("ln(1)", "0", TD_TYPE_FLOAT64);
+  check("exp(0)", "1", TD_TYPE_FLOAT64);
+  check("pow(2, 10)", "1024", TD_TYPE_FLOAT64);
+  check("sign(i)", "-1", TD_TYPE_INT64);
+}
+
+static void test_time_functions(void **state) {
+  (void)state;
+  check("date_trunc('hour', ts)", "2024-01-02T14:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("date_trunc('day', ts)", "2024-01-02T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("date_trunc('week', ts)", "2024-01-01T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("date_trunc('month', ts)", "2024-01-01T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("date_trunc('year', ts)", "2024-01-01T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("extract(hour FROM ts)", "14", TD_TYPE_INT64);
+  check("extract(minute FROM ts)", "30", TD_TYPE_INT64);
+  check("date_part('second', ts)", "6", TD_TYPE_INT64);
+  check("date_part('dow', ts)", "2", TD_TYPE_INT64); /* Tuesday */
+  check("date_part('doy', ts)", "2", TD_TYPE_INT64);
+  check("date_part('week', ts)", "1", TD_TYPE_INT64);
+  check("year(ts) * 100 + month(ts)", "202401", TD_TYPE_INT64);
+  check("epoch_ns(ts)", "1704205806566507606", TD_TYPE_INT64);
+  check("epoch_ms(ts)", "1704205806566", TD_TYPE_INT64);
+  check("strftime(ts, '%Y/%m/%d %H:%M:%S.%f')", "2024/01/02 14:30:06.566507", TD_TYPE_UTF8);
+  check("ts - INTERVAL 5 MINUTE", "2024-01-02T14:25:06.566507606Z", TD_TYPE_TIMESTAMP);
+  check("ts + INTERVAL '2 days'", "2024-01-04T14:30:06.566507606Z", TD_TYPE_TIMESTAMP);
+  check("INTERVAL 1 HOUR + ts > '2024-01-02T15:00:00Z'", "true", TD_TYPE_BOOL);
+  check("now() > ts", "true", TD_TYPE_BOOL);
+}
+
+/* Constant subtrees are folded into literals when bound. */
+static void test_folding(void **state) {
+  (void)state;
+  td_error err;
+  const char *texts[] = {"upper('a') || lower('B')", "CAST('7' AS BIGINT) % 4", "coalesce(NULL, 2)"};
+  for (size_t k = 0; k < 3; k++) {
+    td_expr *e, *b;
+    TD_ASSERT_OK(td_expr_parse(texts[k], strlen(texts[k]), &e, &err), &err);
+    TD_ASSERT_OK(td_expr_bind(e, &S, 0, &b, &err), &err);
+    assert_int_equal(b->kind, TD_EXPR_LITERAL);
+    td_expr_free(b);
+    td_expr_free(e);
+  }
+  /* now() is not folded */
+  td_expr *e, *b;
+  TD_ASSERT_OK(td_expr_parse("now()", 5, &e, &err), &err);
+  TD_ASSERT_OK(td_expr_bind(e, &S, 0, &b, &err), &err);
+  assert_int_equal(b->kind, TD_EXPR_CALL);
+  td_expr_free(b);
+  td_expr_free(e);
+}
+
+static void check_error(const char *text, int code, int64_t pos, const char *msg) {
+  td_error err;
+  td_expr *e = NULL, *b = NULL;
+  int rc = td_expr_parse(text, strlen(text), &e, &err);
+  if (!rc) {
+    rc = td_expr_bind(e, &S, 0, &b, &err);
+    if (!rc) {
+      td_value v;
+      rc = td_expr_eval_row(b, ROW, &v, &err);
+    }
+  }
+  if (rc != code) fail_msg("'%s': expected error %d, got %d (%s)", text, code, rc, rc ? err.message : "");
+  if (err.position != pos)
+    fail_msg("'%s': position %lld, expected %lld (%s)", text, (long long)err.position, (long long)pos, err.message);
+  TD_ASSERT_CONTAINS(err.message, msg);
+  td_expr_free(b);
+  td_expr_free(e);
+}
+
+static void test_errors(void **state) {
+  (void)state;
+  check_error("CASE i WHEN 1 THEN 2", TD_EPARSE, 20, "expected WHEN, ELSE or END");
+  check_error("CASE END", TD_EPARSE, 5, "expected an expression");
+  check_error("CAST(i AS HUGEINT)", TD_EPARSE, 10, "the type 'HUGEINT' is not supported");
+  check_error("CAST(i BIGINT)", TD_EPARSE, 7, "expected AS in CAST");
+  check_error("i::DECIMAL(10, 2)", TD_EPARSE, 3, "the type 'DECIMAL' is not supported");
+  check_error("ts - INTERVAL 1 MONTH", TD_EPARSE, 16, "an interval of months or years is not supported");
+  check_error("s LIKE 'a' ESCAPE '!'", TD_EPARSE, 11, "LIKE ... ESCAPE is not supported");
+  check_error("count(DISTINCT s)", TD_EPARSE, 6, "count(DISTINCT ...) is not supported");
+  check_error("sum(i) FILTER (WHERE b)", TD_EPARSE, 7, "aggregate FILTER (WHERE ...) is not supported");
+  check_error("row_number() OVER (ORDER BY i)", TD_EPARSE, 13, "window functions (OVER) is not supported");
+  check_error("EXISTS (SELECT 1)", TD_EPARSE, 0, "EXISTS is not supported");
+  check_error("i || ", TD_EPARSE, 5, "expected an expression");
+  check_error("lower(i)", TD_ETYPE, 6, "lower expects a string as argument 1, found int64");
+  check_error("abs(s)", TD_ETYPE, 4, "abs expects a number as argument 1, found utf8");
+  check_error("substr(s)", TD_ETYPE, 0, "substr expects 2 to 3 arguments at offset 0, found 1");
+  check_error("CASE WHEN i THEN 1 END", TD_ETYPE, 10, "case expects a bool condition as argument 1, found int64");
+  check_error("CASE WHEN b THEN 1 ELSE 'x' END", TD_ETYPE, 24, "case expects int64 as argument 3, found utf8");
+  check_error("coalesce(i, s)", TD_ETYPE, 12, "coalesce: cannot mix int64 with utf8");
+  check_error("s % 2", TD_ETYPE, 0, "% expects a number as argument 1, found utf8");
+  check_error("CAST('x1' AS BIGINT)", TD_ETYPE, 0, "cannot convert 'x1' to int64");
+  check_error("CAST(300 AS TINYINT)", TD_ETYPE, 0, "out of the range of int8");
+  check_error("CAST(ts AS DOUBLE)", TD_ETYPE, 0, "cannot cast timestamp to float64");
+  check_error("regexp_matches(s, 'a(')", TD_ETYPE, 18, "bad regular expression");
+  check_error("date_trunc('fortnight', ts)", TD_ETYPE, 11, "date_trunc: unknown part 'fortnight'");
+  check_error("date_part('hour', i)", TD_ETYPE, 18, "date_part expects a timestamp or date as argument 2");
+  check_error("nosuch(i)", TD_ETYPE, 0, "unknown function 'nosuch'");
+  check_error("sqrt(i)", TD_ERANGE, 0, "square root of a negative number");
+  check_error("i - INTERVAL 1 DAY", TD_ETYPE, 0, "+interval expects a timestamp as argument 1, found int64");
+}
+
+/* SQL clauses: parsing, printing and "not supported" at the token. */
+static void check_sql(const char *sql, const char *printed) {
+  td_error err;
+  td_select *s;
+  TD_ASSERT_OK(td_sql_parse(sql, strlen(sql), &s, &err), &err);
+  char *p;
+  TD_ASSERT_OK(td_select_print(s, &p, &err), &err);
+  if (strcmp(p, printed) != 0) fail_msg("'%s' prints as '%s', expected '%s'", sql, p, printed);
+  td_free(p);
+  td_select_free(s);
+}
+
+static void check_sql_error(const char *sql, int64_t pos, const char *msg) {
+  td_error err;
+  td_select *s = NULL;
+  int rc = td_sql_parse(sql, strlen(sql), &s, &err);
+  if (rc != TD_EPARSE) fail_msg("'%s': expected TD_EPARSE, got %d", sql, rc);
+  if (err.position != pos)
+    fail_msg("'%s': position %lld, expected %lld (%s)", sql, (long long)err.position, (long long)pos, err.message);
+  TD_ASSERT_CONTAINS(err.message, msg);
+}
+
+static void test_sql_clauses(void **state) {
+  (void)state;
+  check_sql("select a, count(*) from t group by a having count(*) > 1 order by 2 desc nulls first limit 5 offset 10",
+            "SELECT a, count(*) FROM t GROUP BY a HAVING count(*) > 1 ORDER BY 2 DESC NULLS FIRST LIMIT 5 OFFSET 10");
+  check_sql("SELECT * EXCLUDE (a, \"b c\") FROM t", "SELECT * EXCLUDE (\"a\", \"b c\") FROM t");
+  check_sql("SELECT a, sum(b) FROM t GROUP BY ALL ORDER BY a NULLS LAST", "SELECT a, sum(b) FROM t GROUP BY ALL ORDER BY a");
+  check_sql("SELECT a FROM t OFFSET 3 LIMIT 2", "SELECT a FROM t LIMIT 2 OFFSET 3");
+  check_sql("SELECT CASE WHEN a THEN 1 END AS c FROM t", "SELECT CASE WHEN a THEN 1 END AS \"c\" FROM t");
+
+  check_sql_error("SELECT a FROM t JOIN u ON t.k = u.k", 16, "JOIN is not supported");
+  check_sql_error("SELECT a FROM t LEFT JOIN u USING (k)", 16, "JOIN is not supported");
+  check_sql_error("SELECT a FROM t, u", 15, "several sources in FROM are not supported");
+  check_sql_error("SELECT a FROM t UNION ALL SELECT a FROM u", 16, "UNION is not supported");
+  check_sql_error("SELECT a FROM t WHERE a > 1 QUALIFY a = 1", 28, "QUALIFY is not supported");
+  check_sql_error("SELECT a FROM t GROUP BY ROLLUP (a)", 25, "GROUP BY ROLLUP is not supported");
+  check_sql_error("WITH x AS (SELECT 1) SELECT * FROM x", 0, "WITH is not supported");
+  check_sql_error("PIVOT t ON a USING sum(b)", 0, "PIVOT is not supported");
+  check_sql_error("COPY (SELECT a FROM t) TO 'x.parquet'", 0, "COPY is not supported");
+  check_sql_error("SELECT DISTINCT ON (a) a FROM t", 16, "DISTINCT ON is not supported");
+  check_sql_error("SELECT * REPLACE (a + 1 AS a) FROM t", 9, "SELECT * REPLACE is not supported");
+  check_sql_error("SELECT a FROM t ORDER BY a NULLS", 32, "expected FIRST or LAST after NULLS");
+  check_sql_error("SELECT a FROM t LIMIT 1 OFFSET x", 31, "expected a non-negative integer after OFFSET");
+  check_sql_error("SELECT * EXCLUDE a FROM t", 17, "expected '(' after EXCLUDE");
+  check_sql_error("SELECT 1 + 1", 12, "SELECT without FROM is not supported");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_conditionals),     cmocka_unit_test(test_operators_and_casts),
+      cmocka_unit_test(test_string_functions), cmocka_unit_test(test_math_functions),
+      cmocka_unit_test(test_time_functions),   cmocka_unit_test(test_folding),
+      cmocka_unit_test(test_errors),           cmocka_unit_test(test_sql_clauses),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
