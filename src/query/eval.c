@@ -525,7 +525,7 @@ static int ev_unary(const td_expr *e, const td_batch *b, td_vec *out, td_error *
 typedef struct fn_out {
   int64_t *i64;
   double *f64;
-  uint8_t *b8, *valid;
+  uint8_t *b8, *valid, *d128;
   int32_t *offs;
   td_fbuf strs;
 } fn_out;
@@ -537,6 +537,7 @@ static int fn_store(const td_expr *e, fn_out *o, int64_t i, const td_value *r, t
     case TD_PHYS_I64: o->i64[i] = null ? 0 : td_type_is_float(r->type) ? (int64_t)r->v.f : r->v.i; break;
     case TD_PHYS_F64: o->f64[i] = null ? 0 : td__value_double(r); break;
     case TD_PHYS_BOOL: o->b8[i] = !null && r->v.b; break;
+    case TD_PHYS_D128: td_dec_store(o->d128 + i * 16, null ? (td_i128)0 : td_dec_of(r)); break;
     case TD_PHYS_STR: {
       int rc = null ? TD_OK : td__fbuf_put(&o->strs, r->v.s.ptr, r->v.s.len, err);
       if (rc) return rc;
@@ -565,12 +566,13 @@ static int ev_func(const td_expr *e, const td_batch *b, td_vec *out, td_error *e
     o.valid = new_rows(out, n, 1, err);
     void *data = !o.valid ? NULL
                  : ph == TD_PHYS_STR ? new_rows(out, n + 1, sizeof(int32_t), err)
-                 : new_rows(out, n, ph == TD_PHYS_BOOL ? 1 : 8, err);
+                 : new_rows(out, n, ph == TD_PHYS_BOOL ? 1 : ph == TD_PHYS_D128 ? 16 : 8, err);
     rc = data ? TD_OK : TD_ENOMEM;
     if (!rc) {
       if (ph == TD_PHYS_I64) out->i64 = o.i64 = data;
       else if (ph == TD_PHYS_F64) out->f64 = o.f64 = data;
       else if (ph == TD_PHYS_BOOL) out->b8 = o.b8 = data;
+      else if (ph == TD_PHYS_D128) out->d128 = o.d128 = data;
       else out->offs = o.offs = data;
       out->valid = o.valid;
       if (o.offs) o.offs[0] = 0;

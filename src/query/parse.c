@@ -129,13 +129,14 @@ static int parse_call(td_parser *p, td_expr *e) {
     return td__expected(p, "')' or ','");
   }
   td__next(p);
-  static const char *const after[][2] = {{"OVER", "window functions (OVER)"},
-                                         {"FILTER", "aggregate FILTER (WHERE ...)"},
-                                         {"WITHIN", "WITHIN GROUP"}};
+  static const char *const after[][3] = {
+      {"OVER", "window functions (OVER) are", "; td_table_update_by computes rolling and cumulative columns"},
+      {"FILTER", "aggregate FILTER (WHERE ...) is", ""},
+      {"WITHIN", "WITHIN GROUP is", ""}};
   for (size_t i = 0; i < sizeof after / sizeof *after; i++)
     if (td__is_kw(p, after[i][0]))
-      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s is not supported at offset %lld", after[i][1],
-                       (long long)p->tok.pos);
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s not supported at offset %lld%s", after[i][1],
+                       (long long)p->tok.pos, after[i][2]);
   return td__expr_check_height(e, p->err);
 }
 
@@ -151,11 +152,6 @@ static int parse_name(td_parser *p, td_expr **out) {
     for (char *c = e->name; *c; c++)
       if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
     rc = parse_call(p, e);
-    if (!rc && td__is_kw(p, "OVER")) /* window functions: the C API's td_table_update_by */
-      rc = td_err_at(p->err, TD_EPARSE, p->tok.pos,
-                     "window functions (OVER) are not supported in SQL yet (at offset %lld); "
-                     "td_table_update_by computes rolling and cumulative columns",
-                     (long long)p->tok.pos);
   }
   if (rc) {
     td_expr_free(e);

@@ -193,9 +193,6 @@ static int unsupported_clause(td_parser *p) {
     if (td__is_kw(p, kw[i][0]))
       return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s is not supported at offset %lld", kw[i][1],
                        (long long)p->tok.pos);
-  if (p->tok.kind == TK_COMMA)
-    return td_err_at(p->err, TD_EPARSE, p->tok.pos,
-                     "several sources in FROM are not supported at offset %lld", (long long)p->tok.pos);
   return TD_OK;
 }
 
