@@ -248,7 +248,7 @@ int td_cmd_query(int argc, char **argv) {
   sources src;
   memset(&src, 0, sizeof src);
   td_service_options_init(&src.opts);
-  td_query_options qo = {resolve, &src, false, 0};
+  td_query_options qo = {resolve, &src, false, 0, 0};
   struct ArrowArrayStream st;
   double t0 = now_s();
   src.progress = td_progress_start(&qo.source_rows);
@@ -410,7 +410,7 @@ int td_cmd_follow(int argc, char **argv) {
   memset(&src, 0, sizeof src);
   td_service_options_init(&src.opts);
   src.opts.update_period_ms = (int64_t)a.period;
-  td_query_options qo = {resolve, &src, true, 0};
+  td_query_options qo = {resolve, &src, true, 0, 0};
   td_table *t = NULL;
   rc = td_query(a.sql, &qo, &t, &err);
   if (rc) {

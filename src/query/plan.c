@@ -797,6 +797,8 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
   *src = NULL;
   *filter = NULL;
   if (!sql || !opts || !opts->resolver) return td_err(err, TD_EINVAL, "a query needs SQL text and a source resolver");
+  if (opts->threads < 0)
+    return td_err(err, TD_EINVAL, "query threads must be 0 (every core) or more, got %d", opts->threads);
   int rc = td_sql_parse(sql, strlen(sql), &sp->q, err);
   if (rc) return rc;
   td_service *svc = NULL;
@@ -821,7 +823,10 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
     rc = td_err_at(err, TD_ETYPE, agg_in_where->pos, "WHERE cannot use an aggregate (%s) at offset %lld",
                    agg_in_where->name, (long long)agg_in_where->pos);
   if (rc == TD_OK) rc = make_source(svc, key, sp->q->where, &o, src, filter, err);
-  if (rc == TD_OK) opts->source_rows = td_table_size(*src);
+  if (rc == TD_OK) {
+    opts->source_rows = td_table_size(*src);
+    (*src)->threads = opts->threads; /* operators over it inherit it */
+  }
   td_table_key_release(key);
   td_service_free(svc);
   return rc;

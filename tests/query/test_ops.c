@@ -363,7 +363,7 @@ static void test_no_data_reads(void **state) {
   env e;
   env_open(&e, 8);
   td_error err;
-  td_query_options qo = {resolve_m, &e, false, 0};
+  td_query_options qo = {resolve_m, &e, false, 0, 0};
   static const char *queries[] = {
       "SELECT DISTINCT P FROM m",
       "SELECT count(*) FROM m",
@@ -399,7 +399,7 @@ static void test_sql(void **state) {
   env e;
   env_open(&e, 8);
   td_error err;
-  td_query_options qo = {resolve_m, &e, false, 0};
+  td_query_options qo = {resolve_m, &e, false, 0, 0};
   td_table *a, *b;
   /* The same result through SQL and through the operators. */
   TD_ASSERT_OK(td_query("SELECT k, s, count(*) AS n, sum(v) AS total FROM m WHERE v > 100 GROUP BY k, s "
@@ -485,7 +485,7 @@ static void test_stream_limit(void **state) {
   env e;
   env_open(&e, 8);
   td_error err;
-  td_query_options qo = {resolve_m, &e, false, 0};
+  td_query_options qo = {resolve_m, &e, false, 0, 0};
   struct ArrowArrayStream st;
   TD_ASSERT_OK(td_query_stream("SELECT k, v FROM m WHERE v IS NOT NULL LIMIT 3", &qo, &st, &err), &err);
   int64_t got = 0;
