@@ -81,22 +81,7 @@ static void agg_free(void *v) {
   td_free(op);
 }
 
-/* A view of a built (not exported) array. */
-static td_colview view_of(const td_array *a) {
-  td_colview v;
-  memset(&v, 0, sizeof v);
-  v.type = a->type;
-  v.length = a->length;
-  v.null_count = a->null_count;
-  v.validity = a->null_count ? a->validity : NULL;
-  if (a->type == TD_TYPE_UTF8) {
-    v.offsets = a->offsets;
-    v.data = a->data ? a->data : "";
-  } else {
-    v.values = a->values;
-  }
-  return v;
-}
+#define view_of td_builder_view
 
 /* What one worker folds chunks with: its state and scratch (worker 0 uses
  * the operator's own). */

@@ -677,11 +677,16 @@ static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *o
     filter = NULL;
   }
   td_table *next;
-  if (rc == TD_OK && q->n_order_by > 0 && (rc = td_op_sort(t, order, desc, q->n_order_by, &next, err)) == TD_OK) {
+  if (rc == TD_OK && q->n_order_by > 0 && q->has_limit) { /* top-N: never sorts the whole input */
+    if ((rc = td_op_topn(t, order, desc, q->n_order_by, q->limit, &next, err)) == TD_OK) {
+      td_table_release(t);
+      t = next;
+    }
+  } else if (rc == TD_OK && q->n_order_by > 0 && (rc = td_op_sort(t, order, desc, q->n_order_by, &next, err)) == TD_OK) {
     td_table_release(t);
     t = next;
   }
-  if (rc == TD_OK && q->has_limit && (rc = td_op_slice(t, q->limit, false, &next, err)) == TD_OK) {
+  if (rc == TD_OK && q->has_limit && q->n_order_by == 0 && (rc = td_op_slice(t, q->limit, false, &next, err)) == TD_OK) {
     td_table_release(t);
     t = next;
   }
