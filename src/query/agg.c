@@ -1427,8 +1427,12 @@ int td_agg_take_changed(td_agg *a, uint32_t **groups, int64_t *n, td_error *err)
   if (a->n_changed) {
     uint32_t *g = td_malloc((size_t)a->n_changed * sizeof *g);
     if (!g) return td_err_nomem(err, "listing changed groups");
-    memcpy(g, a->changed_list, (size_t)a->n_changed * sizeof *g);
-    qsort(g, (size_t)a->n_changed, sizeof *g, cmp_u32);
+    if (a->n_changed == a->n_groups) /* every group: no sort needed */
+      for (int64_t i = 0; i < a->n_groups; i++) g[i] = (uint32_t)i;
+    else {
+      memcpy(g, a->changed_list, (size_t)a->n_changed * sizeof *g);
+      qsort(g, (size_t)a->n_changed, sizeof *g, cmp_u32);
+    }
     *groups = g;
   }
   for (int64_t i = 0; i < a->n_changed; i++) a->changed[a->changed_list[i]] = 0;
