@@ -186,7 +186,7 @@ static int fold_range(agg_op *op, agg_worker *w, td_table *src, td_snapshot *sna
 
 /* ---- parallel folding: one state per contiguous range, merged in order ---- */
 
-enum { AGG_MIN_ROWS = 32768 }; /* rows a worker must have to be worth starting */
+enum { AGG_MIN_ROWS = 16384 }; /* rows a worker must have to be worth starting */
 
 typedef struct agg_par {
   agg_op *op;
