@@ -85,7 +85,7 @@ static void bench_pruning(void) {
   td_service *svc;
   check(td_service_new(td_memory_backend_backend(mb), NULL, &svc, &err), &err);
   ctx c = {svc, "many"};
-  td_query_options qo = {resolve, &c, false, 0};
+  td_query_options qo = {.resolver = resolve, .resolver_ctx = &c, .refreshing = false};
   double t0 = now();
   struct ArrowArrayStream st;
   check(td_query_stream("SELECT * FROM many WHERE Part = 'p054321'", &qo, &st, &err), &err);
@@ -111,7 +111,7 @@ static void bench_pruning(void) {
 
 static double run_query(ctx *c, const char *sql, int64_t *rows_out, int64_t *check_out) {
   td_error err;
-  td_query_options qo = {resolve, c, false, 0};
+  td_query_options qo = {.resolver = resolve, .resolver_ctx = c, .refreshing = false};
   double t0 = now();
   struct ArrowArrayStream st;
   check(td_query_stream(sql, &qo, &st, &err), &err);
@@ -205,7 +205,7 @@ static void bench_scan(int64_t n_locs, int64_t rows, int repeats) {
 
 static double run_sql(ctx *c, const char *sql) {
   td_error err;
-  td_query_options qo = {resolve, c, false, 0};
+  td_query_options qo = {.resolver = resolve, .resolver_ctx = c, .refreshing = false};
   double t0 = now();
   td_table *t;
   check(td_query(sql, &qo, &t, &err), &err);

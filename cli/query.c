@@ -26,7 +26,7 @@
 #include "tui.h"
 
 static const char k_query_help[] =
-    "usage: tabledata query [--format grid|csv|jsonl|arrow] [--stats] [--timing] \"SELECT ... FROM <source> ...\"\n\n"
+    "usage: tabledata query [--format grid|csv|jsonl|arrow] [--stats] [--timing] [--threads N] \"SELECT ... FROM <source> ...\"\n\n"
     "Runs a SQL query and prints the result.  <source> is demo (the seeds' sample table)\n"
     "or a quoted path to a directory of hive-partitioned data files or a single file:\n"
     "  SELECT Exchange, count(*) FROM demo GROUP BY Exchange\n"
@@ -39,6 +39,8 @@ static const char k_query_help[] =
     "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
     "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"
     "  --timing     print the query's run time (from planning to the last row) to stderr\n"
+    "  --threads N  worker threads for scans, aggregations and ORDER BY ... LIMIT\n"
+    "               (default 0: every core; 1: none besides the main thread)\n"
     "The SQL subset is described in README.md (Queries).\n"
     "  tabledata query --partition-types none \"SELECT Date, count(*) FROM '/tmp/ticks/csv' GROUP BY Date\"\n"
     "  tabledata query \"SELECT count(*) FROM '/tmp/ticks/parquet/**/*.parquet'\"\n\n";
@@ -59,7 +61,8 @@ static const char k_follow_help[] =
     "log of the changes for people.\n\n"
     "  --duration S  stop after S seconds (default: until q or Ctrl-C)\n"
     "  --period MS   update cycle period; 0 = immediate mode (default 1000)\n"
-    "  --rate R      demo writer rows per second (default 20)\n\n"
+    "  --rate R      demo writer rows per second (default 20)\n"
+    "  --threads N   worker threads for the initial result and large cycles (default 0: every core)\n\n"
     "Example:\n"
     "  tabledata follow --duration 3 --period 200 \"SELECT Exchange, count(*) FROM demo GROUP BY Exchange\"\n\n";
 
@@ -124,6 +127,7 @@ typedef struct qargs {
   const char *format;
   bool stats, timing;
   double duration, period, rate;
+  double threads; /* --threads: 0 = every core */
 } qargs;
 
 /* The file options of the command line (static: the process's lifetime). */
@@ -155,6 +159,7 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
     else if (follow && strcmp(o, "--duration") == 0) num = &a->duration;
     else if (follow && strcmp(o, "--period") == 0) num = &a->period;
     else if (follow && strcmp(o, "--rate") == 0) num = &a->rate;
+    else if (strcmp(o, "--threads") == 0) num = &a->threads;
     else if (strcmp(o, "--") == 0 && !options_done) { /* the rest are not options */
       options_done = true;
       continue;
@@ -174,6 +179,11 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
       char *end;
       if (i + 1 >= argc || (*num = strtod(argv[i + 1], &end), *end || end == argv[i + 1] || *num < 0)) {
         fprintf(stderr, "tabledata %s: %s expects a number >= 0\n", cmd, o);
+        return 2;
+      }
+      if (num == &a->threads && (*num != (double)(int)*num || *num > 1024)) {
+        fprintf(stderr, "tabledata %s: --threads expects a whole number of threads from 0 to 1024, found '%s'\n", cmd,
+                argv[i + 1]);
         return 2;
       }
       i++;
@@ -299,7 +309,7 @@ int td_cmd_query(int argc, char **argv) {
   sources src;
   memset(&src, 0, sizeof src);
   td_service_options_init(&src.opts);
-  td_query_options qo = {resolve, &src, false, 0};
+  td_query_options qo = {.resolver = resolve, .resolver_ctx = &src, .refreshing = false, .threads = (int)a.threads};
   struct ArrowArrayStream st;
   double t0 = now_s();
   src.progress = td_progress_start(&qo.source_rows);
@@ -463,7 +473,7 @@ int td_cmd_follow(int argc, char **argv) {
   memset(&src, 0, sizeof src);
   td_service_options_init(&src.opts);
   src.opts.update_period_ms = (int64_t)a.period;
-  td_query_options qo = {resolve, &src, true, 0};
+  td_query_options qo = {.resolver = resolve, .resolver_ctx = &src, .refreshing = true, .threads = (int)a.threads};
   td_table *t = NULL;
   rc = td_query(a.sql, &qo, &t, &err);
   if (rc) {

@@ -138,7 +138,7 @@ static void parse_and_bind(const char *sql, size_t size) {
 /* Runs the query and reads every row (results are small: the table has 19). */
 static void run_query(const char *sql) {
   td_error err;
-  td_query_options qo = {resolve, NULL, false, 0};
+  td_query_options qo = {.resolver = resolve, .resolver_ctx = NULL, .refreshing = false};
   td_table *t = NULL;
   if (td_query(sql, &qo, &t, &err) == TD_OK) {
     int64_t n = td_table_size(t);

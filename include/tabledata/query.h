@@ -118,15 +118,28 @@ typedef struct td_query_options {
   void *resolver_ctx;
   bool refreshing; /* a live query over a refreshing source */
   int64_t source_rows; /* out: rows of the (pruned) source table */
+  /* Worker threads a static query may use (0, the default: one per online
+   * core; 1: the calling thread only).  Scans, filters, projections,
+   * aggregations and ORDER BY ... LIMIT split their source's pages among
+   * the workers; results are the same for every thread count (rows in the
+   * same order, groups in first-seen order, first/last by row order), except
+   * that float sums and averages may differ in the last bits (additions are
+   * grouped differently).  A refreshing query's update cycles use them too
+   * for large changes; the update graph stays single-writer (workers finish
+   * before the operator returns).  Negative: TD_EINVAL.  Tables made by the
+   * other functions of this header take their source's setting; a source
+   * table uses every core. */
+  int threads;
 } td_query_options;
 
-/* Fills `opts` with the defaults: no resolver, static.  Never fails. */
+/* Fills `opts` with the defaults: no resolver, static, every core.  Never
+ * fails. */
 TD_API void td_query_options_init(td_query_options *opts);
 
 /* Plans and builds the query's result table (refreshing when
  * opts->refreshing, updated in the source's cycles).  The resolver's service
  * and key are released by td_query (it must return new references).
- * Errors: TD_EINVAL (NULL sql, opts or resolver), TD_EPARSE / TD_ETYPE with
+ * Errors: TD_EINVAL (NULL sql, opts or resolver, opts->threads < 0), TD_EPARSE / TD_ETYPE with
  * err->position in `sql`, the resolver's error, those of td_make_table (the
  * source is built, pruned) and of the operations. */
 TD_API int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *err);

@@ -95,6 +95,7 @@ struct td_agg {
   struct sslot *stab;
   int64_t stab_cap, stab_n;
   uint32_t *gids;   /* scratch: group of each row of a chunk */
+  uint64_t *hbuf;   /* scratch: combined key hash of each row of a chunk */
   uint32_t *epoch;   /* per group: last batch that touched it */
   uint32_t *touched; /* groups touched by the current batch */
   int64_t n_touched;
@@ -188,6 +189,7 @@ void td_agg_free(td_agg *a) {
   td_free(a->changed);
   td_free(a->changed_list);
   td_free(a->gids);
+  td_free(a->hbuf);
   td_free(a->epoch);
   td_free(a->touched);
   td_free(a->dmap);
@@ -331,20 +333,29 @@ static double norm_double(double d) {
 
 #define NULL_HASH 0x9ae16a3b2f90404fULL
 
+static inline uint64_t f64_hash(double d) {
+  d = norm_double(d);
+  uint64_t bits;
+  memcpy(&bits, &d, 8);
+  return mix64(bits);
+}
+
+/* A decimal's hash, from its 128-bit integer (the same for a value and a
+ * vector row). */
+static uint64_t d128_hash(td_i128 x) {
+  const unsigned __int128 u = (unsigned __int128)x;
+  return mix64(mix64((uint64_t)u) ^ (uint64_t)(u >> 64));
+}
+
 /* The hash of a row is the value hash of its key with one key, else the
  * values hashes combined. */
 static uint64_t value_hash(const td_value *v, td_phys ph) {
   if (v->is_null) return NULL_HASH;
-  uint64_t bits;
   switch (ph) {
-    case TD_PHYS_F64: {
-      double d = norm_double(v->v.f);
-      memcpy(&bits, &d, 8);
-      return mix64(bits);
-    }
+    case TD_PHYS_F64: return f64_hash(v->v.f);
     case TD_PHYS_STR: return hash_bytes(v->v.s.ptr, v->v.s.len);
     case TD_PHYS_BOOL: return mix64((uint64_t)v->v.b + 1);
-    case TD_PHYS_D128: return mix64(mix64(v->v.d.lo) ^ (uint64_t)v->v.d.hi);
+    case TD_PHYS_D128: return d128_hash(td_dec_of(v));
     default: return mix64((uint64_t)v->v.i);
   }
 }
@@ -388,18 +399,20 @@ static int cmp_values(const td_value *x, const td_value *y, td_phys ph) {
   }
 }
 
+/* Whether key value x equals the key stored for group g (nulls equal). */
+static bool value_matches(const store *s, int64_t g, td_type_id type, const td_value *x) {
+  if (x->is_null != (s->nul[g] != 0)) return false;
+  if (x->is_null) return true;
+  td_value y = store_value(s, g, type);
+  if (s->ph == TD_PHYS_F64)
+    return norm_double(x->v.f) == norm_double(y.v.f) || (isnan(x->v.f) && isnan(y.v.f));
+  return cmp_values(x, &y, s->ph) == 0;
+}
+
 static bool key_equal(const td_agg *a, uint32_t g, const td_vec *kv, int64_t r) {
   for (int64_t k = 0; k < a->n_keys; k++) {
-    const store *s = &a->kst[k];
     td_value x = td__vec_value(&kv[k], r, a->keys[k].type);
-    if (x.is_null != (s->nul[g] != 0)) return false;
-    if (x.is_null) continue;
-    td_value y = store_value(s, g, a->keys[k].type);
-    if (s->ph == TD_PHYS_F64) {
-      if (norm_double(x.v.f) != norm_double(y.v.f) && !(isnan(x.v.f) && isnan(y.v.f))) return false;
-    } else if (cmp_values(&x, &y, s->ph) != 0) {
-      return false;
-    }
+    if (!value_matches(&a->kst[k], g, a->keys[k].type, &x)) return false;
   }
   return true;
 }
@@ -502,6 +515,103 @@ static int map_generic(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
       if (rc) return rc;
       touch(a, g);
     }
+    a->gids[j - j0] = g;
+  }
+  return TD_OK;
+}
+
+/*
+ * Any keys, column-wise: the combined hash of every row of rows j0..j1-1 is
+ * computed one key column at a time (the same hash row_hash gives), then
+ * each row probes the table comparing keys straight from the vectors and
+ * the group stores: no td_value per row.  Only a new group boxes its keys.
+ */
+static void hash_key_column(const td_vec *v, const uint32_t *sel, int64_t j0, int64_t j1, uint64_t *H,
+                            bool first, bool single) {
+  const int64_t n = j1 - j0;
+#define TD_HASH_ROWS(EXPR)                                          \
+  for (int64_t j = 0; j < n; j++) {                                 \
+    const int64_t r = sel ? (int64_t)sel[j0 + j] : j0 + j;          \
+    const uint64_t kh = v->valid && !v->valid[r] ? NULL_HASH : (EXPR); \
+    H[j] = single ? kh : combine(first ? 0 : H[j], kh);             \
+  }
+  if (v->is_const) {
+    uint64_t kh = value_hash(&v->c, v->ph);
+    for (int64_t j = 0; j < n; j++) H[j] = single ? kh : combine(first ? 0 : H[j], kh);
+    return;
+  }
+  switch (v->ph) {
+    case TD_PHYS_I64: TD_HASH_ROWS(mix64((uint64_t)v->i64[r])); break;
+    case TD_PHYS_BOOL: TD_HASH_ROWS(mix64((uint64_t)(v->b8[r] != 0) + 1)); break;
+    case TD_PHYS_F64: TD_HASH_ROWS(f64_hash(v->f64[r])); break;
+    case TD_PHYS_STR:
+      TD_HASH_ROWS(hash_bytes(v->strs + v->offs[r], (size_t)(v->offs[r + 1] - v->offs[r])));
+      break;
+    case TD_PHYS_D128: TD_HASH_ROWS(d128_hash(td_dec_load(v->d128 + r * 16))); break;
+  }
+#undef TD_HASH_ROWS
+}
+
+/* Whether row r of the key vectors equals group g's keys. */
+static bool row_matches(const td_agg *a, uint32_t g, const td_vec *kv, int64_t r) {
+  for (int64_t k = 0; k < a->n_keys; k++) {
+    const td_vec *v = &kv[k];
+    const store *s = &a->kst[k];
+    if (v->is_const) {
+      if (!value_matches(s, g, a->keys[k].type, &v->c)) return false;
+      continue;
+    }
+    const bool is_null = v->valid && !v->valid[r];
+    if (is_null != (s->nul[g] != 0)) return false;
+    if (is_null) continue;
+    switch (v->ph) {
+      case TD_PHYS_I64:
+        if (s->i[g] != v->i64[r]) return false;
+        break;
+      case TD_PHYS_BOOL:
+        if ((s->i[g] != 0) != (v->b8[r] != 0)) return false;
+        break;
+      case TD_PHYS_F64: {
+        double x = v->f64[r], y = s->f[g];
+        if (!(norm_double(x) == norm_double(y) || (isnan(x) && isnan(y)))) return false;
+        break;
+      }
+      case TD_PHYS_STR: {
+        const int64_t o = v->offs[r];
+        const size_t len = (size_t)(v->offs[r + 1] - o);
+        if (s->s[g].len != len || (len && memcmp(s->s[g].p, v->strs + o, len) != 0)) return false;
+        break;
+      }
+      case TD_PHYS_D128:
+        if (s->d[g] != td_dec_load(v->d128 + r * 16)) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+static int map_multi(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0, int64_t j1,
+                     td_error *err) {
+  uint64_t *H = a->hbuf;
+  for (int64_t k = 0; k < a->n_keys; k++) hash_key_column(&kv[k], sel, j0, j1, H, k == 0, a->n_keys == 1);
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = ROW(j);
+    const uint64_t h = H[j - j0];
+    const int64_t mask = a->table_cap - 1;
+    int64_t s = (int64_t)(h & (uint64_t)mask);
+    uint32_t e, g = NO_GROUP;
+    while ((e = a->table[s])) {
+      if (a->hashes[e - 1] == h && row_matches(a, e - 1, kv, r)) {
+        g = e - 1;
+        break;
+      }
+      s = (s + 1) & mask;
+    }
+    if (g == NO_GROUP) {
+      int rc = add_group(a, h, kv, r, &g, err);
+      if (rc) return rc;
+    }
+    touch(a, g);
     a->gids[j - j0] = g;
   }
   return TD_OK;
@@ -786,6 +896,40 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     FOLD_DONE;                                                                   \
   }
 
+/* No keys (a global aggregate): the one group's state lives in locals for
+ * the whole loop, so a sum or a min/max is a register loop, not a
+ * load/store per row through a group-id buffer. */
+#define DEFINE_FOLD0(OP)                                                          \
+  static void fold0_##OP(const fctx *c, const uint32_t *sel, int64_t j0, int64_t j1) { \
+    store *st_ = c->st;                                                           \
+    int64_t i_ = st_->i ? st_->i[0] : 0, c_ = st_->cnt[0];                        \
+    double f_ = st_->f ? st_->f[0] : 0;                                           \
+    uint8_t h_ = st_->has[0];                                                     \
+    int64_t *I = &i_;                                                             \
+    double *F = &f_;                                                              \
+    int64_t *C = &c_;                                                             \
+    uint8_t *H = &h_;                                                             \
+    (void)I, (void)F, (void)C, (void)H;                                           \
+    FOLD_INPUTS;                                                                  \
+    const uint32_t g = 0;                                                         \
+    if (sel)                                                                      \
+      for (int64_t j = j0; j < j1; j++) {                                         \
+        const int64_t r = sel[j];                                                 \
+        (void)r;                                                                  \
+        BODY_##OP;                                                                \
+      }                                                                           \
+    else                                                                          \
+      for (int64_t r = j0; r < j1; r++) {                                         \
+        (void)r;                                                                  \
+        BODY_##OP;                                                                \
+      }                                                                           \
+    if (st_->i) st_->i[0] = i_;                                                   \
+    if (st_->f) st_->f[0] = f_;                                                   \
+    st_->cnt[0] = c_;                                                             \
+    st_->has[0] = h_;                                                             \
+    FOLD_DONE;                                                                    \
+  }
+
 /*
  * One integer key, fused lookup + fold of rows j0..j1-1 (OP_GIDS: lookup
  * only, into a->gids[0..]).  The inner loop runs while the direct map knows
@@ -999,6 +1143,7 @@ typedef int str_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
   X(OP_MAX_I) X(OP_MAX_I_V) X(OP_MIN_F) X(OP_MIN_F_V) X(OP_MAX_F) X(OP_MAX_F_V)
 
 FOR_FOLD_OPS(DEFINE_FOLD)
+FOR_FOLD_OPS(DEFINE_FOLD0)
 FOR_FOLD_OPS(DEFINE_INT_MAP)
 DEFINE_INT_MAP(OP_GIDS)
 FOR_FOLD_OPS(DEFINE_STR_MAP)
@@ -1007,6 +1152,9 @@ DEFINE_STR_MAP(OP_GIDS)
 #define FOLD_ENTRY(OP) [OP] = fold_##OP,
 #define INT_MAP_ENTRY(OP) [OP] = int_map_##OP,
 static fold_fn *const fold_fns[N_OPS] = {FOR_FOLD_OPS(FOLD_ENTRY)};
+typedef void fold0_fn(const fctx *c, const uint32_t *sel, int64_t j0, int64_t j1);
+#define FOLD0_ENTRY(OP) [OP] = fold0_##OP,
+static fold0_fn *const fold0_fns[N_OPS] = {FOR_FOLD_OPS(FOLD0_ENTRY)};
 #define STR_MAP_ENTRY(OP) [OP] = str_map_##OP,
 static int_map_fn *const int_map_fns[N_OPS] = {FOR_FOLD_OPS(INT_MAP_ENTRY)[OP_GIDS] = int_map_OP_GIDS};
 static str_map_fn *const str_map_fns[N_OPS] = {FOR_FOLD_OPS(STR_MAP_ENTRY)[OP_GIDS] = str_map_OP_GIDS};
@@ -1070,7 +1218,7 @@ static void post_batch(td_agg *a, int64_t k, fop op) {
 
 /* ---- one batch ---- */
 
-enum { MAP_NONE, MAP_INT, MAP_STR, MAP_GENERIC };
+enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC };
 
 static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, td_vec *kv,
                   td_vec *in, fop *ops, td_error *err) {
@@ -1087,12 +1235,22 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   if (a->n_keys == 0) map = MAP_NONE;
   else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_I64) map = MAP_INT;
   else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_STR) map = MAP_STR;
+  else
+    for (int64_t k = 0; k < a->n_keys; k++)
+      if (!kv[k].is_const) map = MAP_MULTI; /* else every key is constant: one lookup */
 
   if (map == MAP_NONE) {
     touch(a, 0);
     memset(a->gids, 0, (size_t)(n < CHUNK ? n : CHUNK) * sizeof *a->gids);
-  }
-  if ((map == MAP_INT || map == MAP_STR) && a->n_aggs == 1 && ops[0] != OP_GENERIC) {
+    for (int64_t k = 0; k < a->n_aggs; k++) {
+      if (ops[k] == OP_GENERIC) {
+        for (int64_t j0 = 0; !rc && j0 < n; j0 += CHUNK) rc = fold_generic(a, k, &in[k], sel, j0, n - j0 > CHUNK ? j0 + CHUNK : n, err);
+      } else {
+        fctx c = {&a->ast[k], &in[k]};
+        fold0_fns[ops[k]](&c, sel, 0, n);
+      }
+    }
+  } else if ((map == MAP_INT || map == MAP_STR) && a->n_aggs == 1 && ops[0] != OP_GENERIC) {
     /* fused: no group-id buffer */
     fctx c = {&a->ast[0], &in[0]};
     if (map == MAP_INT) rc = int_map_fns[ops[0]](a, &kv[0], sel, 0, n, &c, err);
@@ -1106,6 +1264,8 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
       } else if (map == MAP_STR) {
         fctx c = {&a->ast[0], NULL};
         rc = str_map_fns[OP_GIDS](a, &kv[0], sel, j0, j1, b->length, &c, err);
+      } else if (map == MAP_MULTI) {
+        rc = map_multi(a, kv, sel, j0, j1, err);
       } else if (map == MAP_GENERIC) {
         rc = map_generic(a, kv, sel, j0, j1, err);
       }
@@ -1134,10 +1294,9 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
                   td_error *err) {
   int64_t n = sel ? n_sel : b->length;
   if (n <= 0) return TD_OK;
-  if (!a->gids) {
-    a->gids = td_malloc(CHUNK * sizeof *a->gids);
-    if (!a->gids) return td_err_nomem(err, "aggregating a batch");
-  }
+  if (!a->gids) a->gids = td_malloc(CHUNK * sizeof *a->gids);
+  if (!a->hbuf) a->hbuf = td_malloc(CHUNK * sizeof *a->hbuf);
+  if (!a->gids || !a->hbuf) return td_err_nomem(err, "aggregating a batch");
   if (++a->cur_epoch == 0) { /* wrapped: forget old epochs */
     memset(a->epoch, 0, (size_t)a->cap * sizeof *a->epoch);
     a->cur_epoch = 1;
@@ -1164,6 +1323,89 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
   if (kv != kv_local) td_free(kv);
   if (in != in_local) td_free(in);
   if (ops != ops_local) td_free(ops);
+  return rc;
+}
+
+/* ---- merging partial states ---- */
+
+/* Folds group g of `b` (aggregate k) into group d of `a`: b's rows come
+ * after a's in input order. */
+static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32_t g, td_error *err) {
+  const td_agg_spec *sp = &a->specs[k];
+  store *x = &a->ast[k];
+  const store *y = &b->ast[k];
+  switch (sp->kind) {
+    case TD_AGG_COUNT_STAR:
+    case TD_AGG_COUNT: x->cnt[d] += y->cnt[g]; return TD_OK;
+    case TD_AGG_SUM:
+    case TD_AGG_AVG:
+      if (!y->cnt[g]) return TD_OK;
+      if (sp->kind == TD_AGG_SUM && x->ph == TD_PHYS_I64) {
+        if (__builtin_add_overflow(x->i[d], y->i[g], &x->i[d])) {
+          x->ovf = 1;
+          return td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
+        }
+      } else {
+        x->f[d] += y->f[g];
+      }
+      x->cnt[d] += y->cnt[g];
+      return TD_OK;
+    case TD_AGG_MIN:
+    case TD_AGG_MAX: {
+      if (!y->has[g]) return TD_OK;
+      td_value v = store_value(y, g, sp->type);
+      if (x->has[d]) {
+        td_value cur = store_value(x, d, sp->type);
+        int c = cmp_values(&v, &cur, x->ph);
+        if (sp->kind == TD_AGG_MIN ? c >= 0 : c <= 0) return TD_OK;
+      }
+      x->has[d] = 1;
+      return store_set(x, d, &v, err);
+    }
+    case TD_AGG_FIRST:
+      if (x->has[d] || !y->has[g]) return TD_OK;
+      break;
+    default: /* last */
+      if (!y->has[g]) return TD_OK;
+      break;
+  }
+  td_value v = store_value(y, g, sp->type);
+  x->has[d] = 1;
+  return store_set(x, d, &v, err);
+}
+
+int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) {
+  if (a->n_keys != b->n_keys || a->n_aggs != b->n_aggs)
+    return td_err(err, TD_EINVAL, "merging aggregations of %lld/%lld columns into %lld/%lld", (long long)b->n_keys,
+                  (long long)b->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
+  td_value local[8], *kv = a->n_keys <= 8 ? local : td_calloc((size_t)a->n_keys, sizeof *kv);
+  if (!kv) return td_err_nomem(err, "merging aggregations");
+  int rc = TD_OK;
+  for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) {
+    uint32_t d = 0;
+    if (a->n_keys > 0) {
+      for (int64_t k = 0; k < a->n_keys; k++) kv[k] = store_value(&b->kst[k], g, b->keys[k].type);
+      const uint64_t h = b->hashes[g]; /* both states hash keys the same way */
+      const int64_t mask = a->table_cap - 1;
+      uint32_t e;
+      d = NO_GROUP;
+      for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask) {
+        bool same = a->hashes[e - 1] == h;
+        for (int64_t k = 0; same && k < a->n_keys; k++) same = value_matches(&a->kst[k], e - 1, a->keys[k].type, &kv[k]);
+        if (same) {
+          d = e - 1;
+          break;
+        }
+      }
+      if (d == NO_GROUP) {
+        rc = new_group(a, h, &d, err);
+        for (int64_t k = 0; rc == TD_OK && k < a->n_keys; k++) rc = store_set(&a->kst[k], d, &kv[k], err);
+      }
+    }
+    for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) rc = merge_state(a, k, d, b, (uint32_t)g, err);
+    if (rc == TD_OK) mark_changed(a, d);
+  }
+  if (kv != local) td_free(kv);
   return rc;
 }
 
@@ -1224,8 +1466,12 @@ int td_agg_take_changed(td_agg *a, uint32_t **groups, int64_t *n, td_error *err)
   if (a->n_changed) {
     uint32_t *g = td_malloc((size_t)a->n_changed * sizeof *g);
     if (!g) return td_err_nomem(err, "listing changed groups");
-    memcpy(g, a->changed_list, (size_t)a->n_changed * sizeof *g);
-    qsort(g, (size_t)a->n_changed, sizeof *g, cmp_u32);
+    if (a->n_changed == a->n_groups) /* every group: no sort needed */
+      for (int64_t i = 0; i < a->n_groups; i++) g[i] = (uint32_t)i;
+    else {
+      memcpy(g, a->changed_list, (size_t)a->n_changed * sizeof *g);
+      qsort(g, (size_t)a->n_changed, sizeof *g, cmp_u32);
+    }
     *groups = g;
   }
   for (int64_t i = 0; i < a->n_changed; i++) a->changed[a->changed_list[i]] = 0;

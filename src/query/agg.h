@@ -57,6 +57,16 @@ void td_agg_free(td_agg *a); /* NULL allowed */
 int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_sel,
                   td_error *err);
 
+/* Folds the state `b` into `a` (same keys and aggregates), as if the rows
+ * fed to `b` had been fed to `a` after its own: b's new groups are appended
+ * in b's order, first() keeps a's value, last() takes b's, counts and sums
+ * add (an integer sum that leaves int64 is TD_ERANGE, as in an update).
+ * Every group b has is marked changed in `a`.  Parallel aggregation builds
+ * one state per contiguous range of rows and merges them in range order, so
+ * its result equals one state fed everything (float sums may differ in the
+ * last bits: the additions are grouped differently).  `b` is unchanged. */
+int td_agg_merge(td_agg *a, const td_agg *b, td_error *err);
+
 /* After td_agg_update failed with TD_ERANGE: the index of the aggregate
  * whose integer sum overflowed, else -1. */
 int64_t td_agg_overflowed(const td_agg *a);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "query/ops.h"
+#include "query/par.h"
 #include "query/prune.h"
 #include "query/scalar.h"
 #include "util/alloc.h"
@@ -81,51 +82,50 @@ static void agg_free(void *v) {
   td_free(op);
 }
 
-/* A view of a built (not exported) array. */
-static td_colview view_of(const td_array *a) {
-  td_colview v;
-  memset(&v, 0, sizeof v);
-  v.type = a->type;
-  v.length = a->length;
-  v.null_count = a->null_count;
-  v.validity = a->null_count ? a->validity : NULL;
-  if (a->type == TD_TYPE_UTF8) {
-    v.offsets = a->offsets;
-    v.data = a->data ? a->data : "";
-  } else {
-    v.values = a->values;
-  }
-  return v;
+#define view_of td_builder_view
+
+/* What one worker folds chunks with: its state and scratch (worker 0 uses
+ * the operator's own). */
+typedef struct agg_worker {
+  td_agg *state;
+  td_select_scratch *scratch;
+  td_colview *bcols;
+  td_value *bconsts;
+  td_array *tmp;
+} agg_worker;
+
+static agg_worker main_worker(agg_op *op) {
+  return (agg_worker){op->state, &op->scratch, op->bcols, op->bconsts, op->tmp};
 }
 
 /* Kernel column k := expression e over batch b (view, constant or computed). */
-static int bind_input(agg_op *op, int64_t k, const td_expr *e, const td_batch *b, td_error *err) {
+static int bind_input(agg_worker *w, int64_t k, const td_expr *e, const td_batch *b, td_error *err) {
   if (!e) { /* count(*) */
-    op->bconsts[k] = td_value_int(TD_TYPE_INT64, 0);
+    w->bconsts[k] = td_value_int(TD_TYPE_INT64, 0);
     return TD_OK;
   }
   if (e->kind == TD_EXPR_COLUMN) {
-    if (b->consts[e->column].type != TD_TYPE_NONE) op->bconsts[k] = b->consts[e->column];
+    if (b->consts[e->column].type != TD_TYPE_NONE) w->bconsts[k] = b->consts[e->column];
     else {
-      op->bcols[k] = b->cols[e->column];
-      op->bconsts[k].type = TD_TYPE_NONE;
+      w->bcols[k] = b->cols[e->column];
+      w->bconsts[k].type = TD_TYPE_NONE;
     }
     return TD_OK;
   }
-  if (td_expr_all_const(e, b)) return td_expr_eval_row(e, b->consts, &op->bconsts[k], err);
-  td_array_reset(&op->tmp[k]);
-  int rc = td_expr_eval(e, b, &op->tmp[k], err);
+  if (td_expr_all_const(e, b)) return td_expr_eval_row(e, b->consts, &w->bconsts[k], err);
+  td_array_reset(&w->tmp[k]);
+  int rc = td_expr_eval(e, b, &w->tmp[k], err);
   if (rc) return rc;
-  op->bcols[k] = view_of(&op->tmp[k]);
-  op->bconsts[k].type = TD_TYPE_NONE;
+  w->bcols[k] = view_of(&w->tmp[k]);
+  w->bconsts[k].type = TD_TYPE_NONE;
   return TD_OK;
 }
 
 /* The error of an integer sum that left int64, naming the aggregate as the
  * user wrote it ("sum(Size * Price)"). */
-static int sum_overflow(const agg_op *op, td_error *err) {
+static int sum_overflow(const agg_op *op, const td_agg *state, td_error *err) {
   static const char *const names[] = {"?", "count", "count", "sum", "min", "max", "avg", "first", "last"};
-  int64_t k = td_agg_overflowed(op->state), j = 0;
+  int64_t k = td_agg_overflowed(state), j = 0;
   while (j + 1 < op->plan.n_aggs && op->kmap[j + 1] <= k) j++;
   const td_expr *in = op->plan.inputs[j];
   char *text = NULL;
@@ -139,9 +139,9 @@ static int sum_overflow(const agg_op *op, td_error *err) {
   return rc;
 }
 
-static int fold_chunk(agg_op *op, const td_scan *sc, const td_chunk *ch, td_error *err) {
+static int fold_chunk(agg_op *op, agg_worker *w, const td_scan *sc, const td_chunk *ch, td_error *err) {
   td_batch b;
-  td_select_scratch *s = &op->scratch;
+  td_select_scratch *s = w->scratch;
   td_batch_of_chunk(s, sc, ch, &b);
   const uint32_t *sel = NULL;
   int64_t n = ch->length;
@@ -159,13 +159,93 @@ static int fold_chunk(agg_op *op, const td_scan *sc, const td_chunk *ch, td_erro
     b.sel = sel; /* inputs of rows the filter dropped cannot fail */
     b.n_sel = n;
   }
-  for (int64_t k = 0; rc == TD_OK && k < op->plan.n_keys; k++) rc = bind_input(op, k, op->plan.keys[k], &b, err);
+  for (int64_t k = 0; rc == TD_OK && k < op->plan.n_keys; k++) rc = bind_input(w, k, op->plan.keys[k], &b, err);
   for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++)
-    rc = bind_input(op, op->plan.n_keys + j, op->plan.inputs[j], &b, err);
+    rc = bind_input(w, op->plan.n_keys + j, op->plan.inputs[j], &b, err);
   if (rc) return rc;
-  td_batch kb = {ch->length, op->bcols, op->bconsts, NULL, 0};
-  rc = td_agg_update(op->state, &kb, sel, n, err);
-  return rc == TD_ERANGE && td_agg_overflowed(op->state) >= 0 ? sum_overflow(op, err) : rc;
+  td_batch kb = {ch->length, w->bcols, w->bconsts, NULL, 0};
+  rc = td_agg_update(w->state, &kb, sel, n, err);
+  return rc == TD_ERANGE && td_agg_overflowed(w->state) >= 0 ? sum_overflow(op, w->state, err) : rc;
+}
+
+/* Folds rows [begin, end) of the source snapshot into worker w's state. */
+static int fold_range(agg_op *op, agg_worker *w, td_table *src, td_snapshot *snap, int64_t begin, int64_t end,
+                      atomic_bool *stop, td_error *err) {
+  td_scan sc;
+  int rc = td_scan_init(&sc, src, snap, op->cols, op->n_cols, begin, end, err);
+  if (rc) return rc;
+  td_range_filter_attach(&op->rf, &sc);
+  while (!(stop && atomic_load_explicit(stop, memory_order_relaxed))) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
+    if ((rc = fold_chunk(op, w, &sc, &ch, err)) != TD_OK) break;
+  }
+  td_scan_release(&sc);
+  if (rc && stop) atomic_store(stop, true);
+  return rc;
+}
+
+/* ---- parallel folding: one state per contiguous range, merged in order ---- */
+
+enum { AGG_MIN_ROWS = 16384 }; /* rows a worker must have to be worth starting */
+
+typedef struct agg_par {
+  agg_op *op;
+  td_table *src;
+  td_snapshot *snap;
+  int64_t bounds[TD_PAR_MAX + 1];
+  agg_worker w[TD_PAR_MAX];
+  td_select_scratch scratch[TD_PAR_MAX];
+  atomic_bool stop;
+} agg_par;
+
+static int agg_par_worker(void *ctx, int i, td_error *err) {
+  agg_par *p = ctx;
+  return fold_range(p->op, &p->w[i], p->src, p->snap, p->bounds[i], p->bounds[i + 1], &p->stop, err);
+}
+
+static void agg_worker_free(agg_worker *w, int64_t n_tmp) {
+  td_agg_free(w->state);
+  if (w->scratch) td_select_scratch_reset(w->scratch);
+  for (int64_t i = 0; w->tmp && i < n_tmp; i++) td_array_reset(&w->tmp[i]);
+  td_free(w->tmp);
+  td_free(w->bcols);
+  td_free(w->bconsts);
+}
+
+/* Folds rows [begin, end) into op->state, with up to t->threads workers. */
+static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, int64_t end, td_error *err) {
+  int n = td__par_workers(t->threads, (end - begin) / AGG_MIN_ROWS);
+  agg_worker w0 = main_worker(op);
+  if (n <= 1) return fold_range(op, &w0, t->source, snap, begin, end, NULL, err);
+  agg_par *p = td_calloc(1, sizeof *p);
+  if (!p) return td_err_nomem(err, "aggregating");
+  p->op = op;
+  p->src = t->source;
+  p->snap = snap;
+  atomic_init(&p->stop, false);
+  td__par_split(t->source, snap, begin, end, n, p->bounds);
+  p->w[0] = w0;
+  int rc = TD_OK;
+  for (int i = 1; rc == TD_OK && i < n; i++) {
+    agg_worker *w = &p->w[i];
+    w->scratch = &p->scratch[i];
+    w->bcols = td_calloc((size_t)op->n_tmp + 1, sizeof *w->bcols);
+    w->bconsts = td_calloc((size_t)op->n_tmp + 1, sizeof *w->bconsts);
+    w->tmp = td_calloc((size_t)op->n_tmp + 1, sizeof *w->tmp);
+    rc = w->bcols && w->bconsts && w->tmp ? TD_OK : td_err_nomem(err, "aggregating");
+    if (rc == TD_OK) rc = td_select_scratch_init(w->scratch, op->n_fields, err);
+    if (rc == TD_OK) rc = td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, &w->state, err);
+  }
+  if (rc == TD_OK) rc = td__par_run(n, agg_par_worker, p, err);
+  for (int i = 1; rc == TD_OK && i < n; i++) {
+    rc = td_agg_merge(op->state, p->w[i].state, err);
+    if (rc == TD_ERANGE && td_agg_overflowed(op->state) >= 0) rc = sum_overflow(op, op->state, err);
+  }
+  for (int i = 1; i < n; i++) agg_worker_free(&p->w[i], op->n_tmp);
+  td_free(p);
+  return rc;
 }
 
 /* ---- region mode ---- */
@@ -211,7 +291,7 @@ static int fold_regions(agg_op *op, td_table *src, const td_snapshot *snap, td_e
     }
     td_batch kb = {1, op->bcols, op->bconsts, NULL, 0};
     if (rc == TD_OK) rc = td_agg_update(op->state, &kb, NULL, 1, err);
-    if (rc == TD_ERANGE && td_agg_overflowed(op->state) >= 0) rc = sum_overflow(op, err);
+    if (rc == TD_ERANGE && td_agg_overflowed(op->state) >= 0) rc = sum_overflow(op, op->state, err);
   }
   td_free(row);
   return rc;
@@ -309,18 +389,7 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
     int64_t whole[2] = {0, d->snap->size};
     const int64_t *r = d->replaced ? whole : d->ranges;
     int64_t nr = d->replaced ? 1 : d->n_ranges;
-    for (int64_t k = 0; rc == TD_OK && k < nr; k++) {
-      td_scan sc;
-      if ((rc = td_scan_init(&sc, t->source, d->snap, op->cols, op->n_cols, r[2 * k], r[2 * k + 1], err))) break;
-      td_range_filter_attach(&op->rf, &sc);
-      for (;;) {
-        td_chunk ch;
-        bool done;
-        if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
-        if ((rc = fold_chunk(op, &sc, &ch, err)) != TD_OK) break;
-      }
-      td_scan_release(&sc);
-    }
+    for (int64_t k = 0; rc == TD_OK && k < nr; k++) rc = fold_rows(t, op, d->snap, r[2 * k], r[2 * k + 1], err);
   }
   int64_t nkout = nk + op->n_kaggs;
   td_array *kout = td_calloc((size_t)nkout + 1, sizeof *kout);

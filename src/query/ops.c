@@ -15,12 +15,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/par.h"
 #include "query/prune.h"
 #include "query/sort.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
 /* ---- helpers ---- */
+
+td_colview td_builder_view(const td_array *a) {
+  td_colview v;
+  memset(&v, 0, sizeof v);
+  v.type = a->type;
+  v.length = a->length;
+  v.null_count = a->null_count;
+  v.validity = a->null_count ? a->validity : NULL;
+  if (a->type == TD_TYPE_UTF8) {
+    v.offsets = a->offsets;
+    v.data = a->data ? a->data : "";
+  } else {
+    v.values = a->values;
+  }
+  return v;
+}
 
 int td_expr_field(const td_expr *e, const char *name, td_schema *into, td_error *err) {
   td_type_id t = e->type == TD_TYPE_NONE ? TD_TYPE_BOOL : e->type;
@@ -436,6 +453,63 @@ static void chunk_list_reset(chunk_list *l) {
   memset(l, 0, sizeof *l);
 }
 
+/*
+ * Scans by units (one chunk each: a page of a location or a derived chunk)
+ * taken in increasing order from a shared counter by up to `threads`
+ * workers; fn(ctx, worker, unit, scan) reads the unit's chunks from a scan
+ * of just that unit.  Results filed per unit (or carrying positions) make
+ * the outcome independent of the number of workers and their timing.
+ */
+typedef int (*unit_fn)(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err);
+
+typedef struct unit_run {
+  td_table *src;
+  td_snapshot *snap;
+  const int64_t *cols;
+  int64_t n_cols;
+  td_range_filter *rf;
+  int64_t *bounds;
+  int64_t n_units;
+  _Atomic int64_t next;
+  atomic_bool stop;
+  unit_fn fn;
+  void *ctx;
+} unit_run;
+
+static int unit_worker(void *v, int worker, td_error *err) {
+  unit_run *u = v;
+  int rc = TD_OK;
+  while (rc == TD_OK && !atomic_load_explicit(&u->stop, memory_order_relaxed)) {
+    int64_t k = atomic_fetch_add(&u->next, 1);
+    if (k >= u->n_units) break;
+    td_scan sc;
+    rc = td_scan_init(&sc, u->src, u->snap, u->cols, u->n_cols, u->bounds[k], u->bounds[k + 1], err);
+    if (rc) break;
+    if (u->rf) td_range_filter_attach(u->rf, &sc);
+    rc = u->fn(u->ctx, worker, k, &sc, err);
+    td_scan_release(&sc);
+  }
+  if (rc) atomic_store(&u->stop, true);
+  return rc;
+}
+
+/* Splits rows [begin, end) into units (*n_units, the caller frees
+ * *bounds) and picks the number of workers. */
+static int units_plan(td_table *t, td_snapshot *snap, int64_t begin, int64_t end, int64_t **bounds, int64_t *n_units,
+                      int *workers, td_error *err) {
+  int rc = td__par_units(t->source, snap, begin, end, bounds, n_units, err);
+  *workers = rc ? 1 : td__par_workers(t->threads, *n_units);
+  return rc;
+}
+
+static int run_units(td_table *src, td_snapshot *snap, const int64_t *cols, int64_t n_cols, td_range_filter *rf,
+                     int64_t *bounds, int64_t n_units, int workers, unit_fn fn, void *ctx, td_error *err) {
+  unit_run u = {src, snap, cols, n_cols, rf, bounds, n_units, 0, false, fn, ctx};
+  atomic_init(&u.next, 0);
+  atomic_init(&u.stop, false);
+  return td__par_run(workers, unit_worker, &u, err);
+}
+
 /* Publishes `more` after the current chunks (or instead, when replaced). */
 static int finish_append(td_table *t, const td_source_delta *d, chunk_list *more, td_op_result *out,
                          td_error *err) {
@@ -459,34 +533,62 @@ typedef struct select_op {
   td_range_filter rf; /* skips pages the filter rejects from metadata */
 } select_op;
 
+/* One unit's output chunks (usually one, or none). */
+typedef struct select_par {
+  select_op *op;
+  td_select_scratch scratch[TD_PAR_MAX]; /* worker 0 uses op->scratch */
+  chunk_list *out;                       /* per unit */
+} select_par;
+
+static int select_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err) {
+  select_par *p = ctx;
+  td_select_scratch *s = worker ? &p->scratch[worker] : &p->op->scratch;
+  int rc = td_select_defer(&p->op->spec, sc, err); /* late materialization */
+  for (; rc == TD_OK;) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(sc, &ch, &done, err)) != TD_OK || done) break;
+    td_dchunk *c;
+    if ((rc = td_select_chunk(&p->op->spec, s, sc, &ch, &c, err)) != TD_OK) break;
+    if (c && (rc = chunk_push(&p->out[unit], c, err)) != TD_OK) break;
+  }
+  return rc;
+}
+
 static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   select_op *op = t->op;
   int64_t whole[2];
   const int64_t *r;
   int64_t nr = delta_ranges(d, whole, &r);
   chunk_list more = {0};
-  int rc = TD_OK;
+  select_par *p = td_calloc(1, sizeof *p);
+  int rc = p ? TD_OK : td_err_nomem(err, "filtering");
+  if (p) p->op = op;
   for (int64_t k = 0; rc == TD_OK && k < nr; k++) {
-    td_scan sc;
-    if ((rc = td_scan_init(&sc, t->source, d->snap, op->spec.cols, op->spec.n_cols, r[2 * k], r[2 * k + 1], err)))
-      break;
-    td_range_filter_attach(&op->rf, &sc);
-    if ((rc = td_select_defer(&op->spec, &sc, err)) != TD_OK) {
-      td_scan_release(&sc);
-      break;
+    int64_t *bounds = NULL, n_units = 0;
+    int workers = 1;
+    rc = units_plan(t, d->snap, r[2 * k], r[2 * k + 1], &bounds, &n_units, &workers, err);
+    p->out = rc ? NULL : td_calloc((size_t)n_units + 1, sizeof *p->out);
+    if (rc == TD_OK && !p->out) rc = td_err_nomem(err, "filtering");
+    for (int w = 1; rc == TD_OK && w < workers; w++)
+      if (!p->scratch[w].cols) rc = td_select_scratch_init(&p->scratch[w], op->spec.n_fields, err);
+    if (rc == TD_OK)
+      rc = run_units(t->source, d->snap, op->spec.cols, op->spec.n_cols, &op->rf, bounds, n_units, workers,
+                     select_unit, p, err);
+    for (int64_t u = 0; p->out && u < n_units; u++) { /* in source order */
+      for (int64_t i = 0; i < p->out[u].n; i++) {
+        if (rc == TD_OK) rc = chunk_push(&more, p->out[u].v[i], err);
+        else td_dchunk_release(p->out[u].v[i]);
+      }
+      td_free(p->out[u].v);
     }
-    for (;;) {
-      td_chunk ch;
-      bool done;
-      if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
-      td_dchunk *c;
-      if ((rc = td_select_chunk(&op->spec, &op->scratch, &sc, &ch, &c, err)) != TD_OK) break;
-      if (c && (rc = chunk_push(&more, c, err)) != TD_OK) break;
-    }
-    td_scan_release(&sc);
+    td_free(p->out);
+    td_free(bounds);
   }
   if (rc == TD_OK) rc = finish_append(t, d, &more, out, err);
   chunk_list_reset(&more);
+  for (int w = 1; p && w < TD_PAR_MAX; w++) td_select_scratch_reset(&p->scratch[w]);
+  td_free(p);
   return rc;
 }
 
@@ -598,7 +700,10 @@ typedef struct sort_op {
   int64_t *cols;
   bool *desc;
   int64_t n;
+  int64_t limit; /* top-N: keep this many rows; -1: all */
 } sort_op;
+
+static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err);
 
 /* Reads every column of a snapshot into contiguous arrays. */
 static int read_all(td_table *src, td_snapshot *snap, td_array *cols, struct ArrowArray *arrs,
@@ -628,6 +733,8 @@ static int sort_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   sort_op *op = t->op;
   td_table *src = t->source;
   int64_t nf = src->def->n_fields, n = d->snap->size;
+  if (op->limit >= 0 && op->limit < n / 2) return topn_apply(t, d, out, err);
+  int64_t m = op->limit >= 0 && op->limit < n ? op->limit : n; /* rows kept */
   td_array *cols = td_calloc((size_t)nf + 1, sizeof *cols);
   struct ArrowArray *arrs = td_calloc((size_t)nf + 1, sizeof *arrs);
   td_colview *views = td_calloc((size_t)nf + 1, sizeof *views);
@@ -638,11 +745,11 @@ static int sort_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   if (rc == TD_OK) rc = read_all(src, d->snap, cols, arrs, views, err);
   for (int64_t k = 0; rc == TD_OK && k < op->n; k++) keys[k] = (td_sort_key){&views[op->cols[k]], op->desc[k]};
   if (rc == TD_OK) rc = td_sort_permutation(keys, op->n, n, perm, err);
-  if (rc == TD_OK) rc = td_dchunk_new(nf, n, &c, err);
+  if (rc == TD_OK) rc = td_dchunk_new(nf, m, &c, err);
   for (int64_t i = 0; rc == TD_OK && i < nf; i++) {
     td_array g;
-    rc = td_array_init(&g, views[i].type, n, err);
-    if (rc == TD_OK) rc = td_array_append_gather(&g, &views[i], NULL, perm, n, err);
+    rc = td_array_init(&g, views[i].type, m, err);
+    if (rc == TD_OK) rc = td_array_append_gather(&g, &views[i], NULL, perm, m, err);
     if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &g, err);
     td_array_reset(&g);
   }
@@ -671,8 +778,8 @@ static void sort_free(void *p) {
 
 static const td_op_vtable sort_vt = {sort_apply, sort_free};
 
-int td_op_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, td_table **out,
-               td_error *err) {
+static int make_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, int64_t limit,
+                     td_table **out, td_error *err) {
   *out = NULL;
   sort_op *op = td_calloc(1, sizeof *op);
   if (op) {
@@ -688,5 +795,247 @@ int td_op_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t 
     op->desc[i] = desc ? desc[i] : false;
   }
   op->n = n;
+  op->limit = limit;
   return td_derived_new(source, source->def, &sort_vt, op, out, err);
+}
+
+int td_op_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, td_table **out,
+               td_error *err) {
+  return make_sort(source, cols, desc, n, -1, out, err);
+}
+
+/* ---- top-N: ORDER BY ... LIMIT k ---- */
+
+/*
+ * Each worker keeps a buffer of candidate rows (every column, plus the
+ * row's source position) in the order it met them.  Once the buffer holds
+ * more than `cap` rows it is compacted: sorted by the keys then position,
+ * cut to the first k, and its last row becomes the threshold; a later row
+ * enters only when it sorts strictly before the threshold (a tie loses, its
+ * position being later: a worker meets units in increasing order).  At the
+ * end the buffers are appended together and compacted once more, so the
+ * result is exactly the first k rows of a stable sort.
+ */
+typedef struct topn_buf {
+  td_array *cols; /* nf builders */
+  td_array pos;
+  td_array *thr;  /* per key: the threshold row */
+  bool has_thr;
+  td_array *cst;  /* per key: a constant key column of one chunk, materialized */
+  uint32_t *sel;
+  int64_t sel_cap;
+} topn_buf;
+
+typedef struct topn_ctx {
+  const sort_op *op;
+  const td_schema *def;
+  int64_t cap;
+  topn_buf b[TD_PAR_MAX];
+} topn_ctx;
+
+static void topn_buf_reset(topn_buf *b, int64_t nf, int64_t nk) {
+  for (int64_t i = 0; b->cols && i < nf; i++) td_array_reset(&b->cols[i]);
+  for (int64_t k = 0; b->thr && k < nk; k++) td_array_reset(&b->thr[k]);
+  for (int64_t k = 0; b->cst && k < nk; k++) td_array_reset(&b->cst[k]);
+  td_array_reset(&b->pos);
+  td_free(b->cols);
+  td_free(b->thr);
+  td_free(b->cst);
+  td_free(b->sel);
+  memset(b, 0, sizeof *b);
+}
+
+static int topn_buf_init(topn_buf *b, const td_schema *def, int64_t nk, td_error *err) {
+  memset(b, 0, sizeof *b);
+  b->cols = td_calloc((size_t)def->n_fields + 1, sizeof *b->cols);
+  b->thr = td_calloc((size_t)nk + 1, sizeof *b->thr);
+  b->cst = td_calloc((size_t)nk + 1, sizeof *b->cst);
+  if (!b->cols || !b->thr || !b->cst) return td_err_nomem(err, "keeping the top rows");
+  int rc = td_array_init(&b->pos, TD_TYPE_INT64, 0, err);
+  for (int64_t i = 0; rc == TD_OK && i < def->n_fields; i++) rc = td_array_init(&b->cols[i], def->fields[i].type, 0, err);
+  return rc;
+}
+
+/* Sorts the buffer (keys, then position) and keeps its first `limit` rows. */
+static int topn_compact(const topn_ctx *x, topn_buf *b, td_error *err) {
+  const sort_op *op = x->op;
+  int64_t nf = x->def->n_fields, n = b->pos.length, m = n < op->limit ? n : op->limit;
+  td_colview *v = td_calloc((size_t)nf + 2, sizeof *v);
+  td_sort_key *keys = td_calloc((size_t)op->n + 2, sizeof *keys);
+  int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm);
+  td_array *g = td_calloc((size_t)nf + 2, sizeof *g);
+  int rc = v && keys && perm && g ? TD_OK : td_err_nomem(err, "keeping the top rows");
+  if (rc == TD_OK) {
+    for (int64_t i = 0; i < nf; i++) v[i] = td_builder_view(&b->cols[i]);
+    v[nf] = td_builder_view(&b->pos);
+    for (int64_t k = 0; k < op->n; k++) keys[k] = (td_sort_key){&v[op->cols[k]], op->desc[k]};
+    keys[op->n] = (td_sort_key){&v[nf], false};
+    rc = td_sort_permutation(keys, op->n + 1, n, perm, err);
+  }
+  for (int64_t i = 0; rc == TD_OK && i <= nf; i++) {
+    rc = td_array_init(&g[i], i < nf ? b->cols[i].type : TD_TYPE_INT64, m, err);
+    if (rc == TD_OK) rc = td_array_append_gather(&g[i], &v[i], NULL, perm, m, err);
+  }
+  if (rc == TD_OK) {
+    for (int64_t i = 0; i < nf; i++) {
+      td_array_reset(&b->cols[i]);
+      b->cols[i] = g[i];
+      memset(&g[i], 0, sizeof g[i]);
+    }
+    td_array_reset(&b->pos);
+    b->pos = g[nf];
+    memset(&g[nf], 0, sizeof g[nf]);
+  }
+  if (rc == TD_OK && m == op->limit && m > 0) { /* the threshold: the last row kept */
+    for (int64_t k = 0; rc == TD_OK && k < op->n; k++) {
+      td_colview cv = td_builder_view(&b->cols[op->cols[k]]);
+      td_array_reset(&b->thr[k]);
+      rc = td_array_init(&b->thr[k], cv.type, 1, err);
+      if (rc == TD_OK) rc = td_array_append_view(&b->thr[k], &cv, m - 1, 1, err);
+    }
+    b->has_thr = rc == TD_OK;
+  }
+  for (int64_t i = 0; g && i <= nf; i++) td_array_reset(&g[i]);
+  td_free(g);
+  td_free(v);
+  td_free(keys);
+  td_free(perm);
+  return rc;
+}
+
+/* The rows of one chunk that sort before the threshold, into b->sel. */
+static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key *ck, int64_t len) {
+  const sort_op *op = x->op;
+  int64_t m = 0;
+  if (!b->has_thr) {
+    for (int64_t i = 0; i < len; i++) b->sel[m++] = (uint32_t)i;
+    return m;
+  }
+  td_sort_key tk[64];
+  td_colview tv[64];
+  for (int64_t k = 0; k < op->n; k++) {
+    tv[k] = td_builder_view(&b->thr[k]);
+    tk[k] = (td_sort_key){&tv[k], op->desc[k]};
+  }
+  const td_colview *c0 = ck[0].col;
+  bool fast = op->n == 1 && !c0->validity && td_colview_valid(&tv[0], 0) &&
+              (c0->type == TD_TYPE_FLOAT64 || c0->type == TD_TYPE_INT64 || c0->type == TD_TYPE_TIMESTAMP);
+  if (fast && c0->type == TD_TYPE_FLOAT64) {
+    const double *a = (const double *)c0->values + c0->offset, t = td_colview_double(&tv[0], 0);
+    if (t != t) fast = false; /* a NaN threshold: the general rule */
+    else if (op->desc[0])
+      for (int64_t i = 0; i < len; i++) {
+        b->sel[m] = (uint32_t)i;
+        m += a[i] > t || a[i] != a[i]; /* NaN sorts greatest */
+      }
+    else
+      for (int64_t i = 0; i < len; i++) {
+        b->sel[m] = (uint32_t)i;
+        m += a[i] < t;
+      }
+  } else if (fast) {
+    const int64_t *a = (const int64_t *)c0->values + c0->offset, t = td_colview_int(&tv[0], 0);
+    if (op->desc[0])
+      for (int64_t i = 0; i < len; i++) {
+        b->sel[m] = (uint32_t)i;
+        m += a[i] > t;
+      }
+    else
+      for (int64_t i = 0; i < len; i++) {
+        b->sel[m] = (uint32_t)i;
+        m += a[i] < t;
+      }
+  }
+  if (fast) return m;
+  for (int64_t i = 0; i < len; i++)
+    if (td_sort_compare(ck, op->n, i, tk, 0) < 0) b->sel[m++] = (uint32_t)i;
+  return m;
+}
+
+static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err) {
+  (void)unit;
+  topn_ctx *x = ctx;
+  topn_buf *b = &x->b[worker];
+  const sort_op *op = x->op;
+  int64_t nf = x->def->n_fields;
+  int rc = TD_OK;
+  td_sort_key ck[64];
+  td_colview cv[64];
+  for (;;) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(sc, &ch, &done, err)) != TD_OK || done) break;
+    if (b->sel_cap < ch.length) {
+      uint32_t *s = td_realloc(b->sel, (size_t)ch.length * sizeof *s);
+      if (!s) return td_err_nomem(err, "keeping the top rows");
+      b->sel = s;
+      b->sel_cap = ch.length;
+    }
+    for (int64_t k = 0; rc == TD_OK && k < op->n; k++) {
+      int64_t c = op->cols[k];
+      if (ch.consts[c]) { /* a partition column: as many copies as rows */
+        td_array_reset(&b->cst[k]);
+        rc = td_array_init(&b->cst[k], x->def->fields[c].type, ch.length, err);
+        if (rc == TD_OK) rc = td_array_append_const(&b->cst[k], ch.consts[c], ch.length, err);
+        cv[k] = td_builder_view(&b->cst[k]);
+      } else {
+        cv[k] = ch.views[c];
+      }
+      ck[k] = (td_sort_key){&cv[k], op->desc[k]};
+    }
+    if (rc) break;
+    int64_t m = topn_candidates(x, b, ck, ch.length);
+    if (m == 0) continue;
+    for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+      rc = ch.consts[i] ? td_array_append_const(&b->cols[i], ch.consts[i], m, err)
+                        : td_array_append_gather(&b->cols[i], &ch.views[i], b->sel, NULL, m, err);
+    for (int64_t j = 0; rc == TD_OK && j < m; j++) rc = td_array_append_int(&b->pos, ch.pos + b->sel[j], err);
+    if (rc == TD_OK && b->pos.length > x->cap) rc = topn_compact(x, b, err);
+  }
+  return rc;
+}
+
+static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  sort_op *op = t->op;
+  td_table *src = t->source;
+  int64_t nf = src->def->n_fields;
+  topn_ctx *x = td_calloc(1, sizeof *x);
+  if (!x) return td_err_nomem(err, "keeping the top rows");
+  x->op = op;
+  x->def = src->def;
+  x->cap = op->limit * 2 > 4096 ? op->limit * 2 : 4096;
+  int64_t *bounds = NULL, n_units = 0;
+  int workers = 1;
+  td_dchunk *c = NULL;
+  int rc = units_plan(t, d->snap, 0, d->snap->size, &bounds, &n_units, &workers, err);
+  for (int w = 0; rc == TD_OK && w < workers; w++) rc = topn_buf_init(&x->b[w], src->def, op->n, err);
+  if (rc == TD_OK && op->limit > 0)
+    rc = run_units(src, d->snap, NULL, 0, NULL, bounds, n_units, workers, topn_unit, x, err);
+  /* every buffer into the first, then one last compaction */
+  topn_buf *b = &x->b[0];
+  for (int w = 1; rc == TD_OK && w < workers; w++) {
+    for (int64_t i = 0; rc == TD_OK && i <= nf; i++) {
+      td_array *from = i < nf ? &x->b[w].cols[i] : &x->b[w].pos, *into = i < nf ? &b->cols[i] : &b->pos;
+      td_colview v = td_builder_view(from);
+      rc = td_array_append_view(into, &v, 0, v.length, err);
+    }
+  }
+  if (rc == TD_OK) rc = topn_compact(x, b, err);
+  if (rc == TD_OK) rc = td_dchunk_new(nf, b->pos.length, &c, err);
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(c, i, &b->cols[i], err);
+  if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
+  out->replaced = true;
+  td_dchunk_release(c);
+  for (int w = 0; w < TD_PAR_MAX; w++) topn_buf_reset(&x->b[w], nf, op->n);
+  td_free(x);
+  td_free(bounds);
+  return rc;
+}
+
+int td_op_topn(td_table *source, const int64_t *cols, const bool *desc, int64_t n, int64_t limit, td_table **out,
+               td_error *err) {
+  *out = NULL;
+  if (limit < 0) return td_err(err, TD_EINVAL, "LIMIT expects n >= 0, got %lld", (long long)limit);
+  if (n < 1 || n > 64) return td_err(err, TD_EINVAL, "a top-N sorts on 1 to 64 columns, got %lld", (long long)n);
+  return make_sort(source, cols, desc, n, limit, out, err);
 }

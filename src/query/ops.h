@@ -75,6 +75,16 @@ typedef struct td_agg_plan {
 int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err);
 void td_agg_plan_reset(td_agg_plan *p);
 
+/* ORDER BY ... LIMIT k: the first `limit` rows of the sort (the same rows,
+ * in the same order, as td_op_sort then td_op_slice) without sorting the
+ * whole source: each worker keeps its best rows in a bounded buffer, ties
+ * broken by source position, and the buffers are merged. */
+int td_op_topn(td_table *source, const int64_t *cols, const bool *desc, int64_t n, int64_t limit,
+               td_table **out, td_error *err);
+
+/* A view of a built (not exported) array; valid until it is appended to. */
+td_colview td_builder_view(const td_array *a);
+
 /* The column type of a bound expression as a field (name copied). */
 int td_expr_field(const td_expr *e, const char *name, td_schema *into, td_error *err);
 

@@ -712,7 +712,13 @@ static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *o
     filter = NULL;
   }
   td_table *next;
-  if (rc == TD_OK && n_keys > 0 && (rc = td_op_sort(t, order, desc, n_keys, &next, err)) == TD_OK) {
+  if (rc == TD_OK && n_keys > 0 && q->has_limit) { /* top-N: never sorts the whole input */
+    int64_t keep = q->offset > INT64_MAX - q->limit ? INT64_MAX : q->offset + q->limit;
+    if ((rc = td_op_topn(t, order, desc, n_keys, keep, &next, err)) == TD_OK) {
+      td_table_release(t);
+      t = next;
+    }
+  } else if (rc == TD_OK && n_keys > 0 && (rc = td_op_sort(t, order, desc, n_keys, &next, err)) == TD_OK) {
     td_table_release(t);
     t = next;
   }
@@ -720,7 +726,7 @@ static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *o
       (rc = td_op_slice_range(t, q->offset, q->has_limit ? q->limit : -1, &next, err)) == TD_OK) {
     td_table_release(t);
     t = next;
-  } else if (rc == TD_OK && q->has_limit && (rc = td_op_slice(t, q->limit, false, &next, err)) == TD_OK) {
+  } else if (rc == TD_OK && q->has_limit && n_keys == 0 && (rc = td_op_slice(t, q->limit, false, &next, err)) == TD_OK) {
     td_table_release(t);
     t = next;
   }
@@ -861,6 +867,8 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
   *src = NULL;
   *filter = NULL;
   if (!sql || !opts || !opts->resolver) return td_err(err, TD_EINVAL, "a query needs SQL text and a source resolver");
+  if (opts->threads < 0)
+    return td_err(err, TD_EINVAL, "query threads must be 0 (every core) or more, got %d", opts->threads);
   int rc = td_sql_parse(sql, strlen(sql), &sp->q, err);
   if (rc) return rc;
   td_service *svc = NULL;
@@ -908,7 +916,10 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
   }
   td_table_release(joined);
   td_expr_free(jfilter);
-  if (rc == TD_OK) opts->source_rows = td_table_size(*src);
+  if (rc == TD_OK) {
+    opts->source_rows = td_table_size(*src);
+    (*src)->threads = opts->threads; /* operators over it inherit it */
+  }
   td_table_key_release(key);
   td_service_free(svc);
   return rc;

@@ -10,19 +10,19 @@
 #include "util/decimal.h"
 #include "util/error.h"
 
-/* Non-null comparison of rows i and j of one column. */
-static int cmp_valid(const td_colview *c, int64_t i, int64_t j) {
+/* Non-null comparison of row i of c and row j of d (same type). */
+static int cmp_valid(const td_colview *c, int64_t i, const td_colview *d, int64_t j) {
   switch (c->type) {
     case TD_TYPE_FLOAT32:
     case TD_TYPE_FLOAT64: {
-      double x = td_colview_double(c, i), y = td_colview_double(c, j);
+      double x = td_colview_double(c, i), y = td_colview_double(d, j);
       bool nx = isnan(x), ny = isnan(y);
       if (nx || ny) return nx - ny;
       return (x > y) - (x < y);
     }
     case TD_TYPE_UTF8: {
       int64_t lx, ly;
-      const char *x = td_colview_str(c, i, &lx), *y = td_colview_str(c, j, &ly);
+      const char *x = td_colview_str(c, i, &lx), *y = td_colview_str(d, j, &ly);
       int64_t n = lx < ly ? lx : ly;
       int r = n ? memcmp(x, y, (size_t)n) : 0;
       if (r) return r < 0 ? -1 : 1;
@@ -34,24 +34,28 @@ static int cmp_valid(const td_colview *c, int64_t i, int64_t j) {
       return (x > y) - (x < y);
     }
     default: {
-      int64_t x = td_colview_int(c, i), y = td_colview_int(c, j);
+      int64_t x = td_colview_int(c, i), y = td_colview_int(d, j);
       return (x > y) - (x < y);
     }
   }
 }
 
-static int cmp_rows(const td_sort_key *keys, int64_t nk, int64_t i, int64_t j) {
+int td_sort_compare(const td_sort_key *keys, int64_t nk, int64_t i, const td_sort_key *other, int64_t j) {
   for (int64_t k = 0; k < nk; k++) {
-    const td_colview *c = keys[k].col;
-    bool vi = td_colview_valid(c, i), vj = td_colview_valid(c, j);
+    const td_colview *c = keys[k].col, *d = other[k].col;
+    bool vi = td_colview_valid(c, i), vj = td_colview_valid(d, j);
     if (!vi || !vj) {
       if (vi != vj) return vi ? -1 : 1; /* nulls last */
       continue;
     }
-    int r = cmp_valid(c, i, j);
+    int r = cmp_valid(c, i, d, j);
     if (r) return keys[k].desc ? -r : r;
   }
   return 0;
+}
+
+static int cmp_rows(const td_sort_key *keys, int64_t nk, int64_t i, int64_t j) {
+  return td_sort_compare(keys, nk, i, keys, j);
 }
 
 int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows, int64_t *perm,

@@ -23,4 +23,9 @@ typedef struct td_sort_key {
 int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows, int64_t *perm,
                         td_error *err);
 
+/* Compares row i of the key columns `keys` with row j of the key columns
+ * `other` (the same types, in the same order; other[k].desc is ignored) by
+ * the rules above: < 0 when row i comes first, 0 when they tie. */
+int td_sort_compare(const td_sort_key *keys, int64_t n_keys, int64_t i, const td_sort_key *other, int64_t j);
+
 #endif

@@ -235,6 +235,7 @@ int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *v
   t->provider = source->provider;
   t->source = td_table_retain(source);
   t->refreshing = source->refreshing;
+  t->threads = source->threads;
   int rc = td_schema_copy(def, &t->own_def, err);
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, NULL, 0, 0, &t->snap, err);
   if (rc == TD_OK) rc = td_table_status(source, err);

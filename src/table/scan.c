@@ -139,15 +139,11 @@ int td_scan_load(td_scan *sc, td_chunk *ch, td_error *err) {
   return TD_OK;
 }
 
+static int64_t derived_chunk_of(const td_snapshot *s, int64_t pos);
+
 static void next_derived(td_scan *sc, td_chunk *ch) {
   const td_snapshot *s = sc->snap;
-  int64_t lo = 0, hi = s->n_chunks - 1;
-  while (lo < hi) { /* the chunk holding pos: last with chunk_begin <= pos */
-    int64_t mid = lo + (hi - lo + 1) / 2;
-    if (s->chunk_begin[mid] <= sc->pos) lo = mid;
-    else hi = mid - 1;
-  }
-  while (s->chunk_begin[lo] + s->chunks[lo]->length <= sc->pos) lo++; /* skip empty chunks */
+  int64_t lo = derived_chunk_of(s, sc->pos);
   const td_dchunk *c = s->chunks[lo];
   int64_t from = sc->pos - s->chunk_begin[lo];
   int64_t n = c->length - from;
@@ -184,6 +180,43 @@ int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
   }
   sc->pos += ch->length;
   return TD_OK;
+}
+
+/* The derived chunk holding pos (the last with chunk_begin <= pos that has rows there). */
+static int64_t derived_chunk_of(const td_snapshot *s, int64_t pos) {
+  int64_t lo = 0, hi = s->n_chunks - 1;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo + 1) / 2;
+    if (s->chunk_begin[mid] <= pos) lo = mid;
+    else hi = mid - 1;
+  }
+  while (s->chunk_begin[lo] + s->chunks[lo]->length <= pos) lo++;
+  return lo;
+}
+
+int64_t td_scan_chunk_end(const td_table *t, const td_snapshot *snap, int64_t pos, int64_t end) {
+  int64_t stop;
+  if (t->kind == TD_TABLE_SOURCE) {
+    int64_t ps = t->service->opts.page_size;
+    const td_region *reg = &snap->regions[td_snapshot_region_of(snap, pos)];
+    int64_t row = pos - reg->row_begin, page_end = (row / ps + 1) * ps;
+    stop = reg->row_begin + (reg->size < page_end ? reg->size : page_end);
+  } else {
+    int64_t c = derived_chunk_of(snap, pos);
+    stop = snap->chunk_begin[c] + snap->chunks[c]->length;
+  }
+  return stop < end ? stop : end;
+}
+
+int64_t td_scan_chunk_start(const td_table *t, const td_snapshot *snap, int64_t pos) {
+  if (pos <= 0 || pos >= snap->size) return pos;
+  if (t->kind == TD_TABLE_SOURCE) {
+    int64_t ps = t->service->opts.page_size;
+    const td_region *reg = &snap->regions[td_snapshot_region_of(snap, pos)];
+    int64_t row = pos - reg->row_begin;
+    return reg->row_begin + row / ps * ps;
+  }
+  return snap->chunk_begin[derived_chunk_of(snap, pos)];
 }
 
 void td_scan_release(td_scan *sc) {

@@ -120,6 +120,9 @@ struct td_table {
   const td_op_vtable *op_vt;
   void *op;
   bool row_preserving; /* row i comes from source row i (a projection) */
+  /* Worker threads its operators may use to read it (0: every core); a
+   * derived table takes its source's (query/par.h). */
+  int threads;
 };
 
 /* Frees a table whose last reference is gone (and, if refreshing, that has
@@ -194,6 +197,13 @@ void td_scan_defer(td_scan *sc, int64_t i);
 /* Fetches the lazy columns of the current chunk (views, owners), once. */
 int td_scan_load(td_scan *sc, td_chunk *chunk, td_error *err);
 void td_scan_release(td_scan *sc);
+/* The end of the chunk td_scan_next would return at position `pos` of
+ * `snap` (ignoring skip hooks), at most `end`: a page of a location, or the
+ * rest of a derived chunk.  Parallel readers split work on these bounds so
+ * that no page is read by two workers. */
+int64_t td_scan_chunk_end(const td_table *t, const td_snapshot *snap, int64_t pos, int64_t end);
+/* The start of the chunk holding position pos (pos itself or earlier). */
+int64_t td_scan_chunk_start(const td_table *t, const td_snapshot *snap, int64_t pos);
 
 /* Derived chunks: new (refs 1) with n_cols columns, all unset. */
 int td_dchunk_new(int64_t n_cols, int64_t length, td_dchunk **out, td_error *err);

@@ -116,7 +116,7 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
 /* Runs a query; its rows as "a|b|;c|d|;" (floats with %.9g). */
 static char *run(env *e, const char *sql) {
   td_error err;
-  td_query_options qo = {resolve, e, false, 0};
+  td_query_options qo = {.resolver = resolve, .resolver_ctx = e, .refreshing = false};
   td_table *t;
   TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
   int64_t n = td_table_size(t);
@@ -159,7 +159,7 @@ static void expect_rows(env *e, const char *sql, const char *want) {
 static void expect_error(env *e, const char *sql, int code, int64_t pos, const char *text) {
   td_error err;
   td_error_clear(&err);
-  td_query_options qo = {resolve, e, false, 0};
+  td_query_options qo = {.resolver = resolve, .resolver_ctx = e, .refreshing = false};
   td_table *t = NULL;
   int rc = td_query(sql, &qo, &t, &err);
   if (rc != code || (pos >= -1 && err.position != pos) || !strstr(err.message, text))
@@ -188,7 +188,7 @@ static void test_item20_order_by_position(void **state) {
   expect_rows(&e, "SELECT s, max(i) AS m FROM t GROUP BY s ORDER BY 2", "c|3|;b|4|;a|5|;");
   /* a streamed plain query (td_query_stream) sorts too */
   td_error err;
-  td_query_options qo = {resolve, &e, false, 0};
+  td_query_options qo = {.resolver = resolve, .resolver_ctx = &e, .refreshing = false};
   struct ArrowArrayStream st;
   TD_ASSERT_OK(td_query_stream("SELECT i FROM t ORDER BY 1 DESC", &qo, &st, &err), &err);
   struct ArrowArray b;
@@ -514,7 +514,7 @@ static void test_item26_messages(void **state) {
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     td_error err;
-    td_query_options qo = {resolve, &e, false, 0};
+    td_query_options qo = {.resolver = resolve, .resolver_ctx = &e, .refreshing = false};
     td_table *t = NULL;
     assert_int_not_equal(td_query(bad[i], &qo, &t, &err), TD_OK);
     if (strstr(err.message, "__")) fail_msg("'%s': an internal name in: %s", bad[i], err.message);

@@ -363,7 +363,7 @@ static void test_no_data_reads(void **state) {
   env e;
   env_open(&e, 8);
   td_error err;
-  td_query_options qo = {resolve_m, &e, false, 0};
+  td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
   static const char *queries[] = {
       "SELECT DISTINCT P FROM m",
       "SELECT count(*) FROM m",
@@ -399,7 +399,7 @@ static void test_sql(void **state) {
   env e;
   env_open(&e, 8);
   td_error err;
-  td_query_options qo = {resolve_m, &e, false, 0};
+  td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
   td_table *a, *b;
   /* The same result through SQL and through the operators. */
   TD_ASSERT_OK(td_query("SELECT k, s, count(*) AS n, sum(v) AS total FROM m WHERE v > 100 GROUP BY k, s "
@@ -500,7 +500,7 @@ static void test_live_sql_expressions(void **state) {
     env e;
     env_open(&e, 8);
     td_error err;
-    td_query_options live_o = {resolve_m, &e, true, 0}, static_o = {resolve_m, &e, false, 0};
+    td_query_options live_o = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = true}, static_o = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
     add_rows(&e, "a", 5);
     TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
     td_table *live;
@@ -525,7 +525,7 @@ static void test_stream_limit(void **state) {
   env e;
   env_open(&e, 8);
   td_error err;
-  td_query_options qo = {resolve_m, &e, false, 0};
+  td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
   struct ArrowArrayStream st;
   TD_ASSERT_OK(td_query_stream("SELECT k, v FROM m WHERE v IS NOT NULL LIMIT 3", &qo, &st, &err), &err);
   int64_t got = 0;
@@ -575,7 +575,7 @@ static void test_late_materialization(void **state) {
   char sql[128];
   snprintf(sql, sizeof sql, "SELECT * FROM m WHERE x = %.17g", want);
   /* The reference: every column read (no filter on the scan). */
-  td_query_options rqo = {resolve_m, &ref, false, 0};
+  td_query_options rqo = {.resolver = resolve_m, .resolver_ctx = &ref, .refreshing = false};
   TD_ASSERT_OK(td_query("SELECT * FROM m", &rqo, &t, &err), &err);
   td_table_release(t);
   TD_ASSERT_OK(td_query(sql, &rqo, &t, &err), &err);
@@ -583,7 +583,7 @@ static void test_late_materialization(void **state) {
   td_table_release(t);
   assert_int_equal(expect.n, matches);
   /* A derived table (select operator), then a lazy stream. */
-  td_query_options qo = {resolve_m, &e, false, 0};
+  td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
   TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
   rows got = rows_of(t, false);
   td_table_release(t);

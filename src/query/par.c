@@ -1,0 +1,110 @@
+/*
+ * query/par.c - the worker pool of static operations (see par.h): threads
+ * started per operation (a few tens of microseconds, small beside a scan
+ * worth splitting) and joined before it returns.
+ */
+#include "query/par.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/alloc.h"
+#include "util/error.h"
+
+int td__par_cores(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1) n = 1;
+  if (n > TD_PAR_MAX) n = TD_PAR_MAX;
+  return (int)n;
+}
+
+int td__par_workers(int threads, int64_t n_units) {
+  int64_t n = threads > 0 ? threads : td__par_cores();
+  if (n > TD_PAR_MAX) n = TD_PAR_MAX;
+  if (n > n_units) n = n_units;
+  return n < 1 ? 1 : (int)n;
+}
+
+typedef struct par_slot {
+  pthread_t thread;
+  bool started;
+  int worker;
+  int rc;
+  td_par_fn fn;
+  void *ctx;
+  td_error err;
+} par_slot;
+
+static void *par_main(void *v) {
+  par_slot *s = v;
+  td_error_clear(&s->err);
+  s->rc = s->fn(s->ctx, s->worker, &s->err);
+  return NULL;
+}
+
+int td__par_run(int n, td_par_fn fn, void *ctx, td_error *err) {
+  if (n <= 1) return fn(ctx, 0, err);
+  par_slot local[8], *slots = n <= 8 ? local : td_calloc((size_t)n, sizeof *slots);
+  if (!slots) { /* no room to start threads: the workers one after the other */
+    int rc = TD_OK;
+    for (int w = 0; w < n && rc == TD_OK; w++) rc = fn(ctx, w, err);
+    return rc;
+  }
+  memset(slots, 0, (size_t)n * sizeof *slots);
+  for (int w = 0; w < n; w++) {
+    slots[w].worker = w;
+    slots[w].fn = fn;
+    slots[w].ctx = ctx;
+  }
+  for (int w = 1; w < n; w++) slots[w].started = pthread_create(&slots[w].thread, NULL, par_main, &slots[w]) == 0;
+  par_main(&slots[0]);
+  for (int w = 1; w < n; w++) {
+    if (slots[w].started) pthread_join(slots[w].thread, NULL);
+    else par_main(&slots[w]);
+  }
+  int rc = TD_OK;
+  for (int w = 0; w < n && rc == TD_OK; w++)
+    if (slots[w].rc) {
+      rc = slots[w].rc;
+      if (err) *err = slots[w].err;
+    }
+  if (slots != local) td_free(slots);
+  return rc;
+}
+
+int td__par_units(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int64_t **bounds,
+                  int64_t *n, td_error *err) {
+  int64_t cap = 64, k = 0;
+  int64_t *b = td_malloc((size_t)cap * sizeof *b);
+  if (!b) return td_err_nomem(err, "splitting a scan");
+  b[k++] = begin;
+  for (int64_t pos = begin; pos < end;) {
+    pos = td_scan_chunk_end(t, snap, pos, end);
+    if (k == cap) {
+      int64_t *nb = td_realloc(b, (size_t)cap * 2 * sizeof *nb);
+      if (!nb) {
+        td_free(b);
+        return td_err_nomem(err, "splitting a scan");
+      }
+      b = nb;
+      cap *= 2;
+    }
+    b[k++] = pos;
+  }
+  *bounds = b;
+  *n = k - 1;
+  return TD_OK;
+}
+
+void td__par_split(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int n,
+                   int64_t *bounds) {
+  bounds[0] = begin;
+  for (int i = 1; i < n; i++) {
+    int64_t p = begin + (end - begin) / n * i + ((end - begin) % n) * i / n;
+    p = td_scan_chunk_start(t, snap, p);
+    if (p < bounds[i - 1]) p = bounds[i - 1];
+    bounds[i] = p;
+  }
+  bounds[n] = end;
+}

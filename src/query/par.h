@@ -1,0 +1,52 @@
+/*
+ * query/par.h - internal: the worker pool of static operations (parallel
+ * scans of a snapshot) and how their work is split.
+ *
+ * An operation asks for `threads` workers (0: one per online core); it gets
+ * fewer when the work has fewer units (a unit is one chunk of the scan: a
+ * page of one location, or a derived chunk).  Workers run only inside
+ * td__par_run, which returns when every worker has finished, so the caller
+ * (the update thread for refreshing tables) stays the single writer of every
+ * table.  Determinism is the caller's: either each worker takes one
+ * contiguous range of rows (td__par_split) and partial results are merged
+ * in range order, or workers take units in increasing order from a shared
+ * counter and each result is filed under its unit (or carries its row
+ * positions).
+ */
+#ifndef TD_QUERY_PAR_H
+#define TD_QUERY_PAR_H
+
+#include <stdatomic.h>
+
+#include "table/table.h"
+
+enum { TD_PAR_MAX = 64 };
+
+/* Online cores (at least 1, at most TD_PAR_MAX). */
+int td__par_cores(void);
+
+/* Workers for `n_units` units of work given a requested thread count
+ * (0: td__par_cores()): between 1 and n_units. */
+int td__par_workers(int threads, int64_t n_units);
+
+/* One worker's body; worker 0 runs on the calling thread. */
+typedef int (*td_par_fn)(void *ctx, int worker, td_error *err);
+
+/* Runs fn(ctx, w, ...) for w in [0, n) at the same time and waits for all.
+ * Returns TD_OK, or the error of the lowest-numbered failed worker (its
+ * message in err).  A worker whose thread cannot be started runs on the
+ * calling thread after worker 0. */
+int td__par_run(int n, td_par_fn fn, void *ctx, td_error *err);
+
+/* Chunk units of rows [begin, end) of `snap`: *bounds receives n + 1
+ * increasing positions (td_malloc'd, the caller frees it), unit i being
+ * [bounds[i], bounds[i + 1]). */
+int td__par_units(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int64_t **bounds,
+                  int64_t *n, td_error *err);
+
+/* Splits rows [begin, end) into n contiguous ranges of about equal rows,
+ * cut at chunk starts: bounds[0..n] (bounds[0] = begin, bounds[n] = end). */
+void td__par_split(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int n,
+                   int64_t *bounds);
+
+#endif

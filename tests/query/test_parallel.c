@@ -1,0 +1,556 @@
+/*
+ * tests/query/test_parallel.c - parallel execution (td_query_options.threads):
+ * every aggregate, group-bys on 1, 2 and 3 keys (integers, strings, floats,
+ * nulls), 1M groups, filters, projections and ORDER BY ... LIMIT give the
+ * same rows, in the same order, with 1, 2 and 4 threads, and equal a naive
+ * reference computed here from the generated data.  Error paths: negative
+ * thread counts.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tabledata.h"
+#include "test.h"
+
+/* Table "t": partition P (utf8); data columns id (int64, the row's
+ * position), k1 (int64 0..12, nulls), k2 (utf8 s0..s6, nulls), k3 (float64
+ * 0, 0.5 .. 2, nulls), v (int64, nulls), x (float64 quarters, nulls),
+ * s (utf8).  Locations p0..p7 in order, of different sizes (one empty). */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+enum { SCALE = 2 }; /* half the rows: the sanitizers run 10-20 times slower */
+#else
+enum { SCALE = 1 };
+#endif
+enum { NLOC = 8, MAXR = 120000 };
+static const int64_t loc_rows[NLOC] = {9000 / SCALE, 1, 31000 / SCALE, 0, 12345 / SCALE, 20000 / SCALE, 7, 25000 / SCALE};
+
+typedef struct row {
+  int64_t id, k1, v;
+  bool k1n, k2n, k3n, vn, xn;
+  int k2;
+  double k3, x;
+  int s;
+} row;
+
+typedef struct env {
+  td_memory_backend *mb;
+  td_service *svc;
+  row *r;
+  int64_t n;
+} env;
+
+static void add_location(env *e, const char *table, int li, int64_t n, bool unique) {
+  td_error err;
+  td_builder *b[7];
+  td_type_id t[7] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_FLOAT64,
+                     TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
+  for (int i = 0; i < 7; i++) TD_ASSERT_OK(td_builder_new(t[i], &b[i], &err), &err);
+  for (int64_t j = 0; j < n; j++) {
+    row *r = &e->r[e->n];
+    unsigned h = (unsigned)(e->n * 2654435761u) ^ 0x9e37u;
+    r->id = e->n++;
+    r->k1n = h % 17 == 0;
+    r->k1 = (h >> 3) % 13;
+    r->k2n = h % 19 == 1;
+    r->k2 = (int)((h >> 7) % 7);
+    r->k3n = h % 23 == 2;
+    r->k3 = (double)((h >> 11) % 5) / 2.0;
+    r->vn = h % 11 == 3;
+    r->v = unique ? r->id * 3 - 7 : (int64_t)((h >> 5) % 2001) - 1000;
+    r->xn = h % 13 == 4;
+    r->x = (double)((h >> 9) % 397) / 4.0;
+    r->s = (int)((h >> 13) % 50);
+    char buf[16];
+    td_builder_append_int(b[0], r->id, NULL);
+    if (r->k1n) td_builder_append_null(b[1], NULL);
+    else td_builder_append_int(b[1], r->k1, NULL);
+    snprintf(buf, sizeof buf, "s%d", r->k2);
+    if (r->k2n) td_builder_append_null(b[2], NULL);
+    else td_builder_append_str(b[2], buf, -1, NULL);
+    if (r->k3n) td_builder_append_null(b[3], NULL);
+    else td_builder_append_double(b[3], r->k3, NULL);
+    if (r->vn) td_builder_append_null(b[4], NULL);
+    else td_builder_append_int(b[4], r->v, NULL);
+    if (r->xn) td_builder_append_null(b[5], NULL);
+    else td_builder_append_double(b[5], r->x, NULL);
+    snprintf(buf, sizeof buf, "w%02d", r->s);
+    td_builder_append_str(b[6], buf, -1, NULL);
+  }
+  struct ArrowArray cols[7], batch;
+  for (int i = 0; i < 7; i++) {
+    TD_ASSERT_OK(td_builder_finish(b[i], &cols[i], &err), &err);
+    td_builder_free(b[i]);
+  }
+  TD_ASSERT_OK(td_batch_make(7, cols, &batch, &err), &err);
+  char p[8];
+  snprintf(p, sizeof p, "p%d", li);
+  const char *pn = "P";
+  td_value pv = td_value_str(p);
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_new(p, 1, &pn, &pv, &k, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, table, k, &batch, &err), &err);
+  td_location_key_release(k);
+}
+
+static void add_table(env *e, const char *name) {
+  td_error err;
+  const char *names[7] = {"id", "k1", "k2", "k3", "v", "x", "s"};
+  td_type_id types[7] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_FLOAT64,
+                         TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
+  const char *pn = "P";
+  td_type_id pt = TD_TYPE_UTF8;
+  struct ArrowSchema ds, ps;
+  TD_ASSERT_OK(td_schema_make(7, names, types, NULL, &ds, &err), &err);
+  TD_ASSERT_OK(td_schema_make(1, &pn, &pt, NULL, &ps, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, name, &ds, &ps, &err), &err);
+  ds.release(&ds);
+  ps.release(&ps);
+}
+
+static void env_open(env *e) {
+  td_error err;
+  memset(e, 0, sizeof *e);
+  e->r = calloc(MAXR + 1, sizeof *e->r);
+  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  add_table(e, "t");
+  for (int i = 0; i < NLOC; i++) add_location(e, "t", i, loc_rows[i], false);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 1000; /* many pages: many units of parallel work */
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
+}
+
+static void env_close(env *e) {
+  td_service_free(e->svc);
+  td_memory_backend_release(e->mb);
+  free(e->r);
+}
+
+static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
+  env *e = ctx;
+  (void)is_path;
+  *svc = td_service_retain(e->svc);
+  return td_table_key_new(name, key, err);
+}
+
+/* The result of `sql` with `threads` threads as "a|b|" lines. */
+typedef struct rows {
+  char **v;
+  int64_t n;
+} rows;
+
+static rows run(env *e, const char *sql, int threads) {
+  td_error err;
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = e;
+  qo.threads = threads;
+  td_table *t;
+  TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
+  int64_t n = td_table_size(t);
+  rows r = {calloc((size_t)n + 1, sizeof(char *)), n};
+  struct ArrowArray a;
+  struct ArrowSchema s;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, n, &a, &err), &err);
+  TD_ASSERT_OK(td_table_schema(t, &s, &err), &err);
+  for (int64_t i = 0; i < n; i++) {
+    char line[512] = "";
+    for (int64_t c = 0; c < s.n_children; c++) {
+      td_value v;
+      char buf[128];
+      TD_ASSERT_OK(td_arrow_get_value(s.children[c], a.children[c], i, &v, &err), &err);
+      if (v.type == TD_TYPE_FLOAT64 && !v.is_null) snprintf(buf, sizeof buf, "%.17g", v.v.f);
+      else td_value_format(&v, buf, sizeof buf);
+      strncat(line, buf, sizeof line - strlen(line) - 2);
+      strcat(line, "|");
+    }
+    r.v[i] = strdup(line);
+  }
+  a.release(&a);
+  s.release(&s);
+  td_table_release(t);
+  return r;
+}
+
+static void rows_free(rows *r) {
+  for (int64_t i = 0; i < r->n; i++) free(r->v[i]);
+  free(r->v);
+}
+
+static void assert_rows(const char *sql, const rows *got, const rows *want, int threads) {
+  if (got->n != want->n) fail_msg("%s, %d threads: %lld rows, expected %lld", sql, threads, (long long)got->n, (long long)want->n);
+  for (int64_t i = 0; i < got->n; i++)
+    if (strcmp(got->v[i], want->v[i]) != 0)
+      fail_msg("%s, %d threads, row %lld: %s, expected %s", sql, threads, (long long)i, got->v[i], want->v[i]);
+}
+
+/* Runs sql with 1, 2 and 4 threads: all equal (and equal `want` if given). */
+static void check(env *e, const char *sql, const rows *want) {
+  rows one = run(e, sql, 1);
+  if (want) assert_rows(sql, &one, want, 1);
+  for (int th = 2; th <= 4; th += 2) {
+    rows more = run(e, sql, th);
+    assert_rows(sql, &more, &one, th);
+    rows_free(&more);
+  }
+  rows_free(&one);
+}
+
+/* ---- naive reference ---- */
+
+typedef struct refbuf {
+  char **v;
+  int64_t n, cap;
+  char line[512];
+} refbuf;
+
+static void cell(refbuf *b, td_value v) {
+  char buf[128];
+  if (v.type == TD_TYPE_FLOAT64 && !v.is_null) snprintf(buf, sizeof buf, "%.17g", v.v.f);
+  else td_value_format(&v, buf, sizeof buf);
+  strcat(b->line, buf);
+  strcat(b->line, "|");
+}
+static void cell_i(refbuf *b, bool null, int64_t x) {
+  cell(b, null ? td_value_null(TD_TYPE_INT64) : td_value_int(TD_TYPE_INT64, x));
+}
+static void cell_f(refbuf *b, bool null, double x) {
+  cell(b, null ? td_value_null(TD_TYPE_FLOAT64) : td_value_double(TD_TYPE_FLOAT64, x));
+}
+static void cell_s(refbuf *b, bool null, const char *s) { cell(b, null ? td_value_null(TD_TYPE_UTF8) : td_value_str(s)); }
+static void end_row(refbuf *b) {
+  if (b->n == b->cap) {
+    b->cap = b->cap ? b->cap * 2 : 64;
+    b->v = realloc(b->v, (size_t)b->cap * sizeof *b->v);
+  }
+  b->v[b->n++] = strdup(b->line);
+  b->line[0] = 0;
+}
+static rows ref_rows(refbuf *b) { return (rows){b->v, b->n}; }
+
+/* Aggregates of a set of rows, folded row by row in order. */
+typedef struct acc {
+  int64_t n, nv, sumv, minv, maxv, nx;
+  double sumx, minx, maxx;
+  bool has_first;
+  int first_s, last_s;
+  bool last_xn;
+  double last_x;
+} acc;
+
+static void fold(acc *a, const row *r) {
+  if (!a->has_first) {
+    a->has_first = true;
+    a->first_s = r->s;
+  }
+  a->last_s = r->s;
+  a->last_xn = r->xn;
+  a->last_x = r->x;
+  a->n++;
+  if (!r->vn) {
+    a->minv = a->nv == 0 || r->v < a->minv ? r->v : a->minv;
+    a->maxv = a->nv == 0 || r->v > a->maxv ? r->v : a->maxv;
+    a->nv++;
+    a->sumv += r->v;
+  }
+  if (!r->xn) {
+    a->minx = a->nx == 0 || r->x < a->minx ? r->x : a->minx;
+    a->maxx = a->nx == 0 || r->x > a->maxx ? r->x : a->maxx;
+    a->nx++;
+    a->sumx += r->x;
+  }
+}
+
+/* count(*), count(v), sum(v), min(v), max(v), avg(v), sum(x), min(x),
+ * max(x), avg(x), first(s), last(s), last(x) */
+#define AGGS                                                                                                  \
+  "count(*), count(v), sum(v), min(v), max(v), avg(v), sum(x), min(x), max(x), avg(x), first(s), last(s), " \
+  "last(x)"
+
+static void acc_cells(refbuf *b, const acc *a) {
+  char s[16];
+  cell_i(b, false, a->n);
+  cell_i(b, false, a->nv);
+  cell_i(b, a->nv == 0, a->sumv);
+  cell_i(b, a->nv == 0, a->minv);
+  cell_i(b, a->nv == 0, a->maxv);
+  cell_f(b, a->nv == 0, a->nv ? (double)a->sumv / (double)a->nv : 0);
+  cell_f(b, a->nx == 0, a->sumx);
+  cell_f(b, a->nx == 0, a->minx);
+  cell_f(b, a->nx == 0, a->maxx);
+  cell_f(b, a->nx == 0, a->nx ? a->sumx / (double)a->nx : 0);
+  snprintf(s, sizeof s, "w%02d", a->first_s);
+  cell_s(b, !a->has_first, s);
+  snprintf(s, sizeof s, "w%02d", a->last_s);
+  cell_s(b, !a->has_first, s);
+  cell_f(b, !a->has_first || a->last_xn, a->last_x);
+}
+
+/* Groups by a key of the chosen columns (1: k1, 2: k1 k2, 3: k1 k2 k3), in
+ * first-seen order; rows where `keep` holds (NULL: all). */
+typedef struct group {
+  row key;
+  acc a;
+} group;
+
+static bool same_key(const row *x, const row *y, int nk) {
+  if (x->k1n != y->k1n || (!x->k1n && x->k1 != y->k1)) return false;
+  if (nk >= 2 && (x->k2n != y->k2n || (!x->k2n && x->k2 != y->k2))) return false;
+  if (nk >= 3 && (x->k3n != y->k3n || (!x->k3n && x->k3 != y->k3))) return false;
+  return true;
+}
+
+static rows ref_group(const env *e, int nk, bool (*keep)(const row *)) {
+  group *g = calloc(4096, sizeof *g);
+  int64_t ng = 0;
+  for (int64_t i = 0; i < e->n; i++) {
+    const row *r = &e->r[i];
+    if (keep && !keep(r)) continue;
+    int64_t j = 0;
+    while (j < ng && !same_key(&g[j].key, r, nk)) j++;
+    if (j == ng) g[ng++].key = *r;
+    fold(&g[j].a, r);
+  }
+  refbuf b = {0};
+  for (int64_t j = 0; j < ng; j++) {
+    char s[16];
+    cell_i(&b, g[j].key.k1n, g[j].key.k1);
+    snprintf(s, sizeof s, "s%d", g[j].key.k2);
+    if (nk >= 2) cell_s(&b, g[j].key.k2n, s);
+    if (nk >= 3) cell_f(&b, g[j].key.k3n, g[j].key.k3);
+    acc_cells(&b, &g[j].a);
+    end_row(&b);
+  }
+  free(g);
+  return ref_rows(&b);
+}
+
+static bool v_positive(const row *r) { return !r->vn && r->v > 0; }
+
+static void test_global_aggregates(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  acc a = {0};
+  for (int64_t i = 0; i < e.n; i++) fold(&a, &e.r[i]);
+  refbuf b = {0};
+  acc_cells(&b, &a);
+  end_row(&b);
+  rows want = ref_rows(&b);
+  check(&e, "SELECT " AGGS " FROM t", &want);
+  rows_free(&want);
+  /* filtered */
+  acc f = {0};
+  for (int64_t i = 0; i < e.n; i++)
+    if (v_positive(&e.r[i])) fold(&f, &e.r[i]);
+  refbuf b2 = {0};
+  acc_cells(&b2, &f);
+  end_row(&b2);
+  want = ref_rows(&b2);
+  check(&e, "SELECT " AGGS " FROM t WHERE v > 0", &want);
+  rows_free(&want);
+  /* over an expression, partition columns and nothing at all */
+  check(&e, "SELECT sum(v * 2 + 1), min(P), max(P), count(*) FROM t WHERE x < 50", NULL);
+  check(&e, "SELECT count(*), sum(v) FROM t WHERE v > 5000", NULL);
+  env_close(&e);
+}
+
+static void test_group_by(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const char *const sql[3] = {
+      "SELECT k1, " AGGS " FROM t GROUP BY k1",
+      "SELECT k1, k2, " AGGS " FROM t GROUP BY k1, k2",
+      "SELECT k1, k2, k3, " AGGS " FROM t GROUP BY k1, k2, k3",
+  };
+  for (int nk = 1; nk <= 3; nk++) {
+    rows want = ref_group(&e, nk, NULL);
+    check(&e, sql[nk - 1], &want);
+    rows_free(&want);
+  }
+  rows want = ref_group(&e, 2, v_positive);
+  check(&e, "SELECT k1, k2, " AGGS " FROM t WHERE v > 0 GROUP BY k1, k2", &want);
+  rows_free(&want);
+  /* string keys alone, float keys alone, a partition key with a data key,
+   * DISTINCT, and an ORDER BY over the groups */
+  check(&e, "SELECT k2, count(*), sum(x), first(id), last(id) FROM t GROUP BY k2", NULL);
+  check(&e, "SELECT k3, count(*), min(s), max(s) FROM t GROUP BY k3", NULL);
+  check(&e, "SELECT P, k1, count(*), sum(v) FROM t GROUP BY P, k1", NULL);
+  check(&e, "SELECT DISTINCT k2, k1 FROM t", NULL);
+  check(&e, "SELECT s, count(*) AS n FROM t GROUP BY s ORDER BY n DESC, s LIMIT 7", NULL);
+  env_close(&e);
+}
+
+/* 1M groups: a key unique per row, over 8 locations (200k under the
+ * sanitizers, which run 10-20 times slower). */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+enum { ROWS = 200000 };
+#else
+enum { ROWS = 1000000 };
+#endif
+static void test_million_groups(void **state) {
+  (void)state;
+  env e;
+  memset(&e, 0, sizeof e);
+  td_error err;
+  e.r = calloc(ROWS + 1, sizeof *e.r);
+  TD_ASSERT_OK(td_memory_backend_new(&e.mb, &err), &err);
+  add_table(&e, "u");
+  for (int i = 0; i < 8; i++) add_location(&e, "u", i, ROWS / 8, true);
+  td_service_options o;
+  td_service_options_init(&o);
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e.mb), &o, &e.svc, &err), &err);
+  const char *sql = "SELECT v, count(*), sum(id), first(s) FROM u GROUP BY v";
+  rows got[3];
+  for (int i = 0; i < 3; i++) got[i] = run(&e, sql, i == 0 ? 1 : 2 * i);
+  /* group g is the g-th distinct v in row order: every non-null v is
+   * distinct, the nulls form one group where the first null is */
+  int64_t g = 0, null_g = -1, null_n = 0, null_sum = 0;
+  for (int64_t i = 0; i < ROWS; i++) {
+    const row *r = &e.r[i];
+    if (r->vn) {
+      null_n++;
+      null_sum += r->id;
+      if (null_g >= 0) continue;
+      null_g = g;
+    } else {
+      char want[128];
+      snprintf(want, sizeof want, "%lld|1|%lld|w%02d|", (long long)r->v, (long long)r->id, r->s);
+      if (g >= got[0].n || strcmp(got[0].v[g], want) != 0) fail_msg("group %lld: %s, expected %s", (long long)g, g < got[0].n ? got[0].v[g] : "none", want);
+    }
+    g++;
+  }
+  assert_int_equal(got[0].n, g);
+  char want[128];
+  snprintf(want, sizeof want, "null|%lld|%lld|", (long long)null_n, (long long)null_sum);
+  assert_true(strncmp(got[0].v[null_g], want, strlen(want)) == 0);
+  for (int i = 1; i < 3; i++) {
+    assert_rows(sql, &got[i], &got[0], 2 * i);
+    rows_free(&got[i]);
+  }
+  rows_free(&got[0]);
+  /* two keys, 1M groups: 1 and 2 threads */
+  sql = "SELECT id, k1, sum(v) FROM u GROUP BY id, k1";
+  got[0] = run(&e, sql, 1);
+  got[1] = run(&e, sql, 2);
+  assert_int_equal(got[0].n, ROWS);
+  assert_rows(sql, &got[1], &got[0], 2);
+  rows_free(&got[0]);
+  rows_free(&got[1]);
+  env_close(&e);
+}
+
+/* Naive ORDER BY: a stable sort of row indices. */
+static const env *sort_env;
+static int sort_key; /* 0: x DESC; 1: k1 ASC */
+static int cmp_rows(const void *pa, const void *pb) {
+  const row *a = &sort_env->r[*(const int64_t *)pa], *b = &sort_env->r[*(const int64_t *)pb];
+  int c = 0;
+  if (sort_key == 0) {
+    if (a->xn != b->xn) c = a->xn ? 1 : -1; /* nulls last */
+    else if (!a->xn) c = (a->x < b->x) - (a->x > b->x);
+  } else {
+    if (a->k1n != b->k1n) c = a->k1n ? 1 : -1;
+    else if (!a->k1n) c = (a->k1 > b->k1) - (a->k1 < b->k1);
+  }
+  return c ? c : (a->id > b->id) - (a->id < b->id); /* stable */
+}
+
+static rows ref_sorted(const env *e, int key, int64_t limit) {
+  int64_t *ix = malloc((size_t)e->n * sizeof *ix);
+  for (int64_t i = 0; i < e->n; i++) ix[i] = i;
+  sort_env = e;
+  sort_key = key;
+  qsort(ix, (size_t)e->n, sizeof *ix, cmp_rows);
+  refbuf b = {0};
+  for (int64_t i = 0; i < limit && i < e->n; i++) {
+    const row *r = &e->r[ix[i]];
+    cell_i(&b, false, r->id);
+    cell_i(&b, r->k1n, r->k1);
+    cell_f(&b, r->xn, r->x);
+    end_row(&b);
+  }
+  free(ix);
+  return ref_rows(&b);
+}
+
+static void test_order_by_limit(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  int64_t limits[] = {0, 1, 10, 999, 5000};
+  for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+    char sql[160];
+    rows want = ref_sorted(&e, 0, limits[i]);
+    snprintf(sql, sizeof sql, "SELECT id, k1, x FROM t ORDER BY x DESC LIMIT %lld", (long long)limits[i]);
+    check(&e, sql, &want);
+    rows_free(&want);
+    want = ref_sorted(&e, 1, limits[i]); /* many ties and nulls */
+    snprintf(sql, sizeof sql, "SELECT id, k1, x FROM t ORDER BY k1 LIMIT %lld", (long long)limits[i]);
+    check(&e, sql, &want);
+    rows_free(&want);
+  }
+  /* strings, two keys, a partition key, a filter, a LIMIT past the end */
+  check(&e, "SELECT s, id FROM t ORDER BY s DESC, id LIMIT 30", NULL);
+  check(&e, "SELECT P, k2, x FROM t WHERE v > 0 ORDER BY P DESC, k2, x LIMIT 40", NULL);
+  check(&e, "SELECT id FROM t ORDER BY k3 DESC LIMIT 200000", NULL);
+  env_close(&e);
+}
+
+static void test_filters_projections(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  refbuf b = {0};
+  for (int64_t i = 0; i < e.n; i++) {
+    const row *r = &e.r[i];
+    if (!(!r->xn && r->x > 90)) continue;
+    cell_i(&b, false, r->id);
+    cell_i(&b, r->vn, r->v * 2);
+    end_row(&b);
+  }
+  rows want = ref_rows(&b);
+  check(&e, "SELECT id, v * 2 FROM t WHERE x > 90", &want);
+  rows_free(&want);
+  check(&e, "SELECT * FROM t WHERE k2 = 's3' OR v IS NULL", NULL);
+  check(&e, "SELECT id, s FROM t WHERE id BETWEEN 100 AND 60000 LIMIT 777", NULL);
+  env_close(&e);
+}
+
+static void test_threads_errors(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  td_error err;
+  td_query_options qo;
+  td_query_options_init(&qo);
+  assert_int_equal(qo.threads, 0);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  qo.threads = -3;
+  td_table *t = (td_table *)&e;
+  assert_int_equal(td_query("SELECT count(*) FROM t", &qo, &t, &err), TD_EINVAL);
+  assert_null(t);
+  assert_non_null(strstr(err.message, "-3"));
+  struct ArrowArrayStream st;
+  assert_int_equal(td_query_stream("SELECT * FROM t", &qo, &st, &err), TD_EINVAL);
+  assert_non_null(strstr(err.message, "-3"));
+  /* more threads than cores or work is fine */
+  qo.threads = 64;
+  TD_ASSERT_OK(td_query("SELECT k1, count(*) FROM t GROUP BY k1", &qo, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 14);
+  td_table_release(t);
+  env_close(&e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_global_aggregates), cmocka_unit_test(test_group_by),
+      cmocka_unit_test(test_million_groups),    cmocka_unit_test(test_order_by_limit),
+      cmocka_unit_test(test_filters_projections), cmocka_unit_test(test_threads_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
