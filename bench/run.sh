@@ -24,6 +24,10 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
 else
   echo "bench: node and npm are needed for the DuckDB comparison; skipped"
 fi
+# Issue 11's comparison: tabledata, DuckDB and Polars at 1 and 2 threads on a
+# 64-location hive tree (TD_BENCH_REAL_ROWS, default 10M; the table lands in
+# $build/bench-realdata-<rows>.md).
+bench/realdata/run.sh "$build"
 # `tabledata serve`: append-to-WebSocket latency, HTTP snapshot throughput,
 # 50 live clients (the project's .venv: pyarrow, websockets).
 if [ -x .venv/bin/python ]; then
