@@ -48,7 +48,11 @@ QUERIES = [
      "SELECT id, ts, sym, price, qty, flag, note, region, day FROM {T} WHERE sym = 'S0042' AND qty > 990"),
     ("distinct partition values", "SELECT DISTINCT region, day FROM {T} ORDER BY region, day"),
 ]
+# The "many" tree (gen_many.py): planning and pruning over many tiny locations.
+MANY_QUERIES = [("one partition of many tiny locations", "SELECT count(*) AS n, sum(v) AS s FROM {T} WHERE a = 'x1'")]
 ENGINES = ("tabledata", "duckdb", "polars")
+TITLES = {"parquet": "Parquet (snappy, written by DuckDB)", "arrow": "Arrow IPC (written by Polars)",
+          "many": "Many tiny locations (Parquet, one file of 3 rows each)"}
 
 
 # ---------------------------------------------------------------- children
@@ -57,8 +61,8 @@ def child(engine, fmt, threads, data, sql):
     if engine == "duckdb":
         import duckdb
         con = duckdb.connect(config={"threads": threads})
-        if fmt == "parquet":
-            src = (f"read_parquet('{data}/parquet/**/*.parquet', hive_partitioning = true, "
+        if fmt in ("parquet", "many"):
+            src = (f"read_parquet('{data}/{fmt}/**/*.parquet', hive_partitioning = true, "
                    f"hive_types_autocast = false)")
         else:
             import pyarrow as pa
@@ -76,8 +80,8 @@ def child(engine, fmt, threads, data, sql):
         sys.stdout.flush()
     else:
         import polars as pl
-        if fmt == "parquet":
-            lf = pl.scan_parquet(f"{data}/parquet/**/*.parquet", hive_partitioning=True, try_parse_hive_dates=False)
+        if fmt in ("parquet", "many"):
+            lf = pl.scan_parquet(f"{data}/{fmt}/**/*.parquet", hive_partitioning=True, try_parse_hive_dates=False)
         else:
             lf = pl.scan_ipc(f"{data}/arrow/**/*.arrow", hive_partitioning=True, try_parse_hive_dates=False)
         t0 = time.perf_counter()
@@ -154,7 +158,7 @@ def main():
     ap.add_argument("data")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--formats", default="parquet,arrow")
+    ap.add_argument("--formats", default="parquet,arrow", help="parquet, arrow, many (gen_many.py's tree)")
     ap.add_argument("--out")
     ap.add_argument("--queries", help="comma-separated query numbers (1-based) to run")
     ap.add_argument("--child", nargs=4, metavar=("ENGINE", "FORMAT", "THREADS", "SQL"), help=argparse.SUPPRESS)
@@ -171,6 +175,9 @@ def main():
     if a.queries:
         queries = [QUERIES[int(i) - 1] for i in a.queries.split(",")]
 
+    def queries_of(fmt):
+        return MANY_QUERIES if fmt == "many" else queries
+
     def argv_of(engine, fmt, nthr, sql):
         if engine == "tabledata":
             src = f"'{os.path.join(a.data, fmt)}'"
@@ -181,7 +188,7 @@ def main():
 
     results = {}  # (fmt, query, threads, engine) -> dict(best, proc, rss, err, answer)
     for fmt in formats:
-        for name, sql in queries:
+        for name, sql in queries_of(fmt):
             configs = []
             for t in threads:
                 for e in ENGINES:
@@ -232,13 +239,13 @@ def main():
     lines = []
     for fmt in formats:
         lines.append("")
-        lines.append(f"**{'Parquet (snappy, written by DuckDB)' if fmt == 'parquet' else 'Arrow IPC (written by Polars)'}**"
+        lines.append(f"**{TITLES[fmt]}**"
                      f"{'' if td_threads else ' — tabledata has no --threads yet: its one run is compared at each thread count'}")
         lines.append("")
         lines.append("| query | threads | tabledata ms (process ms, RSS MiB) | DuckDB | Polars "
                      "| / DuckDB query, process, RSS | / Polars query, process, RSS | agree |")
         lines.append("|---|---|---|---|---|---|---|---|")
-        for name, _ in queries:
+        for name, _ in queries_of(fmt):
             for t in threads:
                 td, dk, po = (results[(fmt, name, t, e)] for e in ENGINES)
                 ok = "yes"
