@@ -33,3 +33,4 @@ node "$work/gen.mjs" "$data" "$rows"
 "$py" "$here/gen_many.py" "$data" "$many"
 "$py" "$here/run.py" "$build/cli/tabledata" "$data" --repeats "$repeats" --formats parquet,arrow,many \
   --out "$build/bench-realdata-$rows.md"
+"$py" "$here/summary.py" "$build/bench-realdata-$rows.md"
