@@ -229,7 +229,9 @@ def main():
             print(f"  done: {fmt:8s} {name}", file=sys.stderr, flush=True)
 
     def ratio(x, y):
-        return f"{x / y:.2f}x" if math.isfinite(x) and math.isfinite(y) and y > 0 else "-"
+        if not (math.isfinite(x) and math.isfinite(y) and y > 0):
+            return "-"
+        return f"{x / y:.2f}x" if x / y >= 0.1 else f"{x / y:.3f}x"
 
     def cell(r):
         if r["err"]:
