@@ -5,7 +5,8 @@
     `tabledata query --format arrow` writing the same result locally;
   - 50 WebSocket clients on the live demo: deltas per second delivered.
 
-usage: bench_serve.py TABLEDATA [APPENDS] [ROWS]"""
+usage: bench_serve.py TABLEDATA [APPENDS] [ROWS]
+TD_BENCH_SERVE_ONLY=latency|snapshot|clients runs one of them."""
 import asyncio
 import os
 import subprocess
@@ -59,7 +60,8 @@ def bench_latency(tmp):
         srv.stop()
         f.close()
     print("serve: append -> WebSocket delta latency over %d appends (file append, inotify, immediate mode): "
-          "p50 %.3f ms, p99 %.3f ms, max %.3f ms" % (len(lat), pct(lat, 50), pct(lat, 99), max(lat)))
+          "p50 %.3f ms, p99 %.3f ms, max %.3f ms (load average %.1f)"
+          % (len(lat), pct(lat, 50), pct(lat, 99), max(lat), os.getloadavg()[0]))
 
 
 def bench_snapshot(tmp):
@@ -120,6 +122,7 @@ def bench_clients(tmp):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    bench_latency(tmp)
-    bench_snapshot(tmp)
-    bench_clients(tmp)
+    only = os.environ.get("TD_BENCH_SERVE_ONLY")
+    for name, bench in (("latency", bench_latency), ("snapshot", bench_snapshot), ("clients", bench_clients)):
+        if not only or only == name:
+            bench(tmp)

@@ -46,6 +46,10 @@ if [ -x .venv/bin/python ]; then
 else
   echo "bench: no .venv (scripts/setup-deps.sh); the read benchmark skipped"
 fi
+# Issue 11's comparison: tabledata, DuckDB and Polars at 1 and 2 threads on a
+# 64-location hive tree (TD_BENCH_REAL_ROWS, default 10M; the table lands in
+# $build/bench-realdata-<rows>.md).
+bench/realdata/run.sh "$build" || echo "bench: the realdata comparison failed or its engines disagreed (see above)"
 # `tabledata serve`: append-to-WebSocket latency, HTTP snapshot throughput,
 # 50 live clients (the project's .venv: pyarrow, websockets).
 if [ -x .venv/bin/python ]; then

@@ -671,7 +671,10 @@ int td_cmd_serve(int argc, char **argv) {
     snprintf(threads, sizeof threads, "%lld", (long long)(s.max_clients + 16));
     const char *opts[] = {"listening_ports", ports, "num_threads", threads, "request_timeout_ms", "10000",
                           "websocket_timeout_ms", "30000", "enable_websocket_ping_pong", "yes",
-                          "max_request_size", "16384", "enable_keep_alive", "yes", NULL};
+                          "max_request_size", "16384", "enable_keep_alive", "yes",
+                          /* a WebSocket frame goes out as two writes (header, payload): with
+                           * Nagle the payload waits for the client's delayed ACK */
+                          "tcp_nodelay", "1", NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     mg_init_library(0);

@@ -132,14 +132,14 @@ static msg *error_msg(const char *message) {
 
 /* Queues `m` to `c` (c->mu held).  Overflow coalesces: the queue is dropped
  * and the client will get a fresh snapshot instead.  `force` (errors)
- * always queues. */
+ * always queues.  The caller wakes the sender after unlocking c->mu (woken
+ * under the lock, it would only block again on the mutex). */
 static void enqueue(td_serve *s, client *c, msg *m, bool force) {
   if (!force && (int64_t)(c->qbytes + m->len) > s->queue_bytes) {
     for (size_t i = 0; i < c->nq; i++) msg_release(c->q[i]);
     c->nq = 0;
     c->qbytes = 0;
     c->resync = true;
-    pthread_cond_signal(&c->cv);
     return;
   }
   if (c->nq == c->capq) {
@@ -147,7 +147,6 @@ static void enqueue(td_serve *s, client *c, msg *m, bool force) {
     msg **nq = realloc(c->q, cap * sizeof *nq);
     if (!nq) {
       c->closing = true;
-      pthread_cond_signal(&c->cv);
       return;
     }
     c->q = nq;
@@ -156,7 +155,6 @@ static void enqueue(td_serve *s, client *c, msg *m, bool force) {
   atomic_fetch_add(&m->refs, 1);
   c->q[c->nq++] = m;
   c->qbytes += m->len;
-  pthread_cond_signal(&c->cv);
 }
 
 /* ---- encoding ---- */
@@ -315,6 +313,7 @@ static void on_cycle(void *ctx, td_table *t, const td_table_update *u, const td_
       enqueue(s, c, m, false);
     }
     pthread_mutex_unlock(&c->mu);
+    pthread_cond_signal(&c->cv);
   }
   msg_release(m);
   pthread_mutex_unlock(&h->mu);

@@ -191,18 +191,30 @@ size_t td_format_timestamp(int64_t ns, char *buf, size_t size) {
 }
 
 /* The shortest %g text that reads back as the same float32/float64, with at
- * least the integer digits below 1e16 (300 prints "300", not "3e+02"). */
+ * least the integer digits below 1e16 (300 prints "300", not "3e+02").
+ * One format and one read-back for most values: if some text of at most 15
+ * (float32: 6) significant digits reads back as d, d lies within half an ulp
+ * of it, far inside half a unit of the 15th (6th) digit, so "%.15g" prints
+ * exactly that text (%g drops the trailing zeros); only values that need more
+ * digits try 16 and 17 (7, 8, 9), each the nearest text of its length. */
 static int format_shortest(double d, bool single, char *buf, size_t size) {
   char tmp[64];
+  int n = 0;
   if (isnan(d)) return snprintf(buf, size, "nan");
   if (isinf(d)) return snprintf(buf, size, d < 0 ? "-inf" : "inf");
   int first = fabs(d) >= 1 && fabs(d) < 1e16 ? (int)floor(log10(fabs(d))) + 1 : 1;
-  for (int prec = first < 1 ? 1 : first; prec <= 17; prec++) {
-    snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+  int base = single ? 6 : 15;
+  for (int prec = first > base ? first : base; prec <= 17; prec++) {
+    n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
     double back = strtod(tmp, NULL);
     if (single ? (float)back == (float)d : back == d) break;
   }
-  return snprintf(buf, size, "%s", tmp);
+  if (size) {
+    size_t k = (size_t)n < size ? (size_t)n : size - 1;
+    memcpy(buf, tmp, k);
+    buf[k] = '\0';
+  }
+  return n;
 }
 
 size_t td_format_temporal(td_type_id type, int64_t v, char *buf, size_t size) {

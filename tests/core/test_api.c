@@ -89,12 +89,20 @@ static void test_value_format_floats(void **state) {
                {1234567.5, TD_TYPE_FLOAT64, "1234567.5"}, {0.1, TD_TYPE_FLOAT64, "0.1"},
                {1.01, TD_TYPE_FLOAT32, "1.01"},        {999.9999, TD_TYPE_FLOAT64, "999.9999"},
                {1e20, TD_TYPE_FLOAT64, "1e+20"},       {2.5e-7, TD_TYPE_FLOAT64, "2.5e-07"},
-               {4e15, TD_TYPE_FLOAT64, "4000000000000000"}};
+               {4e15, TD_TYPE_FLOAT64, "4000000000000000"},
+               /* more than 15 digits: the shortest text that reads back */
+               {0.1 + 0.2, TD_TYPE_FLOAT64, "0.30000000000000004"}, {1.0 / 3, TD_TYPE_FLOAT64, "0.3333333333333333"},
+               {48.271, TD_TYPE_FLOAT64, "48.271"},  {(double)(float)(1.0 / 3), TD_TYPE_FLOAT32, "0.33333334"},
+               {1234567890123456.0, TD_TYPE_FLOAT64, "1234567890123456"}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     td_value v = td_value_double(cases[i].type, cases[i].d);
     char buf[64];
-    td_value_format(&v, buf, sizeof buf);
+    size_t n = td_value_format(&v, buf, sizeof buf);
     assert_string_equal(buf, cases[i].text);
+    assert_int_equal(n, strlen(cases[i].text));
+    char small[4]; /* cut to the buffer, the full length returned */
+    assert_int_equal(td_value_format(&v, small, sizeof small), n);
+    assert_int_equal(strlen(small), n < 3 ? n : 3);
   }
 }
 

@@ -545,6 +545,7 @@ static void apply_listing(td_file_backend *fb, fb_location *loc, const fb_listin
   }
   if (!loc->failure) add_new_files(fb, loc, l, known);
   td_free(known);
+  loc->listed = true;
   if (loc->opened && !loc->failure) fb_location_resize(fb, loc);
 }
 

@@ -526,6 +526,7 @@ int td_file_backend_new(const char *path, const td_file_options *opts, td_file_b
   fb->discovering = true;
   if (!rc) rc = fb_sync_tree(fb, true, err);
   fb->discovering = false;
+  fb->walked = true;
   if (!rc) rc = infer_partitions(fb, err);
   if (!rc) rc = settle_schema(fb, err);
   if (rc) {
@@ -612,10 +613,14 @@ static void f_table_locations(void *self, const td_table_key *tk, td_request req
   td_error e;
   pthread_mutex_lock(&fb->lock);
   bool ok = lookup(fb, tk, NULL, NULL, why, sizeof why);
-  if (ok && !fb->watching && fb_sync_tree(fb, true, &e) != TD_OK) {
+  /* A static table re-walks its tree for each locations request, except the
+   * first after creation (the walk that just discovered it): a one-shot
+   * query over N locations lists each directory once, not three times. */
+  if (ok && !fb->watching && !fb->walked && fb_sync_tree(fb, true, &e) != TD_OK) {
     ok = false;
     snprintf(why, sizeof why, "%s", e.message);
   }
+  fb->walked = false;
   for (int64_t i = 0; ok && i < fb->n_locs; i++)
     if (!fb->locs[i]->removed) td_answer_location(req, fb->locs[i]->key, NULL);
   pthread_mutex_unlock(&fb->lock);
@@ -629,8 +634,9 @@ static void f_location_size(void *self, const td_table_key *tk, const td_locatio
   fb_location *loc = NULL;
   pthread_mutex_lock(&fb->lock);
   bool ok = lookup(fb, tk, lk, &loc, why, sizeof why);
+  if (ok && !fb->watching && !loc->listed) fb_sync_location(fb, loc);
+  if (loc) loc->listed = false;
   if (ok && !fb->watching) {
-    fb_sync_location(fb, loc);
     if (loc->failure) {
       ok = false;
       snprintf(why, sizeof why, "%s", loc->failure);

@@ -60,6 +60,7 @@ typedef struct fb_location {
   bool opened;   /* every file opened and checked; `size` is valid */
   char *failure; /* set once the location failed (sticky) */
   int64_t size;
+  bool listed; /* its directory was just listed: the next size answer needs no new listing */
   fb_subs size_subs;
   uint64_t dev, ino; /* the directory's identity */
   /* Removed (its directory has no data file any more): unlisted, answered
@@ -116,6 +117,7 @@ struct td_file_backend {
   char *glob;        /* pattern data files' paths under the root must match, or NULL */
   bool infer_parts;  /* partition types inferred (hive_types_autocast) */
   bool discovering;  /* the first walk: partition types not inferred yet */
+  bool walked;       /* the tree was just walked (creation): the first locations answer needs no new walk */
   char csv_quote;
   char *csv_null;
   char csv_delimiter;
