@@ -50,7 +50,7 @@ static int bind_case(td_expr *e, td_error *err) {
     td_type_id t = e->args[i]->type;
     if (t != TD_TYPE_BOOL && t != TD_TYPE_NONE) return td__func_arg_error(e, i, "a bool condition", err);
   }
-  td_type_id t;
+  td_type_id t = TD_TYPE_NONE;
   int rc = common_type(e, 1, 2, n - n % 2, &t, err);
   if (!rc && n % 2) { /* the ELSE joins the THEN branches */
     td_type_id c = td__type_common(t, e->args[n - 1]->type);
@@ -169,7 +169,7 @@ static int row_like(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
 /* ---- comparisons: IS DISTINCT FROM, NULLIF, GREATEST, LEAST ---- */
 
 static int bind_comparable(td_expr *e, td_error *err) {
-  td_type_id t;
+  td_type_id t = TD_TYPE_NONE;
   int rc = common_type(e, 0, 1, e->n_args, &t, err);
   e->type = t;
   return rc;

@@ -14,6 +14,8 @@
 /* The backend over `path`, one table over it; returns the table (svc out). */
 static int open_table(const char *path, const td_file_options *o, td_file_backend **fb, td_service **svc,
                       td_table **t, td_error *err) {
+  *svc = NULL;
+  *t = NULL;
   int rc = td_file_backend_new(path, o, fb, err);
   if (rc) return rc;
   *svc = fu_service(*fb, 0);
