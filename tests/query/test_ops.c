@@ -7,148 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mtable.h"
 #include "proxy_backend.h"
 #include "tabledata.h"
 #include "test.h"
 
-/* Table "m": partition P (utf8), data columns k (int64, key 0..4), v (int64,
- * with nulls), x (float64), s (utf8). */
-typedef struct env {
-  td_memory_backend *mb;
-  td_proxy proxy;
-  td_service *svc;
-  td_table_key *key;
-  unsigned seed;
-} env;
-
-static td_location_key *pkey(const char *p) {
-  const char *n = "P";
-  td_value v = td_value_str(p);
-  td_location_key *k;
-  td_location_key_new(p, 1, &n, &v, &k, NULL);
-  return k;
-}
-
-static void add_rows(env *e, const char *part, int64_t n) {
-  td_error err;
-  td_builder *b[4];
-  td_type_id t[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
-  for (int i = 0; i < 4; i++) td_builder_new(t[i], &b[i], NULL);
-  for (int64_t r = 0; r < n; r++) {
-    int64_t x = rand_r(&e->seed) % 1000;
-    td_builder_append_int(b[0], x % 5, NULL);
-    if (x % 7 == 0) td_builder_append_null(b[1], NULL);
-    else td_builder_append_int(b[1], x, NULL);
-    td_builder_append_double(b[2], (double)x / 8.0, NULL);
-    char s[16];
-    snprintf(s, sizeof s, "s%lld", (long long)(x % 3));
-    td_builder_append_str(b[3], s, -1, NULL);
-  }
-  struct ArrowArray cols[4], batch;
-  for (int i = 0; i < 4; i++) {
-    td_builder_finish(b[i], &cols[i], NULL);
-    td_builder_free(b[i]);
-  }
-  TD_ASSERT_OK(td_batch_make(4, cols, &batch, &err), &err);
-  td_location_key *k = pkey(part);
-  if (td_memory_backend_location_size(e->mb, "m", k) < 0)
-    TD_ASSERT_OK(td_memory_backend_add_location(e->mb, "m", k, &batch, &err), &err);
-  else
-    TD_ASSERT_OK(td_memory_backend_append(e->mb, "m", k, &batch, &err), &err);
-  td_location_key_release(k);
-}
-
-static void env_open(env *e, int64_t page_size) {
-  td_error err;
-  memset(e, 0, sizeof *e);
-  e->seed = 7;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
-  const char *names[4] = {"k", "v", "x", "s"};
-  td_type_id types[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
-  const char *pn = "P";
-  td_type_id pt = TD_TYPE_UTF8;
-  struct ArrowSchema ds, ps;
-  td_schema_make(4, names, types, NULL, &ds, NULL);
-  td_schema_make(1, &pn, &pt, NULL, &ps, NULL);
-  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "m", &ds, &ps, &err), &err);
-  ds.release(&ds);
-  ps.release(&ps);
-  add_rows(e, "a", 30);
-  add_rows(e, "b", 17);
-  add_rows(e, "c", 0);
-  td_proxy_init(&e->proxy);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = page_size;
-  o.update_period_ms = 3600 * 1000; /* cycles only on flush */
-  TD_ASSERT_OK(td_service_new(td_proxy_backend(&e->proxy, td_memory_backend_backend(e->mb)), &o, &e->svc, &err),
-               &err);
-  TD_ASSERT_OK(td_table_key_new("m", &e->key, &err), &err);
-}
-
-static void env_close(env *e) {
-  td_table_key_release(e->key);
-  td_service_free(e->svc);
-  td_memory_backend_release(e->mb);
-  td_proxy_destroy(&e->proxy);
-}
-
-static td_table *source(env *e, bool refreshing) {
-  td_error err;
-  td_table_options o = {NULL, NULL, refreshing};
-  td_table *t;
-  TD_ASSERT_OK(td_make_table(e->svc, e->key, &o, &t, &err), &err);
-  return t;
-}
-
-/* The rows of a table as sorted "a|b|c" strings (a multiset). */
-typedef struct rows {
-  char **v;
-  int64_t n;
-} rows;
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static rows rows_of(td_table *t, bool sorted) {
-  td_error err;
-  int64_t n = td_table_size(t);
-  rows r = {calloc((size_t)n + 1, sizeof(char *)), n};
-  struct ArrowArray a;
-  struct ArrowSchema s;
-  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, n, &a, &err), &err);
-  TD_ASSERT_OK(td_table_schema(t, &s, &err), &err);
-  for (int64_t i = 0; i < n; i++) {
-    char line[1024] = "";
-    for (int64_t c = 0; c < s.n_children; c++) {
-      td_value v;
-      char buf[128];
-      TD_ASSERT_OK(td_arrow_get_value(s.children[c], a.children[c], i, &v, &err), &err);
-      if (v.type == TD_TYPE_FLOAT64 && !v.is_null) snprintf(buf, sizeof buf, "%.9g", v.v.f);
-      else td_value_format(&v, buf, sizeof buf);
-      strncat(line, buf, sizeof line - strlen(line) - 2);
-      strcat(line, "|");
-    }
-    r.v[i] = strdup(line);
-  }
-  if (sorted) qsort(r.v, (size_t)n, sizeof *r.v, cmp_str);
-  a.release(&a);
-  s.release(&s);
-  return r;
-}
-
-static void rows_free(rows *r) {
-  for (int64_t i = 0; i < r->n; i++) free(r->v[i]);
-  free(r->v);
-}
-
-static void assert_same_rows(td_table *a, td_table *b, bool sorted) {
-  rows x = rows_of(a, sorted), y = rows_of(b, sorted);
-  if (x.n != y.n) fail_msg("%lld rows vs %lld rows", (long long)x.n, (long long)y.n);
-  for (int64_t i = 0; i < x.n; i++)
-    if (strcmp(x.v[i], y.v[i]) != 0) fail_msg("row %lld: %s vs %s", (long long)i, x.v[i], y.v[i]);
-  rows_free(&x);
-  rows_free(&y);
-}
 
 typedef td_table *(*build_fn)(td_table *src);
 
@@ -197,26 +60,26 @@ static td_table *b_sql(td_table *src) {
 
 /* Builds `op` on a live source and on static ones, through random growth. */
 static void live_equals_static(build_fn op, bool order_matters) {
-  env e;
-  env_open(&e, 8);
-  td_table *live_src = source(&e, true);
+  mt_env e;
+  mt_open(&e, 8, false);
+  td_table *live_src = mt_source(&e, true);
   td_table *live = op(live_src);
   static const char *parts[6] = {"a", "b", "c", "d", "e", "f"};
   for (int step = 0; step < 12; step++) {
     int n_ops = 1 + rand_r(&e.seed) % 4;
-    for (int i = 0; i < n_ops; i++) add_rows(&e, parts[rand_r(&e.seed) % 6], rand_r(&e.seed) % 23);
+    for (int i = 0; i < n_ops; i++) mt_add_rows(&e, parts[rand_r(&e.seed) % 6], rand_r(&e.seed) % 23);
     td_error err;
     TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
-    td_table *st_src = source(&e, false);
+    td_table *st_src = mt_source(&e, false);
     td_table *st = op(st_src);
     assert_int_equal(td_table_size(live_src), td_table_size(st_src));
-    assert_same_rows(live, st, !order_matters);
+    mt_assert_same_rows(live, st, !order_matters);
     td_table_release(st);
     td_table_release(st_src);
   }
   td_table_release(live);
   td_table_release(live_src);
-  env_close(&e);
+  mt_close(&e);
 }
 
 static void test_live_where(void **s) {
@@ -243,40 +106,40 @@ static void test_live_sort(void **s) {
 /* Live head and tail equal the first and last rows of the live source now. */
 static void test_live_head_tail(void **state) {
   (void)state;
-  env e;
-  env_open(&e, 8);
+  mt_env e;
+  mt_open(&e, 8, false);
   td_error err;
-  td_table *src = source(&e, true), *h, *t;
+  td_table *src = mt_source(&e, true), *h, *t;
   TD_ASSERT_OK(td_table_head(src, 7, &h, &err), &err);
   TD_ASSERT_OK(td_table_tail(src, 9, &t, &err), &err);
   static const char *parts[4] = {"a", "b", "q", "r"};
   for (int step = 0; step < 8; step++) {
-    add_rows(&e, parts[rand_r(&e.seed) % 4], 1 + rand_r(&e.seed) % 9);
+    mt_add_rows(&e, parts[rand_r(&e.seed) % 4], 1 + rand_r(&e.seed) % 9);
     TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
     int64_t n = td_table_size(src);
-    rows all = rows_of(src, false), hr = rows_of(h, false), tr = rows_of(t, false);
+    mt_rows all = mt_rows_of(src, false), hr = mt_rows_of(h, false), tr = mt_rows_of(t, false);
     assert_int_equal(hr.n, n < 7 ? n : 7);
     assert_int_equal(tr.n, n < 9 ? n : 9);
     for (int64_t i = 0; i < hr.n; i++) assert_string_equal(hr.v[i], all.v[i]);
     for (int64_t i = 0; i < tr.n; i++) assert_string_equal(tr.v[i], all.v[n - tr.n + i]);
-    rows_free(&all);
-    rows_free(&hr);
-    rows_free(&tr);
+    mt_rows_free(&all);
+    mt_rows_free(&hr);
+    mt_rows_free(&tr);
   }
   td_table_release(h);
   td_table_release(t);
   td_table_release(src);
-  env_close(&e);
+  mt_close(&e);
 }
 
 /* ---- static results checked by hand ---- */
 
 static void test_static_values(void **state) {
   (void)state;
-  env e;
-  env_open(&e, 8);
+  mt_env e;
+  mt_open(&e, 8, false);
   td_error err;
-  td_table *src = source(&e, false);
+  td_table *src = mt_source(&e, false);
   int64_t n = td_table_size(src);
   /* Reference: read everything and compute by hand. */
   struct ArrowArray a;
@@ -296,11 +159,11 @@ static void test_static_values(void **state) {
   const char *aggs[3] = {"count(v)", "sum(v)", "count(*)"};
   td_table *g;
   TD_ASSERT_OK(td_table_agg_by(src, aggs, 3, NULL, 0, &g, &err), &err);
-  rows r = rows_of(g, false);
+  mt_rows r = mt_rows_of(g, false);
   char want[256];
   snprintf(want, sizeof want, "%lld|%lld|%lld|", (long long)count_v, (long long)sum_v, (long long)n);
   assert_string_equal(r.v[0], want);
-  rows_free(&r);
+  mt_rows_free(&r);
   td_table_release(g);
   td_table *w;
   TD_ASSERT_OK(td_table_where(src, "v > 500", &w, &err), &err);
@@ -314,15 +177,15 @@ static void test_static_values(void **state) {
   td_table_release(tl);
   td_table_release(w);
   td_table_release(src);
-  env_close(&e);
+  mt_close(&e);
 }
 
 /* ---- pruning and reads avoided ---- */
 
 static void test_pruning(void **state) {
   (void)state;
-  env e;
-  env_open(&e, 8);
+  mt_env e;
+  mt_open(&e, 8, false);
   td_error err;
   td_table_options live = {NULL, NULL, true};
   td_table *t;
@@ -332,8 +195,8 @@ static void test_pruning(void **state) {
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, "P=a#a"), 0);
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, "P=a#a"), 0);
   /* New locations of a live table are pruned the same way. */
-  add_rows(&e, "z", 10);
-  add_rows(&e, "b", 10);
+  mt_add_rows(&e, "z", 10);
+  mt_add_rows(&e, "b", 10);
   TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_SUBSCRIBE_SIZE, "P=z#z"), 0);
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, "P=z#z"), 0);
@@ -344,11 +207,11 @@ static void test_pruning(void **state) {
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_TABLE_LOCATION_SIZE, "P=b#b"), 0);
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_TABLE_LOCATION_SIZE, "P=a#a"), 1);
   td_table_release(t);
-  env_close(&e);
+  mt_close(&e);
 }
 
 static int resolve_m(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
-  env *e = ctx;
+  mt_env *e = ctx;
   if (is_path || strcmp(name, "m") != 0) {
     err->code = TD_ENOTFOUND;
     snprintf(err->message, sizeof err->message, "no table %s", name);
@@ -360,8 +223,8 @@ static int resolve_m(void *ctx, const char *name, bool is_path, td_service **svc
 
 static void test_no_data_reads(void **state) {
   (void)state;
-  env e;
-  env_open(&e, 8);
+  mt_env e;
+  mt_open(&e, 8, false);
   td_error err;
   td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
   static const char *queries[] = {
@@ -373,14 +236,14 @@ static void test_no_data_reads(void **state) {
   for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
     td_table *t;
     TD_ASSERT_OK(td_query(queries[i], &qo, &t, &err), &err);
-    rows r = rows_of(t, false);
+    mt_rows r = mt_rows_of(t, false);
     if (i == 1) {
       char want[32];
       snprintf(want, sizeof want, "%d|", 47);
       assert_string_equal(r.v[0], want);
     }
     if (i == 2) assert_string_equal(r.v[0], "a|30|a|");
-    rows_free(&r);
+    mt_rows_free(&r);
     td_table_release(t);
   }
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), 0);
@@ -389,15 +252,15 @@ static void test_no_data_reads(void **state) {
   TD_ASSERT_OK(td_query("SELECT sum(v) FROM m", &qo, &t, &err), &err);
   assert_true(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL) > 0);
   td_table_release(t);
-  env_close(&e);
+  mt_close(&e);
 }
 
 /* ---- SQL: results and errors ---- */
 
 static void test_sql(void **state) {
   (void)state;
-  env e;
-  env_open(&e, 8);
+  mt_env e;
+  mt_open(&e, 8, false);
   td_error err;
   td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
   td_table *a, *b;
@@ -406,7 +269,7 @@ static void test_sql(void **state) {
                         "ORDER BY total DESC, k LIMIT 4",
                         &qo, &a, &err),
                &err);
-  td_table *src = source(&e, false), *w, *g, *srt, *h;
+  td_table *src = mt_source(&e, false), *w, *g, *srt, *h;
   const char *aggs[2] = {"count(*) AS n", "sum(v) AS total"};
   const char *by[2] = {"k", "s"};
   const char *cols[2] = {"total", "k"};
@@ -415,7 +278,7 @@ static void test_sql(void **state) {
   TD_ASSERT_OK(td_table_agg_by(w, aggs, 2, by, 2, &g, &err), &err);
   TD_ASSERT_OK(td_table_sort(g, cols, desc, 2, &srt, &err), &err);
   TD_ASSERT_OK(td_table_head(srt, 4, &h, &err), &err);
-  assert_same_rows(a, h, false);
+  mt_assert_same_rows(a, h, false);
   td_table_release(a);
   /* Computed items over aggregates, aliases in ORDER BY. */
   TD_ASSERT_OK(td_query("SELECT k + 1 AS k1, sum(v) / count(v) AS mean, max(x) FROM m GROUP BY k ORDER BY k1", &qo,
@@ -430,12 +293,12 @@ static void test_sql(void **state) {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT k, x FROM m WHERE %s", fused[i]);
     TD_ASSERT_OK(td_query(sql, &qo, &b, &err), &err);
-    td_table *base = source(&e, false), *fw, *fv;
+    td_table *base = mt_source(&e, false), *fw, *fv;
     const char *kx[2] = {"k", "x"};
     TD_ASSERT_OK(td_table_where(base, fused[i], &fw, &err), &err);
     TD_ASSERT_OK(td_table_view(fw, kx, 2, &fv, &err), &err);
     assert_true(td_table_size(b) > 0);
-    assert_same_rows(b, fv, false);
+    mt_assert_same_rows(b, fv, false);
     td_table_release(fv);
     td_table_release(fw);
     td_table_release(base);
@@ -475,7 +338,7 @@ static void test_sql(void **state) {
       fail_msg("'%s': got %s at %lld: %s", bad[i].sql, td_status_name(rc), (long long)err.position, err.message);
     assert_null(t);
   }
-  env_close(&e);
+  mt_close(&e);
 }
 
 /* ---- the lazy stream reads only what LIMIT needs ---- */
@@ -497,33 +360,33 @@ static void test_live_sql_expressions(void **state) {
       {"SELECT v, k, s, P, x FROM m ORDER BY v NULLS FIRST, k, s, P, x LIMIT 7 OFFSET 3", true},
   };
   for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) {
-    env e;
-    env_open(&e, 8);
+    mt_env e;
+    mt_open(&e, 8, false);
     td_error err;
     td_query_options live_o = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = true}, static_o = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
-    add_rows(&e, "a", 5);
+    mt_add_rows(&e, "a", 5);
     TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
     td_table *live;
     TD_ASSERT_OK(td_query(qs[q].sql, &live_o, &live, &err), &err);
     static const char *parts[4] = {"a", "b", "c", "d"};
     for (int step = 0; step < 8; step++) {
       int n_ops = 1 + rand_r(&e.seed) % 3;
-      for (int i = 0; i < n_ops; i++) add_rows(&e, parts[rand_r(&e.seed) % 4], rand_r(&e.seed) % 23);
+      for (int i = 0; i < n_ops; i++) mt_add_rows(&e, parts[rand_r(&e.seed) % 4], rand_r(&e.seed) % 23);
       TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
       td_table *st;
       TD_ASSERT_OK(td_query(qs[q].sql, &static_o, &st, &err), &err);
-      assert_same_rows(live, st, !qs[q].ordered);
+      mt_assert_same_rows(live, st, !qs[q].ordered);
       td_table_release(st);
     }
     td_table_release(live);
-    env_close(&e);
+    mt_close(&e);
   }
 }
 
 static void test_stream_limit(void **state) {
   (void)state;
-  env e;
-  env_open(&e, 8);
+  mt_env e;
+  mt_open(&e, 8, false);
   td_error err;
   td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
   struct ArrowArrayStream st;
@@ -541,7 +404,7 @@ static void test_stream_limit(void **state) {
   assert_int_equal(qo.source_rows, 47);
   /* Only the first page of each column was needed. */
   assert_true(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL) <= 2);
-  env_close(&e);
+  mt_close(&e);
 }
 
 /* ---- late materialization: a selective SELECT * reads the filter's
@@ -549,12 +412,12 @@ static void test_stream_limit(void **state) {
 
 static void test_late_materialization(void **state) {
   (void)state;
-  env e, ref;
-  env_open(&ref, 8);
-  env_open(&e, 8); /* the same rows (same seed) */
+  mt_env e, ref;
+  mt_open(&ref, 8, false);
+  mt_open(&e, 8, false); /* the same rows (same seed) */
   td_error err;
   /* Pick a value of x from the reference and find the pages holding it. */
-  td_table *t = source(&ref, false);
+  td_table *t = mt_source(&ref, false);
   int64_t xc = td_table_column_index(t, "x");
   struct ArrowArray a;
   TD_ASSERT_OK(td_table_read(t, &xc, 1, 0, td_table_size(t), &a, &err), &err);
@@ -579,17 +442,17 @@ static void test_late_materialization(void **state) {
   TD_ASSERT_OK(td_query("SELECT * FROM m", &rqo, &t, &err), &err);
   td_table_release(t);
   TD_ASSERT_OK(td_query(sql, &rqo, &t, &err), &err);
-  rows expect = rows_of(t, false);
+  mt_rows expect = mt_rows_of(t, false);
   td_table_release(t);
   assert_int_equal(expect.n, matches);
   /* A derived table (select operator), then a lazy stream. */
   td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
   TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
-  rows got = rows_of(t, false);
+  mt_rows got = mt_rows_of(t, false);
   td_table_release(t);
   assert_int_equal(got.n, expect.n);
   for (int64_t i = 0; i < got.n; i++) assert_string_equal(got.v[i], expect.v[i]);
-  rows_free(&got);
+  mt_rows_free(&got);
   /* 7 pages of x, plus k, v and s for the pages with matches. */
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), 7 + 3 * hit_pages);
   int64_t before = td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL);
@@ -607,9 +470,9 @@ static void test_late_materialization(void **state) {
   assert_int_equal(streamed, matches);
   /* Served from the cache: the pages it needed were read before. */
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), before);
-  rows_free(&expect);
-  env_close(&e);
-  env_close(&ref);
+  mt_rows_free(&expect);
+  mt_close(&e);
+  mt_close(&ref);
 }
 
 int main(void) {

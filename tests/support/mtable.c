@@ -1,0 +1,135 @@
+/*
+ * tests/support/mtable.c - the query tests' memory table "m" and row
+ * comparison (see mtable.h).
+ */
+#include "mtable.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+
+td_location_key *mt_pkey(const char *p) {
+  const char *n = "P";
+  td_value v = td_value_str(p);
+  td_location_key *k;
+  td_location_key_new(p, 1, &n, &v, &k, NULL);
+  return k;
+}
+
+void mt_add_rows(mt_env *e, const char *part, int64_t n) {
+  td_error err;
+  td_builder *b[4];
+  td_type_id t[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
+  for (int i = 0; i < 4; i++) td_builder_new(t[i], &b[i], NULL);
+  for (int64_t r = 0; r < n; r++) {
+    int64_t x = rand_r(&e->seed) % 1000;
+    td_builder_append_int(b[0], x % 5, NULL);
+    if (x % 7 == 0) td_builder_append_null(b[1], NULL);
+    else td_builder_append_int(b[1], x, NULL);
+    td_builder_append_double(b[2], (double)x / 8.0, NULL);
+    char s[16];
+    snprintf(s, sizeof s, "s%lld", (long long)(x % 3));
+    td_builder_append_str(b[3], s, -1, NULL);
+  }
+  struct ArrowArray cols[4], batch;
+  for (int i = 0; i < 4; i++) {
+    td_builder_finish(b[i], &cols[i], NULL);
+    td_builder_free(b[i]);
+  }
+  TD_ASSERT_OK(td_batch_make(4, cols, &batch, &err), &err);
+  td_location_key *k = mt_pkey(part);
+  if (td_memory_backend_location_size(e->mb, "m", k) < 0)
+    TD_ASSERT_OK(td_memory_backend_add_location(e->mb, "m", k, &batch, &err), &err);
+  else
+    TD_ASSERT_OK(td_memory_backend_append(e->mb, "m", k, &batch, &err), &err);
+  td_location_key_release(k);
+}
+
+void mt_open(mt_env *e, int64_t page_size, bool add_remove) {
+  td_error err;
+  memset(e, 0, sizeof *e);
+  e->seed = 7;
+  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  const char *names[4] = {"k", "v", "x", "s"};
+  td_type_id types[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
+  const char *pn = "P";
+  td_type_id pt = TD_TYPE_UTF8;
+  struct ArrowSchema ds, ps;
+  td_schema_make(4, names, types, NULL, &ds, NULL);
+  td_schema_make(1, &pn, &pt, NULL, &ps, NULL);
+  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "m", &ds, &ps, &err), &err);
+  if (add_remove) TD_ASSERT_OK(td_memory_backend_set_update_mode(e->mb, "m", TD_UPDATE_ADD_REMOVE, &err), &err);
+  ds.release(&ds);
+  ps.release(&ps);
+  mt_add_rows(e, "a", 30);
+  mt_add_rows(e, "b", 17);
+  mt_add_rows(e, "c", 0);
+  td_proxy_init(&e->proxy);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = page_size;
+  o.update_period_ms = 3600 * 1000; /* cycles only on flush */
+  TD_ASSERT_OK(td_service_new(td_proxy_backend(&e->proxy, td_memory_backend_backend(e->mb)), &o, &e->svc, &err),
+               &err);
+  TD_ASSERT_OK(td_table_key_new("m", &e->key, &err), &err);
+}
+
+void mt_close(mt_env *e) {
+  td_table_key_release(e->key);
+  td_service_free(e->svc);
+  td_memory_backend_release(e->mb);
+  td_proxy_destroy(&e->proxy);
+}
+
+td_table *mt_source(mt_env *e, bool refreshing) {
+  td_error err;
+  td_table_options o = {NULL, NULL, refreshing};
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(e->svc, e->key, &o, &t, &err), &err);
+  return t;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+mt_rows mt_rows_of(td_table *t, bool sorted) {
+  td_error err;
+  int64_t n = td_table_size(t);
+  mt_rows r = {calloc((size_t)n + 1, sizeof(char *)), n};
+  struct ArrowArray a;
+  struct ArrowSchema s;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, n, &a, &err), &err);
+  TD_ASSERT_OK(td_table_schema(t, &s, &err), &err);
+  for (int64_t i = 0; i < n; i++) {
+    char line[1024] = "";
+    for (int64_t c = 0; c < s.n_children; c++) {
+      td_value v;
+      char buf[128];
+      TD_ASSERT_OK(td_arrow_get_value(s.children[c], a.children[c], i, &v, &err), &err);
+      if (v.type == TD_TYPE_FLOAT64 && !v.is_null) snprintf(buf, sizeof buf, "%.9g", v.v.f);
+      else td_value_format(&v, buf, sizeof buf);
+      strncat(line, buf, sizeof line - strlen(line) - 2);
+      strcat(line, "|");
+    }
+    r.v[i] = strdup(line);
+  }
+  if (sorted) qsort(r.v, (size_t)n, sizeof *r.v, cmp_str);
+  a.release(&a);
+  s.release(&s);
+  return r;
+}
+
+void mt_rows_free(mt_rows *r) {
+  for (int64_t i = 0; i < r->n; i++) free(r->v[i]);
+  free(r->v);
+}
+
+void mt_assert_same_rows(td_table *a, td_table *b, bool sorted) {
+  mt_rows x = mt_rows_of(a, sorted), y = mt_rows_of(b, sorted);
+  if (x.n != y.n) fail_msg("%lld rows vs %lld rows", (long long)x.n, (long long)y.n);
+  for (int64_t i = 0; i < x.n; i++)
+    if (strcmp(x.v[i], y.v[i]) != 0) fail_msg("row %lld: %s vs %s", (long long)i, x.v[i], y.v[i]);
+  mt_rows_free(&x);
+  mt_rows_free(&y);
+}

@@ -1,0 +1,48 @@
+/*
+ * tests/support/mtable.h - the query tests' memory table "m" and row
+ * comparison.  Table "m": partition P (utf8), data columns k (int64, key
+ * 0..4), v (int64, with nulls), x (float64), s (utf8), in a memory backend
+ * behind a counting proxy (td_proxy), served with cycles only on flush.
+ * mt_rows_of turns a table into "a|b|c" row strings (floats to 9 digits)
+ * for exact or multiset comparison.
+ */
+#ifndef TD_TEST_MTABLE_H
+#define TD_TEST_MTABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proxy_backend.h"
+#include "tabledata.h"
+
+typedef struct mt_env {
+  td_memory_backend *mb;
+  td_proxy proxy;
+  td_service *svc;
+  td_table_key *key;
+  unsigned seed;
+} mt_env;
+
+/* The location key P=<p> (caller releases). */
+td_location_key *mt_pkey(const char *p);
+/* Appends n pseudo-random rows to location P=<part> (adding it when new). */
+void mt_add_rows(mt_env *e, const char *part, int64_t n);
+/* Makes "m" with locations a (30 rows), b (17) and c (0), and a service of
+ * `page_size` rows over it; `add_remove` declares the table ADD_REMOVE. */
+void mt_open(mt_env *e, int64_t page_size, bool add_remove);
+void mt_close(mt_env *e);
+/* A table over "m", static or refreshing (caller releases). */
+td_table *mt_source(mt_env *e, bool refreshing);
+
+typedef struct mt_rows {
+  char **v;
+  int64_t n;
+} mt_rows;
+
+/* The rows of a table as "a|b|c" strings, sorted (a multiset) or not. */
+mt_rows mt_rows_of(td_table *t, bool sorted);
+void mt_rows_free(mt_rows *r);
+/* Fails the test unless a and b hold the same rows (in order unless sorted). */
+void mt_assert_same_rows(td_table *a, td_table *b, bool sorted);
+
+#endif
