@@ -13,6 +13,7 @@
 #include "query/func.h"
 #include "query/inset.h"
 #include "query/lex.h"
+#include "query/strbuf.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
 #include "util/error.h"
@@ -117,40 +118,6 @@ int td_expr_clone(const td_expr *e, td_expr **out, td_error *err) {
 
 /* ---- canonical printing ---- */
 
-typedef struct sbuf {
-  char *p;
-  size_t len, cap;
-  int rc;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-  if (b->rc) return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + n + 1) cap *= 2;
-    char *q = td_realloc(b->p, cap);
-    if (!q) {
-      b->rc = TD_ENOMEM;
-      return;
-    }
-    b->p = q;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_quoted(sbuf *b, const char *s, size_t n, char q) {
-  sb_put(b, &q, 1);
-  for (size_t i = 0; i < n; i++) {
-    sb_put(b, s + i, 1);
-    if (s[i] == q) sb_put(b, &q, 1);
-  }
-  sb_put(b, &q, 1);
-}
-
 /* Whether a name reads back as itself unquoted (the lexer's identifiers). */
 static bool plain_ident(const char *s) {
   size_t len = strlen(s), k;
@@ -161,15 +128,15 @@ static bool plain_ident(const char *s) {
 
 /* Shortest decimal text that reads back as the same double, always with a
  * '.' or exponent so it re-parses as a float. */
-static void print_double(sbuf *b, double d) {
+static void print_double(td_strbuf *b, double d) {
   char buf[64];
   if (isnan(d) || isinf(d)) {
-    sb_str(b, isnan(d) ? "(0.0 / 0.0)" : d > 0 ? "1e999" : "-1e999");
+    td__sb_put(b, isnan(d) ? "(0.0 / 0.0)" : d > 0 ? "1e999" : "-1e999");
     return;
   }
   if (fabs(d) < 1e15 && d == (double)(int64_t)d) {
     snprintf(buf, sizeof buf, "%.1f", d);
-    sb_str(b, buf);
+    td__sb_put(b, buf);
     return;
   }
   for (int prec = 1; prec <= 17; prec++) {
@@ -177,28 +144,28 @@ static void print_double(sbuf *b, double d) {
     if (strtod(buf, NULL) == d) break;
   }
   if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
-  sb_str(b, buf);
+  td__sb_put(b, buf);
 }
 
-static void print_ts(sbuf *b, int64_t ns);
+static void print_ts(td_strbuf *b, int64_t ns);
 
-static void print_literal(sbuf *b, const td_value *v) {
+static void print_literal(td_strbuf *b, const td_value *v) {
   char buf[32];
-  if (v->is_null || v->type == TD_TYPE_NONE) return sb_str(b, "NULL");
+  if (v->is_null || v->type == TD_TYPE_NONE) return td__sb_put(b, "NULL");
   switch (v->type) {
-    case TD_TYPE_BOOL: return sb_str(b, v->v.b ? "true" : "false");
+    case TD_TYPE_BOOL: return td__sb_put(b, v->v.b ? "true" : "false");
     case TD_TYPE_FLOAT32:
     case TD_TYPE_FLOAT64: return print_double(b, v->v.f);
-    case TD_TYPE_UTF8: return sb_quoted(b, v->v.s.ptr, v->v.s.len, '\'');
+    case TD_TYPE_UTF8: return td__sb_quoted(b, v->v.s.ptr, v->v.s.len, '\'');
     case TD_TYPE_TIMESTAMP: return print_ts(b, v->v.i);
     default:
       if (td_type_is_temporal(v->type)) { /* re-parses: compared with a column, it converts */
         char tb[80];
         td_format_temporal(v->type, v->v.i, tb, sizeof tb);
-        return sb_quoted(b, tb, strlen(tb), '\'');
+        return td__sb_quoted(b, tb, strlen(tb), '\'');
       }
       snprintf(buf, sizeof buf, "%" PRId64, v->v.i);
-      return sb_str(b, buf);
+      return td__sb_put(b, buf);
   }
 }
 
@@ -215,7 +182,7 @@ void td__civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
   *y = yoe + era * 400 + (*m <= 2);
 }
 
-static void print_ts(sbuf *b, int64_t ns) {
+static void print_ts(td_strbuf *b, int64_t ns) {
   int64_t secs = ns / 1000000000, frac = ns % 1000000000;
   if (frac < 0) frac += 1000000000, secs--;
   int64_t days = secs / 86400, rem = secs % 86400;
@@ -228,7 +195,7 @@ static void print_ts(sbuf *b, int64_t ns) {
                    (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
   if (frac) n += snprintf(buf + n, sizeof buf - (size_t)n, ".%09" PRId64, frac);
   snprintf(buf + n, sizeof buf - (size_t)n, "Z'");
-  sb_str(b, buf);
+  td__sb_put(b, buf);
 }
 
 /* Binding strength: higher binds tighter. */
@@ -265,67 +232,67 @@ static const char *op_text(td_op op) {
   return t[op];
 }
 
-static void print_expr(sbuf *b, const td_expr *e);
+static void print_expr(td_strbuf *b, const td_expr *e);
 
 /* Prints a child, parenthesized when it binds looser than `min`. */
-static void print_child(sbuf *b, const td_expr *c, int min) {
+static void print_child(td_strbuf *b, const td_expr *c, int min) {
   bool paren = prec(c) < min;
-  if (paren) sb_str(b, "(");
+  if (paren) td__sb_put(b, "(");
   print_expr(b, c);
-  if (paren) sb_str(b, ")");
+  if (paren) td__sb_put(b, ")");
 }
 
-static void print_list(sbuf *b, td_expr *const *args, int64_t n) {
+static void print_list(td_strbuf *b, td_expr *const *args, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
-    if (i) sb_str(b, ", ");
+    if (i) td__sb_put(b, ", ");
     print_expr(b, args[i]);
   }
 }
 
 /* The special forms of expr.h; false for an ordinary call. */
-static bool print_form(sbuf *b, const td_expr *e) {
+static bool print_form(td_strbuf *b, const td_expr *e) {
   const char *n = e->name;
   const td_expr *const *a = (const td_expr *const *)e->args;
   if (strcmp(n, "case") == 0) {
-    sb_str(b, "CASE");
+    td__sb_put(b, "CASE");
     int64_t i = 0;
     for (; i + 1 < e->n_args; i += 2) {
-      sb_str(b, " WHEN ");
+      td__sb_put(b, " WHEN ");
       print_expr(b, a[i]);
-      sb_str(b, " THEN ");
+      td__sb_put(b, " THEN ");
       print_expr(b, a[i + 1]);
     }
     if (i < e->n_args) {
-      sb_str(b, " ELSE ");
+      td__sb_put(b, " ELSE ");
       print_expr(b, a[i]);
     }
-    sb_str(b, " END");
+    td__sb_put(b, " END");
     return true;
   }
   bool str1 = e->n_args == 2 && a[1]->kind == TD_EXPR_LITERAL && a[1]->lit.type == TD_TYPE_UTF8;
   if (strcmp(n, "cast") == 0 && str1) {
-    sb_str(b, "CAST(");
+    td__sb_put(b, "CAST(");
     print_expr(b, a[0]);
-    sb_str(b, " AS ");
-    sb_put(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
-    sb_str(b, ")");
+    td__sb_put(b, " AS ");
+    td__sb_putn(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
+    td__sb_put(b, ")");
     return true;
   }
   if (strcmp(n, "interval") == 0 && str1) {
-    sb_str(b, "INTERVAL ");
+    td__sb_put(b, "INTERVAL ");
     print_child(b, a[0], 9);
-    sb_str(b, " ");
-    sb_put(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
+    td__sb_put(b, " ");
+    td__sb_putn(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
     return true;
   }
   bool like = strcmp(n, "like") == 0 || strcmp(n, "ilike") == 0;
   if ((like || strcmp(n, "distinct_from") == 0) && e->n_args == 2) {
     print_child(b, a[0], 5);
     if (like) {
-      sb_str(b, e->negated ? " NOT " : " ");
-      sb_str(b, n[0] == 'l' ? "LIKE " : "ILIKE ");
+      td__sb_put(b, e->negated ? " NOT " : " ");
+      td__sb_put(b, n[0] == 'l' ? "LIKE " : "ILIKE ");
     } else {
-      sb_str(b, e->negated ? " IS NOT DISTINCT FROM " : " IS DISTINCT FROM ");
+      td__sb_put(b, e->negated ? " IS NOT DISTINCT FROM " : " IS DISTINCT FROM ");
     }
     print_child(b, a[1], 5);
     return true;
@@ -333,16 +300,16 @@ static bool print_form(sbuf *b, const td_expr *e) {
   return false;
 }
 
-static void print_expr(sbuf *b, const td_expr *e) {
+static void print_expr(td_strbuf *b, const td_expr *e) {
   int p = prec(e);
   switch (e->kind) {
     case TD_EXPR_COLUMN:
-      if (plain_ident(e->name)) sb_str(b, e->name);
-      else sb_quoted(b, e->name, strlen(e->name), '"');
+      if (plain_ident(e->name)) td__sb_put(b, e->name);
+      else td__sb_quoted(b, e->name, strlen(e->name), '"');
       break;
     case TD_EXPR_LITERAL: print_literal(b, &e->lit); break;
     case TD_EXPR_UNARY:
-      sb_str(b, e->op == TD_OP_NOT ? "NOT " : "-");
+      td__sb_put(b, e->op == TD_OP_NOT ? "NOT " : "-");
       /* "- -x" would lex as a comment */
       print_child(b, e->args[0], e->op == TD_OP_NEG && e->args[0]->kind != TD_EXPR_COLUMN &&
                                          e->args[0]->kind != TD_EXPR_CALL ? 9 : p);
@@ -350,43 +317,43 @@ static void print_expr(sbuf *b, const td_expr *e) {
     case TD_EXPR_BINARY:
       /* comparisons do not chain: both sides must bind tighter */
       print_child(b, e->args[0], p == 4 ? 5 : p);
-      sb_str(b, " ");
-      sb_str(b, op_text(e->op));
-      sb_str(b, " ");
+      td__sb_put(b, " ");
+      td__sb_put(b, op_text(e->op));
+      td__sb_put(b, " ");
       print_child(b, e->args[1], p + 1);
       break;
     case TD_EXPR_IN:
       print_child(b, e->args[0], 5);
-      sb_str(b, e->negated ? " NOT IN (" : " IN (");
+      td__sb_put(b, e->negated ? " NOT IN (" : " IN (");
       print_list(b, e->args + 1, e->n_args - 1);
-      sb_str(b, ")");
+      td__sb_put(b, ")");
       break;
     case TD_EXPR_BETWEEN:
       print_child(b, e->args[0], 5);
-      sb_str(b, e->negated ? " NOT BETWEEN " : " BETWEEN ");
+      td__sb_put(b, e->negated ? " NOT BETWEEN " : " BETWEEN ");
       print_child(b, e->args[1], 6);
-      sb_str(b, " AND ");
+      td__sb_put(b, " AND ");
       print_child(b, e->args[2], 6);
       break;
     case TD_EXPR_IS_NULL:
       print_child(b, e->args[0], 5);
-      sb_str(b, e->negated ? " IS NOT NULL" : " IS NULL");
+      td__sb_put(b, e->negated ? " IS NOT NULL" : " IS NULL");
       break;
     case TD_EXPR_CALL:
       if (print_form(b, e)) break;
-      sb_str(b, e->name);
-      sb_str(b, "(");
-      if (e->star) sb_str(b, "*");
+      td__sb_put(b, e->name);
+      td__sb_put(b, "(");
+      if (e->star) td__sb_put(b, "*");
       print_list(b, e->args, e->n_args);
-      sb_str(b, ")");
+      td__sb_put(b, ")");
       break;
   }
 }
 
 int td_expr_print(const td_expr *e, char **out, td_error *err) {
-  sbuf b = {0};
+  td_strbuf b = {0};
   print_expr(&b, e);
-  if (!b.rc && !b.p) sb_put(&b, "", 0);
+  if (!b.rc && !b.p) td__sb_putn(&b, "", 0);
   if (b.rc) {
     td_free(b.p);
     return td_err_nomem(err, "printing an expression");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "query/lex.h"
+#include "query/strbuf.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -256,58 +257,23 @@ int td_sql_parse(const char *text, size_t len, td_select **out, td_error *err) {
 
 /* ---- printing ---- */
 
-typedef struct pbuf {
-  char *p;
-  size_t len, cap;
-  int rc;
-  td_error *err;
-} pbuf;
-
-static void put(pbuf *b, const char *s) {
-  if (b->rc) return;
-  size_t n = strlen(s);
-  if (b->len + n + 1 > b->cap) { /* doubling: printing is linear */
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + n + 1) cap *= 2;
-    char *q = td_realloc(b->p, cap);
-    if (!q) {
-      b->rc = td_err_nomem(b->err, "printing SQL");
-      return;
-    }
-    b->p = q;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n + 1);
-  b->len += n;
-}
-
-static void put_expr(pbuf *b, const td_expr *e) {
+static void put_expr(td_strbuf *b, const td_expr *e) {
   char *t = NULL;
   if (!b->rc) b->rc = td_expr_print(e, &t, b->err);
-  put(b, t ? t : "");
+  td__sb_put(b, t ? t : "");
   td_free(t);
 }
 
-static void put_quoted(pbuf *b, const char *s, char q) {
-  char one[2] = {q, 0};
-  put(b, one);
-  for (const char *c = s; *c; c++) {
-    one[0] = *c;
-    put(b, one);
-    if (*c == q) put(b, one);
-  }
-  one[0] = q;
-  put(b, one);
-}
+static void put_quoted(td_strbuf *b, const char *s, char q) { td__sb_quoted(b, s, strlen(s), q); }
 
 /* A table function source, name('string', ..., option => 'string'): the
  * source becomes its canonical text (strings re-quoted, one space after
  * each comma) and stays a TD_SOURCE_NAME, so the resolver receives the
  * whole call (e.g. postgres('dbname=x', 'trades')) and parses it. */
 static int parse_call_source(td_parser *p, td_select *s) {
-  pbuf b = {.rc = TD_OK, .err = p->err};
-  put(&b, s->source);
-  put(&b, "(");
+  td_strbuf b = {.rc = TD_OK, .err = p->err};
+  td__sb_put(&b, s->source);
+  td__sb_put(&b, "(");
   td__next(p);
   for (int n = 0; p->tok.kind != TK_RPAREN; n++) {
     if (n) {
@@ -316,7 +282,7 @@ static int parse_call_source(td_parser *p, td_select *s) {
         return td__expected(p, "',' or ')' in the source's arguments");
       }
       td__next(p);
-      put(&b, ", ");
+      td__sb_put(&b, ", ");
     }
     char *text = NULL;
     if (is_name_token(p)) { /* name => 'value' */
@@ -326,8 +292,8 @@ static int parse_call_source(td_parser *p, td_select *s) {
         return rc;
       }
       td__next(p);
-      put(&b, text);
-      put(&b, " => ");
+      td__sb_put(&b, text);
+      td__sb_put(&b, " => ");
       td_free(text);
       if (p->tok.kind != TK_EQ || (td__next(p), p->tok.kind != TK_GT)) {
         td_free(b.p);
@@ -349,7 +315,7 @@ static int parse_call_source(td_parser *p, td_select *s) {
     td__next(p);
   }
   td__next(p);
-  put(&b, ")");
+  td__sb_put(&b, ")");
   if (b.rc) {
     td_free(b.p);
     return b.rc;
@@ -359,65 +325,65 @@ static int parse_call_source(td_parser *p, td_select *s) {
   return TD_OK;
 }
 
-static void put_list(pbuf *b, td_expr *const *e, int64_t n) {
+static void put_list(td_strbuf *b, td_expr *const *e, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
-    if (i) put(b, ", ");
+    if (i) td__sb_put(b, ", ");
     put_expr(b, e[i]);
   }
 }
 
 int td_select_print(const td_select *s, char **out, td_error *err) {
-  pbuf b = {NULL, 0, 0, 0, err};
-  put(&b, s->distinct ? "SELECT DISTINCT " : "SELECT ");
+  td_strbuf b = {.err = err};
+  td__sb_put(&b, s->distinct ? "SELECT DISTINCT " : "SELECT ");
   for (int64_t i = 0; i < s->n_items; i++) {
-    if (i) put(&b, ", ");
-    if (!s->items[i].expr) put(&b, "*");
+    if (i) td__sb_put(&b, ", ");
+    if (!s->items[i].expr) td__sb_put(&b, "*");
     else put_expr(&b, s->items[i].expr);
     for (int64_t j = 0; j < s->items[i].n_exclude; j++) {
-      put(&b, j ? ", " : " EXCLUDE (");
+      td__sb_put(&b, j ? ", " : " EXCLUDE (");
       put_quoted(&b, s->items[i].exclude[j], '"');
-      if (j + 1 == s->items[i].n_exclude) put(&b, ")");
+      if (j + 1 == s->items[i].n_exclude) td__sb_put(&b, ")");
     }
     if (s->items[i].alias) {
-      put(&b, " AS ");
+      td__sb_put(&b, " AS ");
       put_quoted(&b, s->items[i].alias, '"');
     }
   }
-  put(&b, " FROM ");
+  td__sb_put(&b, " FROM ");
   if (s->source_kind == TD_SOURCE_PATH) put_quoted(&b, s->source, '\'');
-  else put(&b, s->source);
+  else td__sb_put(&b, s->source);
   char *tail = NULL;
   if (!b.rc) b.rc = td__from_tail_print(s, &tail, err);
-  put(&b, tail ? tail : "");
+  td__sb_put(&b, tail ? tail : "");
   td_free(tail);
   if (s->where) {
-    put(&b, " WHERE ");
+    td__sb_put(&b, " WHERE ");
     put_expr(&b, s->where);
   }
   if (s->n_group_by) {
-    put(&b, " GROUP BY ");
+    td__sb_put(&b, " GROUP BY ");
     put_list(&b, s->group_by, s->n_group_by);
   }
-  if (s->group_by_all) put(&b, " GROUP BY ALL");
+  if (s->group_by_all) td__sb_put(&b, " GROUP BY ALL");
   if (s->having) {
-    put(&b, " HAVING ");
+    td__sb_put(&b, " HAVING ");
     put_expr(&b, s->having);
   }
   for (int64_t i = 0; i < s->n_order_by; i++) {
-    put(&b, i ? ", " : " ORDER BY ");
+    td__sb_put(&b, i ? ", " : " ORDER BY ");
     put_expr(&b, s->order_by[i].expr);
-    if (s->order_by[i].desc) put(&b, " DESC");
-    if (s->order_by[i].nulls_first) put(&b, " NULLS FIRST");
+    if (s->order_by[i].desc) td__sb_put(&b, " DESC");
+    if (s->order_by[i].nulls_first) td__sb_put(&b, " NULLS FIRST");
   }
   if (s->has_limit) {
     char buf[40];
     snprintf(buf, sizeof buf, " LIMIT %" PRId64, s->limit);
-    put(&b, buf);
+    td__sb_put(&b, buf);
   }
   if (s->offset) {
     char buf[40];
     snprintf(buf, sizeof buf, " OFFSET %" PRId64, s->offset);
-    put(&b, buf);
+    td__sb_put(&b, buf);
   }
   if (b.rc) {
     td_free(b.p);

@@ -24,6 +24,7 @@
 
 #include "query/join.h"
 #include "query/lex.h"
+#include "query/strbuf.h"
 #include "tabledata/join.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -167,75 +168,40 @@ void td__from_tail_free(td_select *s) {
 
 /* ---- printing ---- */
 
-typedef struct sbuf {
-  char *p;
-  size_t len, cap;
-  int rc;
-  td_error *err;
-} sbuf;
-
-static void sput(sbuf *b, const char *s) {
-  size_t n = strlen(s);
-  if (b->rc) return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + n + 1) cap *= 2;
-    char *q = td_realloc(b->p, cap);
-    if (!q) {
-      b->rc = td_err_nomem(b->err, "printing SQL");
-      return;
-    }
-    b->p = q;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n + 1);
-  b->len += n;
-}
-
-static void sput_quoted(sbuf *b, const char *s, char q) {
-  char one[2] = {q, 0};
-  sput(b, one);
-  for (const char *c = s; *c; c++) {
-    one[0] = *c;
-    sput(b, one);
-    if (*c == q) sput(b, one);
-  }
-  one[0] = q;
-  sput(b, one);
-}
+static void sput_quoted(td_strbuf *b, const char *s, char q) { td__sb_quoted(b, s, strlen(s), q); }
 
 int td__from_tail_print(const td_select *s, char **out, td_error *err) {
   static const char *const names[] = {"JOIN", "LEFT JOIN", "FULL JOIN", "SEMI JOIN", "ANTI JOIN", "ASOF JOIN", "ASOF LEFT JOIN"};
-  sbuf b = {NULL, 0, 0, TD_OK, err};
-  sput(&b, "");
+  td_strbuf b = {.err = err};
+  td__sb_put(&b, "");
   if (s->source_alias) {
-    sput(&b, " AS ");
+    td__sb_put(&b, " AS ");
     sput_quoted(&b, s->source_alias, '"');
   }
   for (int64_t i = 0; i < s->n_joins; i++) {
     const td_join_clause *j = &s->joins[i];
-    sput(&b, " ");
-    sput(&b, names[j->type]);
-    sput(&b, " ");
+    td__sb_put(&b, " ");
+    td__sb_put(&b, names[j->type]);
+    td__sb_put(&b, " ");
     if (j->source_kind == TD_SOURCE_PATH) sput_quoted(&b, j->source, '\'');
-    else sput(&b, j->source);
+    else td__sb_put(&b, j->source);
     if (j->alias) {
-      sput(&b, " AS ");
+      td__sb_put(&b, " AS ");
       sput_quoted(&b, j->alias, '"');
     }
     if (j->on) {
       char *t = NULL;
       if (!b.rc) b.rc = td_expr_print(j->on, &t, err);
-      sput(&b, " ON ");
-      sput(&b, t ? t : "");
+      td__sb_put(&b, " ON ");
+      td__sb_put(&b, t ? t : "");
       td_free(t);
     } else {
-      sput(&b, " USING (");
+      td__sb_put(&b, " USING (");
       for (int64_t k = 0; k < j->n_using; k++) {
-        if (k) sput(&b, ", ");
+        if (k) td__sb_put(&b, ", ");
         sput_quoted(&b, j->using_cols[k], '"');
       }
-      sput(&b, ")");
+      td__sb_put(&b, ")");
     }
   }
   if (b.rc) {
