@@ -9,7 +9,9 @@
  * their writer (IN_CLOSE_WRITE) are remembered, so that a Parquet or Arrow
  * IPC file written in place under its final name is opened only once it is
  * complete (the open-again loop of fb_file_open stays for files that were
- * being written before the watch started).
+ * being written before the watch started).  A new data file is looked at
+ * once its directory has been quiet for 50 ms, so the first write of a
+ * writer that creates and then writes is heard first.
  */
 #include <errno.h>
 #include <poll.h>
@@ -143,7 +145,7 @@ static void mark_writing(td_file_backend *fb, int wd, const char *name, bool on)
 
 /* Reads the pending events; collects the directories they happened in. */
 static void drain(td_file_backend *fb, int *wds, int64_t *n, int64_t cap, bool *overflow, int64_t *ignored,
-                  int64_t *n_ignored) {
+                  int64_t *n_ignored, bool *created) {
   _Alignas(struct inotify_event) char buf[16384];
   for (;;) {
     ssize_t got = read(fb->ino_fd, buf, sizeof buf);
@@ -157,6 +159,8 @@ static void drain(td_file_backend *fb, int *wds, int64_t *n, int64_t cap, bool *
         continue;
       }
       if (ev->wd < 0) continue;
+      if (ev->len && !(ev->mask & IN_ISDIR) && (ev->mask & IN_CREATE) && fb_format_of(ev->name) != FB_NONE)
+        *created = true;
       if (ev->len && !(ev->mask & IN_ISDIR) &&
           (ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
         pthread_mutex_lock(&fb->lock);
@@ -172,6 +176,8 @@ static void drain(td_file_backend *fb, int *wds, int64_t *n, int64_t cap, bool *
   }
 }
 
+enum { SETTLE_MS = 50, SETTLE_MAX_MS = 500 };
+
 static void *watch_main(void *arg) {
   td_file_backend *fb = arg;
   enum { CAP = 256 };
@@ -185,8 +191,18 @@ static void *watch_main(void *arg) {
     }
     if (p[1].revents) break;
     int64_t n = 0, n_ignored = 0;
-    bool overflow = false;
-    drain(fb, wds, &n, CAP, &overflow, ignored, &n_ignored);
+    bool overflow = false, created = false;
+    drain(fb, wds, &n, CAP, &overflow, ignored, &n_ignored, &created);
+    /* A data file just created may be written next (open, then write): wait
+     * until the directory is quiet for SETTLE_MS (at most SETTLE_MAX_MS) so
+     * its first write is heard, and it waits for IN_CLOSE_WRITE, before it
+     * is opened; a hard link or a rename is simply taken SETTLE_MS later. */
+    for (int waited = 0; created && waited < SETTLE_MAX_MS; waited += SETTLE_MS) {
+      struct pollfd q = {fb->ino_fd, POLLIN, 0};
+      if (poll(&q, 1, SETTLE_MS) <= 0) break;
+      created = false;
+      drain(fb, wds, &n, CAP, &overflow, ignored, &n_ignored, &created);
+    }
     pthread_mutex_lock(&fb->lock);
     resync(fb, wds, n, overflow);
     for (int64_t i = 0; i < n_ignored; i++) drop_watch(fb, (int)ignored[i]);

@@ -120,7 +120,7 @@ export function generate(count, seed) {
     () => add(`SELECT * EXCLUDE (${r.some(['Timestamp', 'Bid', 'Flag', 'Lot', 'Code', 'Volume'], 3).join(', ')}) FROM {src}${where()}`),
     () => { // expressions over aggregates
       const k = r.pick(KEYS);
-      add(`SELECT ${k} AS g, round(sum(Price * Size) / sum(Size), 4) AS vwap, CASE WHEN count(*) > 100 THEN 'many' ELSE 'few' END AS n, max(Price) - min(Price) AS spread FROM {src}${where()} GROUP BY g ORDER BY g NULLS FIRST`, true);
+      add(`SELECT ${k} AS g, sum(Price * Size) / sum(Size) AS vwap, CASE WHEN count(*) > 100 THEN 'many' ELSE 'few' END AS n, max(Price) - min(Price) AS spread FROM {src}${where()} GROUP BY g ORDER BY g NULLS FIRST`, true);
     },
   ];
   while (out.length < count) shapes[r.int(0, shapes.length - 1)]();
