@@ -667,8 +667,8 @@ static void test_arrow_static(void **state) {
     assert_int_equal(td_table_column_type(o.t, c), want[i].type);
   }
   assert_int_equal(check_arrow_rows(o.t, 41), arrow_rows(41));
-  /* One row in the middle of a record (message 7: rows 1..3 of it are
-   * 7 / 2 = 3 records into partition 1). */
+  /* Row 2 of message 7 (partition 1's fourth record, after messages 1, 3
+   * and 5) alone: a page that starts and ends inside a record. */
   int64_t p1 = 0;
   for (int64_t m = 0; m < 41; m += 2) p1 += 1 + m % 4;
   int64_t row = p1 + (1 + 1 % 4) + (1 + 3 % 4) + (1 + 5 % 4) + 2, idc = td_table_column_index(o.t, "id");
