@@ -683,6 +683,20 @@ static void test_arrow_static(void **state) {
   TD_ASSERT_OK(open_table("arrow", &ko, false, 5, &o, &err), &err);
   assert_int_equal(check_arrow_rows(o.t, 41), arrow_rows(41));
   close_table(&o);
+  /* The URI source: kafka://...?format=arrow. */
+  char src[600];
+  snprintf(src, sizeof src, "kafka://%s/arrow?format=arrow&index_step=5", g_bs);
+  memset(&o, 0, sizeof o);
+  TD_ASSERT_OK(td_kafka_backend_open_source(src, &o.kb, &err), &err);
+  TD_ASSERT_OK(td_service_new(td_kafka_backend_backend(o.kb), NULL, &o.svc, &err), &err);
+  td_table_key *k;
+  TD_ASSERT_OK(td_table_key_new("arrow", &k, &err), &err);
+  td_table_options to;
+  td_table_options_init(&to);
+  TD_ASSERT_OK(td_make_table(o.svc, k, &to, &o.t, &err), &err);
+  td_table_key_release(k);
+  assert_int_equal(check_arrow_rows(o.t, 41), arrow_rows(41));
+  close_table(&o);
 }
 
 static void *arrow_write_main(void *arg) {
