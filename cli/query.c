@@ -34,7 +34,7 @@ static const char k_query_help[] =
     "(/tmp/ticks is the sample dataset that 'tabledata gen-sample /tmp/ticks' writes)\n"
     "or a PostgreSQL table: postgres('conninfo', 'table' [, key => 'id', ...]) or\n"
     "'postgresql://host/db/table' (docs/POSTGRES.md)\n"
-    "or a Kafka topic: kafka('host:port', 'topic' [, format => 'json', ...]) or\n"
+    "or a Kafka topic: kafka('host:port', 'topic' [, format => 'json'|'csv'|'arrow', ...]) or\n"
     "'kafka://host:port/topic?format=json' (docs/KAFKA.md)\n\n"
     "  --format F   grid (default), csv, jsonl, or arrow (an Arrow IPC stream on stdout)\n"
     "  --stats      print backend calls, rows and bytes fetched and page cache hits to stderr\n"

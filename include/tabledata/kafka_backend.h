@@ -5,14 +5,17 @@
  * locations are the topic's partitions (partition column `partition`,
  * int32); a location's rows are the partition's records in offset order.
  * Columns: the fields of the decoded payload (JSON objects or CSV lines,
- * with a declared schema or one sampled from the first records), then `key`
+ * with a declared schema or one sampled from the first records; or Arrow
+ * IPC streams, one per record, of one or more rows each, with a declared
+ * schema or the first record's), then `key`
  * (utf8; a key that is not valid UTF-8 reads as "0x" and hex digits),
  * `timestamp` (timestamp in ms, null when the record has none) and `offset`
  * (int64, the record's offset).
  *
  * Offsets have holes (transaction markers, aborted records, compaction), so
  * a row position is never a raw offset: the backend keeps, per partition, a
- * position index (row -> offset, one entry every `index_step` rows) built
+ * position index (row -> offset of the record holding it, an entry at a
+ * record's first row once `index_step` rows passed since the last) built
  * as records are seen.  A location's size is the number of records seen up
  * to the end of the partition (the last stable offset under read_committed,
  * librdkafka's default).  Column values are read lazily: seek to the index
@@ -25,8 +28,8 @@
  * partition below a row the table has (the low watermark passes the offset
  * of row 0) fails the location with a message naming topic, partition and
  * offset; so does a read that finds an indexed record gone (compaction).
- * Payloads that cannot be decoded fail the read with topic, partition and
- * offset.  docs/KAFKA.md has the details.
+ * Payloads that cannot be decoded (or, in format arrow, whose schema is not
+ * the table's) fail the read with topic, partition and offset.  docs/KAFKA.md has the details.
  */
 #ifndef TABLEDATA_KAFKA_BACKEND_H
 #define TABLEDATA_KAFKA_BACKEND_H
@@ -46,8 +49,10 @@ extern "C" {
 typedef struct td_kafka_backend td_kafka_backend;
 
 typedef struct td_kafka_options {
-  /* "json" (default: each payload one JSON object) or "csv" (each payload
-   * one CSV line).  Borrowed. */
+  /* "json" (default: each payload one JSON object), "csv" (each payload
+   * one CSV line) or "arrow" (each payload one Arrow IPC stream: a schema
+   * message and record batches, all of whose rows are rows of the table;
+   * key, timestamp and offset repeat on each).  Borrowed. */
   const char *format;
   /* The payload's columns, "name type, name type ..." with td_type_name()
    * names (bool, int32, int64, float64, utf8, timestamp, timestamp_ms...),

@@ -154,6 +154,15 @@ int td_io_open_fd(td_io *io, int fd, const char *name, td_error *err) {
   return TD_OK;
 }
 
+int td_io_open_mem(td_io *io, const void *data, int64_t n, const char *name, td_error *err) {
+  memset(io, 0, sizeof *io);
+  io->fd = -1;
+  io->mem = data ? data : (const uint8_t *)"";
+  io->mem_size = data && n > 0 ? n : 0;
+  io->path = td_strdup(name ? name : "(memory)");
+  return io->path ? TD_OK : td_err_nomem(err, "opening a buffer");
+}
+
 void td_io_close(td_io *io) {
   if (io->pooled) {
     pthread_mutex_lock(&g_pool_lock);
@@ -168,6 +177,11 @@ void td_io_close(td_io *io) {
 }
 
 int td_io_stat(td_io *io, int64_t *size, uint64_t *inode, td_error *err) {
+  if (io->mem) {
+    if (size) *size = io->mem_size;
+    if (inode) *inode = 0;
+    return TD_OK;
+  }
   int fd;
   int rc = acquire_fd(io, &fd, err);
   if (rc) return rc;
@@ -183,6 +197,14 @@ int td_io_stat(td_io *io, int64_t *size, uint64_t *inode, td_error *err) {
 int td_io_read_some(td_io *io, void *buf, int64_t n, int64_t offset, int64_t *got,
                     td_error *err) {
   int64_t done = 0;
+  if (io->mem) {
+    done = offset >= io->mem_size ? 0 : io->mem_size - offset < n ? io->mem_size - offset : n;
+    if (done > 0) memcpy(buf, io->mem + offset, (size_t)done);
+    atomic_fetch_add_explicit(&io->reads, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&io->bytes_read, done, memory_order_relaxed);
+    *got = done > 0 ? done : 0;
+    return TD_OK;
+  }
   int fd;
   int rc = acquire_fd(io, &fd, err);
   if (rc) return rc;

@@ -26,6 +26,8 @@
 typedef struct td_io {
   int fd;       /* -1 while closed by the pool */
   char *path;
+  const uint8_t *mem; /* td_io_open_mem: the bytes read (borrowed), else NULL */
+  int64_t mem_size;
   _Atomic int64_t bytes_read;
   _Atomic int64_t reads;
   /* the pool (guarded by its lock) */
@@ -49,6 +51,9 @@ int td_io_open(td_io *io, const char *path, td_error *err);
 /* Takes ownership of an open descriptor (closed by td_io_close; never
  * closed by the pool). */
 int td_io_open_fd(td_io *io, int fd, const char *name, td_error *err);
+/* Reads from `n` bytes in memory instead of a file (borrowed: they must
+ * outlive the td_io); `name` names them in messages. */
+int td_io_open_mem(td_io *io, const void *data, int64_t n, const char *name, td_error *err);
 void td_io_close(td_io *io);
 /* The number of pooled descriptors open now, and the pool's limit (tests). */
 int64_t td_io_pool_open_count(void);

@@ -103,6 +103,9 @@ typedef struct td_csv_options {
 
 int td_parquet_open(const char *path, td_file_reader **out, td_error *err);
 int td_ipc_open(const char *path, td_file_reader **out, td_error *err); /* file or stream */
+/* The same over `n` bytes in memory (borrowed: they must outlive the
+ * reader); `name` names them in messages.  Refresh must not be called. */
+int td_ipc_open_mem(const void *data, int64_t n, const char *name, td_file_reader **out, td_error *err);
 int td_csv_open(const char *path, const td_csv_options *opts, td_file_reader **out,
                 td_error *err);
 

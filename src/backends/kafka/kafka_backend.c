@@ -322,12 +322,20 @@ static void tail_push(kf_loc *l, const rd_kafka_message_t *m) {
   l->tail_bytes += (int64_t)size;
 }
 
-/* Counts the record at `offset` if it is past what was counted (invariant
- * 2), recording an index entry every `step` rows; the follower (`m` given)
- * keeps a copy in the tail. */
-static void record(td_kafka_backend *kb, kf_loc *l, int64_t offset, const rd_kafka_message_t *m) {
+/* The rows a record holds: one, or its batches' for Arrow IPC payloads. */
+static int64_t msg_rows(const td_kafka_backend *kb, const rd_kafka_message_t *m) {
+  if (kb->schema.format != TD_KF_ARROW) return 1;
+  return td__kf_arrow_rows(m->payload, m->payload ? m->len : 0);
+}
+
+/* Counts the `rows` rows of the record at `offset` if it is past what was
+ * counted (invariant 2), recording an index entry at the record when `step`
+ * rows or more passed since the last one (so entries are at records' first
+ * rows, every `step` rows for one-row records); the follower (`m` given)
+ * keeps a copy in the tail (one-row formats only). */
+static void record(td_kafka_backend *kb, kf_loc *l, int64_t offset, int64_t rows, const rd_kafka_message_t *m) {
   if (offset < l->next_offset || l->failure) return;
-  if (l->counted % kb->step == 0) {
+  if (l->n_idx == 0 || l->counted - l->idx[l->n_idx - 1].row >= kb->step) {
     if (l->n_idx == l->cap_idx) {
       int64_t cap = l->cap_idx ? l->cap_idx * 2 : 16;
       kf_entry *p = td_realloc(l->idx, (size_t)cap * sizeof *p);
@@ -343,10 +351,10 @@ static void record(td_kafka_backend *kb, kf_loc *l, int64_t offset, const rd_kaf
     l->n_idx++;
     atomic_fetch_add(&kb->index_entries, 1);
   }
-  l->counted++;
+  l->counted += rows;
   l->next_offset = offset + 1;
-  atomic_fetch_add(&kb->counted, 1);
-  if (m) tail_push(l, m);
+  atomic_fetch_add(&kb->counted, rows);
+  if (m && kb->schema.format != TD_KF_ARROW) tail_push(l, m);
 }
 
 /* Fails location `l` with `message` (under mu): its size subscriptions
@@ -441,8 +449,9 @@ typedef struct scan_ctx {
 static int scan_cb(void *ctx, const rd_kafka_message_t *m, td_error *err) {
   scan_ctx *s = ctx;
   (void)err;
+  int64_t rows = msg_rows(s->kb, m);
   pthread_mutex_lock(&s->kb->mu);
-  record(s->kb, s->l, m->offset, NULL);
+  record(s->kb, s->l, m->offset, rows, NULL);
   pthread_mutex_unlock(&s->kb->mu);
   return s->stop_at > 0 && now_ms() > s->stop_at ? 1 : 0;
 }
@@ -493,22 +502,29 @@ static bool utf8_or_hex(td_builder *b, const char *p, size_t n, td_error *err) {
   return ok;
 }
 
-/* Appends one record's columns (payload fields, key, timestamp, offset). */
+/* Appends rows [lo, lo + n) of one record (its only row, lo 0 and n 1,
+ * but for Arrow IPC payloads): payload fields, then key, timestamp and
+ * offset repeated per row.  r->row is the record's first row. */
 static int decode_record(read_ctx *r, int64_t offset, const char *payload, size_t len, const char *key,
-                         size_t key_len, int64_t ts, td_error *err) {
+                         size_t key_len, int64_t ts, int64_t lo, int64_t n, td_error *err) {
   td_kafka_backend *kb = r->kb;
   char why[400];
-  if (!td__kf_decode(&kb->schema, payload, len, r->bs, why, sizeof why))
+  bool decoded = kb->schema.format == TD_KF_ARROW
+                     ? td__kf_arrow_decode(&kb->schema, payload, len, lo, n, r->bs, why, sizeof why)
+                     : td__kf_decode(&kb->schema, payload, len, r->bs, why, sizeof why);
+  if (!decoded)
     return td_err(err, TD_EFORMAT, "topic '%s' partition %d offset %lld (row %lld): %s", kb->topic, r->l->partition,
-                  (long long)offset, (long long)r->row, why);
+                  (long long)offset, (long long)(r->row + lo), why);
   int64_t k = kb->schema.n;
   td_error e;
-  bool ok = key ? utf8_or_hex(r->bs[k], key, key_len, &e) : td_builder_append_null(r->bs[k], &e) == TD_OK;
-  ok = ok && (ts >= 0 ? td_builder_append_int(r->bs[k + 1], ts, &e) : td_builder_append_null(r->bs[k + 1], &e)) == TD_OK;
-  ok = ok && td_builder_append_int(r->bs[k + 2], offset, &e) == TD_OK;
+  bool ok = true;
+  for (int64_t i = 0; ok && i < n; i++) {
+    ok = key ? utf8_or_hex(r->bs[k], key, key_len, &e) : td_builder_append_null(r->bs[k], &e) == TD_OK;
+    ok = ok && (ts >= 0 ? td_builder_append_int(r->bs[k + 1], ts, &e) : td_builder_append_null(r->bs[k + 1], &e)) == TD_OK;
+    ok = ok && td_builder_append_int(r->bs[k + 2], offset, &e) == TD_OK;
+  }
   if (!ok) return td_err(err, TD_ENOMEM, "%s", e.message);
   atomic_fetch_add(&kb->values_decoded, 1);
-  r->row++;
   return TD_OK;
 }
 
@@ -527,14 +543,17 @@ static int read_cb(void *ctx, const rd_kafka_message_t *m, td_error *err) {
       r->next_check++;
     }
   }
-  if (r->row < r->first || r->row >= r->first + r->n) { /* before the page, or up to the entry after it */
-    r->row++;
-  } else {
+  int64_t rows = msg_rows(kb, m);
+  int64_t lo = r->row > r->first ? r->row : r->first;
+  int64_t hi = r->row + rows < r->first + r->n ? r->row + rows : r->first + r->n;
+  if (lo < hi) { /* else before the page, or up to the entry after it */
     rd_kafka_timestamp_type_t tt;
     int64_t ts = rd_kafka_message_timestamp(m, &tt);
-    if (decode_record(r, m->offset, m->payload, m->payload ? m->len : 0, m->key, m->key_len, ts, err) != TD_OK)
+    if (decode_record(r, m->offset, m->payload, m->payload ? m->len : 0, m->key, m->key_len, ts, lo - r->row,
+                      hi - lo, err) != TD_OK)
       return -(err ? err->code : TD_EFORMAT);
   }
+  r->row += rows;
   return r->row >= r->first + r->n && r->next_check == r->n_checks ? 1 : 0;
 }
 
@@ -599,7 +618,8 @@ static int read_rows(td_kafka_backend *kb, kf_loc *l, int64_t want, int64_t row,
     r.row = row;
     for (int64_t i = row - l->tail_row; rc == TD_OK && i < row - l->tail_row + n; i++) {
       const kf_raw *w = tail_at(l, i);
-      rc = decode_record(&r, w->offset, w->payload, w->len, w->key, w->key_len, w->ts, err);
+      rc = decode_record(&r, w->offset, w->payload, w->len, w->key, w->key_len, w->ts, 0, 1, err);
+      r.row++;
     }
   } else {
     int64_t lo = 0, hi = l->n_idx - 1; /* the last entry with entry.row <= row */
@@ -970,9 +990,10 @@ static void *follow_main(void *arg) {
     rd_kafka_message_t *m = rd_kafka_consume_queue(f.q, POLL_SLICE_MS);
     for (int k = 0; m; k++) {
       if (!m->err) {
+        int64_t rows = msg_rows(kb, m);
         pthread_mutex_lock(&kb->mu);
         kf_loc *l = loc_of(kb, m->partition);
-        if (l) record(kb, l, m->offset, m);
+        if (l) record(kb, l, m->offset, rows, m);
         pthread_mutex_unlock(&kb->mu);
       } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
         int64_t lo = -1, hi = -1;
@@ -1014,6 +1035,15 @@ typedef struct sample_ctx {
 static int sample_cb(void *ctx, const rd_kafka_message_t *m, td_error *err) {
   sample_ctx *c = ctx;
   char why[400];
+  if (c->kb->schema.format == TD_KF_ARROW) { /* the first stream's schema */
+    if (!m->payload) return 0;
+    int rc = td__kf_arrow_schema(m->payload, m->len, &c->kb->schema, why, sizeof why);
+    if (rc)
+      return -td_err(err, rc, "topic '%s' partition %d offset %lld: taking the schema: %s", c->kb->topic, m->partition,
+                     (long long)m->offset, why);
+    c->got++;
+    return 1;
+  }
   if (!td__kf_sampler_add(c->s, m->payload, m->len, why, sizeof why))
     return -td_err(err, TD_EFORMAT, "topic '%s' partition %d offset %lld: sampling the schema: %s", c->kb->topic,
                    m->partition, (long long)m->offset, why);
@@ -1023,7 +1053,9 @@ static int sample_cb(void *ctx, const rd_kafka_message_t *m, td_error *err) {
 
 static int sample_schema(td_kafka_backend *kb, td_kf_format fmt, const char *columns, int64_t want, td_error *err) {
   td_kf_sampler *s = NULL;
-  int rc = td__kf_sampler_new(fmt, columns, &s, err);
+  kb->schema.format = fmt;
+  if (fmt == TD_KF_ARROW) want = 1; /* the first record's stream has the schema */
+  int rc = td__kf_sampler_new(fmt == TD_KF_ARROW ? TD_KF_JSON : fmt, columns, &s, err);
   if (rc) return rc;
   rd_kafka_t *rk = handle_get(kb, err);
   if (!rk) rc = err ? err->code : TD_EIO;
@@ -1037,7 +1069,7 @@ static int sample_schema(td_kafka_backend *kb, td_kf_format fmt, const char *col
     rc = td_err(err, TD_EINVAL,
                 "topic '%s' has no record to sample a schema from: declare one (schema => 'name type, ...')",
                 kb->topic);
-  if (rc == TD_OK) rc = td__kf_sampler_finish(s, &kb->schema, err);
+  if (rc == TD_OK && fmt != TD_KF_ARROW) rc = td__kf_sampler_finish(s, &kb->schema, err);
   td__kf_sampler_free(s);
   return rc;
 }
@@ -1049,8 +1081,9 @@ void td_kafka_options_init(td_kafka_options *opts) {
 static int open_topic(td_kafka_backend *kb, const td_kafka_options *o, td_error *err) {
   td_kf_format fmt = TD_KF_JSON;
   if (o->format && strcmp(o->format, "csv") == 0) fmt = TD_KF_CSV;
+  else if (o->format && strcmp(o->format, "arrow") == 0) fmt = TD_KF_ARROW;
   else if (o->format && strcmp(o->format, "json") != 0)
-    return td_err(err, TD_EINVAL, "topic '%s': format '%s': expected json or csv", kb->topic, o->format);
+    return td_err(err, TD_EINVAL, "topic '%s': format '%s': expected json, csv or arrow", kb->topic, o->format);
   rd_kafka_t *rk = handle_get(kb, err);
   if (!rk) return err ? err->code : TD_EIO;
   int rc = refresh_partitions(kb, rk, err);

@@ -1,7 +1,7 @@
 /*
  * backends/kafka/kafka_internal.h - shared pieces of the Kafka backend: the
  * payload schema (declared or sampled) and the decoding of one payload into
- * column builders (kafka_decode.c).  librdkafka-free: kafka_backend.c alone
+ * column builders (kafka_decode.c; Arrow IPC payloads: kafka_arrow.c).  librdkafka-free: kafka_backend.c alone
  * talks to brokers.
  */
 #ifndef TD_KAFKA_INTERNAL_H
@@ -15,7 +15,7 @@
 #include "tabledata/error.h"
 #include "tabledata/types.h"
 
-typedef enum td_kf_format { TD_KF_JSON, TD_KF_CSV } td_kf_format;
+typedef enum td_kf_format { TD_KF_JSON, TD_KF_CSV, TD_KF_ARROW } td_kf_format;
 
 typedef struct td_kf_column {
   char *name;
@@ -54,5 +54,22 @@ void td__kf_sampler_free(td_kf_sampler *s);
  * tombstone) is a row of nulls. */
 bool td__kf_decode(const td_kf_schema *s, const char *payload, size_t len, td_builder **bs, char *why,
                    size_t why_size);
+
+/* Arrow IPC stream payloads (kafka_arrow.c): a payload is one whole stream
+ * and holds its batches' rows.  The rows of a payload: 1 for a NULL payload
+ * (a tombstone, a row of nulls) and for one that does not decode (its read
+ * fails with the reason). */
+int64_t td__kf_arrow_rows(const char *payload, size_t len);
+/* The payload's schema as the table's (format TD_KF_ARROW).  Errors, with
+ * the reason in `why`: TD_EFORMAT (not an IPC stream), TD_EUNSUPPORTED (a
+ * column type the backend does not carry), TD_EINVAL (no column),
+ * TD_ENOMEM. */
+int td__kf_arrow_schema(const char *payload, size_t len, td_kf_schema *out, char *why, size_t why_size);
+/* Appends rows [lo, lo + n) of the payload to bs[i] (the schema's columns).
+ * False with `why` when the payload is not an IPC stream, its schema differs
+ * from `s` (names the column and what differs) or lacks those rows; the
+ * builders are then unchanged.  A NULL payload appends one row of nulls. */
+bool td__kf_arrow_decode(const td_kf_schema *s, const char *payload, size_t len, int64_t lo, int64_t n,
+                         td_builder **bs, char *why, size_t why_size);
 
 #endif

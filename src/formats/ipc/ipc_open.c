@@ -383,22 +383,10 @@ static void ipc_close(td_file_reader *base) {
   td_free(r);
 }
 
-int td_ipc_open(const char *path, td_file_reader **out, td_error *err) {
-  *out = NULL;
-  ipc_reader *r = td_calloc(1, sizeof *r);
-  if (!r) return td_err_nomem(err, "opening an Arrow IPC file");
-  pthread_mutex_init(&r->lock, NULL);
-  td_schema_init(&r->base.schema);
-  r->base.vt = &STREAM_VT;
-  int rc = td_io_open(&r->base.io, path, err);
-  if (rc) {
-    pthread_mutex_destroy(&r->lock);
-    td_free(r->base.io.path);
-    td_free(r);
-    return rc;
-  }
+/* Opens the reader `r` whose io is open (frees r on failure). */
+static int ipc_open_io(ipc_reader *r, td_file_reader **out, td_error *err) {
   uint8_t head[8] = {0};
-  rc = td_io_stat(&r->base.io, &r->file_size, &r->inode, err);
+  int rc = td_io_stat(&r->base.io, &r->file_size, &r->inode, err);
   if (!rc && r->file_size >= 8) rc = td_io_read(&r->base.io, head, 8, 0, err);
   if (!rc) {
     r->is_file = memcmp(head, MAGIC, 6) == 0;
@@ -411,4 +399,47 @@ int td_ipc_open(const char *path, td_file_reader **out, td_error *err) {
   }
   *out = &r->base;
   return TD_OK;
+}
+
+static ipc_reader *reader_new(void) {
+  ipc_reader *r = td_calloc(1, sizeof *r);
+  if (!r) return NULL;
+  pthread_mutex_init(&r->lock, NULL);
+  td_schema_init(&r->base.schema);
+  r->base.vt = &STREAM_VT;
+  return r;
+}
+
+int td_ipc_open(const char *path, td_file_reader **out, td_error *err) {
+  *out = NULL;
+  ipc_reader *r = reader_new();
+  if (!r) return td_err_nomem(err, "opening an Arrow IPC file");
+  int rc = td_io_open(&r->base.io, path, err);
+  if (rc) {
+    pthread_mutex_destroy(&r->lock);
+    td_free(r->base.io.path);
+    td_free(r);
+    return rc;
+  }
+  return ipc_open_io(r, out, err);
+}
+
+int td_ipc_open_mem(const void *data, int64_t n, const char *name, td_file_reader **out, td_error *err) {
+  *out = NULL;
+  ipc_reader *r = reader_new();
+  if (!r) return td_err_nomem(err, "opening an Arrow IPC buffer");
+  int rc = td_io_open_mem(&r->base.io, data, n, name, err);
+  if (rc) {
+    pthread_mutex_destroy(&r->lock);
+    td_free(r);
+    return rc;
+  }
+  if ((rc = ipc_open_io(r, out, err))) return rc;
+  if (!r->is_file && !r->ended && r->scan_pos != r->file_size) {
+    rc = td_err(err, TD_EFORMAT, "'%s': the stream ends inside a message at byte %lld of %lld", r->base.io.path,
+                (long long)r->scan_pos, (long long)r->file_size);
+    ipc_close(&r->base);
+    *out = NULL;
+  }
+  return rc;
 }

@@ -7,7 +7,8 @@
  * failure), a transactional producer with an aborted transaction (the table
  * equals what a read_committed consumer sees), schema sampling (JSON, CSV)
  * and declared schemas, undecodable payloads, lazy reads (a late page does
- * not consume the partition), sources and the CLI.
+ * not consume the partition), sources and the CLI; Arrow IPC stream payloads
+ * of several rows (static and live, a schema mismatch, garbage).
  *
  * Not covered here: a real Apache Kafka broker (KRaft).  librdkafka 2.0's
  * mock cluster writes no transaction markers and does not filter aborted
@@ -23,6 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "arrow/schema.h"
+#include "formats/ipc/ipc_writer.h"
 #include "tabledata.h"
 #include "tabledata/kafka_backend.h"
 #include "test.h"
@@ -468,7 +471,7 @@ static void test_sampling(void **state) {
   ko.schema = NULL;
   ko.format = "avro";
   assert_int_equal(td_kafka_backend_new(g_bs, "csv", &ko, &kb, &err), TD_EINVAL);
-  TD_ASSERT_CONTAINS(err.message, "expected json or csv");
+  TD_ASSERT_CONTAINS(err.message, "expected json, csv or arrow");
   /* An empty topic has nothing to sample. */
   assert_int_equal(rd_kafka_mock_topic_create(g_mock, "empty", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
   assert_int_equal(td_kafka_backend_new(g_bs, "empty", NULL, &kb, &err), TD_EINVAL);
@@ -526,6 +529,253 @@ static void test_bad_payloads(void **state) {
   assert_memory_equal(k.v.s.ptr, "0xff01", 6);
   a.release(&a);
   close_table(&o);
+}
+
+/* ---- Arrow IPC payloads ---- */
+
+/* Message m of an Arrow topic: 1 + m % 4 rows with ids m * 10 + j, sym
+ * "S<id>" but null at j == 1, px id + 0.5 (int64 ids when `px_int`), in
+ * two record batches when it has three rows or more; key "k<m>". */
+static char *arrow_payload(int64_t m, bool px_int, size_t *len) {
+  int64_t rows = 1 + m % 4;
+  const char *names[] = {"id", "sym", "px"};
+  td_type_id types[] = {TD_TYPE_INT64, TD_TYPE_UTF8, px_int ? TD_TYPE_INT64 : TD_TYPE_FLOAT64};
+  const char *tzs[] = {NULL, NULL, NULL};
+  struct ArrowSchema as;
+  td_schema sch;
+  td_error err;
+  TD_ASSERT_OK(td_schema_make(3, names, types, tzs, &as, &err), &err);
+  TD_ASSERT_OK(td_schema_import(&as, &sch, &err), &err);
+  as.release(&as);
+  FILE *f = tmpfile();
+  assert_non_null(f);
+  td_ipc_stream_writer *w;
+  TD_ASSERT_OK(td_ipc_stream_writer_open(fileno(f), &sch, &w, &err), &err);
+  td_schema_reset(&sch);
+  int64_t split = rows >= 3 ? 2 : rows;
+  for (int64_t lo = 0; lo < rows; lo = split, split = rows) {
+    td_builder *bs[3];
+    for (int c = 0; c < 3; c++) TD_ASSERT_OK(td_builder_new(types[c], &bs[c], &err), &err);
+    for (int64_t j = lo; j < split; j++) {
+      int64_t id = m * 10 + j;
+      char sym[32];
+      snprintf(sym, sizeof sym, "S%lld", (long long)id);
+      TD_ASSERT_OK(td_builder_append_int(bs[0], id, &err), &err);
+      TD_ASSERT_OK(j == 1 ? td_builder_append_null(bs[1], &err) : td_builder_append_str(bs[1], sym, -1, &err), &err);
+      TD_ASSERT_OK(px_int ? td_builder_append_int(bs[2], id, &err) : td_builder_append_double(bs[2], (double)id + 0.5, &err),
+                   &err);
+    }
+    struct ArrowArray cols[3], batch;
+    for (int c = 0; c < 3; c++) {
+      TD_ASSERT_OK(td_builder_finish(bs[c], &cols[c], &err), &err);
+      td_builder_free(bs[c]);
+    }
+    TD_ASSERT_OK(td_batch_make(3, cols, &batch, &err), &err);
+    TD_ASSERT_OK(td_ipc_stream_writer_write(w, &batch, &err), &err);
+    batch.release(&batch);
+  }
+  TD_ASSERT_OK(td_ipc_stream_writer_close(w, &err), &err);
+  long n = ftell(f);
+  assert_true(n > 0);
+  char *b = malloc((size_t)n);
+  rewind(f);
+  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return b;
+}
+
+static void produce_arrow(const char *topic, int32_t partition, int64_t m, bool px_int) {
+  size_t len;
+  char *b = arrow_payload(m, px_int, &len), k[32];
+  snprintf(k, sizeof k, "k%lld", (long long)m);
+  produce(g_prod, topic, partition, k, b, len);
+  free(b);
+}
+
+/* Checks that `t` holds exactly messages 0 .. n_msgs - 1 of arrow_payload,
+ * message m in partition m % 2 at offset m / 2, partition by partition;
+ * returns the number of rows. */
+static int64_t check_arrow_rows(td_table *t, int64_t n_msgs) {
+  td_error err;
+  int64_t n = td_table_size(t), r = 0;
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, n, &a, &err), &err);
+  for (int64_t p = 0; p < 2; p++)
+    for (int64_t m = p; m < n_msgs; m += 2)
+      for (int64_t j = 0; j < 1 + m % 4; j++, r++) {
+        assert_true(r < n);
+        int64_t id = m * 10 + j;
+        assert_int_equal(cell(t, &a, r, "partition").v.i, p);
+        assert_int_equal(cell(t, &a, r, "offset").v.i, m / 2);
+        assert_int_equal(cell(t, &a, r, "id").v.i, id);
+        td_value sym = cell(t, &a, r, "sym");
+        if (j == 1) {
+          assert_true(sym.is_null);
+        } else {
+          char want[32];
+          snprintf(want, sizeof want, "S%lld", (long long)id);
+          assert_false(sym.is_null);
+          assert_int_equal(sym.v.s.len, strlen(want));
+          assert_memory_equal(sym.v.s.ptr, want, sym.v.s.len);
+        }
+        assert_true(cell(t, &a, r, "px").v.f == (double)id + 0.5);
+        td_value k = cell(t, &a, r, "key");
+        char want[32];
+        snprintf(want, sizeof want, "k%lld", (long long)m);
+        assert_int_equal(k.v.s.len, strlen(want));
+        assert_memory_equal(k.v.s.ptr, want, k.v.s.len);
+        assert_false(cell(t, &a, r, "timestamp").is_null);
+      }
+  assert_int_equal(r, n);
+  a.release(&a);
+  return n;
+}
+
+/* Rows of messages 0 .. n_msgs - 1. */
+static int64_t arrow_rows(int64_t n_msgs) {
+  int64_t n = 0;
+  for (int64_t m = 0; m < n_msgs; m++) n += 1 + m % 4;
+  return n;
+}
+
+/* A static table of Arrow IPC payloads (1 to 4 rows each, nulls, two
+ * batches in some): its schema is the first record's, pages and index
+ * entries start inside records, and the table equals what was produced. */
+static void test_arrow_static(void **state) {
+  (void)state;
+  assert_int_equal(rd_kafka_mock_topic_create(g_mock, "arrow", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  for (int64_t m = 0; m < 41; m++) produce_arrow("arrow", (int32_t)(m % 2), m, false);
+  flush(g_prod);
+  td_kafka_options ko;
+  td_kafka_options_init(&ko);
+  ko.format = "arrow";
+  ko.index_step = 3;
+  opened o;
+  td_error err;
+  TD_ASSERT_OK(open_table("arrow", &ko, false, 4, &o, &err), &err);
+  assert_int_equal(td_table_size(o.t), arrow_rows(41));
+  static const struct {
+    const char *name;
+    td_type_id type;
+  } want[] = {{"id", TD_TYPE_INT64},  {"sym", TD_TYPE_UTF8},  {"px", TD_TYPE_FLOAT64},  {"key", TD_TYPE_UTF8},
+              {"timestamp", TD_TYPE_TIMESTAMP_MS}, {"offset", TD_TYPE_INT64}, {"partition", TD_TYPE_INT32}};
+  assert_int_equal(td_table_num_columns(o.t), 7);
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+    int64_t c = td_table_column_index(o.t, want[i].name);
+    if (c < 0) fail_msg("no column %s", want[i].name);
+    assert_int_equal(td_table_column_type(o.t, c), want[i].type);
+  }
+  assert_int_equal(check_arrow_rows(o.t, 41), arrow_rows(41));
+  /* Row 2 of message 7 (partition 1's fourth record, after messages 1, 3
+   * and 5) alone: a page that starts and ends inside a record. */
+  int64_t p1 = 0;
+  for (int64_t m = 0; m < 41; m += 2) p1 += 1 + m % 4;
+  int64_t row = p1 + (1 + 1 % 4) + (1 + 3 % 4) + (1 + 5 % 4) + 2, idc = td_table_column_index(o.t, "id");
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_table_read(o.t, &idc, 1, row, row + 1, &a, &err), &err);
+  assert_int_equal(a.length, 1);
+  assert_int_equal(((const int64_t *)a.children[0]->buffers[1])[a.children[0]->offset], 72);
+  a.release(&a);
+  close_table(&o);
+  /* A declared schema reads the same. */
+  ko.schema = "id int64, sym utf8, px float64";
+  TD_ASSERT_OK(open_table("arrow", &ko, false, 5, &o, &err), &err);
+  assert_int_equal(check_arrow_rows(o.t, 41), arrow_rows(41));
+  close_table(&o);
+  /* The URI source: kafka://...?format=arrow. */
+  char src[600];
+  snprintf(src, sizeof src, "kafka://%s/arrow?format=arrow&index_step=5", g_bs);
+  memset(&o, 0, sizeof o);
+  TD_ASSERT_OK(td_kafka_backend_open_source(src, &o.kb, &err), &err);
+  TD_ASSERT_OK(td_service_new(td_kafka_backend_backend(o.kb), NULL, &o.svc, &err), &err);
+  td_table_key *k;
+  TD_ASSERT_OK(td_table_key_new("arrow", &k, &err), &err);
+  td_table_options to;
+  td_table_options_init(&to);
+  TD_ASSERT_OK(td_make_table(o.svc, k, &to, &o.t, &err), &err);
+  td_table_key_release(k);
+  assert_int_equal(check_arrow_rows(o.t, 41), arrow_rows(41));
+  close_table(&o);
+}
+
+static void *arrow_write_main(void *arg) {
+  writer *w = arg;
+  for (int64_t m = w->from; m < w->from + w->n; m++) {
+    produce_arrow(w->topic, (int32_t)(m % 2), m, false);
+    if (m % 50 == 0) usleep(2000);
+  }
+  rd_kafka_flush(g_prod, 10000);
+  return NULL;
+}
+
+/* A live table of Arrow IPC payloads follows a producer. */
+static void test_arrow_live(void **state) {
+  (void)state;
+  assert_int_equal(rd_kafka_mock_topic_create(g_mock, "arrow_live", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  for (int64_t m = 0; m < 6; m++) produce_arrow("arrow_live", (int32_t)(m % 2), m, false);
+  flush(g_prod);
+  td_kafka_options ko;
+  td_kafka_options_init(&ko);
+  ko.format = "arrow";
+  ko.index_step = 16;
+  ko.poll_ms = 50;
+  opened o;
+  td_error err;
+  TD_ASSERT_OK(open_table("arrow_live", &ko, true, 32, &o, &err), &err);
+  assert_int_equal(td_table_size(o.t), arrow_rows(6));
+  writer w = {"arrow_live", 2, 6, 1000};
+  pthread_t th;
+  pthread_create(&th, NULL, arrow_write_main, &w);
+  pthread_join(th, NULL);
+  TD_ASSERT_OK(td_table_wait(o.t, 0, arrow_rows(1006), 20000, &err), &err);
+  assert_int_equal(check_arrow_rows(o.t, 1006), arrow_rows(1006));
+  close_table(&o);
+}
+
+/* A record whose schema is not the table's, and one that is no IPC stream,
+ * fail reads of their rows naming topic, partition, offset and why; the
+ * rows before them read. */
+static void test_arrow_bad(void **state) {
+  (void)state;
+  assert_int_equal(rd_kafka_mock_topic_create(g_mock, "arrow_bad", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  produce_arrow("arrow_bad", 0, 2, false);            /* offset 0: rows 0..2 */
+  produce_arrow("arrow_bad", 0, 3, true);             /* offset 1: rows 3..6, px int64 */
+  produce(g_prod, "arrow_bad", 0, "g", "garbage", 7); /* offset 2: row 7 */
+  size_t len;
+  char *cut = arrow_payload(1, false, &len);
+  produce(g_prod, "arrow_bad", 0, "c", cut, len - 20); /* offset 3: row 8, a stream cut short */
+  free(cut);
+  flush(g_prod);
+  td_kafka_options ko;
+  td_kafka_options_init(&ko);
+  ko.format = "arrow";
+  opened o;
+  td_error err;
+  TD_ASSERT_OK(open_table("arrow_bad", &ko, false, 1, &o, &err), &err);
+  assert_int_equal(td_table_size(o.t), 9);
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_table_read(o.t, NULL, 0, 0, 3, &a, &err), &err);
+  assert_int_equal(a.length, 3);
+  a.release(&a);
+  assert_int_not_equal(td_table_read(o.t, NULL, 0, 4, 5, &a, &err), TD_OK);
+  TD_ASSERT_CONTAINS(err.message, "topic 'arrow_bad' partition 0 offset 1 (row 4): column 'px' of the message's "
+                                  "Arrow schema is int64, the table's is float64");
+  assert_int_not_equal(td_table_read(o.t, NULL, 0, 7, 8, &a, &err), TD_OK);
+  TD_ASSERT_CONTAINS(err.message, "topic 'arrow_bad' partition 0 offset 2 (row 7): not an Arrow IPC stream");
+  assert_int_not_equal(td_table_read(o.t, NULL, 0, 8, 9, &a, &err), TD_OK);
+  TD_ASSERT_CONTAINS(err.message, "topic 'arrow_bad' partition 0 offset 3 (row 8): not an Arrow IPC stream");
+  close_table(&o);
+  /* A garbage first record: no schema to take. */
+  assert_int_equal(rd_kafka_mock_topic_create(g_mock, "arrow_garbage", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  produce(g_prod, "arrow_garbage", 0, NULL, "{\"id\": 1}", 9);
+  flush(g_prod);
+  td_kafka_backend *kb;
+  assert_int_equal(td_kafka_backend_new(g_bs, "arrow_garbage", &ko, &kb, &err), TD_EFORMAT);
+  TD_ASSERT_CONTAINS(err.message, "topic 'arrow_garbage' partition 0 offset 0: taking the schema: not an Arrow IPC stream");
+  ko.format = "avro";
+  assert_int_equal(td_kafka_backend_new(g_bs, "arrow_garbage", &ko, &kb, &err), TD_EINVAL);
+  TD_ASSERT_CONTAINS(err.message, "expected json, csv or arrow");
 }
 
 /* ---- lazy reads ---- */
@@ -635,7 +885,7 @@ static void test_cli(void **state) {
   TD_ASSERT_CONTAINS(out, "300");
   snprintf(args, sizeof args, "query \"SELECT * FROM kafka('%s', 'static', format => 'xml')\"", g_bs);
   run_cli(args, out, sizeof out);
-  TD_ASSERT_CONTAINS(out, "format 'xml': expected json or csv");
+  TD_ASSERT_CONTAINS(out, "format 'xml': expected json, csv or arrow");
 }
 
 /* tabledata serve --source NAME=kafka://...: the topic answers queries over
@@ -712,7 +962,8 @@ int main(void) {
       cmocka_unit_test(test_transactions), cmocka_unit_test(test_sampling),
       cmocka_unit_test(test_bad_payloads), cmocka_unit_test(test_lazy),
       cmocka_unit_test(test_sources),      cmocka_unit_test(test_cli),
-      cmocka_unit_test(test_serve),
+      cmocka_unit_test(test_serve),        cmocka_unit_test(test_arrow_static),
+      cmocka_unit_test(test_arrow_live),   cmocka_unit_test(test_arrow_bad),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
