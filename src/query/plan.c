@@ -960,6 +960,21 @@ static void plan_line(td_strbuf *b, td_builder *out) {
 
 enum { EXPLAIN_MAX_KEYS = 10 }; /* kept location keys listed */
 
+/* A location key as its partition values ("Date=2024-01-02/Exchange=NYSE"),
+ * or its identity when it has none. */
+static void put_key(td_strbuf *b, const td_location_key *k) {
+  int64_t n = td_location_key_partition_count(k);
+  if (n == 0) td__sb_put(b, td_location_key_identity(k));
+  for (int64_t i = 0; i < n; i++) {
+    char v[128];
+    td_value_format(td_location_key_partition_value(k, i), v, sizeof v);
+    if (i) td__sb_put(b, "/");
+    td__sb_put(b, td_location_key_partition_name(k, i));
+    td__sb_put(b, "=");
+    td__sb_put(b, v);
+  }
+}
+
 /* The plan as text rows, from the source table as built (locations pruned
  * and sized, no column value read) and the parsed statement. */
 static int explain(const sql_plan *sp, td_table *src, td_table **out, td_error *err) {
@@ -988,9 +1003,8 @@ static int explain(const sql_plan *sp, td_table *src, td_table **out, td_error *
   if (nloc > 0) {
     td__sb_put(&b, "kept:");
     for (int64_t i = 0; i < nloc && i < EXPLAIN_MAX_KEYS; i++) {
-      td_location_key_format(td_table_location(src, i), buf, sizeof buf);
       td__sb_put(&b, i ? ", " : " ");
-      td__sb_put(&b, buf);
+      put_key(&b, td_table_location(src, i));
     }
     if (nloc > EXPLAIN_MAX_KEYS) {
       snprintf(buf, sizeof buf, ", ... (%lld more)", (long long)(nloc - EXPLAIN_MAX_KEYS));
