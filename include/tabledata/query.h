@@ -101,6 +101,12 @@ TD_API int td_table_select_distinct(td_table *source, const char *const *columns
  * backend, user backends included (examples/refreshing_backend.c resolves
  * the name "trades" to its own service).  WHERE conjuncts on partition
  * columns prune locations before anything is read.
+ * Exploring statements give a static table: DESCRIBE source | SELECT ...
+ * (column_name, column_type, is_partition); SUMMARIZE source | SELECT ...
+ * (column_name, column_type, min, max as text, null_count, approx_unique
+ * -- exact distinct non-null count --, count); EXPLAIN SELECT ... (one utf8
+ * column "plan", built from location keys and sizes: no column values are
+ * read).
  */
 /* Resolves the FROM source (`source` is the name, or the path without
  * quotes when is_path).  On success returns TD_OK with a new reference in

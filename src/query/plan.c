@@ -24,6 +24,8 @@
 #include "query/prune.h"
 #include "query/sql.h"
 #include "query/sql_from.h"
+#include "query/stmts.h"
+#include "query/strbuf.h"
 #include "tabledata/query.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -67,6 +69,7 @@ typedef struct pred_ctx {
   int64_t n_partition;
   td_location_predicate user;
   void *user_ctx;
+  int64_t kept, pruned; /* locations decided so far (EXPLAIN), atomic */
 } pred_ctx;
 
 static void pred_free(void *v) {
@@ -82,7 +85,10 @@ static void pred_free(void *v) {
 
 static bool pred_eval(void *v, const td_location_key *key) {
   pred_ctx *c = v;
-  if (c->user && !c->user(c->user_ctx, key)) return false;
+  if (c->user && !c->user(c->user_ctx, key)) {
+    __atomic_add_fetch(&c->pruned, 1, __ATOMIC_RELAXED);
+    return false;
+  }
   td_value row[256];
   td_value *r = c->n_fields <= 256 ? row : td_calloc((size_t)c->n_fields, sizeof *r);
   if (!r) return true; /* cannot decide: keep (the row filter still applies) */
@@ -97,6 +103,7 @@ static bool pred_eval(void *v, const td_location_key *key) {
     keep = td_expr_eval_row(c->conj[i], r, &out, NULL) == TD_OK && !out.is_null && out.v.b;
   }
   if (r != row) td_free(r);
+  __atomic_add_fetch(keep ? &c->kept : &c->pruned, 1, __ATOMIC_RELAXED);
   return keep;
 }
 
@@ -925,13 +932,198 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
   return rc;
 }
 
+/* ---- EXPLAIN, DESCRIBE, SUMMARIZE ---- */
+
+/* Adds the names of the columns e references to `used` (by field index). */
+static void mark_columns(const td_expr *e, const td_schema *def, bool *used) {
+  if (!e) return;
+  if (e->kind == TD_EXPR_COLUMN) {
+    int64_t c = td_schema_find(def, e->name);
+    if (c >= 0) used[c] = true;
+  }
+  for (int64_t i = 0; i < e->n_args; i++) mark_columns(e->args[i], def, used);
+}
+
+static void put_expr_text(td_strbuf *b, const td_expr *e) {
+  char *t = NULL;
+  if (!b->rc) b->rc = td_expr_print(e, &t, b->err);
+  td__sb_put(b, t ? t : "");
+  td_free(t);
+}
+
+/* Ends the current line: appends it to the builder and empties the buffer. */
+static void plan_line(td_strbuf *b, td_builder *out) {
+  if (!b->rc) b->rc = td_builder_append_str(out, b->p ? b->p : "", (int64_t)b->len, b->err);
+  b->len = 0;
+  if (b->p) b->p[0] = '\0';
+}
+
+enum { EXPLAIN_MAX_KEYS = 10 }; /* kept location keys listed */
+
+/* A location key as its partition values ("Date=2024-01-02/Exchange=NYSE"),
+ * or its identity when it has none. */
+static void put_key(td_strbuf *b, const td_location_key *k) {
+  int64_t n = td_location_key_partition_count(k);
+  if (n == 0) td__sb_put(b, td_location_key_identity(k));
+  for (int64_t i = 0; i < n; i++) {
+    char v[128];
+    td_value_format(td_location_key_partition_value(k, i), v, sizeof v);
+    if (i) td__sb_put(b, "/");
+    td__sb_put(b, td_location_key_partition_name(k, i));
+    td__sb_put(b, "=");
+    td__sb_put(b, v);
+  }
+}
+
+/* The plan as text rows, from the source table as built (locations pruned
+ * and sized, no column value read) and the parsed statement. */
+static int explain(const sql_plan *sp, td_table *src, td_table **out, td_error *err) {
+  const td_select *q = sp->q;
+  td_builder *col = NULL;
+  int rc = td_builder_new(TD_TYPE_UTF8, &col, err);
+  if (rc) return rc;
+  td_strbuf b = {.err = err};
+  char buf[256];
+  td__sb_put(&b, "source: ");
+  td__sb_put(&b, q->source);
+  if (q->n_joins) {
+    snprintf(buf, sizeof buf, " with %lld join(s)", (long long)q->n_joins);
+    td__sb_put(&b, buf);
+  }
+  plan_line(&b, col);
+  int64_t nloc = td_table_location_count(src);
+  const pred_ctx *pc = src->owned_ctx_free == pred_free ? src->owned_ctx : NULL;
+  if (pc)
+    snprintf(buf, sizeof buf, "locations: %lld kept, %lld pruned by partition filters", (long long)nloc,
+             (long long)__atomic_load_n(&pc->pruned, __ATOMIC_RELAXED));
+  else
+    snprintf(buf, sizeof buf, "locations: %lld (no partition filter)", (long long)nloc);
+  td__sb_put(&b, buf);
+  plan_line(&b, col);
+  if (nloc > 0) {
+    td__sb_put(&b, "kept:");
+    for (int64_t i = 0; i < nloc && i < EXPLAIN_MAX_KEYS; i++) {
+      td__sb_put(&b, i ? ", " : " ");
+      put_key(&b, td_table_location(src, i));
+    }
+    if (nloc > EXPLAIN_MAX_KEYS) {
+      snprintf(buf, sizeof buf, ", ... (%lld more)", (long long)(nloc - EXPLAIN_MAX_KEYS));
+      td__sb_put(&b, buf);
+    }
+    plan_line(&b, col);
+  }
+  snprintf(buf, sizeof buf, "rows: %lld in the kept locations", (long long)td_table_size(src));
+  td__sb_put(&b, buf);
+  plan_line(&b, col);
+  /* columns: the data columns whose pages are read; partition columns come from the location keys */
+  const td_schema *def = src->def;
+  bool *used = td_calloc((size_t)def->n_fields + 1, sizeof *used);
+  if (!used) b.rc = td_err_nomem(err, "explaining a query");
+  if (used) {
+    for (int64_t i = 0; i < sp->n_items; i++) mark_columns(sp->items[i], def, used);
+    mark_columns(q->where, def, used);
+    mark_columns(q->having, def, used);
+    for (int64_t i = 0; i < q->n_group_by; i++) mark_columns(q->group_by[i], def, used);
+    for (int64_t i = 0; i < q->n_order_by; i++) mark_columns(q->order_by[i].expr, def, used);
+    for (int part = 0; part < 2; part++) {
+      int n = 0;
+      td__sb_put(&b, part ? "partition columns (from location keys):" : "columns read:");
+      for (int64_t c = 0; c < def->n_fields; c++)
+        if (used[c] && td_table_column_is_partition(src, c) == (part == 1)) {
+          td__sb_put(&b, n++ ? ", " : " ");
+          td__sb_quoted(&b, def->fields[c].name, strlen(def->fields[c].name), '"');
+        }
+      if (n == 0) td__sb_put(&b, " none");
+      plan_line(&b, col);
+    }
+    td_free(used);
+  }
+  if (q->where) {
+    td__sb_put(&b, "filter: ");
+    put_expr_text(&b, q->where);
+    plan_line(&b, col);
+  }
+  if (sp->aggregate) {
+    td__sb_put(&b, q->distinct && !q->n_group_by ? "aggregate: DISTINCT" : "aggregate:");
+    if (q->group_by_all) td__sb_put(&b, " GROUP BY ALL");
+    for (int64_t i = 0; i < q->n_group_by; i++) {
+      td__sb_put(&b, i ? ", " : " GROUP BY ");
+      put_expr_text(&b, q->group_by[i]);
+    }
+    plan_line(&b, col);
+    if (q->having) {
+      td__sb_put(&b, "having: ");
+      put_expr_text(&b, q->having);
+      plan_line(&b, col);
+    }
+  }
+  td__sb_put(&b, "project:");
+  for (int64_t i = 0; i < sp->n_items; i++) {
+    td__sb_put(&b, i ? ", " : " ");
+    td__sb_put(&b, sp->names[i]);
+  }
+  plan_line(&b, col);
+  if (q->n_order_by) {
+    td__sb_put(&b, q->has_limit ? "top-N: ORDER BY " : "sort: ORDER BY ");
+    for (int64_t i = 0; i < q->n_order_by; i++) {
+      if (i) td__sb_put(&b, ", ");
+      put_expr_text(&b, q->order_by[i].expr);
+      if (q->order_by[i].desc) td__sb_put(&b, " DESC");
+      if (q->order_by[i].nulls_first) td__sb_put(&b, " NULLS FIRST");
+    }
+    if (q->has_limit) {
+      snprintf(buf, sizeof buf, " (keeps %lld rows)", (long long)(q->limit + q->offset));
+      td__sb_put(&b, buf);
+    }
+    plan_line(&b, col);
+  }
+  if (q->has_limit || q->offset) {
+    if (q->has_limit) snprintf(buf, sizeof buf, "limit: %lld offset %lld", (long long)q->limit, (long long)q->offset);
+    else snprintf(buf, sizeof buf, "offset: %lld", (long long)q->offset);
+    td__sb_put(&b, buf);
+    plan_line(&b, col);
+  }
+  td_free(b.p);
+  if (b.rc) {
+    td_builder_free(col);
+    return b.rc;
+  }
+  static const char *const names[] = {"plan"};
+  static const td_type_id types[] = {TD_TYPE_UTF8};
+  return td__rows_table(1, names, types, &col, out, err);
+}
+
+/* Builds the statement's result from the prepared plan; takes `filter`. */
+static int run_statement(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
+  td_select *q = sp->q;
+  if (q->stmt == TD_STMT_EXPLAIN || (q->stmt == TD_STMT_DESCRIBE && q->stmt_source)) {
+    td_expr_free(filter);
+    return q->stmt == TD_STMT_EXPLAIN ? explain(sp, src, out, err) : td__describe(src, out, err);
+  }
+  if (q->stmt == TD_STMT_DESCRIBE) { /* the result's columns, from the query with LIMIT 0 */
+    q->has_limit = true;
+    q->limit = 0;
+    q->offset = 0;
+  }
+  td_table *t = NULL;
+  int rc = sp->aggregate ? agg_query(sp, src, filter, &t, err) : plain_query(sp, src, filter, &t, err);
+  if (rc) return rc;
+  if (q->stmt == TD_STMT_SELECT) {
+    *out = t;
+    return TD_OK;
+  }
+  rc = q->stmt == TD_STMT_DESCRIBE ? td__describe(t, out, err) : td__summarize(t, out, err);
+  td_table_release(t);
+  return rc;
+}
+
 int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *err) {
   *out = NULL;
   sql_plan sp;
   td_table *src;
   td_expr *filter;
   int rc = prepare(sql, opts, &sp, &src, &filter, err);
-  if (rc == TD_OK) rc = sp.aggregate ? agg_query(&sp, src, filter, out, err) : plain_query(&sp, src, filter, out, err);
+  if (rc == TD_OK) rc = run_statement(&sp, src, filter, out, err);
   else td_expr_free(filter);
   td_table_release(src);
   sql_plan_reset(&sp);
@@ -1042,10 +1234,10 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
   /* Published before any row is read, for a progress display on another
    * thread (which loads it atomically). */
   if (rc == TD_OK) __atomic_store_n(&opts->source_rows, o.source_rows, __ATOMIC_RELAXED);
-  if (rc == TD_OK && (sp.aggregate || sp.q->n_order_by > 0)) {
+  if (rc == TD_OK && (sp.aggregate || sp.q->n_order_by > 0 || sp.q->stmt != TD_STMT_SELECT)) {
     /* Needs every row first: build the result, then stream it. */
     td_table *t;
-    rc = sp.aggregate ? agg_query(&sp, src, filter, &t, err) : plain_query(&sp, src, filter, &t, err);
+    rc = run_statement(&sp, src, filter, &t, err);
     filter = NULL;
     if (rc == TD_OK) {
       rc = td_table_stream(t, NULL, 0, out, err);

@@ -95,12 +95,13 @@ static int parse_item(td_parser *p, td_select *s) {
 static int parse_call_source(td_parser *p, td_select *s);
 
 static int parse_source(td_parser *p, td_select *s) {
-  if (p->tok.kind == TK_EOF || p->tok.kind == TK_SEMI)
+  if (!s->stmt_source && (p->tok.kind == TK_EOF || p->tok.kind == TK_SEMI))
     return td_err_at(p->err, TD_EPARSE, p->tok.pos, "SELECT without FROM is not supported at offset %lld",
                      (long long)p->tok.pos);
-  if (!td__accept_kw(p, "FROM")) return td__expected(p, "FROM");
+  if (!s->stmt_source && !td__accept_kw(p, "FROM")) return td__expected(p, "FROM");
   if (!is_name_token(p) && p->tok.kind != TK_STRING)
-    return td__expected(p, "a table name or a quoted path after FROM");
+    return td__expected(p, s->stmt_source ? "SELECT, a table name or a quoted path"
+                                          : "a table name or a quoted path after FROM");
   s->source_kind = p->tok.kind == TK_STRING ? TD_SOURCE_PATH : TD_SOURCE_NAME;
   s->source_pos = p->tok.pos;
   int rc = td__token_string(p, &s->source, NULL);
@@ -232,12 +233,40 @@ int td_sql_parse(const char *text, size_t len, td_select **out, td_error *err) {
   int rc = TD_OK;
   static const char *const statements[] = {"WITH",    "INSERT",  "UPDATE",   "DELETE",  "CREATE",
                                            "DROP",    "ALTER",   "PIVOT",    "UNPIVOT", "VALUES",
-                                           "FROM",    "DESCRIBE", "SUMMARIZE", "EXPLAIN", "COPY", "SHOW"};
+                                           "FROM",    "COPY",    "SHOW"};
+  static const char *const stmt_kw[] = {NULL, "DESCRIBE", "SUMMARIZE", "EXPLAIN"};
+  for (int k = 1; k < 4; k++)
+    if (td__is_kw(&p, stmt_kw[k])) {
+      s->stmt = (td_stmt_kind)k;
+      td__next(&p);
+      break;
+    }
   for (size_t i = 0; i < sizeof statements / sizeof *statements && !rc; i++)
     if (td__is_kw(&p, statements[i]))
       rc = td_err_at(err, TD_EPARSE, p.tok.pos, "%s is not supported at offset %lld (statements "
                      "start with SELECT)", statements[i], (long long)p.tok.pos);
-  if (!rc) rc = td__accept_kw(&p, "SELECT") ? TD_OK : td__expected(&p, "SELECT");
+  if (!rc && (s->stmt == TD_STMT_DESCRIBE || s->stmt == TD_STMT_SUMMARIZE) && !td__is_kw(&p, "SELECT")) {
+    /* DESCRIBE source: SELECT * FROM source */
+    s->stmt_source = true;
+    td_select_item *it = grow((void **)&s->items, 0, sizeof *it, err);
+    if (!it) rc = TD_ENOMEM;
+    else {
+      s->n_items = 1;
+      it->pos = p.tok.pos;
+      it->alias_pos = -1;
+    }
+    if (!rc) rc = parse_clauses(&p, s);
+    if (rc) {
+      td_select_free(s);
+      return rc;
+    }
+    *out = s;
+    return TD_OK;
+  }
+  if (!rc) {
+    s->pos = p.tok.pos;
+    rc = td__accept_kw(&p, "SELECT") ? TD_OK : td__expected(&p, "SELECT");
+  }
   if (!rc) s->distinct = td__accept_kw(&p, "DISTINCT");
   if (!rc && s->distinct && td__is_kw(&p, "ON"))
     rc = td_err_at(err, TD_EPARSE, p.tok.pos, "DISTINCT ON is not supported at offset %lld", (long long)p.tok.pos);
@@ -334,6 +363,8 @@ static void put_list(td_strbuf *b, td_expr *const *e, int64_t n) {
 
 int td_select_print(const td_select *s, char **out, td_error *err) {
   td_strbuf b = {.err = err};
+  static const char *const stmt_kw[] = {"", "DESCRIBE ", "SUMMARIZE ", "EXPLAIN "};
+  td__sb_put(&b, stmt_kw[s->stmt]);
   td__sb_put(&b, s->distinct ? "SELECT DISTINCT " : "SELECT ");
   for (int64_t i = 0; i < s->n_items; i++) {
     if (i) td__sb_put(&b, ", ");

@@ -5,6 +5,7 @@
  *     [WHERE expr] [GROUP BY ALL | expr [, ...]] [HAVING expr]
  *     [ORDER BY expr [ASC|DESC] [NULLS FIRST|LAST] [, ...]]
  *     [LIMIT n] [OFFSET m] [;]
+ *   or DESCRIBE|SUMMARIZE (SELECT ... | source [WHERE ...]), EXPLAIN SELECT ...
  *   item   := '*' [EXCLUDE (name [, ...])] | expr [[AS] alias]
  *   source := identifier | 'path string'
  *
@@ -57,8 +58,15 @@ typedef struct td_join_clause {
   td_expr *on;                 /* ON expr, else NULL */
 } td_join_clause;
 
+/* The statement around the SELECT (query/stmts.c builds the others'
+ * results): DESCRIBE / SUMMARIZE take a SELECT or a bare source (parsed as
+ * SELECT * FROM source, stmt_source set); EXPLAIN takes a SELECT. */
+typedef enum td_stmt_kind { TD_STMT_SELECT, TD_STMT_DESCRIBE, TD_STMT_SUMMARIZE, TD_STMT_EXPLAIN } td_stmt_kind;
+
 typedef struct td_select {
   int64_t pos;                 /* offset of SELECT */
+  td_stmt_kind stmt;
+  bool stmt_source;            /* DESCRIBE / SUMMARIZE <source> */
   bool distinct;
   int64_t n_items;
   td_select_item *items;
