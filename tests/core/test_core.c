@@ -11,6 +11,8 @@
 #include "sample.h"
 #include "tabledata.h"
 #include "test.h"
+#include "util/alloc.h"
+#include "util/call_args.h"
 
 /* ---- helpers ---- */
 
@@ -696,12 +698,37 @@ static void test_alloc_failures(void **state) {
   fail_msg("never succeeded");
 }
 
+/* The arguments of a table-function source (postgres(...), kafka(...)):
+ * quotes undoubled, named ones as "opt=v", and every malformed form refused
+ * with the usage and the text found. */
+static void test_call_args(void **state) {
+  (void)state;
+  td_error err;
+  char **a;
+  int n;
+  TD_ASSERT_OK(td_call_args_split("f('a''b', '', x => 'it''s', y => '')", 2, "usage", &a, &n, &err), &err);
+  assert_int_equal(n, 4);
+  assert_string_equal(a[0], "a'b");
+  assert_string_equal(a[1], "");
+  assert_string_equal(a[2], "x=it's");
+  assert_string_equal(a[3], "y=");
+  td_free(a);
+  const char *bad[] = {"f('a')", "f('a', 'b', 'c')", "f('a', x => 'v', 'b')", "f('a', 'b", "f('a', x)", "f('a', 'b') x", "f"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    a = (char **)&n;
+    assert_int_equal(td_call_args_split(bad[i], 2, "f(): expected f('a', 'b')", &a, &n, &err), TD_EINVAL);
+    assert_null(a);
+    TD_ASSERT_CONTAINS(err.message, "f(): expected f('a', 'b'), found ");
+    TD_ASSERT_CONTAINS(err.message, bad[i]);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seed_example),        cmocka_unit_test(test_laziness),
       cmocka_unit_test(test_cache_budget),        cmocka_unit_test(test_cache_scan_resistant),        cmocka_unit_test(test_partitioned_and_predicate),
       cmocka_unit_test(test_concurrent_readers),  cmocka_unit_test(test_stream_batches),
-      cmocka_unit_test(test_unpartitioned_and_arrow_keys), cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_unpartitioned_and_arrow_keys), cmocka_unit_test(test_alloc_failures), cmocka_unit_test(test_call_args),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "tabledata/kafka_backend.h"
 #include "util/alloc.h"
+#include "util/call_args.h"
 #include "util/error.h"
 
 #define MAX_OPTIONS 32
@@ -113,54 +114,15 @@ static int open_uri(const char *uri, opt_store *s, td_kafka_backend **out, td_er
   return rc;
 }
 
-/* Reads one quoted string of call text at *pp into `w` (quotes undoubled);
- * returns the byte after it or NULL. */
-static const char *quoted(const char *p, char *w, size_t *len) {
-  if (*p != '\'') return NULL;
-  size_t n = 0;
-  for (p++; *p; p++) {
-    if (*p == '\'' && p[1] == '\'') w[n++] = *p++;
-    else if (*p == '\'') break;
-    else w[n++] = *p;
-  }
-  if (*p != '\'') return NULL;
-  w[n] = 0;
-  *len = n;
-  return p + 1;
-}
-
 static int open_call(const char *call, opt_store *s, td_kafka_backend **out, td_error *err) {
-  size_t cl = strlen(call);
-  char *pos[2] = {td_malloc(cl + 1), td_malloc(cl + 1)}, *nv = td_malloc(cl + 1);
-  int rc = pos[0] && pos[1] && nv ? TD_OK : td_err_nomem(err, "arguments");
-  int n_pos = 0;
-  const char *p = strchr(call, '(') + 1;
-  while (rc == TD_OK && *p && *p != ')') {
-    while (*p == ' ' || *p == ',') p++;
-    if (*p == ')' || !*p) break;
-    size_t len = 0;
-    if (*p == '\'') { /* positional */
-      if (n_pos == 2 || !(p = quoted(p, pos[n_pos], &len))) break;
-      n_pos++;
-      continue;
-    }
-    size_t nl = 0; /* name => 'value' */
-    while (p[nl] && p[nl] != ' ' && p[nl] != '=') nl++;
-    memcpy(nv, p, nl);
-    nv[nl] = '=';
-    p += nl;
-    while (*p == ' ' || *p == '=' || *p == '>') p++;
-    if (!(p = quoted(p, nv + nl + 1, &len))) break;
-    rc = apply(s, nv, nl + 1 + len, false, err);
-  }
-  if (rc == TD_OK && (n_pos != 2 || !p || *p != ')'))
-    rc = td_err(err, TD_EINVAL, "kafka(): expected kafka('host:port', 'topic' [, option => 'value' ...]), found %s",
-                call);
+  char **args;
+  int n;
+  int rc = td_call_args_split(call, 2, "kafka(): expected kafka('host:port', 'topic' [, option => 'value' ...])", &args,
+                              &n, err);
+  for (int i = 2; rc == TD_OK && i < n; i++) rc = apply(s, args[i], strlen(args[i]), false, err);
   s->o.config = s->config;
-  if (rc == TD_OK) rc = td_kafka_backend_new(pos[0], pos[1], &s->o, out, err);
-  td_free(pos[0]);
-  td_free(pos[1]);
-  td_free(nv);
+  if (rc == TD_OK) rc = td_kafka_backend_new(args[0], args[1], &s->o, out, err);
+  td_free(args);
   return rc;
 }
 

@@ -13,6 +13,7 @@
 
 #include "tabledata/postgres_backend.h"
 #include "util/alloc.h"
+#include "util/call_args.h"
 #include "util/error.h"
 
 typedef struct opt_store {
@@ -176,43 +177,6 @@ bool td_postgres_is_source(const char *source) {
                     strncmp(source, "postgres(", 9) == 0);
 }
 
-/* Splits the canonical call text postgres('a', 'b', name => 'v') (as the
- * query parser writes it) into strings: positional ones as they are, named
- * ones as "name=v".  *out is one block (array and strings), td_free it. */
-static int split_call(const char *call, char ***out, int *n_out, td_error *err) {
-  size_t len = strlen(call);
-  char **args = td_malloc(sizeof(char *) * (len / 2 + 2) + len + 1);
-  if (!args) return td_err_nomem(err, "arguments");
-  char *w = (char *)(args + len / 2 + 2);
-  int n = 0;
-  const char *p = strchr(call, '(') + 1;
-  while (*p && *p != ')') {
-    while (*p == ' ' || *p == ',') p++;
-    args[n++] = w;
-    if (*p != '\'') { /* name => */
-      while (*p && *p != ' ' && *p != '=') *w++ = *p++;
-      *w++ = '=';
-      while (*p == ' ' || *p == '=' || *p == '>') p++;
-    }
-    if (*p != '\'') break;
-    for (p++; *p; p++) {
-      if (*p == '\'' && p[1] == '\'') *w++ = *p++;
-      else if (*p == '\'') break;
-      else *w++ = *p;
-    }
-    *w++ = 0;
-    if (*p == '\'') p++;
-  }
-  if (n < 2) {
-    td_free(args);
-    return td_err(err, TD_EINVAL,
-                  "postgres(): expected postgres('conninfo', 'table' [, option => 'value' ...]), found %s", call);
-  }
-  *out = args;
-  *n_out = n;
-  return TD_OK;
-}
-
 int td_postgres_backend_open_source(const char *source, td_postgres_backend **out, td_error *err) {
   if (out) *out = NULL;
   if (!td_postgres_is_source(source) || !out)
@@ -220,7 +184,8 @@ int td_postgres_backend_open_source(const char *source, td_postgres_backend **ou
   if (strncmp(source, "postgres(", 9) != 0) return td_postgres_backend_open_uri(source, out, err);
   char **args = NULL;
   int n = 0;
-  int rc = split_call(source, &args, &n, err);
+  int rc = td_call_args_split(source, 2, "postgres(): expected postgres('conninfo', 'table' [, option => 'value' ...])",
+                              &args, &n, err);
   if (rc) return rc;
   rc = td_postgres_backend_open_args(args[0], args[1], (const char *const *)args + 2, n - 2, out, err);
   td_free(args);
