@@ -12,7 +12,6 @@
 #include "tabledata.h"
 #include "test.h"
 
-
 typedef td_table *(*build_fn)(td_table *src);
 
 static td_table *b_where(td_table *src) {
@@ -210,23 +209,12 @@ static void test_pruning(void **state) {
   mt_close(&e);
 }
 
-static int resolve_m(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
-  mt_env *e = ctx;
-  if (is_path || strcmp(name, "m") != 0) {
-    err->code = TD_ENOTFOUND;
-    snprintf(err->message, sizeof err->message, "no table %s", name);
-    return TD_ENOTFOUND;
-  }
-  *svc = td_service_retain(e->svc);
-  return td_table_key_new("m", key, err);
-}
-
 static void test_no_data_reads(void **state) {
   (void)state;
   mt_env e;
   mt_open(&e, 8, false);
   td_error err;
-  td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
+  td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = false};
   static const char *queries[] = {
       "SELECT DISTINCT P FROM m",
       "SELECT count(*) FROM m",
@@ -262,7 +250,7 @@ static void test_sql(void **state) {
   mt_env e;
   mt_open(&e, 8, false);
   td_error err;
-  td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
+  td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = false};
   td_table *a, *b;
   /* The same result through SQL and through the operators. */
   TD_ASSERT_OK(td_query("SELECT k, s, count(*) AS n, sum(v) AS total FROM m WHERE v > 100 GROUP BY k, s "
@@ -363,7 +351,7 @@ static void test_live_sql_expressions(void **state) {
     mt_env e;
     mt_open(&e, 8, false);
     td_error err;
-    td_query_options live_o = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = true}, static_o = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
+    td_query_options live_o = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = true}, static_o = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = false};
     mt_add_rows(&e, "a", 5);
     TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
     td_table *live;
@@ -388,19 +376,10 @@ static void test_stream_limit(void **state) {
   mt_env e;
   mt_open(&e, 8, false);
   td_error err;
-  td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
+  td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = false};
   struct ArrowArrayStream st;
   TD_ASSERT_OK(td_query_stream("SELECT k, v FROM m WHERE v IS NOT NULL LIMIT 3", &qo, &st, &err), &err);
-  int64_t got = 0;
-  for (;;) {
-    struct ArrowArray b;
-    assert_int_equal(st.get_next(&st, &b), 0);
-    if (!b.release) break;
-    got += b.length;
-    b.release(&b);
-  }
-  st.release(&st);
-  assert_int_equal(got, 3);
+  assert_int_equal(mt_stream_rows(&st), 3);
   assert_int_equal(qo.source_rows, 47);
   /* Only the first page of each column was needed. */
   assert_true(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL) <= 2);
@@ -438,7 +417,7 @@ static void test_late_materialization(void **state) {
   char sql[128];
   snprintf(sql, sizeof sql, "SELECT * FROM m WHERE x = %.17g", want);
   /* The reference: every column read (no filter on the scan). */
-  td_query_options rqo = {.resolver = resolve_m, .resolver_ctx = &ref, .refreshing = false};
+  td_query_options rqo = {.resolver = mt_resolve, .resolver_ctx = &ref, .refreshing = false};
   TD_ASSERT_OK(td_query("SELECT * FROM m", &rqo, &t, &err), &err);
   td_table_release(t);
   TD_ASSERT_OK(td_query(sql, &rqo, &t, &err), &err);
@@ -446,7 +425,7 @@ static void test_late_materialization(void **state) {
   td_table_release(t);
   assert_int_equal(expect.n, matches);
   /* A derived table (select operator), then a lazy stream. */
-  td_query_options qo = {.resolver = resolve_m, .resolver_ctx = &e, .refreshing = false};
+  td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = false};
   TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
   mt_rows got = mt_rows_of(t, false);
   td_table_release(t);

@@ -17,23 +17,11 @@
 #include "tabledata.h"
 #include "test.h"
 
-static int resolve_m(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key,
-                     td_error *err) {
-  mt_env *e = ctx;
-  if (is_path || strcmp(name, "m") != 0) {
-    err->code = TD_ENOTFOUND;
-    snprintf(err->message, sizeof err->message, "no table %s", name);
-    return TD_ENOTFOUND;
-  }
-  *svc = td_service_retain(e->svc);
-  return td_table_key_new("m", key, err);
-}
-
 /* Runs sql over m and returns its rows in order. */
 static mt_rows run(mt_env *e, const char *sql) {
   td_query_options qo;
   td_query_options_init(&qo);
-  qo.resolver = resolve_m;
+  qo.resolver = mt_resolve;
   qo.resolver_ctx = e;
   td_error err;
   td_table *t = NULL;
@@ -47,7 +35,7 @@ static mt_rows run(mt_env *e, const char *sql) {
 static int fails(mt_env *e, const char *sql, td_error *err) {
   td_query_options qo;
   td_query_options_init(&qo);
-  qo.resolver = resolve_m;
+  qo.resolver = mt_resolve;
   qo.resolver_ctx = e;
   td_table *t = NULL;
   int rc = td_query(sql, &qo, &t, err);
@@ -194,21 +182,12 @@ static void test_stream(void **state) {
   mt_open(&e, 8, false);
   td_query_options qo;
   td_query_options_init(&qo);
-  qo.resolver = resolve_m;
+  qo.resolver = mt_resolve;
   qo.resolver_ctx = &e;
   td_error err;
   struct ArrowArrayStream st;
   TD_ASSERT_OK(td_query_stream("DESCRIBE m", &qo, &st, &err), &err);
-  int64_t rows = 0;
-  for (;;) {
-    struct ArrowArray a;
-    assert_int_equal(st.get_next(&st, &a), 0);
-    if (!a.release) break;
-    rows += a.length;
-    a.release(&a);
-  }
-  st.release(&st);
-  assert_int_equal(rows, 5);
+  assert_int_equal(mt_stream_rows(&st), 5);
   mt_close(&e);
 }
 

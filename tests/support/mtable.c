@@ -133,3 +133,27 @@ void mt_assert_same_rows(td_table *a, td_table *b, bool sorted) {
   mt_rows_free(&x);
   mt_rows_free(&y);
 }
+
+int mt_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
+  mt_env *e = ctx;
+  if (is_path || strcmp(name, "m") != 0) {
+    err->code = TD_ENOTFOUND;
+    snprintf(err->message, sizeof err->message, "no table %s", name);
+    return TD_ENOTFOUND;
+  }
+  *svc = td_service_retain(e->svc);
+  return td_table_key_new("m", key, err);
+}
+
+int64_t mt_stream_rows(struct ArrowArrayStream *st) {
+  int64_t rows = 0;
+  for (;;) {
+    struct ArrowArray a;
+    assert_int_equal(st->get_next(st, &a), 0);
+    if (!a.release) break;
+    rows += a.length;
+    a.release(&a);
+  }
+  st->release(st);
+  return rows;
+}

@@ -33,6 +33,12 @@ void mt_open(mt_env *e, int64_t page_size, bool add_remove);
 void mt_close(mt_env *e);
 /* A table over "m", static or refreshing (caller releases). */
 td_table *mt_source(mt_env *e, bool refreshing);
+/* A td_source_resolver over an mt_env (ctx): the name "m", anything else
+ * TD_ENOTFOUND. */
+int mt_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err);
+/* Reads a stream to its end (every get_next must succeed), releases it and
+ * returns its rows. */
+int64_t mt_stream_rows(struct ArrowArrayStream *st);
 
 typedef struct mt_rows {
   char **v;
