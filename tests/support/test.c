@@ -1,6 +1,6 @@
 /*
- * tests/support/test.c - test helpers: locating tests/data, scratch
- * directories.
+ * tests/support/test.c - test helpers: locating tests/data, running a
+ * command, scratch directories.
  */
 #include "test.h"
 
@@ -18,6 +18,14 @@ const char *td_test_testdata(const char *relative) {
   if (!root) root = "tests/data";
   snprintf(buf, sizeof buf, "%s/%s", root, relative);
   return buf;
+}
+
+void td_test_run(const char *cmd, char *out, size_t size) {
+  FILE *f = popen(cmd, "r");
+  assert_non_null(f);
+  size_t n = fread(out, 1, size - 1, f);
+  out[n] = 0;
+  pclose(f);
 }
 
 static char scratch_root[64];

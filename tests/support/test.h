@@ -51,6 +51,10 @@ int td_test_scratch_setup(void **state);
 int td_test_scratch_teardown(void **state);
 const char *td_test_scratch_path(const char *name);
 
+/* Runs the shell command `cmd` and puts what it writes (its first size - 1
+ * bytes) in `out`, NUL-terminated; fails the test when it cannot start. */
+void td_test_run(const char *cmd, char *out, size_t size);
+
 /* Removes `path` and everything below it (symbolic links are not followed).
  * Returns 0, or -1 when something could not be removed. */
 int td_test_rmtree(const char *path);

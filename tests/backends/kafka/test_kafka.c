@@ -860,11 +860,7 @@ static void test_sources(void **state) {
 static void run_cli(const char *args, char *out, size_t size) {
   char cmd[2048];
   snprintf(cmd, sizeof cmd, "%s %s 2>&1", TD_CLI, args);
-  FILE *f = popen(cmd, "r");
-  assert_non_null(f);
-  size_t n = fread(out, 1, size - 1, f);
-  out[n] = 0;
-  pclose(f);
+  td_test_run(cmd, out, size);
 }
 
 static void test_cli(void **state) {
