@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "query/expr.h"
+#include "mtable.h"
 #include "tabledata.h"
 #include "test.h"
 
@@ -119,31 +120,7 @@ static char *run(env *e, const char *sql) {
   td_query_options qo = {.resolver = resolve, .resolver_ctx = e, .refreshing = false};
   td_table *t;
   TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
-  int64_t n = td_table_size(t);
-  struct ArrowArray a;
-  struct ArrowSchema s;
-  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, n, &a, &err), &err);
-  TD_ASSERT_OK(td_table_schema(t, &s, &err), &err);
-  size_t cap = 256, len = 0;
-  char *out = calloc(cap, 1);
-  for (int64_t r = 0; r < n; r++) {
-    for (int64_t c = 0; c < s.n_children; c++) {
-      td_value v;
-      char buf[128];
-      TD_ASSERT_OK(td_arrow_get_value(s.children[c], a.children[c], r, &v, &err), &err);
-      if (v.type == TD_TYPE_FLOAT64 && !v.is_null) snprintf(buf, sizeof buf, "%.9g", v.v.f);
-      else td_value_format(&v, buf, sizeof buf);
-      size_t k = strlen(buf);
-      while (len + k + 3 > cap) out = realloc(out, cap *= 2);
-      memcpy(out + len, buf, k);
-      len += k;
-      out[len++] = '|';
-    }
-    out[len++] = ';';
-    out[len] = '\0';
-  }
-  a.release(&a);
-  s.release(&s);
+  char *out = mt_table_text(t, true);
   td_table_release(t);
   return out;
 }

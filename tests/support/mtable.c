@@ -157,3 +157,33 @@ int64_t mt_stream_rows(struct ArrowArrayStream *st) {
   st->release(st);
   return rows;
 }
+
+char *mt_table_text(td_table *t, bool float9) {
+  td_error err;
+  int64_t n = td_table_size(t);
+  struct ArrowArray a;
+  struct ArrowSchema s;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, n, &a, &err), &err);
+  TD_ASSERT_OK(td_table_schema(t, &s, &err), &err);
+  size_t cap = 256, len = 0;
+  char *out = calloc(cap, 1);
+  for (int64_t r = 0; r < n; r++) {
+    for (int64_t c = 0; c < s.n_children; c++) {
+      td_value v;
+      char buf[128];
+      TD_ASSERT_OK(td_arrow_get_value(s.children[c], a.children[c], r, &v, &err), &err);
+      if (float9 && v.type == TD_TYPE_FLOAT64 && !v.is_null) snprintf(buf, sizeof buf, "%.9g", v.v.f);
+      else td_value_format(&v, buf, sizeof buf);
+      size_t k = strlen(buf);
+      while (len + k + 3 > cap) out = realloc(out, cap *= 2);
+      memcpy(out + len, buf, k);
+      len += k;
+      out[len++] = '|';
+    }
+    out[len++] = ';';
+    out[len] = '\0';
+  }
+  a.release(&a);
+  s.release(&s);
+  return out;
+}

@@ -48,6 +48,9 @@ typedef struct mt_rows {
 /* The rows of a table as "a|b|c" strings, sorted (a multiset) or not. */
 mt_rows mt_rows_of(td_table *t, bool sorted);
 void mt_rows_free(mt_rows *r);
+/* The rows of a table as one string "a|b|;c|d|;" (malloc'd, caller frees);
+ * float64 values with %.9g when float9, else as td_value_format prints them. */
+char *mt_table_text(td_table *t, bool float9);
 /* Fails the test unless a and b hold the same rows (in order unless sorted). */
 void mt_assert_same_rows(td_table *a, td_table *b, bool sorted);
 
