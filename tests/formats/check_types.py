@@ -157,6 +157,15 @@ with tempfile.TemporaryDirectory() as tmp:
     assert "sum(dec38s)" in grid and "1" + "0" * 26 + "1.5000000001" in grid, grid
     got = ours(path, "SELECT sum(dec9), avg(dec9), min(dec38) FROM {src}")
     assert [str(x) for x in got.schema.types] == ["decimal128(38, 2)", "double", "decimal128(38, 0)"], got.schema
+    # decimals as group-by keys (two keys: the column-wise hash) and through functions
+    q = "SELECT dec9, dec38, count(*) AS n FROM {src} GROUP BY dec9, dec38 ORDER BY dec9 NULLS FIRST, dec38"
+    got = [tuple(r.values()) for r in ours(path, q).to_pylist()]
+    theirs = duckdb.sql(q.replace("{src}", f"read_parquet('{path}')")).fetchall()
+    assert got == theirs, (got, theirs)
+    q = "SELECT i, coalesce(dec9, dec9) AS c, CASE WHEN i > 2 THEN dec9 END AS w FROM {src} ORDER BY i"
+    got = [tuple(r.values()) for r in ours(path, q).to_pylist()]
+    theirs = duckdb.sql(q.replace("{src}", f"read_parquet('{path}')")).fetchall()
+    assert got == theirs, (got, theirs)
     # DuckDB's own Parquet decimals (INT32, INT64, FIXED_LEN_BYTE_ARRAY by precision)
     dpath = f"{tmp}/duck_dec.parquet"
     duckdb.sql(f"""COPY (SELECT i, (i * 1.25 - 2)::DECIMAL(4,2) AS a, (i * 1000000.000001)::DECIMAL(18,6) AS b,
