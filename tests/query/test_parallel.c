@@ -459,14 +459,14 @@ static int cmp_rows(const void *pa, const void *pb) {
   return c ? c : (a->id > b->id) - (a->id < b->id); /* stable */
 }
 
-static rows ref_sorted(const env *e, int key, int64_t limit) {
+static rows ref_sorted(const env *e, int key, int64_t offset, int64_t limit) {
   int64_t *ix = malloc((size_t)e->n * sizeof *ix);
   for (int64_t i = 0; i < e->n; i++) ix[i] = i;
   sort_env = e;
   sort_key = key;
   qsort(ix, (size_t)e->n, sizeof *ix, cmp_rows);
   refbuf b = {0};
-  for (int64_t i = 0; i < limit && i < e->n; i++) {
+  for (int64_t i = offset; i < offset + limit && i < e->n; i++) {
     const row *r = &e->r[ix[i]];
     cell_i(&b, false, r->id);
     cell_i(&b, r->k1n, r->k1);
@@ -484,12 +484,17 @@ static void test_order_by_limit(void **state) {
   int64_t limits[] = {0, 1, 10, 999, 5000};
   for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
     char sql[160];
-    rows want = ref_sorted(&e, 0, limits[i]);
+    rows want = ref_sorted(&e, 0, 0, limits[i]);
     snprintf(sql, sizeof sql, "SELECT id, k1, x FROM t ORDER BY x DESC LIMIT %lld", (long long)limits[i]);
     check(&e, sql, &want);
     rows_free(&want);
-    want = ref_sorted(&e, 1, limits[i]); /* many ties and nulls */
+    want = ref_sorted(&e, 1, 0, limits[i]); /* many ties and nulls */
     snprintf(sql, sizeof sql, "SELECT id, k1, x FROM t ORDER BY k1 LIMIT %lld", (long long)limits[i]);
+    check(&e, sql, &want);
+    rows_free(&want);
+    /* top-N keeps OFFSET + LIMIT rows before the OFFSET is skipped */
+    want = ref_sorted(&e, 1, 7, limits[i]);
+    snprintf(sql, sizeof sql, "SELECT id, k1, x FROM t ORDER BY k1 LIMIT %lld OFFSET 7", (long long)limits[i]);
     check(&e, sql, &want);
     rows_free(&want);
   }
