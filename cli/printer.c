@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/csv/csv_write.h"
+
 bool td_format_parse(const char *s, td_format *out) {
   if (strcmp(s, "grid") == 0) *out = TD_FORMAT_GRID;
   else if (strcmp(s, "csv") == 0) *out = TD_FORMAT_CSV;
@@ -27,22 +29,7 @@ static int printer_init(td_printer *p, td_format format, FILE *out, struct Arrow
   if (format == TD_FORMAT_GRID) return td_grid_init(&p->grid, &p->schema, err);
   if (format == TD_FORMAT_CSV) {
     if (p->with_ops) fputs("op,version,", out);
-    for (int64_t c = 0; c < p->schema.n_children; c++) {
-      const char *n = p->schema.children[c]->name;
-      bool q = strpbrk(n, ",\"\r\n") != NULL;
-      fputs(c ? "," : "", out);
-      if (q) {
-        fputc('"', out);
-        for (const char *s = n; *s; s++) {
-          if (*s == '"') fputc('"', out);
-          fputc(*s, out);
-        }
-        fputc('"', out);
-      } else {
-        fputs(n, out);
-      }
-    }
-    fputc('\n', out);
+    td_csv_put_header(out, &p->schema);
   }
   return TD_OK;
 }
@@ -55,28 +42,6 @@ int td_printer_init_ops(td_printer *p, td_format format, FILE *out, struct Arrow
   return printer_init(p, format, out, schema, true, err);
 }
 
-static void csv_value(FILE *out, const td_value *v) {
-  if (v->is_null) return;
-  if (v->type == TD_TYPE_UTF8) {
-    const char *s = v->v.s.ptr;
-    size_t n = v->v.s.len;
-    bool q = n == 0 || memchr(s, ',', n) || memchr(s, '"', n) || memchr(s, '\n', n) || memchr(s, '\r', n);
-    if (!q) {
-      fwrite(s, 1, n, out);
-      return;
-    }
-    fputc('"', out);
-    for (size_t i = 0; i < n; i++) {
-      if (s[i] == '"') fputc('"', out);
-      fputc(s[i], out);
-    }
-    fputc('"', out);
-    return;
-  }
-  char buf[128];
-  td_value_format(v, buf, sizeof buf);
-  fputs(buf, out);
-}
 
 static void json_string(FILE *out, const char *s, size_t n) {
   fputc('"', out);
@@ -162,7 +127,7 @@ int td_printer_rows(td_printer *p, const struct ArrowArray *batch, int64_t begin
       if (rc) return rc;
       if (p->format == TD_FORMAT_CSV) {
         if (c) fputc(',', p->out);
-        csv_value(p->out, &v);
+        td_csv_put_value(p->out, &v);
       } else {
         if (c) fputc(',', p->out);
         json_string(p->out, s->children[c]->name, strlen(s->children[c]->name));

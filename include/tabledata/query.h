@@ -107,6 +107,16 @@ TD_API int td_table_select_distinct(td_table *source, const char *const *columns
  * -- exact distinct non-null count --, count); EXPLAIN SELECT ... (one utf8
  * column "plan", built from location keys and sizes: no column values are
  * read).
+ * COPY (SELECT ...) TO 'path' [(FORMAT parquet|csv|arrow, COMPRESSION
+ * snappy|zstd|uncompressed, PARTITION_BY (col, ...), OVERWRITE,
+ * OVERWRITE_OR_IGNORE, ROW_GROUP_SIZE n)] and COPY source TO 'path' write
+ * the rows (format from the extension when not given: .parquet, .arrow,
+ * else CSV) and give a one-row table "Count" (int64 rows written).  The
+ * output appears under its name only when complete (written to a temporary
+ * name, then renamed; removed on error); an existing target is an error
+ * (TD_EINVAL naming it) unless OVERWRITE is given.  With PARTITION_BY the
+ * target is a hive directory (col=value/data_0.<ext>, values URL-encoded,
+ * nulls __HIVE_DEFAULT_PARTITION__, partition columns not in the files).
  */
 /* Resolves the FROM source (`source` is the name, or the path without
  * quotes when is_path).  On success returns TD_OK with a new reference in
@@ -136,6 +146,9 @@ typedef struct td_query_options {
    * other functions of this header take their source's setting; a source
    * table uses every core. */
   int threads;
+  /* Refuse statements that write (COPY ... TO) with TD_EUNSUPPORTED, as
+   * `tabledata serve` does.  Default false. */
+  bool read_only;
 } td_query_options;
 
 /* Fills `opts` with the defaults: no resolver, static, every core.  Never

@@ -24,6 +24,7 @@
 #include "query/prune.h"
 #include "query/sql.h"
 #include "query/sql_from.h"
+#include "query/copy.h"
 #include "query/stmts.h"
 #include "query/strbuf.h"
 #include "tabledata/query.h"
@@ -1119,6 +1120,7 @@ static int run_statement(sql_plan *sp, td_table *src, td_expr *filter, td_table 
 
 int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *err) {
   *out = NULL;
+  if (opts && td__is_copy(sql)) return td__copy(sql, opts, out, err); /* query/copy.c */
   sql_plan sp;
   td_table *src;
   td_expr *filter;
@@ -1225,6 +1227,13 @@ static void qs_release(struct ArrowArrayStream *st) {
 int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArrayStream *out, td_error *err) {
   memset(out, 0, sizeof *out);
   if (!opts) return td_err(err, TD_EINVAL, "a query needs options with a source resolver");
+  if (td__is_copy(sql)) { /* query/copy.c: write, then stream the count */
+    td_table *t = NULL;
+    int rc = td__copy(sql, opts, &t, err);
+    if (rc == TD_OK) rc = td_table_stream(t, NULL, 0, out, err);
+    td_table_release(t);
+    return rc;
+  }
   td_query_options o = *opts;
   o.refreshing = false;
   sql_plan sp;
