@@ -383,6 +383,7 @@ static int run_query(td_serve *s, const char *sql, struct ArrowArrayStream *out,
   td_query_options_init(&qo);
   qo.resolver = td_serve_resolve;
   qo.resolver_ctx = s;
+  qo.read_only = true; /* COPY and any writing statement: 400 */
   struct ArrowArrayStream st;
   int rc = td_query_stream(sql, &qo, &st, err);
   if (rc) {

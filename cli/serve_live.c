@@ -358,6 +358,7 @@ static int hub_get(td_serve *s, const char *sql, td_serve_hub **out, td_error *e
   qo.resolver = td_serve_resolve;
   qo.resolver_ctx = s;
   qo.refreshing = true;
+  qo.read_only = true;
   int rc = td_query(sql, &qo, &h->t, err);
   if (rc == TD_OK) {
     h->last_version = td_table_version(h->t);

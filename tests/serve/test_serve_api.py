@@ -102,7 +102,11 @@ def test_api(tmp):
         err("unknown source is 404", 404, "SELECT * FROM nope", contains="unknown source 'nope'")
         err("a quoted path is 404", 404, "SELECT * FROM '" + path + "'", contains="not reachable")
         err("a path to /etc is 404", 404, "SELECT * FROM '/etc/passwd'", contains="not reachable")
-        err("COPY is refused", 400, "COPY ticks TO '/tmp/x.csv'")
+        copy_target = os.path.join(tempfile.mkdtemp(), "x.parquet")
+        err("COPY is refused", 400, "COPY ticks TO '%s'" % copy_target, contains="read-only")
+        err("COPY (SELECT) is refused", 400, "COPY (SELECT * FROM ticks) TO '%s' (FORMAT parquet)" % copy_target,
+            contains="COPY is not supported here")
+        check("refused COPY wrote nothing", not os.path.exists(copy_target))
         err("INSERT is refused", 400, "INSERT INTO ticks VALUES (1)")
         err("DROP is refused", 400, "DROP TABLE ticks")
         err("two statements are refused", 400, "SELECT * FROM ticks; SELECT * FROM demo")
@@ -180,6 +184,8 @@ def test_limits_and_token(tmp):
         check("token: socket with token", asyncio.run(ws_status(ws_url(srv, sql, "s3cret"))) == 101)
         check("socket: unknown source is 404", asyncio.run(ws_status(ws_url(srv, "SELECT * FROM x", "s3cret"))) == 404)
         check("socket: bad SQL is 400", asyncio.run(ws_status(ws_url(srv, "SELECT FROM", "s3cret"))) == 400)
+        check("socket: COPY is 400", asyncio.run(ws_status(ws_url(srv, "COPY ticks TO '/tmp/td_serve_copy.csv'",
+                                                                   "s3cret"))) == 400 and not os.path.exists("/tmp/td_serve_copy.csv"))
     finally:
         srv.stop()
     # Binding beyond localhost needs --token or --insecure.
