@@ -842,7 +842,7 @@ static void schema_element(pw_buf *b, const td_field *f) {
       bool ts = td_type_is_timestamp(f->type);
       t_field(b, &last, 10, TC_STRUCT);
       t_field(b, &lt, ts ? PQ_LT_TIMESTAMP : PQ_LT_TIME, TC_STRUCT);
-      t_bool(b, &in, 1, ts ? f->tz != NULL : true);
+      t_bool(b, &in, 1, ts && f->tz != NULL); /* times are local, as Arrow writes them */
       t_field(b, &in, 2, TC_STRUCT);
       t_empty_struct(b, &unit, ns == 1 ? 3 : ns == 1000 ? 2 : 1); /* NANOS, MICROS, MILLIS */
       t_stop(b);
