@@ -43,6 +43,9 @@ fi
 if [ -x .venv/bin/python ]; then
   .venv/bin/python bench/bench_read.py "$build/cli/tabledata" "$build/bench-data" \
     "${TD_BENCH_READ_ROWS:-10000000}" "${TD_BENCH_REPEATS:-3}"
+  # COPY ... TO Parquet with the project's writer against DuckDB's COPY, same data.
+  .venv/bin/python bench/bench_copy.py "$build/cli/tabledata" "$build/bench-data" \
+    "${TD_BENCH_READ_ROWS:-10000000}" "${TD_BENCH_REPEATS:-3}"
 else
   echo "bench: no .venv (scripts/setup-deps.sh); the read benchmark skipped"
 fi

@@ -141,3 +141,27 @@ def test_partitioned_table_live(live):
     assert pt.table.column("Sym").to_pylist() == SYMS + ["NVDA"]
     be.append(Key("trades"), Key("NVDA"), trades("NVDA", 3, 5))
     assert nvda.wait_for(size=8, timeout=10)
+
+
+def test_copy_to_parquet_and_partitions(tmp_path):
+    """COPY ... TO through the same query entry: the project's Parquet writer,
+    read back by pyarrow; partitions; an existing target is an error."""
+    src = tmp_path / "src"
+    for s in SYMS:
+        d = src / f"Sym={s}"
+        d.mkdir(parents=True)
+        write_parquet(d / "part-0.parquet", trades(s, 30))
+    t = td.read(src)
+    out = tmp_path / "out.parquet"
+    r = td.sql(f"COPY (SELECT Sym, Qty, Px FROM t WHERE Qty > 6) TO '{out}' (COMPRESSION zstd)", t=t)
+    want = pa.table(td.sql("SELECT Sym, Qty, Px FROM t WHERE Qty > 6", t=t))
+    assert pa.table(r).to_pylist() == [{"Count": want.num_rows}]
+    got = pq.read_table(out)
+    assert got.schema.names == ["Sym", "Qty", "Px"] and got.to_pylist() == want.to_pylist()
+    with pytest.raises(Exception, match="already exists"):
+        td.sql(f"COPY t TO '{out}'", t=t)
+    parts = tmp_path / "parts"
+    td.sql(f"COPY t TO '{parts}' (FORMAT parquet, PARTITION_BY (Sym))", t=t)
+    assert sorted(os.listdir(parts)) == [f"Sym={s}" for s in SYMS]
+    back = td.read(parts)
+    assert len(back) == 90 and sorted(back.column_names) == ["Px", "Qty", "Sym"]
