@@ -379,7 +379,8 @@ static int value_cmp(const td_field *f, const uint8_t *a, int64_t an, const uint
       if ((a[0] ^ b[0]) & 0x80) return (a[0] & 0x80) ? -1 : 1;
       return memcmp(a, b, 16);
     default: {
-      int c = memcmp(a, b, (size_t)(an < bn ? an : bn));
+      int64_t n = an < bn ? an : bn;
+      int c = n > 0 ? memcmp(a, b, (size_t)n) : 0; /* an empty value's buffer may be NULL */
       return c ? c : (an > bn) - (an < bn);
     }
   }
@@ -460,7 +461,7 @@ static int64_t dict_index(pw_col *c, const td_field *f, const uint8_t *p, int64_
       memcpy(&l, q, 4);
       q += 4, qn = l;
     }
-    if (qn == n && memcmp(q, p, (size_t)n) == 0) return e - 1;
+    if (qn == n && (n == 0 || memcmp(q, p, (size_t)n) == 0)) return e - 1;
   }
   if (c->n_dict == c->dict_cap) {
     int64_t cap = c->dict_cap ? c->dict_cap * 2 : 256;
