@@ -604,8 +604,10 @@ static int write_page(td_parquet_writer *w, const td_field *f, pw_col *c, const 
     for (int64_t i = 0; i < n; i++) {
       if (!is_valid(a, i)) continue;
       value_bytes(f, a, i, tmp, &p, &len);
+      int64_t before = c->n_dict;
       int64_t k = dict_index(c, f, p, len);
       if (k < 0) return td_err_nomem(err, "writing a Parquet dictionary");
+      if (c->n_dict > before) track_stats(c, f, p, len); /* each value is some entry */
       w->idx[nn++] = (uint32_t)k;
     }
     /* A dictionary that barely repeats is dropped before any page uses it. */
@@ -623,11 +625,6 @@ static int write_page(td_parquet_writer *w, const td_field *f, pw_col *c, const 
     put_hybrid(&w->page, w->idx, nn, bw);
     c->dict_used = true;
     if (c->dict.len > w->opts.dict_limit) c->dict_on = false; /* later pages: PLAIN */
-    for (int64_t i = 0; i < n; i++) {
-      if (!is_valid(a, i)) continue;
-      value_bytes(f, a, i, tmp, &p, &len);
-      track_stats(c, f, p, len);
-    }
   } else if (f->type == TD_TYPE_BOOL) {
     c->plain_used = true;
     uint8_t cur = 0;
