@@ -107,6 +107,9 @@ def main():
         check(name + ": uniq stays PLAIN", "RLE_DICTIONARY" not in col.encodings or "7" in name, col.encodings)
         st = meta.row_group(0).column(0).statistics
         check(name + ": statistics", st is not None and st.has_min_max and st.min == 0, st)
+        st = meta.row_group(0).column(10).statistics  # of a dictionary-encoded column
+        check(name + ": dictionary column statistics", st.has_min_max and st.min == "" and st.max == "é\"x,y" and
+              st.null_count == sum(1 for i in range(meta.row_group(0).num_rows) if i % 11 == 5), st)
     # A query with a filter and computed columns.
     out = os.path.join(d, "query.parquet")
     rc, so, se = td("COPY (SELECT i, sym, f64 * 2 AS f2 FROM '%s' WHERE i %% 2 = 0) TO '%s'" % (src, out))
