@@ -45,6 +45,9 @@ class BuildWithLibrary(build_ext):
         kafka = "kafka_backend.c.o" in members
         for ext in self.extensions:
             ext.extra_objects = [str(lib)]
+            # setuptools relinks only when a source or a dependency is newer than the
+            # built module: a rebuilt library must count, or the module stays stale.
+            ext.depends = ext.depends + [str(lib)]
             if postgres:
                 ext.libraries = ext.libraries + ["pq"]
                 ext.define_macros = ext.define_macros + [("TD_HAVE_POSTGRES", "1")]
