@@ -98,6 +98,11 @@ static int parse_call_source(td_parser *p, td_select *s);
 
 static int parse_source(td_parser *p, td_select *s) {
   if (!s->stmt_source && !td__accept_kw(p, "FROM")) {
+    static const char *const follow[] = {"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET",
+                                         "UNION", "INTERSECT", "EXCEPT"};
+    bool end = p->tok.kind == TK_EOF || p->tok.kind == TK_SEMI || p->tok.kind == TK_RPAREN;
+    for (size_t i = 0; i < sizeof follow / sizeof *follow; i++) end |= td__is_kw(p, follow[i]);
+    if (!end) return td__expected(p, "FROM");
     s->no_from = true; /* SELECT without FROM: over one row (query/compose.c) */
     return TD_OK;
   }
