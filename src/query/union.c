@@ -7,7 +7,8 @@
  * chunks (views of the sides' pages or chunks).  Rows appended to either
  * side are appended to the result in arrival order; a replaced side (an
  * aggregation that changed rows, a removed location) rebuilds the result
- * as the left rows, then the right rows.  Costs: an append is O(new rows)
+ * as the left rows, then the right rows (with a static left side and a live
+ * right one, the sides swap: the live side drives the operator).  Costs: an append is O(new rows)
  * pointer work, a rebuild O(chunks).
  */
 #include <string.h>
@@ -193,6 +194,12 @@ int td__union_all(td_table *left, td_table *right, td_table **out, td_error *err
                     td_field_type_text(&left->def->fields[i], ta, sizeof ta),
                     td_field_type_text(&right->def->fields[i], tb, sizeof tb));
     }
+  const td_schema *def = left->def; /* names from the left */
+  if (!left->refreshing && right->refreshing) { /* a static side (no FROM) with a live one: follow the live one */
+    td_table *x = left;
+    left = right;
+    right = x;
+  }
   bool live = left->refreshing && right->refreshing;
   if (live && right->service->graph != left->service->graph)
     return td_err(err, TD_EINVAL, "UNION: the live sides belong to different services");
@@ -208,7 +215,7 @@ int td__union_all(td_table *left, td_table *right, td_table **out, td_error *err
   rc = slice(right, rs, 0, rs->size, &op->R, NULL, err);
   td_snapshot_release(rs);
   if (rc) union_free(op);
-  else rc = td_derived_new(left, left->def, &union_vt, op, out, err);
+  else rc = td_derived_new(left, def, &union_vt, op, out, err);
   if (rc == TD_OK && live) rc = td_table_add_listener(right, on_right, *out, &op->right_listener, err);
   if (left->refreshing) td_graph_unlock(g);
   if (rc && *out) {
