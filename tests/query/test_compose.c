@@ -158,6 +158,7 @@ static void test_live(void **state) {
        false},
       {"SELECT s FROM m UNION SELECT P FROM m", false},
       {"SELECT 7 AS k, 'x' AS s UNION ALL SELECT k, s FROM m WHERE v > 300", false},
+      {"SELECT k, count(*) AS n FROM m GROUP BY k UNION ALL SELECT -1, count(*) FROM m", false},
       {"SELECT k, s, P, x FROM m WHERE v > 250 UNION ALL SELECT k, s, P, x FROM m WHERE v <= 250 "
        "ORDER BY x, k, s, P LIMIT 9", true},
       {"SELECT u.k, u.n, c.c FROM (SELECT k, count(*) AS n FROM m GROUP BY k) u JOIN "
