@@ -77,7 +77,10 @@ static void classify(td_changes *c, const char *sql, int64_t n_cols) {
     }
   }
   if (!c->keyed) memset(c->key, 0, (size_t)n_cols * sizeof *c->key);
-  c->snapshot = recomputed || (agg && !c->keyed);
+  /* a UNION, FROM subquery or CTE may replace its rows (an aggregation
+   * inside): compare snapshots unless keyed by the outer GROUP BY */
+  bool composed = q->n_terms > 0 || q->from_sub || q->n_ctes > 0;
+  c->snapshot = recomputed || (agg && !c->keyed) || (composed && !c->keyed);
   td_select_free(q);
 }
 

@@ -15,7 +15,7 @@ static const char *const reserved[] = {
     "SELECT", "DISTINCT", "FROM", "WHERE", "GROUP", "BY",   "ORDER", "ASC",   "DESC", "LIMIT",
     "AS",     "AND",      "OR",   "NOT",   "IN",    "BETWEEN", "IS", "NULL", "TRUE", "FALSE",
     "CASE",   "WHEN",     "THEN", "ELSE",  "END",   "LIKE",    "ILIKE", "CAST", "INTERVAL",
-    "HAVING", "OFFSET"};
+    "HAVING", "OFFSET", "UNION", "INTERSECT", "EXCEPT"};
 
 bool td__is_reserved(const char *s, size_t len) {
   for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)

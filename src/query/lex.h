@@ -38,6 +38,9 @@ typedef struct td_parser {
   size_t at;         /* next byte to scan */
   td_token tok;      /* current token */
   int depth;         /* recursion depth of the expression parser */
+  int nest;          /* subqueries open: ')' may end a statement */
+  struct td_select *root; /* the statement: owns subqueries of expressions
+                           * (NULL: a bare expression, subqueries refused) */
   td_error *err;
 } td_parser;
 

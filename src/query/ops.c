@@ -756,7 +756,7 @@ static int sort_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
   out->replaced = true;
   td_dchunk_release(c);
-  for (int64_t i = 0; cols && i < nf; i++) {
+  for (int64_t i = 0; cols && arrs && i < nf; i++) { /* both zeroed until read_all */
     td_array_reset(&cols[i]);
     td_arrow_array_release(&arrs[i]);
   }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/compose.h"
 #include "query/lex.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -172,6 +173,7 @@ static int parse_primary(td_parser *p, td_expr **out) {
     return parse_literal(p, out);
   if (k == TK_QIDENT || (k == TK_IDENT && !td__is_reserved(p->tok.text, p->tok.len)))
     return parse_name(p, out);
+  if (k == TK_LPAREN && td__at_subquery(p)) return td__parse_expr_subquery(p, "__scalar_subquery", out);
   if (k == TK_LPAREN) { /* parse_or counts the nesting level */
     td__next(p);
     int rc = parse_or(p, out);
@@ -263,6 +265,11 @@ static td_op compare_op(td_tok_kind k) {
 /* '(' expr {',' expr} ')' appended to e */
 static int parse_in_list(td_parser *p, td_expr *e) {
   if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after IN");
+  if (td__at_subquery(p)) { /* x IN (SELECT ...): query/compose.c */
+    td_expr *sub;
+    int rc = td__parse_expr_subquery(p, "__in_subquery", &sub);
+    return rc ? rc : td__expr_add(e, sub, p->err);
+  }
   td__next(p);
   int rc = parse_expr_list(p, e);
   if (rc) return rc;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "query/compose.h"
 #include "query/lex.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -244,6 +245,10 @@ int td__parse_special_form(td_parser *p, td_expr **out, bool *done) {
   static const char *const unsupported[][2] = {
       {"EXISTS", "EXISTS"}, {"ARRAY", "ARRAY"}, {"ROW", "ROW"}, {"SELECT", "a subquery"},
       {"POSITIONAL", "POSITIONAL"}, {"COLUMNS", "COLUMNS(...)"}, {"LAMBDA", "a lambda"}};
+  if (td__is_kw(p, "EXISTS") && next_is(p, TK_LPAREN) && p->root) { /* query/compose.c */
+    *done = true;
+    return td__parse_expr_subquery(p, "__exists", out);
+  }
   for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++)
     if (td__is_kw(p, unsupported[i][0]) && (i == 0 || i == 3 || next_is(p, TK_LPAREN))) {
       *done = true;

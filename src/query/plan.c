@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/compose.h"
 #include "query/func.h"
 #include "query/lex.h"
 #include "query/ops.h"
@@ -453,6 +454,7 @@ static bool expr_eq(const void *ctx, int64_t i) {
 
 typedef struct sql_plan {
   td_select *q;
+  bool q_borrowed;      /* a composed statement's part: not freed here */
   int64_t n_items;      /* after expanding '*' */
   td_expr **items;      /* unbound, owned */
   char **names;
@@ -476,7 +478,7 @@ static void sql_plan_reset(sql_plan *sp) {
   td_free(sp->aggs);
   hindex_reset(&sp->key_ix);
   hindex_reset(&sp->agg_ix);
-  td_select_free(sp->q);
+  if (!sp->q_borrowed) td_select_free(sp->q);
   memset(sp, 0, sizeof *sp);
 }
 
@@ -868,20 +870,27 @@ static const td_expr *first_agg(const td_expr *e) {
   return NULL;
 }
 
-/* Parses, resolves the source and builds the pruned source table. */
-static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_table **src, td_expr **filter,
-                   td_error *err) {
-  memset(sp, 0, sizeof *sp);
-  *src = NULL;
-  *filter = NULL;
+/* Checks a query's arguments and parses it into *q. */
+static int parse_query(const char *sql, td_query_options *opts, td_select **q, td_error *err) {
+  *q = NULL;
   if (!sql || !opts || !opts->resolver) return td_err(err, TD_EINVAL, "a query needs SQL text and a source resolver");
   if (opts->threads < 0)
     return td_err(err, TD_EINVAL, "query threads must be 0 (every core) or more, got %d", opts->threads);
-  int rc = td_sql_parse(sql, strlen(sql), &sp->q, err);
-  if (rc) return rc;
+  return td_sql_parse(sql, strlen(sql), q, err);
+}
+
+/* Resolves the source of a parsed statement (sp->q) and builds the pruned
+ * source table. */
+static int prepare_q(td_query_options *opts, sql_plan *sp, td_table **src, td_expr **filter, td_error *err) {
+  *src = NULL;
+  *filter = NULL;
   td_service *svc = NULL;
   td_table_key *key = NULL;
-  rc = opts->resolver(opts->resolver_ctx, sp->q->source, sp->q->source_kind == TD_SOURCE_PATH, &svc, &key, err);
+  td_table *given = NULL; /* a subquery, UNION, CTE or no FROM (query/compose.c) */
+  int rc = td__compose_source(sp->q, opts, &given, err);
+  if (rc) return rc;
+  if (!given)
+    rc = opts->resolver(opts->resolver_ctx, sp->q->source, sp->q->source_kind == TD_SOURCE_PATH, &svc, &key, err);
   if (rc) {
     td_err_prefix(err, rc, "FROM %s: ", sp->q->source);
     if (err) err->position = sp->q->source_pos;
@@ -895,11 +904,21 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
   td_table *joined = NULL; /* FROM with JOIN clauses (query/sql_from.c) */
   td_expr *jfilter = NULL;
   if (sp->q->n_joins > 0) {
-    td_table *first = NULL;
-    rc = td_make_table(svc, key, &o, &first, err);
+    td_table *first = td_table_retain(given);
+    if (!first) rc = td_make_table(svc, key, &o, &first, err);
     if (rc == TD_OK) rc = td__plan_from(sp->q, opts, first, &joined, &jfilter, err);
     td_table_release(first);
     if (rc == TD_OK) def = joined->def;
+  } else if (given) {
+    rc = td__strip_alias(sp->q, err);
+    def = given->def;
+    if (rc == TD_OK && sp->q->where) { /* the filter over the given table */
+      rc = td_expr_bind(sp->q->where, def, 0, &jfilter, err);
+      if (rc == TD_OK && jfilter->type != TD_TYPE_BOOL)
+        rc = td_err_at(err, TD_ETYPE, sp->q->where->pos, "a filter must be a bool expression, found %s",
+                       td_type_name(jfilter->type));
+    }
+    joined = td_table_retain(given);
   } else {
     rc = td__strip_alias(sp->q, err);
     if (rc == TD_OK) rc = key_definition(svc, key, &def, &np, err);
@@ -923,6 +942,7 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
     rc = make_source(svc, key, sp->q->where, &o, src, filter, err);
   }
   td_table_release(joined);
+  td_table_release(given);
   td_expr_free(jfilter);
   if (rc == TD_OK) {
     opts->source_rows = td_table_size(*src);
@@ -1118,17 +1138,40 @@ static int run_statement(sql_plan *sp, td_table *src, td_expr *filter, td_table 
   return rc;
 }
 
-int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *err) {
+/* Parses, resolves the source and builds the pruned source table (a
+ * statement without composition). */
+static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_table **src, td_expr **filter,
+                   td_error *err) {
+  memset(sp, 0, sizeof *sp);
+  *src = NULL;
+  *filter = NULL;
+  int rc = parse_query(sql, opts, &sp->q, err);
+  return rc ? rc : prepare_q(opts, sp, src, filter, err);
+}
+
+int td__plan_select(td_select *q, td_query_options *opts, td_table **out, td_error *err) {
   *out = NULL;
   if (opts && td__is_copy(sql)) return td__copy(sql, opts, out, err); /* query/copy.c */
   sql_plan sp;
+  memset(&sp, 0, sizeof sp);
+  sp.q = q;
+  sp.q_borrowed = true;
   td_table *src;
   td_expr *filter;
-  int rc = prepare(sql, opts, &sp, &src, &filter, err);
+  int rc = prepare_q(opts, &sp, &src, &filter, err);
   if (rc == TD_OK) rc = run_statement(&sp, src, filter, out, err);
   else td_expr_free(filter);
   td_table_release(src);
   sql_plan_reset(&sp);
+  return rc;
+}
+
+int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *err) {
+  *out = NULL;
+  td_select *q;
+  int rc = parse_query(sql, opts, &q, err);
+  if (rc == TD_OK) rc = td__plan_query(q, opts, NULL, out, err);
+  td_select_free(q);
   return rc;
 }
 
@@ -1236,10 +1279,29 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
   }
   td_query_options o = *opts;
   o.refreshing = false;
+  td_select *cq = NULL;
+  int rc = parse_query(sql, &o, &cq, err);
+  if (rc == TD_OK && td__is_composed(cq)) { /* build the composed result, then stream it */
+    td_table *t;
+    rc = td__plan_query(cq, &o, NULL, &t, err);
+    td_select_free(cq);
+    if (rc == TD_OK) {
+      __atomic_store_n(&opts->source_rows, o.source_rows, __ATOMIC_RELAXED);
+      rc = td_table_stream(t, NULL, 0, out, err);
+      td_table_release(t);
+    }
+    return rc;
+  }
+  td_select_free(cq);
   sql_plan sp;
   td_table *src;
   td_expr *filter;
-  int rc = prepare(sql, &o, &sp, &src, &filter, err);
+  if (rc == TD_OK) rc = prepare(sql, &o, &sp, &src, &filter, err);
+  else {
+    memset(&sp, 0, sizeof sp);
+    src = NULL;
+    filter = NULL;
+  }
   /* Published before any row is read, for a progress display on another
    * thread (which loads it atomically). */
   if (rc == TD_OK) __atomic_store_n(&opts->source_rows, o.source_rows, __ATOMIC_RELAXED);

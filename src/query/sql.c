@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/compose.h"
 #include "query/lex.h"
 #include "query/strbuf.h"
 #include "util/alloc.h"
@@ -31,6 +32,7 @@ void td_select_free(td_select *s) {
   td_free(s->group_by);
   for (int64_t i = 0; i < s->n_order_by; i++) td_expr_free(s->order_by[i].expr);
   td_free(s->order_by);
+  td__compose_free(s);
   td_free(s);
 }
 
@@ -95,10 +97,22 @@ static int parse_item(td_parser *p, td_select *s) {
 static int parse_call_source(td_parser *p, td_select *s);
 
 static int parse_source(td_parser *p, td_select *s) {
-  if (!s->stmt_source && (p->tok.kind == TK_EOF || p->tok.kind == TK_SEMI))
-    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "SELECT without FROM is not supported at offset %lld",
-                     (long long)p->tok.pos);
-  if (!s->stmt_source && !td__accept_kw(p, "FROM")) return td__expected(p, "FROM");
+  if (!s->stmt_source && !td__accept_kw(p, "FROM")) {
+    static const char *const follow[] = {"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET",
+                                         "UNION", "INTERSECT", "EXCEPT"};
+    bool end = p->tok.kind == TK_EOF || p->tok.kind == TK_SEMI || p->tok.kind == TK_RPAREN;
+    for (size_t i = 0; i < sizeof follow / sizeof *follow; i++) end |= td__is_kw(p, follow[i]);
+    if (!end) return td__expected(p, "FROM");
+    s->no_from = true; /* SELECT without FROM: over one row (query/compose.c) */
+    return TD_OK;
+  }
+  if (td__at_subquery(p)) { /* FROM (SELECT ...) [AS] alias */
+    s->source_kind = TD_SOURCE_SUBQUERY;
+    s->source_pos = p->tok.pos;
+    int rc = td__parse_subquery(p, &s->from_sub);
+    if (!rc && !(s->source = td_strdup("(subquery)"))) rc = td_err_nomem(p->err, "parsing SQL");
+    return rc ? rc : td__parse_from_tail(p, s);
+  }
   if (!is_name_token(p) && p->tok.kind != TK_STRING)
     return td__expected(p, s->stmt_source ? "SELECT, a table name or a quoted path"
                                           : "a table name or a quoted path after FROM");
@@ -185,7 +199,7 @@ static int parse_limit(td_parser *p, td_select *s) {
 static int unsupported_clause(td_parser *p) {
   static const char *const kw[][2] = {
       {"WINDOW", "WINDOW"},     {"QUALIFY", "QUALIFY"},     {"PIVOT", "PIVOT"},
-      {"UNPIVOT", "UNPIVOT"},   {"UNION", "UNION"},         {"INTERSECT", "INTERSECT"},
+      {"UNPIVOT", "UNPIVOT"},   {"INTERSECT", "INTERSECT"},
       {"EXCEPT", "EXCEPT"},     {"JOIN", "JOIN"},           {"INNER", "JOIN"},
       {"LEFT", "JOIN"},         {"RIGHT", "JOIN"},          {"FULL", "JOIN"},
       {"CROSS", "JOIN"},        {"NATURAL", "JOIN"},        {"ASOF", "ASOF JOIN"},
@@ -211,8 +225,8 @@ static int parse_clauses(td_parser *p, td_select *s) {
   if (!rc && !s->has_limit && s->offset && td__accept_kw(p, "LIMIT")) rc = parse_limit(p, s);
   if (!rc) rc = unsupported_clause(p);
   if (rc) return rc;
-  if (p->tok.kind == TK_SEMI) td__next(p);
-  if (p->tok.kind != TK_EOF) {
+  if (p->tok.kind == TK_SEMI && !p->nest) td__next(p);
+  if (p->tok.kind != TK_EOF && !td__is_kw(p, "UNION") && !(p->nest && p->tok.kind == TK_RPAREN)) {
     const char *what = s->has_limit && s->offset ? "end of statement"
                        : s->has_limit ? "OFFSET or end of statement"
                        : s->n_order_by ? "LIMIT, OFFSET or end of statement"
@@ -227,11 +241,12 @@ int td_sql_parse(const char *text, size_t len, td_select **out, td_error *err) {
   td__parser_init(&p, text, len, err);
   td_select *s = td_calloc(1, sizeof *s);
   if (!s) return td_err_nomem(err, "parsing SQL");
+  p.root = s;
   s->pos = p.tok.pos;
   s->limit_pos = -1;
   s->source_pos = -1;
   int rc = TD_OK;
-  static const char *const statements[] = {"WITH",    "INSERT",  "UPDATE",   "DELETE",  "CREATE",
+  static const char *const statements[] = {"INSERT",  "UPDATE",   "DELETE",  "CREATE",
                                            "DROP",    "ALTER",   "PIVOT",    "UNPIVOT", "VALUES",
                                            "FROM",    "COPY",    "SHOW"};
   static const char *const stmt_kw[] = {NULL, "DESCRIBE", "SUMMARIZE", "EXPLAIN"};
@@ -263,25 +278,31 @@ int td_sql_parse(const char *text, size_t len, td_select **out, td_error *err) {
     *out = s;
     return TD_OK;
   }
-  if (!rc) {
-    s->pos = p.tok.pos;
-    rc = td__accept_kw(&p, "SELECT") ? TD_OK : td__expected(&p, "SELECT");
-  }
-  if (!rc) s->distinct = td__accept_kw(&p, "DISTINCT");
-  if (!rc && s->distinct && td__is_kw(&p, "ON"))
-    rc = td_err_at(err, TD_EPARSE, p.tok.pos, "DISTINCT ON is not supported at offset %lld", (long long)p.tok.pos);
-  while (!rc) {
-    rc = parse_item(&p, s);
-    if (rc || p.tok.kind != TK_COMMA) break;
-    td__next(&p);
-  }
-  if (!rc) rc = parse_clauses(&p, s);
+  if (!rc) rc = td__parse_query(&p, s);
+  if (!rc && p.tok.kind == TK_SEMI) td__next(&p);
+  if (!rc && p.tok.kind != TK_EOF) rc = td__expected(&p, "end of statement");
   if (rc) {
     td_select_free(s);
     return rc;
   }
   *out = s;
   return TD_OK;
+}
+
+int td__parse_select_core(td_parser *p, td_select *s) {
+  s->pos = p->tok.pos;
+  int rc = td__accept_kw(p, "SELECT") ? TD_OK : td__expected(p, "SELECT");
+  if (!rc) s->distinct = td__accept_kw(p, "DISTINCT");
+  if (!rc && s->distinct && td__is_kw(p, "ON"))
+    rc = td_err_at(p->err, TD_EPARSE, p->tok.pos, "DISTINCT ON is not supported at offset %lld",
+                   (long long)p->tok.pos);
+  while (!rc) {
+    rc = parse_item(p, s);
+    if (rc || p->tok.kind != TK_COMMA) break;
+    td__next(p);
+  }
+  if (!rc) rc = parse_clauses(p, s);
+  return rc;
 }
 
 /* ---- printing ---- */
@@ -380,9 +401,9 @@ int td_select_print(const td_select *s, char **out, td_error *err) {
       put_quoted(&b, s->items[i].alias, '"');
     }
   }
-  td__sb_put(&b, " FROM ");
+  if (s->source) td__sb_put(&b, " FROM ");
   if (s->source_kind == TD_SOURCE_PATH) put_quoted(&b, s->source, '\'');
-  else td__sb_put(&b, s->source);
+  else if (s->source) td__sb_put(&b, s->source);
   char *tail = NULL;
   if (!b.rc) b.rc = td__from_tail_print(s, &tail, err);
   td__sb_put(&b, tail ? tail : "");

@@ -7,7 +7,9 @@
  *     [LIMIT n] [OFFSET m] [;]
  *   or DESCRIBE|SUMMARIZE (SELECT ... | source [WHERE ...]), EXPLAIN SELECT ...
  *   item   := '*' [EXCLUDE (name [, ...])] | expr [[AS] alias]
- *   source := identifier | 'path string'
+ *   source := identifier | 'path string' | (query)
+ *   query  := [WITH name AS (query) [, ...]] select {UNION [ALL] select}
+ *             [ORDER BY ...] [LIMIT n] [OFFSET m]  (query/compose.c)
  *
  * Keywords are case-insensitive; see src/query/README.md for the grammar of
  * expressions.  The parser only builds the tree: names are resolved later by
@@ -36,7 +38,8 @@ typedef struct td_order_item {
 
 typedef enum td_source_kind {
   TD_SOURCE_NAME, /* an identifier: a table name such as demo */
-  TD_SOURCE_PATH  /* a single-quoted string: a file or directory path */
+  TD_SOURCE_PATH,  /* a single-quoted string: a file or directory path */
+  TD_SOURCE_SUBQUERY /* FROM (SELECT ...) or a UNION (query/compose.c) */
 } td_source_kind;
 
 /* A JOIN clause of FROM (query/sql_from.c). */
@@ -56,6 +59,7 @@ typedef struct td_join_clause {
   char **using_cols;           /* USING (a, b) */
   int64_t n_using;
   td_expr *on;                 /* ON expr, else NULL */
+  struct td_select *sub;       /* JOIN (SELECT ...): the subquery, else NULL */
 } td_join_clause;
 
 /* The statement around the SELECT (query/stmts.c builds the others'
@@ -87,6 +91,18 @@ typedef struct td_select {
   td_expr *having;             /* NULL if none */
   bool group_by_all;           /* GROUP BY ALL: the items without aggregates */
   int64_t offset;              /* OFFSET m (0 if none) */
+  /* Composition (query/compose.c): */
+  struct td_select *from_sub;  /* FROM (SELECT ...) (source_kind SUBQUERY) */
+  bool no_from;                /* SELECT without FROM: over one row */
+  int64_t n_ctes;              /* WITH name AS (SELECT ...), in order */
+  char **cte_names;
+  struct td_select **ctes;
+  int64_t n_terms;             /* > 0: the source is the UNION of the terms */
+  struct td_select **terms;    /* (items are '*'; ORDER BY / LIMIT apply to it) */
+  bool *term_all;              /* term_all[i]: UNION ALL before term i */
+  int64_t n_subs;              /* the root statement: subqueries of expressions, */
+  struct td_select **subs;     /* by the index their placeholder calls carry */
+  const struct td_cenv *env;   /* while planned: the CTE names in scope */
 } td_select;
 
 /* FROM's tail after the first source: an alias, then JOIN clauses

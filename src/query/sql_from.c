@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "query/compose.h"
 #include "query/join.h"
 #include "query/lex.h"
 #include "query/strbuf.h"
@@ -139,12 +140,18 @@ int td__parse_from_tail(td_parser *p, td_select *s) {
     memset(j, 0, sizeof *j);
     j->type = type;
     j->pos = pos;
-    if (p->tok.kind == TK_LPAREN) return not_supported(p, "a subquery in FROM");
-    if (!is_name(p) && p->tok.kind != TK_STRING) return td__expected(p, "a table name or a quoted path after JOIN");
-    j->source_kind = p->tok.kind == TK_STRING ? TD_SOURCE_PATH : TD_SOURCE_NAME;
     j->source_pos = p->tok.pos;
-    if ((rc = td__token_string(p, &j->source, NULL)) != TD_OK) break;
-    td__next(p);
+    if (td__at_subquery(p)) { /* JOIN (SELECT ...) alias: query/compose.c */
+      j->source_kind = TD_SOURCE_SUBQUERY;
+      if ((rc = td__parse_subquery(p, &j->sub)) != TD_OK) break;
+      if (!(j->source = td_strdup("(subquery)"))) return td_err_nomem(p->err, "parsing SQL");
+    } else {
+      if (p->tok.kind == TK_LPAREN) return not_supported(p, "a parenthesized join");
+      if (!is_name(p) && p->tok.kind != TK_STRING) return td__expected(p, "a table name or a quoted path after JOIN");
+      j->source_kind = p->tok.kind == TK_STRING ? TD_SOURCE_PATH : TD_SOURCE_NAME;
+      if ((rc = td__token_string(p, &j->source, NULL)) != TD_OK) break;
+      td__next(p);
+    }
     if ((rc = parse_alias(p, &j->alias)) != TD_OK) break;
     if (td__accept_kw(p, "USING")) rc = parse_using(p, j);
     else if (td__accept_kw(p, "ON")) rc = td__parse_expr(p, &j->on);
@@ -161,6 +168,7 @@ void td__from_tail_free(td_select *s) {
     for (int64_t k = 0; k < j->n_using; k++) td_free(j->using_cols[k]);
     td_free(j->using_cols);
     td_expr_free(j->on);
+    td_select_free(j->sub);
   }
   td_free(s->joins);
   td_free(s->source_alias);
@@ -499,7 +507,10 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
     const td_join_clause *j = &q->joins[i];
     td_service *svc = NULL;
     td_table_key *key = NULL;
-    rc = opts->resolver(opts->resolver_ctx, j->source, j->source_kind == TD_SOURCE_PATH, &svc, &key, err);
+    td_table *right = NULL, *joined = NULL;
+    if ((rc = td__compose_join_source(q, j, opts, &right, err)) != TD_OK) break; /* a subquery or a CTE */
+    if (!right)
+      rc = opts->resolver(opts->resolver_ctx, j->source, j->source_kind == TD_SOURCE_PATH, &svc, &key, err);
     if (rc) {
       td_err_prefix(err, rc, "JOIN %s: ", j->source);
       if (err) err->position = j->source_pos;
@@ -508,8 +519,7 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
     td_table_options o;
     td_table_options_init(&o);
     o.refreshing = opts->refreshing;
-    td_table *right = NULL, *joined = NULL;
-    rc = td_make_table(svc, key, &o, &right, err);
+    if (!right) rc = td_make_table(svc, key, &o, &right, err);
     td_table_key_release(key);
     td_service_free(svc);
     join_keys k;

@@ -278,10 +278,10 @@ static void test_sql_clauses(void **state) {
   check_sql("SELECT CASE WHEN a THEN 1 END AS c FROM t", "SELECT CASE WHEN a THEN 1 END AS \"c\" FROM t");
 
   check_sql_error("SELECT a FROM t, u", 15, "a comma-separated FROM list (use JOIN ... ON) is not supported");
-  check_sql_error("SELECT a FROM t UNION ALL SELECT a FROM u", 16, "UNION is not supported");
+  check_sql_error("SELECT a FROM t INTERSECT SELECT a FROM u", 16, "INTERSECT is not supported");
   check_sql_error("SELECT a FROM t WHERE a > 1 QUALIFY a = 1", 28, "QUALIFY is not supported");
   check_sql_error("SELECT a FROM t GROUP BY ROLLUP (a)", 25, "GROUP BY ROLLUP is not supported");
-  check_sql_error("WITH x AS (SELECT 1) SELECT * FROM x", 0, "WITH is not supported");
+  check_sql_error("WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x", 5, "WITH RECURSIVE is not supported");
   check_sql_error("PIVOT t ON a USING sum(b)", 0, "PIVOT is not supported");
   check_sql_error("COPY (SELECT a FROM t) TO 'x.parquet'", 0, "COPY is not supported");
   check_sql_error("SELECT DISTINCT ON (a) a FROM t", 16, "DISTINCT ON is not supported");
@@ -289,7 +289,7 @@ static void test_sql_clauses(void **state) {
   check_sql_error("SELECT a FROM t ORDER BY a NULLS", 32, "expected FIRST or LAST after NULLS");
   check_sql_error("SELECT a FROM t LIMIT 1 OFFSET x", 31, "expected a non-negative integer after OFFSET");
   check_sql_error("SELECT * EXCLUDE a FROM t", 17, "expected '(' after EXCLUDE");
-  check_sql_error("SELECT 1 + 1", 12, "SELECT without FROM is not supported");
+  check_sql("SELECT 1 + 1", "SELECT 1 + 1");
 }
 
 int main(void) {

@@ -141,8 +141,9 @@ int mt_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_t
     snprintf(err->message, sizeof err->message, "no table %s", name);
     return TD_ENOTFOUND;
   }
-  *svc = td_service_retain(e->svc);
-  return td_table_key_new("m", key, err);
+  int rc = td_table_key_new("m", key, err); /* on failure nothing is set (the resolver contract) */
+  if (rc == TD_OK) *svc = td_service_retain(e->svc);
+  return rc;
 }
 
 int64_t mt_stream_rows(struct ArrowArrayStream *st) {

@@ -124,7 +124,55 @@ export function generate(count, seed) {
     },
   ];
   while (out.length < count) shapes[r.int(0, shapes.length - 1)]();
+  out.push(...composeQueries(80, seed + 1313)); // query/compose.c
   return out.slice(0, Math.max(count, out.length));
+}
+
+// Composition (query/compose.c): WITH, subqueries in FROM, JOIN and
+// expressions (IN, NOT IN with nulls, scalar, EXISTS), UNION [ALL] with
+// numeric widening and ORDER BY / LIMIT over the union, SELECT without FROM.
+// Its own seeded stream, so the other queries stay the same.
+export function composeQueries(count, seed) {
+  const r = rng(seed);
+  const out = [];
+  const add = (sql, ordered = false) => out.push({ sql, ordered });
+  const pred = () => r.pick(PRED);
+  const ustr = ['Symbol', 'Exchange', 'lower(Symbol)', "Symbol || '-' || Exchange", 'substr(Symbol, 1, 2)'];
+  const unum = ['Size', 'Price', 'Lot', 'Tick', 'Code', 'Volume', 'Bid', 'Size % 7', 'round(Price)'];
+  const shapes = [
+    () => { // a CTE under an aggregation
+      const k = r.pick(KEYS), a = r.some(AGGS, 2);
+      add(`WITH t AS (SELECT * FROM {src} WHERE ${pred()}) SELECT ${k} AS g, ${a.map((x, i) => `${x} AS a${i}`).join(', ')} FROM t GROUP BY g`);
+    },
+    () => // a CTE used by a later CTE and twice in the body
+      add(`WITH a AS (SELECT Symbol, Price, Size FROM {src} WHERE ${pred()}), b AS (SELECT Symbol, count(*) AS n, avg(Price) AS ap FROM a GROUP BY Symbol) SELECT a.Symbol, a.Price, a.Size, b.n, b.ap FROM a JOIN b USING (Symbol) WHERE a.Price > b.ap`),
+    () => { // a FROM subquery with an alias
+      const n = r.pick(NUM), s = r.pick(STR);
+      add(`SELECT x.s, count(*) AS c, sum(x.n) AS t FROM (SELECT ${s} AS s, ${n} AS n FROM {src} WHERE ${pred()}) AS x GROUP BY x.s`);
+    },
+    () => // a subquery as a join side
+      add(`SELECT t.Symbol, t.Price, t.Size, m.mx FROM {src} t JOIN (SELECT Symbol, max(Price) AS mx FROM {src} WHERE ${pred()} GROUP BY Symbol) m USING (Symbol) WHERE t.Price = m.mx`),
+    () => // UNION ALL, ORDER BY and LIMIT over the whole union (a total order)
+      add(`SELECT Symbol, Price, Size, Timestamp FROM {src} WHERE ${pred()} UNION ALL SELECT Symbol, Price, Size, Timestamp FROM {src} WHERE ${pred()} ORDER BY Timestamp, Symbol, Price, Size LIMIT ${r.int(1, 40)} OFFSET ${r.int(0, 5)}`, true),
+    () => // UNION (distinct)
+      add(`SELECT ${r.pick(ustr)} AS k FROM {src} WHERE ${pred()} UNION SELECT ${r.pick(ustr)} FROM {src} WHERE ${pred()}`),
+    () => // numeric widening across three terms
+      add(`SELECT Symbol AS s, ${r.pick(unum)} AS v FROM {src} WHERE ${pred()} UNION ALL SELECT Exchange, ${r.pick(unum)} FROM {src} WHERE ${pred()} UNION ALL SELECT Symbol, ${r.pick(unum)} FROM {src} WHERE ${pred()}`),
+    () => // a UNION in a CTE, aggregated
+      add(`WITH u AS (SELECT Symbol, Size FROM {src} WHERE ${pred()} UNION ALL SELECT Symbol, Lot FROM {src} WHERE ${pred()}) SELECT Symbol, count(*) AS n, sum(Size) AS s FROM u GROUP BY Symbol`),
+    () => // IN (SELECT ...)
+      add(`SELECT Symbol, Price, Size FROM {src} WHERE Symbol ${r.pick(['IN', 'NOT IN'])} (SELECT Symbol FROM {src} WHERE ${pred()}) AND ${pred()}`),
+    () => // NOT IN over a column with nulls: SQL's null semantics
+      add(`SELECT Symbol, Size, Volume FROM {src} WHERE ${r.pick(['Size', 'Volume', 'Lot'])} ${r.pick(['IN', 'NOT IN'])} (SELECT Volume FROM {src} WHERE ${pred()}${r.next() < 0.5 ? ' AND Volume IS NOT NULL' : ''})`),
+    () => // scalar subqueries in WHERE and in the select list
+      add(`SELECT Symbol, Price, Price - (SELECT avg(Price) FROM {src} WHERE ${pred()}) AS d FROM {src} WHERE Price > (SELECT ${r.pick(['avg', 'min', 'max'])}(Price) FROM {src} WHERE ${pred()})`),
+    () => // EXISTS
+      add(`SELECT Symbol, count(*) AS n FROM {src} WHERE ${r.pick(['', 'NOT '])}EXISTS (SELECT 1 FROM {src} WHERE ${pred()}) GROUP BY Symbol`),
+    () => // SELECT without FROM
+      add(`SELECT 1 + 2 AS a, 'a' || 'b' AS b, 7 % 3 AS c, (SELECT count(*) FROM {src} WHERE ${pred()}) AS n, upper('x') AS u`),
+  ];
+  for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
+  return out;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,0 +1,669 @@
+/*
+ * query/compose.c - SQL composition: parsing and planning of WITH, FROM and
+ * JOIN subqueries, UNION [ALL], SELECT without FROM and subqueries in
+ * expressions.
+ *
+ * A statement is planned inside out: its CTEs (each a table, visible to the
+ * later ones and to the body, shadowing sources of the same name), then its
+ * expression subqueries (evaluated once over static tables and replaced by
+ * literals: a scalar, an IN list, EXISTS's truth), then the SELECT, whose
+ * source is a resolver's table, a CTE, a planned subquery, the UNION of its
+ * terms, or one row (no FROM).  Subqueries and CTEs over live sources are
+ * live derived tables like any other operator chain.
+ */
+#include "query/compose.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "query/stmts.h"
+#include "query/strbuf.h"
+#include "table/table.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+/* ---- parsing ---- */
+
+td_select *td__select_new(td_error *err) {
+  td_select *s = td_calloc(1, sizeof *s);
+  if (!s) {
+    td_err_nomem(err, "parsing SQL");
+    return NULL;
+  }
+  s->limit_pos = -1;
+  s->source_pos = -1;
+  return s;
+}
+
+void td__compose_free(td_select *s) {
+  td_select_free(s->from_sub);
+  for (int64_t i = 0; i < s->n_ctes; i++) {
+    td_free(s->cte_names[i]);
+    td_select_free(s->ctes[i]);
+  }
+  td_free(s->cte_names);
+  td_free(s->ctes);
+  for (int64_t i = 0; i < s->n_terms; i++) td_select_free(s->terms[i]);
+  td_free(s->terms);
+  td_free(s->term_all);
+  for (int64_t i = 0; i < s->n_subs; i++) td_select_free(s->subs[i]);
+  td_free(s->subs);
+}
+
+static int not_supported(td_parser *p, const char *what) {
+  return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s is not supported at offset %lld", what,
+                   (long long)p->tok.pos);
+}
+
+bool td__at_subquery(const td_parser *p) {
+  if (p->tok.kind != TK_LPAREN) return false;
+  td_parser q = *p;
+  td_error tmp;
+  q.err = &tmp;
+  td__next(&q);
+  return td__is_kw(&q, "SELECT") || td__is_kw(&q, "WITH");
+}
+
+int td__parse_subquery(td_parser *p, td_select **out) {
+  *out = NULL;
+  if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' before a subquery");
+  td__next(p);
+  td_select *s = td__select_new(p->err);
+  if (!s) return TD_ENOMEM;
+  p->nest++;
+  int rc = td__parse_query(p, s);
+  p->nest--;
+  if (rc == TD_OK && p->tok.kind != TK_RPAREN) rc = td__expected(p, "')' after the subquery");
+  if (rc) {
+    td_select_free(s);
+    return rc;
+  }
+  td__next(p);
+  *out = s;
+  return TD_OK;
+}
+
+/* Appends a pointer to a growable array (n elements). */
+static int push(void **arr, int64_t n, size_t size, const void *elem, td_error *err) {
+  char *a = td_realloc(*arr, (size_t)(n + 1) * size);
+  if (!a) return td_err_nomem(err, "parsing SQL");
+  memcpy(a + (size_t)n * size, elem, size);
+  *arr = a;
+  return TD_OK;
+}
+
+static int parse_with(td_parser *p, td_select *s) {
+  if (td__is_kw(p, "RECURSIVE")) return not_supported(p, "WITH RECURSIVE");
+  for (;;) {
+    if (p->tok.kind != TK_QIDENT && (p->tok.kind != TK_IDENT || td__is_reserved(p->tok.text, p->tok.len)))
+      return td__expected(p, "a name after WITH");
+    char *name;
+    int rc = td__token_string(p, &name, NULL);
+    if (rc) return rc;
+    if ((rc = push((void **)&s->cte_names, s->n_ctes, sizeof name, &name, p->err)) != TD_OK) {
+      td_free(name);
+      return rc;
+    }
+    td_select *none = NULL;
+    if ((rc = push((void **)&s->ctes, s->n_ctes, sizeof none, &none, p->err)) != TD_OK) {
+      td_free(name);
+      return rc;
+    }
+    s->n_ctes++;
+    td__next(p);
+    if (p->tok.kind == TK_LPAREN) return not_supported(p, "a column list after a WITH name");
+    if (!td__accept_kw(p, "AS")) return td__expected(p, "AS after the WITH name");
+    if (td__is_kw(p, "MATERIALIZED") || td__is_kw(p, "NOT")) return not_supported(p, "MATERIALIZED");
+    if (!td__at_subquery(p)) return td__expected(p, "'(' SELECT ... ')' after AS");
+    if ((rc = td__parse_subquery(p, &s->ctes[s->n_ctes - 1])) != TD_OK) return rc;
+    if (p->tok.kind != TK_COMMA) return TD_OK;
+    td__next(p);
+  }
+}
+
+/* Moves the SELECT just parsed into s into a new first UNION term; s
+ * becomes SELECT * over the union. */
+static int start_union(td_parser *p, td_select *s) {
+  td_select *t = td__select_new(p->err);
+  td_select_item *star = td_calloc(1, sizeof *star);
+  char *name = td_strdup("(union)");
+  td_select **terms = td_calloc(1, sizeof *terms);
+  bool *all = td_calloc(1, sizeof *all);
+  if (!t || !star || !name || !terms || !all) {
+    td_free(t);
+    td_free(star);
+    td_free(name);
+    td_free(terms);
+    td_free(all);
+    return td_err_nomem(p->err, "parsing SQL");
+  }
+  *t = *s;
+  /* the statement-level fields stay with s */
+  t->stmt = TD_STMT_SELECT;
+  t->n_ctes = 0;
+  t->cte_names = NULL;
+  t->ctes = NULL;
+  t->n_subs = 0;
+  t->subs = NULL;
+  td_select keep = *s;
+  memset(s, 0, sizeof *s);
+  s->stmt = keep.stmt;
+  s->pos = keep.pos;
+  s->n_ctes = keep.n_ctes;
+  s->cte_names = keep.cte_names;
+  s->ctes = keep.ctes;
+  s->n_subs = keep.n_subs;
+  s->subs = keep.subs;
+  s->limit_pos = -1;
+  s->source_pos = t->pos;
+  star->pos = t->pos;
+  star->alias_pos = -1;
+  s->items = star;
+  s->n_items = 1;
+  s->source_kind = TD_SOURCE_SUBQUERY;
+  s->source = name;
+  s->terms = terms;
+  s->term_all = all;
+  s->terms[0] = t;
+  s->n_terms = 1;
+  return TD_OK;
+}
+
+int td__parse_query(td_parser *p, td_select *s) {
+  int rc = TD_OK;
+  if (td__accept_kw(p, "WITH")) rc = parse_with(p, s);
+  if (rc == TD_OK) rc = td__parse_select_core(p, s);
+  if (rc == TD_OK && td__is_kw(p, "UNION")) rc = start_union(p, s);
+  while (rc == TD_OK && td__is_kw(p, "UNION")) {
+    td_select *last = s->terms[s->n_terms - 1];
+    if (last->n_order_by || last->has_limit || last->offset)
+      return td_err_at(p->err, TD_EPARSE, last->n_order_by ? last->order_by[0].pos : last->limit_pos,
+                       "ORDER BY or LIMIT before UNION is not supported at offset %lld (it applies to the "
+                       "whole UNION when written after the last SELECT)",
+                       (long long)(last->n_order_by ? last->order_by[0].pos : last->limit_pos));
+    td__next(p);
+    bool all = td__accept_kw(p, "ALL");
+    if (!all && td__is_kw(p, "BY")) return not_supported(p, "UNION BY NAME");
+    if (!all) td__accept_kw(p, "DISTINCT");
+    if (td__is_kw(p, "BY")) return not_supported(p, "UNION BY NAME");
+    td_select *t = td__select_new(p->err);
+    if (!t) return TD_ENOMEM;
+    rc = push((void **)&s->terms, s->n_terms, sizeof t, &t, p->err);
+    if (rc == TD_OK) rc = push((void **)&s->term_all, s->n_terms, sizeof all, &all, p->err);
+    if (rc) {
+      td_select_free(t);
+      return rc;
+    }
+    s->n_terms++;
+    rc = td__parse_select_core(p, t);
+  }
+  if (rc == TD_OK && s->n_terms > 0) { /* ORDER BY / LIMIT of the last term apply to the union */
+    td_select *last = s->terms[s->n_terms - 1];
+    s->order_by = last->order_by;
+    s->n_order_by = last->n_order_by;
+    s->has_limit = last->has_limit;
+    s->limit = last->limit;
+    s->limit_pos = last->limit_pos;
+    s->offset = last->offset;
+    last->order_by = NULL;
+    last->n_order_by = 0;
+    last->has_limit = false;
+    last->offset = 0;
+  }
+  return rc;
+}
+
+int td__parse_expr_subquery(td_parser *p, const char *kind, td_expr **out) {
+  *out = NULL;
+  int64_t pos = p->tok.pos;
+  if (!p->root) return not_supported(p, "a subquery outside a statement");
+  if (strcmp(kind, "__exists") == 0) td__next(p);
+  td_select *sub;
+  int rc = td__parse_subquery(p, &sub);
+  if (rc) return rc;
+  td_select *root = p->root;
+  if ((rc = push((void **)&root->subs, root->n_subs, sizeof sub, &sub, p->err)) != TD_OK) {
+    td_select_free(sub);
+    return rc;
+  }
+  int64_t idx = root->n_subs++;
+  td_expr *e = td__expr_new(TD_EXPR_CALL, pos, p->err);
+  td_expr *lit = e ? td__expr_new(TD_EXPR_LITERAL, pos, p->err) : NULL;
+  if (!lit || !(e->name = td_strdup(kind))) {
+    td_expr_free(e);
+    td_expr_free(lit);
+    return td_err_nomem(p->err, "parsing SQL");
+  }
+  lit->lit = td_value_int(TD_TYPE_INT64, idx);
+  if ((rc = td__expr_add(e, lit, p->err)) != TD_OK) {
+    td_expr_free(e);
+    return rc;
+  }
+  *out = e;
+  return TD_OK;
+}
+
+/* ---- planning ---- */
+
+static td_table *lookup(const td_cenv *env, const char *name) {
+  for (; env; env = env->parent)
+    for (int64_t i = env->n - 1; i >= 0; i--)
+      if (strcmp(env->names[i], name) == 0) return env->tables[i];
+  return NULL;
+}
+
+bool td__is_composed(const td_select *q) {
+  if (q->n_ctes || q->n_terms || q->n_subs || q->from_sub || q->no_from) return true;
+  for (int64_t i = 0; i < q->n_joins; i++)
+    if (q->joins[i].sub) return true;
+  return false;
+}
+
+/* The one-row table of SELECT without FROM. */
+static int one_row(td_table **out, td_error *err) {
+  td_builder *b = NULL;
+  int rc = td_builder_new(TD_TYPE_BOOL, &b, err);
+  if (rc == TD_OK) rc = td_builder_append_value(b, &(td_value){.type = TD_TYPE_BOOL, .v.b = true}, err);
+  if (rc) {
+    td_builder_free(b);
+    return rc;
+  }
+  static const char *const names[] = {"__one_row"};
+  static const td_type_id types[] = {TD_TYPE_BOOL};
+  return td__rows_table(1, names, types, &b, out, err);
+}
+
+static bool is_int(td_type_id t) {
+  return t == TD_TYPE_INT8 || t == TD_TYPE_INT16 || t == TD_TYPE_INT32 || t == TD_TYPE_INT64 ||
+         t == TD_TYPE_UINT8 || t == TD_TYPE_UINT16 || t == TD_TYPE_UINT32;
+}
+static bool is_unsigned(td_type_id t) { return t == TD_TYPE_UINT8 || t == TD_TYPE_UINT16 || t == TD_TYPE_UINT32; }
+static int int_bits(td_type_id t) {
+  switch (t) {
+    case TD_TYPE_INT8: case TD_TYPE_UINT8: return 8;
+    case TD_TYPE_INT16: case TD_TYPE_UINT16: return 16;
+    case TD_TYPE_INT32: case TD_TYPE_UINT32: return 32;
+    default: return 64;
+  }
+}
+
+/* The common type of a UNION column (DuckDB's widening of numbers), or
+ * TD_TYPE_NONE when there is none. */
+static td_type_id widen(const td_field *a, const td_field *b) {
+  if (td_field_same_type(a, b)) return a->type;
+  td_type_id x = a->type, y = b->type;
+  bool fx = x == TD_TYPE_FLOAT32 || x == TD_TYPE_FLOAT64, fy = y == TD_TYPE_FLOAT32 || y == TD_TYPE_FLOAT64;
+  if ((fx || is_int(x)) && (fy || is_int(y))) {
+    if (fx || fy) return x == TD_TYPE_FLOAT32 && y == TD_TYPE_FLOAT32 ? TD_TYPE_FLOAT32 : TD_TYPE_FLOAT64;
+    int bits = int_bits(x) > int_bits(y) ? int_bits(x) : int_bits(y);
+    if (is_unsigned(x) && is_unsigned(y)) return bits == 8 ? TD_TYPE_UINT8 : bits == 16 ? TD_TYPE_UINT16 : TD_TYPE_UINT32;
+    /* signed and unsigned: a signed type holding both */
+    if ((is_unsigned(x) && int_bits(x) >= int_bits(y)) || (is_unsigned(y) && int_bits(y) >= int_bits(x))) bits *= 2;
+    return bits <= 8 ? TD_TYPE_INT8 : bits <= 16 ? TD_TYPE_INT16 : bits <= 32 ? TD_TYPE_INT32 : TD_TYPE_INT64;
+  }
+  return TD_TYPE_NONE;
+}
+
+static const char *cast_name(td_type_id t) {
+  switch (t) {
+    case TD_TYPE_INT8: return "TINYINT";
+    case TD_TYPE_INT16: return "SMALLINT";
+    case TD_TYPE_INT32: return "INTEGER";
+    case TD_TYPE_UINT8: return "UTINYINT";
+    case TD_TYPE_UINT16: return "USMALLINT";
+    case TD_TYPE_UINT32: return "UINTEGER";
+    case TD_TYPE_FLOAT32: return "FLOAT";
+    case TD_TYPE_FLOAT64: return "DOUBLE";
+    default: return "BIGINT";
+  }
+}
+
+/* t with its columns cast to `types` and named `names` (a new reference;
+ * t itself when nothing changes). */
+static int conform(td_table *t, const td_schema *def, const td_type_id *types, td_table **out, td_error *err) {
+  *out = NULL;
+  bool change = false;
+  for (int64_t i = 0; i < def->n_fields; i++) change |= t->def->fields[i].type != types[i];
+  if (!change) {
+    *out = td_table_retain(t);
+    return TD_OK;
+  }
+  char **items = td_calloc((size_t)def->n_fields + 1, sizeof *items);
+  int rc = items ? TD_OK : td_err_nomem(err, "planning a UNION");
+  for (int64_t i = 0; rc == TD_OK && i < def->n_fields; i++) {
+    td_strbuf b = {.err = err};
+    bool cast = t->def->fields[i].type != types[i];
+    if (cast) td__sb_put(&b, "CAST(");
+    td__sb_quoted(&b, t->def->fields[i].name, strlen(t->def->fields[i].name), '"');
+    if (cast) {
+      td__sb_put(&b, " AS ");
+      td__sb_put(&b, cast_name(types[i]));
+      td__sb_put(&b, ")");
+    }
+    td__sb_put(&b, " AS ");
+    td__sb_quoted(&b, def->fields[i].name, strlen(def->fields[i].name), '"');
+    rc = b.rc;
+    items[i] = b.p;
+  }
+  if (rc == TD_OK) rc = td_table_view(t, (const char *const *)items, def->n_fields, out, err);
+  for (int64_t i = 0; items && i < def->n_fields; i++) td_free(items[i]);
+  td_free(items);
+  return rc;
+}
+
+/* SELECT DISTINCT * over t (UNION without ALL). */
+static int distinct_all(td_table *t, td_table **out, td_error *err) {
+  int64_t n = t->def->n_fields;
+  char **cols = td_calloc((size_t)n + 1, sizeof *cols);
+  int rc = cols ? TD_OK : td_err_nomem(err, "planning a UNION");
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+    td_strbuf b = {.err = err};
+    const char *name = t->def->fields[i].name;
+    td__sb_quoted(&b, name, strlen(name), '"');
+    td__sb_put(&b, " AS ");
+    td__sb_quoted(&b, name, strlen(name), '"');
+    rc = b.rc;
+    cols[i] = b.p;
+  }
+  if (rc == TD_OK) rc = td_table_select_distinct(t, (const char *const *)cols, n, out, err);
+  for (int64_t i = 0; cols && i < n; i++) td_free(cols[i]);
+  td_free(cols);
+  return rc;
+}
+
+/* The UNION of q's terms, left to right. */
+static int plan_union(td_select *q, td_query_options *opts, td_table **out, td_error *err) {
+  *out = NULL;
+  td_table **t = td_calloc((size_t)q->n_terms + 1, sizeof *t);
+  if (!t) return td_err_nomem(err, "planning a UNION");
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < q->n_terms; i++) rc = td__plan_query(q->terms[i], opts, q->env, &t[i], err);
+  const td_schema *def = rc == TD_OK ? t[0]->def : NULL;
+  td_type_id *types = rc == TD_OK ? td_calloc((size_t)def->n_fields + 1, sizeof *types) : NULL;
+  if (rc == TD_OK && !types) rc = td_err_nomem(err, "planning a UNION");
+  for (int64_t c = 0; rc == TD_OK && c < def->n_fields; c++) types[c] = def->fields[c].type;
+  for (int64_t i = 1; rc == TD_OK && i < q->n_terms; i++) {
+    const td_schema *d = t[i]->def;
+    if (d->n_fields != def->n_fields)
+      rc = td_err_at(err, TD_ETYPE, q->terms[i]->pos,
+                     "UNION: the first SELECT has %lld columns but SELECT %lld has %lld, at offset %lld",
+                     (long long)def->n_fields, (long long)i + 1, (long long)d->n_fields,
+                     (long long)q->terms[i]->pos);
+    for (int64_t c = 0; rc == TD_OK && c < def->n_fields; c++) {
+      td_field prev = def->fields[c];
+      prev.type = types[c];
+      td_type_id w = widen(&prev, &d->fields[c]);
+      char ta[64], tb[64];
+      if (w == TD_TYPE_NONE)
+        rc = td_err_at(err, TD_ETYPE, q->terms[i]->pos, "UNION column %lld: %s vs %s (SELECT %lld at offset %lld)",
+                       (long long)c + 1, td_field_type_text(&prev, ta, sizeof ta),
+                       td_field_type_text(&d->fields[c], tb, sizeof tb), (long long)i + 1,
+                       (long long)q->terms[i]->pos);
+      else types[c] = w;
+    }
+  }
+  td_table *acc = NULL;
+  for (int64_t i = 0; rc == TD_OK && i < q->n_terms; i++) {
+    td_table *side = NULL, *next = NULL;
+    rc = conform(t[i], def, types, &side, err);
+    if (rc == TD_OK && !acc) {
+      acc = side;
+      continue;
+    }
+    if (rc == TD_OK) rc = td__union_all(acc, side, &next, err);
+    td_table_release(side);
+    if (rc == TD_OK && !q->term_all[i]) {
+      td_table *d = NULL;
+      rc = distinct_all(next, &d, err);
+      td_table_release(next);
+      next = d;
+    }
+    td_table_release(acc);
+    acc = next;
+  }
+  for (int64_t i = 0; i < q->n_terms; i++) td_table_release(t[i]);
+  td_free(t);
+  td_free(types);
+  if (rc) {
+    td_table_release(acc);
+    return rc;
+  }
+  *out = acc;
+  return TD_OK;
+}
+
+int td__compose_source(td_select *q, td_query_options *opts, td_table **out, td_error *err) {
+  *out = NULL;
+  if (q->no_from) {
+    for (int64_t i = 0; i < q->n_items; i++)
+      if (!q->items[i].expr)
+        return td_err_at(err, TD_EPARSE, q->items[i].pos, "SELECT * without FROM is not supported at offset %lld",
+                         (long long)q->items[i].pos);
+    return one_row(out, err);
+  }
+  if (q->n_terms) return plan_union(q, opts, out, err);
+  if (q->from_sub) return td__plan_query(q->from_sub, opts, q->env, out, err);
+  td_table *t = q->source_kind == TD_SOURCE_NAME ? lookup(q->env, q->source) : NULL;
+  *out = td_table_retain(t);
+  return TD_OK;
+}
+
+int td__compose_join_source(const td_select *q, const td_join_clause *j, td_query_options *opts, td_table **out,
+                            td_error *err) {
+  *out = NULL;
+  if (j->sub) return td__plan_query(j->sub, opts, q->env, out, err);
+  td_table *t = j->source_kind == TD_SOURCE_NAME ? lookup(q->env, j->source) : NULL;
+  *out = td_table_retain(t);
+  return TD_OK;
+}
+
+/* ---- subqueries in expressions ---- */
+
+typedef struct subq_ctx {
+  td_select *root;
+  td_query_options *opts;
+  const td_cenv *env;
+  td_table **done; /* by subquery index: its static result, once planned */
+} subq_ctx;
+
+static bool is_placeholder(const td_expr *e, const char *kind) {
+  return e && e->kind == TD_EXPR_CALL && e->name && strcmp(e->name, kind) == 0 && e->n_args == 1 &&
+         e->args[0]->kind == TD_EXPR_LITERAL;
+}
+
+/* The static result of subquery `idx`. */
+static int sub_table(subq_ctx *c, int64_t idx, int64_t pos, td_table **out, td_error *err) {
+  if (idx < 0 || idx >= c->root->n_subs)
+    return td_err_at(err, TD_EINVAL, pos, "a subquery index %lld out of range", (long long)idx);
+  if (!c->done[idx]) {
+    if (c->opts->refreshing)
+      return td_err_at(err, TD_EPARSE, pos,
+                       "a subquery in an expression of a live query is not supported at offset %lld (use a "
+                       "JOIN, or a static query)", (long long)pos);
+    td_query_options o = *c->opts;
+    o.refreshing = false;
+    int rc = td__plan_query(c->root->subs[idx], &o, c->env, &c->done[idx], err);
+    if (rc == TD_ETYPE && err && strncmp(err->message, "unknown column '", 16) == 0) {
+      char msg[TD_ERROR_MESSAGE_SIZE];
+      snprintf(msg, sizeof msg, "%s", err->message);
+      const char *q = strchr(msg + 16, '\'');
+      bool qualified = q && memchr(msg + 16, '.', (size_t)(q - (msg + 16)));
+      return td_err_at(err, qualified ? TD_EPARSE : TD_ETYPE, err->position, "%s%s", qualified ?
+                       "correlated subqueries are not supported: " : "", msg);
+    }
+    if (rc) return rc;
+  }
+  *out = c->done[idx];
+  return TD_OK;
+}
+
+/* A literal node holding v (string bytes copied). */
+static int literal(td_value v, int64_t pos, td_expr **out, td_error *err) {
+  td_expr *e = td__expr_new(TD_EXPR_LITERAL, pos, err);
+  if (!e) return TD_ENOMEM;
+  e->lit = v;
+  if (v.type == TD_TYPE_UTF8 && !v.is_null) {
+    char *s = td_strndup(v.v.s.ptr, v.v.s.len);
+    if (!s) {
+      td_expr_free(e);
+      return td_err_nomem(err, "planning a subquery");
+    }
+    e->lit.v.s.ptr = s;
+  }
+  *out = e;
+  return TD_OK;
+}
+
+/* Calls fn(ctx, value) for column 0 of every row of static table t. */
+static int each_value(td_table *t, int (*fn)(void *ctx, td_value v, td_error *err), void *ctx, td_error *err) {
+  td_scan sc;
+  int64_t col = 0;
+  int rc = td_scan_init(&sc, t, NULL, &col, 1, 0, td_table_size(t), err);
+  if (rc) return rc;
+  for (;;) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
+    for (int64_t i = 0; rc == TD_OK && i < ch.length; i++)
+      rc = fn(ctx, ch.consts[0] ? *ch.consts[0] : td_colview_value(&ch.views[0], i), err);
+    if (rc) break;
+  }
+  td_scan_release(&sc);
+  return rc;
+}
+
+typedef struct in_ctx {
+  td_expr *in;
+  int64_t pos;
+} in_ctx;
+
+static int add_in(void *ctx, td_value v, td_error *err) {
+  in_ctx *c = ctx;
+  td_expr *l = NULL;
+  int rc = literal(v, c->pos, &l, err);
+  return rc ? rc : td__expr_add(c->in, l, err);
+}
+
+static int take_first(void *ctx, td_value v, td_error *err) {
+  (void)err;
+  *(td_value *)ctx = v;
+  return TD_OK;
+}
+
+/* Replaces the subquery placeholders under *e. */
+static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
+  td_expr *x = *e;
+  if (!x) return TD_OK;
+  if (x->kind == TD_EXPR_IN && x->n_args == 2 && is_placeholder(x->args[1], "__in_subquery")) {
+    td_table *t;
+    int rc = sub_table(c, x->args[1]->args[0]->lit.v.i, x->args[1]->pos, &t, err);
+    if (rc) return rc;
+    if (t->def->n_fields != 1)
+      return td_err_at(err, TD_ETYPE, x->args[1]->pos, "IN (SELECT ...) must select one column, found %lld at offset %lld",
+                       (long long)t->def->n_fields, (long long)x->args[1]->pos);
+    td_expr_free(x->args[1]);
+    x->n_args = 1;
+    if (td_table_size(t) == 0) { /* x IN (empty) is false even for a null x */
+      td_expr *l = NULL;
+      rc = literal(td_value_bool(x->negated), x->pos, &l, err);
+      if (rc) return rc;
+      td_expr_free(x);
+      *e = l;
+      return TD_OK;
+    }
+    in_ctx ic = {x, x->pos};
+    rc = each_value(t, add_in, &ic, err);
+    if (rc) return rc;
+    return substitute(c, &x->args[0], err);
+  }
+  if (is_placeholder(x, "__scalar_subquery") || is_placeholder(x, "__exists")) {
+    bool exists = strcmp(x->name, "__exists") == 0;
+    td_table *t;
+    int rc = sub_table(c, x->args[0]->lit.v.i, x->pos, &t, err);
+    if (rc) return rc;
+    int64_t n = td_table_size(t);
+    td_value v = td_value_bool(n > 0);
+    if (!exists) {
+      if (t->def->n_fields != 1)
+        return td_err_at(err, TD_ETYPE, x->pos, "a scalar subquery must select one column, found %lld at offset %lld",
+                         (long long)t->def->n_fields, (long long)x->pos);
+      if (n > 1)
+        return td_err_at(err, TD_ETYPE, x->pos,
+                         "a scalar subquery returned %lld rows at offset %lld (expected at most one)", (long long)n,
+                         (long long)x->pos);
+      v = td_value_null(t->def->fields[0].type);
+      if (n == 1 && (rc = each_value(t, take_first, &v, err)) != TD_OK) return rc;
+    }
+    td_expr *l = NULL;
+    if ((rc = literal(v, x->pos, &l, err)) != TD_OK) return rc;
+    td_expr_free(x);
+    *e = l;
+    return TD_OK;
+  }
+  for (int64_t i = 0; i < x->n_args; i++) {
+    int rc = substitute(c, &x->args[i], err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+static int substitute_all(subq_ctx *c, td_select *q, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < q->n_items; i++) rc = substitute(c, &q->items[i].expr, err);
+  if (rc == TD_OK) rc = substitute(c, &q->where, err);
+  if (rc == TD_OK) rc = substitute(c, &q->having, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_group_by; i++) rc = substitute(c, &q->group_by[i], err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = substitute(c, &q->order_by[i].expr, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_joins; i++) rc = substitute(c, &q->joins[i].on, err);
+  return rc;
+}
+
+/* Whether the tree holds a subquery placeholder. */
+static bool has_placeholder(const td_expr *e) {
+  if (!e) return false;
+  if (e->kind == TD_EXPR_CALL && e->name && strncmp(e->name, "__", 2) == 0 &&
+      (is_placeholder(e, "__scalar_subquery") || is_placeholder(e, "__in_subquery") || is_placeholder(e, "__exists")))
+    return true;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (has_placeholder(e->args[i])) return true;
+  return false;
+}
+
+static bool select_has_placeholder(const td_select *q) {
+  bool any = has_placeholder(q->where) || has_placeholder(q->having);
+  for (int64_t i = 0; i < q->n_items; i++) any |= has_placeholder(q->items[i].expr);
+  for (int64_t i = 0; i < q->n_group_by; i++) any |= has_placeholder(q->group_by[i]);
+  for (int64_t i = 0; i < q->n_order_by; i++) any |= has_placeholder(q->order_by[i].expr);
+  for (int64_t i = 0; i < q->n_joins; i++) any |= has_placeholder(q->joins[i].on);
+  return any;
+}
+
+int td__plan_query(td_select *q, td_query_options *opts, const td_cenv *env, td_table **out, td_error *err) {
+  *out = NULL;
+  /* a frame per statement: its CTEs, and the root whose list the
+   * subquery placeholders index */
+  td_cenv frame = {env, 0, q->cte_names, NULL, env ? env->root : q};
+  int rc = TD_OK;
+  if (q->n_ctes) {
+    frame.tables = td_calloc((size_t)q->n_ctes, sizeof *frame.tables);
+    if (!frame.tables) rc = td_err_nomem(err, "planning a WITH");
+  }
+  for (int64_t i = 0; rc == TD_OK && i < q->n_ctes; i++) { /* each CTE sees the earlier ones */
+    rc = td__plan_query(q->ctes[i], opts, &frame, &frame.tables[i], err);
+    if (rc == TD_OK) frame.n = i + 1;
+  }
+  td_select *root = frame.root;
+  const td_cenv *scope = &frame;
+  if (rc == TD_OK && root->n_subs && select_has_placeholder(q)) {
+    subq_ctx c = {root, opts, scope, td_calloc((size_t)root->n_subs, sizeof(td_table *))};
+    rc = c.done ? substitute_all(&c, q, err) : td_err_nomem(err, "planning a subquery");
+    for (int64_t i = 0; c.done && i < root->n_subs; i++) td_table_release(c.done[i]);
+    td_free(c.done);
+  }
+  q->env = scope;
+  if (rc == TD_OK) rc = td__plan_select(q, opts, out, err);
+  q->env = NULL;
+  for (int64_t i = 0; i < frame.n; i++) td_table_release(frame.tables[i]);
+  td_free(frame.tables);
+  return rc;
+}
