@@ -87,6 +87,9 @@ typedef struct td_select {
   td_expr *having;             /* NULL if none */
   bool group_by_all;           /* GROUP BY ALL: the items without aggregates */
   int64_t offset;              /* OFFSET m (0 if none) */
+  td_expr *qualify;            /* QUALIFY expr, else NULL (query/sql_window.c) */
+  td_expr **distinct_on;       /* SELECT DISTINCT ON (exprs) */
+  int64_t n_distinct_on;
 } td_select;
 
 /* FROM's tail after the first source: an alias, then JOIN clauses
