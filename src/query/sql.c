@@ -207,7 +207,11 @@ static int parse_clauses(td_parser *p, td_select *s) {
   if (!rc && td__accept_kw(p, "WHERE")) rc = td__parse_expr(p, &s->where);
   if (!rc && td__accept_kw(p, "GROUP")) rc = parse_group_by(p, s);
   if (!rc && td__accept_kw(p, "HAVING")) rc = td__parse_expr(p, &s->having);
-  if (!rc && !s->qualify && td__accept_kw(p, "QUALIFY")) rc = td__parse_expr(p, &s->qualify);
+  if (!rc && !s->qualify && td__is_kw(p, "QUALIFY")) {
+    s->qualify_pos = p->tok.pos;
+    td__next(p);
+    rc = td__parse_expr(p, &s->qualify);
+  }
   if (!rc) rc = unsupported_clause(p);
   if (!rc && td__accept_kw(p, "ORDER")) rc = parse_order_by(p, s);
   if (!rc && td__accept_kw(p, "LIMIT")) rc = parse_limit(p, s);

@@ -88,6 +88,7 @@ typedef struct td_select {
   bool group_by_all;           /* GROUP BY ALL: the items without aggregates */
   int64_t offset;              /* OFFSET m (0 if none) */
   td_expr *qualify;            /* QUALIFY expr, else NULL (query/sql_window.c) */
+  int64_t qualify_pos;         /* offset of QUALIFY */
   td_expr **distinct_on;       /* SELECT DISTINCT ON (exprs) */
   int64_t n_distinct_on;
 } td_select;

@@ -375,7 +375,7 @@ int td__window_extract(td_select *q, const td_schema *def, td_expr **items, int6
   for (int64_t i = 0; !first && i < q->n_order_by; i++) first = find_over(q->order_by[i].expr);
   if (!first && q->n_distinct_on == 0) return TD_OK;
   if (aggregate) {
-    int64_t pos = first ? first->pos : q->distinct_on[0]->pos;
+    int64_t pos = first == q->qualify && first ? q->qualify_pos : first ? first->pos : q->distinct_on[0]->pos;
     const char *what = !first ? "DISTINCT ON with aggregates or DISTINCT"
                        : first == q->qualify ? "QUALIFY in a query with aggregates or DISTINCT"
                                              : "a window function in a query with aggregates or DISTINCT";
