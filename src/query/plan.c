@@ -1050,6 +1050,8 @@ static int explain(const sql_plan *sp, td_table *src, td_table **out, td_error *
     mark_columns(q->having, def, used);
     for (int64_t i = 0; i < q->n_group_by; i++) mark_columns(q->group_by[i], def, used);
     for (int64_t i = 0; i < q->n_order_by; i++) mark_columns(q->order_by[i].expr, def, used);
+    mark_columns(q->qualify, def, used);
+    for (int64_t j = 0; j < td__window_count(sp->win); j++) mark_columns(td__window_at(sp->win, j), def, used);
     for (int part = 0; part < 2; part++) {
       int n = 0;
       td__sb_put(&b, part ? "partition columns (from location keys):" : "columns read:");

@@ -215,6 +215,9 @@ void td__window_set_free(td_win_set *w) {
   td_free(w);
 }
 
+int64_t td__window_count(const td_win_set *w) { return w ? w->n : 0; }
+const td_expr *td__window_at(const td_win_set *w, int64_t j) { return w->over[j]; }
+
 static bool is_over(const td_expr *e) { return e->kind == TD_EXPR_CALL && strcmp(e->name, "over") == 0; }
 
 static const td_expr *find_over(const td_expr *e) {

@@ -49,6 +49,9 @@ typedef struct td_win_set td_win_set;
 int td__window_extract(td_select *q, const td_schema *def, td_expr **items, int64_t n_items, bool aggregate,
                        td_win_set **out, td_error *err);
 void td__window_set_free(td_win_set *w);
+/* The number of windows (0 for NULL) and window j's "over" node (EXPLAIN). */
+int64_t td__window_count(const td_win_set *w);
+const td_expr *td__window_at(const td_win_set *w, int64_t j);
 
 /* The source with the WHERE filter (bound, taken) applied and the window
  * columns added; *qualify the bound QUALIFY predicate over it (or NULL). */

@@ -205,6 +205,14 @@ static void test_qualify_distinct_on(void **state) {
          "a|40|;a|30|;");
   expect(&e, "SELECT g, v - avg(v) OVER (PARTITION BY g) d, 1 + row_number() OVER (ORDER BY v) x FROM w "
              "WHERE g = 'b' ORDER BY x", "b|0|2|;b|null|3|;");
+  /* EXPLAIN lists the columns the windows and QUALIFY read */
+  td_error err;
+  td_table *t;
+  TD_ASSERT_OK(run(&e, "EXPLAIN SELECT g, row_number() OVER (ORDER BY o) FROM w QUALIFY v > 1", &t, &err), &err);
+  char *plan = mt_table_text(t, false);
+  TD_ASSERT_CONTAINS(plan, "columns read: \"g\", \"o\", \"v\"");
+  free(plan);
+  td_table_release(t);
   wenv_close(&e);
 }
 
