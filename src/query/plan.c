@@ -776,7 +776,7 @@ static int plain_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **
   if (!sp->win) return finish(sp, src, filter, sp->items, out, err);
   td_table *w; /* the window columns, then QUALIFY as the filter */
   td_expr *qualify;
-  int rc = td__window_build(sp->win, sp->q, src, filter, &w, &qualify, err);
+  int rc = td__window_build(sp->win, sp->q, sp->items, sp->n_items, src, filter, &w, &qualify, err);
   if (rc == TD_OK) {
     rc = finish(sp, w, qualify, sp->items, out, err);
     td_table_release(w);

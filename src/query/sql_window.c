@@ -669,6 +669,7 @@ typedef struct hidden {
   char **names;
   int64_t n, cap;
   const td_schema *def;
+  int64_t base;    /* the projection's columns before the hidden ones */
 } hidden;
 
 /* Binds e over the source as a new hidden column; *col its index in the
@@ -689,7 +690,7 @@ static int hide(hidden *h, const td_expr *e, int64_t *col, td_error *err) {
   if (!(h->names[h->n] = td_strdup(name))) return td_err_nomem(err, "planning a window");
   int rc = td_expr_bind(e, h->def, 0, &h->items[h->n], err);
   h->n++;
-  *col = h->def->n_fields + h->n - 1;
+  *col = h->base + h->n - 1;
   return rc;
 }
 
@@ -785,7 +786,7 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
     if (no != 1)
       return td_err_at(err, TD_EPARSE, e->pos, "a RANGE frame with an offset needs exactly one ORDER BY "
                        "expression, found %lld at offset %lld", (long long)no, (long long)e->pos);
-    td_type_id kt = h->items[f->range_col - h->def->n_fields]->type;
+    td_type_id kt = h->items[f->range_col - h->base]->type;
     int64_t unit = td_type_unit_ns(kt);
     bool iv = e->args[4]->lit.v.i;
     if (kt == TD_TYPE_UTF8 || kt == TD_TYPE_BOOL || kt == TD_TYPE_DECIMAL128 || (iv && unit <= 0) ||
@@ -798,13 +799,42 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
   return TD_OK;
 }
 
-int td__window_build(td_win_set *w, const td_select *q, td_table *src, td_expr *filter, td_table **out,
-                     td_expr **qualify, td_error *err) {
+/* Marks the source columns e names in used; *all when a name is neither a
+ * source column nor a window column (keep every column then). */
+static void mark_used(const td_expr *e, const td_schema *def, bool *used, bool *all) {
+  if (!e) return;
+  if (e->kind == TD_EXPR_COLUMN) {
+    int64_t c = td_schema_find(def, e->name);
+    if (c >= 0) used[c] = true;
+    else if (strncmp(e->name, "__w", 3) != 0) *all = true;
+  }
+  for (int64_t i = 0; i < e->n_args; i++) mark_used(e->args[i], def, used, all);
+}
+
+int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int64_t n_sel, td_table *src,
+                     td_expr *filter, td_table **out, td_expr **qualify, td_error *err) {
   *out = NULL;
   *qualify = NULL;
   const td_schema *def = src->def;
-  int64_t nf = def->n_fields;
-  hidden h = {.def = def};
+  /* the source's columns the rest of the query reads (the window operator
+   * materializes what it is given) */
+  bool *used = td_calloc((size_t)def->n_fields + 1, sizeof *used), all = false;
+  if (!used) {
+    td_expr_free(filter);
+    return td_err_nomem(err, "planning a window");
+  }
+  for (int64_t i = 0; i < n_sel; i++) mark_used(sel[i], def, used, &all);
+  for (int64_t i = 0; i < q->n_order_by; i++) mark_used(q->order_by[i].expr, def, used, &all);
+  mark_used(q->qualify, def, used, &all);
+  int64_t nf = 0, *keep = td_calloc((size_t)def->n_fields + 1, sizeof *keep);
+  for (int64_t i = 0; keep && i < def->n_fields; i++)
+    if (all || used[i]) keep[nf++] = i;
+  td_free(used);
+  if (!keep) {
+    td_expr_free(filter);
+    return td_err_nomem(err, "planning a window");
+  }
+  hidden h = {.def = def, .base = nf};
   wop *op = td_calloc(1, sizeof *op);
   if (op) op->fns = td_calloc((size_t)w->n + 1, sizeof *op->fns);
   int rc = op && op->fns ? TD_OK : td_err_nomem(err, "planning a window");
@@ -818,10 +848,10 @@ int td__window_build(td_win_set *w, const td_select *q, td_table *src, td_expr *
   if (rc == TD_OK && (!items || !names)) rc = td_err_nomem(err, "planning a window");
   for (int64_t i = 0; rc == TD_OK && i < nf; i++) {
     td_expr *c = td__expr_new(TD_EXPR_COLUMN, 0, err);
-    if (c && !(c->name = td_strdup(def->fields[i].name))) rc = td_err_nomem(err, "planning a window");
+    if (c && !(c->name = td_strdup(def->fields[keep[i]].name))) rc = td_err_nomem(err, "planning a window");
     if (rc == TD_OK) rc = c ? td_expr_bind(c, def, 0, &items[i], err) : TD_ENOMEM;
     td_expr_free(c);
-    names[i] = def->fields[i].name;
+    names[i] = def->fields[keep[i]].name;
   }
   for (int64_t i = 0; rc == TD_OK && i < h.n; i++) {
     items[nf + i] = h.items[i];
@@ -864,6 +894,7 @@ int td__window_build(td_win_set *w, const td_select *q, td_table *src, td_expr *
     for (int64_t i = 0; i < nf + h.n; i++) td_expr_free(items[i]);
   td_free(items);
   td_free(names); /* borrowed names */
+  td_free(keep);
   for (int64_t i = 0; i < h.n; i++) {
     td_expr_free(h.items[i]);
     td_free(h.names[i]);

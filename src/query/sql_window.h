@@ -53,10 +53,12 @@ void td__window_set_free(td_win_set *w);
 int64_t td__window_count(const td_win_set *w);
 const td_expr *td__window_at(const td_win_set *w, int64_t j);
 
-/* The source with the WHERE filter (bound, taken) applied and the window
- * columns added; *qualify the bound QUALIFY predicate over it (or NULL). */
-int td__window_build(td_win_set *w, const td_select *q, td_table *src, td_expr *filter, td_table **out,
-                     td_expr **qualify, td_error *err);
+/* The source with the WHERE filter (bound, taken) applied, cut to the
+ * columns that the select items `sel` (after td__window_extract), ORDER BY
+ * and QUALIFY read, and the window columns added; *qualify the bound QUALIFY
+ * predicate over it (or NULL). */
+int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int64_t n_sel, td_table *src,
+                     td_expr *filter, td_table **out, td_expr **qualify, td_error *err);
 
 /* plan.c: a select op computing bound items (takes items and filter). */
 int td__sql_project(td_table *src, td_expr *filter, td_expr **items, int64_t n, char **names, td_table **out,
