@@ -124,7 +124,7 @@ export function generate(count, seed) {
     },
   ];
   while (out.length < count) shapes[r.int(0, shapes.length - 1)]();
-  windowQueries(rng(seed + 1), add, Math.max(40, Math.floor(count / 5)));
+  windowQueries(rng(seed + 1), add, Math.max(30, Math.floor(count / 10)));
   return out;
 }
 
