@@ -17,10 +17,10 @@ const duckSrc = `read_parquet('${pq}/**/*.parquet', hive_partitioning = true)`;
 const oursSrc = `'${pq}'`;
 const queries = [
   ["rolling 1-minute average per symbol",
-    (s) => `SELECT Symbol, round(avg(Price) OVER (PARTITION BY Symbol ORDER BY Timestamp RANGE BETWEEN INTERVAL 1 MINUTE ` +
+    (s) => `SELECT coalesce(Symbol, '-') AS s, round(avg(Price) OVER (PARTITION BY Symbol ORDER BY Timestamp RANGE BETWEEN INTERVAL 1 MINUTE ` +
       `PRECEDING AND CURRENT ROW), 4) AS m FROM ${s} ORDER BY m DESC, Symbol LIMIT 1`],
   ["latest row per symbol (QUALIFY row_number)",
-    (s) => `SELECT Symbol, Price FROM ${s} QUALIFY row_number() OVER (PARTITION BY Symbol ORDER BY Timestamp DESC, Price) = 1 ` +
+    (s) => `SELECT coalesce(Symbol, '-') AS s, Price FROM ${s} QUALIFY row_number() OVER (PARTITION BY Symbol ORDER BY Timestamp DESC, Price) = 1 ` +
       `ORDER BY Symbol LIMIT 1`],
 ];
 
