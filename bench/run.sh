@@ -29,13 +29,15 @@ fi
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   work="$build/bench-node"
   mkdir -p "$work"
-  cp bench/duckdb/package.json bench/duckdb/bench.mjs bench/duckdb/joins.mjs "$work/"
+  cp bench/duckdb/package.json bench/duckdb/bench.mjs bench/duckdb/joins.mjs bench/duckdb/windows.mjs "$work/"
   [ -d "$work/node_modules/@duckdb/node-api" ] || (cd "$work" && npm install --no-audit --no-fund --silent >/dev/null)
   node "$work/bench.mjs" "$(cd "$build" && pwd)/cli/tabledata" "$(cd "$build" && pwd)/bench-data" \
     "${TD_BENCH_DUCKDB_ROWS:-10000000}" "${TD_BENCH_REPEATS:-5}"
   # joins (hash and as-of) of the sample data against DuckDB
   [ -d /tmp/ticks/parquet ] || "$build/cli/tabledata" gen-sample /tmp/ticks >/dev/null
   node "$work/joins.mjs" "$(cd "$build" && pwd)/cli/tabledata" /tmp/ticks "${TD_BENCH_REPEATS:-3}"
+  # SQL window functions (rolling 1-minute average per symbol) against DuckDB
+  node "$work/windows.mjs" "$(cd "$build" && pwd)/cli/tabledata" /tmp/ticks "${TD_BENCH_REPEATS:-3}"
 else
   echo "bench: node and npm are needed for the DuckDB comparison; skipped"
 fi

@@ -602,6 +602,9 @@ static int bind_node(binder *b, td_expr **slot, bool in_agg) {
   if (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE &&
       (!(b->flags & TD_BIND_ALLOW_AGG) || in_agg))
     return bind_call(b, e, in_agg); /* reports the error before looking inside */
+  if (e->kind == TD_EXPR_CALL && strcmp(e->name, "over") == 0) /* the planner computes windows (sql_window.c) */
+    return td_err_at(b->err, TD_EPARSE, e->pos, "a window function (OVER) is not allowed here at offset %lld "
+                     "(only in SELECT items, ORDER BY and QUALIFY)", (long long)e->pos);
   rc = bind_children(b, e,
                      in_agg || (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE));
   if (rc) return rc;

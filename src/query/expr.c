@@ -13,6 +13,7 @@
 #include "query/func.h"
 #include "query/inset.h"
 #include "query/lex.h"
+#include "query/sql_window.h"
 #include "query/strbuf.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
@@ -253,6 +254,10 @@ static void print_list(td_strbuf *b, td_expr *const *args, int64_t n) {
 static bool print_form(td_strbuf *b, const td_expr *e) {
   const char *n = e->name;
   const td_expr *const *a = (const td_expr *const *)e->args;
+  if (strcmp(n, "over") == 0 && e->n_args >= 5) { /* fn(...) OVER (...): query/sql_window.c */
+    td__print_over(b, e);
+    return true;
+  }
   if (strcmp(n, "case") == 0) {
     td__sb_put(b, "CASE");
     int64_t i = 0;

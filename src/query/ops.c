@@ -18,6 +18,7 @@
 #include "query/par.h"
 #include "query/prune.h"
 #include "query/sort.h"
+#include "query/sql_window.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -705,9 +706,10 @@ typedef struct sort_op {
 
 static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err);
 
-/* Reads every column of a snapshot into contiguous arrays. */
-static int read_all(td_table *src, td_snapshot *snap, td_array *cols, struct ArrowArray *arrs,
-                    td_colview *views, td_error *err) {
+/* Reads every column of a snapshot into contiguous arrays (also for the
+ * window operator, query/sql_window.h). */
+int td__read_all(td_table *src, td_snapshot *snap, td_array *cols, struct ArrowArray *arrs, td_colview *views,
+                 td_error *err) {
   int64_t nf = src->def->n_fields;
   td_scan sc;
   int rc = td_scan_init(&sc, src, snap, NULL, 0, 0, snap->size, err);
@@ -742,7 +744,7 @@ static int sort_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm);
   td_dchunk *c = NULL;
   int rc = cols && arrs && views && keys && perm ? TD_OK : td_err_nomem(err, "sorting");
-  if (rc == TD_OK) rc = read_all(src, d->snap, cols, arrs, views, err);
+  if (rc == TD_OK) rc = td__read_all(src, d->snap, cols, arrs, views, err);
   for (int64_t k = 0; rc == TD_OK && k < op->n; k++) keys[k] = (td_sort_key){&views[op->cols[k]], op->desc[k]};
   if (rc == TD_OK) rc = td_sort_permutation(keys, op->n, n, perm, err);
   if (rc == TD_OK) rc = td_dchunk_new(nf, m, &c, err);

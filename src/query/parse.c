@@ -12,6 +12,7 @@
 
 #include "query/compose.h"
 #include "query/lex.h"
+#include "query/sql_window.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -130,8 +131,8 @@ static int parse_call(td_parser *p, td_expr *e) {
     return td__expected(p, "')' or ','");
   }
   td__next(p);
+  if (td__is_kw(p, "OVER")) return td__parse_over(p, e); /* query/sql_window.c */
   static const char *const after[][3] = {
-      {"OVER", "window functions (OVER) are", "; td_table_update_by computes rolling and cumulative columns"},
       {"FILTER", "aggregate FILTER (WHERE ...) is", ""},
       {"WITHIN", "WITHIN GROUP is", ""}};
   for (size_t i = 0; i < sizeof after / sizeof *after; i++)

@@ -26,6 +26,7 @@
 #include "query/sql.h"
 #include "query/sql_from.h"
 #include "query/copy.h"
+#include "query/sql_window.h"
 #include "query/stmts.h"
 #include "query/strbuf.h"
 #include "tabledata/query.h"
@@ -465,6 +466,7 @@ typedef struct sql_plan {
   const td_expr **aggs; /* unbound aggregate calls (borrowed) */
   int64_t n_aggs, cap_aggs;
   hindex key_ix, agg_ix; /* of keys and aggs, by td_expr_hash */
+  td_win_set *win;       /* windows, QUALIFY, DISTINCT ON (query/sql_window.c) */
 } sql_plan;
 
 static void sql_plan_reset(sql_plan *sp) {
@@ -478,6 +480,7 @@ static void sql_plan_reset(sql_plan *sp) {
   td_free(sp->aggs);
   hindex_reset(&sp->key_ix);
   hindex_reset(&sp->agg_ix);
+  td__window_set_free(sp->win);
   if (!sp->q_borrowed) td_select_free(sp->q);
   memset(sp, 0, sizeof *sp);
 }
@@ -648,6 +651,11 @@ static int project(td_table *src, td_expr *filter, td_expr **items, int64_t n, c
   return rc;
 }
 
+int td__sql_project(td_table *src, td_expr *filter, td_expr **items, int64_t n, char **names, td_table **out,
+                    td_error *err) {
+  return project(src, filter, items, n, names, out, err);
+}
+
 static void free_exprs(td_expr **v, int64_t n) {
   for (int64_t i = 0; v && i < n; i++) td_expr_free(v[i]);
   td_free(v);
@@ -768,7 +776,15 @@ static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *o
 }
 
 static int plain_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
-  return finish(sp, src, filter, sp->items, out, err);
+  if (!sp->win) return finish(sp, src, filter, sp->items, out, err);
+  td_table *w; /* the window columns, then QUALIFY as the filter */
+  td_expr *qualify;
+  int rc = td__window_build(sp->win, sp->q, sp->items, sp->n_items, src, filter, &w, &qualify, err);
+  if (rc == TD_OK) {
+    rc = finish(sp, w, qualify, sp->items, out, err);
+    td_table_release(w);
+  }
+  return rc;
 }
 
 static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
@@ -924,11 +940,20 @@ static int prepare_q(td_query_options *opts, sql_plan *sp, td_table **src, td_ex
     if (rc == TD_OK) rc = key_definition(svc, key, &def, &np, err);
   }
   if (rc == TD_OK) rc = expand_items(sp, def, err);
+  if (rc == TD_OK)
+    rc = td__window_extract(sp->q, def, sp->items, sp->n_items,
+                            sp->q->n_group_by > 0 || sp->q->distinct || sp->q->group_by_all || sp->q->having,
+                            &sp->win, err);
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = td__rewrite_stat_aggs(&sp->items[i], err);
   if (rc == TD_OK && sp->q->having) rc = td__rewrite_stat_aggs(&sp->q->having, err);
   for (int64_t i = 0; rc == TD_OK && i < sp->q->n_order_by; i++) rc = td__rewrite_stat_aggs(&sp->q->order_by[i].expr, err);
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) sp->aggregate |= td_expr_has_agg(sp->items[i]);
   sp->aggregate |= sp->q->n_group_by > 0 || sp->q->distinct || sp->q->group_by_all || sp->q->having;
+  const td_expr *agg_item = NULL; /* windows run over rows, not groups */
+  for (int64_t i = 0; sp->win && i < sp->n_items && !agg_item; i++) agg_item = first_agg(sp->items[i]);
+  if (rc == TD_OK && agg_item)
+    rc = td_err_at(err, TD_EPARSE, agg_item->pos, "a window function in a query with aggregates is not "
+                   "supported at offset %lld", (long long)agg_item->pos);
   const td_expr *agg_in_where = sp->q->where ? first_agg(sp->q->where) : NULL;
   if (rc == TD_OK && agg_in_where)
     rc = td_err_at(err, TD_ETYPE, agg_in_where->pos, "WHERE cannot use an aggregate (%s) at offset %lld",
@@ -1046,6 +1071,8 @@ static int explain(const sql_plan *sp, td_table *src, td_table **out, td_error *
     mark_columns(q->having, def, used);
     for (int64_t i = 0; i < q->n_group_by; i++) mark_columns(q->group_by[i], def, used);
     for (int64_t i = 0; i < q->n_order_by; i++) mark_columns(q->order_by[i].expr, def, used);
+    mark_columns(q->qualify, def, used);
+    for (int64_t j = 0; j < td__window_count(sp->win); j++) mark_columns(td__window_at(sp->win, j), def, used);
     for (int part = 0; part < 2; part++) {
       int n = 0;
       td__sb_put(&b, part ? "partition columns (from location keys):" : "columns read:");
@@ -1151,7 +1178,6 @@ static int prepare(const char *sql, td_query_options *opts, sql_plan *sp, td_tab
 
 int td__plan_select(td_select *q, td_query_options *opts, td_table **out, td_error *err) {
   *out = NULL;
-  if (opts && td__is_copy(sql)) return td__copy(sql, opts, out, err); /* query/copy.c */
   sql_plan sp;
   memset(&sp, 0, sizeof sp);
   sp.q = q;
@@ -1168,6 +1194,7 @@ int td__plan_select(td_select *q, td_query_options *opts, td_table **out, td_err
 
 int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *err) {
   *out = NULL;
+  if (opts && td__is_copy(sql)) return td__copy(sql, opts, out, err); /* query/copy.c */
   td_select *q;
   int rc = parse_query(sql, opts, &q, err);
   if (rc == TD_OK) rc = td__plan_query(q, opts, NULL, out, err);
@@ -1305,7 +1332,7 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
   /* Published before any row is read, for a progress display on another
    * thread (which loads it atomically). */
   if (rc == TD_OK) __atomic_store_n(&opts->source_rows, o.source_rows, __ATOMIC_RELAXED);
-  if (rc == TD_OK && (sp.aggregate || sp.q->n_order_by > 0 || sp.q->stmt != TD_STMT_SELECT)) {
+  if (rc == TD_OK && (sp.aggregate || sp.win || sp.q->n_order_by > 0 || sp.q->stmt != TD_STMT_SELECT)) {
     /* Needs every row first: build the result, then stream it. */
     td_table *t;
     rc = run_statement(&sp, src, filter, &t, err);

@@ -24,6 +24,9 @@ void td_select_free(td_select *s) {
     td_free(s->items[i].exclude);
   }
   td_expr_free(s->having);
+  td_expr_free(s->qualify);
+  for (int64_t i = 0; i < s->n_distinct_on; i++) td_expr_free(s->distinct_on[i]);
+  td_free(s->distinct_on);
   td_free(s->items);
   td_free(s->source);
   td__from_tail_free(s);
@@ -198,7 +201,7 @@ static int parse_limit(td_parser *p, td_select *s) {
  * current token (instead of a misleading "expected ..."). */
 static int unsupported_clause(td_parser *p) {
   static const char *const kw[][2] = {
-      {"WINDOW", "WINDOW"},     {"QUALIFY", "QUALIFY"},     {"PIVOT", "PIVOT"},
+      {"WINDOW", "WINDOW"},     {"PIVOT", "PIVOT"},
       {"UNPIVOT", "UNPIVOT"},   {"INTERSECT", "INTERSECT"},
       {"EXCEPT", "EXCEPT"},     {"JOIN", "JOIN"},           {"INNER", "JOIN"},
       {"LEFT", "JOIN"},         {"RIGHT", "JOIN"},          {"FULL", "JOIN"},
@@ -218,6 +221,11 @@ static int parse_clauses(td_parser *p, td_select *s) {
   if (!rc && td__accept_kw(p, "WHERE")) rc = td__parse_expr(p, &s->where);
   if (!rc && td__accept_kw(p, "GROUP")) rc = parse_group_by(p, s);
   if (!rc && td__accept_kw(p, "HAVING")) rc = td__parse_expr(p, &s->having);
+  if (!rc && !s->qualify && td__is_kw(p, "QUALIFY")) {
+    s->qualify_pos = p->tok.pos;
+    td__next(p);
+    rc = td__parse_expr(p, &s->qualify);
+  }
   if (!rc) rc = unsupported_clause(p);
   if (!rc && td__accept_kw(p, "ORDER")) rc = parse_order_by(p, s);
   if (!rc && td__accept_kw(p, "LIMIT")) rc = parse_limit(p, s);
@@ -293,9 +301,19 @@ int td__parse_select_core(td_parser *p, td_select *s) {
   s->pos = p->tok.pos;
   int rc = td__accept_kw(p, "SELECT") ? TD_OK : td__expected(p, "SELECT");
   if (!rc) s->distinct = td__accept_kw(p, "DISTINCT");
-  if (!rc && s->distinct && td__is_kw(p, "ON"))
-    rc = td_err_at(p->err, TD_EPARSE, p->tok.pos, "DISTINCT ON is not supported at offset %lld",
-                   (long long)p->tok.pos);
+  if (!rc && s->distinct && td__accept_kw(p, "ON")) { /* DISTINCT ON (exprs) */
+    s->distinct = false;
+    if (p->tok.kind != TK_LPAREN) rc = td__expected(p, "'(' after DISTINCT ON");
+    while (!rc) {
+      td__next(p);
+      td_expr **slot = grow((void **)&s->distinct_on, s->n_distinct_on, sizeof *slot, p->err);
+      rc = slot ? td__parse_expr(p, slot) : TD_ENOMEM;
+      if (!rc) s->n_distinct_on++;
+      if (rc || p->tok.kind != TK_COMMA) break;
+    }
+    if (!rc && p->tok.kind != TK_RPAREN) rc = td__expected(p, "')' or ','");
+    if (!rc) td__next(p);
+  }
   while (!rc) {
     rc = parse_item(p, s);
     if (rc || p->tok.kind != TK_COMMA) break;
@@ -387,6 +405,11 @@ int td_select_print(const td_select *s, char **out, td_error *err) {
   static const char *const stmt_kw[] = {"", "DESCRIBE ", "SUMMARIZE ", "EXPLAIN "};
   td__sb_put(&b, stmt_kw[s->stmt]);
   td__sb_put(&b, s->distinct ? "SELECT DISTINCT " : "SELECT ");
+  for (int64_t i = 0; i < s->n_distinct_on; i++) {
+    td__sb_put(&b, i ? ", " : "DISTINCT ON (");
+    put_expr(&b, s->distinct_on[i]);
+    if (i + 1 == s->n_distinct_on) td__sb_put(&b, ") ");
+  }
   for (int64_t i = 0; i < s->n_items; i++) {
     if (i) td__sb_put(&b, ", ");
     if (!s->items[i].expr) td__sb_put(&b, "*");
@@ -420,6 +443,10 @@ int td_select_print(const td_select *s, char **out, td_error *err) {
   if (s->having) {
     td__sb_put(&b, " HAVING ");
     put_expr(&b, s->having);
+  }
+  if (s->qualify) {
+    td__sb_put(&b, " QUALIFY ");
+    put_expr(&b, s->qualify);
   }
   for (int64_t i = 0; i < s->n_order_by; i++) {
     td__sb_put(&b, i ? ", " : " ORDER BY ");

@@ -103,6 +103,10 @@ typedef struct td_select {
   int64_t n_subs;              /* the root statement: subqueries of expressions, */
   struct td_select **subs;     /* by the index their placeholder calls carry */
   const struct td_cenv *env;   /* while planned: the CTE names in scope */
+  td_expr *qualify;            /* QUALIFY expr, else NULL (query/sql_window.c) */
+  int64_t qualify_pos;         /* offset of QUALIFY */
+  td_expr **distinct_on;       /* SELECT DISTINCT ON (exprs) */
+  int64_t n_distinct_on;
 } td_select;
 
 /* FROM's tail after the first source: an alias, then JOIN clauses

@@ -124,8 +124,44 @@ export function generate(count, seed) {
     },
   ];
   while (out.length < count) shapes[r.int(0, shapes.length - 1)]();
+  windowQueries(rng(seed + 1), add, Math.max(30, Math.floor(count / 10)));
   out.push(...composeQueries(80, seed + 1313)); // query/compose.c
   return out.slice(0, Math.max(count, out.length));
+}
+
+// Window functions, QUALIFY and DISTINCT ON (issue 13): `n` more queries.
+// Functions that depend on the order among ties (row_number, lag, lead,
+// first_value, ROWS frames) order by ORDW, which ties only rows equal in
+// every selected column; rank, dense_rank and RANGE frames order by single
+// columns (ties are peers: deterministic).
+const ORDW = 'Timestamp, Exchange, Price, Size, Code, Bid, Volume, Lot, Tick, Flag';
+const COLSW = 'Symbol, Timestamp, Exchange, Price, Size, Code, Bid, Volume, Lot, Tick, Flag';
+const PARTW = ['Symbol', 'Exchange', 'Symbol, Exchange', 'Date', 'Flag', 'Tick'];
+function windowQueries(r, add, n) {
+  const part = () => (r.next() < 0.8 ? `PARTITION BY ${r.pick(PARTW)} ` : '');
+  const where = () => (r.next() < 0.4 ? ` WHERE ${r.pick(PRED)}` : '');
+  const fns = [
+    () => `row_number() OVER (${part()}ORDER BY ${ORDW})`,
+    () => `rank() OVER (${part()}ORDER BY ${r.pick(['Price', 'Size DESC', 'Tick', 'Volume NULLS FIRST', 'Volume DESC', 'Lot, Tick DESC'])})`,
+    () => `dense_rank() OVER (${part()}ORDER BY ${r.pick(['Price DESC', 'Size % 7', 'Volume DESC NULLS FIRST', 'Exchange'])})`,
+    () => `${r.pick(['lag', 'lead'])}(${r.pick(['Price', 'Size', 'Symbol', 'Volume', 'Timestamp'])}${r.pick(['', ', 2', ', 0'])}) OVER (${part()}ORDER BY ${ORDW})`,
+    () => `${r.pick(['lag', 'lead'])}(${r.pick(['Size', 'Lot'])}, ${r.int(1, 3)}, -1) OVER (${part()}ORDER BY ${ORDW})`,
+    () => `${r.pick(['first_value', 'last_value'])}(${r.pick(['Price', 'Symbol', 'Volume'])}) OVER (${part()}ORDER BY ${ORDW})`,
+    () => `${r.pick(['sum', 'avg', 'min', 'max', 'count'])}(${r.pick(['Price', 'Size', 'Volume', 'Price * Size'])}) OVER (${part()}ORDER BY ${ORDW} ${r.pick(['ROWS BETWEEN 3 PRECEDING AND CURRENT ROW', 'ROWS UNBOUNDED PRECEDING', 'ROWS BETWEEN 1 PRECEDING AND CURRENT ROW', 'ROWS 10 PRECEDING'])})`,
+    () => `${r.pick(['sum', 'avg', 'min', 'max', 'count'])}(${r.pick(['Price', 'Size', 'Volume', 'Symbol'].slice(0, 3))}) OVER (${part()}ORDER BY Timestamp${r.pick(['', ' RANGE BETWEEN INTERVAL 1 MINUTE PRECEDING AND CURRENT ROW', " RANGE BETWEEN INTERVAL '10 minutes' PRECEDING AND CURRENT ROW", ' RANGE UNBOUNDED PRECEDING'])})`,
+    () => `${r.pick(['sum', 'avg', 'min', 'max', 'count'])}(${r.pick(['Price', 'Size', 'Volume'])}) OVER (${part()}ORDER BY Size RANGE BETWEEN ${r.int(0, 50)} PRECEDING AND CURRENT ROW)`,
+    () => `${r.pick(['count(*)', 'sum(Size)', 'max(Symbol)', 'avg(Price)', 'min(Timestamp)'])} OVER (${part()})`,
+  ];
+  const shapes = [
+    () => add(`SELECT ${COLSW}, ${r.some(fns, 3).map((f, i) => `${f()} AS w${i}`).join(', ')} FROM {src}${where()}`),
+    () => add(`SELECT ${COLSW}, ${fns[r.int(0, fns.length - 1)]()} AS w0 FROM {src}${where()} QUALIFY ${r.pick([
+      `row_number() OVER (PARTITION BY Symbol ORDER BY ${ORDW} DESC) <= 3`, 'rank() OVER (PARTITION BY Exchange ORDER BY Price DESC) = 1',
+      'w0 IS NOT NULL AND Size > avg(Size) OVER (PARTITION BY Symbol)', `lag(Price) OVER (PARTITION BY Symbol ORDER BY ${ORDW}) < Price`])}`),
+    () => add(`SELECT DISTINCT ON (${r.pick(['Symbol', 'Exchange', 'Symbol, Exchange', 'Date, Flag'])}) ${COLSW} FROM {src}${where()} ORDER BY ${r.pick(['Symbol', 'Exchange', 'Date', 'Symbol, Exchange'])}, ${r.pick([ORDW, ORDW.split(', ').map((c) => `${c} DESC`).join(', ')])}`),
+    () => add(`SELECT Symbol, Timestamp, Price, avg(Price) OVER (PARTITION BY Symbol ORDER BY Timestamp RANGE BETWEEN INTERVAL 1 MINUTE PRECEDING AND CURRENT ROW) AS m FROM {src}${where()} ORDER BY Symbol, Timestamp, m LIMIT ${r.int(5, 40)}`, true),
+  ];
+  for (const f of fns) add(`SELECT ${COLSW}, ${f()} AS w0 FROM {src}`); // every function at least once
+  for (let i = 0; i < n; i++) shapes[r.int(0, shapes.length - 1)]();
 }
 
 // Composition (query/compose.c): WITH, subqueries in FROM, JOIN and

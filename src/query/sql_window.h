@@ -1,0 +1,71 @@
+/*
+ * query/sql_window.h - internal: SQL window functions (fn(...) OVER (...)),
+ * QUALIFY and DISTINCT ON.
+ *
+ * The parser turns `fn(args) OVER (PARTITION BY p ORDER BY o frame)` into a
+ * CALL node named "over":
+ *   args[0]  the function call
+ *   args[1]  int literal: the number of PARTITION BY expressions (np)
+ *   args[2]  int literal: the frame kind (TD_WFRAME_*)
+ *   args[3]  int literal: the frame start: -1 UNBOUNDED PRECEDING, else n
+ *            (n PRECEDING; CURRENT ROW is 0)
+ *   args[4]  int literal: 1 when n is an interval in nanoseconds
+ *   args[5 .. 5+np)  the PARTITION BY expressions
+ *   then per ORDER BY item: the expression and an int literal of flags
+ *            (1: DESC, 2: NULLS FIRST)
+ * so that cloning, equality, hashing and freeing need nothing special.
+ * The planner (td__window_extract) replaces every such node by a column
+ * __w<j> and computes those columns with one window operator
+ * (td__window_build): a derived table that recomputes every window from
+ * the whole source in each cycle that changes it (docs/DESIGN.md).
+ */
+#ifndef TD_QUERY_SQL_WINDOW_H
+#define TD_QUERY_SQL_WINDOW_H
+
+#include "query/lex.h"
+#include "query/sql.h"
+#include "query/strbuf.h"
+#include "table/table.h"
+
+enum { TD_WFRAME_DEFAULT = 0, TD_WFRAME_ROWS = 1, TD_WFRAME_RANGE = 2 };
+
+/* At the OVER keyword after the call `e` (parse.c): parses the window and
+ * turns e into the "over" node above.  "X is not supported" errors
+ * (FOLLOWING, GROUPS, EXCLUDE, named windows) at their token. */
+int td__parse_over(td_parser *p, td_expr *e);
+
+/* Prints an "over" node as SQL (expr.c's printer). */
+void td__print_over(td_strbuf *b, const td_expr *e);
+
+/* The windows of one query (owned by the plan). */
+typedef struct td_win_set td_win_set;
+
+/* Replaces the window calls of the select items, ORDER BY and QUALIFY by
+ * columns __w<j> (equal windows share one), adds row_number() over DISTINCT
+ * ON's keys (kept where it is 1); QUALIFY may name items by alias (`def`:
+ * the source's columns, which win).  *out is NULL when the query has no
+ * window, QUALIFY or DISTINCT ON.  `aggregate`: the query groups, which
+ * windows do not support (TD_EPARSE at the window). */
+int td__window_extract(td_select *q, const td_schema *def, td_expr **items, int64_t n_items, bool aggregate,
+                       td_win_set **out, td_error *err);
+void td__window_set_free(td_win_set *w);
+/* The number of windows (0 for NULL) and window j's "over" node (EXPLAIN). */
+int64_t td__window_count(const td_win_set *w);
+const td_expr *td__window_at(const td_win_set *w, int64_t j);
+
+/* The source with the WHERE filter (bound, taken) applied, cut to the
+ * columns that the select items `sel` (after td__window_extract), ORDER BY
+ * and QUALIFY read, and the window columns added; *qualify the bound QUALIFY
+ * predicate over it (or NULL). */
+int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int64_t n_sel, td_table *src,
+                     td_expr *filter, td_table **out, td_expr **qualify, td_error *err);
+
+/* plan.c: a select op computing bound items (takes items and filter). */
+int td__sql_project(td_table *src, td_expr *filter, td_expr **items, int64_t n, char **names, td_table **out,
+                    td_error *err);
+/* ops.c: every column of a snapshot in contiguous arrays, exported to
+ * arrs and viewed by views (the caller resets cols and releases arrs). */
+int td__read_all(td_table *src, td_snapshot *snap, td_array *cols, struct ArrowArray *arrs, td_colview *views,
+                 td_error *err);
+
+#endif
