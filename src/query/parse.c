@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/agg_more.h"
 #include "query/lex.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -112,6 +113,14 @@ static int parse_expr_list(td_parser *p, td_expr *e) {
 /* name '(' [ '*' | expr {',' expr} ] ')' ; the current token is '(' */
 static int parse_call(td_parser *p, td_expr *e) {
   td__next(p);
+  int dn = td__is_kw(p, "DISTINCT") ? td__agg_distinct_name(e, p->err) : 0;
+  if (dn < 0) return TD_ENOMEM;
+  if (dn > 0) {
+    td__next(p);
+    if (p->tok.kind == TK_STAR)
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s(DISTINCT *) is not supported at offset %lld", e->name,
+                       (long long)p->tok.pos);
+  }
   if (td__is_kw(p, "DISTINCT") || td__is_kw(p, "ALL"))
     return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s(%s ...) is not supported at offset %lld", e->name,
                      td__is_kw(p, "ALL") ? "ALL" : "DISTINCT", (long long)p->tok.pos);
@@ -129,9 +138,12 @@ static int parse_call(td_parser *p, td_expr *e) {
     return td__expected(p, "')' or ','");
   }
   td__next(p);
+  if (td__is_kw(p, "FILTER")) {
+    int rc = td__parse_agg_filter(p, e);
+    if (rc) return rc;
+  }
   static const char *const after[][3] = {
       {"OVER", "window functions (OVER) are", "; td_table_update_by computes rolling and cumulative columns"},
-      {"FILTER", "aggregate FILTER (WHERE ...) is", ""},
       {"WITHIN", "WITHIN GROUP is", ""}};
   for (size_t i = 0; i < sizeof after / sizeof *after; i++)
     if (td__is_kw(p, after[i][0]))
