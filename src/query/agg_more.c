@@ -437,8 +437,11 @@ static void quantile(const td_aggx *x, const xval *v, int64_t n, td_type_id out_
   if (lo == hi) return;
   switch (x->ph) {
     case TD_PHYS_F64: r->f = v[lo].f + d * (v[hi].f - v[lo].f); break;
-    case TD_PHYS_I64: r->i = v[lo].i + (int64_t)llround(d * (double)(v[hi].i - v[lo].i)); break;
-    case TD_PHYS_D128: r->d = v[lo].d + (td_i128)llround(d * (double)(v[hi].d - v[lo].d)); break;
+    /* the difference in double: it may not fit the type */
+    case TD_PHYS_I64: r->i = v[lo].i + (int64_t)llround(d * ((double)v[hi].i - (double)v[lo].i)); break;
+    case TD_PHYS_D128: /* truncated toward zero, as DuckDB */
+      r->d = v[lo].d + (td_i128)(d * ((double)v[hi].d - (double)v[lo].d));
+      break;
     default: break; /* strings, bool: the lower value */
   }
 }
