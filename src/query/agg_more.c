@@ -527,6 +527,13 @@ void td__agg_arity(td_agg_kind kind, const char *name, int *lo, int *hi) {
     *lo = *hi = 2;
 }
 
+static bool has_column(const td_expr *e) {
+  if (e->kind == TD_EXPR_COLUMN) return true;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (has_column(e->args[i])) return true;
+  return false;
+}
+
 static int dec_scale(const char *param) {
   int p, s;
   return param && td_dec_params(param, &p, &s) ? s : 0;
@@ -540,10 +547,10 @@ int td__agg_bind_param(const td_expr *e, td_agg_kind kind, td_agg_param *p, td_e
   td_expr *b = NULL;
   td_schema none;
   td_schema_init(&none);
-  int rc = td_expr_bind(a, &none, 0, &b, err);
+  int rc = has_column(a) ? TD_OK : td_expr_bind(a, &none, 0, &b, err);
   td_schema_reset(&none);
   if (rc) return rc;
-  if (b->kind != TD_EXPR_LITERAL || b->lit.is_null) {
+  if (!b || b->kind != TD_EXPR_LITERAL || b->lit.is_null) {
     rc = td_err_at(err, TD_ETYPE, a->pos, "the %s of %s must be a constant at offset %lld",
                    kind == TD_AGG_STRING_AGG ? "separator" : "quantile", e->name, (long long)a->pos);
   } else if (kind == TD_AGG_STRING_AGG) {
