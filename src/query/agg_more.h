@@ -66,6 +66,10 @@ int td__agg_distinct_name(td_expr *e, td_error *err);
 /* At FILTER after aggregate call e: parses "FILTER (WHERE c)" and rewrites
  * e's argument into CASE WHEN c THEN x END. */
 int td__parse_agg_filter(td_parser *p, td_expr *e);
+/* After the arguments of call e failed to parse with rc: at a '[' (a list,
+ * such as quantile_cont(x, [0.25, 0.5])) the error says lists are not
+ * supported; else rc as it is. */
+int td__agg_list_error(td_parser *p, const td_expr *e, int rc);
 /* Binds the input (first argument) of aggregate call e against def;
  * string_agg of a non-string input binds CAST(x AS VARCHAR). */
 int td__agg_bind_input(const td_expr *e, td_agg_kind kind, const td_schema *def, td_expr **out, td_error *err);

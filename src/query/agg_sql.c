@@ -117,3 +117,10 @@ int td__agg_bind_input(const td_expr *e, td_agg_kind kind, const td_schema *def,
   td_expr_free(c);
   return rc;
 }
+
+int td__agg_list_error(td_parser *p, const td_expr *e, int rc) {
+  if (rc != TD_EPARSE || p->tok.len != 1 || p->tok.text[0] != '[') return rc;
+  return td_err_at(p->err, TD_EPARSE, p->tok.pos,
+                   "a list argument ([...]) of %s is not supported at offset %lld: lists are not a column type "
+                   "(write one %s per value)", e->name, (long long)p->tok.pos, e->name);
+}

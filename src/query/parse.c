@@ -118,8 +118,8 @@ static int parse_call(td_parser *p, td_expr *e) {
   if (dn > 0) {
     td__next(p);
     if (p->tok.kind == TK_STAR)
-      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s(DISTINCT *) is not supported at offset %lld", e->name,
-                       (long long)p->tok.pos);
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%.*s(DISTINCT *) is not supported at offset %lld",
+                       (int)(strlen(e->name) - (strstr(e->name, "_distinct") ? 9 : 0)), e->name, (long long)p->tok.pos);
   }
   if (td__is_kw(p, "DISTINCT") || td__is_kw(p, "ALL"))
     return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s(%s ...) is not supported at offset %lld", e->name,
@@ -129,7 +129,7 @@ static int parse_call(td_parser *p, td_expr *e) {
     td__next(p);
   } else if (p->tok.kind != TK_RPAREN) {
     int rc = parse_expr_list(p, e);
-    if (rc) return rc;
+    if (rc) return td__agg_list_error(p, e, rc);
   }
   if (p->tok.kind != TK_RPAREN) {
     if (td__is_kw(p, "ORDER"))
