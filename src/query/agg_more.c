@@ -259,9 +259,22 @@ static int rehash_set(td_aggx *x, td_error *err) {
   return TD_OK;
 }
 
-/* Adds value v (entry form) to group g's chain; distinct kinds skip a value
- * the group has. */
-static int add_val(td_aggx *x, uint32_t g, const xval *v, uint64_t h, td_error *err) {
+/* Whether entry c holds value v (equal as group keys: -0.0 is 0.0, NaNs
+ * are one value). */
+static bool holds(const td_aggx *x, const xent *c, const td_value *v) {
+  switch (x->ph) {
+    case TD_PHYS_F64: return c->v.f == v->v.f || (isnan(c->v.f) && isnan(v->v.f));
+    case TD_PHYS_STR:
+      return c->v.s.len == v->v.s.len && (!v->v.s.len || memcmp(sptr(x, &c->v), v->v.s.ptr, v->v.s.len) == 0);
+    case TD_PHYS_D128: return c->v.d == td_dec_of(v);
+    case TD_PHYS_BOOL: return c->v.i == v->v.b;
+    default: return c->v.i == v->v.i;
+  }
+}
+
+/* Adds value v (non-null) to group g's chain; distinct kinds look it up
+ * first and skip a value the group has (nothing is copied then). */
+static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err) {
   int64_t slot = -1;
   if (is_distinct(x->kind)) {
     if ((x->n_ents + 1) * 2 > x->set_cap) {
@@ -272,7 +285,7 @@ static int add_val(td_aggx *x, uint32_t g, const xval *v, uint64_t h, td_error *
     uint32_t e;
     for (; (e = x->set[s]); s = (s + 1) & mask) {
       const xent *c = &x->ents[e - 1];
-      if (c->g == g && c->h == h && cmp_val(x, &c->v, v) == 0) return TD_OK;
+      if (c->g == g && c->h == h && holds(x, c, v)) return TD_OK;
     }
     slot = s;
   }
@@ -284,8 +297,11 @@ static int add_val(td_aggx *x, uint32_t g, const xval *v, uint64_t h, td_error *
     x->ents = n;
     x->ents_cap = cap;
   }
+  xval xv;
+  int rc = to_val(x, v, &xv, err);
+  if (rc) return rc;
   uint32_t e = (uint32_t)x->n_ents++;
-  x->ents[e] = (xent){*v, h, x->head[g], g};
+  x->ents[e] = (xent){xv, h, x->head[g], g};
   x->head[g] = e;
   x->cnt[g]++;
   x->cstate[g] = 0;
@@ -327,10 +343,7 @@ int td__aggx_add(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error
   if (v->is_null) return TD_OK;
   if (x->kind == TD_AGG_APPROX_DISTINCT) return hll_add(x, g, h, err);
   if (x->kind == TD_AGG_STRING_AGG) return str_append(x, g, v->v.s.ptr, v->v.s.len, err);
-  xval xv;
-  int rc = to_val(x, v, &xv, err);
-  if (!rc) rc = add_val(x, g, &xv, h, err);
-  return rc;
+  return add_val(x, g, v, h, err);
 }
 
 int td__aggx_merge(td_aggx *x, uint32_t d, const td_aggx *y, uint32_t g, td_error *err) {
@@ -350,12 +363,8 @@ int td__aggx_merge(td_aggx *x, uint32_t d, const td_aggx *y, uint32_t g, td_erro
   int rc = TD_OK;
   while (rc == TD_OK && k-- > 0) {
     const xent *src = &y->ents[order[k]];
-    xval v = src->v;
-    if (x->ph == TD_PHYS_STR) {
-      td_value sv = from_val(y, &src->v, TD_TYPE_UTF8);
-      rc = to_val(x, &sv, &v, err);
-    }
-    if (rc == TD_OK) rc = add_val(x, d, &v, src->h, err);
+    td_value v = from_val(y, &src->v, y->type);
+    rc = add_val(x, d, &v, src->h, err);
   }
   td_free(order);
   return rc;
