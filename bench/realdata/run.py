@@ -47,6 +47,8 @@ QUERIES = [
     ("selective SELECT (all columns)",
      "SELECT id, ts, sym, price, qty, flag, note, region, day FROM {T} WHERE sym = 'S0042' AND qty > 990"),
     ("distinct partition values", "SELECT DISTINCT region, day FROM {T} ORDER BY region, day"),
+    ("count(DISTINCT)", "SELECT count(DISTINCT sym) AS a, count(DISTINCT qty) AS b, count(DISTINCT id % 1000000) AS c FROM {T}"),
+    ("count(DISTINCT) by sym", "SELECT sym, count(DISTINCT qty) AS n FROM {T} GROUP BY sym ORDER BY sym"),
 ]
 # The "many" tree (gen_many.py): planning and pruning over many tiny locations.
 MANY_QUERIES = [("one partition of many tiny locations", "SELECT count(*) AS n, sum(v) AS s FROM {T} WHERE a = 'x1'")]

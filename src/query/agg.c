@@ -100,6 +100,7 @@ struct td_agg {
   uint32_t *touched; /* groups touched by the current batch */
   int64_t n_touched;
   uint32_t cur_epoch;
+  td_aggx **ext; /* per aggregate: the state of a kind of query/agg_more.h, else NULL */
 };
 
 /* ---- growth ---- */
@@ -149,6 +150,8 @@ static int grow_groups(td_agg *a, td_error *err) {
   for (int64_t k = 0; !rc && k < a->n_keys; k++) rc = grow_store(&a->kst[k], false, cap, a->cap);
   for (int64_t k = 0; !rc && k < a->n_aggs; k++) rc = grow_store(&a->ast[k], true, cap, a->cap);
   if (rc) return td_err_nomem(err, "growing an aggregation");
+  for (int64_t k = 0; k < a->n_aggs; k++)
+    if (a->ext[k] && (rc = td__aggx_grow(a->ext[k], cap, err)) != TD_OK) return rc;
   a->cap = cap;
   return TD_OK;
 }
@@ -180,6 +183,8 @@ void td_agg_free(td_agg *a) {
   if (!a) return;
   for (int64_t k = 0; a->kst && k < a->n_keys; k++) free_store(&a->kst[k], a->n_groups);
   for (int64_t k = 0; a->ast && k < a->n_aggs; k++) free_store(&a->ast[k], a->n_groups);
+  for (int64_t k = 0; a->ext && k < a->n_aggs; k++) td__aggx_free(a->ext[k]);
+  td_free(a->ext);
   td_free(a->kst);
   td_free(a->ast);
   td_free(a->keys);
@@ -215,7 +220,7 @@ static inline void touch(td_agg *a, uint32_t g) {
 static int check_specs(const td_agg_spec *aggs, int64_t n, td_error *err) {
   for (int64_t k = 0; k < n; k++) {
     if (aggs[k].kind == TD_AGG_COUNT_STAR) continue;
-    if (aggs[k].kind <= TD_AGG_NONE || aggs[k].kind > TD_AGG_LAST)
+    if (aggs[k].kind <= TD_AGG_NONE || aggs[k].kind > TD_AGG_STRING_AGG)
       return td_err(err, TD_EINVAL, "aggregate %lld has no valid kind", (long long)k);
     if (td_agg_result_type(aggs[k].kind, aggs[k].type) == TD_TYPE_NONE)
       return td_err(err, TD_ETYPE, "aggregate %lld does not accept %s input", (long long)k,
@@ -238,7 +243,8 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
   a->null_g = NO_GROUP;
   a->kst = td_calloc((size_t)(n_keys + 1), sizeof *a->kst);
   a->ast = td_calloc((size_t)(n_aggs + 1), sizeof *a->ast);
-  if (!a->keys || !a->specs || !a->kst || !a->ast) {
+  a->ext = td_calloc((size_t)(n_aggs + 1), sizeof *a->ext);
+  if (!a->keys || !a->specs || !a->kst || !a->ast || !a->ext) {
     td_agg_free(a);
     return td_err_nomem(err, "creating an aggregation");
   }
@@ -249,6 +255,10 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
     td_phys ph = td__phys_of(aggs[k].type);
     if (aggs[k].kind == TD_AGG_COUNT_STAR || aggs[k].kind == TD_AGG_COUNT) ph = TD_PHYS_I64;
     a->ast[k].ph = ph;
+    if (td__aggx_kind(aggs[k].kind) && (rc = td__aggx_new(aggs[k].kind, aggs[k].type, NULL, &a->ext[k], err))) {
+      td_agg_free(a);
+      return rc;
+    }
   }
   uint32_t g;
   rc = grow_groups(a, err);
@@ -266,6 +276,11 @@ int64_t td_agg_group_count(const td_agg *a) { return a->n_groups; }
 
 void td_agg_set_decimal_scale(td_agg *a, int64_t k, int scale) {
   if (k >= 0 && k < a->n_aggs) a->ast[k].scale = scale;
+  if (k >= 0 && k < a->n_aggs && a->ext[k]) td__aggx_set_scale(a->ext[k], scale);
+}
+
+int td_agg_set_param(td_agg *a, int64_t k, const td_agg_param *p, td_error *err) {
+  return k >= 0 && k < a->n_aggs && a->ext[k] ? td__aggx_set_param(a->ext[k], p, err) : TD_OK;
 }
 
 int64_t td_agg_overflowed(const td_agg *a) {
@@ -1200,7 +1215,8 @@ static int fold_generic(td_agg *a, int64_t k, const td_vec *in, const uint32_t *
   const td_agg_spec *sp = &a->specs[k];
   for (int64_t j = j0; j < j1; j++) {
     td_value v = td__vec_value(in, ROW(j), sp->type);
-    int rc = fold_value(&a->ast[k], sp->kind, a->gids[j - j0], &v, err);
+    int rc = a->ext[k] ? td__aggx_add(a->ext[k], a->gids[j - j0], &v, value_hash(&v, a->ast[k].ph), err)
+                       : fold_value(&a->ast[k], sp->kind, a->gids[j - j0], &v, err);
     if (rc) return rc;
   }
   return TD_OK;
@@ -1334,6 +1350,7 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
   const td_agg_spec *sp = &a->specs[k];
   store *x = &a->ast[k];
   const store *y = &b->ast[k];
+  if (a->ext[k]) return td__aggx_merge(a->ext[k], d, b->ext[k], g, err);
   switch (sp->kind) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: x->cnt[d] += y->cnt[g]; return TD_OK;
@@ -1442,8 +1459,10 @@ int td_agg_result_groups(const td_agg *a, const uint32_t *groups, int64_t n, td_
     for (int64_t j = 0; !rc && j < n; j++) {
       uint32_t g = groups ? groups[j] : (uint32_t)j;
       if ((int64_t)g >= a->n_groups) return td_err(err, TD_EINVAL, "no group %u", g);
-      td_value v = c < a->n_keys ? store_value(&a->kst[c], g, a->keys[c].type)
-                                 : agg_value(a, c - a->n_keys, g);
+      td_value v;
+      if (c >= a->n_keys && a->ext[c - a->n_keys]) rc = td__aggx_value(a->ext[c - a->n_keys], g, &v, err);
+      else v = c < a->n_keys ? store_value(&a->kst[c], g, a->keys[c].type) : agg_value(a, c - a->n_keys, g);
+      if (rc) return rc;
       rc = td_array_append_value(&out[c], &v, err);
     }
     if (rc) return rc;

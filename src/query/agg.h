@@ -27,6 +27,7 @@
 #ifndef TD_QUERY_AGG_H
 #define TD_QUERY_AGG_H
 
+#include "query/agg_more.h"
 #include "query/expr.h"
 
 typedef struct td_agg_key {
@@ -47,6 +48,11 @@ typedef struct td_agg td_agg;
 /* The scale of aggregate k's decimal128 input (0 by default): avg divides
  * the exact sum by 10^scale once, at the end. */
 void td_agg_set_decimal_scale(td_agg *a, int64_t k, int scale);
+
+/* The parameter of aggregate k (quantile, string_agg separator, see
+ * query/agg_more.h; copied).  Without it quantiles are medians and the
+ * separator is ",".  Set it before the first update.  TD_ENOMEM. */
+int td_agg_set_param(td_agg *a, int64_t k, const td_agg_param *p, td_error *err);
 
 int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *aggs,
                   int64_t n_aggs, td_agg **out, td_error *err);

@@ -55,7 +55,9 @@ void td_agg_plan_reset(td_agg_plan *p) {
   for (int64_t i = 0; i < p->n_aggs; i++) {
     td_expr_free(p->inputs[i]);
     td_free(p->agg_names[i]);
+    if (p->params) td_free((char *)p->params[i].sep);
   }
+  td_free(p->params);
   td_free(p->keys);
   td_free(p->key_names);
   td_free(p->inputs);
@@ -124,7 +126,9 @@ static int bind_input(agg_worker *w, int64_t k, const td_expr *e, const td_batch
 /* The error of an integer sum that left int64, naming the aggregate as the
  * user wrote it ("sum(Size * Price)"). */
 static int sum_overflow(const agg_op *op, const td_agg *state, td_error *err) {
-  static const char *const names[] = {"?", "count", "count", "sum", "min", "max", "avg", "first", "last"};
+  static const char *const names[] = {"?",   "count", "count", "sum",  "min", "max", "avg", "first", "last",
+                                      "count", "sum",   "avg",   "approx_count_distinct", "quantile_cont",
+                                      "quantile_disc", "string_agg"};
   int64_t k = td_agg_overflowed(state), j = 0;
   while (j + 1 < op->plan.n_aggs && op->kmap[j + 1] <= k) j++;
   const td_expr *in = op->plan.inputs[j];
@@ -214,6 +218,15 @@ static void agg_worker_free(agg_worker *w, int64_t n_tmp) {
   td_free(w->bconsts);
 }
 
+/* The parameters of the plan's aggregates (quantiles, separators) into a
+ * new state. */
+static int set_params(const agg_op *op, td_agg *state, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t j = 0; rc == TD_OK && op->plan.params && j < op->plan.n_aggs; j++)
+    rc = td_agg_set_param(state, op->kmap[j], &op->plan.params[j], err);
+  return rc;
+}
+
 /* Folds rows [begin, end) into op->state, with up to t->threads workers. */
 static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, int64_t end, td_error *err) {
   int n = td__par_workers(t->threads, (end - begin) / AGG_MIN_ROWS);
@@ -237,6 +250,7 @@ static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, 
     rc = w->bcols && w->bconsts && w->tmp ? TD_OK : td_err_nomem(err, "aggregating");
     if (rc == TD_OK) rc = td_select_scratch_init(w->scratch, op->n_fields, err);
     if (rc == TD_OK) rc = td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, &w->state, err);
+    if (rc == TD_OK) rc = set_params(op, w->state, err);
   }
   if (rc == TD_OK) rc = td__par_run(n, agg_par_worker, p, err);
   for (int i = 1; rc == TD_OK && i < n; i++) {
@@ -367,6 +381,7 @@ static int new_state(agg_op *op, td_error *err) {
   td_agg_free(op->state);
   op->state = NULL;
   int rc = td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, &op->state, err);
+  if (!rc) rc = set_params(op, op->state, err);
   for (int64_t j = 0; !rc && j < op->plan.n_aggs; j++) {
     const td_expr *in = op->plan.inputs[j];
     int p, sc;
@@ -526,6 +541,9 @@ int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err
   bool region = source->kind == TD_TABLE_SOURCE && partition_only(op->plan.filter, source->n_partition);
   for (int64_t k = 0; region && k < op->plan.n_keys; k++) region = partition_only(op->plan.keys[k], source->n_partition);
   for (int64_t j = 0; region && j < op->plan.n_aggs; j++) region = partition_only(op->plan.inputs[j], source->n_partition);
+  /* a location stands for many rows: distinct values are right, quantiles and string_agg are not */
+  for (int64_t j = 0; region && j < op->plan.n_aggs; j++)
+    region = op->plan.kinds[j] < TD_AGG_QUANTILE_CONT;
   op->region_mode = region;
   td_schema def;
   td_schema_init(&def);

@@ -30,6 +30,12 @@ static void set_pos(td_expr *e, int64_t pos) {
   for (int64_t i = 0; i < e->n_args; i++) set_pos(e->args[i], pos);
 }
 
+bool td__is_stat_agg(const char *name) {
+  for (size_t i = 0; i < sizeof stats / sizeof *stats; i++)
+    if (strcmp(name, stats[i].name) == 0) return true;
+  return false;
+}
+
 int td__rewrite_stat_aggs(td_expr **slot, td_error *err) {
   td_expr *e = *slot;
   for (int64_t i = 0; i < e->n_args; i++) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "query/agg_more.h"
 #include "query/func.h"
 #include "query/inset.h"
 #include "query/lex.h"
@@ -524,11 +525,13 @@ static int bind_call(binder *b, td_expr *e, bool in_agg) {
   if (e->star && k != TD_AGG_COUNT)
     return td_err_at(b->err, TD_ETYPE, e->pos, "'%s(*)' is not allowed at offset %lld; only "
                      "count(*)", e->name, (long long)e->pos);
+  int lo, hi;
+  td__agg_arity(k, e->name, &lo, &hi);
   if (e->star) k = TD_AGG_COUNT_STAR;
-  else if (e->n_args != 1)
+  else if (e->n_args < lo || e->n_args > hi)
     return td_err_at(b->err, TD_ETYPE, e->pos,
-                     "%s expects 1 argument at offset %lld, found %lld", e->name,
-                     (long long)e->pos, (long long)e->n_args);
+                     "%s expects %d argument%s at offset %lld, found %lld", e->name, hi,
+                     hi > 1 ? "s" : "", (long long)e->pos, (long long)e->n_args);
   e->agg = k;
   td_type_id in = e->n_args ? e->args[0]->type : TD_TYPE_NONE;
   if (k != TD_AGG_COUNT_STAR && in == TD_TYPE_NONE)

@@ -346,8 +346,15 @@ static void print_expr(td_strbuf *b, const td_expr *e) {
       break;
     case TD_EXPR_CALL:
       if (print_form(b, e)) break;
-      td__sb_put(b, e->name);
-      td__sb_put(b, "(");
+      size_t nl = strlen(e->name);
+      if (nl > 9 && strcmp(e->name + nl - 9, "_distinct") == 0 && td_agg_kind_from_name(e->name) != TD_AGG_NONE &&
+          td_agg_kind_from_name(e->name) != TD_AGG_APPROX_DISTINCT) {
+        td__sb_putn(b, e->name, nl - 9); /* count(DISTINCT x) */
+        td__sb_put(b, "(DISTINCT ");
+      } else {
+        td__sb_put(b, e->name);
+        td__sb_put(b, "(");
+      }
       if (e->star) td__sb_put(b, "*");
       print_list(b, e->args, e->n_args);
       td__sb_put(b, ")");
@@ -432,7 +439,12 @@ td_agg_kind td_agg_kind_from_name(const char *name) {
     td_agg_kind kind;
   } aggs[] = {{"count", TD_AGG_COUNT}, {"sum", TD_AGG_SUM},     {"min", TD_AGG_MIN},
               {"max", TD_AGG_MAX},     {"avg", TD_AGG_AVG},     {"first", TD_AGG_FIRST},
-              {"last", TD_AGG_LAST}};
+              {"last", TD_AGG_LAST},
+              /* count(DISTINCT x) parses as count_distinct(x) (printed back as written) */
+              {"count_distinct", TD_AGG_COUNT_DISTINCT}, {"sum_distinct", TD_AGG_SUM_DISTINCT},
+              {"avg_distinct", TD_AGG_AVG_DISTINCT}, {"approx_count_distinct", TD_AGG_APPROX_DISTINCT},
+              {"median", TD_AGG_QUANTILE_CONT}, {"quantile_cont", TD_AGG_QUANTILE_CONT},
+              {"quantile_disc", TD_AGG_QUANTILE_DISC}, {"string_agg", TD_AGG_STRING_AGG}};
   for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++)
     if (strcasecmp(name, aggs[i].name) == 0) return aggs[i].kind;
   return TD_AGG_NONE;
@@ -470,13 +482,22 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
     case TD_AGG_MAX:
     case TD_AGG_FIRST:
     case TD_AGG_LAST: return in;
+    case TD_AGG_COUNT_DISTINCT:
+    case TD_AGG_APPROX_DISTINCT: return in == TD_TYPE_NONE ? TD_TYPE_NONE : TD_TYPE_INT64;
+    case TD_AGG_SUM_DISTINCT: return td_agg_result_type(TD_AGG_SUM, in);
+    case TD_AGG_AVG_DISTINCT: return td_agg_result_type(TD_AGG_AVG, in);
+    case TD_AGG_QUANTILE_CONT: /* integers interpolate to float64; strings take the lower value */
+      if (td_type_is_integer(in)) return TD_TYPE_FLOAT64;
+      return in;
+    case TD_AGG_QUANTILE_DISC: return in;
+    case TD_AGG_STRING_AGG: return in == TD_TYPE_UTF8 ? in : TD_TYPE_NONE;
     default: return TD_TYPE_NONE;
   }
 }
 
 const char *td_agg_result_param(td_agg_kind kind, td_type_id in, const char *in_param, char *buf, size_t size) {
   td_type_id t = td_agg_result_type(kind, in);
-  if (t == TD_TYPE_DECIMAL128 && kind == TD_AGG_SUM) {
+  if (t == TD_TYPE_DECIMAL128 && (kind == TD_AGG_SUM || kind == TD_AGG_SUM_DISTINCT)) {
     int p, sc;
     if (!td_dec_params(in_param, &p, &sc)) return NULL;
     td_dec_param_text(TD_DECIMAL128_MAX_PRECISION, sc, buf, size);

@@ -66,7 +66,16 @@ typedef enum td_agg_kind {
   TD_AGG_MAX,
   TD_AGG_AVG,
   TD_AGG_FIRST,
-  TD_AGG_LAST
+  TD_AGG_LAST,
+  /* query/agg_more.h: count/sum/avg(DISTINCT), approx_count_distinct,
+   * median/quantile_cont (CONT), quantile_disc, string_agg */
+  TD_AGG_COUNT_DISTINCT,
+  TD_AGG_SUM_DISTINCT,
+  TD_AGG_AVG_DISTINCT,
+  TD_AGG_APPROX_DISTINCT,
+  TD_AGG_QUANTILE_CONT,
+  TD_AGG_QUANTILE_DISC,
+  TD_AGG_STRING_AGG
 } td_agg_kind;
 
 typedef struct td_expr {

@@ -72,6 +72,8 @@ extern const td_func td__funcs_time[];
  * stddev_samp, stddev_pop by its expression over count and sum
  * (agg_rewrite.c); TD_ETYPE for a wrong argument count. */
 int td__rewrite_stat_aggs(td_expr **slot, td_error *err);
+/* Whether `name` (lower case) is one of the aggregates rewritten above. */
+bool td__is_stat_agg(const char *name);
 
 /* ---- helpers shared by the families ---- */
 /* Whether e is an INTERVAL form (a CALL "interval"). */

@@ -70,6 +70,7 @@ typedef struct td_agg_plan {
   td_expr **inputs;    /* bound; NULL for count(*) */
   char **agg_names;
   int64_t n_aggs;
+  td_agg_param *params; /* per aggregate (query/agg_more.h); separators owned */
 } td_agg_plan;
 /* Takes the plan's contents (leaves it empty) even on failure. */
 int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err);

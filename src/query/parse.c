@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "query/compose.h"
+#include "query/agg_more.h"
 #include "query/lex.h"
 #include "query/sql_window.h"
 #include "util/alloc.h"
@@ -114,6 +115,14 @@ static int parse_expr_list(td_parser *p, td_expr *e) {
 /* name '(' [ '*' | expr {',' expr} ] ')' ; the current token is '(' */
 static int parse_call(td_parser *p, td_expr *e) {
   td__next(p);
+  int dn = td__is_kw(p, "DISTINCT") ? td__agg_distinct_name(e, p->err) : 0;
+  if (dn < 0) return TD_ENOMEM;
+  if (dn > 0) {
+    td__next(p);
+    if (p->tok.kind == TK_STAR)
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%.*s(DISTINCT *) is not supported at offset %lld",
+                       (int)(strlen(e->name) - (strstr(e->name, "_distinct") ? 9 : 0)), e->name, (long long)p->tok.pos);
+  }
   if (td__is_kw(p, "DISTINCT") || td__is_kw(p, "ALL"))
     return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s(%s ...) is not supported at offset %lld", e->name,
                      td__is_kw(p, "ALL") ? "ALL" : "DISTINCT", (long long)p->tok.pos);
@@ -122,7 +131,7 @@ static int parse_call(td_parser *p, td_expr *e) {
     td__next(p);
   } else if (p->tok.kind != TK_RPAREN) {
     int rc = parse_expr_list(p, e);
-    if (rc) return rc;
+    if (rc) return td__agg_list_error(p, e, rc);
   }
   if (p->tok.kind != TK_RPAREN) {
     if (td__is_kw(p, "ORDER"))
@@ -131,9 +140,15 @@ static int parse_call(td_parser *p, td_expr *e) {
     return td__expected(p, "')' or ','");
   }
   td__next(p);
+  if (td__is_kw(p, "FILTER")) {
+    int rc = td__parse_agg_filter(p, e);
+    if (rc) return rc;
+    if (td__is_kw(p, "OVER"))
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "FILTER (WHERE ...) with OVER is not supported at offset %lld",
+                       (long long)p->tok.pos);
+  }
   if (td__is_kw(p, "OVER")) return td__parse_over(p, e); /* query/sql_window.c */
   static const char *const after[][3] = {
-      {"FILTER", "aggregate FILTER (WHERE ...) is", ""},
       {"WITHIN", "WITHIN GROUP is", ""}};
   for (size_t i = 0; i < sizeof after / sizeof *after; i++)
     if (td__is_kw(p, after[i][0]))

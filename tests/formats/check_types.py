@@ -125,7 +125,14 @@ with tempfile.TemporaryDirectory() as tmp:
                 "SELECT i FROM {src} WHERE dec9 < 1.251 ORDER BY i",
                 "SELECT i FROM {src} WHERE dec38 = '99999999999999999999999999999999999999' OR dec38s < 0 ORDER BY i",
                 "SELECT dec9, count(*), sum(dec38s) FROM {src} GROUP BY dec9 ORDER BY dec9",
-                "SELECT i, dec18 FROM {src} ORDER BY dec18 DESC, i"):
+                "SELECT i, dec18 FROM {src} ORDER BY dec18 DESC, i",
+                # the aggregates of query/agg_more.c over decimals, dates, times, timestamps
+                "SELECT count(DISTINCT dec9), sum(DISTINCT dec18), median(dec9), quantile_disc(dec38, 0.5), "
+                "quantile_cont(dec18, 0.25), avg(DISTINCT dec9) FROM {src}",
+                "SELECT count(DISTINCT d32), quantile_disc(d32, 0.5), median(ts_us), quantile_disc(ts_ms, 0.75), "
+                "quantile_disc(t64us, 0.9), count(DISTINCT ts_ns), approx_count_distinct(d64) FROM {src}",
+                "SELECT dec9 IS NULL AS k, count(DISTINCT u8), median(u32), string_agg(i, ',') FILTER (WHERE i > 0) "
+                "FROM {src} GROUP BY k ORDER BY k"):
         got = ours(path, sql)
         theirs = duckdb.sql(sql.format(src=f"read_parquet('{path}')").replace(
             "'2024-02-29T12:30:01.4999995'", "TIMESTAMP '2024-02-29 12:30:01.4999995'").replace(

@@ -223,8 +223,8 @@ static void test_errors(void **state) {
   check_error("i::DECIMAL(10, 2)", TD_EPARSE, 3, "the type 'DECIMAL' is not supported");
   check_error("ts - INTERVAL 1 MONTH", TD_EPARSE, 16, "an interval of months or years is not supported");
   check_error("s LIKE 'a' ESCAPE '!'", TD_EPARSE, 11, "LIKE ... ESCAPE is not supported");
-  check_error("count(DISTINCT s)", TD_EPARSE, 6, "count(DISTINCT ...) is not supported");
-  check_error("sum(i) FILTER (WHERE b)", TD_EPARSE, 7, "aggregate FILTER (WHERE ...) is not supported");
+  check_error("first(DISTINCT s)", TD_EPARSE, 6, "first(DISTINCT ...) is not supported");
+  check_error("first(i) FILTER (WHERE b)", TD_EPARSE, 9, "FILTER on first() is not supported");
   check_error("row_number() OVER (ORDER BY i)", TD_EPARSE, 0, "a window function (OVER) is not allowed here");
   check_error("EXISTS (SELECT 1)", TD_EPARSE, 0, "EXISTS is not supported");
   check_error("i || ", TD_EPARSE, 5, "expected an expression");

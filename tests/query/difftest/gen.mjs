@@ -82,6 +82,40 @@ const AGGS = [
   'stddev(Price)', 'stddev_pop(Size)', 'var_samp(Price)', 'var_pop(Tick)', 'variance(Size % 7)', 'stddev_samp(Lot)',
 ];
 
+// More aggregates (issue 13): DISTINCT, quantiles, string_agg, FILTER.
+// Columns named sagg* are string_agg results (compared as multisets of their
+// '|'-separated parts: neither engine promises an order without ORDER BY),
+// approx* are approximate counts (compared within 5 % of DuckDB's exact count).
+// Interpolated timestamps are of whole seconds: DuckDB interpolates the
+// nanosecond column in microseconds, rounding where tabledata keeps ns.
+const MORE_AGGS = [
+  'count(DISTINCT Symbol)', 'count(DISTINCT Size % 50)', 'count(DISTINCT Volume)', 'count(DISTINCT Price)',
+  'count(DISTINCT Timestamp)', 'count(DISTINCT Flag)', 'count(DISTINCT Bid)', 'sum(DISTINCT Lot)', 'sum(DISTINCT Size % 13)',
+  'avg(DISTINCT Tick)', 'avg(DISTINCT Price)', 'median(Price)', 'median(Size)', 'median(Volume)', 'median(Bid)',
+  'median(Symbol)', "median(date_trunc('second', Timestamp))", 'median(Flag)', 'quantile_cont(Price, 0.25)',
+  'quantile_cont(Size, 0.9)', "quantile_cont(date_trunc('second', Timestamp), 0.1)", 'quantile_cont(Code, 1)', 'quantile_cont(Tick, 0)', 'quantile_disc(Price, 0.75)',
+  'quantile_disc(Symbol, 0.5)', 'quantile_disc(Timestamp, 0.3)', 'quantile_disc(Volume, 0.05)', 'quantile_disc(Lot, 0.3)',
+  'count(*) FILTER (WHERE Price > 300)', 'sum(Size) FILTER (WHERE Flag)', 'median(Price) FILTER (WHERE Tick = 1)',
+  'count(DISTINCT Symbol) FILTER (WHERE Volume IS NULL)', "avg(Price) FILTER (WHERE Exchange = 'NYSE')",
+  'max(Symbol) FILTER (WHERE Size > 500)', 'stddev(Price) FILTER (WHERE Flag)', 'count(Volume) FILTER (WHERE Lot > 2)',
+];
+const MORE_NAMED = [
+  ["string_agg(Symbol, '|')", 'sagg'], ["string_agg(Size, '|')", 'sagg'],
+  ["string_agg(Exchange, '|') FILTER (WHERE Price > 400)", 'sagg'], ['approx_count_distinct(Symbol)', 'approx'],
+  ['approx_count_distinct(Price)', 'approx'], ['approx_count_distinct(Size % 100)', 'approx'],
+];
+
+function moreAggShapes(r, add, where) {
+  const aggs = (k) => r.some(MORE_AGGS, k).map((x, i) => `${x} AS m${i}`);
+  const named = () => { const [x, p] = r.pick(MORE_NAMED); return `${x} AS ${p}0`; };
+  return [
+    () => add(`SELECT ${r.pick(KEYS)} AS g, ${aggs(3).join(', ')} FROM {src}${where()} GROUP BY g`),
+    () => add(`SELECT ${aggs(4).join(', ')} FROM {src}${where()}`),
+    () => add(`SELECT ${r.pick(KEYS)} AS g, ${named()}, ${aggs(1)} FROM {src}${where()} GROUP BY g`),
+    () => add(`SELECT ${named()} FROM {src}${where()}`),
+  ];
+}
+
 export function generate(count, seed) {
   const r = rng(seed);
   const out = [];
@@ -123,6 +157,11 @@ export function generate(count, seed) {
       add(`SELECT ${k} AS g, sum(Price * Size) / sum(Size) AS vwap, CASE WHEN count(*) > 100 THEN 'many' ELSE 'few' END AS n, max(Price) - min(Price) AS spread FROM {src}${where()} GROUP BY g ORDER BY g NULLS FIRST`, true);
     },
   ];
+  // every new aggregate at least once, grouped
+  for (let i = 0; i < MORE_AGGS.length; i += 3)
+    add(`SELECT Exchange AS g, ${MORE_AGGS.slice(i, i + 3).map((x, j) => `${x} AS m${j}`).join(', ')} FROM {src} GROUP BY g`);
+  for (const [x, p] of MORE_NAMED) add(`SELECT Symbol AS g, ${x} AS ${p}0 FROM {src} GROUP BY g`);
+  shapes.push(...moreAggShapes(r, add, where));
   while (out.length < count) shapes[r.int(0, shapes.length - 1)]();
   windowQueries(rng(seed + 1), add, Math.max(30, Math.floor(count / 10)));
   out.push(...composeQueries(80, seed + 1313)); // query/compose.c

@@ -1,0 +1,592 @@
+/*
+ * query/agg_more.c - the states of count/sum/avg(DISTINCT), approximate
+ * distinct counts (HyperLogLog), quantiles and string_agg (see agg_more.h).
+ *
+ * Values live in one entry array per aggregate; each group chains its
+ * entries (head[g], entry.next), strings are copied into one byte buffer.
+ * Distinct aggregates also index the entries by (group, value) in an
+ * open-addressing table, so a value enters its group once.  Results that
+ * need every value (quantiles, distinct sums) sort the group's values and
+ * are cached per group until the group changes: on a live table a cycle
+ * recomputes only the groups it touched.  Distinct sums add the values in
+ * sorted order, so float results do not depend on the order rows arrived
+ * in (nor on the thread count).
+ */
+#include "query/agg_more.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/vec.h"
+#include "util/alloc.h"
+#include "util/decimal.h"
+#include "util/error.h"
+
+enum { HLL_P = 12, HLL_M = 1 << HLL_P };
+#define NO_ENT UINT32_MAX
+
+typedef union xval {
+  int64_t i;
+  double f;
+  td_i128 d;
+  struct {
+    uint64_t off, len;
+  } s;
+} xval;
+
+typedef struct xent {
+  xval v;
+  uint64_t h;
+  uint32_t next; /* the group's next entry, NO_ENT at the end */
+  uint32_t g;
+} xent;
+
+/* What results use while computing (the state is const there). */
+typedef struct xscratch {
+  xval *vals;
+  int64_t cap;
+} xscratch;
+
+struct td_aggx {
+  td_agg_kind kind;
+  td_type_id type;
+  td_phys ph;
+  double q;
+  char *sep;
+  size_t sep_len;
+  int scale; /* decimal128 input */
+  int64_t cap;
+  int64_t *cnt;   /* entries (distinct values) of each group */
+  uint32_t *head; /* first entry of each group */
+  xent *ents;
+  int64_t n_ents, ents_cap;
+  char *sbuf; /* string values */
+  size_t sb_len, sb_cap;
+  uint32_t *set; /* distinct kinds: slot -> entry + 1 */
+  int64_t set_cap;
+  uint8_t **reg; /* HyperLogLog registers of each group (NULL: no value yet) */
+  char **str;    /* string_agg: each group's text (NULL: no value yet) */
+  size_t *slen, *scap;
+  uint8_t *cstate; /* cached result: 0 stale, 1 value, 2 null */
+  xval *cache;
+  xscratch *scr;
+};
+
+bool td__aggx_kind(td_agg_kind kind) { return kind >= TD_AGG_COUNT_DISTINCT && kind <= TD_AGG_STRING_AGG; }
+
+static bool is_distinct(td_agg_kind k) {
+  return k == TD_AGG_COUNT_DISTINCT || k == TD_AGG_SUM_DISTINCT || k == TD_AGG_AVG_DISTINCT;
+}
+static bool keeps_values(td_agg_kind k) {
+  return is_distinct(k) || k == TD_AGG_QUANTILE_CONT || k == TD_AGG_QUANTILE_DISC;
+}
+
+int td__aggx_new(td_agg_kind kind, td_type_id type, const td_agg_param *p, td_aggx **out, td_error *err) {
+  *out = NULL;
+  td_aggx *x = td_calloc(1, sizeof *x);
+  if (!x) return td_err_nomem(err, "creating an aggregate");
+  x->kind = kind;
+  x->type = type;
+  x->ph = td__phys_of(type);
+  x->q = p ? p->q : 0.5;
+  const char *sep = p && p->sep ? p->sep : ",";
+  x->sep_len = p && p->sep ? p->sep_len : 1;
+  x->sep = td_malloc(x->sep_len + 1);
+  x->scr = td_calloc(1, sizeof *x->scr);
+  if (!x->sep || !x->scr) {
+    td__aggx_free(x);
+    return td_err_nomem(err, "creating an aggregate");
+  }
+  memcpy(x->sep, sep, x->sep_len);
+  *out = x;
+  return TD_OK;
+}
+
+int td__aggx_set_param(td_aggx *x, const td_agg_param *p, td_error *err) {
+  x->q = p->q;
+  if (!p->sep) return TD_OK;
+  char *s = td_malloc(p->sep_len + 1);
+  if (!s) return td_err_nomem(err, "setting a separator");
+  memcpy(s, p->sep, p->sep_len);
+  td_free(x->sep);
+  x->sep = s;
+  x->sep_len = p->sep_len;
+  return TD_OK;
+}
+
+void td__aggx_set_scale(td_aggx *x, int scale) { x->scale = scale; }
+
+void td__aggx_free(td_aggx *x) {
+  if (!x) return;
+  for (int64_t g = 0; g < x->cap; g++) {
+    if (x->reg) td_free(x->reg[g]);
+    if (x->str) td_free(x->str[g]);
+  }
+  if (x->scr) td_free(x->scr->vals);
+  td_free(x->scr);
+  td_free(x->reg);
+  td_free(x->str);
+  td_free(x->slen);
+  td_free(x->scap);
+  td_free(x->cnt);
+  td_free(x->head);
+  td_free(x->ents);
+  td_free(x->sbuf);
+  td_free(x->set);
+  td_free(x->cstate);
+  td_free(x->cache);
+  td_free(x->sep);
+  td_free(x);
+}
+
+static int grow(void **p, int64_t cap, size_t width, int64_t old, int fill) {
+  void *q = td_realloc(*p, (size_t)cap * width);
+  if (!q) return TD_ENOMEM;
+  memset((char *)q + (size_t)old * width, fill, (size_t)(cap - old) * width);
+  *p = q;
+  return TD_OK;
+}
+
+int td__aggx_grow(td_aggx *x, int64_t cap, td_error *err) {
+  if (cap <= x->cap) return TD_OK;
+  int64_t old = x->cap;
+  int rc = grow((void **)&x->cnt, cap, sizeof *x->cnt, old, 0);
+  if (!rc) rc = grow((void **)&x->cstate, cap, 1, old, 0);
+  if (!rc) rc = grow((void **)&x->cache, cap, sizeof *x->cache, old, 0);
+  if (!rc && keeps_values(x->kind)) rc = grow((void **)&x->head, cap, sizeof *x->head, old, 0xff);
+  if (!rc && x->kind == TD_AGG_APPROX_DISTINCT) rc = grow((void **)&x->reg, cap, sizeof *x->reg, old, 0);
+  if (!rc && x->kind == TD_AGG_STRING_AGG) {
+    rc = grow((void **)&x->str, cap, sizeof *x->str, old, 0);
+    if (!rc) rc = grow((void **)&x->slen, cap, sizeof *x->slen, old, 0);
+    if (!rc) rc = grow((void **)&x->scap, cap, sizeof *x->scap, old, 0);
+  }
+  if (rc) return td_err_nomem(err, "growing an aggregate");
+  x->cap = cap;
+  return TD_OK;
+}
+
+/* ---- values ---- */
+
+static const char *sptr(const td_aggx *x, const xval *v) { return x->sbuf ? x->sbuf + v->s.off : ""; }
+
+static int cmp_val(const td_aggx *x, const xval *a, const xval *b) {
+  switch (x->ph) {
+    case TD_PHYS_F64: /* NaN greatest, all NaNs equal; -0.0 == 0.0 */
+      if (isnan(a->f) || isnan(b->f)) return (int)isnan(a->f) - (int)isnan(b->f);
+      return a->f < b->f ? -1 : a->f > b->f;
+    case TD_PHYS_STR: {
+      size_t n = a->s.len < b->s.len ? a->s.len : b->s.len;
+      int c = n ? memcmp(sptr(x, a), sptr(x, b), n) : 0;
+      if (c) return c;
+      return a->s.len < b->s.len ? -1 : a->s.len > b->s.len;
+    }
+    case TD_PHYS_D128: return a->d < b->d ? -1 : a->d > b->d;
+    default: return a->i < b->i ? -1 : a->i > b->i;
+  }
+}
+
+/* The entry form of v; strings are appended to sbuf (bytes from `src` when
+ * they come from another state). */
+static int to_val(td_aggx *x, const td_value *v, xval *out, td_error *err) {
+  memset(out, 0, sizeof *out);
+  switch (x->ph) {
+    case TD_PHYS_F64: out->f = v->v.f == 0 ? 0.0 : v->v.f; break;
+    case TD_PHYS_BOOL: out->i = v->v.b; break;
+    case TD_PHYS_D128: out->d = td_dec_of(v); break;
+    case TD_PHYS_I64: out->i = v->v.i; break;
+    case TD_PHYS_STR: {
+      size_t n = v->v.s.len;
+      if (x->sb_len + n > x->sb_cap) {
+        size_t cap = x->sb_cap ? x->sb_cap : 4096;
+        while (cap < x->sb_len + n) cap *= 2;
+        char *p = td_realloc(x->sbuf, cap);
+        if (!p) return td_err_nomem(err, "storing a string in an aggregate");
+        x->sbuf = p;
+        x->sb_cap = cap;
+      }
+      if (n) memcpy(x->sbuf + x->sb_len, v->v.s.ptr, n);
+      out->s.off = x->sb_len;
+      out->s.len = n;
+      x->sb_len += n;
+      break;
+    }
+  }
+  return TD_OK;
+}
+
+static td_value from_val(const td_aggx *x, const xval *v, td_type_id t) {
+  td_value r;
+  memset(&r, 0, sizeof r);
+  r.type = t;
+  switch (td__phys_of(t)) {
+    case TD_PHYS_F64: r.v.f = v->f; break;
+    case TD_PHYS_BOOL: r.v.b = v->i != 0; break;
+    case TD_PHYS_D128: {
+      td_value d = td_dec_value(0, 0, v->d);
+      r.v.d = d.v.d;
+      break;
+    }
+    case TD_PHYS_STR:
+      r.v.s.ptr = sptr(x, v);
+      r.v.s.len = (size_t)v->s.len;
+      break;
+    default: r.v.i = v->i; break;
+  }
+  return r;
+}
+
+static inline uint64_t xmix(uint64_t h) {
+  h ^= h >> 31;
+  h *= 0x9e3779b97f4a7c15ULL;
+  h ^= h >> 29;
+  return h;
+}
+static inline uint64_t set_hash(uint64_t h, uint32_t g) { return xmix(h ^ ((uint64_t)g * 0xc4ceb9fe1a85ec53ULL)); }
+
+static int rehash_set(td_aggx *x, td_error *err) {
+  int64_t cap = x->set_cap ? x->set_cap * 2 : 1024;
+  uint32_t *t = td_calloc((size_t)cap, sizeof *t);
+  if (!t) return td_err_nomem(err, "growing a distinct set");
+  for (int64_t e = 0; e < x->n_ents; e++) {
+    int64_t s = (int64_t)(set_hash(x->ents[e].h, x->ents[e].g) & (uint64_t)(cap - 1));
+    while (t[s]) s = (s + 1) & (cap - 1);
+    t[s] = (uint32_t)e + 1;
+  }
+  td_free(x->set);
+  x->set = t;
+  x->set_cap = cap;
+  return TD_OK;
+}
+
+/* Whether entry c holds value v (equal as group keys: -0.0 is 0.0, NaNs
+ * are one value). */
+static bool holds(const td_aggx *x, const xent *c, const td_value *v) {
+  switch (x->ph) {
+    case TD_PHYS_F64: return c->v.f == v->v.f || (isnan(c->v.f) && isnan(v->v.f));
+    case TD_PHYS_STR:
+      return c->v.s.len == v->v.s.len && (!v->v.s.len || memcmp(sptr(x, &c->v), v->v.s.ptr, v->v.s.len) == 0);
+    case TD_PHYS_D128: return c->v.d == td_dec_of(v);
+    case TD_PHYS_BOOL: return c->v.i == v->v.b;
+    default: return c->v.i == v->v.i;
+  }
+}
+
+/* Adds value v (non-null) to group g's chain; distinct kinds look it up
+ * first and skip a value the group has (nothing is copied then). */
+static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err) {
+  int64_t slot = -1;
+  if (is_distinct(x->kind)) {
+    if ((x->n_ents + 1) * 2 > x->set_cap) {
+      int rc = rehash_set(x, err);
+      if (rc) return rc;
+    }
+    int64_t mask = x->set_cap - 1, s = (int64_t)(set_hash(h, g) & (uint64_t)mask);
+    uint32_t e;
+    for (; (e = x->set[s]); s = (s + 1) & mask) {
+      const xent *c = &x->ents[e - 1];
+      if (c->g == g && c->h == h && holds(x, c, v)) return TD_OK;
+    }
+    slot = s;
+  }
+  if (x->n_ents >= (int64_t)UINT32_MAX - 1) return td_err(err, TD_ERANGE, "too many values in an aggregate");
+  if (x->n_ents == x->ents_cap) {
+    int64_t cap = x->ents_cap ? x->ents_cap * 2 : 256;
+    xent *n = td_realloc(x->ents, (size_t)cap * sizeof *n);
+    if (!n) return td_err_nomem(err, "storing aggregate values");
+    x->ents = n;
+    x->ents_cap = cap;
+  }
+  xval xv;
+  int rc = to_val(x, v, &xv, err);
+  if (rc) return rc;
+  uint32_t e = (uint32_t)x->n_ents++;
+  x->ents[e] = (xent){xv, h, x->head[g], g};
+  x->head[g] = e;
+  x->cnt[g]++;
+  x->cstate[g] = 0;
+  if (slot >= 0) x->set[slot] = e + 1;
+  return TD_OK;
+}
+
+static int hll_add(td_aggx *x, uint32_t g, uint64_t h, td_error *err) {
+  if (!x->reg[g] && !(x->reg[g] = td_calloc(HLL_M, 1))) return td_err_nomem(err, "creating a HyperLogLog sketch");
+  h = xmix(h); /* the key hash of small integers has weak low bits */
+  uint32_t idx = (uint32_t)(h >> (64 - HLL_P));
+  uint64_t rest = (h << HLL_P) | (1ULL << (HLL_P - 1));
+  uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+  if (rank > x->reg[g][idx]) x->reg[g][idx] = rank;
+  return TD_OK;
+}
+
+static int str_append(td_aggx *x, uint32_t g, const char *p, size_t n, td_error *err) {
+  bool first = !x->str[g];
+  size_t need = x->slen[g] + (first ? 0 : x->sep_len) + n + 1;
+  if (need > x->scap[g]) {
+    size_t cap = x->scap[g] ? x->scap[g] * 2 : 32;
+    while (cap < need) cap *= 2;
+    char *q = td_realloc(x->str[g], cap);
+    if (!q) return td_err_nomem(err, "concatenating strings");
+    x->str[g] = q;
+    x->scap[g] = cap;
+  }
+  if (!first) {
+    memcpy(x->str[g] + x->slen[g], x->sep, x->sep_len);
+    x->slen[g] += x->sep_len;
+  }
+  if (n) memcpy(x->str[g] + x->slen[g], p, n);
+  x->slen[g] += n;
+  return TD_OK;
+}
+
+int td__aggx_add(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err) {
+  if (v->is_null) return TD_OK;
+  if (x->kind == TD_AGG_APPROX_DISTINCT) return hll_add(x, g, h, err);
+  if (x->kind == TD_AGG_STRING_AGG) return str_append(x, g, v->v.s.ptr, v->v.s.len, err);
+  return add_val(x, g, v, h, err);
+}
+
+int td__aggx_merge(td_aggx *x, uint32_t d, const td_aggx *y, uint32_t g, td_error *err) {
+  if (x->kind == TD_AGG_APPROX_DISTINCT) {
+    if (!y->reg[g]) return TD_OK;
+    if (!x->reg[d] && !(x->reg[d] = td_calloc(HLL_M, 1))) return td_err_nomem(err, "merging sketches");
+    for (int i = 0; i < HLL_M; i++)
+      if (y->reg[g][i] > x->reg[d][i]) x->reg[d][i] = y->reg[g][i];
+    return TD_OK;
+  }
+  if (x->kind == TD_AGG_STRING_AGG) return y->str[g] ? str_append(x, d, y->str[g], y->slen[g], err) : TD_OK;
+  /* y's chain is newest first: walk it oldest first to keep input order */
+  int64_t n = y->cnt[g], k = 0;
+  uint32_t *order = td_malloc((size_t)(n + 1) * sizeof *order);
+  if (!order) return td_err_nomem(err, "merging aggregate values");
+  for (uint32_t e = y->head[g]; e != NO_ENT; e = y->ents[e].next) order[k++] = e;
+  int rc = TD_OK;
+  while (rc == TD_OK && k-- > 0) {
+    const xent *src = &y->ents[order[k]];
+    td_value v = from_val(y, &src->v, y->type);
+    rc = add_val(x, d, &v, src->h, err);
+  }
+  td_free(order);
+  return rc;
+}
+
+/* ---- results ---- */
+
+static int cmp_sort(const void *a, const void *b, void *ctx) { return cmp_val(ctx, a, b); }
+
+/* A qsort with context (glibc's qsort_r is not portable to every libc the
+ * project builds on): merge sort of group values, n is small per group. */
+static void sort_vals(const td_aggx *x, xval *v, xval *tmp, int64_t n) {
+  if (n < 2) return;
+  if (n <= 16) {
+    for (int64_t i = 1; i < n; i++)
+      for (int64_t j = i; j > 0 && cmp_sort(&v[j - 1], &v[j], (void *)x) > 0; j--) {
+        xval t = v[j];
+        v[j] = v[j - 1];
+        v[j - 1] = t;
+      }
+    return;
+  }
+  int64_t h = n / 2;
+  sort_vals(x, v, tmp, h);
+  sort_vals(x, v + h, tmp, n - h);
+  int64_t i = 0, j = h, k = 0;
+  while (i < h && j < n) tmp[k++] = cmp_sort(&v[j], &v[i], (void *)x) < 0 ? v[j++] : v[i++];
+  while (i < h) tmp[k++] = v[i++];
+  while (j < n) tmp[k++] = v[j++];
+  memcpy(v, tmp, (size_t)n * sizeof *v);
+}
+
+/* Group g's values, sorted, in x->scr->vals[0 .. n). */
+static int sorted_values(const td_aggx *x, uint32_t g, int64_t *n, td_error *err) {
+  xscratch *s = x->scr;
+  *n = x->cnt[g];
+  if (2 * *n > s->cap) {
+    int64_t cap = 2 * *n + 16;
+    xval *v = td_realloc(s->vals, (size_t)cap * sizeof *v);
+    if (!v) return td_err_nomem(err, "sorting the values of a group");
+    s->vals = v;
+    s->cap = cap;
+  }
+  int64_t k = 0;
+  for (uint32_t e = x->head[g]; e != NO_ENT; e = x->ents[e].next) s->vals[k++] = x->ents[e].v;
+  sort_vals(x, s->vals, s->vals + *n, *n);
+  return TD_OK;
+}
+
+static double as_double(const td_aggx *x, const xval *v) {
+  switch (x->ph) {
+    case TD_PHYS_F64: return v->f;
+    case TD_PHYS_D128: return (double)v->d / (double)td_dec_pow10(x->scale);
+    default: return (double)v->i;
+  }
+}
+
+/* The quantile of sorted values v[0 .. n) (n > 0), DuckDB's rules:
+ * discrete: the value at ceil(n * q) - 1 (at least 0); continuous: the
+ * linear interpolation at (n - 1) * q; types without interpolation (strings,
+ * bool) take the lower value. */
+static void quantile(const td_aggx *x, const xval *v, int64_t n, td_type_id out_t, xval *r) {
+  if (x->kind == TD_AGG_QUANTILE_DISC) {
+    double nq = (double)n * x->q, rn = nearbyint(nq);
+    if (fabs(nq - rn) < 1e-9 * (double)n) nq = rn; /* 0.3 * 10 is 3, not 3.0000000000000004 */
+    int64_t i = (int64_t)ceil(nq) - 1;
+    *r = v[i < 0 ? 0 : i >= n ? n - 1 : i];
+    return;
+  }
+  double rn = (double)(n - 1) * x->q, fl = floor(rn), d = rn - fl;
+  int64_t lo = (int64_t)fl, hi = (int64_t)ceil(rn);
+  if (hi >= n) hi = n - 1;
+  if (out_t == TD_TYPE_FLOAT64 && x->ph != TD_PHYS_F64) { /* integers */
+    double a = (double)v[lo].i, b = (double)v[hi].i;
+    r->f = lo == hi ? a : a + d * (b - a);
+    return;
+  }
+  *r = v[lo];
+  if (lo == hi) return;
+  switch (x->ph) {
+    case TD_PHYS_F64: r->f = v[lo].f + d * (v[hi].f - v[lo].f); break;
+    /* the difference in double: it may not fit the type */
+    case TD_PHYS_I64: r->i = v[lo].i + (int64_t)llround(d * ((double)v[hi].i - (double)v[lo].i)); break;
+    case TD_PHYS_D128: /* truncated toward zero, as DuckDB */
+      r->d = v[lo].d + (td_i128)(d * ((double)v[hi].d - (double)v[lo].d));
+      break;
+    default: break; /* strings, bool: the lower value */
+  }
+}
+
+static int compute(const td_aggx *x, uint32_t g, td_type_id t, td_error *err) {
+  int64_t n;
+  int rc = sorted_values(x, g, &n, err);
+  if (rc) return rc;
+  const xval *v = x->scr->vals;
+  xval *r = &x->cache[g];
+  memset(r, 0, sizeof *r);
+  if (x->kind == TD_AGG_QUANTILE_CONT || x->kind == TD_AGG_QUANTILE_DISC) {
+    quantile(x, v, n, t, r);
+  } else if (x->ph == TD_PHYS_F64 || x->kind == TD_AGG_AVG_DISTINCT) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += as_double(x, &v[i]);
+    r->f = x->kind == TD_AGG_AVG_DISTINCT ? s / (double)n : s;
+  } else if (x->ph == TD_PHYS_D128) {
+    td_i128 s = 0;
+    bool ovf = false;
+    for (int64_t i = 0; i < n; i++) ovf |= __builtin_add_overflow(s, v[i].d, &s);
+    if (ovf || !td_dec_fits(s, TD_DECIMAL128_MAX_PRECISION))
+      return td_err(err, TD_ERANGE, "sum(DISTINCT ...) exceeds 38 decimal digits");
+    r->d = s;
+  } else {
+    int64_t s = 0;
+    bool ovf = false;
+    for (int64_t i = 0; i < n; i++) ovf |= __builtin_add_overflow(s, v[i].i, &s);
+    if (ovf) return td_err(err, TD_ERANGE, "sum(DISTINCT ...) does not fit in int64");
+    r->i = s;
+  }
+  x->cstate[g] = 1;
+  return TD_OK;
+}
+
+static int64_t hll_estimate(const uint8_t *reg) {
+  if (!reg) return 0;
+  double sum = 0;
+  int zeros = 0;
+  for (int i = 0; i < HLL_M; i++) {
+    sum += ldexp(1.0, -reg[i]);
+    zeros += reg[i] == 0;
+  }
+  double m = HLL_M, e = 0.7213 / (1 + 1.079 / m) * m * m / sum;
+  if (e <= 2.5 * m && zeros) e = m * log(m / zeros); /* linear counting for small sets */
+  return llround(e);
+}
+
+int td__aggx_value(const td_aggx *x, uint32_t g, td_value *out, td_error *err) {
+  td_type_id t = td_agg_result_type(x->kind, x->type);
+  switch (x->kind) {
+    case TD_AGG_COUNT_DISTINCT: *out = td_value_int(TD_TYPE_INT64, x->cnt[g]); return TD_OK;
+    case TD_AGG_APPROX_DISTINCT: *out = td_value_int(TD_TYPE_INT64, hll_estimate(x->reg[g])); return TD_OK;
+    case TD_AGG_STRING_AGG:
+      if (!x->str[g]) *out = td_value_null(t);
+      else {
+        *out = td_value_null(t);
+        out->is_null = false;
+        out->v.s.ptr = x->str[g];
+        out->v.s.len = x->slen[g];
+      }
+      return TD_OK;
+    default: break;
+  }
+  if (x->cnt[g] == 0) {
+    *out = td_value_null(t);
+    return TD_OK;
+  }
+  if (x->cstate[g] == 0) {
+    int rc = compute(x, g, t, err);
+    if (rc) return rc;
+  }
+  *out = from_val(x, &x->cache[g], t);
+  return TD_OK;
+}
+
+/* ---- binding ---- */
+
+void td__agg_arity(td_agg_kind kind, const char *name, int *lo, int *hi) {
+  *lo = *hi = 1;
+  if (kind == TD_AGG_STRING_AGG) *hi = 2;
+  else if ((kind == TD_AGG_QUANTILE_CONT || kind == TD_AGG_QUANTILE_DISC) && strcmp(name, "median") != 0)
+    *lo = *hi = 2;
+}
+
+static bool has_column(const td_expr *e) {
+  if (e->kind == TD_EXPR_COLUMN) return true;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (has_column(e->args[i])) return true;
+  return false;
+}
+
+static int dec_scale(const char *param) {
+  int p, s;
+  return param && td_dec_params(param, &p, &s) ? s : 0;
+}
+
+int td__agg_bind_param(const td_expr *e, td_agg_kind kind, td_agg_param *p, td_error *err) {
+  memset(p, 0, sizeof *p);
+  p->q = 0.5;
+  if (e->n_args < 2) return TD_OK;
+  const td_expr *a = e->args[1];
+  td_expr *b = NULL;
+  td_schema none;
+  td_schema_init(&none);
+  int rc = has_column(a) ? TD_OK : td_expr_bind(a, &none, 0, &b, err);
+  td_schema_reset(&none);
+  if (rc) return rc;
+  if (!b || b->kind != TD_EXPR_LITERAL || b->lit.is_null) {
+    rc = td_err_at(err, TD_ETYPE, a->pos, "the %s of %s must be a constant at offset %lld",
+                   kind == TD_AGG_STRING_AGG ? "separator" : "quantile", e->name, (long long)a->pos);
+  } else if (kind == TD_AGG_STRING_AGG) {
+    if (b->type != TD_TYPE_UTF8)
+      rc = td_err_at(err, TD_ETYPE, a->pos, "the separator of string_agg must be a string, found %s at offset %lld",
+                     td_type_name(b->type), (long long)a->pos);
+    else if (!(p->sep = td_malloc(b->lit.v.s.len + 1)))
+      rc = td_err_nomem(err, "binding string_agg");
+    else {
+      memcpy((char *)p->sep, b->lit.v.s.ptr, b->lit.v.s.len);
+      ((char *)p->sep)[b->lit.v.s.len] = 0;
+      p->sep_len = b->lit.v.s.len;
+    }
+  } else {
+    bool num = td_type_is_integer(b->type) || td_type_is_float(b->type) || b->type == TD_TYPE_DECIMAL128;
+    double q = !num                            ? NAN
+               : td_type_is_float(b->type)     ? b->lit.v.f
+               : b->type == TD_TYPE_DECIMAL128 ? (double)td_dec_of(&b->lit) / (double)td_dec_pow10(dec_scale(b->tz))
+                                               : (double)b->lit.v.i;
+    if (!num)
+      rc = td_err_at(err, TD_ETYPE, a->pos, "the quantile of %s must be a number, found %s at offset %lld", e->name,
+                     td_type_name(b->type), (long long)a->pos);
+    else if (!(q >= 0 && q <= 1))
+      rc = td_err_at(err, TD_ETYPE, a->pos, "the quantile of %s must be between 0 and 1, found %g at offset %lld",
+                     e->name, q, (long long)a->pos);
+    else p->q = q;
+  }
+  td_expr_free(b);
+  return rc;
+}

@@ -1,0 +1,77 @@
+/*
+ * query/agg_more.h - internal: the aggregates whose state is more than a
+ * few numbers per group (query/agg.c keeps one td_aggx per such aggregate,
+ * indexed by the same group ids):
+ *   count/sum/avg(DISTINCT x)   exact: one (group, value) hash set
+ *   approx_count_distinct(x)    HyperLogLog, 2^12 one-byte registers per
+ *                               group (allocated at its first value);
+ *                               standard error 1.04 / 64 = 1.6 %
+ *   median, quantile_cont/disc  every non-null value kept per group; a
+ *                               group's result is computed (sort of its
+ *                               values) when it changed since last asked
+ *   string_agg(x, sep)          the concatenation, kept per group
+ * Nulls are ignored by all (DuckDB): counts are 0 and the others NULL for a
+ * group without values.
+ */
+#ifndef TD_QUERY_AGG_MORE_H
+#define TD_QUERY_AGG_MORE_H
+
+#include "query/expr.h"
+#include "query/lex.h"
+
+/* The constant parameter of an aggregate: the quantile (median: 0.5), the
+ * separator of string_agg (NULL: ","). */
+typedef struct td_agg_param {
+  double q;
+  const char *sep; /* borrowed by specs; td_agg_create copies it */
+  size_t sep_len;
+} td_agg_param;
+
+typedef struct td_aggx td_aggx;
+
+/* Whether `kind` is served by a td_aggx. */
+bool td__aggx_kind(td_agg_kind kind);
+
+/* A state for aggregate `kind` over input type `type` (groups: none yet). */
+int td__aggx_new(td_agg_kind kind, td_type_id type, const td_agg_param *p, td_aggx **out, td_error *err);
+void td__aggx_free(td_aggx *x); /* NULL allowed */
+/* Sets the parameter (copied). */
+int td__aggx_set_param(td_aggx *x, const td_agg_param *p, td_error *err);
+/* The scale of a decimal128 input (avg(DISTINCT) divides by 10^scale). */
+void td__aggx_set_scale(td_aggx *x, int scale);
+/* Room for group ids < cap (new groups empty). */
+int td__aggx_grow(td_aggx *x, int64_t cap, td_error *err);
+/* Folds value v (of the input type; nulls ignored) into group g; h is the
+ * value's hash (query/agg.c's key hash: equal values hash equal). */
+int td__aggx_add(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err);
+/* Folds group g of y into group d of x (y's rows after x's). */
+int td__aggx_merge(td_aggx *x, uint32_t d, const td_aggx *y, uint32_t g, td_error *err);
+/* Group g's result, of type td_agg_result_type(kind, type); strings point
+ * into x and stay valid until the next call on x.  TD_ERANGE when an integer
+ * sum of distinct values leaves int64. */
+int td__aggx_value(const td_aggx *x, uint32_t g, td_value *out, td_error *err);
+
+/* Binds the parameter of aggregate call e (unbound tree: its second
+ * argument, which must be a constant): quantile in [0, 1], separator
+ * string.  *p's separator is td_malloc'd (the caller frees it).  TD_ETYPE
+ * naming the offending value. */
+int td__agg_bind_param(const td_expr *e, td_agg_kind kind, td_agg_param *p, td_error *err);
+/* How many arguments aggregate `kind` named `name` takes: [*lo, *hi]. */
+void td__agg_arity(td_agg_kind kind, const char *name, int *lo, int *hi);
+
+/* query/agg_sql.c.  At "name(DISTINCT": 1 when the aggregate takes
+ * DISTINCT (count, sum, avg are renamed count_distinct ...), 0 when not, -1
+ * on allocation failure (err set). */
+int td__agg_distinct_name(td_expr *e, td_error *err);
+/* At FILTER after aggregate call e: parses "FILTER (WHERE c)" and rewrites
+ * e's argument into CASE WHEN c THEN x END. */
+int td__parse_agg_filter(td_parser *p, td_expr *e);
+/* After the arguments of call e failed to parse with rc: at a '[' (a list,
+ * such as quantile_cont(x, [0.25, 0.5])) the error says lists are not
+ * supported; else rc as it is. */
+int td__agg_list_error(td_parser *p, const td_expr *e, int rc);
+/* Binds the input (first argument) of aggregate call e against def;
+ * string_agg of a non-string input binds CAST(x AS VARCHAR). */
+int td__agg_bind_input(const td_expr *e, td_agg_kind kind, const td_schema *def, td_expr **out, td_error *err);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * tests/query/test_agg_more.c - the aggregates of query/agg_more.c in SQL
+ * and the C API: count/sum/avg(DISTINCT), approx_count_distinct (within its
+ * error bound), median, quantile_cont/disc, string_agg and FILTER (WHERE),
+ * grouped and global, with nulls and empty groups; the same results with 1,
+ * 2 and 4 threads; live results after random appends (and removals) equal
+ * the static query; error paths name the offending value.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtable.h"
+#include "tabledata.h"
+#include "test.h"
+
+/* Table "t": g (utf8), i (int64), f (float64), s (utf8); rows
+ *   a 1 1.0 x | a 2 4.0 y | a 2 2.0 null | a null null x
+ *   b 5 -0.0 z | b null 0.0 null | c null null null
+ * and table "u": one column n (int64), rows 0 .. U_ROWS - 1. */
+enum { U_ROWS = 200000 };
+
+typedef struct env {
+  td_memory_backend *mb;
+  td_service *svc;
+} env;
+
+static void add(env *e, const char *table, int ncols, const char *const *names, const td_type_id *types,
+                struct ArrowArray *cols) {
+  td_error err;
+  struct ArrowSchema ds;
+  TD_ASSERT_OK(td_schema_make(ncols, names, types, NULL, &ds, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, table, &ds, NULL, &err), &err);
+  ds.release(&ds);
+  struct ArrowArray batch;
+  TD_ASSERT_OK(td_batch_make(ncols, cols, &batch, &err), &err);
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_new("all", 0, NULL, NULL, &k, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, table, k, &batch, &err), &err);
+  td_location_key_release(k);
+}
+
+static void env_open(env *e) {
+  td_error err;
+  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  static const char *const g[] = {"a", "a", "a", "a", "b", "b", "c"}, *s[] = {"x", "y", NULL, "x", "z", NULL, NULL};
+  static const int64_t iv[] = {1, 2, 2, 0, 5, 0, 0};
+  static const bool inull[] = {0, 0, 0, 1, 0, 1, 1}, fnull[] = {0, 0, 0, 1, 0, 0, 1};
+  static const double fv[] = {1.0, 4.0, 2.0, 0, -0.0, 0.0, 0};
+  td_builder *b[4];
+  const td_type_id types[4] = {TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
+  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_builder_new(types[c], &b[c], &err), &err);
+  for (int r = 0; r < 7; r++) {
+    td_builder_append_str(b[0], g[r], -1, NULL);
+    if (inull[r]) td_builder_append_null(b[1], NULL);
+    else td_builder_append_int(b[1], iv[r], NULL);
+    if (fnull[r]) td_builder_append_null(b[2], NULL);
+    else td_builder_append_double(b[2], fv[r], NULL);
+    if (!s[r]) td_builder_append_null(b[3], NULL);
+    else td_builder_append_str(b[3], s[r], -1, NULL);
+  }
+  struct ArrowArray cols[4];
+  for (int c = 0; c < 4; c++) {
+    TD_ASSERT_OK(td_builder_finish(b[c], &cols[c], &err), &err);
+    td_builder_free(b[c]);
+  }
+  const char *names[4] = {"g", "i", "f", "s"};
+  add(e, "t", 4, names, types, cols);
+  td_builder *n;
+  TD_ASSERT_OK(td_builder_new(TD_TYPE_INT64, &n, &err), &err);
+  for (int64_t r = 0; r < U_ROWS; r++) td_builder_append_int(n, r * 7919 % 1000003, NULL);
+  TD_ASSERT_OK(td_builder_finish(n, &cols[0], &err), &err);
+  td_builder_free(n);
+  const char *nn = "n";
+  const td_type_id nt = TD_TYPE_INT64;
+  add(e, "u", 1, &nn, &nt, cols);
+  td_service_options o;
+  td_service_options_init(&o);
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
+}
+
+static void env_close(env *e) {
+  td_service_free(e->svc);
+  td_memory_backend_release(e->mb);
+}
+
+static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
+  env *e = ctx;
+  (void)is_path;
+  *svc = td_service_retain(e->svc);
+  return td_table_key_new(name, key, err);
+}
+
+/* The result of sql as mt_table_text (malloc'd). */
+static char *run(env *e, const char *sql, int threads) {
+  td_error err;
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = e;
+  qo.threads = threads;
+  td_table *t;
+  TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
+  char *text = mt_table_text(t, false);
+  td_table_release(t);
+  return text;
+}
+
+static void expect(env *e, const char *sql, const char *want) {
+  char *got = run(e, sql, 1);
+  if (strcmp(got, want) != 0) fail_msg("%s\n  got  %s\n  want %s", sql, got, want);
+  free(got);
+}
+
+static void test_values(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  expect(&e, "SELECT g, count(DISTINCT i), sum(DISTINCT i), avg(DISTINCT i), count(DISTINCT f), count(DISTINCT s) "
+             "FROM t GROUP BY g ORDER BY g",
+         "a|2|3|1.5|3|2|;b|1|5|5|1|1|;c|0|null|null|0|0|;");
+  expect(&e, "SELECT g, median(i), quantile_disc(i, 0.5), quantile_cont(f, 0.25), quantile_disc(f, 1), median(s), "
+             "quantile_disc(s, 0) FROM t GROUP BY g ORDER BY g",
+         "a|2|2|1.5|4|x|x|;b|5|5|0|0|z|z|;c|null|null|null|null|null|null|;");
+  expect(&e, "SELECT g, string_agg(s, '|'), string_agg(i), approx_count_distinct(s), approx_count_distinct(i) "
+             "FROM t GROUP BY g ORDER BY g",
+         "a|x|y|x|1,2,2|2|2|;b|z|5|1|1|;c|null|null|0|0|;");
+  /* FILTER on every kind, count(*) included; empty filtered groups */
+  expect(&e, "SELECT g, count(*) FILTER (WHERE i > 1), count(DISTINCT s) FILTER (WHERE f > 1), "
+             "median(f) FILTER (WHERE s = 'x'), string_agg(s, '') FILTER (WHERE i >= 2), sum(i) FILTER (WHERE s IS NULL), "
+             "stddev_pop(f) FILTER (WHERE i IS NOT NULL) FROM t GROUP BY g ORDER BY g",
+         "a|2|1|1|y|2|1.2472191289246473|;b|1|0|null|z|null|0|;c|0|0|null|null|null|null|;");
+  /* global, over no rows: counts 0, the others null */
+  expect(&e, "SELECT count(DISTINCT i), median(f), string_agg(g, ''), approx_count_distinct(g), "
+             "quantile_cont(i, 0.5), count(*) FILTER (WHERE i > 0) FROM t WHERE i > 100",
+         "0|null|null|0|null|0|;");
+  expect(&e, "SELECT count(DISTINCT g), median(i), quantile_cont(i, 0.3), string_agg(g, '') FROM t",
+         "3|2|1.9|aaaabbc|;");
+  /* keys of other types: numbers, bool, an expression */
+  expect(&e, "SELECT i IS NULL AS k, count(DISTINCT g), median(f) FROM t GROUP BY k ORDER BY k",
+         "false|2|1.5|;true|3|0|;");
+  /* the printed names of the forms */
+  td_error err;
+  td_table *src, *agg;
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  TD_ASSERT_OK(td_query("SELECT count(DISTINCT i), median(f) FILTER (WHERE g <> 'b') FROM t", &qo, &agg, &err), &err);
+  struct ArrowSchema s;
+  TD_ASSERT_OK(td_table_schema(agg, &s, &err), &err);
+  assert_string_equal(s.children[0]->name, "count(DISTINCT i)");
+  s.release(&s);
+  td_table_release(agg);
+  /* the C API takes the same forms */
+  TD_ASSERT_OK(td_query("SELECT * FROM t", &qo, &src, &err), &err);
+  const char *aggs[] = {"count(DISTINCT i) AS cd", "quantile_disc(f, 0.5) AS q", "string_agg(s, '+') AS sa"};
+  const char *by[] = {"g"};
+  TD_ASSERT_OK(td_table_agg_by(src, aggs, 3, by, 1, &agg, &err), &err);
+  char *text = mt_table_text(agg, false);
+  assert_string_equal(text, "a|2|2|x+y+x|;b|1|0|z|;c|0|null|null|;");
+  free(text);
+  td_table_release(agg);
+  td_table_release(src);
+  env_close(&e);
+}
+
+static void test_approx_bound(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  /* U_ROWS distinct values (7919 is prime to 1000003): a standard error of
+   * 1.6 %, checked at 5 % (3 sigma); small sets are exact up to a few */
+  char *got = run(&e, "SELECT approx_count_distinct(n), count(DISTINCT n), approx_count_distinct(n % 1000), "
+                      "approx_count_distinct(n % 10) FROM u", 1);
+  long long approx, exact, a1000, a10;
+  assert_int_equal(sscanf(got, "%lld|%lld|%lld|%lld|", &approx, &exact, &a1000, &a10), 4);
+  assert_int_equal(exact, U_ROWS);
+  if (fabs((double)approx - exact) > 0.05 * exact) fail_msg("approx_count_distinct %lld, exact %lld", approx, exact);
+  assert_true(a1000 >= 980 && a1000 <= 1020);
+  assert_int_equal(a10, 10);
+  free(got);
+  env_close(&e);
+}
+
+static void test_threads(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const char *const qs[] = {
+      "SELECT n % 97 AS g, count(DISTINCT n % 1013), sum(DISTINCT n % 50), avg(DISTINCT n % 77), median(n), "
+      "quantile_cont(n, 0.9), quantile_disc(n * 0.5, 0.1), approx_count_distinct(n), "
+      "length(string_agg(CAST(n % 10 AS VARCHAR), '')), count(*) FILTER (WHERE n % 3 = 0) FROM u GROUP BY g ORDER BY g",
+      "SELECT CAST(n % 5 AS VARCHAR) AS g, median(n % 1000), count(DISTINCT CAST(n % 100 AS VARCHAR)), "
+      "quantile_disc(CAST(n AS VARCHAR), 0.5) FROM u GROUP BY g ORDER BY g",
+      "SELECT count(DISTINCT n), median(n), avg(DISTINCT n * 0.25), string_agg(CAST(n AS VARCHAR), ',') FROM u "
+      "WHERE n < 5000",
+  };
+  for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) {
+    char *one = run(&e, qs[q], 1);
+    for (int th = 2; th <= 4; th += 2) {
+      char *more = run(&e, qs[q], th);
+      if (strcmp(one, more) != 0) fail_msg("%s: %d threads differ:\n%.300s\n%.300s", qs[q], th, more, one);
+      free(more);
+    }
+    free(one);
+  }
+  env_close(&e);
+}
+
+/* Live (append-only and with location removal) equals static. */
+static void test_live(void **state) {
+  (void)state;
+  static const char *const qs[] = {
+      "SELECT k, count(DISTINCT v), sum(DISTINCT v), median(x), quantile_disc(v, 0.3), approx_count_distinct(s), "
+      "count(*) FILTER (WHERE v > 500), avg(DISTINCT x) FILTER (WHERE s <> 's1') FROM m GROUP BY k",
+      "SELECT s, quantile_cont(v, 0.75), count(DISTINCT P), median(s) FROM m GROUP BY s",
+      "SELECT count(DISTINCT s), median(v), count(DISTINCT v) FILTER (WHERE k = 2) FROM m",
+      "SELECT k, string_agg(s, '') FROM m WHERE P = 'a' GROUP BY k", /* one location: arrival order = file order */
+  };
+  for (int removal = 0; removal < 2; removal++)
+    for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) {
+      mt_env e;
+      mt_open(&e, 8, removal);
+      td_error err;
+      td_query_options live_o = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = true},
+                       static_o = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = false};
+      td_table *live;
+      TD_ASSERT_OK(td_query(qs[q], &live_o, &live, &err), &err);
+      static const char *parts[4] = {"a", "b", "c", "d"};
+      for (int step = 0; step < 10; step++) {
+        if (removal && step % 3 == 2) {
+          td_location_key *k = mt_pkey(parts[1 + rand_r(&e.seed) % 3]);
+          if (td_memory_backend_location_size(e.mb, "m", k) >= 0)
+            TD_ASSERT_OK(td_memory_backend_remove_location(e.mb, "m", k, &err), &err);
+          td_location_key_release(k);
+        }
+        int n_ops = 1 + rand_r(&e.seed) % 3;
+        for (int i = 0; i < n_ops; i++) mt_add_rows(&e, parts[rand_r(&e.seed) % 4], rand_r(&e.seed) % 23);
+        TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+        td_table *st;
+        TD_ASSERT_OK(td_query(qs[q], &static_o, &st, &err), &err);
+        mt_assert_same_rows(live, st, true);
+        td_table_release(st);
+      }
+      td_table_release(live);
+      mt_close(&e);
+    }
+}
+
+static void expect_error(env *e, const char *sql, int code, const char *needle) {
+  td_error err;
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = e;
+  td_table *t = NULL;
+  int rc = td_query(sql, &qo, &t, &err);
+  if (rc != code || !strstr(err.message, needle))
+    fail_msg("%s: got %d '%s', expected %d with '%s'", sql, rc, rc ? err.message : "", code, needle);
+  assert_null(t);
+}
+
+static void test_errors(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  expect_error(&e, "SELECT quantile_cont(f, 1.5) FROM t", TD_ETYPE, "between 0 and 1, found 1.5");
+  expect_error(&e, "SELECT quantile_disc(f, -0.25) FROM t", TD_ETYPE, "between 0 and 1, found -0.25");
+  expect_error(&e, "SELECT quantile_cont(f, i) FROM t", TD_ETYPE, "quantile of quantile_cont must be a constant");
+  expect_error(&e, "SELECT quantile_cont(f, 'x') FROM t", TD_ETYPE, "must be a number, found utf8");
+  expect_error(&e, "SELECT quantile_cont(f) FROM t", TD_ETYPE, "quantile_cont takes two arguments");
+  expect_error(&e, "SELECT median(f, 0.5) FROM t", TD_ETYPE, "median takes one argument");
+  expect_error(&e, "SELECT string_agg(s, 1) FROM t", TD_ETYPE, "separator of string_agg must be a string, found int64");
+  expect_error(&e, "SELECT string_agg(s, ',' ORDER BY i) FROM t", TD_EPARSE, "ORDER BY inside string_agg(...) is not supported");
+  expect_error(&e, "SELECT sum(DISTINCT s) FROM t", TD_ETYPE, "found utf8");
+  expect_error(&e, "SELECT median(DISTINCT f) FROM t", TD_EPARSE, "median(DISTINCT ...) is not supported");
+  expect_error(&e, "SELECT count(DISTINCT *) FROM t", TD_EPARSE, "count(DISTINCT *) is not supported");
+  expect_error(&e, "SELECT first(f) FILTER (WHERE i > 1) FROM t", TD_EPARSE, "FILTER on first() is not supported");
+  expect_error(&e, "SELECT lower(s) FILTER (WHERE i > 1) FROM t", TD_EPARSE, "FILTER applies to aggregates, not to lower()");
+  expect_error(&e, "SELECT count(*) FILTER (i > 1) FROM t", TD_EPARSE, "expected WHERE");
+  expect_error(&e, "SELECT count(DISTINCT median(i)) FROM t", TD_ETYPE, "nested");
+  expect_error(&e, "SELECT quantile_cont(f, [0.25, 0.5]) FROM t", TD_EPARSE, "not supported");
+  env_close(&e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_values), cmocka_unit_test(test_approx_bound), cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_live),   cmocka_unit_test(test_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
