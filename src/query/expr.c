@@ -456,10 +456,12 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
     case TD_AGG_COUNT: return TD_TYPE_INT64;
     case TD_AGG_SUM:
       if (td_type_is_integer(in)) return TD_TYPE_INT64;
-      if (in == TD_TYPE_DECIMAL128) return TD_TYPE_DECIMAL128; /* exact: decimal128(38, s) */
+      /* exact: decimal128(38, s); uint64 sums to decimal128(38, 0), as DuckDB's to HUGEINT */
+      if (in == TD_TYPE_DECIMAL128 || in == TD_TYPE_UINT64) return TD_TYPE_DECIMAL128;
       return td_type_is_float(in) ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
     case TD_AGG_AVG:
-      return td_type_is_integer(in) || td_type_is_float(in) || in == TD_TYPE_DECIMAL128 ? TD_TYPE_FLOAT64
+      return td_type_is_integer(in) || td_type_is_float(in) || in == TD_TYPE_DECIMAL128 || in == TD_TYPE_UINT64
+                 ? TD_TYPE_FLOAT64
                                                                                          : TD_TYPE_NONE;
     case TD_AGG_MIN:
     case TD_AGG_MAX:
@@ -472,8 +474,8 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
 const char *td_agg_result_param(td_agg_kind kind, td_type_id in, const char *in_param, char *buf, size_t size) {
   td_type_id t = td_agg_result_type(kind, in);
   if (t == TD_TYPE_DECIMAL128 && kind == TD_AGG_SUM) {
-    int p, sc;
-    if (!td_dec_params(in_param, &p, &sc)) return NULL;
+    int p, sc = 0;
+    if (in != TD_TYPE_UINT64 && !td_dec_params(in_param, &p, &sc)) return NULL;
     td_dec_param_text(TD_DECIMAL128_MAX_PRECISION, sc, buf, size);
     return buf;
   }

@@ -158,7 +158,7 @@ int td_parquet_writer_open(int fd, const td_schema *schema, bool snappy, td_parq
       return td_err(err, TD_EINVAL, "cannot write Parquet column '%s': expected a typed column, found null type",
                     schema->fields[i].name);
     if (t == TD_TYPE_TIMESTAMP_S || t == TD_TYPE_TIME32_S || t == TD_TYPE_DATE64 || t == TD_TYPE_UINT8 ||
-        t == TD_TYPE_UINT32 || t == TD_TYPE_DECIMAL128)
+        t == TD_TYPE_UINT32 || t == TD_TYPE_UINT64 || t == TD_TYPE_DECIMAL128)
       return td_err(err, TD_EUNSUPPORTED,
                     "cannot write Parquet column '%s': the writer has no %s (Parquet has ms, us and ns "
                     "timestamps and times, and dates in days; unsigned integers other than uint16 and "
