@@ -196,6 +196,19 @@ with tempfile.TemporaryDirectory() as tmp:
     fails(["--schema", "a DECIMAL(39,1), b UTINYINT", f"SELECT * FROM '{cpath}'"], "bad decimal type 'DECIMAL(39,1)'")
     fails(["--schema", "a DECIMAL(5,2), b DECIMAL(1,0)", f"SELECT * FROM '{cpath}'"], "cannot parse '255' as decimal128(1,0)")
     checked += 9
+    # a declared UBIGINT CSV column: 0..2^64-1 exact; 2^64 and a negative number are errors naming the line
+    upath = f"{tmp}/u.csv"
+    with open(upath, "w") as f:
+        f.write("u\n18446744073709551615\n9223372036854775808\n\n+5\n")
+    r = subprocess.run([prog, "query", "--format", "csv", "--schema", "u UBIGINT",
+                        f"SELECT sum(u), max(u), count(u) FROM '{upath}' WHERE u > 9223372036854775807"],
+                       check=True, capture_output=True, text=True)
+    assert r.stdout.splitlines() == ["sum(u),max(u),count(u)", "27670116110564327423,18446744073709551615,2"], r.stdout
+    for bad in ("18446744073709551616", "-1"):
+        with open(upath, "w") as f:
+            f.write(f"u\n1\n{bad}\n")
+        fails(["--schema", "u UBIGINT", f"SELECT * FROM '{upath}'"], "line 3", bad)
+    checked += 3
     # Arrow IPC Utf8View / BinaryView (Polars' strings) read as utf8, Float16 as float32;
     # plain, LZ4-compressed, and a stream of two batches
     vt = pa.table({"i": pa.array(range(5), pa.int64()),
