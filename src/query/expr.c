@@ -158,6 +158,9 @@ static void print_literal(td_strbuf *b, const td_value *v) {
     case TD_TYPE_FLOAT64: return print_double(b, v->v.f);
     case TD_TYPE_UTF8: return td__sb_quoted(b, v->v.s.ptr, v->v.s.len, '\'');
     case TD_TYPE_TIMESTAMP: return print_ts(b, v->v.i);
+    case TD_TYPE_UINT64:
+      snprintf(buf, sizeof buf, "%" PRIu64, v->v.u);
+      return td__sb_put(b, buf);
     default:
       if (td_type_is_temporal(v->type)) { /* re-parses: compared with a column, it converts */
         char tb[80];

@@ -329,6 +329,11 @@ static void test_uint64(void **state) {
               "27670116110564327428|0|18446744073709551615|4|;");
   expect_rows(&e, "SELECT u, count(*) FROM t GROUP BY u ORDER BY u",
               "0|1|;5|1|;9223372036854775808|1|;18446744073709551615|1|;null|1|;");
+  /* a uint64 literal prints (EXPLAIN, the SQL of a view) as the number it is */
+  expect_rows(&e, "SELECT count(*) FROM t WHERE u > 18446744073709551000", "1|;");
+  char *plan = run(&e, "EXPLAIN SELECT u FROM t WHERE u > 18446744073709551000");
+  if (!strstr(plan, "18446744073709551000")) fail_msg("EXPLAIN: %s", plan);
+  free(plan);
   expect_error(&e, "SELECT u + 1 FROM t", TD_ETYPE, "uint64");
   expect_error(&e, "SELECT u FROM t WHERE u = 1.5", TD_ETYPE, "more fraction digits");
   expect_error(&e, "SELECT u FROM t WHERE u = 18446744073709551616", TD_EPARSE, "out of range");
