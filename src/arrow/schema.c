@@ -176,7 +176,7 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
   }
   return td_err(err, TD_EUNSUPPORTED,
                 "unsupported Arrow type '%s' (supported: bool, int8, int16, int32, "
-                "int64, uint8, uint16, uint32, float32, float64, utf8, date32, date64, timestamp[s|ms|us|ns], "
+                "int64, uint8, uint16, uint32, uint64, float32, float64, utf8, date32, date64, timestamp[s|ms|us|ns], "
                 "time32[s|ms], time64[us|ns], decimal128)",
                 format);
 }
