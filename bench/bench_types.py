@@ -1,5 +1,5 @@
-"""Reading the newer types (decimal128 stored as INT64 and as FIXED_LEN_BYTE_ARRAY, Arrow
-IPC Utf8View and LargeUtf8) against int64 and utf8, as MB/s of decoded values (tabledata's
+"""Reading the newer types (decimal128 stored as INT64 and as FIXED_LEN_BYTE_ARRAY, uint64
+above INT64_MAX, date32, timestamp[ms], Arrow IPC Utf8View and LargeUtf8) against int64 and utf8, as MB/s of decoded values (tabledata's
 reader: bench_types --files) and as DuckDB's time for the same Parquet file's column
 (SELECT sum(hash(x)), one thread: every value is read, not the
 Parquet statistics that max(x) would use).  Files are written with pyarrow from the project's .venv.
@@ -34,7 +34,12 @@ cols = {
     # precision 38 as FIXED_LEN_BYTE_ARRAY(16)
     "decimal18": pa.array(ints, mask=nulls).cast(pa.decimal128(38, 6)).cast(pa.decimal128(18, 6)),
     "decimal38": pa.array(ints, mask=nulls).cast(pa.decimal128(38, 10)),
+    # uint64 with half the values above INT64_MAX (Parquet INT(64, unsigned))
+    "uint64": pa.array(ints.astype(np.uint64) + np.uint64(2**63), mask=nulls),
+    "date32": pa.array((ints % 100000).astype(np.int32), pa.int32(), mask=nulls).cast(pa.date32()),
+    "timestamp_ms": pa.array(ints, pa.int64(), mask=nulls).cast(pa.timestamp("ms")),
 }
+width = {"int64": 8, "utf8": 8, "decimal18": 16, "decimal38": 16, "uint64": 8, "date32": 4, "timestamp_ms": 8}
 with tempfile.TemporaryDirectory() as tmp:
     files = []
     for name, arr in cols.items():
@@ -60,4 +65,6 @@ with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
             con.execute(f"SELECT sum(hash(x)) FROM read_parquet('{path}')").fetchall()
             best = min(best, time.perf_counter() - t0)
-        print(f"  {os.path.basename(path):28s} {rows / best / 1e6:7.1f} Mrows/s")
+        name = os.path.basename(path).split(".")[0]
+        print(f"  {os.path.basename(path):28s} {rows / best / 1e6:7.1f} Mrows/s"
+              f" {rows * width[name] / best / 1e6:8.1f} MB/s of values")

@@ -40,7 +40,7 @@ static const char *type_text(const char *format, char *buf, size_t size) {
     const char *f, *name;
   } k[] = {{"b", "bool"},   {"c", "int8"},    {"s", "int16"},   {"i", "int32"}, {"l", "int64"},
            {"S", "uint16"}, {"f", "float32"}, {"g", "float64"}, {"u", "utf8"},
-           {"C", "uint8"}, {"I", "uint32"}, {"tdD", "date32"}, {"tdm", "date64"}, {"tts", "time32[s]"}, {"ttm", "time32[ms]"},
+           {"C", "uint8"}, {"I", "uint32"}, {"L", "uint64"}, {"tdD", "date32"}, {"tdm", "date64"}, {"tts", "time32[s]"}, {"ttm", "time32[ms]"},
            {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}};
   for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
     if (strcmp(format, k[i].f) == 0) return k[i].name;

@@ -33,7 +33,8 @@ TD_API int64_t td_builder_length(const td_builder *b);
  * the builder's type: a string to an int64 builder...), TD_ENOMEM; the
  * builder is unchanged on failure. */
 TD_API int td_builder_append_null(td_builder *b, td_error *err);
-/* For bool, integer types, uint16 and timestamps (ns since the epoch). */
+/* For bool, integer types, uint16 and timestamps (ns since the epoch); a
+ * uint64 takes the value's bits ((int64_t)UINT64_MAX is 2^64-1). */
 TD_API int td_builder_append_int(td_builder *b, int64_t value, td_error *err);
 TD_API int td_builder_append_double(td_builder *b, double value, td_error *err);
 /* `len` < 0 means strlen(s). */

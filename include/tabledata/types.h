@@ -2,7 +2,7 @@
  * tabledata/types.h - the column types tabledata carries, and typed scalars.
  *
  * Types map one to one onto Arrow formats: bool "b", int8 "c", int16 "s",
- * int32 "i", int64 "l", uint8 "C", uint16 "S", uint32 "I", float32 "f", float64 "g", utf8 "u",
+ * int32 "i", int64 "l", uint8 "C", uint16 "S", uint32 "I", uint64 "L", float32 "f", float64 "g", utf8 "u",
  * timestamp "tsn:<tz>" (nanoseconds, optional time zone), and the temporal
  * types date32 "tdD", date64 "tdm", timestamp in s/ms/us "tss:", "tsm:",
  * "tsu:" and time of day "tts", "ttm", "ttu", "ttn".  Each keeps its unit:
@@ -48,8 +48,9 @@ typedef enum td_type_id {
   TD_TYPE_TIME64_NS,    /* int64 nanoseconds since midnight ("ttn") */
   TD_TYPE_UINT8,        /* "C" */
   TD_TYPE_UINT32,       /* "I" */
-  TD_TYPE_DECIMAL128    /* "d:p,s": 128-bit two's complement unscaled integer,
+  TD_TYPE_DECIMAL128,   /* "d:p,s": 128-bit two's complement unscaled integer,
                            precision 1..38 and scale 0..precision kept per column */
+  TD_TYPE_UINT64        /* "L": every value 0..2^64-1 exact (td_value.v.u) */
 } td_type_id;
 
 /* The lower-case name of a type ("int64", "timestamp", ...).  Static. */
@@ -71,7 +72,8 @@ TD_API int64_t td_type_unit_ns(td_type_id type);
  * `b`; utf8 uses `s` (not necessarily NUL-terminated; who owns the bytes is
  * said by each function that hands out or takes a td_value).  decimal128
  * uses `d` (the unscaled value, lo + hi * 2^64, two's complement) with
- * `precision` and `scale` (0 for every other type).
+ * `precision` and `scale` (0 for every other type).  uint64 uses `u`, which
+ * is `d.lo` (so `d.hi` is 0 and the value reads as a 128-bit integer too).
  */
 typedef struct td_value {
   td_type_id type;
@@ -81,6 +83,7 @@ typedef struct td_value {
   union {
     bool b;
     int64_t i;
+    uint64_t u;
     double f;
     struct {
       const char *ptr;
@@ -102,6 +105,8 @@ TD_API td_value td_value_str(const char *s);
 /* A decimal128 value: unscaled lo + hi * 2^64 (two's complement), read as
  * that integer / 10^scale.  Precision and scale are not checked here. */
 TD_API td_value td_value_decimal(int precision, int scale, uint64_t lo, int64_t hi);
+/* A uint64 value (v.u = u, v.d.hi = 0). */
+TD_API td_value td_value_uint64(uint64_t u);
 
 #ifdef __cplusplus
 }

@@ -133,6 +133,7 @@ int td_array_append_int(td_array *a, int64_t v, td_error *err) {
     case TD_TYPE_TIME32_S:
     case TD_TYPE_TIME32_MS: ((int32_t *)a->values)[i] = (int32_t)v; break;
     case TD_TYPE_INT64:
+    case TD_TYPE_UINT64:
     case TD_TYPE_TIMESTAMP:
     case TD_TYPE_DATE64:
     case TD_TYPE_TIMESTAMP_S:
@@ -201,6 +202,7 @@ int td_array_append_value(td_array *a, const td_value *v, td_error *err) {
     return td_array_append_int(a, (int64_t)v->v.f, err);
   }
   if (v->type == TD_TYPE_BOOL) return td_array_append_int(a, v->v.b, err);
+  if (v->type == TD_TYPE_UINT64 && td_type_is_float(a->type)) return td_array_append_double(a, (double)v->v.u, err);
   return td_array_append_int(a, v->v.i, err);
 }
 

@@ -103,6 +103,7 @@ static inline int64_t td_colview_int(const td_colview *v, int64_t i) {
     case TD_TYPE_TIME32_S:
     case TD_TYPE_TIME32_MS: return ((const int32_t *)v->values)[j];
     case TD_TYPE_INT64:
+    case TD_TYPE_UINT64: /* the bits; callers that care read v.u */
     case TD_TYPE_TIMESTAMP:
     case TD_TYPE_DATE64:
     case TD_TYPE_TIMESTAMP_S:
@@ -120,6 +121,7 @@ static inline double td_colview_double(const td_colview *v, int64_t i) {
   switch (v->type) {
     case TD_TYPE_FLOAT32: return ((const float *)v->values)[j];
     case TD_TYPE_FLOAT64: return ((const double *)v->values)[j];
+    case TD_TYPE_UINT64: return (double)((const uint64_t *)v->values)[j];
     default: return (double)td_colview_int(v, i);
   }
 }

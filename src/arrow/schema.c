@@ -35,6 +35,7 @@ const char *td_type_name(td_type_id type) {
     case TD_TYPE_UINT8: return "uint8";
     case TD_TYPE_UINT32: return "uint32";
     case TD_TYPE_DECIMAL128: return "decimal128";
+    case TD_TYPE_UINT64: return "uint64";
   }
   return "unknown";
 }
@@ -64,6 +65,7 @@ const char *td_type_format(td_type_id type) {
     case TD_TYPE_UINT8: return "C";
     case TD_TYPE_UINT32: return "I";
     case TD_TYPE_DECIMAL128: return "d:";
+    case TD_TYPE_UINT64: return "L";
   }
   return "?";
 }
@@ -81,6 +83,7 @@ int td_type_width(td_type_id type) {
     case TD_TYPE_TIME32_S:
     case TD_TYPE_TIME32_MS: return 4;
     case TD_TYPE_INT64:
+    case TD_TYPE_UINT64:
     case TD_TYPE_FLOAT64:
     case TD_TYPE_TIMESTAMP:
     case TD_TYPE_DATE64:
@@ -140,6 +143,7 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
       case 'S': *type = TD_TYPE_UINT16; return TD_OK;
       case 'C': *type = TD_TYPE_UINT8; return TD_OK;
       case 'I': *type = TD_TYPE_UINT32; return TD_OK;
+      case 'L': *type = TD_TYPE_UINT64; return TD_OK;
       case 'f': *type = TD_TYPE_FLOAT32; return TD_OK;
       case 'g': *type = TD_TYPE_FLOAT64; return TD_OK;
       case 'u': *type = TD_TYPE_UTF8; return TD_OK;
@@ -172,7 +176,7 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
   }
   return td_err(err, TD_EUNSUPPORTED,
                 "unsupported Arrow type '%s' (supported: bool, int8, int16, int32, "
-                "int64, uint8, uint16, uint32, float32, float64, utf8, date32, date64, timestamp[s|ms|us|ns], "
+                "int64, uint8, uint16, uint32, uint64, float32, float64, utf8, date32, date64, timestamp[s|ms|us|ns], "
                 "time32[s|ms], time64[us|ns], decimal128)",
                 format);
 }

@@ -50,6 +50,16 @@ td_value td_value_str(const char *s) {
 
 static bool is_float(td_type_id t) { return t == TD_TYPE_FLOAT32 || t == TD_TYPE_FLOAT64; }
 
+/* Values compared as 128-bit integers: decimals, and uint64 (v.d.hi is 0). */
+static bool is_wide(td_type_id t) { return t == TD_TYPE_DECIMAL128 || t == TD_TYPE_UINT64; }
+
+td_value td_value_uint64(uint64_t u) {
+  td_value v = td_value_null(TD_TYPE_UINT64);
+  v.is_null = false;
+  v.v.u = u;
+  return v;
+}
+
 /* x * 10^k (k >= 0) compared with y; exact (a product beyond 128 bits is
  * beyond every y, by its sign). */
 static int dec_cmp_scaled(td_i128 x, int k, td_i128 y) {
@@ -60,8 +70,8 @@ static int dec_cmp_scaled(td_i128 x, int k, td_i128 y) {
 
 /* Exact comparison of two decimals (or a decimal and an integer, scale 0). */
 int td_value_compare_decimal(const td_value *a, const td_value *b) {
-  td_i128 x = a->type == TD_TYPE_DECIMAL128 ? td_dec_of(a) : (td_i128)a->v.i;
-  td_i128 y = b->type == TD_TYPE_DECIMAL128 ? td_dec_of(b) : (td_i128)b->v.i;
+  td_i128 x = is_wide(a->type) ? td_dec_of(a) : (td_i128)a->v.i;
+  td_i128 y = is_wide(b->type) ? td_dec_of(b) : (td_i128)b->v.i;
   int sa = a->type == TD_TYPE_DECIMAL128 ? a->scale : 0, sb = b->type == TD_TYPE_DECIMAL128 ? b->scale : 0;
   if (sa <= sb) return dec_cmp_scaled(x, sb - sa, y);
   return -dec_cmp_scaled(y, sa - sb, x);
@@ -86,12 +96,12 @@ int td_value_compare(const td_value *a, const td_value *b) {
     return (x > y) - (x < y);
   }
   if (is_float(a->type) || is_float(b->type)) {
-    double x = is_float(a->type) ? a->v.f : a->type == TD_TYPE_DECIMAL128 ? dec_to_double(a) : (double)a->v.i;
-    double y = is_float(b->type) ? b->v.f : b->type == TD_TYPE_DECIMAL128 ? dec_to_double(b) : (double)b->v.i;
+    double x = is_float(a->type) ? a->v.f : is_wide(a->type) ? dec_to_double(a) : (double)a->v.i;
+    double y = is_float(b->type) ? b->v.f : is_wide(b->type) ? dec_to_double(b) : (double)b->v.i;
     if (isnan(x) || isnan(y)) return (int)isnan(x) - (int)isnan(y); /* NaN sorts last */
     return (x > y) - (x < y);
   }
-  if (a->type == TD_TYPE_DECIMAL128 || b->type == TD_TYPE_DECIMAL128) return td_value_compare_decimal(a, b);
+  if (is_wide(a->type) || is_wide(b->type)) return td_value_compare_decimal(a, b);
   return (a->v.i > b->v.i) - (a->v.i < b->v.i);
 }
 
@@ -267,6 +277,7 @@ size_t td_value_format(const td_value *v, char *buf, size_t size) {
         break;
       case TD_TYPE_TIMESTAMP: return td_format_timestamp(v->v.i, buf, size);
       case TD_TYPE_DECIMAL128: return td_dec_format(td_dec_of(v), v->scale, buf, size);
+      case TD_TYPE_UINT64: n = snprintf(buf, size, "%" PRIu64, v->v.u); break;
       default:
         if (td_type_is_temporal(v->type)) return td_format_temporal(v->type, v->v.i, buf, size);
         n = snprintf(buf, size, "%" PRId64, v->v.i); break;

@@ -329,6 +329,21 @@ static int check_decimal(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *
                    dec->tz ? dec->tz : "?", td_type_name(other->type), (long long)pos);
 }
 
+/* uint64 operands compare exactly as 128-bit integers: with another uint64,
+ * a signed integer, a decimal of scale 0, or a literal (converted as for a
+ * decimal(20,0) column, so `u > 1.5` is `u >= 2`). */
+static int check_uint64(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *op) {
+  td_expr *u = x->type == TD_TYPE_UINT64 ? x : y, *other = u == x ? y : x;
+  int p, sc;
+  if (other->type == TD_TYPE_UINT64 || td_type_is_integer(other->type)) return TD_OK;
+  if (literal_of(other)) return to_decimal(b, other, "20,0", op, other == x);
+  if (other->type == TD_TYPE_DECIMAL128 && td_dec_params(other->tz, &p, &sc) && sc == 0) return TD_OK;
+  return td_err_at(b->err, TD_ETYPE, pos,
+                   "cannot compare uint64 with %s at offset %lld (a uint64 compares with integers, decimals "
+                   "of scale 0 and number or string literals)",
+                   td_type_name(other->type), (long long)pos);
+}
+
 /* Checks that a and b can be compared; `pos` is where to point on error;
  * `op` is the comparison (NULL for IN, which tests equality). */
 static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *op) {
@@ -338,6 +353,7 @@ static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *
   if (t == TD_TYPE_TIMESTAMP && utf8_literal(x)) return to_timestamp(b, x);
   if (td_type_is_temporal(s) && utf8_literal(y)) return to_temporal(b, y, s, op, false);
   if (td_type_is_temporal(t) && utf8_literal(x)) return to_temporal(b, x, t, op, true);
+  if (s == TD_TYPE_UINT64 || t == TD_TYPE_UINT64) return check_uint64(b, x, y, pos, op);
   if (s == TD_TYPE_DECIMAL128 || t == TD_TYPE_DECIMAL128) return check_decimal(b, x, y, pos, op);
   if ((is_numeric(s) && is_numeric(t)) || s == t) return TD_OK;
   if (td_type_is_temporal(s) && td_type_is_temporal(t))

@@ -206,6 +206,9 @@ static int arith(const td_expr *e, const td_batch *b, td_vec *l, td_vec *rt, td_
 /* Brings two comparable vecs to the same physical layout. */
 static int unify(td_vec *l, td_vec *r, td_error *err) {
   if (l->ph == r->ph) return TD_OK;
+  /* the binder lets only uint64 (scale 0) meet a signed integer this way */
+  if (l->ph == TD_PHYS_D128 && r->ph == TD_PHYS_I64) return td__vec_to_d128(r, err);
+  if (r->ph == TD_PHYS_D128 && l->ph == TD_PHYS_I64) return td__vec_to_d128(l, err);
   int rc = td__vec_to_f64(l, err);
   return rc ? rc : td__vec_to_f64(r, err);
 }
@@ -723,7 +726,10 @@ static int vec_to_array(const td_vec *v, td_type_id type, int64_t n, td_array *a
       break;
     }
     case TD_PHYS_D128:
-      for (int64_t i = 0; i < n; i++) td_dec_store(a->values + i * 16, d128_at(v, i));
+      if (type == TD_TYPE_UINT64) /* a uint64 column's own values: they fit */
+        for (int64_t i = 0; i < n; i++) ((uint64_t *)a->values)[i] = (uint64_t)d128_at(v, i);
+      else
+        for (int64_t i = 0; i < n; i++) td_dec_store(a->values + i * 16, d128_at(v, i));
       break;
   }
   a->length = n;

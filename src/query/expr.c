@@ -159,6 +159,9 @@ static void print_literal(td_strbuf *b, const td_value *v) {
     case TD_TYPE_FLOAT64: return print_double(b, v->v.f);
     case TD_TYPE_UTF8: return td__sb_quoted(b, v->v.s.ptr, v->v.s.len, '\'');
     case TD_TYPE_TIMESTAMP: return print_ts(b, v->v.i);
+    case TD_TYPE_UINT64:
+      snprintf(buf, sizeof buf, "%" PRIu64, v->v.u);
+      return td__sb_put(b, buf);
     default:
       if (td_type_is_temporal(v->type)) { /* re-parses: compared with a column, it converts */
         char tb[80];
@@ -473,10 +476,12 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
     case TD_AGG_COUNT: return TD_TYPE_INT64;
     case TD_AGG_SUM:
       if (td_type_is_integer(in)) return TD_TYPE_INT64;
-      if (in == TD_TYPE_DECIMAL128) return TD_TYPE_DECIMAL128; /* exact: decimal128(38, s) */
+      /* exact: decimal128(38, s); uint64 sums to decimal128(38, 0), as DuckDB's to HUGEINT */
+      if (in == TD_TYPE_DECIMAL128 || in == TD_TYPE_UINT64) return TD_TYPE_DECIMAL128;
       return td_type_is_float(in) ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
     case TD_AGG_AVG:
-      return td_type_is_integer(in) || td_type_is_float(in) || in == TD_TYPE_DECIMAL128 ? TD_TYPE_FLOAT64
+      return td_type_is_integer(in) || td_type_is_float(in) || in == TD_TYPE_DECIMAL128 || in == TD_TYPE_UINT64
+                 ? TD_TYPE_FLOAT64
                                                                                          : TD_TYPE_NONE;
     case TD_AGG_MIN:
     case TD_AGG_MAX:
@@ -498,8 +503,8 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
 const char *td_agg_result_param(td_agg_kind kind, td_type_id in, const char *in_param, char *buf, size_t size) {
   td_type_id t = td_agg_result_type(kind, in);
   if (t == TD_TYPE_DECIMAL128 && (kind == TD_AGG_SUM || kind == TD_AGG_SUM_DISTINCT)) {
-    int p, sc;
-    if (!td_dec_params(in_param, &p, &sc)) return NULL;
+    int p, sc = 0;
+    if (in != TD_TYPE_UINT64 && !td_dec_params(in_param, &p, &sc)) return NULL;
     td_dec_param_text(TD_DECIMAL128_MAX_PRECISION, sc, buf, size);
     return buf;
   }

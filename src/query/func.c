@@ -15,6 +15,7 @@
 
 #include "keys/keys.h"
 #include "query/func.h"
+#include "util/decimal.h"
 #include "query/scalar.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -181,7 +182,12 @@ static int to_text(const td_value *v, td_fbuf *buf, td_error *err) {
     size_t n = td_format_temporal(v->type, v->v.i, tmp, sizeof tmp);
     return td__fbuf_put(buf, tmp, n, err);
   }
-  snprintf(tmp, sizeof tmp, "%" PRId64, v->v.i);
+  if (v->type == TD_TYPE_DECIMAL128) {
+    size_t n = td_dec_format(td_dec_of(v), v->scale, tmp, sizeof tmp);
+    return td__fbuf_put(buf, tmp, n, err);
+  }
+  if (v->type == TD_TYPE_UINT64) snprintf(tmp, sizeof tmp, "%" PRIu64, v->v.u);
+  else snprintf(tmp, sizeof tmp, "%" PRId64, v->v.i);
   return td__fbuf_put(buf, tmp, strlen(tmp), err);
 }
 

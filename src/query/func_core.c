@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "query/func.h"
+#include "util/decimal.h"
 #include "query/scalar.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -109,7 +110,10 @@ static int bind_cast(td_expr *e, td_error *err) {
 }
 
 static int row_cast(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
-  return td__cast_value(&a[0], e->type, out, buf, e->pos, err);
+  td_value v = a[0];
+  int p, sc; /* a decimal column's values carry no scale: it is the argument's "p,s" */
+  if (v.type == TD_TYPE_DECIMAL128 && !v.scale && td_dec_params(e->args[0]->tz, &p, &sc)) v.scale = (uint8_t)sc;
+  return td__cast_value(&v, e->type, out, buf, e->pos, err);
 }
 
 /* ---- LIKE / ILIKE ---- */

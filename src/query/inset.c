@@ -90,7 +90,7 @@ static bool entry_of(const td_value *v, td_type_id xt, entry *e) {
 int td__in_set_build(const td_expr *e, td_in_set **out, td_error *err) {
   *out = NULL;
   td_type_id xt = e->args[0]->type;
-  if (xt == TD_TYPE_NONE || xt == TD_TYPE_DECIMAL128) return TD_OK; /* decimals: compared one by one, exactly */
+  if (xt == TD_TYPE_NONE || xt == TD_TYPE_DECIMAL128 || xt == TD_TYPE_UINT64) return TD_OK; /* decimals: compared one by one, exactly */
   for (int64_t i = 1; i < e->n_args; i++)
     if (e->args[i]->kind != TD_EXPR_LITERAL) return TD_OK;
   td_in_set *s = td_calloc(1, sizeof *s);

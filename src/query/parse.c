@@ -60,9 +60,17 @@ static int parse_number(td_parser *p, td_expr *e) {
   if (p->tok.kind == TK_INT) {
     char *end;
     long long v = strtoll(buf, &end, 10);
+    if (errno == ERANGE && p->tok.len < sizeof buf && buf[0] != '-') { /* beyond int64: a uint64 if it fits */
+      errno = 0;
+      unsigned long long u = strtoull(buf, &end, 10);
+      if (errno != ERANGE) {
+        e->lit = td_value_uint64(u);
+        return TD_OK;
+      }
+    }
     if (errno == ERANGE || p->tok.len >= sizeof buf)
       return td_err_at(p->err, TD_EPARSE, p->tok.pos,
-                       "integer literal '%s' at offset %lld is out of range of int64", buf,
+                       "integer literal '%s' at offset %lld is out of range of int64 and uint64", buf,
                        (long long)p->tok.pos);
     e->lit = td_value_int(TD_TYPE_INT64, v);
   } else {

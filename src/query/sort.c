@@ -28,6 +28,10 @@ static int cmp_valid(const td_colview *c, int64_t i, const td_colview *d, int64_
       if (r) return r < 0 ? -1 : 1;
       return (lx > ly) - (lx < ly);
     }
+    case TD_TYPE_UINT64: {
+      uint64_t x = ((const uint64_t *)c->values)[c->offset + i], y = ((const uint64_t *)d->values)[d->offset + j];
+      return (x > y) - (x < y);
+    }
     case TD_TYPE_DECIMAL128: { /* one column: one scale */
       td_i128 x = td_dec_load((const uint8_t *)c->values + (c->offset + i) * 16);
       td_i128 y = td_dec_load((const uint8_t *)c->values + (c->offset + j) * 16);

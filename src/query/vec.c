@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "query/scalar.h"
+#include "util/decimal.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
 td_phys td__phys_of(td_type_id t) {
   if (t == TD_TYPE_BOOL) return TD_PHYS_BOOL;
   if (t == TD_TYPE_UTF8) return TD_PHYS_STR;
-  if (t == TD_TYPE_DECIMAL128) return TD_PHYS_D128;
+  if (t == TD_TYPE_DECIMAL128 || t == TD_TYPE_UINT64) return TD_PHYS_D128; /* uint64: exact as int128 */
   if (td_type_is_float(t)) return TD_PHYS_F64;
   return TD_PHYS_I64;
 }
@@ -129,7 +130,14 @@ int td__vec_load(const td_batch *b, int64_t col, td_type_id t, td_vec *out, td_e
     out->offs = c->offsets + c->offset;
     out->strs = c->data;
   } else if (ph == TD_PHYS_D128) {
-    if (c->type != TD_TYPE_DECIMAL128)
+    if (c->type == TD_TYPE_UINT64) { /* widened once: every comparison and sum is exact */
+      uint8_t *dst = alloc_rows(out, n, 16, err);
+      const uint64_t *src = (const uint64_t *)c->values + c->offset;
+      if (!dst) rc = TD_ENOMEM;
+      else
+        for (int64_t i = 0; i < n; i++) td_dec_store(dst + i * 16, (td_i128)src[i]);
+      out->d128 = dst;
+    } else if (c->type != TD_TYPE_DECIMAL128)
       rc = td_err(err, TD_ETYPE, "cannot read a %s column as decimal128", td_type_name(c->type));
     else out->d128 = (const uint8_t *)c->values + c->offset * 16;
   } else {
@@ -160,6 +168,21 @@ int td__vec_to_f64(td_vec *v, td_error *err) {
   if (!dst) return TD_ENOMEM;
   for (int64_t i = 0; i < v->n; i++) dst[i] = (double)v->i64[i];
   v->f64 = dst;
+  return TD_OK;
+}
+
+int td__vec_to_d128(td_vec *v, td_error *err) {
+  if (v->ph == TD_PHYS_D128) return TD_OK;
+  if (v->ph != TD_PHYS_I64) return td_err(err, TD_ETYPE, "only integers are widened to 128 bits");
+  v->ph = TD_PHYS_D128;
+  if (v->is_const) {
+    if (!v->c.is_null) v->c = td_dec_value(TD_DECIMAL128_MAX_PRECISION, 0, (td_i128)v->c.v.i);
+    return TD_OK;
+  }
+  uint8_t *dst = alloc_rows(v, v->n, 16, err);
+  if (!dst) return TD_ENOMEM;
+  for (int64_t i = 0; i < v->n; i++) td_dec_store(dst + i * 16, (td_i128)v->i64[i]);
+  v->d128 = dst;
   return TD_OK;
 }
 

@@ -40,6 +40,9 @@ int td__vec_load(const td_batch *b, int64_t col, td_type_id t, td_vec *out, td_e
 void td__vec_const(td_vec *v, td_phys ph, const td_value *c, int64_t n);
 /* Converts an I64 vec to F64 in place (no-op for F64). */
 int td__vec_to_f64(td_vec *v, td_error *err);
+/* Widens an int64 vec to 128-bit integers (scale 0), in place: a uint64
+ * compared with a signed integer; other layouts are TD_ETYPE. */
+int td__vec_to_d128(td_vec *v, td_error *err);
 /* Makes a constant vec into an array vec (broadcast). */
 int td__vec_materialize(td_vec *v, td_error *err);
 /* Takes ownership of a buffer (freed with the vec). */

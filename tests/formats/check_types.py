@@ -132,7 +132,10 @@ with tempfile.TemporaryDirectory() as tmp:
                 "SELECT count(DISTINCT d32), quantile_disc(d32, 0.5), median(ts_us), quantile_disc(ts_ms, 0.75), "
                 "quantile_disc(t64us, 0.9), count(DISTINCT ts_ns), approx_count_distinct(d64) FROM {src}",
                 "SELECT dec9 IS NULL AS k, count(DISTINCT u8), median(u32), string_agg(i, ',') FILTER (WHERE i > 0) "
-                "FROM {src} GROUP BY k ORDER BY k"):
+                "FROM {src} GROUP BY k ORDER BY k",
+                # decimals cast to text keep their scale (string_agg casts its input)
+                "SELECT i, CAST(dec9 AS VARCHAR), dec18::VARCHAR || '!', string_agg(dec38s, ';') FROM {src} "
+                "GROUP BY ALL ORDER BY i"):
         got = ours(path, sql)
         theirs = duckdb.sql(sql.format(src=f"read_parquet('{path}')").replace(
             "'2024-02-29T12:30:01.4999995'", "TIMESTAMP '2024-02-29 12:30:01.4999995'").replace(
@@ -203,6 +206,19 @@ with tempfile.TemporaryDirectory() as tmp:
     fails(["--schema", "a DECIMAL(39,1), b UTINYINT", f"SELECT * FROM '{cpath}'"], "bad decimal type 'DECIMAL(39,1)'")
     fails(["--schema", "a DECIMAL(5,2), b DECIMAL(1,0)", f"SELECT * FROM '{cpath}'"], "cannot parse '255' as decimal128(1,0)")
     checked += 9
+    # a declared UBIGINT CSV column: 0..2^64-1 exact; 2^64 and a negative number are errors naming the line
+    upath = f"{tmp}/u.csv"
+    with open(upath, "w") as f:
+        f.write("u\n18446744073709551615\n9223372036854775808\n\n+5\n")
+    r = subprocess.run([prog, "query", "--format", "csv", "--schema", "u UBIGINT",
+                        f"SELECT sum(u), max(u), count(u) FROM '{upath}' WHERE u > 9223372036854775807"],
+                       check=True, capture_output=True, text=True)
+    assert r.stdout.splitlines() == ["sum(u),max(u),count(u)", "27670116110564327423,18446744073709551615,2"], r.stdout
+    for bad in ("18446744073709551616", "-1"):
+        with open(upath, "w") as f:
+            f.write(f"u\n1\n{bad}\n")
+        fails(["--schema", "u UBIGINT", f"SELECT * FROM '{upath}'"], "line 3", bad)
+    checked += 3
     # Arrow IPC Utf8View / BinaryView (Polars' strings) read as utf8, Float16 as float32;
     # plain, LZ4-compressed, and a stream of two batches
     vt = pa.table({"i": pa.array(range(5), pa.int64()),

@@ -4,7 +4,8 @@
  * contract, filters against ISO-8601 literals (exact, also when the literal
  * is finer than the unit), min/max/count, GROUP BY, ORDER BY, printing, and
  * the errors (cross-unit comparisons, sums, unsupported Arrow formats);
- * uint8 and uint32 columns (full range) through the same paths.
+ * uint8 and uint32 columns (full range) through the same paths; uint64
+ * beyond INT64_MAX exact in comparisons, sums, GROUP BY, ORDER BY and text.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,11 +282,70 @@ static void test_unsigned(void **state) {
   env_close(&e);
 }
 
+static void test_uint64(void **state) {
+  (void)state;
+  env e;
+  td_error err;
+  TD_ASSERT_OK(td_memory_backend_new(&e.mb, &err), &err);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 2; /* several pages */
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e.mb), &o, &e.svc, &err), &err);
+  static const char *const names[2] = {"u", "i"};
+  static const td_type_id types[2] = {TD_TYPE_UINT64, TD_TYPE_INT64};
+  struct ArrowSchema ds;
+  TD_ASSERT_OK(td_schema_make(2, names, types, NULL, &ds, &err), &err);
+  assert_string_equal(ds.children[0]->format, "L");
+  TD_ASSERT_OK(td_memory_backend_add_table(e.mb, "t", &ds, NULL, &err), &err);
+  ds.release(&ds);
+  /* 2^64-1, 2^63, null, 5, 0 (bits passed as int64) */
+  static const uint64_t uv[5] = {UINT64_MAX, 1ull << 63, 0, 5, 0};
+  struct ArrowArray cols[2], batch;
+  for (int c = 0; c < 2; c++) {
+    td_builder *b;
+    TD_ASSERT_OK(td_builder_new(types[c], &b, &err), &err);
+    for (int r = 0; r < 5; r++) {
+      if (c == 0 && r == 2) TD_ASSERT_OK(td_builder_append_null(b, &err), &err);
+      else TD_ASSERT_OK(td_builder_append_int(b, c == 0 ? (int64_t)uv[r] : r - 1, &err), &err);
+    }
+    TD_ASSERT_OK(td_builder_finish(b, &cols[c], &err), &err);
+    td_builder_free(b);
+  }
+  TD_ASSERT_OK(td_batch_make(2, cols, &batch, &err), &err);
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_new("a", 0, NULL, NULL, &k, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_location(e.mb, "t", k, &batch, &err), &err);
+  td_location_key_release(k);
+  expect_rows(&e, "SELECT u FROM t ORDER BY u DESC",
+              "18446744073709551615|;9223372036854775808|;5|;0|;null|;");
+  expect_rows(&e, "SELECT u FROM t WHERE u > 9223372036854775807", "18446744073709551615|;9223372036854775808|;");
+  expect_rows(&e, "SELECT u FROM t WHERE u = 18446744073709551615 OR u < 1.5", "18446744073709551615|;0|;");
+  expect_rows(&e, "SELECT u FROM t WHERE u >= '9223372036854775808' AND u IN (9223372036854775808, 5)",
+              "9223372036854775808|;");
+  /* a signed column compared with a uint64: -1 is below every uint64 (not 2^64-1) */
+  expect_rows(&e, "SELECT u, i FROM t WHERE i < u", "18446744073709551615|-1|;9223372036854775808|0|;5|2|;");
+  /* the sum is exact beyond 64 bits: decimal128(38,0) like DuckDB's HUGEINT */
+  expect_rows(&e, "SELECT sum(u), min(u), max(u), count(u) FROM t",
+              "27670116110564327428|0|18446744073709551615|4|;");
+  expect_rows(&e, "SELECT u, count(*) FROM t GROUP BY u ORDER BY u",
+              "0|1|;5|1|;9223372036854775808|1|;18446744073709551615|1|;null|1|;");
+  /* a uint64 literal prints (EXPLAIN, the SQL of a view) as the number it is */
+  expect_rows(&e, "SELECT count(*) FROM t WHERE u > 18446744073709551000", "1|;");
+  char *plan = run(&e, "EXPLAIN SELECT u FROM t WHERE u > 18446744073709551000");
+  if (!strstr(plan, "18446744073709551000")) fail_msg("EXPLAIN: %s", plan);
+  free(plan);
+  expect_error(&e, "SELECT u + 1 FROM t", TD_ETYPE, "uint64");
+  expect_error(&e, "SELECT u FROM t WHERE u = 1.5", TD_ETYPE, "more fraction digits");
+  expect_error(&e, "SELECT u FROM t WHERE u = 18446744073709551616", TD_EPARSE, "out of range");
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schema_contract), cmocka_unit_test(test_printing_exact),
       cmocka_unit_test(test_filters),         cmocka_unit_test(test_aggregates_and_order),
       cmocka_unit_test(test_errors),          cmocka_unit_test(test_unsigned),
+      cmocka_unit_test(test_uint64),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

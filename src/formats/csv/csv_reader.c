@@ -378,11 +378,11 @@ static int check_declared(csv_reader *r, const td_schema *decl, char **names, td
   for (int64_t i = 0; i < r->ncols; i++) {
     td_type_id t = decl->fields[i].type;
     if ((t < TD_TYPE_BOOL || t > TD_TYPE_TIMESTAMP) && t != TD_TYPE_DECIMAL128 && t != TD_TYPE_UINT8 &&
-        t != TD_TYPE_UINT32 && t != TD_TYPE_DATE32) {
+        t != TD_TYPE_UINT32 && t != TD_TYPE_UINT64 && t != TD_TYPE_DATE32) {
       char tt[64];
       return td_err(err, TD_EUNSUPPORTED,
                     "'%s': declared column '%s' is %s, which the CSV reader does not parse (it reads BOOLEAN, "
-                    "integers, UTINYINT, USMALLINT, UINTEGER, REAL, DOUBLE, DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP)",
+                    "integers, UTINYINT, USMALLINT, UINTEGER, UBIGINT, REAL, DOUBLE, DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP)",
                     r->base.io.path, decl->fields[i].name, td_field_type_text(&decl->fields[i], tt, sizeof tt));
     }
     if (strcmp(decl->fields[i].name, names[i]))
@@ -609,6 +609,18 @@ static int put_fixed(col_ctx *c, int64_t i, const char *s, int64_t n, int64_t li
       int64_t days = 0;
       ok = td_parse_date(s, (size_t)n, &days);
       ((int32_t *)a->values)[i] = (int32_t)days;
+      break;
+    }
+    case TD_TYPE_UINT64: { /* 0..2^64-1 exactly: digits, an optional '+' */
+      uint64_t v = 0;
+      int64_t k = n > 0 && s[0] == '+';
+      ok = k < n;
+      for (; ok && k < n; k++) {
+        if (s[k] < '0' || s[k] > '9') ok = false;
+        else if (v > (UINT64_MAX - (uint64_t)(s[k] - '0')) / 10) return value_error(c, line, s, n, true, err);
+        else v = v * 10 + (uint64_t)(s[k] - '0');
+      }
+      ((uint64_t *)a->values)[i] = v;
       break;
     }
     case TD_TYPE_DECIMAL128: { /* exact; more fraction digits than the scale is an error */

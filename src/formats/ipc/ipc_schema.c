@@ -221,9 +221,9 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       static const td_type_id sig[] = {TD_TYPE_INT8, TD_TYPE_INT16, TD_TYPE_NONE, TD_TYPE_INT32,
                                        TD_TYPE_NONE, TD_TYPE_NONE, TD_TYPE_NONE, TD_TYPE_INT64};
       static const td_type_id uns[] = {TD_TYPE_UINT8, TD_TYPE_UINT16, TD_TYPE_NONE, TD_TYPE_UINT32,
-                                       TD_TYPE_NONE, TD_TYPE_NONE, TD_TYPE_NONE, TD_TYPE_NONE};
+                                       TD_TYPE_NONE, TD_TYPE_NONE, TD_TYPE_NONE, TD_TYPE_UINT64};
       td_type_id out = (sgn ? sig : uns)[bits / 8 - 1];
-      if (out == TD_TYPE_NONE) snprintf(why, why_size, "uint64 is not supported (values may exceed int64)");
+      if (out == TD_TYPE_NONE) snprintf(why, why_size, "int%d is not supported", (int)bits);
       else set_fixed(c, out, bits / 8, sgn);
       return TD_OK;
     }

@@ -106,7 +106,8 @@ static ipc_ref field_type(ipc_fbb *b, const td_field *f, uint8_t *tt) {
     default:
       *tt = IPC_T_INT;
       ipc_fbb_add_i32(b, 0, td_type_width(f->type) * 8);
-      ipc_fbb_add_u8(b, 1, f->type != TD_TYPE_UINT16 && f->type != TD_TYPE_UINT8 && f->type != TD_TYPE_UINT32);
+      ipc_fbb_add_u8(b, 1, f->type != TD_TYPE_UINT16 && f->type != TD_TYPE_UINT8 && f->type != TD_TYPE_UINT32 &&
+                               f->type != TD_TYPE_UINT64);
       break;
   }
   return ipc_fbb_end(b);

@@ -51,6 +51,7 @@ static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_val
     case TD_TYPE_UINT16: out->v.i = v.u16; break;
     case TD_TYPE_UINT8: out->v.i = v.u8; break;
     case TD_TYPE_UINT32: out->v.i = v.u32; break;
+    case TD_TYPE_UINT64: out->v.u = (uint64_t)v.i64; break;
     case TD_TYPE_INT32:
     case TD_TYPE_DATE32:
     case TD_TYPE_TIME32_MS: out->v.i = v.i32; break;
@@ -69,7 +70,7 @@ static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_val
 
 /* Legacy min/max used the signed order: only trust them where that is right. */
 static bool legacy_ok(const pq_column *c) {
-  if (c->ci.type == TD_TYPE_UINT32) return false; /* unsigned, read by COPY4 */
+  if (c->ci.type == TD_TYPE_UINT32 || c->ci.type == TD_TYPE_UINT64) return false; /* unsigned, read by COPY4/8 */
   switch (c->ci.conv) {
     case PQ_CV_BYTES:
     case PQ_CV_U8:

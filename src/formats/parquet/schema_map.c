@@ -149,7 +149,7 @@ static bool map_int64(const pq_schema_elem *e, pq_colinfo *ci, const char **tz, 
   int bits;
   bool s;
   if (!int_kind(e, &bits, &s) || (s && bits == 64)) return set(ci, PQ_CV_COPY8, TD_TYPE_INT64);
-  if (!s && bits == 64) return fail(why, n, "INT(64, unsigned) is not supported");
+  if (!s && bits == 64) return set(ci, PQ_CV_COPY8, TD_TYPE_UINT64);
   return fail(why, n, "INT(%d) on int64 is not supported", bits);
 }
 

@@ -361,6 +361,11 @@ static int value_cmp(const td_field *f, const uint8_t *a, int64_t an, const uint
       return (x > y) - (x < y);
     }
     case PQ_INT64: {
+      if (f->type == TD_TYPE_UINT64) {
+        uint64_t x, y;
+        memcpy(&x, a, 8), memcpy(&y, b, 8);
+        return (x > y) - (x < y);
+      }
       int64_t x, y;
       memcpy(&x, a, 8), memcpy(&y, b, 8);
       return (x > y) - (x < y);
@@ -784,6 +789,7 @@ static void schema_element(pw_buf *b, const td_field *f) {
                   : f->type == TD_TYPE_UINT8      ? PQ_CT_UINT_8
                   : f->type == TD_TYPE_UINT16     ? PQ_CT_UINT_16
                   : f->type == TD_TYPE_UINT32     ? PQ_CT_UINT_32
+                  : f->type == TD_TYPE_UINT64     ? PQ_CT_UINT_64
                   : f->type == TD_TYPE_UTF8       ? PQ_CT_UTF8
                   : f->type == TD_TYPE_DECIMAL128 ? PQ_CT_DECIMAL
                   : f->type == TD_TYPE_DATE32 || f->type == TD_TYPE_DATE64 ? PQ_CT_DATE
@@ -799,6 +805,7 @@ static void schema_element(pw_buf *b, const td_field *f) {
     case TD_TYPE_UINT8:
     case TD_TYPE_UINT16:
     case TD_TYPE_UINT32:
+    case TD_TYPE_UINT64:
       t_field(b, &last, 10, TC_STRUCT);
       t_field(b, &lt, PQ_LT_INTEGER, TC_STRUCT);
       t_field(b, &in, 1, TC_BYTE);

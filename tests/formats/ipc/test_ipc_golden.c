@@ -46,8 +46,7 @@ static bool expect_supported(json_t *f) {
   if (str || !strcmp(t, "bool") || !strcmp(t, "timestamp") || !strcmp(t, "date") ||
       !strcmp(t, "time"))
     return true;
-  if (!strcmp(t, "int"))
-    return json_is_true(json_object_get(ty, "isSigned")) || json_integer_value(json_object_get(ty, "bitWidth")) < 64;
+  if (!strcmp(t, "int")) return true; /* every width, uint64 too (its values compared as unsigned) */
   if (!strcmp(t, "floatingpoint")) return true; /* HALF widens to float32 */
   if (!strcmp(t, "decimal")) { /* decimal128 only (bitWidth absent means 128) */
     json_t *bw = json_object_get(ty, "bitWidth");
