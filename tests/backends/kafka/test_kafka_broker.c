@@ -1,14 +1,14 @@
 /*
  * tests/backends/kafka/test_kafka_broker.c - the Kafka backend against a real
- * Apache Kafka broker (KRaft), started by broker_test.sh, which passes its
- * address in TD_KAFKA_BROKER and a command that restarts it in
- * TD_KAFKA_RESTART.  What librdkafka's mock cluster (test_kafka) cannot
- * show: producers appending while a live table follows (the table equals
- * what was produced), offset holes from an aborted transaction (markers and
- * aborted records) and from compaction leaving no wrong row, and a broker
- * restart in the middle of a stream losing nothing.  Without TD_KAFKA_BROKER
- * the program skips (77).  A partition leader change needs more than one
- * broker: broker_test.sh runs one (see its header), so it is not covered.
+ * Apache Kafka cluster (KRaft), started by broker_test.sh, which passes the
+ * brokers in TD_KAFKA_BROKER, their number in TD_KAFKA_NODES and a command
+ * that stops, starts or restarts node I in TD_KAFKA_CTL.  What librdkafka's
+ * mock cluster (test_kafka) cannot show: producers appending while a live
+ * table follows (the table equals what was produced), offset holes from an
+ * aborted transaction (markers and aborted records) and from compaction
+ * leaving no wrong row, a broker restart in the middle of a stream and a
+ * partition leader change (its leader stopped; needs 2 nodes or more)
+ * losing nothing.  Without TD_KAFKA_BROKER the program skips (77).
  */
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -24,7 +24,17 @@
 #include "tabledata/kafka_backend.h"
 #include "test.h"
 
-static const char *g_bs, *g_restart;
+static const char *g_bs, *g_ctl;
+static int g_nodes;
+
+/* Runs "<TD_KAFKA_CTL> action node". */
+static void ctl(const char *action, int node) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "%s %s %d", g_ctl, action, node);
+  printf("%s\n", cmd);
+  fflush(stdout);
+  if (system(cmd) != 0) fail_msg("'%s' failed", cmd);
+}
 
 /* ---- helpers ---- */
 
@@ -51,7 +61,7 @@ static void create_topic(const char *topic, int parts, const char *const *cfg, i
   char e[512];
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_new(), e, sizeof e);
   assert_non_null(rk);
-  rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, parts, 1, e, sizeof e);
+  rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, parts, -1, e, sizeof e); /* the brokers' default replication */
   assert_non_null(nt);
   for (int i = 0; i < n_cfg; i += 2) rd_kafka_NewTopic_set_config(nt, cfg[i], cfg[i + 1]);
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
@@ -443,46 +453,102 @@ static void test_broker_compacted(void **state) {
 
 /* ---- a broker restart mid-stream ---- */
 
-static void test_broker_restart(void **state) {
-  (void)state;
-  if (!g_restart) skip();
-  create_topic("td_restart", 2, NULL, 0);
-  writer w0 = {"td_restart", 2, 0, 20, 0};
+/* Follows `topic` (2 partitions) while a writer produces 3000 records at
+ * about 500/s and `disrupt` runs after 1 s; the table ends equal to what was
+ * produced, and never failed. */
+static void follow_through(const char *topic, void (*disrupt)(const char *topic)) {
+  create_topic(topic, 2, NULL, 0);
+  writer w0 = {topic, 2, 0, 20, 0};
   write_main(&w0);
   opened o;
-  open_table("td_restart", true, &o);
+  open_table(topic, true, &o);
   td_error err;
   follow_ctx f;
   memset(&f, 0, sizeof f);
   TD_ASSERT_OK(td_table_add_listener(o.t, on_update, &f, NULL, &err), &err);
-  writer w = {"td_restart", 2, 20, 3000, 2000}; /* about 6 s of writes, across the restart */
+  writer w = {topic, 2, 20, 3000, 2000};
   pthread_t th;
   pthread_create(&th, NULL, write_main, &w);
   usleep(1000000);
-  printf("restarting the broker: %s\n", g_restart);
-  assert_int_equal(system(g_restart), 0);
+  disrupt(topic);
   pthread_join(th, NULL);
   TD_ASSERT_OK(td_table_wait(o.t, 0, 3000, 120000, &err), &err);
-  if (atomic_load(&f.failures)) fail_msg("live table failed across the restart: %s", f.error);
+  if (atomic_load(&f.failures)) fail_msg("live table failed: %s", f.error);
   assert_ids(o.t, 2, 3000);
-  assert_table_is_topic(o.t, "td_restart", 2, 1000000);
+  assert_table_is_topic(o.t, topic, 2, 1000000);
   close_table(&o);
+}
+
+/* ---- a broker restart mid-stream ---- */
+
+static void restart_node1(const char *topic) {
+  (void)topic;
+  ctl("restart", 1);
+}
+
+static void test_broker_restart(void **state) {
+  (void)state;
+  follow_through("td_restart", restart_node1);
+}
+
+/* ---- a partition leader change mid-stream ---- */
+
+/* The leader of partition p of `topic` (-1: none or unknown). */
+static int32_t leader_of(const char *topic, int32_t p) {
+  char e[512];
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_new(), e, sizeof e);
+  assert_non_null(rk);
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+  const struct rd_kafka_metadata *md = NULL;
+  int32_t leader = -1;
+  if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < md->topic_cnt; i++)
+      for (int j = 0; j < md->topics[i].partition_cnt; j++)
+        if (md->topics[i].partitions[j].id == p && !md->topics[i].partitions[j].err)
+          leader = md->topics[i].partitions[j].leader;
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_topic_destroy(rkt);
+  rd_kafka_destroy(rk);
+  return leader;
+}
+
+static void stop_leader(const char *topic) {
+  int32_t old = leader_of(topic, 0), now = old;
+  assert_true(old >= 1 && old <= g_nodes);
+  ctl("stop", old);
+  for (int i = 0; i < 600 && (now == old || now < 0); i++) {
+    usleep(100000);
+    now = leader_of(topic, 0);
+  }
+  printf("partition 0 of %s: leader %d, then %d\n", topic, old, now);
+  assert_true(now >= 1 && now != old);
+}
+
+static void test_broker_leader_change(void **state) {
+  (void)state;
+  if (g_nodes < 2) {
+    printf("leader change: skipped: one broker (TD_KAFKA_NODES=%d)\n", g_nodes);
+    skip();
+  }
+  follow_through("td_leader", stop_leader);
 }
 
 int main(void) {
   g_bs = getenv("TD_KAFKA_BROKER");
-  g_restart = getenv("TD_KAFKA_RESTART");
-  if (!g_bs || !*g_bs) {
-    printf("test_kafka_broker: skipped: TD_KAFKA_BROKER is not set (run through broker_test.sh)\n");
+  g_ctl = getenv("TD_KAFKA_CTL");
+  g_nodes = getenv("TD_KAFKA_NODES") ? atoi(getenv("TD_KAFKA_NODES")) : 1;
+  if (!g_bs || !*g_bs || !g_ctl) {
+    printf("test_kafka_broker: skipped: TD_KAFKA_BROKER or TD_KAFKA_CTL is not set (run through broker_test.sh)\n");
     return 77;
   }
-  printf("test_kafka_broker: Apache Kafka broker at %s; a partition leader change is not tested (one broker)\n",
-         g_bs);
+  printf("test_kafka_broker: Apache Kafka, %d KRaft node(s) at %s\n", g_nodes, g_bs);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_broker_live),
       cmocka_unit_test(test_broker_aborted_transaction),
       cmocka_unit_test(test_broker_compacted),
       cmocka_unit_test(test_broker_restart),
+      cmocka_unit_test(test_broker_leader_change),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
