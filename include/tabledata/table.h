@@ -95,8 +95,12 @@ typedef struct td_table_update {
    * 0); `removed_begin[i]` is the position its first row had in the previous
    * version.  Rows after it move down; the region keeps its index with no
    * rows and is never reused (a location added again gets a new region).
-   * Derived tables report a removal as `replaced`.  Valid only during the
-   * listener call. */
+   * Derived tables report a removal as `replaced`, except aggregations,
+   * which retract: they list the groups that changed, or, when groups
+   * left, are `replaced` with one entry per group that left here (region
+   * -1, location NULL, rows [p, p + 1) and removed_begin[i] = p, its
+   * position in the previous version).  Valid only during the listener
+   * call. */
   int64_t n_removed;
   const td_added_rows *removed;
   const int64_t *removed_begin;

@@ -1357,7 +1357,12 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
     case TD_AGG_SUM:
     case TD_AGG_AVG:
       if (!y->cnt[g]) return TD_OK;
-      if (sp->kind == TD_AGG_SUM && x->ph == TD_PHYS_I64) {
+      if (x->ph == TD_PHYS_D128) {
+        if (__builtin_add_overflow(x->d[d], y->d[g], &x->d[d]) || !td_dec_fits(x->d[d], TD_DECIMAL128_MAX_PRECISION)) {
+          x->ovf = 1;
+          return td_err(err, TD_ERANGE, "the decimal sum of aggregate %lld does not fit in 38 digits", (long long)k);
+        }
+      } else if (sp->kind == TD_AGG_SUM && x->ph == TD_PHYS_I64) {
         if (__builtin_add_overflow(x->i[d], y->i[g], &x->i[d])) {
           x->ovf = 1;
           return td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
@@ -1391,39 +1396,206 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
   return store_set(x, d, &v, err);
 }
 
+/* The group of `a` whose key is the key of group g of `b` (both states hash
+ * keys the same way), NO_GROUP if none; kv receives b's key values. */
+static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g, td_value *kv) {
+  if (a->n_keys == 0) return 0;
+  for (int64_t k = 0; k < a->n_keys; k++) kv[k] = store_value(&b->kst[k], g, b->keys[k].type);
+  const uint64_t h = b->hashes[g];
+  const int64_t mask = a->table_cap - 1;
+  uint32_t e;
+  for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask) {
+    bool same = a->hashes[e - 1] == h;
+    for (int64_t k = 0; same && k < a->n_keys; k++) same = value_matches(&a->kst[k], e - 1, a->keys[k].type, &kv[k]);
+    if (same) return e - 1;
+  }
+  return NO_GROUP;
+}
+
+/* Folds group g of `b` into `a` (its group of the same key, added if new). */
+static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, td_error *err) {
+  uint32_t d = find_group(a, b, g, kv);
+  int rc = TD_OK;
+  if (d == NO_GROUP) {
+    rc = new_group(a, b->hashes[g], &d, err);
+    for (int64_t k = 0; rc == TD_OK && k < a->n_keys; k++) rc = store_set(&a->kst[k], d, &kv[k], err);
+  }
+  for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) rc = merge_state(a, k, d, b, g, err);
+  if (rc == TD_OK) mark_changed(a, d);
+  return rc;
+}
+
+/* Key values scratch for n keys: `local` when it is large enough. */
+static td_value *key_scratch(int64_t n, td_value *local) {
+  return n <= 8 ? local : td_calloc((size_t)n, sizeof *local);
+}
+
 int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) {
   if (a->n_keys != b->n_keys || a->n_aggs != b->n_aggs)
     return td_err(err, TD_EINVAL, "merging aggregations of %lld/%lld columns into %lld/%lld", (long long)b->n_keys,
                   (long long)b->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
-  td_value local[8], *kv = a->n_keys <= 8 ? local : td_calloc((size_t)a->n_keys, sizeof *kv);
+  td_value local[8], *kv = key_scratch(a->n_keys, local);
   if (!kv) return td_err_nomem(err, "merging aggregations");
   int rc = TD_OK;
-  for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) {
-    uint32_t d = 0;
-    if (a->n_keys > 0) {
-      for (int64_t k = 0; k < a->n_keys; k++) kv[k] = store_value(&b->kst[k], g, b->keys[k].type);
-      const uint64_t h = b->hashes[g]; /* both states hash keys the same way */
-      const int64_t mask = a->table_cap - 1;
-      uint32_t e;
-      d = NO_GROUP;
-      for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask) {
-        bool same = a->hashes[e - 1] == h;
-        for (int64_t k = 0; same && k < a->n_keys; k++) same = value_matches(&a->kst[k], e - 1, a->keys[k].type, &kv[k]);
-        if (same) {
-          d = e - 1;
-          break;
-        }
-      }
-      if (d == NO_GROUP) {
-        rc = new_group(a, h, &d, err);
-        for (int64_t k = 0; rc == TD_OK && k < a->n_keys; k++) rc = store_set(&a->kst[k], d, &kv[k], err);
-      }
+  for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) rc = merge_group(a, b, (uint32_t)g, kv, err);
+  if (kv != local) td_free(kv);
+  return rc;
+}
+
+/* ---- retraction ---- */
+
+static int cmp_u32(const void *x, const void *y) {
+  uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+  return a < b ? -1 : a > b;
+}
+
+
+/* Aggregate k of group g as if the group had no rows. */
+static void clear_state(td_agg *a, int64_t k, uint32_t g) {
+  store *s = &a->ast[k];
+  s->cnt[g] = 0;
+  s->has[g] = 0;
+  s->nul[g] = 0;
+  s->f[g] = 0;
+  if (s->ph == TD_PHYS_D128) s->d[g] = 0;
+  else if (s->ph == TD_PHYS_STR) s->s[g].len = 0;
+  else if (s->ph != TD_PHYS_F64) s->i[g] = 0;
+  bool mn = a->specs[k].kind == TD_AGG_MIN, mx = a->specs[k].kind == TD_AGG_MAX;
+  if (mn || mx) { /* the sentinels of new_group */
+    if (s->ph == TD_PHYS_I64) s->i[g] = mn ? INT64_MAX : INT64_MIN;
+    else if (s->ph == TD_PHYS_F64) s->f[g] = mn ? INFINITY : -INFINITY;
+  }
+}
+
+/* Subtracts group g of `r` (aggregate k) from group d of `a`; *redo when
+ * the value cannot be known without the remaining rows. */
+static int retract_state(td_agg *a, int64_t k, uint32_t d, const td_agg *r, uint32_t g, bool *redo) {
+  const td_agg_spec *sp = &a->specs[k];
+  store *x = &a->ast[k];
+  const store *y = &r->ast[k];
+  switch (sp->kind) {
+    case TD_AGG_COUNT_STAR:
+    case TD_AGG_COUNT: x->cnt[d] -= y->cnt[g]; return TD_OK;
+    case TD_AGG_SUM:
+    case TD_AGG_AVG:
+      if (!y->cnt[g]) return TD_OK;
+      if (x->ph == TD_PHYS_D128) x->d[d] -= y->d[g];
+      else if (sp->kind == TD_AGG_SUM && x->ph == TD_PHYS_I64) {
+        if (__builtin_sub_overflow(x->i[d], y->i[g], &x->i[d])) return TD_ERANGE;
+      } else if (!isfinite(x->f[d]) || !isfinite(y->f[g])) *redo = true; /* inf - inf */
+      else x->f[d] -= y->f[g];
+      if (sp->kind == TD_AGG_AVG) x->cnt[d] -= y->cnt[g]; /* sums: cnt is a flag (see companion) */
+      return TD_OK;
+    case TD_AGG_MIN:
+    case TD_AGG_MAX: {
+      /* The removed rows held the extreme only if their own extreme equals it. */
+      if (!y->has[g] || !x->has[d]) return TD_OK;
+      td_value u = store_value(y, g, sp->type), v = store_value(x, d, sp->type);
+      if (cmp_values(&u, &v, x->ph) == 0) *redo = true;
+      return TD_OK;
     }
-    for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) rc = merge_state(a, k, d, b, (uint32_t)g, err);
+    default: { /* first, last: the removed rows held it only if theirs is equal */
+      if (!y->has[g]) return TD_OK;
+      td_value u = store_value(y, g, sp->type), v = store_value(x, d, sp->type);
+      if (u.is_null == v.is_null && (u.is_null || cmp_values(&u, &v, x->ph) == 0)) *redo = true;
+      return TD_OK;
+    }
+  }
+}
+
+int td_agg_retract(td_agg *a, const td_agg *r, int64_t rows_k, const int64_t *companion, uint32_t **redo,
+                   int64_t *n_redo, td_error *err) {
+  *redo = NULL;
+  *n_redo = 0;
+  if (a->n_keys != r->n_keys || a->n_aggs != r->n_aggs || rows_k < 0 || rows_k >= a->n_aggs ||
+      a->specs[rows_k].kind != TD_AGG_COUNT_STAR)
+    return td_err(err, TD_EINVAL, "retracting an aggregation of %lld/%lld columns from one of %lld/%lld",
+                  (long long)r->n_keys, (long long)r->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
+  td_value local[8], *kv = key_scratch(a->n_keys, local);
+  uint32_t *list = td_malloc((size_t)(r->n_groups + 1) * sizeof *list);
+  int rc = kv && list ? TD_OK : td_err_nomem(err, "retracting rows from an aggregation");
+  int64_t n = 0;
+  for (int64_t g = 0; rc == TD_OK && g < r->n_groups; g++) {
+    if (r->ast[rows_k].cnt[g] == 0) continue;
+    uint32_t d = find_group(a, r, (uint32_t)g, kv);
+    if (d == NO_GROUP || a->ast[rows_k].cnt[d] < r->ast[rows_k].cnt[g]) {
+      rc = td_err(err, TD_EINVAL, "retracting %lld rows of a group that has fewer", (long long)r->ast[rows_k].cnt[g]);
+      break;
+    }
+    bool again = false;
+    for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) {
+      rc = retract_state(a, k, d, r, (uint32_t)g, &again);
+      if (rc == TD_ERANGE) rc = td_err(err, TD_ERANGE, "the integer sum of aggregate %lld leaves int64 when rows are removed",
+                                       (long long)k);
+    }
+    for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) /* a sum of no value left is null */
+      if (a->specs[k].kind == TD_AGG_SUM && companion[k] >= 0 && a->ast[companion[k]].cnt[d] == 0) clear_state(a, k, d);
+    if (rc == TD_OK && a->ast[rows_k].cnt[d] == 0) { /* no row left: empty */
+      for (int64_t k = 0; k < a->n_aggs; k++) clear_state(a, k, d);
+      again = false;
+    }
+    if (rc == TD_OK) {
+      mark_changed(a, d);
+      if (again) list[n++] = d;
+    }
+  }
+  if (kv != local) td_free(kv);
+  if (rc == TD_OK && n > 0) {
+    qsort(list, (size_t)n, sizeof *list, cmp_u32);
+    *redo = list;
+    *n_redo = n;
+  } else {
+    td_free(list);
+  }
+  return rc;
+}
+
+int td_agg_reset_groups(td_agg *a, const td_agg *full, const uint32_t *groups, int64_t n, td_error *err) {
+  if (a->n_keys != full->n_keys || a->n_aggs != full->n_aggs)
+    return td_err(err, TD_EINVAL, "resetting groups from an aggregation of another shape");
+  td_value local[8], *kv = key_scratch(a->n_keys, local);
+  if (!kv) return td_err_nomem(err, "recomputing groups of an aggregation");
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+    uint32_t d = groups[i];
+    uint32_t g = find_group(full, a, d, kv);
+    for (int64_t k = 0; k < a->n_aggs; k++) clear_state(a, k, d);
+    for (int64_t k = 0; rc == TD_OK && g != NO_GROUP && k < a->n_aggs; k++) rc = merge_state(a, k, d, full, g, err);
     if (rc == TD_OK) mark_changed(a, d);
   }
   if (kv != local) td_free(kv);
   return rc;
+}
+
+int td_agg_drop_empty(td_agg **ap, int64_t rows_k, int64_t **dropped, int64_t *n_dropped, td_error *err) {
+  td_agg *a = *ap;
+  *dropped = NULL;
+  *n_dropped = 0;
+  int64_t n = 0;
+  for (int64_t g = 0; g < a->n_groups; g++) n += a->ast[rows_k].cnt[g] == 0;
+  if (n == 0 || a->n_keys == 0) return TD_OK; /* the global group always exists */
+  int64_t *list = td_malloc((size_t)n * sizeof *list);
+  td_value local[8], *kv = key_scratch(a->n_keys, local);
+  td_agg *b = NULL;
+  int rc = list && kv ? td_agg_create(a->keys, a->n_keys, a->specs, a->n_aggs, &b, err)
+                      : td_err_nomem(err, "dropping empty groups");
+  for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) b->ast[k].scale = a->ast[k].scale;
+  n = 0;
+  for (int64_t g = 0; rc == TD_OK && g < a->n_groups; g++) {
+    if (a->ast[rows_k].cnt[g] == 0) list[n++] = g;
+    else rc = merge_group(b, a, (uint32_t)g, kv, err);
+  }
+  if (kv != local) td_free(kv);
+  if (rc) {
+    td_agg_free(b);
+    td_free(list);
+    return rc;
+  }
+  td_agg_free(a);
+  *ap = b;
+  *dropped = list;
+  *n_dropped = n;
+  return TD_OK;
 }
 
 /* ---- results ---- */
@@ -1472,11 +1644,6 @@ int td_agg_result_groups(const td_agg *a, const uint32_t *groups, int64_t n, td_
 
 int td_agg_result(const td_agg *a, td_array *out, td_error *err) {
   return td_agg_result_groups(a, NULL, a->n_groups, out, err);
-}
-
-static int cmp_u32(const void *x, const void *y) {
-  uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-  return a < b ? -1 : a > b;
 }
 
 int td_agg_take_changed(td_agg *a, uint32_t **groups, int64_t *n, td_error *err) {

@@ -73,6 +73,37 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
  * last bits: the additions are grouped differently).  `b` is unchanged. */
 int td_agg_merge(td_agg *a, const td_agg *b, td_error *err);
 
+/* Retraction (rows leaving the input: a removed location).  `r` is a state
+ * of the same shape fed exactly the rows that leave; `rows_k` is a
+ * count(*) aggregate of both, and companion[k], for each sum aggregate k, a
+ * count(x) of the same input (-1 for other kinds): sums keep only a
+ * "has a value" flag, so the companion says when no value is left.
+ * Counts, sums and averages subtract r's; a sum left with no value is
+ * null; a group left with no row has every aggregate cleared (it stays, with
+ * count(*) 0: td_agg_drop_empty removes it).  A min/max the removed rows
+ * equalled, a first/last whose value equals the removed rows' own first/
+ * last, and a float sum or average that is not finite cannot be known
+ * without the remaining rows: *redo lists those groups (increasing, caller
+ * frees with td_free, NULL when *n_redo == 0), to be set from a state over
+ * the remaining rows with td_agg_reset_groups.  Every group r touches is
+ * marked changed.  Errors: TD_EINVAL (shapes differ, rows_k is not a
+ * count(*), r has a group `a` lacks or with more rows), TD_ERANGE (an
+ * integer sum leaves int64), TD_ENOMEM; the state is then unspecified. */
+int td_agg_retract(td_agg *a, const td_agg *r, int64_t rows_k, const int64_t *companion, uint32_t **redo,
+                   int64_t *n_redo, td_error *err);
+
+/* Sets every aggregate of the listed groups of `a` to the values of the
+ * group of the same key in `full` (cleared when `full` has none), marking
+ * them changed.  Errors: TD_EINVAL (shapes differ), TD_ENOMEM. */
+int td_agg_reset_groups(td_agg *a, const td_agg *full, const uint32_t *groups, int64_t n, td_error *err);
+
+/* Replaces *a by a state without its groups whose count(*) aggregate rows_k
+ * is 0 (the others keep their order; the state has no keys: unchanged),
+ * handing the old ids of the dropped groups in *dropped (increasing, caller
+ * frees with td_free; NULL when none).  On failure *a is unchanged.
+ * Errors: TD_ENOMEM. */
+int td_agg_drop_empty(td_agg **a, int64_t rows_k, int64_t **dropped, int64_t *n_dropped, td_error *err);
+
 /* After td_agg_update failed with TD_ERANGE: the index of the aggregate
  * whose integer sum overflowed, else -1. */
 int64_t td_agg_overflowed(const td_agg *a);

@@ -13,6 +13,16 @@
  *   sum(x)   -> sum(x * size)  avg(x)   -> sum(x * size) / sum(size if x)
  *   min, max, first, last      -> the same over the constant rows
  * No column data is read in region mode.
+ *
+ * Retraction (normal mode on an ADD_REMOVE source table): the state also
+ * keeps a hidden count(*) and, per sum, a hidden count of its input.  When
+ * locations are removed, their rows are read back from the source snapshot
+ * the state last folded (`prev`: the cycle drops their pages only after
+ * every derived table has updated), folded into a state of their own and
+ * subtracted (td_agg_retract); groups whose min/max/first/last the removed
+ * rows may have held are recomputed from one scan of the new snapshot, and
+ * groups with no row left disappear.  If the removed rows cannot be read,
+ * the operator recomputes everything.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -44,6 +54,13 @@ typedef struct agg_op {
   td_array *tmp; /* n_tmp computed inputs */
   int64_t n_tmp;
   td_range_filter rf; /* skips pages the filter rejects from metadata */
+  /* retraction (see above) */
+  bool retracts;
+  int64_t rows_k;      /* the hidden count(*) kernel aggregate */
+  int64_t *companion;  /* per kernel aggregate: a sum's hidden count, else -1 */
+  td_snapshot *prev;   /* the source snapshot the state last folded */
+  int64_t rescans;     /* scans for groups to recompute (tests) */
+  int64_t fallbacks;   /* removals recomputed whole: removed rows unreadable (tests) */
 } agg_op;
 
 void td_agg_plan_reset(td_agg_plan *p) {
@@ -81,6 +98,8 @@ static void agg_free(void *v) {
   td_free(op->kmap);
   td_free(op->bcols);
   td_free(op->bconsts);
+  td_free(op->companion);
+  td_snapshot_release(op->prev);
   td_free(op);
 }
 
@@ -377,17 +396,102 @@ static int diff_results(const td_snapshot *old, const td_dchunk *c, int64_t n_ke
 
 /* ---- apply ---- */
 
-static int new_state(agg_op *op, td_error *err) {
-  td_agg_free(op->state);
-  op->state = NULL;
-  int rc = td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, &op->state, err);
-  if (!rc) rc = set_params(op, op->state, err);
+/* An empty state of the operator's layout. */
+static int empty_state(agg_op *op, td_agg **out, td_error *err) {
+  int rc = td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, out, err);
+  if (!rc) rc = set_params(op, *out, err);
   for (int64_t j = 0; !rc && j < op->plan.n_aggs; j++) {
     const td_expr *in = op->plan.inputs[j];
     int p, sc;
     if (in && in->type == TD_TYPE_DECIMAL128 && td_dec_params(in->tz, &p, &sc))
-      td_agg_set_decimal_scale(op->state, op->kmap[j], sc);
+      td_agg_set_decimal_scale(*out, op->kmap[j], sc);
   }
+  return rc;
+}
+
+static int new_state(agg_op *op, td_error *err) {
+  td_agg_free(op->state);
+  op->state = NULL;
+  return empty_state(op, &op->state, err);
+}
+
+/* Folds rows [begin, end) of each range of `snap` into a new state *out
+ * (fold_rows works on op->state, which is set aside meanwhile). */
+static int fold_apart(td_table *t, agg_op *op, td_snapshot *snap, const int64_t *ranges, int64_t n, td_agg **out,
+                      td_error *err) {
+  td_agg *main = op->state;
+  int rc = empty_state(op, &op->state, err);
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) rc = fold_rows(t, op, snap, ranges[2 * i], ranges[2 * i + 1], err);
+  *out = op->state;
+  op->state = main;
+  if (rc) {
+    td_agg_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+/* Subtracts the rows of the removed regions (as `prev` has them) from the
+ * state; *redo lists the groups to recompute from the remaining rows. */
+static int retract_removed(td_table *t, agg_op *op, const td_source_delta *d, uint32_t **redo, int64_t *n_redo,
+                           td_error *err) {
+  *redo = NULL;
+  *n_redo = 0;
+  if (!op->prev) return td_err(err, TD_ESTATE, "no earlier snapshot to retract rows from");
+  for (int64_t k = 0; k < op->n_kaggs; k++) /* distinct, quantile and string_agg states keep values: recompute */
+    if (op->kspecs[k].kind > TD_AGG_LAST)
+      return td_err(err, TD_EUNSUPPORTED, "aggregate %lld cannot retract rows", (long long)k);
+  int64_t *ranges = td_malloc((size_t)d->n_removed * 2 * sizeof *ranges);
+  if (!ranges) return td_err_nomem(err, "retracting removed rows");
+  int64_t n = 0;
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < d->n_removed; i++) {
+    int64_t r = d->removed[i];
+    if (r < 0 || r >= op->prev->n_regions)
+      rc = td_err(err, TD_ESTATE, "removed region %lld is not in the earlier snapshot", (long long)r);
+    else if (op->prev->regions[r].size > 0) {
+      ranges[2 * n] = op->prev->regions[r].row_begin;
+      ranges[2 * n + 1] = ranges[2 * n] + op->prev->regions[r].size;
+      n++;
+    }
+  }
+  td_agg *gone = NULL;
+  if (rc == TD_OK) rc = fold_apart(t, op, op->prev, ranges, n, &gone, err);
+  td_free(ranges);
+  if (rc == TD_OK) rc = td_agg_retract(op->state, gone, op->rows_k, op->companion, redo, n_redo, err);
+  td_agg_free(gone);
+  return rc;
+}
+
+/* Removal: retracts, folds the appended rows, recomputes the groups that
+ * need it and drops the empty ones (their old positions in *dropped).
+ * Fails only when the result cannot be made; any other problem (removed
+ * rows that cannot be read back) recomputes everything. */
+static int apply_removal(td_table *t, agg_op *op, const td_source_delta *d, int64_t **dropped, int64_t *n_dropped,
+                         bool *fresh, td_error *err) {
+  uint32_t *redo = NULL;
+  int64_t n_redo = 0;
+  td_error tmp;
+  td_error_clear(&tmp);
+  int rc = retract_removed(t, op, d, &redo, &n_redo, &tmp);
+  for (int64_t k = 0; rc == TD_OK && k < d->n_ranges; k++)
+    rc = fold_rows(t, op, d->snap, d->ranges[2 * k], d->ranges[2 * k + 1], &tmp);
+  if (rc == TD_OK && n_redo > 0) {
+    int64_t whole[2] = {0, d->snap->size};
+    td_agg *full = NULL;
+    op->rescans++;
+    rc = fold_apart(t, op, d->snap, whole, 1, &full, &tmp);
+    if (rc == TD_OK) rc = td_agg_reset_groups(op->state, full, redo, n_redo, &tmp);
+    td_agg_free(full);
+  }
+  td_free(redo);
+  if (rc == TD_OK) rc = td_agg_drop_empty(&op->state, op->rows_k, dropped, n_dropped, &tmp);
+  if (rc == TD_OK) return TD_OK;
+  /* Recompute everything. */
+  op->fallbacks++;
+  *fresh = true;
+  rc = new_state(op, err);
+  if (rc == TD_OK) rc = fold_rows(t, op, d->snap, 0, d->snap->size, err);
   return rc;
 }
 
@@ -397,14 +501,25 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
   td_snapshot *cur = td_table_snapshot(t);
   int64_t old_groups = cur->size;
   td_snapshot_release(cur);
-  bool fresh = d->replaced || op->region_mode;
+  bool fresh = d->replaced || op->region_mode || (d->n_removed > 0 && !op->retracts);
   int rc = fresh ? new_state(op, err) : TD_OK;
+  int64_t *dropped = NULL, n_dropped = 0;
   if (rc == TD_OK && op->region_mode) rc = fold_regions(op, t->source, d->snap, err);
-  if (rc == TD_OK && !op->region_mode) {
+  if (rc == TD_OK && !fresh && d->n_removed > 0) {
+    rc = apply_removal(t, op, d, &dropped, &n_dropped, &fresh, err);
+  } else if (rc == TD_OK && !op->region_mode) {
     int64_t whole[2] = {0, d->snap->size};
-    const int64_t *r = d->replaced ? whole : d->ranges;
-    int64_t nr = d->replaced ? 1 : d->n_ranges;
+    const int64_t *r = fresh ? whole : d->ranges;
+    int64_t nr = fresh ? 1 : d->n_ranges;
     for (int64_t k = 0; rc == TD_OK && k < nr; k++) rc = fold_rows(t, op, d->snap, r[2 * k], r[2 * k + 1], err);
+  }
+  if (op->retracts) { /* what the state has folded, for the next removal */
+    td_snapshot_release(op->prev);
+    op->prev = NULL;
+    if (rc == TD_OK) {
+      op->prev = d->snap;
+      atomic_fetch_add(&d->snap->refs, 1);
+    }
   }
   int64_t nkout = nk + op->n_kaggs;
   td_array *kout = td_calloc((size_t)nkout + 1, sizeof *kout);
@@ -432,6 +547,11 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
     out->replaced = true;
     rc = diff_results(prev, c, nk, out, err);
     td_snapshot_release(prev);
+  } else if (rc == TD_OK && n_dropped > 0) { /* positions moved: replaced, naming the rows that left */
+    out->replaced = true;
+    out->removed = dropped;
+    out->n_removed = n_dropped;
+    dropped = NULL;
   } else if (rc == TD_OK) {
     out->replaced = fresh;
     out->appended_from = fresh ? 0 : old_groups;
@@ -450,10 +570,18 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
   td_free(kout);
   td_free(res);
   td_free(groups);
+  td_free(dropped);
   return rc;
 }
 
-static const td_op_vtable agg_vt = {agg_apply, agg_free};
+static const td_op_vtable agg_vt = {agg_apply, agg_free, true};
+
+int64_t td__agg_retract_stats(const td_table *t, int64_t *fallbacks) {
+  if (t->op_vt != &agg_vt) return *fallbacks = -1;
+  const agg_op *op = t->op;
+  *fallbacks = op->fallbacks;
+  return op->rescans;
+}
 
 /* Whether expression e references only columns < n_partition. */
 static bool partition_only(const td_expr *e, int64_t n_partition) {
@@ -523,6 +651,20 @@ static int layout(agg_op *op, td_error *err) {
       n++;
     }
   }
+  if (op->retracts) { /* a hidden count(*), and a hidden count(x) per sum(x) */
+    op->companion = td_malloc((size_t)max_k * sizeof *op->companion);
+    if (!op->companion) return td_err_nomem(err, "planning an aggregation");
+    for (int64_t k = 0; k < max_k; k++) op->companion[k] = -1;
+    op->rows_k = n;
+    op->kspecs[n] = (td_agg_spec){TD_AGG_COUNT_STAR, p->n_keys + n, TD_TYPE_INT64};
+    n++;
+    for (int64_t j = 0; j < p->n_aggs; j++)
+      if (p->kinds[j] == TD_AGG_SUM) {
+        op->companion[op->kmap[j]] = n;
+        op->kspecs[n] = (td_agg_spec){TD_AGG_COUNT, op->kspecs[op->kmap[j]].column, op->kspecs[op->kmap[j]].type};
+        n++;
+      }
+  }
   op->n_kaggs = n;
   return TD_OK;
 }
@@ -545,6 +687,8 @@ int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err
   for (int64_t j = 0; region && j < op->plan.n_aggs; j++)
     region = op->plan.kinds[j] < TD_AGG_QUANTILE_CONT;
   op->region_mode = region;
+  op->retracts = !region && source->kind == TD_TABLE_SOURCE && source->refreshing &&
+                 source->provider->update_mode == TD_UPDATE_ADD_REMOVE;
   td_schema def;
   td_schema_init(&def);
   int rc = layout(op, err);

@@ -604,7 +604,7 @@ static void join_free(void *p) {
   td_free(op);
 }
 
-static const td_op_vtable join_vt = {join_apply, join_free};
+static const td_op_vtable join_vt = {join_apply, join_free, false};
 
 /* The join's listener on a refreshing right table. */
 static void on_right(void *ctx, td_table *right, const td_table_update *u, const td_error *e) {

@@ -602,7 +602,7 @@ static void select_free(void *p) {
   td_free(op);
 }
 
-static const td_op_vtable select_vt = {select_apply, select_free};
+static const td_op_vtable select_vt = {select_apply, select_free, false};
 
 int td_op_select(td_table *source, td_select_spec *spec, const td_schema *def, td_table **out,
                  td_error *err) {
@@ -671,7 +671,7 @@ static int slice_apply(td_table *t, const td_source_delta *d, td_op_result *out,
 }
 
 static void plain_free(void *p) { td_free(p); }
-static const td_op_vtable slice_vt = {slice_apply, plain_free};
+static const td_op_vtable slice_vt = {slice_apply, plain_free, false};
 
 int td_op_slice(td_table *source, int64_t n, bool tail, td_table **out, td_error *err) {
   *out = NULL;
@@ -778,7 +778,7 @@ static void sort_free(void *p) {
   td_free(op);
 }
 
-static const td_op_vtable sort_vt = {sort_apply, sort_free};
+static const td_op_vtable sort_vt = {sort_apply, sort_free, false};
 
 static int make_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, int64_t limit,
                      td_table **out, td_error *err) {

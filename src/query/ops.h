@@ -74,6 +74,10 @@ typedef struct td_agg_plan {
 } td_agg_plan;
 /* Takes the plan's contents (leaves it empty) even on failure. */
 int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err);
+/* Tests: how many times aggregation t scanned its source to recompute the
+ * groups a removal left unknown, and (*fallbacks) recomputed everything
+ * because the removed rows could not be read back (-1: not an aggregation). */
+int64_t td__agg_retract_stats(const td_table *t, int64_t *fallbacks);
 void td_agg_plan_reset(td_agg_plan *p);
 
 /* ORDER BY ... LIMIT k: the first `limit` rows of the sort (the same rows,

@@ -659,7 +659,7 @@ static void win_free(void *p) {
   td_free(op);
 }
 
-static const td_op_vtable win_vt = {win_apply, win_free};
+static const td_op_vtable win_vt = {win_apply, win_free, false};
 
 /* ---- building ---- */
 

@@ -141,7 +141,7 @@ static void union_free(void *p) {
   td_free(op);
 }
 
-static const td_op_vtable union_vt = {union_apply, union_free};
+static const td_op_vtable union_vt = {union_apply, union_free, false};
 
 /* The operator's listener on a refreshing right table: its appended rows
  * (or its replacement) become the next apply. */

@@ -411,7 +411,7 @@ static void ub_free(void *p) {
   td_free(op);
 }
 
-static const td_op_vtable ub_vt = {ub_apply, ub_free};
+static const td_op_vtable ub_vt = {ub_apply, ub_free, false};
 
 static bool numeric_or_time(td_type_id t) { return t != TD_TYPE_UTF8 && t != TD_TYPE_NONE && t != TD_TYPE_BOOL; }
 

@@ -130,14 +130,11 @@ static int apply(td_table *t, td_source_delta *d, bool notify, const td_table_up
   td_op_result r;
   memset(&r, 0, sizeof r);
   int rc = t->op_vt->apply(t, d, &r, err);
-  if (rc) {
+  if (rc || !r.snap) { /* failed, or nothing changed */
     td_snapshot_release(r.snap);
     td_free(r.changed);
+    td_free(r.removed);
     return rc;
-  }
-  if (!r.snap) {
-    td_free(r.changed);
-    return TD_OK; /* nothing changed */
   }
   td_snapshot *old = td_table_snapshot(t);
   td_table_publish(t, r.snap);
@@ -145,6 +142,14 @@ static int apply(td_table *t, td_source_delta *d, bool notify, const td_table_up
     td_added_rows added = {-1, NULL, r.appended_from, r.snap->size};
     td_table_update u;
     memset(&u, 0, sizeof u);
+    /* Rows that left (groups of an aggregation): position p is [p, p + 1). */
+    td_added_rows *gone = r.n_removed ? td_malloc((size_t)r.n_removed * sizeof *gone) : NULL;
+    if (gone) {
+      for (int64_t i = 0; i < r.n_removed; i++) gone[i] = (td_added_rows){-1, NULL, r.removed[i], r.removed[i] + 1};
+      u.n_removed = r.n_removed;
+      u.removed = gone;
+      u.removed_begin = r.removed;
+    }
     u.version = r.snap->version;
     u.size_before = old->size;
     u.size_after = r.snap->size;
@@ -161,9 +166,11 @@ static int apply(td_table *t, td_source_delta *d, bool notify, const td_table_up
       u.n_added = r.snap->size > same->size_before ? 1 : 0;
     }
     td_graph_dispatch(t, &u, NULL);
+    td_free(gone);
   }
   td_snapshot_release(old);
   td_free(r.changed);
+  td_free(r.removed);
   return TD_OK;
 }
 
@@ -179,7 +186,11 @@ static void on_source(void *ctx, td_table *src, const td_table_update *u, const 
   memset(&d, 0, sizeof d);
   d.snap = td_table_snapshot(src);
   d.replaced = u->replaced;
-  int64_t *ranges = NULL;
+  /* A source table's removal (its only cause of `replaced`) is retracted by
+   * operators that can; other operators recompute. */
+  bool retract = t->op_vt->retracts && src->kind == TD_TABLE_SOURCE && u->n_removed > 0 && u->n_changed == 0;
+  if (retract) d.replaced = false;
+  int64_t *ranges = NULL, *gone = NULL;
   td_error err;
   td_error_clear(&err);
   int rc = TD_OK;
@@ -195,11 +206,19 @@ static void on_source(void *ctx, td_table *src, const td_table_update *u, const 
     d.n_ranges = u->n_added;
     d.ranges = ranges;
   }
+  if (retract && rc == TD_OK) {
+    gone = td_malloc((size_t)u->n_removed * sizeof *gone);
+    if (!gone) rc = td_err_nomem(&err, "updating a derived table");
+    for (int64_t i = 0; rc == TD_OK && i < u->n_removed; i++) gone[i] = u->removed[i].region;
+    d.n_removed = u->n_removed;
+    d.removed = gone;
+  }
   /* An aggregation source changes rows in place, and a removal moves rows:
    * recompute from it. */
-  if (u->n_changed > 0 || u->n_removed > 0) d.replaced = true;
+  if (u->n_changed > 0 || (u->n_removed > 0 && !retract)) d.replaced = true;
   const td_table_update *same = t->row_preserving && u->n_removed == 0 ? u : NULL;
-  if (rc == TD_OK && (d.replaced || d.n_ranges > 0)) rc = apply(t, &d, true, same, &err);
+  if (rc == TD_OK && (d.replaced || d.n_ranges > 0 || d.n_removed > 0)) rc = apply(t, &d, true, same, &err);
+  td_free(gone);
   td_free(ranges);
   td_snapshot_release(d.snap);
   if (rc) td_graph_fail_table(t, rc, err.message);

@@ -72,6 +72,11 @@ typedef struct td_source_delta {
   int64_t n_ranges;   /* else: appended rows, position ranges [begin, end) */
   const int64_t *ranges; /* 2 * n_ranges */
   int64_t version;       /* the version to stamp on the new snapshot */
+  /* Operators that retract (td_op_vtable.retracts), on a source table: the
+   * regions whose locations this change removed (tombstones in snap; their
+   * rows are those the region had in the snapshot of the previous change). */
+  int64_t n_removed;
+  const int64_t *removed;
 } td_source_delta;
 
 /* The result of applying a delta: filled by the operator for listeners. */
@@ -81,6 +86,8 @@ typedef struct td_op_result {
   int64_t appended_from;   /* !replaced: positions [appended_from, snap->size) are new */
   int64_t *changed;        /* positions of changed rows (owned, td_free) */
   int64_t n_changed;
+  int64_t *removed;        /* replaced: rows that left, their positions in the previous version (owned) */
+  int64_t n_removed;
 } td_op_result;
 
 /* What a derived table does when its source changes (query/ops.c). */
@@ -89,6 +96,9 @@ typedef struct td_op_vtable {
    * update thread (refreshing sources) or in td_derived_new. */
   int (*apply)(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err);
   void (*free)(void *op);
+  /* apply takes removals of a source table's locations (n_removed) instead
+   * of a replaced delta. */
+  bool retracts;
 } td_op_vtable;
 
 struct td_table {

@@ -1,15 +1,19 @@
 /*
  * tests/query/test_agg.c - hash aggregation against a naive reference,
- * incremental updates, changed-group tracking, the global group; sort.
+ * incremental updates, changed-group tracking, the global group;
+ * retraction (subtracting rows, recomputing listed groups, dropping empty
+ * ones) against a state fed only the remaining rows; sort.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query/agg.h"
+#include "query/ops.h"
 #include "query/sort.h"
 #include "test.h"
 #include "util/alloc.h"
+#include "util/decimal.h"
 
 enum { N = 2000 };
 static const char *const strs[] = {"x", "y", "", "zz", "abc"};
@@ -203,6 +207,167 @@ static void run_case(const td_agg_key *keys, int nk, int nulls, unsigned seed) {
   td_agg_free(a);
   free(rows);
   unmake(&d);
+}
+
+/* ---- retraction ---- */
+
+/* specs plus a count of column 3, the companion of the float sum */
+static const td_agg_spec rspecs[] = {
+    {TD_AGG_COUNT_STAR, -1, TD_TYPE_NONE}, {TD_AGG_COUNT, 2, TD_TYPE_INT64},
+    {TD_AGG_SUM, 2, TD_TYPE_INT64},        {TD_AGG_SUM, 3, TD_TYPE_FLOAT64},
+    {TD_AGG_MIN, 2, TD_TYPE_INT64},        {TD_AGG_MAX, 4, TD_TYPE_UTF8},
+    {TD_AGG_AVG, 2, TD_TYPE_INT64},        {TD_AGG_FIRST, 4, TD_TYPE_UTF8},
+    {TD_AGG_LAST, 3, TD_TYPE_FLOAT64},     {TD_AGG_MAX, 3, TD_TYPE_FLOAT64},
+    {TD_AGG_MIN, 4, TD_TYPE_UTF8},         {TD_AGG_COUNT, 3, TD_TYPE_FLOAT64},
+};
+enum { NRSPEC = sizeof rspecs / sizeof *rspecs };
+static const int64_t companion[NRSPEC] = {-1, -1, 1, 11, -1, -1, -1, -1, -1, -1, -1, -1};
+
+/* The result of state a as arrays (caller releases arr[0 .. nk + NRSPEC)). */
+static int64_t result_views(td_agg *a, int nk, struct ArrowArray *arr, td_colview *v) {
+  td_error err;
+  td_array out[2 + NRSPEC];
+  TD_ASSERT_OK(td_agg_result(a, out, &err), &err);
+  for (int c = 0; c < nk + NRSPEC; c++) {
+    TD_ASSERT_OK(td_array_export(&out[c], &arr[c], &err), &err);
+    TD_ASSERT_OK(td_colview_init(&v[c], td_agg_output_type(a, c), &arr[c], &err), &err);
+  }
+  return td_agg_group_count(a);
+}
+
+/* Every group of `got` equals the group of the same key in `want` (any order). */
+static void same_groups(td_agg *got, td_agg *want, int nk) {
+  struct ArrowArray ga[2 + NRSPEC], wa[2 + NRSPEC];
+  td_colview gv[2 + NRSPEC], wv[2 + NRSPEC];
+  int64_t ng = result_views(got, nk, ga, gv), nw = result_views(want, nk, wa, wv);
+  assert_int_equal(ng, nw);
+  for (int64_t g = 0; g < ng; g++) {
+    int64_t w = -1;
+    for (int64_t i = 0; i < nw && w < 0; i++) {
+      bool same = true;
+      for (int k = 0; k < nk; k++) same &= val_eq(td_colview_value(&gv[k], g), td_colview_value(&wv[k], i));
+      if (same) w = i;
+    }
+    assert_true(w >= 0);
+    for (int c = nk; c < nk + NRSPEC; c++) {
+      td_value x = td_colview_value(&gv[c], g), y = td_colview_value(&wv[c], w);
+      if (x.type == TD_TYPE_FLOAT64 && !x.is_null && !y.is_null) assert_true(fabs(x.v.f - y.v.f) < 1e-6);
+      else if (!val_eq(x, y)) fail_msg("group %lld aggregate %d differs", (long long)g, c - nk);
+    }
+  }
+  for (int c = 0; c < nk + NRSPEC; c++) {
+    ga[c].release(&ga[c]);
+    wa[c].release(&wa[c]);
+  }
+}
+
+static void run_retract(const td_agg_key *keys, int nk, unsigned seed) {
+  data d;
+  make(&d, seed, 1);
+  td_error err;
+  uint32_t *gone = malloc(N * sizeof *gone), *kept = malloc(N * sizeof *kept);
+  int64_t ng = 0, nk_rows = 0;
+  for (int i = 0; i < N; i++) { /* a range of rows, and every row of key 2 */
+    td_value k0 = td_colview_value(&d.v[0], i);
+    if ((i >= 500 && i < 1200) || (!k0.is_null && k0.v.i == 2)) gone[ng++] = (uint32_t)i;
+    else kept[nk_rows++] = (uint32_t)i;
+  }
+  td_agg *a, *r, *full;
+  td_batch b = {N, d.v, NULL, NULL, 0};
+  TD_ASSERT_OK(td_agg_create(keys, nk, rspecs, NRSPEC, &a, &err), &err);
+  TD_ASSERT_OK(td_agg_create(keys, nk, rspecs, NRSPEC, &r, &err), &err);
+  TD_ASSERT_OK(td_agg_create(keys, nk, rspecs, NRSPEC, &full, &err), &err);
+  TD_ASSERT_OK(td_agg_update(a, &b, NULL, 0, &err), &err);
+  TD_ASSERT_OK(td_agg_update(r, &b, gone, ng, &err), &err);
+  TD_ASSERT_OK(td_agg_update(full, &b, kept, nk_rows, &err), &err);
+  int64_t before = td_agg_group_count(a);
+  uint32_t *groups;
+  int64_t n;
+  TD_ASSERT_OK(td_agg_take_changed(a, &groups, &n, &err), &err);
+  td_free(groups);
+  uint32_t *redo;
+  int64_t n_redo;
+  TD_ASSERT_OK(td_agg_retract(a, r, 0, companion, &redo, &n_redo, &err), &err);
+  assert_true(n_redo > 0 && n_redo < before); /* some groups only */
+  for (int64_t i = 1; i < n_redo; i++) assert_true(redo[i - 1] < redo[i]);
+  TD_ASSERT_OK(td_agg_take_changed(a, &groups, &n, &err), &err);
+  assert_int_equal(n, before); /* the removed range touched every group */
+  td_free(groups);
+  TD_ASSERT_OK(td_agg_reset_groups(a, full, redo, n_redo, &err), &err);
+  td_free(redo);
+  int64_t *dropped, n_dropped;
+  TD_ASSERT_OK(td_agg_drop_empty(&a, 0, &dropped, &n_dropped, &err), &err);
+  assert_true(n_dropped >= 1); /* the groups of key 2 */
+  assert_int_equal(td_agg_group_count(a), before - n_dropped);
+  td_free(dropped);
+  same_groups(a, full, nk);
+  /* Retracting rows a group does not have is refused. */
+  td_agg *empty;
+  TD_ASSERT_OK(td_agg_create(keys, nk, rspecs, NRSPEC, &empty, &err), &err);
+  assert_int_equal(td_agg_retract(empty, r, 0, companion, &redo, &n_redo, &err), TD_EINVAL);
+  assert_int_equal(td_agg_retract(a, r, 1, companion, &redo, &n_redo, &err), TD_EINVAL); /* 1 is not count(*) */
+  td_agg_free(empty);
+  td_agg_free(a);
+  td_agg_free(r);
+  td_agg_free(full);
+  free(gone);
+  free(kept);
+  unmake(&d);
+}
+
+static void test_agg_retract(void **state) {
+  (void)state;
+  td_agg_key k_int = {0, TD_TYPE_INT32}, k_two[2] = {{0, TD_TYPE_INT32}, {1, TD_TYPE_UTF8}};
+  for (unsigned seed = 1; seed <= 3; seed++) {
+    run_retract(&k_int, 1, seed);
+    run_retract(k_two, 2, seed);
+  }
+}
+
+/* Float sums with infinities and decimal sums: a non-finite sum is listed
+ * for recomputing; a decimal sum subtracts exactly. */
+static void test_agg_retract_special(void **state) {
+  (void)state;
+  td_error err;
+  td_array f, dcm;
+  TD_ASSERT_OK(td_array_init(&f, TD_TYPE_FLOAT64, 4, &err), &err);
+  TD_ASSERT_OK(td_array_init(&dcm, TD_TYPE_DECIMAL128, 4, &err), &err);
+  double fv[4] = {1.5, INFINITY, 2.0, 4.0};
+  for (int i = 0; i < 4; i++) {
+    TD_ASSERT_OK(td_array_append_double(&f, fv[i], &err), &err);
+    td_value v = td_dec_value(38, 2, (td_i128)(i + 1) * 12345);
+    TD_ASSERT_OK(td_array_append_value(&dcm, &v, &err), &err);
+  }
+  td_colview v[2] = {td_builder_view(&f), td_builder_view(&dcm)};
+  const td_agg_spec sp[] = {{TD_AGG_COUNT_STAR, -1, TD_TYPE_NONE}, {TD_AGG_SUM, 0, TD_TYPE_FLOAT64},
+                            {TD_AGG_COUNT, 0, TD_TYPE_FLOAT64},   {TD_AGG_SUM, 1, TD_TYPE_DECIMAL128},
+                            {TD_AGG_COUNT, 1, TD_TYPE_DECIMAL128}};
+  const int64_t comp[] = {-1, 2, -1, 4, -1};
+  td_agg *a, *r;
+  TD_ASSERT_OK(td_agg_create(NULL, 0, sp, 5, &a, &err), &err);
+  TD_ASSERT_OK(td_agg_create(NULL, 0, sp, 5, &r, &err), &err);
+  td_agg_set_decimal_scale(a, 3, 2);
+  td_agg_set_decimal_scale(r, 3, 2);
+  td_batch b = {4, v, NULL, NULL, 0};
+  uint32_t gone[] = {1, 3};
+  TD_ASSERT_OK(td_agg_update(a, &b, NULL, 0, &err), &err);
+  TD_ASSERT_OK(td_agg_update(r, &b, gone, 2, &err), &err);
+  uint32_t *redo;
+  int64_t n_redo;
+  TD_ASSERT_OK(td_agg_retract(a, r, 0, comp, &redo, &n_redo, &err), &err);
+  assert_int_equal(n_redo, 1); /* inf - inf: the global group is recomputed */
+  td_free(redo);
+  td_array out[5];
+  TD_ASSERT_OK(td_agg_result(a, out, &err), &err);
+  td_colview cnt = td_builder_view(&out[0]), dsum = td_builder_view(&out[3]);
+  assert_int_equal(td_colview_int(&cnt, 0), 2);
+  td_value ds = td_colview_value(&dsum, 0);
+  assert_true(td_dec_of(&ds) == (td_i128)(1 + 3) * 12345); /* rows 0 and 2 */
+  for (int c = 0; c < 5; c++) td_array_reset(&out[c]);
+  td_agg_free(a);
+  td_agg_free(r);
+  td_array_reset(&f);
+  td_array_reset(&dcm);
 }
 
 static void test_agg_random(void **state) {
@@ -688,6 +853,8 @@ static void test_sort(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_agg_random),
+      cmocka_unit_test(test_agg_retract),
+      cmocka_unit_test(test_agg_retract_special),
       cmocka_unit_test(test_agg_global_empty),
       cmocka_unit_test(test_agg_changed_and_consts),
       cmocka_unit_test(test_agg_alloc_failures),

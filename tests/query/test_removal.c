@@ -3,13 +3,16 @@
  * locations are added, appended to and removed (ADD_REMOVE) equals the same
  * query on a static table over the final data; results that depend on row
  * order (first, last, head, tail) equal the same operator built afresh on
- * the live source.
+ * the live source.  Aggregations retract: a removal reads no other
+ * location's data, reports only the groups it changed, and drops the
+ * groups it emptied.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mtable.h"
 #include "proxy_backend.h"
+#include "query/ops.h"
 #include "tabledata.h"
 #include "test.h"
 
@@ -107,6 +110,11 @@ static void live_equals_static(const op *o) {
     td_table_release(st_src);
   }
   assert_true(removals > 3);
+  if (o->kind == 2 || o->kind == 3) { /* aggregations retracted every removal */
+    int64_t fallbacks, rescans = td__agg_retract_stats(live, &fallbacks);
+    assert_int_equal(fallbacks, 0);
+    printf("%s: %lld rescans for %d removals\n", o->name, (long long)rescans, removals);
+  }
   td_table_release(live);
   td_table_release(live_src);
   mt_close(&e);
@@ -145,6 +153,94 @@ OP_TEST(test_removal_sort, {"sort", 4, sort_args, 5, NULL, 0, false})
 OP_TEST(test_removal_head, {"head", 5, NULL, 0, NULL, 0, true})
 OP_TEST(test_removal_tail, {"tail", 6, NULL, 0, NULL, 0, true})
 
+/* The last update an aggregation heard. */
+typedef struct last_t {
+  int64_t calls, n_changed, n_removed, removed_begin0;
+  bool replaced;
+} last_t;
+
+static void keep_last(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  (void)t;
+  last_t *l = ctx;
+  assert_null(e);
+  l->calls++;
+  l->replaced = u->replaced;
+  l->n_changed = u->n_changed;
+  l->n_removed = u->n_removed;
+  l->removed_begin0 = u->n_removed ? u->removed_begin[0] : -1;
+  for (int64_t i = 0; i < u->n_removed; i++) assert_null(u->removed[i].location);
+}
+
+static int64_t values_calls(mt_env *e, const char *loc) { return td_proxy_count(&e->proxy, TD_METHOD_COLUMN_VALUES, loc); }
+
+static void test_removal_agg_retracts(void **state) {
+  (void)state;
+  mt_env e;
+  mt_open(&e, 8, true); /* a: 30 rows, b: 17 */
+  mt_add_rows(&e, "d", 40);
+  td_table *src = mt_source(&e, true);
+  static const char *sums[] = {"count(*) AS n", "sum(v) AS total", "avg(x) AS ax", "count(v) AS nv", "sum(x)"};
+  static const char *mins[] = {"count(*) AS n", "min(v) AS lo", "max(x) AS hi", "sum(v)", "last(s)"};
+  static const char *by_k[] = {"k"};
+  td_table *by_key, *by_part;
+  td_error err;
+  TD_ASSERT_OK(td_table_agg_by(src, sums, 5, by_k, 1, &by_key, &err), &err);
+  TD_ASSERT_OK(td_table_agg_by(src, mins, 5, by_p, 1, &by_part, &err), &err);
+  assert_int_equal(td_table_size(by_key), 5);
+  assert_int_equal(td_table_size(by_part), 3); /* a, b, d (c has no row) */
+  last_t lk = {0}, lp = {0};
+  TD_ASSERT_OK(td_table_add_listener(by_key, keep_last, &lk, NULL, &err), &err);
+  TD_ASSERT_OK(td_table_add_listener(by_part, keep_last, &lp, NULL, &err), &err);
+  int64_t a0 = values_calls(&e, "P=a"), d0 = values_calls(&e, "P=d");
+  remove_part(&e, "b");
+  TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+  /* No other location was read: the removed rows were subtracted. */
+  assert_int_equal(values_calls(&e, "P=a"), a0);
+  assert_int_equal(values_calls(&e, "P=d"), d0);
+  int64_t fallbacks;
+  assert_int_equal(td__agg_retract_stats(by_key, &fallbacks), 0);
+  assert_int_equal(fallbacks, 0);
+  assert_int_equal(td__agg_retract_stats(by_part, &fallbacks), 0);
+  assert_int_equal(fallbacks, 0);
+  /* by k: the same groups, only those b had rows in changed. */
+  assert_int_equal(lk.calls, 1);
+  assert_false(lk.replaced);
+  assert_true(lk.n_changed >= 1 && lk.n_changed <= 5);
+  assert_int_equal(lk.n_removed, 0);
+  /* by P: group b (position 1) left. */
+  assert_int_equal(lp.calls, 1);
+  assert_true(lp.replaced);
+  assert_int_equal(lp.n_removed, 1);
+  assert_int_equal(lp.removed_begin0, 1);
+  assert_int_equal(td_table_size(by_part), 2);
+  td_table *st_src = mt_source(&e, false), *st;
+  TD_ASSERT_OK(td_table_agg_by(st_src, sums, 5, by_k, 1, &st, &err), &err);
+  mt_assert_same_rows(by_key, st, true);
+  td_table_release(st);
+  TD_ASSERT_OK(td_table_agg_by(st_src, mins, 5, by_p, 1, &st, &err), &err);
+  mt_assert_same_rows(by_part, st, true);
+  td_table_release(st);
+  /* Appends and a removal in one cycle; the group of a location added again
+   * comes back at the end. */
+  mt_add_rows(&e, "a", 9);
+  mt_add_rows(&e, "b", 5);
+  remove_part(&e, "d");
+  TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+  td_table_release(st_src);
+  st_src = mt_source(&e, false);
+  TD_ASSERT_OK(td_table_agg_by(st_src, sums, 5, by_k, 1, &st, &err), &err);
+  mt_assert_same_rows(by_key, st, true);
+  td_table_release(st);
+  TD_ASSERT_OK(td_table_agg_by(st_src, mins, 5, by_p, 1, &st, &err), &err);
+  mt_assert_same_rows(by_part, st, true);
+  td_table_release(st);
+  td_table_release(st_src);
+  td_table_release(by_key);
+  td_table_release(by_part);
+  td_table_release(src);
+  mt_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_removal_where),          cmocka_unit_test(test_removal_view),
@@ -152,7 +248,7 @@ int main(void) {
       cmocka_unit_test(test_removal_agg_first_last), cmocka_unit_test(test_removal_agg_partition),
       cmocka_unit_test(test_removal_distinct),       cmocka_unit_test(test_removal_distinct_partition),
       cmocka_unit_test(test_removal_sort),           cmocka_unit_test(test_removal_head),
-      cmocka_unit_test(test_removal_tail),
+      cmocka_unit_test(test_removal_tail),           cmocka_unit_test(test_removal_agg_retracts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1108,8 +1108,15 @@ static int open_topic(td_kafka_backend *kb, const td_kafka_options *o, td_error 
   return TD_OK;
 }
 
+#ifdef TD_KAFKA_TSAN_SHIM
+void td__kafka_tsan_shim(void); /* kafka_tsan.c: keeps it linked */
+#endif
+
 int td_kafka_backend_new(const char *brokers, const char *topic, const td_kafka_options *opts, td_kafka_backend **out,
                          td_error *err) {
+#ifdef TD_KAFKA_TSAN_SHIM
+  td__kafka_tsan_shim();
+#endif
   if (err) td_error_clear(err);
   if (!out) return td_err(err, TD_EINVAL, "td_kafka_backend_new: NULL out");
   *out = NULL;

@@ -13,7 +13,7 @@
  * Not covered here: a real Apache Kafka broker (KRaft).  librdkafka 2.0's
  * mock cluster writes no transaction markers and does not filter aborted
  * records, so offset holes from transactions and compaction need a real
- * broker; docs/KAFKA.md says so.
+ * broker: test_kafka_broker.c (broker_test.sh starts one).
  */
 #include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
@@ -944,13 +944,8 @@ static int teardown(void **state) {
 }
 
 int main(void) {
-#ifdef TD_TEST_UNDER_TSAN
-  printf("test_kafka: skipped under ThreadSanitizer: librdkafka (Debian's, not instrumented) starts its threads with "
-         "C11 thrd_create, which TSan does not intercept, and crashes in them\n");
-  return 77;
-#endif
-  printf("test_kafka: librdkafka %s mock cluster; a real Kafka broker (KRaft) is not run by this suite "
-         "(docs/KAFKA.md: the mock has no transaction markers or compaction)\n",
+  printf("test_kafka: librdkafka %s mock cluster (no transaction markers or compaction: test_kafka_broker runs "
+         "a real broker)\n",
          rd_kafka_version_str());
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static),       cmocka_unit_test(test_live),
