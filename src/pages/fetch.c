@@ -2,13 +2,13 @@
  * pages/fetch.c - column_values requests that fill (or grow) cached pages.
  *
  * The tail page of a growing location grows in place: its first growth
- * copies the rows into a *grow root*, an array with room for about as many
- * rows again (at most the page size), and each page data is a view of the
- * root's first rows.  Later growths append the new rows after the ones
+ * copies the rows into a *grow root*, an array with room for 4x its rows
+ * (at least 1024, at most the page size), and each page data is a view of
+ * the root's first rows.  Later growths append the new rows after the ones
  * held, where no reader looks (a reader's view ends at its rows), so a
- * cycle costs its new rows, not the page's.  A growth that does not fit,
- * or whose rows have nulls (a validity byte would be shared with readers),
- * copies into a new root as before.
+ * cycle costs its new rows, not the page's, and a page of live appends is
+ * copied about once.  A growth that does not fit, or whose rows have nulls
+ * (a validity byte would be shared with readers), copies into a new root.
  */
 #include "pages/fetch.h"
 
@@ -91,7 +91,7 @@ static int root_page(td_type_id type, td_shared_array *r, int64_t rows, td_page_
 
 /* Rows `have` then `got` (no nulls in either) as page data of a grow root:
  * appended in place when have's root has room, else copied into a new one
- * with room for as many rows again (at most `ps`). */
+ * with room for 4x the rows (at least 1024, at most `ps`). */
 static int grow_page(td_type_id type, const td_page_data *have, const td_colview *got, int64_t ps,
                      td_page_data **out, td_error *err) {
   int64_t held = have->rows, rows = held + got->length;
@@ -102,14 +102,14 @@ static int grow_page(td_type_id type, const td_page_data *have, const td_colview
     int rc = td_array_append_view(&g->a, got, 0, got->length, err); /* no reallocation: it fits */
     return rc ? rc : root_page(type, r, rows, out, err);
   }
-  int64_t cap = 2 * rows > 1024 ? 2 * rows : 1024;
+  int64_t cap = 4 * rows > 1024 ? 4 * rows : 1024;
   if (cap > ps) cap = ps;
   g = td_calloc(1, sizeof *g);
   if (!g) return td_err_nomem(err, "growing a page");
   int rc = td_array_init(&g->a, type, cap, err);
   if (rc == TD_OK && type == TD_TYPE_UTF8) {
     int64_t held_bytes = held ? have->view.offsets[have->view.offset + held] - have->view.offsets[have->view.offset] : 0;
-    rc = td_array_reserve_data(&g->a, 2 * (held_bytes + bytes) + 64, err);
+    rc = td_array_reserve_data(&g->a, 4 * (held_bytes + bytes) + 64, err);
   }
   if (rc == TD_OK) rc = td_array_append_view(&g->a, &have->view, 0, held, err);
   if (rc == TD_OK) rc = td_array_append_view(&g->a, got, 0, got->length, err);
