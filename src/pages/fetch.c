@@ -1,5 +1,14 @@
 /*
  * pages/fetch.c - column_values requests that fill (or grow) cached pages.
+ *
+ * The tail page of a growing location grows in place: its first growth
+ * copies the rows into a *grow root*, an array with room for 4x its rows
+ * (at least 1024, at most the page size), and each page data is a view of
+ * the root's first rows.  Later growths append the new rows after the ones
+ * held, where no reader looks (a reader's view ends at its rows), so a
+ * cycle costs its new rows, not the page's, and a page of live appends is
+ * copied about once.  A growth that does not fit, or whose rows have nulls
+ * (a validity byte would be shared with readers), copies into a new root.
  */
 #include "pages/fetch.h"
 
@@ -46,6 +55,87 @@ static int request_rows(td_location *loc, int64_t col, int64_t offset, int64_t m
   return rc;
 }
 
+/* ---- grow roots ---- */
+
+typedef struct grow_root {
+  td_array a; /* a.length rows filled, room for a.capacity */
+  const void *buffers[3];
+} grow_root;
+
+static void grow_root_release(struct ArrowArray *arr) {
+  if (!arr || !arr->release) return;
+  grow_root *g = arr->private_data;
+  td_array_reset(&g->a);
+  td_free(g);
+  arr->release = NULL;
+}
+
+/* Types whose rows are appended without touching the bytes of earlier rows. */
+static bool growable(td_type_id t) { return t == TD_TYPE_UTF8 || (t != TD_TYPE_BOOL && td_type_width(t) > 0); }
+
+/* The grow root `have` views, when its filled rows are exactly have's. */
+static grow_root *grow_root_of(const td_page_data *have) {
+  td_shared_array *r = td_array_view_root(have->array);
+  if (!r || r->array.release != grow_root_release) return NULL;
+  grow_root *g = r->array.private_data;
+  return g->a.length == have->rows ? g : NULL;
+}
+
+/* Page data: rows [0, rows) of the root `r`. */
+static int root_page(td_type_id type, td_shared_array *r, int64_t rows, td_page_data **out, td_error *err) {
+  struct ArrowArray v;
+  int rc = td_array_export_view(&r->array, 0, rows, r, &v, err);
+  if (rc) return rc;
+  return td_page_data_new(type, &v, out, err);
+}
+
+/* Rows `have` then `got` (no nulls in either) as page data of a grow root:
+ * appended in place when have's root has room, else copied into a new one
+ * with room for 4x the rows (at least 1024, at most `ps`). */
+static int grow_page(td_type_id type, const td_page_data *have, const td_colview *got, int64_t ps,
+                     td_page_data **out, td_error *err) {
+  int64_t held = have->rows, rows = held + got->length;
+  int64_t bytes = type == TD_TYPE_UTF8 ? got->offsets[got->offset + got->length] - got->offsets[got->offset] : 0;
+  grow_root *g = grow_root_of(have);
+  td_shared_array *r = g ? td_array_view_root(have->array) : NULL;
+  if (g && rows <= g->a.capacity && g->a.data_length + bytes <= g->a.data_capacity) {
+    int rc = td_array_append_view(&g->a, got, 0, got->length, err); /* no reallocation: it fits */
+    return rc ? rc : root_page(type, r, rows, out, err);
+  }
+  int64_t cap = 4 * rows > 1024 ? 4 * rows : 1024;
+  if (cap > ps) cap = ps;
+  g = td_calloc(1, sizeof *g);
+  if (!g) return td_err_nomem(err, "growing a page");
+  int rc = td_array_init(&g->a, type, cap, err);
+  if (rc == TD_OK && type == TD_TYPE_UTF8) {
+    int64_t held_bytes = held ? have->view.offsets[have->view.offset + held] - have->view.offsets[have->view.offset] : 0;
+    rc = td_array_reserve_data(&g->a, 4 * (held_bytes + bytes) + 64, err);
+  }
+  if (rc == TD_OK) rc = td_array_append_view(&g->a, &have->view, 0, held, err);
+  if (rc == TD_OK) rc = td_array_append_view(&g->a, got, 0, got->length, err);
+  if (rc) {
+    td_array_reset(&g->a);
+    td_free(g);
+    return rc;
+  }
+  struct ArrowArray root;
+  memset(&root, 0, sizeof root);
+  g->buffers[0] = NULL;
+  g->buffers[1] = type == TD_TYPE_UTF8 ? (const void *)g->a.offsets : (const void *)g->a.values;
+  g->buffers[2] = g->a.data;
+  root.length = rows; /* the rows filled when it was made; views name their own */
+  root.n_buffers = type == TD_TYPE_UTF8 ? 3 : 2;
+  root.buffers = g->buffers;
+  root.private_data = g;
+  root.release = grow_root_release;
+  rc = td_shared_array_new(&root, &r, err);
+  if (rc) return rc;
+  r->bytes = type == TD_TYPE_UTF8 ? (cap + 1) * 4 + g->a.data_capacity : cap * td_type_width(type);
+  rc = root_page(type, r, rows, out, err);
+  td_shared_array_release(r); /* the page data holds it */
+  return rc;
+}
+
 static int fill(void *vctx, const td_page_data *have, td_page_data **out, td_error *err) {
   fill_ctx *x = vctx;
   td_location *loc = x->loc;
@@ -63,9 +153,15 @@ static int fill(void *vctx, const td_page_data *have, td_page_data **out, td_err
   int rc = request_rows(loc, x->col, offset, end - offset, ps - held, &got, err);
   if (rc) return rc;
   if (!have) return td_page_data_new(f->type, &got, out, err);
+  td_colview v;
+  if (growable(f->type) && have->view.null_count == 0 && got.null_count == 0) {
+    rc = td_colview_init(&v, f->type, &got, err);
+    if (rc == TD_OK) rc = grow_page(f->type, have, &v, ps, out, err);
+    td_arrow_array_release(&got);
+    return rc;
+  }
   /* Grow: the rows held, then the suffix that arrived. */
   td_array a;
-  td_colview v;
   rc = td_array_init(&a, f->type, held + got.length, err);
   if (rc == TD_OK) rc = td_array_append_view(&a, &have->view, 0, held, err);
   if (rc == TD_OK) rc = td_colview_init(&v, f->type, &got, err);

@@ -803,6 +803,7 @@ typedef enum fop {
   OP_AVG_I, OP_AVG_I_V, OP_AVG_F, OP_AVG_F_V,
   OP_MIN_I, OP_MIN_I_V, OP_MAX_I, OP_MAX_I_V,
   OP_MIN_F, OP_MIN_F_V, OP_MAX_F, OP_MAX_F_V,
+  OP_FIRST_I, OP_FIRST_F, OP_LAST_I, OP_LAST_F,
   OP_GIDS, /* mapping only: write group ids */
   N_OPS
 } fop;
@@ -830,6 +831,14 @@ static fop choose_op(const td_agg_spec *sp, const td_vec *in, const store *s) {
       if (i) return v ? OP_MAX_I_V : OP_MAX_I;
       if (f) return v ? OP_MAX_F_V : OP_MAX_F;
       return OP_GENERIC;
+    case TD_AGG_FIRST:
+      if (!v && i) return OP_FIRST_I;
+      if (!v && f) return OP_FIRST_F;
+      return OP_GENERIC;
+    case TD_AGG_LAST:
+      if (!v && i) return OP_LAST_I;
+      if (!v && f) return OP_LAST_F;
+      return OP_GENERIC;
     default: return OP_GENERIC;
   }
 }
@@ -847,9 +856,10 @@ typedef struct fctx {
   double *F = c->st->f;                                                 \
   int64_t *C = c->st->cnt;                                              \
   uint8_t *H = c->st->has;                                              \
-  (void)I, (void)U, (void)F, (void)C, (void)H
+  uint8_t *N = c->st->nul;                                              \
+  (void)I, (void)U, (void)F, (void)C, (void)H, (void)N
 #define FOLD_PTRS_RELOAD                                                \
-  (I = c->st->i, U = (uint64_t *)c->st->i, F = c->st->f, C = c->st->cnt, H = c->st->has)
+  (I = c->st->i, U = (uint64_t *)c->st->i, F = c->st->f, C = c->st->cnt, H = c->st->has, N = c->st->nul)
 
 #define FOLD_INPUTS                                                     \
   const int64_t *XI = c->in ? c->in->i64 : NULL;                        \
@@ -883,6 +893,11 @@ typedef struct fctx {
 #define BODY_OP_MAX_F { double x_ = XF[r]; if (x_ > F[g] || x_ != x_) F[g] = x_; H[g] = 1; }
 #define BODY_OP_MIN_F_V if (V[r]) BODY_OP_MIN_F
 #define BODY_OP_MAX_F_V if (V[r]) BODY_OP_MAX_F
+/* first / last without nulls: the value, its "has a value" flag, not null */
+#define BODY_OP_FIRST_I if (!H[g]) { I[g] = XI[r]; H[g] = 1; N[g] = 0; }
+#define BODY_OP_FIRST_F if (!H[g]) { F[g] = XF[r]; H[g] = 1; N[g] = 0; }
+#define BODY_OP_LAST_I I[g] = XI[r]; H[g] = 1; N[g] = 0
+#define BODY_OP_LAST_F F[g] = XF[r]; H[g] = 1; N[g] = 0
 #define BODY_OP_GIDS G[jr - j0] = g
 
 typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, int64_t j0,
@@ -919,12 +934,13 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     store *st_ = c->st;                                                           \
     int64_t i_ = st_->i ? st_->i[0] : 0, c_ = st_->cnt[0];                        \
     double f_ = st_->f ? st_->f[0] : 0;                                           \
-    uint8_t h_ = st_->has[0];                                                     \
+    uint8_t h_ = st_->has[0], n_ = st_->nul[0];                                   \
     int64_t *I = &i_;                                                             \
     double *F = &f_;                                                              \
     int64_t *C = &c_;                                                             \
     uint8_t *H = &h_;                                                             \
-    (void)I, (void)F, (void)C, (void)H;                                           \
+    uint8_t *N = &n_;                                                             \
+    (void)I, (void)F, (void)C, (void)H, (void)N;                                  \
     FOLD_INPUTS;                                                                  \
     const uint32_t g = 0;                                                         \
     if (sel)                                                                      \
@@ -942,6 +958,7 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     if (st_->f) st_->f[0] = f_;                                                   \
     st_->cnt[0] = c_;                                                             \
     st_->has[0] = h_;                                                             \
+    st_->nul[0] = n_;                                                             \
     FOLD_DONE;                                                                    \
   }
 
@@ -1155,7 +1172,8 @@ typedef int str_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
 #define FOR_FOLD_OPS(X)                                                       \
   X(OP_COUNT) X(OP_COUNT_V) X(OP_SUM_I) X(OP_SUM_I_V) X(OP_SUM_F) X(OP_SUM_F_V) \
   X(OP_AVG_I) X(OP_AVG_I_V) X(OP_AVG_F) X(OP_AVG_F_V) X(OP_MIN_I) X(OP_MIN_I_V) \
-  X(OP_MAX_I) X(OP_MAX_I_V) X(OP_MIN_F) X(OP_MIN_F_V) X(OP_MAX_F) X(OP_MAX_F_V)
+  X(OP_MAX_I) X(OP_MAX_I_V) X(OP_MIN_F) X(OP_MIN_F_V) X(OP_MAX_F) X(OP_MAX_F_V) \
+  X(OP_FIRST_I) X(OP_FIRST_F) X(OP_LAST_I) X(OP_LAST_F)
 
 FOR_FOLD_OPS(DEFINE_FOLD)
 FOR_FOLD_OPS(DEFINE_FOLD0)
@@ -1622,12 +1640,45 @@ static td_value agg_value(const td_agg *a, int64_t k, uint32_t g) {
   }
 }
 
+/* Aggregate k's column when its state is its 8-byte result (first, last,
+ * min, max of int64, timestamp or float64 input): copied from the state
+ * arrays, nulls where agg_value has them.  False: not such an aggregate. */
+static bool result_direct(const td_agg *a, int64_t k, const uint32_t *groups, int64_t n, td_array *out,
+                          int *rc, td_error *err) {
+  const td_agg_spec *sp = &a->specs[k];
+  const store *s = &a->ast[k];
+  td_type_id t = td_agg_result_type(sp->kind, sp->type);
+  bool kind = sp->kind == TD_AGG_FIRST || sp->kind == TD_AGG_LAST || sp->kind == TD_AGG_MIN || sp->kind == TD_AGG_MAX;
+  bool ints = s->ph == TD_PHYS_I64 && (t == TD_TYPE_INT64 || t == TD_TYPE_TIMESTAMP);
+  if (!kind || t != sp->type || !(ints || (s->ph == TD_PHYS_F64 && t == TD_TYPE_FLOAT64))) return false;
+  const void *src = ints ? (const void *)s->i : (const void *)s->f;
+  for (int64_t j = 0; j < n; j++) {
+    uint32_t g = groups ? groups[j] : (uint32_t)j;
+    if ((int64_t)g >= a->n_groups) {
+      *rc = td_err(err, TD_EINVAL, "no group %u", g);
+      return true;
+    }
+    memcpy(out->values + j * 8, (const char *)src + (size_t)g * 8, 8);
+  }
+  out->length = n;
+  *rc = TD_OK;
+  for (int64_t j = 0; *rc == TD_OK && j < n; j++) {
+    uint32_t g = groups ? groups[j] : (uint32_t)j;
+    if (!s->has[g] || s->nul[g]) *rc = td_array_set_null(out, j, err);
+  }
+  return true;
+}
+
 int td_agg_result_groups(const td_agg *a, const uint32_t *groups, int64_t n, td_array *out,
                          td_error *err) {
   int64_t ncol = a->n_keys + a->n_aggs;
   for (int64_t c = 0; c < ncol; c++) memset(&out[c], 0, sizeof out[c]);
   for (int64_t c = 0; c < ncol; c++) {
     int rc = td_array_init(&out[c], td_agg_output_type(a, c), n, err);
+    if (!rc && c >= a->n_keys && result_direct(a, c - a->n_keys, groups, n, &out[c], &rc, err)) {
+      if (rc) return rc;
+      continue;
+    }
     for (int64_t j = 0; !rc && j < n; j++) {
       uint32_t g = groups ? groups[j] : (uint32_t)j;
       if ((int64_t)g >= a->n_groups) return td_err(err, TD_EINVAL, "no group %u", g);

@@ -44,17 +44,32 @@ typedef struct store {
   td_colview *views;
 } store;
 
-/* One key group of the right side. */
+/* Longest string key a group holds inline. */
+#define TD_JOIN_INLINE_KEY 16
+
+/* One key group of the right side.  A single integer key, or a single
+ * string key of at most TD_JOIN_INLINE_KEY bytes, is held in the group
+ * itself (`inl`): a probe then compares against the group, not against the
+ * right store's row `rep` (a cache miss per probed row). */
 typedef struct group {
   uint64_t hash;
   int64_t rep;          /* a right row with this key (for comparisons) */
   int64_t head, tail, count;
+  bool inl;
+  uint8_t klen;
+  union {
+    int64_t i;
+    char s[TD_JOIN_INLINE_KEY];
+  } key;
 } group;
 
-/* As-of joins, per group: (on value, row) pairs, sorted when `sorted`. */
+/* As-of joins, per group: (on value, row) pairs, sorted when `sorted`.
+ * When sorted, first/last hold the first and last pair, so that a live
+ * probe past either end (the usual case) reads no pair array. */
 typedef struct asof_vec {
   int64_t *ts, *rows, n, cap;
   bool sorted;
+  int64_t first_ts, first_row, last_ts, last_row;
 } asof_vec;
 
 typedef struct kindex {
@@ -224,6 +239,35 @@ static bool key_eq(const join_op *op, const store *a, const int64_t *ac, int64_t
   return true;
 }
 
+/* Row i of store `s` (key columns kc) has group g's key (null checked by
+ * the caller's key_hash). */
+static bool group_eq(const join_op *op, const group *g, const store *s, const int64_t *kc, int64_t i) {
+  if (!g->inl) return key_eq(op, s, kc, i, &op->R, op->rkey, g->rep);
+  const td_colview *v = &s->views[kc[0]];
+  if (op->cls[0] == KC_INT) return td_colview_int(v, i) == g->key.i;
+  int64_t len;
+  const char *p = td_colview_str(v, i, &len);
+  return len == g->klen && memcmp(p, g->key.s, (size_t)len) == 0;
+}
+
+/* Holds right row r's key in group g when it is short enough. */
+static void group_hold_key(const join_op *op, group *g, int64_t r) {
+  g->inl = false;
+  if (op->n_keys != 1) return;
+  const td_colview *v = &op->R.views[op->rkey[0]];
+  if (op->cls[0] == KC_INT) {
+    g->key.i = td_colview_int(v, r);
+    g->inl = true;
+  } else if (op->cls[0] == KC_STR) {
+    int64_t len;
+    const char *p = td_colview_str(v, r, &len);
+    if (len > TD_JOIN_INLINE_KEY) return;
+    memcpy(g->key.s, p, (size_t)len);
+    g->klen = (uint8_t)len;
+    g->inl = true;
+  }
+}
+
 /* The group of a row of store `s` (key columns kc), or -1. */
 static int64_t ix_find(const join_op *op, const store *s, const int64_t *kc, int64_t i, uint64_t h) {
   const kindex *x = &op->ix;
@@ -232,7 +276,7 @@ static int64_t ix_find(const join_op *op, const store *s, const int64_t *kc, int
     uint32_t e = x->slots[p];
     if (!e) return -1;
     const group *g = &x->g[e - 1];
-    if (g->hash == h && key_eq(op, s, kc, i, &op->R, op->rkey, g->rep)) return e - 1;
+    if (g->hash == h && group_eq(op, g, s, kc, i)) return e - 1;
   }
 }
 
@@ -278,6 +322,10 @@ static int group_sort(asof_vec *g, td_error *err) {
   for (int64_t i = 0; i < g->n; i++) g->ts[i] = pairs[2 * i], g->rows[i] = pairs[2 * i + 1];
   td_free(pairs);
   g->sorted = true;
+  if (g->n > 0) {
+    g->first_ts = g->ts[0], g->first_row = g->rows[0];
+    g->last_ts = g->ts[g->n - 1], g->last_row = g->rows[g->n - 1];
+  }
   return TD_OK;
 }
 
@@ -291,7 +339,9 @@ static int group_push(asof_vec *g, int64_t ts, int64_t row, td_error *err) {
     g->rows = r;
     g->cap = cap;
   }
-  if (g->n > 0 && ts < g->ts[g->n - 1]) g->sorted = false;
+  if (g->n > 0 && ts < g->last_ts) g->sorted = false;
+  if (g->n == 0) g->first_ts = ts, g->first_row = row;
+  g->last_ts = ts, g->last_row = row; /* until sorted again when !sorted */
   g->ts[g->n] = ts;
   g->rows[g->n++] = row;
   return TD_OK;
@@ -347,6 +397,7 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
       gr->rep = r;
       gr->head = gr->tail = -1;
       gr->count = 0;
+      group_hold_key(op, gr, r);
       if (on) {
         memset(&x->av[g], 0, sizeof x->av[g]);
         x->av[g].sorted = true;
@@ -403,8 +454,8 @@ static int64_t asof_find(const join_op *op, const asof_vec *g, int64_t lts) {
   int64_t lo = 0, hi = g->n;
   if (hi == 0) return -1;
   /* Live data asks mostly for the latest (aj) or earliest (raj) entry. */
-  if (op->kind == J_AJ && g->ts[hi - 1] <= lts) return g->rows[hi - 1];
-  if (op->kind == J_RAJ && g->ts[0] >= lts) return g->rows[0];
+  if (op->kind == J_AJ && g->last_ts <= lts) return g->last_row;
+  if (op->kind == J_RAJ && g->first_ts >= lts) return g->first_row;
   if (op->kind == J_AJ) { /* the last pair with ts <= lts */
     while (lo < hi) {
       int64_t mid = lo + (hi - lo) / 2;

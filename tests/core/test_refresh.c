@@ -631,13 +631,126 @@ static void test_stress(void **state) {
   env_close(&e);
 }
 
+/* ---- tail pages grown in place ---- */
+
+/* Row `at` of `all` is row r of the grow test: i = r, s = a string of
+ * r % 23 + 1 bytes, d = r / 2, n = r or (appended in a batch with nulls)
+ * null when r % 7 == 0. */
+static void grow_row_check(const struct ArrowSchema *sch, const struct ArrowArray *all, int64_t at, int64_t r,
+                           bool nulls) {
+  td_error err;
+  td_value v[4];
+  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_arrow_get_value(sch->children[c], all->children[c], at, &v[c], &err), &err);
+  assert_int_equal(v[0].v.i, r);
+  char want[32];
+  int len = (int)(r % 23) + 1;
+  for (int k = 0; k < len; k++) want[k] = (char)('a' + (r + k) % 26);
+  assert_int_equal((int64_t)v[1].v.s.len, len);
+  assert_memory_equal(v[1].v.s.ptr, want, (size_t)len);
+  assert_true(v[2].v.f == (double)r / 2);
+  if (nulls && r % 7 == 0) assert_true(v[3].is_null);
+  else assert_int_equal(v[3].v.i, r);
+}
+
+static void grow_batch(int64_t from, int64_t n, bool nulls, struct ArrowArray *out) {
+  td_error err;
+  td_type_id types[4] = {TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_FLOAT64, TD_TYPE_INT64};
+  td_builder *b[4];
+  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_builder_new(types[c], &b[c], &err), &err);
+  for (int64_t r = from; r < from + n; r++) {
+    char s[32];
+    int len = (int)(r % 23) + 1;
+    for (int k = 0; k < len; k++) s[k] = (char)('a' + (r + k) % 26);
+    td_builder_append_int(b[0], r, NULL);
+    td_builder_append_str(b[1], s, len, NULL);
+    td_builder_append_double(b[2], (double)r / 2, NULL);
+    if (nulls && r % 7 == 0) td_builder_append_null(b[3], NULL);
+    else td_builder_append_int(b[3], r, NULL);
+  }
+  struct ArrowArray cols[4];
+  for (int c = 0; c < 4; c++) {
+    TD_ASSERT_OK(td_builder_finish(b[c], &cols[c], &err), &err);
+    td_builder_free(b[c]);
+  }
+  TD_ASSERT_OK(td_batch_make(4, cols, out, &err), &err);
+}
+
+/* A location appended in small batches: its tail page grows (in place while
+ * it has room and the rows no nulls, by copying otherwise) and every read
+ * sees the rows appended; data read before later growths stays intact. */
+static void test_tail_page_grows_in_place(void **state) {
+  (void)state;
+  td_error err;
+  td_memory_backend *mb;
+  TD_ASSERT_OK(td_memory_backend_new(&mb, &err), &err);
+  const char *names[4] = {"i", "s", "d", "n"};
+  td_type_id types[4] = {TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_FLOAT64, TD_TYPE_INT64};
+  struct ArrowSchema ds;
+  TD_ASSERT_OK(td_schema_make(4, names, types, NULL, &ds, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(mb, "g", &ds, NULL, &err), &err);
+  ds.release(&ds);
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_new("L", 0, NULL, NULL, &k, &err), &err);
+  struct ArrowArray batch;
+  grow_batch(0, 3, false, &batch);
+  TD_ASSERT_OK(td_memory_backend_add_location(mb, "g", k, &batch, &err), &err);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.update_period_ms = 3600 * 1000;
+  o.page_size = 512;
+  td_service *svc;
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(mb), &o, &svc, &err), &err);
+  td_table_key *tk;
+  TD_ASSERT_OK(td_table_key_new("g", &tk, &err), &err);
+  td_table_options to = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(svc, tk, &to, &t, &err), &err);
+  struct ArrowSchema sch;
+  TD_ASSERT_OK(td_table_schema(t, &sch, &err), &err);
+  unsigned seed = 7;
+  int64_t rows = 3, null_from = -1, kept_rows = 0;
+  struct ArrowArray kept = {0};
+  for (int step = 0; step < 60; step++) {
+    bool nulls = step >= 40;
+    if (nulls && null_from < 0) null_from = rows;
+    int64_t n = 1 + rand_r(&seed) % 150;
+    grow_batch(rows, n, nulls, &batch);
+    TD_ASSERT_OK(td_memory_backend_append(mb, "g", k, &batch, &err), &err);
+    rows += n;
+    TD_ASSERT_OK(td_service_flush(svc, 10000, &err), &err);
+    assert_int_equal(td_table_size(t), rows);
+    /* the rows of this batch and of the one before (the tail page's) */
+    int64_t from = rows - n - 200 > 0 ? rows - n - 200 : 0;
+    struct ArrowArray part;
+    TD_ASSERT_OK(td_table_read(t, NULL, 0, from, rows, &part, &err), &err);
+    for (int64_t r = from; r < rows; r++) grow_row_check(&sch, &part, r - from, r, null_from >= 0 && r >= null_from);
+    part.release(&part);
+    if (step == 20) {
+      TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, rows, &kept, &err), &err);
+      kept_rows = rows;
+    }
+  }
+  struct ArrowArray all;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, rows, &all, &err), &err);
+  for (int64_t r = 0; r < rows; r++) grow_row_check(&sch, &all, r, r, r >= null_from);
+  all.release(&all);
+  for (int64_t r = 0; r < kept_rows; r++) grow_row_check(&sch, &kept, r, r, false);
+  kept.release(&kept);
+  sch.release(&sch);
+  td_table_release(t);
+  td_table_key_release(tk);
+  td_location_key_release(k);
+  td_service_free(svc);
+  td_memory_backend_release(mb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seed_refreshing),         cmocka_unit_test(test_ordering_duplicates_pruning),
       cmocka_unit_test(test_unsubscribe_once),        cmocka_unit_test(test_shrinking_size_fails_table),
       cmocka_unit_test(test_subscription_failures),   cmocka_unit_test(test_listener_order_and_removal),
       cmocka_unit_test(test_stress),                cmocka_unit_test(test_live_partitioned),
-      cmocka_unit_test(test_answers_inside_subscribe_from_thread),
+      cmocka_unit_test(test_answers_inside_subscribe_from_thread), cmocka_unit_test(test_tail_page_grows_in_place),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
