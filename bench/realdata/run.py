@@ -47,6 +47,8 @@ QUERIES = [
     ("selective SELECT (all columns)",
      "SELECT id, ts, sym, price, qty, flag, note, region, day FROM {T} WHERE sym = 'S0042' AND qty > 990"),
     ("distinct partition values", "SELECT DISTINCT region, day FROM {T} ORDER BY region, day"),
+    # note: a nullable string column DuckDB writes dictionary-encoded (97 values, 10% null)
+    ("dictionary filter (nullable strings)", "SELECT count(*) AS n FROM {T} WHERE note = 'note 42'"),
 ]
 # The "many" tree (gen_many.py): planning and pruning over many tiny locations.
 MANY_QUERIES = [("one partition of many tiny locations", "SELECT count(*) AS n, sum(v) AS s FROM {T} WHERE a = 'x1'")]

@@ -138,6 +138,7 @@ static int dictionary_page(page_run *run, const pq_page_header *h, const uint8_t
   run->dict_utf8 = NULL; /* own_dict is decoded again at the same address */
   int rc = td_array_init(&run->own_dict, ci->type, nn, err);
   if (!rc) rc = pq_decode_plain(ci, body, len, nn, &run->own_dict, 0, err);
+  if (!rc) rc = pq_dict_pad(&run->own_dict, err);
   if (rc) {
     td_array_reset(&run->own_dict);
     return rc == TD_ERANGE ? td_err_prefix(err, rc, "dictionary page: ") : rc;
@@ -148,14 +149,14 @@ static int dictionary_page(page_run *run, const pq_page_header *h, const uint8_t
 }
 
 static int decode_values(page_run *run, int encoding, const uint8_t *p, int64_t len, int64_t nn,
-                         td_error *err) {
+                         int64_t rows, td_error *err) {
   const pq_colinfo *ci = &run->c->ci;
   td_array *a = run->out;
   int64_t pos = run->rows;
   switch (encoding) {
     case PQ_ENC_PLAIN: return pq_decode_plain(ci, p, len, nn, a, pos, err);
     case PQ_ENC_PLAIN_DICTIONARY:
-    case PQ_ENC_RLE_DICTIONARY: return pq_decode_dict(ci, run->dict, p, len, nn, a, pos, err);
+    case PQ_ENC_RLE_DICTIONARY: return pq_decode_dict(ci, run->dict, p, len, nn, rows, run->defined, a, pos, err);
     case PQ_ENC_DELTA_BINARY_PACKED: return pq_decode_delta(ci, p, len, nn, a, pos, err);
     case PQ_ENC_DELTA_LENGTH_BYTE_ARRAY: return pq_decode_delta_length(ci, p, len, nn, a, pos, err);
     case PQ_ENC_DELTA_BYTE_ARRAY: return pq_decode_delta_byte_array(ci, p, len, nn, a, pos, err);
@@ -179,7 +180,8 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
     if ((rc = pq_decode_levels(lv, lv_len, def_enc, rows, run->defined, &nn, err))) return rc;
   }
   if ((rc = td_array_reserve(run->out, run->rows + rows, err))) return rc;
-  if ((rc = decode_values(run, encoding, v, v_len, nn, err))) {
+  bool dict_enc = encoding == PQ_ENC_PLAIN_DICTIONARY || encoding == PQ_ENC_RLE_DICTIONARY;
+  if ((rc = decode_values(run, encoding, v, v_len, nn, rows, err))) {
     if (rc != TD_ERANGE) return rc;
     /* The decoder stopped at the nn-th value it could not represent: name
      * its row (the k-th defined row of the page). */
@@ -189,9 +191,9 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
     run->out->length = run->rows;
     return td_err_prefix(err, rc, "row %lld: ", (long long)(run->row0 + run->rows + row));
   }
-  if (nn != rows && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err)))
+  /* (dictionary pages were gathered with their nulls in place) */
+  if (nn != rows && !dict_enc && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err)))
     return rc;
-  bool dict_enc = encoding == PQ_ENC_PLAIN_DICTIONARY || encoding == PQ_ENC_RLE_DICTIONARY;
   if (run->c->ci.text && dict_enc && run->dict && run->dict != run->dict_utf8) {
     /* Every entry valid: the rows, copies of entries, need no check. */
     const int32_t *o = run->dict->offsets;
