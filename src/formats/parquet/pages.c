@@ -60,6 +60,74 @@ static void cache_put(pq_reader *r, pq_seg *s) {
 
 void pq_cache_clear(pq_reader *r) { td_fcache_clear(&g_cache, r); }
 
+/* ---- reusable byte buffers ----
+ * Column chunk reads and decompression scratch come from a small pool shared
+ * by every reader, so a scan does not map, fault in (zero) and unmap fresh
+ * memory for each chunk: a few buffers of up to PQ_POOL_MAX_BYTES stay
+ * allocated for the life of the process. */
+
+#define PQ_POOL_SLOTS 4
+#define PQ_POOL_MAX_BYTES ((int64_t)32 << 20)
+
+static struct {
+  pthread_mutex_t lock;
+  uint8_t *buf[PQ_POOL_SLOTS];
+  int64_t cap[PQ_POOL_SLOTS];
+} g_pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* A buffer of at least `need` bytes (its size in *cap), or NULL. */
+static uint8_t *pool_take(int64_t need, int64_t *cap) {
+  need = need ? need : 1;
+  uint8_t *b = NULL;
+  int64_t bc = 0;
+  pthread_mutex_lock(&g_pool.lock);
+  int best = -1; /* the smallest buffer that fits, else the largest */
+  for (int i = 0; i < PQ_POOL_SLOTS; i++) {
+    if (!g_pool.buf[i]) continue;
+    int64_t c = g_pool.cap[i], cb = best < 0 ? 0 : g_pool.cap[best];
+    if (best < 0 || (c >= need && (cb < need || c < cb)) || (cb < need && c > cb)) best = i;
+  }
+  if (best >= 0) {
+    b = g_pool.buf[best];
+    bc = g_pool.cap[best];
+    g_pool.buf[best] = NULL;
+  }
+  pthread_mutex_unlock(&g_pool.lock);
+  if (b && bc >= need) {
+    *cap = bc;
+    return b;
+  }
+  td_free(b);
+  *cap = need;
+  return td_malloc((size_t)need);
+}
+
+/* Gives a buffer from pool_take (or NULL) back. */
+static void pool_give(uint8_t *b, int64_t cap) {
+  if (!b) return;
+  if (cap <= PQ_POOL_MAX_BYTES) {
+    pthread_mutex_lock(&g_pool.lock);
+    int slot = 0; /* an empty slot, else the smallest buffer */
+    for (int i = 0; i < PQ_POOL_SLOTS; i++) {
+      if (!g_pool.buf[i]) {
+        slot = i;
+        break;
+      }
+      if (g_pool.cap[i] < g_pool.cap[slot]) slot = i;
+    }
+    uint8_t *old = NULL;
+    if (!g_pool.buf[slot] || g_pool.cap[slot] < cap) {
+      old = g_pool.buf[slot];
+      g_pool.buf[slot] = b;
+      g_pool.cap[slot] = cap;
+      b = NULL;
+    }
+    pthread_mutex_unlock(&g_pool.lock);
+    td_free(old);
+  }
+  td_free(b);
+}
+
 /* ---- reading byte ranges ---- */
 
 static int read_range(pq_reader *r, int64_t off, int64_t len, uint8_t **out, td_error *err) {
@@ -75,6 +143,25 @@ static int read_range(pq_reader *r, int64_t off, int64_t len, uint8_t **out, td_
     *out = NULL;
   }
   return rc;
+}
+
+/* read_range into a pooled buffer (give it back with pool_give(*out, *cap)). */
+static int read_pooled(pq_reader *r, int64_t off, int64_t len, uint8_t **out, int64_t *cap, td_error *err) {
+  *out = NULL;
+  *cap = 0;
+  if (off < 0 || len < 0 || off > r->file_size || len > r->file_size - off)
+    return td_err(err, TD_EFORMAT, "byte range %lld+%lld lies outside the file (%lld bytes)",
+                  (long long)off, (long long)len, (long long)r->file_size);
+  uint8_t *b = pool_take(len, cap);
+  if (!b) return td_err_nomem(err, "reading a column chunk");
+  int rc = td_io_read(&r->base.io, b, len, off, err);
+  if (rc) {
+    pool_give(b, *cap);
+    *cap = 0;
+    return rc;
+  }
+  *out = b;
+  return TD_OK;
 }
 
 /* ---- page decoding ---- */
@@ -95,6 +182,16 @@ typedef struct page_run {
   int64_t row0; /* file row of the first of them (for messages) */
 } page_run;
 
+/* Decompression scratch of at least `need` bytes (from the pool). */
+static int grow_scratch(page_run *run, int64_t need, td_error *err) {
+  if (need <= run->scratch_cap) return TD_OK;
+  pool_give(run->scratch, run->scratch_cap);
+  run->scratch = pool_take(need, &run->scratch_cap);
+  if (run->scratch) return TD_OK;
+  run->scratch_cap = 0;
+  return td_err_nomem(err, "decoding a page");
+}
+
 static int grow(uint8_t **buf, int64_t *cap, int64_t need, td_error *err) {
   if (need <= *cap) return TD_OK;
   uint8_t *b = td_realloc(*buf, (size_t)need);
@@ -111,7 +208,7 @@ static int page_body(page_run *run, const uint8_t *src, int64_t n, int64_t raw, 
     *out = src; /* stored as is, or an empty page */
     return TD_OK;
   }
-  int rc = grow(&run->scratch, &run->scratch_cap, raw, err);
+  int rc = grow_scratch(run, raw, err);
   if (rc) return rc;
   *out = run->scratch;
   return pq_decompress(run->codec, src, n, run->scratch, raw, err);
@@ -306,7 +403,7 @@ static int run_pages(page_run *run, const uint8_t *buf, int64_t len, int64_t wan
 
 static void run_free(page_run *run) {
   td_array_reset(&run->own_dict);
-  td_free(run->scratch);
+  pool_give(run->scratch, run->scratch_cap);
   td_free(run->defined);
 }
 
@@ -537,7 +634,8 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
   if (start >= end) return TD_OK;
   if ((*out = cache_find(r, col, rg, true, 0, 0))) return TD_OK;
   uint8_t *buf;
-  int rc = read_range(r, start, end - start, &buf, err);
+  int64_t buf_cap;
+  int rc = read_pooled(r, start, end - start, &buf, &buf_cap, err);
   if (rc) return rc;
   page_run run = {.r = r, .c = &r->cols[col], .codec = cc->codec};
   rc = run_pages(&run, buf, end - start, 0, err);
@@ -554,7 +652,7 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
     *out = s;
   }
   run_free(&run);
-  td_free(buf);
+  pool_give(buf, buf_cap);
   return rc;
 }
 
@@ -578,10 +676,15 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
   if (pr.dict_end >= 0 && (rc = get_dict(r, col, rg, pr.dict_end, &dict, err))) return rc;
   run.dict = dict ? &dict->arr : NULL;
   uint8_t *buf = NULL;
-  if (!(rc = read_range(r, pr.off, pr.len, &buf, err)))
-    rc = run_pages(&run, buf, pr.len, pr.rows, err);
+  int64_t buf_cap = 0;
+  if (!(rc = read_pooled(r, pr.off, pr.len, &buf, &buf_cap, err))) {
+    /* The decoded rows, known from the page geometry: one allocation (a
+     * hint bounded by the bytes read, for footers that claim huge counts). */
+    int64_t hint = pr.rows < pr.len * 16 + 4096 ? pr.rows : pr.len * 16 + 4096;
+    if (!(rc = td_array_reserve(&s->arr, hint, err))) rc = run_pages(&run, buf, pr.len, pr.rows, err);
+  }
   run_free(&run);
-  td_free(buf);
+  pool_give(buf, buf_cap);
   pq_seg_release(r, dict);
   return rc;
 }
