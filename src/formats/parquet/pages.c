@@ -266,6 +266,27 @@ static int decode_values(page_run *run, int encoding, const uint8_t *p, int64_t 
   return td_err(err, TD_EUNSUPPORTED, "value encoding %d is not supported for this column", encoding);
 }
 
+/* Whether every entry of a string dictionary is valid UTF-8. */
+static bool dict_utf8_ok(const td_array *d) {
+  const int32_t *o = d->offsets;
+  if (d->length == 0) return true;
+  /* All of it ASCII (the usual case): every entry is valid. */
+  const uint8_t *b = (const uint8_t *)d->data + o[0];
+  int64_t n = o[d->length] - o[0], i = 0;
+  uint64_t high = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, b + i, 8);
+    high |= w;
+  }
+  high &= 0x8080808080808080ull;
+  for (; i < n; i++) high |= b[i] & 0x80;
+  if (!high) return true;
+  for (int64_t k = 0; k < d->length; k++)
+    if (o[k + 1] > o[k] && !td_utf8_valid((const char *)d->data + o[k], o[k + 1] - o[k])) return false;
+  return true;
+}
+
 /* Levels + values of one data page whose level bytes are at lv[0..lv_len)
  * and value bytes at v[0..v_len). */
 static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_len, int def_enc,
@@ -291,14 +312,8 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
   /* (dictionary pages were gathered with their nulls in place) */
   if (nn != rows && !dict_enc && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err)))
     return rc;
-  if (run->c->ci.text && dict_enc && run->dict && run->dict != run->dict_utf8) {
-    /* Every entry valid: the rows, copies of entries, need no check. */
-    const int32_t *o = run->dict->offsets;
-    bool ok = true;
-    for (int64_t i = 0; ok && i < run->dict->length; i++)
-      ok = o[i + 1] == o[i] || td_utf8_valid((const char *)run->dict->data + o[i], o[i + 1] - o[i]);
-    if (ok) run->dict_utf8 = run->dict;
-  }
+  if (run->c->ci.text && dict_enc && run->dict && run->dict != run->dict_utf8 && dict_utf8_ok(run->dict))
+    run->dict_utf8 = run->dict; /* every entry valid: the rows, copies of entries, need no check */
   if (run->c->ci.text && !(dict_enc && run->dict && run->dict == run->dict_utf8)) {
     /* (null rows are empty strings here) */
     const int32_t *o = run->out->offsets;
@@ -647,6 +662,8 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
     s->rg = rg;
     s->arr = run.own_dict;
     memset(&run.own_dict, 0, sizeof run.own_dict);
+    /* checked once here, not by every segment that uses it */
+    s->dict_utf8 = r->cols[col].ci.text && s->arr.type == TD_TYPE_UTF8 && dict_utf8_ok(&s->arr);
     s->ce.bytes = seg_bytes(&s->arr);
     cache_put(r, s);
     *out = s;
@@ -675,6 +692,7 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
   run.row0 = g->first_row + pr.first;
   if (pr.dict_end >= 0 && (rc = get_dict(r, col, rg, pr.dict_end, &dict, err))) return rc;
   run.dict = dict ? &dict->arr : NULL;
+  if (dict && dict->dict_utf8) run.dict_utf8 = run.dict;
   uint8_t *buf = NULL;
   int64_t buf_cap = 0;
   if (!(rc = read_pooled(r, pr.off, pr.len, &buf, &buf_cap, err))) {
