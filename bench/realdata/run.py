@@ -49,6 +49,8 @@ QUERIES = [
     ("distinct partition values", "SELECT DISTINCT region, day FROM {T} ORDER BY region, day"),
     ("count(DISTINCT)", "SELECT count(DISTINCT sym) AS a, count(DISTINCT qty) AS b, count(DISTINCT id % 1000000) AS c FROM {T}"),
     ("count(DISTINCT) by sym", "SELECT sym, count(DISTINCT qty) AS n FROM {T} GROUP BY sym ORDER BY sym"),
+    # note: a nullable string column DuckDB writes dictionary-encoded (97 values, 10% null)
+    ("dictionary filter (nullable strings)", "SELECT count(*) AS n FROM {T} WHERE note = 'note 42'"),
 ]
 # The "many" tree (gen_many.py): planning and pruning over many tiny locations.
 MANY_QUERIES = [("one partition of many tiny locations", "SELECT count(*) AS n, sum(v) AS s FROM {T} WHERE a = 'x1'")]

@@ -229,9 +229,16 @@ static void cmp_strings_const(td_op op, const td_vec *v, const td_value *c, uint
   size_t cl = c->v.s.len;
   if (op == TD_OP_EQ || op == TD_OP_NE) {
     uint8_t eq = op == TD_OP_EQ;
-    for (int64_t i = 0; i < n; i++) {
-      size_t len = (size_t)(o[i + 1] - o[i]);
-      r[i] = (uint8_t)((len == cl && (cl == 0 || memcmp(s + o[i], cp, cl) == 0)) == eq);
+    if (cl == 0) {
+      for (int64_t i = 0; i < n; i++) r[i] = (uint8_t)((o[i + 1] == o[i]) == eq);
+    } else {
+      /* Same length, then the last byte (where similar values tend to
+       * differ), then the rest. */
+      char last = cp[cl - 1];
+      for (int64_t i = 0; i < n; i++) {
+        size_t len = (size_t)(o[i + 1] - o[i]);
+        r[i] = (uint8_t)((len == cl && s[o[i + 1] - 1] == last && memcmp(s + o[i], cp, cl - 1) == 0) == eq);
+      }
     }
   } else {
     for (int64_t i = 0; i < n; i++) {

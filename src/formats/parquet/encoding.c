@@ -175,7 +175,22 @@ int pq_decode_levels(const uint8_t *p, int64_t len, int encoding, int64_t rows, 
                     (long long)i, (long long)rows);
     int64_t m = d.left < rows - i ? d.left : rows - i;
     if (d.packed) {
-      for (int64_t j = 0; j < m; j++) {
+      int64_t j = 0;
+      for (; j < m && ((d.idx + j) & 7); j++) {
+        int64_t b = d.idx + j;
+        defined[i + j] = (d.data[b >> 3] >> (b & 7)) & 1;
+        count += defined[i + j];
+      }
+      /* Whole bytes: eight flags at a time (each nibble spread to 4 bytes). */
+      for (; j + 8 <= m; j += 8) {
+        uint8_t x = d.data[(d.idx + j) >> 3];
+        uint32_t lo = ((uint32_t)(x & 15) * 0x00204081u) & 0x01010101u;
+        uint32_t hi = ((uint32_t)(x >> 4) * 0x00204081u) & 0x01010101u;
+        memcpy(defined + i + j, &lo, 4);
+        memcpy(defined + i + j + 4, &hi, 4);
+        count += (int64_t)((((uint64_t)lo + hi) * 0x01010101u) >> 24 & 0xff); /* the set flags */
+      }
+      for (; j < m; j++) {
         int64_t b = d.idx + j;
         defined[i + j] = (d.data[b >> 3] >> (b & 7)) & 1;
         count += defined[i + j];
@@ -384,46 +399,86 @@ int pq_decode_plain(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t
 
 /* ---- dictionary ---- */
 
-static int gather(const td_array *dict, const uint32_t *idx, int64_t nn, td_array *a, int64_t pos,
-                  td_error *err) {
+/* Bytes a string dictionary keeps after its data so that entries of up to
+ * PQ_DICT_PAD bytes can be copied with one fixed-size move. */
+#define PQ_DICT_PAD 16
+
+int pq_dict_pad(td_array *dict, td_error *err) {
+  if (dict->type != TD_TYPE_UTF8) return TD_OK;
+  return td_array_reserve_data(dict, dict->data_length + PQ_DICT_PAD, err);
+}
+
+/* Rows [pos, pos + rows) from dictionary indices idx (one per defined row,
+ * in order); defined == NULL: every row is defined.  Null rows get an empty
+ * string or a zero value (the caller marks them in the validity bitmap). */
+static int gather(const td_array *dict, const uint32_t *idx, int64_t nidx, const uint8_t *defined,
+                  int64_t rows, td_array *a, int64_t pos, td_error *err) {
   uint64_t dn = (uint64_t)dict->length;
-  for (int64_t i = 0; i < nn; i++)
+  for (int64_t i = 0; i < nidx; i++)
     if (idx[i] >= dn)
       return td_err(err, TD_EFORMAT, "dictionary index %u out of range (dictionary has %lld values)",
                     idx[i], (long long)dn);
-  int rc = reserve_rows(a, pos + nn, err);
+  int rc = reserve_rows(a, pos + rows, err);
   if (rc) return rc;
+#define PQ_ROWS(STMT_DEFINED, STMT_NULL)             \
+  do {                                               \
+    if (!defined) {                                  \
+      for (int64_t i = 0, k = 0; i < rows; i++, k++) { \
+        STMT_DEFINED;                                \
+      }                                              \
+    } else {                                         \
+      for (int64_t i = 0, k = 0; i < rows; i++) {    \
+        if (defined[i]) {                            \
+          STMT_DEFINED;                              \
+          k++;                                       \
+        } else {                                     \
+          STMT_NULL;                                 \
+        }                                            \
+      }                                              \
+    }                                                \
+  } while (0)
   switch (a->type) {
     case TD_TYPE_UTF8: {
+      const int32_t *d = dict->offsets;
       int64_t total = 0;
-      for (int64_t i = 0; i < nn; i++) total += dict->offsets[idx[i] + 1] - dict->offsets[idx[i]];
+      for (int64_t i = 0; i < nidx; i++) total += d[idx[i] + 1] - d[idx[i]];
       if (total > PQ_MAX_PAGE_STRING_BYTES)
         return td_err(err, TD_EUNSUPPORTED, "a page expands to %lld bytes of strings", (long long)total);
-      if ((rc = reserve_strings(a, total, err))) return rc;
+      if ((rc = reserve_strings(a, total + PQ_DICT_PAD, err))) return rc;
+      /* Short entries move as one 16-byte copy when both sides have room. */
+      bool pad = dict->data_capacity - dict->data_length >= PQ_DICT_PAD;
       int64_t dl = a->data_length;
       int32_t *off = a->offsets + pos;
+      char *out = a->data;
+      const char *src = dict->data;
       off[0] = (int32_t)dl;
-      for (int64_t i = 0; i < nn; i++) {
-        int32_t b = dict->offsets[idx[i]], e = dict->offsets[idx[i] + 1];
-        if (e > b) memcpy(a->data + dl, dict->data + b, (size_t)(e - b)); /* data may be NULL if empty */
-        dl += e - b;
-        off[i + 1] = (int32_t)dl;
-      }
+      PQ_ROWS(
+          {
+            int32_t b = d[idx[k]];
+            int32_t e = d[idx[k] + 1];
+            if (pad && e - b <= PQ_DICT_PAD) memcpy(out + dl, src + b, PQ_DICT_PAD);
+            else if (e > b) memcpy(out + dl, src + b, (size_t)(e - b)); /* data may be NULL if empty */
+            dl += e - b;
+            off[i + 1] = (int32_t)dl;
+          },
+          off[i + 1] = (int32_t)dl);
       a->data_length = dl;
       return TD_OK;
     }
     case TD_TYPE_BOOL:
-      for (int64_t i = 0; i < nn; i++) td_bit_put(a->values, pos + i, td_bit_get(dict->values, idx[i]));
+      PQ_ROWS(td_bit_put(a->values, pos + i, td_bit_get(dict->values, idx[k])),
+              td_bit_clear(a->values, pos + i));
       return TD_OK;
-#define PQ_GATHER(T)                                               \
-  do {                                                             \
-    const T *s = (const T *)dict->values;                          \
-    T *o = (T *)a->values + pos;                                   \
-    for (int64_t i = 0; i < nn; i++) o[i] = s[idx[i]];             \
-  } while (0)
     case TD_TYPE_DECIMAL128:
-      for (int64_t i = 0; i < nn; i++) memcpy(a->values + (pos + i) * 16, dict->values + (int64_t)idx[i] * 16, 16);
+      PQ_ROWS(memcpy(a->values + (pos + i) * 16, dict->values + (int64_t)idx[k] * 16, 16),
+              memset(a->values + (pos + i) * 16, 0, 16));
       return TD_OK;
+#define PQ_GATHER(T)                             \
+  do {                                           \
+    const T *s = (const T *)dict->values;        \
+    T *o = (T *)a->values + pos;                 \
+    PQ_ROWS(o[i] = s[idx[k]], o[i] = 0);         \
+  } while (0)
     default:
       switch (td_type_width(a->type)) {
         case 1: PQ_GATHER(uint8_t); break;
@@ -432,32 +487,40 @@ static int gather(const td_array *dict, const uint32_t *idx, int64_t nn, td_arra
         default: PQ_GATHER(uint64_t); break;
       }
 #undef PQ_GATHER
+#undef PQ_ROWS
       return TD_OK;
   }
 }
 
 int pq_decode_dict(const pq_colinfo *ci, const td_array *dict, const uint8_t *p, int64_t len,
-                   int64_t nn, td_array *a, int64_t pos, td_error *err) {
-  if (!dict) return td_err(err, TD_EFORMAT, "dictionary-encoded page without a dictionary page");
-  if (nn == 0) return TD_OK;
-  if (len < 1) return td_err(err, TD_EFORMAT, "dictionary-encoded page has no bit width");
-  int bw = p[0];
+                   int64_t nn, int64_t rows, const uint8_t *defined, td_array *a, int64_t pos,
+                   td_error *err) {
+  (void)ci;
+  if (nn == rows) defined = NULL;
+  if (nn > 0 && !dict) return td_err(err, TD_EFORMAT, "dictionary-encoded page without a dictionary page");
+  if (nn > 0 && len < 1) return td_err(err, TD_EFORMAT, "dictionary-encoded page has no bit width");
+  int bw = nn > 0 ? p[0] : 0;
   if (bw > 32) return td_err(err, TD_EFORMAT, "dictionary index bit width %d exceeds 32", bw);
-  /* Indices a block at a time, gathered right away: no index buffer, and
-   * the block stays in L1 between the two steps. */
+  /* Indices a block of rows at a time, gathered right away: no index
+   * buffer, and the block stays in L1 between the two steps. */
   uint32_t idx[1024];
   pq_rle d;
-  pq_rle_init(&d, p + 1, len - 1, bw);
-  for (int64_t done = 0; done < nn;) {
-    int64_t m = nn - done < 1024 ? nn - done : 1024;
-    if (!pq_rle_u32(&d, idx, m))
+  pq_rle_init(&d, nn > 0 ? p + 1 : p, nn > 0 ? len - 1 : 0, bw);
+  static const td_array no_dict = {.type = TD_TYPE_NONE};
+  for (int64_t done = 0; done < rows;) {
+    int64_t m = rows - done < 1024 ? rows - done : 1024, k = m;
+    if (defined) {
+      k = 0;
+      for (int64_t i = 0; i < m; i++) k += defined[done + i];
+    }
+    if (!pq_rle_u32(&d, idx, k))
       return td_err(err, TD_EFORMAT, "dictionary indices are truncated or malformed (%lld expected)",
                     (long long)nn);
-    int rc = gather(dict, idx, m, a, pos + done, err);
+    int rc = gather(dict ? dict : &no_dict, idx, k, defined ? defined + done : NULL, m, a, pos + done, err);
     if (rc) return rc;
     done += m;
   }
-  return TD_OK;
+  return defined ? pq_put_validity(a, pos, rows, defined, err) : TD_OK;
 }
 
 /* ---- DELTA_BINARY_PACKED ---- */
@@ -697,15 +760,6 @@ int pq_scatter_nulls(td_array *a, int64_t pos, int64_t rows, int64_t nn, const u
   int rc = reserve_rows(a, pos + rows, err);
   if (rc) return rc;
   if (nn == rows) return TD_OK;
-  if (!a->validity) {
-    int64_t len = a->length;
-    a->length = a->capacity;
-    rc = td_array_set_null(a, pos, err); /* allocates the bitmap */
-    a->length = len;
-    if (rc) return rc;
-    td_bit_set(a->validity, pos);
-    a->null_count--;
-  }
   int64_t k = nn;
   switch (a->type) {
     case TD_TYPE_UTF8: {
@@ -747,13 +801,39 @@ int pq_scatter_nulls(td_array *a, int64_t pos, int64_t rows, int64_t nn, const u
       }
 #undef PQ_SCATTER
   }
-  for (int64_t i = 0; i < rows; i++) {
-    if (defined[i]) {
-      td_bit_set(a->validity, pos + i);
-    } else {
-      td_bit_clear(a->validity, pos + i);
-      a->null_count++;
-    }
+  return pq_put_validity(a, pos, rows, defined, err);
+}
+
+int pq_put_validity(td_array *a, int64_t pos, int64_t rows, const uint8_t *defined, td_error *err) {
+  int rc;
+  if (!a->validity) {
+    int64_t len = a->length;
+    a->length = a->capacity;
+    rc = td_array_set_null(a, pos, err); /* allocates the bitmap */
+    a->length = len;
+    if (rc) return rc;
+    td_bit_set(a->validity, pos);
+    a->null_count--;
   }
+  int64_t i = 0, nulls = 0;
+  for (; i < rows && ((pos + i) & 7); i++) {
+    td_bit_put(a->validity, pos + i, defined[i]);
+    nulls += !defined[i];
+  }
+  for (; i + 8 <= rows; i += 8) { /* whole bytes of the bitmap */
+    uint8_t x = 0;
+    int ones = 0;
+    for (int j = 0; j < 8; j++) {
+      x |= (uint8_t)((defined[i + j] & 1) << j);
+      ones += defined[i + j] & 1;
+    }
+    a->validity[(pos + i) >> 3] = x;
+    nulls += 8 - ones;
+  }
+  for (; i < rows; i++) {
+    td_bit_put(a->validity, pos + i, defined[i]);
+    nulls += !defined[i];
+  }
+  a->null_count += nulls;
   return TD_OK;
 }

@@ -72,8 +72,16 @@ int pq_decode_levels(const uint8_t *p, int64_t len, int encoding, int64_t rows, 
  * its rank among the nn values), so the caller can name its row. */
 int pq_decode_plain(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
                     td_array *a, int64_t pos, td_error *err);
+/* Dictionary indices of the nn defined rows among `rows` rows, gathered
+ * straight into rows [pos, pos + rows): defined[i] == 0 marks row i null
+ * (set in the validity bitmap here, no pq_scatter_nulls pass); defined may
+ * be NULL when nn == rows. */
 int pq_decode_dict(const pq_colinfo *ci, const td_array *dict, const uint8_t *p, int64_t len,
-                   int64_t nn, td_array *a, int64_t pos, td_error *err);
+                   int64_t nn, int64_t rows, const uint8_t *defined, td_array *a, int64_t pos,
+                   td_error *err);
+/* Gives a string dictionary the padding pq_decode_dict's short-entry copies
+ * read past its data; other types: nothing to do. */
+int pq_dict_pad(td_array *dict, td_error *err);
 int pq_decode_delta(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
                     td_array *a, int64_t pos, td_error *err);
 int pq_decode_delta_length(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
@@ -89,6 +97,9 @@ int pq_decode_bool_rle(const uint8_t *p, int64_t len, int64_t nn, td_array *a, i
  * marking rows whose defined[i] == 0 null. */
 int pq_scatter_nulls(td_array *a, int64_t pos, int64_t rows, int64_t nn, const uint8_t *defined,
                      td_error *err);
+/* Sets the validity of rows [pos, pos + rows) from defined[] (creating the
+ * bitmap), adding the null rows to a->null_count. */
+int pq_put_validity(td_array *a, int64_t pos, int64_t rows, const uint8_t *defined, td_error *err);
 
 /* Converts n physical values (packed little-endian at src) to engine values
  * at dst.  Not for BOOLEAN / BYTE_ARRAY.  Returns -1, or the index of the

@@ -60,6 +60,74 @@ static void cache_put(pq_reader *r, pq_seg *s) {
 
 void pq_cache_clear(pq_reader *r) { td_fcache_clear(&g_cache, r); }
 
+/* ---- reusable byte buffers ----
+ * Column chunk reads and decompression scratch come from a small pool shared
+ * by every reader, so a scan does not map, fault in (zero) and unmap fresh
+ * memory for each chunk: a few buffers of up to PQ_POOL_MAX_BYTES stay
+ * allocated for the life of the process. */
+
+#define PQ_POOL_SLOTS 4
+#define PQ_POOL_MAX_BYTES ((int64_t)32 << 20)
+
+static struct {
+  pthread_mutex_t lock;
+  uint8_t *buf[PQ_POOL_SLOTS];
+  int64_t cap[PQ_POOL_SLOTS];
+} g_pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* A buffer of at least `need` bytes (its size in *cap), or NULL. */
+static uint8_t *pool_take(int64_t need, int64_t *cap) {
+  need = need ? need : 1;
+  uint8_t *b = NULL;
+  int64_t bc = 0;
+  pthread_mutex_lock(&g_pool.lock);
+  int best = -1; /* the smallest buffer that fits, else the largest */
+  for (int i = 0; i < PQ_POOL_SLOTS; i++) {
+    if (!g_pool.buf[i]) continue;
+    int64_t c = g_pool.cap[i], cb = best < 0 ? 0 : g_pool.cap[best];
+    if (best < 0 || (c >= need && (cb < need || c < cb)) || (cb < need && c > cb)) best = i;
+  }
+  if (best >= 0) {
+    b = g_pool.buf[best];
+    bc = g_pool.cap[best];
+    g_pool.buf[best] = NULL;
+  }
+  pthread_mutex_unlock(&g_pool.lock);
+  if (b && bc >= need) {
+    *cap = bc;
+    return b;
+  }
+  td_free(b);
+  *cap = need;
+  return td_malloc((size_t)need);
+}
+
+/* Gives a buffer from pool_take (or NULL) back. */
+static void pool_give(uint8_t *b, int64_t cap) {
+  if (!b) return;
+  if (cap <= PQ_POOL_MAX_BYTES) {
+    pthread_mutex_lock(&g_pool.lock);
+    int slot = 0; /* an empty slot, else the smallest buffer */
+    for (int i = 0; i < PQ_POOL_SLOTS; i++) {
+      if (!g_pool.buf[i]) {
+        slot = i;
+        break;
+      }
+      if (g_pool.cap[i] < g_pool.cap[slot]) slot = i;
+    }
+    uint8_t *old = NULL;
+    if (!g_pool.buf[slot] || g_pool.cap[slot] < cap) {
+      old = g_pool.buf[slot];
+      g_pool.buf[slot] = b;
+      g_pool.cap[slot] = cap;
+      b = NULL;
+    }
+    pthread_mutex_unlock(&g_pool.lock);
+    td_free(old);
+  }
+  td_free(b);
+}
+
 /* ---- reading byte ranges ---- */
 
 static int read_range(pq_reader *r, int64_t off, int64_t len, uint8_t **out, td_error *err) {
@@ -75,6 +143,25 @@ static int read_range(pq_reader *r, int64_t off, int64_t len, uint8_t **out, td_
     *out = NULL;
   }
   return rc;
+}
+
+/* read_range into a pooled buffer (give it back with pool_give(*out, *cap)). */
+static int read_pooled(pq_reader *r, int64_t off, int64_t len, uint8_t **out, int64_t *cap, td_error *err) {
+  *out = NULL;
+  *cap = 0;
+  if (off < 0 || len < 0 || off > r->file_size || len > r->file_size - off)
+    return td_err(err, TD_EFORMAT, "byte range %lld+%lld lies outside the file (%lld bytes)",
+                  (long long)off, (long long)len, (long long)r->file_size);
+  uint8_t *b = pool_take(len, cap);
+  if (!b) return td_err_nomem(err, "reading a column chunk");
+  int rc = td_io_read(&r->base.io, b, len, off, err);
+  if (rc) {
+    pool_give(b, *cap);
+    *cap = 0;
+    return rc;
+  }
+  *out = b;
+  return TD_OK;
 }
 
 /* ---- page decoding ---- */
@@ -95,6 +182,16 @@ typedef struct page_run {
   int64_t row0; /* file row of the first of them (for messages) */
 } page_run;
 
+/* Decompression scratch of at least `need` bytes (from the pool). */
+static int grow_scratch(page_run *run, int64_t need, td_error *err) {
+  if (need <= run->scratch_cap) return TD_OK;
+  pool_give(run->scratch, run->scratch_cap);
+  run->scratch = pool_take(need, &run->scratch_cap);
+  if (run->scratch) return TD_OK;
+  run->scratch_cap = 0;
+  return td_err_nomem(err, "decoding a page");
+}
+
 static int grow(uint8_t **buf, int64_t *cap, int64_t need, td_error *err) {
   if (need <= *cap) return TD_OK;
   uint8_t *b = td_realloc(*buf, (size_t)need);
@@ -111,7 +208,7 @@ static int page_body(page_run *run, const uint8_t *src, int64_t n, int64_t raw, 
     *out = src; /* stored as is, or an empty page */
     return TD_OK;
   }
-  int rc = grow(&run->scratch, &run->scratch_cap, raw, err);
+  int rc = grow_scratch(run, raw, err);
   if (rc) return rc;
   *out = run->scratch;
   return pq_decompress(run->codec, src, n, run->scratch, raw, err);
@@ -138,6 +235,7 @@ static int dictionary_page(page_run *run, const pq_page_header *h, const uint8_t
   run->dict_utf8 = NULL; /* own_dict is decoded again at the same address */
   int rc = td_array_init(&run->own_dict, ci->type, nn, err);
   if (!rc) rc = pq_decode_plain(ci, body, len, nn, &run->own_dict, 0, err);
+  if (!rc) rc = pq_dict_pad(&run->own_dict, err);
   if (rc) {
     td_array_reset(&run->own_dict);
     return rc == TD_ERANGE ? td_err_prefix(err, rc, "dictionary page: ") : rc;
@@ -148,14 +246,14 @@ static int dictionary_page(page_run *run, const pq_page_header *h, const uint8_t
 }
 
 static int decode_values(page_run *run, int encoding, const uint8_t *p, int64_t len, int64_t nn,
-                         td_error *err) {
+                         int64_t rows, td_error *err) {
   const pq_colinfo *ci = &run->c->ci;
   td_array *a = run->out;
   int64_t pos = run->rows;
   switch (encoding) {
     case PQ_ENC_PLAIN: return pq_decode_plain(ci, p, len, nn, a, pos, err);
     case PQ_ENC_PLAIN_DICTIONARY:
-    case PQ_ENC_RLE_DICTIONARY: return pq_decode_dict(ci, run->dict, p, len, nn, a, pos, err);
+    case PQ_ENC_RLE_DICTIONARY: return pq_decode_dict(ci, run->dict, p, len, nn, rows, run->defined, a, pos, err);
     case PQ_ENC_DELTA_BINARY_PACKED: return pq_decode_delta(ci, p, len, nn, a, pos, err);
     case PQ_ENC_DELTA_LENGTH_BYTE_ARRAY: return pq_decode_delta_length(ci, p, len, nn, a, pos, err);
     case PQ_ENC_DELTA_BYTE_ARRAY: return pq_decode_delta_byte_array(ci, p, len, nn, a, pos, err);
@@ -166,6 +264,27 @@ static int decode_values(page_run *run, int encoding, const uint8_t *p, int64_t 
     default: break;
   }
   return td_err(err, TD_EUNSUPPORTED, "value encoding %d is not supported for this column", encoding);
+}
+
+/* Whether every entry of a string dictionary is valid UTF-8. */
+static bool dict_utf8_ok(const td_array *d) {
+  const int32_t *o = d->offsets;
+  if (d->length == 0) return true;
+  /* All of it ASCII (the usual case): every entry is valid. */
+  const uint8_t *b = (const uint8_t *)d->data + o[0];
+  int64_t n = o[d->length] - o[0], i = 0;
+  uint64_t high = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, b + i, 8);
+    high |= w;
+  }
+  high &= 0x8080808080808080ull;
+  for (; i < n; i++) high |= b[i] & 0x80;
+  if (!high) return true;
+  for (int64_t k = 0; k < d->length; k++)
+    if (o[k + 1] > o[k] && !td_utf8_valid((const char *)d->data + o[k], o[k + 1] - o[k])) return false;
+  return true;
 }
 
 /* Levels + values of one data page whose level bytes are at lv[0..lv_len)
@@ -179,7 +298,8 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
     if ((rc = pq_decode_levels(lv, lv_len, def_enc, rows, run->defined, &nn, err))) return rc;
   }
   if ((rc = td_array_reserve(run->out, run->rows + rows, err))) return rc;
-  if ((rc = decode_values(run, encoding, v, v_len, nn, err))) {
+  bool dict_enc = encoding == PQ_ENC_PLAIN_DICTIONARY || encoding == PQ_ENC_RLE_DICTIONARY;
+  if ((rc = decode_values(run, encoding, v, v_len, nn, rows, err))) {
     if (rc != TD_ERANGE) return rc;
     /* The decoder stopped at the nn-th value it could not represent: name
      * its row (the k-th defined row of the page). */
@@ -189,17 +309,11 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
     run->out->length = run->rows;
     return td_err_prefix(err, rc, "row %lld: ", (long long)(run->row0 + run->rows + row));
   }
-  if (nn != rows && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err)))
+  /* (dictionary pages were gathered with their nulls in place) */
+  if (nn != rows && !dict_enc && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err)))
     return rc;
-  bool dict_enc = encoding == PQ_ENC_PLAIN_DICTIONARY || encoding == PQ_ENC_RLE_DICTIONARY;
-  if (run->c->ci.text && dict_enc && run->dict && run->dict != run->dict_utf8) {
-    /* Every entry valid: the rows, copies of entries, need no check. */
-    const int32_t *o = run->dict->offsets;
-    bool ok = true;
-    for (int64_t i = 0; ok && i < run->dict->length; i++)
-      ok = o[i + 1] == o[i] || td_utf8_valid((const char *)run->dict->data + o[i], o[i + 1] - o[i]);
-    if (ok) run->dict_utf8 = run->dict;
-  }
+  if (run->c->ci.text && dict_enc && run->dict && run->dict != run->dict_utf8 && dict_utf8_ok(run->dict))
+    run->dict_utf8 = run->dict; /* every entry valid: the rows, copies of entries, need no check */
   if (run->c->ci.text && !(dict_enc && run->dict && run->dict == run->dict_utf8)) {
     /* (null rows are empty strings here) */
     const int32_t *o = run->out->offsets;
@@ -304,7 +418,7 @@ static int run_pages(page_run *run, const uint8_t *buf, int64_t len, int64_t wan
 
 static void run_free(page_run *run) {
   td_array_reset(&run->own_dict);
-  td_free(run->scratch);
+  pool_give(run->scratch, run->scratch_cap);
   td_free(run->defined);
 }
 
@@ -535,7 +649,8 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
   if (start >= end) return TD_OK;
   if ((*out = cache_find(r, col, rg, true, 0, 0))) return TD_OK;
   uint8_t *buf;
-  int rc = read_range(r, start, end - start, &buf, err);
+  int64_t buf_cap;
+  int rc = read_pooled(r, start, end - start, &buf, &buf_cap, err);
   if (rc) return rc;
   page_run run = {.r = r, .c = &r->cols[col], .codec = cc->codec};
   rc = run_pages(&run, buf, end - start, 0, err);
@@ -547,12 +662,14 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
     s->rg = rg;
     s->arr = run.own_dict;
     memset(&run.own_dict, 0, sizeof run.own_dict);
+    /* checked once here, not by every segment that uses it */
+    s->dict_utf8 = r->cols[col].ci.text && s->arr.type == TD_TYPE_UTF8 && dict_utf8_ok(&s->arr);
     s->ce.bytes = seg_bytes(&s->arr);
     cache_put(r, s);
     *out = s;
   }
   run_free(&run);
-  td_free(buf);
+  pool_give(buf, buf_cap);
   return rc;
 }
 
@@ -575,11 +692,17 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
   run.row0 = g->first_row + pr.first;
   if (pr.dict_end >= 0 && (rc = get_dict(r, col, rg, pr.dict_end, &dict, err))) return rc;
   run.dict = dict ? &dict->arr : NULL;
+  if (dict && dict->dict_utf8) run.dict_utf8 = run.dict;
   uint8_t *buf = NULL;
-  if (!(rc = read_range(r, pr.off, pr.len, &buf, err)))
-    rc = run_pages(&run, buf, pr.len, pr.rows, err);
+  int64_t buf_cap = 0;
+  if (!(rc = read_pooled(r, pr.off, pr.len, &buf, &buf_cap, err))) {
+    /* The decoded rows, known from the page geometry: one allocation (a
+     * hint bounded by the bytes read, for footers that claim huge counts). */
+    int64_t hint = pr.rows < pr.len * 16 + 4096 ? pr.rows : pr.len * 16 + 4096;
+    if (!(rc = td_array_reserve(&s->arr, hint, err))) rc = run_pages(&run, buf, pr.len, pr.rows, err);
+  }
   run_free(&run);
-  td_free(buf);
+  pool_give(buf, buf_cap);
   pq_seg_release(r, dict);
   return rc;
 }

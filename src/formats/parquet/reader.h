@@ -52,6 +52,7 @@ typedef struct pq_reader pq_reader;
 typedef struct pq_seg {
   td_fcache_entry ce; /* first: in the shared cache, owned by the reader */
   bool is_dict;
+  bool dict_utf8; /* a text dictionary whose entries are all valid UTF-8 */
   int64_t col, rg, first;
   td_array arr;            /* while decoding; dictionaries keep it */
   td_shared_array *shared; /* decoded data segments: the array, shared with
