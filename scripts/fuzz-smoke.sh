@@ -18,9 +18,13 @@ run() {
   local target=$1; shift
   local corpus; corpus=$(mktemp -d)
   echo "fuzz: $target for ${secs}s"
+  # The fuzzer's own status decides (under pipefail, `|| true` would reset
+  # PIPESTATUS and hide a crash); grep only trims the output.
+  set +e
   "$build/fuzz/$target" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-    "$corpus" "fuzz/corpus/$target" "$@" 2>&1 | grep -E "^(stat::number_of_executed_units|==.*ERROR|SUMMARY)" || true
+    "$corpus" $(ls -d "fuzz/corpus/$target" 2>/dev/null) "$@" 2>&1 | grep -E "^(stat::number_of_executed_units|==.*ERROR|SUMMARY)"
   local rc=${PIPESTATUS[0]}
+  set -e
   rm -rf "$corpus"
   [ "$rc" -eq 0 ] || { echo "fuzz: $target failed"; exit 1; }
 }

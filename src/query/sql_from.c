@@ -484,6 +484,7 @@ static int strip(td_expr *e, const char *alias, td_error *err) {
 
 int td__strip_alias(td_select *q, td_error *err) {
   const char *a = alias_of(q->source_alias, q->source);
+  if (!a) return TD_OK; /* no FROM, or an unnamed subquery: no qualifier to strip */
   int rc = TD_OK;
   for (int64_t i = 0; rc == TD_OK && i < q->n_items; i++) rc = strip(q->items[i].expr, a, err);
   if (rc == TD_OK) rc = strip(q->where, a, err);

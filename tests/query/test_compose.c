@@ -226,6 +226,9 @@ static void test_errors(void **state) {
   check_error(&e, "SELECT * FROM (SELECT nope FROM m) t", TD_ETYPE, 22, "unknown column 'nope'");
   check_error(&e, "SELECT * FROM (SELECT k FROM m t", TD_EPARSE, 32, "expected ')' after the subquery");
   check_error(&e, "SELECT *", TD_EPARSE, 7, "SELECT * without FROM is not supported");
+  /* a qualified column with no FROM, or over an unnamed subquery (no alias to strip; fuzz_sql) */
+  check_error(&e, "SELECT t.a", TD_ETYPE, 7, "unknown column 't.a'");
+  check_error(&e, "SELECT t.k FROM (SELECT k FROM m)", TD_ETYPE, 7, "unknown column 't.k'");
   check_error(&e, "SELECT a b c", TD_EPARSE, 11, "expected FROM");
   check_error(&e, "WITH t AS (SELECT 1) SELECT * FROM nope", TD_ENOTFOUND, 35, "nope");
   td_error err;
