@@ -29,7 +29,7 @@ fi
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   work="$build/bench-node"
   mkdir -p "$work"
-  cp bench/duckdb/package.json bench/duckdb/bench.mjs bench/duckdb/joins.mjs bench/duckdb/windows.mjs "$work/"
+  cp bench/duckdb/package.json bench/duckdb/bench.mjs bench/duckdb/joins.mjs bench/duckdb/windows.mjs bench/duckdb/compare.mjs "$work/"
   [ -d "$work/node_modules/@duckdb/node-api" ] || (cd "$work" && npm install --no-audit --no-fund --silent >/dev/null)
   node "$work/bench.mjs" "$(cd "$build" && pwd)/cli/tabledata" "$(cd "$build" && pwd)/bench-data" \
     "${TD_BENCH_DUCKDB_ROWS:-10000000}" "${TD_BENCH_REPEATS:-5}"

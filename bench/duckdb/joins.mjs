@@ -1,51 +1,12 @@
 // bench/duckdb/joins.mjs - joins of the sample data (tabledata gen-sample)
-// through `tabledata query --timing` against DuckDB (@duckdb/node-api, one
-// thread, as tabledata's join operators are single-threaded).  Both sides
-// are the same Parquet tree; the answers are compared before timing.
+// against DuckDB, one thread each (harness: compare.mjs).  Both sides are the
+// same Parquet tree; the answers are compared before timing.
 //   node joins.mjs TABLEDATA SAMPLE_DIR [repeats]
-import { DuckDBInstance } from "@duckdb/node-api";
-import { spawnSync } from "node:child_process";
+import { compareWithDuckDB } from "./compare.mjs";
 
-const [cli, dir, repeatsArg] = process.argv.slice(2);
-const repeats = Number(repeatsArg || 3);
-const pq = `${dir}/parquet`;
-const db = await DuckDBInstance.create(":memory:", { threads: "1" });
-const con = await db.connect();
-const duckSrc = `read_parquet('${pq}/**/*.parquet', hive_partitioning = true)`;
-const oursSrc = `'${pq}'`;
-const queries = [
+await compareWithDuckDB("joins", [
   ["hash join on (Symbol, Timestamp)",
     (s) => `SELECT count(*) AS n, sum(b.Size) AS s FROM ${s} a JOIN ${s} b USING (Symbol, Timestamp)`],
   ["as-of join on Symbol, Timestamp",
     (s) => `SELECT count(*) AS n, sum(q.Size) AS s FROM ${s} t ASOF JOIN ${s} q ON t.Symbol = q.Symbol AND t.Timestamp > q.Timestamp`],
-];
-
-function timeOurs(sql) {
-  let best = Infinity, out = "";
-  for (let i = 0; i < repeats; i++) {
-    const r = spawnSync(cli, ["query", "--timing", "--format", "csv", sql], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`tabledata failed: ${r.stderr}`);
-    best = Math.min(best, Number(/time: ([0-9.]+) ms/.exec(r.stderr)[1]));
-    out = r.stdout.trim().split("\n")[1];
-  }
-  return { best, out };
-}
-
-async function timeDuck(sql) {
-  let best = Infinity, out = "";
-  for (let i = 0; i < repeats; i++) {
-    const t0 = process.hrtime.bigint();
-    const reader = await con.runAndReadAll(sql);
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
-    out = reader.getRows()[0].map(String).join(",");
-  }
-  return { best, out };
-}
-
-for (const [name, q] of queries) {
-  const ours = timeOurs(q(oursSrc));
-  const duck = await timeDuck(q(duckSrc));
-  if (ours.out !== duck.out) throw new Error(`${name}: tabledata ${ours.out} vs DuckDB ${duck.out}`);
-  console.log(`joins vs DuckDB (1 thread): ${name}: tabledata ${ours.best.toFixed(0)} ms, DuckDB ${duck.best.toFixed(0)} ms, ` +
-    `ratio ${(ours.best / duck.best).toFixed(2)}x (answer ${ours.out})`);
-}
+]);
