@@ -94,17 +94,12 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
 
 /* The result of sql as mt_table_text (malloc'd). */
 static char *run(env *e, const char *sql, int threads) {
-  td_error err;
   td_query_options qo;
   td_query_options_init(&qo);
   qo.resolver = resolve;
   qo.resolver_ctx = e;
   qo.threads = threads;
-  td_table *t;
-  TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
-  char *text = mt_table_text(t, false);
-  td_table_release(t);
-  return text;
+  return mt_query_text(sql, &qo);
 }
 
 static void expect(env *e, const char *sql, const char *want) {

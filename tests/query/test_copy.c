@@ -143,12 +143,11 @@ static int run_rc(const char *sql, td_table **out, td_error *err) {
 }
 
 static char *text_of(const char *sql) {
-  td_error err;
-  td_table *t;
-  TD_ASSERT_OK(run_rc(sql, &t, &err), &err);
-  char *s = mt_table_text(t, false);
-  td_table_release(t);
-  return s;
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &g_env;
+  return mt_query_text(sql, &qo);
 }
 
 /* Runs a COPY and checks the rows it reports. */

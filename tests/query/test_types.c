@@ -84,16 +84,11 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
 
 /* Runs a query; its rows as "a|b|;c|d|;". */
 static char *run(env *e, const char *sql) {
-  td_error err;
   td_query_options qo;
   td_query_options_init(&qo);
   qo.resolver = resolve;
   qo.resolver_ctx = e;
-  td_table *t;
-  TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
-  char *out = mt_table_text(t, false);
-  td_table_release(t);
-  return out;
+  return mt_query_text(sql, &qo);
 }
 
 static void expect_rows(env *e, const char *sql, const char *want) {

@@ -188,3 +188,12 @@ char *mt_table_text(td_table *t, bool float9) {
   s.release(&s);
   return out;
 }
+
+char *mt_query_text(const char *sql, td_query_options *qo) {
+  td_error err;
+  td_table *t;
+  TD_ASSERT_OK(td_query(sql, qo, &t, &err), &err);
+  char *text = mt_table_text(t, false);
+  td_table_release(t);
+  return text;
+}

@@ -51,6 +51,9 @@ void mt_rows_free(mt_rows *r);
 /* The rows of a table as one string "a|b|;c|d|;" (malloc'd, caller frees);
  * float64 values with %.9g when float9, else as td_value_format prints them. */
 char *mt_table_text(td_table *t, bool float9);
+/* Runs sql with qo (failing the test on an error) and returns mt_table_text
+ * of the result (malloc'd, caller frees). */
+char *mt_query_text(const char *sql, td_query_options *qo);
 /* Fails the test unless a and b hold the same rows (in order unless sorted). */
 void mt_assert_same_rows(td_table *a, td_table *b, bool sorted);
 
