@@ -138,8 +138,9 @@ int main(int argc, char **argv) {
   w = live_query(&e, "SELECT sym, ts, price FROM trades QUALIFY row_number() OVER (PARTITION BY sym ORDER BY ts "
                      "DESC) = 1");
   double top = cycle_ms(&e, b, repeats, false);
-  td_table *g = inc_only ? NULL : live_query(&e, "SELECT sym, ts, price FROM trades QUALIFY row_number() OVER (PARTITION BY sym "
-                                "ORDER BY ts DESC) = 1 AND price > 0");
+  const char *general = "SELECT sym, ts, price FROM trades QUALIFY row_number() OVER (PARTITION BY sym ORDER BY ts "
+                        "DESC) = 1 AND price > 0";
+  td_table *g = inc_only ? NULL : live_query(&e, general);
   double both = inc_only ? 0 : cycle_ms(&e, b, repeats < 3 ? repeats : 3, false);
   printf("window: live QUALIFY latest row per sym (%lld rows, %lld keys), appended batch of %lld: %.3f ms "
          "update-cycle CPU incremental, %.3f ms recomputed (the general operator; every cycle before)\n",

@@ -485,12 +485,11 @@ static bool value_kind(wkind k) {
 }
 
 /* Whether an appended row can be computed from its partition's state
- * alone, the earlier rows keeping their values: not lead and last_value
- * (they look past the row), not without ORDER BY (the whole partition is
- * the frame, and the order is arrival order). */
-static bool incremental_fn(const wfn *f) {
-  return f->n_keys > f->n_part && f->kind != W_LEAD && f->kind != W_LAST;
-}
+ * alone, the earlier rows keeping their values: not lead (it looks past the
+ * row), not without ORDER BY (the whole partition is the frame, and the
+ * order is arrival order).  last_value's frame ends at the row's last peer:
+ * a tie recomputes (peer_sensitive). */
+static bool incremental_fn(const wfn *f) { return f->n_keys > f->n_part && f->kind != W_LEAD; }
 
 /* Whether a row tying its predecessor on the ORDER BY changes that
  * predecessor's value: frames ending at the current row's last peer. */
@@ -949,7 +948,11 @@ static int win_append(td_table *t, const td_source_delta *d, td_op_result *out, 
   td_table *src = t->source;
   td_snapshot *cur = td_table_snapshot(t);
   int64_t b = cur->size, e = d->snap->size, m = e - b, nf = src->def->n_fields;
-  if (d->n_ranges != 1 || d->ranges[0] != b || d->ranges[1] != e || b != op->n_mat || m <= 0) {
+  if (d->n_ranges == 1 && m == 0 && d->ranges[0] == d->ranges[1]) { /* nothing appended */
+    td_snapshot_release(cur);
+    return TD_OK;
+  }
+  if (d->n_ranges != 1 || d->ranges[0] != b || d->ranges[1] != e || b != op->n_mat || m < 0) {
     *fallback = true;
     td_snapshot_release(cur);
     return TD_OK;
