@@ -6,6 +6,7 @@ build=${1:-build/release}
 "$build/bench/bench_refresh" "${TD_BENCH_APPENDS:-10000}" "${TD_BENCH_SECONDS:-3}"
 "$build/bench/bench_query" "${TD_BENCH_LOCATIONS:-100}" "${TD_BENCH_ROWS:-500000}" "${TD_BENCH_REPEATS:-3}"
 "$build/bench/bench_join" "${TD_BENCH_TRADES:-1000000}" "${TD_BENCH_QUOTES:-1000000}" "${TD_BENCH_BATCH:-10000}" "${TD_BENCH_REPEATS:-3}"
+"$build/bench/bench_window_live" "${TD_BENCH_TRADES:-1000000}" "${TD_BENCH_BATCH:-10000}" "${TD_BENCH_REPEATS:-3}"
 "$build/bench/bench_parallel" "${TD_BENCH_PARALLEL_ROWS:-10000000}" 16 "${TD_BENCH_REPEATS:-3}"
 "$build/bench/bench_files" "${TD_BENCH_FILES:-16000}" "${TD_BENCH_RECORD_MIB:-128}"
 # shellcheck disable=SC2086

@@ -9,7 +9,10 @@
  * only grow at both ends as the current row advances, so aggregates slide:
  * sums and counts add the entering rows and subtract the leaving ones,
  * min and max keep a monotone deque.  Semantics follow DuckDB (see
- * src/query/README.md and docs/DESIGN.md).
+ * src/query/README.md and docs/DESIGN.md).  On a live source each
+ * partition keeps its rows and walk state, so appended rows that sort after
+ * their partition's last are computed alone (O(appended x window)); other
+ * changes recompute.
  */
 #include "query/sql_window.h"
 
@@ -424,34 +427,83 @@ typedef struct wfn {
   td_type_id out;
 } wfn;
 
+/* A partition's walk state, positions relative to its first row in window
+ * order.  On a live table each partition keeps its own between cycles. */
+typedef struct wst {
+  int64_t peer_start, peer_end, dense, lo, hi, cnt, isum, ptr;
+  double fsum, comp;
+  int64_t *dq; /* min/max: monotone deque of positions [head, tail) */
+  int64_t head, tail, cap;
+} wst;
+
+/* A live partition: its input rows in window order and the walk state after
+ * the last one. */
+typedef struct wpart {
+  int64_t *rows;
+  int64_t len, cap;
+  uint64_t hash;
+  wst st;
+} wpart;
+
+/* One function's live partitions, found by the hash of their keys. */
+typedef struct wparts {
+  wpart *p;
+  int64_t n, cap;
+  int64_t *slots; /* open addressing: partition + 1, 0 empty */
+  int64_t n_slots;
+} wparts;
+
 typedef struct wop {
   int64_t n_fns;
   wfn *fns;
+  /* Incremental maintenance on a live source (docs/DESIGN.md): */
+  bool inc;        /* every function can compute appended rows alone */
+  bool built;      /* the state below matches the published result */
+  int64_t n_cols;  /* input columns */
+  bool *used;      /* the input columns the functions read ... */
+  td_array *mat;   /* ... materialized: rows [0, n_mat) */
+  int64_t n_mat;
+  wparts *parts;   /* per function */
+  int64_t n_incremental, n_recomputed; /* cycles of each kind */
 } wop;
 
-/* Per-partition scratch of one function's pass. */
+/* One function's pass over some partitions. */
 typedef struct wpass {
   const wfn *f;
   const td_colview *views;
-  const int64_t *perm;
+  const int64_t *perm; /* the current partition's rows in window order */
   td_sort_key keys[TD_WIN_MAX_KEYS];
+  int64_t base;     /* the outputs below are for input rows [base, base + n) */
   int64_t *idx;     /* value kinds: source row, -1 null, -2 default */
   int64_t *iv;      /* int64 results */
   double *fv;       /* float64 results */
   uint8_t *ok;
-  int64_t *dq;      /* min/max deque of sorted positions */
 } wpass;
 
 static bool value_kind(wkind k) {
   return k == W_LAG || k == W_LEAD || k == W_FIRST || k == W_LAST || k == W_MIN || k == W_MAX;
 }
 
-/* Whether sorted positions a and b tie on keys [from, to). */
+/* Whether an appended row can be computed from its partition's state
+ * alone, the earlier rows keeping their values: not lead (it looks past the
+ * row), not without ORDER BY (the whole partition is the frame, and the
+ * order is arrival order).  last_value's frame ends at the row's last peer:
+ * a tie recomputes (peer_sensitive). */
+static bool incremental_fn(const wfn *f) { return f->n_keys > f->n_part && f->kind != W_LEAD; }
+
+/* Whether a row tying its predecessor on the ORDER BY changes that
+ * predecessor's value: frames ending at the current row's last peer. */
+static bool peer_sensitive(const wfn *f) {
+  return (f->frame == F_PEERS || f->frame == F_RANGE) && f->kind != W_ROW_NUMBER && f->kind != W_RANK &&
+         f->kind != W_DENSE_RANK && f->kind != W_LAG && f->kind != W_FIRST;
+}
+
+/* Whether partition positions a and b tie on keys [from, to). */
 static bool ties(const wpass *w, int64_t from, int64_t to, int64_t a, int64_t b) {
   return td_sort_compare(w->keys + from, to - from, w->perm[a], w->keys + from, w->perm[b]) == 0;
 }
 
-/* The RANGE frame test: the key of sorted position s is within n of k's. */
+/* The RANGE frame test: the key of partition position s is within n of k's. */
 static bool in_range(const wpass *w, int64_t s, int64_t k) {
   const td_colview *c = &w->views[w->f->range_col];
   int64_t rs = w->perm[s], rk = w->perm[k];
@@ -472,81 +524,95 @@ static void ksum(double *s, double *c, double x) {
   *s = t;
 }
 
-/* One partition: sorted positions [ps, pe). */
-static void partition(wpass *w, int64_t ps, int64_t pe) {
+/* Room for one more deque entry. */
+static int dq_room(wst *s, td_error *err) {
+  if (s->tail < s->cap) return TD_OK;
+  if (s->head >= s->cap / 2 && s->head > 0) {
+    memmove(s->dq, s->dq + s->head, (size_t)(s->tail - s->head) * sizeof *s->dq);
+    s->tail -= s->head;
+    s->head = 0;
+    return TD_OK;
+  }
+  int64_t cap = s->cap ? 2 * s->cap : 16;
+  int64_t *q = td_realloc(s->dq, (size_t)cap * sizeof *q);
+  if (!q) return td_err_nomem(err, "computing a window");
+  s->dq = q;
+  s->cap = cap;
+  return TD_OK;
+}
+
+/* Row k of a partition of pe rows (w->perm): its value into the outputs. */
+static int step(wpass *w, wst *s, int64_t pe, int64_t k, td_error *err) {
   const wfn *f = w->f;
   const td_colview *arg = f->arg >= 0 ? &w->views[f->arg] : NULL;
   td_sort_key one = {arg, false};
-  bool mx = f->kind == W_MAX;
-  int64_t peer_start = ps, peer_end = ps, dense = 0, lo = ps, hi = ps, cnt = 0, isum = 0, head = 0, tail = 0,
-          ptr = ps;
-  double fsum = 0, comp = 0;
-  bool fl = arg && (arg->type == TD_TYPE_FLOAT64 || arg->type == TD_TYPE_FLOAT32);
-  for (int64_t k = ps; k < pe; k++) {
-    if (k == peer_end) {
-      peer_start = k;
-      for (peer_end = k + 1; peer_end < pe && ties(w, f->n_part, f->n_keys, k, peer_end);) peer_end++;
-      dense++;
-    }
-    int64_t row = w->perm[k], fs = ps, fe = pe;
-    if (f->frame == F_PEERS) fe = peer_end;
-    else if (f->frame == F_ROWS) fs = f->n < 0 || k - f->n < ps ? ps : k - f->n, fe = k + 1;
-    else if (f->frame == F_RANGE) {
-      fe = peer_end;
-      if (!td_colview_valid(&w->views[f->range_col], row)) fs = peer_start;
-      else {
-        while (ptr < k && !in_range(w, ptr, k)) ptr++;
-        fs = ptr;
-      }
-    }
-    int64_t v = 0, at = -1;
-    bool ok = true;
-    switch (f->kind) {
-      case W_ROW_NUMBER: v = k - ps + 1; break;
-      case W_RANK: v = peer_start - ps + 1; break;
-      case W_DENSE_RANK: v = dense; break;
-      case W_LAG: at = k - f->offset >= ps ? w->perm[k - f->offset] : f->dflt >= 0 ? -2 : -1; break;
-      case W_LEAD: at = k + f->offset < pe ? w->perm[k + f->offset] : f->dflt >= 0 ? -2 : -1; break;
-      case W_FIRST: at = fs < fe ? w->perm[fs] : -1; break;
-      case W_LAST: at = fs < fe ? w->perm[fe - 1] : -1; break;
-      case W_COUNT_STAR: v = fe - fs; break;
-      default:
-        for (; hi < fe; hi++) { /* rows entering the frame */
-          int64_t r = w->perm[hi];
-          if (!td_colview_valid(arg, r)) continue;
-          cnt++;
-          if (f->kind == W_MIN || f->kind == W_MAX) {
-            while (tail > head) {
-              int c = td_sort_compare(&one, 1, w->perm[w->dq[tail - 1]], &one, r);
-              if (mx ? c > 0 : c < 0) break;
-              tail--;
-            }
-            w->dq[tail++] = hi;
-          } else if (fl) ksum(&fsum, &comp, td_colview_double(arg, r));
-          else isum += td_colview_int(arg, r);
-        }
-        for (; lo < fs; lo++) { /* rows leaving it */
-          int64_t r = w->perm[lo];
-          if (!td_colview_valid(arg, r)) continue;
-          cnt--;
-          if (fl) ksum(&fsum, &comp, -td_colview_double(arg, r));
-          else if (f->kind != W_MIN && f->kind != W_MAX) isum -= td_colview_int(arg, r);
-        }
-        while (tail > head && w->dq[head] < lo) head++;
-        if (cnt == 0) fsum = comp = 0, isum = 0; /* no drift once empty */
-        if (f->kind == W_COUNT) v = cnt;
-        else if (f->kind == W_MIN || f->kind == W_MAX) at = tail > head ? w->perm[w->dq[head]] : -1;
-        else if (!cnt) ok = false;
-        else if (f->kind == W_AVG) w->fv[row] = (fl ? fsum + comp : (double)isum) / (double)cnt;
-        else if (fl) w->fv[row] = fsum + comp;
-        else v = isum;
-    }
-    if (value_kind(f->kind)) w->idx[row] = at;
+  bool mx = f->kind == W_MAX, fl = arg && (arg->type == TD_TYPE_FLOAT64 || arg->type == TD_TYPE_FLOAT32);
+  if (k == s->peer_end) {
+    s->peer_start = k;
+    for (s->peer_end = k + 1; s->peer_end < pe && ties(w, f->n_part, f->n_keys, k, s->peer_end);) s->peer_end++;
+    s->dense++;
+  }
+  int64_t row = w->perm[k], fs = 0, fe = pe, o = row - w->base;
+  if (f->frame == F_PEERS) fe = s->peer_end;
+  else if (f->frame == F_ROWS) fs = f->n < 0 || k - f->n < 0 ? 0 : k - f->n, fe = k + 1;
+  else if (f->frame == F_RANGE) {
+    fe = s->peer_end;
+    if (!td_colview_valid(&w->views[f->range_col], row)) fs = s->peer_start;
     else {
-      w->ok[row] = ok;
-      if (w->iv) w->iv[row] = v;
+      while (s->ptr < k && !in_range(w, s->ptr, k)) s->ptr++;
+      fs = s->ptr;
     }
   }
+  int64_t v = 0, at = -1;
+  bool ok = true;
+  switch (f->kind) {
+    case W_ROW_NUMBER: v = k + 1; break;
+    case W_RANK: v = s->peer_start + 1; break;
+    case W_DENSE_RANK: v = s->dense; break;
+    case W_LAG: at = k - f->offset >= 0 ? w->perm[k - f->offset] : f->dflt >= 0 ? -2 : -1; break;
+    case W_LEAD: at = k + f->offset < pe ? w->perm[k + f->offset] : f->dflt >= 0 ? -2 : -1; break;
+    case W_FIRST: at = fs < fe ? w->perm[fs] : -1; break;
+    case W_LAST: at = fs < fe ? w->perm[fe - 1] : -1; break;
+    case W_COUNT_STAR: v = fe - fs; break;
+    default:
+      for (; s->hi < fe; s->hi++) { /* rows entering the frame */
+        int64_t r = w->perm[s->hi];
+        if (!td_colview_valid(arg, r)) continue;
+        s->cnt++;
+        if (f->kind == W_MIN || f->kind == W_MAX) {
+          while (s->tail > s->head) {
+            int c = td_sort_compare(&one, 1, w->perm[s->dq[s->tail - 1]], &one, r);
+            if (mx ? c > 0 : c < 0) break;
+            s->tail--;
+          }
+          int rc = dq_room(s, err);
+          if (rc) return rc;
+          s->dq[s->tail++] = s->hi;
+        } else if (fl) ksum(&s->fsum, &s->comp, td_colview_double(arg, r));
+        else s->isum += td_colview_int(arg, r);
+      }
+      for (; s->lo < fs; s->lo++) { /* rows leaving it */
+        int64_t r = w->perm[s->lo];
+        if (!td_colview_valid(arg, r)) continue;
+        s->cnt--;
+        if (fl) ksum(&s->fsum, &s->comp, -td_colview_double(arg, r));
+        else if (f->kind != W_MIN && f->kind != W_MAX) s->isum -= td_colview_int(arg, r);
+      }
+      while (s->tail > s->head && s->dq[s->head] < s->lo) s->head++;
+      if (s->cnt == 0) s->fsum = s->comp = 0, s->isum = 0; /* no drift once empty */
+      if (f->kind == W_COUNT) v = s->cnt;
+      else if (f->kind == W_MIN || f->kind == W_MAX) at = s->tail > s->head ? w->perm[s->dq[s->head]] : -1;
+      else if (!s->cnt) ok = false;
+      else if (f->kind == W_AVG) w->fv[o] = (fl ? s->fsum + s->comp : (double)s->isum) / (double)s->cnt;
+      else if (fl) w->fv[o] = s->fsum + s->comp;
+      else v = s->isum;
+  }
+  if (value_kind(f->kind)) w->idx[o] = at;
+  else {
+    w->ok[o] = ok;
+    if (w->iv) w->iv[o] = v;
+  }
+  return TD_OK;
 }
 
 /* A default value of lag/lead as the output type. */
@@ -557,44 +623,231 @@ static td_value as_out(td_value v, td_type_id out) {
   return td_value_int(out, v.v.i);
 }
 
-/* Function f over all n rows (sorted by perm) into the builder a. */
-static int run_fn(const wfn *f, const td_colview *views, const int64_t *perm, int64_t n, td_array *a,
-                  td_error *err) {
-  wpass w;
-  memset(&w, 0, sizeof w);
-  w.f = f;
-  w.views = views;
-  w.perm = perm;
-  for (int64_t k = 0; k < f->n_keys; k++) w.keys[k] = (td_sort_key){&views[f->keys[k]], f->desc[k]};
-  bool val = value_kind(f->kind);
-  if (val) w.idx = td_malloc((size_t)(n + 1) * sizeof *w.idx);
-  else if (f->out == TD_TYPE_INT64) w.iv = td_malloc((size_t)(n + 1) * sizeof *w.iv);
-  else w.fv = td_malloc((size_t)(n + 1) * sizeof *w.fv);
-  w.ok = td_malloc((size_t)n + 1);
-  w.dq = td_malloc((size_t)(n + 1) * sizeof *w.dq);
-  int rc = (w.idx || w.iv || w.fv) && w.ok && w.dq ? TD_OK : td_err_nomem(err, "computing a window");
-  for (int64_t ps = 0, pe; rc == TD_OK && ps < n; ps = pe) {
-    for (pe = ps + 1; pe < n && ties(&w, 0, f->n_part, ps, pe);) pe++;
-    partition(&w, ps, pe);
-  }
-  if (rc == TD_OK) rc = td_array_init(a, f->out, n, err);
+/* A pass of f over input columns `views` with outputs for input rows
+ * [base, base + n). */
+static int pass_init(wpass *w, const wfn *f, const td_colview *views, int64_t base, int64_t n, td_error *err) {
+  memset(w, 0, sizeof *w);
+  w->f = f;
+  w->views = views;
+  w->base = base;
+  for (int64_t k = 0; k < f->n_keys; k++) w->keys[k] = (td_sort_key){&views[f->keys[k]], f->desc[k]};
+  if (value_kind(f->kind)) w->idx = td_malloc((size_t)(n + 1) * sizeof *w->idx);
+  else if (f->out == TD_TYPE_INT64) w->iv = td_malloc((size_t)(n + 1) * sizeof *w->iv);
+  else w->fv = td_malloc((size_t)(n + 1) * sizeof *w->fv);
+  w->ok = td_malloc((size_t)n + 1);
+  return (w->idx || w->iv || w->fv) && w->ok ? TD_OK : td_err_nomem(err, "computing a window");
+}
+
+static void pass_free(wpass *w) {
+  td_free(w->idx);
+  td_free(w->iv);
+  td_free(w->fv);
+  td_free(w->ok);
+}
+
+/* The pass's n outputs into the builder a. */
+static int emit(const wpass *w, int64_t n, td_array *a, td_error *err) {
+  const wfn *f = w->f;
+  int rc = td_array_init(a, f->out, n, err);
   for (int64_t r = 0; rc == TD_OK && r < n; r++) {
-    if (!val) {
-      rc = !w.ok[r] ? td_array_append_null(a, err)
-           : w.iv   ? td_array_append_int(a, w.iv[r], err)
-                    : td_array_append_double(a, w.fv[r], err);
+    if (!value_kind(f->kind)) {
+      rc = !w->ok[r] ? td_array_append_null(a, err)
+           : w->iv   ? td_array_append_int(a, w->iv[r], err)
+                     : td_array_append_double(a, w->fv[r], err);
       continue;
     }
-    td_value v = w.idx[r] >= 0   ? td_colview_value(&views[f->arg], w.idx[r])
-                 : w.idx[r] == -2 ? as_out(td_colview_value(&views[f->dflt], r), f->out)
-                                  : td_value_null(f->out);
+    td_value v = w->idx[r] >= 0   ? td_colview_value(&w->views[f->arg], w->idx[r])
+                 : w->idx[r] == -2 ? as_out(td_colview_value(&w->views[f->dflt], w->base + r), f->out)
+                                   : td_value_null(f->out);
     rc = v.is_null ? td_array_append_null(a, err) : td_array_append_value(a, &v, err);
   }
-  td_free(w.idx);
-  td_free(w.iv);
-  td_free(w.fv);
-  td_free(w.ok);
-  td_free(w.dq);
+  return rc;
+}
+
+/* ---- live partitions ---- */
+
+static uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  return h ^ (h >> 33);
+}
+
+/* A hash of the value: equal under td_sort_compare, equal hash. */
+static uint64_t value_hash(const td_value *v) {
+  if (v->is_null) return 0x5bd1e995;
+  switch (v->type) {
+    case TD_TYPE_UTF8: {
+      uint64_t h = 0xcbf29ce484222325ULL;
+      for (size_t i = 0; i < v->v.s.len; i++) h = (h ^ (uint8_t)v->v.s.ptr[i]) * 0x100000001b3ULL;
+      return h;
+    }
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_FLOAT64: {
+      double d = v->v.f == 0 ? 0 : v->v.f; /* -0 ties 0 */
+      if (d != d) return 0x7ff8;           /* NaNs tie */
+      uint64_t u;
+      memcpy(&u, &d, sizeof u);
+      return u;
+    }
+    case TD_TYPE_BOOL: return v->v.b;
+    case TD_TYPE_DECIMAL128: return v->v.d.lo ^ mix((uint64_t)v->v.d.hi);
+    default: return v->v.u;
+  }
+}
+
+static uint64_t key_hash(const wpass *w, int64_t row) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (int64_t k = 0; k < w->f->n_part; k++) {
+    td_value v = td_colview_value(w->keys[k].col, row);
+    h = mix(h ^ value_hash(&v));
+  }
+  return h;
+}
+
+static void parts_reset(wparts *ps) {
+  for (int64_t i = 0; i < ps->n; i++) {
+    td_free(ps->p[i].rows);
+    td_free(ps->p[i].st.dq);
+  }
+  td_free(ps->p);
+  td_free(ps->slots);
+  memset(ps, 0, sizeof *ps);
+}
+
+/* A new empty partition of hash h; *out its index. */
+static int part_new(wparts *ps, uint64_t h, int64_t *out, td_error *err) {
+  if (2 * (ps->n + 1) > ps->n_slots) {
+    int64_t n_slots = ps->n_slots ? 2 * ps->n_slots : 64;
+    int64_t *slots = td_calloc((size_t)n_slots, sizeof *slots);
+    if (!slots) return td_err_nomem(err, "computing a window");
+    for (int64_t i = 0; i < ps->n; i++) {
+      int64_t s = (int64_t)(ps->p[i].hash & (uint64_t)(n_slots - 1));
+      while (slots[s]) s = (s + 1) & (n_slots - 1);
+      slots[s] = i + 1;
+    }
+    td_free(ps->slots);
+    ps->slots = slots;
+    ps->n_slots = n_slots;
+  }
+  if (ps->n == ps->cap) {
+    int64_t cap = ps->cap ? 2 * ps->cap : 16;
+    wpart *p = td_realloc(ps->p, (size_t)cap * sizeof *p);
+    if (!p) return td_err_nomem(err, "computing a window");
+    ps->p = p;
+    ps->cap = cap;
+  }
+  int64_t s = (int64_t)(h & (uint64_t)(ps->n_slots - 1));
+  while (ps->slots[s]) s = (s + 1) & (ps->n_slots - 1);
+  ps->slots[s] = ps->n + 1;
+  memset(&ps->p[ps->n], 0, sizeof ps->p[ps->n]);
+  ps->p[ps->n].hash = h;
+  *out = ps->n++;
+  return TD_OK;
+}
+
+/* Room for n rows in partition p. */
+static int part_room(wpart *p, int64_t n, td_error *err) {
+  if (p->len + n <= p->cap) return TD_OK;
+  int64_t cap = p->cap ? 2 * p->cap : 4;
+  while (cap < p->len + n) cap *= 2;
+  int64_t *r = td_realloc(p->rows, (size_t)cap * sizeof *r);
+  if (!r) return td_err_nomem(err, "computing a window");
+  p->rows = r;
+  p->cap = cap;
+  return TD_OK;
+}
+
+/* The partition of input row `row` (a new one when none). */
+static int part_of(wparts *ps, const wpass *w, int64_t row, int64_t *out, td_error *err) {
+  uint64_t h = key_hash(w, row);
+  for (int64_t s = ps->n_slots ? (int64_t)(h & (uint64_t)(ps->n_slots - 1)) : 0; ps->n_slots && ps->slots[s];
+       s = (s + 1) & (ps->n_slots - 1)) {
+    const wpart *p = &ps->p[ps->slots[s] - 1];
+    if (p->hash == h && p->len > 0 && td_sort_compare(w->keys, w->f->n_part, p->rows[0], w->keys, row) == 0) {
+      *out = ps->slots[s] - 1;
+      return TD_OK;
+    }
+  }
+  return part_new(ps, h, out, err);
+}
+
+static void state_reset(wop *op) {
+  op->built = false;
+  op->n_mat = 0;
+  for (int64_t c = 0; op->mat && c < op->n_cols; c++) td_array_reset(&op->mat[c]);
+  for (int64_t j = 0; op->parts && j < op->n_fns; j++) parts_reset(&op->parts[j]);
+}
+
+/* ---- computing ---- */
+
+/* Function j over all n rows (sorted by perm) into the builder a; on a live
+ * source each partition's rows and final state are kept (op->parts). */
+static int run_fn(wop *op, int64_t j, const td_colview *views, const int64_t *perm, int64_t n, td_array *a,
+                  td_error *err) {
+  const wfn *f = &op->fns[j];
+  wparts *ps = op->inc ? &op->parts[j] : NULL;
+  wpass w;
+  wst one;
+  memset(&one, 0, sizeof one);
+  int rc = pass_init(&w, f, views, 0, n, err);
+  for (int64_t p0 = 0, pe; rc == TD_OK && p0 < n; p0 = pe) {
+    w.perm = perm;
+    for (pe = p0 + 1; pe < n && ties(&w, 0, f->n_part, p0, pe);) pe++;
+    wst *s = &one;
+    if (ps) {
+      int64_t pi;
+      if ((rc = part_new(ps, key_hash(&w, perm[p0]), &pi, err)) != TD_OK ||
+          (rc = part_room(&ps->p[pi], pe - p0, err)) != TD_OK)
+        break;
+      wpart *p = &ps->p[pi];
+      memcpy(p->rows, perm + p0, (size_t)(pe - p0) * sizeof *p->rows);
+      p->len = pe - p0;
+      s = &p->st;
+      w.perm = p->rows;
+    } else {
+      int64_t *dq = one.dq, cap = one.cap;
+      memset(&one, 0, sizeof one);
+      one.dq = dq;
+      one.cap = cap;
+      w.perm = perm + p0;
+    }
+    for (int64_t k = 0; rc == TD_OK && k < pe - p0; k++) rc = step(&w, s, pe - p0, k, err);
+  }
+  if (rc == TD_OK) rc = emit(&w, n, a, err);
+  td_free(one.dq);
+  pass_free(&w);
+  return rc;
+}
+
+/* Function j for appended input rows [b, b + m) from the live partitions
+ * (views: op->mat); *fallback when a row needs a recompute: it sorts before
+ * its partition's last row, or ties it where that changes the last row. */
+static int append_fn(wop *op, int64_t j, const td_colview *views, int64_t b, int64_t m, td_array *a,
+                     bool *fallback, td_error *err) {
+  const wfn *f = &op->fns[j];
+  wparts *ps = &op->parts[j];
+  wpass w;
+  int rc = pass_init(&w, f, views, b, m, err);
+  for (int64_t r = b; rc == TD_OK && r < b + m; r++) {
+    int64_t pi;
+    if ((rc = part_of(ps, &w, r, &pi, err)) != TD_OK) break;
+    wpart *p = &ps->p[pi];
+    if (p->len > 0) {
+      const td_sort_key *ok = w.keys + f->n_part;
+      int c = td_sort_compare(ok, f->n_keys - f->n_part, p->rows[p->len - 1], ok, r);
+      if (c > 0 || (c == 0 && peer_sensitive(f))) {
+        *fallback = true;
+        break;
+      }
+      if (c == 0 && p->st.peer_end == p->len) p->st.peer_end++; /* joins the last peer group */
+    }
+    if ((rc = part_room(p, 1, err)) != TD_OK) break;
+    p->rows[p->len++] = r;
+    w.perm = p->rows;
+    rc = step(&w, &p->st, p->len, p->len - 1, err);
+  }
+  if (rc == TD_OK && !*fallback) rc = emit(&w, m, a, err);
+  pass_free(&w);
   return rc;
 }
 
@@ -605,61 +858,328 @@ static bool same_sort(const wfn *a, const wfn *b) {
   return true;
 }
 
-static int win_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+/* The input's columns of some rows, read into contiguous arrays. */
+typedef struct wread {
+  int64_t nf;
+  td_array *cols;
+  struct ArrowArray *arrs;
+  td_colview *views;
+} wread;
+
+static int read_rows(td_table *src, td_snapshot *snap, int64_t begin, int64_t end, wread *rd, td_error *err) {
+  rd->nf = src->def->n_fields;
+  rd->cols = td_calloc((size_t)rd->nf + 1, sizeof *rd->cols);
+  rd->arrs = td_calloc((size_t)rd->nf + 1, sizeof *rd->arrs);
+  rd->views = td_calloc((size_t)rd->nf + 1, sizeof *rd->views);
+  if (!rd->cols || !rd->arrs || !rd->views) return td_err_nomem(err, "computing a window");
+  return td__read_range(src, snap, begin, end, rd->cols, rd->arrs, rd->views, err);
+}
+
+static void read_free(wread *rd) {
+  for (int64_t i = 0; rd->cols && rd->arrs && i < rd->nf; i++) {
+    td_array_reset(&rd->cols[i]);
+    if (rd->arrs[i].release) td_arrow_array_release(&rd->arrs[i]);
+  }
+  td_free(rd->cols);
+  td_free(rd->arrs);
+  td_free(rd->views);
+}
+
+/* The input's columns of rd into chunk c (shared, not copied). */
+static int share_inputs(td_dchunk *c, wread *rd, td_error *err) {
+  for (int64_t i = 0; i < rd->nf; i++) {
+    td_shared_array *sh;
+    int rc = td_shared_array_new(&rd->arrs[i], &sh, err);
+    if (rc) return rc;
+    td_dchunk_set_view(c, i, &rd->views[i], sh);
+    td_shared_array_release(sh);
+  }
+  return TD_OK;
+}
+
+/* Every row from the source snapshot: sorts, walks every partition, and on
+ * a live source keeps the state that later appends continue from. */
+static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   wop *op = t->op;
   td_table *src = t->source;
   int64_t nf = src->def->n_fields, n = d->snap->size;
-  td_array *cols = td_calloc((size_t)nf + 1, sizeof *cols);
-  struct ArrowArray *arrs = td_calloc((size_t)nf + 1, sizeof *arrs);
-  td_colview *views = td_calloc((size_t)nf + 1, sizeof *views);
+  state_reset(op);
+  op->n_recomputed++;
+  wread rd;
+  memset(&rd, 0, sizeof rd);
   int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm);
   td_dchunk *c = NULL;
-  int rc = cols && arrs && views && perm ? TD_OK : td_err_nomem(err, "computing a window");
-  if (rc == TD_OK) rc = td__read_all(src, d->snap, cols, arrs, views, err);
+  int rc = perm ? TD_OK : td_err_nomem(err, "computing a window");
+  if (rc == TD_OK) rc = read_rows(src, d->snap, 0, n, &rd, err);
+  for (int64_t i = 0; rc == TD_OK && op->inc && i < nf; i++)
+    if (op->used[i] && (rc = td_array_init(&op->mat[i], rd.views[i].type, n, err)) == TD_OK)
+      rc = td_array_append_view(&op->mat[i], &rd.views[i], 0, n, err);
   if (rc == TD_OK) rc = td_dchunk_new(nf + op->n_fns, n, &c, err);
   for (int64_t j = 0; rc == TD_OK && j < op->n_fns; j++) {
     const wfn *f = &op->fns[j];
     if (j == 0 || !same_sort(f, &op->fns[j - 1])) {
       td_sort_key keys[TD_WIN_MAX_KEYS];
-      for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&views[f->keys[k]], f->desc[k]};
+      for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.views[f->keys[k]], f->desc[k]};
       rc = td_sort_permutation(keys, f->n_keys, n, perm, err);
     }
     td_array a;
     memset(&a, 0, sizeof a);
-    if (rc == TD_OK) rc = run_fn(f, views, perm, n, &a, err);
+    if (rc == TD_OK) rc = run_fn(op, j, rd.views, perm, n, &a, err);
     if (rc == TD_OK) rc = td_dchunk_set_array(c, nf + j, &a, err);
     td_array_reset(&a);
   }
-  for (int64_t i = 0; rc == TD_OK && i < nf; i++) { /* the input's columns, shared */
-    td_shared_array *sh;
-    rc = td_shared_array_new(&arrs[i], &sh, err);
-    if (rc == TD_OK) {
-      td_dchunk_set_view(c, i, &views[i], sh);
-      td_shared_array_release(sh);
-    }
-  }
+  if (rc == TD_OK) rc = share_inputs(c, &rd, err);
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
   out->replaced = true;
-  td_dchunk_release(c);
-  for (int64_t i = 0; cols && i < nf; i++) {
-    td_array_reset(&cols[i]);
-    if (arrs[i].release) td_arrow_array_release(&arrs[i]);
+  if (rc == TD_OK && op->inc) {
+    op->n_mat = n;
+    op->built = true;
   }
-  td_free(cols);
-  td_free(arrs);
-  td_free(views);
+  td_dchunk_release(c);
+  read_free(&rd);
   td_free(perm);
   return rc;
+}
+
+/* Appended rows only, from the live partitions; *fallback when they need a
+ * recompute (nothing published then). */
+static int win_append(td_table *t, const td_source_delta *d, td_op_result *out, bool *fallback, td_error *err) {
+  wop *op = t->op;
+  td_table *src = t->source;
+  td_snapshot *cur = td_table_snapshot(t);
+  int64_t b = cur->size, e = d->snap->size, m = e - b, nf = src->def->n_fields;
+  if (d->n_ranges == 1 && m == 0 && d->ranges[0] == d->ranges[1]) { /* nothing appended */
+    td_snapshot_release(cur);
+    return TD_OK;
+  }
+  if (d->n_ranges != 1 || d->ranges[0] != b || d->ranges[1] != e || b != op->n_mat || m < 0) {
+    *fallback = true;
+    td_snapshot_release(cur);
+    return TD_OK;
+  }
+  op->built = false; /* until the state is consistent again */
+  wread rd;
+  memset(&rd, 0, sizeof rd);
+  td_colview *mv = td_calloc((size_t)nf + 1, sizeof *mv);
+  td_dchunk *c = NULL;
+  int rc = mv ? TD_OK : td_err_nomem(err, "computing a window");
+  if (rc == TD_OK) rc = read_rows(src, d->snap, b, e, &rd, err);
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+    if (op->used[i] && (rc = td_array_append_view(&op->mat[i], &rd.views[i], 0, m, err)) == TD_OK)
+      mv[i] = td_builder_view(&op->mat[i]);
+  if (rc == TD_OK) rc = td_dchunk_new(nf + op->n_fns, m, &c, err);
+  for (int64_t j = 0; rc == TD_OK && !*fallback && j < op->n_fns; j++) {
+    td_array a;
+    memset(&a, 0, sizeof a);
+    rc = append_fn(op, j, mv, b, m, &a, fallback, err);
+    if (rc == TD_OK && !*fallback) rc = td_dchunk_set_array(c, nf + j, &a, err);
+    td_array_reset(&a);
+  }
+  if (rc == TD_OK && !*fallback) rc = share_inputs(c, &rd, err);
+  if (rc == TD_OK && !*fallback) rc = td_snapshot_derived(cur, &c, 1, d->version, &out->snap, err);
+  if (rc == TD_OK && !*fallback) {
+    out->replaced = false;
+    out->appended_from = b;
+    op->n_mat = e;
+    op->built = true;
+    op->n_incremental++;
+  }
+  td_dchunk_release(c);
+  read_free(&rd);
+  td_free(mv);
+  td_snapshot_release(cur);
+  return rc;
+}
+
+static int win_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  wop *op = t->op;
+  if (!d->replaced && op->inc && op->built) {
+    bool fallback = false;
+    int rc = win_append(t, d, out, &fallback, err);
+    if (rc || !fallback) return rc;
+  }
+  return win_full(t, d, out, err);
 }
 
 static void win_free(void *p) {
   wop *op = p;
   if (!op) return;
+  state_reset(op);
+  td_free(op->parts);
+  td_free(op->mat);
+  td_free(op->used);
   td_free(op->fns);
   td_free(op);
 }
 
 static const td_op_vtable win_vt = {win_apply, win_free, false};
+
+
+/* ---- QUALIFY row_number() OVER (...) = 1: the first row per partition ---- */
+
+/* On a live source, `QUALIFY row_number() OVER (PARTITION BY p ORDER BY o)
+ * = 1` (DISTINCT ON's form too) is one row per partition: the first in
+ * (o, arrival) order.  The operator keeps partition i as result row i and
+ * compares each appended row with its partition's row, so any appended row
+ * (in order or not) costs O(1) plus the rewrite of the result's rows
+ * (O(partitions), columns gathered in runs); a removal recomputes. */
+typedef struct wtop {
+  wfn f;          /* the row_number window (its keys) */
+  wparts parts;   /* partition i is result row i (hashes only) */
+  bool built;     /* parts match the published result */
+  int64_t n_incremental, n_recomputed;
+} wtop;
+
+/* The result: column c of row i from `from[i]` (-1: the current result
+ * `cur`'s row i, else that row of `rd`), __w0 = 1. */
+static int top_chunk(const td_dchunk *cur, const wread *rd, const int64_t *from, int64_t n, td_dchunk **out,
+                     td_error *err) {
+  int rc = td_dchunk_new(rd->nf + 1, n, out, err);
+  for (int64_t c = 0; rc == TD_OK && c < rd->nf; c++) {
+    td_array a;
+    memset(&a, 0, sizeof a);
+    rc = td_array_init(&a, rd->views[c].type, n, err);
+    for (int64_t i = 0, e; rc == TD_OK && i < n; i = e) {
+      if (from[i] >= 0) {
+        rc = td_array_append_view(&a, &rd->views[c], from[i], 1, err);
+        e = i + 1;
+        continue;
+      }
+      for (e = i + 1; e < n && from[e] < 0;) e++; /* a run of kept rows */
+      rc = td_array_append_view(&a, &cur->views[c], i, e - i, err);
+    }
+    if (rc == TD_OK) rc = td_dchunk_set_array(*out, c, &a, err);
+    td_array_reset(&a);
+  }
+  td_value one = td_value_int(TD_TYPE_INT64, 1);
+  if (rc == TD_OK) rc = td_dchunk_set_const(*out, rd->nf, &one, err);
+  return rc;
+}
+
+static int top_full(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  wtop *op = t->op;
+  const wfn *f = &op->f;
+  int64_t n = d->snap->size, np = 0;
+  parts_reset(&op->parts);
+  op->n_recomputed++;
+  wread rd;
+  memset(&rd, 0, sizeof rd);
+  int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm), *from = td_malloc((size_t)(n + 1) * sizeof *from);
+  td_dchunk *c = NULL;
+  int rc = perm && from ? TD_OK : td_err_nomem(err, "computing a window");
+  if (rc == TD_OK) rc = read_rows(t->source, d->snap, 0, n, &rd, err);
+  wpass w;
+  memset(&w, 0, sizeof w);
+  w.f = f;
+  w.perm = perm;
+  for (int64_t k = 0; rc == TD_OK && k < f->n_keys; k++) w.keys[k] = (td_sort_key){&rd.views[f->keys[k]], f->desc[k]};
+  if (rc == TD_OK) rc = td_sort_permutation(w.keys, f->n_keys, n, perm, err);
+  for (int64_t p0 = 0, pe; rc == TD_OK && p0 < n; p0 = pe) {
+    for (pe = p0 + 1; pe < n && ties(&w, 0, f->n_part, p0, pe);) pe++;
+    int64_t pi;
+    rc = part_new(&op->parts, key_hash(&w, perm[p0]), &pi, err);
+    from[np++] = perm[p0];
+  }
+  if (rc == TD_OK) rc = top_chunk(NULL, &rd, from, np, &c, err);
+  if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
+  out->replaced = true;
+  op->built = rc == TD_OK;
+  td_dchunk_release(c);
+  read_free(&rd);
+  td_free(perm);
+  td_free(from);
+  return rc;
+}
+
+/* Appended rows: each replaces its partition's row when it sorts before
+ * it, or starts a partition (a new result row). */
+static int top_append(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  wtop *op = t->op;
+  const wfn *f = &op->f;
+  td_snapshot *cur = td_table_snapshot(t);
+  int64_t b = d->ranges[0], e = d->ranges[1], m = e - b, n_old = cur->size;
+  const td_dchunk *old = cur->n_chunks ? cur->chunks[0] : NULL;
+  wread rd;
+  memset(&rd, 0, sizeof rd);
+  int64_t *from = td_malloc((size_t)(n_old + m + 1) * sizeof *from);
+  int64_t *changed = td_malloc((size_t)(n_old + 1) * sizeof *changed), n_changed = 0, np = n_old;
+  int rc = from && changed ? TD_OK : td_err_nomem(err, "computing a window");
+  if (rc == TD_OK) rc = read_rows(t->source, d->snap, b, e, &rd, err);
+  wpass nw, ow; /* keys over the appended rows and over the result */
+  memset(&nw, 0, sizeof nw);
+  memset(&ow, 0, sizeof ow);
+  nw.f = ow.f = f;
+  for (int64_t k = 0; rc == TD_OK && k < f->n_keys; k++) {
+    nw.keys[k] = (td_sort_key){&rd.views[f->keys[k]], f->desc[k]};
+    if (old) ow.keys[k] = (td_sort_key){&old->views[f->keys[k]], f->desc[k]};
+  }
+  for (int64_t i = 0; rc == TD_OK && i < n_old; i++) from[i] = -1;
+  for (int64_t r = 0; rc == TD_OK && r < m; r++) {
+    uint64_t h = key_hash(&nw, r);
+    int64_t at = -1;
+    for (int64_t s = (int64_t)(h & (uint64_t)(op->parts.n_slots - 1)); op->parts.n_slots && op->parts.slots[s];
+         s = (s + 1) & (op->parts.n_slots - 1)) {
+      int64_t i = op->parts.slots[s] - 1;
+      if (op->parts.p[i].hash != h) continue;
+      const wpass *iw = from[i] < 0 ? &ow : &nw;
+      int64_t ir = from[i] < 0 ? i : from[i];
+      if (td_sort_compare(nw.keys, f->n_part, r, iw->keys, ir) != 0) continue;
+      at = i;
+      if (td_sort_compare(nw.keys + f->n_part, f->n_keys - f->n_part, r, iw->keys + f->n_part, ir) < 0) {
+        if (from[i] < 0 && i < n_old) changed[n_changed++] = i;
+        from[i] = r;
+      }
+      break;
+    }
+    if (at < 0 && (rc = part_new(&op->parts, h, &at, err)) == TD_OK) from[np++] = r;
+  }
+  td_dchunk *c = NULL;
+  if (rc == TD_OK && (n_changed || np > n_old)) {
+    rc = top_chunk(old, &rd, from, np, &c, err);
+    if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
+    out->replaced = false;
+    out->appended_from = n_old;
+    out->changed = changed;
+    out->n_changed = n_changed;
+    changed = NULL;
+  }
+  if (rc == TD_OK) op->n_incremental++;
+  else op->built = false;
+  td_dchunk_release(c);
+  read_free(&rd);
+  td_free(from);
+  td_free(changed);
+  td_snapshot_release(cur);
+  return rc;
+}
+
+static int top_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  wtop *op = t->op;
+  /* one range: the input is a derived table (appends at its end) */
+  if (!d->replaced && d->n_ranges == 1 && op->built) return top_append(t, d, out, err);
+  return top_full(t, d, out, err);
+}
+
+static void top_free(void *p) {
+  wtop *op = p;
+  if (!op) return;
+  parts_reset(&op->parts);
+  td_free(op);
+}
+
+static const td_op_vtable top_vt = {top_apply, top_free, false};
+
+/* Whether QUALIFY is exactly `__w0 = 1` (either way round). */
+static bool qualify_first(const td_expr *q) {
+  if (!q || q->kind != TD_EXPR_BINARY || q->op != TD_OP_EQ || q->n_args != 2) return false;
+  for (int s = 0; s < 2; s++) {
+    const td_expr *c = q->args[s], *l = q->args[1 - s];
+    if (c->kind == TD_EXPR_COLUMN && strcmp(c->name, "__w0") == 0 && l->kind == TD_EXPR_LITERAL && !l->lit.is_null &&
+        l->lit.type == TD_TYPE_INT64 && l->lit.v.i == 1)
+      return true;
+  }
+  return false;
+}
 
 /* ---- building ---- */
 
@@ -799,6 +1319,27 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
   return TD_OK;
 }
 
+/* On a live input whose every function can compute appended rows alone:
+ * the state of incremental maintenance (the columns to materialize, the
+ * partitions of each function). */
+static int live_setup(wop *op, const td_table *pre, td_error *err) {
+  op->inc = pre->refreshing;
+  for (int64_t j = 0; j < op->n_fns; j++) op->inc = op->inc && incremental_fn(&op->fns[j]);
+  if (!op->inc) return TD_OK;
+  op->n_cols = pre->def->n_fields;
+  op->used = td_calloc((size_t)op->n_cols + 1, sizeof *op->used);
+  op->mat = td_calloc((size_t)op->n_cols + 1, sizeof *op->mat);
+  op->parts = td_calloc((size_t)op->n_fns + 1, sizeof *op->parts);
+  if (!op->used || !op->mat || !op->parts) return td_err_nomem(err, "planning a window");
+  for (int64_t j = 0; j < op->n_fns; j++) {
+    const wfn *f = &op->fns[j];
+    for (int64_t k = 0; k < f->n_keys; k++) op->used[f->keys[k]] = true;
+    if (f->arg >= 0) op->used[f->arg] = true;
+    if (f->dflt >= 0) op->used[f->dflt] = true;
+  }
+  return TD_OK;
+}
+
 /* Marks the source columns e names in used; *all when a name is neither a
  * source column nor a window column (keep every column then). */
 static void mark_used(const td_expr *e, const td_schema *def, bool *used, bool *all) {
@@ -875,18 +1416,28 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
     rc = td_schema_add(&odef, name, f->out, in && in->type == f->out ? in->tz : NULL, true, err);
   }
   td_table *t = NULL;
+  bool first = false; /* QUALIFY is the first-row operator */
   if (rc == TD_OK && op->n_fns == 0) { /* QUALIFY without windows */
     t = pre;
     pre = NULL;
     win_free(op);
+  } else if (rc == TD_OK && pre->refreshing && op->n_fns == 1 && op->fns[0].kind == W_ROW_NUMBER &&
+             qualify_first(q->qualify)) { /* the first row per partition */
+    wtop *top = td_calloc(1, sizeof *top);
+    if (top) top->f = op->fns[0];
+    win_free(op);
+    rc = top ? td_derived_new(pre, &odef, &top_vt, top, &t, err) : td_err_nomem(err, "planning a window");
+    first = true;
   } else if (rc == TD_OK) {
-    rc = td_derived_new(pre, &odef, &win_vt, op, &t, err);
+    rc = live_setup(op, pre, err);
+    if (rc == TD_OK) rc = td_derived_new(pre, &odef, &win_vt, op, &t, err);
+    else win_free(op);
   } else {
     win_free(op);
   }
   op = NULL;
   td_schema_reset(&odef);
-  if (rc == TD_OK && q->qualify) rc = td_expr_bind(q->qualify, t->def, 0, qualify, err);
+  if (rc == TD_OK && q->qualify && !first) rc = td_expr_bind(q->qualify, t->def, 0, qualify, err);
   if (rc == TD_OK && *qualify && (*qualify)->type != TD_TYPE_BOOL)
     rc = td_err_at(err, TD_ETYPE, q->qualify->pos, "QUALIFY expects a bool condition, found %s at offset %lld",
                    td_type_name((*qualify)->type), (long long)q->qualify->pos);
@@ -911,4 +1462,17 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
   }
   *out = t;
   return TD_OK;
+}
+
+int64_t td__window_stats(const td_table *t, int64_t *recomputed) {
+  while (t && t->kind == TD_TABLE_DERIVED && t->op_vt != &win_vt && t->op_vt != &top_vt) t = t->source;
+  if (!t || t->kind != TD_TABLE_DERIVED) return -1;
+  if (t->op_vt == &top_vt) {
+    const wtop *top = t->op;
+    if (recomputed) *recomputed = top->n_recomputed;
+    return top->n_incremental;
+  }
+  const wop *op = t->op;
+  if (recomputed) *recomputed = op->n_recomputed;
+  return op->n_incremental;
 }

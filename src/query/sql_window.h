@@ -16,8 +16,9 @@
  * so that cloning, equality, hashing and freeing need nothing special.
  * The planner (td__window_extract) replaces every such node by a column
  * __w<j> and computes those columns with one window operator
- * (td__window_build): a derived table that recomputes every window from
- * the whole source in each cycle that changes it (docs/DESIGN.md).
+ * (td__window_build): a derived table that computes appended rows of a live
+ * source from per-partition state when every window allows it, else
+ * recomputes every window from the whole source (docs/DESIGN.md).
  */
 #ifndef TD_QUERY_SQL_WINDOW_H
 #define TD_QUERY_SQL_WINDOW_H
@@ -67,5 +68,13 @@ int td__sql_project(td_table *src, td_expr *filter, td_expr **items, int64_t n, 
  * arrs and viewed by views (the caller resets cols and releases arrs). */
 int td__read_all(td_table *src, td_snapshot *snap, td_array *cols, struct ArrowArray *arrs, td_colview *views,
                  td_error *err);
+/* The same for rows [begin, end) of the snapshot. */
+int td__read_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t end, td_array *cols,
+                   struct ArrowArray *arrs, td_colview *views, td_error *err);
+
+/* Tests: how many cycles the window operator under t (t or one of its
+ * sources) computed incrementally, and (*recomputed) from every row (the
+ * initial fill included); -1 when t has no window operator. */
+int64_t td__window_stats(const td_table *t, int64_t *recomputed);
 
 #endif

@@ -19,7 +19,6 @@ td_location_key *mt_pkey(const char *p) {
 }
 
 void mt_add_rows(mt_env *e, const char *part, int64_t n) {
-  td_error err;
   td_builder *b[4];
   td_type_id t[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
   for (int i = 0; i < 4; i++) td_builder_new(t[i], &b[i], NULL);
@@ -33,17 +32,23 @@ void mt_add_rows(mt_env *e, const char *part, int64_t n) {
     snprintf(s, sizeof s, "s%lld", (long long)(x % 3));
     td_builder_append_str(b[3], s, -1, NULL);
   }
-  struct ArrowArray cols[4], batch;
-  for (int i = 0; i < 4; i++) {
+  mt_put_builders(e->mb, "m", part, b, 4);
+}
+
+void mt_put_builders(td_memory_backend *mb, const char *table, const char *part, td_builder **b, int n) {
+  td_error err;
+  struct ArrowArray cols[16], batch;
+  assert_true(n <= 16);
+  for (int i = 0; i < n; i++) {
     td_builder_finish(b[i], &cols[i], NULL);
     td_builder_free(b[i]);
   }
-  TD_ASSERT_OK(td_batch_make(4, cols, &batch, &err), &err);
+  TD_ASSERT_OK(td_batch_make(n, cols, &batch, &err), &err);
   td_location_key *k = mt_pkey(part);
-  if (td_memory_backend_location_size(e->mb, "m", k) < 0)
-    TD_ASSERT_OK(td_memory_backend_add_location(e->mb, "m", k, &batch, &err), &err);
+  if (td_memory_backend_location_size(mb, table, k) < 0)
+    TD_ASSERT_OK(td_memory_backend_add_location(mb, table, k, &batch, &err), &err);
   else
-    TD_ASSERT_OK(td_memory_backend_append(e->mb, "m", k, &batch, &err), &err);
+    TD_ASSERT_OK(td_memory_backend_append(mb, table, k, &batch, &err), &err);
   td_location_key_release(k);
 }
 
