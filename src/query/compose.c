@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "query/setops.h"
 #include "query/stmts.h"
 #include "query/strbuf.h"
 #include "table/table.h"
@@ -46,6 +47,7 @@ void td__compose_free(td_select *s) {
   for (int64_t i = 0; i < s->n_terms; i++) td_select_free(s->terms[i]);
   td_free(s->terms);
   td_free(s->term_all);
+  td_free(s->term_op);
   for (int64_t i = 0; i < s->n_subs; i++) td_select_free(s->subs[i]);
   td_free(s->subs);
 }
@@ -121,22 +123,47 @@ static int parse_with(td_parser *p, td_select *s) {
   }
 }
 
-/* Moves the SELECT just parsed into s into a new first UNION term; s
- * becomes SELECT * over the union. */
-static int start_union(td_parser *p, td_select *s) {
-  td_select *t = td__select_new(p->err);
+bool td__at_set_op(const td_parser *p) {
+  return td__is_kw(p, "UNION") || td__is_kw(p, "INTERSECT") || td__is_kw(p, "EXCEPT");
+}
+
+/* Makes s (its statement-level fields kept, the rest zero) SELECT * over
+ * the set operation whose first term is t. */
+static int wrap_terms(td_parser *p, td_select *s, td_select *t) {
   td_select_item *star = td_calloc(1, sizeof *star);
   char *name = td_strdup("(union)");
   td_select **terms = td_calloc(1, sizeof *terms);
   bool *all = td_calloc(1, sizeof *all);
-  if (!t || !star || !name || !terms || !all) {
-    td_free(t);
+  unsigned char *ops = td_calloc(1, sizeof *ops);
+  if (!star || !name || !terms || !all || !ops) {
     td_free(star);
     td_free(name);
     td_free(terms);
     td_free(all);
+    td_free(ops);
     return td_err_nomem(p->err, "parsing SQL");
   }
+  s->limit_pos = -1;
+  s->source_pos = t->pos;
+  star->pos = t->pos;
+  star->alias_pos = -1;
+  s->items = star;
+  s->n_items = 1;
+  s->source_kind = TD_SOURCE_SUBQUERY;
+  s->source = name;
+  s->terms = terms;
+  s->term_all = all;
+  s->term_op = ops;
+  s->terms[0] = t;
+  s->n_terms = 1;
+  return TD_OK;
+}
+
+/* Moves the SELECT just parsed into s into a new first term; s becomes
+ * SELECT * over the set operation. */
+static int start_union(td_parser *p, td_select *s) {
+  td_select *t = td__select_new(p->err);
+  if (!t) return TD_ENOMEM;
   *t = *s;
   /* the statement-level fields stay with s */
   t->stmt = TD_STMT_SELECT;
@@ -154,61 +181,125 @@ static int start_union(td_parser *p, td_select *s) {
   s->ctes = keep.ctes;
   s->n_subs = keep.n_subs;
   s->subs = keep.subs;
-  s->limit_pos = -1;
-  s->source_pos = t->pos;
-  star->pos = t->pos;
-  star->alias_pos = -1;
-  s->items = star;
-  s->n_items = 1;
-  s->source_kind = TD_SOURCE_SUBQUERY;
-  s->source = name;
-  s->terms = terms;
-  s->term_all = all;
-  s->terms[0] = t;
-  s->n_terms = 1;
+  int rc = wrap_terms(p, s, t);
+  if (rc) {
+    /* give the core back */
+    td_select back = *t;
+    back.stmt = keep.stmt;
+    back.n_ctes = keep.n_ctes;
+    back.cte_names = keep.cte_names;
+    back.ctes = keep.ctes;
+    back.n_subs = keep.n_subs;
+    back.subs = keep.subs;
+    *s = back;
+    td_free(t);
+  }
+  return rc;
+}
+
+/* Appends term t (taken) after operation (op, all) to s's terms. */
+static int add_term(td_parser *p, td_select *s, td_select *t, int op, bool all) {
+  unsigned char o = (unsigned char)op;
+  int rc = push((void **)&s->terms, s->n_terms, sizeof t, &t, p->err);
+  if (rc == TD_OK) rc = push((void **)&s->term_all, s->n_terms, sizeof all, &all, p->err);
+  if (rc == TD_OK) rc = push((void **)&s->term_op, s->n_terms, sizeof o, &o, p->err);
+  if (rc) {
+    td_select_free(t);
+    return rc;
+  }
+  s->n_terms++;
   return TD_OK;
 }
 
+/* One operand of a set operation: a SELECT (*core set, its ORDER BY and
+ * LIMIT may belong to the whole) or a parenthesized query (*core NULL). */
+static int parse_operand(td_parser *p, td_select **out, td_select **core) {
+  *out = NULL;
+  *core = NULL;
+  if (td__at_subquery(p)) return td__parse_subquery(p, out);
+  td_select *t = td__select_new(p->err);
+  if (!t) return TD_ENOMEM;
+  int rc = td__parse_select_core(p, t);
+  if (rc) {
+    td_select_free(t);
+    return rc;
+  }
+  *out = *core = t;
+  return TD_OK;
+}
+
+static int order_before_set_op(td_parser *p, const td_select *last) {
+  int64_t pos = last->n_order_by ? last->order_by[0].pos : last->limit_pos;
+  return td_err_at(p->err, TD_EPARSE, pos,
+                   "ORDER BY or LIMIT before %.*s is not supported at offset %lld (it applies to the whole "
+                   "statement when written after the last SELECT; parenthesize a term to order it)",
+                   (int)p->tok.len, p->tok.text, (long long)pos);
+}
+
+/* [WITH ...] operand {UNION|INTERSECT|EXCEPT [ALL|DISTINCT] operand}
+ * [ORDER BY] [LIMIT] [OFFSET].  UNION and EXCEPT are left-associative at
+ * one level (s's terms); INTERSECT binds tighter: a run of INTERSECTs is
+ * one term of s, a nested statement of its own. */
 int td__parse_query(td_parser *p, td_select *s) {
   int rc = TD_OK;
   if (td__accept_kw(p, "WITH")) rc = parse_with(p, s);
-  if (rc == TD_OK) rc = td__parse_select_core(p, s);
-  if (rc == TD_OK && td__is_kw(p, "UNION")) rc = start_union(p, s);
-  while (rc == TD_OK && td__is_kw(p, "UNION")) {
-    td_select *last = s->terms[s->n_terms - 1];
-    if (last->n_order_by || last->has_limit || last->offset)
-      return td_err_at(p->err, TD_EPARSE, last->n_order_by ? last->order_by[0].pos : last->limit_pos,
-                       "ORDER BY or LIMIT before UNION is not supported at offset %lld (it applies to the "
-                       "whole UNION when written after the last SELECT)",
-                       (long long)(last->n_order_by ? last->order_by[0].pos : last->limit_pos));
-    td__next(p);
-    bool all = td__accept_kw(p, "ALL");
-    if (!all && td__is_kw(p, "BY")) return not_supported(p, "UNION BY NAME");
-    if (!all) td__accept_kw(p, "DISTINCT");
-    if (td__is_kw(p, "BY")) return not_supported(p, "UNION BY NAME");
-    td_select *t = td__select_new(p->err);
-    if (!t) return TD_ENOMEM;
-    rc = push((void **)&s->terms, s->n_terms, sizeof t, &t, p->err);
-    if (rc == TD_OK) rc = push((void **)&s->term_all, s->n_terms, sizeof all, &all, p->err);
-    if (rc) {
+  if (rc) return rc;
+  td_select *core = NULL;
+  if (td__at_subquery(p)) {
+    td_select *t;
+    if ((rc = td__parse_subquery(p, &t)) != TD_OK) return rc;
+    if ((rc = wrap_terms(p, s, t)) != TD_OK) {
       td_select_free(t);
       return rc;
     }
-    s->n_terms++;
-    rc = td__parse_select_core(p, t);
+  } else {
+    if ((rc = td__parse_select_core(p, s)) != TD_OK) return rc;
+    core = s;
+    if (td__at_set_op(p) && (rc = start_union(p, s)) != TD_OK) return rc;
+    if (s->n_terms) core = s->terms[0];
   }
-  if (rc == TD_OK && s->n_terms > 0) { /* ORDER BY / LIMIT of the last term apply to the union */
-    td_select *last = s->terms[s->n_terms - 1];
-    s->order_by = last->order_by;
-    s->n_order_by = last->n_order_by;
-    s->has_limit = last->has_limit;
-    s->limit = last->limit;
-    s->limit_pos = last->limit_pos;
-    s->offset = last->offset;
-    last->order_by = NULL;
-    last->n_order_by = 0;
-    last->has_limit = false;
-    last->offset = 0;
+  bool group = false; /* the last term of s is a run of INTERSECTs */
+  while (td__at_set_op(p)) {
+    if (core && (core->n_order_by || core->has_limit || core->offset)) return order_before_set_op(p, core);
+    int op = td__is_kw(p, "UNION") ? TD_SETOP_UNION : td__is_kw(p, "INTERSECT") ? TD_SETOP_INTERSECT : TD_SETOP_EXCEPT;
+    td__next(p);
+    bool all = td__accept_kw(p, "ALL");
+    if (!all) td__accept_kw(p, "DISTINCT");
+    if (td__is_kw(p, "BY")) return not_supported(p, op == TD_SETOP_UNION ? "UNION BY NAME" : "BY NAME");
+    td_select *t;
+    if ((rc = parse_operand(p, &t, &core)) != TD_OK) return rc;
+    if (op != TD_SETOP_INTERSECT) {
+      group = false;
+      if ((rc = add_term(p, s, t, op, all)) != TD_OK) return rc;
+      continue;
+    }
+    td_select **last = &s->terms[s->n_terms - 1];
+    if (!group) { /* the last term becomes the first of an INTERSECT run */
+      td_select *g = td__select_new(p->err);
+      if (!g || (rc = wrap_terms(p, g, *last)) != TD_OK) {
+        td_free(g);
+        td_select_free(t);
+        return g ? rc : TD_ENOMEM;
+      }
+      g->pos = (*last)->pos;
+      *last = g;
+      group = true;
+    }
+    if ((rc = add_term(p, *last, t, op, all)) != TD_OK) return rc;
+  }
+  if (core && core != s && s->n_terms) { /* ORDER BY / LIMIT of the last SELECT apply to the whole */
+    s->order_by = core->order_by;
+    s->n_order_by = core->n_order_by;
+    s->has_limit = core->has_limit;
+    s->limit = core->limit;
+    s->limit_pos = core->limit_pos;
+    s->offset = core->offset;
+    core->order_by = NULL;
+    core->n_order_by = 0;
+    core->has_limit = false;
+    core->offset = 0;
+  } else if (!core && s->n_terms) { /* after a parenthesized last term */
+    rc = td__parse_order_limit(p, s);
   }
   return rc;
 }
@@ -410,9 +501,11 @@ static int plan_union(td_select *q, td_query_options *opts, td_table **out, td_e
       acc = side;
       continue;
     }
-    if (rc == TD_OK) rc = td__union_all(acc, side, &next, err);
+    int op = q->term_op ? q->term_op[i] : TD_SETOP_UNION;
+    if (rc == TD_OK && op != TD_SETOP_UNION) rc = td__set_op(acc, side, op, q->term_all[i], &next, err);
+    else if (rc == TD_OK) rc = td__union_all(acc, side, &next, err);
     td_table_release(side);
-    if (rc == TD_OK && !q->term_all[i]) {
+    if (rc == TD_OK && op == TD_SETOP_UNION && !q->term_all[i]) {
       td_table *d = NULL;
       rc = distinct_all(next, &d, err);
       td_table_release(next);

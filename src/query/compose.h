@@ -30,6 +30,10 @@ int td__parse_select_core(td_parser *p, td_select *s);
 int td__parse_query(td_parser *p, td_select *s);
 /* At '(' SELECT|WITH ...: parses the parenthesized query into *out. */
 int td__parse_subquery(td_parser *p, td_select **out);
+/* Whether the current token is UNION, INTERSECT or EXCEPT. */
+bool td__at_set_op(const td_parser *p);
+/* [ORDER BY ...] [LIMIT n] [OFFSET m] into s (query/sql.c). */
+int td__parse_order_limit(td_parser *p, td_select *s);
 /* Whether the current token is '(' followed by SELECT or WITH. */
 bool td__at_subquery(const td_parser *p);
 /* A subquery in an expression at '(' (kind "__scalar_subquery",
