@@ -60,10 +60,9 @@ static int repeat_apply(td_table *t, const td_source_delta *d, td_op_result *out
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
   out->replaced = true;
   if (c) td_dchunk_release(c);
-  for (int64_t i = 0; cols && i < nf; i++) {
-    td_array_reset(&cols[i]);
+  for (int64_t i = 0; cols && i < nf; i++) td_array_reset(&cols[i]);
+  for (int64_t i = 0; arrs && i < nf; i++)
     if (arrs[i].release) td_arrow_array_release(&arrs[i]);
-  }
   td_free(cols);
   td_free(arrs);
   td_free(views);
