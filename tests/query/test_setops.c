@@ -3,12 +3,14 @@
  * (query/setops.c): results against a naive bag computation over the two
  * sides' rows, precedence and parenthesized terms, live results after
  * random appends and new locations against the same query on a static
- * table, error messages at their tokens, allocation failures.
+ * table, error messages at their tokens, allocation failures; ORDER BY
+ * inside string_agg / first / last and the refusal of list aggregates.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mtable.h"
+#include "table/table.h"
 #include "util/alloc.h"
 #include "tabledata.h"
 #include "test.h"
@@ -196,6 +198,57 @@ static void test_errors(void **state) {
   mt_close(&e);
 }
 
+/* ORDER BY inside string_agg / first / last (query/agg_order.c). */
+static void test_agg_order(void **state) {
+  (void)state;
+  mt_env e;
+  mt_open(&e, 8, false);
+  static const char *rows = "WITH t AS (SELECT 3 AS o, 'c' AS s, 'p' AS g UNION ALL SELECT 1, 'a', 'p' UNION ALL "
+                            "SELECT 2, 'b', 'q' UNION ALL SELECT 5, 'e', 'p' UNION ALL SELECT 4, 'd', 'q') ";
+  char sql[512];
+  snprintf(sql, sizeof sql, "%sSELECT string_agg(s, ',' ORDER BY o) AS x, first(s ORDER BY o) AS f, "
+           "last(s ORDER BY o) AS l, count(*) AS n, sum(o ORDER BY s DESC) AS t FROM t", rows);
+  expect_text(&e, sql, "a,b,c,d,e|a|e|5|15|;");
+  snprintf(sql, sizeof sql, "%sSELECT g, string_agg(s, '' ORDER BY o DESC) AS x FROM t GROUP BY g ORDER BY g", rows);
+  expect_text(&e, sql, "p|eca|;q|db|;");
+  snprintf(sql, sizeof sql, "%sSELECT string_agg(s, '' ORDER BY o %% 2, o DESC) AS x FROM t WHERE o > 1", rows);
+  expect_text(&e, sql, "dbec|;");
+  /* the default name prints the ORDER BY */
+  td_query_options o = {.resolver = mt_resolve, .resolver_ctx = &e};
+  td_table *t = NULL;
+  td_error err;
+  TD_ASSERT_OK(td_query("SELECT string_agg(s, ',' ORDER BY k DESC, v) FROM m", &o, &t, &err), &err);
+  assert_string_equal(t->def->fields[0].name, "string_agg(s, ',' ORDER BY k DESC, v)");
+  td_table_release(t);
+  /* against a grouped query over the rows sorted first */
+  static const char *q = "SELECT k, string_agg(s, '|' ORDER BY v DESC, x) AS a, first(x ORDER BY v DESC, x) AS f "
+                         "FROM m GROUP BY k";
+  mt_add_rows(&e, "a", 40);
+  TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+  td_table *live = run(&e, q, true);
+  static const char *parts[4] = {"a", "b", "c", "d"};
+  for (int step = 0; step < 5; step++) {
+    td_table *st = run(&e, q, false);
+    mt_assert_same_rows(live, st, true);
+    td_table_release(st);
+    mt_add_rows(&e, parts[rand_r(&e.seed) % 4], 1 + rand_r(&e.seed) % 23);
+    TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+  }
+  td_table_release(live);
+  /* errors at their tokens */
+  check_error(&e, "SELECT string_agg(s, ',' ORDER BY k), first(s ORDER BY v) FROM m", TD_EPARSE, 38,
+              "aggregates ordered by different ORDER BY lists are not supported");
+  check_error(&e, "SELECT lower(s ORDER BY k) FROM m", TD_EPARSE, 15, "ORDER BY inside lower(...) is not supported");
+  check_error(&e, "SELECT string_agg(s, ',' ORDER BY k NULLS FIRST) FROM m", TD_EPARSE, 36,
+              "NULLS FIRST/LAST inside string_agg(... ORDER BY) is not supported");
+  check_error(&e, "SELECT k, array_agg(s) FROM m GROUP BY k", TD_EPARSE, 10, "array_agg(): list results are not supported");
+  check_error(&e, "SELECT list(s ORDER BY k) FROM m", TD_EPARSE, 7, "list(): list results are not supported");
+  check_error(&e, "SELECT first(s ORDER BY k) OVER (PARTITION BY k) FROM m", TD_EPARSE, 27,
+              "ORDER BY inside first(...) with OVER is not supported");
+  check_error(&e, "SELECT string_agg(s, ',' ORDER k) FROM m", TD_EPARSE, 31, "expected BY after ORDER");
+  mt_close(&e);
+}
+
 static void test_alloc_failures(void **state) {
   (void)state;
   mt_env e;
@@ -223,7 +276,8 @@ static void test_alloc_failures(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_against_reference), cmocka_unit_test(test_precedence_and_nulls),
-      cmocka_unit_test(test_live), cmocka_unit_test(test_errors), cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_live), cmocka_unit_test(test_errors), cmocka_unit_test(test_agg_order),
+      cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,6 +166,7 @@ export function generate(count, seed) {
   windowQueries(rng(seed + 1), add, Math.max(30, Math.floor(count / 10)));
   out.push(...composeQueries(80, seed + 1313)); // query/compose.c
   out.push(...setopQueries(40, seed + 1919)); // query/setops.c
+  out.push(...aggOrderQueries(24, seed + 2323)); // query/agg_order.c
   return out.slice(0, Math.max(count, out.length));
 }
 
@@ -273,6 +274,28 @@ export function setopQueries(count, seed) {
       add(`WITH s AS (SELECT Symbol, Size % 4 AS m FROM {src} WHERE ${pred()} ${op()} SELECT Symbol, Size % 4 FROM {src} WHERE ${pred()}) SELECT Symbol, count(*) AS n, sum(m) AS t FROM s GROUP BY Symbol`),
     () => // numeric widening between the sides
       add(`SELECT Size AS v FROM {src} WHERE ${pred()} ${op()} SELECT ${r.pick(['Lot', 'Code', 'Volume'])} FROM {src} WHERE ${pred()}`),
+  ];
+  for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
+  return out;
+}
+
+// ORDER BY inside string_agg / first / last (query/agg_order.c), over a
+// total order (so the joined string and the picked row are determined);
+// the columns are not named sagg* (compared exactly, in order).
+export function aggOrderQueries(count, seed) {
+  const r = rng(seed);
+  const out = [];
+  const add = (sql, ordered = false) => out.push({ sql, ordered });
+  const pred = () => r.pick(PRED);
+  const tot = () => r.pick(['Timestamp, Symbol, Exchange, Price, Size', 'Timestamp DESC, Symbol DESC, Exchange, Price, Size',
+    'Price, Timestamp, Symbol, Exchange, Size', 'Size DESC, Timestamp, Symbol, Exchange, Price']);
+  const shapes = [
+    () => { const o = tot();
+      add(`SELECT ${r.pick(['Symbol', 'Exchange', 'Date'])} AS g, string_agg(${r.pick(['Symbol', 'Exchange', "CAST(Size AS VARCHAR)"])}, '${r.pick(['|', ', ', ''])}' ORDER BY ${o}) AS ord_s, first(Price ORDER BY ${o}) AS ord_f, last(Size ORDER BY ${o}) AS ord_l, count(*) AS n FROM {src} WHERE ${pred()} GROUP BY g`); },
+    () => // no GROUP BY, a computed key, an order-insensitive aggregate's ORDER BY ignored
+      add(`SELECT string_agg(Symbol, '-' ORDER BY Price * -1, Timestamp, Symbol, Exchange, Size) AS ord_s, sum(Size ORDER BY Price) AS t FROM {src} WHERE ${pred()} AND Size > 900`),
+    () => // in a grouped query with HAVING and ORDER BY over the aggregate
+      add(`SELECT Symbol, last(Price ORDER BY Timestamp, Exchange, Size, Price) AS ord_l FROM {src} WHERE ${pred()} GROUP BY Symbol HAVING count(*) > 1 ORDER BY ord_l, Symbol`, true),
   ];
   for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
   return out;
