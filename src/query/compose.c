@@ -14,6 +14,7 @@
 #include "query/compose.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "query/setops.h"
@@ -259,6 +260,7 @@ int td__parse_query(td_parser *p, td_select *s) {
     if (s->n_terms) core = s->terms[0];
   }
   bool group = false; /* the last term of s is a run of INTERSECTs */
+  bool lead = true;   /* every operation so far is an INTERSECT */
   while (td__at_set_op(p)) {
     if (core && (core->n_order_by || core->has_limit || core->offset)) return order_before_set_op(p, core);
     int op = td__is_kw(p, "UNION") ? TD_SETOP_UNION : td__is_kw(p, "INTERSECT") ? TD_SETOP_INTERSECT : TD_SETOP_EXCEPT;
@@ -269,11 +271,15 @@ int td__parse_query(td_parser *p, td_select *s) {
     td_select *t;
     if ((rc = parse_operand(p, &t, &core)) != TD_OK) return rc;
     if (op != TD_SETOP_INTERSECT) {
-      group = false;
+      group = lead = false;
       if ((rc = add_term(p, s, t, op, all)) != TD_OK) return rc;
       continue;
     }
     td_select **last = &s->terms[s->n_terms - 1];
+    if (lead) { /* a leading run of INTERSECTs: s's own terms (left to right) */
+      if ((rc = add_term(p, s, t, op, all)) != TD_OK) return rc;
+      continue;
+    }
     if (!group) { /* the last term becomes the first of an INTERSECT run */
       td_select *g = td__select_new(p->err);
       if (!g || (rc = wrap_terms(p, g, *last)) != TD_OK) {
@@ -332,6 +338,123 @@ int td__parse_expr_subquery(td_parser *p, const char *kind, td_expr **out) {
   }
   *out = e;
   return TD_OK;
+}
+
+/* ---- printing (td_select_print of a composed statement) ---- */
+
+/* Appends "(text of sub)". */
+void td__compose_put_sub(td_strbuf *b, const td_select *sub) {
+  char *t = NULL;
+  if (!b->rc) b->rc = td_select_print(sub, &t, b->err);
+  td__sb_put(b, "(");
+  td__sb_put(b, t ? t : "");
+  td__sb_put(b, ")");
+  td_free(t);
+}
+
+/* Replaces the expression subqueries' placeholder calls in text by the
+ * subqueries (the printer of expressions has no statement to look them
+ * up in); a subquery's text may hold placeholders of its own. */
+static int put_subs(const td_select *root, char *text, char **out, td_error *err) {
+  static const char *const kinds[] = {"__scalar_subquery(", "__in_subquery(", "__exists("};
+  for (;;) {
+    const char *at = NULL;
+    int kind = -1;
+    for (int k = 0; k < 3; k++) {
+      const char *f = strstr(text, kinds[k]);
+      if (f && (!at || f < at)) {
+        at = f;
+        kind = k;
+      }
+    }
+    if (!at) break;
+    char *end;
+    long long idx = strtoll(at + strlen(kinds[kind]), &end, 10);
+    if (*end != ')' || idx < 0 || idx >= root->n_subs) break;
+    td_strbuf b = {.err = err};
+    td__sb_putn(&b, text, (size_t)(at - text));
+    if (kind == 2) td__sb_put(&b, "EXISTS ");
+    if (kind == 1) { /* inside IN's own parentheses */
+      char *t = NULL;
+      if (!b.rc) b.rc = td_select_print(root->subs[idx], &t, err);
+      td__sb_put(&b, t ? t : "");
+      td_free(t);
+    } else {
+      td__compose_put_sub(&b, root->subs[idx]);
+    }
+    td__sb_put(&b, end + 1);
+    td_free(text);
+    if (b.rc) {
+      td_free(b.p);
+      return b.rc;
+    }
+    text = b.p;
+  }
+  *out = text;
+  return TD_OK;
+}
+
+int td__compose_print(const td_select *s, char **out, td_error *err) {
+  *out = NULL;
+  static const char *const stmt_kw[] = {"", "DESCRIBE ", "SUMMARIZE ", "EXPLAIN "};
+  static const char *const ops[] = {" UNION ", " INTERSECT ", " EXCEPT "};
+  td_strbuf b = {.err = err};
+  td__sb_put(&b, stmt_kw[s->stmt]);
+  for (int64_t i = 0; i < s->n_ctes; i++) {
+    td__sb_put(&b, i ? ", " : "WITH ");
+    td__sb_quoted(&b, s->cte_names[i], strlen(s->cte_names[i]), '"');
+    td__sb_put(&b, " AS ");
+    td__compose_put_sub(&b, s->ctes[i]);
+    if (i + 1 == s->n_ctes) td__sb_put(&b, " ");
+  }
+  td_select core = *s; /* the SELECT itself, without what this function prints */
+  core.stmt = TD_STMT_SELECT;
+  core.n_ctes = 0;
+  core.n_subs = 0;
+  char *t = NULL;
+  if (!s->n_terms) {
+    if (!b.rc) b.rc = td_select_print(&core, &t, err);
+    td__sb_put(&b, t ? t : "");
+    td_free(t);
+  }
+  for (int64_t i = 0; i < s->n_terms; i++) {
+    const td_select *x = s->terms[i];
+    if (i) {
+      int op = s->term_op ? s->term_op[i] : TD_SETOP_UNION;
+      td__sb_put(&b, ops[op]);
+      if (s->term_all[i]) td__sb_put(&b, "ALL ");
+    }
+    /* a nested set operation or an ordered term keeps its parentheses */
+    bool paren = x->n_terms || x->n_ctes || x->n_order_by || x->has_limit || x->offset;
+    if (paren) {
+      td__compose_put_sub(&b, x);
+    } else {
+      if (!b.rc) b.rc = td_select_print(x, &t, err);
+      td__sb_put(&b, t ? t : "");
+      td_free(t);
+      t = NULL;
+    }
+  }
+  if (s->n_terms) { /* ORDER BY / LIMIT of the whole: printed as a SELECT's tail */
+    td_select tail;
+    memset(&tail, 0, sizeof tail);
+    tail.order_by = s->order_by;
+    tail.n_order_by = s->n_order_by;
+    tail.has_limit = s->has_limit;
+    tail.limit = s->limit;
+    tail.offset = s->offset;
+    if (!b.rc) b.rc = td_select_print(&tail, &t, err);
+    const char *o = t ? strstr(t, " ORDER BY ") : NULL, *l = t ? strstr(t, " LIMIT ") : NULL,
+               *f = t ? strstr(t, " OFFSET ") : NULL;
+    td__sb_put(&b, o ? o : l ? l : f ? f : "");
+    td_free(t);
+    t = NULL;
+  }
+  if (b.rc) {
+    td_free(b.p);
+    return b.rc;
+  }
+  return s->n_subs ? put_subs(s, b.p, out, err) : (*out = b.p, TD_OK);
 }
 
 /* ---- planning ---- */

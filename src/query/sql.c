@@ -406,6 +406,7 @@ static void put_list(td_strbuf *b, td_expr *const *e, int64_t n) {
 }
 
 int td_select_print(const td_select *s, char **out, td_error *err) {
+  if (s->n_ctes || s->n_terms || s->n_subs) return td__compose_print(s, out, err); /* query/compose.c */
   td_strbuf b = {.err = err};
   static const char *const stmt_kw[] = {"", "DESCRIBE ", "SUMMARIZE ", "EXPLAIN "};
   td__sb_put(&b, stmt_kw[s->stmt]);
@@ -431,6 +432,7 @@ int td_select_print(const td_select *s, char **out, td_error *err) {
   }
   if (s->source) td__sb_put(&b, " FROM ");
   if (s->source_kind == TD_SOURCE_PATH) put_quoted(&b, s->source, '\'');
+  else if (s->from_sub) td__compose_put_sub(&b, s->from_sub);
   else if (s->source) td__sb_put(&b, s->source);
   char *tail = NULL;
   if (!b.rc) b.rc = td__from_tail_print(s, &tail, err);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mtable.h"
+#include "query/sql.h"
 #include "table/table.h"
 #include "util/alloc.h"
 #include "tabledata.h"
@@ -119,6 +120,11 @@ static void test_precedence_and_nulls(void **state) {
               "1|;null|;null|;");
   expect_text(&e, "(SELECT 5 AS a UNION ALL SELECT 5 UNION ALL SELECT 5) EXCEPT ALL SELECT 5", "5|;5|;");
   expect_text(&e, "(SELECT 5 AS a UNION ALL SELECT 5) EXCEPT SELECT 6", "5|;");
+  /* a leading run of INTERSECTs is left-associative (ALL then DISTINCT: one row) */
+  expect_text(&e, "(SELECT 5 AS a UNION ALL SELECT 5) INTERSECT ALL (SELECT 5 UNION ALL SELECT 5) INTERSECT SELECT 5",
+              "5|;");
+  expect_text(&e, "(SELECT 5 AS a UNION ALL SELECT 5) INTERSECT (SELECT 5 UNION ALL SELECT 5) INTERSECT ALL SELECT 5",
+              "5|;");
   /* ORDER BY / LIMIT after a parenthesized last term apply to the whole */
   expect_text(&e, "SELECT k FROM m INTERSECT (SELECT k FROM m) ORDER BY k DESC LIMIT 2", "4|;3|;");
   /* the names are the first term's; numbers widen */
@@ -249,6 +255,48 @@ static void test_agg_order(void **state) {
   mt_close(&e);
 }
 
+/* td_select_print of composed statements: the canonical text, and that it
+ * parses back to the same text. */
+static void round_trip(const char *in, const char *canon) {
+  td_error err;
+  td_select *s;
+  TD_ASSERT_OK(td_sql_parse(in, strlen(in), &s, &err), &err);
+  char *t;
+  TD_ASSERT_OK(td_select_print(s, &t, &err), &err);
+  if (strcmp(t, canon) != 0) fail_msg("%s\n  printed %s\n  expected %s", in, t, canon);
+  td_select *s2;
+  TD_ASSERT_OK(td_sql_parse(t, strlen(t), &s2, &err), &err);
+  char *t2;
+  TD_ASSERT_OK(td_select_print(s2, &t2, &err), &err);
+  assert_string_equal(t2, canon);
+  td_free(t);
+  td_free(t2);
+  td_select_free(s);
+  td_select_free(s2);
+}
+
+static void test_print(void **state) {
+  (void)state;
+  round_trip("select k from m intersect all select k from m where v > 1 except select 3 order by k limit 2",
+             "SELECT k FROM m INTERSECT ALL SELECT k FROM m WHERE v > 1 EXCEPT SELECT 3 ORDER BY k LIMIT 2");
+  round_trip("SELECT 1 AS a INTERSECT ALL SELECT 1 INTERSECT SELECT 1 UNION SELECT 2 INTERSECT SELECT 2",
+             "SELECT 1 AS \"a\" INTERSECT ALL SELECT 1 INTERSECT SELECT 1 UNION (SELECT 2 INTERSECT SELECT 2)");
+  round_trip("SELECT 1 AS a UNION SELECT 2 INTERSECT SELECT 3",
+             "SELECT 1 AS \"a\" UNION (SELECT 2 INTERSECT SELECT 3)");
+  round_trip("(SELECT k FROM m ORDER BY k LIMIT 1) UNION ALL (SELECT k FROM m) OFFSET 1",
+             "(SELECT k FROM m ORDER BY k LIMIT 1) UNION ALL SELECT k FROM m OFFSET 1");
+  round_trip("WITH a AS (SELECT k FROM m), b AS (SELECT * FROM a) SELECT * FROM b",
+             "WITH \"a\" AS (SELECT k FROM m), \"b\" AS (SELECT * FROM a) SELECT * FROM b");
+  round_trip("EXPLAIN SELECT k FROM (SELECT k FROM m) x JOIN (SELECT k FROM m) y USING (k)",
+             "EXPLAIN SELECT k FROM (SELECT k FROM m) AS \"x\" JOIN (SELECT k FROM m) AS \"y\" USING (\"k\")");
+  round_trip("SELECT k, (SELECT max(v) FROM m) AS mx FROM m WHERE k IN (SELECT k FROM m WHERE EXISTS (SELECT 1 FROM m)) "
+             "AND NOT EXISTS (SELECT 2)",
+             "SELECT k, (SELECT max(v) FROM m) AS \"mx\" FROM m WHERE k IN (SELECT k FROM m WHERE EXISTS (SELECT 1 "
+             "FROM m)) AND NOT EXISTS (SELECT 2)");
+  round_trip("SELECT string_agg(s, ',' ORDER BY k DESC, v) AS a FROM m",
+             "SELECT string_agg(s, ',' ORDER BY k DESC, v) AS \"a\" FROM m");
+}
+
 static void test_alloc_failures(void **state) {
   (void)state;
   mt_env e;
@@ -277,7 +325,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_against_reference), cmocka_unit_test(test_precedence_and_nulls),
       cmocka_unit_test(test_live), cmocka_unit_test(test_errors), cmocka_unit_test(test_agg_order),
-      cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_print), cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
