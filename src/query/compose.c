@@ -567,21 +567,12 @@ static int conform(td_table *t, const td_schema *def, const td_type_id *types, t
 
 /* SELECT DISTINCT * over t (UNION without ALL). */
 static int distinct_all(td_table *t, td_table **out, td_error *err) {
+  char **cols;
   int64_t n = t->def->n_fields;
-  char **cols = td_calloc((size_t)n + 1, sizeof *cols);
-  int rc = cols ? TD_OK : td_err_nomem(err, "planning a UNION");
-  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
-    td_strbuf b = {.err = err};
-    const char *name = t->def->fields[i].name;
-    td__sb_quoted(&b, name, strlen(name), '"');
-    td__sb_put(&b, " AS ");
-    td__sb_quoted(&b, name, strlen(name), '"');
-    rc = b.rc;
-    cols[i] = b.p;
-  }
-  if (rc == TD_OK) rc = td_table_select_distinct(t, (const char *const *)cols, n, out, err);
-  for (int64_t i = 0; cols && i < n; i++) td_free(cols[i]);
-  td_free(cols);
+  int rc = td__col_items(t->def, t->def, NULL, 0, &cols, err);
+  if (rc) return rc;
+  rc = td_table_select_distinct(t, (const char *const *)cols, n, out, err);
+  td__col_items_free(cols, n);
   return rc;
 }
 

@@ -89,10 +89,8 @@ static int repeat_rows(td_table *src, td_table **out, td_error *err) {
 
 /* ---- the chain ---- */
 
-/* "source name" AS "name" for each column of def (source names from src,
- * by position), then the n_more extra items. */
-static int items_of(const td_schema *src, const td_schema *def, const char *const *more, int64_t n_more,
-                    char ***out, td_error *err) {
+int td__col_items(const td_schema *src, const td_schema *def, const char *const *more, int64_t n_more,
+                  char ***out, td_error *err) {
   int64_t n = def->n_fields;
   char **items = td_calloc((size_t)(n + n_more) + 1, sizeof *items);
   int rc = items ? TD_OK : td_err_nomem(err, "planning INTERSECT/EXCEPT");
@@ -117,7 +115,7 @@ static int items_of(const td_schema *src, const td_schema *def, const char *cons
   return TD_OK;
 }
 
-static void items_free(char **items, int64_t n) {
+void td__col_items_free(char **items, int64_t n) {
   for (int64_t i = 0; items && i < n; i++) td_free(items[i]);
   td_free(items);
 }
@@ -126,10 +124,10 @@ static void items_free(char **items, int64_t n) {
 static int view_plus(td_table *t, const td_schema *def, const char *const *more, int64_t n_more, td_table **out,
                      td_error *err) {
   char **items;
-  int rc = items_of(t->def, def, more, n_more, &items, err);
+  int rc = td__col_items(t->def, def, more, n_more, &items, err);
   if (rc) return rc;
   rc = td_table_view(t, (const char *const *)items, def->n_fields + n_more, out, err);
-  items_free(items, def->n_fields + n_more);
+  td__col_items_free(items, def->n_fields + n_more);
   return rc;
 }
 
@@ -145,7 +143,7 @@ int td__set_op(td_table *left, td_table *right, int op, bool all, td_table **out
   int rc = view_plus(left, def, tag_l, 2, &l, err);
   if (rc == TD_OK) rc = view_plus(right, def, tag_r, 2, &r, err);
   if (rc == TD_OK) rc = td__union_all(l, r, &u, err);
-  if (rc == TD_OK) rc = items_of(def, def, NULL, 0, &keys, err);
+  if (rc == TD_OK) rc = td__col_items(def, def, NULL, 0, &keys, err);
   if (rc == TD_OK) rc = td_table_agg_by(u, sums, 2, (const char *const *)keys, n, &g, err);
   if (rc == TD_OK && !all) {
     rc = td_table_where(g, op == TD_SETOP_INTERSECT ? "__td_setop_l > 0 AND __td_setop_r > 0"
@@ -158,7 +156,7 @@ int td__set_op(td_table *left, td_table *right, int op, bool all, td_table **out
     if (rc == TD_OK) rc = td_table_where(v, "__td_setop_n > 0", &f, err);
     if (rc == TD_OK) rc = repeat_rows(f, out, err);
   }
-  items_free(keys, n);
+  td__col_items_free(keys, n);
   td_table_release(l);
   td_table_release(r);
   td_table_release(u);
