@@ -14,8 +14,10 @@
 #include "query/compose.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "query/setops.h"
 #include "query/stmts.h"
 #include "query/strbuf.h"
 #include "table/table.h"
@@ -46,6 +48,7 @@ void td__compose_free(td_select *s) {
   for (int64_t i = 0; i < s->n_terms; i++) td_select_free(s->terms[i]);
   td_free(s->terms);
   td_free(s->term_all);
+  td_free(s->term_op);
   for (int64_t i = 0; i < s->n_subs; i++) td_select_free(s->subs[i]);
   td_free(s->subs);
 }
@@ -121,22 +124,47 @@ static int parse_with(td_parser *p, td_select *s) {
   }
 }
 
-/* Moves the SELECT just parsed into s into a new first UNION term; s
- * becomes SELECT * over the union. */
-static int start_union(td_parser *p, td_select *s) {
-  td_select *t = td__select_new(p->err);
+bool td__at_set_op(const td_parser *p) {
+  return td__is_kw(p, "UNION") || td__is_kw(p, "INTERSECT") || td__is_kw(p, "EXCEPT");
+}
+
+/* Makes s (its statement-level fields kept, the rest zero) SELECT * over
+ * the set operation whose first term is t. */
+static int wrap_terms(td_parser *p, td_select *s, td_select *t) {
   td_select_item *star = td_calloc(1, sizeof *star);
   char *name = td_strdup("(union)");
   td_select **terms = td_calloc(1, sizeof *terms);
   bool *all = td_calloc(1, sizeof *all);
-  if (!t || !star || !name || !terms || !all) {
-    td_free(t);
+  unsigned char *ops = td_calloc(1, sizeof *ops);
+  if (!star || !name || !terms || !all || !ops) {
     td_free(star);
     td_free(name);
     td_free(terms);
     td_free(all);
+    td_free(ops);
     return td_err_nomem(p->err, "parsing SQL");
   }
+  s->limit_pos = -1;
+  s->source_pos = t->pos;
+  star->pos = t->pos;
+  star->alias_pos = -1;
+  s->items = star;
+  s->n_items = 1;
+  s->source_kind = TD_SOURCE_SUBQUERY;
+  s->source = name;
+  s->terms = terms;
+  s->term_all = all;
+  s->term_op = ops;
+  s->terms[0] = t;
+  s->n_terms = 1;
+  return TD_OK;
+}
+
+/* Moves the SELECT just parsed into s into a new first term; s becomes
+ * SELECT * over the set operation. */
+static int start_union(td_parser *p, td_select *s) {
+  td_select *t = td__select_new(p->err);
+  if (!t) return TD_ENOMEM;
   *t = *s;
   /* the statement-level fields stay with s */
   t->stmt = TD_STMT_SELECT;
@@ -154,61 +182,130 @@ static int start_union(td_parser *p, td_select *s) {
   s->ctes = keep.ctes;
   s->n_subs = keep.n_subs;
   s->subs = keep.subs;
-  s->limit_pos = -1;
-  s->source_pos = t->pos;
-  star->pos = t->pos;
-  star->alias_pos = -1;
-  s->items = star;
-  s->n_items = 1;
-  s->source_kind = TD_SOURCE_SUBQUERY;
-  s->source = name;
-  s->terms = terms;
-  s->term_all = all;
-  s->terms[0] = t;
-  s->n_terms = 1;
+  int rc = wrap_terms(p, s, t);
+  if (rc) {
+    /* give the core back */
+    td_select back = *t;
+    back.stmt = keep.stmt;
+    back.n_ctes = keep.n_ctes;
+    back.cte_names = keep.cte_names;
+    back.ctes = keep.ctes;
+    back.n_subs = keep.n_subs;
+    back.subs = keep.subs;
+    *s = back;
+    td_free(t);
+  }
+  return rc;
+}
+
+/* Appends term t (taken) after operation (op, all) to s's terms. */
+static int add_term(td_parser *p, td_select *s, td_select *t, int op, bool all) {
+  unsigned char o = (unsigned char)op;
+  int rc = push((void **)&s->terms, s->n_terms, sizeof t, &t, p->err);
+  if (rc == TD_OK) rc = push((void **)&s->term_all, s->n_terms, sizeof all, &all, p->err);
+  if (rc == TD_OK) rc = push((void **)&s->term_op, s->n_terms, sizeof o, &o, p->err);
+  if (rc) {
+    td_select_free(t);
+    return rc;
+  }
+  s->n_terms++;
   return TD_OK;
 }
 
+/* One operand of a set operation: a SELECT (*core set, its ORDER BY and
+ * LIMIT may belong to the whole) or a parenthesized query (*core NULL). */
+static int parse_operand(td_parser *p, td_select **out, td_select **core) {
+  *out = NULL;
+  *core = NULL;
+  if (td__at_subquery(p)) return td__parse_subquery(p, out);
+  td_select *t = td__select_new(p->err);
+  if (!t) return TD_ENOMEM;
+  int rc = td__parse_select_core(p, t);
+  if (rc) {
+    td_select_free(t);
+    return rc;
+  }
+  *out = *core = t;
+  return TD_OK;
+}
+
+static int order_before_set_op(td_parser *p, const td_select *last) {
+  int64_t pos = last->n_order_by ? last->order_by[0].pos : last->limit_pos;
+  return td_err_at(p->err, TD_EPARSE, pos,
+                   "ORDER BY or LIMIT before %.*s is not supported at offset %lld (it applies to the whole "
+                   "statement when written after the last SELECT; parenthesize a term to order it)",
+                   (int)p->tok.len, p->tok.text, (long long)pos);
+}
+
+/* [WITH ...] operand {UNION|INTERSECT|EXCEPT [ALL|DISTINCT] operand}
+ * [ORDER BY] [LIMIT] [OFFSET].  UNION and EXCEPT are left-associative at
+ * one level (s's terms); INTERSECT binds tighter: a run of INTERSECTs is
+ * one term of s, a nested statement of its own. */
 int td__parse_query(td_parser *p, td_select *s) {
   int rc = TD_OK;
   if (td__accept_kw(p, "WITH")) rc = parse_with(p, s);
-  if (rc == TD_OK) rc = td__parse_select_core(p, s);
-  if (rc == TD_OK && td__is_kw(p, "UNION")) rc = start_union(p, s);
-  while (rc == TD_OK && td__is_kw(p, "UNION")) {
-    td_select *last = s->terms[s->n_terms - 1];
-    if (last->n_order_by || last->has_limit || last->offset)
-      return td_err_at(p->err, TD_EPARSE, last->n_order_by ? last->order_by[0].pos : last->limit_pos,
-                       "ORDER BY or LIMIT before UNION is not supported at offset %lld (it applies to the "
-                       "whole UNION when written after the last SELECT)",
-                       (long long)(last->n_order_by ? last->order_by[0].pos : last->limit_pos));
-    td__next(p);
-    bool all = td__accept_kw(p, "ALL");
-    if (!all && td__is_kw(p, "BY")) return not_supported(p, "UNION BY NAME");
-    if (!all) td__accept_kw(p, "DISTINCT");
-    if (td__is_kw(p, "BY")) return not_supported(p, "UNION BY NAME");
-    td_select *t = td__select_new(p->err);
-    if (!t) return TD_ENOMEM;
-    rc = push((void **)&s->terms, s->n_terms, sizeof t, &t, p->err);
-    if (rc == TD_OK) rc = push((void **)&s->term_all, s->n_terms, sizeof all, &all, p->err);
-    if (rc) {
+  if (rc) return rc;
+  td_select *core = NULL;
+  if (td__at_subquery(p)) {
+    td_select *t;
+    if ((rc = td__parse_subquery(p, &t)) != TD_OK) return rc;
+    if ((rc = wrap_terms(p, s, t)) != TD_OK) {
       td_select_free(t);
       return rc;
     }
-    s->n_terms++;
-    rc = td__parse_select_core(p, t);
+  } else {
+    if ((rc = td__parse_select_core(p, s)) != TD_OK) return rc;
+    core = s;
+    if (td__at_set_op(p) && (rc = start_union(p, s)) != TD_OK) return rc;
+    if (s->n_terms) core = s->terms[0];
   }
-  if (rc == TD_OK && s->n_terms > 0) { /* ORDER BY / LIMIT of the last term apply to the union */
-    td_select *last = s->terms[s->n_terms - 1];
-    s->order_by = last->order_by;
-    s->n_order_by = last->n_order_by;
-    s->has_limit = last->has_limit;
-    s->limit = last->limit;
-    s->limit_pos = last->limit_pos;
-    s->offset = last->offset;
-    last->order_by = NULL;
-    last->n_order_by = 0;
-    last->has_limit = false;
-    last->offset = 0;
+  bool group = false; /* the last term of s is a run of INTERSECTs */
+  bool lead = true;   /* every operation so far is an INTERSECT */
+  while (td__at_set_op(p)) {
+    if (core && (core->n_order_by || core->has_limit || core->offset)) return order_before_set_op(p, core);
+    int op = td__is_kw(p, "UNION") ? TD_SETOP_UNION : td__is_kw(p, "INTERSECT") ? TD_SETOP_INTERSECT : TD_SETOP_EXCEPT;
+    td__next(p);
+    bool all = td__accept_kw(p, "ALL");
+    if (!all) td__accept_kw(p, "DISTINCT");
+    if (td__is_kw(p, "BY")) return not_supported(p, op == TD_SETOP_UNION ? "UNION BY NAME" : "BY NAME");
+    td_select *t;
+    if ((rc = parse_operand(p, &t, &core)) != TD_OK) return rc;
+    if (op != TD_SETOP_INTERSECT) {
+      group = lead = false;
+      if ((rc = add_term(p, s, t, op, all)) != TD_OK) return rc;
+      continue;
+    }
+    td_select **last = &s->terms[s->n_terms - 1];
+    if (lead) { /* a leading run of INTERSECTs: s's own terms (left to right) */
+      if ((rc = add_term(p, s, t, op, all)) != TD_OK) return rc;
+      continue;
+    }
+    if (!group) { /* the last term becomes the first of an INTERSECT run */
+      td_select *g = td__select_new(p->err);
+      if (!g || (rc = wrap_terms(p, g, *last)) != TD_OK) {
+        td_free(g);
+        td_select_free(t);
+        return g ? rc : TD_ENOMEM;
+      }
+      g->pos = (*last)->pos;
+      *last = g;
+      group = true;
+    }
+    if ((rc = add_term(p, *last, t, op, all)) != TD_OK) return rc;
+  }
+  if (core && core != s && s->n_terms) { /* ORDER BY / LIMIT of the last SELECT apply to the whole */
+    s->order_by = core->order_by;
+    s->n_order_by = core->n_order_by;
+    s->has_limit = core->has_limit;
+    s->limit = core->limit;
+    s->limit_pos = core->limit_pos;
+    s->offset = core->offset;
+    core->order_by = NULL;
+    core->n_order_by = 0;
+    core->has_limit = false;
+    core->offset = 0;
+  } else if (!core && s->n_terms) { /* after a parenthesized last term */
+    rc = td__parse_order_limit(p, s);
   }
   return rc;
 }
@@ -241,6 +338,123 @@ int td__parse_expr_subquery(td_parser *p, const char *kind, td_expr **out) {
   }
   *out = e;
   return TD_OK;
+}
+
+/* ---- printing (td_select_print of a composed statement) ---- */
+
+/* Appends "(text of sub)". */
+void td__compose_put_sub(td_strbuf *b, const td_select *sub) {
+  char *t = NULL;
+  if (!b->rc) b->rc = td_select_print(sub, &t, b->err);
+  td__sb_put(b, "(");
+  td__sb_put(b, t ? t : "");
+  td__sb_put(b, ")");
+  td_free(t);
+}
+
+/* Replaces the expression subqueries' placeholder calls in text by the
+ * subqueries (the printer of expressions has no statement to look them
+ * up in); a subquery's text may hold placeholders of its own. */
+static int put_subs(const td_select *root, char *text, char **out, td_error *err) {
+  static const char *const kinds[] = {"__scalar_subquery(", "__in_subquery(", "__exists("};
+  for (;;) {
+    const char *at = NULL;
+    int kind = -1;
+    for (int k = 0; k < 3; k++) {
+      const char *f = strstr(text, kinds[k]);
+      if (f && (!at || f < at)) {
+        at = f;
+        kind = k;
+      }
+    }
+    if (!at) break;
+    char *end;
+    long long idx = strtoll(at + strlen(kinds[kind]), &end, 10);
+    if (*end != ')' || idx < 0 || idx >= root->n_subs) break;
+    td_strbuf b = {.err = err};
+    td__sb_putn(&b, text, (size_t)(at - text));
+    if (kind == 2) td__sb_put(&b, "EXISTS ");
+    if (kind == 1) { /* inside IN's own parentheses */
+      char *t = NULL;
+      if (!b.rc) b.rc = td_select_print(root->subs[idx], &t, err);
+      td__sb_put(&b, t ? t : "");
+      td_free(t);
+    } else {
+      td__compose_put_sub(&b, root->subs[idx]);
+    }
+    td__sb_put(&b, end + 1);
+    td_free(text);
+    if (b.rc) {
+      td_free(b.p);
+      return b.rc;
+    }
+    text = b.p;
+  }
+  *out = text;
+  return TD_OK;
+}
+
+int td__compose_print(const td_select *s, char **out, td_error *err) {
+  *out = NULL;
+  static const char *const stmt_kw[] = {"", "DESCRIBE ", "SUMMARIZE ", "EXPLAIN "};
+  static const char *const ops[] = {" UNION ", " INTERSECT ", " EXCEPT "};
+  td_strbuf b = {.err = err};
+  td__sb_put(&b, stmt_kw[s->stmt]);
+  for (int64_t i = 0; i < s->n_ctes; i++) {
+    td__sb_put(&b, i ? ", " : "WITH ");
+    td__sb_quoted(&b, s->cte_names[i], strlen(s->cte_names[i]), '"');
+    td__sb_put(&b, " AS ");
+    td__compose_put_sub(&b, s->ctes[i]);
+    if (i + 1 == s->n_ctes) td__sb_put(&b, " ");
+  }
+  td_select core = *s; /* the SELECT itself, without what this function prints */
+  core.stmt = TD_STMT_SELECT;
+  core.n_ctes = 0;
+  core.n_subs = 0;
+  char *t = NULL;
+  if (!s->n_terms) {
+    if (!b.rc) b.rc = td_select_print(&core, &t, err);
+    td__sb_put(&b, t ? t : "");
+    td_free(t);
+  }
+  for (int64_t i = 0; i < s->n_terms; i++) {
+    const td_select *x = s->terms[i];
+    if (i) {
+      int op = s->term_op ? s->term_op[i] : TD_SETOP_UNION;
+      td__sb_put(&b, ops[op]);
+      if (s->term_all[i]) td__sb_put(&b, "ALL ");
+    }
+    /* a nested set operation or an ordered term keeps its parentheses */
+    bool paren = x->n_terms || x->n_ctes || x->n_order_by || x->has_limit || x->offset;
+    if (paren) {
+      td__compose_put_sub(&b, x);
+    } else {
+      if (!b.rc) b.rc = td_select_print(x, &t, err);
+      td__sb_put(&b, t ? t : "");
+      td_free(t);
+      t = NULL;
+    }
+  }
+  if (s->n_terms) { /* ORDER BY / LIMIT of the whole: printed as a SELECT's tail */
+    td_select tail;
+    memset(&tail, 0, sizeof tail);
+    tail.order_by = s->order_by;
+    tail.n_order_by = s->n_order_by;
+    tail.has_limit = s->has_limit;
+    tail.limit = s->limit;
+    tail.offset = s->offset;
+    if (!b.rc) b.rc = td_select_print(&tail, &t, err);
+    const char *o = t ? strstr(t, " ORDER BY ") : NULL, *l = t ? strstr(t, " LIMIT ") : NULL,
+               *f = t ? strstr(t, " OFFSET ") : NULL;
+    td__sb_put(&b, o ? o : l ? l : f ? f : "");
+    td_free(t);
+    t = NULL;
+  }
+  if (b.rc) {
+    td_free(b.p);
+    return b.rc;
+  }
+  return s->n_subs ? put_subs(s, b.p, out, err) : (*out = b.p, TD_OK);
 }
 
 /* ---- planning ---- */
@@ -353,21 +567,12 @@ static int conform(td_table *t, const td_schema *def, const td_type_id *types, t
 
 /* SELECT DISTINCT * over t (UNION without ALL). */
 static int distinct_all(td_table *t, td_table **out, td_error *err) {
+  char **cols;
   int64_t n = t->def->n_fields;
-  char **cols = td_calloc((size_t)n + 1, sizeof *cols);
-  int rc = cols ? TD_OK : td_err_nomem(err, "planning a UNION");
-  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
-    td_strbuf b = {.err = err};
-    const char *name = t->def->fields[i].name;
-    td__sb_quoted(&b, name, strlen(name), '"');
-    td__sb_put(&b, " AS ");
-    td__sb_quoted(&b, name, strlen(name), '"');
-    rc = b.rc;
-    cols[i] = b.p;
-  }
-  if (rc == TD_OK) rc = td_table_select_distinct(t, (const char *const *)cols, n, out, err);
-  for (int64_t i = 0; cols && i < n; i++) td_free(cols[i]);
-  td_free(cols);
+  int rc = td__col_items(t->def, t->def, NULL, 0, &cols, err);
+  if (rc) return rc;
+  rc = td_table_select_distinct(t, (const char *const *)cols, n, out, err);
+  td__col_items_free(cols, n);
   return rc;
 }
 
@@ -410,9 +615,11 @@ static int plan_union(td_select *q, td_query_options *opts, td_table **out, td_e
       acc = side;
       continue;
     }
-    if (rc == TD_OK) rc = td__union_all(acc, side, &next, err);
+    int op = q->term_op ? q->term_op[i] : TD_SETOP_UNION;
+    if (rc == TD_OK && op != TD_SETOP_UNION) rc = td__set_op(acc, side, op, q->term_all[i], &next, err);
+    else if (rc == TD_OK) rc = td__union_all(acc, side, &next, err);
     td_table_release(side);
-    if (rc == TD_OK && !q->term_all[i]) {
+    if (rc == TD_OK && op == TD_SETOP_UNION && !q->term_all[i]) {
       td_table *d = NULL;
       rc = distinct_all(next, &d, err);
       td_table_release(next);

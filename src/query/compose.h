@@ -9,6 +9,7 @@
 
 #include "query/lex.h"
 #include "query/sql.h"
+#include "query/strbuf.h"
 #include "tabledata/query.h"
 
 /* The names in scope while a statement is planned: one frame per WITH. */
@@ -30,6 +31,10 @@ int td__parse_select_core(td_parser *p, td_select *s);
 int td__parse_query(td_parser *p, td_select *s);
 /* At '(' SELECT|WITH ...: parses the parenthesized query into *out. */
 int td__parse_subquery(td_parser *p, td_select **out);
+/* Whether the current token is UNION, INTERSECT or EXCEPT. */
+bool td__at_set_op(const td_parser *p);
+/* [ORDER BY ...] [LIMIT n] [OFFSET m] into s (query/sql.c). */
+int td__parse_order_limit(td_parser *p, td_select *s);
 /* Whether the current token is '(' followed by SELECT or WITH. */
 bool td__at_subquery(const td_parser *p);
 /* A subquery in an expression at '(' (kind "__scalar_subquery",
@@ -37,6 +42,12 @@ bool td__at_subquery(const td_parser *p);
  * statement's list and returns the placeholder call kind(index).  Without
  * a root statement: "a subquery is not supported" (TD_EPARSE). */
 int td__parse_expr_subquery(td_parser *p, const char *kind, td_expr **out);
+/* td_select_print of a statement with WITH, set operations or expression
+ * subqueries (query/sql.c hands them over): the text parses back to the
+ * same statement. */
+int td__compose_print(const td_select *s, char **out, td_error *err);
+/* Appends "(" the text of sub ")" to b (FROM and JOIN subqueries). */
+void td__compose_put_sub(td_strbuf *b, const td_select *sub);
 /* Frees the composition fields of s. */
 void td__compose_free(td_select *s);
 /* A new statement with its "none" positions set, or NULL (TD_ENOMEM). */

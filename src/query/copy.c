@@ -3,13 +3,14 @@
  *
  *   COPY (SELECT ...) TO 'path' [(option [, ...])]
  *   COPY source TO 'path' [(option [, ...])]       -- SELECT * FROM source
- *   options: FORMAT parquet|csv|arrow, COMPRESSION snappy|zstd|uncompressed,
+ *   options: FORMAT parquet|csv|arrow|arrows, COMPRESSION snappy|zstd|uncompressed,
  *            PARTITION_BY (col [, ...]), OVERWRITE [bool],
  *            OVERWRITE_OR_IGNORE [bool], ROW_GROUP_SIZE n
  *
  * The query runs as a stream (td_query_stream) and each batch goes to a
  * sink: the Parquet writer, the CSV writer of formats/csv or the Arrow IPC
- * stream writer.  Output is written under a temporary name next to the
+ * writer (the file format for .arrow/.feather/.ipc and FORMAT arrow, the
+ * stream format for .arrows and FORMAT arrows).  Output is written under a temporary name next to the
  * target and renamed at the end, so a failure leaves nothing behind and
  * never a partial file.  With PARTITION_BY the target is a directory of
  * col=value/.../data_0.<ext> files (values URL-encoded as DuckDB does,
@@ -39,8 +40,10 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
-enum { FMT_CSV, FMT_PARQUET, FMT_ARROW };
-static const char *const FMT_EXT[] = {"csv", "parquet", "arrow"};
+/* FMT_ARROW: the Arrow IPC file format (magic, footer); FMT_ARROWS: the
+ * IPC stream format. */
+enum { FMT_CSV, FMT_PARQUET, FMT_ARROW, FMT_ARROWS };
+static const char *const FMT_EXT[] = {"csv", "parquet", "arrow", "arrows"};
 
 typedef struct copy_stmt {
   char *inner;      /* the query to run */
@@ -139,8 +142,9 @@ static int parse_option(td_parser *p, copy_stmt *c) {
     if (rc > 0) return rc;
     if (!rc && !strcmp(v, "parquet")) c->format = FMT_PARQUET;
     else if (!rc && !strcmp(v, "csv")) c->format = FMT_CSV;
-    else if (!rc && (!strcmp(v, "arrow") || !strcmp(v, "ipc"))) c->format = FMT_ARROW;
-    else return bad_value(p, "FORMAT", "parquet, csv or arrow");
+    else if (!rc && (!strcmp(v, "arrow") || !strcmp(v, "ipc") || !strcmp(v, "feather"))) c->format = FMT_ARROW;
+    else if (!rc && (!strcmp(v, "arrows") || !strcmp(v, "arrow_stream"))) c->format = FMT_ARROWS;
+    else return bad_value(p, "FORMAT", "parquet, csv, arrow (IPC file) or arrows (IPC stream)");
     return TD_OK;
   }
   if (!strcasecmp(name, "COMPRESSION") || !strcasecmp(name, "CODEC")) {
@@ -233,6 +237,7 @@ static int parse_copy(const char *sql, copy_stmt *c, td_error *err) {
       if (!strcasecmp(dot, ".parquet") || !strcasecmp(dot, ".pq")) c->format = FMT_PARQUET;
       else if (!strcasecmp(dot, ".arrow") || !strcasecmp(dot, ".ipc") || !strcasecmp(dot, ".feather"))
         c->format = FMT_ARROW;
+      else if (!strcasecmp(dot, ".arrows")) c->format = FMT_ARROWS;
     }
   }
   return TD_OK;
@@ -262,6 +267,8 @@ static int sink_open(sink *s, const copy_stmt *c, const char *path, const td_sch
     o.row_group_size = c->row_group_size;
     rc = td_parquet_writer_open_with(s->fd, schema, &o, &s->pq, err);
   } else if (c->format == FMT_ARROW) {
+    rc = td_ipc_file_writer_open(s->fd, schema, &s->ipc, err);
+  } else if (c->format == FMT_ARROWS) {
     rc = td_ipc_stream_writer_open(s->fd, schema, &s->ipc, err);
   } else {
     s->csv = fdopen(s->fd, "w");

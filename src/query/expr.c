@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "keys/keys.h"
+#include "query/agg_order.h"
 #include "query/func.h"
 #include "query/inset.h"
 #include "query/lex.h"
@@ -359,7 +360,14 @@ static void print_expr(td_strbuf *b, const td_expr *e) {
         td__sb_put(b, "(");
       }
       if (e->star) td__sb_put(b, "*");
-      print_list(b, e->args, e->n_args);
+      const td_expr *ord = e->n_args && td__is_agg_order(e->args[e->n_args - 1]) ? e->args[e->n_args - 1] : NULL;
+      print_list(b, e->args, e->n_args - (ord != NULL));
+      for (int64_t i = 0; ord && i < ord->n_args; i++) { /* query/agg_order.c */
+        bool desc = ord->args[i]->kind == TD_EXPR_CALL && strcmp(ord->args[i]->name, "__desc") == 0;
+        td__sb_put(b, i ? ", " : " ORDER BY ");
+        print_expr(b, desc ? ord->args[i]->args[0] : ord->args[i]);
+        if (desc) td__sb_put(b, " DESC");
+      }
       td__sb_put(b, ")");
       break;
   }

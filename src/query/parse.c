@@ -12,6 +12,7 @@
 
 #include "query/compose.h"
 #include "query/agg_more.h"
+#include "query/agg_order.h"
 #include "query/lex.h"
 #include "query/sql_window.h"
 #include "util/alloc.h"
@@ -122,6 +123,8 @@ static int parse_expr_list(td_parser *p, td_expr *e) {
 
 /* name '(' [ '*' | expr {',' expr} ] ')' ; the current token is '(' */
 static int parse_call(td_parser *p, td_expr *e) {
+  int lrc = td__check_list_agg(p, e);
+  if (lrc) return lrc;
   td__next(p);
   int dn = td__is_kw(p, "DISTINCT") ? td__agg_distinct_name(e, p->err) : 0;
   if (dn < 0) return TD_ENOMEM;
@@ -141,12 +144,11 @@ static int parse_call(td_parser *p, td_expr *e) {
     int rc = parse_expr_list(p, e);
     if (rc) return td__agg_list_error(p, e, rc);
   }
-  if (p->tok.kind != TK_RPAREN) {
-    if (td__is_kw(p, "ORDER"))
-      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "ORDER BY inside %s(...) is not supported at offset %lld",
-                       e->name, (long long)p->tok.pos);
-    return td__expected(p, "')' or ','");
+  if (td__is_kw(p, "ORDER")) { /* string_agg(x, sep ORDER BY y): query/agg_order.c */
+    int rc = td__parse_agg_order(p, e);
+    if (rc) return rc;
   }
+  if (p->tok.kind != TK_RPAREN) return td__expected(p, "')' or ','");
   td__next(p);
   if (td__is_kw(p, "FILTER")) {
     int rc = td__parse_agg_filter(p, e);
@@ -155,6 +157,9 @@ static int parse_call(td_parser *p, td_expr *e) {
       return td_err_at(p->err, TD_EPARSE, p->tok.pos, "FILTER (WHERE ...) with OVER is not supported at offset %lld",
                        (long long)p->tok.pos);
   }
+  if (td__is_kw(p, "OVER") && e->n_args && td__is_agg_order(e->args[e->n_args - 1]))
+    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "ORDER BY inside %s(...) with OVER is not supported at offset %lld",
+                     e->name, (long long)p->tok.pos);
   if (td__is_kw(p, "OVER")) return td__parse_over(p, e); /* query/sql_window.c */
   static const char *const after[][3] = {
       {"WITHIN", "WITHIN GROUP is", ""}};

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/agg_order.h"
 #include "query/compose.h"
 #include "query/func.h"
 #include "query/lex.h"
@@ -826,12 +827,17 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
   }
   td_free(all);
   sp->n_keys = nk;
+  td_expr *agg_order = NULL; /* string_agg(x ORDER BY y): query/agg_order.c */
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = td__agg_order_strip(sp->items[i], &agg_order, err);
+  if (rc == TD_OK) rc = td__agg_order_strip(q->having, &agg_order, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = td__agg_order_strip(q->order_by[i].expr, &agg_order, err);
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = collect_aggs(sp, sp->items[i], err);
   if (rc == TD_OK && q->having) rc = collect_aggs(sp, q->having, err);
   for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = collect_aggs(sp, q->order_by[i].expr, err);
   td_agg_plan p;
   if (rc == TD_OK) rc = plan_alloc(&p, sp->n_keys, sp->n_aggs, err);
   if (rc) {
+    td_expr_free(agg_order);
     td_expr_free(filter);
     return rc;
   }
@@ -864,9 +870,12 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = rewrite(sp, sp->items[i], &rew[i], err);
   td_expr *having = NULL, *having_bound = NULL;
   if (rc == TD_OK && q->having) rc = rewrite(sp, q->having, &having, err);
-  td_table *agg = NULL;
-  if (rc == TD_OK) rc = td_op_agg(src, &p, &agg, err);
+  td_table *agg = NULL, *sorted = NULL;
+  if (rc == TD_OK && agg_order) rc = td__agg_order_source(src, agg_order, &sorted, err);
+  td_expr_free(agg_order);
+  if (rc == TD_OK) rc = td_op_agg(sorted ? sorted : src, &p, &agg, err);
   else td_agg_plan_reset(&p);
+  td_table_release(sorted);
   if (rc == TD_OK && having) rc = td_expr_bind(having, agg->def, 0, &having_bound, err);
   if (rc == TD_OK && having_bound && having_bound->type != TD_TYPE_BOOL)
     rc = td_err_at(err, TD_ETYPE, q->having->pos, "HAVING expects a bool condition, found %s at offset %lld",

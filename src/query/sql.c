@@ -202,8 +202,7 @@ static int parse_limit(td_parser *p, td_select *s) {
 static int unsupported_clause(td_parser *p) {
   static const char *const kw[][2] = {
       {"WINDOW", "WINDOW"},     {"PIVOT", "PIVOT"},
-      {"UNPIVOT", "UNPIVOT"},   {"INTERSECT", "INTERSECT"},
-      {"EXCEPT", "EXCEPT"},     {"JOIN", "JOIN"},           {"INNER", "JOIN"},
+      {"UNPIVOT", "UNPIVOT"},   {"JOIN", "JOIN"},           {"INNER", "JOIN"},
       {"LEFT", "JOIN"},         {"RIGHT", "JOIN"},          {"FULL", "JOIN"},
       {"CROSS", "JOIN"},        {"NATURAL", "JOIN"},        {"ASOF", "ASOF JOIN"},
       {"POSITIONAL", "POSITIONAL JOIN"}, {"USING", "USING SAMPLE"}, {"TABLESAMPLE", "TABLESAMPLE"},
@@ -213,6 +212,15 @@ static int unsupported_clause(td_parser *p) {
       return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s is not supported at offset %lld", kw[i][1],
                        (long long)p->tok.pos);
   return TD_OK;
+}
+
+int td__parse_order_limit(td_parser *p, td_select *s) {
+  int rc = TD_OK;
+  if (td__accept_kw(p, "ORDER")) rc = parse_order_by(p, s);
+  if (!rc && td__accept_kw(p, "LIMIT")) rc = parse_limit(p, s);
+  if (!rc && td__accept_kw(p, "OFFSET")) rc = parse_count(p, "OFFSET", &s->offset);
+  if (!rc && !s->has_limit && s->offset && td__accept_kw(p, "LIMIT")) rc = parse_limit(p, s);
+  return rc;
 }
 
 static int parse_clauses(td_parser *p, td_select *s) {
@@ -227,14 +235,11 @@ static int parse_clauses(td_parser *p, td_select *s) {
     rc = td__parse_expr(p, &s->qualify);
   }
   if (!rc) rc = unsupported_clause(p);
-  if (!rc && td__accept_kw(p, "ORDER")) rc = parse_order_by(p, s);
-  if (!rc && td__accept_kw(p, "LIMIT")) rc = parse_limit(p, s);
-  if (!rc && td__accept_kw(p, "OFFSET")) rc = parse_count(p, "OFFSET", &s->offset);
-  if (!rc && !s->has_limit && s->offset && td__accept_kw(p, "LIMIT")) rc = parse_limit(p, s);
+  if (!rc) rc = td__parse_order_limit(p, s);
   if (!rc) rc = unsupported_clause(p);
   if (rc) return rc;
   if (p->tok.kind == TK_SEMI && !p->nest) td__next(p);
-  if (p->tok.kind != TK_EOF && !td__is_kw(p, "UNION") && !(p->nest && p->tok.kind == TK_RPAREN)) {
+  if (p->tok.kind != TK_EOF && !td__at_set_op(p) && !(p->nest && p->tok.kind == TK_RPAREN)) {
     const char *what = s->has_limit && s->offset ? "end of statement"
                        : s->has_limit ? "OFFSET or end of statement"
                        : s->n_order_by ? "LIMIT, OFFSET or end of statement"
@@ -401,6 +406,7 @@ static void put_list(td_strbuf *b, td_expr *const *e, int64_t n) {
 }
 
 int td_select_print(const td_select *s, char **out, td_error *err) {
+  if (s->n_ctes || s->n_terms || s->n_subs) return td__compose_print(s, out, err); /* query/compose.c */
   td_strbuf b = {.err = err};
   static const char *const stmt_kw[] = {"", "DESCRIBE ", "SUMMARIZE ", "EXPLAIN "};
   td__sb_put(&b, stmt_kw[s->stmt]);
@@ -426,6 +432,7 @@ int td_select_print(const td_select *s, char **out, td_error *err) {
   }
   if (s->source) td__sb_put(&b, " FROM ");
   if (s->source_kind == TD_SOURCE_PATH) put_quoted(&b, s->source, '\'');
+  else if (s->from_sub) td__compose_put_sub(&b, s->from_sub);
   else if (s->source) td__sb_put(&b, s->source);
   char *tail = NULL;
   if (!b.rc) b.rc = td__from_tail_print(s, &tail, err);

@@ -100,6 +100,8 @@ typedef struct td_select {
   int64_t n_terms;             /* > 0: the source is the UNION of the terms */
   struct td_select **terms;    /* (items are '*'; ORDER BY / LIMIT apply to it) */
   bool *term_all;              /* term_all[i]: UNION ALL before term i */
+  unsigned char *term_op;      /* term_op[i]: the set operation before term i
+                                  (TD_SETOP_*, query/setops.h) */
   int64_t n_subs;              /* the root statement: subqueries of expressions, */
   struct td_select **subs;     /* by the index their placeholder calls carry */
   const struct td_cenv *env;   /* while planned: the CTE names in scope */

@@ -192,6 +192,7 @@ int td__from_tail_print(const td_select *s, char **out, td_error *err) {
     td__sb_put(&b, names[j->type]);
     td__sb_put(&b, " ");
     if (j->source_kind == TD_SOURCE_PATH) sput_quoted(&b, j->source, '\'');
+    else if (j->sub) td__compose_put_sub(&b, j->sub);
     else td__sb_put(&b, j->source);
     if (j->alias) {
       td__sb_put(&b, " AS ");

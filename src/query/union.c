@@ -112,8 +112,8 @@ static int union_apply(td_table *t, const td_source_delta *d, td_op_result *out,
     td_dchunk **all = td_malloc((size_t)(op->L.n + op->R.n + 1) * sizeof *all);
     if (!all) rc = td_err_nomem(err, "updating a UNION");
     if (all) {
-      memcpy(all, op->L.c, (size_t)op->L.n * sizeof *all);
-      memcpy(all + op->L.n, op->R.c, (size_t)op->R.n * sizeof *all);
+      if (op->L.n) memcpy(all, op->L.c, (size_t)op->L.n * sizeof *all);
+      if (op->R.n) memcpy(all + op->L.n, op->R.c, (size_t)op->R.n * sizeof *all);
       rc = td_snapshot_derived(NULL, all, op->L.n + op->R.n, d->version, &out->snap, err);
       out->replaced = true;
     }

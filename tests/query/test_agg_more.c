@@ -268,7 +268,8 @@ static void test_errors(void **state) {
   expect_error(&e, "SELECT quantile_cont(f) FROM t", TD_ETYPE, "quantile_cont takes two arguments");
   expect_error(&e, "SELECT median(f, 0.5) FROM t", TD_ETYPE, "median takes one argument");
   expect_error(&e, "SELECT string_agg(s, 1) FROM t", TD_ETYPE, "separator of string_agg must be a string, found int64");
-  expect_error(&e, "SELECT string_agg(s, ',' ORDER BY i) FROM t", TD_EPARSE, "ORDER BY inside string_agg(...) is not supported");
+  expect_error(&e, "SELECT string_agg(s, ',' ORDER BY i NULLS FIRST) FROM t", TD_EPARSE,
+               "NULLS FIRST/LAST inside string_agg(... ORDER BY) is not supported");
   expect_error(&e, "SELECT sum(DISTINCT s) FROM t", TD_ETYPE, "found utf8");
   expect_error(&e, "SELECT median(DISTINCT f) FROM t", TD_EPARSE, "median(DISTINCT ...) is not supported");
   expect_error(&e, "SELECT count(DISTINCT *) FROM t", TD_EPARSE, "count(DISTINCT *) is not supported");

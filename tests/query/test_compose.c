@@ -207,8 +207,6 @@ static void test_errors(void **state) {
   (void)state;
   mt_env e;
   mt_open(&e, 8, false);
-  check_error(&e, "SELECT k FROM m INTERSECT SELECT k FROM m", TD_EPARSE, 16, "INTERSECT is not supported");
-  check_error(&e, "SELECT k FROM m EXCEPT SELECT k FROM m", TD_EPARSE, 16, "EXCEPT is not supported");
   check_error(&e, "WITH RECURSIVE t AS (SELECT 1) SELECT 1", TD_EPARSE, 5, "WITH RECURSIVE is not supported");
   check_error(&e, "WITH t(a) AS (SELECT 1) SELECT 1", TD_EPARSE, 6, "a column list after a WITH name is not supported");
   check_error(&e, "SELECT k FROM m UNION BY NAME SELECT k FROM m", TD_EPARSE, 22, "UNION BY NAME is not supported");

@@ -329,7 +329,7 @@ static void test_overwrite_and_errors(void **state) {
   assert_int_equal(run_rc("COPY t x y TO 'x.parquet'", &t, &err), TD_EPARSE);
   assert_int_equal(err.position, 9);
   copy_fails("COPY t TO 'x.parquet' (HEADER)", TD_EUNSUPPORTED, "COPY option HEADER is not supported");
-  copy_fails("COPY t TO 'x.parquet' (FORMAT json)", TD_EPARSE, "expected parquet, csv or arrow after FORMAT");
+  copy_fails("COPY t TO 'x.parquet' (FORMAT json)", TD_EPARSE, "expected parquet, csv, arrow (IPC file) or arrows (IPC stream) after FORMAT");
   copy_fails("COPY t TO 'x.parquet' (COMPRESSION lzo)", TD_EPARSE, "snappy, zstd or uncompressed");
   copy_fails("COPY t TO 'x.parquet' (ROW_GROUP_SIZE 0)", TD_EPARSE, "a row count of 1 or more");
   copy_fails("COPY t TO x.parquet", TD_EPARSE, "expected a quoted target path after TO");

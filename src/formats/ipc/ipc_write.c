@@ -1,8 +1,10 @@
 /*
- * formats/ipc/ipc_write.c - the Arrow IPC stream writer: Schema and
+ * formats/ipc/ipc_write.c - the Arrow IPC stream and file writer: Schema and
  * RecordBatch messages built with the flatbuffer builder (Message.fbs and
  * Schema.fbs layouts), bodies with validity/value/offset buffers re-based
- * to offset 0 and padded to 8 bytes, and the end-of-stream marker.
+ * to offset 0 and padded to 8 bytes, and the end-of-stream marker; the
+ * file format adds the magic before and the footer (schema and record
+ * batch Blocks) after the stream.
  */
 #include <errno.h>
 #include <string.h>
@@ -19,7 +21,13 @@ struct td_ipc_stream_writer {
   int fd;
   td_schema schema;
   bool zstd; /* compress record batch bodies */
+  bool file;       /* the IPC file format: magic, then the stream, then the footer */
+  int64_t pos;     /* bytes written */
+  uint8_t *blocks; /* file: the record batches' footer Blocks, 24 bytes each */
+  int64_t n_blocks, cap_blocks;
 };
+
+static const uint8_t FILE_MAGIC[8] = {'A', 'R', 'R', 'O', 'W', '1', 0, 0};
 
 /* A growing byte buffer for record batch bodies. */
 typedef struct body {
@@ -41,13 +49,32 @@ static int write_all(int fd, const void *p, size_t n, td_error *err) {
   return TD_OK;
 }
 
-/* Frames and writes one message: marker, length, flatbuffer, body. */
-static int write_message(int fd, ipc_fbb *fbb, const body *bd, td_error *err) {
+/* Frames and writes one message: marker, length, flatbuffer, body.  In
+ * the file format a record batch (bd set) also gets its footer Block. */
+static int write_message(td_ipc_stream_writer *w, ipc_fbb *fbb, const body *bd, td_error *err) {
   uint32_t head[2] = {0xFFFFFFFFu, (uint32_t)fbb->used};
-  int rc = write_all(fd, head, 8, err);
-  if (!rc) rc = write_all(fd, fbb->buf + fbb->cap - fbb->used, fbb->used, err);
-  if (!rc && bd && bd->len) rc = write_all(fd, bd->p, (size_t)bd->len, err);
-  return rc;
+  int64_t start = w->pos, meta = 8 + (int64_t)fbb->used, len = bd ? bd->len : 0;
+  if (w->file && bd && w->n_blocks == w->cap_blocks) {
+    int64_t cap = w->cap_blocks ? 2 * w->cap_blocks : 16;
+    uint8_t *a = td_realloc(w->blocks, (size_t)cap * 24);
+    if (!a) return td_err_nomem(err, "writing an Arrow IPC file");
+    w->blocks = a;
+    w->cap_blocks = cap;
+  }
+  int rc = write_all(w->fd, head, 8, err);
+  if (!rc) rc = write_all(w->fd, fbb->buf + fbb->cap - fbb->used, fbb->used, err);
+  if (!rc && len) rc = write_all(w->fd, bd->p, (size_t)len, err);
+  if (rc) return rc;
+  w->pos += meta + len;
+  if (w->file && bd) { /* Block { offset: long; metaDataLength: int; (pad); bodyLength: long } */
+    uint8_t *b = w->blocks + 24 * w->n_blocks++;
+    int32_t m32 = (int32_t)meta;
+    memset(b, 0, 24);
+    memcpy(b, &start, 8);
+    memcpy(b + 8, &m32, 4);
+    memcpy(b + 16, &len, 8);
+  }
+  return TD_OK;
 }
 
 /* Builds Message{version V5, header, bodyLength} around `header`. */
@@ -113,7 +140,8 @@ static ipc_ref field_type(ipc_fbb *b, const td_field *f, uint8_t *tt) {
   return ipc_fbb_end(b);
 }
 
-static ipc_ref schema_message(ipc_fbb *b, const td_schema *s, ipc_ref *fields) {
+/* The Schema table (also the file footer's). */
+static ipc_ref schema_table(ipc_fbb *b, const td_schema *s, ipc_ref *fields) {
   for (int64_t i = 0; i < s->n_fields; i++) {
     const td_field *f = &s->fields[i];
     uint8_t tt;
@@ -132,24 +160,28 @@ static ipc_ref schema_message(ipc_fbb *b, const td_schema *s, ipc_ref *fields) {
   ipc_fbb_start(b);
   ipc_fbb_add_ref(b, 1, vec);
   ipc_fbb_add_i16(b, 0, 0); /* little-endian */
-  ipc_ref schema = ipc_fbb_end(b);
-  return message(b, IPC_MSG_SCHEMA, schema, 0);
+  return ipc_fbb_end(b);
 }
 
-int td_ipc_stream_writer_open(int fd, const td_schema *schema, td_ipc_stream_writer **out,
-                              td_error *err) {
+static ipc_ref schema_message(ipc_fbb *b, const td_schema *s, ipc_ref *fields) {
+  return message(b, IPC_MSG_SCHEMA, schema_table(b, s, fields), 0);
+}
+
+static int writer_open(int fd, const td_schema *schema, bool file, td_ipc_stream_writer **out, td_error *err) {
   *out = NULL;
   td_ipc_stream_writer *w = td_calloc(1, sizeof *w);
   if (!w) return td_err_nomem(err, "creating an IPC writer");
   w->fd = fd;
+  w->file = file;
   int rc = td_schema_copy(schema, &w->schema, err);
+  if (!rc && file && (rc = write_all(fd, FILE_MAGIC, 8, err)) == TD_OK) w->pos = 8;
   ipc_ref *fields = rc ? NULL : td_malloc((size_t)schema->n_fields * sizeof *fields + 1);
   if (!rc && !fields) rc = td_err_nomem(err, "creating an IPC writer");
   ipc_fbb b;
   ipc_fbb_init(&b);
   if (!rc) {
     ipc_ref root = schema_message(&b, schema, fields);
-    rc = ipc_fbb_finish(&b, root) ? write_message(fd, &b, NULL, err)
+    rc = ipc_fbb_finish(&b, root) ? write_message(w, &b, NULL, err)
                                   : td_err_nomem(err, "building an IPC schema message");
   }
   ipc_fbb_free(&b);
@@ -160,6 +192,14 @@ int td_ipc_stream_writer_open(int fd, const td_schema *schema, td_ipc_stream_wri
   }
   *out = w;
   return TD_OK;
+}
+
+int td_ipc_stream_writer_open(int fd, const td_schema *schema, td_ipc_stream_writer **out, td_error *err) {
+  return writer_open(fd, schema, false, out, err);
+}
+
+int td_ipc_file_writer_open(int fd, const td_schema *schema, td_ipc_stream_writer **out, td_error *err) {
+  return writer_open(fd, schema, true, out, err);
 }
 
 /* Appends n bytes (or zeros when p is NULL) as one buffer padded to 8. */
@@ -292,7 +332,7 @@ int td_ipc_stream_writer_write(td_ipc_stream_writer *w, const struct ArrowArray 
   ipc_fbb b;
   ipc_fbb_init(&b);
   if (!rc && batch_message(&b, rows, nodes, nf, &bd, w->zstd)) rc = td_err_nomem(err, "building an IPC record batch");
-  if (!rc) rc = write_message(w->fd, &b, &bd, err);
+  if (!rc) rc = write_message(w, &b, &bd, err);
   ipc_fbb_free(&b);
   td_free(bd.p);
   td_free(bd.bufs);
@@ -304,10 +344,36 @@ void td_ipc_stream_writer_compress(td_ipc_stream_writer *w, bool zstd) {
   if (w) w->zstd = zstd;
 }
 
+/* The file format's tail: Footer { version, schema, dictionaries: [Block],
+ * recordBatches: [Block] }, its int32 length and the magic. */
+static int write_footer(td_ipc_stream_writer *w, td_error *err) {
+  ipc_ref *fields = td_malloc((size_t)w->schema.n_fields * sizeof *fields + 1);
+  if (!fields) return td_err_nomem(err, "writing an Arrow IPC footer");
+  ipc_fbb b;
+  ipc_fbb_init(&b);
+  ipc_ref schema = schema_table(&b, &w->schema, fields);
+  ipc_ref batches = ipc_fbb_vec_structs(&b, w->blocks, (size_t)w->n_blocks, 24);
+  ipc_ref dicts = ipc_fbb_vec_structs(&b, NULL, 0, 24);
+  ipc_fbb_start(&b);
+  ipc_fbb_add_ref(&b, 1, schema);
+  ipc_fbb_add_ref(&b, 2, dicts);
+  ipc_fbb_add_ref(&b, 3, batches);
+  ipc_fbb_add_i16(&b, 0, IPC_V5);
+  int rc = ipc_fbb_finish(&b, ipc_fbb_end(&b)) ? TD_OK : td_err_nomem(err, "writing an Arrow IPC footer");
+  int32_t len = (int32_t)b.used;
+  if (!rc) rc = write_all(w->fd, b.buf + b.cap - b.used, b.used, err);
+  if (!rc) rc = write_all(w->fd, &len, 4, err);
+  if (!rc) rc = write_all(w->fd, FILE_MAGIC, 6, err);
+  ipc_fbb_free(&b);
+  td_free(fields);
+  return rc;
+}
+
 int td_ipc_stream_writer_close(td_ipc_stream_writer *w, td_error *err) {
   if (!w) return TD_OK;
   static const uint32_t eos[2] = {0xFFFFFFFFu, 0};
   int rc = write_all(w->fd, eos, 8, err);
+  if (!rc && w->file) rc = write_footer(w, err);
   td_ipc_stream_writer_abort(w);
   return rc;
 }
@@ -315,5 +381,6 @@ int td_ipc_stream_writer_close(td_ipc_stream_writer *w, td_error *err) {
 void td_ipc_stream_writer_abort(td_ipc_stream_writer *w) {
   if (!w) return;
   td_schema_reset(&w->schema);
+  td_free(w->blocks);
   td_free(w);
 }

@@ -1,5 +1,5 @@
 /*
- * formats/ipc/ipc_writer.h - Arrow IPC stream writer.
+ * formats/ipc/ipc_writer.h - Arrow IPC stream (and file) writer.
  *
  * Writes the Arrow IPC stream format (continuation-marked messages,
  * metadata version V5, little-endian, 8-byte aligned buffers, uncompressed
@@ -22,6 +22,11 @@ typedef struct td_ipc_stream_writer td_ipc_stream_writer;
 /* Copies `schema` and writes the Schema message to `fd`. */
 int td_ipc_stream_writer_open(int fd, const td_schema *schema, td_ipc_stream_writer **out,
                               td_error *err);
+/* The same writer for the Arrow IPC *file* format (.arrow/.feather v2):
+ * "ARROW1" and padding, then the stream, and on close the footer (the
+ * schema and each record batch's Block), its length and "ARROW1" again,
+ * so readers such as pyarrow.ipc.open_file can seek to any batch. */
+int td_ipc_file_writer_open(int fd, const td_schema *schema, td_ipc_stream_writer **out, td_error *err);
 /* Writes one record batch: `batch` is a struct array ("+s") with one child
  * per schema field, of the field's type.  Children may have offsets and
  * validity bitmaps.  The batch is borrowed, not released. */

@@ -1,5 +1,5 @@
 /*
- * tests/formats/ipc/test_ipc_write.c - the IPC stream writer read back by
+ * tests/formats/ipc/test_ipc_write.c - the IPC stream (and file) writer read back by
  * the reader (all engine types, nulls, child offsets), a stream growing in
  * pieces with refresh, truncation and replacement, laziness of column
  * reads, and concurrent reads.
@@ -25,8 +25,9 @@ static void write_batch(td_ipc_stream_writer *w, int64_t row0, int64_t n, int64_
   batch.release(&batch);
 }
 
-/* Writes batches of the given sizes to a new temporary file. */
-static void write_stream(char *path, const int64_t *sizes, int n, int64_t *rows) {
+/* Writes batches of the given sizes to a new temporary file (the IPC file
+ * format when `file`). */
+static void write_ipc(char *path, const int64_t *sizes, int n, int64_t *rows, bool file) {
   strcpy(path, "/tmp/td_ipc_testXXXXXX");
   int fd = mkstemp(path);
   assert_true(fd >= 0);
@@ -34,7 +35,7 @@ static void write_stream(char *path, const int64_t *sizes, int n, int64_t *rows)
   td_test_schema(&s, true);
   td_ipc_stream_writer *w;
   td_error err;
-  TD_ASSERT_OK(td_ipc_stream_writer_open(fd, &s, &w, &err), &err);
+  TD_ASSERT_OK((file ? td_ipc_file_writer_open : td_ipc_stream_writer_open)(fd, &s, &w, &err), &err);
   *rows = 0;
   for (int i = 0; i < n; i++) {
     write_batch(w, *rows, sizes[i], i % 2 ? 0 : 3);
@@ -43,6 +44,41 @@ static void write_stream(char *path, const int64_t *sizes, int n, int64_t *rows)
   TD_ASSERT_OK(td_ipc_stream_writer_close(w, &err), &err);
   td_schema_reset(&s);
   close(fd);
+}
+
+static void write_stream(char *path, const int64_t *sizes, int n, int64_t *rows) {
+  write_ipc(path, sizes, n, rows, false);
+}
+
+/* The file format: magic at both ends, and the reader takes the footer's
+ * blocks (format "arrow-file") to the same rows. */
+static void test_file_format(void **state) {
+  (void)state;
+  char path[64];
+  int64_t sizes[] = {1000, 1, 0, 5003, 77}, rows;
+  write_ipc(path, sizes, 5, &rows, true);
+  FILE *f = fopen(path, "rb");
+  char head[8], tail[6];
+  assert_int_equal(fread(head, 1, 8, f), 8);
+  assert_int_equal(fseek(f, -6, SEEK_END), 0);
+  assert_int_equal(fread(tail, 1, 6, f), 6);
+  fclose(f);
+  assert_memory_equal(head, "ARROW1\0\0", 8);
+  assert_memory_equal(tail, "ARROW1", 6);
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_ipc_open(path, &r, &err), &err);
+  assert_string_equal(r->vt->format_name, "arrow-file");
+  assert_int_equal(r->num_rows, rows);
+  td_test_check_rows(r, 0, rows);
+  td_test_check_rows(r, 995, 4000);
+  td_reader_close(r);
+  /* a file with no batch */
+  write_ipc(path, sizes, 0, &rows, true);
+  TD_ASSERT_OK(td_ipc_open(path, &r, &err), &err);
+  assert_int_equal(r->num_rows, 0);
+  td_reader_close(r);
+  unlink(path);
 }
 
 static void test_roundtrip(void **state) {
@@ -182,7 +218,7 @@ static void test_concurrent(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_growing),
+      cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_file_format), cmocka_unit_test(test_growing),
       cmocka_unit_test(test_lazy), cmocka_unit_test(test_concurrent)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@ strings, decimals, dates, times and timestamps of every unit) is written by
 pyarrow; `tabledata query "COPY ..."` writes it again with the project's own
 Parquet writer (snappy, zstd, uncompressed, small row groups, dictionary
 fallback) and hive-partitioned; DuckDB and Polars must read the same typed
-values from tabledata's files as from the source.  Prints "copy interop: N
+values from tabledata's files as from the source.  Arrow output: the IPC file
+format (.arrow, .feather; pyarrow.ipc.open_file, Polars, DuckDB over the
+pyarrow table) and the stream format (.arrows, FORMAT arrows).  Prints "copy interop: N
 checks, F failed".  Usage: check_copy_interop.py path/to/tabledata
 """
 import decimal
@@ -18,6 +20,8 @@ try:
     import duckdb
     import polars as pl
     import pyarrow as pa
+    import pyarrow.feather as feather
+    import pyarrow.ipc as ipc
     import pyarrow.parquet as pq
 except ImportError as e:  # pragma: no cover
     print("skipped: %s (run scripts/setup-deps.sh)" % e)
@@ -142,10 +146,40 @@ def main():
     want = duckdb.sql("SELECT count(*), count(NULLIF(sym, '')), sum(f64), max(day) FROM '%s'" % src).fetchall()
     check("csv: DuckDB reads the same values", rc == 0 and got[0][:2] == want[0][:2] and
           abs(got[0][2] - want[0][2]) < 1e-6 and got[0][3] == want[0][3], (got, want, se))
+    # .arrow / .feather: the IPC file format (magic, footer); .arrows: the stream format
+    want = pq.read_table(src).sort_by("i")
     out = os.path.join(d, "out.arrow")
     rc, so, se = td("COPY '%s' TO '%s'" % (src, out))
-    t = pl.read_ipc_stream(out).sort("i")
-    check("arrow: Polars reads the same values", rc == 0 and t.equals(pl.read_parquet(src).sort("i")))
+    t = pl.read_ipc(out).sort("i")
+    check("arrow: Polars reads the same values", rc == 0 and t.equals(pl.read_parquet(src).sort("i")), se)
+    with open(out, "rb") as f:
+        head = f.read(8)
+        f.seek(-6, 2)
+        tail = f.read(6)
+    check("arrow: the file format's magic at both ends", head == b"ARROW1\0\0" and tail == b"ARROW1", (head, tail))
+    r = ipc.open_file(out)
+    got = r.read_all()
+    check("arrow: pyarrow.ipc.open_file reads every batch", r.num_record_batches >= 1 and
+          got.sort_by("i").equals(want), (r.num_record_batches, got.schema))
+    last = r.get_batch(r.num_record_batches - 1)
+    check("arrow: the footer's last block is the last batch", last.num_rows > 0 and
+          last.column(0).to_pylist()[-1] == got.column("i").to_pylist()[-1])
+    arrow_t = got  # noqa: F841 (DuckDB scans the pyarrow table by name)
+    x = duckdb.sql("SELECT count(*), sum(i), count(sym), max(ts) FROM arrow_t").fetchall()
+    y = duckdb.sql("SELECT count(*), sum(i), count(sym), max(ts) FROM read_parquet('%s')" % src).fetchall()
+    check("arrow: DuckDB reads the same values", x == y, (x, y))
+    out = os.path.join(d, "out.feather")
+    rc, so, se = td("COPY (SELECT i, sym, f64 FROM '%s' WHERE i < 5000) TO '%s'" % (src, out))
+    ft = feather.read_table(out)
+    check("feather: pyarrow.feather reads it", rc == 0 and ft.num_rows == 5000 and ft.column_names == ["i", "sym", "f64"],
+          (se, ft.schema))
+    out = os.path.join(d, "out.arrows")
+    rc, so, se = td("COPY '%s' TO '%s'" % (src, out))
+    st = ipc.open_stream(out).read_all()
+    check("arrows: the stream format", rc == 0 and st.sort_by("i").equals(want), se)
+    out = os.path.join(d, "out.ipcs")
+    rc, so, se = td("COPY (SELECT i FROM '%s') TO '%s' (FORMAT arrows)" % (src, out))
+    check("FORMAT arrows: the stream format", rc == 0 and ipc.open_stream(out).read_all().num_rows == 20000, se)
     # Errors: an existing file without OVERWRITE; nothing partial left.
     rc, so, se = td("COPY '%s' TO '%s'" % (src, src))
     check("existing file is an error naming it", rc != 0 and "src.parquet' already exists" in se, se)

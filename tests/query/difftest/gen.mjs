@@ -165,6 +165,8 @@ export function generate(count, seed) {
   while (out.length < count) shapes[r.int(0, shapes.length - 1)]();
   windowQueries(rng(seed + 1), add, Math.max(30, Math.floor(count / 10)));
   out.push(...composeQueries(80, seed + 1313)); // query/compose.c
+  out.push(...setopQueries(40, seed + 1919)); // query/setops.c
+  out.push(...aggOrderQueries(24, seed + 2323)); // query/agg_order.c
   return out.slice(0, Math.max(count, out.length));
 }
 
@@ -245,6 +247,55 @@ export function composeQueries(count, seed) {
       add(`SELECT Symbol, count(*) AS n FROM {src} WHERE ${r.pick(['', 'NOT '])}EXISTS (SELECT 1 FROM {src} WHERE ${pred()}) GROUP BY Symbol`),
     () => // SELECT without FROM
       add(`SELECT 1 + 2 AS a, 'a' || 'b' AS b, 7 % 3 AS c, (SELECT count(*) FROM {src} WHERE ${pred()}) AS n, upper('x') AS u`),
+  ];
+  for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
+  return out;
+}
+
+// INTERSECT / EXCEPT [ALL] (query/setops.c): bag semantics with ALL,
+// INTERSECT binding tighter than UNION / EXCEPT, parenthesized terms,
+// nulls equal, ORDER BY / LIMIT over the whole.  Its own seeded stream.
+export function setopQueries(count, seed) {
+  const r = rng(seed);
+  const out = [];
+  const add = (sql, ordered = false) => out.push({ sql, ordered });
+  const pred = () => r.pick(PRED);
+  const op = () => r.pick(['INTERSECT', 'EXCEPT', 'INTERSECT ALL', 'EXCEPT ALL']);
+  const cols = ['Symbol', 'Exchange', 'Symbol, Exchange', 'Volume', 'Size % 5 AS m', 'Flag', 'Date', 'Symbol, Volume % 3 AS v', 'Tick'];
+  const shapes = [
+    () => { const c = r.pick(cols); add(`SELECT ${c} FROM {src} WHERE ${pred()} ${op()} SELECT ${c} FROM {src} WHERE ${pred()}`); },
+    () => { const c = r.pick(cols); // precedence: INTERSECT first
+      add(`SELECT ${c} FROM {src} WHERE ${pred()} ${r.pick(['UNION', 'UNION ALL', 'EXCEPT', 'EXCEPT ALL'])} SELECT ${c} FROM {src} WHERE ${pred()} ${r.pick(['INTERSECT', 'INTERSECT ALL'])} SELECT ${c} FROM {src} WHERE ${pred()}`); },
+    () => { const c = r.pick(cols); // parenthesized terms
+      add(`(SELECT ${c} FROM {src} WHERE ${pred()} ${r.pick(['UNION ALL', 'UNION', 'EXCEPT ALL'])} SELECT ${c} FROM {src} WHERE ${pred()}) ${op()} (SELECT ${c} FROM {src} WHERE ${pred()})`); },
+    () => // ORDER BY / LIMIT over the whole, a total order
+      add(`SELECT Symbol, Exchange FROM {src} WHERE ${pred()} ${op()} SELECT Symbol, Exchange FROM {src} WHERE ${pred()} ORDER BY Symbol, Exchange LIMIT ${r.int(1, 20)}`, true),
+    () => // in a CTE, aggregated
+      add(`WITH s AS (SELECT Symbol, Size % 4 AS m FROM {src} WHERE ${pred()} ${op()} SELECT Symbol, Size % 4 FROM {src} WHERE ${pred()}) SELECT Symbol, count(*) AS n, sum(m) AS t FROM s GROUP BY Symbol`),
+    () => // numeric widening between the sides
+      add(`SELECT Size AS v FROM {src} WHERE ${pred()} ${op()} SELECT ${r.pick(['Lot', 'Code', 'Volume'])} FROM {src} WHERE ${pred()}`),
+  ];
+  for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
+  return out;
+}
+
+// ORDER BY inside string_agg / first / last (query/agg_order.c), over a
+// total order (so the joined string and the picked row are determined);
+// the columns are not named sagg* (compared exactly, in order).
+export function aggOrderQueries(count, seed) {
+  const r = rng(seed);
+  const out = [];
+  const add = (sql, ordered = false) => out.push({ sql, ordered });
+  const pred = () => r.pick(PRED);
+  const tot = () => r.pick(['Timestamp, Symbol, Exchange, Price, Size', 'Timestamp DESC, Symbol DESC, Exchange, Price, Size',
+    'Price, Timestamp, Symbol, Exchange, Size', 'Size DESC, Timestamp, Symbol, Exchange, Price']);
+  const shapes = [
+    () => { const o = tot();
+      add(`SELECT ${r.pick(['Symbol', 'Exchange', 'Date'])} AS g, string_agg(${r.pick(['Symbol', 'Exchange', "CAST(Size AS VARCHAR)"])}, '${r.pick(['|', ', ', ''])}' ORDER BY ${o}) AS ord_s, first(Price ORDER BY ${o}) AS ord_f, last(Size ORDER BY ${o}) AS ord_l, count(*) AS n FROM {src} WHERE ${pred()} GROUP BY g`); },
+    () => // no GROUP BY, a computed key, an order-insensitive aggregate's ORDER BY ignored
+      add(`SELECT string_agg(Symbol, '-' ORDER BY Price * -1, Timestamp, Symbol, Exchange, Size) AS ord_s, sum(Size ORDER BY Price) AS t FROM {src} WHERE ${pred()} AND Size > 900`),
+    () => // in a grouped query with HAVING and ORDER BY over the aggregate
+      add(`SELECT Symbol, last(Price ORDER BY Timestamp, Exchange, Size, Price) AS ord_l FROM {src} WHERE ${pred()} GROUP BY Symbol HAVING count(*) > 1 ORDER BY ord_l, Symbol`, true),
   ];
   for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
   return out;
