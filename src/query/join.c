@@ -690,23 +690,40 @@ static int lmatch_reserve(join_op *op, int64_t n, td_error *err) {
 static int pass_left(join_op *op, int64_t from, td_error *err) {
   int rc = lmatch_reserve(op, op->L.n, err);
   const td_colview *on = &op->L.views[op->lon];
-  for (int64_t i = from; rc == TD_OK && i < op->L.n; i++) {
-    op->lmatch[i] = op->lprev[i] = -1;
-    uint64_t h;
-    if (!td_colview_valid(on, i) || !key_hash(op, &op->L, op->lkey, i, &h)) continue;
-    int64_t g = ix_find(op, &op->L, op->lkey, i, h);
-    if (g < 0 && (rc = ix_new_group(op, &op->L, op->lkey, i, h, &g, err)) != TD_OK) break;
-    group *gr = &op->ix.g[g];
-    int64_t lts = td_colview_int(on, i);
-    if (gr->ltail >= 0 && lts < gr->llast) gr->lsorted = false;
-    op->lprev[i] = gr->ltail;
-    gr->ltail = i;
-    gr->llast = lts;
-    /* live data asks mostly past the right side's end: read no pair array */
-    if (gr->rend && !op->strict && (op->kind == J_AJ ? gr->end_ts <= lts : gr->end_ts >= lts))
-      op->lmatch[i] = gr->end_row;
-    else
-      rc = asof_match(op, &op->ix.av[g], lts, &op->lmatch[i], err);
+  enum { BLOCK = 64 };
+  uint64_t hs[BLOCK];
+  bool ok[BLOCK];
+  for (int64_t b = from; rc == TD_OK && b < op->L.n; b += BLOCK) {
+    int64_t n = op->L.n - b < BLOCK ? op->L.n - b : BLOCK;
+    /* Hash the block, then fetch its slots and groups ahead of the probes
+     * (the index is larger than the caches: a probe is a cache miss or two). */
+    const kindex *x = &op->ix;
+    for (int64_t k = 0; k < n; k++) {
+      ok[k] = td_colview_valid(on, b + k) && key_hash(op, &op->L, op->lkey, b + k, &hs[k]);
+      if (ok[k] && x->n_slots) __builtin_prefetch(&x->slots[hs[k] & (uint64_t)(x->n_slots - 1)]);
+    }
+    for (int64_t k = 0; k < n && x->n_slots; k++) {
+      uint32_t e = ok[k] ? x->slots[hs[k] & (uint64_t)(x->n_slots - 1)] : 0;
+      if (e) __builtin_prefetch(&x->g[e - 1]);
+    }
+    for (int64_t k = 0; rc == TD_OK && k < n; k++) {
+      int64_t i = b + k;
+      op->lmatch[i] = op->lprev[i] = -1;
+      if (!ok[k]) continue;
+      int64_t g = ix_find(op, &op->L, op->lkey, i, hs[k]);
+      if (g < 0 && (rc = ix_new_group(op, &op->L, op->lkey, i, hs[k], &g, err)) != TD_OK) break;
+      group *gr = &op->ix.g[g];
+      int64_t lts = td_colview_int(on, i);
+      if (gr->ltail >= 0 && lts < gr->llast) gr->lsorted = false;
+      op->lprev[i] = gr->ltail;
+      gr->ltail = i;
+      gr->llast = lts;
+      /* live data asks mostly past the right side's end: read no pair array */
+      if (gr->rend && !op->strict && (op->kind == J_AJ ? gr->end_ts <= lts : gr->end_ts >= lts))
+        op->lmatch[i] = gr->end_row;
+      else
+        rc = asof_match(op, &op->ix.av[g], lts, &op->lmatch[i], err);
+    }
   }
   return rc;
 }
