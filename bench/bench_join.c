@@ -273,7 +273,7 @@ both:
   aj = op_aj(lt, lq);
   double both = cycle_ms(mb, svc, b, &t_next, live_repeats, true);
   printf("join: live as-of join, both sides ticking (%lld trades, %lld quotes), batches of %lld each: %.3f ms "
-         "update-cycle CPU (a changed right side recomputes the result)\n",
+         "update-cycle CPU (appended quotes re-evaluate the trades they affect)\n",
          (long long)td_table_size(lt), (long long)td_table_size(lq), (long long)b, both);
   td_table_release(aj);
   td_table_release(lq);

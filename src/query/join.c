@@ -839,6 +839,28 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Sorts distinct positions: by flags over their span when it is narrow
+ * (right rows in order change recent left rows), else by qsort. */
+static int sort_positions(int64_t *v, int64_t n, td_error *err) {
+  if (n < 2) return TD_OK;
+  int64_t lo = v[0], hi = v[0];
+  for (int64_t i = 1; i < n; i++) {
+    if (v[i] < lo) lo = v[i];
+    if (v[i] > hi) hi = v[i];
+  }
+  if (hi - lo >= 8 * n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_i64);
+    return TD_OK;
+  }
+  uint8_t *seen = td_calloc((size_t)(hi - lo + 1), 1);
+  if (!seen) return td_err_nomem(err, "joining");
+  for (int64_t i = 0; i < n; i++) seen[v[i] - lo] = 1;
+  for (int64_t p = lo, k = 0; p <= hi; p++)
+    if (seen[p - lo]) v[k++] = p;
+  td_free(seen);
+  return TD_OK;
+}
+
 /* Chunks of the next result: `v` (borrowed, or owned when made here). */
 typedef struct chunk_vec {
   td_dchunk **v;
@@ -915,7 +937,7 @@ static int pass_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   if (rc == TD_OK && reset) rc = pass_left(op, 0, err);
   td_snapshot *cur = td_table_snapshot(t);
   chunk_vec cv = {0};
-  if (n_mods > 1) qsort(mods, (size_t)n_mods, sizeof *mods, cmp_i64);
+  if (rc == TD_OK) rc = sort_positions(mods, n_mods, err);
   for (int64_t k = 0, m = 0; rc == TD_OK && !left_reset && k < cur->n_chunks; k++) {
     td_dchunk *c = cur->chunks[k];
     int64_t b = cur->chunk_begin[k], e = b + c->length;
