@@ -10,8 +10,9 @@
  * quotes live too) and on a live last_by, against the cycle of the bare
  * source table.
  *
- *   bench_join [N trades] [M quotes] [B batch] [repeats] [live]
- * ("live": the live part only, for profiling)
+ *   bench_join [N trades] [M quotes] [B batch] [repeats] [live [aj|last|both]]
+ * ("live": the live part only, for profiling; then optionally one of its
+ * three operators only)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,7 @@ int main(int argc, char **argv) {
   int64_t rows;
   double s, cpu = 0;
   bool live_only = argc > 5 && strcmp(argv[5], "live") == 0; /* for profiling */
+  const char *only = live_only && argc > 6 ? argv[6] : NULL;  /* one live operator */
   if (live_only) repeats = 1;
   if (live_only) goto live;
   s = best_of(op_hash, trades, ref, repeats, &rows, &cpu);
@@ -247,28 +249,35 @@ live:
   double base = cycle_ms(mb, svc, b, &t_next, live_repeats, false);
   printf("join: live source table alone, appended batch of %lld trades: %.3f ms update-cycle CPU\n", (long long)b,
          base);
+  td_table *aj;
+  if (only && strcmp(only, "aj") != 0) goto last;
   td_table *sq = table(svc, "quotes", false);
-  td_table *aj = op_aj(lt, sq);
+  aj = op_aj(lt, sq);
   double a = cycle_ms(mb, svc, b, &t_next, live_repeats, false);
   printf("join: live as-of join (%lld trades, static quotes), appended batch of %lld trades: %.3f ms update-cycle "
          "CPU (%.3f ms over the source; target < 1 ms)\n",
          (long long)td_table_size(lt), (long long)b, a, a - base);
   td_table_release(aj);
   td_table_release(sq);
+last:
+  if (only && strcmp(only, "last") != 0) goto both;
   td_table *lb = op_last(lt, NULL);
   double l = cycle_ms(mb, svc, b, &t_next, live_repeats, false);
   printf("join: live last_by sym (%lld trades), appended batch of %lld trades: %.3f ms update-cycle CPU (%.3f ms "
          "over the source; target < 1 ms)\n",
          (long long)td_table_size(lt), (long long)b, l, l - base);
   td_table_release(lb);
+both:
+  if (only && strcmp(only, "both") != 0) goto done;
   td_table *lq = table(svc, "quotes", true);
   aj = op_aj(lt, lq);
   double both = cycle_ms(mb, svc, b, &t_next, live_repeats, true);
   printf("join: live as-of join, both sides ticking (%lld trades, %lld quotes), batches of %lld each: %.3f ms "
-         "update-cycle CPU (a changed right side recomputes the result)\n",
+         "update-cycle CPU (appended quotes re-evaluate the trades they affect)\n",
          (long long)td_table_size(lt), (long long)td_table_size(lq), (long long)b, both);
   td_table_release(aj);
   td_table_release(lq);
+done:
   td_table_release(lt);
   td_table_release(ref);
   td_service_free(svc);

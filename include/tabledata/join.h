@@ -26,10 +26,13 @@
  *   - when `right` changes, its new rows are added to the operator's index
  *     (cost: the new rows), then the result is recomputed from the left rows
  *     the operator keeps in memory (cost: left rows + result rows; no left
- *     data is read again); listeners hear `replaced`.
+ *     data is read again); listeners hear `replaced`.  As-of joins (aj, raj)
+ *     instead re-evaluate only the left rows the new right rows can affect
+ *     and list those whose match changed as changed rows (see td_table_aj);
+ *     right rows changed or replaced recompute them too.
  * Both tables' rows are kept in memory by the operator (contiguous copies of
- * every column), so a result costs about the size of both inputs plus its
- * own rows.  See docs/DESIGN.md, "Derived tables: query operators".
+ * every column; as-of joins copy only the left key and on columns), so a
+ * result costs about the size of both inputs plus its own rows.  See docs/DESIGN.md, "Derived tables: query operators".
  *
  * Errors common to every function (besides those listed in query.h for
  * every operation: TD_EFAILED, TD_ENOMEM and the backend's read errors):
@@ -86,8 +89,14 @@ TD_API int td_table_natural_join(td_table *left, td_table *right, const char *co
  * "left_ts>=right_ts" (or "left_ts=right_ts"; "left_ts>right_ts": the
  * greatest value strictly below): a column of an integer, date, time or
  * timestamp type, the same type on both sides.  Right rows with a
- * null `on` value are ignored.  Live: as in td_table_join (appended left
- * rows are looked up incrementally; a changed right side recomputes).
+ * null `on` value are ignored.  Live: as in td_table_join, appended left
+ * rows are looked up incrementally; appended right rows re-evaluate, per
+ * key, the left rows whose `on` value lies from the least new right value
+ * up to the first older right value above the greatest new one (raj: from
+ * the last older right value below the least new one up to the greatest
+ * new one), and listeners hear the rows whose match changed as `changed`
+ * (right rows appended in `on` order touch only the left rows since the
+ * key's previous last right row).
  * Errors: see above; TD_ETYPE also for an `on` column of another type. */
 TD_API int td_table_aj(td_table *left, td_table *right, const char *const *keys, int64_t n_keys,
                        const char *on, td_table **out, td_error *err);

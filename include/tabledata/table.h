@@ -87,7 +87,7 @@ typedef struct td_table_update {
   const td_location_key *const *new_locations;
   /* Derived tables, and source tables in a cycle that removed rows: */
   bool replaced;           /* the whole content changed (sort, tail, a removal...): re-read it */
-  int64_t n_changed;       /* aggregations: positions of rows whose values changed */
+  int64_t n_changed;       /* aggregations, as-of left joins: positions of rows whose values changed */
   const int64_t *changed;
   /* Location removal (ADD_REMOVE tables, see td_answer_location_removed).
    * Source tables: one entry per removed location, its region and rows

@@ -1705,7 +1705,11 @@ int td_agg_take_changed(td_agg *a, uint32_t **groups, int64_t *n, td_error *err)
     if (!g) return td_err_nomem(err, "listing changed groups");
     if (a->n_changed == a->n_groups) /* every group: no sort needed */
       for (int64_t i = 0; i < a->n_groups; i++) g[i] = (uint32_t)i;
-    else {
+    else if (a->n_changed * 16 >= a->n_groups) { /* many: read the flags in group order */
+      int64_t k = 0;
+      for (int64_t i = 0; i < a->n_groups; i++)
+        if (a->changed[i]) g[k++] = (uint32_t)i;
+    } else {
       memcpy(g, a->changed_list, (size_t)a->n_changed * sizeof *g);
       qsort(g, (size_t)a->n_changed, sizeof *g, cmp_u32);
     }

@@ -52,15 +52,22 @@ typedef struct store {
  * itself (`inl`): a probe then compares against the group, not against the
  * right store's row `rep` (a cache miss per probed row). */
 typedef struct group {
+  /* what a probe and a live as-of match read: the first 64 bytes */
   uint64_t hash;
-  int64_t rep;          /* a right row with this key (for comparisons) */
-  int64_t head, tail, count;
-  bool inl;
-  uint8_t klen;
   union {
     int64_t i;
     char s[TD_JOIN_INLINE_KEY];
   } key;
+  uint8_t klen;
+  bool inl;
+  bool rep_left; /* `rep` is a left row (as-of joins index left keys too) */
+  /* as-of left joins: */
+  bool lsorted;         /* the group's left rows came in on-value order */
+  bool rend;            /* the right pairs are sorted and end_ts, end_row hold */
+  int64_t ltail, llast; /* its last left row (-1: none) and that row's on value */
+  int64_t end_ts, end_row; /* the last (aj) or first (raj) right pair */
+  int64_t rep;          /* a right row with this key (for comparisons) */
+  int64_t head, tail, count;
 } group;
 
 /* As-of joins, per group: (on value, row) pairs, sorted when `sorted`.
@@ -70,11 +77,17 @@ typedef struct asof_vec {
   int64_t *ts, *rows, n, cap;
   bool sorted;
   int64_t first_ts, first_row, last_ts, last_row;
+  /* right vectors of a live as-of join: the pairs before this sync's new
+   * rows (n_old, still sorted) and the new rows' least and greatest value */
+  bool touched;
+  int64_t n_old, new_min, new_max;
 } asof_vec;
 
 typedef struct kindex {
   group *g;
   asof_vec *av;      /* as-of joins: one per group */
+  int64_t *touched;  /* as-of left joins: groups given right rows by this sync */
+  int64_t n_touched;
   int64_t n_groups, cap_groups;
   uint32_t *slots; /* group + 1, 0 = empty */
   int64_t n_slots; /* a power of two */
@@ -102,6 +115,15 @@ typedef struct join_op {
   int64_t n_out_right;
   bool *full_key;     /* per left column: a key column (full join coalesces) */
   int64_t *full_rkey; /* its right column */
+  /* As-of left joins (aj, raj): one result row per left row, in order, so
+   * result position == left row.  The left store keeps only the key and on
+   * columns; the result's left columns are views of the left table's
+   * pages; lmatch[i] is left row i's right row (-1: none). */
+  bool pass;
+  bool *lneed; /* per left column: copied into the left store */
+  int64_t *lmatch;
+  int64_t *lprev; /* per left row: the group's previous left row, -1 */
+  int64_t cap_lmatch;
 } join_op;
 
 /* ---- stores ---- */
@@ -151,25 +173,41 @@ static void store_clear(store *s) {
   store_views(s);
 }
 
-/* Appends positions [begin, end) of `snap` of table `t`. */
-static int store_load(store *s, td_table *t, td_snapshot *snap, int64_t begin, int64_t end, td_error *err) {
-  td_scan sc;
+/* Makes room for n more rows in the columns `need` marks (NULL: all). */
+static int store_reserve(store *s, const bool *need, int64_t n, td_error *err) {
   int rc = TD_OK;
   for (int64_t i = 0; rc == TD_OK && i < s->n_cols; i++) { /* grow geometrically: appends stay linear */
     td_array *a = &s->cols[i];
-    int64_t need = a->length + (end - begin);
-    if (need > a->capacity) rc = td_array_reserve(a, need > 2 * a->capacity ? need : 2 * a->capacity, err);
+    int64_t want = a->length + n;
+    if ((!need || need[i]) && want > a->capacity)
+      rc = td_array_reserve(a, want > 2 * a->capacity ? want : 2 * a->capacity, err);
   }
+  return rc;
+}
+
+/* Appends a scanned chunk's rows: the columns `need` marks (NULL: all). */
+static int store_append(store *s, const bool *need, const td_chunk *ch, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < s->n_cols; i++)
+    if (!need || need[i])
+      rc = ch->consts[i] ? td_array_append_const(&s->cols[i], ch->consts[i], ch->length, err)
+                         : td_array_append_view(&s->cols[i], &ch->views[i], 0, ch->length, err);
+  if (rc == TD_OK) s->n += ch->length;
+  store_views(s);
+  return rc;
+}
+
+/* Appends positions [begin, end) of `snap` of table `t`. */
+static int store_load(store *s, td_table *t, td_snapshot *snap, int64_t begin, int64_t end, td_error *err) {
+  td_scan sc;
+  int rc = store_reserve(s, NULL, end - begin, err);
   if (rc == TD_OK) rc = td_scan_init(&sc, t, snap, NULL, 0, begin, end, err);
   else return rc;
   while (rc == TD_OK) {
     td_chunk ch;
     bool done;
     if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
-    for (int64_t i = 0; rc == TD_OK && i < s->n_cols; i++)
-      rc = ch.consts[i] ? td_array_append_const(&s->cols[i], ch.consts[i], ch.length, err)
-                        : td_array_append_view(&s->cols[i], &ch.views[i], 0, ch.length, err);
-    if (rc == TD_OK) s->n += ch.length;
+    rc = store_append(s, NULL, &ch, err);
   }
   td_scan_release(&sc);
   store_views(s);
@@ -242,7 +280,8 @@ static bool key_eq(const join_op *op, const store *a, const int64_t *ac, int64_t
 /* Row i of store `s` (key columns kc) has group g's key (null checked by
  * the caller's key_hash). */
 static bool group_eq(const join_op *op, const group *g, const store *s, const int64_t *kc, int64_t i) {
-  if (!g->inl) return key_eq(op, s, kc, i, &op->R, op->rkey, g->rep);
+  if (!g->inl)
+    return g->rep_left ? key_eq(op, s, kc, i, &op->L, op->lkey, g->rep) : key_eq(op, s, kc, i, &op->R, op->rkey, g->rep);
   const td_colview *v = &s->views[kc[0]];
   if (op->cls[0] == KC_INT) return td_colview_int(v, i) == g->key.i;
   int64_t len;
@@ -250,11 +289,11 @@ static bool group_eq(const join_op *op, const group *g, const store *s, const in
   return len == g->klen && memcmp(p, g->key.s, (size_t)len) == 0;
 }
 
-/* Holds right row r's key in group g when it is short enough. */
-static void group_hold_key(const join_op *op, group *g, int64_t r) {
+/* Holds row r's key (store s, key columns kc) in group g when it is short enough. */
+static void group_hold_key(const join_op *op, group *g, const store *s, const int64_t *kc, int64_t r) {
   g->inl = false;
   if (op->n_keys != 1) return;
-  const td_colview *v = &op->R.views[op->rkey[0]];
+  const td_colview *v = &s->views[kc[0]];
   if (op->cls[0] == KC_INT) {
     g->key.i = td_colview_int(v, r);
     g->inl = true;
@@ -301,6 +340,7 @@ static void ix_reset(kindex *x) {
     td_free(x->av[g].rows);
   }
   td_free(x->av);
+  td_free(x->touched);
   td_free(x->g);
   td_free(x->slots);
   td_free(x->next);
@@ -358,6 +398,47 @@ static void key_text(const join_op *op, const store *s, const int64_t *kc, int64
   }
 }
 
+/* A new group for row r of store s (key columns kc, hash h): *out. */
+static int ix_new_group(join_op *op, const store *s, const int64_t *kc, int64_t r, uint64_t h, int64_t *out,
+                        td_error *err) {
+  kindex *x = &op->ix;
+  bool on = op->kind != J_HASH;
+  if (2 * (x->n_groups + 1) > x->n_slots) {
+    int rc = ix_grow_slots(x, err);
+    if (rc) return rc;
+  }
+  if (x->n_groups == x->cap_groups) {
+    int64_t cap = x->cap_groups ? x->cap_groups * 2 : 64;
+    group *ng = td_realloc(x->g, (size_t)cap * sizeof *ng);
+    if (ng) x->g = ng;
+    asof_vec *na = ng && on ? td_realloc(x->av, (size_t)cap * sizeof *na) : NULL;
+    if (na) x->av = na;
+    int64_t *nt = na && op->pass ? td_realloc(x->touched, (size_t)cap * sizeof *nt) : NULL;
+    if (nt) x->touched = nt;
+    if (!ng || (on && !na) || (op->pass && !nt)) return td_err_nomem(err, "indexing a join");
+    x->cap_groups = cap;
+  }
+  int64_t g = x->n_groups++;
+  group *gr = &x->g[g];
+  memset(gr, 0, sizeof *gr);
+  gr->hash = h;
+  gr->rep = r;
+  gr->rep_left = s == &op->L;
+  gr->head = gr->tail = gr->ltail = -1;
+  gr->count = 0;
+  gr->lsorted = true;
+  group_hold_key(op, gr, s, kc, r);
+  if (on) {
+    memset(&x->av[g], 0, sizeof x->av[g]);
+    x->av[g].sorted = true;
+  }
+  int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));
+  while (x->slots[p]) p = (p + 1) & (x->n_slots - 1);
+  x->slots[p] = (uint32_t)(g + 1);
+  *out = g;
+  return TD_OK;
+}
+
 /* Adds right rows [from, R.n) to the index. */
 static int ix_add(join_op *op, int64_t from, td_error *err) {
   kindex *x = &op->ix;
@@ -376,36 +457,7 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
     if (!key_hash(op, &op->R, op->rkey, r, &h)) continue;
     if (on && !td_colview_valid(on, r)) continue;
     int64_t g = ix_find(op, &op->R, op->rkey, r, h);
-    if (g < 0) {
-      if (2 * (x->n_groups + 1) > x->n_slots && (rc = ix_grow_slots(x, err)) != TD_OK) break;
-      if (x->n_groups == x->cap_groups) {
-        int64_t cap = x->cap_groups ? x->cap_groups * 2 : 64;
-        group *ng = td_realloc(x->g, (size_t)cap * sizeof *ng);
-        if (ng) x->g = ng;
-        asof_vec *na = ng && on ? td_realloc(x->av, (size_t)cap * sizeof *na) : NULL;
-        if (na) x->av = na;
-        if (!ng || (on && !na)) {
-          rc = td_err_nomem(err, "indexing a join");
-          break;
-        }
-        x->cap_groups = cap;
-      }
-      g = x->n_groups++;
-      group *gr = &x->g[g];
-      memset(gr, 0, sizeof *gr);
-      gr->hash = h;
-      gr->rep = r;
-      gr->head = gr->tail = -1;
-      gr->count = 0;
-      group_hold_key(op, gr, r);
-      if (on) {
-        memset(&x->av[g], 0, sizeof x->av[g]);
-        x->av[g].sorted = true;
-      }
-      int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));
-      while (x->slots[p]) p = (p + 1) & (x->n_slots - 1);
-      x->slots[p] = (uint32_t)(g + 1);
-    }
+    if (g < 0 && (rc = ix_new_group(op, &op->R, op->rkey, r, h, &g, err)) != TD_OK) break;
     group *gr = &x->g[g];
     if (op->type == TD_JOIN_NATURAL && op->kind == J_HASH && gr->count > 0) {
       char kb[256];
@@ -416,7 +468,19 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
     else gr->head = r;
     gr->tail = r;
     gr->count++;
-    if (on) rc = group_push(&x->av[g], td_colview_int(on, r), r, err);
+    if (!on) continue;
+    int64_t ts = td_colview_int(on, r);
+    asof_vec *av = &x->av[g];
+    if (op->pass && !av->touched) {
+      av->touched = true;
+      av->n_old = av->n;
+      av->new_min = av->new_max = ts;
+      x->touched[x->n_touched++] = g;
+    } else if (op->pass) {
+      if (ts < av->new_min) av->new_min = ts;
+      if (ts > av->new_max) av->new_max = ts;
+    }
+    rc = group_push(av, ts, r, err);
   }
   return rc;
 }
@@ -472,6 +536,19 @@ static int64_t asof_find(const join_op *op, const asof_vec *g, int64_t lts) {
   return lo < g->n ? g->rows[lo] : -1;
 }
 
+/* The as-of match of on value lts in group g (sorted here if needed): *r,
+ * -1 when none. */
+static int asof_match(const join_op *op, asof_vec *g, int64_t lts, int64_t *r, td_error *err) {
+  *r = -1;
+  if (!g->sorted) {
+    int rc = group_sort(g, err);
+    if (rc) return rc;
+  }
+  if (op->strict && lts == (op->kind == J_AJ ? INT64_MIN : INT64_MAX)) return TD_OK;
+  *r = asof_find(op, g, op->strict ? (op->kind == J_AJ ? lts - 1 : lts + 1) : lts);
+  return TD_OK;
+}
+
 /* Matches left rows [from, L.n); `matched` (full join) marks right rows. */
 static int match_rows(join_op *op, int64_t from, pairs *p, bool *matched, td_error *err) {
   int rc = TD_OK;
@@ -482,13 +559,8 @@ static int match_rows(join_op *op, int64_t from, pairs *p, bool *matched, td_err
     if (key_hash(op, &op->L, op->lkey, i, &h)) g = ix_find(op, &op->L, op->lkey, i, h);
     if (on) {
       int64_t r = -1;
-      if (g >= 0 && td_colview_valid(on, i)) {
-        asof_vec *gr = &op->ix.av[g];
-        if (!gr->sorted && (rc = group_sort(gr, err)) != TD_OK) break;
-        int64_t lts = td_colview_int(on, i);
-        if (op->strict && lts == (op->kind == J_AJ ? INT64_MIN : INT64_MAX)) r = -1;
-        else r = asof_find(op, gr, op->strict ? (op->kind == J_AJ ? lts - 1 : lts + 1) : lts);
-      }
+      if (g >= 0 && td_colview_valid(on, i) && (rc = asof_match(op, &op->ix.av[g], td_colview_int(on, i), &r, err)))
+        break;
       if (r >= 0 || op->type != TD_JOIN_INNER) rc = pairs_push(p, i, r, err);
       continue;
     }
@@ -599,8 +671,310 @@ static int sync_right(join_op *op, td_error *err) {
   return rc;
 }
 
+/* ---- as-of left joins: incremental on both sides (op->pass) ---- */
+
+static int lmatch_reserve(join_op *op, int64_t n, td_error *err) {
+  if (n <= op->cap_lmatch) return TD_OK;
+  int64_t cap = n > 2 * op->cap_lmatch ? n : 2 * op->cap_lmatch;
+  int64_t *m = td_realloc(op->lmatch, (size_t)cap * sizeof *m);
+  if (m) op->lmatch = m;
+  int64_t *p = m ? td_realloc(op->lprev, (size_t)cap * sizeof *p) : NULL;
+  if (!p) return td_err_nomem(err, "joining");
+  op->lprev = p;
+  op->cap_lmatch = cap;
+  return TD_OK;
+}
+
+/* Indexes left rows [from, L.n) by key (a key the right side lacks gets a
+ * group of its own, for right rows to come) and matches them. */
+static int pass_left(join_op *op, int64_t from, td_error *err) {
+  int rc = lmatch_reserve(op, op->L.n, err);
+  const td_colview *on = &op->L.views[op->lon];
+  enum { BLOCK = 64 };
+  uint64_t hs[BLOCK];
+  bool ok[BLOCK];
+  for (int64_t b = from; rc == TD_OK && b < op->L.n; b += BLOCK) {
+    int64_t n = op->L.n - b < BLOCK ? op->L.n - b : BLOCK;
+    /* Hash the block, then fetch its slots and groups ahead of the probes
+     * (the index is larger than the caches: a probe is a cache miss or two). */
+    const kindex *x = &op->ix;
+    for (int64_t k = 0; k < n; k++) {
+      ok[k] = td_colview_valid(on, b + k) && key_hash(op, &op->L, op->lkey, b + k, &hs[k]);
+      if (ok[k] && x->n_slots) __builtin_prefetch(&x->slots[hs[k] & (uint64_t)(x->n_slots - 1)]);
+    }
+    for (int64_t k = 0; k < n && x->n_slots; k++) {
+      uint32_t e = ok[k] ? x->slots[hs[k] & (uint64_t)(x->n_slots - 1)] : 0;
+      if (e) __builtin_prefetch(&x->g[e - 1]);
+    }
+    for (int64_t k = 0; rc == TD_OK && k < n; k++) {
+      int64_t i = b + k;
+      op->lmatch[i] = op->lprev[i] = -1;
+      if (!ok[k]) continue;
+      int64_t g = ix_find(op, &op->L, op->lkey, i, hs[k]);
+      if (g < 0 && (rc = ix_new_group(op, &op->L, op->lkey, i, hs[k], &g, err)) != TD_OK) break;
+      group *gr = &op->ix.g[g];
+      int64_t lts = td_colview_int(on, i);
+      if (gr->ltail >= 0 && lts < gr->llast) gr->lsorted = false;
+      op->lprev[i] = gr->ltail;
+      gr->ltail = i;
+      gr->llast = lts;
+      /* live data asks mostly past the right side's end: read no pair array */
+      if (gr->rend && !op->strict && (op->kind == J_AJ ? gr->end_ts <= lts : gr->end_ts >= lts))
+        op->lmatch[i] = gr->end_row;
+      else
+        rc = asof_match(op, &op->ix.av[g], lts, &op->lmatch[i], err);
+    }
+  }
+  return rc;
+}
+
+/* The first index of sorted v[0..n) holding a value >= x (strict: > x). */
+static int64_t first_at_least(const int64_t *v, int64_t n, int64_t x, bool strict) {
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (v[mid] < x || (strict && v[mid] == x)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+static int push_pos(int64_t **v, int64_t *n, int64_t *cap, int64_t x, td_error *err) {
+  if (*n == *cap) {
+    int64_t c = *cap ? 2 * *cap : 256;
+    int64_t *nv = td_realloc(*v, (size_t)c * sizeof *nv);
+    if (!nv) return td_err_nomem(err, "joining");
+    *v = nv;
+    *cap = c;
+  }
+  (*v)[(*n)++] = x;
+  return TD_OK;
+}
+
+/* Re-evaluates the left rows whose match the right rows of this sync may
+ * change (Deephaven's aj re-evaluates the affected rows), per group given
+ * right rows: aj, left values from the least new value up to the first old
+ * value above the greatest new one; raj, from the last old value below the
+ * least new one up to the greatest new one.  Appending right rows in order
+ * reaches only the left rows since the previous last right row: walking a
+ * group's left rows back from its last, a group whose left rows came in
+ * on-value order stops below the range; one whose did not is walked whole.
+ * Left rows whose match changed are added to *mods; every touched group's
+ * right pairs are sorted. */
+static int pass_reeval(join_op *op, int64_t **mods, int64_t *n_mods, int64_t *cap_mods, td_error *err) {
+  kindex *x = &op->ix;
+  int rc = TD_OK;
+  for (int64_t t = 0; t < x->n_touched; t++) {
+    group *gr = &x->g[x->touched[t]];
+    asof_vec *av = &x->av[x->touched[t]];
+    av->touched = false;
+    if (rc) continue;
+    int64_t lo, hi;
+    if (op->kind == J_AJ) {
+      int64_t k = first_at_least(av->ts, av->n_old, av->new_max, true);
+      lo = av->new_min;
+      hi = k < av->n_old ? av->ts[k] : INT64_MAX;
+    } else {
+      int64_t k = first_at_least(av->ts, av->n_old, av->new_min, false);
+      lo = k > 0 ? av->ts[k - 1] : INT64_MIN;
+      hi = av->new_max;
+    }
+    if (!av->sorted) rc = group_sort(av, err);
+    gr->rend = rc == TD_OK && av->n > 0;
+    gr->end_ts = op->kind == J_AJ ? av->last_ts : av->first_ts;
+    gr->end_row = op->kind == J_AJ ? av->last_row : av->first_row;
+    const td_colview *on = &op->L.views[op->lon];
+    for (int64_t i = rc ? -1 : gr->ltail; i >= 0; i = op->lprev[i]) {
+      int64_t lts = td_colview_int(on, i), r;
+      if (lts < lo && gr->lsorted) break;
+      if (lts < lo || lts > hi) continue;
+      if ((rc = asof_match(op, av, lts, &r, err)) != TD_OK) break;
+      if (r == op->lmatch[i]) continue;
+      op->lmatch[i] = r;
+      if ((rc = push_pos(mods, n_mods, cap_mods, i, err)) != TD_OK) break;
+    }
+  }
+  x->n_touched = 0;
+  return rc;
+}
+
+/* Sets c's right columns: the right rows lmatch[begin, begin + n), gathered. */
+static int pass_right_cols(join_op *op, td_dchunk *c, int64_t begin, int64_t n, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t j = 0; rc == TD_OK && j < op->n_out_right; j++) {
+    const td_colview *v = &op->R.views[op->out_right[j]];
+    td_array a;
+    rc = td_array_init(&a, v->type, n, err);
+    if (rc == TD_OK) rc = gather(&a, v, op->lmatch + begin, n, err);
+    if (rc == TD_OK) rc = td_dchunk_set_array(c, op->L.n_cols + j, &a, err);
+    td_array_reset(&a);
+  }
+  return rc;
+}
+
+/* A result chunk for result rows [begin, begin + n): its left columns are
+ * those of `ch` (a scanned chunk of the left table) or else of `old` (a
+ * published result chunk), shared; its right columns are gathered. */
+static int pass_chunk(join_op *op, const td_chunk *ch, const td_dchunk *old, int64_t begin, td_dchunk **out,
+                      td_error *err) {
+  int64_t nl = op->L.n_cols, n = ch ? ch->length : old->length;
+  td_dchunk *c;
+  int rc = td_dchunk_new(nl + op->n_out_right, n, &c, err);
+  for (int64_t i = 0; rc == TD_OK && i < nl; i++) {
+    const td_value *k = ch ? ch->consts[i] : old->consts[i].type != TD_TYPE_NONE ? &old->consts[i] : NULL;
+    if (k) rc = td_dchunk_set_const(c, i, k, err);
+    else td_dchunk_set_view(c, i, ch ? &ch->views[i] : &old->views[i], ch ? ch->owners[i] : old->owners[i]);
+  }
+  if (rc == TD_OK) rc = pass_right_cols(op, c, begin, n, err);
+  if (rc) {
+    td_dchunk_release(c);
+    c = NULL;
+  }
+  *out = c;
+  return rc;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Sorts distinct positions: by flags over their span when it is narrow
+ * (right rows in order change recent left rows), else by qsort. */
+static int sort_positions(int64_t *v, int64_t n, td_error *err) {
+  if (n < 2) return TD_OK;
+  int64_t lo = v[0], hi = v[0];
+  for (int64_t i = 1; i < n; i++) {
+    if (v[i] < lo) lo = v[i];
+    if (v[i] > hi) hi = v[i];
+  }
+  if (hi - lo >= 8 * n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_i64);
+    return TD_OK;
+  }
+  uint8_t *seen = td_calloc((size_t)(hi - lo + 1), 1);
+  if (!seen) return td_err_nomem(err, "joining");
+  for (int64_t i = 0; i < n; i++) seen[v[i] - lo] = 1;
+  for (int64_t p = lo, k = 0; p <= hi; p++)
+    if (seen[p - lo]) v[k++] = p;
+  td_free(seen);
+  return TD_OK;
+}
+
+/* Chunks of the next result: `v` (borrowed, or owned when made here). */
+typedef struct chunk_vec {
+  td_dchunk **v;
+  bool *own;
+  int64_t n, cap;
+} chunk_vec;
+
+static int cv_push(chunk_vec *cv, td_dchunk *c, bool own, td_error *err) {
+  if (cv->n == cv->cap) {
+    int64_t cap = cv->cap ? 2 * cv->cap : 16;
+    td_dchunk **nv = td_realloc(cv->v, (size_t)cap * sizeof *nv);
+    if (nv) cv->v = nv;
+    bool *no = nv ? td_realloc(cv->own, (size_t)cap * sizeof *no) : NULL;
+    if (!no) {
+      if (own) td_dchunk_release(c);
+      return td_err_nomem(err, "joining");
+    }
+    cv->own = no;
+    cv->cap = cap;
+  }
+  cv->v[cv->n] = c;
+  cv->own[cv->n++] = own;
+  return TD_OK;
+}
+
+static void cv_reset(chunk_vec *cv) {
+  for (int64_t i = 0; i < cv->n; i++)
+    if (cv->own[i]) td_dchunk_release(cv->v[i]);
+  td_free(cv->v);
+  td_free(cv->own);
+}
+
+/* Appends left rows [begin, end) of the delta's snapshot: stored (key and
+ * on columns), matched, and made into result chunks. */
+static int pass_append(td_table *t, const td_source_delta *d, int64_t begin, int64_t end, chunk_vec *cv,
+                       td_error *err) {
+  join_op *op = t->op;
+  td_scan sc;
+  int rc = store_reserve(&op->L, op->lneed, end - begin, err);
+  if (rc == TD_OK) rc = td_scan_init(&sc, t->source, d->snap, NULL, 0, begin, end, err);
+  if (rc) return rc;
+  while (rc == TD_OK) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
+    int64_t from = op->L.n;
+    td_dchunk *c = NULL;
+    rc = store_append(&op->L, op->lneed, &ch, err);
+    if (rc == TD_OK) rc = pass_left(op, from, err);
+    if (rc == TD_OK) rc = pass_chunk(op, &ch, NULL, from, &c, err);
+    if (rc == TD_OK) rc = cv_push(cv, c, true, err);
+  }
+  td_scan_release(&sc);
+  return rc;
+}
+
+/* As-of left join: appended left rows are matched and appended; appended
+ * right rows re-evaluate the affected left rows, whose result chunks are
+ * remade (left columns shared, right ones gathered) and listed as changed;
+ * a replaced right side rematches every left row (replaced); a replaced
+ * left side starts over. */
+static int pass_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  join_op *op = t->op;
+  bool left_reset = d->replaced && !op->right_changed;
+  op->right_changed = false;
+  if (left_reset) {
+    store_clear(&op->L);
+    op->right_reset = true; /* the index holds left rows too */
+  }
+  bool reset = op->right_reset;
+  int64_t *mods = NULL, n_mods = 0, cap_mods = 0;
+  int rc = sync_right(op, err);
+  if (rc == TD_OK) rc = pass_reeval(op, &mods, &n_mods, &cap_mods, err);
+  if (rc == TD_OK && reset) rc = pass_left(op, 0, err);
+  td_snapshot *cur = td_table_snapshot(t);
+  chunk_vec cv = {0};
+  if (rc == TD_OK) rc = sort_positions(mods, n_mods, err);
+  for (int64_t k = 0, m = 0; rc == TD_OK && !left_reset && k < cur->n_chunks; k++) {
+    td_dchunk *c = cur->chunks[k];
+    int64_t b = cur->chunk_begin[k], e = b + c->length;
+    bool hit = reset;
+    for (; m < n_mods && mods[m] < e; m++) hit = true;
+    if (!hit) {
+      rc = cv_push(&cv, c, false, err);
+      continue;
+    }
+    td_dchunk *nc = NULL;
+    rc = pass_chunk(op, NULL, c, b, &nc, err);
+    if (rc == TD_OK) rc = cv_push(&cv, nc, true, err);
+  }
+  int64_t whole[2] = {0, d->snap->size};
+  const int64_t *ranges = left_reset ? whole : d->ranges;
+  int64_t n_ranges = left_reset ? 1 : d->n_ranges;
+  for (int64_t k = 0; rc == TD_OK && k < n_ranges; k++) rc = pass_append(t, d, ranges[2 * k], ranges[2 * k + 1], &cv, err);
+  if (rc == TD_OK && (left_reset || reset || n_mods > 0 || op->L.n > cur->size))
+    rc = td_snapshot_derived(NULL, cv.v, cv.n, d->version, &out->snap, err);
+  if (rc == TD_OK && out->snap) {
+    out->replaced = left_reset || reset;
+    out->appended_from = out->replaced ? 0 : cur->size;
+    if (!out->replaced && n_mods > 0) {
+      out->changed = mods;
+      out->n_changed = n_mods;
+      mods = NULL;
+    }
+  }
+  cv_reset(&cv);
+  td_free(mods);
+  td_snapshot_release(cur);
+  return rc;
+}
+
 static int join_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   join_op *op = t->op;
+  if (op->pass) return pass_apply(t, d, out, err);
   int rc = sync_right(op, err);
   if (rc) return rc;
   bool recompute = d->replaced || op->right_changed || op->type == TD_JOIN_FULL;
@@ -652,6 +1026,9 @@ static void join_free(void *p) {
   td_free(op->out_right);
   td_free(op->full_key);
   td_free(op->full_rkey);
+  td_free(op->lneed);
+  td_free(op->lmatch);
+  td_free(op->lprev);
   td_free(op);
 }
 
@@ -811,6 +1188,13 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
     }
   }
   if (rc == TD_OK) rc = make_def(op, left, right, &def, err);
+  op->pass = kind != J_HASH && op->type == TD_JOIN_LEFT;
+  if (rc == TD_OK && op->pass) {
+    op->lneed = td_calloc((size_t)left->def->n_fields + 1, sizeof *op->lneed);
+    if (!op->lneed) rc = td_err_nomem(err, "creating a join");
+    for (int64_t k = 0; rc == TD_OK && k < n_keys; k++) op->lneed[op->lkey[k]] = true;
+    if (rc == TD_OK) op->lneed[op->lon] = true;
+  }
   if (rc == TD_OK && op->type == TD_JOIN_FULL) {
     op->full_key = td_calloc((size_t)left->def->n_fields + 1, sizeof *op->full_key);
     op->full_rkey = td_calloc((size_t)left->def->n_fields + 1, sizeof *op->full_rkey);

@@ -20,6 +20,7 @@ int td__par_cores(void) {
 }
 
 int td__par_workers(int threads, int64_t n_units) {
+  if (n_units <= 1) return 1; /* no need to ask for the cores (sysconf reads sysfs: tens of us) */
   int64_t n = threads > 0 ? threads : td__par_cores();
   if (n > TD_PAR_MAX) n = TD_PAR_MAX;
   if (n > n_units) n = n_units;
