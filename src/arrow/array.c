@@ -528,11 +528,13 @@ void td_shared_array_release(td_shared_array *s) {
 typedef struct view_priv {
   const void *buffers[3];
   td_shared_array *owner;
+  struct ArrowArray dict; /* a td_dict's entries (td_dict_export), or released */
 } view_priv;
 
 static void view_release(struct ArrowArray *a) {
   if (!a || !a->release) return;
   view_priv *p = a->private_data;
+  td_arrow_array_release(&p->dict);
   td_shared_array_release(p->owner);
   td_free(p);
   a->release = NULL;
@@ -564,10 +566,17 @@ int64_t td_array_extent_bytes(td_type_id type, const struct ArrowArray *a) {
 
 int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t length,
                          td_shared_array *owner, struct ArrowArray *out, td_error *err) {
-  if (src->n_buffers > 3 || src->n_children != 0)
-    return td_err(err, TD_EINVAL, "only flat arrays can be viewed");
+  if (src->n_buffers > 3 || src->n_children != 0 || (src->dictionary && !td_dict_of(src->dictionary)))
+    return td_err(err, TD_EINVAL, "only flat arrays and arrays of a td_dict can be viewed");
   view_priv *p = td_calloc(1, sizeof *p);
   if (!p) return td_err_nomem(err, "exporting an array view");
+  if (src->dictionary) {
+    int rc = td_dict_export(td_dict_of(src->dictionary), &p->dict, err);
+    if (rc) {
+      td_free(p);
+      return rc;
+    }
+  }
   for (int64_t i = 0; i < src->n_buffers; i++) p->buffers[i] = src->buffers[i];
   p->owner = td_shared_array_retain(owner);
   memset(out, 0, sizeof *out);
@@ -576,6 +585,7 @@ int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t le
   out->null_count = src->null_count == 0 ? 0 : (begin == 0 && length == src->length ? src->null_count : -1);
   out->n_buffers = src->n_buffers;
   out->buffers = p->buffers;
+  out->dictionary = src->dictionary ? &p->dict : NULL;
   out->private_data = p;
   out->release = view_release;
   return TD_OK;

@@ -79,6 +79,40 @@ td_dict *td_dict_of(const struct ArrowArray *entries) {
   return ((dict_export *)entries->private_data)->d;
 }
 
+typedef struct dict_attach {
+  struct ArrowArray codes, entries;
+} dict_attach;
+
+static void dict_attach_release(struct ArrowArray *a) {
+  if (!a || !a->release) return;
+  dict_attach *x = a->private_data;
+  td_arrow_array_release(&x->codes);
+  td_arrow_array_release(&x->entries);
+  td_free(x);
+  a->release = NULL;
+}
+
+int td_dict_attach(struct ArrowArray *codes, td_dict *d, struct ArrowArray *out, td_error *err) {
+  dict_attach *x = td_calloc(1, sizeof *x);
+  int rc = x ? td_dict_export(d, &x->entries, err) : td_err_nomem(err, "attaching a dictionary");
+  if (rc) {
+    td_free(x);
+    td_arrow_array_release(codes);
+    return rc;
+  }
+  td_arrow_array_move(codes, &x->codes);
+  memset(out, 0, sizeof *out);
+  out->length = x->codes.length;
+  out->offset = x->codes.offset;
+  out->null_count = x->codes.null_count;
+  out->n_buffers = 2;
+  out->buffers = x->codes.buffers;
+  out->dictionary = &x->entries;
+  out->private_data = x;
+  out->release = dict_attach_release;
+  return TD_OK;
+}
+
 int td_dict_array_validate(const struct ArrowArray *a, td_error *err) {
   if (!a || !a->release) return td_err(err, TD_EINVAL, "array is released or NULL");
   if (a->n_buffers != 2 || a->n_children != 0 || !a->dictionary)

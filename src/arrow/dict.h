@@ -41,6 +41,11 @@ int td_dict_export(td_dict *d, struct ArrowArray *out, td_error *err);
 /* The td_dict an array made by td_dict_export carries, else NULL. */
 td_dict *td_dict_of(const struct ArrowArray *entries);
 
+/* Makes `codes` (an int32 array, moved) the indices of a dictionary array
+ * `out` whose dictionary is td_dict_export(d).  Errors: TD_ENOMEM (codes is
+ * then released). */
+int td_dict_attach(struct ArrowArray *codes, td_dict *d, struct ArrowArray *out, td_error *err);
+
 /* Checks a dictionary array answered for a utf8 column: two buffers
  * (validity, int32 indices), no children, a valid utf8 dictionary without
  * nulls, and every index of a valid row within the dictionary.  Errors:

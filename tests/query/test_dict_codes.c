@@ -210,6 +210,8 @@ static const td_backend_vtable dk_vt = {d_schema, d_locations, d_size,  d_values
 typedef struct env {
   dk dict, plain;
   td_service *sd, *sp;
+  td_service *sf; /* optional: a Parquet file served by the file backend, as "d" */
+  const char *f_table;
 } env;
 
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key,
@@ -220,8 +222,8 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
     snprintf(err->message, sizeof err->message, "no table %s", name);
     return TD_ENOTFOUND;
   }
-  int rc = td_table_key_new("t", key, err);
-  if (rc == TD_OK) *svc = td_service_retain(name[0] == 'd' ? e->sd : e->sp);
+  int rc = td_table_key_new(name[0] == 'd' && e->sf ? e->f_table : "t", key, err);
+  if (rc == TD_OK) *svc = td_service_retain(name[0] == 'p' ? e->sp : e->sf ? e->sf : e->sd);
   return rc;
 }
 
@@ -388,12 +390,54 @@ static void test_live(void **state) {
   env_close(&e);
 }
 
+/* The Parquet reader: a file written dictionary-encoded (a dictionary per
+ * row group) is decoded to codes, and every query answers as on the plain
+ * backend. */
+static void test_parquet(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 3, 400, 64);
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  char sql[512];
+  const char *path = td_test_scratch_path("d.parquet");
+  snprintf(sql, sizeof sql, "COPY (SELECT s, v, P FROM p) TO '%s' (FORMAT parquet, ROW_GROUP_SIZE 250)", path);
+  free(mt_query_text(sql, &qo));
+  td_error err;
+  td_file_backend *fb;
+  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
+  e.f_table = td_file_backend_table_name(fb);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 100; /* pages inside and across row groups */
+  TD_ASSERT_OK(td_service_new(td_file_backend_backend(fb), &o, &e.sf, &err), &err);
+  int64_t f0, g0, f1, g1;
+  f0 = td__dict_stats(&g0);
+  for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
+    snprintf(sql, sizeof sql, "SELECT count(*), sum(v) FROM T WHERE %s", filters[i]);
+    free(same(&e, sql, 2));
+  }
+  free(same(&e, "SELECT s, count(*), sum(v), min(v) FROM T GROUP BY s ORDER BY s", 1));
+  free(same(&e, "SELECT s, P, count(*) FROM T GROUP BY s, P ORDER BY s, P", 2));
+  free(same(&e, "SELECT P, s, v FROM T WHERE s = 'ab' ORDER BY P, v LIMIT 9", 1));
+  f1 = td__dict_stats(&g1);
+  assert_true(f1 > f0);
+  assert_true(g1 > g0);
+  td_service_free(e.sf);
+  td_file_backend_release(fb);
+  e.sf = NULL;
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filters),
       cmocka_unit_test(test_group_by),
       cmocka_unit_test(test_bad_index),
       cmocka_unit_test(test_live),
+      cmocka_unit_test(test_parquet),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }
