@@ -15,6 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "arrow/schema.h"
+#include "formats/parquet/writer.h"
 #include "query/expr.h"
 #include "tabledata.h"
 #include "test.h"
@@ -431,6 +436,85 @@ static void test_parquet(void **state) {
   env_close(&e);
 }
 
+/* One count(*) query on the file service "d" as text. */
+static char *on_file(env *e, const char *sql) {
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = e;
+  return mt_query_text(sql, &qo);
+}
+
+/* A chunk whose dictionary outgrows its limit goes on PLAIN mid-way: the
+ * dictionary-encoded pages and the plain ones both answer right. */
+static void test_parquet_plain_fallback(void **state) {
+  (void)state;
+  const char *path = td_test_scratch_path("mixed.parquet");
+  td_schema sch;
+  td_schema_init(&sch);
+  td_error err;
+  TD_ASSERT_OK(td_schema_add(&sch, "s", TD_TYPE_UTF8, NULL, true, &err), &err);
+  td_parquet_write_options wo;
+  td_parquet_write_options_init(&wo);
+  wo.row_group_size = 9000; /* one row group: the chunk starts on a dictionary */
+  wo.dict_limit = 200;
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  td_parquet_writer *w;
+  TD_ASSERT_OK(td_parquet_writer_open_with(fd, &sch, &wo, &w, &err), &err);
+  for (int part = 0; part < 3; part++) { /* pages of words, unique strings (the dictionary outgrows its limit), words again (PLAIN) */
+    td_builder *b;
+    td_builder_new(TD_TYPE_UTF8, &b, NULL);
+    for (int i = 0; i < 3000; i++) {
+      char v[32];
+      if (part != 1 && i % 9 == 4) td_builder_append_null(b, NULL);
+      else {
+        if (part != 1) snprintf(v, sizeof v, "w%d", i % 4);
+        else snprintf(v, sizeof v, "u%05d", i);
+        td_builder_append_str(b, v, -1, NULL);
+      }
+    }
+    struct ArrowArray col, batch;
+    td_builder_finish(b, &col, NULL);
+    td_builder_free(b);
+    TD_ASSERT_OK(td_batch_make(1, &col, &batch, &err), &err);
+    TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+    batch.release(&batch);
+  }
+  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  close(fd);
+  td_schema_reset(&sch);
+  env e;
+  memset(&e, 0, sizeof e);
+  td_file_backend *fb;
+  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
+  e.f_table = td_file_backend_table_name(fb);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 1000;
+  TD_ASSERT_OK(td_service_new(td_file_backend_backend(fb), &o, &e.sf, &err), &err);
+  e.sp = e.sf;
+  char *t = on_file(&e, "SELECT count(*) FROM d WHERE s = 'w1'");
+  assert_string_equal(t, "1334|;"); /* twice: i % 4 == 1 and i % 9 != 4, i < 3000 */
+  free(t);
+  int64_t f0 = td__dict_stats(NULL);
+  t = on_file(&e, "SELECT count(*) FROM d WHERE s LIKE 'u%'");
+  assert_string_equal(t, "3000|;");
+  free(t);
+  t = on_file(&e, "SELECT count(*), count(s) FROM d WHERE s IS NULL OR s = 'u00007'");
+  assert_string_equal(t, "667|1|;");
+  free(t);
+  t = on_file(&e, "SELECT count(*) FROM (SELECT s, count(*) FROM d GROUP BY s) x");
+  assert_string_equal(t, "3005|;"); /* four words, null, 3000 unique */
+  free(t);
+  t = on_file(&e, "SELECT s, count(*) FROM d WHERE s < 'w2' AND s > 'u02998' GROUP BY s ORDER BY s");
+  assert_string_equal(t, "u02999|1|;w0|1332|;w1|1334|;");
+  free(t);
+  assert_true(td__dict_stats(NULL) > f0);
+  td_service_free(e.sf);
+  td_file_backend_release(fb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filters),
@@ -438,6 +522,7 @@ int main(void) {
       cmocka_unit_test(test_bad_index),
       cmocka_unit_test(test_live),
       cmocka_unit_test(test_parquet),
+      cmocka_unit_test(test_parquet_plain_fallback),
   };
   return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }
