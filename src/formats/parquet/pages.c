@@ -773,7 +773,9 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
       td_array_reset(&s->arr);
       s->arr.type = c->ci.type;
       run = (page_run){.r = r, .c = c, .codec = cc->codec, .out = &s->arr, .row0 = g->first_row + pr.first,
-                       .dict = &dict->arr, .dict_utf8 = dict->dict_utf8 ? &dict->arr : NULL};
+                       .dict = &dict->arr, .dict_utf8 = dict->dict_utf8 ? &dict->arr : NULL,
+                       .scratch = run.scratch, .scratch_cap = run.scratch_cap, /* kept: freed by run_free */
+                       .defined = run.defined, .defined_cap = run.defined_cap};
       if (!(rc = td_array_init(&s->arr, c->ci.type, 0, err)) && !(rc = td_array_reserve(&s->arr, hint, err)))
         rc = run_pages(&run, buf, pr.len, pr.rows, err);
     }
