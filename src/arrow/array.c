@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 
+#include "arrow/dict.h"
 #include "arrow/schema.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
@@ -299,7 +300,7 @@ static int expected_buffers(td_type_id type) { return type == TD_TYPE_UTF8 ? 3 :
 int td_colview_init(td_colview *v, td_type_id type, const struct ArrowArray *a, td_error *err) {
   memset(v, 0, sizeof *v);
   if (!a || !a->release) return td_err(err, TD_EINVAL, "array is released or NULL");
-  int nb = expected_buffers(type);
+  int nb = type == TD_TYPE_UTF8 && a->dictionary ? 2 : expected_buffers(type);
   if (a->n_buffers != nb)
     return td_err(err, TD_ECONTRACT, "a %s array has %d buffers, found %lld", td_type_name(type), nb,
                   (long long)a->n_buffers);
@@ -310,7 +311,10 @@ int td_colview_init(td_colview *v, td_type_id type, const struct ArrowArray *a, 
   v->offset = a->offset;
   v->null_count = a->null_count;
   v->validity = a->null_count == 0 ? NULL : a->buffers[0];
-  if (type == TD_TYPE_UTF8) {
+  if (type == TD_TYPE_UTF8 && a->dictionary) {
+    v->codes = a->buffers[1];
+    if (!v->codes && a->length > 0) return td_err(err, TD_ECONTRACT, "dictionary array has no indices buffer");
+  } else if (type == TD_TYPE_UTF8) {
     v->offsets = a->buffers[1];
     v->data = a->buffers[2];
     if (!v->offsets) return td_err(err, TD_ECONTRACT, "utf8 array has no offsets buffer");
@@ -423,7 +427,8 @@ td_value td_colview_value(const td_colview *v, int64_t i) {
     case TD_TYPE_FLOAT64: r.v.f = td_colview_double(v, i); break;
     case TD_TYPE_UTF8: {
       int64_t len;
-      r.v.s.ptr = td_colview_str(v, i, &len);
+      if (v->codes) r.v.s.ptr = td_colview_str(&v->dict->view, v->codes[v->offset + i], &len);
+      else r.v.s.ptr = td_colview_str(v, i, &len);
       r.v.s.len = (size_t)len;
       break;
     }
@@ -441,6 +446,7 @@ int td_array_append_view(td_array *a, const td_colview *src, int64_t begin, int6
   if (n <= 0) return TD_OK;
   int rc = td_array_reserve(a, a->length + n, err);
   if (rc) return rc;
+  if (src->codes) return td_dict_decode(a, src, begin, n, NULL, err);
   int64_t dst = a->length;
   int64_t so = src->offset + begin;
   if (a->type == TD_TYPE_UTF8) {
@@ -522,11 +528,13 @@ void td_shared_array_release(td_shared_array *s) {
 typedef struct view_priv {
   const void *buffers[3];
   td_shared_array *owner;
+  struct ArrowArray dict; /* a td_dict's entries (td_dict_export), or released */
 } view_priv;
 
 static void view_release(struct ArrowArray *a) {
   if (!a || !a->release) return;
   view_priv *p = a->private_data;
+  td_arrow_array_release(&p->dict);
   td_shared_array_release(p->owner);
   td_free(p);
   a->release = NULL;
@@ -544,7 +552,9 @@ td_shared_array *td_array_view_root(const struct ArrowArray *a) {
 int64_t td_array_extent_bytes(td_type_id type, const struct ArrowArray *a) {
   int64_t n = a->offset + a->length;
   int64_t bytes = a->n_buffers > 0 && a->buffers[0] ? (n + 7) / 8 : 0;
-  if (type == TD_TYPE_UTF8) {
+  if (type == TD_TYPE_UTF8 && a->dictionary) {
+    bytes += n * 4; /* int32 codes */
+  } else if (type == TD_TYPE_UTF8) {
     const int32_t *o = a->n_buffers > 1 ? a->buffers[1] : NULL;
     bytes += (n + 1) * 4 + (o && n > 0 && o[n] > 0 ? o[n] : 0);
   } else {
@@ -556,10 +566,17 @@ int64_t td_array_extent_bytes(td_type_id type, const struct ArrowArray *a) {
 
 int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t length,
                          td_shared_array *owner, struct ArrowArray *out, td_error *err) {
-  if (src->n_buffers > 3 || src->n_children != 0)
-    return td_err(err, TD_EINVAL, "only flat arrays can be viewed");
+  if (src->n_buffers > 3 || src->n_children != 0 || (src->dictionary && !td_dict_of(src->dictionary)))
+    return td_err(err, TD_EINVAL, "only flat arrays and arrays of a td_dict can be viewed");
   view_priv *p = td_calloc(1, sizeof *p);
   if (!p) return td_err_nomem(err, "exporting an array view");
+  if (src->dictionary) {
+    int rc = td_dict_export(td_dict_of(src->dictionary), &p->dict, err);
+    if (rc) {
+      td_free(p);
+      return rc;
+    }
+  }
   for (int64_t i = 0; i < src->n_buffers; i++) p->buffers[i] = src->buffers[i];
   p->owner = td_shared_array_retain(owner);
   memset(out, 0, sizeof *out);
@@ -568,6 +585,7 @@ int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t le
   out->null_count = src->null_count == 0 ? 0 : (begin == 0 && length == src->length ? src->null_count : -1);
   out->n_buffers = src->n_buffers;
   out->buffers = p->buffers;
+  out->dictionary = src->dictionary ? &p->dict : NULL;
   out->private_data = p;
   out->release = view_release;
   return TD_OK;
@@ -575,6 +593,14 @@ int td_array_export_view(const struct ArrowArray *src, int64_t begin, int64_t le
 
 int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowArray *out,
                       td_error *err) {
+  if (v->codes) { /* exported decoded */
+    td_array a;
+    int rc = td_array_init(&a, TD_TYPE_UTF8, v->length, err);
+    if (rc == TD_OK) rc = td_dict_decode(&a, v, 0, v->length, NULL, err);
+    if (rc == TD_OK) rc = td_array_export(&a, out, err);
+    td_array_reset(&a);
+    return rc;
+  }
   struct ArrowArray src;
   const void *bufs[3];
   memset(&src, 0, sizeof src);
@@ -599,6 +625,14 @@ int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowA
 int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *idx32,
                            const int64_t *idx64, int64_t n, td_error *err) {
   if (n <= 0) return TD_OK;
+  if (src->codes && idx32) return td_dict_decode(a, src, 0, n, idx32, err);
+  if (src->codes) { /* 64-bit indices: one row at a time */
+    for (int64_t k = 0; k < n; k++) {
+      int rc = td_dict_decode(a, src, idx64[k], 1, NULL, err);
+      if (rc) return rc;
+    }
+    return TD_OK;
+  }
   int rc = td_array_reserve(a, a->length + n, err);
   if (rc) return rc;
   int64_t dst = a->length, so = src->offset;

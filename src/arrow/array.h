@@ -77,9 +77,15 @@ typedef struct td_colview {
   const void *values;      /* fixed width or bool bits; NULL for utf8 */
   const int32_t *offsets;  /* utf8 */
   const char *data;        /* utf8 */
+  /* Dictionary-encoded utf8 (arrow/dict.h): codes of the rows into dict,
+   * offsets and data NULL.  Only consumers that asked for codes see these. */
+  const int32_t *codes;
+  const struct td_dict *dict;
 } td_colview;
 
 /* Views `a` as a column of `type`; checks only the buffer layout (cheap).
+ * A utf8 dictionary array gives a view with codes set and dict NULL (the
+ * page that owns the array attaches its td_dict).
  * Use td_array_validate() for arrays from untrusted producers. */
 int td_colview_init(td_colview *v, td_type_id type, const struct ArrowArray *a, td_error *err);
 /* Full check of an ArrowArray of `type`: buffer count and presence, no

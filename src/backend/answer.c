@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arrow/array.h"
+#include "arrow/dict.h"
 #include "backend/request.h"
 #include "service/service.h"
 #include "util/alloc.h"
@@ -249,6 +250,7 @@ static int answer_size(td_request req, int64_t size, td_error *err) {
 
 static int64_t array_bytes(td_type_id type, const struct ArrowArray *a) {
   int64_t n = a->length + a->offset;
+  if (a->dictionary) return td_array_extent_bytes(type, a) + td_array_extent_bytes(type, a->dictionary);
   int64_t bytes = a->buffers[0] ? (n + 7) / 8 : 0;
   if (type == TD_TYPE_UTF8) {
     const int32_t *o = a->buffers[1];
@@ -285,6 +287,34 @@ static int answer_values(td_request req, struct ArrowSchema *schema, struct Arro
   const struct ArrowArray *col = &arr;
   td_error e;
   td_error_clear(&e);
+  struct ArrowArray keep;
+  if (sch.dictionary && arr.dictionary && c->expect.type == TD_TYPE_UTF8) {
+    /* A utf8 column answered dictionary-encoded (int32 indices): kept as
+     * codes and a dictionary (arrow/dict.h). */
+    const char *df = sch.dictionary->format;
+    if (!sch.format || strcmp(sch.format, "i") != 0 || !df || strcmp(df, "u") != 0) {
+      rc = violate(s, c, TD_ECONTRACT, err, "expected a utf8 column or a dictionary of int32 indices into utf8, "
+                   "got indices '%s' into '%s'", sch.format ? sch.format : "?", df ? df : "?");
+      goto out;
+    }
+    if (!sch.name || strcmp(sch.name, c->expect.name) != 0) {
+      rc = violate(s, c, TD_ECONTRACT, err, "expected column '%s', got column '%s'", c->expect.name,
+                   sch.name ? sch.name : "");
+      goto out;
+    }
+    if ((rc = td_dict_array_validate(&arr, &e)) != TD_OK) {
+      rc = violate(s, c, TD_ECONTRACT, err, "invalid array: %s", e.message);
+      goto out;
+    }
+    if (arr.length < c->min_rows || arr.length > c->max_rows) {
+      rc = violate(s, c, TD_ECONTRACT, err, "expected between %lld and %lld rows, got %lld",
+                   (long long)c->min_rows, (long long)c->max_rows, (long long)arr.length);
+      goto out;
+    }
+    td_arrow_array_move(&arr, &keep);
+    col = &keep;
+    goto deliver;
+  }
   if (sch.format && strcmp(sch.format, "+s") == 0) {
     if (sch.n_children != 1 || arr.n_children != 1) {
       rc = violate(s, c, TD_ECONTRACT, err, "expected exactly one column '%s', got %lld columns", c->expect.name,
@@ -331,7 +361,6 @@ static int answer_values(td_request req, struct ArrowSchema *schema, struct Arro
   }
   /* Keep just the column's rows; a wrapping struct stays alive behind a
    * view (or, when it has nulls of its own, the rows are copied). */
-  struct ArrowArray keep;
   if (col != &arr) {
     td_shared_array *owner;
     if ((rc = td_shared_array_new(&arr, &owner, &e)) != TD_OK) {
@@ -350,6 +379,7 @@ static int answer_values(td_request req, struct ArrowSchema *schema, struct Arro
     td_arrow_array_move(&arr, &keep);
     col = &keep;
   }
+deliver:;
   int64_t rows = col->length, bytes = array_bytes(c->expect.type, col);
   pthread_mutex_lock(&s->req_lock);
   if (!is_live(c)) {

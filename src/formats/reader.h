@@ -60,6 +60,11 @@ typedef struct td_reader_vtable {
    * Borrowed; valid until close.  May be NULL. */
   const td_chunk_stats *(*column_stats)(td_file_reader *r, int64_t col, int64_t *n);
   void (*close)(td_file_reader *r); /* frees everything, including r */
+  /* As read_column, but a utf8 column may come back as a dictionary array
+   * (int32 codes, its dictionary made by td_dict_export: arrow/dict.h).
+   * May be NULL (then read_column serves). */
+  int (*read_column_codes)(td_file_reader *r, int64_t col, int64_t offset, int64_t n,
+                           struct ArrowArray *out, td_error *err);
 } td_reader_vtable;
 
 struct td_file_reader {
@@ -75,6 +80,10 @@ struct td_file_reader {
 static inline int td_reader_read(td_file_reader *r, int64_t col, int64_t offset, int64_t n,
                                  struct ArrowArray *out, td_error *err) {
   return r->vt->read_column(r, col, offset, n, out, err);
+}
+static inline int td_reader_read_codes(td_file_reader *r, int64_t col, int64_t offset, int64_t n,
+                                       struct ArrowArray *out, td_error *err) {
+  return (r->vt->read_column_codes ? r->vt->read_column_codes : r->vt->read_column)(r, col, offset, n, out, err);
 }
 static inline void td_reader_close(td_file_reader *r) {
   if (r) r->vt->close(r);

@@ -8,6 +8,8 @@
  */
 #include "pages/cache.h"
 
+#include "arrow/dict.h"
+
 #include <pthread.h>
 #include <string.h>
 
@@ -56,7 +58,9 @@ struct td_page_cache {
 static int64_t data_bytes(td_type_id type, const struct ArrowArray *a) {
   int64_t n = a->length;
   int64_t bytes = a->null_count != 0 ? (n + 7) / 8 : 0;
-  if (type == TD_TYPE_UTF8) {
+  if (type == TD_TYPE_UTF8 && a->dictionary) {
+    bytes += n * 4; /* codes; the dictionary is counted with the root */
+  } else if (type == TD_TYPE_UTF8) {
     const int32_t *o = (const int32_t *)a->buffers[1] + a->offset;
     bytes += (n + 1) * 4 + (n > 0 ? o[n] - o[0] : 0);
   } else {
@@ -75,7 +79,15 @@ int td_page_data_new(td_type_id type, struct ArrowArray *array, td_page_data **o
   }
   int rc = td_shared_array_new(array, &d->owner, err);
   if (rc == TD_OK) rc = td_colview_init(&d->view, type, &d->owner->array, err);
+  if (rc == TD_OK && d->view.codes) {
+    const struct ArrowArray *entries = d->owner->array.dictionary;
+    td_dict *own = td_dict_of(entries);
+    if (own) d->dict = td_dict_retain(own);
+    else rc = td_dict_wrap(d->owner, entries, &d->dict, err);
+    d->view.dict = d->dict;
+  }
   if (rc) {
+    td_dict_release(d->dict);
     td_shared_array_release(d->owner);
     td_free(d);
     return rc;
@@ -99,6 +111,9 @@ int td_page_data_new(td_type_id type, struct ArrowArray *array, td_page_data **o
     d->root = d;
     d->root_bytes = reach;
   }
+  /* The dictionary is charged with every root that uses it (at most once
+   * per root: pages viewing one decoded segment share it). */
+  if (d->dict) d->root_bytes += d->dict->bytes;
   *out = d;
   return TD_OK;
 }
@@ -122,6 +137,7 @@ td_page_data *td_page_data_retain(td_page_data *d) {
 
 void td_page_data_release(td_page_data *d) {
   if (!d || atomic_fetch_sub(&d->refs, 1) != 1) return;
+  td_dict_release(d->dict);
   td_shared_array_release(d->owner);
   td_free(d);
 }

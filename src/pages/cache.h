@@ -63,6 +63,9 @@ typedef struct td_page_data {
   int64_t bytes;          /* the page's own rows, as a compact array would hold them */
   const void *root;       /* identity of the memory it keeps alive */
   int64_t root_bytes;     /* and its size */
+  /* A dictionary-encoded utf8 page (arrow/dict.h): view has codes and
+   * points at dict; root_bytes also counts the dictionary's entries. */
+  struct td_dict *dict;
 } td_page_data;
 
 /* Fills or grows a page: given the rows already held (`have`, NULL when the
@@ -84,7 +87,10 @@ void td_page_cache_stats(td_page_cache *c, td_counters *out);
  * finish and is evicted like any other.  Returns the pages dropped. */
 int64_t td_page_cache_drop_location(td_page_cache *c, uint64_t loc);
 
-/* Page data: create from an array of `type` (taken), retain, release. */
+/* Page data: create from an array of `type` (taken), retain, release.  A
+ * utf8 dictionary array (checked by the caller) keeps its codes and a
+ * td_dict: the one its dictionary carries when a reader of this library
+ * made it (td_dict_export), else a new one over the array's dictionary. */
 int td_page_data_new(td_type_id type, struct ArrowArray *array, td_page_data **out, td_error *err);
 td_page_data *td_page_data_retain(td_page_data *d);
 void td_page_data_release(td_page_data *d);

@@ -154,6 +154,19 @@ static int fill(void *vctx, const td_page_data *have, td_page_data **out, td_err
   if (rc) return rc;
   if (!have) return td_page_data_new(f->type, &got, out, err);
   td_colview v;
+  if (have->view.codes || got.dictionary) { /* codes: the grown page is decoded */
+    td_page_data *more;
+    if ((rc = td_page_data_new(f->type, &got, &more, err)) != TD_OK) return rc;
+    td_array a;
+    struct ArrowArray merged;
+    rc = td_array_init(&a, f->type, held + more->rows, err);
+    if (rc == TD_OK) rc = td_array_append_view(&a, &have->view, 0, held, err);
+    if (rc == TD_OK) rc = td_array_append_view(&a, &more->view, 0, more->rows, err);
+    if (rc == TD_OK) rc = td_array_export(&a, &merged, err);
+    td_array_reset(&a);
+    td_page_data_release(more);
+    return rc ? rc : td_page_data_new(f->type, &merged, out, err);
+  }
   if (growable(f->type) && have->view.null_count == 0 && got.null_count == 0) {
     rc = td_colview_init(&v, f->type, &got, err);
     if (rc == TD_OK) rc = grow_page(f->type, have, &v, ps, out, err);

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrow/dict.h"
 #include "query/vec.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
@@ -94,6 +95,11 @@ struct td_agg {
   /* one utf8 key: index of the keys of at most 8 bytes (open addressing) */
   struct sslot *stab;
   int64_t stab_cap, stab_n;
+  /* one utf8 key arriving as dictionary codes: group of each entry of the
+   * dictionary with id dgid_id (NO_GROUP: not seen yet) */
+  uint32_t *dgid;
+  int64_t dgid_cap;
+  uint64_t dgid_id;
   uint32_t *gids;   /* scratch: group of each row of a chunk */
   uint64_t *hbuf;   /* scratch: combined key hash of each row of a chunk */
   uint32_t *epoch;   /* per group: last batch that touched it */
@@ -199,6 +205,7 @@ void td_agg_free(td_agg *a) {
   td_free(a->touched);
   td_free(a->dmap);
   td_free(a->stab);
+  td_free(a->dgid);
   td_free(a);
 }
 
@@ -719,6 +726,57 @@ static int str_lookup(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_
     }
   }
   return add_group(a, h, kv, r, out, err);
+}
+
+/* One utf8 key arriving as codes into a dictionary (arrow/dict.h): each
+ * entry is looked up (hashed) once per dictionary, when a row first uses it;
+ * then a row's group is dgid[code]. */
+static int dict_map(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, int64_t j1,
+                    td_error *err) {
+  const td_dict *d = v->dict;
+  int64_t nd = d->view.length;
+  if (a->dgid_id != d->id) {
+    if (nd > a->dgid_cap) {
+      uint32_t *m = td_realloc(a->dgid, (size_t)nd * sizeof *m);
+      if (!m) return td_err_nomem(err, "grouping on a dictionary");
+      a->dgid = m;
+      a->dgid_cap = nd;
+    }
+    for (int64_t i = 0; i < nd; i++) a->dgid[i] = NO_GROUP;
+    a->dgid_id = d->id;
+  }
+  td_vec dv, nv;
+  memset(&dv, 0, sizeof dv);
+  dv.ph = TD_PHYS_STR;
+  dv.n = nd;
+  dv.offs = d->view.offsets + d->view.offset;
+  dv.strs = d->view.data;
+  static const int32_t zero_offs[2] = {0, 0};
+  static const uint8_t null_valid[1] = {0};
+  nv = dv;
+  nv.n = 1;
+  nv.offs = zero_offs;
+  nv.strs = "";
+  nv.valid = null_valid;
+  const int32_t *codes = v->codes + v->offset;
+  const uint8_t *valid = v->validity;
+  for (int64_t j = j0; j < j1; j++) {
+    int64_t r = sel ? sel[j] : j;
+    uint32_t g;
+    int rc = TD_OK;
+    if (valid && !td_bit_get(valid, v->offset + r)) {
+      g = a->null_g;
+      if (g == NO_GROUP) rc = str_lookup(a, &nv, 0, &g, err);
+    } else {
+      int32_t c = codes[r];
+      g = a->dgid[c];
+      if (g == NO_GROUP && (rc = str_lookup(a, &dv, c, &g, err)) == TD_OK) a->dgid[c] = g;
+    }
+    if (rc) return rc;
+    a->gids[j - j0] = g;
+    touch(a, g);
+  }
+  return TD_OK;
 }
 
 static const uint64_t low_masks[9] = {
@@ -1252,12 +1310,16 @@ static void post_batch(td_agg *a, int64_t k, fop op) {
 
 /* ---- one batch ---- */
 
-enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC };
+enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT };
 
 static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, td_vec *kv,
                   td_vec *in, fop *ops, td_error *err) {
   int rc = TD_OK;
-  for (int64_t k = 0; !rc && k < a->n_keys; k++)
+  const td_colview *dkey = NULL; /* one key arriving as dictionary codes */
+  if (a->n_keys == 1 && a->keys[0].type == TD_TYPE_UTF8 &&
+      !(b->consts && b->consts[a->keys[0].column].type != TD_TYPE_NONE) && b->cols[a->keys[0].column].codes)
+    dkey = &b->cols[a->keys[0].column];
+  for (int64_t k = 0; !rc && !dkey && k < a->n_keys; k++)
     rc = td__vec_load(b, a->keys[k].column, a->keys[k].type, &kv[k], err);
   for (int64_t k = 0; !rc && k < a->n_aggs; k++) {
     const td_agg_spec *sp = &a->specs[k];
@@ -1266,7 +1328,11 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   }
   if (rc) return rc;
   int map = MAP_GENERIC;
-  if (a->n_keys == 0) map = MAP_NONE;
+  if (dkey) {
+    map = MAP_DICT;
+    td__dict_note_group();
+  }
+  else if (a->n_keys == 0) map = MAP_NONE;
   else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_I64) map = MAP_INT;
   else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_STR) map = MAP_STR;
   else
@@ -1298,6 +1364,8 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
       } else if (map == MAP_STR) {
         fctx c = {&a->ast[0], NULL};
         rc = str_map_fns[OP_GIDS](a, &kv[0], sel, j0, j1, b->length, &c, err);
+      } else if (map == MAP_DICT) {
+        rc = dict_map(a, dkey, sel, j0, j1, err);
       } else if (map == MAP_MULTI) {
         rc = map_multi(a, kv, sel, j0, j1, err);
       } else if (map == MAP_GENERIC) {

@@ -197,6 +197,8 @@ static int fold_range(agg_op *op, agg_worker *w, td_table *src, td_snapshot *sna
   td_scan sc;
   int rc = td_scan_init(&sc, src, snap, op->cols, op->n_cols, begin, end, err);
   if (rc) return rc;
+  /* every input is read through td__vec_load, the filter and the keys */
+  for (int64_t i = 0; i < sc.n_cols; i++) td_scan_allow_codes(&sc, i);
   td_range_filter_attach(&op->rf, &sc);
   while (!(stop && atomic_load_explicit(stop, memory_order_relaxed))) {
     td_chunk ch;

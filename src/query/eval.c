@@ -912,6 +912,9 @@ static int sel(const td_expr *e, const td_batch *b, const uint32_t *in, int64_t 
     narrowed.n_sel = n;
     b = &narrowed;
   }
+  bool dict_done; /* one column arriving as dictionary codes (query/dict_eval.c) */
+  int drc = td__dict_select(e, b, in, n, out, n_out, &dict_done, err);
+  if (drc || dict_done) return drc;
   if (e->kind == TD_EXPR_BINARY && e->op == TD_OP_AND) {
     int rc = sel(e->args[0], b, in, n, out, n_out, err);
     if (rc || *n_out == 0) return rc;

@@ -237,6 +237,18 @@ int td_expr_eval(const td_expr *e, const td_batch *b, td_array *out, td_error *e
  * indices < b->length) are considered, otherwise all b->length rows.
  * `out_sel` must have room for in_n (or b->length) entries and may be the same
  * buffer as in_sel.  Batches are limited to UINT32_MAX rows. */
+/* The filter fast path for a predicate that reads one column, when that
+ * column arrives as dictionary codes: the predicate is evaluated once per
+ * dictionary entry and once for a null, then each row of `in` (or rows
+ * 0..n-1) is one lookup.  *done is false (nothing written) when it does not
+ * apply (query/dict_eval.c). */
+int td__dict_select(const td_expr *e, const td_batch *b, const uint32_t *in, int64_t n, uint32_t *out,
+                    int64_t *n_out, bool *done, td_error *err);
+/* Tests: chunks filtered through td__dict_select since the process started,
+ * and (*groups) chunks grouped on dictionary codes (td__dict_note_group,
+ * called by query/agg.c). */
+int64_t td__dict_stats(int64_t *groups);
+void td__dict_note_group(void);
 int td_expr_select(const td_expr *e, const td_batch *b, const uint32_t *in_sel, int64_t in_n,
                    uint32_t *out_sel, int64_t *out_n, td_error *err);
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "arrow/dict.h"
 #include "query/scalar.h"
 #include "util/decimal.h"
 #include "util/alloc.h"
@@ -126,7 +127,23 @@ int td__vec_load(const td_batch *b, int64_t col, td_type_id t, td_vec *out, td_e
   int rc = TD_OK;
   if (ph == TD_PHYS_I64) rc = load_i64(c, n, out, err);
   else if (ph == TD_PHYS_F64) rc = load_f64(c, n, out, err);
-  else if (ph == TD_PHYS_STR) {
+  else if (ph == TD_PHYS_STR && c->codes) { /* dictionary codes: decoded (arrow/dict.h) */
+    td_array a;
+    rc = td_array_init(&a, TD_TYPE_UTF8, n, err);
+    if (rc == TD_OK) rc = td_dict_decode(&a, c, 0, n, NULL, err);
+    if (rc == TD_OK) {
+      if (!a.data && !(a.data = td_malloc(1))) rc = td_err_nomem(err, "decoding a dictionary column");
+    }
+    if (rc == TD_OK) {
+      td__vec_own(out, a.offsets);
+      td__vec_own(out, a.data);
+      out->offs = a.offsets;
+      out->strs = a.data;
+      a.offsets = NULL;
+      a.data = NULL;
+    }
+    td_array_reset(&a);
+  } else if (ph == TD_PHYS_STR) {
     out->offs = c->offsets + c->offset;
     out->strs = c->data;
   } else if (ph == TD_PHYS_D128) {

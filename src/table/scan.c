@@ -13,6 +13,8 @@ static void drop_pages(td_scan *sc) {
   for (int64_t i = 0; i < sc->n_cols; i++) {
     td_page_data_release(sc->pages[i]);
     sc->pages[i] = NULL;
+    td_shared_array_release(sc->decoded[i]);
+    sc->decoded[i] = NULL;
   }
 }
 
@@ -40,7 +42,10 @@ int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *col
   sc->owners = td_calloc((size_t)nc + 1, sizeof *sc->owners);
   sc->consts = td_calloc((size_t)nc + 1, sizeof *sc->consts);
   sc->lazy = td_calloc((size_t)nc + 1, sizeof *sc->lazy);
-  if (!sc->cols || !sc->pages || !sc->views || !sc->owners || !sc->consts || !sc->lazy) {
+  sc->codes_ok = td_calloc((size_t)nc + 1, sizeof *sc->codes_ok);
+  sc->decoded = td_calloc((size_t)nc + 1, sizeof *sc->decoded);
+  if (!sc->cols || !sc->pages || !sc->views || !sc->owners || !sc->consts || !sc->lazy || !sc->codes_ok ||
+      !sc->decoded) {
     td_scan_release(sc);
     return td_err_nomem(err, "starting a scan");
   }
@@ -68,7 +73,23 @@ static int fetch_column(td_scan *sc, const td_chunk *ch, int64_t i, td_error *er
   if (rc) return rc;
   sc->views[i] = slice(&sc->pages[i]->view, ch->row - page * ps, ch->length);
   sc->owners[i] = sc->pages[i]->owner;
+  if (sc->views[i].codes && !sc->codes_ok[i]) { /* decoded for this chunk */
+    td_array a;
+    struct ArrowArray arr;
+    rc = td_array_init(&a, TD_TYPE_UTF8, ch->length, err);
+    if (rc == TD_OK) rc = td_array_append_view(&a, &sc->views[i], 0, ch->length, err);
+    if (rc == TD_OK) rc = td_array_export(&a, &arr, err);
+    td_array_reset(&a);
+    if (rc == TD_OK) rc = td_shared_array_new(&arr, &sc->decoded[i], err);
+    if (rc == TD_OK) rc = td_colview_init(&sc->views[i], TD_TYPE_UTF8, &sc->decoded[i]->array, err);
+    if (rc) return rc;
+    sc->owners[i] = sc->decoded[i];
+  }
   return TD_OK;
+}
+
+void td_scan_allow_codes(td_scan *sc, int64_t i) {
+  if (i >= 0 && i < sc->n_cols) sc->codes_ok[i] = true;
 }
 
 /* The next chunk of a source table, or *done when the skip hook rejected
@@ -220,12 +241,14 @@ int64_t td_scan_chunk_start(const td_table *t, const td_snapshot *snap, int64_t 
 }
 
 void td_scan_release(td_scan *sc) {
-  if (sc->pages) drop_pages(sc);
+  if (sc->pages && sc->decoded) drop_pages(sc);
   td_free(sc->pages);
   td_free(sc->views);
   td_free(sc->owners);
   td_free(sc->consts);
   td_free(sc->lazy);
+  td_free(sc->codes_ok);
+  td_free(sc->decoded);
   td_free(sc->cols);
   td_snapshot_release(sc->snap);
   memset(sc, 0, sizeof *sc);

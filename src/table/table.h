@@ -192,6 +192,11 @@ typedef struct td_scan {
   bool *lazy;
   int64_t n_lazy;
   bool loaded;
+  /* Dictionary-encoded pages (arrow/dict.h): columns whose consumer takes
+   * codes (codes_ok[i]) get the page's code view; the others get the rows
+   * decoded into decoded[i] (held for the current chunk). */
+  bool *codes_ok;
+  td_shared_array **decoded;
 } td_scan;
 
 /* Scans rows [begin, end) of the given columns (NULL: all) of snapshot
@@ -204,6 +209,11 @@ int td_scan_next(td_scan *sc, td_chunk *chunk, bool *done, td_error *err);
  * pages are fetched only by td_scan_load.  Ignored for derived tables and
  * partition columns, which cost nothing to read. */
 void td_scan_defer(td_scan *sc, int64_t i);
+/* Scanned column i may be handed out as codes into a dictionary (a
+ * td_colview with codes set) when its pages are dictionary-encoded: the
+ * caller reads it only through paths that understand codes (td__vec_load,
+ * filters, group-by keys).  Other columns always see plain utf8. */
+void td_scan_allow_codes(td_scan *sc, int64_t i);
 /* Fetches the lazy columns of the current chunk (views, owners), once. */
 int td_scan_load(td_scan *sc, td_chunk *chunk, td_error *err);
 void td_scan_release(td_scan *sc);

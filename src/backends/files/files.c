@@ -677,7 +677,7 @@ static int plan_read(const fb_location *loc, int64_t col, int64_t offset, int64_
 }
 
 static int read_pieces(td_type_id type, const fb_piece *p, int64_t n, struct ArrowArray *out, td_error *err) {
-  if (n == 1) return td_reader_read(p[0].reader, p[0].col, p[0].offset, p[0].n, out, err);
+  if (n == 1) return td_reader_read_codes(p[0].reader, p[0].col, p[0].offset, p[0].n, out, err);
   int64_t total = 0;
   for (int64_t i = 0; i < n; i++) total += p[i].n;
   td_array a;
@@ -693,6 +693,42 @@ static int read_pieces(td_type_id type, const fb_piece *p, int64_t n, struct Arr
   if (!rc) rc = td_array_export(&a, out, err);
   td_array_reset(&a);
   return rc;
+}
+
+/* A dictionary-encoded utf8 answer: the field `sch` (exported utf8) becomes
+ * int32 indices with a utf8 dictionary schema.  False on allocation failure
+ * (sch is then released). */
+typedef struct dict_schema_priv {
+  struct ArrowSchema values;
+  void (*release)(struct ArrowSchema *);
+  void *private_data;
+} dict_schema_priv;
+
+static void dict_schema_release(struct ArrowSchema *s) {
+  dict_schema_priv *p = s->private_data;
+  s->dictionary = NULL;
+  s->format = "u";
+  s->private_data = p->private_data;
+  s->release = p->release;
+  s->release(s);
+  td_free(p);
+}
+
+static bool dict_schema(struct ArrowSchema *sch) {
+  dict_schema_priv *p = td_calloc(1, sizeof *p);
+  if (!p) {
+    td_arrow_schema_release(sch);
+    return false;
+  }
+  p->values.format = "u";
+  p->values.name = "";
+  p->release = sch->release;
+  p->private_data = sch->private_data;
+  sch->format = "i";
+  sch->dictionary = &p->values;
+  sch->private_data = p;
+  sch->release = dict_schema_release;
+  return true;
 }
 
 static void f_column_values(void *self, const td_table_key *tk, const td_location_key *lk, const char *column,
@@ -743,6 +779,10 @@ static void f_column_values(void *self, const td_table_key *tk, const td_locatio
     }
   }
   td_free(pieces);
+  if (ok && arr.dictionary && (ok = dict_schema(&sch)) == false) {
+    td_arrow_array_release(&arr);
+    snprintf(why, sizeof why, "out of memory answering column '%s'", column);
+  }
   if (ok) td_answer_values(req, &sch, &arr, NULL);
   else {
     td_arrow_schema_release(&sch);

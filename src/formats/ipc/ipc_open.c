@@ -26,9 +26,9 @@ static int ipc_refresh(td_file_reader *base, td_error *err);
 static int file_refresh(td_file_reader *base, td_error *err) { return TD_OK; }
 
 static const td_reader_vtable FILE_VT = {"arrow-file", ipc_read_column, file_refresh, NULL,
-                                         ipc_close};
+                                         ipc_close, NULL};
 static const td_reader_vtable STREAM_VT = {"arrow-stream", ipc_read_column, ipc_refresh, NULL,
-                                           ipc_close};
+                                           ipc_close, NULL};
 
 int ipc_load_message(ipc_reader *r, const ipc_msg *m, uint8_t **buf, ipc_fb *fb, ipc_tab *msg,
                      td_error *err) {

@@ -6,8 +6,11 @@
  */
 #include "formats/parquet/reader.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "arrow/dict.h"
 #include "formats/parquet/codec.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -19,6 +22,8 @@ static td_fcache g_cache = TD_FCACHE_INIT(PQ_CACHE_BYTES, PQ_CACHE_SLOTS);
 static void seg_free(td_fcache_entry *e) {
   pq_seg *s = (pq_seg *)e;
   td_array_reset(&s->arr);
+  td_array_reset(&s->ident);
+  td_dict_release(s->td);
   td_shared_array_release(s->shared);
   td_free(s);
 }
@@ -178,6 +183,8 @@ typedef struct page_run {
   uint8_t *defined; /* definition flags of one page */
   int64_t defined_cap;
   td_array *out;
+  bool codes;    /* decoding to dictionary codes: a page of another encoding stops it */
+  bool fallback; /* such a page was met */
   int64_t rows; /* rows decoded so far */
   int64_t row0; /* file row of the first of them (for messages) */
 } page_run;
@@ -299,6 +306,10 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
   }
   if ((rc = td_array_reserve(run->out, run->rows + rows, err))) return rc;
   bool dict_enc = encoding == PQ_ENC_PLAIN_DICTIONARY || encoding == PQ_ENC_RLE_DICTIONARY;
+  if (run->codes && !dict_enc) {
+    run->fallback = true;
+    return td_err(err, TD_EUNSUPPORTED, "a page that is not dictionary-encoded");
+  }
   if ((rc = decode_values(run, encoding, v, v_len, nn, rows, err))) {
     if (rc != TD_ERANGE) return rc;
     /* The decoder stopped at the nn-th value it could not represent: name
@@ -641,6 +652,51 @@ static int check_chunk(pq_reader *r, const pq_column *c, const pq_column_chunk *
   return TD_OK;
 }
 
+/* Whether text columns with a valid UTF-8 dictionary are decoded to codes
+ * (the default; TD_PARQUET_DICT_CODES=0 turns it off, for measuring). */
+static bool dict_codes_on(void) {
+  static _Atomic int on = -1;
+  int v = atomic_load_explicit(&on, memory_order_relaxed);
+  if (v < 0) {
+    const char *e = getenv("TD_PARQUET_DICT_CODES");
+    v = !(e && strcmp(e, "0") == 0);
+    atomic_store_explicit(&on, v, memory_order_relaxed);
+  }
+  return v;
+}
+
+/* For decoding to codes: identity indices and a td_dict holding a copy of
+ * the entries (engine pages may outlive this cache entry). */
+static int dict_codes_prepare(pq_seg *s, td_error *err) {
+  int64_t n = s->arr.length;
+  if (n > INT32_MAX) return TD_OK;
+  td_array copy;
+  struct ArrowArray arr;
+  td_shared_array *sh = NULL;
+  int rc = td_array_init(&s->ident, TD_TYPE_INT32, n, err);
+  for (int64_t i = 0; !rc && i < n; i++) ((int32_t *)s->ident.values)[i] = (int32_t)i;
+  s->ident.length = n;
+  int64_t bytes = s->arr.data_length;
+  if (!rc && !(rc = td_array_init(&copy, TD_TYPE_UTF8, n, err))) {
+    if (!(rc = td_array_reserve_data(&copy, bytes, err))) {
+      memcpy(copy.offsets, s->arr.offsets, (size_t)(n + 1) * sizeof *copy.offsets);
+      if (bytes) memcpy(copy.data, s->arr.data, (size_t)bytes);
+      copy.length = n;
+      copy.data_length = bytes;
+      rc = td_array_export(&copy, &arr, err);
+    }
+    td_array_reset(&copy);
+  }
+  if (!rc) rc = td_shared_array_new(&arr, &sh, err);
+  if (!rc) rc = td_dict_wrap(sh, &sh->array, &s->td, err);
+  td_shared_array_release(sh);
+  if (rc) {
+    td_array_reset(&s->ident);
+    s->td = NULL;
+  }
+  return rc;
+}
+
 /* The chunk's dictionary, decoded once and cached (NULL when it has none). */
 static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg **out, td_error *err) {
   const pq_column_chunk *cc = &r->meta.row_groups[rg].columns[r->cols[col].leaf];
@@ -664,7 +720,8 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
     memset(&run.own_dict, 0, sizeof run.own_dict);
     /* checked once here, not by every segment that uses it */
     s->dict_utf8 = r->cols[col].ci.text && s->arr.type == TD_TYPE_UTF8 && dict_utf8_ok(&s->arr);
-    s->ce.bytes = seg_bytes(&s->arr);
+    if (s->dict_utf8) rc = dict_codes_prepare(s, err);
+    s->ce.bytes = seg_bytes(&s->arr) + seg_bytes(&s->ident) + (s->td ? s->td->bytes : 0);
     cache_put(r, s);
     *out = s;
   }
@@ -693,6 +750,16 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
   if (pr.dict_end >= 0 && (rc = get_dict(r, col, rg, pr.dict_end, &dict, err))) return rc;
   run.dict = dict ? &dict->arr : NULL;
   if (dict && dict->dict_utf8) run.dict_utf8 = run.dict;
+  if (dict && dict->td && dict_codes_on()) { /* codes: the identity indices are the dictionary */
+    td_array_reset(&s->arr);
+    if ((rc = td_array_init(&s->arr, TD_TYPE_INT32, 0, err))) {
+      pq_seg_release(r, dict);
+      return rc;
+    }
+    run.dict = run.dict_utf8 = &dict->ident;
+    run.codes = true;
+    s->td = td_dict_retain(dict->td);
+  }
   uint8_t *buf = NULL;
   int64_t buf_cap = 0;
   if (!(rc = read_pooled(r, pr.off, pr.len, &buf, &buf_cap, err))) {
@@ -700,6 +767,18 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
      * hint bounded by the bytes read, for footers that claim huge counts). */
     int64_t hint = pr.rows < pr.len * 16 + 4096 ? pr.rows : pr.len * 16 + 4096;
     if (!(rc = td_array_reserve(&s->arr, hint, err))) rc = run_pages(&run, buf, pr.len, pr.rows, err);
+    if (rc && run.fallback) { /* a page of another encoding: decoded to strings, as usual */
+      td_dict_release(s->td);
+      s->td = NULL;
+      td_array_reset(&s->arr);
+      s->arr.type = c->ci.type;
+      run = (page_run){.r = r, .c = c, .codec = cc->codec, .out = &s->arr, .row0 = g->first_row + pr.first,
+                       .dict = &dict->arr, .dict_utf8 = dict->dict_utf8 ? &dict->arr : NULL,
+                       .scratch = run.scratch, .scratch_cap = run.scratch_cap, /* kept: freed by run_free */
+                       .defined = run.defined, .defined_cap = run.defined_cap};
+      if (!(rc = td_array_init(&s->arr, c->ci.type, 0, err)) && !(rc = td_array_reserve(&s->arr, hint, err)))
+        rc = run_pages(&run, buf, pr.len, pr.rows, err);
+    }
   }
   run_free(&run);
   pool_give(buf, buf_cap);
@@ -717,11 +796,16 @@ int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi
   int rc = decode_segment(r, col, rg, lo, hi, s, err);
   /* Share the decoded array so reads can hand out views of it. */
   s->ce.bytes = seg_bytes(&s->arr);
-  td_type_id type = s->arr.type;
+  td_type_id type = s->td ? TD_TYPE_UTF8 : s->arr.type;
   struct ArrowArray arr;
   if (!rc) rc = td_array_export(&s->arr, &arr, err);
+  if (!rc && s->td) { /* codes: a dictionary array; the dictionary is charged once, with it */
+    struct ArrowArray codes = arr;
+    rc = td_dict_attach(&codes, s->td, &arr, err);
+  }
   if (!rc) rc = td_shared_array_new(&arr, &s->shared, err);
   if (!rc) rc = td_colview_init(&s->view, type, &s->shared->array, err);
+  if (!rc && s->td) s->view.dict = s->td;
   if (rc) {
     seg_free(&s->ce);
     return rc;

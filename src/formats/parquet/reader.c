@@ -434,8 +434,8 @@ static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, td_ar
   return TD_OK;
 }
 
-static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
-                          struct ArrowArray *out, td_error *err) {
+static int read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n, bool codes,
+                       struct ArrowArray *out, td_error *err) {
   pq_reader *r = (pq_reader *)base;
   if (col < 0 || col >= base->schema.n_fields || offset < 0 || n < 0 || offset > base->num_rows ||
       n > base->num_rows - offset)
@@ -453,7 +453,8 @@ static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int
     int rc = pq_get_segment(r, col, g, lo, lo + n, &s, err);
     /* A view keeps the whole segment alive: only for segments not much
      * bigger than the rows asked for (else the rows are copied below). */
-    bool got = !rc, view = got && (s->view.length <= 4 * n || s->ce.bytes <= PQ_VIEW_BYTES);
+    bool got = !rc, view = got && (s->view.length <= 4 * n || s->ce.bytes <= PQ_VIEW_BYTES) &&
+                           (codes || !s->view.codes);
     if (view) rc = td_array_export_view(&s->shared->array, lo - s->first, n, s->shared, out, err);
     if (got) pq_seg_release(r, s);
     if (rc || view)
@@ -471,6 +472,18 @@ static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int
                          base->schema.fields[col].name, g);
   }
   return TD_OK;
+}
+
+static int pq_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
+                          struct ArrowArray *out, td_error *err) {
+  return read_column(base, col, offset, n, false, out, err);
+}
+
+/* Rows inside one segment decoded to codes come back as a view of its codes
+ * and dictionary; anything else as pq_read_column. */
+static int pq_read_column_codes(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
+                                struct ArrowArray *out, td_error *err) {
+  return read_column(base, col, offset, n, true, out, err);
 }
 
 static const td_chunk_stats *pq_column_stats(td_file_reader *base, int64_t col, int64_t *n) {
@@ -492,6 +505,7 @@ static const td_chunk_stats *pq_column_stats(td_file_reader *base, int64_t col, 
 static const td_reader_vtable pq_vtable = {
     .format_name = "parquet",
     .read_column = pq_read_column,
+    .read_column_codes = pq_read_column_codes,
     .refresh = NULL,
     .column_stats = pq_column_stats,
     .close = pq_close,

@@ -58,6 +58,12 @@ typedef struct pq_seg {
   td_shared_array *shared; /* decoded data segments: the array, shared with
                               the zero-copy views read_column hands out */
   td_colview view;         /* of `shared` */
+  /* Text dictionaries whose entries are valid UTF-8: identity indices (the
+   * "dictionary" that decodes a page into its codes) and the entries as a
+   * shared td_dict (arrow/dict.h).  A data segment whose pages are all
+   * dictionary-encoded is decoded to codes (an int32 dictionary array). */
+  td_array ident;
+  struct td_dict *td;
 } pq_seg;
 
 /* Where the pages of one column chunk are: its offset index (state 1), or

@@ -1,0 +1,528 @@
+/*
+ * tests/query/test_dict_codes.c - dictionary-encoded utf8 columns kept as
+ * codes through filters and group-bys (arrow/dict.h, query/dict_eval.c).
+ *
+ * A test backend serves table "t" (partition P, data columns s utf8 with
+ * nulls and v int64) either plainly or with s answered as Arrow dictionary
+ * arrays: every request gets its own dictionary (a rotation of the words
+ * plus an entry no row uses), so the dictionary is replaced between pages,
+ * and every third block of rows is answered plain (a location mixing
+ * dictionary and plain pages).  Every query must give the same text on the
+ * dictionary service as on the plain one, and the fast paths must run.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "arrow/schema.h"
+#include "formats/parquet/writer.h"
+#include "query/expr.h"
+#include "tabledata.h"
+#include "test.h"
+#include "mtable.h"
+
+#define NW 6
+#define RG 50
+static const char *const words[NW] = {"alpha", "beta", "gamma", "delta", "ab", "zeta"};
+
+typedef struct dk {
+  pthread_mutex_t lock;
+  bool dict;      /* answer s as dictionary arrays */
+  bool bad;       /* an index out of range */
+  int64_t n_locs; /* locations L0.. */
+  int64_t rows;   /* rows per location */
+  td_request sub;
+  bool has_sub;
+} dk;
+
+/* The word of row r of location l, or -1 for null. */
+static int word_of(int64_t l, int64_t r) { return r % 7 == 3 ? -1 : (int)((r * 5 + l * 3 + r / 50) % NW); }
+
+static td_location_key *loc_key(int64_t i) {
+  char v[32];
+  snprintf(v, sizeof v, "L%lld", (long long)i);
+  const char *names[1] = {"P"};
+  td_value vals[1] = {td_value_str(v)};
+  td_location_key *k = NULL;
+  td_location_key_new(NULL, 1, names, vals, &k, NULL);
+  return k;
+}
+
+static int64_t loc_index(const td_location_key *k) {
+  const td_value *v = td_location_key_find(k, "P");
+  return v && !v->is_null ? atoll(v->v.s.ptr + 1) : -1;
+}
+
+static void d_schema(void *self, const td_table_key *t, td_request r) {
+  (void)self, (void)t;
+  const char *names[2] = {"s", "v"};
+  td_type_id types[2] = {TD_TYPE_UTF8, TD_TYPE_INT64};
+  const char *pn[1] = {"P"};
+  td_type_id pt[1] = {TD_TYPE_UTF8};
+  struct ArrowSchema ds, ps;
+  td_schema_make(2, names, types, NULL, &ds, NULL);
+  td_schema_make(1, pn, pt, NULL, &ps, NULL);
+  td_answer_schema(r, &ds, &ps, NULL);
+}
+
+static void d_locations(void *self, const td_table_key *t, td_request r) {
+  dk *d = self;
+  (void)t;
+  for (int64_t i = 0; i < d->n_locs; i++) {
+    td_location_key *k = loc_key(i);
+    td_answer_location(r, k, NULL);
+    td_location_key_release(k);
+  }
+  td_answer_success(r, NULL);
+}
+
+static void d_sub_locs(void *self, const td_table_key *t, td_request r) {
+  dk *d = self;
+  (void)t;
+  pthread_mutex_lock(&d->lock);
+  for (int64_t i = 0; i < d->n_locs; i++) {
+    td_location_key *k = loc_key(i);
+    td_answer_location(r, k, NULL);
+    td_location_key_release(k);
+  }
+  td_answer_success(r, NULL);
+  d->sub = r;
+  d->has_sub = true;
+  pthread_mutex_unlock(&d->lock);
+}
+
+static void d_size(void *self, const td_table_key *t, const td_location_key *l, td_request r) {
+  dk *d = self;
+  (void)t, (void)l;
+  td_answer_size(r, d->rows, NULL);
+}
+
+static void d_sub_size(void *self, const td_table_key *t, const td_location_key *l, td_request r) {
+  dk *d = self;
+  (void)t, (void)l;
+  td_answer_size(r, d->rows, NULL);
+  td_answer_success(r, NULL);
+}
+
+static void d_unsub(void *self, td_request r) { (void)self, (void)r; }
+
+/* A dictionary array of rows [off, off + n) of location l. */
+typedef struct dict_priv {
+  uint8_t *valid;
+  int32_t *codes;
+  const void *bufs[2];
+  struct ArrowArray entries;
+} dict_priv;
+
+static void dict_release(struct ArrowArray *a) {
+  dict_priv *p = a->private_data;
+  free(p->valid);
+  free(p->codes);
+  p->entries.release(&p->entries);
+  free(p);
+  a->release = NULL;
+}
+
+static void schema_release(struct ArrowSchema *s) {
+  free(s->dictionary);
+  s->release = NULL;
+}
+
+static void answer_dict(dk *d, int64_t l, int64_t off, int64_t n, const char *col, td_request r) {
+  int rot = (int)((l * 7 + off / RG + off) % NW);
+  td_builder *b;
+  td_builder_new(TD_TYPE_UTF8, &b, NULL);
+  for (int i = 0; i < NW; i++) td_builder_append_str(b, words[(i + rot) % NW], -1, NULL);
+  char unused[32];
+  snprintf(unused, sizeof unused, "unused-%lld", (long long)off);
+  td_builder_append_str(b, unused, -1, NULL);
+  dict_priv *p = calloc(1, sizeof *p);
+  td_builder_finish(b, &p->entries, NULL);
+  td_builder_free(b);
+  p->valid = calloc((size_t)(n + 8) / 8, 1);
+  p->codes = calloc((size_t)n + 1, sizeof *p->codes);
+  int64_t nulls = 0;
+  for (int64_t i = 0; i < n; i++) {
+    int w = word_of(l, off + i);
+    if (w < 0) {
+      nulls++;
+      p->codes[i] = 77; /* garbage under a null: never read */
+    } else {
+      p->valid[i / 8] |= (uint8_t)(1u << (i % 8));
+      p->codes[i] = (w - rot + NW) % NW;
+    }
+  }
+  if (d->bad && n > 1) p->codes[1] = NW + 5, p->valid[0] |= 2;
+  p->bufs[0] = p->valid;
+  p->bufs[1] = p->codes;
+  struct ArrowArray arr = {0};
+  arr.length = n;
+  arr.null_count = nulls;
+  arr.n_buffers = 2;
+  arr.buffers = p->bufs;
+  arr.dictionary = &p->entries;
+  arr.private_data = p;
+  arr.release = dict_release;
+  struct ArrowSchema *ds = calloc(1, sizeof *ds);
+  ds->format = "u";
+  ds->name = "";
+  ds->release = schema_release; /* never called: owned by the parent */
+  struct ArrowSchema sch = {0};
+  sch.format = "i";
+  sch.name = col;
+  sch.flags = ARROW_FLAG_NULLABLE;
+  sch.dictionary = ds;
+  sch.release = schema_release;
+  td_answer_values(r, &sch, &arr, NULL);
+}
+
+static void d_values(void *self, const td_table_key *t, const td_location_key *lk, const char *col, int64_t off,
+                     int64_t mn, int64_t mx, td_request r) {
+  dk *d = self;
+  (void)t, (void)mx;
+  int64_t l = loc_index(lk), n = mn;
+  bool is_s = strcmp(col, "s") == 0;
+  if (is_s && d->dict && (off / RG) % 3 != 2) {
+    answer_dict(d, l, off, n, col, r);
+    return;
+  }
+  td_type_id ty = is_s ? TD_TYPE_UTF8 : TD_TYPE_INT64;
+  td_builder *b;
+  td_builder_new(ty, &b, NULL);
+  for (int64_t i = 0; i < n; i++) {
+    if (!is_s) td_builder_append_int(b, off + i, NULL);
+    else if (word_of(l, off + i) < 0) td_builder_append_null(b, NULL);
+    else td_builder_append_str(b, words[word_of(l, off + i)], -1, NULL);
+  }
+  struct ArrowArray arr;
+  td_builder_finish(b, &arr, NULL);
+  td_builder_free(b);
+  struct ArrowSchema wrapper, sch;
+  td_schema_make(1, &col, &ty, NULL, &wrapper, NULL);
+  sch = *wrapper.children[0];
+  wrapper.children[0]->release = NULL;
+  wrapper.release(&wrapper);
+  td_answer_values(r, &sch, &arr, NULL);
+}
+
+static const td_backend_vtable dk_vt = {d_schema, d_locations, d_size,  d_values,
+                                        d_sub_locs, d_sub_size, d_unsub, NULL, NULL};
+
+typedef struct env {
+  dk dict, plain;
+  td_service *sd, *sp;
+  td_service *sf; /* optional: a Parquet file served by the file backend, as "d" */
+  const char *f_table;
+} env;
+
+static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key,
+                   td_error *err) {
+  env *e = ctx;
+  if (is_path || (strcmp(name, "d") != 0 && strcmp(name, "p") != 0)) {
+    err->code = TD_ENOTFOUND;
+    snprintf(err->message, sizeof err->message, "no table %s", name);
+    return TD_ENOTFOUND;
+  }
+  int rc = td_table_key_new(name[0] == 'd' && e->sf ? e->f_table : "t", key, err);
+  if (rc == TD_OK) *svc = td_service_retain(name[0] == 'p' ? e->sp : e->sf ? e->sf : e->sd);
+  return rc;
+}
+
+static void env_open(env *e, int64_t n_locs, int64_t rows, int64_t page_size) {
+  memset(e, 0, sizeof *e);
+  dk *both[2] = {&e->dict, &e->plain};
+  td_service **svcs[2] = {&e->sd, &e->sp};
+  for (int i = 0; i < 2; i++) {
+    pthread_mutex_init(&both[i]->lock, NULL);
+    both[i]->dict = i == 0;
+    both[i]->n_locs = n_locs;
+    both[i]->rows = rows;
+    td_service_options o;
+    td_service_options_init(&o);
+    o.page_size = page_size;
+    o.update_period_ms = 3600 * 1000;
+    td_backend be = {&dk_vt, both[i]};
+    td_error err;
+    TD_ASSERT_OK(td_service_new(be, &o, svcs[i], &err), &err);
+  }
+}
+
+static void env_close(env *e) {
+  td_service_free(e->sd);
+  td_service_free(e->sp);
+  pthread_mutex_destroy(&e->dict.lock);
+  pthread_mutex_destroy(&e->plain.lock);
+}
+
+/* The query's text on the dictionary service ('T' replaced by d) and on the
+ * plain one (p): must be equal; returns it (caller frees). */
+static char *same(env *e, const char *sql, int threads) {
+  char q[512];
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = e;
+  qo.threads = threads;
+  char *out[2];
+  for (int i = 0; i < 2; i++) {
+    snprintf(q, sizeof q, "%s", sql);
+    char *t = strstr(q, " T");
+    assert_non_null(t);
+    t[1] = i == 0 ? 'd' : 'p';
+    out[i] = mt_query_text(q, &qo);
+  }
+  if (strcmp(out[0], out[1]) != 0) fail_msg("%s\n  dict:  %.300s\n  plain: %.300s", sql, out[0], out[1]);
+  free(out[1]);
+  return out[0];
+}
+
+static const char *const filters[] = {
+    "s = 'beta'", "s <> 'beta'", "s IN ('alpha', 'gamma')", "s NOT IN ('alpha')", "s LIKE 'a%'",
+    "s NOT LIKE '%a'", "s IS NULL", "s IS NOT NULL", "s > 'c'", "upper(s) = 'BETA'",
+    "s = 'beta' OR s IS NULL", "coalesce(s, 'x') = 'x'", "length(s) = 2", "s = 'nothing'",
+    "s = 'unused-0'", "s = 'beta' AND v > 100", "v < 60 AND s IN ('zeta', 'ab')",
+};
+
+/* Every predicate form: the same answer as the decoded path, through the
+ * dictionary filter. */
+static void test_filters(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 3, 400, 64);
+  int64_t before = td__dict_stats(NULL);
+  for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
+    for (int th = 1; th <= 2; th++) {
+      char sql[256];
+      snprintf(sql, sizeof sql, "SELECT count(*), sum(v) FROM T WHERE %s", filters[i]);
+      free(same(&e, sql, th));
+      snprintf(sql, sizeof sql, "SELECT P, count(*), min(v) FROM T WHERE %s GROUP BY P ORDER BY P", filters[i]);
+      free(same(&e, sql, th));
+    }
+  }
+  char *t = same(&e, "SELECT count(*) FROM T WHERE s = 'beta'", 1);
+  /* 3 x 400 rows, 1 in 7 null, 1 in 6 of the rest beta-ish: not zero */
+  assert_true(strcmp(t, "0|;") != 0);
+  free(t);
+  assert_true(td__dict_stats(NULL) > before);
+  env_close(&e);
+}
+
+/* Group by on codes == group by on decoded strings; no group for a
+ * dictionary entry no row uses; other outputs decoded. */
+static void test_group_by(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 3, 400, 64);
+  int64_t g0, g1;
+  td__dict_stats(&g0);
+  const char *qs[] = {
+      "SELECT s, count(*), sum(v), min(v), max(v), avg(v) FROM T GROUP BY s ORDER BY s",
+      "SELECT s, count(*) FROM T WHERE v > 30 GROUP BY s ORDER BY s",
+      "SELECT s, count(*) FROM T WHERE s LIKE '%a' GROUP BY s ORDER BY s",
+      "SELECT s, P, count(*), sum(v) FROM T GROUP BY s, P ORDER BY s, P",
+      "SELECT P, s, count(*) FROM T GROUP BY P, s ORDER BY P, s",
+      "SELECT min(s), max(s), count(s), count(*) FROM T",
+      "SELECT upper(s) AS u, count(*) FROM T GROUP BY u ORDER BY u",
+      "SELECT s, v FROM T WHERE s = 'delta' ORDER BY v LIMIT 7",
+      "SELECT * FROM T WHERE v BETWEEN 60 AND 70 ORDER BY P, v",
+      "SELECT DISTINCT s FROM T ORDER BY s",
+  };
+  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
+    for (int th = 1; th <= 2; th++) free(same(&e, qs[i], th));
+  char *t = same(&e, "SELECT count(*) FROM (SELECT s FROM T GROUP BY s) x", 1);
+  assert_string_equal(t, "7|;"); /* six words and null: no unused entry */
+  free(t);
+  td__dict_stats(&g1);
+  assert_true(g1 > g0);
+  env_close(&e);
+}
+
+/* A backend answering an index outside its dictionary breaks the contract. */
+static void test_bad_index(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 1, 40, 64);
+  e.dict.bad = true;
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  td_table *t = NULL;
+  td_error err;
+  int rc = td_query("SELECT count(*) FROM d WHERE s = 'beta'", &qo, &t, &err);
+  assert_int_not_equal(rc, TD_OK);
+  assert_non_null(strstr(err.message, "out of range"));
+  env_close(&e);
+}
+
+/* A refreshing group-by: a new location arrives with other dictionaries. */
+static void test_live(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 2, 200, 64);
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  qo.refreshing = true;
+  td_table *live;
+  td_error err;
+  TD_ASSERT_OK(td_query("SELECT s, count(*), sum(v) FROM d WHERE s <> 'beta' GROUP BY s", &qo, &live, &err), &err);
+  char *t0 = mt_table_text(live, false);
+  pthread_mutex_lock(&e.dict.lock);
+  e.dict.n_locs = 3;
+  td_location_key *k = loc_key(2);
+  td_answer_location(e.dict.sub, k, NULL);
+  td_location_key_release(k);
+  pthread_mutex_unlock(&e.dict.lock);
+  TD_ASSERT_OK(td_service_flush(e.sd, 10000, &err), &err);
+  char *t1 = mt_table_text(live, false);
+  assert_string_not_equal(t0, t1);
+  e.plain.n_locs = 3;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  char *want = mt_query_text("SELECT s, count(*), sum(v) FROM p WHERE s <> 'beta' GROUP BY s", &qo);
+  assert_string_equal(t1, want);
+  free(t0);
+  free(t1);
+  free(want);
+  td_table_release(live);
+  env_close(&e);
+}
+
+/* The Parquet reader: a file written dictionary-encoded (a dictionary per
+ * row group) is decoded to codes, and every query answers as on the plain
+ * backend. */
+static void test_parquet(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 3, 400, 64);
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  char sql[512];
+  const char *path = td_test_scratch_path("d.parquet");
+  snprintf(sql, sizeof sql, "COPY (SELECT s, v, P FROM p) TO '%s' (FORMAT parquet, ROW_GROUP_SIZE 250)", path);
+  free(mt_query_text(sql, &qo));
+  td_error err;
+  td_file_backend *fb;
+  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
+  e.f_table = td_file_backend_table_name(fb);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 100; /* pages inside and across row groups */
+  TD_ASSERT_OK(td_service_new(td_file_backend_backend(fb), &o, &e.sf, &err), &err);
+  int64_t f0, g0, f1, g1;
+  f0 = td__dict_stats(&g0);
+  for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
+    snprintf(sql, sizeof sql, "SELECT count(*), sum(v) FROM T WHERE %s", filters[i]);
+    free(same(&e, sql, 2));
+  }
+  free(same(&e, "SELECT s, count(*), sum(v), min(v) FROM T GROUP BY s ORDER BY s", 1));
+  free(same(&e, "SELECT s, P, count(*) FROM T GROUP BY s, P ORDER BY s, P", 2));
+  free(same(&e, "SELECT P, s, v FROM T WHERE s = 'ab' ORDER BY P, v LIMIT 9", 1));
+  f1 = td__dict_stats(&g1);
+  assert_true(f1 > f0);
+  assert_true(g1 > g0);
+  td_service_free(e.sf);
+  td_file_backend_release(fb);
+  e.sf = NULL;
+  env_close(&e);
+}
+
+/* One count(*) query on the file service "d" as text. */
+static char *on_file(env *e, const char *sql) {
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = e;
+  return mt_query_text(sql, &qo);
+}
+
+/* A chunk whose dictionary outgrows its limit goes on PLAIN mid-way: the
+ * dictionary-encoded pages and the plain ones both answer right. */
+static void test_parquet_plain_fallback(void **state) {
+  (void)state;
+  const char *path = td_test_scratch_path("mixed.parquet");
+  td_schema sch;
+  td_schema_init(&sch);
+  td_error err;
+  TD_ASSERT_OK(td_schema_add(&sch, "s", TD_TYPE_UTF8, NULL, true, &err), &err);
+  td_parquet_write_options wo;
+  td_parquet_write_options_init(&wo);
+  wo.row_group_size = 9000; /* one row group: the chunk starts on a dictionary */
+  wo.dict_limit = 200;
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  td_parquet_writer *w;
+  TD_ASSERT_OK(td_parquet_writer_open_with(fd, &sch, &wo, &w, &err), &err);
+  for (int part = 0; part < 3; part++) { /* pages of words, unique strings (the dictionary outgrows its limit), words again (PLAIN) */
+    td_builder *b;
+    td_builder_new(TD_TYPE_UTF8, &b, NULL);
+    for (int i = 0; i < 3000; i++) {
+      char v[32];
+      if (part != 1 && i % 9 == 4) td_builder_append_null(b, NULL);
+      else {
+        if (part != 1) snprintf(v, sizeof v, "w%d", i % 4);
+        else snprintf(v, sizeof v, "u%05d", i);
+        td_builder_append_str(b, v, -1, NULL);
+      }
+    }
+    struct ArrowArray col, batch;
+    td_builder_finish(b, &col, NULL);
+    td_builder_free(b);
+    TD_ASSERT_OK(td_batch_make(1, &col, &batch, &err), &err);
+    TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+    batch.release(&batch);
+  }
+  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  close(fd);
+  td_schema_reset(&sch);
+  env e;
+  memset(&e, 0, sizeof e);
+  td_file_backend *fb;
+  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
+  e.f_table = td_file_backend_table_name(fb);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 1000;
+  TD_ASSERT_OK(td_service_new(td_file_backend_backend(fb), &o, &e.sf, &err), &err);
+  e.sp = e.sf;
+  char *t = on_file(&e, "SELECT count(*) FROM d WHERE s = 'w1'");
+  assert_string_equal(t, "1334|;"); /* twice: i % 4 == 1 and i % 9 != 4, i < 3000 */
+  free(t);
+  int64_t f0 = td__dict_stats(NULL);
+  t = on_file(&e, "SELECT count(*) FROM d WHERE s LIKE 'u%'");
+  assert_string_equal(t, "3000|;");
+  free(t);
+  t = on_file(&e, "SELECT count(*), count(s) FROM d WHERE s IS NULL OR s = 'u00007'");
+  assert_string_equal(t, "667|1|;");
+  free(t);
+  t = on_file(&e, "SELECT count(*) FROM (SELECT s, count(*) FROM d GROUP BY s) x");
+  assert_string_equal(t, "3005|;"); /* four words, null, 3000 unique */
+  free(t);
+  t = on_file(&e, "SELECT s, count(*) FROM d WHERE s < 'w2' AND s > 'u02998' GROUP BY s ORDER BY s");
+  assert_string_equal(t, "u02999|1|;w0|1332|;w1|1334|;");
+  free(t);
+  assert_true(td__dict_stats(NULL) > f0);
+  td_service_free(e.sf);
+  td_file_backend_release(fb);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_filters),
+      cmocka_unit_test(test_group_by),
+      cmocka_unit_test(test_bad_index),
+      cmocka_unit_test(test_live),
+      cmocka_unit_test(test_parquet),
+      cmocka_unit_test(test_parquet_plain_fallback),
+  };
+  return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
+}
