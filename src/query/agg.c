@@ -119,6 +119,14 @@ static int grow_array(void **p, int64_t cap, size_t width, int64_t old) {
   return TD_OK;
 }
 
+/* The same without zeroing the new slots (each is written before it is read). */
+static int grow_raw(void **p, int64_t cap, size_t width) {
+  void *q = td_realloc(*p, (size_t)cap * width);
+  if (!q) return TD_ENOMEM;
+  *p = q;
+  return TD_OK;
+}
+
 static int grow_store(store *s, bool agg, int64_t cap, int64_t old) {
   int rc = TD_OK;
   if (s->ph == TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f, old);
@@ -148,11 +156,11 @@ static int grow_groups(td_agg *a, td_error *err) {
   if (a->n_groups < a->cap) return TD_OK;
   if (a->cap >= (int64_t)UINT32_MAX / 2) return td_err(err, TD_ERANGE, "too many groups");
   int64_t cap = a->cap ? a->cap * 2 : 16;
-  int rc = grow_array((void **)&a->hashes, cap, sizeof *a->hashes, a->cap);
+  int rc = grow_raw((void **)&a->hashes, cap, sizeof *a->hashes);
   if (!rc) rc = grow_array((void **)&a->changed, cap, 1, a->cap);
-  if (!rc) rc = grow_array((void **)&a->changed_list, cap, sizeof *a->changed_list, a->cap);
+  if (!rc) rc = grow_raw((void **)&a->changed_list, cap, sizeof *a->changed_list);
   if (!rc) rc = grow_array((void **)&a->epoch, cap, sizeof *a->epoch, a->cap);
-  if (!rc) rc = grow_array((void **)&a->touched, cap, sizeof *a->touched, a->cap);
+  if (!rc) rc = grow_raw((void **)&a->touched, cap, sizeof *a->touched);
   for (int64_t k = 0; !rc && k < a->n_keys; k++) rc = grow_store(&a->kst[k], false, cap, a->cap);
   for (int64_t k = 0; !rc && k < a->n_aggs; k++) rc = grow_store(&a->ast[k], true, cap, a->cap);
   if (rc) return td_err_nomem(err, "growing an aggregation");
@@ -688,9 +696,11 @@ static int int_miss(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_er
     }
     s = (s + 1) & mask;
   }
-  if (g == UINT32_MAX) {
-    int rc = add_group(a, h, kv, r, &g, err);
+  if (g == UINT32_MAX) { /* a new group: its key stored as is (no td_value) */
+    int rc = new_group(a, h, &g, err);
     if (rc) return rc;
+    a->kst[0].nul[g] = is_null;
+    a->kst[0].i[g] = is_null ? 0 : v;
   }
   *out = g;
   if (is_null) {
@@ -1482,29 +1492,57 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
   return store_set(x, d, &v, err);
 }
 
+/* Whether key k of group d of `a` equals key k of group g of `b`, read
+ * straight from the stores (nulls equal; floats as in value_matches). */
+static bool store_key_equal(const store *x, uint32_t d, const store *y, uint32_t g) {
+  if (x->nul[d] != y->nul[g]) return false;
+  if (x->nul[d]) return true;
+  switch (x->ph) {
+    case TD_PHYS_F64: {
+      double p = x->f[d], q = y->f[g];
+      return norm_double(p) == norm_double(q) || (isnan(p) && isnan(q));
+    }
+    case TD_PHYS_STR:
+      return x->s[d].len == y->s[g].len && (x->s[d].len == 0 || memcmp(x->s[d].p, y->s[g].p, x->s[d].len) == 0);
+    case TD_PHYS_D128: return x->d[d] == y->d[g];
+    default: return x->i[d] == y->i[g];
+  }
+}
+
 /* The group of `a` whose key is the key of group g of `b` (both states hash
- * keys the same way), NO_GROUP if none; kv receives b's key values. */
-static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g, td_value *kv) {
+ * keys the same way), NO_GROUP if none. */
+static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g) {
   if (a->n_keys == 0) return 0;
-  for (int64_t k = 0; k < a->n_keys; k++) kv[k] = store_value(&b->kst[k], g, b->keys[k].type);
   const uint64_t h = b->hashes[g];
   const int64_t mask = a->table_cap - 1;
   uint32_t e;
   for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask) {
     bool same = a->hashes[e - 1] == h;
-    for (int64_t k = 0; same && k < a->n_keys; k++) same = value_matches(&a->kst[k], e - 1, a->keys[k].type, &kv[k]);
+    for (int64_t k = 0; same && k < a->n_keys; k++) same = store_key_equal(&a->kst[k], e - 1, &b->kst[k], g);
     if (same) return e - 1;
   }
   return NO_GROUP;
 }
 
-/* Folds group g of `b` into `a` (its group of the same key, added if new). */
+/* Folds group g of `b` into `a` (its group of the same key, added if new;
+ * kv: scratch for string keys). */
 static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, td_error *err) {
-  uint32_t d = find_group(a, b, g, kv);
+  uint32_t d = find_group(a, b, g);
   int rc = TD_OK;
   if (d == NO_GROUP) {
     rc = new_group(a, b->hashes[g], &d, err);
-    for (int64_t k = 0; rc == TD_OK && k < a->n_keys; k++) rc = store_set(&a->kst[k], d, &kv[k], err);
+    for (int64_t k = 0; rc == TD_OK && k < a->n_keys; k++) {
+      store *x = &a->kst[k];
+      const store *y = &b->kst[k];
+      if (x->ph == TD_PHYS_STR || x->ph == TD_PHYS_D128 || y->nul[g]) { /* owned bytes / a wide value */
+        kv[k] = store_value(y, g, b->keys[k].type);
+        rc = store_set(x, d, &kv[k], err);
+      } else {
+        x->nul[d] = 0;
+        if (x->ph == TD_PHYS_F64) x->f[d] = y->f[g];
+        else x->i[d] = y->i[g];
+      }
+    }
   }
   for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) rc = merge_state(a, k, d, b, g, err);
   if (rc == TD_OK) mark_changed(a, d);
@@ -1597,13 +1635,12 @@ int td_agg_retract(td_agg *a, const td_agg *r, int64_t rows_k, const int64_t *co
       a->specs[rows_k].kind != TD_AGG_COUNT_STAR)
     return td_err(err, TD_EINVAL, "retracting an aggregation of %lld/%lld columns from one of %lld/%lld",
                   (long long)r->n_keys, (long long)r->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
-  td_value local[8], *kv = key_scratch(a->n_keys, local);
   uint32_t *list = td_malloc((size_t)(r->n_groups + 1) * sizeof *list);
-  int rc = kv && list ? TD_OK : td_err_nomem(err, "retracting rows from an aggregation");
+  int rc = list ? TD_OK : td_err_nomem(err, "retracting rows from an aggregation");
   int64_t n = 0;
   for (int64_t g = 0; rc == TD_OK && g < r->n_groups; g++) {
     if (r->ast[rows_k].cnt[g] == 0) continue;
-    uint32_t d = find_group(a, r, (uint32_t)g, kv);
+    uint32_t d = find_group(a, r, (uint32_t)g);
     if (d == NO_GROUP || a->ast[rows_k].cnt[d] < r->ast[rows_k].cnt[g]) {
       rc = td_err(err, TD_EINVAL, "retracting %lld rows of a group that has fewer", (long long)r->ast[rows_k].cnt[g]);
       break;
@@ -1625,7 +1662,6 @@ int td_agg_retract(td_agg *a, const td_agg *r, int64_t rows_k, const int64_t *co
       if (again) list[n++] = d;
     }
   }
-  if (kv != local) td_free(kv);
   if (rc == TD_OK && n > 0) {
     qsort(list, (size_t)n, sizeof *list, cmp_u32);
     *redo = list;
@@ -1639,17 +1675,14 @@ int td_agg_retract(td_agg *a, const td_agg *r, int64_t rows_k, const int64_t *co
 int td_agg_reset_groups(td_agg *a, const td_agg *full, const uint32_t *groups, int64_t n, td_error *err) {
   if (a->n_keys != full->n_keys || a->n_aggs != full->n_aggs)
     return td_err(err, TD_EINVAL, "resetting groups from an aggregation of another shape");
-  td_value local[8], *kv = key_scratch(a->n_keys, local);
-  if (!kv) return td_err_nomem(err, "recomputing groups of an aggregation");
   int rc = TD_OK;
   for (int64_t i = 0; rc == TD_OK && i < n; i++) {
     uint32_t d = groups[i];
-    uint32_t g = find_group(full, a, d, kv);
+    uint32_t g = find_group(full, a, d);
     for (int64_t k = 0; k < a->n_aggs; k++) clear_state(a, k, d);
     for (int64_t k = 0; rc == TD_OK && g != NO_GROUP && k < a->n_aggs; k++) rc = merge_state(a, k, d, full, g, err);
     if (rc == TD_OK) mark_changed(a, d);
   }
-  if (kv != local) td_free(kv);
   return rc;
 }
 
@@ -1737,13 +1770,64 @@ static bool result_direct(const td_agg *a, int64_t k, const uint32_t *groups, in
   return true;
 }
 
+/* Output column c (a key, a count or a sum) when it is an 8-byte column its
+ * state holds as is (int64 / timestamp keys and sums, float64 keys and
+ * sums, counts): copied, nulls set where store_value / agg_value have them.
+ * False: not such a column. */
+static bool result_plain(const td_agg *a, int64_t c, const uint32_t *groups, int64_t n, td_array *out, int *rc,
+                         td_error *err) {
+  const bool key = c < a->n_keys;
+  const store *s = key ? &a->kst[c] : &a->ast[c - a->n_keys];
+  const td_agg_spec *sp = key ? NULL : &a->specs[c - a->n_keys];
+  const td_type_id t = td_agg_output_type(a, c);
+  const void *src;
+  const uint8_t *nul = NULL; /* null where nul[g] */
+  const int64_t *cnt = NULL; /* null where !cnt[g] */
+  if (key) {
+    if (!(s->ph == TD_PHYS_I64 && (t == TD_TYPE_INT64 || t == TD_TYPE_TIMESTAMP)) &&
+        !(s->ph == TD_PHYS_F64 && t == TD_TYPE_FLOAT64))
+      return false;
+    src = s->ph == TD_PHYS_F64 ? (const void *)s->f : (const void *)s->i;
+    nul = s->nul;
+  } else if (a->ext[c - a->n_keys]) {
+    return false;
+  } else if (sp->kind == TD_AGG_COUNT || sp->kind == TD_AGG_COUNT_STAR) {
+    src = s->cnt;
+  } else if (sp->kind == TD_AGG_SUM && s->ph == TD_PHYS_I64 && t == TD_TYPE_INT64) {
+    src = s->i;
+    cnt = s->cnt;
+  } else if (sp->kind == TD_AGG_SUM && t == TD_TYPE_FLOAT64) {
+    src = s->f;
+    cnt = s->cnt;
+  } else {
+    return false;
+  }
+  *rc = TD_OK;
+  for (int64_t j = 0; j < n; j++)
+    if (groups && (int64_t)groups[j] >= a->n_groups) {
+      *rc = td_err(err, TD_EINVAL, "no group %u", groups[j]);
+      return true;
+    }
+  if (groups)
+    for (int64_t j = 0; j < n; j++) memcpy(out->values + j * 8, (const char *)src + (size_t)groups[j] * 8, 8);
+  else if (n)
+    memcpy(out->values, src, (size_t)n * 8);
+  out->length = n;
+  for (int64_t j = 0; *rc == TD_OK && (nul || cnt) && j < n; j++) {
+    uint32_t g = groups ? groups[j] : (uint32_t)j;
+    if (nul ? nul[g] != 0 : cnt[g] == 0) *rc = td_array_set_null(out, j, err);
+  }
+  return true;
+}
+
 int td_agg_result_groups(const td_agg *a, const uint32_t *groups, int64_t n, td_array *out,
                          td_error *err) {
   int64_t ncol = a->n_keys + a->n_aggs;
   for (int64_t c = 0; c < ncol; c++) memset(&out[c], 0, sizeof out[c]);
   for (int64_t c = 0; c < ncol; c++) {
     int rc = td_array_init(&out[c], td_agg_output_type(a, c), n, err);
-    if (!rc && c >= a->n_keys && result_direct(a, c - a->n_keys, groups, n, &out[c], &rc, err)) {
+    if (!rc && (result_plain(a, c, groups, n, &out[c], &rc, err) ||
+                (c >= a->n_keys && result_direct(a, c - a->n_keys, groups, n, &out[c], &rc, err)))) {
       if (rc) return rc;
       continue;
     }

@@ -570,6 +570,13 @@ static int ev_func(const td_expr *e, const td_batch *b, td_vec *out, td_error *e
   int rc = a && vals ? TD_OK : td_err_nomem(err, "evaluating a function");
   int64_t done = 0;
   for (; !rc && done < k; done++) rc = ev(e->args[done], b, &a[done], err);
+  bool whole = false; /* the function's batch hook computed every row */
+  if (!rc && e->fn->vec && (rc = e->fn->vec(e, a, n, out, &whole, err)) == TD_OK && whole) {
+    for (int64_t t = 0; t < done; t++) td__vec_free(&a[t]);
+    td_free(a);
+    td_free(vals);
+    return TD_OK;
+  }
   td_phys ph = td__phys_of(e->type);
   start(out, ph, n);
   if (!rc) {

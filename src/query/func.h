@@ -29,6 +29,7 @@ int td__fbuf_put(td_fbuf *b, const char *s, size_t n, td_error *err);
 void td__fbuf_value(const td_fbuf *b, size_t from, td_value *out);
 
 typedef struct td_func td_func;
+struct td_vec;
 /* Types node e (its arguments are bound): sets e->type (and e->tz) or
  * reports TD_ETYPE at the offending argument. */
 typedef int (*td_func_bind)(td_expr *e, td_error *err);
@@ -49,10 +50,18 @@ struct td_func {
    * with `release` by td_expr_free.  Read-only while evaluating. */
   int (*prepare)(td_expr *e, td_error *err);
   void (*release)(void *state);
+  /* Optional: the whole batch at once from the evaluated arguments (n
+   * rows), when the arguments allow it: sets *done and fills `out` with
+   * buffers of its own (td__vec_own); else leaves both and the rows are
+   * computed one by one. */
+  int (*vec)(const td_expr *e, const struct td_vec *args, int64_t n, struct td_vec *out, bool *done,
+             td_error *err);
 };
 
 /* A table entry without prepared state. */
-#define TD_FN(name, lo, hi, bind, row, nn, vol) {name, lo, hi, bind, row, nn, vol, NULL, NULL}
+#define TD_FN(name, lo, hi, bind, row, nn, vol) {name, lo, hi, bind, row, nn, vol, NULL, NULL, NULL}
+/* The same with a whole-batch hook. */
+#define TD_FN_VEC(name, lo, hi, bind, row, nn, vol, vec) {name, lo, hi, bind, row, nn, vol, NULL, NULL, vec}
 
 /* The entry for `name` (lower case), or NULL. */
 const td_func *td__func_find(const char *name);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "query/func.h"
+#include "query/vec.h"
 #include "util/decimal.h"
 #include "query/scalar.h"
 #include "util/alloc.h"
@@ -262,6 +263,36 @@ static int row_mod(const td_expr *e, const td_value *a, td_value *out, td_fbuf *
   return TD_OK;
 }
 
+/* int64 % a non-null, non-zero constant over a whole batch (no row can
+ * fail or turn null: nulls are the dividend's). */
+static int vec_mod(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = &args[0], *y = &args[1];
+  if (e->type != TD_TYPE_INT64 || x->is_const || x->ph != TD_PHYS_I64 || !y->is_const || y->c.is_null ||
+      y->ph != TD_PHYS_I64 || y->c.v.i == 0)
+    return TD_OK;
+  const int64_t d = y->c.v.i;
+  int64_t *r = td_malloc((size_t)(n ? n : 1) * sizeof *r);
+  uint8_t *v = x->valid ? td_malloc((size_t)(n ? n : 1)) : NULL;
+  if (!r || (x->valid && !v)) {
+    td_free(r);
+    td_free(v);
+    return td_err_nomem(err, "evaluating %%");
+  }
+  if (d == -1) memset(r, 0, (size_t)n * sizeof *r);
+  else
+    for (int64_t i = 0; i < n; i++) r[i] = x->i64[i] % d;
+  if (v) memcpy(v, x->valid, (size_t)n);
+  memset(out, 0, sizeof *out);
+  out->ph = TD_PHYS_I64;
+  out->n = n;
+  out->i64 = r;
+  out->valid = v;
+  td__vec_own(out, r);
+  if (v) td__vec_own(out, v);
+  *done = true;
+  return TD_OK;
+}
+
 static int bind_to_string(td_expr *e, td_error *err) {
   e->type = TD_TYPE_UTF8;
   return TD_OK;
@@ -357,10 +388,10 @@ const td_func td__funcs_core[] = {
     TD_FN("nullif", 2, 2, bind_nullif, row_nullif, false, false),
     TD_FN("greatest", 1, -1, bind_comparable, row_extreme, false, false),
     TD_FN("least", 1, -1, bind_comparable, row_extreme, false, false),
-    TD_FN("%", 2, 2, bind_mod, row_mod, true, false),
-    TD_FN("mod", 2, 2, bind_mod, row_mod, true, false),
+    TD_FN_VEC("%", 2, 2, bind_mod, row_mod, true, false, vec_mod),
+    TD_FN_VEC("mod", 2, 2, bind_mod, row_mod, true, false, vec_mod),
     TD_FN("||", 2, 2, bind_to_string, row_concat_op, true, false),
     TD_FN("concat", 1, -1, bind_to_string, row_concat_op, false, false),
     TD_FN("interval", 2, 2, bind_interval, row_interval, true, true), /* kept unfolded: see bind.c */
     TD_FN("+interval", 2, 2, bind_ts_interval, row_ts_interval, true, false),
-    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL}};
+    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

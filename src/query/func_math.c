@@ -117,4 +117,4 @@ const td_func td__funcs_math[] = {
     TD_FN("log2", 1, 1, bind_float, row_float, true, false),
     TD_FN("pow", 2, 2, bind_float, row_float, true, false),
     TD_FN("power", 2, 2, bind_float, row_float, true, false),
-    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL}};
+    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

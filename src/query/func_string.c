@@ -265,5 +265,5 @@ const td_func td__funcs_string[] = {
     TD_FN("ends_with", 2, 2, bind_str_to_bool, row_affix, true, false),
     TD_FN("contains", 2, 2, bind_str_to_bool, row_affix, true, false),
     TD_FN("strpos", 2, 2, bind_str_to_int, row_strpos, true, false),
-    {"regexp_matches", 2, 2, bind_str_to_bool, row_regexp, true, false, prepare_regexp, release_regexp},
-    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL}};
+    {"regexp_matches", 2, 2, bind_str_to_bool, row_regexp, true, false, prepare_regexp, release_regexp, NULL},
+    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

@@ -279,4 +279,4 @@ const td_func td__funcs_time[] = {
     TD_FN("strftime", 2, 2, bind_strftime, row_strftime, true, false),
     TD_FN("now", 0, 0, bind_now, row_now, false, true),
     TD_FN("current_timestamp", 0, 0, bind_now, row_now, false, true),
-    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL}};
+    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

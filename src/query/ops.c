@@ -702,6 +702,11 @@ typedef struct sort_op {
   bool *desc;
   int64_t n;
   int64_t limit; /* top-N: keep this many rows; -1: all */
+  /* top-N fused with the projection below it (td_op_select_topn): the
+   * source is the projection's source, each scanned chunk is projected
+   * and fed to the top-N at once, so the projection is never materialized */
+  td_select_spec *sel;
+  td_range_filter rf; /* the projection's filter: pages it rejects are skipped */
 } sort_op;
 
 static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err);
@@ -740,7 +745,7 @@ static int sort_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   sort_op *op = t->op;
   td_table *src = t->source;
   int64_t nf = src->def->n_fields, n = d->snap->size;
-  if (op->limit >= 0 && op->limit < n / 2) return topn_apply(t, d, out, err);
+  if (op->sel || (op->limit >= 0 && op->limit < n / 2)) return topn_apply(t, d, out, err);
   int64_t m = op->limit >= 0 && op->limit < n ? op->limit : n; /* rows kept */
   td_array *cols = td_calloc((size_t)nf + 1, sizeof *cols);
   struct ArrowArray *arrs = td_calloc((size_t)nf + 1, sizeof *arrs);
@@ -778,6 +783,11 @@ static int sort_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
 static void sort_free(void *p) {
   sort_op *op = p;
   if (!op) return;
+  if (op->sel) {
+    td_select_spec_reset(op->sel);
+    td_free(op->sel);
+    td_range_filter_reset(&op->rf);
+  }
   td_free(op->cols);
   td_free(op->desc);
   td_free(op);
@@ -785,17 +795,31 @@ static void sort_free(void *p) {
 
 static const td_op_vtable sort_vt = {sort_apply, sort_free, false};
 
-static int make_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, int64_t limit,
-                     td_table **out, td_error *err) {
+/* A sort (limit < 0) or top-N of `source`, or with `spec` (taken, also on
+ * failure) a top-N of that projection of `source` whose rows have schema
+ * `def`. */
+static int make_sort(td_table *source, td_select_spec *spec, const td_schema *def, const int64_t *cols,
+                     const bool *desc, int64_t n, int64_t limit, td_table **out, td_error *err) {
   *out = NULL;
   sort_op *op = td_calloc(1, sizeof *op);
   if (op) {
     op->cols = td_malloc((size_t)(n + 1) * sizeof *op->cols);
     op->desc = td_malloc((size_t)(n + 1) * sizeof *op->desc);
+    if (spec && (op->sel = td_calloc(1, sizeof *op->sel)) != NULL) {
+      *op->sel = *spec;
+      memset(spec, 0, sizeof *spec);
+    }
   }
-  if (!op || !op->cols || !op->desc) {
+  if (spec) td_select_spec_reset(spec);
+  if (!op || !op->cols || !op->desc || (spec && !op->sel)) {
     sort_free(op);
     return td_err_nomem(err, "creating a sort");
+  }
+  int rc = !op->sel || op->sel->cols ? TD_OK : td_select_spec_columns(op->sel, err);
+  if (rc == TD_OK && op->sel) rc = td_range_filter_init(&op->rf, op->sel->filter, source, err);
+  if (rc) {
+    sort_free(op);
+    return rc;
   }
   for (int64_t i = 0; i < n; i++) {
     op->cols[i] = cols[i];
@@ -803,12 +827,12 @@ static int make_sort(td_table *source, const int64_t *cols, const bool *desc, in
   }
   op->n = n;
   op->limit = limit;
-  return td_derived_new(source, source->def, &sort_vt, op, out, err);
+  return td_derived_new(source, spec ? def : source->def, &sort_vt, op, out, err);
 }
 
 int td_op_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, td_table **out,
                td_error *err) {
-  return make_sort(source, cols, desc, n, -1, out, err);
+  return make_sort(source, NULL, NULL, cols, desc, n, -1, out, err);
 }
 
 /* ---- top-N: ORDER BY ... LIMIT k ---- */
@@ -831,6 +855,7 @@ typedef struct topn_buf {
   td_array *cst;  /* per key: a constant key column of one chunk, materialized */
   uint32_t *sel;
   int64_t sel_cap;
+  const td_value **cptr; /* fused projection: per column its constant or NULL */
 } topn_buf;
 
 typedef struct topn_ctx {
@@ -838,6 +863,7 @@ typedef struct topn_ctx {
   const td_schema *def;
   int64_t cap;
   topn_buf b[TD_PAR_MAX];
+  td_select_scratch scratch[TD_PAR_MAX]; /* fused projection: per worker */
 } topn_ctx;
 
 static void topn_buf_reset(topn_buf *b, int64_t nf, int64_t nk) {
@@ -849,6 +875,7 @@ static void topn_buf_reset(topn_buf *b, int64_t nf, int64_t nk) {
   td_free(b->thr);
   td_free(b->cst);
   td_free(b->sel);
+  td_free(b->cptr);
   memset(b, 0, sizeof *b);
 }
 
@@ -857,7 +884,8 @@ static int topn_buf_init(topn_buf *b, const td_schema *def, int64_t nk, td_error
   b->cols = td_calloc((size_t)def->n_fields + 1, sizeof *b->cols);
   b->thr = td_calloc((size_t)nk + 1, sizeof *b->thr);
   b->cst = td_calloc((size_t)nk + 1, sizeof *b->cst);
-  if (!b->cols || !b->thr || !b->cst) return td_err_nomem(err, "keeping the top rows");
+  b->cptr = td_calloc((size_t)def->n_fields + 1, sizeof *b->cptr);
+  if (!b->cols || !b->thr || !b->cst || !b->cptr) return td_err_nomem(err, "keeping the top rows");
   int rc = td_array_init(&b->pos, TD_TYPE_INT64, 0, err);
   for (int64_t i = 0; rc == TD_OK && i < def->n_fields; i++) rc = td_array_init(&b->cols[i], def->fields[i].type, 0, err);
   return rc;
@@ -910,12 +938,16 @@ static int topn_compact(const topn_ctx *x, topn_buf *b, td_error *err) {
   return rc;
 }
 
-/* The rows of one chunk that sort before the threshold, into b->sel. */
-static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key *ck, int64_t len) {
+/* Rows i0..i1-1 of one chunk that sort before the threshold, into b->sel
+ * (indices into the chunk); the count.  When the first key is an int64,
+ * timestamp or float64 column without nulls in the chunk, it decides every
+ * row it tells apart from the threshold with one typed comparison; only
+ * rows equal on it compare the further keys. */
+static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key *ck, int64_t i0, int64_t i1) {
   const sort_op *op = x->op;
   int64_t m = 0;
   if (!b->has_thr) {
-    for (int64_t i = 0; i < len; i++) b->sel[m++] = (uint32_t)i;
+    for (int64_t i = i0; i < i1; i++) b->sel[m++] = (uint32_t)i;
     return m;
   }
   td_sort_key tk[64];
@@ -925,79 +957,94 @@ static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key
     tk[k] = (td_sort_key){&tv[k], op->desc[k]};
   }
   const td_colview *c0 = ck[0].col;
-  bool fast = op->n == 1 && !c0->validity && td_colview_valid(&tv[0], 0) &&
+  const bool more = op->n > 1, desc = op->desc[0];
+  bool fast = (!c0->validity || c0->null_count == 0) && td_colview_valid(&tv[0], 0) &&
               (c0->type == TD_TYPE_FLOAT64 || c0->type == TD_TYPE_INT64 || c0->type == TD_TYPE_TIMESTAMP);
+  /* c < 0: row i sorts before the threshold on the first key */
+#define TOPN_SCAN(CMP)                                                                       \
+  for (int64_t i = i0; i < i1; i++) {                                                        \
+    int c = (CMP);                                                                           \
+    if (desc) c = -c;                                                                        \
+    b->sel[m] = (uint32_t)i;                                                                 \
+    m += c < 0 || (c == 0 && more && td_sort_compare(ck + 1, op->n - 1, i, tk + 1, 0) < 0); \
+  }
   if (fast && c0->type == TD_TYPE_FLOAT64) {
     const double *a = (const double *)c0->values + c0->offset, t = td_colview_double(&tv[0], 0);
     if (t != t) fast = false; /* a NaN threshold: the general rule */
-    else if (op->desc[0])
-      for (int64_t i = 0; i < len; i++) {
-        b->sel[m] = (uint32_t)i;
-        m += a[i] > t || a[i] != a[i]; /* NaN sorts greatest */
-      }
-    else
-      for (int64_t i = 0; i < len; i++) {
-        b->sel[m] = (uint32_t)i;
-        m += a[i] < t;
-      }
+    else TOPN_SCAN(a[i] != a[i] ? 1 : (a[i] > t) - (a[i] < t)) /* NaN sorts greatest */
   } else if (fast) {
     const int64_t *a = (const int64_t *)c0->values + c0->offset, t = td_colview_int(&tv[0], 0);
-    if (op->desc[0])
-      for (int64_t i = 0; i < len; i++) {
-        b->sel[m] = (uint32_t)i;
-        m += a[i] > t;
-      }
-    else
-      for (int64_t i = 0; i < len; i++) {
-        b->sel[m] = (uint32_t)i;
-        m += a[i] < t;
-      }
+    TOPN_SCAN((a[i] > t) - (a[i] < t))
   }
+#undef TOPN_SCAN
   if (fast) return m;
-  for (int64_t i = 0; i < len; i++)
+  for (int64_t i = i0; i < i1; i++)
     if (td_sort_compare(ck, op->n, i, tk, 0) < 0) b->sel[m++] = (uint32_t)i;
   return m;
+}
+
+/* Feeds one chunk of rows (per column a view, or consts[c] != NULL a
+ * constant; `pos` the position of its first row) to worker buffer b, in
+ * windows of at most x->cap rows so that the buffer is compacted, and a
+ * threshold known, before a large chunk is copied whole. */
+static int topn_feed(topn_ctx *x, topn_buf *b, const td_colview *views, const td_value *const *consts, int64_t pos,
+                     int64_t len, td_error *err) {
+  const sort_op *op = x->op;
+  int64_t nf = x->def->n_fields;
+  int rc = TD_OK;
+  td_sort_key ck[64];
+  td_colview cv[64];
+  if (b->sel_cap < len) {
+    uint32_t *s = td_realloc(b->sel, (size_t)len * sizeof *s);
+    if (!s) return td_err_nomem(err, "keeping the top rows");
+    b->sel = s;
+    b->sel_cap = len;
+  }
+  for (int64_t k = 0; rc == TD_OK && k < op->n; k++) {
+    int64_t c = op->cols[k];
+    if (consts[c]) { /* a partition column: as many copies as rows */
+      td_array_reset(&b->cst[k]);
+      rc = td_array_init(&b->cst[k], x->def->fields[c].type, len, err);
+      if (rc == TD_OK) rc = td_array_append_const(&b->cst[k], consts[c], len, err);
+      cv[k] = td_builder_view(&b->cst[k]);
+    } else {
+      cv[k] = views[c];
+    }
+    ck[k] = (td_sort_key){&cv[k], op->desc[k]};
+  }
+  for (int64_t i0 = 0; rc == TD_OK && i0 < len; i0 += x->cap) {
+    int64_t m = topn_candidates(x, b, ck, i0, len - i0 > x->cap ? i0 + x->cap : len);
+    if (m == 0) continue;
+    for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+      rc = consts[i] ? td_array_append_const(&b->cols[i], consts[i], m, err)
+                     : td_array_append_gather(&b->cols[i], &views[i], b->sel, NULL, m, err);
+    for (int64_t j = 0; rc == TD_OK && j < m; j++) rc = td_array_append_int(&b->pos, pos + b->sel[j], err);
+    if (rc == TD_OK && b->pos.length > x->cap) rc = topn_compact(x, b, err);
+  }
+  return rc;
 }
 
 static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err) {
   (void)unit;
   topn_ctx *x = ctx;
   topn_buf *b = &x->b[worker];
-  const sort_op *op = x->op;
-  int64_t nf = x->def->n_fields;
-  int rc = TD_OK;
-  td_sort_key ck[64];
-  td_colview cv[64];
-  for (;;) {
+  const td_select_spec *spec = x->op->sel;
+  int rc = spec ? td_select_defer(spec, sc, err) : TD_OK; /* late materialization */
+  while (rc == TD_OK) {
     td_chunk ch;
     bool done;
     if ((rc = td_scan_next(sc, &ch, &done, err)) != TD_OK || done) break;
-    if (b->sel_cap < ch.length) {
-      uint32_t *s = td_realloc(b->sel, (size_t)ch.length * sizeof *s);
-      if (!s) return td_err_nomem(err, "keeping the top rows");
-      b->sel = s;
-      b->sel_cap = ch.length;
+    if (!spec) {
+      rc = topn_feed(x, b, ch.views, ch.consts, ch.pos, ch.length, err);
+      continue;
     }
-    for (int64_t k = 0; rc == TD_OK && k < op->n; k++) {
-      int64_t c = op->cols[k];
-      if (ch.consts[c]) { /* a partition column: as many copies as rows */
-        td_array_reset(&b->cst[k]);
-        rc = td_array_init(&b->cst[k], x->def->fields[c].type, ch.length, err);
-        if (rc == TD_OK) rc = td_array_append_const(&b->cst[k], ch.consts[c], ch.length, err);
-        cv[k] = td_builder_view(&b->cst[k]);
-      } else {
-        cv[k] = ch.views[c];
-      }
-      ck[k] = (td_sort_key){&cv[k], op->desc[k]};
-    }
-    if (rc) break;
-    int64_t m = topn_candidates(x, b, ck, ch.length);
-    if (m == 0) continue;
-    for (int64_t i = 0; rc == TD_OK && i < nf; i++)
-      rc = ch.consts[i] ? td_array_append_const(&b->cols[i], ch.consts[i], m, err)
-                        : td_array_append_gather(&b->cols[i], &ch.views[i], b->sel, NULL, m, err);
-    for (int64_t j = 0; rc == TD_OK && j < m; j++) rc = td_array_append_int(&b->pos, ch.pos + b->sel[j], err);
-    if (rc == TD_OK && b->pos.length > x->cap) rc = topn_compact(x, b, err);
+    /* the projected rows of the chunk: positions ch.pos + i keep their order */
+    td_dchunk *c = NULL;
+    rc = td_select_chunk(spec, &x->scratch[worker], sc, &ch, &c, err);
+    for (int64_t i = 0; rc == TD_OK && c && i < c->n_cols; i++)
+      b->cptr[i] = c->consts[i].type != TD_TYPE_NONE ? &c->consts[i] : NULL;
+    if (rc == TD_OK && c) rc = topn_feed(x, b, c->views, b->cptr, ch.pos, c->length, err);
+    td_dchunk_release(c);
   }
   return rc;
 }
@@ -1005,19 +1052,22 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
 static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   sort_op *op = t->op;
   td_table *src = t->source;
-  int64_t nf = src->def->n_fields;
+  int64_t nf = t->def->n_fields;
   topn_ctx *x = td_calloc(1, sizeof *x);
   if (!x) return td_err_nomem(err, "keeping the top rows");
   x->op = op;
-  x->def = src->def;
+  x->def = t->def;
   x->cap = op->limit * 2 > 4096 ? op->limit * 2 : 4096;
   int64_t *bounds = NULL, n_units = 0;
   int workers = 1;
   td_dchunk *c = NULL;
   int rc = units_plan(t, d->snap, 0, d->snap->size, &bounds, &n_units, &workers, err);
-  for (int w = 0; rc == TD_OK && w < workers; w++) rc = topn_buf_init(&x->b[w], src->def, op->n, err);
+  for (int w = 0; rc == TD_OK && w < workers; w++) rc = topn_buf_init(&x->b[w], t->def, op->n, err);
+  for (int w = 0; rc == TD_OK && op->sel && w < workers; w++)
+    rc = td_select_scratch_init(&x->scratch[w], op->sel->n_fields, err);
   if (rc == TD_OK && op->limit > 0)
-    rc = run_units(src, d->snap, NULL, 0, NULL, bounds, n_units, workers, topn_unit, x, err);
+    rc = run_units(src, d->snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0,
+                   op->sel ? &op->rf : NULL, bounds, n_units, workers, topn_unit, x, err);
   /* every buffer into the first, then one last compaction */
   topn_buf *b = &x->b[0];
   for (int w = 1; rc == TD_OK && w < workers; w++) {
@@ -1033,7 +1083,10 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
   out->replaced = true;
   td_dchunk_release(c);
-  for (int w = 0; w < TD_PAR_MAX; w++) topn_buf_reset(&x->b[w], nf, op->n);
+  for (int w = 0; w < TD_PAR_MAX; w++) {
+    topn_buf_reset(&x->b[w], nf, op->n);
+    td_select_scratch_reset(&x->scratch[w]);
+  }
   td_free(x);
   td_free(bounds);
   return rc;
@@ -1041,8 +1094,16 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
 
 int td_op_topn(td_table *source, const int64_t *cols, const bool *desc, int64_t n, int64_t limit, td_table **out,
                td_error *err) {
+  return td_op_select_topn(source, NULL, NULL, cols, desc, n, limit, out, err);
+}
+
+int td_op_select_topn(td_table *source, td_select_spec *spec, const td_schema *def, const int64_t *cols,
+                      const bool *desc, int64_t n, int64_t limit, td_table **out, td_error *err) {
   *out = NULL;
-  if (limit < 0) return td_err(err, TD_EINVAL, "LIMIT expects n >= 0, got %lld", (long long)limit);
-  if (n < 1 || n > 64) return td_err(err, TD_EINVAL, "a top-N sorts on 1 to 64 columns, got %lld", (long long)n);
-  return make_sort(source, cols, desc, n, limit, out, err);
+  if (limit < 0 || n < 1 || n > 64) {
+    if (spec) td_select_spec_reset(spec);
+    return limit < 0 ? td_err(err, TD_EINVAL, "LIMIT expects n >= 0, got %lld", (long long)limit)
+                     : td_err(err, TD_EINVAL, "a top-N sorts on 1 to 64 columns, got %lld", (long long)n);
+  }
+  return make_sort(source, spec, def, cols, desc, n, limit, out, err);
 }

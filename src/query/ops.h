@@ -86,6 +86,14 @@ void td_agg_plan_reset(td_agg_plan *p);
  * broken by source position, and the buffers are merged. */
 int td_op_topn(td_table *source, const int64_t *cols, const bool *desc, int64_t n, int64_t limit,
                td_table **out, td_error *err);
+/* The same top-N over the projection `spec` of `source` (what td_op_select
+ * with `spec` and `def` would give; cols index def's columns), never
+ * materializing the projection: each scanned chunk is projected and fed to
+ * the top-N buffers at once, so memory is bounded by the limit and the
+ * chunks in flight.  Takes the spec, also on failure.  TD_EINVAL (limit < 0,
+ * n outside 1..64), TD_ENOMEM. */
+int td_op_select_topn(td_table *source, td_select_spec *spec, const td_schema *def, const int64_t *cols,
+                      const bool *desc, int64_t n, int64_t limit, td_table **out, td_error *err);
 
 /* A view of a built (not exported) array; valid until it is appended to. */
 td_colview td_builder_view(const td_array *a);

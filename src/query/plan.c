@@ -639,9 +639,12 @@ static int64_t order_item(const sql_plan *sp, const td_expr *e) {
   return -1;
 }
 
-/* A select op computing bound items; takes `items` (and `filter`). */
-static int project(td_table *src, td_expr *filter, td_expr **items, int64_t n, char **names, td_table **out,
-                   td_error *err) {
+/* A select op computing bound items; takes `items` (and `filter`).  With
+ * n_keys > 0: the top `keep` rows of that projection by order/desc, fused
+ * (td_op_select_topn: the projection is never materialized). */
+static int project_top(td_table *src, td_expr *filter, td_expr **items, int64_t n, char **names,
+                       const int64_t *order, const bool *desc, int64_t n_keys, int64_t keep, td_table **out,
+                       td_error *err) {
   td_select_spec spec;
   memset(&spec, 0, sizeof spec);
   spec.filter = filter;
@@ -652,10 +655,16 @@ static int project(td_table *src, td_expr *filter, td_expr **items, int64_t n, c
   td_schema_init(&def);
   int rc = TD_OK;
   for (int64_t i = 0; rc == TD_OK && i < n; i++) rc = td_expr_field(items[i], names[i], &def, err);
-  if (rc == TD_OK) rc = td_op_select(src, &spec, &def, out, err);
+  if (rc == TD_OK && n_keys > 0) rc = td_op_select_topn(src, &spec, &def, order, desc, n_keys, keep, out, err);
+  else if (rc == TD_OK) rc = td_op_select(src, &spec, &def, out, err);
   else td_select_spec_reset(&spec);
   td_schema_reset(&def);
   return rc;
+}
+
+static int project(td_table *src, td_expr *filter, td_expr **items, int64_t n, char **names, td_table **out,
+                   td_error *err) {
+  return project_top(src, filter, items, n, names, NULL, NULL, 0, 0, out, err);
 }
 
 int td__sql_project(td_table *src, td_expr *filter, td_expr **items, int64_t n, char **names, td_table **out,
@@ -731,19 +740,16 @@ static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *o
     }
   }
   td_table *t = NULL;
+  /* top-N: never sorts the whole input, nor materializes the projection */
+  bool top = n_keys > 0 && q->has_limit;
   if (rc == TD_OK) {
-    rc = project(in, filter, bound, total, names, &t, err);
+    int64_t keep = q->offset > INT64_MAX - q->limit ? INT64_MAX : q->offset + q->limit;
+    rc = project_top(in, filter, bound, total, names, order, desc, top ? n_keys : 0, keep, &t, err);
     bound = NULL;
     filter = NULL;
   }
   td_table *next;
-  if (rc == TD_OK && n_keys > 0 && q->has_limit) { /* top-N: never sorts the whole input */
-    int64_t keep = q->offset > INT64_MAX - q->limit ? INT64_MAX : q->offset + q->limit;
-    if ((rc = td_op_topn(t, order, desc, n_keys, keep, &next, err)) == TD_OK) {
-      td_table_release(t);
-      t = next;
-    }
-  } else if (rc == TD_OK && n_keys > 0 && (rc = td_op_sort(t, order, desc, n_keys, &next, err)) == TD_OK) {
+  if (rc == TD_OK && n_keys > 0 && !top && (rc = td_op_sort(t, order, desc, n_keys, &next, err)) == TD_OK) {
     td_table_release(t);
     t = next;
   }
