@@ -204,7 +204,7 @@ static void test_distinct_kinds(void **state) {
   free(seen);
   char *got = run(&e,
                   "SELECT count(DISTINCT n % 50000), count(DISTINCT (n % 30000) * 0.5), "
-                  "count(DISTINCT CAST(n % 20000 AS VARCHAR)), count(DISTINCT CASE WHEN n % 3 = 0 THEN 0.0 / 0.0 "
+                  "count(DISTINCT CAST(n % 20000 AS VARCHAR)), count(DISTINCT CASE WHEN n % 3 = 0 THEN CAST('NaN' AS DOUBLE) "
                   "WHEN n % 3 = 1 THEN -0.0 ELSE 0.0 END), count(DISTINCT CASE WHEN n % 2 = 0 THEN n END) FROM u",
                   1);
   char text[200];
