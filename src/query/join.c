@@ -53,8 +53,7 @@ typedef struct store {
  * right store's row `rep` (a cache miss per probed row). */
 typedef struct group {
   uint64_t hash;
-  int64_t rep;          /* a right row with this key (for comparisons) */
-  int64_t head, tail, count;
+  int64_t head, tail;   /* the first right row (compared against) and the last */
   bool inl;
   uint8_t klen;
   union {
@@ -242,7 +241,7 @@ static bool key_eq(const join_op *op, const store *a, const int64_t *ac, int64_t
 /* Row i of store `s` (key columns kc) has group g's key (null checked by
  * the caller's key_hash). */
 static bool group_eq(const join_op *op, const group *g, const store *s, const int64_t *kc, int64_t i) {
-  if (!g->inl) return key_eq(op, s, kc, i, &op->R, op->rkey, g->rep);
+  if (!g->inl) return key_eq(op, s, kc, i, &op->R, op->rkey, g->head);
   const td_colview *v = &s->views[kc[0]];
   if (op->cls[0] == KC_INT) return td_colview_int(v, i) == g->key.i;
   int64_t len;
@@ -425,9 +424,8 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
       group *gr = &x->g[g];
       memset(gr, 0, sizeof *gr);
       gr->hash = h;
-      gr->rep = r;
-      gr->head = gr->tail = -1;
-      gr->count = 0;
+      gr->head = r; /* before group_eq can see the group: its first row */
+      gr->tail = -1;
       group_hold_key(op, gr, r);
       if (on) {
         memset(&x->av[g], 0, sizeof x->av[g]);
@@ -438,7 +436,7 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
       x->slots[p] = (uint32_t)(g + 1);
     }
     group *gr = &x->g[g];
-    if (op->type == TD_JOIN_NATURAL && op->kind == J_HASH && gr->count > 0) {
+    if (op->type == TD_JOIN_NATURAL && op->kind == J_HASH && gr->tail >= 0) {
       char kb[256];
       key_text(op, &op->R, op->rkey, r, kb, sizeof kb);
       return td_err(err, TD_EINVAL, "natural_join: the right table has more than one row for key (%s)", kb);
@@ -446,7 +444,6 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
     if (gr->tail >= 0) x->next[gr->tail] = r;
     else gr->head = r;
     gr->tail = r;
-    gr->count++;
     if (on) rc = group_push(&x->av[g], td_colview_int(on, r), r, err);
   }
   return rc;
