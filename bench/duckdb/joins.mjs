@@ -1,5 +1,5 @@
 // bench/duckdb/joins.mjs - joins of the sample data (tabledata gen-sample)
-// against DuckDB, one thread each (harness: compare.mjs).  Both sides are the
+// against DuckDB at the same thread count (harness: compare.mjs).  Both sides are the
 // same Parquet tree; the answers are compared before timing.
 //   node joins.mjs TABLEDATA SAMPLE_DIR [repeats]
 import { compareWithDuckDB } from "./compare.mjs";

@@ -1,7 +1,7 @@
-// bench/duckdb/windows.mjs - SQL window functions over the sample data
-// (tabledata gen-sample) against DuckDB, one thread each (harness:
-// compare.mjs): a rolling 1-minute average price per symbol and the latest
-// row per symbol (issue 13).  Both compute the window over every row;
+// bench/duckdb/windows.mjs - SQL window functions and COUNT(DISTINCT) over
+// the sample data (tabledata gen-sample) against DuckDB at the same thread
+// count (harness: compare.mjs): a rolling 1-minute average price per symbol,
+// the latest row per symbol (last-by) and distinct counts (issue 13).  Both compute the window over every row;
 // ORDER BY ... LIMIT 1 keeps the printed answer small.
 //   node windows.mjs TABLEDATA SAMPLE_DIR [repeats]
 import { compareWithDuckDB } from "./compare.mjs";
@@ -13,4 +13,6 @@ await compareWithDuckDB("windows", [
   ["latest row per symbol (QUALIFY row_number)",
     (s) => `SELECT coalesce(Symbol, '-') AS s, Price FROM ${s} QUALIFY row_number() OVER (PARTITION BY Symbol ORDER BY Timestamp DESC, Price) = 1 ` +
       `ORDER BY Symbol LIMIT 1`],
+  ["COUNT(DISTINCT) of a string, an integer and a double",
+    (s) => `SELECT count(DISTINCT Symbol) AS a, count(DISTINCT Size) AS b, count(DISTINCT Price) AS c FROM ${s}`],
 ]);

@@ -1296,9 +1296,33 @@ static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v,
   }
 }
 
+/* The holistic aggregates (agg_more.c), a block of values at a time: each
+ * value's place in a distinct set is prefetched before any is added. */
+static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0, int64_t j1,
+                    td_error *err) {
+  enum { BLOCK = 16 };
+  const td_agg_spec *sp = &a->specs[k];
+  td_value v[BLOCK];
+  uint64_t h[BLOCK];
+  for (int64_t b = j0; b < j1; b += BLOCK) {
+    int64_t n = j1 - b < BLOCK ? j1 - b : BLOCK;
+    for (int64_t i = 0; i < n; i++) {
+      v[i] = td__vec_value(in, ROW(b + i), sp->type);
+      h[i] = value_hash(&v[i], a->ast[k].ph);
+      td__aggx_prefetch(a->ext[k], a->gids[b + i - j0], h[i]);
+    }
+    for (int64_t i = 0; i < n; i++) {
+      int rc = td__aggx_add(a->ext[k], a->gids[b + i - j0], &v[i], h[i], err);
+      if (rc) return rc;
+    }
+  }
+  return TD_OK;
+}
+
 static int fold_generic(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0,
                         int64_t j1, td_error *err) {
   const td_agg_spec *sp = &a->specs[k];
+  if (a->ext[k]) return fold_ext(a, k, in, sel, j0, j1, err);
   for (int64_t j = j0; j < j1; j++) {
     td_value v = td__vec_value(in, ROW(j), sp->type);
     int rc = a->ext[k] ? td__aggx_add(a->ext[k], a->gids[j - j0], &v, value_hash(&v, a->ast[k].ph), err)

@@ -42,6 +42,15 @@ typedef struct xent {
   uint32_t g;
 } xent;
 
+/* A slot of the distinct set: the entry's hash and group beside its index,
+ * so that a probe reads the entry only when both match (and not at all for
+ * the kinds whose hash is a bijection of the value, see add_val). */
+typedef struct xslot {
+  uint64_t h;
+  uint32_t g;
+  uint32_t e; /* entry + 1, 0 = empty */
+} xslot;
+
 /* What results use while computing (the state is const there). */
 typedef struct xscratch {
   xval *vals;
@@ -63,7 +72,7 @@ struct td_aggx {
   int64_t n_ents, ents_cap;
   char *sbuf; /* string values */
   size_t sb_len, sb_cap;
-  uint32_t *set; /* distinct kinds: slot -> entry + 1 */
+  xslot *set;    /* distinct kinds: open addressing over the entries */
   int64_t set_cap;
   uint8_t **reg; /* HyperLogLog registers of each group (NULL: no value yet) */
   char **str;    /* string_agg: each group's text (NULL: no value yet) */
@@ -246,12 +255,12 @@ static inline uint64_t set_hash(uint64_t h, uint32_t g) { return xmix(h ^ ((uint
 
 static int rehash_set(td_aggx *x, td_error *err) {
   int64_t cap = x->set_cap ? x->set_cap * 2 : 1024;
-  uint32_t *t = td_calloc((size_t)cap, sizeof *t);
+  xslot *t = td_calloc((size_t)cap, sizeof *t);
   if (!t) return td_err_nomem(err, "growing a distinct set");
   for (int64_t e = 0; e < x->n_ents; e++) {
     int64_t s = (int64_t)(set_hash(x->ents[e].h, x->ents[e].g) & (uint64_t)(cap - 1));
-    while (t[s]) s = (s + 1) & (cap - 1);
-    t[s] = (uint32_t)e + 1;
+    while (t[s].e) s = (s + 1) & (cap - 1);
+    t[s] = (xslot){x->ents[e].h, x->ents[e].g, (uint32_t)e + 1};
   }
   td_free(x->set);
   x->set = t;
@@ -281,12 +290,13 @@ static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_err
       int rc = rehash_set(x, err);
       if (rc) return rc;
     }
+    /* h is the value's key hash (agg.c's value_hash): for integers, bools
+     * and (normalized) doubles a bijection of the value, so equal hashes
+     * are equal values and the entry is not read */
+    bool exact = x->ph != TD_PHYS_STR && x->ph != TD_PHYS_D128;
     int64_t mask = x->set_cap - 1, s = (int64_t)(set_hash(h, g) & (uint64_t)mask);
-    uint32_t e;
-    for (; (e = x->set[s]); s = (s + 1) & mask) {
-      const xent *c = &x->ents[e - 1];
-      if (c->g == g && c->h == h && holds(x, c, v)) return TD_OK;
-    }
+    for (const xslot *t; (t = &x->set[s])->e; s = (s + 1) & mask)
+      if (t->h == h && t->g == g && (exact || holds(x, &x->ents[t->e - 1], v))) return TD_OK;
     slot = s;
   }
   if (x->n_ents >= (int64_t)UINT32_MAX - 1) return td_err(err, TD_ERANGE, "too many values in an aggregate");
@@ -305,7 +315,7 @@ static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_err
   x->head[g] = e;
   x->cnt[g]++;
   x->cstate[g] = 0;
-  if (slot >= 0) x->set[slot] = e + 1;
+  if (slot >= 0) x->set[slot] = (xslot){h, g, e + 1};
   return TD_OK;
 }
 
@@ -337,6 +347,14 @@ static int str_append(td_aggx *x, uint32_t g, const char *p, size_t n, td_error 
   if (n) memcpy(x->str[g] + x->slen[g], p, n);
   x->slen[g] += n;
   return TD_OK;
+}
+
+void td__aggx_prefetch(const td_aggx *x, uint32_t g, uint64_t h) {
+#if defined(__GNUC__) || defined(__clang__)
+  if (x->set_cap && is_distinct(x->kind)) __builtin_prefetch(&x->set[set_hash(h, g) & (uint64_t)(x->set_cap - 1)]);
+#else
+  (void)x, (void)g, (void)h;
+#endif
 }
 
 int td__aggx_add(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err) {

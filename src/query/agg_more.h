@@ -42,8 +42,13 @@ void td__aggx_set_scale(td_aggx *x, int scale);
 /* Room for group ids < cap (new groups empty). */
 int td__aggx_grow(td_aggx *x, int64_t cap, td_error *err);
 /* Folds value v (of the input type; nulls ignored) into group g; h is the
- * value's hash (query/agg.c's key hash: equal values hash equal). */
+ * value's hash (query/agg.c's key hash: equal values hash equal; for
+ * integers, bools and doubles a bijection of the value, which the distinct
+ * set relies on). */
 int td__aggx_add(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err);
+/* A hint that td__aggx_add(x, g, v, h) follows: a distinct set's slot for
+ * (g, h) is prefetched (callers add a block of values after hinting each). */
+void td__aggx_prefetch(const td_aggx *x, uint32_t g, uint64_t h);
 /* Folds group g of y into group d of x (y's rows after x's). */
 int td__aggx_merge(td_aggx *x, uint32_t d, const td_aggx *y, uint32_t g, td_error *err);
 /* Group g's result, of type td_agg_result_type(kind, type); strings point

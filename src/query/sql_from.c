@@ -27,6 +27,7 @@
 #include "query/lex.h"
 #include "query/strbuf.h"
 #include "tabledata/join.h"
+#include "tabledata/query.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -494,6 +495,98 @@ int td__strip_alias(td_select *q, td_error *err) {
   return rc;
 }
 
+/* ---- column pruning ---- */
+
+/* The column names a statement references (qualified names as written), so
+ * that each joined source is narrowed to the columns the query reads: a join
+ * copies and gathers every column of both sides, and a narrowed file source
+ * never decodes the others.  `all` when a '*' item (or a subquery of an
+ * expression) may read any column. */
+typedef struct used_cols {
+  const char **v; /* borrowed from the statement */
+  int64_t n, cap;
+  bool all;
+  int rc;
+} used_cols;
+
+static void used_add(used_cols *u, const char *name) {
+  if (u->rc || u->all) return;
+  if (u->n == u->cap) {
+    int64_t cap = u->cap ? 2 * u->cap : 32;
+    const char **v = td_realloc(u->v, (size_t)cap * sizeof *v);
+    if (!v) {
+      u->rc = TD_ENOMEM;
+      return;
+    }
+    u->v = v;
+    u->cap = cap;
+  }
+  u->v[u->n++] = name;
+}
+
+static void used_expr(used_cols *u, const td_expr *e) {
+  if (!e) return;
+  if (e->kind == TD_EXPR_COLUMN && e->name) used_add(u, e->name);
+  for (int64_t i = 0; i < e->n_args; i++) used_expr(u, e->args[i]);
+}
+
+static void used_collect(used_cols *u, const td_select *q) {
+  u->all = q->n_subs > 0;
+  for (int64_t i = 0; i < q->n_items; i++) {
+    if (!q->items[i].expr) u->all = true;
+    used_expr(u, q->items[i].expr);
+  }
+  used_expr(u, q->where);
+  used_expr(u, q->having);
+  used_expr(u, q->qualify);
+  for (int64_t i = 0; i < q->n_group_by; i++) used_expr(u, q->group_by[i]);
+  for (int64_t i = 0; i < q->n_order_by; i++) used_expr(u, q->order_by[i].expr);
+  for (int64_t i = 0; i < q->n_distinct_on; i++) used_expr(u, q->distinct_on[i]);
+  for (int64_t i = 0; i < q->n_joins; i++) {
+    used_expr(u, q->joins[i].on);
+    for (int64_t k = 0; k < q->joins[i].n_using; k++) used_add(u, q->joins[i].using_cols[k]);
+  }
+}
+
+/* Whether reference r may name column `col` of some source: r is col, or
+ * ends in ".col", or is col's "_right" name in the joined table. */
+static bool ref_names(const char *r, const char *col) {
+  size_t lr = strlen(r), lc = strlen(col);
+  if (lr == lc) return strcmp(r, col) == 0;
+  if (lr > lc && r[lr - lc - 1] == '.' && strcmp(r + lr - lc, col) == 0) return true;
+  return lr == lc + 6 && strncmp(r, col, lc) == 0 && strcmp(r + lc, "_right") == 0;
+}
+
+/* *t narrowed (a view) to the columns the statement may reference; *t
+ * unchanged when it needs every column or none matches. */
+static int narrow(const used_cols *u, td_table **t, td_error *err) {
+  if (u->all) return TD_OK;
+  int64_t nc = td_table_num_columns(*t), n = 0;
+  char **cols = td_calloc((size_t)nc + 1, sizeof *cols);
+  if (!cols) return td_err_nomem(err, "planning a join");
+  int rc = TD_OK;
+  for (int64_t c = 0; rc == TD_OK && c < nc; c++) {
+    const char *name = td_table_column_name(*t, c);
+    bool keep = false;
+    for (int64_t i = 0; i < u->n && !keep; i++) keep = ref_names(u->v[i], name);
+    if (!keep) continue;
+    td_strbuf b = {.err = err};
+    td__sb_quoted(&b, name, strlen(name), '"');
+    if ((rc = b.rc) == TD_OK) cols[n++] = b.p;
+  }
+  if (rc == TD_OK && n > 0 && n < nc) {
+    td_table *v;
+    rc = td_table_view(*t, (const char *const *)cols, n, &v, err);
+    if (rc == TD_OK) {
+      td_table_release(*t);
+      *t = v;
+    }
+  }
+  for (int64_t i = 0; i < n; i++) td_free(cols[i]);
+  td_free(cols);
+  return rc;
+}
+
 int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_table **out, td_expr **filter,
                   td_error *err) {
   *out = NULL;
@@ -502,7 +595,11 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
   int rc = TD_OK;
   const char *a0 = alias_of(q->source_alias, q->source);
   td_table *cur = td_table_retain(first);
-  int64_t nc = td_table_num_columns(cur);
+  used_cols used = {0};
+  used_collect(&used, q);
+  if (used.rc) rc = td_err_nomem(err, "planning a join");
+  if (rc == TD_OK) rc = narrow(&used, &cur, err);
+  int64_t nc = rc == TD_OK ? td_table_num_columns(cur) : 0;
   for (int64_t c = 0; rc == TD_OK && c < nc; c++)
     rc = map_add(&m, a0, td_table_column_name(cur, c), td_table_column_name(cur, c), err);
   for (int64_t i = 0; rc == TD_OK && i < q->n_joins; i++) {
@@ -522,6 +619,7 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
     td_table_options_init(&o);
     o.refreshing = opts->refreshing;
     if (!right) rc = td_make_table(svc, key, &o, &right, err);
+    if (rc == TD_OK) rc = narrow(&used, &right, err);
     td_table_key_release(key);
     td_service_free(svc);
     join_keys k;
@@ -553,6 +651,7 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
     }
   }
   maps_reset(&m);
+  td_free(used.v);
   if (rc) {
     td_table_release(cur);
     return rc;

@@ -179,6 +179,48 @@ static void test_approx_bound(void **state) {
   env_close(&e);
 }
 
+/* The distinct set compares integers and doubles by their hash alone (a
+ * bijection) and strings by value: many values, per group, in blocks that
+ * cross the set's growth; NaN is one value and -0.0 is 0.0; nothing when
+ * the input is empty. */
+static void test_distinct_kinds(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  /* the expected counts, from u's values (r * 7919 % 1000003) */
+  bool *seen = calloc(1000003, 1);
+  assert_non_null(seen);
+  const int mods[4] = {50000, 30000, 20000, 1000};
+  long long want[6] = {0};
+  for (int m = 0; m < 4; m++) {
+    memset(seen, 0, 1000003);
+    for (int64_t r = 0; r < U_ROWS; r++) {
+      int64_t n = r * 7919 % 1000003;
+      if (m == 3 && n % 7 != 0) continue; /* group 0 of n % 7 */
+      if (!seen[n % mods[m]]) seen[n % mods[m]] = true, want[m]++;
+    }
+  }
+  for (int64_t r = 0; r < U_ROWS; r++) want[4] += (r * 7919 % 1000003) % 2 == 0;
+  free(seen);
+  char *got = run(&e,
+                  "SELECT count(DISTINCT n % 50000), count(DISTINCT (n % 30000) * 0.5), "
+                  "count(DISTINCT CAST(n % 20000 AS VARCHAR)), count(DISTINCT CASE WHEN n % 3 = 0 THEN CAST('NaN' AS DOUBLE) "
+                  "WHEN n % 3 = 1 THEN -0.0 ELSE 0.0 END), count(DISTINCT CASE WHEN n % 2 = 0 THEN n END) FROM u",
+                  1);
+  char text[200];
+  snprintf(text, sizeof text, "%lld|%lld|%lld|2|%lld|;", want[0], want[1], want[2], want[4]);
+  assert_string_equal(got, text);
+  free(got);
+  got = run(&e, "SELECT n % 7 AS g, count(DISTINCT n % 1000), count(DISTINCT CAST(n % 1000 AS VARCHAR)) FROM u "
+                "GROUP BY g ORDER BY g LIMIT 1", 1);
+  snprintf(text, sizeof text, "0|%lld|%lld|;", want[3], want[3]);
+  assert_string_equal(got, text);
+  free(got);
+  expect(&e, "SELECT count(DISTINCT n), count(DISTINCT n * 0.5), count(DISTINCT CAST(n AS VARCHAR)) FROM u WHERE n < 0",
+         "0|0|0|;");
+  env_close(&e);
+}
+
 static void test_threads(void **state) {
   (void)state;
   env e;
@@ -283,7 +325,8 @@ static void test_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_values), cmocka_unit_test(test_approx_bound), cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_values), cmocka_unit_test(test_approx_bound), cmocka_unit_test(test_distinct_kinds),
+      cmocka_unit_test(test_threads),
       cmocka_unit_test(test_live),   cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -939,6 +939,20 @@ static void test_sql_joins(void **state) {
               false);
   assert_int_equal(td_table_num_columns(t), 3);
   td_table_release(t);
+  /* the sources narrowed to the referenced columns (sql_from.c): an
+   * unqualified "_right" name and a qualified key still bind as before */
+  t = run_sql(&e, "SELECT ts_right, b.k, w FROM l a JOIN r b USING (k) ORDER BY ts_right, w", false);
+  TD_ASSERT_OK(td_table_join(l, r, TD_JOIN_INNER, &k, 1, &w, &err), &err);
+  const char *nc[3] = {"ts_right", "k", "w"}, *nsort[2] = {"ts_right", "w"};
+  TD_ASSERT_OK(td_table_view(w, nc, 3, &c, &err), &err);
+  td_table_release(w);
+  TD_ASSERT_OK(td_table_sort(c, nsort, NULL, 2, &w, &err), &err);
+  assert_int_equal(td_table_num_columns(t), 3);
+  assert_true(td_table_size(t) > 0);
+  assert_same_tables(t, w);
+  td_table_release(t);
+  td_table_release(c);
+  td_table_release(w);
   t = run_sql(&e, "SELECT q.k FROM l q WHERE q.v > 10", false);
   TD_ASSERT_OK(td_table_where(l, "v > 10", &w, &err), &err);
   const char *kc = "k";
