@@ -56,7 +56,7 @@ struct td_page_cache {
 static int64_t data_bytes(td_type_id type, const struct ArrowArray *a) {
   int64_t n = a->length;
   int64_t bytes = a->null_count != 0 ? (n + 7) / 8 : 0;
-  if (type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(type)) {
     const int32_t *o = (const int32_t *)a->buffers[1] + a->offset;
     bytes += (n + 1) * 4 + (n > 0 ? o[n] - o[0] : 0);
   } else {

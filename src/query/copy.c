@@ -426,15 +426,23 @@ static int write_part_rows(copy_run *r, part *pt, const struct ArrowArray *batch
     int64_t col = r->keep_cols[k];
     td_colview v;
     td_array a;
-    struct ArrowArray child = *batch->children[col];
+    td_type_id type = r->schema.fields[col].type;
+    struct ArrowArray child = *batch->children[col], tmp;
     child.offset += batch->offset;
     child.length = batch->length;
-    rc = td_colview_init(&v, r->schema.fields[col].type, &child, err);
-    if (rc == TD_OK) rc = td_array_init(&a, r->schema.fields[col].type, pt->n_rows, err);
+    rc = td_colview_init_arrow(&v, type, &child, &tmp, err);
+    if (rc == TD_OK) rc = td_array_init(&a, type, pt->n_rows, err);
     if (rc == TD_OK) {
       rc = td_array_append_gather(&a, &v, pt->rows, NULL, pt->n_rows, err);
       if (rc == TD_OK) rc = td_array_export(&a, &kids[k], err);
       td_array_reset(&a);
+    }
+    td_arrow_array_release(&tmp);
+    if (rc == TD_OK && td_type_is_large(type)) { /* the writers take the Arrow layout */
+      struct ArrowArray narrow;
+      td_arrow_array_move(&kids[k], &narrow);
+      if ((rc = td_colview_init(&v, type, &narrow, err)) == TD_OK) rc = td_array_widen(&v, &kids[k], err);
+      td_arrow_array_release(&narrow);
     }
   }
   struct ArrowArray sub = {0};
