@@ -450,6 +450,19 @@ int td_colview_init_arrow(td_colview *v, td_type_id type, const struct ArrowArra
   return TD_OK;
 }
 
+int td_colview_export_arrow(const td_colview *v, td_shared_array *owner, struct ArrowArray *out, td_error *err) {
+  return td_type_is_large(v->type) ? td_array_widen(v, out, err) : td_colview_export(v, owner, out, err);
+}
+
+int td_array_export_arrow(td_array *a, struct ArrowArray *out, td_error *err) {
+  if (!td_type_is_large(a->type)) return td_array_export(a, out, err);
+  td_colview v = {.type = a->type, .length = a->length, .validity = a->null_count ? a->validity : NULL,
+                  .offsets = a->offsets, .data = a->data ? a->data : ""};
+  int rc = td_array_widen(&v, out, err);
+  if (rc == TD_OK) td_array_reset(a);
+  return rc;
+}
+
 int td_array_widen(const td_colview *v, struct ArrowArray *out, td_error *err) {
   array_priv *p = td_calloc(1, sizeof *p);
   int64_t n = v->length, base = n ? v->offsets[v->offset] : 0;

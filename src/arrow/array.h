@@ -201,6 +201,11 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
 int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowArray *out,
                       td_error *err);
 
+/* td_colview_export, and td_array_export, for arrays handed out of the
+ * engine: large_utf8 / large_binary rows are copied with 64-bit offsets. */
+int td_colview_export_arrow(const td_colview *v, td_shared_array *owner, struct ArrowArray *out, td_error *err);
+int td_array_export_arrow(td_array *a, struct ArrowArray *out, td_error *err);
+
 /* Checks the layout of a struct array from outside: its (validity) buffer,
  * non-negative offset and length, a null count that agrees with its bitmap,
  * and every child long enough for the struct's rows (struct row j is child

@@ -355,7 +355,7 @@ static int part_dir(copy_run *r, const struct ArrowArray *batch, int64_t row, td
     td__sb_put(b, "=");
     if (v.is_null) {
       td__sb_put(b, "__HIVE_DEFAULT_PARTITION__");
-    } else if (v.type == TD_TYPE_UTF8) {
+    } else if (td_type_is_varlen(v.type)) {
       put_escaped(b, v.v.s.ptr, v.v.s.len);
     } else {
       char buf[128];

@@ -36,11 +36,7 @@ static int const_array(const td_value *v, td_type_id type, int64_t n, struct Arr
   td_array a;
   int rc = td_array_init(&a, type, n, err);
   if (rc == TD_OK) rc = td_array_append_const(&a, v, n, err);
-  if (rc == TD_OK && td_type_is_large(type)) {
-    td_colview cv = {.type = type, .length = a.length, .validity = a.null_count ? a.validity : NULL,
-                     .offsets = a.offsets, .data = a.data ? a.data : ""};
-    rc = td_array_widen(&cv, out, err);
-  } else if (rc == TD_OK) rc = td_array_export(&a, out, err);
+  if (rc == TD_OK) rc = td_array_export_arrow(&a, out, err);
   td_array_reset(&a);
   return rc;
 }
@@ -61,10 +57,8 @@ static int get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
   for (int64_t i = 0; rc == TD_OK && i < n; i++) {
     if (ch.consts[i])
       rc = const_array(ch.consts[i], p->schema.fields[i].type, ch.length, &kids[i], &e);
-    else if (td_type_is_large(p->schema.fields[i].type)) /* "U" / "Z": 64-bit offsets */
-      rc = td_array_widen(&ch.views[i], &kids[i], &e);
     else
-      rc = td_colview_export(&ch.views[i], ch.owners[i], &kids[i], &e);
+      rc = td_colview_export_arrow(&ch.views[i], ch.owners[i], &kids[i], &e);
   }
   if (rc) {
     for (int64_t i = 0; i < n; i++) td_arrow_array_release(&kids[i]);
