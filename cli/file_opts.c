@@ -59,6 +59,8 @@ static const struct {
     {"FLOAT32", TD_TYPE_FLOAT32, false}, {"DOUBLE", TD_TYPE_FLOAT64, false},     {"FLOAT64", TD_TYPE_FLOAT64, false},
     {"VARCHAR", TD_TYPE_UTF8, false},    {"TEXT", TD_TYPE_UTF8, false},          {"STRING", TD_TYPE_UTF8, false},
     {"UTF8", TD_TYPE_UTF8, false},       {"TIMESTAMP", TD_TYPE_TIMESTAMP, false}, {"TIMESTAMPTZ", TD_TYPE_TIMESTAMP, true},
+    {"BLOB", TD_TYPE_BINARY, false},     {"BYTEA", TD_TYPE_BINARY, false},       {"BINARY", TD_TYPE_BINARY, false},
+    {"VARBINARY", TD_TYPE_BINARY, false},
 };
 
 static const char *skip_ws(const char *p) {
@@ -147,7 +149,7 @@ int td_cli_parse_schema(const char *text, struct ArrowSchema *out, td_error *err
     if (!found)
       return td_err(err, TD_EPARSE,
                     "--schema: column '%s': unknown type '%s' (expected BOOLEAN, TINYINT, SMALLINT, INTEGER, BIGINT, "
-                    "UTINYINT, USMALLINT, UINTEGER, REAL, DOUBLE, DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP or TIMESTAMPTZ)",
+                    "UTINYINT, USMALLINT, UINTEGER, REAL, DOUBLE, DECIMAL(p,s), VARCHAR, BLOB, DATE, TIMESTAMP or TIMESTAMPTZ)",
                     names[n], type);
     pn[n] = names[n];
     n++;

@@ -41,7 +41,7 @@ static const char *type_text(const char *format, char *buf, size_t size) {
   } k[] = {{"b", "bool"},   {"c", "int8"},    {"s", "int16"},   {"i", "int32"}, {"l", "int64"},
            {"S", "uint16"}, {"f", "float32"}, {"g", "float64"}, {"u", "utf8"},
            {"C", "uint8"}, {"I", "uint32"}, {"L", "uint64"}, {"tdD", "date32"}, {"tdm", "date64"}, {"tts", "time32[s]"}, {"ttm", "time32[ms]"},
-           {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}};
+           {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}, {"z", "binary"}, {"U", "large_utf8"}, {"Z", "large_binary"}};
   for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
     if (strcmp(format, k[i].f) == 0) return k[i].name;
   static const char *const units[][2] = {{"tsn:", "ns"}, {"tss:", "s"}, {"tsm:", "ms"}, {"tsu:", "us"}};

@@ -60,7 +60,17 @@ static void json_string(FILE *out, const char *s, size_t n) {
 static void json_value(FILE *out, const td_value *v) {
   char buf[128];
   if (v->is_null) fputs("null", out);
-  else if (v->type == TD_TYPE_UTF8) json_string(out, v->v.s.ptr, v->v.s.len);
+  else if (td_type_is_text(v->type)) json_string(out, v->v.s.ptr, v->v.s.len);
+  else if (td_type_is_binary(v->type)) { /* a string of \xHH escapes, as DuckDB writes a BLOB */
+    size_t n = td_binary_format(v->v.s.ptr, v->v.s.len, NULL, 0);
+    char *t = malloc(n + 1);
+    if (!t) fputs("null", out);
+    else {
+      td_binary_format(v->v.s.ptr, v->v.s.len, t, n + 1);
+      json_string(out, t, n);
+      free(t);
+    }
+  }
   else if (td_type_is_temporal(v->type)) {
     td_value_format(v, buf, sizeof buf);
     json_string(out, buf, strlen(buf));

@@ -84,8 +84,14 @@ TD_API size_t td_location_key_format(const td_location_key *key, char *buf, size
 /* Orders two scalars of the same type: nulls first, then by value. */
 TD_API int td_value_compare(const td_value *a, const td_value *b);
 /* Writes a scalar as text ("null", "true", "42", "1.5", the string itself,
- * or an ISO-8601 UTC timestamp with nanoseconds).  Like snprintf. */
+ * binary bytes as td_binary_format writes them, or an ISO-8601 UTC
+ * timestamp with nanoseconds).  Like snprintf. */
 TD_API size_t td_value_format(const td_value *v, char *buf, size_t size);
+/* Writes `len` bytes as DuckDB prints a BLOB: printable ASCII as is, every
+ * other byte and the characters \ " ' as \xHH (two upper-case hex digits).
+ * Like snprintf: always NUL-terminates (size > 0), returns the length it
+ * wanted. */
+TD_API size_t td_binary_format(const void *bytes, size_t len, char *buf, size_t size);
 
 #ifdef __cplusplus
 }

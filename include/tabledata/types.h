@@ -8,7 +8,11 @@
  * "tsu:" and time of day "tts", "ttm", "ttu", "ttn".  Each keeps its unit:
  * values are never rescaled, so no range is lost.  decimal128 "d:p,s" keeps
  * its precision and scale (a column's, a field's "type parameter" text
- * "p,s"; a value's td_value.precision/scale).  Nulls are never
+ * "p,s"; a value's td_value.precision/scale).  binary "z", large_utf8 "U"
+ * and large_binary "Z" are variable-length like utf8: arrays a backend
+ * hands in or the engine hands out have the Arrow layout of the format
+ * (64-bit offsets for "U" and "Z"); inside the engine every page of the
+ * four has 32-bit offsets (see td_type_is_varlen).  Nulls are never
  * sentinels: a td_value has an explicit is_null flag, arrays validity bitmaps.
  */
 #ifndef TABLEDATA_TYPES_H
@@ -50,7 +54,10 @@ typedef enum td_type_id {
   TD_TYPE_UINT32,       /* "I" */
   TD_TYPE_DECIMAL128,   /* "d:p,s": 128-bit two's complement unscaled integer,
                            precision 1..38 and scale 0..precision kept per column */
-  TD_TYPE_UINT64        /* "L": every value 0..2^64-1 exact (td_value.v.u) */
+  TD_TYPE_UINT64,       /* "L": every value 0..2^64-1 exact (td_value.v.u) */
+  TD_TYPE_BINARY,       /* "z": bytes, never checked as UTF-8 */
+  TD_TYPE_LARGE_UTF8,   /* "U": utf8 with 64-bit offsets at the Arrow boundary */
+  TD_TYPE_LARGE_BINARY  /* "Z": binary with 64-bit offsets at the Arrow boundary */
 } td_type_id;
 
 /* The lower-case name of a type ("int64", "timestamp", ...).  Static. */
@@ -60,6 +67,15 @@ TD_API bool td_type_is_timestamp(td_type_id type);
 /* Dates, times and timestamps of any unit: values are int64 counts of the
  * unit in td_value.v.i and print as ISO-8601 text. */
 TD_API bool td_type_is_temporal(td_type_id type);
+/* utf8, large_utf8, binary and large_binary: values in td_value.v.s. */
+TD_API bool td_type_is_varlen(td_type_id type);
+/* utf8 and large_utf8: text, valid UTF-8. */
+TD_API bool td_type_is_text(td_type_id type);
+/* binary and large_binary: bytes, never checked as UTF-8. */
+TD_API bool td_type_is_binary(td_type_id type);
+/* The type with 32-bit offsets of the same kind (large_utf8 -> utf8,
+ * large_binary -> binary); every other type is returned as is. */
+TD_API td_type_id td_type_small(td_type_id type);
 /* Maximum precision of a decimal128. */
 #define TD_DECIMAL128_MAX_PRECISION 38
 /* Nanoseconds per unit of a temporal type (86400e9 for date32, 1e6 for
@@ -69,7 +85,7 @@ TD_API int64_t td_type_unit_ns(td_type_id type);
 /*
  * A typed scalar, used for partition values and query literals.
  * Integer types, uint16 and all temporal types use `i` (in the type's unit); floats use `f`; bool uses
- * `b`; utf8 uses `s` (not necessarily NUL-terminated; who owns the bytes is
+ * `b`; utf8, large_utf8, binary and large_binary use `s` (not necessarily NUL-terminated; who owns the bytes is
  * said by each function that hands out or takes a td_value).  decimal128
  * uses `d` (the unscaled value, lo + hi * 2^64, two's complement) with
  * `precision` and `scale` (0 for every other type).  uint64 uses `u`, which

@@ -53,7 +53,7 @@ int td_array_reserve(td_array *a, int64_t capacity, td_error *err) {
     memset(v + bitmap_bytes(a->capacity), 0xff, (size_t)(bitmap_bytes(capacity) - bitmap_bytes(a->capacity)));
     a->validity = v;
   }
-  if (a->type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(a->type)) {
     int32_t *o = td_realloc(a->offsets, (size_t)(capacity + 1) * sizeof *o);
     if (!o) return td_err_nomem(err, "growing string offsets");
     if (a->capacity == 0) o[0] = 0;
@@ -109,7 +109,7 @@ int td_array_append_null(td_array *a, td_error *err) {
   int rc = grow_for_one(a, err);
   if (rc) return rc;
   int64_t i = a->length;
-  if (a->type == TD_TYPE_UTF8) a->offsets[i + 1] = a->offsets[i];
+  if (td_type_is_varlen(a->type)) a->offsets[i + 1] = a->offsets[i];
   else if (a->type == TD_TYPE_BOOL) td_bit_clear(a->values, i);
   else memset(a->values + i * td_type_width(a->type), 0, (size_t)td_type_width(a->type));
   a->length++;
@@ -165,7 +165,7 @@ int td_array_append_double(td_array *a, double v, td_error *err) {
 }
 
 int td_array_append_str(td_array *a, const char *s, int64_t len, td_error *err) {
-  if (a->type != TD_TYPE_UTF8)
+  if (!td_type_is_varlen(a->type))
     return td_err(err, TD_ETYPE, "cannot append a string to a %s array", td_type_name(a->type));
   int rc = grow_for_one(a, err);
   if (rc) return rc;
@@ -181,11 +181,15 @@ int td_array_append_str(td_array *a, const char *s, int64_t len, td_error *err) 
 
 int td_array_append_value(td_array *a, const td_value *v, td_error *err) {
   if (v->is_null || v->type == TD_TYPE_NONE) return td_array_append_null(a, err);
-  if (a->type == TD_TYPE_UTF8) {
-    if (v->type != TD_TYPE_UTF8) return td_err(err, TD_ETYPE, "cannot append a %s value to a utf8 array", td_type_name(v->type));
+  if (td_type_is_varlen(a->type)) {
+    if (!td_type_is_varlen(v->type))
+      return td_err(err, TD_ETYPE, "cannot append a %s value to a %s array", td_type_name(v->type),
+                    td_type_name(a->type));
     return td_array_append_str(a, v->v.s.ptr, (int64_t)v->v.s.len, err);
   }
-  if (v->type == TD_TYPE_UTF8) return td_err(err, TD_ETYPE, "cannot append a utf8 value to a %s array", td_type_name(a->type));
+  if (td_type_is_varlen(v->type))
+    return td_err(err, TD_ETYPE, "cannot append a %s value to a %s array", td_type_name(v->type),
+                  td_type_name(a->type));
   if (a->type == TD_TYPE_DECIMAL128 || v->type == TD_TYPE_DECIMAL128) {
     /* the value is taken as unscaled in the array's scale (callers align it) */
     if (a->type != v->type)
@@ -235,7 +239,7 @@ int td_array_export(td_array *a, struct ArrowArray *out, td_error *err) {
   out->null_count = a->null_count;
   p->buffers[0] = a->null_count ? a->validity : NULL;
   p->owned[0] = a->validity;
-  if (a->type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(a->type)) {
     if (!a->data) {
       int rc = td_array_reserve_data(a, 1, err);
       if (rc) {
@@ -295,7 +299,7 @@ int td_struct_array_make(int64_t n, struct ArrowArray *children, int64_t length,
 
 /* ---- views and validation ---- */
 
-static int expected_buffers(td_type_id type) { return type == TD_TYPE_UTF8 ? 3 : 2; }
+static int expected_buffers(td_type_id type) { return td_type_is_varlen(type) ? 3 : 2; }
 
 int td_colview_init(td_colview *v, td_type_id type, const struct ArrowArray *a, td_error *err) {
   memset(v, 0, sizeof *v);
@@ -314,7 +318,7 @@ int td_colview_init(td_colview *v, td_type_id type, const struct ArrowArray *a, 
   if (type == TD_TYPE_UTF8 && a->dictionary) {
     v->codes = a->buffers[1];
     if (!v->codes && a->length > 0) return td_err(err, TD_ECONTRACT, "dictionary array has no indices buffer");
-  } else if (type == TD_TYPE_UTF8) {
+  } else if (td_type_is_varlen(type)) {
     v->offsets = a->buffers[1];
     v->data = a->buffers[2];
     if (!v->offsets) return td_err(err, TD_ECONTRACT, "utf8 array has no offsets buffer");
@@ -326,7 +330,43 @@ int td_colview_init(td_colview *v, td_type_id type, const struct ArrowArray *a, 
   return TD_OK;
 }
 
+/* Checks the 64-bit offsets of a large_utf8 / large_binary array from
+ * outside (3 buffers, monotonic, in bounds of nothing larger than int64). */
+static int validate_large(td_type_id type, const struct ArrowArray *a, td_error *err) {
+  if (!a || !a->release) return td_err(err, TD_EINVAL, "array is released or NULL");
+  if (a->n_buffers != 3)
+    return td_err(err, TD_ECONTRACT, "a %s array has 3 buffers, found %lld", td_type_name(type),
+                  (long long)a->n_buffers);
+  if (a->length < 0 || a->offset < 0) return td_err(err, TD_ECONTRACT, "array has negative length or offset");
+  if (!a->buffers[1]) return td_err(err, TD_ECONTRACT, "%s array has no offsets buffer", td_type_name(type));
+  if (a->length == 0) return TD_OK;
+  const int64_t *o = (const int64_t *)a->buffers[1] + a->offset;
+  if (o[0] < 0) return td_err(err, TD_ECONTRACT, "%s array starts at negative offset %lld", td_type_name(type), (long long)o[0]);
+  for (int64_t i = 0; i < a->length; i++)
+    if (o[i + 1] < o[i])
+      return td_err(err, TD_ECONTRACT, "%s offsets decrease at row %lld (%lld then %lld)", td_type_name(type),
+                    (long long)i, (long long)o[i], (long long)o[i + 1]);
+  if (o[a->length] > o[0] && !a->buffers[2])
+    return td_err(err, TD_ECONTRACT, "%s array has bytes but no data buffer", td_type_name(type));
+  return TD_OK;
+}
+
 int td_array_validate(td_type_id type, const struct ArrowArray *a, td_error *err) {
+  if (type == TD_TYPE_LARGE_UTF8 || type == TD_TYPE_LARGE_BINARY) {
+    int rc = validate_large(type, a, err);
+    if (rc) return rc;
+    type = TD_TYPE_UTF8; /* the rest of the checks do not read the offsets */
+    if (a->n_children != 0 || a->dictionary)
+      return td_err(err, TD_ECONTRACT, "a flat array has no children or dictionary");
+    if (a->null_count > 0 && !a->buffers[0])
+      return td_err(err, TD_ECONTRACT, "array reports %lld nulls but has no validity bitmap", (long long)a->null_count);
+    if (a->null_count > 0 && a->length - td_bits_count(a->buffers[0], a->offset, a->length) != a->null_count)
+      return td_err(err, TD_ECONTRACT, "array reports %lld nulls, its validity bitmap has %lld", (long long)a->null_count,
+                    (long long)(a->length - td_bits_count(a->buffers[0], a->offset, a->length)));
+    if (a->null_count < -1)
+      return td_err(err, TD_ECONTRACT, "array reports a negative null count %lld", (long long)a->null_count);
+    return TD_OK;
+  }
   td_colview v;
   int rc = td_colview_init(&v, type, a, err);
   if (rc) return rc;
@@ -347,7 +387,7 @@ int td_array_validate(td_type_id type, const struct ArrowArray *a, td_error *err
       return td_err(err, TD_ECONTRACT, "array reports a negative null count %lld", (long long)a->null_count);
     }
   }
-  if (type == TD_TYPE_UTF8 && a->length > 0) {
+  if (td_type_is_varlen(type) && a->length > 0) {
     const int32_t *o = v.offsets + a->offset;
     if (o[0] < 0) return td_err(err, TD_ECONTRACT, "utf8 array starts at negative offset %d", o[0]);
     for (int64_t i = 0; i < a->length; i++)
@@ -357,6 +397,110 @@ int td_array_validate(td_type_id type, const struct ArrowArray *a, td_error *err
     if (o[a->length] > 0 && !a->buffers[2])
       return td_err(err, TD_ECONTRACT, "utf8 array has string bytes but no data buffer");
   }
+  return TD_OK;
+}
+
+int td_array_narrow(td_type_id type, const struct ArrowArray *a, struct ArrowArray *out, td_error *err) {
+  const int64_t *o = (const int64_t *)a->buffers[1] + a->offset;
+  int64_t bytes = a->length ? o[a->length] - o[0] : 0;
+  if (bytes > INT32_MAX)
+    return td_err(err, TD_ERANGE, "a %s array of %lld bytes exceeds the engine's 2 GiB page limit",
+                  td_type_name(type), (long long)bytes);
+  td_array b;
+  int rc = td_array_init(&b, type, a->length, err);
+  if (rc == TD_OK) rc = td_array_reserve_data(&b, bytes, err);
+  if (rc == TD_OK) {
+    const char *d = a->buffers[2] ? (const char *)a->buffers[2] : "";
+    if (bytes) memcpy(b.data, d + o[0], (size_t)bytes);
+    for (int64_t i = 0; i <= a->length; i++) b.offsets[i] = (int32_t)(o[i] - o[0]);
+    b.data_length = bytes;
+    b.length = a->length;
+    const uint8_t *bits = a->null_count != 0 ? a->buffers[0] : NULL;
+    for (int64_t i = 0; bits && rc == TD_OK && i < a->length; i++)
+      if (!td_bit_get(bits, a->offset + i)) rc = td_array_set_null(&b, i, err);
+  }
+  if (rc == TD_OK) rc = td_array_export(&b, out, err);
+  td_array_reset(&b);
+  return rc;
+}
+
+int td_array_narrow_in_place(td_type_id type, struct ArrowArray *slot, td_error *err) {
+  struct ArrowArray narrow;
+  int rc = td_array_narrow(type, slot, &narrow, err);
+  if (rc) return rc;
+  td_arrow_array_release(slot);
+  td_arrow_array_move(&narrow, slot);
+  return TD_OK;
+}
+
+int td_colview_init_arrow(td_colview *v, td_type_id type, const struct ArrowArray *a, struct ArrowArray *tmp,
+                          td_error *err) {
+  memset(tmp, 0, sizeof *tmp);
+  if (!td_type_is_large(type)) return td_colview_init(v, type, a, err);
+  if (!a || !a->release || a->n_buffers != 3 || !a->buffers[1])
+    return td_err(err, TD_ECONTRACT, "a %s array has 3 buffers with offsets", td_type_name(type));
+  struct ArrowArray whole = *a; /* every row from 0, so the view keeps a's offset */
+  whole.length += whole.offset;
+  whole.offset = 0;
+  whole.null_count = a->null_count ? -1 : 0;
+  int rc = td_array_narrow(type, &whole, tmp, err);
+  if (rc == TD_OK) rc = td_colview_init(v, type, tmp, err);
+  if (rc) {
+    td_arrow_array_release(tmp);
+    return rc;
+  }
+  v->offset = a->offset;
+  v->length = a->length;
+  return TD_OK;
+}
+
+int td_colview_export_arrow(const td_colview *v, td_shared_array *owner, struct ArrowArray *out, td_error *err) {
+  return td_type_is_large(v->type) ? td_array_widen(v, out, err) : td_colview_export(v, owner, out, err);
+}
+
+int td_array_export_arrow(td_array *a, struct ArrowArray *out, td_error *err) {
+  if (!td_type_is_large(a->type)) return td_array_export(a, out, err);
+  td_colview v = {.type = a->type, .length = a->length, .validity = a->null_count ? a->validity : NULL,
+                  .offsets = a->offsets, .data = a->data ? a->data : ""};
+  int rc = td_array_widen(&v, out, err);
+  if (rc == TD_OK) td_array_reset(a);
+  return rc;
+}
+
+int td_array_widen(const td_colview *v, struct ArrowArray *out, td_error *err) {
+  array_priv *p = td_calloc(1, sizeof *p);
+  int64_t n = v->length, base = n ? v->offsets[v->offset] : 0;
+  int64_t bytes = n ? v->offsets[v->offset + n] - base : 0;
+  int64_t *off = td_malloc((size_t)(n + 1) * sizeof *off);
+  char *data = td_malloc((size_t)bytes + 1);
+  uint8_t *bits = v->validity ? td_malloc((size_t)bitmap_bytes(n)) : NULL;
+  if (!p || !off || !data || (v->validity && !bits)) {
+    td_free(p);
+    td_free(off);
+    td_free(data);
+    td_free(bits);
+    return td_err_nomem(err, "exporting a large string array");
+  }
+  for (int64_t i = 0; i <= n; i++) off[i] = n ? v->offsets[v->offset + i] - base : 0;
+  if (bytes) memcpy(data, v->data + base, (size_t)bytes);
+  int64_t nulls = 0;
+  if (bits) {
+    memset(bits, 0, (size_t)bitmap_bytes(n));
+    for (int64_t i = 0; i < n; i++)
+      if (td_colview_valid(v, i)) td_bit_set(bits, i);
+      else nulls++;
+  }
+  memset(out, 0, sizeof *out);
+  out->length = n;
+  out->null_count = nulls;
+  p->buffers[0] = nulls ? bits : NULL;
+  p->owned[0] = bits;
+  p->buffers[1] = p->owned[1] = off;
+  p->buffers[2] = p->owned[2] = data;
+  out->n_buffers = 3;
+  out->buffers = p->buffers;
+  out->private_data = p;
+  out->release = array_release;
   return TD_OK;
 }
 
@@ -425,7 +569,10 @@ td_value td_colview_value(const td_colview *v, int64_t i) {
     case TD_TYPE_BOOL: r.v.b = td_colview_int(v, i) != 0; break;
     case TD_TYPE_FLOAT32:
     case TD_TYPE_FLOAT64: r.v.f = td_colview_double(v, i); break;
-    case TD_TYPE_UTF8: {
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY:
+    case TD_TYPE_LARGE_UTF8:
+    case TD_TYPE_LARGE_BINARY: {
       int64_t len;
       if (v->codes) r.v.s.ptr = td_colview_str(&v->dict->view, v->codes[v->offset + i], &len);
       else r.v.s.ptr = td_colview_str(v, i, &len);
@@ -449,7 +596,7 @@ int td_array_append_view(td_array *a, const td_colview *src, int64_t begin, int6
   if (src->codes) return td_dict_decode(a, src, begin, n, NULL, err);
   int64_t dst = a->length;
   int64_t so = src->offset + begin;
-  if (a->type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(a->type)) {
     int32_t base = src->offsets[so];
     int64_t bytes = src->offsets[so + n] - base;
     rc = td_array_reserve_data(a, a->data_length + bytes, err);
@@ -554,7 +701,7 @@ int64_t td_array_extent_bytes(td_type_id type, const struct ArrowArray *a) {
   int64_t bytes = a->n_buffers > 0 && a->buffers[0] ? (n + 7) / 8 : 0;
   if (type == TD_TYPE_UTF8 && a->dictionary) {
     bytes += n * 4; /* int32 codes */
-  } else if (type == TD_TYPE_UTF8) {
+  } else if (td_type_is_varlen(type)) {
     const int32_t *o = a->n_buffers > 1 ? a->buffers[1] : NULL;
     bytes += (n + 1) * 4 + (o && n > 0 && o[n] > 0 ? o[n] : 0);
   } else {
@@ -605,7 +752,7 @@ int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowA
   const void *bufs[3];
   memset(&src, 0, sizeof src);
   bufs[0] = v->validity;
-  if (v->type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(v->type)) {
     bufs[1] = v->offsets;
     bufs[2] = v->data;
     src.n_buffers = 3;
@@ -637,7 +784,10 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
   if (rc) return rc;
   int64_t dst = a->length, so = src->offset;
   switch (a->type) {
-    case TD_TYPE_UTF8: {
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY:
+    case TD_TYPE_LARGE_UTF8:
+    case TD_TYPE_LARGE_BINARY: {
       int64_t bytes = 0;
       for (int64_t k = 0; k < n; k++) {
         int64_t j = so + TD_GATHER_IDX(k);

@@ -89,8 +89,30 @@ typedef struct td_colview {
  * Use td_array_validate() for arrays from untrusted producers. */
 int td_colview_init(td_colview *v, td_type_id type, const struct ArrowArray *a, td_error *err);
 /* Full check of an ArrowArray of `type`: buffer count and presence, no
- * children, null_count consistent, utf8 offsets monotonic and in bounds. */
+ * children, null_count consistent, utf8 offsets monotonic and in bounds.
+ * large_utf8 and large_binary are checked with 64-bit offsets (the Arrow
+ * layout a producer outside the engine uses); see td_array_narrow. */
 int td_array_validate(td_type_id type, const struct ArrowArray *a, td_error *err);
+/* Copies a validated large_utf8 / large_binary array (64-bit offsets) into
+ * the engine's layout (32-bit offsets) as `out`, an array of `type` owned by
+ * the caller.  More than 2 GiB of bytes: TD_ERANGE. */
+int td_array_narrow(td_type_id type, const struct ArrowArray *a, struct ArrowArray *out, td_error *err);
+/* td_array_narrow into the same place: releases `slot` (a validated large
+ * array, possibly a struct's child: the Arrow C interface lets a consumer
+ * release a child on its own) and moves the narrowed copy there. */
+int td_array_narrow_in_place(td_type_id type, struct ArrowArray *slot, td_error *err);
+/* td_colview_init for an array in the Arrow layout of `type` (what a
+ * td_table stream hands out): large_utf8 / large_binary are narrowed into
+ * `tmp` (the caller releases it after the view; zeroed for other types). */
+int td_colview_init_arrow(td_colview *v, td_type_id type, const struct ArrowArray *a, struct ArrowArray *tmp,
+                          td_error *err);
+/* Copies the rows of a varlen view (32-bit offsets) into a new array with
+ * 64-bit offsets (the Arrow layout of "U" and "Z"), owned by the caller. */
+int td_array_widen(const td_colview *v, struct ArrowArray *out, td_error *err);
+/* True for the types whose Arrow layout differs from the engine's pages. */
+static inline bool td_type_is_large(td_type_id t) {
+  return t == TD_TYPE_LARGE_UTF8 || t == TD_TYPE_LARGE_BINARY;
+}
 
 static inline bool td_colview_valid(const td_colview *v, int64_t i) {
   return !v->validity || td_bit_get(v->validity, v->offset + i);
@@ -184,6 +206,11 @@ int td_array_append_gather(td_array *a, const td_colview *src, const uint32_t *i
  * its buffers; `out` keeps `owner` (the view's buffers' owner) alive. */
 int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowArray *out,
                       td_error *err);
+
+/* td_colview_export, and td_array_export, for arrays handed out of the
+ * engine: large_utf8 / large_binary rows are copied with 64-bit offsets. */
+int td_colview_export_arrow(const td_colview *v, td_shared_array *owner, struct ArrowArray *out, td_error *err);
+int td_array_export_arrow(td_array *a, struct ArrowArray *out, td_error *err);
 
 /* Checks the layout of a struct array from outside: its (validity) buffer,
  * non-negative offset and length, a null count that agrees with its bitmap,

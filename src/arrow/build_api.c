@@ -55,6 +55,15 @@ int td_builder_finish(td_builder *b, struct ArrowArray *out, td_error *err) {
   td_type_id t = b->a.type;
   int rc = td_array_export(&b->a, out, err);
   if (rc) return rc;
+  if (td_type_is_large(t)) { /* the Arrow layout of "U" / "Z": 64-bit offsets */
+    struct ArrowArray narrow;
+    td_colview v;
+    td_arrow_array_move(out, &narrow);
+    rc = td_colview_init(&v, t, &narrow, err);
+    if (rc == TD_OK) rc = td_array_widen(&v, out, err);
+    td_arrow_array_release(&narrow);
+    if (rc) return rc;
+  }
   return td_array_init(&b->a, t, 0, err);
 }
 
@@ -93,6 +102,21 @@ int td_arrow_get_value(const struct ArrowSchema *field, const struct ArrowArray 
     return td_err(err, TD_ERANGE, "row %lld is out of range (the array has %lld rows)", (long long)row,
                   (long long)array->length);
   td_colview v;
+  if (td_type_is_large(type)) { /* 64-bit offsets: read in place */
+    if (array->n_buffers != 3 || !array->buffers[1])
+      return td_err(err, TD_ECONTRACT, "a %s array has 3 buffers with offsets", td_type_name(type));
+    memset(out, 0, sizeof *out);
+    out->type = type;
+    int64_t j = array->offset + row;
+    if (array->null_count != 0 && array->buffers[0] && !td_bit_get(array->buffers[0], j)) {
+      out->is_null = true;
+      return TD_OK;
+    }
+    const int64_t *o = array->buffers[1];
+    out->v.s.ptr = array->buffers[2] ? (const char *)array->buffers[2] + o[j] : "";
+    out->v.s.len = (size_t)(o[j + 1] - o[j]);
+    return TD_OK;
+  }
   if ((rc = td_colview_init(&v, type, array, err)) != TD_OK) return rc;
   *out = td_colview_value(&v, row);
   if (type == TD_TYPE_DECIMAL128) {

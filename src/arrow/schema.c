@@ -36,6 +36,9 @@ const char *td_type_name(td_type_id type) {
     case TD_TYPE_UINT32: return "uint32";
     case TD_TYPE_DECIMAL128: return "decimal128";
     case TD_TYPE_UINT64: return "uint64";
+    case TD_TYPE_BINARY: return "binary";
+    case TD_TYPE_LARGE_UTF8: return "large_utf8";
+    case TD_TYPE_LARGE_BINARY: return "large_binary";
   }
   return "unknown";
 }
@@ -66,6 +69,9 @@ const char *td_type_format(td_type_id type) {
     case TD_TYPE_UINT32: return "I";
     case TD_TYPE_DECIMAL128: return "d:";
     case TD_TYPE_UINT64: return "L";
+    case TD_TYPE_BINARY: return "z";
+    case TD_TYPE_LARGE_UTF8: return "U";
+    case TD_TYPE_LARGE_BINARY: return "Z";
   }
   return "?";
 }
@@ -95,6 +101,13 @@ int td_type_width(td_type_id type) {
     case TD_TYPE_DECIMAL128: return 16;
     default: return 0;
   }
+}
+
+bool td_type_is_varlen(td_type_id t) { return td_type_is_text(t) || td_type_is_binary(t); }
+bool td_type_is_text(td_type_id t) { return t == TD_TYPE_UTF8 || t == TD_TYPE_LARGE_UTF8; }
+bool td_type_is_binary(td_type_id t) { return t == TD_TYPE_BINARY || t == TD_TYPE_LARGE_BINARY; }
+td_type_id td_type_small(td_type_id t) {
+  return t == TD_TYPE_LARGE_UTF8 ? TD_TYPE_UTF8 : t == TD_TYPE_LARGE_BINARY ? TD_TYPE_BINARY : t;
 }
 
 bool td_type_is_timestamp(td_type_id t) {
@@ -147,6 +160,9 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
       case 'f': *type = TD_TYPE_FLOAT32; return TD_OK;
       case 'g': *type = TD_TYPE_FLOAT64; return TD_OK;
       case 'u': *type = TD_TYPE_UTF8; return TD_OK;
+      case 'z': *type = TD_TYPE_BINARY; return TD_OK;
+      case 'U': *type = TD_TYPE_LARGE_UTF8; return TD_OK;
+      case 'Z': *type = TD_TYPE_LARGE_BINARY; return TD_OK;
       default: break;
     }
   }
@@ -176,7 +192,7 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
   }
   return td_err(err, TD_EUNSUPPORTED,
                 "unsupported Arrow type '%s' (supported: bool, int8, int16, int32, "
-                "int64, uint8, uint16, uint32, uint64, float32, float64, utf8, date32, date64, timestamp[s|ms|us|ns], "
+                "int64, uint8, uint16, uint32, uint64, float32, float64, utf8, large_utf8, binary, large_binary, date32, date64, timestamp[s|ms|us|ns], "
                 "time32[s|ms], time64[us|ns], decimal128)",
                 format);
 }

@@ -49,7 +49,7 @@ uint64_t td_table_key_hash(const td_table_key *key) { return key->hash; }
 static void location_key_free(td_location_key *k) {
   for (int64_t i = 0; i < k->n; i++) {
     td_free(k->names ? k->names[i] : NULL);
-    if (k->values && k->values[i].type == TD_TYPE_UTF8 && !k->values[i].is_null)
+    if (k->values && td_type_is_varlen(k->values[i].type) && !k->values[i].is_null)
       td_free((char *)k->values[i].v.s.ptr);
   }
   td_free(k->names);
@@ -111,7 +111,7 @@ int td_location_key_new(const char *identity, int64_t n, const char *const *name
   for (int64_t i = 0; i < n; i++) {
     k->n = i + 1;
     k->values[i] = values[i];
-    if (values[i].type == TD_TYPE_UTF8 && !values[i].is_null) {
+    if (td_type_is_varlen(values[i].type) && !values[i].is_null) {
       k->values[i].v.s.ptr = NULL; /* not owned until copied */
       char *s = td_strndup(values[i].v.s.ptr ? values[i].v.s.ptr : "", values[i].v.s.len);
       if (!s) {

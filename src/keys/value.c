@@ -83,8 +83,9 @@ static double dec_to_double(const td_value *v) {
 
 int td_value_compare(const td_value *a, const td_value *b) {
   if (a->is_null || b->is_null) return (int)!a->is_null - (int)!b->is_null;
-  if (a->type == TD_TYPE_UTF8 || b->type == TD_TYPE_UTF8) {
-    if (a->type != b->type) return a->type < b->type ? -1 : 1;
+  if (td_type_is_varlen(a->type) || td_type_is_varlen(b->type)) {
+    /* utf8, large_utf8, binary and large_binary compare bytewise */
+    if (td_type_is_varlen(a->type) != td_type_is_varlen(b->type)) return a->type < b->type ? -1 : 1;
     size_t n = a->v.s.len < b->v.s.len ? a->v.s.len : b->v.s.len;
     int c = n ? memcmp(a->v.s.ptr, b->v.s.ptr, n) : 0;
     if (c) return c < 0 ? -1 : 1;
@@ -124,7 +125,10 @@ uint64_t td_hash_bytes(const void *data, size_t n, uint64_t seed) {
 uint64_t td_value_hash(const td_value *v) {
   if (v->is_null) return 0x9e3779b97f4a7c15ull;
   switch (v->type) {
-    case TD_TYPE_UTF8: return td_hash_bytes(v->v.s.ptr, v->v.s.len, 1);
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY:
+    case TD_TYPE_LARGE_UTF8:
+    case TD_TYPE_LARGE_BINARY: return td_hash_bytes(v->v.s.ptr, v->v.s.len, 1);
     case TD_TYPE_BOOL: return v->v.b ? 3 : 5;
     case TD_TYPE_FLOAT32:
     case TD_TYPE_FLOAT64: {
@@ -264,6 +268,23 @@ size_t td_format_temporal(td_type_id type, int64_t v, char *buf, size_t size) {
   return n < 0 ? 0 : (size_t)n;
 }
 
+size_t td_binary_format(const void *bytes, size_t len, char *buf, size_t size) {
+  static const char hex[] = "0123456789ABCDEF";
+  const unsigned char *p = bytes;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned c = p[i];
+    bool plain = c >= 32 && c <= 126 && c != '\\' && c != '"' && c != '\'';
+    char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+    for (int k = 0; k < (plain ? 1 : 4); k++) {
+      if (n + 1 < size) buf[n] = plain ? (char)c : esc[k];
+      n++;
+    }
+  }
+  if (size) buf[n < size ? n : size - 1] = 0;
+  return n;
+}
+
 size_t td_value_format(const td_value *v, char *buf, size_t size) {
   int n;
   if (v->is_null || v->type == TD_TYPE_NONE) n = snprintf(buf, size, "null");
@@ -271,7 +292,10 @@ size_t td_value_format(const td_value *v, char *buf, size_t size) {
       case TD_TYPE_BOOL: n = snprintf(buf, size, "%s", v->v.b ? "true" : "false"); break;
       case TD_TYPE_FLOAT32:
       case TD_TYPE_FLOAT64: n = format_shortest(v->v.f, v->type == TD_TYPE_FLOAT32, buf, size); break;
+      case TD_TYPE_BINARY:
+      case TD_TYPE_LARGE_BINARY: return td_binary_format(v->v.s.ptr, v->v.s.len, buf, size);
       case TD_TYPE_UTF8:
+      case TD_TYPE_LARGE_UTF8:
         n = snprintf(buf, size, "%.*s", (int)(v->v.s.len > 0x7fffffff ? 0x7fffffff : v->v.s.len),
                      v->v.s.ptr);
         break;

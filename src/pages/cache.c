@@ -60,7 +60,7 @@ static int64_t data_bytes(td_type_id type, const struct ArrowArray *a) {
   int64_t bytes = a->null_count != 0 ? (n + 7) / 8 : 0;
   if (type == TD_TYPE_UTF8 && a->dictionary) {
     bytes += n * 4; /* codes; the dictionary is counted with the root */
-  } else if (type == TD_TYPE_UTF8) {
+  } else if (td_type_is_varlen(type)) {
     const int32_t *o = (const int32_t *)a->buffers[1] + a->offset;
     bytes += (n + 1) * 4 + (n > 0 ? o[n] - o[0] : 0);
   } else {

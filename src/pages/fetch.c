@@ -71,7 +71,7 @@ static void grow_root_release(struct ArrowArray *arr) {
 }
 
 /* Types whose rows are appended without touching the bytes of earlier rows. */
-static bool growable(td_type_id t) { return t == TD_TYPE_UTF8 || (t != TD_TYPE_BOOL && td_type_width(t) > 0); }
+static bool growable(td_type_id t) { return td_type_is_varlen(t) || (t != TD_TYPE_BOOL && td_type_width(t) > 0); }
 
 /* The grow root `have` views, when its filled rows are exactly have's. */
 static grow_root *grow_root_of(const td_page_data *have) {
@@ -95,7 +95,7 @@ static int root_page(td_type_id type, td_shared_array *r, int64_t rows, td_page_
 static int grow_page(td_type_id type, const td_page_data *have, const td_colview *got, int64_t ps,
                      td_page_data **out, td_error *err) {
   int64_t held = have->rows, rows = held + got->length;
-  int64_t bytes = type == TD_TYPE_UTF8 ? got->offsets[got->offset + got->length] - got->offsets[got->offset] : 0;
+  int64_t bytes = td_type_is_varlen(type) ? got->offsets[got->offset + got->length] - got->offsets[got->offset] : 0;
   grow_root *g = grow_root_of(have);
   td_shared_array *r = g ? td_array_view_root(have->array) : NULL;
   if (g && rows <= g->a.capacity && g->a.data_length + bytes <= g->a.data_capacity) {
@@ -107,7 +107,7 @@ static int grow_page(td_type_id type, const td_page_data *have, const td_colview
   g = td_calloc(1, sizeof *g);
   if (!g) return td_err_nomem(err, "growing a page");
   int rc = td_array_init(&g->a, type, cap, err);
-  if (rc == TD_OK && type == TD_TYPE_UTF8) {
+  if (rc == TD_OK && td_type_is_varlen(type)) {
     int64_t held_bytes = held ? have->view.offsets[have->view.offset + held] - have->view.offsets[have->view.offset] : 0;
     rc = td_array_reserve_data(&g->a, 4 * (held_bytes + bytes) + 64, err);
   }
@@ -121,16 +121,16 @@ static int grow_page(td_type_id type, const td_page_data *have, const td_colview
   struct ArrowArray root;
   memset(&root, 0, sizeof root);
   g->buffers[0] = NULL;
-  g->buffers[1] = type == TD_TYPE_UTF8 ? (const void *)g->a.offsets : (const void *)g->a.values;
+  g->buffers[1] = td_type_is_varlen(type) ? (const void *)g->a.offsets : (const void *)g->a.values;
   g->buffers[2] = g->a.data;
   root.length = rows; /* the rows filled when it was made; views name their own */
-  root.n_buffers = type == TD_TYPE_UTF8 ? 3 : 2;
+  root.n_buffers = td_type_is_varlen(type) ? 3 : 2;
   root.buffers = g->buffers;
   root.private_data = g;
   root.release = grow_root_release;
   rc = td_shared_array_new(&root, &r, err);
   if (rc) return rc;
-  r->bytes = type == TD_TYPE_UTF8 ? (cap + 1) * 4 + g->a.data_capacity : cap * td_type_width(type);
+  r->bytes = td_type_is_varlen(type) ? (cap + 1) * 4 + g->a.data_capacity : cap * td_type_width(type);
   rc = root_page(type, r, rows, out, err);
   td_shared_array_release(r); /* the page data holds it */
   return rc;

@@ -581,7 +581,7 @@ int td__agg_bind_param(const td_expr *e, td_agg_kind kind, td_agg_param *p, td_e
     rc = td_err_at(err, TD_ETYPE, a->pos, "the %s of %s must be a constant at offset %lld",
                    kind == TD_AGG_STRING_AGG ? "separator" : "quantile", e->name, (long long)a->pos);
   } else if (kind == TD_AGG_STRING_AGG) {
-    if (b->type != TD_TYPE_UTF8)
+    if (!td_type_is_text(b->type))
       rc = td_err_at(err, TD_ETYPE, a->pos, "the separator of string_agg must be a string, found %s at offset %lld",
                      td_type_name(b->type), (long long)a->pos);
     else if (!(p->sep = td_malloc(b->lit.v.s.len + 1)))

@@ -90,7 +90,7 @@ int td__parse_agg_filter(td_parser *p, td_expr *e) {
 
 int td__agg_bind_input(const td_expr *e, td_agg_kind kind, const td_schema *def, td_expr **out, td_error *err) {
   int rc = td_expr_bind(e->args[0], def, 0, out, err);
-  if (rc || kind != TD_AGG_STRING_AGG || (*out)->type == TD_TYPE_UTF8 || (*out)->type == TD_TYPE_NONE) return rc;
+  if (rc || kind != TD_AGG_STRING_AGG || td_type_is_text((*out)->type) || (*out)->type == TD_TYPE_NONE) return rc;
   /* string_agg of other types: of their text, as DuckDB */
   td_expr_free(*out);
   *out = NULL;

@@ -248,7 +248,7 @@ static int to_temporal(binder *b, td_expr *lit, td_type_id t, td_op *op, bool li
 }
 
 static bool utf8_literal(const td_expr *e) {
-  return e->kind == TD_EXPR_LITERAL && e->type == TD_TYPE_UTF8 && !e->lit.is_null;
+  return e->kind == TD_EXPR_LITERAL && td_type_is_text(e->type) && !e->lit.is_null;
 }
 
 /*
@@ -266,7 +266,7 @@ static int to_decimal(binder *b, td_expr *lit, const char *param, td_op *op, boo
   if (!td_dec_params(param, &p, &sc)) return td_err_at(b->err, TD_ETYPE, lit->pos, "decimal128 column without a precision and scale");
   char text[128];
   size_t len;
-  if (lit->type == TD_TYPE_UTF8) {
+  if (td_type_is_text(lit->type)) {
     len = lit->lit.v.s.len < sizeof text - 1 ? lit->lit.v.s.len : sizeof text - 1;
     memcpy(text, lit->lit.v.s.ptr, len);
     text[len] = 0;
@@ -301,7 +301,7 @@ static int to_decimal(binder *b, td_expr *lit, const char *param, td_op *op, boo
     if (!lit_left) *op = *op == TD_OP_LT ? TD_OP_LE : *op == TD_OP_GE ? TD_OP_GT : *op;
     else *op = *op == TD_OP_LE ? TD_OP_LT : *op == TD_OP_GT ? TD_OP_GE : *op;
   }
-  if (lit->type == TD_TYPE_UTF8) td_free((void *)lit->lit.v.s.ptr);
+  if (td_type_is_varlen(lit->type)) td_free((void *)lit->lit.v.s.ptr);
   lit->lit = td_dec_value(TD_DECIMAL128_MAX_PRECISION, 0, v);
   lit->type = TD_TYPE_DECIMAL128;
   return set_tz(b, lit, param);
@@ -309,7 +309,7 @@ static int to_decimal(binder *b, td_expr *lit, const char *param, td_op *op, boo
 
 static bool literal_of(const td_expr *e) {
   return e->kind == TD_EXPR_LITERAL && !e->lit.is_null &&
-         (e->type == TD_TYPE_UTF8 || td_type_is_integer(e->type) || td_type_is_float(e->type));
+         (td_type_is_text(e->type) || td_type_is_integer(e->type) || td_type_is_float(e->type));
 }
 
 /* Decimal operands: a literal is converted; two decimals need one "p,s". */
@@ -581,7 +581,7 @@ static int fold(binder *b, td_expr *e) {
   int rc = td_expr_eval_row(e, NULL, &v, b->err);
   if (rc) return rc;
   char *copy = NULL;
-  if (v.type == TD_TYPE_UTF8 && !v.is_null) {
+  if (td_type_is_varlen(v.type) && !v.is_null) {
     copy = td_malloc(v.v.s.len + 1);
     if (!copy) return td_err_nomem(b->err, "folding a constant");
     memcpy(copy, v.v.s.ptr, v.v.s.len);

@@ -709,7 +709,7 @@ static int literal(td_value v, int64_t pos, td_expr **out, td_error *err) {
   td_expr *e = td__expr_new(TD_EXPR_LITERAL, pos, err);
   if (!e) return TD_ENOMEM;
   e->lit = v;
-  if (v.type == TD_TYPE_UTF8 && !v.is_null) {
+  if (td_type_is_varlen(v.type) && !v.is_null) {
     char *s = td_strndup(v.v.s.ptr, v.v.s.len);
     if (!s) {
       td_expr_free(e);

@@ -362,7 +362,7 @@ static int part_dir(copy_run *r, const struct ArrowArray *batch, int64_t row, td
     td__sb_put(b, "=");
     if (v.is_null) {
       td__sb_put(b, "__HIVE_DEFAULT_PARTITION__");
-    } else if (v.type == TD_TYPE_UTF8) {
+    } else if (td_type_is_varlen(v.type)) {
       put_escaped(b, v.v.s.ptr, v.v.s.len);
     } else {
       char buf[128];
@@ -433,15 +433,23 @@ static int write_part_rows(copy_run *r, part *pt, const struct ArrowArray *batch
     int64_t col = r->keep_cols[k];
     td_colview v;
     td_array a;
-    struct ArrowArray child = *batch->children[col];
+    td_type_id type = r->schema.fields[col].type;
+    struct ArrowArray child = *batch->children[col], tmp;
     child.offset += batch->offset;
     child.length = batch->length;
-    rc = td_colview_init(&v, r->schema.fields[col].type, &child, err);
-    if (rc == TD_OK) rc = td_array_init(&a, r->schema.fields[col].type, pt->n_rows, err);
+    rc = td_colview_init_arrow(&v, type, &child, &tmp, err);
+    if (rc == TD_OK) rc = td_array_init(&a, type, pt->n_rows, err);
     if (rc == TD_OK) {
       rc = td_array_append_gather(&a, &v, pt->rows, NULL, pt->n_rows, err);
       if (rc == TD_OK) rc = td_array_export(&a, &kids[k], err);
       td_array_reset(&a);
+    }
+    td_arrow_array_release(&tmp);
+    if (rc == TD_OK && td_type_is_large(type)) { /* the writers take the Arrow layout */
+      struct ArrowArray narrow;
+      td_arrow_array_move(&kids[k], &narrow);
+      if ((rc = td_colview_init(&v, type, &narrow, err)) == TD_OK) rc = td_array_widen(&v, &kids[k], err);
+      td_arrow_array_release(&narrow);
     }
   }
   struct ArrowArray sub = {0};

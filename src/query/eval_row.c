@@ -12,7 +12,7 @@
 #include "util/error.h"
 
 static int cmp3(const td_value *a, const td_value *b) {
-  if (a->type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(a->type)) {
     size_t n = a->v.s.len < b->v.s.len ? a->v.s.len : b->v.s.len;
     int c = n ? memcmp(a->v.s.ptr, b->v.s.ptr, n) : 0;
     if (c) return c < 0 ? -1 : 1;

@@ -70,7 +70,7 @@ void td_expr_free(td_expr *e) {
   if (e->scratch) td_free(((td_fbuf *)e->scratch)->p);
   td_free(e->scratch);
   if (e->fn_state && e->fn && e->fn->release) e->fn->release(e->fn_state);
-  if (e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) td_free((void *)e->lit.v.s.ptr);
+  if (e->kind == TD_EXPR_LITERAL && td_type_is_varlen(e->lit.type)) td_free((void *)e->lit.v.s.ptr);
   td_free(e);
 }
 
@@ -93,11 +93,11 @@ int td_expr_clone(const td_expr *e, td_expr **out, td_error *err) {
   c->in_set = NULL;
   c->scratch = NULL;
   c->fn_state = NULL;
-  if (e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) c->lit.v.s.ptr = NULL;
+  if (e->kind == TD_EXPR_LITERAL && td_type_is_varlen(e->lit.type)) c->lit.v.s.ptr = NULL;
   int rc = TD_OK;
   if (e->name) rc = dup_bytes(e->name, strlen(e->name), &c->name, err);
   if (!rc && e->tz) rc = dup_bytes(e->tz, strlen(e->tz), &c->tz, err);
-  if (!rc && e->kind == TD_EXPR_LITERAL && e->lit.type == TD_TYPE_UTF8) {
+  if (!rc && e->kind == TD_EXPR_LITERAL && td_type_is_varlen(e->lit.type)) {
     char *s = NULL;
     rc = dup_bytes(e->lit.v.s.ptr, e->lit.v.s.len, &s, err);
     if (!rc) c->lit.v.s.ptr = s;
@@ -158,7 +158,19 @@ static void print_literal(td_strbuf *b, const td_value *v) {
     case TD_TYPE_BOOL: return td__sb_put(b, v->v.b ? "true" : "false");
     case TD_TYPE_FLOAT32:
     case TD_TYPE_FLOAT64: return print_double(b, v->v.f);
-    case TD_TYPE_UTF8: return td__sb_quoted(b, v->v.s.ptr, v->v.s.len, '\'');
+    case TD_TYPE_UTF8:
+    case TD_TYPE_LARGE_UTF8: return td__sb_quoted(b, v->v.s.ptr, v->v.s.len, '\'');
+    case TD_TYPE_BINARY:
+    case TD_TYPE_LARGE_BINARY: { /* CAST('\xAA...' AS BLOB): parsed back to the same bytes */
+      size_t n = td_binary_format(v->v.s.ptr, v->v.s.len, NULL, 0);
+      char *t = td_malloc(n + 1);
+      if (!t) return td__sb_put(b, "CAST('...' AS BLOB)");
+      td_binary_format(v->v.s.ptr, v->v.s.len, t, n + 1);
+      td__sb_put(b, "CAST(");
+      td__sb_quoted(b, t, n, '\'');
+      td_free(t);
+      return td__sb_put(b, " AS BLOB)");
+    }
     case TD_TYPE_TIMESTAMP: return print_ts(b, v->v.i);
     case TD_TYPE_UINT64:
       snprintf(buf, sizeof buf, "%" PRIu64, v->v.u);
@@ -278,7 +290,7 @@ static bool print_form(td_strbuf *b, const td_expr *e) {
     td__sb_put(b, " END");
     return true;
   }
-  bool str1 = e->n_args == 2 && a[1]->kind == TD_EXPR_LITERAL && a[1]->lit.type == TD_TYPE_UTF8;
+  bool str1 = e->n_args == 2 && a[1]->kind == TD_EXPR_LITERAL && td_type_is_text(a[1]->lit.type);
   if (strcmp(n, "cast") == 0 && str1) {
     td__sb_put(b, "CAST(");
     print_expr(b, a[0]);
@@ -396,6 +408,9 @@ static bool value_equal(const td_value *a, const td_value *b) {
     case TD_TYPE_FLOAT32:
     case TD_TYPE_FLOAT64: return a->v.f == b->v.f || (isnan(a->v.f) && isnan(b->v.f));
     case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY:
+    case TD_TYPE_LARGE_UTF8:
+    case TD_TYPE_LARGE_BINARY:
       return a->v.s.len == b->v.s.len && memcmp(a->v.s.ptr, b->v.s.ptr, a->v.s.len) == 0;
     default: return a->v.i == b->v.i;
   }
@@ -419,7 +434,7 @@ uint64_t td_expr_hash(const td_expr *e) {
   if (e->kind == TD_EXPR_LITERAL) { /* as value_equal: -0.0 = 0.0, all NaNs equal */
     const td_value *v = &e->lit;
     h = hash_step(h, (uint64_t)v->type << 1 | v->is_null);
-    if (!v->is_null && v->type == TD_TYPE_UTF8) h = hash_bytes(h, v->v.s.ptr, v->v.s.len);
+    if (!v->is_null && td_type_is_varlen(v->type)) h = hash_bytes(h, v->v.s.ptr, v->v.s.len);
     else if (!v->is_null && v->type == TD_TYPE_BOOL) h = hash_step(h, v->v.b);
     else if (!v->is_null && td_type_is_float(v->type)) {
       double d = isnan(v->v.f) ? NAN : v->v.f == 0 ? 0.0 : v->v.f;
@@ -503,7 +518,7 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
       if (td_type_is_integer(in)) return TD_TYPE_FLOAT64;
       return in;
     case TD_AGG_QUANTILE_DISC: return in;
-    case TD_AGG_STRING_AGG: return in == TD_TYPE_UTF8 ? in : TD_TYPE_NONE;
+    case TD_AGG_STRING_AGG: return td_type_is_text(in) ? TD_TYPE_UTF8 : TD_TYPE_NONE;
     default: return TD_TYPE_NONE;
   }
 }

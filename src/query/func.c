@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "formats/reader.h"
 #include "keys/keys.h"
 #include "query/func.h"
 #include "util/decimal.h"
@@ -69,7 +70,7 @@ int td__func_arg_error(const td_expr *e, int64_t i, const char *what, td_error *
 
 int td__func_want_str(const td_expr *e, int64_t i, td_error *err) {
   td_type_id t = e->args[i]->type;
-  return t == TD_TYPE_UTF8 || t == TD_TYPE_NONE ? TD_OK : td__func_arg_error(e, i, "a string", err);
+  return td_type_is_text(t) || t == TD_TYPE_NONE ? TD_OK : td__func_arg_error(e, i, "a string", err);
 }
 
 int td__func_want_num(const td_expr *e, int64_t i, td_error *err) {
@@ -149,7 +150,7 @@ static int format_double(double d, td_fbuf *buf, td_error *err) {
 }
 
 static int cast_error(const td_value *v, td_type_id t, int64_t pos, td_error *err) {
-  if (v->type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(v->type)) {
     int n = v->v.s.len > 60 ? 60 : (int)v->v.s.len;
     return td_err_at(err, TD_ETYPE, pos, "cannot convert '%.*s' to %s at offset %lld", n,
                      v->v.s.ptr, td_type_name(t), (long long)pos);
@@ -173,7 +174,7 @@ static bool int_fits(td_type_id t, int64_t x) {
 /* A value to text (CAST AS VARCHAR). */
 static int to_text(const td_value *v, td_fbuf *buf, td_error *err) {
   char tmp[80];
-  if (v->type == TD_TYPE_UTF8) return td__fbuf_put(buf, v->v.s.ptr, v->v.s.len, err);
+  if (td_type_is_text(v->type)) return td__fbuf_put(buf, v->v.s.ptr, v->v.s.len, err);
   if (v->type == TD_TYPE_BOOL) return td__fbuf_put(buf, v->v.b ? "true" : "false", v->v.b ? 4 : 5, err);
   if (td_type_is_float(v->type)) return format_double(v->v.f, buf, err);
   if (td_type_is_timestamp(v->type))
@@ -191,19 +192,68 @@ static int to_text(const td_value *v, td_fbuf *buf, td_error *err) {
   return td__fbuf_put(buf, tmp, strlen(tmp), err);
 }
 
+static int hex_digit(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* CAST to or from binary: text to binary keeps the bytes, reading \xHH
+ * escapes as DuckDB does (the form binary values print in); binary to text
+ * keeps the bytes, which must be valid UTF-8; binary to binary is a copy. */
+static int cast_bytes(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf, int64_t pos, td_error *err) {
+  size_t from = buf->len;
+  int rc = TD_OK;
+  if (td_type_is_binary(t) && td_type_is_text(v->type)) {
+    const char *s = v->v.s.ptr;
+    for (size_t i = 0; rc == TD_OK && i < v->v.s.len; i++) {
+      char c = s[i];
+      if (c == '\\') {
+        int hi = i + 3 < v->v.s.len && s[i + 1] == 'x' ? hex_digit(s[i + 2]) : -1;
+        int lo = hi >= 0 ? hex_digit(s[i + 3]) : -1;
+        if (lo < 0)
+          return td_err_at(err, TD_ETYPE, pos,
+                           "cannot convert '%.*s' to binary: a backslash must start a \\xHH escape (at byte %zu) "
+                           "at offset %lld",
+                           v->v.s.len > 60 ? 60 : (int)v->v.s.len, s, i, (long long)pos);
+        c = (char)(hi * 16 + lo);
+        i += 3;
+      }
+      rc = td__fbuf_put(buf, &c, 1, err);
+    }
+  } else if (td_type_is_binary(t) && td_type_is_binary(v->type)) {
+    rc = td__fbuf_put(buf, v->v.s.ptr, v->v.s.len, err);
+  } else if (td_type_is_text(t) && td_type_is_binary(v->type)) {
+    if (!td_utf8_valid(v->v.s.ptr, (int64_t)v->v.s.len)) {
+      char shown[64];
+      td_binary_format(v->v.s.ptr, v->v.s.len > 40 ? 40 : v->v.s.len, shown, sizeof shown);
+      return td_err_at(err, TD_ETYPE, pos, "cannot convert binary '%s%s' to %s: not valid UTF-8 at offset %lld", shown,
+                       v->v.s.len > 40 ? "..." : "", td_type_name(t), (long long)pos);
+    }
+    rc = td__fbuf_put(buf, v->v.s.ptr, v->v.s.len, err);
+  } else {
+    return td_err_at(err, TD_ETYPE, pos, "cannot cast %s to %s at offset %lld", td_type_name(v->type),
+                     td_type_name(t), (long long)pos);
+  }
+  if (rc) return rc;
+  td__fbuf_value(buf, from, out);
+  out->type = t;
+  return TD_OK;
+}
+
 int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf, int64_t pos,
                    td_error *err) {
   if (v->is_null || v->type == TD_TYPE_NONE) {
     *out = td_value_null(t);
     return TD_OK;
   }
-  if (t == TD_TYPE_UTF8) {
+  if (td_type_is_binary(v->type) || td_type_is_binary(t)) return cast_bytes(v, t, out, buf, pos, err);
+  if (td_type_is_text(t)) {
     size_t from = buf->len;
     int rc = to_text(v, buf, err);
     if (!rc) td__fbuf_value(buf, from, out);
+    out->type = t;
     return rc;
   }
-  if (v->type == TD_TYPE_UTF8) { /* parse the text */
+  if (td_type_is_text(v->type)) { /* parse the text */
     char tmp[128];
     size_t n = v->v.s.len;
     const char *s = v->v.s.ptr;

@@ -87,7 +87,7 @@ static const struct {
                  {"TINYINT", TD_TYPE_INT8},    {"UTINYINT", TD_TYPE_UINT8},  {"USMALLINT", TD_TYPE_UINT16},
                  {"UINTEGER", TD_TYPE_UINT32}, {"DOUBLE", TD_TYPE_FLOAT64},  {"FLOAT", TD_TYPE_FLOAT32},
                  {"VARCHAR", TD_TYPE_UTF8},    {"BOOLEAN", TD_TYPE_BOOL},    {"TIMESTAMP", TD_TYPE_TIMESTAMP},
-                 {"DATE", TD_TYPE_DATE32}};
+                 {"DATE", TD_TYPE_DATE32},     {"BLOB", TD_TYPE_BINARY}};
 
 static int bind_cast(td_expr *e, td_error *err) {
   const td_expr *t = e->args[1];
@@ -98,9 +98,11 @@ static int bind_cast(td_expr *e, td_error *err) {
         memcmp(sql_types[i].name, t->lit.v.s.ptr, t->lit.v.s.len) == 0) {
       e->type = sql_types[i].type;
       td_type_id from = e->args[0]->type;
-      bool ok = from == TD_TYPE_NONE || from == TD_TYPE_UTF8 || e->type == TD_TYPE_UTF8 ||
+      bool ok = from == TD_TYPE_NONE || td_type_is_text(from) || e->type == TD_TYPE_UTF8 ||
                 (td_type_is_temporal(from) == td_type_is_temporal(e->type)) ||
                 (td_type_is_integer(from) && td_type_is_temporal(e->type));
+      if (td_type_is_binary(from) || td_type_is_binary(e->type)) /* bytes: only to and from text */
+        ok = from == TD_TYPE_NONE || td_type_is_varlen(from) ? td_type_is_varlen(e->type) : false;
       if (!ok)
         return td_err_at(err, TD_ETYPE, e->pos, "cannot cast %s to %s at offset %lld",
                          td_type_name(from), td_type_name(e->type), (long long)e->pos);

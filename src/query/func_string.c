@@ -84,8 +84,21 @@ static int row_case_map(const td_expr *e, const td_value *a, td_value *out, td_f
   return TD_OK;
 }
 
+/* length(s): characters of a string, bytes of a binary value. */
+static int bind_length(td_expr *e, td_error *err) {
+  if (td_type_is_binary(e->args[0]->type)) {
+    e->type = TD_TYPE_INT64;
+    return TD_OK;
+  }
+  return bind_str_to_int(e, err);
+}
+
 static int row_length(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                       td_error *err) {
+  if (td_type_is_binary(a[0].type)) {
+    *out = td_value_int(TD_TYPE_INT64, (int64_t)a[0].v.s.len);
+    return TD_OK;
+  }
   *out = td_value_int(TD_TYPE_INT64, n_chars(a[0].v.s.ptr, a[0].v.s.len));
   return TD_OK;
 }
@@ -250,7 +263,7 @@ static int row_regexp(const td_expr *e, const td_value *a, td_value *out, td_fbu
 const td_func td__funcs_string[] = {
     TD_FN("lower", 1, 1, bind_str_to_str, row_case_map, true, false),
     TD_FN("upper", 1, 1, bind_str_to_str, row_case_map, true, false),
-    TD_FN("length", 1, 1, bind_str_to_int, row_length, true, false),
+    TD_FN("length", 1, 1, bind_length, row_length, true, false),
     TD_FN("char_length", 1, 1, bind_str_to_int, row_length, true, false),
     TD_FN("substr", 2, 3, bind_str_ints, row_substr, true, false),
     TD_FN("substring", 2, 3, bind_str_ints, row_substr, true, false),

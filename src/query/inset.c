@@ -68,7 +68,7 @@ static entry *slot(const td_in_set *s, const entry *e) {
  * when it can never match (NaN). */
 static bool entry_of(const td_value *v, td_type_id xt, entry *e) {
   memset(e, 0, sizeof *e);
-  if (v->type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(v->type)) {
     e->kind = K_STR;
     e->p = v->v.s.ptr;
     e->len = v->v.s.len;

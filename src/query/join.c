@@ -1140,7 +1140,7 @@ static int bind_key(td_table *left, td_table *right, const char *spec, bool exac
     return td_err(err, TD_ETYPE, "join key %s is %s on the left but %s on the right", l,
                   td_field_type_text(a, ta, sizeof ta), td_field_type_text(b, tb, sizeof tb));
   }
-  *cls = a->type == TD_TYPE_UTF8 ? KC_STR : is_float_type(a->type) ? KC_FLOAT : KC_INT;
+  *cls = td_type_is_varlen(a->type) ? KC_STR : is_float_type(a->type) ? KC_FLOAT : KC_INT;
   return TD_OK;
 }
 

@@ -31,7 +31,7 @@ td_colview td_builder_view(const td_array *a) {
   v.length = a->length;
   v.null_count = a->null_count;
   v.validity = a->null_count ? a->validity : NULL;
-  if (a->type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(a->type)) {
     v.offsets = a->offsets;
     v.data = a->data ? a->data : "";
   } else {

@@ -30,6 +30,8 @@ static const struct {
     {"CHAR", "VARCHAR"},      {"BPCHAR", "VARCHAR"},    {"BOOLEAN", "BOOLEAN"},
     {"BOOL", "BOOLEAN"},      {"TIMESTAMP", "TIMESTAMP"}, {"DATETIME", "TIMESTAMP"},
     {"TIMESTAMPTZ", "TIMESTAMP"}, {"DATE", "DATE"},
+    {"BLOB", "BLOB"},         {"BYTEA", "BLOB"},        {"BINARY", "BLOB"},
+    {"VARBINARY", "BLOB"},
 };
 
 static int not_supported(td_parser *p, const char *what) {

@@ -1258,12 +1258,12 @@ static int export_chunk(const td_dchunk *c, const td_schema *s, int64_t n, struc
       td_array a;
       rc = td_array_init(&a, s->fields[i].type, n, err);
       if (rc == TD_OK) rc = td_array_append_const(&a, &c->consts[i], n, err);
-      if (rc == TD_OK) rc = td_array_export(&a, &kids[i], err);
+      if (rc == TD_OK) rc = td_array_export_arrow(&a, &kids[i], err);
       td_array_reset(&a);
     } else {
       td_colview v = c->views[i];
       v.length = n;
-      rc = td_colview_export(&v, c->owners[i], &kids[i], err);
+      rc = td_colview_export_arrow(&v, c->owners[i], &kids[i], err);
     }
   }
   if (rc == TD_OK) rc = td_struct_array_make(c->n_cols, kids, n, out, err);

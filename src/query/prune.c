@@ -17,7 +17,7 @@ static bool usable(const td_expr *col, const td_expr *lit, td_table *source) {
   if (col->kind != TD_EXPR_COLUMN || lit->kind != TD_EXPR_LITERAL || lit->lit.is_null) return false;
   if (col->column < source->n_partition) return false; /* partitions are pruned by key */
   td_type_id ct = source->def->fields[col->column].type;
-  bool strings = ct == TD_TYPE_UTF8, lit_string = lit->lit.type == TD_TYPE_UTF8;
+  bool strings = td_type_is_varlen(ct), lit_string = td_type_is_varlen(lit->lit.type);
   return strings == lit_string && ct != TD_TYPE_BOOL;
 }
 

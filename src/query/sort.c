@@ -20,7 +20,10 @@ static int cmp_valid(const td_colview *c, int64_t i, const td_colview *d, int64_
       if (nx || ny) return nx - ny;
       return (x > y) - (x < y);
     }
-    case TD_TYPE_UTF8: {
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY:
+    case TD_TYPE_LARGE_UTF8:
+    case TD_TYPE_LARGE_BINARY: {
       int64_t lx, ly;
       const char *x = td_colview_str(c, i, &lx), *y = td_colview_str(d, j, &ly);
       int64_t n = lx < ly ? lx : ly;

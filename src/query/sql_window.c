@@ -1247,7 +1247,7 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
   td_type_id at = TD_TYPE_NONE;
   if (fn->n_args >= 1 && (rc = hide(h, fn->args[0], &f->arg, err)) == TD_OK) at = h->items[h->n - 1]->type;
   if (rc) return rc;
-  bool num = at != TD_TYPE_NONE && at != TD_TYPE_BOOL && at != TD_TYPE_UTF8 && at != TD_TYPE_DECIMAL128 &&
+  bool num = at != TD_TYPE_NONE && at != TD_TYPE_BOOL && !td_type_is_varlen(at) && at != TD_TYPE_DECIMAL128 &&
              td_type_unit_ns(at) == 0;
   bool fl = at == TD_TYPE_FLOAT64 || at == TD_TYPE_FLOAT32;
   if ((f->kind == W_SUM || f->kind == W_AVG) && !num)
@@ -1265,7 +1265,7 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
     if (dv && !(dv->kind == TD_EXPR_LITERAL && dv->lit.is_null)) {
       if ((rc = hide(h, dv, &f->dflt, err)) != TD_OK) return rc;
       td_type_id dt = h->items[h->n - 1]->type;
-      bool dint = dt != TD_TYPE_FLOAT64 && dt != TD_TYPE_FLOAT32 && dt != TD_TYPE_UTF8 && dt != TD_TYPE_BOOL &&
+      bool dint = dt != TD_TYPE_FLOAT64 && dt != TD_TYPE_FLOAT32 && !td_type_is_varlen(dt) && dt != TD_TYPE_BOOL &&
                   dt != TD_TYPE_DECIMAL128 && td_type_unit_ns(dt) == 0;
       if (dt != at && !(num && dint) && !(fl && dt == TD_TYPE_FLOAT64))
         return td_err_at(err, TD_ETYPE, dv->pos, "%s's default must have the type of its argument (%s), found %s "
@@ -1309,7 +1309,7 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
     td_type_id kt = h->items[f->range_col - h->base]->type;
     int64_t unit = td_type_unit_ns(kt);
     bool iv = e->args[4]->lit.v.i;
-    if (kt == TD_TYPE_UTF8 || kt == TD_TYPE_BOOL || kt == TD_TYPE_DECIMAL128 || (iv && unit <= 0) ||
+    if (td_type_is_varlen(kt) || kt == TD_TYPE_BOOL || kt == TD_TYPE_DECIMAL128 || (iv && unit <= 0) ||
         (!iv && unit > 0 && n > 0))
       return td_err_at(err, TD_ETYPE, e->pos, "a RANGE frame over %s needs %s offset at offset %lld",
                        td_type_name(kt), unit > 0 ? "an INTERVAL" : "a numeric", (long long)e->pos);

@@ -15,7 +15,7 @@
 
 td_phys td__phys_of(td_type_id t) {
   if (t == TD_TYPE_BOOL) return TD_PHYS_BOOL;
-  if (t == TD_TYPE_UTF8) return TD_PHYS_STR;
+  if (td_type_is_varlen(t)) return TD_PHYS_STR;
   if (t == TD_TYPE_DECIMAL128 || t == TD_TYPE_UINT64) return TD_PHYS_D128; /* uint64: exact as int128 */
   if (td_type_is_float(t)) return TD_PHYS_F64;
   return TD_PHYS_I64;

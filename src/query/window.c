@@ -88,12 +88,12 @@ static int key_bytes(ub_op *op, const col *keys, int64_t i, size_t *len, td_erro
   if (!op->buf && buf_need(op, 1, err)) return TD_ENOMEM; /* never NULL, even for no keys */
   for (int64_t k = 0; k < op->n_by; k++) {
     td_value v = c_value(&keys[k], i);
-    size_t need = at + 1 + 8 + (v.type == TD_TYPE_UTF8 && !v.is_null ? v.v.s.len + 8 : 0);
+    size_t need = at + 1 + 8 + (td_type_is_varlen(v.type) && !v.is_null ? v.v.s.len + 8 : 0);
     int rc = buf_need(op, need, err);
     if (rc) return rc;
     op->buf[at++] = v.is_null ? 0 : 1;
     if (v.is_null) continue;
-    if (v.type == TD_TYPE_UTF8) {
+    if (td_type_is_varlen(v.type)) {
       uint64_t l = v.v.s.len;
       memcpy(op->buf + at, &l, 8);
       memcpy(op->buf + at + 8, v.v.s.ptr, v.v.s.len);
@@ -413,7 +413,7 @@ static void ub_free(void *p) {
 
 static const td_op_vtable ub_vt = {ub_apply, ub_free, false};
 
-static bool numeric_or_time(td_type_id t) { return t != TD_TYPE_UTF8 && t != TD_TYPE_NONE && t != TD_TYPE_BOOL; }
+static bool numeric_or_time(td_type_id t) { return !td_type_is_varlen(t) && t != TD_TYPE_NONE && t != TD_TYPE_BOOL; }
 
 int td_table_update_by(td_table *source, const td_rolling *ops, int64_t n_ops, const char *const *by, int64_t n_by,
                        td_table **out, td_error *err) {

@@ -49,7 +49,7 @@ void td_dchunk_set_view(td_dchunk *c, int64_t i, const td_colview *v, td_shared_
 int td_dchunk_set_const(td_dchunk *c, int64_t i, const td_value *v, td_error *err) {
   c->consts[i] = *v;
   if (c->consts[i].type == TD_TYPE_NONE) c->consts[i].type = TD_TYPE_BOOL; /* an untyped null */
-  if (v->type == TD_TYPE_UTF8 && !v->is_null) {
+  if (td_type_is_varlen(v->type) && !v->is_null) {
     c->const_strs[i] = td_strndup(v->v.s.ptr, v->v.s.len);
     if (!c->const_strs[i]) {
       memset(&c->consts[i], 0, sizeof c->consts[i]);

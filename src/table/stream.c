@@ -36,7 +36,7 @@ static int const_array(const td_value *v, td_type_id type, int64_t n, struct Arr
   td_array a;
   int rc = td_array_init(&a, type, n, err);
   if (rc == TD_OK) rc = td_array_append_const(&a, v, n, err);
-  if (rc == TD_OK) rc = td_array_export(&a, out, err);
+  if (rc == TD_OK) rc = td_array_export_arrow(&a, out, err);
   td_array_reset(&a);
   return rc;
 }
@@ -58,7 +58,7 @@ static int get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
     if (ch.consts[i])
       rc = const_array(ch.consts[i], p->schema.fields[i].type, ch.length, &kids[i], &e);
     else
-      rc = td_colview_export(&ch.views[i], ch.owners[i], &kids[i], &e);
+      rc = td_colview_export_arrow(&ch.views[i], ch.owners[i], &kids[i], &e);
   }
   if (rc) {
     for (int64_t i = 0; i < n; i++) td_arrow_array_release(&kids[i]);

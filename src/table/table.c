@@ -298,7 +298,7 @@ int td_table_read(td_table *t, const int64_t *cols, int64_t n_cols, int64_t begi
   if (rc == TD_OK && !(children = td_calloc((size_t)sc.n_cols + 1, sizeof *children)))
     rc = td_err_nomem(err, "reading a table");
   int64_t exported = 0;
-  for (; rc == TD_OK && exported < sc.n_cols; exported++) rc = td_array_export(&b[exported], &children[exported], err);
+  for (; rc == TD_OK && exported < sc.n_cols; exported++) rc = td_array_export_arrow(&b[exported], &children[exported], err);
   if (rc == TD_OK) rc = td_struct_array_make(sc.n_cols, children, end - begin, out, err);
   else
     for (int64_t i = 0; i < exported; i++) td_arrow_array_release(&children[i]);

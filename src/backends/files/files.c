@@ -764,7 +764,9 @@ static void f_column_values(void *self, const td_table_key *tk, const td_locatio
   td_error e;
   if (ok) {
     td_type_id type = fb->data.fields[col].type;
-    int rc = td_field_export(&fb->data.fields[col], &sch, &e);
+    td_field layout = fb->data.fields[col];
+    layout.type = td_type_small(type); /* readers build large strings with 32-bit offsets */
+    int rc = td_field_export(&layout, &sch, &e);
     if (!rc && n_pieces == 0) {
       td_array a;
       rc = td_array_init(&a, type, 0, &e);

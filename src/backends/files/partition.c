@@ -164,8 +164,9 @@ int fb_parse_value(const td_field *f, const char *text, td_value *out, td_error 
   }
   char *end = NULL;
   errno = 0;
-  if (f->type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(f->type)) { /* the directory name's bytes */
     *out = td_value_str(text);
+    out->type = f->type;
   } else if (td_type_is_integer(f->type)) {
     int64_t lo, hi;
     int_range(f->type, &lo, &hi);

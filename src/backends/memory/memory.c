@@ -231,6 +231,14 @@ static int append_chunk(const mem_table *t, mem_location *l, struct ArrowArray *
     td_arrow_array_release(data);
     return TD_OK;
   }
+  for (int64_t i = 0; i < t->data.n_fields; i++) /* large strings: stored with 32-bit offsets */
+    if (td_type_is_large(t->data.fields[i].type)) {
+      int nrc = td_array_narrow_in_place(t->data.fields[i].type, data->children[i], err);
+      if (nrc) {
+        td_arrow_array_release(data);
+        return td_err_prefix(err, nrc, "table '%s', column '%s': ", t->name, t->data.fields[i].name);
+      }
+    }
   int frc = fold_struct_nulls(t, data, err);
   if (frc) return frc;
   if (l->n_chunks == l->cap_chunks) {
@@ -568,7 +576,9 @@ static void m_column_values(void *self, const td_table_key *tk, const td_locatio
     snprintf(why, sizeof why, "rows [%lld, %lld) of column '%s' are beyond the location's %lld rows",
              (long long)offset, (long long)(offset + min_rows), column, (long long)l->size);
   }
-  if (ok && (td_field_export(&t->data.fields[col], &sch, &e) != TD_OK ||
+  td_field layout = ok ? t->data.fields[col] : (td_field){0};
+  layout.type = td_type_small(layout.type); /* pages of large strings have 32-bit offsets */
+  if (ok && (td_field_export(&layout, &sch, &e) != TD_OK ||
              (offset < l->size ? slice_column(t, l, col, offset, min_rows, max_rows, &arr, &e)
                                : empty_column(t->data.fields[col].type, &arr, &e)) != TD_OK)) {
     ok = false;

@@ -22,7 +22,7 @@ typedef enum td_pg_kind {
   TD_PG_FLOAT4,
   TD_PG_FLOAT8,
   TD_PG_NUMERIC, /* to float64, only when asked for */
-  TD_PG_TEXT,    /* text, varchar, bpchar, name */
+  TD_PG_TEXT,    /* text, varchar, bpchar, name; bytea (as binary) */
   TD_PG_DATE,    /* to a timestamp at midnight UTC */
   TD_PG_TIMESTAMP,
   TD_PG_TIMESTAMPTZ

@@ -21,6 +21,7 @@
 
 enum {
   OID_BOOL = 16,
+  OID_BYTEA = 17,
   OID_NAME = 19,
   OID_INT8 = 20,
   OID_INT2 = 21,
@@ -56,6 +57,7 @@ bool td__pg_map_type(uint32_t oid, bool numeric_as_float64, td_pg_kind *kind, td
     case OID_VARCHAR:
     case OID_BPCHAR:
     case OID_NAME: *kind = TD_PG_TEXT, *type = TD_TYPE_UTF8; return true;
+    case OID_BYTEA: *kind = TD_PG_TEXT, *type = TD_TYPE_BINARY; return true; /* binary format: the bytes */
     case OID_DATE: *kind = TD_PG_DATE, *type = TD_TYPE_TIMESTAMP; return true;
     case OID_TIMESTAMP: *kind = TD_PG_TIMESTAMP, *type = TD_TYPE_TIMESTAMP; return true;
     case OID_TIMESTAMPTZ: *kind = TD_PG_TIMESTAMPTZ, *type = TD_TYPE_TIMESTAMP, *tz = "UTC"; return true;

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "util/alloc.h"
+
 void td_csv_put_field(FILE *out, const char *s, size_t n, bool quote_empty) {
   bool q = (n == 0 && quote_empty) || memchr(s, ',', n) || memchr(s, '"', n) || memchr(s, '\n', n) ||
            memchr(s, '\r', n);
@@ -22,8 +24,17 @@ void td_csv_put_field(FILE *out, const char *s, size_t n, bool quote_empty) {
 
 void td_csv_put_value(FILE *out, const td_value *v) {
   if (v->is_null) return;
-  if (v->type == TD_TYPE_UTF8) {
+  if (td_type_is_text(v->type)) {
     td_csv_put_field(out, v->v.s.ptr, v->v.s.len, true);
+    return;
+  }
+  if (td_type_is_binary(v->type)) { /* \xHH escapes, as DuckDB writes a BLOB */
+    size_t n = td_binary_format(v->v.s.ptr, v->v.s.len, NULL, 0);
+    char *t = td_malloc(n + 1);
+    if (!t) return; /* nothing to report through: the field is left empty */
+    td_binary_format(v->v.s.ptr, v->v.s.len, t, n + 1);
+    td_csv_put_field(out, t, n, true);
+    td_free(t);
     return;
   }
   char buf[128];

@@ -131,6 +131,14 @@ static uint8_t string_kind(uint8_t tt) {
   return 0xff;
 }
 
+/* The engine type of an IPC string or binary type (each is its own type). */
+static td_type_id string_type(uint8_t tt) {
+  return tt == IPC_T_BINARY         ? TD_TYPE_BINARY
+         : tt == IPC_T_LARGE_UTF8   ? TD_TYPE_LARGE_UTF8
+         : tt == IPC_T_LARGE_BINARY ? TD_TYPE_LARGE_BINARY
+                                    : TD_TYPE_UTF8;
+}
+
 /* Checks the parameters of types the engine does not read, so that a
  * corrupt schema is still reported as such. */
 static int check_params(const ipc_reader *r, uint8_t tt, const ipc_tab *t, const char *tname,
@@ -207,7 +215,7 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
     if (!rc) rc = find_dict(r, id, kind, &c->dict, err);
     if (rc) return rc;
     r->dicts[c->dict].binary = tt == IPC_T_BINARY || tt == IPC_T_LARGE_BINARY;
-    c->type = TD_TYPE_UTF8;
+    c->type = string_type(tt);
     c->kind = IPC_K_DICT;
     c->src_width = (uint8_t)(bits / 8);
     c->src_signed = sgn;
@@ -241,12 +249,12 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       c->kind = IPC_K_BOOL;
       return TD_OK;
     case IPC_T_UTF8: case IPC_T_BINARY: case IPC_T_LARGE_UTF8: case IPC_T_LARGE_BINARY:
-      c->type = TD_TYPE_UTF8;
+      c->type = string_type(tt);
       c->kind = string_kind(tt);
       c->binary = tt == IPC_T_BINARY || tt == IPC_T_LARGE_BINARY;
       return TD_OK;
-    case IPC_T_UTF8_VIEW: case IPC_T_BINARY_VIEW: /* Polars' strings: read as utf8 */
-      c->type = TD_TYPE_UTF8;
+    case IPC_T_UTF8_VIEW: case IPC_T_BINARY_VIEW: /* Polars' strings: read as utf8 / binary */
+      c->type = tt == IPC_T_BINARY_VIEW ? TD_TYPE_BINARY : TD_TYPE_UTF8;
       c->kind = IPC_K_VIEW;
       c->binary = tt == IPC_T_BINARY_VIEW;
       return TD_OK;

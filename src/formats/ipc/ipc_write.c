@@ -95,6 +95,9 @@ static ipc_ref field_type(ipc_fbb *b, const td_field *f, uint8_t *tt) {
   switch (f->type) {
     case TD_TYPE_BOOL: *tt = IPC_T_BOOL; break;
     case TD_TYPE_UTF8: *tt = IPC_T_UTF8; break;
+    case TD_TYPE_BINARY: *tt = IPC_T_BINARY; break;
+    case TD_TYPE_LARGE_UTF8: *tt = IPC_T_LARGE_UTF8; break;
+    case TD_TYPE_LARGE_BINARY: *tt = IPC_T_LARGE_BINARY; break;
     case TD_TYPE_FLOAT32:
     case TD_TYPE_FLOAT64:
       *tt = IPC_T_FLOAT;
@@ -244,11 +247,17 @@ static int body_column(body *bd, const td_colview *v, int64_t n, int64_t *nulls,
                   : (body_add(bd, NULL, 0, err) ? TD_OK : TD_ENOMEM);
   if (rc) return rc;
   if (v->type == TD_TYPE_BOOL) return body_bits(bd, v->values, v->offset, n, err);
-  if (v->type != TD_TYPE_UTF8) {
+  if (!td_type_is_varlen(v->type)) {
     int w = td_type_width(v->type);
     return body_add(bd, (const uint8_t *)v->values + v->offset * w, n * w, err) ? TD_OK : TD_ENOMEM;
   }
   const int32_t *o = v->offsets + v->offset;
+  if (td_type_is_large(v->type)) { /* LargeUtf8 / LargeBinary: 64-bit offsets */
+    int64_t *dst = (int64_t *)body_add(bd, NULL, (n + 1) * 8, err);
+    if (!dst) return TD_ENOMEM;
+    for (int64_t i = 0; i <= n; i++) dst[i] = o[i] - o[0];
+    return body_add(bd, v->data + o[0], o[n] - o[0], err) ? TD_OK : TD_ENOMEM;
+  }
   int32_t *dst = (int32_t *)body_add(bd, NULL, (n + 1) * 4, err);
   if (!dst) return TD_ENOMEM;
   for (int64_t i = 0; i <= n; i++) dst[i] = o[i] - o[0];
@@ -319,7 +328,8 @@ int td_ipc_stream_writer_write(td_ipc_stream_writer *w, const struct ArrowArray 
   int64_t rows = batch->length;
   for (int64_t i = 0; !rc && i < nf; i++) {
     td_colview v;
-    rc = td_colview_init(&v, w->schema.fields[i].type, batch->children[i], err);
+    struct ArrowArray tmp; /* large strings narrowed, then written back with 64-bit offsets */
+    rc = td_colview_init_arrow(&v, w->schema.fields[i].type, batch->children[i], &tmp, err);
     if (!rc && v.length - batch->offset < rows)
       rc = td_err(err, TD_EINVAL, "IPC writer: column '%s' has %lld rows, the batch %lld",
                   w->schema.fields[i].name, (long long)v.length, (long long)rows);
@@ -327,6 +337,7 @@ int td_ipc_stream_writer_write(td_ipc_stream_writer *w, const struct ArrowArray 
     v.offset += batch->offset;
     nodes[i][0] = rows;
     rc = body_column(&bd, &v, rows, &nodes[i][1], err);
+    td_arrow_array_release(&tmp);
   }
   if (!rc && w->zstd) rc = compress_body(&bd, err);
   ipc_fbb b;

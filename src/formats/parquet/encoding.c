@@ -404,7 +404,7 @@ int pq_decode_plain(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t
 #define PQ_DICT_PAD 16
 
 int pq_dict_pad(td_array *dict, td_error *err) {
-  if (dict->type != TD_TYPE_UTF8) return TD_OK;
+  if (!td_type_is_varlen(dict->type)) return TD_OK;
   return td_array_reserve_data(dict, dict->data_length + PQ_DICT_PAD, err);
 }
 
@@ -438,7 +438,8 @@ static int gather(const td_array *dict, const uint32_t *idx, int64_t nidx, const
     }                                                \
   } while (0)
   switch (a->type) {
-    case TD_TYPE_UTF8: {
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY: {
       const int32_t *d = dict->offsets;
       int64_t total = 0;
       for (int64_t i = 0; i < nidx; i++) total += d[idx[i] + 1] - d[idx[i]];
@@ -762,7 +763,8 @@ int pq_scatter_nulls(td_array *a, int64_t pos, int64_t rows, int64_t nn, const u
   if (nn == rows) return TD_OK;
   int64_t k = nn;
   switch (a->type) {
-    case TD_TYPE_UTF8: {
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY: {
       int32_t *off = a->offsets + pos;
       for (int64_t i = rows - 1; i >= 0; i--) {
         if (defined[i]) k--;

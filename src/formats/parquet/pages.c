@@ -36,7 +36,7 @@ void pq_seg_release(pq_reader *r, pq_seg *s) {
 static int64_t seg_bytes(const td_array *a) {
   int w = td_type_width(a->type);
   int64_t b = a->capacity * (w ? w : 1) + (a->capacity + 7) / 8 + a->data_capacity;
-  if (a->type == TD_TYPE_UTF8) b += a->capacity * 4;
+  if (td_type_is_varlen(a->type)) b += a->capacity * 4;
   return b;
 }
 

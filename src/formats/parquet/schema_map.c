@@ -172,7 +172,7 @@ bool pq_map_type(const pq_schema_elem *e, pq_colinfo *ci, const char **tz, char 
       ci->text = e->logical.kind == PQ_LT_STRING || e->logical.kind == PQ_LT_ENUM || e->logical.kind == PQ_LT_JSON ||
                  (e->logical.kind == PQ_LT_NONE &&
                   (e->converted == PQ_CT_UTF8 || e->converted == PQ_CT_ENUM || e->converted == PQ_CT_JSON));
-      return set(ci, PQ_CV_BYTES, TD_TYPE_UTF8);
+      return set(ci, PQ_CV_BYTES, ci->text ? TD_TYPE_UTF8 : TD_TYPE_BINARY); /* unannotated: bytes */
     case PQ_FLBA:
       if (e->logical.kind == PQ_LT_FLOAT16) {
         if (e->type_length != 2)

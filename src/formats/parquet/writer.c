@@ -214,7 +214,10 @@ static int physical_type(td_type_id t) {
     case TD_TYPE_BOOL: return PQ_BOOLEAN;
     case TD_TYPE_FLOAT32: return PQ_FLOAT;
     case TD_TYPE_FLOAT64: return PQ_DOUBLE;
-    case TD_TYPE_UTF8: return PQ_BYTE_ARRAY;
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY:
+    case TD_TYPE_LARGE_UTF8:
+    case TD_TYPE_LARGE_BINARY: return PQ_BYTE_ARRAY;
     case TD_TYPE_DECIMAL128: return PQ_FLBA;
     case TD_TYPE_DATE64: return PQ_INT32; /* written as days */
     default: /* int8..int32, uint8..uint32, date32, time32 / int64, timestamps, time64 */
@@ -308,7 +311,15 @@ static void value_bytes(const td_field *f, const struct ArrowArray *a, int64_t i
     case TD_TYPE_BOOL: tmp[0] = (((const uint8_t *)vals)[j >> 3] >> (j & 7)) & 1, *len = 1; *p = tmp; return;
     case TD_TYPE_FLOAT32: *p = (const uint8_t *)vals + 4 * j, *len = 4; return;
     case TD_TYPE_FLOAT64: *p = (const uint8_t *)vals + 8 * j, *len = 8; return;
-    case TD_TYPE_UTF8: {
+    case TD_TYPE_LARGE_UTF8:
+    case TD_TYPE_LARGE_BINARY: { /* the Arrow layout: 64-bit offsets */
+      const int64_t *off = vals;
+      *p = (const uint8_t *)a->buffers[2] + off[j];
+      *len = off[j + 1] - off[j];
+      return;
+    }
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY: {
       const int32_t *off = vals;
       *p = (const uint8_t *)a->buffers[2] + off[j];
       *len = off[j + 1] - off[j];
@@ -441,7 +452,7 @@ static int64_t dict_index(pw_col *c, const td_field *f, const uint8_t *p, int64_
     for (int64_t i = 0; i < c->n_dict; i++) {
       const uint8_t *q = c->dict.p + c->dict_off[i];
       int64_t qn = n;
-      if (f->type == TD_TYPE_UTF8) {
+      if (td_type_is_varlen(f->type)) {
         uint32_t l;
         memcpy(&l, q, 4);
         q += 4, qn = l;
@@ -454,7 +465,7 @@ static int64_t dict_index(pw_col *c, const td_field *f, const uint8_t *p, int64_
     c->slots = s;
     c->n_slots = ns;
   }
-  bool str = f->type == TD_TYPE_UTF8;
+  bool str = td_type_is_varlen(f->type);
   uint64_t h = hash_bytes(p, n) & (uint64_t)(c->n_slots - 1);
   for (;; h = (h + 1) & (uint64_t)(c->n_slots - 1)) {
     uint32_t e = c->slots[h];
@@ -648,7 +659,7 @@ static int write_page(td_parquet_writer *w, const td_field *f, pw_col *c, const 
     if (nbits) put_byte(&w->page, cur);
   } else {
     c->plain_used = true;
-    bool str = f->type == TD_TYPE_UTF8;
+    bool str = td_type_is_varlen(f->type);
     for (int64_t i = 0; i < n; i++) {
       if (!is_valid(a, i)) continue;
       value_bytes(f, a, i, tmp, &p, &len);
@@ -790,7 +801,7 @@ static void schema_element(pw_buf *b, const td_field *f) {
                   : f->type == TD_TYPE_UINT16     ? PQ_CT_UINT_16
                   : f->type == TD_TYPE_UINT32     ? PQ_CT_UINT_32
                   : f->type == TD_TYPE_UINT64     ? PQ_CT_UINT_64
-                  : f->type == TD_TYPE_UTF8       ? PQ_CT_UTF8
+                  : td_type_is_text(f->type)      ? PQ_CT_UTF8 /* binary: no annotation */
                   : f->type == TD_TYPE_DECIMAL128 ? PQ_CT_DECIMAL
                   : f->type == TD_TYPE_DATE32 || f->type == TD_TYPE_DATE64 ? PQ_CT_DATE
                                                   : -1;
@@ -815,6 +826,7 @@ static void schema_element(pw_buf *b, const td_field *f) {
       t_stop(b);
       break;
     case TD_TYPE_UTF8:
+    case TD_TYPE_LARGE_UTF8:
       t_field(b, &last, 10, TC_STRUCT);
       t_empty_struct(b, &lt, PQ_LT_STRING);
       t_stop(b);

@@ -116,7 +116,7 @@ static int compare_row(const td_colview *got, int64_t i, json_t *field, json_t *
   }
   if (valid != td_colview_valid(got, i)) return 1;
   if (!valid) return 0;
-  if (got->type == TD_TYPE_UTF8) {
+  if (td_type_is_varlen(got->type)) {
     static char buf[1 << 16];
     size_t n;
     json_t *view = json_array_get(json_object_get(jc, "VIEWS"), (size_t)k);
@@ -172,7 +172,7 @@ static int check_column(td_file_reader *r, int64_t col, json_t *doc, size_t j, c
   td_colview v;
   if (!rc) {
     rc = td_colview_init(&v, r->schema.fields[col].type, &a, &err);
-    if (!rc) rc = td_array_validate(r->schema.fields[col].type, &a, &err);
+    if (!rc) rc = td_array_validate(td_type_small(r->schema.fields[col].type), &a, &err);
   }
   int64_t row = 0;
   json_t *b;
@@ -221,7 +221,7 @@ static int check_column(td_file_reader *r, int64_t col, json_t *doc, size_t j, c
     td_colview_init(&pv, r->schema.fields[col].type, &part, NULL);
     for (int64_t i = 0; i < rows - 2; i++) {
       td_value x = td_colview_value(&fv, i + 1), y = td_colview_value(&pv, i);
-      if (x.is_null != y.is_null || (!x.is_null && (x.type == TD_TYPE_UTF8 ? x.v.s.len != y.v.s.len || memcmp(x.v.s.ptr, y.v.s.ptr, x.v.s.len)
+      if (x.is_null != y.is_null || (!x.is_null && (td_type_is_varlen(x.type) ? x.v.s.len != y.v.s.len || memcmp(x.v.s.ptr, y.v.s.ptr, x.v.s.len)
                                                                             : memcmp(&x.v, &y.v, sizeof x.v)))) {
         snprintf(msg, msz, "partial read of column %lld differs at row %lld", (long long)col, (long long)i);
         bad = 1;

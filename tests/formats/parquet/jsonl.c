@@ -228,7 +228,8 @@ bool value_matches(const td_colview *v, int64_t i, const json_t *want, bool from
                  ? true
                  : fail(msg, msg_size, "expected %s, got %.17g", jtext(want), g);
     }
-    case TD_TYPE_UTF8: {
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY: {
       int64_t len;
       const char *s = td_colview_str(v, i, &len);
       if (!json_is_string(want)) return fail(msg, msg_size, "expected a non-string");
