@@ -155,6 +155,7 @@ int td_page_cache_new(int64_t budget, td_page_cache **out, td_error *err) {
   c->n_buckets = 1024;
   c->budget = budget;
   c->prob_budget = budget / TD_PAGE_PROBATION_DIV;
+  if (c->prob_budget > TD_PAGE_PROBATION_MAX) c->prob_budget = TD_PAGE_PROBATION_MAX;
   c->max_ghosts = budget / TD_PAGE_GHOST_BYTES > 256 ? budget / TD_PAGE_GHOST_BYTES : 256;
   c->lru.prev = c->lru.next = &c->lru;
   c->prob.prev = c->prob.next = &c->prob;

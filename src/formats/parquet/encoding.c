@@ -153,6 +153,13 @@ bool pq_rle_u32(pq_rle *d, uint32_t *out, int64_t n) {
   return true;
 }
 
+bool pq_levels_all_defined(const uint8_t *p, int64_t len, int encoding, int64_t rows) {
+  if (encoding != PQ_ENC_RLE) return false;
+  pq_rle d;
+  pq_rle_init(&d, p, len, 1);
+  return rows == 0 || (rle_refill(&d) && !d.packed && d.value == 1 && d.left >= rows);
+}
+
 int pq_decode_levels(const uint8_t *p, int64_t len, int encoding, int64_t rows, uint8_t *defined,
                      int64_t *nn, td_error *err) {
   int64_t count = 0;

@@ -62,6 +62,11 @@ void pq_rle_init(pq_rle *d, const uint8_t *p, int64_t n, int bit_width);
 /* Decodes exactly n values; false when the data runs out or is malformed. */
 bool pq_rle_u32(pq_rle *d, uint32_t *out, int64_t n);
 
+/* Whether RLE definition levels p[0..len) open with one run of at least
+ * `rows` ones (every row of the page defined: no per-row flags needed); a
+ * constant-time look at the first run header.  False for other encodings
+ * or when unsure (pq_decode_levels then decodes them). */
+bool pq_levels_all_defined(const uint8_t *p, int64_t len, int encoding, int64_t rows);
 /* Definition levels of a flat column (max level 1) as 0/1 flags; counts the
  * defined values into *nn.  `encoding` is RLE or BIT_PACKED. */
 int pq_decode_levels(const uint8_t *p, int64_t len, int encoding, int64_t rows, uint8_t *defined,

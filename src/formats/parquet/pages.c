@@ -294,28 +294,50 @@ static bool dict_utf8_ok(const td_array *d) {
   return true;
 }
 
+/* Whether PLAIN values of this column are stored as the engine holds them,
+ * so that a page's values can be decompressed straight into the
+ * destination rows (no scratch buffer, no copy). */
+static bool plain_direct(const pq_colinfo *ci, int encoding) {
+  return encoding == PQ_ENC_PLAIN && (ci->conv == PQ_CV_COPY4 || ci->conv == PQ_CV_COPY8) &&
+         td_type_width(ci->type) == ci->pw;
+}
+
 /* Levels + values of one data page whose level bytes are at lv[0..lv_len)
- * and value bytes at v[0..v_len). */
-static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_len, int def_enc,
-                     int encoding, const uint8_t *v, int64_t v_len, td_error *err) {
+ * and value bytes at v[0..v_len); or, when z is not NULL, whose value bytes
+ * are compressed at z[0..z_len) (v_len bytes once decompressed).  nulls ==
+ * 0: the page is known to have no null (else -1). */
+static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_len, int def_enc, int64_t nulls,
+                     int encoding, const uint8_t *v, int64_t v_len, const uint8_t *z, int64_t z_len, td_error *err) {
   int64_t nn = rows;
   int rc;
-  if (run->c->max_def > 0) {
+  /* Per-row flags only when some row may be null: none for a required
+   * column, a page known to have no null, or levels that are one run of
+   * ones (how DuckDB and Arrow write a nullable column's page of no null). */
+  bool levels = run->c->max_def > 0 && nulls != 0 && !pq_levels_all_defined(lv, lv_len, def_enc, rows);
+  if (levels) {
     if ((rc = grow(&run->defined, &run->defined_cap, rows, err))) return rc;
     if ((rc = pq_decode_levels(lv, lv_len, def_enc, rows, run->defined, &nn, err))) return rc;
   }
   if ((rc = td_array_reserve(run->out, run->rows + rows, err))) return rc;
+  const pq_colinfo *ci = &run->c->ci;
+  bool direct = z && plain_direct(ci, encoding) && v_len == nn * ci->pw;
+  if (direct) { /* decompressed into the rows themselves */
+    rc = pq_decompress(run->codec, z, z_len, run->out->values + run->rows * ci->pw, v_len, err);
+    if (rc) return rc;
+  } else if (z && (rc = page_body(run, z, z_len, v_len, true, &v, err))) {
+    return rc;
+  }
   bool dict_enc = encoding == PQ_ENC_PLAIN_DICTIONARY || encoding == PQ_ENC_RLE_DICTIONARY;
   if (run->codes && !dict_enc) {
     run->fallback = true;
     return td_err(err, TD_EUNSUPPORTED, "a page that is not dictionary-encoded");
   }
-  if ((rc = decode_values(run, encoding, v, v_len, nn, rows, err))) {
+  if (!direct && (rc = decode_values(run, encoding, v, v_len, nn, rows, err))) {
     if (rc != TD_ERANGE) return rc;
     /* The decoder stopped at the nn-th value it could not represent: name
      * its row (the k-th defined row of the page). */
     int64_t k = run->out->length - run->rows, row = k;
-    if (run->c->max_def > 0)
+    if (levels)
       for (row = 0; row < rows && (k > 0 || !run->defined[row]); row++) k -= run->defined[row] ? 1 : 0;
     run->out->length = run->rows;
     return td_err_prefix(err, rc, "row %lld: ", (long long)(run->row0 + run->rows + row));
@@ -341,11 +363,13 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
 }
 
 static int data_page_v1(page_run *run, const pq_page_header *h, const uint8_t *src, td_error *err) {
-  const uint8_t *body;
   int64_t len = run->codec == PQ_CODEC_UNCOMPRESSED ? h->compressed_size : h->uncompressed_size;
+  int64_t rows = h->num_values, lv_len = 0;
+  if (run->c->max_def == 0 && run->codec != PQ_CODEC_UNCOMPRESSED && len > 0) /* values only: page_rows decompresses */
+    return page_rows(run, rows, NULL, 0, h->def_encoding, 0, h->encoding, NULL, len, src, h->compressed_size, err);
+  const uint8_t *body;
   int rc = page_body(run, src, h->compressed_size, len, true, &body, err);
   if (rc) return rc;
-  int64_t rows = h->num_values, lv_len = 0;
   if (run->c->max_def > 0) {
     if (h->def_encoding == PQ_ENC_BIT_PACKED) {
       lv_len = (rows + 7) / 8;
@@ -360,8 +384,8 @@ static int data_page_v1(page_run *run, const pq_page_header *h, const uint8_t *s
       lv_len = n;
     }
   }
-  return page_rows(run, rows, body, lv_len, h->def_encoding, h->encoding, body + lv_len,
-                   len - lv_len, err);
+  return page_rows(run, rows, body, lv_len, h->def_encoding, -1, h->encoding, body + lv_len, len - lv_len, NULL, 0,
+                   err);
 }
 
 static int data_page_v2(page_run *run, const pq_page_header *h, const uint8_t *src, td_error *err) {
@@ -369,12 +393,16 @@ static int data_page_v2(page_run *run, const pq_page_header *h, const uint8_t *s
   if (levels > h->compressed_size || levels > h->uncompressed_size)
     return td_err(err, TD_EFORMAT, "data page v2 levels (%lld bytes) exceed the page", (long long)levels);
   int64_t n = h->compressed_size - levels, raw = h->uncompressed_size - levels;
-  if (!h->is_compressed || run->codec == PQ_CODEC_UNCOMPRESSED) raw = n;
-  const uint8_t *values;
-  int rc = page_body(run, src + levels, n, raw, h->is_compressed, &values, err);
-  if (rc) return rc;
+  bool compressed = h->is_compressed && run->codec != PQ_CODEC_UNCOMPRESSED;
+  if (!compressed) raw = n;
   int64_t rows = h->num_rows ? h->num_rows : h->num_values;
-  return page_rows(run, rows, src + h->rep_len, h->def_len, PQ_ENC_RLE, h->encoding, values, raw, err);
+  /* The levels are stored apart, never compressed: page_rows reads them
+   * first, then decompresses the values (straight into the rows when it
+   * can).  A page without level bytes that counts no nulls has none. */
+  int64_t nulls = h->def_len == 0 && h->num_nulls == 0 ? 0 : -1;
+  bool z = compressed && raw != 0;
+  return page_rows(run, rows, src + h->rep_len, h->def_len, PQ_ENC_RLE, nulls, h->encoding, z ? NULL : src + levels,
+                   raw, z ? src + levels : NULL, z ? n : 0, err);
 }
 
 static int check_header(const pq_page_header *h, int64_t left, td_error *err) {

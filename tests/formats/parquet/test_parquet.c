@@ -624,6 +624,59 @@ static void test_column_index_parse(void **state) {
   }
 }
 
+/* The decode paths by page kind (pyarrow's decode_pages_v1/v2 files: 3
+ * row groups of 1,000 rows, PLAIN snappy pages of 100 rows): required
+ * columns (values decompressed straight into the rows), a nullable column
+ * without nulls (levels one run of ones: no per-row flags, no bitmap),
+ * nulls on the first and last row of every page, a page of nulls only; read
+ * in slices of 777 rows that cross pages and row groups, and whole. */
+static void test_decode_paths(void **state) {
+  (void)state;
+  static const char *const files[] = {"parquet/writers/decode_pages_v1_pyarrow.parquet",
+                                      "parquet/writers/decode_pages_v2_pyarrow.parquet"};
+  for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+    td_file_reader *r;
+    td_error err;
+    TD_ASSERT_OK(td_parquet_open(td_test_testdata(files[f]), &r, &err), &err);
+    assert_int_equal(r->num_rows, 3000);
+    assert_int_equal(r->schema.n_fields, 5);
+    assert_false(r->schema.fields[0].nullable);
+    assert_true(r->schema.fields[2].nullable);
+    for (int64_t slice = 777; slice <= 3000; slice += 3000 - 777) {
+      for (int64_t off = 0; off < 3000; off += slice) {
+        int64_t n = 3000 - off < slice ? 3000 - off : slice;
+        for (int64_t c = 0; c < 5; c++) {
+          struct ArrowArray a;
+          TD_ASSERT_OK(td_reader_read(r, c, off, n, &a, &err), &err);
+          assert_int_equal(a.length, n);
+          td_colview v;
+          TD_ASSERT_OK(td_colview_init(&v, r->schema.fields[c].type, &a, &err), &err);
+          int64_t nulls = 0;
+          for (int64_t i = 0; i < n; i++) {
+            int64_t row = off + i;
+            bool null = (c == 2 && (row % 100 == 0 || row % 100 == 99)) || (c == 4 && row >= 1000 && row < 1100);
+            assert_int_equal(!td_colview_valid(&v, i), null);
+            nulls += null;
+            if (null) continue;
+            const void *vals = v.values;
+            switch (c) {
+              case 0: assert_int_equal(((const int64_t *)vals)[v.offset + i], row * 3); break;
+              case 1: assert_true(((const double *)vals)[v.offset + i] == row * 0.5); break;
+              case 2: assert_int_equal(((const int32_t *)vals)[v.offset + i], row); break;
+              case 3: assert_true(((const double *)vals)[v.offset + i] == row * 1.5); break;
+              default: assert_int_equal(((const int64_t *)vals)[v.offset + i], row); break;
+            }
+          }
+          assert_int_equal(a.null_count < 0 ? nulls : a.null_count, nulls);
+          if (c == 0 || c == 1 || c == 3) assert_null(a.buffers[0]); /* no bitmap without nulls */
+          a.release(&a);
+        }
+      }
+    }
+    td_reader_close(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conformance),      cmocka_unit_test(test_ticks),
@@ -631,7 +684,7 @@ int main(void) {
       cmocka_unit_test(test_laziness),         cmocka_unit_test(test_alloc_failures),
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_writer_row_counts), cmocka_unit_test(test_page_index_stats),
-      cmocka_unit_test(test_column_index_parse),
+      cmocka_unit_test(test_column_index_parse), cmocka_unit_test(test_decode_paths),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
