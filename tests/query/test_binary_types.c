@@ -77,51 +77,32 @@ static void env_close(env *e) {
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key,
                    td_error *err) {
   env *e = ctx;
-  if (!is_path) {
-    *svc = td_service_retain(e->svc);
-    return td_table_key_new(name, key, err);
-  }
-  td_file_backend *fb;
-  td_file_options fo;
-  td_file_options_init(&fo);
-  int rc = td_file_backend_new(name, &fo, &fb, err);
-  if (rc) return rc;
-  td_service_options so;
-  td_service_options_init(&so);
-  rc = td_service_new(td_file_backend_backend(fb), &so, svc, err);
-  if (!rc) rc = td_table_key_new(td_file_backend_table_name(fb), key, err);
-  td_file_backend_release(g_fb);
-  g_fb = fb;
-  return rc;
+  if (is_path) return mt_resolve_path(name, 0, &g_fb, svc, key, err);
+  *svc = td_service_retain(e->svc);
+  return td_table_key_new(name, key, err);
 }
 
-static char *run(env *e, const char *sql) {
+static td_query_options opts(env *e) {
   td_query_options qo;
   td_query_options_init(&qo);
   qo.resolver = resolve;
   qo.resolver_ctx = e;
+  return qo;
+}
+
+static char *run(env *e, const char *sql) {
+  td_query_options qo = opts(e);
   return mt_query_text(sql, &qo);
 }
 
 static void expect_rows(env *e, const char *sql, const char *want) {
-  char *got = run(e, sql);
-  if (strcmp(got, want) != 0) fail_msg("%s\n  got:  %s\n  want: %s", sql, got, want);
-  free(got);
+  td_query_options qo = opts(e);
+  mt_expect_rows(&qo, sql, false, want);
 }
 
 static void expect_error(env *e, const char *sql, int code, const char *text) {
-  td_error err;
-  td_error_clear(&err);
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  td_table *t = NULL;
-  int rc = td_query(sql, &qo, &t, &err);
-  if (rc != code || !strstr(err.message, text))
-    fail_msg("'%s': got %s: %s (wanted %s: %s)", sql, td_status_name(rc), err.message, td_status_name(code),
-             text);
-  assert_null(t);
+  td_query_options qo = opts(e);
+  mt_expect_error(&qo, sql, code, text);
 }
 
 static void test_schema_and_export(void **state) {

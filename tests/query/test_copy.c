@@ -115,38 +115,27 @@ static int teardown(void **state) {
 /* Names: the memory service; paths: a file backend over the path. */
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
   env *e = ctx;
-  if (!is_path) {
-    *svc = td_service_retain(e->svc);
-    return td_table_key_new(name, key, err);
-  }
-  td_file_backend *fb;
-  td_file_options fo;
-  td_file_options_init(&fo);
-  int rc = td_file_backend_new(name, &fo, &fb, err);
-  if (rc) return rc;
-  td_service_options so;
-  td_service_options_init(&so);
-  so.page_size = 1000; /* a page per row group of test_statistics_prune */
-  rc = td_service_new(td_file_backend_backend(fb), &so, svc, err);
-  if (!rc) rc = td_table_key_new(td_file_backend_table_name(fb), key, err);
-  td_file_backend_release(g_last_fb);
-  g_last_fb = fb;
-  return rc;
+  if (is_path) /* a page per row group of test_statistics_prune */
+    return mt_resolve_path(name, 1000, &g_last_fb, svc, key, err);
+  *svc = td_service_retain(e->svc);
+  return td_table_key_new(name, key, err);
 }
 
-static int run_rc(const char *sql, td_table **out, td_error *err) {
+static td_query_options opts(void) {
   td_query_options qo;
   td_query_options_init(&qo);
   qo.resolver = resolve;
   qo.resolver_ctx = &g_env;
+  return qo;
+}
+
+static int run_rc(const char *sql, td_table **out, td_error *err) {
+  td_query_options qo = opts();
   return td_query(sql, &qo, out, err);
 }
 
 static char *text_of(const char *sql) {
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = &g_env;
+  td_query_options qo = opts();
   return mt_query_text(sql, &qo);
 }
 
@@ -160,12 +149,8 @@ static void copy_ok(const char *sql, int64_t rows) {
 }
 
 static void copy_fails(const char *sql, int code, const char *contains) {
-  td_error err;
-  td_table *t = NULL;
-  int rc = run_rc(sql, &t, &err);
-  if (rc != code || !strstr(err.message, contains))
-    fail_msg("%s\n  got rc %d: %s\n  want rc %d containing '%s'", sql, rc, rc ? err.message : "", code, contains);
-  assert_null(t);
+  td_query_options qo = opts();
+  mt_expect_error(&qo, sql, code, contains);
 }
 
 /* The same rows (sorted by i) from the table and from the file. */

@@ -82,34 +82,29 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
   return td_table_key_new(name, key, err);
 }
 
-/* Runs a query; its rows as "a|b|;c|d|;". */
-static char *run(env *e, const char *sql) {
+/* Query options resolving every name to the env's service. */
+static td_query_options opts(env *e) {
   td_query_options qo;
   td_query_options_init(&qo);
   qo.resolver = resolve;
   qo.resolver_ctx = e;
+  return qo;
+}
+
+/* Runs a query; its rows as "a|b|;c|d|;". */
+static char *run(env *e, const char *sql) {
+  td_query_options qo = opts(e);
   return mt_query_text(sql, &qo);
 }
 
 static void expect_rows(env *e, const char *sql, const char *want) {
-  char *got = run(e, sql);
-  if (strcmp(got, want) != 0) fail_msg("%s\n  got:  %s\n  want: %s", sql, got, want);
-  free(got);
+  td_query_options qo = opts(e);
+  mt_expect_rows(&qo, sql, false, want);
 }
 
 static void expect_error(env *e, const char *sql, int code, const char *text) {
-  td_error err;
-  td_error_clear(&err);
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  td_table *t = NULL;
-  int rc = td_query(sql, &qo, &t, &err);
-  if (rc != code || !strstr(err.message, text))
-    fail_msg("'%s': got %s: %s (wanted %s: %s)", sql, td_status_name(rc), err.message,
-             td_status_name(code), text);
-  assert_null(t);
+  td_query_options qo = opts(e);
+  mt_expect_error(&qo, sql, code, text);
 }
 
 static void test_schema_contract(void **state) {

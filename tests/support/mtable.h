@@ -4,7 +4,8 @@
  * 0..4), v (int64, with nulls), x (float64), s (utf8), in a memory backend
  * behind a counting proxy (td_proxy), served with cycles only on flush.
  * mt_rows_of turns a table into "a|b|c" row strings (floats to 9 digits)
- * for exact or multiset comparison.
+ * for exact or multiset comparison.  The mt_expect_* helpers run a query
+ * with the caller's options (its resolver) and assert its rows or its error.
  */
 #ifndef TD_TEST_MTABLE_H
 #define TD_TEST_MTABLE_H
@@ -59,5 +60,29 @@ char *mt_table_text(td_table *t, bool float9);
 char *mt_query_text(const char *sql, td_query_options *qo);
 /* Fails the test unless a and b hold the same rows (in order unless sorted). */
 void mt_assert_same_rows(td_table *a, td_table *b, bool sorted);
+
+/* Runs sql with qo and fails the test (naming sql, the text got and want)
+ * unless it succeeds with mt_table_text(result, float9) equal to want. */
+void mt_expect_rows(td_query_options *qo, const char *sql, bool float9, const char *want);
+/* Runs sql with qo and fails the test unless it fails with `code`, a
+ * message containing `text`, no table, and (when pos >= 0) the error at
+ * position pos. */
+void mt_expect_error_at(td_query_options *qo, const char *sql, int code, int64_t pos, const char *text);
+/* mt_expect_error_at without the position check. */
+void mt_expect_error(td_query_options *qo, const char *sql, int code, const char *text);
+/* Makes the n-th allocation of td_query(sql, qo) fail for n = 0, 1, ...:
+ * each failure leaves no table, and the first run that succeeds gives the
+ * rows of an unfailed run (as multisets when sorted). */
+void mt_query_alloc_sweep(td_query_options *qo, const char *sql, bool sorted);
+/* The path half of a resolver: a file backend over `path` (page_size rows a
+ * page, 0 for the default) behind a new service (*svc, caller frees) and its
+ * table key (*key, caller releases).  The backend replaces *last (released;
+ * the caller releases the last one).  Errors: those of td_file_backend_new,
+ * td_service_new and td_table_key_new. */
+int mt_resolve_path(const char *path, int64_t page_size, td_file_backend **last, td_service **svc,
+                    td_table_key **key, td_error *err);
+/* Parses `in`, asserts that it prints as `canon` and that `canon` parses
+ * and prints back to itself. */
+void mt_sql_round_trip(const char *in, const char *canon);
 
 #endif
