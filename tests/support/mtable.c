@@ -196,6 +196,19 @@ char *mt_table_text(td_table *t, bool float9) {
   return out;
 }
 
+td_table *mt_run(mt_env *e, const char *sql, bool live) {
+  td_query_options o;
+  td_query_options_init(&o);
+  o.resolver = mt_resolve;
+  o.resolver_ctx = e;
+  o.refreshing = live;
+  td_table *t = NULL;
+  td_error err;
+  int rc = td_query(sql, &o, &t, &err);
+  if (rc) fail_msg("%s: %s", sql, err.message);
+  return t;
+}
+
 static char *query_text(const char *sql, td_query_options *qo, bool float9) {
   td_error err;
   td_table *t;

@@ -40,6 +40,9 @@ td_table *mt_source(mt_env *e, bool refreshing);
 /* A td_source_resolver over an mt_env (ctx): the name "m", anything else
  * TD_ENOTFOUND. */
 int mt_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err);
+/* Runs sql over "m" (mt_resolve), refreshing when live; fails the test on
+ * an error (caller releases the table). */
+td_table *mt_run(mt_env *e, const char *sql, bool live);
 /* Reads a stream to its end (every get_next must succeed), releases it and
  * returns its rows. */
 int64_t mt_stream_rows(struct ArrowArrayStream *st);
