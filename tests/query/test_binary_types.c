@@ -17,10 +17,7 @@
 #include "tabledata.h"
 #include "test.h"
 
-typedef struct env {
-  td_memory_backend *mb;
-  td_service *svc;
-} env;
+typedef mt_mem env;
 
 static td_file_backend *g_fb;
 
@@ -68,18 +65,15 @@ static void env_open(env *e) {
 }
 
 static void env_close(env *e) {
-  td_service_free(e->svc);
-  td_memory_backend_release(e->mb);
+  mt_mem_close(e);
   td_file_backend_release(g_fb);
   g_fb = NULL;
 }
 
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key,
                    td_error *err) {
-  env *e = ctx;
   if (is_path) return mt_resolve_path(name, 0, &g_fb, svc, key, err);
-  *svc = td_service_retain(e->svc);
-  return td_table_key_new(name, key, err);
+  return mt_mem_resolve(ctx, name, is_path, svc, key, err);
 }
 
 static td_query_options opts(env *e) {

@@ -33,10 +33,7 @@ static const char *const k_tz[NC] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
                                      NULL, "12,3", NULL, "UTC", NULL, "UTC", NULL, NULL, NULL, NULL};
 static const char *const k_keys[] = {"a", "b", "x/y z=%", ""};
 
-typedef struct env {
-  td_memory_backend *mb;
-  td_service *svc;
-} env;
+typedef mt_mem env;
 
 static env g_env;
 static td_file_backend *g_last_fb; /* the file backend of the last path resolved */
@@ -107,18 +104,15 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   td_file_backend_release(g_last_fb);
-  td_service_free(g_env.svc);
-  td_memory_backend_release(g_env.mb);
+  mt_mem_close(&g_env);
   return td_test_scratch_teardown(state);
 }
 
 /* Names: the memory service; paths: a file backend over the path. */
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
-  env *e = ctx;
   if (is_path) /* a page per row group of test_statistics_prune */
     return mt_resolve_path(name, 1000, &g_last_fb, svc, key, err);
-  *svc = td_service_retain(e->svc);
-  return td_table_key_new(name, key, err);
+  return mt_mem_resolve(ctx, name, is_path, svc, key, err);
 }
 
 static td_query_options opts(void) {

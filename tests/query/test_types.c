@@ -15,10 +15,7 @@
 #include "tabledata.h"
 #include "test.h"
 
-typedef struct env {
-  td_memory_backend *mb;
-  td_service *svc;
-} env;
+typedef mt_mem env;
 
 enum { NC = 7, NR = 5 };
 static const char *const k_names[NC] = {"g", "d", "ts_ms", "ts_s", "tm", "d64", "ts"};
@@ -69,27 +66,10 @@ static void env_open(env *e) {
   td_location_key_release(k);
 }
 
-static void env_close(env *e) {
-  td_service_free(e->svc);
-  td_memory_backend_release(e->mb);
-}
-
-static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key,
-                   td_error *err) {
-  env *e = ctx;
-  (void)is_path;
-  *svc = td_service_retain(e->svc);
-  return td_table_key_new(name, key, err);
-}
+static void env_close(env *e) { mt_mem_close(e); }
 
 /* Query options resolving every name to the env's service. */
-static td_query_options opts(env *e) {
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  return qo;
-}
+static td_query_options opts(env *e) { return mt_mem_options(e, 0); }
 
 /* Runs a query; its rows as "a|b|;c|d|;". */
 static char *run(env *e, const char *sql) {

@@ -209,6 +209,44 @@ td_table *mt_run(mt_env *e, const char *sql, bool live) {
   return t;
 }
 
+void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, int ncols, const char *const *names,
+                const td_type_id *types, struct ArrowArray *cols) {
+  td_error err;
+  if (new_table) {
+    struct ArrowSchema ds;
+    TD_ASSERT_OK(td_schema_make(ncols, names, types, NULL, &ds, &err), &err);
+    TD_ASSERT_OK(td_memory_backend_add_table(m->mb, table, &ds, NULL, &err), &err);
+    ds.release(&ds);
+  }
+  struct ArrowArray batch;
+  TD_ASSERT_OK(td_batch_make(ncols, cols, &batch, &err), &err);
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_new(loc, 0, NULL, NULL, &k, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_location(m->mb, table, k, &batch, &err), &err);
+  td_location_key_release(k);
+}
+
+void mt_mem_close(mt_mem *m) {
+  td_service_free(m->svc);
+  td_memory_backend_release(m->mb);
+}
+
+int mt_mem_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
+  mt_mem *m = ctx;
+  (void)is_path;
+  *svc = td_service_retain(m->svc);
+  return td_table_key_new(name, key, err);
+}
+
+td_query_options mt_mem_options(mt_mem *m, int threads) {
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = mt_mem_resolve;
+  qo.resolver_ctx = m;
+  qo.threads = threads;
+  return qo;
+}
+
 static char *query_text(const char *sql, td_query_options *qo, bool float9) {
   td_error err;
   td_table *t;

@@ -61,6 +61,25 @@ char *mt_table_text(td_table *t, bool float9);
 /* Runs sql with qo (failing the test on an error) and returns mt_table_text
  * of the result (malloc'd, caller frees). */
 char *mt_query_text(const char *sql, td_query_options *qo);
+/* A memory backend and a service over it, for the query tests that build
+ * their own tables. */
+typedef struct mt_mem {
+  td_memory_backend *mb;
+  td_service *svc;
+} mt_mem;
+/* Adds to m->mb a location `loc` (no partition columns) of `table` holding
+ * the columns cols[0..ncols) (moved), adding the table itself (names, types)
+ * first when new_table. */
+void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, int ncols, const char *const *names,
+                const td_type_id *types, struct ArrowArray *cols);
+/* Frees m->svc and releases m->mb. */
+void mt_mem_close(mt_mem *m);
+/* A td_source_resolver over an mt_mem (ctx): every name is a table of
+ * m->svc. */
+int mt_mem_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err);
+/* Query options with mt_mem_resolve over m and `threads` threads. */
+td_query_options mt_mem_options(mt_mem *m, int threads);
+
 /* Fails the test unless a and b hold the same rows (in order unless sorted). */
 void mt_assert_same_rows(td_table *a, td_table *b, bool sorted);
 
