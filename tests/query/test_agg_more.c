@@ -30,7 +30,7 @@ static void add(env *e, const char *table, int ncols, const char *const *names, 
 
 static void env_open(env *e) {
   td_error err;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  mt_mem_open(e, 0);
   static const char *const g[] = {"a", "a", "a", "a", "b", "b", "c"}, *s[] = {"x", "y", NULL, "x", "z", NULL, NULL};
   static const int64_t iv[] = {1, 2, 2, 0, 5, 0, 0};
   static const bool inull[] = {0, 0, 0, 1, 0, 1, 1}, fnull[] = {0, 0, 0, 1, 0, 0, 1};
@@ -62,9 +62,6 @@ static void env_open(env *e) {
   const char *nn = "n";
   const td_type_id nt = TD_TYPE_INT64;
   add(e, "u", 1, &nn, &nt, cols);
-  td_service_options o;
-  td_service_options_init(&o);
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
 }
 
 static void env_close(env *e) { mt_mem_close(e); }

@@ -19,8 +19,6 @@
 
 typedef mt_mem env;
 
-static td_file_backend *g_fb;
-
 enum { NC = 4, NR = 4 };
 static const char *const k_names[NC] = {"i", "b", "lu", "lb"};
 static const td_type_id k_types[NC] = {TD_TYPE_INT64, TD_TYPE_BINARY, TD_TYPE_LARGE_UTF8, TD_TYPE_LARGE_BINARY};
@@ -32,11 +30,8 @@ static const char *const k_lb[NR] = {"1", "\x01", NULL, "abc"};
 
 static void env_open(env *e) {
   td_error err;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 2; /* several pages */
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
+  mt_mem_open(e, 2); /* several pages */
+  mt_mem_paths(e, 0);
   struct ArrowSchema ds;
   TD_ASSERT_OK(td_schema_make(NC, k_names, k_types, NULL, &ds, &err), &err);
   TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "t", &ds, NULL, &err), &err);
@@ -64,39 +59,12 @@ static void env_open(env *e) {
   td_location_key_release(k);
 }
 
-static void env_close(env *e) {
-  mt_mem_close(e);
-  td_file_backend_release(g_fb);
-  g_fb = NULL;
-}
+static void env_close(env *e) { mt_mem_close(e); }
 
-static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key,
-                   td_error *err) {
-  if (is_path) return mt_resolve_path(name, 0, &g_fb, svc, key, err);
-  return mt_mem_resolve(ctx, name, is_path, svc, key, err);
-}
-
-static td_query_options opts(env *e) {
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  return qo;
-}
-
-static char *run(env *e, const char *sql) {
-  td_query_options qo = opts(e);
-  return mt_query_text(sql, &qo);
-}
-
-static void expect_rows(env *e, const char *sql, const char *want) {
-  td_query_options qo = opts(e);
-  mt_expect_rows(&qo, sql, false, want);
-}
-
+static char *run(env *e, const char *sql) { return mt_mem_text(e, sql); }
+static void expect_rows(env *e, const char *sql, const char *want) { mt_mem_expect_rows(e, sql, want); }
 static void expect_error(env *e, const char *sql, int code, const char *text) {
-  td_query_options qo = opts(e);
-  mt_expect_error(&qo, sql, code, text);
+  mt_mem_expect_error(e, sql, code, text);
 }
 
 static void test_schema_and_export(void **state) {

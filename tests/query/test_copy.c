@@ -36,7 +36,6 @@ static const char *const k_keys[] = {"a", "b", "x/y z=%", ""};
 typedef mt_mem env;
 
 static env g_env;
-static td_file_backend *g_last_fb; /* the file backend of the last path resolved */
 
 static void append(td_builder *b, int c, int64_t r, td_error *err) {
   if (c != 0 && r % 7 == 3) { /* nulls everywhere but the row number */
@@ -74,11 +73,8 @@ static int setup(void **state) {
   td_test_scratch_setup(state);
   env *e = &g_env;
   td_error err;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 700; /* several batches per file */
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
+  mt_mem_open(e, 700);   /* several batches per file */
+  mt_mem_paths(e, 1000); /* a page per row group of test_statistics_prune */
   struct ArrowSchema ds;
   TD_ASSERT_OK(td_schema_make(NC, k_names, k_types, k_tz, &ds, &err), &err);
   TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "t", &ds, NULL, &err), &err);
@@ -103,35 +99,19 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-  td_file_backend_release(g_last_fb);
   mt_mem_close(&g_env);
   return td_test_scratch_teardown(state);
 }
 
 /* Names: the memory service; paths: a file backend over the path. */
-static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
-  if (is_path) /* a page per row group of test_statistics_prune */
-    return mt_resolve_path(name, 1000, &g_last_fb, svc, key, err);
-  return mt_mem_resolve(ctx, name, is_path, svc, key, err);
-}
-
-static td_query_options opts(void) {
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = &g_env;
-  return qo;
-}
+static td_query_options opts(void) { return mt_mem_options(&g_env, 0); }
 
 static int run_rc(const char *sql, td_table **out, td_error *err) {
   td_query_options qo = opts();
   return td_query(sql, &qo, out, err);
 }
 
-static char *text_of(const char *sql) {
-  td_query_options qo = opts();
-  return mt_query_text(sql, &qo);
-}
+static char *text_of(const char *sql) { return mt_mem_text(&g_env, sql); }
 
 /* Runs a COPY and checks the rows it reports. */
 static void copy_ok(const char *sql, int64_t rows) {
@@ -143,8 +123,7 @@ static void copy_ok(const char *sql, int64_t rows) {
 }
 
 static void copy_fails(const char *sql, int code, const char *contains) {
-  td_query_options qo = opts();
-  mt_expect_error(&qo, sql, code, contains);
+  mt_mem_expect_error(&g_env, sql, code, contains);
 }
 
 /* The same rows (sorted by i) from the table and from the file. */
@@ -315,10 +294,7 @@ static void test_overwrite_and_errors(void **state) {
   copy_fails("COPY (SELECT i FROM t TO 'x'", TD_EPARSE, "expected ')' closing COPY's query");
   copy_fails("COPY t TO 'x.parquet' (FORMAT parquet) extra", TD_EPARSE, "end of statement");
   /* read_only refuses before anything runs. */
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = &g_env;
+  td_query_options qo = opts();
   qo.read_only = true;
   snprintf(path, sizeof path, "%sro.parquet", td_test_scratch_path(""));
   snprintf(sql, sizeof sql, "COPY t TO '%s'", path);
@@ -343,10 +319,10 @@ static void test_statistics_prune(void **state) {
   copy_ok(sql, NR);
   snprintf(sql, sizeof sql, "SELECT count(*) FROM '%s' WHERE hs IS NOT NULL AND i >= 0", path);
   free(text_of(sql));
-  int64_t all = td_file_backend_bytes_read(g_last_fb);
+  int64_t all = td_file_backend_bytes_read(g_env.fb);
   snprintf(sql, sizeof sql, "SELECT count(*) FROM '%s' WHERE hs IS NOT NULL AND i >= 2500", path);
   free(text_of(sql));
-  int64_t some = td_file_backend_bytes_read(g_last_fb);
+  int64_t some = td_file_backend_bytes_read(g_env.fb);
   if (!(some * 10 < all * 6)) fail_msg("row-group statistics did not prune: %lld bytes read of %lld", (long long)some, (long long)all);
   snprintf(sql, sizeof sql, "SELECT count(*) FROM '%s' WHERE i >= 2500", path);
   char *n = text_of(sql);

@@ -40,7 +40,7 @@ static void add(env *e, const char *table, const char *loc, int ncols, const cha
 
 static void env_open(env *e) {
   td_error err;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  mt_mem_open(e, 4096); /* many pages: many scan units for the workers */
   const char *names[5] = {"id", "a", "b", "x", "v"};
   const td_type_id types[5] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_FLOAT64, TD_TYPE_INT64};
   for (int l = 0; l < NLOC; l++) {
@@ -89,10 +89,6 @@ static void env_open(env *e) {
     td_builder_free(b[c]);
   }
   add(e, "s", "l0", 3, sn, st, cols);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 4096; /* many pages: many scan units for the workers */
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
 }
 
 static void env_close(env *e) { mt_mem_close(e); }

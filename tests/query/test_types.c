@@ -38,11 +38,7 @@ static const int64_t k_vals[NC][NR] = {
 
 static void env_open(env *e) {
   td_error err;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 2; /* several pages: the paths over batches are used */
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
+  mt_mem_open(e, 2); /* several pages: the paths over batches are used */
   struct ArrowSchema ds;
   TD_ASSERT_OK(td_schema_make(NC, k_names, k_types, k_tz, &ds, &err), &err);
   TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "t", &ds, NULL, &err), &err);
@@ -68,23 +64,11 @@ static void env_open(env *e) {
 
 static void env_close(env *e) { mt_mem_close(e); }
 
-/* Query options resolving every name to the env's service. */
-static td_query_options opts(env *e) { return mt_mem_options(e, 0); }
-
 /* Runs a query; its rows as "a|b|;c|d|;". */
-static char *run(env *e, const char *sql) {
-  td_query_options qo = opts(e);
-  return mt_query_text(sql, &qo);
-}
-
-static void expect_rows(env *e, const char *sql, const char *want) {
-  td_query_options qo = opts(e);
-  mt_expect_rows(&qo, sql, false, want);
-}
-
+static char *run(env *e, const char *sql) { return mt_mem_text(e, sql); }
+static void expect_rows(env *e, const char *sql, const char *want) { mt_mem_expect_rows(e, sql, want); }
 static void expect_error(env *e, const char *sql, int code, const char *text) {
-  td_query_options qo = opts(e);
-  mt_expect_error(&qo, sql, code, text);
+  mt_mem_expect_error(e, sql, code, text);
 }
 
 static void test_schema_contract(void **state) {

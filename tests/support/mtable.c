@@ -209,6 +209,21 @@ td_table *mt_run(mt_env *e, const char *sql, bool live) {
   return t;
 }
 
+void mt_mem_open(mt_mem *m, int64_t page_size) {
+  *m = (mt_mem){0};
+  td_error err;
+  TD_ASSERT_OK(td_memory_backend_new(&m->mb, &err), &err);
+  td_service_options o;
+  td_service_options_init(&o);
+  if (page_size > 0) o.page_size = page_size;
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(m->mb), &o, &m->svc, &err), &err);
+}
+
+void mt_mem_paths(mt_mem *m, int64_t page_size) {
+  m->paths = true;
+  m->path_page_size = page_size;
+}
+
 void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, int ncols, const char *const *names,
                 const td_type_id *types, struct ArrowArray *cols) {
   td_error err;
@@ -229,11 +244,13 @@ void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, i
 void mt_mem_close(mt_mem *m) {
   td_service_free(m->svc);
   td_memory_backend_release(m->mb);
+  td_file_backend_release(m->fb);
+  m->fb = NULL;
 }
 
 int mt_mem_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
   mt_mem *m = ctx;
-  (void)is_path;
+  if (is_path && m->paths) return mt_resolve_path(name, m->path_page_size, &m->fb, svc, key, err);
   *svc = td_service_retain(m->svc);
   return td_table_key_new(name, key, err);
 }
@@ -279,6 +296,21 @@ void mt_expect_error_at(td_query_options *qo, const char *sql, int code, int64_t
 
 void mt_expect_error(td_query_options *qo, const char *sql, int code, const char *text) {
   mt_expect_error_at(qo, sql, code, -1, text);
+}
+
+char *mt_mem_text(mt_mem *m, const char *sql) {
+  td_query_options qo = mt_mem_options(m, 0);
+  return mt_query_text(sql, &qo);
+}
+
+void mt_mem_expect_rows(mt_mem *m, const char *sql, const char *want) {
+  td_query_options qo = mt_mem_options(m, 0);
+  mt_expect_rows(&qo, sql, false, want);
+}
+
+void mt_mem_expect_error(mt_mem *m, const char *sql, int code, const char *text) {
+  td_query_options qo = mt_mem_options(m, 0);
+  mt_expect_error(&qo, sql, code, text);
 }
 
 void mt_query_alloc_sweep(td_query_options *qo, const char *sql, bool sorted) {

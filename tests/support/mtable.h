@@ -62,23 +62,38 @@ char *mt_table_text(td_table *t, bool float9);
  * of the result (malloc'd, caller frees). */
 char *mt_query_text(const char *sql, td_query_options *qo);
 /* A memory backend and a service over it, for the query tests that build
- * their own tables. */
+ * their own tables; with `paths`, quoted paths in queries are read through
+ * file backends (fb: the last one, held until mt_mem_close). */
 typedef struct mt_mem {
   td_memory_backend *mb;
   td_service *svc;
+  bool paths;
+  int64_t path_page_size;
+  td_file_backend *fb;
 } mt_mem;
+/* Opens m: an empty memory backend and a service of page_size rows a page
+ * (0: the default) over it; paths not resolved. */
+void mt_mem_open(mt_mem *m, int64_t page_size);
+/* Makes mt_mem_resolve resolve paths (mt_resolve_path, page_size rows a
+ * page, 0: the default). */
+void mt_mem_paths(mt_mem *m, int64_t page_size);
 /* Adds to m->mb a location `loc` (no partition columns) of `table` holding
  * the columns cols[0..ncols) (moved), adding the table itself (names, types)
  * first when new_table. */
 void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, int ncols, const char *const *names,
                 const td_type_id *types, struct ArrowArray *cols);
-/* Frees m->svc and releases m->mb. */
+/* Frees m->svc and releases m->mb and m->fb. */
 void mt_mem_close(mt_mem *m);
-/* A td_source_resolver over an mt_mem (ctx): every name is a table of
- * m->svc. */
+/* A td_source_resolver over an mt_mem (ctx): a path through a file backend
+ * when m->paths, anything else a table of m->svc. */
 int mt_mem_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err);
 /* Query options with mt_mem_resolve over m and `threads` threads. */
 td_query_options mt_mem_options(mt_mem *m, int threads);
+/* mt_query_text, mt_expect_rows (not float9) and mt_expect_error with
+ * mt_mem_options(m, 0). */
+char *mt_mem_text(mt_mem *m, const char *sql);
+void mt_mem_expect_rows(mt_mem *m, const char *sql, const char *want);
+void mt_mem_expect_error(mt_mem *m, const char *sql, int code, const char *text);
 
 /* Fails the test unless a and b hold the same rows (in order unless sorted). */
 void mt_assert_same_rows(td_table *a, td_table *b, bool sorted);
