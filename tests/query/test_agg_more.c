@@ -25,7 +25,7 @@ typedef mt_mem env;
 
 static void add(env *e, const char *table, int ncols, const char *const *names, const td_type_id *types,
                 struct ArrowArray *cols) {
-  mt_mem_add(e, table, true, "all", ncols, names, types, cols);
+  mt_mem_add(e, table, true, "all", ncols, names, types, NULL, cols);
 }
 
 static void env_open(env *e) {

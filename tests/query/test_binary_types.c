@@ -32,11 +32,7 @@ static void env_open(env *e) {
   td_error err;
   mt_mem_open(e, 2); /* several pages */
   mt_mem_paths(e, 0);
-  struct ArrowSchema ds;
-  TD_ASSERT_OK(td_schema_make(NC, k_names, k_types, NULL, &ds, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "t", &ds, NULL, &err), &err);
-  ds.release(&ds);
-  struct ArrowArray cols[NC], batch;
+  struct ArrowArray cols[NC];
   for (int c = 0; c < NC; c++) {
     td_builder *b;
     TD_ASSERT_OK(td_builder_new(k_types[c], &b, &err), &err);
@@ -52,11 +48,7 @@ static void env_open(env *e) {
   /* A builder of a large type hands out 64-bit offsets (the Arrow layout). */
   const int64_t *lo = cols[2].buffers[1];
   assert_int_equal(lo[4], 1 + 0 + 6 + 1);
-  TD_ASSERT_OK(td_batch_make(NC, cols, &batch, &err), &err);
-  td_location_key *k;
-  TD_ASSERT_OK(td_location_key_new("a", 0, NULL, NULL, &k, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, "t", k, &batch, &err), &err);
-  td_location_key_release(k);
+  mt_mem_add(e, "t", true, "a", NC, k_names, k_types, NULL, cols);
 }
 
 static void env_close(env *e) { mt_mem_close(e); }

@@ -75,11 +75,7 @@ static int setup(void **state) {
   td_error err;
   mt_mem_open(e, 700);   /* several batches per file */
   mt_mem_paths(e, 1000); /* a page per row group of test_statistics_prune */
-  struct ArrowSchema ds;
-  TD_ASSERT_OK(td_schema_make(NC, k_names, k_types, k_tz, &ds, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "t", &ds, NULL, &err), &err);
-  ds.release(&ds);
-  struct ArrowArray cols[NC], batch;
+  struct ArrowArray cols[NC];
   for (int c = 0; c < NC; c++) {
     td_builder *b;
     TD_ASSERT_OK(td_builder_new(k_types[c], &b, &err), &err);
@@ -90,11 +86,7 @@ static int setup(void **state) {
     TD_ASSERT_OK(td_builder_finish(b, &cols[c], &err), &err);
     td_builder_free(b);
   }
-  TD_ASSERT_OK(td_batch_make(NC, cols, &batch, &err), &err);
-  td_location_key *k;
-  TD_ASSERT_OK(td_location_key_new("a", 0, NULL, NULL, &k, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, "t", k, &batch, &err), &err);
-  td_location_key_release(k);
+  mt_mem_add(e, "t", true, "a", NC, k_names, k_types, k_tz, cols);
   return 0;
 }
 

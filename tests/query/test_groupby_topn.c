@@ -35,7 +35,7 @@ static bool v_null(int64_t i) { return i % 5 == 1; }
 
 static void add(env *e, const char *table, const char *loc, int ncols, const char *const *names,
                 const td_type_id *types, struct ArrowArray *cols) {
-  mt_mem_add(e, table, strcmp(loc, "l0") == 0, loc, ncols, names, types, cols);
+  mt_mem_add(e, table, strcmp(loc, "l0") == 0, loc, ncols, names, types, NULL, cols);
 }
 
 static void env_open(env *e) {

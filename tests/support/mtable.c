@@ -225,11 +225,11 @@ void mt_mem_paths(mt_mem *m, int64_t page_size) {
 }
 
 void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, int ncols, const char *const *names,
-                const td_type_id *types, struct ArrowArray *cols) {
+                const td_type_id *types, const char *const *tz, struct ArrowArray *cols) {
   td_error err;
   if (new_table) {
     struct ArrowSchema ds;
-    TD_ASSERT_OK(td_schema_make(ncols, names, types, NULL, &ds, &err), &err);
+    TD_ASSERT_OK(td_schema_make(ncols, names, types, tz, &ds, &err), &err);
     TD_ASSERT_OK(td_memory_backend_add_table(m->mb, table, &ds, NULL, &err), &err);
     ds.release(&ds);
   }

@@ -78,10 +78,10 @@ void mt_mem_open(mt_mem *m, int64_t page_size);
  * page, 0: the default). */
 void mt_mem_paths(mt_mem *m, int64_t page_size);
 /* Adds to m->mb a location `loc` (no partition columns) of `table` holding
- * the columns cols[0..ncols) (moved), adding the table itself (names, types)
- * first when new_table. */
+ * the columns cols[0..ncols) (moved), adding the table itself first when
+ * new_table (names, types and time zones tz as td_schema_make takes them). */
 void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, int ncols, const char *const *names,
-                const td_type_id *types, struct ArrowArray *cols);
+                const td_type_id *types, const char *const *tz, struct ArrowArray *cols);
 /* Frees m->svc and releases m->mb and m->fb. */
 void mt_mem_close(mt_mem *m);
 /* A td_source_resolver over an mt_mem (ctx): a path through a file backend
