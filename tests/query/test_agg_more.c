@@ -21,29 +21,16 @@
  * and table "u": one column n (int64), rows 0 .. U_ROWS - 1. */
 enum { U_ROWS = 200000 };
 
-typedef struct env {
-  td_memory_backend *mb;
-  td_service *svc;
-} env;
+typedef mt_mem env;
 
 static void add(env *e, const char *table, int ncols, const char *const *names, const td_type_id *types,
                 struct ArrowArray *cols) {
-  td_error err;
-  struct ArrowSchema ds;
-  TD_ASSERT_OK(td_schema_make(ncols, names, types, NULL, &ds, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, table, &ds, NULL, &err), &err);
-  ds.release(&ds);
-  struct ArrowArray batch;
-  TD_ASSERT_OK(td_batch_make(ncols, cols, &batch, &err), &err);
-  td_location_key *k;
-  TD_ASSERT_OK(td_location_key_new("all", 0, NULL, NULL, &k, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, table, k, &batch, &err), &err);
-  td_location_key_release(k);
+  mt_mem_add(e, table, true, "all", ncols, names, types, NULL, cols);
 }
 
 static void env_open(env *e) {
   td_error err;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  mt_mem_open(e, 0);
   static const char *const g[] = {"a", "a", "a", "a", "b", "b", "c"}, *s[] = {"x", "y", NULL, "x", "z", NULL, NULL};
   static const int64_t iv[] = {1, 2, 2, 0, 5, 0, 0};
   static const bool inull[] = {0, 0, 0, 1, 0, 1, 1}, fnull[] = {0, 0, 0, 1, 0, 0, 1};
@@ -75,37 +62,19 @@ static void env_open(env *e) {
   const char *nn = "n";
   const td_type_id nt = TD_TYPE_INT64;
   add(e, "u", 1, &nn, &nt, cols);
-  td_service_options o;
-  td_service_options_init(&o);
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
 }
 
-static void env_close(env *e) {
-  td_service_free(e->svc);
-  td_memory_backend_release(e->mb);
-}
-
-static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
-  env *e = ctx;
-  (void)is_path;
-  *svc = td_service_retain(e->svc);
-  return td_table_key_new(name, key, err);
-}
+static void env_close(env *e) { mt_mem_close(e); }
 
 /* The result of sql as mt_table_text (malloc'd). */
 static char *run(env *e, const char *sql, int threads) {
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  qo.threads = threads;
+  td_query_options qo = mt_mem_options(e, threads);
   return mt_query_text(sql, &qo);
 }
 
 static void expect(env *e, const char *sql, const char *want) {
-  char *got = run(e, sql, 1);
-  if (strcmp(got, want) != 0) fail_msg("%s\n  got  %s\n  want %s", sql, got, want);
-  free(got);
+  td_query_options qo = mt_mem_options(e, 1);
+  mt_expect_rows(&qo, sql, false, want);
 }
 
 static void test_values(void **state) {
@@ -138,10 +107,7 @@ static void test_values(void **state) {
   /* the printed names of the forms */
   td_error err;
   td_table *src, *agg;
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = &e;
+  td_query_options qo = mt_mem_options(&e, 0);
   TD_ASSERT_OK(td_query("SELECT count(DISTINCT i), median(f) FILTER (WHERE g <> 'b') FROM t", &qo, &agg, &err), &err);
   struct ArrowSchema s;
   TD_ASSERT_OK(td_table_schema(agg, &s, &err), &err);
@@ -287,16 +253,8 @@ static void test_live(void **state) {
 }
 
 static void expect_error(env *e, const char *sql, int code, const char *needle) {
-  td_error err;
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  td_table *t = NULL;
-  int rc = td_query(sql, &qo, &t, &err);
-  if (rc != code || !strstr(err.message, needle))
-    fail_msg("%s: got %d '%s', expected %d with '%s'", sql, rc, rc ? err.message : "", code, needle);
-  assert_null(t);
+  td_query_options qo = mt_mem_options(e, 0);
+  mt_expect_error(&qo, sql, code, needle);
 }
 
 static void test_errors(void **state) {

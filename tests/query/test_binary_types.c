@@ -17,12 +17,7 @@
 #include "tabledata.h"
 #include "test.h"
 
-typedef struct env {
-  td_memory_backend *mb;
-  td_service *svc;
-} env;
-
-static td_file_backend *g_fb;
+typedef mt_mem env;
 
 enum { NC = 4, NR = 4 };
 static const char *const k_names[NC] = {"i", "b", "lu", "lb"};
@@ -35,16 +30,9 @@ static const char *const k_lb[NR] = {"1", "\x01", NULL, "abc"};
 
 static void env_open(env *e) {
   td_error err;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 2; /* several pages */
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
-  struct ArrowSchema ds;
-  TD_ASSERT_OK(td_schema_make(NC, k_names, k_types, NULL, &ds, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "t", &ds, NULL, &err), &err);
-  ds.release(&ds);
-  struct ArrowArray cols[NC], batch;
+  mt_mem_open(e, 2); /* several pages */
+  mt_mem_paths(e, 0);
+  struct ArrowArray cols[NC];
   for (int c = 0; c < NC; c++) {
     td_builder *b;
     TD_ASSERT_OK(td_builder_new(k_types[c], &b, &err), &err);
@@ -60,68 +48,15 @@ static void env_open(env *e) {
   /* A builder of a large type hands out 64-bit offsets (the Arrow layout). */
   const int64_t *lo = cols[2].buffers[1];
   assert_int_equal(lo[4], 1 + 0 + 6 + 1);
-  TD_ASSERT_OK(td_batch_make(NC, cols, &batch, &err), &err);
-  td_location_key *k;
-  TD_ASSERT_OK(td_location_key_new("a", 0, NULL, NULL, &k, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, "t", k, &batch, &err), &err);
-  td_location_key_release(k);
+  mt_mem_add(e, "t", true, "a", NC, k_names, k_types, NULL, cols);
 }
 
-static void env_close(env *e) {
-  td_service_free(e->svc);
-  td_memory_backend_release(e->mb);
-  td_file_backend_release(g_fb);
-  g_fb = NULL;
-}
+static void env_close(env *e) { mt_mem_close(e); }
 
-static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key,
-                   td_error *err) {
-  env *e = ctx;
-  if (!is_path) {
-    *svc = td_service_retain(e->svc);
-    return td_table_key_new(name, key, err);
-  }
-  td_file_backend *fb;
-  td_file_options fo;
-  td_file_options_init(&fo);
-  int rc = td_file_backend_new(name, &fo, &fb, err);
-  if (rc) return rc;
-  td_service_options so;
-  td_service_options_init(&so);
-  rc = td_service_new(td_file_backend_backend(fb), &so, svc, err);
-  if (!rc) rc = td_table_key_new(td_file_backend_table_name(fb), key, err);
-  td_file_backend_release(g_fb);
-  g_fb = fb;
-  return rc;
-}
-
-static char *run(env *e, const char *sql) {
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  return mt_query_text(sql, &qo);
-}
-
-static void expect_rows(env *e, const char *sql, const char *want) {
-  char *got = run(e, sql);
-  if (strcmp(got, want) != 0) fail_msg("%s\n  got:  %s\n  want: %s", sql, got, want);
-  free(got);
-}
-
+static char *run(env *e, const char *sql) { return mt_mem_text(e, sql); }
+static void expect_rows(env *e, const char *sql, const char *want) { mt_mem_expect_rows(e, sql, want); }
 static void expect_error(env *e, const char *sql, int code, const char *text) {
-  td_error err;
-  td_error_clear(&err);
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  td_table *t = NULL;
-  int rc = td_query(sql, &qo, &t, &err);
-  if (rc != code || !strstr(err.message, text))
-    fail_msg("'%s': got %s: %s (wanted %s: %s)", sql, td_status_name(rc), err.message, td_status_name(code),
-             text);
-  assert_null(t);
+  mt_mem_expect_error(e, sql, code, text);
 }
 
 static void test_schema_and_export(void **state) {

@@ -11,25 +11,11 @@
 
 #include "mtable.h"
 #include "query/expr.h"
-#include "util/alloc.h"
 #include "tabledata.h"
 #include "test.h"
 
-static td_table *run(mt_env *e, const char *sql, bool live) {
-  td_query_options o;
-  td_query_options_init(&o);
-  o.resolver = mt_resolve;
-  o.resolver_ctx = e;
-  o.refreshing = live;
-  td_table *t = NULL;
-  td_error err;
-  int rc = td_query(sql, &o, &t, &err);
-  if (rc) fail_msg("%s: %s", sql, err.message);
-  return t;
-}
-
 static char *text_of(mt_env *e, const char *sql) {
-  td_table *t = run(e, sql, false);
+  td_table *t = mt_run(e, sql, false);
   char *s = mt_table_text(t, true);
   td_table_release(t);
   return s;
@@ -37,16 +23,15 @@ static char *text_of(mt_env *e, const char *sql) {
 
 /* Two queries give the same rows (as multisets unless ordered). */
 static void same(mt_env *e, const char *a, const char *b, bool ordered) {
-  td_table *x = run(e, a, false), *y = run(e, b, false);
+  td_table *x = mt_run(e, a, false), *y = mt_run(e, b, false);
   mt_assert_same_rows(x, y, !ordered);
   td_table_release(x);
   td_table_release(y);
 }
 
 static void expect_text(mt_env *e, const char *sql, const char *want) {
-  char *got = text_of(e, sql);
-  if (strcmp(got, want) != 0) fail_msg("%s: got '%s', expected '%s'", sql, got, want);
-  free(got);
+  td_query_options o = {.resolver = mt_resolve, .resolver_ctx = e};
+  mt_expect_rows(&o, sql, true, want);
 }
 
 static void test_with_and_subqueries(void **state) {
@@ -89,10 +74,10 @@ static void test_union(void **state) {
   expect_text(&e, "SELECT 1 AS x UNION ALL SELECT 1 UNION ALL SELECT 2 ORDER BY x", "1|;1|;2|;");
   expect_text(&e, "SELECT 1 AS x UNION ALL SELECT 1 UNION SELECT 2 ORDER BY x", "1|;2|;");
   /* numeric columns widen */
-  td_table *t = run(&e, "SELECT k FROM m UNION ALL SELECT x FROM m", false);
+  td_table *t = mt_run(&e, "SELECT k FROM m UNION ALL SELECT x FROM m", false);
   assert_int_equal(td_table_column_type(t, 0), TD_TYPE_FLOAT64);
   td_table_release(t);
-  t = run(&e, "SELECT 1::TINYINT AS a UNION ALL SELECT 2::INTEGER", false);
+  t = mt_run(&e, "SELECT 1::TINYINT AS a UNION ALL SELECT 2::INTEGER", false);
   assert_int_equal(td_table_column_type(t, 0), TD_TYPE_INT32);
   td_table_release(t);
   /* a union as a CTE and as a join side */
@@ -172,14 +157,14 @@ static void test_live(void **state) {
     td_error err;
     mt_add_rows(&e, "a", 5);
     TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
-    td_table *live = run(&e, qs[q].sql, true);
+    td_table *live = mt_run(&e, qs[q].sql, true);
     assert_true(td_table_is_refreshing(live));
     static const char *parts[4] = {"a", "b", "c", "d"};
     for (int step = 0; step < 8; step++) {
       int n_ops = 1 + rand_r(&e.seed) % 3;
       for (int i = 0; i < n_ops; i++) mt_add_rows(&e, parts[rand_r(&e.seed) % 4], rand_r(&e.seed) % 23);
       TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
-      td_table *st = run(&e, qs[q].sql, false);
+      td_table *st = mt_run(&e, qs[q].sql, false);
       mt_assert_same_rows(live, st, !qs[q].ordered);
       td_table_release(st);
     }
@@ -189,18 +174,8 @@ static void test_live(void **state) {
 }
 
 static void check_error(mt_env *e, const char *sql, int code, int64_t pos, const char *msg) {
-  td_query_options o;
-  td_query_options_init(&o);
-  o.resolver = mt_resolve;
-  o.resolver_ctx = e;
-  td_table *t = NULL;
-  td_error err;
-  int rc = td_query(sql, &o, &t, &err);
-  if (rc != code) fail_msg("%s: expected error %d, got %d (%s)", sql, code, rc, rc ? err.message : "");
-  assert_null(t);
-  if (pos >= 0 && err.position != pos)
-    fail_msg("%s: position %lld, expected %lld (%s)", sql, (long long)err.position, (long long)pos, err.message);
-  TD_ASSERT_CONTAINS(err.message, msg);
+  td_query_options o = {.resolver = mt_resolve, .resolver_ctx = e};
+  mt_expect_error_at(&o, sql, code, pos, msg);
 }
 
 static void test_errors(void **state) {
@@ -249,22 +224,8 @@ static void test_alloc_failures(void **state) {
   static const char *sql =
       "WITH t AS (SELECT k, s FROM m WHERE k IN (SELECT k FROM m WHERE v > 100)) "
       "SELECT k, s FROM t UNION SELECT k, s FROM (SELECT k, s FROM m) x ORDER BY k, s";
-  td_table *want = run(&e, sql, false);
   td_query_options o = {.resolver = mt_resolve, .resolver_ctx = &e};
-  for (int64_t n = 0;; n++) {
-    td__alloc_fail_after(n);
-    td_table *t = NULL;
-    td_error err;
-    int rc = td_query(sql, &o, &t, &err);
-    td__alloc_fail_after(-1);
-    if (rc == TD_OK) {
-      mt_assert_same_rows(t, want, false);
-      td_table_release(t);
-      break;
-    }
-    assert_null(t);
-  }
-  td_table_release(want);
+  mt_query_alloc_sweep(&o, sql, false);
   mt_close(&e);
 }
 

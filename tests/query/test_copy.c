@@ -33,13 +33,9 @@ static const char *const k_tz[NC] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
                                      NULL, "12,3", NULL, "UTC", NULL, "UTC", NULL, NULL, NULL, NULL};
 static const char *const k_keys[] = {"a", "b", "x/y z=%", ""};
 
-typedef struct env {
-  td_memory_backend *mb;
-  td_service *svc;
-} env;
+typedef mt_mem env;
 
 static env g_env;
-static td_file_backend *g_last_fb; /* the file backend of the last path resolved */
 
 static void append(td_builder *b, int c, int64_t r, td_error *err) {
   if (c != 0 && r % 7 == 3) { /* nulls everywhere but the row number */
@@ -77,16 +73,9 @@ static int setup(void **state) {
   td_test_scratch_setup(state);
   env *e = &g_env;
   td_error err;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 700; /* several batches per file */
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
-  struct ArrowSchema ds;
-  TD_ASSERT_OK(td_schema_make(NC, k_names, k_types, k_tz, &ds, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "t", &ds, NULL, &err), &err);
-  ds.release(&ds);
-  struct ArrowArray cols[NC], batch;
+  mt_mem_open(e, 700);   /* several batches per file */
+  mt_mem_paths(e, 1000); /* a page per row group of test_statistics_prune */
+  struct ArrowArray cols[NC];
   for (int c = 0; c < NC; c++) {
     td_builder *b;
     TD_ASSERT_OK(td_builder_new(k_types[c], &b, &err), &err);
@@ -97,58 +86,24 @@ static int setup(void **state) {
     TD_ASSERT_OK(td_builder_finish(b, &cols[c], &err), &err);
     td_builder_free(b);
   }
-  TD_ASSERT_OK(td_batch_make(NC, cols, &batch, &err), &err);
-  td_location_key *k;
-  TD_ASSERT_OK(td_location_key_new("a", 0, NULL, NULL, &k, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, "t", k, &batch, &err), &err);
-  td_location_key_release(k);
+  mt_mem_add(e, "t", true, "a", NC, k_names, k_types, k_tz, cols);
   return 0;
 }
 
 static int teardown(void **state) {
-  td_file_backend_release(g_last_fb);
-  td_service_free(g_env.svc);
-  td_memory_backend_release(g_env.mb);
+  mt_mem_close(&g_env);
   return td_test_scratch_teardown(state);
 }
 
 /* Names: the memory service; paths: a file backend over the path. */
-static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
-  env *e = ctx;
-  if (!is_path) {
-    *svc = td_service_retain(e->svc);
-    return td_table_key_new(name, key, err);
-  }
-  td_file_backend *fb;
-  td_file_options fo;
-  td_file_options_init(&fo);
-  int rc = td_file_backend_new(name, &fo, &fb, err);
-  if (rc) return rc;
-  td_service_options so;
-  td_service_options_init(&so);
-  so.page_size = 1000; /* a page per row group of test_statistics_prune */
-  rc = td_service_new(td_file_backend_backend(fb), &so, svc, err);
-  if (!rc) rc = td_table_key_new(td_file_backend_table_name(fb), key, err);
-  td_file_backend_release(g_last_fb);
-  g_last_fb = fb;
-  return rc;
-}
+static td_query_options opts(void) { return mt_mem_options(&g_env, 0); }
 
 static int run_rc(const char *sql, td_table **out, td_error *err) {
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = &g_env;
+  td_query_options qo = opts();
   return td_query(sql, &qo, out, err);
 }
 
-static char *text_of(const char *sql) {
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = &g_env;
-  return mt_query_text(sql, &qo);
-}
+static char *text_of(const char *sql) { return mt_mem_text(&g_env, sql); }
 
 /* Runs a COPY and checks the rows it reports. */
 static void copy_ok(const char *sql, int64_t rows) {
@@ -160,12 +115,7 @@ static void copy_ok(const char *sql, int64_t rows) {
 }
 
 static void copy_fails(const char *sql, int code, const char *contains) {
-  td_error err;
-  td_table *t = NULL;
-  int rc = run_rc(sql, &t, &err);
-  if (rc != code || !strstr(err.message, contains))
-    fail_msg("%s\n  got rc %d: %s\n  want rc %d containing '%s'", sql, rc, rc ? err.message : "", code, contains);
-  assert_null(t);
+  mt_mem_expect_error(&g_env, sql, code, contains);
 }
 
 /* The same rows (sorted by i) from the table and from the file. */
@@ -336,10 +286,7 @@ static void test_overwrite_and_errors(void **state) {
   copy_fails("COPY (SELECT i FROM t TO 'x'", TD_EPARSE, "expected ')' closing COPY's query");
   copy_fails("COPY t TO 'x.parquet' (FORMAT parquet) extra", TD_EPARSE, "end of statement");
   /* read_only refuses before anything runs. */
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = &g_env;
+  td_query_options qo = opts();
   qo.read_only = true;
   snprintf(path, sizeof path, "%sro.parquet", td_test_scratch_path(""));
   snprintf(sql, sizeof sql, "COPY t TO '%s'", path);
@@ -364,10 +311,10 @@ static void test_statistics_prune(void **state) {
   copy_ok(sql, NR);
   snprintf(sql, sizeof sql, "SELECT count(*) FROM '%s' WHERE hs IS NOT NULL AND i >= 0", path);
   free(text_of(sql));
-  int64_t all = td_file_backend_bytes_read(g_last_fb);
+  int64_t all = td_file_backend_bytes_read(g_env.fb);
   snprintf(sql, sizeof sql, "SELECT count(*) FROM '%s' WHERE hs IS NOT NULL AND i >= 2500", path);
   free(text_of(sql));
-  int64_t some = td_file_backend_bytes_read(g_last_fb);
+  int64_t some = td_file_backend_bytes_read(g_env.fb);
   if (!(some * 10 < all * 6)) fail_msg("row-group statistics did not prune: %lld bytes read of %lld", (long long)some, (long long)all);
   snprintf(sql, sizeof sql, "SELECT count(*) FROM '%s' WHERE i >= 2500", path);
   char *n = text_of(sql);

@@ -42,21 +42,6 @@ typedef struct dk {
 /* The word of row r of location l, or -1 for null. */
 static int word_of(int64_t l, int64_t r) { return r % 7 == 3 ? -1 : (int)((r * 5 + l * 3 + r / 50) % NW); }
 
-static td_location_key *loc_key(int64_t i) {
-  char v[32];
-  snprintf(v, sizeof v, "L%lld", (long long)i);
-  const char *names[1] = {"P"};
-  td_value vals[1] = {td_value_str(v)};
-  td_location_key *k = NULL;
-  td_location_key_new(NULL, 1, names, vals, &k, NULL);
-  return k;
-}
-
-static int64_t loc_index(const td_location_key *k) {
-  const td_value *v = td_location_key_find(k, "P");
-  return v && !v->is_null ? atoll(v->v.s.ptr + 1) : -1;
-}
-
 static void d_schema(void *self, const td_table_key *t, td_request r) {
   (void)self, (void)t;
   const char *names[2] = {"s", "v"};
@@ -73,7 +58,7 @@ static void d_locations(void *self, const td_table_key *t, td_request r) {
   dk *d = self;
   (void)t;
   for (int64_t i = 0; i < d->n_locs; i++) {
-    td_location_key *k = loc_key(i);
+    td_location_key *k = td_script_key(i);
     td_answer_location(r, k, NULL);
     td_location_key_release(k);
   }
@@ -85,7 +70,7 @@ static void d_sub_locs(void *self, const td_table_key *t, td_request r) {
   (void)t;
   pthread_mutex_lock(&d->lock);
   for (int64_t i = 0; i < d->n_locs; i++) {
-    td_location_key *k = loc_key(i);
+    td_location_key *k = td_script_key(i);
     td_answer_location(r, k, NULL);
     td_location_key_release(k);
   }
@@ -184,7 +169,7 @@ static void d_values(void *self, const td_table_key *t, const td_location_key *l
                      int64_t mn, int64_t mx, td_request r) {
   dk *d = self;
   (void)t, (void)mx;
-  int64_t l = loc_index(lk), n = mn;
+  int64_t l = td_script_index(lk), n = mn;
   bool is_s = strcmp(col, "s") == 0;
   if (is_s && d->dict && (off / RG) % 3 != 2) {
     answer_dict(d, l, off, n, col, r);
@@ -375,7 +360,7 @@ static void test_live(void **state) {
   char *t0 = mt_table_text(live, false);
   pthread_mutex_lock(&e.dict.lock);
   e.dict.n_locs = 3;
-  td_location_key *k = loc_key(2);
+  td_location_key *k = td_script_key(2);
   td_answer_location(e.dict.sub, k, NULL);
   td_location_key_release(k);
   pthread_mutex_unlock(&e.dict.lock);

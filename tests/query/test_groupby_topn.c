@@ -26,10 +26,7 @@
  * test_null_keys. */
 enum { NROWS = 60000, NLOC = 3 };
 
-typedef struct env {
-  td_memory_backend *mb;
-  td_service *svc;
-} env;
+typedef mt_mem env;
 
 static int64_t a_of(int64_t i) { return (i * 7919) % 10; }
 static bool a_null(int64_t i) { return i % 7 == 3; }
@@ -38,24 +35,12 @@ static bool v_null(int64_t i) { return i % 5 == 1; }
 
 static void add(env *e, const char *table, const char *loc, int ncols, const char *const *names,
                 const td_type_id *types, struct ArrowArray *cols) {
-  td_error err;
-  struct ArrowSchema ds;
-  if (strcmp(loc, "l0") == 0) {
-    TD_ASSERT_OK(td_schema_make(ncols, names, types, NULL, &ds, &err), &err);
-    TD_ASSERT_OK(td_memory_backend_add_table(e->mb, table, &ds, NULL, &err), &err);
-    ds.release(&ds);
-  }
-  struct ArrowArray batch;
-  TD_ASSERT_OK(td_batch_make(ncols, cols, &batch, &err), &err);
-  td_location_key *k;
-  TD_ASSERT_OK(td_location_key_new(loc, 0, NULL, NULL, &k, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, table, k, &batch, &err), &err);
-  td_location_key_release(k);
+  mt_mem_add(e, table, strcmp(loc, "l0") == 0, loc, ncols, names, types, NULL, cols);
 }
 
 static void env_open(env *e) {
   td_error err;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  mt_mem_open(e, 4096); /* many pages: many scan units for the workers */
   const char *names[5] = {"id", "a", "b", "x", "v"};
   const td_type_id types[5] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_FLOAT64, TD_TYPE_INT64};
   for (int l = 0; l < NLOC; l++) {
@@ -104,31 +89,13 @@ static void env_open(env *e) {
     td_builder_free(b[c]);
   }
   add(e, "s", "l0", 3, sn, st, cols);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 4096; /* many pages: many scan units for the workers */
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
 }
 
-static void env_close(env *e) {
-  td_service_free(e->svc);
-  td_memory_backend_release(e->mb);
-}
-
-static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
-  env *e = ctx;
-  (void)is_path;
-  *svc = td_service_retain(e->svc);
-  return td_table_key_new(name, key, err);
-}
+static void env_close(env *e) { mt_mem_close(e); }
 
 /* The result of sql as mt_table_text (malloc'd). */
 static char *run(env *e, const char *sql, int threads) {
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  qo.threads = threads;
+  td_query_options qo = mt_mem_options(e, threads);
   return mt_query_text(sql, &qo);
 }
 

@@ -5,29 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mtable.h"
 #include "query/expr.h"
 #include "query/sql.h"
 #include "test.h"
 #include "util/alloc.h"
 
-static void check_sql(const char *in, const char *canon) {
-  td_error err;
-  td_select *s;
-  TD_ASSERT_OK(td_sql_parse(in, strlen(in), &s, &err), &err);
-  char *t;
-  TD_ASSERT_OK(td_select_print(s, &t, &err), &err);
-  assert_string_equal(t, canon);
-  /* the canonical text parses back to the same text */
-  td_select *s2;
-  TD_ASSERT_OK(td_sql_parse(t, strlen(t), &s2, &err), &err);
-  char *t2;
-  TD_ASSERT_OK(td_select_print(s2, &t2, &err), &err);
-  assert_string_equal(t2, canon);
-  td_free(t);
-  td_free(t2);
-  td_select_free(s);
-  td_select_free(s2);
-}
+/* The canonical text of `in`, which parses back to the same text. */
+static void check_sql(const char *in, const char *canon) { mt_sql_round_trip(in, canon); }
 
 static void test_valid_sql(void **state) {
   (void)state;

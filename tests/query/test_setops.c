@@ -12,22 +12,8 @@
 #include "mtable.h"
 #include "query/sql.h"
 #include "table/table.h"
-#include "util/alloc.h"
 #include "tabledata.h"
 #include "test.h"
-
-static td_table *run(mt_env *e, const char *sql, bool live) {
-  td_query_options o;
-  td_query_options_init(&o);
-  o.resolver = mt_resolve;
-  o.resolver_ctx = e;
-  o.refreshing = live;
-  td_table *t = NULL;
-  td_error err;
-  int rc = td_query(sql, &o, &t, &err);
-  if (rc) fail_msg("%s: %s", sql, err.message);
-  return t;
-}
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -67,7 +53,7 @@ static void check_all(mt_env *e, td_table **live) {
     for (int o = 0; o < 4; o++) {
       char sql[512];
       snprintf(sql, sizeof sql, "%s %s %s", LEFT[p], OPS[o], RIGHT[p]);
-      td_table *l = run(e, LEFT[p], false), *r = run(e, RIGHT[p], false), *t = run(e, sql, false);
+      td_table *l = mt_run(e, LEFT[p], false), *r = mt_run(e, RIGHT[p], false), *t = mt_run(e, sql, false);
       mt_rows lr = mt_rows_of(l, true), rr = mt_rows_of(r, true), got = mt_rows_of(t, true);
       mt_rows want = reference(&lr, &rr, o < 2, o % 2 == 1);
       assert_rows(&got, &want, sql);
@@ -96,9 +82,7 @@ static void test_against_reference(void **state) {
 
 static void expect_text(mt_env *e, const char *sql, const char *want) {
   td_query_options o = {.resolver = mt_resolve, .resolver_ctx = e};
-  char *got = mt_query_text(sql, &o);
-  if (strcmp(got, want) != 0) fail_msg("%s: got '%s', expected '%s'", sql, got, want);
-  free(got);
+  mt_expect_rows(&o, sql, false, want);
 }
 
 static void test_precedence_and_nulls(void **state) {
@@ -149,7 +133,7 @@ static void test_live(void **state) {
     for (int o = 0; o < 4; o++) {
       char sql[512];
       snprintf(sql, sizeof sql, "%s %s %s", LEFT[p], OPS[o], RIGHT[p]);
-      live[p * 4 + o] = run(&e, sql, true);
+      live[p * 4 + o] = mt_run(&e, sql, true);
       assert_true(td_table_is_refreshing(live[p * 4 + o]));
     }
   static const char *parts[4] = {"a", "b", "c", "d"};
@@ -162,11 +146,11 @@ static void test_live(void **state) {
   /* a compound with an ORDER BY over the whole, in order */
   static const char *sql = "SELECT k, s FROM m WHERE v > 200 UNION ALL SELECT k, s FROM m INTERSECT ALL "
                            "SELECT k, s FROM m WHERE k < 3 ORDER BY k, s LIMIT 12";
-  td_table *lt = run(&e, sql, true);
+  td_table *lt = mt_run(&e, sql, true);
   for (int step = 0; step < 4; step++) {
     mt_add_rows(&e, parts[rand_r(&e.seed) % 4], 1 + rand_r(&e.seed) % 23);
     TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
-    td_table *st = run(&e, sql, false);
+    td_table *st = mt_run(&e, sql, false);
     mt_assert_same_rows(lt, st, false);
     td_table_release(st);
   }
@@ -177,14 +161,7 @@ static void test_live(void **state) {
 
 static void check_error(mt_env *e, const char *sql, int code, int64_t pos, const char *msg) {
   td_query_options o = {.resolver = mt_resolve, .resolver_ctx = e};
-  td_table *t = NULL;
-  td_error err;
-  int rc = td_query(sql, &o, &t, &err);
-  if (rc != code) fail_msg("%s: expected error %d, got %d (%s)", sql, code, rc, rc ? err.message : "");
-  assert_null(t);
-  if (pos >= 0 && err.position != pos)
-    fail_msg("%s: position %lld, expected %lld (%s)", sql, (long long)err.position, (long long)pos, err.message);
-  TD_ASSERT_CONTAINS(err.message, msg);
+  mt_expect_error_at(&o, sql, code, pos, msg);
 }
 
 static void test_errors(void **state) {
@@ -231,10 +208,10 @@ static void test_agg_order(void **state) {
                          "FROM m GROUP BY k";
   mt_add_rows(&e, "a", 40);
   TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
-  td_table *live = run(&e, q, true);
+  td_table *live = mt_run(&e, q, true);
   static const char *parts[4] = {"a", "b", "c", "d"};
   for (int step = 0; step < 5; step++) {
-    td_table *st = run(&e, q, false);
+    td_table *st = mt_run(&e, q, false);
     mt_assert_same_rows(live, st, true);
     td_table_release(st);
     mt_add_rows(&e, parts[rand_r(&e.seed) % 4], 1 + rand_r(&e.seed) % 23);
@@ -257,23 +234,7 @@ static void test_agg_order(void **state) {
 
 /* td_select_print of composed statements: the canonical text, and that it
  * parses back to the same text. */
-static void round_trip(const char *in, const char *canon) {
-  td_error err;
-  td_select *s;
-  TD_ASSERT_OK(td_sql_parse(in, strlen(in), &s, &err), &err);
-  char *t;
-  TD_ASSERT_OK(td_select_print(s, &t, &err), &err);
-  if (strcmp(t, canon) != 0) fail_msg("%s\n  printed %s\n  expected %s", in, t, canon);
-  td_select *s2;
-  TD_ASSERT_OK(td_sql_parse(t, strlen(t), &s2, &err), &err);
-  char *t2;
-  TD_ASSERT_OK(td_select_print(s2, &t2, &err), &err);
-  assert_string_equal(t2, canon);
-  td_free(t);
-  td_free(t2);
-  td_select_free(s);
-  td_select_free(s2);
-}
+static void round_trip(const char *in, const char *canon) { mt_sql_round_trip(in, canon); }
 
 static void test_print(void **state) {
   (void)state;
@@ -302,22 +263,8 @@ static void test_alloc_failures(void **state) {
   mt_env e;
   mt_open(&e, 8, false);
   static const char *sql = "SELECT k, s FROM m INTERSECT ALL SELECT k, s FROM m WHERE v > 100 EXCEPT SELECT 1, 's1'";
-  td_table *want = run(&e, sql, false);
   td_query_options o = {.resolver = mt_resolve, .resolver_ctx = &e};
-  for (int64_t n = 0;; n++) {
-    td__alloc_fail_after(n);
-    td_table *t = NULL;
-    td_error err;
-    int rc = td_query(sql, &o, &t, &err);
-    td__alloc_fail_after(-1);
-    if (rc == TD_OK) {
-      mt_assert_same_rows(t, want, true);
-      td_table_release(t);
-      break;
-    }
-    assert_null(t);
-  }
-  td_table_release(want);
+  mt_query_alloc_sweep(&o, sql, true);
   mt_close(&e);
 }
 

@@ -15,10 +15,7 @@
 #include "tabledata.h"
 #include "test.h"
 
-typedef struct env {
-  td_memory_backend *mb;
-  td_service *svc;
-} env;
+typedef mt_mem env;
 
 enum { NC = 7, NR = 5 };
 static const char *const k_names[NC] = {"g", "d", "ts_ms", "ts_s", "tm", "d64", "ts"};
@@ -41,16 +38,8 @@ static const int64_t k_vals[NC][NR] = {
 
 static void env_open(env *e) {
   td_error err;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 2; /* several pages: the paths over batches are used */
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
-  struct ArrowSchema ds;
-  TD_ASSERT_OK(td_schema_make(NC, k_names, k_types, k_tz, &ds, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "t", &ds, NULL, &err), &err);
-  ds.release(&ds);
-  struct ArrowArray cols[NC], batch;
+  mt_mem_open(e, 2); /* several pages: the paths over batches are used */
+  struct ArrowArray cols[NC];
   for (int c = 0; c < NC; c++) {
     td_builder *b;
     TD_ASSERT_OK(td_builder_new(k_types[c], &b, &err), &err);
@@ -62,54 +51,16 @@ static void env_open(env *e) {
     TD_ASSERT_OK(td_builder_finish(b, &cols[c], &err), &err);
     td_builder_free(b);
   }
-  TD_ASSERT_OK(td_batch_make(NC, cols, &batch, &err), &err);
-  td_location_key *k;
-  TD_ASSERT_OK(td_location_key_new("a", 0, NULL, NULL, &k, &err), &err);
-  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, "t", k, &batch, &err), &err);
-  td_location_key_release(k);
+  mt_mem_add(e, "t", true, "a", NC, k_names, k_types, k_tz, cols);
 }
 
-static void env_close(env *e) {
-  td_service_free(e->svc);
-  td_memory_backend_release(e->mb);
-}
-
-static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key,
-                   td_error *err) {
-  env *e = ctx;
-  (void)is_path;
-  *svc = td_service_retain(e->svc);
-  return td_table_key_new(name, key, err);
-}
+static void env_close(env *e) { mt_mem_close(e); }
 
 /* Runs a query; its rows as "a|b|;c|d|;". */
-static char *run(env *e, const char *sql) {
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  return mt_query_text(sql, &qo);
-}
-
-static void expect_rows(env *e, const char *sql, const char *want) {
-  char *got = run(e, sql);
-  if (strcmp(got, want) != 0) fail_msg("%s\n  got:  %s\n  want: %s", sql, got, want);
-  free(got);
-}
-
+static char *run(env *e, const char *sql) { return mt_mem_text(e, sql); }
+static void expect_rows(env *e, const char *sql, const char *want) { mt_mem_expect_rows(e, sql, want); }
 static void expect_error(env *e, const char *sql, int code, const char *text) {
-  td_error err;
-  td_error_clear(&err);
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = e;
-  td_table *t = NULL;
-  int rc = td_query(sql, &qo, &t, &err);
-  if (rc != code || !strstr(err.message, text))
-    fail_msg("'%s': got %s: %s (wanted %s: %s)", sql, td_status_name(rc), err.message,
-             td_status_name(code), text);
-  assert_null(t);
+  mt_mem_expect_error(e, sql, code, text);
 }
 
 static void test_schema_contract(void **state) {

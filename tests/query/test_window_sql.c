@@ -82,36 +82,29 @@ static int resolve_w(void *ctx, const char *name, bool is_path, td_service **svc
   return td_table_key_new("w", key, err);
 }
 
-static int run(wenv *e, const char *sql, td_table **t, td_error *err) {
+static td_query_options opts(wenv *e) {
   td_query_options o;
   td_query_options_init(&o);
   o.resolver = resolve_w;
   o.resolver_ctx = e;
+  return o;
+}
+
+static int run(wenv *e, const char *sql, td_table **t, td_error *err) {
+  td_query_options o = opts(e);
   *t = NULL;
   return td_query(sql, &o, t, err);
 }
 
 /* The query's rows as "a|b|;c|d|;" (in the query's ORDER BY). */
 static void expect(wenv *e, const char *sql, const char *want) {
-  td_error err;
-  td_table *t;
-  int rc = run(e, sql, &t, &err);
-  if (rc) fail_msg("%s: %s", sql, err.message);
-  char *got = mt_table_text(t, true);
-  if (strcmp(got, want) != 0) fail_msg("%s\n  got  %s\n  want %s", sql, got, want);
-  free(got);
-  td_table_release(t);
+  td_query_options o = opts(e);
+  mt_expect_rows(&o, sql, true, want);
 }
 
 static void expect_error(wenv *e, const char *sql, int code, int64_t pos, const char *msg) {
-  td_error err;
-  td_table *t;
-  int rc = run(e, sql, &t, &err);
-  if (rc != code) fail_msg("%s: expected error %d, got %d (%s)", sql, code, rc, rc ? err.message : "");
-  assert_null(t);
-  if (err.position != pos) fail_msg("%s: position %lld, expected %lld (%s)", sql, (long long)err.position,
-                                    (long long)pos, err.message);
-  TD_ASSERT_CONTAINS(err.message, msg);
+  td_query_options o = opts(e);
+  mt_expect_error_at(&o, sql, code, pos, msg);
 }
 
 #define W "FROM w ORDER BY g NULLS FIRST, o NULLS FIRST, v"

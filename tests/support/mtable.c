@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/sql.h"
 #include "test.h"
+#include "util/alloc.h"
 
 td_location_key *mt_pkey(const char *p) {
   const char *n = "P";
@@ -194,11 +196,171 @@ char *mt_table_text(td_table *t, bool float9) {
   return out;
 }
 
-char *mt_query_text(const char *sql, td_query_options *qo) {
+td_table *mt_run(mt_env *e, const char *sql, bool live) {
+  td_query_options o;
+  td_query_options_init(&o);
+  o.resolver = mt_resolve;
+  o.resolver_ctx = e;
+  o.refreshing = live;
+  td_table *t = NULL;
+  td_error err;
+  int rc = td_query(sql, &o, &t, &err);
+  if (rc) fail_msg("%s: %s", sql, err.message);
+  return t;
+}
+
+void mt_mem_open(mt_mem *m, int64_t page_size) {
+  *m = (mt_mem){0};
+  td_error err;
+  TD_ASSERT_OK(td_memory_backend_new(&m->mb, &err), &err);
+  td_service_options o;
+  td_service_options_init(&o);
+  if (page_size > 0) o.page_size = page_size;
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(m->mb), &o, &m->svc, &err), &err);
+}
+
+void mt_mem_paths(mt_mem *m, int64_t page_size) {
+  m->paths = true;
+  m->path_page_size = page_size;
+}
+
+void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, int ncols, const char *const *names,
+                const td_type_id *types, const char *const *tz, struct ArrowArray *cols) {
+  td_error err;
+  if (new_table) {
+    struct ArrowSchema ds;
+    TD_ASSERT_OK(td_schema_make(ncols, names, types, tz, &ds, &err), &err);
+    TD_ASSERT_OK(td_memory_backend_add_table(m->mb, table, &ds, NULL, &err), &err);
+    ds.release(&ds);
+  }
+  struct ArrowArray batch;
+  TD_ASSERT_OK(td_batch_make(ncols, cols, &batch, &err), &err);
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_new(loc, 0, NULL, NULL, &k, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_location(m->mb, table, k, &batch, &err), &err);
+  td_location_key_release(k);
+}
+
+void mt_mem_close(mt_mem *m) {
+  td_service_free(m->svc);
+  td_memory_backend_release(m->mb);
+  td_file_backend_release(m->fb);
+  m->fb = NULL;
+}
+
+int mt_mem_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
+  mt_mem *m = ctx;
+  if (is_path && m->paths) return mt_resolve_path(name, m->path_page_size, &m->fb, svc, key, err);
+  *svc = td_service_retain(m->svc);
+  return td_table_key_new(name, key, err);
+}
+
+td_query_options mt_mem_options(mt_mem *m, int threads) {
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = mt_mem_resolve;
+  qo.resolver_ctx = m;
+  qo.threads = threads;
+  return qo;
+}
+
+static char *query_text(const char *sql, td_query_options *qo, bool float9) {
   td_error err;
   td_table *t;
   TD_ASSERT_OK(td_query(sql, qo, &t, &err), &err);
-  char *text = mt_table_text(t, false);
+  char *text = mt_table_text(t, float9);
   td_table_release(t);
   return text;
+}
+
+char *mt_query_text(const char *sql, td_query_options *qo) { return query_text(sql, qo, false); }
+
+void mt_expect_rows(td_query_options *qo, const char *sql, bool float9, const char *want) {
+  char *got = query_text(sql, qo, float9);
+  if (strcmp(got, want) != 0) fail_msg("%s\n  got:  %s\n  want: %s", sql, got, want);
+  free(got);
+}
+
+void mt_expect_error_at(td_query_options *qo, const char *sql, int code, int64_t pos, const char *text) {
+  td_error err;
+  td_error_clear(&err);
+  td_table *t = NULL;
+  int rc = td_query(sql, qo, &t, &err);
+  if (rc != code || !strstr(err.message, text))
+    fail_msg("'%s': got %s: %s (wanted %s: %s)", sql, td_status_name(rc), rc ? err.message : "",
+             td_status_name(code), text);
+  assert_null(t);
+  if (pos >= 0 && err.position != pos)
+    fail_msg("%s: position %lld, expected %lld (%s)", sql, (long long)err.position, (long long)pos, err.message);
+}
+
+void mt_expect_error(td_query_options *qo, const char *sql, int code, const char *text) {
+  mt_expect_error_at(qo, sql, code, -1, text);
+}
+
+char *mt_mem_text(mt_mem *m, const char *sql) {
+  td_query_options qo = mt_mem_options(m, 0);
+  return mt_query_text(sql, &qo);
+}
+
+void mt_mem_expect_rows(mt_mem *m, const char *sql, const char *want) {
+  td_query_options qo = mt_mem_options(m, 0);
+  mt_expect_rows(&qo, sql, false, want);
+}
+
+void mt_mem_expect_error(mt_mem *m, const char *sql, int code, const char *text) {
+  td_query_options qo = mt_mem_options(m, 0);
+  mt_expect_error(&qo, sql, code, text);
+}
+
+void mt_query_alloc_sweep(td_query_options *qo, const char *sql, bool sorted) {
+  td_error err;
+  td_table *want = NULL;
+  TD_ASSERT_OK(td_query(sql, qo, &want, &err), &err);
+  for (int64_t n = 0;; n++) {
+    td__alloc_fail_after(n);
+    td_table *t = NULL;
+    int rc = td_query(sql, qo, &t, &err);
+    td__alloc_fail_after(-1);
+    if (rc == TD_OK) {
+      mt_assert_same_rows(t, want, sorted);
+      td_table_release(t);
+      break;
+    }
+    assert_null(t);
+  }
+  td_table_release(want);
+}
+
+int mt_resolve_path(const char *path, int64_t page_size, td_file_backend **last, td_service **svc,
+                    td_table_key **key, td_error *err) {
+  td_file_backend *fb;
+  td_file_options fo;
+  td_file_options_init(&fo);
+  int rc = td_file_backend_new(path, &fo, &fb, err);
+  if (rc) return rc;
+  td_service_options so;
+  td_service_options_init(&so);
+  if (page_size > 0) so.page_size = page_size;
+  rc = td_service_new(td_file_backend_backend(fb), &so, svc, err);
+  if (!rc) rc = td_table_key_new(td_file_backend_table_name(fb), key, err);
+  td_file_backend_release(*last);
+  *last = fb;
+  return rc;
+}
+
+void mt_sql_round_trip(const char *in, const char *canon) {
+  td_error err;
+  td_select *s, *s2;
+  char *t, *t2;
+  TD_ASSERT_OK(td_sql_parse(in, strlen(in), &s, &err), &err);
+  TD_ASSERT_OK(td_select_print(s, &t, &err), &err);
+  if (strcmp(t, canon) != 0) fail_msg("%s\n  printed %s\n  expected %s", in, t, canon);
+  TD_ASSERT_OK(td_sql_parse(t, strlen(t), &s2, &err), &err);
+  TD_ASSERT_OK(td_select_print(s2, &t2, &err), &err);
+  assert_string_equal(t2, canon);
+  td_free(t);
+  td_free(t2);
+  td_select_free(s);
+  td_select_free(s2);
 }

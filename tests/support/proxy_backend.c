@@ -126,7 +126,7 @@ void td_script_init(td_script *s, int64_t n_locs, int64_t size) {
   for (int64_t i = 0; i < n_locs; i++) s->sizes[i] = size;
 }
 
-static int64_t loc_index(const td_location_key *k) {
+int64_t td_script_index(const td_location_key *k) {
   const td_value *v = td_location_key_find(k, "P");
   return v && !v->is_null ? atoll(v->v.s.ptr + 1) : -1;
 }
@@ -169,7 +169,7 @@ static void s_locations(void *self, const td_table_key *t, td_request r) {
 static void s_size(void *self, const td_table_key *t, const td_location_key *l, td_request r) {
   td_script *s = self;
   pthread_mutex_lock(&s->lock);
-  int64_t size = s->sizes[loc_index(l)];
+  int64_t size = s->sizes[td_script_index(l)];
   pthread_mutex_unlock(&s->lock);
   if (s->size_mode == TD_SCRIPT_SILENT) {
     pthread_mutex_lock(&s->lock);
@@ -210,7 +210,7 @@ static void s_values(void *self, const td_table_key *t, const td_location_key *l
     return;
   }
   int64_t n = m == TD_SCRIPT_TOO_FEW ? mn - 1 : m == TD_SCRIPT_TOO_MANY ? mx + 1 : mn;
-  int64_t li = loc_index(l);
+  int64_t li = td_script_index(l);
   td_builder *b;
   td_builder_new(m == TD_SCRIPT_WRONG_TYPE ? TD_TYPE_INT32 : TD_TYPE_INT64, &b, NULL);
   for (int64_t i = 0; i < n; i++) td_builder_append_int(b, li * 1000000 + off + i, NULL);

@@ -72,5 +72,7 @@ void td_script_join(td_script *s); /* waits for async answer threads */
 td_backend td_script_backend(td_script *s);
 /* The location key of script location i ("P=L<i>"). */
 td_location_key *td_script_key(int64_t i);
+/* The i of a key "P=L<i>", or -1 when P is missing or null. */
+int64_t td_script_index(const td_location_key *k);
 
 #endif
