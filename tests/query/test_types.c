@@ -191,7 +191,7 @@ static void test_errors(void **state) {
 
 static void test_unsigned(void **state) {
   (void)state;
-  env e;
+  env e = {0}; /* opened by hand below: no file backend, no paths */
   td_error err;
   TD_ASSERT_OK(td_memory_backend_new(&e.mb, &err), &err);
   TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e.mb), NULL, &e.svc, &err), &err);
@@ -230,7 +230,7 @@ static void test_unsigned(void **state) {
 
 static void test_uint64(void **state) {
   (void)state;
-  env e;
+  env e = {0}; /* opened by hand below: no file backend, no paths */
   td_error err;
   TD_ASSERT_OK(td_memory_backend_new(&e.mb, &err), &err);
   td_service_options o;
