@@ -79,11 +79,8 @@ def test_schema_from_capsule_object():
     assert t.schema == DATA.schema and t.size == 100
 
 
-def test_uint64_exact_through_backend_and_sql():
-    """uint64 values above INT64_MAX come back exact from a Python backend and through SQL
-    (comparison, sum as decimal128(38,0), min/max)."""
-    data = pa.table({"u": pa.array([2**64 - 1, 2**63, None, 5], pa.uint64())})
-
+def over_table(data):
+    """A backend (the Convert one) whose one location holds the pyarrow table `data`."""
     class B(Convert):
         def table_schema(self, table_key, schema_cb, failure_cb):
             schema_cb(data.schema, None)
@@ -94,7 +91,15 @@ def test_uint64_exact_through_backend_and_sql():
         def column_values(self, table_key, lkey, col, offset, min_rows, max_rows, values_cb, failure_cb):
             values_cb(data.select([col]).slice(offset, max_rows))
 
-    t = td.TableDataService(B(None), page_size=2).make_table(Key("t"))
+    return B(None)
+
+
+def test_uint64_exact_through_backend_and_sql():
+    """uint64 values above INT64_MAX come back exact from a Python backend and through SQL
+    (comparison, sum as decimal128(38,0), min/max)."""
+    data = pa.table({"u": pa.array([2**64 - 1, 2**63, None, 5], pa.uint64())})
+
+    t = td.TableDataService(over_table(data), page_size=2).make_table(Key("t"))
     assert pa.table(t).combine_chunks().equals(data)
     got = pa.table(td.sql("SELECT sum(u) AS s, max(u) AS m FROM t WHERE u > 9223372036854775807", t=t))
     assert got.column("s").to_pylist() == [2**64 - 1 + 2**63]
@@ -109,17 +114,7 @@ def test_binary_and_large_types_round_trip():
                      "lu": pa.array(["x", None, "h\u00e9llo", "z"], pa.large_string()),
                      "lb": pa.array([b"1", b"\x01", None, b"abc"], pa.large_binary())})
 
-    class B(Convert):
-        def table_schema(self, table_key, schema_cb, failure_cb):
-            schema_cb(data.schema, None)
-
-        def table_location_size(self, table_key, lkey, size_cb, failure_cb):
-            size_cb(data.num_rows)
-
-        def column_values(self, table_key, lkey, col, offset, min_rows, max_rows, values_cb, failure_cb):
-            values_cb(data.select([col]).slice(offset, max_rows))
-
-    t = td.TableDataService(B(None), page_size=3).make_table(Key("t"))
+    t = td.TableDataService(over_table(data), page_size=3).make_table(Key("t"))
     assert pa.table(t).combine_chunks().equals(data)
     got = pa.table(td.sql("SELECT lu, b, length(b) AS n FROM t WHERE b > CAST('abc' AS BLOB) ORDER BY b", t=t))
     assert got.schema.field("lu").type == pa.large_string() and got.schema.field("b").type == pa.binary()
