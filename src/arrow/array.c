@@ -454,8 +454,9 @@ int td_colview_init_arrow(td_colview *v, td_type_id type, const struct ArrowArra
   return TD_OK;
 }
 
-int td_colview_export_arrow(const td_colview *v, td_shared_array *owner, struct ArrowArray *out, td_error *err) {
-  return td_type_is_large(v->type) ? td_array_widen(v, out, err) : td_colview_export(v, owner, out, err);
+int td_colview_export_arrow(const td_colview *v, td_type_id type, td_shared_array *owner, struct ArrowArray *out,
+                            td_error *err) {
+  return td_type_is_large(type) ? td_array_widen(v, out, err) : td_colview_export(v, owner, out, err);
 }
 
 int td_array_export_arrow(td_array *a, struct ArrowArray *out, td_error *err) {

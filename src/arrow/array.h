@@ -113,6 +113,12 @@ int td_array_widen(const td_colview *v, struct ArrowArray *out, td_error *err);
 static inline bool td_type_is_large(td_type_id t) {
   return t == TD_TYPE_LARGE_UTF8 || t == TD_TYPE_LARGE_BINARY;
 }
+/* True for utf8 and large_utf8, or binary and large_binary (either order):
+ * their pages are the same, so values of one mix with the other (a
+ * comparison, a UNION, a join key). */
+static inline bool td_type_same_varlen(td_type_id a, td_type_id b) {
+  return td_type_is_varlen(a) && td_type_small(a) == td_type_small(b);
+}
 
 static inline bool td_colview_valid(const td_colview *v, int64_t i) {
   return !v->validity || td_bit_get(v->validity, v->offset + i);
@@ -208,8 +214,11 @@ int td_colview_export(const td_colview *v, td_shared_array *owner, struct ArrowA
                       td_error *err);
 
 /* td_colview_export, and td_array_export, for arrays handed out of the
- * engine: large_utf8 / large_binary rows are copied with 64-bit offsets. */
-int td_colview_export_arrow(const td_colview *v, td_shared_array *owner, struct ArrowArray *out, td_error *err);
+ * engine: large_utf8 / large_binary rows are copied with 64-bit offsets.
+ * `type` is the column's declared type, which decides the layout: a view
+ * of utf8 pages may serve a large_utf8 column (a UNION of both). */
+int td_colview_export_arrow(const td_colview *v, td_type_id type, td_shared_array *owner, struct ArrowArray *out,
+                            td_error *err);
 int td_array_export_arrow(td_array *a, struct ArrowArray *out, td_error *err);
 
 /* Checks the layout of a struct array from outside: its (validity) buffer,

@@ -695,7 +695,7 @@ int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err
   td_schema_init(&def);
   int rc = layout(op, err);
   for (int64_t k = 0; rc == TD_OK && k < op->plan.n_keys; k++)
-    rc = td_expr_field(op->plan.keys[k], op->plan.key_names[k], &def, err);
+    rc = td_expr_field(op->plan.keys[k], source->def, op->plan.key_names[k], &def, err);
   for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++) {
     td_type_id in = op->plan.inputs[j] ? op->plan.inputs[j]->type : TD_TYPE_INT64;
     td_type_id t = td_agg_result_type(op->plan.kinds[j], in);

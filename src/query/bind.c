@@ -307,6 +307,18 @@ static int to_decimal(binder *b, td_expr *lit, const char *param, td_op *op, boo
   return set_tz(b, lit, param);
 }
 
+/* A string literal compared with a binary value is read as
+ * CAST(literal AS BLOB) reads it (\xHH escapes), as DuckDB does. */
+static int to_binary(binder *b, td_expr *lit) {
+  char *s = (char *)lit->lit.v.s.ptr; /* the literal owns its bytes */
+  size_t n;
+  int rc = td__text_to_binary(s, lit->lit.v.s.len, s, &n, lit->pos, b->err);
+  if (rc) return rc;
+  lit->lit.v.s.len = n;
+  lit->lit.type = lit->type = TD_TYPE_BINARY;
+  return TD_OK;
+}
+
 static bool literal_of(const td_expr *e) {
   return e->kind == TD_EXPR_LITERAL && !e->lit.is_null &&
          (td_type_is_text(e->type) || td_type_is_integer(e->type) || td_type_is_float(e->type));
@@ -353,6 +365,8 @@ static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *
   if (t == TD_TYPE_TIMESTAMP && utf8_literal(x)) return to_timestamp(b, x);
   if (td_type_is_temporal(s) && utf8_literal(y)) return to_temporal(b, y, s, op, false);
   if (td_type_is_temporal(t) && utf8_literal(x)) return to_temporal(b, x, t, op, true);
+  if (td_type_is_binary(s) && utf8_literal(y)) return to_binary(b, y);
+  if (td_type_is_binary(t) && utf8_literal(x)) return to_binary(b, x);
   if (s == TD_TYPE_UINT64 || t == TD_TYPE_UINT64) return check_uint64(b, x, y, pos, op);
   if (s == TD_TYPE_DECIMAL128 || t == TD_TYPE_DECIMAL128) return check_decimal(b, x, y, pos, op);
   if ((is_numeric(s) && is_numeric(t)) || s == t) return TD_OK;
@@ -464,7 +478,9 @@ static int bind_column(binder *b, td_expr *e) {
     return td_err_at(b->err, TD_ETYPE, e->pos, "unknown column '%s' at offset %lld", e->name,
                      (long long)e->pos);
   e->column = i;
-  e->type = b->schema->fields[i].type;
+  /* large_utf8/large_binary pages have the engine's 32-bit layout: inside
+   * expressions they are utf8/binary, so they mix with every other string */
+  e->type = td_type_small(b->schema->fields[i].type);
   return set_tz(b, e, b->schema->fields[i].tz);
 }
 

@@ -506,6 +506,7 @@ static int int_bits(td_type_id t) {
 static td_type_id widen(const td_field *a, const td_field *b) {
   if (td_field_same_type(a, b)) return a->type;
   td_type_id x = a->type, y = b->type;
+  if (td_type_same_varlen(x, y)) return x; /* x's Arrow layout */
   bool fx = x == TD_TYPE_FLOAT32 || x == TD_TYPE_FLOAT64, fy = y == TD_TYPE_FLOAT32 || y == TD_TYPE_FLOAT64;
   if ((fx || is_int(x)) && (fy || is_int(y))) {
     if (fx || fy) return x == TD_TYPE_FLOAT32 && y == TD_TYPE_FLOAT32 ? TD_TYPE_FLOAT32 : TD_TYPE_FLOAT64;
@@ -537,7 +538,7 @@ static const char *cast_name(td_type_id t) {
 static int conform(td_table *t, const td_schema *def, const td_type_id *types, td_table **out, td_error *err) {
   *out = NULL;
   bool change = false;
-  for (int64_t i = 0; i < def->n_fields; i++) change |= t->def->fields[i].type != types[i];
+  for (int64_t i = 0; i < def->n_fields; i++) change |= td_type_small(t->def->fields[i].type) != td_type_small(types[i]);
   if (!change) {
     *out = td_table_retain(t);
     return TD_OK;
@@ -546,7 +547,7 @@ static int conform(td_table *t, const td_schema *def, const td_type_id *types, t
   int rc = items ? TD_OK : td_err_nomem(err, "planning a UNION");
   for (int64_t i = 0; rc == TD_OK && i < def->n_fields; i++) {
     td_strbuf b = {.err = err};
-    bool cast = t->def->fields[i].type != types[i];
+    bool cast = td_type_small(t->def->fields[i].type) != td_type_small(types[i]);
     if (cast) td__sb_put(&b, "CAST(");
     td__sb_quoted(&b, t->def->fields[i].name, strlen(t->def->fields[i].name), '"');
     if (cast) {

@@ -196,6 +196,29 @@ static int hex_digit(char c) {
   return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+int td__text_to_binary(const char *s, size_t n, char *out, size_t *out_len, int64_t pos, td_error *err) {
+  for (size_t i = 0; i < n; i++) /* checked first: s is intact for the message */
+    if (s[i] == '\\') {
+      if (!(i + 3 < n && s[i + 1] == 'x' && hex_digit(s[i + 2]) >= 0 && hex_digit(s[i + 3]) >= 0))
+        return td_err_at(err, TD_ETYPE, pos,
+                         "cannot convert '%.*s' to binary: a backslash must start a \\xHH escape (at byte %zu) "
+                         "at offset %lld",
+                         n > 60 ? 60 : (int)n, s, i, (long long)pos);
+      i += 3;
+    }
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++, k++) {
+    if (s[i] != '\\') {
+      out[k] = s[i];
+      continue;
+    }
+    out[k] = (char)(hex_digit(s[i + 2]) * 16 + hex_digit(s[i + 3]));
+    i += 3;
+  }
+  *out_len = k;
+  return TD_OK;
+}
+
 /* CAST to or from binary: text to binary keeps the bytes, reading \xHH
  * escapes as DuckDB does (the form binary values print in); binary to text
  * keeps the bytes, which must be valid UTF-8; binary to binary is a copy. */
@@ -203,22 +226,10 @@ static int cast_bytes(const td_value *v, td_type_id t, td_value *out, td_fbuf *b
   size_t from = buf->len;
   int rc = TD_OK;
   if (td_type_is_binary(t) && td_type_is_text(v->type)) {
-    const char *s = v->v.s.ptr;
-    for (size_t i = 0; rc == TD_OK && i < v->v.s.len; i++) {
-      char c = s[i];
-      if (c == '\\') {
-        int hi = i + 3 < v->v.s.len && s[i + 1] == 'x' ? hex_digit(s[i + 2]) : -1;
-        int lo = hi >= 0 ? hex_digit(s[i + 3]) : -1;
-        if (lo < 0)
-          return td_err_at(err, TD_ETYPE, pos,
-                           "cannot convert '%.*s' to binary: a backslash must start a \\xHH escape (at byte %zu) "
-                           "at offset %lld",
-                           v->v.s.len > 60 ? 60 : (int)v->v.s.len, s, i, (long long)pos);
-        c = (char)(hi * 16 + lo);
-        i += 3;
-      }
-      rc = td__fbuf_put(buf, &c, 1, err);
-    }
+    size_t n = v->v.s.len;
+    rc = td__fbuf_put(buf, v->v.s.ptr, n, err); /* a copy, unescaped in place (escapes only shrink) */
+    if (rc == TD_OK) rc = td__text_to_binary(buf->p + from, n, buf->p + from, &n, pos, err);
+    if (rc == TD_OK) buf->len = from + n;
   } else if (td_type_is_binary(t) && td_type_is_binary(v->type)) {
     rc = td__fbuf_put(buf, v->v.s.ptr, v->v.s.len, err);
   } else if (td_type_is_text(t) && td_type_is_binary(v->type)) {

@@ -25,6 +25,11 @@ typedef struct td_fbuf {
 
 /* Appends n bytes; TD_ENOMEM through err. */
 int td__fbuf_put(td_fbuf *b, const char *s, size_t n, td_error *err);
+/* Text to binary bytes as CAST(text AS BLOB) reads them: \xHH escapes
+ * become one byte, other bytes are kept.  Writes at most n bytes to `out`
+ * (which may be `s` itself) and their count to *out_len.  Errors: TD_ETYPE
+ * for a backslash that does not start an escape (pointing at `pos`). */
+int td__text_to_binary(const char *s, size_t n, char *out, size_t *out_len, int64_t pos, td_error *err);
 /* Makes *out the utf8 value of b's bytes from `from` to the end. */
 void td__fbuf_value(const td_fbuf *b, size_t from, td_value *out);
 

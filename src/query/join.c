@@ -1133,7 +1133,7 @@ static int bind_key(td_table *left, td_table *right, const char *spec, bool exac
   if (rc == TD_OK) rc = find_col(right, r, "right", rc_, err);
   if (rc) return rc;
   const td_field *a = &left->def->fields[*lc], *b = &right->def->fields[*rc_];
-  bool same = td_field_same_type(a, b);
+  bool same = td_field_same_type(a, b) || td_type_same_varlen(a->type, b->type);
   if (!same && (exact || !((is_int_type(a->type) && is_int_type(b->type)) ||
                            (is_float_type(a->type) && is_float_type(b->type))))) {
     char ta[64], tb[64];

@@ -40,8 +40,11 @@ td_colview td_builder_view(const td_array *a) {
   return v;
 }
 
-int td_expr_field(const td_expr *e, const char *name, td_schema *into, td_error *err) {
+int td_expr_field(const td_expr *e, const td_schema *src, const char *name, td_schema *into, td_error *err) {
   td_type_id t = e->type == TD_TYPE_NONE ? TD_TYPE_BOOL : e->type;
+  if (src && e->kind == TD_EXPR_COLUMN && e->column >= 0 && e->column < src->n_fields &&
+      td_type_small(src->fields[e->column].type) == t)
+    t = src->fields[e->column].type;
   return td_schema_add(into, name, t, e->tz, true, err);
 }
 

@@ -98,7 +98,11 @@ int td_op_select_topn(td_table *source, td_select_spec *spec, const td_schema *d
 /* A view of a built (not exported) array; valid until it is appended to. */
 td_colview td_builder_view(const td_array *a);
 
-/* The column type of a bound expression as a field (name copied). */
-int td_expr_field(const td_expr *e, const char *name, td_schema *into, td_error *err);
+/* The column type of a bound expression as a field (name copied).  A bare
+ * column of `src` (the schema e was bound against; NULL: none) keeps its
+ * declared type: inside expressions large_utf8/large_binary are utf8/binary
+ * (their pages have 32-bit offsets), but a column passed through unchanged
+ * is handed out as declared. */
+int td_expr_field(const td_expr *e, const td_schema *src, const char *name, td_schema *into, td_error *err);
 
 #endif

@@ -274,7 +274,7 @@ int td_table_view(td_table *src, const char *const *columns, int64_t n, td_table
     if (rc == TD_OK) {
       spec.n_items = i + 1;
       if (td_schema_find(&def, name) >= 0) rc = td_err(err, TD_EINVAL, "column name '%s' appears twice", name);
-      else rc = td_expr_field(spec.items[i], name, &def, err);
+      else rc = td_expr_field(spec.items[i], src->def, name, &def, err);
     }
     td_expr_free(e);
     td_free(name);
@@ -654,7 +654,7 @@ static int project_top(td_table *src, td_expr *filter, td_expr **items, int64_t 
   td_schema def;
   td_schema_init(&def);
   int rc = TD_OK;
-  for (int64_t i = 0; rc == TD_OK && i < n; i++) rc = td_expr_field(items[i], names[i], &def, err);
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) rc = td_expr_field(items[i], src->def, names[i], &def, err);
   if (rc == TD_OK && n_keys > 0) rc = td_op_select_topn(src, &spec, &def, order, desc, n_keys, keep, out, err);
   else if (rc == TD_OK) rc = td_op_select(src, &spec, &def, out, err);
   else td_select_spec_reset(&spec);
@@ -1263,7 +1263,7 @@ static int export_chunk(const td_dchunk *c, const td_schema *s, int64_t n, struc
     } else {
       td_colview v = c->views[i];
       v.length = n;
-      rc = td_colview_export_arrow(&v, c->owners[i], &kids[i], err);
+      rc = td_colview_export_arrow(&v, s->fields[i].type, c->owners[i], &kids[i], err);
     }
   }
   if (rc == TD_OK) rc = td_struct_array_make(c->n_cols, kids, n, out, err);
@@ -1379,7 +1379,7 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
       rc = td_expr_bind(sp.items[i], src->def, 0, &q->spec.items[i], err);
       if (rc == TD_OK) {
         q->spec.n_items = i + 1;
-        rc = td_expr_field(q->spec.items[i], sp.names[i], &q->schema, err);
+        rc = td_expr_field(q->spec.items[i], src->def, sp.names[i], &q->schema, err);
       }
     }
     if (rc == TD_OK) rc = td_select_spec_columns(&q->spec, err);

@@ -188,7 +188,8 @@ int td__union_all(td_table *left, td_table *right, td_table **out, td_error *err
     return td_err(err, TD_ETYPE, "UNION ALL: %lld columns on the left, %lld on the right",
                   (long long)left->def->n_fields, (long long)right->def->n_fields);
   for (int64_t i = 0; i < left->def->n_fields; i++)
-    if (!td_field_same_type(&left->def->fields[i], &right->def->fields[i])) {
+    if (!td_field_same_type(&left->def->fields[i], &right->def->fields[i]) &&
+        !td_type_same_varlen(left->def->fields[i].type, right->def->fields[i].type)) {
       char ta[64], tb[64];
       return td_err(err, TD_ETYPE, "UNION column %lld: %s vs %s", (long long)i + 1,
                     td_field_type_text(&left->def->fields[i], ta, sizeof ta),

@@ -58,7 +58,7 @@ static int get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
     if (ch.consts[i])
       rc = const_array(ch.consts[i], p->schema.fields[i].type, ch.length, &kids[i], &e);
     else
-      rc = td_colview_export_arrow(&ch.views[i], ch.owners[i], &kids[i], &e);
+      rc = td_colview_export_arrow(&ch.views[i], p->schema.fields[i].type, ch.owners[i], &kids[i], &e);
   }
   if (rc) {
     for (int64_t i = 0; i < n; i++) td_arrow_array_release(&kids[i]);

@@ -123,6 +123,36 @@ static void test_queries(void **state) {
   env_close(&e);
 }
 
+/* Large and small types mix as their values do: every place that checks
+ * two types (a comparison, IN, coalesce, CASE, UNION, set operations, join
+ * keys) takes utf8 with large_utf8 and binary with large_binary, a string
+ * literal compares with binary as CAST(literal AS BLOB), and a UNION whose
+ * declared type is large hands out 64-bit offsets for the rows of both
+ * sides (the printer reads the Arrow layout: a mismatch would misread). */
+static void test_large_mixes_with_small(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  expect_rows(&e, "SELECT i FROM t WHERE lu = 'z'", "4|;");
+  expect_rows(&e, "SELECT i FROM t WHERE lu IN ('x', 'z') ORDER BY i", "1|;4|;");
+  expect_rows(&e, "SELECT i FROM t WHERE lu = CAST(lb AS VARCHAR) OR lu > 'y' ORDER BY i", "4|;");
+  expect_rows(&e, "SELECT x.i, y.i FROM t x JOIN t y ON x.lb = y.b", "4|3|;");
+  expect_rows(&e, "SELECT count(*) FROM t WHERE lb = b OR lb < b", "2|;");
+  expect_rows(&e, "SELECT i FROM t WHERE lb = CAST(b AS BLOB) OR lb = 'abc'", "4|;");
+  expect_rows(&e, "SELECT i FROM t WHERE b = 'abc'", "3|;");
+  expect_rows(&e, "SELECT i FROM t WHERE b = '\\xFF' OR b IN ('q', 'abc') ORDER BY i", "3|;4|;");
+  expect_rows(&e, "SELECT coalesce(lu, 'none'), CASE WHEN i > 2 THEN lu ELSE 'small' END FROM t ORDER BY i",
+              "x|small|;none|small|;h\xc3\xa9llo|h\xc3\xa9llo|;z|z|;");
+  expect_rows(&e, "SELECT lu FROM t WHERE i < 3 UNION ALL SELECT 'w' || i FROM t WHERE i > 3", "x|;null|;w4|;");
+  expect_rows(&e, "SELECT 'w' || i FROM t WHERE i > 3 UNION ALL SELECT lu FROM t WHERE i < 3", "w4|;x|;null|;");
+  expect_rows(&e, "SELECT lu FROM t INTERSECT SELECT 'z' ORDER BY 1", "z|;");
+  expect_rows(&e, "SELECT b FROM t WHERE i = 3 UNION ALL SELECT lb FROM t WHERE i = 4", "abc|;abc|;");
+  expect_rows(&e, "SELECT a.i, c.k FROM t a JOIN (SELECT 'z' AS s, 9 AS k) c ON a.lu = c.s", "4|9|;");
+  expect_error(&e, "SELECT i FROM t WHERE b = '\\q'", TD_ETYPE, "\\xHH escape");
+  expect_error(&e, "SELECT i FROM t WHERE lu = b", TD_ETYPE, "cannot compare utf8 with binary");
+  env_close(&e);
+}
+
 static void test_copy_round_trip(void **state) {
   (void)state;
   env e;
@@ -154,6 +184,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schema_and_export),
       cmocka_unit_test(test_queries),
+      cmocka_unit_test(test_large_mixes_with_small),
       cmocka_unit_test(test_copy_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
