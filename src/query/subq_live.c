@@ -52,9 +52,12 @@ struct td_subq_slot {
   td_expr *self;  /* IN: list bound with x of the column's type */
   in_view *views;
   int64_t n_views;
-  /* the gates to tell (weak: a gate unregisters when freed) */
+  /* the gates to tell (weak: a gate unregisters when freed), under the
+   * update lock */
   td_table **gates;
   int64_t n_gates;
+  bool in_listener; /* on_sub is running: a last release there defers */
+  bool zombie;      /* ... and on_sub frees the slot when it ends */
 };
 
 /* ---- the registry: slot ids to slots, for the binder ---- */
@@ -98,15 +101,18 @@ static void reg_remove(td_subq_slot *s) {
   pthread_mutex_unlock(&reg_lock);
 }
 
-/* The slot with this id (retained), or NULL. */
+/* The slot with this id (retained), or NULL (also once its last
+ * reference is gone). */
 static td_subq_slot *reg_find(int64_t id) {
   td_subq_slot *s = NULL;
   pthread_mutex_lock(&reg_lock);
   for (int64_t i = 0; i < reg_n && !s; i++)
     if (reg[i]->id == id) s = reg[i];
-  if (s) atomic_fetch_add(&s->refs, 1);
+  int64_t n = s ? atomic_load(&s->refs) : 0;
+  while (n > 0 && !atomic_compare_exchange_weak(&s->refs, &n, n + 1)) {
+  }
   pthread_mutex_unlock(&reg_lock);
-  return s;
+  return n > 0 ? s : NULL;
 }
 
 /* ---- slots ---- */
@@ -119,10 +125,7 @@ static void views_free(in_view *v, int64_t n) {
   td_free(v);
 }
 
-void td__subq_slot_release(td_subq_slot *s) {
-  if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
-  reg_remove(s);
-  if (s->listener) td_table_remove_listener(s->table, s->listener);
+static void slot_free(td_subq_slot *s) {
   td_table_release(s->table);
   td_free(s->tz);
   td_free(s->scalar_bytes);
@@ -131,6 +134,23 @@ void td__subq_slot_release(td_subq_slot *s) {
   views_free(s->views, s->n_views);
   td_free(s->gates);
   td_free(s);
+}
+
+/* The last reference: the listener goes under the update lock, which
+ * waits for a cycle that may be calling it on the update thread; released
+ * from that very listener, the slot is freed when it returns. */
+void td__subq_slot_release(td_subq_slot *s) {
+  if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
+  reg_remove(s);
+  td_graph *g = s->table->service->graph;
+  bool live = s->table->refreshing;
+  if (live) td_graph_lock(g);
+  if (s->listener) td_table_remove_listener(s->table, s->listener);
+  s->listener = 0;
+  bool defer = s->in_listener;
+  s->zombie = defer;
+  if (live) td_graph_unlock(g);
+  if (!defer) slot_free(s);
 }
 
 /* "__x IN (...)" bound with __x of type (type, tz) as column 0. */
@@ -298,7 +318,8 @@ static void on_sub(void *ctx, td_table *sub, const td_table_update *u, const td_
   (void)sub;
   (void)u;
   td_subq_slot *s = ctx;
-  atomic_fetch_add(&s->refs, 1); /* a gate's release below may drop the others */
+  if (s->zombie) return;
+  s->in_listener = true; /* a gate's release below may drop the last reference */
   td_error err;
   td_error_clear(&err);
   bool changed = false;
@@ -310,14 +331,16 @@ static void on_sub(void *ctx, td_table *sub, const td_table_update *u, const td_
     for (int64_t i = 0; i < s->n_gates; i++) td_graph_fail_table(s->gates[i], TD_ENOMEM, "out of memory updating a live subquery");
     n = 0;
   }
-  for (int64_t i = 0; i < n; i++) gates[i] = td_table_retain(s->gates[i]);
+  if (n) memcpy(gates, s->gates, (size_t)n * sizeof *gates);
   for (int64_t i = 0; i < n; i++) {
-    if (rc) td_graph_fail_table(gates[i], rc, err.message);
-    else gate_mark(gates[i]);
+    bool still = false; /* not freed by an earlier gate's listeners */
+    for (int64_t k = 0; k < s->n_gates && !still; k++) still = s->gates[k] == gates[i];
+    if (still && rc) td_graph_fail_table(gates[i], rc, err.message);
+    else if (still) gate_mark(gates[i]);
   }
-  for (int64_t i = 0; i < n; i++) td_table_release(gates[i]);
   td_free(gates);
-  td__subq_slot_release(s);
+  s->in_listener = false;
+  if (s->zombie) slot_free(s);
 }
 
 int td__subq_slot_new(td_table *sub, int kind, int64_t pos, td_subq_slot **out, td_error *err) {
@@ -605,11 +628,14 @@ static void gate_free(void *p) {
   if (!op) return;
   for (int64_t i = 0; i < op->n_slots; i++) {
     td_subq_slot *s = op->slots[i];
+    td_graph *g = s->table->service->graph; /* a cycle may be reading the list */
+    td_graph_lock(g);
     for (int64_t k = 0; op->self && k < s->n_gates; k++)
       if (s->gates[k] == op->self) {
         s->gates[k] = s->gates[--s->n_gates];
         break;
       }
+    td_graph_unlock(g);
     td__subq_slot_release(s);
   }
   td_free(op->slots);

@@ -40,18 +40,20 @@ static void r_add(mt_env *e, const char *part, int64_t n, bool nulls) {
 
 static void env_open(mt_env *e) {
   mt_open(e, 8, false);
-  td_error err;
-  const char *names[4] = {"k", "v", "x", "s"};
-  td_type_id types[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
-  const char *pn = "P";
-  td_type_id pt = TD_TYPE_UTF8;
-  struct ArrowSchema ds, ps;
-  td_schema_make(4, names, types, NULL, &ds, NULL);
-  td_schema_make(1, &pn, &pt, NULL, &ps, NULL);
-  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "r", &ds, &ps, &err), &err);
-  ds.release(&ds);
-  ps.release(&ps);
+  mt_add_table(e->mb, "r");
   r_add(e, "a", 0, false); /* r starts empty */
+}
+
+/* One row of r (k, v; x = 0.5, s = 's0'). */
+static void r_row(mt_env *e, const char *part, int64_t k, int64_t v) {
+  td_builder *b[4];
+  td_type_id t[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
+  for (int i = 0; i < 4; i++) td_builder_new(t[i], &b[i], NULL);
+  td_builder_append_int(b[0], k, NULL);
+  td_builder_append_int(b[1], v, NULL);
+  td_builder_append_double(b[2], 0.5, NULL);
+  td_builder_append_str(b[3], "s0", -1, NULL);
+  mt_put_builders(e->mb, "r", part, b, 4);
 }
 
 /* "m" and "r" of an mt_env. */
@@ -163,23 +165,11 @@ static void test_recompute_counter(void **state) {
     assert_int_equal(appends, i + 1);
   }
   /* r gains rows that do not change its max: no recompute */
-  td_builder *b[4];
-  td_type_id t[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
-  for (int i = 0; i < 4; i++) td_builder_new(t[i], &b[i], NULL);
-  td_builder_append_int(b[0], 1, NULL);
-  td_builder_append_int(b[1], -5, NULL);
-  td_builder_append_double(b[2], 0.5, NULL);
-  td_builder_append_str(b[3], "s0", -1, NULL);
-  mt_put_builders(e.mb, "r", "a", b, 4);
+  r_row(&e, "a", 1, -5);
   flush(&e);
   assert_int_equal(td__subq_stats(live, NULL), 0);
   /* a new max: one recompute, and the result follows */
-  for (int i = 0; i < 4; i++) td_builder_new(t[i], &b[i], NULL);
-  td_builder_append_int(b[0], 2, NULL);
-  td_builder_append_int(b[1], 5000, NULL);
-  td_builder_append_double(b[2], 1.5, NULL);
-  td_builder_append_str(b[3], "s1", -1, NULL);
-  mt_put_builders(e.mb, "r", "b", b, 4);
+  r_row(&e, "b", 2, 5000);
   flush(&e);
   assert_int_equal(td__subq_stats(live, NULL), 1);
   td_table *st = run(&e, sql, false);
