@@ -180,6 +180,35 @@ static void test_recompute_counter(void **state) {
   mt_close(&e);
 }
 
+/* A listener that drops the live result on its first update. */
+static void drop_on_update(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  (void)u;
+  (void)e;
+  td_table **slot = ctx;
+  if (*slot == t) {
+    *slot = NULL;
+    td_table_release(t);
+  }
+}
+
+/* The result released from its own listener, in the cycle where the
+ * subquery's value changed (the slot's listener is on the stack): freed
+ * once the listeners return (ASan: no leak, no use after free). */
+static void test_release_in_cycle(void **state) {
+  (void)state;
+  mt_env e;
+  env_open(&e);
+  r_add(&e, "a", 3, false);
+  flush(&e);
+  td_table *live = run(&e, "SELECT k, v FROM m WHERE v < (SELECT max(v) FROM r)", true);
+  td_error err;
+  TD_ASSERT_OK(td_table_add_listener(live, drop_on_update, &live, NULL, &err), &err);
+  r_row(&e, "b", 1, 100000); /* a new max: the dispatch starts in the slot's listener */
+  flush(&e);
+  assert_null(live);
+  mt_close(&e);
+}
+
 static void test_errors(void **state) {
   (void)state;
   mt_env e;
@@ -226,6 +255,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_live_against_static),
       cmocka_unit_test(test_recompute_counter),
+      cmocka_unit_test(test_release_in_cycle),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_alloc_failures),
   };
