@@ -135,9 +135,6 @@ static void test_live_against_static(void **state) {
       TD_ASSERT_OK(td_table_status(live[q], &err), &err);
       td_table *st = run(&e, queries[q], false);
       mt_assert_same_rows(live[q], st, strstr(queries[q], "ORDER BY") == NULL);
-      if (getenv("SUBQ_DEBUG"))
-        fprintf(stderr, "step %d q%d rows %lld recomputes %lld\n", step, q, (long long)td_table_size(live[q]),
-                (long long)td__subq_stats(live[q], NULL));
       td_table_release(st);
     }
   }
