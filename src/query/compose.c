@@ -20,7 +20,9 @@
 #include "query/setops.h"
 #include "query/stmts.h"
 #include "query/strbuf.h"
+#include "query/subq_live.h"
 #include "table/table.h"
+#include "table/update.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -640,6 +642,35 @@ static int plan_union(td_select *q, td_query_options *opts, td_table **out, td_e
   return TD_OK;
 }
 
+/* A live statement with live expression subqueries: its source (the
+ * resolver's when *t is NULL) gated on their slots (query/subq_live.h). */
+static int gate_source(td_select *q, td_query_options *opts, td_table **t, td_error *err) {
+  int rc = TD_OK;
+  if (!*t) {
+    td_service *svc = NULL;
+    td_table_key *key = NULL;
+    rc = opts->resolver(opts->resolver_ctx, q->source, q->source_kind == TD_SOURCE_PATH, &svc, &key, err);
+    if (rc == TD_OK) {
+      td_table_options o;
+      td_table_options_init(&o);
+      o.refreshing = opts->refreshing;
+      rc = td_make_table(svc, key, &o, t, err);
+    }
+    if (rc) {
+      td_err_prefix(err, rc, "FROM %s: ", q->source);
+      if (err) err->position = q->source_pos;
+    }
+    td_table_key_release(key);
+    td_service_free(svc);
+    if (rc) return rc;
+  }
+  td_table *g = NULL;
+  rc = td__subq_gate(*t, q->env->live, q->env->n_live, &g, err);
+  td_table_release(*t);
+  *t = g;
+  return rc;
+}
+
 int td__compose_source(td_select *q, td_query_options *opts, td_table **out, td_error *err) {
   *out = NULL;
   if (q->no_from) {
@@ -647,13 +678,16 @@ int td__compose_source(td_select *q, td_query_options *opts, td_table **out, td_
       if (!q->items[i].expr)
         return td_err_at(err, TD_EPARSE, q->items[i].pos, "SELECT * without FROM is not supported at offset %lld",
                          (long long)q->items[i].pos);
-    return one_row(out, err);
+    int rc = one_row(out, err);
+    if (rc || !q->env || !q->env->n_live) return rc;
+    return gate_source(q, opts, out, err);
   }
-  if (q->n_terms) return plan_union(q, opts, out, err);
-  if (q->from_sub) return td__plan_query(q->from_sub, opts, q->env, out, err);
-  td_table *t = q->source_kind == TD_SOURCE_NAME ? lookup(q->env, q->source) : NULL;
-  *out = td_table_retain(t);
-  return TD_OK;
+  int rc = TD_OK;
+  if (q->n_terms) rc = plan_union(q, opts, out, err);
+  else if (q->from_sub) rc = td__plan_query(q->from_sub, opts, q->env, out, err);
+  else *out = td_table_retain(q->source_kind == TD_SOURCE_NAME ? lookup(q->env, q->source) : NULL);
+  if (rc || !q->env || !q->env->n_live) return rc;
+  return gate_source(q, opts, out, err);
 }
 
 int td__compose_join_source(const td_select *q, const td_join_clause *j, td_query_options *opts, td_table **out,
@@ -671,7 +705,9 @@ typedef struct subq_ctx {
   td_select *root;
   td_query_options *opts;
   const td_cenv *env;
-  td_table **done; /* by subquery index: its static result, once planned */
+  td_table **done; /* by subquery index: its result, once planned */
+  td_cenv *frame;  /* live queries: the statement's frame, collecting slots */
+  td_graph *locked; /* the update graph locked while they are made */
 } subq_ctx;
 
 static bool is_placeholder(const td_expr *e, const char *kind) {
@@ -684,12 +720,7 @@ static int sub_table(subq_ctx *c, int64_t idx, int64_t pos, td_table **out, td_e
   if (idx < 0 || idx >= c->root->n_subs)
     return td_err_at(err, TD_EINVAL, pos, "a subquery index %lld out of range", (long long)idx);
   if (!c->done[idx]) {
-    if (c->opts->refreshing)
-      return td_err_at(err, TD_EPARSE, pos,
-                       "a subquery in an expression of a live query is not supported at offset %lld (use a "
-                       "JOIN, or a static query)", (long long)pos);
-    td_query_options o = *c->opts;
-    o.refreshing = false;
+    td_query_options o = *c->opts; /* live when the query is: query/subq_live.c */
     int rc = td__plan_query(c->root->subs[idx], &o, c->env, &c->done[idx], err);
     if (rc == TD_ETYPE && err && strncmp(err->message, "unknown column '", 16) == 0) {
       char msg[TD_ERROR_MESSAGE_SIZE];
@@ -758,6 +789,23 @@ static int take_first(void *ctx, td_value v, td_error *err) {
   return TD_OK;
 }
 
+/* A live subquery's table t: a slot of the statement's frame (kind
+ * TD_SUBQ_*), made under the update lock, which the frame keeps until the
+ * statement is planned. */
+static int live_slot(subq_ctx *c, td_table *t, int kind, int64_t pos, td_subq_slot **out, td_error *err) {
+  *out = NULL;
+  td_subq_slot **a = td_realloc(c->frame->live, (size_t)(c->frame->n_live + 1) * sizeof *a);
+  if (!a) return td_err_nomem(err, "planning a live subquery");
+  c->frame->live = a;
+  if (!c->locked) {
+    c->locked = t->service->graph;
+    td_graph_lock(c->locked);
+  }
+  int rc = td__subq_slot_new(t, kind, pos, out, err);
+  if (rc == TD_OK) c->frame->live[c->frame->n_live++] = *out;
+  return rc;
+}
+
 /* Replaces the subquery placeholders under *e. */
 static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
   td_expr *x = *e;
@@ -769,6 +817,16 @@ static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
     if (t->def->n_fields != 1)
       return td_err_at(err, TD_ETYPE, x->args[1]->pos, "IN (SELECT ...) must select one column, found %lld at offset %lld",
                        (long long)t->def->n_fields, (long long)x->args[1]->pos);
+    if (t->refreshing) { /* x [NOT] IN the slot's list */
+      td_subq_slot *s;
+      if ((rc = live_slot(c, t, TD_SUBQ_IN, x->args[1]->pos, &s, err)) != TD_OK) return rc;
+      td_expr *call, *operand = x->args[0];
+      x->args[0] = NULL; /* the call takes it, also on failure */
+      if ((rc = td__subq_call(s, operand, x->negated, x->pos, &call, err)) != TD_OK) return rc;
+      td_expr_free(x);
+      *e = call;
+      return substitute(c, &call->args[0], err);
+    }
     td_expr_free(x->args[1]);
     x->n_args = 1;
     if (td_table_size(t) == 0) { /* x IN (empty) is false even for a null x */
@@ -795,15 +853,22 @@ static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
       if (t->def->n_fields != 1)
         return td_err_at(err, TD_ETYPE, x->pos, "a scalar subquery must select one column, found %lld at offset %lld",
                          (long long)t->def->n_fields, (long long)x->pos);
-      if (n > 1)
+      if (n > 1 && !t->refreshing)
         return td_err_at(err, TD_ETYPE, x->pos,
                          "a scalar subquery returned %lld rows at offset %lld (expected at most one)", (long long)n,
                          (long long)x->pos);
       v = td_value_null(t->def->fields[0].type);
-      if (n == 1 && (rc = each_value(t, take_first, &v, err)) != TD_OK) return rc;
     }
     td_expr *l = NULL;
-    if ((rc = literal(v, x->pos, &l, err)) != TD_OK) return rc;
+    if (t->refreshing) { /* the slot's value (its fill checks the row count) */
+      td_subq_slot *s;
+      rc = live_slot(c, t, exists ? TD_SUBQ_EXISTS : TD_SUBQ_SCALAR, x->pos, &s, err);
+      if (rc == TD_OK) rc = td__subq_call(s, NULL, false, x->pos, &l, err);
+    } else {
+      if (!exists && n == 1 && (rc = each_value(t, take_first, &v, err)) != TD_OK) return rc;
+      rc = literal(v, x->pos, &l, err);
+    }
+    if (rc) return rc;
     td_expr_free(x);
     *e = l;
     return TD_OK;
@@ -846,12 +911,46 @@ static bool select_has_placeholder(const td_select *q) {
   return any;
 }
 
+/* Live queries: an unaliased item with a subquery is named by its text
+ * with the subquery in place ("v > (SELECT avg(v) FROM t)"), not by the
+ * call that will read the subquery's slot. */
+static int name_items(const td_select *root, td_select *q, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < q->n_items; i++) {
+    td_select_item *it = &q->items[i];
+    if (it->alias || !it->expr || !has_placeholder(it->expr)) continue;
+    char *text = NULL;
+    rc = td_expr_print(it->expr, &text, err);
+    if (rc == TD_OK) rc = put_subs(root, text, &it->alias, err);
+    else td_free(text);
+  }
+  return rc;
+}
+
+/* The text of q as a SELECT (whatever statement wraps it). */
+static int select_text(const td_select *q, char **out, td_error *err) {
+  td_select c = *q; /* a shallow copy, only printed */
+  c.stmt = TD_STMT_SELECT;
+  return td_select_print(&c, out, err);
+}
+
+int td__explain_text(const td_select *q, char **out, td_error *err) {
+  *out = NULL;
+  for (const td_cenv *e = q->env; e; e = e->parent)
+    if (e->text) {
+      *out = td_strdup(e->text);
+      return *out ? TD_OK : td_err_nomem(err, "explaining a query");
+    }
+  return select_text(q, out, err);
+}
+
 int td__plan_query(td_select *q, td_query_options *opts, const td_cenv *env, td_table **out, td_error *err) {
   *out = NULL;
   /* a frame per statement: its CTEs, and the root whose list the
    * subquery placeholders index */
-  td_cenv frame = {env, 0, q->cte_names, NULL, env ? env->root : q};
+  td_cenv frame = {env, 0, q->cte_names, NULL, env ? env->root : q, NULL, 0, NULL};
   int rc = TD_OK;
+  if (!env && q->stmt == TD_STMT_EXPLAIN) rc = select_text(q, &frame.text, err);
   if (q->n_ctes) {
     frame.tables = td_calloc((size_t)q->n_ctes, sizeof *frame.tables);
     if (!frame.tables) rc = td_err_nomem(err, "planning a WITH");
@@ -862,15 +961,22 @@ int td__plan_query(td_select *q, td_query_options *opts, const td_cenv *env, td_
   }
   td_select *root = frame.root;
   const td_cenv *scope = &frame;
+  td_graph *locked = NULL; /* live subqueries: held until the statement is planned */
   if (rc == TD_OK && root->n_subs && select_has_placeholder(q)) {
-    subq_ctx c = {root, opts, scope, td_calloc((size_t)root->n_subs, sizeof(td_table *))};
-    rc = c.done ? substitute_all(&c, q, err) : td_err_nomem(err, "planning a subquery");
+    subq_ctx c = {root, opts, scope, td_calloc((size_t)root->n_subs, sizeof(td_table *)), &frame, NULL};
+    if (opts->refreshing) rc = name_items(root, q, err);
+    if (rc == TD_OK) rc = c.done ? substitute_all(&c, q, err) : td_err_nomem(err, "planning a subquery");
     for (int64_t i = 0; c.done && i < root->n_subs; i++) td_table_release(c.done[i]);
     td_free(c.done);
+    locked = c.locked;
   }
   q->env = scope;
   if (rc == TD_OK) rc = td__plan_select(q, opts, out, err);
   q->env = NULL;
+  for (int64_t i = 0; i < frame.n_live; i++) td__subq_slot_release(frame.live[i]);
+  td_free(frame.live);
+  td_free(frame.text);
+  if (locked) td_graph_unlock(locked);
   for (int64_t i = 0; i < frame.n; i++) td_table_release(frame.tables[i]);
   td_free(frame.tables);
   return rc;

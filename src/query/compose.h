@@ -19,6 +19,11 @@ typedef struct td_cenv {
   char **names;     /* borrowed from the statement */
   td_table **tables;
   struct td_select *root; /* the statement: its subs list */
+  /* Live queries: the slots of this statement's live expression
+   * subqueries (query/subq_live.h), which its source is gated on. */
+  struct td_subq_slot **live;
+  int64_t n_live;
+  char *text; /* the root statement of an EXPLAIN: its text as parsed */
 } td_cenv;
 
 /* ---- parsing (called by query/sql.c and query/parse.c) ---- */
@@ -70,6 +75,10 @@ int td__compose_join_source(const td_select *q, const td_join_clause *j, td_quer
                             td_error *err);
 /* Plans one SELECT whose source is resolved (query/plan.c). */
 int td__plan_select(td_select *q, td_query_options *opts, td_table **out, td_error *err);
+/* The text of the statement q explains (EXPLAIN's first line): the
+ * SELECT as parsed, printed before planning rewrote it (subqueries put
+ * back), without the EXPLAIN keyword.  *out is new (td_free).  TD_ENOMEM. */
+int td__explain_text(const td_select *q, char **out, td_error *err);
 /* Whether a parsed statement needs composition (streams build it first). */
 bool td__is_composed(const td_select *q);
 
@@ -78,5 +87,12 @@ bool td__is_composed(const td_select *q);
  * either side are appended).  Errors: TD_ETYPE (different types), TD_EINVAL
  * (a refreshing right side of another service). */
 int td__union_all(td_table *left, td_table *right, td_table **out, td_error *err);
+/* Rows [begin, end) of t's snapshot `snap` as new zero-copy derived chunks
+ * (views of its pages or chunks), each handed to add (which takes it, also
+ * on failure).  Errors: those of scans, TD_ENOMEM, add's. */
+struct td_snapshot;
+struct td_dchunk;
+int td__dchunks_of(td_table *t, struct td_snapshot *snap, int64_t begin, int64_t end,
+                   int (*add)(void *ctx, struct td_dchunk *c, td_error *err), void *ctx, td_error *err);
 
 #endif

@@ -81,6 +81,8 @@ extern const td_func td__funcs_core[];
 extern const td_func td__funcs_string[];
 extern const td_func td__funcs_math[];
 extern const td_func td__funcs_time[];
+/* The readers of live subqueries' slots (query/subq_live.c). */
+extern const td_func td__funcs_subq[];
 
 /* Replaces in *slot every call of var_samp, var_pop, variance, stddev,
  * stddev_samp, stddev_pop by its expression over count and sum

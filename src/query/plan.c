@@ -1050,7 +1050,12 @@ static int explain(const sql_plan *sp, td_table *src, td_table **out, td_error *
   int rc = td_builder_new(TD_TYPE_UTF8, &col, err);
   if (rc) return rc;
   td_strbuf b = {.err = err};
-  char buf[256];
+  char buf[256], *text = NULL;
+  if (!b.rc) b.rc = td__explain_text(q, &text, err); /* the statement as parsed, then the plan */
+  td__sb_put(&b, "statement: ");
+  td__sb_put(&b, text ? text : "");
+  td_free(text);
+  plan_line(&b, col);
   td__sb_put(&b, "source: ");
   td__sb_put(&b, q->source);
   if (q->n_joins) {

@@ -55,10 +55,8 @@ static int pieces_add(pieces *p, td_dchunk *c, td_error *err) {
   return TD_OK;
 }
 
-/* Appends rows [begin, end) of t's snapshot `snap` as chunks to `to` (and
- * to `also` when not NULL: the chunks new in this apply). */
-static int slice(td_table *t, td_snapshot *snap, int64_t begin, int64_t end, pieces *to, pieces *also,
-                 td_error *err) {
+int td__dchunks_of(td_table *t, td_snapshot *snap, int64_t begin, int64_t end,
+                   int (*add)(void *ctx, td_dchunk *c, td_error *err), void *ctx, td_error *err) {
   if (end <= begin) return TD_OK;
   td_scan sc;
   int rc = td_scan_init(&sc, t, snap, NULL, 0, begin, end, err);
@@ -74,16 +72,36 @@ static int slice(td_table *t, td_snapshot *snap, int64_t begin, int64_t end, pie
       if (ch.consts[i]) rc = td_dchunk_set_const(c, i, ch.consts[i], err);
       else td_dchunk_set_view(c, i, &ch.views[i], ch.owners[i]);
     }
-    if (rc == TD_OK && also) {
-      atomic_fetch_add(&c->refs, 1);
-      rc = pieces_add(also, c, err);
-    }
-    if (rc == TD_OK) rc = pieces_add(to, c, err);
+    if (rc == TD_OK) rc = add(ctx, c, err);
     else td_dchunk_release(c);
     if (rc) break;
   }
   td_scan_release(&sc);
   return rc;
+}
+
+typedef struct slice_to {
+  pieces *to, *also;
+} slice_to;
+
+static int add_piece(void *ctx, td_dchunk *c, td_error *err) {
+  slice_to *s = ctx;
+  int rc = TD_OK;
+  if (s->also) {
+    atomic_fetch_add(&c->refs, 1);
+    rc = pieces_add(s->also, c, err);
+  }
+  if (rc == TD_OK) rc = pieces_add(s->to, c, err);
+  else td_dchunk_release(c);
+  return rc;
+}
+
+/* Appends rows [begin, end) of t's snapshot `snap` as chunks to `to` (and
+ * to `also` when not NULL: the chunks new in this apply). */
+static int slice(td_table *t, td_snapshot *snap, int64_t begin, int64_t end, pieces *to, pieces *also,
+                 td_error *err) {
+  slice_to s = {to, also};
+  return td__dchunks_of(t, snap, begin, end, add_piece, &s, err);
 }
 
 static int union_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {

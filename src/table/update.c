@@ -559,6 +559,7 @@ done:
     if (have_sub) release_loc_sub(g, p);
     if (t) {
       t->refreshing = false; /* nothing to drop any more */
+      td_key_index_reset(&t->included); /* the locations include_new indexed */
       td_table_release(t);
     }
     t = NULL;

@@ -125,7 +125,10 @@ static void test_explain(void **state) {
   mt_open(&e, 8, false);
   mt_rows r = run(&e, "EXPLAIN SELECT k, sum(v) AS total FROM m WHERE P = 'a' AND x > 0.5 GROUP BY k "
                       "ORDER BY total DESC LIMIT 3 OFFSET 1");
-  assert_string_equal(r.v[0], "source: m|");
+  /* the statement as parsed comes first */
+  assert_string_equal(r.v[0], "statement: SELECT k, sum(v) AS \"total\" FROM m WHERE P = 'a' AND x > 0.5 GROUP BY k "
+                              "ORDER BY total DESC LIMIT 3 OFFSET 1|");
+  assert_string_equal(r.v[1], "source: m|");
   assert_true(has_line(&r, "locations: 1 kept, 2 pruned by partition filters|"));
   assert_true(has_line(&r, "kept: P=a|"));
   assert_true(has_line(&r, "rows: 30 in the kept locations|"));
@@ -138,11 +141,17 @@ static void test_explain(void **state) {
   assert_true(has_line(&r, "limit: 3 offset 1|"));
   mt_rows_free(&r);
   r = run(&e, "EXPLAIN SELECT * FROM m");
+  assert_string_equal(r.v[0], "statement: SELECT * FROM m|");
   assert_true(has_line(&r, "locations: 3 (no partition filter)|"));
   assert_true(has_line(&r, "columns read: \"k\", \"v\", \"x\", \"s\"|"));
   mt_rows_free(&r);
   /* nothing was read: the plan comes from location keys and sizes */
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), 0);
+  /* composition: the text before planning rewrote the subqueries into literals */
+  r = run(&e, "EXPLAIN WITH t AS (SELECT k FROM m) SELECT k FROM t WHERE k IN (SELECT k FROM m WHERE v > 9)");
+  assert_string_equal(r.v[0], "statement: WITH \"t\" AS (SELECT k FROM m) SELECT k FROM t WHERE k IN (SELECT k "
+                              "FROM m WHERE v > 9)|");
+  mt_rows_free(&r);
   mt_close(&e);
 }
 

@@ -54,11 +54,8 @@ void mt_put_builders(td_memory_backend *mb, const char *table, const char *part,
   td_location_key_release(k);
 }
 
-void mt_open(mt_env *e, int64_t page_size, bool add_remove) {
+void mt_add_table(td_memory_backend *mb, const char *name) {
   td_error err;
-  memset(e, 0, sizeof *e);
-  e->seed = 7;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
   const char *names[4] = {"k", "v", "x", "s"};
   td_type_id types[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
   const char *pn = "P";
@@ -66,10 +63,18 @@ void mt_open(mt_env *e, int64_t page_size, bool add_remove) {
   struct ArrowSchema ds, ps;
   td_schema_make(4, names, types, NULL, &ds, NULL);
   td_schema_make(1, &pn, &pt, NULL, &ps, NULL);
-  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "m", &ds, &ps, &err), &err);
-  if (add_remove) TD_ASSERT_OK(td_memory_backend_set_update_mode(e->mb, "m", TD_UPDATE_ADD_REMOVE, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(mb, name, &ds, &ps, &err), &err);
   ds.release(&ds);
   ps.release(&ps);
+}
+
+void mt_open(mt_env *e, int64_t page_size, bool add_remove) {
+  td_error err;
+  memset(e, 0, sizeof *e);
+  e->seed = 7;
+  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  mt_add_table(e->mb, "m");
+  if (add_remove) TD_ASSERT_OK(td_memory_backend_set_update_mode(e->mb, "m", TD_UPDATE_ADD_REMOVE, &err), &err);
   mt_add_rows(e, "a", 30);
   mt_add_rows(e, "b", 17);
   mt_add_rows(e, "c", 0);

@@ -31,6 +31,8 @@ void mt_add_rows(mt_env *e, const char *part, int64_t n);
 /* Finishes and frees builders b[0..n) (n <= 16) and appends them as rows of
  * location P=<part> of a memory table (adding the location when new). */
 void mt_put_builders(td_memory_backend *mb, const char *table, const char *part, td_builder **b, int n);
+/* Adds to mb a table `name` with m's columns (partition P; k, v, x, s). */
+void mt_add_table(td_memory_backend *mb, const char *name);
 /* Makes "m" with locations a (30 rows), b (17) and c (0), and a service of
  * `page_size` rows over it; `add_remove` declares the table ADD_REMOVE. */
 void mt_open(mt_env *e, int64_t page_size, bool add_remove);
