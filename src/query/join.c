@@ -21,6 +21,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -626,6 +627,10 @@ static int64_t entry_group(const join_op *op, dict_memo *m, const td_colview *dv
   return m->group[e] = g;
 }
 
+static _Atomic int64_t dict_chunks;
+
+int64_t td__join_dict_chunks(void) { return atomic_load(&dict_chunks); }
+
 /* Readies m for dictionary d (ids are never reused). */
 static int memo_for(dict_memo *m, const td_dict *d, td_error *err) {
   if (m->group && m->id == d->id) return TD_OK;
@@ -1131,7 +1136,10 @@ static int static_unit(static_run *u, int worker, int64_t k, td_error *err) {
     const store *s = copy ? &u->tmp[worker] : &view;
     if (copy) rc = static_copy(&u->tmp[worker], u->src, &ch, err);
     const td_colview *kv = op->n_keys == 1 ? &s->views[op->lkey[0]] : NULL;
-    if (rc == TD_OK && kv && kv->codes && kv->dict) rc = memo_for(&u->memo[worker], kv->dict, err);
+    if (rc == TD_OK && kv && kv->codes && kv->dict) {
+      rc = memo_for(&u->memo[worker], kv->dict, err);
+      atomic_fetch_add_explicit(&dict_chunks, 1, memory_order_relaxed);
+    }
     p->n = 0;
     if (rc == TD_OK) rc = probe_rows(op, s, 0, ch.length, &u->memo[worker], p, NULL, err);
     td_dchunk *c = NULL;
