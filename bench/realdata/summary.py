@@ -32,8 +32,8 @@ def td(fmt,q):
 qs=[]
 for k in data:
     if k[1] not in qs and k[0] != "joins": qs.append(k[1])
-print("| query | tabledata (Parquet, 1 thread) | / DuckDB 1T, 2T | / Polars 1T, 2T | whole process / DuckDB, Polars (1T) | peak RSS / DuckDB, Polars | Arrow IPC: / DuckDB 1T, 2T | / Polars 1T, 2T | peak RSS / DuckDB, Polars |")
-print("|---|---|---|---|---|---|---|---|---|")
+if qs: print("| query | tabledata (Parquet, 1 thread) | / DuckDB 1T, 2T | / Polars 1T, 2T | whole process / DuckDB, Polars (1T) | peak RSS / DuckDB, Polars | Arrow IPC: / DuckDB 1T, 2T | / Polars 1T, 2T | peak RSS / DuckDB, Polars |")
+if qs: print("|---|---|---|---|---|---|---|---|---|")
 for q in qs:
     fm="many" if q.startswith("one partition of many") else "parquet"
     row=[q, td(fm,q), f"{r(fm,q,1,5,0)}, {r(fm,q,2,5,0)}", f"{r(fm,q,1,6,0)}, {r(fm,q,2,6,0)}",
