@@ -54,9 +54,40 @@ QUERIES = [
 ]
 # The "many" tree (gen_many.py): planning and pruning over many tiny locations.
 MANY_QUERIES = [("one partition of many tiny locations", "SELECT count(*) AS n, sum(v) AS s FROM {T} WHERE a = 'x1'")]
-ENGINES = ("tabledata", "duckdb", "polars")
+# Issue 13's joins (gen.mjs's ref and quotes trees beside the Parquet trades;
+# against DuckDB only: Polars' SQL has no as-of join nor QUALIFY).
+JOIN_QUERIES = [
+    ("hash join trades x ref on sym, GROUP BY sector",
+     "SELECT r.sector, count(*) AS n, sum(t.price * t.qty) AS v FROM {T} t JOIN {R} r USING (sym) "
+     "GROUP BY r.sector ORDER BY r.sector"),
+    ("hash join trades x ref on sym, count", "SELECT count(*) AS n, sum(r.lot) AS s FROM {T} t JOIN {R} r USING (sym)"),
+    ("as-of join trades to quotes (sym, ts)",
+     "SELECT count(*) AS n, sum(q.bid) AS b, sum(q.ask - q.bid) AS spread FROM {T} t "
+     "ASOF JOIN {Q} q ON t.sym = q.sym AND t.ts >= q.ts"),
+    ("last-by per symbol (QUALIFY row_number)",
+     "SELECT sym, ts, price FROM {T} QUALIFY row_number() OVER (PARTITION BY sym ORDER BY ts DESC, id DESC) = 1 "
+     "ORDER BY sym"),
+    ("rolling 1-minute avg per symbol",
+     "SELECT sym, round(avg(price) OVER (PARTITION BY sym ORDER BY ts RANGE BETWEEN INTERVAL 1 MINUTE PRECEDING "
+     "AND CURRENT ROW), 4) AS m FROM {T} ORDER BY m DESC, sym LIMIT 5"),
+    ("count(DISTINCT)", "SELECT count(DISTINCT sym) AS a, count(DISTINCT qty) AS b, count(DISTINCT id % 1000000) AS c "
+     "FROM {T}"),
+]
+ALL_ENGINES = ("tabledata", "duckdb", "polars")
 TITLES = {"parquet": "Parquet (snappy, written by DuckDB)", "arrow": "Arrow IPC (written by Polars)",
-          "many": "Many tiny locations (Parquet, one file of 3 rows each)"}
+          "many": "Many tiny locations (Parquet, one file of 3 rows each)",
+          "joins": "Joins, last-by, windows (Parquet trades, a 5,003-row ref table, as many quotes as trades)"}
+
+
+def engines_of(fmt):
+    return ALL_ENGINES[:2] if fmt == "joins" else ALL_ENGINES
+
+
+def sources_of(fmt, data, table):
+    """The DuckDB read_parquet call of `table` (T, R or Q) of format fmt."""
+    sub = {"T": "parquet", "R": "ref", "Q": "quotes"}[table] if fmt == "joins" else fmt
+    return (f"read_parquet('{data}/{sub}/**/*.parquet', hive_partitioning = true, "
+            f"hive_types_autocast = false)")
 
 
 # ---------------------------------------------------------------- children
@@ -65,9 +96,8 @@ def child(engine, fmt, threads, data, sql):
     if engine == "duckdb":
         import duckdb
         con = duckdb.connect(config={"threads": threads})
-        if fmt in ("parquet", "many"):
-            src = (f"read_parquet('{data}/{fmt}/**/*.parquet', hive_partitioning = true, "
-                   f"hive_types_autocast = false)")
+        if fmt in ("parquet", "many", "joins"):
+            src = sources_of(fmt, data, "T")
         else:
             import pyarrow as pa
             import pyarrow.dataset as ds
@@ -75,7 +105,10 @@ def child(engine, fmt, threads, data, sql):
             arrow_t = ds.dataset(f"{data}/arrow", format="ipc", partitioning=part)  # noqa: F841 (scanned by name)
             src = "arrow_t"
         t0 = time.perf_counter()
-        rel = con.sql(sql.format(T=src))
+        if fmt == "joins":
+            rel = con.sql(sql.format(T=src, R=sources_of(fmt, data, "R"), Q=sources_of(fmt, data, "Q")))
+        else:
+            rel = con.sql(sql.format(T=src))
         header = rel.columns
         rows = rel.fetchall()
         w = csv.writer(sys.stdout, lineterminator="\n")
@@ -162,7 +195,8 @@ def main():
     ap.add_argument("data")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--formats", default="parquet,arrow", help="parquet, arrow, many (gen_many.py's tree)")
+    ap.add_argument("--formats", default="parquet,arrow",
+                    help="parquet, arrow, many (gen_many.py's tree), joins (gen.mjs's trades, ref and quotes)")
     ap.add_argument("--out")
     ap.add_argument("--queries", help="comma-separated query numbers (1-based) to run")
     ap.add_argument("--child", nargs=4, metavar=("ENGINE", "FORMAT", "THREADS", "SQL"), help=argparse.SUPPRESS)
@@ -180,13 +214,14 @@ def main():
         queries = [QUERIES[int(i) - 1] for i in a.queries.split(",")]
 
     def queries_of(fmt):
-        return MANY_QUERIES if fmt == "many" else queries
+        return MANY_QUERIES if fmt == "many" else JOIN_QUERIES if fmt == "joins" else queries
 
     def argv_of(engine, fmt, nthr, sql):
         if engine == "tabledata":
-            src = f"'{os.path.join(a.data, fmt)}'"
+            src = {k: f"'{os.path.join(a.data, d)}'" for k, d in (("T", "parquet" if fmt == "joins" else fmt),
+                                                                 ("R", "ref"), ("Q", "quotes"))}
             extra = ["--threads", str(nthr)] if td_threads else []
-            return [a.cli, "query", "--timing", "--format", "csv", *extra, sql.format(T=src)], None
+            return [a.cli, "query", "--timing", "--format", "csv", *extra, sql.format(**src)], None
         env = dict(os.environ, POLARS_MAX_THREADS=str(nthr), OMP_NUM_THREADS=str(nthr))
         return [sys.executable, os.path.abspath(__file__), a.cli, a.data, "--child", engine, fmt, str(nthr), sql], env
 
@@ -195,7 +230,7 @@ def main():
         for name, sql in queries_of(fmt):
             configs = []
             for t in threads:
-                for e in ENGINES:
+                for e in engines_of(fmt):
                     if e == "tabledata" and not td_threads and t != threads[0]:
                         continue
                     configs.append((e, t))
@@ -222,7 +257,7 @@ def main():
             # Answers: every engine against DuckDB at the first thread count.
             ref = results[(fmt, name, threads[0], "duckdb")]
             for t in threads:
-                for e in ENGINES:
+                for e in engines_of(fmt):
                     r = results[(fmt, name, t, e)]
                     if r["err"] or ref["err"] or r is ref:
                         continue
@@ -238,6 +273,8 @@ def main():
         return f"{x / y:.2f}x" if x / y >= 0.1 else f"{x / y:.3f}x"
 
     def cell(r):
+        if r.get("skipped"):
+            return "-"
         if r["err"]:
             return "error"
         return f"{r['best']:.0f} ({r['proc']:.0f}, {r['rss']:.0f})"
@@ -253,15 +290,17 @@ def main():
         lines.append("|---|---|---|---|---|---|---|---|")
         for name, _ in queries_of(fmt):
             for t in threads:
-                td, dk, po = (results[(fmt, name, t, e)] for e in ENGINES)
+                skipped = {"err": "not run", "skipped": True}  # Polars on the joins
+                ENGINES = ALL_ENGINES
+                td, dk, po = (results.get((fmt, name, t, e), skipped) for e in ENGINES)
                 ok = "yes"
                 bad = [e for e, r in zip(ENGINES, (td, dk, po)) if r.get("mismatch")]
-                errs = [e for e, r in zip(ENGINES, (td, dk, po)) if r["err"]]
+                errs = [e for e, r in zip(ENGINES, (td, dk, po)) if r["err"] and not r.get("skipped")]
                 if bad:
                     ok = "MISMATCH " + ",".join(bad)
                 if errs:
                     ok = (ok + "; " if bad else "") + "error: " + "; ".join(
-                        f"{e}: {r['err']}" for e, r in zip(ENGINES, (td, dk, po)) if r["err"])
+                        f"{e}: {r['err']}" for e, r in zip(ENGINES, (td, dk, po)) if e in errs)
                 def rr(o):
                     if td["err"] or o["err"]:
                         return "-"

@@ -6,7 +6,9 @@
 # `tabledata query` against DuckDB and Polars (.venv) at 1 and 2 threads,
 # best of TD_BENCH_REAL_REPEATS (default 3), and writes the Markdown table to
 # <build>/bench-realdata-<rows>.md.  A second tree of TD_BENCH_REAL_MANY (default
-# 20,000) tiny locations times planning and pruning ("one partition").
+# 20,000) tiny locations times planning and pruning ("one partition").  Issue
+# 13's joins (a 5,003-row ref table, as many quotes as trades, also written
+# by gen.mjs) are timed against DuckDB in the same run ("joins").
 # `--smoke` runs 100,000 rows and 200 locations once (CI).
 #
 # usage: bench/realdata/run.sh [build dir (build/release)] [--smoke]
@@ -31,6 +33,6 @@ data="$build/bench-data/realdata-$rows-$many"
 node "$work/gen.mjs" "$data" "$rows"
 "$py" "$here/gen_ipc.py" "$data"
 "$py" "$here/gen_many.py" "$data" "$many"
-"$py" "$here/run.py" "$build/cli/tabledata" "$data" --repeats "$repeats" --formats parquet,arrow,many \
+"$py" "$here/run.py" "$build/cli/tabledata" "$data" --repeats "$repeats" --formats parquet,arrow,many,joins \
   --out "$build/bench-realdata-$rows.md"
 "$py" "$here/summary.py" "$build/bench-realdata-$rows.md"

@@ -15,19 +15,24 @@
  *   - full join: every change recomputes (an appended left row may match a
  *     right row that was listed unmatched).
  * Output rows are built by gathering left and right rows by index (-1: a
- * null row) into new arrays: one chunk per apply.
+ * null row) into new arrays: one chunk per apply.  A static join (neither
+ * side refreshing, not full) keeps no left copy: workers probe the left
+ * snapshot's pages where they lie and gather a chunk per page (static_join).
  */
 #include "tabledata/join.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrow/dict.h"
 #include "query/join.h"
 #include "query/ops.h"
+#include "query/par.h"
 #include "table/update.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -124,6 +129,7 @@ typedef struct join_op {
   int64_t *lmatch;
   int64_t *lprev; /* per left row: the group's previous left row, -1 */
   int64_t cap_lmatch;
+  bool static_done; /* static_join made the result (the left store is empty) */
 } join_op;
 
 /* ---- stores ---- */
@@ -580,42 +586,99 @@ static int asof_match(const join_op *op, asof_vec *g, int64_t lts, int64_t *r, t
   return TD_OK;
 }
 
-/* Matches left rows [from, L.n); `matched` (full join) marks right rows. */
-static int match_rows(join_op *op, int64_t from, pairs *p, bool *matched, td_error *err) {
+/* Emits the result pairs of left row i (its on column `on`, NULL for hash
+ * joins) whose key is in group g (-1: none); `matched` (full
+ * join) marks right rows. */
+static int emit_row(const join_op *op, const td_colview *on, int64_t i, int64_t g, pairs *p, bool *matched,
+                    td_error *err) {
+  if (on) {
+    int64_t r = -1;
+    int rc = TD_OK;
+    if (g >= 0 && td_colview_valid(on, i) && (rc = asof_match(op, &op->ix.av[g], td_colview_int(on, i), &r, err)))
+      return rc;
+    return r >= 0 || op->type != TD_JOIN_INNER ? pairs_push(p, i, r, err) : TD_OK;
+  }
+  switch (op->type) {
+    case TD_JOIN_SEMI: return g >= 0 ? pairs_push(p, i, -1, err) : TD_OK;
+    case TD_JOIN_ANTI: return g < 0 ? pairs_push(p, i, -1, err) : TD_OK;
+    default:
+      if (g < 0) return op->type != TD_JOIN_INNER ? pairs_push(p, i, -1, err) : TD_OK;
+      for (int64_t r = op->ix.g[g].head; r >= 0; r = op->ix.next[r]) {
+        int rc = pairs_push(p, i, r, err);
+        if (rc) return rc;
+        if (matched) matched[r] = true;
+      }
+      return TD_OK;
+  }
+}
+
+/* A worker's groups of one dictionary's entries (-2: not looked up yet):
+ * a dictionary-encoded key hashes each entry once, not each row. */
+typedef struct dict_memo {
+  uint64_t id;
+  int64_t *group, cap;
+} dict_memo;
+
+/* The group of entry e of dictionary view `dv` (a single string key). */
+static int64_t entry_group(const join_op *op, dict_memo *m, const td_colview *dv, int64_t e) {
+  if (m->group[e] != -2) return m->group[e];
+  store one = {.n_cols = 1, .n = dv->length, .views = (td_colview *)dv};
+  const int64_t zero = 0;
+  uint64_t h;
+  int64_t g = key_hash(op, &one, &zero, e, &h) ? ix_find(op, &one, &zero, e, h) : -1;
+  return m->group[e] = g;
+}
+
+static _Atomic int64_t dict_chunks;
+
+int64_t td__join_dict_chunks(void) { return atomic_load(&dict_chunks); }
+
+/* Readies m for dictionary d (ids are never reused). */
+static int memo_for(dict_memo *m, const td_dict *d, td_error *err) {
+  if (m->group && m->id == d->id) return TD_OK;
+  if (d->view.length >= m->cap) {
+    int64_t *g = td_realloc(m->group, (size_t)(d->view.length + 1) * sizeof *g);
+    if (!g) return td_err_nomem(err, "joining");
+    m->group = g;
+    m->cap = d->view.length + 1;
+  }
+  for (int64_t e = 0; e < d->view.length; e++) m->group[e] = -2;
+  m->id = d->id;
+  return TD_OK;
+}
+
+/* Matches rows [from, to) of store `s` (left key columns op->lkey): hashed
+ * and probed a block at a time, or, when `memo` is given and the single
+ * key column is dictionary codes, through the groups of its entries. */
+static int probe_rows(const join_op *op, const store *s, int64_t from, int64_t to, dict_memo *memo, pairs *p,
+                      bool *matched, td_error *err) {
   int rc = TD_OK;
-  const td_colview *on = op->kind != J_HASH ? &op->L.views[op->lon] : NULL;
+  const td_colview *on = op->kind != J_HASH ? &s->views[op->lon] : NULL;
+  const td_colview *kv = op->n_keys == 1 && op->cls[0] == KC_STR ? &s->views[op->lkey[0]] : NULL;
+  if (memo && kv && kv->codes && kv->dict) {
+    const td_colview *dv = &kv->dict->view;
+    const int32_t *codes = kv->codes + kv->offset;
+    for (int64_t i = from; rc == TD_OK && i < to; i++) {
+      int64_t g = td_colview_valid(kv, i) ? entry_group(op, memo, dv, codes[i]) : -1;
+      rc = emit_row(op, on, i, g, p, matched, err);
+    }
+    return rc;
+  }
   uint64_t hb[TD_JOIN_BLOCK];
   bool okb[TD_JOIN_BLOCK];
-  for (int64_t i = from; rc == TD_OK && i < op->L.n; i++) {
+  for (int64_t i = from; rc == TD_OK && i < to; i++) {
     if ((i - from) % TD_JOIN_BLOCK == 0)
-      hash_block(op, &op->L, op->lkey, i, op->L.n - i < TD_JOIN_BLOCK ? op->L.n - i : TD_JOIN_BLOCK, hb, okb);
+      hash_block(op, s, op->lkey, i, to - i < TD_JOIN_BLOCK ? to - i : TD_JOIN_BLOCK, hb, okb);
     int64_t g = -1;
-    if (okb[(i - from) % TD_JOIN_BLOCK]) g = ix_find(op, &op->L, op->lkey, i, hb[(i - from) % TD_JOIN_BLOCK]);
-    if (on) {
-      int64_t r = -1;
-      if (g >= 0 && td_colview_valid(on, i) && (rc = asof_match(op, &op->ix.av[g], td_colview_int(on, i), &r, err)))
-        break;
-      if (r >= 0 || op->type != TD_JOIN_INNER) rc = pairs_push(p, i, r, err);
-      continue;
-    }
-    switch (op->type) {
-      case TD_JOIN_SEMI:
-        if (g >= 0) rc = pairs_push(p, i, -1, err);
-        break;
-      case TD_JOIN_ANTI:
-        if (g < 0) rc = pairs_push(p, i, -1, err);
-        break;
-      default:
-        if (g < 0) {
-          if (op->type != TD_JOIN_INNER) rc = pairs_push(p, i, -1, err);
-          break;
-        }
-        for (int64_t r = op->ix.g[g].head; rc == TD_OK && r >= 0; r = op->ix.next[r]) {
-          rc = pairs_push(p, i, r, err);
-          if (matched) matched[r] = true;
-        }
-    }
+    if (okb[(i - from) % TD_JOIN_BLOCK]) g = ix_find(op, s, op->lkey, i, hb[(i - from) % TD_JOIN_BLOCK]);
+    rc = emit_row(op, on, i, g, p, matched, err);
   }
+  return rc;
+}
+
+/* Matches left rows [from, L.n); `matched` (full join) marks right rows. */
+static int match_rows(join_op *op, int64_t from, pairs *p, bool *matched, td_error *err) {
+  int rc = probe_rows(op, &op->L, from, op->L.n, NULL, p, matched, err);
   if (rc == TD_OK && matched)
     for (int64_t r = 0; rc == TD_OK && r < op->R.n; r++)
       if (!matched[r]) rc = pairs_push(p, -1, r, err);
@@ -642,25 +705,41 @@ static int gather(td_array *a, const td_colview *v, const int64_t *idx, int64_t 
   return rc;
 }
 
-/* The result chunk of the pairs. */
-static int build_chunk(join_op *op, const pairs *p, td_dchunk **out, td_error *err) {
+/* Appends left rows idx[0..n) of `v` (never -1) to `a`: gathered, or
+ * decoded when `v` holds dictionary codes. */
+static int gather_left(td_array *a, const td_colview *v, const int64_t *idx, int64_t n, td_error *err) {
+  if (!v->codes) return gather(a, v, idx, n, err);
+  uint32_t *i32 = td_malloc((size_t)n * sizeof *i32 + 1);
+  if (!i32) return td_err_nomem(err, "joining");
+  for (int64_t k = 0; k < n; k++) i32[k] = (uint32_t)idx[k];
+  int rc = td_dict_decode(a, v, 0, n, i32, err);
+  td_free(i32);
+  return rc;
+}
+
+/* The result chunk of the pairs, its left rows those of store `ls` whose
+ * column i is the constant consts[i] when consts and consts[i] are set. */
+static int build_chunk(const join_op *op, const store *ls, const td_value *const *consts, const pairs *p,
+                       td_dchunk **out, td_error *err) {
   *out = NULL;
-  int64_t nl = op->L.n_cols, n_out = nl + op->n_out_right;
+  int64_t nl = ls->n_cols, n_out = nl + op->n_out_right;
   td_dchunk *c;
   int rc = td_dchunk_new(n_out, p->n, &c, err);
   for (int64_t i = 0; rc == TD_OK && i < n_out; i++) {
     bool left = i < nl;
-    const td_colview *v = left ? &op->L.views[i] : &op->R.views[op->out_right[i - nl]];
-    td_array a;
-    rc = td_array_init(&a, v->type, p->n, err);
-    if (rc == TD_OK && left && op->full_key && op->full_key[i]) {
+    const td_colview *v = left ? &ls->views[i] : &op->R.views[op->out_right[i - nl]];
+    td_array a; /* the type of the left store's column: a constant's view has none */
+    rc = td_array_init(&a, left ? op->L.views[i].type : v->type, p->n, err);
+    if (rc == TD_OK && left && consts && consts[i]) {
+      rc = td_array_append_const(&a, consts[i], p->n, err);
+    } else if (rc == TD_OK && left && op->full_key && op->full_key[i]) {
       /* full join key: the left value, else (right-only rows, listed last) the right one */
       int64_t m = 0;
       while (m < p->n && p->l[m] >= 0) m++;
       rc = gather(&a, v, p->l, m, err);
       if (rc == TD_OK) rc = gather(&a, &op->R.views[op->full_rkey[i]], p->r + m, p->n - m, err);
     } else if (rc == TD_OK) {
-      rc = gather(&a, v, left ? p->l : p->r, p->n, err);
+      rc = left && v->codes ? gather_left(&a, v, p->l, p->n, err) : gather(&a, v, left ? p->l : p->r, p->n, err);
     }
     if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &a, err);
     td_array_reset(&a);
@@ -1006,14 +1085,140 @@ static int pass_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   return rc;
 }
 
+/* ---- static joins: the left side scanned, probed and gathered in parallel ---- */
+
+/* A static join (neither side refreshing; not full) is made once: the
+ * right side is indexed on the calling thread, then workers take units of
+ * the left snapshot (pages) in order from a shared counter, probe each
+ * scanned chunk's rows where they lie (a dictionary-encoded string key
+ * through its entries' groups) and gather its result chunk, filed under
+ * the unit: the result lists the left rows in order whatever the thread
+ * count, and no copy of the left side is kept. */
+typedef struct static_run {
+  const join_op *op;
+  td_table *src;
+  td_snapshot *snap;
+  const int64_t *bounds;
+  int64_t n_units;
+  _Atomic int64_t next;
+  _Atomic bool stop;
+  chunk_vec *out;             /* per unit */
+  dict_memo memo[TD_PAR_MAX]; /* per worker */
+  pairs pairs[TD_PAR_MAX];    /* per worker */
+  store tmp[TD_PAR_MAX];      /* per worker: a chunk whose key is a constant, copied */
+} static_run;
+
+/* Copies chunk `ch` of the left table into the worker's store `s`. */
+static int static_copy(store *s, const td_table *src, const td_chunk *ch, td_error *err) {
+  int rc = s->cols ? TD_OK : store_init(s, src->def, err);
+  if (rc == TD_OK) store_clear(s);
+  for (int64_t i = 0; rc == TD_OK && i < s->n_cols; i++)
+    rc = ch->consts[i]          ? td_array_append_const(&s->cols[i], ch->consts[i], ch->length, err)
+         : ch->views[i].codes ? td_dict_decode(&s->cols[i], &ch->views[i], 0, ch->length, NULL, err)
+                              : td_array_append_view(&s->cols[i], &ch->views[i], 0, ch->length, err);
+  s->n = ch->length;
+  store_views(s);
+  return rc;
+}
+
+static int static_unit(static_run *u, int worker, int64_t k, td_error *err) {
+  const join_op *op = u->op;
+  td_scan sc;
+  int rc = td_scan_init(&sc, u->src, u->snap, NULL, 0, u->bounds[k], u->bounds[k + 1], err);
+  if (rc) return rc;
+  if (op->n_keys == 1 && op->cls[0] == KC_STR) td_scan_allow_codes(&sc, op->lkey[0]);
+  pairs *p = &u->pairs[worker];
+  while (rc == TD_OK) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
+    bool copy = op->kind != J_HASH && ch.consts[op->lon];
+    for (int64_t j = 0; j < op->n_keys; j++) copy = copy || ch.consts[op->lkey[j]];
+    store view = {.n_cols = op->L.n_cols, .n = ch.length, .views = ch.views};
+    const store *s = copy ? &u->tmp[worker] : &view;
+    if (copy) rc = static_copy(&u->tmp[worker], u->src, &ch, err);
+    const td_colview *kv = op->n_keys == 1 ? &s->views[op->lkey[0]] : NULL;
+    if (rc == TD_OK && kv && kv->codes && kv->dict) {
+      rc = memo_for(&u->memo[worker], kv->dict, err);
+      atomic_fetch_add_explicit(&dict_chunks, 1, memory_order_relaxed);
+    }
+    p->n = 0;
+    if (rc == TD_OK) rc = probe_rows(op, s, 0, ch.length, &u->memo[worker], p, NULL, err);
+    td_dchunk *c = NULL;
+    if (rc == TD_OK && p->n > 0) rc = build_chunk(op, s, copy ? NULL : ch.consts, p, &c, err);
+    if (rc == TD_OK && c) rc = cv_push(&u->out[k], c, true, err);
+  }
+  td_scan_release(&sc);
+  return rc;
+}
+
+static int static_worker(void *v, int worker, td_error *err) {
+  static_run *u = v;
+  int rc = TD_OK;
+  while (rc == TD_OK && !atomic_load_explicit(&u->stop, memory_order_relaxed)) {
+    int64_t k = atomic_fetch_add(&u->next, 1);
+    if (k >= u->n_units) break;
+    rc = static_unit(u, worker, k, err);
+  }
+  if (rc) atomic_store(&u->stop, true);
+  return rc;
+}
+
+/* The whole result of a static join over the left snapshot d->snap. */
+static int static_join(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  join_op *op = t->op;
+  int rc = sync_right(op, err);
+  for (int64_t g = 0; rc == TD_OK && op->kind != J_HASH && g < op->ix.n_groups; g++) /* probes only read */
+    if (!op->ix.av[g].sorted) rc = group_sort(&op->ix.av[g], err);
+  int64_t *bounds = NULL, n_units = 0;
+  if (rc == TD_OK) rc = td__par_units(t->source, d->snap, 0, d->snap->size, &bounds, &n_units, err);
+  static_run *u = rc == TD_OK ? td_calloc(1, sizeof *u) : NULL;
+  if (u) u->out = td_calloc((size_t)n_units + 1, sizeof *u->out);
+  if (rc == TD_OK && (!u || !u->out)) rc = td_err_nomem(err, "joining");
+  if (rc == TD_OK) {
+    u->op = op;
+    u->src = t->source;
+    u->snap = d->snap;
+    u->bounds = bounds;
+    u->n_units = n_units;
+    atomic_init(&u->next, 0);
+    atomic_init(&u->stop, false);
+    rc = td__par_run(td__par_workers(t->threads, n_units), static_worker, u, err);
+  }
+  chunk_vec all = {0};
+  for (int64_t k = 0; rc == TD_OK && k < n_units; k++)
+    for (int64_t j = 0; rc == TD_OK && j < u->out[k].n; j++) rc = cv_push(&all, u->out[k].v[j], false, err);
+  if (rc == TD_OK) rc = td_snapshot_derived(NULL, all.v, all.n, d->version, &out->snap, err);
+  if (rc == TD_OK) {
+    out->replaced = true;
+    op->static_done = true;
+  }
+  cv_reset(&all);
+  for (int64_t k = 0; u && u->out && k < n_units; k++) cv_reset(&u->out[k]);
+  for (int w = 0; u && w < TD_PAR_MAX; w++) {
+    td_free(u->memo[w].group);
+    pairs_reset(&u->pairs[w]);
+    store_reset(&u->tmp[w]);
+  }
+  if (u) td_free(u->out);
+  td_free(u);
+  td_free(bounds);
+  return rc;
+}
+
 static int join_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   join_op *op = t->op;
   if (op->pass) return pass_apply(t, d, out, err);
+  if (!t->refreshing && !op->right->refreshing && op->type != TD_JOIN_FULL && op->L.n == 0 && !op->static_done)
+    return static_join(t, d, out, err);
+  /* a static join applied again (not expected) starts from the whole left side */
+  bool again = op->static_done;
+  op->static_done = false;
   int rc = sync_right(op, err);
   if (rc) return rc;
-  bool recompute = d->replaced || op->right_changed || op->type == TD_JOIN_FULL;
+  bool recompute = again || d->replaced || op->right_changed || op->type == TD_JOIN_FULL;
   int64_t from = op->L.n;
-  if (d->replaced && !op->right_changed) {
+  if ((again || d->replaced) && !op->right_changed) {
     store_clear(&op->L);
     rc = store_load(&op->L, t->source, d->snap, 0, d->snap->size, err);
   } else {
@@ -1032,7 +1237,7 @@ static int join_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   rc = match_rows(op, recompute ? 0 : from, &p, matched, err);
   td_free(matched);
   td_dchunk *c = NULL;
-  if (rc == TD_OK && p.n > 0) rc = build_chunk(op, &p, &c, err);
+  if (rc == TD_OK && p.n > 0) rc = build_chunk(op, &op->L, NULL, &p, &c, err);
   pairs_reset(&p);
   if (rc) return rc;
   td_snapshot *cur = td_table_snapshot(t);

@@ -14,4 +14,8 @@
 int td__asof_join(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
                   bool reverse, bool inner, td_table **out, td_error *err);
 
+/* Chunks whose dictionary-encoded key static joins probed through its
+ * entries (every join of the process, for tests). */
+int64_t td__join_dict_chunks(void);
+
 #endif

@@ -1,0 +1,277 @@
+/*
+ * tests/query/test_join_par.c - static joins probed in parallel
+ * (query/join.c, static_join): hash joins (inner, left, semi, anti, one and
+ * two keys, string and integer keys with nulls, duplicate right keys) and
+ * as-of joins give the same rows, in the same order, with 1, 2 and 4
+ * threads; on a Parquet copy of the left table (dictionary-encoded string
+ * keys, a dictionary per row group) as on the memory table; on a hive tree
+ * whose key is its partition column; with an empty side; and the counts
+ * equal a reference computed here.  Allocation failures leave no table.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/join.h"
+#include "table/table.h"
+#include "tabledata.h"
+#include "mtable.h"
+#include "test.h"
+
+enum { NLOC = 5, NREF = 34 };
+static const int64_t loc_rows[NLOC] = {3000, 0, 1, 5000, 2500};
+
+/* Left row i: k "k<i*7 % 41>" (every 13th null; keys >= 30 longer than the
+ * 16 bytes a join group holds inline), n = i % 9 (every 11th null), ts. */
+static bool lk_null(int64_t i) { return i % 13 == 5; }
+static int lk(int64_t i) { return (int)(i * 7 % 41); }
+static void key_text(int k, char *buf, size_t size) {
+  snprintf(buf, size, k >= 30 ? "k%d-a-key-longer-than-16-bytes" : "k%d", k);
+}
+
+/* Right row j: keys k0..k31 once, k5 and k33 twice, a null key, "zz". */
+static int rk(int64_t j) { return j < 32 ? (int)j : j == 32 ? 5 : j == 33 ? 33 : -1; }
+
+static void add_left(mt_mem *m, const char *table, const int64_t *rows, int nloc) {
+  const char *names[4] = {"id", "k", "n", "ts"};
+  td_type_id types[4] = {TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_TIMESTAMP};
+  int64_t id = 0;
+  for (int l = 0; l < nloc; l++) {
+    td_builder *b[4];
+    for (int c = 0; c < 4; c++) td_builder_new(types[c], &b[c], NULL);
+    for (int64_t r = 0; r < rows[l]; r++, id++) {
+      char buf[64];
+      key_text(lk(id), buf, sizeof buf);
+      td_builder_append_int(b[0], id, NULL);
+      if (lk_null(id)) td_builder_append_null(b[1], NULL);
+      else td_builder_append_str(b[1], buf, -1, NULL);
+      if (id % 11 == 3) td_builder_append_null(b[2], NULL);
+      else td_builder_append_int(b[2], id % 9, NULL);
+      td_builder_append_int(b[3], id * 1000 + id % 7, NULL);
+    }
+    struct ArrowArray cols[4];
+    for (int c = 0; c < 4; c++) {
+      td_builder_finish(b[c], &cols[c], NULL);
+      td_builder_free(b[c]);
+    }
+    char loc[16];
+    snprintf(loc, sizeof loc, "L%d", l);
+    mt_mem_add(m, table, l == 0, loc, 4, names, types, NULL, cols);
+  }
+}
+
+static void add_right(mt_mem *m, const char *table, int64_t n) {
+  const char *names[4] = {"k", "n", "w", "ts"};
+  td_type_id types[4] = {TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_TIMESTAMP};
+  td_builder *b[4];
+  for (int c = 0; c < 4; c++) td_builder_new(types[c], &b[c], NULL);
+  for (int64_t j = 0; j < n; j++) {
+    char buf[64];
+    if (j == NREF - 1) snprintf(buf, sizeof buf, "zz");
+    else key_text(rk(j), buf, sizeof buf);
+    if (j == NREF - 2) td_builder_append_null(b[0], NULL);
+    else td_builder_append_str(b[0], buf, -1, NULL);
+    td_builder_append_int(b[1], j % 5, NULL);
+    td_builder_append_int(b[2], 100 + j, NULL);
+    td_builder_append_int(b[3], (j * 977) % 10000 * 1000, NULL);
+  }
+  struct ArrowArray cols[4];
+  for (int c = 0; c < 4; c++) {
+    td_builder_finish(b[c], &cols[c], NULL);
+    td_builder_free(b[c]);
+  }
+  mt_mem_add(m, table, true, "R0", 4, names, types, NULL, cols);
+}
+
+typedef struct env {
+  mt_mem m;
+  char pq[512];  /* the left table as one Parquet file */
+  char hive[512]; /* ... as a hive tree partitioned by n */
+} env;
+
+static void env_open(env *e) {
+  memset(e, 0, sizeof *e);
+  mt_mem_open(&e->m, 400); /* many pages: many units of parallel work */
+  mt_mem_paths(&e->m, 300);
+  add_left(&e->m, "t", loc_rows, NLOC);
+  add_right(&e->m, "r", NREF);
+  add_right(&e->m, "e", 0);
+  int64_t none[1] = {0};
+  add_left(&e->m, "te", none, 1);
+  snprintf(e->pq, sizeof e->pq, "%s", td_test_scratch_path("t.parquet"));
+  snprintf(e->hive, sizeof e->hive, "%s", td_test_scratch_path("thive"));
+  char sql[1200];
+  snprintf(sql, sizeof sql, "COPY (SELECT * FROM t) TO '%s' (FORMAT parquet, ROW_GROUP_SIZE 1700, OVERWRITE)", e->pq);
+  free(mt_mem_text(&e->m, sql));
+  snprintf(sql, sizeof sql, "COPY (SELECT * FROM t WHERE n IS NOT NULL) TO '%s' (FORMAT parquet, PARTITION_BY (n), OVERWRITE)",
+           e->hive);
+  free(mt_mem_text(&e->m, sql));
+}
+
+static char *run(env *e, const char *sql, int threads) {
+  td_query_options qo = mt_mem_options(&e->m, threads);
+  return mt_query_text(sql, &qo);
+}
+
+/* sql (its left table written T) on source `src` with 1, 2 and 4 threads:
+ * the same text; returns it (caller frees). */
+static char *same_threads(env *e, const char *sql, const char *src) {
+  char q[2048];
+  const char *at = strstr(sql, " T ");
+  assert_non_null(at);
+  snprintf(q, sizeof q, "%.*s %s %s", (int)(at - sql), sql, src, at + 3);
+  char *one = run(e, q, 1);
+  for (int th = 2; th <= 4; th += 2) {
+    char *more = run(e, q, th);
+    if (strcmp(one, more) != 0) fail_msg("%s\n  1 thread:  %.300s\n  %d threads: %.300s", q, one, th, more);
+    free(more);
+  }
+  return one;
+}
+
+/* sql on the memory table and on its Parquet copy, 1, 2 and 4 threads each:
+ * all the same text; returns it (caller frees). */
+static char *same_everywhere(env *e, const char *sql) {
+  char src[600];
+  char *mem = same_threads(e, sql, "t");
+  snprintf(src, sizeof src, "'%s'", e->pq);
+  char *pq = same_threads(e, sql, src);
+  if (strcmp(mem, pq) != 0) fail_msg("%s\n  memory:  %.300s\n  parquet: %.300s", sql, mem, pq);
+  free(pq);
+  return mem;
+}
+
+static const char *const queries[] = {
+    "SELECT a.id, a.k, b.w FROM T a JOIN r b USING (k)",
+    "SELECT a.id, a.k, b.w, b.ts FROM T a LEFT JOIN r b USING (k)",
+    "SELECT a.id, b.w FROM T a JOIN r b ON a.n = b.n",
+    "SELECT a.id, b.w FROM T a LEFT JOIN r b USING (k, n)",
+    "SELECT a.id, a.ts, b.w FROM T a ASOF JOIN r b ON a.k = b.k AND a.ts >= b.ts",
+    "SELECT a.id, b.w FROM T a ASOF JOIN r b ON a.n = b.n AND a.ts > b.ts",
+    "SELECT a.id, b.w FROM T a LEFT JOIN e b USING (k)",
+    "SELECT a.id, b.w FROM T a JOIN e b USING (k)",
+};
+
+/* Every form: the same rows in the same order at every thread count, on
+ * the memory table and on its dictionary-encoded Parquet copy. */
+static void test_threads_and_dictionaries(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) free(same_everywhere(&e, queries[i]));
+  /* an empty left side */
+  char *t = same_threads(&e, "SELECT a.id, b.w FROM T a JOIN r b USING (k)", "te");
+  assert_string_equal(t, "");
+  free(t);
+  mt_mem_close(&e.m);
+}
+
+/* Counts and sums against a reference computed from the generated rows:
+ * duplicate right keys give two rows, null keys none. */
+static void test_reference(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  int64_t n = 0, sw = 0, n_left = 0, n_anti = 0;
+  for (int64_t i = 0; i < 10501; i++) {
+    int64_t hits = 0;
+    for (int64_t j = 0; j < NREF - 2 && !lk_null(i); j++)
+      if (rk(j) == lk(i)) hits++, n++, sw += 100 + j;
+    n_left += hits ? hits : 1;
+    n_anti += hits == 0;
+  }
+  char want[128];
+  snprintf(want, sizeof want, "%lld|%lld|;", (long long)n, (long long)sw);
+  char *t = same_everywhere(&e, "SELECT count(*), sum(b.w) FROM T a JOIN r b USING (k)");
+  assert_string_equal(t, want);
+  free(t);
+  snprintf(want, sizeof want, "%lld|;", (long long)n_left);
+  t = same_everywhere(&e, "SELECT count(*) FROM T a LEFT JOIN r b USING (k)");
+  assert_string_equal(t, want);
+  free(t);
+  /* anti and semi joins through the C API over the Parquet file's own
+   * table (its string key dictionary-encoded), at 1, 2 and 4 threads */
+  td_file_backend *fb = NULL;
+  td_service *svc;
+  td_table_key *key;
+  td_error err;
+  TD_ASSERT_OK(mt_resolve_path(e.pq, 300, &fb, &svc, &key, &err), &err);
+  for (int th = 1; th <= 4; th *= 2) {
+    td_table_options o;
+    td_table_options_init(&o);
+    td_table *l, *r, *j;
+    TD_ASSERT_OK(td_make_table(svc, key, &o, &l, &err), &err);
+    l->threads = th; /* what a query's td_query_options.threads sets */
+    td_query_options qo = mt_mem_options(&e.m, th);
+    TD_ASSERT_OK(td_query("SELECT * FROM r", &qo, &r, &err), &err);
+    const char *k = "k";
+    int64_t d0 = td__join_dict_chunks();
+    TD_ASSERT_OK(td_table_join(l, r, TD_JOIN_ANTI, &k, 1, &j, &err), &err);
+    assert_true(td__join_dict_chunks() > d0); /* the Parquet keys were probed as codes */
+    assert_int_equal(td_table_size(j), n_anti);
+    td_table_release(j);
+    TD_ASSERT_OK(td_table_join(l, r, TD_JOIN_SEMI, &k, 1, &j, &err), &err);
+    assert_int_equal(td_table_size(j), 10501 - n_anti);
+    td_table_release(j);
+    TD_ASSERT_OK(td_table_join(l, r, TD_JOIN_INNER, &k, 1, &j, &err), &err);
+    assert_int_equal(td_table_size(j), n);
+    char *got = mt_table_text(j, false); /* the left key decoded from its codes */
+    char *expect = run(&e, "SELECT a.id, a.k, a.n, a.ts, b.n, b.w, b.ts FROM t a JOIN r b USING (k)", 1);
+    assert_string_equal(got, expect);
+    free(got);
+    free(expect);
+    td_table_release(j);
+    td_table_release(l);
+    td_table_release(r);
+  }
+  td_table_key_release(key);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  mt_mem_close(&e.m);
+}
+
+/* A key that is a partition column (a constant per location) matches as
+ * the same values in a data column do. */
+static void test_partition_key(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  char sql[1200];
+  snprintf(sql, sizeof sql,
+           "SELECT count(*), sum(b.w), sum(a.id) FROM '%s' a JOIN r b ON a.n = b.n", e.hive);
+  char *hive = run(&e, sql, 2);
+  char *one = run(&e, sql, 1);
+  assert_string_equal(hive, one);
+  char *mem = run(&e, "SELECT count(*), sum(b.w), sum(a.id) FROM t a JOIN r b ON a.n = b.n", 2);
+  assert_string_equal(hive, mem);
+  free(hive);
+  free(one);
+  free(mem);
+  mt_mem_close(&e.m);
+}
+
+/* Allocation failures anywhere in a parallel static join leave no table. */
+static void test_alloc_failures(void **state) {
+  (void)state;
+  mt_mem m;
+  mt_mem_open(&m, 50);
+  int64_t rows[2] = {120, 90};
+  add_left(&m, "t", rows, 2);
+  add_right(&m, "r", NREF);
+  for (int th = 1; th <= 2; th++) {
+    td_query_options qo = mt_mem_options(&m, th);
+    mt_query_alloc_sweep(&qo, "SELECT a.id, b.w FROM t a LEFT JOIN r b USING (k)", false);
+    mt_query_alloc_sweep(&qo, "SELECT a.id, b.w FROM t a ASOF JOIN r b ON a.k = b.k AND a.ts >= b.ts", false);
+  }
+  mt_mem_close(&m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_threads_and_dictionaries),
+      cmocka_unit_test(test_reference),
+      cmocka_unit_test(test_partition_key),
+      cmocka_unit_test(test_alloc_failures),
+  };
+  return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
+}
