@@ -258,6 +258,13 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       c->kind = IPC_K_VIEW;
       c->binary = tt == IPC_T_BINARY_VIEW;
       return TD_OK;
+    case IPC_T_FIXED_BINARY: /* binary, each value its byteWidth bytes */
+      if ((rc = check_params(r, tt, &t, tname, err)) || (rc = ipc_tab_i32(&t, 0, 0, &c->byte_width, err)))
+        return rc;
+      c->type = TD_TYPE_BINARY;
+      c->kind = IPC_K_FIXBIN;
+      c->binary = true;
+      return TD_OK;
     case IPC_T_TIMESTAMP: case IPC_T_DATE: case IPC_T_TIME: {
       /* the unit is kept (no rescaling), so every value reads exactly */
       static const td_type_id ts[] = {TD_TYPE_TIMESTAMP_S, TD_TYPE_TIMESTAMP_MS, TD_TYPE_TIMESTAMP_US,
