@@ -143,7 +143,7 @@ struct td_dict;
 
 typedef struct ipc_dict {
   int64_t id;
-  uint8_t kind; /* IPC_K_STR32 or IPC_K_STR64 */
+  uint8_t kind; /* IPC_K_STR32, IPC_K_STR64 or IPC_K_VIEW */
   bool binary;  /* of Binary values (not checked as UTF-8) */
   int64_t n_msgs;
   ipc_msg *msgs;
