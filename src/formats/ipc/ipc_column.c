@@ -708,6 +708,33 @@ static int64_t find_batch(const ipc_reader *r, int64_t row) {
   return a;
 }
 
+/* Rows [offset, offset + n) of column c onto a, batch after batch.  Codes
+ * (IPC_K_CODES): *td carries the dictionary of the first batch's generation
+ * (a reference), and the reading stops with *other set at a batch of
+ * another generation. */
+static int read_rows(ipc_reader *r, const ipc_col *c, int64_t offset, int64_t n, td_array *a, td_dict **td,
+                     bool *other, td_error *err) {
+  pthread_mutex_lock(&r->lock);
+  int64_t idx = find_batch(r, offset);
+  pthread_mutex_unlock(&r->lock);
+  int rc = TD_OK;
+  for (int64_t done = 0; !rc && !*other && done < n; idx++) {
+    pthread_mutex_lock(&r->lock);
+    ipc_msg m = r->batches[idx];
+    pthread_mutex_unlock(&r->lock);
+    int64_t lo = offset + done - m.row_begin;
+    int64_t take = m.rows - lo < n - done ? m.rows - lo : n - done;
+    if (take <= 0) continue;
+    batch_ctx bc = {.r = r, .m = &m, .td = *td};
+    rc = decode_batch(&bc, c, lo, take, a, err);
+    td_free(bc.vbuf); /* views' data buffers, listed by locate */
+    *td = bc.td;
+    *other = bc.other_dict;
+    done += take;
+  }
+  return rc;
+}
+
 int ipc_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
                     struct ArrowArray *out, td_error *err) {
   ipc_reader *r = (ipc_reader *)base;
@@ -718,21 +745,11 @@ int ipc_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n
                   (long long)base->schema.n_fields, (long long)base->num_rows);
   const ipc_col *c = &r->cols[col];
   td_array a;
+  td_dict *td = NULL;
+  bool other = false;
   int rc = td_array_init(&a, c->type, n, err);
   if (rc) return rc;
-  pthread_mutex_lock(&r->lock);
-  int64_t idx = find_batch(r, offset);
-  pthread_mutex_unlock(&r->lock);
-  for (int64_t done = 0; !rc && done < n; idx++) {
-    pthread_mutex_lock(&r->lock);
-    ipc_msg m = r->batches[idx];
-    pthread_mutex_unlock(&r->lock);
-    int64_t lo = offset + done - m.row_begin;
-    int64_t take = m.rows - lo < n - done ? m.rows - lo : n - done;
-    if (take <= 0) continue;
-    rc = ipc_decode(r, &m, c, lo, take, &a, err);
-    done += take;
-  }
+  rc = read_rows(r, c, offset, n, &a, &td, &other, err);
   if (!rc) rc = td_array_export(&a, out, err);
   if (rc) {
     td_array_reset(&a);
@@ -769,23 +786,7 @@ int ipc_read_column_codes(td_file_reader *base, int64_t col, int64_t offset, int
   if (rc) return rc;
   td_dict *td = NULL;
   bool other = false;
-  pthread_mutex_lock(&r->lock);
-  int64_t idx = find_batch(r, offset);
-  pthread_mutex_unlock(&r->lock);
-  for (int64_t done = 0; !rc && !other && done < n; idx++) {
-    pthread_mutex_lock(&r->lock);
-    ipc_msg m = r->batches[idx];
-    pthread_mutex_unlock(&r->lock);
-    int64_t lo = offset + done - m.row_begin;
-    int64_t take = m.rows - lo < n - done ? m.rows - lo : n - done;
-    if (take <= 0) continue;
-    batch_ctx bc = {.r = r, .m = &m, .td = td};
-    rc = decode_batch(&bc, &cc, lo, take, &a, err);
-    td_free(bc.vbuf);
-    td = bc.td;
-    other = bc.other_dict;
-    done += take;
-  }
+  rc = read_rows(r, &cc, offset, n, &a, &td, &other, err);
   if (!rc && !other) {
     struct ArrowArray codes;
     rc = td_array_export(&a, &codes, err);
