@@ -62,9 +62,10 @@ static void write_file(const char *path, td_type_id t, int64_t rows) {
 }
 
 /* Decoded bytes of column 0 of a read: values (16 for a decimal), or
- * offsets + string bytes. */
+ * offsets + string bytes (readers answer every variable-length type with
+ * 32-bit offsets). */
 static int64_t decoded_bytes(td_type_id t, const struct ArrowArray *a) {
-  if (t != TD_TYPE_UTF8) return a->length * td_type_width(t);
+  if (!td_type_is_varlen(t)) return a->length * td_type_width(t);
   const int32_t *o = a->buffers[1];
   return a->length * 4 + (a->length ? o[a->offset + a->length] - o[a->offset] : 0);
 }

@@ -33,6 +33,31 @@ int td_dict_wrap(td_shared_array *keep, const struct ArrowArray *entries, td_dic
   return TD_OK;
 }
 
+int td_dict_copy(const td_array *entries, td_dict **out, td_error *err) {
+  *out = NULL;
+  if (entries->type != TD_TYPE_UTF8 || entries->null_count > 0)
+    return td_err(err, TD_ECONTRACT, "a dictionary is a utf8 array without nulls, found %s with %lld nulls",
+                  td_type_name(entries->type), (long long)entries->null_count);
+  int64_t n = entries->length, bytes = entries->data_length;
+  td_array copy;
+  struct ArrowArray arr;
+  td_shared_array *sh = NULL;
+  int rc = td_array_init(&copy, TD_TYPE_UTF8, n, err);
+  if (rc) return rc;
+  if (!(rc = td_array_reserve_data(&copy, bytes, err))) {
+    memcpy(copy.offsets, entries->offsets, (size_t)(n + 1) * sizeof *copy.offsets);
+    if (bytes) memcpy(copy.data, entries->data, (size_t)bytes);
+    copy.length = n;
+    copy.data_length = bytes;
+    rc = td_array_export(&copy, &arr, err);
+  }
+  td_array_reset(&copy);
+  if (!rc) rc = td_shared_array_new(&arr, &sh, err);
+  if (!rc) rc = td_dict_wrap(sh, &sh->array, out, err);
+  td_shared_array_release(sh);
+  return rc;
+}
+
 td_dict *td_dict_retain(td_dict *d) {
   if (d) atomic_fetch_add(&d->refs, 1);
   return d;

@@ -31,6 +31,11 @@ typedef struct td_dict {
  * (retained) keeps alive.  Errors: TD_ECONTRACT when `entries` is not a
  * valid utf8 array or has nulls; TD_ENOMEM.  The caller owns *out (refs 1). */
 int td_dict_wrap(td_shared_array *keep, const struct ArrowArray *entries, td_dict **out, td_error *err);
+/* A dictionary holding a copy of the utf8 array `entries` (no nulls), for a
+ * reader whose decoded entries change later (the next generation of an
+ * Arrow IPC dictionary).  Errors: TD_ECONTRACT when `entries` has nulls;
+ * TD_ENOMEM.  The caller owns *out (refs 1). */
+int td_dict_copy(const td_array *entries, td_dict **out, td_error *err);
 td_dict *td_dict_retain(td_dict *d);
 void td_dict_release(td_dict *d); /* NULL is fine */
 

@@ -149,14 +149,24 @@ static int format_double(double d, td_fbuf *buf, td_error *err) {
   return td__fbuf_put(buf, tmp, strlen(tmp), err);
 }
 
+static int to_text(const td_value *v, td_fbuf *buf, td_error *err);
+
+/* The value that does not cast, its type and the target type (row_cast
+ * adds the expression cast, which names the column). */
 static int cast_error(const td_value *v, td_type_id t, int64_t pos, td_error *err) {
   if (td_type_is_varlen(v->type)) {
     int n = v->v.s.len > 60 ? 60 : (int)v->v.s.len;
     return td_err_at(err, TD_ETYPE, pos, "cannot convert '%.*s' to %s at offset %lld", n,
                      v->v.s.ptr, td_type_name(t), (long long)pos);
   }
-  return td_err_at(err, TD_ETYPE, pos, "a %s value is out of the range of %s at offset %lld",
-                   td_type_name(v->type), td_type_name(t), (long long)pos);
+  td_fbuf b = {0};
+  char shown[72];
+  if (to_text(v, &b, NULL) == TD_OK) snprintf(shown, sizeof shown, "%.*s", b.len > 60 ? 60 : (int)b.len, b.p);
+  else snprintf(shown, sizeof shown, "?");
+  td_free(b.p);
+  bool numbers = td__type_numeric(v->type) && td__type_numeric(t);
+  return td_err_at(err, TD_ETYPE, pos, "cannot cast %s value %s to %s%s at offset %lld", td_type_name(v->type),
+                   shown, td_type_name(t), numbers ? " (out of its range)" : "", (long long)pos);
 }
 
 static bool int_fits(td_type_id t, int64_t x) {

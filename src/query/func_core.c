@@ -116,7 +116,14 @@ static int row_cast(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
   td_value v = a[0];
   int p, sc; /* a decimal column's values carry no scale: it is the argument's "p,s" */
   if (v.type == TD_TYPE_DECIMAL128 && !v.scale && td_dec_params(e->args[0]->tz, &p, &sc)) v.scale = (uint8_t)sc;
-  return td__cast_value(&v, e->type, out, buf, e->pos, err);
+  int rc = td__cast_value(&v, e->type, out, buf, e->pos, err);
+  if (rc == TD_ETYPE && e->args[0]->kind != TD_EXPR_LITERAL) { /* name what was cast: the column */
+    char *what = NULL;
+    if (td_expr_print(e->args[0], &what, NULL) == TD_OK)
+      td_err_prefix(err, rc, "CAST(%s AS %.*s): ", what, (int)e->args[1]->lit.v.s.len, e->args[1]->lit.v.s.ptr);
+    td_free(what);
+  }
+  return rc;
 }
 
 /* ---- LIKE / ILIKE ---- */

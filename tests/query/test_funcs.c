@@ -236,7 +236,11 @@ static void test_errors(void **state) {
   check_error("coalesce(i, s)", TD_ETYPE, 12, "coalesce: cannot mix int64 with utf8");
   check_error("s % 2", TD_ETYPE, 0, "% expects a number as argument 1, found utf8");
   check_error("CAST('x1' AS BIGINT)", TD_ETYPE, 0, "cannot convert 'x1' to int64");
-  check_error("CAST(300 AS TINYINT)", TD_ETYPE, 0, "out of the range of int8");
+  check_error("CAST(300 AS TINYINT)", TD_ETYPE, 0, "cannot cast int64 value 300 to int8 (out of its range)");
+  /* a value of a column that does not cast names the value, the target type and the column */
+  check_error("CAST(i AS UTINYINT)", TD_ETYPE, 0, "CAST(i AS UTINYINT): cannot cast int64 value -7 to uint8 (out of its range)");
+  check_error("CAST(s AS INTEGER)", TD_ETYPE, 0, "CAST(s AS INTEGER): cannot convert 'Hello, World' to int32");
+  check_error("CAST(f * 1e19 AS BIGINT)", TD_ETYPE, 0, "cannot cast float64 value 2.5e+19 to int64 (out of its range)");
   check_error("CAST(ts AS DOUBLE)", TD_ETYPE, 0, "cannot cast timestamp to float64");
   check_error("regexp_matches(s, 'a(')", TD_ETYPE, 18, "bad regular expression");
   check_error("date_trunc('fortnight', ts)", TD_ETYPE, 11, "date_trunc: unknown part 'fortnight'");

@@ -9,6 +9,10 @@
 #include <lz4frame.h>
 #include <zstd.h>
 
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "arrow/dict.h"
 #include "formats/cache.h"
 #include "formats/ipc/ipc_internal.h"
 #include "util/alloc.h"
@@ -26,6 +30,10 @@ typedef struct batch_ctx {
   int64_t buf[3][2]; /* offset and length within the body */
   int64_t (*vbuf)[2]; /* views: the column's variadic data buffers (owned) */
   int64_t n_vbuf;
+  /* Codes (IPC_K_CODES): the generation's td_dict of the first batch read
+   * (a reference), and whether a later batch uses another one. */
+  td_dict *td;
+  bool other_dict;
 } batch_ctx;
 
 /* A decompressed buffer, in the readers' shared cache (formats/cache.h), so
@@ -400,6 +408,21 @@ static int read_fixed(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t
   return rc;
 }
 
+/* FixedSizeBinary rows: the values buffer's bytes, offsets every width. */
+static int read_fixed_binary(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t n, td_array *out,
+                             int64_t base, td_error *err) {
+  int64_t w = c->byte_width, dl = out->data_length;
+  if (n > (INT32_MAX - dl) / (w ? w : 1) || lo + n > INT64_MAX / (w ? w : 1))
+    return fail(bc, TD_EUNSUPPORTED, "fixed-size binary rows exceed 2 GiB in one read (rows, width)", n, w, err);
+  int rc = td_array_reserve_data(out, dl + n * w + 1, err);
+  uint8_t *dst = rc ? NULL : (uint8_t *)out->data + dl;
+  if (!rc) rc = fetch(bc, 1, (lo + n) * w, lo * w, n * w, &dst, err);
+  if (rc) return rc;
+  for (int64_t i = 0; i < n; i++) out->offsets[base + i + 1] = (int32_t)(dl + (i + 1) * w);
+  out->data_length = dl + n * w;
+  return TD_OK;
+}
+
 static int read_strings(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t n, td_array *out,
                         int64_t base, td_error *err) {
   int ow = c->kind == IPC_K_STR32 ? 4 : 8;
@@ -572,6 +595,77 @@ static int read_dict(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t 
   return rc;
 }
 
+void ipc_dict_free(ipc_dict *d) {
+  td_free(d->msgs);
+  td_array_reset(&d->values);
+  for (int i = 0; i < IPC_DICT_GENS; i++) td_dict_release(d->gens[i].td);
+}
+
+/* The td_dict of the generation loaded in d (under the reader's lock): made
+ * once, from a copy of the entries (d->values is replaced by the next
+ * generation while pages keep the codes).  NULL when the entries cannot be
+ * a dictionary of codes (a null entry); then the rows are decoded. */
+static int gen_dict(ipc_dict *d, td_dict **out, td_error *err) {
+  *out = NULL;
+  for (int i = 0; i < IPC_DICT_GENS; i++)
+    if (d->gens[i].td && d->gens[i].from == d->loaded_from && d->gens[i].to == d->n_loaded) {
+      *out = d->gens[i].td;
+      return TD_OK;
+    }
+  if (d->values.null_count > 0 || d->values.length > INT32_MAX) return TD_OK;
+  td_dict *td;
+  int rc = td_dict_copy(&d->values, &td, err);
+  if (rc) return rc;
+  int slot = (int)(d->n_gens++ % IPC_DICT_GENS);
+  td_dict_release(d->gens[slot].td); /* pages that use it keep their own references */
+  d->gens[slot].from = d->loaded_from;
+  d->gens[slot].to = d->n_loaded;
+  d->gens[slot].td = td;
+  *out = td;
+  return TD_OK;
+}
+
+/* Dictionary indices of a batch as int32 codes into its generation's
+ * td_dict (rows of another generation than the first batch's: only
+ * bc->other_dict is set).  Every index of a valid row is checked against
+ * the dictionary before it is narrowed, so an int64 or uint64 index never
+ * wraps. */
+static int read_codes(batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t n, td_array *out, int64_t base,
+                      td_error *err) {
+  int w = c->src_width;
+  uint8_t *idx = NULL;
+  int rc = fetch(bc, 1, (lo + n) * w, lo * w, n * w, &idx, err);
+  if (rc) return rc;
+  ipc_reader *r = bc->r;
+  td_dict *td = NULL;
+  pthread_mutex_lock(&r->lock);
+  ipc_dict *d = &r->dicts[c->dict];
+  rc = load_dict(r, d, bc->m->seq, err);
+  if (!rc) rc = gen_dict(d, &td, err);
+  if (!rc && (!td || (bc->td && bc->td != td))) bc->other_dict = true;
+  else if (!rc && !bc->td) bc->td = td_dict_retain(td);
+  pthread_mutex_unlock(&r->lock);
+  int32_t *o = (int32_t *)out->values + base;
+  int64_t len = td ? td->view.length : 0;
+  for (int64_t i = 0; !rc && !bc->other_dict && i < n; i++) {
+    if (!out_valid(out, base + i)) {
+      o[i] = 0;
+      continue;
+    }
+    int64_t k = load_int(idx, i, w, c->src_signed);
+    if (w == 8 && !c->src_signed && k < 0)
+      rc = td_err(err, TD_EFORMAT, "'%s': row %lld: dictionary index %llu out of range (the dictionary has %lld "
+                  "entries)", r->base.io.path, (long long)(bc->m->row_begin + lo + i), (unsigned long long)k,
+                  (long long)len);
+    else if (k < 0 || k >= len)
+      rc = td_err(err, TD_EFORMAT, "'%s': row %lld: dictionary index %lld out of range (the dictionary has %lld "
+                  "entries)", r->base.io.path, (long long)(bc->m->row_begin + lo + i), (long long)k, (long long)len);
+    else o[i] = (int32_t)k;
+  }
+  td_free(idx);
+  return rc;
+}
+
 static int decode_batch(batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t n, td_array *out,
                         td_error *err) {
   int nbuf = c->kind == IPC_K_STR32 || c->kind == IPC_K_STR64 ? 3 : 2;
@@ -587,6 +681,8 @@ static int decode_batch(batch_ctx *bc, const ipc_col *c, int64_t lo, int64_t n, 
     case IPC_K_BOOL: rc = read_bool(bc, lo, n, out, base, err); break;
     case IPC_K_DICT: rc = read_dict(bc, c, lo, n, out, base, err); break;
     case IPC_K_VIEW: rc = read_views(bc, c, lo, n, out, base, err); break;
+    case IPC_K_FIXBIN: rc = read_fixed_binary(bc, c, lo, n, out, base, err); break;
+    case IPC_K_CODES: rc = read_codes(bc, c, lo, n, out, base, err); break;
     default: rc = read_strings(bc, c, lo, n, out, base, err); break;
   }
   if (!rc) out->length = base + n;
@@ -612,6 +708,33 @@ static int64_t find_batch(const ipc_reader *r, int64_t row) {
   return a;
 }
 
+/* Rows [offset, offset + n) of column c onto a, batch after batch.  Codes
+ * (IPC_K_CODES): *td carries the dictionary of the first batch's generation
+ * (a reference), and the reading stops with *other set at a batch of
+ * another generation. */
+static int read_rows(ipc_reader *r, const ipc_col *c, int64_t offset, int64_t n, td_array *a, td_dict **td,
+                     bool *other, td_error *err) {
+  pthread_mutex_lock(&r->lock);
+  int64_t idx = find_batch(r, offset);
+  pthread_mutex_unlock(&r->lock);
+  int rc = TD_OK;
+  for (int64_t done = 0; !rc && !*other && done < n; idx++) {
+    pthread_mutex_lock(&r->lock);
+    ipc_msg m = r->batches[idx];
+    pthread_mutex_unlock(&r->lock);
+    int64_t lo = offset + done - m.row_begin;
+    int64_t take = m.rows - lo < n - done ? m.rows - lo : n - done;
+    if (take <= 0) continue;
+    batch_ctx bc = {.r = r, .m = &m, .td = *td};
+    rc = decode_batch(&bc, c, lo, take, a, err);
+    td_free(bc.vbuf); /* views' data buffers, listed by locate */
+    *td = bc.td;
+    *other = bc.other_dict;
+    done += take;
+  }
+  return rc;
+}
+
 int ipc_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
                     struct ArrowArray *out, td_error *err) {
   ipc_reader *r = (ipc_reader *)base;
@@ -622,25 +745,56 @@ int ipc_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n
                   (long long)base->schema.n_fields, (long long)base->num_rows);
   const ipc_col *c = &r->cols[col];
   td_array a;
+  td_dict *td = NULL;
+  bool other = false;
   int rc = td_array_init(&a, c->type, n, err);
   if (rc) return rc;
-  pthread_mutex_lock(&r->lock);
-  int64_t idx = find_batch(r, offset);
-  pthread_mutex_unlock(&r->lock);
-  for (int64_t done = 0; !rc && done < n; idx++) {
-    pthread_mutex_lock(&r->lock);
-    ipc_msg m = r->batches[idx];
-    pthread_mutex_unlock(&r->lock);
-    int64_t lo = offset + done - m.row_begin;
-    int64_t take = m.rows - lo < n - done ? m.rows - lo : n - done;
-    if (take <= 0) continue;
-    rc = ipc_decode(r, &m, c, lo, take, &a, err);
-    done += take;
-  }
+  rc = read_rows(r, c, offset, n, &a, &td, &other, err);
   if (!rc) rc = td_array_export(&a, out, err);
   if (rc) {
     td_array_reset(&a);
     td_err_prefix(err, rc, "column '%s': ", base->schema.fields[col].name);
   }
   return rc;
+}
+
+/* Whether dictionary-encoded utf8 columns are answered as codes (the
+ * default; TD_IPC_DICT_CODES=0 turns it off, for measuring). */
+static bool dict_codes_on(void) {
+  static _Atomic int on = -1;
+  int v = atomic_load_explicit(&on, memory_order_relaxed);
+  if (v < 0) {
+    const char *e = getenv("TD_IPC_DICT_CODES");
+    v = !(e && strcmp(e, "0") == 0);
+    atomic_store_explicit(&on, v, memory_order_relaxed);
+  }
+  return v;
+}
+
+int ipc_read_column_codes(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
+                          struct ArrowArray *out, td_error *err) {
+  ipc_reader *r = (ipc_reader *)base;
+  if (col < 0 || col >= base->schema.n_fields || offset < 0 || n <= 0 || offset > base->num_rows ||
+      n > base->num_rows - offset || r->cols[col].kind != IPC_K_DICT || r->cols[col].type != TD_TYPE_UTF8 ||
+      !dict_codes_on())
+    return ipc_read_column(base, col, offset, n, out, err); /* which also reports bad arguments */
+  ipc_col cc = r->cols[col];
+  cc.kind = IPC_K_CODES;
+  cc.type = TD_TYPE_INT32;
+  td_array a;
+  int rc = td_array_init(&a, TD_TYPE_INT32, n, err);
+  if (rc) return rc;
+  td_dict *td = NULL;
+  bool other = false;
+  rc = read_rows(r, &cc, offset, n, &a, &td, &other, err);
+  if (!rc && !other) {
+    struct ArrowArray codes;
+    rc = td_array_export(&a, &codes, err);
+    if (!rc) rc = td_dict_attach(&codes, td, out, err);
+  }
+  td_array_reset(&a);
+  td_dict_release(td);
+  if (rc) return td_err_prefix(err, rc, "column '%s': ", base->schema.fields[col].name);
+  /* rows of two generations (or a dictionary with a null entry): strings */
+  return other ? ipc_read_column(base, col, offset, n, out, err) : TD_OK;
 }

@@ -109,7 +109,8 @@ enum {
 #define IPC_MAX_METADATA ((int64_t)1 << 28) /* sanity bound on one header */
 
 /* ---- Reader descriptors. ---- */
-enum { IPC_K_FIXED, IPC_K_BOOL, IPC_K_STR32, IPC_K_STR64, IPC_K_DICT, IPC_K_VIEW };
+enum { IPC_K_FIXED, IPC_K_BOOL, IPC_K_STR32, IPC_K_STR64, IPC_K_DICT, IPC_K_VIEW, IPC_K_FIXBIN,
+       IPC_K_CODES /* a dictionary column read as codes (ipc_read_column_codes only) */ };
 enum { IPC_CONV_NONE, IPC_CONV_WIDEN, IPC_CONV_SCALE };
 
 /* Where and how one readable column lives in each record batch. */
@@ -123,6 +124,7 @@ typedef struct ipc_col {
   int64_t dict; /* IPC_K_DICT: index into ipc_reader.dicts */
   bool binary;  /* Binary / LargeBinary: bytes, not checked as UTF-8 */
   int dec_precision, dec_scale; /* decimal128 */
+  int32_t byte_width;           /* IPC_K_FIXBIN: FixedSizeBinary's width */
 } ipc_col;
 
 /* One message: [offset, offset + meta_len) holds the prefix and the
@@ -136,9 +138,12 @@ typedef struct ipc_msg {
   bool delta; /* a dictionary message that appends (isDelta) */
 } ipc_msg;
 
+#define IPC_DICT_GENS 8
+struct td_dict;
+
 typedef struct ipc_dict {
   int64_t id;
-  uint8_t kind; /* IPC_K_STR32 or IPC_K_STR64 */
+  uint8_t kind; /* IPC_K_STR32, IPC_K_STR64 or IPC_K_VIEW */
   bool binary;  /* of Binary values (not checked as UTF-8) */
   int64_t n_msgs;
   ipc_msg *msgs;
@@ -146,6 +151,15 @@ typedef struct ipc_dict {
    * dictionary and its deltas; a stream may replace it by a new one). */
   int64_t loaded_from, n_loaded;
   td_array values;
+  /* Codes (ipc_read_column_codes): the td_dict of each of the last
+   * IPC_DICT_GENS generations, keyed by the messages [from, to) loaded, so
+   * that every batch of one generation shares one td_dict (a delta that
+   * arrives later, in a growing stream, makes another). */
+  struct {
+    int64_t from, to;
+    struct td_dict *td;
+  } gens[IPC_DICT_GENS];
+  int64_t n_gens; /* made so far; slot n_gens % IPC_DICT_GENS is the next */
 } ipc_dict;
 
 typedef struct ipc_reader {
@@ -178,6 +192,13 @@ int ipc_decode(ipc_reader *r, const ipc_msg *m, const ipc_col *c, int64_t lo, in
                td_array *out, td_error *err);
 int ipc_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
                     struct ArrowArray *out, td_error *err);
+/* As ipc_read_column, but rows of a dictionary-encoded utf8 column whose
+ * batches share one dictionary generation come back as a dictionary array
+ * (int32 codes, td_dict_export of the generation's td_dict; arrow/dict.h). */
+int ipc_read_column_codes(td_file_reader *base, int64_t col, int64_t offset, int64_t n,
+                          struct ArrowArray *out, td_error *err);
+/* Releases a dictionary's generations (close). */
+void ipc_dict_free(ipc_dict *d);
 /* Drops the reader's decompressed buffers from the shared cache (close). */
 void ipc_plain_clear(const ipc_reader *r);
 

@@ -26,9 +26,9 @@ static int ipc_refresh(td_file_reader *base, td_error *err);
 static int file_refresh(td_file_reader *base, td_error *err) { return TD_OK; }
 
 static const td_reader_vtable FILE_VT = {"arrow-file", ipc_read_column, file_refresh, NULL,
-                                         ipc_close, NULL};
+                                         ipc_close, ipc_read_column_codes};
 static const td_reader_vtable STREAM_VT = {"arrow-stream", ipc_read_column, ipc_refresh, NULL,
-                                           ipc_close, NULL};
+                                           ipc_close, ipc_read_column_codes};
 
 int ipc_load_message(ipc_reader *r, const ipc_msg *m, uint8_t **buf, ipc_fb *fb, ipc_tab *msg,
                      td_error *err) {
@@ -371,10 +371,7 @@ static void ipc_close(td_file_reader *base) {
   ipc_reader *r = (ipc_reader *)base;
   if (!r) return;
   ipc_plain_clear(r);
-  for (int64_t i = 0; i < r->n_dicts; i++) {
-    td_free(r->dicts[i].msgs);
-    td_array_reset(&r->dicts[i].values);
-  }
+  for (int64_t i = 0; i < r->n_dicts; i++) ipc_dict_free(&r->dicts[i]);
   td_free(r->dicts);
   td_free(r->batches);
   td_free(r->cols);

@@ -199,8 +199,8 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
   }
   if (!has_t && tt != IPC_T_NULL)
     return td_err(err, TD_EFORMAT, "'%s': field of type %s has no type table", r->base.io.path, tname);
-  if (has_dict) {
-    uint8_t kind = string_kind(tt);
+  if (has_dict) { /* values decoded into one utf8 (or binary) array, whatever their layout */
+    uint8_t kind = tt == IPC_T_UTF8_VIEW || tt == IPC_T_BINARY_VIEW ? IPC_K_VIEW : string_kind(tt);
     if (kind == 0xff) {
       snprintf(why, why_size, "dictionary-encoded %s values are not supported (only strings)", tname);
       return TD_OK;
@@ -214,8 +214,9 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
     if (!rc && has_idx) rc = int_type(r, &it, &bits, &sgn, err);
     if (!rc) rc = find_dict(r, id, kind, &c->dict, err);
     if (rc) return rc;
-    r->dicts[c->dict].binary = tt == IPC_T_BINARY || tt == IPC_T_LARGE_BINARY;
-    c->type = string_type(tt);
+    bool bin = tt == IPC_T_BINARY || tt == IPC_T_LARGE_BINARY || tt == IPC_T_BINARY_VIEW;
+    r->dicts[c->dict].binary = bin;
+    c->type = bin ? TD_TYPE_BINARY : TD_TYPE_UTF8; /* Polars' categoricals: utf8 views */
     c->kind = IPC_K_DICT;
     c->src_width = (uint8_t)(bits / 8);
     c->src_signed = sgn;
@@ -257,6 +258,13 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       c->type = tt == IPC_T_BINARY_VIEW ? TD_TYPE_BINARY : TD_TYPE_UTF8;
       c->kind = IPC_K_VIEW;
       c->binary = tt == IPC_T_BINARY_VIEW;
+      return TD_OK;
+    case IPC_T_FIXED_BINARY: /* binary, each value its byteWidth bytes */
+      if ((rc = check_params(r, tt, &t, tname, err)) || (rc = ipc_tab_i32(&t, 0, 0, &c->byte_width, err)))
+        return rc;
+      c->type = TD_TYPE_BINARY;
+      c->kind = IPC_K_FIXBIN;
+      c->binary = true;
       return TD_OK;
     case IPC_T_TIMESTAMP: case IPC_T_DATE: case IPC_T_TIME: {
       /* the unit is kept (no rescaling), so every value reads exactly */

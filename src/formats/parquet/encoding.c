@@ -312,10 +312,28 @@ static int reserve_strings(td_array *a, int64_t extra, td_error *err) {
   return td_array_reserve_data(a, a->data_length + extra, err);
 }
 
+/* nn values of w bytes each, packed at src, as rows [pos, pos + nn) of a
+ * binary array (filled in order, like every variable-length array). */
+static int fixed_bytes(const uint8_t *src, int w, int64_t nn, td_array *a, int64_t pos, td_error *err) {
+  int64_t bytes = nn * w;
+  if (bytes > PQ_MAX_PAGE_STRING_BYTES)
+    return td_err(err, TD_EUNSUPPORTED, "a page expands to %lld bytes of fixed-length values", (long long)bytes);
+  int rc = reserve_strings(a, bytes, err);
+  if (rc) return rc;
+  int64_t dl = a->data_length;
+  int32_t *off = a->offsets + pos;
+  if (bytes) memcpy(a->data + dl, src, (size_t)bytes);
+  off[0] = (int32_t)dl;
+  for (int64_t i = 0; i < nn; i++) off[i + 1] = (int32_t)(dl += w);
+  a->data_length = dl;
+  return TD_OK;
+}
+
 static int fixed_from_physical(const pq_colinfo *ci, const uint8_t *phys, int64_t nn, td_array *a,
                                int64_t pos, td_error *err) {
   int rc = reserve_rows(a, pos + nn, err);
   if (rc) return rc;
+  if (ci->conv == PQ_CV_FLBA) return fixed_bytes(phys, ci->pw, nn, a, pos, err);
   if (ci->conv == PQ_CV_DEC_FLBA) { /* the width is the column's */
     for (int64_t i = 0; i < nn; i++) dec_from_be(phys + i * ci->pw, ci->pw, a->values + (pos + i) * 16);
     return TD_OK;
@@ -672,9 +690,9 @@ int pq_decode_delta_length(const pq_colinfo *ci, const uint8_t *p, int64_t len, 
 
 int pq_decode_delta_byte_array(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t nn,
                                td_array *a, int64_t pos, td_error *err) {
-  if (ci->phys != PQ_BYTE_ARRAY)
+  if (ci->phys != PQ_BYTE_ARRAY && ci->conv != PQ_CV_FLBA)
     return td_err(err, TD_EFORMAT, "DELTA_BYTE_ARRAY used for a non-byte-array column");
-  if (ci->conv != PQ_CV_BYTES)
+  if (ci->conv != PQ_CV_BYTES && ci->conv != PQ_CV_FLBA)
     return td_err(err, TD_EUNSUPPORTED, "DELTA_BYTE_ARRAY is not supported for a DECIMAL column");
   uint64_t *pre = NULL, *suf = NULL;
   int64_t used1 = 0, used2 = 0, sum = 0;
@@ -695,6 +713,11 @@ int pq_decode_delta_byte_array(const pq_colinfo *ci, const uint8_t *p, int64_t l
       goto done;
     }
     prev = (int64_t)pre[i] + (int64_t)suf[i];
+    if (ci->conv == PQ_CV_FLBA && prev != ci->pw) {
+      rc = td_err(err, TD_EFORMAT, "DELTA_BYTE_ARRAY value of %lld bytes in a FIXED_LEN_BYTE_ARRAY(%d) column",
+                  (long long)prev, ci->pw);
+      goto done;
+    }
     if ((total += prev) > PQ_MAX_PAGE_STRING_BYTES) {
       rc = td_err(err, TD_EUNSUPPORTED, "a DELTA_BYTE_ARRAY page expands beyond %lld bytes",
                   (long long)PQ_MAX_PAGE_STRING_BYTES);

@@ -34,7 +34,8 @@ enum {
   PQ_CV_DEC_I32,  /* INT32 + DECIMAL -> decimal128 */
   PQ_CV_DEC_I64,  /* INT64 + DECIMAL -> decimal128 */
   PQ_CV_DEC_FLBA, /* FIXED_LEN_BYTE_ARRAY(1..16) + DECIMAL (big-endian) -> decimal128 */
-  PQ_CV_DEC_BYTES /* BYTE_ARRAY + DECIMAL (big-endian, 1..16 bytes) -> decimal128 */
+  PQ_CV_DEC_BYTES, /* BYTE_ARRAY + DECIMAL (big-endian, 1..16 bytes) -> decimal128 */
+  PQ_CV_FLBA      /* FIXED_LEN_BYTE_ARRAY (no logical type, UUID) -> binary of that width */
 };
 
 typedef struct pq_colinfo {

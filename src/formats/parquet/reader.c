@@ -22,7 +22,7 @@ static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_val
   const pq_colinfo *ci = &c->ci;
   out->type = ci->type;
   out->is_null = false;
-  if (ci->conv == PQ_CV_BYTES) {
+  if (ci->conv == PQ_CV_BYTES || (ci->conv == PQ_CV_FLBA && len == ci->pw)) {
     out->v.s.ptr = (const char *)p;
     out->v.s.len = (size_t)len;
     return true;
@@ -73,6 +73,7 @@ static bool legacy_ok(const pq_column *c) {
   if (c->ci.type == TD_TYPE_UINT32 || c->ci.type == TD_TYPE_UINT64) return false; /* unsigned, read by COPY4/8 */
   switch (c->ci.conv) {
     case PQ_CV_BYTES:
+    case PQ_CV_FLBA:
     case PQ_CV_U8:
     case PQ_CV_U16:
     case PQ_CV_F16:

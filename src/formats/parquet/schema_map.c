@@ -93,7 +93,7 @@ static bool unsupported_annotation(const pq_schema_elem *e, char *why, size_t n)
   if (e->converted == PQ_CT_INTERVAL)
     return !fail(why, n, "INTERVAL is not supported");
   static const struct { int kind; const char *name; } other[] = {
-      {PQ_LT_UUID, "UUID"},         {PQ_LT_BSON, "BSON"},         {PQ_LT_VARIANT, "VARIANT"},
+      {PQ_LT_BSON, "BSON"},         {PQ_LT_VARIANT, "VARIANT"},
       {PQ_LT_GEOMETRY, "GEOMETRY"}, {PQ_LT_GEOGRAPHY, "GEOGRAPHY"}};
   for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
     if (l->kind == other[i].kind) return !fail(why, n, "%s is not supported", other[i].name);
@@ -180,7 +180,13 @@ bool pq_map_type(const pq_schema_elem *e, pq_colinfo *ci, const char **tz, char 
         ci->pw = 2;
         return set(ci, PQ_CV_F16, TD_TYPE_FLOAT32);
       }
-      return fail(why, n, "FIXED_LEN_BYTE_ARRAY(%d) is not supported", e->type_length);
+      if (e->logical.kind == PQ_LT_UUID && e->type_length != 16)
+        return fail(why, n, "UUID with a length of %d bytes is not supported (16 expected)", e->type_length);
+      if (e->logical.kind != PQ_LT_NONE && e->logical.kind != PQ_LT_UUID)
+        return fail(why, n, "FIXED_LEN_BYTE_ARRAY(%d) with logical type %d is not supported", e->type_length,
+                    e->logical.kind);
+      ci->pw = e->type_length; /* each value its fixed-width bytes (UUID: the 16 bytes, as DuckDB's BLOB) */
+      return set(ci, PQ_CV_FLBA, TD_TYPE_BINARY);
     default: return fail(why, n, "physical type %d is not supported", e->type);
   }
 }

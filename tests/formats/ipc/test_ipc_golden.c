@@ -43,6 +43,7 @@ static bool expect_supported(json_t *f) {
   bool str = !strcmp(t, "utf8") || !strcmp(t, "binary") || !strcmp(t, "largeutf8") || !strcmp(t, "largebinary");
   if (json_object_get(f, "dictionary")) return str;
   if (!strcmp(t, "utf8view") || !strcmp(t, "binaryview")) return true; /* read as utf8 */
+  if (!strcmp(t, "fixedsizebinary")) return true;                      /* read as binary */
   if (str || !strcmp(t, "bool") || !strcmp(t, "timestamp") || !strcmp(t, "date") ||
       !strcmp(t, "time"))
     return true;

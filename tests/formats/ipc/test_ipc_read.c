@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arrow/array.h"
+#include "arrow/dict.h"
 #include "formats/reader.h"
 #include "test.h"
 #include "util/alloc.h"
@@ -246,6 +247,74 @@ static void test_writer_dictionaries(void **state) {
   assert_string_equal(got, "a,b,c,a,b,e,d");
 }
 
+/* Rows [off, off + n) of column 0 through read_column_codes: "codes" (the
+ * codes, "-" for null, then '|' and the dictionary's entries) when they come
+ * back as a dictionary array, else the strings; *td is its td_dict. */
+static void codes_of(td_file_reader *r, int64_t off, int64_t n, char *buf, size_t size, td_dict **td) {
+  struct ArrowArray a;
+  td_error err;
+  TD_ASSERT_OK(td_reader_read_codes(r, 0, off, n, &a, &err), &err);
+  size_t at = 0;
+  buf[0] = '\0';
+  *td = td_dict_of(a.dictionary);
+  td_colview v;
+  if (a.dictionary) {
+    TD_ASSERT_OK(td_dict_array_validate(&a, &err), &err);
+    assert_non_null(*td);
+    TD_ASSERT_OK(td_colview_init(&v, TD_TYPE_UTF8, &a, &err), &err);
+    for (int64_t i = 0; i < n; i++)
+      at += (size_t)snprintf(buf + at, size - at, td_colview_valid(&v, i) ? "%s%d" : "%s-", i ? "," : "",
+                             v.codes[v.offset + i]);
+    at += (size_t)snprintf(buf + at, size - at, "|");
+    for (int64_t k = 0; k < (*td)->view.length; k++) {
+      int64_t len;
+      const char *s = td_colview_str(&(*td)->view, k, &len);
+      at += (size_t)snprintf(buf + at, size - at, "%s%.*s", k ? "," : "", (int)len, s);
+    }
+  } else {
+    TD_ASSERT_OK(td_colview_init(&v, TD_TYPE_UTF8, &a, &err), &err);
+    for (int64_t i = 0; i < n; i++) {
+      int64_t len = 1;
+      const char *s = td_colview_valid(&v, i) ? td_colview_str(&v, i, &len) : "-";
+      at += (size_t)snprintf(buf + at, size - at, "%s%.*s", i ? "," : "", (int)len, s);
+    }
+  }
+  a.release(&a);
+}
+
+/* Dictionary columns answered as codes: one td_dict per generation, shared
+ * by every batch and every read of it; a dictionary replaced between
+ * batches is another td_dict; a read spanning two generations is strings;
+ * delta dictionaries extend one generation. */
+static void test_dictionary_codes(void **state) {
+  (void)state;
+  td_file_reader *r;
+  td_error err;
+  char got[256];
+  td_dict *t1, *t2, *t3, *t4;
+  TD_ASSERT_OK(td_ipc_open(td_test_testdata("arrow-ipc/writers/dict_replace.arrows"), &r, &err), &err);
+  codes_of(r, 0, 3, got, sizeof got, &t1);
+  assert_string_equal(got, "0,1,1|a,b");
+  codes_of(r, 1, 2, got, sizeof got, &t2);
+  assert_string_equal(got, "1,1|a,b");
+  assert_ptr_equal(t1, t2);
+  codes_of(r, 3, 3, got, sizeof got, &t3);
+  assert_string_equal(got, "2,0,-|x,y,z");
+  assert_true(t3 != t1);
+  codes_of(r, 4, 4, got, sizeof got, &t4); /* two generations: decoded */
+  assert_null(t4);
+  assert_string_equal(got, "x,-,q,q");
+  codes_of(r, 0, 3, got, sizeof got, &t2); /* back to the first generation (reloaded): one td_dict still */
+  assert_ptr_equal(t1, t2);
+  td_reader_close(r);
+  TD_ASSERT_OK(td_ipc_open(td_test_testdata("arrow-ipc/writers/dict_delta.arrows"), &r, &err), &err);
+  codes_of(r, 0, 7, got, sizeof got, &t1);
+  assert_string_equal(got, "0,1,2,0,1,4,3|a,b,c,d,e");
+  codes_of(r, 5, 2, got, sizeof got, &t2);
+  assert_ptr_equal(t1, t2);
+  td_reader_close(r);
+}
+
 /* 0-row files (no record batch) from pyarrow and Polars, file and stream. */
 static void test_writer_zero_rows(void **state) {
   (void)state;
@@ -272,6 +341,7 @@ int main(void) {
       cmocka_unit_test(test_ticks),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_writer_dictionaries),
+      cmocka_unit_test(test_dictionary_codes),
       cmocka_unit_test(test_writer_zero_rows),
       cmocka_unit_test(test_alloc_failures),
   };
