@@ -417,7 +417,10 @@ int td__aggx_merge_map(td_aggx *x, const td_aggx *y, const uint32_t *map, int64_
     return rc;
   }
   if (y->compact) { /* the pairs of the set, the value standing for itself */
+    enum { AHEAD = 16 }; /* x's slot of the pair this far ahead is prefetched */
     for (int64_t s = 0; rc == TD_OK && s < y->set_cap; s++) {
+      const xslot *f = s + AHEAD < y->set_cap ? &y->set[s + AHEAD] : NULL;
+      if (f && f->e && map[f->g] != NO_ENT) td__aggx_prefetch(x, map[f->g], f->h);
       const xslot *t = &y->set[s];
       if (!t->e || map[t->g] == NO_ENT) continue;
       rc = add_val(x, map[t->g], NULL, t->h, err);
