@@ -60,7 +60,9 @@ enum {
   CHUNK = 2048,        /* rows mapped per group-id buffer */
   TRACK_STEP = 256,    /* rows between checks for "every group touched" */
   DMAP_MIN = 1024,     /* smallest direct map */
-  DMAP_MAX = 65536     /* key ranges up to this use a direct map */
+  DMAP_MAX = 65536,    /* key ranges up to this use a direct map */
+  DMAP_DENSE = 4,      /* wider ranges too while they hold a group per DMAP_DENSE keys */
+  DMAP_DENSE_MAX = 1 << 24 /* ... up to this many entries (64 MiB) */
 };
 /* "no group" in the direct map; group ids stay below 2^31 (grow_groups), so
  * the high bit tells unknown entries apart. */
@@ -660,9 +662,14 @@ static int dmap_note(td_agg *a, int64_t v, uint32_t g, td_error *err) {
   if (v > a->kmax) a->kmax = v;
   a->krange = true;
   uint64_t span = (uint64_t)a->kmax - (uint64_t)a->kmin + 1;
-  if (span > DMAP_MAX) return TD_OK; /* too wide: the hash table serves keys outside */
+  /* a wide range is mapped while it is dense (many groups: id % 1000000),
+   * so the map costs at most a few words per group; otherwise the hash
+   * table serves keys outside */
+  const bool dense = span <= (uint64_t)DMAP_DENSE * (uint64_t)a->n_groups && span <= DMAP_DENSE_MAX / 2;
+  if (span > DMAP_MAX && !dense) return TD_OK;
+  const int64_t max = span > DMAP_MAX ? DMAP_DENSE_MAX : DMAP_MAX;
   int64_t size = DMAP_MIN;
-  while ((uint64_t)size < 2 * span && size < DMAP_MAX) size *= 2;
+  while ((uint64_t)size < 2 * span && size < max) size *= 2;
   uint32_t *m = td_malloc((size_t)size * sizeof *m);
   if (!m) return td_err_nomem(err, "aggregating");
   memset(m, 0xff, (size_t)size * sizeof *m); /* NO_GROUP */
@@ -1302,6 +1309,24 @@ static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel,
                     td_error *err) {
   enum { BLOCK = 16 };
   const td_agg_spec *sp = &a->specs[k];
+  td_aggx *x = a->ext[k];
+  if (td__aggx_by_hash(x) && !in->is_const && in->ph == a->ast[k].ph) {
+    /* count(DISTINCT) of fixed-width values: hashed column-wise, no value
+     * boxed (hbuf is free once the rows are mapped) */
+    uint64_t *H = a->hbuf;
+    const uint32_t *G = a->gids;
+    hash_key_column(in, sel, j0, j1, H, true, true);
+    for (int64_t b = 0; b < j1 - j0; b += BLOCK) {
+      int64_t n = j1 - j0 - b < BLOCK ? j1 - j0 - b : BLOCK;
+      for (int64_t i = b; i < b + n; i++) td__aggx_prefetch(x, G[i], H[i]);
+      for (int64_t i = b; i < b + n; i++) {
+        if (in->valid && !in->valid[ROW(j0 + i)]) continue;
+        int rc = td__aggx_add_hash(x, G[i], H[i], err);
+        if (rc) return rc;
+      }
+    }
+    return TD_OK;
+  }
   td_value v[BLOCK];
   uint64_t h[BLOCK];
   for (int64_t b = j0; b < j1; b += BLOCK) {
@@ -1465,12 +1490,13 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
 /* ---- merging partial states ---- */
 
 /* Folds group g of `b` (aggregate k) into group d of `a`: b's rows come
- * after a's in input order. */
+ * after a's in input order.  Not the aggregates of agg_more.h: the caller
+ * merges those in bulk (merge_ext) once it knows where every group goes. */
 static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32_t g, td_error *err) {
   const td_agg_spec *sp = &a->specs[k];
   store *x = &a->ast[k];
   const store *y = &b->ast[k];
-  if (a->ext[k]) return td__aggx_merge(a->ext[k], d, b->ext[k], g, err);
+  if (a->ext[k]) return TD_OK;
   switch (sp->kind) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: x->cnt[d] += y->cnt[g]; return TD_OK;
@@ -1548,10 +1574,48 @@ static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g) {
   return NO_GROUP;
 }
 
+/* Folds the agg_more.h aggregates of every group g of `b` into group
+ * map[g] of `a` (NO_GROUP: not merged); map has b->n_groups entries. */
+static int merge_ext(td_agg *a, const td_agg *b, const uint32_t *map, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++)
+    if (a->ext[k]) rc = td__aggx_merge_map(a->ext[k], b->ext[k], map, b->n_groups, err);
+  return rc;
+}
+
+/* Whether `a` has aggregates of agg_more.h (merged by merge_ext). */
+static bool has_ext(const td_agg *a) {
+  for (int64_t k = 0; k < a->n_aggs; k++)
+    if (a->ext[k]) return true;
+  return false;
+}
+
+/* A group map for merge_ext over n groups, every entry NO_GROUP; NULL when
+ * `a` needs none (*rc TD_OK) or on allocation failure (*rc set). */
+static uint32_t *ext_map(const td_agg *a, int64_t n, int *rc, td_error *err) {
+  *rc = TD_OK;
+  if (!has_ext(a)) return NULL;
+  uint32_t *m = td_malloc((size_t)(n + 1) * sizeof *m);
+  if (!m) {
+    *rc = td_err_nomem(err, "merging aggregations");
+    return NULL;
+  }
+  memset(m, 0xff, (size_t)(n + 1) * sizeof *m);
+  return m;
+}
+
 /* Folds group g of `b` into `a` (its group of the same key, added if new;
- * kv: scratch for string keys). */
-static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, td_error *err) {
-  uint32_t d = find_group(a, b, g);
+ * kv: scratch for string keys); map[g] (when map is set) receives it. */
+static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, uint32_t *map, td_error *err) {
+  /* one integer key: a's direct map first (it knows most keys of a dense
+   * range; NO_GROUP there means "ask the hash table") */
+  const bool ikey = a->n_keys == 1 && a->kst[0].ph == TD_PHYS_I64 && !b->kst[0].nul[g];
+  uint32_t d = NO_GROUP;
+  if (ikey) {
+    uint64_t o = (uint64_t)b->kst[0].i[g] - (uint64_t)a->dbase;
+    if (o < (uint64_t)a->dcap) d = a->dmap[o];
+  }
+  if (d == NO_GROUP) d = find_group(a, b, g);
   int rc = TD_OK;
   if (d == NO_GROUP) {
     rc = new_group(a, b->hashes[g], &d, err);
@@ -1567,9 +1631,11 @@ static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, td_
         else x->i[d] = y->i[g];
       }
     }
+    if (rc == TD_OK && ikey) rc = dmap_note(a, b->kst[0].i[g], d, err);
   }
   for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) rc = merge_state(a, k, d, b, g, err);
   if (rc == TD_OK) mark_changed(a, d);
+  if (rc == TD_OK && map) map[g] = d;
   return rc;
 }
 
@@ -1584,8 +1650,11 @@ int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) {
                   (long long)b->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
   td_value local[8], *kv = key_scratch(a->n_keys, local);
   if (!kv) return td_err_nomem(err, "merging aggregations");
-  int rc = TD_OK;
-  for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) rc = merge_group(a, b, (uint32_t)g, kv, err);
+  int rc;
+  uint32_t *map = ext_map(a, b->n_groups, &rc, err);
+  for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) rc = merge_group(a, b, (uint32_t)g, kv, map, err);
+  if (rc == TD_OK && map) rc = merge_ext(a, b, map, err);
+  td_free(map);
   if (kv != local) td_free(kv);
   return rc;
 }
@@ -1699,14 +1768,18 @@ int td_agg_retract(td_agg *a, const td_agg *r, int64_t rows_k, const int64_t *co
 int td_agg_reset_groups(td_agg *a, const td_agg *full, const uint32_t *groups, int64_t n, td_error *err) {
   if (a->n_keys != full->n_keys || a->n_aggs != full->n_aggs)
     return td_err(err, TD_EINVAL, "resetting groups from an aggregation of another shape");
-  int rc = TD_OK;
+  int rc;
+  uint32_t *map = ext_map(a, full->n_groups, &rc, err);
   for (int64_t i = 0; rc == TD_OK && i < n; i++) {
     uint32_t d = groups[i];
     uint32_t g = find_group(full, a, d);
     for (int64_t k = 0; k < a->n_aggs; k++) clear_state(a, k, d);
     for (int64_t k = 0; rc == TD_OK && g != NO_GROUP && k < a->n_aggs; k++) rc = merge_state(a, k, d, full, g, err);
     if (rc == TD_OK) mark_changed(a, d);
+    if (map && g != NO_GROUP) map[g] = d;
   }
+  if (rc == TD_OK && map) rc = merge_ext(a, full, map, err);
+  td_free(map);
   return rc;
 }
 
@@ -1724,10 +1797,13 @@ int td_agg_drop_empty(td_agg **ap, int64_t rows_k, int64_t **dropped, int64_t *n
                       : td_err_nomem(err, "dropping empty groups");
   for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) b->ast[k].scale = a->ast[k].scale;
   n = 0;
+  uint32_t *map = rc == TD_OK ? ext_map(b, a->n_groups, &rc, err) : NULL;
   for (int64_t g = 0; rc == TD_OK && g < a->n_groups; g++) {
     if (a->ast[rows_k].cnt[g] == 0) list[n++] = g;
-    else rc = merge_group(b, a, (uint32_t)g, kv, err);
+    else rc = merge_group(b, a, (uint32_t)g, kv, map, err);
   }
+  if (rc == TD_OK && map) rc = merge_ext(b, a, map, err);
+  td_free(map);
   if (kv != local) td_free(kv);
   if (rc) {
     td_agg_free(b);

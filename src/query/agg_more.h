@@ -46,11 +46,19 @@ int td__aggx_grow(td_aggx *x, int64_t cap, td_error *err);
  * integers, bools and doubles a bijection of the value, which the distinct
  * set relies on). */
 int td__aggx_add(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err);
+/* Whether x is a count(DISTINCT) of integers, bools or doubles, whose
+ * values are their hashes: td__aggx_add_hash serves it. */
+bool td__aggx_by_hash(const td_aggx *x);
+/* td__aggx_add of a non-null value given by its hash h alone
+ * (td__aggx_by_hash(x) must hold). */
+int td__aggx_add_hash(td_aggx *x, uint32_t g, uint64_t h, td_error *err);
 /* A hint that td__aggx_add(x, g, v, h) follows: a distinct set's slot for
  * (g, h) is prefetched (callers add a block of values after hinting each). */
 void td__aggx_prefetch(const td_aggx *x, uint32_t g, uint64_t h);
-/* Folds group g of y into group d of x (y's rows after x's). */
-int td__aggx_merge(td_aggx *x, uint32_t d, const td_aggx *y, uint32_t g, td_error *err);
+/* Folds every group g < n of y with map[g] != UINT32_MAX into group map[g]
+ * of x (y's rows after x's; x has room for those groups), in one pass over
+ * y's values. */
+int td__aggx_merge_map(td_aggx *x, const td_aggx *y, const uint32_t *map, int64_t n, td_error *err);
 /* Group g's result, of type td_agg_result_type(kind, type); strings point
  * into x and stay valid until the next call on x.  TD_ERANGE when an integer
  * sum of distinct values leaves int64. */

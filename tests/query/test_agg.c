@@ -775,6 +775,131 @@ static void test_agg_fast_alloc_failures(void **state) {
   unmake(&d);
 }
 
+/* ---- wide dense integer keys, merges ---- */
+
+enum { DN = 300000, DM = 100000 }; /* rows, distinct non-null keys */
+
+/* Row i of the dense table: key (null every 1001st row), value, distinct input. */
+static bool dense_null(int64_t i) { return i % 1001 == 1000; } /* every key on some row */
+static int64_t dense_key(int64_t i) { return -50000 + (i * 7919) % DM; } /* every key in a scattered order */
+static int64_t dense_x(int64_t i) { return i % 7 - 3; }
+static double dense_y(int64_t i) { return (double)(i % 11) - 5; } /* -0.0 never, 0.0 often */
+
+/* Folds rows [r0, r1) into a, in batches of 4096 (every other one through
+ * a selection vector keeping every row). */
+static void dense_fold(td_agg *a, const td_colview *v, int64_t r0, int64_t r1) {
+  static uint32_t sel[4096];
+  td_error err;
+  for (int64_t b = r0; b < r1; b += 4096) {
+    int64_t len = r1 - b < 4096 ? r1 - b : 4096;
+    td_colview w[3];
+    for (int c = 0; c < 3; c++) {
+      w[c] = v[c];
+      w[c].offset += b;
+      w[c].length = len;
+    }
+    for (int64_t i = 0; i < len; i++) sel[i] = (uint32_t)i;
+    td_batch bt = {len, w, NULL, NULL, 0};
+    bool use_sel = (b / 4096) % 2 == 1;
+    TD_ASSERT_OK(td_agg_update(a, &bt, use_sel ? sel : NULL, len, &err), &err);
+  }
+}
+
+/* Checks a's groups: keys in first-seen order over rows [0, DN), counts,
+ * sums and distinct counts per key. */
+static void dense_check(td_agg *a, int ns) {
+  td_error err;
+  assert_int_equal(td_agg_group_count(a), DM + 1);
+  td_array out[4];
+  TD_ASSERT_OK(td_agg_result(a, out, &err), &err);
+  int64_t *cnt = calloc(DM + 1, sizeof *cnt), *sum = calloc(DM + 1, sizeof *sum);
+  int64_t *order = malloc((DM + 1) * sizeof *order);
+  uint32_t *ymask = calloc(DM + 1, sizeof *ymask); /* distinct y values of a key (11 bits) */
+  int64_t seen = 0;
+  for (int64_t i = 0; i < DN; i++) {
+    int64_t k = dense_null(i) ? DM : dense_key(i) + 50000;
+    if (cnt[k]++ == 0) order[seen++] = k;
+    sum[k] += dense_x(i);
+    ymask[k] |= 1u << (int)(dense_y(i) + 5);
+  }
+  assert_int_equal(seen, DM + 1);
+  for (int64_t g = 0; g < seen; g++) {
+    int64_t k = order[g];
+    td_value key = arr_value(&out[0], g);
+    if (k == DM) assert_true(key.is_null);
+    else if (key.is_null || key.v.i != k - 50000) fail_msg("group %lld: key %lld, expected %lld", (long long)g, (long long)key.v.i, (long long)(k - 50000));
+    if (arr_value(&out[1], g).v.i != cnt[k]) fail_msg("group %lld: count differs", (long long)g);
+    if (arr_value(&out[2], g).v.i != sum[k]) fail_msg("group %lld: sum differs", (long long)g);
+    if (ns == 3 && arr_value(&out[3], g).v.i != __builtin_popcount(ymask[k]))
+      fail_msg("group %lld: count(DISTINCT) %lld, expected %d", (long long)g, (long long)arr_value(&out[3], g).v.i,
+               __builtin_popcount(ymask[k]));
+  }
+  for (int c = 0; c < 1 + ns; c++) td_array_reset(&out[c]);
+  free(cnt);
+  free(sum);
+  free(order);
+  free(ymask);
+}
+
+/* One int64 key over a wide, dense range (more groups than the 64k direct
+ * map; the map follows the range while it stays dense), nulls as a group,
+ * count(*), sum, count(DISTINCT float64): one state, then two and four
+ * partial states merged in order (td_agg_merge: the direct map of the
+ * target, the distinct sets in bulk) give the same groups in the same order. */
+static void test_agg_dense_keys(void **state) {
+  (void)state;
+  td_error err;
+  td_type_id t[3] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64};
+  struct ArrowArray arr[3];
+  td_colview v[3];
+  for (int c = 0; c < 3; c++) {
+    td_array a;
+    TD_ASSERT_OK(td_array_init(&a, t[c], DN, &err), &err);
+    for (int64_t i = 0; i < DN; i++) {
+      int rc = c == 0 && dense_null(i) ? td_array_append_null(&a, &err)
+               : c == 0                ? td_array_append_int(&a, dense_key(i), &err)
+               : c == 1                ? td_array_append_int(&a, dense_x(i), &err)
+                                       : td_array_append_double(&a, dense_y(i), &err);
+      TD_ASSERT_OK(rc, &err);
+    }
+    TD_ASSERT_OK(td_array_export(&a, &arr[c], &err), &err);
+    TD_ASSERT_OK(td_colview_init(&v[c], t[c], &arr[c], &err), &err);
+  }
+  td_agg_key key = {0, TD_TYPE_INT64};
+  const td_agg_spec sp[3] = {{TD_AGG_COUNT_STAR, -1, TD_TYPE_NONE}, {TD_AGG_SUM, 1, TD_TYPE_INT64},
+                             {TD_AGG_COUNT_DISTINCT, 2, TD_TYPE_FLOAT64}};
+  for (int ns = 2; ns <= 3; ns++)
+    for (int parts = 1; parts <= 4; parts *= 2) {
+      td_agg *a[4];
+      for (int p = 0; p < parts; p++) {
+        TD_ASSERT_OK(td_agg_create(&key, 1, sp, ns, &a[p], &err), &err);
+        dense_fold(a[p], v, DN / parts * p, p == parts - 1 ? DN : DN / parts * (p + 1));
+      }
+      for (int p = 1; p < parts; p++) {
+        TD_ASSERT_OK(td_agg_merge(a[0], a[p], &err), &err);
+        td_agg_free(a[p]);
+      }
+      dense_check(a[0], ns);
+      td_agg_free(a[0]);
+    }
+  /* allocation failures while merging (the map of distinct sets, new groups) */
+  for (int64_t k = 0;; k++) {
+    td_agg *a = NULL, *b = NULL;
+    TD_ASSERT_OK(td_agg_create(&key, 1, sp, 3, &a, &err), &err);
+    TD_ASSERT_OK(td_agg_create(&key, 1, sp, 3, &b, &err), &err);
+    dense_fold(a, v, 0, 20000);
+    dense_fold(b, v, 20000, 60000);
+    td__alloc_fail_after(k);
+    int rc = td_agg_merge(a, b, &err);
+    td__alloc_fail_after(-1);
+    td_agg_free(a);
+    td_agg_free(b);
+    if (rc == TD_OK) break;
+    assert_int_equal(rc, TD_ENOMEM);
+  }
+  for (int c = 0; c < 3; c++) arr[c].release(&arr[c]);
+}
+
 /* ---- sort ---- */
 
 static void test_sort(void **state) {
@@ -860,6 +985,7 @@ int main(void) {
       cmocka_unit_test(test_agg_alloc_failures),
       cmocka_unit_test(test_agg_fast_paths),
       cmocka_unit_test(test_agg_fast_alloc_failures),
+      cmocka_unit_test(test_agg_dense_keys),
       cmocka_unit_test(test_sort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -281,11 +281,24 @@ static void test_errors(void **state) {
   env_close(&e);
 }
 
+/* Allocation failures through a query of distinct aggregates (compact and
+ * entry sets, grouped and global): no table, then the unfailed rows. */
+static void test_alloc_failures(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  td_query_options qo = mt_mem_options(&e, 1);
+  mt_query_alloc_sweep(&qo, "SELECT g, count(DISTINCT i), count(DISTINCT f), count(DISTINCT s), sum(DISTINCT i) "
+                            "FROM t GROUP BY g ORDER BY g", false);
+  mt_query_alloc_sweep(&qo, "SELECT count(DISTINCT i), count(DISTINCT f) FROM t", false);
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_values), cmocka_unit_test(test_approx_bound), cmocka_unit_test(test_distinct_kinds),
       cmocka_unit_test(test_threads),
-      cmocka_unit_test(test_live),   cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_live),   cmocka_unit_test(test_errors), cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
