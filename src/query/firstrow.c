@@ -9,7 +9,8 @@
  * when it sorts strictly before it (rows arrive in increasing position, so
  * a tie keeps the earlier row, as a stable sort does).  The maps are merged
  * in run order with the same rule, so the winner does not depend on the
- * thread count.  The key columns are compared where they lie (no copy);
+ * thread count.  For `rank() = 1` a second pass keeps every row that ties
+ * its partition's best.  The key columns are compared where they lie (no copy);
  * a constant column of a chunk (a hive partition) is materialized for that
  * chunk only.
  */
@@ -43,6 +44,10 @@ typedef struct fr_ctx {
   td_sort_key *keys;  /* n_chunks x n_keys, over views */
   int64_t *bounds;    /* chunk runs: worker w takes [bounds[w], bounds[w + 1]) */
   fr_map maps[TD_PAR_MAX];
+  /* ties: per worker, the positions of its run's rows that tie their
+   * partition's best (maps[0], read only by then) */
+  int64_t *tied[TD_PAR_MAX];
+  int64_t n_tied[TD_PAR_MAX], cap_tied[TD_PAR_MAX];
 } fr_ctx;
 
 static uint64_t mix(uint64_t h) {
@@ -157,13 +162,47 @@ static int fr_worker(void *ctx, int worker, td_error *err) {
   return rc;
 }
 
+/* The second pass of ties: the rows of the worker's run that tie their
+ * partition's best on the ORDER BY keys, in position order. */
+static int fr_tie_worker(void *ctx, int worker, td_error *err) {
+  fr_ctx *x = ctx;
+  const fr_map *m = &x->maps[0];
+  for (int64_t c = x->bounds[worker]; c < x->bounds[worker + 1]; c++) {
+    const td_sort_key *k = x->keys + c * x->n_keys;
+    int64_t len = x->snap->chunks[c]->length;
+    for (int64_t r = 0; r < len; r++) {
+      uint64_t h = row_hash(k, x->n_part, r);
+      const fr_entry *e = NULL;
+      for (int64_t s = (int64_t)(h & (uint64_t)(m->n_slots - 1)); m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
+        const fr_entry *f = &m->e[m->slots[s] - 1];
+        if (f->hash == h && td_sort_compare(k, x->n_part, r, x->keys + f->chunk * x->n_keys, f->row) == 0) {
+          e = f;
+          break;
+        }
+      }
+      const td_sort_key *ke = x->keys + e->chunk * x->n_keys; /* every row's partition is there */
+      if (td_sort_compare(k + x->n_part, x->n_keys - x->n_part, r, ke + x->n_part, e->row) != 0) continue;
+      if (x->n_tied[worker] == x->cap_tied[worker]) {
+        int64_t cap = x->cap_tied[worker] ? 2 * x->cap_tied[worker] : 256;
+        int64_t *v = td_realloc(x->tied[worker], (size_t)cap * sizeof *v);
+        if (!v) return td_err_nomem(err, "keeping the first rows per key");
+        x->tied[worker] = v;
+        x->cap_tied[worker] = cap;
+      }
+      x->tied[worker][x->n_tied[worker]++] = x->snap->chunk_begin[c] + r;
+    }
+  }
+  return TD_OK;
+}
+
 static int cmp_pos(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return (x > y) - (x < y);
 }
 
 int td__first_rows(const td_snapshot *snap, const td_schema *def, const int64_t *keys, const bool *desc,
-                   int64_t n_keys, int64_t n_part, int threads, int64_t **pos, int64_t *n, td_error *err) {
+                   int64_t n_keys, int64_t n_part, bool ties, int threads, int64_t **pos, int64_t *n,
+                   td_error *err) {
   *pos = NULL;
   *n = 0;
   int64_t nc = snap->n_chunks;
@@ -213,15 +252,29 @@ int td__first_rows(const td_snapshot *snap, const td_schema *def, const int64_t 
       const fr_entry *e = &x->maps[w].e[i];
       rc = offer(x, acc, e->hash, e->chunk, e->row, err);
     }
-  int64_t *out = rc == TD_OK ? td_malloc((size_t)(acc->n + 1) * sizeof *out) : NULL;
+  if (rc == TD_OK && ties) rc = td__par_run(workers, fr_tie_worker, x, err);
+  int64_t n_out = 0;
+  for (int w = 0; rc == TD_OK && w < workers; w++) n_out += ties ? x->n_tied[w] : 0;
+  int64_t *out = rc == TD_OK ? td_malloc((size_t)((ties ? n_out : acc->n) + 1) * sizeof *out) : NULL;
   if (rc == TD_OK && !out) rc = td_err_nomem(err, "keeping the first row per key");
-  if (rc == TD_OK) {
+  if (rc == TD_OK && ties) { /* the runs in order: positions increase */
+    n_out = 0;
+    for (int w = 0; w < workers; w++) {
+      if (x->n_tied[w]) memcpy(out + n_out, x->tied[w], (size_t)x->n_tied[w] * sizeof *out);
+      n_out += x->n_tied[w];
+    }
+    *pos = out;
+    *n = n_out;
+  } else if (rc == TD_OK) {
     for (int64_t i = 0; i < acc->n; i++) out[i] = snap->chunk_begin[acc->e[i].chunk] + acc->e[i].row;
     qsort(out, (size_t)acc->n, sizeof *out, cmp_pos);
     *pos = out;
     *n = acc->n;
   }
-  for (int w = 0; x && w < TD_PAR_MAX; w++) map_reset(&x->maps[w]);
+  for (int w = 0; x && w < TD_PAR_MAX; w++) {
+    map_reset(&x->maps[w]);
+    td_free(x->tied[w]);
+  }
   for (int64_t i = 0; cst && i < nc * n_keys; i++) td_array_reset(&cst[i]);
   if (x) td_free(x->keys);
   td_free(x);

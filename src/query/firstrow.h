@@ -14,10 +14,13 @@
  * rules: nulls last) with ties going to the lower position: the row a
  * stable sort would put first, i.e. row_number() = 1.  `threads` workers
  * (td__par_workers) each take a contiguous run of chunks; their partial
- * maps are merged in run order.  *pos (td_malloc'd, the caller frees it)
- * receives the *n positions in increasing order.  TD_ENOMEM. */
+ * maps are merged in run order.  With `ties`, every row that ties its
+ * partition's first on the ORDER BY columns (rank() = 1).  *pos
+ * (td_malloc'd, the caller frees it) receives the *n positions in
+ * increasing order.  TD_ENOMEM. */
 int td__first_rows(const td_snapshot *snap, const td_schema *def, const int64_t *keys, const bool *desc,
-                   int64_t n_keys, int64_t n_part, int threads, int64_t **pos, int64_t *n, td_error *err);
+                   int64_t n_keys, int64_t n_part, bool ties, int threads, int64_t **pos, int64_t *n,
+                   td_error *err);
 
 /* Rows pos[0..n) of `snap` (a derived snapshot with def's columns) copied
  * into one new chunk *out of def->n_fields + n_extra columns; the extra

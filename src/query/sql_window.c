@@ -1018,6 +1018,9 @@ static const td_op_vtable win_vt = {win_apply, win_free, false};
 
 /* ---- QUALIFY row_number() OVER (...) = 1: the first row per partition ---- */
 
+/* Static tables compute it in one hashed pass (query/firstrow.c), as does
+ * `rank() ... = 1` (every row tying the first). */
+
 /* On a live source, `QUALIFY row_number() OVER (PARTITION BY p ORDER BY o)
  * = 1` (DISTINCT ON's form too) is one row per partition: the first in
  * (o, arrival) order.  The operator keeps partition i as result row i and
@@ -1028,6 +1031,7 @@ typedef struct wtop {
   wfn f;          /* the row_number window (its keys) */
   wparts parts;   /* partition i is result row i (hashes only) */
   bool built;     /* parts match the published result */
+  bool ties;      /* rank() = 1 (static only): every row tying the first */
   int64_t n_incremental, n_recomputed;
 } wtop;
 
@@ -1064,8 +1068,8 @@ static int top_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   op->n_recomputed++;
   int64_t *from = NULL, np = 0;
   td_dchunk *c = NULL;
-  int rc = td__first_rows(d->snap, t->source->def, f->keys, f->desc, f->n_keys, f->n_part, t->threads, &from, &np,
-                          err);
+  int rc = td__first_rows(d->snap, t->source->def, f->keys, f->desc, f->n_keys, f->n_part, op->ties, t->threads,
+                          &from, &np, err);
   if (rc == TD_OK) rc = td__gather_rows(d->snap, t->source->def, from, np, 1, &c, err);
   td_value one = td_value_int(TD_TYPE_INT64, 1);
   if (rc == TD_OK) rc = td_dchunk_set_const(c, t->source->def->n_fields, &one, err);
@@ -1416,10 +1420,14 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
     t = pre;
     pre = NULL;
     win_free(op);
-  } else if (rc == TD_OK && op->n_fns == 1 && op->fns[0].kind == W_ROW_NUMBER &&
-             qualify_first(q->qualify)) { /* the first row per partition */
+  } else if (rc == TD_OK && op->n_fns == 1 && qualify_first(q->qualify) &&
+             (op->fns[0].kind == W_ROW_NUMBER || (op->fns[0].kind == W_RANK && !pre->refreshing))) {
+    /* the first row per partition (rank: the rows tying it, static only) */
     wtop *top = td_calloc(1, sizeof *top);
-    if (top) top->f = op->fns[0];
+    if (top) {
+      top->f = op->fns[0];
+      top->ties = op->fns[0].kind == W_RANK;
+    }
     win_free(op);
     rc = top ? td_derived_new(pre, &odef, &top_vt, top, &t, err) : td_err_nomem(err, "planning a window");
     first = true;

@@ -52,6 +52,11 @@ static void test_first_row_matches_window(void **state) {
       "SELECT * FROM m QUALIFY row_number() OVER (ORDER BY v, k) %s",
       "SELECT k, x, v FROM m WHERE x > 0.3 QUALIFY row_number() OVER (PARTITION BY k % 3 ORDER BY s DESC, v) %s",
       "SELECT k, row_number() OVER (PARTITION BY k ORDER BY v DESC) AS rn, v FROM m QUALIFY rn %s ORDER BY k",
+      /* rank() = 1: every row tying the first */
+      "SELECT * FROM m QUALIFY rank() OVER (PARTITION BY k ORDER BY v DESC) %s",
+      "SELECT * FROM m QUALIFY rank() OVER (PARTITION BY s ORDER BY k, v NULLS FIRST) %s",
+      "SELECT * FROM m QUALIFY rank() OVER (PARTITION BY P) %s",
+      "SELECT k, v FROM m QUALIFY rank() OVER (ORDER BY k DESC) %s",
   };
   for (int64_t page = 5; page <= 64; page += 59) {
     mt_env e;
@@ -111,6 +116,8 @@ static void test_first_row_ties(void **state) {
   mt_mem_expect_rows(&m, "SELECT id FROM t QUALIFY row_number() OVER (PARTITION BY g ORDER BY o DESC) = 1",
                      "0|;2|;5|;");
   mt_mem_expect_rows(&m, "SELECT DISTINCT ON (g) g, id FROM t ORDER BY g, o DESC", "a|2|;b|0|;null|5|;");
+  mt_mem_expect_rows(&m, "SELECT id FROM t QUALIFY rank() OVER (PARTITION BY g ORDER BY o DESC) = 1",
+                     "0|;2|;3|;4|;5|;6|;");
   mt_mem_close(&m);
 }
 

@@ -304,7 +304,7 @@ export function aggOrderQueries(count, seed) {
 
 // The first row per key (query/firstrow.c): QUALIFY row_number() ... = 1
 // (either side) over a total order within the partition, so the row is
-// determined; an untyped NULL and repeated names in UNION terms; upper and
+// determined, and rank() ... = 1 (ties are peers); an untyped NULL and repeated names in UNION terms; upper and
 // lower of non-ASCII text.  Its own seeded stream.
 export function qualifyQueries(count, seed) {
   const r = rng(seed);
@@ -321,6 +321,7 @@ export function qualifyQueries(count, seed) {
     () => add(`SELECT ${r.pick(['NULL AS a, Size AS b', 'Symbol AS a, NULL AS b'])} FROM {src} WHERE ${pred()} UNION ALL SELECT ${r.pick(['Exchange, Lot', 'NULL, Price', 'Symbol, NULL'])} FROM {src} WHERE ${pred()}`),
     () => add(`SELECT Size AS a, Lot AS b FROM {src} WHERE ${pred()} UNION${r.pick(['', ' ALL'])} SELECT Size, Size FROM {src} WHERE ${pred()}`),
     () => add(`SELECT upper(${r.pick(words)}) AS u, lower(${r.pick(words)}) AS l, upper(Symbol || ${r.pick(words)}) AS s FROM {src} WHERE ${pred()}`),
+    () => add(`SELECT ${COLSW} FROM {src}${r.next() < 0.5 ? ` WHERE ${pred()}` : ''} QUALIFY rank() OVER (${r.next() < 0.8 ? `PARTITION BY ${r.pick(PARTW)} ` : ''}ORDER BY ${r.pick(['Price', 'Size DESC', 'Tick', 'Volume NULLS FIRST', 'Volume DESC', 'Lot, Tick DESC'])}) = 1`),
   ];
   for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
   return out;
