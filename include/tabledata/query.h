@@ -61,13 +61,20 @@ TD_API int td_make_table_where(td_service *service, const td_table_key *key, con
 TD_API int td_table_view(td_table *source, const char *const *columns, int64_t n, td_table **out,
                          td_error *err);
 
-/* The first / last n rows.  Errors: TD_EINVAL (n < 0). */
+/* The first / last n rows.  The head of a td_table_sort result over a
+ * static table that nothing has read yet is a top-N of the sort's source
+ * (the same rows in the same order, without sorting the whole table; see
+ * td_table_sort).  Errors: TD_EINVAL (n < 0). */
 TD_API int td_table_head(td_table *source, int64_t n, td_table **out, td_error *err);
 TD_API int td_table_tail(td_table *source, int64_t n, td_table **out, td_error *err);
 
 /* Sorted by the named columns, each ascending unless descending[i] (NULL: all
- * ascending); stable; nulls last.  Errors: TD_EINVAL (n outside 1..64, an
- * unknown column). */
+ * ascending); stable; nulls last.  Over a static source the sort runs when
+ * the table is first read (td_table_status, a scan, a table built on it),
+ * not now, so that td_table_head of it can keep only the top rows; an
+ * allocation failure then marks the table failed (td_table_status returns
+ * TD_EFAILED with the reason) and it reads as empty.  Errors: TD_EINVAL (n
+ * outside 1..64, an unknown column). */
 TD_API int td_table_sort(td_table *source, const char *const *columns, const bool *descending,
                          int64_t n, td_table **out, td_error *err);
 

@@ -521,17 +521,25 @@ static td_type_id widen(const td_field *a, const td_field *b) {
   return TD_TYPE_NONE;
 }
 
-static const char *cast_name(td_type_id t) {
-  switch (t) {
+/* The CAST type name of a field's type; NULL when CAST cannot make it
+ * (an untyped NULL column keeps its type then). */
+static const char *cast_name(const td_field *f) {
+  switch (f->type) {
     case TD_TYPE_INT8: return "TINYINT";
     case TD_TYPE_INT16: return "SMALLINT";
     case TD_TYPE_INT32: return "INTEGER";
+    case TD_TYPE_INT64: return "BIGINT";
     case TD_TYPE_UINT8: return "UTINYINT";
     case TD_TYPE_UINT16: return "USMALLINT";
     case TD_TYPE_UINT32: return "UINTEGER";
     case TD_TYPE_FLOAT32: return "FLOAT";
     case TD_TYPE_FLOAT64: return "DOUBLE";
-    default: return "BIGINT";
+    case TD_TYPE_UTF8: return "VARCHAR";
+    case TD_TYPE_BOOL: return "BOOLEAN";
+    case TD_TYPE_DATE32: return "DATE";
+    case TD_TYPE_BINARY: return "BLOB";
+    case TD_TYPE_TIMESTAMP: return f->tz ? NULL : "TIMESTAMP";
+    default: return NULL;
   }
 }
 
@@ -554,7 +562,8 @@ static int conform(td_table *t, const td_schema *def, const td_type_id *types, t
     td__sb_quoted(&b, t->def->fields[i].name, strlen(t->def->fields[i].name), '"');
     if (cast) {
       td__sb_put(&b, " AS ");
-      td__sb_put(&b, cast_name(types[i]));
+      td_field f = {.type = types[i]};
+      td__sb_put(&b, cast_name(&f));
       td__sb_put(&b, ")");
     }
     td__sb_put(&b, " AS ");
@@ -579,17 +588,35 @@ static int distinct_all(td_table *t, td_table **out, td_error *err) {
   return rc;
 }
 
+/* Whether column c of a set operation's term is a bare NULL: untyped, it
+ * takes the type of the other terms' column (DuckDB's rule). */
+static bool untyped_null(const td_select *t, int64_t c) {
+  if (t->n_terms || c >= t->n_items) return false;
+  for (int64_t i = 0; i <= c; i++)
+    if (!t->items[i].expr) return false; /* a '*' before: the positions differ */
+  const td_expr *e = t->items[c].expr;
+  return e->kind == TD_EXPR_LITERAL && e->lit.is_null && e->lit.type == TD_TYPE_NONE;
+}
+
 /* The UNION of q's terms, left to right. */
 static int plan_union(td_select *q, td_query_options *opts, td_table **out, td_error *err) {
   *out = NULL;
   td_table **t = td_calloc((size_t)q->n_terms + 1, sizeof *t);
   if (!t) return td_err_nomem(err, "planning a UNION");
   int rc = TD_OK;
-  for (int64_t i = 0; rc == TD_OK && i < q->n_terms; i++) rc = td__plan_query(q->terms[i], opts, q->env, &t[i], err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_terms; i++) {
+    q->terms[i]->later_term = i > 0;
+    rc = td__plan_query(q->terms[i], opts, q->env, &t[i], err);
+  }
   const td_schema *def = rc == TD_OK ? t[0]->def : NULL;
   td_type_id *types = rc == TD_OK ? td_calloc((size_t)def->n_fields + 1, sizeof *types) : NULL;
   if (rc == TD_OK && !types) rc = td_err_nomem(err, "planning a UNION");
-  for (int64_t c = 0; rc == TD_OK && c < def->n_fields; c++) types[c] = def->fields[c].type;
+  bool *open = rc == TD_OK ? td_calloc((size_t)def->n_fields + 1, sizeof *open) : NULL; /* typed by a later term */
+  if (rc == TD_OK && !open) rc = td_err_nomem(err, "planning a UNION");
+  for (int64_t c = 0; rc == TD_OK && c < def->n_fields; c++) {
+    types[c] = def->fields[c].type;
+    open[c] = untyped_null(q->terms[0], c);
+  }
   for (int64_t i = 1; rc == TD_OK && i < q->n_terms; i++) {
     const td_schema *d = t[i]->def;
     if (d->n_fields != def->n_fields)
@@ -600,6 +627,12 @@ static int plan_union(td_select *q, td_query_options *opts, td_table **out, td_e
     for (int64_t c = 0; rc == TD_OK && c < def->n_fields; c++) {
       td_field prev = def->fields[c];
       prev.type = types[c];
+      if (untyped_null(q->terms[i], c)) continue; /* NULL takes the column's type */
+      if (open[c] && cast_name(&d->fields[c])) { /* the first typed term's type */
+        types[c] = d->fields[c].type;
+        open[c] = false;
+        continue;
+      }
       td_type_id w = widen(&prev, &d->fields[c]);
       char ta[64], tb[64];
       if (w == TD_TYPE_NONE)
@@ -634,6 +667,7 @@ static int plan_union(td_select *q, td_query_options *opts, td_table **out, td_e
   for (int64_t i = 0; i < q->n_terms; i++) td_table_release(t[i]);
   td_free(t);
   td_free(types);
+  td_free(open);
   if (rc) {
     td_table_release(acc);
     return rc;

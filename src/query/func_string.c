@@ -3,12 +3,19 @@
  * length, substr, trim/ltrim/rtrim, replace, starts_with, ends_with,
  * contains, strpos, left, right, reverse, and regexp_matches (PCRE2; the
  * pattern is compiled once per bound node when it is a constant).
- * Positions and lengths count UTF-8 characters; case mapping is ASCII.
+ * Positions and lengths count UTF-8 characters.  Case mapping is per code
+ * point, glibc's towupper_l / towlower_l in a C.UTF-8 locale object (simple
+ * one-to-one mappings, as DuckDB's; like DuckDB, upper('ß') is 'ẞ', U+1E9E,
+ * where glibc keeps 'ß'); bytes that are not valid UTF-8 pass unchanged, and
+ * without that locale only ASCII letters map.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <locale.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <wctype.h>
 
 #include "query/func.h"
 #include "util/alloc.h"
@@ -71,17 +78,89 @@ static int put_value(td_fbuf *buf, const char *s, size_t n, td_value *out, td_er
   return rc;
 }
 
+/* The C.UTF-8 locale object of case mapping ((locale_t)0 when the C library
+ * has none: ASCII only then), made once and kept for the process. */
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+static void utf8_locale_init(void) { utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+
+/* The code point at s[0..n) into *cp; its bytes, or 0 when s does not start
+ * with a valid (shortest-form, non-surrogate) UTF-8 sequence. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+  size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+  if (len == 0 || len > n) return 0;
+  uint32_t c = len == 1 ? s[0] : len == 2 ? s[0] & 0x1Fu : len == 3 ? s[0] & 0x0Fu : s[0] & 0x07u;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    c = c << 6 | (s[i] & 0x3Fu);
+  }
+  static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (c < least[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+  *cp = c;
+  return len;
+}
+
+static size_t utf8_encode(uint32_t c, char *o) {
+  if (c < 0x80) {
+    o[0] = (char)c;
+    return 1;
+  }
+  if (c < 0x800) {
+    o[0] = (char)(0xC0 | c >> 6);
+    o[1] = (char)(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    o[0] = (char)(0xE0 | c >> 12);
+    o[1] = (char)(0x80 | (c >> 6 & 0x3F));
+    o[2] = (char)(0x80 | (c & 0x3F));
+    return 3;
+  }
+  o[0] = (char)(0xF0 | c >> 18);
+  o[1] = (char)(0x80 | (c >> 12 & 0x3F));
+  o[2] = (char)(0x80 | (c >> 6 & 0x3F));
+  o[3] = (char)(0x80 | (c & 0x3F));
+  return 4;
+}
+
+/* upper(s) / lower(s). */
 static int row_case_map(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                         td_error *err) {
   bool up = e->fn->name[0] == 'u';
-  int rc = put_value(buf, a[0].v.s.ptr, a[0].v.s.len, out, err);
-  if (rc) return rc;
-  char *p = buf->p + (buf->len - a[0].v.s.len);
-  for (size_t i = 0; i < a[0].v.s.len; i++) {
-    if (up && p[i] >= 'a' && p[i] <= 'z') p[i] = (char)(p[i] - 'a' + 'A');
-    if (!up && p[i] >= 'A' && p[i] <= 'Z') p[i] = (char)(p[i] - 'A' + 'a');
+  const unsigned char *s = (const unsigned char *)a[0].v.s.ptr;
+  size_t n = a[0].v.s.len, ascii = 0;
+  while (ascii < n && s[ascii] < 0x80) ascii++;
+  if (ascii < n) pthread_once(&utf8_once, utf8_locale_init);
+  if (ascii == n || !utf8_locale) { /* ASCII letters in place */
+    int rc = put_value(buf, a[0].v.s.ptr, n, out, err);
+    if (rc) return rc;
+    char *p = buf->p + (buf->len - n);
+    for (size_t i = 0; i < n; i++) {
+      if (up && p[i] >= 'a' && p[i] <= 'z') p[i] = (char)(p[i] - 'a' + 'A');
+      if (!up && p[i] >= 'A' && p[i] <= 'Z') p[i] = (char)(p[i] - 'A' + 'a');
+    }
+    return TD_OK;
   }
-  return TD_OK;
+  /* a mapped character takes at most 4 bytes where it took 2 or more */
+  char stack[256], *o = 2 * n + 4 <= sizeof stack ? stack : td_malloc(2 * n + 4);
+  if (!o) return td_err_nomem(err, "mapping the case of a string");
+  size_t len = 0;
+  for (size_t i = 0; i < n;) {
+    uint32_t c;
+    size_t k = utf8_decode(s + i, n - i, &c);
+    if (k == 0) { /* not UTF-8: the byte as it is */
+      o[len++] = (char)s[i++];
+      continue;
+    }
+    wint_t m = up && c == 0xDF ? 0x1E9E /* DuckDB's capital sharp s */
+               : up           ? towupper_l((wint_t)c, utf8_locale)
+                              : towlower_l((wint_t)c, utf8_locale);
+    len += utf8_encode(m <= 0x10FFFF && !(m >= 0xD800 && m <= 0xDFFF) ? (uint32_t)m : c, o + len);
+    i += k;
+  }
+  int rc = put_value(buf, o, len, out, err);
+  if (o != stack) td_free(o);
+  return rc;
 }
 
 /* length(s): characters of a string, bytes of a binary value. */

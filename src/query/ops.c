@@ -802,7 +802,7 @@ static const td_op_vtable sort_vt = {sort_apply, sort_free, false};
  * failure) a top-N of that projection of `source` whose rows have schema
  * `def`. */
 static int make_sort(td_table *source, td_select_spec *spec, const td_schema *def, const int64_t *cols,
-                     const bool *desc, int64_t n, int64_t limit, td_table **out, td_error *err) {
+                     const bool *desc, int64_t n, int64_t limit, bool lazy, td_table **out, td_error *err) {
   *out = NULL;
   sort_op *op = td_calloc(1, sizeof *op);
   if (op) {
@@ -830,12 +830,27 @@ static int make_sort(td_table *source, td_select_spec *spec, const td_schema *de
   }
   op->n = n;
   op->limit = limit;
-  return td_derived_new(source, spec ? def : source->def, &sort_vt, op, out, err);
+  return (lazy ? td_derived_new_lazy : td_derived_new)(source, spec ? def : source->def, &sort_vt, op, out, err);
 }
 
 int td_op_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, td_table **out,
                td_error *err) {
-  return make_sort(source, NULL, NULL, cols, desc, n, -1, out, err);
+  return make_sort(source, NULL, NULL, cols, desc, n, -1, false, out, err);
+}
+
+int td_op_sort_lazy(td_table *source, const int64_t *cols, const bool *desc, int64_t n, td_table **out,
+                    td_error *err) {
+  return make_sort(source, NULL, NULL, cols, desc, n, -1, true, out, err);
+}
+
+bool td_op_unsorted_sort(td_table *t, const int64_t **cols, const bool **desc, int64_t *n) {
+  if (t->kind != TD_TABLE_DERIVED || t->op_vt != &sort_vt || !atomic_load(&t->pending)) return false;
+  const sort_op *op = t->op;
+  if (op->limit >= 0 || op->sel) return false;
+  *cols = op->cols;
+  *desc = op->desc;
+  *n = op->n;
+  return true;
 }
 
 /* ---- top-N: ORDER BY ... LIMIT k ---- */
@@ -1108,5 +1123,5 @@ int td_op_select_topn(td_table *source, td_select_spec *spec, const td_schema *d
     return limit < 0 ? td_err(err, TD_EINVAL, "LIMIT expects n >= 0, got %lld", (long long)limit)
                      : td_err(err, TD_EINVAL, "a top-N sorts on 1 to 64 columns, got %lld", (long long)n);
   }
-  return make_sort(source, spec, def, cols, desc, n, limit, out, err);
+  return make_sort(source, spec, def, cols, desc, n, limit, false, out, err);
 }

@@ -60,6 +60,14 @@ int td_op_slice(td_table *source, int64_t n, bool tail, td_table **out, td_error
 int td_op_slice_range(td_table *source, int64_t offset, int64_t n, td_table **out, td_error *err);
 int td_op_sort(td_table *source, const int64_t *cols, const bool *desc, int64_t n, td_table **out,
                td_error *err);
+/* td_op_sort, filled when first read over a static source
+ * (td_derived_new_lazy): td_table_sort's, so that a head of it can be a
+ * top-N of its source instead (td_op_unsorted_sort). */
+int td_op_sort_lazy(td_table *source, const int64_t *cols, const bool *desc, int64_t n, td_table **out,
+                    td_error *err);
+/* Whether t is a whole-table sort (td_op_sort_lazy) not computed yet; its
+ * keys then (valid while t lives). */
+bool td_op_unsorted_sort(td_table *t, const int64_t **cols, const bool **desc, int64_t *n);
 
 typedef struct td_agg_plan {
   td_expr *filter;     /* bound, may be NULL */

@@ -286,6 +286,12 @@ int td_table_view(td_table *src, const char *const *columns, int64_t n, td_table
 }
 
 int td_table_head(td_table *src, int64_t n, td_table **out, td_error *err) {
+  const int64_t *cols;
+  const bool *desc;
+  int64_t n_keys;
+  /* the head of a sort not computed yet: a top-N of the sort's source */
+  if (n >= 0 && td_op_unsorted_sort(src, &cols, &desc, &n_keys))
+    return td_op_topn(src->source, cols, desc, n_keys, n, out, err);
   return td_op_slice(src, n, false, out, err);
 }
 
@@ -302,7 +308,7 @@ int td_table_sort(td_table *src, const char *const *columns, const bool *descend
     cols[i] = td_schema_find(src->def, columns[i]);
     if (cols[i] < 0) return td_err(err, TD_EINVAL, "sort: unknown column '%s'", columns[i]);
   }
-  return td_op_sort(src, cols, descending, n, out, err);
+  return td_op_sort_lazy(src, cols, descending, n, out, err);
 }
 
 /* An aggregate call "f(x)" bound against def. */
@@ -502,6 +508,23 @@ static td_expr *column_ref(const char *name, int64_t pos, td_error *err) {
   return e;
 }
 
+/* Names item i, whose name an earlier item has, "<name> #<position>"
+ * (with more '#' until no item has that name). */
+static int rename_dup(sql_plan *sp, int64_t i, td_error *err) {
+  size_t len = strlen(sp->names[i]) + 48;
+  char *name = td_malloc(len);
+  if (!name) return td_err_nomem(err, "planning a query");
+  for (int hashes = 1;; hashes++) {
+    snprintf(name, len, "%s %.*s%lld", sp->names[i], hashes < 16 ? hashes : 16, "################", (long long)i + 1);
+    bool taken = false;
+    for (int64_t j = 0; j < sp->n_items && !taken; j++) taken = sp->names[j] && strcmp(sp->names[j], name) == 0;
+    if (!taken || hashes >= 16) break;
+  }
+  td_free(sp->names[i]);
+  sp->names[i] = name;
+  return TD_OK;
+}
+
 /* Expands '*' and names the items. */
 static int expand_items(sql_plan *sp, const td_schema *def, td_error *err) {
   const td_select *q = sp->q;
@@ -538,7 +561,10 @@ static int expand_items(sql_plan *sp, const td_schema *def, td_error *err) {
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) {
     name_key k = {sp->names, sp->names[i]};
     uint64_t h = name_hash(sp->names[i]);
-    if (hindex_find(&names, h, name_eq, &k) >= 0)
+    if (hindex_find(&names, h, name_eq, &k) >= 0 && q->later_term) {
+      rc = rename_dup(sp, i, err); /* "x" becomes "x #2" (the column's position) */
+      if (rc == TD_OK) rc = hindex_put(&names, name_hash(sp->names[i]), i, err);
+    } else if (hindex_find(&names, h, name_eq, &k) >= 0)
       rc = td_err_at(err, TD_ETYPE, sp->items[i]->pos,
                      "the result has two columns named '%s' (use AS to rename one) at offset %lld", sp->names[i],
                      (long long)sp->items[i]->pos);

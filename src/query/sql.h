@@ -102,6 +102,9 @@ typedef struct td_select {
   bool *term_all;              /* term_all[i]: UNION ALL before term i */
   unsigned char *term_op;      /* term_op[i]: the set operation before term i
                                   (TD_SETOP_*, query/setops.h) */
+  bool later_term;             /* a set operation's term after the first: its
+                                  column names are not the result's, so
+                                  duplicates are renamed, not refused */
   int64_t n_subs;              /* the root statement: subqueries of expressions, */
   struct td_select **subs;     /* by the index their placeholder calls carry */
   const struct td_cenv *env;   /* while planned: the CTE names in scope */

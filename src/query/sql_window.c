@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "query/firstrow.h"
 #include "query/ops.h"
 #include "query/sort.h"
 #include "util/alloc.h"
@@ -1017,6 +1018,9 @@ static const td_op_vtable win_vt = {win_apply, win_free, false};
 
 /* ---- QUALIFY row_number() OVER (...) = 1: the first row per partition ---- */
 
+/* Static tables compute it in one hashed pass (query/firstrow.c), as does
+ * `rank() ... = 1` (every row tying the first). */
+
 /* On a live source, `QUALIFY row_number() OVER (PARTITION BY p ORDER BY o)
  * = 1` (DISTINCT ON's form too) is one row per partition: the first in
  * (o, arrival) order.  The operator keeps partition i as result row i and
@@ -1027,6 +1031,7 @@ typedef struct wtop {
   wfn f;          /* the row_number window (its keys) */
   wparts parts;   /* partition i is result row i (hashes only) */
   bool built;     /* parts match the published result */
+  bool ties;      /* rank() = 1 (static only): every row tying the first */
   int64_t n_incremental, n_recomputed;
 } wtop;
 
@@ -1059,34 +1064,28 @@ static int top_chunk(const td_dchunk *cur, const wread *rd, const int64_t *from,
 static int top_full(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   wtop *op = t->op;
   const wfn *f = &op->f;
-  int64_t n = d->snap->size, np = 0;
   parts_reset(&op->parts);
   op->n_recomputed++;
-  wread rd;
-  memset(&rd, 0, sizeof rd);
-  int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm), *from = td_malloc((size_t)(n + 1) * sizeof *from);
+  int64_t *from = NULL, np = 0;
   td_dchunk *c = NULL;
-  int rc = perm && from ? TD_OK : td_err_nomem(err, "computing a window");
-  if (rc == TD_OK) rc = read_rows(t->source, d->snap, 0, n, &rd, err);
+  int rc = td__first_rows(d->snap, t->source->def, f->keys, f->desc, f->n_keys, f->n_part, op->ties, t->threads,
+                          &from, &np, err);
+  if (rc == TD_OK) rc = td__gather_rows(d->snap, t->source->def, from, np, 1, &c, err);
+  td_value one = td_value_int(TD_TYPE_INT64, 1);
+  if (rc == TD_OK) rc = td_dchunk_set_const(c, t->source->def->n_fields, &one, err);
+  /* partition i is result row i (its hash, for appends) */
   wpass w;
   memset(&w, 0, sizeof w);
   w.f = f;
-  w.perm = perm;
-  for (int64_t k = 0; rc == TD_OK && k < f->n_keys; k++) w.keys[k] = (td_sort_key){&rd.views[f->keys[k]], f->desc[k]};
-  if (rc == TD_OK) rc = td_sort_permutation(w.keys, f->n_keys, n, perm, err);
-  for (int64_t p0 = 0, pe; rc == TD_OK && p0 < n; p0 = pe) {
-    for (pe = p0 + 1; pe < n && ties(&w, 0, f->n_part, p0, pe);) pe++;
+  for (int64_t k = 0; c && k < f->n_keys; k++) w.keys[k] = (td_sort_key){&c->views[f->keys[k]], f->desc[k]};
+  for (int64_t i = 0; rc == TD_OK && t->refreshing && i < np; i++) {
     int64_t pi;
-    rc = part_new(&op->parts, key_hash(&w, perm[p0]), &pi, err);
-    from[np++] = perm[p0];
+    rc = part_new(&op->parts, key_hash(&w, i), &pi, err);
   }
-  if (rc == TD_OK) rc = top_chunk(NULL, &rd, from, np, &c, err);
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
   out->replaced = true;
   op->built = rc == TD_OK;
   td_dchunk_release(c);
-  read_free(&rd);
-  td_free(perm);
   td_free(from);
   return rc;
 }
@@ -1421,10 +1420,14 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
     t = pre;
     pre = NULL;
     win_free(op);
-  } else if (rc == TD_OK && pre->refreshing && op->n_fns == 1 && op->fns[0].kind == W_ROW_NUMBER &&
-             qualify_first(q->qualify)) { /* the first row per partition */
+  } else if (rc == TD_OK && op->n_fns == 1 && qualify_first(q->qualify) &&
+             (op->fns[0].kind == W_ROW_NUMBER || (op->fns[0].kind == W_RANK && !pre->refreshing))) {
+    /* the first row per partition (rank: the rows tying it, static only) */
     wtop *top = td_calloc(1, sizeof *top);
-    if (top) top->f = op->fns[0];
+    if (top) {
+      top->f = op->fns[0];
+      top->ties = op->fns[0].kind == W_RANK;
+    }
     win_free(op);
     rc = top ? td_derived_new(pre, &odef, &top_vt, top, &t, err) : td_err_nomem(err, "planning a window");
     first = true;

@@ -8,6 +8,7 @@
  * same update cycle, right after the source, then calls the derived table's
  * own listeners.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,8 +236,9 @@ int td_derived_recompute(td_table *t, td_error *err) {
   return rc;
 }
 
-int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *vt, void *op,
-                   td_table **out, td_error *err) {
+/* A derived table over source, not filled yet. */
+static int derived_alloc(td_table *source, const td_schema *def, const td_op_vtable *vt, void *op, td_table **out,
+                         td_error *err) {
   *out = NULL;
   td_table *t = td_calloc(1, sizeof *t);
   if (!t) {
@@ -262,6 +264,15 @@ int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *v
     td_table_release(t);
     return rc;
   }
+  *out = t;
+  return TD_OK;
+}
+
+int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *vt, void *op,
+                   td_table **out, td_error *err) {
+  td_table *t;
+  int rc = derived_alloc(source, def, vt, op, &t, err);
+  if (rc) return rc;
   /* Fill and subscribe with no cycle in between. */
   td_graph *g = source->service->graph;
   if (t->refreshing) td_graph_lock(g);
@@ -279,6 +290,45 @@ int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *v
   }
   *out = t;
   return TD_OK;
+}
+
+int td_derived_new_lazy(td_table *source, const td_schema *def, const td_op_vtable *vt, void *op,
+                        td_table **out, td_error *err) {
+  if (source->refreshing) return td_derived_new(source, def, vt, op, out, err);
+  int rc = derived_alloc(source, def, vt, op, out, err);
+  if (rc) return rc;
+  (*out)->lazy = true;
+  pthread_mutex_init(&(*out)->fill_lock, NULL);
+  atomic_store(&(*out)->pending, true);
+  return TD_OK;
+}
+
+void td_derived_fill(td_table *t) {
+  if (!t->lazy) return;
+  pthread_mutex_lock(&t->fill_lock);
+  if (atomic_load(&t->pending)) {
+    td_source_delta d;
+    memset(&d, 0, sizeof d);
+    d.snap = td_table_snapshot(t->source);
+    d.replaced = true;
+    td_op_result r;
+    memset(&r, 0, sizeof r);
+    td_error err;
+    int rc = t->op_vt->apply(t, &d, &r, &err);
+    if (rc == TD_OK && r.snap) td_table_publish(t, r.snap);
+    else td_snapshot_release(r.snap);
+    td_free(r.changed);
+    td_free(r.removed);
+    td_snapshot_release(d.snap);
+    if (rc) {
+      pthread_mutex_lock(&t->lock);
+      t->fail_code = rc;
+      snprintf(t->fail_msg, sizeof t->fail_msg, "%s", err.message);
+      pthread_mutex_unlock(&t->lock);
+    }
+    atomic_store(&t->pending, false);
+  }
+  pthread_mutex_unlock(&t->fill_lock);
 }
 
 void td_derived_destroy(td_table *t) {

@@ -57,6 +57,7 @@ void td_table_publish(td_table *t, td_snapshot *snap) {
 }
 
 td_snapshot *td_table_snapshot(td_table *t) {
+  if (atomic_load(&t->pending)) td_derived_fill(t);
   pthread_mutex_lock(&t->lock);
   td_snapshot *s = t->snap;
   atomic_fetch_add(&s->refs, 1);
@@ -162,6 +163,7 @@ void td_table_destroy(td_table *t) {
   td_free(t->listeners);
   if (t->owned_ctx_free) t->owned_ctx_free(t->owned_ctx);
   pthread_mutex_destroy(&t->lock);
+  if (t->lazy) pthread_mutex_destroy(&t->fill_lock);
   td_service *s = t->service;
   td_free(t);
   td_service_free(s);
@@ -177,6 +179,7 @@ int64_t td_table_version(td_table *t) {
 }
 
 int td_table_status(td_table *t, td_error *err) {
+  if (atomic_load(&t->pending)) td_derived_fill(t);
   pthread_mutex_lock(&t->lock);
   int rc = t->fail_code ? td_err(err, TD_EFAILED, "table '%s' has failed: %s", td_table_key_name(t->provider->key),
                                  t->fail_msg)

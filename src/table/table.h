@@ -133,6 +133,11 @@ struct td_table {
   /* Worker threads its operators may use to read it (0: every core); a
    * derived table takes its source's (query/par.h). */
   int threads;
+  /* A lazy derived table (td_derived_new_lazy) is filled when first read:
+   * pending until then; fill_lock (lazy tables only) lets one reader fill. */
+  bool lazy;
+  _Atomic bool pending;
+  pthread_mutex_t fill_lock;
 };
 
 /* Frees a table whose last reference is gone (and, if refreshing, that has
@@ -248,6 +253,16 @@ void td_table_publish(td_table *t, td_snapshot *snap);
  * table's own listeners. */
 int td_derived_new(td_table *source, const td_schema *def, const td_op_vtable *vt, void *op,
                    td_table **out, td_error *err);
+/* td_derived_new, except that over a static source the table is filled
+ * when first read (td_table_snapshot, td_table_status), not now: an
+ * operator that may never run in full (a sort whose head becomes a top-N,
+ * query/plan.c).  The operator must not read its own table's snapshot.  A
+ * fill that fails marks the table failed (td_table_status gives the error)
+ * and leaves it empty.  Over a refreshing source: td_derived_new. */
+int td_derived_new_lazy(td_table *source, const td_schema *def, const td_op_vtable *vt, void *op,
+                        td_table **out, td_error *err);
+/* Fills a pending lazy table (no effect otherwise). */
+void td_derived_fill(td_table *t);
 /* Recomputes a derived table from its source's current snapshot (a
  * `replaced` delta) and tells its listeners: for operators with a second
  * input (joins), when that input changed.  On the update thread, under the

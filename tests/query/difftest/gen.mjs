@@ -167,6 +167,7 @@ export function generate(count, seed) {
   out.push(...composeQueries(80, seed + 1313)); // query/compose.c
   out.push(...setopQueries(40, seed + 1919)); // query/setops.c
   out.push(...aggOrderQueries(24, seed + 2323)); // query/agg_order.c
+  out.push(...qualifyQueries(30, seed + 2929)); // query/firstrow.c, UNION NULL, UTF-8 case
   return out.slice(0, Math.max(count, out.length));
 }
 
@@ -296,6 +297,31 @@ export function aggOrderQueries(count, seed) {
       add(`SELECT string_agg(Symbol, '-' ORDER BY Price * -1, Timestamp, Symbol, Exchange, Size) AS ord_s, sum(Size ORDER BY Price) AS t FROM {src} WHERE ${pred()} AND Size > 900`),
     () => // in a grouped query with HAVING and ORDER BY over the aggregate
       add(`SELECT Symbol, last(Price ORDER BY Timestamp, Exchange, Size, Price) AS ord_l FROM {src} WHERE ${pred()} GROUP BY Symbol HAVING count(*) > 1 ORDER BY ord_l, Symbol`, true),
+  ];
+  for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
+  return out;
+}
+
+// The first row per key (query/firstrow.c): QUALIFY row_number() ... = 1
+// (either side) over a total order within the partition, so the row is
+// determined, and rank() ... = 1 (ties are peers); an untyped NULL and repeated names in UNION terms; upper and
+// lower of non-ASCII text.  Its own seeded stream.
+export function qualifyQueries(count, seed) {
+  const r = rng(seed);
+  const out = [];
+  const add = (sql, ordered = false) => out.push({ sql, ordered });
+  const pred = () => r.pick(PRED);
+  const ord = () => r.pick([ORDW, ORDW.split(', ').map((c) => `${c} DESC`).join(', '),
+    'Volume DESC NULLS FIRST, ' + ORDW, 'Price DESC, ' + ORDW]);
+  const words = ["'straße'", "'ÉCOLE ñandú'", "'Σίσυφος'", "'Жук и ёж'", "'ǅemal'", "'ÀÉÎÕÜ çà'"];
+  const shapes = [
+    () => add(`SELECT ${COLSW} FROM {src}${r.next() < 0.5 ? ` WHERE ${pred()}` : ''} QUALIFY ${r.pick(['row_number() OVER (PARTITION BY %p ORDER BY %o) = 1', '1 = row_number() OVER (PARTITION BY %p ORDER BY %o)'])
+      .replace('%p', r.pick(PARTW)).replace('%o', ord())}`),
+    () => add(`SELECT Symbol, Price, Size FROM {src} QUALIFY row_number() OVER (PARTITION BY ${r.pick(PARTW)} ORDER BY ${ord()}) = 1 ORDER BY Symbol, Price, Size LIMIT ${r.int(1, 8)}`, true),
+    () => add(`SELECT ${r.pick(['NULL AS a, Size AS b', 'Symbol AS a, NULL AS b'])} FROM {src} WHERE ${pred()} UNION ALL SELECT ${r.pick(['Exchange, Lot', 'NULL, Price', 'Symbol, NULL'])} FROM {src} WHERE ${pred()}`),
+    () => add(`SELECT Size AS a, Lot AS b FROM {src} WHERE ${pred()} UNION${r.pick(['', ' ALL'])} SELECT Size, Size FROM {src} WHERE ${pred()}`),
+    () => add(`SELECT upper(${r.pick(words)}) AS u, lower(${r.pick(words)}) AS l, upper(Symbol || ${r.pick(words)}) AS s FROM {src} WHERE ${pred()}`),
+    () => add(`SELECT ${COLSW} FROM {src}${r.next() < 0.5 ? ` WHERE ${pred()}` : ''} QUALIFY rank() OVER (${r.next() < 0.8 ? `PARTITION BY ${r.pick(PARTW)} ` : ''}ORDER BY ${r.pick(['Price', 'Size DESC', 'Tick', 'Volume NULLS FIRST', 'Volume DESC', 'Lot, Tick DESC'])}) = 1`),
   ];
   for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
   return out;

@@ -1,0 +1,318 @@
+/*
+ * query/firstrow.c - the first row per key of a derived snapshot in one
+ * hashed pass (see firstrow.h): what `QUALIFY row_number() OVER (PARTITION
+ * BY p ORDER BY o) = 1` and `DISTINCT ON (p) ... ORDER BY p, o` keep,
+ * without sorting the table.
+ *
+ * Each worker walks a contiguous run of chunks and keeps, per distinct
+ * partition key, the position of the best row so far; a row replaces it only
+ * when it sorts strictly before it (rows arrive in increasing position, so
+ * a tie keeps the earlier row, as a stable sort does).  The maps are merged
+ * in run order with the same rule, so the winner does not depend on the
+ * thread count.  For `rank() = 1` a second pass keeps every row that ties
+ * its partition's best.  The key columns are compared where they lie (no copy);
+ * a constant column of a chunk (a hive partition) is materialized for that
+ * chunk only.
+ */
+#include "query/firstrow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/ops.h"
+#include "query/par.h"
+#include "query/sort.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+/* One partition: its hash and the best row so far (chunk, row in chunk). */
+typedef struct fr_entry {
+  uint64_t hash;
+  int64_t chunk, row;
+} fr_entry;
+
+typedef struct fr_map {
+  fr_entry *e;
+  int64_t n, cap;
+  int64_t *slots; /* entry + 1, 0 empty */
+  int64_t n_slots;
+} fr_map;
+
+typedef struct fr_ctx {
+  const td_snapshot *snap;
+  int64_t n_keys, n_part;
+  td_sort_key *keys;  /* n_chunks x n_keys, over views */
+  int64_t *bounds;    /* chunk runs: worker w takes [bounds[w], bounds[w + 1]) */
+  fr_map maps[TD_PAR_MAX];
+  /* ties: per worker, the positions of its run's rows that tie their
+   * partition's best (maps[0], read only by then) */
+  int64_t *tied[TD_PAR_MAX];
+  int64_t n_tied[TD_PAR_MAX], cap_tied[TD_PAR_MAX];
+} fr_ctx;
+
+static uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 29;
+  return h;
+}
+
+/* A hash of row i of v: rows that tie under td_sort_compare hash alike. */
+static uint64_t cell_hash(const td_colview *v, int64_t i) {
+  if (!td_colview_valid(v, i)) return 0x5bd1e995;
+  switch (v->type) {
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY:
+    case TD_TYPE_LARGE_UTF8:
+    case TD_TYPE_LARGE_BINARY: {
+      td_value s = td_colview_value(v, i);
+      uint64_t h = 0xcbf29ce484222325ULL;
+      for (size_t k = 0; k < s.v.s.len; k++) h = (h ^ (uint8_t)s.v.s.ptr[k]) * 0x100000001b3ULL;
+      return h;
+    }
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_FLOAT64: {
+      double d = td_colview_double(v, i);
+      if (d == 0) d = 0;         /* -0 ties 0 */
+      if (d != d) return 0x7ff8; /* NaNs tie */
+      uint64_t u;
+      memcpy(&u, &d, sizeof u);
+      return u;
+    }
+    case TD_TYPE_DECIMAL128: {
+      td_value x = td_colview_value(v, i);
+      return x.v.d.lo ^ mix((uint64_t)x.v.d.hi);
+    }
+    default: return (uint64_t)td_colview_int(v, i);
+  }
+}
+
+static uint64_t row_hash(const td_sort_key *k, int64_t n_part, int64_t row) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (int64_t i = 0; i < n_part; i++) h = mix(h ^ cell_hash(k[i].col, row));
+  return h;
+}
+
+static void map_reset(fr_map *m) {
+  td_free(m->e);
+  td_free(m->slots);
+  memset(m, 0, sizeof *m);
+}
+
+/* Room for one more entry (the slots at most half full). */
+static int map_room(fr_map *m, td_error *err) {
+  if (m->n == m->cap) {
+    int64_t cap = m->cap ? 2 * m->cap : 64;
+    fr_entry *e = td_realloc(m->e, (size_t)cap * sizeof *e);
+    if (!e) return td_err_nomem(err, "keeping the first row per key");
+    m->e = e;
+    m->cap = cap;
+  }
+  if (2 * (m->n + 1) <= m->n_slots) return TD_OK;
+  int64_t n_slots = m->n_slots ? 2 * m->n_slots : 128;
+  int64_t *slots = td_calloc((size_t)n_slots, sizeof *slots);
+  if (!slots) return td_err_nomem(err, "keeping the first row per key");
+  for (int64_t i = 0; i < m->n; i++) {
+    int64_t s = (int64_t)(m->e[i].hash & (uint64_t)(n_slots - 1));
+    while (slots[s]) s = (s + 1) & (n_slots - 1);
+    slots[s] = i + 1;
+  }
+  td_free(m->slots);
+  m->slots = slots;
+  m->n_slots = n_slots;
+  return TD_OK;
+}
+
+/* Offers row (chunk c, row r, hash h) to map m: it becomes its partition's
+ * entry when the partition is new or it sorts strictly before the entry. */
+static int offer(const fr_ctx *x, fr_map *m, uint64_t h, int64_t c, int64_t r, td_error *err) {
+  const td_sort_key *kr = x->keys + c * x->n_keys;
+  if (m->n_slots) {
+    for (int64_t s = (int64_t)(h & (uint64_t)(m->n_slots - 1)); m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
+      fr_entry *e = &m->e[m->slots[s] - 1];
+      if (e->hash != h) continue;
+      const td_sort_key *ke = x->keys + e->chunk * x->n_keys;
+      if (td_sort_compare(kr, x->n_part, r, ke, e->row) != 0) continue;
+      if (x->n_keys > x->n_part &&
+          td_sort_compare(kr + x->n_part, x->n_keys - x->n_part, r, ke + x->n_part, e->row) < 0) {
+        e->chunk = c;
+        e->row = r;
+      }
+      return TD_OK;
+    }
+  }
+  int rc = map_room(m, err);
+  if (rc) return rc;
+  int64_t s = (int64_t)(h & (uint64_t)(m->n_slots - 1));
+  while (m->slots[s]) s = (s + 1) & (m->n_slots - 1);
+  m->slots[s] = m->n + 1;
+  m->e[m->n++] = (fr_entry){h, c, r};
+  return TD_OK;
+}
+
+static int fr_worker(void *ctx, int worker, td_error *err) {
+  fr_ctx *x = ctx;
+  fr_map *m = &x->maps[worker];
+  int rc = TD_OK;
+  for (int64_t c = x->bounds[worker]; rc == TD_OK && c < x->bounds[worker + 1]; c++) {
+    const td_sort_key *k = x->keys + c * x->n_keys;
+    int64_t len = x->snap->chunks[c]->length;
+    for (int64_t r = 0; rc == TD_OK && r < len; r++) rc = offer(x, m, row_hash(k, x->n_part, r), c, r, err);
+  }
+  return rc;
+}
+
+/* The second pass of ties: the rows of the worker's run that tie their
+ * partition's best on the ORDER BY keys, in position order. */
+static int fr_tie_worker(void *ctx, int worker, td_error *err) {
+  fr_ctx *x = ctx;
+  const fr_map *m = &x->maps[0];
+  for (int64_t c = x->bounds[worker]; c < x->bounds[worker + 1]; c++) {
+    const td_sort_key *k = x->keys + c * x->n_keys;
+    int64_t len = x->snap->chunks[c]->length;
+    for (int64_t r = 0; r < len; r++) {
+      uint64_t h = row_hash(k, x->n_part, r);
+      const fr_entry *e = NULL;
+      for (int64_t s = (int64_t)(h & (uint64_t)(m->n_slots - 1)); m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
+        const fr_entry *f = &m->e[m->slots[s] - 1];
+        if (f->hash == h && td_sort_compare(k, x->n_part, r, x->keys + f->chunk * x->n_keys, f->row) == 0) {
+          e = f;
+          break;
+        }
+      }
+      const td_sort_key *ke = x->keys + e->chunk * x->n_keys; /* every row's partition is there */
+      if (td_sort_compare(k + x->n_part, x->n_keys - x->n_part, r, ke + x->n_part, e->row) != 0) continue;
+      if (x->n_tied[worker] == x->cap_tied[worker]) {
+        int64_t cap = x->cap_tied[worker] ? 2 * x->cap_tied[worker] : 256;
+        int64_t *v = td_realloc(x->tied[worker], (size_t)cap * sizeof *v);
+        if (!v) return td_err_nomem(err, "keeping the first rows per key");
+        x->tied[worker] = v;
+        x->cap_tied[worker] = cap;
+      }
+      x->tied[worker][x->n_tied[worker]++] = x->snap->chunk_begin[c] + r;
+    }
+  }
+  return TD_OK;
+}
+
+static int cmp_pos(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+int td__first_rows(const td_snapshot *snap, const td_schema *def, const int64_t *keys, const bool *desc,
+                   int64_t n_keys, int64_t n_part, bool ties, int threads, int64_t **pos, int64_t *n,
+                   td_error *err) {
+  *pos = NULL;
+  *n = 0;
+  int64_t nc = snap->n_chunks;
+  fr_ctx *x = td_calloc(1, sizeof *x);
+  td_colview *views = td_calloc((size_t)(nc * n_keys) + 1, sizeof *views);
+  td_array *cst = td_calloc((size_t)(nc * n_keys) + 1, sizeof *cst); /* materialized constants */
+  int rc = x && views && cst ? TD_OK : td_err_nomem(err, "keeping the first row per key");
+  if (rc == TD_OK) {
+    x->snap = snap;
+    x->n_keys = n_keys;
+    x->n_part = n_part;
+    x->keys = td_calloc((size_t)(nc * n_keys) + 1, sizeof *x->keys);
+    if (!x->keys) rc = td_err_nomem(err, "keeping the first row per key");
+  }
+  for (int64_t c = 0; rc == TD_OK && c < nc; c++) {
+    const td_dchunk *ch = snap->chunks[c];
+    for (int64_t k = 0; rc == TD_OK && k < n_keys; k++) {
+      int64_t i = c * n_keys + k, col = keys[k];
+      if (ch->consts[col].type != TD_TYPE_NONE) {
+        rc = td_array_init(&cst[i], def->fields[col].type, ch->length, err);
+        if (rc == TD_OK) rc = td_array_append_const(&cst[i], &ch->consts[col], ch->length, err);
+        views[i] = td_builder_view(&cst[i]);
+      } else {
+        views[i] = ch->views[col];
+      }
+      x->keys[i] = (td_sort_key){&views[i], desc[k]};
+    }
+  }
+  /* contiguous runs of chunks of about equal rows, one per worker */
+  int workers = rc == TD_OK ? td__par_workers(threads, nc) : 1;
+  int64_t bounds[TD_PAR_MAX + 1];
+  if (rc == TD_OK) {
+    x->bounds = bounds;
+    bounds[0] = 0;
+    for (int w = 1, c = 0; w < workers; w++) {
+      int64_t goal = snap->size / workers * w;
+      while (c < nc && snap->chunk_begin[c] < goal) c++;
+      bounds[w] = c;
+    }
+    bounds[workers] = nc;
+    rc = td__par_run(workers, fr_worker, x, err);
+  }
+  /* the later runs' entries into the first run's map */
+  fr_map *acc = x ? &x->maps[0] : NULL;
+  for (int w = 1; rc == TD_OK && w < workers; w++)
+    for (int64_t i = 0; rc == TD_OK && i < x->maps[w].n; i++) {
+      const fr_entry *e = &x->maps[w].e[i];
+      rc = offer(x, acc, e->hash, e->chunk, e->row, err);
+    }
+  if (rc == TD_OK && ties) rc = td__par_run(workers, fr_tie_worker, x, err);
+  int64_t n_out = 0;
+  for (int w = 0; rc == TD_OK && w < workers; w++) n_out += ties ? x->n_tied[w] : 0;
+  int64_t *out = rc == TD_OK ? td_malloc((size_t)((ties ? n_out : acc->n) + 1) * sizeof *out) : NULL;
+  if (rc == TD_OK && !out) rc = td_err_nomem(err, "keeping the first row per key");
+  if (rc == TD_OK && ties) { /* the runs in order: positions increase */
+    n_out = 0;
+    for (int w = 0; w < workers; w++) {
+      if (x->n_tied[w]) memcpy(out + n_out, x->tied[w], (size_t)x->n_tied[w] * sizeof *out);
+      n_out += x->n_tied[w];
+    }
+    *pos = out;
+    *n = n_out;
+  } else if (rc == TD_OK) {
+    for (int64_t i = 0; i < acc->n; i++) out[i] = snap->chunk_begin[acc->e[i].chunk] + acc->e[i].row;
+    qsort(out, (size_t)acc->n, sizeof *out, cmp_pos);
+    *pos = out;
+    *n = acc->n;
+  }
+  for (int w = 0; x && w < TD_PAR_MAX; w++) {
+    map_reset(&x->maps[w]);
+    td_free(x->tied[w]);
+  }
+  for (int64_t i = 0; cst && i < nc * n_keys; i++) td_array_reset(&cst[i]);
+  if (x) td_free(x->keys);
+  td_free(x);
+  td_free(views);
+  td_free(cst);
+  return rc;
+}
+
+int td__gather_rows(const td_snapshot *snap, const td_schema *def, const int64_t *pos, int64_t n, int64_t n_extra,
+                    td_dchunk **out, td_error *err) {
+  *out = NULL;
+  int64_t nf = def->n_fields;
+  int64_t *chunk = td_malloc((size_t)(n + 1) * sizeof *chunk); /* the chunk of each row */
+  int rc = chunk ? TD_OK : td_err_nomem(err, "gathering rows");
+  for (int64_t i = 0, c = 0; rc == TD_OK && i < n; i++) {
+    if (i > 0 && pos[i] < pos[i - 1]) c = 0; /* positions need not increase */
+    while (c + 1 < snap->n_chunks && snap->chunk_begin[c + 1] <= pos[i]) c++;
+    chunk[i] = c;
+  }
+  if (rc == TD_OK) rc = td_dchunk_new(nf + n_extra, n, out, err);
+  for (int64_t col = 0; rc == TD_OK && col < nf; col++) {
+    td_array a;
+    memset(&a, 0, sizeof a);
+    rc = td_array_init(&a, def->fields[col].type, n, err);
+    for (int64_t i = 0, e; rc == TD_OK && i < n; i = e) {
+      const td_dchunk *ch = snap->chunks[chunk[i]];
+      int64_t r = pos[i] - snap->chunk_begin[chunk[i]];
+      for (e = i + 1; e < n && chunk[e] == chunk[i] && pos[e] == pos[e - 1] + 1;) e++; /* a run */
+      rc = ch->consts[col].type != TD_TYPE_NONE ? td_array_append_const(&a, &ch->consts[col], e - i, err)
+                                                : td_array_append_view(&a, &ch->views[col], r, e - i, err);
+    }
+    if (rc == TD_OK) rc = td_dchunk_set_array(*out, col, &a, err);
+    td_array_reset(&a);
+  }
+  td_free(chunk);
+  if (rc) {
+    td_dchunk_release(*out);
+    *out = NULL;
+  }
+  return rc;
+}
