@@ -454,6 +454,57 @@ static void test_late_materialization(void **state) {
   mt_close(&ref);
 }
 
+/* ---- late materialization of a top-N: the scan reads the sort key, the
+ * other columns are fetched for the k winners only ---- */
+
+static int64_t values_calls(td_proxy *p, const char *column) {
+  int64_t n = 0;
+  pthread_mutex_lock(&p->lock);
+  for (int64_t i = 0; i < p->n_log; i++)
+    n += p->log[i].method == TD_METHOD_COLUMN_VALUES && strcmp(p->log[i].column, column) == 0;
+  pthread_mutex_unlock(&p->lock);
+  return n;
+}
+
+static void test_topn_late(void **state) {
+  (void)state;
+  static const char *const queries[] = {
+      "SELECT P, k, v, s, x FROM m ORDER BY x DESC",
+      "SELECT k * 2 AS kk, s, x FROM m ORDER BY x, k DESC",
+      "SELECT s, P FROM m ORDER BY P DESC, x", /* a partition key first */
+  };
+  for (int q = 0; q < 3; q++) {
+    for (int threads = 1; threads <= 2; threads++) {
+      mt_env e, ref;
+      mt_open(&ref, 8, false);
+      mt_open(&e, 8, false); /* the same rows (same seed) */
+      mt_add_rows(&ref, "d", 2000);
+      mt_add_rows(&e, "d", 2000); /* 257 pages of 8 rows */
+      td_error err;
+      td_table *t;
+      td_query_options rqo = {.resolver = mt_resolve, .resolver_ctx = &ref, .threads = 1};
+      TD_ASSERT_OK(td_query(queries[q], &rqo, &t, &err), &err);
+      mt_rows full = mt_rows_of(t, false);
+      td_table_release(t);
+      char sql[160];
+      snprintf(sql, sizeof sql, "%s LIMIT 3", queries[q]);
+      td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .threads = threads};
+      TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
+      mt_rows got = mt_rows_of(t, false);
+      td_table_release(t);
+      assert_int_equal(got.n, 3);
+      for (int64_t i = 0; i < got.n; i++) assert_string_equal(got.v[i], full.v[i]);
+      /* every page of x; s (never a key) only for the winners' pages */
+      if (q < 2) assert_int_equal(values_calls(&e.proxy, "x"), 257);
+      assert_true(values_calls(&e.proxy, "s") <= 3);
+      mt_rows_free(&got);
+      mt_rows_free(&full);
+      mt_close(&e);
+      mt_close(&ref);
+    }
+  }
+}
+
 int main(void) {
   (void)b_sql;
   const struct CMUnitTest tests[] = {
@@ -461,7 +512,7 @@ int main(void) {
       cmocka_unit_test(test_live_agg),      cmocka_unit_test(test_live_agg_partition),
       cmocka_unit_test(test_live_sort),     cmocka_unit_test(test_live_head_tail),     cmocka_unit_test(test_pruning),      cmocka_unit_test(test_no_data_reads),
       cmocka_unit_test(test_sql),           cmocka_unit_test(test_stream_limit),
-      cmocka_unit_test(test_live_sql_expressions),
+      cmocka_unit_test(test_live_sql_expressions), cmocka_unit_test(test_topn_late),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
