@@ -427,13 +427,7 @@ static int64_t delta_ranges(const td_source_delta *d, int64_t whole[2], const in
   return d->n_ranges;
 }
 
-/* A growable list of chunks. */
-typedef struct chunk_list {
-  td_dchunk **v;
-  int64_t n, cap;
-} chunk_list;
-
-static int chunk_push(chunk_list *l, td_dchunk *c, td_error *err) {
+int td_chunk_list_push(td_chunk_list *l, td_dchunk *c, td_error *err) {
   if (l->n == l->cap) {
     int64_t cap = l->cap ? l->cap * 2 : 16;
     td_dchunk **v = td_realloc(l->v, (size_t)cap * sizeof *v);
@@ -448,7 +442,7 @@ static int chunk_push(chunk_list *l, td_dchunk *c, td_error *err) {
   return TD_OK;
 }
 
-static void chunk_list_reset(chunk_list *l) {
+void td_chunk_list_reset(td_chunk_list *l) {
   for (int64_t i = 0; i < l->n; i++) td_dchunk_release(l->v[i]);
   td_free(l->v);
   memset(l, 0, sizeof *l);
@@ -513,7 +507,7 @@ static int run_units(td_table *src, td_snapshot *snap, const int64_t *cols, int6
 }
 
 /* Publishes `more` after the current chunks (or instead, when replaced). */
-static int finish_append(td_table *t, const td_source_delta *d, chunk_list *more, td_op_result *out,
+static int finish_append(td_table *t, const td_source_delta *d, td_chunk_list *more, td_op_result *out,
                          td_error *err) {
   td_snapshot *cur = td_table_snapshot(t);
   if (!d->replaced && more->n == 0) {
@@ -539,7 +533,7 @@ typedef struct select_op {
 typedef struct select_par {
   select_op *op;
   td_select_scratch scratch[TD_PAR_MAX]; /* worker 0 uses op->scratch */
-  chunk_list *out;                       /* per unit */
+  td_chunk_list *out;                    /* per unit */
 } select_par;
 
 static int select_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err) {
@@ -552,7 +546,7 @@ static int select_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_erro
     if ((rc = td_scan_next(sc, &ch, &done, err)) != TD_OK || done) break;
     td_dchunk *c;
     if ((rc = td_select_chunk(&p->op->spec, s, sc, &ch, &c, err)) != TD_OK) break;
-    if (c && (rc = chunk_push(&p->out[unit], c, err)) != TD_OK) break;
+    if (c && (rc = td_chunk_list_push(&p->out[unit], c, err)) != TD_OK) break;
   }
   return rc;
 }
@@ -562,7 +556,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
   int64_t whole[2];
   const int64_t *r;
   int64_t nr = delta_ranges(d, whole, &r);
-  chunk_list more = {0};
+  td_chunk_list more = {0};
   select_par *p = td_calloc(1, sizeof *p);
   int rc = p ? TD_OK : td_err_nomem(err, "filtering");
   if (p) p->op = op;
@@ -579,7 +573,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
                      select_unit, p, err);
     for (int64_t u = 0; p->out && u < n_units; u++) { /* in source order */
       for (int64_t i = 0; i < p->out[u].n; i++) {
-        if (rc == TD_OK) rc = chunk_push(&more, p->out[u].v[i], err);
+        if (rc == TD_OK) rc = td_chunk_list_push(&more, p->out[u].v[i], err);
         else td_dchunk_release(p->out[u].v[i]);
       }
       td_free(p->out[u].v);
@@ -588,7 +582,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
     td_free(bounds);
   }
   if (rc == TD_OK) rc = finish_append(t, d, &more, out, err);
-  chunk_list_reset(&more);
+  td_chunk_list_reset(&more);
   for (int w = 1; p && w < TD_PAR_MAX; w++) td_select_scratch_reset(&p->scratch[w]);
   td_free(p);
   return rc;
@@ -637,7 +631,7 @@ typedef struct slice_op {
 } slice_op;
 
 /* Chunks viewing source rows [begin, end), all columns. */
-static int view_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t end, chunk_list *into,
+static int view_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t end, td_chunk_list *into,
                       td_error *err) {
   td_scan sc;
   int rc = td_scan_init(&sc, src, snap, NULL, 0, begin, end, err);
@@ -652,7 +646,7 @@ static int view_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t e
       else td_dchunk_set_view(c, i, &ch.views[i], ch.owners[i]);
     }
     if (rc) td_dchunk_release(c);
-    else rc = chunk_push(into, c, err);
+    else rc = td_chunk_list_push(into, c, err);
   }
   td_scan_release(&sc);
   return rc;
@@ -663,11 +657,11 @@ static int slice_apply(td_table *t, const td_source_delta *d, td_op_result *out,
   int64_t size = d->snap->size, n = op->n >= 0 && op->n < size ? op->n : size;
   int64_t begin = op->tail ? size - n : op->offset < size ? op->offset : size;
   if (begin + n > size) n = size - begin;
-  chunk_list l = {0};
+  td_chunk_list l = {0};
   int rc = view_range(t->source, d->snap, begin, begin + n, &l, err);
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, l.v, l.n, d->version, &out->snap, err);
   out->replaced = true;
-  chunk_list_reset(&l);
+  td_chunk_list_reset(&l);
   return rc;
 }
 

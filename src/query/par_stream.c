@@ -26,8 +26,8 @@
 #include "util/error.h"
 
 typedef struct ps_slot {
-  td_dchunk **v;
-  int64_t n, cap, at; /* chunks; the next one to hand out */
+  td_chunk_list out;
+  int64_t at; /* the next chunk to hand out (those before it are NULL) */
   bool done;
   int rc;
   td_error err;
@@ -57,24 +57,8 @@ struct td_par_stream {
   bool stop;
 };
 
-static int slot_push(ps_slot *s, td_dchunk *c, td_error *err) {
-  if (s->n == s->cap) {
-    int64_t cap = s->cap ? s->cap * 2 : 4;
-    td_dchunk **v = td_realloc(s->v, (size_t)cap * sizeof *v);
-    if (!v) {
-      td_dchunk_release(c);
-      return td_err_nomem(err, "streaming a query");
-    }
-    s->v = v;
-    s->cap = cap;
-  }
-  s->v[s->n++] = c;
-  return TD_OK;
-}
-
 static void slot_clear(ps_slot *s) {
-  for (int64_t i = s->at; i < s->n; i++) td_dchunk_release(s->v[i]);
-  td_free(s->v);
+  td_chunk_list_reset(&s->out);
   memset(s, 0, sizeof *s);
 }
 
@@ -91,7 +75,7 @@ static int run_unit(td_par_stream *p, int w, int64_t k, ps_slot *into, td_error 
     if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
     td_dchunk *c;
     if ((rc = td_select_chunk(p->spec, &p->scratch[w], &sc, &ch, &c, err)) != TD_OK) break;
-    if (c) rc = slot_push(into, c, err);
+    if (c) rc = td_chunk_list_push(&into->out, c, err);
   }
   td_scan_release(&sc);
   return rc;
@@ -181,8 +165,9 @@ int td__par_stream_next(td_par_stream *p, td_dchunk **out, td_error *err) {
       if (err) *err = s->err;
       break;
     }
-    if (s->at < s->n) {
-      *out = s->v[s->at++];
+    if (s->at < s->out.n) {
+      *out = s->out.v[s->at];
+      s->out.v[s->at++] = NULL;
       break;
     }
     slot_clear(s); /* invariant 2: emptied before the window moves */
