@@ -430,13 +430,7 @@ static int64_t delta_ranges(const td_source_delta *d, int64_t whole[2], const in
   return d->n_ranges;
 }
 
-/* A growable list of chunks. */
-typedef struct chunk_list {
-  td_dchunk **v;
-  int64_t n, cap;
-} chunk_list;
-
-static int chunk_push(chunk_list *l, td_dchunk *c, td_error *err) {
+int td_chunk_list_push(td_chunk_list *l, td_dchunk *c, td_error *err) {
   if (l->n == l->cap) {
     int64_t cap = l->cap ? l->cap * 2 : 16;
     td_dchunk **v = td_realloc(l->v, (size_t)cap * sizeof *v);
@@ -451,7 +445,7 @@ static int chunk_push(chunk_list *l, td_dchunk *c, td_error *err) {
   return TD_OK;
 }
 
-static void chunk_list_reset(chunk_list *l) {
+void td_chunk_list_reset(td_chunk_list *l) {
   for (int64_t i = 0; i < l->n; i++) td_dchunk_release(l->v[i]);
   td_free(l->v);
   memset(l, 0, sizeof *l);
@@ -503,6 +497,7 @@ static int units_plan(td_table *t, td_snapshot *snap, int64_t begin, int64_t end
                       int *workers, td_error *err) {
   int rc = td__par_units(t->source, snap, begin, end, bounds, n_units, err);
   *workers = rc ? 1 : td__par_workers(t->threads, *n_units);
+  if (rc == TD_OK) td__par_group(t->source, snap, *workers, *bounds, n_units);
   return rc;
 }
 
@@ -515,7 +510,7 @@ static int run_units(td_table *src, td_snapshot *snap, const int64_t *cols, int6
 }
 
 /* Publishes `more` after the current chunks (or instead, when replaced). */
-static int finish_append(td_table *t, const td_source_delta *d, chunk_list *more, td_op_result *out,
+static int finish_append(td_table *t, const td_source_delta *d, td_chunk_list *more, td_op_result *out,
                          td_error *err) {
   td_snapshot *cur = td_table_snapshot(t);
   if (!d->replaced && more->n == 0) {
@@ -541,7 +536,7 @@ typedef struct select_op {
 typedef struct select_par {
   select_op *op;
   td_select_scratch scratch[TD_PAR_MAX]; /* worker 0 uses op->scratch */
-  chunk_list *out;                       /* per unit */
+  td_chunk_list *out;                    /* per unit */
 } select_par;
 
 static int select_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err) {
@@ -554,7 +549,7 @@ static int select_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_erro
     if ((rc = td_scan_next(sc, &ch, &done, err)) != TD_OK || done) break;
     td_dchunk *c;
     if ((rc = td_select_chunk(&p->op->spec, s, sc, &ch, &c, err)) != TD_OK) break;
-    if (c && (rc = chunk_push(&p->out[unit], c, err)) != TD_OK) break;
+    if (c && (rc = td_chunk_list_push(&p->out[unit], c, err)) != TD_OK) break;
   }
   return rc;
 }
@@ -564,7 +559,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
   int64_t whole[2];
   const int64_t *r;
   int64_t nr = delta_ranges(d, whole, &r);
-  chunk_list more = {0};
+  td_chunk_list more = {0};
   select_par *p = td_calloc(1, sizeof *p);
   int rc = p ? TD_OK : td_err_nomem(err, "filtering");
   if (p) p->op = op;
@@ -581,7 +576,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
                      select_unit, p, err);
     for (int64_t u = 0; p->out && u < n_units; u++) { /* in source order */
       for (int64_t i = 0; i < p->out[u].n; i++) {
-        if (rc == TD_OK) rc = chunk_push(&more, p->out[u].v[i], err);
+        if (rc == TD_OK) rc = td_chunk_list_push(&more, p->out[u].v[i], err);
         else td_dchunk_release(p->out[u].v[i]);
       }
       td_free(p->out[u].v);
@@ -590,7 +585,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
     td_free(bounds);
   }
   if (rc == TD_OK) rc = finish_append(t, d, &more, out, err);
-  chunk_list_reset(&more);
+  td_chunk_list_reset(&more);
   for (int w = 1; p && w < TD_PAR_MAX; w++) td_select_scratch_reset(&p->scratch[w]);
   td_free(p);
   return rc;
@@ -639,7 +634,7 @@ typedef struct slice_op {
 } slice_op;
 
 /* Chunks viewing source rows [begin, end), all columns. */
-static int view_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t end, chunk_list *into,
+static int view_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t end, td_chunk_list *into,
                       td_error *err) {
   td_scan sc;
   int rc = td_scan_init(&sc, src, snap, NULL, 0, begin, end, err);
@@ -654,7 +649,7 @@ static int view_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t e
       else td_dchunk_set_view(c, i, &ch.views[i], ch.owners[i]);
     }
     if (rc) td_dchunk_release(c);
-    else rc = chunk_push(into, c, err);
+    else rc = td_chunk_list_push(into, c, err);
   }
   td_scan_release(&sc);
   return rc;
@@ -665,11 +660,11 @@ static int slice_apply(td_table *t, const td_source_delta *d, td_op_result *out,
   int64_t size = d->snap->size, n = op->n >= 0 && op->n < size ? op->n : size;
   int64_t begin = op->tail ? size - n : op->offset < size ? op->offset : size;
   if (begin + n > size) n = size - begin;
-  chunk_list l = {0};
+  td_chunk_list l = {0};
   int rc = view_range(t->source, d->snap, begin, begin + n, &l, err);
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, l.v, l.n, d->version, &out->snap, err);
   out->replaced = true;
-  chunk_list_reset(&l);
+  td_chunk_list_reset(&l);
   return rc;
 }
 
@@ -882,6 +877,9 @@ typedef struct topn_ctx {
   int64_t cap;
   topn_buf b[TD_PAR_MAX];
   td_select_scratch scratch[TD_PAR_MAX]; /* fused projection: per worker */
+  /* late materialization (topn_late): the buffers hold the keys only, key
+   * k being scanned column sk[k]; op and def describe those keys */
+  const int64_t *sk;
 } topn_ctx;
 
 static void topn_buf_reset(topn_buf *b, int64_t nf, int64_t nk) {
@@ -1067,6 +1065,91 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
   return rc;
 }
 
+/* Late materialization: a unit of the key-only scan.  Key k of chunk rows
+ * is scanned column x->sk[k]; rows map one to one to positions. */
+static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err) {
+  (void)unit;
+  topn_ctx *x = ctx;
+  int64_t nk = x->op->n;
+  td_colview v[64];
+  const td_value *cp[64];
+  int rc = TD_OK;
+  while (rc == TD_OK) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(sc, &ch, &done, err)) != TD_OK || done) break;
+    for (int64_t k = 0; k < nk; k++) {
+      v[k] = ch.views[x->sk[k]];
+      cp[k] = ch.consts[x->sk[k]];
+    }
+    rc = topn_feed(x, &x->b[worker], v, cp, ch.pos, ch.length, err);
+  }
+  return rc;
+}
+
+/*
+ * Whether a top-N reads only its keys in the scan and fetches the other
+ * columns for the k winners alone (late materialization): a source table
+ * (a position names a row of a location), no filter (scanned rows are the
+ * candidates, so a row's position is its chunk's plus its index), every key
+ * a column (of the source, or a projection item that is a column), k small
+ * beside the rows (each winner fetches its page of every other column), and
+ * fewer columns to scan than the full read.  kc[k]: key k's source column.
+ */
+static bool topn_late(const td_table *src, const sort_op *op, int64_t rows, int64_t *kc) {
+  if (src->kind != TD_TABLE_SOURCE || op->limit < 1 || op->limit > 4096 || op->limit * 64 > rows) return false;
+  if (op->sel && op->sel->filter) return false;
+  int64_t distinct = 0;
+  for (int64_t k = 0; k < op->n; k++) {
+    const td_expr *e = op->sel ? op->sel->items[op->cols[k]] : NULL;
+    if (e && e->kind != TD_EXPR_COLUMN) return false;
+    kc[k] = e ? e->column : op->cols[k];
+    bool dup = false;
+    for (int64_t j = 0; j < k; j++) dup |= kc[j] == kc[k];
+    distinct += !dup;
+  }
+  return distinct < (op->sel ? op->sel->n_cols : src->def->n_fields);
+}
+
+/* Late materialization, after the key scan: the winners' rows (positions
+ * b->pos, in their final order) of every output column, read a row at a
+ * time through the projection (the page cache keeps each page fetched
+ * once while it is read). */
+static int topn_fetch_winners(td_table *src, td_snapshot *snap, const sort_op *op, const td_schema *def,
+                              td_select_scratch *scratch, const td_array *pos, td_dchunk **out, td_error *err) {
+  int64_t nf = def->n_fields, m = pos->length;
+  td_array *cols = td_calloc((size_t)nf + 1, sizeof *cols);
+  int rc = cols ? TD_OK : td_err_nomem(err, "keeping the top rows");
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_array_init(&cols[i], def->fields[i].type, m, err);
+  for (int64_t j = 0; rc == TD_OK && j < m; j++) {
+    int64_t p = ((const int64_t *)pos->values)[j];
+    td_scan sc;
+    td_chunk ch;
+    bool done = true;
+    td_dchunk *c = NULL;
+    rc = td_scan_init(&sc, src, snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0, p, p + 1, err);
+    if (rc) break;
+    rc = td_scan_next(&sc, &ch, &done, err);
+    if (rc == TD_OK && done) rc = td_err(err, TD_ESTATE, "top-N: row %lld is gone", (long long)p);
+    if (rc == TD_OK && op->sel) rc = td_select_chunk(op->sel, scratch, &sc, &ch, &c, err);
+    if (rc == TD_OK && op->sel && (!c || c->length != 1))
+      rc = td_err(err, TD_ESTATE, "top-N: row %lld has no projection", (long long)p);
+    for (int64_t i = 0; rc == TD_OK && i < nf; i++) {
+      if (c) rc = c->consts[i].type != TD_TYPE_NONE ? td_array_append_const(&cols[i], &c->consts[i], 1, err)
+                                                      : td_array_append_view(&cols[i], &c->views[i], 0, 1, err);
+      else rc = ch.consts[i] ? td_array_append_const(&cols[i], ch.consts[i], 1, err)
+                             : td_array_append_view(&cols[i], &ch.views[i], 0, 1, err);
+    }
+    td_dchunk_release(c);
+    td_scan_release(&sc);
+  }
+  if (rc == TD_OK) rc = td_dchunk_new(nf, m, out, err);
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(*out, i, &cols[i], err);
+  for (int64_t i = 0; cols && i < nf; i++) td_array_reset(&cols[i]);
+  td_free(cols);
+  return rc;
+}
+
 static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   sort_op *op = t->op;
   td_table *src = t->source;
@@ -1076,33 +1159,71 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   x->op = op;
   x->def = t->def;
   x->cap = op->limit * 2 > 4096 ? op->limit * 2 : 4096;
+  /* late materialization: the buffers hold the keys (kdef), sorted by kop */
+  int64_t kc[64], scols[64], sk[64], ident[64], n_s = 0;
+  td_field kf[64];
+  td_schema kdef = {0};
+  sort_op kop = *op;
+  bool late = topn_late(src, op, d->snap->size, kc);
+  if (late) {
+    for (int64_t k = 0; k < op->n; k++) { /* the distinct key columns, in increasing order */
+      int64_t at = 0;
+      while (at < n_s && scols[at] < kc[k]) at++;
+      if (at == n_s || scols[at] != kc[k]) {
+        memmove(&scols[at + 1], &scols[at], (size_t)(n_s - at) * sizeof *scols);
+        scols[at] = kc[k];
+        n_s++;
+      }
+    }
+    for (int64_t k = 0; k < op->n; k++) {
+      for (sk[k] = 0; scols[sk[k]] != kc[k];) sk[k]++;
+      kf[k] = src->def->fields[kc[k]];
+      ident[k] = k;
+    }
+    kdef.n_fields = op->n;
+    kdef.fields = kf;
+    kop.cols = ident;
+    kop.sel = NULL;
+    x->op = &kop;
+    x->def = &kdef;
+    x->sk = sk;
+  }
+  const td_schema *bdef = x->def;
+  int64_t nb = bdef->n_fields; /* buffer columns */
   int64_t *bounds = NULL, n_units = 0;
   int workers = 1;
   td_dchunk *c = NULL;
   int rc = units_plan(t, d->snap, 0, d->snap->size, &bounds, &n_units, &workers, err);
-  for (int w = 0; rc == TD_OK && w < workers; w++) rc = topn_buf_init(&x->b[w], t->def, op->n, err);
+  for (int w = 0; rc == TD_OK && w < workers; w++) rc = topn_buf_init(&x->b[w], bdef, op->n, err);
   for (int w = 0; rc == TD_OK && op->sel && w < workers; w++)
     rc = td_select_scratch_init(&x->scratch[w], op->sel->n_fields, err);
-  if (rc == TD_OK && op->limit > 0)
+  if (rc == TD_OK && op->limit > 0 && late)
+    rc = run_units(src, d->snap, scols, n_s, NULL, bounds, n_units, workers, topn_late_unit, x, err);
+  else if (rc == TD_OK && op->limit > 0)
     rc = run_units(src, d->snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0,
                    op->sel ? &op->rf : NULL, bounds, n_units, workers, topn_unit, x, err);
   /* every buffer into the first, then one last compaction */
   topn_buf *b = &x->b[0];
   for (int w = 1; rc == TD_OK && w < workers; w++) {
-    for (int64_t i = 0; rc == TD_OK && i <= nf; i++) {
-      td_array *from = i < nf ? &x->b[w].cols[i] : &x->b[w].pos, *into = i < nf ? &b->cols[i] : &b->pos;
+    for (int64_t i = 0; rc == TD_OK && i <= nb; i++) {
+      td_array *from = i < nb ? &x->b[w].cols[i] : &x->b[w].pos, *into = i < nb ? &b->cols[i] : &b->pos;
       td_colview v = td_builder_view(from);
       rc = td_array_append_view(into, &v, 0, v.length, err);
     }
   }
   if (rc == TD_OK) rc = topn_compact(x, b, err);
-  if (rc == TD_OK) rc = td_dchunk_new(nf, b->pos.length, &c, err);
-  for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(c, i, &b->cols[i], err);
+  if (rc == TD_OK && late) {
+    if (op->sel && !x->scratch[0].cols) rc = td_select_scratch_init(&x->scratch[0], op->sel->n_fields, err);
+    if (rc == TD_OK) rc = topn_fetch_winners(src, d->snap, op, t->def, &x->scratch[0], &b->pos, &c, err);
+  } else if (rc == TD_OK) {
+    rc = td_dchunk_new(nf, b->pos.length, &c, err);
+    for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(c, i, &b->cols[i], err);
+  }
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
   out->replaced = true;
   td_dchunk_release(c);
   for (int w = 0; w < TD_PAR_MAX; w++) {
-    topn_buf_reset(&x->b[w], nf, op->n);
+    topn_buf_reset(&x->b[w], nb, op->n);
     td_select_scratch_reset(&x->scratch[w]);
   }
   td_free(x);

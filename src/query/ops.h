@@ -51,6 +51,16 @@ int td_select_defer(const td_select_spec *spec, td_scan *sc, td_error *err);
 int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *sc, td_chunk *ch,
                     td_dchunk **out, td_error *err);
 
+/* A growable list of derived chunks, each held (one reference). */
+typedef struct td_chunk_list {
+  td_dchunk **v;
+  int64_t n, cap;
+} td_chunk_list;
+/* Appends c (taken: released on failure).  Errors: TD_ENOMEM. */
+int td_chunk_list_push(td_chunk_list *l, td_dchunk *c, td_error *err);
+/* Releases the chunks (NULL entries allowed) and the list; leaves it empty. */
+void td_chunk_list_reset(td_chunk_list *l);
+
 /* Builders of derived tables (they take the spec / expressions). */
 int td_op_select(td_table *source, td_select_spec *spec, const td_schema *def, td_table **out,
                  td_error *err);

@@ -98,6 +98,24 @@ int td__par_units(const td_table *t, const td_snapshot *snap, int64_t begin, int
   return TD_OK;
 }
 
+void td__par_group(const td_table *t, const td_snapshot *snap, int workers, int64_t *bounds, int64_t *n) {
+  if (workers <= 1 || *n <= 1) return;
+  int64_t begin = bounds[0], end = bounds[*n];
+  int64_t target = (end - begin) / ((int64_t)workers * 4);
+  bool source = t->kind == TD_TABLE_SOURCE;
+  int64_t k = 0; /* bounds[0..k] are the grouped units so far */
+  int64_t region = source ? td_snapshot_region_of(snap, begin) : -1;
+  for (int64_t i = 1; i <= *n; i++) {
+    int64_t next = i < *n && source ? td_snapshot_region_of(snap, bounds[i]) : -1;
+    /* unit k grows by chunk i - 1; it ends at a location's end, or once it
+     * holds `target` rows */
+    bool cut = i == *n || bounds[i] - bounds[k] >= target || (source && next != region);
+    if (cut) bounds[++k] = bounds[i];
+    if (source && i < *n) region = next;
+  }
+  *n = k;
+}
+
 void td__par_split(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int n,
                    int64_t *bounds) {
   bounds[0] = begin;

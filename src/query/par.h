@@ -44,6 +44,14 @@ int td__par_run(int n, td_par_fn fn, void *ctx, td_error *err);
 int td__par_units(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int64_t **bounds,
                   int64_t *n, td_error *err);
 
+/* Groups the chunk units of td__par_units (in place; *n shrinks) for
+ * `workers` workers: consecutive chunks of one location form one unit of
+ * up to a quarter of a worker's share of the rows.  Adjacent engine pages
+ * of a location often share a file page (a Parquet data page of 122,880
+ * rows spans two 64k-row engine pages); as separate units taken by two
+ * workers, each decoded it.  Nothing changes for one worker. */
+void td__par_group(const td_table *t, const td_snapshot *snap, int workers, int64_t *bounds, int64_t *n);
+
 /* Splits rows [begin, end) into n contiguous ranges of about equal rows,
  * cut at chunk starts: bounds[0..n] (bounds[0] = begin, bounds[n] = end). */
 void td__par_split(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int n,

@@ -23,6 +23,7 @@
 #include "query/func.h"
 #include "query/lex.h"
 #include "query/ops.h"
+#include "query/par_stream.h"
 #include "query/prune.h"
 #include "query/sql.h"
 #include "query/sql_from.h"
@@ -1264,6 +1265,12 @@ typedef struct qstream {
   td_select_scratch scratch;
   td_schema schema;
   int64_t remaining; /* LIMIT; -1: none */
+  int threads;
+  /* Without LIMIT, workers filter and project ahead (query/par_stream.h),
+   * started by the first get_next; with a LIMIT the stream reads no page
+   * beyond the rows it returns, on the caller's thread. */
+  td_par_stream *par;
+  bool par_tried;
   char last_error[TD_ERROR_MESSAGE_SIZE];
 } qstream;
 
@@ -1309,6 +1316,19 @@ static int qs_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
   td_error e;
   td_error_clear(&e);
   memset(out, 0, sizeof *out);
+  if (!q->par_tried) {
+    q->par_tried = true;
+    if (q->remaining < 0 && td__par_stream_new(q->src, q->scan.snap, &q->spec, &q->rf, q->threads, &q->par, &e))
+      return qs_fail(q, &e);
+  }
+  if (q->par) {
+    td_dchunk *c;
+    if (td__par_stream_next(q->par, &c, &e)) return qs_fail(q, &e);
+    if (!c) return 0; /* end of stream */
+    int rc = export_chunk(c, &q->schema, c->length, out, &e);
+    td_dchunk_release(c);
+    return rc ? qs_fail(q, &e) : 0;
+  }
   while (q->remaining != 0) {
     td_chunk ch;
     bool done;
@@ -1336,6 +1356,7 @@ static const char *qs_last_error(struct ArrowArrayStream *st) {
 static void qs_release(struct ArrowArrayStream *st) {
   if (!st || !st->release) return;
   qstream *q = st->private_data;
+  td__par_stream_free(q->par); /* joins its workers before what they borrow goes */
   td_scan_release(&q->scan);
   td_range_filter_reset(&q->rf);
   td_select_spec_reset(&q->spec);
@@ -1420,6 +1441,7 @@ int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArraySt
     if (rc == TD_OK) td_range_filter_attach(&q->rf, &q->scan);
     if (rc == TD_OK) rc = td_select_defer(&q->spec, &q->scan, err);
     q->remaining = sp.q->has_limit ? sp.q->limit : -1;
+    q->threads = o.threads;
     q->src = src;
     src = NULL;
   }

@@ -11,6 +11,7 @@
 #include "proxy_backend.h"
 #include "tabledata.h"
 #include "test.h"
+#include "util/alloc.h"
 
 typedef td_table *(*build_fn)(td_table *src);
 
@@ -454,6 +455,158 @@ static void test_late_materialization(void **state) {
   mt_close(&ref);
 }
 
+/* ---- late materialization of a top-N: the scan reads the sort key, the
+ * other columns are fetched for the k winners only ---- */
+
+static int64_t values_calls(td_proxy *p, const char *column) {
+  int64_t n = 0;
+  pthread_mutex_lock(&p->lock);
+  for (int64_t i = 0; i < p->n_log; i++)
+    n += p->log[i].method == TD_METHOD_COLUMN_VALUES && strcmp(p->log[i].column, column) == 0;
+  pthread_mutex_unlock(&p->lock);
+  return n;
+}
+
+static void test_topn_late(void **state) {
+  (void)state;
+  static const char *const queries[] = {
+      "SELECT P, k, v, s, x FROM m ORDER BY x DESC",
+      "SELECT k * 2 AS kk, s, x FROM m ORDER BY x, k DESC",
+      "SELECT s, P FROM m ORDER BY P DESC, x", /* a partition key first */
+  };
+  for (int q = 0; q < 3; q++) {
+    for (int threads = 1; threads <= 2; threads++) {
+      mt_env e, ref;
+      mt_open(&ref, 8, false);
+      mt_open(&e, 8, false); /* the same rows (same seed) */
+      mt_add_rows(&ref, "d", 2000);
+      mt_add_rows(&e, "d", 2000); /* 257 pages of 8 rows */
+      td_error err;
+      td_table *t;
+      td_query_options rqo = {.resolver = mt_resolve, .resolver_ctx = &ref, .threads = 1};
+      TD_ASSERT_OK(td_query(queries[q], &rqo, &t, &err), &err);
+      mt_rows full = mt_rows_of(t, false);
+      td_table_release(t);
+      char sql[160];
+      snprintf(sql, sizeof sql, "%s LIMIT 3", queries[q]);
+      td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .threads = threads};
+      TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
+      mt_rows got = mt_rows_of(t, false);
+      td_table_release(t);
+      assert_int_equal(got.n, 3);
+      for (int64_t i = 0; i < got.n; i++) assert_string_equal(got.v[i], full.v[i]);
+      /* every page of x; s (never a key) only for the winners' pages */
+      if (q < 2) assert_int_equal(values_calls(&e.proxy, "x"), 257);
+      assert_true(values_calls(&e.proxy, "s") <= 3);
+      mt_rows_free(&got);
+      mt_rows_free(&full);
+      mt_close(&e);
+      mt_close(&ref);
+    }
+  }
+}
+
+/* ---- the parallel lazy stream: the rows of the one-thread stream, in
+ * its order, at any thread count; released early; failing allocations ---- */
+
+/* Reads a stream of (k int64, x float64, ...) batches to its end: an
+ * order-sensitive hash of k and x and the row count; false (stream
+ * released) when a get_next fails. */
+static bool stream_hash(struct ArrowArrayStream *st, uint64_t *hash, int64_t *rows) {
+  *hash = 1469598103934665603ull;
+  *rows = 0;
+  for (;;) {
+    struct ArrowArray b;
+    if (st->get_next(st, &b) != 0) {
+      assert_non_null(st->get_last_error(st));
+      st->release(st);
+      return false;
+    }
+    if (!b.release) break;
+    const struct ArrowArray *k = b.children[0], *x = b.children[1];
+    for (int64_t i = 0; i < b.length; i++) {
+      const uint8_t *kv = k->buffers[0], *xv = x->buffers[0];
+      int64_t kk = kv && !(kv[(k->offset + i) / 8] >> ((k->offset + i) % 8) & 1) ? -1 : ((const int64_t *)k->buffers[1])[k->offset + i];
+      double xx = xv && !(xv[(x->offset + i) / 8] >> ((x->offset + i) % 8) & 1) ? -1 : ((const double *)x->buffers[1])[x->offset + i];
+      uint64_t w;
+      memcpy(&w, &xx, 8);
+      *hash = (*hash ^ (uint64_t)kk) * 1099511628211ull;
+      *hash = (*hash ^ w) * 1099511628211ull;
+    }
+    *rows += b.length;
+    b.release(&b);
+  }
+  st->release(st);
+  return true;
+}
+
+static void test_stream_parallel(void **state) {
+  (void)state;
+  static const char *const queries[] = {
+      "SELECT k, x, s, P FROM m WHERE v > 0",
+      "SELECT k, x FROM m",
+      "SELECT k, x * 2 AS y FROM m WHERE s LIKE '%a%' OR k = 3",
+  };
+  mt_env e;
+  mt_open(&e, 8, false);
+  mt_add_rows(&e, "d", 2000);
+  td_error err;
+  for (int q = 0; q < 3; q++) {
+    uint64_t want = 0;
+    int64_t want_rows = 0;
+    for (int threads = 1; threads <= 4; threads *= 2) {
+      td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .threads = threads};
+      struct ArrowArrayStream st;
+      TD_ASSERT_OK(td_query_stream(queries[q], &qo, &st, &err), &err);
+      uint64_t h;
+      int64_t rows;
+      assert_true(stream_hash(&st, &h, &rows));
+      if (threads == 1) {
+        want = h;
+        want_rows = rows;
+        assert_true(rows > 0);
+      } else {
+        assert_int_equal(rows, want_rows);
+        assert_true(h == want);
+      }
+    }
+  }
+  /* released after one batch, and before any: the workers are joined */
+  for (int early = 0; early < 2; early++) {
+    td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .threads = 2};
+    struct ArrowArrayStream st;
+    TD_ASSERT_OK(td_query_stream(queries[1], &qo, &st, &err), &err);
+    struct ArrowArray b;
+    if (early) {
+      assert_int_equal(st.get_next(&st, &b), 0);
+      assert_non_null(b.release);
+      b.release(&b);
+    }
+    st.release(&st);
+  }
+  mt_close(&e);
+  /* every allocation failing in turn (workers included): a clean error or
+   * the full answer */
+  mt_open(&e, 8, false);
+  td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .threads = 2};
+  struct ArrowArrayStream st;
+  uint64_t want, h;
+  int64_t want_rows, rows;
+  TD_ASSERT_OK(td_query_stream(queries[0], &qo, &st, &err), &err);
+  assert_true(stream_hash(&st, &want, &want_rows));
+  for (int64_t n = 0;; n++) {
+    td__alloc_fail_after(n);
+    bool ok = td_query_stream(queries[0], &qo, &st, &err) == TD_OK && stream_hash(&st, &h, &rows);
+    td__alloc_fail_after(-1);
+    if (ok) {
+      assert_int_equal(rows, want_rows);
+      assert_true(h == want);
+      break;
+    }
+  }
+  mt_close(&e);
+}
+
 int main(void) {
   (void)b_sql;
   const struct CMUnitTest tests[] = {
@@ -461,7 +614,8 @@ int main(void) {
       cmocka_unit_test(test_live_agg),      cmocka_unit_test(test_live_agg_partition),
       cmocka_unit_test(test_live_sort),     cmocka_unit_test(test_live_head_tail),     cmocka_unit_test(test_pruning),      cmocka_unit_test(test_no_data_reads),
       cmocka_unit_test(test_sql),           cmocka_unit_test(test_stream_limit),
-      cmocka_unit_test(test_live_sql_expressions),
+      cmocka_unit_test(test_live_sql_expressions), cmocka_unit_test(test_topn_late),
+      cmocka_unit_test(test_stream_parallel),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
