@@ -531,6 +531,38 @@ int pq_decode_dict(const pq_colinfo *ci, const td_array *dict, const uint8_t *p,
   return defined ? pq_put_validity(a, pos, rows, defined, err) : TD_OK;
 }
 
+int pq_decode_dict_codes(int64_t n_dict, const uint8_t *p, int64_t len, int64_t nn, int64_t rows,
+                         const uint8_t *defined, td_array *a, int64_t pos, td_error *err) {
+  if (nn == rows) defined = NULL;
+  if (nn > 0 && len < 1) return td_err(err, TD_EFORMAT, "dictionary-encoded page has no bit width");
+  int bw = nn > 0 ? p[0] : 0;
+  if (bw > 32) return td_err(err, TD_EFORMAT, "dictionary index bit width %d exceeds 32", bw);
+  int rc = reserve_rows(a, pos + rows, err);
+  if (rc) return rc;
+  /* The nn indices go to the last nn rows, then move forward to their
+   * rows (a row's index never lies before the row: nothing is overwritten
+   * before it is read). */
+  uint32_t *out = (uint32_t *)a->values + pos, *idx = out + (rows - nn);
+  pq_rle d;
+  pq_rle_init(&d, nn > 0 ? p + 1 : p, nn > 0 ? len - 1 : 0, bw);
+  if (!pq_rle_u32(&d, idx, nn))
+    return td_err(err, TD_EFORMAT, "dictionary indices are truncated or malformed (%lld expected)", (long long)nn);
+  uint32_t hi = 0;
+  for (int64_t i = 0; i < nn; i++) hi = idx[i] > hi ? idx[i] : hi;
+  if (nn > 0 && hi >= (uint64_t)n_dict)
+    return td_err(err, TD_EFORMAT, "dictionary index %u out of range (dictionary has %lld values)", hi,
+                  (long long)n_dict);
+  if (!defined) return TD_OK;
+  int64_t i = 0;
+  for (int64_t k = 0; k < nn; i++) { /* up to the last defined row */
+    uint32_t v = idx[k];
+    out[i] = defined[i] ? v : 0;
+    k += defined[i];
+  }
+  for (; i < rows; i++) out[i] = 0;
+  return pq_put_validity(a, pos, rows, defined, err);
+}
+
 /* ---- DELTA_BINARY_PACKED ---- */
 
 typedef struct delta_hdr {
