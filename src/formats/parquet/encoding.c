@@ -40,6 +40,16 @@ static inline void unpack_bw(const uint8_t *src, int64_t nbytes, const int bw, i
     memset(out, 0, (size_t)n * sizeof *out);
     return;
   }
+  if ((first & 7) == 0) { /* whole groups of 8 values (bw bytes): constant offsets and shifts */
+    const uint8_t *q = src + (first >> 3) * bw;
+    for (; i + 8 <= n && (q - src) + bw + 8 <= nbytes; i += 8, q += bw)
+      for (int j = 0; j < 8; j++) {
+        uint64_t w;
+        memcpy(&w, q + ((j * bw) >> 3), 8);
+        out[i + j] = (uint32_t)((w >> ((j * bw) & 7)) & mask);
+      }
+    bit += i * bw;
+  }
   for (; i < n && (bit >> 3) + 8 <= nbytes; i++, bit += bw) {
     uint64_t w;
     memcpy(&w, src + (bit >> 3), 8);
