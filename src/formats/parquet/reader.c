@@ -435,6 +435,19 @@ static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, td_ar
   return TD_OK;
 }
 
+/* Bits [from, from + n) of src to [at, at + n) of dst: whole bytes when
+ * both sides share their bit position. */
+static void copy_bits(uint8_t *dst, int64_t at, const uint8_t *src, int64_t from, int64_t n) {
+  int64_t i = 0;
+  if ((at & 7) == (from & 7)) {
+    for (; i < n && ((at + i) & 7); i++) td_bit_put(dst, at + i, td_bit_get(src, from + i));
+    int64_t bytes = (n - i) / 8;
+    if (bytes) memcpy(dst + (at + i) / 8, src + (from + i) / 8, (size_t)bytes);
+    i += bytes * 8;
+  }
+  for (; i < n; i++) td_bit_put(dst, at + i, td_bit_get(src, from + i));
+}
+
 /* Rows [offset, offset + n) over several row groups whose segments all hold
  * codes: one array of codes into the segments' dictionaries joined end to
  * end (td_dict_concat), so that filters and group-bys keep working on codes
@@ -477,12 +490,16 @@ static int read_codes(pq_reader *r, int64_t col, int64_t offset, int64_t n, stru
     const int32_t *c = v->codes + v->offset + lo;
     int32_t *dst = (int32_t *)a.values + a.length;
     for (int64_t i = 0; i < rows; i++) dst[i] = c[i] + base;
-    for (int64_t i = 0; rc == TD_OK && v->validity && i < rows; i++)
-      if (!td_bit_get(v->validity, v->offset + lo + i)) rc = td_array_set_null(&a, a.length + i, err);
+    if (v->validity && !a.validity) { /* the bitmap, all valid (set_null allocates it) */
+      if ((rc = td_array_set_null(&a, 0, err)) == TD_OK) td_bit_set(a.validity, 0);
+      a.null_count = 0;
+    }
+    if (v->validity && rc == TD_OK) copy_bits(a.validity, a.length, v->validity, v->offset + lo, rows);
     a.length += rows;
     at += rows;
     base += (int32_t)ds[k]->view.length;
   }
+  if (a.validity) a.null_count = a.length - td_bits_count(a.validity, 0, a.length);
   struct ArrowArray arr;
   if (rc == TD_OK && codes) rc = td_array_export(&a, &arr, err);
   if (rc == TD_OK && codes) rc = td_dict_attach(&arr, joined, out, err);
