@@ -563,11 +563,28 @@ int pq_decode_dict_codes(int64_t n_dict, const uint8_t *p, int64_t len, int64_t 
     return td_err(err, TD_EFORMAT, "dictionary index %u out of range (dictionary has %lld values)", hi,
                   (long long)n_dict);
   if (!defined) return TD_OK;
-  int64_t i = 0;
-  for (int64_t k = 0; k < nn; i++) { /* up to the last defined row */
+  int64_t i = 0, k = 0;
+  for (; i + 8 <= rows && k + 8 <= nn; i += 8) { /* 8 rows at a time; 8 defined ones: one move */
+    uint64_t f;
+    memcpy(&f, defined + i, 8);
+    if (f == 0x0101010101010101ull) {
+      uint32_t t[8];
+      memcpy(t, idx + k, sizeof t); /* (the indices may overlap the rows) */
+      memcpy(out + i, t, sizeof t);
+      k += 8;
+    } else {
+      for (int64_t j = i; j < i + 8; j++) {
+        uint32_t v = idx[k];
+        out[j] = defined[j] ? v : 0;
+        k += defined[j];
+      }
+    }
+  }
+  while (k < nn) { /* up to the last defined row */
     uint32_t v = idx[k];
     out[i] = defined[i] ? v : 0;
     k += defined[i];
+    i++;
   }
   for (; i < rows; i++) out[i] = 0;
   return pq_put_validity(a, pos, rows, defined, err);
