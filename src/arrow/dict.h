@@ -46,6 +46,13 @@ int td_dict_export(td_dict *d, struct ArrowArray *out, td_error *err);
 /* The td_dict an array made by td_dict_export carries, else NULL. */
 td_dict *td_dict_of(const struct ArrowArray *entries);
 
+/* A new dictionary holding the entries of ds[0..n) end to end: the codes of
+ * ds[i]'s rows become codes into it once the lengths of ds[0..i) are added.
+ * For rows that span several dictionaries (row groups, record batches).
+ * Errors: TD_EUNSUPPORTED past int32 entries or bytes; TD_ENOMEM.  The
+ * caller owns *out (refs 1). */
+int td_dict_concat(td_dict *const *ds, int64_t n, td_dict **out, td_error *err);
+
 /* Makes `codes` (an int32 array, moved) the indices of a dictionary array
  * `out` whose dictionary is td_dict_export(d).  Errors: TD_ENOMEM (codes is
  * then released). */

@@ -65,6 +65,52 @@ static int entry_answers(const td_expr *e, int64_t col, const td_dict *d, uint8_
   return rc;
 }
 
+/* The rows of `in` (or 0..n) whose code passes, into out; pnull for a null
+ * row.  Without a selection, validity is read a byte (8 rows) at a time and
+ * a byte of all valid rows takes the plain lookup. */
+static int64_t pass_rows(const td_colview *v, const uint8_t *pass, uint8_t pnull, const uint32_t *in, int64_t n,
+                         uint32_t *out) {
+  const int32_t *codes = v->codes + v->offset;
+  const uint8_t *valid = v->validity;
+  int64_t k = 0, off = v->offset;
+  if (!valid) {
+    if (in)
+      for (int64_t j = 0; j < n; j++) {
+        out[k] = in[j];
+        k += pass[codes[in[j]]];
+      }
+    else
+      for (int64_t j = 0; j < n; j++) {
+        out[k] = (uint32_t)j;
+        k += pass[codes[j]];
+      }
+    return k;
+  }
+  int64_t j = 0;
+  if (!in && (off & 7) == 0) {
+    const uint8_t *vb = valid + off / 8;
+    for (; j + 8 <= n; j += 8) {
+      uint8_t m = vb[j / 8];
+      if (m == 0xff)
+        for (int64_t t = j; t < j + 8; t++) {
+          out[k] = (uint32_t)t;
+          k += pass[codes[t]];
+        }
+      else
+        for (int64_t t = j; t < j + 8; t++) {
+          out[k] = (uint32_t)t;
+          k += (m >> (t - j)) & 1 ? pass[codes[t]] : pnull;
+        }
+    }
+  }
+  for (; j < n; j++) {
+    uint32_t i = in ? in[j] : (uint32_t)j;
+    out[k] = i;
+    k += td_bit_get(valid, off + i) ? pass[codes[i]] : pnull;
+  }
+  return k;
+}
+
 int td__dict_select(const td_expr *e, const td_batch *b, const uint32_t *in, int64_t n, uint32_t *out,
                     int64_t *n_out, bool *done, td_error *err) {
   *done = false;
@@ -78,23 +124,7 @@ int td__dict_select(const td_expr *e, const td_batch *b, const uint32_t *in, int
   if (!pass) return td_err_nomem(err, "filtering a dictionary");
   int rc = entry_answers(e, col, d, pass, err);
   if (rc == TD_OK) {
-    const int32_t *codes = v->codes + v->offset;
-    const uint8_t *valid = v->validity;
-    uint8_t pnull = pass[d->view.length];
-    int64_t k = 0, off = v->offset;
-    if (valid)
-      for (int64_t j = 0; j < n; j++) {
-        uint32_t i = in ? in[j] : (uint32_t)j;
-        out[k] = i;
-        k += td_bit_get(valid, off + i) ? pass[codes[i]] : pnull;
-      }
-    else
-      for (int64_t j = 0; j < n; j++) {
-        uint32_t i = in ? in[j] : (uint32_t)j;
-        out[k] = i;
-        k += pass[codes[i]];
-      }
-    *n_out = k;
+    *n_out = pass_rows(v, pass, pass[d->view.length], in, n, out);
     *done = true;
     atomic_fetch_add_explicit(&filter_chunks, 1, memory_order_relaxed);
   }

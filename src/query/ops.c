@@ -351,8 +351,12 @@ int td_select_defer(const td_select_spec *spec, td_scan *sc, td_error *err) {
   bool *in_filter = td_calloc((size_t)spec->n_fields + 1, sizeof *in_filter);
   if (!in_filter) return td_err_nomem(err, "planning a query");
   int rc = add_columns(spec->filter, in_filter, spec->n_fields, err);
-  for (int64_t i = 0; rc == TD_OK && i < sc->n_cols; i++)
+  for (int64_t i = 0; rc == TD_OK && i < sc->n_cols; i++) {
     if (sc->cols[i] < spec->n_fields && !in_filter[sc->cols[i]]) td_scan_defer(sc, i);
+    /* Dictionary columns arrive as codes: the filter runs on them, and
+     * td_select_chunk decodes only the rows it keeps (a gather). */
+    td_scan_allow_codes(sc, i);
+  }
   td_free(in_filter);
   return rc;
 }
@@ -384,7 +388,9 @@ int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *s
   td_dchunk *c;
   int rc = td_dchunk_new(n_out, n, &c, err);
   if (rc) return rc;
-  if (n == ch->length) { /* every row: share the scanned pages */
+  bool codes = false; /* views of codes are decoded by the gather, never shared */
+  for (int64_t i = 0; i < sc->n_cols; i++) codes = codes || ch->views[i].codes;
+  if (n == ch->length && !codes) { /* every row: share the scanned pages */
     rc = fill_columns(spec, &b, c, sc, ch, NULL, err);
   } else { /* the selected rows, gathered, then computed */
     td_array *g = td_calloc((size_t)spec->n_fields + 1, sizeof *g);

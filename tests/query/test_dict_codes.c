@@ -548,6 +548,92 @@ static void test_ipc(void **state) {
   }
 }
 
+/* Row i of spans.parquet: null, an empty string or one of three words. */
+static const char *span_value(int i) { return i % 11 == 5 ? NULL : i % 5 == 0 ? "" : i % 3 == 0 ? "k0" : i % 3 == 1 ? "k1" : "k2"; }
+
+/* Pages that cross row groups (each with its dictionary) stay codes: every
+ * page of a filter runs through the dictionary filter; empty strings and
+ * nulls answer right in filters, group-bys and a plain SELECT ... WHERE,
+ * whose kept rows are decoded (and whose filter runs on codes). */
+static void test_parquet_spans(void **state) {
+  (void)state;
+  enum { ROWS = 3000, RGS = 700, PAGE = 256 };
+  const char *path = td_test_scratch_path("spans.parquet");
+  td_schema sch;
+  td_schema_init(&sch);
+  td_error err;
+  TD_ASSERT_OK(td_schema_add(&sch, "s", TD_TYPE_UTF8, NULL, true, &err), &err);
+  td_parquet_write_options wo;
+  td_parquet_write_options_init(&wo);
+  wo.row_group_size = RGS; /* a dictionary per row group; pages of 256 rows cross them */
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  td_parquet_writer *w;
+  TD_ASSERT_OK(td_parquet_writer_open_with(fd, &sch, &wo, &w, &err), &err);
+  td_builder *b;
+  td_builder_new(TD_TYPE_UTF8, &b, NULL);
+  for (int i = 0; i < ROWS; i++) {
+    const char *v = span_value(i);
+    if (v) td_builder_append_str(b, v, -1, NULL);
+    else td_builder_append_null(b, NULL);
+  }
+  struct ArrowArray col, batch;
+  td_builder_finish(b, &col, NULL);
+  td_builder_free(b);
+  TD_ASSERT_OK(td_batch_make(1, &col, &batch, &err), &err);
+  TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+  batch.release(&batch);
+  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  close(fd);
+  td_schema_reset(&sch);
+  int empty = 0, nulls = 0, k[3] = {0, 0, 0};
+  for (int i = 0; i < ROWS; i++) {
+    const char *v = span_value(i);
+    if (!v) nulls++;
+    else if (!*v) empty++;
+    else k[v[1] - '0']++;
+  }
+  env e;
+  memset(&e, 0, sizeof e);
+  td_file_backend *fb;
+  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
+  e.f_table = td_file_backend_table_name(fb);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = PAGE;
+  TD_ASSERT_OK(td_service_new(td_file_backend_backend(fb), &o, &e.sf, &err), &err);
+  e.sp = e.sf;
+  char want[256];
+  int64_t f0 = td__dict_stats(NULL);
+  char *t = on_file(&e, "SELECT count(*) FROM d WHERE s = ''");
+  int64_t f1 = td__dict_stats(NULL);
+  snprintf(want, sizeof want, "%d|;", empty);
+  assert_string_equal(t, want);
+  free(t);
+  assert_int_equal(f1 - f0, (ROWS + PAGE - 1) / PAGE); /* every page, those across row groups too */
+  t = on_file(&e, "SELECT count(*) FROM d WHERE s IN ('k1', '') OR s IS NULL");
+  snprintf(want, sizeof want, "%d|;", k[1] + empty + nulls);
+  assert_string_equal(t, want);
+  free(t);
+  t = on_file(&e, "SELECT s, count(*) FROM d WHERE s IS NOT NULL GROUP BY s ORDER BY s");
+  snprintf(want, sizeof want, "|%d|;k0|%d|;k1|%d|;k2|%d|;", empty, k[0], k[1], k[2]);
+  assert_string_equal(t, want);
+  free(t);
+  /* A plain SELECT: the filter on codes, the kept rows decoded. */
+  f0 = td__dict_stats(NULL);
+  t = on_file(&e, "SELECT s, length(s) AS n FROM d WHERE s LIKE 'k%' AND s <> 'k0' LIMIT 4");
+  f1 = td__dict_stats(NULL);
+  assert_string_equal(t, "k1|2|;k2|2|;k1|2|;k1|2|;"); /* rows 1, 2, 4, 7 */
+  free(t);
+  assert_true(f1 > f0);
+  t = on_file(&e, "SELECT count(*), count(s), sum(length(s)) FROM (SELECT s FROM d WHERE s = '' OR s = 'k2' OR s IS NULL) x");
+  snprintf(want, sizeof want, "%d|%d|%d|;", empty + k[2] + nulls, empty + k[2], 2 * k[2]);
+  assert_string_equal(t, want);
+  free(t);
+  td_service_free(e.sf);
+  td_file_backend_release(fb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filters),
@@ -557,6 +643,7 @@ int main(void) {
       cmocka_unit_test(test_parquet),
       cmocka_unit_test(test_parquet_plain_fallback),
       cmocka_unit_test(test_ipc),
+      cmocka_unit_test(test_parquet_spans),
   };
   return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }

@@ -40,6 +40,16 @@ static inline void unpack_bw(const uint8_t *src, int64_t nbytes, const int bw, i
     memset(out, 0, (size_t)n * sizeof *out);
     return;
   }
+  if ((first & 7) == 0) { /* whole groups of 8 values (bw bytes): constant offsets and shifts */
+    const uint8_t *q = src + (first >> 3) * bw;
+    for (; i + 8 <= n && (q - src) + bw + 8 <= nbytes; i += 8, q += bw)
+      for (int j = 0; j < 8; j++) {
+        uint64_t w;
+        memcpy(&w, q + ((j * bw) >> 3), 8);
+        out[i + j] = (uint32_t)((w >> ((j * bw) & 7)) & mask);
+      }
+    bit += i * bw;
+  }
   for (; i < n && (bit >> 3) + 8 <= nbytes; i++, bit += bw) {
     uint64_t w;
     memcpy(&w, src + (bit >> 3), 8);
@@ -547,6 +557,55 @@ int pq_decode_dict(const pq_colinfo *ci, const td_array *dict, const uint8_t *p,
     done += m;
   }
   return defined ? pq_put_validity(a, pos, rows, defined, err) : TD_OK;
+}
+
+int pq_decode_dict_codes(int64_t n_dict, const uint8_t *p, int64_t len, int64_t nn, int64_t rows,
+                         const uint8_t *defined, td_array *a, int64_t pos, td_error *err) {
+  if (nn == rows) defined = NULL;
+  if (nn > 0 && len < 1) return td_err(err, TD_EFORMAT, "dictionary-encoded page has no bit width");
+  int bw = nn > 0 ? p[0] : 0;
+  if (bw > 32) return td_err(err, TD_EFORMAT, "dictionary index bit width %d exceeds 32", bw);
+  int rc = reserve_rows(a, pos + rows, err);
+  if (rc) return rc;
+  /* The nn indices go to the last nn rows, then move forward to their
+   * rows (a row's index never lies before the row: nothing is overwritten
+   * before it is read). */
+  uint32_t *out = (uint32_t *)a->values + pos, *idx = out + (rows - nn);
+  pq_rle d;
+  pq_rle_init(&d, nn > 0 ? p + 1 : p, nn > 0 ? len - 1 : 0, bw);
+  if (!pq_rle_u32(&d, idx, nn))
+    return td_err(err, TD_EFORMAT, "dictionary indices are truncated or malformed (%lld expected)", (long long)nn);
+  uint32_t hi = 0;
+  for (int64_t i = 0; i < nn; i++) hi = idx[i] > hi ? idx[i] : hi;
+  if (nn > 0 && hi >= (uint64_t)n_dict)
+    return td_err(err, TD_EFORMAT, "dictionary index %u out of range (dictionary has %lld values)", hi,
+                  (long long)n_dict);
+  if (!defined) return TD_OK;
+  int64_t i = 0, k = 0;
+  for (; i + 8 <= rows && k + 8 <= nn; i += 8) { /* 8 rows at a time; 8 defined ones: one move */
+    uint64_t f;
+    memcpy(&f, defined + i, 8);
+    if (f == 0x0101010101010101ull) {
+      uint32_t t[8];
+      memcpy(t, idx + k, sizeof t); /* (the indices may overlap the rows) */
+      memcpy(out + i, t, sizeof t);
+      k += 8;
+    } else {
+      for (int64_t j = i; j < i + 8; j++) {
+        uint32_t v = idx[k];
+        out[j] = defined[j] ? v : 0;
+        k += defined[j];
+      }
+    }
+  }
+  while (k < nn) { /* up to the last defined row */
+    uint32_t v = idx[k];
+    out[i] = defined[i] ? v : 0;
+    k += defined[i];
+    i++;
+  }
+  for (; i < rows; i++) out[i] = 0;
+  return pq_put_validity(a, pos, rows, defined, err);
 }
 
 /* ---- DELTA_BINARY_PACKED ---- */

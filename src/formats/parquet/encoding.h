@@ -85,6 +85,11 @@ int pq_decode_plain(const pq_colinfo *ci, const uint8_t *p, int64_t len, int64_t
 int pq_decode_dict(const pq_colinfo *ci, const td_array *dict, const uint8_t *p, int64_t len,
                    int64_t nn, int64_t rows, const uint8_t *defined, td_array *a, int64_t pos,
                    td_error *err);
+/* As pq_decode_dict, for a dictionary of n_dict entries kept apart: the
+ * indices themselves become the int32 rows (codes; null rows 0), checked
+ * to be below n_dict, with no gather through the dictionary. */
+int pq_decode_dict_codes(int64_t n_dict, const uint8_t *p, int64_t len, int64_t nn, int64_t rows,
+                         const uint8_t *defined, td_array *a, int64_t pos, td_error *err);
 /* Gives a string dictionary the padding pq_decode_dict's short-entry copies
  * read past its data; other types: nothing to do. */
 int pq_dict_pad(td_array *dict, td_error *err);

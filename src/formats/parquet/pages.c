@@ -260,7 +260,10 @@ static int decode_values(page_run *run, int encoding, const uint8_t *p, int64_t 
   switch (encoding) {
     case PQ_ENC_PLAIN: return pq_decode_plain(ci, p, len, nn, a, pos, err);
     case PQ_ENC_PLAIN_DICTIONARY:
-    case PQ_ENC_RLE_DICTIONARY: return pq_decode_dict(ci, run->dict, p, len, nn, rows, run->defined, a, pos, err);
+    case PQ_ENC_RLE_DICTIONARY:
+      if (run->codes) /* the indices are the codes */
+        return pq_decode_dict_codes(run->dict->length, p, len, nn, rows, run->defined, a, pos, err);
+      return pq_decode_dict(ci, run->dict, p, len, nn, rows, run->defined, a, pos, err);
     case PQ_ENC_DELTA_BINARY_PACKED: return pq_decode_delta(ci, p, len, nn, a, pos, err);
     case PQ_ENC_DELTA_LENGTH_BYTE_ARRAY: return pq_decode_delta_length(ci, p, len, nn, a, pos, err);
     case PQ_ENC_DELTA_BYTE_ARRAY: return pq_decode_delta_byte_array(ci, p, len, nn, a, pos, err);

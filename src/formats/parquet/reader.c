@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "arrow/dict.h"
 #include "formats/parquet/schema_map.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
@@ -435,6 +436,83 @@ static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, td_ar
   return TD_OK;
 }
 
+/* Bits [from, from + n) of src to [at, at + n) of dst: whole bytes when
+ * both sides share their bit position. */
+static void copy_bits(uint8_t *dst, int64_t at, const uint8_t *src, int64_t from, int64_t n) {
+  int64_t i = 0;
+  if ((at & 7) == (from & 7)) {
+    for (; i < n && ((at + i) & 7); i++) td_bit_put(dst, at + i, td_bit_get(src, from + i));
+    int64_t bytes = (n - i) / 8;
+    if (bytes) memcpy(dst + (at + i) / 8, src + (from + i) / 8, (size_t)bytes);
+    i += bytes * 8;
+  }
+  for (; i < n; i++) td_bit_put(dst, at + i, td_bit_get(src, from + i));
+}
+
+/* Rows [offset, offset + n) over several row groups whose segments all hold
+ * codes: one array of codes into the segments' dictionaries joined end to
+ * end (td_dict_concat), so that filters and group-bys keep working on codes
+ * across a row group boundary.  *done is false (nothing made) when some
+ * segment holds strings. */
+static int read_codes(pq_reader *r, int64_t col, int64_t offset, int64_t n, struct ArrowArray *out, bool *done,
+                      int32_t *rg_at, td_error *err) {
+  *done = false;
+  int64_t end = offset + n, m = 0;
+  int32_t g0 = find_row_group(r, offset), g = g0;
+  while (g < r->meta.n_row_groups && r->meta.row_groups[g].first_row < end) g++;
+  int32_t ng = g - g0;
+  pq_seg **segs = td_calloc((size_t)ng, sizeof *segs);
+  td_dict **ds = td_calloc((size_t)ng, sizeof *ds);
+  int rc = segs && ds ? TD_OK : td_err_nomem(err, "reading dictionary codes");
+  bool codes = true;
+  for (g = g0; rc == TD_OK && codes && g < g0 + ng; g++) {
+    const pq_row_group *rg = &r->meta.row_groups[g];
+    *rg_at = g;
+    if (rg->num_rows == 0) continue;
+    int64_t lo = (offset > rg->first_row ? offset : rg->first_row) - rg->first_row;
+    int64_t hi = (end < rg->first_row + rg->num_rows ? end : rg->first_row + rg->num_rows) - rg->first_row;
+    if ((rc = pq_get_segment(r, col, g, lo, hi, &segs[m], err)) != TD_OK) break;
+    codes = segs[m]->td != NULL;
+    ds[m] = segs[m]->td;
+    m++;
+  }
+  td_dict *joined = NULL;
+  td_array a;
+  memset(&a, 0, sizeof a);
+  if (rc == TD_OK && codes) rc = td_dict_concat(ds, m, &joined, err);
+  if (rc == TD_OK && codes) rc = td_array_init(&a, TD_TYPE_INT32, n, err);
+  int32_t base = 0;
+  for (int64_t k = 0, at = offset; rc == TD_OK && codes && k < m; k++) {
+    const pq_seg *s = segs[k];
+    const pq_row_group *rg = &r->meta.row_groups[s->rg];
+    int64_t lo = at - rg->first_row - s->first;
+    int64_t rows = (end < rg->first_row + rg->num_rows ? end : rg->first_row + rg->num_rows) - at;
+    const td_colview *v = &s->view;
+    const int32_t *c = v->codes + v->offset + lo;
+    int32_t *dst = (int32_t *)a.values + a.length;
+    for (int64_t i = 0; i < rows; i++) dst[i] = c[i] + base;
+    if (v->validity && !a.validity) { /* the bitmap, all valid (set_null allocates it) */
+      if ((rc = td_array_set_null(&a, 0, err)) == TD_OK) td_bit_set(a.validity, 0);
+      a.null_count = 0;
+    }
+    if (v->validity && rc == TD_OK) copy_bits(a.validity, a.length, v->validity, v->offset + lo, rows);
+    a.length += rows;
+    at += rows;
+    base += (int32_t)ds[k]->view.length;
+  }
+  if (a.validity) a.null_count = a.length - td_bits_count(a.validity, 0, a.length);
+  struct ArrowArray arr;
+  if (rc == TD_OK && codes) rc = td_array_export(&a, &arr, err);
+  if (rc == TD_OK && codes) rc = td_dict_attach(&arr, joined, out, err);
+  if (rc == TD_OK) *done = codes;
+  td_array_reset(&a);
+  td_dict_release(joined);
+  for (int64_t k = 0; k < m; k++) pq_seg_release(r, segs[k]);
+  td_free(segs);
+  td_free(ds);
+  return rc;
+}
+
 static int read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n, bool codes,
                        struct ArrowArray *out, td_error *err) {
   pq_reader *r = (pq_reader *)base;
@@ -463,8 +541,15 @@ static int read_column(td_file_reader *base, int64_t col, int64_t offset, int64_
                                 base->schema.fields[col].name, g)
                 : TD_OK;
   }
+  bool done = false;
+  int rc = codes && n > 0 && base->schema.fields[col].type == TD_TYPE_UTF8 ? read_codes(r, col, offset, n, out, &done, &g, err)
+                                                                            : TD_OK;
+  if (rc || done)
+    return rc ? td_err_prefix(err, rc, "parquet file '%s', column '%s', row group %d: ", base->io.path,
+                              base->schema.fields[col].name, g)
+              : TD_OK;
   td_array a;
-  int rc = td_array_init(&a, base->schema.fields[col].type, n, err);
+  rc = td_array_init(&a, base->schema.fields[col].type, n, err);
   if (!rc) rc = read_rows(r, col, offset, n, &a, &g, err);
   if (!rc) rc = td_array_export(&a, out, err);
   if (rc) {
