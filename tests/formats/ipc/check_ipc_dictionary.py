@@ -25,8 +25,10 @@ def run(path, sql, codes=True):
     env = dict(os.environ)
     if not codes:
         env["TD_IPC_DICT_CODES"] = "0"
-    out = subprocess.run([prog, "query", "--format", "arrow", sql.format(src=f"'{path}'")], check=True,
-                         capture_output=True, env=env).stdout
+    r = subprocess.run([prog, "query", "--format", "arrow", sql.format(src=f"'{path}'")], capture_output=True,
+                       env=env)
+    assert r.returncode == 0, (path, sql, codes, r.stderr.decode(errors="replace")[:3000])
+    out = r.stdout
     return [tuple(r.values()) for r in pa.ipc.open_stream(out).read_all().to_pylist()]
 
 
