@@ -8,7 +8,9 @@
  * Live: the update-cycle CPU time (the service's update_cpu_ns) for one
  * appended batch of B trades, on a live as-of join (quotes static, then
  * quotes live too) and on a live last_by, against the cycle of the bare
- * source table.
+ * source table: median, min and mean over TD_BENCH_LIVE_CYCLES cycles
+ * (default 21; both sides ticking: at most 5) and the minor page faults a
+ * cycle.
  *
  *   bench_join [N trades] [M quotes] [B batch] [repeats] [live [aj|last|both]]
  * ("live": the live part only, for profiling; then optionally one of its
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bench_util.h"
 #include "tabledata.h"
@@ -146,27 +149,76 @@ static double best_of(op_fn fn, td_table *t, td_table *other, int repeats, int64
   return best;
 }
 
-/* Update-cycle CPU (ms) of appending B trades, averaged over `repeats` cycles. */
-static double cycle_ms(td_memory_backend *mb, td_service *svc, int64_t b, int64_t *t_next, int repeats,
+/* Per-cycle figures of a live operator: update-cycle CPU (ms) and the
+ * process's minor page faults during the cycle (the main thread waits in
+ * td_service_flush meanwhile, so they are the update thread's). */
+typedef struct cycles {
+  double med, min, mean, faults, append_ms;
+} cycles;
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double thread_cpu_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static long minor_faults(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
+
+/* Appends B trades (and B quotes) `repeats` times, one update cycle each. */
+static cycles cycle_ms(td_memory_backend *mb, td_service *svc, int64_t b, int64_t *t_next, int repeats,
                        bool quotes_too) {
   td_error err;
-  td_counters c0, c1;
-  td_service_counters(svc, &c0);
+  double *ms = malloc((size_t)repeats * sizeof *ms);
+  if (!ms) exit(1);
+  long faults = 0;
+  double sum = 0, append_ms = 0;
   td_location_key *k = loc(999999);
   for (int r = 0; r < repeats; r++) {
     struct ArrowArray batch;
     make_batch(true, b, *t_next, 1000, &batch);
+    double a0 = thread_cpu_ms();
     check(td_memory_backend_append(mb, "trades", k, &batch, &err), &err);
+    append_ms += thread_cpu_ms() - a0;
     if (quotes_too) {
       make_batch(false, b, *t_next, 1000, &batch);
+      a0 = thread_cpu_ms();
       check(td_memory_backend_append(mb, "quotes", k, &batch, &err), &err);
+      append_ms += thread_cpu_ms() - a0;
     }
     *t_next += b * 1000;
+    td_counters c0, c1;
+    td_service_counters(svc, &c0);
+    long f0 = minor_faults();
     check(td_service_flush(svc, 60000, &err), &err);
+    faults += minor_faults() - f0;
+    td_service_counters(svc, &c1);
+    ms[r] = (double)(c1.update_cpu_ns - c0.update_cpu_ns) / 1e6;
+    sum += ms[r];
+    if (getenv("TD_BENCH_VERBOSE")) printf("  cycle %d: %.3f ms, %ld minor faults\n", r, ms[r], minor_faults() - f0);
   }
   td_location_key_release(k);
-  td_service_counters(svc, &c1);
-  return (double)(c1.update_cpu_ns - c0.update_cpu_ns) / 1e6 / repeats;
+  qsort(ms, (size_t)repeats, sizeof *ms, cmp_double);
+  cycles c = {repeats % 2 ? ms[repeats / 2] : (ms[repeats / 2 - 1] + ms[repeats / 2]) / 2, ms[0], sum / repeats,
+              (double)faults / repeats, append_ms / repeats};
+  free(ms);
+  return c;
+}
+
+static void print_cycles(const char *what, const cycles *c, const cycles *base, int repeats) {
+  printf("join: %s: update-cycle CPU median %.3f ms, min %.3f, mean %.3f over %d cycles", what, c->med, c->min,
+         c->mean, repeats);
+  if (base) printf(" (median %.3f ms over the source; target < 1 ms)", c->med - base->med);
+  printf(", %.0f minor faults a cycle; the writer's td_memory_backend_append %.3f ms CPU a cycle\n", c->faults,
+         c->append_ms);
 }
 
 int main(int argc, char **argv) {
@@ -174,7 +226,9 @@ int main(int argc, char **argv) {
   int64_t m = argc > 2 ? atoll(argv[2]) : 1000000;
   int64_t b = argc > 3 ? atoll(argv[3]) : 10000;
   int repeats = argc > 4 ? atoi(argv[4]) : 3;
-  int live_repeats = repeats;
+  /* cycles per live operator (the median and min are reported) */
+  int live_repeats = getenv("TD_BENCH_LIVE_CYCLES") ? atoi(getenv("TD_BENCH_LIVE_CYCLES")) : 21;
+  if (live_repeats < 1) live_repeats = 1;
   td_error err;
   td_memory_backend *mb;
   check(td_memory_backend_new(&mb, &err), &err);
@@ -246,35 +300,39 @@ live:
   td_location_key_release(k);
   int64_t t_next = n * 1000;
   td_table *lt = table(svc, "trades", true);
-  double base = cycle_ms(mb, svc, b, &t_next, live_repeats, false);
-  printf("join: live source table alone, appended batch of %lld trades: %.3f ms update-cycle CPU\n", (long long)b,
-         base);
+  char what[256];
+  cycles base = cycle_ms(mb, svc, b, &t_next, live_repeats, false);
+  snprintf(what, sizeof what, "live source table alone, appended batch of %lld trades", (long long)b);
+  print_cycles(what, &base, NULL, live_repeats);
   td_table *aj;
   if (only && strcmp(only, "aj") != 0) goto last;
   td_table *sq = table(svc, "quotes", false);
   aj = op_aj(lt, sq);
-  double a = cycle_ms(mb, svc, b, &t_next, live_repeats, false);
-  printf("join: live as-of join (%lld trades, static quotes), appended batch of %lld trades: %.3f ms update-cycle "
-         "CPU (%.3f ms over the source; target < 1 ms)\n",
-         (long long)td_table_size(lt), (long long)b, a, a - base);
+  cycles a = cycle_ms(mb, svc, b, &t_next, live_repeats, false);
+  snprintf(what, sizeof what, "live as-of join (%lld trades, static quotes), appended batch of %lld trades",
+           (long long)td_table_size(lt), (long long)b);
+  print_cycles(what, &a, &base, live_repeats);
   td_table_release(aj);
   td_table_release(sq);
 last:
   if (only && strcmp(only, "last") != 0) goto both;
   td_table *lb = op_last(lt, NULL);
-  double l = cycle_ms(mb, svc, b, &t_next, live_repeats, false);
-  printf("join: live last_by sym (%lld trades), appended batch of %lld trades: %.3f ms update-cycle CPU (%.3f ms "
-         "over the source; target < 1 ms)\n",
-         (long long)td_table_size(lt), (long long)b, l, l - base);
+  cycles l = cycle_ms(mb, svc, b, &t_next, live_repeats, false);
+  snprintf(what, sizeof what, "live last_by sym (%lld trades), appended batch of %lld trades",
+           (long long)td_table_size(lt), (long long)b);
+  print_cycles(what, &l, &base, live_repeats);
   td_table_release(lb);
 both:
   if (only && strcmp(only, "both") != 0) goto done;
   td_table *lq = table(svc, "quotes", true);
   aj = op_aj(lt, lq);
-  double both = cycle_ms(mb, svc, b, &t_next, live_repeats, true);
-  printf("join: live as-of join, both sides ticking (%lld trades, %lld quotes), batches of %lld each: %.3f ms "
-         "update-cycle CPU (appended quotes re-evaluate the trades they affect)\n",
-         (long long)td_table_size(lt), (long long)td_table_size(lq), (long long)b, both);
+  int both_repeats = live_repeats < 5 ? live_repeats : 5;
+  cycles bt = cycle_ms(mb, svc, b, &t_next, both_repeats, true);
+  snprintf(what, sizeof what,
+           "live as-of join, both sides ticking (%lld trades, %lld quotes), batches of %lld each (appended quotes "
+           "re-evaluate the trades they affect)",
+           (long long)td_table_size(lt), (long long)td_table_size(lq), (long long)b);
+  print_cycles(what, &bt, NULL, both_repeats);
   td_table_release(aj);
   td_table_release(lq);
 done:

@@ -5,7 +5,11 @@
  * contract: the reference backend for embedders and tests (the seeds'
  * TestBackend, done right).  Data is added as Arrow struct arrays (one child
  * per data column); column_values answers are zero-copy slices when the rows
- * requested lie in one appended chunk, and a copy otherwise.  All functions
+ * requested lie in one appended chunk, and a copy otherwise.  Appends of
+ * fewer than 65,536 rows without nulls are copied into segments that grow
+ * in place (an answer then continues the rows of the one before in the same
+ * buffers, so a live table's tail page grows without copies); bigger ones
+ * are kept as they are.  All functions
  * are thread-safe; appends, new locations and removed locations notify
  * subscribers.
  */

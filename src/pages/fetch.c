@@ -9,6 +9,11 @@
  * cycle costs its new rows, not the page's, and a page of live appends is
  * copied about once.  A growth that does not fit, or whose rows have nulls
  * (a validity byte would be shared with readers), copies into a new root.
+ *
+ * A backend that appends in place (the memory backend's segments) answers
+ * the suffix in the very buffers the held rows are viewed in, right after
+ * them: the grown page is then one wider view of the answer, nothing
+ * copied (`continues`).
  */
 #include "pages/fetch.h"
 
@@ -136,6 +141,19 @@ static int grow_page(td_type_id type, const td_page_data *have, const td_colview
   return rc;
 }
 
+/* The answer `got` holds the rows right after have's in the same buffers
+ * (equal base pointers: one live allocation, which got keeps alive), both
+ * without nulls. */
+static bool continues(td_type_id type, const td_page_data *have, const struct ArrowArray *got) {
+  const td_colview *v = &have->view;
+  if (v->codes || got->dictionary || v->null_count != 0 || got->null_count != 0 || got->n_children != 0 ||
+      got->offset != v->offset + have->rows || type == TD_TYPE_BOOL)
+    return false;
+  if (td_type_is_varlen(type))
+    return got->n_buffers == 3 && !got->buffers[0] && got->buffers[1] == v->offsets && got->buffers[2] == v->data;
+  return got->n_buffers == 2 && !got->buffers[0] && got->buffers[1] == v->values && v->values;
+}
+
 static int fill(void *vctx, const td_page_data *have, td_page_data **out, td_error *err) {
   fill_ctx *x = vctx;
   td_location *loc = x->loc;
@@ -153,6 +171,11 @@ static int fill(void *vctx, const td_page_data *have, td_page_data **out, td_err
   int rc = request_rows(loc, x->col, offset, end - offset, ps - held, &got, err);
   if (rc) return rc;
   if (!have) return td_page_data_new(f->type, &got, out, err);
+  if (continues(td_type_small(f->type), have, &got)) { /* widened: rows [0, held) are the same bytes */
+    got.offset -= held;
+    got.length += held;
+    return td_page_data_new(f->type, &got, out, err);
+  }
   td_colview v;
   if (have->view.codes || got.dictionary) { /* codes: the grown page is decoded */
     td_page_data *more;

@@ -95,7 +95,7 @@ static int64_t thread_cpu_ns(void) {
   return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-static void run_cycle(td_graph *g, int64_t no);
+static void run_cycle(td_graph *g, int64_t no, int64_t cpu0);
 
 static void *graph_main(void *arg) {
   td_graph *g = arg;
@@ -119,9 +119,7 @@ static void *graph_main(void *arg) {
     g->dirty = g->force = false;
     int64_t no = ++g->cycles_started;
     pthread_mutex_unlock(&g->sig);
-    int64_t cpu0 = thread_cpu_ns();
-    run_cycle(g, no); /* may stop the graph (the last table released) */
-    atomic_fetch_add(&g->cpu_ns, thread_cpu_ns() - cpu0);
+    run_cycle(g, no, thread_cpu_ns()); /* may stop the graph (the last table released) */
     clock_gettime(CLOCK_MONOTONIC, &next);
     add_ms(&next, g->period_ms);
     pthread_mutex_lock(&g->sig);
@@ -770,8 +768,10 @@ out:
  * dropped elsewhere waits in td_graph_retire_table for the cycle to end, and
  * one released by a listener leaves g->tables at once (adjusting the cursor),
  * so the backend's unsubscribe has happened when td_table_release returns.
- * Only its memory outlives the dispatch that released it (pins). */
-static void run_cycle(td_graph *g, int64_t no) {
+ * Only its memory outlives the dispatch that released it (pins).  The
+ * cycle's CPU time (from cpu0) is counted before the cycle is marked done,
+ * so a td_service_flush that returns sees it in the counters. */
+static void run_cycle(td_graph *g, int64_t no, int64_t cpu0) {
   pthread_mutex_lock(&g->lock);
   /* Drain each subscription once, before any table changes. */
   for (int64_t i = 0; i < g->n_tables; i++) {
@@ -805,6 +805,7 @@ static void run_cycle(td_graph *g, int64_t no) {
     if (p->drained_cycle == no) p->n_gone = 0; /* dropped once */
   }
   pthread_mutex_unlock(&g->lock);
+  atomic_fetch_add(&g->cpu_ns, thread_cpu_ns() - cpu0);
   pthread_mutex_lock(&g->sig);
   g->cycles_done = no;
   pthread_cond_broadcast(&g->done);

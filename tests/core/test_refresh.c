@@ -15,6 +15,8 @@
 #include "tabledata.h"
 #include "test.h"
 
+extern int64_t td__alloc_fail_after(int64_t n);
+
 typedef struct recorder {
   int64_t calls, errors, rows, new_locations, last_version;
   td_added_rows last[16];
@@ -744,6 +746,209 @@ static void test_tail_page_grows_in_place(void **state) {
   td_memory_backend_release(mb);
 }
 
+/* ---- memory backend segments ---- */
+
+/* Row r of the segment tests: i = r, s = r % 5 + 1 bytes, or 150 + r % 7
+ * bytes for rows at or past `long_from`. */
+static int seg_len(int64_t r, int64_t long_from) { return (int)(r >= long_from ? 150 + r % 7 : r % 5 + 1); }
+
+static void seg_batch(int64_t from, int64_t n, int64_t long_from, struct ArrowArray *out) {
+  td_error err;
+  td_builder *bi, *bs;
+  TD_ASSERT_OK(td_builder_new(TD_TYPE_INT64, &bi, &err), &err);
+  TD_ASSERT_OK(td_builder_new(TD_TYPE_UTF8, &bs, &err), &err);
+  for (int64_t r = from; r < from + n; r++) {
+    char s[160];
+    int len = seg_len(r, long_from);
+    for (int k = 0; k < len; k++) s[k] = (char)('a' + (r + k) % 26);
+    td_builder_append_int(bi, r, NULL);
+    td_builder_append_str(bs, s, len, NULL);
+  }
+  struct ArrowArray cols[2];
+  TD_ASSERT_OK(td_builder_finish(bi, &cols[0], &err), &err);
+  TD_ASSERT_OK(td_builder_finish(bs, &cols[1], &err), &err);
+  td_builder_free(bi);
+  td_builder_free(bs);
+  TD_ASSERT_OK(td_batch_make(2, cols, out, &err), &err);
+}
+
+static void seg_check(td_table *t, int64_t from, int64_t to, int64_t long_from) {
+  td_error err;
+  struct ArrowSchema sch;
+  struct ArrowArray part;
+  TD_ASSERT_OK(td_table_schema(t, &sch, &err), &err);
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, from, to, &part, &err), &err);
+  for (int64_t r = from; r < to; r++) {
+    td_value i, s;
+    TD_ASSERT_OK(td_arrow_get_value(sch.children[0], part.children[0], r - from, &i, &err), &err);
+    TD_ASSERT_OK(td_arrow_get_value(sch.children[1], part.children[1], r - from, &s, &err), &err);
+    assert_int_equal(i.v.i, r);
+    char want[160];
+    int len = seg_len(r, long_from);
+    for (int k = 0; k < len; k++) want[k] = (char)('a' + (r + k) % 26);
+    assert_int_equal((int64_t)s.v.s.len, len);
+    assert_memory_equal(s.v.s.ptr, want, (size_t)len);
+  }
+  part.release(&part);
+  sch.release(&sch);
+}
+
+/* The values buffer of column c of the stream's batch b (a view of a cached page). */
+static const void *page_buffer(td_table *t, int64_t b, int c) {
+  td_error err;
+  struct ArrowArrayStream st;
+  TD_ASSERT_OK(td_table_stream(t, NULL, 0, &st, &err), &err);
+  const void *p = NULL;
+  for (int64_t k = 0; k <= b; k++) {
+    struct ArrowArray batch;
+    assert_int_equal(st.get_next(&st, &batch), 0);
+    assert_non_null(batch.release);
+    if (k == b) p = batch.children[c]->buffers[1];
+    batch.release(&batch);
+  }
+  st.release(&st);
+  return p;
+}
+
+typedef struct seg_env {
+  td_memory_backend *mb;
+  td_location_key *k;
+  td_service *svc;
+  td_table_key *tk;
+} seg_env;
+
+/* Table "g" (i int64, s utf8) with location "L" of `rows` rows in one chunk;
+ * pages of TD_MEM_SEGMENT_ROWS' 65,536 rows. */
+static void seg_open(seg_env *e, int64_t rows) {
+  td_error err;
+  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
+  const char *names[2] = {"i", "s"};
+  td_type_id types[2] = {TD_TYPE_INT64, TD_TYPE_UTF8};
+  struct ArrowSchema ds;
+  TD_ASSERT_OK(td_schema_make(2, names, types, NULL, &ds, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(e->mb, "g", &ds, NULL, &err), &err);
+  ds.release(&ds);
+  TD_ASSERT_OK(td_location_key_new("L", 0, NULL, NULL, &e->k, &err), &err);
+  struct ArrowArray batch;
+  seg_batch(0, rows, INT64_MAX, &batch);
+  TD_ASSERT_OK(td_memory_backend_add_location(e->mb, "g", e->k, &batch, &err), &err);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.update_period_ms = 3600 * 1000;
+  o.page_size = 65536;
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
+  TD_ASSERT_OK(td_table_key_new("g", &e->tk, &err), &err);
+}
+
+static void seg_close(seg_env *e) {
+  td_table_key_release(e->tk);
+  td_location_key_release(e->k);
+  td_service_free(e->svc);
+  td_memory_backend_release(e->mb);
+}
+
+/* Small appends land in a segment that ends at the next multiple of 65,536
+ * rows: the tail page of a live table is widened over the same buffer at
+ * every cycle (no copy: the page's buffer stays the segment's), rows read
+ * before later appends stay intact, strings longer than the segment made
+ * room for start a new segment, and a batch with nulls or a big batch is a
+ * chunk of its own. */
+static void test_segments_widen_pages(void **state) {
+  (void)state;
+  td_error err;
+  seg_env e;
+  seg_open(&e, 65536);
+  td_table_options to = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(e.svc, e.tk, &to, &t, &err), &err);
+  unsigned seed = 11;
+  int64_t rows = 65536, long_from = INT64_MAX;
+  const void *page1 = NULL;
+  struct ArrowArray kept = {0};
+  for (int step = 0; step < 40; step++) {
+    if (step == 30) long_from = rows; /* longer strings than the segment has room for */
+    int64_t n = 1 + rand_r(&seed) % 1500;
+    struct ArrowArray batch;
+    seg_batch(rows, n, long_from, &batch);
+    TD_ASSERT_OK(td_memory_backend_append(e.mb, "g", e.k, &batch, &err), &err);
+    rows += n;
+    TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+    assert_int_equal(td_table_size(t), rows);
+    seg_check(t, rows - n - 100, rows, long_from);
+    const void *p = page_buffer(t, 1, 0);
+    if (step == 0) page1 = p;
+    else if (step < 30) assert_ptr_equal(p, page1); /* widened, not copied */
+    if (step == 10) TD_ASSERT_OK(td_table_read(t, NULL, 0, 65536, rows, &kept, &err), &err);
+  }
+  seg_check(t, 0, rows, long_from);
+  for (int64_t r = 0; r < kept.length; r++) assert_int_equal(((const int64_t *)kept.children[0]->buffers[1])[kept.children[0]->offset + r], 65536 + r);
+  kept.release(&kept);
+  /* a batch with a null, then a big one: chunks of their own; then segments again */
+  td_builder *bi, *bs;
+  TD_ASSERT_OK(td_builder_new(TD_TYPE_INT64, &bi, &err), &err);
+  TD_ASSERT_OK(td_builder_new(TD_TYPE_UTF8, &bs, &err), &err);
+  td_builder_append_null(bi, NULL);
+  td_builder_append_str(bs, "x", 1, NULL);
+  struct ArrowArray cols[2], batch;
+  TD_ASSERT_OK(td_builder_finish(bi, &cols[0], &err), &err);
+  TD_ASSERT_OK(td_builder_finish(bs, &cols[1], &err), &err);
+  td_builder_free(bi);
+  td_builder_free(bs);
+  TD_ASSERT_OK(td_batch_make(2, cols, &batch, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_append(e.mb, "g", e.k, &batch, &err), &err);
+  int64_t null_row = rows++;
+  seg_batch(rows, 70000, long_from, &batch);
+  TD_ASSERT_OK(td_memory_backend_append(e.mb, "g", e.k, &batch, &err), &err);
+  rows += 70000;
+  seg_batch(rows, 10, long_from, &batch);
+  TD_ASSERT_OK(td_memory_backend_append(e.mb, "g", e.k, &batch, &err), &err);
+  rows += 10;
+  TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+  assert_int_equal(td_table_size(t), rows);
+  seg_check(t, null_row + 1, rows, long_from);
+  struct ArrowArray one;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, null_row, null_row + 1, &one, &err), &err);
+  assert_int_equal(one.children[0]->null_count, 1);
+  one.release(&one);
+  td_table_release(t);
+  seg_close(&e);
+}
+
+/* An append that fails for memory halfway (rows copied into the tail
+ * segment, the next segment not made) leaves the location as it was. */
+static void test_segment_append_failures(void **state) {
+  (void)state;
+  td_error err;
+  seg_env e;
+  seg_open(&e, 1000);
+  struct ArrowArray batch;
+  seg_batch(1000, 100, INT64_MAX, &batch); /* a segment with room for 16 such batches */
+  TD_ASSERT_OK(td_memory_backend_append(e.mb, "g", e.k, &batch, &err), &err);
+  int64_t rows = 1100;
+  bool failed = false;
+  for (int64_t n = 0; n < 200; n++) {
+    seg_batch(rows, 2000, INT64_MAX, &batch); /* 1,500 fit the tail segment */
+    td__alloc_fail_after(n);
+    int rc = td_memory_backend_append(e.mb, "g", e.k, &batch, &err);
+    td__alloc_fail_after(-1);
+    if (rc == TD_OK) {
+      rows += 2000;
+      break;
+    }
+    failed = true;
+    assert_int_equal(rc, TD_ENOMEM);
+    assert_int_equal(td_memory_backend_location_size(e.mb, "g", e.k), rows);
+  }
+  assert_true(failed);
+  assert_int_equal(td_memory_backend_location_size(e.mb, "g", e.k), rows);
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(e.svc, e.tk, NULL, &t, &err), &err);
+  assert_int_equal(td_table_size(t), rows);
+  seg_check(t, 0, rows, INT64_MAX);
+  td_table_release(t);
+  seg_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seed_refreshing),         cmocka_unit_test(test_ordering_duplicates_pruning),
@@ -751,6 +956,7 @@ int main(void) {
       cmocka_unit_test(test_subscription_failures),   cmocka_unit_test(test_listener_order_and_removal),
       cmocka_unit_test(test_stress),                cmocka_unit_test(test_live_partitioned),
       cmocka_unit_test(test_answers_inside_subscribe_from_thread), cmocka_unit_test(test_tail_page_grows_in_place),
+      cmocka_unit_test(test_segments_widen_pages),    cmocka_unit_test(test_segment_append_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,13 @@
  *
  * Tables hold a data schema, an optional partition schema and locations;
  * a location holds its rows as a list of appended chunks (struct arrays,
- * shared so that answers can be zero-copy views).  One mutex guards
+ * shared so that answers can be zero-copy views).  Small appends without
+ * nulls are copied into *segments* instead: chunks whose columns have room
+ * for more rows and grow in place, past the end of any view handed out
+ * (readers never look there), bounded at multiples of TD_MEM_SEGMENT_ROWS
+ * rows of the location.  The tail page of a live location is then one
+ * view of one segment that the engine widens as rows arrive (pages/fetch.c)
+ * instead of copying the page at every append.  One mutex guards
  * everything; answers are sent after it is released, except subscription
  * notifications, which are sent under it so that they reach subscribers in
  * the order the changes happened (answers never call back into a backend).
@@ -21,9 +27,25 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
+/* Segments end at multiples of this many rows of a location: the default
+ * page size, so that each page of a live location lies in one segment. */
+#define TD_MEM_SEGMENT_ROWS 65536
+
+/* A segment's columns: room for `cap` rows, never reallocated (views of
+ * them are out); the chunk's struct array and its children point here. */
+typedef struct mem_seg {
+  int64_t n_cols, cap;
+  td_array *cols;              /* engine layout: large types narrowed */
+  struct ArrowArray *kids;     /* the struct's children, lengths kept up */
+  struct ArrowArray **kid_ptrs;
+  const void **bufs;           /* 3 per column */
+  const void *root_buf;        /* the struct's (absent) validity */
+} mem_seg;
+
 typedef struct mem_chunk {
   td_shared_array *data; /* struct array: one child per data column */
   int64_t start;         /* first row of the chunk within the location */
+  mem_seg *seg;          /* a segment (data's private data), else NULL */
 } mem_chunk;
 
 
@@ -225,8 +247,195 @@ static int fold_struct_nulls(const mem_table *t, struct ArrowArray *data, td_err
   return rc;
 }
 
-/* Under the lock: appends a chunk (takes `data`). */
-static int append_chunk(const mem_table *t, mem_location *l, struct ArrowArray *data, td_error *err) {
+/* Under the lock: adds a chunk at the location's end (takes `sa`). */
+static int push_chunk(mem_location *l, td_shared_array *sa, mem_seg *seg, td_error *err) {
+  if (l->n_chunks == l->cap_chunks) {
+    int64_t cap = l->cap_chunks ? l->cap_chunks * 2 : 4;
+    mem_chunk *c = td_realloc(l->chunks, (size_t)cap * sizeof *c);
+    if (!c) {
+      td_shared_array_release(sa);
+      return td_err_nomem(err, "appending rows");
+    }
+    l->chunks = c;
+    l->cap_chunks = cap;
+  }
+  l->chunks[l->n_chunks++] = (mem_chunk){sa, l->size, seg};
+  return TD_OK;
+}
+
+/* ---- segments ---- */
+
+static void seg_kid_release(struct ArrowArray *a) {
+  if (a) a->release = NULL; /* the segment owns the buffers */
+}
+
+static void seg_release(struct ArrowArray *a) {
+  if (!a || !a->release) return;
+  mem_seg *g = a->private_data;
+  for (int64_t i = 0; g->cols && i < g->n_cols; i++) td_array_reset(&g->cols[i]);
+  td_free(g->cols);
+  td_free(g->kids);
+  td_free(g->kid_ptrs);
+  td_free(g->bufs);
+  td_free(g);
+  a->release = NULL;
+}
+
+/* Types whose rows are appended without touching the bytes of earlier rows
+ * (bool packs eight rows a byte). */
+static bool seg_type(td_type_id t) { return td_type_is_varlen(t) || (t != TD_TYPE_BOOL && td_type_width(t) > 0); }
+
+/* A checked batch (large columns narrowed, struct nulls folded) goes into
+ * segments: fewer rows than a segment, no nulls, no dictionaries. */
+static bool seg_takes(const mem_table *t, const struct ArrowArray *data) {
+  if (data->length >= TD_MEM_SEGMENT_ROWS || t->data.n_fields == 0) return false; /* big batches stay zero-copy */
+  for (int64_t i = 0; i < t->data.n_fields; i++) {
+    const struct ArrowArray *c = data->children[i];
+    if (!seg_type(t->data.fields[i].type) || c->dictionary) return false;
+    if (c->null_count != 0 && c->n_buffers > 0 && c->buffers[0] &&
+        td_bits_count(c->buffers[0], c->offset + data->offset, data->length) != data->length)
+      return false;
+  }
+  return true;
+}
+
+/* Bytes of rows [from, from + n) of varlen column v (batch row offset `o`). */
+static int64_t seg_bytes(const td_colview *v, int64_t o, int64_t from, int64_t n) {
+  int64_t b = v->offset + o + from;
+  return v->offsets[b + n] - v->offsets[b];
+}
+
+/* How many of the n rows from `from` of `data` fit in segment g. */
+static int64_t seg_room(const mem_table *t, const mem_seg *g, const struct ArrowArray *data, int64_t from,
+                        int64_t n) {
+  int64_t k = g->cap - g->cols[0].length < n ? g->cap - g->cols[0].length : n;
+  for (int64_t i = 0; k > 0 && i < t->data.n_fields; i++) {
+    const td_array *a = &g->cols[i];
+    td_colview v;
+    if (!td_type_is_varlen(a->type) || td_colview_init(&v, a->type, data->children[i], NULL) != TD_OK) continue;
+    int64_t room = a->data_capacity - a->data_length, lo = 0, hi = k;
+    while (lo < hi) { /* the most rows whose bytes fit */
+      int64_t mid = lo + (hi - lo + 1) / 2;
+      if (seg_bytes(&v, data->offset, from, mid) <= room) lo = mid;
+      else hi = mid - 1;
+    }
+    k = lo;
+  }
+  return k;
+}
+
+/* A new segment at the location's end, with room for at least the first of
+ * the n rows from `from` of `data`: up to the next multiple of
+ * TD_MEM_SEGMENT_ROWS, but no more than the location has rows or 16 such
+ * batches hold (so that small locations stay small; room is doubled as
+ * they grow); string data for twice the batch's bytes a row, at least 16. */
+static int seg_new(const mem_table *t, mem_location *l, const struct ArrowArray *data, int64_t from, int64_t n,
+                   td_error *err) {
+  int64_t r = l->size, end = (r / TD_MEM_SEGMENT_ROWS + 1) * TD_MEM_SEGMENT_ROWS;
+  int64_t cap = 16 * n > r ? 16 * n : r;
+  if (cap < 1024) cap = 1024;
+  if (cap > end - r) cap = end - r;
+  int64_t nc = t->data.n_fields, k = n < cap ? n : cap;
+  mem_seg *g = td_calloc(1, sizeof *g);
+  if (!g) return td_err_nomem(err, "appending rows");
+  g->n_cols = nc;
+  g->cap = cap;
+  g->cols = td_calloc((size_t)nc + 1, sizeof *g->cols);
+  g->kids = td_calloc((size_t)nc + 1, sizeof *g->kids);
+  g->kid_ptrs = td_calloc((size_t)nc + 1, sizeof *g->kid_ptrs);
+  g->bufs = td_calloc(3 * (size_t)nc + 1, sizeof *g->bufs);
+  struct ArrowArray root = {0};
+  root.n_buffers = 1;
+  root.buffers = &g->root_buf;
+  root.n_children = nc;
+  root.children = g->kid_ptrs;
+  root.private_data = g;
+  root.release = seg_release;
+  int rc = g->cols && g->kids && g->kid_ptrs && g->bufs ? TD_OK : td_err_nomem(err, "appending rows");
+  for (int64_t i = 0; rc == TD_OK && i < nc; i++) {
+    td_array *a = &g->cols[i];
+    rc = td_array_init(a, td_type_small(t->data.fields[i].type), cap, err);
+    if (rc == TD_OK && td_type_is_varlen(a->type)) {
+      td_colview v;
+      rc = td_colview_init(&v, a->type, data->children[i], err);
+      int64_t bytes = rc == TD_OK ? seg_bytes(&v, data->offset, from, k) : 0;
+      int64_t per = 2 * bytes / (k ? k : 1);
+      if (rc == TD_OK) rc = td_array_reserve_data(a, cap * (per > 16 ? per : 16) + bytes + 64, err);
+    }
+    struct ArrowArray *kid = &g->kids[i];
+    kid->n_buffers = td_type_is_varlen(a->type) ? 3 : 2;
+    kid->buffers = &g->bufs[3 * i];
+    g->bufs[3 * i + 1] = td_type_is_varlen(a->type) ? (const void *)a->offsets : (const void *)a->values;
+    g->bufs[3 * i + 2] = a->data;
+    kid->release = seg_kid_release;
+    g->kid_ptrs[i] = kid;
+  }
+  if (rc) {
+    seg_release(&root);
+    return rc;
+  }
+  td_shared_array *sa;
+  if ((rc = td_shared_array_new(&root, &sa, err)) != TD_OK) return rc;
+  return push_chunk(l, sa, g, err);
+}
+
+/* Copies rows [from, from + k) of `data` into the segment of chunk c. */
+static int seg_put(mem_chunk *c, const struct ArrowArray *data, int64_t from, int64_t k, td_error *err) {
+  mem_seg *g = c->seg;
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < g->n_cols; i++) {
+    td_colview v;
+    rc = td_colview_init(&v, g->cols[i].type, data->children[i], err);
+    if (rc == TD_OK) rc = td_array_append_view(&g->cols[i], &v, data->offset + from, k, err); /* fits: no realloc */
+    g->kids[i].length = g->cols[i].length;
+  }
+  c->data->array.length = g->cols[0].length;
+  return rc;
+}
+
+/* Cuts chunk c's segment back to `rows` (rows no view has seen). */
+static void seg_truncate(mem_chunk *c, int64_t rows) {
+  mem_seg *g = c->seg;
+  for (int64_t i = 0; i < g->n_cols; i++) {
+    td_array *a = &g->cols[i];
+    a->length = rows;
+    if (td_type_is_varlen(a->type)) a->data_length = a->offsets[rows];
+    g->kids[i].length = rows;
+  }
+  c->data->array.length = rows;
+}
+
+/* Under the lock: copies a batch into the location's segments (takes
+ * `data`); all or nothing. */
+static int seg_append(const mem_table *t, mem_location *l, struct ArrowArray *data, td_error *err) {
+  int64_t n_chunks = l->n_chunks, size = l->size;
+  mem_chunk *tail = n_chunks ? &l->chunks[n_chunks - 1] : NULL;
+  int64_t tail_rows = tail && tail->seg ? tail->data->array.length : -1;
+  int rc = TD_OK;
+  for (int64_t from = 0; rc == TD_OK && from < data->length;) {
+    mem_chunk *c = l->n_chunks ? &l->chunks[l->n_chunks - 1] : NULL;
+    int64_t k = c && c->seg ? seg_room(t, c->seg, data, from, data->length - from) : 0;
+    if (k == 0) {
+      rc = seg_new(t, l, data, from, data->length - from, err);
+      continue;
+    }
+    rc = seg_put(c, data, from, k, err);
+    from += k;
+    l->size += k;
+  }
+  if (rc) { /* undo: the rows were never visible */
+    for (int64_t i = n_chunks; i < l->n_chunks; i++) td_shared_array_release(l->chunks[i].data);
+    l->n_chunks = n_chunks;
+    l->size = size;
+    if (tail_rows >= 0) seg_truncate(&l->chunks[n_chunks - 1], tail_rows);
+  }
+  td_arrow_array_release(data);
+  return rc;
+}
+
+/* Under the lock: appends a chunk (takes `data`); `small` rows may be
+ * copied into segments. */
+static int append_chunk(const mem_table *t, mem_location *l, struct ArrowArray *data, bool small, td_error *err) {
   if (data->length == 0) {
     td_arrow_array_release(data);
     return TD_OK;
@@ -241,27 +450,15 @@ static int append_chunk(const mem_table *t, mem_location *l, struct ArrowArray *
     }
   int frc = fold_struct_nulls(t, data, err);
   if (frc) return frc;
-  if (l->n_chunks == l->cap_chunks) {
-    int64_t cap = l->cap_chunks ? l->cap_chunks * 2 : 4;
-    mem_chunk *c = td_realloc(l->chunks, (size_t)cap * sizeof *c);
-    if (!c) {
-      td_arrow_array_release(data);
-      return td_err_nomem(err, "appending rows");
-    }
-    l->chunks = c;
-    l->cap_chunks = cap;
-  }
+  if (small && seg_takes(t, data)) return seg_append(t, l, data, err);
   int64_t rows = data->length;
   td_shared_array *sa;
   int rc = td_shared_array_new(data, &sa, err);
   if (rc) return rc;
   for (int64_t i = 0; i < t->data.n_fields; i++) /* what its views keep alive */
     sa->bytes += td_array_extent_bytes(t->data.fields[i].type, sa->array.children[i]);
-  l->chunks[l->n_chunks].data = sa;
-  l->chunks[l->n_chunks].start = l->size;
-  l->n_chunks++;
-  l->size += rows;
-  return TD_OK;
+  if ((rc = push_chunk(l, sa, NULL, err)) == TD_OK) l->size += rows;
+  return rc;
 }
 
 int td_memory_backend_add_location(td_memory_backend *mb, const char *table, td_location_key *key,
@@ -297,7 +494,7 @@ int td_memory_backend_add_location(td_memory_backend *mb, const char *table, td_
     }
     if (rc == TD_OK) {
       t->locs[t->n_locs++] = l;
-      if (d.release) rc = append_chunk(t, l, &d, err); /* cannot fail but for memory */
+      if (d.release) rc = append_chunk(t, l, &d, false, err); /* cannot fail but for memory */
       notify(mb, &t->loc_subs, key, 0);
       l = NULL;
     }
@@ -324,7 +521,7 @@ int td_memory_backend_append(td_memory_backend *mb, const char *table, const td_
     rc = td_err(err, TD_ENOTFOUND, "table '%s' has no location '%s'", table, k);
   } else if ((rc = check_data(t, &d, err)) == TD_OK) {
     int64_t before = l->size;
-    rc = append_chunk(t, l, &d, err);
+    rc = append_chunk(t, l, &d, true, err);
     if (rc == TD_OK && l->size != before) notify(mb, &l->size_subs, NULL, l->size);
   }
   pthread_mutex_unlock(&mb->lock);
@@ -516,6 +713,32 @@ static int64_t chunk_of(const mem_location *l, int64_t row) {
   return lo;
 }
 
+static void lease_release(struct ArrowArray *a) {
+  if (!a || !a->release) return;
+  td_shared_array_release(a->private_data);
+  a->release = NULL;
+}
+
+/* Rows [begin, begin + n) of column `col` of segment chunk c, as a view
+ * owned by a *lease*: a shared array of its own that keeps the segment
+ * alive and records what the view reaches (this column, from the
+ * segment's first row to the view's last), so that the page cache charges
+ * a page of a growing segment for the rows it holds, not for the room
+ * still empty (nor copies it as a few rows of a big buffer). */
+static int lease_view(const mem_chunk *c, td_type_id type, int64_t col, int64_t begin, int64_t n,
+                      struct ArrowArray *out, td_error *err) {
+  struct ArrowArray la = {0};
+  la.private_data = td_shared_array_retain(c->data);
+  la.release = lease_release;
+  td_shared_array *lease;
+  int rc = td_shared_array_new(&la, &lease, err);
+  if (rc) return rc;
+  rc = td_array_export_view(c->data->array.children[col], begin, n, lease, out, err);
+  if (rc == TD_OK) lease->bytes = td_array_extent_bytes(type, out);
+  td_shared_array_release(lease); /* the view holds it */
+  return rc;
+}
+
 /* Under the lock: rows [offset, offset + n) of column `col`, zero-copy when
  * they lie in one chunk. */
 static int slice_column(const mem_table *t, const mem_location *l, int64_t col, int64_t offset,
@@ -527,6 +750,7 @@ static int slice_column(const mem_table *t, const mem_location *l, int64_t col, 
   int64_t chunk_end = ch->start + sa->length;
   if (offset + min_rows <= chunk_end) {
     int64_t n = chunk_end - offset < max_rows ? chunk_end - offset : max_rows;
+    if (ch->seg) return lease_view(ch, ch->seg->cols[col].type, col, offset - ch->start, n, out, err);
     return td_array_export_view(sa->children[col], sa->offset + (offset - ch->start), n, ch->data, out, err);
   }
   int64_t want = l->size - offset < max_rows ? l->size - offset : max_rows;
