@@ -150,6 +150,13 @@ int td_dict_concat(td_dict *const *ds, int64_t n, td_dict **out, td_error *err) 
   if (!rc) rc = td_shared_array_new(&arr, &sh, err);
   if (!rc) rc = td_dict_wrap(sh, &sh->array, out, err);
   td_shared_array_release(sh);
+  if (!rc && n <= TD_DICT_PARTS) {
+    (*out)->n_parts = (int)n;
+    for (int64_t i = 0, base = 0; i < n; base += ds[i]->view.length, i++) {
+      (*out)->part_id[i] = ds[i]->id;
+      (*out)->part_base[i] = base;
+    }
+  }
   return rc;
 }
 

@@ -25,7 +25,14 @@ typedef struct td_dict {
   td_colview view;          /* the entries: utf8, no nulls */
   td_shared_array *keep;    /* keeps view's buffers alive */
   int64_t bytes;            /* memory of the entries (offsets + data) */
+  /* Made by td_dict_concat of up to TD_DICT_PARTS dictionaries: their ids,
+   * each one's entries starting at base[i] (n_parts 0 otherwise), so that
+   * per-dictionary results carry over between a part and the whole. */
+  int n_parts;
+  uint64_t part_id[4];
+  int64_t part_base[4];
 } td_dict;
+#define TD_DICT_PARTS 4
 
 /* A dictionary viewing the utf8 array `entries`, whose buffers `keep`
  * (retained) keeps alive.  Errors: TD_ECONTRACT when `entries` is not a

@@ -102,6 +102,10 @@ struct td_agg {
   uint32_t *dgid;
   int64_t dgid_cap;
   uint64_t dgid_id;
+  int64_t dgid_n;                           /* its entries */
+  int dgid_nparts;                          /* its parts (td_dict.n_parts) */
+  uint64_t dgid_part_id[TD_DICT_PARTS];
+  int64_t dgid_part_base[TD_DICT_PARTS];
   uint32_t *gids;   /* scratch: group of each row of a chunk */
   uint64_t *hbuf;   /* scratch: combined key hash of each row of a chunk */
   uint32_t *epoch;   /* per group: last batch that touched it */
@@ -759,8 +763,25 @@ static int dict_map(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t
       a->dgid = m;
       a->dgid_cap = nd;
     }
-    for (int64_t i = 0; i < nd; i++) a->dgid[i] = NO_GROUP;
+    /* Row groups joined by td_dict_concat: the map of the previous
+     * dictionary carries over when it is the first part of this one, or
+     * when this one is a part of it (the order a scan meets them in). */
+    int64_t keep = 0, from = 0;
+    if (d->n_parts > 0 && d->part_id[0] == a->dgid_id) keep = a->dgid_n < nd ? a->dgid_n : nd;
+    for (int i = 0; i < a->dgid_nparts; i++)
+      if (a->dgid_part_id[i] == d->id) {
+        from = a->dgid_part_base[i];
+        keep = a->dgid_n - from < nd ? a->dgid_n - from : nd;
+      }
+    if (keep > 0 && from > 0) memmove(a->dgid, a->dgid + from, (size_t)keep * sizeof *a->dgid);
+    for (int64_t i = keep > 0 ? keep : 0; i < nd; i++) a->dgid[i] = NO_GROUP;
     a->dgid_id = d->id;
+    a->dgid_n = nd;
+    a->dgid_nparts = d->n_parts;
+    for (int i = 0; i < d->n_parts; i++) {
+      a->dgid_part_id[i] = d->part_id[i];
+      a->dgid_part_base[i] = d->part_base[i];
+    }
   }
   td_vec dv, nv;
   memset(&dv, 0, sizeof dv);
