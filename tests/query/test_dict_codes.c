@@ -40,6 +40,17 @@ typedef struct dk {
 } dk;
 
 /* The word of row r of location l, or -1 for null. */
+/* Writes the builder's column (freed) as one batch of w. */
+static void write_column(td_parquet_writer *w, td_builder *b) {
+  td_error err;
+  struct ArrowArray col, batch;
+  td_builder_finish(b, &col, NULL);
+  td_builder_free(b);
+  TD_ASSERT_OK(td_batch_make(1, &col, &batch, &err), &err);
+  TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+  batch.release(&batch);
+}
+
 static int word_of(int64_t l, int64_t r) { return r % 7 == 3 ? -1 : (int)((r * 5 + l * 3 + r / 50) % NW); }
 
 static void d_schema(void *self, const td_table_key *t, td_request r) {
@@ -459,12 +470,7 @@ static void test_parquet_plain_fallback(void **state) {
         td_builder_append_str(b, v, -1, NULL);
       }
     }
-    struct ArrowArray col, batch;
-    td_builder_finish(b, &col, NULL);
-    td_builder_free(b);
-    TD_ASSERT_OK(td_batch_make(1, &col, &batch, &err), &err);
-    TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
-    batch.release(&batch);
+    write_column(w, b);
   }
   TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
   close(fd);
@@ -577,12 +583,7 @@ static void test_parquet_spans(void **state) {
     if (v) td_builder_append_str(b, v, -1, NULL);
     else td_builder_append_null(b, NULL);
   }
-  struct ArrowArray col, batch;
-  td_builder_finish(b, &col, NULL);
-  td_builder_free(b);
-  TD_ASSERT_OK(td_batch_make(1, &col, &batch, &err), &err);
-  TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
-  batch.release(&batch);
+  write_column(w, b);
   TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
   close(fd);
   td_schema_reset(&sch);

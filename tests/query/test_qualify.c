@@ -17,17 +17,7 @@
 #include "test.h"
 #include "util/alloc.h"
 
-static td_table *run(mt_env *e, const char *sql, int threads) {
-  td_query_options o;
-  td_query_options_init(&o);
-  o.resolver = mt_resolve;
-  o.resolver_ctx = e;
-  o.threads = threads;
-  td_table *t = NULL;
-  td_error err;
-  if (td_query(sql, &o, &t, &err)) fail_msg("%s: %s", sql, err.message);
-  return t;
-}
+static td_table *run(mt_env *e, const char *sql, int threads) { return mt_run_threads(e, sql, false, threads); }
 
 /* "m" with more rows (many ties on k and v, nulls in v) over small pages:
  * several chunks a worker, and ties across the workers' runs. */

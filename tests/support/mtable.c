@@ -201,12 +201,15 @@ char *mt_table_text(td_table *t, bool float9) {
   return out;
 }
 
-td_table *mt_run(mt_env *e, const char *sql, bool live) {
+td_table *mt_run(mt_env *e, const char *sql, bool live) { return mt_run_threads(e, sql, live, 0); }
+
+td_table *mt_run_threads(mt_env *e, const char *sql, bool live, int threads) {
   td_query_options o;
   td_query_options_init(&o);
   o.resolver = mt_resolve;
   o.resolver_ctx = e;
   o.refreshing = live;
+  if (threads > 0) o.threads = threads;
   td_table *t = NULL;
   td_error err;
   int rc = td_query(sql, &o, &t, &err);

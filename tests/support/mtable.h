@@ -45,6 +45,8 @@ int mt_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_t
 /* Runs sql over "m" (mt_resolve), refreshing when live; fails the test on
  * an error (caller releases the table). */
 td_table *mt_run(mt_env *e, const char *sql, bool live);
+/* mt_run on `threads` workers (0: the default). */
+td_table *mt_run_threads(mt_env *e, const char *sql, bool live, int threads);
 /* Reads a stream to its end (every get_next must succeed), releases it and
  * returns its rows. */
 int64_t mt_stream_rows(struct ArrowArrayStream *st);
