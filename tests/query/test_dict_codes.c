@@ -391,6 +391,26 @@ static void test_live(void **state) {
   env_close(&e);
 }
 
+/* Serves the file at path as "d" through e->sf (pages of page_size rows);
+ * the caller releases the backend with file_close. */
+static td_file_backend *file_open(env *e, const char *path, int64_t page_size) {
+  td_error err;
+  td_file_backend *fb;
+  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
+  e->f_table = td_file_backend_table_name(fb);
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = page_size;
+  TD_ASSERT_OK(td_service_new(td_file_backend_backend(fb), &o, &e->sf, &err), &err);
+  return fb;
+}
+
+static void file_close(env *e, td_file_backend *fb) {
+  td_service_free(e->sf);
+  td_file_backend_release(fb);
+  e->sf = NULL;
+}
+
 /* The Parquet reader: a file written dictionary-encoded (a dictionary per
  * row group) is decoded to codes, and every query answers as on the plain
  * backend. */
@@ -406,14 +426,7 @@ static void test_parquet(void **state) {
   const char *path = td_test_scratch_path("d.parquet");
   snprintf(sql, sizeof sql, "COPY (SELECT s, v, P FROM p) TO '%s' (FORMAT parquet, ROW_GROUP_SIZE 250)", path);
   free(mt_query_text(sql, &qo));
-  td_error err;
-  td_file_backend *fb;
-  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
-  e.f_table = td_file_backend_table_name(fb);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 100; /* pages inside and across row groups */
-  TD_ASSERT_OK(td_service_new(td_file_backend_backend(fb), &o, &e.sf, &err), &err);
+  td_file_backend *fb = file_open(&e, path, 100); /* pages inside and across row groups */
   int64_t f0, g0, f1, g1;
   f0 = td__dict_stats(&g0);
   for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
@@ -426,9 +439,7 @@ static void test_parquet(void **state) {
   f1 = td__dict_stats(&g1);
   assert_true(f1 > f0);
   assert_true(g1 > g0);
-  td_service_free(e.sf);
-  td_file_backend_release(fb);
-  e.sf = NULL;
+  file_close(&e, fb);
   env_close(&e);
 }
 
@@ -477,13 +488,7 @@ static void test_parquet_plain_fallback(void **state) {
   td_schema_reset(&sch);
   env e;
   memset(&e, 0, sizeof e);
-  td_file_backend *fb;
-  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
-  e.f_table = td_file_backend_table_name(fb);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 1000;
-  TD_ASSERT_OK(td_service_new(td_file_backend_backend(fb), &o, &e.sf, &err), &err);
+  td_file_backend *fb = file_open(&e, path, 1000);
   e.sp = e.sf;
   char *t = on_file(&e, "SELECT count(*) FROM d WHERE s = 'w1'");
   assert_string_equal(t, "1334|;"); /* twice: i % 4 == 1 and i % 9 != 4, i < 3000 */
@@ -502,8 +507,7 @@ static void test_parquet_plain_fallback(void **state) {
   assert_string_equal(t, "u02999|1|;w0|1332|;w1|1334|;");
   free(t);
   assert_true(td__dict_stats(NULL) > f0);
-  td_service_free(e.sf);
-  td_file_backend_release(fb);
+  file_close(&e, fb);
 }
 
 /* Arrow IPC dictionary columns (pyarrow streams whose dictionary is
@@ -525,14 +529,7 @@ static void test_ipc(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     env e;
     memset(&e, 0, sizeof e);
-    td_error err;
-    td_file_backend *fb;
-    TD_ASSERT_OK(td_file_backend_new(td_test_testdata(cases[i].file), NULL, &fb, &err), &err);
-    e.f_table = td_file_backend_table_name(fb);
-    td_service_options o;
-    td_service_options_init(&o);
-    o.page_size = cases[i].page;
-    TD_ASSERT_OK(td_service_new(td_file_backend_backend(fb), &o, &e.sf, &err), &err);
+    td_file_backend *fb = file_open(&e, td_test_testdata(cases[i].file), cases[i].page);
     e.sp = e.sf;
     int64_t g0, g1, f0 = td__dict_stats(&g0);
     char *t = on_file(&e, "SELECT count(*) FROM d WHERE s = 'b'");
@@ -549,8 +546,7 @@ static void test_ipc(void **state) {
       assert_true(f1 > f0);
       assert_true(g1 > g0);
     }
-    td_service_free(e.sf);
-    td_file_backend_release(fb);
+    file_close(&e, fb);
   }
 }
 
@@ -596,13 +592,7 @@ static void test_parquet_spans(void **state) {
   }
   env e;
   memset(&e, 0, sizeof e);
-  td_file_backend *fb;
-  TD_ASSERT_OK(td_file_backend_new(path, NULL, &fb, &err), &err);
-  e.f_table = td_file_backend_table_name(fb);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = PAGE;
-  TD_ASSERT_OK(td_service_new(td_file_backend_backend(fb), &o, &e.sf, &err), &err);
+  td_file_backend *fb = file_open(&e, path, PAGE);
   e.sp = e.sf;
   char want[256];
   int64_t f0 = td__dict_stats(NULL);
@@ -631,8 +621,7 @@ static void test_parquet_spans(void **state) {
   snprintf(want, sizeof want, "%d|%d|%d|;", empty + k[2] + nulls, empty + k[2], 2 * k[2]);
   assert_string_equal(t, want);
   free(t);
-  td_service_free(e.sf);
-  td_file_backend_release(fb);
+  file_close(&e, fb);
 }
 
 int main(void) {
