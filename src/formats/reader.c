@@ -3,6 +3,8 @@
  */
 #include "formats/reader.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/alloc.h"
@@ -84,4 +86,14 @@ bool td_utf8_valid(const char *str, int64_t n) {
     i += k;
   }
   return true;
+}
+
+bool td_reader_switch_on(const char *name, _Atomic int *cache) {
+  int v = atomic_load_explicit(cache, memory_order_relaxed);
+  if (v < 0) {
+    const char *e = getenv(name);
+    v = !(e && strcmp(e, "0") == 0);
+    atomic_store_explicit(cache, v, memory_order_relaxed);
+  }
+  return v;
 }

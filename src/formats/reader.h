@@ -118,4 +118,9 @@ int td_ipc_open_mem(const void *data, int64_t n, const char *name, td_file_reade
 int td_csv_open(const char *path, const td_csv_options *opts, td_file_reader **out,
                 td_error *err);
 
+/* Whether the switch `name` (an environment variable, read once into
+ * *cache, which starts at -1) is on: anything but "0" or unset is on.  The
+ * readers' measuring switches (TD_PARQUET_DICT_CODES, TD_IPC_DICT_CODES). */
+bool td_reader_switch_on(const char *name, _Atomic int *cache);
+
 #endif

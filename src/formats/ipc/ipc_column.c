@@ -762,13 +762,7 @@ int ipc_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n
  * default; TD_IPC_DICT_CODES=0 turns it off, for measuring). */
 static bool dict_codes_on(void) {
   static _Atomic int on = -1;
-  int v = atomic_load_explicit(&on, memory_order_relaxed);
-  if (v < 0) {
-    const char *e = getenv("TD_IPC_DICT_CODES");
-    v = !(e && strcmp(e, "0") == 0);
-    atomic_store_explicit(&on, v, memory_order_relaxed);
-  }
-  return v;
+  return td_reader_switch_on("TD_IPC_DICT_CODES", &on);
 }
 
 int ipc_read_column_codes(td_file_reader *base, int64_t col, int64_t offset, int64_t n,

@@ -687,13 +687,7 @@ static int check_chunk(pq_reader *r, const pq_column *c, const pq_column_chunk *
  * (the default; TD_PARQUET_DICT_CODES=0 turns it off, for measuring). */
 static bool dict_codes_on(void) {
   static _Atomic int on = -1;
-  int v = atomic_load_explicit(&on, memory_order_relaxed);
-  if (v < 0) {
-    const char *e = getenv("TD_PARQUET_DICT_CODES");
-    v = !(e && strcmp(e, "0") == 0);
-    atomic_store_explicit(&on, v, memory_order_relaxed);
-  }
-  return v;
+  return td_reader_switch_on("TD_PARQUET_DICT_CODES", &on);
 }
 
 /* For decoding to codes: identity indices and a td_dict holding a copy of
