@@ -23,6 +23,7 @@
 #include "query/func.h"
 #include "query/inset.h"
 #include "query/lex.h"
+#include "query/ops.h"
 #include "table/table.h"
 #include "table/update.h"
 #include "util/alloc.h"
@@ -568,31 +569,12 @@ typedef struct gate_op {
   int64_t n_recomputes, n_appends;
 } gate_op;
 
-typedef struct chunk_list {
-  td_dchunk **c;
-  int64_t n, cap;
-} chunk_list;
-
-static int chunk_add(void *ctx, td_dchunk *c, td_error *err) {
-  chunk_list *l = ctx;
-  if (l->n == l->cap) {
-    int64_t cap = l->cap ? 2 * l->cap : 8;
-    td_dchunk **a = td_realloc(l->c, (size_t)cap * sizeof *a);
-    if (!a) {
-      td_dchunk_release(c);
-      return td_err_nomem(err, "updating a live subquery's outer query");
-    }
-    l->c = a;
-    l->cap = cap;
-  }
-  l->c[l->n++] = c;
-  return TD_OK;
-}
+static int chunk_add(void *ctx, td_dchunk *c, td_error *err) { return td_chunk_list_push(ctx, c, err); }
 
 static int gate_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   gate_op *op = t->op;
   td_snapshot *cur = td_table_snapshot(t);
-  chunk_list l = {0};
+  td_chunk_list l = {0};
   int rc = TD_OK;
   if (op->slots_changed && op->filled) { /* the rows it has, as replaced */
     op->slots_changed = false;
@@ -604,7 +586,7 @@ static int gate_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
     if (op->drives) atomic_fetch_add(&snap->refs, 1);
     rc = td__dchunks_of(op->rows, snap, 0, snap->size, chunk_add, &l, err);
     td_snapshot_release(snap);
-    if (rc == TD_OK) rc = td_snapshot_derived(NULL, l.c, l.n, d->version, &out->snap, err);
+    if (rc == TD_OK) rc = td_snapshot_derived(NULL, l.v, l.n, d->version, &out->snap, err);
     out->replaced = true;
     op->filled = rc == TD_OK;
     op->slots_changed = false;
@@ -612,13 +594,12 @@ static int gate_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
     for (int64_t k = 0; rc == TD_OK && k < d->n_ranges; k++)
       rc = td__dchunks_of(op->rows, d->snap, d->ranges[2 * k], d->ranges[2 * k + 1], chunk_add, &l, err);
     if (rc == TD_OK && l.n) {
-      rc = td_snapshot_derived(cur, l.c, l.n, d->version, &out->snap, err);
+      rc = td_snapshot_derived(cur, l.v, l.n, d->version, &out->snap, err);
       out->appended_from = cur->size;
       op->n_appends++;
     }
   }
-  for (int64_t i = 0; i < l.n; i++) td_dchunk_release(l.c[i]);
-  td_free(l.c);
+  td_chunk_list_reset(&l);
   td_snapshot_release(cur);
   return rc;
 }

@@ -14,20 +14,16 @@
 #include <string.h>
 
 #include "query/compose.h"
+#include "query/ops.h"
 #include "table/table.h"
 #include "table/update.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
-typedef struct pieces {
-  td_dchunk **c;
-  int64_t n, cap;
-} pieces;
-
 typedef struct union_op {
   td_table *right;
   int64_t right_listener;
-  pieces L, R;
+  td_chunk_list L, R;
   bool from_right;     /* the next apply is the right side's change */
   bool right_reset;    /* ... which replaced it */
   td_snapshot *rsnap;  /* the right snapshot of that change */
@@ -35,25 +31,6 @@ typedef struct union_op {
   int64_t n_rranges;
 } union_op;
 
-static void pieces_clear(pieces *p) {
-  for (int64_t i = 0; i < p->n; i++) td_dchunk_release(p->c[i]);
-  p->n = 0;
-}
-
-static int pieces_add(pieces *p, td_dchunk *c, td_error *err) {
-  if (p->n == p->cap) {
-    int64_t cap = p->cap ? 2 * p->cap : 8;
-    td_dchunk **a = td_realloc(p->c, (size_t)cap * sizeof *a);
-    if (!a) {
-      td_dchunk_release(c);
-      return td_err_nomem(err, "updating a UNION");
-    }
-    p->c = a;
-    p->cap = cap;
-  }
-  p->c[p->n++] = c;
-  return TD_OK;
-}
 
 int td__dchunks_of(td_table *t, td_snapshot *snap, int64_t begin, int64_t end,
                    int (*add)(void *ctx, td_dchunk *c, td_error *err), void *ctx, td_error *err) {
@@ -81,7 +58,7 @@ int td__dchunks_of(td_table *t, td_snapshot *snap, int64_t begin, int64_t end,
 }
 
 typedef struct slice_to {
-  pieces *to, *also;
+  td_chunk_list *to, *also;
 } slice_to;
 
 static int add_piece(void *ctx, td_dchunk *c, td_error *err) {
@@ -89,16 +66,16 @@ static int add_piece(void *ctx, td_dchunk *c, td_error *err) {
   int rc = TD_OK;
   if (s->also) {
     atomic_fetch_add(&c->refs, 1);
-    rc = pieces_add(s->also, c, err);
+    rc = td_chunk_list_push(s->also, c, err);
   }
-  if (rc == TD_OK) rc = pieces_add(s->to, c, err);
+  if (rc == TD_OK) rc = td_chunk_list_push(s->to, c, err);
   else td_dchunk_release(c);
   return rc;
 }
 
 /* Appends rows [begin, end) of t's snapshot `snap` as chunks to `to` (and
  * to `also` when not NULL: the chunks new in this apply). */
-static int slice(td_table *t, td_snapshot *snap, int64_t begin, int64_t end, pieces *to, pieces *also,
+static int slice(td_table *t, td_snapshot *snap, int64_t begin, int64_t end, td_chunk_list *to, td_chunk_list *also,
                  td_error *err) {
   slice_to s = {to, also};
   return td__dchunks_of(t, snap, begin, end, add_piece, &s, err);
@@ -106,20 +83,20 @@ static int slice(td_table *t, td_snapshot *snap, int64_t begin, int64_t end, pie
 
 static int union_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   union_op *op = t->op;
-  pieces added = {0};
+  td_chunk_list added = {0};
   bool replaced = false;
   int rc = TD_OK;
   if (op->from_right) {
     op->from_right = false;
     if (op->right_reset) {
-      pieces_clear(&op->R);
+      td_chunk_list_reset(&op->R);
       rc = slice(op->right, op->rsnap, 0, op->rsnap->size, &op->R, NULL, err);
       replaced = true;
     }
     for (int64_t k = 0; !replaced && rc == TD_OK && k < op->n_rranges; k++)
       rc = slice(op->right, op->rsnap, op->rranges[2 * k], op->rranges[2 * k + 1], &op->R, &added, err);
   } else if (d->replaced) {
-    pieces_clear(&op->L);
+    td_chunk_list_reset(&op->L);
     rc = slice(t->source, d->snap, 0, d->snap->size, &op->L, NULL, err);
     replaced = true;
   } else {
@@ -130,20 +107,19 @@ static int union_apply(td_table *t, const td_source_delta *d, td_op_result *out,
     td_dchunk **all = td_malloc((size_t)(op->L.n + op->R.n + 1) * sizeof *all);
     if (!all) rc = td_err_nomem(err, "updating a UNION");
     if (all) {
-      if (op->L.n) memcpy(all, op->L.c, (size_t)op->L.n * sizeof *all);
-      if (op->R.n) memcpy(all + op->L.n, op->R.c, (size_t)op->R.n * sizeof *all);
+      if (op->L.n) memcpy(all, op->L.v, (size_t)op->L.n * sizeof *all);
+      if (op->R.n) memcpy(all + op->L.n, op->R.v, (size_t)op->R.n * sizeof *all);
       rc = td_snapshot_derived(NULL, all, op->L.n + op->R.n, d->version, &out->snap, err);
       out->replaced = true;
     }
     td_free(all);
   } else if (rc == TD_OK && added.n > 0) {
     td_snapshot *cur = td_table_snapshot(t);
-    rc = td_snapshot_derived(cur, added.c, added.n, d->version, &out->snap, err);
+    rc = td_snapshot_derived(cur, added.v, added.n, d->version, &out->snap, err);
     out->appended_from = cur->size;
     td_snapshot_release(cur);
   }
-  pieces_clear(&added);
-  td_free(added.c);
+  td_chunk_list_reset(&added);
   return rc;
 }
 
@@ -152,10 +128,8 @@ static void union_free(void *p) {
   if (!op) return;
   if (op->right_listener) td_table_remove_listener(op->right, op->right_listener);
   td_table_release(op->right);
-  pieces_clear(&op->L);
-  pieces_clear(&op->R);
-  td_free(op->L.c);
-  td_free(op->R.c);
+  td_chunk_list_reset(&op->L);
+  td_chunk_list_reset(&op->R);
   td_free(op);
 }
 
