@@ -22,6 +22,36 @@
 #define TDPY_N_CODES 15
 static PyObject *error_base;
 static PyObject *error_by_code[TDPY_N_CODES];
+/* The package's dict: failure text of a backend method that raised -> that
+ * exception (bounded by the package); an error whose message contains a
+ * text gets the exception as __cause__. */
+static PyObject *causes;
+
+static PyObject *set_causes(PyObject *m, PyObject *dict) {
+  if (!PyDict_Check(dict)) {
+    PyErr_SetString(PyExc_TypeError, "_set_causes takes a dict");
+    return NULL;
+  }
+  Py_XSETREF(causes, Py_NewRef(dict));
+  Py_RETURN_NONE;
+}
+
+/* Sets the __cause__ of `exc` from `causes` when its message names one. */
+static void attach_cause(PyObject *exc, const char *msg) {
+  PyObject *text, *cause;
+  Py_ssize_t pos = 0;
+  while (causes && PyDict_Next(causes, &pos, &text, &cause)) {
+    const char *t = PyUnicode_Check(text) ? PyUnicode_AsUTF8(text) : NULL;
+    if (!t) {
+      PyErr_Clear();
+      continue;
+    }
+    if (strstr(msg, t) && PyExceptionInstance_Check(cause)) {
+      PyException_SetCause(exc, Py_NewRef(cause));
+      return;
+    }
+  }
+}
 
 PyObject *tdpy_raise(int rc, const td_error *err) {
   if (rc == TD_ENOMEM) return PyErr_NoMemory();
@@ -29,6 +59,7 @@ PyObject *tdpy_raise(int rc, const td_error *err) {
   const char *msg = err && err->message[0] ? err->message : td_status_text(rc);
   PyObject *exc = PyObject_CallFunction(cls, "s", msg);
   if (!exc) return NULL;
+  attach_cause(exc, msg);
   PyObject *code = PyUnicode_FromString(td_status_name(rc));
   PyObject *pos = PyLong_FromLongLong(err ? (long long)err->position : -1);
   if (code && pos) {
@@ -786,7 +817,7 @@ static PyObject *service_make_partitioned(Service *s, PyObject *args) {
   Py_END_ALLOW_THREADS
   td_table_key_release(key);
   if (rc != TD_OK) return tdpy_raise(rc, &err);
-  PTable *p = PyObject_New(PTable, &PTable_Type);
+  PTable *p = PyObject_GC_New(PTable, &PTable_Type);
   if (!p) {
     Py_BEGIN_ALLOW_THREADS
     td_partitioned_table_release(pt);
@@ -796,6 +827,7 @@ static PyObject *service_make_partitioned(Service *s, PyObject *args) {
   p->pt = pt;
   p->service = (Service *)Py_NewRef(s);
   p->listeners = PyDict_New();
+  PyObject_GC_Track(p);
   if (!p->listeners) {
     Py_DECREF(p);
     return NULL;
@@ -881,6 +913,7 @@ static PyMethodDef module_methods[] = {
     {"answer_failure", answer_failure, METH_VARARGS, "answer_failure(ref, id, message)"},
     {"memory_service", memory_service, METH_VARARGS, "A service over the C in-memory backend (benchmarks)."},
     {"_shutdown", shutdown, METH_NOARGS, "Stops engine threads from calling Python (atexit)."},
+    {"_set_causes", set_causes, METH_O, "The dict of backend exceptions by failure text (__cause__ of errors)."},
     {"open_files", open_files, METH_VARARGS, "open_files(path, page_size, cache_bytes, timeout_ms, period_ms)"},
     {NULL, NULL, 0, NULL}};
 

@@ -214,6 +214,10 @@ static int add_pt_listener(void *o, td_table_listener fn, void *ctx, int64_t *id
 static int remove_pt_listener(void *o, int64_t id) { return td_partitioned_table_remove_listener(o, id); }
 
 static PyObject *listen(void *owner, PyObject *dict, add_fn add, remove_fn remove, PyObject *fn) {
+  if (!dict) {
+    PyErr_SetString(PyExc_ValueError, "the table is being released");
+    return NULL;
+  }
   if (!PyCallable_Check(fn)) {
     PyErr_SetString(PyExc_TypeError, "a listener must be callable");
     return NULL;
@@ -256,7 +260,7 @@ static PyObject *unlisten(void *owner, PyObject *dict, remove_fn remove, PyObjec
     return NULL;
   }
   /* Not running now unless this is its own call, which holds a reference. */
-  if (PyDict_DelItem(dict, key) < 0) PyErr_Clear();
+  if (dict && PyDict_DelItem(dict, key) < 0) PyErr_Clear();
   Py_RETURN_NONE;
 }
 
@@ -277,12 +281,13 @@ static void unlisten_all(void *owner, PyObject *dict, remove_fn remove) {
 /* ---- Table ---- */
 
 PyObject *tdpy_table_new(Service *service, td_table *t, const char *key_name) {
-  Table *o = PyObject_New(Table, &Table_Type);
+  Table *o = PyObject_GC_New(Table, &Table_Type);
   if (o) {
     o->t = t;
     o->service = (Service *)Py_NewRef(service);
     o->key_name = key_name ? strdup(key_name) : NULL;
     o->listeners = PyDict_New();
+    PyObject_GC_Track(o);
     if (!o->listeners || (key_name && !o->key_name)) Py_CLEAR(o);
     return (PyObject *)o;
   }
@@ -292,9 +297,27 @@ PyObject *tdpy_table_new(Service *service, td_table *t, const char *key_name) {
   return NULL;
 }
 
+/* Tables and partitioned tables take part in garbage collection through
+ * their listeners: a listener whose closure refers to its own table (a
+ * common pattern) makes a cycle through the listeners dict, which the
+ * collector can only see and break (tp_clear: the listeners leave the engine
+ * first, then the dict) when the type traverses it. */
+static int table_traverse(Table *o, visitproc visit, void *arg) {
+  Py_VISIT(o->listeners);
+  return 0;
+}
+
+static int table_clear(Table *o) {
+  PyObject *dict = o->listeners;
+  o->listeners = NULL;
+  if (o->t) unlisten_all(o->t, dict, remove_table_listener);
+  else Py_XDECREF(dict);
+  return 0;
+}
+
 static void table_dealloc(Table *o) {
-  if (o->t) unlisten_all(o->t, o->listeners, remove_table_listener);
-  else Py_XDECREF(o->listeners);
+  PyObject_GC_UnTrack(o);
+  table_clear(o);
   td_table *t = o->t;
   Py_BEGIN_ALLOW_THREADS
   td_table_release(t);
@@ -647,16 +670,31 @@ PyTypeObject Table_Type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabledata._tabledata.Table",
     .tp_basicsize = sizeof(Table),
     .tp_dealloc = (destructor)table_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)table_traverse,
+    .tp_clear = (inquiry)table_clear,
     .tp_methods = table_methods,
     .tp_getset = table_getset,
 };
 
 /* ---- PartitionedTable ---- */
 
+static int ptable_traverse(PTable *o, visitproc visit, void *arg) {
+  Py_VISIT(o->listeners);
+  return 0;
+}
+
+static int ptable_clear(PTable *o) {
+  PyObject *dict = o->listeners;
+  o->listeners = NULL;
+  if (o->pt) unlisten_all(o->pt, dict, remove_pt_listener);
+  else Py_XDECREF(dict);
+  return 0;
+}
+
 static void ptable_dealloc(PTable *o) {
-  if (o->pt) unlisten_all(o->pt, o->listeners, remove_pt_listener);
-  else Py_XDECREF(o->listeners);
+  PyObject_GC_UnTrack(o);
+  ptable_clear(o);
   td_partitioned_table *pt = o->pt;
   Py_BEGIN_ALLOW_THREADS
   td_partitioned_table_release(pt);
@@ -731,7 +769,9 @@ PyTypeObject PTable_Type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabledata._tabledata.PartitionedTable",
     .tp_basicsize = sizeof(PTable),
     .tp_dealloc = (destructor)ptable_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)ptable_traverse,
+    .tp_clear = (inquiry)ptable_clear,
     .tp_methods = ptable_methods,
 };
 

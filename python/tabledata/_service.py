@@ -11,7 +11,9 @@ unique), and the partition values it was announced with.
 from __future__ import annotations
 
 import abc
+import operator
 import threading
+import traceback
 from typing import Any, Callable, Optional
 
 import pyarrow as pa
@@ -120,6 +122,47 @@ _REQUIRED = ("table_schema", "table_locations", "table_location_size", "column_v
 _SUBSCRIBE = ("subscribe_to_table_locations", "subscribe_to_table_location_size")
 
 
+# Exceptions raised by backend methods, by the failure text sent for them: an
+# engine error whose message carries that text gets the exception as its
+# __cause__ (the C layer looks here).  The last _CAUSES_KEPT are kept without
+# their tracebacks, which become a note (text): a frame keeps the frames that
+# called it, and so the bridge and the backend, alive.
+_CAUSES: dict = {}
+_CAUSES_KEPT = 64
+_td._set_causes(_CAUSES)
+
+
+def _remember_cause(text: str, exc: BaseException) -> None:
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_next is not None and hasattr(exc, "add_note"):
+        exc.add_note("Backend traceback (most recent call last):\n" + "".join(traceback.format_tb(tb.tb_next)))
+    seen, e = set(), exc
+    while e is not None and id(e) not in seen:  # the exception and those it was raised from
+        seen.add(id(e))
+        e.__traceback__ = None
+        e = e.__cause__ or e.__context__
+    _CAUSES.pop(text, None)
+    _CAUSES[text] = exc
+    while len(_CAUSES) > _CAUSES_KEPT:
+        _CAUSES.pop(next(iter(_CAUSES)), None)
+
+
+def cause_of(message: str) -> Optional[BaseException]:
+    """The backend exception whose failure text ``message`` carries, if kept."""
+    for text, exc in list(_CAUSES.items()):
+        if text in message:
+            return exc
+    return None
+
+
+def _rows(n) -> int:
+    """A row count from size_cb: an int (or anything with __index__, as numpy ints)."""
+    try:
+        return operator.index(n)
+    except TypeError:
+        raise TypeError(f"size_cb takes the row count as an int, got {type(n).__name__} {n!r}") from None
+
+
 def _ms(seconds: Optional[float]) -> Optional[int]:
     return None if seconds is None else int(round(seconds * 1000))
 
@@ -207,8 +250,10 @@ class _Bridge:
         try:
             return getattr(self.backend, method)(*args)
         except Exception as e:  # noqa: BLE001 - any backend error fails the request
+            text = f"{method} raised {type(e).__name__}: {e}"
+            _remember_cause(text, e)
             try:
-                (fail or (lambda m: self._fail(req, m)))(f"{method} raised {type(e).__name__}: {e}")
+                (fail or (lambda m: self._fail(req, m)))(text)
             except _td.TableDataError:
                 pass  # answered already (for example by a callback that raised)
             return None
@@ -237,7 +282,7 @@ class _Bridge:
 
     def table_location_size(self, req: int, table: str, location: str) -> None:
         self._run("table_location_size", req, self._tables[table], self._locations[location],
-                  lambda n: _td.answer_size(self.ref, req, int(n)), lambda m: self._fail(req, m))
+                  lambda n: _td.answer_size(self.ref, req, _rows(n)), lambda m: self._fail(req, m))
 
     def column_values(self, req: int, table: str, location: str, col: str, offset: int, min_rows: int,
                       max_rows: int) -> None:
@@ -298,7 +343,7 @@ class _Bridge:
 
     def subscribe_to_table_location_size(self, req: int, table: str, location: str) -> None:
         self._subscribe("subscribe_to_table_location_size", req, (self._tables[table], self._locations[location]),
-                        lambda n: _td.answer_size(self.ref, req, int(n)))
+                        lambda n: _td.answer_size(self.ref, req, _rows(n)))
 
     def unsubscribe(self, req: int) -> None:
         with self._lock:

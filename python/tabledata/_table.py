@@ -43,6 +43,16 @@ def interruptible(fn, *args):
     raise value
 
 
+def _requested_stream(cap, schema: pa.Schema, target: pa.Schema):
+    """The stream capsule `cap` (of `schema`) in the schema `target` (PyCapsule schema requests)."""
+    if schema.equals(target):
+        return cap
+    if schema.names != target.names:
+        raise ValueError(f"the requested schema's fields {target.names} are not the table's {schema.names} "
+                         f"(a schema request may change how columns are represented, not which)")
+    return import_stream(cap).cast(target).__arrow_c_stream__()
+
+
 class ColumnType(enum.Enum):
     NORMAL = 1
     PARTITIONING = 2
@@ -88,6 +98,8 @@ def _error_from(err) -> Exception:
                "TD_ETIMEOUT": _td.RequestTimeoutError, "TD_EFAILED": _td.TableFailedError}
     exc = classes.get(code, _td.TableDataError)(message)
     exc.code = code
+    from ._service import cause_of
+    exc.__cause__ = cause_of(message)
     return exc
 
 
@@ -122,7 +134,15 @@ class Table:
 
     # -- Arrow PyCapsule protocol --
     def __arrow_c_stream__(self, requested_schema=None):
-        return self._native.stream(None)
+        """An "arrow_array_stream" capsule over the version current now (the
+        pages themselves, no copies).  ``requested_schema`` (an "arrow_schema"
+        capsule) is honoured: the same schema costs nothing, another
+        representation of the same columns (say large_string for string) is
+        cast batch by batch; other fields (names, count) raise ValueError."""
+        cap = self._native.stream(None)
+        if requested_schema is None:
+            return cap
+        return _requested_stream(cap, self.schema, pa.Schema._import_from_c_capsule(requested_schema))
 
     def __arrow_c_schema__(self):
         return self._native.schema()
