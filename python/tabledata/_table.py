@@ -50,7 +50,10 @@ def _requested_stream(cap, schema: pa.Schema, target: pa.Schema):
     if schema.names != target.names:
         raise ValueError(f"the requested schema's fields {target.names} are not the table's {schema.names} "
                          f"(a schema request may change how columns are represented, not which)")
-    return import_stream(cap).cast(target).__arrow_c_stream__()
+    reader = import_stream(cap)
+    if not hasattr(reader, "cast"):  # pyarrow < 16: best effort, the table's own schema
+        return reader.__arrow_c_stream__()
+    return reader.cast(target).__arrow_c_stream__()
 
 
 class ColumnType(enum.Enum):
@@ -418,6 +421,13 @@ class PartitionedTable:
     def table(self) -> pa.Table:
         """The partition columns and "__location" (the key as text), one row per location."""
         return pa.Table.from_batches([import_batch(self._native.read())])
+
+    # -- Arrow PyCapsule protocol: the rows of ``table`` (pa.table(pt), polars.DataFrame(pt), DuckDB) --
+    def __arrow_c_stream__(self, requested_schema=None):
+        return self.table.__arrow_c_stream__(requested_schema)
+
+    def __arrow_c_schema__(self):
+        return self.table.schema.__arrow_c_schema__()
 
     @property
     def size(self) -> int:

@@ -264,6 +264,14 @@ def test_requested_schema_is_honoured():
         t.__arrow_c_stream__(pa.schema([("x", pa.int64())]).__arrow_c_schema__())
 
 
+def test_partitioned_table_is_an_arrow_stream_too():
+    pt = td.TableDataService(partitioned()).make_partitioned_table(Key("t"))
+    assert pa.table(pt).select(["P"]).to_pydict() == {"P": ["a", "b"]}
+    assert pa.schema(pt).names[0] == "P"
+    duckdb = pytest.importorskip("duckdb")
+    assert duckdb.sql("select count(*) from pt").fetchall() == [(2,)]
+
+
 def test_zero_copy_from_a_python_backend():
     data = pa.table({"x": pa.array(range(1000), pa.int64())})
     be = MemBackend()
