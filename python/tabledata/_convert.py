@@ -22,14 +22,23 @@ def table_to_batch(table: pa.Table) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in table.schema], schema=table.schema)
 
 
-def to_batch(obj) -> pa.RecordBatch:
+def to_batch(obj, declared: pa.Schema | None = None) -> pa.RecordBatch:
     """Tabular data (partition values) as one RecordBatch; string columns in
-    another layout (Polars' string_view) become utf8."""
+    another layout (Polars' string_view) become utf8, and columns of Arrow's
+    null type (``pa.table({"P": [None]})``, a Polars all-null column) the
+    declared type of the same name in ``declared``."""
     batch = _to_batch(obj)
-    if any(f.type in _STRING_VARIANTS for f in batch.schema):
-        batch = pa.RecordBatch.from_arrays(
-            [c.cast(pa.string()) if c.type in _STRING_VARIANTS else c for c in batch.columns],
-            names=batch.schema.names)
+
+    def fixed(f, c):
+        if f.type in _STRING_VARIANTS:
+            return c.cast(pa.string())
+        if pa.types.is_null(f.type) and declared is not None and f.name in declared.names:
+            return pa.nulls(len(c), declared.field(f.name).type)
+        return c
+
+    cols = [fixed(f, c) for f, c in zip(batch.schema, batch.columns)]
+    if any(a is not b for a, b in zip(cols, batch.columns)):
+        batch = pa.RecordBatch.from_arrays(cols, names=batch.schema.names)
     return batch
 
 
@@ -63,8 +72,9 @@ def values_batch(obj, column: str, expected: pa.DataType | None) -> pa.RecordBat
 
     A bare array (pyarrow, Polars Series...) is named ``column``.  String
     columns in another layout (large_string, string_view, as Polars sends
-    them) are cast to the declared type; any other mismatch is left for the
-    engine to report as a contract violation.
+    them) and all-null columns of Arrow's null type are cast to the declared
+    type; any other mismatch is left for the engine to report as a contract
+    violation.
     """
     arr = _column(obj)
     if arr is not None:
@@ -92,6 +102,8 @@ def values_batch(obj, column: str, expected: pa.DataType | None) -> pa.RecordBat
         t = batch.schema.field(0).type
         if t != expected and pa.types.is_string(expected) and t in _STRING_VARIANTS:
             batch = pa.RecordBatch.from_arrays([batch.column(0).cast(expected)], [batch.schema.field(0).name])
+        elif pa.types.is_null(t) and not pa.types.is_null(expected):  # all nulls, untyped (Polars' Null)
+            batch = pa.RecordBatch.from_arrays([pa.nulls(batch.num_rows, expected)], [batch.schema.field(0).name])
     return batch
 
 

@@ -188,6 +188,7 @@ class _Bridge:
         self._locations: dict[str, Any] = {}  # identity -> location key
         self._identities: dict[Any, str] = {}
         self._schemas: dict[str, pa.Schema] = {}  # table name -> data schema
+        self._pschemas: dict[str, pa.Schema] = {}  # table name -> partition schema
         self._unpartitioned: set = set()  # names of tables without a partition schema
         self._subs: dict[int, _Subscription] = {}
         self._pvs: dict[str, Any] = {}  # identity -> the partition values last answered
@@ -228,7 +229,7 @@ class _Bridge:
             self._pvs.pop(ident, None)
             _td.answer_location(self.ref, req, ident, None, None)
         else:
-            batch = to_batch(partition_values)
+            batch = to_batch(partition_values, self._pschemas.get(table))
             self._pvs[ident] = batch  # a removal names the same key, values included
             s, a = batch.__arrow_c_array__()
             _td.answer_location(self.ref, req, ident, s, a)
@@ -266,6 +267,8 @@ class _Bridge:
             ds = to_schema(data_schema)
             ps = to_schema(partition_schema) if partition_schema is not None else None
             self._schemas[table] = ds
+            if ps is not None:
+                self._pschemas[table] = ps
             if ps is None:
                 self._unpartitioned.add(table)
             else:

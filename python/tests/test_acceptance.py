@@ -199,6 +199,22 @@ def test_stale_callbacks_after_unsubscribe_have_no_effect():
     assert t.size == 2 and not t.is_failed
 
 
+def test_null_partition_values_and_all_null_answers_as_users_write_them():
+    """pa.table({"P": [None]}) has Arrow's null type: a null of the declared type;
+    so is an all-null column answer (a Polars Series of None has dtype Null)."""
+    class Nulls(MemBackend):
+        def column_values(self, table_key, lkey, col, offset, min_rows, max_rows, values_cb, failure_cb):
+            values_cb(pa.nulls(max_rows) if col == "s" else pa.array(range(offset, offset + max_rows), pa.int64()))
+
+    be = Nulls()
+    be.add_table(Key("t"), SCHEMA, pa.schema([("P", pa.string()), ("Q", pa.int32())]))
+    be.add_location(Key("t"), Key("a"), rows(0, 2), pa.table({"P": [None], "Q": [None]}))
+    be.add_location(Key("t"), Key("b"), rows(0, 1), pa.table({"P": ["b"], "Q": pa.array([7], pa.int32())}))
+    got = pa.table(td.TableDataService(be).make_table(Key("t")))
+    assert got.schema.field("P").type == pa.string() and got.schema.field("s").type == pa.string()
+    assert got.to_pydict() == {"P": [None, None, "b"], "Q": [None, None, 7], "x": [0, 1, 0], "s": [None] * 3}
+
+
 # ------------------------------------------------------ the PyCapsule interface
 
 
