@@ -511,6 +511,28 @@ def test_listener_may_read_remove_itself_but_not_flush():
     assert seen[0] == 2 and "inside a listener" in seen[1] and len(seen) == 2
 
 
+def test_listener_may_make_tables_query_and_feed_the_backend():
+    """From the update thread: make_table, a derived table, and appends that cause further cycles."""
+    be = partitioned(cls=MemBackend, locs=(("a", 1),))
+    be.add_table(Key("u"), SCHEMA)
+    be.add_location(Key("u"), Key("a"), rows(0, 4))
+    svc = td.TableDataService(be, update_period=0, request_timeout=10)
+    t = svc.make_table(Key("t"), refreshing=True)
+    seen = []
+
+    def listener(update):
+        seen.append((svc.make_table(Key("u"), refreshing=True).size, t.where("x >= 0").size))
+        if len(seen) < 4:
+            be.append(Key("t"), Key("a"), rows(len(seen), 1))
+
+    lst = t.listen(listener)
+    be.append(Key("t"), Key("a"), rows(1, 1))
+    assert t.wait_for(size=5, timeout=10)
+    svc.flush()
+    lst.remove()
+    assert [u for u, _ in seen] == [4] * 4 and [n for _, n in seen] == [2, 3, 4, 5]
+
+
 def test_blocking_backend_times_out_through_every_consumer():
     class Stuck(MemBackend):
         def column_values(self, *a):
