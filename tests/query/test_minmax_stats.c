@@ -154,6 +154,8 @@ static void test_minmax_stats(void **state) {
   char dir[512], p[600];
   snprintf(dir, sizeof dir, "%s", td_test_scratch_path("mm"));
   mkdir(dir, 0755);
+  snprintf(p, sizeof p, "%s/k=c/x.parquet", dir); /* left by an earlier run */
+  unlink(p);
   snprintf(p, sizeof p, "%s/k=a", dir);
   mkdir(p, 0755);
   snprintf(p, sizeof p, "%s/k=b", dir);
@@ -191,5 +193,5 @@ static void test_minmax_stats(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_minmax_stats)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }
