@@ -14,6 +14,11 @@
  *   min, max, first, last      -> the same over the constant rows
  * No column data is read in region mode.
  *
+ * Statistics mode answers a global min/max of data columns (no key, no
+ * filter, a static source, integer and temporal columns only) from each
+ * location's column statistics (the backend's column_range); the first
+ * location without them turns the operator to normal mode for good.
+ *
  * Retraction (normal mode on an ADD_REMOVE source table): the state also
  * keeps a hidden count(*) and, per sum, a hidden count of its input.  When
  * locations are removed, their rows are read back from the source snapshot
@@ -39,6 +44,7 @@
 typedef struct agg_op {
   td_agg_plan plan;
   bool region_mode;
+  bool stats_mode; /* min/max from column statistics (see stats_fold) */
   int64_t n_fields;
   int64_t *cols; /* source columns read (normal mode) */
   int64_t n_cols;
@@ -332,6 +338,61 @@ static int fold_regions(agg_op *op, td_table *src, const td_snapshot *snap, td_e
   return rc;
 }
 
+/* Types whose Parquet/Arrow statistics are exact bounds of the non-null
+ * values: signed integers, dates, times and timestamps (no floats: NaN; no
+ * strings or binary: truncated statistics; no unsigned: legacy signed
+ * order; no decimals). */
+static bool stats_exact_type(td_type_id t) {
+  switch (t) {
+    case TD_TYPE_INT8: case TD_TYPE_INT16: case TD_TYPE_INT32: case TD_TYPE_INT64:
+    case TD_TYPE_TIMESTAMP: case TD_TYPE_TIMESTAMP_S: case TD_TYPE_TIMESTAMP_MS: case TD_TYPE_TIMESTAMP_US:
+    case TD_TYPE_DATE32: case TD_TYPE_DATE64: case TD_TYPE_TIME32_S: case TD_TYPE_TIME32_MS:
+    case TD_TYPE_TIME64_US: case TD_TYPE_TIME64_NS: return true;
+    default: return false;
+  }
+}
+
+/* Whether statistics mode may answer the plan (TD_MINMAX_STATS=0 turns it
+ * off, for measuring). */
+static bool stats_plan(const td_agg_plan *p, const td_table *source) {
+  const char *env = getenv("TD_MINMAX_STATS");
+  if ((env && strcmp(env, "0") == 0) || source->kind != TD_TABLE_SOURCE || source->refreshing || p->filter ||
+      p->n_keys > 0 || p->n_aggs == 0 || !source->service->backend.vtable->column_range)
+    return false;
+  for (int64_t j = 0; j < p->n_aggs; j++) {
+    const td_expr *e = p->inputs[j];
+    if ((p->kinds[j] != TD_AGG_MIN && p->kinds[j] != TD_AGG_MAX) || !e || e->kind != TD_EXPR_COLUMN ||
+        e->column < source->n_partition || !stats_exact_type(e->type))
+      return false;
+  }
+  return true;
+}
+
+/* Statistics mode: folds each location's min or max of every aggregate's
+ * column; false (the state left partly folded) when a location has none. */
+static int stats_fold(agg_op *op, td_table *src, const td_snapshot *snap, bool *known, td_error *err) {
+  const td_backend *b = &src->service->backend;
+  *known = true;
+  int rc = TD_OK;
+  for (int64_t r = 0; rc == TD_OK && *known && r < snap->n_regions; r++) {
+    const td_region *reg = &snap->regions[r];
+    if (reg->size == 0) continue;
+    for (int64_t j = 0; *known && j < op->plan.n_aggs; j++) {
+      const td_expr *e = op->plan.inputs[j];
+      td_value mn, mx;
+      memset(&mn, 0, sizeof mn);
+      memset(&mx, 0, sizeof mx);
+      *known = b->vtable->column_range(b->self, reg->loc->provider->key, reg->loc->key,
+                                       src->def->fields[e->column].name, 0, reg->size, &mn, &mx) &&
+               !mn.is_null && !mx.is_null && mn.type == e->type && mx.type == e->type;
+      op->bconsts[op->kmap[j]] = op->plan.kinds[j] == TD_AGG_MIN ? mn : mx;
+    }
+    td_batch kb = {1, op->bcols, op->bconsts, NULL, 0};
+    if (*known) rc = td_agg_update(op->state, &kb, NULL, 1, err);
+  }
+  return rc;
+}
+
 /* Region mode: output arrays from the kernel's (counts of nothing are 0,
  * averages divide). */
 static int region_outputs(agg_op *op, td_array *kout, td_array *out, td_error *err) {
@@ -503,13 +564,19 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
   td_snapshot *cur = td_table_snapshot(t);
   int64_t old_groups = cur->size;
   td_snapshot_release(cur);
-  bool fresh = d->replaced || op->region_mode || (d->n_removed > 0 && !op->retracts);
+  bool fresh = d->replaced || op->region_mode || op->stats_mode || (d->n_removed > 0 && !op->retracts);
   int rc = fresh ? new_state(op, err) : TD_OK;
   int64_t *dropped = NULL, n_dropped = 0;
   if (rc == TD_OK && op->region_mode) rc = fold_regions(op, t->source, d->snap, err);
+  bool stats_done = false;
+  if (rc == TD_OK && op->stats_mode && (rc = stats_fold(op, t->source, d->snap, &stats_done, err)) == TD_OK &&
+      !stats_done) { /* a location without statistics: read the data, now and from now on */
+    op->stats_mode = false;
+    rc = new_state(op, err);
+  }
   if (rc == TD_OK && !fresh && d->n_removed > 0) {
     rc = apply_removal(t, op, d, &dropped, &n_dropped, &fresh, err);
-  } else if (rc == TD_OK && !op->region_mode) {
+  } else if (rc == TD_OK && !op->region_mode && !stats_done) {
     int64_t whole[2] = {0, d->snap->size};
     const int64_t *r = fresh ? whole : d->ranges;
     int64_t nr = fresh ? 1 : d->n_ranges;
@@ -689,6 +756,7 @@ int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err
   for (int64_t j = 0; region && j < op->plan.n_aggs; j++)
     region = op->plan.kinds[j] < TD_AGG_QUANTILE_CONT;
   op->region_mode = region;
+  op->stats_mode = !region && stats_plan(&op->plan, source);
   op->retracts = !region && source->kind == TD_TABLE_SOURCE && source->refreshing &&
                  source->provider->update_mode == TD_UPDATE_ADD_REMOVE;
   td_schema def;

@@ -46,6 +46,27 @@ static int do_snappy(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_le
   return (int64_t)out == dst_len ? TD_OK : bad_size(err, PQ_CODEC_SNAPPY, (int64_t)out, dst_len);
 }
 
+int64_t pq_snappy_head(const uint8_t *src, int64_t n, uint8_t *out, int64_t want) {
+  int64_t at = 0;
+  while (at < n && at < 5 && (src[at] & 0x80)) at++; /* the varint of the output length */
+  if (++at >= n) return 0;
+  uint8_t tag = src[at++];
+  if (tag & 3) return 0; /* a copy: only a literal can open a stream */
+  int64_t len = tag >> 2;
+  if (len >= 60) { /* a length of 1 to 4 more bytes, little-endian */
+    int extra = (int)len - 59;
+    if (n - at < extra) return 0;
+    len = 0;
+    for (int i = extra - 1; i >= 0; i--) len = len << 8 | src[at + i];
+    at += extra;
+  }
+  len += 1;
+  if (len > n - at) len = n - at;
+  if (len > want) len = want;
+  memcpy(out, src + at, (size_t)len);
+  return len;
+}
+
 /* gzip or zlib, with any number of concatenated gzip members. */
 static int do_gzip(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len, td_error *err) {
   if (n > UINT_MAX || dst_len > UINT_MAX) return corrupt(err, PQ_CODEC_GZIP, "page too large");

@@ -14,5 +14,10 @@
 int pq_decompress(int codec, const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len,
                   td_error *err);
 const char *pq_codec_name(int codec);
+/* The first bytes of a snappy stream's output without decompressing it:
+ * copies up to `want` bytes into out when the stream opens with a literal
+ * holding them, and returns how many it copied (0: a malformed header, or
+ * no literal at the start). */
+int64_t pq_snappy_head(const uint8_t *src, int64_t n, uint8_t *out, int64_t want);
 
 #endif

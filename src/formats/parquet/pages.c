@@ -185,8 +185,9 @@ typedef struct page_run {
   td_array *out;
   bool codes;    /* decoding to dictionary codes: a page of another encoding stops it */
   bool fallback; /* such a page was met */
-  int64_t rows; /* rows decoded so far */
-  int64_t row0; /* file row of the first of them (for messages) */
+  int64_t rows; /* rows decoded so far (counting `base`) */
+  int64_t base; /* rows of out before the first page's (a pad, see v1_direct) */
+  int64_t row0; /* file row of row 0 of out (for messages) */
 } page_run;
 
 /* Decompression scratch of at least `need` bytes (from the pool). */
@@ -305,6 +306,16 @@ static bool plain_direct(const pq_colinfo *ci, int encoding) {
          td_type_width(ci->type) == ci->pw;
 }
 
+/* Counts a page's rows decoded. */
+static int rows_done(page_run *run, int64_t rows, td_error *err) {
+  run->rows += rows;
+  run->out->length = run->rows;
+  if (seg_bytes(run->out) > PQ_MAX_SEGMENT_BYTES)
+    return td_err(err, TD_EUNSUPPORTED, "decoded column data exceeds the %lld MiB limit",
+                  (long long)(PQ_MAX_SEGMENT_BYTES >> 20));
+  return TD_OK;
+}
+
 /* Levels + values of one data page whose level bytes are at lv[0..lv_len)
  * and value bytes at v[0..v_len); or, when z is not NULL, whose value bytes
  * are compressed at z[0..z_len) (v_len bytes once decompressed).  nulls ==
@@ -357,12 +368,49 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
       if (o[i + 1] > o[i] && !td_utf8_valid((const char *)run->out->data + o[i], o[i + 1] - o[i]))
         return td_err(err, TD_EFORMAT, "row %lld: the text is not valid UTF-8", (long long)(run->row0 + i));
   }
-  run->rows += rows;
-  run->out->length = run->rows;
-  if (seg_bytes(run->out) > PQ_MAX_SEGMENT_BYTES)
-    return td_err(err, TD_EUNSUPPORTED, "decoded column data exceeds the %lld MiB limit",
-                  (long long)(PQ_MAX_SEGMENT_BYTES >> 20));
-  return TD_OK;
+  return rows_done(run, rows, err);
+}
+
+/* Bytes a fixed-width segment keeps before its first row (PQ_PAD_BYTES /
+ * width rows) so that v1_direct can decompress its first page too. */
+#define PQ_PAD_BYTES 64
+
+/* A snappy v1 page of PLAIN values stored as the engine holds them, of an
+ * optional column: its body (4-byte level length, RLE levels, values) is
+ * decompressed to just before the destination rows, so that the values land
+ * in place (no scratch buffer, no copy); the level bytes it writes over the
+ * previous rows' tail (or the segment's pad) are saved and put back.  The
+ * level length is read from the stream's opening literal.  Returns -1 (and
+ * touches nothing) when the page is not of that kind. */
+static int v1_direct(page_run *run, const pq_page_header *h, const uint8_t *src, td_error *err) {
+  const pq_colinfo *ci = &run->c->ci;
+  int64_t len = h->uncompressed_size, rows = h->num_values, pw = ci->pw;
+  if (run->codec != PQ_CODEC_SNAPPY || run->c->max_def == 0 || run->codes || h->def_encoding != PQ_ENC_RLE ||
+      !plain_direct(ci, h->encoding) || ci->text || len < 4)
+    return -1;
+  uint8_t head[4];
+  if (pq_snappy_head(src, h->compressed_size, head, 4) < 4) return -1;
+  uint32_t n;
+  memcpy(&n, head, 4);
+  int64_t k = 4 + (int64_t)n; /* level bytes before the values */
+  if (k > PQ_PAD_BYTES || k > len || k > run->rows * pw) return -1;
+  int64_t v_len = len - k, need = run->rows + (v_len + pw - 1) / pw;
+  int rc = td_array_reserve(run->out, need > run->rows + rows ? need : run->rows + rows, err);
+  if (rc) return rc;
+  uint8_t *dst = run->out->values + run->rows * pw, saved[PQ_PAD_BYTES];
+  memcpy(saved, dst - k, (size_t)k);
+  rc = pq_decompress(run->codec, src, h->compressed_size, dst - k, len, err);
+  int64_t nn = rows;
+  bool levels = !rc && !pq_levels_all_defined(dst - k + 4, n, PQ_ENC_RLE, rows);
+  if (levels && !(rc = grow(&run->defined, &run->defined_cap, rows, err)))
+    rc = pq_decode_levels(dst - k + 4, n, PQ_ENC_RLE, rows, run->defined, &nn, err);
+  memcpy(dst - k, saved, (size_t)k);
+  if (rc) return rc;
+  if (v_len / pw < nn)
+    return td_err(err, TD_EFORMAT, "PLAIN data has %lld bytes, %lld values of %d bytes expected", (long long)v_len,
+                  (long long)nn, ci->pw);
+  if (nn != rows && (rc = pq_scatter_nulls(run->out, run->rows, rows, nn, run->defined, err))) return rc;
+  return rows_done(run, rows, err);
 }
 
 static int data_page_v1(page_run *run, const pq_page_header *h, const uint8_t *src, td_error *err) {
@@ -370,6 +418,8 @@ static int data_page_v1(page_run *run, const pq_page_header *h, const uint8_t *s
   int64_t rows = h->num_values, lv_len = 0;
   if (run->c->max_def == 0 && run->codec != PQ_CODEC_UNCOMPRESSED && len > 0) /* values only: page_rows decompresses */
     return page_rows(run, rows, NULL, 0, h->def_encoding, 0, h->encoding, NULL, len, src, h->compressed_size, err);
+  int drc = v1_direct(run, h, src, err);
+  if (drc >= 0) return drc;
   const uint8_t *body;
   int rc = page_body(run, src, h->compressed_size, len, true, &body, err);
   if (rc) return rc;
@@ -431,7 +481,7 @@ static int run_pages(page_run *run, const uint8_t *buf, int64_t len, int64_t wan
     if (at >= len && want == 0) return TD_OK; /* no dictionary page */
     if (at >= len)
       return td_err(err, TD_EFORMAT, "column chunk ends after %lld of %lld rows",
-                    (long long)run->rows, (long long)want);
+                    (long long)(run->rows - run->base), (long long)(want - run->base));
     pq_page_header h;
     int64_t used;
     int rc = pq_page_header_parse(buf + at, len - at, &h, &used, err);
@@ -785,13 +835,24 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
     run.codes = true;
     s->td = td_dict_retain(dict->td);
   }
+  /* A pad before the first row lets v1_direct decompress the first page in
+   * place too (pq_get_segment exports the rows after it). */
+  if (cc->codec == PQ_CODEC_SNAPPY && c->max_def > 0 && !run.codes && !c->ci.text &&
+      (c->ci.conv == PQ_CV_COPY4 || c->ci.conv == PQ_CV_COPY8) && td_type_width(c->ci.type) == c->ci.pw) {
+    s->pad = run.base = PQ_PAD_BYTES / c->ci.pw;
+    run.row0 -= run.base;
+  }
   uint8_t *buf = NULL;
   int64_t buf_cap = 0;
   if (!(rc = read_pooled(r, pr.off, pr.len, &buf, &buf_cap, err))) {
     /* The decoded rows, known from the page geometry: one allocation (a
      * hint bounded by the bytes read, for footers that claim huge counts). */
     int64_t hint = pr.rows < pr.len * 16 + 4096 ? pr.rows : pr.len * 16 + 4096;
-    if (!(rc = td_array_reserve(&s->arr, hint, err))) rc = run_pages(&run, buf, pr.len, pr.rows, err);
+    if (!(rc = td_array_reserve(&s->arr, hint + run.base, err))) {
+      if (run.base) memset(s->arr.values, 0, (size_t)(run.base * c->ci.pw));
+      s->arr.length = run.rows = run.base;
+      rc = run_pages(&run, buf, pr.len, pr.rows + run.base, err);
+    }
     if (rc && run.fallback) { /* a page of another encoding: decoded to strings, as usual */
       td_dict_release(s->td);
       s->td = NULL;
@@ -824,6 +885,10 @@ int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi
   td_type_id type = s->td ? TD_TYPE_UTF8 : s->arr.type;
   struct ArrowArray arr;
   if (!rc) rc = td_array_export(&s->arr, &arr, err);
+  if (!rc) { /* the rows after the pad */
+    arr.offset = s->pad;
+    arr.length -= s->pad;
+  }
   if (!rc && s->td) { /* codes: a dictionary array; the dictionary is charged once, with it */
     struct ArrowArray codes = arr;
     rc = td_dict_attach(&codes, s->td, &arr, err);

@@ -54,6 +54,7 @@ typedef struct pq_seg {
   bool is_dict;
   bool dict_utf8; /* a text dictionary whose entries are all valid UTF-8 */
   int64_t col, rg, first;
+  int64_t pad;             /* rows of arr before the first decoded row (see v1_direct) */
   td_array arr;            /* while decoding; dictionaries keep it */
   td_shared_array *shared; /* decoded data segments: the array, shared with
                               the zero-copy views read_column hands out */

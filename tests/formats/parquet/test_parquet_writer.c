@@ -114,6 +114,131 @@ static void test_row_groups_dictionary_fallback(void **state) {
   unlink(path);
 }
 
+/* ---- PLAIN pages of optional fixed-width columns (pages.c v1_direct) ----
+ * Row r of the table: null when null_at(page, r), else value r (as float64,
+ * int32, int64 and float32).  Pages: no null, nulls at both edges, all
+ * null, every third row null, a short page of no null. */
+static const int64_t direct_pages[] = {100, 64, 50, 1000, 10};
+#define DIRECT_NPAGES 5
+
+static bool direct_null(int64_t r) {
+  int64_t p = 0, first = 0;
+  while (r >= first + direct_pages[p]) first += direct_pages[p++];
+  int64_t i = r - first, n = direct_pages[p];
+  switch (p) {
+    case 1: return i == 0 || i == n - 1;
+    case 2: return true;
+    case 3: return i % 3 == 1;
+    default: return false;
+  }
+}
+
+static const char *write_direct(const td_parquet_write_options *o) {
+  static char path[64];
+  strcpy(path, "/tmp/td_pq_directXXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  static const td_type_id types[4] = {TD_TYPE_FLOAT64, TD_TYPE_INT32, TD_TYPE_INT64, TD_TYPE_FLOAT32};
+  static const char *names[4] = {"d", "i", "l", "f"};
+  td_schema s;
+  td_schema_init(&s);
+  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_schema_add(&s, names[c], types[c], NULL, true, NULL), NULL);
+  td_parquet_writer *w;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_writer_open_with(fd, &s, o, &w, &err), &err);
+  int64_t row = 0;
+  for (int p = 0; p < DIRECT_NPAGES; p++) {
+    struct ArrowArray kids[4], batch;
+    for (int c = 0; c < 4; c++) {
+      td_array a;
+      TD_ASSERT_OK(td_array_init(&a, types[c], direct_pages[p], &err), &err);
+      for (int64_t r = row; r < row + direct_pages[p]; r++) {
+        if (direct_null(r)) TD_ASSERT_OK(td_array_append_null(&a, &err), &err);
+        else if (c == 0 || c == 3) TD_ASSERT_OK(td_array_append_double(&a, (double)r + 0.5, &err), &err);
+        else TD_ASSERT_OK(td_array_append_int(&a, r * 3 - 7, &err), &err);
+      }
+      TD_ASSERT_OK(td_array_export(&a, &kids[c], &err), &err);
+    }
+    TD_ASSERT_OK(td_struct_array_make(4, kids, direct_pages[p], &batch, &err), &err);
+    TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+    batch.release(&batch);
+    row += direct_pages[p];
+  }
+  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  td_schema_reset(&s);
+  close(fd);
+  return path;
+}
+
+/* Rows [off, off + n) of every column as written by write_direct. */
+static void check_direct(td_file_reader *r, int64_t off, int64_t n) {
+  for (int c = 0; c < 4; c++) {
+    struct ArrowArray a;
+    td_error err;
+    TD_ASSERT_OK(td_reader_read(r, c, off, n, &a, &err), &err);
+    assert_int_equal(a.length, n);
+    const uint8_t *valid = a.null_count ? a.buffers[0] : NULL;
+    int64_t nulls = 0;
+    for (int64_t i = 0; i < n; i++) {
+      int64_t row = off + i, at = a.offset + i;
+      bool is_null = valid && !td_bit_get(valid, at);
+      assert_int_equal(is_null, direct_null(row));
+      nulls += is_null;
+      if (is_null) continue;
+      if (c == 0) assert_true(((const double *)a.buffers[1])[at] == (double)row + 0.5);
+      else if (c == 3) assert_true(((const float *)a.buffers[1])[at] == (float)((double)row + 0.5));
+      else if (c == 1) assert_int_equal(((const int32_t *)a.buffers[1])[at], row * 3 - 7);
+      else assert_int_equal(((const int64_t *)a.buffers[1])[at], row * 3 - 7);
+    }
+    if (a.null_count >= 0) assert_int_equal(a.null_count, nulls);
+    a.release(&a);
+  }
+}
+
+static void test_plain_optional_pages(void **state) {
+  (void)state;
+  static const int codecs[] = {PQ_CODEC_SNAPPY, PQ_CODEC_ZSTD, PQ_CODEC_UNCOMPRESSED};
+  int64_t total = 0;
+  for (int p = 0; p < DIRECT_NPAGES; p++) total += direct_pages[p];
+  for (int k = 0; k < 3; k++)
+    for (int layout = 0; layout < 3; layout++) {
+      td_parquet_write_options o;
+      td_parquet_write_options_init(&o);
+      o.codec = codecs[k];
+      /* 0: a row group per page (every page the first of its segment); 1:
+       * one row group of five pages; 2: dictionary pages that fall back to
+       * PLAIN after the first page */
+      o.row_group_size = layout == 0 ? 0 : 100000;
+      o.dictionary = layout == 2;
+      o.dict_limit = 64;
+      const char *path = write_direct(&o);
+      td_file_reader *r;
+      td_error err;
+      TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+      assert_int_equal(r->num_rows, total);
+      const pq_file_meta *m = &((pq_reader *)r)->meta;
+      assert_int_equal(m->n_row_groups, layout == 0 ? DIRECT_NPAGES : 1);
+      bool dict;
+      unsigned enc = page_encodings(path, &m->row_groups[0].columns[0], &dict);
+      assert_true(enc & (1u << PQ_ENC_PLAIN));
+      check_direct(r, 0, total);
+      if (k == 0 && layout == 0) { /* the first page's rows follow the segment's pad */
+        struct ArrowArray a;
+        TD_ASSERT_OK(td_reader_read(r, 0, 0, 100, &a, &err), &err);
+        assert_int_equal(a.offset, 64 / 8);
+        a.release(&a);
+      }
+      pq_cache_clear((pq_reader *)r);
+      /* ranges inside a page, across page edges, and page by page */
+      check_direct(r, 150, 300);
+      check_direct(r, 99, 3);
+      check_direct(r, 163, 52);
+      for (int64_t at = 0, p = 0; p < DIRECT_NPAGES; at += direct_pages[p++]) check_direct(r, at, direct_pages[p]);
+      td_reader_close(r);
+      unlink(path);
+    }
+}
+
 static void test_open_errors(void **state) {
   (void)state;
   td_schema s;
@@ -173,6 +298,7 @@ static void test_alloc_failures(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_row_groups_dictionary_fallback),
+                                     cmocka_unit_test(test_plain_optional_pages),
                                      cmocka_unit_test(test_open_errors), cmocka_unit_test(test_alloc_failures)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
