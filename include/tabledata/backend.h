@@ -78,9 +78,8 @@ typedef struct td_backend_vtable {
    * file metadata such as Parquet row-group statistics).  Answers at once:
    * true with *min and *max set, or false when unknown.  Strings must stay
    * valid as long as the backend.  The engine uses it to skip pages a data
-   * filter rejects as a whole, without fetching them, and to answer a
-   * global min/max of an integer or temporal column of a static table
-   * without reading it: the values must be exact, not merely bounds. */
+   * filter rejects as a whole, without fetching them; bounds wider than
+   * the values are fine. */
   bool (*column_range)(void *self, const td_table_key *table, const td_location_key *location, const char *column,
                        int64_t offset, int64_t n, td_value *min, td_value *max);
 } td_backend_vtable;

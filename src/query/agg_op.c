@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/ranges.h"
 #include "query/ops.h"
 #include "query/par.h"
 #include "query/prune.h"
@@ -357,7 +358,8 @@ static bool stats_exact_type(td_type_id t) {
 static bool stats_plan(const td_agg_plan *p, const td_table *source) {
   const char *env = getenv("TD_MINMAX_STATS");
   if ((env && strcmp(env, "0") == 0) || source->kind != TD_TABLE_SOURCE || source->refreshing || p->filter ||
-      p->n_keys > 0 || p->n_aggs == 0 || !source->service->backend.vtable->column_range)
+      p->n_keys > 0 || p->n_aggs == 0 || !source->service->backend.vtable->column_range ||
+      !td_backend_exact_ranges(source->service->backend.vtable))
     return false;
   for (int64_t j = 0; j < p->n_aggs; j++) {
     const td_expr *e = p->inputs[j];

@@ -14,6 +14,7 @@
 
 #include "arrow/array.h"
 #include "tabledata/keys.h"
+#include "backend/ranges.h"
 #include "backends/files/files_internal.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -909,6 +910,7 @@ static const td_backend_vtable file_vtable = {
 };
 
 td_backend td_file_backend_backend(td_file_backend *fb) {
+  td_backend_declare_exact_ranges(&file_vtable); /* Parquet statistics of integers and times */
   td_backend b = {&file_vtable, td_file_backend_retain(fb)};
   return b;
 }
