@@ -990,14 +990,25 @@ static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key
     b->sel[m] = (uint32_t)i;                                                                 \
     m += c < 0 || (c == 0 && more && td_sort_compare(ck + 1, op->n - 1, i, tk + 1, 0) < 0); \
   }
+  /* one key: a branch-free pass, the row's index stored and kept or not */
+#define TOPN_ONE(BEATS)                  \
+  for (int64_t i = i0; i < i1; i++) {    \
+    b->sel[m] = (uint32_t)i;             \
+    m += (BEATS);                        \
+  }
   if (fast && c0->type == TD_TYPE_FLOAT64) {
     const double *a = (const double *)c0->values + c0->offset, t = td_colview_double(&tv[0], 0);
     if (t != t) fast = false; /* a NaN threshold: the general rule */
-    else TOPN_SCAN(a[i] != a[i] ? 1 : (a[i] > t) - (a[i] < t)) /* NaN sorts greatest */
+    else if (!more && desc) TOPN_ONE((a[i] > t) | (a[i] != a[i])) /* NaN sorts greatest */
+    else if (!more) TOPN_ONE(a[i] < t)
+    else TOPN_SCAN(a[i] != a[i] ? 1 : (a[i] > t) - (a[i] < t))
   } else if (fast) {
     const int64_t *a = (const int64_t *)c0->values + c0->offset, t = td_colview_int(&tv[0], 0);
-    TOPN_SCAN((a[i] > t) - (a[i] < t))
+    if (!more && desc) TOPN_ONE(a[i] > t)
+    else if (!more) TOPN_ONE(a[i] < t)
+    else TOPN_SCAN((a[i] > t) - (a[i] < t))
   }
+#undef TOPN_ONE
 #undef TOPN_SCAN
   if (fast) return m;
   for (int64_t i = i0; i < i1; i++)
@@ -1118,14 +1129,34 @@ static bool topn_late(const td_table *src, const sort_op *op, int64_t rows, int6
 }
 
 /* Late materialization, after the key scan: the winners' rows (positions
- * b->pos, in their final order) of every output column, read a row at a
- * time through the projection (the page cache keeps each page fetched
- * once while it is read). */
+ * kb->pos, in their final order, keys kb->cols) of every output column.
+ * When every output column is a source column (no projection, or items
+ * that are columns), a key column is copied from the buffer and only the
+ * other columns are scanned, a row at a time (one page each per winner);
+ * otherwise each row is read whole through the projection.  The page cache
+ * keeps a page fetched once while it is read. */
 static int topn_fetch_winners(td_table *src, td_snapshot *snap, const sort_op *op, const td_schema *def,
-                              td_select_scratch *scratch, const td_array *pos, td_dchunk **out, td_error *err) {
-  int64_t nf = def->n_fields, m = pos->length;
+                              td_select_scratch *scratch, const topn_buf *kb, const int64_t *kc,
+                              td_dchunk **out, td_error *err) {
+  int64_t nf = def->n_fields, m = kb->pos.length, n_sc = 0;
+  const td_array *pos = &kb->pos;
   td_array *cols = td_calloc((size_t)nf + 1, sizeof *cols);
-  int rc = cols ? TD_OK : td_err_nomem(err, "keeping the top rows");
+  int64_t *okey = td_malloc((size_t)(nf + 1) * sizeof *okey); /* output i: key buffer column, or -1 */
+  int64_t *at = td_malloc((size_t)(nf + 1) * sizeof *at);     /* ... else its index in the scan */
+  int64_t *scol = td_malloc((size_t)(nf + 1) * sizeof *scol); /* the scanned source columns */
+  int rc = cols && okey && at && scol ? TD_OK : td_err_nomem(err, "keeping the top rows");
+  bool direct = true;
+  for (int64_t i = 0; rc == TD_OK && direct && i < nf; i++) {
+    const td_expr *e = op->sel && op->sel->items ? op->sel->items[i] : NULL;
+    direct = !e || e->kind == TD_EXPR_COLUMN;
+    int64_t c = e ? e->column : i;
+    okey[i] = -1;
+    for (int64_t k = 0; k < op->n; k++)
+      if (kc[k] == c) okey[i] = k;
+    if (!direct || okey[i] >= 0) continue;
+    for (at[i] = 0; at[i] < n_sc && scol[at[i]] != c;) at[i]++;
+    if (at[i] == n_sc) scol[n_sc++] = c;
+  }
   for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_array_init(&cols[i], def->fields[i].type, m, err);
   for (int64_t j = 0; rc == TD_OK && j < m; j++) {
     int64_t p = ((const int64_t *)pos->values)[j];
@@ -1133,26 +1164,42 @@ static int topn_fetch_winners(td_table *src, td_snapshot *snap, const sort_op *o
     td_chunk ch;
     bool done = true;
     td_dchunk *c = NULL;
-    rc = td_scan_init(&sc, src, snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0, p, p + 1, err);
-    if (rc) break;
-    rc = td_scan_next(&sc, &ch, &done, err);
-    if (rc == TD_OK && done) rc = td_err(err, TD_ESTATE, "top-N: row %lld is gone", (long long)p);
-    if (rc == TD_OK && op->sel) rc = td_select_chunk(op->sel, scratch, &sc, &ch, &c, err);
-    if (rc == TD_OK && op->sel && (!c || c->length != 1))
+    memset(&sc, 0, sizeof sc);
+    memset(&ch, 0, sizeof ch);
+    if (!direct || n_sc > 0) {
+      rc = direct ? td_scan_init(&sc, src, snap, scol, n_sc, p, p + 1, err)
+                  : td_scan_init(&sc, src, snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0, p,
+                                 p + 1, err);
+      if (rc) break;
+      rc = td_scan_next(&sc, &ch, &done, err);
+      if (rc == TD_OK && done) rc = td_err(err, TD_ESTATE, "top-N: row %lld is gone", (long long)p);
+    }
+    if (rc == TD_OK && !direct && op->sel) rc = td_select_chunk(op->sel, scratch, &sc, &ch, &c, err);
+    if (rc == TD_OK && !direct && op->sel && (!c || c->length != 1))
       rc = td_err(err, TD_ESTATE, "top-N: row %lld has no projection", (long long)p);
     for (int64_t i = 0; rc == TD_OK && i < nf; i++) {
-      if (c) rc = c->consts[i].type != TD_TYPE_NONE ? td_array_append_const(&cols[i], &c->consts[i], 1, err)
-                                                      : td_array_append_view(&cols[i], &c->views[i], 0, 1, err);
-      else rc = ch.consts[i] ? td_array_append_const(&cols[i], ch.consts[i], 1, err)
-                             : td_array_append_view(&cols[i], &ch.views[i], 0, 1, err);
+      if (direct && okey[i] >= 0) {
+        td_colview kv = td_builder_view(&kb->cols[okey[i]]);
+        rc = td_array_append_view(&cols[i], &kv, j, 1, err);
+      } else if (c) {
+        rc = c->consts[i].type != TD_TYPE_NONE ? td_array_append_const(&cols[i], &c->consts[i], 1, err)
+                                                : td_array_append_view(&cols[i], &c->views[i], 0, 1, err);
+      } else {
+        int64_t s = direct ? at[i] : i;
+        rc = ch.consts[s] ? td_array_append_const(&cols[i], ch.consts[s], 1, err)
+                          : td_array_append_view(&cols[i], &ch.views[s], 0, 1, err);
+      }
     }
     td_dchunk_release(c);
-    td_scan_release(&sc);
+    if (!direct || n_sc > 0) td_scan_release(&sc);
   }
   if (rc == TD_OK) rc = td_dchunk_new(nf, m, out, err);
   for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(*out, i, &cols[i], err);
   for (int64_t i = 0; cols && i < nf; i++) td_array_reset(&cols[i]);
   td_free(cols);
+  td_free(okey);
+  td_free(at);
+  td_free(scol);
   return rc;
 }
 
@@ -1220,7 +1267,7 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   if (rc == TD_OK) rc = topn_compact(x, b, err);
   if (rc == TD_OK && late) {
     if (op->sel && !x->scratch[0].cols) rc = td_select_scratch_init(&x->scratch[0], op->sel->n_fields, err);
-    if (rc == TD_OK) rc = topn_fetch_winners(src, d->snap, op, t->def, &x->scratch[0], &b->pos, &c, err);
+    if (rc == TD_OK) rc = topn_fetch_winners(src, d->snap, op, t->def, &x->scratch[0], b, kc, &c, err);
   } else if (rc == TD_OK) {
     rc = td_dchunk_new(nf, b->pos.length, &c, err);
     for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(c, i, &b->cols[i], err);
