@@ -886,6 +886,14 @@ typedef struct topn_ctx {
   /* late materialization (topn_late): the buffers hold the keys only, key
    * k being scanned column sk[k]; op and def describe those keys */
   const int64_t *sk;
+  /* late materialization's page skipping (topn_late_skip): the source, the
+   * first key's source column (-1: none), per worker its hook's context */
+  td_table *src;
+  int64_t skip_col;
+  struct topn_skip {
+    struct topn_ctx *x;
+    int worker;
+  } skip[TD_PAR_MAX];
 } topn_ctx;
 
 static void topn_buf_reset(topn_buf *b, int64_t nf, int64_t nk) {
@@ -1082,6 +1090,52 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
   return rc;
 }
 
+/* Late materialization's skip hook: whether rows [row, row + n) of `loc`
+ * cannot enter the worker's buffer, from the first key's range in the
+ * backend's metadata (column_range: the non-null values).  A row enters
+ * only when it sorts strictly before the threshold, so with one key a page
+ * whose best value ties the threshold is skipped too (its rows come later
+ * than the threshold's); with more keys a tie may still win on the next
+ * keys.  Nulls sort last, so rows outside the range never win; NaN sorts
+ * greatest and statistics leave it out, so a float key is used ascending
+ * only, and never with a NaN bound or threshold. */
+static bool topn_late_skip(void *ctx, const td_location *loc, int64_t row, int64_t n) {
+  const struct topn_skip *sk = ctx;
+  const topn_ctx *x = sk->x;
+  const topn_buf *b = &x->b[sk->worker];
+  if (!b->has_thr) return false;
+  td_colview tv = td_builder_view(&b->thr[0]);
+  if (!td_colview_valid(&tv, 0)) return false;
+  td_value t = td_colview_value(&tv, 0), mn, mx;
+  memset(&mn, 0, sizeof mn);
+  memset(&mx, 0, sizeof mx);
+  const td_backend *be = &x->src->service->backend;
+  if (!be->vtable->column_range(be->self, loc->provider->key, loc->key, x->src->def->fields[x->skip_col].name, row,
+                                n, &mn, &mx))
+    return false;
+  if (mn.is_null || mx.is_null || mn.type == TD_TYPE_NONE || mx.type == TD_TYPE_NONE) return false;
+  if (td_type_is_float(t.type) && (t.v.f != t.v.f || mn.v.f != mn.v.f || mx.v.f != mx.v.f)) return false;
+  if (td_type_is_float(t.type) != td_type_is_float(mn.type)) return false;
+  bool one = x->op->n == 1;
+  if (x->op->desc[0]) {
+    int c = td_value_compare(&mx, &t);
+    return one ? c <= 0 : c < 0;
+  }
+  int c = td_value_compare(&mn, &t);
+  return one ? c >= 0 : c > 0;
+}
+
+/* The source column whose metadata topn_late_skip reads: the first key's,
+ * when it is a data column of an integer, temporal or (ascending) float
+ * type and the backend knows ranges; else -1. */
+static int64_t topn_skip_column(const td_table *src, const sort_op *op, int64_t kc0) {
+  if (!src->service->backend.vtable->column_range || kc0 < src->n_partition) return -1;
+  td_type_id ty = src->def->fields[kc0].type;
+  bool ok = td_type_is_integer(ty) || ty == TD_TYPE_UINT8 || ty == TD_TYPE_UINT32 || ty == TD_TYPE_DATE32 ||
+            ty == TD_TYPE_DATE64 || td_type_is_timestamp(ty) || (td_type_is_float(ty) && !op->desc[0]);
+  return ok ? kc0 : -1;
+}
+
 /* Late materialization: a unit of the key-only scan.  Key k of chunk rows
  * is scanned column x->sk[k]; rows map one to one to positions. */
 static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err) {
@@ -1091,6 +1145,11 @@ static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_e
   td_colview v[64];
   const td_value *cp[64];
   int rc = TD_OK;
+  if (x->skip_col >= 0) { /* pages no row of which can beat the threshold */
+    x->skip[worker] = (struct topn_skip){x, worker};
+    sc->skip = topn_late_skip;
+    sc->skip_ctx = &x->skip[worker];
+  }
   while (rc == TD_OK) {
     td_chunk ch;
     bool done;
@@ -1240,6 +1299,8 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
     x->op = &kop;
     x->def = &kdef;
     x->sk = sk;
+    x->src = src;
+    x->skip_col = topn_skip_column(src, op, kc[0]);
   }
   const td_schema *bdef = x->def;
   int64_t nb = bdef->n_fields; /* buffer columns */
