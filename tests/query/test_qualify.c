@@ -79,19 +79,14 @@ static void test_first_row_matches_window(void **state) {
   }
 }
 
-/* Ties on the ORDER BY go to the earliest row (as a stable sort); the
- * result keeps the winners' source order. */
-static void test_first_row_ties(void **state) {
-  (void)state;
-  mt_mem m;
-  mt_mem_open(&m, 2);
+/* Table "t" (g utf8, o int64, id = the row) of n rows, g[r] NULL a null. */
+static void open_ties(mt_mem *m, int n, const char *const *g, const int64_t *o) {
+  mt_mem_open(m, 2);
   const char *names[3] = {"g", "o", "id"};
   td_type_id types[3] = {TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_INT64};
   td_builder *b[3];
   for (int i = 0; i < 3; i++) td_builder_new(types[i], &b[i], NULL);
-  static const char *const g[7] = {"b", "a", "a", "b", "a", NULL, NULL};
-  static const int64_t o[7] = {1, 1, 2, 1, 2, 5, 5};
-  for (int r = 0; r < 7; r++) {
+  for (int r = 0; r < n; r++) {
     if (g[r]) td_builder_append_str(b[0], g[r], -1, NULL);
     else td_builder_append_null(b[0], NULL);
     td_builder_append_int(b[1], o[r], NULL);
@@ -102,7 +97,17 @@ static void test_first_row_ties(void **state) {
     td_builder_finish(b[i], &cols[i], NULL);
     td_builder_free(b[i]);
   }
-  mt_mem_add(&m, "t", true, "l0", 3, names, types, NULL, cols);
+  mt_mem_add(m, "t", true, "l0", 3, names, types, NULL, cols);
+}
+
+/* Ties on the ORDER BY go to the earliest row (as a stable sort); the
+ * result keeps the winners' source order. */
+static void test_first_row_ties(void **state) {
+  (void)state;
+  mt_mem m;
+  static const char *const g[7] = {"b", "a", "a", "b", "a", NULL, NULL};
+  static const int64_t o[7] = {1, 1, 2, 1, 2, 5, 5};
+  open_ties(&m, 7, g, o);
   /* a: rows 2 and 4 tie on o = 2 (row 2 wins); b: rows 0 and 3 (row 0) */
   mt_mem_expect_rows(&m, "SELECT id FROM t QUALIFY row_number() OVER (PARTITION BY g ORDER BY o DESC) = 1",
                      "0|;2|;5|;");
@@ -151,25 +156,9 @@ static void test_top_k_matches_window(void **state) {
   }
   /* ties go to the earlier rows; rank keeps every row ranked at most k */
   mt_mem m;
-  mt_mem_open(&m, 2);
-  const char *names[3] = {"g", "o", "id"};
-  td_type_id types[3] = {TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_INT64};
-  td_builder *b[3];
-  for (int i = 0; i < 3; i++) td_builder_new(types[i], &b[i], NULL);
   static const char *const g[8] = {"b", "a", "a", "b", "a", NULL, NULL, "a"};
   static const int64_t o[8] = {1, 1, 2, 1, 2, 5, 5, 3};
-  for (int r = 0; r < 8; r++) {
-    if (g[r]) td_builder_append_str(b[0], g[r], -1, NULL);
-    else td_builder_append_null(b[0], NULL);
-    td_builder_append_int(b[1], o[r], NULL);
-    td_builder_append_int(b[2], r, NULL);
-  }
-  struct ArrowArray cols[3];
-  for (int i = 0; i < 3; i++) {
-    td_builder_finish(b[i], &cols[i], NULL);
-    td_builder_free(b[i]);
-  }
-  mt_mem_add(&m, "t", true, "l0", 3, names, types, NULL, cols);
+  open_ties(&m, 8, g, o);
   /* a: 7 (o 3), then 2 and 4 tie on 2 (2 first), then 1; b: 0 and 3 tie */
   mt_mem_expect_rows(&m, "SELECT id, row_number() OVER (PARTITION BY g ORDER BY o DESC) AS r FROM t QUALIFY r <= 2",
                      "0|1|;2|2|;3|2|;5|1|;6|2|;7|1|;");
