@@ -13,6 +13,9 @@ await compareWithDuckDB("windows", [
   ["latest row per symbol (QUALIFY row_number)",
     (s) => `SELECT coalesce(Symbol, '-') AS s, Price FROM ${s} QUALIFY row_number() OVER (PARTITION BY Symbol ORDER BY Timestamp DESC, Price) = 1 ` +
       `ORDER BY Symbol LIMIT 1`],
+  ["three latest rows per symbol (QUALIFY row_number <= 3)",
+    (s) => `SELECT coalesce(Symbol, '-') AS s, Price FROM ${s} QUALIFY row_number() OVER (PARTITION BY Symbol ORDER BY Timestamp DESC, Price) <= 3 ` +
+      `ORDER BY Symbol, Price LIMIT 1`],
   ["COUNT(DISTINCT) of a string, an integer and a double",
     (s) => `SELECT count(DISTINCT Symbol) AS a, count(DISTINCT Size) AS b, count(DISTINCT Price) AS c FROM ${s}`],
 ]);

@@ -88,6 +88,25 @@ bool td_utf8_valid(const char *str, int64_t n) {
   return true;
 }
 
+bool td_ascii_only(const char *str, int64_t n) {
+  const uint8_t *s = (const uint8_t *)str;
+  uint64_t acc = 0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) { /* four words a step, one test */
+    uint64_t w[4];
+    memcpy(w, s + i, 32);
+    acc |= w[0] | w[1] | w[2] | w[3];
+    if (acc & 0x8080808080808080ull) return false;
+  }
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    acc |= w;
+  }
+  for (; i < n; i++) acc |= s[i];
+  return !(acc & 0x8080808080808080ull);
+}
+
 bool td_reader_switch_on(const char *name, _Atomic int *cache) {
   int v = atomic_load_explicit(cache, memory_order_relaxed);
   if (v < 0) {

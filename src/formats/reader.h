@@ -98,6 +98,10 @@ void td_reader_base_release(td_file_reader *r);
  * points above U+10FFFF; NUL is valid).  Every reader that produces utf8
  * values checks them with it and fails naming the file, column and row. */
 bool td_utf8_valid(const char *s, int64_t n);
+/* True when every byte of [s, s+n) is ASCII (below 0x80), checked eight
+ * bytes at a time: then every string inside the span is valid UTF-8, and a
+ * reader validates a page's strings with one call instead of one a row. */
+bool td_ascii_only(const char *s, int64_t n);
 
 /* Constructors, one per format.  Each opens `path`, reads only the metadata
  * it needs (Parquet footer, IPC schema and block index, CSV header and a

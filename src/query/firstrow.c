@@ -25,14 +25,21 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
-/* One partition: its hash and the best row so far (chunk, row in chunk). */
+/* A row: its chunk and its row in the chunk. */
+typedef struct fr_row {
+  int64_t chunk, row;
+} fr_row;
+
+/* One partition: its hash and how many of its best rows so far are kept
+ * (at most k, in sorted order, at rows[entry * k]). */
 typedef struct fr_entry {
   uint64_t hash;
-  int64_t chunk, row;
+  int64_t n;
 } fr_entry;
 
 typedef struct fr_map {
   fr_entry *e;
+  fr_row *rows; /* cap * k */
   int64_t n, cap;
   int64_t *slots; /* entry + 1, 0 empty */
   int64_t n_slots;
@@ -40,13 +47,13 @@ typedef struct fr_map {
 
 typedef struct fr_ctx {
   const td_snapshot *snap;
-  int64_t n_keys, n_part;
+  int64_t n_keys, n_part, k; /* k: rows kept per partition */
   td_sort_key *keys;  /* n_chunks x n_keys, over views */
   int64_t *bounds;    /* chunk runs: worker w takes [bounds[w], bounds[w + 1]) */
   fr_map maps[TD_PAR_MAX];
   /* ties: per worker, the positions of its run's rows that tie their
    * partition's best (maps[0], read only by then) */
-  int64_t *tied[TD_PAR_MAX];
+  int64_t *tied[TD_PAR_MAX], *tied_rank[TD_PAR_MAX]; /* positions and ranks */
   int64_t n_tied[TD_PAR_MAX], cap_tied[TD_PAR_MAX];
 } fr_ctx;
 
@@ -95,17 +102,20 @@ static uint64_t row_hash(const td_sort_key *k, int64_t n_part, int64_t row) {
 
 static void map_reset(fr_map *m) {
   td_free(m->e);
+  td_free(m->rows);
   td_free(m->slots);
   memset(m, 0, sizeof *m);
 }
 
-/* Room for one more entry (the slots at most half full). */
-static int map_room(fr_map *m, td_error *err) {
+/* Room for one more entry of k rows (the slots at most half full). */
+static int map_room(fr_map *m, int64_t k, td_error *err) {
   if (m->n == m->cap) {
     int64_t cap = m->cap ? 2 * m->cap : 64;
     fr_entry *e = td_realloc(m->e, (size_t)cap * sizeof *e);
-    if (!e) return td_err_nomem(err, "keeping the first row per key");
-    m->e = e;
+    if (e) m->e = e;
+    fr_row *r = e ? td_realloc(m->rows, (size_t)(cap * k) * sizeof *r) : NULL;
+    if (!r) return td_err_nomem(err, "keeping the first row per key");
+    m->rows = r;
     m->cap = cap;
   }
   if (2 * (m->n + 1) <= m->n_slots) return TD_OK;
@@ -123,30 +133,48 @@ static int map_room(fr_map *m, td_error *err) {
   return TD_OK;
 }
 
-/* Offers row (chunk c, row r, hash h) to map m: it becomes its partition's
- * entry when the partition is new or it sorts strictly before the entry. */
-static int offer(const fr_ctx *x, fr_map *m, uint64_t h, int64_t c, int64_t r, td_error *err) {
+/* Row r of chunk c against row b on the ORDER BY keys (< 0: r first). */
+static int order_cmp(const fr_ctx *x, int64_t c, int64_t r, fr_row b) {
+  if (x->n_keys == x->n_part) return 0;
+  return td_sort_compare(x->keys + c * x->n_keys + x->n_part, x->n_keys - x->n_part, r,
+                         x->keys + b.chunk * x->n_keys + x->n_part, b.row);
+}
+
+/* The entry of row r of chunk c's partition (hash h) in m, or NULL. */
+static fr_entry *find(const fr_ctx *x, const fr_map *m, uint64_t h, int64_t c, int64_t r) {
   const td_sort_key *kr = x->keys + c * x->n_keys;
-  if (m->n_slots) {
-    for (int64_t s = (int64_t)(h & (uint64_t)(m->n_slots - 1)); m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
-      fr_entry *e = &m->e[m->slots[s] - 1];
-      if (e->hash != h) continue;
-      const td_sort_key *ke = x->keys + e->chunk * x->n_keys;
-      if (td_sort_compare(kr, x->n_part, r, ke, e->row) != 0) continue;
-      if (x->n_keys > x->n_part &&
-          td_sort_compare(kr + x->n_part, x->n_keys - x->n_part, r, ke + x->n_part, e->row) < 0) {
-        e->chunk = c;
-        e->row = r;
-      }
-      return TD_OK;
-    }
+  for (int64_t s = (int64_t)(h & (uint64_t)(m->n_slots - 1)); m->n_slots && m->slots[s];
+       s = (s + 1) & (m->n_slots - 1)) {
+    fr_entry *e = &m->e[m->slots[s] - 1];
+    const fr_row *b = &m->rows[(m->slots[s] - 1) * x->k];
+    if (e->hash == h && td_sort_compare(kr, x->n_part, r, x->keys + b->chunk * x->n_keys, b->row) == 0) return e;
   }
-  int rc = map_room(m, err);
+  return NULL;
+}
+
+/* Offers row (chunk c, row r, hash h) to map m: it starts its partition's
+ * entry, or enters the partition's sorted rows after those it ties (rows
+ * are offered in increasing position) when fewer than k are kept or it
+ * sorts strictly before the last, which then drops out. */
+static int offer(const fr_ctx *x, fr_map *m, uint64_t h, int64_t c, int64_t r, td_error *err) {
+  fr_entry *e = find(x, m, h, c, r);
+  if (e) {
+    fr_row *v = &m->rows[(e - m->e) * x->k];
+    int64_t p = e->n;
+    while (p > 0 && order_cmp(x, c, r, v[p - 1]) < 0) p--;
+    if (p >= x->k) return TD_OK;
+    if (e->n < x->k) e->n++;
+    memmove(&v[p + 1], &v[p], (size_t)(e->n - 1 - p) * sizeof *v);
+    v[p] = (fr_row){c, r};
+    return TD_OK;
+  }
+  int rc = map_room(m, x->k, err);
   if (rc) return rc;
   int64_t s = (int64_t)(h & (uint64_t)(m->n_slots - 1));
   while (m->slots[s]) s = (s + 1) & (m->n_slots - 1);
   m->slots[s] = m->n + 1;
-  m->e[m->n++] = (fr_entry){h, c, r};
+  m->rows[m->n * x->k] = (fr_row){c, r};
+  m->e[m->n++] = (fr_entry){h, 1};
   return TD_OK;
 }
 
@@ -162,8 +190,10 @@ static int fr_worker(void *ctx, int worker, td_error *err) {
   return rc;
 }
 
-/* The second pass of ties: the rows of the worker's run that tie their
- * partition's best on the ORDER BY keys, in position order. */
+/* The second pass of ties (rank() <= k): the rows of the worker's run that
+ * do not sort after their partition's k-th row (every row of a partition
+ * of fewer than k), in position order, with their rank: one more than the
+ * kept rows that sort strictly before them (those are all among the k). */
 static int fr_tie_worker(void *ctx, int worker, td_error *err) {
   fr_ctx *x = ctx;
   const fr_map *m = &x->maps[0];
@@ -171,39 +201,48 @@ static int fr_tie_worker(void *ctx, int worker, td_error *err) {
     const td_sort_key *k = x->keys + c * x->n_keys;
     int64_t len = x->snap->chunks[c]->length;
     for (int64_t r = 0; r < len; r++) {
-      uint64_t h = row_hash(k, x->n_part, r);
-      const fr_entry *e = NULL;
-      for (int64_t s = (int64_t)(h & (uint64_t)(m->n_slots - 1)); m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
-        const fr_entry *f = &m->e[m->slots[s] - 1];
-        if (f->hash == h && td_sort_compare(k, x->n_part, r, x->keys + f->chunk * x->n_keys, f->row) == 0) {
-          e = f;
-          break;
-        }
-      }
-      const td_sort_key *ke = x->keys + e->chunk * x->n_keys; /* every row's partition is there */
-      if (td_sort_compare(k + x->n_part, x->n_keys - x->n_part, r, ke + x->n_part, e->row) != 0) continue;
+      const fr_entry *e = find(x, m, row_hash(k, x->n_part, r), c, r); /* every row's partition is there */
+      const fr_row *v = &m->rows[(e - m->e) * x->k];
+      if (e->n == x->k && order_cmp(x, c, r, v[e->n - 1]) > 0) continue;
+      int64_t rank = 1;
+      while (rank <= e->n && order_cmp(x, c, r, v[rank - 1]) > 0) rank++;
       if (x->n_tied[worker] == x->cap_tied[worker]) {
         int64_t cap = x->cap_tied[worker] ? 2 * x->cap_tied[worker] : 256;
-        int64_t *v = td_realloc(x->tied[worker], (size_t)cap * sizeof *v);
-        if (!v) return td_err_nomem(err, "keeping the first rows per key");
-        x->tied[worker] = v;
+        int64_t *p = td_realloc(x->tied[worker], (size_t)cap * sizeof *p);
+        if (p) x->tied[worker] = p;
+        int64_t *q = p ? td_realloc(x->tied_rank[worker], (size_t)cap * sizeof *q) : NULL;
+        if (!q) return td_err_nomem(err, "keeping the first rows per key");
+        x->tied_rank[worker] = q;
         x->cap_tied[worker] = cap;
       }
+      x->tied_rank[worker][x->n_tied[worker]] = rank;
       x->tied[worker][x->n_tied[worker]++] = x->snap->chunk_begin[c] + r;
     }
   }
   return TD_OK;
 }
 
+/* A kept row: its position and its row number. */
+typedef struct fr_out {
+  int64_t pos, num;
+} fr_out;
+
 static int cmp_pos(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  int64_t x = ((const fr_out *)a)->pos, y = ((const fr_out *)b)->pos;
   return (x > y) - (x < y);
 }
 
 int td__first_rows(const td_snapshot *snap, const td_schema *def, const int64_t *keys, const bool *desc,
                    int64_t n_keys, int64_t n_part, bool ties, int threads, int64_t **pos, int64_t *n,
                    td_error *err) {
+  return td__top_rows(snap, def, keys, desc, n_keys, n_part, 1, ties, threads, pos, NULL, n, err);
+}
+
+int td__top_rows(const td_snapshot *snap, const td_schema *def, const int64_t *keys, const bool *desc,
+                 int64_t n_keys, int64_t n_part, int64_t keep, bool ties, int threads, int64_t **pos,
+                 int64_t **nums, int64_t *n, td_error *err) {
   *pos = NULL;
+  if (nums) *nums = NULL;
   *n = 0;
   int64_t nc = snap->n_chunks;
   fr_ctx *x = td_calloc(1, sizeof *x);
@@ -214,6 +253,7 @@ int td__first_rows(const td_snapshot *snap, const td_schema *def, const int64_t 
     x->snap = snap;
     x->n_keys = n_keys;
     x->n_part = n_part;
+    x->k = keep < 1 ? 1 : keep;
     x->keys = td_calloc((size_t)(nc * n_keys) + 1, sizeof *x->keys);
     if (!x->keys) rc = td_err_nomem(err, "keeping the first row per key");
   }
@@ -247,33 +287,53 @@ int td__first_rows(const td_snapshot *snap, const td_schema *def, const int64_t 
   }
   /* the later runs' entries into the first run's map */
   fr_map *acc = x ? &x->maps[0] : NULL;
-  for (int w = 1; rc == TD_OK && w < workers; w++)
-    for (int64_t i = 0; rc == TD_OK && i < x->maps[w].n; i++) {
-      const fr_entry *e = &x->maps[w].e[i];
-      rc = offer(x, acc, e->hash, e->chunk, e->row, err);
-    }
+  for (int w = 1; rc == TD_OK && w < workers; w++) /* each entry's rows in order, as met */
+    for (int64_t i = 0; rc == TD_OK && i < x->maps[w].n; i++)
+      for (int64_t j = 0; rc == TD_OK && j < x->maps[w].e[i].n; j++) {
+        fr_row b = x->maps[w].rows[i * x->k + j];
+        rc = offer(x, acc, x->maps[w].e[i].hash, b.chunk, b.row, err);
+      }
   if (rc == TD_OK && ties) rc = td__par_run(workers, fr_tie_worker, x, err);
   int64_t n_out = 0;
-  for (int w = 0; rc == TD_OK && w < workers; w++) n_out += ties ? x->n_tied[w] : 0;
-  int64_t *out = rc == TD_OK ? td_malloc((size_t)((ties ? n_out : acc->n) + 1) * sizeof *out) : NULL;
-  if (rc == TD_OK && !out) rc = td_err_nomem(err, "keeping the first row per key");
+  for (int w = 0; rc == TD_OK && ties && w < workers; w++) n_out += x->n_tied[w];
+  for (int64_t i = 0; rc == TD_OK && !ties && i < acc->n; i++) n_out += acc->e[i].n;
+  int64_t *out = rc == TD_OK ? td_malloc((size_t)(n_out + 1) * sizeof *out) : NULL;
+  int64_t *num = rc == TD_OK && nums ? td_malloc((size_t)(n_out + 1) * sizeof *num) : NULL;
+  fr_out *kept = rc == TD_OK && !ties ? td_malloc((size_t)(n_out + 1) * sizeof *kept) : NULL;
+  if (rc == TD_OK && (!out || (nums && !num) || (!ties && !kept))) rc = td_err_nomem(err, "keeping the first row per key");
   if (rc == TD_OK && ties) { /* the runs in order: positions increase */
     n_out = 0;
     for (int w = 0; w < workers; w++) {
       if (x->n_tied[w]) memcpy(out + n_out, x->tied[w], (size_t)x->n_tied[w] * sizeof *out);
+      if (num && x->n_tied[w]) memcpy(num + n_out, x->tied_rank[w], (size_t)x->n_tied[w] * sizeof *num);
       n_out += x->n_tied[w];
     }
-    *pos = out;
-    *n = n_out;
   } else if (rc == TD_OK) {
-    for (int64_t i = 0; i < acc->n; i++) out[i] = snap->chunk_begin[acc->e[i].chunk] + acc->e[i].row;
-    qsort(out, (size_t)acc->n, sizeof *out, cmp_pos);
-    *pos = out;
-    *n = acc->n;
+    n_out = 0;
+    for (int64_t i = 0; i < acc->n; i++)
+      for (int64_t j = 0; j < acc->e[i].n; j++) {
+        fr_row b = acc->rows[i * x->k + j];
+        kept[n_out++] = (fr_out){snap->chunk_begin[b.chunk] + b.row, j + 1};
+      }
+    qsort(kept, (size_t)n_out, sizeof *kept, cmp_pos);
+    for (int64_t i = 0; i < n_out; i++) {
+      out[i] = kept[i].pos;
+      if (num) num[i] = kept[i].num;
+    }
   }
+  if (rc == TD_OK) {
+    *pos = out;
+    if (nums) *nums = num;
+    *n = n_out;
+  } else {
+    td_free(out);
+    td_free(num);
+  }
+  td_free(kept);
   for (int w = 0; x && w < TD_PAR_MAX; w++) {
     map_reset(&x->maps[w]);
     td_free(x->tied[w]);
+    td_free(x->tied_rank[w]);
   }
   for (int64_t i = 0; cst && i < nc * n_keys; i++) td_array_reset(&cst[i]);
   if (x) td_free(x->keys);

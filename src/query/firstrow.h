@@ -22,6 +22,15 @@ int td__first_rows(const td_snapshot *snap, const td_schema *def, const int64_t 
                    int64_t n_keys, int64_t n_part, bool ties, int threads, int64_t **pos, int64_t *n,
                    td_error *err);
 
+/* td__first_rows keeping up to k rows per partition: the first k of a
+ * stable sort (row_number() <= k), or with `ties` every row whose rank is
+ * at most k (rank() <= k: the rows not sorting after the partition's k-th).
+ * *nums (when nums is not NULL; td_malloc'd, the caller frees it) receives
+ * each kept row's row_number, or its rank with `ties`.  TD_ENOMEM. */
+int td__top_rows(const td_snapshot *snap, const td_schema *def, const int64_t *keys, const bool *desc,
+                 int64_t n_keys, int64_t n_part, int64_t k, bool ties, int threads, int64_t **pos, int64_t **nums,
+                 int64_t *n, td_error *err);
+
 /* Rows pos[0..n) of `snap` (a derived snapshot with def's columns) copied
  * into one new chunk *out of def->n_fields + n_extra columns; the extra
  * columns are left for the caller to set.  TD_ENOMEM. */

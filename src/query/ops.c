@@ -886,6 +886,14 @@ typedef struct topn_ctx {
   /* late materialization (topn_late): the buffers hold the keys only, key
    * k being scanned column sk[k]; op and def describe those keys */
   const int64_t *sk;
+  /* late materialization's page skipping (topn_late_skip): the source, the
+   * first key's source column (-1: none), per worker its hook's context */
+  td_table *src;
+  int64_t skip_col;
+  struct topn_skip {
+    struct topn_ctx *x;
+    int worker;
+  } skip[TD_PAR_MAX];
 } topn_ctx;
 
 static void topn_buf_reset(topn_buf *b, int64_t nf, int64_t nk) {
@@ -990,14 +998,25 @@ static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key
     b->sel[m] = (uint32_t)i;                                                                 \
     m += c < 0 || (c == 0 && more && td_sort_compare(ck + 1, op->n - 1, i, tk + 1, 0) < 0); \
   }
+  /* one key: a branch-free pass, the row's index stored and kept or not */
+#define TOPN_ONE(BEATS)                  \
+  for (int64_t i = i0; i < i1; i++) {    \
+    b->sel[m] = (uint32_t)i;             \
+    m += (BEATS);                        \
+  }
   if (fast && c0->type == TD_TYPE_FLOAT64) {
     const double *a = (const double *)c0->values + c0->offset, t = td_colview_double(&tv[0], 0);
     if (t != t) fast = false; /* a NaN threshold: the general rule */
-    else TOPN_SCAN(a[i] != a[i] ? 1 : (a[i] > t) - (a[i] < t)) /* NaN sorts greatest */
+    else if (!more && desc) TOPN_ONE((a[i] > t) | (a[i] != a[i])) /* NaN sorts greatest */
+    else if (!more) TOPN_ONE(a[i] < t)
+    else TOPN_SCAN(a[i] != a[i] ? 1 : (a[i] > t) - (a[i] < t))
   } else if (fast) {
     const int64_t *a = (const int64_t *)c0->values + c0->offset, t = td_colview_int(&tv[0], 0);
-    TOPN_SCAN((a[i] > t) - (a[i] < t))
+    if (!more && desc) TOPN_ONE(a[i] > t)
+    else if (!more) TOPN_ONE(a[i] < t)
+    else TOPN_SCAN((a[i] > t) - (a[i] < t))
   }
+#undef TOPN_ONE
 #undef TOPN_SCAN
   if (fast) return m;
   for (int64_t i = i0; i < i1; i++)
@@ -1071,6 +1090,52 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
   return rc;
 }
 
+/* Late materialization's skip hook: whether rows [row, row + n) of `loc`
+ * cannot enter the worker's buffer, from the first key's range in the
+ * backend's metadata (column_range: the non-null values).  A row enters
+ * only when it sorts strictly before the threshold, so with one key a page
+ * whose best value ties the threshold is skipped too (its rows come later
+ * than the threshold's); with more keys a tie may still win on the next
+ * keys.  Nulls sort last, so rows outside the range never win; NaN sorts
+ * greatest and statistics leave it out, so a float key is used ascending
+ * only, and never with a NaN bound or threshold. */
+static bool topn_late_skip(void *ctx, const td_location *loc, int64_t row, int64_t n) {
+  const struct topn_skip *sk = ctx;
+  const topn_ctx *x = sk->x;
+  const topn_buf *b = &x->b[sk->worker];
+  if (!b->has_thr) return false;
+  td_colview tv = td_builder_view(&b->thr[0]);
+  if (!td_colview_valid(&tv, 0)) return false;
+  td_value t = td_colview_value(&tv, 0), mn, mx;
+  memset(&mn, 0, sizeof mn);
+  memset(&mx, 0, sizeof mx);
+  const td_backend *be = &x->src->service->backend;
+  if (!be->vtable->column_range(be->self, loc->provider->key, loc->key, x->src->def->fields[x->skip_col].name, row,
+                                n, &mn, &mx))
+    return false;
+  if (mn.is_null || mx.is_null || mn.type == TD_TYPE_NONE || mx.type == TD_TYPE_NONE) return false;
+  if (td_type_is_float(t.type) && (t.v.f != t.v.f || mn.v.f != mn.v.f || mx.v.f != mx.v.f)) return false;
+  if (td_type_is_float(t.type) != td_type_is_float(mn.type)) return false;
+  bool one = x->op->n == 1;
+  if (x->op->desc[0]) {
+    int c = td_value_compare(&mx, &t);
+    return one ? c <= 0 : c < 0;
+  }
+  int c = td_value_compare(&mn, &t);
+  return one ? c >= 0 : c > 0;
+}
+
+/* The source column whose metadata topn_late_skip reads: the first key's,
+ * when it is a data column of an integer, temporal or (ascending) float
+ * type and the backend knows ranges; else -1. */
+static int64_t topn_skip_column(const td_table *src, const sort_op *op, int64_t kc0) {
+  if (!src->service->backend.vtable->column_range || kc0 < src->n_partition) return -1;
+  td_type_id ty = src->def->fields[kc0].type;
+  bool ok = td_type_is_integer(ty) || ty == TD_TYPE_UINT8 || ty == TD_TYPE_UINT32 || ty == TD_TYPE_DATE32 ||
+            ty == TD_TYPE_DATE64 || td_type_is_timestamp(ty) || (td_type_is_float(ty) && !op->desc[0]);
+  return ok ? kc0 : -1;
+}
+
 /* Late materialization: a unit of the key-only scan.  Key k of chunk rows
  * is scanned column x->sk[k]; rows map one to one to positions. */
 static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err) {
@@ -1080,6 +1145,11 @@ static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_e
   td_colview v[64];
   const td_value *cp[64];
   int rc = TD_OK;
+  if (x->skip_col >= 0) { /* pages no row of which can beat the threshold */
+    x->skip[worker] = (struct topn_skip){x, worker};
+    sc->skip = topn_late_skip;
+    sc->skip_ctx = &x->skip[worker];
+  }
   while (rc == TD_OK) {
     td_chunk ch;
     bool done;
@@ -1118,14 +1188,34 @@ static bool topn_late(const td_table *src, const sort_op *op, int64_t rows, int6
 }
 
 /* Late materialization, after the key scan: the winners' rows (positions
- * b->pos, in their final order) of every output column, read a row at a
- * time through the projection (the page cache keeps each page fetched
- * once while it is read). */
+ * kb->pos, in their final order, keys kb->cols) of every output column.
+ * When every output column is a source column (no projection, or items
+ * that are columns), a key column is copied from the buffer and only the
+ * other columns are scanned, a row at a time (one page each per winner);
+ * otherwise each row is read whole through the projection.  The page cache
+ * keeps a page fetched once while it is read. */
 static int topn_fetch_winners(td_table *src, td_snapshot *snap, const sort_op *op, const td_schema *def,
-                              td_select_scratch *scratch, const td_array *pos, td_dchunk **out, td_error *err) {
-  int64_t nf = def->n_fields, m = pos->length;
+                              td_select_scratch *scratch, const topn_buf *kb, const int64_t *kc,
+                              td_dchunk **out, td_error *err) {
+  int64_t nf = def->n_fields, m = kb->pos.length, n_sc = 0;
+  const td_array *pos = &kb->pos;
   td_array *cols = td_calloc((size_t)nf + 1, sizeof *cols);
-  int rc = cols ? TD_OK : td_err_nomem(err, "keeping the top rows");
+  int64_t *okey = td_malloc((size_t)(nf + 1) * sizeof *okey); /* output i: key buffer column, or -1 */
+  int64_t *at = td_malloc((size_t)(nf + 1) * sizeof *at);     /* ... else its index in the scan */
+  int64_t *scol = td_malloc((size_t)(nf + 1) * sizeof *scol); /* the scanned source columns */
+  int rc = cols && okey && at && scol ? TD_OK : td_err_nomem(err, "keeping the top rows");
+  bool direct = true;
+  for (int64_t i = 0; rc == TD_OK && direct && i < nf; i++) {
+    const td_expr *e = op->sel && op->sel->items ? op->sel->items[i] : NULL;
+    direct = !e || e->kind == TD_EXPR_COLUMN;
+    int64_t c = e ? e->column : i;
+    okey[i] = -1;
+    for (int64_t k = 0; k < op->n; k++)
+      if (kc[k] == c) okey[i] = k;
+    if (!direct || okey[i] >= 0) continue;
+    for (at[i] = 0; at[i] < n_sc && scol[at[i]] != c;) at[i]++;
+    if (at[i] == n_sc) scol[n_sc++] = c;
+  }
   for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_array_init(&cols[i], def->fields[i].type, m, err);
   for (int64_t j = 0; rc == TD_OK && j < m; j++) {
     int64_t p = ((const int64_t *)pos->values)[j];
@@ -1133,26 +1223,42 @@ static int topn_fetch_winners(td_table *src, td_snapshot *snap, const sort_op *o
     td_chunk ch;
     bool done = true;
     td_dchunk *c = NULL;
-    rc = td_scan_init(&sc, src, snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0, p, p + 1, err);
-    if (rc) break;
-    rc = td_scan_next(&sc, &ch, &done, err);
-    if (rc == TD_OK && done) rc = td_err(err, TD_ESTATE, "top-N: row %lld is gone", (long long)p);
-    if (rc == TD_OK && op->sel) rc = td_select_chunk(op->sel, scratch, &sc, &ch, &c, err);
-    if (rc == TD_OK && op->sel && (!c || c->length != 1))
+    memset(&sc, 0, sizeof sc);
+    memset(&ch, 0, sizeof ch);
+    if (!direct || n_sc > 0) {
+      rc = direct ? td_scan_init(&sc, src, snap, scol, n_sc, p, p + 1, err)
+                  : td_scan_init(&sc, src, snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0, p,
+                                 p + 1, err);
+      if (rc) break;
+      rc = td_scan_next(&sc, &ch, &done, err);
+      if (rc == TD_OK && done) rc = td_err(err, TD_ESTATE, "top-N: row %lld is gone", (long long)p);
+    }
+    if (rc == TD_OK && !direct && op->sel) rc = td_select_chunk(op->sel, scratch, &sc, &ch, &c, err);
+    if (rc == TD_OK && !direct && op->sel && (!c || c->length != 1))
       rc = td_err(err, TD_ESTATE, "top-N: row %lld has no projection", (long long)p);
     for (int64_t i = 0; rc == TD_OK && i < nf; i++) {
-      if (c) rc = c->consts[i].type != TD_TYPE_NONE ? td_array_append_const(&cols[i], &c->consts[i], 1, err)
-                                                      : td_array_append_view(&cols[i], &c->views[i], 0, 1, err);
-      else rc = ch.consts[i] ? td_array_append_const(&cols[i], ch.consts[i], 1, err)
-                             : td_array_append_view(&cols[i], &ch.views[i], 0, 1, err);
+      if (direct && okey[i] >= 0) {
+        td_colview kv = td_builder_view(&kb->cols[okey[i]]);
+        rc = td_array_append_view(&cols[i], &kv, j, 1, err);
+      } else if (c) {
+        rc = c->consts[i].type != TD_TYPE_NONE ? td_array_append_const(&cols[i], &c->consts[i], 1, err)
+                                                : td_array_append_view(&cols[i], &c->views[i], 0, 1, err);
+      } else {
+        int64_t s = direct ? at[i] : i;
+        rc = ch.consts[s] ? td_array_append_const(&cols[i], ch.consts[s], 1, err)
+                          : td_array_append_view(&cols[i], &ch.views[s], 0, 1, err);
+      }
     }
     td_dchunk_release(c);
-    td_scan_release(&sc);
+    if (!direct || n_sc > 0) td_scan_release(&sc);
   }
   if (rc == TD_OK) rc = td_dchunk_new(nf, m, out, err);
   for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(*out, i, &cols[i], err);
   for (int64_t i = 0; cols && i < nf; i++) td_array_reset(&cols[i]);
   td_free(cols);
+  td_free(okey);
+  td_free(at);
+  td_free(scol);
   return rc;
 }
 
@@ -1193,6 +1299,8 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
     x->op = &kop;
     x->def = &kdef;
     x->sk = sk;
+    x->src = src;
+    x->skip_col = topn_skip_column(src, op, kc[0]);
   }
   const td_schema *bdef = x->def;
   int64_t nb = bdef->n_fields; /* buffer columns */
@@ -1220,7 +1328,7 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   if (rc == TD_OK) rc = topn_compact(x, b, err);
   if (rc == TD_OK && late) {
     if (op->sel && !x->scratch[0].cols) rc = td_select_scratch_init(&x->scratch[0], op->sel->n_fields, err);
-    if (rc == TD_OK) rc = topn_fetch_winners(src, d->snap, op, t->def, &x->scratch[0], &b->pos, &c, err);
+    if (rc == TD_OK) rc = topn_fetch_winners(src, d->snap, op, t->def, &x->scratch[0], b, kc, &c, err);
   } else if (rc == TD_OK) {
     rc = td_dchunk_new(nf, b->pos.length, &c, err);
     for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(c, i, &b->cols[i], err);

@@ -1032,6 +1032,7 @@ typedef struct wtop {
   wparts parts;   /* partition i is result row i (hashes only) */
   bool built;     /* parts match the published result */
   bool ties;      /* rank() = 1 (static only): every row tying the first */
+  int64_t k;      /* > 1: `<= k` (static only, top_k_full), the QUALIFY applied after */
   int64_t n_incremental, n_recomputed;
 } wtop;
 
@@ -1152,8 +1153,36 @@ static int top_append(td_table *t, const td_source_delta *d, td_op_result *out, 
   return rc;
 }
 
+/* QUALIFY row_number() / rank() ... <= k over a static input: per
+ * partition the first k rows of a stable sort (rank: every row ranked at
+ * most k) in one hashed pass (td__top_rows), in input order, with the
+ * window's value; no window sort. */
+static int top_k_full(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
+  wtop *op = t->op;
+  const wfn *f = &op->f;
+  op->n_recomputed++;
+  int64_t *from = NULL, *num = NULL, np = 0, nf = t->source->def->n_fields;
+  td_dchunk *c = NULL;
+  td_array a;
+  memset(&a, 0, sizeof a);
+  int rc = td__top_rows(d->snap, t->source->def, f->keys, f->desc, f->n_keys, f->n_part, op->k, op->ties,
+                        t->threads, &from, &num, &np, err);
+  if (rc == TD_OK) rc = td__gather_rows(d->snap, t->source->def, from, np, 1, &c, err);
+  if (rc == TD_OK) rc = td_array_init(&a, TD_TYPE_INT64, np, err);
+  for (int64_t i = 0; rc == TD_OK && i < np; i++) rc = td_array_append_int(&a, num[i], err);
+  if (rc == TD_OK) rc = td_dchunk_set_array(c, nf, &a, err);
+  if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
+  out->replaced = true;
+  td_array_reset(&a);
+  td_dchunk_release(c);
+  td_free(from);
+  td_free(num);
+  return rc;
+}
+
 static int top_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   wtop *op = t->op;
+  if (op->k > 1) return top_k_full(t, d, out, err);
   /* one range: the input is a derived table (appends at its end) */
   if (!d->replaced && d->n_ranges == 1 && op->built) return top_append(t, d, out, err);
   return top_full(t, d, out, err);
@@ -1178,6 +1207,22 @@ static bool qualify_first(const td_expr *q) {
       return true;
   }
   return false;
+}
+
+/* k when QUALIFY is `__w0 <= k` or `__w0 < k + 1` (either way round) for
+ * some k > 1, else 0. */
+static int64_t qualify_top_k(const td_expr *q) {
+  if (!q || q->kind != TD_EXPR_BINARY || q->n_args != 2) return 0;
+  for (int s = 0; s < 2; s++) {
+    const td_expr *c = q->args[s], *l = q->args[1 - s];
+    if (c->kind != TD_EXPR_COLUMN || strcmp(c->name, "__w0") != 0 || l->kind != TD_EXPR_LITERAL || l->lit.is_null ||
+        l->lit.type != TD_TYPE_INT64)
+      continue;
+    td_op op = s == 0 ? q->op : td_op_mirror(q->op); /* as "__w0 op l" */
+    int64_t k = op == TD_OP_LE ? l->lit.v.i : op == TD_OP_LT && l->lit.v.i > INT64_MIN ? l->lit.v.i - 1 : 0;
+    return k > 1 && k <= 1000000 ? k : 0;
+  }
+  return 0;
 }
 
 /* ---- building ---- */
@@ -1431,6 +1476,18 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
     win_free(op);
     rc = top ? td_derived_new(pre, &odef, &top_vt, top, &t, err) : td_err_nomem(err, "planning a window");
     first = true;
+  } else if (rc == TD_OK && op->n_fns == 1 && !pre->refreshing && qualify_top_k(q->qualify) > 1 &&
+             (op->fns[0].kind == W_ROW_NUMBER || op->fns[0].kind == W_RANK)) {
+    /* the first k rows per partition (rank: ranked at most k); the QUALIFY
+     * is still applied to the result (every row passes it) */
+    wtop *top = td_calloc(1, sizeof *top);
+    if (top) {
+      top->f = op->fns[0];
+      top->ties = op->fns[0].kind == W_RANK;
+      top->k = qualify_top_k(q->qualify);
+    }
+    win_free(op);
+    rc = top ? td_derived_new(pre, &odef, &top_vt, top, &t, err) : td_err_nomem(err, "planning a window");
   } else if (rc == TD_OK) {
     rc = live_setup(op, pre, err);
     if (rc == TD_OK) rc = td_derived_new(pre, &odef, &win_vt, op, &t, err);

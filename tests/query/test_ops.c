@@ -473,8 +473,10 @@ static void test_topn_late(void **state) {
       "SELECT P, k, v, s, x FROM m ORDER BY x DESC",
       "SELECT k * 2 AS kk, s, x FROM m ORDER BY x, k DESC",
       "SELECT s, P FROM m ORDER BY P DESC, x", /* a partition key first */
+      "SELECT x, k, x AS y, s FROM m ORDER BY x DESC", /* a key twice: copied from the keys */
+      "SELECT v, s, k FROM m ORDER BY v, k DESC",      /* nullable first key, two keys */
   };
-  for (int q = 0; q < 3; q++) {
+  for (int q = 0; q < 5; q++) {
     for (int threads = 1; threads <= 2; threads++) {
       mt_env e, ref;
       mt_open(&ref, 8, false);
@@ -498,6 +500,10 @@ static void test_topn_late(void **state) {
       /* every page of x; s (never a key) only for the winners' pages */
       if (q < 2) assert_int_equal(values_calls(&e.proxy, "x"), 257);
       assert_true(values_calls(&e.proxy, "s") <= 3);
+      /* the winners' other columns: one page each, the keys never again */
+      if (q == 3) assert_int_equal(values_calls(&e.proxy, "x"), 257);
+      if (q == 3) assert_true(values_calls(&e.proxy, "k") <= 3);
+      if (q == 4) assert_int_equal(values_calls(&e.proxy, "v"), 257);
       mt_rows_free(&got);
       mt_rows_free(&full);
       mt_close(&e);

@@ -2,7 +2,8 @@
  * tests/query/test_qualify.c - the static first row per key (query/
  * firstrow.c: QUALIFY row_number() ... = 1 and DISTINCT ON in one hashed
  * pass) against the sort-based window operator (the same query with
- * `<= 1`, which numbers every row) at 1 and 2 threads; the C API's head of
+ * `<= 1`, which numbers every row) at 1 and 2 threads, and `<= k` (k rows
+ * kept per partition) against the same behind `AND 1 = 1`; the C API's head of
  * a sort as a top-N (the sort left uncomputed) against the full sort; and
  * the SQL paper cuts of issue 13: an untyped NULL in a UNION, duplicate
  * names in a later UNION term, upper/lower beyond ASCII.
@@ -78,19 +79,14 @@ static void test_first_row_matches_window(void **state) {
   }
 }
 
-/* Ties on the ORDER BY go to the earliest row (as a stable sort); the
- * result keeps the winners' source order. */
-static void test_first_row_ties(void **state) {
-  (void)state;
-  mt_mem m;
-  mt_mem_open(&m, 2);
+/* Table "t" (g utf8, o int64, id = the row) of n rows, g[r] NULL a null. */
+static void open_ties(mt_mem *m, int n, const char *const *g, const int64_t *o) {
+  mt_mem_open(m, 2);
   const char *names[3] = {"g", "o", "id"};
   td_type_id types[3] = {TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_INT64};
   td_builder *b[3];
   for (int i = 0; i < 3; i++) td_builder_new(types[i], &b[i], NULL);
-  static const char *const g[7] = {"b", "a", "a", "b", "a", NULL, NULL};
-  static const int64_t o[7] = {1, 1, 2, 1, 2, 5, 5};
-  for (int r = 0; r < 7; r++) {
+  for (int r = 0; r < n; r++) {
     if (g[r]) td_builder_append_str(b[0], g[r], -1, NULL);
     else td_builder_append_null(b[0], NULL);
     td_builder_append_int(b[1], o[r], NULL);
@@ -101,13 +97,73 @@ static void test_first_row_ties(void **state) {
     td_builder_finish(b[i], &cols[i], NULL);
     td_builder_free(b[i]);
   }
-  mt_mem_add(&m, "t", true, "l0", 3, names, types, NULL, cols);
+  mt_mem_add(m, "t", true, "l0", 3, names, types, NULL, cols);
+}
+
+/* Ties on the ORDER BY go to the earliest row (as a stable sort); the
+ * result keeps the winners' source order. */
+static void test_first_row_ties(void **state) {
+  (void)state;
+  mt_mem m;
+  static const char *const g[7] = {"b", "a", "a", "b", "a", NULL, NULL};
+  static const int64_t o[7] = {1, 1, 2, 1, 2, 5, 5};
+  open_ties(&m, 7, g, o);
   /* a: rows 2 and 4 tie on o = 2 (row 2 wins); b: rows 0 and 3 (row 0) */
   mt_mem_expect_rows(&m, "SELECT id FROM t QUALIFY row_number() OVER (PARTITION BY g ORDER BY o DESC) = 1",
                      "0|;2|;5|;");
   mt_mem_expect_rows(&m, "SELECT DISTINCT ON (g) g, id FROM t ORDER BY g, o DESC", "a|2|;b|0|;null|5|;");
   mt_mem_expect_rows(&m, "SELECT id FROM t QUALIFY rank() OVER (PARTITION BY g ORDER BY o DESC) = 1",
                      "0|;2|;3|;4|;5|;6|;");
+  mt_mem_close(&m);
+}
+
+/* QUALIFY row_number() / rank() ... <= k (the hashed pass keeping k rows
+ * per partition) gives the rows, values and order of the window operator
+ * (the same condition behind `AND 1 = 1`, which the fast path does not
+ * take): ties, nulls, partitions smaller than k, k = 2 and 5, `< k`. */
+static void test_top_k_matches_window(void **state) {
+  (void)state;
+  static const char *const shapes[] = {
+      "SELECT *, row_number() OVER (PARTITION BY k ORDER BY v DESC) AS w FROM m QUALIFY w %s",
+      "SELECT *, row_number() OVER (PARTITION BY k, s ORDER BY x, v NULLS FIRST) AS w FROM m QUALIFY w %s",
+      "SELECT *, row_number() OVER (PARTITION BY P ORDER BY x DESC) AS w FROM m QUALIFY w %s",
+      "SELECT *, row_number() OVER (PARTITION BY s) AS w FROM m QUALIFY w %s",
+      "SELECT k, v FROM m QUALIFY row_number() OVER (ORDER BY v, k) %s",
+      "SELECT k, x, v FROM m WHERE x > 0.3 QUALIFY row_number() OVER (PARTITION BY k % 3 ORDER BY s DESC, v) %s",
+      "SELECT *, rank() OVER (PARTITION BY k ORDER BY v DESC) AS w FROM m QUALIFY w %s",
+      "SELECT *, rank() OVER (PARTITION BY s ORDER BY k, v NULLS FIRST) AS w FROM m QUALIFY w %s",
+      "SELECT *, rank() OVER (PARTITION BY P) AS w FROM m QUALIFY w %s",
+      "SELECT k, v, rank() OVER (ORDER BY k DESC) AS w FROM m QUALIFY w %s",
+  };
+  static const char *const conds[] = {"<= 2", "<= 5", "< 3", "<= 100000"};
+  for (int64_t page = 5; page <= 64; page += 59) {
+    mt_env e;
+    open_big(&e, page);
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+      for (size_t c = 0; c < sizeof conds / sizeof *conds; c++)
+        for (int threads = 1; threads <= 2; threads++) {
+          char fast[512], slow[512], cond[64];
+          snprintf(fast, sizeof fast, shapes[i], conds[c]);
+          snprintf(cond, sizeof cond, "%s AND 1 = 1", conds[c]);
+          snprintf(slow, sizeof slow, shapes[i], cond);
+          td_table *a = run(&e, fast, threads), *b = run(&e, slow, threads);
+          assert_true(td_table_size(a) > 0);
+          mt_assert_same_rows(a, b, false);
+          td_table_release(a);
+          td_table_release(b);
+        }
+    mt_close(&e);
+  }
+  /* ties go to the earlier rows; rank keeps every row ranked at most k */
+  mt_mem m;
+  static const char *const g[8] = {"b", "a", "a", "b", "a", NULL, NULL, "a"};
+  static const int64_t o[8] = {1, 1, 2, 1, 2, 5, 5, 3};
+  open_ties(&m, 8, g, o);
+  /* a: 7 (o 3), then 2 and 4 tie on 2 (2 first), then 1; b: 0 and 3 tie */
+  mt_mem_expect_rows(&m, "SELECT id, row_number() OVER (PARTITION BY g ORDER BY o DESC) AS r FROM t QUALIFY r <= 2",
+                     "0|1|;2|2|;3|2|;5|1|;6|2|;7|1|;");
+  mt_mem_expect_rows(&m, "SELECT id, rank() OVER (PARTITION BY g ORDER BY o DESC) AS r FROM t QUALIFY r <= 2",
+                     "0|1|;2|2|;3|1|;4|2|;5|1|;6|1|;7|1|;");
   mt_mem_close(&m);
 }
 
@@ -123,6 +179,8 @@ static void test_first_row_alloc(void **state) {
   o.resolver_ctx = &e;
   o.threads = 2;
   mt_query_alloc_sweep(&o, "SELECT k, v, P FROM m QUALIFY row_number() OVER (PARTITION BY P, k ORDER BY v DESC) = 1",
+                       false);
+  mt_query_alloc_sweep(&o, "SELECT k, v, P FROM m QUALIFY rank() OVER (PARTITION BY P, k ORDER BY v DESC) <= 3",
                        false);
   mt_close(&e);
 }
@@ -263,6 +321,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_first_row_matches_window),
       cmocka_unit_test(test_first_row_ties),
+      cmocka_unit_test(test_top_k_matches_window),
       cmocka_unit_test(test_first_row_alloc),
       cmocka_unit_test(test_sort_head),
       cmocka_unit_test(test_union_paper_cuts),

@@ -442,10 +442,19 @@ static int read_strings(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64
   if (!rc) rc = td_array_reserve_data(out, dl + (prev - first) + 1, err);
   if (!rc) rc = get(bc, &data, first, prev - first, out->data + dl, err);
   plain_release(data.held);
-  for (int64_t i = 0; !rc && i < n; i++) {
+  /* all-ASCII bytes (the common case) are valid text whatever the row
+   * boundaries: one check for the batch, not a call per row */
+  bool check = !rc && !c->binary && !td_ascii_only((const char *)out->data + dl, prev - first);
+  int32_t *d = rc ? NULL : out->offsets + base + 1;
+  if (!rc && !check && ow == 8) {
+    for (int64_t i = 0; i < n; i++) d[i] = (int32_t)(dl + load_int(offs, i + 1, 8, true) - first);
+  } else if (!rc && !check) {
+    for (int64_t i = 0; i < n; i++) d[i] = (int32_t)(dl + load_int(offs, i + 1, 4, true) - first);
+  }
+  for (int64_t i = 0; !rc && check && i < n; i++) {
     int64_t a = load_int(offs, i, ow, true) - first, b = load_int(offs, i + 1, ow, true) - first;
-    out->offsets[base + i + 1] = (int32_t)(dl + b);
-    if (!c->binary && out_valid(out, base + i) && !td_utf8_valid((const char *)out->data + dl + a, b - a))
+    d[i] = (int32_t)(dl + b);
+    if (out_valid(out, base + i) && !td_utf8_valid((const char *)out->data + dl + a, b - a))
       rc = td_err(err, TD_EFORMAT, "'%s': %s %lld: the text is not valid UTF-8", bc->r->base.io.path,
                   bc->is_dict ? "dictionary entry" : "row",
                   (long long)(bc->m->row_begin + lo + i));

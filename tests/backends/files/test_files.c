@@ -16,6 +16,7 @@
 #include "backends/files/files_internal.h"
 #include "files_util.h"
 #include "proxy_backend.h"
+#include "query/ops.h"
 #include "util/alloc.h"
 #include "test.h"
 
@@ -536,6 +537,83 @@ static void test_statistics_skip(void **state) {
   }
 }
 
+/* A top-N's key scan over Parquet skips pages whose statistics say no row
+ * can beat the threshold: the rows of the statistics-free Arrow copy, in
+ * the same order, with rows skipped (a descending float key never skips:
+ * statistics leave NaN out, and NaN sorts greatest). */
+static double topn_of(const char *fmt, const char *const *keys, const bool *desc, int64_t nk, int64_t limit,
+                      int64_t page_size, td_counters *c, int64_t *rows) {
+  td_file_backend *fb = open_ticks(fmt);
+  td_service *svc = fu_service(fb, page_size);
+  td_table *t, *top;
+  td_error err;
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  int64_t cols[4];
+  for (int64_t k = 0; k < nk; k++) cols[k] = td_table_column_index(t, keys[k]);
+  TD_ASSERT_OK(td_op_topn(t, cols, desc, nk, limit, &top, &err), &err);
+  *rows = td_table_size(top);
+  int64_t rc_cols[4] = {td_table_column_index(top, "Timestamp"), td_table_column_index(top, "Price"),
+                        td_table_column_index(top, "Size"), td_table_column_index(top, "Volume")};
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_table_read(top, rc_cols, 4, 0, *rows, &a, &err), &err);
+  double sig = 0; /* an order-sensitive signature of the rows */
+  for (int64_t i = 0; i < a.length; i++) {
+    double v = 0;
+    for (int k = 0; k < 4; k++) {
+      const struct ArrowArray *ch = a.children[k];
+      const uint8_t *valid = ch->buffers[0];
+      int64_t at = ch->offset + i;
+      if (valid && !(valid[at / 8] >> (at % 8) & 1)) {
+        v += 0.5 * (k + 1);
+        continue;
+      }
+      v += k == 0 ? (double)((const int64_t *)ch->buffers[1])[at] / 1e9
+           : k == 1 ? ((const double *)ch->buffers[1])[at]
+           : k == 2 ? 3.0 * ((const int32_t *)ch->buffers[1])[at]
+                    : 7.0 * (double)((const int64_t *)ch->buffers[1])[at];
+    }
+    sig += (double)(i + 1) * v;
+  }
+  a.release(&a);
+  td_service_counters(svc, c);
+  td_table_release(top);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  return sig;
+}
+
+static void test_topn_statistics_skip(void **state) {
+  (void)state;
+  static const struct {
+    const char *keys[3];
+    bool desc[3];
+    int64_t nk, limit;
+    bool skips;
+  } cases[] = {
+      {{"Timestamp"}, {true}, 1, 5, true},
+      {{"Timestamp"}, {false}, 1, 3, true},
+      {{"Timestamp", "Size"}, {true, false}, 2, 4, true},
+      {{"Size", "Timestamp"}, {true, true}, 2, 6, false}, /* Size ties: the next key decides */
+      {{"Price"}, {false}, 1, 5, false},
+      {{"Price"}, {true}, 1, 5, false}, /* descending float: never */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    td_counters cp, ca;
+    int64_t np, na;
+    double sp = topn_of("parquet", cases[i].keys, cases[i].desc, cases[i].nk, cases[i].limit, 256, &cp, &np);
+    double sa = topn_of("arrow", cases[i].keys, cases[i].desc, cases[i].nk, cases[i].limit, 256, &ca, &na);
+    printf("top-N %s%s: %lld rows skipped of %lld\n", cases[i].keys[0], cases[i].desc[0] ? " DESC" : "",
+           (long long)cp.rows_skipped, (long long)(cp.rows_skipped + cp.rows_scanned));
+    assert_int_equal(np, cases[i].limit);
+    assert_int_equal(np, na);
+    assert_true(sp == sa);
+    assert_int_equal(ca.rows_skipped, 0);
+    if (cases[i].skips) assert_true(cp.rows_skipped > 0);
+    if (i == 5) assert_int_equal(cp.rows_skipped, 0);
+  }
+}
+
 static void *read_thread(void *p) {
   reader_arg *a = p;
   int64_t count;
@@ -574,6 +652,7 @@ static void test_concurrent_reads(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_statistics_skip),
+      cmocka_unit_test(test_topn_statistics_skip),
       cmocka_unit_test(test_ticks_parquet),
       cmocka_unit_test(test_ticks_arrow),
       cmocka_unit_test(test_ticks_csv),

@@ -104,10 +104,29 @@ static void test_item19_invalid_utf8(void **state) {
   }
 }
 
+/* The batch-wide ASCII test that lets a reader skip validating each row:
+ * false as soon as any byte, at any position and alignment, is >= 0x80. */
+static void test_item19_ascii_span(void **state) {
+  (void)state;
+  char buf[80];
+  for (int n = 0; n <= 72; n++) {
+    memset(buf, 'a', sizeof buf);
+    assert_true(td_ascii_only(buf + 3, n));
+    for (int at = 0; at < n; at++) {
+      buf[3 + at] = (char)0x80;
+      assert_false(td_ascii_only(buf + 3, n));
+      buf[3 + at] = 'a';
+    }
+    buf[3 + n] = (char)0xff; /* just past the span: not looked at */
+    assert_true(td_ascii_only(buf + 3, n));
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item12_compressed_batch_read_once),
       cmocka_unit_test(test_item19_invalid_utf8),
+      cmocka_unit_test(test_item19_ascii_span),
   };
   return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }

@@ -168,6 +168,7 @@ export function generate(count, seed) {
   out.push(...setopQueries(40, seed + 1919)); // query/setops.c
   out.push(...aggOrderQueries(24, seed + 2323)); // query/agg_order.c
   out.push(...qualifyQueries(30, seed + 2929)); // query/firstrow.c, UNION NULL, UTF-8 case
+  out.push(...topkQueries(30, seed + 3131)); // ORDER BY ... LIMIT (top-N), QUALIFY ... <= k
   return out.slice(0, Math.max(count, out.length));
 }
 
@@ -322,6 +323,32 @@ export function qualifyQueries(count, seed) {
     () => add(`SELECT Size AS a, Lot AS b FROM {src} WHERE ${pred()} UNION${r.pick(['', ' ALL'])} SELECT Size, Size FROM {src} WHERE ${pred()}`),
     () => add(`SELECT upper(${r.pick(words)}) AS u, lower(${r.pick(words)}) AS l, upper(Symbol || ${r.pick(words)}) AS s FROM {src} WHERE ${pred()}`),
     () => add(`SELECT ${COLSW} FROM {src}${r.next() < 0.5 ? ` WHERE ${pred()}` : ''} QUALIFY rank() OVER (${r.next() < 0.8 ? `PARTITION BY ${r.pick(PARTW)} ` : ''}ORDER BY ${r.pick(['Price', 'Size DESC', 'Tick', 'Volume NULLS FIRST', 'Volume DESC', 'Lot, Tick DESC'])}) = 1`),
+  ];
+  for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
+  return out;
+}
+
+// Top-N and the first k rows per key: ORDER BY ... LIMIT k [OFFSET o] over a
+// total order (ORDW last), with or without WHERE, an expression and NULLS
+// FIRST among the keys, k = 0 and k past the rows; QUALIFY row_number() ...
+// <= k / < k over a total order within the partition, and rank() <= k (ties
+// are peers, so the rows are determined).  Its own seeded stream.
+export function topkQueries(count, seed) {
+  const r = rng(seed);
+  const out = [];
+  const add = (sql, ordered = false) => out.push({ sql, ordered });
+  const where = () => (r.next() < 0.5 ? ` WHERE ${r.pick(PRED)}` : '');
+  const first = () => r.pick(['Price DESC', 'Price', 'Volume DESC NULLS FIRST', 'Volume', 'Size * Tick DESC',
+    'Timestamp DESC', 'Symbol DESC', 'Tick, Size DESC']);
+  const ord = () => r.pick([ORDW, ORDW.split(', ').map((c) => `${c} DESC`).join(', '),
+    'Volume DESC NULLS FIRST, ' + ORDW, 'Price DESC, ' + ORDW]);
+  const shapes = [
+    () => add(`SELECT ${COLSW} FROM {src}${where()} ORDER BY ${first()}, ${ORDW} LIMIT ${r.pick([0, 1, 3, 10, 5000])}`, true),
+    () => add(`SELECT Symbol, Price, Volume FROM {src}${where()} ORDER BY ${first()}, ${ORDW} LIMIT ${r.int(1, 12)} OFFSET ${r.int(0, 30)}`, true),
+    () => add(`SELECT Price * 2 AS p2, Symbol FROM {src}${where()} ORDER BY ${first()}, ${ORDW} LIMIT ${r.int(1, 9)}`, true),
+    () => add(`SELECT ${COLSW} FROM {src}${where()} QUALIFY row_number() OVER (PARTITION BY ${r.pick(PARTW)} ORDER BY ${ord()}) ${r.pick(['<= 2', '<= 3', '< 3', '<= 5'])}`),
+    () => add(`SELECT ${COLSW}, row_number() OVER (PARTITION BY ${r.pick(PARTW)} ORDER BY ${ord()}) AS rn FROM {src} QUALIFY rn ${r.pick(['<= 2', '<= 4'])}`),
+    () => add(`SELECT ${COLSW}, rank() OVER (${r.next() < 0.8 ? `PARTITION BY ${r.pick(PARTW)} ` : ''}ORDER BY ${r.pick(['Price', 'Size DESC', 'Tick', 'Volume NULLS FIRST', 'Volume DESC', 'Lot, Tick DESC'])}) AS rk FROM {src} QUALIFY rk <= ${r.pick([2, 3, 5])}`),
   ];
   for (let i = 0; out.length < count; i++) shapes[i < shapes.length ? i : r.int(0, shapes.length - 1)]();
   return out;
