@@ -15,7 +15,8 @@
  *   - full join: every change recomputes (an appended left row may match a
  *     right row that was listed unmatched).
  * Output rows are built by gathering left and right rows by index (-1: a
- * null row) into new arrays: one chunk per apply.  A static join (neither
+ * null row) into new arrays: one chunk per apply.  An as-of left join on a
+ * static right side keeps no left rows (pass_fixed).  A static join (neither
  * side refreshing, not full) keeps no left copy: workers probe the left
  * snapshot's pages where they lie and gather a chunk per page (static_join).
  */
