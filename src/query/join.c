@@ -1099,6 +1099,7 @@ static int pass_fixed(td_table *t, const td_chunk *ch, td_dchunk **out, td_error
   join_op *op = t->op;
   store *s = &op->S;
   int rc = s->cols ? TD_OK : store_init(s, t->source->def, err);
+  if (rc) store_reset(s); /* made again next time */
   if (rc == TD_OK) store_truncate(s);
   if (rc == TD_OK) rc = store_reserve(s, op->lneed, ch->length, err);
   if (rc == TD_OK) rc = store_append(s, op->lneed, ch, err);
