@@ -1941,13 +1941,57 @@ static bool result_plain(const td_agg *a, int64_t c, const uint32_t *groups, int
   return true;
 }
 
+/* Output column c when it is a utf8 key or a first / last / min / max of
+ * utf8 (a string store): the strings copied in one pass, nulls where
+ * store_value / agg_value have them.  False: not such a column. */
+static bool result_str(const td_agg *a, int64_t c, const uint32_t *groups, int64_t n, td_array *out, int *rc,
+                       td_error *err) {
+  const bool key = c < a->n_keys;
+  const store *s = key ? &a->kst[c] : &a->ast[c - a->n_keys];
+  if (s->ph != TD_PHYS_STR || out->type != TD_TYPE_UTF8 || !s->nul) return false;
+  if (!key) {
+    td_agg_kind kind = a->specs[c - a->n_keys].kind;
+    if (a->ext[c - a->n_keys] || !s->has ||
+        !(kind == TD_AGG_FIRST || kind == TD_AGG_LAST || kind == TD_AGG_MIN || kind == TD_AGG_MAX))
+      return false;
+  }
+  int64_t bytes = 0;
+  for (int64_t j = 0; j < n; j++) {
+    uint32_t g = groups ? groups[j] : (uint32_t)j;
+    if ((int64_t)g >= a->n_groups) {
+      *rc = td_err(err, TD_EINVAL, "no group %u", g);
+      return true;
+    }
+    if (!s->nul[g] && (key || s->has[g])) bytes += (int64_t)s->s[g].len;
+  }
+  if (bytes > INT32_MAX) return false; /* the value-by-value path says why */
+  if ((*rc = td_array_reserve_data(out, bytes, err)) != TD_OK) return true;
+  int64_t at = 0;
+  out->offsets[0] = 0;
+  for (int64_t j = 0; j < n; j++) {
+    uint32_t g = groups ? groups[j] : (uint32_t)j;
+    if (!s->nul[g] && (key || s->has[g]) && s->s[g].len) {
+      memcpy(out->data + at, s->s[g].p, s->s[g].len);
+      at += (int64_t)s->s[g].len;
+    }
+    out->offsets[j + 1] = (int32_t)at;
+  }
+  out->data_length = at;
+  out->length = n;
+  for (int64_t j = 0; *rc == TD_OK && j < n; j++) {
+    uint32_t g = groups ? groups[j] : (uint32_t)j;
+    if (s->nul[g] || !(key || s->has[g])) *rc = td_array_set_null(out, j, err);
+  }
+  return true;
+}
+
 int td_agg_result_groups(const td_agg *a, const uint32_t *groups, int64_t n, td_array *out,
                          td_error *err) {
   int64_t ncol = a->n_keys + a->n_aggs;
   for (int64_t c = 0; c < ncol; c++) memset(&out[c], 0, sizeof out[c]);
   for (int64_t c = 0; c < ncol; c++) {
     int rc = td_array_init(&out[c], td_agg_output_type(a, c), n, err);
-    if (!rc && (result_plain(a, c, groups, n, &out[c], &rc, err) ||
+    if (!rc && (result_plain(a, c, groups, n, &out[c], &rc, err) || result_str(a, c, groups, n, &out[c], &rc, err) ||
                 (c >= a->n_keys && result_direct(a, c - a->n_keys, groups, n, &out[c], &rc, err)))) {
       if (rc) return rc;
       continue;

@@ -15,7 +15,8 @@
  *   - full join: every change recomputes (an appended left row may match a
  *     right row that was listed unmatched).
  * Output rows are built by gathering left and right rows by index (-1: a
- * null row) into new arrays: one chunk per apply.  A static join (neither
+ * null row) into new arrays: one chunk per apply.  An as-of left join on a
+ * static right side keeps no left rows (pass_fixed).  A static join (neither
  * side refreshing, not full) keeps no left copy: workers probe the left
  * snapshot's pages where they lie and gather a chunk per page (static_join).
  */
@@ -61,7 +62,8 @@ typedef struct group {
   uint64_t hash;
   union {
     int64_t i;
-    char s[TD_JOIN_INLINE_KEY];
+    char s[TD_JOIN_INLINE_KEY];   /* zero-padded */
+    uint64_t w[TD_JOIN_INLINE_KEY / 8]; /* the same bytes, compared a word at a time */
   } key;
   uint8_t klen;
   bool inl;
@@ -129,6 +131,13 @@ typedef struct join_op {
   int64_t *lmatch;
   int64_t *lprev; /* per left row: the group's previous left row, -1 */
   int64_t cap_lmatch;
+  /* As-of left joins on a static right side (`fixed`): no right rows ever
+   * come, so no left row is kept: each appended chunk's key and on columns
+   * are copied into the scratch store S, matched into smatch (both reused
+   * every cycle) and gathered; n_left counts the left rows joined. */
+  bool fixed;
+  store S;
+  int64_t *smatch, cap_smatch, n_left;
   bool static_done; /* static_join made the result (the left store is empty) */
 } join_op;
 
@@ -174,6 +183,18 @@ static void store_clear(store *s) {
     td_type_id t = a->type;
     td_array_reset(a);
     a->type = t;
+  }
+  s->n = 0;
+  store_views(s);
+}
+
+/* Empties the store, keeping its buffers (a scratch store reused every cycle). */
+static void store_truncate(store *s) {
+  for (int64_t i = 0; i < s->n_cols; i++) {
+    td_array *a = &s->cols[i];
+    a->length = a->null_count = a->data_length = 0;
+    td_free(a->validity);
+    a->validity = NULL;
   }
   s->n = 0;
   store_views(s);
@@ -228,9 +249,18 @@ static uint64_t mix(uint64_t h, uint64_t x) {
   return h ^ (h >> 33);
 }
 
+#define TD_JOIN_HASH_SEED 0x84222325cbf29ce4ull
+
+/* What key_hash mixes for a string key (FNV-1a and the length). */
+static inline uint64_t str_hash(const char *p, int64_t len) {
+  uint64_t x = 0xcbf29ce484222325ull;
+  for (int64_t j = 0; j < len; j++) x = (x ^ (uint8_t)p[j]) * 0x100000001b3ull;
+  return x ^ (uint64_t)len;
+}
+
 /* The hash of row i's key; false when a key column is null. */
 static bool key_hash(const join_op *op, const store *s, const int64_t *kc, int64_t i, uint64_t *out) {
-  uint64_t h = 0x84222325cbf29ce4ull;
+  uint64_t h = TD_JOIN_HASH_SEED;
   for (int64_t k = 0; k < op->n_keys; k++) {
     const td_colview *v = &s->views[kc[k]];
     if (!td_colview_valid(v, i)) return false;
@@ -248,9 +278,7 @@ static bool key_hash(const join_op *op, const store *s, const int64_t *kc, int64
       default: {
         int64_t len;
         const char *p = td_colview_str(v, i, &len);
-        uint64_t x = 0xcbf29ce484222325ull;
-        for (int64_t j = 0; j < len; j++) x = (x ^ (uint8_t)p[j]) * 0x100000001b3ull;
-        h = mix(h, x ^ (uint64_t)len);
+        h = mix(h, str_hash(p, len));
         break;
       }
     }
@@ -798,47 +826,105 @@ static int lmatch_reserve(join_op *op, int64_t n, td_error *err) {
   return TD_OK;
 }
 
-/* Indexes left rows [from, L.n) by key (a key the right side lacks gets a
- * group of its own, for right rows to come) and matches them. */
-static int pass_left(join_op *op, int64_t from, td_error *err) {
-  int rc = lmatch_reserve(op, op->L.n, err);
-  const td_colview *on = &op->L.views[op->lon];
+/* A single short string key (the usual symbol) as pass_left reads it: its
+ * bytes zero-padded into words, compared with a group's inline key a word
+ * at a time; len -1: longer than an inline key. */
+typedef struct short_key {
+  uint64_t w[TD_JOIN_INLINE_KEY / 8];
+  int64_t len;
+} short_key;
+
+/* Row i of string view v: its key words and its hash (key_hash's, one key). */
+static inline void short_hash(const td_colview *v, int64_t i, short_key *k, uint64_t *h) {
+  int64_t len;
+  const char *p = td_colview_str(v, i, &len);
+  k->w[0] = k->w[1] = 0;
+  k->len = len <= TD_JOIN_INLINE_KEY ? len : -1;
+  if (k->len >= 0) memcpy(k->w, p, (size_t)len);
+  *h = mix(TD_JOIN_HASH_SEED, str_hash(p, len));
+}
+
+/* The group of row i of left rows `s` whose short key is k (hash h), or -1. */
+static int64_t short_find(const join_op *op, const store *s, const short_key *k, uint64_t h, int64_t i) {
+  const kindex *x = &op->ix;
+  if (!x->n_slots) return -1;
+  for (int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));; p = (p + 1) & (x->n_slots - 1)) {
+    uint32_t e = x->slots[p];
+    if (!e) return -1;
+    const group *g = &x->g[e - 1];
+    if (g->hash != h) continue;
+    if (g->inl ? g->klen == k->len && g->key.w[0] == k->w[0] && g->key.w[1] == k->w[1]
+               : group_eq(op, g, s, op->lkey, i))
+      return e - 1;
+  }
+}
+
+/* Matches left rows [from, to) of store `s` into match[from, to): hashed
+ * and probed a block at a time, a single string key by short_hash /
+ * short_find, once a row.  `index` (the left store): the rows are also
+ * chained into their groups, and a key the right side lacks gets a group of
+ * its own, for right rows to come. */
+static int match_left(join_op *op, const store *s, int64_t from, int64_t to, bool index, int64_t *match,
+                      td_error *err) {
+  int rc = TD_OK;
+  const td_colview *on = &s->views[op->lon];
+  const td_colview *kv = &s->views[op->lkey[0]];
+  bool fast = op->n_keys == 1 && op->cls[0] == KC_STR && kv->offsets && !kv->codes;
   enum { BLOCK = 64 };
   uint64_t hs[BLOCK];
   bool ok[BLOCK];
-  for (int64_t b = from; rc == TD_OK && b < op->L.n; b += BLOCK) {
-    int64_t n = op->L.n - b < BLOCK ? op->L.n - b : BLOCK;
+  short_key sk[BLOCK];
+  for (int64_t b = from; rc == TD_OK && b < to; b += BLOCK) {
+    int64_t n = to - b < BLOCK ? to - b : BLOCK;
     /* Hash the block, then fetch its slots and groups ahead of the probes
      * (the index is larger than the caches: a probe is a cache miss or two). */
     const kindex *x = &op->ix;
     for (int64_t k = 0; k < n; k++) {
-      ok[k] = td_colview_valid(on, b + k) && key_hash(op, &op->L, op->lkey, b + k, &hs[k]);
+      if (fast) {
+        ok[k] = td_colview_valid(on, b + k) && td_colview_valid(kv, b + k);
+        if (ok[k]) short_hash(kv, b + k, &sk[k], &hs[k]);
+      } else {
+        ok[k] = td_colview_valid(on, b + k) && key_hash(op, s, op->lkey, b + k, &hs[k]);
+      }
       if (ok[k] && x->n_slots) __builtin_prefetch(&x->slots[hs[k] & (uint64_t)(x->n_slots - 1)]);
     }
     for (int64_t k = 0; k < n && x->n_slots; k++) {
       uint32_t e = ok[k] ? x->slots[hs[k] & (uint64_t)(x->n_slots - 1)] : 0;
-      if (e) __builtin_prefetch(&x->g[e - 1]);
+      if (!e) continue;
+      /* a group's first 64 bytes (what is read here) may span two cache lines */
+      __builtin_prefetch(&x->g[e - 1]);
+      __builtin_prefetch((const char *)&x->g[e - 1] + 63);
     }
     for (int64_t k = 0; rc == TD_OK && k < n; k++) {
       int64_t i = b + k;
-      op->lmatch[i] = op->lprev[i] = -1;
+      match[i] = -1;
+      if (index) op->lprev[i] = -1;
       if (!ok[k]) continue;
-      int64_t g = ix_find(op, &op->L, op->lkey, i, hs[k]);
-      if (g < 0 && (rc = ix_new_group(op, &op->L, op->lkey, i, hs[k], &g, err)) != TD_OK) break;
+      int64_t g = fast && sk[k].len >= 0 ? short_find(op, s, &sk[k], hs[k], i) : ix_find(op, s, op->lkey, i, hs[k]);
+      if (g < 0 && !index) continue;
+      if (g < 0 && (rc = ix_new_group(op, s, op->lkey, i, hs[k], &g, err)) != TD_OK) break;
       group *gr = &op->ix.g[g];
       int64_t lts = td_colview_int(on, i);
-      if (gr->ltail >= 0 && lts < gr->llast) gr->lsorted = false;
-      op->lprev[i] = gr->ltail;
-      gr->ltail = i;
-      gr->llast = lts;
+      if (index) {
+        if (gr->ltail >= 0 && lts < gr->llast) gr->lsorted = false;
+        op->lprev[i] = gr->ltail;
+        gr->ltail = i;
+        gr->llast = lts;
+      }
       /* live data asks mostly past the right side's end: read no pair array */
       if (gr->rend && !op->strict && (op->kind == J_AJ ? gr->end_ts <= lts : gr->end_ts >= lts))
-        op->lmatch[i] = gr->end_row;
+        match[i] = gr->end_row;
       else
-        rc = asof_match(op, &op->ix.av[g], lts, &op->lmatch[i], err);
+        rc = asof_match(op, &op->ix.av[g], lts, &match[i], err);
     }
   }
   return rc;
+}
+
+/* Indexes left rows [from, L.n) by key and matches them into lmatch. */
+static int pass_left(join_op *op, int64_t from, td_error *err) {
+  int rc = lmatch_reserve(op, op->L.n, err);
+  return rc ? rc : match_left(op, &op->L, from, op->L.n, true, op->lmatch, err);
 }
 
 /* The first index of sorted v[0..n) holding a value >= x (strict: > x). */
@@ -911,24 +997,25 @@ static int pass_reeval(join_op *op, int64_t **mods, int64_t *n_mods, int64_t *ca
   return rc;
 }
 
-/* Sets c's right columns: the right rows lmatch[begin, begin + n), gathered. */
-static int pass_right_cols(join_op *op, td_dchunk *c, int64_t begin, int64_t n, td_error *err) {
+/* Sets c's right columns: the right rows match[0, n), gathered. */
+static int pass_right_cols(join_op *op, td_dchunk *c, const int64_t *match, int64_t n, td_error *err) {
   int rc = TD_OK;
   for (int64_t j = 0; rc == TD_OK && j < op->n_out_right; j++) {
     const td_colview *v = &op->R.views[op->out_right[j]];
     td_array a;
     rc = td_array_init(&a, v->type, n, err);
-    if (rc == TD_OK) rc = gather(&a, v, op->lmatch + begin, n, err);
+    if (rc == TD_OK) rc = gather(&a, v, match, n, err);
     if (rc == TD_OK) rc = td_dchunk_set_array(c, op->L.n_cols + j, &a, err);
     td_array_reset(&a);
   }
   return rc;
 }
 
-/* A result chunk for result rows [begin, begin + n): its left columns are
- * those of `ch` (a scanned chunk of the left table) or else of `old` (a
- * published result chunk), shared; its right columns are gathered. */
-static int pass_chunk(join_op *op, const td_chunk *ch, const td_dchunk *old, int64_t begin, td_dchunk **out,
+/* A result chunk for n result rows: its left columns are those of `ch` (a
+ * scanned chunk of the left table) or else of `old` (a published result
+ * chunk), shared; its right columns are the right rows match[0, n),
+ * gathered. */
+static int pass_chunk(join_op *op, const td_chunk *ch, const td_dchunk *old, const int64_t *match, td_dchunk **out,
                       td_error *err) {
   int64_t nl = op->L.n_cols, n = ch ? ch->length : old->length;
   td_dchunk *c;
@@ -938,7 +1025,7 @@ static int pass_chunk(join_op *op, const td_chunk *ch, const td_dchunk *old, int
     if (k) rc = td_dchunk_set_const(c, i, k, err);
     else td_dchunk_set_view(c, i, ch ? &ch->views[i] : &old->views[i], ch ? ch->owners[i] : old->owners[i]);
   }
-  if (rc == TD_OK) rc = pass_right_cols(op, c, begin, n, err);
+  if (rc == TD_OK) rc = pass_right_cols(op, c, match, n, err);
   if (rc) {
     td_dchunk_release(c);
     c = NULL;
@@ -1006,13 +1093,41 @@ static void cv_reset(chunk_vec *cv) {
   td_free(cv->own);
 }
 
+/* A fixed join's result chunk for scanned left chunk `ch`: its key and on
+ * columns copied into the scratch store, matched and gathered. */
+static int pass_fixed(td_table *t, const td_chunk *ch, td_dchunk **out, td_error *err) {
+  join_op *op = t->op;
+  store *s = &op->S;
+  int rc = s->cols ? TD_OK : store_init(s, t->source->def, err);
+  if (rc) store_reset(s); /* made again next time */
+  if (rc == TD_OK) store_truncate(s);
+  if (rc == TD_OK) rc = store_reserve(s, op->lneed, ch->length, err);
+  if (rc == TD_OK) rc = store_append(s, op->lneed, ch, err);
+  if (rc == TD_OK && ch->length > op->cap_smatch) {
+    int64_t *m = td_realloc(op->smatch, (size_t)ch->length * sizeof *m);
+    if (!m) return td_err_nomem(err, "joining");
+    op->smatch = m;
+    op->cap_smatch = ch->length;
+  }
+  if (rc == TD_OK) rc = match_left(op, s, 0, s->n, false, op->smatch, err);
+  if (rc == TD_OK) rc = pass_chunk(op, ch, NULL, op->smatch, out, err);
+  if (rc == TD_OK) op->n_left += ch->length;
+  return rc;
+}
+
 /* Appends left rows [begin, end) of the delta's snapshot: stored (key and
- * on columns), matched, and made into result chunks. */
+ * on columns), matched, and made into result chunks (a fixed join: through
+ * pass_fixed, nothing stored). */
 static int pass_append(td_table *t, const td_source_delta *d, int64_t begin, int64_t end, chunk_vec *cv,
                        td_error *err) {
   join_op *op = t->op;
   td_scan sc;
-  int rc = store_reserve(&op->L, op->lneed, end - begin, err);
+  int64_t want = end - begin;
+  /* A live join's first load leaves room for the appends to come: the first
+   * cycles grow into it instead of reallocating the whole state. */
+  if (t->refreshing && op->L.n == 0) want += want / 4 + 4096;
+  int rc = op->fixed ? TD_OK : store_reserve(&op->L, op->lneed, want, err);
+  if (rc == TD_OK && !op->fixed) rc = lmatch_reserve(op, op->L.n + want, err);
   if (rc == TD_OK) rc = td_scan_init(&sc, t->source, d->snap, NULL, 0, begin, end, err);
   if (rc) return rc;
   while (rc == TD_OK) {
@@ -1021,9 +1136,13 @@ static int pass_append(td_table *t, const td_source_delta *d, int64_t begin, int
     if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
     int64_t from = op->L.n;
     td_dchunk *c = NULL;
-    rc = store_append(&op->L, op->lneed, &ch, err);
-    if (rc == TD_OK) rc = pass_left(op, from, err);
-    if (rc == TD_OK) rc = pass_chunk(op, &ch, NULL, from, &c, err);
+    if (op->fixed) {
+      rc = pass_fixed(t, &ch, &c, err);
+    } else {
+      rc = store_append(&op->L, op->lneed, &ch, err);
+      if (rc == TD_OK) rc = pass_left(op, from, err);
+      if (rc == TD_OK) rc = pass_chunk(op, &ch, NULL, op->lmatch + from, &c, err);
+    }
     if (rc == TD_OK) rc = cv_push(cv, c, true, err);
   }
   td_scan_release(&sc);
@@ -1037,10 +1156,12 @@ static int pass_append(td_table *t, const td_source_delta *d, int64_t begin, int
  * left side starts over. */
 static int pass_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   join_op *op = t->op;
-  bool left_reset = d->replaced && !op->right_changed;
+  /* a fixed join keeps no matches to redo: any reset starts over from the left */
+  bool left_reset = (d->replaced && !op->right_changed) || (op->fixed && op->right_reset);
   op->right_changed = false;
   if (left_reset) {
     store_clear(&op->L);
+    op->n_left = 0;
     op->right_reset = true; /* the index holds left rows too */
   }
   bool reset = op->right_reset;
@@ -1061,14 +1182,14 @@ static int pass_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
       continue;
     }
     td_dchunk *nc = NULL;
-    rc = pass_chunk(op, NULL, c, b, &nc, err);
+    rc = pass_chunk(op, NULL, c, op->lmatch + b, &nc, err);
     if (rc == TD_OK) rc = cv_push(&cv, nc, true, err);
   }
   int64_t whole[2] = {0, d->snap->size};
   const int64_t *ranges = left_reset ? whole : d->ranges;
   int64_t n_ranges = left_reset ? 1 : d->n_ranges;
   for (int64_t k = 0; rc == TD_OK && k < n_ranges; k++) rc = pass_append(t, d, ranges[2 * k], ranges[2 * k + 1], &cv, err);
-  if (rc == TD_OK && (left_reset || reset || n_mods > 0 || op->L.n > cur->size))
+  if (rc == TD_OK && (left_reset || reset || n_mods > 0 || (op->fixed ? op->n_left : op->L.n) > cur->size))
     rc = td_snapshot_derived(NULL, cv.v, cv.n, d->version, &out->snap, err);
   if (rc == TD_OK && out->snap) {
     out->replaced = left_reset || reset;
@@ -1268,6 +1389,8 @@ static void join_free(void *p) {
   td_free(op->lneed);
   td_free(op->lmatch);
   td_free(op->lprev);
+  store_reset(&op->S);
+  td_free(op->smatch);
   td_free(op);
 }
 
@@ -1428,6 +1551,7 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
   }
   if (rc == TD_OK) rc = make_def(op, left, right, &def, err);
   op->pass = kind != J_HASH && op->type == TD_JOIN_LEFT;
+  op->fixed = op->pass && !right->refreshing;
   if (rc == TD_OK && op->pass) {
     op->lneed = td_calloc((size_t)left->def->n_fields + 1, sizeof *op->lneed);
     if (!op->lneed) rc = td_err_nomem(err, "creating a join");

@@ -22,6 +22,7 @@ typedef struct env {
   bool ordered_ts; /* l.ts increases with every row, never null */
   bool ties;       /* r.ts from 40 values: equal right timestamps */
   int gen;         /* > 0: one s in four is a new symbol "n<gen + 0..2>" */
+  bool snull;      /* one s in seven is null */
 } env;
 
 static td_location_key *pkey(const char *p) {
@@ -63,7 +64,8 @@ static void add_rows(env *e, const char *table, const char *part, int64_t n) {
       if (knull) td_builder_append_null(b[c++], NULL);
       else td_builder_append_int(b[c++], k, NULL);
     }
-    td_builder_append_str(b[c++], s, -1, NULL);
+    if (e->snull && x % 7 == 3) td_builder_append_null(b[c++], NULL);
+    else td_builder_append_str(b[c++], s, -1, NULL);
     if (tnull) td_builder_append_null(b[c++], NULL);
     else td_builder_append_int(b[c++], ts, NULL);
     if (left && x % 9 == 0) td_builder_append_null(b[c++], NULL);
@@ -1143,6 +1145,69 @@ static void test_update_by(void **state) {
   env_close(&e);
 }
 
+/* The live paths for one string key: an as-of join matched through the
+ * short-key path (keys of up to 16 bytes, longer ones, nulls, symbols first
+ * seen in a late cycle), with a static and a ticking right side, and
+ * last_by / first_by whose string columns are gathered in bulk.  Many
+ * cycles grow the state past the first load's headroom; a removed location
+ * starts the join over.  After every cycle each result equals the static
+ * one over the final data (and the naive as-of join). */
+static void test_live_str_keys(void **state) {
+  (void)state;
+  static const jspec aj = {R_AJ, 1, {"s"}, {"s"}, "ts", "ts"};
+  for (int ticking = 0; ticking < 2; ticking++) {
+    env e;
+    env_open(&e, 500 + (unsigned)ticking);
+    e.snull = true;
+    td_error err;
+    TD_ASSERT_OK(td_memory_backend_set_update_mode(e.mb, "l", TD_UPDATE_ADD_REMOVE, &err), &err);
+    td_table *ll = source(&e, "l", true), *lr = source(&e, "r", ticking != 0);
+    td_table *live = build(ll, lr, &aj), *lastk, *firstk;
+    const char *k = "k";
+    TD_ASSERT_OK(td_table_last_by(ll, &k, 1, &lastk, &err), &err);
+    TD_ASSERT_OK(td_table_first_by(ll, &k, 1, &firstk, &err), &err);
+    for (int step = 0; step < 24; step++) {
+      e.gen = step > 8 ? step : 0;
+      /* rows in row order (the last location, or a new one after it): last
+       * and first are the same live and static */
+      char part[8];
+      snprintf(part, sizeof part, "x%02d", step / 2);
+      add_rows(&e, "l", part, 100 + rand_r(&e.seed) % 300);
+      if (ticking && step % 3 == 1) add_rows(&e, "r", "z", 1 + rand_r(&e.seed) % 20);
+      if (step == 15) {
+        td_location_key *key = pkey("x03");
+        TD_ASSERT_OK(td_memory_backend_remove_location(e.mb, "l", key, &err), &err);
+        td_location_key_release(key);
+      }
+      TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+      td_table *sl = source(&e, "l", false), *sr = source(&e, "r", false);
+      td_table *st = build(sl, ticking ? sr : lr, &aj), *slast, *sfirst;
+      lines got = lines_of(live), want = lines_of(st), ref = naive(sl, ticking ? sr : lr, &aj);
+      assert_same_lines(&got, &want);
+      assert_same_lines(&got, &ref);
+      lines_free(&got);
+      lines_free(&want);
+      lines_free(&ref);
+      TD_ASSERT_OK(td_table_last_by(sl, &k, 1, &slast, &err), &err);
+      TD_ASSERT_OK(td_table_first_by(sl, &k, 1, &sfirst, &err), &err);
+      assert_same_tables(lastk, slast);
+      assert_same_tables(firstk, sfirst);
+      td_table_release(slast);
+      td_table_release(sfirst);
+      td_table_release(st);
+      td_table_release(sl);
+      td_table_release(sr);
+    }
+    assert_true(td_table_size(live) > 4096); /* past the first load's headroom */
+    td_table_release(live);
+    td_table_release(lastk);
+    td_table_release(firstk);
+    td_table_release(ll);
+    td_table_release(lr);
+    env_close(&e);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_vs_naive), cmocka_unit_test(test_live_vs_static),
@@ -1150,6 +1215,7 @@ int main(void) {
       cmocka_unit_test(test_errors),          cmocka_unit_test(test_natural_live_duplicate),
       cmocka_unit_test(test_last_first_by),   cmocka_unit_test(test_sql_joins),
       cmocka_unit_test(test_update_by),       cmocka_unit_test(test_live_ticking_right),
+      cmocka_unit_test(test_live_str_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
