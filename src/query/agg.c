@@ -117,12 +117,16 @@ struct td_agg {
   struct dseen *dseen; /* per aggregate: distinct_codes' entries seen (NULL until used) */
 };
 
-/* A global count(DISTINCT) of a utf8 input arriving as codes: the entries of
- * dictionary `id` already added to the distinct set. */
+/* A filter in front of a global count(DISTINCT)'s set: what is marked here
+ * is in the set already.  A utf8 input arriving as codes: the entries of
+ * dictionary `id` (seen, a byte each).  An integer input: the values
+ * lo .. lo + nbits - 1 (bits); losing marks only costs lookups again. */
 typedef struct dseen {
   uint64_t id;
   uint8_t *seen;
   int64_t cap;
+  uint64_t *bits;
+  int64_t lo, nbits;
 } dseen;
 
 /* ---- growth ---- */
@@ -215,7 +219,7 @@ void td_agg_free(td_agg *a) {
   for (int64_t k = 0; a->ast && k < a->n_aggs; k++) free_store(&a->ast[k], a->n_groups);
   for (int64_t k = 0; a->ext && k < a->n_aggs; k++) td__aggx_free(a->ext[k]);
   td_free(a->ext);
-  for (int64_t k = 0; a->dseen && k < a->n_aggs; k++) td_free(a->dseen[k].seen);
+  for (int64_t k = 0; a->dseen && k < a->n_aggs; k++) td_free(a->dseen[k].seen), td_free(a->dseen[k].bits);
   td_free(a->dseen);
   td_free(a->kst);
   td_free(a->ast);
@@ -1472,10 +1476,15 @@ static const td_colview *distinct_codes_input(const td_agg *a, const td_batch *b
 /* A global count(DISTINCT) over dictionary codes: each entry of a
  * dictionary enters the distinct set (hashed, compared by string) the first
  * time a row uses it; other rows cost one byte lookup. */
-static int distinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint32_t *sel, int64_t n,
-                          td_error *err) {
+static int dseen_of(td_agg *a, td_error *err) {
   if (!a->dseen && !(a->dseen = td_calloc((size_t)a->n_aggs, sizeof *a->dseen)))
     return td_err_nomem(err, "counting distinct values");
+  return TD_OK;
+}
+
+static int distinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint32_t *sel, int64_t n,
+                          td_error *err) {
+  if (dseen_of(a, err)) return TD_ENOMEM;
   dseen *ds = &a->dseen[k];
   const td_dict *d = v->dict;
   const int64_t nd = d->view.length;
@@ -1503,6 +1512,68 @@ static int distinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint3
     int rc = td__aggx_add(a->ext[k], 0, &x, hash_bytes(x.v.s.ptr, x.v.s.len), err);
     if (rc) return rc;
     seen[c] = 1;
+  }
+  return TD_OK;
+}
+
+enum { DSEEN_MAX_BITS = 1 << 26 }; /* an integer filter's widest window (8 MiB) */
+
+/*
+ * A global count(DISTINCT) of integers: a bitmap over the window of values
+ * seen so far stands in front of the set, so a value is hashed into the set
+ * once (a million distinct ids % 1000000 among ten million rows: a million
+ * set insertions, the other rows a bit test).  The window widens to cover a
+ * batch while it stays under DSEEN_MAX_BITS (the marks start over); values
+ * outside go to the set directly.
+ */
+static int distinct_ints(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t n, td_error *err) {
+  if (dseen_of(a, err)) return TD_ENOMEM;
+  dseen *ds = &a->dseen[k];
+  const int64_t *x = in->i64;
+  const uint8_t *valid = in->valid;
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (int64_t j = 0; j < n; j++) {
+    const int64_t r = ROW(j);
+    if (valid && !valid[r]) continue;
+    lo = x[r] < lo ? x[r] : lo;
+    hi = x[r] > hi ? x[r] : hi;
+  }
+  if (lo > hi) return TD_OK;
+  if (!ds->bits || lo < ds->lo || (uint64_t)hi - (uint64_t)ds->lo >= (uint64_t)ds->nbits) {
+    const int64_t nlo = ds->bits && ds->lo < lo ? ds->lo : lo;
+    const int64_t nhi = ds->bits && ds->lo + (ds->nbits - 1) > hi ? ds->lo + (ds->nbits - 1) : hi;
+    const uint64_t span = (uint64_t)nhi - (uint64_t)nlo + 1;
+    if (span != 0 && span <= DSEEN_MAX_BITS) {
+      uint64_t nb = 4096;
+      while (nb < 2 * span && nb < DSEEN_MAX_BITS) nb *= 2;
+      uint64_t *m = td_calloc((size_t)(nb / 64), sizeof *m);
+      if (!m) return td_err_nomem(err, "counting distinct values");
+      td_free(ds->bits);
+      ds->bits = m;
+      ds->nbits = (int64_t)nb;
+      /* room to both sides, within int64 */
+      const uint64_t pad = (nb - span) / 2;
+      ds->lo = (uint64_t)nlo - (uint64_t)INT64_MIN >= pad ? (int64_t)((uint64_t)nlo - pad) : INT64_MIN;
+      if ((uint64_t)ds->lo + nb - 1 < (uint64_t)nhi) ds->lo = (int64_t)((uint64_t)nhi - (nb - 1));
+    }
+  }
+  uint64_t *bits = ds->bits;
+  const uint64_t base = (uint64_t)ds->lo, nb = bits ? (uint64_t)ds->nbits : 0;
+  td_aggx *agg = a->ext[k];
+  for (int64_t j = 0; j < n; j++) {
+    const int64_t r = ROW(j);
+    if (valid && !valid[r]) continue;
+    const uint64_t d = (uint64_t)x[r] - base;
+    if (d < nb) {
+      const uint64_t bit = 1ULL << (d & 63);
+      if (bits[d >> 6] & bit) continue;
+      bits[d >> 6] |= bit;
+    }
+    int rc = td__aggx_add_hash(agg, 0, mix64((uint64_t)x[r]), err);
+    if (rc) {
+      if (d < nb) bits[d >> 6] &= ~(1ULL << (d & 63)); /* not in the set */
+      return rc;
+    }
   }
   return TD_OK;
 }
@@ -1563,6 +1634,9 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
       const td_colview *dc = distinct_codes_input(a, b, k);
       if (dc) {
         rc = distinct_codes(a, k, dc, sel, n, err);
+      } else if (a->specs[k].kind == TD_AGG_COUNT_DISTINCT && td__aggx_by_hash(a->ext[k]) && !in[k].is_const &&
+                 in[k].ph == TD_PHYS_I64 && a->ast[k].ph == TD_PHYS_I64) {
+        rc = distinct_ints(a, k, &in[k], sel, n, err);
       } else if (ops[k] == OP_GENERIC) {
         for (int64_t j0 = 0; !rc && j0 < n; j0 += CHUNK) rc = fold_generic(a, k, &in[k], sel, j0, n - j0 > CHUNK ? j0 + CHUNK : n, err);
       } else {
