@@ -94,6 +94,7 @@ struct td_agg {
   int64_t kmin, kmax; /* range of the keys looked up in the hash table */
   bool krange;
   uint32_t null_g;  /* one key: group of the null key, NO_GROUP = unknown */
+  uint32_t dnull[3]; /* dict2_map: group of a null string with false, true, null */
   /* one utf8 key: index of the keys of at most 8 bytes (open addressing) */
   struct sslot *stab;
   int64_t stab_cap, stab_n;
@@ -113,7 +114,20 @@ struct td_agg {
   int64_t n_touched;
   uint32_t cur_epoch;
   td_aggx **ext; /* per aggregate: the state of a kind of query/agg_more.h, else NULL */
+  struct dseen *dseen; /* per aggregate: distinct_codes' entries seen (NULL until used) */
 };
+
+/* A filter in front of a global count(DISTINCT)'s set: what is marked here
+ * is in the set already.  A utf8 input arriving as codes: the entries of
+ * dictionary `id` (seen, a byte each).  An integer input: the values
+ * lo .. lo + nbits - 1 (bits); losing marks only costs lookups again. */
+typedef struct dseen {
+  uint64_t id;
+  uint8_t *seen;
+  int64_t cap;
+  uint64_t *bits;
+  int64_t lo, nbits;
+} dseen;
 
 /* ---- growth ---- */
 
@@ -205,6 +219,8 @@ void td_agg_free(td_agg *a) {
   for (int64_t k = 0; a->ast && k < a->n_aggs; k++) free_store(&a->ast[k], a->n_groups);
   for (int64_t k = 0; a->ext && k < a->n_aggs; k++) td__aggx_free(a->ext[k]);
   td_free(a->ext);
+  for (int64_t k = 0; a->dseen && k < a->n_aggs; k++) td_free(a->dseen[k].seen), td_free(a->dseen[k].bits);
+  td_free(a->dseen);
   td_free(a->kst);
   td_free(a->ast);
   td_free(a->keys);
@@ -262,6 +278,7 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
   a->keys = td_malloc((size_t)(n_keys + 1) * sizeof *a->keys);
   a->specs = td_malloc((size_t)(n_aggs + 1) * sizeof *a->specs);
   a->null_g = NO_GROUP;
+  a->dnull[0] = a->dnull[1] = a->dnull[2] = NO_GROUP;
   a->kst = td_calloc((size_t)(n_keys + 1), sizeof *a->kst);
   a->ast = td_calloc((size_t)(n_aggs + 1), sizeof *a->ast);
   a->ext = td_calloc((size_t)(n_aggs + 1), sizeof *a->ext);
@@ -749,46 +766,59 @@ static int str_lookup(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_
   return add_group(a, h, kv, r, out, err);
 }
 
+/* Makes a->dgid the map of dictionary d, `width` slots per entry (NO_GROUP:
+ * not seen yet). */
+static int dict_switch(td_agg *a, const td_dict *d, int64_t width, td_error *err) {
+  const int64_t nd = d->view.length;
+  if (a->dgid_id == d->id) return TD_OK;
+  if (nd * width > a->dgid_cap) {
+    uint32_t *m = td_realloc(a->dgid, (size_t)(nd * width) * sizeof *m);
+    if (!m) return td_err_nomem(err, "grouping on a dictionary");
+    a->dgid = m;
+    a->dgid_cap = nd * width;
+  }
+  /* Row groups joined by td_dict_concat: the map of the previous
+   * dictionary carries over when it is the first part of this one, or
+   * when this one is a part of it (the order a scan meets them in). */
+  int64_t keep = 0, from = 0;
+  if (d->n_parts > 0 && d->part_id[0] == a->dgid_id) keep = a->dgid_n < nd ? a->dgid_n : nd;
+  for (int i = 0; i < a->dgid_nparts; i++)
+    if (a->dgid_part_id[i] == d->id) {
+      from = a->dgid_part_base[i];
+      keep = a->dgid_n - from < nd ? a->dgid_n - from : nd;
+    }
+  if (keep > 0 && from > 0) memmove(a->dgid, a->dgid + from * width, (size_t)(keep * width) * sizeof *a->dgid);
+  for (int64_t i = (keep > 0 ? keep : 0) * width; i < nd * width; i++) a->dgid[i] = NO_GROUP;
+  a->dgid_id = d->id;
+  a->dgid_n = nd;
+  a->dgid_nparts = d->n_parts;
+  for (int i = 0; i < d->n_parts; i++) {
+    a->dgid_part_id[i] = d->part_id[i];
+    a->dgid_part_base[i] = d->part_base[i];
+  }
+  return TD_OK;
+}
+
+/* The entries of dictionary d as a utf8 vector (row i = entry i). */
+static td_vec dict_vec(const td_dict *d) {
+  td_vec dv;
+  memset(&dv, 0, sizeof dv);
+  dv.ph = TD_PHYS_STR;
+  dv.n = d->view.length;
+  dv.offs = d->view.offsets + d->view.offset;
+  dv.strs = d->view.data;
+  return dv;
+}
+
 /* One utf8 key arriving as codes into a dictionary (arrow/dict.h): each
  * entry is looked up (hashed) once per dictionary, when a row first uses it;
  * then a row's group is dgid[code]. */
 static int dict_map(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, int64_t j1,
                     td_error *err) {
   const td_dict *d = v->dict;
-  int64_t nd = d->view.length;
-  if (a->dgid_id != d->id) {
-    if (nd > a->dgid_cap) {
-      uint32_t *m = td_realloc(a->dgid, (size_t)nd * sizeof *m);
-      if (!m) return td_err_nomem(err, "grouping on a dictionary");
-      a->dgid = m;
-      a->dgid_cap = nd;
-    }
-    /* Row groups joined by td_dict_concat: the map of the previous
-     * dictionary carries over when it is the first part of this one, or
-     * when this one is a part of it (the order a scan meets them in). */
-    int64_t keep = 0, from = 0;
-    if (d->n_parts > 0 && d->part_id[0] == a->dgid_id) keep = a->dgid_n < nd ? a->dgid_n : nd;
-    for (int i = 0; i < a->dgid_nparts; i++)
-      if (a->dgid_part_id[i] == d->id) {
-        from = a->dgid_part_base[i];
-        keep = a->dgid_n - from < nd ? a->dgid_n - from : nd;
-      }
-    if (keep > 0 && from > 0) memmove(a->dgid, a->dgid + from, (size_t)keep * sizeof *a->dgid);
-    for (int64_t i = keep > 0 ? keep : 0; i < nd; i++) a->dgid[i] = NO_GROUP;
-    a->dgid_id = d->id;
-    a->dgid_n = nd;
-    a->dgid_nparts = d->n_parts;
-    for (int i = 0; i < d->n_parts; i++) {
-      a->dgid_part_id[i] = d->part_id[i];
-      a->dgid_part_base[i] = d->part_base[i];
-    }
-  }
-  td_vec dv, nv;
-  memset(&dv, 0, sizeof dv);
-  dv.ph = TD_PHYS_STR;
-  dv.n = nd;
-  dv.offs = d->view.offsets + d->view.offset;
-  dv.strs = d->view.data;
+  int rc = dict_switch(a, d, 1, err);
+  if (rc) return rc;
+  td_vec dv = dict_vec(d), nv;
   static const int32_t zero_offs[2] = {0, 0};
   static const uint8_t null_valid[1] = {0};
   nv = dv;
@@ -801,7 +831,7 @@ static int dict_map(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t
   for (int64_t j = j0; j < j1; j++) {
     int64_t r = sel ? sel[j] : j;
     uint32_t g;
-    int rc = TD_OK;
+    rc = TD_OK;
     if (valid && !td_bit_get(valid, v->offset + r)) {
       g = a->null_g;
       if (g == NO_GROUP) rc = str_lookup(a, &nv, 0, &g, err);
@@ -811,6 +841,62 @@ static int dict_map(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t
       if (g == NO_GROUP && (rc = str_lookup(a, &dv, c, &g, err)) == TD_OK) a->dgid[c] = g;
     }
     if (rc) return rc;
+    a->gids[j - j0] = g;
+    touch(a, g);
+  }
+  return TD_OK;
+}
+
+/* Group of the keys vals[0..n_keys) through the hash table, added if new
+ * (boxed: for the first row of a key combination only). */
+static int lookup_values(td_agg *a, const td_value *vals, uint32_t *out, td_error *err) {
+  uint64_t h = 0;
+  for (int64_t k = 0; k < a->n_keys; k++) h = combine(h, value_hash(&vals[k], a->kst[k].ph));
+  const int64_t mask = a->table_cap - 1;
+  uint32_t e;
+  for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask) {
+    bool eq = a->hashes[e - 1] == h;
+    for (int64_t k = 0; eq && k < a->n_keys; k++) eq = value_matches(&a->kst[k], e - 1, a->keys[k].type, &vals[k]);
+    if (eq) {
+      *out = e - 1;
+      return TD_OK;
+    }
+  }
+  int rc = new_group(a, h, out, err);
+  for (int64_t k = 0; !rc && k < a->n_keys; k++) rc = store_set(&a->kst[k], *out, &vals[k], err);
+  return rc;
+}
+
+/*
+ * Two keys, a utf8 one arriving as dictionary codes (key sk) and a bool
+ * (the other, vector bv): a row's group is dgid[code * 3 + b] (b: 0, 1, 2
+ * for null), the entry looked up (hashed, the same hash map_multi gives)
+ * the first time a row of this dictionary uses it; rows whose string is
+ * null use dnull[b].
+ */
+static int dict2_map(td_agg *a, int64_t sk, const td_colview *v, const td_vec *bv, const uint32_t *sel,
+                     int64_t j0, int64_t j1, td_error *err) {
+  const td_dict *d = v->dict;
+  int rc = dict_switch(a, d, 3, err);
+  if (rc) return rc;
+  const td_vec dv = dict_vec(d);
+  const int32_t *codes = v->codes + v->offset;
+  const uint8_t *valid = v->validity;
+  const uint8_t *bvals = bv->b8, *bvalid = bv->valid;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = sel ? sel[j] : j;
+    const uint32_t b = bvalid && !bvalid[r] ? 2 : bvals[r] != 0;
+    const bool snull = valid && !td_bit_get(valid, v->offset + r);
+    uint32_t *slot = snull ? &a->dnull[b] : &a->dgid[(int64_t)codes[r] * 3 + b];
+    uint32_t g = *slot;
+    if (g == NO_GROUP) {
+      td_value vals[2];
+      const td_type_id bt = a->keys[1 - sk].type;
+      vals[sk] = snull ? td_value_null(TD_TYPE_UTF8) : td__vec_value(&dv, codes[r], TD_TYPE_UTF8);
+      vals[1 - sk] = b == 2 ? td_value_null(bt) : td__vec_value(bv, r, bt);
+      if ((rc = lookup_values(a, vals, &g, err)) != TD_OK) return rc;
+      *slot = g;
+    }
     a->gids[j - j0] = g;
     touch(a, g);
   }
@@ -1378,6 +1464,120 @@ static int fold_generic(td_agg *a, int64_t k, const td_vec *in, const uint32_t *
   return TD_OK;
 }
 
+/* Aggregate k's input when it is a global count(DISTINCT) of a utf8 column
+ * arriving as dictionary codes (distinct_codes folds it), else NULL. */
+static const td_colview *distinct_codes_input(const td_agg *a, const td_batch *b, int64_t k) {
+  const td_agg_spec *sp = &a->specs[k];
+  if (a->n_keys || sp->kind != TD_AGG_COUNT_DISTINCT || sp->type != TD_TYPE_UTF8) return NULL;
+  if (b->consts && b->consts[sp->column].type != TD_TYPE_NONE) return NULL;
+  return b->cols[sp->column].codes && b->cols[sp->column].dict ? &b->cols[sp->column] : NULL;
+}
+
+/* A global count(DISTINCT) over dictionary codes: each entry of a
+ * dictionary enters the distinct set (hashed, compared by string) the first
+ * time a row uses it; other rows cost one byte lookup. */
+static int dseen_of(td_agg *a, td_error *err) {
+  if (!a->dseen && !(a->dseen = td_calloc((size_t)a->n_aggs, sizeof *a->dseen)))
+    return td_err_nomem(err, "counting distinct values");
+  return TD_OK;
+}
+
+static int distinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint32_t *sel, int64_t n,
+                          td_error *err) {
+  if (dseen_of(a, err)) return TD_ENOMEM;
+  dseen *ds = &a->dseen[k];
+  const td_dict *d = v->dict;
+  const int64_t nd = d->view.length;
+  if (ds->id != d->id || !ds->seen) {
+    if (nd > ds->cap) {
+      uint8_t *m = td_realloc(ds->seen, (size_t)nd);
+      if (!m) return td_err_nomem(err, "counting distinct values");
+      ds->seen = m;
+      ds->cap = nd;
+    }
+    if (nd) memset(ds->seen, 0, (size_t)nd);
+    ds->id = d->id;
+  }
+  td__dict_note_group();
+  const td_vec dv = dict_vec(d);
+  const int32_t *codes = v->codes + v->offset;
+  const uint8_t *valid = v->validity;
+  uint8_t *seen = ds->seen;
+  for (int64_t j = 0; j < n; j++) {
+    const int64_t r = ROW(j);
+    if (valid && !td_bit_get(valid, v->offset + r)) continue;
+    const int32_t c = codes[r];
+    if (seen[c]) continue;
+    td_value x = td__vec_value(&dv, c, TD_TYPE_UTF8);
+    int rc = td__aggx_add(a->ext[k], 0, &x, hash_bytes(x.v.s.ptr, x.v.s.len), err);
+    if (rc) return rc;
+    seen[c] = 1;
+  }
+  return TD_OK;
+}
+
+enum { DSEEN_MAX_BITS = 1 << 26 }; /* an integer filter's widest window (8 MiB) */
+
+/*
+ * A global count(DISTINCT) of integers: a bitmap over the window of values
+ * seen so far stands in front of the set, so a value is hashed into the set
+ * once (a million distinct ids % 1000000 among ten million rows: a million
+ * set insertions, the other rows a bit test).  The window widens to cover a
+ * batch while it stays under DSEEN_MAX_BITS (the marks start over); values
+ * outside go to the set directly.
+ */
+static int distinct_ints(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t n, td_error *err) {
+  if (dseen_of(a, err)) return TD_ENOMEM;
+  dseen *ds = &a->dseen[k];
+  const int64_t *x = in->i64;
+  const uint8_t *valid = in->valid;
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (int64_t j = 0; j < n; j++) {
+    const int64_t r = ROW(j);
+    if (valid && !valid[r]) continue;
+    lo = x[r] < lo ? x[r] : lo;
+    hi = x[r] > hi ? x[r] : hi;
+  }
+  if (lo > hi) return TD_OK;
+  if (!ds->bits || lo < ds->lo || (uint64_t)hi - (uint64_t)ds->lo >= (uint64_t)ds->nbits) {
+    const int64_t nlo = ds->bits && ds->lo < lo ? ds->lo : lo;
+    const int64_t nhi = ds->bits && ds->lo + (ds->nbits - 1) > hi ? ds->lo + (ds->nbits - 1) : hi;
+    const uint64_t span = (uint64_t)nhi - (uint64_t)nlo + 1;
+    if (span != 0 && span <= DSEEN_MAX_BITS) {
+      uint64_t nb = 4096;
+      while (nb < 2 * span && nb < DSEEN_MAX_BITS) nb *= 2;
+      uint64_t *m = td_calloc((size_t)(nb / 64), sizeof *m);
+      if (!m) return td_err_nomem(err, "counting distinct values");
+      td_free(ds->bits);
+      ds->bits = m;
+      ds->nbits = (int64_t)nb;
+      /* room to both sides, within int64 */
+      const uint64_t pad = (nb - span) / 2;
+      ds->lo = (uint64_t)nlo - (uint64_t)INT64_MIN >= pad ? (int64_t)((uint64_t)nlo - pad) : INT64_MIN;
+      if ((uint64_t)ds->lo + nb - 1 < (uint64_t)nhi) ds->lo = (int64_t)((uint64_t)nhi - (nb - 1));
+    }
+  }
+  uint64_t *bits = ds->bits;
+  const uint64_t base = (uint64_t)ds->lo, nb = bits ? (uint64_t)ds->nbits : 0;
+  td_aggx *agg = a->ext[k];
+  for (int64_t j = 0; j < n; j++) {
+    const int64_t r = ROW(j);
+    if (valid && !valid[r]) continue;
+    const uint64_t d = (uint64_t)x[r] - base;
+    if (d < nb) {
+      const uint64_t bit = 1ULL << (d & 63);
+      if (bits[d >> 6] & bit) continue;
+      bits[d >> 6] |= bit;
+    }
+    int rc = td__aggx_add_hash(agg, 0, mix64((uint64_t)x[r]), err);
+    if (rc) {
+      if (d < nb) bits[d >> 6] &= ~(1ULL << (d & 63)); /* not in the set */
+      return rc;
+    }
+  }
+  return TD_OK;
+}
+
 /* Flags that the no-null loops leave to the end of the batch. */
 static void post_batch(td_agg *a, int64_t k, fop op) {
   store *s = &a->ast[k];
@@ -1390,26 +1590,34 @@ static void post_batch(td_agg *a, int64_t k, fop op) {
 
 /* ---- one batch ---- */
 
-enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT };
+enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT, MAP_DICT2 };
 
 static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, td_vec *kv,
                   td_vec *in, fop *ops, td_error *err) {
   int rc = TD_OK;
-  const td_colview *dkey = NULL; /* one key arriving as dictionary codes */
-  if (a->n_keys == 1 && a->keys[0].type == TD_TYPE_UTF8 &&
-      !(b->consts && b->consts[a->keys[0].column].type != TD_TYPE_NONE) && b->cols[a->keys[0].column].codes)
-    dkey = &b->cols[a->keys[0].column];
-  for (int64_t k = 0; !rc && !dkey && k < a->n_keys; k++)
-    rc = td__vec_load(b, a->keys[k].column, a->keys[k].type, &kv[k], err);
+  const td_colview *dkey = NULL; /* a utf8 key arriving as dictionary codes */
+  int64_t sk = -1;                /* its index: the one key, or one of two beside a bool */
+  for (int64_t k = 0; k < a->n_keys && a->n_keys <= 2 && sk < 0; k++)
+    if (a->keys[k].type == TD_TYPE_UTF8 && !(b->consts && b->consts[a->keys[k].column].type != TD_TYPE_NONE) &&
+        b->cols[a->keys[k].column].codes && (a->n_keys == 1 || a->keys[1 - k].type == TD_TYPE_BOOL))
+      sk = k;
+  if (sk >= 0) dkey = &b->cols[a->keys[sk].column];
+  for (int64_t k = 0; !rc && k < a->n_keys; k++)
+    if (k != sk) rc = td__vec_load(b, a->keys[k].column, a->keys[k].type, &kv[k], err);
+  if (!rc && a->n_keys == 2 && dkey && (kv[1 - sk].is_const || kv[1 - sk].ph != TD_PHYS_BOOL)) {
+    dkey = NULL; /* a constant bool: the generic loop, its key decoded */
+    rc = td__vec_load(b, a->keys[sk].column, a->keys[sk].type, &kv[sk], err);
+  }
   for (int64_t k = 0; !rc && k < a->n_aggs; k++) {
     const td_agg_spec *sp = &a->specs[k];
-    if (sp->kind != TD_AGG_COUNT_STAR) rc = td__vec_load(b, sp->column, sp->type, &in[k], err);
+    if (sp->kind != TD_AGG_COUNT_STAR && !distinct_codes_input(a, b, k))
+      rc = td__vec_load(b, sp->column, sp->type, &in[k], err);
     ops[k] = choose_op(sp, &in[k], &a->ast[k]);
   }
   if (rc) return rc;
   int map = MAP_GENERIC;
   if (dkey) {
-    map = MAP_DICT;
+    map = a->n_keys == 1 ? MAP_DICT : MAP_DICT2;
     td__dict_note_group();
   }
   else if (a->n_keys == 0) map = MAP_NONE;
@@ -1422,8 +1630,14 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   if (map == MAP_NONE) {
     touch(a, 0);
     memset(a->gids, 0, (size_t)(n < CHUNK ? n : CHUNK) * sizeof *a->gids);
-    for (int64_t k = 0; k < a->n_aggs; k++) {
-      if (ops[k] == OP_GENERIC) {
+    for (int64_t k = 0; !rc && k < a->n_aggs; k++) {
+      const td_colview *dc = distinct_codes_input(a, b, k);
+      if (dc) {
+        rc = distinct_codes(a, k, dc, sel, n, err);
+      } else if (a->specs[k].kind == TD_AGG_COUNT_DISTINCT && td__aggx_by_hash(a->ext[k]) && !in[k].is_const &&
+                 in[k].ph == TD_PHYS_I64 && a->ast[k].ph == TD_PHYS_I64) {
+        rc = distinct_ints(a, k, &in[k], sel, n, err);
+      } else if (ops[k] == OP_GENERIC) {
         for (int64_t j0 = 0; !rc && j0 < n; j0 += CHUNK) rc = fold_generic(a, k, &in[k], sel, j0, n - j0 > CHUNK ? j0 + CHUNK : n, err);
       } else {
         fctx c = {&a->ast[k], &in[k]};
@@ -1446,6 +1660,8 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
         rc = str_map_fns[OP_GIDS](a, &kv[0], sel, j0, j1, b->length, &c, err);
       } else if (map == MAP_DICT) {
         rc = dict_map(a, dkey, sel, j0, j1, err);
+      } else if (map == MAP_DICT2) {
+        rc = dict2_map(a, sk, dkey, &kv[1 - sk], sel, j0, j1, err);
       } else if (map == MAP_MULTI) {
         rc = map_multi(a, kv, sel, j0, j1, err);
       } else if (map == MAP_GENERIC) {

@@ -283,6 +283,34 @@ static void test_errors(void **state) {
 
 /* Allocation failures through a query of distinct aggregates (compact and
  * entry sets, grouped and global): no table, then the unfailed rows. */
+/* A global count(DISTINCT) of integers behind its window of seen values
+ * (query/agg.c distinct_ints): windows that widen batch after batch, ranges
+ * too wide for one (n * 1000, the int64 extremes), values near either end
+ * of int64, negatives and nulls; the same at 1, 2 and 4 threads. */
+static void test_distinct_window(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  int64_t even = 0;
+  for (int64_t r = 0; r < U_ROWS; r++) even += (r * 7919 % 1000003) % 2 == 0;
+  char want[256];
+  snprintf(want, sizeof want, "%d|1000|%d|%lld|7|100|100|;", (int)U_ROWS, (int)U_ROWS, (long long)even);
+  for (int th = 1; th <= 4; th *= 2) {
+    char *got = run(&e,
+                    "SELECT count(DISTINCT n), count(DISTINCT n % 1000 - 500), count(DISTINCT n * 1000), "
+                    "count(DISTINCT CASE WHEN n % 2 = 0 THEN n END), "
+                    "count(DISTINCT CASE WHEN n % 3 = 0 THEN 9223372036854775807 WHEN n % 3 = 1 "
+                    "THEN -9223372036854775807 - 1 ELSE n % 5 END), "
+                    "count(DISTINCT n % 100 + 9223372036854775700), count(DISTINCT n % 100 - 9223372036854775800) FROM u",
+                    th);
+    if (strcmp(got, want) != 0) fail_msg("%d threads: %s, want %s", th, got, want);
+    free(got);
+  }
+  expect(&e, "SELECT count(DISTINCT n) FROM u WHERE n < 0", "0|;");
+  expect(&e, "SELECT count(DISTINCT i), count(DISTINCT i + 1) FILTER (WHERE g = 'a') FROM t", "3|2|;");
+  env_close(&e);
+}
+
 static void test_alloc_failures(void **state) {
   (void)state;
   env e;
@@ -291,13 +319,14 @@ static void test_alloc_failures(void **state) {
   mt_query_alloc_sweep(&qo, "SELECT g, count(DISTINCT i), count(DISTINCT f), count(DISTINCT s), sum(DISTINCT i) "
                             "FROM t GROUP BY g ORDER BY g", false);
   mt_query_alloc_sweep(&qo, "SELECT count(DISTINCT i), count(DISTINCT f) FROM t", false);
+  mt_query_alloc_sweep(&qo, "SELECT count(DISTINCT n % 5000), count(DISTINCT n * 1000) FROM u WHERE n < 30000", false);
   env_close(&e);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_values), cmocka_unit_test(test_approx_bound), cmocka_unit_test(test_distinct_kinds),
-      cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_threads), cmocka_unit_test(test_distinct_window),
       cmocka_unit_test(test_live),   cmocka_unit_test(test_errors), cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -624,6 +624,131 @@ static void test_parquet_spans(void **state) {
   file_close(&e, fb);
 }
 
+/* Two keys, a string on codes beside a bool (either order, nulls in either),
+ * and a global count(DISTINCT) of the string on codes: the same answers as
+ * on decoded strings, the codes paths run, at 1, 2 and 4 threads; every
+ * allocation failure of them is an error, never a wrong answer. */
+static void test_two_keys_distinct(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 3, 400, 64);
+  int64_t g0, g1;
+  td__dict_stats(&g0);
+  const char *qs[] = {
+      "SELECT s, v % 3 = 0 AS b, count(*), sum(v) FROM T GROUP BY s, b ORDER BY s, b",
+      "SELECT v % 2 = 1 AS b, s, count(*), min(v) FROM T GROUP BY b, s ORDER BY b, s",
+      "SELECT s, case when v % 5 = 0 then NULL else v % 3 = 0 end AS b, count(*), sum(v) FROM T "
+      "GROUP BY s, b ORDER BY s, b",
+      "SELECT s, v > 30 AS b, count(*) FROM T WHERE v % 4 <> 1 GROUP BY s, b ORDER BY s, b",
+      "SELECT s, v < 0 AS b, count(*) FROM T WHERE v > 1000000 GROUP BY s, b ORDER BY s, b",
+      "SELECT count(DISTINCT s), count(*), count(s) FROM T",
+      "SELECT count(DISTINCT s), count(DISTINCT v % 7), max(s) FROM T WHERE v > 100",
+      "SELECT count(DISTINCT s) FROM T WHERE s IS NULL",
+      "SELECT count(DISTINCT s) FROM T WHERE v > 1000000",
+  };
+  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
+    for (int th = 1; th <= 4; th *= 2) free(same(&e, qs[i], th));
+  td__dict_stats(&g1);
+  char *t = same(&e, "SELECT count(DISTINCT s) FROM T", 2);
+  assert_string_equal(t, "6|;"); /* six words, no unused entry, no null */
+  free(t);
+  td__dict_stats(&g0);
+  assert_true(g0 > g1); /* through distinct_codes */
+  t = same(&e, "SELECT count(*) FROM (SELECT s, v % 2 = 0 AS b FROM T GROUP BY s, b) x", 1);
+  assert_string_equal(t, "14|;"); /* six words and null, each with both values */
+  free(t);
+  td__dict_stats(&g1);
+  assert_true(g1 > g0); /* through dict2_map */
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  qo.threads = 1;
+  mt_query_alloc_sweep(&qo, "SELECT s, v % 3 = 0 AS b, count(*) FROM d GROUP BY s, b", true);
+  mt_query_alloc_sweep(&qo, "SELECT count(DISTINCT s), count(*) FROM d", false);
+  env_close(&e);
+}
+
+/* Many groups on codes: 3000 unique strings and words in a Parquet file
+ * whose dictionary gives way to PLAIN pages mid-chunk; two keys and
+ * count(DISTINCT) give what the decoded key (s || '') gives. */
+static void test_two_keys_many(void **state) {
+  (void)state;
+  const char *path = td_test_scratch_path("many.parquet");
+  td_schema sch;
+  td_schema_init(&sch);
+  td_error err;
+  TD_ASSERT_OK(td_schema_add(&sch, "s", TD_TYPE_UTF8, NULL, true, &err), &err);
+  TD_ASSERT_OK(td_schema_add(&sch, "f", TD_TYPE_BOOL, NULL, true, &err), &err);
+  td_parquet_write_options wo;
+  td_parquet_write_options_init(&wo);
+  wo.row_group_size = 2500; /* several dictionaries */
+  wo.dict_limit = 2000;
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  td_parquet_writer *w;
+  TD_ASSERT_OK(td_parquet_writer_open_with(fd, &sch, &wo, &w, &err), &err);
+  for (int part = 0; part < 3; part++) {
+    td_builder *b, *f;
+    td_builder_new(TD_TYPE_UTF8, &b, NULL);
+    td_builder_new(TD_TYPE_BOOL, &f, NULL);
+    for (int i = 0; i < 3000; i++) {
+      char v[32];
+      if (part != 1 && i % 9 == 4) td_builder_append_null(b, NULL);
+      else {
+        if (part != 1) snprintf(v, sizeof v, "w%d", i % 4);
+        else snprintf(v, sizeof v, "u%05d", i);
+        td_builder_append_str(b, v, -1, NULL);
+      }
+      if (i % 13 == 7) td_builder_append_null(f, NULL);
+      else td_builder_append_int(f, (i / 3 + part) % 2, NULL);
+    }
+    struct ArrowArray cols[2], batch;
+    td_builder_finish(b, &cols[0], NULL);
+    td_builder_finish(f, &cols[1], NULL);
+    td_builder_free(b);
+    td_builder_free(f);
+    TD_ASSERT_OK(td_batch_make(2, cols, &batch, &err), &err);
+    TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+    batch.release(&batch);
+  }
+  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  close(fd);
+  td_schema_reset(&sch);
+  env e;
+  memset(&e, 0, sizeof e);
+  td_file_backend *fb = file_open(&e, path, 700);
+  e.sp = e.sf;
+  int64_t g0, g1;
+  td__dict_stats(&g0);
+  static const char *const pairs[][2] = {
+      {"SELECT s, f, count(*) FROM d GROUP BY s, f ORDER BY s, f",
+       "SELECT s || '' AS s, f, count(*) FROM d GROUP BY 1, f ORDER BY s, f"},
+      {"SELECT f, s, count(*) FROM d WHERE s > 'u01000' GROUP BY f, s ORDER BY f, s",
+       "SELECT f, s || '' AS s, count(*) FROM d WHERE s > 'u01000' GROUP BY f, 2 ORDER BY f, s"},
+      {"SELECT count(DISTINCT s), count(*) FROM d", "SELECT count(DISTINCT s || ''), count(*) FROM d"},
+  };
+  for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+    for (int th = 1; th <= 4; th *= 2) {
+      td_query_options qo;
+      td_query_options_init(&qo);
+      qo.resolver = resolve;
+      qo.resolver_ctx = &e;
+      qo.threads = th;
+      char *x = mt_query_text(pairs[i][0], &qo), *y = mt_query_text(pairs[i][1], &qo);
+      if (strcmp(x, y) != 0) fail_msg("%s\n  codes: %.300s\n  plain: %.300s", pairs[i][0], x, y);
+      free(x);
+      free(y);
+    }
+  }
+  char *t = on_file(&e, "SELECT count(DISTINCT s) FROM d");
+  assert_string_equal(t, "3004|;"); /* four words, 3000 unique */
+  free(t);
+  td__dict_stats(&g1);
+  assert_true(g1 > g0);
+  file_close(&e, fb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filters),
@@ -634,6 +759,8 @@ int main(void) {
       cmocka_unit_test(test_parquet_plain_fallback),
       cmocka_unit_test(test_ipc),
       cmocka_unit_test(test_parquet_spans),
+      cmocka_unit_test(test_two_keys_distinct),
+      cmocka_unit_test(test_two_keys_many),
   };
   return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }
