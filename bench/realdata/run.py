@@ -198,7 +198,7 @@ def main():
     ap.add_argument("--formats", default="parquet,arrow",
                     help="parquet, arrow, many (gen_many.py's tree), joins (gen.mjs's trades, ref and quotes)")
     ap.add_argument("--out")
-    ap.add_argument("--queries", help="comma-separated query numbers (1-based) to run")
+    ap.add_argument("--queries", help="comma-separated query numbers (1-based, of each format's list) to run")
     ap.add_argument("--child", nargs=4, metavar=("ENGINE", "FORMAT", "THREADS", "SQL"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -209,12 +209,11 @@ def main():
     td_threads = "--threads" in (help_text.stdout + help_text.stderr)
     threads = [int(t) for t in a.threads.split(",")]
     formats = a.formats.split(",")
-    queries = QUERIES
-    if a.queries:
-        queries = [QUERIES[int(i) - 1] for i in a.queries.split(",")]
+    def picked(qs):  # --queries numbers the queries of each format
+        return [qs[int(i) - 1] for i in a.queries.split(",")] if a.queries else qs
 
     def queries_of(fmt):
-        return MANY_QUERIES if fmt == "many" else JOIN_QUERIES if fmt == "joins" else queries
+        return MANY_QUERIES if fmt == "many" else picked(JOIN_QUERIES if fmt == "joins" else QUERIES)
 
     def argv_of(engine, fmt, nthr, sql):
         if engine == "tabledata":

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrow/dict.h"
 #include "query/par.h"
 #include "query/prune.h"
 #include "query/sort.h"
@@ -347,6 +348,8 @@ static int select_fused(const td_select_spec *spec, const td_batch *b, const td_
 }
 
 int td_select_defer(const td_select_spec *spec, td_scan *sc, td_error *err) {
+  if (spec->keep_codes && !spec->filter)
+    for (int64_t i = 0; i < sc->n_cols; i++) td_scan_allow_codes(sc, i);
   if (!spec->filter || sc->table->kind != TD_TABLE_SOURCE) return TD_OK;
   bool *in_filter = td_calloc((size_t)spec->n_fields + 1, sizeof *in_filter);
   if (!in_filter) return td_err_nomem(err, "planning a query");
@@ -359,6 +362,12 @@ int td_select_defer(const td_select_spec *spec, td_scan *sc, td_error *err) {
   }
   td_free(in_filter);
   return rc;
+}
+
+/* Whether `owner` keeps the dictionary of the code view v alive (a reader's
+ * td_dict_export dictionary): only then may a result chunk share v. */
+static bool dict_kept(const td_colview *v, const td_shared_array *owner) {
+  return owner && owner->array.dictionary && td_dict_of(owner->array.dictionary) == v->dict;
 }
 
 int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *sc, td_chunk *ch,
@@ -389,7 +398,15 @@ int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *s
   int rc = td_dchunk_new(n_out, n, &c, err);
   if (rc) return rc;
   bool codes = false; /* views of codes are decoded by the gather, never shared */
-  for (int64_t i = 0; i < sc->n_cols; i++) codes = codes || ch->views[i].codes;
+  bool keep = spec->keep_codes && !spec->filter;
+  for (int64_t i = 0; i < sc->n_cols && rc == TD_OK; i++) {
+    if (keep && ch->views[i].codes && !dict_kept(&ch->views[i], ch->owners[i])) rc = td_scan_decode(sc, i, err);
+    codes = codes || (ch->views[i].codes && !keep);
+  }
+  if (rc) {
+    td_dchunk_release(c);
+    return rc;
+  }
   if (n == ch->length && !codes) { /* every row: share the scanned pages */
     rc = fill_columns(spec, &b, c, sc, ch, NULL, err);
   } else { /* the selected rows, gathered, then computed */

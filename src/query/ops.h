@@ -20,7 +20,17 @@ typedef struct td_select_spec {
   int64_t n_fields;   /* source columns */
   int64_t *cols;      /* source columns the scan must read */
   int64_t n_cols;
+  /* Without a filter, and items that are plain columns only: dictionary
+   * codes pass through to the result chunks (shared with the pages), and
+   * td_scan decodes them for readers that do not ask for codes.  The SQL
+   * planner's narrowing views of join sides (query/sql_from.c). */
+  bool keep_codes;
 } td_select_spec;
+
+/* td_table_view; with keep_codes, a view of plain columns hands on their
+ * dictionary codes (td_select_spec.keep_codes) instead of decoding them. */
+int td__table_view(td_table *src, const char *const *columns, int64_t n, bool keep_codes, td_table **out,
+                   td_error *err);
 
 /* Fills spec->cols from the filter and items (all columns when items is NULL). */
 int td_select_spec_columns(td_select_spec *spec, td_error *err);

@@ -258,6 +258,11 @@ int td_make_table_where(td_service *s, const td_table_key *key, const char *filt
 }
 
 int td_table_view(td_table *src, const char *const *columns, int64_t n, td_table **out, td_error *err) {
+  return td__table_view(src, columns, n, false, out, err);
+}
+
+int td__table_view(td_table *src, const char *const *columns, int64_t n, bool keep_codes, td_table **out,
+                   td_error *err) {
   *out = NULL;
   if (!src || n < 1 || !columns) return td_err(err, TD_EINVAL, "td_table_view needs a table and columns");
   td_select_spec spec;
@@ -280,6 +285,9 @@ int td_table_view(td_table *src, const char *const *columns, int64_t n, td_table
     td_expr_free(e);
     td_free(name);
   }
+  bool plain = true;
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) plain = plain && spec.items[i]->kind == TD_EXPR_COLUMN;
+  spec.keep_codes = keep_codes && plain;
   if (rc == TD_OK) rc = td_op_select(src, &spec, &def, out, err); /* takes spec */
   else td_select_spec_reset(&spec);
   td_schema_reset(&def);

@@ -25,6 +25,7 @@
 #include "query/compose.h"
 #include "query/join.h"
 #include "query/lex.h"
+#include "query/ops.h"
 #include "query/strbuf.h"
 #include "tabledata/join.h"
 #include "tabledata/query.h"
@@ -576,7 +577,7 @@ static int narrow(const used_cols *u, td_table **t, td_error *err) {
   }
   if (rc == TD_OK && n > 0 && n < nc) {
     td_table *v;
-    rc = td_table_view(*t, (const char *const *)cols, n, &v, err);
+    rc = td__table_view(*t, (const char *const *)cols, n, true, &v, err); /* codes go on to the join */
     if (rc == TD_OK) {
       td_table_release(*t);
       *t = v;

@@ -73,18 +73,25 @@ static int fetch_column(td_scan *sc, const td_chunk *ch, int64_t i, td_error *er
   if (rc) return rc;
   sc->views[i] = slice(&sc->pages[i]->view, ch->row - page * ps, ch->length);
   sc->owners[i] = sc->pages[i]->owner;
-  if (sc->views[i].codes && !sc->codes_ok[i]) { /* decoded for this chunk */
-    td_array a;
-    struct ArrowArray arr;
-    rc = td_array_init(&a, TD_TYPE_UTF8, ch->length, err);
-    if (rc == TD_OK) rc = td_array_append_view(&a, &sc->views[i], 0, ch->length, err);
-    if (rc == TD_OK) rc = td_array_export(&a, &arr, err);
-    td_array_reset(&a);
-    if (rc == TD_OK) rc = td_shared_array_new(&arr, &sc->decoded[i], err);
-    if (rc == TD_OK) rc = td_colview_init(&sc->views[i], TD_TYPE_UTF8, &sc->decoded[i]->array, err);
-    if (rc) return rc;
-    sc->owners[i] = sc->decoded[i];
-  }
+  if (sc->views[i].codes && !sc->codes_ok[i]) return td_scan_decode(sc, i, err); /* for this chunk */
+  return TD_OK;
+}
+
+int td_scan_decode(td_scan *sc, int64_t i, td_error *err) {
+  if (!sc->views[i].codes) return TD_OK;
+  td_array a;
+  struct ArrowArray arr;
+  int64_t n = sc->views[i].length;
+  int rc = td_array_init(&a, TD_TYPE_UTF8, n, err);
+  if (rc == TD_OK) rc = td_array_append_view(&a, &sc->views[i], 0, n, err);
+  if (rc == TD_OK) rc = td_array_export(&a, &arr, err);
+  td_array_reset(&a);
+  td_shared_array_release(sc->decoded[i]);
+  sc->decoded[i] = NULL;
+  if (rc == TD_OK) rc = td_shared_array_new(&arr, &sc->decoded[i], err);
+  if (rc == TD_OK) rc = td_colview_init(&sc->views[i], TD_TYPE_UTF8, &sc->decoded[i]->array, err);
+  if (rc) return rc;
+  sc->owners[i] = sc->decoded[i];
   return TD_OK;
 }
 
@@ -162,7 +169,7 @@ int td_scan_load(td_scan *sc, td_chunk *ch, td_error *err) {
 
 static int64_t derived_chunk_of(const td_snapshot *s, int64_t pos);
 
-static void next_derived(td_scan *sc, td_chunk *ch) {
+static int next_derived(td_scan *sc, td_chunk *ch, td_error *err) {
   const td_snapshot *s = sc->snap;
   int64_t lo = derived_chunk_of(s, sc->pos);
   const td_dchunk *c = s->chunks[lo];
@@ -180,7 +187,13 @@ static void next_derived(td_scan *sc, td_chunk *ch) {
     sc->consts[i] = NULL;
     sc->views[i] = slice(&c->views[col], from, n);
     sc->owners[i] = c->owners[col];
+    /* codes kept by a view (td_select_spec.keep_codes), for a reader that did not ask for them */
+    if (sc->views[i].codes && !sc->codes_ok[i]) {
+      int rc = td_scan_decode(sc, i, err);
+      if (rc) return rc;
+    }
   }
+  return TD_OK;
 }
 
 int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
@@ -196,7 +209,8 @@ int td_scan_next(td_scan *sc, td_chunk *ch, bool *done, td_error *err) {
     int rc = next_source(sc, ch, done, err);
     if (rc || *done) return rc;
   } else {
-    next_derived(sc, ch);
+    int rc = next_derived(sc, ch, err);
+    if (rc) return rc;
     sc->loaded = true;
   }
   sc->pos += ch->length;

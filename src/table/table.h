@@ -215,10 +215,15 @@ int td_scan_next(td_scan *sc, td_chunk *chunk, bool *done, td_error *err);
  * partition columns, which cost nothing to read. */
 void td_scan_defer(td_scan *sc, int64_t i);
 /* Scanned column i may be handed out as codes into a dictionary (a
- * td_colview with codes set) when its pages are dictionary-encoded: the
+ * td_colview with codes set) when its pages (or a derived table's chunks:
+ * a view made with td_select_spec.keep_codes) are dictionary-encoded: the
  * caller reads it only through paths that understand codes (td__vec_load,
  * filters, group-by keys).  Other columns always see plain utf8. */
 void td_scan_allow_codes(td_scan *sc, int64_t i);
+/* Replaces the current chunk's view of scanned column i, when it holds
+ * codes, by its rows decoded to utf8 (owned by the scan until the next
+ * chunk).  Errors: TD_ENOMEM. */
+int td_scan_decode(td_scan *sc, int64_t i, td_error *err);
 /* Fetches the lazy columns of the current chunk (views, owners), once. */
 int td_scan_load(td_scan *sc, td_chunk *chunk, td_error *err);
 void td_scan_release(td_scan *sc);
