@@ -23,6 +23,10 @@ typedef struct probe {
   int64_t sizes[PROBE_MAX];
   int64_t key_index[PROBE_MAX];     /* value base for keys[i] */
   bool no_partitions, zero_columns;
+  int n_part;                       /* > 0: these partition columns instead of P utf8 */
+  const char *part_names[3];
+  td_type_id part_types[3];
+  td_type_id repeat_p;              /* != NONE: the data schema repeats P with this type */
   const char *values_failure;       /* answer column_values with this failure */
   int64_t values_extra_rows;        /* answer this many rows more than max */
   int values_schema_released, values_array_released;
@@ -45,12 +49,14 @@ static void p_schema(void *self, const td_table_key *t, td_request req) {
   probe *p = self;
   (void)t;
   struct ArrowSchema data, part;
-  const char *dn[1] = {"x"};
-  td_type_id dt[1] = {TD_TYPE_INT64};
+  const char *dn[2] = {"x", "P"};
+  td_type_id dt[2] = {TD_TYPE_INT64, p->repeat_p};
   const char *pn[1] = {"P"};
   td_type_id pt[1] = {TD_TYPE_UTF8};
-  assert_int_equal(td_schema_make(p->zero_columns ? 0 : 1, dn, dt, NULL, &data, NULL), TD_OK);
-  if (!p->no_partitions) assert_int_equal(td_schema_make(1, pn, pt, NULL, &part, NULL), TD_OK);
+  int64_t nd = p->zero_columns ? 0 : p->repeat_p != TD_TYPE_NONE ? 2 : 1;
+  assert_int_equal(td_schema_make(nd, dn, dt, NULL, &data, NULL), TD_OK);
+  if (p->n_part > 0) assert_int_equal(td_schema_make(p->n_part, p->part_names, p->part_types, NULL, &part, NULL), TD_OK);
+  else if (!p->no_partitions) assert_int_equal(td_schema_make(1, pn, pt, NULL, &part, NULL), TD_OK);
   td_answer_schema(req, &data, p->no_partitions ? NULL : &part, NULL);
 }
 
@@ -562,6 +568,287 @@ static void test_long_partition_value(void **state) {
   env_close(&e);
 }
 
+/* ---- section 6: what a refreshing table reports per cycle ---- */
+
+typedef struct cycle_log {
+  int calls, errors;
+  td_table_update last;
+  td_added_rows added[8];
+  char new_names[8][32];
+  char error[TD_ERROR_MESSAGE_SIZE];
+} cycle_log;
+
+static void log_cycle(void *ctx, td_table *t, const td_table_update *u, const td_error *e) {
+  cycle_log *l = ctx;
+  (void)t;
+  if (e) {
+    l->errors++;
+    snprintf(l->error, sizeof l->error, "%s", e->message);
+    return;
+  }
+  l->calls++;
+  l->last = *u;
+  for (int64_t i = 0; i < u->n_added && i < 8; i++) l->added[i] = u->added[i];
+  for (int64_t i = 0; i < u->n_new_locations && i < 8; i++)
+    td_location_key_format(u->new_locations[i], l->new_names[i], sizeof l->new_names[i]);
+}
+
+static void flush(env *e) {
+  td_error err;
+  TD_ASSERT_OK(td_service_flush(e->svc, 10000, &err), &err);
+}
+
+/* One cycle: new locations (out of key order, one of size 0, one a
+ * duplicate) and growth of an old one are reported together, new
+ * locations in key order after the old ones; a size answered again
+ * unchanged is no update; a smaller size fails the table and names the
+ * location, the rows seen before staying readable. */
+static void test_refreshing_cycle_report(void **state) {
+  (void)state;
+  env e;
+  env_init(&e);
+  probe_add(&e.p, "m", 0, 2);
+  env_open(&e, 4);
+  td_error err;
+  td_table_options o;
+  td_table_options_init(&o);
+  o.refreshing = true;
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(e.svc, e.key, &o, &t, &err), &err);
+  cycle_log l;
+  memset(&l, 0, sizeof l);
+  TD_ASSERT_OK(td_table_add_listener(t, log_cycle, &l, NULL, &err), &err);
+  assert_int_equal(td_table_size(t), 2);
+  /* Batch: "z" (3 rows), "a" (empty), "a" again, and "m" grows to 5. */
+  probe_add(&e.p, "z", 2, 3);
+  probe_add(&e.p, "a", 1, 0);
+  TD_ASSERT_OK(td_answer_location(e.p.loc_sub, e.p.keys[1], &err), &err);
+  TD_ASSERT_OK(td_answer_location(e.p.loc_sub, e.p.keys[2], &err), &err);
+  td_location_key *dup = pkey("a");
+  td_answer_location(e.p.loc_sub, dup, NULL);
+  td_location_key_release(dup);
+  e.p.sizes[0] = 5;
+  TD_ASSERT_OK(td_answer_size(e.p.size_subs[0], 5, &err), &err);
+  flush(&e);
+  assert_int_equal(l.calls, 1);
+  assert_int_equal(l.errors, 0);
+  assert_int_equal(l.last.version, 1);
+  assert_int_equal(l.last.size_before, 2);
+  assert_int_equal(l.last.size_after, 8);
+  assert_int_equal(l.last.n_new_locations, 2);
+  assert_string_equal(l.new_names[0], "P=a");
+  assert_string_equal(l.new_names[1], "P=z");
+  assert_int_equal(td_table_location_count(t), 3);
+  assert_int_equal(l.last.n_added, 2); /* m: [2, 5), z: [0, 3); a added nothing */
+  assert_int_equal(l.added[0].region, 0);
+  assert_int_equal(l.added[0].first_row, 2);
+  assert_int_equal(l.added[0].end_row, 5);
+  assert_int_equal(l.added[1].region, 2);
+  assert_int_equal(l.added[1].first_row, 0);
+  assert_int_equal(l.added[1].end_row, 3);
+  assert_false(l.last.replaced);
+  assert_int_equal(l.last.n_removed, 0);
+  for (int64_t i = 0; i < 5; i++) assert_int_equal(x_at(t, i), i);
+  for (int64_t i = 0; i < 3; i++) assert_int_equal(x_at(t, 5 + i), 2000 + i);
+  assert_int_equal(td_table_row_key(t, 5), (int64_t)2 << 43);
+  /* The empty location grows: it keeps its region 1. */
+  e.p.sizes[2] = 2; /* keys[2] is "a" */
+  TD_ASSERT_OK(td_answer_size(e.p.size_subs[2], 2, &err), &err);
+  /* The same size again: nothing to report for m. */
+  TD_ASSERT_OK(td_answer_size(e.p.size_subs[0], 5, &err), &err);
+  flush(&e);
+  assert_int_equal(l.calls, 2);
+  assert_int_equal(l.last.n_added, 1);
+  assert_int_equal(l.added[0].region, 1);
+  assert_int_equal(l.added[0].end_row, 2);
+  assert_int_equal(l.last.n_new_locations, 0);
+  assert_int_equal(td_table_row_key(t, 5), ((int64_t)1 << 43) | 0);
+  assert_int_equal(x_at(t, 5), 1000);
+  /* Only that: no cycle at all when nothing changed. */
+  TD_ASSERT_OK(td_answer_size(e.p.size_subs[0], 5, &err), &err);
+  flush(&e);
+  assert_int_equal(l.calls, 2);
+  assert_int_equal(td_table_version(t), 2);
+  /* A smaller size: the table fails, naming the location and both sizes. */
+  td_answer_size(e.p.size_subs[1], 1, NULL); /* keys[1] is "z" */
+  flush(&e);
+  assert_int_equal(l.errors, 1);
+  TD_ASSERT_CONTAINS(l.error, "P=z");
+  TD_ASSERT_CONTAINS(l.error, "3");
+  TD_ASSERT_CONTAINS(l.error, "1");
+  td_error_clear(&err);
+  assert_int_equal(td_table_status(t, &err), TD_EFAILED);
+  TD_ASSERT_CONTAINS(err.message, "P=z");
+  assert_int_equal(td_table_size(t), 10);
+  struct ArrowArray out;
+  assert_int_equal(td_table_read(t, NULL, 0, 0, 1, &out, &err), TD_EFAILED);
+  /* The last release unsubscribes the locations and the sizes of m and a;
+   * z's size subscription failed (its shrinking answer was refused with
+   * TD_ECONTRACT), and a failed subscription is never unsubscribed. */
+  td_table_release(t);
+  assert_int_equal(e.p.unsubscribes, 3);
+  env_close(&e);
+}
+
+/* ---- section 3, rules 1-3: partition columns and values ---- */
+
+static td_location_key *key2(const char *n1, td_value v1, const char *n2, td_value v2, int n) {
+  const char *names[2] = {n1, n2};
+  td_value vals[2] = {v1, v2};
+  td_location_key *k;
+  td_error err;
+  TD_ASSERT_OK(td_location_key_new(NULL, n, names, vals, &k, &err), &err);
+  return k;
+}
+
+static void add_key(probe *p, td_location_key *k, int64_t index, int64_t size) {
+  p->keys[p->n_locs] = k;
+  p->key_index[p->n_locs] = index;
+  p->sizes[p->n_locs] = size;
+  p->n_locs++;
+}
+
+/* Typed partition columns (int64 D, utf8 S): a missing value is null,
+ * nulls sort first, numbers by value; the definition is partition columns
+ * first; column_values is never asked for them. */
+static void test_partition_values_typed_missing(void **state) {
+  (void)state;
+  env e;
+  env_init(&e);
+  e.p.n_part = 2;
+  e.p.part_names[0] = "D";
+  e.p.part_types[0] = TD_TYPE_INT64;
+  e.p.part_names[1] = "S";
+  e.p.part_types[1] = TD_TYPE_UTF8;
+  add_key(&e.p, key2("D", td_value_int(TD_TYPE_INT64, 10), "S", td_value_str("b"), 2), 3, 1);
+  add_key(&e.p, key2("D", td_value_int(TD_TYPE_INT64, 9), "S", td_value_str("z"), 2), 1, 1);
+  add_key(&e.p, key2("D", td_value_int(TD_TYPE_INT64, 10), "S", td_value_null(TD_TYPE_UTF8), 2), 2, 1);
+  add_key(&e.p, key2("D", td_value_int(TD_TYPE_INT64, 10), "S", td_value_null(TD_TYPE_UTF8), 1), 2, 1);
+  add_key(&e.p, key2("D", td_value_null(TD_TYPE_INT64), "S", td_value_str("a"), 2), 0, 1);
+  env_open(&e, 8);
+  td_error err;
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(e.svc, e.key, NULL, &t, &err), &err);
+  assert_int_equal(td_table_num_columns(t), 3);
+  assert_string_equal(td_table_column_name(t, 0), "D");
+  assert_int_equal(td_table_column_type(t, 0), TD_TYPE_INT64);
+  assert_true(td_table_column_is_partition(t, 1));
+  assert_false(td_table_column_is_partition(t, 2));
+  /* "D=10" alone is another key than "D=10/S=null" (the partition maps
+   * differ), but reads as S null. */
+  assert_int_equal(td_table_location_count(t), 5);
+  struct ArrowArray out;
+  struct ArrowSchema sch;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, 5, &out, &err), &err);
+  TD_ASSERT_OK(td_table_schema(t, &sch, &err), &err);
+  /* null D first; then 9; then 10 with S null (twice) before S "b". */
+  int64_t want_x[5] = {0, 1000, 2000, 2000, 3000};
+  for (int64_t r = 0; r < 5; r++) {
+    td_value d, sv, x;
+    TD_ASSERT_OK(td_arrow_get_value(sch.children[0], out.children[0], r, &d, &err), &err);
+    TD_ASSERT_OK(td_arrow_get_value(sch.children[1], out.children[1], r, &sv, &err), &err);
+    TD_ASSERT_OK(td_arrow_get_value(sch.children[2], out.children[2], r, &x, &err), &err);
+    assert_int_equal(x.v.i, want_x[r]);
+    assert_int_equal(d.is_null, r == 0);
+    assert_int_equal(sv.is_null, r == 2 || r == 3);
+  }
+  out.release(&out);
+  sch.release(&sch);
+  td_table_release(t);
+  env_close(&e);
+}
+
+/* A location key whose partition columns disagree with the others' (other
+ * names, or the same names in another order) is rejected, naming both. */
+static void test_disagreeing_key_order(void **state) {
+  (void)state;
+  env e;
+  env_init(&e);
+  e.p.n_part = 2;
+  e.p.part_names[0] = "A";
+  e.p.part_types[0] = TD_TYPE_UTF8;
+  e.p.part_names[1] = "B";
+  e.p.part_types[1] = TD_TYPE_UTF8;
+  add_key(&e.p, key2("A", td_value_str("1"), "B", td_value_str("2"), 2), 0, 1);
+  add_key(&e.p, key2("B", td_value_str("2"), "A", td_value_str("3"), 2), 1, 1);
+  env_open(&e, 8);
+  td_error err;
+  td_error_clear(&err);
+  td_table *t = NULL;
+  assert_int_equal(td_make_table(e.svc, e.key, NULL, &t, &err), TD_ECONTRACT);
+  assert_null(t);
+  TD_ASSERT_CONTAINS(err.message, "B=2/A=3");
+  TD_ASSERT_CONTAINS(err.message, "A=1/B=2");
+  env_close(&e);
+}
+
+/* A partition value of another type than the partition schema's. */
+static void test_partition_value_wrong_type(void **state) {
+  (void)state;
+  env e;
+  env_init(&e);
+  e.p.n_part = 1;
+  e.p.part_names[0] = "D";
+  e.p.part_types[0] = TD_TYPE_INT64;
+  add_key(&e.p, key2("D", td_value_str("x"), NULL, td_value_null(TD_TYPE_NONE), 1), 0, 1);
+  env_open(&e, 8);
+  td_error err;
+  td_error_clear(&err);
+  td_table *t = NULL;
+  assert_int_equal(td_make_table(e.svc, e.key, NULL, &t, &err), TD_ECONTRACT);
+  TD_ASSERT_CONTAINS(err.message, "D=x");
+  TD_ASSERT_CONTAINS(err.message, "int64");
+  env_close(&e);
+}
+
+/* A partitioned table's location without partition values is an error. */
+static void test_location_without_partition_values(void **state) {
+  (void)state;
+  env e;
+  env_init(&e);
+  td_location_key *k;
+  TD_ASSERT_OK(td_location_key_new("id1", 0, NULL, NULL, &k, NULL), NULL);
+  add_key(&e.p, k, 0, 1);
+  env_open(&e, 8);
+  td_error err;
+  td_error_clear(&err);
+  td_table *t = NULL;
+  assert_int_equal(td_make_table(e.svc, e.key, NULL, &t, &err), TD_ECONTRACT);
+  TD_ASSERT_CONTAINS(err.message, "id1");
+  env_close(&e);
+}
+
+/* The data schema may repeat a partition column with the same type (it is
+ * not doubled, nor asked for); with another type it is an error. */
+static void test_data_schema_repeats_partition(void **state) {
+  (void)state;
+  env e;
+  env_init(&e);
+  probe_add(&e.p, "a", 0, 2);
+  e.p.repeat_p = TD_TYPE_UTF8;
+  env_open(&e, 8);
+  td_error err;
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(e.svc, e.key, NULL, &t, &err), &err);
+  assert_int_equal(td_table_num_columns(t), 2);
+  assert_int_equal(td_table_column_index(t, "P"), 0);
+  struct ArrowArray out;
+  TD_ASSERT_OK(td_table_read(t, NULL, 0, 0, 2, &out, &err), &err); /* p_values asserts column "x" */
+  out.release(&out);
+  td_table_release(t);
+  td_table_key_release(e.key);
+  td_service_free(e.svc);
+  e.p.repeat_p = TD_TYPE_INT32;
+  env_open(&e, 8);
+  td_error_clear(&err);
+  t = NULL;
+  assert_int_equal(td_make_table(e.svc, e.key, NULL, &t, &err), TD_ECONTRACT);
+  TD_ASSERT_CONTAINS(err.message, "P");
+  TD_ASSERT_CONTAINS(err.message, "int32");
+  TD_ASSERT_CONTAINS(err.message, "utf8");
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_order_duplicates_nulls),
@@ -575,6 +862,12 @@ int main(void) {
       cmocka_unit_test(test_read_children_released_early),
       cmocka_unit_test(test_stream_outlives_batches),
       cmocka_unit_test(test_long_partition_value),
+      cmocka_unit_test(test_refreshing_cycle_report),
+      cmocka_unit_test(test_partition_values_typed_missing),
+      cmocka_unit_test(test_disagreeing_key_order),
+      cmocka_unit_test(test_partition_value_wrong_type),
+      cmocka_unit_test(test_location_without_partition_values),
+      cmocka_unit_test(test_data_schema_repeats_partition),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
