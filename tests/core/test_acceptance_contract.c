@@ -29,6 +29,7 @@ typedef struct probe {
   td_type_id repeat_p;              /* != NONE: the data schema repeats P with this type */
   const char *values_failure;       /* answer column_values with this failure */
   int64_t values_extra_rows;        /* answer this many rows more than max */
+  int values_corrupt;               /* answer a hand-made broken array (see p_values) */
   int values_schema_released, values_array_released;
   bool values_moved_schema_cleared, values_moved_array_cleared;
   int64_t answer_size; /* when != INT64_MIN, every size answer */
@@ -81,6 +82,31 @@ static void p_size(void *self, const td_table_key *t, const td_location_key *loc
   td_answer_size(req, p->answer_size != INT64_MIN ? p->answer_size : p->sizes[i], NULL);
 }
 
+static int g_corrupt_released;
+static void corrupt_release(struct ArrowArray *a) {
+  g_corrupt_released++;
+  a->release = NULL;
+}
+
+/* An int64 column of n rows broken in way `how`: 1 no buffers array, 2 a
+ * negative length, 3 one buffer, 4 a NULL values buffer, 5 null_count
+ * larger than the rows. */
+static void answer_corrupt(int how, td_request req, int64_t n) {
+  static int64_t values[64];
+  static const void *bufs[2];
+  bufs[0] = NULL;
+  bufs[1] = how == 4 ? NULL : values;
+  struct ArrowArray arr = {0};
+  arr.length = how == 2 ? -n : n;
+  arr.null_count = how == 5 ? n + 5 : 0;
+  arr.n_buffers = how == 3 ? 1 : 2;
+  arr.buffers = how == 1 ? NULL : bufs;
+  arr.release = corrupt_release;
+  struct ArrowSchema sch;
+  assert_int_equal(td_field_schema_make("x", TD_TYPE_INT64, NULL, &sch, NULL), TD_OK);
+  td_answer_values(req, &sch, &arr, NULL);
+}
+
 static void p_values(void *self, const td_table_key *t, const td_location_key *loc, const char *col,
                      int64_t offset, int64_t min_rows, int64_t max_rows, td_request req) {
   probe *p = self;
@@ -93,6 +119,10 @@ static void p_values(void *self, const td_table_key *t, const td_location_key *l
   }
   int i = p_find(p, loc);
   assert_true(i >= 0);
+  if (p->values_corrupt) {
+    answer_corrupt(p->values_corrupt, req, min_rows);
+    return;
+  }
   td_builder *b;
   assert_int_equal(td_builder_new(TD_TYPE_INT64, &b, NULL), TD_OK);
   int64_t n = max_rows + p->values_extra_rows;
@@ -849,6 +879,32 @@ static void test_data_schema_repeats_partition(void **state) {
   env_close(&e);
 }
 
+/* ---- section 3 rule 4: broken arrays from a backend ---- */
+
+static void test_broken_value_arrays(void **state) {
+  (void)state;
+  const char *expect[6] = {NULL, "buffers", "negative length", "buffers", "no values buffer", "nulls"};
+  for (int how = 1; how <= 5; how++) {
+    env e;
+    env_init(&e);
+    probe_add(&e.p, "a", 0, 4);
+    e.p.values_corrupt = how;
+    g_corrupt_released = 0;
+    env_open(&e, 8);
+    td_error err;
+    td_table *t;
+    TD_ASSERT_OK(td_make_table(e.svc, e.key, NULL, &t, &err), &err);
+    struct ArrowArray out;
+    td_error_clear(&err);
+    assert_int_equal(td_table_read(t, NULL, 0, 0, 4, &out, &err), TD_ECONTRACT);
+    TD_ASSERT_CONTAINS(err.message, "column_values(table 't', location 'P=a', column 'x'");
+    TD_ASSERT_CONTAINS(err.message, expect[how]);
+    td_table_release(t);
+    env_close(&e);
+    assert_int_equal(g_corrupt_released, 1); /* released exactly once */
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_order_duplicates_nulls),
@@ -868,6 +924,7 @@ int main(void) {
       cmocka_unit_test(test_partition_value_wrong_type),
       cmocka_unit_test(test_location_without_partition_values),
       cmocka_unit_test(test_data_schema_repeats_partition),
+      cmocka_unit_test(test_broken_value_arrays),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
