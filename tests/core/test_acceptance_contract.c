@@ -30,6 +30,7 @@ typedef struct probe {
   const char *values_failure;       /* answer column_values with this failure */
   int64_t values_extra_rows;        /* answer this many rows more than max */
   int values_corrupt;               /* answer a hand-made broken array (see p_values) */
+  int schema_corrupt;               /* answer a hand-made broken schema (see answer_bad_schema) */
   int values_schema_released, values_array_released;
   bool values_moved_schema_cleared, values_moved_array_cleared;
   int64_t answer_size; /* when != INT64_MIN, every size answer */
@@ -46,9 +47,46 @@ static void (*orig_array_release)(struct ArrowArray *);
 static void count_schema_release(struct ArrowSchema *s);
 static void count_array_release(struct ArrowArray *a);
 
+static void noop_schema_release(struct ArrowSchema *s) { s->release = NULL; }
+
+/* A data schema broken in way `how`: 1 no format, 2 a struct with one child
+ * but no children array, 3 a NULL child, 4 a list column (nested, not
+ * carried), 5 a column without a name, 6 a struct child itself released. */
+static void answer_bad_schema(int how, td_request req) {
+  static struct ArrowSchema child, *kids[1];
+  memset(&child, 0, sizeof child);
+  child.format = how == 4 ? "+l" : "l";
+  child.name = how == 5 ? NULL : "x";
+  child.flags = ARROW_FLAG_NULLABLE;
+  child.release = how == 6 ? NULL : noop_schema_release;
+  static struct ArrowSchema item;
+  static struct ArrowSchema *items[1];
+  memset(&item, 0, sizeof item);
+  item.format = "l";
+  item.name = "item";
+  item.release = noop_schema_release;
+  items[0] = &item;
+  if (how == 4) {
+    child.n_children = 1;
+    child.children = items;
+  }
+  kids[0] = how == 3 ? NULL : &child;
+  struct ArrowSchema top = {0};
+  top.format = how == 1 ? NULL : "+s";
+  top.name = "";
+  top.n_children = 1;
+  top.children = how == 2 ? NULL : kids;
+  top.release = noop_schema_release;
+  td_answer_schema(req, &top, NULL, NULL);
+}
+
 static void p_schema(void *self, const td_table_key *t, td_request req) {
   probe *p = self;
   (void)t;
+  if (p->schema_corrupt) {
+    answer_bad_schema(p->schema_corrupt, req);
+    return;
+  }
   struct ArrowSchema data, part;
   const char *dn[2] = {"x", "P"};
   td_type_id dt[2] = {TD_TYPE_INT64, p->repeat_p};
@@ -905,6 +943,32 @@ static void test_broken_value_arrays(void **state) {
   }
 }
 
+/* Broken schema answers: a clear error (TD_ECONTRACT, or TD_EUNSUPPORTED
+ * naming the column and its type), never a crash. */
+static void test_broken_schemas(void **state) {
+  (void)state;
+  for (int how = 1; how <= 6; how++) {
+    env e;
+    env_init(&e);
+    e.p.no_partitions = true;
+    e.p.schema_corrupt = how;
+    env_open(&e, 8);
+    td_error err;
+    td_error_clear(&err);
+    td_table *t = NULL;
+    int rc = td_make_table(e.svc, e.key, NULL, &t, &err);
+    if (how == 4) {
+      assert_int_equal(rc, TD_EUNSUPPORTED);
+      TD_ASSERT_CONTAINS(err.message, "'x'");
+    } else {
+      if (rc != TD_ECONTRACT) fail_msg("broken schema %d: %s: %s", how, td_status_name(rc), err.message);
+    }
+    TD_ASSERT_CONTAINS(err.message, "table_schema(table 't')");
+    assert_null(t);
+    env_close(&e);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_order_duplicates_nulls),
@@ -925,6 +989,7 @@ int main(void) {
       cmocka_unit_test(test_location_without_partition_values),
       cmocka_unit_test(test_data_schema_repeats_partition),
       cmocka_unit_test(test_broken_value_arrays),
+      cmocka_unit_test(test_broken_schemas),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
