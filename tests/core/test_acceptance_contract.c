@@ -278,6 +278,15 @@ static void env_close(env *e) {
   for (int i = 0; i < e->p.n_locs; i++) td_location_key_release(e->p.keys[i]);
 }
 
+/* td_make_table (static) must fail with `code`; err gets the message. */
+static void make_fails(env *e, int code, td_error *err) {
+  td_error_clear(err);
+  td_table *t = NULL;
+  int rc = td_make_table(e->svc, e->key, NULL, &t, err);
+  if (rc != code) fail_msg("expected %s, got %s: %s", td_status_name(code), td_status_name(rc), err->message);
+  assert_null(t);
+}
+
 static int64_t x_at(td_table *t, int64_t row) {
   td_error err;
   int64_t col = td_table_column_index(t, "x");
@@ -324,11 +333,7 @@ static void test_negative_size_is_error(void **state) {
   e.p.answer_size = -5;
   env_open(&e, 8);
   td_error err;
-  td_error_clear(&err);
-  td_table *t = NULL;
-  int rc = td_make_table(e.svc, e.key, NULL, &t, &err);
-  assert_int_not_equal(rc, TD_OK);
-  assert_null(t);
+  make_fails(&e, TD_ECONTRACT, &err);
   TD_ASSERT_CONTAINS(err.message, "-5");
   TD_ASSERT_CONTAINS(err.message, "P=a");
   env_close(&e);
@@ -342,10 +347,7 @@ static void test_size_past_row_bits_is_range(void **state) {
   e.p.answer_size = TD_MAX_LOCATION_ROWS + 1;
   env_open(&e, 8);
   td_error err;
-  td_error_clear(&err);
-  td_table *t = NULL;
-  assert_int_equal(td_make_table(e.svc, e.key, NULL, &t, &err), TD_ERANGE);
-  assert_null(t);
+  make_fails(&e, TD_ERANGE, &err);
   TD_ASSERT_CONTAINS(err.message, "P=a");
   env_close(&e);
 }
@@ -841,10 +843,7 @@ static void test_disagreeing_key_order(void **state) {
   add_key(&e.p, key2("B", td_value_str("2"), "A", td_value_str("3"), 2), 1, 1);
   env_open(&e, 8);
   td_error err;
-  td_error_clear(&err);
-  td_table *t = NULL;
-  assert_int_equal(td_make_table(e.svc, e.key, NULL, &t, &err), TD_ECONTRACT);
-  assert_null(t);
+  make_fails(&e, TD_ECONTRACT, &err);
   TD_ASSERT_CONTAINS(err.message, "B=2/A=3");
   TD_ASSERT_CONTAINS(err.message, "A=1/B=2");
   env_close(&e);
@@ -861,9 +860,7 @@ static void test_partition_value_wrong_type(void **state) {
   add_key(&e.p, key2("D", td_value_str("x"), NULL, td_value_null(TD_TYPE_NONE), 1), 0, 1);
   env_open(&e, 8);
   td_error err;
-  td_error_clear(&err);
-  td_table *t = NULL;
-  assert_int_equal(td_make_table(e.svc, e.key, NULL, &t, &err), TD_ECONTRACT);
+  make_fails(&e, TD_ECONTRACT, &err);
   TD_ASSERT_CONTAINS(err.message, "D=x");
   TD_ASSERT_CONTAINS(err.message, "int64");
   env_close(&e);
@@ -879,9 +876,7 @@ static void test_location_without_partition_values(void **state) {
   add_key(&e.p, k, 0, 1);
   env_open(&e, 8);
   td_error err;
-  td_error_clear(&err);
-  td_table *t = NULL;
-  assert_int_equal(td_make_table(e.svc, e.key, NULL, &t, &err), TD_ECONTRACT);
+  make_fails(&e, TD_ECONTRACT, &err);
   TD_ASSERT_CONTAINS(err.message, "id1");
   env_close(&e);
 }
@@ -908,9 +903,7 @@ static void test_data_schema_repeats_partition(void **state) {
   td_service_free(e.svc);
   e.p.repeat_p = TD_TYPE_INT32;
   env_open(&e, 8);
-  td_error_clear(&err);
-  t = NULL;
-  assert_int_equal(td_make_table(e.svc, e.key, NULL, &t, &err), TD_ECONTRACT);
+  make_fails(&e, TD_ECONTRACT, &err);
   TD_ASSERT_CONTAINS(err.message, "P");
   TD_ASSERT_CONTAINS(err.message, "int32");
   TD_ASSERT_CONTAINS(err.message, "utf8");
@@ -954,17 +947,9 @@ static void test_broken_schemas(void **state) {
     e.p.schema_corrupt = how;
     env_open(&e, 8);
     td_error err;
-    td_error_clear(&err);
-    td_table *t = NULL;
-    int rc = td_make_table(e.svc, e.key, NULL, &t, &err);
-    if (how == 4) {
-      assert_int_equal(rc, TD_EUNSUPPORTED);
-      TD_ASSERT_CONTAINS(err.message, "'x'");
-    } else {
-      if (rc != TD_ECONTRACT) fail_msg("broken schema %d: %s: %s", how, td_status_name(rc), err.message);
-    }
+    make_fails(&e, how == 4 ? TD_EUNSUPPORTED : TD_ECONTRACT, &err);
+    if (how == 4) TD_ASSERT_CONTAINS(err.message, "'x'");
     TD_ASSERT_CONTAINS(err.message, "table_schema(table 't')");
-    assert_null(t);
     env_close(&e);
   }
 }
