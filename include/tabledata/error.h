@@ -3,7 +3,9 @@
  *
  * Every fallible tabledata function returns an int status (TD_OK == 0) and
  * takes an optional `td_error *` as its last argument.  Passing NULL is always
- * allowed.  On failure the struct receives the same code and a message that
+ * allowed.  A NULL handle, string or out pointer gives TD_EINVAL (never a
+ * crash); accessors that return no status give their neutral answer for a
+ * NULL handle (0, -1, NULL, false or TD_TYPE_NONE).  On failure the struct receives the same code and a message that
  * says what was expected and what was found; on success it is left untouched.
  * The status names and their one-line descriptions come from one list
  * (TD_STATUS_LIST) so they cannot drift apart.

@@ -308,6 +308,8 @@ int td_colview_init(td_colview *v, td_type_id type, const struct ArrowArray *a, 
   if (a->n_buffers != nb)
     return td_err(err, TD_ECONTRACT, "a %s array has %d buffers, found %lld", td_type_name(type), nb,
                   (long long)a->n_buffers);
+  if (!a->buffers)
+    return td_err(err, TD_ECONTRACT, "a %s array has %d buffers, found no buffers array", td_type_name(type), nb);
   if (a->length < 0 || a->offset < 0)
     return td_err(err, TD_ECONTRACT, "array has negative length or offset");
   v->type = type;
@@ -338,7 +340,7 @@ static int validate_large(td_type_id type, const struct ArrowArray *a, td_error 
     return td_err(err, TD_ECONTRACT, "a %s array has 3 buffers, found %lld", td_type_name(type),
                   (long long)a->n_buffers);
   if (a->length < 0 || a->offset < 0) return td_err(err, TD_ECONTRACT, "array has negative length or offset");
-  if (!a->buffers[1]) return td_err(err, TD_ECONTRACT, "%s array has no offsets buffer", td_type_name(type));
+  if (!a->buffers || !a->buffers[1]) return td_err(err, TD_ECONTRACT, "%s array has no offsets buffer", td_type_name(type));
   if (a->length == 0) return TD_OK;
   const int64_t *o = (const int64_t *)a->buffers[1] + a->offset;
   if (o[0] < 0) return td_err(err, TD_ECONTRACT, "%s array starts at negative offset %lld", td_type_name(type), (long long)o[0]);
@@ -437,7 +439,7 @@ int td_colview_init_arrow(td_colview *v, td_type_id type, const struct ArrowArra
                           td_error *err) {
   memset(tmp, 0, sizeof *tmp);
   if (!td_type_is_large(type)) return td_colview_init(v, type, a, err);
-  if (!a || !a->release || a->n_buffers != 3 || !a->buffers[1])
+  if (!a || !a->release || a->n_buffers != 3 || !a->buffers || !a->buffers[1])
     return td_err(err, TD_ECONTRACT, "a %s array has 3 buffers with offsets", td_type_name(type));
   struct ArrowArray whole = *a; /* every row from 0, so the view keeps a's offset */
   whole.length += whole.offset;

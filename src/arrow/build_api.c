@@ -15,7 +15,11 @@ struct td_builder {
   td_array a;
 };
 
+/* A builder function given no builder. */
+static int no_builder(td_error *err) { return td_err(err, TD_EINVAL, "no builder (NULL)"); }
+
 int td_builder_new(td_type_id type, td_builder **out, td_error *err) {
+  if (!out) return td_err(err, TD_EINVAL, "td_builder_new needs an out pointer");
   *out = NULL;
   if (type == TD_TYPE_NONE || td_type_format(type)[0] == '?')
     return td_err(err, TD_EINVAL, "cannot build a column of type %d", (int)type);
@@ -36,22 +40,30 @@ void td_builder_free(td_builder *b) {
   td_free(b);
 }
 
-int64_t td_builder_length(const td_builder *b) { return b->a.length; }
-int td_builder_append_null(td_builder *b, td_error *err) { return td_array_append_null(&b->a, err); }
+int64_t td_builder_length(const td_builder *b) { return b ? b->a.length : 0; }
+int td_builder_append_null(td_builder *b, td_error *err) {
+  return b ? td_array_append_null(&b->a, err) : no_builder(err);
+}
 int td_builder_append_int(td_builder *b, int64_t v, td_error *err) {
-  return td_array_append_int(&b->a, v, err);
+  return b ? td_array_append_int(&b->a, v, err) : no_builder(err);
 }
 int td_builder_append_double(td_builder *b, double v, td_error *err) {
-  return td_array_append_double(&b->a, v, err);
+  return b ? td_array_append_double(&b->a, v, err) : no_builder(err);
 }
 int td_builder_append_str(td_builder *b, const char *s, int64_t len, td_error *err) {
-  return td_array_append_str(&b->a, s, len < 0 ? (int64_t)strlen(s) : len, err);
+  if (!b) return no_builder(err);
+  if (!s && len != 0) return td_err(err, TD_EINVAL, "td_builder_append_str: NULL string of length %lld", (long long)len);
+  return td_array_append_str(&b->a, s ? s : "", len < 0 ? (int64_t)strlen(s) : len, err);
 }
 int td_builder_append_value(td_builder *b, const td_value *v, td_error *err) {
+  if (!b) return no_builder(err);
+  if (!v) return td_err(err, TD_EINVAL, "td_builder_append_value: no value (NULL)");
   return td_array_append_value(&b->a, v, err);
 }
 
 int td_builder_finish(td_builder *b, struct ArrowArray *out, td_error *err) {
+  if (!b) return no_builder(err);
+  if (!out) return td_err(err, TD_EINVAL, "td_builder_finish needs an out array");
   td_type_id t = b->a.type;
   int rc = td_array_export(&b->a, out, err);
   if (rc) return rc;
@@ -68,6 +80,10 @@ int td_builder_finish(td_builder *b, struct ArrowArray *out, td_error *err) {
 }
 
 int td_batch_make(int64_t n, struct ArrowArray *columns, struct ArrowArray *out, td_error *err) {
+  if (n < 0 || (n > 0 && !columns) || !out) {
+    for (int64_t j = 0; columns && j < n; j++) td_arrow_array_release(&columns[j]);
+    return td_err(err, TD_EINVAL, "td_batch_make needs %lld columns and an out array", (long long)n);
+  }
   int64_t len = n > 0 ? columns[0].length : 0;
   for (int64_t i = 1; i < n; i++) {
     if (columns[i].length != len) {
@@ -82,6 +98,10 @@ int td_batch_make(int64_t n, struct ArrowArray *columns, struct ArrowArray *out,
 
 int td_schema_make(int64_t n, const char *const *names, const td_type_id *types,
                    const char *const *tzs, struct ArrowSchema *out, td_error *err) {
+  if (n < 0 || (n > 0 && (!names || !types)) || !out)
+    return td_err(err, TD_EINVAL, "td_schema_make needs %lld names and types and an out schema", (long long)n);
+  for (int64_t i = 0; i < n; i++)
+    if (!names[i]) return td_err(err, TD_EINVAL, "td_schema_make: column %lld has no name", (long long)i);
   td_schema s;
   td_schema_init(&s);
   int rc = TD_OK;
@@ -98,6 +118,7 @@ int td_arrow_get_value(const struct ArrowSchema *field, const struct ArrowArray 
   const char *tz;
   int rc = td_type_from_format(field ? field->format : NULL, &type, &tz, err);
   if (rc) return rc;
+  if (!array || !array->release || !out) return td_err(err, TD_EINVAL, "td_arrow_get_value needs an array and an out value");
   if (row < 0 || row >= array->length)
     return td_err(err, TD_ERANGE, "row %lld is out of range (the array has %lld rows)", (long long)row,
                   (long long)array->length);
@@ -130,6 +151,7 @@ int td_arrow_get_value(const struct ArrowSchema *field, const struct ArrowArray 
 
 int td_field_schema_make(const char *name, td_type_id type, const char *tz, struct ArrowSchema *out,
                          td_error *err) {
+  if (!name || !out) return td_err(err, TD_EINVAL, "td_field_schema_make needs a name and an out schema");
   td_schema s;
   td_schema_init(&s);
   int rc = td_schema_add(&s, name, type, tz, true, err);

@@ -383,8 +383,12 @@ int td_schema_import(const struct ArrowSchema *in, td_schema *out, td_error *err
   if (!in->format || strcmp(in->format, "+s") != 0)
     return td_err(err, TD_EINVAL, "expected a struct schema (format '+s') listing the columns, found format '%s'",
                   in->format ? in->format : "(null)");
+  if (in->n_children < 0 || (in->n_children > 0 && !in->children))
+    return td_err(err, TD_EINVAL, "a struct schema of %lld columns has no children array", (long long)in->n_children);
   for (int64_t i = 0; i < in->n_children; i++) {
     td_field f;
+    if (in->children[i] && in->children[i]->release && !in->children[i]->name)
+      return td_err(err, TD_EINVAL, "column %lld of the struct schema has no name (NULL)", (long long)i);
     int rc = td_field_import(in->children[i], &f, err);
     if (rc) {
       td_schema_reset(out);

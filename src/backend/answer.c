@@ -98,6 +98,11 @@ static int raced(td_service *s, td_call *c, const char *what, td_error *err) {
 
 static bool is_live(const td_call *c) { return c->state == TD_CALL_PENDING || c->state == TD_CALL_ACTIVE; }
 
+/* The code of a schema the backend answered that cannot be imported: a
+ * type the engine does not carry or no memory as they are, anything else
+ * (no format, missing children or names...) breaks the contract. */
+static int schema_violation(int rc) { return rc == TD_EUNSUPPORTED || rc == TD_ENOMEM ? rc : TD_ECONTRACT; }
+
 static int answer_schema(td_request req, struct ArrowSchema *data_schema,
                      struct ArrowSchema *partition_schema, int mode, td_error *err) {
   td_call *c;
@@ -127,14 +132,14 @@ static int answer_schema(td_request req, struct ArrowSchema *data_schema,
   if (rc) {
     td_arrow_schema_release(data_schema);
     td_arrow_schema_release(partition_schema);
-    return violate(s, c, rc, err, "data schema: %s", e.message);
+    return violate(s, c, schema_violation(rc), err, "data schema: %s", e.message);
   }
   bool has_ps = partition_schema && partition_schema->release;
   if (has_ps && (rc = td_schema_import(partition_schema, &ps, &e)) != TD_OK) {
     td_schema_reset(&ds);
     td_arrow_schema_release(data_schema);
     td_arrow_schema_release(partition_schema);
-    return violate(s, c, rc, err, "partition schema: %s", e.message);
+    return violate(s, c, schema_violation(rc), err, "partition schema: %s", e.message);
   }
   td_arrow_schema_release(data_schema);
   td_arrow_schema_release(partition_schema);

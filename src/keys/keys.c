@@ -14,6 +14,7 @@
 #include "util/error.h"
 
 int td_table_key_new(const char *name, td_table_key **out, td_error *err) {
+  if (!out) return td_err(err, TD_EINVAL, "td_table_key_new needs an out pointer");
   *out = NULL;
   if (!name) return td_err(err, TD_EINVAL, "a table key needs a name");
   td_table_key *k = td_calloc(1, sizeof *k);
@@ -38,11 +39,11 @@ void td_table_key_release(td_table_key *key) {
   td_free(key);
 }
 
-const char *td_table_key_name(const td_table_key *key) { return key->name; }
+const char *td_table_key_name(const td_table_key *key) { return key ? key->name : NULL; }
 bool td_table_key_equal(const td_table_key *a, const td_table_key *b) {
-  return a == b || (a->hash == b->hash && strcmp(a->name, b->name) == 0);
+  return a == b || (a && b && a->hash == b->hash && strcmp(a->name, b->name) == 0);
 }
-uint64_t td_table_key_hash(const td_table_key *key) { return key->hash; }
+uint64_t td_table_key_hash(const td_table_key *key) { return key ? key->hash : 0; }
 
 /* ---- location keys ---- */
 
@@ -86,6 +87,7 @@ static int check_distinct(const char *const *names, int64_t n, td_error *err) {
 
 int td_location_key_new(const char *identity, int64_t n, const char *const *names,
                         const td_value *values, td_location_key **out, td_error *err) {
+  if (!out) return td_err(err, TD_EINVAL, "td_location_key_new needs an out pointer");
   *out = NULL;
   if (n < 0 || (n > 0 && (!names || !values)))
     return td_err(err, TD_EINVAL, "a location key needs a name and a value per partition column");
@@ -136,6 +138,11 @@ int td_location_key_new(const char *identity, int64_t n, const char *const *name
 
 int td_location_key_from_arrow(const char *identity, struct ArrowSchema *schema,
                                struct ArrowArray *values, td_location_key **out, td_error *err) {
+  if (!out) {
+    td_arrow_schema_release(schema);
+    td_arrow_array_release(values);
+    return td_err(err, TD_EINVAL, "td_location_key_from_arrow needs an out pointer");
+  }
   *out = NULL;
   int rc = TD_OK;
   td_schema s;
@@ -201,21 +208,23 @@ void td_location_key_release(td_location_key *key) {
   if (key && atomic_fetch_sub(&key->refs, 1) == 1) location_key_free(key);
 }
 
-const char *td_location_key_identity(const td_location_key *key) { return key->identity; }
-int64_t td_location_key_partition_count(const td_location_key *key) { return key->n; }
+const char *td_location_key_identity(const td_location_key *key) { return key ? key->identity : NULL; }
+int64_t td_location_key_partition_count(const td_location_key *key) { return key ? key->n : 0; }
 const char *td_location_key_partition_name(const td_location_key *key, int64_t i) {
-  return i >= 0 && i < key->n ? key->names[i] : NULL;
+  return key && i >= 0 && i < key->n ? key->names[i] : NULL;
 }
 const td_value *td_location_key_partition_value(const td_location_key *key, int64_t i) {
-  return i >= 0 && i < key->n ? &key->values[i] : NULL;
+  return key && i >= 0 && i < key->n ? &key->values[i] : NULL;
 }
 const td_value *td_location_key_find(const td_location_key *key, const char *name) {
+  if (!key || !name) return NULL;
   for (int64_t i = 0; i < key->n; i++)
     if (strcmp(key->names[i], name) == 0) return &key->values[i];
   return NULL;
 }
 
 int td_location_key_compare(const td_location_key *a, const td_location_key *b) {
+  if (!a || !b) return (int)!!a - (int)!!b; /* NULL first */
   int64_t n = a->n < b->n ? a->n : b->n;
   for (int64_t i = 0; i < n; i++) {
     int c = td_value_compare(&a->values[i], &b->values[i]);
@@ -228,6 +237,7 @@ int td_location_key_compare(const td_location_key *a, const td_location_key *b) 
 
 bool td_location_key_equal(const td_location_key *a, const td_location_key *b) {
   if (a == b) return true;
+  if (!a || !b) return false;
   if (a->hash != b->hash || a->n != b->n || strcmp(a->identity, b->identity) != 0) return false;
   for (int64_t i = 0; i < a->n; i++)
     if (strcmp(a->names[i], b->names[i]) != 0 || !td_value_equal(&a->values[i], &b->values[i]))
@@ -235,24 +245,33 @@ bool td_location_key_equal(const td_location_key *a, const td_location_key *b) {
   return true;
 }
 
-uint64_t td_location_key_hash(const td_location_key *key) { return key->hash; }
+uint64_t td_location_key_hash(const td_location_key *key) { return key ? key->hash : 0; }
 
 size_t td_location_key_format(const td_location_key *key, char *buf, size_t size) {
   size_t used = 0;
-  char tmp[256];
-#define TD_APPEND_(...)                                                     \
-  do {                                                                      \
-    int n_ = snprintf(buf ? buf + (used < size ? used : size) : NULL,       \
-                      used < size ? size - used : 0, __VA_ARGS__);          \
-    if (n_ > 0) used += (size_t)n_;                                         \
+  if (!buf) size = 0;
+#define TD_AT_ (size ? buf + (used < size ? used : size) : NULL)
+#define TD_LEFT_ (used < size ? size - used : 0)
+#define TD_APPEND_(...)                        \
+  do {                                         \
+    int n_ = snprintf(TD_AT_, TD_LEFT_, __VA_ARGS__); \
+    if (n_ > 0) used += (size_t)n_;            \
   } while (0)
   if (size) buf[0] = '\0';
+  if (!key) {
+    TD_APPEND_("(null)");
+    return used;
+  }
   for (int64_t i = 0; i < key->n; i++) {
-    td_value_format(&key->values[i], tmp, sizeof tmp);
-    TD_APPEND_("%s%s=%s", i ? "/" : "", key->names[i], tmp);
+    TD_APPEND_("%s%s=", i ? "/" : "", key->names[i]);
+    /* The value straight into the buffer: a long string is neither cut nor
+     * miscounted (the length returned is the whole text's). */
+    used += td_value_format(&key->values[i], TD_AT_, TD_LEFT_);
   }
   if (key->identity[0]) TD_APPEND_("%s%s", key->n ? "#" : "", key->identity);
   if (!key->n && !key->identity[0]) TD_APPEND_("(standalone)");
 #undef TD_APPEND_
+#undef TD_LEFT_
+#undef TD_AT_
   return used;
 }

@@ -82,6 +82,7 @@ static double dec_to_double(const td_value *v) {
 }
 
 int td_value_compare(const td_value *a, const td_value *b) {
+  if (!a || !b) return (int)!!a - (int)!!b; /* NULL first */
   if (a->is_null || b->is_null) return (int)!a->is_null - (int)!b->is_null;
   if (td_type_is_varlen(a->type) || td_type_is_varlen(b->type)) {
     /* utf8, large_utf8, binary and large_binary compare bytewise */
@@ -287,7 +288,8 @@ size_t td_binary_format(const void *bytes, size_t len, char *buf, size_t size) {
 
 size_t td_value_format(const td_value *v, char *buf, size_t size) {
   int n;
-  if (v->is_null || v->type == TD_TYPE_NONE) n = snprintf(buf, size, "null");
+  if (!buf) size = 0;
+  if (!v || v->is_null || v->type == TD_TYPE_NONE) n = snprintf(buf, size, "null");
   else switch (v->type) {
       case TD_TYPE_BOOL: n = snprintf(buf, size, "%s", v->v.b ? "true" : "false"); break;
       case TD_TYPE_FLOAT32:

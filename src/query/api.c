@@ -8,7 +8,9 @@
 #include "tabledata/query.h"
 #include "util/error.h"
 
-void td_query_options_init(td_query_options *opts) { memset(opts, 0, sizeof *opts); }
+void td_query_options_init(td_query_options *opts) {
+  if (opts) memset(opts, 0, sizeof *opts);
+}
 
 int td_table_select_distinct(td_table *source, const char *const *columns, int64_t n, td_table **out,
                              td_error *err) {

@@ -222,6 +222,7 @@ static int where_bound(td_table *src, td_expr *bound, td_table **out, td_error *
 }
 
 int td_table_where(td_table *src, const char *filter, td_table **out, td_error *err) {
+  if (!out) return td_err(err, TD_EINVAL, "td_table_where needs an out pointer");
   *out = NULL;
   if (!src || !filter) return td_err(err, TD_EINVAL, "td_table_where needs a table and a filter");
   td_expr *e, *b = NULL;
@@ -295,6 +296,7 @@ int td__table_view(td_table *src, const char *const *columns, int64_t n, bool ke
 }
 
 int td_table_head(td_table *src, int64_t n, td_table **out, td_error *err) {
+  if (!src || !out) return td_err(err, TD_EINVAL, "td_table_head needs a table and an out pointer");
   const int64_t *cols;
   const bool *desc;
   int64_t n_keys;
@@ -305,11 +307,13 @@ int td_table_head(td_table *src, int64_t n, td_table **out, td_error *err) {
 }
 
 int td_table_tail(td_table *src, int64_t n, td_table **out, td_error *err) {
+  if (!src || !out) return td_err(err, TD_EINVAL, "td_table_tail needs a table and an out pointer");
   return td_op_slice(src, n, true, out, err);
 }
 
 int td_table_sort(td_table *src, const char *const *columns, const bool *descending, int64_t n, td_table **out,
                   td_error *err) {
+  if (!src || !columns || !out) return td_err(err, TD_EINVAL, "td_table_sort needs a table, columns and an out pointer");
   *out = NULL;
   int64_t cols[64];
   if (n < 1 || n > 64) return td_err(err, TD_EINVAL, "sort takes 1 to 64 columns, got %lld", (long long)n);
@@ -371,7 +375,8 @@ static int plan_alloc(td_agg_plan *p, int64_t n_keys, int64_t n_aggs, td_error *
 int td_table_agg_by(td_table *src, const char *const *aggs, int64_t n_aggs, const char *const *by, int64_t n_by,
                     td_table **out, td_error *err) {
   *out = NULL;
-  if (!src || (n_aggs < 1 && n_by < 1)) return td_err(err, TD_EINVAL, "agg_by needs aggregates or group columns");
+  if (!src || (n_aggs < 1 && n_by < 1) || (n_aggs > 0 && !aggs) || (n_by > 0 && !by))
+    return td_err(err, TD_EINVAL, "agg_by needs aggregates or group columns");
   td_agg_plan p;
   int rc = plan_alloc(&p, n_by, n_aggs, err);
   for (int64_t i = 0; rc == TD_OK && i < n_by; i++) {
@@ -1254,6 +1259,7 @@ int td__plan_select(td_select *q, td_query_options *opts, td_table **out, td_err
 }
 
 int td_query(const char *sql, td_query_options *opts, td_table **out, td_error *err) {
+  if (!sql || !out) return td_err(err, TD_EINVAL, "td_query needs a statement and an out pointer");
   *out = NULL;
   if (opts && td__is_copy(sql)) return td__copy(sql, opts, out, err); /* query/copy.c */
   td_select *q;
@@ -1376,6 +1382,7 @@ static void qs_release(struct ArrowArrayStream *st) {
 }
 
 int td_query_stream(const char *sql, td_query_options *opts, struct ArrowArrayStream *out, td_error *err) {
+  if (!sql || !out) return td_err(err, TD_EINVAL, "td_query_stream needs a statement and an out stream");
   memset(out, 0, sizeof *out);
   if (!opts) return td_err(err, TD_EINVAL, "a query needs options with a source resolver");
   if (td__is_copy(sql)) { /* query/copy.c: write, then stream the count */

@@ -114,6 +114,7 @@ const char *td_method_name(td_method m) {
 }
 
 void td_service_options_init(td_service_options *o) {
+  if (!o) return;
   memset(o, 0, sizeof *o);
   o->page_size = 65536;
   o->cache_bytes = (int64_t)1 << 30;
@@ -123,6 +124,10 @@ void td_service_options_init(td_service_options *o) {
 
 int td_service_new(td_backend backend, const td_service_options *opts, td_service **out,
                    td_error *err) {
+  if (!out) {
+    if (backend.vtable && backend.vtable->release) backend.vtable->release(backend.self);
+    return td_err(err, TD_EINVAL, "td_service_new needs an out pointer");
+  }
   *out = NULL;
   td_service_options o;
   if (opts) o = *opts;
@@ -212,7 +217,9 @@ void td_service_warn(td_service *s, int code, const char *message) {
 }
 
 void td_service_counters(td_service *s, td_counters *out) {
+  if (!out) return;
   memset(out, 0, sizeof *out);
+  if (!s) return;
   for (int i = 0; i < TD_METHOD_COUNT; i++) out->calls[i] = atomic_load(&s->calls[i]);
   out->rows_received = atomic_load(&s->rows_received);
   out->bytes_received = atomic_load(&s->bytes_received);
@@ -225,6 +232,7 @@ void td_service_counters(td_service *s, td_counters *out) {
 }
 
 int td_service_flush(td_service *s, int64_t timeout_ms, td_error *err) {
+  if (!s) return td_err(err, TD_EINVAL, "td_service_flush needs a service");
   return td_graph_flush(s->graph, timeout_ms, err);
 }
 

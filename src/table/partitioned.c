@@ -53,6 +53,7 @@ static td_location *row_location(const td_partitioned_table *pt, const td_snapsh
 
 int td_make_partitioned_table(td_service *s, const td_table_key *key, const td_table_options *opts,
                               td_partitioned_table **out, td_error *err) {
+  if (!out) return td_err(err, TD_EINVAL, "td_make_partitioned_table needs an out pointer");
   *out = NULL;
   if (!s || !key) return td_err(err, TD_EINVAL, "td_make_partitioned_table needs a service and a table key");
   td_provider *p;
@@ -83,12 +84,13 @@ int td_make_partitioned_table(td_service *s, const td_table_key *key, const td_t
 
 int td_partitioned_table_add_listener(td_partitioned_table *pt, td_table_listener fn, void *ctx, int64_t *id,
                                       td_error *err) {
+  if (!pt) return td_err(err, TD_EINVAL, "td_partitioned_table_add_listener needs a partitioned table");
   if (!pt->live) return td_err(err, TD_ESTATE, "only refreshing partitioned tables have listeners");
   return td_table_add_listener(pt->live, fn, ctx, id, err);
 }
 
 int td_partitioned_table_remove_listener(td_partitioned_table *pt, int64_t id) {
-  return pt->live ? td_table_remove_listener(pt->live, id) : TD_ENOTFOUND;
+  return pt && pt->live ? td_table_remove_listener(pt->live, id) : TD_ENOTFOUND;
 }
 
 void td_partitioned_table_release(td_partitioned_table *pt) {
@@ -104,6 +106,7 @@ void td_partitioned_table_release(td_partitioned_table *pt) {
 }
 
 int64_t td_partitioned_table_size(td_partitioned_table *pt) {
+  if (!pt) return 0;
   td_snapshot *hold;
   int64_t n = rows_now(pt, &hold);
   td_snapshot_release(hold);
@@ -111,6 +114,7 @@ int64_t td_partitioned_table_size(td_partitioned_table *pt) {
 }
 
 const td_location_key *td_partitioned_table_key(td_partitioned_table *pt, int64_t i) {
+  if (!pt) return NULL;
   td_snapshot *hold;
   int64_t n = rows_now(pt, &hold);
   const td_location_key *k = i >= 0 && i < n ? row_location(pt, hold, i)->key : NULL;
@@ -120,6 +124,7 @@ const td_location_key *td_partitioned_table_key(td_partitioned_table *pt, int64_
 
 int td_partitioned_table_read(td_partitioned_table *pt, struct ArrowSchema *schema_out,
                               struct ArrowArray *out, td_error *err) {
+  if (!pt || !out) return td_err(err, TD_EINVAL, "td_partitioned_table_read needs a partitioned table and an out array");
   const td_provider *p = pt->provider;
   int64_t nc = p->n_partition + 1;
   td_snapshot *hold;
@@ -164,6 +169,7 @@ static bool same_location(void *ctx, const td_location_key *key) {
 }
 
 int td_partitioned_table_constituent(td_partitioned_table *pt, int64_t i, td_table **out, td_error *err) {
+  if (!pt || !out) return td_err(err, TD_EINVAL, "td_partitioned_table_constituent needs a partitioned table and an out pointer");
   *out = NULL;
   td_snapshot *hold;
   int64_t n = rows_now(pt, &hold);

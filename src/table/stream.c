@@ -87,6 +87,7 @@ static void release(struct ArrowArrayStream *st) {
 
 int td_table_stream(td_table *t, const int64_t *cols, int64_t n_cols, struct ArrowArrayStream *out,
                     td_error *err) {
+  if (!t || !out) return td_err(err, TD_EINVAL, "td_table_stream needs a table and an out stream");
   memset(out, 0, sizeof *out);
   stream_priv *p = td_calloc(1, sizeof *p);
   if (!p) return td_err_nomem(err, "creating a stream");

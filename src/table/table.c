@@ -125,10 +125,13 @@ int td_table_build_static(td_service *s, td_provider *p, td_location *const *loc
   return TD_OK;
 }
 
-void td_table_options_init(td_table_options *opts) { memset(opts, 0, sizeof *opts); }
+void td_table_options_init(td_table_options *opts) {
+  if (opts) memset(opts, 0, sizeof *opts);
+}
 
 int td_make_table(td_service *s, const td_table_key *key, const td_table_options *opts,
                   td_table **out, td_error *err) {
+  if (!out) return td_err(err, TD_EINVAL, "td_make_table needs an out pointer");
   *out = NULL;
   if (!s || !key) return td_err(err, TD_EINVAL, "td_make_table needs a service and a table key");
   td_provider *p;
@@ -169,9 +172,10 @@ void td_table_destroy(td_table *t) {
   td_service_free(s);
 }
 
-bool td_table_is_refreshing(const td_table *t) { return t->refreshing; }
+bool td_table_is_refreshing(const td_table *t) { return t && t->refreshing; }
 
 int64_t td_table_version(td_table *t) {
+  if (!t) return 0;
   td_snapshot *s = td_table_snapshot(t);
   int64_t v = s->version;
   td_snapshot_release(s);
@@ -179,6 +183,7 @@ int64_t td_table_version(td_table *t) {
 }
 
 int td_table_status(td_table *t, td_error *err) {
+  if (!t) return td_err(err, TD_EINVAL, "td_table_status needs a table");
   if (atomic_load(&t->pending)) td_derived_fill(t);
   pthread_mutex_lock(&t->lock);
   int rc = t->fail_code ? td_err(err, TD_EFAILED, "table '%s' has failed: %s", td_table_key_name(t->provider->key),
@@ -189,40 +194,44 @@ int td_table_status(td_table *t, td_error *err) {
 }
 
 int td_table_add_listener(td_table *t, td_table_listener fn, void *ctx, int64_t *id, td_error *err) {
-  if (!fn) return td_err(err, TD_EINVAL, "a listener needs a function");
+  if (!t || !fn) return td_err(err, TD_EINVAL, "a listener needs a table and a function");
   return td_graph_add_listener(t->service->graph, t, fn, ctx, id, err);
 }
 
 int td_table_remove_listener(td_table *t, int64_t id) {
-  if (!t->refreshing) return TD_ENOTFOUND;
+  if (!t || !t->refreshing) return TD_ENOTFOUND;
   return td_graph_remove_listener(t->service->graph, t, id);
 }
 
 int td_table_schema(td_table *t, struct ArrowSchema *out, td_error *err) {
+  if (!t || !out) return td_err(err, TD_EINVAL, "td_table_schema needs a table and an out schema");
   return td_schema_export(t->def, out, err);
 }
 
-int64_t td_table_num_columns(const td_table *t) { return t->def->n_fields; }
+int64_t td_table_num_columns(const td_table *t) { return t ? t->def->n_fields : 0; }
 
 const char *td_table_column_name(const td_table *t, int64_t c) {
-  return c >= 0 && c < t->def->n_fields ? t->def->fields[c].name : NULL;
+  return t && c >= 0 && c < t->def->n_fields ? t->def->fields[c].name : NULL;
 }
 
 td_type_id td_table_column_type(const td_table *t, int64_t c) {
-  return c >= 0 && c < t->def->n_fields ? t->def->fields[c].type : TD_TYPE_NONE;
+  return t && c >= 0 && c < t->def->n_fields ? t->def->fields[c].type : TD_TYPE_NONE;
 }
 
 const char *td_table_column_timezone(const td_table *t, int64_t c) {
-  if (c < 0 || c >= t->def->n_fields || !td_type_is_timestamp(t->def->fields[c].type)) return NULL;
+  if (!t || c < 0 || c >= t->def->n_fields || !td_type_is_timestamp(t->def->fields[c].type)) return NULL;
   const char *tz = t->def->fields[c].tz;
   return tz && tz[0] ? tz : NULL;
 }
 
-bool td_table_column_is_partition(const td_table *t, int64_t c) { return c >= 0 && c < t->n_partition; }
+bool td_table_column_is_partition(const td_table *t, int64_t c) { return t && c >= 0 && c < t->n_partition; }
 
-int64_t td_table_column_index(const td_table *t, const char *name) { return td_schema_find(t->def, name); }
+int64_t td_table_column_index(const td_table *t, const char *name) {
+  return t && name ? td_schema_find(t->def, name) : -1;
+}
 
 int64_t td_table_size(td_table *t) {
+  if (!t) return 0;
   td_snapshot *s = td_table_snapshot(t);
   int64_t n = s->size;
   td_snapshot_release(s);
@@ -230,6 +239,7 @@ int64_t td_table_size(td_table *t) {
 }
 
 int64_t td_table_location_count(td_table *t) {
+  if (!t) return 0;
   td_snapshot *s = td_table_snapshot(t);
   int64_t n = s->n_regions;
   td_snapshot_release(s);
@@ -237,6 +247,7 @@ int64_t td_table_location_count(td_table *t) {
 }
 
 const td_location_key *td_table_location(td_table *t, int64_t i) {
+  if (!t) return NULL;
   td_snapshot *s = td_table_snapshot(t);
   const td_location_key *k = i >= 0 && i < s->n_regions ? s->regions[i].loc->key : NULL;
   td_snapshot_release(s); /* locations live as long as the service, removed ones too */
@@ -244,10 +255,11 @@ const td_location_key *td_table_location(td_table *t, int64_t i) {
 }
 
 td_update_mode td_table_update_mode(const td_table *t) {
-  return t->provider ? (td_update_mode)t->provider->update_mode : TD_UPDATE_ADD_ONLY;
+  return t && t->provider ? (td_update_mode)t->provider->update_mode : TD_UPDATE_ADD_ONLY;
 }
 
 bool td_table_region_removed(td_table *t, int64_t region) {
+  if (!t) return false;
   td_snapshot *s = td_table_snapshot(t);
   bool removed = region >= 0 && region < s->n_regions && s->regions[region].removed;
   td_snapshot_release(s);
@@ -255,6 +267,7 @@ bool td_table_region_removed(td_table *t, int64_t region) {
 }
 
 int64_t td_table_region_start(td_table *t, int64_t region) {
+  if (!t) return -1;
   td_snapshot *s = td_table_snapshot(t);
   int64_t start = region >= 0 && region < s->n_regions ? s->regions[region].row_begin : -1;
   td_snapshot_release(s);
@@ -262,6 +275,7 @@ int64_t td_table_region_start(td_table *t, int64_t region) {
 }
 
 int64_t td_table_row_key(td_table *t, int64_t pos) {
+  if (!t) return -1;
   td_snapshot *s = td_table_snapshot(t);
   int64_t key = -1;
   if (pos >= 0 && pos < s->size) {
@@ -280,6 +294,8 @@ int td_array_append_const(td_array *a, const td_value *v, int64_t n, td_error *e
 
 int td_table_read(td_table *t, const int64_t *cols, int64_t n_cols, int64_t begin, int64_t end,
                   struct ArrowArray *out, td_error *err) {
+  if (!t || !out) return td_err(err, TD_EINVAL, "td_table_read needs a table and an out array");
+  if (n_cols > 0 && !cols) return td_err(err, TD_EINVAL, "td_table_read: %lld columns but no column indices", (long long)n_cols);
   td_scan sc;
   int rc = td_scan_init(&sc, t, NULL, cols, n_cols, begin, end, err);
   if (rc) return rc;

@@ -109,6 +109,7 @@ static void table_free(mem_table *t) {
 }
 
 int td_memory_backend_new(td_memory_backend **out, td_error *err) {
+  if (!out) return td_err(err, TD_EINVAL, "td_memory_backend_new needs an out pointer");
   td_memory_backend *mb = td_calloc(1, sizeof *mb);
   *out = NULL;
   if (!mb) return td_err_nomem(err, "creating a memory backend");
@@ -141,7 +142,7 @@ static mem_table *find_table(td_memory_backend *mb, const char *name) {
 int td_memory_backend_add_table(td_memory_backend *mb, const char *name,
                                 const struct ArrowSchema *data_schema,
                                 const struct ArrowSchema *partition_schema, td_error *err) {
-  if (!name || !data_schema) return td_err(err, TD_EINVAL, "a table needs a name and a data schema");
+  if (!mb || !name || !data_schema) return td_err(err, TD_EINVAL, "a table needs a backend, a name and a data schema");
   mem_table *t = td_calloc(1, sizeof *t);
   if (!t || !(t->name = td_strdup(name))) {
     td_free(t);
@@ -465,9 +466,9 @@ int td_memory_backend_add_location(td_memory_backend *mb, const char *table, td_
                                    struct ArrowArray *data, td_error *err) {
   struct ArrowArray d = {0};
   if (data && data->release) td_arrow_array_move(data, &d);
-  if (!key) {
+  if (!mb || !table || !key) {
     td_arrow_array_release(&d);
-    return td_err(err, TD_EINVAL, "a location needs a key");
+    return td_err(err, TD_EINVAL, "a location needs a backend, a table name and a key");
   }
   pthread_mutex_lock(&mb->lock);
   mem_table *t = find_table(mb, table);
@@ -509,7 +510,10 @@ int td_memory_backend_append(td_memory_backend *mb, const char *table, const td_
                              struct ArrowArray *data, td_error *err) {
   struct ArrowArray d = {0};
   if (data && data->release) td_arrow_array_move(data, &d);
-  if (!d.release || !key) return td_err(err, TD_EINVAL, "an append needs a location key and data");
+  if (!mb || !table || !d.release || !key) {
+    td_arrow_array_release(&d); /* taken even on failure */
+    return td_err(err, TD_EINVAL, "an append needs a backend, a table name, a location key and data");
+  }
   pthread_mutex_lock(&mb->lock);
   mem_table *t = find_table(mb, table);
   mem_location *l = t ? td_key_index_get(&t->index, key) : NULL;
@@ -531,6 +535,7 @@ int td_memory_backend_append(td_memory_backend *mb, const char *table, const td_
 
 int64_t td_memory_backend_location_size(td_memory_backend *mb, const char *table,
                                         const td_location_key *key) {
+  if (!mb || !table || !key) return -1;
   pthread_mutex_lock(&mb->lock);
   mem_table *t = find_table(mb, table);
   mem_location *l = t ? td_key_index_get(&t->index, key) : NULL;
@@ -605,6 +610,7 @@ static bool lookup(td_memory_backend *mb, const td_table_key *tk, const td_locat
 
 int td_memory_backend_set_update_mode(td_memory_backend *mb, const char *table, td_update_mode mode,
                                       td_error *err) {
+  if (!mb || !table) return td_err(err, TD_EINVAL, "setting an update mode needs a backend and a table name");
   if (mode < TD_UPDATE_ADD_ONLY || mode > TD_UPDATE_ADD_REMOVE)
     return td_err(err, TD_EINVAL, "unknown update mode %d", (int)mode);
   pthread_mutex_lock(&mb->lock);
@@ -616,7 +622,7 @@ int td_memory_backend_set_update_mode(td_memory_backend *mb, const char *table, 
 
 int td_memory_backend_remove_location(td_memory_backend *mb, const char *table, const td_location_key *key,
                                       td_error *err) {
-  if (!key) return td_err(err, TD_EINVAL, "removing a location needs its key");
+  if (!mb || !table || !key) return td_err(err, TD_EINVAL, "removing a location needs a backend, a table name and its key");
   pthread_mutex_lock(&mb->lock);
   mem_table *t = find_table(mb, table);
   mem_location *l = t ? td_key_index_remove(&t->index, key) : NULL;

@@ -10,6 +10,7 @@
 #include "util/error.h"
 
 int td_write_ipc_stream(int fd, struct ArrowArrayStream *stream, td_error *err) {
+  if (!stream || !stream->release) return td_err(err, TD_EINVAL, "td_write_ipc_stream needs a stream (not released)");
   struct ArrowSchema as;
   if (stream->get_schema(stream, &as) != 0) {
     const char *m = stream->get_last_error(stream);
