@@ -392,8 +392,10 @@ static bool check_known(td_file_backend *fb, fb_location *loc, int64_t idx, cons
   char msg[TD_ERROR_MESSAGE_SIZE + 256];
   td_error err;
   fb_file *f = loc->files[idx];
-  if (e && !f->reader) { /* pending: try again when it changed */
-    if (e->size != f->fsize || e->inode != f->inode) {
+  if (e && !f->reader) { /* pending: try again when it changed, or its writer closed it */
+    /* (closing changes no size: a file seen at its final size while still
+     * open would otherwise wait for ever) */
+    if (e->size != f->fsize || e->inode != f->inode || (f->waits_close && !fb_is_being_written(fb, f->path))) {
       f->fsize = e->size;
       f->inode = e->inode;
       fb_file_admit(fb, loc, idx, &err);

@@ -203,7 +203,8 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   const char *ext = strrchr(f->name, '.');
   bool fixed = f->fmt == FB_PARQUET ||
                (f->fmt == FB_IPC && ext && (strcasecmp(ext, ".arrow") == 0 || strcasecmp(ext, ".feather") == 0));
-  if (fixed && fb_is_being_written(fb, f->path)) { /* opened when its writer closes it */
+  f->waits_close = fixed && fb_is_being_written(fb, f->path);
+  if (f->waits_close) { /* opened when its writer closes it */
     f->pending = true;
     return td_err(err, TD_EIO, "'%s' is being written (waiting for its writer to close it)", f->path);
   }

@@ -35,6 +35,7 @@ typedef struct fb_file {
   int64_t *colmap;        /* table data column -> reader column */
   int64_t *partmap;       /* partition column -> reader column (-1: not in the file); NULL: none */
   bool pending;           /* watched: could not be opened yet (being written) */
+  bool waits_close;       /* pending because its writer has it open: tried again when closed */
   int64_t rows;           /* complete rows counted so far */
   int64_t fsize;          /* file size at the last look */
   uint64_t inode;
