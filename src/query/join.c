@@ -341,15 +341,29 @@ static void group_hold_key(const join_op *op, group *g, const store *s, const in
   }
 }
 
-/* The group of a row of store `s` (key columns kc), or -1. */
-static int64_t ix_find(const join_op *op, const store *s, const int64_t *kc, int64_t i, uint64_t h) {
+/* A single short string key (the usual symbol) as pass_left reads it: its
+ * bytes zero-padded into words, compared with a group's inline key a word
+ * at a time; len -1: longer than an inline key. */
+typedef struct short_key {
+  uint64_t w[TD_JOIN_INLINE_KEY / 8];
+  int64_t len;
+} short_key;
+
+/* The group of a row of store `s` (key columns kc, hash h), or -1.  With k
+ * (the row's single short string key), inline group keys are compared a
+ * word at a time. */
+static inline int64_t ix_find(const join_op *op, const store *s, const int64_t *kc, int64_t i, uint64_t h,
+                              const short_key *k) {
   const kindex *x = &op->ix;
   if (!x->n_slots) return -1;
   for (int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));; p = (p + 1) & (x->n_slots - 1)) {
     uint32_t e = x->slots[p];
     if (!e) return -1;
     const group *g = &x->g[e - 1];
-    if (g->hash == h && group_eq(op, g, s, kc, i)) return e - 1;
+    if (g->hash != h) continue;
+    if (k && g->inl ? g->klen == k->len && g->key.w[0] == k->w[0] && g->key.w[1] == k->w[1]
+                    : group_eq(op, g, s, kc, i))
+      return e - 1;
   }
 }
 
@@ -521,7 +535,7 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
     uint64_t h = hb[(r - from) % TD_JOIN_BLOCK];
     if (!okb[(r - from) % TD_JOIN_BLOCK]) continue;
     if (on && !td_colview_valid(on, r)) continue;
-    int64_t g = ix_find(op, &op->R, op->rkey, r, h);
+    int64_t g = ix_find(op, &op->R, op->rkey, r, h, NULL);
     if (g < 0 && (rc = ix_new_group(op, &op->R, op->rkey, r, h, &g, err)) != TD_OK) break;
     group *gr = &x->g[g];
     if (op->type == TD_JOIN_NATURAL && op->kind == J_HASH && gr->tail >= 0) {
@@ -653,7 +667,7 @@ static int64_t entry_group(const join_op *op, dict_memo *m, const td_colview *dv
   store one = {.n_cols = 1, .n = dv->length, .views = (td_colview *)dv};
   const int64_t zero = 0;
   uint64_t h;
-  int64_t g = key_hash(op, &one, &zero, e, &h) ? ix_find(op, &one, &zero, e, h) : -1;
+  int64_t g = key_hash(op, &one, &zero, e, &h) ? ix_find(op, &one, &zero, e, h, NULL) : -1;
   return m->group[e] = g;
 }
 
@@ -698,7 +712,7 @@ static int probe_rows(const join_op *op, const store *s, int64_t from, int64_t t
     if ((i - from) % TD_JOIN_BLOCK == 0)
       hash_block(op, s, op->lkey, i, to - i < TD_JOIN_BLOCK ? to - i : TD_JOIN_BLOCK, hb, okb);
     int64_t g = -1;
-    if (okb[(i - from) % TD_JOIN_BLOCK]) g = ix_find(op, s, op->lkey, i, hb[(i - from) % TD_JOIN_BLOCK]);
+    if (okb[(i - from) % TD_JOIN_BLOCK]) g = ix_find(op, s, op->lkey, i, hb[(i - from) % TD_JOIN_BLOCK], NULL);
     rc = emit_row(op, on, i, g, p, matched, err);
   }
   return rc;
@@ -826,14 +840,6 @@ static int lmatch_reserve(join_op *op, int64_t n, td_error *err) {
   return TD_OK;
 }
 
-/* A single short string key (the usual symbol) as pass_left reads it: its
- * bytes zero-padded into words, compared with a group's inline key a word
- * at a time; len -1: longer than an inline key. */
-typedef struct short_key {
-  uint64_t w[TD_JOIN_INLINE_KEY / 8];
-  int64_t len;
-} short_key;
-
 /* Row i of string view v: its key words and its hash (key_hash's, one key). */
 static inline void short_hash(const td_colview *v, int64_t i, short_key *k, uint64_t *h) {
   int64_t len;
@@ -844,24 +850,9 @@ static inline void short_hash(const td_colview *v, int64_t i, short_key *k, uint
   *h = mix(TD_JOIN_HASH_SEED, str_hash(p, len));
 }
 
-/* The group of row i of left rows `s` whose short key is k (hash h), or -1. */
-static int64_t short_find(const join_op *op, const store *s, const short_key *k, uint64_t h, int64_t i) {
-  const kindex *x = &op->ix;
-  if (!x->n_slots) return -1;
-  for (int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));; p = (p + 1) & (x->n_slots - 1)) {
-    uint32_t e = x->slots[p];
-    if (!e) return -1;
-    const group *g = &x->g[e - 1];
-    if (g->hash != h) continue;
-    if (g->inl ? g->klen == k->len && g->key.w[0] == k->w[0] && g->key.w[1] == k->w[1]
-               : group_eq(op, g, s, op->lkey, i))
-      return e - 1;
-  }
-}
-
 /* Matches left rows [from, to) of store `s` into match[from, to): hashed
- * and probed a block at a time, a single string key by short_hash /
- * short_find, once a row.  `index` (the left store): the rows are also
+ * and probed a block at a time, a single string key by short_hash and
+ * ix_find's word compare, once a row.  `index` (the left store): the rows are also
  * chained into their groups, and a key the right side lacks gets a group of
  * its own, for right rows to come. */
 static int match_left(join_op *op, const store *s, int64_t from, int64_t to, bool index, int64_t *match,
@@ -900,7 +891,7 @@ static int match_left(join_op *op, const store *s, int64_t from, int64_t to, boo
       match[i] = -1;
       if (index) op->lprev[i] = -1;
       if (!ok[k]) continue;
-      int64_t g = fast && sk[k].len >= 0 ? short_find(op, s, &sk[k], hs[k], i) : ix_find(op, s, op->lkey, i, hs[k]);
+      int64_t g = ix_find(op, s, op->lkey, i, hs[k], fast && sk[k].len >= 0 ? &sk[k] : NULL);
       if (g < 0 && !index) continue;
       if (g < 0 && (rc = ix_new_group(op, s, op->lkey, i, hs[k], &g, err)) != TD_OK) break;
       group *gr = &op->ix.g[g];
