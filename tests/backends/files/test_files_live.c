@@ -392,6 +392,48 @@ static void test_written_in_place(void **state) {
   fu_rmtree(root);
 }
 
+/* A Parquet file whose writer writes all of it and then keeps it open: the
+ * watcher sees it at its final size while it is open, so it waits; closing
+ * changes no size, and the file must be taken when its writer closes it. */
+static void test_closed_at_final_size(void **state) {
+  (void)state;
+  char root[64], path[128];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "P=a");
+  size_t n10;
+  uint8_t *ten = parquet_bytes(0, 10, &n10);
+  snprintf(path, sizeof path, "%s/P=a/first.parquet", root);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, ten, n10), (ssize_t)n10);
+  close(fd);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  td_service *svc = fu_service(fb, 0);
+  td_table_options o = {NULL, NULL, true};
+  td_table *t;
+  TD_ASSERT_OK(fu_table(svc, fb, &o, &t, &err), &err);
+  assert_int_equal(fu_wait_size(svc, t, 10), 10);
+  snprintf(path, sizeof path, "%s/P=a/second.parquet", root);
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, ten, n10), (ssize_t)n10); /* the whole file; still open */
+  for (int i = 0; i < 20; i++) { /* the watcher lists it at its final size, open */
+    TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
+    usleep(20000);
+  }
+  assert_int_equal(td_table_size(t), 10);
+  close(fd); /* IN_CLOSE_WRITE, no change of size */
+  assert_int_equal(fu_wait_size(svc, t, 20), 20);
+  assert_int_equal(td_table_status(t, NULL), TD_OK);
+  td_table_release(t);
+  td_service_free(svc);
+  td_file_backend_release(fb);
+  free(ten);
+  fu_rmtree(root);
+}
+
 /* An empty directory with a declared schema: locations appear later; the
  * partition columns are fixed with the schema (none declared: a partition
  * directory fails, naming the option). */
@@ -516,6 +558,7 @@ int main(void) {
       cmocka_unit_test(test_live_failures), cmocka_unit_test(test_live_removal),
       cmocka_unit_test(test_arrival_order),
       cmocka_unit_test(test_written_in_place),
+      cmocka_unit_test(test_closed_at_final_size),
       cmocka_unit_test(test_empty_start),
       cmocka_unit_test(test_watch_restart),
       cmocka_unit_test(test_empty_tree),
