@@ -759,17 +759,80 @@ static int gather_left(td_array *a, const td_colview *v, const int64_t *idx, int
   return rc;
 }
 
+/* Whether the pairs list every row of store `ls` once, in order (an inner
+ * or left join whose rows each matched at most one right row). */
+static bool pairs_identity(const store *ls, const pairs *p) {
+  if (p->n != ls->n) return false;
+  for (int64_t k = 0; k < p->n; k++)
+    if (p->l[k] != k) return false;
+  return true;
+}
+
+/* Sets column i of chunk c to codes into dictionary d (the right store's
+ * column `rc`, copied): each result row's right row number.  For a string
+ * column with few distinct rows (a reference table), 4 bytes a row instead
+ * of the string, and consumers that take codes (group-by keys, filters)
+ * look each right row up once. */
+static _Atomic int64_t right_code_chunks;
+
+int64_t td__join_right_codes(void) { return atomic_load(&right_code_chunks); }
+
+static int set_right_codes(td_dchunk *c, int64_t i, td_dict *d, const pairs *p, td_error *err) {
+  atomic_fetch_add_explicit(&right_code_chunks, 1, memory_order_relaxed);
+  td_array a;
+  int rc = td_array_init(&a, TD_TYPE_INT32, p->n, err);
+  if (rc) return rc;
+  int32_t *v = (int32_t *)a.values;
+  for (int64_t k = 0; k < p->n; k++) v[k] = (int32_t)p->r[k];
+  a.length = p->n;
+  struct ArrowArray arr, codes;
+  td_shared_array *sh = NULL;
+  td_colview view;
+  rc = td_array_export(&a, &codes, err);
+  td_array_reset(&a);
+  if (rc == TD_OK) rc = td_dict_attach(&codes, d, &arr, err);
+  if (rc == TD_OK) rc = td_shared_array_new(&arr, &sh, err);
+  if (rc == TD_OK) rc = td_colview_init(&view, TD_TYPE_UTF8, &sh->array, err);
+  if (rc == TD_OK) {
+    view.dict = d;
+    td_dchunk_set_view(c, i, &view, sh);
+  }
+  td_shared_array_release(sh);
+  return rc;
+}
+
+/* Whether every pair has a right row (no null to encode). */
+static bool pairs_all_right(const pairs *p) {
+  for (int64_t k = 0; k < p->n; k++)
+    if (p->r[k] < 0) return false;
+  return true;
+}
+
 /* The result chunk of the pairs, its left rows those of store `ls` whose
- * column i is the constant consts[i] when consts and consts[i] are set. */
-static int build_chunk(const join_op *op, const store *ls, const td_value *const *consts, const pairs *p,
-                       td_dchunk **out, td_error *err) {
+ * column i is the constant consts[i] when consts and consts[i] are set.
+ * With `owners` (those of ls's views, a scanned chunk) and pairs listing
+ * every left row once in order, the left columns share ls's views (codes
+ * too, when their owner keeps the dictionary) instead of being copied. */
+static int build_chunk(const join_op *op, const store *ls, const td_value *const *consts,
+                       td_shared_array *const *owners, td_dict *const *rdict, const pairs *p, td_dchunk **out,
+                       td_error *err) {
   *out = NULL;
   int64_t nl = ls->n_cols, n_out = nl + op->n_out_right;
   td_dchunk *c;
   int rc = td_dchunk_new(n_out, p->n, &c, err);
+  bool share = owners && !op->full_key && pairs_identity(ls, p);
+  bool rcodes = rdict && pairs_all_right(p);
   for (int64_t i = 0; rc == TD_OK && i < n_out; i++) {
     bool left = i < nl;
     const td_colview *v = left ? &ls->views[i] : &op->R.views[op->out_right[i - nl]];
+    if (share && left && !(consts && consts[i]) && owners[i] && (!v->codes || td__dict_kept(v, owners[i]))) {
+      td_dchunk_set_view(c, i, v, owners[i]);
+      continue;
+    }
+    if (rcodes && !left && rdict[i - nl]) {
+      rc = set_right_codes(c, i, rdict[i - nl], p, err);
+      continue;
+    }
     td_array a; /* the type of the left store's column: a constant's view has none */
     rc = td_array_init(&a, left ? op->L.views[i].type : v->type, p->n, err);
     if (rc == TD_OK && left && consts && consts[i]) {
@@ -1218,6 +1281,7 @@ typedef struct static_run {
   dict_memo memo[TD_PAR_MAX]; /* per worker */
   pairs pairs[TD_PAR_MAX];    /* per worker */
   store tmp[TD_PAR_MAX];      /* per worker: a chunk whose key is a constant, copied */
+  td_dict **rdict;            /* per right output column: its rows as a dictionary (set_right_codes), or NULL */
 } static_run;
 
 /* Copies chunk `ch` of the left table into the worker's store `s`. */
@@ -1257,7 +1321,7 @@ static int static_unit(static_run *u, int worker, int64_t k, td_error *err) {
     p->n = 0;
     if (rc == TD_OK) rc = probe_rows(op, s, 0, ch.length, &u->memo[worker], p, NULL, err);
     td_dchunk *c = NULL;
-    if (rc == TD_OK && p->n > 0) rc = build_chunk(op, s, copy ? NULL : ch.consts, p, &c, err);
+    if (rc == TD_OK && p->n > 0) rc = build_chunk(op, s, copy ? NULL : ch.consts, copy ? NULL : ch.owners, u->rdict, p, &c, err);
     if (rc == TD_OK && c) rc = cv_push(&u->out[k], c, true, err);
   }
   td_scan_release(&sc);
@@ -1276,6 +1340,23 @@ static int static_worker(void *v, int worker, td_error *err) {
   return rc;
 }
 
+/* The right output columns a static join hands on as codes into a copy of
+ * the right column (set_right_codes): utf8 without nulls, whose rows are
+ * fewer than a sixteenth of the left side's (a dictionary pays when its
+ * entries repeat).  *out (NULL entries for the other columns) is the
+ * caller's, with a reference to each dictionary. */
+static int right_dicts(const join_op *op, int64_t left_rows, td_dict ***out, td_error *err) {
+  *out = td_calloc((size_t)op->n_out_right + 1, sizeof **out);
+  if (!*out) return td_err_nomem(err, "joining");
+  int rc = TD_OK;
+  for (int64_t j = 0; rc == TD_OK && j < op->n_out_right; j++) {
+    const td_array *a = &op->R.cols[op->out_right[j]];
+    if (a->type == TD_TYPE_UTF8 && a->null_count == 0 && a->length < INT32_MAX && a->length * 16 <= left_rows)
+      rc = td_dict_copy(a, &(*out)[j], err);
+  }
+  return rc;
+}
+
 /* The whole result of a static join over the left snapshot d->snap. */
 static int static_join(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   join_op *op = t->op;
@@ -1287,6 +1368,7 @@ static int static_join(td_table *t, const td_source_delta *d, td_op_result *out,
   static_run *u = rc == TD_OK ? td_calloc(1, sizeof *u) : NULL;
   if (u) u->out = td_calloc((size_t)n_units + 1, sizeof *u->out);
   if (rc == TD_OK && (!u || !u->out)) rc = td_err_nomem(err, "joining");
+  if (rc == TD_OK) rc = right_dicts(op, d->snap->size, &u->rdict, err);
   if (rc == TD_OK) {
     u->op = op;
     u->src = t->source;
@@ -1312,6 +1394,8 @@ static int static_join(td_table *t, const td_source_delta *d, td_op_result *out,
     pairs_reset(&u->pairs[w]);
     store_reset(&u->tmp[w]);
   }
+  for (int64_t j = 0; u && u->rdict && j < op->n_out_right; j++) td_dict_release(u->rdict[j]);
+  if (u) td_free(u->rdict);
   if (u) td_free(u->out);
   td_free(u);
   td_free(bounds);
@@ -1349,7 +1433,7 @@ static int join_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   rc = match_rows(op, recompute ? 0 : from, &p, matched, err);
   td_free(matched);
   td_dchunk *c = NULL;
-  if (rc == TD_OK && p.n > 0) rc = build_chunk(op, &op->L, NULL, &p, &c, err);
+  if (rc == TD_OK && p.n > 0) rc = build_chunk(op, &op->L, NULL, NULL, NULL, &p, &c, err);
   pairs_reset(&p);
   if (rc) return rc;
   td_snapshot *cur = td_table_snapshot(t);

@@ -17,5 +17,8 @@ int td__asof_join(td_table *left, td_table *right, const char *const *keys, int6
 /* Chunks whose dictionary-encoded key static joins probed through its
  * entries (every join of the process, for tests). */
 int64_t td__join_dict_chunks(void);
+/* Right string columns static joins handed on as codes (a column of a
+ * result chunk each; every join of the process, for tests). */
+int64_t td__join_right_codes(void);
 
 #endif

@@ -364,9 +364,7 @@ int td_select_defer(const td_select_spec *spec, td_scan *sc, td_error *err) {
   return rc;
 }
 
-/* Whether `owner` keeps the dictionary of the code view v alive (a reader's
- * td_dict_export dictionary): only then may a result chunk share v. */
-static bool dict_kept(const td_colview *v, const td_shared_array *owner) {
+bool td__dict_kept(const td_colview *v, const td_shared_array *owner) {
   return owner && owner->array.dictionary && td_dict_of(owner->array.dictionary) == v->dict;
 }
 
@@ -400,7 +398,7 @@ int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *s
   bool codes = false; /* views of codes are decoded by the gather, never shared */
   bool keep = spec->keep_codes && !spec->filter;
   for (int64_t i = 0; i < sc->n_cols && rc == TD_OK; i++) {
-    if (keep && ch->views[i].codes && !dict_kept(&ch->views[i], ch->owners[i])) rc = td_scan_decode(sc, i, err);
+    if (keep && ch->views[i].codes && !td__dict_kept(&ch->views[i], ch->owners[i])) rc = td_scan_decode(sc, i, err);
     codes = codes || (ch->views[i].codes && !keep);
   }
   if (rc) {

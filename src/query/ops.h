@@ -32,6 +32,10 @@ typedef struct td_select_spec {
 int td__table_view(td_table *src, const char *const *columns, int64_t n, bool keep_codes, td_table **out,
                    td_error *err);
 
+/* Whether `owner` keeps the dictionary of the code view v alive (a reader's
+ * td_dict_export dictionary): only then may a result chunk share v. */
+bool td__dict_kept(const td_colview *v, const td_shared_array *owner);
+
 /* Fills spec->cols from the filter and items (all columns when items is NULL). */
 int td_select_spec_columns(td_select_spec *spec, td_error *err);
 void td_select_spec_reset(td_select_spec *spec); /* frees exprs and cols */

@@ -83,6 +83,37 @@ static void add_right(mt_mem *m, const char *table, int64_t n) {
   mt_mem_add(m, table, true, "R0", 4, names, types, NULL, cols);
 }
 
+/* A reference table on k: row j's key k<j> (k5 and k7 twice at the end),
+ * its sector "sec<j % 4>" (repeated strings, no nulls) and lot j; with
+ * `null_row`, one more row whose key and sector are null (it never
+ * matches, but a right column with a null is gathered as strings, not
+ * handed on as codes: the reference answers). */
+static void add_sectors(mt_mem *m, const char *table, int64_t n, bool null_row) {
+  const char *names[3] = {"k", "sec", "lot"};
+  td_type_id types[3] = {TD_TYPE_UTF8, TD_TYPE_UTF8, TD_TYPE_INT64};
+  td_builder *b[3];
+  for (int c = 0; c < 3; c++) td_builder_new(types[c], &b[c], NULL);
+  for (int64_t j = 0; j < n + null_row; j++) {
+    char buf[64], sec[16];
+    key_text(j == n - 2 ? 5 : j == n - 1 ? 7 : (int)j, buf, sizeof buf);
+    snprintf(sec, sizeof sec, "sec%d", (int)(j % 4));
+    if (j == n) {
+      td_builder_append_null(b[0], NULL);
+      td_builder_append_null(b[1], NULL);
+    } else {
+      td_builder_append_str(b[0], buf, -1, NULL);
+      td_builder_append_str(b[1], sec, -1, NULL);
+    }
+    td_builder_append_int(b[2], j, NULL);
+  }
+  struct ArrowArray cols[3];
+  for (int c = 0; c < 3; c++) {
+    td_builder_finish(b[c], &cols[c], NULL);
+    td_builder_free(b[c]);
+  }
+  mt_mem_add(m, table, true, "S0", 3, names, types, NULL, cols);
+}
+
 typedef struct env {
   mt_mem m;
   char pq[512];  /* the left table as one Parquet file */
@@ -96,6 +127,8 @@ static void env_open(env *e) {
   add_left(&e->m, "t", loc_rows, NLOC);
   add_right(&e->m, "r", NREF);
   add_right(&e->m, "e", 0);
+  add_sectors(&e->m, "rs", 34, false);
+  add_sectors(&e->m, "rsn", 34, true);
   int64_t none[1] = {0};
   add_left(&e->m, "te", none, 1);
   snprintf(e->pq, sizeof e->pq, "%s", td_test_scratch_path("t.parquet"));
@@ -203,6 +236,49 @@ static void test_sql_join_keeps_codes(void **state) {
   mt_mem_close(&e.m);
 }
 
+/* A static join hands on the left columns of a chunk whose rows each
+ * matched once as the chunk's own views (codes too), and a right string
+ * column without nulls as codes into a copy of it (build_chunk): grouping,
+ * filtering, distinct counts, min/max, windows, sorting and printing them
+ * give the answers of the gathered strings (the same right table with a
+ * null row, which no left row matches), inner and left, with duplicate
+ * right keys, on the memory table and its Parquet copy, 1 to 4 threads. */
+static void test_right_codes(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const char *const forms[] = {
+      "SELECT b.sec, count(*) AS c, sum(a.n) AS s FROM T a JOIN X b USING (k) GROUP BY b.sec ORDER BY 1",
+      "SELECT b.sec, count(*) AS c FROM T a LEFT JOIN X b USING (k) GROUP BY b.sec ORDER BY 1",
+      "SELECT a.id, a.k, b.sec, b.lot FROM T a JOIN X b USING (k) ORDER BY a.id, b.lot",
+      "SELECT a.id, a.k, b.sec FROM T a LEFT JOIN X b USING (k) ORDER BY a.id, b.sec",
+      "SELECT b.sec, count(DISTINCT a.k) AS d FROM T a JOIN X b USING (k) GROUP BY b.sec ORDER BY 1",
+      "SELECT a.id, b.sec FROM T a JOIN X b USING (k) WHERE b.sec = 'sec1' AND a.id % 7 = 2 ORDER BY a.id",
+      "SELECT b.sec, a.id FROM T a JOIN X b USING (k) QUALIFY row_number() OVER (PARTITION BY sec ORDER BY id DESC) = 1 ORDER BY 1",
+      "SELECT min(b.sec) AS lo, max(b.sec) AS hi, count(DISTINCT b.sec) AS d FROM T a JOIN X b USING (k)",
+      "SELECT * FROM T a JOIN X b USING (k) ORDER BY a.id DESC, b.lot LIMIT 40",
+      "SELECT upper(b.sec) AS u, count(*) AS c FROM T a JOIN X b ON a.k = b.k GROUP BY u ORDER BY u",
+  };
+  for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+    char sql[2][600];
+    for (int v = 0; v < 2; v++) {
+      const char *x = strstr(forms[i], " X ");
+      snprintf(sql[v], sizeof sql[v], "%.*s %s %s", (int)(x - forms[i]), forms[i], v ? "rsn" : "rs", x + 3);
+    }
+    int64_t r0 = td__join_right_codes();
+    char *codes = same_everywhere(&e, sql[0]);
+    int64_t r1 = td__join_right_codes();
+    char *plain = same_everywhere(&e, sql[1]);
+    assert_true(r1 > r0);                           /* the codes were handed on */
+    assert_int_equal(td__join_right_codes(), r1); /* not with a null in the column */
+    if (strcmp(codes, plain) != 0) fail_msg("%s\n  codes: %.300s\n  plain: %.300s", sql[0], codes, plain);
+    assert_true(strlen(codes) > 10);
+    free(codes);
+    free(plain);
+  }
+  mt_mem_close(&e.m);
+}
+
 /* Counts and sums against a reference computed from the generated rows:
  * duplicate right keys give two rows, null keys none. */
 static void test_reference(void **state) {
@@ -295,10 +371,12 @@ static void test_alloc_failures(void **state) {
   int64_t rows[2] = {120, 90};
   add_left(&m, "t", rows, 2);
   add_right(&m, "r", NREF);
+  add_sectors(&m, "rs", 6, false);
   for (int th = 1; th <= 2; th++) {
     td_query_options qo = mt_mem_options(&m, th);
     mt_query_alloc_sweep(&qo, "SELECT a.id, b.w FROM t a LEFT JOIN r b USING (k)", false);
     mt_query_alloc_sweep(&qo, "SELECT a.id, b.w FROM t a ASOF JOIN r b ON a.k = b.k AND a.ts >= b.ts", false);
+    mt_query_alloc_sweep(&qo, "SELECT b.sec, count(*), sum(a.n) FROM t a JOIN rs b USING (k) GROUP BY b.sec", false);
   }
   mt_mem_close(&m);
 }
@@ -308,6 +386,7 @@ int main(void) {
       cmocka_unit_test(test_threads_and_dictionaries),
       cmocka_unit_test(test_reference),
       cmocka_unit_test(test_sql_join_keeps_codes),
+      cmocka_unit_test(test_right_codes),
       cmocka_unit_test(test_partition_key),
       cmocka_unit_test(test_alloc_failures),
   };
