@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "backend/ranges.h"
+#include "query/join.h"
 #include "query/ops.h"
 #include "query/par.h"
 #include "query/prune.h"
@@ -68,6 +69,10 @@ typedef struct agg_op {
   td_snapshot *prev;   /* the source snapshot the state last folded */
   int64_t rescans;     /* scans for groups to recompute (tests) */
   int64_t fallbacks;   /* removals recomputed whole: removed rows unreadable (tests) */
+  /* Over a join not made yet (td__join_pending): the table's source is the
+   * join's left table and its chunks are joined and folded one at a time
+   * (td__join_fold), the join never made. */
+  td_table *join;
 } agg_op;
 
 void td_agg_plan_reset(td_agg_plan *p) {
@@ -106,6 +111,7 @@ static void agg_free(void *v) {
   td_free(op->bcols);
   td_free(op->bconsts);
   td_free(op->companion);
+  td_table_release(op->join);
   td_snapshot_release(op->prev);
   td_free(op);
 }
@@ -218,6 +224,28 @@ static int fold_range(agg_op *op, agg_worker *w, td_table *src, td_snapshot *sna
   return rc;
 }
 
+/* Folds a joined chunk (td__join_fold's callback). */
+typedef struct join_fold {
+  agg_op *op;
+  agg_worker *w;
+} join_fold;
+
+static int fold_joined(void *ctx, td_snapshot *snap, td_error *err) {
+  join_fold *f = ctx;
+  return fold_range(f->op, f->w, f->op->join, snap, 0, snap->size, NULL, err);
+}
+
+/* Folds rows [begin, end) of the source snapshot: read, or over a join not
+ * made, the left rows joined chunk by chunk. */
+static int fold_part(agg_op *op, agg_worker *w, td_table *src, td_snapshot *snap, int64_t begin, int64_t end,
+                     atomic_bool *stop, td_error *err) {
+  if (!op->join) return fold_range(op, w, src, snap, begin, end, stop, err);
+  join_fold f = {op, w};
+  int rc = td__join_fold(op->join, snap, begin, end, op->cols, op->n_cols, fold_joined, &f, stop, err);
+  if (rc && stop) atomic_store(stop, true);
+  return rc;
+}
+
 /* ---- parallel folding: one state per contiguous range, merged in order ---- */
 
 enum { AGG_MIN_ROWS = 16384 }; /* rows a worker must have to be worth starting */
@@ -234,7 +262,7 @@ typedef struct agg_par {
 
 static int agg_par_worker(void *ctx, int i, td_error *err) {
   agg_par *p = ctx;
-  return fold_range(p->op, &p->w[i], p->src, p->snap, p->bounds[i], p->bounds[i + 1], &p->stop, err);
+  return fold_part(p->op, &p->w[i], p->src, p->snap, p->bounds[i], p->bounds[i + 1], &p->stop, err);
 }
 
 static void agg_worker_free(agg_worker *w, int64_t n_tmp) {
@@ -257,9 +285,11 @@ static int set_params(const agg_op *op, td_agg *state, td_error *err) {
 
 /* Folds rows [begin, end) into op->state, with up to t->threads workers. */
 static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, int64_t end, td_error *err) {
-  int n = td__par_workers(t->threads, (end - begin) / AGG_MIN_ROWS);
+  int rc = op->join ? td__join_fold_ready(op->join, snap->size, err) : TD_OK;
+  if (rc) return rc;
+  int n = td__par_workers(op->join ? op->join->threads : t->threads, (end - begin) / AGG_MIN_ROWS);
   agg_worker w0 = main_worker(op);
-  if (n <= 1) return fold_range(op, &w0, t->source, snap, begin, end, NULL, err);
+  if (n <= 1) return fold_part(op, &w0, t->source, snap, begin, end, NULL, err);
   agg_par *p = td_calloc(1, sizeof *p);
   if (!p) return td_err_nomem(err, "aggregating");
   p->op = op;
@@ -268,7 +298,6 @@ static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, 
   atomic_init(&p->stop, false);
   td__par_split(t->source, snap, begin, end, n, p->bounds);
   p->w[0] = w0;
-  int rc = TD_OK;
   for (int i = 1; rc == TD_OK && i < n; i++) {
     agg_worker *w = &p->w[i];
     w->scratch = &p->scratch[i];
@@ -789,7 +818,8 @@ int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err
     agg_free(op);
     return rc;
   }
-  rc = td_derived_new(source, &def, &agg_vt, op, out, err);
+  if (td__join_pending(source)) op->join = td_table_retain(source);
+  rc = td_derived_new(op->join ? source->source : source, &def, &agg_vt, op, out, err);
   td_schema_reset(&def);
   return rc;
 }

@@ -139,6 +139,8 @@ typedef struct join_op {
   store S;
   int64_t *smatch, cap_smatch, n_left;
   bool static_done; /* static_join made the result (the left store is empty) */
+  td_dict **rdict;  /* static joins: per right output column, its rows as a dictionary (set_right_codes) */
+  bool deferred; /* td__join_deferred: a lazy table (made when first read) */
 } join_op;
 
 /* ---- stores ---- */
@@ -814,8 +816,8 @@ static bool pairs_all_right(const pairs *p) {
  * every left row once in order, the left columns share ls's views (codes
  * too, when their owner keeps the dictionary) instead of being copied. */
 static int build_chunk(const join_op *op, const store *ls, const td_value *const *consts,
-                       td_shared_array *const *owners, td_dict *const *rdict, const pairs *p, td_dchunk **out,
-                       td_error *err) {
+                       td_shared_array *const *owners, td_dict *const *rdict, const bool *need, const pairs *p,
+                       td_dchunk **out, td_error *err) {
   *out = NULL;
   int64_t nl = ls->n_cols, n_out = nl + op->n_out_right;
   td_dchunk *c;
@@ -825,6 +827,11 @@ static int build_chunk(const join_op *op, const store *ls, const td_value *const
   for (int64_t i = 0; rc == TD_OK && i < n_out; i++) {
     bool left = i < nl;
     const td_colview *v = left ? &ls->views[i] : &op->R.views[op->out_right[i - nl]];
+    if (need && !need[i]) { /* a column the consumer does not read */
+      td_value null = td_value_null(left ? op->L.views[i].type : v->type);
+      rc = td_dchunk_set_const(c, i, &null, err);
+      continue;
+    }
     if (share && left && !(consts && consts[i]) && owners[i] && (!v->codes || td__dict_kept(v, owners[i]))) {
       td_dchunk_set_view(c, i, v, owners[i]);
       continue;
@@ -1281,7 +1288,6 @@ typedef struct static_run {
   dict_memo memo[TD_PAR_MAX]; /* per worker */
   pairs pairs[TD_PAR_MAX];    /* per worker */
   store tmp[TD_PAR_MAX];      /* per worker: a chunk whose key is a constant, copied */
-  td_dict **rdict;            /* per right output column: its rows as a dictionary (set_right_codes), or NULL */
 } static_run;
 
 /* Copies chunk `ch` of the left table into the worker's store `s`. */
@@ -1321,7 +1327,7 @@ static int static_unit(static_run *u, int worker, int64_t k, td_error *err) {
     p->n = 0;
     if (rc == TD_OK) rc = probe_rows(op, s, 0, ch.length, &u->memo[worker], p, NULL, err);
     td_dchunk *c = NULL;
-    if (rc == TD_OK && p->n > 0) rc = build_chunk(op, s, copy ? NULL : ch.consts, copy ? NULL : ch.owners, u->rdict, p, &c, err);
+    if (rc == TD_OK && p->n > 0) rc = build_chunk(op, s, copy ? NULL : ch.consts, copy ? NULL : ch.owners, op->rdict, NULL, p, &c, err);
     if (rc == TD_OK && c) rc = cv_push(&u->out[k], c, true, err);
   }
   td_scan_release(&sc);
@@ -1343,9 +1349,10 @@ static int static_worker(void *v, int worker, td_error *err) {
 /* The right output columns a static join hands on as codes into a copy of
  * the right column (set_right_codes): utf8 without nulls, whose rows are
  * fewer than a sixteenth of the left side's (a dictionary pays when its
- * entries repeat).  *out (NULL entries for the other columns) is the
- * caller's, with a reference to each dictionary. */
+ * entries repeat).  *out (NULL entries for the other columns) holds a
+ * reference to each dictionary; made once (join_free frees it). */
 static int right_dicts(const join_op *op, int64_t left_rows, td_dict ***out, td_error *err) {
+  if (*out) return TD_OK;
   *out = td_calloc((size_t)op->n_out_right + 1, sizeof **out);
   if (!*out) return td_err_nomem(err, "joining");
   int rc = TD_OK;
@@ -1368,7 +1375,7 @@ static int static_join(td_table *t, const td_source_delta *d, td_op_result *out,
   static_run *u = rc == TD_OK ? td_calloc(1, sizeof *u) : NULL;
   if (u) u->out = td_calloc((size_t)n_units + 1, sizeof *u->out);
   if (rc == TD_OK && (!u || !u->out)) rc = td_err_nomem(err, "joining");
-  if (rc == TD_OK) rc = right_dicts(op, d->snap->size, &u->rdict, err);
+  if (rc == TD_OK) rc = right_dicts(op, d->snap->size, &op->rdict, err);
   if (rc == TD_OK) {
     u->op = op;
     u->src = t->source;
@@ -1394,8 +1401,6 @@ static int static_join(td_table *t, const td_source_delta *d, td_op_result *out,
     pairs_reset(&u->pairs[w]);
     store_reset(&u->tmp[w]);
   }
-  for (int64_t j = 0; u && u->rdict && j < op->n_out_right; j++) td_dict_release(u->rdict[j]);
-  if (u) td_free(u->rdict);
   if (u) td_free(u->out);
   td_free(u);
   td_free(bounds);
@@ -1433,7 +1438,7 @@ static int join_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   rc = match_rows(op, recompute ? 0 : from, &p, matched, err);
   td_free(matched);
   td_dchunk *c = NULL;
-  if (rc == TD_OK && p.n > 0) rc = build_chunk(op, &op->L, NULL, NULL, NULL, &p, &c, err);
+  if (rc == TD_OK && p.n > 0) rc = build_chunk(op, &op->L, NULL, NULL, NULL, NULL, &p, &c, err);
   pairs_reset(&p);
   if (rc) return rc;
   td_snapshot *cur = td_table_snapshot(t);
@@ -1466,6 +1471,8 @@ static void join_free(void *p) {
   td_free(op->lprev);
   store_reset(&op->S);
   td_free(op->smatch);
+  for (int64_t j = 0; op->rdict && j < op->n_out_right; j++) td_dict_release(op->rdict[j]);
+  td_free(op->rdict);
   td_free(op);
 }
 
@@ -1582,7 +1589,7 @@ static int make_def(join_op *op, td_table *left, td_table *right, td_schema *def
 }
 
 static int join_make(td_table *left, td_table *right, jkind kind, td_join_type type, const char *const *keys,
-                     int64_t n_keys, const char *on, td_table **out, td_error *err) {
+                     int64_t n_keys, const char *on, bool defer, td_table **out, td_error *err) {
   if (out) *out = NULL;
   if (!left || !right || !out || (n_keys > 0 && !keys))
     return td_err(err, TD_EINVAL, "join: expected two tables, keys and an output pointer, found NULL");
@@ -1644,6 +1651,10 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
   }
   if (rc == TD_OK) rc = store_init(&op->L, left->def, err);
   if (rc == TD_OK) rc = store_init(&op->R, right->def, err);
+  /* deferred: a static hash join whose left keys are data columns (a
+   * partition column's chunks are constants) */
+  op->deferred = defer;
+  for (int64_t k = 0; k < n_keys; k++) op->deferred = op->deferred && op->lkey[k] >= left->n_partition;
   if (rc) {
     td_schema_reset(&def);
     join_free(op);
@@ -1653,7 +1664,7 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
   td_graph *g = left->service->graph;
   bool live = left->refreshing;
   if (live) td_graph_lock(g);
-  rc = td_derived_new(left, &def, &join_vt, op, out, err);
+  rc = (op->deferred ? td_derived_new_lazy : td_derived_new)(left, &def, &join_vt, op, out, err);
   td_schema_reset(&def);
   if (rc == TD_OK && live && right->refreshing)
     rc = td_table_add_listener(right, on_right, *out, &op->right_listener, err);
@@ -1667,26 +1678,120 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
 
 int td_table_join(td_table *left, td_table *right, td_join_type type, const char *const *keys, int64_t n_keys,
                   td_table **out, td_error *err) {
-  return join_make(left, right, J_HASH, type, keys, n_keys, NULL, out, err);
+  return join_make(left, right, J_HASH, type, keys, n_keys, NULL, false, out, err);
+}
+
+/* ---- deferred static joins: folded into an aggregation chunk by chunk ---- */
+
+int td__join_deferred(td_table *left, td_table *right, td_join_type type, const char *const *keys, int64_t n_keys,
+                      td_table **out, td_error *err) {
+  bool defer = (type == TD_JOIN_INNER || type == TD_JOIN_LEFT) && left->kind == TD_TABLE_SOURCE &&
+               !left->refreshing && !right->refreshing;
+  return join_make(left, right, J_HASH, type, keys, n_keys, NULL, defer, out, err);
+}
+
+bool td__join_pending(const td_table *t) {
+  return t && t->kind == TD_TABLE_DERIVED && t->op_vt == &join_vt && ((const join_op *)t->op)->deferred &&
+         atomic_load(&((td_table *)t)->pending);
+}
+
+int td__join_fold_ready(td_table *t, int64_t left_rows, td_error *err) {
+  join_op *op = t->op;
+  int rc = sync_right(op, err);
+  return rc ? rc : right_dicts(op, left_rows, &op->rdict, err);
+}
+
+static _Atomic int64_t fold_chunks;
+
+int64_t td__join_fold_chunks(void) { return atomic_load(&fold_chunks); }
+
+int td__join_fold(td_table *t, td_snapshot *lsnap, int64_t begin, int64_t end, const int64_t *cols, int64_t n_cols,
+                  td__join_fold_fn fold, void *ctx, const atomic_bool *stop, td_error *err) {
+  const join_op *op = t->op;
+  int64_t nl = op->L.n_cols, n_out = nl + op->n_out_right, ns = 0;
+  bool *need = td_calloc((size_t)n_out + 1, sizeof *need);
+  int64_t *scols = td_calloc((size_t)nl + 1, sizeof *scols);
+  td_colview *views = td_calloc((size_t)nl + 1, sizeof *views);
+  td_shared_array **owners = td_calloc((size_t)nl + 1, sizeof *owners);
+  const td_value **consts = td_calloc((size_t)nl + 1, sizeof *consts);
+  int rc = need && scols && views && owners && consts ? TD_OK : td_err_nomem(err, "joining");
+  for (int64_t i = 0; rc == TD_OK && i < n_cols; i++) need[cols[i]] = true;
+  for (int64_t k = 0; rc == TD_OK && k < op->n_keys; k++) need[op->lkey[k]] = true;
+  for (int64_t i = 0; rc == TD_OK && i < nl; i++)
+    if (need[i]) scols[ns++] = i;
+  td_scan sc;
+  bool scanning = false;
+  if (rc == TD_OK) rc = td_scan_init(&sc, t->source, lsnap, scols, ns, begin, end, err);
+  scanning = rc == TD_OK;
+  for (int64_t k = 0; scanning && k < ns; k++) { /* the reader takes codes; the probe, of a single key */
+    bool key = false;
+    for (int64_t j = 0; j < op->n_keys; j++) key = key || op->lkey[j] == scols[k];
+    if (!key || (op->n_keys == 1 && op->cls[0] == KC_STR)) td_scan_allow_codes(&sc, k);
+  }
+  dict_memo memo = {0};
+  pairs p = {0};
+  while (rc == TD_OK && !(stop && atomic_load_explicit(stop, memory_order_relaxed))) {
+    td_chunk ch;
+    bool done;
+    if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
+    for (int64_t k = 0; k < ns; k++) {
+      views[scols[k]] = ch.views[k];
+      owners[scols[k]] = ch.owners[k];
+      consts[scols[k]] = ch.consts[k];
+    }
+    bool const_key = false; /* a partition column key: a constant's view holds no rows */
+    for (int64_t k = 0; k < op->n_keys; k++) const_key = const_key || consts[op->lkey[k]];
+    if (const_key) {
+      rc = td_err(err, TD_EUNSUPPORTED, "a deferred join's key is a partition column");
+      break;
+    }
+    store view = {.n_cols = nl, .n = ch.length, .views = views};
+    const td_colview *kv = op->n_keys == 1 ? &views[op->lkey[0]] : NULL;
+    if (kv && kv->codes && kv->dict) {
+      rc = memo_for(&memo, kv->dict, err);
+      atomic_fetch_add_explicit(&dict_chunks, 1, memory_order_relaxed);
+    }
+    p.n = 0;
+    if (rc == TD_OK) rc = probe_rows(op, &view, 0, ch.length, &memo, &p, NULL, err);
+    td_dchunk *c = NULL;
+    td_snapshot *one = NULL;
+    if (rc == TD_OK && p.n > 0) rc = build_chunk(op, &view, consts, owners, op->rdict, need, &p, &c, err);
+    if (rc == TD_OK && c) rc = td_snapshot_derived(NULL, &c, 1, lsnap->version, &one, err);
+    td_dchunk_release(c);
+    if (rc == TD_OK && one) {
+      atomic_fetch_add_explicit(&fold_chunks, 1, memory_order_relaxed);
+      rc = fold(ctx, one, err);
+    }
+    td_snapshot_release(one);
+  }
+  if (scanning) td_scan_release(&sc);
+  td_free(memo.group);
+  pairs_reset(&p);
+  td_free(need);
+  td_free(scols);
+  td_free(views);
+  td_free(owners);
+  td_free(consts);
+  return rc;
 }
 
 int td_table_natural_join(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, td_table **out,
                           td_error *err) {
-  return join_make(left, right, J_HASH, TD_JOIN_NATURAL, keys, n_keys, NULL, out, err);
+  return join_make(left, right, J_HASH, TD_JOIN_NATURAL, keys, n_keys, NULL, false, out, err);
 }
 
 int td_table_aj(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
                 td_table **out, td_error *err) {
-  return join_make(left, right, J_AJ, TD_JOIN_LEFT, keys, n_keys, on, out, err);
+  return join_make(left, right, J_AJ, TD_JOIN_LEFT, keys, n_keys, on, false, out, err);
 }
 
 int td_table_raj(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
                  td_table **out, td_error *err) {
-  return join_make(left, right, J_RAJ, TD_JOIN_LEFT, keys, n_keys, on, out, err);
+  return join_make(left, right, J_RAJ, TD_JOIN_LEFT, keys, n_keys, on, false, out, err);
 }
 
 int td__asof_join(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
                   bool reverse, bool inner, td_table **out, td_error *err) {
-  return join_make(left, right, reverse ? J_RAJ : J_AJ, inner ? TD_JOIN_INNER : TD_JOIN_LEFT, keys, n_keys, on, out,
-                   err);
+  return join_make(left, right, reverse ? J_RAJ : J_AJ, inner ? TD_JOIN_INNER : TD_JOIN_LEFT, keys, n_keys, on, false,
+                   out, err);
 }

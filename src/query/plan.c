@@ -22,6 +22,7 @@
 #include "query/compose.h"
 #include "query/func.h"
 #include "query/lex.h"
+#include "query/join.h"
 #include "query/ops.h"
 #include "query/par_stream.h"
 #include "query/prune.h"
@@ -1031,7 +1032,8 @@ static int prepare_q(td_query_options *opts, sql_plan *sp, td_table **src, td_ex
   td_table_release(given);
   td_expr_free(jfilter);
   if (rc == TD_OK) {
-    opts->source_rows = td_table_size(*src);
+    /* a join not made yet (query/join.h, td__join_deferred): its left side's rows, read without making it */
+    opts->source_rows = td_table_size(td__join_pending(*src) ? (*src)->source : *src);
     (*src)->threads = opts->threads; /* operators over it inherit it */
   }
   td_table_key_release(key);

@@ -588,6 +588,21 @@ static int narrow(const used_cols *u, td_table **t, td_error *err) {
   return rc;
 }
 
+/* Whether statement q looks like an aggregation over one inner or left
+ * hash join of static tables: its join is then deferred (td__join_deferred)
+ * and its left side not narrowed, so that the aggregation folds the left
+ * side's chunks joined one at a time, reading only its own columns.  Only
+ * a guess: a join that something else reads is made then, whole. */
+static bool fold_join(const td_select *q, const td_query_options *opts, const td_table *first) {
+  if (q->stmt != TD_STMT_SELECT || q->n_joins != 1 || opts->refreshing || first->kind != TD_TABLE_SOURCE ||
+      first->refreshing || q->distinct || q->n_distinct_on > 0 || q->qualify ||
+      (q->joins[0].type != TD_SQL_JOIN_INNER && q->joins[0].type != TD_SQL_JOIN_LEFT))
+    return false;
+  bool agg = q->n_group_by > 0 || q->group_by_all || q->having;
+  for (int64_t i = 0; i < q->n_items && !agg; i++) agg = q->items[i].expr && td_expr_has_agg(q->items[i].expr);
+  return agg;
+}
+
 int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_table **out, td_expr **filter,
                   td_error *err) {
   *out = NULL;
@@ -599,7 +614,8 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
   used_cols used = {0};
   used_collect(&used, q);
   if (used.rc) rc = td_err_nomem(err, "planning a join");
-  if (rc == TD_OK) rc = narrow(&used, &cur, err);
+  bool defer = fold_join(q, opts, cur);
+  if (rc == TD_OK && !defer) rc = narrow(&used, &cur, err);
   int64_t nc = rc == TD_OK ? td_table_num_columns(cur) : 0;
   for (int64_t c = 0; rc == TD_OK && c < nc; c++)
     rc = map_add(&m, a0, td_table_column_name(cur, c), td_table_column_name(cur, c), err);
@@ -632,7 +648,7 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
       if (asof(j))
         rc = td__asof_join(cur, right, kp, k.n, k.on, k.reverse, j->type == TD_SQL_JOIN_ASOF, &joined, err);
       else
-        rc = td_table_join(cur, right, types[j->type], kp, k.n, &joined, err);
+        rc = (defer ? td__join_deferred : td_table_join)(cur, right, types[j->type], kp, k.n, &joined, err);
       if (rc && err && err->position < 0) err->position = j->pos;
     }
     if (rc == TD_OK) rc = map_right(&m, j, right, joined, td_table_num_columns(cur), &k, err);

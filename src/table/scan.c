@@ -21,7 +21,9 @@ static void drop_pages(td_scan *sc) {
 int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *cols, int64_t n_cols,
                  int64_t begin, int64_t end, td_error *err) {
   memset(sc, 0, sizeof *sc);
-  int frc = td_table_status(t, err);
+  /* a given snapshot of a lazy table not filled yet (an operator's own
+   * chunks, query/join.h's td__join_fold) does not fill it */
+  int frc = snap && atomic_load(&t->pending) ? TD_OK : td_table_status(t, err);
   if (frc) return frc;
   int64_t nc = cols ? n_cols : t->def->n_fields;
   for (int64_t i = 0; cols && i < n_cols; i++)

@@ -205,7 +205,8 @@ typedef struct td_scan {
 } td_scan;
 
 /* Scans rows [begin, end) of the given columns (NULL: all) of snapshot
- * `snap` (NULL: the current one). */
+ * `snap` (NULL: the current one).  With a snapshot given, a lazy table
+ * not filled yet (td_derived_new_lazy) stays so. */
 int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *cols, int64_t n_cols,
                  int64_t begin, int64_t end, td_error *err);
 /* Next chunk (at most one page of one location); *done when finished. */
