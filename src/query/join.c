@@ -573,16 +573,23 @@ typedef struct pairs {
   int64_t n, cap;
 } pairs;
 
+/* Room for `more` pairs after p->n. */
+static int pairs_reserve(pairs *p, int64_t more, td_error *err) {
+  if (p->n + more <= p->cap) return TD_OK;
+  int64_t cap = p->cap ? p->cap * 2 : 1024;
+  while (cap < p->n + more) cap *= 2;
+  int64_t *nl = td_realloc(p->l, (size_t)cap * sizeof *nl);
+  if (nl) p->l = nl;
+  int64_t *nr = nl ? td_realloc(p->r, (size_t)cap * sizeof *nr) : NULL;
+  if (!nr) return td_err_nomem(err, "joining");
+  p->r = nr;
+  p->cap = cap;
+  return TD_OK;
+}
+
 static int pairs_push(pairs *p, int64_t l, int64_t r, td_error *err) {
-  if (p->n == p->cap) {
-    int64_t cap = p->cap ? p->cap * 2 : 1024;
-    int64_t *nl = td_realloc(p->l, (size_t)cap * sizeof *nl);
-    if (nl) p->l = nl;
-    int64_t *nr = nl ? td_realloc(p->r, (size_t)cap * sizeof *nr) : NULL;
-    if (!nr) return td_err_nomem(err, "joining");
-    p->r = nr;
-    p->cap = cap;
-  }
+  int rc = pairs_reserve(p, 1, err);
+  if (rc) return rc;
   p->l[p->n] = l;
   p->r[p->n++] = r;
   return TD_OK;
@@ -661,6 +668,7 @@ static int emit_row(const join_op *op, const td_colview *on, int64_t i, int64_t 
 typedef struct dict_memo {
   uint64_t id;
   int64_t *group, cap;
+  int32_t *row; /* per entry: its group's one right row, -1: no group, -3: several rows; -2: not looked up */
 } dict_memo;
 
 /* The group of entry e of dictionary view `dv` (a single string key). */
@@ -673,6 +681,14 @@ static int64_t entry_group(const join_op *op, dict_memo *m, const td_colview *dv
   return m->group[e] = g;
 }
 
+/* The right row of entry e when its group has exactly one (-1: no group,
+ * -3: several rows or none). */
+static inline int32_t entry_row(const join_op *op, dict_memo *m, const td_colview *dv, int64_t e) {
+  if (m->row[e] != -2) return m->row[e];
+  int64_t g = entry_group(op, m, dv, e), r = g >= 0 ? op->ix.g[g].head : -1;
+  return m->row[e] = g < 0 ? -1 : r >= 0 && r <= INT32_MAX && op->ix.next[r] < 0 ? (int32_t)r : -3;
+}
+
 static _Atomic int64_t dict_chunks;
 
 int64_t td__join_dict_chunks(void) { return atomic_load(&dict_chunks); }
@@ -682,11 +698,13 @@ static int memo_for(dict_memo *m, const td_dict *d, td_error *err) {
   if (m->group && m->id == d->id) return TD_OK;
   if (d->view.length >= m->cap) {
     int64_t *g = td_realloc(m->group, (size_t)(d->view.length + 1) * sizeof *g);
-    if (!g) return td_err_nomem(err, "joining");
-    m->group = g;
+    if (g) m->group = g;
+    int32_t *r = g ? td_realloc(m->row, (size_t)(d->view.length + 1) * sizeof *r) : NULL;
+    if (!r) return td_err_nomem(err, "joining");
+    m->row = r;
     m->cap = d->view.length + 1;
   }
-  for (int64_t e = 0; e < d->view.length; e++) m->group[e] = -2;
+  for (int64_t e = 0; e < d->view.length; e++) m->group[e] = m->row[e] = -2;
   m->id = d->id;
   return TD_OK;
 }
@@ -702,6 +720,22 @@ static int probe_rows(const join_op *op, const store *s, int64_t from, int64_t t
   if (memo && kv && kv->codes && kv->dict) {
     const td_colview *dv = &kv->dict->view;
     const int32_t *codes = kv->codes + kv->offset;
+    if (!on && !matched && (op->type == TD_JOIN_INNER || op->type == TD_JOIN_LEFT)) {
+      /* a row whose key has one right row (a reference table): written
+       * straight into the pairs, reserved for one a row */
+      rc = pairs_reserve(p, to - from, err);
+      for (int64_t i = from; rc == TD_OK && i < to; i++) {
+        int32_t r = td_colview_valid(kv, i) ? entry_row(op, memo, dv, codes[i]) : -1;
+        if (r == -1 && op->type != TD_JOIN_LEFT) continue;
+        if (r != -3 && p->n < p->cap) {
+          p->l[p->n] = i;
+          p->r[p->n++] = r;
+        } else {
+          rc = emit_row(op, NULL, i, r == -1 ? -1 : entry_group(op, memo, dv, codes[i]), p, NULL, err);
+        }
+      }
+      return rc;
+    }
     for (int64_t i = from; rc == TD_OK && i < to; i++) {
       int64_t g = td_colview_valid(kv, i) ? entry_group(op, memo, dv, codes[i]) : -1;
       rc = emit_row(op, on, i, g, p, matched, err);
@@ -1398,6 +1432,7 @@ static int static_join(td_table *t, const td_source_delta *d, td_op_result *out,
   for (int64_t k = 0; u && u->out && k < n_units; k++) cv_reset(&u->out[k]);
   for (int w = 0; u && w < TD_PAR_MAX; w++) {
     td_free(u->memo[w].group);
+    td_free(u->memo[w].row);
     pairs_reset(&u->pairs[w]);
     store_reset(&u->tmp[w]);
   }
@@ -1766,6 +1801,7 @@ int td__join_fold(td_table *t, td_snapshot *lsnap, int64_t begin, int64_t end, c
   }
   if (scanning) td_scan_release(&sc);
   td_free(memo.group);
+  td_free(memo.row);
   pairs_reset(&p);
   td_free(need);
   td_free(scols);
