@@ -573,18 +573,24 @@ typedef struct pairs {
   int64_t n, cap;
 } pairs;
 
+/* Grows the two parallel arrays *a and *b to cap entries each. */
+static int grow_two(int64_t **a, int64_t **b, int64_t cap, td_error *err) {
+  int64_t *na = td_realloc(*a, (size_t)cap * sizeof *na);
+  if (na) *a = na;
+  int64_t *nb = na ? td_realloc(*b, (size_t)cap * sizeof *nb) : NULL;
+  if (!nb) return td_err_nomem(err, "joining");
+  *b = nb;
+  return TD_OK;
+}
+
 /* Room for `more` pairs after p->n. */
 static int pairs_reserve(pairs *p, int64_t more, td_error *err) {
   if (p->n + more <= p->cap) return TD_OK;
   int64_t cap = p->cap ? p->cap * 2 : 1024;
   while (cap < p->n + more) cap *= 2;
-  int64_t *nl = td_realloc(p->l, (size_t)cap * sizeof *nl);
-  if (nl) p->l = nl;
-  int64_t *nr = nl ? td_realloc(p->r, (size_t)cap * sizeof *nr) : NULL;
-  if (!nr) return td_err_nomem(err, "joining");
-  p->r = nr;
-  p->cap = cap;
-  return TD_OK;
+  int rc = grow_two(&p->l, &p->r, cap, err);
+  if (rc == TD_OK) p->cap = cap;
+  return rc;
 }
 
 static int pairs_push(pairs *p, int64_t l, int64_t r, td_error *err) {
@@ -935,13 +941,9 @@ static int sync_right(join_op *op, td_error *err) {
 static int lmatch_reserve(join_op *op, int64_t n, td_error *err) {
   if (n <= op->cap_lmatch) return TD_OK;
   int64_t cap = n > 2 * op->cap_lmatch ? n : 2 * op->cap_lmatch;
-  int64_t *m = td_realloc(op->lmatch, (size_t)cap * sizeof *m);
-  if (m) op->lmatch = m;
-  int64_t *p = m ? td_realloc(op->lprev, (size_t)cap * sizeof *p) : NULL;
-  if (!p) return td_err_nomem(err, "joining");
-  op->lprev = p;
-  op->cap_lmatch = cap;
-  return TD_OK;
+  int rc = grow_two(&op->lmatch, &op->lprev, cap, err);
+  if (rc == TD_OK) op->cap_lmatch = cap;
+  return rc;
 }
 
 /* Row i of string view v: its key words and its hash (key_hash's, one key). */
