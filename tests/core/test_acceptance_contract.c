@@ -954,6 +954,40 @@ static void test_broken_schemas(void **state) {
   }
 }
 
+/* A negative column count with column indices is a bad argument
+ * (TD_EINVAL naming the count) for td_table_read and td_table_stream: the
+ * read asked for a huge allocation (TD_ENOMEM, or an abort under ASan) and
+ * the stream was made, with no columns. */
+static void test_negative_column_count(void **state) {
+  (void)state;
+  env e;
+  env_init(&e);
+  probe_add(&e.p, "a", 0, 3);
+  env_open(&e, 8);
+  td_error err;
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(e.svc, e.key, NULL, &t, &err), &err);
+  int64_t cols[1] = {1};
+  struct ArrowArray out;
+  memset(&out, 0, sizeof out);
+  td_error_clear(&err);
+  assert_int_equal(td_table_read(t, cols, -1, 0, 1, &out, &err), TD_EINVAL);
+  TD_ASSERT_CONTAINS(err.message, "-1");
+  assert_null(out.release);
+  struct ArrowArrayStream s;
+  memset(&s, 0, sizeof s);
+  td_error_clear(&err);
+  assert_int_equal(td_table_stream(t, cols, -1, &s, &err), TD_EINVAL);
+  TD_ASSERT_CONTAINS(err.message, "-1");
+  assert_null(s.release);
+  /* NULL indices still mean every column, whatever the count */
+  TD_ASSERT_OK(td_table_read(t, NULL, -1, 0, 1, &out, &err), &err);
+  assert_int_equal(out.n_children, 2);
+  out.release(&out);
+  td_table_release(t);
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_order_duplicates_nulls),
@@ -975,6 +1009,7 @@ int main(void) {
       cmocka_unit_test(test_data_schema_repeats_partition),
       cmocka_unit_test(test_broken_value_arrays),
       cmocka_unit_test(test_broken_schemas),
+      cmocka_unit_test(test_negative_column_count),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
