@@ -988,6 +988,83 @@ static void test_negative_column_count(void **state) {
   env_close(&e);
 }
 
+/* Counts releases of a wrapped array (see wrap_counted). */
+static int g_wrapped_releases;
+static void counted_release(struct ArrowArray *a) {
+  struct ArrowArray *inner = a->private_data;
+  inner->release(inner);
+  free(inner);
+  g_wrapped_releases++;
+  a->release = NULL;
+}
+/* Moves `a` into a wrapper whose release is counted. */
+static struct ArrowArray wrap_counted(struct ArrowArray *a) {
+  struct ArrowArray *inner = malloc(sizeof *inner);
+  assert_non_null(inner);
+  *inner = *a;
+  a->release = NULL;
+  struct ArrowArray w = *inner;
+  w.private_data = inner;
+  w.release = counted_release;
+  return w;
+}
+
+static struct ArrowArray int_column(td_type_id type, int n) {
+  td_builder *b;
+  td_error err;
+  TD_ASSERT_OK(td_builder_new(type, &b, &err), &err);
+  for (int i = 0; i < n; i++)
+    TD_ASSERT_OK(type == TD_TYPE_UTF8 ? td_builder_append_str(b, "s", -1, &err) : td_builder_append_int(b, i, &err), &err);
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_builder_finish(b, &a, &err), &err);
+  td_builder_free(b);
+  return a;
+}
+
+/* The memory backend's data that does not match the table's schema (not a
+ * struct array, a column of another type) is TD_EINVAL as memory_backend.h
+ * says, with or without an error struct, and the data is released once: the
+ * answer was TD_ECONTRACT when an error struct was given (TD_EINVAL
+ * without one). */
+static void test_memory_backend_bad_data(void **state) {
+  (void)state;
+  td_memory_backend *mb;
+  td_error err;
+  TD_ASSERT_OK(td_memory_backend_new(&mb, &err), &err);
+  const char *names[1] = {"x"};
+  td_type_id types[1] = {TD_TYPE_INT64};
+  struct ArrowSchema schema;
+  TD_ASSERT_OK(td_schema_make(1, names, types, NULL, &schema, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(mb, "t", &schema, NULL, &err), &err);
+  schema.release(&schema);
+  td_location_key *key;
+  TD_ASSERT_OK(td_location_key_standalone(&key, &err), &err);
+  for (int how = 0; how < 4; how++) {
+    bool with_err = how % 2;
+    struct ArrowArray data;
+    if (how < 2) {
+      data = int_column(TD_TYPE_INT64, 3); /* not a struct */
+    } else {
+      struct ArrowArray col = int_column(TD_TYPE_UTF8, 3); /* utf8 for int64 */
+      TD_ASSERT_OK(td_batch_make(1, &col, &data, &err), &err);
+    }
+    struct ArrowArray w = wrap_counted(&data);
+    g_wrapped_releases = 0;
+    td_error_clear(&err);
+    int rc = td_memory_backend_add_location(mb, "t", key, &w, with_err ? &err : NULL);
+    if (rc != TD_EINVAL) fail_msg("case %d: expected TD_EINVAL, got %s: %s", how, td_status_name(rc), err.message);
+    if (with_err) {
+      assert_int_equal(err.code, TD_EINVAL);
+      TD_ASSERT_CONTAINS(err.message, "table 't'");
+    }
+    assert_int_equal(g_wrapped_releases, 1);
+    assert_null(w.release);
+  }
+  assert_int_equal(td_memory_backend_location_size(mb, "t", key), -1);
+  td_location_key_release(key);
+  td_memory_backend_release(mb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_order_duplicates_nulls),
@@ -1010,6 +1087,7 @@ int main(void) {
       cmocka_unit_test(test_broken_value_arrays),
       cmocka_unit_test(test_broken_schemas),
       cmocka_unit_test(test_negative_column_count),
+      cmocka_unit_test(test_memory_backend_bad_data),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
