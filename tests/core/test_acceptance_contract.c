@@ -1065,6 +1065,55 @@ static void test_memory_backend_bad_data(void **state) {
   td_memory_backend_release(mb);
 }
 
+/* td_service_new refuses bad options with TD_EINVAL naming the option and
+ * the value, and releases the backend: a negative update period was taken
+ * as immediate mode (the header documents 0 for that). */
+static int g_backend_releases;
+static void counting_backend_release(void *self) {
+  (void)self;
+  g_backend_releases++;
+}
+static void test_service_bad_options(void **state) {
+  (void)state;
+  static const struct {
+    int64_t page_size, cache_bytes, period;
+    const char *needle;
+  } cases[] = {
+      {0, 0, 0, "page_size"},
+      {((int64_t)1 << 30) + 1, 0, 0, "page_size"},
+      {8, -1, 0, "cache_bytes"},
+      {8, 0, -1, "update_period_ms"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    td_backend_vtable vt = probe_vt;
+    vt.release = counting_backend_release;
+    td_backend b = {&vt, NULL};
+    td_service_options o;
+    td_service_options_init(&o);
+    o.page_size = cases[i].page_size;
+    o.cache_bytes = cases[i].cache_bytes;
+    o.update_period_ms = cases[i].period;
+    td_service *svc = (td_service *)&o; /* must be reset to NULL */
+    td_error err;
+    g_backend_releases = 0;
+    assert_int_equal(td_service_new(b, &o, &svc, &err), TD_EINVAL);
+    assert_null(svc);
+    TD_ASSERT_CONTAINS(err.message, cases[i].needle);
+    assert_int_equal(g_backend_releases, 1);
+  }
+  /* 0 is immediate mode, and fine */
+  td_backend_vtable vt = probe_vt;
+  vt.release = counting_backend_release;
+  td_backend b = {&vt, NULL};
+  td_service_options o;
+  td_service_options_init(&o);
+  o.update_period_ms = 0;
+  td_service *svc;
+  td_error err;
+  TD_ASSERT_OK(td_service_new(b, &o, &svc, &err), &err);
+  td_service_free(svc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_order_duplicates_nulls),
@@ -1088,6 +1137,7 @@ int main(void) {
       cmocka_unit_test(test_broken_schemas),
       cmocka_unit_test(test_negative_column_count),
       cmocka_unit_test(test_memory_backend_bad_data),
+      cmocka_unit_test(test_service_bad_options),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
