@@ -5,6 +5,7 @@
  * locations, sizes and answers each test chooses; NULL arguments; the
  * release and move rules of the Arrow C Data and Stream structs.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1114,6 +1115,57 @@ static void test_service_bad_options(void **state) {
   td_service_free(svc);
 }
 
+/* Location key equality, ordering and hashing agree (spec 2: equal keys hash
+ * equally, and keys are ordered): for every pair, compare == 0 exactly when
+ * equal, equal keys hash alike, and compare is antisymmetric.  Two NaNs of
+ * other bit patterns compared 0 but were unequal (their hashes differed);
+ * keys with other partition names but the same values compared 0. */
+static td_location_key *one_value_key(const char *identity, const char *name, td_value v) {
+  td_location_key *k = NULL;
+  td_error err;
+  TD_ASSERT_OK(td_location_key_new(identity, 1, &name, &v, &k, &err), &err);
+  return k;
+}
+static void test_key_order_agrees_with_equality(void **state) {
+  (void)state;
+  double nan2;
+  uint64_t bits = 0x7ff8000000000123ull; /* another quiet NaN */
+  memcpy(&nan2, &bits, sizeof nan2);
+  td_value ab0 = td_value_str("ab");
+  ab0.v.s.len = 3; /* "ab\0" */
+  td_location_key *keys[] = {
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, 0.0)),
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, -0.0)),
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, NAN)),
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, -NAN)),
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, nan2)),
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, 1.5)),
+      one_value_key(NULL, "f", td_value_null(TD_TYPE_FLOAT64)),
+      one_value_key(NULL, "s", td_value_str("ab")),
+      one_value_key(NULL, "t", td_value_str("ab")),
+      one_value_key(NULL, "s", ab0),
+      one_value_key("x", "s", td_value_str("ab")),
+      one_value_key("y", "s", td_value_str("ab")),
+      one_value_key(NULL, "s", td_value_null(TD_TYPE_UTF8)),
+  };
+  const size_t n = sizeof keys / sizeof keys[0];
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < n; j++) {
+      int c = td_location_key_compare(keys[i], keys[j]), r = td_location_key_compare(keys[j], keys[i]);
+      bool eq = td_location_key_equal(keys[i], keys[j]);
+      if ((c == 0) != eq || c != -r || (eq && td_location_key_hash(keys[i]) != td_location_key_hash(keys[j])))
+        fail_msg("keys %zu and %zu: compare %d / %d, equal %d, hashes %llx %llx", i, j, c, r, eq,
+                 (unsigned long long)td_location_key_hash(keys[i]), (unsigned long long)td_location_key_hash(keys[j]));
+    }
+  }
+  assert_true(td_location_key_equal(keys[0], keys[1]));  /* 0.0 == -0.0 */
+  assert_true(td_location_key_equal(keys[2], keys[4]));  /* NaN == NaN */
+  assert_true(td_location_key_compare(keys[5], keys[2]) < 0); /* numbers before NaN */
+  assert_true(td_location_key_compare(keys[6], keys[0]) < 0); /* nulls first */
+  assert_false(td_location_key_equal(keys[7], keys[8]));
+  for (size_t i = 0; i < n; i++) td_location_key_release(keys[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_order_duplicates_nulls),
@@ -1138,6 +1190,7 @@ int main(void) {
       cmocka_unit_test(test_negative_column_count),
       cmocka_unit_test(test_memory_backend_bad_data),
       cmocka_unit_test(test_service_bad_options),
+      cmocka_unit_test(test_key_order_agrees_with_equality),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
