@@ -10,7 +10,10 @@
  * function that hands a key out says whether the caller owns a reference.
  *
  * Location keys order by their partition values in list order (nulls first,
- * numbers by value, strings bytewise, false < true), then by identity.
+ * numbers by value with NaN after every number, strings bytewise, false <
+ * true), then by identity, then by partition names: td_location_key_compare
+ * is 0 exactly when td_location_key_equal is true, and equal keys hash
+ * alike (0.0 and -0.0 are equal, as are all NaNs).
  */
 #ifndef TABLEDATA_KEYS_H
 #define TABLEDATA_KEYS_H

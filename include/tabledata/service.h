@@ -36,7 +36,8 @@ typedef struct td_service_options {
   int64_t request_timeout_ms; /* per backend request; default 30000; <= 0: wait for ever */
   int64_t update_period_ms;   /* refreshing tables: cycle period; default 1000;
                                  0: immediate mode, a cycle starts as soon as
-                                 notifications arrive (bursts coalesce) */
+                                 notifications arrive (bursts coalesce);
+                                 < 0: TD_EINVAL */
   td_error_hook on_error;     /* may be NULL */
   void *on_error_ctx;
 } td_service_options;
@@ -46,7 +47,8 @@ TD_API void td_service_options_init(td_service_options *opts);
 
 /* Creates a service over `backend` (NULL opts: defaults).  On success the
  * service owns the backend; on failure the backend is released.
- * Errors: TD_EINVAL (missing vtable methods, bad options), TD_ENOMEM. */
+ * Errors: TD_EINVAL (missing vtable methods, bad options: page_size outside
+ * 1..2^30, cache_bytes or update_period_ms < 0), TD_ENOMEM. */
 TD_API int td_service_new(td_backend backend, const td_service_options *opts, td_service **out,
                           td_error *err);
 /* Adds a reference (released with td_service_free). */

@@ -228,7 +228,8 @@ TD_API int64_t td_table_row_key(td_table *table, int64_t pos);
 /* Reads rows [begin, end) of the given columns (indices; NULL means all, in
  * order) into one contiguous struct array with one child per column, from
  * one version of the table.  `out` is owned by the caller.
- * Errors: TD_ERANGE (bad range), TD_EINVAL (bad column index), TD_EFAILED
+ * Errors: TD_ERANGE (bad range), TD_EINVAL (bad column index, or indices
+ * with n_columns < 0), TD_EFAILED
  * (the table has failed), TD_ENOMEM, and the errors of the backend's
  * column_values answers (TD_EBACKEND, TD_ECONTRACT, TD_ETIMEOUT). */
 TD_API int td_table_read(td_table *table, const int64_t *columns, int64_t n_columns, int64_t begin,
@@ -241,7 +242,8 @@ TD_API int td_table_read(td_table *table, const int64_t *columns, int64_t n_colu
  * the table and reads lazily, a page per get_next; a failing get_next
  * (an error of td_table_read) returns ENOMEM or EIO, as the Arrow stream
  * interface wants errno codes, and get_last_error has the message.  `out` is owned by the caller.
- * Errors: TD_EINVAL (bad column index), TD_EFAILED, TD_ENOMEM. */
+ * Errors: TD_EINVAL (bad column index, or indices with n_columns < 0),
+ * TD_EFAILED, TD_ENOMEM. */
 TD_API int td_table_stream(td_table *table, const int64_t *columns, int64_t n_columns,
                            struct ArrowArrayStream *out, td_error *err);
 

@@ -232,6 +232,9 @@ int td_location_key_compare(const td_location_key *a, const td_location_key *b) 
   }
   if (a->n != b->n) return a->n < b->n ? -1 : 1;
   int c = strcmp(a->identity, b->identity);
+  /* keys with other partition names are not equal: they order by name last,
+   * so that compare == 0 exactly when td_location_key_equal */
+  for (int64_t i = 0; !c && i < n; i++) c = strcmp(a->names[i], b->names[i]);
   return (c > 0) - (c < 0);
 }
 

@@ -133,7 +133,7 @@ uint64_t td_value_hash(const td_value *v) {
     case TD_TYPE_BOOL: return v->v.b ? 3 : 5;
     case TD_TYPE_FLOAT32:
     case TD_TYPE_FLOAT64: {
-      double d = v->v.f == 0 ? 0.0 : v->v.f; /* -0 == 0 */
+      double d = v->v.f == 0 ? 0.0 : isnan(v->v.f) ? NAN : v->v.f; /* -0 == 0; every NaN alike */
       return td_hash_bytes(&d, sizeof d, 2);
     }
     case TD_TYPE_DECIMAL128: { /* equal values of different scales hash alike */

@@ -142,6 +142,9 @@ int td_service_new(td_backend backend, const td_service_options *opts, td_servic
     rc = td_err(err, TD_EINVAL, "page_size must be between 1 and 2^30 rows, got %lld", (long long)o.page_size);
   else if (o.cache_bytes < 0)
     rc = td_err(err, TD_EINVAL, "cache_bytes must be >= 0, got %lld", (long long)o.cache_bytes);
+  else if (o.update_period_ms < 0)
+    rc = td_err(err, TD_EINVAL, "update_period_ms must be >= 0 (0: immediate mode), got %lld",
+                (long long)o.update_period_ms);
   td_service *s = rc ? NULL : td_calloc(1, sizeof *s);
   if (!rc && !s) rc = td_err_nomem(err, "creating a service");
   if (!rc && td_page_cache_new(o.cache_bytes, &s->cache, err) != TD_OK) rc = TD_ENOMEM;

@@ -25,6 +25,8 @@ int td_scan_init(td_scan *sc, td_table *t, td_snapshot *snap, const int64_t *col
    * chunks, query/join.h's td__join_fold) does not fill it */
   int frc = snap && atomic_load(&t->pending) ? TD_OK : td_table_status(t, err);
   if (frc) return frc;
+  if (cols && n_cols < 0)
+    return td_err(err, TD_EINVAL, "expected a column count >= 0 with column indices, found %lld", (long long)n_cols);
   int64_t nc = cols ? n_cols : t->def->n_fields;
   for (int64_t i = 0; cols && i < n_cols; i++)
     if (cols[i] < 0 || cols[i] >= t->def->n_fields)

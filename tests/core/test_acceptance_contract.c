@@ -5,6 +5,7 @@
  * locations, sizes and answers each test chooses; NULL arguments; the
  * release and move rules of the Arrow C Data and Stream structs.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -954,6 +955,217 @@ static void test_broken_schemas(void **state) {
   }
 }
 
+/* A negative column count with column indices is a bad argument
+ * (TD_EINVAL naming the count) for td_table_read and td_table_stream: the
+ * read asked for a huge allocation (TD_ENOMEM, or an abort under ASan) and
+ * the stream was made, with no columns. */
+static void test_negative_column_count(void **state) {
+  (void)state;
+  env e;
+  env_init(&e);
+  probe_add(&e.p, "a", 0, 3);
+  env_open(&e, 8);
+  td_error err;
+  td_table *t;
+  TD_ASSERT_OK(td_make_table(e.svc, e.key, NULL, &t, &err), &err);
+  int64_t cols[1] = {1};
+  struct ArrowArray out;
+  memset(&out, 0, sizeof out);
+  td_error_clear(&err);
+  assert_int_equal(td_table_read(t, cols, -1, 0, 1, &out, &err), TD_EINVAL);
+  TD_ASSERT_CONTAINS(err.message, "-1");
+  assert_null(out.release);
+  struct ArrowArrayStream s;
+  memset(&s, 0, sizeof s);
+  td_error_clear(&err);
+  assert_int_equal(td_table_stream(t, cols, -1, &s, &err), TD_EINVAL);
+  TD_ASSERT_CONTAINS(err.message, "-1");
+  assert_null(s.release);
+  /* NULL indices still mean every column, whatever the count */
+  TD_ASSERT_OK(td_table_read(t, NULL, -1, 0, 1, &out, &err), &err);
+  assert_int_equal(out.n_children, 2);
+  out.release(&out);
+  td_table_release(t);
+  env_close(&e);
+}
+
+/* Counts releases of a wrapped array (see wrap_counted). */
+static int g_wrapped_releases;
+static void counted_release(struct ArrowArray *a) {
+  struct ArrowArray *inner = a->private_data;
+  inner->release(inner);
+  free(inner);
+  g_wrapped_releases++;
+  a->release = NULL;
+}
+/* Moves `a` into a wrapper whose release is counted. */
+static struct ArrowArray wrap_counted(struct ArrowArray *a) {
+  struct ArrowArray *inner = malloc(sizeof *inner);
+  assert_non_null(inner);
+  *inner = *a;
+  a->release = NULL;
+  struct ArrowArray w = *inner;
+  w.private_data = inner;
+  w.release = counted_release;
+  return w;
+}
+
+static struct ArrowArray int_column(td_type_id type, int n) {
+  td_builder *b;
+  td_error err;
+  TD_ASSERT_OK(td_builder_new(type, &b, &err), &err);
+  for (int i = 0; i < n; i++)
+    TD_ASSERT_OK(type == TD_TYPE_UTF8 ? td_builder_append_str(b, "s", -1, &err) : td_builder_append_int(b, i, &err), &err);
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_builder_finish(b, &a, &err), &err);
+  td_builder_free(b);
+  return a;
+}
+
+/* The memory backend's data that does not match the table's schema (not a
+ * struct array, a column of another type) is TD_EINVAL as memory_backend.h
+ * says, with or without an error struct, and the data is released once: the
+ * answer was TD_ECONTRACT when an error struct was given (TD_EINVAL
+ * without one). */
+static void test_memory_backend_bad_data(void **state) {
+  (void)state;
+  td_memory_backend *mb;
+  td_error err;
+  TD_ASSERT_OK(td_memory_backend_new(&mb, &err), &err);
+  const char *names[1] = {"x"};
+  td_type_id types[1] = {TD_TYPE_INT64};
+  struct ArrowSchema schema;
+  TD_ASSERT_OK(td_schema_make(1, names, types, NULL, &schema, &err), &err);
+  TD_ASSERT_OK(td_memory_backend_add_table(mb, "t", &schema, NULL, &err), &err);
+  schema.release(&schema);
+  td_location_key *key;
+  TD_ASSERT_OK(td_location_key_standalone(&key, &err), &err);
+  for (int how = 0; how < 4; how++) {
+    bool with_err = how % 2;
+    struct ArrowArray data;
+    if (how < 2) {
+      data = int_column(TD_TYPE_INT64, 3); /* not a struct */
+    } else {
+      struct ArrowArray col = int_column(TD_TYPE_UTF8, 3); /* utf8 for int64 */
+      TD_ASSERT_OK(td_batch_make(1, &col, &data, &err), &err);
+    }
+    struct ArrowArray w = wrap_counted(&data);
+    g_wrapped_releases = 0;
+    td_error_clear(&err);
+    int rc = td_memory_backend_add_location(mb, "t", key, &w, with_err ? &err : NULL);
+    if (rc != TD_EINVAL) fail_msg("case %d: expected TD_EINVAL, got %s: %s", how, td_status_name(rc), err.message);
+    if (with_err) {
+      assert_int_equal(err.code, TD_EINVAL);
+      TD_ASSERT_CONTAINS(err.message, "table 't'");
+    }
+    assert_int_equal(g_wrapped_releases, 1);
+    assert_null(w.release);
+  }
+  assert_int_equal(td_memory_backend_location_size(mb, "t", key), -1);
+  td_location_key_release(key);
+  td_memory_backend_release(mb);
+}
+
+/* td_service_new refuses bad options with TD_EINVAL naming the option and
+ * the value, and releases the backend: a negative update period was taken
+ * as immediate mode (the header documents 0 for that). */
+static int g_backend_releases;
+static void counting_backend_release(void *self) {
+  (void)self;
+  g_backend_releases++;
+}
+static void test_service_bad_options(void **state) {
+  (void)state;
+  static const struct {
+    int64_t page_size, cache_bytes, period;
+    const char *needle;
+  } cases[] = {
+      {0, 0, 0, "page_size"},
+      {((int64_t)1 << 30) + 1, 0, 0, "page_size"},
+      {8, -1, 0, "cache_bytes"},
+      {8, 0, -1, "update_period_ms"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    td_backend_vtable vt = probe_vt;
+    vt.release = counting_backend_release;
+    td_backend b = {&vt, NULL};
+    td_service_options o;
+    td_service_options_init(&o);
+    o.page_size = cases[i].page_size;
+    o.cache_bytes = cases[i].cache_bytes;
+    o.update_period_ms = cases[i].period;
+    td_service *svc = (td_service *)&o; /* must be reset to NULL */
+    td_error err;
+    g_backend_releases = 0;
+    assert_int_equal(td_service_new(b, &o, &svc, &err), TD_EINVAL);
+    assert_null(svc);
+    TD_ASSERT_CONTAINS(err.message, cases[i].needle);
+    assert_int_equal(g_backend_releases, 1);
+  }
+  /* 0 is immediate mode, and fine */
+  td_backend_vtable vt = probe_vt;
+  vt.release = counting_backend_release;
+  td_backend b = {&vt, NULL};
+  td_service_options o;
+  td_service_options_init(&o);
+  o.update_period_ms = 0;
+  td_service *svc;
+  td_error err;
+  TD_ASSERT_OK(td_service_new(b, &o, &svc, &err), &err);
+  td_service_free(svc);
+}
+
+/* Location key equality, ordering and hashing agree (spec 2: equal keys hash
+ * equally, and keys are ordered): for every pair, compare == 0 exactly when
+ * equal, equal keys hash alike, and compare is antisymmetric.  Two NaNs of
+ * other bit patterns compared 0 but were unequal (their hashes differed);
+ * keys with other partition names but the same values compared 0. */
+static td_location_key *one_value_key(const char *identity, const char *name, td_value v) {
+  td_location_key *k = NULL;
+  td_error err;
+  TD_ASSERT_OK(td_location_key_new(identity, 1, &name, &v, &k, &err), &err);
+  return k;
+}
+static void test_key_order_agrees_with_equality(void **state) {
+  (void)state;
+  double nan2;
+  uint64_t bits = 0x7ff8000000000123ull; /* another quiet NaN */
+  memcpy(&nan2, &bits, sizeof nan2);
+  td_value ab0 = td_value_str("ab");
+  ab0.v.s.len = 3; /* "ab\0" */
+  td_location_key *keys[] = {
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, 0.0)),
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, -0.0)),
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, NAN)),
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, -NAN)),
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, nan2)),
+      one_value_key(NULL, "f", td_value_double(TD_TYPE_FLOAT64, 1.5)),
+      one_value_key(NULL, "f", td_value_null(TD_TYPE_FLOAT64)),
+      one_value_key(NULL, "s", td_value_str("ab")),
+      one_value_key(NULL, "t", td_value_str("ab")),
+      one_value_key(NULL, "s", ab0),
+      one_value_key("x", "s", td_value_str("ab")),
+      one_value_key("y", "s", td_value_str("ab")),
+      one_value_key(NULL, "s", td_value_null(TD_TYPE_UTF8)),
+  };
+  const size_t n = sizeof keys / sizeof keys[0];
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < n; j++) {
+      int c = td_location_key_compare(keys[i], keys[j]), r = td_location_key_compare(keys[j], keys[i]);
+      bool eq = td_location_key_equal(keys[i], keys[j]);
+      if ((c == 0) != eq || c != -r || (eq && td_location_key_hash(keys[i]) != td_location_key_hash(keys[j])))
+        fail_msg("keys %zu and %zu: compare %d / %d, equal %d, hashes %llx %llx", i, j, c, r, eq,
+                 (unsigned long long)td_location_key_hash(keys[i]), (unsigned long long)td_location_key_hash(keys[j]));
+    }
+  }
+  assert_true(td_location_key_equal(keys[0], keys[1]));  /* 0.0 == -0.0 */
+  assert_true(td_location_key_equal(keys[2], keys[4]));  /* NaN == NaN */
+  assert_true(td_location_key_compare(keys[5], keys[2]) < 0); /* numbers before NaN */
+  assert_true(td_location_key_compare(keys[6], keys[0]) < 0); /* nulls first */
+  assert_false(td_location_key_equal(keys[7], keys[8]));
+  for (size_t i = 0; i < n; i++) td_location_key_release(keys[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_order_duplicates_nulls),
@@ -975,6 +1187,10 @@ int main(void) {
       cmocka_unit_test(test_data_schema_repeats_partition),
       cmocka_unit_test(test_broken_value_arrays),
       cmocka_unit_test(test_broken_schemas),
+      cmocka_unit_test(test_negative_column_count),
+      cmocka_unit_test(test_memory_backend_bad_data),
+      cmocka_unit_test(test_service_bad_options),
+      cmocka_unit_test(test_key_order_agrees_with_equality),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,17 +172,26 @@ int td_memory_backend_add_table(td_memory_backend *mb, const char *name,
   return rc;
 }
 
+/* Data that does not fit the schema is the caller's mistake: TD_EINVAL, as
+ * memory_backend.h says, whatever code the check gave (and with or without
+ * `err`: td_err_prefix keeps the check's code). */
+static int invalid_data(int rc, td_error *err) {
+  int code = rc == TD_ENOMEM ? TD_ENOMEM : TD_EINVAL;
+  if (err) err->code = code;
+  return code;
+}
+
 /* Checks that `data` is a struct array matching the table's data schema. */
 static int check_data(const mem_table *t, const struct ArrowArray *data, td_error *err) {
   int rc = td_struct_validate(data, err);
-  if (rc) return td_err_prefix(err, TD_EINVAL, "table '%s': ", t->name);
+  if (rc) return invalid_data(td_err_prefix(err, rc, "table '%s': ", t->name), err);
   if (data->n_children != t->data.n_fields)
     return td_err(err, TD_EINVAL, "table '%s': expected data with %lld columns, got %lld", t->name,
                   (long long)t->data.n_fields, (long long)data->n_children);
   for (int64_t i = 0; i < t->data.n_fields; i++) {
     const struct ArrowArray *c = data->children[i];
     rc = td_array_validate(t->data.fields[i].type, c, err);
-    if (rc) return td_err_prefix(err, TD_EINVAL, "table '%s', column '%s': ", t->name, t->data.fields[i].name);
+    if (rc) return invalid_data(td_err_prefix(err, rc, "table '%s', column '%s': ", t->name, t->data.fields[i].name), err);
     if (c->length < data->offset + data->length)
       return td_err(err, TD_EINVAL, "table '%s', column '%s': %lld rows, expected %lld", t->name,
                     t->data.fields[i].name, (long long)(c->length - data->offset), (long long)data->length);

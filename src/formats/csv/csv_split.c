@@ -13,11 +13,12 @@ void csv_dialect_init(csv_dialect *d, char delim, char quote) {
   d->special[(uint8_t)delim] = 1;
   d->special[(uint8_t)quote] = 1;
   d->special['\n'] = 1;
+  d->special['\r'] = 1;
 }
 
-/* Skips blank lines ("\n" or "\r\n") at p.  Returns the first byte of the
- * record; *more is set when more data is needed to decide (a lone CR at the
- * end of a buffer that may continue). */
+/* Skips blank lines ("\n", "\r\n" or a lone "\r") at p.  Returns the first
+ * byte of the record; *more is set when more data is needed to decide (a CR
+ * at the end of a buffer that may continue: it may be half of a CRLF). */
 static const char *skip_blank_lines(const char *p, const char *end, bool at_eof,
                                     int64_t *skipped, bool *more) {
   *more = false;
@@ -27,12 +28,11 @@ static const char *skip_blank_lines(const char *p, const char *end, bool at_eof,
       p++;
       (*skipped)++;
     } else if (*p == '\r') {
-      if (p + 1 == end) {
-        *more = !at_eof;
+      if (p + 1 == end && !at_eof) {
+        *more = true;
         return p;
       }
-      if (p[1] != '\n') return p;
-      p += 2;
+      p += p + 1 < end && p[1] == '\n' ? 2 : 1;
       (*skipped)++;
     } else {
       return p;
@@ -88,9 +88,8 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
       f.escaped = esc;
       p = q + 1; /* < end, checked above */
       if (*p == '\r') {
-        if (p + 1 == end) return short_data;
-        if (p[1] != '\n') return bad(rec, field, lines, "unexpected character after a closing quote");
-        p++;
+        if (p + 1 == end && !at_eof) return CSV_NEED_MORE;
+        if (p + 1 < end && p[1] == '\n') p++; /* CRLF; a lone CR ends the record too */
       } else if (*p != delim && *p != '\n') {
         return bad(rec, field, lines, "unexpected character after a closing quote");
       }
@@ -103,7 +102,10 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
       f.len = q - p;
       f.quoted = false;
       f.escaped = false;
-      if (*q == '\n' && f.len > 0 && q[-1] == '\r') f.len--;
+      if (*q == '\r') {
+        if (q + 1 == end && !at_eof) return CSV_NEED_MORE;
+        if (q + 1 < end && q[1] == '\n') q++; /* CRLF; a lone CR ends the record too */
+      }
       p = q;
     }
     if (field >= lo && field - lo < cap) out[field - lo] = f;
@@ -112,7 +114,7 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
       p++;
       continue;
     }
-    p++; /* the '\n' */
+    p++; /* the '\n' (or the lone '\r') */
     lines++;
     rec->end = p;
     rec->nfields = field;

@@ -7,10 +7,10 @@
  * does it says CSV_NEED_MORE and the caller refills and calls again from the
  * same place.  The same function serves the header, the row index scan, the
  * inference sample and the column reads, so every path applies one set of
- * RFC 4180 rules: fields separated by the delimiter, records ended by LF or
- * CRLF, quoted fields may hold delimiters, newlines and doubled quotes, a
+ * RFC 4180 rules: fields separated by the delimiter, records ended by LF,
+ * CRLF or a lone CR (as DuckDB and pyarrow), quoted fields may hold delimiters, newlines and doubled quotes, a
  * quote inside an unquoted field or after a closing quote is an error.
- * Blank lines (empty, or a lone CR before LF) between records are skipped.
+ * Blank lines (LF, CRLF or CR alone) between records are skipped.
  */
 #ifndef TD_FORMATS_CSV_SPLIT_H
 #define TD_FORMATS_CSV_SPLIT_H
@@ -21,7 +21,7 @@
 typedef struct csv_dialect {
   char delim;
   char quote;           /* '"' unless told otherwise */
-  uint8_t special[256]; /* 1 for the delimiter, the quote and '\n' */
+  uint8_t special[256]; /* 1 for the delimiter, the quote, '\n' and '\r' */
 } csv_dialect;
 
 void csv_dialect_init(csv_dialect *d, char delim, char quote);

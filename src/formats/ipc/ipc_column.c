@@ -429,14 +429,20 @@ static int read_strings(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64
   uint8_t *offs = NULL;
   int rc = fetch(bc, 1, (lo + n + 1) * ow, lo * ow, (n + 1) * ow, &offs, err);
   if (rc) return rc;
-  int64_t first = load_int(offs, 0, ow, true), prev = first;
-  for (int64_t i = 1; i <= n && prev >= 0; i++) {
+  int64_t first = load_int(offs, 0, ow, true), prev = first, bad = first < 0 ? 0 : -1;
+  for (int64_t i = 1; i <= n && bad < 0; i++) {
     int64_t o = load_int(offs, i, ow, true);
-    if (o < prev) prev = -1;
+    if (o < prev) bad = i;
     else prev = o;
   }
   int64_t dl = out->data_length;
-  if (first < 0 || prev < 0) rc = fail(bc, TD_EFORMAT, "string offsets negative or decreasing (row, first)", lo, first, err);
+  if (bad == 0)
+    rc = td_err(err, TD_EFORMAT, "'%s': batch at offset %lld: row %lld: expected a string offset >= 0, found %lld",
+                bc->r->base.io.path, (long long)bc->m->offset, (long long)(bc->m->row_begin + lo), (long long)first);
+  else if (bad > 0)
+    rc = td_err(err, TD_EFORMAT, "'%s': batch at offset %lld: row %lld: expected string offsets that never "
+                "decrease, found %lld after %lld", bc->r->base.io.path, (long long)bc->m->offset,
+                (long long)(bc->m->row_begin + lo + bad - 1), (long long)load_int(offs, bad, ow, true), (long long)prev);
   bsrc data = {0, NULL, NULL};
   if (!rc) rc = open_buf(bc, 2, prev, &data, err); /* checks the size before allocating */
   if (!rc) rc = td_array_reserve_data(out, dl + (prev - first) + 1, err);

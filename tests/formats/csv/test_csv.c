@@ -906,6 +906,52 @@ static void test_dialect_options(void **state) {
   open_fails("n\n1\n", &oa, TD_EINVAL, "sample_rows must be -1");
 }
 
+/* A lone CR ends a record, as in DuckDB and pyarrow (old Mac writers end
+ * lines with CR alone): such a file was rejected ("the header row has no
+ * terminating newline"), and a CR after a closing quote was "unexpected".
+ * A CR inside quotes stays in the value; CRLF is still one terminator, also
+ * when a growing file's CR and LF arrive apart. */
+static void test_cr_line_endings(void **state) {
+  (void)state;
+  td_file_reader *r = open_text_ok("a,b\r1,x\r\r\"p\rq\",y\r\"z\",w\r", NULL);
+  assert_int_equal(r->schema.n_fields, 2);
+  assert_string_equal(r->schema.fields[1].name, "b");
+  assert_int_equal(r->num_rows, 3);
+  col c;
+  read_col(r, 0, 0, 3, &c);
+  assert_str(&c.v, 0, "1");
+  assert_str(&c.v, 1, "p\rq");
+  assert_str(&c.v, 2, "z");
+  col_free(&c);
+  read_col(r, 1, 0, 3, &c);
+  assert_str(&c.v, 0, "x");
+  assert_str(&c.v, 1, "y");
+  assert_str(&c.v, 2, "w");
+  col_free(&c);
+  td_reader_close(r);
+  /* a growing CRLF file cut between CR and LF */
+  const char *path = tmp_path("grow_cr.csv");
+  write_file(path, "a,b\r\n1,x\r");
+  r = open_ok(path, NULL);
+  assert_int_equal(r->num_rows, 1);
+  append_file(path, "\n2,\"y\"\r");
+  refresh_ok(r);
+  assert_int_equal(r->num_rows, 2);
+  append_file(path, "\n3,z\r\n");
+  refresh_ok(r);
+  assert_int_equal(r->num_rows, 3);
+  read_col(r, 1, 0, 3, &c);
+  assert_str(&c.v, 0, "x");
+  assert_str(&c.v, 1, "y");
+  assert_str(&c.v, 2, "z");
+  col_free(&c);
+  read_col(r, 0, 0, 3, &c);
+  for (int64_t i = 0; i < 3; i++) assert_int_equal(td_colview_int(&c.v, i), i + 1);
+  col_free(&c);
+  td_reader_close(r);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_aggregate_inferred),  cmocka_unit_test(test_aggregate_dates),
@@ -920,6 +966,7 @@ int main(void) {
       cmocka_unit_test(test_laziness),            cmocka_unit_test(test_alloc_failures),
       cmocka_unit_test(test_concurrent_reads),
       cmocka_unit_test(test_dialect_options),
+      cmocka_unit_test(test_cr_line_endings),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   unlink(tmp_path("case.csv"));

@@ -122,11 +122,61 @@ static void test_item19_ascii_span(void **state) {
   }
 }
 
+/* String offsets that are negative or decrease: TD_EFORMAT naming the row
+ * and the offsets expected and found (the message said "(row, first) (0,
+ * 0)", whichever offset was wrong). */
+static void test_bad_string_offsets(void **state) {
+  (void)state;
+  static const char *vals[] = {"abcde", "fg", "hijklmn"};
+  static const int32_t good[4] = {0, 5, 7, 14};
+  static const struct {
+    int32_t offs[4];
+    const char *row, *found;
+  } cases[] = {
+      {{0, 5, 2, 14}, "row 1:", "found 2 after 5"},
+      {{-8, 5, 7, 14}, "row 0:", "found -8"},
+      {{0, 5, 7, 3}, "row 2:", "found 3 after 7"},
+  };
+  td_field f = {.name = "s", .type = TD_TYPE_UTF8};
+  const char *path = tmp_path("badoffs.arrows");
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    td_array a;
+    td_error err;
+    TD_ASSERT_OK(td_array_init(&a, TD_TYPE_UTF8, 3, &err), &err);
+    for (int i = 0; i < 3; i++) TD_ASSERT_OK(td_array_append_str(&a, vals[i], (int64_t)strlen(vals[i]), &err), &err);
+    write_one(path, &f, &a, false);
+    td_array_reset(&a);
+    /* patch the offsets buffer in place */
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    assert_true(n > 16);
+    char *at = memmem(buf, (size_t)n, good, sizeof good);
+    assert_non_null(at);
+    assert_int_equal(pwrite(fd, cases[c].offs, sizeof good, at - buf), (ssize_t)sizeof good);
+    close(fd);
+    td_file_reader *r;
+    TD_ASSERT_OK(td_ipc_open(path, &r, &err), &err);
+    struct ArrowArray out;
+    int rc = td_reader_read(r, 0, 0, 3, &out, &err);
+    if (rc == TD_OK) out.release(&out);
+    printf("bad offsets %zu: %s\n", c, err.message);
+    assert_int_equal(rc, TD_EFORMAT);
+    TD_ASSERT_CONTAINS(err.message, path);
+    TD_ASSERT_CONTAINS(err.message, cases[c].row);
+    TD_ASSERT_CONTAINS(err.message, cases[c].found);
+    TD_ASSERT_CONTAINS(err.message, "expected");
+    td_reader_close(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item12_compressed_batch_read_once),
       cmocka_unit_test(test_item19_invalid_utf8),
       cmocka_unit_test(test_item19_ascii_span),
+      cmocka_unit_test(test_bad_string_offsets),
   };
   return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }
