@@ -112,6 +112,12 @@ typedef struct td_csv_options {
   int64_t sample_rows;     /* rows used for inference; 0: 1000; -1: all */
   char quote;              /* 0: '"' */
   const char *null_str;    /* an unquoted field equal to it is null (besides empty); NULL: none */
+  /* The file is finished: a last line without a newline is a record (and a
+   * header).  Otherwise (a file that may still be written) it counts only
+   * once its newline comes.  Either way, a refresh that finds the file grown
+   * after a last line counted without its newline wants the new bytes to
+   * start with that newline (else "the last line ... was extended"). */
+  bool complete;
 } td_csv_options;
 
 int td_parquet_open(const char *path, td_file_reader **out, td_error *err);

@@ -81,7 +81,10 @@ static int open_reader(td_file_backend *fb, const fb_file *f, td_file_reader **r
 #ifdef TD_HAVE_CSV
     case FB_CSV: {
       td_csv_options o = {fb->has_decl ? &fb->decl : fb->schema_source ? &fb->file_schema : NULL,
-                          fb->csv_delimiter, fb->csv_sample_rows, fb->csv_quote, fb->csv_null};
+                          fb->csv_delimiter, fb->csv_sample_rows, fb->csv_quote, fb->csv_null,
+                          /* unwatched, a file is read as finished: its last line counts
+                           * without a newline; watched, only once the newline comes */
+                          .complete = !fb->watching};
       return td_csv_open(f->path, &o, r, err);
     }
 #endif

@@ -254,7 +254,7 @@ static int64_t csv_fields(const char *payload, size_t len, csv_field *f, int64_t
   csv_dialect d;
   csv_dialect_init(&d, ',', '"');
   csv_rec rec;
-  csv_status st = csv_split(&d, *buf, *buf + n, true, 0, cap, f, &rec);
+  csv_status st = csv_split(&d, *buf, *buf + n, CSV_EOF, 0, cap, f, &rec);
   if (st == CSV_END) return 0;
   if (st != CSV_REC) {
     snprintf(why, why_size, "the payload is not a CSV line: %s", rec.bad_what ? rec.bad_what : "malformed");

@@ -58,6 +58,7 @@ typedef struct csv_reader {
   int64_t data_end;  /* byte after the last complete record */
   int64_t data_line; /* newlines before data_end */
   int64_t seen_size; /* file size at the last scan */
+  bool open_tail;    /* the last record (or the header) before data_end has no newline */
 } csv_reader;
 
 /* ---- buffered positioned reading ---------------------------------------- */
@@ -69,6 +70,7 @@ typedef struct csv_buf {
   int64_t file_off;      /* file offset of data[0] */
   int64_t limit;         /* nothing at or beyond this offset is read */
   bool eof;              /* data ends at limit */
+  bool ends;             /* limit is the end of a finished file: it ends the last record */
 } csv_buf;
 
 static void buf_init(csv_buf *b, td_io *io, int64_t from, int64_t limit) {
@@ -124,7 +126,8 @@ static void buf_free(csv_buf *b) {
 static int buf_split(csv_buf *b, const csv_dialect *d, int64_t chunk, int64_t lo, int64_t cap,
                      csv_field *out, csv_rec *rec, csv_status *st, td_error *err) {
   for (;;) {
-    *st = csv_split(d, buf_cur(b), buf_end(b), b->eof, lo, cap, out, rec);
+    *st = csv_split(d, buf_cur(b), buf_end(b), b->eof ? (b->ends ? CSV_EOF_ENDS : CSV_EOF) : CSV_MORE, lo,
+                    cap, out, rec);
     if (*st != CSV_NEED_MORE) return TD_OK;
     /* The record goes on past the buffer and is split again from its start:
      * ask for as much again as the buffer holds, so that a long record
@@ -173,6 +176,7 @@ typedef struct csv_scan {
   int64_t line;  /* newlines before `end` */
   csv_mark *marks; /* new index marks */
   int64_t n_marks, cap_marks;
+  bool open_tail;   /* the record (or header) before `end` has no newline */
   csv_status tail;  /* CSV_END, CSV_PARTIAL or CSV_UNTERMINATED */
   csv_rec tail_rec; /* for CSV_UNTERMINATED */
 } csv_scan;
@@ -201,6 +205,10 @@ static void sample_record(const csv_reader *r, csv_infer *inf, const csv_field *
     if (fields[c].len && !is_null_str(r, &fields[c])) csv_infer_add(&inf[c], fields[c].ptr, fields[c].len);
 }
 
+/* Whether a complete record ends with its newline (not with a finished
+ * file's end). */
+static bool ends_line(const csv_rec *rec) { return rec->end[-1] == '\n' || rec->end[-1] == '\r'; }
+
 /* Scans records from b (positioned at s->end) to its limit.  With `inf`,
  * records before sample_rows are split in full (into `fields`) and sampled. */
 static int scan_records(csv_reader *r, csv_buf *b, csv_scan *s, csv_infer *inf, csv_field *fields,
@@ -227,6 +235,7 @@ static int scan_records(csv_reader *r, csv_buf *b, csv_scan *s, csv_infer *inf, 
     s->end += used;
     s->line += rec.skipped_lines + rec.lines;
     s->rows++;
+    s->open_tail = !ends_line(&rec);
   }
 }
 
@@ -250,6 +259,7 @@ static int commit_scan(csv_reader *r, csv_scan *s, int64_t size, td_error *err) 
   r->data_end = s->end;
   r->data_line = s->line;
   r->seen_size = size;
+  r->open_tail = s->open_tail;
   pthread_mutex_unlock(&r->lock);
   return TD_OK;
 }
@@ -363,6 +373,7 @@ static int read_header(csv_reader *r, csv_buf *b, csv_scan *s, csv_field **field
     b->pos += used;
     s->end = b->file_off + b->pos;
     s->line = rec.skipped_lines + rec.lines;
+    s->open_tail = !ends_line(&rec);
     r->header_end = s->end;
     r->header_line = s->line;
     return TD_OK;
@@ -500,6 +511,7 @@ int td_csv_open(const char *path, const td_csv_options *opts, td_file_reader **o
   if (!rc) rc = td_io_stat(&r->base.io, &size, &r->inode, err);
   if (!rc) {
     buf_init(&o.buf, &r->base.io, 0, size);
+    o.buf.ends = opts && opts->complete;
     rc = buf_fill(&o.buf, CSV_SCAN_CHUNK, err);
   }
   if (!rc && o.buf.len >= 3 && !memcmp(o.buf.data, "\xEF\xBB\xBF", 3)) o.buf.pos = 3; /* BOM */
@@ -681,6 +693,7 @@ typedef struct read_plan {
   int64_t skip;  /* records to skip after the mark */
   int64_t limit; /* end of the complete records */
   int64_t avg;   /* average bytes per record */
+  bool ends;     /* the last record before limit has no newline */
 } read_plan;
 
 /* Where to start reading for row `offset`: the nearest index mark. */
@@ -700,6 +713,7 @@ static int snapshot(csv_reader *r, int64_t col, int64_t offset, int64_t n, read_
       p->skip = offset;
     }
     p->limit = r->data_end;
+    p->ends = r->open_tail;
     p->avg = rows ? (r->data_end - r->header_end) / rows + 1 : 1;
   }
   pthread_mutex_unlock(&r->lock);
@@ -758,6 +772,7 @@ static int csv_read_column(td_file_reader *base, int64_t col, int64_t offset, in
   if (first > CSV_SCAN_CHUNK) first = CSV_SCAN_CHUNK;
   csv_buf b;
   buf_init(&b, &r->base.io, p.mark.offset, p.limit);
+  b.ends = p.ends;
   rc = n ? buf_fill(&b, first, err) : TD_OK;
   if (!rc) rc = read_rows(&c, &b, p.mark.line, p.skip, n, err);
   buf_free(&b);
@@ -796,11 +811,17 @@ static int refresh_locked(csv_reader *r, td_error *err) {
   s.rows = r->base.num_rows;
   s.end = r->data_end;
   s.line = r->data_line;
+  bool open_tail = r->open_tail;
   pthread_mutex_unlock(&r->lock);
   if (!grown) return TD_OK;
   csv_buf b;
   buf_init(&b, &r->base.io, s.end, size);
   rc = buf_fill(&b, CSV_SCAN_CHUNK, err);
+  if (!rc && open_tail && b.len > 0 && b.data[0] != '\n' && b.data[0] != '\r')
+    rc = td_err(err, TD_EFORMAT,
+                "'%s': line %lld: the last line, read as complete without a newline, was extended (expected the "
+                "file to go on with a newline, found more of that line)",
+                r->base.io.path, (long long)s.line + 1);
   if (!rc) rc = scan_records(r, &b, &s, NULL, NULL, err);
   if (!rc) rc = commit_scan(r, &s, size, err);
   buf_free(&b);

@@ -47,9 +47,10 @@ static csv_status bad(csv_rec *rec, int64_t field, int64_t line, const char *wha
   return CSV_BAD;
 }
 
-csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool at_eof,
+csv_status csv_split(const csv_dialect *d, const char *p, const char *end, csv_eof eof,
                      int64_t lo, int64_t cap, csv_field *out, csv_rec *rec) {
   memset(rec, 0, sizeof *rec);
+  const bool at_eof = eof != CSV_MORE, eof_ends = eof == CSV_EOF_ENDS;
   bool more;
   p = skip_blank_lines(p, end, at_eof, &rec->skipped_lines, &more);
   if (more) return CSV_NEED_MORE;
@@ -77,7 +78,10 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
           rec->bad_what = "unterminated quoted field";
           return CSV_UNTERMINATED;
         }
-        if (q + 1 == end) return short_data;
+        if (q + 1 == end) {
+          if (eof_ends) break; /* the file's end closes the record */
+          return short_data;
+        }
         if (q[1] != d->quote) break;
         esc = true;
         q += 2;
@@ -86,8 +90,10 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
       f.len = q - (p + 1);
       f.quoted = true;
       f.escaped = esc;
-      p = q + 1; /* < end, checked above */
-      if (*p == '\r') {
+      p = q + 1; /* < end, unless the file's end ends the record */
+      if (p == end) {
+        /* the last record, ended by the file's end */
+      } else if (*p == '\r') {
         if (p + 1 == end && !at_eof) return CSV_NEED_MORE;
         if (p + 1 < end && p[1] == '\n') p++; /* CRLF; a lone CR ends the record too */
       } else if (*p != delim && *p != '\n') {
@@ -96,13 +102,13 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
     } else {
       const char *q = p;
       while (q < end && !special[(uint8_t)*q]) q++;
-      if (q == end) return short_data;
-      if (*q == d->quote) return bad(rec, field, lines, "quote inside an unquoted field");
+      if (q == end && !eof_ends) return short_data;
+      if (q < end && *q == d->quote) return bad(rec, field, lines, "quote inside an unquoted field");
       f.ptr = p;
       f.len = q - p;
       f.quoted = false;
       f.escaped = false;
-      if (*q == '\r') {
+      if (q < end && *q == '\r') {
         if (q + 1 == end && !at_eof) return CSV_NEED_MORE;
         if (q + 1 < end && q[1] == '\n') q++; /* CRLF; a lone CR ends the record too */
       }
@@ -110,6 +116,12 @@ csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool 
     }
     if (field >= lo && field - lo < cap) out[field - lo] = f;
     field++;
+    if (p == end) { /* eof_ends: the last record, without a newline */
+      rec->end = p;
+      rec->nfields = field;
+      rec->lines = lines;
+      return CSV_REC;
+    }
     if (*p == delim) {
       p++;
       continue;

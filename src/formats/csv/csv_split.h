@@ -55,10 +55,18 @@ typedef struct csv_rec {
   const char *bad_what;
 } csv_rec;
 
+/* What the end of the bytes given to csv_split is. */
+typedef enum csv_eof {
+  CSV_MORE = 0,    /* more bytes may follow: a record cut by the end is CSV_NEED_MORE */
+  CSV_EOF = 1,     /* the end of the data: a record cut by it is CSV_PARTIAL */
+  CSV_EOF_ENDS = 2 /* the end of a finished file: it also ends the last record (CSV_REC,
+                    * whose end is `end`), as a newline would */
+} csv_eof;
+
 /* Splits the record at p (blank lines first skipped).  Fields with index in
  * [lo, lo + cap) are stored in out[index - lo]; pass cap = 0 to only find
- * the end.  at_eof says that `end` is the end of the data. */
-csv_status csv_split(const csv_dialect *d, const char *p, const char *end, bool at_eof,
+ * the end.  `eof` says what `end` is. */
+csv_status csv_split(const csv_dialect *d, const char *p, const char *end, csv_eof eof,
                      int64_t lo, int64_t cap, csv_field *out, csv_rec *rec);
 
 /* Copies a quoted field's text with doubled quotes undone; returns the new

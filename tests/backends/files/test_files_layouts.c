@@ -194,6 +194,12 @@ static void test_globs(void **state) {
   assert_int_equal(td_table_size(t), 1);
   assert_non_null(td_location_key_find(td_table_location(t, 0), "P"));
   close_table(fb, svc, t);
+  /* a static table reads a file as finished: a last line without its
+   * newline counts */
+  fu_write_text(root, "P=b/y.csv", "x,s\n2,b\n3,c", false);
+  TD_ASSERT_OK(open_table(path, NULL, &fb, &svc, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 3);
+  close_table(fb, svc, t);
   /* errors: no such directory before the pattern; nothing matches */
   snprintf(path, sizeof path, "%s/nope/*.arrows", root);
   assert_int_equal(td_file_backend_new(path, NULL, &fb, &err), TD_EIO);

@@ -872,7 +872,7 @@ static void test_dialect_options(void **state) {
   assert_type(r, 0, TD_TYPE_UTF8, NULL);
   td_reader_close(r);
   /* delimiter and quote */
-  td_csv_options o = {NULL, ';', 0, '\'', NULL};
+  td_csv_options o = {.delimiter = ';', .quote = '\''};
   r = open_text_ok("a;b\n'x;y';2\n'it''s';3\n", &o);
   assert_int_equal(r->num_rows, 2);
   read_col(r, 0, 0, 2, &c);
@@ -883,7 +883,7 @@ static void test_dialect_options(void **state) {
   o.quote = ';';
   open_fails("a;b\n", &o, TD_EINVAL, "cannot be the quote");
   /* the null string */
-  td_csv_options on = {NULL, 0, 0, 0, "NULL"};
+  td_csv_options on = {.null_str = "NULL"};
   r = open_text_ok("n,s\n1,a\nNULL,NULL\n3,\"NULL\"\n", &on);
   assert_type(r, 0, TD_TYPE_INT64, NULL);
   read_col(r, 0, 0, 3, &c);
@@ -896,9 +896,9 @@ static void test_dialect_options(void **state) {
   col_free(&c);
   td_reader_close(r);
   /* without the option NULL is text, and the hint names the options */
-  read_fails("n\n1\nNULL\n", &(td_csv_options){NULL, 0, 1, 0, NULL}, 0, "--schema 'n VARCHAR");
+  read_fails("n\n1\nNULL\n", &(td_csv_options){.sample_rows = 1}, 0, "--schema 'n VARCHAR");
   /* the whole file as the sample */
-  td_csv_options oa = {NULL, 0, -1, 0, NULL};
+  td_csv_options oa = {.sample_rows = -1};
   r = open_text_ok("n\n1\n2\n3\n4.5\n", &oa);
   assert_type(r, 0, TD_TYPE_FLOAT64, NULL);
   td_reader_close(r);
@@ -952,6 +952,63 @@ static void test_cr_line_endings(void **state) {
   unlink(path);
 }
 
+/* A finished file (td_csv_options.complete, what the file backend asks when
+ * it does not watch the tree) counts a last line without its newline, the
+ * header too; a growing one waits for the newline.  A refresh after such a
+ * line wants the newline next. */
+static void test_complete_last_line(void **state) {
+  (void)state;
+  const td_csv_options fin = {.complete = true};
+  td_file_reader *r = open_text_ok("a,b\n1,x\n2,\"y\"", &fin);
+  assert_int_equal(r->num_rows, 2);
+  col c;
+  read_col(r, 1, 1, 1, &c);
+  assert_str(&c.v, 0, "y");
+  col_free(&c);
+  td_reader_close(r);
+  r = open_text_ok("a,b\n1,x\n2,y", NULL); /* not finished: the last line waits */
+  assert_int_equal(r->num_rows, 1);
+  td_reader_close(r);
+  r = open_text_ok("a,b\n1,", &fin); /* an empty last field */
+  assert_int_equal(r->num_rows, 1);
+  read_col(r, 0, 0, 1, &c);
+  assert_int_equal(td_colview_int(&c.v, 0), 1);
+  col_free(&c);
+  td_reader_close(r);
+  r = open_text_ok("a,b", &fin); /* a header alone */
+  assert_int_equal(r->schema.n_fields, 2);
+  assert_string_equal(r->schema.fields[1].name, "b");
+  assert_int_equal(r->num_rows, 0);
+  td_reader_close(r);
+  open_fails("a,b\n1,2\n3", &fin, TD_EFORMAT, "line 3: expected 2 fields (as in the header), found 1");
+  open_fails("a,b\n1,\"x", &fin, TD_EFORMAT, "unterminated quoted field");
+  /* growth after a last line counted without its newline */
+  const char *path = tmp_path("complete.csv");
+  write_file(path, "a,b\n1,x");
+  r = open_ok(path, &fin);
+  assert_int_equal(r->num_rows, 1);
+  append_file(path, "\n2,y\n");
+  refresh_ok(r);
+  assert_int_equal(r->num_rows, 2);
+  read_col(r, 1, 0, 2, &c);
+  assert_str(&c.v, 0, "x");
+  assert_str(&c.v, 1, "y");
+  col_free(&c);
+  td_reader_close(r);
+  write_file(path, "a,b\n1,x");
+  r = open_ok(path, &fin);
+  append_file(path, "z\n2,y\n");
+  td_error err;
+  assert_int_equal(r->vt->refresh(r, &err), TD_EFORMAT);
+  TD_ASSERT_CONTAINS(err.message, "line 2: the last line, read as complete without a newline, was extended");
+  assert_int_equal(r->num_rows, 1); /* nothing counted */
+  read_col(r, 1, 0, 1, &c);
+  assert_str(&c.v, 0, "x");
+  col_free(&c);
+  td_reader_close(r);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_aggregate_inferred),  cmocka_unit_test(test_aggregate_dates),
@@ -966,7 +1023,7 @@ int main(void) {
       cmocka_unit_test(test_laziness),            cmocka_unit_test(test_alloc_failures),
       cmocka_unit_test(test_concurrent_reads),
       cmocka_unit_test(test_dialect_options),
-      cmocka_unit_test(test_cr_line_endings),
+      cmocka_unit_test(test_cr_line_endings),     cmocka_unit_test(test_complete_last_line),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   unlink(tmp_path("case.csv"));
