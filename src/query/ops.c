@@ -1077,7 +1077,11 @@ static int topn_feed(topn_ctx *x, topn_buf *b, const td_colview *views, const td
       rc = consts[i] ? td_array_append_const(&b->cols[i], consts[i], m, err)
                      : td_array_append_gather(&b->cols[i], &views[i], b->sel, NULL, m, err);
     for (int64_t j = 0; rc == TD_OK && j < m; j++) rc = td_array_append_int(&b->pos, pos + b->sel[j], err);
-    if (rc == TD_OK && b->pos.length > x->cap) rc = topn_compact(x, b, err);
+    /* cut to k after every window that added rows: the threshold follows
+     * the k-th row seen so far (a stale one lets most rows in, and lets no
+     * page be skipped); once it is tight few rows enter, so the sort is
+     * short */
+    if (rc == TD_OK && b->pos.length > op->limit) rc = topn_compact(x, b, err);
   }
   return rc;
 }
@@ -1113,9 +1117,12 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
  * only when it sorts strictly before the threshold, so with one key a page
  * whose best value ties the threshold is skipped too (its rows come later
  * than the threshold's); with more keys a tie may still win on the next
- * keys.  Nulls sort last, so rows outside the range never win; NaN sorts
- * greatest and statistics leave it out, so a float key is used ascending
- * only, and never with a NaN bound or threshold. */
+ * keys.  Nulls sort last, so rows outside the range never win.  NaN sorts
+ * greatest and float statistics leave it out: ascending, a NaN row never
+ * beats a threshold that is a number (nor ties one); descending, the max
+ * bounds the rows only when the backend knows they hold no NaN
+ * (column_no_nan), and a NaN threshold is beaten by nothing (with one key:
+ * a NaN row ties it) but is tied by NaN rows alone. */
 static bool topn_late_skip(void *ctx, const td_location *loc, int64_t row, int64_t n) {
   const struct topn_skip *sk = ctx;
   const topn_ctx *x = sk->x;
@@ -1127,29 +1134,34 @@ static bool topn_late_skip(void *ctx, const td_location *loc, int64_t row, int64
   memset(&mn, 0, sizeof mn);
   memset(&mx, 0, sizeof mx);
   const td_backend *be = &x->src->service->backend;
-  if (!be->vtable->column_range(be->self, loc->provider->key, loc->key, x->src->def->fields[x->skip_col].name, row,
-                                n, &mn, &mx))
-    return false;
+  const char *name = x->src->def->fields[x->skip_col].name;
+  bool one = x->op->n == 1, desc = x->op->desc[0], fl = td_type_is_float(t.type);
+  if (fl && desc && t.v.f != t.v.f) /* only a NaN row can tie a NaN threshold; none beats it */
+    return one || be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
+  if (!be->vtable->column_range(be->self, loc->provider->key, loc->key, name, row, n, &mn, &mx)) return false;
   if (mn.is_null || mx.is_null || mn.type == TD_TYPE_NONE || mx.type == TD_TYPE_NONE) return false;
-  if (td_type_is_float(t.type) && (t.v.f != t.v.f || mn.v.f != mn.v.f || mx.v.f != mx.v.f)) return false;
-  if (td_type_is_float(t.type) != td_type_is_float(mn.type)) return false;
-  bool one = x->op->n == 1;
-  if (x->op->desc[0]) {
+  if (fl && (t.v.f != t.v.f || mn.v.f != mn.v.f || mx.v.f != mx.v.f)) return false;
+  if (fl != td_type_is_float(mn.type)) return false;
+  if (desc) {
     int c = td_value_compare(&mx, &t);
-    return one ? c <= 0 : c < 0;
+    if (one ? c > 0 : c >= 0) return false;
+    return !fl || be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
   }
   int c = td_value_compare(&mn, &t);
   return one ? c >= 0 : c > 0;
 }
 
 /* The source column whose metadata topn_late_skip reads: the first key's,
- * when it is a data column of an integer, temporal or (ascending) float
- * type and the backend knows ranges; else -1. */
+ * when it is a data column of an integer, temporal or float type (a
+ * descending float key only when the backend can tell NaN-free rows) and
+ * the backend knows ranges; else -1. */
 static int64_t topn_skip_column(const td_table *src, const sort_op *op, int64_t kc0) {
-  if (!src->service->backend.vtable->column_range || kc0 < src->n_partition) return -1;
+  const td_backend_vtable *vt = src->service->backend.vtable;
+  if (!vt->column_range || kc0 < src->n_partition) return -1;
   td_type_id ty = src->def->fields[kc0].type;
   bool ok = td_type_is_integer(ty) || ty == TD_TYPE_UINT8 || ty == TD_TYPE_UINT32 || ty == TD_TYPE_DATE32 ||
-            ty == TD_TYPE_DATE64 || td_type_is_timestamp(ty) || (td_type_is_float(ty) && !op->desc[0]);
+            ty == TD_TYPE_DATE64 || td_type_is_timestamp(ty) ||
+            (td_type_is_float(ty) && (!op->desc[0] || vt->column_no_nan));
   return ok ? kc0 : -1;
 }
 
