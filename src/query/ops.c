@@ -12,6 +12,7 @@
  */
 #include "query/ops.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -491,6 +492,7 @@ typedef struct unit_run {
   td_range_filter *rf;
   int64_t *bounds;
   int64_t n_units;
+  const int64_t *order; /* the units in the order taken (NULL: increasing) */
   _Atomic int64_t next;
   atomic_bool stop;
   unit_fn fn;
@@ -503,6 +505,7 @@ static int unit_worker(void *v, int worker, td_error *err) {
   while (rc == TD_OK && !atomic_load_explicit(&u->stop, memory_order_relaxed)) {
     int64_t k = atomic_fetch_add(&u->next, 1);
     if (k >= u->n_units) break;
+    if (u->order) k = u->order[k];
     td_scan sc;
     rc = td_scan_init(&sc, u->src, u->snap, u->cols, u->n_cols, u->bounds[k], u->bounds[k + 1], err);
     if (rc) break;
@@ -524,9 +527,12 @@ static int units_plan(td_table *t, td_snapshot *snap, int64_t begin, int64_t end
   return rc;
 }
 
+/* Runs fn over every unit on `workers` workers, which take the units in
+ * increasing order, or in `order` (NULL: increasing). */
 static int run_units(td_table *src, td_snapshot *snap, const int64_t *cols, int64_t n_cols, td_range_filter *rf,
-                     int64_t *bounds, int64_t n_units, int workers, unit_fn fn, void *ctx, td_error *err) {
-  unit_run u = {src, snap, cols, n_cols, rf, bounds, n_units, 0, false, fn, ctx};
+                     int64_t *bounds, int64_t n_units, const int64_t *order, int workers, unit_fn fn, void *ctx,
+                     td_error *err) {
+  unit_run u = {src, snap, cols, n_cols, rf, bounds, n_units, order, 0, false, fn, ctx};
   atomic_init(&u.next, 0);
   atomic_init(&u.stop, false);
   return td__par_run(workers, unit_worker, &u, err);
@@ -595,7 +601,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
     for (int w = 1; rc == TD_OK && w < workers; w++)
       if (!p->scratch[w].cols) rc = td_select_scratch_init(&p->scratch[w], op->spec.n_fields, err);
     if (rc == TD_OK)
-      rc = run_units(t->source, d->snap, op->spec.cols, op->spec.n_cols, &op->rf, bounds, n_units, workers,
+      rc = run_units(t->source, d->snap, op->spec.cols, op->spec.n_cols, &op->rf, bounds, n_units, NULL, workers,
                      select_unit, p, err);
     for (int64_t u = 0; p->out && u < n_units; u++) { /* in source order */
       for (int64_t i = 0; i < p->out[u].n; i++) {
@@ -887,6 +893,7 @@ typedef struct topn_buf {
   td_array *cols; /* nf builders */
   td_array pos;
   td_array *thr;  /* per key: the threshold row */
+  int64_t thr_pos; /* ... and its position: a row tying it on every key wins when earlier */
   bool has_thr;
   td_array *cst;  /* per key: a constant key column of one chunk, materialized */
   uint32_t *sel;
@@ -975,6 +982,7 @@ static int topn_compact(const topn_ctx *x, topn_buf *b, td_error *err) {
       rc = td_array_init(&b->thr[k], cv.type, 1, err);
       if (rc == TD_OK) rc = td_array_append_view(&b->thr[k], &cv, m - 1, 1, err);
     }
+    b->thr_pos = ((const int64_t *)b->pos.values)[m - 1];
     b->has_thr = rc == TD_OK;
   }
   for (int64_t i = 0; g && i <= nf; i++) td_array_reset(&g[i]);
@@ -985,14 +993,17 @@ static int topn_compact(const topn_ctx *x, topn_buf *b, td_error *err) {
   return rc;
 }
 
-/* Rows i0..i1-1 of one chunk that sort before the threshold, into b->sel
- * (indices into the chunk); the count.  When the first key is an int64,
- * timestamp or float64 column without nulls in the chunk, it decides every
- * row it tells apart from the threshold with one typed comparison; only
- * rows equal on it compare the further keys. */
-static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key *ck, int64_t i0, int64_t i1) {
+/* Rows i0..i1-1 of one chunk (its row 0 at position `pos`) that sort
+ * before the threshold, into b->sel (indices into the chunk); the count.  A
+ * row tying the threshold on every key sorts before it when its position is
+ * smaller (units may come out of position order: topn_unit_order).  When
+ * the first key is an int64, timestamp or float64 column without nulls in
+ * the chunk, it decides every row it tells apart from the threshold with
+ * one typed comparison; only rows equal on it compare the further keys. */
+static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key *ck, int64_t pos, int64_t i0,
+                               int64_t i1) {
   const sort_op *op = x->op;
-  int64_t m = 0;
+  int64_t m = 0, rel = b->thr_pos - pos; /* a tie wins at i < rel */
   if (!b->has_thr) {
     for (int64_t i = i0; i < i1; i++) b->sel[m++] = (uint32_t)i;
     return m;
@@ -1008,12 +1019,13 @@ static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key
   bool fast = (!c0->validity || c0->null_count == 0) && td_colview_valid(&tv[0], 0) &&
               (c0->type == TD_TYPE_FLOAT64 || c0->type == TD_TYPE_INT64 || c0->type == TD_TYPE_TIMESTAMP);
   /* c < 0: row i sorts before the threshold on the first key */
-#define TOPN_SCAN(CMP)                                                                       \
-  for (int64_t i = i0; i < i1; i++) {                                                        \
-    int c = (CMP);                                                                           \
-    if (desc) c = -c;                                                                        \
-    b->sel[m] = (uint32_t)i;                                                                 \
-    m += c < 0 || (c == 0 && more && td_sort_compare(ck + 1, op->n - 1, i, tk + 1, 0) < 0); \
+#define TOPN_SCAN(CMP)                                                      \
+  for (int64_t i = i0; i < i1; i++) {                                       \
+    int c = (CMP);                                                          \
+    if (desc) c = -c;                                                       \
+    if (c == 0 && more) c = td_sort_compare(ck + 1, op->n - 1, i, tk + 1, 0); \
+    b->sel[m] = (uint32_t)i;                                                \
+    m += c < 0 || (c == 0 && i < rel);                                      \
   }
   /* one key: a branch-free pass, the row's index stored and kept or not */
 #define TOPN_ONE(BEATS)                  \
@@ -1024,20 +1036,22 @@ static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key
   if (fast && c0->type == TD_TYPE_FLOAT64) {
     const double *a = (const double *)c0->values + c0->offset, t = td_colview_double(&tv[0], 0);
     if (t != t) fast = false; /* a NaN threshold: the general rule */
-    else if (!more && desc) TOPN_ONE((a[i] > t) | (a[i] != a[i])) /* NaN sorts greatest */
-    else if (!more) TOPN_ONE(a[i] < t)
+    else if (!more && desc) TOPN_ONE((a[i] > t) | (a[i] != a[i]) | ((a[i] == t) & (i < rel))) /* NaN: greatest */
+    else if (!more) TOPN_ONE((a[i] < t) | ((a[i] == t) & (i < rel)))
     else TOPN_SCAN(a[i] != a[i] ? 1 : (a[i] > t) - (a[i] < t))
   } else if (fast) {
     const int64_t *a = (const int64_t *)c0->values + c0->offset, t = td_colview_int(&tv[0], 0);
-    if (!more && desc) TOPN_ONE(a[i] > t)
-    else if (!more) TOPN_ONE(a[i] < t)
+    if (!more && desc) TOPN_ONE((a[i] > t) | ((a[i] == t) & (i < rel)))
+    else if (!more) TOPN_ONE((a[i] < t) | ((a[i] == t) & (i < rel)))
     else TOPN_SCAN((a[i] > t) - (a[i] < t))
   }
 #undef TOPN_ONE
 #undef TOPN_SCAN
   if (fast) return m;
-  for (int64_t i = i0; i < i1; i++)
-    if (td_sort_compare(ck, op->n, i, tk, 0) < 0) b->sel[m++] = (uint32_t)i;
+  for (int64_t i = i0; i < i1; i++) {
+    int c = td_sort_compare(ck, op->n, i, tk, 0);
+    if (c < 0 || (c == 0 && i < rel)) b->sel[m++] = (uint32_t)i;
+  }
   return m;
 }
 
@@ -1071,7 +1085,7 @@ static int topn_feed(topn_ctx *x, topn_buf *b, const td_colview *views, const td
     ck[k] = (td_sort_key){&cv[k], op->desc[k]};
   }
   for (int64_t i0 = 0; rc == TD_OK && i0 < len; i0 += x->cap) {
-    int64_t m = topn_candidates(x, b, ck, i0, len - i0 > x->cap ? i0 + x->cap : len);
+    int64_t m = topn_candidates(x, b, ck, pos, i0, len - i0 > x->cap ? i0 + x->cap : len);
     if (m == 0) continue;
     for (int64_t i = 0; rc == TD_OK && i < nf; i++)
       rc = consts[i] ? td_array_append_const(&b->cols[i], consts[i], m, err)
@@ -1113,11 +1127,11 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
 
 /* Late materialization's skip hook: whether rows [row, row + n) of `loc`
  * cannot enter the worker's buffer, from the first key's range in the
- * backend's metadata (column_range: the non-null values).  A row enters
- * only when it sorts strictly before the threshold, so with one key a page
- * whose best value ties the threshold is skipped too (its rows come later
- * than the threshold's); with more keys a tie may still win on the next
- * keys.  Nulls sort last, so rows outside the range never win.  NaN sorts
+ * backend's metadata (column_range: the non-null values).  A page is
+ * skipped only when its best value sorts strictly after the threshold: a
+ * tie may still win on the next keys, or on its position (units come best
+ * first, not in position order).  Nulls sort last, so rows outside the
+ * range never win.  NaN sorts
  * greatest and float statistics leave it out: ascending, a NaN row never
  * beats a threshold that is a number (nor ties one); descending, the max
  * bounds the rows only when the backend knows they hold no NaN
@@ -1135,20 +1149,75 @@ static bool topn_late_skip(void *ctx, const td_location *loc, int64_t row, int64
   memset(&mx, 0, sizeof mx);
   const td_backend *be = &x->src->service->backend;
   const char *name = x->src->def->fields[x->skip_col].name;
-  bool one = x->op->n == 1, desc = x->op->desc[0], fl = td_type_is_float(t.type);
+  bool desc = x->op->desc[0], fl = td_type_is_float(t.type);
   if (fl && desc && t.v.f != t.v.f) /* only a NaN row can tie a NaN threshold; none beats it */
-    return one || be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
+    return be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
   if (!be->vtable->column_range(be->self, loc->provider->key, loc->key, name, row, n, &mn, &mx)) return false;
   if (mn.is_null || mx.is_null || mn.type == TD_TYPE_NONE || mx.type == TD_TYPE_NONE) return false;
   if (fl && (t.v.f != t.v.f || mn.v.f != mn.v.f || mx.v.f != mx.v.f)) return false;
   if (fl != td_type_is_float(mn.type)) return false;
   if (desc) {
-    int c = td_value_compare(&mx, &t);
-    if (one ? c > 0 : c >= 0) return false;
+    if (td_value_compare(&mx, &t) >= 0) return false;
     return !fl || be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
   }
-  int c = td_value_compare(&mn, &t);
-  return one ? c >= 0 : c > 0;
+  return td_value_compare(&mn, &t) > 0;
+}
+
+/* The order in which a late top-N's key scan takes its units: best first
+ * by the first key's range in the metadata (descending: greatest max;
+ * ascending: least min), units without a usable range first, ties in
+ * position order.  The buffers' threshold then nears its final value after
+ * a few units and most pages are skipped (in position order it is the k-th
+ * of the rows seen so far).  Out of order, a row tying the threshold on
+ * every key wins by its position (topn_candidates).  *out (caller frees) is
+ * NULL when there is nothing to order by. */
+typedef struct {
+  double best; /* the unit's best value, as a double, negated when ascending; +inf: unknown */
+  int64_t unit;
+} unit_rank;
+
+static int rank_cmp(const void *a, const void *b) {
+  const unit_rank *x = a, *y = b;
+  if (x->best != y->best) return x->best > y->best ? -1 : 1;
+  return (x->unit > y->unit) - (x->unit < y->unit);
+}
+
+static int topn_unit_order(const topn_ctx *x, const td_snapshot *snap, const int64_t *bounds, int64_t n_units,
+                           int64_t **out, td_error *err) {
+  *out = NULL;
+  if (x->skip_col < 0 || n_units < 2) return TD_OK;
+  unit_rank *r = td_malloc((size_t)n_units * sizeof *r);
+  int64_t *order = td_malloc((size_t)n_units * sizeof *order);
+  if (!r || !order) {
+    td_free(r);
+    td_free(order);
+    return td_err_nomem(err, "ordering a top-N's scan");
+  }
+  const td_backend *be = &x->src->service->backend;
+  const char *name = x->src->def->fields[x->skip_col].name;
+  bool desc = x->op->desc[0];
+  for (int64_t u = 0; u < n_units; u++) {
+    r[u] = (unit_rank){INFINITY, u};
+    int64_t reg_i = td_snapshot_region_of(snap, bounds[u]);
+    if (reg_i < 0) continue;
+    const td_region *reg = &snap->regions[reg_i];
+    int64_t row = bounds[u] - reg->row_begin, n = bounds[u + 1] - bounds[u];
+    td_value mn, mx;
+    memset(&mn, 0, sizeof mn);
+    memset(&mx, 0, sizeof mx);
+    if (reg->size == 0 || row < 0 || row + n > reg->size ||
+        !be->vtable->column_range(be->self, reg->loc->provider->key, reg->loc->key, name, row, n, &mn, &mx))
+      continue;
+    const td_value *v = desc ? &mx : &mn;
+    if (v->is_null || v->type == TD_TYPE_NONE) continue;
+    double d = td_type_is_float(v->type) ? v->v.f : (double)v->v.i; /* only an order: rounding is fine */
+    if (d == d) r[u].best = desc ? d : -d;
+  }
+  qsort(r, (size_t)n_units, sizeof *r, rank_cmp);
+  for (int64_t u = 0; u < n_units; u++) order[u] = r[u].unit;
+  td_free(r);
+  *out = order;
+  return TD_OK;
 }
 
 /* The source column whose metadata topn_late_skip reads: the first key's,
@@ -1333,18 +1402,19 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   }
   const td_schema *bdef = x->def;
   int64_t nb = bdef->n_fields; /* buffer columns */
-  int64_t *bounds = NULL, n_units = 0;
+  int64_t *bounds = NULL, n_units = 0, *order = NULL;
   int workers = 1;
   td_dchunk *c = NULL;
   int rc = units_plan(t, d->snap, 0, d->snap->size, &bounds, &n_units, &workers, err);
+  if (rc == TD_OK && late && op->limit > 0) rc = topn_unit_order(x, d->snap, bounds, n_units, &order, err);
   for (int w = 0; rc == TD_OK && w < workers; w++) rc = topn_buf_init(&x->b[w], bdef, op->n, err);
   for (int w = 0; rc == TD_OK && op->sel && w < workers; w++)
     rc = td_select_scratch_init(&x->scratch[w], op->sel->n_fields, err);
   if (rc == TD_OK && op->limit > 0 && late)
-    rc = run_units(src, d->snap, scols, n_s, NULL, bounds, n_units, workers, topn_late_unit, x, err);
+    rc = run_units(src, d->snap, scols, n_s, NULL, bounds, n_units, order, workers, topn_late_unit, x, err);
   else if (rc == TD_OK && op->limit > 0)
     rc = run_units(src, d->snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0,
-                   op->sel ? &op->rf : NULL, bounds, n_units, workers, topn_unit, x, err);
+                   op->sel ? &op->rf : NULL, bounds, n_units, NULL, workers, topn_unit, x, err);
   /* every buffer into the first, then one last compaction */
   topn_buf *b = &x->b[0];
   for (int w = 1; rc == TD_OK && w < workers; w++) {
@@ -1371,6 +1441,7 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   }
   td_free(x);
   td_free(bounds);
+  td_free(order);
   return rc;
 }
 

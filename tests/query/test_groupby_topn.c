@@ -288,14 +288,14 @@ static double u_f(int64_t i, bool *null) {
   return i < 20000 ? (double)((i * 7919) % 1001) / 4.0 : (double)((i * 7919) % 41) / 4.0;
 }
 
-static const char *const u_names[3] = {"id", "g", "f"};
-static const td_type_id u_types[3] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64};
+static const char *const u_names[4] = {"id", "g", "f", "h"};
+static const td_type_id u_types[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_INT64};
 
 /* The columns of location l of table "u" (rows l * 10,000 on). */
 static void u_columns(int l, struct ArrowArray *cols) {
   td_error err;
-  td_builder *b[3];
-  for (int c = 0; c < 3; c++) TD_ASSERT_OK(td_builder_new(u_types[c], &b[c], &err), &err);
+  td_builder *b[4];
+  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_builder_new(u_types[c], &b[c], &err), &err);
   for (int64_t i = l * 10000; i < (l + 1) * 10000; i++) {
     bool null;
     double f = u_f(i, &null);
@@ -303,28 +303,30 @@ static void u_columns(int l, struct ArrowArray *cols) {
     td_builder_append_int(b[1], (i * 31) % 7, NULL);
     if (null) td_builder_append_null(b[2], NULL);
     else td_builder_append_double(b[2], f, NULL);
+    td_builder_append_int(b[3], (i % 10000) / 2500 + (i / 1000) % 3, NULL);
   }
-  for (int c = 0; c < 3; c++) {
+  for (int c = 0; c < 4; c++) {
     TD_ASSERT_OK(td_builder_finish(b[c], &cols[c], &err), &err);
     td_builder_free(b[c]);
   }
 }
 
 /* Table "u" (three locations of 10,000 rows: id, g = a tie-heavy int64,
- * f as u_f) and the same rows as a hive tree of Parquet files (our writer,
+ * f as u_f, h = 0..5 in runs, its range differing between row groups, so
+ * that the key scan takes them out of position order among many ties) and the same rows as a hive tree of Parquet files (our writer,
  * row groups of 1000 rows; nan_count 0 where a group has no NaN) at dir. */
 static void u_open(env *e, const char *dir) {
   td_error err;
-  const char *names[3] = {u_names[0], u_names[1], u_names[2]};
+  const char *names[4] = {u_names[0], u_names[1], u_names[2], u_names[3]};
   td_schema sch;
   td_schema_init(&sch);
-  for (int c = 0; c < 3; c++) TD_ASSERT_OK(td_schema_add(&sch, names[c], u_types[c], NULL, true, &err), &err);
+  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_schema_add(&sch, names[c], u_types[c], NULL, true, &err), &err);
   td_parquet_write_options wo;
   td_parquet_write_options_init(&wo);
   wo.row_group_size = 1000;
   assert_int_equal(mkdir(dir, 0755), 0);
   for (int l = 0; l < 3; l++) {
-    struct ArrowArray cols[3], batch;
+    struct ArrowArray cols[4], batch;
     u_columns(l, cols);
     char path[640];
     snprintf(path, sizeof path, "%s/P=%d", dir, l);
@@ -334,7 +336,7 @@ static void u_open(env *e, const char *dir) {
     assert_true(fd >= 0);
     td_parquet_writer *w;
     TD_ASSERT_OK(td_parquet_writer_open_with(fd, &sch, &wo, &w, &err), &err);
-    TD_ASSERT_OK(td_batch_make(3, cols, &batch, &err), &err);
+    TD_ASSERT_OK(td_batch_make(4, cols, &batch, &err), &err);
     TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
     TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
     batch.release(&batch);
@@ -342,7 +344,7 @@ static void u_open(env *e, const char *dir) {
     char loc[8];
     snprintf(loc, sizeof loc, "l%d", l);
     u_columns(l, cols);
-    add(e, "u", loc, 3, names, u_types, cols);
+    add(e, "u", loc, 4, names, u_types, cols);
   }
   td_schema_reset(&sch);
 }
@@ -360,11 +362,12 @@ static void test_topn_floats(void **state) {
   snprintf(dir, sizeof dir, "%s", td_test_scratch_path("u"));
   u_open(&e, dir);
   static const char *const orders[] = {"f DESC",      "f",           "f DESC NULLS FIRST", "f NULLS FIRST",
-                                       "f DESC, g",   "f, id DESC",  "g DESC, f DESC",     "f DESC NULLS LAST, g DESC"};
-  static const int64_t ks[][2] = {{1, 0}, {3, 0}, {10, 0}, {60, 0}, {5, 4}};
+                                       "f DESC, g",   "f, id DESC",  "g DESC, f DESC",     "f DESC NULLS LAST, g DESC",
+                                       "h DESC",      "h",           "h DESC, f",          "h, g DESC"};
+  static const int64_t ks[][2] = {{1, 0}, {3, 0}, {10, 0}, {60, 0}, {5, 4}, {400, 0}};
   for (int src = 0; src < 2; src++) {
-    if (src == 0) snprintf(sel, sizeof sel, "SELECT id, g, f FROM u");
-    else snprintf(sel, sizeof sel, "SELECT id, g, f FROM '%s'", dir);
+    if (src == 0) snprintf(sel, sizeof sel, "SELECT id, g, f, h FROM u");
+    else snprintf(sel, sizeof sel, "SELECT id, g, f, h FROM '%s'", dir);
     for (size_t o = 0; o < sizeof orders / sizeof *orders; o++)
       for (size_t k = 0; k < sizeof ks / sizeof *ks; k++) expect_top(&e, sel, orders[o], ks[k][0], ks[k][1]);
   }
