@@ -13,6 +13,7 @@
 #include "query/ops.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -914,6 +915,18 @@ typedef struct topn_ctx {
    * first key's source column (-1: none), per worker its hook's context */
   td_table *src;
   int64_t skip_col;
+  /* with several workers: the k best first-key scores (the value, negated
+   * when ascending, NaN +inf when descending; greater is better) of the
+   * rows in the workers' buffers, each row once (by position), and the
+   * k-th of them (-inf: fewer than k), which a page's best score must
+   * reach or it cannot hold a winner, whichever worker reads it */
+  _Atomic double shared;
+  pthread_mutex_t shared_lock;
+  struct topn_score {
+    double score;
+    int64_t pos;
+  } *best;
+  int64_t n_best;
   struct topn_skip {
     struct topn_ctx *x;
     int worker;
@@ -946,7 +959,44 @@ static int topn_buf_init(topn_buf *b, const td_schema *def, int64_t nk, td_error
 }
 
 /* Sorts the buffer (keys, then position) and keeps its first `limit` rows. */
-static int topn_compact(const topn_ctx *x, topn_buf *b, td_error *err) {
+static int score_cmp(const void *a, const void *b) {
+  const struct topn_score *x = a, *y = b;
+  if (x->score != y->score) return x->score > y->score ? -1 : 1;
+  return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Merges the first-key scores of worker buffer b's rows (its k best, just
+ * compacted) into x->best and raises x->shared (late top-N, several
+ * workers; x->best has room for 2k). */
+static void topn_share(topn_ctx *x, const topn_buf *b) {
+  if (!x->best) return;
+  td_colview kv = td_builder_view(&b->cols[0]);
+  const int64_t *pos = (const int64_t *)b->pos.values;
+  bool desc = x->op->desc[0];
+  int64_t k = x->op->limit, m = b->pos.length < k ? b->pos.length : k;
+  pthread_mutex_lock(&x->shared_lock);
+  int64_t n = x->n_best;
+  for (int64_t i = 0; i < m; i++) {
+    if (!td_colview_valid(&kv, i)) continue; /* nulls sort last: no bound */
+    td_value v = td_colview_value(&kv, i);
+    double d = td_type_is_float(v.type) ? v.v.f : (double)v.v.i; /* rounding keeps the order (not strictly) */
+    if (d != d) {
+      if (!desc) continue; /* NaN sorts last ascending */
+      d = INFINITY;
+    }
+    x->best[n++] = (struct topn_score){desc ? d : -d, pos[i]};
+  }
+  qsort(x->best, (size_t)n, sizeof *x->best, score_cmp);
+  int64_t u = 0;
+  for (int64_t i = 0; i < n && u < k; i++)
+    if (u == 0 || x->best[i].pos != x->best[u - 1].pos) x->best[u++] = x->best[i];
+  x->n_best = u;
+  if (u == k && x->best[k - 1].score > atomic_load_explicit(&x->shared, memory_order_relaxed))
+    atomic_store_explicit(&x->shared, x->best[k - 1].score, memory_order_relaxed);
+  pthread_mutex_unlock(&x->shared_lock);
+}
+
+static int topn_compact(topn_ctx *x, topn_buf *b, td_error *err) {
   const sort_op *op = x->op;
   int64_t nf = x->def->n_fields, n = b->pos.length, m = n < op->limit ? n : op->limit;
   td_colview *v = td_calloc((size_t)nf + 2, sizeof *v);
@@ -984,6 +1034,7 @@ static int topn_compact(const topn_ctx *x, topn_buf *b, td_error *err) {
     }
     b->thr_pos = ((const int64_t *)b->pos.values)[m - 1];
     b->has_thr = rc == TD_OK;
+    if (b->has_thr) topn_share(x, b);
   }
   for (int64_t i = 0; g && i <= nf; i++) td_array_reset(&g[i]);
   td_free(g);
@@ -1139,28 +1190,36 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
  * a NaN row ties it) but is tied by NaN rows alone. */
 static bool topn_late_skip(void *ctx, const td_location *loc, int64_t row, int64_t n) {
   const struct topn_skip *sk = ctx;
-  const topn_ctx *x = sk->x;
+  topn_ctx *x = sk->x;
   const topn_buf *b = &x->b[sk->worker];
-  if (!b->has_thr) return false;
-  td_colview tv = td_builder_view(&b->thr[0]);
-  if (!td_colview_valid(&tv, 0)) return false;
-  td_value t = td_colview_value(&tv, 0), mn, mx;
+  td_value t, mn, mx;
+  bool own = false;
+  if (b->has_thr) {
+    td_colview tv = td_builder_view(&b->thr[0]);
+    if ((own = td_colview_valid(&tv, 0))) t = td_colview_value(&tv, 0);
+  }
+  double shared = atomic_load_explicit(&x->shared, memory_order_relaxed);
+  if (!own && shared == -INFINITY) return false;
   memset(&mn, 0, sizeof mn);
   memset(&mx, 0, sizeof mx);
   const td_backend *be = &x->src->service->backend;
   const char *name = x->src->def->fields[x->skip_col].name;
-  bool desc = x->op->desc[0], fl = td_type_is_float(t.type);
-  if (fl && desc && t.v.f != t.v.f) /* only a NaN row can tie a NaN threshold; none beats it */
-    return be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
+  bool desc = x->op->desc[0], fl = td_type_is_float(x->src->def->fields[x->skip_col].type);
+  if (own && fl && t.v.f != t.v.f) {
+    if (desc) /* only a NaN row can tie a NaN threshold; none beats it */
+      return be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
+    own = false; /* ascending, NaN sorts last: any number beats it */
+  }
   if (!be->vtable->column_range(be->self, loc->provider->key, loc->key, name, row, n, &mn, &mx)) return false;
   if (mn.is_null || mx.is_null || mn.type == TD_TYPE_NONE || mx.type == TD_TYPE_NONE) return false;
-  if (fl && (t.v.f != t.v.f || mn.v.f != mn.v.f || mx.v.f != mx.v.f)) return false;
-  if (fl != td_type_is_float(mn.type)) return false;
-  if (desc) {
-    if (td_value_compare(&mx, &t) >= 0) return false;
-    return !fl || be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
+  if (fl != td_type_is_float(mn.type) || (fl && (mn.v.f != mn.v.f || mx.v.f != mx.v.f))) return false;
+  bool after = own && (desc ? td_value_compare(&mx, &t) < 0 : td_value_compare(&mn, &t) > 0);
+  if (!after && shared > -INFINITY) {
+    double d = fl ? (desc ? mx.v.f : mn.v.f) : (double)(desc ? mx.v.i : mn.v.i);
+    after = (desc ? d : -d) < shared;
   }
-  return td_value_compare(&mn, &t) > 0;
+  if (!after) return false;
+  return !fl || !desc || be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
 }
 
 /* The order in which a late top-N's key scan takes its units: best first
@@ -1369,6 +1428,7 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   x->op = op;
   x->def = t->def;
   x->cap = op->limit * 2 > 4096 ? op->limit * 2 : 4096;
+  atomic_init(&x->shared, -INFINITY);
   /* late materialization: the buffers hold the keys (kdef), sorted by kop */
   int64_t kc[64], scols[64], sk[64], ident[64], n_s = 0;
   td_field kf[64];
@@ -1407,6 +1467,11 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   td_dchunk *c = NULL;
   int rc = units_plan(t, d->snap, 0, d->snap->size, &bounds, &n_units, &workers, err);
   if (rc == TD_OK && late && op->limit > 0) rc = topn_unit_order(x, d->snap, bounds, n_units, &order, err);
+  if (rc == TD_OK && late && op->limit > 0 && x->skip_col >= 0 && workers > 1) {
+    x->best = td_malloc((size_t)op->limit * 2 * sizeof *x->best);
+    if (!x->best) rc = td_err_nomem(err, "keeping the top rows");
+    else pthread_mutex_init(&x->shared_lock, NULL);
+  }
   for (int w = 0; rc == TD_OK && w < workers; w++) rc = topn_buf_init(&x->b[w], bdef, op->n, err);
   for (int w = 0; rc == TD_OK && op->sel && w < workers; w++)
     rc = td_select_scratch_init(&x->scratch[w], op->sel->n_fields, err);
@@ -1439,6 +1504,8 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
     topn_buf_reset(&x->b[w], nb, op->n);
     td_select_scratch_reset(&x->scratch[w]);
   }
+  if (x->best) pthread_mutex_destroy(&x->shared_lock);
+  td_free(x->best);
   td_free(x);
   td_free(bounds);
   td_free(order);
