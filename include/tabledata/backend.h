@@ -82,6 +82,15 @@ typedef struct td_backend_vtable {
    * the values are fine. */
   bool (*column_range)(void *self, const td_table_key *table, const td_location_key *location, const char *column,
                        int64_t offset, int64_t n, td_value *min, td_value *max);
+  /* Optional (may be NULL): whether rows [offset, offset + n) of a
+   * floating-point column are known to hold no NaN, without reading them
+   * (Parquet's nan_count, or a writer known to omit float statistics when
+   * a NaN is present).  column_range's bounds leave NaN out, and NaN sorts
+   * greatest, so only with this answer true does its max bound every value
+   * of the rows (the engine then skips pages a descending ORDER BY ... LIMIT
+   * cannot use).  Answers at once; false when unknown. */
+  bool (*column_no_nan)(void *self, const td_table_key *table, const td_location_key *location, const char *column,
+                        int64_t offset, int64_t n);
 } td_backend_vtable;
 
 typedef struct td_backend {

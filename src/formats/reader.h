@@ -42,6 +42,11 @@ typedef struct td_chunk_stats {
   bool has_min_max;
   td_value min, max;
   int64_t null_count; /* -1 when unknown */
+  /* A float column's min/max leave NaN out (NaN sorts greatest, so max is
+   * no bound of the order): true when the rows are known to hold no NaN
+   * (a nan_count of 0, or a writer that omits float bounds whenever a NaN
+   * is present), and max then bounds every value.  False for other types. */
+  bool no_nan;
 } td_chunk_stats;
 
 typedef struct td_reader_vtable {

@@ -12,6 +12,8 @@
  */
 #include "query/ops.h"
 
+#include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -489,6 +491,7 @@ typedef struct unit_run {
   td_range_filter *rf;
   int64_t *bounds;
   int64_t n_units;
+  const int64_t *order; /* the units in the order taken (NULL: increasing) */
   _Atomic int64_t next;
   atomic_bool stop;
   unit_fn fn;
@@ -501,6 +504,7 @@ static int unit_worker(void *v, int worker, td_error *err) {
   while (rc == TD_OK && !atomic_load_explicit(&u->stop, memory_order_relaxed)) {
     int64_t k = atomic_fetch_add(&u->next, 1);
     if (k >= u->n_units) break;
+    if (u->order) k = u->order[k];
     td_scan sc;
     rc = td_scan_init(&sc, u->src, u->snap, u->cols, u->n_cols, u->bounds[k], u->bounds[k + 1], err);
     if (rc) break;
@@ -522,9 +526,12 @@ static int units_plan(td_table *t, td_snapshot *snap, int64_t begin, int64_t end
   return rc;
 }
 
+/* Runs fn over every unit on `workers` workers, which take the units in
+ * increasing order, or in `order` (NULL: increasing). */
 static int run_units(td_table *src, td_snapshot *snap, const int64_t *cols, int64_t n_cols, td_range_filter *rf,
-                     int64_t *bounds, int64_t n_units, int workers, unit_fn fn, void *ctx, td_error *err) {
-  unit_run u = {src, snap, cols, n_cols, rf, bounds, n_units, 0, false, fn, ctx};
+                     int64_t *bounds, int64_t n_units, const int64_t *order, int workers, unit_fn fn, void *ctx,
+                     td_error *err) {
+  unit_run u = {src, snap, cols, n_cols, rf, bounds, n_units, order, 0, false, fn, ctx};
   atomic_init(&u.next, 0);
   atomic_init(&u.stop, false);
   return td__par_run(workers, unit_worker, &u, err);
@@ -593,7 +600,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
     for (int w = 1; rc == TD_OK && w < workers; w++)
       if (!p->scratch[w].cols) rc = td_select_scratch_init(&p->scratch[w], op->spec.n_fields, err);
     if (rc == TD_OK)
-      rc = run_units(t->source, d->snap, op->spec.cols, op->spec.n_cols, &op->rf, bounds, n_units, workers,
+      rc = run_units(t->source, d->snap, op->spec.cols, op->spec.n_cols, &op->rf, bounds, n_units, NULL, workers,
                      select_unit, p, err);
     for (int64_t u = 0; p->out && u < n_units; u++) { /* in source order */
       for (int64_t i = 0; i < p->out[u].n; i++) {
@@ -885,6 +892,7 @@ typedef struct topn_buf {
   td_array *cols; /* nf builders */
   td_array pos;
   td_array *thr;  /* per key: the threshold row */
+  int64_t thr_pos; /* ... and its position: a row tying it on every key wins when earlier */
   bool has_thr;
   td_array *cst;  /* per key: a constant key column of one chunk, materialized */
   uint32_t *sel;
@@ -905,6 +913,18 @@ typedef struct topn_ctx {
    * first key's source column (-1: none), per worker its hook's context */
   td_table *src;
   int64_t skip_col;
+  /* with several workers: the k best first-key scores (the value, negated
+   * when ascending, NaN +inf when descending; greater is better) of the
+   * rows in the workers' buffers, each row once (by position), and the
+   * k-th of them (-inf: fewer than k), which a page's best score must
+   * reach or it cannot hold a winner, whichever worker reads it */
+  _Atomic double shared;
+  pthread_mutex_t shared_lock;
+  struct topn_score {
+    double score;
+    int64_t pos;
+  } *best;
+  int64_t n_best;
   struct topn_skip {
     struct topn_ctx *x;
     int worker;
@@ -937,7 +957,44 @@ static int topn_buf_init(topn_buf *b, const td_schema *def, int64_t nk, td_error
 }
 
 /* Sorts the buffer (keys, then position) and keeps its first `limit` rows. */
-static int topn_compact(const topn_ctx *x, topn_buf *b, td_error *err) {
+static int score_cmp(const void *a, const void *b) {
+  const struct topn_score *x = a, *y = b;
+  if (x->score != y->score) return x->score > y->score ? -1 : 1;
+  return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Merges the first-key scores of worker buffer b's rows (its k best, just
+ * compacted) into x->best and raises x->shared (late top-N, several
+ * workers; x->best has room for 2k). */
+static void topn_share(topn_ctx *x, const topn_buf *b) {
+  if (!x->best) return;
+  td_colview kv = td_builder_view(&b->cols[0]);
+  const int64_t *pos = (const int64_t *)b->pos.values;
+  bool desc = x->op->desc[0];
+  int64_t k = x->op->limit, m = b->pos.length < k ? b->pos.length : k;
+  pthread_mutex_lock(&x->shared_lock);
+  int64_t n = x->n_best;
+  for (int64_t i = 0; i < m; i++) {
+    if (!td_colview_valid(&kv, i)) continue; /* nulls sort last: no bound */
+    td_value v = td_colview_value(&kv, i);
+    double d = td_type_is_float(v.type) ? v.v.f : (double)v.v.i; /* rounding keeps the order (not strictly) */
+    if (d != d) {
+      if (!desc) continue; /* NaN sorts last ascending */
+      d = INFINITY;
+    }
+    x->best[n++] = (struct topn_score){desc ? d : -d, pos[i]};
+  }
+  qsort(x->best, (size_t)n, sizeof *x->best, score_cmp);
+  int64_t u = 0;
+  for (int64_t i = 0; i < n && u < k; i++)
+    if (u == 0 || x->best[i].pos != x->best[u - 1].pos) x->best[u++] = x->best[i];
+  x->n_best = u;
+  if (u == k && x->best[k - 1].score > atomic_load_explicit(&x->shared, memory_order_relaxed))
+    atomic_store_explicit(&x->shared, x->best[k - 1].score, memory_order_relaxed);
+  pthread_mutex_unlock(&x->shared_lock);
+}
+
+static int topn_compact(topn_ctx *x, topn_buf *b, td_error *err) {
   const sort_op *op = x->op;
   int64_t nf = x->def->n_fields, n = b->pos.length, m = n < op->limit ? n : op->limit;
   td_colview *v = td_calloc((size_t)nf + 2, sizeof *v);
@@ -973,7 +1030,9 @@ static int topn_compact(const topn_ctx *x, topn_buf *b, td_error *err) {
       rc = td_array_init(&b->thr[k], cv.type, 1, err);
       if (rc == TD_OK) rc = td_array_append_view(&b->thr[k], &cv, m - 1, 1, err);
     }
+    b->thr_pos = ((const int64_t *)b->pos.values)[m - 1];
     b->has_thr = rc == TD_OK;
+    if (b->has_thr) topn_share(x, b);
   }
   for (int64_t i = 0; g && i <= nf; i++) td_array_reset(&g[i]);
   td_free(g);
@@ -983,14 +1042,17 @@ static int topn_compact(const topn_ctx *x, topn_buf *b, td_error *err) {
   return rc;
 }
 
-/* Rows i0..i1-1 of one chunk that sort before the threshold, into b->sel
- * (indices into the chunk); the count.  When the first key is an int64,
- * timestamp or float64 column without nulls in the chunk, it decides every
- * row it tells apart from the threshold with one typed comparison; only
- * rows equal on it compare the further keys. */
-static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key *ck, int64_t i0, int64_t i1) {
+/* Rows i0..i1-1 of one chunk (its row 0 at position `pos`) that sort
+ * before the threshold, into b->sel (indices into the chunk); the count.  A
+ * row tying the threshold on every key sorts before it when its position is
+ * smaller (units may come out of position order: topn_unit_order).  When
+ * the first key is an int64, timestamp or float64 column without nulls in
+ * the chunk, it decides every row it tells apart from the threshold with
+ * one typed comparison; only rows equal on it compare the further keys. */
+static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key *ck, int64_t pos, int64_t i0,
+                               int64_t i1) {
   const sort_op *op = x->op;
-  int64_t m = 0;
+  int64_t m = 0, rel = b->thr_pos - pos; /* a tie wins at i < rel */
   if (!b->has_thr) {
     for (int64_t i = i0; i < i1; i++) b->sel[m++] = (uint32_t)i;
     return m;
@@ -1006,12 +1068,13 @@ static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key
   bool fast = (!c0->validity || c0->null_count == 0) && td_colview_valid(&tv[0], 0) &&
               (c0->type == TD_TYPE_FLOAT64 || c0->type == TD_TYPE_INT64 || c0->type == TD_TYPE_TIMESTAMP);
   /* c < 0: row i sorts before the threshold on the first key */
-#define TOPN_SCAN(CMP)                                                                       \
-  for (int64_t i = i0; i < i1; i++) {                                                        \
-    int c = (CMP);                                                                           \
-    if (desc) c = -c;                                                                        \
-    b->sel[m] = (uint32_t)i;                                                                 \
-    m += c < 0 || (c == 0 && more && td_sort_compare(ck + 1, op->n - 1, i, tk + 1, 0) < 0); \
+#define TOPN_SCAN(CMP)                                                      \
+  for (int64_t i = i0; i < i1; i++) {                                       \
+    int c = (CMP);                                                          \
+    if (desc) c = -c;                                                       \
+    if (c == 0 && more) c = td_sort_compare(ck + 1, op->n - 1, i, tk + 1, 0); \
+    b->sel[m] = (uint32_t)i;                                                \
+    m += c < 0 || (c == 0 && i < rel);                                      \
   }
   /* one key: a branch-free pass, the row's index stored and kept or not */
 #define TOPN_ONE(BEATS)                  \
@@ -1022,20 +1085,22 @@ static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key
   if (fast && c0->type == TD_TYPE_FLOAT64) {
     const double *a = (const double *)c0->values + c0->offset, t = td_colview_double(&tv[0], 0);
     if (t != t) fast = false; /* a NaN threshold: the general rule */
-    else if (!more && desc) TOPN_ONE((a[i] > t) | (a[i] != a[i])) /* NaN sorts greatest */
-    else if (!more) TOPN_ONE(a[i] < t)
+    else if (!more && desc) TOPN_ONE((a[i] > t) | (a[i] != a[i]) | ((a[i] == t) & (i < rel))) /* NaN: greatest */
+    else if (!more) TOPN_ONE((a[i] < t) | ((a[i] == t) & (i < rel)))
     else TOPN_SCAN(a[i] != a[i] ? 1 : (a[i] > t) - (a[i] < t))
   } else if (fast) {
     const int64_t *a = (const int64_t *)c0->values + c0->offset, t = td_colview_int(&tv[0], 0);
-    if (!more && desc) TOPN_ONE(a[i] > t)
-    else if (!more) TOPN_ONE(a[i] < t)
+    if (!more && desc) TOPN_ONE((a[i] > t) | ((a[i] == t) & (i < rel)))
+    else if (!more) TOPN_ONE((a[i] < t) | ((a[i] == t) & (i < rel)))
     else TOPN_SCAN((a[i] > t) - (a[i] < t))
   }
 #undef TOPN_ONE
 #undef TOPN_SCAN
   if (fast) return m;
-  for (int64_t i = i0; i < i1; i++)
-    if (td_sort_compare(ck, op->n, i, tk, 0) < 0) b->sel[m++] = (uint32_t)i;
+  for (int64_t i = i0; i < i1; i++) {
+    int c = td_sort_compare(ck, op->n, i, tk, 0);
+    if (c < 0 || (c == 0 && i < rel)) b->sel[m++] = (uint32_t)i;
+  }
   return m;
 }
 
@@ -1069,13 +1134,17 @@ static int topn_feed(topn_ctx *x, topn_buf *b, const td_colview *views, const td
     ck[k] = (td_sort_key){&cv[k], op->desc[k]};
   }
   for (int64_t i0 = 0; rc == TD_OK && i0 < len; i0 += x->cap) {
-    int64_t m = topn_candidates(x, b, ck, i0, len - i0 > x->cap ? i0 + x->cap : len);
+    int64_t m = topn_candidates(x, b, ck, pos, i0, len - i0 > x->cap ? i0 + x->cap : len);
     if (m == 0) continue;
     for (int64_t i = 0; rc == TD_OK && i < nf; i++)
       rc = consts[i] ? td_array_append_const(&b->cols[i], consts[i], m, err)
                      : td_array_append_gather(&b->cols[i], &views[i], b->sel, NULL, m, err);
     for (int64_t j = 0; rc == TD_OK && j < m; j++) rc = td_array_append_int(&b->pos, pos + b->sel[j], err);
-    if (rc == TD_OK && b->pos.length > x->cap) rc = topn_compact(x, b, err);
+    /* cut to k after every window that added rows: the threshold follows
+     * the k-th row seen so far (a stale one lets most rows in, and lets no
+     * page be skipped); once it is tight few rows enter, so the sort is
+     * short */
+    if (rc == TD_OK && b->pos.length > op->limit) rc = topn_compact(x, b, err);
   }
   return rc;
 }
@@ -1107,47 +1176,118 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
 
 /* Late materialization's skip hook: whether rows [row, row + n) of `loc`
  * cannot enter the worker's buffer, from the first key's range in the
- * backend's metadata (column_range: the non-null values).  A row enters
- * only when it sorts strictly before the threshold, so with one key a page
- * whose best value ties the threshold is skipped too (its rows come later
- * than the threshold's); with more keys a tie may still win on the next
- * keys.  Nulls sort last, so rows outside the range never win; NaN sorts
- * greatest and statistics leave it out, so a float key is used ascending
- * only, and never with a NaN bound or threshold. */
+ * backend's metadata (column_range: the non-null values).  A page is
+ * skipped only when its best value sorts strictly after the threshold: a
+ * tie may still win on the next keys, or on its position (units come best
+ * first, not in position order).  Nulls sort last, so rows outside the
+ * range never win.  NaN sorts
+ * greatest and float statistics leave it out: ascending, a NaN row never
+ * beats a threshold that is a number (nor ties one); descending, the max
+ * bounds the rows only when the backend knows they hold no NaN
+ * (column_no_nan), and a NaN threshold is beaten by nothing (with one key:
+ * a NaN row ties it) but is tied by NaN rows alone. */
 static bool topn_late_skip(void *ctx, const td_location *loc, int64_t row, int64_t n) {
   const struct topn_skip *sk = ctx;
-  const topn_ctx *x = sk->x;
+  topn_ctx *x = sk->x;
   const topn_buf *b = &x->b[sk->worker];
-  if (!b->has_thr) return false;
-  td_colview tv = td_builder_view(&b->thr[0]);
-  if (!td_colview_valid(&tv, 0)) return false;
-  td_value t = td_colview_value(&tv, 0), mn, mx;
+  td_value t, mn, mx;
+  bool own = false;
+  if (b->has_thr) {
+    td_colview tv = td_builder_view(&b->thr[0]);
+    if ((own = td_colview_valid(&tv, 0))) t = td_colview_value(&tv, 0);
+  }
+  double shared = atomic_load_explicit(&x->shared, memory_order_relaxed);
+  if (!own && shared == -INFINITY) return false;
   memset(&mn, 0, sizeof mn);
   memset(&mx, 0, sizeof mx);
   const td_backend *be = &x->src->service->backend;
-  if (!be->vtable->column_range(be->self, loc->provider->key, loc->key, x->src->def->fields[x->skip_col].name, row,
-                                n, &mn, &mx))
-    return false;
-  if (mn.is_null || mx.is_null || mn.type == TD_TYPE_NONE || mx.type == TD_TYPE_NONE) return false;
-  if (td_type_is_float(t.type) && (t.v.f != t.v.f || mn.v.f != mn.v.f || mx.v.f != mx.v.f)) return false;
-  if (td_type_is_float(t.type) != td_type_is_float(mn.type)) return false;
-  bool one = x->op->n == 1;
-  if (x->op->desc[0]) {
-    int c = td_value_compare(&mx, &t);
-    return one ? c <= 0 : c < 0;
+  const char *name = x->src->def->fields[x->skip_col].name;
+  bool desc = x->op->desc[0], fl = td_type_is_float(x->src->def->fields[x->skip_col].type);
+  if (own && fl && t.v.f != t.v.f) {
+    if (desc) /* only a NaN row can tie a NaN threshold; none beats it */
+      return be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
+    own = false; /* ascending, NaN sorts last: any number beats it */
   }
-  int c = td_value_compare(&mn, &t);
-  return one ? c >= 0 : c > 0;
+  if (!be->vtable->column_range(be->self, loc->provider->key, loc->key, name, row, n, &mn, &mx)) return false;
+  if (mn.is_null || mx.is_null || mn.type == TD_TYPE_NONE || mx.type == TD_TYPE_NONE) return false;
+  if (fl != td_type_is_float(mn.type) || (fl && (mn.v.f != mn.v.f || mx.v.f != mx.v.f))) return false;
+  bool after = own && (desc ? td_value_compare(&mx, &t) < 0 : td_value_compare(&mn, &t) > 0);
+  if (!after && shared > -INFINITY) {
+    double d = fl ? (desc ? mx.v.f : mn.v.f) : (double)(desc ? mx.v.i : mn.v.i);
+    after = (desc ? d : -d) < shared;
+  }
+  if (!after) return false;
+  return !fl || !desc || be->vtable->column_no_nan(be->self, loc->provider->key, loc->key, name, row, n);
+}
+
+/* The order in which a late top-N's key scan takes its units: best first
+ * by the first key's range in the metadata (descending: greatest max;
+ * ascending: least min), units without a usable range first, ties in
+ * position order.  The buffers' threshold then nears its final value after
+ * a few units and most pages are skipped (in position order it is the k-th
+ * of the rows seen so far).  Out of order, a row tying the threshold on
+ * every key wins by its position (topn_candidates).  *out (caller frees) is
+ * NULL when there is nothing to order by. */
+typedef struct {
+  double best; /* the unit's best value, as a double, negated when ascending; +inf: unknown */
+  int64_t unit;
+} unit_rank;
+
+static int rank_cmp(const void *a, const void *b) {
+  const unit_rank *x = a, *y = b;
+  if (x->best != y->best) return x->best > y->best ? -1 : 1;
+  return (x->unit > y->unit) - (x->unit < y->unit);
+}
+
+static int topn_unit_order(const topn_ctx *x, const td_snapshot *snap, const int64_t *bounds, int64_t n_units,
+                           int64_t **out, td_error *err) {
+  *out = NULL;
+  if (x->skip_col < 0 || n_units < 2) return TD_OK;
+  unit_rank *r = td_malloc((size_t)n_units * sizeof *r);
+  int64_t *order = td_malloc((size_t)n_units * sizeof *order);
+  if (!r || !order) {
+    td_free(r);
+    td_free(order);
+    return td_err_nomem(err, "ordering a top-N's scan");
+  }
+  const td_backend *be = &x->src->service->backend;
+  const char *name = x->src->def->fields[x->skip_col].name;
+  bool desc = x->op->desc[0];
+  for (int64_t u = 0; u < n_units; u++) {
+    r[u] = (unit_rank){INFINITY, u};
+    int64_t reg_i = td_snapshot_region_of(snap, bounds[u]);
+    if (reg_i < 0) continue;
+    const td_region *reg = &snap->regions[reg_i];
+    int64_t row = bounds[u] - reg->row_begin, n = bounds[u + 1] - bounds[u];
+    td_value mn, mx;
+    memset(&mn, 0, sizeof mn);
+    memset(&mx, 0, sizeof mx);
+    if (reg->size == 0 || row < 0 || row + n > reg->size ||
+        !be->vtable->column_range(be->self, reg->loc->provider->key, reg->loc->key, name, row, n, &mn, &mx))
+      continue;
+    const td_value *v = desc ? &mx : &mn;
+    if (v->is_null || v->type == TD_TYPE_NONE) continue;
+    double d = td_type_is_float(v->type) ? v->v.f : (double)v->v.i; /* only an order: rounding is fine */
+    if (d == d) r[u].best = desc ? d : -d;
+  }
+  qsort(r, (size_t)n_units, sizeof *r, rank_cmp);
+  for (int64_t u = 0; u < n_units; u++) order[u] = r[u].unit;
+  td_free(r);
+  *out = order;
+  return TD_OK;
 }
 
 /* The source column whose metadata topn_late_skip reads: the first key's,
- * when it is a data column of an integer, temporal or (ascending) float
- * type and the backend knows ranges; else -1. */
+ * when it is a data column of an integer, temporal or float type (a
+ * descending float key only when the backend can tell NaN-free rows) and
+ * the backend knows ranges; else -1. */
 static int64_t topn_skip_column(const td_table *src, const sort_op *op, int64_t kc0) {
-  if (!src->service->backend.vtable->column_range || kc0 < src->n_partition) return -1;
+  const td_backend_vtable *vt = src->service->backend.vtable;
+  if (!vt->column_range || kc0 < src->n_partition) return -1;
   td_type_id ty = src->def->fields[kc0].type;
   bool ok = td_type_is_integer(ty) || ty == TD_TYPE_UINT8 || ty == TD_TYPE_UINT32 || ty == TD_TYPE_DATE32 ||
-            ty == TD_TYPE_DATE64 || td_type_is_timestamp(ty) || (td_type_is_float(ty) && !op->desc[0]);
+            ty == TD_TYPE_DATE64 || td_type_is_timestamp(ty) ||
+            (td_type_is_float(ty) && (!op->desc[0] || vt->column_no_nan));
   return ok ? kc0 : -1;
 }
 
@@ -1286,6 +1426,7 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   x->op = op;
   x->def = t->def;
   x->cap = op->limit * 2 > 4096 ? op->limit * 2 : 4096;
+  atomic_init(&x->shared, -INFINITY);
   /* late materialization: the buffers hold the keys (kdef), sorted by kop */
   int64_t kc[64], scols[64], sk[64], ident[64], n_s = 0;
   td_field kf[64];
@@ -1319,18 +1460,24 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   }
   const td_schema *bdef = x->def;
   int64_t nb = bdef->n_fields; /* buffer columns */
-  int64_t *bounds = NULL, n_units = 0;
+  int64_t *bounds = NULL, n_units = 0, *order = NULL;
   int workers = 1;
   td_dchunk *c = NULL;
   int rc = units_plan(t, d->snap, 0, d->snap->size, &bounds, &n_units, &workers, err);
+  if (rc == TD_OK && late && op->limit > 0) rc = topn_unit_order(x, d->snap, bounds, n_units, &order, err);
+  if (rc == TD_OK && late && op->limit > 0 && x->skip_col >= 0 && workers > 1) {
+    x->best = td_malloc((size_t)op->limit * 2 * sizeof *x->best);
+    if (!x->best) rc = td_err_nomem(err, "keeping the top rows");
+    else pthread_mutex_init(&x->shared_lock, NULL);
+  }
   for (int w = 0; rc == TD_OK && w < workers; w++) rc = topn_buf_init(&x->b[w], bdef, op->n, err);
   for (int w = 0; rc == TD_OK && op->sel && w < workers; w++)
     rc = td_select_scratch_init(&x->scratch[w], op->sel->n_fields, err);
   if (rc == TD_OK && op->limit > 0 && late)
-    rc = run_units(src, d->snap, scols, n_s, NULL, bounds, n_units, workers, topn_late_unit, x, err);
+    rc = run_units(src, d->snap, scols, n_s, NULL, bounds, n_units, order, workers, topn_late_unit, x, err);
   else if (rc == TD_OK && op->limit > 0)
     rc = run_units(src, d->snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0,
-                   op->sel ? &op->rf : NULL, bounds, n_units, workers, topn_unit, x, err);
+                   op->sel ? &op->rf : NULL, bounds, n_units, NULL, workers, topn_unit, x, err);
   /* every buffer into the first, then one last compaction */
   topn_buf *b = &x->b[0];
   for (int w = 1; rc == TD_OK && w < workers; w++) {
@@ -1355,8 +1502,11 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
     topn_buf_reset(&x->b[w], nb, op->n);
     td_select_scratch_reset(&x->scratch[w]);
   }
+  if (x->best) pthread_mutex_destroy(&x->shared_lock);
+  td_free(x->best);
   td_free(x);
   td_free(bounds);
+  td_free(order);
   return rc;
 }
 

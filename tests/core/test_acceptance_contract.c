@@ -209,7 +209,7 @@ static void p_unsub(void *self, td_request sub) {
 }
 
 static const td_backend_vtable probe_vt = {p_schema, p_locations, p_size, p_values, p_sub_locations,
-                                           p_sub_size, p_unsub, NULL, NULL};
+                                           p_sub_size, p_unsub, NULL, NULL, NULL};
 
 static void count_schema_release(struct ArrowSchema *s) {
   g_probe->values_schema_released++;

@@ -317,7 +317,7 @@ static void hb_unsub(void *self, td_request sub) {
 }
 
 static const td_backend_vtable hb_vt = {hb_schema, hb_locations, hb_size, hb_values, hb_sub_locations,
-                                        hb_sub_size, hb_unsub, NULL, NULL};
+                                        hb_sub_size, hb_unsub, NULL, NULL, NULL};
 
 /* The last size subscription of location `loc`. */
 static td_request hb_size_sub(hb *b, int64_t loc) {

@@ -491,7 +491,7 @@ static void th_release(void *self) {
   b->vtable->release(b->self);
 }
 static const td_backend_vtable threaded_vt = {th_schema, th_locations, th_size, th_values, th_sub_locations,
-                                              th_sub_size, th_unsub, th_release, NULL};
+                                              th_sub_size, th_unsub, th_release, NULL, NULL};
 
 static void test_answers_inside_subscribe_from_thread(void **state) {
   (void)state;

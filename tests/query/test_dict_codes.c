@@ -206,7 +206,7 @@ static void d_values(void *self, const td_table_key *t, const td_location_key *l
 }
 
 static const td_backend_vtable dk_vt = {d_schema, d_locations, d_size,  d_values,
-                                        d_sub_locs, d_sub_size, d_unsub, NULL, NULL};
+                                        d_sub_locs, d_sub_size, d_unsub, NULL, NULL, NULL};
 
 typedef struct env {
   dk dict, plain;

@@ -9,11 +9,16 @@
  * the top rows of a 50,000-group result, all equal to the first k rows of
  * the full stable sort.
  */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "arrow/schema.h"
+#include "formats/parquet/writer.h"
 #include "mtable.h"
 #include "query/ops.h"
 #include "tabledata.h"
@@ -269,6 +274,109 @@ static void test_topn(void **state) {
   env_close(&e);
 }
 
+/* f of row i of table "u": quarters in 0..250 with many ties for the first
+ * two thirds, then small ones (0..10); -0.0 and 0.0 mixed in, +-inf once
+ * each, NaN in three rows of the last third only (where the bounds of the
+ * Parquet copy lie below the threshold), null every 17th row. */
+static double u_f(int64_t i, bool *null) {
+  *null = i % 17 == 3;
+  if (i == 25001 || i == 25500 || i == 29999) return NAN;
+  if (i % 101 == 7) return -0.0;
+  if (i % 101 == 8) return 0.0;
+  if (i == 1234) return INFINITY;
+  if (i == 20000) return -INFINITY;
+  return i < 20000 ? (double)((i * 7919) % 1001) / 4.0 : (double)((i * 7919) % 41) / 4.0;
+}
+
+static const char *const u_names[4] = {"id", "g", "f", "h"};
+static const td_type_id u_types[4] = {TD_TYPE_INT64, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_INT64};
+
+/* The columns of location l of table "u" (rows l * 10,000 on). */
+static void u_columns(int l, struct ArrowArray *cols) {
+  td_error err;
+  td_builder *b[4];
+  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_builder_new(u_types[c], &b[c], &err), &err);
+  for (int64_t i = l * 10000; i < (l + 1) * 10000; i++) {
+    bool null;
+    double f = u_f(i, &null);
+    td_builder_append_int(b[0], i, NULL);
+    td_builder_append_int(b[1], (i * 31) % 7, NULL);
+    if (null) td_builder_append_null(b[2], NULL);
+    else td_builder_append_double(b[2], f, NULL);
+    td_builder_append_int(b[3], (i % 10000) / 2500 + (i / 1000) % 3, NULL);
+  }
+  for (int c = 0; c < 4; c++) {
+    TD_ASSERT_OK(td_builder_finish(b[c], &cols[c], &err), &err);
+    td_builder_free(b[c]);
+  }
+}
+
+/* Table "u" (three locations of 10,000 rows: id, g = a tie-heavy int64,
+ * f as u_f, h = 0..5 in runs, its range differing between row groups, so
+ * that the key scan takes them out of position order among many ties) and the same rows as a hive tree of Parquet files (our writer,
+ * row groups of 1000 rows; nan_count 0 where a group has no NaN) at dir. */
+static void u_open(env *e, const char *dir) {
+  td_error err;
+  const char *names[4] = {u_names[0], u_names[1], u_names[2], u_names[3]};
+  td_schema sch;
+  td_schema_init(&sch);
+  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_schema_add(&sch, names[c], u_types[c], NULL, true, &err), &err);
+  td_parquet_write_options wo;
+  td_parquet_write_options_init(&wo);
+  wo.row_group_size = 1000;
+  assert_int_equal(mkdir(dir, 0755), 0);
+  for (int l = 0; l < 3; l++) {
+    struct ArrowArray cols[4], batch;
+    u_columns(l, cols);
+    char path[640];
+    snprintf(path, sizeof path, "%s/P=%d", dir, l);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/P=%d/data.parquet", dir, l);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    td_parquet_writer *w;
+    TD_ASSERT_OK(td_parquet_writer_open_with(fd, &sch, &wo, &w, &err), &err);
+    TD_ASSERT_OK(td_batch_make(4, cols, &batch, &err), &err);
+    TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+    TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+    batch.release(&batch);
+    close(fd);
+    char loc[8];
+    snprintf(loc, sizeof loc, "l%d", l);
+    u_columns(l, cols);
+    add(e, "u", loc, 4, names, u_types, cols);
+  }
+  td_schema_reset(&sch);
+}
+
+/* ORDER BY a float key with NaN, -0.0 and 0.0, +-inf, nulls and ties (on
+ * it and across locations and threads), over the memory backend and over
+ * Parquet whose statistics let the key scan skip row groups: always the
+ * rows of the full stable sort. */
+static void test_topn_floats(void **state) {
+  (void)state;
+  env e;
+  mt_mem_open(&e, 700);
+  mt_mem_paths(&e, 700);
+  char dir[256], sel[600];
+  snprintf(dir, sizeof dir, "%s", td_test_scratch_path("u"));
+  u_open(&e, dir);
+  static const char *const orders[] = {"f DESC",      "f",           "f DESC NULLS FIRST", "f NULLS FIRST",
+                                       "f DESC, g",   "f, id DESC",  "g DESC, f DESC",     "f DESC NULLS LAST, g DESC",
+                                       "h DESC",      "h",           "h DESC, f",          "h, g DESC"};
+  static const int64_t ks[][2] = {{1, 0}, {3, 0}, {10, 0}, {60, 0}, {5, 4}, {400, 0}};
+  for (int src = 0; src < 2; src++) {
+    if (src == 0) snprintf(sel, sizeof sel, "SELECT id, g, f, h FROM u");
+    else snprintf(sel, sizeof sel, "SELECT id, g, f, h FROM '%s'", dir);
+    for (size_t o = 0; o < sizeof orders / sizeof *orders; o++)
+      for (size_t k = 0; k < sizeof ks / sizeof *ks; k++) expect_top(&e, sel, orders[o], ks[k][0], ks[k][1]);
+  }
+  /* the NaN rows lead a descending order (Parquet: their row groups were read) */
+  snprintf(sel, sizeof sel, "SELECT id FROM '%s' ORDER BY f DESC, id LIMIT 4", dir);
+  expect(&e, sel, "25001|;25500|;29999|;1234|;");
+  env_close(&e);
+}
+
 static void test_errors(void **state) {
   (void)state;
   td_error err;
@@ -284,7 +392,7 @@ static void test_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_null_keys), cmocka_unit_test(test_many_groups), cmocka_unit_test(test_two_keys),
-      cmocka_unit_test(test_topn),      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_topn),      cmocka_unit_test(test_topn_floats), cmocka_unit_test(test_errors),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }

@@ -68,6 +68,11 @@ static bool p_range(void *self, const td_table_key *t, const td_location_key *l,
   td_proxy *p = self;
   return p->inner.vtable->column_range && p->inner.vtable->column_range(p->inner.self, t, l, c, off, n, mn, mx);
 }
+static bool p_no_nan(void *self, const td_table_key *t, const td_location_key *l, const char *c, int64_t off,
+                     int64_t n) {
+  td_proxy *p = self;
+  return p->inner.vtable->column_no_nan && p->inner.vtable->column_no_nan(p->inner.self, t, l, c, off, n);
+}
 
 static void p_release(void *self) {
   td_proxy *p = self;
@@ -75,7 +80,7 @@ static void p_release(void *self) {
 }
 
 static const td_backend_vtable proxy_vt = {p_schema,   p_locations, p_size,  p_values,
-                                           p_sub_locs, p_sub_size,  p_unsub, p_release, p_range};
+                                           p_sub_locs, p_sub_size,  p_unsub, p_release, p_range, p_no_nan};
 
 void td_proxy_init(td_proxy *p) {
   memset(p, 0, sizeof *p);
@@ -272,7 +277,7 @@ static void s_values(void *self, const td_table_key *t, const td_location_key *l
 
 static void s_unsub(void *self, td_request r) {}
 
-static const td_backend_vtable script_vt = {s_schema, s_locations, s_size, s_values, NULL, NULL, s_unsub, NULL, NULL};
+static const td_backend_vtable script_vt = {s_schema, s_locations, s_size, s_values, NULL, NULL, s_unsub, NULL, NULL, NULL};
 
 td_backend td_script_backend(td_script *s) {
   td_backend b = {&script_vt, s};

@@ -798,9 +798,10 @@ static void f_column_values(void *self, const td_table_key *tk, const td_locatio
   }
 }
 
-/* Folds the statistics of rows [from, from + n) of one file into [*mn, *mx];
- * false unless min/max statistics cover every one of those rows. */
-static bool piece_range(const fb_piece *p, bool first, td_value *mn, td_value *mx) {
+/* Folds the statistics of rows [from, from + n) of one file into [*mn, *mx]
+ * and *no_nan (whether they hold no NaN); false unless min/max statistics
+ * cover every one of those rows. */
+static bool piece_range(const fb_piece *p, bool first, td_value *mn, td_value *mx, bool *no_nan) {
   int64_t n_stats = 0;
   const td_chunk_stats *st =
       p->reader->vt->column_stats ? p->reader->vt->column_stats(p->reader, p->col, &n_stats) : NULL;
@@ -811,29 +812,46 @@ static bool piece_range(const fb_piece *p, bool first, td_value *mn, td_value *m
     if (!st[i].has_min_max) return false;
     if (first || td_value_compare(&st[i].min, mn) < 0) *mn = st[i].min;
     if (first || td_value_compare(&st[i].max, mx) > 0) *mx = st[i].max;
+    *no_nan &= st[i].no_nan;
     first = false;
     covered += (e < hi ? e : hi) - (b > lo ? b : lo);
   }
   return st && covered == p->n;
 }
 
-static bool f_column_range(void *self, const td_table_key *tk, const td_location_key *lk, const char *column,
-                           int64_t offset, int64_t n, td_value *mn, td_value *mx) {
-  td_file_backend *fb = self;
+/* The statistics of rows [offset, offset + n) of a location's column:
+ * column_range's bounds and column_no_nan's answer. */
+static bool column_stats_range(td_file_backend *fb, const td_table_key *tk, const td_location_key *lk,
+                               const char *column, int64_t offset, int64_t n, td_value *mn, td_value *mx,
+                               bool *no_nan) {
   char why[TD_ERROR_MESSAGE_SIZE + 256];
   fb_location *loc = NULL;
   fb_piece *pieces = NULL;
   int64_t n_pieces = 0, col;
   bool known = false;
+  *no_nan = true;
   pthread_mutex_lock(&fb->lock);
   if (lookup(fb, tk, lk, &loc, why, sizeof why) && (col = td_schema_find(&fb->data, column)) >= 0 && offset >= 0 &&
       n > 0 && offset <= loc->size - n && plan_read(loc, col, offset, n, n, &pieces, &n_pieces) == TD_OK) {
     known = n_pieces > 0;
-    for (int64_t i = 0; known && i < n_pieces; i++) known = piece_range(&pieces[i], i == 0, mn, mx);
+    for (int64_t i = 0; known && i < n_pieces; i++) known = piece_range(&pieces[i], i == 0, mn, mx, no_nan);
   }
   pthread_mutex_unlock(&fb->lock);
   td_free(pieces);
   return known;
+}
+
+static bool f_column_range(void *self, const td_table_key *tk, const td_location_key *lk, const char *column,
+                           int64_t offset, int64_t n, td_value *mn, td_value *mx) {
+  bool no_nan;
+  return column_stats_range(self, tk, lk, column, offset, n, mn, mx, &no_nan);
+}
+
+static bool f_column_no_nan(void *self, const td_table_key *tk, const td_location_key *lk, const char *column,
+                            int64_t offset, int64_t n) {
+  td_value mn, mx;
+  bool no_nan;
+  return column_stats_range(self, tk, lk, column, offset, n, &mn, &mx, &no_nan) && no_nan;
 }
 
 static void f_subscribe_locations(void *self, const td_table_key *tk, td_request sub) {
@@ -911,6 +929,7 @@ static const td_backend_vtable file_vtable = {
     .unsubscribe = f_unsubscribe,
     .release = f_release,
     .column_range = f_column_range,
+    .column_no_nan = f_column_no_nan,
 };
 
 td_backend td_file_backend_backend(td_file_backend *fb) {

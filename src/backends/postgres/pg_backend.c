@@ -968,7 +968,7 @@ static void m_unsubscribe(void *self, td_request sub) {
 static void m_release(void *self) { td_postgres_backend_release(self); }
 
 static const td_backend_vtable pg_vtable = {
-    m_schema, m_locations, m_size, m_values, m_sub_locations, m_sub_size, m_unsubscribe, m_release, NULL,
+    m_schema, m_locations, m_size, m_values, m_sub_locations, m_sub_size, m_unsubscribe, m_release, NULL, NULL,
 };
 
 /* ---- the poll thread ---- */

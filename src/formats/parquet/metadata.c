@@ -127,6 +127,10 @@ static void stats_field(tc_reader *r, int16_t id, int type, void *ctx) {
     case 3: c->s.null_count = tc_int(r, type); break;
     case 5: c->s.max = tc_binary(r, type, &c->s.max_len); break;
     case 6: c->s.min = tc_binary(r, type, &c->s.min_len); break;
+    case 9: /* nan_count; a writer that put something else there is not believed */
+      if (type == TC_I64 || type == TC_I32) c->s.nan_count = tc_int(r, type);
+      else tc_skip(r, type);
+      break;
     default: tc_skip(r, type); break;
   }
 }
@@ -138,7 +142,7 @@ static void read_stats(tc_reader *r, int type, pq_stats *out) {
     int32_t lmin_len, lmax_len;
   } c;
   memset(&c, 0, sizeof c);
-  c.s.null_count = -1;
+  c.s.null_count = c.s.nan_count = -1;
   read_struct(r, type, stats_field, &c);
   if (!c.s.min && !c.s.max && c.lmin && c.lmax) {
     c.s.min = c.lmin;
@@ -215,7 +219,7 @@ static void row_group_field(tc_reader *r, int16_t id, int type, void *ctx) {
     cc->offset_index_offset = -1;
     cc->column_index_offset = -1;
     cc->type = -1;
-    cc->stats.null_count = -1;
+    cc->stats.null_count = cc->stats.nan_count = -1;
     read_struct(r, TC_STRUCT, column_chunk_field, cc);
     if (tc_ok(r) && !cc->has_meta) tc_fail(r, "a column chunk has no metadata (encrypted columns are not supported)");
   }

@@ -69,6 +69,7 @@ typedef struct pq_stats {
   int32_t min_len, max_len;
   bool legacy;              /* from the deprecated min/max fields */
   int64_t null_count;       /* -1 when absent */
+  int64_t nan_count;        /* field 9 (float columns); -1 when absent: NaN may be present */
 } pq_stats;
 
 typedef struct pq_column_chunk {

@@ -99,6 +99,8 @@ static int build_stats(pq_reader *r, pq_column *c, td_error *err) {
         stat_value(c, s->min, s->min_len, &st[g].min) &&
         stat_value(c, s->max, s->max_len, &st[g].max))
       st[g].has_min_max = true;
+    bool fl = c->ci.type == TD_TYPE_FLOAT32 || c->ci.type == TD_TYPE_FLOAT64;
+    st[g].no_nan = fl && st[g].has_min_max && (s->nan_count == 0 || r->float_bounds_no_nan);
     any |= st[g].has_min_max || s->null_count >= 0;
   }
   if (!any) {
@@ -154,6 +156,7 @@ static bool page_index_stats(pq_reader *r, int64_t col, int32_t g, td_chunk_stat
     if (!ps[i].null_page && ps[i].min && ps[i].max && stat_value(c, ps[i].min, ps[i].min_len, &st->min) &&
         stat_value(c, ps[i].max, ps[i].max_len, &st->max))
       st->has_min_max = true;
+    st->no_nan = st->has_min_max && c->stats && c->stats[g].no_nan; /* the row group has none */
   }
   *n += np;
   td_free(ps);
@@ -190,7 +193,7 @@ static void load_page_stats(pq_reader *r, int64_t col) {
       st[n++] = c->stats[g];
     } else {
       const pq_row_group *rg = &r->meta.row_groups[g];
-      st[n++] = (td_chunk_stats){rg->first_row, rg->num_rows, false, {0}, {0}, -1};
+      st[n++] = (td_chunk_stats){rg->first_row, rg->num_rows, false, {0}, {0}, -1, false};
     }
   }
   pthread_mutex_lock(&r->lock);
@@ -332,17 +335,27 @@ static int read_footer(pq_reader *r, td_error *err) {
   return pq_meta_parse(r->footer, len, &r->meta, err);
 }
 
+/* The version numbers after `prefix` in created_by, as far as they go
+ * (missing ones 0); false when created_by does not start with prefix. */
+static bool writer_version(const pq_file_meta *m, const char *prefix, int v[3]) {
+  size_t n = strlen(prefix), len = m->created_by ? (size_t)m->created_by_len : 0;
+  v[0] = v[1] = v[2] = 0;
+  if (len <= n || memcmp(m->created_by, prefix, n)) return false;
+  for (int k = 0; k < 3 && n < len; k++) {
+    for (; n < len && m->created_by[n] >= '0' && m->created_by[n] <= '9' && v[k] < 100000; n++)
+      v[k] = v[k] * 10 + (m->created_by[n] - '0');
+    if (n >= len || m->created_by[n] != '.') break;
+    n++;
+  }
+  return true;
+}
+
 /* Writer quirks recognised from created_by. */
 static void writer_quirks(pq_reader *r) {
-  static const char cpp[] = "parquet-cpp version ";
-  const pq_file_meta *m = &r->meta;
-  size_t n = sizeof cpp - 1;
-  if (m->created_by && (size_t)m->created_by_len > n && !memcmp(m->created_by, cpp, n)) {
-    int major = 0;
-    for (size_t i = n; i < (size_t)m->created_by_len && m->created_by[i] >= '0' && m->created_by[i] <= '9' && major < 1000; i++)
-      major = major * 10 + (m->created_by[i] - '0');
-    r->v2_always_compressed = major < 3;
-  }
+  int v[3];
+  if (writer_version(&r->meta, "parquet-cpp version ", v)) r->v2_always_compressed = v[0] < 3;
+  if (writer_version(&r->meta, "DuckDB version v", v))
+    r->float_bounds_no_nan = v[0] > 1 || (v[0] == 1 && (v[1] > 5 || (v[1] == 5 && v[2] >= 6)));
 }
 
 static int open_reader(pq_reader *r, const char *path, td_error *err) {

@@ -92,6 +92,9 @@ struct pq_reader {
   pq_oindex *oindex; /* n_row_groups * n_fields, lazily filled */
   /* parquet-cpp before 3.0 wrote is_compressed = false on compressed v2 pages */
   bool v2_always_compressed;
+  /* DuckDB (1.5.6 and 2.0.1 checked) writes a float column's min/max only
+   * when the row group holds no NaN: its bounds prove there is none */
+  bool float_bounds_no_nan;
 };
 
 /* Decoded rows covering [lo, hi) of column col in row group rg (pages.c). */

@@ -158,6 +158,7 @@ typedef struct pw_chunk {
   bool dict, plain;  /* encodings used */
   uint8_t *min, *max; /* PLAIN-encoded statistics, NULL when all values are null */
   int64_t min_len, max_len;
+  bool no_nan; /* a float column without NaN: nan_count = 0 is written */
 } pw_chunk;
 
 typedef struct pw_group {
@@ -179,6 +180,7 @@ typedef struct pw_col {
   int64_t null_count, seen; /* non-null values seen in this chunk */
   pw_buf min, max;      /* statistics, PLAIN bytes (no length prefix) */
   bool any;
+  bool nan; /* a NaN was seen (float columns) */
 } pw_col;
 
 struct td_parquet_writer {
@@ -239,7 +241,7 @@ static void col_reset(td_parquet_writer *w, pw_col *c, td_type_id t) {
   c->pages_raw = c->n_dict = c->null_count = c->seen = 0;
   if (c->slots) memset(c->slots, 0, (size_t)c->n_slots * sizeof *c->slots);
   c->dict_on = w->opts.dictionary && t != TD_TYPE_BOOL;
-  c->dict_used = c->plain_used = c->any = false;
+  c->dict_used = c->plain_used = c->any = c->nan = false;
 }
 
 static void col_free(pw_col *c) {
@@ -418,7 +420,10 @@ static void track_stats(pw_col *c, const td_field *f, const uint8_t *p, int64_t 
     } else {
       memcpy(&d, p, 8);
     }
-    if (isnan(d)) return;
+    if (isnan(d)) {
+      c->nan = true;
+      return;
+    }
   }
   if (!c->any) {
     set_buf(&c->min, p, n);
@@ -716,6 +721,7 @@ static int flush_group(td_parquet_writer *w, td_error *err) {
     pw_chunk *ch = &g->chunks[i];
     ch->offset = ch->dict_offset = w->pos;
     ch->null_count = c->null_count;
+    ch->no_nan = (f->type == TD_TYPE_FLOAT32 || f->type == TD_TYPE_FLOAT64) && !c->nan;
     ch->dict = c->dict_used;
     ch->plain = c->plain_used;
     int64_t raw = c->pages_raw, comp = c->pages.len;
@@ -896,6 +902,9 @@ static void column_chunk(pw_buf *b, const td_field *f, const pw_chunk *c, int64_
     t_binary(b, &st, 5, c->max, c->max_len);
     t_binary(b, &st, 6, c->min, c->min_len);
   }
+  /* nan_count only when it is 0: a dictionary column sees each value once,
+   * so a count of NaN would be short; absent, readers assume NaN may be */
+  if (c->no_nan) t_i64(b, &st, 9, 0);
   t_stop(b); /* Statistics */
   t_stop(b); /* ColumnMetaData */
   t_stop(b); /* ColumnChunk */
