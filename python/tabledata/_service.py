@@ -156,11 +156,17 @@ def cause_of(message: str) -> Optional[BaseException]:
 
 
 def _rows(n) -> int:
-    """A row count from size_cb: an int (or anything with __index__, as numpy ints)."""
+    """A row count from size_cb: an int (or anything with __index__, as numpy ints),
+    not a bool (``size_cb(key in locations)`` is a bug, not one row)."""
     try:
-        return operator.index(n)
+        if isinstance(n, bool):
+            raise TypeError
+        rows = operator.index(n)
     except TypeError:
         raise TypeError(f"size_cb takes the row count as an int, got {type(n).__name__} {n!r}") from None
+    if not -(1 << 63) <= rows < 1 << 63:  # other negative sizes reach the engine, which refuses them
+        raise OverflowError(f"size_cb takes a row count between 0 and 2**63 - 1, got {rows}")
+    return rows
 
 
 def _ms(seconds: Optional[float]) -> Optional[int]:
@@ -310,8 +316,11 @@ class _Bridge:
                     return  # unsubscribed: nothing sent has any effect
                 try:
                     fn(*a)
-                except _td.StateError:
-                    if not sub.closed:
+                except _td.StateError as e:
+                    # Unsubscribed: the engine retires the request ("no longer
+                    # pending", backend/answer.c), then calls unsubscribe (which
+                    # sets `closed`); an answer in between does nothing either.
+                    if not sub.closed and "is no longer pending" not in str(e):
                         raise
 
             return cb
