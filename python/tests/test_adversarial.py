@@ -392,18 +392,12 @@ def test_unsubscribe_that_raises_does_not_crash(monkeypatch):
 
 
 def test_negative_size_from_a_subscription_fails_the_table_and_rows_stay():
-    class Neg(MemBackend):
-        size_cbs = []
-
-        def subscribe_to_table_location_size(self, table_key, lkey, size_cb, success_cb, failure_cb):
-            self.size_cbs.append(size_cb)
-            return super().subscribe_to_table_location_size(table_key, lkey, size_cb, success_cb, failure_cb)
-
-    be = backend(Neg)
+    be = backend()
     svc = td.TableDataService(be, update_period=0)
     t = svc.make_table(Key("t"), refreshing=True)
+    (size_cb,) = be.size_subs[(Key("t"), Key("a"))]
     with pytest.raises(td.ContractError, match="expected a size >= 0, got -5"):
-        be.size_cbs[0](-5)
+        size_cb(-5)
     svc.flush()
     assert t.size == 10 and t.is_failed
     with pytest.raises(td.TableFailedError, match="got -5"):
@@ -541,14 +535,7 @@ def test_stale_callbacks_racing_with_release_do_nothing():
     table was dropped) but before the bridge's unsubscribe ran raised
     StateError in the backend's thread (seen in test_deephaven_port under
     load); here the answer is sent exactly in that window."""
-    class Keep(MemBackend):
-        cbs = []
-
-        def subscribe_to_table_location_size(self, table_key, lkey, size_cb, success_cb, failure_cb):
-            self.cbs.append(size_cb)
-            return super().subscribe_to_table_location_size(table_key, lkey, size_cb, success_cb, failure_cb)
-
-    be = backend(Keep)
+    be = backend()
     svc = td.TableDataService(be, update_period=0)
     bridge = svc._bridge
     unsubscribe = bridge.unsubscribe
@@ -556,15 +543,16 @@ def test_stale_callbacks_racing_with_release_do_nothing():
 
     def late_then_unsubscribe(req):
         try:
-            be.cbs[-1](11)  # the engine has let go; the bridge does not know yet
+            size_cb(11)  # the engine has let go; the bridge does not know yet
         except Exception as e:  # noqa: BLE001 - any is the failure
             errors.append(e)
         unsubscribe(req)
 
     bridge.unsubscribe = late_then_unsubscribe
     t = svc.make_table(Key("t"), refreshing=True)
+    (size_cb,) = be.size_subs[(Key("t"), Key("a"))]
     del t
     gc.collect()
     assert not errors, errors
-    assert len(be.cbs) == 1 and be.subscriptions() == 0
-    be.cbs[-1](12)  # and after it, as before
+    assert be.subscriptions() == 0
+    size_cb(12)  # and after it, as before
