@@ -250,7 +250,9 @@ class _Bridge:
             _td.answer_location_removed(self.ref, req, ident, s, a)
 
     def _fail(self, req: int, message) -> None:
-        _td.answer_failure(self.ref, req, str(message))
+        # any message reaches the engine: a NUL or a lone surrogate is escaped, not an encoding error
+        text = str(message).replace("\0", "\\0").encode("utf-8", "backslashreplace").decode("utf-8")
+        _td.answer_failure(self.ref, req, text)
 
     def _run(self, method: str, req: int, *args, fail: Optional[Callable] = None):
         """Calls the backend; an exception becomes a failure answer naming the method."""
