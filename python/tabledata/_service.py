@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from . import _tabledata as _td
 from ._convert import to_batch, to_schema, values_batch
+from ._table import _backend_calls
 
 
 class TableKey:
@@ -256,6 +257,7 @@ class _Bridge:
 
     def _run(self, method: str, req: int, *args, fail: Optional[Callable] = None):
         """Calls the backend; an exception becomes a failure answer naming the method."""
+        _backend_calls.depth = getattr(_backend_calls, "depth", 0) + 1
         try:
             return getattr(self.backend, method)(*args)
         except Exception as e:  # noqa: BLE001 - any backend error fails the request
@@ -266,6 +268,8 @@ class _Bridge:
             except _td.TableDataError:
                 pass  # answered already (for example by a callback that raised)
             return None
+        finally:
+            _backend_calls.depth -= 1
 
     # -- the six methods, as the C vtable calls them --
     def table_schema(self, req: int, table: str) -> None:

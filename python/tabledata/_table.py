@@ -15,6 +15,11 @@ from . import _tabledata as _td
 from ._convert import import_batch, import_stream
 
 
+# Backend methods running on this thread (the bridge counts them): the engine
+# call that asked may hold a page or a key being fetched by this very thread.
+_backend_calls = threading.local()
+
+
 def interruptible(fn, *args):
     """Runs a blocking engine call so that Ctrl-C interrupts the main thread.
 
@@ -22,8 +27,11 @@ def interruptible(fn, *args):
     KeyboardInterrupt; from the main thread the call runs on a helper thread
     while the main thread waits in an interruptible join.  An interrupted
     call finishes (or times out) in the background and its result is
-    dropped (released)."""
-    if threading.current_thread() is not threading.main_thread():
+    dropped (released).  Inside a backend method (say column_values called
+    on the main thread by pa.table(t)) the call runs right here: a helper
+    thread would wait for what this thread is fetching while it waits for
+    the helper."""
+    if threading.current_thread() is not threading.main_thread() or getattr(_backend_calls, "depth", 0):
         return fn(*args)
     box = []
 

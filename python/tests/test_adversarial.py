@@ -433,6 +433,33 @@ def test_column_values_reading_its_own_page_is_a_clear_error():
     assert len(inner) == 1 and "wait for itself" in inner[0] and "column 'x'" in inner[0], inner
 
 
+@pytest.mark.parametrize("read", ["pa.table", "to_batches"])
+def test_own_page_read_from_a_backend_method_on_the_main_thread(read):
+    """pa.table(t) reads on the main thread, so column_values runs there: the
+    backend's own reads (to_arrow, where) must run on that thread too, not on
+    an interruptible helper thread that would wait for the main thread's page
+    while the main thread waits for it (a deadlock, no timeout)."""
+    inner = []
+
+    class SelfRead(MemBackend):
+        svc = None
+
+        def column_values(self, table_key, lkey, col, offset, min_rows, max_rows, values_cb, failure_cb):
+            for op in (lambda t: t.to_arrow(), lambda t: t.where("x > 1")):
+                try:
+                    op(self.svc.make_table(Key("t")))
+                except td.StateError as e:
+                    inner.append(str(e))
+            super().column_values(table_key, lkey, col, offset, min_rows, max_rows, values_cb, failure_cb)
+
+    be = backend(SelfRead)
+    be.svc = td.TableDataService(be, request_timeout=60)
+    t = be.svc.make_table(Key("t"))
+    got = pa.table(t) if read == "pa.table" else t.to_batches().read_all()
+    assert got.column("x").to_pylist() == list(range(10))
+    assert len(inner) == 2 and all("wait for itself" in m for m in inner), inner
+
+
 @pytest.mark.parametrize("refreshing", [False, True])
 def test_table_schema_may_make_tables_of_other_keys_but_not_its_own(refreshing):
     """table_schema runs without the service's providers lock: a backend
