@@ -12,6 +12,15 @@ import pyarrow as pa
 _STRING_VARIANTS = (pa.large_string(), pa.string_view()) if hasattr(pa, "string_view") else (pa.large_string(),)
 
 
+def _decoded(arr, target: pa.DataType):
+    """A dictionary-encoded array's values as ``target`` (Polars' dictionaries
+    hold string_view, which pyarrow cannot take from: their values are cast first)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    values = arr.dictionary if arr.dictionary.type == target else arr.dictionary.cast(target)
+    return pa.DictionaryArray.from_arrays(arr.indices, values).cast(target)
+
+
 def table_to_batch(table: pa.Table) -> pa.RecordBatch:
     """One batch holding all rows of ``table`` (copies only if it has several chunks)."""
     batches = table.to_batches()
@@ -24,7 +33,8 @@ def table_to_batch(table: pa.Table) -> pa.RecordBatch:
 
 def to_batch(obj, declared: pa.Schema | None = None) -> pa.RecordBatch:
     """Tabular data (partition values) as one RecordBatch; string columns in
-    another layout (Polars' string_view) become utf8, and columns of Arrow's
+    another layout (Polars' string_view) become utf8, dictionary-encoded
+    (categorical) columns their values, and columns of Arrow's
     null type (``pa.table({"P": [None]})``, a Polars all-null column) the
     declared type of the same name in ``declared``."""
     batch = _to_batch(obj)
@@ -32,6 +42,8 @@ def to_batch(obj, declared: pa.Schema | None = None) -> pa.RecordBatch:
     def fixed(f, c):
         if f.type in _STRING_VARIANTS:
             return c.cast(pa.string())
+        if pa.types.is_dictionary(f.type):  # a categorical: its values
+            return _decoded(c, f.type.value_type if f.type.value_type not in _STRING_VARIANTS else pa.string())
         if pa.types.is_null(f.type) and declared is not None and f.name in declared.names:
             return pa.nulls(len(c), declared.field(f.name).type)
         return c
@@ -72,8 +84,9 @@ def values_batch(obj, column: str, expected: pa.DataType | None) -> pa.RecordBat
 
     A bare array (pyarrow, Polars Series...) is named ``column``.  String
     columns in another layout (large_string, string_view, as Polars sends
-    them) and all-null columns of Arrow's null type are cast to the declared
-    type; any other mismatch is left for the engine to report as a contract
+    them), dictionary-encoded columns of the declared value type (pandas and
+    Polars categoricals) and all-null columns of Arrow's null type are cast
+    to the declared type; any other mismatch is left for the engine to report as a contract
     violation.
     """
     arr = _column(obj)
@@ -100,7 +113,11 @@ def values_batch(obj, column: str, expected: pa.DataType | None) -> pa.RecordBat
             f"object (Polars...); got {type(obj).__name__}")
     if expected is not None and batch.num_columns == 1:
         t = batch.schema.field(0).type
-        if t != expected and pa.types.is_string(expected) and t in _STRING_VARIANTS:
+        if t != expected and pa.types.is_dictionary(t) and (t.value_type == expected or (
+                pa.types.is_string(expected) and t.value_type in _STRING_VARIANTS)):
+            # dictionary-encoded values (pandas/Polars categoricals): decoded
+            batch = pa.RecordBatch.from_arrays([_decoded(batch.column(0), expected)], [batch.schema.field(0).name])
+        elif t != expected and pa.types.is_string(expected) and t in _STRING_VARIANTS:
             batch = pa.RecordBatch.from_arrays([batch.column(0).cast(expected)], [batch.schema.field(0).name])
         elif pa.types.is_null(t) and not pa.types.is_null(expected):  # all nulls, untyped (Polars' Null)
             batch = pa.RecordBatch.from_arrays([pa.nulls(batch.num_rows, expected)], [batch.schema.field(0).name])

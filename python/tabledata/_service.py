@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from . import _tabledata as _td
 from ._convert import to_batch, to_schema, values_batch
+from ._table import _backend_calls
 
 
 class TableKey:
@@ -156,11 +157,17 @@ def cause_of(message: str) -> Optional[BaseException]:
 
 
 def _rows(n) -> int:
-    """A row count from size_cb: an int (or anything with __index__, as numpy ints)."""
+    """A row count from size_cb: an int (or anything with __index__, as numpy ints),
+    not a bool (``size_cb(key in locations)`` is a bug, not one row)."""
     try:
-        return operator.index(n)
+        if isinstance(n, bool):
+            raise TypeError
+        rows = operator.index(n)
     except TypeError:
         raise TypeError(f"size_cb takes the row count as an int, got {type(n).__name__} {n!r}") from None
+    if not -(1 << 63) <= rows < 1 << 63:  # other negative sizes reach the engine, which refuses them
+        raise OverflowError(f"size_cb takes a row count between 0 and 2**63 - 1, got {rows}")
+    return rows
 
 
 def _ms(seconds: Optional[float]) -> Optional[int]:
@@ -244,10 +251,13 @@ class _Bridge:
             _td.answer_location_removed(self.ref, req, ident, s, a)
 
     def _fail(self, req: int, message) -> None:
-        _td.answer_failure(self.ref, req, str(message))
+        # any message reaches the engine: a NUL or a lone surrogate is escaped, not an encoding error
+        text = str(message).replace("\0", "\\0").encode("utf-8", "backslashreplace").decode("utf-8")
+        _td.answer_failure(self.ref, req, text)
 
     def _run(self, method: str, req: int, *args, fail: Optional[Callable] = None):
         """Calls the backend; an exception becomes a failure answer naming the method."""
+        _backend_calls.depth = getattr(_backend_calls, "depth", 0) + 1
         try:
             return getattr(self.backend, method)(*args)
         except Exception as e:  # noqa: BLE001 - any backend error fails the request
@@ -258,6 +268,8 @@ class _Bridge:
             except _td.TableDataError:
                 pass  # answered already (for example by a callback that raised)
             return None
+        finally:
+            _backend_calls.depth -= 1
 
     # -- the six methods, as the C vtable calls them --
     def table_schema(self, req: int, table: str) -> None:
@@ -310,8 +322,11 @@ class _Bridge:
                     return  # unsubscribed: nothing sent has any effect
                 try:
                     fn(*a)
-                except _td.StateError:
-                    if not sub.closed:
+                except _td.StateError as e:
+                    # Unsubscribed: the engine retires the request ("no longer
+                    # pending", backend/answer.c), then calls unsubscribe (which
+                    # sets `closed`); an answer in between does nothing either.
+                    if not sub.closed and "is no longer pending" not in str(e):
                         raise
 
             return cb

@@ -15,6 +15,11 @@ from . import _tabledata as _td
 from ._convert import import_batch, import_stream
 
 
+# Backend methods running on this thread (the bridge counts them): the engine
+# call that asked may hold a page or a key being fetched by this very thread.
+_backend_calls = threading.local()
+
+
 def interruptible(fn, *args):
     """Runs a blocking engine call so that Ctrl-C interrupts the main thread.
 
@@ -22,8 +27,11 @@ def interruptible(fn, *args):
     KeyboardInterrupt; from the main thread the call runs on a helper thread
     while the main thread waits in an interruptible join.  An interrupted
     call finishes (or times out) in the background and its result is
-    dropped (released)."""
-    if threading.current_thread() is not threading.main_thread():
+    dropped (released).  Inside a backend method (say column_values called
+    on the main thread by pa.table(t)) the call runs right here: a helper
+    thread would wait for what this thread is fetching while it waits for
+    the helper."""
+    if threading.current_thread() is not threading.main_thread() or getattr(_backend_calls, "depth", 0):
         return fn(*args)
     box = []
 
@@ -313,30 +321,31 @@ class Table:
             listener.remove()
 
     # -- queries (each returns a new table; live when this one is) --
-    def _derived(self, native) -> "Table":
-        return Table(native, self._location_key)
+    def _derived(self, op: Callable, *args) -> "Table":
+        """A table made by ``op(*args)`` (a native operation; it may read, so Ctrl-C interrupts it)."""
+        return Table(interruptible(op, *args), self._location_key)
 
     def where(self, filter: str) -> "Table":
         """Rows where ``filter`` (an expression, README "Queries") is true."""
-        return self._derived(self._native.where(filter))
+        return self._derived(self._native.where, filter)
 
     def view(self, *columns: Union[str, Iterable[str]]) -> "Table":
         """A projection: each entry "expr" or "expr AS name"."""
         cols = list(columns[0]) if len(columns) == 1 and not isinstance(columns[0], str) else list(columns)
-        return self._derived(self._native.view(cols))
+        return self._derived(self._native.view, cols)
 
     select = view
 
     def head(self, n: int) -> "Table":
-        return self._derived(self._native.head(n))
+        return self._derived(self._native.head, n)
 
     def tail(self, n: int) -> "Table":
-        return self._derived(self._native.tail(n))
+        return self._derived(self._native.tail, n)
 
     def sort(self, columns: Union[str, Sequence[str]], descending: Union[bool, Sequence[bool]] = False) -> "Table":
         cols = [columns] if isinstance(columns, str) else list(columns)
         desc = [descending] * len(cols) if isinstance(descending, bool) else list(descending)
-        return self._derived(self._native.sort(cols, desc))
+        return self._derived(self._native.sort, cols, desc)
 
     def sort_descending(self, columns: Union[str, Sequence[str]]) -> "Table":
         return self.sort(columns, True)
@@ -345,12 +354,12 @@ class Table:
         """Grouped aggregation: aggs like "sum(x) AS total", "count(*)"; by: grouping expressions."""
         aggs = [aggs] if isinstance(aggs, str) else list(aggs)
         by = [] if by is None else [by] if isinstance(by, str) else list(by)
-        return self._derived(self._native.agg_by(aggs, by))
+        return self._derived(self._native.agg_by, aggs, by)
 
     def select_distinct(self, columns: Union[str, Sequence[str]]) -> "Table":
         """The distinct combinations of ``columns``, in first-seen order."""
         cols = [columns] if isinstance(columns, str) else list(columns)
-        return self._derived(self._native.agg_by([], cols))
+        return self._derived(self._native.agg_by, [], cols)
 
     # ---- joins and Deephaven's ticking-table operations (tabledata/join.h) ----
 
@@ -366,7 +375,7 @@ class Table:
         right table's other columns (a taken name gets the suffix "_right")."""
         if how not in self._JOIN_TYPES:
             raise ValueError(f"join: how must be one of {', '.join(self._JOIN_TYPES)}, not {how!r}")
-        return self._derived(self._native.join(right._native, self._JOIN_TYPES[how], self._keys(on)))
+        return self._derived(self._native.join, right._native, self._JOIN_TYPES[how], self._keys(on))
 
     def natural_join(self, right: "Table", on: Union[str, Sequence[str]]) -> "Table":
         """A left join where ``right`` has at most one row per key (else an error naming the key)."""
@@ -375,19 +384,19 @@ class Table:
     def aj(self, right: "Table", on: Union[str, Sequence[str]], at: str) -> "Table":
         """As-of join: for each row, the right row with equal keys ``on`` and the
         greatest ``at`` value <= this row's ("ts" or "ts>=quote_ts")."""
-        return self._derived(self._native.join(right._native, 6, self._keys(on), at))
+        return self._derived(self._native.join, right._native, 6, self._keys(on), at)
 
     def raj(self, right: "Table", on: Union[str, Sequence[str]], at: str) -> "Table":
         """Reverse as-of join: the right row with the least ``at`` value >= this row's."""
-        return self._derived(self._native.join(right._native, 7, self._keys(on), at))
+        return self._derived(self._native.join, right._native, 7, self._keys(on), at)
 
     def last_by(self, by: Union[None, str, Sequence[str]] = None) -> "Table":
         """The last row of each key (keys first, then the other columns); live and incremental."""
-        return self._derived(self._native.by_row(self._keys(by), True))
+        return self._derived(self._native.by_row, self._keys(by), True)
 
     def first_by(self, by: Union[None, str, Sequence[str]] = None) -> "Table":
         """The first row of each key."""
-        return self._derived(self._native.by_row(self._keys(by), False))
+        return self._derived(self._native.by_row, self._keys(by), False)
 
     _ROLL = {"sum": 0, "avg": 1, "min": 2, "max": 3, "count": 4, "row_number": 5, "lag": 6}
 
@@ -405,7 +414,7 @@ class Table:
                 native.append((self._ROLL[kind], column, name, 0, rest[0], int(rest[1])))
             else:
                 native.append((self._ROLL[kind], column, name, int(rest[0]) if rest else 0, None, 0))
-        return self._derived(self._native.update_by(native, self._keys(by)))
+        return self._derived(self._native.update_by, native, self._keys(by))
 
 
 class PartitionedTable:
@@ -420,7 +429,7 @@ class PartitionedTable:
     @property
     def table(self) -> pa.Table:
         """The partition columns and "__location" (the key as text), one row per location."""
-        return pa.Table.from_batches([import_batch(self._native.read())])
+        return pa.Table.from_batches([import_batch(interruptible(self._native.read))])
 
     # -- Arrow PyCapsule protocol: the rows of ``table`` (pa.table(pt), polars.DataFrame(pt), DuckDB) --
     def __arrow_c_stream__(self, requested_schema=None):
@@ -483,7 +492,7 @@ def sql(query: str, *, refreshing: Optional[bool] = None, **tables: Table) -> Ta
     if refreshing is None:
         refreshing = any(t.is_refreshing for t in tables.values())
     first = next(iter(tables.values()))
-    native = _td.sql(query, {name: t._native for name, t in tables.items()}, refreshing)
+    native = interruptible(_td.sql, query, {name: t._native for name, t in tables.items()}, refreshing)
     return Table(native, first._location_key)
 
 
@@ -500,4 +509,4 @@ def read(path: str, *, refreshing: bool = False, where: Optional[str] = None, pa
     ms = (lambda s: None if s is None else int(round(s * 1000)))
     service, name = _td.open_files(str(path), page_size, cache_bytes,
                                    ms(request_timeout) if request_timeout is not None else 0, ms(update_period))
-    return Table(service.make_table(name, refreshing, where))
+    return Table(interruptible(service.make_table, name, refreshing, where))

@@ -146,3 +146,46 @@ def test_every_type_with_nulls():
     duckdb = pytest.importorskip("duckdb")
     assert duckdb.sql("select count(*) from t where i32 is null").fetchall()[0][0] == 1
     assert duckdb.sql("select max(i64), min(s) from t").fetchall()[0] == (2**63 - 1, "")
+
+
+# The three fixes examples/seed_example.py marks (spec 9), undone: the guide's code as written.
+SEED_BUGS = [
+    ("""        # fixed (spec 9): iterate .items() and pass (key, values), not a list
+        for key, location in self.tables[table_key].locations.items():
+            location_cb(key, location.partitioning_values)""",
+     """        for key, location in self.tables[table_key].locations:
+            location_cb([key, location.partitioning_values])"""),
+    ("""        # fixed (spec 9): send up to max_rows, not min_rows
+        values_cb(location.data.select([col]).slice(offset, max_rows))""",
+     """        values_cb(location.data.select([col]).slice(offset, min_rows))"""),
+    ("""        # fixed (spec 9): the location's attribute is size_failure_cb
+        location.size_failure_cb = failure_cb""", """        location.failure_cb = failure_cb"""),
+    ("""            location.size_failure_cb = lambda *x: x""", """            location.failure_cb = lambda *x: x"""),
+]
+
+
+def test_seed_verbatim_with_only_the_imports_changed(tmp_path):
+    """The guide's code as written (its bugs kept; only the imports changed):
+    the refreshing table it builds works and takes the guide's last step; the
+    static table meets the table_locations bug and says so."""
+    import runpy
+    from conftest import EXAMPLES
+    code = (EXAMPLES / "seed_example.py").read_text()
+    for fixed, verbatim in SEED_BUGS:
+        assert code.count(fixed) == 1, fixed
+        code = code.replace(fixed, verbatim)
+    (tmp_path / "seed_verbatim.py").write_text(code)
+    g = runpy.run_path(str(tmp_path / "seed_verbatim.py"), run_name="seed_verbatim")
+    t, key = g["t"], g["TableKeyImpl"]("sample")
+    assert t.size == 6
+    # the guide's last step: a new location, appends to two others (1 s cycles, as Deephaven)
+    g["add_ticker_data"]("GOOG", "BZX")
+    g["add_ticker_data"]("MSFT", "BZX")
+    g["add_ticker_data"]("MSFT", "BZY")
+    assert t.wait_for(size=12, timeout=30)
+    assert t.locations() == [g["TableLocationKeyImpl"](k) for k in ("GOOG:NYSE", "MSFT:BZX", "MSFT:BZY", "GOOG:BZX")]
+    assert pa.table(t).column("Ticker").to_pylist() == ["GOOG"] * 2 + ["MSFT"] * 8 + ["GOOG"] * 2
+    assert pa.table(t).column("Long").to_pylist() == [1, -1] * 6
+    with pytest.raises(td.BackendError, match="table_locations raised TypeError: cannot unpack") as e:
+        g["data_service"].make_table(key, refreshing=False)
+    assert isinstance(e.value.__cause__, TypeError)

@@ -48,6 +48,10 @@ CONVERSIONS = {
                                                t.__arrow_c_stream__()})(),
     "polars_dataframe": lambda t: polars().from_arrow(t),
     "polars_series": lambda t: polars().from_arrow(t).to_series(),
+    # categoricals: dictionary-encoded values of the declared type (refused before)
+    "dictionary": lambda t: pa.table({t.column_names[0]: t.column(0).dictionary_encode()}),
+    "polars_categorical": lambda t: (polars().from_arrow(t).to_series().cast(polars().Categorical)
+                                     if pa.types.is_string(t.schema.field(0).type) else t),
 }
 
 
@@ -60,7 +64,9 @@ def test_values_cb_accepts(kind):
 
 def test_partition_values_from_polars_and_dict():
     pl = polars()
-    for pv in (pl.DataFrame({"P": ["p1"]}), {"P": ["p1"]}, pa.table({"P": ["p1"]}).to_batches()[0]):
+    for pv in (pl.DataFrame({"P": ["p1"]}), {"P": ["p1"]}, pa.table({"P": ["p1"]}).to_batches()[0],
+               pl.DataFrame({"P": ["p1"]}, schema={"P": pl.Categorical}),
+               pa.table({"P": pa.array(["p1"]).dictionary_encode()})):
         t = td.TableDataService(Convert(lambda x: x, partition=pv)).make_table(Key("t"))
         got = pa.table(t)
         assert got.column_names == ["P", "x", "s"] and set(got.column("P").to_pylist()) == {"p1"}

@@ -22,6 +22,7 @@ typedef struct entry {
   int64_t col, page;
   td_page_data *data; /* NULL until the first fill completes, and for ghosts */
   bool filling;
+  pthread_t filler; /* the thread filling it, while `filling` */
   bool main;  /* in the main segment (read more than once), else probationary */
   bool ghost; /* evicted from probation; only the key is kept */
   struct entry *hnext;
@@ -375,6 +376,15 @@ int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page,
       return TD_OK;
     }
     if (!e || !e->filling) break;
+    if (pthread_equal(e->filler, pthread_self())) {
+      /* The filler itself wants the page (a backend method reading the page
+       * it was asked for): waiting would wait for ever. */
+      pthread_mutex_unlock(&c->lock);
+      return td_err(err, TD_ESTATE,
+                    "page %lld is being fetched by this same thread: a backend method read the page it was "
+                    "asked for (it would wait for itself)",
+                    (long long)page);
+    }
     pthread_cond_wait(&c->filled, &c->lock); /* single flight: wait for the filler */
   }
   if (!e) {
@@ -398,6 +408,7 @@ int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page,
     touch(c, e, true);
   }
   e->filling = true;
+  e->filler = pthread_self();
   c->misses++;
   td_page_data *have = td_page_data_retain(e->data);
   pthread_mutex_unlock(&c->lock);

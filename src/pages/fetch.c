@@ -213,6 +213,9 @@ static int fill(void *vctx, const td_page_data *have, td_page_data **out, td_err
 int td_fetch_page(td_location *loc, int64_t col, int64_t page, int64_t need_rows, td_page_data **out,
                   td_error *err) {
   fill_ctx x = {loc, col, page};
-  return td_page_cache_get(loc->provider->service->cache, loc->id, col, page, need_rows, fill, &x,
-                           out, err);
+  int rc = td_page_cache_get(loc->provider->service->cache, loc->id, col, page, need_rows, fill, &x, out, err);
+  if (rc == TD_ESTATE)
+    td_err_prefix(err, rc, "table '%s', location '%s', column '%s': ", td_table_key_name(loc->provider->key),
+                  loc->name, loc->provider->def.fields[col].name);
+  return rc;
 }

@@ -164,6 +164,7 @@ int td_service_new(td_backend backend, const td_service_options *opts, td_servic
   }
   pthread_mutex_init(&s->req_lock, NULL);
   pthread_mutex_init(&s->providers_lock, NULL);
+  pthread_cond_init(&s->built, NULL);
   pthread_cond_init(&s->unpinned, NULL);
   atomic_init(&s->pins, 0);
   atomic_init(&s->closing, false);
@@ -172,6 +173,7 @@ int td_service_new(td_backend backend, const td_service_options *opts, td_servic
     td_page_cache_free(s->cache);
     pthread_mutex_destroy(&s->req_lock);
     pthread_mutex_destroy(&s->providers_lock);
+    pthread_cond_destroy(&s->built);
     pthread_cond_destroy(&s->unpinned);
     td_free(s);
     if (vt->release) vt->release(backend.self);
@@ -204,8 +206,10 @@ void td_service_free(td_service *s) {
     }
   }
   td_free(s->buckets);
+  td_free(s->building);
   pthread_mutex_destroy(&s->req_lock);
   pthread_mutex_destroy(&s->providers_lock);
+  pthread_cond_destroy(&s->built);
   pthread_cond_destroy(&s->unpinned);
   td_free(s);
 }
@@ -239,20 +243,56 @@ int td_service_flush(td_service *s, int64_t timeout_ms, td_error *err) {
   return td_graph_flush(s->graph, timeout_ms, err);
 }
 
+/* Under providers_lock: the index of `key` in s->building, or -1. */
+static int64_t building_index(const td_service *s, const td_table_key *key) {
+  for (int64_t i = 0; i < s->n_building; i++)
+    if (td_table_key_equal(s->building[i].key, key)) return i;
+  return -1;
+}
+
 int td_service_provider(td_service *s, const td_table_key *key, td_provider **out, td_error *err) {
   *out = NULL;
   pthread_mutex_lock(&s->providers_lock);
-  for (int64_t i = 0; i < s->n_providers; i++) {
-    if (td_table_key_equal(s->providers[i]->key, key)) {
-      *out = s->providers[i];
-      pthread_mutex_unlock(&s->providers_lock);
-      return TD_OK;
+  for (;;) {
+    for (int64_t i = 0; i < s->n_providers; i++) {
+      if (td_table_key_equal(s->providers[i]->key, key)) {
+        *out = s->providers[i];
+        pthread_mutex_unlock(&s->providers_lock);
+        return TD_OK;
+      }
     }
+    /* A concurrent make_table on the same key waits for the provider being
+     * built, not building a second one (spec 2); the builder's own thread
+     * (a backend's table_schema making a table of its key) would wait for
+     * itself. */
+    int64_t b = building_index(s, key);
+    if (b < 0) break;
+    if (pthread_equal(s->building[b].thread, pthread_self())) {
+      pthread_mutex_unlock(&s->providers_lock);
+      return td_err(err, TD_ESTATE,
+                    "table '%s': its table_schema is still running on this thread (a backend method made a "
+                    "table of the key whose schema it is answering: it would wait for itself)",
+                    td_table_key_name(key));
+    }
+    pthread_cond_wait(&s->built, &s->providers_lock);
   }
-  /* Build it while holding the lock: a concurrent make_table on the same key
-   * must find this provider, not build a second one (spec 2). */
+  struct td_building *nb = td_realloc(s->building, (size_t)(s->n_building + 1) * sizeof *nb);
+  if (!nb) {
+    pthread_mutex_unlock(&s->providers_lock);
+    return td_err_nomem(err, "registering a table");
+  }
+  s->building = nb;
+  s->building[s->n_building++] = (struct td_building){key, pthread_self()};
+  pthread_mutex_unlock(&s->providers_lock);
+
+  /* The backend's table_schema runs without the lock: it may make tables of
+   * other keys, and other keys' tables are made meanwhile. */
   td_provider *p;
   int rc = td_provider_new(s, key, &p, err);
+
+  pthread_mutex_lock(&s->providers_lock);
+  int64_t b = building_index(s, key);
+  s->building[b] = s->building[--s->n_building];
   if (rc == TD_OK) {
     td_provider **np = td_realloc(s->providers, (size_t)(s->n_providers + 1) * sizeof *np);
     if (!np) {
@@ -264,6 +304,7 @@ int td_service_provider(td_service *s, const td_table_key *key, td_provider **ou
       *out = p;
     }
   }
+  pthread_cond_broadcast(&s->built);
   pthread_mutex_unlock(&s->providers_lock);
   return rc;
 }

@@ -3,9 +3,9 @@
  *
  * Lock order (never take an earlier lock while holding a later one):
  *   service->providers_lock -> provider->lock -> cache->lock -> service->req_lock
- * No engine lock is held while a backend method runs, except
- * providers_lock around the first table_schema of a table key (answers never
- * take it, so a backend answering inside the call cannot deadlock).
+ * No engine lock is held while a backend method runs (the first
+ * table_schema of a table key runs with the key marked as being built, not
+ * under providers_lock: see td_service_provider).
  */
 #ifndef TD_SERVICE_SERVICE_H
 #define TD_SERVICE_SERVICE_H
@@ -51,6 +51,14 @@ struct td_service {
   pthread_mutex_t providers_lock;
   td_provider **providers;
   int64_t n_providers;
+  /* Table keys whose first table_schema is running (under providers_lock),
+   * and the thread running it; `built` is signalled when one finishes. */
+  struct td_building {
+    const td_table_key *key;
+    pthread_t thread;
+  } *building;
+  int64_t n_building;
+  pthread_cond_t built;
   _Atomic uint64_t next_location_id;
 };
 

@@ -5,7 +5,8 @@
  * shared subscriptions, answers after the service is gone, sizes that shrink
  * and grow back between cycles, big location batches, partition values on
  * unpartitioned tables, when a subscription failure is td_make_table's error,
- * and very wide schemas.  Test names carry the item number.
+ * very wide schemas, and backend methods that make or read tables of their
+ * own service (item 11).  Test names carry the item number.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -116,6 +117,11 @@ typedef struct hb {
   int n_size_subs;
   _Atomic int n_unsub;
   td_request kept; /* the last request of any kind */
+  /* Reentrant calls (item 11): the service, what to try, and what came back. */
+  td_service *svc;
+  int reenter; /* 1: table_schema of "t" makes "u" and "t"; 2: column_values reads its own page */
+  int reenter_rc[2];
+  char reenter_msg[TD_ERROR_MESSAGE_SIZE];
 } hb;
 
 static void hb_init(hb *b, int64_t n_locs, int64_t size) {
@@ -153,10 +159,35 @@ static int64_t hb_loc_of(const hb *b, const td_location_key *k) {
   return atoll(s + 1);
 }
 
+/* Makes a static table of `name` on b->svc (and releases it); returns the
+ * result, keeping the message. */
+static int hb_make_other(hb *b, const char *name) {
+  td_error err;
+  td_error_clear(&err);
+  td_table_key *k;
+  TD_ASSERT_OK(td_table_key_new(name, &k, &err), &err);
+  td_table_options o = {NULL, NULL, false};
+  td_table *t = NULL;
+  int rc = td_make_table(b->svc, k, &o, &t, &err);
+  if (rc == TD_OK && b->reenter == 2) { /* the page being fetched by this very call */
+    struct ArrowArray out;
+    rc = td_table_read(t, NULL, 0, 0, 1, &out, &err);
+    if (rc == TD_OK) out.release(&out);
+  }
+  if (rc) snprintf(b->reenter_msg, sizeof b->reenter_msg, "%s", err.message);
+  td_table_release(t);
+  td_table_key_release(k);
+  return rc;
+}
+
 static void hb_schema(void *self, const td_table_key *t, td_request req) {
-  (void)t;
   hb *b = self;
   td_error err;
+  if (b->reenter == 1 && strcmp(td_table_key_name(t), "t") == 0) {
+    b->reenter = 0; /* "u" and "t" below answer plainly */
+    b->reenter_rc[0] = hb_make_other(b, "u");
+    b->reenter_rc[1] = hb_make_other(b, "t");
+  }
   struct ArrowSchema ds, ps;
   if (b->n_cols == 0) {
     const char *names[] = {"x"};
@@ -209,6 +240,10 @@ static void hb_values(void *self, const td_table_key *t, const td_location_key *
   (void)max_rows;
   hb *b = self;
   td_error err;
+  if (b->reenter == 2) {
+    b->reenter_rc[0] = hb_make_other(b, "t");
+    b->reenter = 0;
+  }
   int64_t l = hb_loc_of(b, lk), c = column[0] == 'c' ? atoll(column + 1) : 0, n = min_rows;
   struct ArrowSchema sch;
   TD_ASSERT_OK(td_field_schema_make(column, TD_TYPE_INT64, NULL, &sch, &err), &err);
@@ -1052,6 +1087,47 @@ static void test_item5_backend_drops_dead_subscriptions(void **state) {
   td_memory_backend_release(mb);
 }
 
+/* ---- item 11: backend methods that reach back into the engine ---- */
+
+/* table_schema making tables: another key works (table_schema used to run
+ * under the service's providers lock: a deadlock), its own key is TD_ESTATE
+ * (it would wait for itself), and the table it answers for is made. */
+static void test_item11_table_schema_makes_tables(void **state) {
+  (void)state;
+  env e;
+  hb_init(&e.b, 2, 10);
+  env_open(&e);
+  e.b.svc = e.svc;
+  e.b.reenter = 1;
+  td_table *t = make(&e, false);
+  assert_int_equal(e.b.reenter_rc[0], TD_OK);
+  assert_int_equal(e.b.reenter_rc[1], TD_ESTATE);
+  TD_ASSERT_CONTAINS(e.b.reenter_msg, "table 't'");
+  TD_ASSERT_CONTAINS(e.b.reenter_msg, "wait for itself");
+  assert_int_equal(td_table_size(t), 20);
+  check_x(t, 0, 20, false);
+  td_table_release(t);
+  env_close(&e);
+}
+
+/* column_values reading the page it is filling: TD_ESTATE naming the table,
+ * location and column (it waited on itself for ever); the read goes on. */
+static void test_item11_values_read_their_own_page(void **state) {
+  (void)state;
+  env e;
+  hb_init(&e.b, 1, 10);
+  env_open(&e);
+  e.b.svc = e.svc;
+  td_table *t = make(&e, false);
+  e.b.reenter = 2;
+  check_x(t, 0, 10, false);
+  assert_int_equal(e.b.reenter_rc[0], TD_ESTATE);
+  TD_ASSERT_CONTAINS(e.b.reenter_msg, "table 't', location 'L000000', column 'x'");
+  TD_ASSERT_CONTAINS(e.b.reenter_msg, "wait for itself");
+  td_table_release(t);
+  env_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item1_release_in_listener),
@@ -1071,6 +1147,8 @@ int main(void) {
       cmocka_unit_test(test_item10_wide_schema),
       cmocka_unit_test(test_item10_wide_location_keys),
       cmocka_unit_test(test_item5_backend_drops_dead_subscriptions),
+      cmocka_unit_test(test_item11_table_schema_makes_tables),
+      cmocka_unit_test(test_item11_values_read_their_own_page),
   };
   if (getenv("TD_TEST_FILTER")) cmocka_set_test_filter(getenv("TD_TEST_FILTER"));
   return cmocka_run_group_tests(tests, NULL, NULL);
