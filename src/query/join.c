@@ -120,6 +120,9 @@ typedef struct join_op {
   int64_t n_rloaded;
   int64_t *out_right; /* right columns in the result, -1 ended */
   int64_t n_out_right;
+  /* As-of left joins on a refreshing left side: per right column of the
+   * result, the slab that appended rows' values go into (table.h). */
+  td_slab *slabs;
   bool *full_key;     /* per left column: a key column (full join coalesces) */
   int64_t *full_rkey; /* its right column */
   /* As-of left joins (aj, raj): one result row per left row, in order, so
@@ -988,12 +991,19 @@ static int pass_reeval(join_op *op, int64_t **mods, int64_t *n_mods, int64_t *ca
   return rc;
 }
 
-/* Sets c's right columns: the right rows match[0, n), gathered. */
-static int pass_right_cols(join_op *op, td_dchunk *c, const int64_t *match, int64_t n, td_error *err) {
+/* Sets c's right columns: the right rows match[0, n), gathered (`slab`:
+ * into the column slabs, when they take them). */
+static int pass_right_cols(join_op *op, td_dchunk *c, const int64_t *match, int64_t n, bool slab, td_error *err) {
   int rc = TD_OK;
   for (int64_t j = 0; rc == TD_OK && j < op->n_out_right; j++) {
     const td_colview *v = &op->R.views[op->out_right[j]];
     td_array a;
+    if (slab && td_slab_serves(v->type, n)) {
+      rc = td_slab_begin(&op->slabs[j], v->type, n, &a, err);
+      if (rc == TD_OK && (rc = gather(&a, v, match, n, err)) == TD_OK) td_slab_commit(&op->slabs[j], &a, c, op->L.n_cols + j);
+      else td_slab_drop(&a);
+      continue;
+    }
     rc = td_array_init(&a, v->type, n, err);
     if (rc == TD_OK) rc = gather(&a, v, match, n, err);
     if (rc == TD_OK) rc = td_dchunk_set_array(c, op->L.n_cols + j, &a, err);
@@ -1005,7 +1015,7 @@ static int pass_right_cols(join_op *op, td_dchunk *c, const int64_t *match, int6
 /* A result chunk for n result rows: its left columns are those of `ch` (a
  * scanned chunk of the left table) or else of `old` (a published result
  * chunk), shared; its right columns are the right rows match[0, n),
- * gathered. */
+ * gathered (rows appended to a live result: into the column slabs). */
 static int pass_chunk(join_op *op, const td_chunk *ch, const td_dchunk *old, const int64_t *match, td_dchunk **out,
                       td_error *err) {
   int64_t nl = op->L.n_cols, n = ch ? ch->length : old->length;
@@ -1016,7 +1026,7 @@ static int pass_chunk(join_op *op, const td_chunk *ch, const td_dchunk *old, con
     if (k) rc = td_dchunk_set_const(c, i, k, err);
     else td_dchunk_set_view(c, i, ch ? &ch->views[i] : &old->views[i], ch ? ch->owners[i] : old->owners[i]);
   }
-  if (rc == TD_OK) rc = pass_right_cols(op, c, match, n, err);
+  if (rc == TD_OK) rc = pass_right_cols(op, c, match, n, ch && op->slabs, err);
   if (rc) {
     td_dchunk_release(c);
     c = NULL;
@@ -1375,6 +1385,8 @@ static void join_free(void *p) {
   ix_reset(&op->ix);
   td_free(op->rloaded);
   td_free(op->out_right);
+  for (int64_t j = 0; op->slabs && j < op->n_out_right; j++) td_slab_reset(&op->slabs[j]);
+  td_free(op->slabs);
   td_free(op->full_key);
   td_free(op->full_rkey);
   td_free(op->lneed);
@@ -1481,6 +1493,10 @@ static int make_def(join_op *op, td_table *left, td_table *right, td_schema *def
   if (rc || (op->kind == J_HASH && (op->type == TD_JOIN_SEMI || op->type == TD_JOIN_ANTI))) return rc;
   op->out_right = td_malloc((size_t)(rd->n_fields + 1) * sizeof *op->out_right);
   if (!op->out_right) return td_err_nomem(err, "creating a join");
+  if (op->kind != J_HASH && op->type == TD_JOIN_LEFT && left->refreshing) {
+    op->slabs = td_calloc((size_t)rd->n_fields + 1, sizeof *op->slabs);
+    if (!op->slabs) return td_err_nomem(err, "creating a join");
+  }
   for (int64_t j = 0; rc == TD_OK && j < rd->n_fields; j++) {
     bool key = false;
     for (int64_t k = 0; k < op->n_keys; k++) key = key || op->rkey[k] == j;
