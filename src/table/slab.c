@@ -13,7 +13,7 @@
 
 enum {
   SLAB_MIN_BYTES = 64 << 10,
-  SLAB_MAX_BYTES = 16 << 20,
+  SLAB_MAX_BYTES = 4 << 20,
   /* chunks start at a multiple of 8 rows: their validity bytes never
    * share a byte (a reader may be reading the previous chunk's) */
   SLAB_ALIGN_ROWS = 8,
@@ -31,7 +31,7 @@ static int64_t values_bytes(td_type_id type, int64_t n) {
 
 bool td_slab_serves(td_type_id type, int64_t n) {
   if (td_type_is_varlen(type) || (td_type_width(type) <= 0 && type != TD_TYPE_BOOL)) return false;
-  return n > 0 && values_bytes(type, n) <= SLAB_MAX_BYTES / 16;
+  return n > 0 && values_bytes(type, n) <= SLAB_MAX_BYTES / 4;
 }
 
 /* A new block for at least n rows, twice the last one's size or more. */

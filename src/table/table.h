@@ -250,7 +250,7 @@ void td_dchunk_release(td_dchunk *c);
  * many cycles; each chunk's column is a view of its rows that keeps the
  * block alive.  A cycle then writes into pages mapped when the block was
  * made, instead of a fresh allocation whose every page faults (blocks grow
- * geometrically, 64 KiB to 16 MiB, huge pages from 2 MiB).  Only the rows
+ * geometrically, 64 KiB to 4 MiB, huge pages from 2 MiB).  Only the rows
  * appended to a table belong in a slab: rows written there live as long
  * as the block, so rows that are later replaced would keep their block's
  * memory.  A block's unused tail is the memory this costs. */
