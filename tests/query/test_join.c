@@ -1238,7 +1238,7 @@ static lines lines_of_array(const struct ArrowSchema *s, const struct ArrowArray
 static void test_live_slab_reuse(void **state) {
   (void)state;
   static const jspec aj = {R_AJ, 1, {"s"}, {"s"}, "ts", "ts"};
-  static const int64_t batches[] = {30, 20000, 50, 0, -1, 45000, 7, -1, 0, 3000};
+  static const int64_t batches[] = {30, 9000, 50, 0, -1, 20000, 7, -1, 0, 3000};
   enum { N_BATCHES = sizeof batches / sizeof batches[0] };
   for (int ticking = 0; ticking < 2; ticking++) {
     env e;
