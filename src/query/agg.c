@@ -1263,12 +1263,27 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
 /*
  * One utf8 key, fused lookup + fold of rows j0..j1-1 (OP_GIDS: lookup only),
  * like the integer driver: the inner loop runs while the short-key index
- * knows the key.
+ * knows the key.  The slot of the row STR_AHEAD rows on is prefetched: with
+ * thousands of keys the index is past the first-level caches, and a live
+ * cycle finds it evicted, so each probe would wait for memory in turn.
  */
-#define STR_LOOP(ROWEXPR, TRACK, KV, OP)                               \
+#define STR_AHEAD 16
+#if defined(__GNUC__) || defined(__clang__)
+#define TD_AGG_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define TD_AGG_PREFETCH(p) ((void)(p))
+#endif
+#define STR_LOOP(ROWFN, TRACK, KV, OP)                                 \
   for (; j < end; j++) {                                               \
-    const int64_t r = (ROWEXPR), jr = j;                               \
+    const int64_t r = ROWFN(j), jr = j;                                \
     uint32_t g;                                                        \
+    if (j + STR_AHEAD < j1) { /* the slot of a row ahead */            \
+      const int64_t ra = ROWFN(j + STR_AHEAD), oa = offs[ra];          \
+      const uint64_t la = (uint64_t)(offs[ra + 1] - oa);               \
+      if (la <= 8 && oa <= load_end)                                   \
+        TD_AGG_PREFETCH(                                               \
+            &stab[sslot_index(load8(strs + oa) & low_masks[la], la, shift)]); \
+    }                                                                  \
     if (KV && !kvalid[r]) {                                            \
       g = null_g;                                                      \
     } else {                                                           \
@@ -1293,11 +1308,11 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
 #define STR_LOOPS(TRACK, OP)                                           \
   do {                                                                 \
     if (sel) {                                                         \
-      if (kvalid) STR_LOOP(sel[j], TRACK, 1, OP)                       \
-      else STR_LOOP(sel[j], TRACK, 0, OP)                              \
+      if (kvalid) STR_LOOP(ROW_SEL, TRACK, 1, OP)                      \
+      else STR_LOOP(ROW_SEL, TRACK, 0, OP)                             \
     } else {                                                           \
-      if (kvalid) STR_LOOP(j, TRACK, 1, OP)                            \
-      else STR_LOOP(j, TRACK, 0, OP)                                   \
+      if (kvalid) STR_LOOP(ROW_ALL, TRACK, 1, OP)                      \
+      else STR_LOOP(ROW_ALL, TRACK, 0, OP)                             \
     }                                                                  \
   } while (0)
 

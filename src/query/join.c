@@ -96,7 +96,10 @@ typedef struct kindex {
   int64_t *touched;  /* as-of left joins: groups given right rows by this sync */
   int64_t n_touched;
   int64_t n_groups, cap_groups;
-  uint32_t *slots; /* group + 1, 0 = empty */
+  /* per slot: the group's hash's high 32 bits (a tag) and group + 1; 0 =
+   * empty.  A probe passes over other keys' slots by their tags without
+   * reading their groups (each a cache miss). */
+  uint64_t *slots;
   int64_t n_slots; /* a power of two */
   int64_t *next;   /* per right row: the next row of its group, -1 */
   int64_t cap_next;
@@ -120,6 +123,9 @@ typedef struct join_op {
   int64_t n_rloaded;
   int64_t *out_right; /* right columns in the result, -1 ended */
   int64_t n_out_right;
+  /* As-of left joins on a refreshing left side: per right column of the
+   * result, the slab that appended rows' values go into (table.h). */
+  td_slab *slabs;
   bool *full_key;     /* per left column: a key column (full join coalesces) */
   int64_t *full_rkey; /* its right column */
   /* As-of left joins (aj, raj): one result row per left row, in order, so
@@ -351,6 +357,12 @@ typedef struct short_key {
   int64_t len;
 } short_key;
 
+static inline uint64_t slot_make(uint64_t h, int64_t g) {
+  return (h & 0xffffffff00000000ULL) | (uint64_t)(g + 1);
+}
+static inline bool slot_tagged(uint64_t e, uint64_t h) { return (e >> 32) == (h >> 32); }
+static inline int64_t slot_group(uint64_t e) { return (int64_t)(uint32_t)e - 1; }
+
 /* The group of a row of store `s` (key columns kc, hash h), or -1.  With k
  * (the row's single short string key), inline group keys are compared a
  * word at a time. */
@@ -359,20 +371,26 @@ static inline int64_t ix_find(const join_op *op, const store *s, const int64_t *
   const kindex *x = &op->ix;
   if (!x->n_slots) return -1;
   for (int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));; p = (p + 1) & (x->n_slots - 1)) {
-    uint32_t e = x->slots[p];
+    uint64_t e = x->slots[p];
     if (!e) return -1;
-    const group *g = &x->g[e - 1];
+    if (!slot_tagged(e, h)) continue;
+    const group *g = &x->g[slot_group(e)];
     if (g->hash != h) continue;
     if (k && g->inl ? g->klen == k->len && g->key.w[0] == k->w[0] && g->key.w[1] == k->w[1]
                     : group_eq(op, g, s, kc, i))
-      return e - 1;
+      return slot_group(e);
   }
 }
 
-/* Rows are hashed and looked up a block at a time: the block's slots, then
- * the groups they name, are prefetched before any row is probed, so the
- * cache misses of a large index overlap instead of following one another. */
-#define TD_JOIN_BLOCK 32
+/* The first group whose slot has hash h's tag (most likely h's group), or
+ * -1: what a block's lookups prefetch. */
+static inline int64_t ix_hint(const kindex *x, uint64_t h) {
+  for (int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));; p = (p + 1) & (x->n_slots - 1)) {
+    uint64_t e = x->slots[p];
+    if (!e) return -1;
+    if (slot_tagged(e, h)) return slot_group(e);
+  }
+}
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TD_JOIN_PREFETCH(p) __builtin_prefetch(p)
@@ -380,30 +398,45 @@ static inline int64_t ix_find(const join_op *op, const store *s, const int64_t *
 #define TD_JOIN_PREFETCH(p) ((void)(p))
 #endif
 
+/* Fetches the slot a probe of hash h reads first (ok false: no probe). */
+static inline void prefetch_slot(const kindex *x, bool ok, uint64_t h) {
+  if (ok && x->n_slots) TD_JOIN_PREFETCH(&x->slots[h & (uint64_t)(x->n_slots - 1)]);
+}
+
+/* Fetches the group a probe of hash h most likely reads: its first 64
+ * bytes (what a probe and a live match read), which may span two lines. */
+static inline void prefetch_group(const kindex *x, bool ok, uint64_t h) {
+  int64_t g = ok && x->n_slots ? ix_hint(x, h) : -1;
+  if (g < 0) return;
+  TD_JOIN_PREFETCH(&x->g[g]);
+  TD_JOIN_PREFETCH((const char *)&x->g[g] + 63);
+}
+
+/* Rows are hashed and looked up a block at a time: the block's slots, then
+ * the groups they name, are prefetched before any row is probed, so the
+ * cache misses of a large index overlap instead of following one another. */
+#define TD_JOIN_BLOCK 32
+
 /* The hashes of rows [i, i + n) of store `s` (ok[k] false: a null key),
  * their slots and groups prefetched. */
 static void hash_block(const join_op *op, const store *s, const int64_t *kc, int64_t i, int64_t n, uint64_t *h,
                        bool *ok) {
   const kindex *x = &op->ix;
-  uint64_t mask = (uint64_t)x->n_slots - 1;
   for (int64_t k = 0; k < n; k++) {
     ok[k] = key_hash(op, s, kc, i + k, &h[k]);
-    if (ok[k] && x->n_slots) TD_JOIN_PREFETCH(&x->slots[h[k] & mask]);
+    prefetch_slot(x, ok[k], h[k]);
   }
-  for (int64_t k = 0; x->n_slots && k < n; k++) {
-    uint32_t e = ok[k] ? x->slots[h[k] & mask] : 0;
-    if (e) TD_JOIN_PREFETCH(&x->g[e - 1]);
-  }
+  for (int64_t k = 0; k < n; k++) prefetch_group(x, ok[k], h[k]);
 }
 
 static int ix_grow_slots(kindex *x, td_error *err) {
   int64_t n = x->n_slots ? x->n_slots * 2 : 64;
-  uint32_t *sl = td_calloc((size_t)n, sizeof *sl);
+  uint64_t *sl = td_calloc((size_t)n, sizeof *sl);
   if (!sl) return td_err_nomem(err, "indexing a join");
   for (int64_t g = 0; g < x->n_groups; g++) {
     int64_t p = (int64_t)(x->g[g].hash & (uint64_t)(n - 1));
     while (sl[p]) p = (p + 1) & (n - 1);
-    sl[p] = (uint32_t)(g + 1);
+    sl[p] = slot_make(x->g[g].hash, g);
   }
   td_free(x->slots);
   x->slots = sl;
@@ -511,7 +544,7 @@ static int ix_new_group(join_op *op, const store *s, const int64_t *kc, int64_t 
   }
   int64_t p = (int64_t)(h & (uint64_t)(x->n_slots - 1));
   while (x->slots[p]) p = (p + 1) & (x->n_slots - 1);
-  x->slots[p] = (uint32_t)(g + 1);
+  x->slots[p] = slot_make(h, g);
   *out = g;
   return TD_OK;
 }
@@ -983,15 +1016,9 @@ static int match_left(join_op *op, const store *s, int64_t from, int64_t to, boo
       } else {
         ok[k] = td_colview_valid(on, b + k) && key_hash(op, s, op->lkey, b + k, &hs[k]);
       }
-      if (ok[k] && x->n_slots) __builtin_prefetch(&x->slots[hs[k] & (uint64_t)(x->n_slots - 1)]);
+      prefetch_slot(x, ok[k], hs[k]);
     }
-    for (int64_t k = 0; k < n && x->n_slots; k++) {
-      uint32_t e = ok[k] ? x->slots[hs[k] & (uint64_t)(x->n_slots - 1)] : 0;
-      if (!e) continue;
-      /* a group's first 64 bytes (what is read here) may span two cache lines */
-      __builtin_prefetch(&x->g[e - 1]);
-      __builtin_prefetch((const char *)&x->g[e - 1] + 63);
-    }
+    for (int64_t k = 0; k < n; k++) prefetch_group(x, ok[k], hs[k]);
     for (int64_t k = 0; rc == TD_OK && k < n; k++) {
       int64_t i = b + k;
       match[i] = -1;
@@ -1094,12 +1121,19 @@ static int pass_reeval(join_op *op, int64_t **mods, int64_t *n_mods, int64_t *ca
   return rc;
 }
 
-/* Sets c's right columns: the right rows match[0, n), gathered. */
-static int pass_right_cols(join_op *op, td_dchunk *c, const int64_t *match, int64_t n, td_error *err) {
+/* Sets c's right columns: the right rows match[0, n), gathered (`slab`:
+ * into the column slabs, when they take them). */
+static int pass_right_cols(join_op *op, td_dchunk *c, const int64_t *match, int64_t n, bool slab, td_error *err) {
   int rc = TD_OK;
   for (int64_t j = 0; rc == TD_OK && j < op->n_out_right; j++) {
     const td_colview *v = &op->R.views[op->out_right[j]];
     td_array a;
+    if (slab && td_slab_serves(v->type, n)) {
+      rc = td_slab_begin(&op->slabs[j], v->type, n, &a, err);
+      if (rc == TD_OK && (rc = gather(&a, v, match, n, err)) == TD_OK) td_slab_commit(&op->slabs[j], &a, c, op->L.n_cols + j);
+      else td_slab_drop(&a);
+      continue;
+    }
     rc = td_array_init(&a, v->type, n, err);
     if (rc == TD_OK) rc = gather(&a, v, match, n, err);
     if (rc == TD_OK) rc = td_dchunk_set_array(c, op->L.n_cols + j, &a, err);
@@ -1111,7 +1145,7 @@ static int pass_right_cols(join_op *op, td_dchunk *c, const int64_t *match, int6
 /* A result chunk for n result rows: its left columns are those of `ch` (a
  * scanned chunk of the left table) or else of `old` (a published result
  * chunk), shared; its right columns are the right rows match[0, n),
- * gathered. */
+ * gathered (rows appended to a live result: into the column slabs). */
 static int pass_chunk(join_op *op, const td_chunk *ch, const td_dchunk *old, const int64_t *match, td_dchunk **out,
                       td_error *err) {
   int64_t nl = op->L.n_cols, n = ch ? ch->length : old->length;
@@ -1122,7 +1156,7 @@ static int pass_chunk(join_op *op, const td_chunk *ch, const td_dchunk *old, con
     if (k) rc = td_dchunk_set_const(c, i, k, err);
     else td_dchunk_set_view(c, i, ch ? &ch->views[i] : &old->views[i], ch ? ch->owners[i] : old->owners[i]);
   }
-  if (rc == TD_OK) rc = pass_right_cols(op, c, match, n, err);
+  if (rc == TD_OK) rc = pass_right_cols(op, c, match, n, ch && op->slabs, err);
   if (rc) {
     td_dchunk_release(c);
     c = NULL;
@@ -1501,6 +1535,8 @@ static void join_free(void *p) {
   ix_reset(&op->ix);
   td_free(op->rloaded);
   td_free(op->out_right);
+  for (int64_t j = 0; op->slabs && j < op->n_out_right; j++) td_slab_reset(&op->slabs[j]);
+  td_free(op->slabs);
   td_free(op->full_key);
   td_free(op->full_rkey);
   td_free(op->lneed);
@@ -1609,6 +1645,10 @@ static int make_def(join_op *op, td_table *left, td_table *right, td_schema *def
   if (rc || (op->kind == J_HASH && (op->type == TD_JOIN_SEMI || op->type == TD_JOIN_ANTI))) return rc;
   op->out_right = td_malloc((size_t)(rd->n_fields + 1) * sizeof *op->out_right);
   if (!op->out_right) return td_err_nomem(err, "creating a join");
+  if (op->kind != J_HASH && op->type == TD_JOIN_LEFT && left->refreshing) {
+    op->slabs = td_calloc((size_t)rd->n_fields + 1, sizeof *op->slabs);
+    if (!op->slabs) return td_err_nomem(err, "creating a join");
+  }
   for (int64_t j = 0; rc == TD_OK && j < rd->n_fields; j++) {
     bool key = false;
     for (int64_t k = 0; k < op->n_keys; k++) key = key || op->rkey[k] == j;

@@ -245,6 +245,41 @@ int td_dchunk_set_const(td_dchunk *c, int64_t i, const td_value *v, td_error *er
 /* Column i takes the built array `a` (exported and owned by the chunk). */
 int td_dchunk_set_array(td_dchunk *c, int64_t i, td_array *a, td_error *err);
 void td_dchunk_release(td_dchunk *c);
+
+/* A column slab (table/slab.c): where a live operator writes the small
+ * fixed-width result columns of each cycle.  One block holds the rows of
+ * many cycles; each chunk's column is a view of its rows that keeps the
+ * block alive.  A cycle then writes into pages mapped when the block was
+ * made, instead of a fresh allocation whose every page faults (blocks grow
+ * geometrically, 64 KiB to 4 MiB, huge pages from 2 MiB).  Only the rows
+ * appended to a table belong in a slab: rows written there live as long
+ * as the block, so rows that are later replaced would keep their block's
+ * memory.  A block's unused tail is the memory this costs. */
+typedef struct td_slab {
+  td_type_id type;
+  td_shared_array *block;     /* being filled (NULL: none yet) */
+  uint8_t *values, *validity;    /* its buffers */
+  int64_t used, cap;             /* its rows written, its rows */
+  int64_t bytes;                 /* its values' bytes (the next block: at least twice) */
+  int64_t start;                 /* the row td_slab_begin handed out */
+} td_slab;
+/* Whether n rows of `type` go into a slab (a fixed-width type, and few
+ * enough rows, up to 1 MiB: a large chunk gets an array of its own). */
+bool td_slab_serves(td_type_id type, int64_t n);
+/* Readies `a` (overwritten) as an empty array of `type` with room for n
+ * rows inside the slab (a new block when the current one is full): fill
+ * it with the td_array append functions, at most n rows, then hand it to
+ * td_slab_commit, or to td_slab_drop on failure. */
+int td_slab_begin(td_slab *s, td_type_id type, int64_t n, td_array *a, td_error *err);
+/* Makes column i of chunk c a view of the rows written into `a` (which is
+ * emptied). */
+void td_slab_commit(td_slab *s, td_array *a, td_dchunk *c, int64_t i);
+/* Forgets the rows written into `a` (which is emptied). */
+void td_slab_drop(td_array *a);
+/* Releases the slab's block (chunks keep their references). */
+void td_slab_reset(td_slab *s);
+/* Tests: the slab blocks made so far (process-wide). */
+int64_t td__slab_blocks(void);
 /* A derived snapshot: `base`'s chunks (may be NULL) followed by `more`
  * (references taken), with the given version. */
 int td_snapshot_derived(const td_snapshot *base, td_dchunk *const *more, int64_t n_more, int64_t version,

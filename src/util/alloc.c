@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static _Atomic int64_t fail_budget = -1; /* < 0: never fail */
 static _Atomic int64_t alloc_count = 0;
@@ -37,6 +38,23 @@ void *td_realloc(void *ptr, size_t size) {
 }
 
 void td_free(void *ptr) { free(ptr); }
+
+void *td_malloc_pages(size_t size) {
+  if (should_fail()) return NULL;
+  enum { PAGE = 4096, HUGE = 2 << 20 };
+  size_t align = size >= HUGE ? HUGE : PAGE;
+  size = (size + align - 1) / align * align;
+  void *p = NULL;
+  if (posix_memalign(&p, align, size ? size : align) != 0) return NULL;
+  /* advice only: failures (an older kernel, huge pages off) change nothing */
+#ifdef MADV_HUGEPAGE
+  if (align == HUGE) (void)madvise(p, size, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+  (void)madvise(p, size, MADV_POPULATE_WRITE);
+#endif
+  return p;
+}
 
 char *td_strndup(const char *s, size_t n) {
   char *r = td_malloc(n + 1);

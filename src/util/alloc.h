@@ -18,6 +18,11 @@ void *td_realloc(void *ptr, size_t size);
 void td_free(void *ptr);
 char *td_strdup(const char *s);
 char *td_strndup(const char *s, size_t n);
+/* A block for long-lived bulk data (freed with td_free), its pages mapped
+ * now rather than faulted in one at a time on first write: page aligned,
+ * and from 2 MiB on aligned to and asking for transparent huge pages.  On a
+ * system without either advice it is an ordinary allocation. */
+void *td_malloc_pages(size_t size);
 
 /* Test hook: the next `n` allocations succeed, every later one fails, until
  * called again with n < 0 (never fail).  Returns how many allocations were
