@@ -282,17 +282,7 @@ static bool dict_utf8_ok(const td_array *d) {
   const int32_t *o = d->offsets;
   if (d->length == 0) return true;
   /* All of it ASCII (the usual case): every entry is valid. */
-  const uint8_t *b = (const uint8_t *)d->data + o[0];
-  int64_t n = o[d->length] - o[0], i = 0;
-  uint64_t high = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, b + i, 8);
-    high |= w;
-  }
-  high &= 0x8080808080808080ull;
-  for (; i < n; i++) high |= b[i] & 0x80;
-  if (!high) return true;
+  if (td_ascii_only((const char *)d->data + o[0], o[d->length] - o[0])) return true;
   for (int64_t k = 0; k < d->length; k++)
     if (o[k + 1] > o[k] && !td_utf8_valid((const char *)d->data + o[k], o[k + 1] - o[k])) return false;
   return true;
@@ -362,10 +352,14 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
   if (run->c->ci.text && dict_enc && run->dict && run->dict != run->dict_utf8 && dict_utf8_ok(run->dict))
     run->dict_utf8 = run->dict; /* every entry valid: the rows, copies of entries, need no check */
   if (run->c->ci.text && !(dict_enc && run->dict && run->dict == run->dict_utf8)) {
-    /* (null rows are empty strings here) */
+    /* (null rows are empty strings here) One pass over the page's bytes
+     * when they are all ASCII (the usual case), else row by row. */
     const int32_t *o = run->out->offsets;
-    for (int64_t i = run->rows; i < run->rows + rows; i++)
-      if (o[i + 1] > o[i] && !td_utf8_valid((const char *)run->out->data + o[i], o[i + 1] - o[i]))
+    const char *d = (const char *)run->out->data;
+    int64_t bytes = o[run->rows + rows] - o[run->rows];
+    bool ascii = bytes == 0 || td_ascii_only(d + o[run->rows], bytes);
+    for (int64_t i = run->rows; !ascii && i < run->rows + rows; i++)
+      if (o[i + 1] > o[i] && !td_utf8_valid(d + o[i], o[i + 1] - o[i]))
         return td_err(err, TD_EFORMAT, "row %lld: the text is not valid UTF-8", (long long)(run->row0 + i));
   }
   return rows_done(run, rows, err);
