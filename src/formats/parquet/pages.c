@@ -33,6 +33,11 @@ void pq_seg_release(pq_reader *r, pq_seg *s) {
   if (s) td_fcache_release(&g_cache, &s->ce);
 }
 
+void pq_seg_release_read(pq_reader *r, pq_seg *s, int64_t end) {
+  if (s && !s->is_dict && end >= s->file_first + s->view.length) td_fcache_forget(&g_cache, &s->ce);
+  pq_seg_release(r, s);
+}
+
 static int64_t seg_bytes(const td_array *a) {
   int w = td_type_width(a->type);
   int64_t b = a->capacity * (w ? w : 1) + (a->capacity + 7) / 8 + a->data_capacity;

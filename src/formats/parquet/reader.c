@@ -429,7 +429,7 @@ static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, td_ar
     int rc = pq_get_segment(r, col, g, lo, hi, 0, &s, err);
     if (rc) return rc;
     rc = td_array_append_view(a, &s->view, rg->first_row + lo - s->file_first, hi - lo, err);
-    pq_seg_release(r, s);
+    pq_seg_release_read(r, s, rg->first_row + hi);
     if (rc) return rc;
     offset += hi - lo;
   }
@@ -507,7 +507,7 @@ static int read_codes(pq_reader *r, int64_t col, int64_t offset, int64_t n, stru
   if (rc == TD_OK) *done = codes;
   td_array_reset(&a);
   td_dict_release(joined);
-  for (int64_t k = 0; k < m; k++) pq_seg_release(r, segs[k]);
+  for (int64_t k = 0; k < m; k++) pq_seg_release_read(r, segs[k], end);
   td_free(segs);
   td_free(ds);
   return rc;
@@ -538,7 +538,8 @@ static int read_column(td_file_reader *base, int64_t col, int64_t offset, int64_
     bool got = !rc, view = got && offset + n <= s->file_first + s->view.length &&
                            (s->view.length <= 4 * n || s->ce.bytes <= PQ_VIEW_BYTES) && (codes || !s->view.codes);
     if (view) rc = td_array_export_view(&s->shared->array, offset - s->file_first, n, s->shared, out, err);
-    if (got) pq_seg_release(r, s);
+    if (got && view) pq_seg_release_read(r, s, offset + n);
+    else if (got) pq_seg_release(r, s);
     if (rc || view)
       return rc ? td_err_prefix(err, rc, "parquet file '%s', column '%s', row group %d: ", base->io.path,
                                 base->schema.fields[col].name, g)

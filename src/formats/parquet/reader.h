@@ -107,6 +107,10 @@ struct pq_reader {
 int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, int64_t ahead, pq_seg **out,
                    td_error *err);
 void pq_seg_release(pq_reader *r, pq_seg *s);
+/* pq_seg_release after reading a data segment up to file row `end`: one
+ * read to its last row also takes it out of the cache (reads go forward,
+ * so a scan needs it no more; its views keep it alive while held). */
+void pq_seg_release_read(pq_reader *r, pq_seg *s, int64_t end);
 /* The page locations of column col in row group rg (loaded on first use). */
 pq_oindex *pq_get_oindex(pq_reader *r, int64_t col, int32_t rg);
 /* Reads bytes [off, off + len) of the file into a new buffer (td_malloc). */
