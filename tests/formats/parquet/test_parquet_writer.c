@@ -283,6 +283,36 @@ static void test_reads_across_row_groups(void **state) {
     }
 }
 
+/* Row groups of one page each (100, 100, 50 rows): a segment read to its
+ * last row leaves the cache, one read short of it stays. */
+static void test_segment_read_to_end(void **state) {
+  (void)state;
+  td_parquet_write_options o;
+  td_parquet_write_options_init(&o);
+  o.row_group_size = 100;
+  o.dictionary = false;
+  static const int64_t sizes[] = {100, 100, 50};
+  const char *path = write_with(&o, sizes, 3);
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  struct ArrowArray a, b, again, tail, fresh;
+  TD_ASSERT_OK(td_reader_read(r, 7, 0, 64, &a, &err), &err);      /* row groups 0 and 1: rows [0, 200) */
+  TD_ASSERT_OK(td_reader_read(r, 7, 64, 64, &b, &err), &err);     /* a view of it */
+  TD_ASSERT_OK(td_reader_read(r, 7, 0, 64, &again, &err), &err);  /* still cached */
+  assert_ptr_equal(b.buffers[1], a.buffers[1]);
+  assert_ptr_equal(again.buffers[1], a.buffers[1]);
+  TD_ASSERT_OK(td_reader_read(r, 7, 136, 64, &tail, &err), &err); /* to its last row */
+  assert_ptr_equal(tail.buffers[1], a.buffers[1]);
+  TD_ASSERT_OK(td_reader_read(r, 7, 0, 64, &fresh, &err), &err);  /* decoded again */
+  assert_ptr_not_equal(fresh.buffers[1], a.buffers[1]);
+  struct ArrowArray *all[] = {&a, &b, &again, &tail, &fresh};
+  for (int i = 0; i < 5; i++) all[i]->release(all[i]);
+  td_test_check_rows(r, 0, 250);
+  td_reader_close(r);
+  unlink(path);
+}
+
 /* A bad page in the next row group: the read that would have gone on into
  * it still gives its own rows; the read of that row group reports it. */
 static void test_read_across_bad_row_group(void **state) {
@@ -387,6 +417,7 @@ int main(void) {
                                      cmocka_unit_test(test_plain_optional_pages),
                                      cmocka_unit_test(test_reads_across_row_groups),
                                      cmocka_unit_test(test_read_across_bad_row_group),
+                                     cmocka_unit_test(test_segment_read_to_end),
                                      cmocka_unit_test(test_open_errors), cmocka_unit_test(test_alloc_failures)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
