@@ -31,12 +31,18 @@ static const td_command k_commands[] = {
  * kernel and faults fresh pages back in, which costs more than decoding.
  * So the program (not the library) keeps freed memory in its heap for reuse,
  * and backs the heap with transparent huge pages: it grows the heap once,
- * advises that region, and frees it for the allocator to carve.
+ * advises that region, and frees it for the allocator to carve.  Worker
+ * threads allocate from that same heap (one arena): an arena of their own
+ * is a fresh mapping of small pages, faulted in as it grows and not
+ * advised (a 2-thread sum(price) over 10M Parquet rows took 3,400 page
+ * faults instead of 840 and 7% more CPU; a 1M-group GROUP BY 15% more).
+ * The allocator lock costs less: scans allocate once per page.
  */
 static void tune_allocator(void) {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
+  mallopt(M_ARENA_MAX, 1);
   const size_t size = (size_t)256 << 20, huge = (size_t)2 << 20;
   char *p = malloc(size);
   if (!p) return;

@@ -65,3 +65,14 @@ void td_fcache_clear(td_fcache *c, const void *owner) {
     if (c->e[i] && c->e[i]->owner == owner) evict(c, i);
   pthread_mutex_unlock(&c->lock);
 }
+
+void td_fcache_forget(td_fcache *c, td_fcache_entry *e) {
+  pthread_mutex_lock(&c->lock);
+  for (int i = 0; i < c->slots; i++)
+    if (c->e[i] == e) {
+      c->e[i] = NULL;
+      c->bytes -= e->bytes;
+      e->cached = false;
+    }
+  pthread_mutex_unlock(&c->lock);
+}

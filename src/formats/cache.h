@@ -50,6 +50,9 @@ td_fcache_entry *td_fcache_find(td_fcache *c, const void *owner, bool (*match)(c
 void td_fcache_put(td_fcache *c, td_fcache_entry *e);
 /* Drops the caller's hold (NULL is fine). */
 void td_fcache_release(td_fcache *c, td_fcache_entry *e);
+/* Takes the held entry `e` out of the cache (if it is in it): freed when
+ * its holders release it. */
+void td_fcache_forget(td_fcache *c, td_fcache_entry *e);
 /* Drops every entry of `owner` (a reader being closed). */
 void td_fcache_clear(td_fcache *c, const void *owner);
 

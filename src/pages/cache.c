@@ -361,6 +361,19 @@ static void evict(td_page_cache *c, entry **dropped) {
   }
 }
 
+td_page_data *td_page_cache_peek(td_page_cache *c, uint64_t loc, int64_t col, int64_t page, int64_t need_rows) {
+  td_page_data *d = NULL;
+  pthread_mutex_lock(&c->lock);
+  entry *e = *slot_of(c, loc, col, page);
+  if (e && e->data && e->data->rows >= need_rows) {
+    d = td_page_data_retain(e->data);
+    touch(c, e, true);
+    c->hits++;
+  }
+  pthread_mutex_unlock(&c->lock);
+  return d;
+}
+
 int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page, int64_t need_rows,
                       td_page_fill_fn fill, void *ctx, td_page_data **out, td_error *err) {
   *out = NULL;

@@ -84,6 +84,10 @@ void td_page_cache_free(td_page_cache *c);
  * rows, filling it through `fill` if needed. */
 int td_page_cache_get(td_page_cache *c, uint64_t loc, int64_t col, int64_t page, int64_t need_rows,
                       td_page_fill_fn fill, void *ctx, td_page_data **out, td_error *err);
+/* The data of page (loc, col, page) when the cache holds at least
+ * `need_rows` rows of it (retained, counted as a hit), else NULL: nothing
+ * is filled or waited for. */
+td_page_data *td_page_cache_peek(td_page_cache *c, uint64_t loc, int64_t col, int64_t page, int64_t need_rows);
 void td_page_cache_stats(td_page_cache *c, td_counters *out);
 /* Drops every cached page of location `loc` (a removed location), in both
  * segments, and its ghost keys; data

@@ -219,3 +219,16 @@ int td_fetch_page(td_location *loc, int64_t col, int64_t page, int64_t need_rows
                   loc->name, loc->provider->def.fields[col].name);
   return rc;
 }
+
+int td_fetch_rows(td_location *loc, int64_t col, int64_t offset, int64_t n, td_page_data **out, int64_t *first,
+                  td_error *err) {
+  td_service *s = loc->provider->service;
+  int64_t ps = s->opts.page_size, page = offset / ps;
+  *first = offset - page * ps;
+  if ((*out = td_page_cache_peek(s->cache, loc->id, col, page, *first + n))) return TD_OK;
+  *first = 0;
+  struct ArrowArray got;
+  int rc = request_rows(loc, col, offset, n, n, &got, err);
+  if (rc) return rc;
+  return td_page_data_new(loc->provider->def.fields[col].type, &got, out, err);
+}

@@ -20,4 +20,12 @@
 int td_fetch_page(td_location *loc, int64_t col, int64_t page, int64_t need_rows, td_page_data **out,
                   td_error *err);
 
+/* Rows [offset, offset + n) of column `col` of `loc` (inside its size),
+ * from the cached page holding them when there is one (*first: the index
+ * of row `offset` in the data), else asked of the backend for exactly
+ * those rows and not cached (*first 0): a few rows a selective filter kept
+ * need not bring whole pages in.  Retained; release it. */
+int td_fetch_rows(td_location *loc, int64_t col, int64_t offset, int64_t n, td_page_data **out, int64_t *first,
+                  td_error *err);
+
 #endif

@@ -376,7 +376,7 @@ int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *s
   td_batch b;
   td_batch_of_chunk(s, sc, ch, &b);
   int64_t n = ch->length;
-  bool lazy = !sc->loaded;
+  bool lazy = !sc->loaded, narrowed = false;
   if (!lazy) {
     bool fused;
     int frc = select_fused(spec, &b, ch, out, &fused, err);
@@ -389,7 +389,16 @@ int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *s
     if (rc == TD_OK) rc = td_expr_select(spec->filter, &b, NULL, 0, s->sel, &n, err);
     if (rc || n == 0) return rc;
     if (lazy) {
-      if ((rc = td_scan_load(sc, ch, err)) != TD_OK) return rc;
+      /* Survivors within at most half the chunk: the chunk narrows to
+       * them, and the other columns are fetched for those rows only (in a
+       * file, only the pages holding them are decoded). */
+      int64_t first = s->sel[0], span = s->sel[n - 1] + 1 - first, pos0 = ch->pos;
+      if (span * 2 > ch->length) first = 0, span = ch->length;
+      if ((rc = td_scan_load_rows(sc, ch, first, span, err)) != TD_OK) return rc;
+      if (ch->pos != pos0) {
+        narrowed = true;
+        for (int64_t k = 0; k < n; k++) s->sel[k] -= (uint32_t)(ch->pos - pos0);
+      }
       td_batch_of_chunk(s, sc, ch, &b);
     }
   }
@@ -407,7 +416,7 @@ int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *s
     td_dchunk_release(c);
     return rc;
   }
-  if (n == ch->length && !codes) { /* every row: share the scanned pages */
+  if (n == ch->length && !codes && !narrowed) { /* every row: share the scanned pages */
     rc = fill_columns(spec, &b, c, sc, ch, NULL, err);
   } else { /* the selected rows, gathered, then computed */
     td_array *g = td_calloc((size_t)spec->n_fields + 1, sizeof *g);

@@ -61,7 +61,9 @@ bool td_expr_all_const(const td_expr *e, const td_batch *b);
  * pass).  No effect without a filter. */
 int td_select_defer(const td_select_spec *spec, td_scan *sc, td_error *err);
 /* Turns one scanned chunk (scan over spec->cols) into an output chunk, or
- * *out = NULL when the filter keeps no row. */
+ * *out = NULL when the filter keeps no row.  With lazy columns whose kept
+ * rows lie within half the chunk, *ch is narrowed to those rows
+ * (td_scan_load_rows): its pos only moves forward within the chunk. */
 int td_select_chunk(const td_select_spec *spec, td_select_scratch *s, td_scan *sc, td_chunk *ch,
                     td_dchunk **out, td_error *err);
 

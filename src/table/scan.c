@@ -171,6 +171,32 @@ int td_scan_load(td_scan *sc, td_chunk *ch, td_error *err) {
   return TD_OK;
 }
 
+int td_scan_load_rows(td_scan *sc, td_chunk *ch, int64_t first, int64_t n, td_error *err) {
+  if (sc->loaded || sc->table->kind != TD_TABLE_SOURCE || (first == 0 && n == ch->length))
+    return td_scan_load(sc, ch, err);
+  if (first < 0 || n < 1 || first > ch->length - n)
+    return td_err(err, TD_EINVAL, "rows [%lld, +%lld) of a chunk of %lld rows asked for", (long long)first,
+                  (long long)n, (long long)ch->length);
+  ch->pos += first;
+  ch->row += first;
+  ch->length = n;
+  for (int64_t i = 0; i < sc->n_cols; i++) {
+    if (sc->consts[i]) continue;
+    if (!sc->lazy[i]) { /* fetched already: a narrower view */
+      sc->views[i] = slice(&sc->views[i], first, n);
+      continue;
+    }
+    int64_t at;
+    int rc = td_fetch_rows(ch->loc, sc->cols[i], ch->row, n, &sc->pages[i], &at, err);
+    if (rc) return rc;
+    sc->views[i] = slice(&sc->pages[i]->view, at, n);
+    sc->owners[i] = sc->pages[i]->owner;
+    if (sc->views[i].codes && !sc->codes_ok[i] && (rc = td_scan_decode(sc, i, err)) != TD_OK) return rc;
+  }
+  sc->loaded = true;
+  return TD_OK;
+}
+
 static int64_t derived_chunk_of(const td_snapshot *s, int64_t pos);
 
 static int next_derived(td_scan *sc, td_chunk *ch, td_error *err) {

@@ -9,6 +9,7 @@
 
 #include "mtable.h"
 #include "proxy_backend.h"
+#include "table/table.h"
 #include "tabledata.h"
 #include "test.h"
 #include "util/alloc.h"
@@ -404,11 +405,15 @@ static void test_late_materialization(void **state) {
   const double *x = (const double *)a.children[0]->buffers[1] + a.children[0]->offset;
   double want = x[12];
   bool page_hit[8] = {false};
-  int64_t matches = 0;
+  int64_t matches = 0, lo[8], hi[8]; /* per page: its first and last match (row in its location) */
   for (int64_t r = 0; r < a.length; r++) {
     if (x[r] != want) continue;
     matches++;
-    page_hit[r < 30 ? r / 8 : 4 + (r - 30) / 8] = true; /* a: 4 pages, b: 3 */
+    int p = r < 30 ? (int)(r / 8) : 4 + (int)((r - 30) / 8); /* a: 4 pages, b: 3 */
+    int64_t row = r < 30 ? r : r - 30;
+    if (!page_hit[p]) lo[p] = row;
+    hi[p] = row;
+    page_hit[p] = true;
   }
   a.release(&a);
   td_table_release(t);
@@ -433,8 +438,30 @@ static void test_late_materialization(void **state) {
   assert_int_equal(got.n, expect.n);
   for (int64_t i = 0; i < got.n; i++) assert_string_equal(got.v[i], expect.v[i]);
   mt_rows_free(&got);
-  /* 7 pages of x, plus k, v and s for the pages with matches. */
+  /* 7 pages of x, plus k, v and s for the pages with matches: the rows
+   * from the first match to the last when they span at most half the page
+   * (not cached), else the whole page. */
   assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), 7 + 3 * hit_pages);
+  int64_t narrow_pages = 0;
+  for (int p = 0; p < 8; p++) {
+    if (!page_hit[p]) continue;
+    int64_t start = p < 4 ? p * 8 : (p - 4) * 8, len = p < 4 ? (p == 3 ? 6 : 8) : (p == 6 ? 1 : 8);
+    int64_t span = hi[p] + 1 - lo[p];
+    bool narrow = span * 2 <= len;
+    narrow_pages += narrow;
+    int64_t off = narrow ? lo[p] : start, want_rows = narrow ? span : len, calls = 0;
+    for (int64_t i = 0; i < e.proxy.n_log; i++) {
+      const td_call_log *l = &e.proxy.log[i];
+      if (l->method != TD_METHOD_COLUMN_VALUES || strcmp(l->column, "x") == 0 || l->offset != off ||
+          strncmp(l->location, p < 4 ? "P=a" : "P=b", 3) != 0)
+        continue;
+      assert_int_equal(l->min_rows, want_rows);
+      if (narrow) assert_int_equal(l->max_rows, want_rows);
+      calls++;
+    }
+    assert_int_equal(calls, 3);
+  }
+  assert_true(narrow_pages > 0); /* (the seed's rows: the narrow read is tested) */
   int64_t before = td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL);
   struct ArrowArrayStream st;
   TD_ASSERT_OK(td_query_stream(sql, &qo, &st, &err), &err);
@@ -448,9 +475,65 @@ static void test_late_materialization(void **state) {
   }
   st.release(&st);
   assert_int_equal(streamed, matches);
-  /* Served from the cache: the pages it needed were read before. */
-  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), before);
+  /* Served from the cache (the pages it needed were read before), but for
+   * the narrow reads, which are asked again. */
+  assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), before + 3 * narrow_pages);
   mt_rows_free(&expect);
+  mt_close(&e);
+  mt_close(&ref);
+}
+
+/* ---- td_scan_load_rows: a chunk narrowed to some of its rows, the lazy
+ * column fetched for those rows only, the others sliced ---- */
+
+static void test_scan_load_rows(void **state) {
+  (void)state;
+  mt_env e, ref;
+  mt_open(&e, 8, false);
+  mt_open(&ref, 8, false); /* the same rows (same seed), read whole */
+  td_error err;
+  td_table *t = mt_source(&ref, false);
+  int64_t cols[2] = {td_table_column_index(t, "k"), td_table_column_index(t, "x")};
+  struct ArrowArray all;
+  TD_ASSERT_OK(td_table_read(t, cols, 2, 0, td_table_size(t), &all, &err), &err);
+  td_table_release(t);
+  t = mt_source(&e, false);
+  const int64_t *k = (const int64_t *)all.children[0]->buffers[1] + all.children[0]->offset;
+  const double *x = (const double *)all.children[1]->buffers[1] + all.children[1]->offset;
+  for (int pass = 0; pass < 2; pass++) { /* x not cached, then cached (a whole page read first) */
+    td_scan sc;
+    TD_ASSERT_OK(td_scan_init(&sc, t, NULL, cols, 2, 8, 16, &err), &err);
+    td_scan_defer(&sc, 1);
+    td_chunk ch;
+    bool done;
+    TD_ASSERT_OK(td_scan_next(&sc, &ch, &done, &err), &err);
+    assert_false(done);
+    assert_int_equal(ch.length, 8);
+    int64_t calls = td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL);
+    assert_int_equal(td_scan_load_rows(&sc, &ch, 6, 3, &err), TD_EINVAL); /* past the chunk */
+    TD_ASSERT_OK(td_scan_load_rows(&sc, &ch, 2, 3, &err), &err);
+    assert_int_equal(ch.pos, 10);
+    assert_int_equal(ch.row, 10);
+    assert_int_equal(ch.length, 3);
+    /* the narrow read is not cached; the page is, the second time */
+    assert_int_equal(td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL), calls + (pass == 0));
+    for (int64_t i = 0; i < 3; i++) {
+      assert_int_equal(ch.views[0].length, 3);
+      assert_int_equal(ch.views[1].length, 3);
+      assert_int_equal(((const int64_t *)ch.views[0].values)[ch.views[0].offset + i], k[10 + i]);
+      assert_true(((const double *)ch.views[1].values)[ch.views[1].offset + i] == x[10 + i]);
+    }
+    TD_ASSERT_OK(td_scan_next(&sc, &ch, &done, &err), &err);
+    assert_true(done);
+    td_scan_release(&sc);
+    if (pass == 0) { /* page 1 of x into the cache */
+      struct ArrowArray p1;
+      TD_ASSERT_OK(td_table_read(t, &cols[1], 1, 8, 16, &p1, &err), &err);
+      p1.release(&p1);
+    }
+  }
+  all.release(&all);
+  td_table_release(t);
   mt_close(&e);
   mt_close(&ref);
 }
@@ -616,7 +699,7 @@ static void test_stream_parallel(void **state) {
 int main(void) {
   (void)b_sql;
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_static_values), cmocka_unit_test(test_late_materialization), cmocka_unit_test(test_live_where),   cmocka_unit_test(test_live_view),
+      cmocka_unit_test(test_static_values), cmocka_unit_test(test_late_materialization), cmocka_unit_test(test_scan_load_rows), cmocka_unit_test(test_live_where),   cmocka_unit_test(test_live_view),
       cmocka_unit_test(test_live_agg),      cmocka_unit_test(test_live_agg_partition),
       cmocka_unit_test(test_live_sort),     cmocka_unit_test(test_live_head_tail),     cmocka_unit_test(test_pruning),      cmocka_unit_test(test_no_data_reads),
       cmocka_unit_test(test_sql),           cmocka_unit_test(test_stream_limit),

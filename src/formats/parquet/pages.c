@@ -33,6 +33,11 @@ void pq_seg_release(pq_reader *r, pq_seg *s) {
   if (s) td_fcache_release(&g_cache, &s->ce);
 }
 
+void pq_seg_release_read(pq_reader *r, pq_seg *s, int64_t end) {
+  if (s && !s->is_dict && end >= s->file_first + s->view.length) td_fcache_forget(&g_cache, &s->ce);
+  pq_seg_release(r, s);
+}
+
 static int64_t seg_bytes(const td_array *a) {
   int w = td_type_width(a->type);
   int64_t b = a->capacity * (w ? w : 1) + (a->capacity + 7) / 8 + a->data_capacity;
@@ -41,19 +46,21 @@ static int64_t seg_bytes(const td_array *a) {
 }
 
 typedef struct seg_key {
-  int64_t col, rg, lo, hi;
+  int64_t col, rg, lo, hi; /* data segments: file rows [lo, hi) */
   bool is_dict;
 } seg_key;
 
 static bool seg_match(const td_fcache_entry *e, const void *arg) {
   const pq_seg *s = (const pq_seg *)e;
   const seg_key *k = arg;
-  return s->col == k->col && s->rg == k->rg && s->is_dict == k->is_dict &&
-         (k->is_dict || (s->first <= k->lo && s->first + s->view.length >= k->hi));
+  return s->col == k->col && s->is_dict == k->is_dict &&
+         (k->is_dict ? s->rg == k->rg : s->file_first <= k->lo && s->file_first + s->view.length >= k->hi);
 }
 
+/* A dictionary (row group rg) or a data segment holding rows [lo, hi) of row group rg. */
 static pq_seg *cache_find(pq_reader *r, int64_t col, int32_t rg, bool is_dict, int64_t lo, int64_t hi) {
-  seg_key k = {col, rg, lo, hi, is_dict};
+  int64_t f = r->meta.row_groups[rg].first_row;
+  seg_key k = {col, rg, lo + f, hi + f, is_dict};
   return (pq_seg *)td_fcache_find(&g_cache, r, seg_match, &k);
 }
 
@@ -282,17 +289,7 @@ static bool dict_utf8_ok(const td_array *d) {
   const int32_t *o = d->offsets;
   if (d->length == 0) return true;
   /* All of it ASCII (the usual case): every entry is valid. */
-  const uint8_t *b = (const uint8_t *)d->data + o[0];
-  int64_t n = o[d->length] - o[0], i = 0;
-  uint64_t high = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, b + i, 8);
-    high |= w;
-  }
-  high &= 0x8080808080808080ull;
-  for (; i < n; i++) high |= b[i] & 0x80;
-  if (!high) return true;
+  if (td_ascii_only((const char *)d->data + o[0], o[d->length] - o[0])) return true;
   for (int64_t k = 0; k < d->length; k++)
     if (o[k + 1] > o[k] && !td_utf8_valid((const char *)d->data + o[k], o[k + 1] - o[k])) return false;
   return true;
@@ -362,10 +359,14 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
   if (run->c->ci.text && dict_enc && run->dict && run->dict != run->dict_utf8 && dict_utf8_ok(run->dict))
     run->dict_utf8 = run->dict; /* every entry valid: the rows, copies of entries, need no check */
   if (run->c->ci.text && !(dict_enc && run->dict && run->dict == run->dict_utf8)) {
-    /* (null rows are empty strings here) */
+    /* (null rows are empty strings here) One pass over the page's bytes
+     * when they are all ASCII (the usual case), else row by row. */
     const int32_t *o = run->out->offsets;
-    for (int64_t i = run->rows; i < run->rows + rows; i++)
-      if (o[i + 1] > o[i] && !td_utf8_valid((const char *)run->out->data + o[i], o[i + 1] - o[i]))
+    const char *d = (const char *)run->out->data;
+    int64_t bytes = o[run->rows + rows] - o[run->rows];
+    bool ascii = bytes == 0 || td_ascii_only(d + o[run->rows], bytes);
+    for (int64_t i = run->rows; !ascii && i < run->rows + rows; i++)
+      if (o[i + 1] > o[i] && !td_utf8_valid(d + o[i], o[i + 1] - o[i]))
         return td_err(err, TD_EFORMAT, "row %lld: the text is not valid UTF-8", (long long)(run->row0 + i));
   }
   return rows_done(run, rows, err);
@@ -805,9 +806,49 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
   return rc;
 }
 
+/* Whether a segment of row group rg whose pages reach its end should go on
+ * into row group rg + 1, up to file row `ahead`; *pr: those pages.  Only
+ * when they start at its first row and hold at most PQ_EXTEND_ROWS rows. */
+#define PQ_EXTEND_ROWS ((int64_t)1 << 18)
+static bool plan_extend(pq_reader *r, int64_t col, int32_t rg, int64_t ahead, page_range *pr) {
+  if (rg + 1 >= r->meta.n_row_groups) return false;
+  const pq_row_group *g1 = &r->meta.row_groups[rg + 1];
+  if (ahead <= g1->first_row || g1->num_rows == 0) return false;
+  int64_t want = ahead - g1->first_row < g1->num_rows ? ahead - g1->first_row : g1->num_rows;
+  if (check_chunk(r, &r->cols[col], &g1->columns[r->cols[col].leaf], NULL)) return false;
+  return find_pages(r, col, rg + 1, 0, want, pr, NULL) == TD_OK && pr->first == 0 && pr->rows <= PQ_EXTEND_ROWS;
+}
+
+/* Decodes the pages `pr` of row group rg + 1 after the rows `run` holds
+ * (row group rg's, to its end).  On any failure the segment is left as it
+ * was: the next row group is decoded on its own when read, and reports its
+ * own errors then. */
+static void extend_segment(pq_reader *r, int64_t col, int32_t rg, const page_range *pr, page_run *run) {
+  const pq_column_chunk *cc = &r->meta.row_groups[rg + 1].columns[r->cols[col].leaf];
+  int64_t rows0 = run->rows;
+  pq_seg *dict = NULL;
+  uint8_t *buf = NULL;
+  int64_t buf_cap = 0;
+  if (pr->dict_end >= 0 && get_dict(r, col, rg + 1, pr->dict_end, &dict, NULL)) return;
+  if (!read_pooled(r, pr->off, pr->len, &buf, &buf_cap, NULL)) {
+    run->codec = cc->codec;
+    run->dict = dict ? &dict->arr : NULL;
+    run->dict_utf8 = dict && dict->dict_utf8 ? run->dict : NULL;
+    if (run_pages(run, buf, pr->len, rows0 + pr->rows, NULL)) { /* back to row group rg's rows */
+      td_array *a = run->out;
+      run->rows = a->length = rows0;
+      if (a->validity) a->null_count = rows0 - td_bits_count(a->validity, 0, rows0);
+    }
+    run->dict = run->dict_utf8 = NULL; /* released below */
+  }
+  pool_give(buf, buf_cap);
+  pq_seg_release(r, dict);
+}
+
 /* Decodes the pages covering rows [lo, hi) of a chunk: only those pages
- * are read and decoded, whether the chunk has an offset index or not. */
-static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi,
+ * are read and decoded, whether the chunk has an offset index or not (and
+ * perhaps the next row group's first pages: plan_extend). */
+static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, int64_t ahead,
                           pq_seg *s, td_error *err) {
   const pq_row_group *g = &r->meta.row_groups[rg];
   const pq_column *c = &r->cols[col];
@@ -821,6 +862,7 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
   if (hi <= lo) return TD_OK;
   if ((rc = find_pages(r, col, rg, lo, hi, &pr, err))) return rc;
   s->first = pr.first;
+  s->file_first = g->first_row + pr.first;
   run.row0 = g->first_row + pr.first;
   if (pr.dict_end >= 0 && (rc = get_dict(r, col, rg, pr.dict_end, &dict, err))) return rc;
   run.dict = dict ? &dict->arr : NULL;
@@ -848,11 +890,15 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
     /* The decoded rows, known from the page geometry: one allocation (a
      * hint bounded by the bytes read, for footers that claim huge counts). */
     int64_t hint = pr.rows < pr.len * 16 + 4096 ? pr.rows : pr.len * 16 + 4096;
-    if (!(rc = td_array_reserve(&s->arr, hint + run.base, err))) {
+    page_range next;
+    bool extend = !run.codes && pr.first + pr.rows == g->num_rows && plan_extend(r, col, rg, ahead, &next);
+    int64_t more = extend ? (next.rows < next.len * 16 + 4096 ? next.rows : next.len * 16 + 4096) : 0;
+    if (!(rc = td_array_reserve(&s->arr, hint + more + run.base, err))) {
       if (run.base) memset(s->arr.values, 0, (size_t)(run.base * c->ci.pw));
       s->arr.length = run.rows = run.base;
       rc = run_pages(&run, buf, pr.len, pr.rows + run.base, err);
     }
+    if (!rc && extend) extend_segment(r, col, rg, &next, &run);
     if (rc && run.fallback) { /* a page of another encoding: decoded to strings, as usual */
       td_dict_release(s->td);
       s->td = NULL;
@@ -872,14 +918,15 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
   return rc;
 }
 
-int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, pq_seg **out,
+int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, int64_t ahead, pq_seg **out,
                    td_error *err) {
   if ((*out = cache_find(r, col, rg, false, lo, hi))) return TD_OK;
   pq_seg *s = td_calloc(1, sizeof *s);
   if (!s) return td_err_nomem(err, "decoding a column chunk");
   s->col = col;
   s->rg = rg;
-  int rc = decode_segment(r, col, rg, lo, hi, s, err);
+  s->file_first = r->meta.row_groups[rg].first_row + lo;
+  int rc = decode_segment(r, col, rg, lo, hi, ahead, s, err);
   /* Share the decoded array so reads can hand out views of it. */
   s->ce.bytes = seg_bytes(&s->arr);
   td_type_id type = s->td ? TD_TYPE_UTF8 : s->arr.type;

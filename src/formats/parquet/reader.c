@@ -439,10 +439,10 @@ static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, td_ar
     int64_t lo = offset - rg->first_row;
     int64_t hi = (end < rg->first_row + rg->num_rows ? end : rg->first_row + rg->num_rows) - rg->first_row;
     pq_seg *s;
-    int rc = pq_get_segment(r, col, g, lo, hi, &s, err);
+    int rc = pq_get_segment(r, col, g, lo, hi, 0, &s, err);
     if (rc) return rc;
-    rc = td_array_append_view(a, &s->view, lo - s->first, hi - lo, err);
-    pq_seg_release(r, s);
+    rc = td_array_append_view(a, &s->view, rg->first_row + lo - s->file_first, hi - lo, err);
+    pq_seg_release_read(r, s, rg->first_row + hi);
     if (rc) return rc;
     offset += hi - lo;
   }
@@ -484,7 +484,7 @@ static int read_codes(pq_reader *r, int64_t col, int64_t offset, int64_t n, stru
     if (rg->num_rows == 0) continue;
     int64_t lo = (offset > rg->first_row ? offset : rg->first_row) - rg->first_row;
     int64_t hi = (end < rg->first_row + rg->num_rows ? end : rg->first_row + rg->num_rows) - rg->first_row;
-    if ((rc = pq_get_segment(r, col, g, lo, hi, &segs[m], err)) != TD_OK) break;
+    if ((rc = pq_get_segment(r, col, g, lo, hi, 0, &segs[m], err)) != TD_OK) break;
     codes = segs[m]->td != NULL;
     ds[m] = segs[m]->td;
     m++;
@@ -497,8 +497,8 @@ static int read_codes(pq_reader *r, int64_t col, int64_t offset, int64_t n, stru
   int32_t base = 0;
   for (int64_t k = 0, at = offset; rc == TD_OK && codes && k < m; k++) {
     const pq_seg *s = segs[k];
-    const pq_row_group *rg = &r->meta.row_groups[s->rg];
-    int64_t lo = at - rg->first_row - s->first;
+    const pq_row_group *rg = &r->meta.row_groups[s->rg]; /* (codes: one row group a segment) */
+    int64_t lo = at - s->file_first;
     int64_t rows = (end < rg->first_row + rg->num_rows ? end : rg->first_row + rg->num_rows) - at;
     const td_colview *v = &s->view;
     const int32_t *c = v->codes + v->offset + lo;
@@ -520,7 +520,7 @@ static int read_codes(pq_reader *r, int64_t col, int64_t offset, int64_t n, stru
   if (rc == TD_OK) *done = codes;
   td_array_reset(&a);
   td_dict_release(joined);
-  for (int64_t k = 0; k < m; k++) pq_seg_release(r, segs[k]);
+  for (int64_t k = 0; k < m; k++) pq_seg_release_read(r, segs[k], end);
   td_free(segs);
   td_free(ds);
   return rc;
@@ -536,19 +536,23 @@ static int read_column(td_file_reader *base, int64_t col, int64_t offset, int64_
                   "%lld rows and %lld columns",
                   base->io.path, (long long)offset, (long long)n, (long long)col,
                   (long long)base->num_rows, (long long)base->schema.n_fields);
-  /* Rows inside one decoded segment: a view of it, no copy. */
+  /* Rows inside one decoded segment: a view of it, no copy.  The segment
+   * of the first row group goes on into the next when this read or the
+   * next of the same size crosses into it (pq_get_segment's `ahead`). */
   int32_t g = find_row_group(r, offset);
   const pq_row_group *rg = &r->meta.row_groups[g];
-  if (n > 0 && offset + n <= rg->first_row + rg->num_rows) {
+  if (n > 0) {
     pq_seg *s;
-    int64_t lo = offset - rg->first_row;
-    int rc = pq_get_segment(r, col, g, lo, lo + n, &s, err);
+    int64_t lo = offset - rg->first_row, end = rg->first_row + rg->num_rows;
+    int64_t hi = (offset + n < end ? offset + n : end) - rg->first_row;
+    int rc = pq_get_segment(r, col, g, lo, hi, offset + 2 * n, &s, err);
     /* A view keeps the whole segment alive: only for segments not much
      * bigger than the rows asked for (else the rows are copied below). */
-    bool got = !rc, view = got && (s->view.length <= 4 * n || s->ce.bytes <= PQ_VIEW_BYTES) &&
-                           (codes || !s->view.codes);
-    if (view) rc = td_array_export_view(&s->shared->array, lo - s->first, n, s->shared, out, err);
-    if (got) pq_seg_release(r, s);
+    bool got = !rc, view = got && offset + n <= s->file_first + s->view.length &&
+                           (s->view.length <= 4 * n || s->ce.bytes <= PQ_VIEW_BYTES) && (codes || !s->view.codes);
+    if (view) rc = td_array_export_view(&s->shared->array, offset - s->file_first, n, s->shared, out, err);
+    if (got && view) pq_seg_release_read(r, s, offset + n);
+    else if (got) pq_seg_release(r, s);
     if (rc || view)
       return rc ? td_err_prefix(err, rc, "parquet file '%s', column '%s', row group %d: ", base->io.path,
                                 base->schema.fields[col].name, g)

@@ -54,6 +54,8 @@ typedef struct pq_seg {
   bool is_dict;
   bool dict_utf8; /* a text dictionary whose entries are all valid UTF-8 */
   int64_t col, rg, first;
+  int64_t file_first;      /* file row of the view's first row: a data segment
+                              may go on into the next row groups (pages.c) */
   int64_t pad;             /* rows of arr before the first decoded row (see v1_direct) */
   td_array arr;            /* while decoding; dictionaries keep it */
   td_shared_array *shared; /* decoded data segments: the array, shared with
@@ -97,10 +99,21 @@ struct pq_reader {
   bool float_bounds_no_nan;
 };
 
-/* Decoded rows covering [lo, hi) of column col in row group rg (pages.c). */
-int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, pq_seg **out,
+/* Decoded rows covering [lo, hi) of column col in row group rg (pages.c):
+ * a cached segment holding them (found by file rows, whatever row group it
+ * began in) or a new one.  `ahead` (a file row, 0 for none) says the caller
+ * will soon read up to there: when that is past the row group's end, a
+ * new segment that is not dictionary codes goes on with the next row
+ * group's pages covering those rows (so that a read across the boundary is
+ * a view, not a copy).  Row `lo` of rg is view row
+ * first_row(rg) + lo - file_first. */
+int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, int64_t ahead, pq_seg **out,
                    td_error *err);
 void pq_seg_release(pq_reader *r, pq_seg *s);
+/* pq_seg_release after reading a data segment up to file row `end`: one
+ * read to its last row also takes it out of the cache (reads go forward,
+ * so a scan needs it no more; its views keep it alive while held). */
+void pq_seg_release_read(pq_reader *r, pq_seg *s, int64_t end);
 /* The page locations of column col in row group rg (loaded on first use). */
 pq_oindex *pq_get_oindex(pq_reader *r, int64_t col, int32_t rg);
 /* Reads bytes [off, off + len) of the file into a new buffer (td_malloc). */

@@ -237,6 +237,39 @@ static void test_item19_parquet_invalid_utf8(void **state) {
   td_reader_close(r);
 }
 
+/* PLAIN string pages are checked with one pass over their bytes when all
+ * are ASCII, row by row otherwise: non-ASCII text reads back as written,
+ * and invalid UTF-8 on a page after ASCII-only ones still names its row. */
+static void test_plain_utf8_pages(void **state) {
+  (void)state;
+  static const char *const good[] = {"ok", "x", "caf\xc3\xa9", "\xe2\x82\xac 1", "plain", ""};
+  static const char *const bad[] = {"a", "b", "\xc3\xa9", "c", "d", "e\xe2\x82"};
+  pqb_spec s = {.name = "name", .phys = 6, .converted = 0, .rows = 6, .page_rows = 2, .strings = good};
+  const char *path = tmp_path("utf8_pages.parquet");
+  assert_int_equal(pqb_write(path, &s), 0);
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_reader_read(r, 0, 0, 6, &a, &err), &err);
+  const int32_t *o = (const int32_t *)a.buffers[1] + a.offset;
+  const char *d = a.buffers[2];
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(o[i + 1] - o[i], (int32_t)strlen(good[i]));
+    if (good[i][0]) assert_memory_equal(d + o[i], good[i], strlen(good[i]));
+  }
+  a.release(&a);
+  td_reader_close(r);
+  s.strings = bad;
+  assert_int_equal(pqb_write(path, &s), 0);
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  int rc = td_reader_read(r, 0, 0, 6, &a, &err);
+  if (rc == TD_OK) a.release(&a);
+  assert_int_equal(rc, TD_EFORMAT);
+  TD_ASSERT_CONTAINS(err.message, "row 5: the text is not valid UTF-8");
+  td_reader_close(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item11_big_chunk_bounded_memory),
@@ -244,6 +277,7 @@ int main(void) {
       cmocka_unit_test(test_item14_footer_amplification),
       cmocka_unit_test(test_item18_dates_out_of_range),
       cmocka_unit_test(test_item19_parquet_invalid_utf8),
+      cmocka_unit_test(test_plain_utf8_pages),
   };
   return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
 }

@@ -239,6 +239,122 @@ static void test_plain_optional_pages(void **state) {
     }
 }
 
+/* ---- reads across row groups (pages.c: a segment goes on into the next
+ * row group when a read crosses into it) ---- */
+
+/* Reads of n rows from the start to the end, checked. */
+static void check_reads_of(td_file_reader *r, int64_t n) {
+  pq_cache_clear((pq_reader *)r);
+  for (int64_t at = 0; at < r->num_rows; at += n) td_test_check_rows(r, at, n < r->num_rows - at ? n : r->num_rows - at);
+}
+
+static void test_reads_across_row_groups(void **state) {
+  (void)state;
+  static const int codecs[] = {PQ_CODEC_SNAPPY, PQ_CODEC_UNCOMPRESSED};
+  static const int64_t sizes[] = {130, 120};
+  for (int k = 0; k < 2; k++)
+    for (int dict = 0; dict < 2; dict++) { /* dictionary pages (numbers gathered, text as codes), or PLAIN */
+      td_parquet_write_options o;
+      td_parquet_write_options_init(&o);
+      o.codec = codecs[k];
+      o.dictionary = dict;
+      o.row_group_size = 100; /* 100, 100, 50 rows */
+      const char *path = write_with(&o, sizes, 2);
+      td_file_reader *r;
+      td_error err;
+      TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+      assert_int_equal(((pq_reader *)r)->meta.n_row_groups, 3);
+      static const int64_t ns[] = {64, 30, 100, 7, 1, 250, 160};
+      for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) check_reads_of(r, ns[i]);
+      /* [0, 64) then [64, 128): one segment from row group 0 into 1, so
+       * the second read of a number column is a view of it (not a copy to
+       * offset 0) */
+      pq_cache_clear((pq_reader *)r);
+      struct ArrowArray a, b;
+      TD_ASSERT_OK(td_reader_read(r, 7, 0, 64, &a, &err), &err);
+      TD_ASSERT_OK(td_reader_read(r, 7, 64, 64, &b, &err), &err);
+      assert_int_equal(b.offset, a.offset + 64);
+      assert_ptr_equal(b.buffers[1], a.buffers[1]);
+      a.release(&a);
+      b.release(&b);
+      td_test_check_rows(r, 64, 64);
+      td_reader_close(r);
+      unlink(path);
+    }
+}
+
+/* Row groups of one page each (100, 100, 50 rows): a segment read to its
+ * last row leaves the cache, one read short of it stays. */
+static void test_segment_read_to_end(void **state) {
+  (void)state;
+  td_parquet_write_options o;
+  td_parquet_write_options_init(&o);
+  o.row_group_size = 100;
+  o.dictionary = false;
+  static const int64_t sizes[] = {100, 100, 50};
+  const char *path = write_with(&o, sizes, 3);
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  struct ArrowArray a, b, again, tail, fresh;
+  TD_ASSERT_OK(td_reader_read(r, 7, 0, 64, &a, &err), &err);      /* row groups 0 and 1: rows [0, 200) */
+  TD_ASSERT_OK(td_reader_read(r, 7, 64, 64, &b, &err), &err);     /* a view of it */
+  TD_ASSERT_OK(td_reader_read(r, 7, 0, 64, &again, &err), &err);  /* still cached */
+  assert_ptr_equal(b.buffers[1], a.buffers[1]);
+  assert_ptr_equal(again.buffers[1], a.buffers[1]);
+  TD_ASSERT_OK(td_reader_read(r, 7, 136, 64, &tail, &err), &err); /* to its last row */
+  assert_ptr_equal(tail.buffers[1], a.buffers[1]);
+  TD_ASSERT_OK(td_reader_read(r, 7, 0, 64, &fresh, &err), &err);  /* decoded again */
+  assert_ptr_not_equal(fresh.buffers[1], a.buffers[1]);
+  struct ArrowArray *all[] = {&a, &b, &again, &tail, &fresh};
+  for (int i = 0; i < 5; i++) all[i]->release(all[i]);
+  td_test_check_rows(r, 0, 250);
+  td_reader_close(r);
+  unlink(path);
+}
+
+/* A bad page in the next row group: the read that would have gone on into
+ * it still gives its own rows; the read of that row group reports it. */
+static void test_read_across_bad_row_group(void **state) {
+  (void)state;
+  td_parquet_write_options o;
+  td_parquet_write_options_init(&o);
+  o.codec = PQ_CODEC_UNCOMPRESSED;
+  o.dictionary = false;
+  o.row_group_size = 100;
+  static const int64_t sizes[] = {200};
+  const char *path = write_with(&o, sizes, 1);
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  /* the first string of row group 1 (column s) claims 2^31 - 1 bytes */
+  const pq_column_chunk *cc = &((pq_reader *)r)->meta.row_groups[1].columns[8];
+  int fd = open(path, O_RDWR);
+  assert_true(fd >= 0);
+  uint8_t buf[256];
+  ssize_t got = pread(fd, buf, sizeof buf, cc->data_page_offset);
+  assert_true(got > 0);
+  pq_page_header h;
+  int64_t used;
+  TD_ASSERT_OK(pq_page_header_parse(buf, got, &h, &used, &err), &err);
+  uint32_t lv;
+  memcpy(&lv, buf + used, 4);
+  uint32_t huge = 0x7fffffff;
+  assert_int_equal(pwrite(fd, &huge, 4, cc->data_page_offset + used + 4 + lv), 4);
+  close(fd);
+  td_reader_close(r);
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  td_test_check_rows(r, 0, 64);
+  td_test_check_rows(r, 64, 36);
+  struct ArrowArray a;
+  int rc = td_reader_read(r, 8, 64, 64, &a, &err);
+  if (rc == TD_OK) a.release(&a);
+  assert_int_equal(rc, TD_EFORMAT);
+  TD_ASSERT_CONTAINS(err.message, "row group 1");
+  td_reader_close(r);
+  unlink(path);
+}
+
 static void test_open_errors(void **state) {
   (void)state;
   td_schema s;
@@ -299,6 +415,9 @@ static void test_alloc_failures(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_row_groups_dictionary_fallback),
                                      cmocka_unit_test(test_plain_optional_pages),
+                                     cmocka_unit_test(test_reads_across_row_groups),
+                                     cmocka_unit_test(test_read_across_bad_row_group),
+                                     cmocka_unit_test(test_segment_read_to_end),
                                      cmocka_unit_test(test_open_errors), cmocka_unit_test(test_alloc_failures)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
