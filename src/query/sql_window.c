@@ -3,8 +3,10 @@
  * printer, the planner's extraction of windows (QUALIFY and DISTINCT ON
  * included), and the window operator that computes them.
  *
- * The operator sorts the rows by (PARTITION BY, ORDER BY) (stable, so ties
- * keep arrival order), walks each partition's peer groups and frames, and
+ * The operator puts the rows in (PARTITION BY, ORDER BY) order (each
+ * partition found by hashing and sorted alone, query/win_part.c; stable, so
+ * ties keep arrival order), walks each partition's peer groups and frames
+ * (partitions shared among workers), and
  * writes each function's value back at the row's source position.  Frames
  * only grow at both ends as the current row advances, so aggregates slide:
  * sums and counts add the entering rows and subtract the leaving ones,
@@ -18,12 +20,15 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "query/firstrow.h"
 #include "query/ops.h"
+#include "query/par.h"
 #include "query/sort.h"
+#include "query/win_part.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -474,6 +479,7 @@ typedef struct wpass {
   const td_colview *views;
   const int64_t *perm; /* the current partition's rows in window order */
   td_sort_key keys[TD_WIN_MAX_KEYS];
+  const int64_t *ord; /* the one ORDER BY column when int64 without nulls (else NULL) */
   int64_t base;     /* the outputs below are for input rows [base, base + n) */
   int64_t *idx;     /* value kinds: source row, -1 null, -2 default */
   int64_t *iv;      /* int64 results */
@@ -501,6 +507,7 @@ static bool peer_sensitive(const wfn *f) {
 
 /* Whether partition positions a and b tie on keys [from, to). */
 static bool ties(const wpass *w, int64_t from, int64_t to, int64_t a, int64_t b) {
+  if (w->ord && from == w->f->n_part) return w->ord[w->perm[a]] == w->ord[w->perm[b]];
   return td_sort_compare(w->keys + from, to - from, w->perm[a], w->keys + from, w->perm[b]) == 0;
 }
 
@@ -508,6 +515,10 @@ static bool ties(const wpass *w, int64_t from, int64_t to, int64_t a, int64_t b)
 static bool in_range(const wpass *w, int64_t s, int64_t k) {
   const td_colview *c = &w->views[w->f->range_col];
   int64_t rs = w->perm[s], rk = w->perm[k];
+  if (w->ord) { /* the range column is the one ORDER BY column */
+    __int128 d = (__int128)w->ord[rk] - w->ord[rs];
+    return (w->f->range_desc ? -d : d) <= w->f->n;
+  }
   if (!td_colview_valid(c, rs)) return false;
   if (c->type == TD_TYPE_FLOAT64 || c->type == TD_TYPE_FLOAT32) {
     double d = td_colview_double(c, rk) - td_colview_double(c, rs);
@@ -624,6 +635,21 @@ static td_value as_out(td_value v, td_type_id out) {
   return td_value_int(out, v.v.i);
 }
 
+/* Whether the column's values are int64 compared as signed. */
+static bool int64_layout(td_type_id t) {
+  switch (t) {
+    case TD_TYPE_INT64:
+    case TD_TYPE_TIMESTAMP:
+    case TD_TYPE_DATE64:
+    case TD_TYPE_TIMESTAMP_S:
+    case TD_TYPE_TIMESTAMP_MS:
+    case TD_TYPE_TIMESTAMP_US:
+    case TD_TYPE_TIME64_US:
+    case TD_TYPE_TIME64_NS: return true;
+    default: return false;
+  }
+}
+
 /* A pass of f over input columns `views` with outputs for input rows
  * [base, base + n). */
 static int pass_init(wpass *w, const wfn *f, const td_colview *views, int64_t base, int64_t n, td_error *err) {
@@ -632,6 +658,8 @@ static int pass_init(wpass *w, const wfn *f, const td_colview *views, int64_t ba
   w->views = views;
   w->base = base;
   for (int64_t k = 0; k < f->n_keys; k++) w->keys[k] = (td_sort_key){&views[f->keys[k]], f->desc[k]};
+  const td_colview *o = f->n_keys == f->n_part + 1 ? &views[f->keys[f->n_part]] : NULL;
+  if (o && (!o->validity || o->null_count == 0) && int64_layout(o->type)) w->ord = (const int64_t *)o->values + o->offset;
   if (value_kind(f->kind)) w->idx = td_malloc((size_t)(n + 1) * sizeof *w->idx);
   else if (f->out == TD_TYPE_INT64) w->iv = td_malloc((size_t)(n + 1) * sizeof *w->iv);
   else w->fv = td_malloc((size_t)(n + 1) * sizeof *w->fv);
@@ -667,43 +695,7 @@ static int emit(const wpass *w, int64_t n, td_array *a, td_error *err) {
 
 /* ---- live partitions ---- */
 
-static uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  return h ^ (h >> 33);
-}
-
-/* A hash of the value: equal under td_sort_compare, equal hash. */
-static uint64_t value_hash(const td_value *v) {
-  if (v->is_null) return 0x5bd1e995;
-  switch (v->type) {
-    case TD_TYPE_UTF8: {
-      uint64_t h = 0xcbf29ce484222325ULL;
-      for (size_t i = 0; i < v->v.s.len; i++) h = (h ^ (uint8_t)v->v.s.ptr[i]) * 0x100000001b3ULL;
-      return h;
-    }
-    case TD_TYPE_FLOAT32:
-    case TD_TYPE_FLOAT64: {
-      double d = v->v.f == 0 ? 0 : v->v.f; /* -0 ties 0 */
-      if (d != d) return 0x7ff8;           /* NaNs tie */
-      uint64_t u;
-      memcpy(&u, &d, sizeof u);
-      return u;
-    }
-    case TD_TYPE_BOOL: return v->v.b;
-    case TD_TYPE_DECIMAL128: return v->v.d.lo ^ mix((uint64_t)v->v.d.hi);
-    default: return v->v.u;
-  }
-}
-
-static uint64_t key_hash(const wpass *w, int64_t row) {
-  uint64_t h = 0x9e3779b97f4a7c15ULL;
-  for (int64_t k = 0; k < w->f->n_part; k++) {
-    td_value v = td_colview_value(w->keys[k].col, row);
-    h = mix(h ^ value_hash(&v));
-  }
-  return h;
-}
+static uint64_t key_hash(const wpass *w, int64_t row) { return td_sort_hash(w->keys, w->f->n_part, row); }
 
 static void parts_reset(wparts *ps) {
   for (int64_t i = 0; i < ps->n; i++) {
@@ -781,41 +773,64 @@ static void state_reset(wop *op) {
 
 /* ---- computing ---- */
 
-/* Function j over all n rows (sorted by perm) into the builder a; on a live
- * source each partition's rows and final state are kept (op->parts). */
-static int run_fn(wop *op, int64_t j, const td_colview *views, const int64_t *perm, int64_t n, td_array *a,
-                  td_error *err) {
+/* Partitions of one function walked by workers: each takes the next
+ * partition, its own state, and writes the outputs of its partition's rows
+ * (rows are in one partition only: no two workers write one output). */
+typedef struct walk {
+  const wpass *w;
+  const int64_t *perm, *starts;
+  int64_t n_parts;
+  atomic_llong next;
+} walk;
+
+static int walk_worker(void *v, int worker, td_error *err) {
+  (void)worker;
+  walk *x = v;
+  wpass w = *x->w;
+  wst one;
+  memset(&one, 0, sizeof one);
+  int rc = TD_OK;
+  for (int64_t g; rc == TD_OK && (g = atomic_fetch_add(&x->next, 1)) < x->n_parts;) {
+    int64_t *dq = one.dq, cap = one.cap, p0 = x->starts[g], len = x->starts[g + 1] - p0;
+    memset(&one, 0, sizeof one);
+    one.dq = dq;
+    one.cap = cap;
+    w.perm = x->perm + p0;
+    for (int64_t k = 0; rc == TD_OK && k < len; k++) rc = step(&w, &one, len, k, err);
+  }
+  td_free(one.dq);
+  return rc;
+}
+
+/* Function j over all n rows in window order (perm, partition i being
+ * perm[starts[i] .. starts[i + 1])) into the builder a, with up to
+ * `threads` workers; on a live source each partition's rows and final
+ * state are kept (op->parts), by one worker. */
+static int run_fn(wop *op, int64_t j, const td_colview *views, const int64_t *perm, const int64_t *starts,
+                  int64_t n_parts, int64_t n, int threads, td_array *a, td_error *err) {
   const wfn *f = &op->fns[j];
   wparts *ps = op->inc ? &op->parts[j] : NULL;
   wpass w;
-  wst one;
-  memset(&one, 0, sizeof one);
   int rc = pass_init(&w, f, views, 0, n, err);
-  for (int64_t p0 = 0, pe; rc == TD_OK && p0 < n; p0 = pe) {
-    w.perm = perm;
-    for (pe = p0 + 1; pe < n && ties(&w, 0, f->n_part, p0, pe);) pe++;
-    wst *s = &one;
-    if (ps) {
-      int64_t pi;
-      if ((rc = part_new(ps, key_hash(&w, perm[p0]), &pi, err)) != TD_OK ||
-          (rc = part_room(&ps->p[pi], pe - p0, err)) != TD_OK)
-        break;
-      wpart *p = &ps->p[pi];
-      memcpy(p->rows, perm + p0, (size_t)(pe - p0) * sizeof *p->rows);
-      p->len = pe - p0;
-      s = &p->st;
-      w.perm = p->rows;
-    } else {
-      int64_t *dq = one.dq, cap = one.cap;
-      memset(&one, 0, sizeof one);
-      one.dq = dq;
-      one.cap = cap;
-      w.perm = perm + p0;
-    }
-    for (int64_t k = 0; rc == TD_OK && k < pe - p0; k++) rc = step(&w, s, pe - p0, k, err);
+  for (int64_t g = 0; rc == TD_OK && ps && g < n_parts; g++) {
+    int64_t p0 = starts[g], len = starts[g + 1] - p0, pi;
+    if ((rc = part_new(ps, key_hash(&w, perm[p0]), &pi, err)) != TD_OK ||
+        (rc = part_room(&ps->p[pi], len, err)) != TD_OK)
+      break;
+    wpart *p = &ps->p[pi];
+    memcpy(p->rows, perm + p0, (size_t)len * sizeof *p->rows);
+    p->len = len;
+    w.perm = p->rows;
+    for (int64_t k = 0; rc == TD_OK && k < len; k++) rc = step(&w, &p->st, len, k, err);
+  }
+  if (rc == TD_OK && !ps) {
+    enum { MIN_ROWS = 1 << 15 }; /* rows per worker worth a thread */
+    walk x = {.w = &w, .perm = perm, .starts = starts, .n_parts = n_parts};
+    atomic_init(&x.next, 0);
+    int64_t units = n / MIN_ROWS < n_parts ? n / MIN_ROWS : n_parts;
+    rc = td__par_run(td__par_workers(threads, units), walk_worker, &x, err);
   }
   if (rc == TD_OK) rc = emit(&w, n, a, err);
-  td_free(one.dq);
   pass_free(&w);
   return rc;
 }
@@ -908,7 +923,7 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   op->n_recomputed++;
   wread rd;
   memset(&rd, 0, sizeof rd);
-  int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm);
+  int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm), *starts = NULL, n_parts = 0;
   td_dchunk *c = NULL;
   int rc = perm ? TD_OK : td_err_nomem(err, "computing a window");
   if (rc == TD_OK) rc = read_rows(src, d->snap, 0, n, &rd, err);
@@ -921,11 +936,12 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
     if (j == 0 || !same_sort(f, &op->fns[j - 1])) {
       td_sort_key keys[TD_WIN_MAX_KEYS];
       for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.views[f->keys[k]], f->desc[k]};
-      rc = td_sort_permutation(keys, f->n_keys, n, perm, err);
+      td_free(starts);
+      rc = td__win_partition(keys, f->n_keys, f->n_part, n, t->threads, perm, &starts, &n_parts, err);
     }
     td_array a;
     memset(&a, 0, sizeof a);
-    if (rc == TD_OK) rc = run_fn(op, j, rd.views, perm, n, &a, err);
+    if (rc == TD_OK) rc = run_fn(op, j, rd.views, perm, starts, n_parts, n, t->threads, &a, err);
     if (rc == TD_OK) rc = td_dchunk_set_array(c, nf + j, &a, err);
     td_array_reset(&a);
   }
@@ -939,6 +955,7 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   td_dchunk_release(c);
   read_free(&rd);
   td_free(perm);
+  td_free(starts);
   return rc;
 }
 
