@@ -11,7 +11,6 @@
 #include "query/func.h"
 #include "query/scalar.h"
 #include "query/vec.h"
-#include "util/alloc.h"
 #include "util/error.h"
 
 static int bind_nums(td_expr *e, td_error *err) {
@@ -103,22 +102,11 @@ static int vec_float_op(const td_expr *e, const td_vec *args, int64_t n, td_vec 
   if (e->n_args > 1 && (!args[1].is_const || args[1].c.is_null || args[1].ph != TD_PHYS_I64)) return TD_OK;
   double p = e->n_args > 1 ? pow(10.0, (double)args[1].c.v.i) : 1;
   int k = float_kind(e);
-  double *r = td_malloc((size_t)(n ? n : 1) * sizeof *r);
-  uint8_t *v = x->valid ? td_malloc((size_t)(n ? n : 1)) : NULL;
-  if (!r || (x->valid && !v)) {
-    td_free(r);
-    td_free(v);
-    return td_err_nomem(err, "evaluating a numeric function");
-  }
+  void *buf;
+  int rc = td__vec_make(out, TD_PHYS_F64, n, x, &buf, err);
+  if (rc) return rc;
+  double *r = buf;
   for (int64_t i = 0; i < n; i++) r[i] = float_op(k, x->f64[i], p);
-  if (v) memcpy(v, x->valid, (size_t)n);
-  memset(out, 0, sizeof *out);
-  out->ph = TD_PHYS_F64;
-  out->n = n;
-  out->f64 = r;
-  out->valid = v;
-  td__vec_own(out, r);
-  if (v) td__vec_own(out, v);
   *done = true;
   return TD_OK;
 }

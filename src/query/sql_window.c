@@ -635,21 +635,6 @@ static td_value as_out(td_value v, td_type_id out) {
   return td_value_int(out, v.v.i);
 }
 
-/* Whether the column's values are int64 compared as signed. */
-static bool int64_layout(td_type_id t) {
-  switch (t) {
-    case TD_TYPE_INT64:
-    case TD_TYPE_TIMESTAMP:
-    case TD_TYPE_DATE64:
-    case TD_TYPE_TIMESTAMP_S:
-    case TD_TYPE_TIMESTAMP_MS:
-    case TD_TYPE_TIMESTAMP_US:
-    case TD_TYPE_TIME64_US:
-    case TD_TYPE_TIME64_NS: return true;
-    default: return false;
-  }
-}
-
 /* A pass of f over input columns `views` with outputs for input rows
  * [base, base + n). */
 static int pass_init(wpass *w, const wfn *f, const td_colview *views, int64_t base, int64_t n, td_error *err) {
@@ -659,7 +644,9 @@ static int pass_init(wpass *w, const wfn *f, const td_colview *views, int64_t ba
   w->base = base;
   for (int64_t k = 0; k < f->n_keys; k++) w->keys[k] = (td_sort_key){&views[f->keys[k]], f->desc[k]};
   const td_colview *o = f->n_keys == f->n_part + 1 ? &views[f->keys[f->n_part]] : NULL;
-  if (o && (!o->validity || o->null_count == 0) && int64_layout(o->type)) w->ord = (const int64_t *)o->values + o->offset;
+  if (o && (!o->validity || o->null_count == 0) && td_type_width(o->type) == 8 && o->type != TD_TYPE_UINT64 &&
+      o->type != TD_TYPE_FLOAT64)
+    w->ord = (const int64_t *)o->values + o->offset;
   if (value_kind(f->kind)) w->idx = td_malloc((size_t)(n + 1) * sizeof *w->idx);
   else if (f->out == TD_TYPE_INT64) w->iv = td_malloc((size_t)(n + 1) * sizeof *w->iv);
   else w->fv = td_malloc((size_t)(n + 1) * sizeof *w->fv);
