@@ -1237,12 +1237,32 @@ typedef struct hidden {
   char **names;
   int64_t n, cap;
   const td_schema *def;
-  int64_t base;    /* the projection's columns before the hidden ones */
+  int64_t base;      /* the projection's columns before the hidden ones */
+  const int64_t *keep; /* ... source column of each */
 } hidden;
 
+/* The source column a column reference e names (-1: e is not one). */
+static int64_t plain_column(const hidden *h, const td_expr *e) {
+  return e && e->kind == TD_EXPR_COLUMN ? td_schema_find(h->def, e->name) : -1;
+}
+
+/* The type of projection column col. */
+static td_type_id col_type(const hidden *h, int64_t col) {
+  return col < h->base ? h->def->fields[h->keep[col]].type : h->items[col - h->base]->type;
+}
+
 /* Binds e over the source as a new hidden column; *col its index in the
- * projection (after the source's columns), *type its type. */
+ * projection (after the source's columns).  A source column the
+ * projection already has (kept, or hidden before) is not added again: the
+ * window reads every column it is given, a string column twice cost a
+ * second copy of its bytes. */
 static int hide(hidden *h, const td_expr *e, int64_t *col, td_error *err) {
+  int64_t c = plain_column(h, e);
+  for (int64_t i = 0; c >= 0 && i < h->base + h->n; i++)
+    if (i < h->base ? h->keep[i] == c : plain_column(h, h->items[i - h->base]) == c) {
+      *col = i;
+      return TD_OK;
+    }
   if (h->n == h->cap) {
     int64_t cap = 2 * h->cap + 16;
     td_expr **it = td_realloc(h->items, (size_t)cap * sizeof *it);
@@ -1293,7 +1313,7 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
                      fn->name, fns[i].min, fns[i].max, (long long)fn->n_args, (long long)fn->pos);
   int rc = TD_OK;
   td_type_id at = TD_TYPE_NONE;
-  if (fn->n_args >= 1 && (rc = hide(h, fn->args[0], &f->arg, err)) == TD_OK) at = h->items[h->n - 1]->type;
+  if (fn->n_args >= 1 && (rc = hide(h, fn->args[0], &f->arg, err)) == TD_OK) at = col_type(h, f->arg);
   if (rc) return rc;
   bool num = at != TD_TYPE_NONE && at != TD_TYPE_BOOL && !td_type_is_varlen(at) && at != TD_TYPE_DECIMAL128 &&
              td_type_unit_ns(at) == 0;
@@ -1312,7 +1332,7 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
     const td_expr *dv = fn->n_args == 3 ? fn->args[2] : NULL;
     if (dv && !(dv->kind == TD_EXPR_LITERAL && dv->lit.is_null)) {
       if ((rc = hide(h, dv, &f->dflt, err)) != TD_OK) return rc;
-      td_type_id dt = h->items[h->n - 1]->type;
+      td_type_id dt = col_type(h, f->dflt);
       bool dint = dt != TD_TYPE_FLOAT64 && dt != TD_TYPE_FLOAT32 && !td_type_is_varlen(dt) && dt != TD_TYPE_BOOL &&
                   dt != TD_TYPE_DECIMAL128 && td_type_unit_ns(dt) == 0;
       if (dt != at && !(num && dint) && !(fl && dt == TD_TYPE_FLOAT64))
@@ -1354,7 +1374,7 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
     if (no != 1)
       return td_err_at(err, TD_EPARSE, e->pos, "a RANGE frame with an offset needs exactly one ORDER BY "
                        "expression, found %lld at offset %lld", (long long)no, (long long)e->pos);
-    td_type_id kt = h->items[f->range_col - h->base]->type;
+    td_type_id kt = col_type(h, f->range_col);
     int64_t unit = td_type_unit_ns(kt);
     bool iv = e->args[4]->lit.v.i;
     if (td_type_is_varlen(kt) || kt == TD_TYPE_BOOL || kt == TD_TYPE_DECIMAL128 || (iv && unit <= 0) ||
@@ -1423,7 +1443,7 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
     td_expr_free(filter);
     return td_err_nomem(err, "planning a window");
   }
-  hidden h = {.def = def, .base = nf};
+  hidden h = {.def = def, .base = nf, .keep = keep};
   wop *op = td_calloc(1, sizeof *op);
   if (op) op->fns = td_calloc((size_t)w->n + 1, sizeof *op->fns);
   int rc = op && op->fns ? TD_OK : td_err_nomem(err, "planning a window");
