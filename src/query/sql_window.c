@@ -636,8 +636,10 @@ static td_value as_out(td_value v, td_type_id out) {
 }
 
 /* A pass of f over input columns `views` with outputs for input rows
- * [base, base + n). */
-static int pass_init(wpass *w, const wfn *f, const td_colview *views, int64_t base, int64_t n, td_error *err) {
+ * [base, base + n); numbers are written straight into the array a (made
+ * here), values of the input (lag ... max) into a by emit. */
+static int pass_init(wpass *w, const wfn *f, const td_colview *views, int64_t base, int64_t n, td_array *a,
+                     td_error *err) {
   memset(w, 0, sizeof *w);
   w->f = f;
   w->views = views;
@@ -648,30 +650,37 @@ static int pass_init(wpass *w, const wfn *f, const td_colview *views, int64_t ba
       o->type != TD_TYPE_FLOAT64)
     w->ord = (const int64_t *)o->values + o->offset;
   if (value_kind(f->kind)) w->idx = td_malloc((size_t)(n + 1) * sizeof *w->idx);
-  else if (f->out == TD_TYPE_INT64) w->iv = td_malloc((size_t)(n + 1) * sizeof *w->iv);
-  else w->fv = td_malloc((size_t)(n + 1) * sizeof *w->fv);
+  else {
+    int rc = td_array_init(a, f->out, n, err);
+    if (rc) return rc;
+    if (f->out == TD_TYPE_INT64) w->iv = (int64_t *)a->values;
+    else w->fv = (double *)a->values;
+  }
   w->ok = td_malloc((size_t)n + 1);
   return (w->idx || w->iv || w->fv) && w->ok ? TD_OK : td_err_nomem(err, "computing a window");
 }
 
 static void pass_free(wpass *w) {
   td_free(w->idx);
-  td_free(w->iv);
-  td_free(w->fv);
   td_free(w->ok);
 }
 
-/* The pass's n outputs into the builder a. */
+/* The pass's n outputs into a (numbers: their nulls). */
 static int emit(const wpass *w, int64_t n, td_array *a, td_error *err) {
   const wfn *f = w->f;
+  if (!value_kind(f->kind)) {
+    int rc = TD_OK;
+    for (int64_t r = 0; rc == TD_OK && r < n; r++)
+      if (!w->ok[r]) {
+        if (w->iv) w->iv[r] = 0;
+        else w->fv[r] = 0;
+        rc = td_array_set_null(a, r, err);
+      }
+    a->length = n;
+    return rc;
+  }
   int rc = td_array_init(a, f->out, n, err);
   for (int64_t r = 0; rc == TD_OK && r < n; r++) {
-    if (!value_kind(f->kind)) {
-      rc = !w->ok[r] ? td_array_append_null(a, err)
-           : w->iv   ? td_array_append_int(a, w->iv[r], err)
-                     : td_array_append_double(a, w->fv[r], err);
-      continue;
-    }
     td_value v = w->idx[r] >= 0   ? td_colview_value(&w->views[f->arg], w->idx[r])
                  : w->idx[r] == -2 ? as_out(td_colview_value(&w->views[f->dflt], w->base + r), f->out)
                                    : td_value_null(f->out);
@@ -798,7 +807,7 @@ static int run_fn(wop *op, int64_t j, const td_colview *views, const int64_t *pe
   const wfn *f = &op->fns[j];
   wparts *ps = op->inc ? &op->parts[j] : NULL;
   wpass w;
-  int rc = pass_init(&w, f, views, 0, n, err);
+  int rc = pass_init(&w, f, views, 0, n, a, err);
   for (int64_t g = 0; rc == TD_OK && ps && g < n_parts; g++) {
     int64_t p0 = starts[g], len = starts[g + 1] - p0, pi;
     if ((rc = part_new(ps, key_hash(&w, perm[p0]), &pi, err)) != TD_OK ||
@@ -830,7 +839,7 @@ static int append_fn(wop *op, int64_t j, const td_colview *views, int64_t b, int
   const wfn *f = &op->fns[j];
   wparts *ps = &op->parts[j];
   wpass w;
-  int rc = pass_init(&w, f, views, b, m, err);
+  int rc = pass_init(&w, f, views, b, m, a, err);
   for (int64_t r = b; rc == TD_OK && r < b + m; r++) {
     int64_t pi;
     if ((rc = part_of(ps, &w, r, &pi, err)) != TD_OK) break;
