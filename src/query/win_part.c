@@ -4,7 +4,9 @@
  * keeps each partition's rows in row order), then each partition sorted by
  * the ORDER BY columns on its own, partitions shared among workers.
  *
- * A single non-string ORDER BY column (the usual `ORDER BY ts`) is sorted
+ * Workers group contiguous row ranges into maps of their own, merged in
+ * range order, so partitions are numbered by first row at any thread
+ * count.  A single non-string ORDER BY column (the usual `ORDER BY ts`) is sorted
  * as (order-preserving 64-bit key, row) pairs: nulls set apart and put last
  * in row order, the rest by a stable merge sort of the pairs, skipped when
  * the partition is already in order.  Other ORDER BY lists use the general
@@ -20,63 +22,117 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
-/* The partitions of n rows: gid[r] the partition of row r, partitions
- * numbered by first row; *n_groups how many. */
-static int group_rows(const td_sort_key *keys, int64_t n_part, int64_t n, uint32_t *gid, int64_t *n_groups,
-                      td_error *err) {
-  int64_t cap = 1024, n_slots = 2048, ng = 0;
-  int64_t *fr = td_malloc((size_t)cap * sizeof *fr);
-  uint64_t *hs = td_malloc((size_t)cap * sizeof *hs);
-  int64_t *slots = td_calloc((size_t)n_slots, sizeof *slots); /* group + 1, 0 empty */
-  int rc = fr && hs && slots ? TD_OK : td_err_nomem(err, "partitioning a window");
-  for (int64_t r = 0; rc == TD_OK && r < n; r++) {
-    uint64_t h = td_sort_hash(keys, n_part, r);
-    int64_t s = (int64_t)(h & (uint64_t)(n_slots - 1)), g = -1;
-    for (; slots[s]; s = (s + 1) & (n_slots - 1)) {
-      int64_t c = slots[s] - 1;
-      if (hs[c] == h && td_sort_compare(keys, n_part, fr[c], keys, r) == 0) {
-        g = c;
-        break;
-      }
+/* Partitions found so far: each one's first row and hash. */
+typedef struct gmap {
+  int64_t *fr;
+  uint64_t *hs;
+  int64_t n, cap;
+  int64_t *slots; /* partition + 1, 0 empty; at most half full */
+  int64_t n_slots;
+} gmap;
+
+static void gmap_free(gmap *m) {
+  td_free(m->fr);
+  td_free(m->hs);
+  td_free(m->slots);
+  memset(m, 0, sizeof *m);
+}
+
+/* *g: the partition of row r (hash h), added when new. */
+static int gmap_find(gmap *m, const td_sort_key *keys, int64_t n_part, uint64_t h, int64_t r, int64_t *g,
+                     td_error *err) {
+  int64_t s = m->n_slots ? (int64_t)(h & (uint64_t)(m->n_slots - 1)) : 0;
+  for (; m->n_slots && m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
+    int64_t c = m->slots[s] - 1;
+    if (m->hs[c] == h && td_sort_compare(keys, n_part, m->fr[c], keys, r) == 0) {
+      *g = c;
+      return TD_OK;
     }
-    if (g < 0) {
-      if (ng == cap) {
-        cap *= 2;
-        int64_t *f2 = td_realloc(fr, (size_t)cap * sizeof *f2);
-        if (f2) fr = f2;
-        uint64_t *h2 = f2 ? td_realloc(hs, (size_t)cap * sizeof *h2) : NULL;
-        if (!h2) {
-          rc = td_err_nomem(err, "partitioning a window");
-          break;
-        }
-        hs = h2;
-      }
-      g = ng++;
-      fr[g] = r;
-      hs[g] = h;
-      slots[s] = g + 1;
-      if (2 * ng > n_slots) { /* rehash at half full */
-        int64_t n2 = 2 * n_slots, *s2 = td_calloc((size_t)n2, sizeof *s2);
-        if (!s2) {
-          rc = td_err_nomem(err, "partitioning a window");
-          break;
-        }
-        for (int64_t i = 0; i < ng; i++) {
-          int64_t t = (int64_t)(hs[i] & (uint64_t)(n2 - 1));
-          while (s2[t]) t = (t + 1) & (n2 - 1);
-          s2[t] = i + 1;
-        }
-        td_free(slots);
-        slots = s2;
-        n_slots = n2;
-      }
-    }
-    gid[r] = (uint32_t)g;
   }
-  td_free(hs);
-  td_free(slots);
-  td_free(fr);
-  *n_groups = ng;
+  if (m->n == m->cap) {
+    int64_t cap = m->cap ? 2 * m->cap : 1024;
+    int64_t *f2 = td_realloc(m->fr, (size_t)cap * sizeof *f2);
+    if (f2) m->fr = f2;
+    uint64_t *h2 = f2 ? td_realloc(m->hs, (size_t)cap * sizeof *h2) : NULL;
+    if (!h2) return td_err_nomem(err, "partitioning a window");
+    m->hs = h2;
+    m->cap = cap;
+  }
+  if (2 * (m->n + 1) > m->n_slots) { /* rehash at half full */
+    int64_t n2 = m->n_slots ? 2 * m->n_slots : 2048, *s2 = td_calloc((size_t)n2, sizeof *s2);
+    if (!s2) return td_err_nomem(err, "partitioning a window");
+    for (int64_t i = 0; i < m->n; i++) {
+      int64_t t = (int64_t)(m->hs[i] & (uint64_t)(n2 - 1));
+      while (s2[t]) t = (t + 1) & (n2 - 1);
+      s2[t] = i + 1;
+    }
+    td_free(m->slots);
+    m->slots = s2;
+    m->n_slots = n2;
+    s = (int64_t)(h & (uint64_t)(n2 - 1));
+    while (m->slots[s]) s = (s + 1) & (n2 - 1);
+  }
+  *g = m->n++;
+  m->fr[*g] = r;
+  m->hs[*g] = h;
+  m->slots[s] = *g + 1;
+  return TD_OK;
+}
+
+/* Grouping by workers: worker w numbers the partitions of rows
+ * [bounds[w], bounds[w + 1]) in maps[w]; the maps are then merged in
+ * worker order (a partition's number: its place by first row). */
+typedef struct gctx {
+  const td_sort_key *keys;
+  int64_t n_part;
+  uint32_t *gid;
+  int64_t bounds[TD_PAR_MAX + 1];
+  gmap maps[TD_PAR_MAX];
+  int64_t *to[TD_PAR_MAX]; /* worker w's partition -> merged partition */
+} gctx;
+
+static int group_worker(void *v, int w, td_error *err) {
+  gctx *x = v;
+  int rc = TD_OK;
+  for (int64_t r = x->bounds[w], g; rc == TD_OK && r < x->bounds[w + 1]; r++)
+    if ((rc = gmap_find(&x->maps[w], x->keys, x->n_part, td_sort_hash(x->keys, x->n_part, r), r, &g, err)) == TD_OK)
+      x->gid[r] = (uint32_t)g;
+  return rc;
+}
+
+static int renumber_worker(void *v, int w, td_error *err) {
+  (void)err;
+  gctx *x = v;
+  if (w > 0)
+    for (int64_t r = x->bounds[w]; r < x->bounds[w + 1]; r++) x->gid[r] = (uint32_t)x->to[w][x->gid[r]];
+  return TD_OK;
+}
+
+/* The partitions of n rows on up to `workers` workers: gid[r] the
+ * partition of row r, partitions numbered by first row; *n_groups how
+ * many. */
+static int group_rows(const td_sort_key *keys, int64_t n_part, int64_t n, int workers, uint32_t *gid,
+                      int64_t *n_groups, td_error *err) {
+  gctx *x = td_calloc(1, sizeof *x);
+  if (!x) return td_err_nomem(err, "partitioning a window");
+  x->keys = keys;
+  x->n_part = n_part;
+  x->gid = gid;
+  for (int w = 0; w <= workers; w++) x->bounds[w] = n * w / workers;
+  int rc = td__par_run(workers, group_worker, x, err);
+  gmap *m = &x->maps[0];
+  for (int w = 1; rc == TD_OK && w < workers; w++) {
+    const gmap *p = &x->maps[w];
+    if (!(x->to[w] = td_malloc((size_t)p->n * sizeof *x->to[w] + 1))) rc = td_err_nomem(err, "partitioning a window");
+    for (int64_t i = 0; rc == TD_OK && i < p->n; i++) rc = gmap_find(m, keys, n_part, p->hs[i], p->fr[i], &x->to[w][i], err);
+  }
+  if (rc == TD_OK) rc = td__par_run(workers, renumber_worker, x, err);
+  *n_groups = m->n;
+  for (int w = 0; w < workers; w++) {
+    gmap_free(&x->maps[w]);
+    td_free(x->to[w]);
+  }
+  td_free(x);
   return rc;
 }
 
@@ -207,7 +263,9 @@ int td__win_partition(const td_sort_key *keys, int64_t n_keys, int64_t n_part, i
   int rc = TD_OK;
   if (n_part > 0 && n > 0) {
     gid = td_malloc((size_t)n * sizeof *gid);
-    rc = gid ? group_rows(keys, n_part, n, gid, &ng, err) : td_err_nomem(err, "partitioning a window");
+    enum { MIN_ROWS = 1 << 16 }; /* rows per worker worth a thread */
+    int workers = td__par_workers(threads, n / MIN_ROWS);
+    rc = gid ? group_rows(keys, n_part, n, workers, gid, &ng, err) : td_err_nomem(err, "partitioning a window");
   }
   if (rc == TD_OK && !(st = td_calloc((size_t)ng + 2, sizeof *st))) rc = td_err_nomem(err, "partitioning a window");
   if (rc == TD_OK && !gid) { /* one partition */

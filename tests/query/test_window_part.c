@@ -1,7 +1,7 @@
 /*
  * tests/query/test_window_part.c - the window operator's hashed
  * partitions and per-partition sorts (query/win_part.c) and its walk on
- * several workers: a sliding RANGE sum, count and avg per symbol over 80k
+ * several workers: a sliding RANGE sum, count and avg per symbol over 135k
  * rows in three locations (every partition spans them), with ties in the
  * ORDER BY column, null prices, null order values and a null symbol, equal
  * to a brute-force computation in the test at 1 and at 2 threads; the
@@ -16,7 +16,7 @@
 #include "tabledata.h"
 #include "test.h"
 
-enum { NLOC = 3, PER_LOC = 27000, N = NLOC * PER_LOC, NSYM = 7, NTS = 120, WIN = 3 };
+enum { NLOC = 3, PER_LOC = 45000, N = NLOC * PER_LOC, NSYM = 7, NTS = 120, WIN = 3 };
 
 typedef struct rows {
   int sym[N];     /* -1: null */
