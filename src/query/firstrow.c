@@ -57,49 +57,6 @@ typedef struct fr_ctx {
   int64_t n_tied[TD_PAR_MAX], cap_tied[TD_PAR_MAX];
 } fr_ctx;
 
-static uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 29;
-  return h;
-}
-
-/* A hash of row i of v: rows that tie under td_sort_compare hash alike. */
-static uint64_t cell_hash(const td_colview *v, int64_t i) {
-  if (!td_colview_valid(v, i)) return 0x5bd1e995;
-  switch (v->type) {
-    case TD_TYPE_UTF8:
-    case TD_TYPE_BINARY:
-    case TD_TYPE_LARGE_UTF8:
-    case TD_TYPE_LARGE_BINARY: {
-      td_value s = td_colview_value(v, i);
-      uint64_t h = 0xcbf29ce484222325ULL;
-      for (size_t k = 0; k < s.v.s.len; k++) h = (h ^ (uint8_t)s.v.s.ptr[k]) * 0x100000001b3ULL;
-      return h;
-    }
-    case TD_TYPE_FLOAT32:
-    case TD_TYPE_FLOAT64: {
-      double d = td_colview_double(v, i);
-      if (d == 0) d = 0;         /* -0 ties 0 */
-      if (d != d) return 0x7ff8; /* NaNs tie */
-      uint64_t u;
-      memcpy(&u, &d, sizeof u);
-      return u;
-    }
-    case TD_TYPE_DECIMAL128: {
-      td_value x = td_colview_value(v, i);
-      return x.v.d.lo ^ mix((uint64_t)x.v.d.hi);
-    }
-    default: return (uint64_t)td_colview_int(v, i);
-  }
-}
-
-static uint64_t row_hash(const td_sort_key *k, int64_t n_part, int64_t row) {
-  uint64_t h = 0x9e3779b97f4a7c15ULL;
-  for (int64_t i = 0; i < n_part; i++) h = mix(h ^ cell_hash(k[i].col, row));
-  return h;
-}
-
 static void map_reset(fr_map *m) {
   td_free(m->e);
   td_free(m->rows);
@@ -185,7 +142,7 @@ static int fr_worker(void *ctx, int worker, td_error *err) {
   for (int64_t c = x->bounds[worker]; rc == TD_OK && c < x->bounds[worker + 1]; c++) {
     const td_sort_key *k = x->keys + c * x->n_keys;
     int64_t len = x->snap->chunks[c]->length;
-    for (int64_t r = 0; rc == TD_OK && r < len; r++) rc = offer(x, m, row_hash(k, x->n_part, r), c, r, err);
+    for (int64_t r = 0; rc == TD_OK && r < len; r++) rc = offer(x, m, td_sort_hash(k, x->n_part, r), c, r, err);
   }
   return rc;
 }
@@ -201,7 +158,7 @@ static int fr_tie_worker(void *ctx, int worker, td_error *err) {
     const td_sort_key *k = x->keys + c * x->n_keys;
     int64_t len = x->snap->chunks[c]->length;
     for (int64_t r = 0; r < len; r++) {
-      const fr_entry *e = find(x, m, row_hash(k, x->n_part, r), c, r); /* every row's partition is there */
+      const fr_entry *e = find(x, m, td_sort_hash(k, x->n_part, r), c, r); /* every row's partition is there */
       const fr_row *v = &m->rows[(e - m->e) * x->k];
       if (e->n == x->k && order_cmp(x, c, r, v[e->n - 1]) > 0) continue;
       int64_t rank = 1;

@@ -280,24 +280,13 @@ static int vec_mod(const td_expr *e, const td_vec *args, int64_t n, td_vec *out,
       y->ph != TD_PHYS_I64 || y->c.v.i == 0)
     return TD_OK;
   const int64_t d = y->c.v.i;
-  int64_t *r = td_malloc((size_t)(n ? n : 1) * sizeof *r);
-  uint8_t *v = x->valid ? td_malloc((size_t)(n ? n : 1)) : NULL;
-  if (!r || (x->valid && !v)) {
-    td_free(r);
-    td_free(v);
-    return td_err_nomem(err, "evaluating %%");
-  }
+  void *buf;
+  int rc = td__vec_make(out, TD_PHYS_I64, n, x, &buf, err);
+  if (rc) return rc;
+  int64_t *r = buf;
   if (d == -1) memset(r, 0, (size_t)n * sizeof *r);
   else
     for (int64_t i = 0; i < n; i++) r[i] = x->i64[i] % d;
-  if (v) memcpy(v, x->valid, (size_t)n);
-  memset(out, 0, sizeof *out);
-  out->ph = TD_PHYS_I64;
-  out->n = n;
-  out->i64 = r;
-  out->valid = v;
-  td__vec_own(out, r);
-  if (v) td__vec_own(out, v);
   *done = true;
   return TD_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "query/func.h"
 #include "query/scalar.h"
+#include "query/vec.h"
 #include "util/error.h"
 
 static int bind_nums(td_expr *e, td_error *err) {
@@ -40,6 +41,35 @@ static int bind_round(td_expr *e, td_error *err) {
   return rc;
 }
 
+enum { OP_ABS, OP_SIGN, OP_FLOOR, OP_TRUNC, OP_CEIL, OP_ROUND, OP_ROUND_TO };
+
+/* Which of abs ... round node e is (round with digits: OP_ROUND_TO). */
+static int float_kind(const td_expr *e) {
+  const char *n = e->fn->name;
+  if (strcmp(n, "abs") == 0) return OP_ABS;
+  if (strcmp(n, "sign") == 0) return OP_SIGN;
+  if (strcmp(n, "floor") == 0) return OP_FLOOR;
+  if (strcmp(n, "trunc") == 0) return OP_TRUNC;
+  if (n[0] == 'c') return OP_CEIL; /* ceil, ceiling */
+  return e->n_args > 1 ? OP_ROUND_TO : OP_ROUND;
+}
+
+/* The float64 result of op k on x (p: 10 to round's digits). */
+static double float_op(int k, double x, double p) {
+  switch (k) {
+    case OP_ABS: return fabs(x);
+    case OP_SIGN: return (x > 0) - (x < 0);
+    case OP_FLOOR: return floor(x);
+    case OP_TRUNC: return trunc(x);
+    case OP_CEIL: return ceil(x);
+    case OP_ROUND: return round(x);
+    default: {
+      double r = round(x * p) / p;
+      return isfinite(r) ? r : x;
+    }
+  }
+}
+
 static int row_int_or_float(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                             td_error *err) {
   const char *n = e->fn->name;
@@ -59,18 +89,25 @@ static int row_int_or_float(const td_expr *e, const td_value *a, td_value *out, 
     *out = td_value_int(TD_TYPE_INT64, x); /* floor, ceil, trunc, round of an integer */
     return TD_OK;
   }
-  double x = td__value_double(&a[0]), r;
-  if (strcmp(n, "abs") == 0) r = fabs(x);
-  else if (strcmp(n, "sign") == 0) r = (x > 0) - (x < 0);
-  else if (strcmp(n, "floor") == 0) r = floor(x);
-  else if (strcmp(n, "trunc") == 0) r = trunc(x);
-  else if (n[0] == 'c') r = ceil(x); /* ceil, ceiling */
-  else if (e->n_args > 1) {
-    double p = pow(10.0, (double)a[1].v.i);
-    r = round(x * p) / p;
-    if (!isfinite(r)) r = x;
-  } else r = round(x);
-  *out = td_value_double(TD_TYPE_FLOAT64, r);
+  double p = e->n_args > 1 ? pow(10.0, (double)a[1].v.i) : 1;
+  *out = td_value_double(TD_TYPE_FLOAT64, float_op(float_kind(e), td__value_double(&a[0]), p));
+  return TD_OK;
+}
+
+/* The float64 results of abs ... round over a whole non-constant float64
+ * batch (round's digits a constant): what row_int_or_float gives each row. */
+static int vec_float_op(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = &args[0];
+  if (e->type != TD_TYPE_FLOAT64 || x->is_const || x->ph != TD_PHYS_F64) return TD_OK;
+  if (e->n_args > 1 && (!args[1].is_const || args[1].c.is_null || args[1].ph != TD_PHYS_I64)) return TD_OK;
+  double p = e->n_args > 1 ? pow(10.0, (double)args[1].c.v.i) : 1;
+  int k = float_kind(e);
+  void *buf;
+  int rc = td__vec_make(out, TD_PHYS_F64, n, x, &buf, err);
+  if (rc) return rc;
+  double *r = buf;
+  for (int64_t i = 0; i < n; i++) r[i] = float_op(k, x->f64[i], p);
+  *done = true;
   return TD_OK;
 }
 
@@ -101,13 +138,13 @@ static int row_float(const td_expr *e, const td_value *a, td_value *out, td_fbuf
 }
 
 const td_func td__funcs_math[] = {
-    TD_FN("abs", 1, 1, bind_same, row_int_or_float, true, false),
-    TD_FN("sign", 1, 1, bind_same, row_int_or_float, true, false),
-    TD_FN("round", 1, 2, bind_round, row_int_or_float, true, false),
-    TD_FN("floor", 1, 1, bind_same, row_int_or_float, true, false),
-    TD_FN("ceil", 1, 1, bind_same, row_int_or_float, true, false),
-    TD_FN("ceiling", 1, 1, bind_same, row_int_or_float, true, false),
-    TD_FN("trunc", 1, 1, bind_same, row_int_or_float, true, false),
+    TD_FN_VEC("abs", 1, 1, bind_same, row_int_or_float, true, false, vec_float_op),
+    TD_FN_VEC("sign", 1, 1, bind_same, row_int_or_float, true, false, vec_float_op),
+    TD_FN_VEC("round", 1, 2, bind_round, row_int_or_float, true, false, vec_float_op),
+    TD_FN_VEC("floor", 1, 1, bind_same, row_int_or_float, true, false, vec_float_op),
+    TD_FN_VEC("ceil", 1, 1, bind_same, row_int_or_float, true, false, vec_float_op),
+    TD_FN_VEC("ceiling", 1, 1, bind_same, row_int_or_float, true, false, vec_float_op),
+    TD_FN_VEC("trunc", 1, 1, bind_same, row_int_or_float, true, false, vec_float_op),
     TD_FN("sqrt", 1, 1, bind_float, row_float, true, false),
     TD_FN("cbrt", 1, 1, bind_float, row_float, true, false),
     TD_FN("exp", 1, 1, bind_float, row_float, true, false),

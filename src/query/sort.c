@@ -65,6 +65,69 @@ static int cmp_rows(const td_sort_key *keys, int64_t nk, int64_t i, int64_t j) {
   return td_sort_compare(keys, nk, i, keys, j);
 }
 
+static uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 29;
+  return h;
+}
+
+/* A hash of row i of v: rows that tie under td_sort_compare hash alike. */
+static uint64_t cell_hash(const td_colview *v, int64_t i) {
+  if (!td_colview_valid(v, i)) return 0x5bd1e995;
+  switch (v->type) {
+    case TD_TYPE_UTF8:
+    case TD_TYPE_BINARY:
+    case TD_TYPE_LARGE_UTF8:
+    case TD_TYPE_LARGE_BINARY: {
+      int64_t len;
+      const char *s = td_colview_str(v, i, &len);
+      uint64_t h = 0xcbf29ce484222325ULL;
+      for (int64_t k = 0; k < len; k++) h = (h ^ (uint8_t)s[k]) * 0x100000001b3ULL;
+      return h;
+    }
+    case TD_TYPE_FLOAT32:
+    case TD_TYPE_FLOAT64: {
+      double d = td_colview_double(v, i);
+      if (d == 0) d = 0;         /* -0 ties 0 */
+      if (d != d) return 0x7ff8; /* NaNs tie */
+      uint64_t u;
+      memcpy(&u, &d, sizeof u);
+      return u;
+    }
+    case TD_TYPE_UINT64: return ((const uint64_t *)v->values)[v->offset + i];
+    case TD_TYPE_DECIMAL128: {
+      td_i128 x = td_dec_load((const uint8_t *)v->values + (v->offset + i) * 16);
+      return (uint64_t)x ^ mix((uint64_t)(x >> 64));
+    }
+    default: return (uint64_t)td_colview_int(v, i);
+  }
+}
+
+uint64_t td_sort_hash(const td_sort_key *keys, int64_t n_keys, int64_t row) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (int64_t k = 0; k < n_keys; k++) h = mix(h ^ cell_hash(keys[k].col, row));
+  return h;
+}
+
+void td_sort_rows(const td_sort_key *keys, int64_t n_keys, int64_t *rows, int64_t n, int64_t *tmp) {
+  if (n < 2 || n_keys == 0) return;
+  int64_t *src = rows, *dst = tmp;
+  for (int64_t w = 1; w < n; w *= 2) {
+    for (int64_t lo = 0; lo < n; lo += 2 * w) {
+      int64_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+      int64_t a = lo, b = mid, o = lo;
+      while (a < mid && b < hi) dst[o++] = cmp_rows(keys, n_keys, src[b], src[a]) < 0 ? src[b++] : src[a++];
+      while (a < mid) dst[o++] = src[a++];
+      while (b < hi) dst[o++] = src[b++];
+    }
+    int64_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != rows) memcpy(rows, src, (size_t)n * sizeof *rows);
+}
+
 int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows, int64_t *perm,
                         td_error *err) {
   for (int64_t k = 0; k < n_keys; k++)
@@ -75,20 +138,7 @@ int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows,
   if (n_rows < 2 || n_keys == 0) return TD_OK;
   int64_t *tmp = td_malloc((size_t)n_rows * sizeof *tmp);
   if (!tmp) return td_err_nomem(err, "sorting");
-  int64_t *src = perm, *dst = tmp;
-  for (int64_t w = 1; w < n_rows; w *= 2) {
-    for (int64_t lo = 0; lo < n_rows; lo += 2 * w) {
-      int64_t mid = lo + w < n_rows ? lo + w : n_rows, hi = lo + 2 * w < n_rows ? lo + 2 * w : n_rows;
-      int64_t a = lo, b = mid, o = lo;
-      while (a < mid && b < hi) dst[o++] = cmp_rows(keys, n_keys, src[b], src[a]) < 0 ? src[b++] : src[a++];
-      while (a < mid) dst[o++] = src[a++];
-      while (b < hi) dst[o++] = src[b++];
-    }
-    int64_t *t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != perm) memcpy(perm, src, (size_t)n_rows * sizeof *perm);
+  td_sort_rows(keys, n_keys, perm, n_rows, tmp);
   td_free(tmp);
   return TD_OK;
 }

@@ -28,4 +28,13 @@ int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows,
  * the rules above: < 0 when row i comes first, 0 when they tie. */
 int td_sort_compare(const td_sort_key *keys, int64_t n_keys, int64_t i, const td_sort_key *other, int64_t j);
 
+/* td_sort_permutation over the given rows: rows[0..n) rearranged into the
+ * sorted order (ties keep their order in rows).  tmp: room for n rows. */
+void td_sort_rows(const td_sort_key *keys, int64_t n_keys, int64_t *rows, int64_t n, int64_t *tmp);
+
+/* A hash of row `row` of the key columns: rows that tie under
+ * td_sort_compare on every key hash alike (nulls alike, -0 as 0, every NaN
+ * alike). */
+uint64_t td_sort_hash(const td_sort_key *keys, int64_t n_keys, int64_t row);
+
 #endif

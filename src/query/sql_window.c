@@ -3,8 +3,10 @@
  * printer, the planner's extraction of windows (QUALIFY and DISTINCT ON
  * included), and the window operator that computes them.
  *
- * The operator sorts the rows by (PARTITION BY, ORDER BY) (stable, so ties
- * keep arrival order), walks each partition's peer groups and frames, and
+ * The operator puts the rows in (PARTITION BY, ORDER BY) order (each
+ * partition found by hashing and sorted alone, query/win_part.c; stable, so
+ * ties keep arrival order), walks each partition's peer groups and frames
+ * (partitions shared among workers), and
  * writes each function's value back at the row's source position.  Frames
  * only grow at both ends as the current row advances, so aggregates slide:
  * sums and counts add the entering rows and subtract the leaving ones,
@@ -18,12 +20,15 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "query/firstrow.h"
 #include "query/ops.h"
+#include "query/par.h"
 #include "query/sort.h"
+#include "query/win_part.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -474,6 +479,7 @@ typedef struct wpass {
   const td_colview *views;
   const int64_t *perm; /* the current partition's rows in window order */
   td_sort_key keys[TD_WIN_MAX_KEYS];
+  const int64_t *ord; /* the one ORDER BY column when int64 without nulls (else NULL) */
   int64_t base;     /* the outputs below are for input rows [base, base + n) */
   int64_t *idx;     /* value kinds: source row, -1 null, -2 default */
   int64_t *iv;      /* int64 results */
@@ -501,6 +507,7 @@ static bool peer_sensitive(const wfn *f) {
 
 /* Whether partition positions a and b tie on keys [from, to). */
 static bool ties(const wpass *w, int64_t from, int64_t to, int64_t a, int64_t b) {
+  if (w->ord && from == w->f->n_part) return w->ord[w->perm[a]] == w->ord[w->perm[b]];
   return td_sort_compare(w->keys + from, to - from, w->perm[a], w->keys + from, w->perm[b]) == 0;
 }
 
@@ -508,6 +515,10 @@ static bool ties(const wpass *w, int64_t from, int64_t to, int64_t a, int64_t b)
 static bool in_range(const wpass *w, int64_t s, int64_t k) {
   const td_colview *c = &w->views[w->f->range_col];
   int64_t rs = w->perm[s], rk = w->perm[k];
+  if (w->ord) { /* the range column is the one ORDER BY column */
+    __int128 d = (__int128)w->ord[rk] - w->ord[rs];
+    return (w->f->range_desc ? -d : d) <= w->f->n;
+  }
   if (!td_colview_valid(c, rs)) return false;
   if (c->type == TD_TYPE_FLOAT64 || c->type == TD_TYPE_FLOAT32) {
     double d = td_colview_double(c, rk) - td_colview_double(c, rs);
@@ -625,38 +636,51 @@ static td_value as_out(td_value v, td_type_id out) {
 }
 
 /* A pass of f over input columns `views` with outputs for input rows
- * [base, base + n). */
-static int pass_init(wpass *w, const wfn *f, const td_colview *views, int64_t base, int64_t n, td_error *err) {
+ * [base, base + n); numbers are written straight into the array a (made
+ * here), values of the input (lag ... max) into a by emit. */
+static int pass_init(wpass *w, const wfn *f, const td_colview *views, int64_t base, int64_t n, td_array *a,
+                     td_error *err) {
   memset(w, 0, sizeof *w);
   w->f = f;
   w->views = views;
   w->base = base;
   for (int64_t k = 0; k < f->n_keys; k++) w->keys[k] = (td_sort_key){&views[f->keys[k]], f->desc[k]};
+  const td_colview *o = f->n_keys == f->n_part + 1 ? &views[f->keys[f->n_part]] : NULL;
+  if (o && (!o->validity || o->null_count == 0) && td_type_width(o->type) == 8 && o->type != TD_TYPE_UINT64 &&
+      o->type != TD_TYPE_FLOAT64)
+    w->ord = (const int64_t *)o->values + o->offset;
   if (value_kind(f->kind)) w->idx = td_malloc((size_t)(n + 1) * sizeof *w->idx);
-  else if (f->out == TD_TYPE_INT64) w->iv = td_malloc((size_t)(n + 1) * sizeof *w->iv);
-  else w->fv = td_malloc((size_t)(n + 1) * sizeof *w->fv);
+  else {
+    int rc = td_array_init(a, f->out, n, err);
+    if (rc) return rc;
+    if (f->out == TD_TYPE_INT64) w->iv = (int64_t *)a->values;
+    else w->fv = (double *)a->values;
+  }
   w->ok = td_malloc((size_t)n + 1);
   return (w->idx || w->iv || w->fv) && w->ok ? TD_OK : td_err_nomem(err, "computing a window");
 }
 
 static void pass_free(wpass *w) {
   td_free(w->idx);
-  td_free(w->iv);
-  td_free(w->fv);
   td_free(w->ok);
 }
 
-/* The pass's n outputs into the builder a. */
+/* The pass's n outputs into a (numbers: their nulls). */
 static int emit(const wpass *w, int64_t n, td_array *a, td_error *err) {
   const wfn *f = w->f;
+  if (!value_kind(f->kind)) {
+    int rc = TD_OK;
+    for (int64_t r = 0; rc == TD_OK && r < n; r++)
+      if (!w->ok[r]) {
+        if (w->iv) w->iv[r] = 0;
+        else w->fv[r] = 0;
+        rc = td_array_set_null(a, r, err);
+      }
+    a->length = n;
+    return rc;
+  }
   int rc = td_array_init(a, f->out, n, err);
   for (int64_t r = 0; rc == TD_OK && r < n; r++) {
-    if (!value_kind(f->kind)) {
-      rc = !w->ok[r] ? td_array_append_null(a, err)
-           : w->iv   ? td_array_append_int(a, w->iv[r], err)
-                     : td_array_append_double(a, w->fv[r], err);
-      continue;
-    }
     td_value v = w->idx[r] >= 0   ? td_colview_value(&w->views[f->arg], w->idx[r])
                  : w->idx[r] == -2 ? as_out(td_colview_value(&w->views[f->dflt], w->base + r), f->out)
                                    : td_value_null(f->out);
@@ -667,43 +691,7 @@ static int emit(const wpass *w, int64_t n, td_array *a, td_error *err) {
 
 /* ---- live partitions ---- */
 
-static uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  return h ^ (h >> 33);
-}
-
-/* A hash of the value: equal under td_sort_compare, equal hash. */
-static uint64_t value_hash(const td_value *v) {
-  if (v->is_null) return 0x5bd1e995;
-  switch (v->type) {
-    case TD_TYPE_UTF8: {
-      uint64_t h = 0xcbf29ce484222325ULL;
-      for (size_t i = 0; i < v->v.s.len; i++) h = (h ^ (uint8_t)v->v.s.ptr[i]) * 0x100000001b3ULL;
-      return h;
-    }
-    case TD_TYPE_FLOAT32:
-    case TD_TYPE_FLOAT64: {
-      double d = v->v.f == 0 ? 0 : v->v.f; /* -0 ties 0 */
-      if (d != d) return 0x7ff8;           /* NaNs tie */
-      uint64_t u;
-      memcpy(&u, &d, sizeof u);
-      return u;
-    }
-    case TD_TYPE_BOOL: return v->v.b;
-    case TD_TYPE_DECIMAL128: return v->v.d.lo ^ mix((uint64_t)v->v.d.hi);
-    default: return v->v.u;
-  }
-}
-
-static uint64_t key_hash(const wpass *w, int64_t row) {
-  uint64_t h = 0x9e3779b97f4a7c15ULL;
-  for (int64_t k = 0; k < w->f->n_part; k++) {
-    td_value v = td_colview_value(w->keys[k].col, row);
-    h = mix(h ^ value_hash(&v));
-  }
-  return h;
-}
+static uint64_t key_hash(const wpass *w, int64_t row) { return td_sort_hash(w->keys, w->f->n_part, row); }
 
 static void parts_reset(wparts *ps) {
   for (int64_t i = 0; i < ps->n; i++) {
@@ -781,41 +769,64 @@ static void state_reset(wop *op) {
 
 /* ---- computing ---- */
 
-/* Function j over all n rows (sorted by perm) into the builder a; on a live
- * source each partition's rows and final state are kept (op->parts). */
-static int run_fn(wop *op, int64_t j, const td_colview *views, const int64_t *perm, int64_t n, td_array *a,
-                  td_error *err) {
+/* Partitions of one function walked by workers: each takes the next
+ * partition, its own state, and writes the outputs of its partition's rows
+ * (rows are in one partition only: no two workers write one output). */
+typedef struct walk {
+  const wpass *w;
+  const int64_t *perm, *starts;
+  int64_t n_parts;
+  atomic_llong next;
+} walk;
+
+static int walk_worker(void *v, int worker, td_error *err) {
+  (void)worker;
+  walk *x = v;
+  wpass w = *x->w;
+  wst one;
+  memset(&one, 0, sizeof one);
+  int rc = TD_OK;
+  for (int64_t g; rc == TD_OK && (g = atomic_fetch_add(&x->next, 1)) < x->n_parts;) {
+    int64_t *dq = one.dq, cap = one.cap, p0 = x->starts[g], len = x->starts[g + 1] - p0;
+    memset(&one, 0, sizeof one);
+    one.dq = dq;
+    one.cap = cap;
+    w.perm = x->perm + p0;
+    for (int64_t k = 0; rc == TD_OK && k < len; k++) rc = step(&w, &one, len, k, err);
+  }
+  td_free(one.dq);
+  return rc;
+}
+
+/* Function j over all n rows in window order (perm, partition i being
+ * perm[starts[i] .. starts[i + 1])) into the builder a, with up to
+ * `threads` workers; on a live source each partition's rows and final
+ * state are kept (op->parts), by one worker. */
+static int run_fn(wop *op, int64_t j, const td_colview *views, const int64_t *perm, const int64_t *starts,
+                  int64_t n_parts, int64_t n, int threads, td_array *a, td_error *err) {
   const wfn *f = &op->fns[j];
   wparts *ps = op->inc ? &op->parts[j] : NULL;
   wpass w;
-  wst one;
-  memset(&one, 0, sizeof one);
-  int rc = pass_init(&w, f, views, 0, n, err);
-  for (int64_t p0 = 0, pe; rc == TD_OK && p0 < n; p0 = pe) {
-    w.perm = perm;
-    for (pe = p0 + 1; pe < n && ties(&w, 0, f->n_part, p0, pe);) pe++;
-    wst *s = &one;
-    if (ps) {
-      int64_t pi;
-      if ((rc = part_new(ps, key_hash(&w, perm[p0]), &pi, err)) != TD_OK ||
-          (rc = part_room(&ps->p[pi], pe - p0, err)) != TD_OK)
-        break;
-      wpart *p = &ps->p[pi];
-      memcpy(p->rows, perm + p0, (size_t)(pe - p0) * sizeof *p->rows);
-      p->len = pe - p0;
-      s = &p->st;
-      w.perm = p->rows;
-    } else {
-      int64_t *dq = one.dq, cap = one.cap;
-      memset(&one, 0, sizeof one);
-      one.dq = dq;
-      one.cap = cap;
-      w.perm = perm + p0;
-    }
-    for (int64_t k = 0; rc == TD_OK && k < pe - p0; k++) rc = step(&w, s, pe - p0, k, err);
+  int rc = pass_init(&w, f, views, 0, n, a, err);
+  for (int64_t g = 0; rc == TD_OK && ps && g < n_parts; g++) {
+    int64_t p0 = starts[g], len = starts[g + 1] - p0, pi;
+    if ((rc = part_new(ps, key_hash(&w, perm[p0]), &pi, err)) != TD_OK ||
+        (rc = part_room(&ps->p[pi], len, err)) != TD_OK)
+      break;
+    wpart *p = &ps->p[pi];
+    memcpy(p->rows, perm + p0, (size_t)len * sizeof *p->rows);
+    p->len = len;
+    w.perm = p->rows;
+    for (int64_t k = 0; rc == TD_OK && k < len; k++) rc = step(&w, &p->st, len, k, err);
+  }
+  if (rc == TD_OK && !ps) {
+    enum { MIN_ROWS = 1 << 15 }; /* rows per worker worth a thread */
+    walk x = {.w = &w, .perm = perm, .starts = starts, .n_parts = n_parts};
+    atomic_init(&x.next, 0);
+    int64_t units = n / MIN_ROWS < n_parts ? n / MIN_ROWS : n_parts;
+    rc = td__par_run(td__par_workers(threads, units), walk_worker, &x, err);
   }
   if (rc == TD_OK) rc = emit(&w, n, a, err);
-  td_free(one.dq);
   pass_free(&w);
   return rc;
 }
@@ -828,7 +839,7 @@ static int append_fn(wop *op, int64_t j, const td_colview *views, int64_t b, int
   const wfn *f = &op->fns[j];
   wparts *ps = &op->parts[j];
   wpass w;
-  int rc = pass_init(&w, f, views, b, m, err);
+  int rc = pass_init(&w, f, views, b, m, a, err);
   for (int64_t r = b; rc == TD_OK && r < b + m; r++) {
     int64_t pi;
     if ((rc = part_of(ps, &w, r, &pi, err)) != TD_OK) break;
@@ -908,7 +919,7 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   op->n_recomputed++;
   wread rd;
   memset(&rd, 0, sizeof rd);
-  int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm);
+  int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm), *starts = NULL, n_parts = 0;
   td_dchunk *c = NULL;
   int rc = perm ? TD_OK : td_err_nomem(err, "computing a window");
   if (rc == TD_OK) rc = read_rows(src, d->snap, 0, n, &rd, err);
@@ -921,11 +932,12 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
     if (j == 0 || !same_sort(f, &op->fns[j - 1])) {
       td_sort_key keys[TD_WIN_MAX_KEYS];
       for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.views[f->keys[k]], f->desc[k]};
-      rc = td_sort_permutation(keys, f->n_keys, n, perm, err);
+      td_free(starts);
+      rc = td__win_partition(keys, f->n_keys, f->n_part, n, t->threads, perm, &starts, &n_parts, err);
     }
     td_array a;
     memset(&a, 0, sizeof a);
-    if (rc == TD_OK) rc = run_fn(op, j, rd.views, perm, n, &a, err);
+    if (rc == TD_OK) rc = run_fn(op, j, rd.views, perm, starts, n_parts, n, t->threads, &a, err);
     if (rc == TD_OK) rc = td_dchunk_set_array(c, nf + j, &a, err);
     td_array_reset(&a);
   }
@@ -939,6 +951,7 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   td_dchunk_release(c);
   read_free(&rd);
   td_free(perm);
+  td_free(starts);
   return rc;
 }
 
@@ -1233,12 +1246,32 @@ typedef struct hidden {
   char **names;
   int64_t n, cap;
   const td_schema *def;
-  int64_t base;    /* the projection's columns before the hidden ones */
+  int64_t base;      /* the projection's columns before the hidden ones */
+  const int64_t *keep; /* ... source column of each */
 } hidden;
 
+/* The source column a column reference e names (-1: e is not one). */
+static int64_t plain_column(const hidden *h, const td_expr *e) {
+  return e && e->kind == TD_EXPR_COLUMN ? td_schema_find(h->def, e->name) : -1;
+}
+
+/* The type of projection column col. */
+static td_type_id col_type(const hidden *h, int64_t col) {
+  return col < h->base ? h->def->fields[h->keep[col]].type : h->items[col - h->base]->type;
+}
+
 /* Binds e over the source as a new hidden column; *col its index in the
- * projection (after the source's columns), *type its type. */
+ * projection (after the source's columns).  A source column the
+ * projection already has (kept, or hidden before) is not added again: the
+ * window reads every column it is given, a string column twice cost a
+ * second copy of its bytes. */
 static int hide(hidden *h, const td_expr *e, int64_t *col, td_error *err) {
+  int64_t c = plain_column(h, e);
+  for (int64_t i = 0; c >= 0 && i < h->base + h->n; i++)
+    if (i < h->base ? h->keep[i] == c : plain_column(h, h->items[i - h->base]) == c) {
+      *col = i;
+      return TD_OK;
+    }
   if (h->n == h->cap) {
     int64_t cap = 2 * h->cap + 16;
     td_expr **it = td_realloc(h->items, (size_t)cap * sizeof *it);
@@ -1289,7 +1322,7 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
                      fn->name, fns[i].min, fns[i].max, (long long)fn->n_args, (long long)fn->pos);
   int rc = TD_OK;
   td_type_id at = TD_TYPE_NONE;
-  if (fn->n_args >= 1 && (rc = hide(h, fn->args[0], &f->arg, err)) == TD_OK) at = h->items[h->n - 1]->type;
+  if (fn->n_args >= 1 && (rc = hide(h, fn->args[0], &f->arg, err)) == TD_OK) at = col_type(h, f->arg);
   if (rc) return rc;
   bool num = at != TD_TYPE_NONE && at != TD_TYPE_BOOL && !td_type_is_varlen(at) && at != TD_TYPE_DECIMAL128 &&
              td_type_unit_ns(at) == 0;
@@ -1308,7 +1341,7 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
     const td_expr *dv = fn->n_args == 3 ? fn->args[2] : NULL;
     if (dv && !(dv->kind == TD_EXPR_LITERAL && dv->lit.is_null)) {
       if ((rc = hide(h, dv, &f->dflt, err)) != TD_OK) return rc;
-      td_type_id dt = h->items[h->n - 1]->type;
+      td_type_id dt = col_type(h, f->dflt);
       bool dint = dt != TD_TYPE_FLOAT64 && dt != TD_TYPE_FLOAT32 && !td_type_is_varlen(dt) && dt != TD_TYPE_BOOL &&
                   dt != TD_TYPE_DECIMAL128 && td_type_unit_ns(dt) == 0;
       if (dt != at && !(num && dint) && !(fl && dt == TD_TYPE_FLOAT64))
@@ -1350,7 +1383,7 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
     if (no != 1)
       return td_err_at(err, TD_EPARSE, e->pos, "a RANGE frame with an offset needs exactly one ORDER BY "
                        "expression, found %lld at offset %lld", (long long)no, (long long)e->pos);
-    td_type_id kt = h->items[f->range_col - h->base]->type;
+    td_type_id kt = col_type(h, f->range_col);
     int64_t unit = td_type_unit_ns(kt);
     bool iv = e->args[4]->lit.v.i;
     if (td_type_is_varlen(kt) || kt == TD_TYPE_BOOL || kt == TD_TYPE_DECIMAL128 || (iv && unit <= 0) ||
@@ -1419,7 +1452,7 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
     td_expr_free(filter);
     return td_err_nomem(err, "planning a window");
   }
-  hidden h = {.def = def, .base = nf};
+  hidden h = {.def = def, .base = nf, .keep = keep};
   wop *op = td_calloc(1, sizeof *op);
   if (op) op->fns = td_calloc((size_t)w->n + 1, sizeof *op->fns);
   int rc = op && op->fns ? TD_OK : td_err_nomem(err, "planning a window");

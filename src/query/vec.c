@@ -30,6 +30,30 @@ void td__vec_own(td_vec *v, void *p) {
   td_free(p); /* never happens: at most 4 buffers per vec */
 }
 
+int td__vec_make(td_vec *out, td_phys ph, int64_t n, const td_vec *like, void **values, td_error *err) {
+  size_t w = ph == TD_PHYS_BOOL ? 1 : ph == TD_PHYS_D128 ? 16 : 8;
+  void *r = td_malloc((size_t)(n ? n : 1) * w);
+  uint8_t *v = like->valid ? td_malloc((size_t)(n ? n : 1)) : NULL;
+  if (!r || (like->valid && !v)) {
+    td_free(r);
+    td_free(v);
+    return td_err_nomem(err, "evaluating an expression");
+  }
+  if (v) memcpy(v, like->valid, (size_t)n);
+  memset(out, 0, sizeof *out);
+  out->ph = ph;
+  out->n = n;
+  if (ph == TD_PHYS_F64) out->f64 = r;
+  else if (ph == TD_PHYS_I64) out->i64 = r;
+  else if (ph == TD_PHYS_BOOL) out->b8 = r;
+  else out->d128 = r;
+  out->valid = v;
+  td__vec_own(out, r);
+  if (v) td__vec_own(out, v);
+  *values = r;
+  return TD_OK;
+}
+
 void td__vec_free(td_vec *v) {
   for (int i = 0; i < 4; i++) td_free(v->own[i]);
   memset(v, 0, sizeof *v);

@@ -34,6 +34,10 @@ typedef struct td_vec {
 
 td_phys td__phys_of(td_type_id t);
 void td__vec_free(td_vec *v);
+/* Makes *out a non-constant vec of n rows of phys ph (not TD_PHYS_STR)
+ * owning a new values buffer, *values, to fill, and a copy of like's
+ * validity (like: a non-constant vec of n rows).  TD_ENOMEM. */
+int td__vec_make(td_vec *out, td_phys ph, int64_t n, const td_vec *like, void **values, td_error *err);
 /* Loads column `col` of the batch (or its constant) as a vec of `t`'s phys. */
 int td__vec_load(const td_batch *b, int64_t col, td_type_id t, td_vec *out, td_error *err);
 /* A constant vec of n rows. */
