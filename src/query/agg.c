@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "arrow/dict.h"
+#include "query/par.h"
 #include "query/vec.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
@@ -1812,11 +1813,13 @@ static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g) {
 }
 
 /* Folds the agg_more.h aggregates of every group g of `b` into group
- * map[g] of `a` (NO_GROUP: not merged); map has b->n_groups entries. */
-static int merge_ext(td_agg *a, const td_agg *b, const uint32_t *map, td_error *err) {
+ * map[g] of `a` (NO_GROUP: not merged); map has b->n_groups entries.  With
+ * `later`, compact distinct sets are left to merge_parts. */
+static int merge_ext(td_agg *a, const td_agg *b, const uint32_t *map, bool later, td_error *err) {
   int rc = TD_OK;
   for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++)
-    if (a->ext[k]) rc = td__aggx_merge_map(a->ext[k], b->ext[k], map, b->n_groups, err);
+    if (a->ext[k] && !(later && td__aggx_by_hash(a->ext[k])))
+      rc = td__aggx_merge_map(a->ext[k], b->ext[k], map, b->n_groups, err);
   return rc;
 }
 
@@ -1881,7 +1884,9 @@ static td_value *key_scratch(int64_t n, td_value *local) {
   return n <= 8 ? local : td_calloc((size_t)n, sizeof *local);
 }
 
-int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) {
+/* td_agg_merge; with `keep`, the group map is returned in *keep (NULL when
+ * `a` needs none) and the compact distinct sets are not merged. */
+static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, td_error *err) {
   if (a->n_keys != b->n_keys || a->n_aggs != b->n_aggs)
     return td_err(err, TD_EINVAL, "merging aggregations of %lld/%lld columns into %lld/%lld", (long long)b->n_keys,
                   (long long)b->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
@@ -1890,9 +1895,70 @@ int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) {
   int rc;
   uint32_t *map = ext_map(a, b->n_groups, &rc, err);
   for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) rc = merge_group(a, b, (uint32_t)g, kv, map, err);
-  if (rc == TD_OK && map) rc = merge_ext(a, b, map, err);
-  td_free(map);
+  if (rc == TD_OK && map) rc = merge_ext(a, b, map, keep != NULL, err);
+  if (keep) *keep = map;
+  else td_free(map);
   if (kv != local) td_free(kv);
+  return rc;
+}
+
+int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) { return merge_one(a, b, NULL, err); }
+
+void td_agg_set_bulk(td_agg *a, bool on) {
+  for (int64_t k = 0; k < a->n_aggs; k++)
+    if (a->ext[k]) td__aggx_bulk(a->ext[k], on);
+}
+
+int td_agg_settle(td_agg *a, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t k = 0; k < a->n_aggs; k++)
+    if (a->ext[k]) {
+      int r = td__aggx_settle(a->ext[k], err);
+      if (rc == TD_OK) rc = r;
+      td__aggx_bulk(a->ext[k], false);
+    }
+  return rc;
+}
+
+/* The parallel merge of the compact distinct sets of td_agg_merge_all. */
+typedef struct merge_par {
+  td_aggx *x;
+  const td_aggx **ys;
+  const uint32_t **maps;
+  int n, threads;
+  int64_t **cnt; /* each worker's new pairs per group */
+} merge_par;
+
+static int merge_par_worker(void *ctx, int t, td_error *err) {
+  merge_par *p = ctx;
+  return td__aggx_merge_parts(p->x, p->ys, p->maps, p->n, t, p->threads, p->cnt[t], err);
+}
+
+static int merge_parts(td_agg *a, int64_t k, td_agg *const *bs, uint32_t **maps, int n, int threads,
+                       td_error *err) {
+  merge_par p = {a->ext[k], td_calloc((size_t)n, sizeof *p.ys), (const uint32_t **)maps, n, threads,
+                 td_calloc((size_t)threads, sizeof *p.cnt)};
+  int rc = p.ys && p.cnt ? TD_OK : td_err_nomem(err, "merging aggregations");
+  for (int w = 0; rc == TD_OK && w < n; w++) p.ys[w] = bs[w]->ext[k];
+  for (int t = 0; rc == TD_OK && t < threads; t++)
+    if (!(p.cnt[t] = td_calloc((size_t)a->cap + 1, sizeof *p.cnt[t]))) rc = td_err_nomem(err, "merging aggregations");
+  if (rc == TD_OK) rc = td__par_run(threads, merge_par_worker, &p, err);
+  for (int t = 0; rc == TD_OK && t < threads; t++) td__aggx_merge_done(p.x, p.cnt[t]);
+  for (int t = 0; p.cnt && t < threads; t++) td_free(p.cnt[t]);
+  td_free(p.cnt);
+  td_free(p.ys);
+  return rc;
+}
+
+int td_agg_merge_all(td_agg *a, td_agg *const *bs, int n, int threads, td_error *err) {
+  uint32_t **maps = td_calloc((size_t)n + 1, sizeof *maps);
+  if (!maps) return td_err_nomem(err, "merging aggregations");
+  int rc = TD_OK;
+  for (int i = 0; rc == TD_OK && i < n; i++) rc = merge_one(a, bs[i], &maps[i], err);
+  for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++)
+    if (a->ext[k] && td__aggx_by_hash(a->ext[k])) rc = merge_parts(a, k, bs, maps, n, threads < 1 ? 1 : threads, err);
+  for (int i = 0; i < n; i++) td_free(maps[i]);
+  td_free(maps);
   return rc;
 }
 
@@ -2015,7 +2081,7 @@ int td_agg_reset_groups(td_agg *a, const td_agg *full, const uint32_t *groups, i
     if (rc == TD_OK) mark_changed(a, d);
     if (map && g != NO_GROUP) map[g] = d;
   }
-  if (rc == TD_OK && map) rc = merge_ext(a, full, map, err);
+  if (rc == TD_OK && map) rc = merge_ext(a, full, map, false, err);
   td_free(map);
   return rc;
 }
@@ -2039,7 +2105,7 @@ int td_agg_drop_empty(td_agg **ap, int64_t rows_k, int64_t **dropped, int64_t *n
     if (a->ast[rows_k].cnt[g] == 0) list[n++] = g;
     else rc = merge_group(b, a, (uint32_t)g, kv, map, err);
   }
-  if (rc == TD_OK && map) rc = merge_ext(b, a, map, err);
+  if (rc == TD_OK && map) rc = merge_ext(b, a, map, false, err);
   td_free(map);
   if (kv != local) td_free(kv);
   if (rc) {

@@ -3,13 +3,16 @@
  * every aggregate, group-bys on 1, 2 and 3 keys (integers, strings, floats,
  * nulls), 1M groups, filters, projections and ORDER BY ... LIMIT give the
  * same rows, in the same order, with 1, 2 and 4 threads, and equal a naive
- * reference computed here from the generated data.  Error paths: negative
- * thread counts.
+ * reference computed here from the generated data; count(DISTINCT) grouped
+ * (null keys, null values, doubles) and global, with the distinct pairs
+ * collected and merged part by part, also when they enter the sets many
+ * times before the end.  Error paths: negative thread counts.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/agg_more.h"
 #include "tabledata.h"
 #include "test.h"
 
@@ -384,6 +387,61 @@ static void test_group_by(void **state) {
   env_close(&e);
 }
 
+/* count(DISTINCT v), count(DISTINCT x), count(DISTINCT k3) by k1 (first-seen
+ * order, nulls one group), or over all rows when by_k1 is false; rows with
+ * id < lim. */
+static rows ref_distinct(const env *e, bool by_k1, int64_t lim) {
+  enum { NV = 2001, NX = 397, NK = 5, NG = 14 };
+  bool(*seen)[NV + NX + NK] = calloc(NG, sizeof *seen);
+  int64_t cnt[NG][3] = {{0}}, key[NG];
+  int ng = 0;
+  for (int64_t i = 0; i < e->n && i < lim; i++) {
+    const row *r = &e->r[i];
+    const int64_t k = !by_k1 ? 0 : r->k1n ? -1 : r->k1;
+    int j = 0;
+    while (j < ng && key[j] != k) j++;
+    if (j == ng) key[ng++] = k;
+    if (!r->vn && !seen[j][r->v + 1000]) seen[j][r->v + 1000] = true, cnt[j][0]++;
+    if (!r->xn && !seen[j][NV + (int)(r->x * 4)]) seen[j][NV + (int)(r->x * 4)] = true, cnt[j][1]++;
+    if (!r->k3n && !seen[j][NV + NX + (int)(r->k3 * 2)]) seen[j][NV + NX + (int)(r->k3 * 2)] = true, cnt[j][2]++;
+  }
+  if (!by_k1 && ng == 0) ng = 1; /* a global aggregate of no rows: zeros */
+  refbuf b = {0};
+  for (int j = 0; j < ng; j++) {
+    if (by_k1) cell_i(&b, key[j] < 0, key[j]);
+    for (int c = 0; c < 3; c++) cell_i(&b, false, cnt[j][c]);
+    end_row(&b);
+  }
+  free(seen);
+  return ref_rows(&b);
+}
+
+static void test_count_distinct(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const int64_t lims[] = {INT64_MAX, 5000, 0};
+  static const char *const where[] = {"", " WHERE id < 5000", " WHERE id < 0"};
+  for (int pend = 0; pend < 2; pend++) {
+    /* the second time, every 100 pairs enter the sets */
+    td__aggx_pend_max = pend ? 100 : 1 << 22;
+    for (int l = 0; l < 3; l++) {
+      char sql[256];
+      snprintf(sql, sizeof sql, "SELECT k1, count(DISTINCT v), count(DISTINCT x), count(DISTINCT k3) FROM t%s GROUP BY k1",
+               where[l]);
+      rows want = ref_distinct(&e, true, lims[l]);
+      check(&e, sql, &want);
+      rows_free(&want);
+      snprintf(sql, sizeof sql, "SELECT count(DISTINCT v), count(DISTINCT x), count(DISTINCT k3) FROM t%s", where[l]);
+      want = ref_distinct(&e, false, lims[l]);
+      check(&e, sql, &want);
+      rows_free(&want);
+    }
+  }
+  td__aggx_pend_max = 1 << 22;
+  env_close(&e);
+}
+
 /* 1M groups: a key unique per row, over 8 locations (200k under the
  * sanitizers, which run 10-20 times slower). */
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
@@ -554,7 +612,8 @@ static void test_threads_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_global_aggregates), cmocka_unit_test(test_group_by),
-      cmocka_unit_test(test_million_groups),    cmocka_unit_test(test_order_by_limit),
+      cmocka_unit_test(test_million_groups),    cmocka_unit_test(test_count_distinct),
+      cmocka_unit_test(test_order_by_limit),
       cmocka_unit_test(test_filters_projections), cmocka_unit_test(test_threads_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
