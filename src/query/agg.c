@@ -644,27 +644,27 @@ static bool row_matches(const td_agg *a, uint32_t g, const td_vec *kv, int64_t r
   return true;
 }
 
+/* The group of row r of the key vectors, whose combined hash is h (added
+ * if new). */
+static int multi_find(td_agg *a, const td_vec *kv, int64_t r, uint64_t h, uint32_t *out, td_error *err) {
+  const int64_t mask = a->table_cap - 1;
+  uint32_t e;
+  for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask)
+    if (a->hashes[e - 1] == h && row_matches(a, e - 1, kv, r)) {
+      *out = e - 1;
+      return TD_OK;
+    }
+  return add_group(a, h, kv, r, out, err);
+}
+
 static int map_multi(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0, int64_t j1,
                      td_error *err) {
   uint64_t *H = a->hbuf;
   for (int64_t k = 0; k < a->n_keys; k++) hash_key_column(&kv[k], sel, j0, j1, H, k == 0, a->n_keys == 1);
   for (int64_t j = j0; j < j1; j++) {
-    const int64_t r = ROW(j);
-    const uint64_t h = H[j - j0];
-    const int64_t mask = a->table_cap - 1;
-    int64_t s = (int64_t)(h & (uint64_t)mask);
-    uint32_t e, g = NO_GROUP;
-    while ((e = a->table[s])) {
-      if (a->hashes[e - 1] == h && row_matches(a, e - 1, kv, r)) {
-        g = e - 1;
-        break;
-      }
-      s = (s + 1) & mask;
-    }
-    if (g == NO_GROUP) {
-      int rc = add_group(a, h, kv, r, &g, err);
-      if (rc) return rc;
-    }
+    uint32_t g;
+    int rc = multi_find(a, kv, ROW(j), H[j - j0], &g, err);
+    if (rc) return rc;
     touch(a, g);
     a->gids[j - j0] = g;
   }
@@ -968,6 +968,69 @@ static int str_miss(td_agg *a, const td_vec *kv, int64_t r, int64_t load_end, ui
        s = (s + 1) & smask)
     if (a->stab[s].w == w && a->stab[s].len == len) return TD_OK;
   return stab_add(a, w, len, *out, err);
+}
+
+/*
+ * Two keys, a plain utf8 one (key sk, vector sv) and a bool (the other, bv):
+ * a string of at most 8 bytes is its first word, so the short-key index
+ * (unused with two keys) maps (word, length | b << 8) to the group (b: 0, 1,
+ * 2 for a null bool) without hashing or comparing the string; a row it does
+ * not know goes through the hash table (map_multi's hash, so rows of other
+ * batches, decoded or as dictionary codes, land in the same groups) and
+ * teaches it; a null string's group is dnull[b], as in dict2_map.
+ */
+static int str2_map(td_agg *a, int64_t sk, const td_vec *kv, const uint32_t *sel, int64_t j0, int64_t j1,
+                    int64_t batch_len, td_error *err) {
+  enum { BLOCK = 16 }; /* rows whose index slots are prefetched before any is probed */
+  const td_vec *sv = &kv[sk], *bv = &kv[1 - sk];
+  const int32_t *offs = sv->offs;
+  const char *strs = sv->strs;
+  const uint8_t *svalid = sv->valid, *bvals = bv->b8, *bvalid = bv->valid;
+  const int64_t load_end = TD_AGG_LE ? (int64_t)offs[batch_len] - 8 : -1;
+  int rc = stab_reserve(a, err);
+  for (int64_t j = j0; rc == TD_OK && j < j1; j += BLOCK) {
+    const int64_t n = j1 - j < BLOCK ? j1 - j : BLOCK;
+    uint64_t W[BLOCK], S[BLOCK];
+    uint32_t LB[BLOCK]; /* length | b << 8; 0xff: no short key (a null or long string) */
+    const sslot *stab = a->stab;
+    const int shift = stab_shift(a->stab_cap);
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t r = ROW(j + i);
+      const uint32_t b = bvalid && !bvalid[r] ? 2 : bvals[r] != 0;
+      const int64_t o = offs[r];
+      const size_t len = (size_t)(offs[r + 1] - o);
+      LB[i] = (svalid && !svalid[r]) || len > 8 || o > load_end ? 0xff : (uint32_t)len | b << 8;
+      W[i] = LB[i] == 0xff ? b : load8(strs + o) & low_masks[len];
+      S[i] = sslot_index(W[i], LB[i], shift);
+      __builtin_prefetch(&stab[S[i]]);
+    }
+    for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+      const int64_t r = ROW(j + i);
+      uint32_t g = NO_GROUP;
+      if (LB[i] != 0xff) {
+        const uint64_t smask = (uint64_t)a->stab_cap - 1;
+        uint64_t s = a->stab == stab ? S[i] : sslot_index(W[i], LB[i], stab_shift(a->stab_cap));
+        while ((g = a->stab[s].g) != NO_GROUP && (a->stab[s].w != W[i] || a->stab[s].len != LB[i]))
+          s = (s + 1) & smask;
+      } else if (svalid && !svalid[r]) {
+        g = a->dnull[W[i]];
+      }
+      if (g == NO_GROUP) {
+        const bool snull = svalid && !svalid[r];
+        const uint32_t b = bvalid && !bvalid[r] ? 2 : bvals[r] != 0;
+        const uint64_t sh = snull ? NULL_HASH : hash_bytes(strs + offs[r], (size_t)(offs[r + 1] - offs[r]));
+        const uint64_t bh = b == 2 ? NULL_HASH : mix64((uint64_t)b + 1);
+        const uint64_t h = sk == 0 ? combine(combine(0, sh), bh) : combine(combine(0, bh), sh);
+        rc = multi_find(a, kv, r, h, &g, err);
+        if (rc == TD_OK && snull) a->dnull[b] = g;
+        if (rc == TD_OK && LB[i] != 0xff) rc = stab_add(a, W[i], LB[i], g, err);
+        if (rc) break;
+      }
+      a->gids[j + i - j0] = g;
+      touch(a, g);
+    }
+  }
+  return rc;
 }
 
 /* ---- folding inputs into per-group state ---- */
@@ -1591,7 +1654,7 @@ static void post_batch(td_agg *a, int64_t k, fop op) {
 
 /* ---- one batch ---- */
 
-enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT, MAP_DICT2 };
+enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT, MAP_DICT2, MAP_STR2 };
 
 static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, td_vec *kv,
                   td_vec *in, fop *ops, td_error *err) {
@@ -1624,7 +1687,11 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   else if (a->n_keys == 0) map = MAP_NONE;
   else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_I64) map = MAP_INT;
   else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_STR) map = MAP_STR;
-  else
+  else if (a->n_keys == 2 && !kv[0].is_const && !kv[1].is_const &&
+           ((kv[0].ph == TD_PHYS_STR && kv[1].ph == TD_PHYS_BOOL) || (kv[0].ph == TD_PHYS_BOOL && kv[1].ph == TD_PHYS_STR))) {
+    map = MAP_STR2;
+    sk = kv[0].ph == TD_PHYS_STR ? 0 : 1;
+  } else
     for (int64_t k = 0; k < a->n_keys; k++)
       if (!kv[k].is_const) map = MAP_MULTI; /* else every key is constant: one lookup */
 
@@ -1663,6 +1730,8 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
         rc = dict_map(a, dkey, sel, j0, j1, err);
       } else if (map == MAP_DICT2) {
         rc = dict2_map(a, sk, dkey, &kv[1 - sk], sel, j0, j1, err);
+      } else if (map == MAP_STR2) {
+        rc = str2_map(a, sk, kv, sel, j0, j1, b->length, err);
       } else if (map == MAP_MULTI) {
         rc = map_multi(a, kv, sel, j0, j1, err);
       } else if (map == MAP_GENERIC) {

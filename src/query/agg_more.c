@@ -78,7 +78,8 @@ typedef struct xpart {
 enum {
   XPART_BITS = 8,
   XPARTS = 1 << XPART_BITS,
-  PEND_MAX = 1 << 22 /* pending pairs of a state before they enter the tables (48 MiB) */
+  PEND_MAX = 1 << 23 /* pending pairs of a state before they enter the tables (96 MiB; 12 bytes
+                        a pair where a set takes 21-32 bytes a distinct pair) */
 };
 int64_t td__aggx_pend_max = PEND_MAX;
 

@@ -61,7 +61,7 @@ void td__aggx_prefetch(const td_aggx *x, uint32_t g, uint64_t h);
 void td__aggx_bulk(td_aggx *x, bool on);
 /* Folds the values waiting in x (bulk mode) into its set. */
 int td__aggx_settle(td_aggx *x, td_error *err);
-/* Waiting values of one state that make td__aggx_add settle it (4M; tests
+/* Waiting values of one state that make td__aggx_add settle it (8M; tests
  * lower it, never while a query runs). */
 extern int64_t td__aggx_pend_max;
 /* One of `threads` workers (number `thread`) of the parallel merge of
