@@ -85,7 +85,11 @@ struct td_agg {
   /* hash table: slot -> group id + 1 (0 = empty) */
   uint32_t *table;
   uint64_t *hashes; /* per group */
-  int64_t table_cap;
+  int64_t table_cap, n_tabled;
+  /* one integer key: a group whose key the direct map covers is there and
+   * maybe not in the table (the map is the index of its range); ends, the
+   * table completed, before any lookup but int_miss and find_group */
+  bool lazy;
   uint8_t *changed;
   uint32_t *changed_list;
   int64_t n_changed;
@@ -191,8 +195,16 @@ static int grow_groups(td_agg *a, td_error *err) {
   return TD_OK;
 }
 
+/* Whether group g's key is in the direct map's range (its index while lazy). */
+static inline bool in_dmap(const td_agg *a, uint32_t g) {
+  return !a->kst[0].nul[g] && (uint64_t)a->kst[0].i[g] - (uint64_t)a->dbase < (uint64_t)a->dcap;
+}
+
 static void rehash(td_agg *a, uint32_t *table, int64_t cap) {
+  a->n_tabled = 0;
   for (int64_t g = 0; g < a->n_groups; g++) {
+    if (a->lazy && in_dmap(a, (uint32_t)g)) continue;
+    a->n_tabled++;
     uint64_t h = a->hashes[g];
     int64_t s = (int64_t)(h & (uint64_t)(cap - 1));
     while (table[s]) s = (s + 1) & (cap - 1);
@@ -201,10 +213,30 @@ static void rehash(td_agg *a, uint32_t *table, int64_t cap) {
 }
 
 static int grow_table(td_agg *a, td_error *err) {
-  if ((a->n_groups + 1) * 2 <= a->table_cap) return TD_OK;
+  if ((a->n_tabled + 1) * 2 <= a->table_cap) return TD_OK;
   int64_t cap = a->table_cap ? a->table_cap * 2 : 64;
+  while (cap < (a->n_tabled + 1) * 2) cap *= 2;
   uint32_t *t = td_calloc((size_t)cap, sizeof *t);
   if (!t) return td_err_nomem(err, "growing an aggregation hash table");
+  rehash(a, t, cap);
+  td_free(a->table);
+  a->table = t;
+  a->table_cap = cap;
+  return TD_OK;
+}
+
+/* Ends lazy mode: every group in the hash table. */
+static int table_complete(td_agg *a, td_error *err) {
+  if (!a->lazy) return TD_OK;
+  a->lazy = false;
+  a->n_tabled = a->n_groups;
+  int64_t cap = a->table_cap ? a->table_cap : 64;
+  while (cap < (a->n_groups + 1) * 2) cap *= 2;
+  uint32_t *t = td_calloc((size_t)cap, sizeof *t);
+  if (!t) {
+    a->lazy = true;
+    return td_err_nomem(err, "growing an aggregation hash table");
+  }
   rehash(a, t, cap);
   td_free(a->table);
   a->table = t;
@@ -290,6 +322,7 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
   if (n_keys) memcpy(a->keys, keys, (size_t)n_keys * sizeof *keys);
   if (n_aggs) memcpy(a->specs, aggs, (size_t)n_aggs * sizeof *aggs);
   for (int64_t k = 0; k < n_keys; k++) a->kst[k].ph = td__phys_of(keys[k].type);
+  a->lazy = n_keys == 1 && a->kst[0].ph == TD_PHYS_I64;
   for (int64_t k = 0; k < n_aggs; k++) {
     td_phys ph = td__phys_of(aggs[k].type);
     if (aggs[k].kind == TD_AGG_COUNT_STAR || aggs[k].kind == TD_AGG_COUNT) ph = TD_PHYS_I64;
@@ -495,15 +528,20 @@ static int store_set(store *s, int64_t g, const td_value *v, td_error *err) {
   return TD_OK;
 }
 
-static int new_group(td_agg *a, uint64_t h, uint32_t *out, td_error *err) {
+/* A new group of key hash h, in the hash table unless `untabled` (lazy
+ * mode, a key the direct map covers: the caller puts it there). */
+static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_error *err) {
   int rc = grow_groups(a, err);
-  if (!rc) rc = grow_table(a, err);
+  if (!rc && !untabled) rc = grow_table(a, err);
   if (rc) return rc;
   uint32_t g = (uint32_t)a->n_groups++;
   a->hashes[g] = h;
-  int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
-  while (a->table[s]) s = (s + 1) & mask;
-  a->table[s] = g + 1;
+  if (!untabled) {
+    int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
+    while (a->table[s]) s = (s + 1) & mask;
+    a->table[s] = g + 1;
+    a->n_tabled++;
+  }
   /* min/max state holds a sentinel while no value was seen (see fold ops) */
   for (int64_t k = 0; k < a->n_aggs; k++) {
     store *st = &a->ast[k];
@@ -516,6 +554,8 @@ static int new_group(td_agg *a, uint64_t h, uint32_t *out, td_error *err) {
   *out = g;
   return TD_OK;
 }
+
+static int new_group(td_agg *a, uint64_t h, uint32_t *out, td_error *err) { return new_group_in(a, h, false, out, err); }
 
 static int add_group(td_agg *a, uint64_t h, const td_vec *kv, int64_t r, uint32_t *g,
                      td_error *err) {
@@ -544,6 +584,8 @@ static uint64_t row_hash(const td_agg *a, const td_vec *kv, int64_t r) {
 
 /* Group of row r through the hash table, added if new (any keys). */
 static int lookup_row(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_error *err) {
+  int rc = table_complete(a, err);
+  if (rc) return rc;
   uint64_t h = row_hash(a, kv, r);
   int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
   uint32_t e;
@@ -647,6 +689,8 @@ static bool row_matches(const td_agg *a, uint32_t g, const td_vec *kv, int64_t r
 /* The group of row r of the key vectors, whose combined hash is h (added
  * if new). */
 static int multi_find(td_agg *a, const td_vec *kv, int64_t r, uint64_t h, uint32_t *out, td_error *err) {
+  int rc = table_complete(a, err);
+  if (rc) return rc;
   const int64_t mask = a->table_cap - 1;
   uint32_t e;
   for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask)
@@ -697,9 +741,17 @@ static int dmap_note(td_agg *a, int64_t v, uint32_t g, td_error *err) {
   memset(m, 0xff, (size_t)size * sizeof *m); /* NO_GROUP */
   uint64_t base = (uint64_t)a->kmin - ((uint64_t)size - span) / 2;
   const store *ks = &a->kst[0];
+  bool left = false; /* a key the new map leaves out */
   for (int64_t h = 0; h < a->n_groups; h++) {
     uint64_t dh = (uint64_t)ks->i[h] - base;
     if (!ks->nul[h] && dh < (uint64_t)size) m[dh] = (uint32_t)h;
+    else left |= !ks->nul[h];
+  }
+  /* lazy: the old map's groups outside the new one need the table first */
+  int rc = left ? table_complete(a, err) : TD_OK;
+  if (rc) {
+    td_free(m);
+    return rc;
   }
   td_free(a->dmap);
   td_free(a->stab);
@@ -714,6 +766,19 @@ static int int_miss(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_er
   bool is_null = kv->valid && !kv->valid[r];
   int64_t v = kv->i64[r];
   uint64_t h = is_null ? NULL_HASH : mix64((uint64_t)v);
+  const uint64_t d = (uint64_t)v - (uint64_t)a->dbase;
+  if (a->lazy && !is_null && d < (uint64_t)a->dcap) { /* the map knows every key of its range */
+    if (a->dmap[d] != NO_GROUP) {
+      *out = a->dmap[d];
+      return TD_OK;
+    }
+    int rc = new_group_in(a, h, true, out, err);
+    if (rc) return rc;
+    a->kst[0].nul[*out] = 0;
+    a->kst[0].i[*out] = v;
+    a->dmap[d] = *out;
+    return TD_OK;
+  }
   const store *ks = &a->kst[0];
   int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
   uint32_t e, g = UINT32_MAX;
@@ -1870,6 +1935,10 @@ static bool store_key_equal(const store *x, uint32_t d, const store *y, uint32_t
  * keys the same way), NO_GROUP if none. */
 static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g) {
   if (a->n_keys == 0) return 0;
+  if (a->lazy && !b->kst[0].nul[g]) {
+    const uint64_t o = (uint64_t)b->kst[0].i[g] - (uint64_t)a->dbase;
+    if (o < (uint64_t)a->dcap) return a->dmap[o];
+  }
   const uint64_t h = b->hashes[g];
   const int64_t mask = a->table_cap - 1;
   uint32_t e;
@@ -1920,14 +1989,16 @@ static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, uin
    * range; NO_GROUP there means "ask the hash table") */
   const bool ikey = a->n_keys == 1 && a->kst[0].ph == TD_PHYS_I64 && !b->kst[0].nul[g];
   uint32_t d = NO_GROUP;
+  bool mapped = false; /* lazy and in the map's range: the map is the index */
   if (ikey) {
     uint64_t o = (uint64_t)b->kst[0].i[g] - (uint64_t)a->dbase;
     if (o < (uint64_t)a->dcap) d = a->dmap[o];
+    mapped = a->lazy && o < (uint64_t)a->dcap;
   }
-  if (d == NO_GROUP) d = find_group(a, b, g);
+  if (d == NO_GROUP && !mapped) d = find_group(a, b, g);
   int rc = TD_OK;
   if (d == NO_GROUP) {
-    rc = new_group(a, b->hashes[g], &d, err);
+    rc = new_group_in(a, b->hashes[g], mapped, &d, err);
     for (int64_t k = 0; rc == TD_OK && k < a->n_keys; k++) {
       store *x = &a->kst[k];
       const store *y = &b->kst[k];
