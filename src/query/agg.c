@@ -2095,8 +2095,19 @@ int td_agg_merge_all(td_agg *a, td_agg *const *bs, int n, int threads, td_error 
   if (!maps) return td_err_nomem(err, "merging aggregations");
   int rc = TD_OK;
   for (int i = 0; rc == TD_OK && i < n; i++) rc = merge_one(a, bs[i], &maps[i], err);
-  for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++)
-    if (a->ext[k] && td__aggx_by_hash(a->ext[k])) rc = merge_parts(a, k, bs, maps, n, threads < 1 ? 1 : threads, err);
+  for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) {
+    if (!a->ext[k] || !td__aggx_by_hash(a->ext[k])) continue;
+    int64_t size = td__aggx_size(a->ext[k]);
+    for (int i = 0; i < n; i++) size += td__aggx_size(bs[i]->ext[k]);
+    if (threads <= 1 || size < 1 << 16) { /* small: one after the other */
+      for (int i = 0; rc == TD_OK && i < n; i++)
+        rc = td__aggx_merge_map(a->ext[k], bs[i]->ext[k], maps[i], bs[i]->n_groups, err);
+      continue;
+    }
+    rc = td__aggx_split(a->ext[k], err);
+    for (int i = 0; rc == TD_OK && i < n; i++) rc = td__aggx_split(bs[i]->ext[k], err);
+    if (rc == TD_OK) rc = merge_parts(a, k, bs, maps, n, threads, err);
+  }
   for (int i = 0; i < n; i++) td_free(maps[i]);
   td_free(maps);
   return rc;

@@ -78,6 +78,7 @@ typedef struct xpart {
 enum {
   XPART_BITS = 8,
   XPARTS = 1 << XPART_BITS,
+  SPLIT_AT = 1 << 15, /* pairs of a one-part set (held or waiting) before it splits in XPARTS */
   PEND_MAX = 1 << 23 /* pending pairs of a state before they enter the tables (96 MiB; 12 bytes
                         a pair where a set takes 21-32 bytes a distinct pair) */
 };
@@ -109,6 +110,7 @@ struct td_aggx {
   bool compact;  /* count(DISTINCT) of a fixed-width value: the set is the state */
   bool bulk;     /* compact: pairs wait in their parts' buffers (td__aggx_bulk) */
   xpart *parts;  /* compact: XPARTS tables, instead of set */
+  int pbits;     /* 0: parts[0] only (a small set: few allocations), else XPART_BITS */
   int64_t n_pend;
   uint8_t **reg; /* HyperLogLog registers of each group (NULL: no value yet) */
   char **str;    /* string_agg: each group's text (NULL: no value yet) */
@@ -300,7 +302,9 @@ static inline uint64_t set_hash(uint64_t h, uint32_t g) { return xmix(h ^ ((uint
 /* The part of a compact set that holds value hash h (the top bits of a
  * product: every bit of h counts; set_hash picks the slot from low bits of
  * another mix, so a part's table is evenly filled). */
-static inline uint32_t part_of(uint64_t h) { return (uint32_t)((h * 0xd6e8feb86659fd93ULL) >> (64 - XPART_BITS)); }
+static inline uint32_t part_of(const td_aggx *x, uint64_t h) {
+  return x->pbits ? (uint32_t)((h * 0xd6e8feb86659fd93ULL) >> (64 - XPART_BITS)) : 0;
+}
 
 static int part_rehash(xpart *p, td_error *err) {
   int64_t cap = p->cap ? p->cap * 2 : 64;
@@ -319,11 +323,18 @@ static int part_rehash(xpart *p, td_error *err) {
 }
 
 /* Adds pair (g, h) to part p unless it holds it; a new pair counts in
- * cnt[g]. */
+ * cnt[g] (cnt NULL: a pair moving, known new). */
 static inline int part_add(xpart *p, uint32_t g, uint64_t h, int64_t *cnt, td_error *err) {
   if ((p->n + 1) * 4 > p->cap * 3) {
     int rc = part_rehash(p, err);
     if (rc) return rc;
+  }
+  if (!cnt) {
+    int64_t s = (int64_t)(set_hash(h, g) & (uint64_t)(p->cap - 1));
+    while (p->set[s].e) s = (s + 1) & (p->cap - 1);
+    p->set[s] = (xslot){h, g, 1};
+    p->n++;
+    return TD_OK;
   }
   const int64_t mask = p->cap - 1;
   int64_t s = (int64_t)(set_hash(h, g) & (uint64_t)mask);
@@ -355,8 +366,7 @@ static void part_drop_pending(td_aggx *x, xpart *p) {
   p->np = p->pcap = 0;
 }
 
-static int pend_add(td_aggx *x, uint32_t g, uint64_t h, td_error *err) {
-  xpart *p = &x->parts[part_of(h)];
+static int pend_push(xpart *p, uint32_t g, uint64_t h, td_error *err) {
   if (p->np == p->pcap) {
     int64_t cap = p->pcap ? p->pcap * 2 : 256;
     uint64_t *nh = td_realloc(p->ph, (size_t)cap * sizeof *nh);
@@ -368,7 +378,31 @@ static int pend_add(td_aggx *x, uint32_t g, uint64_t h, td_error *err) {
   }
   p->ph[p->np] = h;
   p->pg[p->np++] = g;
-  return ++x->n_pend >= td__aggx_pend_max ? td__aggx_settle(x, err) : TD_OK;
+  return TD_OK;
+}
+
+static int pend_add(td_aggx *x, uint32_t g, uint64_t h, td_error *err) {
+  int rc = pend_push(&x->parts[part_of(x, h)], g, h, err);
+  if (rc) return rc;
+  if (++x->n_pend >= td__aggx_pend_max) return td__aggx_settle(x, err);
+  return !x->pbits && x->n_ents + x->n_pend >= SPLIT_AT ? td__aggx_split(x, err) : TD_OK;
+}
+
+int64_t td__aggx_size(const td_aggx *x) { return x->compact ? x->n_ents + x->n_pend : 0; }
+
+int td__aggx_split(td_aggx *x, td_error *err) {
+  if (!x->compact || x->pbits) return TD_OK;
+  xpart old = x->parts[0];
+  memset(&x->parts[0], 0, sizeof old);
+  x->pbits = XPART_BITS;
+  int rc = TD_OK;
+  for (int64_t o = 0; rc == TD_OK && o < old.cap; o++)
+    if (old.set[o].e) rc = part_add(&x->parts[part_of(x, old.set[o].h)], old.set[o].g, old.set[o].h, NULL, err);
+  for (int64_t j = 0; rc == TD_OK && j < old.np; j++) rc = pend_push(&x->parts[part_of(x, old.ph[j])], old.pg[j], old.ph[j], err);
+  td_free(old.set);
+  td_free(old.ph);
+  td_free(old.pg);
+  return rc;
 }
 
 static void count_entries(td_aggx *x) {
@@ -379,7 +413,7 @@ static void count_entries(td_aggx *x) {
 void td__aggx_bulk(td_aggx *x, bool on) { x->bulk = on && x->compact; }
 
 int td__aggx_settle(td_aggx *x, td_error *err) {
-  int rc = TD_OK;
+  int rc = x->compact && x->n_ents + x->n_pend >= SPLIT_AT ? td__aggx_split(x, err) : TD_OK;
   for (int i = 0; x->compact && x->n_pend && i < XPARTS; i++) {
     xpart *p = &x->parts[i];
     if (rc == TD_OK) rc = part_fold(p, p->ph, p->pg, p->np, NULL, x->cnt, err);
@@ -451,9 +485,9 @@ static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_err
   if (x->compact) {
     if (x->bulk) return pend_add(x, g, h, err);
     int64_t before = x->cnt[g];
-    int rc = part_add(&x->parts[part_of(h)], g, h, x->cnt, err);
+    int rc = part_add(&x->parts[part_of(x, h)], g, h, x->cnt, err);
     x->n_ents += x->cnt[g] - before;
-    return rc;
+    return rc == TD_OK && !x->pbits && x->n_ents >= SPLIT_AT ? td__aggx_split(x, err) : rc;
   }
   if (is_distinct(x->kind)) {
     if (set_full(x)) {
@@ -522,7 +556,7 @@ static int str_append(td_aggx *x, uint32_t g, const char *p, size_t n, td_error 
 void td__aggx_prefetch(const td_aggx *x, uint32_t g, uint64_t h) {
 #if defined(__GNUC__) || defined(__clang__)
   if (x->compact) {
-    const xpart *p = &x->parts[part_of(h)];
+    const xpart *p = &x->parts[part_of(x, h)];
     if (!x->bulk && p->cap) __builtin_prefetch(&p->set[set_hash(h, g) & (uint64_t)(p->cap - 1)]);
   } else if (x->set_cap && is_distinct(x->kind))
     __builtin_prefetch(&x->set[set_hash(h, g) & (uint64_t)(x->set_cap - 1)]);

@@ -69,7 +69,13 @@ extern int64_t td__aggx_pend_max;
  * into group maps[w][g] (UINT32_MAX: none), x's own waiting values
  * included: each worker takes its share of the parts of the sets, and
  * counts the new pairs of each group in cnt (x's group capacity entries,
- * zeroed, its own).  Then td__aggx_merge_done adds every worker's cnt. */
+ * zeroed, its own); x and every ys[w] split (td__aggx_split).  Then
+ * td__aggx_merge_done adds every worker's cnt. */
+/* Pairs held and waiting of a compact state (td__aggx_by_hash; else 0). */
+int64_t td__aggx_size(const td_aggx *x);
+/* Splits a compact state's one table in the parts td__aggx_merge_parts
+ * works on (small states have one: few allocations). */
+int td__aggx_split(td_aggx *x, td_error *err);
 int td__aggx_merge_parts(td_aggx *x, const td_aggx *const *ys, const uint32_t *const *maps, int n, int thread,
                          int threads, int64_t *cnt, td_error *err);
 void td__aggx_merge_done(td_aggx *x, const int64_t *cnt);

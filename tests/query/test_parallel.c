@@ -512,6 +512,18 @@ static void test_million_groups(void **state) {
     rows_free(&got[i]);
   }
   rows_free(&got[0]);
+  /* count(DISTINCT) of over 64k pairs: split sets merged part by part; v is
+   * unique, so a group counts its rows with a value */
+  sql = "SELECT k1, count(DISTINCT v), count(v), count(DISTINCT id % 1000) FROM u GROUP BY k1";
+  for (int i = 0; i < 3; i++) got[i] = run(&e, sql, i == 0 ? 1 : 2 * i);
+  for (int64_t i = 0; i < got[0].n; i++) {
+    long long dv, nv, dm;
+    assert_int_equal(sscanf(strchr(got[0].v[i], '|') + 1, "%lld|%lld|%lld", &dv, &nv, &dm), 3);
+    assert_int_equal(dv, nv);
+    assert_int_equal(dm, 1000);
+  }
+  for (int i = 1; i < 3; i++) assert_rows(sql, &got[i], &got[0], 2 * i);
+  for (int i = 0; i < 3; i++) rows_free(&got[i]);
   /* two keys, 1M groups: 1 and 2 threads */
   sql = "SELECT id, k1, sum(v) FROM u GROUP BY id, k1";
   got[0] = run(&e, sql, 1);
