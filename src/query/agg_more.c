@@ -15,9 +15,9 @@
  * count(DISTINCT x) of an integer, bool or double x keeps no entries: the
  * value's hash is a bijection of it (see add_val), so the set alone, slots
  * of (hash, group), is the state ("compact" sets, filled up to 3/4), a
- * third of the memory per distinct (group, value) pair.  A compact set is
- * XPARTS independent tables, a pair's table chosen by its value's hash
- * alone (never its group, whose id differs between parallel workers' states):
+ * third of the memory per distinct (group, value) pair.  A compact set of
+ * more than SPLIT_AT pairs is XPARTS independent tables, a pair's table
+ * chosen by its value's hash alone (never its group, whose id differs between parallel workers' states):
  * in bulk mode (td__aggx_bulk) pairs only append to their part's buffer and
  * each part's table is built from its buffer at once (td__aggx_settle), from
  * a few hundred KiB that stay in cache instead of one probe of a table of
