@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "arrow/dict.h"
+#include "query/par.h"
 #include "query/vec.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
@@ -84,7 +85,11 @@ struct td_agg {
   /* hash table: slot -> group id + 1 (0 = empty) */
   uint32_t *table;
   uint64_t *hashes; /* per group */
-  int64_t table_cap;
+  int64_t table_cap, n_tabled;
+  /* one integer key: a group whose key the direct map covers is there and
+   * maybe not in the table (the map is the index of its range); ends, the
+   * table completed, before any lookup but int_miss and find_group */
+  bool lazy;
   uint8_t *changed;
   uint32_t *changed_list;
   int64_t n_changed;
@@ -190,8 +195,16 @@ static int grow_groups(td_agg *a, td_error *err) {
   return TD_OK;
 }
 
+/* Whether group g's key is in the direct map's range (its index while lazy). */
+static inline bool in_dmap(const td_agg *a, uint32_t g) {
+  return !a->kst[0].nul[g] && (uint64_t)a->kst[0].i[g] - (uint64_t)a->dbase < (uint64_t)a->dcap;
+}
+
 static void rehash(td_agg *a, uint32_t *table, int64_t cap) {
+  a->n_tabled = 0;
   for (int64_t g = 0; g < a->n_groups; g++) {
+    if (a->lazy && in_dmap(a, (uint32_t)g)) continue;
+    a->n_tabled++;
     uint64_t h = a->hashes[g];
     int64_t s = (int64_t)(h & (uint64_t)(cap - 1));
     while (table[s]) s = (s + 1) & (cap - 1);
@@ -200,10 +213,30 @@ static void rehash(td_agg *a, uint32_t *table, int64_t cap) {
 }
 
 static int grow_table(td_agg *a, td_error *err) {
-  if ((a->n_groups + 1) * 2 <= a->table_cap) return TD_OK;
+  if ((a->n_tabled + 1) * 2 <= a->table_cap) return TD_OK;
   int64_t cap = a->table_cap ? a->table_cap * 2 : 64;
+  while (cap < (a->n_tabled + 1) * 2) cap *= 2;
   uint32_t *t = td_calloc((size_t)cap, sizeof *t);
   if (!t) return td_err_nomem(err, "growing an aggregation hash table");
+  rehash(a, t, cap);
+  td_free(a->table);
+  a->table = t;
+  a->table_cap = cap;
+  return TD_OK;
+}
+
+/* Ends lazy mode: every group in the hash table. */
+static int table_complete(td_agg *a, td_error *err) {
+  if (!a->lazy) return TD_OK;
+  a->lazy = false;
+  a->n_tabled = a->n_groups;
+  int64_t cap = a->table_cap ? a->table_cap : 64;
+  while (cap < (a->n_groups + 1) * 2) cap *= 2;
+  uint32_t *t = td_calloc((size_t)cap, sizeof *t);
+  if (!t) {
+    a->lazy = true;
+    return td_err_nomem(err, "growing an aggregation hash table");
+  }
   rehash(a, t, cap);
   td_free(a->table);
   a->table = t;
@@ -289,6 +322,7 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
   if (n_keys) memcpy(a->keys, keys, (size_t)n_keys * sizeof *keys);
   if (n_aggs) memcpy(a->specs, aggs, (size_t)n_aggs * sizeof *aggs);
   for (int64_t k = 0; k < n_keys; k++) a->kst[k].ph = td__phys_of(keys[k].type);
+  a->lazy = n_keys == 1 && a->kst[0].ph == TD_PHYS_I64;
   for (int64_t k = 0; k < n_aggs; k++) {
     td_phys ph = td__phys_of(aggs[k].type);
     if (aggs[k].kind == TD_AGG_COUNT_STAR || aggs[k].kind == TD_AGG_COUNT) ph = TD_PHYS_I64;
@@ -494,15 +528,20 @@ static int store_set(store *s, int64_t g, const td_value *v, td_error *err) {
   return TD_OK;
 }
 
-static int new_group(td_agg *a, uint64_t h, uint32_t *out, td_error *err) {
+/* A new group of key hash h, in the hash table unless `untabled` (lazy
+ * mode, a key the direct map covers: the caller puts it there). */
+static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_error *err) {
   int rc = grow_groups(a, err);
-  if (!rc) rc = grow_table(a, err);
+  if (!rc && !untabled) rc = grow_table(a, err);
   if (rc) return rc;
   uint32_t g = (uint32_t)a->n_groups++;
   a->hashes[g] = h;
-  int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
-  while (a->table[s]) s = (s + 1) & mask;
-  a->table[s] = g + 1;
+  if (!untabled) {
+    int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
+    while (a->table[s]) s = (s + 1) & mask;
+    a->table[s] = g + 1;
+    a->n_tabled++;
+  }
   /* min/max state holds a sentinel while no value was seen (see fold ops) */
   for (int64_t k = 0; k < a->n_aggs; k++) {
     store *st = &a->ast[k];
@@ -515,6 +554,8 @@ static int new_group(td_agg *a, uint64_t h, uint32_t *out, td_error *err) {
   *out = g;
   return TD_OK;
 }
+
+static int new_group(td_agg *a, uint64_t h, uint32_t *out, td_error *err) { return new_group_in(a, h, false, out, err); }
 
 static int add_group(td_agg *a, uint64_t h, const td_vec *kv, int64_t r, uint32_t *g,
                      td_error *err) {
@@ -543,6 +584,8 @@ static uint64_t row_hash(const td_agg *a, const td_vec *kv, int64_t r) {
 
 /* Group of row r through the hash table, added if new (any keys). */
 static int lookup_row(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_error *err) {
+  int rc = table_complete(a, err);
+  if (rc) return rc;
   uint64_t h = row_hash(a, kv, r);
   int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
   uint32_t e;
@@ -643,27 +686,29 @@ static bool row_matches(const td_agg *a, uint32_t g, const td_vec *kv, int64_t r
   return true;
 }
 
+/* The group of row r of the key vectors, whose combined hash is h (added
+ * if new). */
+static int multi_find(td_agg *a, const td_vec *kv, int64_t r, uint64_t h, uint32_t *out, td_error *err) {
+  int rc = table_complete(a, err);
+  if (rc) return rc;
+  const int64_t mask = a->table_cap - 1;
+  uint32_t e;
+  for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask)
+    if (a->hashes[e - 1] == h && row_matches(a, e - 1, kv, r)) {
+      *out = e - 1;
+      return TD_OK;
+    }
+  return add_group(a, h, kv, r, out, err);
+}
+
 static int map_multi(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0, int64_t j1,
                      td_error *err) {
   uint64_t *H = a->hbuf;
   for (int64_t k = 0; k < a->n_keys; k++) hash_key_column(&kv[k], sel, j0, j1, H, k == 0, a->n_keys == 1);
   for (int64_t j = j0; j < j1; j++) {
-    const int64_t r = ROW(j);
-    const uint64_t h = H[j - j0];
-    const int64_t mask = a->table_cap - 1;
-    int64_t s = (int64_t)(h & (uint64_t)mask);
-    uint32_t e, g = NO_GROUP;
-    while ((e = a->table[s])) {
-      if (a->hashes[e - 1] == h && row_matches(a, e - 1, kv, r)) {
-        g = e - 1;
-        break;
-      }
-      s = (s + 1) & mask;
-    }
-    if (g == NO_GROUP) {
-      int rc = add_group(a, h, kv, r, &g, err);
-      if (rc) return rc;
-    }
+    uint32_t g;
+    int rc = multi_find(a, kv, ROW(j), H[j - j0], &g, err);
+    if (rc) return rc;
     touch(a, g);
     a->gids[j - j0] = g;
   }
@@ -696,9 +741,17 @@ static int dmap_note(td_agg *a, int64_t v, uint32_t g, td_error *err) {
   memset(m, 0xff, (size_t)size * sizeof *m); /* NO_GROUP */
   uint64_t base = (uint64_t)a->kmin - ((uint64_t)size - span) / 2;
   const store *ks = &a->kst[0];
+  bool left = false; /* a key the new map leaves out */
   for (int64_t h = 0; h < a->n_groups; h++) {
     uint64_t dh = (uint64_t)ks->i[h] - base;
     if (!ks->nul[h] && dh < (uint64_t)size) m[dh] = (uint32_t)h;
+    else left |= !ks->nul[h];
+  }
+  /* lazy: the old map's groups outside the new one need the table first */
+  int rc = left ? table_complete(a, err) : TD_OK;
+  if (rc) {
+    td_free(m);
+    return rc;
   }
   td_free(a->dmap);
   td_free(a->stab);
@@ -713,6 +766,19 @@ static int int_miss(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_er
   bool is_null = kv->valid && !kv->valid[r];
   int64_t v = kv->i64[r];
   uint64_t h = is_null ? NULL_HASH : mix64((uint64_t)v);
+  const uint64_t d = (uint64_t)v - (uint64_t)a->dbase;
+  if (a->lazy && !is_null && d < (uint64_t)a->dcap) { /* the map knows every key of its range */
+    if (a->dmap[d] != NO_GROUP) {
+      *out = a->dmap[d];
+      return TD_OK;
+    }
+    int rc = new_group_in(a, h, true, out, err);
+    if (rc) return rc;
+    a->kst[0].nul[*out] = 0;
+    a->kst[0].i[*out] = v;
+    a->dmap[d] = *out;
+    return TD_OK;
+  }
   const store *ks = &a->kst[0];
   int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
   uint32_t e, g = UINT32_MAX;
@@ -967,6 +1033,69 @@ static int str_miss(td_agg *a, const td_vec *kv, int64_t r, int64_t load_end, ui
        s = (s + 1) & smask)
     if (a->stab[s].w == w && a->stab[s].len == len) return TD_OK;
   return stab_add(a, w, len, *out, err);
+}
+
+/*
+ * Two keys, a plain utf8 one (key sk, vector sv) and a bool (the other, bv):
+ * a string of at most 8 bytes is its first word, so the short-key index
+ * (unused with two keys) maps (word, length | b << 8) to the group (b: 0, 1,
+ * 2 for a null bool) without hashing or comparing the string; a row it does
+ * not know goes through the hash table (map_multi's hash, so rows of other
+ * batches, decoded or as dictionary codes, land in the same groups) and
+ * teaches it; a null string's group is dnull[b], as in dict2_map.
+ */
+static int str2_map(td_agg *a, int64_t sk, const td_vec *kv, const uint32_t *sel, int64_t j0, int64_t j1,
+                    int64_t batch_len, td_error *err) {
+  enum { BLOCK = 16 }; /* rows whose index slots are prefetched before any is probed */
+  const td_vec *sv = &kv[sk], *bv = &kv[1 - sk];
+  const int32_t *offs = sv->offs;
+  const char *strs = sv->strs;
+  const uint8_t *svalid = sv->valid, *bvals = bv->b8, *bvalid = bv->valid;
+  const int64_t load_end = TD_AGG_LE ? (int64_t)offs[batch_len] - 8 : -1;
+  int rc = stab_reserve(a, err);
+  for (int64_t j = j0; rc == TD_OK && j < j1; j += BLOCK) {
+    const int64_t n = j1 - j < BLOCK ? j1 - j : BLOCK;
+    uint64_t W[BLOCK], S[BLOCK];
+    uint32_t LB[BLOCK]; /* length | b << 8; 0xff: no short key (a null or long string) */
+    const sslot *stab = a->stab;
+    const int shift = stab_shift(a->stab_cap);
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t r = ROW(j + i);
+      const uint32_t b = bvalid && !bvalid[r] ? 2 : bvals[r] != 0;
+      const int64_t o = offs[r];
+      const size_t len = (size_t)(offs[r + 1] - o);
+      LB[i] = (svalid && !svalid[r]) || len > 8 || o > load_end ? 0xff : (uint32_t)len | b << 8;
+      W[i] = LB[i] == 0xff ? b : load8(strs + o) & low_masks[len];
+      S[i] = sslot_index(W[i], LB[i], shift);
+      __builtin_prefetch(&stab[S[i]]);
+    }
+    for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+      const int64_t r = ROW(j + i);
+      uint32_t g = NO_GROUP;
+      if (LB[i] != 0xff) {
+        const uint64_t smask = (uint64_t)a->stab_cap - 1;
+        uint64_t s = a->stab == stab ? S[i] : sslot_index(W[i], LB[i], stab_shift(a->stab_cap));
+        while ((g = a->stab[s].g) != NO_GROUP && (a->stab[s].w != W[i] || a->stab[s].len != LB[i]))
+          s = (s + 1) & smask;
+      } else if (svalid && !svalid[r]) {
+        g = a->dnull[W[i]];
+      }
+      if (g == NO_GROUP) {
+        const bool snull = svalid && !svalid[r];
+        const uint32_t b = bvalid && !bvalid[r] ? 2 : bvals[r] != 0;
+        const uint64_t sh = snull ? NULL_HASH : hash_bytes(strs + offs[r], (size_t)(offs[r + 1] - offs[r]));
+        const uint64_t bh = b == 2 ? NULL_HASH : mix64((uint64_t)b + 1);
+        const uint64_t h = sk == 0 ? combine(combine(0, sh), bh) : combine(combine(0, bh), sh);
+        rc = multi_find(a, kv, r, h, &g, err);
+        if (rc == TD_OK && snull) a->dnull[b] = g;
+        if (rc == TD_OK && LB[i] != 0xff) rc = stab_add(a, W[i], LB[i], g, err);
+        if (rc) break;
+      }
+      a->gids[j + i - j0] = g;
+      touch(a, g);
+    }
+  }
+  return rc;
 }
 
 /* ---- folding inputs into per-group state ---- */
@@ -1605,7 +1734,7 @@ static void post_batch(td_agg *a, int64_t k, fop op) {
 
 /* ---- one batch ---- */
 
-enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT, MAP_DICT2 };
+enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT, MAP_DICT2, MAP_STR2 };
 
 static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, td_vec *kv,
                   td_vec *in, fop *ops, td_error *err) {
@@ -1638,7 +1767,11 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   else if (a->n_keys == 0) map = MAP_NONE;
   else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_I64) map = MAP_INT;
   else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_STR) map = MAP_STR;
-  else
+  else if (a->n_keys == 2 && !kv[0].is_const && !kv[1].is_const &&
+           ((kv[0].ph == TD_PHYS_STR && kv[1].ph == TD_PHYS_BOOL) || (kv[0].ph == TD_PHYS_BOOL && kv[1].ph == TD_PHYS_STR))) {
+    map = MAP_STR2;
+    sk = kv[0].ph == TD_PHYS_STR ? 0 : 1;
+  } else
     for (int64_t k = 0; k < a->n_keys; k++)
       if (!kv[k].is_const) map = MAP_MULTI; /* else every key is constant: one lookup */
 
@@ -1677,6 +1810,8 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
         rc = dict_map(a, dkey, sel, j0, j1, err);
       } else if (map == MAP_DICT2) {
         rc = dict2_map(a, sk, dkey, &kv[1 - sk], sel, j0, j1, err);
+      } else if (map == MAP_STR2) {
+        rc = str2_map(a, sk, kv, sel, j0, j1, b->length, err);
       } else if (map == MAP_MULTI) {
         rc = map_multi(a, kv, sel, j0, j1, err);
       } else if (map == MAP_GENERIC) {
@@ -1815,6 +1950,10 @@ static bool store_key_equal(const store *x, uint32_t d, const store *y, uint32_t
  * keys the same way), NO_GROUP if none. */
 static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g) {
   if (a->n_keys == 0) return 0;
+  if (a->lazy && !b->kst[0].nul[g]) {
+    const uint64_t o = (uint64_t)b->kst[0].i[g] - (uint64_t)a->dbase;
+    if (o < (uint64_t)a->dcap) return a->dmap[o];
+  }
   const uint64_t h = b->hashes[g];
   const int64_t mask = a->table_cap - 1;
   uint32_t e;
@@ -1827,11 +1966,13 @@ static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g) {
 }
 
 /* Folds the agg_more.h aggregates of every group g of `b` into group
- * map[g] of `a` (NO_GROUP: not merged); map has b->n_groups entries. */
-static int merge_ext(td_agg *a, const td_agg *b, const uint32_t *map, td_error *err) {
+ * map[g] of `a` (NO_GROUP: not merged); map has b->n_groups entries.  With
+ * `later`, compact distinct sets are left to merge_parts. */
+static int merge_ext(td_agg *a, const td_agg *b, const uint32_t *map, bool later, td_error *err) {
   int rc = TD_OK;
   for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++)
-    if (a->ext[k]) rc = td__aggx_merge_map(a->ext[k], b->ext[k], map, b->n_groups, err);
+    if (a->ext[k] && !(later && td__aggx_by_hash(a->ext[k])))
+      rc = td__aggx_merge_map(a->ext[k], b->ext[k], map, b->n_groups, err);
   return rc;
 }
 
@@ -1863,14 +2004,16 @@ static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, uin
    * range; NO_GROUP there means "ask the hash table") */
   const bool ikey = a->n_keys == 1 && a->kst[0].ph == TD_PHYS_I64 && !b->kst[0].nul[g];
   uint32_t d = NO_GROUP;
+  bool mapped = false; /* lazy and in the map's range: the map is the index */
   if (ikey) {
     uint64_t o = (uint64_t)b->kst[0].i[g] - (uint64_t)a->dbase;
     if (o < (uint64_t)a->dcap) d = a->dmap[o];
+    mapped = a->lazy && o < (uint64_t)a->dcap;
   }
-  if (d == NO_GROUP) d = find_group(a, b, g);
+  if (d == NO_GROUP && !mapped) d = find_group(a, b, g);
   int rc = TD_OK;
   if (d == NO_GROUP) {
-    rc = new_group(a, b->hashes[g], &d, err);
+    rc = new_group_in(a, b->hashes[g], mapped, &d, err);
     for (int64_t k = 0; rc == TD_OK && k < a->n_keys; k++) {
       store *x = &a->kst[k];
       const store *y = &b->kst[k];
@@ -1896,7 +2039,9 @@ static td_value *key_scratch(int64_t n, td_value *local) {
   return n <= 8 ? local : td_calloc((size_t)n, sizeof *local);
 }
 
-int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) {
+/* td_agg_merge; with `keep`, the group map is returned in *keep (NULL when
+ * `a` needs none) and the compact distinct sets are not merged. */
+static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, td_error *err) {
   if (a->n_keys != b->n_keys || a->n_aggs != b->n_aggs)
     return td_err(err, TD_EINVAL, "merging aggregations of %lld/%lld columns into %lld/%lld", (long long)b->n_keys,
                   (long long)b->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
@@ -1905,9 +2050,81 @@ int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) {
   int rc;
   uint32_t *map = ext_map(a, b->n_groups, &rc, err);
   for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) rc = merge_group(a, b, (uint32_t)g, kv, map, err);
-  if (rc == TD_OK && map) rc = merge_ext(a, b, map, err);
-  td_free(map);
+  if (rc == TD_OK && map) rc = merge_ext(a, b, map, keep != NULL, err);
+  if (keep) *keep = map;
+  else td_free(map);
   if (kv != local) td_free(kv);
+  return rc;
+}
+
+int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) { return merge_one(a, b, NULL, err); }
+
+void td_agg_set_bulk(td_agg *a, bool on) {
+  for (int64_t k = 0; k < a->n_aggs; k++)
+    if (a->ext[k]) td__aggx_bulk(a->ext[k], on);
+}
+
+int td_agg_settle(td_agg *a, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t k = 0; k < a->n_aggs; k++)
+    if (a->ext[k]) {
+      int r = td__aggx_settle(a->ext[k], err);
+      if (rc == TD_OK) rc = r;
+      td__aggx_bulk(a->ext[k], false);
+    }
+  return rc;
+}
+
+/* The parallel merge of the compact distinct sets of td_agg_merge_all. */
+typedef struct merge_par {
+  td_aggx *x;
+  const td_aggx **ys;
+  const uint32_t **maps;
+  int n, threads;
+  int64_t **cnt; /* each worker's new pairs per group */
+} merge_par;
+
+static int merge_par_worker(void *ctx, int t, td_error *err) {
+  merge_par *p = ctx;
+  return td__aggx_merge_parts(p->x, p->ys, p->maps, p->n, t, p->threads, p->cnt[t], err);
+}
+
+static int merge_parts(td_agg *a, int64_t k, td_agg *const *bs, uint32_t **maps, int n, int threads,
+                       td_error *err) {
+  merge_par p = {a->ext[k], td_calloc((size_t)n, sizeof *p.ys), (const uint32_t **)maps, n, threads,
+                 td_calloc((size_t)threads, sizeof *p.cnt)};
+  int rc = p.ys && p.cnt ? TD_OK : td_err_nomem(err, "merging aggregations");
+  for (int w = 0; rc == TD_OK && w < n; w++) p.ys[w] = bs[w]->ext[k];
+  for (int t = 0; rc == TD_OK && t < threads; t++)
+    if (!(p.cnt[t] = td_calloc((size_t)a->cap + 1, sizeof *p.cnt[t]))) rc = td_err_nomem(err, "merging aggregations");
+  if (rc == TD_OK) rc = td__par_run(threads, merge_par_worker, &p, err);
+  for (int t = 0; rc == TD_OK && t < threads; t++) td__aggx_merge_done(p.x, p.cnt[t]);
+  for (int t = 0; p.cnt && t < threads; t++) td_free(p.cnt[t]);
+  td_free(p.cnt);
+  td_free(p.ys);
+  return rc;
+}
+
+int td_agg_merge_all(td_agg *a, td_agg *const *bs, int n, int threads, td_error *err) {
+  uint32_t **maps = td_calloc((size_t)n + 1, sizeof *maps);
+  if (!maps) return td_err_nomem(err, "merging aggregations");
+  int rc = TD_OK;
+  for (int i = 0; rc == TD_OK && i < n; i++) rc = merge_one(a, bs[i], &maps[i], err);
+  for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) {
+    if (!a->ext[k] || !td__aggx_by_hash(a->ext[k])) continue;
+    int64_t size = td__aggx_size(a->ext[k]);
+    for (int i = 0; i < n; i++) size += td__aggx_size(bs[i]->ext[k]);
+    if (threads <= 1 || size < 1 << 16) { /* small: one after the other */
+      for (int i = 0; rc == TD_OK && i < n; i++)
+        rc = td__aggx_merge_map(a->ext[k], bs[i]->ext[k], maps[i], bs[i]->n_groups, err);
+      continue;
+    }
+    rc = td__aggx_split(a->ext[k], err);
+    for (int i = 0; rc == TD_OK && i < n; i++) rc = td__aggx_split(bs[i]->ext[k], err);
+    if (rc == TD_OK) rc = merge_parts(a, k, bs, maps, n, threads, err);
+  }
+  for (int i = 0; i < n; i++) td_free(maps[i]);
+  td_free(maps);
   return rc;
 }
 
@@ -2030,7 +2247,7 @@ int td_agg_reset_groups(td_agg *a, const td_agg *full, const uint32_t *groups, i
     if (rc == TD_OK) mark_changed(a, d);
     if (map && g != NO_GROUP) map[g] = d;
   }
-  if (rc == TD_OK && map) rc = merge_ext(a, full, map, err);
+  if (rc == TD_OK && map) rc = merge_ext(a, full, map, false, err);
   td_free(map);
   return rc;
 }
@@ -2054,7 +2271,7 @@ int td_agg_drop_empty(td_agg **ap, int64_t rows_k, int64_t **dropped, int64_t *n
     if (a->ast[rows_k].cnt[g] == 0) list[n++] = g;
     else rc = merge_group(b, a, (uint32_t)g, kv, map, err);
   }
-  if (rc == TD_OK && map) rc = merge_ext(b, a, map, err);
+  if (rc == TD_OK && map) rc = merge_ext(b, a, map, false, err);
   td_free(map);
   if (kv != local) td_free(kv);
   if (rc) {

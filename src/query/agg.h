@@ -73,6 +73,19 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
  * last bits: the additions are grouped differently).  `b` is unchanged. */
 int td_agg_merge(td_agg *a, const td_agg *b, td_error *err);
 
+/* td_agg_merge of bs[0], ..., bs[n-1] in that order, the count(DISTINCT)
+ * sets of integers, bools and doubles merged by `threads` workers at once
+ * (query/agg_more.h, td__aggx_merge_parts); the result is the same. */
+int td_agg_merge_all(td_agg *a, td_agg *const *bs, int n, int threads, td_error *err);
+
+/* Bulk mode: count(DISTINCT) of integers, bools and doubles only collects
+ * its (group, value) pairs, which td_agg_settle (or td_agg_merge_all, for
+ * the states merged) folds into the sets part by part.  Nothing may read
+ * a result between td_agg_set_bulk(a, true) and td_agg_settle(a), which
+ * also ends bulk mode. */
+void td_agg_set_bulk(td_agg *a, bool on);
+int td_agg_settle(td_agg *a, td_error *err);
+
 /* Retraction (rows leaving the input: a removed location).  `r` is a state
  * of the same shape fed exactly the rows that leave; `rows_k` is a
  * count(*) aggregate of both, and companion[k], for each sum aggregate k, a

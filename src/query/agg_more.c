@@ -15,9 +15,16 @@
  * count(DISTINCT x) of an integer, bool or double x keeps no entries: the
  * value's hash is a bijection of it (see add_val), so the set alone, slots
  * of (hash, group), is the state ("compact" sets, filled up to 3/4), a
- * third of the memory per distinct (group, value) pair.  Partial states
- * of parallel workers merge in bulk (td__aggx_merge_map): one pass over the
- * other state's set or entries, in their order.
+ * third of the memory per distinct (group, value) pair.  A compact set of
+ * more than SPLIT_AT pairs is XPARTS independent tables, a pair's table
+ * chosen by its value's hash alone (never its group, whose id differs between parallel workers' states):
+ * in bulk mode (td__aggx_bulk) pairs only append to their part's buffer and
+ * each part's table is built from its buffer at once (td__aggx_settle), from
+ * a few hundred KiB that stay in cache instead of one probe of a table of
+ * every pair per row; parallel workers' parts merge part by part on all
+ * workers (td__aggx_merge_parts).  Other partial states merge in bulk
+ * (td__aggx_merge_map): one pass over the other state's entries, in their
+ * order.
  */
 #include "query/agg_more.h"
 
@@ -58,6 +65,25 @@ typedef struct xslot {
   uint32_t e; /* entry + 1, 0 = empty */
 } xslot;
 
+/* One part of a compact set: its table and, in bulk mode, the pairs waiting
+ * to enter it. */
+typedef struct xpart {
+  xslot *set;
+  int64_t cap, n;
+  uint64_t *ph; /* pending pairs: hashes and groups */
+  uint32_t *pg;
+  int64_t np, pcap;
+} xpart;
+
+enum {
+  XPART_BITS = 8,
+  XPARTS = 1 << XPART_BITS,
+  SPLIT_AT = 1 << 15, /* pairs of a one-part set (held or waiting) before it splits in XPARTS */
+  PEND_MAX = 1 << 23 /* pending pairs of a state before they enter the tables (96 MiB; 12 bytes
+                        a pair where a set takes 21-32 bytes a distinct pair) */
+};
+int64_t td__aggx_pend_max = PEND_MAX;
+
 /* What results use while computing (the state is const there). */
 typedef struct xscratch {
   xval *vals;
@@ -82,6 +108,10 @@ struct td_aggx {
   xslot *set;    /* distinct kinds: open addressing over the entries */
   int64_t set_cap;
   bool compact;  /* count(DISTINCT) of a fixed-width value: the set is the state */
+  bool bulk;     /* compact: pairs wait in their parts' buffers (td__aggx_bulk) */
+  xpart *parts;  /* compact: XPARTS tables, instead of set */
+  int pbits;     /* 0: parts[0] only (a small set: few allocations), else XPART_BITS */
+  int64_t n_pend;
   uint8_t **reg; /* HyperLogLog registers of each group (NULL: no value yet) */
   char **str;    /* string_agg: each group's text (NULL: no value yet) */
   size_t *slen, *scap;
@@ -112,7 +142,8 @@ int td__aggx_new(td_agg_kind kind, td_type_id type, const td_agg_param *p, td_ag
   x->sep_len = p && p->sep ? p->sep_len : 1;
   x->sep = td_malloc(x->sep_len + 1);
   x->scr = td_calloc(1, sizeof *x->scr);
-  if (!x->sep || !x->scr) {
+  if (x->compact) x->parts = td_calloc(XPARTS, sizeof *x->parts);
+  if (!x->sep || !x->scr || (x->compact && !x->parts)) {
     td__aggx_free(x);
     return td_err_nomem(err, "creating an aggregate");
   }
@@ -152,6 +183,12 @@ void td__aggx_free(td_aggx *x) {
   td_free(x->ents);
   td_free(x->sbuf);
   td_free(x->set);
+  for (int i = 0; x->parts && i < XPARTS; i++) {
+    td_free(x->parts[i].set);
+    td_free(x->parts[i].ph);
+    td_free(x->parts[i].pg);
+  }
+  td_free(x->parts);
   td_free(x->cstate);
   td_free(x->cache);
   td_free(x->sep);
@@ -262,24 +299,162 @@ static inline uint64_t xmix(uint64_t h) {
 }
 static inline uint64_t set_hash(uint64_t h, uint32_t g) { return xmix(h ^ ((uint64_t)g * 0xc4ceb9fe1a85ec53ULL)); }
 
-/* Whether the distinct set needs to grow before one more entry. */
-static bool set_full(const td_aggx *x) {
-  return x->compact ? (x->n_ents + 1) * 4 > x->set_cap * 3 : (x->n_ents + 1) * 2 > x->set_cap;
+/* The part of a compact set that holds value hash h (the top bits of a
+ * product: every bit of h counts; set_hash picks the slot from low bits of
+ * another mix, so a part's table is evenly filled). */
+static inline uint32_t part_of(const td_aggx *x, uint64_t h) {
+  return x->pbits ? (uint32_t)((h * 0xd6e8feb86659fd93ULL) >> (64 - XPART_BITS)) : 0;
 }
+
+static int part_rehash(xpart *p, td_error *err) {
+  int64_t cap = p->cap ? p->cap * 2 : 64;
+  xslot *t = td_calloc((size_t)cap, sizeof *t);
+  if (!t) return td_err_nomem(err, "growing a distinct set");
+  for (int64_t o = 0; o < p->cap; o++) { /* the slots move as they are */
+    if (!p->set[o].e) continue;
+    int64_t s = (int64_t)(set_hash(p->set[o].h, p->set[o].g) & (uint64_t)(cap - 1));
+    while (t[s].e) s = (s + 1) & (cap - 1);
+    t[s] = p->set[o];
+  }
+  td_free(p->set);
+  p->set = t;
+  p->cap = cap;
+  return TD_OK;
+}
+
+/* Adds pair (g, h) to part p unless it holds it; a new pair counts in
+ * cnt[g] (cnt NULL: a pair moving, known new). */
+static inline int part_add(xpart *p, uint32_t g, uint64_t h, int64_t *cnt, td_error *err) {
+  if ((p->n + 1) * 4 > p->cap * 3) {
+    int rc = part_rehash(p, err);
+    if (rc) return rc;
+  }
+  if (!cnt) {
+    int64_t s = (int64_t)(set_hash(h, g) & (uint64_t)(p->cap - 1));
+    while (p->set[s].e) s = (s + 1) & (p->cap - 1);
+    p->set[s] = (xslot){h, g, 1};
+    p->n++;
+    return TD_OK;
+  }
+  const int64_t mask = p->cap - 1;
+  int64_t s = (int64_t)(set_hash(h, g) & (uint64_t)mask);
+  for (const xslot *t; (t = &p->set[s])->e; s = (s + 1) & mask)
+    if (t->h == h && t->g == g) return TD_OK;
+  p->set[s] = (xslot){h, g, 1};
+  p->n++;
+  cnt[g]++;
+  return TD_OK;
+}
+
+/* Adds n pairs (G[i] through map unless map is NULL; NO_ENT skipped). */
+static int part_fold(xpart *p, const uint64_t *H, const uint32_t *G, int64_t n, const uint32_t *map, int64_t *cnt,
+                     td_error *err) {
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+    const uint32_t g = map ? map[G[i]] : G[i];
+    if (g != NO_ENT) rc = part_add(p, g, H[i], cnt, err);
+  }
+  return rc;
+}
+
+static void part_drop_pending(td_aggx *x, xpart *p) {
+  x->n_pend -= p->np;
+  td_free(p->ph);
+  td_free(p->pg);
+  p->ph = NULL;
+  p->pg = NULL;
+  p->np = p->pcap = 0;
+}
+
+static int pend_push(xpart *p, uint32_t g, uint64_t h, td_error *err) {
+  if (p->np == p->pcap) {
+    int64_t cap = p->pcap ? p->pcap * 2 : 256;
+    uint64_t *nh = td_realloc(p->ph, (size_t)cap * sizeof *nh);
+    if (nh) p->ph = nh;
+    uint32_t *ng = nh ? td_realloc(p->pg, (size_t)cap * sizeof *ng) : NULL;
+    if (!ng) return td_err_nomem(err, "counting distinct values");
+    p->pg = ng;
+    p->pcap = cap;
+  }
+  p->ph[p->np] = h;
+  p->pg[p->np++] = g;
+  return TD_OK;
+}
+
+static int pend_add(td_aggx *x, uint32_t g, uint64_t h, td_error *err) {
+  int rc = pend_push(&x->parts[part_of(x, h)], g, h, err);
+  if (rc) return rc;
+  if (++x->n_pend >= td__aggx_pend_max) return td__aggx_settle(x, err);
+  return !x->pbits && x->n_ents + x->n_pend >= SPLIT_AT ? td__aggx_split(x, err) : TD_OK;
+}
+
+int64_t td__aggx_size(const td_aggx *x) { return x->compact ? x->n_ents + x->n_pend : 0; }
+
+int td__aggx_split(td_aggx *x, td_error *err) {
+  if (!x->compact || x->pbits) return TD_OK;
+  xpart old = x->parts[0];
+  memset(&x->parts[0], 0, sizeof old);
+  x->pbits = XPART_BITS;
+  int rc = TD_OK;
+  for (int64_t o = 0; rc == TD_OK && o < old.cap; o++)
+    if (old.set[o].e) rc = part_add(&x->parts[part_of(x, old.set[o].h)], old.set[o].g, old.set[o].h, NULL, err);
+  for (int64_t j = 0; rc == TD_OK && j < old.np; j++) rc = pend_push(&x->parts[part_of(x, old.ph[j])], old.pg[j], old.ph[j], err);
+  td_free(old.set);
+  td_free(old.ph);
+  td_free(old.pg);
+  return rc;
+}
+
+static void count_entries(td_aggx *x) {
+  x->n_ents = 0;
+  for (int i = 0; i < XPARTS; i++) x->n_ents += x->parts[i].n;
+}
+
+void td__aggx_bulk(td_aggx *x, bool on) { x->bulk = on && x->compact; }
+
+int td__aggx_settle(td_aggx *x, td_error *err) {
+  int rc = x->compact && x->n_ents + x->n_pend >= SPLIT_AT ? td__aggx_split(x, err) : TD_OK;
+  for (int i = 0; x->compact && x->n_pend && i < XPARTS; i++) {
+    xpart *p = &x->parts[i];
+    if (rc == TD_OK) rc = part_fold(p, p->ph, p->pg, p->np, NULL, x->cnt, err);
+    part_drop_pending(x, p);
+  }
+  if (x->compact) count_entries(x);
+  return rc;
+}
+
+int td__aggx_merge_parts(td_aggx *x, const td_aggx *const *ys, const uint32_t *const *maps, int n, int thread,
+                         int threads, int64_t *cnt, td_error *err) {
+  int rc = TD_OK;
+  for (int i = thread; rc == TD_OK && i < XPARTS; i += threads) {
+    xpart *d = &x->parts[i];
+    rc = part_fold(d, d->ph, d->pg, d->np, NULL, cnt, err);
+    for (int w = 0; rc == TD_OK && w < n; w++) {
+      const xpart *s = &ys[w]->parts[i];
+      rc = part_fold(d, s->ph, s->pg, s->np, maps[w], cnt, err);
+      for (int64_t o = 0; rc == TD_OK && o < s->cap; o++) {
+        const xslot *t = &s->set[o];
+        if (t->e && maps[w][t->g] != NO_ENT) rc = part_add(d, maps[w][t->g], t->h, cnt, err);
+      }
+    }
+  }
+  return rc;
+}
+
+void td__aggx_merge_done(td_aggx *x, const int64_t *cnt) {
+  for (int64_t g = 0; g < x->cap; g++) x->cnt[g] += cnt[g];
+  for (int i = 0; i < XPARTS; i++) part_drop_pending(x, &x->parts[i]); /* folded by td__aggx_merge_parts */
+  count_entries(x);
+}
+
+/* Whether the distinct set (not compact) needs to grow before one more entry. */
+static bool set_full(const td_aggx *x) { return (x->n_ents + 1) * 2 > x->set_cap; }
 
 static int rehash_set(td_aggx *x, td_error *err) {
   int64_t cap = x->set_cap ? x->set_cap * 2 : 1024;
   xslot *t = td_calloc((size_t)cap, sizeof *t);
   if (!t) return td_err_nomem(err, "growing a distinct set");
-  if (x->compact) { /* the slots move as they are */
-    for (int64_t o = 0; o < x->set_cap; o++) {
-      if (!x->set[o].e) continue;
-      int64_t s = (int64_t)(set_hash(x->set[o].h, x->set[o].g) & (uint64_t)(cap - 1));
-      while (t[s].e) s = (s + 1) & (cap - 1);
-      t[s] = x->set[o];
-    }
-  }
-  for (int64_t e = 0; !x->compact && e < x->n_ents; e++) {
+  for (int64_t e = 0; e < x->n_ents; e++) {
     int64_t s = (int64_t)(set_hash(x->ents[e].h, x->ents[e].g) & (uint64_t)(cap - 1));
     while (t[s].e) s = (s + 1) & (cap - 1);
     t[s] = (xslot){x->ents[e].h, x->ents[e].g, (uint32_t)e + 1};
@@ -307,6 +482,13 @@ static bool holds(const td_aggx *x, const xent *c, const td_value *v) {
  * first and skip a value the group has (nothing is copied then). */
 static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err) {
   int64_t slot = -1;
+  if (x->compact) {
+    if (x->bulk) return pend_add(x, g, h, err);
+    int64_t before = x->cnt[g];
+    int rc = part_add(&x->parts[part_of(x, h)], g, h, x->cnt, err);
+    x->n_ents += x->cnt[g] - before;
+    return rc == TD_OK && !x->pbits && x->n_ents >= SPLIT_AT ? td__aggx_split(x, err) : rc;
+  }
   if (is_distinct(x->kind)) {
     if (set_full(x)) {
       int rc = rehash_set(x, err);
@@ -315,17 +497,11 @@ static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_err
     /* h is the value's key hash (agg.c's value_hash): for integers, bools
      * and (normalized) doubles a bijection of the value, so equal hashes
      * are equal values and the entry is not read */
-    bool exact = x->ph != TD_PHYS_STR && x->ph != TD_PHYS_D128;
+    const bool exact = x->ph != TD_PHYS_STR && x->ph != TD_PHYS_D128;
     int64_t mask = x->set_cap - 1, s = (int64_t)(set_hash(h, g) & (uint64_t)mask);
     for (const xslot *t; (t = &x->set[s])->e; s = (s + 1) & mask)
       if (t->h == h && t->g == g && (exact || holds(x, &x->ents[t->e - 1], v))) return TD_OK;
     slot = s;
-    if (x->compact) { /* the slot is the entry */
-      x->set[s] = (xslot){h, g, 1};
-      x->n_ents++;
-      x->cnt[g]++;
-      return TD_OK;
-    }
   }
   if (x->n_ents >= (int64_t)UINT32_MAX - 1) return td_err(err, TD_ERANGE, "too many values in an aggregate");
   if (x->n_ents == x->ents_cap) {
@@ -379,7 +555,11 @@ static int str_append(td_aggx *x, uint32_t g, const char *p, size_t n, td_error 
 
 void td__aggx_prefetch(const td_aggx *x, uint32_t g, uint64_t h) {
 #if defined(__GNUC__) || defined(__clang__)
-  if (x->set_cap && is_distinct(x->kind)) __builtin_prefetch(&x->set[set_hash(h, g) & (uint64_t)(x->set_cap - 1)]);
+  if (x->compact) {
+    const xpart *p = &x->parts[part_of(x, h)];
+    if (!x->bulk && p->cap) __builtin_prefetch(&p->set[set_hash(h, g) & (uint64_t)(p->cap - 1)]);
+  } else if (x->set_cap && is_distinct(x->kind))
+    __builtin_prefetch(&x->set[set_hash(h, g) & (uint64_t)(x->set_cap - 1)]);
 #else
   (void)x, (void)g, (void)h;
 #endif
@@ -416,15 +596,17 @@ int td__aggx_merge_map(td_aggx *x, const td_aggx *y, const uint32_t *map, int64_
       if (map[g] != NO_ENT) rc = merge_group(x, map[g], y, (uint32_t)g, err);
     return rc;
   }
-  if (y->compact) { /* the pairs of the set, the value standing for itself */
-    enum { AHEAD = 16 }; /* x's slot of the pair this far ahead is prefetched */
-    for (int64_t s = 0; rc == TD_OK && s < y->set_cap; s++) {
-      const xslot *f = s + AHEAD < y->set_cap ? &y->set[s + AHEAD] : NULL;
-      if (f && f->e && map[f->g] != NO_ENT) td__aggx_prefetch(x, map[f->g], f->h);
-      const xslot *t = &y->set[s];
-      if (!t->e || map[t->g] == NO_ENT) continue;
-      rc = add_val(x, map[t->g], NULL, t->h, err);
+  if (y->compact) { /* part by part (x's pending pairs stay pending) */
+    const bool bulk = x->bulk;
+    x->bulk = false;
+    for (int i = 0; rc == TD_OK && i < XPARTS; i++) {
+      const xpart *s = &y->parts[i];
+      for (int64_t o = 0; rc == TD_OK && o < s->cap; o++)
+        if (s->set[o].e && map[s->set[o].g] != NO_ENT) rc = add_val(x, map[s->set[o].g], NULL, s->set[o].h, err);
+      for (int64_t j = 0; rc == TD_OK && j < s->np; j++)
+        if (map[s->pg[j]] != NO_ENT) rc = add_val(x, map[s->pg[j]], NULL, s->ph[j], err);
     }
+    x->bulk = bulk;
     return rc;
   }
   /* entries in y's order: each group's values keep their input order */

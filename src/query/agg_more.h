@@ -55,6 +55,30 @@ int td__aggx_add_hash(td_aggx *x, uint32_t g, uint64_t h, td_error *err);
 /* A hint that td__aggx_add(x, g, v, h) follows: a distinct set's slot for
  * (g, h) is prefetched (callers add a block of values after hinting each). */
 void td__aggx_prefetch(const td_aggx *x, uint32_t g, uint64_t h);
+/* Bulk mode of a count(DISTINCT) of integers, bools or doubles (else
+ * nothing): added values wait, unchecked, until td__aggx_settle, which must
+ * come before any result is read. */
+void td__aggx_bulk(td_aggx *x, bool on);
+/* Folds the values waiting in x (bulk mode) into its set. */
+int td__aggx_settle(td_aggx *x, td_error *err);
+/* Waiting values of one state that make td__aggx_add settle it (8M; tests
+ * lower it, never while a query runs). */
+extern int64_t td__aggx_pend_max;
+/* One of `threads` workers (number `thread`) of the parallel merge of
+ * compact states ys[0..n) (td__aggx_by_hash) into x, each group g of ys[w]
+ * into group maps[w][g] (UINT32_MAX: none), x's own waiting values
+ * included: each worker takes its share of the parts of the sets, and
+ * counts the new pairs of each group in cnt (x's group capacity entries,
+ * zeroed, its own); x and every ys[w] split (td__aggx_split).  Then
+ * td__aggx_merge_done adds every worker's cnt. */
+/* Pairs held and waiting of a compact state (td__aggx_by_hash; else 0). */
+int64_t td__aggx_size(const td_aggx *x);
+/* Splits a compact state's one table in the parts td__aggx_merge_parts
+ * works on (small states have one: few allocations). */
+int td__aggx_split(td_aggx *x, td_error *err);
+int td__aggx_merge_parts(td_aggx *x, const td_aggx *const *ys, const uint32_t *const *maps, int n, int thread,
+                         int threads, int64_t *cnt, td_error *err);
+void td__aggx_merge_done(td_aggx *x, const int64_t *cnt);
 /* Folds every group g < n of y with map[g] != UINT32_MAX into group map[g]
  * of x (y's rows after x's; x has room for those groups), in one pass over
  * y's values. */

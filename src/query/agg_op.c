@@ -289,9 +289,17 @@ static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, 
   if (rc) return rc;
   int n = td__par_workers(op->join ? op->join->threads : t->threads, (end - begin) / AGG_MIN_ROWS);
   agg_worker w0 = main_worker(op);
-  if (n <= 1) return fold_part(op, &w0, t->source, snap, begin, end, NULL, err);
+  td_agg_set_bulk(op->state, true); /* count(DISTINCT) pairs collected, then set part by part */
+  if (n <= 1) {
+    int rf = fold_part(op, &w0, t->source, snap, begin, end, NULL, err);
+    int rs = td_agg_settle(op->state, rf ? NULL : err);
+    return rf ? rf : rs;
+  }
   agg_par *p = td_calloc(1, sizeof *p);
-  if (!p) return td_err_nomem(err, "aggregating");
+  if (!p) {
+    td_agg_settle(op->state, NULL);
+    return td_err_nomem(err, "aggregating");
+  }
   p->op = op;
   p->src = t->source;
   p->snap = snap;
@@ -308,12 +316,17 @@ static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, 
     if (rc == TD_OK) rc = td_select_scratch_init(w->scratch, op->n_fields, err);
     if (rc == TD_OK) rc = td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, &w->state, err);
     if (rc == TD_OK) rc = set_params(op, w->state, err);
+    if (rc == TD_OK) td_agg_set_bulk(w->state, true);
   }
   if (rc == TD_OK) rc = td__par_run(n, agg_par_worker, p, err);
-  for (int i = 1; rc == TD_OK && i < n; i++) {
-    rc = td_agg_merge(op->state, p->w[i].state, err);
+  if (rc == TD_OK) {
+    td_agg *states[TD_PAR_MAX];
+    for (int i = 1; i < n; i++) states[i - 1] = p->w[i].state;
+    rc = td_agg_merge_all(op->state, states, n - 1, n, err);
     if (rc == TD_ERANGE && td_agg_overflowed(op->state) >= 0) rc = sum_overflow(op, op->state, err);
   }
+  int rs = td_agg_settle(op->state, rc ? NULL : err);
+  if (rc == TD_OK) rc = rs;
   for (int i = 1; i < n; i++) agg_worker_free(&p->w[i], op->n_tmp);
   td_free(p);
   return rc;

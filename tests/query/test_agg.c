@@ -900,6 +900,72 @@ static void test_agg_dense_keys(void **state) {
   for (int c = 0; c < 3; c++) arr[c].release(&arr[c]);
 }
 
+/* One int64 key whose direct map is the only index of its range (lazy hash
+ * table): batches of dense keys, wider ranges that move the map, sparse far
+ * keys it leaves to the table, nulls, constant-key batches (a partition
+ * column: the table is completed) and a second state merged in: groups in
+ * first-seen order with their counts, as a naive reference has them. */
+enum { LBATCH = 14, LROWS = 3000 };
+static bool lazy_null(int b, int64_t i) { return (i + b) % 17 == 0; }
+static int64_t lazy_key(int b, int64_t i) {
+  switch (b % 4) {
+    case 0: return (i * 37) % 5000;
+    case 1: return -70000 + (i * 13) % 90000;
+    case 2: return b > 6 ? 1000000000000LL + i % 50 : 100000 + (i % 4000) * 3;
+    default: return i % 97 - 200;
+  }
+}
+
+static void test_agg_lazy_table(void **state) {
+  (void)state;
+  td_error err;
+  for (int consts = 0; consts < 2; consts++) {
+    td_agg_key key = {0, TD_TYPE_INT64};
+    const td_agg_spec sp = {TD_AGG_COUNT_STAR, -1, TD_TYPE_NONE};
+    td_agg *st[2];
+    for (int i = 0; i < 2; i++) TD_ASSERT_OK(td_agg_create(&key, 1, &sp, 1, &st[i], &err), &err);
+    int64_t *rk = malloc(LBATCH * LROWS * sizeof *rk), *rc = calloc(LBATCH * LROWS, sizeof *rc), nr = 0;
+    bool *rn = calloc(LBATCH * LROWS, sizeof *rn);
+    for (int b = 0; b < LBATCH; b++) {
+      const bool cb = consts && b % 5 == 4; /* one constant key for the whole batch */
+      td_array col;
+      TD_ASSERT_OK(td_array_init(&col, TD_TYPE_INT64, LROWS, &err), &err);
+      for (int64_t i = 0; i < LROWS; i++) {
+        const bool nul = !cb && lazy_null(b, i);
+        const int64_t k = cb ? 42 + b : lazy_key(b, i); /* a key the map knows */
+        TD_ASSERT_OK(nul ? td_array_append_null(&col, &err) : td_array_append_int(&col, k, &err), &err);
+        int64_t g = 0;
+        while (g < nr && !(rn[g] == nul && (nul || rk[g] == k))) g++;
+        if (g == nr) rk[nr] = k, rn[nr++] = nul;
+        rc[g]++;
+      }
+      struct ArrowArray arr;
+      td_colview v;
+      TD_ASSERT_OK(td_array_export(&col, &arr, &err), &err);
+      TD_ASSERT_OK(td_colview_init(&v, TD_TYPE_INT64, &arr, &err), &err);
+      td_value cv = td_value_int(TD_TYPE_INT64, 42 + b);
+      td_batch bt = {LROWS, &v, cb ? &cv : NULL, NULL, 0};
+      TD_ASSERT_OK(td_agg_update(st[b < 7 ? 0 : 1], &bt, NULL, 0, &err), &err);
+      arr.release(&arr);
+    }
+    TD_ASSERT_OK(td_agg_merge(st[0], st[1], &err), &err);
+    td_array out[2];
+    TD_ASSERT_OK(td_agg_result(st[0], out, &err), &err);
+    assert_int_equal(out[0].length, nr);
+    for (int64_t g = 0; g < nr; g++) {
+      td_value k = arr_value(&out[0], g), n = arr_value(&out[1], g);
+      if (k.is_null != rn[g] || (!rn[g] && k.v.i != rk[g]) || n.v.i != rc[g])
+        fail_msg("consts %d, group %lld: key %lld count %lld, expected %lld %lld", consts, (long long)g,
+                 (long long)k.v.i, (long long)n.v.i, (long long)rk[g], (long long)rc[g]);
+    }
+    for (int c = 0; c < 2; c++) td_array_reset(&out[c]);
+    for (int i = 0; i < 2; i++) td_agg_free(st[i]);
+    free(rk);
+    free(rc);
+    free(rn);
+  }
+}
+
 /* ---- sort ---- */
 
 static void test_sort(void **state) {
@@ -986,6 +1052,7 @@ int main(void) {
       cmocka_unit_test(test_agg_fast_paths),
       cmocka_unit_test(test_agg_fast_alloc_failures),
       cmocka_unit_test(test_agg_dense_keys),
+      cmocka_unit_test(test_agg_lazy_table),
       cmocka_unit_test(test_sort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

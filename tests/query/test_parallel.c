@@ -3,13 +3,17 @@
  * every aggregate, group-bys on 1, 2 and 3 keys (integers, strings, floats,
  * nulls), 1M groups, filters, projections and ORDER BY ... LIMIT give the
  * same rows, in the same order, with 1, 2 and 4 threads, and equal a naive
- * reference computed here from the generated data.  Error paths: negative
- * thread counts.
+ * reference computed here from the generated data (a string key beside a
+ * bool: the same groups as beside an integer); count(DISTINCT) grouped
+ * (null keys, null values, doubles) and global, with the distinct pairs
+ * collected and merged part by part, also when they enter the sets many
+ * times before the end.  Error paths: negative thread counts.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/agg_more.h"
 #include "tabledata.h"
 #include "test.h"
 
@@ -381,6 +385,82 @@ static void test_group_by(void **state) {
   check(&e, "SELECT P, k1, count(*), sum(v) FROM t GROUP BY P, k1", NULL);
   check(&e, "SELECT DISTINCT k2, k1 FROM t", NULL);
   check(&e, "SELECT s, count(*) AS n FROM t GROUP BY s ORDER BY n DESC, s LIMIT 7", NULL);
+  /* a plain string beside a bool (short-key index, str2_map; nulls in both,
+   * strings over 8 bytes, either order) gives the groups an integer in place
+   * of the bool gives (the generic multi-key path) */
+  static const char *const two[][2] = {
+      {"SELECT count(*), sum(id), min(x) FROM t GROUP BY k2, v > 0",
+       "SELECT count(*), sum(id), min(x) FROM t GROUP BY k2, CAST(v > 0 AS INTEGER)"},
+      {"SELECT count(*), sum(id), max(s) FROM t GROUP BY v % 2 = 0, s",
+       "SELECT count(*), sum(id), max(s) FROM t GROUP BY CAST(v % 2 = 0 AS INTEGER), s"},
+      {"SELECT count(*), sum(v) FROM t GROUP BY k2 || s || 'long', x > 50",
+       "SELECT count(*), sum(v) FROM t GROUP BY k2 || s || 'long', CAST(x > 50 AS INTEGER)"},
+      {"SELECT count(*), sum(v) FROM t GROUP BY CASE WHEN id % 3 = 0 THEN 'a-long-string-' || k2 ELSE k2 END, x > 50",
+       "SELECT count(*), sum(v) FROM t GROUP BY CASE WHEN id % 3 = 0 THEN 'a-long-string-' || k2 ELSE k2 END, "
+       "CAST(x > 50 AS INTEGER)"},
+  };
+  for (size_t q = 0; q < sizeof two / sizeof *two; q++) {
+    rows multi = run(&e, two[q][1], 1);
+    assert_true(multi.n > 14);
+    check(&e, two[q][0], &multi);
+    rows_free(&multi);
+  }
+  env_close(&e);
+}
+
+/* count(DISTINCT v), count(DISTINCT x), count(DISTINCT k3) by k1 (first-seen
+ * order, nulls one group), or over all rows when by_k1 is false; rows with
+ * id < lim. */
+static rows ref_distinct(const env *e, bool by_k1, int64_t lim) {
+  enum { NV = 2001, NX = 397, NK = 5, NG = 14 };
+  bool(*seen)[NV + NX + NK] = calloc(NG, sizeof *seen);
+  int64_t cnt[NG][3] = {{0}}, key[NG];
+  int ng = 0;
+  for (int64_t i = 0; i < e->n && i < lim; i++) {
+    const row *r = &e->r[i];
+    const int64_t k = !by_k1 ? 0 : r->k1n ? -1 : r->k1;
+    int j = 0;
+    while (j < ng && key[j] != k) j++;
+    if (j == ng) key[ng++] = k;
+    if (!r->vn && !seen[j][r->v + 1000]) seen[j][r->v + 1000] = true, cnt[j][0]++;
+    if (!r->xn && !seen[j][NV + (int)(r->x * 4)]) seen[j][NV + (int)(r->x * 4)] = true, cnt[j][1]++;
+    if (!r->k3n && !seen[j][NV + NX + (int)(r->k3 * 2)]) seen[j][NV + NX + (int)(r->k3 * 2)] = true, cnt[j][2]++;
+  }
+  if (!by_k1 && ng == 0) ng = 1; /* a global aggregate of no rows: zeros */
+  refbuf b = {0};
+  for (int j = 0; j < ng; j++) {
+    if (by_k1) cell_i(&b, key[j] < 0, key[j]);
+    for (int c = 0; c < 3; c++) cell_i(&b, false, cnt[j][c]);
+    end_row(&b);
+  }
+  free(seen);
+  return ref_rows(&b);
+}
+
+static void test_count_distinct(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const int64_t lims[] = {INT64_MAX, 5000, 0};
+  static const char *const where[] = {"", " WHERE id < 5000", " WHERE id < 0"};
+  const int64_t pend_max = td__aggx_pend_max;
+  for (int pend = 0; pend < 2; pend++) {
+    /* the second time, every 100 pairs enter the sets */
+    td__aggx_pend_max = pend ? 100 : pend_max;
+    for (int l = 0; l < 3; l++) {
+      char sql[256];
+      snprintf(sql, sizeof sql, "SELECT k1, count(DISTINCT v), count(DISTINCT x), count(DISTINCT k3) FROM t%s GROUP BY k1",
+               where[l]);
+      rows want = ref_distinct(&e, true, lims[l]);
+      check(&e, sql, &want);
+      rows_free(&want);
+      snprintf(sql, sizeof sql, "SELECT count(DISTINCT v), count(DISTINCT x), count(DISTINCT k3) FROM t%s", where[l]);
+      want = ref_distinct(&e, false, lims[l]);
+      check(&e, sql, &want);
+      rows_free(&want);
+    }
+  }
+  td__aggx_pend_max = pend_max;
   env_close(&e);
 }
 
@@ -432,6 +512,18 @@ static void test_million_groups(void **state) {
     rows_free(&got[i]);
   }
   rows_free(&got[0]);
+  /* count(DISTINCT) of over 64k pairs: split sets merged part by part; v is
+   * unique, so a group counts its rows with a value */
+  sql = "SELECT k1, count(DISTINCT v), count(v), count(DISTINCT id % 1000) FROM u GROUP BY k1";
+  for (int i = 0; i < 3; i++) got[i] = run(&e, sql, i == 0 ? 1 : 2 * i);
+  for (int64_t i = 0; i < got[0].n; i++) {
+    long long dv, nv, dm;
+    assert_int_equal(sscanf(strchr(got[0].v[i], '|') + 1, "%lld|%lld|%lld", &dv, &nv, &dm), 3);
+    assert_int_equal(dv, nv);
+    assert_int_equal(dm, 1000);
+  }
+  for (int i = 1; i < 3; i++) assert_rows(sql, &got[i], &got[0], 2 * i);
+  for (int i = 0; i < 3; i++) rows_free(&got[i]);
   /* two keys, 1M groups: 1 and 2 threads */
   sql = "SELECT id, k1, sum(v) FROM u GROUP BY id, k1";
   got[0] = run(&e, sql, 1);
@@ -554,7 +646,8 @@ static void test_threads_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_global_aggregates), cmocka_unit_test(test_group_by),
-      cmocka_unit_test(test_million_groups),    cmocka_unit_test(test_order_by_limit),
+      cmocka_unit_test(test_million_groups),    cmocka_unit_test(test_count_distinct),
+      cmocka_unit_test(test_order_by_limit),
       cmocka_unit_test(test_filters_projections), cmocka_unit_test(test_threads_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
