@@ -143,7 +143,7 @@ static int64_t count_rows(const char *text) {
 /* "<select> ORDER BY <order> LIMIT k [OFFSET o]" equals rows o..o+k-1 of
  * the full sort "<select> ORDER BY <order>", at 1, 2 and 4 threads. */
 static void expect_top(env *e, const char *select, const char *order, int64_t k, int64_t off) {
-  char sql[512];
+  char sql[2048];
   snprintf(sql, sizeof sql, "%s ORDER BY %s", select, order);
   char *full = run(e, sql, 1);
   char *pre = first_rows(full, off + k), *skip = first_rows(full, off);
