@@ -479,14 +479,21 @@ static int group_sort(asof_vec *g, td_error *err) {
   return TD_OK;
 }
 
+/* Grows the two parallel arrays *a and *b to cap entries each. */
+static int grow_two(int64_t **a, int64_t **b, int64_t cap, td_error *err) {
+  int64_t *na = td_realloc(*a, (size_t)cap * sizeof *na);
+  if (na) *a = na;
+  int64_t *nb = na ? td_realloc(*b, (size_t)cap * sizeof *nb) : NULL;
+  if (!nb) return td_err_nomem(err, "joining");
+  *b = nb;
+  return TD_OK;
+}
+
 static int group_push(asof_vec *g, int64_t ts, int64_t row, td_error *err) {
   if (g->n == g->cap) {
     int64_t cap = g->cap ? g->cap * 2 : 4;
-    int64_t *t = td_realloc(g->ts, (size_t)cap * sizeof *t);
-    if (t) g->ts = t;
-    int64_t *r = t ? td_realloc(g->rows, (size_t)cap * sizeof *r) : NULL;
-    if (!r) return td_err_nomem(err, "indexing an as-of join");
-    g->rows = r;
+    int rc = grow_two(&g->ts, &g->rows, cap, err);
+    if (rc) return rc;
     g->cap = cap;
   }
   if (g->n > 0 && ts < g->last_ts) g->sorted = false;
@@ -605,16 +612,6 @@ typedef struct pairs {
   int64_t *l, *r;
   int64_t n, cap;
 } pairs;
-
-/* Grows the two parallel arrays *a and *b to cap entries each. */
-static int grow_two(int64_t **a, int64_t **b, int64_t cap, td_error *err) {
-  int64_t *na = td_realloc(*a, (size_t)cap * sizeof *na);
-  if (na) *a = na;
-  int64_t *nb = na ? td_realloc(*b, (size_t)cap * sizeof *nb) : NULL;
-  if (!nb) return td_err_nomem(err, "joining");
-  *b = nb;
-  return TD_OK;
-}
 
 /* Room for `more` pairs after p->n. */
 static int pairs_reserve(pairs *p, int64_t more, td_error *err) {
