@@ -341,6 +341,66 @@ static uint8_t *parquet_bytes(int64_t x0, int64_t n, size_t *len) {
   return b;
 }
 
+/* A live table over P=a/first.parquet (10 rows, x = 0..9) while a writer
+ * has P=a/second.parquet open (fd), created empty: the two in-place
+ * writing tests below. */
+typedef struct in_place {
+  char root[64];
+  uint8_t *ten;
+  size_t n10;
+  td_file_backend *fb;
+  td_service *svc;
+  td_table *t;
+  int fd;
+} in_place;
+
+static void in_place_open(in_place *f) {
+  char path[128];
+  fu_tmpdir(f->root);
+  fu_mkdirs(f->root, "P=a");
+  f->ten = parquet_bytes(0, 10, &f->n10);
+  snprintf(path, sizeof path, "%s/P=a/first.parquet", f->root);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, f->ten, f->n10), (ssize_t)f->n10);
+  close(fd);
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(f->root, NULL, &f->fb, &err), &err);
+  f->svc = fu_service(f->fb, 0);
+  td_table_options o = {NULL, NULL, true};
+  TD_ASSERT_OK(fu_table(f->svc, f->fb, &o, &f->t, &err), &err);
+  assert_int_equal(fu_wait_size(f->svc, f->t, 10), 10);
+  snprintf(path, sizeof path, "%s/P=a/second.parquet", f->root);
+  f->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(f->fd >= 0);
+}
+
+/* Lets the watcher hear the writer for `cycles` update cycles: the open
+ * file must not be taken. */
+static void in_place_still_waits(in_place *f, int cycles) {
+  td_error err;
+  for (int i = 0; i < cycles; i++) {
+    TD_ASSERT_OK(td_service_flush(f->svc, 5000, &err), &err);
+    usleep(20000);
+  }
+  assert_int_equal(td_table_size(f->t), 10);
+}
+
+/* Closes the writer's file (IN_CLOSE_WRITE): it must be taken, 20 rows. */
+static void in_place_close_and_take(in_place *f) {
+  close(f->fd);
+  assert_int_equal(fu_wait_size(f->svc, f->t, 20), 20);
+  assert_int_equal(td_table_status(f->t, NULL), TD_OK);
+}
+
+static void in_place_free(in_place *f) {
+  td_table_release(f->t);
+  td_service_free(f->svc);
+  td_file_backend_release(f->fb);
+  free(f->ten);
+  fu_rmtree(f->root);
+}
+
 /* A Parquet file written in place under its final name (as DuckDB's COPY
  * ... APPEND does): a complete-looking 1-row file first, then, through the
  * same descriptor, rewritten as the final 10-row file.  The watcher waits
@@ -348,48 +408,21 @@ static uint8_t *parquet_bytes(int64_t x0, int64_t n, size_t *len) {
  * intermediate file and never fails as 'modified'. */
 static void test_written_in_place(void **state) {
   (void)state;
-  char root[64], path[128];
-  fu_tmpdir(root);
-  fu_mkdirs(root, "P=a");
-  size_t n1, n10;
-  uint8_t *one = parquet_bytes(1000, 1, &n1), *ten = parquet_bytes(0, 10, &n10);
-  snprintf(path, sizeof path, "%s/P=a/first.parquet", root);
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  assert_true(fd >= 0);
-  assert_int_equal(write(fd, ten, n10), (ssize_t)n10);
-  close(fd);
-  td_file_backend *fb;
-  td_error err;
-  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
-  td_service *svc = fu_service(fb, 0);
-  td_table_options o = {NULL, NULL, true};
-  td_table *t;
-  TD_ASSERT_OK(fu_table(svc, fb, &o, &t, &err), &err);
-  assert_int_equal(fu_wait_size(svc, t, 10), 10);
-  snprintf(path, sizeof path, "%s/P=a/second.parquet", root);
-  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  assert_true(fd >= 0);
-  assert_int_equal(write(fd, one, n1), (ssize_t)n1); /* a valid file, not the final one */
-  for (int i = 0; i < 10; i++) { /* the watcher hears the writes; the file must wait */
-    TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
-    usleep(20000);
-  }
-  assert_int_equal(td_table_size(t), 10);
-  assert_int_equal(ftruncate(fd, 0), 0);
-  assert_int_equal(pwrite(fd, ten, n10, 0), (ssize_t)n10);
-  close(fd); /* IN_CLOSE_WRITE */
-  assert_int_equal(fu_wait_size(svc, t, 20), 20);
-  assert_int_equal(td_table_status(t, NULL), TD_OK);
+  in_place f;
+  in_place_open(&f);
+  size_t n1;
+  uint8_t *one = parquet_bytes(1000, 1, &n1);
+  assert_int_equal(write(f.fd, one, n1), (ssize_t)n1); /* a valid file, not the final one */
+  in_place_still_waits(&f, 10);
+  assert_int_equal(ftruncate(f.fd, 0), 0);
+  assert_int_equal(pwrite(f.fd, f.ten, f.n10, 0), (ssize_t)f.n10);
+  in_place_close_and_take(&f);
   int64_t sum, count;
-  fu_sum(t, 1, 10, 20, &sum, &count); /* x of the second file: 0..9, not 1000 */
+  fu_sum(f.t, 1, 10, 20, &sum, &count); /* x of the second file: 0..9, not 1000 */
   assert_int_equal(sum, 45);
   assert_int_equal(count, 10);
-  td_table_release(t);
-  td_service_free(svc);
-  td_file_backend_release(fb);
   free(one);
-  free(ten);
-  fu_rmtree(root);
+  in_place_free(&f);
 }
 
 /* A Parquet file whose writer writes all of it and then keeps it open: the
@@ -397,41 +430,12 @@ static void test_written_in_place(void **state) {
  * changes no size, and the file must be taken when its writer closes it. */
 static void test_closed_at_final_size(void **state) {
   (void)state;
-  char root[64], path[128];
-  fu_tmpdir(root);
-  fu_mkdirs(root, "P=a");
-  size_t n10;
-  uint8_t *ten = parquet_bytes(0, 10, &n10);
-  snprintf(path, sizeof path, "%s/P=a/first.parquet", root);
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  assert_true(fd >= 0);
-  assert_int_equal(write(fd, ten, n10), (ssize_t)n10);
-  close(fd);
-  td_file_backend *fb;
-  td_error err;
-  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
-  td_service *svc = fu_service(fb, 0);
-  td_table_options o = {NULL, NULL, true};
-  td_table *t;
-  TD_ASSERT_OK(fu_table(svc, fb, &o, &t, &err), &err);
-  assert_int_equal(fu_wait_size(svc, t, 10), 10);
-  snprintf(path, sizeof path, "%s/P=a/second.parquet", root);
-  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  assert_true(fd >= 0);
-  assert_int_equal(write(fd, ten, n10), (ssize_t)n10); /* the whole file; still open */
-  for (int i = 0; i < 20; i++) { /* the watcher lists it at its final size, open */
-    TD_ASSERT_OK(td_service_flush(svc, 5000, &err), &err);
-    usleep(20000);
-  }
-  assert_int_equal(td_table_size(t), 10);
-  close(fd); /* IN_CLOSE_WRITE, no change of size */
-  assert_int_equal(fu_wait_size(svc, t, 20), 20);
-  assert_int_equal(td_table_status(t, NULL), TD_OK);
-  td_table_release(t);
-  td_service_free(svc);
-  td_file_backend_release(fb);
-  free(ten);
-  fu_rmtree(root);
+  in_place f;
+  in_place_open(&f);
+  assert_int_equal(write(f.fd, f.ten, f.n10), (ssize_t)f.n10); /* the whole file; still open */
+  in_place_still_waits(&f, 20); /* the watcher lists it at its final size, open */
+  in_place_close_and_take(&f);  /* no change of size */
+  in_place_free(&f);
 }
 
 /* An empty directory with a declared schema: locations appear later; the
