@@ -345,6 +345,18 @@ static td_table *build(td_table *l, td_table *r, const jspec *js) {
   return t;
 }
 
+/* `got` (a live join's rows now) equals the same join made over the static
+ * tables sl and sr, and the naive join. */
+static void assert_join_matches(lines *got, td_table *sl, td_table *sr, const jspec *js) {
+  td_table *st = build(sl, sr, js);
+  lines want = lines_of(st), ref = naive(sl, sr, js);
+  assert_same_lines(got, &want);
+  assert_same_lines(got, &ref);
+  lines_free(&want);
+  lines_free(&ref);
+  td_table_release(st);
+}
+
 static const jspec specs[] = {
     {R_INNER, 1, {"k"}, {"k"}, NULL, NULL},
     {R_INNER, 2, {"k", "s"}, {"kk", "s"}, NULL, NULL},
@@ -415,14 +427,9 @@ static void test_live_vs_static(void **state) {
       if (right_too) add_rows(&e, "r", parts[rand_r(&e.seed) % 5], rand_r(&e.seed) % 9);
       TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
       td_table *sl = source(&e, "l", false), *sr = source(&e, "r", false);
-      td_table *st = build(sl, sr, &specs[i]);
-      lines got = lines_of(live), want = lines_of(st), ref = naive(sl, sr, &specs[i]);
-      assert_same_lines(&got, &want);
-      assert_same_lines(&got, &ref);
+      lines got = lines_of(live);
+      assert_join_matches(&got, sl, sr, &specs[i]);
       lines_free(&got);
-      lines_free(&want);
-      lines_free(&ref);
-      td_table_release(st);
       td_table_release(sl);
       td_table_release(sr);
     }
@@ -492,15 +499,9 @@ static void test_live_ticking_right(void **state) {
           fail_msg("spec %d step %d: row %lld changed (%s -> %s) but was not listed", i, step, (long long)p,
                    before.v[p], after.v[p]);
       td_table *sl = source(&e, "l", false), *sr = source(&e, "r", false);
-      td_table *st = build(sl, sr, &ticking[i]);
-      lines want = lines_of(st), ref = naive(sl, sr, &ticking[i]);
-      assert_same_lines(&after, &want);
-      assert_same_lines(&after, &ref);
+      assert_join_matches(&after, sl, sr, &ticking[i]);
       lines_free(&before);
       lines_free(&after);
-      lines_free(&want);
-      lines_free(&ref);
-      td_table_release(st);
       td_table_release(sl);
       td_table_release(sr);
     }
@@ -1182,20 +1183,16 @@ static void test_live_str_keys(void **state) {
       }
       TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
       td_table *sl = source(&e, "l", false), *sr = source(&e, "r", false);
-      td_table *st = build(sl, ticking ? sr : lr, &aj), *slast, *sfirst;
-      lines got = lines_of(live), want = lines_of(st), ref = naive(sl, ticking ? sr : lr, &aj);
-      assert_same_lines(&got, &want);
-      assert_same_lines(&got, &ref);
+      td_table *slast, *sfirst;
+      lines got = lines_of(live);
+      assert_join_matches(&got, sl, ticking ? sr : lr, &aj);
       lines_free(&got);
-      lines_free(&want);
-      lines_free(&ref);
       TD_ASSERT_OK(td_table_last_by(sl, &k, 1, &slast, &err), &err);
       TD_ASSERT_OK(td_table_first_by(sl, &k, 1, &sfirst, &err), &err);
       assert_same_tables(lastk, slast);
       assert_same_tables(firstk, sfirst);
       td_table_release(slast);
       td_table_release(sfirst);
-      td_table_release(st);
       td_table_release(sl);
       td_table_release(sr);
     }
@@ -1258,10 +1255,8 @@ static void test_live_slab_reuse(void **state) {
       if (ticking && step % 4 == 2) add_rows(&e, "r", "z", 1 + rand_r(&e.seed) % 5);
       TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
       td_table *sl = source(&e, "l", false), *sr = source(&e, "r", false);
-      td_table *st = build(sl, ticking ? sr : lr, &aj);
-      lines got = lines_of(live), want = lines_of(st), ref = naive(sl, ticking ? sr : lr, &aj);
-      assert_same_lines(&got, &want);
-      assert_same_lines(&got, &ref);
+      lines got = lines_of(live);
+      assert_join_matches(&got, sl, ticking ? sr : lr, &aj);
       if (step == 2) { /* kept across the cycles to come */
         TD_ASSERT_OK(td_table_read(live, NULL, 0, 0, td_table_size(live), &early, &err), &err);
         TD_ASSERT_OK(td_table_schema(live, &early_schema, &err), &err);
@@ -1269,9 +1264,6 @@ static void test_live_slab_reuse(void **state) {
         assert_same_lines(&early_lines, &got);
       }
       lines_free(&got);
-      lines_free(&want);
-      lines_free(&ref);
-      td_table_release(st);
       td_table_release(sl);
       td_table_release(sr);
     }
