@@ -833,9 +833,30 @@ td_op td_op_mirror(td_op op) {
   }
 }
 
+/* An integer column compared with a non-null integer literal, read from
+ * the column's own values (query/sel_int.c): the rows the widened vec
+ * would give, without widening it. */
+static bool sel_int_literal(const td_expr *e, const td_batch *b, const uint32_t *in, int64_t n, uint32_t *out,
+                            int64_t *n_out) {
+  const td_expr *c = e->args[0], *k = e->args[1];
+  td_op op = e->op;
+  if (c->kind == TD_EXPR_LITERAL) {
+    c = e->args[1];
+    k = e->args[0];
+    op = td_op_mirror(op);
+  }
+  if (c->kind != TD_EXPR_COLUMN || k->kind != TD_EXPR_LITERAL || c->fn || k->fn) return false;
+  if (k->lit.is_null || k->lit.type == TD_TYPE_NONE || td__phys_of(k->lit.type) != TD_PHYS_I64 ||
+      td__phys_of(k->type) != TD_PHYS_I64 || td__phys_of(c->type) != TD_PHYS_I64)
+    return false;
+  if (b->consts && b->consts[c->column].type != TD_TYPE_NONE) return false;
+  return td__sel_int_column(op, &b->cols[c->column], k->lit.v.i, in, n, out, n_out);
+}
+
 /* column OP constant: the hot path. */
 static int sel_compare(const td_expr *e, const td_batch *b, const uint32_t *in, int64_t n,
                        uint32_t *out, int64_t *n_out, td_error *err) {
+  if (sel_int_literal(e, b, in, n, out, n_out)) return TD_OK;
   td_vec l, r, *col, *cst, bv;
   memset(&bv, 0, sizeof bv);
   int rc = ev(e->args[0], b, &l, err);

@@ -58,5 +58,13 @@ static inline bool td__vec_valid(const td_vec *v, int64_t i) {
 }
 /* Row i as a td_value of type t. */
 td_value td__vec_value(const td_vec *v, int64_t i, td_type_id t);
+/* The rows of `in` (or 0..n) of the integer column view c (int8..int64,
+ * uint8..uint32, int32/int64 temporal; no codes) whose value, as an int64,
+ * stands in relation op (TD_OP_EQ..TD_OP_GE) to cv, into out (sorted, as
+ * many as n); null rows never pass.  Exactly the rows of the widened
+ * int64 vec compared with cv.  false (nothing written) for another type or
+ * op (query/sel_int.c). */
+bool td__sel_int_column(td_op op, const td_colview *c, int64_t cv, const uint32_t *in, int64_t n, uint32_t *out,
+                        int64_t *n_out);
 
 #endif

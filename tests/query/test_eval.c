@@ -174,6 +174,14 @@ static const char *const exprs[] = {
     "date_trunc('day', ts)", "extract(day FROM ts)", "date_part('epoch', ts)", "strftime(ts, '%Y-%m-%d')",
     "epoch_ns(ts)", "ts - INTERVAL 5 MINUTE", "ts + INTERVAL '2 days' > '1970-01-04'",
     "CASE WHEN s LIKE '%b%' THEN lower(s) || '-' ELSE upper(s) END = 'ab-'",
+    /* integer column OP constant read from the column (query/sel_int.c):
+     * every operator, constants at and past the column type's range */
+    "i32 > 1099511627776", "i32 < 1099511627776", "i32 <> 1099511627776", "i32 = -1099511627776",
+    "i32 >= -1099511627776", "i32 <= 2147483647", "i32 > -2147483648", "i32 = 3", "i32 <= -4",
+    "i8 > 127", "i8 >= -128", "i8 < 300", "i8 = -300", "i8 <> 5", "-129 < i8", "i8 <= 0",
+    "u16 < -1", "u16 >= 0", "u16 <> 70000", "u16 = 65535", "u16 >= 65536", "70000 > u16",
+    "i64 = 9223372036854775807", "i64 < -9223372036854775807", "i64 >= 0", "ts >= '1970-01-02'",
+    "ts < '2200-01-01'", "i32 BETWEEN -3 AND 1099511627776", "i8 > 2 AND i32 < 0", "i8 > 2 OR i32 < 0",
 };
 
 static void run_all(const td_batch *b) {
