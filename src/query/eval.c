@@ -191,16 +191,6 @@ static int arith(const td_expr *e, const td_batch *b, td_vec *l, td_vec *rt, td_
     for (int64_t i = 0; i < n; i++) r[i] = A[i & x.mask] OPER B[i & y.mask]; \
   } while (0)
 
-/* LOOP(T, oper) specialised for the comparison `op` (one of the six). */
-#define OP_SWITCH(LOOP, T)                     \
-  switch (op) {                                \
-    case TD_OP_EQ: LOOP(T, ==); break;         \
-    case TD_OP_NE: LOOP(T, !=); break;         \
-    case TD_OP_LT: LOOP(T, <); break;          \
-    case TD_OP_LE: LOOP(T, <=); break;         \
-    case TD_OP_GT: LOOP(T, >); break;          \
-    default: LOOP(T, >=); break;               \
-  }
 #define CMP_SWITCH(T) OP_SWITCH(CMP_LOOP, T)
 
 /* Brings two comparable vecs to the same physical layout. */

@@ -62,15 +62,7 @@ static inline uint64_t pack8(const uint8_t *b) {
     }                                                                              \
   } while (0)
 
-#define SEL_INT_OPS(T)                                  \
-  switch (op) {                                         \
-    case TD_OP_EQ: SEL_INT_LOOPS(T, ==); break;         \
-    case TD_OP_NE: SEL_INT_LOOPS(T, !=); break;         \
-    case TD_OP_LT: SEL_INT_LOOPS(T, <); break;          \
-    case TD_OP_LE: SEL_INT_LOOPS(T, <=); break;         \
-    case TD_OP_GT: SEL_INT_LOOPS(T, >); break;          \
-    default: SEL_INT_LOOPS(T, >=); break;               \
-  }
+#define SEL_INT_OPS(T) OP_SWITCH(SEL_INT_LOOPS, T)
 
 /* The valid rows of `in` (or 0..n): a comparison that every value passes. */
 static int64_t valid_rows(const uint8_t *valid, int64_t off, const uint32_t *in, int64_t n, uint32_t *out) {

@@ -58,6 +58,17 @@ static inline bool td__vec_valid(const td_vec *v, int64_t i) {
 }
 /* Row i as a td_value of type t. */
 td_value td__vec_value(const td_vec *v, int64_t i, td_type_id t);
+/* LOOP(T, oper) specialised for the comparison `op` (a td_op in scope, one
+ * of the six; TD_OP_GE is the default). */
+#define OP_SWITCH(LOOP, T)             \
+  switch (op) {                        \
+    case TD_OP_EQ: LOOP(T, ==); break; \
+    case TD_OP_NE: LOOP(T, !=); break; \
+    case TD_OP_LT: LOOP(T, <); break;  \
+    case TD_OP_LE: LOOP(T, <=); break; \
+    case TD_OP_GT: LOOP(T, >); break;  \
+    default: LOOP(T, >=); break;       \
+  }
 /* The rows of `in` (or 0..n) of the integer column view c (int8..int64,
  * uint8..uint32, int32/int64 temporal; no codes) whose value, as an int64,
  * stands in relation op (TD_OP_EQ..TD_OP_GE) to cv, into out (sorted, as
