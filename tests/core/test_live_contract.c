@@ -90,7 +90,8 @@ static void new_loc(env *e, int ti, int64_t n) {
   put_rows(e, ti, p, n);
 }
 
-static void env_open(env *e, unsigned seed, bool add_remove) {
+/* The memory backend with m and r (locations p01: 12 rows, p02: empty). */
+static void env_data(env *e, unsigned seed, bool add_remove) {
   td_error err;
   memset(e, 0, sizeof *e);
   e->seed = seed;
@@ -101,11 +102,22 @@ static void env_open(env *e, unsigned seed, bool add_remove) {
     new_loc(e, ti, 12);
     new_loc(e, ti, 0);
   }
+}
+
+/* A service over `b`: pages of 8 rows (many pages, tail pages that grow),
+ * cycles only on flush. */
+static void env_service(env *e, td_backend b) {
+  td_error err;
   td_service_options o;
   td_service_options_init(&o);
-  o.page_size = 8; /* many pages, tail pages that grow */
-  o.update_period_ms = 3600 * 1000; /* cycles only on flush */
-  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e->mb), &o, &e->svc, &err), &err);
+  o.page_size = 8;
+  o.update_period_ms = 3600 * 1000;
+  TD_ASSERT_OK(td_service_new(b, &o, &e->svc, &err), &err);
+}
+
+static void env_open(env *e, unsigned seed, bool add_remove) {
+  env_data(e, seed, add_remove);
+  env_service(e, td_memory_backend_backend(e->mb));
 }
 
 static void env_close(env *e) {
@@ -621,23 +633,11 @@ static td_request size_sub_of(faulty *f, const char *p) {
 
 /* env_open over a faulty wrapper (f outlives the service). */
 static void env_open_faulty(env *e, faulty *f, unsigned seed) {
-  td_error err;
-  memset(e, 0, sizeof *e);
   memset(f, 0, sizeof *f);
   pthread_mutex_init(&f->lock, NULL);
-  e->seed = seed;
-  TD_ASSERT_OK(td_memory_backend_new(&e->mb, &err), &err);
-  for (int ti = 0; ti < 2; ti++) {
-    add_table(e, tnames[ti]);
-    new_loc(e, ti, 12);
-    new_loc(e, ti, 0);
-  }
+  env_data(e, seed, false);
   f->inner = td_memory_backend_backend(e->mb);
-  td_service_options o;
-  td_service_options_init(&o);
-  o.page_size = 8;
-  o.update_period_ms = 3600 * 1000;
-  TD_ASSERT_OK(td_service_new((td_backend){&faulty_vtable, f}, &o, &e->svc, &err), &err);
+  env_service(e, (td_backend){&faulty_vtable, f});
 }
 
 static void faulty_close(env *e, faulty *f) {
