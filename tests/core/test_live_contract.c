@@ -205,6 +205,12 @@ typedef struct probe {
     TD_ASSERT_OK((call), &err_);                                                                                   \
   } while (0)
 
+static td_table *where(td_table *t, const char *f) {
+  td_table *o;
+  CHECK(td_table_where(t, f, &o, &err_));
+  return o;
+}
+
 static const char *const K1[] = {"k"};
 static const char *const K2[] = {"k", "s"};
 
@@ -353,6 +359,16 @@ static td_table *b_join_of_derived(td_table *m, td_table *r) {
   return o;
 }
 
+/* deferred tables over deferred tables: a semi join of a join with r */
+static td_table *b_nested(td_table *m, td_table *r) {
+  td_table *j = b_inner_lastby(m, r), *w = where(r, "v > 500"), *o;
+  td_error err;
+  TD_ASSERT_OK(td_table_join(j, w, TD_JOIN_SEMI, K2, 2, &o, &err), &err);
+  td_table_release(j);
+  td_table_release(w);
+  return o;
+}
+
 static const probe probes[] = {
     /* C functions */
     {"inner1", NULL, b_inner1, false, false},
@@ -383,6 +399,7 @@ static const probe probes[] = {
     {"where view agg", NULL, b_where_view_agg, true, false},
     {"distinct", NULL, b_distinct, false, false},
     {"join of derived", NULL, b_join_of_derived, false, false},
+    {"nested joins", NULL, b_nested, true, false},
     /* SQL */
     {"sql filter", "SELECT k, v, s FROM m WHERE v BETWEEN 100 AND 700 AND s <> 's1'", NULL, false, false},
     {"sql computed", "SELECT k * 10 + v AS a, upper(s) AS u, x / 2 AS h, v IS NULL AS n FROM m", NULL, false, false},
@@ -697,12 +714,6 @@ static void add_listener(td_table *t, heard *h, const char *who, char (*order)[1
   h->order = order;
   h->n_order = n_order;
   CHECK(td_table_add_listener(t, listen, h, id, &err_));
-}
-
-static td_table *where(td_table *t, const char *f) {
-  td_table *o;
-  CHECK(td_table_where(t, f, &o, &err_));
-  return o;
 }
 
 /* What a cycle reports to a source table, a filter, an aggregation and a
@@ -1179,6 +1190,8 @@ static void test_two_inputs_one_cycle(void **state) {
       {"natural(last_by r)", NULL, b_natural_lastby, true, false},
       {"sql union all", "SELECT k, v FROM m UNION ALL SELECT k, v FROM r", NULL, false, true},
       {"sql subquery", "SELECT k, v FROM m WHERE v > (SELECT avg(v) FROM r)", NULL, false, false},
+      {"join of derived", NULL, b_join_of_derived, false, false},
+      {"nested joins", NULL, b_nested, true, false},
   };
   enum { N = sizeof two / sizeof *two };
   env e;
