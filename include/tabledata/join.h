@@ -19,7 +19,10 @@
  *
  * Live tables.  The result is refreshing when `left` is.  A refreshing
  * `right` must belong to the same service as `left` (its cycles are the same
- * update cycles); a static `right` is read once.  In each cycle:
+ * update cycles); a static `right` is read once.  When both sides change in
+ * one cycle, the result applies both changes at once, after both sides
+ * (listeners are told once; no reader sees one side's change without the
+ * other's).  In each cycle:
  *   - rows appended to `left` are joined against the current right side and
  *     appended to the result (listeners hear the positions appended); for a
  *     full join, any change recomputes the result;
@@ -70,10 +73,11 @@ typedef enum td_join_type {
 
 /* Hash join of `left` and `right` on `keys` (n_keys >= 1).  TD_JOIN_FULL
  * needs identical key types on both sides.  TD_JOIN_NATURAL fails with
- * TD_ECONFLICT... no: with TD_EINVAL and a message naming the key ("right
- * table has 2 rows for key (AAPL)") when the right side has two rows with
- * one key; on a refreshing right side that gains such a row the result
- * table fails in that cycle with the same message.  Errors: see above. */
+ * TD_EINVAL and a message naming the key ("natural_join: the right table
+ * has more than one row for key (AAPL)") when the right side has two rows
+ * with one key; on a refreshing right side that gains such a row the
+ * result table fails in that cycle with the same message.  Errors: see
+ * above. */
 TD_API int td_table_join(td_table *left, td_table *right, td_join_type type, const char *const *keys,
                          int64_t n_keys, td_table **out, td_error *err);
 

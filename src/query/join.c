@@ -1285,7 +1285,7 @@ static int pass_append(td_table *t, const td_source_delta *d, int64_t begin, int
 static int pass_apply(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   join_op *op = t->op;
   /* a fixed join keeps no matches to redo: any reset starts over from the left */
-  bool left_reset = (d->replaced && !op->right_changed) || (op->fixed && op->right_reset);
+  bool left_reset = d->replaced || (op->fixed && op->right_reset);
   op->right_changed = false;
   if (left_reset) {
     store_clear(&op->L);
@@ -1487,7 +1487,7 @@ static int join_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   if (rc) return rc;
   bool recompute = again || d->replaced || op->right_changed || op->type == TD_JOIN_FULL;
   int64_t from = op->L.n;
-  if ((again || d->replaced) && !op->right_changed) {
+  if (again || d->replaced) {
     store_clear(&op->L);
     rc = store_load(&op->L, t->source, d->snap, 0, d->snap->size, err);
   } else {
@@ -1559,10 +1559,7 @@ static void on_right(void *ctx, td_table *right, const td_table_update *u, const
   join_op *op = t->op;
   if (u->replaced || u->n_changed > 0) op->right_reset = true;
   op->right_changed = true;
-  td_error err;
-  td_error_clear(&err);
-  int rc = td_derived_recompute(t, &err);
-  if (rc) td_graph_fail_table(t, rc, err.message);
+  td_derived_defer(t); /* applied once, with the left side's change of the cycle */
 }
 
 /* ---- building ---- */
@@ -1740,8 +1737,10 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
   if (live) td_graph_lock(g);
   rc = (op->deferred ? td_derived_new_lazy : td_derived_new)(left, &def, &join_vt, op, out, err);
   td_schema_reset(&def);
-  if (rc == TD_OK && live && right->refreshing)
+  if (rc == TD_OK && live && right->refreshing) {
+    (*out)->defer = true;
     rc = td_table_add_listener(right, on_right, *out, &op->right_listener, err);
+  }
   if (live) td_graph_unlock(g);
   if (rc && *out) {
     td_table_release(*out);

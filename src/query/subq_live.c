@@ -576,12 +576,14 @@ static int gate_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   td_snapshot *cur = td_table_snapshot(t);
   td_chunk_list l = {0};
   int rc = TD_OK;
-  if (op->slots_changed && op->filled) { /* the rows it has, as replaced */
+  bool rows_changed = op->drives && (d->replaced || d->n_ranges > 0);
+  if (op->slots_changed && op->filled && !rows_changed) { /* the rows it has, as replaced */
     op->slots_changed = false;
     op->n_recomputes++;
     rc = td_snapshot_derived(cur, NULL, 0, d->version, &out->snap, err);
     out->replaced = true;
-  } else if (!op->filled || (op->drives && d->replaced)) {
+  } else if (!op->filled || (op->drives && d->replaced) || op->slots_changed) { /* (re)filled */
+    if (op->slots_changed && op->filled) op->n_recomputes++;
     td_snapshot *snap = op->drives ? d->snap : td_table_snapshot(op->rows);
     if (op->drives) atomic_fetch_add(&snap->refs, 1);
     rc = td__dchunks_of(op->rows, snap, 0, snap->size, chunk_add, &l, err);
@@ -630,10 +632,7 @@ static const td_op_vtable gate_vt = {gate_apply, gate_free, false};
 static void gate_mark(td_table *g) {
   gate_op *op = g->op;
   op->slots_changed = true;
-  td_error err;
-  td_error_clear(&err);
-  int rc = td_derived_recompute(g, &err);
-  if (rc) td_graph_fail_table(g, rc, err.message);
+  td_derived_defer(g); /* applied once, with the outer rows' change of the cycle */
 }
 
 int td__subq_gate(td_table *src, td_subq_slot *const *slots, int64_t n, td_table **out, td_error *err) {
@@ -659,6 +658,7 @@ int td__subq_gate(td_table *src, td_subq_slot *const *slots, int64_t n, td_table
   td_graph *g = driver->service->graph;
   if (driver->refreshing) td_graph_lock(g);
   int rc = td_derived_new(driver, src->def, &gate_vt, op, out, err); /* takes op */
+  if (rc == TD_OK && n > 0) (*out)->defer = driver->refreshing;
   for (int64_t i = 0; rc == TD_OK && i < n; i++) {
     td_subq_slot *s = slots[i];
     td_table **a = td_realloc(s->gates, (size_t)(s->n_gates + 1) * sizeof *a);

@@ -86,22 +86,31 @@ static int union_apply(td_table *t, const td_source_delta *d, td_op_result *out,
   td_chunk_list added = {0};
   bool replaced = false;
   int rc = TD_OK;
-  if (op->from_right) {
-    op->from_right = false;
-    if (op->right_reset) {
-      td_chunk_list_reset(&op->R);
-      rc = slice(op->right, op->rsnap, 0, op->rsnap->size, &op->R, NULL, err);
-      replaced = true;
-    }
-    for (int64_t k = 0; !replaced && rc == TD_OK && k < op->n_rranges; k++)
-      rc = slice(op->right, op->rsnap, op->rranges[2 * k], op->rranges[2 * k + 1], &op->R, &added, err);
-  } else if (d->replaced) {
+  /* The left side's change, then the right side's (one apply per cycle). */
+  if (d->replaced) {
     td_chunk_list_reset(&op->L);
     rc = slice(t->source, d->snap, 0, d->snap->size, &op->L, NULL, err);
     replaced = true;
   } else {
     for (int64_t k = 0; rc == TD_OK && k < d->n_ranges; k++)
       rc = slice(t->source, d->snap, d->ranges[2 * k], d->ranges[2 * k + 1], &op->L, &added, err);
+  }
+  if (op->from_right && rc == TD_OK) {
+    if (op->right_reset) {
+      td_chunk_list_reset(&op->R);
+      rc = slice(op->right, op->rsnap, 0, op->rsnap->size, &op->R, NULL, err);
+      replaced = true;
+    }
+    /* appended right rows; when the left side replaced, all is rebuilt below */
+    for (int64_t k = 0; !op->right_reset && rc == TD_OK && k < op->n_rranges; k++)
+      rc = slice(op->right, op->rsnap, op->rranges[2 * k], op->rranges[2 * k + 1], &op->R, replaced ? NULL : &added,
+                 err);
+  }
+  if (op->from_right) { /* taken, even on failure (the table then fails) */
+    op->from_right = op->right_reset = false;
+    op->n_rranges = 0;
+    td_snapshot_release(op->rsnap);
+    op->rsnap = NULL;
   }
   if (rc == TD_OK && replaced) { /* the left rows, then the right rows */
     td_dchunk **all = td_malloc((size_t)(op->L.n + op->R.n + 1) * sizeof *all);
@@ -130,6 +139,8 @@ static void union_free(void *p) {
   td_table_release(op->right);
   td_chunk_list_reset(&op->L);
   td_chunk_list_reset(&op->R);
+  td_free(op->rranges);
+  td_snapshot_release(op->rsnap);
   td_free(op);
 }
 
@@ -147,31 +158,29 @@ static void on_right(void *ctx, td_table *right, const td_table_update *u, const
   td_error err;
   td_error_clear(&err);
   int rc = TD_OK;
+  td_snapshot_release(op->rsnap); /* the latest covers every change of the cycle */
   op->rsnap = td_table_snapshot(right);
-  op->right_reset = u->replaced || u->n_changed > 0 || u->n_removed > 0;
-  op->n_rranges = 0;
+  if (u->replaced || u->n_changed > 0 || u->n_removed > 0) {
+    op->right_reset = true;
+    op->n_rranges = 0;
+  }
   if (!op->right_reset && u->n_added > 0) {
-    op->rranges = td_malloc((size_t)u->n_added * 2 * sizeof *op->rranges);
-    if (!op->rranges) rc = td_err_nomem(&err, "updating a UNION");
+    int64_t *r = td_realloc(op->rranges, (size_t)(op->n_rranges + u->n_added) * 2 * sizeof *r);
+    if (!r) rc = td_err_nomem(&err, "updating a UNION");
+    else op->rranges = r;
     for (int64_t i = 0; rc == TD_OK && i < u->n_added; i++) {
       const td_added_rows *a = &u->added[i];
       int64_t base = a->region >= 0 ? op->rsnap->regions[a->region].row_begin : 0;
-      op->rranges[2 * i] = base + a->first_row;
-      op->rranges[2 * i + 1] = base + a->end_row;
+      op->rranges[2 * (op->n_rranges + i)] = base + a->first_row;
+      op->rranges[2 * (op->n_rranges + i) + 1] = base + a->end_row;
     }
-    if (rc == TD_OK) op->n_rranges = u->n_added;
+    if (rc == TD_OK) op->n_rranges += u->n_added;
   }
-  if (rc == TD_OK && (op->right_reset || op->n_rranges > 0)) {
-    op->from_right = true;
-    rc = td_derived_recompute(t, &err);
-    op->from_right = false;
-  }
-  td_free(op->rranges);
-  op->rranges = NULL;
-  op->n_rranges = 0;
-  td_snapshot_release(op->rsnap);
-  op->rsnap = NULL;
   if (rc) td_graph_fail_table(t, rc, err.message);
+  else if (op->right_reset || op->n_rranges > 0) {
+    op->from_right = true;
+    td_derived_defer(t); /* applied once, with the left side's change of the cycle */
+  }
 }
 
 int td__union_all(td_table *left, td_table *right, td_table **out, td_error *err) {
@@ -209,7 +218,10 @@ int td__union_all(td_table *left, td_table *right, td_table **out, td_error *err
   td_snapshot_release(rs);
   if (rc) union_free(op);
   else rc = td_derived_new(left, def, &union_vt, op, out, err);
-  if (rc == TD_OK && live) rc = td_table_add_listener(right, on_right, *out, &op->right_listener, err);
+  if (rc == TD_OK && live) {
+    (*out)->defer = true;
+    rc = td_table_add_listener(right, on_right, *out, &op->right_listener, err);
+  }
   if (left->refreshing) td_graph_unlock(g);
   if (rc && *out) {
     td_table_release(*out);

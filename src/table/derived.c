@@ -175,6 +175,52 @@ static int apply(td_table *t, td_source_delta *d, bool notify, const td_table_up
   return TD_OK;
 }
 
+/* A table that defers (t->defer) notes its source's change for the end of
+ * the cycle: appended ranges add up; a replaced source (or a removal)
+ * replaces them. */
+static int gather(td_table *t, const td_source_delta *d, td_error *err) {
+  if (d->replaced || d->n_removed > 0) {
+    t->pend_replaced = true;
+    t->n_pend = 0;
+  } else if (!t->pend_replaced && d->n_ranges > 0) {
+    if (t->n_pend + d->n_ranges > t->cap_pend) {
+      int64_t cap = t->cap_pend * 2 > t->n_pend + d->n_ranges ? t->cap_pend * 2 : t->n_pend + d->n_ranges;
+      int64_t *r = td_realloc(t->pend_ranges, (size_t)cap * 2 * sizeof *r);
+      if (!r) return td_err_nomem(err, "updating a derived table");
+      t->pend_ranges = r;
+      t->cap_pend = cap;
+    }
+    memcpy(t->pend_ranges + 2 * t->n_pend, d->ranges, (size_t)d->n_ranges * 2 * sizeof *d->ranges);
+    t->n_pend += d->n_ranges;
+  }
+  td_derived_defer(t);
+  return TD_OK;
+}
+
+void td_derived_defer(td_table *t) { td_graph_defer(t->service->graph, t); }
+
+void td_derived_run_deferred(td_table *t) {
+  td_source_delta d;
+  memset(&d, 0, sizeof d);
+  int64_t *ranges = t->pend_ranges;
+  d.replaced = t->pend_replaced;
+  d.n_ranges = d.replaced ? 0 : t->n_pend;
+  d.ranges = ranges;
+  t->pend_ranges = NULL;
+  t->n_pend = t->cap_pend = 0;
+  t->pend_replaced = false;
+  td_error err;
+  td_error_clear(&err);
+  int rc = TD_OK;
+  if (!t->fail_code) {
+    d.snap = td_table_snapshot(t->source);
+    rc = apply(t, &d, true, NULL, &err); /* t may be gone after it (a listener released it) */
+    td_snapshot_release(d.snap);
+  }
+  td_free(ranges);
+  if (rc) td_graph_fail_table(t, rc, err.message);
+}
+
 /* The derived table's listener on its refreshing source. */
 static void on_source(void *ctx, td_table *src, const td_table_update *u, const td_error *e) {
   td_table *t = ctx;
@@ -218,22 +264,12 @@ static void on_source(void *ctx, td_table *src, const td_table_update *u, const 
    * recompute from it. */
   if (u->n_changed > 0 || (u->n_removed > 0 && !retract)) d.replaced = true;
   const td_table_update *same = t->row_preserving && u->n_removed == 0 ? u : NULL;
-  if (rc == TD_OK && (d.replaced || d.n_ranges > 0 || d.n_removed > 0)) rc = apply(t, &d, true, same, &err);
+  if (rc == TD_OK && (d.replaced || d.n_ranges > 0 || d.n_removed > 0))
+    rc = t->defer ? gather(t, &d, &err) : apply(t, &d, true, same, &err);
   td_free(gone);
   td_free(ranges);
   td_snapshot_release(d.snap);
   if (rc) td_graph_fail_table(t, rc, err.message);
-}
-
-int td_derived_recompute(td_table *t, td_error *err) {
-  if (t->fail_code) return TD_OK;
-  td_source_delta d;
-  memset(&d, 0, sizeof d);
-  d.snap = td_table_snapshot(t->source);
-  d.replaced = true;
-  int rc = apply(t, &d, true, NULL, err);
-  td_snapshot_release(d.snap);
-  return rc;
 }
 
 /* A derived table over source, not filled yet. */
@@ -245,7 +281,9 @@ static int derived_alloc(td_table *source, const td_schema *def, const td_op_vta
     vt->free(op);
     return td_err_nomem(err, "creating a derived table");
   }
+  static _Atomic uint64_t next_seq;
   atomic_init(&t->refs, 1);
+  t->seq = atomic_fetch_add(&next_seq, 1) + 1;
   t->kind = TD_TABLE_DERIVED;
   t->op_vt = vt;
   t->op = op;
@@ -332,6 +370,8 @@ void td_derived_fill(td_table *t) {
 }
 
 void td_derived_destroy(td_table *t) {
+  if (t->refreshing) td_graph_undefer(t->service->graph, t); /* before its operator goes */
+  td_free(t->pend_ranges);
   if (t->source_listener) td_table_remove_listener(t->source, t->source_listener);
   if (t->op_vt) t->op_vt->free(t->op);
   td_table_release(t->source);

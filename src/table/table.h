@@ -130,6 +130,16 @@ struct td_table {
   const td_op_vtable *op_vt;
   void *op;
   bool row_preserving; /* row i comes from source row i (a projection) */
+  /* A derived table with a second live input (a join's or a UNION's right
+   * side, a live subquery) gathers what its inputs tell it in a cycle and
+   * applies it once, after all of them (td_derived_defer), so its readers
+   * and listeners never see one input's change without the other's. */
+  bool defer;
+  bool queued;          /* in the graph's deferred list (under its lock) */
+  uint64_t seq;         /* creation order: every input of a table is older */
+  bool pend_replaced;   /* the source's gathered change: replaced, ... */
+  int64_t *pend_ranges; /* ... or appended position ranges (pairs) */
+  int64_t n_pend, cap_pend;
   /* Worker threads its operators may use to read it (0: every core); a
    * derived table takes its source's (query/par.h). */
   int threads;
@@ -311,11 +321,14 @@ int td_derived_new_lazy(td_table *source, const td_schema *def, const td_op_vtab
                         td_table **out, td_error *err);
 /* Fills a pending lazy table (no effect otherwise). */
 void td_derived_fill(td_table *t);
-/* Recomputes a derived table from its source's current snapshot (a
- * `replaced` delta) and tells its listeners: for operators with a second
- * input (joins), when that input changed.  On the update thread, under the
- * update lock. */
-int td_derived_recompute(td_table *t, td_error *err);
+/* A second input of t changed (a join's right side; the operator has noted
+ * how, for its next apply): t is applied once at the end of the cycle, with
+ * whatever its source brought too (at once when called outside a cycle),
+ * and tells its listeners.  On the update thread, under the update lock;
+ * failures fail t. */
+void td_derived_defer(td_table *t);
+/* Applies what td_derived_defer gathered (the graph calls it). */
+void td_derived_run_deferred(td_table *t);
 void td_derived_destroy(td_table *t);
 
 /* Appends `n` copies of a constant to a builder. */

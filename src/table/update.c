@@ -28,6 +28,9 @@ struct td_graph {
   td_table **tables; /* refreshing tables, under lock */
   int64_t n_tables, cap_tables;
   int64_t cursor;    /* the table a cycle is updating; -1 outside cycles */
+  bool in_cycle;     /* a cycle is running (its tables, then the deferred ones) */
+  td_table **deferred; /* derived tables to apply at the end of the cycle, under lock */
+  int64_t n_deferred, cap_deferred;
 };
 
 /* ---- lifetime and the thread ---- */
@@ -59,6 +62,7 @@ int td_graph_new(td_service *s, td_graph **out, td_error *err) {
 static void graph_release(td_graph *g) {
   if (atomic_fetch_sub(&g->refs, 1) != 1) return;
   td_free(g->tables);
+  td_free(g->deferred);
   pthread_mutex_destroy(&g->lock);
   pthread_mutex_destroy(&g->sig);
   pthread_cond_destroy(&g->wake);
@@ -592,6 +596,52 @@ bool td_graph_retire_table(td_graph *g, td_table *t) {
   return now;
 }
 
+void td_graph_defer(td_graph *g, td_table *t) {
+  pthread_mutex_lock(&g->lock);
+  bool later = g->in_cycle;
+  if (later && !t->queued && g->n_deferred == g->cap_deferred) {
+    int64_t cap = g->cap_deferred ? g->cap_deferred * 2 : 8;
+    td_table **d = td_realloc(g->deferred, (size_t)cap * sizeof *d);
+    if (d) {
+      g->deferred = d;
+      g->cap_deferred = cap;
+    } else {
+      later = false; /* no room to queue it: apply it now */
+    }
+  }
+  if (later && !t->queued) {
+    g->deferred[g->n_deferred++] = t;
+    t->queued = true;
+  }
+  if (!later && !t->queued) td_derived_run_deferred(t);
+  pthread_mutex_unlock(&g->lock);
+}
+
+void td_graph_undefer(td_graph *g, td_table *t) {
+  pthread_mutex_lock(&g->lock);
+  for (int64_t i = 0; t->queued && i < g->n_deferred; i++)
+    if (g->deferred[i] == t) {
+      g->deferred[i] = g->deferred[--g->n_deferred];
+      t->queued = false;
+    }
+  pthread_mutex_unlock(&g->lock);
+}
+
+/* The deferred tables of a cycle, oldest first: a table's inputs are older
+ * than it, so each is applied after every deferred input of it (applying
+ * one may queue younger ones). */
+static void run_deferred(td_graph *g) {
+  while (g->n_deferred > 0) {
+    int64_t k = 0;
+    for (int64_t i = 1; i < g->n_deferred; i++)
+      if (g->deferred[i]->seq < g->deferred[k]->seq) k = i;
+    td_table *t = g->deferred[k];
+    g->deferred[k] = g->deferred[--g->n_deferred];
+    t->queued = false;
+    if (atomic_load(&t->refs) > 0) td_derived_run_deferred(t);
+  }
+}
+
 /* ---- listeners ---- */
 
 int td_graph_add_listener(td_graph *g, td_table *t, td_table_listener fn, void *ctx, int64_t *id,
@@ -790,11 +840,14 @@ static void run_cycle(td_graph *g, int64_t no, int64_t cpu0) {
       }
     }
   }
+  g->in_cycle = true;
   for (g->cursor = 0; g->cursor < g->n_tables; g->cursor++) {
     td_table *t = g->tables[g->cursor];
     if (atomic_load(&t->refs) > 0) update_table(g, t); /* else: being released */
   }
   g->cursor = -1;
+  run_deferred(g);
+  g->in_cycle = false;
   /* Removed locations' pages go once every table has let them go.  (A
    * provider whose tables were all released in this cycle has none left
    * here; its removed pages age out of the cache by LRU.) */

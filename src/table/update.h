@@ -52,6 +52,12 @@ int td_graph_make_table(td_graph *g, td_provider *p, const td_table_options *opt
  * false when its listeners are being called (it was released from one of
  * them): td_graph_dispatch frees it when it ends. */
 bool td_graph_retire_table(td_graph *g, td_table *t);
+/* Under the graph lock: queues t (td_derived_defer) for the end of the
+ * running cycle, where queued tables are applied oldest first (so each
+ * after its inputs); outside a cycle t is applied at once. */
+void td_graph_defer(td_graph *g, td_table *t);
+/* Takes t out of the queue (a derived table being destroyed). */
+void td_graph_undefer(td_graph *g, td_table *t);
 int td_graph_add_listener(td_graph *g, td_table *t, td_table_listener fn, void *ctx, int64_t *id,
                           td_error *err);
 int td_graph_remove_listener(td_graph *g, td_table *t, int64_t id);
