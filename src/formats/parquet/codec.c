@@ -55,6 +55,22 @@ static int corrupt(td_error *err, int codec, const char *detail) {
 
 static void copy16(uint8_t *d, const uint8_t *s) { memcpy(d, s, 16); }
 
+/* The tag at ip[0] (ie: the input's end): its length, and a copy's offset;
+ * returns the bytes of the tag (1 to 5, before a literal's data), 0 when
+ * they run past ie. */
+static size_t tag_head(const uint8_t *ip, const uint8_t *ie, size_t *len, size_t *off) {
+  uint32_t tag = ip[0], kind = tag & 3;
+  size_t more = kind == 3 ? 4 : kind; /* a copy's offset bytes */
+  *len = kind == 1 ? ((tag >> 2) & 7) + 4 : (tag >> 2) + 1;
+  if (kind == 0) more = *len > 60 ? *len - 60 : 0; /* a literal's length bytes */
+  if ((size_t)(ie - ip) <= more) return 0;
+  uint32_t v = 0;
+  for (size_t k = more; k > 0; k--) v = v << 8 | ip[k];
+  if (kind == 0 && more) *len = (size_t)v + 1;
+  *off = kind == 1 ? (size_t)(tag >> 5) << 8 | v : v;
+  return 1 + more;
+}
+
 /* Decodes a snappy stream of exactly dst_len bytes into dst; false on any
  * malformed input (dst then holds garbage). */
 static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len) {
@@ -68,33 +84,25 @@ static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len
   }
   if (want != dst_len) return false;
   uint8_t *const base = op, *const oe = op + dst_len;
+  size_t len, off;
   while (ie - ip >= 68 && oe - op >= 64) {
     /* The usual tags, without a branch on their kind: a literal of up to
      * 16 bytes, or a copy of up to 16 bytes from at least 16 back (1 or 2
      * offset bytes). */
     uint32_t tag = ip[0], kind = tag & 3;
-    size_t len = kind == 1 ? ((tag >> 2) & 7) + 4 : (tag >> 2) + 1;
-    size_t off = kind == 1 ? (size_t)(tag >> 5) << 8 | ip[1] : (size_t)ip[1] | (size_t)ip[2] << 8;
+    len = kind == 1 ? ((tag >> 2) & 7) + 4 : (tag >> 2) + 1;
+    off = kind == 1 ? (size_t)(tag >> 5) << 8 | ip[1] : (size_t)ip[1] | (size_t)ip[2] << 8;
     if (__builtin_expect(kind != 3 && len <= 16 && (kind == 0 || (off >= 16 && off <= (size_t)(op - base))), 1)) {
       copy16(op, kind == 0 ? ip + 1 : op - off);
       op += len;
       ip += kind == 0 ? len + 1 : kind + 1;
       continue;
     }
-    tag = *ip++;
-    if ((tag & 3) == 0) {
-      len = (tag >> 2) + 1;
-      if (len <= 16) {
-        copy16(op, ip);
-      } else if (len <= 60) {
+    ip += tag_head(ip, ie, &len, &off); /* (68 bytes are there) */
+    if (kind == 0) {
+      if (len <= 60) {
         for (int k = 0; k < 64; k += 16) copy16(op + k, ip + k);
       } else {
-        int extra = (int)len - 60;
-        uint32_t v;
-        memcpy(&v, ip, 4);
-        if (extra < 4) v &= (1u << (8 * extra)) - 1;
-        ip += extra;
-        len = (size_t)v + 1;
         if (len > (size_t)(ie - ip) || len > (size_t)(oe - op)) return false;
         memcpy(op, ip, len);
       }
@@ -102,31 +110,10 @@ static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len
       op += len;
       continue;
     }
-    if ((tag & 3) == 1) {
-      len = ((tag >> 2) & 7) + 4;
-      off = (size_t)(tag >> 5) << 8 | *ip++;
-    } else if ((tag & 3) == 2) {
-      len = (tag >> 2) + 1;
-      off = (size_t)ip[0] | (size_t)ip[1] << 8;
-      ip += 2;
-    } else {
-      uint32_t v;
-      memcpy(&v, ip, 4);
-      len = (tag >> 2) + 1;
-      off = v;
-      ip += 4;
-    }
     if (off == 0 || off > (size_t)(op - base)) return false;
-    const uint8_t *s = op - off;
+    const uint8_t *s = op - off; /* len <= 64: room for it */
     if (off >= 16) { /* each 16 bytes read were written before */
-      copy16(op, s);
-      if (len > 16) {
-        copy16(op + 16, s + 16);
-        if (len > 32) {
-          copy16(op + 32, s + 32);
-          copy16(op + 48, s + 48);
-        }
-      }
+      for (size_t k = 0; k < len; k += 16) copy16(op + k, s + k);
     } else if (off >= 8) {
       for (size_t k = 0; k < len; k += 8) memcpy(op + k, s + k, 8);
     } else {
@@ -134,37 +121,19 @@ static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len
     }
     op += len;
   }
-  while (ip < ie) {
-    uint32_t tag = *ip++;
-    size_t len, off, need = (tag & 3) == 3 ? 4 : tag & 3; /* bytes after a copy tag: 1, 2, 4 */
-    if ((tag & 3) == 0) {
-      len = (tag >> 2) + 1;
-      if (len > 60) {
-        size_t extra = len - 60;
-        if ((size_t)(ie - ip) < extra) return false;
-        uint32_t v = 0;
-        for (size_t k = extra; k > 0; k--) v = v << 8 | ip[k - 1];
-        ip += extra;
-        len = (size_t)v + 1;
-      }
-      if (len > (size_t)(ie - ip) || len > (size_t)(oe - op)) return false;
+  while (ip < ie) { /* the rest: exact bounds */
+    bool literal = (ip[0] & 3) == 0;
+    size_t head = tag_head(ip, ie, &len, &off);
+    if (!head || len > (size_t)(oe - op)) return false;
+    ip += head;
+    if (literal) {
+      if (len > (size_t)(ie - ip)) return false;
       memcpy(op, ip, len);
       ip += len;
-      op += len;
-      continue;
-    }
-    if ((size_t)(ie - ip) < need) return false;
-    if ((tag & 3) == 1) {
-      len = ((tag >> 2) & 7) + 4;
-      off = (size_t)(tag >> 5) << 8 | ip[0];
     } else {
-      len = (tag >> 2) + 1;
-      off = (size_t)ip[0] | (size_t)ip[1] << 8;
-      if (need == 4) off |= (size_t)ip[2] << 16 | (size_t)ip[3] << 24;
+      if (off == 0 || off > (size_t)(op - base)) return false;
+      for (size_t k = 0; k < len; k++) op[k] = op[k - off];
     }
-    ip += need;
-    if (off == 0 || off > (size_t)(op - base) || len > (size_t)(oe - op)) return false;
-    for (size_t k = 0; k < len; k++) op[k] = op[k - off];
     op += len;
   }
   return op == oe;
