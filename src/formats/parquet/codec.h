@@ -4,6 +4,8 @@
 #ifndef TD_PARQUET_CODEC_H
 #define TD_PARQUET_CODEC_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tabledata/error.h"
@@ -19,5 +21,10 @@ const char *pq_codec_name(int codec);
  * holding them, and returns how many it copied (0: a malformed header, or
  * no literal at the start). */
 int64_t pq_snappy_head(const uint8_t *src, int64_t n, uint8_t *out, int64_t want);
+/* For tests: the project's snappy decoder alone (pq_decompress falls back
+ * to libsnappy when it says false).  Decodes a stream of exactly dst_len
+ * bytes into dst, writing nothing outside dst[0..dst_len); false on
+ * malformed input. */
+bool pq__snappy_fast(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len);
 
 #endif

@@ -1,0 +1,268 @@
+/*
+ * tests/formats/parquet/test_parquet_codec.c - the project's snappy decoder
+ * (pq__snappy_fast, what pq_decompress uses for snappy pages) against
+ * libsnappy: streams libsnappy's compressor makes from many kinds of data
+ * and sizes, generated streams using every tag form (long literal lengths,
+ * 4-byte offsets, overlapping copies) in the fast loop and in the tail,
+ * mutated and truncated streams (both decoders agree on what is valid, and
+ * on the bytes), and a corrupt snappy page in a file: TD_EFORMAT naming the
+ * file, column and page.  Every output buffer is exactly the stream's
+ * length, so ASan catches a write outside it.
+ */
+#include <fcntl.h>
+#include <snappy-c.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "formats/parquet/codec.h"
+#include "formats/parquet/metadata.h"
+#include "formats/parquet/writer.h"
+#include "formats/reader.h"
+#include "test.h"
+#include "typed_columns.h"
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t next(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+
+/* Decodes with both decoders into exactly-sized buffers: both accept (and
+ * agree with `expect` when given) or both reject. */
+static void agree(const uint8_t *z, size_t zn, size_t raw, const uint8_t *expect) {
+  uint8_t *a = malloc(raw ? raw : 1), *b = malloc(raw ? raw : 1);
+  assert_non_null(a);
+  assert_non_null(b);
+  size_t out = raw;
+  bool lib = snappy_uncompress((const char *)z, zn, (char *)b, &out) == SNAPPY_OK && out == raw;
+  bool own = pq__snappy_fast(z, zn, a, raw);
+  assert_int_equal(own, lib);
+  if (own) {
+    assert_memory_equal(a, b, raw);
+    if (expect) assert_memory_equal(a, expect, raw);
+    td_error err;
+    memset(a, 0, raw);
+    TD_ASSERT_OK(pq_decompress(PQ_CODEC_SNAPPY, z, (int64_t)zn, a, (int64_t)raw, &err), &err);
+    assert_memory_equal(a, b, raw);
+  }
+  free(a);
+  free(b);
+}
+
+/* Input of `kind` and n bytes. */
+static void fill(uint8_t *p, size_t n, int kind) {
+  for (size_t i = 0; i < n; i++) {
+    switch (kind) {
+      case 0: p[i] = (uint8_t)next(); break;                          /* incompressible */
+      case 1: p[i] = 'a'; break;                                      /* one run (offset 1) */
+      case 2: p[i] = (uint8_t)(i % (1 + (size_t)(n % 13))); break;    /* short periods */
+      case 3: p[i] = (uint8_t)((i / 700) % 2 ? next() : i % 29); break; /* mixed blocks */
+      default: break;
+    }
+  }
+  if (kind == 4) /* prices: random doubles of 2 decimals, like the 10M-row benchmark's */
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      double d = 10 + (double)(next() % 99000) / 100;
+      memcpy(p + i, &d, 8);
+    }
+}
+
+/* libsnappy's streams of every kind of data and size round trip. */
+static void test_compressed_by_libsnappy(void **state) {
+  (void)state;
+  static const size_t sizes[] = {0, 1, 2, 15, 16, 17, 63, 64, 65, 67, 68, 69, 100, 1000, 65535, 65536, 65537, 200003};
+  for (int kind = 0; kind < 5; kind++)
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+      size_t n = sizes[s];
+      uint8_t *in = malloc(n ? n : 1);
+      size_t zcap = snappy_max_compressed_length(n), zn = zcap;
+      uint8_t *z = malloc(zcap);
+      fill(in, n, kind);
+      assert_int_equal(snappy_compress((const char *)in, n, (char *)z, &zn), SNAPPY_OK);
+      agree(z, zn, n, in);
+      uint8_t *out = malloc(n ? n : 1);
+      assert_true(pq__snappy_fast(z, zn, out, n)); /* valid streams need no fallback */
+      assert_memory_equal(out, in, n);
+      free(out);
+      free(z);
+      free(in);
+    }
+}
+
+/* A generated stream of every tag form; *raw: its output, built naively. */
+typedef struct gen {
+  uint8_t *z, *raw;
+  size_t zn, rn;
+} gen;
+
+static void put(gen *g, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) g->z[g->zn++] = (uint8_t)(v >> (8 * i));
+}
+
+static void generate(gen *g, size_t target) {
+  g->z = malloc(target * 2 + 64);
+  g->raw = malloc(target + 64);
+  g->zn = g->rn = 0;
+  size_t at = 0;
+  uint8_t *raw = g->raw;
+  /* the output's length first: filled in at the end (5-byte varint) */
+  g->zn = 5;
+  while (at < target) {
+    uint64_t r = next();
+    size_t left = target - at;
+    if (at == 0 || r % 3 == 0) { /* a literal, of each length form */
+      size_t len = 1 + (size_t)(next() % (r % 7 == 0 ? 300 : 20));
+      if (len > left) len = left;
+      int form = (int)(next() % 5); /* 0: in the tag (len <= 60), else 1-4 length bytes */
+      if (form == 0 && len > 60) form = 2;
+      if (form == 1 && len > 256) form = 2;
+      if (form == 0) {
+        g->z[g->zn++] = (uint8_t)((len - 1) << 2);
+      } else {
+        g->z[g->zn++] = (uint8_t)((59 + form) << 2);
+        put(g, len - 1, form);
+      }
+      for (size_t i = 0; i < len; i++) raw[at + i] = g->z[g->zn + i] = (uint8_t)next();
+      g->zn += len;
+      at += len;
+      continue;
+    }
+    size_t len = 4 + (size_t)(next() % 61), off = 1 + (size_t)(next() % (r % 5 == 0 ? 20 : at < 5000 ? at : 5000));
+    if (off > at) off = at;
+    int kind = (int)(1 + next() % 3);
+    if (kind == 1 && (len > 11 || off > 2047)) kind = 2;
+    if (len > left) {
+      if (left < 4 && kind == 1) kind = 2;
+      len = left;
+    }
+    if (kind == 1) {
+      g->z[g->zn++] = (uint8_t)(1 | (len - 4) << 2 | (off >> 8) << 5);
+      put(g, off & 0xff, 1);
+    } else {
+      g->z[g->zn++] = (uint8_t)(kind == 2 ? 2 : 3) | (uint8_t)((len - 1) << 2);
+      put(g, off, kind == 2 ? 2 : 4);
+    }
+    for (size_t i = 0; i < len; i++) raw[at + i] = raw[at + i - off];
+    at += len;
+  }
+  g->rn = at;
+  for (int i = 0; i < 5; i++) g->z[i] = (uint8_t)((at >> (7 * i)) & 0x7f) | (i < 4 ? 0x80 : 0);
+}
+
+/* Every tag form, lengths and offsets, in the fast loop and the tail. */
+static void test_generated_streams(void **state) {
+  (void)state;
+  static const size_t targets[] = {1, 3, 40, 70, 130, 1000, 9000, 100000};
+  for (int rep = 0; rep < 20; rep++)
+    for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+      gen g;
+      generate(&g, targets[t]);
+      agree(g.z, g.zn, g.rn, g.raw);
+      uint8_t *out = malloc(g.rn);
+      assert_true(pq__snappy_fast(g.z, g.zn, out, g.rn));
+      free(out);
+      free(g.z);
+      free(g.raw);
+    }
+}
+
+/* Mutated, truncated and mislabelled streams: both decoders agree. */
+static void test_corrupt_streams(void **state) {
+  (void)state;
+  for (int rep = 0; rep < 400; rep++) {
+    gen g;
+    generate(&g, rep % 2 ? 3000 : 200);
+    size_t zn = g.zn, raw = g.rn;
+    switch (rep % 4) {
+      case 0: /* a few bytes changed */
+        for (int k = 0; k < 1 + rep % 3; k++) g.z[5 + next() % (zn - 5)] = (uint8_t)next();
+        break;
+      case 1: zn = 5 + (size_t)(next() % (zn - 5)); break; /* truncated */
+      case 2: raw = raw + 1 - (size_t)(next() % 3); break; /* another length expected */
+      default: g.z[5 + next() % (zn - 5)] ^= 0xff; break;
+    }
+    agree(g.z, zn, raw, NULL);
+    free(g.z);
+    free(g.raw);
+  }
+  /* by hand: a copy before any output, an offset of 0, a literal past the
+   * input, a length varint that never ends, an empty input */
+  static const uint8_t bad[][8] = {
+      {4, 0x02, 1, 0},                  /* copy-2 of 1 byte, nothing written yet */
+      {6, 0x04, 'a', 0x06, 0, 0},       /* literal "a", then a copy at offset 0 */
+      {9, 0x20, 'a', 'b'},              /* a literal of 9 bytes, 2 present */
+      {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, /* a varint of 7 bytes */
+  };
+  static const size_t bad_n[] = {4, 6, 4, 7}, bad_raw[] = {4, 6, 9, 1};
+  for (size_t i = 0; i < 4; i++) {
+    uint8_t out[16];
+    assert_false(pq__snappy_fast(bad[i], bad_n[i], out, bad_raw[i]));
+    agree(bad[i], bad_n[i], bad_raw[i], NULL);
+    td_error err;
+    assert_int_equal(pq_decompress(PQ_CODEC_SNAPPY, bad[i], (int64_t)bad_n[i], out, (int64_t)bad_raw[i], &err),
+                     TD_EFORMAT);
+    assert_non_null(strstr(err.message, "SNAPPY"));
+  }
+  uint8_t out[1];
+  assert_false(pq__snappy_fast(bad[0], 0, out, 0));
+}
+
+/* A file whose first snappy page is corrupt: TD_EFORMAT naming the file,
+ * the column and the page. */
+static void test_corrupt_page_in_file(void **state) {
+  (void)state;
+  const char *path = td_test_scratch_path("corrupt_snappy.parquet");
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  td_schema s;
+  td_test_schema(&s, true);
+  td_parquet_writer *w;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_writer_open(fd, &s, true, &w, &err), &err);
+  struct ArrowArray batch = td_test_batch(0, 3000, 3);
+  TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+  batch.release(&batch);
+  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  /* The first column chunk opens the file: its first page's body follows
+   * its header; its first tag (after the length varint) becomes a copy
+   * before any output. */
+  uint8_t head[256];
+  assert_int_equal(pread(fd, head, sizeof head, 4), (ssize_t)sizeof head);
+  pq_page_header h;
+  int64_t used;
+  TD_ASSERT_OK(pq_page_header_parse(head, sizeof head, &h, &used, &err), &err);
+  int64_t at = used;
+  while (head[at] & 0x80) at++;
+  head[at + 1] = 0x02;
+  assert_int_equal(pwrite(fd, head + at + 1, 1, 4 + at + 1), 1);
+  close(fd);
+  td_file_reader *r;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  struct ArrowArray a;
+  assert_int_equal(td_reader_read(r, 0, 0, 10, &a, &err), TD_EFORMAT);
+  assert_non_null(strstr(err.message, path));
+  char col[128];
+  snprintf(col, sizeof col, "column '%s'", s.fields[0].name);
+  assert_non_null(strstr(err.message, col));
+  assert_non_null(strstr(err.message, "page at chunk byte 0"));
+  assert_non_null(strstr(err.message, "corrupt SNAPPY page data"));
+  /* the other columns read */
+  TD_ASSERT_OK(td_reader_read(r, 1, 0, 10, &a, &err), &err);
+  a.release(&a);
+  td_reader_close(r);
+  td_schema_reset(&s);
+  unlink(path);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_compressed_by_libsnappy),
+      cmocka_unit_test(test_generated_streams),
+      cmocka_unit_test(test_corrupt_streams),
+      cmocka_unit_test(test_corrupt_page_in_file),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
