@@ -1474,6 +1474,15 @@ static void mark_used(const td_expr *e, const td_schema *def, bool *used, bool *
   for (int64_t i = 0; i < e->n_args; i++) mark_used(e->args[i], def, used, all);
 }
 
+/* Whether e names a select item by its alias (not a source column): an
+ * ORDER BY of it reads that item, whose columns the items mark. */
+static bool select_alias(const td_select *q, const td_schema *def, const td_expr *e) {
+  if (e->kind != TD_EXPR_COLUMN || td_schema_find(def, e->name) >= 0) return false;
+  for (int64_t i = 0; i < q->n_items; i++)
+    if (q->items[i].alias && q->items[i].expr && strcmp(q->items[i].alias, e->name) == 0) return true;
+  return false;
+}
+
 int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int64_t n_sel, td_table *src,
                      td_expr *filter, td_table **out, td_expr **qualify, td_error *err) {
   *out = NULL;
@@ -1487,7 +1496,8 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
     return td_err_nomem(err, "planning a window");
   }
   for (int64_t i = 0; i < n_sel; i++) mark_used(sel[i], def, used, &all);
-  for (int64_t i = 0; i < q->n_order_by; i++) mark_used(q->order_by[i].expr, def, used, &all);
+  for (int64_t i = 0; i < q->n_order_by; i++)
+    if (!select_alias(q, def, q->order_by[i].expr)) mark_used(q->order_by[i].expr, def, used, &all);
   mark_used(q->qualify, def, used, &all);
   int64_t nf = 0, *keep = td_calloc((size_t)def->n_fields + 1, sizeof *keep);
   for (int64_t i = 0; keep && i < def->n_fields; i++)
@@ -1637,8 +1647,9 @@ int64_t td__window_stats(const td_table *t, int64_t *recomputed) {
   return op->n_incremental;
 }
 
-int td__window_reads_source(const td_table *t) {
+int64_t td__window_reads_source(const td_table *t) {
   while (t && t->kind == TD_TABLE_DERIVED && t->op_vt != &win_vt && t->op_vt != &top_vt) t = t->source;
   if (!t || t->kind != TD_TABLE_DERIVED || t->op_vt != &win_vt) return -1;
-  return ((const wop *)t->op)->in_cols != NULL;
+  const wop *op = t->op;
+  return op->in_cols ? op->n_cols : 0;
 }

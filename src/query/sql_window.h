@@ -78,10 +78,10 @@ int td__read_range(td_table *src, td_snapshot *snap, const int64_t *which, int64
  * sources) computed incrementally, and (*recomputed) from every row (the
  * initial fill included); -1 when t has no window operator. */
 int64_t td__window_stats(const td_table *t, int64_t *recomputed);
-/* Tests: whether the window operator under t reads its columns straight
- * from the source (1: a static source, no WHERE, plain columns; the
- * projection is never materialized) or from a projection (0); -1 when t
- * has no window operator (the first-row operators included). */
-int td__window_reads_source(const td_table *t);
+/* Tests: how many columns the window operator under t reads straight from
+ * the source (a static source, no WHERE, plain columns: the projection is
+ * never materialized), 0 when it reads a projection; -1 when t has no
+ * window operator (the first-row operators included). */
+int64_t td__window_reads_source(const td_table *t);
 
 #endif

@@ -99,12 +99,12 @@ static char *brute(const rows *d, bool null_zero, bool desc) {
 
 /* Whether the window operator of sql reads the source's columns itself
  * (td__window_reads_source). */
-static int reads_source(mt_mem *m, const char *sql) {
+static int64_t reads_source(mt_mem *m, const char *sql) {
   td_query_options o = mt_mem_options(m, 1);
   td_table *t = NULL;
   td_error err;
   TD_ASSERT_OK(td_query(sql, &o, &t, &err), &err);
-  int r = td__window_reads_source(t);
+  int64_t r = td__window_reads_source(t);
   td_table_release(t);
   return r;
 }
@@ -118,7 +118,7 @@ static void check(mt_mem *m, const rows *d, const char *order, bool null_zero, b
   snprintf(sql, sizeof sql, "SELECT sym, ts, price, sum(price) %s s, count(price) %s c, avg(price) %s a FROM t%s",
            frame, frame, frame, where);
   /* plain columns without WHERE: straight from the source */
-  assert_int_equal(reads_source(m, sql), strcmp(order, "ts") == 0 && !*where);
+  assert_int_equal(reads_source(m, sql), strcmp(order, "ts") == 0 && !*where ? 3 : 0);
   char *want = brute(d, null_zero, desc);
   for (int threads = 1; threads <= 2; threads++) {
     td_query_options o = mt_mem_options(m, threads);
