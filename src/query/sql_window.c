@@ -28,6 +28,7 @@
 #include "query/ops.h"
 #include "query/par.h"
 #include "query/sort.h"
+#include "query/win_codes.h"
 #include "query/win_part.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -468,6 +469,7 @@ typedef struct wop {
   int64_t n_cols;  /* input columns */
   int64_t *in_cols; /* static and fused: input column i is source column in_cols[i] (else NULL: the
                       source is the projection itself) */
+  bool *codes;     /* ... and read as codes into one dictionary: a string only the PARTITION BYs read */
   bool *used;      /* the input columns the functions read ... */
   td_array *mat;   /* ... materialized: rows [0, n_mat) */
   int64_t n_mat;
@@ -878,17 +880,47 @@ typedef struct wread {
   td_array *cols;
   struct ArrowArray *arrs;
   td_colview *views;
+  td_colview *keys; /* as views, but a column read as codes is their int32 view (win_codes.h) */
 } wread;
 
-/* Rows [begin, end) of the source columns which[0..n_which) (NULL: all). */
-static int read_rows(td_table *src, td_snapshot *snap, const int64_t *which, int64_t n_which, int64_t begin,
-                     int64_t end, wread *rd, td_error *err) {
-  rd->nf = which ? n_which : src->def->n_fields;
-  rd->cols = td_calloc((size_t)rd->nf + 1, sizeof *rd->cols);
-  rd->arrs = td_calloc((size_t)rd->nf + 1, sizeof *rd->arrs);
-  rd->views = td_calloc((size_t)rd->nf + 1, sizeof *rd->views);
-  if (!rd->cols || !rd->arrs || !rd->views) return td_err_nomem(err, "computing a window");
-  return td__read_range(src, snap, which, n_which, begin, end, rd->cols, rd->arrs, rd->views, err);
+/* Rows [begin, end) of the source columns which[0..n_which) (NULL: all),
+ * column i as codes into one dictionary when codes[i] (codes NULL: none). */
+static int read_rows(td_table *src, td_snapshot *snap, const int64_t *which, int64_t n_which, const bool *codes,
+                     int64_t begin, int64_t end, wread *rd, td_error *err) {
+  int64_t nf = rd->nf = which ? n_which : src->def->n_fields;
+  rd->cols = td_calloc((size_t)nf + 1, sizeof *rd->cols);
+  rd->arrs = td_calloc((size_t)nf + 1, sizeof *rd->arrs);
+  rd->views = td_calloc((size_t)nf + 1, sizeof *rd->views);
+  rd->keys = td_calloc((size_t)nf + 1, sizeof *rd->keys);
+  if (!rd->cols || !rd->arrs || !rd->views || !rd->keys) return td_err_nomem(err, "computing a window");
+  int rc = TD_OK;
+  if (!codes) {
+    rc = td__read_range(src, snap, which, n_which, begin, end, rd->cols, rd->arrs, rd->views, err);
+  } else { /* the plain columns in one scan, into their places */
+    int64_t *plain = td_calloc((size_t)nf + 1, sizeof *plain), *at = td_calloc((size_t)nf + 1, sizeof *at), m = 0;
+    td_array *c = td_calloc((size_t)nf + 1, sizeof *c);
+    struct ArrowArray *a = td_calloc((size_t)nf + 1, sizeof *a);
+    td_colview *v = td_calloc((size_t)nf + 1, sizeof *v);
+    rc = plain && at && c && a && v ? TD_OK : td_err_nomem(err, "computing a window");
+    for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+      if (!codes[i]) plain[m] = which[i], at[m++] = i;
+    if (rc == TD_OK && m > 0) rc = td__read_range(src, snap, plain, m, begin, end, c, a, v, err);
+    for (int64_t k = 0; plain && at && c && a && v && k < m; k++) { /* moved even on failure: read_free frees them */
+      rd->cols[at[k]] = c[k];
+      rd->arrs[at[k]] = a[k];
+      rd->views[at[k]] = v[k];
+    }
+    td_free(plain);
+    td_free(at);
+    td_free(c);
+    td_free(a);
+    td_free(v);
+    for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+      if (codes[i]) rc = td__read_codes(src, snap, which[i], begin, end, &rd->arrs[i], &rd->views[i], &rd->keys[i], err);
+  }
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+    if (!codes || !codes[i]) rd->keys[i] = rd->views[i];
+  return rc;
 }
 
 static void read_free(wread *rd) {
@@ -899,6 +931,7 @@ static void read_free(wread *rd) {
   td_free(rd->cols);
   td_free(rd->arrs);
   td_free(rd->views);
+  td_free(rd->keys);
 }
 
 /* The input's columns of rd into chunk c (shared, not copied). */
@@ -957,7 +990,7 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   td_shared_array **sh = td_calloc((size_t)(nf + op->n_fns) + 1, sizeof *sh);
   td_colview *v = td_calloc((size_t)(nf + op->n_fns) + 1, sizeof *v);
   int rc = perm && sh && v ? TD_OK : td_err_nomem(err, "computing a window");
-  if (rc == TD_OK) rc = read_rows(src, d->snap, op->in_cols, op->n_cols, 0, n, &rd, err);
+  if (rc == TD_OK) rc = read_rows(src, d->snap, op->in_cols, op->n_cols, op->codes, 0, n, &rd, err);
   for (int64_t i = 0; rc == TD_OK && op->inc && i < nf; i++)
     if (op->used[i] && (rc = td_array_init(&op->mat[i], rd.views[i].type, n, err)) == TD_OK)
       rc = td_array_append_view(&op->mat[i], &rd.views[i], 0, n, err);
@@ -965,13 +998,13 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
     const wfn *f = &op->fns[j];
     if (j == 0 || !same_sort(f, &op->fns[j - 1])) {
       td_sort_key keys[TD_WIN_MAX_KEYS];
-      for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.views[f->keys[k]], f->desc[k]};
+      for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.keys[f->keys[k]], f->desc[k]};
       td_free(starts);
       rc = td__win_partition(keys, f->n_keys, f->n_part, n, t->threads, perm, &starts, &n_parts, err);
     }
     td_array a;
     memset(&a, 0, sizeof a);
-    if (rc == TD_OK) rc = run_fn(op, j, rd.views, perm, starts, n_parts, n, t->threads, &a, err);
+    if (rc == TD_OK) rc = run_fn(op, j, rd.keys, perm, starts, n_parts, n, t->threads, &a, err);
     struct ArrowArray arr;
     td_type_id type = a.type;
     if (rc == TD_OK && (rc = td_array_export(&a, &arr, err)) == TD_OK &&
@@ -1021,7 +1054,7 @@ static int win_append(td_table *t, const td_source_delta *d, td_op_result *out, 
   td_colview *mv = td_calloc((size_t)nf + 1, sizeof *mv);
   td_dchunk *c = NULL;
   int rc = mv ? TD_OK : td_err_nomem(err, "computing a window");
-  if (rc == TD_OK) rc = read_rows(src, d->snap, op->in_cols, op->n_cols, b, e, &rd, err);
+  if (rc == TD_OK) rc = read_rows(src, d->snap, op->in_cols, op->n_cols, op->codes, b, e, &rd, err);
   for (int64_t i = 0; rc == TD_OK && i < nf; i++)
     if (op->used[i] && (rc = td_array_append_view(&op->mat[i], &rd.views[i], 0, m, err)) == TD_OK)
       mv[i] = td_builder_view(&op->mat[i]);
@@ -1067,6 +1100,7 @@ static void win_free(void *p) {
   td_free(op->mat);
   td_free(op->used);
   td_free(op->in_cols);
+  td_free(op->codes);
   td_free(op->fns);
   td_free(op);
 }
@@ -1162,7 +1196,7 @@ static int top_append(td_table *t, const td_source_delta *d, td_op_result *out, 
   int64_t *from = td_malloc((size_t)(n_old + m + 1) * sizeof *from);
   int64_t *changed = td_malloc((size_t)(n_old + 1) * sizeof *changed), n_changed = 0, np = n_old;
   int rc = from && changed ? TD_OK : td_err_nomem(err, "computing a window");
-  if (rc == TD_OK) rc = read_rows(t->source, d->snap, NULL, 0, b, e, &rd, err);
+  if (rc == TD_OK) rc = read_rows(t->source, d->snap, NULL, 0, NULL, b, e, &rd, err);
   wpass nw, ow; /* keys over the appended rows and over the result */
   memset(&nw, 0, sizeof nw);
   memset(&ow, 0, sizeof ow);
@@ -1474,6 +1508,23 @@ static void mark_used(const td_expr *e, const td_schema *def, bool *used, bool *
   for (int64_t i = 0; i < e->n_args; i++) mark_used(e->args[i], def, used, all);
 }
 
+/* Which input columns of a fused operator are read as codes: strings that
+ * are a PARTITION BY key and nothing else the functions read (an ORDER BY
+ * compares strings; a value is taken from its column). */
+static int codes_setup(wop *op, const td_schema *in, td_error *err) {
+  if (!(op->codes = td_calloc((size_t)op->n_cols + 1, sizeof *op->codes))) return td_err_nomem(err, "planning a window");
+  for (int64_t j = 0; j < op->n_fns; j++)
+    for (int64_t k = 0; k < op->fns[j].n_part; k++)
+      op->codes[op->fns[j].keys[k]] = in->fields[op->fns[j].keys[k]].type == TD_TYPE_UTF8;
+  for (int64_t j = 0; j < op->n_fns; j++) {
+    const wfn *f = &op->fns[j];
+    for (int64_t k = f->n_part; k < f->n_keys; k++) op->codes[f->keys[k]] = false;
+    if (f->arg >= 0) op->codes[f->arg] = false;
+    if (f->dflt >= 0) op->codes[f->dflt] = false;
+  }
+  return TD_OK;
+}
+
 /* Whether e names a select item by its alias (not a source column): an
  * ORDER BY of it reads that item, whose columns the items mark. */
 static bool select_alias(const td_select *q, const td_schema *def, const td_expr *e) {
@@ -1554,6 +1605,7 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
       op->in_cols[i] = td_schema_find(def, items[i]->name);
       rc = td_expr_field(items[i], def, names[i], &odef, err);
     }
+    if (rc == TD_OK) rc = codes_setup(op, &odef, err);
   } else if (rc == TD_OK) {
     rc = td__sql_project(src, filter, items, nf + h.n, names, &pre, err);
     items = NULL;
