@@ -256,14 +256,20 @@ static void env_close(env *e) {
   pthread_mutex_destroy(&e->plain.lock);
 }
 
-/* The query's text on the dictionary service ('T' replaced by d) and on the
- * plain one (p): must be equal; returns it (caller frees). */
-static char *same(env *e, const char *sql, int threads) {
-  char q[512];
+/* Options resolving names in e. */
+static td_query_options options_of(env *e) {
   td_query_options qo;
   td_query_options_init(&qo);
   qo.resolver = resolve;
   qo.resolver_ctx = e;
+  return qo;
+}
+
+/* The query's text on the dictionary service ('T' replaced by d) and on the
+ * plain one (p): must be equal; returns it (caller frees). */
+static char *same(env *e, const char *sql, int threads) {
+  char q[512];
+  td_query_options qo = options_of(e);
   qo.threads = threads;
   char *out[2];
   for (int i = 0; i < 2; i++) {
@@ -347,10 +353,7 @@ static void test_windows(void **state) {
   (void)state;
   env e;
   env_open(&e, 3, 400, 64);
-  td_query_options qo;
-  td_query_options_init(&qo);
-  qo.resolver = resolve;
-  qo.resolver_ctx = &e;
+  td_query_options qo = options_of(&e);
   static const char *const qs[] = {
       "SELECT s, v, sum(v) OVER (PARTITION BY s ORDER BY v ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS a, "
       "count(*) OVER (PARTITION BY s) AS c FROM T%s ORDER BY s, v, a",
