@@ -750,15 +750,16 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
  * window operator, query/sql_window.h). */
 int td__read_all(td_table *src, td_snapshot *snap, td_array *cols, struct ArrowArray *arrs, td_colview *views,
                  td_error *err) {
-  return td__read_range(src, snap, 0, snap->size, cols, arrs, views, err);
+  return td__read_range(src, snap, NULL, 0, 0, snap->size, cols, arrs, views, err);
 }
 
-int td__read_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t end, td_array *cols,
-                   struct ArrowArray *arrs, td_colview *views, td_error *err) {
-  int64_t nf = src->def->n_fields;
+int td__read_range(td_table *src, td_snapshot *snap, const int64_t *which, int64_t n_which, int64_t begin,
+                   int64_t end, td_array *cols, struct ArrowArray *arrs, td_colview *views, td_error *err) {
+  int64_t nf = which ? n_which : src->def->n_fields;
   td_scan sc;
-  int rc = td_scan_init(&sc, src, snap, NULL, 0, begin, end, err);
-  for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_array_init(&cols[i], src->def->fields[i].type, end - begin, err);
+  int rc = td_scan_init(&sc, src, snap, which, n_which, begin, end, err);
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+    rc = td_array_init(&cols[i], src->def->fields[which ? which[i] : i].type, end - begin, err);
   while (rc == TD_OK) {
     td_chunk ch;
     bool done;

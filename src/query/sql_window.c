@@ -28,6 +28,7 @@
 #include "query/ops.h"
 #include "query/par.h"
 #include "query/sort.h"
+#include "query/win_codes.h"
 #include "query/win_part.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -466,6 +467,9 @@ typedef struct wop {
   bool inc;        /* every function can compute appended rows alone */
   bool built;      /* the state below matches the published result */
   int64_t n_cols;  /* input columns */
+  int64_t *in_cols; /* static and fused: input column i is source column in_cols[i] (else NULL: the
+                      source is the projection itself) */
+  bool *codes;     /* ... and read as codes into one dictionary: a string only the PARTITION BYs read */
   bool *used;      /* the input columns the functions read ... */
   td_array *mat;   /* ... materialized: rows [0, n_mat) */
   int64_t n_mat;
@@ -876,15 +880,47 @@ typedef struct wread {
   td_array *cols;
   struct ArrowArray *arrs;
   td_colview *views;
+  td_colview *keys; /* as views, but a column read as codes is their int32 view (win_codes.h) */
 } wread;
 
-static int read_rows(td_table *src, td_snapshot *snap, int64_t begin, int64_t end, wread *rd, td_error *err) {
-  rd->nf = src->def->n_fields;
-  rd->cols = td_calloc((size_t)rd->nf + 1, sizeof *rd->cols);
-  rd->arrs = td_calloc((size_t)rd->nf + 1, sizeof *rd->arrs);
-  rd->views = td_calloc((size_t)rd->nf + 1, sizeof *rd->views);
-  if (!rd->cols || !rd->arrs || !rd->views) return td_err_nomem(err, "computing a window");
-  return td__read_range(src, snap, begin, end, rd->cols, rd->arrs, rd->views, err);
+/* Rows [begin, end) of the source columns which[0..n_which) (NULL: all),
+ * column i as codes into one dictionary when codes[i] (codes NULL: none). */
+static int read_rows(td_table *src, td_snapshot *snap, const int64_t *which, int64_t n_which, const bool *codes,
+                     int64_t begin, int64_t end, wread *rd, td_error *err) {
+  int64_t nf = rd->nf = which ? n_which : src->def->n_fields;
+  rd->cols = td_calloc((size_t)nf + 1, sizeof *rd->cols);
+  rd->arrs = td_calloc((size_t)nf + 1, sizeof *rd->arrs);
+  rd->views = td_calloc((size_t)nf + 1, sizeof *rd->views);
+  rd->keys = td_calloc((size_t)nf + 1, sizeof *rd->keys);
+  if (!rd->cols || !rd->arrs || !rd->views || !rd->keys) return td_err_nomem(err, "computing a window");
+  int rc = TD_OK;
+  if (!codes) {
+    rc = td__read_range(src, snap, which, n_which, begin, end, rd->cols, rd->arrs, rd->views, err);
+  } else { /* the plain columns in one scan, into their places */
+    int64_t *plain = td_calloc((size_t)nf + 1, sizeof *plain), *at = td_calloc((size_t)nf + 1, sizeof *at), m = 0;
+    td_array *c = td_calloc((size_t)nf + 1, sizeof *c);
+    struct ArrowArray *a = td_calloc((size_t)nf + 1, sizeof *a);
+    td_colview *v = td_calloc((size_t)nf + 1, sizeof *v);
+    rc = plain && at && c && a && v ? TD_OK : td_err_nomem(err, "computing a window");
+    for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+      if (!codes[i]) plain[m] = which[i], at[m++] = i;
+    if (rc == TD_OK && m > 0) rc = td__read_range(src, snap, plain, m, begin, end, c, a, v, err);
+    for (int64_t k = 0; plain && at && c && a && v && k < m; k++) { /* moved even on failure: read_free frees them */
+      rd->cols[at[k]] = c[k];
+      rd->arrs[at[k]] = a[k];
+      rd->views[at[k]] = v[k];
+    }
+    td_free(plain);
+    td_free(at);
+    td_free(c);
+    td_free(a);
+    td_free(v);
+    for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+      if (codes[i]) rc = td__read_codes(src, snap, which[i], begin, end, &rd->arrs[i], &rd->views[i], &rd->keys[i], err);
+  }
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++)
+    if (!codes || !codes[i]) rd->keys[i] = rd->views[i];
+  return rc;
 }
 
 static void read_free(wread *rd) {
@@ -895,6 +931,7 @@ static void read_free(wread *rd) {
   td_free(rd->cols);
   td_free(rd->arrs);
   td_free(rd->views);
+  td_free(rd->keys);
 }
 
 /* The input's columns of rd into chunk c (shared, not copied). */
@@ -909,48 +946,88 @@ static int share_inputs(td_dchunk *c, wread *rd, td_error *err) {
   return TD_OK;
 }
 
+/* Publishes n rows whose column i is the view v[i] kept alive by sh[i]
+ * (i < n_cols) as chunks of at most WIN_CHUNK rows viewing them: an
+ * operator above computes per chunk, so an expression over the windows
+ * (round(avg(...) OVER ...)) holds one chunk's values, not the whole
+ * column's. */
+enum { WIN_CHUNK = 1 << 16 };
+static int publish(const td_colview *v, td_shared_array *const *sh, int64_t n_cols, int64_t n, int64_t version,
+                   td_snapshot **snap, td_error *err) {
+  td_chunk_list l = {0};
+  int rc = TD_OK;
+  for (int64_t b = 0; rc == TD_OK && (b < n || b == 0); b += WIN_CHUNK) {
+    int64_t len = n - b < WIN_CHUNK ? n - b : WIN_CHUNK;
+    td_dchunk *c;
+    if ((rc = td_dchunk_new(n_cols, len, &c, err)) != TD_OK) break;
+    for (int64_t i = 0; i < n_cols; i++) {
+      td_colview cv = v[i];
+      cv.offset += b;
+      cv.length = len;
+      cv.null_count = cv.validity ? len - td_bits_count(cv.validity, cv.offset, len) : 0;
+      if (cv.null_count == 0) cv.validity = NULL;
+      td_dchunk_set_view(c, i, &cv, sh[i]);
+    }
+    rc = td_chunk_list_push(&l, c, err);
+  }
+  if (rc == TD_OK) rc = td_snapshot_derived(NULL, l.v, l.n, version, snap, err);
+  td_chunk_list_reset(&l);
+  return rc;
+}
+
 /* Every row from the source snapshot: sorts, walks every partition, and on
  * a live source keeps the state that later appends continue from. */
 static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   wop *op = t->op;
   td_table *src = t->source;
-  int64_t nf = src->def->n_fields, n = d->snap->size;
+  int64_t nf = op->n_cols, n = d->snap->size;
   state_reset(op);
   op->n_recomputed++;
   wread rd;
   memset(&rd, 0, sizeof rd);
   int64_t *perm = td_malloc((size_t)(n + 1) * sizeof *perm), *starts = NULL, n_parts = 0;
-  td_dchunk *c = NULL;
-  int rc = perm ? TD_OK : td_err_nomem(err, "computing a window");
-  if (rc == TD_OK) rc = read_rows(src, d->snap, 0, n, &rd, err);
+  /* the result's columns: the input's, then the functions' */
+  td_shared_array **sh = td_calloc((size_t)(nf + op->n_fns) + 1, sizeof *sh);
+  td_colview *v = td_calloc((size_t)(nf + op->n_fns) + 1, sizeof *v);
+  int rc = perm && sh && v ? TD_OK : td_err_nomem(err, "computing a window");
+  if (rc == TD_OK) rc = read_rows(src, d->snap, op->in_cols, op->n_cols, op->codes, 0, n, &rd, err);
   for (int64_t i = 0; rc == TD_OK && op->inc && i < nf; i++)
     if (op->used[i] && (rc = td_array_init(&op->mat[i], rd.views[i].type, n, err)) == TD_OK)
       rc = td_array_append_view(&op->mat[i], &rd.views[i], 0, n, err);
-  if (rc == TD_OK) rc = td_dchunk_new(nf + op->n_fns, n, &c, err);
   for (int64_t j = 0; rc == TD_OK && j < op->n_fns; j++) {
     const wfn *f = &op->fns[j];
     if (j == 0 || !same_sort(f, &op->fns[j - 1])) {
       td_sort_key keys[TD_WIN_MAX_KEYS];
-      for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.views[f->keys[k]], f->desc[k]};
+      for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.keys[f->keys[k]], f->desc[k]};
       td_free(starts);
       rc = td__win_partition(keys, f->n_keys, f->n_part, n, t->threads, perm, &starts, &n_parts, err);
     }
     td_array a;
     memset(&a, 0, sizeof a);
-    if (rc == TD_OK) rc = run_fn(op, j, rd.views, perm, starts, n_parts, n, t->threads, &a, err);
-    if (rc == TD_OK) rc = td_dchunk_set_array(c, nf + j, &a, err);
+    if (rc == TD_OK) rc = run_fn(op, j, rd.keys, perm, starts, n_parts, n, t->threads, &a, err);
+    struct ArrowArray arr;
+    td_type_id type = a.type;
+    if (rc == TD_OK && (rc = td_array_export(&a, &arr, err)) == TD_OK &&
+        (rc = td_shared_array_new(&arr, &sh[nf + j], err)) == TD_OK)
+      rc = td_colview_init(&v[nf + j], type, &sh[nf + j]->array, err);
     td_array_reset(&a);
   }
-  if (rc == TD_OK) rc = share_inputs(c, &rd, err);
-  if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++) { /* the input's columns, shared */
+    v[i] = rd.views[i];
+    rc = td_shared_array_new(&rd.arrs[i], &sh[i], err);
+  }
+  td_free(perm); /* before the result's chunks are made */
+  perm = NULL;
+  if (rc == TD_OK) rc = publish(v, sh, nf + op->n_fns, n, d->version, &out->snap, err);
   out->replaced = true;
   if (rc == TD_OK && op->inc) {
     op->n_mat = n;
     op->built = true;
   }
-  td_dchunk_release(c);
+  for (int64_t i = 0; sh && i < nf + op->n_fns; i++) td_shared_array_release(sh[i]);
+  td_free(sh);
+  td_free(v);
   read_free(&rd);
-  td_free(perm);
   td_free(starts);
   return rc;
 }
@@ -961,7 +1038,7 @@ static int win_append(td_table *t, const td_source_delta *d, td_op_result *out, 
   wop *op = t->op;
   td_table *src = t->source;
   td_snapshot *cur = td_table_snapshot(t);
-  int64_t b = cur->size, e = d->snap->size, m = e - b, nf = src->def->n_fields;
+  int64_t b = cur->size, e = d->snap->size, m = e - b, nf = op->n_cols;
   if (d->n_ranges == 1 && m == 0 && d->ranges[0] == d->ranges[1]) { /* nothing appended */
     td_snapshot_release(cur);
     return TD_OK;
@@ -977,7 +1054,7 @@ static int win_append(td_table *t, const td_source_delta *d, td_op_result *out, 
   td_colview *mv = td_calloc((size_t)nf + 1, sizeof *mv);
   td_dchunk *c = NULL;
   int rc = mv ? TD_OK : td_err_nomem(err, "computing a window");
-  if (rc == TD_OK) rc = read_rows(src, d->snap, b, e, &rd, err);
+  if (rc == TD_OK) rc = read_rows(src, d->snap, op->in_cols, op->n_cols, op->codes, b, e, &rd, err);
   for (int64_t i = 0; rc == TD_OK && i < nf; i++)
     if (op->used[i] && (rc = td_array_append_view(&op->mat[i], &rd.views[i], 0, m, err)) == TD_OK)
       mv[i] = td_builder_view(&op->mat[i]);
@@ -1022,6 +1099,8 @@ static void win_free(void *p) {
   td_free(op->parts);
   td_free(op->mat);
   td_free(op->used);
+  td_free(op->in_cols);
+  td_free(op->codes);
   td_free(op->fns);
   td_free(op);
 }
@@ -1117,7 +1196,7 @@ static int top_append(td_table *t, const td_source_delta *d, td_op_result *out, 
   int64_t *from = td_malloc((size_t)(n_old + m + 1) * sizeof *from);
   int64_t *changed = td_malloc((size_t)(n_old + 1) * sizeof *changed), n_changed = 0, np = n_old;
   int rc = from && changed ? TD_OK : td_err_nomem(err, "computing a window");
-  if (rc == TD_OK) rc = read_rows(t->source, d->snap, b, e, &rd, err);
+  if (rc == TD_OK) rc = read_rows(t->source, d->snap, NULL, 0, NULL, b, e, &rd, err);
   wpass nw, ow; /* keys over the appended rows and over the result */
   memset(&nw, 0, sizeof nw);
   memset(&ow, 0, sizeof ow);
@@ -1400,10 +1479,10 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
  * the state of incremental maintenance (the columns to materialize, the
  * partitions of each function). */
 static int live_setup(wop *op, const td_table *pre, td_error *err) {
+  op->n_cols = pre->def->n_fields;
   op->inc = pre->refreshing;
   for (int64_t j = 0; j < op->n_fns; j++) op->inc = op->inc && incremental_fn(&op->fns[j]);
   if (!op->inc) return TD_OK;
-  op->n_cols = pre->def->n_fields;
   op->used = td_calloc((size_t)op->n_cols + 1, sizeof *op->used);
   op->mat = td_calloc((size_t)op->n_cols + 1, sizeof *op->mat);
   op->parts = td_calloc((size_t)op->n_fns + 1, sizeof *op->parts);
@@ -1429,6 +1508,32 @@ static void mark_used(const td_expr *e, const td_schema *def, bool *used, bool *
   for (int64_t i = 0; i < e->n_args; i++) mark_used(e->args[i], def, used, all);
 }
 
+/* Which input columns of a fused operator are read as codes: strings that
+ * are a PARTITION BY key and nothing else the functions read (an ORDER BY
+ * compares strings; a value is taken from its column). */
+static int codes_setup(wop *op, const td_schema *in, td_error *err) {
+  if (!(op->codes = td_calloc((size_t)op->n_cols + 1, sizeof *op->codes))) return td_err_nomem(err, "planning a window");
+  for (int64_t j = 0; j < op->n_fns; j++)
+    for (int64_t k = 0; k < op->fns[j].n_part; k++)
+      op->codes[op->fns[j].keys[k]] = in->fields[op->fns[j].keys[k]].type == TD_TYPE_UTF8;
+  for (int64_t j = 0; j < op->n_fns; j++) {
+    const wfn *f = &op->fns[j];
+    for (int64_t k = f->n_part; k < f->n_keys; k++) op->codes[f->keys[k]] = false;
+    if (f->arg >= 0) op->codes[f->arg] = false;
+    if (f->dflt >= 0) op->codes[f->dflt] = false;
+  }
+  return TD_OK;
+}
+
+/* Whether e names a select item by its alias (not a source column): an
+ * ORDER BY of it reads that item, whose columns the items mark. */
+static bool select_alias(const td_select *q, const td_schema *def, const td_expr *e) {
+  if (e->kind != TD_EXPR_COLUMN || td_schema_find(def, e->name) >= 0) return false;
+  for (int64_t i = 0; i < q->n_items; i++)
+    if (q->items[i].alias && q->items[i].expr && strcmp(q->items[i].alias, e->name) == 0) return true;
+  return false;
+}
+
 int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int64_t n_sel, td_table *src,
                      td_expr *filter, td_table **out, td_expr **qualify, td_error *err) {
   *out = NULL;
@@ -1442,7 +1547,8 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
     return td_err_nomem(err, "planning a window");
   }
   for (int64_t i = 0; i < n_sel; i++) mark_used(sel[i], def, used, &all);
-  for (int64_t i = 0; i < q->n_order_by; i++) mark_used(q->order_by[i].expr, def, used, &all);
+  for (int64_t i = 0; i < q->n_order_by; i++)
+    if (!select_alias(q, def, q->order_by[i].expr)) mark_used(q->order_by[i].expr, def, used, &all);
   mark_used(q->qualify, def, used, &all);
   int64_t nf = 0, *keep = td_calloc((size_t)def->n_fields + 1, sizeof *keep);
   for (int64_t i = 0; keep && i < def->n_fields; i++)
@@ -1476,25 +1582,48 @@ int td__window_build(td_win_set *w, const td_select *q, td_expr *const *sel, int
     names[nf + i] = h.names[i];
     h.items[i] = NULL;
   }
+  /* Which operator: the first row(s) per partition, or the window
+   * operator.  The window operator over a static source without WHERE whose
+   * projection only picks source columns reads those columns from the
+   * source itself (the projection is never materialized: it would hold the
+   * columns a second time, strings decoded). */
+  bool refreshing = src->refreshing, fused = false, first_rows = false;
+  if (rc == TD_OK && op->n_fns == 1 && (op->fns[0].kind == W_ROW_NUMBER || op->fns[0].kind == W_RANK))
+    first_rows = (qualify_first(q->qualify) && (op->fns[0].kind == W_ROW_NUMBER || !refreshing)) ||
+          (!refreshing && qualify_top_k(q->qualify) > 1);
+  if (rc == TD_OK && op->n_fns > 0 && !first_rows && !refreshing && !filter) {
+    fused = true;
+    for (int64_t i = 0; i < nf + h.n; i++) fused = fused && items[i]->kind == TD_EXPR_COLUMN;
+  }
   td_table *pre = NULL;
-  if (rc == TD_OK) {
+  td_schema odef;
+  td_schema_init(&odef);
+  if (rc == TD_OK && fused) {
+    op->n_cols = nf + h.n;
+    if (!(op->in_cols = td_calloc((size_t)op->n_cols + 1, sizeof *op->in_cols))) rc = td_err_nomem(err, "planning a window");
+    for (int64_t i = 0; rc == TD_OK && i < op->n_cols; i++) {
+      op->in_cols[i] = td_schema_find(def, items[i]->name);
+      rc = td_expr_field(items[i], def, names[i], &odef, err);
+    }
+    if (rc == TD_OK) rc = codes_setup(op, &odef, err);
+  } else if (rc == TD_OK) {
     rc = td__sql_project(src, filter, items, nf + h.n, names, &pre, err);
     items = NULL;
     filter = NULL;
+    if (rc == TD_OK) rc = td_schema_copy(pre->def, &odef, err);
   }
-  td_schema odef;
-  td_schema_init(&odef);
-  if (rc == TD_OK) rc = td_schema_copy(pre->def, &odef, err);
-  for (int64_t j = 0; rc == TD_OK && j < op->n_fns; j++) {
+  for (int64_t j = 0, n_in = odef.n_fields; rc == TD_OK && j < op->n_fns; j++) {
     char name[32];
     snprintf(name, sizeof name, "__w%lld", (long long)j);
     const wfn *f = &op->fns[j];
-    const td_field *in = f->arg >= 0 ? &pre->def->fields[f->arg] : NULL;
+    const td_field *in = f->arg >= 0 && f->arg < n_in ? &odef.fields[f->arg] : NULL;
     rc = td_schema_add(&odef, name, f->out, in && in->type == f->out ? in->tz : NULL, true, err);
   }
   td_table *t = NULL;
   bool first = false; /* QUALIFY is the first-row operator */
-  if (rc == TD_OK && op->n_fns == 0) { /* QUALIFY without windows */
+  if (rc == TD_OK && fused) {
+    rc = td_derived_new(src, &odef, &win_vt, op, &t, err);
+  } else if (rc == TD_OK && op->n_fns == 0) { /* QUALIFY without windows */
     t = pre;
     pre = NULL;
     win_free(op);
@@ -1568,4 +1697,11 @@ int64_t td__window_stats(const td_table *t, int64_t *recomputed) {
   const wop *op = t->op;
   if (recomputed) *recomputed = op->n_recomputed;
   return op->n_incremental;
+}
+
+int64_t td__window_reads_source(const td_table *t) {
+  while (t && t->kind == TD_TABLE_DERIVED && t->op_vt != &win_vt && t->op_vt != &top_vt) t = t->source;
+  if (!t || t->kind != TD_TABLE_DERIVED || t->op_vt != &win_vt) return -1;
+  const wop *op = t->op;
+  return op->in_cols ? op->n_cols : 0;
 }

@@ -68,13 +68,20 @@ int td__sql_project(td_table *src, td_expr *filter, td_expr **items, int64_t n, 
  * arrs and viewed by views (the caller resets cols and releases arrs). */
 int td__read_all(td_table *src, td_snapshot *snap, td_array *cols, struct ArrowArray *arrs, td_colview *views,
                  td_error *err);
-/* The same for rows [begin, end) of the snapshot. */
-int td__read_range(td_table *src, td_snapshot *snap, int64_t begin, int64_t end, td_array *cols,
-                   struct ArrowArray *arrs, td_colview *views, td_error *err);
+/* The same for rows [begin, end) of the snapshot, and only the source
+ * columns which[0..n_which) (in that order: cols[i] is which[i]; which
+ * NULL: every column). */
+int td__read_range(td_table *src, td_snapshot *snap, const int64_t *which, int64_t n_which, int64_t begin,
+                   int64_t end, td_array *cols, struct ArrowArray *arrs, td_colview *views, td_error *err);
 
 /* Tests: how many cycles the window operator under t (t or one of its
  * sources) computed incrementally, and (*recomputed) from every row (the
  * initial fill included); -1 when t has no window operator. */
 int64_t td__window_stats(const td_table *t, int64_t *recomputed);
+/* Tests: how many columns the window operator under t reads straight from
+ * the source (a static source, no WHERE, plain columns: the projection is
+ * never materialized), 0 when it reads a projection; -1 when t has no
+ * window operator (the first-row operators included). */
+int64_t td__window_reads_source(const td_table *t);
 
 #endif

@@ -8,7 +8,8 @@
  * plus an entry no row uses), so the dictionary is replaced between pages,
  * and every third block of rows is answered plain (a location mixing
  * dictionary and plain pages).  Every query must give the same text on the
- * dictionary service as on the plain one, and the fast paths must run.
+ * dictionary service as on the plain one, and the fast paths must run;
+ * windows partitioned by the string (read as codes, query/win_codes.c) too.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "arrow/schema.h"
 #include "formats/parquet/writer.h"
 #include "query/expr.h"
+#include "query/sql_window.h"
 #include "tabledata.h"
 #include "test.h"
 #include "mtable.h"
@@ -254,14 +256,20 @@ static void env_close(env *e) {
   pthread_mutex_destroy(&e->plain.lock);
 }
 
-/* The query's text on the dictionary service ('T' replaced by d) and on the
- * plain one (p): must be equal; returns it (caller frees). */
-static char *same(env *e, const char *sql, int threads) {
-  char q[512];
+/* Options resolving names in e. */
+static td_query_options options_of(env *e) {
   td_query_options qo;
   td_query_options_init(&qo);
   qo.resolver = resolve;
   qo.resolver_ctx = e;
+  return qo;
+}
+
+/* The query's text on the dictionary service ('T' replaced by d) and on the
+ * plain one (p): must be equal; returns it (caller frees). */
+static char *same(env *e, const char *sql, int threads) {
+  char q[512];
+  td_query_options qo = options_of(e);
   qo.threads = threads;
   char *out[2];
   for (int i = 0; i < 2; i++) {
@@ -334,6 +342,43 @@ static void test_group_by(void **state) {
   free(t);
   td__dict_stats(&g1);
   assert_true(g1 > g0);
+  env_close(&e);
+}
+
+/* Windows partitioned by the string (and the location's constant P): the
+ * operator reads them as codes into one dictionary of its own, from pages
+ * of changing dictionaries, plain pages and nulls; the same text as on the
+ * plain service, and as over a projection (a WHERE keeping every row). */
+static void test_windows(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 3, 400, 64);
+  td_query_options qo = options_of(&e);
+  static const char *const qs[] = {
+      "SELECT s, v, sum(v) OVER (PARTITION BY s ORDER BY v ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS a, "
+      "count(*) OVER (PARTITION BY s) AS c FROM T%s ORDER BY s, v, a",
+      "SELECT P, s, v, row_number() OVER (PARTITION BY s, P ORDER BY v DESC) AS rn, avg(v) OVER (PARTITION BY s "
+      "ORDER BY v RANGE BETWEEN 10 PRECEDING AND CURRENT ROW) AS m FROM T%s ORDER BY P, s, v, rn",
+  };
+  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
+    char sql[512], where[512];
+    snprintf(sql, sizeof sql, qs[i], "");
+    snprintf(where, sizeof where, qs[i], " WHERE v IS NULL OR v >= 0");
+    for (int th = 1; th <= 2; th++) {
+      char *a = same(&e, sql, th), *b = same(&e, where, th);
+      assert_string_equal(a, b);
+      assert_true(strlen(a) > 1000);
+      free(a);
+      free(b);
+    }
+    td_table *t;
+    td_error err;
+    char *d = strstr(sql, " T");
+    d[1] = 'd';
+    TD_ASSERT_OK(td_query(sql, &qo, &t, &err), &err);
+    assert_true(td__window_reads_source(t) > 0); /* read as codes, not through a projection */
+    td_table_release(t);
+  }
   env_close(&e);
 }
 
@@ -754,6 +799,7 @@ int main(void) {
       cmocka_unit_test(test_filters),
       cmocka_unit_test(test_group_by),
       cmocka_unit_test(test_bad_index),
+      cmocka_unit_test(test_windows),
       cmocka_unit_test(test_live),
       cmocka_unit_test(test_parquet),
       cmocka_unit_test(test_parquet_plain_fallback),

@@ -4,7 +4,8 @@
  * several workers: a sliding RANGE sum, count and avg per symbol over 135k
  * rows in three locations (every partition spans them), with ties in the
  * ORDER BY column, null prices, null order values and a null symbol, equal
- * to a brute-force computation in the test at 1 and at 2 threads; the
+ * to a brute-force computation in the test at 1 and at 2 threads, read from
+ * the source's columns (no WHERE) and from a projection (a WHERE); the
  * order column as int64 with nulls (the general path), without nulls
  * (coalesce: the int64 fast path), as float64, and descending.
  */
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "mtable.h"
+#include "query/sql_window.h"
 #include "tabledata.h"
 #include "test.h"
 
@@ -95,12 +97,28 @@ static char *brute(const rows *d, bool null_zero, bool desc) {
   return out;
 }
 
-static void check(mt_mem *m, const rows *d, const char *order, bool null_zero, bool desc) {
+/* Whether the window operator of sql reads the source's columns itself
+ * (td__window_reads_source). */
+static int64_t reads_source(mt_mem *m, const char *sql) {
+  td_query_options o = mt_mem_options(m, 1);
+  td_table *t = NULL;
+  td_error err;
+  TD_ASSERT_OK(td_query(sql, &o, &t, &err), &err);
+  int64_t r = td__window_reads_source(t);
+  td_table_release(t);
+  return r;
+}
+
+/* where: a WHERE keeping every row (the window then reads a projection
+ * instead of the source's columns: the same result). */
+static void check(mt_mem *m, const rows *d, const char *order, bool null_zero, bool desc, const char *where) {
   char sql[1024], frame[200];
   snprintf(frame, sizeof frame, "OVER (PARTITION BY sym ORDER BY %s%s RANGE BETWEEN %d PRECEDING AND CURRENT ROW)",
            order, desc ? " DESC" : "", WIN);
-  snprintf(sql, sizeof sql, "SELECT sym, ts, price, sum(price) %s s, count(price) %s c, avg(price) %s a FROM t", frame,
-           frame, frame);
+  snprintf(sql, sizeof sql, "SELECT sym, ts, price, sum(price) %s s, count(price) %s c, avg(price) %s a FROM t%s",
+           frame, frame, frame, where);
+  /* plain columns without WHERE: straight from the source */
+  assert_int_equal(reads_source(m, sql), strcmp(order, "ts") == 0 && !*where ? 3 : 0);
   char *want = brute(d, null_zero, desc);
   for (int threads = 1; threads <= 2; threads++) {
     td_query_options o = mt_mem_options(m, threads);
@@ -121,10 +139,11 @@ static void test_range_partitions(void **state) {
   mt_mem m;
   mt_mem_open(&m, 4096); /* pages of 4096 rows: each location in several */
   make(&m, &d);
-  check(&m, &d, "ts", false, false);               /* nulls: the general path */
-  check(&m, &d, "coalesce(ts, 0)", true, false);   /* no nulls: the int64 path */
-  check(&m, &d, "CAST(ts AS DOUBLE)", false, false); /* float keys */
-  check(&m, &d, "ts", false, true);                /* descending */
+  check(&m, &d, "ts", false, false, "");               /* nulls: the general path */
+  check(&m, &d, "ts", false, false, " WHERE ts IS NULL OR ts >= 0"); /* over a projection */
+  check(&m, &d, "coalesce(ts, 0)", true, false, "");   /* no nulls: the int64 path */
+  check(&m, &d, "CAST(ts AS DOUBLE)", false, false, ""); /* float keys */
+  check(&m, &d, "ts", false, true, "");                /* descending */
   mt_mem_close(&m);
 }
 

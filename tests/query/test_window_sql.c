@@ -4,13 +4,14 @@
  * every frame form on a small hand-checked table (the expected results were
  * checked against DuckDB); live results after random appends equal the same
  * query over a static table of the final data; the errors of unsupported
- * forms at their token.
+ * forms at their token; the columns the operator reads.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mtable.h"
 #include "query/sql.h"
+#include "query/sql_window.h"
 #include "util/alloc.h"
 #include "tabledata.h"
 #include "test.h"
@@ -330,12 +331,37 @@ static void test_live(void **state) {
   }
 }
 
+/* The columns the window operator reads: ORDER BY an alias reads the
+ * item (not every column), a source column in ORDER BY is read, and a
+ * WHERE makes it read a projection; the rows are the same. */
+static void test_columns_read(void **state) {
+  (void)state;
+  wenv e;
+  wenv_open(&e);
+  static const struct { const char *sql; int64_t cols; } cases[] = {
+      {"SELECT g, sum(v) OVER (PARTITION BY g ORDER BY o) AS s FROM w ORDER BY s, g LIMIT 4", 3},
+      {"SELECT g, sum(v) OVER (PARTITION BY g ORDER BY o) AS s FROM w ORDER BY P, s, g LIMIT 4", 4},
+      {"SELECT g, sum(v) OVER (PARTITION BY g ORDER BY o) AS s FROM w WHERE v IS NULL OR v >= 0 ORDER BY s, g LIMIT 4",
+       0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    expect(&e, cases[i].sql, "null|1|;b|7|;b|7|;a|10|;");
+    td_table *t;
+    td_error err;
+    TD_ASSERT_OK(run(&e, cases[i].sql, &t, &err), &err);
+    assert_int_equal(td__window_reads_source(t), cases[i].cols);
+    td_table_release(t);
+  }
+  wenv_close(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ranking),    cmocka_unit_test(test_lag_lead),
       cmocka_unit_test(test_frames),     cmocka_unit_test(test_time_range),
       cmocka_unit_test(test_qualify_distinct_on), cmocka_unit_test(test_errors),
       cmocka_unit_test(test_print),      cmocka_unit_test(test_live),
+      cmocka_unit_test(test_columns_read),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
