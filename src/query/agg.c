@@ -386,6 +386,14 @@ static inline uint64_t combine(uint64_t h, uint64_t kh) { return mix64(h * 0x9e3
 #define TD_AGG_LE 0
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define TD_AGG_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define TD_AGG_PREFETCH(p) ((void)(p))
+#endif
+#define ROW_SEL(j) ((int64_t)sel[j])
+#define ROW_ALL(j) ((int64_t)(j))
+
 static inline uint64_t load8(const char *p) {
   uint64_t w;
   memcpy(&w, p, 8);
@@ -876,43 +884,6 @@ static td_vec dict_vec(const td_dict *d) {
   return dv;
 }
 
-/* One utf8 key arriving as codes into a dictionary (arrow/dict.h): each
- * entry is looked up (hashed) once per dictionary, when a row first uses it;
- * then a row's group is dgid[code]. */
-static int dict_map(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, int64_t j1,
-                    td_error *err) {
-  const td_dict *d = v->dict;
-  int rc = dict_switch(a, d, 1, err);
-  if (rc) return rc;
-  td_vec dv = dict_vec(d), nv;
-  static const int32_t zero_offs[2] = {0, 0};
-  static const uint8_t null_valid[1] = {0};
-  nv = dv;
-  nv.n = 1;
-  nv.offs = zero_offs;
-  nv.strs = "";
-  nv.valid = null_valid;
-  const int32_t *codes = v->codes + v->offset;
-  const uint8_t *valid = v->validity;
-  for (int64_t j = j0; j < j1; j++) {
-    int64_t r = sel ? sel[j] : j;
-    uint32_t g;
-    rc = TD_OK;
-    if (valid && !td_bit_get(valid, v->offset + r)) {
-      g = a->null_g;
-      if (g == NO_GROUP) rc = str_lookup(a, &nv, 0, &g, err);
-    } else {
-      int32_t c = codes[r];
-      g = a->dgid[c];
-      if (g == NO_GROUP && (rc = str_lookup(a, &dv, c, &g, err)) == TD_OK) a->dgid[c] = g;
-    }
-    if (rc) return rc;
-    a->gids[j - j0] = g;
-    touch(a, g);
-  }
-  return TD_OK;
-}
-
 /* Group of the keys vals[0..n_keys) through the hash table, added if new
  * (boxed: for the first row of a key combination only). */
 static int lookup_values(td_agg *a, const td_value *vals, uint32_t *out, td_error *err) {
@@ -1033,6 +1004,127 @@ static int str_miss(td_agg *a, const td_vec *kv, int64_t r, int64_t load_end, ui
        s = (s + 1) & smask)
     if (a->stab[s].w == w && a->stab[s].len == len) return TD_OK;
   return stab_add(a, w, len, *out, err);
+}
+
+/*
+ * One utf8 key arriving as codes into a dictionary (arrow/dict.h).  A new
+ * dictionary's entries of at most 8 bytes are first looked up in the
+ * short-key index in bulk (16 slots prefetched, then probed) when the rows
+ * left in the batch outnumber them: the groups already known fill dgid
+ * without hashing a string, and nothing is added (an entry no row uses
+ * makes no group).  Then a row's group is dgid[code]; an entry still
+ * unknown is looked up (hashed) when a row first uses it, and a short one
+ * teaches the index, so the next dictionary finds it in bulk.
+ */
+static void dict_premap(td_agg *a, const td_vec *dv) {
+  enum { BLOCK = 16 };
+  const int32_t *offs = dv->offs;
+  const char *strs = dv->strs;
+  const int64_t nd = dv->n, load_end = TD_AGG_LE ? (int64_t)offs[nd] - 8 : -1;
+  const sslot *stab = a->stab;
+  const uint64_t smask = (uint64_t)a->stab_cap - 1;
+  const int shift = stab_shift(a->stab_cap);
+  uint32_t *dgid = a->dgid;
+  for (int64_t i = 0; i < nd; i += BLOCK) {
+    const int64_t m = nd - i < BLOCK ? nd - i : BLOCK;
+    uint64_t W[BLOCK], S[BLOCK];
+    uint32_t L[BLOCK]; /* 0xff: not looked up here (known, long or near the end) */
+    for (int64_t k = 0; k < m; k++) {
+      const int64_t o = offs[i + k];
+      const uint64_t len = (uint64_t)(offs[i + k + 1] - o);
+      L[k] = dgid[i + k] != NO_GROUP || len > 8 || o > load_end ? 0xff : (uint32_t)len;
+      if (L[k] == 0xff) continue;
+      W[k] = load8(strs + o) & low_masks[len];
+      S[k] = sslot_index(W[k], len, shift);
+      TD_AGG_PREFETCH(&stab[S[k]]);
+    }
+    for (int64_t k = 0; k < m; k++) {
+      if (L[k] == 0xff) continue;
+      uint64_t s = S[k];
+      uint32_t g;
+      while ((g = stab[s].g) != NO_GROUP && (stab[s].w != W[k] || stab[s].len != L[k])) s = (s + 1) & smask;
+      dgid[i + k] = g;
+    }
+  }
+}
+
+/* Groups of rows j0..j1-1 (into a->gids) while dgid knows their entries (and
+ * null_g a null row's); TRACK: record the touched groups. */
+#define DICT_LOOP(ROWFN, TRACK, KV)                                    \
+  for (; j < end; j++) {                                               \
+    const int64_t r = ROWFN(j);                                        \
+    uint32_t g;                                                        \
+    if (KV && !td_bit_get(valid, voff + r)) g = null_g;                \
+    else g = dgid[codes[r]];                                           \
+    if (g == NO_GROUP) break;                                          \
+    if (TRACK && epoch[g] != cur) {                                    \
+      epoch[g] = cur;                                                  \
+      touched[nt++] = g;                                               \
+    }                                                                  \
+    G[j - j0] = g;                                                     \
+  }
+#define DICT_LOOPS(TRACK)                                              \
+  do {                                                                 \
+    if (sel) {                                                         \
+      if (valid) DICT_LOOP(ROW_SEL, TRACK, 1)                          \
+      else DICT_LOOP(ROW_SEL, TRACK, 0)                                \
+    } else {                                                           \
+      if (valid) DICT_LOOP(ROW_ALL, TRACK, 1)                          \
+      else DICT_LOOP(ROW_ALL, TRACK, 0)                                \
+    }                                                                  \
+  } while (0)
+
+/* rows_left: the batch's rows from j0 on (all in this dictionary). */
+static int dict_map(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, int64_t j1,
+                    int64_t rows_left, td_error *err) {
+  const td_dict *d = v->dict;
+  const bool fresh = a->dgid_id != d->id;
+  int rc = dict_switch(a, d, 1, err);
+  if (rc || (rc = stab_reserve(a, err))) return rc;
+  const td_vec dv = dict_vec(d);
+  if (fresh && a->stab_n > 0 && rows_left >= dv.n) dict_premap(a, &dv);
+  const int32_t *codes = v->codes + v->offset;
+  const uint8_t *valid = v->validity;
+  const int64_t voff = v->offset;
+  uint32_t *G = a->gids;
+  int64_t j = j0;
+  while (j < j1) {
+    const uint32_t *dgid = a->dgid;
+    const uint32_t null_g = a->null_g, cur = a->cur_epoch;
+    uint32_t *epoch = a->epoch, *touched = a->touched;
+    int64_t nt = a->n_touched, end;
+    if (nt < a->n_groups) {
+      end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;
+      DICT_LOOPS(1);
+    } else {
+      end = j1;
+      DICT_LOOPS(0);
+    }
+    a->n_touched = nt;
+    if (j == end) continue;
+    /* row j's entry (or its null) has no group in the map yet */
+    const int64_t r = ROW(j);
+    uint32_t g;
+    if (valid && !td_bit_get(valid, voff + r)) {
+      static const int32_t zero_offs[2] = {0, 0};
+      static const uint8_t null_valid[1] = {0};
+      td_vec nv = dv;
+      nv.n = 1;
+      nv.offs = zero_offs;
+      nv.strs = "";
+      nv.valid = null_valid;
+      rc = str_lookup(a, &nv, 0, &g, err);
+    } else {
+      const int64_t load_end = TD_AGG_LE ? (int64_t)dv.offs[dv.n] - 8 : -1;
+      rc = str_miss(a, &dv, codes[r], load_end, &g, err);
+      if (rc == TD_OK) a->dgid[codes[r]] = g;
+    }
+    if (rc) return rc;
+    G[j - j0] = g;
+    touch(a, g);
+    j++;
+  }
+  return TD_OK;
 }
 
 /*
@@ -1330,8 +1422,6 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     if (miss_ || j == end) break;                                      \
   }
 
-#define ROW_SEL(j) ((int64_t)sel[j])
-#define ROW_ALL(j) ((int64_t)(j))
 
 #define INT_LOOPS(TRACK, OP)                                           \
   do {                                                                 \
@@ -1397,11 +1487,6 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
  * cycle finds it evicted, so each probe would wait for memory in turn.
  */
 #define STR_AHEAD 16
-#if defined(__GNUC__) || defined(__clang__)
-#define TD_AGG_PREFETCH(p) __builtin_prefetch(p)
-#else
-#define TD_AGG_PREFETCH(p) ((void)(p))
-#endif
 #define STR_LOOP(ROWFN, TRACK, KV, OP)                                 \
   for (; j < end; j++) {                                               \
     const int64_t r = ROWFN(j), jr = j;                                \
@@ -1807,7 +1892,7 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
         fctx c = {&a->ast[0], NULL};
         rc = str_map_fns[OP_GIDS](a, &kv[0], sel, j0, j1, b->length, &c, err);
       } else if (map == MAP_DICT) {
-        rc = dict_map(a, dkey, sel, j0, j1, err);
+        rc = dict_map(a, dkey, sel, j0, j1, n - j0, err);
       } else if (map == MAP_DICT2) {
         rc = dict2_map(a, sk, dkey, &kv[1 - sk], sel, j0, j1, err);
       } else if (map == MAP_STR2) {
