@@ -1009,7 +1009,7 @@ static int str_miss(td_agg *a, const td_vec *kv, int64_t r, int64_t load_end, ui
 /*
  * One utf8 key arriving as codes into a dictionary (arrow/dict.h).  A new
  * dictionary's entries of at most 8 bytes are first looked up in the
- * short-key index in bulk (16 slots prefetched, then probed) when the rows
+ * short-key index in bulk (64 slots prefetched, then probed) when the rows
  * left in the batch outnumber them: the groups already known fill dgid
  * without hashing a string, and nothing is added (an entry no row uses
  * makes no group).  Then a row's group is dgid[code]; an entry still
@@ -1017,7 +1017,7 @@ static int str_miss(td_agg *a, const td_vec *kv, int64_t r, int64_t load_end, ui
  * teaches the index, so the next dictionary finds it in bulk.
  */
 static void dict_premap(td_agg *a, const td_vec *dv) {
-  enum { BLOCK = 16 };
+  enum { BLOCK = 64 };
   const int32_t *offs = dv->offs;
   const char *strs = dv->strs;
   const int64_t nd = dv->n, load_end = TD_AGG_LE ? (int64_t)offs[nd] - 8 : -1;
@@ -1048,83 +1048,36 @@ static void dict_premap(td_agg *a, const td_vec *dv) {
   }
 }
 
-/* Groups of rows j0..j1-1 (into a->gids) while dgid knows their entries (and
- * null_g a null row's); TRACK: record the touched groups. */
-#define DICT_LOOP(ROWFN, TRACK, KV)                                    \
-  for (; j < end; j++) {                                               \
-    const int64_t r = ROWFN(j);                                        \
-    uint32_t g;                                                        \
-    if (KV && !td_bit_get(valid, voff + r)) g = null_g;                \
-    else g = dgid[codes[r]];                                           \
-    if (g == NO_GROUP) break;                                          \
-    if (TRACK && epoch[g] != cur) {                                    \
-      epoch[g] = cur;                                                  \
-      touched[nt++] = g;                                               \
-    }                                                                  \
-    G[j - j0] = g;                                                     \
-  }
-#define DICT_LOOPS(TRACK)                                              \
-  do {                                                                 \
-    if (sel) {                                                         \
-      if (valid) DICT_LOOP(ROW_SEL, TRACK, 1)                          \
-      else DICT_LOOP(ROW_SEL, TRACK, 0)                                \
-    } else {                                                           \
-      if (valid) DICT_LOOP(ROW_ALL, TRACK, 1)                          \
-      else DICT_LOOP(ROW_ALL, TRACK, 0)                                \
-    }                                                                  \
-  } while (0)
-
-/* rows_left: the batch's rows from j0 on (all in this dictionary). */
-static int dict_map(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, int64_t j1,
-                    int64_t rows_left, td_error *err) {
-  const td_dict *d = v->dict;
+/* A new dictionary (rows_left: the batch's rows from here on, all in it):
+ * dgid made its map, and filled in bulk when the rows outnumber its entries. */
+static int dict_enter(td_agg *a, const td_dict *d, int64_t rows_left, td_error *err) {
   const bool fresh = a->dgid_id != d->id;
   int rc = dict_switch(a, d, 1, err);
   if (rc || (rc = stab_reserve(a, err))) return rc;
   const td_vec dv = dict_vec(d);
   if (fresh && a->stab_n > 0 && rows_left >= dv.n) dict_premap(a, &dv);
-  const int32_t *codes = v->codes + v->offset;
-  const uint8_t *valid = v->validity;
-  const int64_t voff = v->offset;
-  uint32_t *G = a->gids;
-  int64_t j = j0;
-  while (j < j1) {
-    const uint32_t *dgid = a->dgid;
-    const uint32_t null_g = a->null_g, cur = a->cur_epoch;
-    uint32_t *epoch = a->epoch, *touched = a->touched;
-    int64_t nt = a->n_touched, end;
-    if (nt < a->n_groups) {
-      end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;
-      DICT_LOOPS(1);
-    } else {
-      end = j1;
-      DICT_LOOPS(0);
-    }
-    a->n_touched = nt;
-    if (j == end) continue;
-    /* row j's entry (or its null) has no group in the map yet */
-    const int64_t r = ROW(j);
-    uint32_t g;
-    if (valid && !td_bit_get(valid, voff + r)) {
-      static const int32_t zero_offs[2] = {0, 0};
-      static const uint8_t null_valid[1] = {0};
-      td_vec nv = dv;
-      nv.n = 1;
-      nv.offs = zero_offs;
-      nv.strs = "";
-      nv.valid = null_valid;
-      rc = str_lookup(a, &nv, 0, &g, err);
-    } else {
-      const int64_t load_end = TD_AGG_LE ? (int64_t)dv.offs[dv.n] - 8 : -1;
-      rc = str_miss(a, &dv, codes[r], load_end, &g, err);
-      if (rc == TD_OK) a->dgid[codes[r]] = g;
-    }
-    if (rc) return rc;
-    G[j - j0] = g;
-    touch(a, g);
-    j++;
-  }
   return TD_OK;
+}
+
+/* Group of row r (a null, or an entry dgid does not know yet), through the
+ * hash table; a short entry teaches the short-key index. */
+static int dict_miss(td_agg *a, const td_colview *v, int64_t r, uint32_t *out, td_error *err) {
+  const td_vec dv = dict_vec(v->dict);
+  if (v->validity && !td_bit_get(v->validity, v->offset + r)) {
+    static const int32_t zero_offs[2] = {0, 0};
+    static const uint8_t null_valid[1] = {0};
+    td_vec nv = dv;
+    nv.n = 1;
+    nv.offs = zero_offs;
+    nv.strs = "";
+    nv.valid = null_valid;
+    return str_lookup(a, &nv, 0, out, err);
+  }
+  const int32_t c = v->codes[v->offset + r];
+  const int64_t load_end = TD_AGG_LE ? (int64_t)dv.offs[dv.n] - 8 : -1;
+  int rc = str_miss(a, &dv, c, load_end, out, err);
+  if (rc == TD_OK) a->dgid[c] = *out;
+  return rc;
 }
 
 /*
@@ -1593,6 +1546,90 @@ DEFINE_INT_MAP(OP_GIDS)
 FOR_FOLD_OPS(DEFINE_STR_MAP)
 DEFINE_STR_MAP(OP_GIDS)
 
+/*
+ * One utf8 key arriving as dictionary codes, fused lookup + fold of rows
+ * j0..j1-1 (OP_GIDS: lookup only, into a->gids[0..]): a row's group is
+ * dgid[code] (null_g for a null), the loop runs while the map knows it.
+ * CNT: a count(*) beside the aggregate (store cc) is counted in the same
+ * loop (the common "count(*), sum(x)").
+ */
+#define DICT_LOOP(ROWFN, TRACK, KV, OP, CNT)                           \
+  for (; j < end; j++) {                                               \
+    const int64_t r = ROWFN(j), jr = j;                                \
+    uint32_t g;                                                        \
+    if (KV && !td_bit_get(valid, voff + r)) g = null_g;                \
+    else g = dgid[codes[r]];                                           \
+    if (g == NO_GROUP) break;                                          \
+    (void)r, (void)jr;                                                 \
+    if (TRACK && epoch[g] != cur) {                                    \
+      epoch[g] = cur;                                                  \
+      touched[nt++] = g;                                               \
+    }                                                                  \
+    BODY_##OP;                                                         \
+    if (CNT) CC[g]++;                                                  \
+  }
+#define DICT_LOOPS(TRACK, OP, CNT)                                     \
+  do {                                                                 \
+    if (sel) {                                                         \
+      if (valid) DICT_LOOP(ROW_SEL, TRACK, 1, OP, CNT)                 \
+      else DICT_LOOP(ROW_SEL, TRACK, 0, OP, CNT)                       \
+    } else {                                                           \
+      if (valid) DICT_LOOP(ROW_ALL, TRACK, 1, OP, CNT)                 \
+      else DICT_LOOP(ROW_ALL, TRACK, 0, OP, CNT)                       \
+    }                                                                  \
+  } while (0)
+
+typedef int dict_map_fn(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, int64_t j1,
+                        const fctx *c, store *cc, td_error *err);
+
+#define DEFINE_DICT_MAP_(NAME, OP, CNT)                                           \
+  static int NAME(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, \
+                  int64_t j1, const fctx *c, store *cc, td_error *err) {         \
+    const int32_t *codes = v->codes + v->offset;                                  \
+    const uint8_t *valid = v->validity;                                           \
+    const int64_t voff = v->offset;                                               \
+    uint32_t *G = a->gids;                                                        \
+    (void)G, (void)cc;                                                            \
+    FOLD_INPUTS;                                                                  \
+    int64_t j = j0;                                                               \
+    while (j < j1) {                                                              \
+      FOLD_PTRS;                                                                  \
+      int64_t *CC = CNT ? cc->cnt : NULL;                                         \
+      const uint32_t *dgid = a->dgid;                                             \
+      const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
+      uint32_t *epoch = a->epoch, *touched = a->touched;                          \
+      int64_t nt = a->n_touched, end;                                             \
+      (void)CC;                                                                   \
+      if (nt < a->n_groups) {                                                     \
+        end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
+        DICT_LOOPS(1, OP, CNT);                                                   \
+      } else {                                                                    \
+        end = j1;                                                                 \
+        DICT_LOOPS(0, OP, CNT);                                                   \
+      }                                                                           \
+      a->n_touched = nt;                                                          \
+      if (j == end) continue;                                                     \
+      /* row j's entry (or its null) has no group in the map yet */              \
+      const int64_t r = ROW(j), jr = j;                                           \
+      uint32_t g;                                                                 \
+      (void)jr;                                                                   \
+      int rc = dict_miss(a, v, r, &g, err);                                       \
+      if (rc) return rc;                                                          \
+      touch(a, g);                                                                \
+      FOLD_PTRS_RELOAD; /* the groups may have grown */                           \
+      BODY_##OP;                                                                  \
+      if (CNT) cc->cnt[g]++;                                                      \
+      j++;                                                                        \
+    }                                                                             \
+    FOLD_DONE;                                                                    \
+    return TD_OK;                                                                 \
+  }
+#define DEFINE_DICT_MAP(OP) \
+  DEFINE_DICT_MAP_(dict_map_##OP, OP, 0) DEFINE_DICT_MAP_(dict_mapc_##OP, OP, 1)
+
+FOR_FOLD_OPS(DEFINE_DICT_MAP)
+DEFINE_DICT_MAP_(dict_map_OP_GIDS, OP_GIDS, 0)
+
 #define FOLD_ENTRY(OP) [OP] = fold_##OP,
 #define INT_MAP_ENTRY(OP) [OP] = int_map_##OP,
 static fold_fn *const fold_fns[N_OPS] = {FOR_FOLD_OPS(FOLD_ENTRY)};
@@ -1602,6 +1639,10 @@ static fold0_fn *const fold0_fns[N_OPS] = {FOR_FOLD_OPS(FOLD0_ENTRY)};
 #define STR_MAP_ENTRY(OP) [OP] = str_map_##OP,
 static int_map_fn *const int_map_fns[N_OPS] = {FOR_FOLD_OPS(INT_MAP_ENTRY)[OP_GIDS] = int_map_OP_GIDS};
 static str_map_fn *const str_map_fns[N_OPS] = {FOR_FOLD_OPS(STR_MAP_ENTRY)[OP_GIDS] = str_map_OP_GIDS};
+#define DICT_MAP_ENTRY(OP) [OP] = dict_map_##OP,
+#define DICT_MAPC_ENTRY(OP) [OP] = dict_mapc_##OP,
+static dict_map_fn *const dict_map_fns[N_OPS] = {FOR_FOLD_OPS(DICT_MAP_ENTRY)[OP_GIDS] = dict_map_OP_GIDS};
+static dict_map_fn *const dict_mapc_fns[N_OPS] = {FOR_FOLD_OPS(DICT_MAPC_ENTRY)};
 
 /* The generic per-row step of one aggregate. */
 static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v, td_error *err) {
@@ -1821,6 +1862,17 @@ static void post_batch(td_agg *a, int64_t k, fop op) {
 
 enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT, MAP_DICT2, MAP_STR2 };
 
+/* A key on dictionary codes folds in its lookup loop: one aggregate (*fk),
+ * or two of which one is a count without nulls (*ck, counted beside *fk);
+ * *ck -1 when none. */
+static bool dict_fusable(const td_agg *a, const fop *ops, int64_t *fk, int64_t *ck) {
+  *fk = *ck = -1;
+  if (a->n_aggs == 1 && ops[0] != OP_GENERIC) *fk = 0;
+  else if (a->n_aggs == 2 && ops[0] == OP_COUNT && ops[1] != OP_GENERIC) *fk = 1, *ck = 0;
+  else if (a->n_aggs == 2 && ops[1] == OP_COUNT && ops[0] != OP_GENERIC) *fk = 0, *ck = 1;
+  return *fk >= 0;
+}
+
 static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, td_vec *kv,
                   td_vec *in, fop *ops, td_error *err) {
   int rc = TD_OK;
@@ -1845,6 +1897,7 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   }
   if (rc) return rc;
   int map = MAP_GENERIC;
+  int64_t fk, ck;
   if (dkey) {
     map = a->n_keys == 1 ? MAP_DICT : MAP_DICT2;
     td__dict_note_group();
@@ -1877,6 +1930,11 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
         fold0_fns[ops[k]](&c, sel, 0, n);
       }
     }
+  } else if (map == MAP_DICT && dict_fusable(a, ops, &fk, &ck)) {
+    /* fused: no group-id buffer */
+    fctx c = {&a->ast[fk], &in[fk]};
+    rc = dict_enter(a, dkey->dict, n, err);
+    if (!rc) rc = (ck >= 0 ? dict_mapc_fns : dict_map_fns)[ops[fk]](a, dkey, sel, 0, n, &c, ck >= 0 ? &a->ast[ck] : NULL, err);
   } else if ((map == MAP_INT || map == MAP_STR) && a->n_aggs == 1 && ops[0] != OP_GENERIC) {
     /* fused: no group-id buffer */
     fctx c = {&a->ast[0], &in[0]};
@@ -1892,7 +1950,9 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
         fctx c = {&a->ast[0], NULL};
         rc = str_map_fns[OP_GIDS](a, &kv[0], sel, j0, j1, b->length, &c, err);
       } else if (map == MAP_DICT) {
-        rc = dict_map(a, dkey, sel, j0, j1, n - j0, err);
+        fctx c = {&a->ast[0], NULL};
+        rc = dict_enter(a, dkey->dict, n - j0, err);
+        if (!rc) rc = dict_map_OP_GIDS(a, dkey, sel, j0, j1, &c, NULL, err);
       } else if (map == MAP_DICT2) {
         rc = dict2_map(a, sk, dkey, &kv[1 - sk], sel, j0, j1, err);
       } else if (map == MAP_STR2) {

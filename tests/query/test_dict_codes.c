@@ -323,6 +323,12 @@ static void test_group_by(void **state) {
   const char *qs[] = {
       "SELECT s, count(*), sum(v), min(v), max(v), avg(v) FROM T GROUP BY s ORDER BY s",
       "SELECT s, count(*) FROM T WHERE v > 30 GROUP BY s ORDER BY s",
+      /* folded in the lookup loop: one aggregate, or one beside count(*) */
+      "SELECT s, count(*), sum(v) FROM T GROUP BY s ORDER BY s",
+      "SELECT s, max(v), count(*) FROM T WHERE v % 3 <> 0 GROUP BY s ORDER BY s",
+      "SELECT s, sum(v) FROM T WHERE v < 300 GROUP BY s ORDER BY s",
+      "SELECT s, count(*), avg(v) FROM T GROUP BY s ORDER BY s",
+      "SELECT s FROM T GROUP BY s ORDER BY s",
       "SELECT s, count(*) FROM T WHERE s LIKE '%a' GROUP BY s ORDER BY s",
       "SELECT s, P, count(*), sum(v) FROM T GROUP BY s, P ORDER BY s, P",
       "SELECT P, s, count(*) FROM T GROUP BY P, s ORDER BY P, s",
