@@ -1318,6 +1318,17 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     FOLD_DONE;                                                                    \
   }
 
+/* The end of a fused map's row step: out of the loop at a key the index does
+ * not know, else the group recorded as touched (TRACK) and the row folded. */
+#define MAP_ROW_FOLD(TRACK, OP)                                        \
+  if (g == NO_GROUP) break;                                            \
+  (void)r, (void)jr;                                                   \
+  if (TRACK && epoch[g] != cur) {                                      \
+    epoch[g] = cur;                                                    \
+    touched[nt++] = g;                                                 \
+  }                                                                    \
+  BODY_##OP
+
 /*
  * One integer key, fused lookup + fold of rows j0..j1-1 (OP_GIDS: lookup
  * only, into a->gids[0..]).  The inner loop runs while the direct map knows
@@ -1330,13 +1341,7 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     const uint64_t d = (uint64_t)kd[r] - base;                         \
     uint32_t g = d < dcap ? dmap[d] : NO_GROUP;                        \
     if (KV && !kvalid[r]) g = null_g;                                  \
-    if (g == NO_GROUP) break;                                          \
-    (void)r, (void)jr;                                                 \
-    if (TRACK && epoch[g] != cur) {                                    \
-      epoch[g] = cur;                                                  \
-      touched[nt++] = g;                                               \
-    }                                                                  \
-    BODY_##OP;                                                         \
+    MAP_ROW_FOLD(TRACK, OP);                                           \
   }
 
 /* Untracked, no key nulls: blocks of 4 rows checked at once (dcap is a
@@ -1389,6 +1394,49 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     }                                                                  \
   } while (0)
 
+/*
+ * The driver of the fused maps (integer, string, dictionary codes) over rows
+ * j0..j1-1: SETUP reads the key's index into locals, the loops (LOOPS_T
+ * recording touched groups, until every group is touched; LOOPS_U not) run
+ * while the index knows the key; at a row it does not know, MISS (an int
+ * expression setting g) finds its group, the row is folded (and EXTRA
+ * done) and the loops resume.
+ */
+#define MAP_DRIVE(OP, SETUP, LOOPS_T, LOOPS_U, MISS, EXTRA)                      \
+  int64_t j = j0;                                                               \
+  while (j < j1) {                                                              \
+    FOLD_PTRS;                                                                  \
+    SETUP                                                                       \
+    const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
+    uint32_t *epoch = a->epoch, *touched = a->touched;                          \
+    int64_t nt = a->n_touched, end;                                             \
+    if (nt < a->n_groups) {                                                     \
+      end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
+      LOOPS_T;                                                                  \
+    } else {                                                                    \
+      end = j1;                                                                 \
+      LOOPS_U;                                                                  \
+    }                                                                           \
+    a->n_touched = nt;                                                          \
+    if (j == end) continue;                                                     \
+    const int64_t r = ROW(j), jr = j;                                           \
+    uint32_t g;                                                                 \
+    (void)jr;                                                                   \
+    const int rc_ = MISS;                                                       \
+    if (rc_) return rc_;                                                        \
+    touch(a, g);                                                                \
+    FOLD_PTRS_RELOAD; /* the groups may have grown */                           \
+    BODY_##OP;                                                                  \
+    EXTRA;                                                                      \
+    j++;                                                                        \
+  }                                                                             \
+  FOLD_DONE;                                                                    \
+  return TD_OK
+
+#define INT_SETUP                                                        \
+  const uint32_t *dmap = a->dmap;                                        \
+  const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;
+
 typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0,
                        int64_t j1, const fctx *c, td_error *err);
 
@@ -1400,36 +1448,9 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
     uint32_t *G = a->gids;                                                        \
     (void)G;                                                                      \
     FOLD_INPUTS;                                                                  \
-    int64_t j = j0;                                                               \
-    while (j < j1) {                                                              \
-      FOLD_PTRS;                                                                  \
-      const uint32_t *dmap = a->dmap;                                             \
-      const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;         \
-      const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
-      uint32_t *epoch = a->epoch, *touched = a->touched;                          \
-      int64_t nt = a->n_touched, end;                                             \
-      if (nt < a->n_groups) {                                                     \
-        end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
-        INT_LOOPS(1, OP);                                                         \
-      } else {                                                                    \
-        end = j1;                                                                 \
-        INT_LOOPS(0, OP);                                                         \
-      }                                                                           \
-      a->n_touched = nt;                                                          \
-      if (j == end) continue;                                                     \
-      /* the direct map does not know this row's key */                          \
-      const int64_t r = ROW(j), jr = j;                                           \
-      uint32_t g;                                                                 \
-      (void)jr;                                                                   \
-      int rc = int_miss(a, kv, r, &g, err);                                       \
-      if (rc) return rc;                                                          \
-      touch(a, g);                                                                \
-      FOLD_PTRS_RELOAD; /* the groups may have grown */                           \
-      BODY_##OP;                                                                  \
-      j++;                                                                        \
-    }                                                                             \
-    FOLD_DONE;                                                                    \
-    return TD_OK;                                                                 \
+    /* a miss: the direct map does not know this row's key */                   \
+    MAP_DRIVE(OP, INT_SETUP, INT_LOOPS(1, OP), INT_LOOPS(0, OP),                  \
+              int_miss(a, kv, r, &g, err), (void)0);                              \
   }
 
 /*
@@ -1463,13 +1484,7 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
              (stab[s].w != w || stab[s].len != len))                   \
         s = (s + 1) & smask;                                           \
     }                                                                  \
-    if (g == NO_GROUP) break;                                          \
-    (void)r, (void)jr;                                                 \
-    if (TRACK && epoch[g] != cur) {                                    \
-      epoch[g] = cur;                                                  \
-      touched[nt++] = g;                                               \
-    }                                                                  \
-    BODY_##OP;                                                         \
+    MAP_ROW_FOLD(TRACK, OP);                                           \
   }
 
 #define STR_LOOPS(TRACK, OP)                                           \
@@ -1486,6 +1501,11 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
 typedef int str_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0,
                        int64_t j1, int64_t batch_len, const fctx *c, td_error *err);
 
+#define STR_SETUP                                                        \
+  const sslot *stab = a->stab;                                           \
+  const uint64_t smask = (uint64_t)a->stab_cap - 1;                      \
+  const int shift = stab_shift(a->stab_cap);
+
 #define DEFINE_STR_MAP(OP)                                                        \
   static int str_map_##OP(td_agg *a, const td_vec *kv, const uint32_t *sel,       \
                           int64_t j0, int64_t j1, int64_t batch_len,              \
@@ -1500,37 +1520,9 @@ typedef int str_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
     FOLD_INPUTS;                                                                  \
     int rc = stab_reserve(a, err);                                                \
     if (rc) return rc;                                                            \
-    int64_t j = j0;                                                               \
-    while (j < j1) {                                                              \
-      FOLD_PTRS;                                                                  \
-      const sslot *stab = a->stab;                                                \
-      const uint64_t smask = (uint64_t)a->stab_cap - 1;                           \
-      const int shift = stab_shift(a->stab_cap);                                  \
-      const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
-      uint32_t *epoch = a->epoch, *touched = a->touched;                          \
-      int64_t nt = a->n_touched, end;                                             \
-      if (nt < a->n_groups) {                                                     \
-        end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
-        STR_LOOPS(1, OP);                                                         \
-      } else {                                                                    \
-        end = j1;                                                                 \
-        STR_LOOPS(0, OP);                                                         \
-      }                                                                           \
-      a->n_touched = nt;                                                          \
-      if (j == end) continue;                                                     \
-      /* the short-key index does not know this row's key */                     \
-      const int64_t r = ROW(j), jr = j;                                           \
-      uint32_t g;                                                                 \
-      (void)jr;                                                                   \
-      rc = str_miss(a, kv, r, load_end, &g, err);                                 \
-      if (rc) return rc;                                                          \
-      touch(a, g);                                                                \
-      FOLD_PTRS_RELOAD; /* the groups may have grown */                           \
-      BODY_##OP;                                                                  \
-      j++;                                                                        \
-    }                                                                             \
-    FOLD_DONE;                                                                    \
-    return TD_OK;                                                                 \
+    /* a miss: the short-key index does not know this row's key */              \
+    MAP_DRIVE(OP, STR_SETUP, STR_LOOPS(1, OP), STR_LOOPS(0, OP),                  \
+              str_miss(a, kv, r, load_end, &g, err), (void)0);                    \
   }
 
 #define FOR_FOLD_OPS(X)                                                       \
@@ -1559,13 +1551,7 @@ DEFINE_STR_MAP(OP_GIDS)
     uint32_t g;                                                        \
     if (KV && !td_bit_get(valid, voff + r)) g = null_g;                \
     else g = dgid[codes[r]];                                           \
-    if (g == NO_GROUP) break;                                          \
-    (void)r, (void)jr;                                                 \
-    if (TRACK && epoch[g] != cur) {                                    \
-      epoch[g] = cur;                                                  \
-      touched[nt++] = g;                                               \
-    }                                                                  \
-    BODY_##OP;                                                         \
+    MAP_ROW_FOLD(TRACK, OP);                                           \
     if (CNT) CC[g]++;                                                  \
   }
 #define DICT_LOOPS(TRACK, OP, CNT)                                     \
@@ -1582,6 +1568,11 @@ DEFINE_STR_MAP(OP_GIDS)
 typedef int dict_map_fn(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, int64_t j1,
                         const fctx *c, store *cc, td_error *err);
 
+#define DICT_SETUP(CNT)                                                  \
+  int64_t *CC = CNT ? cc->cnt : NULL;                                    \
+  const uint32_t *dgid = a->dgid;                                        \
+  (void)CC;
+
 #define DEFINE_DICT_MAP_(NAME, OP, CNT)                                           \
   static int NAME(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, \
                   int64_t j1, const fctx *c, store *cc, td_error *err) {         \
@@ -1591,38 +1582,9 @@ typedef int dict_map_fn(td_agg *a, const td_colview *v, const uint32_t *sel, int
     uint32_t *G = a->gids;                                                        \
     (void)G, (void)cc;                                                            \
     FOLD_INPUTS;                                                                  \
-    int64_t j = j0;                                                               \
-    while (j < j1) {                                                              \
-      FOLD_PTRS;                                                                  \
-      int64_t *CC = CNT ? cc->cnt : NULL;                                         \
-      const uint32_t *dgid = a->dgid;                                             \
-      const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
-      uint32_t *epoch = a->epoch, *touched = a->touched;                          \
-      int64_t nt = a->n_touched, end;                                             \
-      (void)CC;                                                                   \
-      if (nt < a->n_groups) {                                                     \
-        end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
-        DICT_LOOPS(1, OP, CNT);                                                   \
-      } else {                                                                    \
-        end = j1;                                                                 \
-        DICT_LOOPS(0, OP, CNT);                                                   \
-      }                                                                           \
-      a->n_touched = nt;                                                          \
-      if (j == end) continue;                                                     \
-      /* row j's entry (or its null) has no group in the map yet */              \
-      const int64_t r = ROW(j), jr = j;                                           \
-      uint32_t g;                                                                 \
-      (void)jr;                                                                   \
-      int rc = dict_miss(a, v, r, &g, err);                                       \
-      if (rc) return rc;                                                          \
-      touch(a, g);                                                                \
-      FOLD_PTRS_RELOAD; /* the groups may have grown */                           \
-      BODY_##OP;                                                                  \
-      if (CNT) cc->cnt[g]++;                                                      \
-      j++;                                                                        \
-    }                                                                             \
-    FOLD_DONE;                                                                    \
-    return TD_OK;                                                                 \
+    /* a miss: row j's entry (or its null) has no group in the map yet */       \
+    MAP_DRIVE(OP, DICT_SETUP(CNT), DICT_LOOPS(1, OP, CNT), DICT_LOOPS(0, OP, CNT), \
+              dict_miss(a, v, r, &g, err), if (CNT) cc->cnt[g]++);                \
   }
 #define DEFINE_DICT_MAP(OP) \
   DEFINE_DICT_MAP_(dict_map_##OP, OP, 0) DEFINE_DICT_MAP_(dict_mapc_##OP, OP, 1)
