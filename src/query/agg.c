@@ -386,6 +386,14 @@ static inline uint64_t combine(uint64_t h, uint64_t kh) { return mix64(h * 0x9e3
 #define TD_AGG_LE 0
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define TD_AGG_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define TD_AGG_PREFETCH(p) ((void)(p))
+#endif
+#define ROW_SEL(j) ((int64_t)sel[j])
+#define ROW_ALL(j) ((int64_t)(j))
+
 static inline uint64_t load8(const char *p) {
   uint64_t w;
   memcpy(&w, p, 8);
@@ -876,43 +884,6 @@ static td_vec dict_vec(const td_dict *d) {
   return dv;
 }
 
-/* One utf8 key arriving as codes into a dictionary (arrow/dict.h): each
- * entry is looked up (hashed) once per dictionary, when a row first uses it;
- * then a row's group is dgid[code]. */
-static int dict_map(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, int64_t j1,
-                    td_error *err) {
-  const td_dict *d = v->dict;
-  int rc = dict_switch(a, d, 1, err);
-  if (rc) return rc;
-  td_vec dv = dict_vec(d), nv;
-  static const int32_t zero_offs[2] = {0, 0};
-  static const uint8_t null_valid[1] = {0};
-  nv = dv;
-  nv.n = 1;
-  nv.offs = zero_offs;
-  nv.strs = "";
-  nv.valid = null_valid;
-  const int32_t *codes = v->codes + v->offset;
-  const uint8_t *valid = v->validity;
-  for (int64_t j = j0; j < j1; j++) {
-    int64_t r = sel ? sel[j] : j;
-    uint32_t g;
-    rc = TD_OK;
-    if (valid && !td_bit_get(valid, v->offset + r)) {
-      g = a->null_g;
-      if (g == NO_GROUP) rc = str_lookup(a, &nv, 0, &g, err);
-    } else {
-      int32_t c = codes[r];
-      g = a->dgid[c];
-      if (g == NO_GROUP && (rc = str_lookup(a, &dv, c, &g, err)) == TD_OK) a->dgid[c] = g;
-    }
-    if (rc) return rc;
-    a->gids[j - j0] = g;
-    touch(a, g);
-  }
-  return TD_OK;
-}
-
 /* Group of the keys vals[0..n_keys) through the hash table, added if new
  * (boxed: for the first row of a key combination only). */
 static int lookup_values(td_agg *a, const td_value *vals, uint32_t *out, td_error *err) {
@@ -1033,6 +1004,80 @@ static int str_miss(td_agg *a, const td_vec *kv, int64_t r, int64_t load_end, ui
        s = (s + 1) & smask)
     if (a->stab[s].w == w && a->stab[s].len == len) return TD_OK;
   return stab_add(a, w, len, *out, err);
+}
+
+/*
+ * One utf8 key arriving as codes into a dictionary (arrow/dict.h).  A new
+ * dictionary's entries of at most 8 bytes are first looked up in the
+ * short-key index in bulk (64 slots prefetched, then probed) when the rows
+ * left in the batch outnumber them: the groups already known fill dgid
+ * without hashing a string, and nothing is added (an entry no row uses
+ * makes no group).  Then a row's group is dgid[code]; an entry still
+ * unknown is looked up (hashed) when a row first uses it, and a short one
+ * teaches the index, so the next dictionary finds it in bulk.
+ */
+static void dict_premap(td_agg *a, const td_vec *dv) {
+  enum { BLOCK = 64 };
+  const int32_t *offs = dv->offs;
+  const char *strs = dv->strs;
+  const int64_t nd = dv->n, load_end = TD_AGG_LE ? (int64_t)offs[nd] - 8 : -1;
+  const sslot *stab = a->stab;
+  const uint64_t smask = (uint64_t)a->stab_cap - 1;
+  const int shift = stab_shift(a->stab_cap);
+  uint32_t *dgid = a->dgid;
+  for (int64_t i = 0; i < nd; i += BLOCK) {
+    const int64_t m = nd - i < BLOCK ? nd - i : BLOCK;
+    uint64_t W[BLOCK], S[BLOCK];
+    uint32_t L[BLOCK]; /* 0xff: not looked up here (known, long or near the end) */
+    for (int64_t k = 0; k < m; k++) {
+      const int64_t o = offs[i + k];
+      const uint64_t len = (uint64_t)(offs[i + k + 1] - o);
+      L[k] = dgid[i + k] != NO_GROUP || len > 8 || o > load_end ? 0xff : (uint32_t)len;
+      if (L[k] == 0xff) continue;
+      W[k] = load8(strs + o) & low_masks[len];
+      S[k] = sslot_index(W[k], len, shift);
+      TD_AGG_PREFETCH(&stab[S[k]]);
+    }
+    for (int64_t k = 0; k < m; k++) {
+      if (L[k] == 0xff) continue;
+      uint64_t s = S[k];
+      uint32_t g;
+      while ((g = stab[s].g) != NO_GROUP && (stab[s].w != W[k] || stab[s].len != L[k])) s = (s + 1) & smask;
+      dgid[i + k] = g;
+    }
+  }
+}
+
+/* A new dictionary (rows_left: the batch's rows from here on, all in it):
+ * dgid made its map, and filled in bulk when the rows outnumber its entries. */
+static int dict_enter(td_agg *a, const td_dict *d, int64_t rows_left, td_error *err) {
+  const bool fresh = a->dgid_id != d->id;
+  int rc = dict_switch(a, d, 1, err);
+  if (rc || (rc = stab_reserve(a, err))) return rc;
+  const td_vec dv = dict_vec(d);
+  if (fresh && a->stab_n > 0 && rows_left >= dv.n) dict_premap(a, &dv);
+  return TD_OK;
+}
+
+/* Group of row r (a null, or an entry dgid does not know yet), through the
+ * hash table; a short entry teaches the short-key index. */
+static int dict_miss(td_agg *a, const td_colview *v, int64_t r, uint32_t *out, td_error *err) {
+  const td_vec dv = dict_vec(v->dict);
+  if (v->validity && !td_bit_get(v->validity, v->offset + r)) {
+    static const int32_t zero_offs[2] = {0, 0};
+    static const uint8_t null_valid[1] = {0};
+    td_vec nv = dv;
+    nv.n = 1;
+    nv.offs = zero_offs;
+    nv.strs = "";
+    nv.valid = null_valid;
+    return str_lookup(a, &nv, 0, out, err);
+  }
+  const int32_t c = v->codes[v->offset + r];
+  const int64_t load_end = TD_AGG_LE ? (int64_t)dv.offs[dv.n] - 8 : -1;
+  int rc = str_miss(a, &dv, c, load_end, out, err);
+  if (rc == TD_OK) a->dgid[c] = *out;
+  return rc;
 }
 
 /*
@@ -1273,6 +1318,17 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     FOLD_DONE;                                                                    \
   }
 
+/* The end of a fused map's row step: out of the loop at a key the index does
+ * not know, else the group recorded as touched (TRACK) and the row folded. */
+#define MAP_ROW_FOLD(TRACK, OP)                                        \
+  if (g == NO_GROUP) break;                                            \
+  (void)r, (void)jr;                                                   \
+  if (TRACK && epoch[g] != cur) {                                      \
+    epoch[g] = cur;                                                    \
+    touched[nt++] = g;                                                 \
+  }                                                                    \
+  BODY_##OP
+
 /*
  * One integer key, fused lookup + fold of rows j0..j1-1 (OP_GIDS: lookup
  * only, into a->gids[0..]).  The inner loop runs while the direct map knows
@@ -1285,13 +1341,7 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     const uint64_t d = (uint64_t)kd[r] - base;                         \
     uint32_t g = d < dcap ? dmap[d] : NO_GROUP;                        \
     if (KV && !kvalid[r]) g = null_g;                                  \
-    if (g == NO_GROUP) break;                                          \
-    (void)r, (void)jr;                                                 \
-    if (TRACK && epoch[g] != cur) {                                    \
-      epoch[g] = cur;                                                  \
-      touched[nt++] = g;                                               \
-    }                                                                  \
-    BODY_##OP;                                                         \
+    MAP_ROW_FOLD(TRACK, OP);                                           \
   }
 
 /* Untracked, no key nulls: blocks of 4 rows checked at once (dcap is a
@@ -1330,8 +1380,6 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     if (miss_ || j == end) break;                                      \
   }
 
-#define ROW_SEL(j) ((int64_t)sel[j])
-#define ROW_ALL(j) ((int64_t)(j))
 
 #define INT_LOOPS(TRACK, OP)                                           \
   do {                                                                 \
@@ -1346,6 +1394,49 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     }                                                                  \
   } while (0)
 
+/*
+ * The driver of the fused maps (integer, string, dictionary codes) over rows
+ * j0..j1-1: SETUP reads the key's index into locals, the loops (LOOPS_T
+ * recording touched groups, until every group is touched; LOOPS_U not) run
+ * while the index knows the key; at a row it does not know, MISS (an int
+ * expression setting g) finds its group, the row is folded (and EXTRA
+ * done) and the loops resume.
+ */
+#define MAP_DRIVE(OP, SETUP, LOOPS_T, LOOPS_U, MISS, EXTRA)                      \
+  int64_t j = j0;                                                               \
+  while (j < j1) {                                                              \
+    FOLD_PTRS;                                                                  \
+    SETUP                                                                       \
+    const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
+    uint32_t *epoch = a->epoch, *touched = a->touched;                          \
+    int64_t nt = a->n_touched, end;                                             \
+    if (nt < a->n_groups) {                                                     \
+      end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
+      LOOPS_T;                                                                  \
+    } else {                                                                    \
+      end = j1;                                                                 \
+      LOOPS_U;                                                                  \
+    }                                                                           \
+    a->n_touched = nt;                                                          \
+    if (j == end) continue;                                                     \
+    const int64_t r = ROW(j), jr = j;                                           \
+    uint32_t g;                                                                 \
+    (void)jr;                                                                   \
+    const int rc_ = MISS;                                                       \
+    if (rc_) return rc_;                                                        \
+    touch(a, g);                                                                \
+    FOLD_PTRS_RELOAD; /* the groups may have grown */                           \
+    BODY_##OP;                                                                  \
+    EXTRA;                                                                      \
+    j++;                                                                        \
+  }                                                                             \
+  FOLD_DONE;                                                                    \
+  return TD_OK
+
+#define INT_SETUP                                                        \
+  const uint32_t *dmap = a->dmap;                                        \
+  const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;
+
 typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0,
                        int64_t j1, const fctx *c, td_error *err);
 
@@ -1357,36 +1448,9 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
     uint32_t *G = a->gids;                                                        \
     (void)G;                                                                      \
     FOLD_INPUTS;                                                                  \
-    int64_t j = j0;                                                               \
-    while (j < j1) {                                                              \
-      FOLD_PTRS;                                                                  \
-      const uint32_t *dmap = a->dmap;                                             \
-      const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;         \
-      const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
-      uint32_t *epoch = a->epoch, *touched = a->touched;                          \
-      int64_t nt = a->n_touched, end;                                             \
-      if (nt < a->n_groups) {                                                     \
-        end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
-        INT_LOOPS(1, OP);                                                         \
-      } else {                                                                    \
-        end = j1;                                                                 \
-        INT_LOOPS(0, OP);                                                         \
-      }                                                                           \
-      a->n_touched = nt;                                                          \
-      if (j == end) continue;                                                     \
-      /* the direct map does not know this row's key */                          \
-      const int64_t r = ROW(j), jr = j;                                           \
-      uint32_t g;                                                                 \
-      (void)jr;                                                                   \
-      int rc = int_miss(a, kv, r, &g, err);                                       \
-      if (rc) return rc;                                                          \
-      touch(a, g);                                                                \
-      FOLD_PTRS_RELOAD; /* the groups may have grown */                           \
-      BODY_##OP;                                                                  \
-      j++;                                                                        \
-    }                                                                             \
-    FOLD_DONE;                                                                    \
-    return TD_OK;                                                                 \
+    /* a miss: the direct map does not know this row's key */                   \
+    MAP_DRIVE(OP, INT_SETUP, INT_LOOPS(1, OP), INT_LOOPS(0, OP),                  \
+              int_miss(a, kv, r, &g, err), (void)0);                              \
   }
 
 /*
@@ -1397,11 +1461,6 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
  * cycle finds it evicted, so each probe would wait for memory in turn.
  */
 #define STR_AHEAD 16
-#if defined(__GNUC__) || defined(__clang__)
-#define TD_AGG_PREFETCH(p) __builtin_prefetch(p)
-#else
-#define TD_AGG_PREFETCH(p) ((void)(p))
-#endif
 #define STR_LOOP(ROWFN, TRACK, KV, OP)                                 \
   for (; j < end; j++) {                                               \
     const int64_t r = ROWFN(j), jr = j;                                \
@@ -1425,13 +1484,7 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
              (stab[s].w != w || stab[s].len != len))                   \
         s = (s + 1) & smask;                                           \
     }                                                                  \
-    if (g == NO_GROUP) break;                                          \
-    (void)r, (void)jr;                                                 \
-    if (TRACK && epoch[g] != cur) {                                    \
-      epoch[g] = cur;                                                  \
-      touched[nt++] = g;                                               \
-    }                                                                  \
-    BODY_##OP;                                                         \
+    MAP_ROW_FOLD(TRACK, OP);                                           \
   }
 
 #define STR_LOOPS(TRACK, OP)                                           \
@@ -1448,6 +1501,11 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
 typedef int str_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0,
                        int64_t j1, int64_t batch_len, const fctx *c, td_error *err);
 
+#define STR_SETUP                                                        \
+  const sslot *stab = a->stab;                                           \
+  const uint64_t smask = (uint64_t)a->stab_cap - 1;                      \
+  const int shift = stab_shift(a->stab_cap);
+
 #define DEFINE_STR_MAP(OP)                                                        \
   static int str_map_##OP(td_agg *a, const td_vec *kv, const uint32_t *sel,       \
                           int64_t j0, int64_t j1, int64_t batch_len,              \
@@ -1462,37 +1520,9 @@ typedef int str_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
     FOLD_INPUTS;                                                                  \
     int rc = stab_reserve(a, err);                                                \
     if (rc) return rc;                                                            \
-    int64_t j = j0;                                                               \
-    while (j < j1) {                                                              \
-      FOLD_PTRS;                                                                  \
-      const sslot *stab = a->stab;                                                \
-      const uint64_t smask = (uint64_t)a->stab_cap - 1;                           \
-      const int shift = stab_shift(a->stab_cap);                                  \
-      const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
-      uint32_t *epoch = a->epoch, *touched = a->touched;                          \
-      int64_t nt = a->n_touched, end;                                             \
-      if (nt < a->n_groups) {                                                     \
-        end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
-        STR_LOOPS(1, OP);                                                         \
-      } else {                                                                    \
-        end = j1;                                                                 \
-        STR_LOOPS(0, OP);                                                         \
-      }                                                                           \
-      a->n_touched = nt;                                                          \
-      if (j == end) continue;                                                     \
-      /* the short-key index does not know this row's key */                     \
-      const int64_t r = ROW(j), jr = j;                                           \
-      uint32_t g;                                                                 \
-      (void)jr;                                                                   \
-      rc = str_miss(a, kv, r, load_end, &g, err);                                 \
-      if (rc) return rc;                                                          \
-      touch(a, g);                                                                \
-      FOLD_PTRS_RELOAD; /* the groups may have grown */                           \
-      BODY_##OP;                                                                  \
-      j++;                                                                        \
-    }                                                                             \
-    FOLD_DONE;                                                                    \
-    return TD_OK;                                                                 \
+    /* a miss: the short-key index does not know this row's key */              \
+    MAP_DRIVE(OP, STR_SETUP, STR_LOOPS(1, OP), STR_LOOPS(0, OP),                  \
+              str_miss(a, kv, r, load_end, &g, err), (void)0);                    \
   }
 
 #define FOR_FOLD_OPS(X)                                                       \
@@ -1508,6 +1538,60 @@ DEFINE_INT_MAP(OP_GIDS)
 FOR_FOLD_OPS(DEFINE_STR_MAP)
 DEFINE_STR_MAP(OP_GIDS)
 
+/*
+ * One utf8 key arriving as dictionary codes, fused lookup + fold of rows
+ * j0..j1-1 (OP_GIDS: lookup only, into a->gids[0..]): a row's group is
+ * dgid[code] (null_g for a null), the loop runs while the map knows it.
+ * CNT: a count(*) beside the aggregate (store cc) is counted in the same
+ * loop (the common "count(*), sum(x)").
+ */
+#define DICT_LOOP(ROWFN, TRACK, KV, OP, CNT)                           \
+  for (; j < end; j++) {                                               \
+    const int64_t r = ROWFN(j), jr = j;                                \
+    uint32_t g;                                                        \
+    if (KV && !td_bit_get(valid, voff + r)) g = null_g;                \
+    else g = dgid[codes[r]];                                           \
+    MAP_ROW_FOLD(TRACK, OP);                                           \
+    if (CNT) CC[g]++;                                                  \
+  }
+#define DICT_LOOPS(TRACK, OP, CNT)                                     \
+  do {                                                                 \
+    if (sel) {                                                         \
+      if (valid) DICT_LOOP(ROW_SEL, TRACK, 1, OP, CNT)                 \
+      else DICT_LOOP(ROW_SEL, TRACK, 0, OP, CNT)                       \
+    } else {                                                           \
+      if (valid) DICT_LOOP(ROW_ALL, TRACK, 1, OP, CNT)                 \
+      else DICT_LOOP(ROW_ALL, TRACK, 0, OP, CNT)                       \
+    }                                                                  \
+  } while (0)
+
+typedef int dict_map_fn(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, int64_t j1,
+                        const fctx *c, store *cc, td_error *err);
+
+#define DICT_SETUP(CNT)                                                  \
+  int64_t *CC = CNT ? cc->cnt : NULL;                                    \
+  const uint32_t *dgid = a->dgid;                                        \
+  (void)CC;
+
+#define DEFINE_DICT_MAP_(NAME, OP, CNT)                                           \
+  static int NAME(td_agg *a, const td_colview *v, const uint32_t *sel, int64_t j0, \
+                  int64_t j1, const fctx *c, store *cc, td_error *err) {         \
+    const int32_t *codes = v->codes + v->offset;                                  \
+    const uint8_t *valid = v->validity;                                           \
+    const int64_t voff = v->offset;                                               \
+    uint32_t *G = a->gids;                                                        \
+    (void)G, (void)cc;                                                            \
+    FOLD_INPUTS;                                                                  \
+    /* a miss: row j's entry (or its null) has no group in the map yet */       \
+    MAP_DRIVE(OP, DICT_SETUP(CNT), DICT_LOOPS(1, OP, CNT), DICT_LOOPS(0, OP, CNT), \
+              dict_miss(a, v, r, &g, err), if (CNT) cc->cnt[g]++);                \
+  }
+#define DEFINE_DICT_MAP(OP) \
+  DEFINE_DICT_MAP_(dict_map_##OP, OP, 0) DEFINE_DICT_MAP_(dict_mapc_##OP, OP, 1)
+
+FOR_FOLD_OPS(DEFINE_DICT_MAP)
+DEFINE_DICT_MAP_(dict_map_OP_GIDS, OP_GIDS, 0)
+
 #define FOLD_ENTRY(OP) [OP] = fold_##OP,
 #define INT_MAP_ENTRY(OP) [OP] = int_map_##OP,
 static fold_fn *const fold_fns[N_OPS] = {FOR_FOLD_OPS(FOLD_ENTRY)};
@@ -1517,6 +1601,10 @@ static fold0_fn *const fold0_fns[N_OPS] = {FOR_FOLD_OPS(FOLD0_ENTRY)};
 #define STR_MAP_ENTRY(OP) [OP] = str_map_##OP,
 static int_map_fn *const int_map_fns[N_OPS] = {FOR_FOLD_OPS(INT_MAP_ENTRY)[OP_GIDS] = int_map_OP_GIDS};
 static str_map_fn *const str_map_fns[N_OPS] = {FOR_FOLD_OPS(STR_MAP_ENTRY)[OP_GIDS] = str_map_OP_GIDS};
+#define DICT_MAP_ENTRY(OP) [OP] = dict_map_##OP,
+#define DICT_MAPC_ENTRY(OP) [OP] = dict_mapc_##OP,
+static dict_map_fn *const dict_map_fns[N_OPS] = {FOR_FOLD_OPS(DICT_MAP_ENTRY)[OP_GIDS] = dict_map_OP_GIDS};
+static dict_map_fn *const dict_mapc_fns[N_OPS] = {FOR_FOLD_OPS(DICT_MAPC_ENTRY)};
 
 /* The generic per-row step of one aggregate. */
 static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v, td_error *err) {
@@ -1736,6 +1824,17 @@ static void post_batch(td_agg *a, int64_t k, fop op) {
 
 enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT, MAP_DICT2, MAP_STR2 };
 
+/* A key on dictionary codes folds in its lookup loop: one aggregate (*fk),
+ * or two of which one is a count without nulls (*ck, counted beside *fk);
+ * *ck -1 when none. */
+static bool dict_fusable(const td_agg *a, const fop *ops, int64_t *fk, int64_t *ck) {
+  *fk = *ck = -1;
+  if (a->n_aggs == 1 && ops[0] != OP_GENERIC) *fk = 0;
+  else if (a->n_aggs == 2 && ops[0] == OP_COUNT && ops[1] != OP_GENERIC) *fk = 1, *ck = 0;
+  else if (a->n_aggs == 2 && ops[1] == OP_COUNT && ops[0] != OP_GENERIC) *fk = 0, *ck = 1;
+  return *fk >= 0;
+}
+
 static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, td_vec *kv,
                   td_vec *in, fop *ops, td_error *err) {
   int rc = TD_OK;
@@ -1760,6 +1859,7 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   }
   if (rc) return rc;
   int map = MAP_GENERIC;
+  int64_t fk, ck;
   if (dkey) {
     map = a->n_keys == 1 ? MAP_DICT : MAP_DICT2;
     td__dict_note_group();
@@ -1792,6 +1892,11 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
         fold0_fns[ops[k]](&c, sel, 0, n);
       }
     }
+  } else if (map == MAP_DICT && dict_fusable(a, ops, &fk, &ck)) {
+    /* fused: no group-id buffer */
+    fctx c = {&a->ast[fk], &in[fk]};
+    rc = dict_enter(a, dkey->dict, n, err);
+    if (!rc) rc = (ck >= 0 ? dict_mapc_fns : dict_map_fns)[ops[fk]](a, dkey, sel, 0, n, &c, ck >= 0 ? &a->ast[ck] : NULL, err);
   } else if ((map == MAP_INT || map == MAP_STR) && a->n_aggs == 1 && ops[0] != OP_GENERIC) {
     /* fused: no group-id buffer */
     fctx c = {&a->ast[0], &in[0]};
@@ -1807,7 +1912,9 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
         fctx c = {&a->ast[0], NULL};
         rc = str_map_fns[OP_GIDS](a, &kv[0], sel, j0, j1, b->length, &c, err);
       } else if (map == MAP_DICT) {
-        rc = dict_map(a, dkey, sel, j0, j1, err);
+        fctx c = {&a->ast[0], NULL};
+        rc = dict_enter(a, dkey->dict, n - j0, err);
+        if (!rc) rc = dict_map_OP_GIDS(a, dkey, sel, j0, j1, &c, NULL, err);
       } else if (map == MAP_DICT2) {
         rc = dict2_map(a, sk, dkey, &kv[1 - sk], sel, j0, j1, err);
       } else if (map == MAP_STR2) {
