@@ -151,15 +151,3 @@ void td__par_group(const td_table *t, const td_snapshot *snap, int workers, int6
   }
   *n = k;
 }
-
-void td__par_split(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int n,
-                   int64_t *bounds) {
-  bounds[0] = begin;
-  for (int i = 1; i < n; i++) {
-    int64_t p = begin + (end - begin) / n * i + ((end - begin) % n) * i / n;
-    p = td_scan_chunk_start(t, snap, p);
-    if (p < bounds[i - 1]) p = bounds[i - 1];
-    bounds[i] = p;
-  }
-  bounds[n] = end;
-}
