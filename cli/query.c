@@ -312,6 +312,8 @@ int td_cmd_query(int argc, char **argv) {
   td_query_options qo = {.resolver = resolve, .resolver_ctx = &src, .refreshing = false, .threads = (int)a.threads};
   struct ArrowArrayStream st;
   double t0 = now_s();
+  struct timespec tc0;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &tc0);
   src.progress = td_progress_start(&qo.source_rows);
   rc = td_query_stream(a.sql, &qo, &st, &err);
   if (rc) {
@@ -358,6 +360,11 @@ int td_cmd_query(int argc, char **argv) {
   int wrc = check_stdout(true, rc ? &werr : &err);
   if (rc == TD_OK) rc = wrc;
   if (a.timing) fprintf(stderr, "time: %.3f ms\n", (now_s() - t0) * 1e3);
+  if (getenv("TD_PAR_TRACE")) { /* the process's CPU time of the query, beside the workers' (query/par.c) */
+    struct timespec tc1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &tc1);
+    fprintf(stderr, "td query: cpu %.1f ms\n", (double)(tc1.tv_sec - tc0.tv_sec) * 1e3 + (double)(tc1.tv_nsec - tc0.tv_nsec) / 1e6);
+  }
   if (a.stats) print_stats(src.last);
   sources_close(&src);
   return rc ? td_cli_fail("query", &err) : 0;

@@ -2189,17 +2189,19 @@ typedef struct merge_par {
   const uint32_t **maps;
   int n, threads;
   int64_t **cnt; /* each worker's new pairs per group */
+  _Atomic int next; /* the next part to merge */
 } merge_par;
 
 static int merge_par_worker(void *ctx, int t, td_error *err) {
   merge_par *p = ctx;
-  return td__aggx_merge_parts(p->x, p->ys, p->maps, p->n, t, p->threads, p->cnt[t], err);
+  return td__aggx_merge_parts(p->x, p->ys, p->maps, p->n, &p->next, p->cnt[t], err);
 }
 
 static int merge_parts(td_agg *a, int64_t k, td_agg *const *bs, uint32_t **maps, int n, int threads,
                        td_error *err) {
   merge_par p = {a->ext[k], td_calloc((size_t)n, sizeof *p.ys), (const uint32_t **)maps, n, threads,
-                 td_calloc((size_t)threads, sizeof *p.cnt)};
+                 td_calloc((size_t)threads, sizeof *p.cnt), 0};
+  atomic_init(&p.next, 0);
   int rc = p.ys && p.cnt ? TD_OK : td_err_nomem(err, "merging aggregations");
   for (int w = 0; rc == TD_OK && w < n; w++) p.ys[w] = bs[w]->ext[k];
   for (int t = 0; rc == TD_OK && t < threads; t++)

@@ -29,6 +29,7 @@
 #include "query/agg_more.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -423,10 +424,10 @@ int td__aggx_settle(td_aggx *x, td_error *err) {
   return rc;
 }
 
-int td__aggx_merge_parts(td_aggx *x, const td_aggx *const *ys, const uint32_t *const *maps, int n, int thread,
-                         int threads, int64_t *cnt, td_error *err) {
+int td__aggx_merge_parts(td_aggx *x, const td_aggx *const *ys, const uint32_t *const *maps, int n,
+                         _Atomic int *next, int64_t *cnt, td_error *err) {
   int rc = TD_OK;
-  for (int i = thread; rc == TD_OK && i < XPARTS; i += threads) {
+  for (int i; rc == TD_OK && (i = atomic_fetch_add(next, 1)) < XPARTS;) {
     xpart *d = &x->parts[i];
     rc = part_fold(d, d->ph, d->pg, d->np, NULL, cnt, err);
     for (int w = 0; rc == TD_OK && w < n; w++) {

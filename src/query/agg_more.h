@@ -16,6 +16,8 @@
 #ifndef TD_QUERY_AGG_MORE_H
 #define TD_QUERY_AGG_MORE_H
 
+#include <stdatomic.h>
+
 #include "query/expr.h"
 #include "query/lex.h"
 
@@ -64,20 +66,21 @@ int td__aggx_settle(td_aggx *x, td_error *err);
 /* Waiting values of one state that make td__aggx_add settle it (8M; tests
  * lower it, never while a query runs). */
 extern int64_t td__aggx_pend_max;
-/* One of `threads` workers (number `thread`) of the parallel merge of
- * compact states ys[0..n) (td__aggx_by_hash) into x, each group g of ys[w]
- * into group maps[w][g] (UINT32_MAX: none), x's own waiting values
- * included: each worker takes its share of the parts of the sets, and
- * counts the new pairs of each group in cnt (x's group capacity entries,
- * zeroed, its own); x and every ys[w] split (td__aggx_split).  Then
- * td__aggx_merge_done adds every worker's cnt. */
 /* Pairs held and waiting of a compact state (td__aggx_by_hash; else 0). */
 int64_t td__aggx_size(const td_aggx *x);
 /* Splits a compact state's one table in the parts td__aggx_merge_parts
  * works on (small states have one: few allocations). */
 int td__aggx_split(td_aggx *x, td_error *err);
-int td__aggx_merge_parts(td_aggx *x, const td_aggx *const *ys, const uint32_t *const *maps, int n, int thread,
-                         int threads, int64_t *cnt, td_error *err);
+/* One worker of the parallel merge of compact states ys[0..n)
+ * (td__aggx_by_hash) into x, each group g of ys[w] into group maps[w][g]
+ * (UINT32_MAX: none), x's own waiting values included: the workers take the
+ * parts of the sets from the shared counter *next (each part is merged by
+ * one worker alone, whichever: the result is the same), each counting the
+ * new pairs of each group in its own cnt (x's group capacity entries,
+ * zeroed); x and every ys[w] split (td__aggx_split).  Then
+ * td__aggx_merge_done adds every worker's cnt. */
+int td__aggx_merge_parts(td_aggx *x, const td_aggx *const *ys, const uint32_t *const *maps, int n,
+                         _Atomic int *next, int64_t *cnt, td_error *err);
 void td__aggx_merge_done(td_aggx *x, const int64_t *cnt);
 /* Folds every group g < n of y with map[g] != UINT32_MAX into group map[g]
  * of x (y's rows after x's; x has room for those groups), in one pass over

@@ -30,6 +30,7 @@
  * the operator recomputes everything.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,23 +205,24 @@ static int fold_chunk(agg_op *op, agg_worker *w, const td_scan *sc, const td_chu
   return rc == TD_ERANGE && td_agg_overflowed(w->state) >= 0 ? sum_overflow(op, w->state, err) : rc;
 }
 
-/* Folds rows [begin, end) of the source snapshot into worker w's state. */
+/* Folds rows [begin, end) of the source snapshot into worker w's state;
+ * when `failed` is given, stops early once it is below `unit` (a unit
+ * before this one failed: its error is the one reported). */
 static int fold_range(agg_op *op, agg_worker *w, td_table *src, td_snapshot *snap, int64_t begin, int64_t end,
-                      atomic_bool *stop, td_error *err) {
+                      const _Atomic int64_t *failed, int64_t unit, td_error *err) {
   td_scan sc;
   int rc = td_scan_init(&sc, src, snap, op->cols, op->n_cols, begin, end, err);
   if (rc) return rc;
   /* every input is read through td__vec_load, the filter and the keys */
   for (int64_t i = 0; i < sc.n_cols; i++) td_scan_allow_codes(&sc, i);
   td_range_filter_attach(&op->rf, &sc);
-  while (!(stop && atomic_load_explicit(stop, memory_order_relaxed))) {
+  while (!(failed && atomic_load_explicit(failed, memory_order_relaxed) < unit)) {
     td_chunk ch;
     bool done;
     if ((rc = td_scan_next(&sc, &ch, &done, err)) != TD_OK || done) break;
     if ((rc = fold_chunk(op, w, &sc, &ch, err)) != TD_OK) break;
   }
   td_scan_release(&sc);
-  if (rc && stop) atomic_store(stop, true);
   return rc;
 }
 
@@ -232,47 +234,60 @@ typedef struct join_fold {
 
 static int fold_joined(void *ctx, td_snapshot *snap, td_error *err) {
   join_fold *f = ctx;
-  return fold_range(f->op, f->w, f->op->join, snap, 0, snap->size, NULL, err);
+  return fold_range(f->op, f->w, f->op->join, snap, 0, snap->size, NULL, 0, err);
 }
 
 /* Folds rows [begin, end) of the source snapshot: read, or over a join not
  * made, the left rows joined chunk by chunk. */
 static int fold_part(agg_op *op, agg_worker *w, td_table *src, td_snapshot *snap, int64_t begin, int64_t end,
-                     atomic_bool *stop, td_error *err) {
-  if (!op->join) return fold_range(op, w, src, snap, begin, end, stop, err);
+                     const _Atomic int64_t *failed, int64_t unit, td_error *err) {
+  if (!op->join) return fold_range(op, w, src, snap, begin, end, failed, unit, err);
   join_fold f = {op, w};
-  int rc = td__join_fold(op->join, snap, begin, end, op->cols, op->n_cols, fold_joined, &f, stop, err);
-  if (rc && stop) atomic_store(stop, true);
-  return rc;
+  return td__join_fold(op->join, snap, begin, end, op->cols, op->n_cols, fold_joined, &f, NULL, err);
 }
 
-/* ---- parallel folding: one state per contiguous range, merged in order ---- */
+/* ---- parallel folding: runs of units, each its own state, merged in order ----
+ *
+ * The rows are cut into units (chunks of one location grouped as for scans,
+ * td__par_group); worker i starts with run i, a contiguous range of units of
+ * about equal rows, and folds them from the front into the run's state.  A
+ * worker whose run is done takes the back half of the units left in the run
+ * with the most (a new run, with a state of its own), so no worker idles
+ * while another has units to go: a range of slower pages (dictionary
+ * pages, pages the planning cached) or a worker the machine preempted no
+ * longer sets the time.  Each run folds a contiguous range of rows in row
+ * order, so merging the runs' states in position order is one state fed
+ * every row in order (td_agg_merge).  A failure stops only units after the
+ * failed one, and the error reported is the first failed unit's: the one
+ * thread's error. */
 
 enum { AGG_MIN_ROWS = 16384 }; /* rows a worker must have to be worth starting */
+
+static atomic_bool agg_skew; /* tests: run 0 starts with every unit */
+
+void td__agg_par_skew(bool on) { atomic_store(&agg_skew, on); }
+
+typedef struct agg_run {
+  int64_t start, next, end; /* units [start, next) taken, [next, end) left (end drops when stolen from) */
+  td_agg *state;            /* run 0: the operator's; NULL until the owner makes it */
+} agg_run;
 
 typedef struct agg_par {
   agg_op *op;
   td_table *src;
   td_snapshot *snap;
-  int64_t bounds[TD_PAR_MAX + 1];
+  int n;
+  int64_t *bounds, n_units; /* unit u: rows [bounds[u], bounds[u + 1]) */
+  agg_run *runs;            /* room for n + n_units: every steal adds one */
+  int64_t n_runs;
+  pthread_mutex_t lock; /* the runs' next and end, n_runs */
+  _Atomic int64_t failed; /* the first unit that failed (n_units: none) */
+  int64_t fail_unit[TD_PAR_MAX];
+  int rc[TD_PAR_MAX];
+  td_error err[TD_PAR_MAX];
   agg_worker w[TD_PAR_MAX];
   td_select_scratch scratch[TD_PAR_MAX];
-  atomic_bool stop;
 } agg_par;
-
-static int agg_par_worker(void *ctx, int i, td_error *err) {
-  agg_par *p = ctx;
-  return fold_part(p->op, &p->w[i], p->src, p->snap, p->bounds[i], p->bounds[i + 1], &p->stop, err);
-}
-
-static void agg_worker_free(agg_worker *w, int64_t n_tmp) {
-  td_agg_free(w->state);
-  if (w->scratch) td_select_scratch_reset(w->scratch);
-  for (int64_t i = 0; w->tmp && i < n_tmp; i++) td_array_reset(&w->tmp[i]);
-  td_free(w->tmp);
-  td_free(w->bcols);
-  td_free(w->bconsts);
-}
 
 /* The parameters of the plan's aggregates (quantiles, separators) into a
  * new state. */
@@ -283,28 +298,162 @@ static int set_params(const agg_op *op, td_agg *state, td_error *err) {
   return rc;
 }
 
+static int empty_state(agg_op *op, td_agg **out, td_error *err);
+
+/* A new empty partial state of the operator's aggregation (bulk mode). */
+static int part_state(agg_op *op, td_agg **out, td_error *err) {
+  int rc = empty_state(op, out, err);
+  if (rc == TD_OK) td_agg_set_bulk(*out, true);
+  return rc;
+}
+
+/* The next unit for the worker on run *r (under p->lock): the run's next,
+ * or the first of the back half of the units left in the run with the most
+ * (*r becomes that new run, *fresh set); -1 when no unit is left. */
+static int64_t take_unit(agg_par *p, int64_t *r, bool *fresh) {
+  int64_t failed = atomic_load(&p->failed);
+  agg_run *run = &p->runs[*r];
+  *fresh = false;
+  if (run->next < run->end && run->next < failed) return run->next++;
+  int64_t best = -1, most = 0;
+  for (int64_t j = 0; j < p->n_runs; j++) {
+    int64_t left = (p->runs[j].end < failed ? p->runs[j].end : failed) - p->runs[j].next;
+    if (left > most) {
+      most = left;
+      best = j;
+    }
+  }
+  if (best < 0) return -1;
+  int64_t take = (most + 1) / 2, at = p->runs[best].end - take; /* the back of what is left, never past failed */
+  if (p->runs[best].end > failed) at = failed - take;
+  agg_run *nr = &p->runs[p->n_runs];
+  nr->start = at;
+  nr->next = at + 1;
+  nr->end = at + take;
+  nr->state = NULL;
+  p->runs[best].end = at;
+  *r = p->n_runs++;
+  *fresh = true;
+  return at;
+}
+
+static int agg_par_worker(void *ctx, int i, td_error *err) {
+  (void)err; /* each worker's failure is kept with its unit */
+  agg_par *p = ctx;
+  agg_worker *w = &p->w[i];
+  int64_t r = i;
+  p->fail_unit[i] = p->n_units;
+  for (;;) {
+    bool fresh;
+    pthread_mutex_lock(&p->lock);
+    int64_t k = take_unit(p, &r, &fresh);
+    pthread_mutex_unlock(&p->lock);
+    if (k < 0) break;
+    td_error_clear(&p->err[i]);
+    int rc = fresh ? part_state(p->op, &p->runs[r].state, &p->err[i]) : TD_OK;
+    w->state = p->runs[r].state;
+    if (rc == TD_OK)
+      rc = fold_part(p->op, w, p->src, p->snap, p->bounds[k], p->bounds[k + 1], &p->failed, k, &p->err[i]);
+    if (rc) {
+      p->fail_unit[i] = k;
+      p->rc[i] = rc;
+      int64_t f = atomic_load(&p->failed);
+      while (k < f && !atomic_compare_exchange_weak(&p->failed, &f, k)) {
+      }
+      break;
+    }
+  }
+  return TD_OK;
+}
+
+static void agg_worker_free(agg_worker *w, int64_t n_tmp) {
+  if (w->scratch) td_select_scratch_reset(w->scratch);
+  for (int64_t i = 0; w->tmp && i < n_tmp; i++) td_array_reset(&w->tmp[i]);
+  td_free(w->tmp);
+  td_free(w->bcols);
+  td_free(w->bconsts);
+}
+
+/* The runs' states merged into op->state in position order (run 0 is
+ * op->state, the first), then the first failure if any. */
+static int agg_par_finish(agg_par *p, td_error *err) {
+  agg_op *op = p->op;
+  int first = -1;
+  for (int i = 0; i < p->n; i++)
+    if (p->fail_unit[i] < p->n_units && (first < 0 || p->fail_unit[i] < p->fail_unit[first])) first = i;
+  if (first >= 0) {
+    if (err) *err = p->err[first];
+    return p->rc[first];
+  }
+  td_agg **sv = td_malloc((size_t)p->n_runs * sizeof *sv);
+  int64_t *at = td_malloc((size_t)p->n_runs * sizeof *at); /* the runs merged, by start */
+  if (!sv || !at) {
+    td_free(sv);
+    td_free(at);
+    return td_err_nomem(err, "aggregating");
+  }
+  int64_t m = 0;
+  for (int64_t j = 1; j < p->n_runs; j++) { /* the runs that took units, inserted by start */
+    if (p->runs[j].next == p->runs[j].start) continue;
+    int64_t i = m++;
+    for (; i > 0 && p->runs[at[i - 1]].start > p->runs[j].start; i--) at[i] = at[i - 1];
+    at[i] = j;
+  }
+  for (int64_t j = 0; j < m; j++) sv[j] = p->runs[at[j]].state;
+  int rc = td_agg_merge_all(op->state, sv, (int)m, p->n, err);
+  if (rc == TD_ERANGE && td_agg_overflowed(op->state) >= 0) rc = sum_overflow(op, op->state, err);
+  td_free(sv);
+  td_free(at);
+  return rc;
+}
+
 /* Folds rows [begin, end) into op->state, with up to t->threads workers. */
 static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, int64_t end, td_error *err) {
   int rc = op->join ? td__join_fold_ready(op->join, snap->size, err) : TD_OK;
   if (rc) return rc;
   int n = td__par_workers(op->join ? op->join->threads : t->threads, (end - begin) / AGG_MIN_ROWS);
+  int64_t *bounds = NULL, n_units = 0;
+  if (n > 1 && td__par_units(t->source, snap, begin, end, &bounds, &n_units, err) != TD_OK) return TD_ENOMEM;
+  if (n > 1) {
+    td__par_group(t->source, snap, n, bounds, &n_units);
+    if (n_units < n) n = (int)n_units;
+  }
   agg_worker w0 = main_worker(op);
   td_agg_set_bulk(op->state, true); /* count(DISTINCT) pairs collected, then set part by part */
   if (n <= 1) {
-    int rf = fold_part(op, &w0, t->source, snap, begin, end, NULL, err);
+    td_free(bounds);
+    int rf = fold_part(op, &w0, t->source, snap, begin, end, NULL, 0, err);
     int rs = td_agg_settle(op->state, rf ? NULL : err);
     return rf ? rf : rs;
   }
   agg_par *p = td_calloc(1, sizeof *p);
-  if (!p) {
+  agg_run *runs = td_calloc((size_t)(n + n_units), sizeof *runs);
+  if (!p || !runs) {
+    td_free(p);
+    td_free(runs);
+    td_free(bounds);
     td_agg_settle(op->state, NULL);
     return td_err_nomem(err, "aggregating");
   }
   p->op = op;
   p->src = t->source;
   p->snap = snap;
-  atomic_init(&p->stop, false);
-  td__par_split(t->source, snap, begin, end, n, p->bounds);
+  p->n = n;
+  p->bounds = bounds;
+  p->n_units = n_units;
+  p->runs = runs;
+  p->n_runs = n;
+  atomic_init(&p->failed, n_units);
+  pthread_mutex_init(&p->lock, NULL);
+  bool skew = atomic_load(&agg_skew);
+  for (int i = 0, u = 0; i < n; i++) { /* run i: the units from about row begin + i / n of the rows */
+    int64_t to = i + 1 < n ? begin + (end - begin) / n * (i + 1) + ((end - begin) % n) * (i + 1) / n : end;
+    if (skew) to = i == 0 ? end : begin;
+    runs[i].start = runs[i].next = u;
+    while (u < n_units && (i + 1 == n || bounds[u] < to)) u++;
+    runs[i].end = u;
+  }
+  runs[0].state = op->state;
   p->w[0] = w0;
   for (int i = 1; rc == TD_OK && i < n; i++) {
     agg_worker *w = &p->w[i];
@@ -314,20 +463,17 @@ static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, 
     w->tmp = td_calloc((size_t)op->n_tmp + 1, sizeof *w->tmp);
     rc = w->bcols && w->bconsts && w->tmp ? TD_OK : td_err_nomem(err, "aggregating");
     if (rc == TD_OK) rc = td_select_scratch_init(w->scratch, op->n_fields, err);
-    if (rc == TD_OK) rc = td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, &w->state, err);
-    if (rc == TD_OK) rc = set_params(op, w->state, err);
-    if (rc == TD_OK) td_agg_set_bulk(w->state, true);
+    if (rc == TD_OK) rc = part_state(op, &runs[i].state, err);
   }
   if (rc == TD_OK) rc = td__par_run(n, agg_par_worker, p, err);
-  if (rc == TD_OK) {
-    td_agg *states[TD_PAR_MAX];
-    for (int i = 1; i < n; i++) states[i - 1] = p->w[i].state;
-    rc = td_agg_merge_all(op->state, states, n - 1, n, err);
-    if (rc == TD_ERANGE && td_agg_overflowed(op->state) >= 0) rc = sum_overflow(op, op->state, err);
-  }
+  if (rc == TD_OK) rc = agg_par_finish(p, err);
   int rs = td_agg_settle(op->state, rc ? NULL : err);
   if (rc == TD_OK) rc = rs;
   for (int i = 1; i < n; i++) agg_worker_free(&p->w[i], op->n_tmp);
+  for (int64_t j = 1; j < p->n_runs; j++) td_agg_free(runs[j].state);
+  pthread_mutex_destroy(&p->lock);
+  td_free(runs);
+  td_free(bounds);
   td_free(p);
   return rc;
 }

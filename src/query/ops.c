@@ -1358,69 +1358,159 @@ static bool topn_late(const td_table *src, const sort_op *op, int64_t rows, int6
  * that are columns), a key column is copied from the buffer and only the
  * other columns are scanned, a row at a time (one page each per winner);
  * otherwise each row is read whole through the projection.  The page cache
- * keeps a page fetched once while it is read. */
-static int topn_fetch_winners(td_table *src, td_snapshot *snap, const sort_op *op, const td_schema *def,
-                              td_select_scratch *scratch, const topn_buf *kb, const int64_t *kc,
-                              td_dchunk **out, td_error *err) {
-  int64_t nf = def->n_fields, m = kb->pos.length, n_sc = 0;
-  const td_array *pos = &kb->pos;
-  td_array *cols = td_calloc((size_t)nf + 1, sizeof *cols);
-  int64_t *okey = td_malloc((size_t)(nf + 1) * sizeof *okey); /* output i: key buffer column, or -1 */
-  int64_t *at = td_malloc((size_t)(nf + 1) * sizeof *at);     /* ... else its index in the scan */
-  int64_t *scol = td_malloc((size_t)(nf + 1) * sizeof *scol); /* the scanned source columns */
-  int rc = cols && okey && at && scol ? TD_OK : td_err_nomem(err, "keeping the top rows");
-  bool direct = true;
-  for (int64_t i = 0; rc == TD_OK && direct && i < nf; i++) {
-    const td_expr *e = op->sel && op->sel->items ? op->sel->items[i] : NULL;
-    direct = !e || e->kind == TD_EXPR_COLUMN;
-    int64_t c = e ? e->column : i;
-    okey[i] = -1;
-    for (int64_t k = 0; k < op->n; k++)
-      if (kc[k] == c) okey[i] = k;
-    if (!direct || okey[i] >= 0) continue;
-    for (at[i] = 0; at[i] < n_sc && scol[at[i]] != c;) at[i]++;
-    if (at[i] == n_sc) scol[n_sc++] = c;
-  }
-  for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_array_init(&cols[i], def->fields[i].type, m, err);
-  for (int64_t j = 0; rc == TD_OK && j < m; j++) {
-    int64_t p = ((const int64_t *)pos->values)[j];
+ * keeps a page fetched once while it is read.  Each winner's pages are
+ * decoded alone (a Parquet page of `id`: a snappy segment), so workers take
+ * the winners from a shared counter, each appending its rows to its own
+ * columns; the rows are then gathered in winner order, and the error is the
+ * one of the first winner that failed, whatever the workers' timing. */
+typedef struct fetch_ctx {
+  td_table *src;
+  td_snapshot *snap;
+  const sort_op *op;
+  const td_schema *def;
+  td_select_scratch *scratch; /* per worker */
+  const topn_buf *kb;
+  bool direct;
+  const int64_t *okey, *at, *scol; /* output i: key buffer column (or -1), else its index in the scan */
+  int64_t n_sc, m;
+  int workers;
+  _Atomic int64_t next;                 /* the next winner to take */
+  td_array *cols[TD_PAR_MAX];           /* per worker: the rows it read, of every output column */
+  int64_t *slot;                        /* winner j: worker * m + its row there */
+  int64_t failed[TD_PAR_MAX];           /* per worker: the winner it failed on (m: none) */
+  int rc[TD_PAR_MAX];
+  td_error err[TD_PAR_MAX];
+} fetch_ctx;
+
+/* Winners [j0, j1) into the columns `cols`. */
+static int fetch_run(const fetch_ctx *f, td_select_scratch *scratch, int64_t j0, int64_t j1, td_array *cols,
+                     td_error *err) {
+  const sort_op *op = f->op;
+  int64_t nf = f->def->n_fields;
+  int rc = TD_OK;
+  for (int64_t j = j0; rc == TD_OK && j < j1; j++) {
+    int64_t p = ((const int64_t *)f->kb->pos.values)[j];
     td_scan sc;
     td_chunk ch;
     bool done = true;
     td_dchunk *c = NULL;
     memset(&sc, 0, sizeof sc);
     memset(&ch, 0, sizeof ch);
-    if (!direct || n_sc > 0) {
-      rc = direct ? td_scan_init(&sc, src, snap, scol, n_sc, p, p + 1, err)
-                  : td_scan_init(&sc, src, snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0, p,
-                                 p + 1, err);
+    if (!f->direct || f->n_sc > 0) {
+      rc = f->direct ? td_scan_init(&sc, f->src, f->snap, f->scol, f->n_sc, p, p + 1, err)
+                     : td_scan_init(&sc, f->src, f->snap, op->sel ? op->sel->cols : NULL,
+                                    op->sel ? op->sel->n_cols : 0, p, p + 1, err);
       if (rc) break;
       rc = td_scan_next(&sc, &ch, &done, err);
       if (rc == TD_OK && done) rc = td_err(err, TD_ESTATE, "top-N: row %lld is gone", (long long)p);
     }
-    if (rc == TD_OK && !direct && op->sel) rc = td_select_chunk(op->sel, scratch, &sc, &ch, &c, err);
-    if (rc == TD_OK && !direct && op->sel && (!c || c->length != 1))
+    if (rc == TD_OK && !f->direct && op->sel) rc = td_select_chunk(op->sel, scratch, &sc, &ch, &c, err);
+    if (rc == TD_OK && !f->direct && op->sel && (!c || c->length != 1))
       rc = td_err(err, TD_ESTATE, "top-N: row %lld has no projection", (long long)p);
     for (int64_t i = 0; rc == TD_OK && i < nf; i++) {
-      if (direct && okey[i] >= 0) {
-        td_colview kv = td_builder_view(&kb->cols[okey[i]]);
+      if (f->direct && f->okey[i] >= 0) {
+        td_colview kv = td_builder_view(&f->kb->cols[f->okey[i]]);
         rc = td_array_append_view(&cols[i], &kv, j, 1, err);
       } else if (c) {
         rc = c->consts[i].type != TD_TYPE_NONE ? td_array_append_const(&cols[i], &c->consts[i], 1, err)
                                                 : td_array_append_view(&cols[i], &c->views[i], 0, 1, err);
       } else {
-        int64_t s = direct ? at[i] : i;
+        int64_t s = f->direct ? f->at[i] : i;
         rc = ch.consts[s] ? td_array_append_const(&cols[i], ch.consts[s], 1, err)
                           : td_array_append_view(&cols[i], &ch.views[s], 0, 1, err);
       }
     }
     td_dchunk_release(c);
-    if (!direct || n_sc > 0) td_scan_release(&sc);
+    if (!f->direct || f->n_sc > 0) td_scan_release(&sc);
   }
+  return rc;
+}
+
+static int fetch_worker(void *ctx, int w, td_error *err) {
+  (void)err; /* each worker's error is kept with the winner it failed on */
+  fetch_ctx *f = ctx;
+  f->failed[w] = f->m;
+  for (int64_t j, n = 0; (j = atomic_fetch_add(&f->next, 1)) < f->m; n++) {
+    td_error_clear(&f->err[w]);
+    if ((f->rc[w] = fetch_run(f, &f->scratch[w], j, j + 1, f->cols[w], &f->err[w])) != TD_OK) {
+      f->failed[w] = j;
+      break;
+    }
+    f->slot[j] = (int64_t)w * f->m + n;
+  }
+  return TD_OK;
+}
+
+static int topn_fetch_winners(td_table *src, td_snapshot *snap, const sort_op *op, const td_schema *def,
+                              td_select_scratch *scratch, int workers, const topn_buf *kb, const int64_t *kc,
+                              td_dchunk **out, td_error *err) {
+  int64_t nf = def->n_fields, m = kb->pos.length, n_sc = 0;
+  fetch_ctx f;
+  memset(&f, 0, sizeof f);
+  f.src = src;
+  f.snap = snap;
+  f.op = op;
+  f.def = def;
+  f.scratch = scratch;
+  f.kb = kb;
+  f.direct = true;
+  f.m = m;
+  int64_t *okey = td_malloc((size_t)(nf + 1) * sizeof *okey);
+  int64_t *at = td_malloc((size_t)(nf + 1) * sizeof *at);
+  int64_t *scol = td_malloc((size_t)(nf + 1) * sizeof *scol);
+  int rc = okey && at && scol ? TD_OK : td_err_nomem(err, "keeping the top rows");
+  for (int64_t i = 0; rc == TD_OK && f.direct && i < nf; i++) {
+    const td_expr *e = op->sel && op->sel->items ? op->sel->items[i] : NULL;
+    f.direct = !e || e->kind == TD_EXPR_COLUMN;
+    int64_t c = e ? e->column : i;
+    okey[i] = -1;
+    for (int64_t k = 0; k < op->n; k++)
+      if (kc[k] == c) okey[i] = k;
+    if (!f.direct || okey[i] >= 0) continue;
+    for (at[i] = 0; at[i] < n_sc && scol[at[i]] != c;) at[i]++;
+    if (at[i] == n_sc) scol[n_sc++] = c;
+  }
+  f.okey = okey;
+  f.at = at;
+  f.scol = scol;
+  f.n_sc = n_sc;
+  /* nothing to read when every output column is a key: one worker copies */
+  f.workers = f.direct && n_sc == 0 ? 1 : td__par_workers(workers, m);
+  atomic_init(&f.next, 0);
+  td_array *res = td_calloc((size_t)nf + 1, sizeof *res); /* the rows in winner order */
+  f.slot = td_malloc((size_t)(m + 1) * sizeof *f.slot);
+  if (rc == TD_OK && (!res || !f.slot)) rc = td_err_nomem(err, "keeping the top rows");
+  for (int w = 0; rc == TD_OK && w < f.workers; w++) {
+    f.cols[w] = w == 0 && f.workers == 1 ? res : td_calloc((size_t)nf + 1, sizeof *f.cols[w]);
+    if (!f.cols[w]) rc = td_err_nomem(err, "keeping the top rows");
+    for (int64_t i = 0; rc == TD_OK && f.cols[w] != res && i < nf; i++)
+      rc = td_array_init(&f.cols[w][i], def->fields[i].type, m / f.workers + 1, err);
+    if (rc == TD_OK && w > 0 && op->sel && !scratch[w].cols)
+      rc = td_select_scratch_init(&scratch[w], op->sel->n_fields, err);
+  }
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_array_init(&res[i], def->fields[i].type, m, err);
+  if (rc == TD_OK) rc = td__par_run(f.workers, fetch_worker, &f, err);
+  int first = -1; /* the worker that failed on the first winner */
+  for (int w = 0; rc == TD_OK && w < f.workers; w++)
+    if (f.failed[w] < m && (first < 0 || f.failed[w] < f.failed[first])) first = w;
+  if (first >= 0) {
+    rc = f.rc[first];
+    if (err) *err = f.err[first];
+  }
+  for (int64_t j = 0; rc == TD_OK && f.workers > 1 && j < m; j++)
+    for (int64_t i = 0; rc == TD_OK && i < nf; i++) {
+      td_colview v = td_builder_view(&f.cols[f.slot[j] / m][i]);
+      rc = td_array_append_view(&res[i], &v, f.slot[j] % m, 1, err);
+    }
   if (rc == TD_OK) rc = td_dchunk_new(nf, m, out, err);
-  for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(*out, i, &cols[i], err);
-  for (int64_t i = 0; cols && i < nf; i++) td_array_reset(&cols[i]);
-  td_free(cols);
+  for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(*out, i, &res[i], err);
+  for (int w = 0; w < f.workers; w++) {
+    for (int64_t i = 0; f.cols[w] && f.cols[w] != res && i < nf; i++) td_array_reset(&f.cols[w][i]);
+    if (f.cols[w] != res) td_free(f.cols[w]);
+  }
+  for (int64_t i = 0; res && i < nf; i++) td_array_reset(&res[i]);
+  td_free(res);
+  td_free(f.slot);
   td_free(okey);
   td_free(at);
   td_free(scol);
@@ -1500,7 +1590,7 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   if (rc == TD_OK) rc = topn_compact(x, b, err);
   if (rc == TD_OK && late) {
     if (op->sel && !x->scratch[0].cols) rc = td_select_scratch_init(&x->scratch[0], op->sel->n_fields, err);
-    if (rc == TD_OK) rc = topn_fetch_winners(src, d->snap, op, t->def, &x->scratch[0], b, kc, &c, err);
+    if (rc == TD_OK) rc = topn_fetch_winners(src, d->snap, op, t->def, x->scratch, t->threads, b, kc, &c, err);
   } else if (rc == TD_OK) {
     rc = td_dchunk_new(nf, b->pos.length, &c, err);
     for (int64_t i = 0; rc == TD_OK && i < nf; i++) rc = td_dchunk_set_array(c, i, &b->cols[i], err);

@@ -1,12 +1,18 @@
 /*
  * query/par.c - the worker pool of static operations (see par.h): threads
  * started per operation (a few tens of microseconds, small beside a scan
- * worth splitting) and joined before it returns.
+ * worth splitting) and joined before it returns.  With TD_PAR_TRACE set in
+ * the environment, each parallel run prints its workers' CPU and wall time
+ * to stderr (how well the work was split, on a machine too loaded to time).
  */
 #include "query/par.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/alloc.h"
@@ -35,12 +41,37 @@ typedef struct par_slot {
   td_par_fn fn;
   void *ctx;
   td_error err;
+  /* TD_PAR_TRACE: the worker's CPU and wall time, and how often it blocked
+   * (voluntary context switches) or was preempted */
+  bool trace;
+  double cpu_ms, wall_ms;
+  long blocked, preempted;
 } par_slot;
+
+static double ms_of(clockid_t c) {
+  struct timespec ts;
+  clock_gettime(c, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static void *par_main(void *v) {
   par_slot *s = v;
   td_error_clear(&s->err);
+  struct rusage r0, r1;
+  double c0 = 0, w0 = 0;
+  if (s->trace) {
+    getrusage(RUSAGE_THREAD, &r0);
+    c0 = ms_of(CLOCK_THREAD_CPUTIME_ID);
+    w0 = ms_of(CLOCK_MONOTONIC);
+  }
   s->rc = s->fn(s->ctx, s->worker, &s->err);
+  if (s->trace) {
+    s->cpu_ms = ms_of(CLOCK_THREAD_CPUTIME_ID) - c0;
+    s->wall_ms = ms_of(CLOCK_MONOTONIC) - w0;
+    getrusage(RUSAGE_THREAD, &r1);
+    s->blocked = r1.ru_nvcsw - r0.ru_nvcsw;
+    s->preempted = r1.ru_nivcsw - r0.ru_nivcsw;
+  }
   return NULL;
 }
 
@@ -53,7 +84,9 @@ int td__par_run(int n, td_par_fn fn, void *ctx, td_error *err) {
     return rc;
   }
   memset(slots, 0, (size_t)n * sizeof *slots);
+  bool trace = getenv("TD_PAR_TRACE") != NULL;
   for (int w = 0; w < n; w++) {
+    slots[w].trace = trace;
     slots[w].worker = w;
     slots[w].fn = fn;
     slots[w].ctx = ctx;
@@ -64,6 +97,9 @@ int td__par_run(int n, td_par_fn fn, void *ctx, td_error *err) {
     if (slots[w].started) pthread_join(slots[w].thread, NULL);
     else par_main(&slots[w]);
   }
+  for (int w = 0; trace && w < n; w++)
+    fprintf(stderr, "%s w%d cpu %.1f ms, wall %.1f ms, blocked %ld, preempted %ld%s", w ? ";" : "td par:", w,
+            slots[w].cpu_ms, slots[w].wall_ms, slots[w].blocked, slots[w].preempted, w + 1 < n ? "" : "\n");
   int rc = TD_OK;
   for (int w = 0; w < n && rc == TD_OK; w++)
     if (slots[w].rc) {
@@ -114,16 +150,4 @@ void td__par_group(const td_table *t, const td_snapshot *snap, int workers, int6
     if (source && i < *n) region = next;
   }
   *n = k;
-}
-
-void td__par_split(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int n,
-                   int64_t *bounds) {
-  bounds[0] = begin;
-  for (int i = 1; i < n; i++) {
-    int64_t p = begin + (end - begin) / n * i + ((end - begin) % n) * i / n;
-    p = td_scan_chunk_start(t, snap, p);
-    if (p < bounds[i - 1]) p = bounds[i - 1];
-    bounds[i] = p;
-  }
-  bounds[n] = end;
 }

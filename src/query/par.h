@@ -7,9 +7,9 @@
  * page of one location, or a derived chunk).  Workers run only inside
  * td__par_run, which returns when every worker has finished, so the caller
  * (the update thread for refreshing tables) stays the single writer of every
- * table.  Determinism is the caller's: either each worker takes one
- * contiguous range of rows (td__par_split) and partial results are merged
- * in range order, or workers take units in increasing order from a shared
+ * table.  Determinism is the caller's: either each worker folds runs of
+ * consecutive units (query/agg_op.c) and the partial results are merged in
+ * position order, or workers take units in increasing order from a shared
  * counter and each result is filed under its unit (or carries its row
  * positions).
  */
@@ -52,9 +52,8 @@ int td__par_units(const td_table *t, const td_snapshot *snap, int64_t begin, int
  * workers, each decoded it.  Nothing changes for one worker. */
 void td__par_group(const td_table *t, const td_snapshot *snap, int workers, int64_t *bounds, int64_t *n);
 
-/* Splits rows [begin, end) into n contiguous ranges of about equal rows,
- * cut at chunk starts: bounds[0..n] (bounds[0] = begin, bounds[n] = end). */
-void td__par_split(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int n,
-                   int64_t *bounds);
+/* Tests only: when on, a parallel aggregation's first worker starts with
+ * every unit and the others take theirs from it (query/agg_op.c). */
+void td__agg_par_skew(bool on);
 
 #endif

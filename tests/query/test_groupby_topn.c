@@ -246,6 +246,21 @@ static void test_two_keys(void **state) {
   env_close(&e);
 }
 
+/* sql fails alike at 1, 2, 3 and 7 threads: the same code and message. */
+static void expect_same_error(env *e, const char *sql) {
+  td_error err;
+  td_table *t = NULL;
+  td_query_options qo = mt_mem_options(e, 1);
+  int code = td_query(sql, &qo, &t, &err);
+  assert_int_not_equal(code, TD_OK);
+  assert_null(t);
+  static const int threads[] = {2, 3, 7};
+  for (size_t i = 0; i < sizeof threads / sizeof *threads; i++) {
+    qo = mt_mem_options(e, threads[i]);
+    mt_expect_error(&qo, sql, code, err.message);
+  }
+}
+
 static void test_topn(void **state) {
   (void)state;
   env e;
@@ -264,6 +279,11 @@ static void test_topn(void **state) {
   /* a filter and computed items fused with the top-N */
   expect_top(&e, "SELECT id, v * 2 AS d, b FROM t WHERE b = 's3' AND v > 0", "d DESC", 15, 0);
   expect_top(&e, "SELECT id, b FROM t WHERE a = 3", "b DESC NULLS FIRST", 12, 5);
+  /* late materialization: the winners are read back by several workers,
+   * through a projection too; the error is the first winner's */
+  expect_top(&e, "SELECT x, id * 2 AS d, b FROM t", "x DESC", 30, 0);
+  expect_top(&e, "SELECT b, v, x FROM t", "x, v DESC", 50, 3);
+  expect_same_error(&e, "SELECT CAST(b AS BIGINT) AS c, x FROM t ORDER BY x DESC LIMIT 40");
   /* OFFSET; k larger than the table; k = 0 */
   expect_top(&e, "SELECT id, x FROM t", "x", 10, 100);
   expect_top(&e, "SELECT id, a FROM t WHERE id < 500", "a, id DESC", 100000, 0);

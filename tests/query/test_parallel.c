@@ -7,13 +7,16 @@
  * bool: the same groups as beside an integer); count(DISTINCT) grouped
  * (null keys, null values, doubles) and global, with the distinct pairs
  * collected and merged part by part, also when they enter the sets many
- * times before the end.  Error paths: negative thread counts.
+ * times before the end; the aggregation's runs of units (an even split and
+ * one where the workers take every unit from the first) and the error of
+ * the first failing row.  Error paths: negative thread counts.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query/agg_more.h"
+#include "query/par.h"
 #include "tabledata.h"
 #include "test.h"
 
@@ -617,6 +620,60 @@ static void test_filters_projections(void **state) {
   env_close(&e);
 }
 
+/* The aggregation's runs: workers fold runs of units and take the back
+ * half of another's units when theirs are done; the runs merge in position
+ * order.  With the split even and with every unit first given to worker 0
+ * (the others only take from it), at 1, 2, 3 and 7 threads: groups in
+ * first-seen order, first/last, string_agg in row order, a grouped
+ * count(DISTINCT); a failure is the first failing row's, though later
+ * units fail too (and may fail first). */
+static void test_agg_runs(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const char *const sql[] = {
+      "SELECT k2, count(*), first(id), last(id), first(s), last(x), sum(v) FROM t GROUP BY k2",
+      "SELECT k1, string_agg(s, ','), min(s), count(DISTINCT v) FROM t WHERE id % 5 <> 1 GROUP BY k1",
+      "SELECT first(id), last(id), string_agg(CAST(id AS VARCHAR), ' '), count(*) FROM t WHERE id % 97 = 3",
+      "SELECT v % 1000 AS g, count(*), first(k2), last(s) FROM t GROUP BY g",
+  };
+  static const int threads[] = {2, 3, 7};
+  td_error err;
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  for (size_t q = 0; q < sizeof sql / sizeof *sql; q++) {
+    rows one = run(&e, sql[q], 1);
+    assert_true(one.n > 0);
+    for (int skew = 0; skew < 2; skew++) {
+      td__agg_par_skew(skew);
+      for (size_t i = 0; i < sizeof threads / sizeof *threads; i++) {
+        rows more = run(&e, sql[q], threads[i]);
+        assert_rows(sql[q], &more, &one, threads[i]);
+        rows_free(&more);
+      }
+    }
+    td__agg_par_skew(false);
+    rows_free(&one);
+  }
+  /* rows 30000 and 60000 (in different units) fail: the error names 30000 */
+  const char *bad = "SELECT k1, sum(CAST(CASE WHEN id = 30000 OR id = 60000 THEN 'x' || id ELSE '1' END AS BIGINT)) "
+                    "FROM t GROUP BY k1";
+  for (int skew = 0; skew < 2; skew++) {
+    td__agg_par_skew(skew);
+    for (int th = 1; th <= 7; th++) {
+      qo.threads = th;
+      td_table *t = (td_table *)&e;
+      assert_int_not_equal(td_query(bad, &qo, &t, &err), TD_OK);
+      assert_null(t);
+      if (!strstr(err.message, "'x30000'")) fail_msg("%d threads: %s", th, err.message);
+    }
+  }
+  td__agg_par_skew(false);
+  env_close(&e);
+}
+
 static void test_threads_errors(void **state) {
   (void)state;
   env e;
@@ -649,6 +706,7 @@ int main(void) {
       cmocka_unit_test(test_million_groups),    cmocka_unit_test(test_count_distinct),
       cmocka_unit_test(test_order_by_limit),
       cmocka_unit_test(test_filters_projections), cmocka_unit_test(test_threads_errors),
+      cmocka_unit_test(test_agg_runs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
