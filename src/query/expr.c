@@ -227,7 +227,8 @@ static int prec(const td_expr *e) {
         case TD_OP_SUB: return 6;
         case TD_OP_MUL:
         case TD_OP_DIV:
-        case TD_OP_MOD: return 7;
+        case TD_OP_MOD:
+        case TD_OP_IDIV: return 7;
         default: return 4; /* comparisons */
       }
     case TD_EXPR_UNARY: return e->op == TD_OP_NOT ? 3 : 8;
@@ -245,7 +246,7 @@ static int prec(const td_expr *e) {
 
 static const char *op_text(td_op op) {
   static const char *const t[] = {"?", "+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">=",
-                                  "AND", "OR", "NOT", "-", "%", "||"};
+                                  "AND", "OR", "NOT", "-", "%", "||", "//"};
   return t[op];
 }
 
@@ -307,7 +308,7 @@ static bool print_form(td_strbuf *b, const td_expr *e) {
     return true;
   }
   bool like = strcmp(n, "like") == 0 || strcmp(n, "ilike") == 0;
-  if ((like || strcmp(n, "distinct_from") == 0) && e->n_args == 2) {
+  if ((like && e->n_args <= 3) || (strcmp(n, "distinct_from") == 0 && e->n_args == 2)) {
     print_child(b, a[0], 5);
     if (like) {
       td__sb_put(b, e->negated ? " NOT " : " ");
@@ -316,6 +317,10 @@ static bool print_form(td_strbuf *b, const td_expr *e) {
       td__sb_put(b, e->negated ? " IS NOT DISTINCT FROM " : " IS DISTINCT FROM ");
     }
     print_child(b, a[1], 5);
+    if (e->n_args == 3) {
+      td__sb_put(b, " ESCAPE ");
+      print_child(b, a[2], 5);
+    }
     return true;
   }
   return false;

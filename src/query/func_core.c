@@ -131,12 +131,9 @@ static int row_cast(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
 static int bind_like(td_expr *e, td_error *err) {
   int rc = td__func_want_str(e, 0, err);
   if (!rc) rc = td__func_want_str(e, 1, err);
+  if (!rc && e->n_args == 3) rc = td__func_want_str(e, 2, err); /* ESCAPE */
   e->type = TD_TYPE_BOOL;
   return rc;
-}
-
-static unsigned char fold_case(unsigned char c, bool ci) {
-  return ci && c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
 /* Length of the UTF-8 character at s (1 for a stray byte). */
@@ -146,18 +143,22 @@ static size_t char_len(const char *s, size_t n) {
   return k <= n ? k : 1;
 }
 
-/* SQL LIKE: % any run, _ one character; iterative with one backtrack
- * point (linear for patterns with one %, quadratic at worst). */
-bool td__like_match(const char *s, size_t n, const char *p, size_t m, bool ci) {
+/* SQL LIKE: % any run, _ one character, esc (-1: none) makes the next
+ * pattern character literal; iterative with one backtrack point (linear for
+ * patterns with one %, quadratic at worst).  Case-sensitive: ILIKE maps both
+ * sides to lower case first. */
+bool td__like_match(const char *s, size_t n, const char *p, size_t m, int esc) {
   size_t i = 0, j = 0, star_j = (size_t)-1, star_i = 0;
   while (i < n) {
-    if (j < m && p[j] == '%') {
+    bool lit = esc >= 0 && j + 1 < m && (unsigned char)p[j] == esc;
+    if (lit) j++;
+    if (!lit && j < m && p[j] == '%') {
       star_j = j++;
       star_i = i;
-    } else if (j < m && p[j] == '_') {
+    } else if (!lit && j < m && p[j] == '_') {
       i += char_len(s + i, n - i);
       j++;
-    } else if (j < m && fold_case((unsigned char)p[j], ci) == fold_case((unsigned char)s[i], ci)) {
+    } else if (j < m && p[j] == s[i]) {
       i++;
       j++;
     } else if (star_j != (size_t)-1) {
@@ -168,14 +169,44 @@ bool td__like_match(const char *s, size_t n, const char *p, size_t m, bool ci) {
       return false;
     }
   }
-  while (j < m && p[j] == '%') j++;
+  while (j < m && p[j] == '%') j++; /* j is at a token: an escaped % starts with esc */
   return j == m;
 }
 
 static int row_like(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                     td_error *err) {
-  bool m = td__like_match(a[0].v.s.ptr, a[0].v.s.len, a[1].v.s.ptr, a[1].v.s.len,
-                          e->fn->name[0] == 'i');
+  int esc = -1;
+  if (e->n_args == 3) { /* as DuckDB: empty or one character; not last in the pattern */
+    const td_value *x = &a[2];
+    if (x->v.s.len > 1)
+      return td_err_at(err, TD_ETYPE, e->args[2]->pos,
+                       "the ESCAPE string must be empty or one character, found '%.*s' at offset %lld",
+                       (int)x->v.s.len, x->v.s.ptr, (long long)e->args[2]->pos);
+    if (x->v.s.len == 1) esc = (unsigned char)x->v.s.ptr[0];
+    size_t k = 0, m = a[1].v.s.len;
+    const char *p = a[1].v.s.ptr;
+    while (esc >= 0 && k < m) k += (unsigned char)p[k] == esc ? 2 : 1;
+    if (k == m + 1)
+      return td_err_at(err, TD_ETYPE, e->args[1]->pos,
+                       "a LIKE pattern must not end with the escape character, found '%.*s' at offset %lld",
+                       (int)m, p, (long long)e->args[1]->pos);
+  }
+  bool m;
+  if (e->fn->name[0] == 'i') { /* ILIKE: both sides in lower case (Unicode, as lower()) */
+    td_fbuf low = {0};
+    int rc = td__utf8_case_map(a[0].v.s.ptr, a[0].v.s.len, false, &low, err);
+    size_t sn = low.len;
+    if (!rc) rc = td__utf8_case_map(a[1].v.s.ptr, a[1].v.s.len, false, &low, err);
+    if (rc) {
+      td_free(low.p);
+      return rc;
+    }
+    m = td__like_match(low.p ? low.p : "", sn, low.p ? low.p + sn : "", low.len - sn, esc);
+    td_free(low.p);
+  } else {
+    m = td__like_match(a[0].v.s.ptr, a[0].v.s.len, a[1].v.s.ptr, a[1].v.s.len, esc);
+  }
+  (void)buf;
   *out = td_value_bool(m != e->negated);
   return TD_OK;
 }
@@ -238,12 +269,19 @@ static int row_coalesce(const td_expr *e, const td_value *a, td_value *out, td_f
 
 static int row_extreme(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                        td_error *err) {
-  td_op op = e->fn->name[0] == 'g' ? TD_OP_GT : TD_OP_LT;
+  bool great = e->fn->name[0] == 'g';
+  td_op op = great ? TD_OP_GT : TD_OP_LT;
   int64_t best = -1;
   for (int64_t i = 0; i < e->n_args; i++) {
     if (is_null(&a[i])) continue;
-    td_value r;
-    if (best >= 0) td__scalar_binary(op, TD_TYPE_BOOL, &a[i], &a[best], &r);
+    td_value r = td_value_bool(true);
+    if (best >= 0 && td_type_is_float(e->type)) { /* NaN is above every number, as in ORDER BY and max */
+      double x = td__value_double(&a[i]), y = td__value_double(&a[best]);
+      r.v.b = isnan(x) || isnan(y) ? (great ? isnan(x) && !isnan(y) : isnan(y) && !isnan(x))
+                                   : (great ? x > y : x < y);
+    } else if (best >= 0) {
+      td__scalar_binary(op, TD_TYPE_BOOL, &a[i], &a[best], &r);
+    }
     if (best < 0 || r.v.b) best = i;
   }
   *out = best < 0 ? td_value_null(e->type) : coerce(a[best], e->type);
@@ -268,6 +306,22 @@ static int row_mod(const td_expr *e, const td_value *a, td_value *out, td_fbuf *
   } else {
     double y = td__value_double(&a[1]);
     *out = y == 0 ? td_value_null(e->type) : td_value_double(e->type, fmod(td__value_double(&a[0]), y));
+  }
+  return TD_OK;
+}
+
+/* x // y (DuckDB): integers divide truncating toward zero, floats divide;
+ * a zero divisor gives NULL (as %), INT64_MIN // -1 overflows. */
+static int row_idiv(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  if (e->type == TD_TYPE_INT64) {
+    int64_t x = a[0].v.i, y = a[1].v.i;
+    if (y == -1 && x == INT64_MIN)
+      return td_err_at(err, TD_ERANGE, e->pos, "integer overflow in '//' at offset %lld: the result does not fit in int64",
+                       (long long)e->pos);
+    *out = y == 0 ? td_value_null(e->type) : td_value_int(e->type, x / y);
+  } else {
+    double y = td__value_double(&a[1]);
+    *out = y == 0 ? td_value_null(e->type) : td_value_double(e->type, td__value_double(&a[0]) / y);
   }
   return TD_OK;
 }
@@ -378,8 +432,8 @@ static int row_ts_interval(const td_expr *e, const td_value *a, td_value *out, t
 const td_func td__funcs_core[] = {
     TD_FN("case", 2, -1, bind_case, row_case, false, false),
     TD_FN("cast", 2, 2, bind_cast, row_cast, true, false),
-    TD_FN("like", 2, 2, bind_like, row_like, true, false),
-    TD_FN("ilike", 2, 2, bind_like, row_like, true, false),
+    TD_FN("like", 2, 3, bind_like, row_like, true, false),
+    TD_FN("ilike", 2, 3, bind_like, row_like, true, false),
     TD_FN("distinct_from", 2, 2, bind_distinct, row_distinct, false, false),
     TD_FN("coalesce", 1, -1, bind_comparable, row_coalesce, false, false),
     TD_FN("ifnull", 2, 2, bind_comparable, row_coalesce, false, false),
@@ -388,6 +442,7 @@ const td_func td__funcs_core[] = {
     TD_FN("least", 1, -1, bind_comparable, row_extreme, false, false),
     TD_FN_VEC("%", 2, 2, bind_mod, row_mod, true, false, vec_mod),
     TD_FN_VEC("mod", 2, 2, bind_mod, row_mod, true, false, vec_mod),
+    TD_FN("//", 2, 2, bind_mod, row_idiv, true, false),
     TD_FN("||", 2, 2, bind_to_string, row_concat_op, true, false),
     TD_FN("concat", 1, -1, bind_to_string, row_concat_op, false, false),
     TD_FN("interval", 2, 2, bind_interval, row_interval, true, true), /* kept unfolded: see bind.c */

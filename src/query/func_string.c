@@ -71,13 +71,6 @@ static size_t char_at(const char *s, size_t n, int64_t c) {
   return i;
 }
 
-static int put_value(td_fbuf *buf, const char *s, size_t n, td_value *out, td_error *err) {
-  size_t from = buf->len;
-  int rc = td__fbuf_put(buf, s, n, err);
-  if (!rc) td__fbuf_value(buf, from, out);
-  return rc;
-}
-
 /* The C.UTF-8 locale object of case mapping ((locale_t)0 when the C library
  * has none: ASCII only then), made once and kept for the process. */
 static locale_t utf8_locale;
@@ -123,18 +116,16 @@ static size_t utf8_encode(uint32_t c, char *o) {
   return 4;
 }
 
-/* upper(s) / lower(s). */
-static int row_case_map(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
-                        td_error *err) {
-  bool up = e->fn->name[0] == 'u';
-  const unsigned char *s = (const unsigned char *)a[0].v.s.ptr;
-  size_t n = a[0].v.s.len, ascii = 0;
+/* Appends s with each character's case mapped (see func.h). */
+int td__utf8_case_map(const char *str, size_t n, bool up, td_fbuf *buf, td_error *err) {
+  const unsigned char *s = (const unsigned char *)str;
+  size_t ascii = 0, at = buf->len;
   while (ascii < n && s[ascii] < 0x80) ascii++;
   if (ascii < n) pthread_once(&utf8_once, utf8_locale_init);
   if (ascii == n || !utf8_locale) { /* ASCII letters in place */
-    int rc = put_value(buf, a[0].v.s.ptr, n, out, err);
+    int rc = td__fbuf_put(buf, str, n, err);
     if (rc) return rc;
-    char *p = buf->p + (buf->len - n);
+    char *p = buf->p + at;
     for (size_t i = 0; i < n; i++) {
       if (up && p[i] >= 'a' && p[i] <= 'z') p[i] = (char)(p[i] - 'a' + 'A');
       if (!up && p[i] >= 'A' && p[i] <= 'Z') p[i] = (char)(p[i] - 'A' + 'a');
@@ -158,8 +149,17 @@ static int row_case_map(const td_expr *e, const td_value *a, td_value *out, td_f
     len += utf8_encode(m <= 0x10FFFF && !(m >= 0xD800 && m <= 0xDFFF) ? (uint32_t)m : c, o + len);
     i += k;
   }
-  int rc = put_value(buf, o, len, out, err);
+  int rc = td__fbuf_put(buf, o, len, err);
   if (o != stack) td_free(o);
+  return rc;
+}
+
+/* upper(s) / lower(s). */
+static int row_case_map(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                        td_error *err) {
+  size_t from = buf->len;
+  int rc = td__utf8_case_map(a[0].v.s.ptr, a[0].v.s.len, e->fn->name[0] == 'u', buf, err);
+  if (!rc) td__fbuf_value(buf, from, out);
   return rc;
 }
 
@@ -190,7 +190,12 @@ static int row_substr(const td_expr *e, const td_value *a, td_value *out, td_fbu
   int64_t total = n_chars(s, n), start = a[1].v.i;
   if (start < 0) start = total + start + 1;
   int64_t lo = start, hi = total + 1; /* characters [lo, hi) */
-  if (e->n_args > 2 && __builtin_add_overflow(start, a[2].v.i < 0 ? 0 : a[2].v.i, &hi)) hi = INT64_MAX;
+  if (e->n_args > 2 && a[2].v.i < 0) { /* a negative length: the characters before start (DuckDB) */
+    hi = start;
+    if (__builtin_add_overflow(start, a[2].v.i, &lo)) lo = INT64_MIN;
+  } else if (e->n_args > 2 && __builtin_add_overflow(start, a[2].v.i, &hi)) {
+    hi = INT64_MAX;
+  }
   if (lo < 1) lo = 1;
   if (hi > total + 1) hi = total + 1;
   if (hi < lo) hi = lo;

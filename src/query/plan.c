@@ -841,6 +841,29 @@ static int plain_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **
   return rc;
 }
 
+/* HAVING may name a select alias that is not a source column (as in
+ * DuckDB): each such name in *slot becomes a copy of the item. */
+static int having_aliases(const sql_plan *sp, const td_schema *def, td_expr **slot, td_error *err) {
+  td_expr *e = *slot;
+  if (e->kind == TD_EXPR_COLUMN && td_schema_find(def, e->name) < 0) {
+    for (int64_t k = 0; k < sp->n_items; k++)
+      if (strcmp(sp->names[k], e->name) == 0) {
+        td_expr *c;
+        int rc = td_expr_clone(sp->items[k], &c, err);
+        if (rc) return rc;
+        td_expr_free(e);
+        *slot = c;
+        return TD_OK;
+      }
+    return TD_OK;
+  }
+  for (int64_t i = 0; i < e->n_args; i++) {
+    int rc = having_aliases(sp, def, &e->args[i], err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
 static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
   const td_select *q = sp->q;
   int rc = TD_OK;
@@ -876,6 +899,7 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
   sp->n_keys = nk;
   td_expr *agg_order = NULL; /* string_agg(x ORDER BY y): query/agg_order.c */
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = td__agg_order_strip(sp->items[i], &agg_order, err);
+  if (rc == TD_OK && q->having) rc = having_aliases(sp, src->def, &sp->q->having, err);
   if (rc == TD_OK) rc = td__agg_order_strip(q->having, &agg_order, err);
   for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = td__agg_order_strip(q->order_by[i].expr, &agg_order, err);
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = collect_aggs(sp, sp->items[i], err);

@@ -78,6 +78,12 @@ static void test_conditionals(void **state) {
   check("nullif(i, 1)", "-7", TD_TYPE_INT64);
   check("greatest(i, f, 1)", "2.5", TD_TYPE_FLOAT64);
   check("least(i, n, 3)", "-7", TD_TYPE_INT64);
+  /* NaN is above every number, as in ORDER BY and max() (DuckDB) */
+  check("least(CAST('NaN' AS DOUBLE), 1)", "1", TD_TYPE_FLOAT64);
+  check("least(1, CAST('NaN' AS DOUBLE))", "1", TD_TYPE_FLOAT64);
+  check("greatest(CAST('NaN' AS DOUBLE), 1)", "nan", TD_TYPE_FLOAT64);
+  check("greatest(f, CAST('NaN' AS DOUBLE), n)", "nan", TD_TYPE_FLOAT64);
+  check("greatest(CAST('-inf' AS DOUBLE), n)", "-inf", TD_TYPE_FLOAT64);
   check("n IS DISTINCT FROM NULL", "false", TD_TYPE_BOOL);
   check("n IS NOT DISTINCT FROM NULL", "true", TD_TYPE_BOOL);
   check("i IS DISTINCT FROM n", "true", TD_TYPE_BOOL);
@@ -107,6 +113,20 @@ static void test_operators_and_casts(void **state) {
   check("s ILIKE 'hello%'", "true", TD_TYPE_BOOL);
   check("s LIKE 'hello%'", "false", TD_TYPE_BOOL);
   check("'a%b' LIKE 'a%'", "true", TD_TYPE_BOOL);
+  /* ESCAPE (issue 13 audit): the escaped % and _ are literal, an empty ESCAPE is none */
+  check("'a%b' LIKE 'a!%_' ESCAPE '!'", "true", TD_TYPE_BOOL);
+  check("'ab' LIKE 'a!%' ESCAPE '!'", "false", TD_TYPE_BOOL);
+  check("'a%' NOT LIKE 'a\\%' ESCAPE '\\'", "false", TD_TYPE_BOOL);
+  check("'a!b' LIKE 'a!!_' ESCAPE '!'", "true", TD_TYPE_BOOL); /* a literal !, then any character */
+  check("'a!b' LIKE 'a!_' ESCAPE '!'", "false", TD_TYPE_BOOL);  /* a literal _ */
+  check("'a!' LIKE 'a!!' ESCAPE '!'", "true", TD_TYPE_BOOL);
+  check("'x_y' ILIKE 'X#_Y' ESCAPE '#'", "true", TD_TYPE_BOOL);
+  check("'x' LIKE 'x' ESCAPE ''", "true", TD_TYPE_BOOL);
+  check("s LIKE 'H%' ESCAPE n::VARCHAR", "null", TD_TYPE_BOOL);
+  /* ILIKE folds non-ASCII letters as lower() does, _ is one character */
+  check("'\xc3\x89" "COLE' ILIKE '\xc3\xa9%'", "true", TD_TYPE_BOOL);
+  check("'\xc3\xa0\xc3\xa9' ILIKE '\xc3\x80_'", "true", TD_TYPE_BOOL);
+  check("'h\xc3\xa9llo' LIKE '__llo'", "true", TD_TYPE_BOOL);
 }
 
 static void test_string_functions(void **state) {
@@ -119,6 +139,10 @@ static void test_string_functions(void **state) {
   check("substr(s, 1, 5)", "Hello", TD_TYPE_UTF8);
   check("substr(s, -5, 3)", "Wor", TD_TYPE_UTF8);
   check("substr(s, 0, 2)", "H", TD_TYPE_UTF8);
+  check("substr(s, 3, -2)", "He", TD_TYPE_UTF8); /* a negative length: the characters before (DuckDB) */
+  check("substr(s, -1, -3)", "orl", TD_TYPE_UTF8);
+  check("substr(s, 2, -5)", "H", TD_TYPE_UTF8);
+  check("substr(s, 1, -9223372036854775807)", "", TD_TYPE_UTF8);
   check("trim('  x  ')", "x", TD_TYPE_UTF8);
   check("ltrim('xxhixx', 'x')", "hixx", TD_TYPE_UTF8);
   check("rtrim('xxhixx', 'x')", "xxhi", TD_TYPE_UTF8);
@@ -163,6 +187,16 @@ static void test_time_functions(void **state) {
   check("date_part('dow', ts)", "2", TD_TYPE_INT64); /* Tuesday */
   check("date_part('doy', ts)", "2", TD_TYPE_INT64);
   check("date_part('week', ts)", "1", TD_TYPE_INT64);
+  /* every part DuckDB has, and its other names */
+  check("date_part('isoyear', TIMESTAMP '2021-01-01')", "2020", TD_TYPE_INT64);
+  check("yearweek(TIMESTAMP '2021-01-01')", "202053", TD_TYPE_INT64);
+  check("extract(decade FROM ts) + century(ts) + millennium(ts)", "226", TD_TYPE_INT64); /* 202 + 21 + 3 */
+  check("century(TIMESTAMP '2000-12-31')", "20", TD_TYPE_INT64);
+  check("dayofyear(ts) + dayofmonth(ts) + weekofyear(ts) + isodow(ts)", "7", TD_TYPE_INT64);
+  check("date_part('ms', ts) + date_part('dayofweek', ts)", "6568", TD_TYPE_INT64);
+  check("date_trunc('decade', ts)", "2020-01-01T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("date_trunc('century', ts)", "2000-01-01T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("epoch(CAST('2000-12-31 23:59:59.999999' AS TIMESTAMP))", "978307199.999999", TD_TYPE_FLOAT64);
   check("year(ts) * 100 + month(ts)", "202401", TD_TYPE_INT64);
   check("epoch_ns(ts)", "1704205806566507606", TD_TYPE_INT64);
   check("epoch_ms(ts)", "1704205806566", TD_TYPE_INT64);
@@ -222,7 +256,9 @@ static void test_errors(void **state) {
   check_error("CAST(i BIGINT)", TD_EPARSE, 7, "expected AS in CAST");
   check_error("i::DECIMAL(10, 2)", TD_EPARSE, 3, "the type 'DECIMAL' is not supported");
   check_error("ts - INTERVAL 1 MONTH", TD_EPARSE, 16, "an interval of months or years is not supported");
-  check_error("s LIKE 'a' ESCAPE '!'", TD_EPARSE, 11, "LIKE ... ESCAPE is not supported");
+  check_error("s LIKE 'a' ESCAPE '!!'", TD_ETYPE, 18, "the ESCAPE string must be empty or one character, found '!!'");
+  check_error("s LIKE 'a!' ESCAPE '!'", TD_ETYPE, 7, "a LIKE pattern must not end with the escape character");
+  check_error("s LIKE 'a' ESCAPE 1", TD_ETYPE, 18, "like expects a string as argument 3, found int64");
   check_error("first(DISTINCT s)", TD_EPARSE, 6, "first(DISTINCT ...) is not supported");
   check_error("first(i) FILTER (WHERE b)", TD_EPARSE, 9, "FILTER on first() is not supported");
   check_error("row_number() OVER (ORDER BY i)", TD_EPARSE, 0, "a window function (OVER) is not allowed here");
