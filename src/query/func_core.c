@@ -363,6 +363,32 @@ static int row_concat_op(const td_expr *e, const td_value *a, td_value *out, td_
   return TD_OK;
 }
 
+/* concat_ws(sep, x, ...): the non-null values as text joined by sep;
+ * NULL when sep is. */
+static int bind_concat_ws(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_UTF8;
+  return td__func_want_str(e, 0, err);
+}
+
+static int row_concat_ws(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  if (is_null(&a[0])) {
+    *out = td_value_null(TD_TYPE_UTF8);
+    return TD_OK;
+  }
+  td_value tmp;
+  size_t from = buf->len;
+  bool first = true;
+  for (int64_t i = 1; i < e->n_args; i++) {
+    if (is_null(&a[i])) continue;
+    int rc = first ? TD_OK : td__fbuf_put(buf, a[0].v.s.ptr, a[0].v.s.len, err);
+    if (!rc) rc = td__cast_value(&a[i], TD_TYPE_UTF8, &tmp, buf, e->pos, err);
+    if (rc) return rc;
+    first = false;
+  }
+  td__fbuf_value(buf, from, out);
+  return TD_OK;
+}
+
 /* ---- INTERVAL ---- */
 
 static const struct {
@@ -445,6 +471,7 @@ const td_func td__funcs_core[] = {
     TD_FN("//", 2, 2, bind_mod, row_idiv, true, false),
     TD_FN("||", 2, 2, bind_to_string, row_concat_op, true, false),
     TD_FN("concat", 1, -1, bind_to_string, row_concat_op, false, false),
+    TD_FN("concat_ws", 2, -1, bind_concat_ws, row_concat_ws, false, false),
     TD_FN("interval", 2, 2, bind_interval, row_interval, true, true), /* kept unfolded: see bind.c */
     TD_FN("+interval", 2, 2, bind_ts_interval, row_ts_interval, true, false),
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

@@ -232,6 +232,29 @@ static int parse_extract(td_parser *p, td_expr *e) {
   return rc;
 }
 
+/* POSITION(needle IN s) -> strpos(s, needle) */
+static int parse_position(td_parser *p, td_expr *e) {
+  if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after POSITION");
+  td__next(p);
+  td_expr *a = NULL, *b = NULL;
+  int rc = td__parse_concat(p, &a);
+  if (!rc && !td__accept_kw(p, "IN")) rc = td__expected(p, "IN in POSITION");
+  bool in = true;
+  if (!rc) rc = td__parse_concat(p, &b);
+  if (!rc && p->tok.kind != TK_RPAREN) rc = td__expected(p, "')'");
+  if (!rc) td__next(p);
+  if (rc) {
+    td_expr_free(a);
+    td_expr_free(b);
+    return rc;
+  }
+  td_expr *s = in ? b : a, *needle = in ? a : b;
+  rc = td__expr_add(e, s, p->err); /* takes the child, also on failure */
+  if (rc) td_expr_free(needle);
+  else rc = td__expr_add(e, needle, p->err);
+  return rc;
+}
+
 /* Whether the token after the current one is of kind k. */
 static bool next_is(const td_parser *p, td_tok_kind k) {
   td_parser q = *p;
@@ -260,6 +283,7 @@ int td__parse_special_form(td_parser *p, td_expr **out, bool *done) {
                      : td__is_kw(p, "CAST") || td__is_kw(p, "TRY_CAST") ? "cast"
                      : td__is_kw(p, "INTERVAL") ? "interval"
                      : td__is_kw(p, "EXTRACT") && next_is(p, TK_LPAREN) ? "date_part"
+                     : td__is_kw(p, "POSITION") && next_is(p, TK_LPAREN) ? "strpos"
                      : (td__is_kw(p, "DATE") || td__is_kw(p, "TIMESTAMP")) && next_is(p, TK_STRING)
                          ? "cast"
                          : NULL;
@@ -291,6 +315,8 @@ int td__parse_special_form(td_parser *p, td_expr **out, bool *done) {
       rc = parse_interval(p, e);
     } else if (strcmp(name, "date_part") == 0) {
       rc = parse_extract(p, e);
+    } else if (strcmp(name, "strpos") == 0) {
+      rc = parse_position(p, e);
     } else { /* CAST ( x AS type ) */
       if (p->tok.kind != TK_LPAREN) rc = td__expected(p, "'(' after CAST");
       if (!rc) {

@@ -156,6 +156,15 @@ static void test_string_functions(void **state) {
   check("strpos(s, 'World')", "8", TD_TYPE_INT64);
   check("left(s, 5) || right(s, 5)", "HelloWorld", TD_TYPE_UTF8);
   check("reverse('abc')", "cba", TD_TYPE_UTF8);
+  /* issue 13 audit: the string functions DuckDB has that were missing */
+  check("lpad('h\xc3\xa9', 4, '\xc3\xa9')", "\xc3\xa9\xc3\xa9h\xc3\xa9", TD_TYPE_UTF8); /* characters */
+  check("rpad(s, 14, 'xy') || lpad(s, 2, 'z')", "Hello, WorldxyHe", TD_TYPE_UTF8);
+  check("lpad(s, -1, 'x') || repeat('ab', 3) || repeat('ab', -2)", "ababab", TD_TYPE_UTF8);
+  check("split_part(s, 'o', 2) || split_part(s, 'o', -1) || split_part(s, 'o', 9) || split_part(s, 'o', 0)", ", Wrld", TD_TYPE_UTF8);
+  check("split_part('abc', '', -1) || split_part('', ',', 1)", "c", TD_TYPE_UTF8);
+  check("concat_ws('-', s, n, i, b)", "Hello, World--7-true", TD_TYPE_UTF8);
+  check("concat_ws(NULL, s)", "null", TD_TYPE_UTF8);
+  check("position('o' IN s) + instr(s, 'W')", "13", TD_TYPE_INT64);
 }
 
 static void test_math_functions(void **state) {
@@ -264,6 +273,10 @@ static void test_errors(void **state) {
   check_error("row_number() OVER (ORDER BY i)", TD_EPARSE, 0, "a window function (OVER) is not allowed here");
   check_error("EXISTS (SELECT 1)", TD_EPARSE, 0, "EXISTS is not supported");
   check_error("i || ", TD_EPARSE, 5, "expected an expression");
+  check_error("lpad(s, 20, '')", TD_ETYPE, 12, "lpad: the fill is empty, cannot pad to 20 characters");
+  check_error("repeat(s, 1000000000)", TD_ERANGE, 0, "repeat: the result would exceed");
+  check_error("split_part(s, ',', 'x')", TD_ETYPE, 19, "split_part expects an integer as argument 3");
+  check_error("position(s, 'x')", TD_EPARSE, 10, "expected IN in POSITION");
   check_error("lower(i)", TD_ETYPE, 6, "lower expects a string as argument 1, found int64");
   check_error("abs(s)", TD_ETYPE, 4, "abs expects a number as argument 1, found utf8");
   check_error("substr(s)", TD_ETYPE, 0, "substr expects 2 to 3 arguments at offset 0, found 1");
