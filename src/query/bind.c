@@ -649,8 +649,12 @@ static int bind_in(binder *b, td_expr *e) {
 static int fold(binder *b, td_expr *e) {
   if (e->kind == TD_EXPR_LITERAL || e->kind == TD_EXPR_COLUMN) return TD_OK;
   if (e->kind == TD_EXPR_CALL && (!e->fn || e->fn->is_volatile)) return TD_OK; /* aggregates, now() */
-  for (int64_t i = 0; i < e->n_args; i++)
-    if (e->args[i]->kind != TD_EXPR_LITERAL) return TD_OK;
+  for (int64_t i = 0; i < e->n_args; i++) {
+    const td_expr *a = e->args[i]; /* a literal, or an interval of literals (kept for +interval) */
+    bool iv = td__is_interval(a) && a->n_args == 2 && a->args[0]->kind == TD_EXPR_LITERAL &&
+              a->args[1]->kind == TD_EXPR_LITERAL;
+    if (a->kind != TD_EXPR_LITERAL && !iv) return TD_OK;
+  }
   td_value v;
   int rc = td_expr_eval_row(e, NULL, &v, b->err);
   if (rc) return rc;

@@ -302,6 +302,14 @@ static bool print_form(td_strbuf *b, const td_expr *e) {
   }
   if (strcmp(n, "interval") == 0 && str1) {
     td__sb_put(b, "INTERVAL ");
+    if (a[0]->kind == TD_EXPR_LITERAL && !a[0]->lit.is_null && a[0]->lit.v.i < 0) { /* 'n unit' re-parses as one literal */
+      char t[48];
+      snprintf(t, sizeof t, "'%lld ", (long long)a[0]->lit.v.i);
+      td__sb_put(b, t);
+      td__sb_putn(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
+      td__sb_put(b, "'");
+      return true;
+    }
     print_child(b, a[0], 9);
     td__sb_put(b, " ");
     td__sb_putn(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);

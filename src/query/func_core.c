@@ -401,7 +401,18 @@ static const struct {
              {"minute", 60 * 1000000000LL},
              {"hour", 3600 * 1000000000LL},
              {"day", 86400 * 1000000000LL},
-             {"week", 7 * 86400 * 1000000000LL}};
+             {"week", 7 * 86400 * 1000000000LL},
+             /* calendar units: a negative entry is a count of months */
+             {"month", -1},
+             {"quarter", -3},
+             {"year", -12}};
+
+/* The entry of an interval's unit (a literal string), or -1. */
+static int unit_index(const td_value *u) {
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+    if (u->v.s.len == strlen(units[i].unit) && memcmp(u->v.s.ptr, units[i].unit, u->v.s.len) == 0) return (int)i;
+  return -1;
+}
 
 static int bind_interval(td_expr *e, td_error *err) {
   int rc = td_type_is_integer(e->args[0]->type) || e->args[0]->type == TD_TYPE_NONE
@@ -413,15 +424,13 @@ static int bind_interval(td_expr *e, td_error *err) {
 
 static int row_interval(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                         td_error *err) {
-  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-    if (a[1].v.s.len == strlen(units[i].unit) && memcmp(a[1].v.s.ptr, units[i].unit, a[1].v.s.len) == 0) {
-      int64_t ns;
-      if (__builtin_mul_overflow(a[0].v.i, units[i].ns, &ns))
-        return td_err_at(err, TD_ERANGE, e->pos, "interval out of range at offset %lld", (long long)e->pos);
-      *out = td_value_int(TD_TYPE_INT64, ns);
-      return TD_OK;
-    }
-  return td_err_at(err, TD_ETYPE, e->pos, "unknown interval unit at offset %lld", (long long)e->pos);
+  int i = unit_index(&a[1]);
+  if (i < 0) return td_err_at(err, TD_ETYPE, e->pos, "unknown interval unit at offset %lld", (long long)e->pos);
+  int64_t v; /* nanoseconds, or months for the calendar units */
+  if (__builtin_mul_overflow(a[0].v.i, units[i].ns < 0 ? -units[i].ns : units[i].ns, &v))
+    return td_err_at(err, TD_ERANGE, e->pos, "interval out of range at offset %lld", (long long)e->pos);
+  *out = td_value_int(TD_TYPE_INT64, v);
+  return TD_OK;
 }
 
 bool td__is_interval(const td_expr *e) {
@@ -448,6 +457,25 @@ static int row_ts_interval(const td_expr *e, const td_value *a, td_value *out, t
   int64_t unit = td_type_unit_ns(e->type), from = td_type_unit_ns(a[ts].type);
   int64_t ns = a[1 - ts].v.i, v;
   if (__builtin_mul_overflow(a[ts].v.i, from / unit, &v)) return td__overflow_error(e, err);
+  const td_expr *u = e->args[1 - ts]->args[1]; /* the interval's unit: a literal */
+  int ui = u->kind == TD_EXPR_LITERAL && !u->lit.is_null ? unit_index(&u->lit) : -1;
+  if (ui >= 0 && units[ui].ns < 0) { /* months: the same day (or the month's last) and time (DuckDB) */
+    int64_t per_day = 86400 * 1000000000LL / unit, days = v / per_day - (v % per_day < 0), y, total;
+    int64_t rem = v - days * per_day;
+    int m, d;
+    td__civil_from_days(days, &y, &m, &d);
+    if (__builtin_add_overflow(y * 12 + (m - 1), e->op == TD_OP_SUB ? -ns : ns, &total) || total / 12 > 1000000 ||
+        total / 12 < -1000000)
+      return td__overflow_error(e, err);
+    int64_t y2 = total / 12 - (total % 12 < 0);
+    int m2 = (int)(total - y2 * 12) + 1;
+    int64_t last = td__days_from_civil(m2 == 12 ? y2 + 1 : y2, m2 == 12 ? 1 : m2 + 1, 1) - 1;
+    int64_t day = td__days_from_civil(y2, m2, 1) + d - 1;
+    if (day > last) day = last;
+    if (__builtin_mul_overflow(day, per_day, &v) || __builtin_add_overflow(v, rem, &v)) return td__overflow_error(e, err);
+    *out = td_value_int(e->type, v);
+    return TD_OK;
+  }
   int64_t d = ns / unit;
   if (e->op == TD_OP_SUB) d = -d;
   if (__builtin_add_overflow(v, d, &v)) return td__overflow_error(e, err);

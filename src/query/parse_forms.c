@@ -153,8 +153,9 @@ static int parse_case(td_parser *p, td_expr *e) {
   return rc;
 }
 
-static const char *const interval_units[] = {
-    "nanosecond", "microsecond", "millisecond", "second", "minute", "hour", "day", "week"};
+static const char *const interval_units[] = {"nanosecond", "microsecond", "millisecond", "second", "minute",
+                                             "hour",       "day",         "week",        "month",  "quarter",
+                                             "year"};
 
 /* The unit at the current token (singular or plural, any case), or NULL. */
 static const char *interval_unit(const char *s, size_t n) {
@@ -183,8 +184,8 @@ static int parse_interval(td_parser *p, td_expr *e) {
       if (k == 1 && p->tok.kind == TK_IDENT) u = interval_unit(p->tok.text, p->tok.len);
       if (!u)
         return td_err_at(p->err, TD_EPARSE, pos,
-                         "expected an interval such as '5 minutes' (units nanosecond to week; "
-                         "month and year are not supported) at offset %lld", (long long)pos);
+                         "expected an interval such as '5 minutes' (units nanosecond to year) at offset %lld",
+                         (long long)pos);
       if (k == 1) td__next(p);
       td_expr *n = td__expr_new(TD_EXPR_LITERAL, pos, p->err);
       if (!n) return TD_ENOMEM;
@@ -199,12 +200,7 @@ static int parse_interval(td_parser *p, td_expr *e) {
   if (!rc) rc = td__expr_add(e, n, p->err);
   if (rc) return rc;
   const char *u = p->tok.kind == TK_IDENT ? interval_unit(p->tok.text, p->tok.len) : NULL;
-  if (!u) {
-    if (td__is_kw(p, "MONTH") || td__is_kw(p, "MONTHS") || td__is_kw(p, "YEAR") ||
-        td__is_kw(p, "YEARS"))
-      return not_supported(p, "an interval of months or years");
-    return td__expected(p, "an interval unit (nanosecond to week)");
-  }
+  if (!u) return td__expected(p, "an interval unit (nanosecond to year)");
   int64_t pos = p->tok.pos;
   td__next(p);
   return add_string(p, e, u, pos);

@@ -79,7 +79,12 @@ static int parse_bound(td_parser *p, bool rows, bool end, int64_t *n, bool *inte
                x->args[0]->kind == TD_EXPR_LITERAL && x->args[0]->lit.type == TD_TYPE_INT64 &&
                x->args[1]->kind == TD_EXPR_LITERAL && x->args[1]->lit.type == TD_TYPE_UTF8;
   if (is_int) *n = x->lit.v.i;
-  if (is_iv) *n = x->args[0]->lit.v.i * unit_ns(x->args[1]->lit.v.s.ptr);
+  if (is_iv && unit_ns(x->args[1]->lit.v.s.ptr) == 0) { /* months are no fixed length */
+    td_expr_free(x);
+    return td_err_at(p->err, TD_EPARSE, pos, "an interval of months or years in a frame is not supported at offset %lld",
+                     (long long)pos);
+  }
+  if (is_iv && __builtin_mul_overflow(x->args[0]->lit.v.i, unit_ns(x->args[1]->lit.v.s.ptr), n)) *n = -1;
   *interval = is_iv;
   td_expr_free(x);
   if (!is_int && !(is_iv && !rows && *n >= 0))

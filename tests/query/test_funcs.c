@@ -212,6 +212,15 @@ static void test_time_functions(void **state) {
   check("strftime(ts, '%Y/%m/%d %H:%M:%S.%f')", "2024/01/02 14:30:06.566507", TD_TYPE_UTF8);
   check("ts - INTERVAL 5 MINUTE", "2024-01-02T14:25:06.566507606Z", TD_TYPE_TIMESTAMP);
   check("ts + INTERVAL '2 days'", "2024-01-04T14:30:06.566507606Z", TD_TYPE_TIMESTAMP);
+  /* calendar intervals (issue 13 audit): the same day and time, or the month's last day (DuckDB) */
+  check("ts - INTERVAL 1 MONTH", "2023-12-02T14:30:06.566507606Z", TD_TYPE_TIMESTAMP);
+  check("ts + INTERVAL '-13 months'", "2022-12-02T14:30:06.566507606Z", TD_TYPE_TIMESTAMP);
+  check("ts + INTERVAL 1 QUARTER", "2024-04-02T14:30:06.566507606Z", TD_TYPE_TIMESTAMP);
+  check("CAST('2024-01-31 08:00' AS TIMESTAMP) + INTERVAL 1 MONTH", "2024-02-29T08:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("INTERVAL 1 YEAR + CAST('2024-02-29' AS TIMESTAMP)", "2025-02-28T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("CAST('1969-12-31 23:59:59.5' AS TIMESTAMP) - INTERVAL (i) MONTH", "1970-07-31T23:59:59.500000000Z",
+        TD_TYPE_TIMESTAMP);
+  check("DATE '2024-03-31' - INTERVAL 1 MONTH", "2024-02-29T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
   check("INTERVAL 1 HOUR + ts > '2024-01-02T15:00:00Z'", "true", TD_TYPE_BOOL);
   check("now() > ts", "true", TD_TYPE_BOOL);
 }
@@ -264,7 +273,8 @@ static void test_errors(void **state) {
   check_error("CAST(i AS HUGEINT)", TD_EPARSE, 10, "the type 'HUGEINT' is not supported");
   check_error("CAST(i BIGINT)", TD_EPARSE, 7, "expected AS in CAST");
   check_error("i::DECIMAL(10, 2)", TD_EPARSE, 3, "the type 'DECIMAL' is not supported");
-  check_error("ts - INTERVAL 1 MONTH", TD_EPARSE, 16, "an interval of months or years is not supported");
+  check_error("ts - INTERVAL 1 FORTNIGHT", TD_EPARSE, 16, "expected an interval unit (nanosecond to year)");
+  check_error("CAST('2262-04-01' AS TIMESTAMP) + INTERVAL 1 MONTH", TD_ERANGE, 32, "integer overflow");
   check_error("s LIKE 'a' ESCAPE '!!'", TD_ETYPE, 18, "the ESCAPE string must be empty or one character, found '!!'");
   check_error("s LIKE 'a!' ESCAPE '!'", TD_ETYPE, 7, "a LIKE pattern must not end with the escape character");
   check_error("s LIKE 'a' ESCAPE 1", TD_ETYPE, 18, "like expects a string as argument 3, found int64");

@@ -243,6 +243,8 @@ static void test_errors(void **state) {
                "FROM w", TD_ETYPE, 7, "needs a numeric offset");
   expect_error(&e, "SELECT sum(v) OVER (ORDER BY o ROWS BETWEEN INTERVAL 1 MINUTE PRECEDING AND CURRENT ROW) "
                "FROM w", TD_EPARSE, 44, "expected a non-negative integer before PRECEDING");
+  expect_error(&e, "SELECT sum(v) OVER (ORDER BY o RANGE BETWEEN INTERVAL 1 MONTH PRECEDING AND CURRENT ROW) "
+               "FROM w", TD_EPARSE, 45, "an interval of months or years in a frame is not supported");
   expect_error(&e, "SELECT sum(g) OVER () FROM w", TD_ETYPE, 7, "sum() OVER expects a numeric argument, found utf8");
   expect_error(&e, "SELECT lag(v, o) OVER () FROM w", TD_ETYPE, 14, "non-negative integer offset");
   expect_error(&e, "SELECT lag(v, 1, 'x') OVER () FROM w", TD_ETYPE, 17, "default must have the type");
