@@ -181,6 +181,8 @@ static void test_math_functions(void **state) {
   check("exp(0)", "1", TD_TYPE_FLOAT64);
   check("pow(2, 10)", "1024", TD_TYPE_FLOAT64);
   check("sign(i)", "-1", TD_TYPE_INT64);
+  check("isnan(CAST('NaN' AS DOUBLE)) AND isinf(CAST('-inf' AS DOUBLE)) AND isfinite(i) AND NOT isfinite(f / 0.0)", "null", TD_TYPE_BOOL);
+  check("isnan(f) OR isinf(f) OR NOT isfinite(i)", "false", TD_TYPE_BOOL);
 }
 
 static void test_time_functions(void **state) {

@@ -178,6 +178,8 @@ export function fixedQueries() {
     Q(`SELECT id AS id, first_value(s) OVER (PARTITION BY k ORDER BY id) AS f FROM {t}`),
     R(`SELECT last_value(s) OVER (PARTITION BY k ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS l FROM {t}`, 'UNBOUNDED FOLLOWING (frames past the current row) is not supported'),
     R(`SELECT id AS id, ntile(3) OVER (ORDER BY id) AS n FROM {t}`, 'the window function ntile is not supported'),
+    Q(`SELECT id AS id, (sum(d) OVER (ORDER BY id ROWS 1 PRECEDING))::VARCHAR AS s, isnan(avg(d) OVER (PARTITION BY k ORDER BY id)) AS a_nan, isinf(avg(d) OVER (PARTITION BY k ORDER BY id)) AS a_inf FROM {t}`),
+    Q(`SELECT id AS id, isnan(d) AS a, isinf(d) AS b, isfinite(d) AS c, isnan(id) AS e FROM {t}`),
     // joins of every kind
     R(`SELECT t.id AS id, u.uid AS uid FROM {t} t CROSS JOIN {u} u WHERE t.id < 3 ORDER BY id, uid`, 'CROSS JOIN is not supported'),
     R(`SELECT t.id AS id, u.uid AS uid FROM {t} t JOIN {u} u ON t.id = u.uid AND u.x > 150 ORDER BY id`, 'a join condition on an expression is not supported'),
