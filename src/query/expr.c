@@ -292,8 +292,8 @@ static bool print_form(td_strbuf *b, const td_expr *e) {
     return true;
   }
   bool str1 = e->n_args == 2 && a[1]->kind == TD_EXPR_LITERAL && td_type_is_text(a[1]->lit.type);
-  if (strcmp(n, "cast") == 0 && str1) {
-    td__sb_put(b, "CAST(");
+  if ((strcmp(n, "cast") == 0 || strcmp(n, "try_cast") == 0) && str1) {
+    td__sb_put(b, n[0] == 't' ? "TRY_CAST(" : "CAST(");
     print_expr(b, a[0]);
     td__sb_put(b, " AS ");
     td__sb_putn(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);

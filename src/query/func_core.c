@@ -126,6 +126,18 @@ static int row_cast(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
   return rc;
 }
 
+/* TRY_CAST: NULL where CAST fails on the value (DuckDB). */
+static int row_try_cast(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  td_error ignored;
+  int rc = row_cast(e, a, out, buf, &ignored);
+  if (rc == TD_ETYPE || rc == TD_ERANGE) {
+    *out = td_value_null(e->type);
+    return TD_OK;
+  }
+  if (rc) *err = ignored;
+  return rc;
+}
+
 /* ---- LIKE / ILIKE ---- */
 
 static int bind_like(td_expr *e, td_error *err) {
@@ -486,6 +498,7 @@ static int row_ts_interval(const td_expr *e, const td_value *a, td_value *out, t
 const td_func td__funcs_core[] = {
     TD_FN("case", 2, -1, bind_case, row_case, false, false),
     TD_FN("cast", 2, 2, bind_cast, row_cast, true, false),
+    TD_FN("try_cast", 2, 2, bind_cast, row_try_cast, true, false),
     TD_FN("like", 2, 3, bind_like, row_like, true, false),
     TD_FN("ilike", 2, 3, bind_like, row_like, true, false),
     TD_FN("distinct_from", 2, 2, bind_distinct, row_distinct, false, false),

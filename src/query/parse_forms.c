@@ -276,7 +276,8 @@ int td__parse_special_form(td_parser *p, td_expr **out, bool *done) {
       return not_supported(p, unsupported[i][1]);
     }
   const char *name = td__is_kw(p, "CASE") ? "case"
-                     : td__is_kw(p, "CAST") || td__is_kw(p, "TRY_CAST") ? "cast"
+                     : td__is_kw(p, "CAST")     ? "cast"
+                     : td__is_kw(p, "TRY_CAST") ? "try_cast"
                      : td__is_kw(p, "INTERVAL") ? "interval"
                      : td__is_kw(p, "EXTRACT") && next_is(p, TK_LPAREN) ? "date_part"
                      : td__is_kw(p, "POSITION") && next_is(p, TK_LPAREN) ? "strpos"
@@ -285,7 +286,6 @@ int td__parse_special_form(td_parser *p, td_expr **out, bool *done) {
                          : NULL;
   if (!name) return TD_OK;
   *done = true;
-  if (td__is_kw(p, "TRY_CAST")) return not_supported(p, "TRY_CAST");
   int64_t pos = p->tok.pos;
   bool typed_literal = td__is_kw(p, "DATE") || td__is_kw(p, "TIMESTAMP");
   td_expr *e = call_node(p, name, pos);
@@ -313,7 +313,7 @@ int td__parse_special_form(td_parser *p, td_expr **out, bool *done) {
       rc = parse_extract(p, e);
     } else if (strcmp(name, "strpos") == 0) {
       rc = parse_position(p, e);
-    } else { /* CAST ( x AS type ) */
+    } else { /* [TRY_]CAST ( x AS type ) */
       if (p->tok.kind != TK_LPAREN) rc = td__expected(p, "'(' after CAST");
       if (!rc) {
         td__next(p);

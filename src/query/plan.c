@@ -841,11 +841,19 @@ static int plain_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **
   return rc;
 }
 
-/* HAVING may name a select alias that is not a source column (as in
- * DuckDB): each such name in *slot becomes a copy of the item. */
+/* Whether e is the source column `name` itself among the group keys. */
+static bool is_key_column(const sql_plan *sp, const char *name) {
+  for (int64_t i = 0; i < sp->n_keys; i++)
+    if (sp->keys[i]->kind == TD_EXPR_COLUMN && strcmp(sp->keys[i]->name, name) == 0) return true;
+  return false;
+}
+
+/* HAVING may name a select alias (as in DuckDB: one that is not a grouped
+ * source column, which could not be named there otherwise): each such name
+ * in *slot becomes a copy of the item. */
 static int having_aliases(const sql_plan *sp, const td_schema *def, td_expr **slot, td_error *err) {
   td_expr *e = *slot;
-  if (e->kind == TD_EXPR_COLUMN && td_schema_find(def, e->name) < 0) {
+  if (e->kind == TD_EXPR_COLUMN && (td_schema_find(def, e->name) < 0 || !is_key_column(sp, e->name))) {
     for (int64_t k = 0; k < sp->n_items; k++)
       if (strcmp(sp->names[k], e->name) == 0) {
         td_expr *c;
@@ -857,6 +865,7 @@ static int having_aliases(const sql_plan *sp, const td_schema *def, td_expr **sl
       }
     return TD_OK;
   }
+  if (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE) return TD_OK; /* sum(v): the column */
   for (int64_t i = 0; i < e->n_args; i++) {
     int rc = having_aliases(sp, def, &e->args[i], err);
     if (rc) return rc;

@@ -100,6 +100,11 @@ static void test_operators_and_casts(void **state) {
   check("concat(s, n, b)", "Hello, Worldtrue", TD_TYPE_UTF8);
   check("CAST(f AS BIGINT)", "2", TD_TYPE_INT64); /* half to even */
   check("CAST(3.5 AS INTEGER)", "4", TD_TYPE_INT32);
+  /* TRY_CAST: NULL where CAST fails (folded constants and row values) */
+  check("TRY_CAST('x' AS INTEGER)", "null", TD_TYPE_INT32);
+  check("TRY_CAST(s AS BIGINT)", "null", TD_TYPE_INT64);
+  check("TRY_CAST(i * 100 AS TINYINT)", "null", TD_TYPE_INT8);
+  check("TRY_CAST(' 42' AS INTEGER) + 1", "43", TD_TYPE_INT64);
   check("f::VARCHAR", "2.5", TD_TYPE_UTF8);
   check("'42'::BIGINT + 1", "43", TD_TYPE_INT64);
   check("CAST(' 1.5 ' AS DOUBLE)", "1.5", TD_TYPE_FLOAT64);

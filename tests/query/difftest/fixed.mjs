@@ -75,6 +75,7 @@ export function fixedQueries() {
     E(`SELECT CAST(1e30 AS BIGINT) AS a`),
     E(`SELECT CAST('x' AS INTEGER) AS a`),
     Q(`SELECT CAST(2.5::DOUBLE AS BIGINT) AS d, CAST(3.5::DOUBLE AS INTEGER) AS b, CAST('  42 ' AS INTEGER) AS e, CAST('1.5' AS INTEGER) AS f`),
+    Q(`SELECT TRY_CAST(s AS INTEGER) AS a, TRY_CAST(k AS DOUBLE) AS b, TRY_CAST(i AS TINYINT) AS c, TRY_CAST('12' AS BIGINT) AS e, TRY_CAST(id * 100 AS TINYINT) AS f FROM {t}`),
     Q(`SELECT CAST(i AS DOUBLE) AS a, CAST(id AS VARCHAR) AS b, CAST(d AS VARCHAR) AS c, CAST(b AS VARCHAR) AS e FROM {t}`),
     R(`SELECT sum(i) AS s FROM {t} WHERE id <> 5`, 'integer overflow in sum(i)'), // DESIGN.md Decisions: no silent HUGEINT
     Q(`SELECT 9223372036854775807 AS a, -9223372036854775808 AS b`),
@@ -168,6 +169,8 @@ export function fixedQueries() {
     Q(`SELECT count(*) FILTER (WHERE k IS NULL) AS a, sum(id) FILTER (WHERE id > 4) AS b, count(DISTINCT k) FILTER (WHERE id < 5) AS c FROM {t}`),
     Q(`SELECT k AS g, count(*) AS n FROM {t} GROUP BY g HAVING count(*) > 1 AND k IS NOT NULL`),
     Q(`SELECT k AS k, count(*) AS n FROM {t} GROUP BY ALL HAVING n > 1`),
+    Q(`SELECT k AS kk, sum(id) AS s FROM {t} GROUP BY kk HAVING s > 5 AND kk IS NOT NULL`), // s is also a column of {t}
+    Q(`SELECT upper(k) AS k, count(*) AS n FROM {t} GROUP BY upper(k) HAVING k <> 'A'`),
     Q(`SELECT sum(id) AS s FROM {t} HAVING sum(id) > 1000`),
     Q(`SELECT k AS k, b AS b, count(*) AS n FROM {t} GROUP BY k, b`),
     // windows and QUALIFY with NULL keys and ties
