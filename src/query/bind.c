@@ -198,6 +198,21 @@ static bool to_units(td_type_id t, int64_t secs, int64_t frac, int64_t *v, bool 
   return td_type_width(t) == 8 || (*v >= INT32_MIN && *v <= INT32_MAX);
 }
 
+/* A literal v < lit < v + 1 in the units of t (rounded down to v): x < lit
+ * is x <= v and x >= lit is x > v (mirrored when lit is left); for = and <>
+ * (op NULL: IN) no value can be equal, an error. */
+static int finer_than_unit(binder *b, const td_expr *lit, int n, const char *s, td_type_id t, td_op *op,
+                           bool lit_left) {
+  if (!op || *op == TD_OP_EQ || *op == TD_OP_NE)
+    return td_err_at(b->err, TD_ETYPE, lit->pos,
+                     "'%.*s' at offset %lld is finer than the unit of %s: no value can be "
+                     "equal to it (compare with < or > instead)",
+                     n, s, (long long)lit->pos, td_type_name(t));
+  if (!lit_left) *op = *op == TD_OP_LT ? TD_OP_LE : *op == TD_OP_GE ? TD_OP_GT : *op;
+  else *op = *op == TD_OP_LE ? TD_OP_LT : *op == TD_OP_GT ? TD_OP_GE : *op;
+  return TD_OK;
+}
+
 /*
  * Turns a utf8 literal compared (by *op, literal on the right unless
  * lit_left) with a date, time or non-ns timestamp into a literal of that
@@ -231,20 +246,41 @@ static int to_temporal(binder *b, td_expr *lit, td_type_id t, td_op *op, bool li
   if (!to_units(t, secs, frac, &v, &inexact))
     return td_err_at(b->err, TD_ETYPE, lit->pos, "'%.*s' at offset %lld is out of the range of %s",
                      n, s, (long long)lit->pos, td_type_name(t));
-  if (inexact) {
-    if (!op || *op == TD_OP_EQ || *op == TD_OP_NE)
-      return td_err_at(b->err, TD_ETYPE, lit->pos,
-                       "'%.*s' at offset %lld is finer than the unit of %s: no value can be "
-                       "equal to it (compare with < or > instead)",
-                       n, s, (long long)lit->pos, td_type_name(t));
-    /* v < lit < v + 1: x < lit <=> x <= v, x >= lit <=> x > v (mirrored when lit is left) */
-    if (!lit_left) *op = *op == TD_OP_LT ? TD_OP_LE : *op == TD_OP_GE ? TD_OP_GT : *op;
-    else *op = *op == TD_OP_LE ? TD_OP_LT : *op == TD_OP_GT ? TD_OP_GE : *op;
-  }
+  int rc = inexact ? finer_than_unit(b, lit, n, s, t, op, lit_left) : TD_OK;
+  if (rc) return rc;
   td_free((void *)s);
   lit->lit = td_value_int(t, v);
   lit->type = t;
   return TD_OK;
+}
+
+/*
+ * A timestamp or date literal (TIMESTAMP '...', DATE '...', folded casts)
+ * compared with a timestamp or date of another unit becomes a literal of
+ * that type, exactly, as a string literal does (to_temporal): as DuckDB,
+ * which casts it, `ts_us < TIMESTAMP '1970-01-01'` compares.
+ */
+static int retime(binder *b, td_expr *lit, td_type_id t, td_op *op, bool lit_left) {
+  int64_t from = td_type_unit_ns(lit->type), to = td_type_unit_ns(t), ns, v;
+  char text[64];
+  td_value_format(&lit->lit, text, sizeof text);
+  if (__builtin_mul_overflow(lit->lit.v.i, from, &ns))
+    return td_err_at(b->err, TD_ETYPE, lit->pos, "'%s' at offset %lld is out of the range of %s", text,
+                     (long long)lit->pos, td_type_name(t));
+  v = ns / to - (ns % to < 0);
+  if (td_type_width(t) == 4 && (v < INT32_MIN || v > INT32_MAX))
+    return td_err_at(b->err, TD_ETYPE, lit->pos, "'%s' at offset %lld is out of the range of %s", text,
+                     (long long)lit->pos, td_type_name(t));
+  int rc = v * to != ns ? finer_than_unit(b, lit, (int)strlen(text), text, t, op, lit_left) : TD_OK;
+  if (rc) return rc;
+  lit->lit = td_value_int(t, v);
+  lit->type = t;
+  return TD_OK;
+}
+
+static bool temporal_literal(const td_expr *e) {
+  return e->kind == TD_EXPR_LITERAL && !e->lit.is_null &&
+         (td_type_is_timestamp(e->type) || e->type == TD_TYPE_DATE32 || e->type == TD_TYPE_DATE64);
 }
 
 static bool utf8_literal(const td_expr *e) {
@@ -324,6 +360,21 @@ static bool literal_of(const td_expr *e) {
          (td_type_is_text(e->type) || td_type_is_integer(e->type) || td_type_is_float(e->type));
 }
 
+/* A string literal compared with a number is cast to the number's type, as
+ * DuckDB does (`id = '3'`); TD_ETYPE at the literal when it is no such
+ * number. */
+static int to_number(binder *b, td_expr *lit, td_type_id t) {
+  td_value v;
+  td_fbuf scratch = {0};
+  int rc = td__cast_value(&lit->lit, t, &v, &scratch, lit->pos, b->err);
+  td_free(scratch.p);
+  if (rc) return rc;
+  td_free((void *)lit->lit.v.s.ptr); /* the literal owns its text */
+  lit->lit = v;
+  lit->type = t;
+  return TD_OK;
+}
+
 /* Decimal operands: a literal is converted; two decimals need one "p,s". */
 static int check_decimal(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *op) {
   if (x->type == TD_TYPE_DECIMAL128 && y->type == TD_TYPE_DECIMAL128) {
@@ -370,6 +421,12 @@ static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *
   if (s == TD_TYPE_UINT64 || t == TD_TYPE_UINT64) return check_uint64(b, x, y, pos, op);
   if (s == TD_TYPE_DECIMAL128 || t == TD_TYPE_DECIMAL128) return check_decimal(b, x, y, pos, op);
   if ((is_numeric(s) && is_numeric(t)) || s == t) return TD_OK;
+  if (is_numeric(s) && utf8_literal(y)) return to_number(b, y, s);
+  if (is_numeric(t) && utf8_literal(x)) return to_number(b, x, t);
+  bool dated_s = td_type_is_timestamp(s) || s == TD_TYPE_DATE32 || s == TD_TYPE_DATE64,
+       dated_t = td_type_is_timestamp(t) || t == TD_TYPE_DATE32 || t == TD_TYPE_DATE64;
+  if (dated_s && dated_t && temporal_literal(y)) return retime(b, y, s, op, false);
+  if (dated_s && dated_t && temporal_literal(x)) return retime(b, x, t, op, true);
   if (td_type_is_temporal(s) && td_type_is_temporal(t))
     return type_err(b, pos,
                     "cannot compare %s with %s: temporal values of different types or units are "
@@ -511,7 +568,8 @@ static int bind_binary(binder *b, td_expr *e) {
       return rc;
     case TD_OP_MOD:
     case TD_OP_CONCAT:
-      return td__func_bind(td__func_find(e->op == TD_OP_MOD ? "%" : "||"), e, b->err);
+    case TD_OP_IDIV:
+      return td__func_bind(td__func_find(e->op == TD_OP_MOD ? "%" : e->op == TD_OP_IDIV ? "//" : "||"), e, b->err);
     case TD_OP_ADD:
     case TD_OP_SUB:
       if (td__is_interval(e->args[0]) || td__is_interval(e->args[1]))
@@ -591,8 +649,12 @@ static int bind_in(binder *b, td_expr *e) {
 static int fold(binder *b, td_expr *e) {
   if (e->kind == TD_EXPR_LITERAL || e->kind == TD_EXPR_COLUMN) return TD_OK;
   if (e->kind == TD_EXPR_CALL && (!e->fn || e->fn->is_volatile)) return TD_OK; /* aggregates, now() */
-  for (int64_t i = 0; i < e->n_args; i++)
-    if (e->args[i]->kind != TD_EXPR_LITERAL) return TD_OK;
+  for (int64_t i = 0; i < e->n_args; i++) {
+    const td_expr *a = e->args[i]; /* a literal, or an interval of literals (kept for +interval) */
+    bool iv = td__is_interval(a) && a->n_args == 2 && a->args[0]->kind == TD_EXPR_LITERAL &&
+              a->args[1]->kind == TD_EXPR_LITERAL;
+    if (a->kind != TD_EXPR_LITERAL && !iv) return TD_OK;
+  }
   td_value v;
   int rc = td_expr_eval_row(e, NULL, &v, b->err);
   if (rc) return rc;

@@ -227,7 +227,8 @@ static int prec(const td_expr *e) {
         case TD_OP_SUB: return 6;
         case TD_OP_MUL:
         case TD_OP_DIV:
-        case TD_OP_MOD: return 7;
+        case TD_OP_MOD:
+        case TD_OP_IDIV: return 7;
         default: return 4; /* comparisons */
       }
     case TD_EXPR_UNARY: return e->op == TD_OP_NOT ? 3 : 8;
@@ -245,7 +246,7 @@ static int prec(const td_expr *e) {
 
 static const char *op_text(td_op op) {
   static const char *const t[] = {"?", "+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">=",
-                                  "AND", "OR", "NOT", "-", "%", "||"};
+                                  "AND", "OR", "NOT", "-", "%", "||", "//"};
   return t[op];
 }
 
@@ -291,8 +292,8 @@ static bool print_form(td_strbuf *b, const td_expr *e) {
     return true;
   }
   bool str1 = e->n_args == 2 && a[1]->kind == TD_EXPR_LITERAL && td_type_is_text(a[1]->lit.type);
-  if (strcmp(n, "cast") == 0 && str1) {
-    td__sb_put(b, "CAST(");
+  if ((strcmp(n, "cast") == 0 || strcmp(n, "try_cast") == 0) && str1) {
+    td__sb_put(b, n[0] == 't' ? "TRY_CAST(" : "CAST(");
     print_expr(b, a[0]);
     td__sb_put(b, " AS ");
     td__sb_putn(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
@@ -301,13 +302,21 @@ static bool print_form(td_strbuf *b, const td_expr *e) {
   }
   if (strcmp(n, "interval") == 0 && str1) {
     td__sb_put(b, "INTERVAL ");
+    if (a[0]->kind == TD_EXPR_LITERAL && !a[0]->lit.is_null && a[0]->lit.v.i < 0) { /* 'n unit' re-parses as one literal */
+      char t[48];
+      snprintf(t, sizeof t, "'%lld ", (long long)a[0]->lit.v.i);
+      td__sb_put(b, t);
+      td__sb_putn(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
+      td__sb_put(b, "'");
+      return true;
+    }
     print_child(b, a[0], 9);
     td__sb_put(b, " ");
     td__sb_putn(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
     return true;
   }
   bool like = strcmp(n, "like") == 0 || strcmp(n, "ilike") == 0;
-  if ((like || strcmp(n, "distinct_from") == 0) && e->n_args == 2) {
+  if ((like && e->n_args <= 3) || (strcmp(n, "distinct_from") == 0 && e->n_args == 2)) {
     print_child(b, a[0], 5);
     if (like) {
       td__sb_put(b, e->negated ? " NOT " : " ");
@@ -316,6 +325,10 @@ static bool print_form(td_strbuf *b, const td_expr *e) {
       td__sb_put(b, e->negated ? " IS NOT DISTINCT FROM " : " IS DISTINCT FROM ");
     }
     print_child(b, a[1], 5);
+    if (e->n_args == 3) {
+      td__sb_put(b, " ESCAPE ");
+      print_child(b, a[2], 5);
+    }
     return true;
   }
   return false;

@@ -54,7 +54,8 @@ typedef enum td_op {
   TD_OP_EQ, TD_OP_NE, TD_OP_LT, TD_OP_LE, TD_OP_GT, TD_OP_GE,
   TD_OP_AND, TD_OP_OR,
   TD_OP_NOT, TD_OP_NEG,
-  TD_OP_MOD, TD_OP_CONCAT /* % and ||: evaluated through the function registry */
+  TD_OP_MOD, TD_OP_CONCAT, /* % and ||: evaluated through the function registry */
+  TD_OP_IDIV /* //: integer division, through the registry too */
 } td_op;
 
 typedef enum td_agg_kind {

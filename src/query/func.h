@@ -94,9 +94,14 @@ bool td__is_stat_agg(const char *name);
 /* ---- helpers shared by the families ---- */
 /* Whether e is an INTERVAL form (a CALL "interval"). */
 bool td__is_interval(const td_expr *e);
-/* SQL LIKE of s against pattern p: % any run, _ one UTF-8 character; ci:
- * ASCII case-insensitive (ILIKE). */
-bool td__like_match(const char *s, size_t n, const char *p, size_t m, bool ci);
+/* SQL LIKE of s against pattern p: % any run, _ one UTF-8 character, the
+ * byte esc (-1: none) makes the next pattern character literal.  Bytewise
+ * (ILIKE maps both sides with td__utf8_case_map first). */
+bool td__like_match(const char *s, size_t n, const char *p, size_t m, int esc);
+/* Appends s to buf with each UTF-8 character mapped to upper (up) or lower
+ * case as upper()/lower() do (bytes that are not UTF-8 unchanged).
+ * TD_ENOMEM through err. */
+int td__utf8_case_map(const char *s, size_t n, bool up, td_fbuf *buf, td_error *err);
 bool td__type_numeric(td_type_id t);
 /* The common type of values of types a and b (NONE is a null): equal types
  * stay, integers widen to int64, integer and float give float64, a utf8

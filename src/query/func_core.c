@@ -126,17 +126,26 @@ static int row_cast(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
   return rc;
 }
 
+/* TRY_CAST: NULL where CAST fails on the value (DuckDB). */
+static int row_try_cast(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  td_error ignored;
+  int rc = row_cast(e, a, out, buf, &ignored);
+  if (rc == TD_ETYPE || rc == TD_ERANGE) {
+    *out = td_value_null(e->type);
+    return TD_OK;
+  }
+  if (rc) *err = ignored;
+  return rc;
+}
+
 /* ---- LIKE / ILIKE ---- */
 
 static int bind_like(td_expr *e, td_error *err) {
   int rc = td__func_want_str(e, 0, err);
   if (!rc) rc = td__func_want_str(e, 1, err);
+  if (!rc && e->n_args == 3) rc = td__func_want_str(e, 2, err); /* ESCAPE */
   e->type = TD_TYPE_BOOL;
   return rc;
-}
-
-static unsigned char fold_case(unsigned char c, bool ci) {
-  return ci && c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
 /* Length of the UTF-8 character at s (1 for a stray byte). */
@@ -146,18 +155,22 @@ static size_t char_len(const char *s, size_t n) {
   return k <= n ? k : 1;
 }
 
-/* SQL LIKE: % any run, _ one character; iterative with one backtrack
- * point (linear for patterns with one %, quadratic at worst). */
-bool td__like_match(const char *s, size_t n, const char *p, size_t m, bool ci) {
+/* SQL LIKE: % any run, _ one character, esc (-1: none) makes the next
+ * pattern character literal; iterative with one backtrack point (linear for
+ * patterns with one %, quadratic at worst).  Case-sensitive: ILIKE maps both
+ * sides to lower case first. */
+bool td__like_match(const char *s, size_t n, const char *p, size_t m, int esc) {
   size_t i = 0, j = 0, star_j = (size_t)-1, star_i = 0;
   while (i < n) {
-    if (j < m && p[j] == '%') {
+    bool lit = esc >= 0 && j + 1 < m && (unsigned char)p[j] == esc;
+    if (lit) j++;
+    if (!lit && j < m && p[j] == '%') {
       star_j = j++;
       star_i = i;
-    } else if (j < m && p[j] == '_') {
+    } else if (!lit && j < m && p[j] == '_') {
       i += char_len(s + i, n - i);
       j++;
-    } else if (j < m && fold_case((unsigned char)p[j], ci) == fold_case((unsigned char)s[i], ci)) {
+    } else if (j < m && p[j] == s[i]) {
       i++;
       j++;
     } else if (star_j != (size_t)-1) {
@@ -168,14 +181,44 @@ bool td__like_match(const char *s, size_t n, const char *p, size_t m, bool ci) {
       return false;
     }
   }
-  while (j < m && p[j] == '%') j++;
+  while (j < m && p[j] == '%') j++; /* j is at a token: an escaped % starts with esc */
   return j == m;
 }
 
 static int row_like(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                     td_error *err) {
-  bool m = td__like_match(a[0].v.s.ptr, a[0].v.s.len, a[1].v.s.ptr, a[1].v.s.len,
-                          e->fn->name[0] == 'i');
+  int esc = -1;
+  if (e->n_args == 3) { /* as DuckDB: empty or one character; not last in the pattern */
+    const td_value *x = &a[2];
+    if (x->v.s.len > 1)
+      return td_err_at(err, TD_ETYPE, e->args[2]->pos,
+                       "the ESCAPE string must be empty or one character, found '%.*s' at offset %lld",
+                       (int)x->v.s.len, x->v.s.ptr, (long long)e->args[2]->pos);
+    if (x->v.s.len == 1) esc = (unsigned char)x->v.s.ptr[0];
+    size_t k = 0, m = a[1].v.s.len;
+    const char *p = a[1].v.s.ptr;
+    while (esc >= 0 && k < m) k += (unsigned char)p[k] == esc ? 2 : 1;
+    if (k == m + 1)
+      return td_err_at(err, TD_ETYPE, e->args[1]->pos,
+                       "a LIKE pattern must not end with the escape character, found '%.*s' at offset %lld",
+                       (int)m, p, (long long)e->args[1]->pos);
+  }
+  bool m;
+  if (e->fn->name[0] == 'i') { /* ILIKE: both sides in lower case (Unicode, as lower()) */
+    td_fbuf low = {0};
+    int rc = td__utf8_case_map(a[0].v.s.ptr, a[0].v.s.len, false, &low, err);
+    size_t sn = low.len;
+    if (!rc) rc = td__utf8_case_map(a[1].v.s.ptr, a[1].v.s.len, false, &low, err);
+    if (rc) {
+      td_free(low.p);
+      return rc;
+    }
+    m = td__like_match(low.p ? low.p : "", sn, low.p ? low.p + sn : "", low.len - sn, esc);
+    td_free(low.p);
+  } else {
+    m = td__like_match(a[0].v.s.ptr, a[0].v.s.len, a[1].v.s.ptr, a[1].v.s.len, esc);
+  }
+  (void)buf;
   *out = td_value_bool(m != e->negated);
   return TD_OK;
 }
@@ -238,12 +281,19 @@ static int row_coalesce(const td_expr *e, const td_value *a, td_value *out, td_f
 
 static int row_extreme(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                        td_error *err) {
-  td_op op = e->fn->name[0] == 'g' ? TD_OP_GT : TD_OP_LT;
+  bool great = e->fn->name[0] == 'g';
+  td_op op = great ? TD_OP_GT : TD_OP_LT;
   int64_t best = -1;
   for (int64_t i = 0; i < e->n_args; i++) {
     if (is_null(&a[i])) continue;
-    td_value r;
-    if (best >= 0) td__scalar_binary(op, TD_TYPE_BOOL, &a[i], &a[best], &r);
+    td_value r = td_value_bool(true);
+    if (best >= 0 && td_type_is_float(e->type)) { /* NaN is above every number, as in ORDER BY and max */
+      double x = td__value_double(&a[i]), y = td__value_double(&a[best]);
+      r.v.b = isnan(x) || isnan(y) ? (great ? isnan(x) && !isnan(y) : isnan(y) && !isnan(x))
+                                   : (great ? x > y : x < y);
+    } else if (best >= 0) {
+      td__scalar_binary(op, TD_TYPE_BOOL, &a[i], &a[best], &r);
+    }
     if (best < 0 || r.v.b) best = i;
   }
   *out = best < 0 ? td_value_null(e->type) : coerce(a[best], e->type);
@@ -268,6 +318,22 @@ static int row_mod(const td_expr *e, const td_value *a, td_value *out, td_fbuf *
   } else {
     double y = td__value_double(&a[1]);
     *out = y == 0 ? td_value_null(e->type) : td_value_double(e->type, fmod(td__value_double(&a[0]), y));
+  }
+  return TD_OK;
+}
+
+/* x // y (DuckDB): integers divide truncating toward zero, floats divide;
+ * a zero divisor gives NULL (as %), INT64_MIN // -1 overflows. */
+static int row_idiv(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  if (e->type == TD_TYPE_INT64) {
+    int64_t x = a[0].v.i, y = a[1].v.i;
+    if (y == -1 && x == INT64_MIN)
+      return td_err_at(err, TD_ERANGE, e->pos, "integer overflow in '//' at offset %lld: the result does not fit in int64",
+                       (long long)e->pos);
+    *out = y == 0 ? td_value_null(e->type) : td_value_int(e->type, x / y);
+  } else {
+    double y = td__value_double(&a[1]);
+    *out = y == 0 ? td_value_null(e->type) : td_value_double(e->type, td__value_double(&a[0]) / y);
   }
   return TD_OK;
 }
@@ -309,6 +375,32 @@ static int row_concat_op(const td_expr *e, const td_value *a, td_value *out, td_
   return TD_OK;
 }
 
+/* concat_ws(sep, x, ...): the non-null values as text joined by sep;
+ * NULL when sep is. */
+static int bind_concat_ws(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_UTF8;
+  return td__func_want_str(e, 0, err);
+}
+
+static int row_concat_ws(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  if (is_null(&a[0])) {
+    *out = td_value_null(TD_TYPE_UTF8);
+    return TD_OK;
+  }
+  td_value tmp;
+  size_t from = buf->len;
+  bool first = true;
+  for (int64_t i = 1; i < e->n_args; i++) {
+    if (is_null(&a[i])) continue;
+    int rc = first ? TD_OK : td__fbuf_put(buf, a[0].v.s.ptr, a[0].v.s.len, err);
+    if (!rc) rc = td__cast_value(&a[i], TD_TYPE_UTF8, &tmp, buf, e->pos, err);
+    if (rc) return rc;
+    first = false;
+  }
+  td__fbuf_value(buf, from, out);
+  return TD_OK;
+}
+
 /* ---- INTERVAL ---- */
 
 static const struct {
@@ -321,7 +413,18 @@ static const struct {
              {"minute", 60 * 1000000000LL},
              {"hour", 3600 * 1000000000LL},
              {"day", 86400 * 1000000000LL},
-             {"week", 7 * 86400 * 1000000000LL}};
+             {"week", 7 * 86400 * 1000000000LL},
+             /* calendar units: a negative entry is a count of months */
+             {"month", -1},
+             {"quarter", -3},
+             {"year", -12}};
+
+/* The entry of an interval's unit (a literal string), or -1. */
+static int unit_index(const td_value *u) {
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+    if (u->v.s.len == strlen(units[i].unit) && memcmp(u->v.s.ptr, units[i].unit, u->v.s.len) == 0) return (int)i;
+  return -1;
+}
 
 static int bind_interval(td_expr *e, td_error *err) {
   int rc = td_type_is_integer(e->args[0]->type) || e->args[0]->type == TD_TYPE_NONE
@@ -333,15 +436,13 @@ static int bind_interval(td_expr *e, td_error *err) {
 
 static int row_interval(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                         td_error *err) {
-  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-    if (a[1].v.s.len == strlen(units[i].unit) && memcmp(a[1].v.s.ptr, units[i].unit, a[1].v.s.len) == 0) {
-      int64_t ns;
-      if (__builtin_mul_overflow(a[0].v.i, units[i].ns, &ns))
-        return td_err_at(err, TD_ERANGE, e->pos, "interval out of range at offset %lld", (long long)e->pos);
-      *out = td_value_int(TD_TYPE_INT64, ns);
-      return TD_OK;
-    }
-  return td_err_at(err, TD_ETYPE, e->pos, "unknown interval unit at offset %lld", (long long)e->pos);
+  int i = unit_index(&a[1]);
+  if (i < 0) return td_err_at(err, TD_ETYPE, e->pos, "unknown interval unit at offset %lld", (long long)e->pos);
+  int64_t v; /* nanoseconds, or months for the calendar units */
+  if (__builtin_mul_overflow(a[0].v.i, units[i].ns < 0 ? -units[i].ns : units[i].ns, &v))
+    return td_err_at(err, TD_ERANGE, e->pos, "interval out of range at offset %lld", (long long)e->pos);
+  *out = td_value_int(TD_TYPE_INT64, v);
+  return TD_OK;
 }
 
 bool td__is_interval(const td_expr *e) {
@@ -368,6 +469,25 @@ static int row_ts_interval(const td_expr *e, const td_value *a, td_value *out, t
   int64_t unit = td_type_unit_ns(e->type), from = td_type_unit_ns(a[ts].type);
   int64_t ns = a[1 - ts].v.i, v;
   if (__builtin_mul_overflow(a[ts].v.i, from / unit, &v)) return td__overflow_error(e, err);
+  const td_expr *u = e->args[1 - ts]->args[1]; /* the interval's unit: a literal */
+  int ui = u->kind == TD_EXPR_LITERAL && !u->lit.is_null ? unit_index(&u->lit) : -1;
+  if (ui >= 0 && units[ui].ns < 0) { /* months: the same day (or the month's last) and time (DuckDB) */
+    int64_t per_day = 86400 * 1000000000LL / unit, days = v / per_day - (v % per_day < 0), y, total;
+    int64_t rem = v - days * per_day;
+    int m, d;
+    td__civil_from_days(days, &y, &m, &d);
+    if (__builtin_add_overflow(y * 12 + (m - 1), e->op == TD_OP_SUB ? -ns : ns, &total) || total / 12 > 1000000 ||
+        total / 12 < -1000000)
+      return td__overflow_error(e, err);
+    int64_t y2 = total / 12 - (total % 12 < 0);
+    int m2 = (int)(total - y2 * 12) + 1;
+    int64_t last = td__days_from_civil(m2 == 12 ? y2 + 1 : y2, m2 == 12 ? 1 : m2 + 1, 1) - 1;
+    int64_t day = td__days_from_civil(y2, m2, 1) + d - 1;
+    if (day > last) day = last;
+    if (__builtin_mul_overflow(day, per_day, &v) || __builtin_add_overflow(v, rem, &v)) return td__overflow_error(e, err);
+    *out = td_value_int(e->type, v);
+    return TD_OK;
+  }
   int64_t d = ns / unit;
   if (e->op == TD_OP_SUB) d = -d;
   if (__builtin_add_overflow(v, d, &v)) return td__overflow_error(e, err);
@@ -378,8 +498,9 @@ static int row_ts_interval(const td_expr *e, const td_value *a, td_value *out, t
 const td_func td__funcs_core[] = {
     TD_FN("case", 2, -1, bind_case, row_case, false, false),
     TD_FN("cast", 2, 2, bind_cast, row_cast, true, false),
-    TD_FN("like", 2, 2, bind_like, row_like, true, false),
-    TD_FN("ilike", 2, 2, bind_like, row_like, true, false),
+    TD_FN("try_cast", 2, 2, bind_cast, row_try_cast, true, false),
+    TD_FN("like", 2, 3, bind_like, row_like, true, false),
+    TD_FN("ilike", 2, 3, bind_like, row_like, true, false),
     TD_FN("distinct_from", 2, 2, bind_distinct, row_distinct, false, false),
     TD_FN("coalesce", 1, -1, bind_comparable, row_coalesce, false, false),
     TD_FN("ifnull", 2, 2, bind_comparable, row_coalesce, false, false),
@@ -388,8 +509,10 @@ const td_func td__funcs_core[] = {
     TD_FN("least", 1, -1, bind_comparable, row_extreme, false, false),
     TD_FN_VEC("%", 2, 2, bind_mod, row_mod, true, false, vec_mod),
     TD_FN_VEC("mod", 2, 2, bind_mod, row_mod, true, false, vec_mod),
+    TD_FN("//", 2, 2, bind_mod, row_idiv, true, false),
     TD_FN("||", 2, 2, bind_to_string, row_concat_op, true, false),
     TD_FN("concat", 1, -1, bind_to_string, row_concat_op, false, false),
+    TD_FN("concat_ws", 2, -1, bind_concat_ws, row_concat_ws, false, false),
     TD_FN("interval", 2, 2, bind_interval, row_interval, true, true), /* kept unfolded: see bind.c */
     TD_FN("+interval", 2, 2, bind_ts_interval, row_ts_interval, true, false),
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

@@ -1,6 +1,7 @@
 /*
  * query/func_math.c - numeric functions of the registry: abs, sign, round,
- * floor, ceil, trunc, sqrt, cbrt, ln, log10, log2, exp, pow.  Integer
+ * floor, ceil, trunc, sqrt, cbrt, ln, log10, log2, exp, pow, isnan, isinf,
+ * isfinite.  Integer
  * arguments keep integer results where DuckDB does (abs, sign, round,
  * floor, ceil, trunc); square roots and logarithms of numbers outside their
  * domain are errors, as in DuckDB.
@@ -32,6 +33,20 @@ static int bind_float(td_expr *e, td_error *err) {
   int rc = bind_nums(e, err);
   e->type = TD_TYPE_FLOAT64;
   return rc;
+}
+
+/* isnan(x), isinf(x), isfinite(x): of a number as float64 (DuckDB) */
+static int bind_float_test(td_expr *e, td_error *err) {
+  int rc = bind_nums(e, err);
+  e->type = TD_TYPE_BOOL;
+  return rc;
+}
+
+static int row_float_test(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  double x = td__value_double(&a[0]);
+  const char *n = e->fn->name;
+  *out = td_value_bool(n[2] == 'n' ? isnan(x) : n[2] == 'i' ? isinf(x) : isfinite(x));
+  return TD_OK;
 }
 
 static int bind_round(td_expr *e, td_error *err) {
@@ -152,6 +167,9 @@ const td_func td__funcs_math[] = {
     TD_FN("log", 1, 1, bind_float, row_float, true, false),
     TD_FN("log10", 1, 1, bind_float, row_float, true, false),
     TD_FN("log2", 1, 1, bind_float, row_float, true, false),
+    TD_FN("isnan", 1, 1, bind_float_test, row_float_test, true, false),
+    TD_FN("isinf", 1, 1, bind_float_test, row_float_test, true, false),
+    TD_FN("isfinite", 1, 1, bind_float_test, row_float_test, true, false),
     TD_FN("pow", 2, 2, bind_float, row_float, true, false),
     TD_FN("power", 2, 2, bind_float, row_float, true, false),
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

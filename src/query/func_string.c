@@ -71,13 +71,6 @@ static size_t char_at(const char *s, size_t n, int64_t c) {
   return i;
 }
 
-static int put_value(td_fbuf *buf, const char *s, size_t n, td_value *out, td_error *err) {
-  size_t from = buf->len;
-  int rc = td__fbuf_put(buf, s, n, err);
-  if (!rc) td__fbuf_value(buf, from, out);
-  return rc;
-}
-
 /* The C.UTF-8 locale object of case mapping ((locale_t)0 when the C library
  * has none: ASCII only then), made once and kept for the process. */
 static locale_t utf8_locale;
@@ -123,18 +116,16 @@ static size_t utf8_encode(uint32_t c, char *o) {
   return 4;
 }
 
-/* upper(s) / lower(s). */
-static int row_case_map(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
-                        td_error *err) {
-  bool up = e->fn->name[0] == 'u';
-  const unsigned char *s = (const unsigned char *)a[0].v.s.ptr;
-  size_t n = a[0].v.s.len, ascii = 0;
+/* Appends s with each character's case mapped (see func.h). */
+int td__utf8_case_map(const char *str, size_t n, bool up, td_fbuf *buf, td_error *err) {
+  const unsigned char *s = (const unsigned char *)str;
+  size_t ascii = 0, at = buf->len;
   while (ascii < n && s[ascii] < 0x80) ascii++;
   if (ascii < n) pthread_once(&utf8_once, utf8_locale_init);
   if (ascii == n || !utf8_locale) { /* ASCII letters in place */
-    int rc = put_value(buf, a[0].v.s.ptr, n, out, err);
+    int rc = td__fbuf_put(buf, str, n, err);
     if (rc) return rc;
-    char *p = buf->p + (buf->len - n);
+    char *p = buf->p + at;
     for (size_t i = 0; i < n; i++) {
       if (up && p[i] >= 'a' && p[i] <= 'z') p[i] = (char)(p[i] - 'a' + 'A');
       if (!up && p[i] >= 'A' && p[i] <= 'Z') p[i] = (char)(p[i] - 'A' + 'a');
@@ -158,8 +149,17 @@ static int row_case_map(const td_expr *e, const td_value *a, td_value *out, td_f
     len += utf8_encode(m <= 0x10FFFF && !(m >= 0xD800 && m <= 0xDFFF) ? (uint32_t)m : c, o + len);
     i += k;
   }
-  int rc = put_value(buf, o, len, out, err);
+  int rc = td__fbuf_put(buf, o, len, err);
   if (o != stack) td_free(o);
+  return rc;
+}
+
+/* upper(s) / lower(s). */
+static int row_case_map(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
+                        td_error *err) {
+  size_t from = buf->len;
+  int rc = td__utf8_case_map(a[0].v.s.ptr, a[0].v.s.len, e->fn->name[0] == 'u', buf, err);
+  if (!rc) td__fbuf_value(buf, from, out);
   return rc;
 }
 
@@ -190,7 +190,12 @@ static int row_substr(const td_expr *e, const td_value *a, td_value *out, td_fbu
   int64_t total = n_chars(s, n), start = a[1].v.i;
   if (start < 0) start = total + start + 1;
   int64_t lo = start, hi = total + 1; /* characters [lo, hi) */
-  if (e->n_args > 2 && __builtin_add_overflow(start, a[2].v.i < 0 ? 0 : a[2].v.i, &hi)) hi = INT64_MAX;
+  if (e->n_args > 2 && a[2].v.i < 0) { /* a negative length: the characters before start (DuckDB) */
+    hi = start;
+    if (__builtin_add_overflow(start, a[2].v.i, &lo)) lo = INT64_MIN;
+  } else if (e->n_args > 2 && __builtin_add_overflow(start, a[2].v.i, &hi)) {
+    hi = INT64_MAX;
+  }
   if (lo < 1) lo = 1;
   if (hi > total + 1) hi = total + 1;
   if (hi < lo) hi = lo;
@@ -282,6 +287,115 @@ static int row_strpos(const td_expr *e, const td_value *a, td_value *out, td_fbu
   return TD_OK;
 }
 
+/* Results of lpad, rpad and repeat are capped (a typo of a count should not
+ * take the memory). */
+#define PAD_MAX ((size_t)1 << 28)
+
+static int too_long(const td_expr *e, td_error *err) {
+  return td_err_at(err, TD_ERANGE, e->pos, "%s: the result would exceed %zu bytes at offset %lld", e->fn->name,
+                   PAD_MAX, (long long)e->pos);
+}
+
+/* Appends k characters of fill (f, m bytes, nf characters) repeated. */
+static int put_fill(td_fbuf *buf, const char *f, size_t m, int64_t nf, int64_t k, td_error *err) {
+  int rc = TD_OK;
+  for (; !rc && k >= nf; k -= nf) rc = td__fbuf_put(buf, f, m, err);
+  if (!rc && k > 0) rc = td__fbuf_put(buf, f, char_at(f, m, k), err);
+  return rc;
+}
+
+/* lpad(s, n, fill) / rpad(s, n, fill): s padded to n characters, or its
+ * first n (DuckDB); an empty fill that is needed is an error, as DuckDB. */
+static int bind_pad(td_expr *e, td_error *err) {
+  int rc = td__func_want_str(e, 0, err);
+  if (!rc && !td_type_is_integer(e->args[1]->type) && e->args[1]->type != TD_TYPE_NONE)
+    rc = td__func_arg_error(e, 1, "an integer", err);
+  if (!rc) rc = td__func_want_str(e, 2, err);
+  e->type = TD_TYPE_UTF8;
+  return rc;
+}
+
+static int row_pad(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  const char *s = a[0].v.s.ptr, *f = a[2].v.s.ptr;
+  size_t n = a[0].v.s.len, m = a[2].v.s.len, from = buf->len;
+  int64_t want = a[1].v.i < 0 ? 0 : a[1].v.i, have = n_chars(s, n), nf = n_chars(f, m);
+  *out = a[0];
+  if (want <= have) {
+    out->v.s.len = char_at(s, n, want);
+    return TD_OK;
+  }
+  if (nf == 0)
+    return td_err_at(err, TD_ETYPE, e->args[2]->pos, "%s: the fill is empty, cannot pad to %lld characters at offset %lld",
+                     e->fn->name, (long long)want, (long long)e->args[2]->pos);
+  if ((uint64_t)(want - have) / (uint64_t)nf + 1 > PAD_MAX / (m ? m : 1)) return too_long(e, err);
+  bool left = e->fn->name[0] == 'l';
+  int rc = left ? put_fill(buf, f, m, nf, want - have, err) : td__fbuf_put(buf, s, n, err);
+  if (!rc) rc = left ? td__fbuf_put(buf, s, n, err) : put_fill(buf, f, m, nf, want - have, err);
+  if (!rc) td__fbuf_value(buf, from, out);
+  return rc;
+}
+
+/* repeat(s, n): s n times ('' for n <= 0). */
+static int row_repeat(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  size_t n = a[0].v.s.len, from = buf->len;
+  int64_t k = a[1].v.i < 0 ? 0 : a[1].v.i;
+  if (n && (uint64_t)k > PAD_MAX / n) return too_long(e, err);
+  int rc = TD_OK;
+  for (int64_t i = 0; !rc && i < k; i++) rc = td__fbuf_put(buf, a[0].v.s.ptr, n, err);
+  if (!rc) td__fbuf_value(buf, from, out);
+  return rc;
+}
+
+/* split_part(s, sep, i): the i-th part (1-based; negative from the end)
+ * of s split at sep, '' when there is none; an empty sep splits into
+ * characters (DuckDB). */
+static int bind_split_part(td_expr *e, td_error *err) {
+  int rc = td__func_want_str(e, 0, err);
+  if (!rc) rc = td__func_want_str(e, 1, err);
+  if (!rc && !td_type_is_integer(e->args[2]->type) && e->args[2]->type != TD_TYPE_NONE)
+    rc = td__func_arg_error(e, 2, "an integer", err);
+  e->type = TD_TYPE_UTF8;
+  return rc;
+}
+
+/* The bytes [*lo, *hi) of part k (0-based) of s; false when there is none. */
+static bool part_at(const char *s, size_t n, const char *t, size_t m, int64_t k, size_t *lo, size_t *hi) {
+  size_t at = 0;
+  for (int64_t i = 0;; i++) {
+    size_t end;
+    if (m == 0) {
+      if (at >= n) return false;
+      end = char_at(s + at, n - at, 1) + at;
+    } else {
+      const char *hit = find(s + at, n - at, t, m);
+      end = hit ? (size_t)(hit - s) : n;
+    }
+    if (i == k) {
+      *lo = at, *hi = end;
+      return true;
+    }
+    if (end >= n) return false;
+    at = m ? end + m : end;
+  }
+}
+
+static int row_split_part(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  const char *s = a[0].v.s.ptr, *t = a[1].v.s.ptr;
+  size_t n = a[0].v.s.len, m = a[1].v.s.len, lo = 0, hi = 0;
+  int64_t k = a[2].v.i;
+  if (k < 0) { /* from the end: count the parts */
+    int64_t parts = 0;
+    size_t x, y;
+    while (part_at(s, n, t, m, parts, &x, &y)) parts++;
+    k += parts + 1;
+  }
+  *out = a[0];
+  if (k < 1 || !part_at(s, n, t, m, k - 1, &lo, &hi)) lo = hi = 0;
+  out->v.s.ptr = s + lo;
+  out->v.s.len = hi - lo;
+  return TD_OK;
+}
+
 static int row_reverse(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                        td_error *err) {
   const char *s = a[0].v.s.ptr;
@@ -357,5 +471,10 @@ const td_func td__funcs_string[] = {
     TD_FN("ends_with", 2, 2, bind_str_to_bool, row_affix, true, false),
     TD_FN("contains", 2, 2, bind_str_to_bool, row_affix, true, false),
     TD_FN("strpos", 2, 2, bind_str_to_int, row_strpos, true, false),
+    TD_FN("instr", 2, 2, bind_str_to_int, row_strpos, true, false),
+    TD_FN("lpad", 3, 3, bind_pad, row_pad, true, false),
+    TD_FN("rpad", 3, 3, bind_pad, row_pad, true, false),
+    TD_FN("repeat", 2, 2, bind_str_ints, row_repeat, true, false),
+    TD_FN("split_part", 3, 3, bind_split_part, row_split_part, true, false),
     {"regexp_matches", 2, 2, bind_str_to_bool, row_regexp, true, false, prepare_regexp, release_regexp, NULL},
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

@@ -35,8 +35,10 @@ static int range_error(const td_expr *e, td_error *err) {
 
 /* ---- date_trunc ---- */
 
-static const char *const trunc_units[] = {"microsecond", "millisecond", "second", "minute", "hour",
-                                          "day",         "week",        "month",  "quarter", "year"};
+static const char *const trunc_units[] = {"microsecond", "millisecond", "second",  "minute",
+                                          "hour",        "day",         "week",    "month",
+                                          "quarter",     "year",        "decade",  "century",
+                                          "millennium"};
 
 static int unit_index(const td_value *u, const char *const *names, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -88,8 +90,12 @@ static int row_trunc(const td_expr *e, const td_value *a, td_value *out, td_fbuf
     if (u == 6) days -= ((days + 3) % 7 + 7) % 7; /* back to Monday */
     else if (u == 7) days = td__days_from_civil(y, m, 1);
     else if (u == 8) days = td__days_from_civil(y, (m - 1) / 3 * 3 + 1, 1);
-    else days = td__days_from_civil(y, 1, 1);
-    r = days * NS_PER_DAY;
+    else if (u == 9) days = td__days_from_civil(y, 1, 1);
+    else days = td__days_from_civil(y - y % (u == 10 ? 10 : u == 11 ? 100 : 1000), 1, 1); /* as DuckDB: 2000, not 2001 */
+    /* in the result's unit: the year 1000 has no nanoseconds timestamp */
+    if (__builtin_mul_overflow(days, NS_PER_DAY / td_type_unit_ns(e->type), &r)) return range_error(e, err);
+    *out = td_value_int(e->type, r);
+    return TD_OK;
   }
   *out = td_value_int(e->type, fdiv(r, td_type_unit_ns(e->type)));
   return TD_OK;
@@ -98,32 +104,52 @@ static int row_trunc(const td_expr *e, const td_value *a, td_value *out, td_fbuf
 /* ---- date_part ---- */
 
 enum { P_YEAR, P_MONTH, P_DAY, P_HOUR, P_MINUTE, P_SECOND, P_MS, P_US, P_NS, P_DOW, P_ISODOW,
-       P_DOY, P_WEEK, P_QUARTER, P_EPOCH, P_N };
-static const char *const parts[P_N] = {"year", "month", "day", "hour", "minute", "second",
-                                       "millisecond", "microsecond", "nanosecond", "dow", "isodow",
-                                       "doy", "week", "quarter", "epoch"};
+       P_DOY, P_WEEK, P_QUARTER, P_ISOYEAR, P_YEARWEEK, P_DECADE, P_CENTURY, P_MILLENNIUM, P_EPOCH,
+       P_N, P_ALIASES = P_N + 7 };
+/* The parts, then DuckDB's other names of some (the part each stands for in part_alias). */
+static const char *const parts[P_ALIASES] = {
+    "year",    "month",      "day",        "hour",       "minute",    "second",  "millisecond",
+    "microsecond", "nanosecond", "dow",     "isodow",     "doy",       "week",    "quarter",
+    "isoyear", "yearweek",   "decade",     "century",    "millennium", "epoch",
+    "dayofmonth", "dayofweek", "weekday",  "dayofyear",  "weekofyear", "ms",     "us"};
+static const int part_alias[P_ALIASES - P_N] = {P_DAY, P_DOW, P_DOW, P_DOY, P_WEEK, P_MS, P_US};
+
+/* The part named by u, or -1. */
+static int part_index(const td_value *u) {
+  int p = unit_index(u, parts, P_ALIASES);
+  return p >= P_N ? part_alias[p - P_N] : p;
+}
 
 static int bind_part(td_expr *e, td_error *err) {
-  int rc = check_unit_literal(e, parts, P_N, err);
+  int rc = check_unit_literal(e, parts, P_ALIASES, err);
   if (!rc) rc = want_time(e, 1, err);
   const td_expr *u = e->args[0];
   bool epoch = u->kind == TD_EXPR_LITERAL && !u->lit.is_null && u->type == TD_TYPE_UTF8 &&
-               unit_index(&u->lit, parts, P_N) == P_EPOCH;
+               part_index(&u->lit) == P_EPOCH;
   e->type = epoch ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
   return rc;
 }
 
-/* ISO-8601 week number of a day. */
-static int64_t iso_week(int64_t days) {
+/* ISO-8601 week number of a day, and its ISO year in *iso_year. */
+static int64_t iso_week(int64_t days, int64_t *iso_year) {
   int64_t wd = ((days + 3) % 7 + 7) % 7; /* 0 = Monday */
   int64_t thursday = days - wd + 3, y;
   int m, d;
   td__civil_from_days(thursday, &y, &m, &d);
+  *iso_year = y;
   return (thursday - td__days_from_civil(y, 1, 1)) / 7 + 1;
 }
 
+/* Seconds since the epoch as DuckDB computes them: microseconds / 1e6
+ * (one rounding) when the value is whole microseconds. */
+static double epoch_seconds(int64_t ns) {
+  if (ns % 1000 == 0) return (double)(ns / 1000) / 1e6;
+  int64_t s = fdiv(ns, 1000000000);
+  return (double)s + (double)(ns - s * 1000000000) / 1e9;
+}
+
 static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_error *err) {
-  int64_t days = fdiv(ns, NS_PER_DAY), in_day = ns - days * NS_PER_DAY, y, v;
+  int64_t days = fdiv(ns, NS_PER_DAY), in_day = ns - days * NS_PER_DAY, y, v, iy;
   int m, d;
   td__civil_from_days(days, &y, &m, &d);
   int64_t sec_ns = in_day % 60000000000LL;
@@ -140,10 +166,15 @@ static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_err
     case P_DOW: v = ((days + 4) % 7 + 7) % 7; break; /* 0 = Sunday */
     case P_ISODOW: v = ((days + 3) % 7 + 7) % 7 + 1; break;
     case P_DOY: v = days - td__days_from_civil(y, 1, 1) + 1; break;
-    case P_WEEK: v = iso_week(days); break;
+    case P_WEEK: v = iso_week(days, &iy); break;
     case P_QUARTER: v = (m - 1) / 3 + 1; break;
+    case P_ISOYEAR: iso_week(days, &v); break;
+    case P_YEARWEEK: v = iso_week(days, &iy), v += iy * 100; break;
+    case P_DECADE: v = y / 10; break; /* years of timestamps are positive */
+    case P_CENTURY: v = (y - 1) / 100 + 1; break;
+    case P_MILLENNIUM: v = (y - 1) / 1000 + 1; break;
     default:
-      *out = td_value_double(TD_TYPE_FLOAT64, (double)ns / 1e9);
+      *out = td_value_double(TD_TYPE_FLOAT64, epoch_seconds(ns));
       return TD_OK;
   }
   *out = td_value_int(TD_TYPE_INT64, v);
@@ -152,7 +183,7 @@ static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_err
 
 static int row_part(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                     td_error *err) {
-  int p = unit_index(&a[0], parts, P_N);
+  int p = part_index(&a[0]);
   if (p < 0) return bad_part(e, &a[0], err);
   if ((p == P_EPOCH) != (e->type == TD_TYPE_FLOAT64))
     return td_err_at(err, TD_ETYPE, e->pos, "date_part: the part must be a constant at offset %lld",
@@ -172,9 +203,8 @@ static int row_named_part(const td_expr *e, const td_value *a, td_value *out, td
                           td_error *err) {
   int64_t ns;
   if (!to_ns(&a[0], &ns)) return range_error(e, err);
-  for (int p = 0; p < P_N; p++)
-    if (strcmp(parts[p], e->fn->name) == 0) return part_value(e, p, ns, out, err);
-  return part_value(e, P_DOW, ns, out, err); /* dayofweek */
+  td_value name = {.type = TD_TYPE_UTF8, .v.s = {.ptr = e->fn->name, .len = strlen(e->fn->name)}};
+  return part_value(e, part_index(&name), ns, out, err); /* the function is named as its part */
 }
 
 /* ---- epoch_ns, epoch_ms, epoch ---- */
@@ -189,7 +219,7 @@ static int row_epoch(const td_expr *e, const td_value *a, td_value *out, td_fbuf
   int64_t ns;
   if (!to_ns(&a[0], &ns)) return range_error(e, err);
   const char *n = e->fn->name;
-  if (strcmp(n, "epoch") == 0) *out = td_value_double(TD_TYPE_FLOAT64, (double)ns / 1e9);
+  if (strcmp(n, "epoch") == 0) *out = td_value_double(TD_TYPE_FLOAT64, epoch_seconds(ns));
   else if (strcmp(n, "epoch_ms") == 0) *out = td_value_int(TD_TYPE_INT64, fdiv(ns, 1000000));
   else if (strcmp(n, "epoch_us") == 0) *out = td_value_int(TD_TYPE_INT64, fdiv(ns, 1000));
   else *out = td_value_int(TD_TYPE_INT64, ns);
@@ -272,6 +302,20 @@ const td_func td__funcs_time[] = {
     TD_FN("second", 1, 1, bind_named_part, row_named_part, true, false),
     TD_FN("quarter", 1, 1, bind_named_part, row_named_part, true, false),
     TD_FN("dayofweek", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("dayofmonth", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("dayofyear", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("weekday", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("week", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("weekofyear", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("isodow", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("isoyear", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("yearweek", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("decade", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("century", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("millennium", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("millisecond", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("microsecond", 1, 1, bind_named_part, row_named_part, true, false),
+    TD_FN("nanosecond", 1, 1, bind_named_part, row_named_part, true, false),
     TD_FN("epoch_ns", 1, 1, bind_epoch, row_epoch, true, false),
     TD_FN("epoch_us", 1, 1, bind_epoch, row_epoch, true, false),
     TD_FN("epoch_ms", 1, 1, bind_epoch, row_epoch, true, false),

@@ -112,7 +112,7 @@ static td_tok_kind scan_operator(td_parser *p) {
     case '*': k = TK_STAR; break;
     case '+': k = TK_PLUS; break;
     case '-': k = TK_MINUS; break;
-    case '/': k = TK_SLASH; break;
+    case '/': k = d == '/' ? TK_DSLASH : TK_SLASH; n = d == '/' ? 2 : 1; break;
     case '.': k = TK_DOT; break;
     case '%': k = TK_PERCENT; break;
     case '|': k = d == '|' ? TK_CONCAT : TK_ERROR; n = d == '|' ? 2 : 1; break;

@@ -21,7 +21,7 @@ typedef enum td_tok_kind {
   TK_LPAREN, TK_RPAREN, TK_COMMA, TK_SEMI, TK_STAR, TK_PLUS, TK_MINUS, TK_SLASH,
   TK_EQ, TK_NE, TK_LT, TK_LE, TK_GT, TK_GE,
   TK_DOT,     /* '.' of a qualified name t.col */
-  TK_PERCENT, TK_CONCAT /* || */, TK_DCOLON /* :: */,
+  TK_PERCENT, TK_CONCAT /* || */, TK_DCOLON /* :: */, TK_DSLASH /* // */,
   TK_ERROR    /* bad character or unterminated quote */
 } td_tok_kind;
 

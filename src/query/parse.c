@@ -236,6 +236,11 @@ static int parse_unary(td_parser *p, td_expr **out) {
   rc = parse_unary(p, &a);
   if (rc) return rc;
   p->depth--;
+  if (minus && a->kind == TD_EXPR_LITERAL && a->lit.type == TD_TYPE_UINT64 && a->lit.v.u == (uint64_t)1 << 63) {
+    a->lit = td_value_int(TD_TYPE_INT64, INT64_MIN); /* -9223372036854775808 is int64, as in DuckDB */
+    a->pos = pos;
+    minus = false;
+  }
   if (!minus) {
     *out = a;
     return TD_OK;
@@ -248,7 +253,11 @@ typedef int (*parse_fn)(td_parser *p, td_expr **out);
 static td_op binary_op(const td_parser *p, int level) {
   td_tok_kind k = p->tok.kind;
   if (level == 0)
-    return k == TK_STAR ? TD_OP_MUL : k == TK_SLASH ? TD_OP_DIV : k == TK_PERCENT ? TD_OP_MOD : TD_OP_NONE;
+    return k == TK_STAR      ? TD_OP_MUL
+           : k == TK_SLASH   ? TD_OP_DIV
+           : k == TK_PERCENT ? TD_OP_MOD
+           : k == TK_DSLASH  ? TD_OP_IDIV
+                             : TD_OP_NONE;
   if (level == 4) return k == TK_CONCAT ? TD_OP_CONCAT : TD_OP_NONE;
   if (level == 1) return k == TK_PLUS ? TD_OP_ADD : k == TK_MINUS ? TD_OP_SUB : TD_OP_NONE;
   if (level == 2) return td__is_kw(p, "AND") ? TD_OP_AND : TD_OP_NONE;
@@ -351,9 +360,11 @@ static int parse_special(td_parser *p, td_expr *x, td_expr **out) {
     td_expr *y = NULL;
     if (!rc) rc = parse_concat(p, &y);
     if (!rc) rc = td__expr_add(e, y, p->err);
-    if (!rc && td__is_kw(p, "ESCAPE"))
-      rc = td_err_at(p->err, TD_EPARSE, p->tok.pos, "LIKE ... ESCAPE is not supported at offset %lld",
-                     (long long)p->tok.pos);
+    if (!rc && !is && td__accept_kw(p, "ESCAPE")) { /* a third argument */
+      td_expr *z = NULL;
+      rc = parse_concat(p, &z);
+      if (!rc) rc = td__expr_add(e, z, p->err);
+    }
   } else if (is) {
     if (!td__accept_kw(p, "NULL")) rc = td__expected(p, negated ? "NULL or DISTINCT FROM" : "NULL, NOT or DISTINCT FROM");
   } else if (kind == TD_EXPR_IN) {

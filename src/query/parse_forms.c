@@ -153,8 +153,9 @@ static int parse_case(td_parser *p, td_expr *e) {
   return rc;
 }
 
-static const char *const interval_units[] = {
-    "nanosecond", "microsecond", "millisecond", "second", "minute", "hour", "day", "week"};
+static const char *const interval_units[] = {"nanosecond", "microsecond", "millisecond", "second", "minute",
+                                             "hour",       "day",         "week",        "month",  "quarter",
+                                             "year"};
 
 /* The unit at the current token (singular or plural, any case), or NULL. */
 static const char *interval_unit(const char *s, size_t n) {
@@ -183,8 +184,8 @@ static int parse_interval(td_parser *p, td_expr *e) {
       if (k == 1 && p->tok.kind == TK_IDENT) u = interval_unit(p->tok.text, p->tok.len);
       if (!u)
         return td_err_at(p->err, TD_EPARSE, pos,
-                         "expected an interval such as '5 minutes' (units nanosecond to week; "
-                         "month and year are not supported) at offset %lld", (long long)pos);
+                         "expected an interval such as '5 minutes' (units nanosecond to year) at offset %lld",
+                         (long long)pos);
       if (k == 1) td__next(p);
       td_expr *n = td__expr_new(TD_EXPR_LITERAL, pos, p->err);
       if (!n) return TD_ENOMEM;
@@ -199,12 +200,7 @@ static int parse_interval(td_parser *p, td_expr *e) {
   if (!rc) rc = td__expr_add(e, n, p->err);
   if (rc) return rc;
   const char *u = p->tok.kind == TK_IDENT ? interval_unit(p->tok.text, p->tok.len) : NULL;
-  if (!u) {
-    if (td__is_kw(p, "MONTH") || td__is_kw(p, "MONTHS") || td__is_kw(p, "YEAR") ||
-        td__is_kw(p, "YEARS"))
-      return not_supported(p, "an interval of months or years");
-    return td__expected(p, "an interval unit (nanosecond to week)");
-  }
+  if (!u) return td__expected(p, "an interval unit (nanosecond to year)");
   int64_t pos = p->tok.pos;
   td__next(p);
   return add_string(p, e, u, pos);
@@ -229,6 +225,29 @@ static int parse_extract(td_parser *p, td_expr *e) {
   rc = parse_sub(p, e);
   if (!rc && p->tok.kind != TK_RPAREN) rc = td__expected(p, "')'");
   if (!rc) td__next(p);
+  return rc;
+}
+
+/* POSITION(needle IN s) -> strpos(s, needle) */
+static int parse_position(td_parser *p, td_expr *e) {
+  if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after POSITION");
+  td__next(p);
+  td_expr *a = NULL, *b = NULL;
+  int rc = td__parse_concat(p, &a);
+  if (!rc && !td__accept_kw(p, "IN")) rc = td__expected(p, "IN in POSITION");
+  bool in = true;
+  if (!rc) rc = td__parse_concat(p, &b);
+  if (!rc && p->tok.kind != TK_RPAREN) rc = td__expected(p, "')'");
+  if (!rc) td__next(p);
+  if (rc) {
+    td_expr_free(a);
+    td_expr_free(b);
+    return rc;
+  }
+  td_expr *s = in ? b : a, *needle = in ? a : b;
+  rc = td__expr_add(e, s, p->err); /* takes the child, also on failure */
+  if (rc) td_expr_free(needle);
+  else rc = td__expr_add(e, needle, p->err);
   return rc;
 }
 
@@ -257,15 +276,16 @@ int td__parse_special_form(td_parser *p, td_expr **out, bool *done) {
       return not_supported(p, unsupported[i][1]);
     }
   const char *name = td__is_kw(p, "CASE") ? "case"
-                     : td__is_kw(p, "CAST") || td__is_kw(p, "TRY_CAST") ? "cast"
+                     : td__is_kw(p, "CAST")     ? "cast"
+                     : td__is_kw(p, "TRY_CAST") ? "try_cast"
                      : td__is_kw(p, "INTERVAL") ? "interval"
                      : td__is_kw(p, "EXTRACT") && next_is(p, TK_LPAREN) ? "date_part"
+                     : td__is_kw(p, "POSITION") && next_is(p, TK_LPAREN) ? "strpos"
                      : (td__is_kw(p, "DATE") || td__is_kw(p, "TIMESTAMP")) && next_is(p, TK_STRING)
                          ? "cast"
                          : NULL;
   if (!name) return TD_OK;
   *done = true;
-  if (td__is_kw(p, "TRY_CAST")) return not_supported(p, "TRY_CAST");
   int64_t pos = p->tok.pos;
   bool typed_literal = td__is_kw(p, "DATE") || td__is_kw(p, "TIMESTAMP");
   td_expr *e = call_node(p, name, pos);
@@ -291,7 +311,9 @@ int td__parse_special_form(td_parser *p, td_expr **out, bool *done) {
       rc = parse_interval(p, e);
     } else if (strcmp(name, "date_part") == 0) {
       rc = parse_extract(p, e);
-    } else { /* CAST ( x AS type ) */
+    } else if (strcmp(name, "strpos") == 0) {
+      rc = parse_position(p, e);
+    } else { /* [TRY_]CAST ( x AS type ) */
       if (p->tok.kind != TK_LPAREN) rc = td__expected(p, "'(' after CAST");
       if (!rc) {
         td__next(p);

@@ -841,6 +841,38 @@ static int plain_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **
   return rc;
 }
 
+/* Whether e is the source column `name` itself among the group keys. */
+static bool is_key_column(const sql_plan *sp, const char *name) {
+  for (int64_t i = 0; i < sp->n_keys; i++)
+    if (sp->keys[i]->kind == TD_EXPR_COLUMN && strcmp(sp->keys[i]->name, name) == 0) return true;
+  return false;
+}
+
+/* HAVING may name a select alias (as in DuckDB: one that is not a grouped
+ * source column, which could not be named there otherwise): each such name
+ * in *slot becomes a copy of the item. */
+static int having_aliases(const sql_plan *sp, const td_schema *def, td_expr **slot, td_error *err) {
+  td_expr *e = *slot;
+  if (e->kind == TD_EXPR_COLUMN && (td_schema_find(def, e->name) < 0 || !is_key_column(sp, e->name))) {
+    for (int64_t k = 0; k < sp->n_items; k++)
+      if (strcmp(sp->names[k], e->name) == 0) {
+        td_expr *c;
+        int rc = td_expr_clone(sp->items[k], &c, err);
+        if (rc) return rc;
+        td_expr_free(e);
+        *slot = c;
+        return TD_OK;
+      }
+    return TD_OK;
+  }
+  if (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE) return TD_OK; /* sum(v): the column */
+  for (int64_t i = 0; i < e->n_args; i++) {
+    int rc = having_aliases(sp, def, &e->args[i], err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
 static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
   const td_select *q = sp->q;
   int rc = TD_OK;
@@ -876,6 +908,7 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
   sp->n_keys = nk;
   td_expr *agg_order = NULL; /* string_agg(x ORDER BY y): query/agg_order.c */
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = td__agg_order_strip(sp->items[i], &agg_order, err);
+  if (rc == TD_OK && q->having) rc = having_aliases(sp, src->def, &sp->q->having, err);
   if (rc == TD_OK) rc = td__agg_order_strip(q->having, &agg_order, err);
   for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = td__agg_order_strip(q->order_by[i].expr, &agg_order, err);
   for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) rc = collect_aggs(sp, sp->items[i], err);

@@ -80,7 +80,12 @@ static int parse_bound(td_parser *p, bool rows, bool end, int64_t *n, bool *inte
                x->args[0]->kind == TD_EXPR_LITERAL && x->args[0]->lit.type == TD_TYPE_INT64 &&
                x->args[1]->kind == TD_EXPR_LITERAL && x->args[1]->lit.type == TD_TYPE_UTF8;
   if (is_int) *n = x->lit.v.i;
-  if (is_iv) *n = x->args[0]->lit.v.i * unit_ns(x->args[1]->lit.v.s.ptr);
+  if (is_iv && unit_ns(x->args[1]->lit.v.s.ptr) == 0) { /* months are no fixed length */
+    td_expr_free(x);
+    return td_err_at(p->err, TD_EPARSE, pos, "an interval of months or years in a frame is not supported at offset %lld",
+                     (long long)pos);
+  }
+  if (is_iv && __builtin_mul_overflow(x->args[0]->lit.v.i, unit_ns(x->args[1]->lit.v.s.ptr), n)) *n = -1;
   *interval = is_iv;
   td_expr_free(x);
   if (!is_int && !(is_iv && !rows && *n >= 0))
@@ -439,6 +444,7 @@ typedef struct wfn {
 typedef struct wst {
   int64_t peer_start, peer_end, dense, lo, hi, cnt, isum, ptr;
   double fsum, comp;
+  int64_t nonfinite[3]; /* NaN, +inf, -inf in the frame (kept out of fsum) */
   int64_t *dq; /* min/max: monotone deque of positions [head, tail) */
   int64_t head, tail, cap;
 } wst;
@@ -532,12 +538,25 @@ static bool in_range(const wpass *w, int64_t s, int64_t k) {
   return (w->f->range_desc ? -d : d) <= w->f->n;
 }
 
-/* Compensated (Neumaier) summation: rows entering and leaving a sliding
- * frame leave no drift beyond the last bits. */
-static void ksum(double *s, double *c, double x) {
+/* Compensated (Neumaier) summation of the finite values entering (dir 1)
+ * and leaving (-1) a sliding frame: no drift beyond the last bits.  NaN and
+ * the infinities are counted instead, so one that leaves the frame leaves
+ * no NaN behind (inf - inf) and the sum is DuckDB's (ksum_value). */
+static void ksum(wst *st, double x, int dir) {
+  if (!isfinite(x)) {
+    st->nonfinite[isnan(x) ? 0 : x > 0 ? 1 : 2] += dir;
+    return;
+  }
+  double *s = &st->fsum, *c = &st->comp;
+  x *= dir;
   double t = *s + x;
   *c += fabs(*s) >= fabs(x) ? (*s - t) + x : (x - t) + *s;
   *s = t;
+}
+
+static double ksum_value(const wst *s) {
+  if (s->nonfinite[0] || (s->nonfinite[1] && s->nonfinite[2])) return NAN;
+  return s->nonfinite[1] ? INFINITY : s->nonfinite[2] ? -INFINITY : s->fsum + s->comp;
 }
 
 /* Room for one more deque entry. */
@@ -604,14 +623,14 @@ static int step(wpass *w, wst *s, int64_t pe, int64_t k, td_error *err) {
           int rc = dq_room(s, err);
           if (rc) return rc;
           s->dq[s->tail++] = s->hi;
-        } else if (fl) ksum(&s->fsum, &s->comp, td_colview_double(arg, r));
+        } else if (fl) ksum(s, td_colview_double(arg, r), 1);
         else s->isum += td_colview_int(arg, r);
       }
       for (; s->lo < fs; s->lo++) { /* rows leaving it */
         int64_t r = w->perm[s->lo];
         if (!td_colview_valid(arg, r)) continue;
         s->cnt--;
-        if (fl) ksum(&s->fsum, &s->comp, -td_colview_double(arg, r));
+        if (fl) ksum(s, td_colview_double(arg, r), -1);
         else if (f->kind != W_MIN && f->kind != W_MAX) s->isum -= td_colview_int(arg, r);
       }
       while (s->tail > s->head && s->dq[s->head] < s->lo) s->head++;
@@ -619,8 +638,8 @@ static int step(wpass *w, wst *s, int64_t pe, int64_t k, td_error *err) {
       if (f->kind == W_COUNT) v = s->cnt;
       else if (f->kind == W_MIN || f->kind == W_MAX) at = s->tail > s->head ? w->perm[s->dq[s->head]] : -1;
       else if (!s->cnt) ok = false;
-      else if (f->kind == W_AVG) w->fv[o] = (fl ? s->fsum + s->comp : (double)s->isum) / (double)s->cnt;
-      else if (fl) w->fv[o] = s->fsum + s->comp;
+      else if (f->kind == W_AVG) w->fv[o] = (fl ? ksum_value(s) : (double)s->isum) / (double)s->cnt;
+      else if (fl) w->fv[o] = ksum_value(s);
       else v = s->isum;
   }
   if (value_kind(f->kind)) w->idx[o] = at;

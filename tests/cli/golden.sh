@@ -66,7 +66,8 @@ EOF
 
 expect_error 1 "unknown column 'Prcie' at offset 7" query "SELECT Prcie FROM demo"
 expect_error 1 "expected" query "SELECT FROM demo"
-expect_error 1 "cannot compare" query "SELECT Ticker FROM demo WHERE Int = 'x'"
+expect_error 1 "cannot convert 'x' to int32" query "SELECT Ticker FROM demo WHERE Int = 'x'"
+expect_error 1 "cannot compare" query "SELECT Ticker FROM demo WHERE Ticker = 1"
 expect_error 1 "unknown source 'nope'" query "SELECT * FROM nope"
 expect_error 1 "'/no/such/dir': No such file or directory" query "SELECT * FROM '/no/such/dir'"
 expect_error 2 "--format expects" query --format xml "SELECT * FROM demo"

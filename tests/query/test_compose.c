@@ -49,6 +49,9 @@ static void test_with_and_subqueries(void **state) {
   /* FROM and JOIN subqueries, with aliases and qualified columns */
   same(&e, "SELECT t.k, t.n FROM (SELECT k, count(*) AS n FROM m GROUP BY k) AS t WHERE t.n > 2 ORDER BY t.k",
        "SELECT k, count(*) AS n FROM m GROUP BY k HAVING count(*) > 2 ORDER BY k", true);
+  /* HAVING names select aliases, also one that is an ungrouped column (v), as in DuckDB */
+  same(&e, "SELECT k, count(*) AS n, sum(v) AS v FROM m GROUP BY k HAVING n > 2 AND v > 0 ORDER BY k",
+       "SELECT k, count(*) AS n, sum(v) AS v FROM m GROUP BY k HAVING count(*) > 2 AND sum(v) > 0 ORDER BY k", true);
   same(&e, "SELECT a.k, a.v, b.n FROM m a JOIN (SELECT k, count(*) AS n FROM m GROUP BY k) b USING (k)",
        "WITH b AS (SELECT k, count(*) AS n FROM m GROUP BY k) SELECT a.k, a.v, b.n FROM m a JOIN b USING (k)", false);
   same(&e, "SELECT * FROM (SELECT * FROM (SELECT k, v FROM m WHERE v IS NOT NULL) x WHERE k > 1) y",

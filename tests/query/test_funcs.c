@@ -78,6 +78,12 @@ static void test_conditionals(void **state) {
   check("nullif(i, 1)", "-7", TD_TYPE_INT64);
   check("greatest(i, f, 1)", "2.5", TD_TYPE_FLOAT64);
   check("least(i, n, 3)", "-7", TD_TYPE_INT64);
+  /* NaN is above every number, as in ORDER BY and max() (DuckDB) */
+  check("least(CAST('NaN' AS DOUBLE), 1)", "1", TD_TYPE_FLOAT64);
+  check("least(1, CAST('NaN' AS DOUBLE))", "1", TD_TYPE_FLOAT64);
+  check("greatest(CAST('NaN' AS DOUBLE), 1)", "nan", TD_TYPE_FLOAT64);
+  check("greatest(f, CAST('NaN' AS DOUBLE), n)", "nan", TD_TYPE_FLOAT64);
+  check("greatest(CAST('-inf' AS DOUBLE), n)", "-inf", TD_TYPE_FLOAT64);
   check("n IS DISTINCT FROM NULL", "false", TD_TYPE_BOOL);
   check("n IS NOT DISTINCT FROM NULL", "true", TD_TYPE_BOOL);
   check("i IS DISTINCT FROM n", "true", TD_TYPE_BOOL);
@@ -94,6 +100,11 @@ static void test_operators_and_casts(void **state) {
   check("concat(s, n, b)", "Hello, Worldtrue", TD_TYPE_UTF8);
   check("CAST(f AS BIGINT)", "2", TD_TYPE_INT64); /* half to even */
   check("CAST(3.5 AS INTEGER)", "4", TD_TYPE_INT32);
+  /* TRY_CAST: NULL where CAST fails (folded constants and row values) */
+  check("TRY_CAST('x' AS INTEGER)", "null", TD_TYPE_INT32);
+  check("TRY_CAST(s AS BIGINT)", "null", TD_TYPE_INT64);
+  check("TRY_CAST(i * 100 AS TINYINT)", "null", TD_TYPE_INT8);
+  check("TRY_CAST(' 42' AS INTEGER) + 1", "43", TD_TYPE_INT64);
   check("f::VARCHAR", "2.5", TD_TYPE_UTF8);
   check("'42'::BIGINT + 1", "43", TD_TYPE_INT64);
   check("CAST(' 1.5 ' AS DOUBLE)", "1.5", TD_TYPE_FLOAT64);
@@ -107,6 +118,20 @@ static void test_operators_and_casts(void **state) {
   check("s ILIKE 'hello%'", "true", TD_TYPE_BOOL);
   check("s LIKE 'hello%'", "false", TD_TYPE_BOOL);
   check("'a%b' LIKE 'a%'", "true", TD_TYPE_BOOL);
+  /* ESCAPE (issue 13 audit): the escaped % and _ are literal, an empty ESCAPE is none */
+  check("'a%b' LIKE 'a!%_' ESCAPE '!'", "true", TD_TYPE_BOOL);
+  check("'ab' LIKE 'a!%' ESCAPE '!'", "false", TD_TYPE_BOOL);
+  check("'a%' NOT LIKE 'a\\%' ESCAPE '\\'", "false", TD_TYPE_BOOL);
+  check("'a!b' LIKE 'a!!_' ESCAPE '!'", "true", TD_TYPE_BOOL); /* a literal !, then any character */
+  check("'a!b' LIKE 'a!_' ESCAPE '!'", "false", TD_TYPE_BOOL);  /* a literal _ */
+  check("'a!' LIKE 'a!!' ESCAPE '!'", "true", TD_TYPE_BOOL);
+  check("'x_y' ILIKE 'X#_Y' ESCAPE '#'", "true", TD_TYPE_BOOL);
+  check("'x' LIKE 'x' ESCAPE ''", "true", TD_TYPE_BOOL);
+  check("s LIKE 'H%' ESCAPE n::VARCHAR", "null", TD_TYPE_BOOL);
+  /* ILIKE folds non-ASCII letters as lower() does, _ is one character */
+  check("'\xc3\x89" "COLE' ILIKE '\xc3\xa9%'", "true", TD_TYPE_BOOL);
+  check("'\xc3\xa0\xc3\xa9' ILIKE '\xc3\x80_'", "true", TD_TYPE_BOOL);
+  check("'h\xc3\xa9llo' LIKE '__llo'", "true", TD_TYPE_BOOL);
 }
 
 static void test_string_functions(void **state) {
@@ -119,6 +144,10 @@ static void test_string_functions(void **state) {
   check("substr(s, 1, 5)", "Hello", TD_TYPE_UTF8);
   check("substr(s, -5, 3)", "Wor", TD_TYPE_UTF8);
   check("substr(s, 0, 2)", "H", TD_TYPE_UTF8);
+  check("substr(s, 3, -2)", "He", TD_TYPE_UTF8); /* a negative length: the characters before (DuckDB) */
+  check("substr(s, -1, -3)", "orl", TD_TYPE_UTF8);
+  check("substr(s, 2, -5)", "H", TD_TYPE_UTF8);
+  check("substr(s, 1, -9223372036854775807)", "", TD_TYPE_UTF8);
   check("trim('  x  ')", "x", TD_TYPE_UTF8);
   check("ltrim('xxhixx', 'x')", "hixx", TD_TYPE_UTF8);
   check("rtrim('xxhixx', 'x')", "xxhi", TD_TYPE_UTF8);
@@ -132,6 +161,15 @@ static void test_string_functions(void **state) {
   check("strpos(s, 'World')", "8", TD_TYPE_INT64);
   check("left(s, 5) || right(s, 5)", "HelloWorld", TD_TYPE_UTF8);
   check("reverse('abc')", "cba", TD_TYPE_UTF8);
+  /* issue 13 audit: the string functions DuckDB has that were missing */
+  check("lpad('h\xc3\xa9', 4, '\xc3\xa9')", "\xc3\xa9\xc3\xa9h\xc3\xa9", TD_TYPE_UTF8); /* characters */
+  check("rpad(s, 14, 'xy') || lpad(s, 2, 'z')", "Hello, WorldxyHe", TD_TYPE_UTF8);
+  check("lpad(s, -1, 'x') || repeat('ab', 3) || repeat('ab', -2)", "ababab", TD_TYPE_UTF8);
+  check("split_part(s, 'o', 2) || split_part(s, 'o', -1) || split_part(s, 'o', 9) || split_part(s, 'o', 0)", ", Wrld", TD_TYPE_UTF8);
+  check("split_part('abc', '', -1) || split_part('', ',', 1)", "c", TD_TYPE_UTF8);
+  check("concat_ws('-', s, n, i, b)", "Hello, World--7-true", TD_TYPE_UTF8);
+  check("concat_ws(NULL, s)", "null", TD_TYPE_UTF8);
+  check("position('o' IN s) + instr(s, 'W')", "13", TD_TYPE_INT64);
 }
 
 static void test_math_functions(void **state) {
@@ -148,6 +186,8 @@ static void test_math_functions(void **state) {
   check("exp(0)", "1", TD_TYPE_FLOAT64);
   check("pow(2, 10)", "1024", TD_TYPE_FLOAT64);
   check("sign(i)", "-1", TD_TYPE_INT64);
+  check("isnan(CAST('NaN' AS DOUBLE)) AND isinf(CAST('-inf' AS DOUBLE)) AND isfinite(i) AND NOT isfinite(f / 0.0)", "null", TD_TYPE_BOOL);
+  check("isnan(f) OR isinf(f) OR NOT isfinite(i)", "false", TD_TYPE_BOOL);
 }
 
 static void test_time_functions(void **state) {
@@ -163,12 +203,31 @@ static void test_time_functions(void **state) {
   check("date_part('dow', ts)", "2", TD_TYPE_INT64); /* Tuesday */
   check("date_part('doy', ts)", "2", TD_TYPE_INT64);
   check("date_part('week', ts)", "1", TD_TYPE_INT64);
+  /* every part DuckDB has, and its other names */
+  check("date_part('isoyear', TIMESTAMP '2021-01-01')", "2020", TD_TYPE_INT64);
+  check("yearweek(TIMESTAMP '2021-01-01')", "202053", TD_TYPE_INT64);
+  check("extract(decade FROM ts) + century(ts) + millennium(ts)", "226", TD_TYPE_INT64); /* 202 + 21 + 3 */
+  check("century(TIMESTAMP '2000-12-31')", "20", TD_TYPE_INT64);
+  check("dayofyear(ts) + dayofmonth(ts) + weekofyear(ts) + isodow(ts)", "7", TD_TYPE_INT64);
+  check("date_part('ms', ts) + date_part('dayofweek', ts)", "6568", TD_TYPE_INT64);
+  check("date_trunc('decade', ts)", "2020-01-01T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("date_trunc('century', ts)", "2000-01-01T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("epoch(CAST('2000-12-31 23:59:59.999999' AS TIMESTAMP))", "978307199.999999", TD_TYPE_FLOAT64);
   check("year(ts) * 100 + month(ts)", "202401", TD_TYPE_INT64);
   check("epoch_ns(ts)", "1704205806566507606", TD_TYPE_INT64);
   check("epoch_ms(ts)", "1704205806566", TD_TYPE_INT64);
   check("strftime(ts, '%Y/%m/%d %H:%M:%S.%f')", "2024/01/02 14:30:06.566507", TD_TYPE_UTF8);
   check("ts - INTERVAL 5 MINUTE", "2024-01-02T14:25:06.566507606Z", TD_TYPE_TIMESTAMP);
   check("ts + INTERVAL '2 days'", "2024-01-04T14:30:06.566507606Z", TD_TYPE_TIMESTAMP);
+  /* calendar intervals (issue 13 audit): the same day and time, or the month's last day (DuckDB) */
+  check("ts - INTERVAL 1 MONTH", "2023-12-02T14:30:06.566507606Z", TD_TYPE_TIMESTAMP);
+  check("ts + INTERVAL '-13 months'", "2022-12-02T14:30:06.566507606Z", TD_TYPE_TIMESTAMP);
+  check("ts + INTERVAL 1 QUARTER", "2024-04-02T14:30:06.566507606Z", TD_TYPE_TIMESTAMP);
+  check("CAST('2024-01-31 08:00' AS TIMESTAMP) + INTERVAL 1 MONTH", "2024-02-29T08:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("INTERVAL 1 YEAR + CAST('2024-02-29' AS TIMESTAMP)", "2025-02-28T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
+  check("CAST('1969-12-31 23:59:59.5' AS TIMESTAMP) - INTERVAL (i) MONTH", "1970-07-31T23:59:59.500000000Z",
+        TD_TYPE_TIMESTAMP);
+  check("DATE '2024-03-31' - INTERVAL 1 MONTH", "2024-02-29T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
   check("INTERVAL 1 HOUR + ts > '2024-01-02T15:00:00Z'", "true", TD_TYPE_BOOL);
   check("now() > ts", "true", TD_TYPE_BOOL);
 }
@@ -221,13 +280,20 @@ static void test_errors(void **state) {
   check_error("CAST(i AS HUGEINT)", TD_EPARSE, 10, "the type 'HUGEINT' is not supported");
   check_error("CAST(i BIGINT)", TD_EPARSE, 7, "expected AS in CAST");
   check_error("i::DECIMAL(10, 2)", TD_EPARSE, 3, "the type 'DECIMAL' is not supported");
-  check_error("ts - INTERVAL 1 MONTH", TD_EPARSE, 16, "an interval of months or years is not supported");
-  check_error("s LIKE 'a' ESCAPE '!'", TD_EPARSE, 11, "LIKE ... ESCAPE is not supported");
+  check_error("ts - INTERVAL 1 FORTNIGHT", TD_EPARSE, 16, "expected an interval unit (nanosecond to year)");
+  check_error("CAST('2262-04-01' AS TIMESTAMP) + INTERVAL 1 MONTH", TD_ERANGE, 32, "integer overflow");
+  check_error("s LIKE 'a' ESCAPE '!!'", TD_ETYPE, 18, "the ESCAPE string must be empty or one character, found '!!'");
+  check_error("s LIKE 'a!' ESCAPE '!'", TD_ETYPE, 7, "a LIKE pattern must not end with the escape character");
+  check_error("s LIKE 'a' ESCAPE 1", TD_ETYPE, 18, "like expects a string as argument 3, found int64");
   check_error("first(DISTINCT s)", TD_EPARSE, 6, "first(DISTINCT ...) is not supported");
   check_error("first(i) FILTER (WHERE b)", TD_EPARSE, 9, "FILTER on first() is not supported");
   check_error("row_number() OVER (ORDER BY i)", TD_EPARSE, 0, "a window function (OVER) is not allowed here");
   check_error("EXISTS (SELECT 1)", TD_EPARSE, 0, "EXISTS is not supported");
   check_error("i || ", TD_EPARSE, 5, "expected an expression");
+  check_error("lpad(s, 20, '')", TD_ETYPE, 12, "lpad: the fill is empty, cannot pad to 20 characters");
+  check_error("repeat(s, 1000000000)", TD_ERANGE, 0, "repeat: the result would exceed");
+  check_error("split_part(s, ',', 'x')", TD_ETYPE, 19, "split_part expects an integer as argument 3");
+  check_error("position(s, 'x')", TD_EPARSE, 10, "expected IN in POSITION");
   check_error("lower(i)", TD_ETYPE, 6, "lower expects a string as argument 1, found int64");
   check_error("abs(s)", TD_ETYPE, 4, "abs expects a number as argument 1, found utf8");
   check_error("substr(s)", TD_ETYPE, 0, "substr expects 2 to 3 arguments at offset 0, found 1");

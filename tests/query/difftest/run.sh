@@ -12,7 +12,7 @@ if [ ! -d "$work/node_modules/@duckdb/node-api" ]; then
   (cd "$work" && npm install --no-audit --no-fund --silent >/dev/null 2>&1) ||
     { echo "npm could not install @duckdb/node-api: skipped"; exit 77; }
 fi
-cp "$here/gen.mjs" "$here/difftest.mjs" "$work/"
+cp "$here/gen.mjs" "$here/fixed.mjs" "$here/difftest.mjs" "$work/"
 rm -rf "$work/sample"
 "$cli" gen-sample --rows 2000 --format parquet "$work/sample" >/dev/null
 exec node "$work/difftest.mjs" "$cli" "$work/sample/parquet" "$count" "$seed"
