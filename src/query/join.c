@@ -1839,9 +1839,9 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
   }
   if (rc == TD_OK) rc = store_init(&op->L, left->def, err);
   if (rc == TD_OK) rc = store_init(&op->R, right->def, err);
-  /* deferred: a static hash join whose left keys are data columns (a
-   * partition column's chunks are constants) */
-  op->deferred = defer;
+  /* deferred: a static join whose left keys (and as-of column) are data
+   * columns (a partition column's chunks are constants) */
+  op->deferred = defer && (kind == J_HASH || op->lon >= left->n_partition);
   for (int64_t k = 0; k < n_keys; k++) op->deferred = op->deferred && op->lkey[k] >= left->n_partition;
   if (rc) {
     td_schema_reset(&def);
@@ -1886,6 +1886,7 @@ bool td__join_pending(const td_table *t) {
 int td__join_fold_ready(td_table *t, int64_t left_rows, td_error *err) {
   join_op *op = t->op;
   int rc = sync_right(op, err);
+  if (rc == TD_OK && op->kind != J_HASH) rc = sort_groups(&op->ix, t->threads, err); /* probes only read */
   return rc ? rc : right_dicts(op, left_rows, &op->rdict, err);
 }
 
@@ -1905,6 +1906,7 @@ int td__join_fold(td_table *t, td_snapshot *lsnap, int64_t begin, int64_t end, c
   int rc = need && scols && views && owners && consts ? TD_OK : td_err_nomem(err, "joining");
   for (int64_t i = 0; rc == TD_OK && i < n_cols; i++) need[cols[i]] = true;
   for (int64_t k = 0; rc == TD_OK && k < op->n_keys; k++) need[op->lkey[k]] = true;
+  if (rc == TD_OK && op->kind != J_HASH) need[op->lon] = true;
   for (int64_t i = 0; rc == TD_OK && i < nl; i++)
     if (need[i]) scols[ns++] = i;
   td_scan sc;
@@ -1927,7 +1929,7 @@ int td__join_fold(td_table *t, td_snapshot *lsnap, int64_t begin, int64_t end, c
       owners[scols[k]] = ch.owners[k];
       consts[scols[k]] = ch.consts[k];
     }
-    bool const_key = false; /* a partition column key: a constant's view holds no rows */
+    bool const_key = op->kind != J_HASH && consts[op->lon]; /* a partition column: a constant's view holds no rows */
     for (int64_t k = 0; k < op->n_keys; k++) const_key = const_key || consts[op->lkey[k]];
     if (const_key) {
       rc = td_err(err, TD_EUNSUPPORTED, "a deferred join's key is a partition column");
@@ -1980,7 +1982,8 @@ int td_table_raj(td_table *left, td_table *right, const char *const *keys, int64
 }
 
 int td__asof_join(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
-                  bool reverse, bool inner, td_table **out, td_error *err) {
-  return join_make(left, right, reverse ? J_RAJ : J_AJ, inner ? TD_JOIN_INNER : TD_JOIN_LEFT, keys, n_keys, on, false,
+                  bool reverse, bool inner, bool defer, td_table **out, td_error *err) {
+  defer = defer && left->kind == TD_TABLE_SOURCE && !left->refreshing && !right->refreshing;
+  return join_make(left, right, reverse ? J_RAJ : J_AJ, inner ? TD_JOIN_INNER : TD_JOIN_LEFT, keys, n_keys, on, defer,
                    out, err);
 }

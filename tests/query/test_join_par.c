@@ -501,7 +501,8 @@ static int64_t asof_ref(int64_t i, bool before, bool strict) {
  * right rows (out of order, ties, a far cluster) and left rows out of order
  * with null and absent keys: count(*), sum(w) and sum(id * w) equal the
  * reference, at 1, 2 and 3 threads, on the memory table and its Parquet
- * copy (the key dictionary-encoded). */
+ * copy (the key dictionary-encoded); folded by the aggregation
+ * (td__join_fold) and made whole through a subquery. */
 static void test_asof_reference(void **state) {
   (void)state;
   mt_mem m;
@@ -524,17 +525,23 @@ static void test_asof_reference(void **state) {
       char want[128];
       snprintf(want, sizeof want, "%lld|%lld|%lld|;", (long long)n, (long long)sw, (long long)sidw);
       for (int src = 0; src < 2; src++)
-        for (int th = 1; th <= 3; th++) {
-          char from[600];
-          snprintf(from, sizeof from, src ? "'%s'" : "%s", src ? pq : "lq");
-          snprintf(sql, sizeof sql,
-                   "SELECT count(*), sum(b.w), sum(a.id * b.w) FROM %s a ASOF %sJOIN q b ON a.k = b.k AND a.ts %s b.ts",
-                   from, left ? "LEFT " : "", ops[o]);
-          td_query_options qo = mt_mem_options(&m, th);
-          char *got = mt_query_text(sql, &qo);
-          if (strcmp(got, want) != 0) fail_msg("%s (%d threads): %s, expected %s", sql, th, got, want);
-          free(got);
-        }
+        for (int th = 1; th <= 3; th++)
+          for (int whole = 0; whole < 2; whole++) { /* folded by the aggregation, or made whole first */
+            char from[600];
+            snprintf(from, sizeof from, src ? "'%s'" : "%s", src ? pq : "lq");
+            snprintf(sql, sizeof sql,
+                     whole ? "SELECT count(*), sum(w), sum(iw) FROM (SELECT b.w AS w, a.id * b.w AS iw FROM %s a "
+                             "ASOF %sJOIN q b ON a.k = b.k AND a.ts %s b.ts)"
+                           : "SELECT count(*), sum(b.w), sum(a.id * b.w) FROM %s a ASOF %sJOIN q b ON a.k = b.k AND "
+                             "a.ts %s b.ts",
+                     from, left ? "LEFT " : "", ops[o]);
+            td_query_options qo = mt_mem_options(&m, th);
+            int64_t f0 = td__join_fold_chunks();
+            char *got = mt_query_text(sql, &qo);
+            if (strcmp(got, want) != 0) fail_msg("%s (%d threads): %s, expected %s", sql, th, got, want);
+            assert_true((td__join_fold_chunks() > f0) == !whole);
+            free(got);
+          }
     }
   mt_mem_close(&m);
 }
