@@ -818,6 +818,33 @@ static int memo_for(dict_memo *m, const td_dict *d, td_error *err) {
   return TD_OK;
 }
 
+/* Looks every entry of dictionary view dv up at once, a block at a time:
+ * hash_block's prefetches overlap the index's cache misses, which a lookup
+ * per entry on first use (entry_group) takes one after another.  What a
+ * chunk of at least as many rows as entries would look up anyway. */
+static void memo_fill(const join_op *op, dict_memo *m, const td_colview *dv) {
+  store one = {.n_cols = 1, .n = dv->length, .views = (td_colview *)dv};
+  const int64_t zero = 0;
+  uint64_t hb[TD_JOIN_BLOCK];
+  bool okb[TD_JOIN_BLOCK];
+  for (int64_t b = 0; b < dv->length; b += TD_JOIN_BLOCK) {
+    int64_t n = dv->length - b < TD_JOIN_BLOCK ? dv->length - b : TD_JOIN_BLOCK;
+    hash_block(op, &one, &zero, b, n, hb, okb);
+    for (int64_t k = 0; k < n; k++)
+      if (m->group[b + k] == -2) m->group[b + k] = okb[k] ? ix_find(op, &one, &zero, b + k, hb[k], NULL) : -1;
+  }
+}
+
+/* Readies `m` for the dictionary of key view kv of a chunk of `rows` rows:
+ * every entry looked up when the chunk has at least as many rows. */
+static int memo_chunk(const join_op *op, dict_memo *m, const td_colview *kv, int64_t rows, td_error *err) {
+  bool fresh = !m->group || m->id != kv->dict->id;
+  int rc = memo_for(m, kv->dict, err);
+  if (rc == TD_OK && fresh && kv->dict->view.length <= rows) memo_fill(op, m, &kv->dict->view);
+  atomic_fetch_add_explicit(&dict_chunks, 1, memory_order_relaxed);
+  return rc;
+}
+
 /* Matches rows [from, to) of store `s` (left key columns op->lkey): hashed
  * and probed a block at a time, or, when `memo` is given and the single
  * key column is dictionary codes, through the groups of its entries. */
@@ -1470,10 +1497,7 @@ static int static_unit(static_run *u, int worker, int64_t k, td_error *err) {
     const store *s = copy ? &u->tmp[worker] : &view;
     if (copy) rc = static_copy(&u->tmp[worker], u->src, &ch, err);
     const td_colview *kv = op->n_keys == 1 ? &s->views[op->lkey[0]] : NULL;
-    if (rc == TD_OK && kv && kv->codes && kv->dict) {
-      rc = memo_for(&u->memo[worker], kv->dict, err);
-      atomic_fetch_add_explicit(&dict_chunks, 1, memory_order_relaxed);
-    }
+    if (rc == TD_OK && kv && kv->codes && kv->dict) rc = memo_chunk(op, &u->memo[worker], kv, ch.length, err);
     p->n = 0;
     if (rc == TD_OK) rc = probe_rows(op, s, 0, ch.length, &u->memo[worker], p, NULL, err);
     td_dchunk *c = NULL;
@@ -1937,10 +1961,7 @@ int td__join_fold(td_table *t, td_snapshot *lsnap, int64_t begin, int64_t end, c
     }
     store view = {.n_cols = nl, .n = ch.length, .views = views};
     const td_colview *kv = op->n_keys == 1 ? &views[op->lkey[0]] : NULL;
-    if (kv && kv->codes && kv->dict) {
-      rc = memo_for(&memo, kv->dict, err);
-      atomic_fetch_add_explicit(&dict_chunks, 1, memory_order_relaxed);
-    }
+    if (kv && kv->codes && kv->dict) rc = memo_chunk(op, &memo, kv, ch.length, err);
     p.n = 0;
     if (rc == TD_OK) rc = probe_rows(op, &view, 0, ch.length, &memo, &p, NULL, err);
     td_dchunk *c = NULL;
