@@ -457,24 +457,55 @@ static void ix_reset(kindex *x) {
   memset(x, 0, sizeof *x);
 }
 
-static int cmp_pair(const void *a, const void *b) {
-  const int64_t *p = a, *q = b;
-  if (p[0] != q[0]) return p[0] < q[0] ? -1 : 1;
-  return p[1] < q[1] ? -1 : p[1] > q[1];
+/* Whether pair (ta, ra) comes before (tb, rb): by on value, then row. */
+static inline bool pair_before(int64_t ta, int64_t ra, int64_t tb, int64_t rb) {
+  return ta < tb || (ta == tb && ra < rb);
 }
 
-/* Sorts a group's (on value, row) pairs. */
+/* Sorts a group's (on value, row) pairs by on value, then row: a bottom-up
+ * merge of the runs already in order (a right side's on values mostly
+ * arrive in order, in long runs), through one scratch pair of arrays. */
 static int group_sort(asof_vec *g, td_error *err) {
-  int64_t *pairs = td_malloc((size_t)(2 * g->n + 1) * sizeof *pairs);
-  if (!pairs) return td_err_nomem(err, "sorting an as-of join's right side");
-  for (int64_t i = 0; i < g->n; i++) pairs[2 * i] = g->ts[i], pairs[2 * i + 1] = g->rows[i];
-  qsort(pairs, (size_t)g->n, 2 * sizeof *pairs, cmp_pair);
-  for (int64_t i = 0; i < g->n; i++) g->ts[i] = pairs[2 * i], g->rows[i] = pairs[2 * i + 1];
-  td_free(pairs);
+  int64_t n = g->n;
+  bool in_order = true;
+  for (int64_t i = 1; i < n && in_order; i++)
+    in_order = pair_before(g->ts[i - 1], g->rows[i - 1], g->ts[i], g->rows[i]);
+  if (!in_order) {
+    int64_t *buf = td_malloc((size_t)(3 * n + 2) * sizeof *buf);
+    if (!buf) return td_err_nomem(err, "sorting an as-of join's right side");
+    int64_t *ts = g->ts, *rows = g->rows, *ts2 = buf, *rows2 = buf + n, *runs = buf + 2 * n, n_runs = 0;
+    runs[n_runs++] = 0;
+    for (int64_t i = 1; i < n; i++)
+      if (!pair_before(ts[i - 1], rows[i - 1], ts[i], rows[i])) runs[n_runs++] = i;
+    runs[n_runs] = n;
+    while (n_runs > 1) { /* merge runs 2k and 2k + 1 from (ts, rows) into (ts2, rows2) */
+      int64_t m = 0;
+      for (int64_t k = 0; k < n_runs; k += 2) {
+        int64_t a = runs[k], ae = runs[k + 1], b = ae, be = k + 1 < n_runs ? runs[k + 2] : ae, o = a;
+        while (a < ae && b < be) {
+          bool left = !pair_before(ts[b], rows[b], ts[a], rows[a]);
+          int64_t at = left ? a++ : b++;
+          ts2[o] = ts[at], rows2[o++] = rows[at];
+        }
+        for (; a < ae; a++) ts2[o] = ts[a], rows2[o++] = rows[a];
+        for (; b < be; b++) ts2[o] = ts[b], rows2[o++] = rows[b];
+        runs[m++] = runs[k];
+      }
+      runs[m] = n;
+      n_runs = m;
+      int64_t *t = ts; ts = ts2, ts2 = t;
+      t = rows, rows = rows2, rows2 = t;
+    }
+    if (ts != g->ts) {
+      memcpy(g->ts, ts, (size_t)n * sizeof *ts);
+      memcpy(g->rows, rows, (size_t)n * sizeof *rows);
+    }
+    td_free(buf);
+  }
   g->sorted = true;
-  if (g->n > 0) {
+  if (n > 0) {
     g->first_ts = g->ts[0], g->first_row = g->rows[0];
-    g->last_ts = g->ts[g->n - 1], g->last_row = g->rows[g->n - 1];
+    g->last_ts = g->ts[n - 1], g->last_row = g->rows[n - 1];
   }
   return TD_OK;
 }
@@ -637,26 +668,67 @@ static void pairs_reset(pairs *p) {
   memset(p, 0, sizeof *p);
 }
 
-/* The as-of match of left row i in group g, or -1. */
+/* The first index of v[0, n) whose value is above x (le: v[i] <= x holds
+ * before it) or at least x (!le), v sorted: galloped from index p (a
+ * guess: the answer is mostly a few steps on, in the cache lines just
+ * read), then bisected. */
+static int64_t first_past(const int64_t *v, int64_t n, int64_t x, bool le, int64_t p) {
+#define TD_BEFORE(i) (le ? v[i] <= x : v[i] < x)
+  int64_t lo, hi, step = 1;
+  if (p < n && TD_BEFORE(p)) { /* the answer is past p */
+    lo = hi = p + 1;
+    while (hi < n && TD_BEFORE(hi)) {
+      lo = hi + 1;
+      hi = lo + step;
+      step *= 2;
+    }
+    if (hi > n) hi = n;
+  } else { /* at or before p */
+    hi = p;
+    for (;;) {
+      int64_t q = hi - step;
+      if (q < 0) {
+        lo = 0;
+        break;
+      }
+      if (TD_BEFORE(q)) {
+        lo = q + 1;
+        break;
+      }
+      hi = q;
+      step *= 2;
+    }
+  }
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (TD_BEFORE(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+#undef TD_BEFORE
+}
+
+/* Where on value lts most likely falls in group g (in [0, n]): as if the
+ * group's values were spread evenly between its first and last. */
+static inline int64_t asof_guess(const asof_vec *g, int64_t lts) {
+  double span = (double)g->last_ts - (double)g->first_ts;
+  double at = span > 0 ? ((double)lts - (double)g->first_ts) / span * (double)g->n : 0;
+  return at <= 0 ? 0 : at >= (double)g->n ? g->n : (int64_t)at;
+}
+
+/* The as-of match of on value lts in group g (sorted), or -1.  The search
+ * starts where lts falls between the group's first and last values, as if
+ * they were spread evenly (on values such as times mostly are): a group of
+ * thousands of pairs, past the caches, is then read at one or two places
+ * instead of a bisection's dozen. */
 static int64_t asof_find(const join_op *op, const asof_vec *g, int64_t lts) {
-  int64_t lo = 0, hi = g->n;
-  if (hi == 0) return -1;
+  if (g->n == 0) return -1;
   /* Live data asks mostly for the latest (aj) or earliest (raj) entry. */
   if (op->kind == J_AJ && g->last_ts <= lts) return g->last_row;
   if (op->kind == J_RAJ && g->first_ts >= lts) return g->first_row;
-  if (op->kind == J_AJ) { /* the last pair with ts <= lts */
-    while (lo < hi) {
-      int64_t mid = lo + (hi - lo) / 2;
-      if (g->ts[mid] <= lts) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo > 0 ? g->rows[lo - 1] : -1;
-  }
-  while (lo < hi) { /* the first pair with ts >= lts */
-    int64_t mid = lo + (hi - lo) / 2;
-    if (g->ts[mid] < lts) lo = mid + 1;
-    else hi = mid;
-  }
+  bool aj = op->kind == J_AJ; /* aj: the last pair with ts <= lts; raj: the first with ts >= lts */
+  int64_t lo = first_past(g->ts, g->n, lts, aj, asof_guess(g, lts));
+  if (aj) return lo > 0 ? g->rows[lo - 1] : -1;
   return lo < g->n ? g->rows[lo] : -1;
 }
 
@@ -681,7 +753,8 @@ static int emit_row(const join_op *op, const td_colview *on, int64_t i, int64_t 
   if (on) {
     int64_t r = -1;
     int rc = TD_OK;
-    if (g >= 0 && td_colview_valid(on, i) && (rc = asof_match(op, &op->ix.av[g], td_colview_int(on, i), &r, err)))
+    if (g >= 0 && td_colview_valid(on, i) &&
+        (rc = asof_match(op, &op->ix.av[g], td_colview_int(on, i), &r, err)))
       return rc;
     return r >= 0 || op->type != TD_JOIN_INNER ? pairs_push(p, i, r, err) : TD_OK;
   }
@@ -745,6 +818,33 @@ static int memo_for(dict_memo *m, const td_dict *d, td_error *err) {
   return TD_OK;
 }
 
+/* Looks every entry of dictionary view dv up at once, a block at a time:
+ * hash_block's prefetches overlap the index's cache misses, which a lookup
+ * per entry on first use (entry_group) takes one after another.  What a
+ * chunk of at least as many rows as entries would look up anyway. */
+static void memo_fill(const join_op *op, dict_memo *m, const td_colview *dv) {
+  store one = {.n_cols = 1, .n = dv->length, .views = (td_colview *)dv};
+  const int64_t zero = 0;
+  uint64_t hb[TD_JOIN_BLOCK];
+  bool okb[TD_JOIN_BLOCK];
+  for (int64_t b = 0; b < dv->length; b += TD_JOIN_BLOCK) {
+    int64_t n = dv->length - b < TD_JOIN_BLOCK ? dv->length - b : TD_JOIN_BLOCK;
+    hash_block(op, &one, &zero, b, n, hb, okb);
+    for (int64_t k = 0; k < n; k++)
+      if (m->group[b + k] == -2) m->group[b + k] = okb[k] ? ix_find(op, &one, &zero, b + k, hb[k], NULL) : -1;
+  }
+}
+
+/* Readies `m` for the dictionary of key view kv of a chunk of `rows` rows:
+ * every entry looked up when the chunk has at least as many rows. */
+static int memo_chunk(const join_op *op, dict_memo *m, const td_colview *kv, int64_t rows, td_error *err) {
+  bool fresh = !m->group || m->id != kv->dict->id;
+  int rc = memo_for(m, kv->dict, err);
+  if (rc == TD_OK && fresh && kv->dict->view.length <= rows) memo_fill(op, m, &kv->dict->view);
+  atomic_fetch_add_explicit(&dict_chunks, 1, memory_order_relaxed);
+  return rc;
+}
+
 /* Matches rows [from, to) of store `s` (left key columns op->lkey): hashed
  * and probed a block at a time, or, when `memo` is given and the single
  * key column is dictionary codes, through the groups of its entries. */
@@ -753,39 +853,49 @@ static int probe_rows(const join_op *op, const store *s, int64_t from, int64_t t
   int rc = TD_OK;
   const td_colview *on = op->kind != J_HASH ? &s->views[op->lon] : NULL;
   const td_colview *kv = op->n_keys == 1 && op->cls[0] == KC_STR ? &s->views[op->lkey[0]] : NULL;
-  if (memo && kv && kv->codes && kv->dict) {
-    const td_colview *dv = &kv->dict->view;
-    const int32_t *codes = kv->codes + kv->offset;
-    if (!on && !matched && (op->type == TD_JOIN_INNER || op->type == TD_JOIN_LEFT)) {
-      /* a row whose key has one right row (a reference table): written
-       * straight into the pairs, reserved for one a row */
-      rc = pairs_reserve(p, to - from, err);
-      for (int64_t i = from; rc == TD_OK && i < to; i++) {
-        int32_t r = td_colview_valid(kv, i) ? entry_row(op, memo, dv, codes[i]) : -1;
-        if (r == -1 && op->type != TD_JOIN_LEFT) continue;
-        if (r != -3 && p->n < p->cap) {
-          p->l[p->n] = i;
-          p->r[p->n++] = r;
-        } else {
-          rc = emit_row(op, NULL, i, r == -1 ? -1 : entry_group(op, memo, dv, codes[i]), p, NULL, err);
-        }
-      }
-      return rc;
-    }
+  bool dict = memo && kv && kv->codes && kv->dict;
+  const td_colview *dv = dict ? &kv->dict->view : NULL;
+  const int32_t *codes = dict ? kv->codes + kv->offset : NULL;
+  if (dict && !on && !matched && (op->type == TD_JOIN_INNER || op->type == TD_JOIN_LEFT)) {
+    /* a row whose key has one right row (a reference table): written
+     * straight into the pairs, reserved for one a row */
+    rc = pairs_reserve(p, to - from, err);
     for (int64_t i = from; rc == TD_OK && i < to; i++) {
-      int64_t g = td_colview_valid(kv, i) ? entry_group(op, memo, dv, codes[i]) : -1;
-      rc = emit_row(op, on, i, g, p, matched, err);
+      int32_t r = td_colview_valid(kv, i) ? entry_row(op, memo, dv, codes[i]) : -1;
+      if (r == -1 && op->type != TD_JOIN_LEFT) continue;
+      if (r != -3 && p->n < p->cap) {
+        p->l[p->n] = i;
+        p->r[p->n++] = r;
+      } else {
+        rc = emit_row(op, NULL, i, r == -1 ? -1 : entry_group(op, memo, dv, codes[i]), p, NULL, err);
+      }
     }
     return rc;
   }
+  /* A block's groups are found first; an as-of join then fetches the
+   * places its searches will most likely read before any is made, so that
+   * their cache misses overlap instead of following one another. */
   uint64_t hb[TD_JOIN_BLOCK];
   bool okb[TD_JOIN_BLOCK];
-  for (int64_t i = from; rc == TD_OK && i < to; i++) {
-    if ((i - from) % TD_JOIN_BLOCK == 0)
-      hash_block(op, s, op->lkey, i, to - i < TD_JOIN_BLOCK ? to - i : TD_JOIN_BLOCK, hb, okb);
-    int64_t g = -1;
-    if (okb[(i - from) % TD_JOIN_BLOCK]) g = ix_find(op, s, op->lkey, i, hb[(i - from) % TD_JOIN_BLOCK], NULL);
-    rc = emit_row(op, on, i, g, p, matched, err);
+  int64_t gb[TD_JOIN_BLOCK];
+  for (int64_t b = from; rc == TD_OK && b < to; b += TD_JOIN_BLOCK) {
+    int64_t n = to - b < TD_JOIN_BLOCK ? to - b : TD_JOIN_BLOCK;
+    if (dict) {
+      for (int64_t k = 0; k < n; k++)
+        gb[k] = td_colview_valid(kv, b + k) ? entry_group(op, memo, dv, codes[b + k]) : -1;
+    } else {
+      hash_block(op, s, op->lkey, b, n, hb, okb);
+      for (int64_t k = 0; k < n; k++) gb[k] = okb[k] ? ix_find(op, s, op->lkey, b + k, hb[k], NULL) : -1;
+    }
+    for (int64_t k = 0; on && k < n; k++) {
+      const asof_vec *g = gb[k] >= 0 ? &op->ix.av[gb[k]] : NULL;
+      if (!g || g->n == 0 || !td_colview_valid(on, b + k)) continue;
+      int64_t at = asof_guess(g, td_colview_int(on, b + k));
+      if (at == g->n) at--;
+      TD_JOIN_PREFETCH(g->ts + at);
+      TD_JOIN_PREFETCH(g->rows + (at > 0 ? at - 1 : at));
+    }
+    for (int64_t k = 0; rc == TD_OK && k < n; k++) rc = emit_row(op, on, b + k, gb[k], p, matched, err);
   }
   return rc;
 }
@@ -1387,10 +1497,7 @@ static int static_unit(static_run *u, int worker, int64_t k, td_error *err) {
     const store *s = copy ? &u->tmp[worker] : &view;
     if (copy) rc = static_copy(&u->tmp[worker], u->src, &ch, err);
     const td_colview *kv = op->n_keys == 1 ? &s->views[op->lkey[0]] : NULL;
-    if (rc == TD_OK && kv && kv->codes && kv->dict) {
-      rc = memo_for(&u->memo[worker], kv->dict, err);
-      atomic_fetch_add_explicit(&dict_chunks, 1, memory_order_relaxed);
-    }
+    if (rc == TD_OK && kv && kv->codes && kv->dict) rc = memo_chunk(op, &u->memo[worker], kv, ch.length, err);
     p->n = 0;
     if (rc == TD_OK) rc = probe_rows(op, s, 0, ch.length, &u->memo[worker], p, NULL, err);
     td_dchunk *c = NULL;
@@ -1431,12 +1538,43 @@ static int right_dicts(const join_op *op, int64_t left_rows, td_dict ***out, td_
   return rc;
 }
 
+/* Sorts the as-of groups not in order, shared out among workers a batch
+ * of groups at a time. */
+typedef struct sort_run {
+  kindex *x;
+  _Atomic int64_t next;
+  _Atomic bool stop;
+} sort_run;
+
+enum { SORT_BATCH = 64 };
+
+static int sort_worker(void *v, int worker, td_error *err) {
+  (void)worker;
+  sort_run *u = v;
+  int rc = TD_OK;
+  while (rc == TD_OK && !atomic_load_explicit(&u->stop, memory_order_relaxed)) {
+    int64_t b = atomic_fetch_add(&u->next, SORT_BATCH);
+    if (b >= u->x->n_groups) break;
+    for (int64_t g = b; rc == TD_OK && g < b + SORT_BATCH && g < u->x->n_groups; g++)
+      if (!u->x->av[g].sorted) rc = group_sort(&u->x->av[g], err);
+  }
+  if (rc) atomic_store(&u->stop, true);
+  return rc;
+}
+
+static int sort_groups(kindex *x, int threads, td_error *err) {
+  if (x->n_groups == 0) return TD_OK;
+  sort_run u = {.x = x};
+  atomic_init(&u.next, 0);
+  atomic_init(&u.stop, false);
+  return td__par_run(td__par_workers(threads, (x->n_groups + SORT_BATCH - 1) / SORT_BATCH), sort_worker, &u, err);
+}
+
 /* The whole result of a static join over the left snapshot d->snap. */
 static int static_join(td_table *t, const td_source_delta *d, td_op_result *out, td_error *err) {
   join_op *op = t->op;
   int rc = sync_right(op, err);
-  for (int64_t g = 0; rc == TD_OK && op->kind != J_HASH && g < op->ix.n_groups; g++) /* probes only read */
-    if (!op->ix.av[g].sorted) rc = group_sort(&op->ix.av[g], err);
+  if (rc == TD_OK && op->kind != J_HASH) rc = sort_groups(&op->ix, t->threads, err); /* probes only read */
   int64_t *bounds = NULL, n_units = 0;
   if (rc == TD_OK) rc = td__par_units(t->source, d->snap, 0, d->snap->size, &bounds, &n_units, err);
   static_run *u = rc == TD_OK ? td_calloc(1, sizeof *u) : NULL;
@@ -1722,9 +1860,9 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
   }
   if (rc == TD_OK) rc = store_init(&op->L, left->def, err);
   if (rc == TD_OK) rc = store_init(&op->R, right->def, err);
-  /* deferred: a static hash join whose left keys are data columns (a
-   * partition column's chunks are constants) */
-  op->deferred = defer;
+  /* deferred: a static join whose left keys (and as-of column) are data
+   * columns (a partition column's chunks are constants) */
+  op->deferred = defer && (kind == J_HASH || op->lon >= left->n_partition);
   for (int64_t k = 0; k < n_keys; k++) op->deferred = op->deferred && op->lkey[k] >= left->n_partition;
   if (rc) {
     td_schema_reset(&def);
@@ -1771,6 +1909,7 @@ bool td__join_pending(const td_table *t) {
 int td__join_fold_ready(td_table *t, int64_t left_rows, td_error *err) {
   join_op *op = t->op;
   int rc = sync_right(op, err);
+  if (rc == TD_OK && op->kind != J_HASH) rc = sort_groups(&op->ix, t->threads, err); /* probes only read */
   return rc ? rc : right_dicts(op, left_rows, &op->rdict, err);
 }
 
@@ -1790,6 +1929,7 @@ int td__join_fold(td_table *t, td_snapshot *lsnap, int64_t begin, int64_t end, c
   int rc = need && scols && views && owners && consts ? TD_OK : td_err_nomem(err, "joining");
   for (int64_t i = 0; rc == TD_OK && i < n_cols; i++) need[cols[i]] = true;
   for (int64_t k = 0; rc == TD_OK && k < op->n_keys; k++) need[op->lkey[k]] = true;
+  if (rc == TD_OK && op->kind != J_HASH) need[op->lon] = true;
   for (int64_t i = 0; rc == TD_OK && i < nl; i++)
     if (need[i]) scols[ns++] = i;
   td_scan sc;
@@ -1812,7 +1952,7 @@ int td__join_fold(td_table *t, td_snapshot *lsnap, int64_t begin, int64_t end, c
       owners[scols[k]] = ch.owners[k];
       consts[scols[k]] = ch.consts[k];
     }
-    bool const_key = false; /* a partition column key: a constant's view holds no rows */
+    bool const_key = op->kind != J_HASH && consts[op->lon]; /* a partition column: a constant's view holds no rows */
     for (int64_t k = 0; k < op->n_keys; k++) const_key = const_key || consts[op->lkey[k]];
     if (const_key) {
       rc = td_err(err, TD_EUNSUPPORTED, "a deferred join's key is a partition column");
@@ -1820,10 +1960,7 @@ int td__join_fold(td_table *t, td_snapshot *lsnap, int64_t begin, int64_t end, c
     }
     store view = {.n_cols = nl, .n = ch.length, .views = views};
     const td_colview *kv = op->n_keys == 1 ? &views[op->lkey[0]] : NULL;
-    if (kv && kv->codes && kv->dict) {
-      rc = memo_for(&memo, kv->dict, err);
-      atomic_fetch_add_explicit(&dict_chunks, 1, memory_order_relaxed);
-    }
+    if (kv && kv->codes && kv->dict) rc = memo_chunk(op, &memo, kv, ch.length, err);
     p.n = 0;
     if (rc == TD_OK) rc = probe_rows(op, &view, 0, ch.length, &memo, &p, NULL, err);
     td_dchunk *c = NULL;
@@ -1865,7 +2002,8 @@ int td_table_raj(td_table *left, td_table *right, const char *const *keys, int64
 }
 
 int td__asof_join(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
-                  bool reverse, bool inner, td_table **out, td_error *err) {
-  return join_make(left, right, reverse ? J_RAJ : J_AJ, inner ? TD_JOIN_INNER : TD_JOIN_LEFT, keys, n_keys, on, false,
+                  bool reverse, bool inner, bool defer, td_table **out, td_error *err) {
+  defer = defer && left->kind == TD_TABLE_SOURCE && !left->refreshing && !right->refreshing;
+  return join_make(left, right, reverse ? J_RAJ : J_AJ, inner ? TD_JOIN_INNER : TD_JOIN_LEFT, keys, n_keys, on, defer,
                    out, err);
 }

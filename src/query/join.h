@@ -13,9 +13,12 @@
 #include "tabledata/join.h"
 
 /* td_table_aj (reverse: td_table_raj); `inner` drops the left rows without
- * a match (SQL's ASOF JOIN; ASOF LEFT JOIN keeps them, as aj does). */
+ * a match (SQL's ASOF JOIN; ASOF LEFT JOIN keeps them, as aj does).  With
+ * `defer`, a join of two static tables, the left one a source table whose
+ * key and as-of columns are data columns, is made when first read, as
+ * td__join_deferred's (an aggregation folds it instead). */
 int td__asof_join(td_table *left, td_table *right, const char *const *keys, int64_t n_keys, const char *on,
-                  bool reverse, bool inner, td_table **out, td_error *err);
+                  bool reverse, bool inner, bool defer, td_table **out, td_error *err);
 
 /* Chunks whose dictionary-encoded key static joins probed through its
  * entries (every join of the process, for tests). */

@@ -589,14 +589,15 @@ static int narrow(const used_cols *u, td_table **t, td_error *err) {
 }
 
 /* Whether statement q looks like an aggregation over one inner or left
- * hash join of static tables: its join is then deferred (td__join_deferred)
+ * hash join, or one as-of join, of static tables: its join is then deferred
+ * (td__join_deferred, td__asof_join's `defer`)
  * and its left side not narrowed, so that the aggregation folds the left
  * side's chunks joined one at a time, reading only its own columns.  Only
  * a guess: a join that something else reads is made then, whole. */
 static bool fold_join(const td_select *q, const td_query_options *opts, const td_table *first) {
   if (q->stmt != TD_STMT_SELECT || q->n_joins != 1 || opts->refreshing || first->kind != TD_TABLE_SOURCE ||
       first->refreshing || q->distinct || q->n_distinct_on > 0 || q->qualify ||
-      (q->joins[0].type != TD_SQL_JOIN_INNER && q->joins[0].type != TD_SQL_JOIN_LEFT))
+      (q->joins[0].type != TD_SQL_JOIN_INNER && q->joins[0].type != TD_SQL_JOIN_LEFT && !asof(&q->joins[0])))
     return false;
   bool agg = q->n_group_by > 0 || q->group_by_all || q->having;
   for (int64_t i = 0; i < q->n_items && !agg; i++) agg = q->items[i].expr && td_expr_has_agg(q->items[i].expr);
@@ -646,7 +647,8 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
       const char *const *kp = (const char *const *)k.keys;
       static const td_join_type types[] = {TD_JOIN_INNER, TD_JOIN_LEFT, TD_JOIN_FULL, TD_JOIN_SEMI, TD_JOIN_ANTI};
       if (asof(j))
-        rc = td__asof_join(cur, right, kp, k.n, k.on, k.reverse, j->type == TD_SQL_JOIN_ASOF, &joined, err);
+        rc = td__asof_join(cur, right, kp, k.n, k.on, k.reverse, j->type == TD_SQL_JOIN_ASOF, defer, &joined,
+                           err);
       else
         rc = (defer ? td__join_deferred : td_table_join)(cur, right, types[j->type], kp, k.n, &joined, err);
       if (rc && err && err->position < 0) err->position = j->pos;

@@ -426,6 +426,126 @@ static void test_partition_key(void **state) {
   mt_mem_close(&e.m);
 }
 
+/* ---- as-of joins over large groups, against a reference ---- */
+
+enum { NQL = 4000, NQR = 3000 };
+
+/* Key k of the as-of tables: k4 longer than a group holds inline. */
+static void qkey(int k, char *buf, size_t size) {
+  snprintf(buf, size, k == 4 ? "k%d-a-key-longer-than-16-bytes" : "k%d", k);
+}
+/* Left row i of "lq": key k<i*7 % 6> (k5 never on the right; every 13th
+ * null), ts out of row order (every 17th null), on 1000s plus 0..2 (ties
+ * with right values on 10000s). */
+static bool lq_knull(int64_t i) { return i % 13 == 5; }
+static int lq_k(int64_t i) { return (int)(i * 7 % 6); }
+static bool lq_tnull(int64_t i) { return i % 17 == 3; }
+static int64_t lq_ts(int64_t i) { return (i * 104729) % 20000 * 1000 + i % 3; }
+/* Right row j of "q": key k<j % 5> (every 23rd null), ts out of order with
+ * ties, one row in four in a far cluster (an even spread guesses badly
+ * there; every 29th null), w = j + 1. */
+static bool q_knull(int64_t j) { return j % 23 == 7; }
+static int q_k(int64_t j) { return (int)(j % 5); }
+static bool q_tnull(int64_t j) { return j % 29 == 11; }
+static int64_t q_ts(int64_t j) { return j % 4 == 0 ? 5000000000000 + j * 31 % 100 * 1000 : j * 7919 % 2000 * 10000; }
+
+static void add_asof_tables(mt_mem *m) {
+  const char *ln[3] = {"id", "k", "ts"}, *rn[3] = {"k", "ts", "w"};
+  td_type_id lt[3] = {TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_TIMESTAMP};
+  td_type_id rt[3] = {TD_TYPE_UTF8, TD_TYPE_TIMESTAMP, TD_TYPE_INT64};
+  const int64_t lcut[4] = {0, 1500, 2600, NQL}, rcut[3] = {0, 1700, NQR};
+  for (int side = 0; side < 2; side++)
+    for (int l = 0; l < (side ? 2 : 3); l++) {
+      td_builder *b[3];
+      for (int c = 0; c < 3; c++) td_builder_new(side ? rt[c] : lt[c], &b[c], NULL);
+      const int64_t *cut = side ? rcut : lcut;
+      for (int64_t i = cut[l]; i < cut[l + 1]; i++) {
+        char buf[64];
+        qkey(side ? q_k(i) : lq_k(i), buf, sizeof buf);
+        if (!side) td_builder_append_int(b[0], i, NULL);
+        td_builder *kb = b[side ? 0 : 1], *tb = b[side ? 1 : 2];
+        if (side ? q_knull(i) : lq_knull(i)) td_builder_append_null(kb, NULL);
+        else td_builder_append_str(kb, buf, -1, NULL);
+        if (side ? q_tnull(i) : lq_tnull(i)) td_builder_append_null(tb, NULL);
+        else td_builder_append_int(tb, side ? q_ts(i) : lq_ts(i), NULL);
+        if (side) td_builder_append_int(b[2], i + 1, NULL);
+      }
+      struct ArrowArray cols[3];
+      for (int c = 0; c < 3; c++) {
+        td_builder_finish(b[c], &cols[c], NULL);
+        td_builder_free(b[c]);
+      }
+      char loc[16];
+      snprintf(loc, sizeof loc, "%c%d", side ? 'Q' : 'L', l);
+      mt_mem_add(m, side ? "q" : "lq", l == 0, loc, 3, side ? rn : ln, side ? rt : lt, NULL, cols);
+    }
+}
+
+/* The right row (-1: none) of left row i: the greatest right value at or
+ * below (before: >=; `strict`: below) the left one, the last such row on
+ * ties, or the least at or above, the first on ties. */
+static int64_t asof_ref(int64_t i, bool before, bool strict) {
+  int64_t best = -1;
+  if (lq_knull(i) || lq_tnull(i)) return -1;
+  int64_t lts = lq_ts(i);
+  for (int64_t j = 0; j < NQR; j++) {
+    if (q_knull(j) || q_tnull(j) || q_k(j) != lq_k(i)) continue;
+    int64_t r = q_ts(j);
+    bool ok = before ? (strict ? r < lts : r <= lts) : (strict ? r > lts : r >= lts);
+    if (ok && (best < 0 || (before ? r >= q_ts(best) : r < q_ts(best)))) best = j;
+  }
+  return best;
+}
+
+/* Inner and left as-of joins, each inequality, over groups of hundreds of
+ * right rows (out of order, ties, a far cluster) and left rows out of order
+ * with null and absent keys: count(*), sum(w) and sum(id * w) equal the
+ * reference, at 1, 2 and 3 threads, on the memory table and its Parquet
+ * copy (the key dictionary-encoded); folded by the aggregation
+ * (td__join_fold) and made whole through a subquery. */
+static void test_asof_reference(void **state) {
+  (void)state;
+  mt_mem m;
+  mt_mem_open(&m, 300);
+  mt_mem_paths(&m, 300);
+  add_asof_tables(&m);
+  char pq[512], sql[1400];
+  snprintf(pq, sizeof pq, "%s", td_test_scratch_path("lq.parquet"));
+  snprintf(sql, sizeof sql, "COPY (SELECT * FROM lq) TO '%s' (FORMAT parquet, ROW_GROUP_SIZE 900, OVERWRITE)", pq);
+  free(mt_mem_text(&m, sql));
+  static const char *const ops[4] = {">=", ">", "<=", "<"};
+  for (int o = 0; o < 4; o++)
+    for (int left = 0; left < 2; left++) {
+      int64_t n = 0, sw = 0, sidw = 0;
+      for (int64_t i = 0; i < NQL; i++) {
+        int64_t j = asof_ref(i, o < 2, o % 2 == 1);
+        n += j >= 0 || left;
+        if (j >= 0) sw += j + 1, sidw += i * (j + 1);
+      }
+      char want[128];
+      snprintf(want, sizeof want, "%lld|%lld|%lld|;", (long long)n, (long long)sw, (long long)sidw);
+      for (int src = 0; src < 2; src++)
+        for (int th = 1; th <= 3; th++)
+          for (int whole = 0; whole < 2; whole++) { /* folded by the aggregation, or made whole first */
+            char from[600];
+            snprintf(from, sizeof from, src ? "'%s'" : "%s", src ? pq : "lq");
+            snprintf(sql, sizeof sql,
+                     whole ? "SELECT count(*), sum(w), sum(iw) FROM (SELECT b.w AS w, a.id * b.w AS iw FROM %s a "
+                             "ASOF %sJOIN q b ON a.k = b.k AND a.ts %s b.ts)"
+                           : "SELECT count(*), sum(b.w), sum(a.id * b.w) FROM %s a ASOF %sJOIN q b ON a.k = b.k AND "
+                             "a.ts %s b.ts",
+                     from, left ? "LEFT " : "", ops[o]);
+            td_query_options qo = mt_mem_options(&m, th);
+            int64_t f0 = td__join_fold_chunks();
+            char *got = mt_query_text(sql, &qo);
+            if (strcmp(got, want) != 0) fail_msg("%s (%d threads): %s, expected %s", sql, th, got, want);
+            assert_true((td__join_fold_chunks() > f0) == !whole);
+            free(got);
+          }
+    }
+  mt_mem_close(&m);
+}
+
 /* Allocation failures anywhere in a parallel static join leave no table. */
 static void test_alloc_failures(void **state) {
   (void)state;
@@ -453,6 +573,7 @@ int main(void) {
       cmocka_unit_test(test_right_codes),
       cmocka_unit_test(test_fold_join),
       cmocka_unit_test(test_partition_key),
+      cmocka_unit_test(test_asof_reference),
       cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
