@@ -161,15 +161,7 @@ static void random_change(env *e, bool in_order) {
 }
 
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
-  env *e = ctx;
-  if (is_path || (strcmp(name, "m") != 0 && strcmp(name, "r") != 0)) {
-    err->code = TD_ENOTFOUND;
-    snprintf(err->message, sizeof err->message, "no table %s", name);
-    return TD_ENOTFOUND;
-  }
-  int rc = td_table_key_new(name, key, err);
-  if (rc == TD_OK) *svc = td_service_retain(e->svc);
-  return rc;
+  return mt_resolve_in(((env *)ctx)->svc, "m r", name, is_path, svc, key, err);
 }
 
 static td_table *source(env *e, const char *name, bool live) {

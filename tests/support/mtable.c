@@ -146,16 +146,26 @@ void mt_assert_same_rows(td_table *a, td_table *b, bool sorted) {
   mt_rows_free(&y);
 }
 
-int mt_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
-  mt_env *e = ctx;
-  if (is_path || strcmp(name, "m") != 0) {
+int mt_resolve_in(td_service *s, const char *names, const char *name, bool is_path, td_service **svc,
+                  td_table_key **key, td_error *err) {
+  bool known = false;
+  for (const char *w = names; *w && !known; w += strspn(w, " ")) {
+    size_t len = strcspn(w, " ");
+    known = len == strlen(name) && strncmp(w, name, len) == 0;
+    w += len;
+  }
+  if (is_path || !known) {
     err->code = TD_ENOTFOUND;
     snprintf(err->message, sizeof err->message, "no table %s", name);
     return TD_ENOTFOUND;
   }
-  int rc = td_table_key_new("m", key, err); /* on failure nothing is set (the resolver contract) */
-  if (rc == TD_OK) *svc = td_service_retain(e->svc);
+  int rc = td_table_key_new(name, key, err); /* on failure nothing is set (the resolver contract) */
+  if (rc == TD_OK) *svc = td_service_retain(s);
   return rc;
+}
+
+int mt_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
+  return mt_resolve_in(((mt_env *)ctx)->svc, "m", name, is_path, svc, key, err);
 }
 
 int64_t mt_stream_rows(struct ArrowArrayStream *st) {

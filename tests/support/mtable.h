@@ -39,6 +39,10 @@ void mt_open(mt_env *e, int64_t page_size, bool add_remove);
 void mt_close(mt_env *e);
 /* A table over "m", static or refreshing (caller releases). */
 td_table *mt_source(mt_env *e, bool refreshing);
+/* A resolver's body: the table `name` of s when it is one of the space-separated
+ * `names` (not a path), else TD_ENOTFOUND "no table <name>". */
+int mt_resolve_in(td_service *s, const char *names, const char *name, bool is_path, td_service **svc,
+                  td_table_key **key, td_error *err);
 /* A td_source_resolver over an mt_env (ctx): the name "m", anything else
  * TD_ENOTFOUND. */
 int mt_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err);
