@@ -132,7 +132,8 @@ static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len
       ip += len;
     } else {
       if (off == 0 || off > (size_t)(op - base)) return false;
-      for (size_t k = 0; k < len; k++) op[k] = op[k - off];
+      const uint8_t *s = op - off; /* (op[k - off] would index by a wrapped size_t) */
+      for (size_t k = 0; k < len; k++) op[k] = s[k];
     }
     op += len;
   }
