@@ -195,7 +195,8 @@ bool td_parse_date(const char *s, size_t n, int64_t *days) {
 size_t td_format_timestamp(int64_t ns, char *buf, size_t size) {
   const int64_t ns_per_day = 86400000000000LL;
   int64_t days = floor_div(ns, ns_per_day);
-  int64_t rem = ns - days * ns_per_day;
+  int64_t rem = ns % ns_per_day; /* not ns - days * ns_per_day: near INT64_MIN that product overflows */
+  if (rem < 0) rem += ns_per_day;
   int64_t y;
   unsigned m, d;
   civil_from_days(days, &y, &m, &d);

@@ -203,6 +203,14 @@ bool td_parse_timestamp(const char *s, size_t len, int64_t *out_ns);
 int64_t td__days_from_civil(int64_t y, int m, int d);
 void td__civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 
+/* Internal: a mod b in [0, b) for b > 0; a - floor(a / b) * b without that
+ * product, which overflows for a near INT64_MIN (the day of INT64_MIN ns
+ * starts before INT64_MIN). */
+static inline int64_t td__floor_mod(int64_t a, int64_t b) {
+  int64_t r = a % b;
+  return r < 0 ? r + b : r;
+}
+
 /* ---- evaluation ---- */
 
 /*

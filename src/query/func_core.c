@@ -473,7 +473,7 @@ static int row_ts_interval(const td_expr *e, const td_value *a, td_value *out, t
   int ui = u->kind == TD_EXPR_LITERAL && !u->lit.is_null ? unit_index(&u->lit) : -1;
   if (ui >= 0 && units[ui].ns < 0) { /* months: the same day (or the month's last) and time (DuckDB) */
     int64_t per_day = 86400 * 1000000000LL / unit, days = v / per_day - (v % per_day < 0), y, total;
-    int64_t rem = v - days * per_day;
+    int64_t rem = td__floor_mod(v, per_day);
     int m, d;
     td__civil_from_days(days, &y, &m, &d);
     if (__builtin_add_overflow(y * 12 + (m - 1), e->op == TD_OP_SUB ? -ns : ns, &total) || total / 12 > 1000000 ||

@@ -82,7 +82,7 @@ static int row_trunc(const td_expr *e, const td_value *a, td_value *out, td_fbuf
   if (!to_ns(&a[1], &ns)) return range_error(e, err);
   static const int64_t step[] = {1000, 1000000, 1000000000, 60000000000LL, 3600000000000LL, NS_PER_DAY};
   if (u <= 5) {
-    r = fdiv(ns, step[u]) * step[u];
+    if (__builtin_sub_overflow(ns, td__floor_mod(ns, step[u]), &r)) return range_error(e, err);
   } else {
     int64_t days = fdiv(ns, NS_PER_DAY), y;
     int m, d;
@@ -144,12 +144,11 @@ static int64_t iso_week(int64_t days, int64_t *iso_year) {
  * (one rounding) when the value is whole microseconds. */
 static double epoch_seconds(int64_t ns) {
   if (ns % 1000 == 0) return (double)(ns / 1000) / 1e6;
-  int64_t s = fdiv(ns, 1000000000);
-  return (double)s + (double)(ns - s * 1000000000) / 1e9;
+  return (double)fdiv(ns, 1000000000) + (double)td__floor_mod(ns, 1000000000) / 1e9;
 }
 
 static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_error *err) {
-  int64_t days = fdiv(ns, NS_PER_DAY), in_day = ns - days * NS_PER_DAY, y, v, iy;
+  int64_t days = fdiv(ns, NS_PER_DAY), in_day = td__floor_mod(ns, NS_PER_DAY), y, v, iy;
   int m, d;
   td__civil_from_days(days, &y, &m, &d);
   int64_t sec_ns = in_day % 60000000000LL;
@@ -238,7 +237,7 @@ static int row_strftime(const td_expr *e, const td_value *a, td_value *out, td_f
                         td_error *err) {
   int64_t ns;
   if (!to_ns(&a[0], &ns)) return range_error(e, err);
-  int64_t days = fdiv(ns, NS_PER_DAY), in_day = ns - days * NS_PER_DAY, y;
+  int64_t days = fdiv(ns, NS_PER_DAY), in_day = td__floor_mod(ns, NS_PER_DAY), y;
   int m, d;
   td__civil_from_days(days, &y, &m, &d);
   struct tm tm;

@@ -181,7 +181,15 @@ static int parse_name(td_parser *p, td_expr **out) {
     e->kind = TD_EXPR_CALL;
     for (char *c = e->name; *c; c++)
       if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-    rc = parse_call(p, e);
+    /* "over" names the parser's own window node (query/sql_window.c); a
+     * call written with that name would reach the planner without its shape. */
+    if (strcmp(e->name, "over") == 0)
+      rc = td_err_at(p->err, TD_EPARSE, e->pos,
+                     "expected a function name at offset %lld, found OVER (OVER follows a window function, "
+                     "as in sum(x) OVER (ORDER BY t))",
+                     (long long)e->pos);
+    else
+      rc = parse_call(p, e);
   }
   if (rc) {
     td_expr_free(e);

@@ -106,6 +106,25 @@ static void test_value_format_floats(void **state) {
   }
 }
 
+/* Timestamps print as UTC ISO text down to INT64_MIN and INT64_MAX (fuzz_sql
+ * found the day split overflowing at INT64_MIN). */
+static void test_value_format_timestamp_extremes(void **state) {
+  (void)state;
+  static const struct {
+    int64_t ns;
+    const char *text;
+  } cases[] = {{0, "1970-01-01T00:00:00.000000000Z"},
+               {-1, "1969-12-31T23:59:59.999999999Z"},
+               {INT64_MIN, "1677-09-21T00:12:43.145224192Z"},
+               {INT64_MAX, "2262-04-11T23:47:16.854775807Z"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    td_value v = td_value_int(TD_TYPE_TIMESTAMP, cases[i].ns);
+    char buf[64];
+    assert_int_equal(td_value_format(&v, buf, sizeof buf), strlen(cases[i].text));
+    assert_string_equal(buf, cases[i].text);
+  }
+}
+
 /* ---- td_table_wait ---- */
 
 typedef struct writer {
@@ -517,6 +536,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_options_init),       cmocka_unit_test(test_column_types),
       cmocka_unit_test(test_value_format_floats),
+      cmocka_unit_test(test_value_format_timestamp_extremes),
       cmocka_unit_test(test_wait_static),        cmocka_unit_test(test_wait_refreshing),
       cmocka_unit_test(test_wait_failure),       cmocka_unit_test(test_wait_from_listener),
       cmocka_unit_test(test_wait_after_listeners),

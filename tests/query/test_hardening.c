@@ -358,6 +358,15 @@ static void test_item23_timestamp_range(void **state) {
   expect_rows(&e, "SELECT count(*) FROM t WHERE ts > '1677-09-21T00:12:43.145224192Z'", "3|;");
   expect_rows(&e, "SELECT count(*) FROM t WHERE ts < '2262-04-11T23:47:16.854775807Z'", "3|;");
   expect_rows(&e, "SELECT count(*) FROM t WHERE ts >= '1970-01-01T00:00:01' AND ts < '2262-04-11T23:47:16+00:00'", "2|;");
+  /* functions of INT64_MIN itself: its day starts before INT64_MIN ns, so
+   * splitting it into day and time of day must not multiply back (fuzz_sql) */
+#define TMIN "TIMESTAMP '1677-09-21 00:12:43.145224192'"
+  expect_rows(&e, "SELECT year(" TMIN "), hour(" TMIN "), date_part('second', " TMIN "), epoch_ms(" TMIN "), " TMIN,
+              "1677|0|43|-9223372036855|1677-09-21T00:12:43.145224192Z|;");
+  expect_rows(&e, "SELECT strftime(" TMIN ", '%Y-%m-%d %H:%M:%S')", "1677-09-21 00:12:43|;");
+  expect_error(&e, "SELECT date_trunc('second', " TMIN ")", TD_ERANGE, 7, "timestamp out of range");
+  expect_error(&e, "SELECT " TMIN " - INTERVAL 1 MONTH", TD_ERANGE, 49, "does not fit in int64");
+#undef TMIN
   expect_rows(&e, "SELECT count(*) FROM t WHERE ts > '1969-12-31T23:59:59.5'", "3|;");
   int64_t ns;
   assert_false(td_parse_timestamp("9999-12-31", 10, &ns));
