@@ -169,6 +169,36 @@ static void test_generated_streams(void **state) {
     }
 }
 
+/* Hand-made streams whose last tag is a copy with an offset shorter than its
+ * length, in the tail loop (short streams) and right after the fast loop (a
+ * 100-byte literal first): the overlapping byte-by-byte copy, and the same
+ * with an offset one past the output written so far (rejected by both). */
+static void test_tail_short_offset_copies(void **state) {
+  (void)state;
+  for (size_t lead = 3; lead <= 100; lead += 97)
+    for (size_t off = 1; off <= 3; off++)
+      for (size_t len = 4; len <= 11; len += 7)
+        for (int bad = 0; bad < 2; bad++) {
+          uint8_t z[160], raw[160];
+          size_t zn = 0, n = lead + len;
+          z[zn++] = (uint8_t)n; /* n < 128: a 1-byte varint */
+          if (lead <= 60) {
+            z[zn++] = (uint8_t)((lead - 1) << 2);
+          } else {
+            z[zn++] = 60 << 2;
+            z[zn++] = (uint8_t)(lead - 1);
+          }
+          for (size_t i = 0; i < lead; i++) raw[i] = z[zn++] = (uint8_t)('a' + i % 26);
+          size_t o = bad ? lead + 1 : off;
+          z[zn++] = (uint8_t)(1 | (len - 4) << 2 | (o >> 8) << 5); /* a 1-byte-offset copy */
+          z[zn++] = (uint8_t)(o & 0xff);
+          for (size_t i = 0; i < len; i++) raw[lead + i] = raw[lead + i - off];
+          agree(z, zn, n, bad ? NULL : raw);
+          uint8_t out[160];
+          assert_int_equal(pq__snappy_fast(z, zn, out, n), !bad);
+        }
+}
+
 /* Mutated, truncated and mislabelled streams: both decoders agree. */
 static void test_corrupt_streams(void **state) {
   (void)state;
@@ -261,6 +291,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_compressed_by_libsnappy),
       cmocka_unit_test(test_generated_streams),
+      cmocka_unit_test(test_tail_short_offset_copies),
       cmocka_unit_test(test_corrupt_streams),
       cmocka_unit_test(test_corrupt_page_in_file),
   };
