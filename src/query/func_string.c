@@ -1,7 +1,7 @@
 /*
  * query/func_string.c - string functions of the registry: lower, upper,
  * length, substr, trim/ltrim/rtrim, replace, starts_with, ends_with,
- * contains, strpos, left, right, reverse, and regexp_matches (PCRE2; the
+ * contains, strpos, left, right, reverse, and regexp_matches/_replace/_extract (PCRE2; the
  * pattern is compiled once per bound node when it is a constant).
  * Positions and lengths count UTF-8 characters.  Case mapping is per code
  * point, glibc's towupper_l / towlower_l in a C.UTF-8 locale object (simple
@@ -411,12 +411,50 @@ static int row_reverse(const td_expr *e, const td_value *a, td_value *out, td_fb
   return rc;
 }
 
-/* ---- regexp_matches ---- */
+/* ---- regexp_matches, regexp_replace, regexp_extract (PCRE2) ----
+ * As DuckDB (RE2): an optional constant options string ('i' case-
+ * insensitive, 'c' case-sensitive, 'l' the pattern is literal text, 'g'
+ * every match, for regexp_replace only); "\1".."\9" in a replacement name a
+ * group, "\0" the whole match, "\\" a backslash; regexp_extract gives group
+ * 0-9 of the first match, or '' when nothing matches. */
+
+/* The argument holding the options, -1 if the function has none. */
+static int64_t options_arg(const td_expr *e) {
+  if (strcmp(e->fn->name, "regexp_replace") == 0) return e->n_args > 3 ? 3 : -1;
+  if (strcmp(e->fn->name, "regexp_matches") == 0) return e->n_args > 2 ? 2 : -1;
+  return -1;
+}
+
+/* The options' compile flags (and 'g'); TD_ETYPE on an unknown letter. */
+static int regexp_options(const td_expr *e, uint32_t *flags, bool *global, td_error *err) {
+  *flags = PCRE2_UTF;
+  *global = false;
+  int64_t i = options_arg(e);
+  if (i < 0) return TD_OK;
+  const td_expr *o = e->args[i];
+  bool replace = strcmp(e->fn->name, "regexp_replace") == 0;
+  for (size_t k = 0; k < o->lit.v.s.len; k++) {
+    char c = o->lit.v.s.ptr[k];
+    if (c == 'i') *flags |= PCRE2_CASELESS;
+    else if (c == 'c') *flags &= ~(uint32_t)PCRE2_CASELESS;
+    else if (c == 'l') *flags |= PCRE2_LITERAL;
+    else if (c == 'g' && replace) *global = true;
+    else
+      return td_err_at(err, TD_ETYPE, o->pos,
+                       "%s: unknown option '%c' at offset %lld (expected a string of i, c, l%s)", e->fn->name, c,
+                       (long long)o->pos, replace ? ", g" : "");
+  }
+  return TD_OK;
+}
 
 static int compile(const td_expr *e, const char *p, size_t n, pcre2_code **out, td_error *err) {
   int code;
   PCRE2_SIZE off;
-  *out = pcre2_compile((PCRE2_SPTR)p, n, PCRE2_UTF, &code, &off, NULL);
+  uint32_t flags;
+  bool global;
+  int rc = regexp_options(e, &flags, &global, err);
+  if (rc) return rc;
+  *out = pcre2_compile((PCRE2_SPTR)p, n, flags, &code, &off, NULL);
   if (*out) return TD_OK;
   PCRE2_UCHAR msg[160];
   pcre2_get_error_message(code, msg, sizeof msg);
@@ -425,6 +463,7 @@ static int compile(const td_expr *e, const char *p, size_t n, pcre2_code **out, 
                    (long long)at->pos, (const char *)msg, (size_t)off);
 }
 
+/* The pattern is compiled once when it is a constant. */
 static int prepare_regexp(td_expr *e, td_error *err) {
   const td_expr *p = e->args[1];
   if (p->kind != TD_EXPR_LITERAL || p->lit.is_null || p->lit.type != TD_TYPE_UTF8) return TD_OK;
@@ -436,20 +475,145 @@ static int prepare_regexp(td_expr *e, td_error *err) {
 
 static void release_regexp(void *state) { pcre2_code_free(state); }
 
+/* (string, pattern[, options]) or (string, pattern, replacement[, options]) or
+ * (string, pattern[, group]): strings, with the options (and the group) a
+ * constant, checked here. */
+static int bind_regexp(td_expr *e, td_error *err) {
+  bool extract = strcmp(e->fn->name, "regexp_extract") == 0;
+  int64_t opt = options_arg(e);
+  e->type = strcmp(e->fn->name, "regexp_matches") == 0 ? TD_TYPE_BOOL : TD_TYPE_UTF8;
+  int rc = TD_OK;
+  for (int64_t i = 0; !rc && i < e->n_args; i++) {
+    const td_expr *a = e->args[i];
+    bool constant = i == opt || (extract && i == 2);
+    if (extract && i == 2) {
+      if (!td_type_is_integer(a->type) && a->type != TD_TYPE_NONE) rc = td__func_arg_error(e, i, "an integer", err);
+    } else {
+      rc = td__func_want_str(e, i, err);
+    }
+    if (!rc && constant && (a->kind != TD_EXPR_LITERAL || a->lit.is_null))
+      rc = td_err_at(err, TD_ETYPE, a->pos, "%s: the %s at offset %lld must be a constant", e->fn->name,
+                     i == opt ? "options" : "group", (long long)a->pos);
+    if (!rc && extract && i == 2 && (a->lit.v.i < 0 || a->lit.v.i > 9))
+      rc = td_err_at(err, TD_ETYPE, a->pos, "regexp_extract: group %lld at offset %lld is out of range (expected 0 to 9)",
+                     (long long)a->lit.v.i, (long long)a->pos);
+  }
+  if (!rc && opt >= 0) { /* an unknown option fails at binding, not per row */
+    uint32_t flags;
+    bool global;
+    rc = regexp_options(e, &flags, &global, err);
+  }
+  return rc;
+}
+
+/* Runs the compiled (or per-row) pattern of e over a[0] from `start`; the
+ * match count (PCRE2_ERROR_NOMATCH: none) into *m. */
+static int regexp_run(const td_expr *e, pcre2_code *c, const td_value *s, size_t start, uint32_t opts,
+                      pcre2_match_data *md, int *m, td_error *err) {
+  *m = pcre2_match(c, (PCRE2_SPTR)s->v.s.ptr, s->v.s.len, start, opts, md, NULL);
+  if (*m >= 0 || *m == PCRE2_ERROR_NOMATCH) return TD_OK;
+  return td_err_at(err, TD_EINVAL, e->pos, "regular expression failed at offset %lld (PCRE2 error %d)",
+                   (long long)e->pos, *m);
+}
+
+/* Appends the replacement r for the match in md (groups \0-\9). */
+static int put_replacement(const td_expr *e, const td_value *r, const td_value *s, pcre2_match_data *md, int m,
+                           td_fbuf *buf, td_error *err) {
+  const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+  uint32_t groups = pcre2_get_ovector_count(md);
+  const char *p = r->v.s.ptr;
+  size_t n = r->v.s.len;
+  int rc = TD_OK;
+  for (size_t k = 0; !rc && k < n; k++) {
+    if (p[k] != '\\') {
+      size_t run = k;
+      while (run < n && p[run] != '\\') run++;
+      rc = td__fbuf_put(buf, p + k, run - k, err);
+      k = run - 1;
+      continue;
+    }
+    if (++k == n)
+      return td_err_at(err, TD_EINVAL, e->args[2]->pos,
+                       "regexp_replace: the replacement at offset %lld ends in a lone '\\' (expected \\0-\\9 or \\\\)",
+                       (long long)e->args[2]->pos);
+    if (p[k] == '\\') {
+      rc = td__fbuf_put(buf, "\\", 1, err);
+    } else if (p[k] >= '0' && p[k] <= '9') {
+      uint32_t g = (uint32_t)(p[k] - '0');
+      if (g >= groups)
+        return td_err_at(err, TD_EINVAL, e->args[2]->pos,
+                         "regexp_replace: the replacement at offset %lld names group %u, but the pattern has %u",
+                         (long long)e->args[2]->pos, g, groups - 1);
+      if ((int)g < m && ov[2 * g] != PCRE2_UNSET) rc = td__fbuf_put(buf, s->v.s.ptr + ov[2 * g], ov[2 * g + 1] - ov[2 * g], err);
+    } else {
+      return td_err_at(err, TD_EINVAL, e->args[2]->pos,
+                       "regexp_replace: '\\%c' in the replacement at offset %lld (expected \\0-\\9 or \\\\)", p[k],
+                       (long long)e->args[2]->pos);
+    }
+  }
+  return rc;
+}
+
+/* The bytes of the UTF-8 character at s[i] (1 past the end). */
+static size_t char_len(const char *s, size_t n, size_t i) {
+  size_t k = i + 1;
+  while (k < n && is_cont(s[k])) k++;
+  return k - i;
+}
+
+static int regexp_row(const td_expr *e, pcre2_code *c, const td_value *a, td_value *out, td_fbuf *buf,
+                      pcre2_match_data *md, td_error *err) {
+  const char *name = e->fn->name;
+  int m, rc = regexp_run(e, c, &a[0], 0, 0, md, &m, err);
+  if (rc) return rc;
+  if (name[7] == 'm') { /* regexp_matches */
+    *out = td_value_bool(m >= 0);
+    return TD_OK;
+  }
+  const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+  size_t from = buf->len;
+  if (name[7] == 'e') { /* regexp_extract */
+    uint32_t g = e->n_args > 2 ? (uint32_t)e->args[2]->lit.v.i : 0;
+    if (m >= 0 && (int)g < m && ov[2 * g] != PCRE2_UNSET)
+      rc = td__fbuf_put(buf, a[0].v.s.ptr + ov[2 * g], ov[2 * g + 1] - ov[2 * g], err);
+    if (!rc) td__fbuf_value(buf, from, out);
+    return rc;
+  }
+  uint32_t flags; /* regexp_replace */
+  bool global;
+  rc = regexp_options(e, &flags, &global, err);
+  const char *s = a[0].v.s.ptr;
+  size_t n = a[0].v.s.len, done = 0;
+  while (!rc && m >= 0) {
+    size_t b = ov[0], end = ov[1];
+    rc = td__fbuf_put(buf, s + done, b - done, err);
+    if (!rc) rc = put_replacement(e, &a[2], &a[0], md, m, buf, err);
+    done = end;
+    if (rc || !global) break;
+    if (end == b) { /* an empty match: the next character is kept, and matching goes on after it */
+      if (end >= n) break;
+      size_t k = char_len(s, n, end);
+      rc = td__fbuf_put(buf, s + end, k, err);
+      done = end + k;
+    }
+    if (!rc) rc = regexp_run(e, c, &a[0], done, 0, md, &m, err);
+    if (!rc && m >= 0 && ov[1] == ov[0] && ov[0] == end && end > b) /* empty right after a match: skip it */
+      rc = regexp_run(e, c, &a[0], done, PCRE2_NOTEMPTY_ATSTART, md, &m, err);
+  }
+  if (!rc) rc = td__fbuf_put(buf, s + done, n - done, err);
+  if (!rc) td__fbuf_value(buf, from, out);
+  return rc;
+}
+
 static int row_regexp(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                       td_error *err) {
   pcre2_code *c = e->fn_state;
   int rc = c ? TD_OK : compile(e, a[1].v.s.ptr, a[1].v.s.len, &c, err);
   if (rc) return rc;
-  pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-  if (!md) rc = td_err_nomem(err, "matching a regular expression");
-  int m = md ? pcre2_match(c, (PCRE2_SPTR)a[0].v.s.ptr, a[0].v.s.len, 0, 0, md, NULL) : 0;
+  pcre2_match_data *md = pcre2_match_data_create_from_pattern(c, NULL);
+  rc = md ? regexp_row(e, c, a, out, buf, md, err) : td_err_nomem(err, "matching a regular expression");
   pcre2_match_data_free(md);
   if (c != e->fn_state) pcre2_code_free(c);
-  if (!rc && m < 0 && m != PCRE2_ERROR_NOMATCH)
-    rc = td_err_at(err, TD_EINVAL, e->pos, "regular expression failed at offset %lld (PCRE2 error %d)",
-                   (long long)e->pos, m);
-  if (!rc) *out = td_value_bool(m >= 0);
   return rc;
 }
 
@@ -476,5 +640,7 @@ const td_func td__funcs_string[] = {
     TD_FN("rpad", 3, 3, bind_pad, row_pad, true, false),
     TD_FN("repeat", 2, 2, bind_str_ints, row_repeat, true, false),
     TD_FN("split_part", 3, 3, bind_split_part, row_split_part, true, false),
-    {"regexp_matches", 2, 2, bind_str_to_bool, row_regexp, true, false, prepare_regexp, release_regexp, NULL},
+    {"regexp_matches", 2, 3, bind_regexp, row_regexp, true, false, prepare_regexp, release_regexp, NULL},
+    {"regexp_replace", 3, 4, bind_regexp, row_regexp, true, false, prepare_regexp, release_regexp, NULL},
+    {"regexp_extract", 2, 3, bind_regexp, row_regexp, true, false, prepare_regexp, release_regexp, NULL},
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

@@ -1,7 +1,7 @@
 /*
  * query/func_time.c - date and time functions of the registry: date_trunc,
  * date_part (EXTRACT) and year()..second(), strftime, epoch_ns, epoch_ms,
- * epoch, now().  Timestamps of any unit are worked on as nanoseconds since
+ * epoch, date_diff, make_date, make_timestamp, last_day, now().  Timestamps of any unit are worked on as nanoseconds since
  * the epoch, in UTC (a column's time zone is kept on the result but not
  * applied: fields are those of the UTC time).
  */
@@ -274,6 +274,134 @@ static int row_strftime(const td_expr *e, const td_value *a, td_value *out, td_f
   return rc;
 }
 
+/* ---- date_diff, make_date, make_timestamp, last_day ---- */
+
+static const char *const diff_units[] = {"microsecond", "millisecond", "second", "minute",  "hour",
+                                         "day",         "week",        "month",  "quarter", "year",
+                                         "decade",      "century",     "millennium"};
+
+static int bind_diff(td_expr *e, td_error *err) {
+  int rc = check_unit_literal(e, diff_units, sizeof diff_units / sizeof *diff_units, err);
+  if (!rc) rc = want_time(e, 1, err);
+  if (!rc) rc = want_time(e, 2, err);
+  e->type = TD_TYPE_INT64;
+  return rc;
+}
+
+/* The part boundaries crossed from a[1] to a[2], as DuckDB's date_diff:
+ * the difference of both truncated to the part (weeks: whole 7-day spans
+ * of the day difference). */
+static int row_diff(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  int u = unit_index(&a[0], diff_units, sizeof diff_units / sizeof *diff_units);
+  if (u < 0) return bad_part(e, &a[0], err);
+  int64_t ns[2], r;
+  if (!to_ns(&a[1], &ns[0]) || !to_ns(&a[2], &ns[1])) return range_error(e, err);
+  static const int64_t step[] = {1000, 1000000, 1000000000, 60000000000LL, 3600000000000LL, NS_PER_DAY};
+  if (u <= 5) {
+    r = fdiv(ns[1], step[u]) - fdiv(ns[0], step[u]);
+  } else if (u == 6) {
+    r = (fdiv(ns[1], NS_PER_DAY) - fdiv(ns[0], NS_PER_DAY)) / 7;
+  } else {
+    int64_t y[2], k[2];
+    int m, d;
+    for (int i = 0; i < 2; i++) {
+      td__civil_from_days(fdiv(ns[i], NS_PER_DAY), &y[i], &m, &d);
+      k[i] = u == 7   ? y[i] * 12 + m - 1
+             : u == 8 ? y[i] * 4 + (m - 1) / 3
+                      : fdiv(y[i], u == 9 ? 1 : u == 10 ? 10 : u == 11 ? 100 : 1000);
+    }
+    r = k[1] - k[0];
+  }
+  *out = td_value_int(TD_TYPE_INT64, r);
+  return TD_OK;
+}
+
+static int want_numbers(td_expr *e, td_error *err) {
+  for (int64_t i = 0; i < e->n_args; i++) {
+    td_type_id t = e->args[i]->type;
+    bool ok = t == TD_TYPE_NONE || td_type_is_integer(t) || (i == 5 && td_type_is_float(t));
+    if (!ok) return td__func_arg_error(e, i, i == 5 ? "a number" : "an integer", err);
+  }
+  return TD_OK;
+}
+
+static int bind_make_date(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_DATE32;
+  return want_numbers(e, err);
+}
+
+/* Days since the epoch of y-m-d; false when that is not a date (or not in
+ * the range of a DATE). */
+static bool civil_days(int64_t y, int64_t m, int64_t d, int64_t *days) {
+  if (m < 1 || m > 12 || d < 1 || y < -5000000 || y > 5000000) return false;
+  int64_t next = m == 12 ? td__days_from_civil(y + 1, 1, 1) : td__days_from_civil(y, (int)m + 1, 1);
+  *days = td__days_from_civil(y, (int)m, 1) + d - 1;
+  return *days < next;
+}
+
+static int bad_date(const td_expr *e, const char *what, const td_value *a, int n, td_error *err) {
+  char text[160];
+  int k = 0;
+  for (int i = 0; i < n && k < (int)sizeof text - 24; i++)
+    k += snprintf(text + k, sizeof text - (size_t)k, i ? (i < 3 ? "-%lld" : i == 3 ? " %lld" : ":%lld") : "%lld",
+                  (long long)a[i].v.i);
+  return td_err_at(err, TD_ERANGE, e->pos, "%s: %s at offset %lld is not a valid %s", e->fn->name, text,
+                   (long long)e->pos, what);
+}
+
+static int row_make_date(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  int64_t days;
+  if (!civil_days(a[0].v.i, a[1].v.i, a[2].v.i, &days)) return bad_date(e, "date", a, 3, err);
+  *out = td_value_int(TD_TYPE_DATE32, days);
+  return TD_OK;
+}
+
+static int bind_make_ts(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_TIMESTAMP;
+  if (e->n_args != 1 && e->n_args != 6)
+    return td_err_at(err, TD_ETYPE, e->pos,
+                     "make_timestamp expects 1 argument (microseconds) or 6 (year, month, day, hour, minute, "
+                     "seconds) at offset %lld, found %lld",
+                     (long long)e->pos, (long long)e->n_args);
+  return want_numbers(e, err);
+}
+
+static int row_make_ts(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  int64_t ns, days;
+  if (e->n_args == 1) {
+    if (__builtin_mul_overflow(a[0].v.i, 1000, &ns)) return range_error(e, err);
+    *out = td_value_int(TD_TYPE_TIMESTAMP, ns);
+    return TD_OK;
+  }
+  double sec = td_type_is_float(a[5].type) ? a[5].v.f : (double)a[5].v.i;
+  if (!civil_days(a[0].v.i, a[1].v.i, a[2].v.i, &days) || a[3].v.i < 0 || a[3].v.i > 23 || a[4].v.i < 0 ||
+      a[4].v.i > 59 || !(sec >= 0 && sec < 60))
+    return bad_date(e, "timestamp", a, 5, err);
+  int64_t in_day = (a[3].v.i * 3600 + a[4].v.i * 60) * 1000000000 + (int64_t)(sec * 1e6 + 0.5) * 1000;
+  if (__builtin_mul_overflow(days, NS_PER_DAY, &ns) || __builtin_add_overflow(ns, in_day, &ns))
+    return range_error(e, err);
+  *out = td_value_int(TD_TYPE_TIMESTAMP, ns);
+  return TD_OK;
+}
+
+static int bind_last_day(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_DATE32;
+  return want_time(e, 0, err);
+}
+
+static int row_last_day(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  int64_t ns, y;
+  int m, d;
+  if (!to_ns(&a[0], &ns)) return range_error(e, err);
+  td__civil_from_days(fdiv(ns, NS_PER_DAY), &y, &m, &d);
+  *out = td_value_int(TD_TYPE_DATE32, (m == 12 ? td__days_from_civil(y + 1, 1, 1) : td__days_from_civil(y, m + 1, 1)) - 1);
+  return TD_OK;
+}
+
 /* ---- now() ---- */
 
 static int bind_now(td_expr *e, td_error *err) {
@@ -320,6 +448,11 @@ const td_func td__funcs_time[] = {
     TD_FN("epoch_ms", 1, 1, bind_epoch, row_epoch, true, false),
     TD_FN("epoch", 1, 1, bind_epoch, row_epoch, true, false),
     TD_FN("strftime", 2, 2, bind_strftime, row_strftime, true, false),
+    TD_FN("date_diff", 3, 3, bind_diff, row_diff, true, false),
+    TD_FN("datediff", 3, 3, bind_diff, row_diff, true, false),
+    TD_FN("make_date", 3, 3, bind_make_date, row_make_date, true, false),
+    TD_FN("make_timestamp", 1, 6, bind_make_ts, row_make_ts, true, false),
+    TD_FN("last_day", 1, 1, bind_last_day, row_last_day, true, false),
     TD_FN("now", 0, 0, bind_now, row_now, false, true),
     TD_FN("current_timestamp", 0, 0, bind_now, row_now, false, true),
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

@@ -158,6 +158,16 @@ static void test_string_functions(void **state) {
   check("regexp_matches(s, '^H.*d$')", "true", TD_TYPE_BOOL);
   check("regexp_matches(s, '[0-9]')", "false", TD_TYPE_BOOL);
   check("regexp_matches(s, lower('W'))", "false", TD_TYPE_BOOL); /* a pattern that is not a literal */
+  check("regexp_matches(s, 'WORLD', 'i') AND NOT regexp_matches(s, 'WORLD', 'ic')", "true", TD_TYPE_BOOL);
+  check("regexp_replace(s, 'o', '0')", "Hell0, World", TD_TYPE_UTF8);
+  check("regexp_replace(s, 'O', '0', 'gi')", "Hell0, W0rld", TD_TYPE_UTF8);
+  check("regexp_replace(s, '(\\w+), (\\w+)', '\\2 \\1 \\0 \\\\')", "World Hello Hello, World \\", TD_TYPE_UTF8);
+  check("regexp_replace(s, 'z*', '-', 'g')", "-H-e-l-l-o-,- -W-o-r-l-d-", TD_TYPE_UTF8);
+  check("regexp_replace(s, 'l*', '_', 'g')", "_H_e_o_,_ _W_o_r_d_", TD_TYPE_UTF8); /* no empty match right after one */
+  check("regexp_replace(s, '.', '*', 'l')", "Hello, World", TD_TYPE_UTF8);
+  check("regexp_replace(s, lower('L'), 'L', 'g')", "HeLLo, WorLd", TD_TYPE_UTF8); /* a pattern that is not a literal */
+  check("regexp_extract(s, '[A-Z]\\w+$')", "World", TD_TYPE_UTF8);
+  check("regexp_extract(s, '(\\w)(\\w)', 2) || regexp_extract(s, '[0-9]') || regexp_extract(s, '(x)?H', 1)", "e", TD_TYPE_UTF8);
   check("strpos(s, 'World')", "8", TD_TYPE_INT64);
   check("left(s, 5) || right(s, 5)", "HelloWorld", TD_TYPE_UTF8);
   check("reverse('abc')", "cba", TD_TYPE_UTF8);
@@ -230,6 +240,18 @@ static void test_time_functions(void **state) {
   check("DATE '2024-03-31' - INTERVAL 1 MONTH", "2024-02-29T00:00:00.000000000Z", TD_TYPE_TIMESTAMP);
   check("INTERVAL 1 HOUR + ts > '2024-01-02T15:00:00Z'", "true", TD_TYPE_BOOL);
   check("now() > ts", "true", TD_TYPE_BOOL);
+  /* date_diff counts the part's boundaries crossed, as DuckDB; weeks are whole 7-day spans */
+  check("date_diff('day', ts, CAST('2024-01-03 00:00' AS TIMESTAMP))", "1", TD_TYPE_INT64);
+  check("date_diff('month', CAST('2024-01-31' AS TIMESTAMP), DATE '2024-02-01')", "1", TD_TYPE_INT64);
+  check("datediff('week', DATE '2024-01-09', DATE '2024-01-01') * 100 + date_diff('hours', ts, ts)", "-100", TD_TYPE_INT64);
+  check("date_diff('year', DATE '1900-06-01', DATE '1899-01-01') + date_diff('millennium', DATE '1999-12-31', ts)", "0",
+        TD_TYPE_INT64);
+  check("date_diff('microsecond', CAST('1969-12-31 23:59:59.9999995' AS TIMESTAMP), DATE '1970-01-01')", "1", TD_TYPE_INT64);
+  check("make_date(2024, 2, 29)", "2024-02-29", TD_TYPE_DATE32);
+  check("make_date(year(ts), n, 1)", "null", TD_TYPE_DATE32);
+  check("last_day(ts) || ' ' || last_day(DATE '1900-02-03')", "2024-01-31 1900-02-28", TD_TYPE_UTF8);
+  check("make_timestamp(2024, 1, 2, 14, 30, 6.5)", "2024-01-02T14:30:06.500000000Z", TD_TYPE_TIMESTAMP);
+  check("make_timestamp(-1)", "1969-12-31T23:59:59.999999000Z", TD_TYPE_TIMESTAMP);
 }
 
 /* Constant subtrees are folded into literals when bound. */
@@ -309,6 +331,20 @@ static void test_errors(void **state) {
   check_error("CAST(f * 1e19 AS BIGINT)", TD_ETYPE, 0, "cannot cast float64 value 2.5e+19 to int64 (out of its range)");
   check_error("CAST(ts AS DOUBLE)", TD_ETYPE, 0, "cannot cast timestamp to float64");
   check_error("regexp_matches(s, 'a(')", TD_ETYPE, 18, "bad regular expression");
+  check_error("regexp_replace(s, 'a', 'b', 'x')", TD_ETYPE, 28, "regexp_replace: unknown option 'x' at offset 28 (expected a string of i, c, l, g)");
+  check_error("regexp_matches(s, 'a', 'g')", TD_ETYPE, 23, "unknown option 'g'");
+  check_error("regexp_replace(s, 'a', 'b', s)", TD_ETYPE, 28, "regexp_replace: the options at offset 28 must be a constant");
+  check_error("regexp_extract(s, 'a', i)", TD_ETYPE, 23, "the group at offset 23 must be a constant");
+  check_error("regexp_extract(s, 'a', 10)", TD_ETYPE, 23, "group 10 at offset 23 is out of range (expected 0 to 9)");
+  check_error("regexp_replace(s, 'l', '\\2')", TD_EINVAL, 23, "names group 2, but the pattern has 0");
+  check_error("regexp_replace(s, 'l', 'x\\')", TD_EINVAL, 23, "ends in a lone");
+  check_error("regexp_replace(s, 'l', '\\n')", TD_EINVAL, 23, "'\\n' in the replacement");
+  check_error("make_date(2023, 2, 29)", TD_ERANGE, 0, "make_date: 2023-2-29 at offset 0 is not a valid date");
+  check_error("make_timestamp(2024, 1, 1, 24, 0, 0)", TD_ERANGE, 0, "2024-1-1 24:0 at offset 0 is not a valid timestamp");
+  check_error("make_timestamp(1, 2)", TD_ETYPE, 0, "make_timestamp expects 1 argument (microseconds) or 6");
+  check_error("make_timestamp(9223372036854775807)", TD_ERANGE, 0, "timestamp out of range");
+  check_error("date_diff('fortnight', ts, ts)", TD_ETYPE, 10, "date_diff: unknown part 'fortnight'");
+  check_error("last_day(i)", TD_ETYPE, 9, "last_day expects a timestamp or date as argument 1");
   check_error("date_trunc('fortnight', ts)", TD_ETYPE, 11, "date_trunc: unknown part 'fortnight'");
   check_error("date_part('hour', i)", TD_ETYPE, 18, "date_part expects a timestamp or date as argument 2");
   check_error("nosuch(i)", TD_ETYPE, 0, "unknown function 'nosuch'");

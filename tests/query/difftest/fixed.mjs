@@ -190,5 +190,18 @@ export function fixedQueries() {
     Q(`SELECT id AS id, uid AS uid FROM {t} t ASOF LEFT JOIN {u} u ON t.k = u.k AND t.id >= u.uid ORDER BY id`, true),
     Q(`SELECT uid AS uid, a.x AS x, b.k AS k FROM {u} a JOIN {u} b USING (uid) ORDER BY uid`, true),
     R(`SELECT * FROM {u} a NATURAL JOIN {u} b ORDER BY uid`, 'NATURAL JOIN (use USING) is not supported'),
+    // regexp_replace / regexp_extract (RE2's \\1 groups, 'g' and 'i' options, empty matches, UTF-8)
+    Q(`SELECT id AS id, regexp_replace(s, '[aeé]', '_') AS a, regexp_replace(s, '[aeé]', '_', 'g') AS b, regexp_replace(s, 'L', '<\\0>', 'gi') AS c, regexp_replace(s, 'x*', '-', 'g') AS e FROM {t}`),
+    Q(`SELECT id AS id, regexp_replace(s, '(.)(.)', '\\2\\1') AS a, regexp_replace(s, '(.)', '\\\\', 'g') AS b, regexp_replace(k, '', '.', 'g') AS c, regexp_replace(s, '%', '$1', 'l') AS e FROM {t}`),
+    Q(`SELECT id AS id, regexp_extract(s, '[A-Z]+') AS a, regexp_extract(s, '(.)(.)$', 2) AS b, regexp_extract(s, '(z)?', 1) AS c, regexp_matches(s, 'é', 'i') AS e FROM {t}`),
+    E(`SELECT regexp_replace(s, 'a', 'b', 'q') AS a FROM {t}`, "unknown option 'q'"),
+    E(`SELECT regexp_extract(s, 'a', 10) AS a FROM {t}`, 'out of range (expected 0 to 9)'),
+    // date_diff / make_date / make_timestamp / last_day across epochs, month ends and leap days
+    Q(`SELECT id AS id, date_diff('day', ts, TIMESTAMP '2024-03-01') AS a, date_diff('month', ts, TIMESTAMP '2024-03-01') AS b, date_diff('year', TIMESTAMP '1970-01-01', ts) AS c, date_diff('week', ts, TIMESTAMP '2000-01-01') AS e, date_diff('hour', ts, TIMESTAMP '1970-01-01') AS f, datediff('quarter', ts, DATE '2000-02-01') AS g, date_diff('century', ts, DATE '2000-02-01') AS h FROM {t}`),
+    Q(`SELECT id AS id, date_diff('millisecond', ts, TIMESTAMP '2000-01-01 00:00:00.0005') AS a, date_diff('microsecond', TIMESTAMP '1969-12-31 23:59:59.9999995', ts) AS b, date_diff('minute', ts, ts) AS c FROM {t}`),
+    Q(`SELECT id AS id, last_day(ts) AS a, make_date(year(ts), month(ts), 1) AS b, make_timestamp(year(ts), month(ts), day(ts), hour(ts), minute(ts), 30.25) AS c FROM {t}`),
+    Q(`SELECT make_date(2024, 2, 29) AS a, last_day(DATE '1900-02-10') AS b, make_timestamp(1700000000000000) AS c, make_date(NULL, 1, 1) AS e`),
+    E(`SELECT make_date(2023, 2, 29) AS a`, 'is not a valid date'),
+    E(`SELECT date_diff('fortnight', ts, ts) AS a FROM {t}`, "unknown part 'fortnight'"),
   ];
 }
