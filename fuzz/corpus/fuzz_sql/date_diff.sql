@@ -1,0 +1,1 @@
+SELECT date_diff('month', Ts, make_timestamp(Key)), last_day(Ts), make_date(Key, 2, 29) FROM t

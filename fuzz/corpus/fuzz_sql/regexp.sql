@@ -1,0 +1,1 @@
+SELECT regexp_replace(Sym, '(.)?', '\1-', 'g'), regexp_extract(Sym, '(\w)(\w)', 2) FROM t
