@@ -8,6 +8,12 @@
  *   var_pop(x)    = (sum(x*x) - sum(x)^2 / count(x)) / count(x)          (NULL without values)
  *   stddev_samp, stddev_pop = sqrt of those; variance = var_samp, stddev = stddev_samp.
  *
+ * and the boolean aggregates become sum, min and max over 1/0/NULL:
+ *
+ *   count_if(x) = sum(CASE WHEN x THEN 1 WHEN NOT x THEN 0 END)  (NULL without values, as DuckDB)
+ *   bool_and(x) = min(CASE WHEN x THEN 1 WHEN NOT x THEN 0 END) = 1
+ *   bool_or(x)  = max(CASE WHEN x THEN 1 WHEN NOT x THEN 0 END) = 1   (NULL without values)
+ *
  * The single-pass formula loses about log10(mean^2 / variance) digits to
  * cancellation (prices of ~1000 with a variance of ~1 keep 10 digits).
  */
@@ -30,10 +36,23 @@ static void set_pos(td_expr *e, int64_t pos) {
   for (int64_t i = 0; i < e->n_args; i++) set_pos(e->args[i], pos);
 }
 
+/* The boolean aggregates: their text over x (printed, parenthesized). */
+static const struct {
+  const char *name, *text;
+} bools[] = {{"count_if", "sum(CASE WHEN (%s) THEN 1 WHEN NOT (%s) THEN 0 END)"},
+             {"bool_and", "(min(CASE WHEN (%s) THEN 1 WHEN NOT (%s) THEN 0 END) = 1)"},
+             {"bool_or", "(max(CASE WHEN (%s) THEN 1 WHEN NOT (%s) THEN 0 END) = 1)"}};
+
+static int bool_index(const char *name) {
+  for (int i = 0; i < (int)(sizeof bools / sizeof *bools); i++)
+    if (strcmp(name, bools[i].name) == 0) return i;
+  return -1;
+}
+
 bool td__is_stat_agg(const char *name) {
   for (size_t i = 0; i < sizeof stats / sizeof *stats; i++)
     if (strcmp(name, stats[i].name) == 0) return true;
-  return false;
+  return bool_index(name) >= 0;
 }
 
 int td__rewrite_stat_aggs(td_expr **slot, td_error *err) {
@@ -43,10 +62,10 @@ int td__rewrite_stat_aggs(td_expr **slot, td_error *err) {
     if (rc) return rc;
   }
   if (e->kind != TD_EXPR_CALL) return TD_OK;
-  int k = -1;
+  int k = -1, b = bool_index(e->name);
   for (int i = 0; i < (int)(sizeof stats / sizeof *stats); i++)
     if (strcmp(e->name, stats[i].name) == 0) k = i;
-  if (k < 0) return TD_OK;
+  if (k < 0 && b < 0) return TD_OK;
   if (e->n_args != 1 || e->star)
     return td_err_at(err, TD_ETYPE, e->pos, "%s expects 1 argument at offset %lld", e->name, (long long)e->pos);
   char *x = NULL;
@@ -59,7 +78,10 @@ int td__rewrite_stat_aggs(td_expr **slot, td_error *err) {
     return td_err_nomem(err, "planning an aggregate");
   }
   /* x is printed in full and parenthesized: its text re-parses to itself */
-  snprintf(text, cap,
+  if (b >= 0)
+    snprintf(text, cap, bools[b].text, x, x);
+  else
+    snprintf(text, cap,
            "CASE WHEN count((%s)) > %d THEN %s(greatest(0.0, sum(CAST((%s) AS DOUBLE) * CAST((%s) AS DOUBLE)) - "
            "sum(CAST((%s) AS DOUBLE)) * sum(CAST((%s) AS DOUBLE)) / count((%s))) / (count((%s)) - %d)) END",
            x, stats[k].pop ? 0 : 1, stats[k].root ? "sqrt" : "", x, x, x, x, x, x, stats[k].pop ? 0 : 1);

@@ -203,5 +203,9 @@ export function fixedQueries() {
     Q(`SELECT make_date(2024, 2, 29) AS a, last_day(DATE '1900-02-10') AS b, make_timestamp(1700000000000000) AS c, make_date(NULL, 1, 1) AS e`),
     E(`SELECT make_date(2023, 2, 29) AS a`, 'is not a valid date'),
     E(`SELECT date_diff('fortnight', ts, ts) AS a FROM {t}`, "unknown part 'fortnight'"),
+    // count_if, bool_and, bool_or: NULLs skipped, FILTER, empty input
+    Q(`SELECT k AS k, count_if(id > 3) AS a, bool_and(b) AS b2, bool_or(b) AS c, count_if(b) FILTER (WHERE id > 2) AS e, bool_and(id > 0) AS f FROM {t} GROUP BY k`),
+    Q(`SELECT count_if(b) AS a, bool_and(b) AS c, bool_or(id > 100) AS e FROM {t} WHERE id > 100`),
+    Q(`SELECT count_if(b) AS a, bool_and(b) AS c, bool_or(NOT b) AS e FROM {t}`),
   ];
 }

@@ -1,0 +1,1 @@
+SELECT P, count_if(Flag) FILTER (WHERE Key > 0), bool_and(Price > 0), bool_or(Flag) FROM t GROUP BY P
