@@ -1,10 +1,15 @@
 /*
- * cli/grid.c - aligned text grids (public API only).
+ * cli/grid.c - aligned text grids (public API only), padded to the
+ * terminal width of their text (wide characters take two columns).
  */
 #include "grid.h"
 
+#include <locale.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 int td_grid_init(td_grid *g, const struct ArrowSchema *schema, td_error *err) {
   memset(g, 0, sizeof *g);
@@ -43,29 +48,73 @@ int td_grid_add(td_grid *g, const struct ArrowSchema *schema, const struct Arrow
   return TD_OK;
 }
 
-void td_grid_print(const td_grid *g, FILE *out) {
-  size_t *w = calloc((size_t)g->n_cols + 1, sizeof *w);
-  if (!w) return;
+/* The terminal columns of UTF-8 text: wcwidth of each character in a
+ * C.UTF-8 locale (East Asian wide characters take 2, combining marks 0),
+ * or one per character when that locale is missing; a byte that is not
+ * UTF-8, or a control character, counts 1. */
+size_t td_grid_text_width(const char *s) {
+  static locale_t utf8;
+  static bool tried;
+  if (!tried) {
+    utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    tried = true;
+  }
+  locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
+  size_t w = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    unsigned c = *p;
+    int k = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    uint32_t cp = k > 0 ? c & (0x3F >> k) : c;
+    int i = 1;
+    for (; k > 0 && i <= k && (p[i] & 0xC0) == 0x80; i++) cp = cp << 6 | (p[i] & 0x3F);
+    if (k < 0 || i <= k) { /* not UTF-8: the byte alone */
+      w++;
+      p++;
+      continue;
+    }
+    int cw = utf8 ? wcwidth((wchar_t)cp) : 1;
+    w += cw < 0 ? 1 : (size_t)cw;
+    p += i;
+  }
+  if (utf8) uselocale(old);
+  return w;
+}
+
+void td_grid_widths(const td_grid *g, size_t *w) {
   for (int64_t c = 0; c < g->n_cols; c++) {
-    w[c] = strlen(g->names[c]);
+    w[c] = td_grid_text_width(g->names[c]);
     for (int64_t r = 0; r < g->n_rows; r++) {
-      size_t n = strlen(g->cells[r * g->n_cols + c]);
+      size_t n = td_grid_text_width(g->cells[r * g->n_cols + c]);
       if (n > w[c]) w[c] = n;
     }
   }
-  for (int64_t c = 0; c < g->n_cols; c++)
-    fprintf(out, "%s%-*s", c ? " | " : "", c + 1 < g->n_cols ? (int)w[c] : 0, g->names[c]);
+}
+
+void td_grid_line(FILE *out, int64_t n_cols, const size_t *w, char *const *cells) {
+  for (int64_t c = 0; c < n_cols; c++) {
+    fputs(c ? " | " : "", out);
+    fputs(cells[c], out);
+    if (c + 1 < n_cols)
+      for (size_t n = td_grid_text_width(cells[c]); n < w[c]; n++) fputc(' ', out);
+  }
   fputc('\n', out);
-  for (int64_t c = 0; c < g->n_cols; c++) {
-    fprintf(out, "%s", c ? "-+-" : "");
+}
+
+void td_grid_rule(FILE *out, int64_t n_cols, const size_t *w) {
+  for (int64_t c = 0; c < n_cols; c++) {
+    fputs(c ? "-+-" : "", out);
     for (size_t i = 0; i < w[c]; i++) fputc('-', out);
   }
   fputc('\n', out);
-  for (int64_t r = 0; r < g->n_rows; r++) {
-    for (int64_t c = 0; c < g->n_cols; c++)
-      fprintf(out, "%s%-*s", c ? " | " : "", c + 1 < g->n_cols ? (int)w[c] : 0, g->cells[r * g->n_cols + c]);
-    fputc('\n', out);
-  }
+}
+
+void td_grid_print(const td_grid *g, FILE *out) {
+  size_t *w = calloc((size_t)g->n_cols + 1, sizeof *w);
+  if (!w) return;
+  td_grid_widths(g, w);
+  td_grid_line(out, g->n_cols, w, g->names);
+  td_grid_rule(out, g->n_cols, w);
+  for (int64_t r = 0; r < g->n_rows; r++) td_grid_line(out, g->n_cols, w, &g->cells[r * g->n_cols]);
   free(w);
 }
 

@@ -82,11 +82,7 @@ static void json_value(FILE *out, const td_value *v) {
   }
 }
 
-static void grid_line(td_printer *p, char *const *cells) {
-  for (int64_t c = 0; c < p->grid.n_cols; c++)
-    fprintf(p->out, "%s%-*s", c ? " | " : "", c + 1 < p->grid.n_cols ? (int)p->widths[c] : 0, cells[c]);
-  fputc('\n', p->out);
-}
+static void grid_line(td_printer *p, char *const *cells) { td_grid_line(p->out, p->grid.n_cols, p->widths, cells); }
 
 /* Fixes the grid's widths from the rows held, prints header and rows. */
 static void grid_release_sample(td_printer *p) {
@@ -94,19 +90,9 @@ static void grid_release_sample(td_printer *p) {
   if (!p->header_done) {
     p->widths = calloc((size_t)g->n_cols + 1, sizeof *p->widths);
     if (!p->widths) return;
-    for (int64_t c = 0; c < g->n_cols; c++) {
-      p->widths[c] = strlen(g->names[c]);
-      for (int64_t r = 0; r < g->n_rows; r++) {
-        size_t n = strlen(g->cells[r * g->n_cols + c]);
-        if (n > p->widths[c]) p->widths[c] = n;
-      }
-    }
+    td_grid_widths(g, p->widths);
     grid_line(p, g->names);
-    for (int64_t c = 0; c < g->n_cols; c++) {
-      fputs(c ? "-+-" : "", p->out);
-      for (size_t i = 0; i < p->widths[c]; i++) fputc('-', p->out);
-    }
-    fputc('\n', p->out);
+    td_grid_rule(p->out, g->n_cols, p->widths);
     p->header_done = true;
   }
   for (int64_t r = 0; r < g->n_rows; r++) grid_line(p, &g->cells[r * g->n_cols]);

@@ -250,9 +250,9 @@ static int query_fail(const char *cmd, const char *sql, const td_error *err) {
   else fprintf(stderr, "tabledata %s: %s\n", cmd, err->message);
   if ((err->code == TD_EPARSE || err->code == TD_ETYPE || err->code == TD_ERANGE) && err->position >= 0 &&
       err->position <= (int64_t)strlen(sql) && !strchr(sql, '\n')) {
-    int col = 0;
-    for (int64_t i = 0; i < err->position; i++) col += ((unsigned char)sql[i] & 0xC0) != 0x80;
-    fprintf(stderr, "  %s\n  %*s^\n", sql, col, "");
+    char *pre = strndup(sql, (size_t)err->position); /* the caret under the token, in terminal columns */
+    fprintf(stderr, "  %s\n  %*s^\n", sql, pre ? (int)td_grid_text_width(pre) : 0, "");
+    free(pre);
   }
   return 1;
 }

@@ -100,6 +100,19 @@ expect query --format csv "SELECT Ticker AS Tické FROM demo LIMIT 1" <<'EOF'
 Tické
 GOOG
 EOF
+# the grid pads to terminal columns (a wide character takes two, é one), and
+# an error's caret stands under its token after such text
+expect query "SELECT Ticker AS Tické, '日本語' AS wide, 'x' AS x FROM demo LIMIT 2" <<'EOF'
+Tické | wide   | x
+------+--------+--
+GOOG  | 日本語 | x
+GOOG  | 日本語 | x
+EOF
+expect query "SELECT '日本語' AS wide, nosuch(1) FROM demo" <<'EOF'
+tabledata query: unknown function 'nosuch' at offset 28
+  SELECT '日本語' AS wide, nosuch(1) FROM demo
+                           ^
+EOF
 # a query that starts with a -- comment is a query; -- ends the options
 expect query --format csv "-- the tickers
 SELECT DISTINCT Ticker FROM demo ORDER BY 1" <<'EOF'
