@@ -5,7 +5,7 @@
 #include "grid.h"
 
 #include <locale.h>
-#include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,13 +52,12 @@ int td_grid_add(td_grid *g, const struct ArrowSchema *schema, const struct Arrow
  * C.UTF-8 locale (East Asian wide characters take 2, combining marks 0),
  * or one per character when that locale is missing; a byte that is not
  * UTF-8, or a control character, counts 1. */
+static locale_t utf8;
+static void open_utf8(void) { utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+
 size_t td_grid_text_width(const char *s) {
-  static locale_t utf8;
-  static bool tried;
-  if (!tried) {
-    utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    tried = true;
-  }
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, open_utf8);
   locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
   size_t w = 0;
   for (const unsigned char *p = (const unsigned char *)s; *p;) {
