@@ -1132,7 +1132,7 @@ static int explain(const sql_plan *sp, td_table *src, td_table **out, td_error *
   td_free(text);
   plan_line(&b, col);
   td__sb_put(&b, "source: ");
-  td__sb_put(&b, q->source);
+  td__sb_put(&b, q->source ? q->source : "none (SELECT without FROM: one row)");
   if (q->n_joins) {
     snprintf(buf, sizeof buf, " with %lld join(s)", (long long)q->n_joins);
     td__sb_put(&b, buf);

@@ -152,6 +152,10 @@ static void test_explain(void **state) {
   assert_string_equal(r.v[0], "statement: WITH \"t\" AS (SELECT k FROM m) SELECT k FROM t WHERE k IN (SELECT k "
                               "FROM m WHERE v > 9)|");
   mt_rows_free(&r);
+  /* no FROM: the source line says so (fuzz_sql: it printed a NULL source) */
+  r = run(&e, "EXPLAIN SELECT 1 + 2 AS x");
+  assert_true(has_line(&r, "source: none (SELECT without FROM: one row)|"));
+  mt_rows_free(&r);
   mt_close(&e);
 }
 

@@ -1,0 +1,1 @@
+SELECT Key, row_number() OVER (PARTITION BY P ORDER BY Ts) AS rn, lag(Price, 1, 0.0) OVER (ORDER BY Key) FROM t

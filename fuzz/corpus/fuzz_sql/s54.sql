@@ -1,0 +1,1 @@
+SELECT DISTINCT ON (Sym) Sym, Key FROM t ORDER BY Sym, Ts DESC

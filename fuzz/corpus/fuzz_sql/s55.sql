@@ -1,0 +1,1 @@
+SELECT a.Key, b.Price FROM t a JOIN t b ON a.Key = b.Key AND a.Sym = b.Sym

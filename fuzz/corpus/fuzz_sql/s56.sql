@@ -1,0 +1,1 @@
+SELECT a.Key, b.Key FROM t a LEFT JOIN t b USING (Sym) WHERE b.Key IS NULL

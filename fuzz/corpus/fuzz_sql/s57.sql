@@ -1,0 +1,1 @@
+SELECT a.Sym, a.Ts, b.Price FROM t a ASOF JOIN t b ON a.Sym = b.Sym AND a.Ts >= b.Ts

@@ -1,0 +1,1 @@
+SELECT count(*) FROM t a FULL JOIN t b ON a.P = b.P

@@ -1,0 +1,1 @@
+SELECT Key FROM t WHERE Key IN (SELECT Key FROM t WHERE Flag) AND Price > (SELECT avg(Price) FROM t)

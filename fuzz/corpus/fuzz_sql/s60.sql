@@ -1,0 +1,1 @@
+WITH s AS (SELECT Sym, sum(Key) AS k FROM t GROUP BY Sym) SELECT * FROM s WHERE k > 0 ORDER BY k

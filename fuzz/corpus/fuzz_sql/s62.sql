@@ -1,0 +1,1 @@
+SELECT CASE WHEN Price > 0 THEN 'up' WHEN Price < 0 THEN 'down' ELSE Sym END, CAST(Key AS VARCHAR) || Sym FROM t

@@ -1,0 +1,1 @@
+SELECT Sym LIKE 'A%', Sym ILIKE '_b%' ESCAPE '\', coalesce(Sym, 'x'), nullif(Key, 0), greatest(Key, 1), least(Price, 0) FROM t

@@ -1,0 +1,1 @@
+SELECT lower(Sym), upper(Sym), length(Sym), substr(Sym, -2, 3), trim(Sym), replace(Sym, 'a', 'bb'), lpad(Sym, 5, '*'), split_part(Sym, 'a', -1) FROM t

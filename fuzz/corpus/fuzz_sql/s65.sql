@@ -1,0 +1,1 @@
+SELECT abs(Key), round(Price, 2), floor(Price), ceil(Price), sqrt(Price), ln(Price), pow(Price, 2), Key % 3, Key // 2 FROM t

@@ -1,0 +1,1 @@
+SELECT date_trunc('hour', Ts), extract(dow FROM Ts), strftime(Ts, '%Y-%m-%d %H'), epoch(Ts), Ts - INTERVAL 1 MONTH, Ts + INTERVAL '5 minutes' FROM t

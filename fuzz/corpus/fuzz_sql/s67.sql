@@ -1,0 +1,1 @@
+SELECT Sym, count(DISTINCT Key), approx_count_distinct(Price), median(Price), quantile_cont(Key, 0.9), stddev(Price), string_agg(Sym, ',' ORDER BY Key DESC) FROM t GROUP BY Sym

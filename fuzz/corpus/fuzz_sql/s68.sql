@@ -1,0 +1,1 @@
+SELECT sum(Key) FILTER (WHERE Flag), count(*) FILTER (WHERE Price > 0) FROM t GROUP BY ALL

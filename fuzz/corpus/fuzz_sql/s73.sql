@@ -1,0 +1,1 @@
+EXPLAIN SELECT Key FROM t WHERE P = 'a' AND Key > 3

@@ -1,0 +1,1 @@
+SELECT 1 + 2, 'x' || 'y', NULL IS NULL

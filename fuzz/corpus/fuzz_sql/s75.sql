@@ -1,0 +1,1 @@
+SELECT Sym, last(Price ORDER BY Ts), first(Key ORDER BY Price DESC) FROM t GROUP BY Sym HAVING count(*) > 1
