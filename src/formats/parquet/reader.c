@@ -449,16 +449,20 @@ static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, td_ar
   return TD_OK;
 }
 
-/* Bits [from, from + n) of src to [at, at + n) of dst: whole bytes when
- * both sides share their bit position. */
+/* Bits [from, from + n) of src to [at, at + n) of dst: bit by bit up to a
+ * byte of dst, then whole bytes of dst (a memcpy when both sides share their
+ * bit position, else each made of two source bytes), then the last bits. */
 static void copy_bits(uint8_t *dst, int64_t at, const uint8_t *src, int64_t from, int64_t n) {
   int64_t i = 0;
-  if ((at & 7) == (from & 7)) {
-    for (; i < n && ((at + i) & 7); i++) td_bit_put(dst, at + i, td_bit_get(src, from + i));
-    int64_t bytes = (n - i) / 8;
-    if (bytes) memcpy(dst + (at + i) / 8, src + (from + i) / 8, (size_t)bytes);
-    i += bytes * 8;
-  }
+  for (; i < n && ((at + i) & 7); i++) td_bit_put(dst, at + i, td_bit_get(src, from + i));
+  int64_t bytes = (n - i) / 8;
+  unsigned sh = (unsigned)((from + i) & 7);
+  uint8_t *d = dst + (at + i) / 8;
+  const uint8_t *s = src + (from + i) / 8;
+  if (bytes && !sh) memcpy(d, s, (size_t)bytes);
+  else /* byte k of dst spans bits sh.. of s[k] and ..sh-1 of s[k + 1]: both inside [from, from + n) */
+    for (int64_t k = 0; k < bytes; k++) d[k] = (uint8_t)(s[k] >> sh | (unsigned)s[k + 1] << (8 - sh));
+  i += bytes * 8;
   for (; i < n; i++) td_bit_put(dst, at + i, td_bit_get(src, from + i));
 }
 
