@@ -196,16 +196,14 @@ int td_dict_array_validate(const struct ArrowArray *a, td_error *err) {
   if (a->null_count > 0 && !a->buffers[0])
     return td_err(err, TD_ECONTRACT, "array reports %lld nulls but has no validity bitmap",
                   (long long)a->null_count);
-  if (a->null_count > 0 && a->length - td_bits_count(a->buffers[0], a->offset, a->length) != a->null_count)
+  int64_t bitmap_nulls = a->null_count > 0 ? a->length - td_bits_count(a->buffers[0], a->offset, a->length) : 0;
+  if (bitmap_nulls != (a->null_count > 0 ? a->null_count : 0))
     return td_err(err, TD_ECONTRACT, "array reports %lld nulls, its bitmap has %lld", (long long)a->null_count,
-                  (long long)(a->length - td_bits_count(a->buffers[0], a->offset, a->length)));
+                  (long long)bitmap_nulls);
   uint32_t n = (uint32_t)dv.length;
   /* Every code in range, null rows' included (how the readers make them):
    * one branch-free pass; only otherwise the row-by-row check. */
-  const uint32_t *uc = (const uint32_t *)v.codes + v.offset;
-  uint32_t hi = 0;
-  for (int64_t i = 0; i < v.length; i++) hi = uc[i] > hi ? uc[i] : hi;
-  if (v.length == 0 || hi < n) return TD_OK;
+  if (td_codes_below((const uint32_t *)v.codes + v.offset, v.length, n)) return TD_OK;
   for (int64_t i = 0; i < v.length; i++) {
     int32_t c = v.codes[v.offset + i];
     if ((uint32_t)c >= n && td_colview_valid(&v, i))

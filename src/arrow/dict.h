@@ -65,6 +65,25 @@ int td_dict_concat(td_dict *const *ds, int64_t n, td_dict **out, td_error *err);
  * then released). */
 int td_dict_attach(struct ArrowArray *codes, td_dict *d, struct ArrowArray *out, td_error *err);
 
+/* True when every c[i] of c[0..n) is below `limit` (dictionary indices
+ * against a dictionary's length).  One pass without an early exit, so it
+ * vectorizes: for a limit of at most 2^31, c < limit exactly when neither
+ * c nor (limit - 1) - c (mod 2^32) has its top bit set (a c above the
+ * limit wraps the difference past 2^31, a c of 2^31 or more sets its own);
+ * larger limits compare directly. */
+static inline bool td_codes_below(const uint32_t *c, int64_t n, uint64_t limit) {
+  if (n <= 0) return true;
+  if (limit == 0) return false;
+  if (limit > (1ull << 31)) {
+    uint32_t hi = 0;
+    for (int64_t i = 0; i < n; i++) hi = c[i] > hi ? c[i] : hi;
+    return hi < limit;
+  }
+  uint32_t top = (uint32_t)(limit - 1), bad = 0;
+  for (int64_t i = 0; i < n; i++) bad |= c[i] | (top - c[i]);
+  return !(bad >> 31);
+}
+
 /* Checks a dictionary array answered for a utf8 column: two buffers
  * (validity, int32 indices), no children, a valid utf8 dictionary without
  * nulls, and every index of a valid row within the dictionary.  Errors:

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arrow/dict.h"
 #include "formats/parquet/metadata.h"
 #include "util/alloc.h"
 #include "util/half.h"
@@ -449,8 +450,9 @@ int pq_dict_pad(td_array *dict, td_error *err) {
 static int gather(const td_array *dict, const uint32_t *idx, int64_t nidx, const uint8_t *defined,
                   int64_t rows, td_array *a, int64_t pos, td_error *err) {
   uint64_t dn = (uint64_t)dict->length;
-  for (int64_t i = 0; i < nidx; i++)
-    if (idx[i] >= dn)
+  if (!td_codes_below(idx, nidx, dn))
+    for (int64_t i = 0; i < nidx; i++) /* the first one out */
+      if (idx[i] >= dn)
       return td_err(err, TD_EFORMAT, "dictionary index %u out of range (dictionary has %lld values)",
                     idx[i], (long long)dn);
   int rc = reserve_rows(a, pos + rows, err);
@@ -575,28 +577,33 @@ int pq_decode_dict_codes(int64_t n_dict, const uint8_t *p, int64_t len, int64_t 
   pq_rle_init(&d, nn > 0 ? p + 1 : p, nn > 0 ? len - 1 : 0, bw);
   if (!pq_rle_u32(&d, idx, nn))
     return td_err(err, TD_EFORMAT, "dictionary indices are truncated or malformed (%lld expected)", (long long)nn);
-  uint32_t hi = 0;
-  for (int64_t i = 0; i < nn; i++) hi = idx[i] > hi ? idx[i] : hi;
-  if (nn > 0 && hi >= (uint64_t)n_dict)
+  if (!td_codes_below(idx, nn, (uint64_t)n_dict)) {
+    uint32_t hi = 0;
+    for (int64_t i = 0; i < nn; i++) hi = idx[i] > hi ? idx[i] : hi;
     return td_err(err, TD_EFORMAT, "dictionary index %u out of range (dictionary has %lld values)", hi,
                   (long long)n_dict);
+  }
   if (!defined) return TD_OK;
   int64_t i = 0, k = 0;
-  for (; i + 8 <= rows && k + 8 <= nn; i += 8) { /* 8 rows at a time; 8 defined ones: one move */
+  for (; i + 8 <= rows && k + 8 <= nn; i += 8) { /* 8 rows at a time */
     uint64_t f;
     memcpy(&f, defined + i, 8);
-    if (f == 0x0101010101010101ull) {
-      uint32_t t[8];
-      memcpy(t, idx + k, sizeof t); /* (the indices may overlap the rows) */
+    f &= 0x0101010101010101ull;
+    uint32_t t[8]; /* read before any row is written: the indices may overlap the rows */
+    if (f == 0x0101010101010101ull) { /* 8 defined ones: one move */
+      memcpy(t, idx + k, sizeof t);
       memcpy(out + i, t, sizeof t);
       k += 8;
-    } else {
-      for (int64_t j = i; j < i + 8; j++) {
-        uint32_t v = idx[k];
-        out[j] = defined[j] ? v : 0;
-        k += defined[j];
-      }
+      continue;
     }
+    /* Byte j of `before` counts the defined rows ahead of row i + j (the
+     * bytes' running sums, at most 8: no carries), so the 8 loads are
+     * independent; a null row reads an index it does not keep (at most
+     * k + 7 < nn) and writes 0. */
+    uint64_t sums = f * 0x0101010101010101ull, before = sums << 8;
+    for (int j = 0; j < 8; j++) t[j] = idx[k + (int64_t)((before >> (8 * j)) & 0xff)];
+    for (int j = 0; j < 8; j++) out[i + j] = t[j] & (0u - (uint32_t)((f >> (8 * j)) & 1));
+    k += (int64_t)(sums >> 56);
   }
   while (k < nn) { /* up to the last defined row */
     uint32_t v = idx[k];
@@ -911,15 +918,14 @@ int pq_put_validity(td_array *a, int64_t pos, int64_t rows, const uint8_t *defin
     td_bit_put(a->validity, pos + i, defined[i]);
     nulls += !defined[i];
   }
-  for (; i + 8 <= rows; i += 8) { /* whole bytes of the bitmap */
-    uint8_t x = 0;
-    int ones = 0;
-    for (int j = 0; j < 8; j++) {
-      x |= (uint8_t)((defined[i + j] & 1) << j);
-      ones += defined[i + j] & 1;
-    }
-    a->validity[(pos + i) >> 3] = x;
-    nulls += 8 - ones;
+  for (; i + 8 <= rows; i += 8) { /* whole bytes of the bitmap: eight flags (bit 0 of each byte) at once */
+    uint64_t w;
+    memcpy(&w, defined + i, 8);
+    w &= 0x0101010101010101u;
+    /* flag j (bit 8j) times 2^(7(7-j)+7) lands on bit 56+j; the other
+     * products land on distinct bits below 56, so nothing carries in */
+    a->validity[(pos + i) >> 3] = (uint8_t)((w * 0x0102040810204080u) >> 56);
+    nulls += 8 - (int64_t)((w * 0x0101010101010101u) >> 56); /* the bytes' sum in the top byte */
   }
   for (; i < rows; i++) {
     td_bit_put(a->validity, pos + i, defined[i]);

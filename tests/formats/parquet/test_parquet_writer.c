@@ -283,6 +283,34 @@ static void test_reads_across_row_groups(void **state) {
     }
 }
 
+/* Reads of 64 rows over row groups of 100: the read that crosses 300 is a
+ * view too.  Row group 2 is first decoded for the read [192, 256), which
+ * crosses 200 and is copied; the last read of 64 rows starting in row group
+ * 2, [256, 320), crosses into row group 3, so that segment goes on into it
+ * (read_ahead) and [256, 320) and [320, 384) are views of one segment. */
+static void test_read_ahead_crossing(void **state) {
+  (void)state;
+  td_parquet_write_options o;
+  td_parquet_write_options_init(&o);
+  o.dictionary = 0;
+  o.row_group_size = 100;
+  static const int64_t sizes[] = {400};
+  const char *path = write_with(&o, sizes, 1);
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  assert_int_equal(((pq_reader *)r)->meta.n_row_groups, 4);
+  struct ArrowArray a[6];
+  for (int i = 0; i < 6; i++) TD_ASSERT_OK(td_reader_read(r, 7, i * 64, 64, &a[i], &err), &err);
+  assert_ptr_equal(a[1].buffers[1], a[0].buffers[1]); /* [64, 128): row group 0 went on into 1 */
+  assert_ptr_equal(a[5].buffers[1], a[4].buffers[1]); /* [256, 320) and [320, 384) */
+  assert_int_equal(a[5].offset, a[4].offset + 64);
+  for (int i = 0; i < 6; i++) a[i].release(&a[i]);
+  check_reads_of(r, 64);
+  td_reader_close(r);
+  unlink(path);
+}
+
 /* Row groups of one page each (100, 100, 50 rows): a segment read to its
  * last row leaves the cache, one read short of it stays. */
 static void test_segment_read_to_end(void **state) {
@@ -416,6 +444,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_row_groups_dictionary_fallback),
                                      cmocka_unit_test(test_plain_optional_pages),
                                      cmocka_unit_test(test_reads_across_row_groups),
+                                     cmocka_unit_test(test_read_ahead_crossing),
                                      cmocka_unit_test(test_read_across_bad_row_group),
                                      cmocka_unit_test(test_segment_read_to_end),
                                      cmocka_unit_test(test_open_errors), cmocka_unit_test(test_alloc_failures)};
