@@ -2184,13 +2184,18 @@ static td_value *key_scratch(int64_t n, td_value *local) {
  * over 10M rows: each worker's state has every group), so nearly all the
  * merge runs on the workers.  A failure keeps the lowest failed chunk's
  * error: the first in group order, as the serial merge reports. */
-enum { PMERGE_MIN = 1 << 16, PMERGE_CHUNK = 1 << 13 };
+static int64_t pmerge_min = 1 << 16, pmerge_chunk = 1 << 13; /* groups: a state merged in parallel, a chunk */
+
+void td__agg_merge_sizes(int64_t min_groups, int64_t chunk) {
+  pmerge_min = min_groups > 0 ? min_groups : 1 << 16;
+  pmerge_chunk = chunk > 0 ? chunk : 1 << 13;
+}
 
 typedef struct pmerge {
   td_agg *a;
   const td_agg *b;
   uint32_t *dst; /* per group of b: its group in a, NO_GROUP when new */
-  int64_t n_chunks;
+  int64_t chunk, n_chunks; /* groups a chunk */
   _Atomic int64_t next, failed; /* the next chunk; the lowest failed (n_chunks: none) */
   int64_t fail_chunk[TD_PAR_MAX], bad[TD_PAR_MAX];
   int rc[TD_PAR_MAX];
@@ -2202,8 +2207,8 @@ static int pmerge_worker(void *ctx, int t, td_error *err) {
   pmerge *p = ctx;
   p->fail_chunk[t] = p->n_chunks;
   for (int64_t c; (c = atomic_fetch_add(&p->next, 1)) < p->n_chunks && c < atomic_load(&p->failed);) {
-    const int64_t end = (c + 1) * PMERGE_CHUNK < p->b->n_groups ? (c + 1) * PMERGE_CHUNK : p->b->n_groups;
-    for (int64_t g = c * PMERGE_CHUNK; g < end; g++) {
+    const int64_t end = (c + 1) * p->chunk < p->b->n_groups ? (c + 1) * p->chunk : p->b->n_groups;
+    for (int64_t g = c * p->chunk; g < end; g++) {
       bool mapped;
       const uint32_t d = lookup_group(p->a, p->b, (uint32_t)g, &mapped);
       p->dst[g] = d;
@@ -2235,7 +2240,8 @@ static int merge_found(td_agg *a, const td_agg *b, int threads, uint32_t **dst, 
   p->a = a;
   p->b = b;
   p->dst = *dst;
-  p->n_chunks = (b->n_groups + PMERGE_CHUNK - 1) / PMERGE_CHUNK;
+  p->chunk = pmerge_chunk;
+  p->n_chunks = (b->n_groups + p->chunk - 1) / p->chunk;
   atomic_init(&p->next, 0);
   atomic_init(&p->failed, p->n_chunks);
   int n = threads < TD_PAR_MAX ? threads : TD_PAR_MAX;
@@ -2264,7 +2270,7 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
   if (!kv) return td_err_nomem(err, "merging aggregations");
   int rc;
   uint32_t *map = ext_map(a, b->n_groups, &rc, err), *dst = NULL;
-  if (rc == TD_OK && threads > 1 && a->n_keys && b->n_groups >= PMERGE_MIN) rc = merge_found(a, b, threads, &dst, err);
+  if (rc == TD_OK && threads > 1 && a->n_keys && b->n_groups >= pmerge_min) rc = merge_found(a, b, threads, &dst, err);
   for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) {
     if (!dst || dst[g] == NO_GROUP) {
       rc = merge_group(a, b, (uint32_t)g, kv, map, err);

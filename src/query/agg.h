@@ -81,6 +81,11 @@ int td_agg_merge(td_agg *a, const td_agg *b, td_error *err);
  * and the error (the first in group order) are td_agg_merge's. */
 int td_agg_merge_all(td_agg *a, td_agg *const *bs, int n, int threads, td_error *err);
 
+/* Tests: td_agg_merge_all merges states of at least min_groups groups on
+ * its workers, in chunks of `chunk` groups (0: the defaults, 64k and 8k).
+ * Set it before any aggregation runs. */
+void td__agg_merge_sizes(int64_t min_groups, int64_t chunk);
+
 /* Bulk mode: count(DISTINCT) of integers, bools and doubles only collects
  * its (group, value) pairs, which td_agg_settle (or td_agg_merge_all, for
  * the states merged) folds into the sets part by part.  Nothing may read

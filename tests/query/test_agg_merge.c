@@ -11,7 +11,8 @@
  * values and changed list, and the groups of one state fed every row.  An
  * integer sum that leaves int64 in two groups: the error, and the aggregate
  * td_agg_overflowed names, are the first group's at every worker count.
- * Allocation failures while merging: TD_ENOMEM, nothing leaked.
+ * Allocation failures while merging: TD_ENOMEM, nothing leaked.  Under the
+ * sanitizers everything is a tenth the size (td__agg_merge_sizes).
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,12 +24,13 @@
 #include "util/alloc.h"
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-enum { SLOW = 1 };
+enum { SC = 10 }; /* a tenth of the rows and of the merge's sizes (td__agg_merge_sizes): the sanitizers are slow */
 #else
-enum { SLOW = 0 };
+enum { SC = 1 }; /* the merge's real sizes */
 #endif
 
-enum { M = 80000, NEW1 = 20000, ROWS = 160000, NSTATE = 4, BATCH = 4096, NCOL = 6 };
+enum { M = 80000 / SC, NEW1 = 20000 / SC, NEW3 = 70000 / SC, ROWS = 160000 / SC, MIN_GROUPS = 65536 / SC };
+enum { NSTATE = 4, BATCH = 4096, NCOL = 6 };
 static const char *const strs[] = {"x", "y", "", "zz", "abc", "a much longer string value", "q"};
 
 /* The key number of row i of state p (-1: null). */
@@ -38,13 +40,13 @@ static int64_t row_key(int p, int64_t i) {
     case 0: return (i * 7919) % M;                           /* every known key, twice */
     case 1: return i < NEW1 ? M + i : (i * 7919) % M;        /* 20k new keys first, then known ones */
     case 2: return (i * 104729) % (M + NEW1);                /* known keys only, scattered */
-    default: return M + NEW1 + (i * 11) % 70000;             /* new keys only */
+    default: return M + NEW1 + (i * 11) % NEW3;              /* new keys only */
   }
 }
 
 /* The keys whose sums overflow in `ovf` mode: K1's sum(v), then (earlier in
  * state 1's group order) K2's sum(w). */
-static const int64_t K1 = (60000LL * 7919) % M, K2 = (30000LL * 7919) % M;
+static const int64_t K1 = (60000LL / SC * 7919) % M, K2 = (30000LL / SC * 7919) % M;
 
 /* Folds state p's rows into a: columns 0 ik (int64 key), 1 sk (utf8 key),
  * 2 v (int64), 3 f (float64), 4 s (utf8), 5 w (int64). */
@@ -179,16 +181,16 @@ static void test_merge_workers(void **state) {
     make_states(cfg, false, serial);
     for (int p = 0; p < NSTATE; p++) fold_state(one, p, false);
     TD_ASSERT_OK(td_agg_settle(one, &err), &err);
-    assert_true(td_agg_group_count(serial[1]) >= 65536); /* large enough for the workers */
-    assert_true(td_agg_group_count(serial[3]) >= 65536);
+    assert_true(td_agg_group_count(serial[1]) >= MIN_GROUPS); /* large enough for the workers */
+    assert_true(td_agg_group_count(serial[3]) >= MIN_GROUPS);
     TD_ASSERT_OK(merge(serial, 1, &err), &err);
     same_result(serial[0], one, nk, false); /* first-seen order, the values of one state */
     uint32_t *want;
     int64_t n_want;
     TD_ASSERT_OK(td_agg_take_changed(serial[0], &want, &n_want, &err), &err);
-    assert_true(n_want > 2 * 65536);
+    assert_true(n_want > 2 * MIN_GROUPS);
     const int workers[] = {2, 3, 7};
-    for (int w = SLOW ? 1 : 0; w < 3; w++) {
+    for (int w = 0; w < 3; w++) {
       td_agg *st[NSTATE];
       make_states(cfg, false, st);
       TD_ASSERT_OK(merge(st, workers[w], &err), &err);
@@ -207,13 +209,13 @@ static void test_merge_workers(void **state) {
   }
 }
 
-/* Two sums leave int64 while merging state 1: K1's sum(v) (group 60000 of
- * state 1) and K2's sum(w) (group 30000): the serial merge stops at K2. */
+/* Two sums leave int64 while merging state 1: K1's sum(v) (group 60000 / SC of
+ * state 1) and K2's sum(w) (group 30000 / SC): the serial merge stops at K2. */
 static void test_merge_overflow(void **state) {
   (void)state;
   for (int cfg = 0; cfg < 2; cfg++) {
     char first[sizeof ((td_error *)0)->message];
-    for (int threads = 1; threads <= 7; threads += SLOW ? 6 : 2) {
+    for (int threads = 1; threads <= 7; threads += 2) {
       td_agg *st[NSTATE];
       td_error err;
       make_states(cfg, true, st);
@@ -231,7 +233,7 @@ static void test_merge_overflow(void **state) {
  * min/max/first/last grow their bytes): TD_ENOMEM or done, nothing leaked. */
 static void test_merge_alloc_failures(void **state) {
   (void)state;
-  for (int64_t k = 0; k < (SLOW ? 6 : 24); k += 1 + k / 4) {
+  for (int64_t k = 0; k < 24; k += 1 + k / 4) {
     td_agg *st[NSTATE];
     td_error err;
     make_states(1, false, st);
@@ -244,6 +246,7 @@ static void test_merge_alloc_failures(void **state) {
 }
 
 int main(void) {
+  td__agg_merge_sizes(MIN_GROUPS, 8192 / SC);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_merge_workers),
       cmocka_unit_test(test_merge_overflow),
