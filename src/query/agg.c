@@ -2121,8 +2121,6 @@ static uint32_t *ext_map(const td_agg *a, int64_t n, int *rc, td_error *err) {
   return m;
 }
 
-/* Folds group g of `b` into `a` (its group of the same key, added if new;
- * kv: scratch for string keys); map[g] (when map is set) receives it. */
 /* The group of `a` with the key of group g of `b`, NO_GROUP if none; reads
  * `a` only.  One integer key: a's direct map first (it knows most keys of a
  * dense range; NO_GROUP there means "ask the hash table"); *mapped: lazy and
@@ -2140,6 +2138,8 @@ static uint32_t lookup_group(const td_agg *a, const td_agg *b, uint32_t g, bool 
   return d;
 }
 
+/* Folds group g of `b` into `a` (its group of the same key, added if new;
+ * kv: scratch for string keys); map[g] (when map is set) receives it. */
 static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, uint32_t *map, td_error *err) {
   const bool ikey = a->n_keys == 1 && a->kst[0].ph == TD_PHYS_I64 && !b->kst[0].nul[g];
   bool mapped;
