@@ -1985,7 +1985,9 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
 
 /* Folds group g of `b` (aggregate k) into group d of `a`: b's rows come
  * after a's in input order.  Not the aggregates of agg_more.h: the caller
- * merges those in bulk (merge_ext) once it knows where every group goes. */
+ * merges those in bulk (merge_ext) once it knows where every group goes.
+ * Writes group d of `a` only (merge_aggs sets the overflow flag), so
+ * workers may merge distinct groups at once. */
 static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32_t g, td_error *err) {
   const td_agg_spec *sp = &a->specs[k];
   store *x = &a->ast[k];
@@ -1998,15 +2000,11 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
     case TD_AGG_AVG:
       if (!y->cnt[g]) return TD_OK;
       if (x->ph == TD_PHYS_D128) {
-        if (__builtin_add_overflow(x->d[d], y->d[g], &x->d[d]) || !td_dec_fits(x->d[d], TD_DECIMAL128_MAX_PRECISION)) {
-          x->ovf = 1;
+        if (__builtin_add_overflow(x->d[d], y->d[g], &x->d[d]) || !td_dec_fits(x->d[d], TD_DECIMAL128_MAX_PRECISION))
           return td_err(err, TD_ERANGE, "the decimal sum of aggregate %lld does not fit in 38 digits", (long long)k);
-        }
       } else if (sp->kind == TD_AGG_SUM && x->ph == TD_PHYS_I64) {
-        if (__builtin_add_overflow(x->i[d], y->i[g], &x->i[d])) {
-          x->ovf = 1;
+        if (__builtin_add_overflow(x->i[d], y->i[g], &x->i[d]))
           return td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
-        }
       } else {
         x->f[d] += y->f[g];
       }
@@ -2034,6 +2032,25 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
   td_value v = store_value(y, g, sp->type);
   x->has[d] = 1;
   return store_set(x, d, &v, err);
+}
+
+/* Every aggregate of group g of `b` folded into group d of `a` (merge_state);
+ * on TD_ERANGE *bad is the aggregate whose sum left its type (the caller
+ * sets its overflow flag: the parallel merge does once its workers end). */
+static int merge_aggs(td_agg *a, uint32_t d, const td_agg *b, uint32_t g, int64_t *bad, td_error *err) {
+  int rc = TD_OK;
+  int64_t k = 0;
+  for (; rc == TD_OK && k < a->n_aggs; k++) rc = merge_state(a, k, d, b, g, err);
+  if (rc == TD_ERANGE) *bad = k - 1;
+  return rc;
+}
+
+/* merge_aggs with the overflow flag set on TD_ERANGE. */
+static int merge_aggs_flag(td_agg *a, uint32_t d, const td_agg *b, uint32_t g, td_error *err) {
+  int64_t bad = -1;
+  int rc = merge_aggs(a, d, b, g, &bad, err);
+  if (rc == TD_ERANGE && bad >= 0) a->ast[bad].ovf = 1;
+  return rc;
 }
 
 /* Whether key k of group d of `a` equals key k of group g of `b`, read
@@ -2104,20 +2121,29 @@ static uint32_t *ext_map(const td_agg *a, int64_t n, int *rc, td_error *err) {
   return m;
 }
 
-/* Folds group g of `b` into `a` (its group of the same key, added if new;
- * kv: scratch for string keys); map[g] (when map is set) receives it. */
-static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, uint32_t *map, td_error *err) {
-  /* one integer key: a's direct map first (it knows most keys of a dense
-   * range; NO_GROUP there means "ask the hash table") */
+/* The group of `a` with the key of group g of `b`, NO_GROUP if none; reads
+ * `a` only.  One integer key: a's direct map first (it knows most keys of a
+ * dense range; NO_GROUP there means "ask the hash table"); *mapped: lazy and
+ * in the map's range, the map is the index. */
+static uint32_t lookup_group(const td_agg *a, const td_agg *b, uint32_t g, bool *mapped) {
   const bool ikey = a->n_keys == 1 && a->kst[0].ph == TD_PHYS_I64 && !b->kst[0].nul[g];
   uint32_t d = NO_GROUP;
-  bool mapped = false; /* lazy and in the map's range: the map is the index */
+  *mapped = false;
   if (ikey) {
     uint64_t o = (uint64_t)b->kst[0].i[g] - (uint64_t)a->dbase;
     if (o < (uint64_t)a->dcap) d = a->dmap[o];
-    mapped = a->lazy && o < (uint64_t)a->dcap;
+    *mapped = a->lazy && o < (uint64_t)a->dcap;
   }
-  if (d == NO_GROUP && !mapped) d = find_group(a, b, g);
+  if (d == NO_GROUP && !*mapped) d = find_group(a, b, g);
+  return d;
+}
+
+/* Folds group g of `b` into `a` (its group of the same key, added if new;
+ * kv: scratch for string keys); map[g] (when map is set) receives it. */
+static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, uint32_t *map, td_error *err) {
+  const bool ikey = a->n_keys == 1 && a->kst[0].ph == TD_PHYS_I64 && !b->kst[0].nul[g];
+  bool mapped;
+  uint32_t d = lookup_group(a, b, g, &mapped);
   int rc = TD_OK;
   if (d == NO_GROUP) {
     rc = new_group_in(a, b->hashes[g], mapped, &d, err);
@@ -2135,7 +2161,7 @@ static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, uin
     }
     if (rc == TD_OK && ikey) rc = dmap_note(a, b->kst[0].i[g], d, err);
   }
-  for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) rc = merge_state(a, k, d, b, g, err);
+  if (rc == TD_OK) rc = merge_aggs_flag(a, d, b, g, err);
   if (rc == TD_OK) mark_changed(a, d);
   if (rc == TD_OK && map) map[g] = d;
   return rc;
@@ -2146,17 +2172,114 @@ static td_value *key_scratch(int64_t n, td_value *local) {
   return n <= 8 ? local : td_calloc((size_t)n, sizeof *local);
 }
 
-/* td_agg_merge; with `keep`, the group map is returned in *keep (NULL when
- * `a` needs none) and the compact distinct sets are not merged. */
-static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, td_error *err) {
+/* ---- merging the groups a large state shares with the target, in parallel ----
+ *
+ * Workers take chunks of b's groups from a counter; a group whose key `a`
+ * already has is merged into that group at once (its aggregates only: no
+ * two of b's groups share a group of `a`, and lookups only read a's index),
+ * a new one is left for the caller, which then walks b's groups in order as
+ * the serial merge does: new groups appended in b's order, every group
+ * marked changed in that order.  So the state is the serial merge's.  Two
+ * partial states of one aggregation meet nearly the same keys (1M groups
+ * over 10M rows: each worker's state has every group), so nearly all the
+ * merge runs on the workers.  A failure keeps the lowest failed chunk's
+ * error: the first in group order, as the serial merge reports. */
+static int64_t pmerge_min = 1 << 16, pmerge_chunk = 1 << 13; /* groups: a state merged in parallel, a chunk */
+
+void td__agg_merge_sizes(int64_t min_groups, int64_t chunk) {
+  pmerge_min = min_groups > 0 ? min_groups : 1 << 16;
+  pmerge_chunk = chunk > 0 ? chunk : 1 << 13;
+}
+
+typedef struct pmerge {
+  td_agg *a;
+  const td_agg *b;
+  uint32_t *dst; /* per group of b: its group in a, NO_GROUP when new */
+  int64_t chunk, n_chunks; /* groups a chunk */
+  _Atomic int64_t next, failed; /* the next chunk; the lowest failed (n_chunks: none) */
+  int64_t fail_chunk[TD_PAR_MAX], bad[TD_PAR_MAX];
+  int rc[TD_PAR_MAX];
+  td_error err[TD_PAR_MAX];
+} pmerge;
+
+static int pmerge_worker(void *ctx, int t, td_error *err) {
+  (void)err; /* kept with the chunk that failed */
+  pmerge *p = ctx;
+  p->fail_chunk[t] = p->n_chunks;
+  for (int64_t c; (c = atomic_fetch_add(&p->next, 1)) < p->n_chunks && c < atomic_load(&p->failed);) {
+    const int64_t end = (c + 1) * p->chunk < p->b->n_groups ? (c + 1) * p->chunk : p->b->n_groups;
+    for (int64_t g = c * p->chunk; g < end; g++) {
+      bool mapped;
+      const uint32_t d = lookup_group(p->a, p->b, (uint32_t)g, &mapped);
+      p->dst[g] = d;
+      int rc = d == NO_GROUP ? TD_OK : merge_aggs(p->a, d, p->b, (uint32_t)g, &p->bad[t], &p->err[t]);
+      if (rc) {
+        p->rc[t] = rc;
+        p->fail_chunk[t] = c;
+        int64_t f = atomic_load(&p->failed);
+        while (c < f && !atomic_compare_exchange_weak(&p->failed, &f, c)) {
+        }
+        return TD_OK;
+      }
+    }
+  }
+  return TD_OK;
+}
+
+/* b's groups that `a` has, merged by `threads` workers: *dst (td_malloc'd,
+ * b->n_groups entries) receives each group's target, NO_GROUP for new ones. */
+static int merge_found(td_agg *a, const td_agg *b, int threads, uint32_t **dst, td_error *err) {
+  pmerge *p = td_calloc(1, sizeof *p);
+  *dst = td_malloc((size_t)b->n_groups * sizeof **dst);
+  if (!p || !*dst) {
+    td_free(p);
+    td_free(*dst);
+    *dst = NULL;
+    return td_err_nomem(err, "merging aggregations");
+  }
+  p->a = a;
+  p->b = b;
+  p->dst = *dst;
+  p->chunk = pmerge_chunk;
+  p->n_chunks = (b->n_groups + p->chunk - 1) / p->chunk;
+  atomic_init(&p->next, 0);
+  atomic_init(&p->failed, p->n_chunks);
+  int n = threads < TD_PAR_MAX ? threads : TD_PAR_MAX;
+  if (n > p->n_chunks) n = (int)p->n_chunks;
+  int rc = td__par_run(n, pmerge_worker, p, err);
+  int first = -1;
+  for (int t = 0; rc == TD_OK && t < n; t++)
+    if (p->fail_chunk[t] < p->n_chunks && (first < 0 || p->fail_chunk[t] < p->fail_chunk[first])) first = t;
+  if (first >= 0) {
+    rc = p->rc[first];
+    if (err) *err = p->err[first];
+    if (rc == TD_ERANGE) a->ast[p->bad[first]].ovf = 1;
+  }
+  td_free(p);
+  return rc;
+}
+
+/* td_agg_merge, the groups `a` has merged by `threads` workers when b has
+ * many (merge_found); with `keep`, the group map is returned in *keep (NULL
+ * when `a` needs none) and the compact distinct sets are not merged. */
+static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, td_error *err) {
   if (a->n_keys != b->n_keys || a->n_aggs != b->n_aggs)
     return td_err(err, TD_EINVAL, "merging aggregations of %lld/%lld columns into %lld/%lld", (long long)b->n_keys,
                   (long long)b->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
   td_value local[8], *kv = key_scratch(a->n_keys, local);
   if (!kv) return td_err_nomem(err, "merging aggregations");
   int rc;
-  uint32_t *map = ext_map(a, b->n_groups, &rc, err);
-  for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) rc = merge_group(a, b, (uint32_t)g, kv, map, err);
+  uint32_t *map = ext_map(a, b->n_groups, &rc, err), *dst = NULL;
+  if (rc == TD_OK && threads > 1 && a->n_keys && b->n_groups >= pmerge_min) rc = merge_found(a, b, threads, &dst, err);
+  for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) {
+    if (!dst || dst[g] == NO_GROUP) {
+      rc = merge_group(a, b, (uint32_t)g, kv, map, err);
+      continue;
+    }
+    mark_changed(a, dst[g]);
+    if (map) map[g] = dst[g];
+  }
+  td_free(dst);
   if (rc == TD_OK && map) rc = merge_ext(a, b, map, keep != NULL, err);
   if (keep) *keep = map;
   else td_free(map);
@@ -2164,7 +2287,7 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, td_error *err)
   return rc;
 }
 
-int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) { return merge_one(a, b, NULL, err); }
+int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) { return merge_one(a, b, NULL, 1, err); }
 
 void td_agg_set_bulk(td_agg *a, bool on) {
   for (int64_t k = 0; k < a->n_aggs; k++)
@@ -2218,7 +2341,7 @@ int td_agg_merge_all(td_agg *a, td_agg *const *bs, int n, int threads, td_error 
   uint32_t **maps = td_calloc((size_t)n + 1, sizeof *maps);
   if (!maps) return td_err_nomem(err, "merging aggregations");
   int rc = TD_OK;
-  for (int i = 0; rc == TD_OK && i < n; i++) rc = merge_one(a, bs[i], &maps[i], err);
+  for (int i = 0; rc == TD_OK && i < n; i++) rc = merge_one(a, bs[i], &maps[i], threads, err);
   for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) {
     if (!a->ext[k] || !td__aggx_by_hash(a->ext[k])) continue;
     int64_t size = td__aggx_size(a->ext[k]);
@@ -2352,7 +2475,7 @@ int td_agg_reset_groups(td_agg *a, const td_agg *full, const uint32_t *groups, i
     uint32_t d = groups[i];
     uint32_t g = find_group(full, a, d);
     for (int64_t k = 0; k < a->n_aggs; k++) clear_state(a, k, d);
-    for (int64_t k = 0; rc == TD_OK && g != NO_GROUP && k < a->n_aggs; k++) rc = merge_state(a, k, d, full, g, err);
+    if (g != NO_GROUP) rc = merge_aggs_flag(a, d, full, g, err);
     if (rc == TD_OK) mark_changed(a, d);
     if (map && g != NO_GROUP) map[g] = d;
   }

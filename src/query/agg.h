@@ -73,10 +73,18 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
  * last bits: the additions are grouped differently).  `b` is unchanged. */
 int td_agg_merge(td_agg *a, const td_agg *b, td_error *err);
 
-/* td_agg_merge of bs[0], ..., bs[n-1] in that order, the count(DISTINCT)
- * sets of integers, bools and doubles merged by `threads` workers at once
- * (query/agg_more.h, td__aggx_merge_parts); the result is the same. */
+/* td_agg_merge of bs[0], ..., bs[n-1] in that order, with `threads`
+ * workers: the groups of a state of at least 64k groups that `a` already
+ * has are merged by all workers at once (each group of `a` by one), the
+ * count(DISTINCT) sets of integers, bools and doubles part by part
+ * (query/agg_more.h, td__aggx_merge_parts); the result, the changed groups
+ * and the error (the first in group order) are td_agg_merge's. */
 int td_agg_merge_all(td_agg *a, td_agg *const *bs, int n, int threads, td_error *err);
+
+/* Tests: td_agg_merge_all merges states of at least min_groups groups on
+ * its workers, in chunks of `chunk` groups (0: the defaults, 64k and 8k).
+ * Set it before any aggregation runs. */
+void td__agg_merge_sizes(int64_t min_groups, int64_t chunk);
 
 /* Bulk mode: count(DISTINCT) of integers, bools and doubles only collects
  * its (group, value) pairs, which td_agg_settle (or td_agg_merge_all, for
