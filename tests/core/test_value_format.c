@@ -80,13 +80,8 @@ static void around(double d) {
   }
 }
 
-static uint64_t rng = 0x2545f4914f6cdd1du;
-
-static uint64_t next(void) { /* xorshift64* */
-  rng ^= rng >> 12;
-  rng ^= rng << 25;
-  rng ^= rng >> 27;
-  return rng * 0x2545f4914f6cdd1du;
+static uint64_t next(void) { /* 64 random bits (seeded in main) */
+  return (uint64_t)(uint32_t)mrand48() << 32 | (uint32_t)mrand48();
 }
 
 static int64_t count(int64_t dflt) {
@@ -194,6 +189,7 @@ static void test_short_buffers(void **state) {
 }
 
 int main(void) {
+  srand48(20261202);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_special_values), cmocka_unit_test(test_powers), cmocka_unit_test(test_random_bits),
       cmocka_unit_test(test_typical_values), cmocka_unit_test(test_short_buffers),
