@@ -207,6 +207,11 @@ size_t td_format_timestamp(int64_t ns, char *buf, size_t size) {
   return n < 0 ? 0 : (size_t)n;
 }
 
+/* (float)x, with IEEE's answer (+-inf) beyond the floats, where C's cast is undefined. */
+static float to_float(double x) {
+  return fabs(x) < 0x1.ffffffp127 ? (float)x : x < 0 ? -INFINITY : INFINITY;
+}
+
 /* The old way, kept for the few values whose shortest digits need not be the
  * nearest text of their length (see shortest_text): "%.*g" from 15 (float32:
  * 6) significant digits, at least the integer digits, up to 17, until the
@@ -217,7 +222,7 @@ static int round_trip_text(double d, bool single, char *out, size_t size) {
   for (int prec = first > base ? first : base; prec <= 17; prec++) {
     n = td_format_general(d, prec, out, size);
     double back = td_read_double(out, (size_t)n);
-    if (single ? (float)back == (float)d : back == d) break;
+    if (single ? to_float(back) == to_float(d) : back == d) break;
   }
   return n;
 }
@@ -257,7 +262,7 @@ static int shortest_text(double d, bool single, char *out, size_t size) {
   if (a >= 1 && a < 1e16 && a == floor(a)) return (int)(p - out) + put_uint(p, (uint64_t)a);
   bool round_trip; /* a power of two, a subnormal, or a float32 value that is no float */
   if (single) {
-    float f = (float)d;
+    float f = to_float(d);
     uint32_t w;
     memcpy(&w, &f, sizeof w);
     round_trip = (double)f != d || (w & 0x7fffffu) == 0 || (w >> 23 & 0xffu) == 0;
