@@ -7,6 +7,7 @@
  * patterns of doubles and floats, doubles typed float32, subnormals, powers
  * of two and of ten and their neighbours, 2^53 +- 1, the 1e16 and 1e-5
  * switch points of %g, integers, prices; and the cut to a short buffer.
+ * The one difference: floats the reference misjudged by rounding twice.
  */
 #include <float.h>
 #include <math.h>
@@ -40,12 +41,25 @@ static int old_format(double d, bool single, char *buf, size_t size) {
 
 static int64_t checked;
 
+/* Where the reference's double rounding ((float)strtod) misjudged a float32
+ * text: the new text reads back under strtof, and the old one did not or was
+ * longer (see test_float_double_rounding). */
+static bool float_fixed(double d, const char *want, const char *got) {
+  float f = (float)d;
+  const char *we = strchr(want, 'e'), *ge = strchr(got, 'e'); /* the same layout, the digits differ */
+  if ((double)f != d || strtof(got, NULL) != f || !we != !ge || (we && strcmp(we, ge) != 0)) return false;
+  size_t wn = strlen(want), gn = strlen(got);
+  return strtof(want, NULL) != f ? gn <= wn + 1 : gn + 1 == wn;
+}
+
 static void same(double d, td_type_id type) {
   char want[64], got[64];
   int n = old_format(d, type == TD_TYPE_FLOAT32, want, sizeof want);
   td_value v = td_value_double(type, d);
   size_t k = td_value_format(&v, got, sizeof got);
-  if (strcmp(want, got) != 0 || k != (size_t)n) {
+  if (type == TD_TYPE_FLOAT32 && strcmp(want, got) != 0 && k == strlen(got) && float_fixed(d, want, got)) {
+    print_message("float32 %a: '%s' for the round trip's '%s' (double rounding)\n", d, got, want);
+  } else if (strcmp(want, got) != 0 || k != (size_t)n) {
     uint64_t bits;
     memcpy(&bits, &d, sizeof bits);
     fail_msg("%s 0x%016llx (%.17g): want '%s', got '%s' (%zu)", type == TD_TYPE_FLOAT32 ? "float32" : "float64",
@@ -169,6 +183,29 @@ static void test_typical_values(void **state) {
   print_message("%lld values matched the round trip\n", (long long)checked);
 }
 
+/* Floats where the round trip's double rounding misjudged: "7.038531e-26"
+ * lies a hair below the midpoint of 0x1.5c87fap-84 and 0x1.5c87fcp-84, so
+ * strtof reads it as the lower float, but strtod rounds it to the midpoint
+ * and (float) ties it to the upper (even) one; the round trip printed it for
+ * the upper float and 8 digits for the lower. (From a scan of every float.) */
+static void test_float_double_rounding(void **state) {
+  (void)state;
+  static const struct {
+    double f;
+    const char *text, *old;
+  } cases[] = {{0x1.5c87fap-84, "7.038531e-26", "7.0385307e-26"}, {0x1.5c87fcp-84, "7.0385313e-26", "7.038531e-26"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char want[64], got[64];
+    old_format(cases[i].f, true, want, sizeof want);
+    assert_string_equal(want, cases[i].old);
+    td_value v = td_value_double(TD_TYPE_FLOAT32, cases[i].f);
+    td_value_format(&v, got, sizeof got);
+    assert_string_equal(got, cases[i].text);
+    assert_true(strtof(got, NULL) == (float)cases[i].f);
+    assert_true(float_fixed(cases[i].f, want, got));
+  }
+}
+
 /* Cut to every short buffer: the full length back, the text cut as snprintf cuts. */
 static void test_short_buffers(void **state) {
   (void)state;
@@ -192,7 +229,8 @@ int main(void) {
   srand48(20261202);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_special_values), cmocka_unit_test(test_powers), cmocka_unit_test(test_random_bits),
-      cmocka_unit_test(test_typical_values), cmocka_unit_test(test_short_buffers),
+      cmocka_unit_test(test_typical_values), cmocka_unit_test(test_float_double_rounding),
+      cmocka_unit_test(test_short_buffers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
