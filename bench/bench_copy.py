@@ -7,10 +7,9 @@ snappy and zstd; reports seconds, rows/s, the output size and the ratios
 query streams on the calling thread) and with 2.
 usage: bench_copy.py TABLEDATA WORKDIR [ROWS] [REPEATS]"""
 import os
-import resource
-import subprocess
 import sys
-import time
+
+from bench_timing import timed
 
 EXE = sys.argv[1]
 WORK = sys.argv[2]
@@ -27,15 +26,9 @@ def best(argv, out):
     """Best wall seconds, the CPU seconds (user + system) of that run, size."""
     t, cpu = float("inf"), 0.0
     for _ in range(REPEATS):
-        if os.path.exists(out):
-            os.remove(out)
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-        dt = time.perf_counter() - t0
-        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        dt, c = timed(argv, out)
         if dt < t:
-            t, cpu = dt, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+            t, cpu = dt, c
     return t, cpu, os.path.getsize(out)
 
 

@@ -56,6 +56,14 @@ fi
 # 64-location hive tree (TD_BENCH_REAL_ROWS, default 10M; the table lands in
 # $build/bench-realdata-<rows>.md).
 bench/realdata/run.sh "$build" || echo "bench: the realdata comparison failed or its engines disagreed (see above)"
+# Printing doubles: td_value_format's ns per value, then `tabledata query` and
+# COPY ... TO CSV of 1M prices against DuckDB's COPY on the realdata tree.
+"$build/bench/bench_format" "${TD_BENCH_FORMAT_VALUES:-10000000}" "${TD_BENCH_REPEATS:-3}"
+if [ -x .venv/bin/python ]; then
+  .venv/bin/python bench/bench_format.py "$build/cli/tabledata" \
+    "$build/bench-data/realdata-${TD_BENCH_REAL_ROWS:-10000000}-${TD_BENCH_REAL_MANY:-20000}" \
+    "${TD_BENCH_FORMAT_ROWS:-1000000}" "${TD_BENCH_REPEATS:-3}"
+fi
 # `tabledata serve`: append-to-WebSocket latency, HTTP snapshot throughput,
 # 50 live clients (the project's .venv: pyarrow, websockets).
 if [ -x .venv/bin/python ]; then

@@ -191,7 +191,8 @@ static char *row_text(td_changes *c, const struct ArrowArray *b, int64_t row, co
       free(s);
       return NULL;
     }
-    size_t n = v.is_null ? 1 : td_value_format(&v, NULL, 0) + 1;
+    /* formatted in place once (len < cap here); again after growing when cut */
+    size_t n = v.is_null ? 1 : td_value_format(&v, s + len, cap - len);
     if (len + n + 2 > cap) {
       while (len + n + 2 > cap) cap *= 2;
       char *t = realloc(s, cap);
@@ -200,9 +201,10 @@ static char *row_text(td_changes *c, const struct ArrowArray *b, int64_t row, co
         return NULL;
       }
       s = t;
+      if (!v.is_null) td_value_format(&v, s + len, cap - len);
     }
-    if (v.is_null) s[len++] = '\x1e'; /* null differs from any text */
-    else len += td_value_format(&v, s + len, cap - len);
+    if (v.is_null) s[len] = '\x1e'; /* null differs from any text */
+    len += n;
     s[len++] = '\x1f';
   }
   if (s) s[len] = 0;

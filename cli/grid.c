@@ -37,10 +37,12 @@ int td_grid_add(td_grid *g, const struct ArrowSchema *schema, const struct Arrow
       td_value v;
       int rc = td_arrow_get_value(schema->children[c], batch->children[c], batch->offset + r, &v, err);
       if (rc) return rc;
-      size_t n = td_value_format(&v, NULL, 0) + 1;
-      char *s = malloc(n);
+      char tmp[64]; /* formatted once; again only when longer than this */
+      size_t n = td_value_format(&v, tmp, sizeof tmp);
+      char *s = malloc(n + 1);
       if (!s) return TD_ENOMEM;
-      td_value_format(&v, s, n);
+      if (n < sizeof tmp) memcpy(s, tmp, n + 1);
+      else td_value_format(&v, s, n + 1);
       g->cells[g->n_rows * g->n_cols + c] = s;
     }
     g->n_rows++;

@@ -13,7 +13,7 @@ install(TARGETS tabledata_shared tabledata_static EXPORT tabledataTargets
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 # The static library's private dependencies, for static consumers.
-set(TD_PC_PRIVATE_LIBS "-lzstd -llz4 -lbrotlidec -lz -lsnappy -lpcre2-8 -lm -lpthread")
+set(TD_PC_PRIVATE_LIBS "-lzstd -llz4 -lbrotlidec -lz -lsnappy -lpcre2-8 -lm -lpthread -lstdc++")
 if(TD_WITH_POSTGRES)
   string(APPEND TD_PC_PRIVATE_LIBS " -lpq")
 endif()

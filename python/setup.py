@@ -15,7 +15,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 SOURCE = Path(os.environ.get("TABLEDATA_SOURCE_DIR", HERE.parent)).resolve()
-LIBS = ["zstd", "lz4", "brotlidec", "z", "snappy", "pcre2-8", "m", "pthread"]
+LIBS = ["zstd", "lz4", "brotlidec", "z", "snappy", "pcre2-8", "m", "pthread", "stdc++"]
 
 
 def static_library() -> Path:

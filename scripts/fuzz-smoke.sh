@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 secs=${1:-20}
 build=build/fuzz
 data=$(cd tests/data 2>/dev/null && pwd || true)
-cmake -S . -B $build -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTD_FUZZ=ON -DTD_BUILD_TESTS=OFF \
-  -DTD_BUILD_BENCH=OFF -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -O1 -g" >/dev/null
+flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -O1 -g"
+cmake -S . -B $build -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DTD_FUZZ=ON \
+  -DTD_BUILD_TESTS=OFF -DTD_BUILD_BENCH=OFF -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" >/dev/null
 cmake --build $build -j "$(nproc)" --target fuzz_parquet fuzz_ipc fuzz_csv fuzz_sql fuzz_serve >/dev/null
 seeds() { # the seed directories of a target that exist
   for d in "$@"; do [ -n "$data" ] && [ -d "$data/$d" ] && echo "$data/$d"; done

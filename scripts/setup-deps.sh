@@ -22,7 +22,9 @@ venv=${TD_VENV:-$root/.venv}
 requirements=$root/scripts/requirements-test.txt
 
 apt_deps() {
-  local pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev valgrind
+  # build-essential brings gcc and g++ (src/keys/shortest.cc is C++17: libstdc++'s
+  # std::to_chars); clang brings clang++ for the fuzz build.
+  local pkgs=(build-essential g++ cmake pkg-config clang libclang-rt-14-dev valgrind
     libcmocka-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libbrotli-dev
     libjansson-dev groff-base tmux libpq-dev postgresql libcivetweb-dev chromium
     librdkafka-dev libpcre2-dev)

@@ -9,6 +9,7 @@
 
 #include "arrow/schema.h"
 #include "keys/keys.h"
+#include "keys/shortest.h"
 #include "util/decimal.h"
 
 td_value td_value_null(td_type_id type) {
@@ -206,25 +207,107 @@ size_t td_format_timestamp(int64_t ns, char *buf, size_t size) {
   return n < 0 ? 0 : (size_t)n;
 }
 
-/* The shortest %g text that reads back as the same float32/float64, with at
- * least the integer digits below 1e16 (300 prints "300", not "3e+02").
- * One format and one read-back for most values: if some text of at most 15
- * (float32: 6) significant digits reads back as d, d lies within half an ulp
- * of it, far inside half a unit of the 15th (6th) digit, so "%.15g" prints
- * exactly that text (%g drops the trailing zeros); only values that need more
- * digits try 16 and 17 (7, 8, 9), each the nearest text of its length. */
-static int format_shortest(double d, bool single, char *buf, size_t size) {
-  char tmp[64];
-  int n = 0;
-  if (isnan(d)) return snprintf(buf, size, "nan");
-  if (isinf(d)) return snprintf(buf, size, d < 0 ? "-inf" : "inf");
+/* (float)x, with IEEE's answer (+-inf) beyond the floats, where C's cast is undefined. */
+static float to_float(double x) {
+  return fabs(x) < 0x1.ffffffp127 ? (float)x : x < 0 ? -INFINITY : INFINITY;
+}
+
+/* The old way, kept for the few values whose shortest digits need not be the
+ * nearest text of their length (see shortest_text): "%.*g" from 15 (float32:
+ * 6) significant digits, at least the integer digits, up to 17, until the
+ * text reads back as d, with the library's exact conversions. */
+static int round_trip_text(double d, bool single, char *out, size_t size) {
   int first = fabs(d) >= 1 && fabs(d) < 1e16 ? (int)floor(log10(fabs(d))) + 1 : 1;
-  int base = single ? 6 : 15;
+  int base = single ? 6 : 15, n = 0;
   for (int prec = first > base ? first : base; prec <= 17; prec++) {
-    n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-    double back = strtod(tmp, NULL);
-    if (single ? (float)back == (float)d : back == d) break;
+    n = td_format_general(d, prec, out, size);
+    double back = td_read_double(out, (size_t)n);
+    if (single ? to_float(back) == to_float(d) : back == d) break;
   }
+  return n;
+}
+
+/* Writes the decimal digits of u (> 0) at p, returns their count. */
+static int put_uint(char *p, uint64_t u) {
+  char t[24];
+  int n = 0;
+  do t[n++] = (char)('0' + u % 10);
+  while ((u /= 10) != 0);
+  for (int i = 0; i < n; i++) p[i] = t[n - 1 - i];
+  return n;
+}
+
+/* The shortest %g text that reads back as the same float32/float64, with at
+ * least the integer digits below 1e16 (300 prints "300", not "3e+02"), into
+ * out (room for 48): the text the round trip "%.15g" (float32: "%.6g"), then
+ * 16 and 17 digits (7, 8, 9), until one reads back as d, has always printed,
+ * now laid out from the shortest digits of td_shortest_digits in one pass.
+ * Those are that text's digits: an integer below 1e16 prints whole (%g at
+ * >= its digit count); otherwise the interval of reals that read back as d is
+ * symmetric about d, so the nearest text of n digits reads back as d exactly
+ * when some text of n digits does, and the shortest such is the nearest (the
+ * library breaks ties to even as printf does); 15 (6) digits hold at most one
+ * text inside the interval, so "%.15g" prints the shortest digits when they
+ * are fewer. The precision %g ran at is then max(15 (6), digits) (at least the
+ * integer digits below 1e16, where it always prints fixed). A power of two has
+ * a narrower interval below it, a subnormal's interval can hold several texts
+ * of 15 (6) digits, and a float32 value that is no float has no such digits:
+ * those take the round trip. */
+static int shortest_text(double d, bool single, char *out, size_t size) {
+  double a = fabs(d);
+  char *p = out;
+  if (isnan(d)) return (int)(stpcpy(out, "nan") - out);
+  if (isinf(d)) return (int)(stpcpy(out, d < 0 ? "-inf" : "inf") - out);
+  if (signbit(d)) *p++ = '-';
+  if (a >= 1 && a < 1e16 && a == floor(a)) return (int)(p - out) + put_uint(p, (uint64_t)a);
+  bool round_trip; /* a power of two, a subnormal, or a float32 value that is no float */
+  if (single) {
+    float f = to_float(d);
+    uint32_t w;
+    memcpy(&w, &f, sizeof w);
+    round_trip = (double)f != d || (w & 0x7fffffu) == 0 || (w >> 23 & 0xffu) == 0;
+  } else {
+    uint64_t w;
+    memcpy(&w, &d, sizeof w);
+    round_trip = (w & 0xfffffffffffffu) == 0 || (w >> 52 & 0x7ffu) == 0;
+  }
+  if (a == 0) round_trip = false;
+  char dig[24];
+  int x, n = round_trip ? 0 : td_shortest_digits(d, single, dig, &x);
+  if (n == 0) return round_trip_text(d, single, out, size);
+  int prec = n > (single ? 6 : 15) ? n : (single ? 6 : 15);
+  if ((a >= 1 && a < 1e16) || (x >= -4 && x < prec)) { /* fixed */
+    if (x < 0) {
+      *p++ = '0';
+      *p++ = '.';
+      for (int i = -1; i > x; i--) *p++ = '0';
+      memcpy(p, dig, (size_t)n);
+      p += n;
+    } else {
+      for (int i = 0; i <= x || i < n; i++) {
+        if (i == x + 1) *p++ = '.';
+        *p++ = i < n ? dig[i] : '0';
+      }
+    }
+  } else {
+    *p++ = dig[0];
+    if (n > 1) {
+      *p++ = '.';
+      memcpy(p, dig + 1, (size_t)n - 1);
+      p += n - 1;
+    }
+    *p++ = 'e';
+    *p++ = x < 0 ? '-' : '+';
+    int e = x < 0 ? -x : x;
+    if (e < 10) *p++ = '0';
+    p += put_uint(p, (uint64_t)e);
+  }
+  return (int)(p - out);
+}
+
+static int format_shortest(double d, bool single, char *buf, size_t size) {
+  char tmp[48];
+  int n = shortest_text(d, single, tmp, sizeof tmp);
   if (size) {
     size_t k = (size_t)n < size ? (size_t)n : size - 1;
     memcpy(buf, tmp, k);

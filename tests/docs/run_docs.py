@@ -38,7 +38,7 @@ PROG = pathlib.Path(sys.argv[2]).resolve()
 LIB = pathlib.Path(sys.argv[3]).resolve()
 CC = os.environ.get("CC", "cc")
 TIMEOUT = 120
-LIBS = ["-lzstd", "-llz4", "-lbrotlidec", "-lz", "-lsnappy", "-lpcre2-8", "-lm", "-lpthread"]
+LIBS = ["-lzstd", "-llz4", "-lbrotlidec", "-lz", "-lsnappy", "-lpcre2-8", "-lm", "-lpthread", "-lstdc++"]
 MARKER = re.compile(r"<!--\s*docs-test:\s*(\S+)\s*(.*?)\s*-->")
 
 failures = []
