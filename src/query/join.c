@@ -642,6 +642,7 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
 typedef struct pairs {
   int64_t *l, *r;
   int64_t n, cap;
+  bool ident; /* probe_rows' dictionary path found each left row from 0 once, in order, with a right row */
 } pairs;
 
 /* Room for `more` pairs after p->n. */
@@ -657,6 +658,7 @@ static int pairs_reserve(pairs *p, int64_t more, td_error *err) {
 static int pairs_push(pairs *p, int64_t l, int64_t r, td_error *err) {
   int rc = pairs_reserve(p, 1, err);
   if (rc) return rc;
+  p->ident = false;
   p->l[p->n] = l;
   p->r[p->n++] = r;
   return TD_OK;
@@ -776,8 +778,13 @@ static int emit_row(const join_op *op, const td_colview *on, int64_t i, int64_t 
  * a dictionary-encoded key hashes each entry once, not each row. */
 typedef struct dict_memo {
   uint64_t id;
-  int64_t *group, cap;
+  int64_t *group, cap, n;
   int32_t *row; /* per entry: its group's one right row, -1: no group, -3: several rows; -2: not looked up */
+  int n_parts;  /* the dictionary's parts (td_dict_concat): what the next one may share */
+  uint64_t part_id[TD_DICT_PARTS];
+  int64_t part_base[TD_DICT_PARTS];
+  int64_t *group2, cap2; /* the next dictionary's entries, while the memo's carry over */
+  int32_t *row2;
 } dict_memo;
 
 /* The group of entry e of dictionary view `dv` (a single string key). */
@@ -802,20 +809,80 @@ static _Atomic int64_t dict_chunks;
 
 int64_t td__join_dict_chunks(void) { return atomic_load(&dict_chunks); }
 
-/* Readies m for dictionary d (ids are never reused). */
+/* Grows the memo's entries `*g`, `*r` (capacity *cap) to n. */
+static int memo_grow(int64_t **g, int32_t **r, int64_t *cap, int64_t n, td_error *err) {
+  if (n < *cap) return TD_OK;
+  int64_t *ng = td_realloc(*g, (size_t)(n + 1) * sizeof *ng);
+  if (ng) *g = ng;
+  int32_t *nr = ng ? td_realloc(*r, (size_t)(n + 1) * sizeof *nr) : NULL;
+  if (!nr) return td_err_nomem(err, "joining");
+  *r = nr;
+  *cap = n + 1;
+  return TD_OK;
+}
+
+/* Where dictionary `id`'s entries start in the memo's dictionary (itself or
+ * one of its parts), -1: not there; *len: how many. */
+static int64_t memo_place(const dict_memo *m, uint64_t id, int64_t *len) {
+  if (m->group && m->id == id) {
+    *len = m->n;
+    return 0;
+  }
+  for (int i = 0; m->group && i < m->n_parts; i++)
+    if (m->part_id[i] == id) {
+      *len = (i + 1 < m->n_parts ? m->part_base[i + 1] : m->n) - m->part_base[i];
+      return m->part_base[i];
+    }
+  return -1;
+}
+
+static _Atomic int64_t dict_carried;
+
+int64_t td__join_dict_carried(void) { return atomic_load(&dict_carried); }
+
+/* Readies m for dictionary d (ids are never reused).  Row groups joined by
+ * td_dict_concat share dictionaries: the entries of a part (or of the
+ * whole) the previous dictionary had carry over instead of being looked up
+ * again, so a scan looks each row group's dictionary up once. */
 static int memo_for(dict_memo *m, const td_dict *d, td_error *err) {
   if (m->group && m->id == d->id) return TD_OK;
-  if (d->view.length >= m->cap) {
-    int64_t *g = td_realloc(m->group, (size_t)(d->view.length + 1) * sizeof *g);
-    if (g) m->group = g;
-    int32_t *r = g ? td_realloc(m->row, (size_t)(d->view.length + 1) * sizeof *r) : NULL;
-    if (!r) return td_err_nomem(err, "joining");
-    m->row = r;
-    m->cap = d->view.length + 1;
+  int64_t n = d->view.length;
+  int rc = memo_grow(&m->group2, &m->row2, &m->cap2, n, err);
+  if (rc) return rc;
+  for (int64_t e = 0; e < n; e++) m->group2[e] = m->row2[e] = -2;
+  /* the new dictionary itself (one part: the previous one's first, last
+   * or only part) or each of its parts (the previous one, or its parts) */
+  int np = d->n_parts > 0 ? d->n_parts : 1;
+  for (int i = 0; i < np; i++) {
+    uint64_t id = d->n_parts > 0 ? d->part_id[i] : d->id;
+    int64_t base = d->n_parts > 0 ? d->part_base[i] : 0;
+    int64_t end = d->n_parts > 0 && i + 1 < np ? d->part_base[i + 1] : n, len = 0;
+    int64_t from = memo_place(m, id, &len);
+    if (from < 0 || len != end - base) continue;
+    memcpy(m->group2 + base, m->group + from, (size_t)len * sizeof *m->group);
+    memcpy(m->row2 + base, m->row + from, (size_t)len * sizeof *m->row);
+    atomic_fetch_add_explicit(&dict_carried, len, memory_order_relaxed);
   }
-  for (int64_t e = 0; e < d->view.length; e++) m->group[e] = m->row[e] = -2;
+  int64_t *tg = m->group, tc = m->cap;
+  int32_t *tr = m->row;
+  m->group = m->group2, m->row = m->row2, m->cap = m->cap2;
+  m->group2 = tg, m->row2 = tr, m->cap2 = tc;
   m->id = d->id;
+  m->n = n;
+  m->n_parts = d->n_parts;
+  for (int i = 0; i < d->n_parts; i++) {
+    m->part_id[i] = d->part_id[i];
+    m->part_base[i] = d->part_base[i];
+  }
   return TD_OK;
+}
+
+/* Frees the memo's entries. */
+static void memo_free(dict_memo *m) {
+  td_free(m->group);
+  td_free(m->row);
+  td_free(m->group2);
+  td_free(m->row2);
 }
 
 /* Looks every entry of dictionary view dv up at once, a block at a time:
@@ -828,7 +895,9 @@ static void memo_fill(const join_op *op, dict_memo *m, const td_colview *dv) {
   uint64_t hb[TD_JOIN_BLOCK];
   bool okb[TD_JOIN_BLOCK];
   for (int64_t b = 0; b < dv->length; b += TD_JOIN_BLOCK) {
-    int64_t n = dv->length - b < TD_JOIN_BLOCK ? dv->length - b : TD_JOIN_BLOCK;
+    int64_t n = dv->length - b < TD_JOIN_BLOCK ? dv->length - b : TD_JOIN_BLOCK, todo = 0;
+    for (int64_t k = 0; k < n; k++) todo += m->group[b + k] == -2;
+    if (todo == 0) continue; /* carried over from a dictionary sharing the entries */
     hash_block(op, &one, &zero, b, n, hb, okb);
     for (int64_t k = 0; k < n; k++)
       if (m->group[b + k] == -2) m->group[b + k] = okb[k] ? ix_find(op, &one, &zero, b + k, hb[k], NULL) : -1;
@@ -856,20 +925,31 @@ static int probe_rows(const join_op *op, const store *s, int64_t from, int64_t t
   bool dict = memo && kv && kv->codes && kv->dict;
   const td_colview *dv = dict ? &kv->dict->view : NULL;
   const int32_t *codes = dict ? kv->codes + kv->offset : NULL;
+  p->ident = false;
   if (dict && !on && !matched && (op->type == TD_JOIN_INNER || op->type == TD_JOIN_LEFT)) {
     /* a row whose key has one right row (a reference table): written
      * straight into the pairs, reserved for one a row */
-    rc = pairs_reserve(p, to - from, err);
-    for (int64_t i = from; rc == TD_OK && i < to; i++) {
-      int32_t r = td_colview_valid(kv, i) ? entry_row(op, memo, dv, codes[i]) : -1;
-      if (r == -1 && op->type != TD_JOIN_LEFT) continue;
-      if (r != -3 && p->n < p->cap) {
-        p->l[p->n] = i;
-        p->r[p->n++] = r;
-      } else {
-        rc = emit_row(op, NULL, i, r == -1 ? -1 : entry_group(op, memo, dv, codes[i]), p, NULL, err);
+    if ((rc = pairs_reserve(p, to - from, err)) != TD_OK) return rc;
+    int64_t n = p->n, n0 = p->n, *pl = p->l, *pr = p->r;
+    const int32_t *rows = memo->row;
+    bool nulls = kv->validity != NULL, once = true; /* once: every row emitted once, with a right row */
+    for (int64_t i = from; i < to; i++) {
+      int32_t r = nulls && !td_colview_valid(kv, i) ? -1 : rows[codes[i]];
+      if (r == -2) r = entry_row(op, memo, dv, codes[i]);
+      if (r >= 0 && n < p->cap) {
+        pl[n] = i;
+        pr[n++] = r;
+        continue;
       }
+      once = false;
+      if (r == -1 && op->type != TD_JOIN_LEFT) continue;
+      p->n = n;
+      rc = emit_row(op, NULL, i, r == -1 ? -1 : entry_group(op, memo, dv, codes[i]), p, NULL, err);
+      if (rc) return rc;
+      n = p->n, pl = p->l, pr = p->r;
     }
+    p->n = n;
+    p->ident = once && from == 0 && n0 == 0;
     return rc;
   }
   /* A block's groups are found first; an as-of join then fetches the
@@ -945,6 +1025,7 @@ static int gather_left(td_array *a, const td_colview *v, const int64_t *idx, int
  * or left join whose rows each matched at most one right row). */
 static bool pairs_identity(const store *ls, const pairs *p) {
   if (p->n != ls->n) return false;
+  if (p->ident) return true;
   for (int64_t k = 0; k < p->n; k++)
     if (p->l[k] != k) return false;
   return true;
@@ -1003,7 +1084,7 @@ static int build_chunk(const join_op *op, const store *ls, const td_value *const
   td_dchunk *c;
   int rc = td_dchunk_new(n_out, p->n, &c, err);
   bool share = owners && !op->full_key && pairs_identity(ls, p);
-  bool rcodes = rdict && pairs_all_right(p);
+  bool rcodes = rdict && (p->ident || pairs_all_right(p));
   for (int64_t i = 0; rc == TD_OK && i < n_out; i++) {
     bool left = i < nl;
     const td_colview *v = left ? &ls->views[i] : &op->R.views[op->out_right[i - nl]];
@@ -1031,7 +1112,9 @@ static int build_chunk(const join_op *op, const store *ls, const td_value *const
       rc = gather(&a, v, p->l, m, err);
       if (rc == TD_OK) rc = gather(&a, &op->R.views[op->full_rkey[i]], p->r + m, p->n - m, err);
     } else if (rc == TD_OK) {
-      rc = left && v->codes ? gather_left(&a, v, p->l, p->n, err) : gather(&a, v, left ? p->l : p->r, p->n, err);
+      rc = left && v->codes ? gather_left(&a, v, p->l, p->n, err)
+           : !left && p->ident ? td_array_append_gather(&a, v, NULL, p->r, p->n, err) /* no null to place */
+                               : gather(&a, v, left ? p->l : p->r, p->n, err);
     }
     if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &a, err);
     td_array_reset(&a);
@@ -1602,8 +1685,7 @@ static int static_join(td_table *t, const td_source_delta *d, td_op_result *out,
   cv_reset(&all);
   for (int64_t k = 0; u && u->out && k < n_units; k++) cv_reset(&u->out[k]);
   for (int w = 0; u && w < TD_PAR_MAX; w++) {
-    td_free(u->memo[w].group);
-    td_free(u->memo[w].row);
+    memo_free(&u->memo[w]);
     pairs_reset(&u->pairs[w]);
     store_reset(&u->tmp[w]);
   }
@@ -1975,8 +2057,7 @@ int td__join_fold(td_table *t, td_snapshot *lsnap, int64_t begin, int64_t end, c
     td_snapshot_release(one);
   }
   if (scanning) td_scan_release(&sc);
-  td_free(memo.group);
-  td_free(memo.row);
+  memo_free(&memo);
   pairs_reset(&p);
   td_free(need);
   td_free(scols);
