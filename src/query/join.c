@@ -147,6 +147,10 @@ typedef struct join_op {
   bool static_done; /* static_join made the result (the left store is empty) */
   td_dict **rdict;  /* static joins: per right output column, its rows as a dictionary (set_right_codes) */
   bool deferred; /* td__join_deferred: a lazy table (made when first read) */
+  /* static probes (one_rows): per group, its one right row, -3: several
+   * (what a dictionary memo's entries take without reading the groups) */
+  int32_t *one_row;
+  int64_t n_one_row;
 } join_op;
 
 /* ---- stores ---- */
@@ -356,6 +360,16 @@ typedef struct short_key {
   uint64_t w[TD_JOIN_INLINE_KEY / 8];
   int64_t len;
 } short_key;
+
+/* Row i of string view v: its key words and its hash (key_hash's, one key). */
+static inline void short_hash(const td_colview *v, int64_t i, short_key *k, uint64_t *h) {
+  int64_t len;
+  const char *p = td_colview_str(v, i, &len);
+  k->w[0] = k->w[1] = 0;
+  k->len = len <= TD_JOIN_INLINE_KEY ? len : -1;
+  if (k->len >= 0) memcpy(k->w, p, (size_t)len);
+  *h = mix(TD_JOIN_HASH_SEED, str_hash(p, len));
+}
 
 static inline uint64_t slot_make(uint64_t h, int64_t g) {
   return (h & 0xffffffff00000000ULL) | (uint64_t)(g + 1);
@@ -774,6 +788,27 @@ static int emit_row(const join_op *op, const td_colview *on, int64_t i, int64_t 
   }
 }
 
+/* Group g's one right row: -1 for no group (g -1), -3 for several rows. */
+static inline int32_t group_row(const join_op *op, int64_t g) {
+  if (g < 0) return -1;
+  if (g < op->n_one_row) return op->one_row[g];
+  int64_t r = op->ix.g[g].head;
+  return r >= 0 && r <= INT32_MAX && op->ix.next[r] < 0 ? (int32_t)r : -3;
+}
+
+/* Fills op->one_row for the index's groups, before static probes read
+ * it (the index does not change while they run). */
+static int one_rows(join_op *op, td_error *err) {
+  int64_t n = op->ix.n_groups;
+  op->n_one_row = 0;
+  int32_t *v = td_realloc(op->one_row, (size_t)(n + 1) * sizeof *v);
+  if (!v) return td_err_nomem(err, "joining");
+  op->one_row = v;
+  for (int64_t g = 0; g < n; g++) v[g] = group_row(op, g);
+  op->n_one_row = n;
+  return TD_OK;
+}
+
 /* A worker's groups of one dictionary's entries (-2: not looked up yet):
  * a dictionary-encoded key hashes each entry once, not each row. */
 typedef struct dict_memo {
@@ -801,8 +836,7 @@ static int64_t entry_group(const join_op *op, dict_memo *m, const td_colview *dv
  * -3: several rows or none). */
 static inline int32_t entry_row(const join_op *op, dict_memo *m, const td_colview *dv, int64_t e) {
   if (m->row[e] != -2) return m->row[e];
-  int64_t g = entry_group(op, m, dv, e), r = g >= 0 ? op->ix.g[g].head : -1;
-  return m->row[e] = g < 0 ? -1 : r >= 0 && r <= INT32_MAX && op->ix.next[r] < 0 ? (int32_t)r : -3;
+  return m->row[e] = group_row(op, entry_group(op, m, dv, e));
 }
 
 static _Atomic int64_t dict_chunks;
@@ -894,13 +928,28 @@ static void memo_fill(const join_op *op, dict_memo *m, const td_colview *dv) {
   const int64_t zero = 0;
   uint64_t hb[TD_JOIN_BLOCK];
   bool okb[TD_JOIN_BLOCK];
+  short_key sk[TD_JOIN_BLOCK];
+  /* utf8 entries (a dictionary has no nulls): short_hash and ix_find's word compare */
+  bool fast = op->n_keys == 1 && op->cls[0] == KC_STR && dv->offsets && !dv->validity;
   for (int64_t b = 0; b < dv->length; b += TD_JOIN_BLOCK) {
     int64_t n = dv->length - b < TD_JOIN_BLOCK ? dv->length - b : TD_JOIN_BLOCK, todo = 0;
     for (int64_t k = 0; k < n; k++) todo += m->group[b + k] == -2;
     if (todo == 0) continue; /* carried over from a dictionary sharing the entries */
-    hash_block(op, &one, &zero, b, n, hb, okb);
+    if (fast) {
+      for (int64_t k = 0; k < n; k++) {
+        short_hash(dv, b + k, &sk[k], &hb[k]);
+        okb[k] = true;
+        prefetch_slot(&op->ix, true, hb[k]);
+      }
+      for (int64_t k = 0; k < n; k++) prefetch_group(&op->ix, true, hb[k]);
+    } else {
+      hash_block(op, &one, &zero, b, n, hb, okb);
+    }
     for (int64_t k = 0; k < n; k++)
-      if (m->group[b + k] == -2) m->group[b + k] = okb[k] ? ix_find(op, &one, &zero, b + k, hb[k], NULL) : -1;
+      if (m->group[b + k] == -2) {
+        m->group[b + k] = !okb[k] ? -1 : ix_find(op, &one, &zero, b + k, hb[k], fast && sk[k].len >= 0 ? &sk[k] : NULL);
+        m->row[b + k] = group_row(op, m->group[b + k]);
+      }
   }
 }
 
@@ -1131,6 +1180,7 @@ static int build_chunk(const join_op *op, const store *ls, const td_value *const
  * A source table grows per region (rows appended to an early location come
  * before later locations' rows), a derived one at its end. */
 static int sync_right(join_op *op, td_error *err) {
+  op->n_one_row = 0; /* the groups may change: one_rows fills it again */
   td_snapshot *rs = td_table_snapshot(op->right);
   int rc = TD_OK;
   bool source = op->right->kind == TD_TABLE_SOURCE;
@@ -1167,16 +1217,6 @@ static int lmatch_reserve(join_op *op, int64_t n, td_error *err) {
   int rc = grow_two(&op->lmatch, &op->lprev, cap, err);
   if (rc == TD_OK) op->cap_lmatch = cap;
   return rc;
-}
-
-/* Row i of string view v: its key words and its hash (key_hash's, one key). */
-static inline void short_hash(const td_colview *v, int64_t i, short_key *k, uint64_t *h) {
-  int64_t len;
-  const char *p = td_colview_str(v, i, &len);
-  k->w[0] = k->w[1] = 0;
-  k->len = len <= TD_JOIN_INLINE_KEY ? len : -1;
-  if (k->len >= 0) memcpy(k->w, p, (size_t)len);
-  *h = mix(TD_JOIN_HASH_SEED, str_hash(p, len));
 }
 
 /* Matches left rows [from, to) of store `s` into match[from, to): hashed
@@ -1658,6 +1698,7 @@ static int static_join(td_table *t, const td_source_delta *d, td_op_result *out,
   join_op *op = t->op;
   int rc = sync_right(op, err);
   if (rc == TD_OK && op->kind != J_HASH) rc = sort_groups(&op->ix, t->threads, err); /* probes only read */
+  if (rc == TD_OK) rc = one_rows(op, err);
   int64_t *bounds = NULL, n_units = 0;
   if (rc == TD_OK) rc = td__par_units(t->source, d->snap, 0, d->snap->size, &bounds, &n_units, err);
   static_run *u = rc == TD_OK ? td_calloc(1, sizeof *u) : NULL;
@@ -1763,6 +1804,7 @@ static void join_free(void *p) {
   td_free(op->smatch);
   for (int64_t j = 0; op->rdict && j < op->n_out_right; j++) td_dict_release(op->rdict[j]);
   td_free(op->rdict);
+  td_free(op->one_row);
   td_free(op);
 }
 
@@ -1992,6 +2034,7 @@ int td__join_fold_ready(td_table *t, int64_t left_rows, td_error *err) {
   join_op *op = t->op;
   int rc = sync_right(op, err);
   if (rc == TD_OK && op->kind != J_HASH) rc = sort_groups(&op->ix, t->threads, err); /* probes only read */
+  if (rc == TD_OK) rc = one_rows(op, err);
   return rc ? rc : right_dicts(op, left_rows, &op->rdict, err);
 }
 
