@@ -151,6 +151,11 @@ typedef struct join_op {
    * (what a dictionary memo's entries take without reading the groups) */
   int32_t *one_row;
   int64_t n_one_row;
+  /* static hash joins on one string key (one_rows): the groups of keys of
+   * at most 8 bytes by their bytes, one slot read a dictionary entry */
+  struct word_slot *wix;
+  uint64_t wix_mask; /* slots - 1; 0: none */
+  int wix_shift;
 } join_op;
 
 /* ---- stores ---- */
@@ -788,6 +793,49 @@ static int emit_row(const join_op *op, const td_colview *on, int64_t i, int64_t 
   }
 }
 
+/* A key of at most 8 bytes (zero-padded into w) and its group + 1 (0: an
+ * empty slot). */
+typedef struct word_slot {
+  uint64_t w;
+  int32_t len, g1;
+} word_slot;
+
+static inline uint64_t word_hash(uint64_t w, int64_t len) { return (w ^ (uint64_t)len) * 0x9e3779b97f4a7c15ull; }
+
+/* The group of key word w of `len` bytes (at most 8), -1: none (op->wix set). */
+static inline int64_t word_find(const join_op *op, uint64_t w, int64_t len) {
+  for (uint64_t i = word_hash(w, len) >> op->wix_shift;; i = (i + 1) & op->wix_mask) {
+    const word_slot *e = &op->wix[i];
+    if (e->g1 == 0) return -1;
+    if (e->w == w && e->len == len) return e->g1 - 1;
+  }
+}
+
+/* Indexes the groups of a hash join on one string key whose keys fit in a
+ * word (op->wix; every key of at most 8 bytes is such a group's, inline).
+ * Left unset for a large right side (its memory) or when one fails. */
+static void word_index(join_op *op) {
+  int64_t n = op->ix.n_groups, slots = 64;
+  op->wix_mask = 0;
+  if (op->kind != J_HASH || op->n_keys != 1 || op->cls[0] != KC_STR || n > (1 << 22)) return;
+  while (slots < 2 * n) slots *= 2;
+  word_slot *v = td_realloc(op->wix, (size_t)slots * sizeof *v);
+  if (!v) return; /* the probes hash instead */
+  op->wix = v;
+  memset(v, 0, (size_t)slots * sizeof *v);
+  int shift = 64;
+  for (int64_t s = slots; s > 1; s /= 2) shift--;
+  for (int64_t g = 0; g < n; g++) {
+    const group *gr = &op->ix.g[g];
+    if (!gr->inl || gr->klen > 8 || gr->rep_left) continue;
+    uint64_t i = word_hash(gr->key.w[0], gr->klen) >> shift;
+    while (v[i].g1) i = (i + 1) & (uint64_t)(slots - 1);
+    v[i] = (word_slot){gr->key.w[0], gr->klen, (int32_t)(g + 1)};
+  }
+  op->wix_shift = shift;
+  op->wix_mask = (uint64_t)(slots - 1);
+}
+
 /* Group g's one right row: -1 for no group (g -1), -3 for several rows. */
 static inline int32_t group_row(const join_op *op, int64_t g) {
   if (g < 0) return -1;
@@ -806,6 +854,7 @@ static int one_rows(join_op *op, td_error *err) {
   op->one_row = v;
   for (int64_t g = 0; g < n; g++) v[g] = group_row(op, g);
   op->n_one_row = n;
+  if (n < INT32_MAX) word_index(op);
   return TD_OK;
 }
 
@@ -935,6 +984,23 @@ static void memo_fill(const join_op *op, dict_memo *m, const td_colview *dv) {
     int64_t n = dv->length - b < TD_JOIN_BLOCK ? dv->length - b : TD_JOIN_BLOCK, todo = 0;
     for (int64_t k = 0; k < n; k++) todo += m->group[b + k] == -2;
     if (todo == 0) continue; /* carried over from a dictionary sharing the entries */
+    if (fast && op->wix_mask) { /* the block's slots fetched, then read */
+      int64_t lens[TD_JOIN_BLOCK];
+      for (int64_t k = 0; k < n; k++) {
+        const char *p = td_colview_str(dv, b + k, &lens[k]);
+        hb[k] = 0;
+        if (lens[k] > 8) continue;
+        memcpy(&hb[k], p, (size_t)lens[k]);
+        TD_JOIN_PREFETCH(&op->wix[word_hash(hb[k], lens[k]) >> op->wix_shift]);
+      }
+      for (int64_t k = 0; k < n; k++) {
+        if (m->group[b + k] != -2 || lens[k] > 8) continue;
+        m->group[b + k] = word_find(op, hb[k], lens[k]);
+        m->row[b + k] = group_row(op, m->group[b + k]);
+        todo--;
+      }
+    }
+    if (todo == 0) continue;
     if (fast) {
       for (int64_t k = 0; k < n; k++) {
         short_hash(dv, b + k, &sk[k], &hb[k]);
@@ -1180,7 +1246,8 @@ static int build_chunk(const join_op *op, const store *ls, const td_value *const
  * A source table grows per region (rows appended to an early location come
  * before later locations' rows), a derived one at its end. */
 static int sync_right(join_op *op, td_error *err) {
-  op->n_one_row = 0; /* the groups may change: one_rows fills it again */
+  op->n_one_row = 0; /* the groups may change: one_rows makes them again */
+  op->wix_mask = 0;
   td_snapshot *rs = td_table_snapshot(op->right);
   int rc = TD_OK;
   bool source = op->right->kind == TD_TABLE_SOURCE;
@@ -1805,6 +1872,7 @@ static void join_free(void *p) {
   for (int64_t j = 0; op->rdict && j < op->n_out_right; j++) td_dict_release(op->rdict[j]);
   td_free(op->rdict);
   td_free(op->one_row);
+  td_free(op->wix);
   td_free(op);
 }
 

@@ -21,12 +21,13 @@
 enum { NLOC = 5, NREF = 34 };
 static const int64_t loc_rows[NLOC] = {3000, 0, 1, 5000, 2500};
 
-/* Left row i: k "k<i*7 % 41>" (every 13th null; keys >= 30 longer than the
- * 16 bytes a join group holds inline), n = i % 9 (every 11th null), ts. */
+/* Left row i: k "k<i*7 % 41>" (every 13th null; keys 24..29 longer than
+ * the 8 bytes of a word, keys >= 30 longer than the 16 bytes a join group
+ * holds inline), n = i % 9 (every 11th null), ts. */
 static bool lk_null(int64_t i) { return i % 13 == 5; }
 static int lk(int64_t i) { return (int)(i * 7 % 41); }
 static void key_text(int k, char *buf, size_t size) {
-  snprintf(buf, size, k >= 30 ? "k%d-a-key-longer-than-16-bytes" : "k%d", k);
+  snprintf(buf, size, k >= 30 ? "k%d-a-key-longer-than-16-bytes" : k >= 24 ? "k%d-medium" : "k%d", k);
 }
 
 /* Right row j: keys k0..k31 once, k5 and k33 twice, a null key, "zz". */
