@@ -147,6 +147,15 @@ typedef struct join_op {
   bool static_done; /* static_join made the result (the left store is empty) */
   td_dict **rdict;  /* static joins: per right output column, its rows as a dictionary (set_right_codes) */
   bool deferred; /* td__join_deferred: a lazy table (made when first read) */
+  /* static probes (one_rows): per group, its one right row, -3: several
+   * (what a dictionary memo's entries take without reading the groups) */
+  int32_t *one_row;
+  int64_t n_one_row;
+  /* static hash joins on one string key (one_rows): the groups of keys of
+   * at most 8 bytes by their bytes, one slot read a dictionary entry */
+  struct word_slot *wix;
+  uint64_t wix_mask; /* slots - 1; 0: none */
+  int wix_shift;
 } join_op;
 
 /* ---- stores ---- */
@@ -356,6 +365,16 @@ typedef struct short_key {
   uint64_t w[TD_JOIN_INLINE_KEY / 8];
   int64_t len;
 } short_key;
+
+/* Row i of string view v: its key words and its hash (key_hash's, one key). */
+static inline void short_hash(const td_colview *v, int64_t i, short_key *k, uint64_t *h) {
+  int64_t len;
+  const char *p = td_colview_str(v, i, &len);
+  k->w[0] = k->w[1] = 0;
+  k->len = len <= TD_JOIN_INLINE_KEY ? len : -1;
+  if (k->len >= 0) memcpy(k->w, p, (size_t)len);
+  *h = mix(TD_JOIN_HASH_SEED, str_hash(p, len));
+}
 
 static inline uint64_t slot_make(uint64_t h, int64_t g) {
   return (h & 0xffffffff00000000ULL) | (uint64_t)(g + 1);
@@ -642,6 +661,7 @@ static int ix_add(join_op *op, int64_t from, td_error *err) {
 typedef struct pairs {
   int64_t *l, *r;
   int64_t n, cap;
+  bool ident; /* probe_rows' dictionary path found each left row from 0 once, in order, with a right row */
 } pairs;
 
 /* Room for `more` pairs after p->n. */
@@ -657,6 +677,7 @@ static int pairs_reserve(pairs *p, int64_t more, td_error *err) {
 static int pairs_push(pairs *p, int64_t l, int64_t r, td_error *err) {
   int rc = pairs_reserve(p, 1, err);
   if (rc) return rc;
+  p->ident = false;
   p->l[p->n] = l;
   p->r[p->n++] = r;
   return TD_OK;
@@ -772,12 +793,82 @@ static int emit_row(const join_op *op, const td_colview *on, int64_t i, int64_t 
   }
 }
 
+/* A key of at most 8 bytes (zero-padded into w) and its group + 1 (0: an
+ * empty slot). */
+typedef struct word_slot {
+  uint64_t w;
+  int32_t len, g1;
+} word_slot;
+
+static inline uint64_t word_hash(uint64_t w, int64_t len) { return (w ^ (uint64_t)len) * 0x9e3779b97f4a7c15ull; }
+
+/* The group of key word w of `len` bytes (at most 8), -1: none (op->wix set). */
+static inline int64_t word_find(const join_op *op, uint64_t w, int64_t len) {
+  for (uint64_t i = word_hash(w, len) >> op->wix_shift;; i = (i + 1) & op->wix_mask) {
+    const word_slot *e = &op->wix[i];
+    if (e->g1 == 0) return -1;
+    if (e->w == w && e->len == len) return e->g1 - 1;
+  }
+}
+
+/* Indexes the groups of a hash join on one string key whose keys fit in a
+ * word (op->wix; every key of at most 8 bytes is such a group's, inline).
+ * Left unset for a large right side (its memory) or when one fails. */
+static void word_index(join_op *op) {
+  int64_t n = op->ix.n_groups, slots = 64;
+  op->wix_mask = 0;
+  if (op->kind != J_HASH || op->n_keys != 1 || op->cls[0] != KC_STR || n > (1 << 22)) return;
+  while (slots < 2 * n) slots *= 2;
+  word_slot *v = td_realloc(op->wix, (size_t)slots * sizeof *v);
+  if (!v) return; /* the probes hash instead */
+  op->wix = v;
+  memset(v, 0, (size_t)slots * sizeof *v);
+  int shift = 64;
+  for (int64_t s = slots; s > 1; s /= 2) shift--;
+  for (int64_t g = 0; g < n; g++) {
+    const group *gr = &op->ix.g[g];
+    if (!gr->inl || gr->klen > 8 || gr->rep_left) continue;
+    uint64_t i = word_hash(gr->key.w[0], gr->klen) >> shift;
+    while (v[i].g1) i = (i + 1) & (uint64_t)(slots - 1);
+    v[i] = (word_slot){gr->key.w[0], gr->klen, (int32_t)(g + 1)};
+  }
+  op->wix_shift = shift;
+  op->wix_mask = (uint64_t)(slots - 1);
+}
+
+/* Group g's one right row: -1 for no group (g -1), -3 for several rows. */
+static inline int32_t group_row(const join_op *op, int64_t g) {
+  if (g < 0) return -1;
+  if (g < op->n_one_row) return op->one_row[g];
+  int64_t r = op->ix.g[g].head;
+  return r >= 0 && r <= INT32_MAX && op->ix.next[r] < 0 ? (int32_t)r : -3;
+}
+
+/* Fills op->one_row for the index's groups, before static probes read
+ * it (the index does not change while they run). */
+static int one_rows(join_op *op, td_error *err) {
+  int64_t n = op->ix.n_groups;
+  op->n_one_row = 0;
+  int32_t *v = td_realloc(op->one_row, (size_t)(n + 1) * sizeof *v);
+  if (!v) return td_err_nomem(err, "joining");
+  op->one_row = v;
+  for (int64_t g = 0; g < n; g++) v[g] = group_row(op, g);
+  op->n_one_row = n;
+  if (n < INT32_MAX) word_index(op);
+  return TD_OK;
+}
+
 /* A worker's groups of one dictionary's entries (-2: not looked up yet):
  * a dictionary-encoded key hashes each entry once, not each row. */
 typedef struct dict_memo {
   uint64_t id;
-  int64_t *group, cap;
+  int64_t *group, cap, n;
   int32_t *row; /* per entry: its group's one right row, -1: no group, -3: several rows; -2: not looked up */
+  int n_parts;  /* the dictionary's parts (td_dict_concat): what the next one may share */
+  uint64_t part_id[TD_DICT_PARTS];
+  int64_t part_base[TD_DICT_PARTS];
+  int64_t *group2, cap2; /* the next dictionary's entries, while the memo's carry over */
+  int32_t *row2;
 } dict_memo;
 
 /* The group of entry e of dictionary view `dv` (a single string key). */
@@ -794,28 +885,87 @@ static int64_t entry_group(const join_op *op, dict_memo *m, const td_colview *dv
  * -3: several rows or none). */
 static inline int32_t entry_row(const join_op *op, dict_memo *m, const td_colview *dv, int64_t e) {
   if (m->row[e] != -2) return m->row[e];
-  int64_t g = entry_group(op, m, dv, e), r = g >= 0 ? op->ix.g[g].head : -1;
-  return m->row[e] = g < 0 ? -1 : r >= 0 && r <= INT32_MAX && op->ix.next[r] < 0 ? (int32_t)r : -3;
+  return m->row[e] = group_row(op, entry_group(op, m, dv, e));
 }
 
 static _Atomic int64_t dict_chunks;
 
 int64_t td__join_dict_chunks(void) { return atomic_load(&dict_chunks); }
 
-/* Readies m for dictionary d (ids are never reused). */
+/* Grows the memo's entries `*g`, `*r` (capacity *cap) to n. */
+static int memo_grow(int64_t **g, int32_t **r, int64_t *cap, int64_t n, td_error *err) {
+  if (n < *cap) return TD_OK;
+  int64_t *ng = td_realloc(*g, (size_t)(n + 1) * sizeof *ng);
+  if (ng) *g = ng;
+  int32_t *nr = ng ? td_realloc(*r, (size_t)(n + 1) * sizeof *nr) : NULL;
+  if (!nr) return td_err_nomem(err, "joining");
+  *r = nr;
+  *cap = n + 1;
+  return TD_OK;
+}
+
+/* Where dictionary `id`'s entries start in the memo's dictionary (itself or
+ * one of its parts), -1: not there; *len: how many. */
+static int64_t memo_place(const dict_memo *m, uint64_t id, int64_t *len) {
+  if (m->group && m->id == id) {
+    *len = m->n;
+    return 0;
+  }
+  for (int i = 0; m->group && i < m->n_parts; i++)
+    if (m->part_id[i] == id) {
+      *len = (i + 1 < m->n_parts ? m->part_base[i + 1] : m->n) - m->part_base[i];
+      return m->part_base[i];
+    }
+  return -1;
+}
+
+static _Atomic int64_t dict_carried;
+
+int64_t td__join_dict_carried(void) { return atomic_load(&dict_carried); }
+
+/* Readies m for dictionary d (ids are never reused).  Row groups joined by
+ * td_dict_concat share dictionaries: the entries of a part (or of the
+ * whole) the previous dictionary had carry over instead of being looked up
+ * again, so a scan looks each row group's dictionary up once. */
 static int memo_for(dict_memo *m, const td_dict *d, td_error *err) {
   if (m->group && m->id == d->id) return TD_OK;
-  if (d->view.length >= m->cap) {
-    int64_t *g = td_realloc(m->group, (size_t)(d->view.length + 1) * sizeof *g);
-    if (g) m->group = g;
-    int32_t *r = g ? td_realloc(m->row, (size_t)(d->view.length + 1) * sizeof *r) : NULL;
-    if (!r) return td_err_nomem(err, "joining");
-    m->row = r;
-    m->cap = d->view.length + 1;
+  int64_t n = d->view.length;
+  int rc = memo_grow(&m->group2, &m->row2, &m->cap2, n, err);
+  if (rc) return rc;
+  for (int64_t e = 0; e < n; e++) m->group2[e] = m->row2[e] = -2;
+  /* the new dictionary itself (one part: the previous one's first, last
+   * or only part) or each of its parts (the previous one, or its parts) */
+  int np = d->n_parts > 0 ? d->n_parts : 1;
+  for (int i = 0; i < np; i++) {
+    uint64_t id = d->n_parts > 0 ? d->part_id[i] : d->id;
+    int64_t base = d->n_parts > 0 ? d->part_base[i] : 0;
+    int64_t end = d->n_parts > 0 && i + 1 < np ? d->part_base[i + 1] : n, len = 0;
+    int64_t from = memo_place(m, id, &len);
+    if (from < 0 || len != end - base) continue;
+    memcpy(m->group2 + base, m->group + from, (size_t)len * sizeof *m->group);
+    memcpy(m->row2 + base, m->row + from, (size_t)len * sizeof *m->row);
+    atomic_fetch_add_explicit(&dict_carried, len, memory_order_relaxed);
   }
-  for (int64_t e = 0; e < d->view.length; e++) m->group[e] = m->row[e] = -2;
+  int64_t *tg = m->group, tc = m->cap;
+  int32_t *tr = m->row;
+  m->group = m->group2, m->row = m->row2, m->cap = m->cap2;
+  m->group2 = tg, m->row2 = tr, m->cap2 = tc;
   m->id = d->id;
+  m->n = n;
+  m->n_parts = d->n_parts;
+  for (int i = 0; i < d->n_parts; i++) {
+    m->part_id[i] = d->part_id[i];
+    m->part_base[i] = d->part_base[i];
+  }
   return TD_OK;
+}
+
+/* Frees the memo's entries. */
+static void memo_free(dict_memo *m) {
+  td_free(m->group);
+  td_free(m->row);
+  td_free(m->group2);
+  td_free(m->row2);
 }
 
 /* Looks every entry of dictionary view dv up at once, a block at a time:
@@ -827,11 +977,45 @@ static void memo_fill(const join_op *op, dict_memo *m, const td_colview *dv) {
   const int64_t zero = 0;
   uint64_t hb[TD_JOIN_BLOCK];
   bool okb[TD_JOIN_BLOCK];
+  short_key sk[TD_JOIN_BLOCK];
+  /* utf8 entries (a dictionary has no nulls): short_hash and ix_find's word compare */
+  bool fast = op->n_keys == 1 && op->cls[0] == KC_STR && dv->offsets && !dv->validity;
   for (int64_t b = 0; b < dv->length; b += TD_JOIN_BLOCK) {
-    int64_t n = dv->length - b < TD_JOIN_BLOCK ? dv->length - b : TD_JOIN_BLOCK;
-    hash_block(op, &one, &zero, b, n, hb, okb);
+    int64_t n = dv->length - b < TD_JOIN_BLOCK ? dv->length - b : TD_JOIN_BLOCK, todo = 0;
+    for (int64_t k = 0; k < n; k++) todo += m->group[b + k] == -2;
+    if (todo == 0) continue; /* carried over from a dictionary sharing the entries */
+    if (fast && op->wix_mask) { /* the block's slots fetched, then read */
+      int64_t lens[TD_JOIN_BLOCK];
+      for (int64_t k = 0; k < n; k++) {
+        const char *p = td_colview_str(dv, b + k, &lens[k]);
+        hb[k] = 0;
+        if (lens[k] > 8) continue;
+        memcpy(&hb[k], p, (size_t)lens[k]);
+        TD_JOIN_PREFETCH(&op->wix[word_hash(hb[k], lens[k]) >> op->wix_shift]);
+      }
+      for (int64_t k = 0; k < n; k++) {
+        if (m->group[b + k] != -2 || lens[k] > 8) continue;
+        m->group[b + k] = word_find(op, hb[k], lens[k]);
+        m->row[b + k] = group_row(op, m->group[b + k]);
+        todo--;
+      }
+    }
+    if (todo == 0) continue;
+    if (fast) {
+      for (int64_t k = 0; k < n; k++) {
+        short_hash(dv, b + k, &sk[k], &hb[k]);
+        okb[k] = true;
+        prefetch_slot(&op->ix, true, hb[k]);
+      }
+      for (int64_t k = 0; k < n; k++) prefetch_group(&op->ix, true, hb[k]);
+    } else {
+      hash_block(op, &one, &zero, b, n, hb, okb);
+    }
     for (int64_t k = 0; k < n; k++)
-      if (m->group[b + k] == -2) m->group[b + k] = okb[k] ? ix_find(op, &one, &zero, b + k, hb[k], NULL) : -1;
+      if (m->group[b + k] == -2) {
+        m->group[b + k] = !okb[k] ? -1 : ix_find(op, &one, &zero, b + k, hb[k], fast && sk[k].len >= 0 ? &sk[k] : NULL);
+        m->row[b + k] = group_row(op, m->group[b + k]);
+      }
   }
 }
 
@@ -856,20 +1040,31 @@ static int probe_rows(const join_op *op, const store *s, int64_t from, int64_t t
   bool dict = memo && kv && kv->codes && kv->dict;
   const td_colview *dv = dict ? &kv->dict->view : NULL;
   const int32_t *codes = dict ? kv->codes + kv->offset : NULL;
+  p->ident = false;
   if (dict && !on && !matched && (op->type == TD_JOIN_INNER || op->type == TD_JOIN_LEFT)) {
     /* a row whose key has one right row (a reference table): written
      * straight into the pairs, reserved for one a row */
-    rc = pairs_reserve(p, to - from, err);
-    for (int64_t i = from; rc == TD_OK && i < to; i++) {
-      int32_t r = td_colview_valid(kv, i) ? entry_row(op, memo, dv, codes[i]) : -1;
-      if (r == -1 && op->type != TD_JOIN_LEFT) continue;
-      if (r != -3 && p->n < p->cap) {
-        p->l[p->n] = i;
-        p->r[p->n++] = r;
-      } else {
-        rc = emit_row(op, NULL, i, r == -1 ? -1 : entry_group(op, memo, dv, codes[i]), p, NULL, err);
+    if ((rc = pairs_reserve(p, to - from, err)) != TD_OK) return rc;
+    int64_t n = p->n, n0 = p->n, *pl = p->l, *pr = p->r;
+    const int32_t *rows = memo->row;
+    bool nulls = kv->validity != NULL, once = true; /* once: every row emitted once, with a right row */
+    for (int64_t i = from; i < to; i++) {
+      int32_t r = nulls && !td_colview_valid(kv, i) ? -1 : rows[codes[i]];
+      if (r == -2) r = entry_row(op, memo, dv, codes[i]);
+      if (r >= 0 && n < p->cap) {
+        pl[n] = i;
+        pr[n++] = r;
+        continue;
       }
+      once = false;
+      if (r == -1 && op->type != TD_JOIN_LEFT) continue;
+      p->n = n;
+      rc = emit_row(op, NULL, i, r == -1 ? -1 : entry_group(op, memo, dv, codes[i]), p, NULL, err);
+      if (rc) return rc;
+      n = p->n, pl = p->l, pr = p->r;
     }
+    p->n = n;
+    p->ident = once && from == 0 && n0 == 0;
     return rc;
   }
   /* A block's groups are found first; an as-of join then fetches the
@@ -945,6 +1140,7 @@ static int gather_left(td_array *a, const td_colview *v, const int64_t *idx, int
  * or left join whose rows each matched at most one right row). */
 static bool pairs_identity(const store *ls, const pairs *p) {
   if (p->n != ls->n) return false;
+  if (p->ident) return true;
   for (int64_t k = 0; k < p->n; k++)
     if (p->l[k] != k) return false;
   return true;
@@ -1003,7 +1199,7 @@ static int build_chunk(const join_op *op, const store *ls, const td_value *const
   td_dchunk *c;
   int rc = td_dchunk_new(n_out, p->n, &c, err);
   bool share = owners && !op->full_key && pairs_identity(ls, p);
-  bool rcodes = rdict && pairs_all_right(p);
+  bool rcodes = rdict && (p->ident || pairs_all_right(p));
   for (int64_t i = 0; rc == TD_OK && i < n_out; i++) {
     bool left = i < nl;
     const td_colview *v = left ? &ls->views[i] : &op->R.views[op->out_right[i - nl]];
@@ -1031,7 +1227,9 @@ static int build_chunk(const join_op *op, const store *ls, const td_value *const
       rc = gather(&a, v, p->l, m, err);
       if (rc == TD_OK) rc = gather(&a, &op->R.views[op->full_rkey[i]], p->r + m, p->n - m, err);
     } else if (rc == TD_OK) {
-      rc = left && v->codes ? gather_left(&a, v, p->l, p->n, err) : gather(&a, v, left ? p->l : p->r, p->n, err);
+      rc = left && v->codes ? gather_left(&a, v, p->l, p->n, err)
+           : !left && p->ident ? td_array_append_gather(&a, v, NULL, p->r, p->n, err) /* no null to place */
+                               : gather(&a, v, left ? p->l : p->r, p->n, err);
     }
     if (rc == TD_OK) rc = td_dchunk_set_array(c, i, &a, err);
     td_array_reset(&a);
@@ -1048,6 +1246,8 @@ static int build_chunk(const join_op *op, const store *ls, const td_value *const
  * A source table grows per region (rows appended to an early location come
  * before later locations' rows), a derived one at its end. */
 static int sync_right(join_op *op, td_error *err) {
+  op->n_one_row = 0; /* the groups may change: one_rows makes them again */
+  op->wix_mask = 0;
   td_snapshot *rs = td_table_snapshot(op->right);
   int rc = TD_OK;
   bool source = op->right->kind == TD_TABLE_SOURCE;
@@ -1084,16 +1284,6 @@ static int lmatch_reserve(join_op *op, int64_t n, td_error *err) {
   int rc = grow_two(&op->lmatch, &op->lprev, cap, err);
   if (rc == TD_OK) op->cap_lmatch = cap;
   return rc;
-}
-
-/* Row i of string view v: its key words and its hash (key_hash's, one key). */
-static inline void short_hash(const td_colview *v, int64_t i, short_key *k, uint64_t *h) {
-  int64_t len;
-  const char *p = td_colview_str(v, i, &len);
-  k->w[0] = k->w[1] = 0;
-  k->len = len <= TD_JOIN_INLINE_KEY ? len : -1;
-  if (k->len >= 0) memcpy(k->w, p, (size_t)len);
-  *h = mix(TD_JOIN_HASH_SEED, str_hash(p, len));
 }
 
 /* Matches left rows [from, to) of store `s` into match[from, to): hashed
@@ -1575,6 +1765,7 @@ static int static_join(td_table *t, const td_source_delta *d, td_op_result *out,
   join_op *op = t->op;
   int rc = sync_right(op, err);
   if (rc == TD_OK && op->kind != J_HASH) rc = sort_groups(&op->ix, t->threads, err); /* probes only read */
+  if (rc == TD_OK) rc = one_rows(op, err);
   int64_t *bounds = NULL, n_units = 0;
   if (rc == TD_OK) rc = td__par_units(t->source, d->snap, 0, d->snap->size, &bounds, &n_units, err);
   static_run *u = rc == TD_OK ? td_calloc(1, sizeof *u) : NULL;
@@ -1602,8 +1793,7 @@ static int static_join(td_table *t, const td_source_delta *d, td_op_result *out,
   cv_reset(&all);
   for (int64_t k = 0; u && u->out && k < n_units; k++) cv_reset(&u->out[k]);
   for (int w = 0; u && w < TD_PAR_MAX; w++) {
-    td_free(u->memo[w].group);
-    td_free(u->memo[w].row);
+    memo_free(&u->memo[w]);
     pairs_reset(&u->pairs[w]);
     store_reset(&u->tmp[w]);
   }
@@ -1681,6 +1871,8 @@ static void join_free(void *p) {
   td_free(op->smatch);
   for (int64_t j = 0; op->rdict && j < op->n_out_right; j++) td_dict_release(op->rdict[j]);
   td_free(op->rdict);
+  td_free(op->one_row);
+  td_free(op->wix);
   td_free(op);
 }
 
@@ -1910,6 +2102,7 @@ int td__join_fold_ready(td_table *t, int64_t left_rows, td_error *err) {
   join_op *op = t->op;
   int rc = sync_right(op, err);
   if (rc == TD_OK && op->kind != J_HASH) rc = sort_groups(&op->ix, t->threads, err); /* probes only read */
+  if (rc == TD_OK) rc = one_rows(op, err);
   return rc ? rc : right_dicts(op, left_rows, &op->rdict, err);
 }
 
@@ -1975,8 +2168,7 @@ int td__join_fold(td_table *t, td_snapshot *lsnap, int64_t begin, int64_t end, c
     td_snapshot_release(one);
   }
   if (scanning) td_scan_release(&sc);
-  td_free(memo.group);
-  td_free(memo.row);
+  memo_free(&memo);
   pairs_reset(&p);
   td_free(need);
   td_free(scols);

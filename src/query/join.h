@@ -23,6 +23,9 @@ int td__asof_join(td_table *left, td_table *right, const char *const *keys, int6
 /* Chunks whose dictionary-encoded key static joins probed through its
  * entries (every join of the process, for tests). */
 int64_t td__join_dict_chunks(void);
+/* Dictionary entries whose lookups carried over from the dictionary before
+ * (a part of td_dict_concat's, or the whole; every join, for tests). */
+int64_t td__join_dict_carried(void);
 /* Right string columns static joins handed on as codes (a column of a
  * result chunk each; every join of the process, for tests). */
 int64_t td__join_right_codes(void);

@@ -21,12 +21,13 @@
 enum { NLOC = 5, NREF = 34 };
 static const int64_t loc_rows[NLOC] = {3000, 0, 1, 5000, 2500};
 
-/* Left row i: k "k<i*7 % 41>" (every 13th null; keys >= 30 longer than the
- * 16 bytes a join group holds inline), n = i % 9 (every 11th null), ts. */
+/* Left row i: k "k<i*7 % 41>" (every 13th null; keys 24..29 longer than
+ * the 8 bytes of a word, keys >= 30 longer than the 16 bytes a join group
+ * holds inline), n = i % 9 (every 11th null), ts. */
 static bool lk_null(int64_t i) { return i % 13 == 5; }
 static int lk(int64_t i) { return (int)(i * 7 % 41); }
 static void key_text(int k, char *buf, size_t size) {
-  snprintf(buf, size, k >= 30 ? "k%d-a-key-longer-than-16-bytes" : "k%d", k);
+  snprintf(buf, size, k >= 30 ? "k%d-a-key-longer-than-16-bytes" : k >= 24 ? "k%d-medium" : "k%d", k);
 }
 
 /* Right row j: keys k0..k31 once, k5 and k33 twice, a null key, "zz". */
@@ -83,19 +84,19 @@ static void add_right(mt_mem *m, const char *table, int64_t n) {
   mt_mem_add(m, table, true, "R0", 4, names, types, NULL, cols);
 }
 
-/* A reference table on k: row j's key k<j> (k5 and k7 twice at the end),
+/* A reference table on k: row j's key k<j> (with `dups`, k5 and k7 twice at the end),
  * its sector "sec<j % 4>" (repeated strings, no nulls) and lot j; with
  * `null_row`, one more row whose key and sector are null (it never
  * matches, but a right column with a null is gathered as strings, not
  * handed on as codes: the reference answers). */
-static void add_sectors(mt_mem *m, const char *table, int64_t n, bool null_row) {
+static void add_sectors(mt_mem *m, const char *table, int64_t n, bool null_row, bool dups) {
   const char *names[3] = {"k", "sec", "lot"};
   td_type_id types[3] = {TD_TYPE_UTF8, TD_TYPE_UTF8, TD_TYPE_INT64};
   td_builder *b[3];
   for (int c = 0; c < 3; c++) td_builder_new(types[c], &b[c], NULL);
   for (int64_t j = 0; j < n + null_row; j++) {
     char buf[64], sec[16];
-    key_text(j == n - 2 ? 5 : j == n - 1 ? 7 : (int)j, buf, sizeof buf);
+    key_text(!dups ? (int)j : j == n - 2 ? 5 : j == n - 1 ? 7 : (int)j, buf, sizeof buf);
     snprintf(sec, sizeof sec, "sec%d", (int)(j % 4));
     if (j == n) {
       td_builder_append_null(b[0], NULL);
@@ -127,8 +128,9 @@ static void env_open(env *e) {
   add_left(&e->m, "t", loc_rows, NLOC);
   add_right(&e->m, "r", NREF);
   add_right(&e->m, "e", 0);
-  add_sectors(&e->m, "rs", 34, false);
-  add_sectors(&e->m, "rsn", 34, true);
+  add_sectors(&e->m, "rs", 34, false, true);
+  add_sectors(&e->m, "rsn", 34, true, true);
+  add_sectors(&e->m, "ra", 41, false, false); /* every left key once */
   int64_t none[1] = {0};
   add_left(&e->m, "te", none, 1);
   snprintf(e->pq, sizeof e->pq, "%s", td_test_scratch_path("t.parquet"));
@@ -339,6 +341,67 @@ static void test_fold_join(void **state) {
   (void)f0;
   free(made);
   free(whole);
+  mt_mem_close(&e.m);
+}
+
+/* A folded join whose key is dictionary codes looks each row group's
+ * dictionary up once: a chunk's concatenated dictionary takes the entries
+ * of the parts the chunk before had (td__join_dict_carried moves), and a
+ * chunk whose rows each found one right row is handed on without a scan of
+ * its pairs.  The answers of the memory table, 1, 2 and 4 threads: on
+ * Parquet files whose row groups' dictionaries differ (entries in another
+ * order) or are byte-equal, with and without null keys, on a hive tree
+ * (a file per location); right tables holding every left key once, some
+ * keys twice (counts multiply), keys the left side lacks, a null row. */
+static void test_fold_dictionaries(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  char nn[512], eq[512], sql[1200];
+  snprintf(nn, sizeof nn, "%s", td_test_scratch_path("tnn.parquet"));
+  snprintf(eq, sizeof eq, "%s", td_test_scratch_path("teq.parquet"));
+  snprintf(sql, sizeof sql, "COPY (SELECT * FROM t WHERE k IS NOT NULL) TO '%s' (FORMAT parquet, ROW_GROUP_SIZE 1700, OVERWRITE)", nn);
+  free(mt_mem_text(&e.m, sql));
+  /* keys repeat every 41 rows: row groups of 41 * 41 rows list them in the same order */
+  snprintf(sql, sizeof sql, "COPY (SELECT * FROM t WHERE k IS NOT NULL) TO '%s' (FORMAT parquet, ROW_GROUP_SIZE 1681, OVERWRITE)", eq);
+  free(mt_mem_text(&e.m, sql));
+  char src[5][600], ref[5][80];
+  snprintf(src[0], sizeof src[0], "'%s'", e.pq);
+  snprintf(ref[0], sizeof ref[0], "t");
+  snprintf(src[1], sizeof src[1], "'%s'", nn);
+  snprintf(ref[1], sizeof ref[1], "(SELECT * FROM t WHERE k IS NOT NULL)");
+  snprintf(src[2], sizeof src[2], "'%s'", eq);
+  snprintf(ref[2], sizeof ref[2], "(SELECT * FROM t WHERE k IS NOT NULL)");
+  snprintf(src[3], sizeof src[3], "'%s'", e.hive);
+  snprintf(ref[3], sizeof ref[3], "(SELECT * FROM t WHERE n IS NOT NULL)");
+  snprintf(src[4], sizeof src[4], "t");
+  snprintf(ref[4], sizeof ref[4], "(SELECT * FROM t)");
+  static const char *const forms[] = {
+      "SELECT count(*) AS c, sum(b.lot) AS l FROM T a JOIN X b USING (k)",
+      "SELECT b.sec, count(*) AS c, sum(a.id) AS s, min(a.ts) AS lo FROM T a JOIN X b USING (k) GROUP BY b.sec ORDER BY 1",
+      "SELECT count(*) AS c, count(b.lot) AS m, sum(b.lot) AS l, count(b.sec) AS cs FROM T a LEFT JOIN X b USING (k)",
+      "SELECT a.k, count(*) AS c, sum(b.lot) AS l FROM T a JOIN X b USING (k) GROUP BY a.k ORDER BY 1",
+  };
+  static const char *const rights[] = {"ra", "rs", "rsn"};
+  int64_t c0 = td__join_dict_carried();
+  for (size_t f = 0; f < sizeof forms / sizeof *forms; f++)
+    for (size_t r = 0; r < sizeof rights / sizeof *rights; r++) {
+      char q[600];
+      const char *x = strstr(forms[f], " X ");
+      snprintf(q, sizeof q, "%.*s %s %s", (int)(x - forms[f]), forms[f], rights[r], x + 3);
+      for (int s = 0; s < 5; s++) {
+        int64_t f0 = td__join_fold_chunks();
+        char *got = same_threads(&e, q, src[s]);
+        assert_true(td__join_fold_chunks() > f0); /* folded */
+        char *want = same_threads(&e, q, ref[s]);
+        if (strcmp(got, want) != 0) fail_msg("%s on %s\n  folded: %.300s\n  memory: %.300s", q, src[s], got, want);
+        assert_true(strlen(got) > 8);
+        free(got);
+        free(want);
+      }
+    }
+  if (codes_on()) assert_true(td__join_dict_carried() > c0);
+  else assert_int_equal(td__join_dict_carried(), c0);
   mt_mem_close(&e.m);
 }
 
@@ -554,7 +617,7 @@ static void test_alloc_failures(void **state) {
   int64_t rows[2] = {120, 90};
   add_left(&m, "t", rows, 2);
   add_right(&m, "r", NREF);
-  add_sectors(&m, "rs", 6, false);
+  add_sectors(&m, "rs", 6, false, true);
   for (int th = 1; th <= 2; th++) {
     td_query_options qo = mt_mem_options(&m, th);
     mt_query_alloc_sweep(&qo, "SELECT a.id, b.w FROM t a LEFT JOIN r b USING (k)", false);
@@ -572,6 +635,7 @@ int main(void) {
       cmocka_unit_test(test_sql_join_keeps_codes),
       cmocka_unit_test(test_right_codes),
       cmocka_unit_test(test_fold_join),
+      cmocka_unit_test(test_fold_dictionaries),
       cmocka_unit_test(test_partition_key),
       cmocka_unit_test(test_asof_reference),
       cmocka_unit_test(test_alloc_failures),
