@@ -15,6 +15,7 @@
 
 #include "formats/reader.h"
 #include "keys/keys.h"
+#include "keys/shortest.h"
 #include "query/func.h"
 #include "util/decimal.h"
 #include "query/scalar.h"
@@ -136,17 +137,39 @@ int td__format_ts(int64_t ns, td_fbuf *buf, td_error *err) {
   return td__fbuf_put(buf, tmp, n, err);
 }
 
-/* Shortest text that reads back as d, as DuckDB prints doubles. */
-static int format_double(double d, td_fbuf *buf, td_error *err) {
-  char tmp[64];
+/* Shortest text that reads back as d (as a float32 when single), laid
+ * out as DuckDB casts doubles to VARCHAR: plain for powers of ten from -4
+ * to 15, with ".0" on whole numbers ("300.0", "0.0001"); otherwise
+ * scientific with a signed exponent of at least two digits ("1e+16",
+ * "1.5e-07"). */
+static int format_double(double d, bool single, td_fbuf *buf, td_error *err) {
+  char digits[32], tmp[64];
   if (isnan(d)) return td__fbuf_put(buf, "nan", 3, err);
   if (isinf(d)) return td__fbuf_put(buf, d > 0 ? "inf" : "-inf", d > 0 ? 3 : 4, err);
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-    if (strtod(tmp, NULL) == d) break;
+  int x = 0, n = d == 0 ? 1 : td_shortest_digits(fabs(d), single, digits, &x);
+  if (d == 0) digits[0] = '0';
+  if (n <= 0) return td_err(err, TD_EINVAL, "cannot print the double %a", d);
+  size_t k = 0;
+  if (signbit(d)) tmp[k++] = '-';
+  if (x >= -4 && x <= 15) {
+    if (x < 0) {
+      tmp[k++] = '0';
+      tmp[k++] = '.';
+      for (int z = 0; z < -x - 1; z++) tmp[k++] = '0';
+      for (int i = 0; i < n; i++) tmp[k++] = digits[i];
+    } else {
+      for (int i = 0; i <= x; i++) tmp[k++] = i < n ? digits[i] : '0';
+      tmp[k++] = '.';
+      if (n <= x + 1) tmp[k++] = '0';
+      for (int i = x + 1; i < n; i++) tmp[k++] = digits[i];
+    }
+  } else {
+    tmp[k++] = digits[0];
+    if (n > 1) tmp[k++] = '.';
+    for (int i = 1; i < n; i++) tmp[k++] = digits[i];
+    k += (size_t)snprintf(tmp + k, sizeof tmp - k, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
   }
-  if (!strpbrk(tmp, ".eE")) strcat(tmp, ".0");
-  return td__fbuf_put(buf, tmp, strlen(tmp), err);
+  return td__fbuf_put(buf, tmp, k, err);
 }
 
 static int to_text(const td_value *v, td_fbuf *buf, td_error *err);
@@ -186,7 +209,7 @@ static int to_text(const td_value *v, td_fbuf *buf, td_error *err) {
   char tmp[80];
   if (td_type_is_text(v->type)) return td__fbuf_put(buf, v->v.s.ptr, v->v.s.len, err);
   if (v->type == TD_TYPE_BOOL) return td__fbuf_put(buf, v->v.b ? "true" : "false", v->v.b ? 4 : 5, err);
-  if (td_type_is_float(v->type)) return format_double(v->v.f, buf, err);
+  if (td_type_is_float(v->type)) return format_double(v->v.f, v->type == TD_TYPE_FLOAT32, buf, err);
   if (td_type_is_timestamp(v->type))
     return td__format_ts(v->v.i * td_type_unit_ns(v->type), buf, err);
   if (td_type_is_temporal(v->type)) {

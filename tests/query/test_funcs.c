@@ -110,6 +110,15 @@ static void test_operators_and_casts(void **state) {
   check("CAST(' 1.5 ' AS DOUBLE)", "1.5", TD_TYPE_FLOAT64);
   check("CAST('true' AS BOOLEAN)", "true", TD_TYPE_BOOL);
   check("CAST(ts AS VARCHAR)", "2024-01-02 14:30:06.566507606", TD_TYPE_UTF8);
+  /* doubles as DuckDB casts them: plain from 1e-4 to below 1e16 (whole ones with ".0"), else scientific */
+  check("CAST(300.0 AS VARCHAR) || ' ' || CAST(f AS VARCHAR) || ' ' || CAST(-0.0 AS VARCHAR) || ' ' || CAST(0.0001 AS VARCHAR)",
+        "300.0 2.5 -0.0 0.0001", TD_TYPE_UTF8);
+  check("CAST(1e-5 AS VARCHAR) || ' ' || CAST(1e15 AS VARCHAR) || ' ' || CAST(1e16 AS VARCHAR) || ' ' || CAST(1.5e-7 AS VARCHAR)",
+        "1e-05 1000000000000000.0 1e+16 1.5e-07", TD_TYPE_UTF8);
+  check("CAST(123456789012345680.0 AS VARCHAR) || ' ' || CAST(0.1 + 0.2 AS VARCHAR) || ' ' || CAST(1e300 * 10 AS VARCHAR)",
+        "1.2345678901234568e+17 0.30000000000000004 1e+301", TD_TYPE_UTF8);
+  check("CAST(CAST(0.1 AS FLOAT) AS VARCHAR) || ' ' || CAST(CAST(3.4e38 AS FLOAT) AS VARCHAR) || ' ' || CAST(-f * 1e308 AS VARCHAR)",
+        "0.1 3.4e+38 -inf", TD_TYPE_UTF8);
   check("CAST('2024-01-02' AS DATE)", "2024-01-02", TD_TYPE_DATE32);
   check("TIMESTAMP '2024-01-02 10:00:00'", "2024-01-02T10:00:00.000000000Z", TD_TYPE_TIMESTAMP);
   check("s LIKE 'Hello%'", "true", TD_TYPE_BOOL);

@@ -203,6 +203,9 @@ export function fixedQueries() {
     Q(`SELECT make_date(2024, 2, 29) AS a, last_day(DATE '1900-02-10') AS b, make_timestamp(1700000000000000) AS c, make_date(NULL, 1, 1) AS e`),
     E(`SELECT make_date(2023, 2, 29) AS a`, 'is not a valid date'),
     E(`SELECT date_diff('fortnight', ts, ts) AS a FROM {t}`, "unknown part 'fortnight'"),
+    // doubles cast to text: plain from 1e-4 to below 1e16, whole numbers with '.0', else scientific
+    Q(`SELECT CAST(300.0::DOUBLE AS VARCHAR) AS a, CAST(1e15::DOUBLE AS VARCHAR) AS b, CAST(1e16::DOUBLE AS VARCHAR) AS c, CAST(0.0001::DOUBLE AS VARCHAR) AS e, CAST(1e-5::DOUBLE AS VARCHAR) AS f, CAST(-1.5e-7::DOUBLE AS VARCHAR) AS g, CAST(123456789012345680.0::DOUBLE AS VARCHAR) AS h, CAST(-0.0::DOUBLE AS VARCHAR) AS i, CAST(CAST(0.1 AS FLOAT) AS VARCHAR) AS j`),
+    Q(`SELECT id AS id, CAST(d * 1000 AS VARCHAR) AS a, CAST(id * 1e15 AS VARCHAR) AS b, CAST(id / 3 AS VARCHAR) AS c FROM {t}`),
     // count_if, bool_and, bool_or: NULLs skipped, FILTER, empty input
     Q(`SELECT k AS k, count_if(id > 3) AS a, bool_and(b) AS b2, bool_or(b) AS c, count_if(b) FILTER (WHERE id > 2) AS e, bool_and(id > 0) AS f FROM {t} GROUP BY k`),
     Q(`SELECT count_if(b) AS a, bool_and(b) AS c, bool_or(id > 100) AS e FROM {t} WHERE id > 100`),
