@@ -355,6 +355,10 @@ static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, t
     td_expr_free(*input);
     *input = NULL;
   }
+  if (rc && param->sep) { /* the plan frees the params of bound aggregates only */
+    td_free((char *)param->sep);
+    param->sep = NULL;
+  }
   return rc;
 }
 
