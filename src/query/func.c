@@ -106,7 +106,7 @@ int td__func_eval_row(const td_expr *e, const td_value *row, td_value *out, td_e
   bool any_null = false;
   for (int64_t i = 0; !rc && i < e->n_args; i++) {
     rc = td_expr_eval_row(e->args[i], row, &args[i], err);
-    any_null |= args[i].is_null || args[i].type == TD_TYPE_NONE;
+    if (!rc) any_null |= args[i].is_null || args[i].type == TD_TYPE_NONE; /* a failed argument is unset */
   }
   td_expr *m = (td_expr *)e; /* the scratch buffer is the node's (expr.h) */
   if (!rc && !m->scratch && !(m->scratch = td_calloc(1, sizeof(td_fbuf))))
