@@ -35,10 +35,12 @@ static int range_error(const td_expr *e, td_error *err) {
 
 /* ---- date_trunc ---- */
 
+/* The parts of date_trunc and date_diff; the first six are fixed lengths (unit_step). */
 static const char *const trunc_units[] = {"microsecond", "millisecond", "second",  "minute",
                                           "hour",        "day",         "week",    "month",
                                           "quarter",     "year",        "decade",  "century",
                                           "millennium"};
+static const int64_t unit_step[] = {1000, 1000000, 1000000000, 60000000000LL, 3600000000000LL, NS_PER_DAY};
 
 static int unit_index(const td_value *u, const char *const *names, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -80,9 +82,8 @@ static int row_trunc(const td_expr *e, const td_value *a, td_value *out, td_fbuf
   if (u < 0) return bad_part(e, &a[0], err);
   int64_t ns, r;
   if (!to_ns(&a[1], &ns)) return range_error(e, err);
-  static const int64_t step[] = {1000, 1000000, 1000000000, 60000000000LL, 3600000000000LL, NS_PER_DAY};
   if (u <= 5) {
-    if (__builtin_sub_overflow(ns, td__floor_mod(ns, step[u]), &r)) return range_error(e, err);
+    if (__builtin_sub_overflow(ns, td__floor_mod(ns, unit_step[u]), &r)) return range_error(e, err);
   } else {
     int64_t days = fdiv(ns, NS_PER_DAY), y;
     int m, d;
@@ -276,12 +277,8 @@ static int row_strftime(const td_expr *e, const td_value *a, td_value *out, td_f
 
 /* ---- date_diff, make_date, make_timestamp, last_day ---- */
 
-static const char *const diff_units[] = {"microsecond", "millisecond", "second", "minute",  "hour",
-                                         "day",         "week",        "month",  "quarter", "year",
-                                         "decade",      "century",     "millennium"};
-
 static int bind_diff(td_expr *e, td_error *err) {
-  int rc = check_unit_literal(e, diff_units, sizeof diff_units / sizeof *diff_units, err);
+  int rc = check_unit_literal(e, trunc_units, sizeof trunc_units / sizeof *trunc_units, err);
   if (!rc) rc = want_time(e, 1, err);
   if (!rc) rc = want_time(e, 2, err);
   e->type = TD_TYPE_INT64;
@@ -293,13 +290,12 @@ static int bind_diff(td_expr *e, td_error *err) {
  * of the day difference). */
 static int row_diff(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
   (void)buf;
-  int u = unit_index(&a[0], diff_units, sizeof diff_units / sizeof *diff_units);
+  int u = unit_index(&a[0], trunc_units, sizeof trunc_units / sizeof *trunc_units);
   if (u < 0) return bad_part(e, &a[0], err);
   int64_t ns[2], r;
   if (!to_ns(&a[1], &ns[0]) || !to_ns(&a[2], &ns[1])) return range_error(e, err);
-  static const int64_t step[] = {1000, 1000000, 1000000000, 60000000000LL, 3600000000000LL, NS_PER_DAY};
   if (u <= 5) {
-    r = fdiv(ns[1], step[u]) - fdiv(ns[0], step[u]);
+    r = fdiv(ns[1], unit_step[u]) - fdiv(ns[0], unit_step[u]);
   } else if (u == 6) {
     r = (fdiv(ns[1], NS_PER_DAY) - fdiv(ns[0], NS_PER_DAY)) / 7;
   } else {

@@ -355,6 +355,9 @@ static void test_errors(void **state) {
   check_error("make_timestamp(1, 2)", TD_ETYPE, 0, "make_timestamp expects 1 argument (microseconds) or 6");
   check_error("make_timestamp(9223372036854775807)", TD_ERANGE, 0, "timestamp out of range");
   check_error("date_diff('fortnight', ts, ts)", TD_ETYPE, 10, "date_diff: unknown part 'fortnight'");
+  /* a date beyond int64 nanoseconds (make_date reaches them; DATE literals do not) */
+  check_error("date_diff('day', make_date(9999, 12, 31), ts)", TD_ERANGE, 0, "timestamp out of range");
+  check_error("last_day(make_date(9999, 12, 31))", TD_ERANGE, 0, "timestamp out of range");
   check_error("last_day(i)", TD_ETYPE, 9, "last_day expects a timestamp or date as argument 1");
   check_error("date_trunc('fortnight', ts)", TD_ETYPE, 11, "date_trunc: unknown part 'fortnight'");
   check_error("date_part('hour', i)", TD_ETYPE, 18, "date_part expects a timestamp or date as argument 2");
