@@ -561,29 +561,39 @@ static size_t char_len(const char *s, size_t n, size_t i) {
   return k - i;
 }
 
-static int regexp_row(const td_expr *e, pcre2_code *c, const td_value *a, td_value *out, td_fbuf *buf,
-                      pcre2_match_data *md, td_error *err) {
-  const char *name = e->fn->name;
+/* One row of a regexp function, with the pattern compiled and match data for it. */
+typedef int (*regexp_row_fn)(const td_expr *e, pcre2_code *c, const td_value *a, td_value *out, td_fbuf *buf,
+                             pcre2_match_data *md, td_error *err);
+
+static int matches_row(const td_expr *e, pcre2_code *c, const td_value *a, td_value *out, td_fbuf *buf,
+                       pcre2_match_data *md, td_error *err) {
+  (void)buf;
   int m, rc = regexp_run(e, c, &a[0], 0, 0, md, &m, err);
-  if (rc) return rc;
-  if (name[7] == 'm') { /* regexp_matches */
-    *out = td_value_bool(m >= 0);
-    return TD_OK;
-  }
+  if (!rc) *out = td_value_bool(m >= 0);
+  return rc;
+}
+
+static int extract_row(const td_expr *e, pcre2_code *c, const td_value *a, td_value *out, td_fbuf *buf,
+                       pcre2_match_data *md, td_error *err) {
+  int m, rc = regexp_run(e, c, &a[0], 0, 0, md, &m, err);
   const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+  uint32_t g = e->n_args > 2 ? (uint32_t)e->args[2]->lit.v.i : 0;
   size_t from = buf->len;
-  if (name[7] == 'e') { /* regexp_extract */
-    uint32_t g = e->n_args > 2 ? (uint32_t)e->args[2]->lit.v.i : 0;
-    if (m >= 0 && (int)g < m && ov[2 * g] != PCRE2_UNSET)
-      rc = td__fbuf_put(buf, a[0].v.s.ptr + ov[2 * g], ov[2 * g + 1] - ov[2 * g], err);
-    if (!rc) td__fbuf_value(buf, from, out);
-    return rc;
-  }
-  uint32_t flags; /* regexp_replace */
+  if (!rc && m >= 0 && (int)g < m && ov[2 * g] != PCRE2_UNSET)
+    rc = td__fbuf_put(buf, a[0].v.s.ptr + ov[2 * g], ov[2 * g + 1] - ov[2 * g], err);
+  if (!rc) td__fbuf_value(buf, from, out);
+  return rc;
+}
+
+static int replace_row(const td_expr *e, pcre2_code *c, const td_value *a, td_value *out, td_fbuf *buf,
+                       pcre2_match_data *md, td_error *err) {
+  uint32_t flags;
   bool global;
-  rc = regexp_options(e, &flags, &global, err);
+  int m = PCRE2_ERROR_NOMATCH, rc = regexp_options(e, &flags, &global, err);
+  if (!rc) rc = regexp_run(e, c, &a[0], 0, 0, md, &m, err);
+  const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
   const char *s = a[0].v.s.ptr;
-  size_t n = a[0].v.s.len, done = 0;
+  size_t n = a[0].v.s.len, done = 0, from = buf->len;
   while (!rc && m >= 0) {
     size_t b = ov[0], end = ov[1];
     rc = td__fbuf_put(buf, s + done, b - done, err);
@@ -605,16 +615,29 @@ static int regexp_row(const td_expr *e, pcre2_code *c, const td_value *a, td_val
   return rc;
 }
 
-static int row_regexp(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
-                      td_error *err) {
+/* Runs fn with e's compiled pattern (or a[1] compiled for this row). */
+static int with_regexp(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err,
+                       regexp_row_fn fn) {
   pcre2_code *c = e->fn_state;
   int rc = c ? TD_OK : compile(e, a[1].v.s.ptr, a[1].v.s.len, &c, err);
   if (rc) return rc;
   pcre2_match_data *md = pcre2_match_data_create_from_pattern(c, NULL);
-  rc = md ? regexp_row(e, c, a, out, buf, md, err) : td_err_nomem(err, "matching a regular expression");
+  rc = md ? fn(e, c, a, out, buf, md, err) : td_err_nomem(err, "matching a regular expression");
   pcre2_match_data_free(md);
   if (c != e->fn_state) pcre2_code_free(c);
   return rc;
+}
+
+static int row_regexp_matches(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  return with_regexp(e, a, out, buf, err, matches_row);
+}
+
+static int row_regexp_extract(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  return with_regexp(e, a, out, buf, err, extract_row);
+}
+
+static int row_regexp_replace(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  return with_regexp(e, a, out, buf, err, replace_row);
 }
 
 const td_func td__funcs_string[] = {
@@ -640,7 +663,7 @@ const td_func td__funcs_string[] = {
     TD_FN("rpad", 3, 3, bind_pad, row_pad, true, false),
     TD_FN("repeat", 2, 2, bind_str_ints, row_repeat, true, false),
     TD_FN("split_part", 3, 3, bind_split_part, row_split_part, true, false),
-    {"regexp_matches", 2, 3, bind_regexp, row_regexp, true, false, prepare_regexp, release_regexp, NULL},
-    {"regexp_replace", 3, 4, bind_regexp, row_regexp, true, false, prepare_regexp, release_regexp, NULL},
-    {"regexp_extract", 2, 3, bind_regexp, row_regexp, true, false, prepare_regexp, release_regexp, NULL},
+    {"regexp_matches", 2, 3, bind_regexp, row_regexp_matches, true, false, prepare_regexp, release_regexp, NULL},
+    {"regexp_replace", 3, 4, bind_regexp, row_regexp_replace, true, false, prepare_regexp, release_regexp, NULL},
+    {"regexp_extract", 2, 3, bind_regexp, row_regexp_extract, true, false, prepare_regexp, release_regexp, NULL},
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};
