@@ -19,6 +19,13 @@ extern "C" {
  * of the first digit and returns their count (0 if the library failed). */
 int td_shortest_digits(double d, bool single, char *digits, int *exp10);
 
+/* Lays out the n digits dig of a value whose first digit is at 10^x (as
+ * td_shortest_digits gives them; no sign) at p: fixed ("0.001", "12.5",
+ * "300"; no point for whole numbers) or scientific ("1.5e-07", "1e+16": a
+ * signed exponent of at least two digits).  Returns the length (at most
+ * n + 330).  In value.c. */
+size_t td_digits_text(char *p, const char *dig, int n, int x, bool fixed);
+
 /* "%.*g" of a finite d at precision prec (1..17) into buf (size >= 32):
  * returns the length, 0 if it did not fit. */
 int td_format_general(double d, int prec, char *buf, size_t size);

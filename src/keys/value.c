@@ -276,18 +276,22 @@ static int shortest_text(double d, bool single, char *out, size_t size) {
   int x, n = round_trip ? 0 : td_shortest_digits(d, single, dig, &x);
   if (n == 0) return round_trip_text(d, single, out, size);
   int prec = n > (single ? 6 : 15) ? n : (single ? 6 : 15);
-  if ((a >= 1 && a < 1e16) || (x >= -4 && x < prec)) { /* fixed */
-    if (x < 0) {
-      *p++ = '0';
-      *p++ = '.';
-      for (int i = -1; i > x; i--) *p++ = '0';
-      memcpy(p, dig, (size_t)n);
-      p += n;
-    } else {
-      for (int i = 0; i <= x || i < n; i++) {
-        if (i == x + 1) *p++ = '.';
-        *p++ = i < n ? dig[i] : '0';
-      }
+  p += td_digits_text(p, dig, n, x, (a >= 1 && a < 1e16) || (x >= -4 && x < prec));
+  return (int)(p - out);
+}
+
+size_t td_digits_text(char *p, const char *dig, int n, int x, bool fixed) {
+  char *start = p;
+  if (fixed && x < 0) {
+    *p++ = '0';
+    *p++ = '.';
+    for (int i = -1; i > x; i--) *p++ = '0';
+    memcpy(p, dig, (size_t)n);
+    p += n;
+  } else if (fixed) {
+    for (int i = 0; i <= x || i < n; i++) {
+      if (i == x + 1) *p++ = '.';
+      *p++ = i < n ? dig[i] : '0';
     }
   } else {
     *p++ = dig[0];
@@ -302,7 +306,7 @@ static int shortest_text(double d, bool single, char *out, size_t size) {
     if (e < 10) *p++ = '0';
     p += put_uint(p, (uint64_t)e);
   }
-  return (int)(p - out);
+  return (size_t)(p - start);
 }
 
 static int format_shortest(double d, bool single, char *buf, size_t size) {

@@ -151,23 +151,11 @@ static int format_double(double d, bool single, td_fbuf *buf, td_error *err) {
   if (n <= 0) return td_err(err, TD_EINVAL, "cannot print the double %a", d);
   size_t k = 0;
   if (signbit(d)) tmp[k++] = '-';
-  if (x >= -4 && x <= 15) {
-    if (x < 0) {
-      tmp[k++] = '0';
-      tmp[k++] = '.';
-      for (int z = 0; z < -x - 1; z++) tmp[k++] = '0';
-      for (int i = 0; i < n; i++) tmp[k++] = digits[i];
-    } else {
-      for (int i = 0; i <= x; i++) tmp[k++] = i < n ? digits[i] : '0';
-      tmp[k++] = '.';
-      if (n <= x + 1) tmp[k++] = '0';
-      for (int i = x + 1; i < n; i++) tmp[k++] = digits[i];
-    }
-  } else {
-    tmp[k++] = digits[0];
-    if (n > 1) tmp[k++] = '.';
-    for (int i = 1; i < n; i++) tmp[k++] = digits[i];
-    k += (size_t)snprintf(tmp + k, sizeof tmp - k, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+  bool fixed = x >= -4 && x <= 15;
+  k += td_digits_text(tmp + k, digits, n, x, fixed);
+  if (fixed && !memchr(tmp, '.', k)) { /* a whole number: "300.0" */
+    tmp[k++] = '.';
+    tmp[k++] = '0';
   }
   return td__fbuf_put(buf, tmp, k, err);
 }
