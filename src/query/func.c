@@ -180,6 +180,18 @@ static int cast_error(const td_value *v, td_type_id t, int64_t pos, td_error *er
                    shown, td_type_name(t), numbers ? " (out of its range)" : "", (long long)pos);
 }
 
+/* The least magnitude a double rounds up from to a float infinity: FLT_MAX plus half its ulp
+ * (2^128 - 2^103; the tie rounds to even, away from FLT_MAX's odd significand). */
+#define FLOAT32_OVER 0x1.ffffffp127
+
+/* A double rounded to the nearest float (FLOAT/REAL values hold floats, not doubles); beyond
+ * float's range, the infinity of its sign (C leaves that conversion undefined, so it is spelled
+ * out). */
+static double to_float32(double d) {
+  if (isfinite(d) && fabs(d) >= FLOAT32_OVER) return d < 0 ? -INFINITY : INFINITY;
+  return (double)(float)d;
+}
+
 static bool int_fits(td_type_id t, int64_t x) {
   switch (t) {
     case TD_TYPE_INT8: return x >= INT8_MIN && x <= INT8_MAX;
@@ -313,7 +325,7 @@ int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf,
     if (td_type_is_float(t)) {
       double d = strtod(tmp, &end);
       if (end == tmp || *end) return cast_error(v, t, pos, err);
-      *out = td_value_double(t, d);
+      *out = td_value_double(t, t == TD_TYPE_FLOAT32 ? to_float32(d) : d); /* '1e300' AS FLOAT: inf, as DuckDB */
       return TD_OK;
     }
     long long x = strtoll(tmp, &end, 10);
@@ -336,7 +348,12 @@ int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf,
   }
   if (td_type_is_float(t)) {
     if (td_type_is_temporal(v->type)) return cast_error(v, t, pos, err);
-    *out = td_value_double(t, td__value_double(v));
+    double d = td__value_double(v);
+    if (t == TD_TYPE_FLOAT32) { /* a finite number beyond float's range is an error, as DuckDB */
+      if (isfinite(d) && fabs(d) >= FLOAT32_OVER) return cast_error(v, t, pos, err);
+      d = to_float32(d);
+    }
+    *out = td_value_double(t, d);
     return TD_OK;
   }
   if (td_type_is_temporal(t)) {

@@ -119,6 +119,13 @@ static void test_operators_and_casts(void **state) {
         "1.2345678901234568e+17 0.30000000000000004 1e+301", TD_TYPE_UTF8);
   check("CAST(CAST(0.1 AS FLOAT) AS VARCHAR) || ' ' || CAST(CAST(3.4e38 AS FLOAT) AS VARCHAR) || ' ' || CAST(-f * 1e308 AS VARCHAR)",
         "0.1 3.4e+38 -inf", TD_TYPE_UTF8);
+  /* FLOAT holds floats: the cast rounds to one (DuckDB: 0.1::REAL + 0.2::DOUBLE = 0.30000000149011613);
+   * a double beyond float's range is an error, a text beyond it reads as infinity, as DuckDB's */
+  check("CAST(0.1 AS REAL) + CAST(0.2 AS DOUBLE)", "0.30000000149011613", TD_TYPE_FLOAT64);
+  check("CAST(CAST(0.1 AS FLOAT) AS DOUBLE)", "0.10000000149011612", TD_TYPE_FLOAT64);
+  check("CAST(CAST('0.1' AS FLOAT) AS DOUBLE)", "0.10000000149011612", TD_TYPE_FLOAT64);
+  check("CAST(3.4028235e38 AS FLOAT)", "3.4028235e+38", TD_TYPE_FLOAT32);
+  check("CAST('1e300' AS FLOAT) || ' ' || CAST('-1e39' AS REAL)", "inf -inf", TD_TYPE_UTF8);
   check("CAST('2024-01-02' AS DATE)", "2024-01-02", TD_TYPE_DATE32);
   check("TIMESTAMP '2024-01-02 10:00:00'", "2024-01-02T10:00:00.000000000Z", TD_TYPE_TIMESTAMP);
   check("s LIKE 'Hello%'", "true", TD_TYPE_BOOL);
@@ -339,6 +346,8 @@ static void test_errors(void **state) {
   check_error("CAST(s AS INTEGER)", TD_ETYPE, 0, "CAST(s AS INTEGER): cannot convert 'Hello, World' to int32");
   check_error("CAST(f * 1e19 AS BIGINT)", TD_ETYPE, 0, "cannot cast float64 value 2.5e+19 to int64 (out of its range)");
   check_error("CAST(ts AS DOUBLE)", TD_ETYPE, 0, "cannot cast timestamp to float64");
+  check_error("CAST(1e300 AS FLOAT)", TD_ETYPE, 0, "cannot cast float64 value 1e+300 to float32 (out of its range)");
+  check_error("CAST(-f * 1e39 AS REAL)", TD_ETYPE, 0, "CAST(-f * 1e+39 AS FLOAT): cannot cast float64 value -2.4999999999999998e+39 to float32 (out of its range)");
   check_error("regexp_matches(s, 'a(')", TD_ETYPE, 18, "bad regular expression");
   check_error("regexp_replace(s, 'a', 'b', 'x')", TD_ETYPE, 28, "regexp_replace: unknown option 'x' at offset 28 (expected a string of i, c, l, g)");
   check_error("regexp_matches(s, 'a', 'g')", TD_ETYPE, 23, "unknown option 'g'");

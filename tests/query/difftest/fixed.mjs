@@ -205,6 +205,10 @@ export function fixedQueries() {
     E(`SELECT date_diff('fortnight', ts, ts) AS a FROM {t}`, "unknown part 'fortnight'"),
     // doubles cast to text: plain from 1e-4 to below 1e16, whole numbers with '.0', else scientific
     Q(`SELECT CAST(300.0::DOUBLE AS VARCHAR) AS a, CAST(1e15::DOUBLE AS VARCHAR) AS b, CAST(1e16::DOUBLE AS VARCHAR) AS c, CAST(0.0001::DOUBLE AS VARCHAR) AS e, CAST(1e-5::DOUBLE AS VARCHAR) AS f, CAST(-1.5e-7::DOUBLE AS VARCHAR) AS g, CAST(123456789012345680.0::DOUBLE AS VARCHAR) AS h, CAST(-0.0::DOUBLE AS VARCHAR) AS i, CAST(CAST(0.1 AS FLOAT) AS VARCHAR) AS j`),
+    // FLOAT holds floats: a cast rounds; a double beyond float's range is an error
+    Q(`SELECT CAST(0.1 AS REAL) + CAST(0.2 AS DOUBLE) AS a, CAST(CAST(0.1 AS FLOAT) AS DOUBLE) AS b, CAST(CAST('0.1' AS FLOAT) AS DOUBLE) AS c, CAST(3.4028235e38 AS FLOAT) AS e`),
+    Q(`SELECT id AS id, isnan(CAST(d AS REAL)) AS b, CAST(CAST(d AS FLOAT) AS VARCHAR) AS c, CAST(CAST(d AS REAL) AS DOUBLE) AS a FROM {t} WHERE isfinite(d)`),
+    E(`SELECT CAST(1e300 AS FLOAT) AS a`, 'out of'),
     Q(`SELECT id AS id, CAST(d * 1000 AS VARCHAR) AS a, CAST(id * 1e15 AS VARCHAR) AS b, CAST(id / 3 AS VARCHAR) AS c FROM {t}`),
     // count_if, bool_and, bool_or: NULLs skipped, FILTER, empty input
     Q(`SELECT k AS k, count_if(id > 3) AS a, bool_and(b) AS b2, bool_or(b) AS c, count_if(b) FILTER (WHERE id > 2) AS e, bool_and(id > 0) AS f FROM {t} GROUP BY k`),
