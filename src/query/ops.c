@@ -526,12 +526,13 @@ static int unit_worker(void *v, int worker, td_error *err) {
 }
 
 /* Splits rows [begin, end) into units (*n_units, the caller frees
- * *bounds) and picks the number of workers. */
-static int units_plan(td_table *t, td_snapshot *snap, int64_t begin, int64_t end, int64_t **bounds, int64_t *n_units,
-                      int *workers, td_error *err) {
+ * *bounds) and picks the number of workers; with several workers the
+ * chunks are grouped into larger units unless `per_chunk`. */
+static int units_plan(td_table *t, td_snapshot *snap, int64_t begin, int64_t end, bool per_chunk, int64_t **bounds,
+                      int64_t *n_units, int *workers, td_error *err) {
   int rc = td__par_units(t->source, snap, begin, end, bounds, n_units, err);
   *workers = rc ? 1 : td__par_workers(t->threads, *n_units);
-  if (rc == TD_OK) td__par_group(t->source, snap, *workers, *bounds, n_units);
+  if (rc == TD_OK && !per_chunk) td__par_group(t->source, snap, *workers, *bounds, n_units);
   return rc;
 }
 
@@ -603,7 +604,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
   for (int64_t k = 0; rc == TD_OK && k < nr; k++) {
     int64_t *bounds = NULL, n_units = 0;
     int workers = 1;
-    rc = units_plan(t, d->snap, r[2 * k], r[2 * k + 1], &bounds, &n_units, &workers, err);
+    rc = units_plan(t, d->snap, r[2 * k], r[2 * k + 1], false, &bounds, &n_units, &workers, err);
     p->out = rc ? NULL : td_calloc((size_t)n_units + 1, sizeof *p->out);
     if (rc == TD_OK && !p->out) rc = td_err_nomem(err, "filtering");
     for (int w = 1; rc == TD_OK && w < workers; w++)
@@ -1563,7 +1564,11 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   int64_t *bounds = NULL, n_units = 0, *order = NULL;
   int workers = 1;
   td_dchunk *c = NULL;
-  int rc = units_plan(t, d->snap, 0, d->snap->size, &bounds, &n_units, &workers, err);
+  /* a late scan taken best first keeps its units a page each: grouped, a
+   * unit (a location) is read in position order, and its pages are skipped
+   * only once the threshold is the k-th of what it read so far */
+  bool ranked = late && op->limit > 0 && x->skip_col >= 0;
+  int rc = units_plan(t, d->snap, 0, d->snap->size, ranked, &bounds, &n_units, &workers, err);
   if (rc == TD_OK && late && op->limit > 0) rc = topn_unit_order(x, d->snap, bounds, n_units, &order, err);
   if (rc == TD_OK && late && op->limit > 0 && x->skip_col >= 0 && workers > 1) {
     x->best = td_malloc((size_t)op->limit * 2 * sizeof *x->best);

@@ -20,6 +20,7 @@
 #include "files_util.h"
 #include "proxy_backend.h"
 #include "query/ops.h"
+#include "table/table.h"
 #include "util/alloc.h"
 #include "test.h"
 
@@ -699,6 +700,99 @@ static void test_topn_float_nan(void **state) {
   fu_rmtree(root);
 }
 
+/* Writes root/f<f>.parquet (f 0, 1; our writer) of int64 columns v and id
+ * (the row's number in f0 then f1) in 16 row groups of 250 rows; row group
+ * g holds in v band b = (g % 4) * 8 + (g / 4)
+ * * 2 + f, the values b * 1000 .. b * 1000 + 249: every group its own band,
+ * rising along each run of four groups. */
+static void write_band_files(const char *root) {
+  for (int f = 0; f < 2; f++) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/f%d.parquet", root, f);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    td_error err;
+    td_schema sch;
+    td_schema_init(&sch);
+    TD_ASSERT_OK(td_schema_add(&sch, "v", TD_TYPE_INT64, NULL, true, &err), &err);
+    TD_ASSERT_OK(td_schema_add(&sch, "id", TD_TYPE_INT64, NULL, true, &err), &err);
+    td_parquet_writer *w;
+    TD_ASSERT_OK(td_parquet_writer_open(fd, &sch, false, &w, &err), &err);
+    for (int64_t g = 0; g < 16; g++) {
+      td_builder *b, *id;
+      TD_ASSERT_OK(td_builder_new(TD_TYPE_INT64, &b, &err), &err);
+      TD_ASSERT_OK(td_builder_new(TD_TYPE_INT64, &id, &err), &err);
+      int64_t band = (g % 4) * 8 + (g / 4) * 2 + f;
+      for (int64_t i = 0; i < 250; i++) {
+        td_builder_append_int(b, band * 1000 + i, NULL);
+        td_builder_append_int(id, f * 4000 + g * 250 + i, NULL);
+      }
+      struct ArrowArray col[2], batch;
+      TD_ASSERT_OK(td_builder_finish(b, &col[0], &err), &err);
+      TD_ASSERT_OK(td_builder_finish(id, &col[1], &err), &err);
+      td_builder_free(b);
+      td_builder_free(id);
+      TD_ASSERT_OK(td_batch_make(2, col, &batch, &err), &err);
+      TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+      batch.release(&batch);
+    }
+    TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+    td_schema_reset(&sch);
+    close(fd);
+  }
+}
+
+/* A top-N's key scan on two workers takes pages best first one at a time,
+ * not grouped four to a unit read in position order: the best page (band
+ * 31) and at most the one the other worker took beside it (band 30) are
+ * read, every other page being below either worker's threshold or the
+ * shared one.  Grouped, the unit holding the best page read its three
+ * lower pages first (at least 1,000 rows). */
+static void test_topn_two_workers_best_pages(void **state) {
+  (void)state;
+  char root[64];
+  fu_tmpdir(root);
+  write_band_files(root);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  for (int threads = 1; threads <= 2; threads++) {
+    td_service *svc = fu_service(fb, 250);
+    td_table *t, *top;
+    TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+    t->threads = threads;
+    int64_t col = 0;
+    bool desc = true;
+    TD_ASSERT_OK(td_op_topn(t, &col, &desc, 1, 3, &top, &err), &err);
+    assert_int_equal(td_table_size(top), 3);
+    struct ArrowArray a;
+    TD_ASSERT_OK(td_table_read(top, &col, 1, 0, 3, &a, &err), &err);
+    const int64_t *v = (const int64_t *)a.children[0]->buffers[1] + a.children[0]->offset;
+    assert_int_equal(v[0], 31249);
+    assert_int_equal(v[1], 31248);
+    assert_int_equal(v[2], 31247);
+    a.release(&a);
+    int64_t idc = 1; /* read back from the winners' pages: f1's row group 15 */
+    TD_ASSERT_OK(td_table_read(top, &idc, 1, 0, 3, &a, &err), &err);
+    v = (const int64_t *)a.children[0]->buffers[1] + a.children[0]->offset;
+    assert_int_equal(v[0], 7999);
+    assert_int_equal(v[2], 7997);
+    a.release(&a);
+    td_counters c;
+    td_service_counters(svc, &c);
+    printf("top-N v DESC, %d threads: %lld rows scanned of %lld\n", threads, (long long)c.rows_scanned,
+           (long long)(c.rows_skipped + c.rows_scanned));
+    /* the key scan's rows, then the three winners' one-row scans */
+    assert_int_equal(c.rows_skipped + c.rows_scanned, 8003);
+    assert_true(c.rows_scanned >= 253 && c.rows_scanned <= 250 * threads + 3);
+    td_table_release(top);
+    td_table_release(t);
+    td_service_free(svc);
+  }
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
 static void *read_thread(void *p) {
   reader_arg *a = p;
   int64_t count;
@@ -739,6 +833,7 @@ int main(void) {
       cmocka_unit_test(test_statistics_skip),
       cmocka_unit_test(test_topn_statistics_skip),
       cmocka_unit_test(test_topn_float_nan),
+      cmocka_unit_test(test_topn_two_workers_best_pages),
       cmocka_unit_test(test_ticks_parquet),
       cmocka_unit_test(test_ticks_arrow),
       cmocka_unit_test(test_ticks_csv),
