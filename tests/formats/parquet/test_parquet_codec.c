@@ -257,22 +257,31 @@ static void test_corrupt_streams(void **state) {
   assert_false(pq__snappy_fast(bad[0], 0, out, 0));
 }
 
+/* Writes the typed test table's rows [0, rows) (behind `skip` junk rows)
+ * to path as one row group of snappy pages (one page a column, no
+ * dictionary); returns the file, open for reading and writing. */
+static int write_table(const char *path, td_schema *s, bool nullable, int64_t rows, int64_t skip) {
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  td_test_schema(s, nullable);
+  td_parquet_writer *w;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_writer_open(fd, s, true, &w, &err), &err);
+  struct ArrowArray batch = td_test_batch(0, rows, skip);
+  TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+  batch.release(&batch);
+  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  return fd;
+}
+
 /* A file whose first snappy page is corrupt: TD_EFORMAT naming the file,
  * the column and the page. */
 static void test_corrupt_page_in_file(void **state) {
   (void)state;
   const char *path = td_test_scratch_path("corrupt_snappy.parquet");
-  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-  assert_true(fd >= 0);
   td_schema s;
-  td_test_schema(&s, true);
-  td_parquet_writer *w;
   td_error err;
-  TD_ASSERT_OK(td_parquet_writer_open(fd, &s, true, &w, &err), &err);
-  struct ArrowArray batch = td_test_batch(0, 3000, 3);
-  TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
-  batch.release(&batch);
-  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  int fd = write_table(path, &s, true, 3000, 3);
   /* The first column chunk opens the file: its first page's body follows
    * its header; its first tag (after the length varint) becomes a copy
    * before any output. */
@@ -315,18 +324,9 @@ static void test_narrow_reads(void **state) {
   for (int nullable = 0; nullable < 2; nullable++) {
     td_test_with_nulls = nullable;
     const char *path = td_test_scratch_path("narrow.parquet");
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
     td_schema s;
-    td_test_schema(&s, nullable);
-    td_parquet_writer *w;
     td_error err;
-    TD_ASSERT_OK(td_parquet_writer_open(fd, &s, true, &w, &err), &err); /* one row group, one page a column */
-    struct ArrowArray batch = td_test_batch(0, rows, 0);
-    TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
-    batch.release(&batch);
-    TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
-    close(fd);
+    close(write_table(path, &s, nullable, rows, 0));
     td_file_reader *r;
     TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
     for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) td_test_check_rows(r, at[k][0], at[k][1]);
@@ -376,17 +376,9 @@ static void test_narrow_read_stops_early(void **state) {
   for (int nullable = 0; nullable < 2; nullable++) {
     td_test_with_nulls = nullable;
     const char *path = td_test_scratch_path("narrow_fault.parquet");
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
     td_schema s;
-    td_test_schema(&s, nullable);
-    td_parquet_writer *w;
     td_error err;
-    TD_ASSERT_OK(td_parquet_writer_open(fd, &s, true, &w, &err), &err);
-    struct ArrowArray batch = td_test_batch(0, rows, 0);
-    TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
-    batch.release(&batch);
-    TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+    int fd = write_table(path, &s, nullable, rows, 0);
     /* The chunks follow each other from byte 4, one page each: walk to
      * column f64's (7) and make the last tag of its stream invalid. */
     int64_t off = 4;
