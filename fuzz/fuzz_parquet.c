@@ -1,6 +1,7 @@
 /*
  * fuzz/fuzz_parquet.c - libFuzzer target for the Parquet reader: the input
- * becomes a memfd file that is opened and read completely, column by column.
+ * becomes a memfd file that is opened and read completely, column by column,
+ * then a few single rows of each column (narrow reads).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int64_t n = r->num_rows - off < 65536 ? r->num_rows - off : 65536;
         struct ArrowArray a;
         if (td_reader_read(r, c, off, n, &a, NULL) != TD_OK) break;
+        if (td_array_validate(r->schema.fields[c].type, &a, NULL) != TD_OK) __builtin_trap();
+        a.release(&a);
+      }
+      /* then a few single rows, backwards (narrow reads: pages decoded only up to them) */
+      for (int k = 1; k <= 3 && r->num_rows > 0; k++) {
+        struct ArrowArray a;
+        if (td_reader_read(r, c, (r->num_rows - 1) / k, 1, &a, NULL) != TD_OK) break;
         if (td_array_validate(r->schema.fields[c].type, &a, NULL) != TD_OK) __builtin_trap();
         a.release(&a);
       }

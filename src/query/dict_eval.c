@@ -9,6 +9,7 @@
 
 #include "arrow/dict.h"
 #include "query/expr.h"
+#include "query/vec.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -66,47 +67,49 @@ static int entry_answers(const td_expr *e, int64_t col, const td_dict *d, uint8_
 }
 
 /* The rows of `in` (or 0..n) whose code passes, into out; pnull for a null
- * row.  Without a selection, validity is read a byte (8 rows) at a time and
- * a byte of all valid rows takes the plain lookup. */
-static int64_t pass_rows(const td_colview *v, const uint8_t *pass, uint8_t pnull, const uint32_t *in, int64_t n,
-                         uint32_t *out) {
+ * row.  Without a selection, 64 rows at a time: their answers (0 or 1)
+ * packed into a word, merged with the validity word, and only the passing
+ * rows written.  When one or two entries pass (`=`, or `=` over two row
+ * groups' dictionaries joined), the answers are compares of the codes with
+ * them (a loop the compiler vectorizes); else a lookup per row, where a
+ * code outside the dictionary (possible only on a null row) reads the
+ * null row's answer. */
+static int64_t pass_rows(const td_colview *v, const uint8_t *pass, int64_t n_dict, uint8_t pnull, const uint32_t *in,
+                         int64_t n, uint32_t *out) {
   const int32_t *codes = v->codes + v->offset;
-  const uint8_t *valid = v->validity;
-  int64_t k = 0, off = v->offset;
-  if (!valid) {
-    if (in)
-      for (int64_t j = 0; j < n; j++) {
-        out[k] = in[j];
-        k += pass[codes[in[j]]];
-      }
-    else
-      for (int64_t j = 0; j < n; j++) {
-        out[k] = (uint32_t)j;
-        k += pass[codes[j]];
-      }
-    return k;
-  }
-  int64_t j = 0;
-  if (!in && (off & 7) == 0) {
-    const uint8_t *vb = valid + off / 8;
-    for (; j + 8 <= n; j += 8) {
-      uint8_t m = vb[j / 8];
-      if (m == 0xff)
-        for (int64_t t = j; t < j + 8; t++) {
-          out[k] = (uint32_t)t;
-          k += pass[codes[t]];
+  const uint8_t *valid = v->validity && v->null_count != 0 ? v->validity : NULL;
+  int64_t k = 0, off = v->offset, j = 0;
+  if (!in) {
+    int64_t hits = 0;
+    int32_t p[2] = {-1, -1};
+    for (int64_t e = 0; e < n_dict && hits <= 2; e++)
+      if (pass[e]) p[hits < 2 ? hits : 0] = (int32_t)e, hits++;
+    if (hits == 0 && (!valid || !pnull)) return 0;
+    if (hits == 1) p[1] = p[0];
+    uint8_t hit[64];
+    for (; j + 64 <= n; j += 64) {
+      uint64_t m = 0;
+      if (hits <= 2) {
+        const int32_t *c = codes + j;
+        for (int t = 0; t < 64; t++) hit[t] = (uint8_t)((c[t] == p[0]) | (c[t] == p[1]));
+        m = td__pack64(hit);
+      } else {
+        for (int t = 0; t < 64; t++) {
+          uint32_t c = (uint32_t)codes[j + t];
+          m |= (uint64_t)pass[c < (uint64_t)n_dict ? c : (uint64_t)n_dict] << t;
         }
-      else
-        for (int64_t t = j; t < j + 8; t++) {
-          out[k] = (uint32_t)t;
-          k += (m >> (t - j)) & 1 ? pass[codes[t]] : pnull;
-        }
+      }
+      if (valid) {
+        uint64_t vb = td__bits64(valid, off + j);
+        m = (m & vb) | (pnull ? ~vb : 0);
+      }
+      k = td__sel_bits(m, (uint32_t)j, out, k);
     }
   }
   for (; j < n; j++) {
     uint32_t i = in ? in[j] : (uint32_t)j;
     out[k] = i;
-    k += td_bit_get(valid, off + i) ? pass[codes[i]] : pnull;
+    k += !valid || td_bit_get(valid, off + i) ? pass[codes[i]] : pnull;
   }
   return k;
 }
@@ -124,7 +127,7 @@ int td__dict_select(const td_expr *e, const td_batch *b, const uint32_t *in, int
   if (!pass) return td_err_nomem(err, "filtering a dictionary");
   int rc = entry_answers(e, col, d, pass, err);
   if (rc == TD_OK) {
-    *n_out = pass_rows(v, pass, pass[d->view.length], in, n, out);
+    *n_out = pass_rows(v, pass, d->view.length, pass[d->view.length], in, n, out);
     *done = true;
     atomic_fetch_add_explicit(&filter_chunks, 1, memory_order_relaxed);
   }

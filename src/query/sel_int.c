@@ -15,23 +15,6 @@
 
 #include "query/vec.h"
 
-/* 64 bits of an Arrow bitmap from bit `pos` (the 64 bits lie inside it). */
-static uint64_t bits64(const uint8_t *bits, int64_t pos) {
-  const uint8_t *p = bits + (pos >> 3);
-  int sh = (int)(pos & 7);
-  uint64_t w = 0;
-  for (int i = 0; i < 8; i++) w |= (uint64_t)p[i] << (8 * i);
-  if (sh) w = (w >> sh) | ((uint64_t)p[8] << (64 - sh));
-  return w;
-}
-
-/* The low bit of each of 8 bytes (each 0 or 1) as 8 bits, byte 0 lowest. */
-static inline uint64_t pack8(const uint8_t *b) {
-  uint64_t x;
-  memcpy(&x, b, 8);
-  return (x * 0x0102040810204080ull) >> 56;
-}
-
 #define SEL_INT_LOOPS(T, OPER)                                                     \
   do {                                                                             \
     const T *A = (const T *)c->values + c->offset;                                 \
@@ -48,13 +31,9 @@ static inline uint64_t pack8(const uint8_t *b) {
     uint8_t hit[64];                                                               \
     for (; i + 64 <= n; i += 64) {                                                 \
       for (int t = 0; t < 64; t++) hit[t] = A[i + t] OPER ct;             \
-      uint64_t m = 0;                                                              \
-      for (int t = 0; t < 8; t++) m |= pack8(hit + 8 * t) << (8 * t);              \
-      if (valid) m &= bits64(valid, off + i);                                      \
-      while (m) {                                                                  \
-        out[k++] = (uint32_t)(i + __builtin_ctzll(m));                             \
-        m &= m - 1;                                                                \
-      }                                                                            \
+      uint64_t m = td__pack64(hit);                                                \
+      if (valid) m &= td__bits64(valid, off + i);                                  \
+      k = td__sel_bits(m, (uint32_t)i, out, k);                                    \
     }                                                                              \
     for (; i < n; i++) {                                                           \
       out[k] = (uint32_t)i;                                                        \

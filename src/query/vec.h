@@ -11,6 +11,8 @@
 #ifndef TD_QUERY_VEC_H
 #define TD_QUERY_VEC_H
 
+#include <string.h>
+
 #include "query/expr.h"
 
 /* TD_PHYS_D128: decimal128, 16 bytes per row (unscaled; every operand of
@@ -77,5 +79,36 @@ td_value td__vec_value(const td_vec *v, int64_t i, td_type_id t);
  * op (query/sel_int.c). */
 bool td__sel_int_column(td_op op, const td_colview *c, int64_t cv, const uint32_t *in, int64_t n, uint32_t *out,
                         int64_t *n_out);
+
+/* 64 bits of an Arrow bitmap from bit `pos` (the 64 bits lie inside it). */
+static inline uint64_t td__bits64(const uint8_t *bits, int64_t pos) {
+  const uint8_t *p = bits + (pos >> 3);
+  int sh = (int)(pos & 7);
+  uint64_t w = 0;
+  for (int i = 0; i < 8; i++) w |= (uint64_t)p[i] << (8 * i);
+  if (sh) w = (w >> sh) | ((uint64_t)p[8] << (64 - sh));
+  return w;
+}
+
+/* 64 bytes, each 0 or 1, as 64 bits (byte 0 lowest): eight bytes a
+ * multiply each. */
+static inline uint64_t td__pack64(const uint8_t *b) {
+  uint64_t m = 0;
+  for (int t = 0; t < 8; t++) {
+    uint64_t x;
+    memcpy(&x, b + 8 * t, 8);
+    m |= ((x * 0x0102040810204080ull) >> 56) << (8 * t);
+  }
+  return m;
+}
+
+/* Writes base + the position of every set bit of m to out[k..]; the new k. */
+static inline int64_t td__sel_bits(uint64_t m, uint32_t base, uint32_t *out, int64_t k) {
+  while (m) {
+    out[k++] = base + (uint32_t)__builtin_ctzll(m);
+    m &= m - 1;
+  }
+  return k;
+}
 
 #endif

@@ -72,8 +72,11 @@ static size_t tag_head(const uint8_t *ip, const uint8_t *ie, size_t *len, size_t
 }
 
 /* Decodes a snappy stream of exactly dst_len bytes into dst; false on any
- * malformed input (dst then holds garbage). */
-static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len) {
+ * malformed input (dst then holds garbage).  stop < dst_len: only a prefix
+ * is wanted: decoding ends at the first tag boundary at or past dst[stop]
+ * (dst[0..stop) then hold the stream's first bytes; the tags after it are
+ * not read, so a fault there goes unnoticed). */
+static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len, size_t stop) {
   const uint8_t *const ie = ip + n;
   uint64_t want = 0;
   for (int shift = 0;; shift += 7) { /* at most 5 bytes */
@@ -83,9 +86,9 @@ static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len
     if (!(c & 0x80)) break;
   }
   if (want != dst_len) return false;
-  uint8_t *const base = op, *const oe = op + dst_len;
+  uint8_t *const base = op, *const oe = op + dst_len, *const os = op + (stop < dst_len ? stop : dst_len);
   size_t len, off;
-  while (ie - ip >= 68 && oe - op >= 64) {
+  while (ie - ip >= 68 && oe - op >= 64 && op < os) {
     /* The usual tags, without a branch on their kind: a literal of up to
      * 16 bytes, or a copy of up to 16 bytes from at least 16 back (1 or 2
      * offset bytes). */
@@ -121,7 +124,7 @@ static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len
     }
     op += len;
   }
-  while (ip < ie) { /* the rest: exact bounds */
+  while (ip < ie && op < os) { /* the rest: exact bounds */
     bool literal = (ip[0] & 3) == 0;
     size_t head = tag_head(ip, ie, &len, &off);
     if (!head || len > (size_t)(oe - op)) return false;
@@ -137,11 +140,15 @@ static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len
     }
     op += len;
   }
-  return op == oe;
+  return os < oe ? op >= os : op == oe && ip == ie;
 }
 
 bool pq__snappy_fast(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len) {
-  return snappy_fast(src, n, dst, dst_len);
+  return snappy_fast(src, n, dst, dst_len, dst_len);
+}
+
+bool pq__snappy_fast_prefix(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len, size_t stop) {
+  return snappy_fast(src, n, dst, dst_len, stop);
 }
 
 /* Whether snappy pages go through snappy_fast (the default;
@@ -151,10 +158,10 @@ static bool snappy_fast_on(void) {
   return td_reader_switch_on("TD_PARQUET_SNAPPY_FAST", &on);
 }
 
-static int do_snappy(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len,
+static int do_snappy(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len, int64_t stop,
                      td_error *err) {
-  /* What snappy_fast rejects, libsnappy decodes or names as corrupt. */
-  if (snappy_fast_on() && snappy_fast(src, (size_t)n, dst, (size_t)dst_len)) return TD_OK;
+  /* What snappy_fast rejects, libsnappy decodes (whole) or names as corrupt. */
+  if (snappy_fast_on() && snappy_fast(src, (size_t)n, dst, (size_t)dst_len, (size_t)stop)) return TD_OK;
   size_t len = 0;
   if (snappy_uncompressed_length((const char *)src, (size_t)n, &len) != SNAPPY_OK)
     return corrupt(err, PQ_CODEC_SNAPPY, "bad length header");
@@ -294,12 +301,18 @@ static int do_lz4(const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len, 
 
 int pq_decompress(int codec, const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len,
                   td_error *err) {
+  return pq_decompress_prefix(codec, src, n, dst, dst_len, dst_len, err);
+}
+
+int pq_decompress_prefix(int codec, const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len, int64_t want,
+                         td_error *err) {
+  if (want < 0 || want > dst_len) want = dst_len;
   switch (codec) {
     case PQ_CODEC_UNCOMPRESSED:
       if (n != dst_len) return bad_size(err, codec, n, dst_len);
       if (n) memcpy(dst, src, (size_t)n);
       return TD_OK;
-    case PQ_CODEC_SNAPPY: return do_snappy(src, n, dst, dst_len, err);
+    case PQ_CODEC_SNAPPY: return do_snappy(src, n, dst, dst_len, want, err);
     case PQ_CODEC_GZIP: return do_gzip(src, n, dst, dst_len, err);
     case PQ_CODEC_ZSTD: return do_zstd(src, n, dst, dst_len, err);
     case PQ_CODEC_BROTLI: return do_brotli(src, n, dst, dst_len, err);

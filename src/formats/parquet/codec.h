@@ -15,6 +15,13 @@
  * TD_EUNSUPPORTED. */
 int pq_decompress(int codec, const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len,
                   td_error *err);
+/* pq_decompress when only dst[0..want) is needed (a read of a page's first
+ * rows): snappy stops decoding at its first tag boundary at or past
+ * dst[want] (bytes after it may be written, up to dst_len, or not); the
+ * other codecs decompress the whole of it.  A fault in the part of the
+ * stream not decoded is not reported.  dst has room for dst_len bytes. */
+int pq_decompress_prefix(int codec, const uint8_t *src, int64_t n, uint8_t *dst, int64_t dst_len, int64_t want,
+                         td_error *err);
 const char *pq_codec_name(int codec);
 /* The first bytes of a snappy stream's output without decompressing it:
  * copies up to `want` bytes into out when the stream opens with a literal
@@ -26,5 +33,8 @@ int64_t pq_snappy_head(const uint8_t *src, int64_t n, uint8_t *out, int64_t want
  * bytes into dst, writing nothing outside dst[0..dst_len); false on
  * malformed input. */
 bool pq__snappy_fast(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len);
+/* The same, decoding only up to the first tag boundary at or past
+ * dst[stop] (stop >= dst_len: the whole stream, as pq__snappy_fast). */
+bool pq__snappy_fast_prefix(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len, size_t stop);
 
 #endif

@@ -195,7 +195,18 @@ typedef struct page_run {
   int64_t rows; /* rows decoded so far (counting `base`) */
   int64_t base; /* rows of out before the first page's (a pad, see v1_direct) */
   int64_t row0; /* file row of row 0 of out (for messages) */
+  int64_t cut;  /* > 0: rows wanted (counting `base`); a page of PLAIN fixed-width values
+                   that goes past it is decompressed and decoded only up to it (page_cut) */
 } page_run;
+
+/* The rows of a page of `rows` to decode: all of them, or up to run->cut
+ * (a narrow read: pq_get_segment with PQ_NARROW) when its values are PLAIN
+ * of a fixed width, so that the first k values are its first k * pw bytes. */
+static int64_t page_cut(const page_run *run, int encoding, int64_t rows) {
+  int phys = run->c->ci.phys;
+  bool fixed = encoding == PQ_ENC_PLAIN && phys != PQ_BOOLEAN && phys != PQ_BYTE_ARRAY && !run->codes;
+  return fixed && run->cut > 0 && run->rows + rows > run->cut ? run->cut - run->rows : rows;
+}
 
 /* Decompression scratch of at least `need` bytes (from the pool). */
 static int grow_scratch(page_run *run, int64_t need, td_error *err) {
@@ -216,8 +227,9 @@ static int grow(uint8_t **buf, int64_t *cap, int64_t need, td_error *err) {
   return TD_OK;
 }
 
-/* Body bytes of a page, decompressed when needed (into run->scratch). */
-static int page_body(page_run *run, const uint8_t *src, int64_t n, int64_t raw, bool compressed,
+/* Body bytes of a page, decompressed when needed (into run->scratch): the
+ * first `want` of them at least (pq_decompress_prefix; raw: all). */
+static int page_body(page_run *run, const uint8_t *src, int64_t n, int64_t raw, int64_t want, bool compressed,
                      const uint8_t **out, td_error *err) {
   if (!compressed || run->codec == PQ_CODEC_UNCOMPRESSED || raw == 0) {
     *out = src; /* stored as is, or an empty page */
@@ -226,7 +238,7 @@ static int page_body(page_run *run, const uint8_t *src, int64_t n, int64_t raw, 
   int rc = grow_scratch(run, raw, err);
   if (rc) return rc;
   *out = run->scratch;
-  return pq_decompress(run->codec, src, n, run->scratch, raw, err);
+  return pq_decompress_prefix(run->codec, src, n, run->scratch, raw, want, err);
 }
 
 static bool plain_fits(const pq_colinfo *ci, int64_t nn, int64_t len) {
@@ -319,6 +331,8 @@ static int rows_done(page_run *run, int64_t rows, td_error *err) {
  * 0: the page is known to have no null (else -1). */
 static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_len, int def_enc, int64_t nulls,
                      int encoding, const uint8_t *v, int64_t v_len, const uint8_t *z, int64_t z_len, td_error *err) {
+  int64_t full = rows; /* a narrow read decodes the first rows only (their levels, their values) */
+  rows = page_cut(run, encoding, rows);
   int64_t nn = rows;
   int rc;
   /* Per-row flags only when some row may be null: none for a required
@@ -329,13 +343,14 @@ static int page_rows(page_run *run, int64_t rows, const uint8_t *lv, int64_t lv_
     if ((rc = grow(&run->defined, &run->defined_cap, rows, err))) return rc;
     if ((rc = pq_decode_levels(lv, lv_len, def_enc, rows, run->defined, &nn, err))) return rc;
   }
-  if ((rc = td_array_reserve(run->out, run->rows + rows, err))) return rc;
+  if ((rc = td_array_reserve(run->out, run->rows + full, err))) return rc;
   const pq_colinfo *ci = &run->c->ci;
-  bool direct = z && plain_direct(ci, encoding) && v_len == nn * ci->pw;
+  /* (the first rows of a page without nulls: the values of all its rows fit) */
+  bool direct = z && plain_direct(ci, encoding) && v_len == (rows < full && !levels ? full : nn) * ci->pw;
   if (direct) { /* decompressed into the rows themselves */
-    rc = pq_decompress(run->codec, z, z_len, run->out->values + run->rows * ci->pw, v_len, err);
+    rc = pq_decompress_prefix(run->codec, z, z_len, run->out->values + run->rows * ci->pw, v_len, nn * ci->pw, err);
     if (rc) return rc;
-  } else if (z && (rc = page_body(run, z, z_len, v_len, true, &v, err))) {
+  } else if (z && (rc = page_body(run, z, z_len, v_len, rows < full ? nn * ci->pw : v_len, true, &v, err))) {
     return rc;
   }
   bool dict_enc = encoding == PQ_ENC_PLAIN_DICTIONARY || encoding == PQ_ENC_RLE_DICTIONARY;
@@ -400,7 +415,9 @@ static int v1_direct(page_run *run, const pq_page_header *h, const uint8_t *src,
   if (rc) return rc;
   uint8_t *dst = run->out->values + run->rows * pw, saved[PQ_PAD_BYTES];
   memcpy(saved, dst - k, (size_t)k);
-  rc = pq_decompress(run->codec, src, h->compressed_size, dst - k, len, err);
+  /* A narrow read: the levels and at most `rows` values, of its rows only. */
+  rows = page_cut(run, h->encoding, rows);
+  rc = pq_decompress_prefix(run->codec, src, h->compressed_size, dst - k, len, k + rows * pw, err);
   int64_t nn = rows;
   bool levels = !rc && !pq_levels_all_defined(dst - k + 4, n, PQ_ENC_RLE, rows);
   if (levels && !(rc = grow(&run->defined, &run->defined_cap, rows, err)))
@@ -421,8 +438,18 @@ static int data_page_v1(page_run *run, const pq_page_header *h, const uint8_t *s
     return page_rows(run, rows, NULL, 0, h->def_encoding, 0, h->encoding, NULL, len, src, h->compressed_size, err);
   int drc = v1_direct(run, h, src, err);
   if (drc >= 0) return drc;
+  /* A narrow read of a snappy page with RLE levels: up to its rows'
+   * values, behind the level bytes (their length opens the stream). */
+  int64_t want = len, take = page_cut(run, h->encoding, rows);
+  uint8_t head[4];
+  if (take < rows && run->codec == PQ_CODEC_SNAPPY && run->c->max_def > 0 && h->def_encoding == PQ_ENC_RLE &&
+      pq_snappy_head(src, h->compressed_size, head, 4) == 4) {
+    uint32_t n;
+    memcpy(&n, head, 4);
+    want = 4 + (int64_t)n + take * run->c->ci.pw;
+  }
   const uint8_t *body;
-  int rc = page_body(run, src, h->compressed_size, len, true, &body, err);
+  int rc = page_body(run, src, h->compressed_size, len, want, true, &body, err);
   if (rc) return rc;
   if (run->c->max_def > 0) {
     if (h->def_encoding == PQ_ENC_BIT_PACKED) {
@@ -478,7 +505,7 @@ static int check_header(const pq_page_header *h, int64_t left, td_error *err) {
  * (want == 0: stop after the first dictionary page). */
 static int run_pages(page_run *run, const uint8_t *buf, int64_t len, int64_t want, td_error *err) {
   int64_t at = 0;
-  while (want == 0 ? !run->dict : run->rows < want) {
+  while (want == 0 ? !run->dict : run->rows < want && (run->cut <= 0 || run->rows < run->cut)) {
     if (at >= len && want == 0) return TD_OK; /* no dictionary page */
     if (at >= len)
       return td_err(err, TD_EFORMAT, "column chunk ends after %lld of %lld rows",
@@ -499,7 +526,7 @@ static int run_pages(page_run *run, const uint8_t *buf, int64_t len, int64_t wan
     else if (h.type == PQ_PAGE_DICTIONARY) {
       const uint8_t *body;
       int64_t raw = run->codec == PQ_CODEC_UNCOMPRESSED ? h.compressed_size : h.uncompressed_size;
-      rc = page_body(run, src, h.compressed_size, raw, true, &body, err);
+      rc = page_body(run, src, h.compressed_size, raw, raw, true, &body, err);
       if (!rc) rc = dictionary_page(run, &h, body, err);
     } else if (h.type == PQ_PAGE_DATA) rc = data_page_v1(run, &h, src, err);
     else if (h.type == PQ_PAGE_DATA_V2) rc = data_page_v2(run, &h, src, err);
@@ -850,6 +877,7 @@ static void extend_segment(pq_reader *r, int64_t col, int32_t rg, const page_ran
  * perhaps the next row group's first pages: plan_extend). */
 static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, int64_t ahead,
                           pq_seg *s, td_error *err) {
+  bool narrow = ahead == PQ_NARROW;
   const pq_row_group *g = &r->meta.row_groups[rg];
   const pq_column *c = &r->cols[col];
   const pq_column_chunk *cc = &g->columns[c->leaf];
@@ -891,7 +919,8 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
      * hint bounded by the bytes read, for footers that claim huge counts). */
     int64_t hint = pr.rows < pr.len * 16 + 4096 ? pr.rows : pr.len * 16 + 4096;
     page_range next;
-    bool extend = !run.codes && pr.first + pr.rows == g->num_rows && plan_extend(r, col, rg, ahead, &next);
+    bool extend = !narrow && !run.codes && pr.first + pr.rows == g->num_rows && plan_extend(r, col, rg, ahead, &next);
+    if (narrow && hi - pr.first < pr.rows) run.cut = hi - pr.first + run.base;
     int64_t more = extend ? (next.rows < next.len * 16 + 4096 ? next.rows : next.len * 16 + 4096) : 0;
     if (!(rc = td_array_reserve(&s->arr, hint + more + run.base, err))) {
       if (run.base) memset(s->arr.values, 0, (size_t)(run.base * c->ci.pw));

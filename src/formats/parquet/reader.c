@@ -445,7 +445,7 @@ static int64_t read_ahead(const pq_row_group *rg, int64_t offset, int64_t n) {
   return offset + (end - offset + n - 1) / n * n;
 }
 
-static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, td_array *a,
+static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, bool narrow, td_array *a,
                      int32_t *rg_at, td_error *err) {
   int64_t start = offset, end = offset + n;
   for (int32_t g = find_row_group(r, offset); g < r->meta.n_row_groups && offset < end; g++) {
@@ -455,7 +455,7 @@ static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, td_ar
     int64_t lo = offset - rg->first_row;
     int64_t hi = (end < rg->first_row + rg->num_rows ? end : rg->first_row + rg->num_rows) - rg->first_row;
     pq_seg *s;
-    int rc = pq_get_segment(r, col, g, lo, hi, read_ahead(rg, start, n), &s, err);
+    int rc = pq_get_segment(r, col, g, lo, hi, narrow ? PQ_NARROW : read_ahead(rg, start, n), &s, err);
     if (rc) return rc;
     rc = td_array_append_view(a, &s->view, rg->first_row + lo - s->file_first, hi - lo, err);
     pq_seg_release_read(r, s, rg->first_row + hi);
@@ -562,11 +562,17 @@ static int read_column(td_file_reader *base, int64_t col, int64_t offset, int64_
    * (read_ahead). */
   int32_t g = find_row_group(r, offset);
   const pq_row_group *rg = &r->meta.row_groups[g];
+  /* A few rows (at most 1/16 of the row group) not where the column's last
+   * read ended: a narrow read (a selective filter's survivors,
+   * td_fetch_rows), whose page is decoded only up to its last row.  A scan
+   * reads on from where it ended, and its reads are not narrow. */
+  int64_t last = atomic_exchange_explicit(&r->cols[col].read_end, offset + n + 1, memory_order_relaxed);
+  bool narrow = n > 0 && n * 16 <= rg->num_rows && last != offset + 1;
   if (n > 0) {
     pq_seg *s;
     int64_t lo = offset - rg->first_row, end = rg->first_row + rg->num_rows;
     int64_t hi = (offset + n < end ? offset + n : end) - rg->first_row;
-    int rc = pq_get_segment(r, col, g, lo, hi, read_ahead(rg, offset, n), &s, err);
+    int rc = pq_get_segment(r, col, g, lo, hi, narrow ? PQ_NARROW : read_ahead(rg, offset, n), &s, err);
     /* A view keeps the whole segment alive: only for segments not much
      * bigger than the rows asked for (else the rows are copied below). */
     bool got = !rc, view = got && offset + n <= s->file_first + s->view.length &&
@@ -588,7 +594,7 @@ static int read_column(td_file_reader *base, int64_t col, int64_t offset, int64_
               : TD_OK;
   td_array a;
   rc = td_array_init(&a, base->schema.fields[col].type, n, err);
-  if (!rc) rc = read_rows(r, col, offset, n, &a, &g, err);
+  if (!rc) rc = read_rows(r, col, offset, n, narrow, &a, &g, err);
   if (!rc) rc = td_array_export(&a, out, err);
   if (rc) {
     td_array_reset(&a);

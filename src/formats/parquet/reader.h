@@ -6,6 +6,7 @@
 #define TD_PARQUET_READER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "formats/cache.h"
 #include "formats/parquet/encoding.h"
@@ -43,6 +44,9 @@ typedef struct pq_column {
   int64_t n_page_stats;
   uint8_t **index_bufs;
   int64_t n_index_bufs;
+  /* Where the last read of the column ended (plus one; 0: none yet): a read
+   * of a few rows elsewhere is a narrow one (reader.c, PQ_NARROW). */
+  _Atomic int64_t read_end;
 } pq_column;
 
 /* Decoded rows [first, first + arr.length) of one column chunk, or a
@@ -105,8 +109,12 @@ struct pq_reader {
  * will soon read up to there: when that is past the row group's end, a
  * new segment that is not dictionary codes goes on with the next row
  * group's pages covering those rows (so that a read across the boundary is
- * a view, not a copy).  Row `lo` of rg is view row
- * first_row(rg) + lo - file_first. */
+ * a view, not a copy).  ahead == PQ_NARROW: a narrow read (a few rows,
+ * not where the last read of the column ended): a new segment may end at
+ * row hi, the page holding it decompressed and decoded only up to there
+ * when it is snappy PLAIN fixed-width values (the other pages are decoded
+ * whole).  Row `lo` of rg is view row first_row(rg) + lo - file_first. */
+#define PQ_NARROW ((int64_t)-1)
 int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, int64_t ahead, pq_seg **out,
                    td_error *err);
 void pq_seg_release(pq_reader *r, pq_seg *s);

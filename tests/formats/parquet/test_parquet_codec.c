@@ -5,8 +5,10 @@
  * and sizes, generated streams using every tag form (long literal lengths,
  * 4-byte offsets, overlapping copies) in the fast loop and in the tail,
  * mutated and truncated streams (both decoders agree on what is valid, and
- * on the bytes), and a corrupt snappy page in a file: TD_EFORMAT naming the
- * file, column and page.  Every output buffer is exactly the stream's
+ * on the bytes; a prefix decode gives the same first bytes), a corrupt
+ * snappy page in a file: TD_EFORMAT naming the file, column and page, and
+ * narrow reads (a few rows elsewhere than the last read ended) that
+ * decompress a page only up to their rows.  Every output buffer is exactly the stream's
  * length, so ASan catches a write outside it.
  */
 #include <fcntl.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arrow/array.h"
 #include "formats/parquet/codec.h"
 #include "formats/parquet/metadata.h"
 #include "formats/parquet/writer.h"
@@ -47,6 +50,20 @@ static void agree(const uint8_t *z, size_t zn, size_t raw, const uint8_t *expect
     memset(a, 0, raw);
     TD_ASSERT_OK(pq_decompress(PQ_CODEC_SNAPPY, z, (int64_t)zn, a, (int64_t)raw, &err), &err);
     assert_memory_equal(a, b, raw);
+    /* Prefixes: the first `stop` bytes, whatever comes after them. */
+    size_t stops[] = {0, 1, raw / 3, raw > 0 ? raw - 1 : 0, raw, raw + 5};
+    for (size_t k = 0; k < sizeof stops / sizeof stops[0]; k++) {
+      size_t stop = stops[k] < raw ? stops[k] : raw;
+      memset(a, 0, raw);
+      assert_true(pq__snappy_fast_prefix(z, zn, a, raw, stops[k]));
+      assert_memory_equal(a, b, stop);
+      memset(a, 0, raw);
+      TD_ASSERT_OK(pq_decompress_prefix(PQ_CODEC_SNAPPY, z, (int64_t)zn, a, (int64_t)raw, (int64_t)stops[k], &err),
+                   &err);
+      assert_memory_equal(a, b, stop);
+    }
+  } else if (raw > 0) { /* a fault may lie past a prefix; a prefix decode writes only inside dst */
+    (void)pq__snappy_fast_prefix(z, zn, a, raw, raw / 2);
   }
   free(a);
   free(b);
@@ -240,22 +257,31 @@ static void test_corrupt_streams(void **state) {
   assert_false(pq__snappy_fast(bad[0], 0, out, 0));
 }
 
+/* Writes the typed test table's rows [0, rows) (behind `skip` junk rows)
+ * to path as one row group of snappy pages (one page a column, no
+ * dictionary); returns the file, open for reading and writing. */
+static int write_table(const char *path, td_schema *s, bool nullable, int64_t rows, int64_t skip) {
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  td_test_schema(s, nullable);
+  td_parquet_writer *w;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_writer_open(fd, s, true, &w, &err), &err);
+  struct ArrowArray batch = td_test_batch(0, rows, skip);
+  TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
+  batch.release(&batch);
+  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  return fd;
+}
+
 /* A file whose first snappy page is corrupt: TD_EFORMAT naming the file,
  * the column and the page. */
 static void test_corrupt_page_in_file(void **state) {
   (void)state;
   const char *path = td_test_scratch_path("corrupt_snappy.parquet");
-  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-  assert_true(fd >= 0);
   td_schema s;
-  td_test_schema(&s, true);
-  td_parquet_writer *w;
   td_error err;
-  TD_ASSERT_OK(td_parquet_writer_open(fd, &s, true, &w, &err), &err);
-  struct ArrowArray batch = td_test_batch(0, 3000, 3);
-  TD_ASSERT_OK(td_parquet_writer_write(w, &batch, &err), &err);
-  batch.release(&batch);
-  TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
+  int fd = write_table(path, &s, true, 3000, 3);
   /* The first column chunk opens the file: its first page's body follows
    * its header; its first tag (after the length varint) becomes a copy
    * before any output. */
@@ -287,6 +313,113 @@ static void test_corrupt_page_in_file(void **state) {
   unlink(path);
 }
 
+/* Narrow reads: rows anywhere in a snappy PLAIN page, in any order, one
+ * to a few hundred, of nullable columns with nulls (the levels, then the
+ * values in place) and of required ones, are the table's; then the whole. */
+static void test_narrow_reads(void **state) {
+  (void)state;
+  const int64_t rows = 50000;
+  static const int64_t at[][2] = {{49990, 10}, {30000, 1}, {31000, 3}, {17, 1},    {40000, 200},
+                                  {0, 1},      {12345, 2}, {49999, 1}, {30001, 1}, {20000, 3000}};
+  for (int nullable = 0; nullable < 2; nullable++) {
+    td_test_with_nulls = nullable;
+    const char *path = td_test_scratch_path("narrow.parquet");
+    td_schema s;
+    td_error err;
+    close(write_table(path, &s, nullable, rows, 0));
+    td_file_reader *r;
+    TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) td_test_check_rows(r, at[k][0], at[k][1]);
+    td_test_check_rows(r, 0, rows);
+    td_reader_close(r);
+    td_schema_reset(&s);
+    unlink(path);
+  }
+  td_test_with_nulls = true;
+}
+
+/* Makes the last tag of a valid snappy stream z[0..n) invalid: a copy's
+ * offset 0, or a literal one byte longer than the stream holds. */
+static void break_last_tag(uint8_t *z, int64_t n) {
+  int64_t at = 0, last = -1;
+  while (z[at] & 0x80) at++; /* the length varint */
+  at++;
+  while (at < n) {
+    last = at;
+    uint8_t tag = z[at], kind = tag & 3;
+    if (kind == 0) {
+      int64_t len = tag >> 2, extra = len >= 60 ? len - 59 : 0;
+      if (extra) {
+        len = 0;
+        for (int64_t k = extra; k > 0; k--) len = len << 8 | z[at + k];
+      }
+      at += 1 + extra + len + 1;
+    } else {
+      at += kind == 1 ? 2 : kind == 2 ? 3 : 5;
+    }
+  }
+  assert_int_equal(at, n);
+  uint8_t tag = z[last], kind = tag & 3;
+  if (kind == 1) z[last] = tag & 0x1f, z[last + 1] = 0;                 /* offset 0 */
+  else if (kind == 2) z[last + 1] = z[last + 2] = 0;                     /* offset 0 */
+  else if (kind == 3) memset(z + last + 1, 0, 4);                        /* offset 0 */
+  else assert_true(tag >> 2 < 59), z[last] = (uint8_t)(tag + 4);         /* one byte more than there is */
+}
+
+/* A fault near the end of a page's snappy stream: a narrow read of the
+ * page's first rows decodes only their part of it and answers them; a read
+ * of the whole page reports it.  Required
+ * (values only) and nullable with nulls (levels, then values in place). */
+static void test_narrow_read_stops_early(void **state) {
+  (void)state;
+  const int64_t rows = 50000;
+  for (int nullable = 0; nullable < 2; nullable++) {
+    td_test_with_nulls = nullable;
+    const char *path = td_test_scratch_path("narrow_fault.parquet");
+    td_schema s;
+    td_error err;
+    int fd = write_table(path, &s, nullable, rows, 0);
+    /* The chunks follow each other from byte 4, one page each: walk to
+     * column f64's (7) and make the last tag of its stream invalid. */
+    int64_t off = 4;
+    for (int col = 0;; col++) {
+      uint8_t head[256];
+      assert_int_equal(pread(fd, head, sizeof head, off), (ssize_t)sizeof head);
+      pq_page_header h;
+      int64_t used;
+      TD_ASSERT_OK(pq_page_header_parse(head, sizeof head, &h, &used, &err), &err);
+      assert_int_equal(h.type, PQ_PAGE_DATA);
+      if (col == 7) {
+        uint8_t *z = malloc((size_t)h.compressed_size);
+        assert_non_null(z);
+        assert_int_equal(pread(fd, z, (size_t)h.compressed_size, off + used), (ssize_t)h.compressed_size);
+        break_last_tag(z, h.compressed_size);
+        assert_int_equal(pwrite(fd, z, (size_t)h.compressed_size, off + used), (ssize_t)h.compressed_size);
+        free(z);
+        break;
+      }
+      off += used + h.compressed_size;
+    }
+    close(fd);
+    td_file_reader *r;
+    TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+    struct ArrowArray a;
+    TD_ASSERT_OK(td_reader_read(r, 7, 10, 2, &a, &err), &err); /* narrow: rows 10 and 11 (not null) */
+    assert_int_equal(a.length, 2);
+    const uint8_t *valid = a.buffers[0];
+    for (int64_t i = 0; valid && i < 2; i++) assert_true(td_bit_get(valid, a.offset + i));
+    const double *v = (const double *)a.buffers[1] + a.offset;
+    assert_true(v[0] == (double)td_test_value(7, 10) / 4 && v[1] == (double)td_test_value(7, 11) / 4);
+    a.release(&a);
+    assert_int_equal(td_reader_read(r, 7, 0, rows, &a, &err), TD_EFORMAT); /* the whole page */
+    assert_non_null(strstr(err.message, "corrupt SNAPPY page data"));
+    td_reader_close(r);
+    td_schema_reset(&s);
+    unlink(path);
+  }
+  td_test_with_nulls = true;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_compressed_by_libsnappy),
@@ -294,6 +427,8 @@ int main(void) {
       cmocka_unit_test(test_tail_short_offset_copies),
       cmocka_unit_test(test_corrupt_streams),
       cmocka_unit_test(test_corrupt_page_in_file),
+      cmocka_unit_test(test_narrow_reads),
+      cmocka_unit_test(test_narrow_read_stops_early),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
