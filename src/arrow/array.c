@@ -25,6 +25,52 @@ int64_t td_bits_count(const uint8_t *bits, int64_t begin, int64_t n) {
   return c;
 }
 
+/* Branch-free, so that it vectorizes: every offset's top bit and every
+ * difference's are ORed together.  Offsets of 0 or more (top bit clear)
+ * differ by less than 2^(bits-1) either way, so a difference's top bit is
+ * set exactly when the offset decreased; a negative offset sets it anyway
+ * (and the first one is negative, or some offset decreased after it). */
+bool td_offsets_sorted(const void *offsets, int64_t n, int width) {
+  if (width == 8) {
+    const int64_t *o = offsets;
+    uint64_t acc = (uint64_t)o[0];
+    for (int64_t i = 1; i <= n; i++) acc |= (uint64_t)o[i] | ((uint64_t)o[i] - (uint64_t)o[i - 1]);
+    return !(acc >> 63);
+  }
+  const int32_t *o = offsets;
+  uint32_t acc = (uint32_t)o[0];
+  for (int64_t i = 1; i <= n; i++) acc |= (uint32_t)o[i] | ((uint32_t)o[i] - (uint32_t)o[i - 1]);
+  return !(acc >> 31);
+}
+
+/* Bits [from, from + n) of src onto [at, at + n) of dst, copied or ANDed
+ * in: bit by bit up to a byte of dst, then whole bytes of dst (each made of
+ * one source byte when both sides share their bit position, else of two),
+ * then the last bits. */
+static void bits_move(uint8_t *dst, int64_t at, const uint8_t *src, int64_t from, int64_t n, bool and_in) {
+  int64_t i = 0;
+  for (; i < n && ((at + i) & 7); i++)
+    td_bit_put(dst, at + i, td_bit_get(src, from + i) && (!and_in || td_bit_get(dst, at + i)));
+  int64_t bytes = (n - i) / 8;
+  unsigned sh = (unsigned)((from + i) & 7);
+  uint8_t *d = dst + (at + i) / 8;
+  const uint8_t *s = src + (from + i) / 8;
+  if (bytes && !sh && !and_in) memcpy(d, s, (size_t)bytes);
+  else if (!sh)
+    for (int64_t k = 0; k < bytes; k++) d[k] &= s[k];
+  else /* byte k of dst spans bits sh.. of s[k] and ..sh-1 of s[k + 1]: both inside [from, from + n) */
+    for (int64_t k = 0; k < bytes; k++) {
+      uint8_t b = (uint8_t)(s[k] >> sh | (unsigned)s[k + 1] << (8 - sh));
+      d[k] = and_in ? (uint8_t)(d[k] & b) : b;
+    }
+  i += bytes * 8;
+  for (; i < n; i++) td_bit_put(dst, at + i, td_bit_get(src, from + i) && (!and_in || td_bit_get(dst, at + i)));
+}
+
+void td_bits_copy(uint8_t *dst, int64_t at, const uint8_t *src, int64_t from, int64_t n) {
+  bits_move(dst, at, src, from, n, false);
+}
+
 static int64_t bitmap_bytes(int64_t n) { return (n + 7) / 8; }
 
 int td_array_init(td_array *a, td_type_id type, int64_t capacity, td_error *err) {
@@ -88,16 +134,32 @@ static int grow_for_one(td_array *a, td_error *err) {
   return td_array_reserve(a, a->capacity * 2, err);
 }
 
+/* Makes the validity bitmap (every slot valid) if there is none. */
+static int need_validity(td_array *a, td_error *err) {
+  if (a->validity) return TD_OK;
+  a->validity = td_malloc((size_t)bitmap_bytes(a->capacity));
+  if (!a->validity) return td_err_nomem(err, "allocating a validity bitmap");
+  memset(a->validity, 0xff, (size_t)bitmap_bytes(a->capacity));
+  return TD_OK;
+}
+
 int td_array_set_null(td_array *a, int64_t i, td_error *err) {
-  if (!a->validity) {
-    a->validity = td_malloc((size_t)bitmap_bytes(a->capacity));
-    if (!a->validity) return td_err_nomem(err, "allocating a validity bitmap");
-    memset(a->validity, 0xff, (size_t)bitmap_bytes(a->capacity));
-  }
+  int rc = need_validity(a, err);
+  if (rc) return rc;
   if (td_bit_get(a->validity, i)) {
     td_bit_clear(a->validity, i);
     a->null_count++;
   }
+  return TD_OK;
+}
+
+int td_array_and_validity(td_array *a, int64_t at, const uint8_t *bits, int64_t from, int64_t n, td_error *err) {
+  if (n <= 0 || td_bits_count(bits, from, n) == n) return TD_OK;
+  int rc = need_validity(a, err);
+  if (rc) return rc;
+  int64_t before = td_bits_count(a->validity, at, n);
+  bits_move(a->validity, at, bits, from, n, true);
+  a->null_count += before - td_bits_count(a->validity, at, n);
   return TD_OK;
 }
 
@@ -344,7 +406,7 @@ static int validate_large(td_type_id type, const struct ArrowArray *a, td_error 
   if (a->length == 0) return TD_OK;
   const int64_t *o = (const int64_t *)a->buffers[1] + a->offset;
   if (o[0] < 0) return td_err(err, TD_ECONTRACT, "%s array starts at negative offset %lld", td_type_name(type), (long long)o[0]);
-  for (int64_t i = 0; i < a->length; i++)
+  for (int64_t i = 0, sorted = td_offsets_sorted(o, a->length, 8); !sorted && i < a->length; i++)
     if (o[i + 1] < o[i])
       return td_err(err, TD_ECONTRACT, "%s offsets decrease at row %lld (%lld then %lld)", td_type_name(type),
                     (long long)i, (long long)o[i], (long long)o[i + 1]);
@@ -392,7 +454,7 @@ int td_array_validate(td_type_id type, const struct ArrowArray *a, td_error *err
   if (td_type_is_varlen(type) && a->length > 0) {
     const int32_t *o = v.offsets + a->offset;
     if (o[0] < 0) return td_err(err, TD_ECONTRACT, "utf8 array starts at negative offset %d", o[0]);
-    for (int64_t i = 0; i < a->length; i++)
+    for (int64_t i = 0, sorted = td_offsets_sorted(o, a->length, 4); !sorted && i < a->length; i++)
       if (o[i + 1] < o[i])
         return td_err(err, TD_ECONTRACT, "utf8 offsets decrease at row %lld (%d then %d)", (long long)i, o[i],
                       o[i + 1]);

@@ -36,6 +36,14 @@ static inline void td_bit_put(uint8_t *bits, int64_t i, bool v) {
 }
 /* Number of set bits in [begin, begin+n). */
 int64_t td_bits_count(const uint8_t *bits, int64_t begin, int64_t n);
+/* Whether the n + 1 offsets (`width` 4 or 8 bytes each, aligned) start at
+ * 0 or more and never decrease: one pass without an early exit, which
+ * vectorizes; callers look for the failing row only when it says false. */
+bool td_offsets_sorted(const void *offsets, int64_t n, int width);
+/* Bits [from, from + n) of src to bits [at, at + n) of dst, at any bit
+ * positions (whole bytes at a time between the ends); the other bits of dst
+ * are kept.  Reads no byte of src outside the bits it copies. */
+void td_bits_copy(uint8_t *dst, int64_t at, const uint8_t *src, int64_t from, int64_t n);
 
 typedef struct td_array {
   td_type_id type;
@@ -64,6 +72,11 @@ int td_array_append_str(td_array *a, const char *s, int64_t len, td_error *err);
 int td_array_append_value(td_array *a, const td_value *v, td_error *err);
 /* Marks slot i (< length) null, creating the validity bitmap if needed. */
 int td_array_set_null(td_array *a, int64_t i, td_error *err);
+/* Marks null each slot at + k (< capacity, k < n) whose bit from + k of
+ * `bits` (an Arrow validity bitmap) is 0, as td_array_set_null would, a byte
+ * at a time; slots whose bit is 1 keep what they had.  No bitmap is made
+ * when every bit is 1.  Fails only when the bitmap cannot be allocated. */
+int td_array_and_validity(td_array *a, int64_t at, const uint8_t *bits, int64_t from, int64_t n, td_error *err);
 /* Moves the contents into `out` (which the caller must release) and resets
  * `a`.  On failure `a` is left as it was and `out` untouched. */
 int td_array_export(td_array *a, struct ArrowArray *out, td_error *err);

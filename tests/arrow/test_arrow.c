@@ -135,6 +135,83 @@ static void test_bool_and_nulls(void **state) {
   arr.release(&arr);
 }
 
+/* td_offsets_sorted against the row-by-row rule (first >= 0, never
+ * decreasing) for both widths, including values whose difference overflows
+ * a signed subtraction. */
+static void test_offsets_sorted(void **state) {
+  (void)state;
+  enum { N = 40 };
+  int64_t o8[N + 1];
+  int32_t o4[N + 1];
+  const int64_t big8[] = {0, 1, 5, INT64_MAX / 2, INT64_MAX - 1, INT64_MAX, -1, INT64_MIN};
+  const int32_t big4[] = {0, 1, 5, INT32_MAX / 2, INT32_MAX - 1, INT32_MAX, -1, INT32_MIN};
+  for (int64_t n = 0; n <= N; n++)
+    for (int64_t at = 0; at <= n; at++)
+      for (int k = 0; k < 8; k++)
+        for (int up = 0; up < 2; up++) { /* offsets 0, 1, 2, ... with slot `at` set to a big value */
+          for (int64_t i = 0; i <= n; i++) o8[i] = o4[i] = (int32_t)i;
+          o8[at] = big8[k];
+          o4[at] = big4[k];
+          if (up) /* the later offsets from the big one on, so only a negative one breaks it */
+            for (int64_t i = at + 1; i <= n; i++) o8[i] = o8[at], o4[i] = o4[at];
+          bool ok8 = o8[0] >= 0, ok4 = o4[0] >= 0;
+          for (int64_t i = 1; i <= n; i++) ok8 = ok8 && o8[i] >= o8[i - 1], ok4 = ok4 && o4[i] >= o4[i - 1];
+          assert_int_equal(td_offsets_sorted(o8, n, 8), ok8);
+          assert_int_equal(td_offsets_sorted(o4, n, 4), ok4);
+        }
+}
+
+/* td_bits_copy and td_array_and_validity at every bit position of source
+ * and destination, against bit-by-bit copies. */
+static void test_bit_ranges(void **state) {
+  (void)state;
+  td_error err;
+  uint8_t src[16], dst[16], want[16];
+  for (int i = 0; i < 16; i++) src[i] = (uint8_t)(0x5a ^ (i * 37));
+  for (int64_t from = 0; from < 12; from++)
+    for (int64_t at = 0; at < 12; at++)
+      for (int64_t n = 0; n + from <= 100 && n + at <= 100; n += 7) {
+        memset(dst, 0xa5, sizeof dst);
+        memcpy(want, dst, sizeof want);
+        for (int64_t i = 0; i < n; i++) td_bit_put(want, at + i, td_bit_get(src, from + i));
+        td_bits_copy(dst, at, src, from, n);
+        assert_memory_equal(dst, want, sizeof dst);
+
+        /* AND into a validity bitmap with some slots already null */
+        td_array a;
+        TD_ASSERT_OK(td_array_init(&a, TD_TYPE_INT64, 128, &err), &err);
+        for (int64_t i = 0; i < 128; i++) TD_ASSERT_OK(td_array_append_int(&a, i, &err), &err);
+        TD_ASSERT_OK(td_array_set_null(&a, at, &err), &err);
+        TD_ASSERT_OK(td_array_set_null(&a, 120, &err), &err);
+        bool valid[128];
+        int64_t nulls = 0;
+        for (int64_t i = 0; i < 128; i++) {
+          valid[i] = i != at && i != 120 && (i < at || i >= at + n || td_bit_get(src, from + i - at));
+          nulls += !valid[i];
+        }
+        TD_ASSERT_OK(td_array_and_validity(&a, at, src, from, n, &err), &err);
+        assert_int_equal(a.null_count, nulls);
+        for (int64_t i = 0; i < 128; i++) assert_int_equal(td_bit_get(a.validity, i), valid[i]);
+        td_array_reset(&a);
+      }
+  /* all ones: no bitmap is made */
+  td_array a;
+  TD_ASSERT_OK(td_array_init(&a, TD_TYPE_INT64, 64, &err), &err);
+  memset(src, 0xff, sizeof src);
+  TD_ASSERT_OK(td_array_and_validity(&a, 3, src, 5, 50, &err), &err);
+  assert_null(a.validity);
+  assert_int_equal(a.null_count, 0);
+  /* the bitmap cannot be allocated */
+  src[2] = 0;
+  td__alloc_fail_after(0);
+  assert_int_equal(td_array_and_validity(&a, 3, src, 5, 50, &err), TD_ENOMEM);
+  td__alloc_fail_after(-1);
+  assert_null(a.validity);
+  TD_ASSERT_OK(td_array_and_validity(&a, 3, src, 5, 50, &err), &err);
+  assert_int_equal(a.null_count, 8);
+  td_array_reset(&a);
+}
+
 static void test_alloc_failures(void **state) {
   (void)state;
   /* Every allocation point of a schema export fails cleanly. */
@@ -224,6 +301,7 @@ int main(void) {
       cmocka_unit_test(test_decimal),
       cmocka_unit_test(test_builder_and_view),   cmocka_unit_test(test_validate_rejects),
       cmocka_unit_test(test_bool_and_nulls),     cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_offsets_sorted),     cmocka_unit_test(test_bit_ranges),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -328,8 +328,7 @@ static int read_validity(const batch_ctx *bc, int64_t lo, int64_t n, td_array *o
   int64_t b0 = lo >> 3, b1 = (lo + n + 7) >> 3;
   uint8_t *bits = NULL;
   int rc = fetch(bc, 0, b1, b0, b1 - b0, &bits, err);
-  for (int64_t i = 0, sh = lo & 7; !rc && i < n; i++)
-    if (!td_bit_get(bits, sh + i)) rc = td_array_set_null(out, base + i, err);
+  if (!rc) rc = td_array_and_validity(out, base, bits, lo & 7, n, err);
   td_free(bits);
   return rc;
 }
@@ -339,8 +338,7 @@ static int read_bool(const batch_ctx *bc, int64_t lo, int64_t n, td_array *out, 
   int64_t b0 = lo >> 3, b1 = (lo + n + 7) >> 3;
   uint8_t *bits = NULL;
   int rc = fetch(bc, 1, b1, b0, b1 - b0, &bits, err);
-  for (int64_t i = 0, sh = lo & 7; !rc && i < n; i++)
-    td_bit_put(out->values, base + i, td_bit_get(bits, sh + i));
+  if (!rc) td_bits_copy(out->values, base, bits, lo & 7, n);
   td_free(bits);
   return rc;
 }
@@ -429,11 +427,15 @@ static int read_strings(const batch_ctx *bc, const ipc_col *c, int64_t lo, int64
   uint8_t *offs = NULL;
   int rc = fetch(bc, 1, (lo + n + 1) * ow, lo * ow, (n + 1) * ow, &offs, err);
   if (rc) return rc;
-  int64_t first = load_int(offs, 0, ow, true), prev = first, bad = first < 0 ? 0 : -1;
-  for (int64_t i = 1; i <= n && bad < 0; i++) {
-    int64_t o = load_int(offs, i, ow, true);
-    if (o < prev) bad = i;
-    else prev = o;
+  int64_t first = load_int(offs, 0, ow, true), prev = load_int(offs, n, ow, true), bad = -1;
+  if (!td_offsets_sorted(offs, n, ow)) { /* find the first bad one, for the message */
+    prev = first;
+    bad = first < 0 ? 0 : -1;
+    for (int64_t i = 1; i <= n && bad < 0; i++) {
+      int64_t o = load_int(offs, i, ow, true);
+      if (o < prev) bad = i;
+      else prev = o;
+    }
   }
   int64_t dl = out->data_length;
   if (bad == 0)
