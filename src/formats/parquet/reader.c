@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "arrow/array.h"
 #include "arrow/dict.h"
 #include "formats/parquet/schema_map.h"
 #include "util/alloc.h"
@@ -465,23 +466,6 @@ static int read_rows(pq_reader *r, int64_t col, int64_t offset, int64_t n, bool 
   return TD_OK;
 }
 
-/* Bits [from, from + n) of src to [at, at + n) of dst: bit by bit up to a
- * byte of dst, then whole bytes of dst (a memcpy when both sides share their
- * bit position, else each made of two source bytes), then the last bits. */
-static void copy_bits(uint8_t *dst, int64_t at, const uint8_t *src, int64_t from, int64_t n) {
-  int64_t i = 0;
-  for (; i < n && ((at + i) & 7); i++) td_bit_put(dst, at + i, td_bit_get(src, from + i));
-  int64_t bytes = (n - i) / 8;
-  unsigned sh = (unsigned)((from + i) & 7);
-  uint8_t *d = dst + (at + i) / 8;
-  const uint8_t *s = src + (from + i) / 8;
-  if (bytes && !sh) memcpy(d, s, (size_t)bytes);
-  else /* byte k of dst spans bits sh.. of s[k] and ..sh-1 of s[k + 1]: both inside [from, from + n) */
-    for (int64_t k = 0; k < bytes; k++) d[k] = (uint8_t)(s[k] >> sh | (unsigned)s[k + 1] << (8 - sh));
-  i += bytes * 8;
-  for (; i < n; i++) td_bit_put(dst, at + i, td_bit_get(src, from + i));
-}
-
 /* Rows [offset, offset + n) over several row groups whose segments all hold
  * codes: one array of codes into the segments' dictionaries joined end to
  * end (td_dict_concat), so that filters and group-bys keep working on codes
@@ -528,7 +512,7 @@ static int read_codes(pq_reader *r, int64_t col, int64_t offset, int64_t n, stru
       if ((rc = td_array_set_null(&a, 0, err)) == TD_OK) td_bit_set(a.validity, 0);
       a.null_count = 0;
     }
-    if (v->validity && rc == TD_OK) copy_bits(a.validity, a.length, v->validity, v->offset + lo, rows);
+    if (v->validity && rc == TD_OK) td_bits_copy(a.validity, a.length, v->validity, v->offset + lo, rows);
     a.length += rows;
     at += rows;
     base += (int32_t)ds[k]->view.length;
