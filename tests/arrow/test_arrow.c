@@ -163,6 +163,26 @@ static void test_offsets_sorted(void **state) {
 
 /* td_bits_copy and td_array_and_validity at every bit position of source
  * and destination, against bit-by-bit copies. */
+/* td_bits_count: any start bit and length, whole words through the POPCNT
+ * path or libgcc's, against a count bit by bit. */
+static void test_bits_count(void **state) {
+  (void)state;
+  uint8_t bits[80];
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  for (size_t i = 0; i < sizeof bits; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    bits[i] = (uint8_t)x;
+  }
+  for (int64_t begin = 0; begin < 70; begin++)
+    for (int64_t n = 0; begin + n <= 8 * (int64_t)sizeof bits; n += n < 140 ? 1 : 61) {
+      int64_t want = 0;
+      for (int64_t i = begin; i < begin + n; i++) want += td_bit_get(bits, i);
+      assert_int_equal(td_bits_count(bits, begin, n), want);
+    }
+  memset(bits, 0xff, sizeof bits);
+  assert_int_equal(td_bits_count(bits, 3, 8 * 80 - 3), 8 * 80 - 3);
+}
+
 static void test_bit_ranges(void **state) {
   (void)state;
   td_error err;
@@ -301,7 +321,7 @@ int main(void) {
       cmocka_unit_test(test_decimal),
       cmocka_unit_test(test_builder_and_view),   cmocka_unit_test(test_validate_rejects),
       cmocka_unit_test(test_bool_and_nulls),     cmocka_unit_test(test_alloc_failures),
-      cmocka_unit_test(test_offsets_sorted),     cmocka_unit_test(test_bit_ranges),
+      cmocka_unit_test(test_offsets_sorted),     cmocka_unit_test(test_bit_ranges), cmocka_unit_test(test_bits_count),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
