@@ -139,56 +139,47 @@ typedef struct dseen {
 
 /* ---- growth ---- */
 
-static int grow_array(void **p, int64_t cap, size_t width, int64_t old) {
-  void *q = td_realloc(*p, (size_t)cap * width);
-  if (!q) return TD_ENOMEM;
-  memset((char *)q + (size_t)old * width, 0, (size_t)(cap - old) * width);
-  *p = q;
-  return TD_OK;
-}
-
-/* The same without zeroing the new slots (each is written before it is read). */
-static int grow_raw(void **p, int64_t cap, size_t width) {
-  void *q = td_realloc(*p, (size_t)cap * width);
-  if (!q) return TD_ENOMEM;
-  *p = q;
-  return TD_OK;
+/* The per-group arrays grow as td_grow_block blocks (a million groups: no
+ * copy of every array at each doubling, nor the smaller copies left behind
+ * in the heap, already faulted in); new slots are zero. */
+static int grow_array(void **p, int64_t cap, size_t width) {
+  return td_grow_block(p, (size_t)cap * width) ? TD_ENOMEM : TD_OK;
 }
 
 static int grow_store(store *s, bool agg, int64_t cap, int64_t old) {
   int rc = TD_OK;
-  if (s->ph == TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f, old);
-  else if (s->ph == TD_PHYS_STR) rc = grow_array((void **)&s->s, cap, sizeof *s->s, old);
-  else if (s->ph == TD_PHYS_D128) rc = grow_array((void **)&s->d, cap, sizeof *s->d, old);
-  else rc = grow_array((void **)&s->i, cap, sizeof *s->i, old);
-  if (!rc) rc = grow_array((void **)&s->nul, cap, 1, old);
-  if (!rc && agg) rc = grow_array((void **)&s->has, cap, 1, old);
-  if (!rc && agg) rc = grow_array((void **)&s->cnt, cap, sizeof *s->cnt, old);
-  if (!rc && agg && s->ph != TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f, old);
+  if (s->ph == TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f);
+  else if (s->ph == TD_PHYS_STR) rc = grow_array((void **)&s->s, cap, sizeof *s->s);
+  else if (s->ph == TD_PHYS_D128) rc = grow_array((void **)&s->d, cap, sizeof *s->d);
+  else rc = grow_array((void **)&s->i, cap, sizeof *s->i);
+  if (!rc) rc = grow_array((void **)&s->nul, cap, 1);
+  if (!rc && agg) rc = grow_array((void **)&s->has, cap, 1);
+  if (!rc && agg) rc = grow_array((void **)&s->cnt, cap, sizeof *s->cnt);
+  if (!rc && agg && s->ph != TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f);
   return rc;
 }
 
 static void free_store(store *s, int64_t n) {
   if (s->s)
     for (int64_t g = 0; g < n; g++) td_free(s->s[g].p);
-  td_free(s->i);
-  td_free(s->f);
-  td_free(s->s);
-  td_free(s->d);
-  td_free(s->nul);
-  td_free(s->has);
-  td_free(s->cnt);
+  td_free_block(s->i);
+  td_free_block(s->f);
+  td_free_block(s->s);
+  td_free_block(s->d);
+  td_free_block(s->nul);
+  td_free_block(s->has);
+  td_free_block(s->cnt);
 }
 
 static int grow_groups(td_agg *a, td_error *err) {
   if (a->n_groups < a->cap) return TD_OK;
   if (a->cap >= (int64_t)UINT32_MAX / 2) return td_err(err, TD_ERANGE, "too many groups");
   int64_t cap = a->cap ? a->cap * 2 : 16;
-  int rc = grow_raw((void **)&a->hashes, cap, sizeof *a->hashes);
-  if (!rc) rc = grow_array((void **)&a->changed, cap, 1, a->cap);
-  if (!rc) rc = grow_raw((void **)&a->changed_list, cap, sizeof *a->changed_list);
-  if (!rc) rc = grow_array((void **)&a->epoch, cap, sizeof *a->epoch, a->cap);
-  if (!rc) rc = grow_raw((void **)&a->touched, cap, sizeof *a->touched);
+  int rc = grow_array((void **)&a->hashes, cap, sizeof *a->hashes);
+  if (!rc) rc = grow_array((void **)&a->changed, cap, 1);
+  if (!rc) rc = grow_array((void **)&a->changed_list, cap, sizeof *a->changed_list);
+  if (!rc) rc = grow_array((void **)&a->epoch, cap, sizeof *a->epoch);
+  if (!rc) rc = grow_array((void **)&a->touched, cap, sizeof *a->touched);
   for (int64_t k = 0; !rc && k < a->n_keys; k++) rc = grow_store(&a->kst[k], false, cap, a->cap);
   for (int64_t k = 0; !rc && k < a->n_aggs; k++) rc = grow_store(&a->ast[k], true, cap, a->cap);
   if (rc) return td_err_nomem(err, "growing an aggregation");
@@ -262,13 +253,13 @@ void td_agg_free(td_agg *a) {
   td_free(a->keys);
   td_free(a->specs);
   td_free(a->table);
-  td_free(a->hashes);
-  td_free(a->changed);
-  td_free(a->changed_list);
+  td_free_block(a->hashes);
+  td_free_block(a->changed);
+  td_free_block(a->changed_list);
   td_free(a->gids);
   td_free(a->hbuf);
-  td_free(a->epoch);
-  td_free(a->touched);
+  td_free_block(a->epoch);
+  td_free_block(a->touched);
   td_free(a->dmap);
   td_free(a->stab);
   td_free(a->dgid);
