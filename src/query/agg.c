@@ -125,67 +125,61 @@ struct td_agg {
 /* A filter in front of a global count(DISTINCT)'s set: what is marked here
  * is in the set already.  A utf8 input arriving as codes: the entries of
  * dictionary `id` (seen, a byte each).  An integer input: the values
- * lo .. lo + nbits - 1 (bits); losing marks only costs lookups again. */
+ * lo .. lo + nbits - 1 (bits); losing marks only costs lookups again.
+ * `exact`: the integer bitmap is the state instead, the set is empty (see
+ * distinct_ints). */
 typedef struct dseen {
   uint64_t id;
   uint8_t *seen;
   int64_t cap;
   uint64_t *bits;
   int64_t lo, nbits;
+  bool exact;
 } dseen;
 
 /* ---- growth ---- */
 
-static int grow_array(void **p, int64_t cap, size_t width, int64_t old) {
-  void *q = td_realloc(*p, (size_t)cap * width);
-  if (!q) return TD_ENOMEM;
-  memset((char *)q + (size_t)old * width, 0, (size_t)(cap - old) * width);
-  *p = q;
-  return TD_OK;
-}
-
-/* The same without zeroing the new slots (each is written before it is read). */
-static int grow_raw(void **p, int64_t cap, size_t width) {
-  void *q = td_realloc(*p, (size_t)cap * width);
-  if (!q) return TD_ENOMEM;
-  *p = q;
-  return TD_OK;
+/* The per-group arrays grow as td_grow_block blocks (a million groups: no
+ * copy of every array at each doubling, nor the smaller copies left behind
+ * in the heap, already faulted in); new slots are zero. */
+static int grow_array(void **p, int64_t cap, size_t width) {
+  return td_grow_block(p, (size_t)cap * width) ? TD_ENOMEM : TD_OK;
 }
 
 static int grow_store(store *s, bool agg, int64_t cap, int64_t old) {
   int rc = TD_OK;
-  if (s->ph == TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f, old);
-  else if (s->ph == TD_PHYS_STR) rc = grow_array((void **)&s->s, cap, sizeof *s->s, old);
-  else if (s->ph == TD_PHYS_D128) rc = grow_array((void **)&s->d, cap, sizeof *s->d, old);
-  else rc = grow_array((void **)&s->i, cap, sizeof *s->i, old);
-  if (!rc) rc = grow_array((void **)&s->nul, cap, 1, old);
-  if (!rc && agg) rc = grow_array((void **)&s->has, cap, 1, old);
-  if (!rc && agg) rc = grow_array((void **)&s->cnt, cap, sizeof *s->cnt, old);
-  if (!rc && agg && s->ph != TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f, old);
+  if (s->ph == TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f);
+  else if (s->ph == TD_PHYS_STR) rc = grow_array((void **)&s->s, cap, sizeof *s->s);
+  else if (s->ph == TD_PHYS_D128) rc = grow_array((void **)&s->d, cap, sizeof *s->d);
+  else rc = grow_array((void **)&s->i, cap, sizeof *s->i);
+  if (!rc) rc = grow_array((void **)&s->nul, cap, 1);
+  if (!rc && agg) rc = grow_array((void **)&s->has, cap, 1);
+  if (!rc && agg) rc = grow_array((void **)&s->cnt, cap, sizeof *s->cnt);
+  if (!rc && agg && s->ph != TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f);
   return rc;
 }
 
 static void free_store(store *s, int64_t n) {
   if (s->s)
     for (int64_t g = 0; g < n; g++) td_free(s->s[g].p);
-  td_free(s->i);
-  td_free(s->f);
-  td_free(s->s);
-  td_free(s->d);
-  td_free(s->nul);
-  td_free(s->has);
-  td_free(s->cnt);
+  td_free_block(s->i);
+  td_free_block(s->f);
+  td_free_block(s->s);
+  td_free_block(s->d);
+  td_free_block(s->nul);
+  td_free_block(s->has);
+  td_free_block(s->cnt);
 }
 
 static int grow_groups(td_agg *a, td_error *err) {
   if (a->n_groups < a->cap) return TD_OK;
   if (a->cap >= (int64_t)UINT32_MAX / 2) return td_err(err, TD_ERANGE, "too many groups");
   int64_t cap = a->cap ? a->cap * 2 : 16;
-  int rc = grow_raw((void **)&a->hashes, cap, sizeof *a->hashes);
-  if (!rc) rc = grow_array((void **)&a->changed, cap, 1, a->cap);
-  if (!rc) rc = grow_raw((void **)&a->changed_list, cap, sizeof *a->changed_list);
-  if (!rc) rc = grow_array((void **)&a->epoch, cap, sizeof *a->epoch, a->cap);
-  if (!rc) rc = grow_raw((void **)&a->touched, cap, sizeof *a->touched);
+  int rc = grow_array((void **)&a->hashes, cap, sizeof *a->hashes);
+  if (!rc) rc = grow_array((void **)&a->changed, cap, 1);
+  if (!rc) rc = grow_array((void **)&a->changed_list, cap, sizeof *a->changed_list);
+  if (!rc) rc = grow_array((void **)&a->epoch, cap, sizeof *a->epoch);
+  if (!rc) rc = grow_array((void **)&a->touched, cap, sizeof *a->touched);
   for (int64_t k = 0; !rc && k < a->n_keys; k++) rc = grow_store(&a->kst[k], false, cap, a->cap);
   for (int64_t k = 0; !rc && k < a->n_aggs; k++) rc = grow_store(&a->ast[k], true, cap, a->cap);
   if (rc) return td_err_nomem(err, "growing an aggregation");
@@ -259,13 +253,13 @@ void td_agg_free(td_agg *a) {
   td_free(a->keys);
   td_free(a->specs);
   td_free(a->table);
-  td_free(a->hashes);
-  td_free(a->changed);
-  td_free(a->changed_list);
+  td_free_block(a->hashes);
+  td_free_block(a->changed);
+  td_free_block(a->changed_list);
   td_free(a->gids);
   td_free(a->hbuf);
-  td_free(a->epoch);
-  td_free(a->touched);
+  td_free_block(a->epoch);
+  td_free_block(a->touched);
   td_free(a->dmap);
   td_free(a->stab);
   td_free(a->dgid);
@@ -1770,19 +1764,108 @@ static int distinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint3
   return TD_OK;
 }
 
-enum { DSEEN_MAX_BITS = 1 << 26 }; /* an integer filter's widest window (8 MiB) */
+enum {
+  DSEEN_MAX_BITS = 1 << 26, /* an integer filter's widest window (8 MiB) */
+  EXACT_MAX_SPAN = 1 << 24  /* the widest range of values an exact bitmap holds (window <= 4 MiB) */
+};
+
+/* Fits a window of nb bits (a power of two, at least 4096 and twice the
+ * span where DSEEN_MAX_BITS allows) around values nlo .. nhi, inside int64;
+ * false when they span more than max_span. */
+static bool fit_window(int64_t nlo, int64_t nhi, uint64_t max_span, int64_t *lo, int64_t *nbits) {
+  const uint64_t sign = 1ULL << 63, blo = (uint64_t)nlo ^ sign, bhi = (uint64_t)nhi ^ sign; /* ordered as unsigned */
+  const uint64_t span = bhi - blo + 1;
+  if (span == 0 || span > max_span) return false;
+  uint64_t nb = 4096;
+  while (nb < 2 * span && nb < DSEEN_MAX_BITS) nb *= 2;
+  const uint64_t pad = (nb - span) / 2; /* room to both sides */
+  uint64_t bl = blo >= pad ? blo - pad : 0;
+  if (bl > UINT64_MAX - (nb - 1)) bl = UINT64_MAX - (nb - 1);
+  *lo = (int64_t)(bl ^ sign);
+  *nbits = (int64_t)nb;
+  return true;
+}
+
+/* The last value of ds's window. */
+static int64_t win_last(const dseen *ds) { return (int64_t)((uint64_t)ds->lo + (uint64_t)(ds->nbits - 1)); }
+
+/* ORs the marks of window (from, from_lo, from_nbits) into window (to,
+ * to_lo, to_nbits), which covers it. */
+static void or_marks(uint64_t *to, int64_t to_lo, int64_t to_nbits, const uint64_t *from, int64_t from_lo,
+                     int64_t from_nbits) {
+  const uint64_t off = (uint64_t)from_lo - (uint64_t)to_lo;
+  const int64_t w0 = (int64_t)(off >> 6), tw = to_nbits / 64;
+  const unsigned s = (unsigned)(off & 63);
+  for (int64_t w = 0; w < from_nbits / 64; w++) {
+    const uint64_t m = from[w];
+    if (!m) continue;
+    to[w0 + w] |= m << s;
+    if (s && w0 + w + 1 < tw) to[w0 + w + 1] |= m >> (64 - s);
+  }
+}
+
+/* Moves ds's window to (lo, nbits), the marks kept. */
+static int rewindow(dseen *ds, int64_t lo, int64_t nbits, td_error *err) {
+  uint64_t *m = td_calloc((size_t)(nbits / 64), sizeof *m);
+  if (!m) return td_err_nomem(err, "counting distinct values");
+  if (ds->bits) or_marks(m, lo, nbits, ds->bits, ds->lo, ds->nbits);
+  td_free(ds->bits);
+  ds->bits = m;
+  ds->lo = lo;
+  ds->nbits = nbits;
+  return TD_OK;
+}
+
+/* Calls fn(v, ctx) for every value marked in ds's window, in order. */
+static int each_mark(const dseen *ds, int (*fn)(int64_t v, void *ctx, td_error *err), void *ctx, td_error *err) {
+  for (int64_t w = 0; ds->bits && w < ds->nbits / 64; w++)
+    for (uint64_t m = ds->bits[w]; m; m &= m - 1) {
+      int rc = fn((int64_t)((uint64_t)ds->lo + (uint64_t)w * 64 + (uint64_t)__builtin_ctzll(m)), ctx, err);
+      if (rc) return rc;
+    }
+  return TD_OK;
+}
+
+static int add_to_set(int64_t v, void *x, td_error *err) { return td__aggx_add_hash(x, 0, mix64((uint64_t)v), err); }
+
+/* An exact bitmap's count: its marks. */
+static int64_t count_marks(const dseen *ds) {
+  int64_t n = 0;
+  for (int64_t w = 0; w < ds->nbits / 64; w++) n += __builtin_popcountll(ds->bits[w]);
+  return n;
+}
+
+/* Aggregate k's exact bitmap (the state of a global count(DISTINCT) of
+ * integers), NULL if it has none. */
+static const dseen *exact_of(const td_agg *a, int64_t k) {
+  return a->dseen && a->dseen[k].exact ? &a->dseen[k] : NULL;
+}
+
+/* Ends aggregate k's exact bitmap: its values enter the set, and the
+ * bitmap stays as the set's filter (what it marks is in the set). */
+static int spill_exact(td_agg *a, int64_t k, td_error *err) {
+  if (!exact_of(a, k)) return TD_OK;
+  a->dseen[k].exact = false;
+  return each_mark(&a->dseen[k], add_to_set, a->ext[k], err);
+}
 
 /*
- * A global count(DISTINCT) of integers: a bitmap over the window of values
- * seen so far stands in front of the set, so a value is hashed into the set
- * once (a million distinct ids % 1000000 among ten million rows: a million
- * set insertions, the other rows a bit test).  The window widens to cover a
- * batch while it stays under DSEEN_MAX_BITS (the marks start over); values
- * outside go to the set directly.
+ * A global count(DISTINCT) of integers.  While the values seen span at most
+ * EXACT_MAX_SPAN, a bitmap over a window around them is the state (exact:
+ * the set holds nothing, the count is the marks; 1M distinct ids % 1000000
+ * in 10M rows: a 256 KiB bitmap instead of a 32 MiB set per worker, merged
+ * by OR, see merge_exact).  The window starts around the first batch's
+ * values and widens (marks kept) to cover later ones.  A batch that would
+ * widen it past EXACT_MAX_SPAN, or another path adding to the set, spills
+ * the marks into the set (spill_exact); from then on the bitmap is a filter
+ * in front of the set: a value is hashed into the set once, later rows cost
+ * a bit test, and the window widens while it stays under DSEEN_MAX_BITS,
+ * values outside going to the set directly.
  */
 static int distinct_ints(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t n, td_error *err) {
   if (dseen_of(a, err)) return TD_ENOMEM;
   dseen *ds = &a->dseen[k];
+  td_aggx *agg = a->ext[k];
   const int64_t *x = in->i64;
   const uint8_t *valid = in->valid;
   int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -1793,27 +1876,27 @@ static int distinct_ints(td_agg *a, int64_t k, const td_vec *in, const uint32_t 
     hi = x[r] > hi ? x[r] : hi;
   }
   if (lo > hi) return TD_OK;
+  if (!ds->bits && td__aggx_size(agg) == 0) ds->exact = true; /* the first values */
   if (!ds->bits || lo < ds->lo || (uint64_t)hi - (uint64_t)ds->lo >= (uint64_t)ds->nbits) {
     const int64_t nlo = ds->bits && ds->lo < lo ? ds->lo : lo;
-    const int64_t nhi = ds->bits && ds->lo + (ds->nbits - 1) > hi ? ds->lo + (ds->nbits - 1) : hi;
-    const uint64_t span = (uint64_t)nhi - (uint64_t)nlo + 1;
-    if (span != 0 && span <= DSEEN_MAX_BITS) {
-      uint64_t nb = 4096;
-      while (nb < 2 * span && nb < DSEEN_MAX_BITS) nb *= 2;
-      uint64_t *m = td_calloc((size_t)(nb / 64), sizeof *m);
-      if (!m) return td_err_nomem(err, "counting distinct values");
-      td_free(ds->bits);
-      ds->bits = m;
-      ds->nbits = (int64_t)nb;
-      /* room to both sides, within int64 */
-      const uint64_t pad = (nb - span) / 2;
-      ds->lo = (uint64_t)nlo - (uint64_t)INT64_MIN >= pad ? (int64_t)((uint64_t)nlo - pad) : INT64_MIN;
-      if ((uint64_t)ds->lo + nb - 1 < (uint64_t)nhi) ds->lo = (int64_t)((uint64_t)nhi - (nb - 1));
-    }
+    const int64_t nhi = ds->bits && win_last(ds) > hi ? win_last(ds) : hi;
+    int64_t wlo, wbits;
+    int rc = TD_OK;
+    if (ds->exact && !fit_window(nlo, nhi, EXACT_MAX_SPAN, &wlo, &wbits)) rc = spill_exact(a, k, err);
+    if (rc == TD_OK && fit_window(nlo, nhi, DSEEN_MAX_BITS, &wlo, &wbits)) rc = rewindow(ds, wlo, wbits, err);
+    if (rc) return rc;
   }
   uint64_t *bits = ds->bits;
   const uint64_t base = (uint64_t)ds->lo, nb = bits ? (uint64_t)ds->nbits : 0;
-  td_aggx *agg = a->ext[k];
+  if (ds->exact) { /* every value is in the window */
+    for (int64_t j = 0; j < n; j++) {
+      const int64_t r = ROW(j);
+      if (valid && !valid[r]) continue;
+      const uint64_t d = (uint64_t)x[r] - base;
+      bits[d >> 6] |= 1ULL << (d & 63);
+    }
+    return TD_OK;
+  }
   for (int64_t j = 0; j < n; j++) {
     const int64_t r = ROW(j);
     if (valid && !valid[r]) continue;
@@ -1828,6 +1911,46 @@ static int distinct_ints(td_agg *a, int64_t k, const td_vec *in, const uint32_t 
       if (d < nb) bits[d >> 6] &= ~(1ULL << (d & 63)); /* not in the set */
       return rc;
     }
+  }
+  return TD_OK;
+}
+
+/* Folds the exact bitmaps of b's global count(DISTINCT)s into a (after its
+ * groups merged, before the sets do): two bitmaps OR into a window covering
+ * both while it spans at most EXACT_MAX_SPAN, else a's spills and b's marks
+ * enter a's set, as they do when a's state is a set; b's set spills a's
+ * bitmap. */
+static int merge_exact(td_agg *a, const td_agg *b, td_error *err) {
+  for (int64_t k = 0; a->n_keys == 0 && k < a->n_aggs; k++) {
+    if (!a->ext[k] || !td__aggx_by_hash(a->ext[k])) continue;
+    const dseen *y = exact_of(b, k);
+    int rc = TD_OK;
+    if (!y) { /* b's values, if any, are in its set */
+      if (td__aggx_size(b->ext[k]) > 0) rc = spill_exact(a, k, err);
+      if (rc) return rc;
+      continue;
+    }
+    if (!y->bits) continue;
+    if ((rc = dseen_of(a, err))) return rc;
+    dseen *x = &a->dseen[k];
+    if (!x->bits && td__aggx_size(a->ext[k]) == 0) x->exact = true; /* nothing yet */
+    int64_t wlo = 0, wbits = 0;
+    if (x->exact) {
+      const int64_t nlo = x->bits && x->lo < y->lo ? x->lo : y->lo;
+      const int64_t nhi = x->bits && win_last(x) > win_last(y) ? win_last(x) : win_last(y);
+      if (!x->bits) {
+        rc = rewindow(x, y->lo, y->nbits, err); /* y's window */
+      } else if (x->lo <= y->lo && win_last(y) <= win_last(x)) {
+        /* x covers y */
+      } else if (!fit_window(nlo, nhi, 2 * (uint64_t)EXACT_MAX_SPAN, &wlo, &wbits)) {
+        rc = spill_exact(a, k, err);
+      } else {
+        rc = rewindow(x, wlo, wbits, err);
+      }
+    }
+    if (rc) return rc;
+    if (x->exact) or_marks(x->bits, x->lo, x->nbits, y->bits, y->lo, y->nbits);
+    else if ((rc = each_mark(y, add_to_set, a->ext[k], err))) return rc;
   }
   return TD_OK;
 }
@@ -1908,6 +2031,7 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
                  in[k].ph == TD_PHYS_I64 && a->ast[k].ph == TD_PHYS_I64) {
         rc = distinct_ints(a, k, &in[k], sel, n, err);
       } else if (ops[k] == OP_GENERIC) {
+        rc = spill_exact(a, k, err); /* values enter the set directly */
         for (int64_t j0 = 0; !rc && j0 < n; j0 += CHUNK) rc = fold_generic(a, k, &in[k], sel, j0, n - j0 > CHUNK ? j0 + CHUNK : n, err);
       } else {
         fctx c = {&a->ast[k], &in[k]};
@@ -2303,6 +2427,7 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
     if (map) map[g] = dst[g];
   }
   td_free(dst);
+  if (rc == TD_OK) rc = merge_exact(a, b, err);
   if (rc == TD_OK && map) rc = merge_ext(a, b, map, keep != NULL, err);
   if (keep) *keep = map;
   else td_free(map);
@@ -2502,6 +2627,7 @@ int td_agg_reset_groups(td_agg *a, const td_agg *full, const uint32_t *groups, i
     if (rc == TD_OK) mark_changed(a, d);
     if (map && g != NO_GROUP) map[g] = d;
   }
+  if (rc == TD_OK && n) rc = merge_exact(a, full, err);
   if (rc == TD_OK && map) rc = merge_ext(a, full, map, false, err);
   td_free(map);
   return rc;
@@ -2703,7 +2829,9 @@ int td_agg_result_groups(const td_agg *a, const uint32_t *groups, int64_t n, td_
       uint32_t g = groups ? groups[j] : (uint32_t)j;
       if ((int64_t)g >= a->n_groups) return td_err(err, TD_EINVAL, "no group %u", g);
       td_value v;
-      if (c >= a->n_keys && a->ext[c - a->n_keys]) rc = td__aggx_value(a->ext[c - a->n_keys], g, &v, err);
+      const dseen *ex = c >= a->n_keys ? exact_of(a, c - a->n_keys) : NULL;
+      if (ex) v = td_value_int(TD_TYPE_INT64, ex->bits ? count_marks(ex) : 0);
+      else if (c >= a->n_keys && a->ext[c - a->n_keys]) rc = td__aggx_value(a->ext[c - a->n_keys], g, &v, err);
       else v = c < a->n_keys ? store_value(&a->kst[c], g, a->keys[c].type) : agg_value(a, c - a->n_keys, g);
       if (rc) return rc;
       rc = td_array_append_value(&out[c], &v, err);

@@ -4,7 +4,9 @@
 #include "util/alloc.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -38,6 +40,68 @@ void *td_realloc(void *ptr, size_t size) {
 }
 
 void td_free(void *ptr) { free(ptr); }
+
+/* A block's header, before its bytes: its size and, for a mapping, the
+ * mapping's length (0: a heap block). */
+typedef struct block_head {
+  size_t size, map;
+  size_t pad[2]; /* the bytes stay 32-byte aligned */
+} block_head;
+
+enum { BLOCK_MAP_MIN = 1 << 20, BLOCK_HUGE = 2 << 20 };
+
+static block_head *head_of(void *p) { return p ? (block_head *)p - 1 : NULL; }
+
+int td_grow_block(void **p, size_t size) {
+  block_head *h = head_of(*p);
+  const size_t old = h ? h->size : 0;
+  if (should_fail() || size > SIZE_MAX - sizeof *h - BLOCK_HUGE) return -1;
+  const size_t need = sizeof *h + size;
+#if defined(__linux__) && defined(MREMAP_MAYMOVE)
+  if (size >= BLOCK_MAP_MIN || (h && h->map)) {
+    const size_t len = (need + BLOCK_HUGE - 1) / BLOCK_HUGE * BLOCK_HUGE;
+    const bool heap = h && !h->map; /* h is gone once remapped */
+    void *m;
+    if (h && h->map) {
+      m = len == h->map ? (void *)h : mremap(h, h->map, len, MREMAP_MAYMOVE);
+    } else {
+      m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (m != MAP_FAILED && h) memcpy((block_head *)m + 1, h + 1, old < size ? old : size);
+    }
+    if (m == MAP_FAILED) return -1;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(m, len, MADV_HUGEPAGE); /* advice only */
+#endif
+    if (heap) free(h);
+    h = m;
+    /* bytes past `size` of a mapping stay zero: a shrink clears them */
+    if (size < old && len > need) memset((char *)(h + 1) + size, 0, (old < len - sizeof *h ? old : len - sizeof *h) - size);
+    h->size = size;
+    h->map = len;
+    *p = h + 1;
+    return 0;
+  }
+#endif
+  block_head *n = realloc(h, need);
+  if (!n) return -1;
+  if (size > old) memset((char *)(n + 1) + old, 0, size - old);
+  n->size = size;
+  n->map = 0;
+  *p = n + 1;
+  return 0;
+}
+
+void td_free_block(void *p) {
+  block_head *h = head_of(p);
+  if (!h) return;
+#if defined(__linux__) && defined(MREMAP_MAYMOVE)
+  if (h->map) {
+    (void)munmap(h, h->map);
+    return;
+  }
+#endif
+  free(h);
+}
 
 void *td_malloc_pages(size_t size) {
   if (should_fail()) return NULL;

@@ -24,6 +24,16 @@ char *td_strndup(const char *s, size_t n);
  * system without either advice it is an ordinary allocation. */
 void *td_malloc_pages(size_t size);
 
+/* A growable block for a large array that grows often (an aggregation's
+ * per-group arrays): *p (NULL: none yet) grows or shrinks to `size` bytes,
+ * its contents kept and any new bytes zero; TD_OK, or -1 with *p untouched
+ * when memory runs out.  From 1 MiB on the block is a mapping of its own
+ * (huge pages advised) that grows with mremap: no copy, and no freed
+ * smaller copy left behind in the heap, already faulted in, for nothing to
+ * reuse.  Free it with td_free_block only (NULL is ignored). */
+int td_grow_block(void **p, size_t size);
+void td_free_block(void *p);
+
 /* Test hook: the next `n` allocations succeed, every later one fails, until
  * called again with n < 0 (never fail).  Returns how many allocations were
  * made since the previous call. */

@@ -723,8 +723,47 @@ static void test_call_args(void **state) {
   }
 }
 
+/* td_grow_block: contents kept and new bytes zero while growing from a heap
+ * block past 1 MiB into a mapping and on (remapped), after a shrink and a
+ * regrow too; a failed growth leaves the block as it was. */
+static void test_grow_block(void **state) {
+  (void)state;
+  void *p = NULL;
+  size_t size = 0;
+  for (size_t next = 24; next <= ((size_t)8 << 20); next = next * 2 + 40) {
+    assert_int_equal(td_grow_block(&p, next), 0);
+    const unsigned char *b = p;
+    for (size_t i = 0; i < size; i++)
+      if (b[i] != (unsigned char)(i * 7 + 1)) fail_msg("byte %zu of %zu lost growing to %zu", i, size, next);
+    for (size_t i = size; i < next; i++)
+      if (b[i]) fail_msg("new byte %zu of %zu not zero", i, next);
+    for (size_t i = size; i < next; i++) ((unsigned char *)p)[i] = (unsigned char)(i * 7 + 1);
+    size = next;
+  }
+  assert_int_equal(td_grow_block(&p, 3 << 20), 0); /* shrink, then regrow: the cut bytes come back zero */
+  assert_int_equal(td_grow_block(&p, 5 << 20), 0);
+  const unsigned char *b = p;
+  for (size_t i = 0; i < (3 << 20); i++)
+    if (b[i] != (unsigned char)(i * 7 + 1)) fail_msg("byte %zu lost shrinking", i);
+  for (size_t i = 3 << 20; i < (5 << 20); i++)
+    if (b[i]) fail_msg("byte %zu not zero after a shrink and a regrow", i);
+  void *before = p;
+  td__alloc_fail_after(0);
+  assert_int_not_equal(td_grow_block(&p, 9 << 20), 0);
+  td__alloc_fail_after(-1);
+  assert_ptr_equal(p, before);
+  assert_int_equal(((unsigned char *)p)[12345], (unsigned char)(12345 * 7 + 1));
+  td_free_block(p);
+  td_free_block(NULL);
+  void *q = NULL; /* a heap block stays one below 1 MiB */
+  assert_int_equal(td_grow_block(&q, 100), 0);
+  assert_int_equal(td_grow_block(&q, 1000), 0);
+  td_free_block(q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_grow_block),
       cmocka_unit_test(test_seed_example),        cmocka_unit_test(test_laziness),
       cmocka_unit_test(test_cache_budget),        cmocka_unit_test(test_cache_scan_resistant),        cmocka_unit_test(test_partitioned_and_predicate),
       cmocka_unit_test(test_concurrent_readers),  cmocka_unit_test(test_stream_batches),

@@ -18,7 +18,8 @@
 /* Table "t": g (utf8), i (int64), f (float64), s (utf8); rows
  *   a 1 1.0 x | a 2 4.0 y | a 2 2.0 null | a null null x
  *   b 5 -0.0 z | b null 0.0 null | c null null null
- * and table "u": one column n (int64), rows 0 .. U_ROWS - 1. */
+ * table "u": one column n (int64), rows 0 .. U_ROWS - 1, and table "w":
+ * one column r (int64), the row number. */
 enum { U_ROWS = 200000 };
 
 typedef mt_mem env;
@@ -62,6 +63,12 @@ static void env_open(env *e) {
   const char *nn = "n";
   const td_type_id nt = TD_TYPE_INT64;
   add(e, "u", 1, &nn, &nt, cols);
+  TD_ASSERT_OK(td_builder_new(TD_TYPE_INT64, &n, &err), &err);
+  for (int64_t r = 0; r < U_ROWS; r++) td_builder_append_int(n, r, NULL);
+  TD_ASSERT_OK(td_builder_finish(n, &cols[0], &err), &err);
+  td_builder_free(n);
+  const char *rn = "r";
+  add(e, "w", 1, &rn, &nt, cols);
 }
 
 static void env_close(env *e) { mt_mem_close(e); }
@@ -314,6 +321,60 @@ static void test_distinct_window(void **state) {
   env_close(&e);
 }
 
+/* A global count(DISTINCT) of integers kept as an exact bitmap while the
+ * values span at most 2^24 (query/agg.c distinct_ints, merge_exact) equals
+ * the count of the same values as strings (the hash set of entries): a
+ * window widening row after row (w.r rises), one widening past 2^24 and one
+ * turning sparse mid-scan (both spill into the set), negatives, nulls,
+ * windows against either end of int64, and at 2, 3 and 7 threads partial
+ * states of which some spilled and some did not (the spilled one first,
+ * last or in the middle), merged both ways. */
+static void test_distinct_exact(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  static const char *const xs[] = {
+      "r", "r % 1000 - 500", "r * 100", "CASE WHEN r < 150000 THEN r % 1000 ELSE r * 1000000000 END",
+      "CASE WHEN r % 3 = 0 THEN r END", "CASE WHEN r = 199999 THEN 9223372036854775807 ELSE r % 10 END",
+      "-9223372036854775807 - 1 + r % 100", "9223372036854775807 - r % 100",
+      "CASE WHEN r % 2 = 0 THEN -9223372036854775807 - 1 + r % 64 ELSE r % 5 END",
+      "CASE WHEN r >= 190000 THEN r * 1000000000 ELSE r % 5000 END",
+      "CASE WHEN r < 10000 THEN r * 1000000000 ELSE r % 5000 END",
+      "CASE WHEN r BETWEEN 90000 AND 100000 THEN r * 1000000000 ELSE r % 70000 END",
+      "CASE WHEN r < 100000 THEN r ELSE 20000000 - r END", "CASE WHEN r > 0 THEN NULL END"};
+  const int nx = (int)(sizeof xs / sizeof *xs);
+  char sql[4096], want[512];
+  int len = snprintf(sql, sizeof sql, "SELECT ");
+  for (int i = 0; i < nx; i++)
+    len += snprintf(sql + len, sizeof sql - (size_t)len, "%scount(DISTINCT CAST(%s AS VARCHAR))", i ? ", " : "", xs[i]);
+  snprintf(sql + len, sizeof sql - (size_t)len, " FROM w");
+  char *hashed = run(&e, sql, 1);
+  snprintf(want, sizeof want, "%s", hashed);
+  free(hashed);
+  assert_true(strncmp(want, "200000|1000|200000|", 19) == 0);
+  len = snprintf(sql, sizeof sql, "SELECT ");
+  for (int i = 0; i < nx; i++)
+    len += snprintf(sql + len, sizeof sql - (size_t)len, "%scount(DISTINCT %s)", i ? ", " : "", xs[i]);
+  snprintf(sql + len, sizeof sql - (size_t)len, " FROM w");
+  static const int threads[] = {1, 2, 3, 7};
+  for (int t = 0; t < 4; t++) {
+    char *got = run(&e, sql, threads[t]);
+    if (strcmp(got, want) != 0) fail_msg("%d threads: %s, want %s", threads[t], got, want);
+    free(got);
+  }
+  /* one aggregate per query: no other aggregate's path in between */
+  for (int i = 0; i < nx; i++)
+    for (int t = 0; t < 4; t += 3) {
+      snprintf(sql, sizeof sql, "SELECT count(DISTINCT %s) FROM w", xs[i]);
+      char *got = run(&e, sql, threads[t]);
+      const char *w = want;
+      for (int j = 0; j < i; j++) w = strchr(w, '|') + 1;
+      if (strncmp(got, w, strcspn(w, "|") + 1) != 0) fail_msg("%s at %d threads: %s, want %s", sql, threads[t], got, w);
+      free(got);
+    }
+  env_close(&e);
+}
+
 static void test_alloc_failures(void **state) {
   (void)state;
   env e;
@@ -323,6 +384,8 @@ static void test_alloc_failures(void **state) {
                             "FROM t GROUP BY g ORDER BY g", false);
   mt_query_alloc_sweep(&qo, "SELECT count(DISTINCT i), count(DISTINCT f) FROM t", false);
   mt_query_alloc_sweep(&qo, "SELECT count(DISTINCT n % 5000), count(DISTINCT n * 1000) FROM u WHERE n < 30000", false);
+  mt_query_alloc_sweep(&qo, "SELECT count(DISTINCT CASE WHEN r < 20000 THEN r % 500 ELSE r * 1000000000 END) "
+                            "FROM w WHERE r < 30000", false);
   env_close(&e);
 }
 
@@ -330,6 +393,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_values), cmocka_unit_test(test_approx_bound), cmocka_unit_test(test_distinct_kinds),
       cmocka_unit_test(test_threads), cmocka_unit_test(test_distinct_window),
+      cmocka_unit_test(test_distinct_exact),
       cmocka_unit_test(test_live),   cmocka_unit_test(test_errors), cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
