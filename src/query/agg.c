@@ -127,14 +127,16 @@ struct td_agg {
  * dictionary `id` (seen, a byte each).  An integer input: the values
  * lo .. lo + nbits - 1 (bits); losing marks only costs lookups again.
  * `exact`: the integer bitmap is the state instead, the set is empty (see
- * distinct_ints). */
+ * distinct_ints).  `spilled`: values went to the set, or will when the
+ * states' sets merge (td_agg_merge_all merges them after every state's
+ * bitmap): never exact again, though the set may look empty still. */
 typedef struct dseen {
   uint64_t id;
   uint8_t *seen;
   int64_t cap;
   uint64_t *bits;
   int64_t lo, nbits;
-  bool exact;
+  bool exact, spilled;
 } dseen;
 
 /* ---- growth ---- */
@@ -1844,6 +1846,7 @@ static const dseen *exact_of(const td_agg *a, int64_t k) {
 /* Ends aggregate k's exact bitmap: its values enter the set, and the
  * bitmap stays as the set's filter (what it marks is in the set). */
 static int spill_exact(td_agg *a, int64_t k, td_error *err) {
+  if (a->dseen) a->dseen[k].spilled = true;
   if (!exact_of(a, k)) return TD_OK;
   a->dseen[k].exact = false;
   return each_mark(&a->dseen[k], add_to_set, a->ext[k], err);
@@ -1876,7 +1879,7 @@ static int distinct_ints(td_agg *a, int64_t k, const td_vec *in, const uint32_t 
     hi = x[r] > hi ? x[r] : hi;
   }
   if (lo > hi) return TD_OK;
-  if (!ds->bits && td__aggx_size(agg) == 0) ds->exact = true; /* the first values */
+  if (!ds->bits && !ds->spilled && td__aggx_size(agg) == 0) ds->exact = true; /* the first values */
   if (!ds->bits || lo < ds->lo || (uint64_t)hi - (uint64_t)ds->lo >= (uint64_t)ds->nbits) {
     const int64_t nlo = ds->bits && ds->lo < lo ? ds->lo : lo;
     const int64_t nhi = ds->bits && win_last(ds) > hi ? win_last(ds) : hi;
@@ -1925,15 +1928,15 @@ static int merge_exact(td_agg *a, const td_agg *b, td_error *err) {
     if (!a->ext[k] || !td__aggx_by_hash(a->ext[k])) continue;
     const dseen *y = exact_of(b, k);
     int rc = TD_OK;
-    if (!y) { /* b's values, if any, are in its set */
-      if (td__aggx_size(b->ext[k]) > 0) rc = spill_exact(a, k, err);
+    if (!y) { /* b's values, if any, are in its set (merged into a's now or later) */
+      if (td__aggx_size(b->ext[k]) > 0 && !(rc = dseen_of(a, err))) rc = spill_exact(a, k, err);
       if (rc) return rc;
       continue;
     }
     if (!y->bits) continue;
     if ((rc = dseen_of(a, err))) return rc;
     dseen *x = &a->dseen[k];
-    if (!x->bits && td__aggx_size(a->ext[k]) == 0) x->exact = true; /* nothing yet */
+    if (!x->bits && !x->spilled && td__aggx_size(a->ext[k]) == 0) x->exact = true; /* nothing yet */
     int64_t wlo = 0, wbits = 0;
     if (x->exact) {
       const int64_t nlo = x->bits && x->lo < y->lo ? x->lo : y->lo;

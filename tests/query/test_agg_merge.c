@@ -245,12 +245,62 @@ static void test_merge_alloc_failures(void **state) {
   }
 }
 
+/* A global count(DISTINCT) of integers merged by td_agg_merge_all, whose
+ * sets merge after every state's exact bitmap: a target that has seen
+ * nothing, then a state whose values went to its set (too wide for a
+ * bitmap), then one still exact.  The target must not take the exact
+ * state's bitmap as its whole count (it did: the first state's set had not
+ * reached it yet), in every order of the three. */
+static int64_t distinct_of(const int64_t *v, int64_t n, td_agg *a) {
+  td_error err;
+  td_array arr;
+  TD_ASSERT_OK(td_array_init(&arr, TD_TYPE_INT64, n, &err), &err);
+  for (int64_t i = 0; i < n; i++) TD_ASSERT_OK(td_array_append_int(&arr, v[i], &err), &err);
+  struct ArrowArray x;
+  td_colview cv;
+  TD_ASSERT_OK(td_array_export(&arr, &x, &err), &err);
+  TD_ASSERT_OK(td_colview_init(&cv, TD_TYPE_INT64, &x, &err), &err);
+  td_batch b = {n, &cv, NULL, NULL, 0};
+  if (n) TD_ASSERT_OK(td_agg_update(a, &b, NULL, 0, &err), &err);
+  td_arrow_array_release(&x);
+  return n;
+}
+
+static void test_merge_exact_after_spill(void **state) {
+  (void)state;
+  td_error err;
+  const td_agg_spec spec = {TD_AGG_COUNT_DISTINCT, 0, TD_TYPE_INT64};
+  int64_t wide[300], narrow[500];
+  for (int i = 0; i < 300; i++) wide[i] = (int64_t)i * 1000000000; /* 0 is also narrow's */
+  for (int i = 0; i < 500; i++) narrow[i] = i % 200;
+  /* orders of (empty, wide, narrow): the target first, then the others */
+  static const int orders[][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+  for (int o = 0; o < 6; o++)
+    for (int threads = 1; threads <= 3; threads += 2) {
+      td_agg *st[3];
+      for (int i = 0; i < 3; i++) {
+        TD_ASSERT_OK(td_agg_create(NULL, 0, &spec, 1, &st[i], &err), &err);
+        int kind = orders[o][i];
+        if (kind == 1) distinct_of(wide, 300, st[i]);
+        else if (kind == 2) distinct_of(narrow, 500, st[i]);
+      }
+      TD_ASSERT_OK(td_agg_merge_all(st[0], st + 1, 2, threads, &err), &err);
+      td_array out;
+      TD_ASSERT_OK(td_agg_result(st[0], &out, &err), &err);
+      if (((int64_t *)out.values)[0] != 499)
+        fail_msg("order %d, %d threads: %lld distinct, want 499", o, threads, (long long)((int64_t *)out.values)[0]);
+      td_array_reset(&out);
+      for (int i = 0; i < 3; i++) td_agg_free(st[i]);
+    }
+}
+
 int main(void) {
   td__agg_merge_sizes(MIN_GROUPS, 8192 / SC);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_merge_workers),
       cmocka_unit_test(test_merge_overflow),
       cmocka_unit_test(test_merge_alloc_failures),
+      cmocka_unit_test(test_merge_exact_after_spill),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
