@@ -147,7 +147,10 @@ static int bind_input(agg_worker *w, int64_t k, const td_expr *e, const td_batch
     }
     return TD_OK;
   }
-  if (td_expr_all_const(e, b)) return td_expr_eval_row(e, b->consts, &w->bconsts[k], err);
+  if (td_expr_all_const(e, b)) { /* not td_expr_eval_row: its node scratch is shared by the workers */
+    td_array_reset(&w->tmp[k]);
+    return td__expr_eval_const(e, b, &w->tmp[k], &w->bconsts[k], err);
+  }
   td_array_reset(&w->tmp[k]);
   int rc = td_expr_eval(e, b, &w->tmp[k], err);
   if (rc) return rc;

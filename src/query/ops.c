@@ -196,6 +196,19 @@ static int64_t scan_index(const td_scan *sc, int64_t col) {
   return k;
 }
 
+int td__expr_eval_const(const td_expr *e, const td_batch *b, td_array *a, td_value *out, td_error *err) {
+  if (e->type == TD_TYPE_NONE) { /* an untyped NULL: no array holds it */
+    *out = td_value_null(TD_TYPE_NONE);
+    return TD_OK;
+  }
+  td_batch one = {1, b->cols, b->consts, NULL, 0};
+  int rc = td_expr_eval(e, &one, a, err);
+  if (rc) return rc;
+  td_colview v = td_builder_view(a);
+  *out = td_colview_value(&v, 0);
+  return TD_OK;
+}
+
 static int fill_columns(const td_select_spec *spec, const td_batch *b, td_dchunk *c, const td_scan *sc,
                         const td_chunk *ch, td_shared_array *const *owners, td_error *err) {
   int64_t n_out = spec->items ? spec->n_items : spec->n_fields;
@@ -213,9 +226,12 @@ static int fill_columns(const td_select_spec *spec, const td_batch *b, td_dchunk
         td_dchunk_set_view(c, i, &ch->views[k], ch->owners[k]);
       }
     } else if (td_expr_all_const(e, b)) {
+      td_array a;
       td_value v;
-      rc = td_expr_eval_row(e, b->consts, &v, err);
+      memset(&a, 0, sizeof a);
+      rc = td__expr_eval_const(e, b, &a, &v, err);
       if (rc == TD_OK) rc = td_dchunk_set_const(c, i, &v, err);
+      td_array_reset(&a);
     } else {
       td_array a;
       memset(&a, 0, sizeof a);

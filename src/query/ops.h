@@ -131,6 +131,11 @@ int td_op_select_topn(td_table *source, td_select_spec *spec, const td_schema *d
 
 /* A view of a built (not exported) array; valid until it is appended to. */
 td_colview td_builder_view(const td_array *a);
+/* Evaluates e, whose columns are all constants of b (td_expr_all_const), as
+ * one row: into a (initialized here; the caller resets it) and *out, a value
+ * of a's row (valid while a is).  Unlike td_expr_eval_row it writes nothing
+ * into the tree (no node scratch), so workers may evaluate one tree at once. */
+int td__expr_eval_const(const td_expr *e, const td_batch *b, td_array *a, td_value *out, td_error *err);
 
 /* The column type of a bound expression as a field (name copied).  A bare
  * column of `src` (the schema e was bound against; NULL: none) keeps its
