@@ -1831,11 +1831,7 @@ static int each_mark(const dseen *ds, int (*fn)(int64_t v, void *ctx, td_error *
 static int add_to_set(int64_t v, void *x, td_error *err) { return td__aggx_add_hash(x, 0, mix64((uint64_t)v), err); }
 
 /* An exact bitmap's count: its marks. */
-static int64_t count_marks(const dseen *ds) {
-  int64_t n = 0;
-  for (int64_t w = 0; w < ds->nbits / 64; w++) n += __builtin_popcountll(ds->bits[w]);
-  return n;
-}
+static int64_t count_marks(const dseen *ds) { return td_bits_count((const uint8_t *)ds->bits, 0, ds->nbits); }
 
 /* Aggregate k's exact bitmap (the state of a global count(DISTINCT) of
  * integers), NULL if it has none. */
