@@ -1352,7 +1352,10 @@ static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_e
  * candidates, so a row's position is its chunk's plus its index), every key
  * a column (of the source, or a projection item that is a column), k small
  * beside the rows (each winner fetches its page of every other column), and
- * fewer columns to scan than the full read.  kc[k]: key k's source column.
+ * either fewer columns to scan than the full read or a first key whose
+ * metadata can skip pages (topn_skip_column: only the late scan skips, so
+ * `SELECT price ... ORDER BY price DESC LIMIT 10` takes it too; the winners'
+ * columns are then copied from the key buffer).  kc[k]: key k's source column.
  */
 static bool topn_late(const td_table *src, const sort_op *op, int64_t rows, int64_t *kc) {
   if (src->kind != TD_TABLE_SOURCE || op->limit < 1 || op->limit > 4096 || op->limit * 64 > rows) return false;
@@ -1366,7 +1369,7 @@ static bool topn_late(const td_table *src, const sort_op *op, int64_t rows, int6
     for (int64_t j = 0; j < k; j++) dup |= kc[j] == kc[k];
     distinct += !dup;
   }
-  return distinct < (op->sel ? op->sel->n_cols : src->def->n_fields);
+  return distinct < (op->sel ? op->sel->n_cols : src->def->n_fields) || topn_skip_column(src, op, kc[0]) >= 0;
 }
 
 /* Late materialization, after the key scan: the winners' rows (positions
