@@ -718,7 +718,11 @@ int td__compose_source(td_select *q, td_query_options *opts, td_table **out, td_
   }
   int rc = TD_OK;
   if (q->n_terms) rc = plan_union(q, opts, out, err);
-  else if (q->from_sub) rc = td__plan_query(q->from_sub, opts, q->env, out, err);
+  else if (q->from_sub) { /* its items narrowed to what q reads */
+    q->from_sub->outer = q;
+    rc = td__plan_query(q->from_sub, opts, q->env, out, err);
+    q->from_sub->outer = NULL;
+  }
   else *out = td_table_retain(q->source_kind == TD_SOURCE_NAME ? lookup(q->env, q->source) : NULL);
   if (rc || !q->env || !q->env->n_live) return rc;
   return gate_source(q, opts, out, err);

@@ -544,6 +544,59 @@ static int rename_dup(sql_plan *sp, int64_t i, td_error *err) {
   return TD_OK;
 }
 
+/* Whether e names column `name` somewhere. */
+static bool expr_names(const td_expr *e, const char *name) {
+  if (!e) return false;
+  if (e->kind == TD_EXPR_COLUMN && e->name && strcmp(e->name, name) == 0) return true;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (expr_names(e->args[i], name)) return true;
+  return false;
+}
+
+/* Whether a FROM subquery's items may be narrowed to those its outer
+ * statement reads: it maps rows one to one to its source's (no DISTINCT,
+ * aggregation, set operation or QUALIFY, which an item could change), and
+ * no ORDER BY names an item by its position. */
+static bool prunable(const td_select *q) {
+  if (!q->outer || q->stmt != TD_STMT_SELECT || q->distinct || q->n_distinct_on || q->n_terms || q->later_term ||
+      q->n_group_by || q->group_by_all || q->having || q->qualify)
+    return false;
+  for (int64_t i = 0; i < q->n_items; i++)
+    if (q->items[i].expr && td_expr_has_agg(q->items[i].expr)) return false;
+  for (int64_t i = 0; i < q->n_order_by; i++)
+    if (q->order_by[i].expr->kind == TD_EXPR_LITERAL) return false;
+  return true;
+}
+
+/* Whether a FROM subquery's item named `name` is read: by its outer
+ * statement, or by its own ORDER BY (an alias). */
+static bool item_read(const td_select *q, const char *name) {
+  bool r = td__select_reads(q->outer, name);
+  for (int64_t k = 0; k < q->n_order_by && !r; k++) r = expr_names(q->order_by[k].expr, name);
+  return r;
+}
+
+/* A FROM subquery's items narrowed to those read (item_read), at least one
+ * (the first, when none is): `SELECT count(*) FROM (SELECT * FROM t WHERE
+ * x > 1)` computes one column, not all of t's. */
+static void prune_items(sql_plan *sp) {
+  const td_select *q = sp->q;
+  if (!prunable(q)) return;
+  bool any = false;
+  for (int64_t i = 0; i < sp->n_items && !any; i++) any = item_read(q, sp->names[i]);
+  int64_t n = 0;
+  for (int64_t i = 0; i < sp->n_items; i++) {
+    if (any ? item_read(q, sp->names[i]) : i == 0) {
+      sp->items[n] = sp->items[i];
+      sp->names[n++] = sp->names[i];
+    } else {
+      td_expr_free(sp->items[i]);
+      td_free(sp->names[i]);
+    }
+  }
+  sp->n_items = n;
+}
+
 /* Expands '*' and names the items. */
 static int expand_items(sql_plan *sp, const td_schema *def, td_error *err) {
   const td_select *q = sp->q;
@@ -590,6 +643,7 @@ static int expand_items(sql_plan *sp, const td_schema *def, td_error *err) {
     else rc = hindex_put(&names, h, i, err);
   }
   hindex_reset(&names);
+  if (rc == TD_OK) prune_items(sp);
   return rc;
 }
 

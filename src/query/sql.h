@@ -112,6 +112,9 @@ typedef struct td_select {
   int64_t qualify_pos;         /* offset of QUALIFY */
   td_expr **distinct_on;       /* SELECT DISTINCT ON (exprs) */
   int64_t n_distinct_on;
+  /* While planned as a FROM subquery: the statement reading it, whose
+   * references prune this one's items (query/plan.c, expand_items). */
+  const struct td_select *outer;
 } td_select;
 
 /* FROM's tail after the first source: an alias, then JOIN clauses

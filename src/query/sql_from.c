@@ -558,6 +558,15 @@ static bool ref_names(const char *r, const char *col) {
   return lr == lc + 6 && strncmp(r, col, lc) == 0 && strcmp(r + lc, "_right") == 0;
 }
 
+bool td__select_reads(const td_select *q, const char *col) {
+  used_cols u = {0};
+  used_collect(&u, q);
+  bool r = u.all || u.rc;
+  for (int64_t i = 0; !r && i < u.n; i++) r = ref_names(u.v[i], col);
+  td_free(u.v);
+  return r;
+}
+
 /* *t narrowed (a view) to the columns the statement may reference; *t
  * unchanged when it needs every column or none matches. */
 static int narrow(const used_cols *u, td_table **t, td_error *err) {

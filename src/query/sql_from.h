@@ -23,4 +23,10 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
 /* One source: rewrites alias.col and source.col into col.  TD_ENOMEM. */
 int td__strip_alias(td_select *q, td_error *err);
 
+/* Whether statement q may read a column named `col` of its FROM source: q
+ * references it (as col or alias.col), or reads every column ('*', an
+ * expression subquery), or its references could not be collected (no
+ * memory).  Never false for a column q reads. */
+bool td__select_reads(const td_select *q, const char *col);
+
 #endif

@@ -62,6 +62,57 @@ static void test_with_and_subqueries(void **state) {
   mt_close(&e);
 }
 
+/* Rows a fresh service over m receives from the backend for `sql`. */
+static int64_t rows_received(const char *sql) {
+  mt_env e;
+  mt_open(&e, 8, false);
+  td_table *t = mt_run(&e, sql, false);
+  td_table_release(t);
+  td_counters c;
+  td_service_counters(e.svc, &c);
+  mt_close(&e);
+  return c.rows_received;
+}
+
+/* A FROM subquery computes only the items its outer statement reads (and
+ * those its own ORDER BY names); one that could change rows by an item
+ * (DISTINCT, aggregation, a set operation, QUALIFY) or whose ORDER BY names
+ * a position keeps them all. */
+static void test_subquery_pruning(void **state) {
+  (void)state;
+  mt_env e;
+  mt_open(&e, 8, false);
+  same(&e, "SELECT count(*) AS n FROM (SELECT * FROM m WHERE v > 100) t", "SELECT count(*) AS n FROM m WHERE v > 100",
+       false);
+  same(&e, "SELECT sum(t.x) AS sx FROM (SELECT *, k + 1 AS k1 FROM m) t WHERE t.k1 > 2",
+       "SELECT sum(x) AS sx FROM m WHERE k + 1 > 2", false);
+  /* an ORDER BY alias and a top-N inside: the ordering item stays */
+  same(&e, "SELECT s FROM (SELECT s, v AS w, x FROM m ORDER BY w DESC NULLS LAST, s LIMIT 5) t",
+       "SELECT s FROM (SELECT s, v FROM m ORDER BY v DESC NULLS LAST, s LIMIT 5) t", false);
+  same(&e, "SELECT s FROM (SELECT s, v, x FROM m ORDER BY 2 DESC NULLS LAST, 1 LIMIT 5) t",
+       "SELECT s FROM (SELECT s, v FROM m ORDER BY v DESC NULLS LAST, s LIMIT 5) t", false);
+  /* rows depend on every item: nothing is pruned */
+  same(&e, "SELECT count(*) AS n FROM (SELECT DISTINCT k, s FROM m) t",
+       "SELECT count(*) AS n FROM (SELECT k, s FROM m GROUP BY k, s) t", false);
+  expect_text(&e, "SELECT count(*) AS n FROM (SELECT 'a' AS c, sum(v) AS sv FROM m) t", "1|;");
+  same(&e, "SELECT count(*) AS n FROM (SELECT k FROM m UNION SELECT k FROM m) t", "SELECT count(DISTINCT k) AS n FROM m",
+       false);
+  same(&e, "SELECT count(*) AS n FROM (SELECT k, s, row_number() OVER (PARTITION BY k ORDER BY s) AS r FROM m "
+           "QUALIFY r = 1) t",
+       "SELECT count(DISTINCT k) AS n FROM m", false);
+  /* none read: one item is still computed, and the count is the rows' */
+  expect_text(&e, "SELECT count(*) AS n FROM (SELECT k, v FROM m) t", "47|;");
+  expect_text(&e, "SELECT 1 AS one FROM (SELECT k FROM m WHERE k = 1) t LIMIT 1", "1|;");
+  mt_close(&e);
+  /* the backend is asked for the columns read alone */
+  int64_t all = rows_received("SELECT count(*) AS n FROM (SELECT k, v, x, s FROM m WHERE x > 0) t WHERE s IS NOT NULL");
+  int64_t two = rows_received("SELECT count(*) AS n FROM (SELECT x, s FROM m WHERE x > 0) t WHERE s IS NOT NULL");
+  int64_t every = rows_received("SELECT count(*) AS n FROM (SELECT DISTINCT k, v, x, s FROM m WHERE x > 0) t");
+  assert_true(two > 0);
+  assert_int_equal(all, two);
+  assert_true(every > two);
+}
+
 static void test_union(void **state) {
   (void)state;
   mt_env e;
@@ -234,7 +285,8 @@ static void test_alloc_failures(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_with_and_subqueries), cmocka_unit_test(test_union),
+      cmocka_unit_test(test_with_and_subqueries), cmocka_unit_test(test_subquery_pruning),
+      cmocka_unit_test(test_union),
       cmocka_unit_test(test_expression_subqueries), cmocka_unit_test(test_live),
       cmocka_unit_test(test_errors), cmocka_unit_test(test_alloc_failures),
   };
