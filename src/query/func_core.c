@@ -223,6 +223,62 @@ static int row_like(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
   return TD_OK;
 }
 
+/* The shape of a LIKE pattern without '_' whose '%'s are only at its ends:
+ * the literal between them (p[*from, *to)) and where it must sit.  false
+ * for any other pattern. */
+typedef enum like_shape { LIKE_EXACT, LIKE_PREFIX, LIKE_SUFFIX, LIKE_CONTAINS } like_shape;
+
+static bool like_simple(const char *p, size_t m, like_shape *shape, size_t *from, size_t *to) {
+  size_t a = 0, b = m;
+  while (a < m && p[a] == '%') a++;
+  while (b > a && p[b - 1] == '%') b--;
+  if (memchr(p + a, '%', b - a) || memchr(p, '_', m)) return false;
+  *from = a;
+  *to = b;
+  *shape = a == 0 && b == m ? LIKE_EXACT : a == 0 ? LIKE_PREFIX : b == m ? LIKE_SUFFIX : LIKE_CONTAINS;
+  return true;
+}
+
+/* [NOT] LIKE of a string batch with a constant pattern and no ESCAPE: a
+ * pattern of one literal between leading and trailing '%'s compares bytes
+ * (memcmp, memmem), any other runs td__like_match per row; null rows stay
+ * null.  ILIKE and ESCAPE go row by row. */
+static int vec_like(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = &args[0], *pat = &args[1];
+  if (e->n_args != 2 || e->fn->name[0] == 'i' || x->is_const || x->ph != TD_PHYS_STR || !pat->is_const ||
+      pat->c.is_null || pat->c.type == TD_TYPE_NONE)
+    return TD_OK;
+  void *buf;
+  int rc = td__vec_make(out, TD_PHYS_BOOL, n, x, &buf, err);
+  if (rc) return rc;
+  uint8_t *r = buf;
+  const char *p = pat->c.v.s.ptr;
+  size_t m = pat->c.v.s.len, from, to;
+  like_shape shape;
+  const uint8_t neg = e->negated;
+  if (like_simple(p, m, &shape, &from, &to)) {
+    const char *lit = p + from;
+    size_t k = to - from;
+    for (int64_t i = 0; i < n; i++) {
+      const char *s = x->strs + x->offs[i];
+      size_t len = (size_t)(x->offs[i + 1] - x->offs[i]);
+      bool hit;
+      switch (shape) {
+        case LIKE_EXACT: hit = len == k && memcmp(s, lit, k) == 0; break;
+        case LIKE_PREFIX: hit = len >= k && memcmp(s, lit, k) == 0; break;
+        case LIKE_SUFFIX: hit = len >= k && memcmp(s + len - k, lit, k) == 0; break;
+        default: hit = k == 0 || (len >= k && memmem(s, len, lit, k) != NULL); break;
+      }
+      r[i] = (uint8_t)hit ^ neg;
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++)
+      r[i] = (uint8_t)td__like_match(x->strs + x->offs[i], (size_t)(x->offs[i + 1] - x->offs[i]), p, m, -1) ^ neg;
+  }
+  *done = true;
+  return TD_OK;
+}
+
 /* ---- comparisons: IS DISTINCT FROM, NULLIF, GREATEST, LEAST ---- */
 
 static int bind_comparable(td_expr *e, td_error *err) {
@@ -499,8 +555,8 @@ const td_func td__funcs_core[] = {
     TD_FN("case", 2, -1, bind_case, row_case, false, false),
     TD_FN("cast", 2, 2, bind_cast, row_cast, true, false),
     TD_FN("try_cast", 2, 2, bind_cast, row_try_cast, true, false),
-    TD_FN("like", 2, 3, bind_like, row_like, true, false),
-    TD_FN("ilike", 2, 3, bind_like, row_like, true, false),
+    TD_FN_VEC("like", 2, 3, bind_like, row_like, true, false, vec_like),
+    TD_FN_VEC("ilike", 2, 3, bind_like, row_like, true, false, vec_like),
     TD_FN("distinct_from", 2, 2, bind_distinct, row_distinct, false, false),
     TD_FN("coalesce", 1, -1, bind_comparable, row_coalesce, false, false),
     TD_FN("ifnull", 2, 2, bind_comparable, row_coalesce, false, false),

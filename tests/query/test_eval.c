@@ -174,6 +174,10 @@ static const char *const exprs[] = {
     "date_trunc('day', ts)", "extract(day FROM ts)", "date_part('epoch', ts)", "strftime(ts, '%Y-%m-%d')",
     "epoch_ns(ts)", "ts - INTERVAL 5 MINUTE", "ts + INTERVAL '2 days' > '1970-01-04'",
     "CASE WHEN s LIKE '%b%' THEN lower(s) || '-' ELSE upper(s) END = 'ab-'",
+    /* LIKE over a batch (func_core.c vec_like): each pattern shape */
+    "s LIKE 'ab'", "s NOT LIKE 'ab'", "s LIKE 'ab%'", "s LIKE '%b'", "s LIKE '%bc'", "s LIKE '%b%'",
+    "s NOT LIKE '%b%'", "s LIKE '%'", "s LIKE '%%'", "s LIKE ''", "s NOT LIKE ''", "s LIKE 'a%c'", "s LIKE '_'",
+    "s LIKE '%a_'", "s LIKE 'zz%%'", "s LIKE '%%b%%'",
     /* integer column OP constant read from the column (query/sel_int.c):
      * every operator, constants at and past the column type's range */
     "i32 > 1099511627776", "i32 < 1099511627776", "i32 <> 1099511627776", "i32 = -1099511627776",
