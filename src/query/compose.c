@@ -232,7 +232,7 @@ static int parse_operand(td_parser *p, td_select **out, td_select **core) {
 }
 
 static int order_before_set_op(td_parser *p, const td_select *last) {
-  int64_t pos = last->n_order_by ? last->order_by[0].pos : last->limit_pos;
+  int64_t pos = last->n_order_by ? last->order_by[0].pos : last->order_by_all ? last->order_all_pos : last->limit_pos;
   return td_err_at(p->err, TD_EPARSE, pos,
                    "ORDER BY or LIMIT before %.*s is not supported at offset %lld (it applies to the whole "
                    "statement when written after the last SELECT; parenthesize a term to order it)",
@@ -264,7 +264,8 @@ int td__parse_query(td_parser *p, td_select *s) {
   bool group = false; /* the last term of s is a run of INTERSECTs */
   bool lead = true;   /* every operation so far is an INTERSECT */
   while (td__at_set_op(p)) {
-    if (core && (core->n_order_by || core->has_limit || core->offset)) return order_before_set_op(p, core);
+    if (core && (core->n_order_by || core->order_by_all || core->has_limit || core->offset))
+      return order_before_set_op(p, core);
     int op = td__is_kw(p, "UNION") ? TD_SETOP_UNION : td__is_kw(p, "INTERSECT") ? TD_SETOP_INTERSECT : TD_SETOP_EXCEPT;
     td__next(p);
     bool all = td__accept_kw(p, "ALL");
@@ -298,6 +299,11 @@ int td__parse_query(td_parser *p, td_select *s) {
   if (core && core != s && s->n_terms) { /* ORDER BY / LIMIT of the last SELECT apply to the whole */
     s->order_by = core->order_by;
     s->n_order_by = core->n_order_by;
+    s->order_by_all = core->order_by_all;
+    s->order_all_desc = core->order_all_desc;
+    s->order_all_nulls_first = core->order_all_nulls_first;
+    s->order_all_pos = core->order_all_pos;
+    core->order_by_all = false;
     s->has_limit = core->has_limit;
     s->limit = core->limit;
     s->limit_pos = core->limit_pos;

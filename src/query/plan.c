@@ -1050,6 +1050,32 @@ static int parse_query(const char *sql, td_query_options *opts, td_select **q, t
 
 /* Resolves the source of a parsed statement (sp->q) and builds the pruned
  * source table. */
+/* ORDER BY ALL: ORDER BY 1, 2, ..., n over the expanded items, each with
+ * the clause's direction and null placement (as DuckDB). */
+static int order_by_all(sql_plan *sp, td_error *err) {
+  td_select *q = sp->q;
+  td_order_item *o = td_calloc((size_t)sp->n_items + 1, sizeof *o);
+  if (!o) return td_err_nomem(err, "planning ORDER BY ALL");
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < sp->n_items; i++) {
+    int64_t pos = q->order_all_pos;
+    o[i] = (td_order_item){td__expr_new(TD_EXPR_LITERAL, pos, err), q->order_all_desc, pos, q->order_all_nulls_first};
+    if (!o[i].expr) rc = TD_ENOMEM;
+    else o[i].expr->lit = td_value_int(TD_TYPE_INT64, i + 1);
+  }
+  if (rc) {
+    for (int64_t i = 0; i < sp->n_items; i++) td_expr_free(o[i].expr);
+    td_free(o);
+    return rc;
+  }
+  for (int64_t i = 0; i < q->n_order_by; i++) td_expr_free(q->order_by[i].expr);
+  td_free(q->order_by);
+  q->order_by = o;
+  q->n_order_by = sp->n_items;
+  q->order_by_all = false;
+  return TD_OK;
+}
+
 static int prepare_q(td_query_options *opts, sql_plan *sp, td_table **src, td_expr **filter, td_error *err) {
   *src = NULL;
   *filter = NULL;
@@ -1093,6 +1119,7 @@ static int prepare_q(td_query_options *opts, sql_plan *sp, td_table **src, td_ex
     if (rc == TD_OK) rc = key_definition(svc, key, &def, &np, err);
   }
   if (rc == TD_OK) rc = expand_items(sp, def, err);
+  if (rc == TD_OK && sp->q->order_by_all) rc = order_by_all(sp, err);
   if (rc == TD_OK)
     rc = td__window_extract(sp->q, def, sp->items, sp->n_items,
                             sp->q->n_group_by > 0 || sp->q->distinct || sp->q->group_by_all || sp->q->having,

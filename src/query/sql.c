@@ -152,6 +152,18 @@ static int parse_group_by(td_parser *p, td_select *s) {
 
 static int parse_order_by(td_parser *p, td_select *s) {
   if (!td__accept_kw(p, "BY")) return td__expected(p, "BY after ORDER");
+  if (td__is_kw(p, "ALL")) { /* every item, left to right (query/plan.c) */
+    s->order_all_pos = p->tok.pos;
+    td__next(p);
+    s->order_by_all = true;
+    if (td__accept_kw(p, "DESC")) s->order_all_desc = true;
+    else td__accept_kw(p, "ASC");
+    if (td__accept_kw(p, "NULLS")) {
+      if (td__accept_kw(p, "FIRST")) s->order_all_nulls_first = true;
+      else if (!td__accept_kw(p, "LAST")) return td__expected(p, "FIRST or LAST after NULLS");
+    }
+    return TD_OK;
+  }
   for (;;) {
     td_order_item *it = grow((void **)&s->order_by, s->n_order_by, sizeof *it, p->err);
     if (!it) return TD_ENOMEM;
@@ -455,6 +467,9 @@ int td_select_print(const td_select *s, char **out, td_error *err) {
     td__sb_put(&b, " QUALIFY ");
     put_expr(&b, s->qualify);
   }
+  if (s->order_by_all)
+    td__sb_put(&b, s->order_all_desc ? (s->order_all_nulls_first ? " ORDER BY ALL DESC NULLS FIRST" : " ORDER BY ALL DESC")
+                                     : (s->order_all_nulls_first ? " ORDER BY ALL NULLS FIRST" : " ORDER BY ALL"));
   for (int64_t i = 0; i < s->n_order_by; i++) {
     td__sb_put(&b, i ? ", " : " ORDER BY ");
     put_expr(&b, s->order_by[i].expr);

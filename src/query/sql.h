@@ -90,6 +90,10 @@ typedef struct td_select {
   int64_t limit_pos;           /* offset of the number, or -1 */
   td_expr *having;             /* NULL if none */
   bool group_by_all;           /* GROUP BY ALL: the items without aggregates */
+  bool order_by_all;           /* ORDER BY ALL [DESC] [NULLS FIRST]: every item, left to
+                                  right (made order_by items by the planner) */
+  bool order_all_desc, order_all_nulls_first;
+  int64_t order_all_pos;       /* offset of ALL */
   int64_t offset;              /* OFFSET m (0 if none) */
   /* Composition (query/compose.c): */
   struct td_select *from_sub;  /* FROM (SELECT ...) (source_kind SUBQUERY) */

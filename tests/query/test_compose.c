@@ -56,6 +56,13 @@ static void test_with_and_subqueries(void **state) {
        "WITH b AS (SELECT k, count(*) AS n FROM m GROUP BY k) SELECT a.k, a.v, b.n FROM m a JOIN b USING (k)", false);
   same(&e, "SELECT * FROM (SELECT * FROM (SELECT k, v FROM m WHERE v IS NOT NULL) x WHERE k > 1) y",
        "SELECT k, v FROM m WHERE v IS NOT NULL AND k > 1", false);
+  /* ORDER BY ALL: every item left to right, after '*' is expanded, over a union too */
+  same(&e, "SELECT s, k FROM m ORDER BY ALL", "SELECT s, k FROM m ORDER BY 1, 2", true);
+  same(&e, "SELECT * FROM m ORDER BY ALL DESC NULLS FIRST LIMIT 9",
+       "SELECT * FROM m ORDER BY 1 DESC NULLS FIRST, 2 DESC NULLS FIRST, 3 DESC NULLS FIRST, 4 DESC NULLS FIRST, "
+       "5 DESC NULLS FIRST LIMIT 9", true);
+  same(&e, "SELECT k FROM m WHERE k < 2 UNION SELECT k FROM m ORDER BY ALL DESC", "SELECT DISTINCT k FROM m ORDER BY k DESC",
+       true);
   /* SELECT without FROM */
   expect_text(&e, "SELECT 1 + 2 AS a, 'a' || 'b' AS b", "3|ab|;");
   expect_text(&e, "SELECT 1 AS a WHERE false", "");

@@ -404,6 +404,11 @@ static void test_sql_clauses(void **state) {
   check_sql("SELECT * EXCLUDE (a, \"b c\") FROM t", "SELECT * EXCLUDE (\"a\", \"b c\") FROM t");
   check_sql("SELECT a, sum(b) FROM t GROUP BY ALL ORDER BY a NULLS LAST", "SELECT a, sum(b) FROM t GROUP BY ALL ORDER BY a");
   check_sql("SELECT a FROM t OFFSET 3 LIMIT 2", "SELECT a FROM t LIMIT 2 OFFSET 3");
+  check_sql("SELECT a, b FROM t ORDER BY ALL", "SELECT a, b FROM t ORDER BY ALL");
+  check_sql("SELECT a, b FROM t ORDER BY ALL DESC NULLS FIRST", "SELECT a, b FROM t ORDER BY ALL DESC NULLS FIRST");
+  check_sql("SELECT a FROM t ORDER BY ALL ASC NULLS LAST LIMIT 1", "SELECT a FROM t ORDER BY ALL LIMIT 1");
+  check_sql_error("SELECT a FROM t ORDER BY ALL, a", 28, "expected");
+  check_sql_error("SELECT a FROM t ORDER BY ALL UNION SELECT a FROM u", 25, "ORDER BY or LIMIT before UNION");
   check_sql("SELECT CASE WHEN a THEN 1 END AS c FROM t", "SELECT CASE WHEN a THEN 1 END AS \"c\" FROM t");
 
   check_sql_error("SELECT a FROM t, u", 15, "a comma-separated FROM list (use JOIN ... ON) is not supported");
