@@ -1,5 +1,14 @@
 /*
- * query/sort.c - stable multi-key sort permutation (bottom-up merge sort).
+ * query/sort.c - stable multi-key sort permutation.
+ *
+ * A large sort first orders the rows by a 64-bit code of their first key
+ * (radix sort, stable): codes compare as the key does, so only rows whose
+ * codes tie are then compared whole (bottom-up merge sort, also stable).  A
+ * code ties exactly for numbers, booleans and temporals; for strings it is
+ * the first seven bytes and the length (up to 8: "longer"), exact for
+ * strings of at most seven bytes.  A null's code is UINT64_MAX, which one
+ * value of some types shares, so that run is always compared whole.  The
+ * result is the merge sort's alone (a total order and stability fix it).
  */
 #include "query/sort.h"
 
@@ -128,6 +137,92 @@ void td_sort_rows(const td_sort_key *keys, int64_t n_keys, int64_t *rows, int64_
   if (src != rows) memcpy(rows, src, (size_t)n * sizeof *rows);
 }
 
+/* Whether the first key has codes (key_codes): not decimal128. */
+static bool has_codes(const td_colview *c) { return c->type != TD_TYPE_DECIMAL128; }
+
+/* Whether two rows whose code of key k is `code` (not UINT64_MAX) tie on
+ * that key: always but for strings longer than seven bytes. */
+static bool code_exact(const td_sort_key *k, uint64_t code) {
+  if (!td_type_is_varlen(k->col->type)) return true;
+  return ((k->desc ? ~code : code) & 0xff) < 8;
+}
+
+/* The codes of key k's rows 0..n (see the file's comment): DESC flips a
+ * value's code; a null's is UINT64_MAX (last either way). */
+static void key_codes(const td_sort_key *k, int64_t n, uint64_t *code) {
+  const td_colview *c = k->col;
+  const uint64_t flip = k->desc ? ~(uint64_t)0 : 0, sign = (uint64_t)1 << 63;
+  for (int64_t i = 0; i < n; i++) {
+    if (!td_colview_valid(c, i)) {
+      code[i] = UINT64_MAX;
+      continue;
+    }
+    uint64_t b;
+    switch (c->type) {
+      case TD_TYPE_FLOAT32:
+      case TD_TYPE_FLOAT64: {
+        double x = td_colview_double(c, i);
+        if (isnan(x)) { /* above +inf, every NaN alike */
+          b = UINT64_C(0xfff8000000000000);
+        } else {
+          if (x == 0) x = 0; /* -0 ties 0 */
+          memcpy(&b, &x, sizeof b);
+          b = b & sign ? ~b : b | sign;
+        }
+        break;
+      }
+      case TD_TYPE_UTF8:
+      case TD_TYPE_BINARY:
+      case TD_TYPE_LARGE_UTF8:
+      case TD_TYPE_LARGE_BINARY: {
+        int64_t len;
+        const char *x = td_colview_str(c, i, &len);
+        b = (uint64_t)(len < 8 ? len : 8);
+        for (int64_t j = 0; j < 7 && j < len; j++) b |= (uint64_t)(uint8_t)x[j] << (56 - 8 * j);
+        break;
+      }
+      case TD_TYPE_UINT64: b = ((const uint64_t *)c->values)[c->offset + i]; break;
+      default: b = (uint64_t)td_colview_int(c, i) ^ sign; break;
+    }
+    code[i] = b ^ flip;
+  }
+}
+
+/* Sorts (code, row) pairs by code, stably: least significant byte first,
+ * skipping the bytes every code shares.  c2, r2: room for n each; count:
+ * zeroed counts of each byte's values. */
+static void radix_pairs(uint64_t *code, int64_t *rows, int64_t n, uint64_t *c2, int64_t *r2, int64_t (*count)[256]) {
+  enum { B = 8 };
+  for (int64_t i = 0; i < n; i++)
+    for (int b = 0; b < B; b++) count[b][(code[i] >> (8 * b)) & 0xff]++;
+  uint64_t *cs = code, *cd = c2;
+  int64_t *rs = rows, *rd = r2;
+  for (int b = 0; b < B; b++) {
+    if (count[b][(code[0] >> (8 * b)) & 0xff] == n) continue; /* one value of this byte */
+    int64_t at = 0;
+    for (int v = 0; v < 256; v++) {
+      int64_t k = count[b][v];
+      count[b][v] = at;
+      at += k;
+    }
+    for (int64_t i = 0; i < n; i++) {
+      int64_t to = count[b][(cs[i] >> (8 * b)) & 0xff]++;
+      cd[to] = cs[i];
+      rd[to] = rs[i];
+    }
+    uint64_t *tc = cs;
+    cs = cd;
+    cd = tc;
+    int64_t *tr = rs;
+    rs = rd;
+    rd = tr;
+  }
+  if (cs != code) {
+    memcpy(code, cs, (size_t)n * sizeof *code);
+    memcpy(rows, rs, (size_t)n * sizeof *rows);
+  }
+}
+
 int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows, int64_t *perm,
                         td_error *err) {
   for (int64_t k = 0; k < n_keys; k++)
@@ -138,7 +233,33 @@ int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows,
   if (n_rows < 2 || n_keys == 0) return TD_OK;
   int64_t *tmp = td_malloc((size_t)n_rows * sizeof *tmp);
   if (!tmp) return td_err_nomem(err, "sorting");
-  td_sort_rows(keys, n_keys, perm, n_rows, tmp);
+  bool coded = n_rows >= 512 && has_codes(keys[0].col);
+  uint64_t *code = coded ? td_malloc((size_t)n_rows * sizeof *code) : NULL;
+  uint64_t *c2 = coded ? td_malloc((size_t)n_rows * sizeof *c2) : NULL;
+  int64_t(*count)[256] = coded ? td_calloc(8, sizeof *count) : NULL;
+  if (coded && (!code || !c2 || !count)) coded = false; /* the merge sort alone needs less */
+  if (!coded) {
+    td_free(code);
+    td_free(c2);
+    td_free(count);
+    td_sort_rows(keys, n_keys, perm, n_rows, tmp);
+    td_free(tmp);
+    return TD_OK;
+  }
+  key_codes(&keys[0], n_rows, code);
+  radix_pairs(code, perm, n_rows, c2, tmp, count);
+  td_free(count);
+  for (int64_t i = 0, j; i < n_rows; i = j) { /* runs of one code */
+    for (j = i + 1; j < n_rows && code[j] == code[i];) j++;
+    if (j - i < 2) continue;
+    if (code[i] != UINT64_MAX && code_exact(&keys[0], code[i])) {
+      if (n_keys > 1) td_sort_rows(keys + 1, n_keys - 1, perm + i, j - i, tmp);
+    } else {
+      td_sort_rows(keys, n_keys, perm + i, j - i, tmp);
+    }
+  }
+  td_free(code);
+  td_free(c2);
   td_free(tmp);
   return TD_OK;
 }
