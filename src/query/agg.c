@@ -2051,6 +2051,7 @@ typedef struct partkeys {
   uint32_t pid;
   uint32_t *loc, *lset;
   int64_t loc_cap, n_lset;
+  uint32_t *pend; /* part_sink's scratch, CHUNK entries */
   uint64_t *xk; /* pair (partition << 32 | sub group); UINT64_MAX: empty */
   uint32_t *xg;
   int64_t x_cap, x_n;
@@ -2068,6 +2069,7 @@ static void part_free(partkeys *pk) {
   td_free(pk->vals);
   td_free(pk->loc);
   td_free(pk->lset);
+  td_free(pk->pend);
   td_free(pk->xk);
   td_free(pk->xg);
   td_free(pk);
@@ -2124,7 +2126,7 @@ static int part_prepare(td_agg *a, const td_batch *b, td_error *err) {
   td_agg_key *ck = td_malloc((size_t)a->n_keys * sizeof *ck), *dk = td_malloc((size_t)a->n_keys * sizeof *dk);
   int rc = TD_OK;
   if (!pk || !ck || !dk || !(pk->is_const = td_malloc((size_t)a->n_keys)) ||
-      !(pk->vals = td_calloc((size_t)a->n_keys, sizeof *pk->vals))) {
+      !(pk->vals = td_calloc((size_t)a->n_keys, sizeof *pk->vals)) || !(pk->pend = td_malloc(CHUNK * sizeof *pk->pend))) {
     rc = td_err_nomem(err, "grouping on partition columns");
   } else {
     int64_t nc = 0, nd = 0;
@@ -2201,16 +2203,27 @@ static int part_sink(void *ctx, const uint32_t *sg, int64_t j0, int64_t j1, td_e
     for (int64_t i = pk->loc_cap; i < cap; i++) loc[i] = NO_GROUP;
     pk->loc_cap = cap;
   }
-  uint32_t *loc = pk->loc;
+  /* the sub groups met first in this partition, in row order (the order
+   * their groups are made in), their pairs' slots prefetched */
+  const uint32_t pending = NO_GROUP - 1;
+  uint32_t *loc = pk->loc, *pend = pk->pend;
+  int64_t np = 0;
   for (int64_t j = j0; j < j1; j++) {
     const uint32_t s = sg[j - j0];
-    uint32_t g = loc[s];
-    if (g == NO_GROUP) {
-      int rc = part_group(a, c->kv, s, &g, err);
-      if (rc) return rc;
-      loc[s] = g;
-      pk->lset[pk->n_lset++] = s;
-    }
+    if (loc[s] != NO_GROUP) continue;
+    loc[s] = pending;
+    pend[np++] = s;
+    TD_AGG_PREFETCH(&pk->xk[mix64((uint64_t)pk->pid << 32 | s) & ((uint64_t)pk->x_cap - 1)]);
+  }
+  int rc = TD_OK;
+  for (int64_t i = 0; i < np; i++) {
+    uint32_t g = NO_GROUP;
+    if (rc == TD_OK && (rc = part_group(a, c->kv, pend[i], &g, err)) == TD_OK) pk->lset[pk->n_lset++] = pend[i];
+    loc[pend[i]] = g;
+  }
+  if (rc) return rc;
+  for (int64_t j = j0; j < j1; j++) {
+    const uint32_t g = loc[sg[j - j0]];
     touch(a, g);
     a->gids[j - j0] = g;
   }
