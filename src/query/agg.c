@@ -28,6 +28,7 @@
 #include "query/agg.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,11 @@ struct td_agg {
   uint32_t cur_epoch;
   td_aggx **ext; /* per aggregate: the state of a kind of query/agg_more.h, else NULL */
   struct dseen *dseen; /* per aggregate: distinct_codes' entries seen (NULL until used) */
+  struct partkeys *pk; /* keys mixing constants and data columns (part_update), NULL until used */
+  /* an index state of part_update (no aggregates): called with the groups
+   * of each chunk of rows once they are mapped */
+  int (*sink)(void *ctx, const uint32_t *gids, int64_t j0, int64_t j1, td_error *err);
+  void *sink_ctx;
 };
 
 /* A filter in front of a global count(DISTINCT)'s set: what is marked here
@@ -242,6 +248,8 @@ static int table_complete(td_agg *a, td_error *err) {
 
 /* ---- creation ---- */
 
+static void part_free(struct partkeys *pk);
+
 void td_agg_free(td_agg *a) {
   if (!a) return;
   for (int64_t k = 0; a->kst && k < a->n_keys; k++) free_store(&a->kst[k], a->n_groups);
@@ -265,6 +273,7 @@ void td_agg_free(td_agg *a) {
   td_free(a->dmap);
   td_free(a->stab);
   td_free(a->dgid);
+  part_free(a->pk);
   td_free(a);
 }
 
@@ -1979,8 +1988,278 @@ static bool dict_fusable(const td_agg *a, const fop *ops, int64_t *fk, int64_t *
   return *fk >= 0;
 }
 
+/* Loads the aggregates' inputs of batch b and picks their fold loops. */
+static int load_inputs(td_agg *a, const td_batch *b, td_vec *in, fop *ops, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t k = 0; !rc && k < a->n_aggs; k++) {
+    const td_agg_spec *sp = &a->specs[k];
+    if (sp->kind != TD_AGG_COUNT_STAR && !distinct_codes_input(a, b, k))
+      rc = td__vec_load(b, sp->column, sp->type, &in[k], err);
+    ops[k] = choose_op(sp, &in[k], &a->ast[k]);
+  }
+  return rc;
+}
+
+/* Folds rows j0..j1-1, whose groups are a->gids[0..], into every aggregate. */
+static int fold_rows(td_agg *a, const td_vec *in, const fop *ops, const uint32_t *sel, int64_t j0, int64_t j1,
+                     td_error *err) {
+  int rc = TD_OK;
+  for (int64_t k = 0; !rc && k < a->n_aggs; k++) {
+    if (ops[k] == OP_GENERIC) {
+      rc = fold_generic(a, k, &in[k], sel, j0, j1, err);
+    } else {
+      fctx c = {&a->ast[k], &in[k]};
+      fold_fns[ops[k]](&c, a->gids, sel, j0, j1);
+    }
+  }
+  return rc;
+}
+
+/* The end of a batch: a sum that overflowed fails it, else the flags left
+ * to the end are set and the groups it touched marked changed. */
+static int finish_batch(td_agg *a, const fop *ops, td_error *err) {
+  for (int64_t k = 0; k < a->n_aggs; k++)
+    if (a->ast[k].ovf)
+      return a->ast[k].ph == TD_PHYS_D128
+                 ? td_err(err, TD_ERANGE, "the decimal sum of aggregate %lld exceeds 38 digits", (long long)k)
+                 : td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
+  for (int64_t k = 0; k < a->n_aggs; k++) post_batch(a, k, ops[k]);
+  for (int64_t t = 0; t < a->n_touched; t++) mark_changed(a, a->touched[t]);
+  return TD_OK;
+}
+
+/*
+ * Keys mixing constants (partition columns: one value a chunk) and data
+ * columns.  Rather than hashing the combined key of every row, the rows are
+ * mapped on the data keys alone by an index state `sub` (no aggregates; its
+ * fast paths: dictionary codes, the integer direct map, short strings, the
+ * combined key of several), then each sub group to this state's group for
+ * the batch's constants: `loc` (sub group -> group, for partition `pid`, the
+ * last batch's; its set entries listed in `lset`), filled from the pairs
+ * (partition, sub group) -> group `xk`/`xg`, a pair met first through the
+ * hash table (lookup_values: the hash and the groups map_multi gives, so
+ * batches taking either path share groups).  Partitions are the groups of an
+ * index state `pidx` on the constant keys.  Rows fold in order into the same
+ * states as on the generic path: the result is the same.  Made for one split
+ * of the keys into constants and columns; a batch splitting them otherwise
+ * remakes it.
+ */
+typedef struct partkeys {
+  uint8_t *is_const; /* per key: a constant in the batches this is made for */
+  td_agg *pidx, *sub;
+  td_value *vals; /* scratch: the keys of a new pair */
+  uint32_t pid;
+  uint32_t *loc, *lset;
+  int64_t loc_cap, n_lset;
+  uint32_t *pend; /* part_sink's scratch, CHUNK entries */
+  uint64_t *xk; /* pair (partition << 32 | sub group); UINT64_MAX: empty */
+  uint32_t *xg;
+  int64_t x_cap, x_n;
+} partkeys;
+
+static _Atomic int64_t part_batches; /* td__agg_part_batches */
+
+int64_t td__agg_part_batches(void) { return atomic_load_explicit(&part_batches, memory_order_relaxed); }
+
+static void part_free(partkeys *pk) {
+  if (!pk) return;
+  td_agg_free(pk->pidx);
+  td_agg_free(pk->sub);
+  td_free(pk->is_const);
+  td_free(pk->vals);
+  td_free(pk->loc);
+  td_free(pk->lset);
+  td_free(pk->pend);
+  td_free(pk->xk);
+  td_free(pk->xg);
+  td_free(pk);
+}
+
+static bool key_is_const(const td_agg *a, const td_batch *b, int64_t k) {
+  return b->consts && b->consts[a->keys[k].column].type != TD_TYPE_NONE;
+}
+
+/* Whether batch b takes part_update: two keys or more, some constant in it
+ * and some not. */
+static bool part_applies(const td_agg *a, const td_batch *b) {
+  if (a->n_keys < 2 || !b->consts) return false;
+  int64_t nc = 0;
+  for (int64_t k = 0; k < a->n_keys; k++) nc += key_is_const(a, b, k);
+  return nc > 0 && nc < a->n_keys;
+}
+
+/* Grows the pairs table to hold one more. */
+static int part_xreserve(partkeys *pk, td_error *err) {
+  if ((pk->x_n + 1) * 2 <= pk->x_cap) return TD_OK;
+  const int64_t cap = pk->x_cap ? pk->x_cap * 2 : 1024;
+  uint64_t *xk = td_malloc((size_t)cap * sizeof *xk);
+  uint32_t *xg = td_malloc((size_t)cap * sizeof *xg);
+  if (!xk || !xg) {
+    td_free(xk);
+    td_free(xg);
+    return td_err_nomem(err, "grouping on partition columns");
+  }
+  memset(xk, 0xff, (size_t)cap * sizeof *xk);
+  for (int64_t i = 0; i < pk->x_cap; i++) {
+    if (pk->xk[i] == UINT64_MAX) continue;
+    uint64_t s = mix64(pk->xk[i]) & (uint64_t)(cap - 1);
+    while (xk[s] != UINT64_MAX) s = (s + 1) & (uint64_t)(cap - 1);
+    xk[s] = pk->xk[i];
+    xg[s] = pk->xg[i];
+  }
+  td_free(pk->xk);
+  td_free(pk->xg);
+  pk->xk = xk;
+  pk->xg = xg;
+  pk->x_cap = cap;
+  return TD_OK;
+}
+
+/* Makes a->pk the one for b's split of the keys. */
+static int part_prepare(td_agg *a, const td_batch *b, td_error *err) {
+  partkeys *pk = a->pk;
+  bool same = pk != NULL;
+  for (int64_t k = 0; same && k < a->n_keys; k++) same = pk->is_const[k] == key_is_const(a, b, k);
+  if (same) return TD_OK;
+  part_free(pk);
+  a->pk = pk = td_calloc(1, sizeof *pk);
+  td_agg_key *ck = td_malloc((size_t)a->n_keys * sizeof *ck), *dk = td_malloc((size_t)a->n_keys * sizeof *dk);
+  int rc = TD_OK;
+  if (!pk || !ck || !dk || !(pk->is_const = td_malloc((size_t)a->n_keys)) ||
+      !(pk->vals = td_calloc((size_t)a->n_keys, sizeof *pk->vals)) || !(pk->pend = td_malloc(CHUNK * sizeof *pk->pend))) {
+    rc = td_err_nomem(err, "grouping on partition columns");
+  } else {
+    int64_t nc = 0, nd = 0;
+    for (int64_t k = 0; k < a->n_keys; k++) {
+      pk->is_const[k] = key_is_const(a, b, k);
+      if (pk->is_const[k]) ck[nc++] = a->keys[k];
+      else dk[nd++] = a->keys[k];
+    }
+    pk->pid = NO_GROUP;
+    rc = td_agg_create(ck, nc, NULL, 0, &pk->pidx, err);
+    if (!rc) rc = td_agg_create(dk, nd, NULL, 0, &pk->sub, err);
+    if (!rc) rc = part_xreserve(pk, err);
+  }
+  td_free(ck);
+  td_free(dk);
+  if (rc) {
+    part_free(a->pk);
+    a->pk = NULL;
+  }
+  return rc;
+}
+
+/* The slot of pair `key` in the pairs table, or the empty slot it would take. */
+static uint64_t part_xslot(const partkeys *pk, uint64_t key) {
+  const uint64_t mask = (uint64_t)pk->x_cap - 1;
+  uint64_t i = mix64(key) & mask;
+  while (pk->xk[i] != UINT64_MAX && pk->xk[i] != key) i = (i + 1) & mask;
+  return i;
+}
+
+/* The group of sub group s in the current partition (added if new). */
+static int part_group(td_agg *a, const td_vec *kv, uint32_t s, uint32_t *out, td_error *err) {
+  partkeys *pk = a->pk;
+  const uint64_t key = (uint64_t)pk->pid << 32 | s;
+  uint64_t i = part_xslot(pk, key);
+  if (pk->xk[i] == key) {
+    *out = pk->xg[i];
+    return TD_OK;
+  }
+  for (int64_t k = 0, d = 0; k < a->n_keys; k++)
+    pk->vals[k] = pk->is_const[k] ? kv[k].c : store_value(&pk->sub->kst[d++], s, a->keys[k].type);
+  int rc = lookup_values(a, pk->vals, out, err);
+  if (rc || (rc = part_xreserve(pk, err))) return rc;
+  i = part_xslot(pk, key);
+  pk->xk[i] = key;
+  pk->xg[i] = *out;
+  pk->x_n++;
+  return TD_OK;
+}
+
+/* What part_sink folds: the state, its constant keys and inputs. */
+typedef struct part_ctx {
+  td_agg *a;
+  const td_vec *kv, *in;
+  const fop *ops;
+  const uint32_t *sel;
+} part_ctx;
+
+/* The sub index mapped rows j0..j1-1 to its groups sg[0..]: their groups
+ * here, then the fold. */
+static int part_sink(void *ctx, const uint32_t *sg, int64_t j0, int64_t j1, td_error *err) {
+  const part_ctx *c = ctx;
+  td_agg *a = c->a;
+  partkeys *pk = a->pk;
+  const int64_t ns = pk->sub->n_groups;
+  if (ns > pk->loc_cap) {
+    int64_t cap = pk->loc_cap ? pk->loc_cap : 1024;
+    while (cap < ns) cap *= 2;
+    uint32_t *loc = td_realloc(pk->loc, (size_t)cap * sizeof *loc);
+    if (loc) pk->loc = loc;
+    uint32_t *lset = loc ? td_realloc(pk->lset, (size_t)cap * sizeof *lset) : NULL;
+    if (!lset) return td_err_nomem(err, "grouping on partition columns");
+    pk->lset = lset;
+    for (int64_t i = pk->loc_cap; i < cap; i++) loc[i] = NO_GROUP;
+    pk->loc_cap = cap;
+  }
+  /* the sub groups met first in this partition, in row order (the order
+   * their groups are made in), their pairs' slots prefetched */
+  const uint32_t pending = NO_GROUP - 1;
+  uint32_t *loc = pk->loc, *pend = pk->pend;
+  int64_t np = 0;
+  for (int64_t j = j0; j < j1; j++) {
+    const uint32_t s = sg[j - j0];
+    if (loc[s] != NO_GROUP) continue;
+    loc[s] = pending;
+    pend[np++] = s;
+    TD_AGG_PREFETCH(&pk->xk[mix64((uint64_t)pk->pid << 32 | s) & ((uint64_t)pk->x_cap - 1)]);
+  }
+  int rc = TD_OK;
+  for (int64_t i = 0; i < np; i++) {
+    uint32_t g = NO_GROUP;
+    if (rc == TD_OK && (rc = part_group(a, c->kv, pend[i], &g, err)) == TD_OK) pk->lset[pk->n_lset++] = pend[i];
+    loc[pend[i]] = g;
+  }
+  if (rc) return rc;
+  for (int64_t j = j0; j < j1; j++) {
+    const uint32_t g = loc[sg[j - j0]];
+    touch(a, g);
+    a->gids[j - j0] = g;
+  }
+  return fold_rows(a, c->in, c->ops, c->sel, j0, j1, err);
+}
+
+/* A batch part_applies to. */
+static int part_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, td_vec *kv, td_vec *in,
+                       fop *ops, td_error *err) {
+  static const uint32_t row0 = 0;
+  atomic_fetch_add_explicit(&part_batches, 1, memory_order_relaxed);
+  int rc = part_prepare(a, b, err);
+  if (!rc) rc = load_inputs(a, b, in, ops, err);
+  for (int64_t k = 0; !rc && k < a->n_keys; k++)
+    if (a->pk->is_const[k]) rc = td__vec_load(b, a->keys[k].column, a->keys[k].type, &kv[k], err);
+  partkeys *pk = a->pk;
+  if (!rc) rc = td_agg_update(pk->pidx, b, &row0, 1, err);
+  if (rc) return rc;
+  const uint32_t pid = pk->pidx->touched[0];
+  if (pid != pk->pid) {
+    for (int64_t i = 0; i < pk->n_lset; i++) pk->loc[pk->lset[i]] = NO_GROUP;
+    pk->n_lset = 0;
+    pk->pid = pid;
+  }
+  part_ctx c = {a, kv, in, ops, sel};
+  pk->sub->sink = part_sink;
+  pk->sub->sink_ctx = &c;
+  rc = td_agg_update(pk->sub, b, sel, n, err);
+  pk->sub->sink = NULL;
+  pk->sub->sink_ctx = NULL;
+  return rc ? rc : finish_batch(a, ops, err);
+}
+
 static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, td_vec *kv,
                   td_vec *in, fop *ops, td_error *err) {
+  if (part_applies(a, b)) return part_update(a, b, sel, n, kv, in, ops, err);
   int rc = TD_OK;
   const td_colview *dkey = NULL; /* a utf8 key arriving as dictionary codes */
   int64_t sk = -1;                /* its index: the one key, or one of two beside a bool */
@@ -1995,12 +2274,7 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
     dkey = NULL; /* a constant bool: the generic loop, its key decoded */
     rc = td__vec_load(b, a->keys[sk].column, a->keys[sk].type, &kv[sk], err);
   }
-  for (int64_t k = 0; !rc && k < a->n_aggs; k++) {
-    const td_agg_spec *sp = &a->specs[k];
-    if (sp->kind != TD_AGG_COUNT_STAR && !distinct_codes_input(a, b, k))
-      rc = td__vec_load(b, sp->column, sp->type, &in[k], err);
-    ops[k] = choose_op(sp, &in[k], &a->ast[k]);
-  }
+  if (!rc) rc = load_inputs(a, b, in, ops, err);
   if (rc) return rc;
   int map = MAP_GENERIC;
   int64_t fk, ck;
@@ -2070,25 +2344,10 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
       } else if (map == MAP_GENERIC) {
         rc = map_generic(a, kv, sel, j0, j1, err);
       }
-      for (int64_t k = 0; !rc && k < a->n_aggs; k++) {
-        if (ops[k] == OP_GENERIC) {
-          rc = fold_generic(a, k, &in[k], sel, j0, j1, err);
-        } else {
-          fctx c = {&a->ast[k], &in[k]};
-          fold_fns[ops[k]](&c, a->gids, sel, j0, j1);
-        }
-      }
+      if (!rc) rc = a->sink ? a->sink(a->sink_ctx, a->gids, j0, j1, err) : fold_rows(a, in, ops, sel, j0, j1, err);
     }
   }
-  if (rc) return rc;
-  for (int64_t k = 0; k < a->n_aggs; k++)
-    if (a->ast[k].ovf)
-      return a->ast[k].ph == TD_PHYS_D128
-                 ? td_err(err, TD_ERANGE, "the decimal sum of aggregate %lld exceeds 38 digits", (long long)k)
-                 : td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
-  for (int64_t k = 0; k < a->n_aggs; k++) post_batch(a, k, ops[k]);
-  for (int64_t t = 0; t < a->n_touched; t++) mark_changed(a, a->touched[t]);
-  return TD_OK;
+  return rc ? rc : finish_batch(a, ops, err);
 }
 
 int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_sel,

@@ -86,6 +86,10 @@ int td_agg_merge_all(td_agg *a, td_agg *const *bs, int n, int threads, td_error 
  * Set it before any aggregation runs. */
 void td__agg_merge_sizes(int64_t min_groups, int64_t chunk);
 
+/* Tests: batches aggregated so far (by any state) whose keys mixed
+ * constants (partition columns) and data columns (the partition-key path). */
+int64_t td__agg_part_batches(void);
+
 /* Bulk mode: count(DISTINCT) of integers, bools and doubles only collects
  * its (group, value) pairs, which td_agg_settle (or td_agg_merge_all, for
  * the states merged) folds into the sets part by part.  Nothing may read

@@ -5,6 +5,7 @@
  * ones) against a state fed only the remaining rows; sort.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1088,6 +1089,114 @@ static void test_sort(void **state) {
   ra.release(&ra);
 }
 
+
+/*
+ * Keys mixing partition columns (constants of a batch) and data columns:
+ * the same groups, in the same order, with the same aggregates (bit for bit)
+ * as a state fed the partition values as ordinary columns.  Partition
+ * values of every key type, null ones, locations met again later, batches
+ * through selections in any order, every seventh batch without constants
+ * (another split of the keys), keys in any order, one to four constants
+ * beside one or two data keys.
+ */
+enum { NLOC = 6, RUN = 37, NPART = 4 };
+
+static td_value part_value(int c, int l) {
+  static char text[NLOC][16];
+  switch (c) {
+    case 5: return l == 0 ? td_value_null(TD_TYPE_INT64) : td_value_int(TD_TYPE_INT64, l * 10 - 30);
+    case 6:
+      if (l == 3) return td_value_null(TD_TYPE_UTF8);
+      snprintf(text[l], sizeof text[l], "%s", l == 5 ? "" : l == 4 ? "p-long-name" : "p");
+      if (l < 3) text[l][1] = (char)('0' + l), text[l][2] = 0;
+      return td_value_str(text[l]);
+    case 7: return l == 2 ? td_value_null(TD_TYPE_FLOAT64) : td_value_double(TD_TYPE_FLOAT64, l == 4 ? -0.0 : l * 0.5);
+    default: return l == 1 ? td_value_null(TD_TYPE_BOOL) : td_value_bool(l % 2 == 0);
+  }
+}
+
+static int loc_of_run(int64_t run) { return (int)((run * 5 + run / 3) % NLOC); }
+
+static void run_partition_keys(const data *d, const td_colview *pv, const td_agg_key *keys, int nk) {
+  td_error err;
+  td_colview cols[9];
+  memcpy(cols, d->v, sizeof d->v);
+  memcpy(cols + 5, pv, NPART * sizeof *pv);
+  td_agg *got, *want;
+  TD_ASSERT_OK(td_agg_create(keys, nk, rspecs, NRSPEC, &got, &err), &err);
+  TD_ASSERT_OK(td_agg_create(keys, nk, rspecs, NRSPEC, &want, &err), &err);
+  uint32_t rows[RUN];
+  int64_t before = td__agg_part_batches();
+  for (int64_t run = 0; run * RUN < N; run++) {
+    int64_t r0 = run * RUN, n = N - r0 < RUN ? N - r0 : RUN;
+    for (int64_t i = 0; i < n; i++) rows[i] = (uint32_t)(run % 2 ? r0 + n - 1 - i : r0 + i);
+    td_value consts[9];
+    for (int c = 0; c < 9; c++) consts[c] = c >= 5 ? part_value(c, loc_of_run(run)) : td_value_null(TD_TYPE_NONE);
+    td_batch pb = {N, cols, run % 7 == 6 ? NULL : consts, NULL, 0}, cb = {N, cols, NULL, NULL, 0};
+    TD_ASSERT_OK(td_agg_update(got, &pb, rows, n, &err), &err);
+    TD_ASSERT_OK(td_agg_update(want, &cb, rows, n, &err), &err);
+  }
+  assert_true(td__agg_part_batches() > before);
+  td_array go[5 + NRSPEC], wo[5 + NRSPEC];
+  TD_ASSERT_OK(td_agg_result(got, go, &err), &err);
+  TD_ASSERT_OK(td_agg_result(want, wo, &err), &err);
+  const int64_t ng = td_agg_group_count(got);
+  assert_int_equal(ng, td_agg_group_count(want));
+  for (int c = 0; c < nk + NRSPEC; c++) {
+    struct ArrowArray ga, wa;
+    td_colview gv, wv;
+    TD_ASSERT_OK(td_array_export(&go[c], &ga, &err), &err);
+    TD_ASSERT_OK(td_array_export(&wo[c], &wa, &err), &err);
+    TD_ASSERT_OK(td_colview_init(&gv, td_agg_output_type(got, c), &ga, &err), &err);
+    TD_ASSERT_OK(td_colview_init(&wv, td_agg_output_type(want, c), &wa, &err), &err);
+    for (int64_t g = 0; g < ng; g++) {
+      td_value x = td_colview_value(&gv, g), y = td_colview_value(&wv, g);
+      bool same = x.type == TD_TYPE_FLOAT64 && !x.is_null && !y.is_null ? memcmp(&x.v.f, &y.v.f, sizeof x.v.f) == 0
+                                                                       : val_eq(x, y);
+      if (!same) fail_msg("keys %d (first %lld): group %lld column %d differs", nk, (long long)keys[0].column, (long long)g, c);
+    }
+    ga.release(&ga);
+    wa.release(&wa);
+  }
+  td_agg_free(got);
+  td_agg_free(want);
+}
+
+static void test_agg_partition_keys(void **state) {
+  (void)state;
+  td_error err;
+  static const td_type_id pt[NPART] = {TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_FLOAT64, TD_TYPE_BOOL};
+  static const td_agg_key sets[][5] = {
+      {{5, TD_TYPE_INT64}, {1, TD_TYPE_UTF8}},
+      {{1, TD_TYPE_UTF8}, {6, TD_TYPE_UTF8}},
+      {{6, TD_TYPE_UTF8}, {0, TD_TYPE_INT32}, {5, TD_TYPE_INT64}},
+      {{0, TD_TYPE_INT32}, {5, TD_TYPE_INT64}, {1, TD_TYPE_UTF8}},
+      {{7, TD_TYPE_FLOAT64}, {3, TD_TYPE_FLOAT64}},
+      {{8, TD_TYPE_BOOL}, {1, TD_TYPE_UTF8}, {6, TD_TYPE_UTF8}},
+      {{5, TD_TYPE_INT64}, {6, TD_TYPE_UTF8}, {0, TD_TYPE_INT32}, {7, TD_TYPE_FLOAT64}, {8, TD_TYPE_BOOL}},
+  };
+  static const int nks[] = {2, 2, 3, 3, 2, 3, 5};
+  for (unsigned seed = 1; seed <= 3; seed++) {
+    data d;
+    make(&d, seed, seed != 2);
+    struct ArrowArray pa[NPART];
+    td_colview pv[NPART];
+    for (int c = 0; c < NPART; c++) {
+      td_array a;
+      TD_ASSERT_OK(td_array_init(&a, pt[c], N, &err), &err);
+      for (int64_t r = 0; r < N; r++) {
+        td_value v = part_value(5 + c, loc_of_run(r / RUN));
+        TD_ASSERT_OK(td_array_append_value(&a, &v, &err), &err);
+      }
+      TD_ASSERT_OK(td_array_export(&a, &pa[c], &err), &err);
+      TD_ASSERT_OK(td_colview_init(&pv[c], pt[c], &pa[c], &err), &err);
+    }
+    for (size_t i = 0; i < sizeof nks / sizeof *nks; i++) run_partition_keys(&d, pv, sets[i], nks[i]);
+    for (int c = 0; c < NPART; c++) pa[c].release(&pa[c]);
+    unmake(&d);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_agg_random),
@@ -1100,6 +1209,7 @@ int main(void) {
       cmocka_unit_test(test_agg_fast_alloc_failures),
       cmocka_unit_test(test_agg_dense_keys),
       cmocka_unit_test(test_agg_lazy_table),
+      cmocka_unit_test(test_agg_partition_keys),
       cmocka_unit_test(test_sort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 
 #include "arrow/schema.h"
 #include "formats/parquet/writer.h"
+#include "query/agg.h"
 #include "query/expr.h"
 #include "query/sql_window.h"
 #include "tabledata.h"
@@ -730,6 +731,41 @@ static void test_two_keys_distinct(void **state) {
   env_close(&e);
 }
 
+/* Keys mixing the partition column P with the string on codes (several
+ * dictionaries a location, plain pages among them) or other data keys, in
+ * either order: the same text (groups in the same order) as with P made an
+ * ordinary column (CASE ... END, evaluated per row), at 1, 2 and 4 threads,
+ * through the partition-key path. */
+static void test_partition_keys(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 5, 400, 64);
+  static const char *const qs[][2] = {
+      {"SELECT P, s, count(*), sum(v), min(v) FROM d GROUP BY P, s",
+       "SELECT CASE WHEN v >= 0 THEN P END AS P, s, count(*), sum(v), min(v) FROM d GROUP BY 1, 2"},
+      {"SELECT s, P, count(*) FROM d WHERE v % 3 <> 1 GROUP BY s, P",
+       "SELECT s, CASE WHEN v >= 0 THEN P END AS P, count(*) FROM d WHERE v % 3 <> 1 GROUP BY 1, 2"},
+      {"SELECT P, v % 5 AS m, s, max(s), first(v) FROM d GROUP BY P, m, s",
+       "SELECT CASE WHEN v >= 0 THEN P END AS P, v % 5 AS m, s, max(s), first(v) FROM d GROUP BY 1, 2, 3"},
+      {"SELECT v % 4 AS m, P, avg(v) FROM d GROUP BY m, P",
+       "SELECT v % 4 AS m, CASE WHEN v >= 0 THEN P END AS P, avg(v) FROM d GROUP BY 1, 2"},
+  };
+  td_query_options qo = options_of(&e);
+  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
+    for (int th = 1; th <= 4; th *= 2) {
+      qo.threads = th;
+      int64_t before = td__agg_part_batches();
+      char *x = mt_query_text(qs[i][0], &qo);
+      assert_true(td__agg_part_batches() > before);
+      assert_true(strlen(x) > 100); /* groups of every location */
+      char *y = mt_query_text(qs[i][1], &qo);
+      if (strcmp(x, y) != 0) fail_msg("%s (%d threads)\n  part:  %.300s\n  plain: %.300s", qs[i][0], th, x, y);
+      free(x);
+      free(y);
+    }
+  env_close(&e);
+}
+
 /* Many groups on codes: 3000 unique strings and words in a Parquet file
  * whose dictionary gives way to PLAIN pages mid-chunk; two keys and
  * count(DISTINCT) give what the decoded key (s || '') gives. */
@@ -822,6 +858,7 @@ int main(void) {
       cmocka_unit_test(test_ipc),
       cmocka_unit_test(test_parquet_spans),
       cmocka_unit_test(test_two_keys_distinct),
+      cmocka_unit_test(test_partition_keys),
       cmocka_unit_test(test_two_keys_many),
   };
   return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);
