@@ -180,15 +180,11 @@ static int cast_error(const td_value *v, td_type_id t, int64_t pos, td_error *er
                    shown, td_type_name(t), numbers ? " (out of its range)" : "", (long long)pos);
 }
 
-/* The least magnitude a double rounds up from to a float infinity: FLT_MAX plus half its ulp
- * (2^128 - 2^103; the tie rounds to even, away from FLT_MAX's odd significand). */
-#define FLOAT32_OVER 0x1.ffffffp127
-
 /* A double rounded to the nearest float (FLOAT/REAL values hold floats, not doubles); beyond
  * float's range, the infinity of its sign (C leaves that conversion undefined, so it is spelled
  * out). */
 static double to_float32(double d) {
-  if (isfinite(d) && fabs(d) >= FLOAT32_OVER) return d < 0 ? -INFINITY : INFINITY;
+  if (isfinite(d) && fabs(d) >= TD_FLOAT32_OVER) return d < 0 ? -INFINITY : INFINITY;
   return (double)(float)d;
 }
 
@@ -350,7 +346,7 @@ int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf,
     if (td_type_is_temporal(v->type)) return cast_error(v, t, pos, err);
     double d = td__value_double(v);
     if (t == TD_TYPE_FLOAT32) { /* a finite number beyond float's range is an error, as DuckDB */
-      if (isfinite(d) && fabs(d) >= FLOAT32_OVER) return cast_error(v, t, pos, err);
+      if (isfinite(d) && fabs(d) >= TD_FLOAT32_OVER) return cast_error(v, t, pos, err);
       d = to_float32(d);
     }
     *out = td_value_double(t, d);

@@ -51,6 +51,9 @@ int td__vec_to_f64(td_vec *v, td_error *err);
 int td__vec_to_d128(td_vec *v, td_error *err);
 /* Makes a constant vec into an array vec (broadcast). */
 int td__vec_materialize(td_vec *v, td_error *err);
+/* Moves src (its values, validity and owned buffers) into *dst; src is
+ * left empty (freeing it frees nothing). */
+void td__vec_move(td_vec *dst, td_vec *src);
 /* Takes ownership of a buffer (freed with the vec). */
 void td__vec_own(td_vec *v, void *p);
 /* Whether row i is valid. */
