@@ -57,8 +57,9 @@ struct td_func {
   void (*release)(void *state);
   /* Optional: the whole batch at once from the evaluated arguments (n
    * rows), when the arguments allow it: sets *done and fills `out` with
-   * buffers of its own (td__vec_own); else leaves both and the rows are
-   * computed one by one. */
+   * buffers of its own (td__vec_own) or moves an argument's vector into
+   * `out` (td__vec_move: the caller owns `args` and frees what is left);
+   * else leaves both and the rows are computed one by one. */
   int (*vec)(const td_expr *e, const struct td_vec *args, int64_t n, struct td_vec *out, bool *done,
              td_error *err);
 };

@@ -599,6 +599,67 @@ static int vec_trunc(const td_expr *e, const td_vec *args, int64_t n, td_vec *ou
   return TD_OK;
 }
 
+/* strftime over a batch: each row as row_strftime formats it, except that a
+ * format of date fields only is formatted once per run of rows on one day. */
+static int vec_strftime(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = time_vec(e, args, 0);
+  const td_value *f = const_text(&args[1]);
+  if (!x || !f) return TD_OK;
+  bool by_day = true; /* no field finer than a day (unknown ones count as finer) */
+  for (size_t i = 0; i + 1 < f->v.s.len; i++)
+    if (f->v.s.ptr[i] == '%') by_day &= strchr("YmdjaAbByCGgUWVuweDFx%", f->v.s.ptr[++i]) != NULL;
+  int64_t unit = td_type_unit_ns(e->args[0]->type), last = INT64_MIN; /* the day of the last text made */
+  int32_t last_at = 0, last_len = 0;
+  int32_t *offs = td_malloc((size_t)(n + 1) * sizeof *offs);
+  uint8_t *valid = x->valid ? td_malloc((size_t)(n ? n : 1)) : NULL;
+  td_fbuf strs = {0};
+  int rc = offs && (!x->valid || valid) ? TD_OK : td_err_nomem(err, "evaluating strftime");
+  bool bad = false;
+  if (offs) offs[0] = 0;
+  for (int64_t i = 0; !rc && !bad && i < n; i++) {
+    int64_t ns;
+    size_t from = strs.len;
+    if (x->valid && !x->valid[i]) {
+      offs[i + 1] = (int32_t)from;
+      continue;
+    }
+    bad = ns_at(x, i, unit, &ns);
+    int64_t days = fdiv(ns, NS_PER_DAY);
+    if (by_day && days == last) { /* the previous row's text again (copied: put may move the buffer) */
+      char tmp[128];
+      if (last_len <= (int32_t)sizeof tmp) {
+        memcpy(tmp, strs.p + last_at, (size_t)last_len);
+        rc = td__fbuf_put(&strs, tmp, (size_t)last_len, err);
+        offs[i + 1] = (int32_t)strs.len;
+        continue;
+      }
+    }
+    td_value a[2] = {td_value_int(e->args[0]->type, x->i64[i]), *f}, r;
+    if (!bad) rc = row_strftime(e, a, &r, &strs, err);
+    bad |= strs.len > INT32_MAX; /* the row path reports it */
+    offs[i + 1] = (int32_t)strs.len;
+    last = days, last_at = (int32_t)from, last_len = (int32_t)(strs.len - from);
+  }
+  if (rc || bad || (!strs.p && !(strs.p = td_malloc(1)))) {
+    td_free(offs);
+    td_free(valid);
+    td_free(strs.p);
+    return rc ? rc : bad ? TD_OK : td_err_nomem(err, "evaluating strftime");
+  }
+  memset(out, 0, sizeof *out);
+  out->ph = TD_PHYS_STR;
+  out->n = n;
+  out->offs = offs;
+  out->strs = strs.p;
+  if (valid) memcpy(valid, x->valid, (size_t)n);
+  out->valid = valid;
+  td__vec_own(out, offs);
+  td__vec_own(out, strs.p);
+  if (valid) td__vec_own(out, valid);
+  *done = true;
+  return TD_OK;
+}
+
 const td_func td__funcs_time[] = {
     TD_FN_VEC("date_trunc", 2, 2, bind_trunc, row_trunc, true, false, vec_trunc),
     TD_FN_VEC("date_part", 2, 2, bind_part, row_part, true, false, vec_part),
@@ -629,7 +690,7 @@ const td_func td__funcs_time[] = {
     TD_FN_VEC("epoch_us", 1, 1, bind_epoch, row_epoch, true, false, vec_epoch),
     TD_FN_VEC("epoch_ms", 1, 1, bind_epoch, row_epoch, true, false, vec_epoch),
     TD_FN_VEC("epoch", 1, 1, bind_epoch, row_epoch, true, false, vec_epoch),
-    TD_FN("strftime", 2, 2, bind_strftime, row_strftime, true, false),
+    TD_FN_VEC("strftime", 2, 2, bind_strftime, row_strftime, true, false, vec_strftime),
     TD_FN("date_diff", 3, 3, bind_diff, row_diff, true, false),
     TD_FN("datediff", 3, 3, bind_diff, row_diff, true, false),
     TD_FN("make_date", 3, 3, bind_make_date, row_make_date, true, false),

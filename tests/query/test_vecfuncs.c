@@ -133,6 +133,7 @@ static bool same_value(const td_value *a, const td_value *b) {
   if (a->is_null != b->is_null) return false;
   if (a->is_null) return true;
   if (a->type == TD_TYPE_BOOL) return a->v.b == b->v.b;
+  if (a->type == TD_TYPE_UTF8) return a->v.s.len == b->v.s.len && memcmp(a->v.s.ptr, b->v.s.ptr, a->v.s.len) == 0;
   if (a->type == TD_TYPE_DATE32) /* stored in 32 bits: CAST(bigint AS DATE) keeps the low ones */
     return (uint32_t)a->v.i == (uint32_t)b->v.i;
   if (td_type_is_float(a->type)) /* bit for bit: -0.0 stays -0.0 */
@@ -158,6 +159,7 @@ static void check_expr(const char *text, bool must_be_fast, tally *t) {
   t->exprs++;
   td_value want[NROWS];
   int want_rc[NROWS];
+  static char texts[NROWS][96];
   char first_msg[sizeof err.message] = "";
   int first_rc = 0;
   int64_t first = -1;
@@ -166,6 +168,12 @@ static void check_expr(const char *text, bool must_be_fast, tally *t) {
     for (int c = 0; c < NCOLS; c++) row[c] = td_colview_value(&views[c], i);
     td_error rerr;
     want_rc[i] = td_expr_eval_row(e, row, &want[i], &rerr);
+    if (!want_rc[i] && !want[i].is_null && want[i].type == TD_TYPE_UTF8) { /* the node's buffer: copied */
+      size_t k = want[i].v.s.len < sizeof texts[i] ? want[i].v.s.len : sizeof texts[i];
+      memcpy(texts[i], want[i].v.s.ptr, k);
+      want[i].v.s.ptr = texts[i];
+      want[i].v.s.len = k;
+    }
     if (want_rc[i] && first < 0) {
       first = i;
       first_rc = want_rc[i];
@@ -242,6 +250,9 @@ static const char *const named[] = {"year", "month", "day", "hour", "minute", "s
                                     "isoyear", "yearweek", "decade", "century", "millennium", "millisecond",
                                     "microsecond", "nanosecond", "epoch_ns", "epoch_us", "epoch_ms", "epoch"};
 
+/* strftime formats: of date fields only (formatted once per day), with times, a literal %. */
+static const char *const formats[] = {"%Y-%m", "%Y-%m-%d %H:%M:%S.%f", "%a %b %j %G-%V %u %%", "%F", "day %d%", "%c %n"};
+
 static void run_times(bool fast, tally *t) {
   char text[128];
   for (int c = 0; c < NCOLS; c++) {
@@ -252,6 +263,10 @@ static void run_times(bool fast, tally *t) {
     }
     for (size_t k = 0; k < sizeof parts / sizeof *parts; k++) {
       snprintf(text, sizeof text, "date_part('%s', %s)", parts[k], names[c]);
+      check_expr(text, fast, t);
+    }
+    for (size_t k = 0; k < sizeof formats / sizeof *formats; k++) {
+      snprintf(text, sizeof text, "strftime(%s, '%s')", names[c], formats[k]);
       check_expr(text, fast, t);
     }
     for (size_t k = 0; k < sizeof named / sizeof *named; k++) {
