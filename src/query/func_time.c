@@ -533,9 +533,10 @@ static int vec_epoch(const td_expr *e, const td_vec *args, int64_t n, td_vec *ou
 #define TRUNC_LOOP(K)                                                                          \
   for (int64_t i = 0; i < n; i++) {                                                            \
     int64_t v = x->i64[i], t, ns;                                                              \
-    bool o = __builtin_mul_overflow(v, unit, &ns) | __builtin_sub_overflow(v, td__floor_mod(v, K), &t); \
-    o |= __builtin_mul_overflow(t, unit, &ns);                                                 \
-    bad |= o & (!x->valid || x->valid[i]);                                                     \
+    bool o1 = __builtin_mul_overflow(v, unit, &ns);                                            \
+    bool o2 = __builtin_sub_overflow(v, td__floor_mod(v, K), &t);                              \
+    bool o3 = __builtin_mul_overflow(t, unit, &ns);                                            \
+    bad |= (o1 | o2 | o3) & (!x->valid || x->valid[i]);                                        \
     r[i] = t;                                                                                  \
   }                                                                                            \
   break
