@@ -203,10 +203,7 @@ static int vec_cast(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
         r[i] = in ? (int64_t)nearbyint(d) : 0;
         bad |= use & (!in | (r[i] < lo) | (r[i] > hi));
       }
-      if (bad) {
-        td__vec_free(out);
-        return TD_OK;
-      }
+      if (bad) return td__vec_done(out, true, done);
     } else if (s == TD_TYPE_BOOL) {
       if ((rc = td__vec_make(out, TD_PHYS_I64, n, x, &buf, err))) return rc;
       int64_t *r = buf;
@@ -228,10 +225,7 @@ static int vec_cast(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
         bad |= over & (!ok || ok[i]);
         r[i] = over ? 0 : (double)(float)d;
       }
-      if (bad) {
-        td__vec_free(out);
-        return TD_OK;
-      }
+      if (bad) return td__vec_done(out, true, done);
     } else if (s_int || s == TD_TYPE_BOOL) {
       if ((rc = td__vec_make(out, TD_PHYS_F64, n, x, &buf, err))) return rc;
       double *r = buf;
@@ -273,10 +267,7 @@ static int vec_cast(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
         for (int64_t i = 0; i < n; i++) r[i] = r[i] / NS_PER_DAY - (r[i] % NS_PER_DAY < 0);
       else if (to != 1)
         for (int64_t i = 0; i < n; i++) r[i] = r[i] / to - (r[i] % to < 0);
-      if (bad) {
-        td__vec_free(out);
-        return TD_OK;
-      }
+      if (bad) return td__vec_done(out, true, done);
     } else {
       return TD_OK;
     }

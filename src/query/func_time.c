@@ -496,12 +496,7 @@ static int part_batch(int p, const td_vec *x, int64_t unit, int64_t n, td_vec *o
       r[i] = v;
     }
   }
-  if (bad) {
-    td__vec_free(out);
-    return TD_OK;
-  }
-  *done = true;
-  return TD_OK;
+  return td__vec_done(out, bad, done);
 }
 
 static int vec_part(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
@@ -592,12 +587,7 @@ static int vec_trunc(const td_expr *e, const td_vec *args, int64_t n, td_vec *ou
       r[i] = v;
     }
   }
-  if (bad) {
-    td__vec_free(out);
-    return TD_OK;
-  }
-  *done = true;
-  return TD_OK;
+  return td__vec_done(out, bad, done);
 }
 
 /* strftime over a batch: each row as row_strftime formats it, except that a
