@@ -329,10 +329,12 @@ size_t td_format_temporal(td_type_id type, int64_t v, char *buf, size_t size) {
   } else {
     int64_t per = 1000000000 / unit;
     secs = floor_div(v, per);
-    frac = v - secs * per;
+    frac = v % per; /* v - secs * per without that product (it overflows near INT64_MIN) */
+    if (frac < 0) frac += per;
     digits = unit == 1 ? 9 : unit == 1000 ? 6 : 3;
   }
-  int64_t days = floor_div(secs, 86400), rem = secs - days * 86400, y;
+  int64_t days = floor_div(secs, 86400), rem = secs % 86400, y; /* rem: without days * 86400 (overflows) */
+  if (rem < 0) rem += 86400;
   unsigned m, d;
   int n = 0;
   bool is_time = type == TD_TYPE_TIME32_S || type == TD_TYPE_TIME32_MS || type == TD_TYPE_TIME64_US ||

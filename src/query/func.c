@@ -123,9 +123,9 @@ int td__func_eval_row(const td_expr *e, const td_value *row, td_value *out, td_e
 
 /* ---- CAST of one value ---- */
 
-int td__format_ts(int64_t ns, td_fbuf *buf, td_error *err) {
-  char tmp[64];
-  size_t n = td_format_timestamp(ns, tmp, sizeof tmp); /* YYYY-MM-DDTHH:MM:SS[.f]Z */
+/* td_format_timestamp's or td_format_temporal's text of a timestamp (tmp, n
+ * bytes: YYYY-MM-DDTHH:MM:SS[.f]Z) as DuckDB prints it into buf. */
+static int put_ts_text(char *tmp, size_t n, td_fbuf *buf, td_error *err) {
   if (n && tmp[n - 1] == 'Z') n--;
   char *t = memchr(tmp, 'T', n);
   if (t) *t = ' ';
@@ -135,6 +135,11 @@ int td__format_ts(int64_t ns, td_fbuf *buf, td_error *err) {
     if (tmp[n - 1] == '.') n--;
   }
   return td__fbuf_put(buf, tmp, n, err);
+}
+
+int td__format_ts(int64_t ns, td_fbuf *buf, td_error *err) {
+  char tmp[64];
+  return put_ts_text(tmp, td_format_timestamp(ns, tmp, sizeof tmp), buf, err);
 }
 
 /* Shortest text that reads back as d (as a float32 when single), laid
@@ -180,15 +185,11 @@ static int cast_error(const td_value *v, td_type_id t, int64_t pos, td_error *er
                    shown, td_type_name(t), numbers ? " (out of its range)" : "", (long long)pos);
 }
 
-/* The least magnitude a double rounds up from to a float infinity: FLT_MAX plus half its ulp
- * (2^128 - 2^103; the tie rounds to even, away from FLT_MAX's odd significand). */
-#define FLOAT32_OVER 0x1.ffffffp127
-
 /* A double rounded to the nearest float (FLOAT/REAL values hold floats, not doubles); beyond
  * float's range, the infinity of its sign (C leaves that conversion undefined, so it is spelled
  * out). */
 static double to_float32(double d) {
-  if (isfinite(d) && fabs(d) >= FLOAT32_OVER) return d < 0 ? -INFINITY : INFINITY;
+  if (isfinite(d) && fabs(d) >= TD_FLOAT32_OVER) return d < 0 ? -INFINITY : INFINITY;
   return (double)(float)d;
 }
 
@@ -210,8 +211,11 @@ static int to_text(const td_value *v, td_fbuf *buf, td_error *err) {
   if (td_type_is_text(v->type)) return td__fbuf_put(buf, v->v.s.ptr, v->v.s.len, err);
   if (v->type == TD_TYPE_BOOL) return td__fbuf_put(buf, v->v.b ? "true" : "false", v->v.b ? 4 : 5, err);
   if (td_type_is_float(v->type)) return format_double(v->v.f, v->type == TD_TYPE_FLOAT32, buf, err);
-  if (td_type_is_timestamp(v->type))
-    return td__format_ts(v->v.i * td_type_unit_ns(v->type), buf, err);
+  if (td_type_is_timestamp(v->type)) { /* beyond nanoseconds' range (in an error message): in its own unit */
+    int64_t ns;
+    if (!__builtin_mul_overflow(v->v.i, td_type_unit_ns(v->type), &ns)) return td__format_ts(ns, buf, err);
+    return put_ts_text(tmp, td_format_temporal(v->type, v->v.i, tmp, sizeof tmp), buf, err);
+  }
   if (td_type_is_temporal(v->type)) {
     size_t n = td_format_temporal(v->type, v->v.i, tmp, sizeof tmp);
     return td__fbuf_put(buf, tmp, n, err);
@@ -350,7 +354,7 @@ int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf,
     if (td_type_is_temporal(v->type)) return cast_error(v, t, pos, err);
     double d = td__value_double(v);
     if (t == TD_TYPE_FLOAT32) { /* a finite number beyond float's range is an error, as DuckDB */
-      if (isfinite(d) && fabs(d) >= FLOAT32_OVER) return cast_error(v, t, pos, err);
+      if (isfinite(d) && fabs(d) >= TD_FLOAT32_OVER) return cast_error(v, t, pos, err);
       d = to_float32(d);
     }
     *out = td_value_double(t, d);

@@ -57,8 +57,9 @@ struct td_func {
   void (*release)(void *state);
   /* Optional: the whole batch at once from the evaluated arguments (n
    * rows), when the arguments allow it: sets *done and fills `out` with
-   * buffers of its own (td__vec_own); else leaves both and the rows are
-   * computed one by one. */
+   * buffers of its own (td__vec_own) or moves an argument's vector into
+   * `out` (td__vec_move: the caller owns `args` and frees what is left);
+   * else leaves both and the rows are computed one by one. */
   int (*vec)(const td_expr *e, const struct td_vec *args, int64_t n, struct td_vec *out, bool *done,
              td_error *err);
 };
@@ -120,6 +121,10 @@ int td__func_want_num(const td_expr *e, int64_t i, td_error *err);
  * out of t's range. */
 int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf, int64_t pos,
                    td_error *err);
+/* The least magnitude a double rounds up from to a float infinity: FLT_MAX plus half its ulp
+ * (2^128 - 2^103; the tie rounds to even, away from FLT_MAX's odd significand).  CAST to
+ * FLOAT fails for a finite double of at least this magnitude. */
+#define TD_FLOAT32_OVER 0x1.ffffffp127
 /* Timestamp (ns) text "YYYY-MM-DD HH:MM:SS[.fraction]" as DuckDB prints it. */
 int td__format_ts(int64_t ns, td_fbuf *buf, td_error *err);
 

@@ -138,6 +138,146 @@ static int row_try_cast(const td_expr *e, const td_value *a, td_value *out, td_f
   return rc;
 }
 
+/* ---- CAST over a whole batch ----
+ * The numeric, bool and temporal casts computed batch at a time with
+ * exactly td__cast_value's results.  A cast that keeps every value (the
+ * same physical layout and no value changes: an integer into a type that
+ * holds all of them, float32 -> double, an integer or a temporal of the
+ * same unit into a temporal) moves the argument's vector through without a
+ * copy.  A batch holding a value the cast rejects (out of range, NaN or inf
+ * into an integer, a finite double beyond float's range, a timestamp whose
+ * nanoseconds overflow) in a valid row is left to the row path, which
+ * reports it (CAST) or makes it NULL (TRY_CAST) and ignores rows a filter
+ * dropped. */
+
+/* The values of integer type t, or false for another type. */
+static bool int_range(td_type_id t, int64_t *lo, int64_t *hi) {
+  switch (t) {
+    case TD_TYPE_INT8: *lo = INT8_MIN, *hi = INT8_MAX; return true;
+    case TD_TYPE_INT16: *lo = INT16_MIN, *hi = INT16_MAX; return true;
+    case TD_TYPE_INT32: *lo = INT32_MIN, *hi = INT32_MAX; return true;
+    case TD_TYPE_INT64: *lo = INT64_MIN, *hi = INT64_MAX; return true;
+    case TD_TYPE_UINT8: *lo = 0, *hi = UINT8_MAX; return true;
+    case TD_TYPE_UINT16: *lo = 0, *hi = UINT16_MAX; return true;
+    case TD_TYPE_UINT32: *lo = 0, *hi = UINT32_MAX; return true;
+    default: return false;
+  }
+}
+
+/* Whether every valid row of the int64 vec x lies in [lo, hi]. */
+static bool i64_within(const td_vec *x, int64_t n, int64_t lo, int64_t hi) {
+  const uint64_t span = (uint64_t)hi - (uint64_t)lo;
+  unsigned bad = 0;
+  if (x->valid)
+    for (int64_t i = 0; i < n; i++) bad |= x->valid[i] & ((uint64_t)x->i64[i] - (uint64_t)lo > span);
+  else
+    for (int64_t i = 0; i < n; i++) bad |= (uint64_t)x->i64[i] - (uint64_t)lo > span;
+  return !bad;
+}
+
+#define NS_PER_DAY (86400 * 1000000000LL)
+
+static int vec_cast(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  td_vec *x = (td_vec *)&args[0]; /* ev_func's own vector: it may be moved out (td__vec_move) */
+  td_type_id s = e->args[0]->type, t = e->type;
+  int64_t lo, hi, slo, shi;
+  if (x->is_const || x->ph != td__phys_of(s) || (x->ph != TD_PHYS_I64 && x->ph != TD_PHYS_F64 && x->ph != TD_PHYS_BOOL))
+    return TD_OK;
+  bool s_int = td_type_is_integer(s), s_time = td_type_is_temporal(s), s_float = td_type_is_float(s);
+  const uint8_t *ok = x->valid;
+  void *buf;
+  int rc;
+  if (int_range(t, &lo, &hi)) { /* integer targets */
+    if (s_int) {
+      bool wider = int_range(s, &slo, &shi) && slo >= lo && shi <= hi;
+      if (!wider && !i64_within(x, n, lo, hi)) return TD_OK;
+      td__vec_move(out, x);
+    } else if (s_float) {
+      double big = 9.2e18; /* as td__cast_value: |d| < 9.2e18, rounded half to even */
+      unsigned bad = 0;
+      if ((rc = td__vec_make(out, TD_PHYS_I64, n, x, &buf, err))) return rc;
+      int64_t *r = buf;
+      for (int64_t i = 0; i < n; i++) {
+        double d = x->f64[i];
+        bool in = fabs(d) < big, use = !ok || ok[i];
+        r[i] = in ? (int64_t)nearbyint(d) : 0;
+        bad |= use & (!in | (r[i] < lo) | (r[i] > hi));
+      }
+      if (bad) return td__vec_done(out, true, done);
+    } else if (s == TD_TYPE_BOOL) {
+      if ((rc = td__vec_make(out, TD_PHYS_I64, n, x, &buf, err))) return rc;
+      int64_t *r = buf;
+      for (int64_t i = 0; i < n; i++) r[i] = x->b8[i] != 0;
+    } else {
+      return TD_OK;
+    }
+  } else if (t == TD_TYPE_FLOAT64 || t == TD_TYPE_FLOAT32) {
+    bool f32 = t == TD_TYPE_FLOAT32;
+    if (s_float && (s == TD_TYPE_FLOAT32 || !f32)) {
+      td__vec_move(out, x); /* float32 values are doubles already */
+    } else if (s_float) { /* double -> float: rounded; a finite value beyond float's range fails */
+      unsigned bad = 0;
+      if ((rc = td__vec_make(out, TD_PHYS_F64, n, x, &buf, err))) return rc;
+      double *r = buf;
+      for (int64_t i = 0; i < n; i++) {
+        double d = x->f64[i];
+        bool over = isfinite(d) && fabs(d) >= TD_FLOAT32_OVER;
+        bad |= over & (!ok || ok[i]);
+        r[i] = over ? 0 : (double)(float)d;
+      }
+      if (bad) return td__vec_done(out, true, done);
+    } else if (s_int || s == TD_TYPE_BOOL) {
+      if ((rc = td__vec_make(out, TD_PHYS_F64, n, x, &buf, err))) return rc;
+      double *r = buf;
+      if (s == TD_TYPE_BOOL)
+        for (int64_t i = 0; i < n; i++) r[i] = x->b8[i] != 0;
+      else if (f32) /* |x| < 2^63: always within float's range */
+        for (int64_t i = 0; i < n; i++) r[i] = (double)(float)(double)x->i64[i];
+      else
+        for (int64_t i = 0; i < n; i++) r[i] = (double)x->i64[i];
+    } else {
+      return TD_OK;
+    }
+  } else if (t == TD_TYPE_BOOL) {
+    if (s == TD_TYPE_BOOL) {
+      td__vec_move(out, x);
+    } else if (s_int || s_float) {
+      if ((rc = td__vec_make(out, TD_PHYS_BOOL, n, x, &buf, err))) return rc;
+      uint8_t *r = buf;
+      if (s_int)
+        for (int64_t i = 0; i < n; i++) r[i] = x->i64[i] != 0;
+      else
+        for (int64_t i = 0; i < n; i++) r[i] = x->f64[i] != 0; /* NaN is true */
+    } else {
+      return TD_OK;
+    }
+  } else if (td_type_is_temporal(t)) {
+    int64_t from = td_type_unit_ns(s), to = td_type_unit_ns(t);
+    if (s_int) { /* an integer is a count of t's unit */
+      td__vec_move(out, x);
+    } else if (s_time && from == to) { /* the same values, when their nanoseconds fit in int64 */
+      if (from > 1 && !i64_within(x, n, INT64_MIN / from, INT64_MAX / from)) return TD_OK;
+      td__vec_move(out, x);
+    } else if (s_time) { /* to nanoseconds (overflow fails), then down to t's unit */
+      unsigned bad = 0;
+      if ((rc = td__vec_make(out, TD_PHYS_I64, n, x, &buf, err))) return rc;
+      int64_t *r = buf;
+      for (int64_t i = 0; i < n; i++) bad |= __builtin_mul_overflow(x->i64[i], from, &r[i]) & (!ok || ok[i]);
+      if (to == NS_PER_DAY)
+        for (int64_t i = 0; i < n; i++) r[i] = r[i] / NS_PER_DAY - (r[i] % NS_PER_DAY < 0);
+      else if (to != 1)
+        for (int64_t i = 0; i < n; i++) r[i] = r[i] / to - (r[i] % to < 0);
+      if (bad) return td__vec_done(out, true, done);
+    } else {
+      return TD_OK;
+    }
+  } else {
+    return TD_OK;
+  }
+  *done = true;
+  return TD_OK;
+}
+
 /* ---- LIKE / ILIKE ---- */
 
 static int bind_like(td_expr *e, td_error *err) {
@@ -553,8 +693,8 @@ static int row_ts_interval(const td_expr *e, const td_value *a, td_value *out, t
 
 const td_func td__funcs_core[] = {
     TD_FN("case", 2, -1, bind_case, row_case, false, false),
-    TD_FN("cast", 2, 2, bind_cast, row_cast, true, false),
-    TD_FN("try_cast", 2, 2, bind_cast, row_try_cast, true, false),
+    TD_FN_VEC("cast", 2, 2, bind_cast, row_cast, true, false, vec_cast),
+    TD_FN_VEC("try_cast", 2, 2, bind_cast, row_try_cast, true, false, vec_cast),
     TD_FN_VEC("like", 2, 3, bind_like, row_like, true, false, vec_like),
     TD_FN_VEC("ilike", 2, 3, bind_like, row_like, true, false, vec_like),
     TD_FN("distinct_from", 2, 2, bind_distinct, row_distinct, false, false),

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "query/func.h"
+#include "query/vec.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -76,6 +77,18 @@ static int bad_part(const td_expr *e, const td_value *u, td_error *err) {
                    (int)(u->v.s.len > 40 ? 40 : u->v.s.len), u->v.s.ptr, (long long)e->pos);
 }
 
+/* The first day of the calendar unit u (trunc_units index 6 and up) holding `days`. */
+static int64_t trunc_days(int u, int64_t days) {
+  int64_t y;
+  int m, d;
+  td__civil_from_days(days, &y, &m, &d);
+  if (u == 6) return days - ((days + 3) % 7 + 7) % 7; /* back to Monday */
+  if (u == 7) return td__days_from_civil(y, m, 1);
+  if (u == 8) return td__days_from_civil(y, (m - 1) / 3 * 3 + 1, 1);
+  if (u == 9) return td__days_from_civil(y, 1, 1);
+  return td__days_from_civil(y - y % (u == 10 ? 10 : u == 11 ? 100 : 1000), 1, 1); /* as DuckDB: 2000, not 2001 */
+}
+
 static int row_trunc(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                      td_error *err) {
   int u = unit_index(&a[0], trunc_units, sizeof trunc_units / sizeof *trunc_units);
@@ -85,14 +98,7 @@ static int row_trunc(const td_expr *e, const td_value *a, td_value *out, td_fbuf
   if (u <= 5) {
     if (__builtin_sub_overflow(ns, td__floor_mod(ns, unit_step[u]), &r)) return range_error(e, err);
   } else {
-    int64_t days = fdiv(ns, NS_PER_DAY), y;
-    int m, d;
-    td__civil_from_days(days, &y, &m, &d);
-    if (u == 6) days -= ((days + 3) % 7 + 7) % 7; /* back to Monday */
-    else if (u == 7) days = td__days_from_civil(y, m, 1);
-    else if (u == 8) days = td__days_from_civil(y, (m - 1) / 3 * 3 + 1, 1);
-    else if (u == 9) days = td__days_from_civil(y, 1, 1);
-    else days = td__days_from_civil(y - y % (u == 10 ? 10 : u == 11 ? 100 : 1000), 1, 1); /* as DuckDB: 2000, not 2001 */
+    int64_t days = trunc_days(u, fdiv(ns, NS_PER_DAY));
     /* in the result's unit: the year 1000 has no nanoseconds timestamp */
     if (__builtin_mul_overflow(days, NS_PER_DAY / td_type_unit_ns(e->type), &r)) return range_error(e, err);
     *out = td_value_int(e->type, r);
@@ -148,21 +154,31 @@ static double epoch_seconds(int64_t ns) {
   return (double)fdiv(ns, 1000000000) + (double)td__floor_mod(ns, 1000000000) / 1e9;
 }
 
-static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_error *err) {
-  int64_t days = fdiv(ns, NS_PER_DAY), in_day = td__floor_mod(ns, NS_PER_DAY), y, v, iy;
+/* Whether part p depends on the time of day only (else on the day, or the epoch). */
+static bool clock_part(int p) { return p >= P_HOUR && p <= P_NS; }
+
+/* Part p of the time `in_day` ns after midnight (a clock part). */
+static inline int64_t clock_value(int p, int64_t in_day) {
+  int64_t sec_ns = in_day % 60000000000LL;
+  switch (p) {
+    case P_HOUR: return in_day / 3600000000000LL;
+    case P_MINUTE: return in_day / 60000000000LL % 60;
+    case P_SECOND: return sec_ns / 1000000000;
+    case P_MS: return sec_ns / 1000000;
+    case P_US: return sec_ns / 1000;
+    default: return sec_ns;
+  }
+}
+
+/* Part p of the day `days` since the epoch (neither a clock part nor the epoch). */
+static int64_t day_value(int p, int64_t days) {
+  int64_t y, v, iy;
   int m, d;
   td__civil_from_days(days, &y, &m, &d);
-  int64_t sec_ns = in_day % 60000000000LL;
   switch (p) {
     case P_YEAR: v = y; break;
     case P_MONTH: v = m; break;
     case P_DAY: v = d; break;
-    case P_HOUR: v = in_day / 3600000000000LL; break;
-    case P_MINUTE: v = in_day / 60000000000LL % 60; break;
-    case P_SECOND: v = sec_ns / 1000000000; break;
-    case P_MS: v = sec_ns / 1000000; break;
-    case P_US: v = sec_ns / 1000; break;
-    case P_NS: v = sec_ns; break;
     case P_DOW: v = ((days + 4) % 7 + 7) % 7; break; /* 0 = Sunday */
     case P_ISODOW: v = ((days + 3) % 7 + 7) % 7 + 1; break;
     case P_DOY: v = days - td__days_from_civil(y, 1, 1) + 1; break;
@@ -172,12 +188,16 @@ static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_err
     case P_YEARWEEK: v = iso_week(days, &iy), v += iy * 100; break;
     case P_DECADE: v = y / 10; break; /* years of timestamps are positive */
     case P_CENTURY: v = (y - 1) / 100 + 1; break;
-    case P_MILLENNIUM: v = (y - 1) / 1000 + 1; break;
-    default:
-      *out = td_value_double(TD_TYPE_FLOAT64, epoch_seconds(ns));
-      return TD_OK;
+    default: v = (y - 1) / 1000 + 1; break; /* P_MILLENNIUM */
   }
-  *out = td_value_int(TD_TYPE_INT64, v);
+  return v;
+}
+
+static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_error *err) {
+  (void)e, (void)err;
+  if (p == P_EPOCH) *out = td_value_double(TD_TYPE_FLOAT64, epoch_seconds(ns));
+  else if (clock_part(p)) *out = td_value_int(TD_TYPE_INT64, clock_value(p, td__floor_mod(ns, NS_PER_DAY)));
+  else *out = td_value_int(TD_TYPE_INT64, day_value(p, fdiv(ns, NS_PER_DAY)));
   return TD_OK;
 }
 
@@ -413,37 +433,255 @@ static int row_now(const td_expr *e, const td_value *a, td_value *out, td_fbuf *
   return TD_OK;
 }
 
+/* ---- whole batches ----
+ * date_trunc, date_part (EXTRACT) with a constant part, the named parts and
+ * epoch* over a timestamp or date column batch at a time, with the row
+ * functions' results: a part of the day (year, week, ...) is computed once
+ * per run of rows on the same day, a fixed-length truncation is a floor to
+ * a multiple of the unit in the column's own unit.  A batch with a valid
+ * row whose nanoseconds (or truncated nanoseconds) leave int64 is left to
+ * the row path, which reports "timestamp out of range" for the rows that
+ * matter. */
+
+/* epoch_ns, epoch_us, epoch_ms as pseudo-parts of the batch kernel. */
+enum { E_EPOCH_NS = P_ALIASES, E_EPOCH_US, E_EPOCH_MS };
+
+/* Argument i as a non-constant int64 vec of a temporal type, or NULL. */
+static const td_vec *time_vec(const td_expr *e, const td_vec *args, int i) {
+  const td_vec *x = &args[i];
+  return x->is_const || x->ph != TD_PHYS_I64 || !td_type_unit_ns(e->args[i]->type) ? NULL : x;
+}
+
+/* A constant, non-null text argument's value, or NULL. */
+static const td_value *const_text(const td_vec *a) {
+  return a->is_const && !a->c.is_null && td_type_is_text(a->c.type) ? &a->c : NULL;
+}
+
+/* Row i's nanoseconds into *ns; true when they overflow in a valid row. */
+static inline bool ns_at(const td_vec *x, int64_t i, int64_t unit, int64_t *ns) {
+  return __builtin_mul_overflow(x->i64[i], unit, ns) & (!x->valid || x->valid[i]);
+}
+
+/* Part p (P_*, or E_EPOCH_*) of every row of x (unit ns per value) into out. */
+static int part_batch(int p, const td_vec *x, int64_t unit, int64_t n, td_vec *out, bool *done, td_error *err) {
+  void *buf;
+  int rc = td__vec_make(out, p == P_EPOCH ? TD_PHYS_F64 : TD_PHYS_I64, n, x, &buf, err);
+  if (rc) return rc;
+  bool bad = false;
+  int64_t ns, *r = buf;
+  if (p == P_EPOCH) {
+    double *f = buf;
+    for (int64_t i = 0; i < n; i++) {
+      bad |= ns_at(x, i, unit, &ns);
+      f[i] = epoch_seconds(ns);
+    }
+  } else if (p >= E_EPOCH_NS) {
+    int64_t d = p == E_EPOCH_NS ? 1 : p == E_EPOCH_US ? 1000 : 1000000;
+    for (int64_t i = 0; i < n; i++) bad |= ns_at(x, i, unit, &r[i]);
+    if (d == 1000)
+      for (int64_t i = 0; i < n; i++) r[i] = fdiv(r[i], 1000);
+    else if (d == 1000000)
+      for (int64_t i = 0; i < n; i++) r[i] = fdiv(r[i], 1000000);
+  } else if (clock_part(p)) {
+    for (int64_t i = 0; i < n; i++) {
+      bad |= ns_at(x, i, unit, &ns);
+      r[i] = clock_value(p, td__floor_mod(ns, NS_PER_DAY));
+    }
+  } else { /* a part of the day: once per run of rows on one day */
+    int64_t last = INT64_MIN, v = 0;
+    for (int64_t i = 0; i < n; i++) {
+      bad |= ns_at(x, i, unit, &ns);
+      int64_t days = fdiv(ns, NS_PER_DAY);
+      if (days != last) v = day_value(p, last = days);
+      r[i] = v;
+    }
+  }
+  return td__vec_done(out, bad, done);
+}
+
+static int vec_part(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_value *u = const_text(&args[0]);
+  const td_vec *x = time_vec(e, args, 1);
+  int p = u ? part_index(u) : -1;
+  if (!x || p < 0 || (p == P_EPOCH) != (e->type == TD_TYPE_FLOAT64)) return TD_OK; /* the row path's errors */
+  return part_batch(p, x, td_type_unit_ns(e->args[1]->type), n, out, done, err);
+}
+
+static int vec_named_part(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = time_vec(e, args, 0);
+  td_value name = {.type = TD_TYPE_UTF8, .v.s = {.ptr = e->fn->name, .len = strlen(e->fn->name)}};
+  return x ? part_batch(part_index(&name), x, td_type_unit_ns(e->args[0]->type), n, out, done, err) : TD_OK;
+}
+
+static int vec_epoch(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = time_vec(e, args, 0);
+  const char *f = e->fn->name;
+  int p = strcmp(f, "epoch") == 0      ? P_EPOCH
+          : strcmp(f, "epoch_ms") == 0 ? E_EPOCH_MS
+          : strcmp(f, "epoch_us") == 0 ? E_EPOCH_US
+                                       : E_EPOCH_NS;
+  return x ? part_batch(p, x, td_type_unit_ns(e->args[0]->type), n, out, done, err) : TD_OK;
+}
+
+/* A fixed-length truncation in the column's unit: v - (v mod K), K a multiple
+ * of that unit; the nanoseconds of v and of the result must not overflow. */
+#define TRUNC_LOOP(K)                                                                          \
+  for (int64_t i = 0; i < n; i++) {                                                            \
+    int64_t v = x->i64[i], t, ns;                                                              \
+    bool o1 = __builtin_mul_overflow(v, unit, &ns);                                            \
+    bool o2 = __builtin_sub_overflow(v, td__floor_mod(v, K), &t);                              \
+    bool o3 = __builtin_mul_overflow(t, unit, &ns);                                            \
+    bad |= (o1 | o2 | o3) & (!x->valid || x->valid[i]);                                        \
+    r[i] = t;                                                                                  \
+  }                                                                                            \
+  break
+
+static int vec_trunc(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_value *uv = const_text(&args[0]);
+  const td_vec *x = time_vec(e, args, 1);
+  int u = uv ? unit_index(uv, trunc_units, sizeof trunc_units / sizeof *trunc_units) : -1;
+  if (!x || u < 0) return TD_OK;
+  int64_t unit = td_type_unit_ns(e->args[1]->type), to = td_type_unit_ns(e->type), *r;
+  void *buf;
+  int rc = td__vec_make(out, TD_PHYS_I64, n, x, &buf, err);
+  if (rc) return rc;
+  r = buf;
+  bool bad = false;
+  if (u <= 5 && unit == to && unit_step[u] % unit == 0) {
+    switch (unit_step[u] / unit) { /* constant divisors for the usual unit pairs */
+      case 1: TRUNC_LOOP(1);
+      case 60: TRUNC_LOOP(60);
+      case 1000: TRUNC_LOOP(1000);
+      case 3600: TRUNC_LOOP(3600);
+      case 60000: TRUNC_LOOP(60000);
+      case 86400: TRUNC_LOOP(86400);
+      case 1000000: TRUNC_LOOP(1000000);
+      case 3600000: TRUNC_LOOP(3600000);
+      case 60000000: TRUNC_LOOP(60000000);
+      case 86400000: TRUNC_LOOP(86400000);
+      case 1000000000: TRUNC_LOOP(1000000000);
+      case 3600000000LL: TRUNC_LOOP(3600000000LL);
+      case 60000000000LL: TRUNC_LOOP(60000000000LL);
+      case 86400000000LL: TRUNC_LOOP(86400000000LL);
+      case 3600000000000LL: TRUNC_LOOP(3600000000000LL);
+      case NS_PER_DAY: TRUNC_LOOP(NS_PER_DAY);
+      default: TRUNC_LOOP(unit_step[u] / unit);
+    }
+  } else if (u <= 5) { /* as row_trunc */
+    for (int64_t i = 0; i < n; i++) {
+      int64_t ns, t;
+      bool o = ns_at(x, i, unit, &ns);
+      o |= __builtin_sub_overflow(ns, td__floor_mod(ns, unit_step[u]), &t) & (!x->valid || x->valid[i]);
+      bad |= o;
+      r[i] = fdiv(t, to);
+    }
+  } else { /* calendar units: once per run of rows on one day */
+    int64_t last = INT64_MIN, v = 0, per = NS_PER_DAY / to;
+    bool vbad = false;
+    for (int64_t i = 0; i < n; i++) {
+      int64_t ns;
+      bad |= ns_at(x, i, unit, &ns);
+      int64_t days = fdiv(ns, NS_PER_DAY);
+      if (days != last) vbad = __builtin_mul_overflow(trunc_days(u, last = days), per, &v);
+      bad |= vbad & (!x->valid || x->valid[i]);
+      r[i] = v;
+    }
+  }
+  return td__vec_done(out, bad, done);
+}
+
+/* strftime over a batch: each row as row_strftime formats it, except that a
+ * format of date fields only is formatted once per run of rows on one day. */
+static int vec_strftime(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = time_vec(e, args, 0);
+  const td_value *f = const_text(&args[1]);
+  if (!x || !f) return TD_OK;
+  bool by_day = true; /* no field finer than a day (unknown ones count as finer) */
+  for (size_t i = 0; i + 1 < f->v.s.len; i++)
+    if (f->v.s.ptr[i] == '%') by_day &= strchr("YmdjaAbByCGgUWVuweDFx%", f->v.s.ptr[++i]) != NULL;
+  int64_t unit = td_type_unit_ns(e->args[0]->type), last = INT64_MIN; /* the day of the last text made */
+  int32_t last_at = 0, last_len = 0;
+  int32_t *offs = td_malloc((size_t)(n + 1) * sizeof *offs);
+  uint8_t *valid = x->valid ? td_malloc((size_t)(n ? n : 1)) : NULL;
+  td_fbuf strs = {0};
+  int rc = offs && (!x->valid || valid) ? TD_OK : td_err_nomem(err, "evaluating strftime");
+  bool bad = false;
+  if (offs) offs[0] = 0;
+  for (int64_t i = 0; !rc && !bad && i < n; i++) {
+    int64_t ns;
+    size_t from = strs.len;
+    if (x->valid && !x->valid[i]) {
+      offs[i + 1] = (int32_t)from;
+      continue;
+    }
+    bad = ns_at(x, i, unit, &ns);
+    int64_t days = fdiv(ns, NS_PER_DAY);
+    if (by_day && days == last) { /* the previous row's text again (copied: put may move the buffer) */
+      char tmp[128];
+      if (last_len <= (int32_t)sizeof tmp) {
+        memcpy(tmp, strs.p + last_at, (size_t)last_len);
+        rc = td__fbuf_put(&strs, tmp, (size_t)last_len, err);
+        offs[i + 1] = (int32_t)strs.len;
+        continue;
+      }
+    }
+    td_value a[2] = {td_value_int(e->args[0]->type, x->i64[i]), *f}, r;
+    if (!bad) rc = row_strftime(e, a, &r, &strs, err);
+    bad |= strs.len > INT32_MAX; /* the row path reports it */
+    offs[i + 1] = (int32_t)strs.len;
+    last = days, last_at = (int32_t)from, last_len = (int32_t)(strs.len - from);
+  }
+  if (rc || bad || (!strs.p && !(strs.p = td_malloc(1)))) {
+    td_free(offs);
+    td_free(valid);
+    td_free(strs.p);
+    return rc ? rc : bad ? TD_OK : td_err_nomem(err, "evaluating strftime");
+  }
+  memset(out, 0, sizeof *out);
+  out->ph = TD_PHYS_STR;
+  out->n = n;
+  out->offs = offs;
+  out->strs = strs.p;
+  if (valid) memcpy(valid, x->valid, (size_t)n);
+  out->valid = valid;
+  td__vec_own(out, offs);
+  td__vec_own(out, strs.p);
+  if (valid) td__vec_own(out, valid);
+  *done = true;
+  return TD_OK;
+}
+
 const td_func td__funcs_time[] = {
-    TD_FN("date_trunc", 2, 2, bind_trunc, row_trunc, true, false),
-    TD_FN("date_part", 2, 2, bind_part, row_part, true, false),
-    TD_FN("datepart", 2, 2, bind_part, row_part, true, false),
-    TD_FN("year", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("month", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("day", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("hour", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("minute", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("second", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("quarter", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("dayofweek", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("dayofmonth", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("dayofyear", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("weekday", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("week", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("weekofyear", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("isodow", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("isoyear", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("yearweek", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("decade", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("century", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("millennium", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("millisecond", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("microsecond", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("nanosecond", 1, 1, bind_named_part, row_named_part, true, false),
-    TD_FN("epoch_ns", 1, 1, bind_epoch, row_epoch, true, false),
-    TD_FN("epoch_us", 1, 1, bind_epoch, row_epoch, true, false),
-    TD_FN("epoch_ms", 1, 1, bind_epoch, row_epoch, true, false),
-    TD_FN("epoch", 1, 1, bind_epoch, row_epoch, true, false),
-    TD_FN("strftime", 2, 2, bind_strftime, row_strftime, true, false),
+    TD_FN_VEC("date_trunc", 2, 2, bind_trunc, row_trunc, true, false, vec_trunc),
+    TD_FN_VEC("date_part", 2, 2, bind_part, row_part, true, false, vec_part),
+    TD_FN_VEC("datepart", 2, 2, bind_part, row_part, true, false, vec_part),
+    TD_FN_VEC("year", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("month", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("day", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("hour", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("minute", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("second", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("quarter", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("dayofweek", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("dayofmonth", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("dayofyear", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("weekday", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("week", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("weekofyear", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("isodow", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("isoyear", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("yearweek", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("decade", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("century", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("millennium", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("millisecond", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("microsecond", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("nanosecond", 1, 1, bind_named_part, row_named_part, true, false, vec_named_part),
+    TD_FN_VEC("epoch_ns", 1, 1, bind_epoch, row_epoch, true, false, vec_epoch),
+    TD_FN_VEC("epoch_us", 1, 1, bind_epoch, row_epoch, true, false, vec_epoch),
+    TD_FN_VEC("epoch_ms", 1, 1, bind_epoch, row_epoch, true, false, vec_epoch),
+    TD_FN_VEC("epoch", 1, 1, bind_epoch, row_epoch, true, false, vec_epoch),
+    TD_FN_VEC("strftime", 2, 2, bind_strftime, row_strftime, true, false, vec_strftime),
     TD_FN("date_diff", 3, 3, bind_diff, row_diff, true, false),
     TD_FN("datediff", 3, 3, bind_diff, row_diff, true, false),
     TD_FN("make_date", 3, 3, bind_make_date, row_make_date, true, false),

@@ -54,6 +54,11 @@ int td__vec_make(td_vec *out, td_phys ph, int64_t n, const td_vec *like, void **
   return TD_OK;
 }
 
+void td__vec_move(td_vec *dst, td_vec *src) {
+  *dst = *src;
+  memset(src, 0, sizeof *src);
+}
+
 void td__vec_free(td_vec *v) {
   for (int i = 0; i < 4; i++) td_free(v->own[i]);
   memset(v, 0, sizeof *v);

@@ -51,6 +51,17 @@ int td__vec_to_f64(td_vec *v, td_error *err);
 int td__vec_to_d128(td_vec *v, td_error *err);
 /* Makes a constant vec into an array vec (broadcast). */
 int td__vec_materialize(td_vec *v, td_error *err);
+/* Moves src (its values, validity and owned buffers) into *dst; src is
+ * left empty (freeing it frees nothing). */
+void td__vec_move(td_vec *dst, td_vec *src);
+/* Ends a function's whole-batch hook (func.h) that filled `out`: sets *done,
+ * or when `undecided` (a row it cannot compute exactly) frees `out` and
+ * leaves the batch to the row function.  TD_OK. */
+static inline int td__vec_done(td_vec *out, bool undecided, bool *done) {
+  if (undecided) td__vec_free(out);
+  else *done = true;
+  return TD_OK;
+}
 /* Takes ownership of a buffer (freed with the vec). */
 void td__vec_own(td_vec *v, void *p);
 /* Whether row i is valid. */
