@@ -457,7 +457,7 @@ static void case_ascii(bool up, const char *s, int64_t n, char *d) {
   }
 }
 
-static int vec_string(const td_expr *e, const td_vec *a, int64_t n, td_vec *out, bool *done, td_error *err) {
+int td__vec_string(const td_expr *e, const td_vec *a, int64_t n, td_vec *out, bool *done, td_error *err) {
   if (a[0].is_const || a[0].ph != TD_PHYS_STR || e->n_args > 3) return TD_OK;
   td_value vals[3];
   for (int64_t i = 1; i < e->n_args; i++) {
@@ -484,7 +484,7 @@ static int vec_string(const td_expr *e, const td_vec *a, int64_t n, td_vec *out,
       for (int64_t i = 0; !rc && i <= n; i++) offs[i] = o[i] - (int32_t)base;
     } else if (!rc) {
       offs[0] = 0;
-      vals[0].type = TD_TYPE_UTF8;
+      vals[0].type = e->args[0]->type; /* utf8, or binary for length and || */
       vals[0].is_null = false;
       for (int64_t i = 0; !rc && i < n; i++) {
         if (!a[0].valid || a[0].valid[i]) {
@@ -513,7 +513,7 @@ static int vec_string(const td_expr *e, const td_vec *a, int64_t n, td_vec *out,
     if (!d) rc = td_err_nomem(err, "evaluating a string function");
     else if (e->fn->row == row_length) rc = length_rows(e, &a[0], n, d);
     else {
-      vals[0].type = TD_TYPE_UTF8;
+      vals[0].type = e->args[0]->type; /* utf8, or binary for length and || */
       vals[0].is_null = false;
       for (int64_t i = 0; !rc && i < n; i++) {
         td_value r = td_value_int(TD_TYPE_INT64, 0);
@@ -764,24 +764,24 @@ static int row_regexp_replace(const td_expr *e, const td_value *a, td_value *out
 }
 
 const td_func td__funcs_string[] = {
-    TD_FN_VEC("lower", 1, 1, bind_str_to_str, row_case_map, true, false, vec_string),
-    TD_FN_VEC("upper", 1, 1, bind_str_to_str, row_case_map, true, false, vec_string),
-    TD_FN_VEC("length", 1, 1, bind_length, row_length, true, false, vec_string),
-    TD_FN_VEC("char_length", 1, 1, bind_str_to_int, row_length, true, false, vec_string),
-    TD_FN_VEC("substr", 2, 3, bind_str_ints, row_substr, true, false, vec_string),
-    TD_FN_VEC("substring", 2, 3, bind_str_ints, row_substr, true, false, vec_string),
-    TD_FN_VEC("left", 2, 2, bind_str_ints, row_left_right, true, false, vec_string),
-    TD_FN_VEC("right", 2, 2, bind_str_ints, row_left_right, true, false, vec_string),
-    TD_FN_VEC("trim", 1, 2, bind_str_to_str, row_trim, true, false, vec_string),
-    TD_FN_VEC("ltrim", 1, 2, bind_str_to_str, row_trim, true, false, vec_string),
-    TD_FN_VEC("rtrim", 1, 2, bind_str_to_str, row_trim, true, false, vec_string),
-    TD_FN_VEC("replace", 3, 3, bind_str_to_str, row_replace, true, false, vec_string),
-    TD_FN_VEC("reverse", 1, 1, bind_str_to_str, row_reverse, true, false, vec_string),
-    TD_FN_VEC("starts_with", 2, 2, bind_str_to_bool, row_affix, true, false, vec_string),
-    TD_FN_VEC("ends_with", 2, 2, bind_str_to_bool, row_affix, true, false, vec_string),
-    TD_FN_VEC("contains", 2, 2, bind_str_to_bool, row_affix, true, false, vec_string),
-    TD_FN_VEC("strpos", 2, 2, bind_str_to_int, row_strpos, true, false, vec_string),
-    TD_FN_VEC("instr", 2, 2, bind_str_to_int, row_strpos, true, false, vec_string),
+    TD_FN_VEC("lower", 1, 1, bind_str_to_str, row_case_map, true, false, td__vec_string),
+    TD_FN_VEC("upper", 1, 1, bind_str_to_str, row_case_map, true, false, td__vec_string),
+    TD_FN_VEC("length", 1, 1, bind_length, row_length, true, false, td__vec_string),
+    TD_FN_VEC("char_length", 1, 1, bind_str_to_int, row_length, true, false, td__vec_string),
+    TD_FN_VEC("substr", 2, 3, bind_str_ints, row_substr, true, false, td__vec_string),
+    TD_FN_VEC("substring", 2, 3, bind_str_ints, row_substr, true, false, td__vec_string),
+    TD_FN_VEC("left", 2, 2, bind_str_ints, row_left_right, true, false, td__vec_string),
+    TD_FN_VEC("right", 2, 2, bind_str_ints, row_left_right, true, false, td__vec_string),
+    TD_FN_VEC("trim", 1, 2, bind_str_to_str, row_trim, true, false, td__vec_string),
+    TD_FN_VEC("ltrim", 1, 2, bind_str_to_str, row_trim, true, false, td__vec_string),
+    TD_FN_VEC("rtrim", 1, 2, bind_str_to_str, row_trim, true, false, td__vec_string),
+    TD_FN_VEC("replace", 3, 3, bind_str_to_str, row_replace, true, false, td__vec_string),
+    TD_FN_VEC("reverse", 1, 1, bind_str_to_str, row_reverse, true, false, td__vec_string),
+    TD_FN_VEC("starts_with", 2, 2, bind_str_to_bool, row_affix, true, false, td__vec_string),
+    TD_FN_VEC("ends_with", 2, 2, bind_str_to_bool, row_affix, true, false, td__vec_string),
+    TD_FN_VEC("contains", 2, 2, bind_str_to_bool, row_affix, true, false, td__vec_string),
+    TD_FN_VEC("strpos", 2, 2, bind_str_to_int, row_strpos, true, false, td__vec_string),
+    TD_FN_VEC("instr", 2, 2, bind_str_to_int, row_strpos, true, false, td__vec_string),
     TD_FN("lpad", 3, 3, bind_pad, row_pad, true, false),
     TD_FN("rpad", 3, 3, bind_pad, row_pad, true, false),
     TD_FN("repeat", 2, 2, bind_str_ints, row_repeat, true, false),

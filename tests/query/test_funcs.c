@@ -433,7 +433,7 @@ static void test_string_batches(void **state) {
       "length(s)", "char_length(s)", "upper(s)", "lower(s)", "substr(s, 2)", "substring(s, 2, 2)",
       "substr(s, -2, 5)", "left(s, 2)", "right(s, -1)", "trim(s)", "ltrim(s, ' a')", "rtrim(s)",
       "replace(s, 'a', 'XY')", "starts_with(s, 'a')", "ends_with(s, 'a')", "contains(s, 'ß')", "strpos(s, 'a')",
-      "instr(s, 'b')", "reverse(s)", "upper(s) || '!'", "length(s) + strpos(s, 'X')", "upper(NULL)",
+      "instr(s, 'b')", "reverse(s)", "upper(s) || '!'", "s || 42", "s || 2.5", "s || NULL", "length(s) + strpos(s, 'X')", "upper(NULL)",
   };
   const char *const *sets[2] = {ascii, mixed};
   td_error err;
