@@ -273,16 +273,13 @@ static int gather(const td_vec *ans, const td_vec *nul, int64_t nd, const td_col
   out->n = n;
   const void *values = NULL;
   switch (nul->ph) {
-    case TD_PHYS_I64: {
-      const int64_t *src = ans->i64, *nsrc = nul->i64;
-      GATHER_FIXED(int64_t);
-      out->i64 = values;
-      break;
-    }
-    case TD_PHYS_F64: {
-      const double *src = ans->f64, *nsrc = nul->f64;
-      GATHER_FIXED(double);
-      out->f64 = values;
+    case TD_PHYS_I64:
+    case TD_PHYS_F64: { /* the 8 bytes as they are */
+      const uint64_t *src = nul->ph == TD_PHYS_I64 ? (const void *)ans->i64 : (const void *)ans->f64;
+      const uint64_t *nsrc = nul->ph == TD_PHYS_I64 ? (const void *)nul->i64 : (const void *)nul->f64;
+      GATHER_FIXED(uint64_t);
+      if (nul->ph == TD_PHYS_I64) out->i64 = values;
+      else out->f64 = values;
       break;
     }
     case TD_PHYS_BOOL: {
