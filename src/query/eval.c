@@ -626,6 +626,11 @@ static int ev_func(const td_expr *e, const td_batch *b, td_vec *out, td_error *e
 
 static int ev(const td_expr *e, const td_batch *b, td_vec *out, td_error *err) {
   memset(out, 0, sizeof *out);
+  if (e->kind != TD_EXPR_COLUMN && e->kind != TD_EXPR_LITERAL) { /* of one dictionary column: once per entry */
+    bool done;
+    int rc = td__dict_eval_vec(e, b, out, &done, err);
+    if (rc || done) return rc;
+  }
   if (e->fn) return ev_func(e, b, out, err);
   switch (e->kind) {
     case TD_EXPR_LITERAL: td__vec_const(out, td__phys_of(e->type), &e->lit, b->length); return TD_OK;
@@ -741,6 +746,8 @@ static int vec_to_array(const td_vec *v, td_type_id type, int64_t n, td_array *a
   if (rc) td_array_reset(a);
   return rc;
 }
+
+int td__expr_ev(const td_expr *e, const td_batch *b, td_vec *out, td_error *err) { return ev(e, b, out, err); }
 
 int td_expr_eval(const td_expr *e, const td_batch *b, td_array *out, td_error *err) {
   td_vec v;

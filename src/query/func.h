@@ -69,6 +69,13 @@ struct td_func {
 /* The same with a whole-batch hook. */
 #define TD_FN_VEC(name, lo, hi, bind, row, nn, vol, vec) {name, lo, hi, bind, row, nn, vol, NULL, NULL, vec}
 
+/* The whole-batch hook of string functions that do not fail on a row and
+ * give null for a null argument (func_string.c; `||` too): the first
+ * argument a string vector, the others constants that are not null; each
+ * row through e->fn->row (or a faster loop with the same answers). */
+int td__vec_string(const td_expr *e, const struct td_vec *a, int64_t n, struct td_vec *out, bool *done,
+                   td_error *err);
+
 /* The entry for `name` (lower case), or NULL. */
 const td_func *td__func_find(const char *name);
 /* Binds CALL node e (children bound) whose name is a registered function:

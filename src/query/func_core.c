@@ -706,7 +706,7 @@ const td_func td__funcs_core[] = {
     TD_FN_VEC("%", 2, 2, bind_mod, row_mod, true, false, vec_mod),
     TD_FN_VEC("mod", 2, 2, bind_mod, row_mod, true, false, vec_mod),
     TD_FN("//", 2, 2, bind_mod, row_idiv, true, false),
-    TD_FN("||", 2, 2, bind_to_string, row_concat_op, true, false),
+    TD_FN_VEC("||", 2, 2, bind_to_string, row_concat_op, true, false, td__vec_string),
     TD_FN("concat", 1, -1, bind_to_string, row_concat_op, false, false),
     TD_FN("concat_ws", 2, -1, bind_concat_ws, row_concat_ws, false, false),
     TD_FN("interval", 2, 2, bind_interval, row_interval, true, true), /* kept unfolded: see bind.c */

@@ -18,6 +18,7 @@
 #include <wctype.h>
 
 #include "query/func.h"
+#include "query/vec.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -411,6 +412,128 @@ static int row_reverse(const td_expr *e, const td_value *a, td_value *out, td_fb
   return rc;
 }
 
+
+/* ---- whole batches (func.h's vec hook) ----
+ * The first argument a string vector and every other one a constant that
+ * is not null: the rows are computed in one loop over the offsets, each
+ * through the function's own row hook (the same answer as row by row)
+ * without boxing the arguments, and the common cases without calling it at
+ * all: length of ASCII text is its byte count, upper/lower of ASCII text
+ * one pass over the bytes.  None of these functions fails on a row. */
+
+/* Whether bytes s[0..n) are all ASCII. */
+static bool all_ascii(const char *s, int64_t n) {
+  unsigned char acc = 0;
+  for (int64_t i = 0; i < n; i++) acc |= (unsigned char)s[i];
+  return acc < 0x80;
+}
+
+/* out := a copy of in's validity (or none), n rows; TD_ENOMEM. */
+static int copy_valid(const td_vec *in, int64_t n, td_vec *out, td_error *err) {
+  if (!in->valid) return TD_OK;
+  uint8_t *v = td_malloc((size_t)(n ? n : 1));
+  if (!v) return td_err_nomem(err, "evaluating a string function");
+  if (n) memcpy(v, in->valid, (size_t)n);
+  td__vec_own(out, v);
+  out->valid = v;
+  return TD_OK;
+}
+
+/* length of a whole vector: characters (bytes of a binary value). */
+static int length_rows(const td_expr *e, const td_vec *a, int64_t n, int64_t *d) {
+  const int32_t *o = a->offs;
+  bool bytes = td_type_is_binary(e->args[0]->type) || all_ascii(a->strs + o[0], (int64_t)o[n] - o[0]);
+  for (int64_t i = 0; i < n; i++)
+    d[i] = bytes ? o[i + 1] - o[i] : n_chars(a->strs + o[i], (size_t)(o[i + 1] - o[i]));
+  return TD_OK;
+}
+
+/* upper/lower of a whole vector of ASCII text: the bytes mapped. */
+static void case_ascii(bool up, const char *s, int64_t n, char *d) {
+  const char lo = up ? 'a' : 'A', hi = up ? 'z' : 'Z';
+  for (int64_t i = 0; i < n; i++) {
+    char c = s[i];
+    d[i] = (char)(c ^ ((c >= lo && c <= hi) ? 0x20 : 0));
+  }
+}
+
+int td__vec_string(const td_expr *e, const td_vec *a, int64_t n, td_vec *out, bool *done, td_error *err) {
+  if (a[0].is_const || a[0].ph != TD_PHYS_STR || e->n_args > 3) return TD_OK;
+  td_value vals[3];
+  for (int64_t i = 1; i < e->n_args; i++) {
+    if (!a[i].is_const || a[i].c.is_null) return TD_OK;
+    vals[i] = td__vec_value(&a[i], 0, e->args[i]->type);
+  }
+  memset(out, 0, sizeof *out);
+  const td_phys ph = td__phys_of(e->type);
+  out->ph = ph;
+  out->n = n;
+  const int32_t *o = a[0].offs;
+  const char *strs = a[0].strs;
+  int rc = copy_valid(&a[0], n, out, err);
+  if (!rc && ph == TD_PHYS_STR) {
+    int32_t *offs = td_malloc((size_t)(n + 1) * sizeof *offs);
+    td__vec_own(out, offs);
+    if (!offs) rc = td_err_nomem(err, "evaluating a string function");
+    const int64_t base = o[0], bytes = (int64_t)o[n] - base;
+    const bool map = !rc && e->fn->row == row_case_map && all_ascii(strs + base, bytes);
+    td_fbuf res = {0}, scratch = {0};
+    if (map) { /* the same offsets, the bytes mapped */
+      if (!(res.p = td_malloc((size_t)(bytes ? bytes : 1)))) rc = td_err_nomem(err, "evaluating a string function");
+      if (!rc) case_ascii(e->fn->name[0] == 'u', strs + base, bytes, res.p);
+      for (int64_t i = 0; !rc && i <= n; i++) offs[i] = o[i] - (int32_t)base;
+    } else if (!rc) {
+      offs[0] = 0;
+      vals[0].type = e->args[0]->type; /* utf8, or binary for length and || */
+      vals[0].is_null = false;
+      for (int64_t i = 0; !rc && i < n; i++) {
+        if (!a[0].valid || a[0].valid[i]) {
+          td_value r;
+          vals[0].v.s.ptr = strs + o[i];
+          vals[0].v.s.len = (size_t)(o[i + 1] - o[i]);
+          scratch.len = 0;
+          rc = e->fn->row(e, vals, &r, &scratch, err);
+          if (!rc && !r.is_null) rc = td__fbuf_put(&res, r.v.s.ptr, r.v.s.len, err);
+          if (!rc && res.len > INT32_MAX) rc = td_err(err, TD_ERANGE, "a string result exceeds 2 GiB in one batch");
+        }
+        offs[i + 1] = (int32_t)res.len;
+      }
+      if (!rc && !res.p && !(res.p = td_malloc(1))) rc = td_err_nomem(err, "evaluating a string function");
+    }
+    td_free(scratch.p);
+    if (rc) td_free(res.p);
+    else {
+      td__vec_own(out, res.p);
+      out->offs = offs;
+      out->strs = res.p;
+    }
+  } else if (!rc) {
+    void *d = td_malloc((size_t)(n ? n : 1) * (ph == TD_PHYS_BOOL ? 1 : 8));
+    td__vec_own(out, d);
+    if (!d) rc = td_err_nomem(err, "evaluating a string function");
+    else if (e->fn->row == row_length) rc = length_rows(e, &a[0], n, d);
+    else {
+      vals[0].type = e->args[0]->type; /* utf8, or binary for length and || */
+      vals[0].is_null = false;
+      for (int64_t i = 0; !rc && i < n; i++) {
+        td_value r = td_value_int(TD_TYPE_INT64, 0);
+        if (!a[0].valid || a[0].valid[i]) {
+          vals[0].v.s.ptr = strs + o[i];
+          vals[0].v.s.len = (size_t)(o[i + 1] - o[i]);
+          rc = e->fn->row(e, vals, &r, NULL, err);
+        }
+        if (ph == TD_PHYS_BOOL) ((uint8_t *)d)[i] = !r.is_null && r.v.b;
+        else ((int64_t *)d)[i] = r.is_null ? 0 : r.v.i;
+      }
+    }
+    if (ph == TD_PHYS_BOOL) out->b8 = d;
+    else out->i64 = d;
+  }
+  if (rc) td__vec_free(out);
+  else *done = true;
+  return rc;
+}
+
 /* ---- regexp_matches, regexp_replace, regexp_extract (PCRE2) ----
  * As DuckDB (RE2): an optional constant options string ('i' case-
  * insensitive, 'c' case-sensitive, 'l' the pattern is literal text, 'g'
@@ -641,24 +764,24 @@ static int row_regexp_replace(const td_expr *e, const td_value *a, td_value *out
 }
 
 const td_func td__funcs_string[] = {
-    TD_FN("lower", 1, 1, bind_str_to_str, row_case_map, true, false),
-    TD_FN("upper", 1, 1, bind_str_to_str, row_case_map, true, false),
-    TD_FN("length", 1, 1, bind_length, row_length, true, false),
-    TD_FN("char_length", 1, 1, bind_str_to_int, row_length, true, false),
-    TD_FN("substr", 2, 3, bind_str_ints, row_substr, true, false),
-    TD_FN("substring", 2, 3, bind_str_ints, row_substr, true, false),
-    TD_FN("left", 2, 2, bind_str_ints, row_left_right, true, false),
-    TD_FN("right", 2, 2, bind_str_ints, row_left_right, true, false),
-    TD_FN("trim", 1, 2, bind_str_to_str, row_trim, true, false),
-    TD_FN("ltrim", 1, 2, bind_str_to_str, row_trim, true, false),
-    TD_FN("rtrim", 1, 2, bind_str_to_str, row_trim, true, false),
-    TD_FN("replace", 3, 3, bind_str_to_str, row_replace, true, false),
-    TD_FN("reverse", 1, 1, bind_str_to_str, row_reverse, true, false),
-    TD_FN("starts_with", 2, 2, bind_str_to_bool, row_affix, true, false),
-    TD_FN("ends_with", 2, 2, bind_str_to_bool, row_affix, true, false),
-    TD_FN("contains", 2, 2, bind_str_to_bool, row_affix, true, false),
-    TD_FN("strpos", 2, 2, bind_str_to_int, row_strpos, true, false),
-    TD_FN("instr", 2, 2, bind_str_to_int, row_strpos, true, false),
+    TD_FN_VEC("lower", 1, 1, bind_str_to_str, row_case_map, true, false, td__vec_string),
+    TD_FN_VEC("upper", 1, 1, bind_str_to_str, row_case_map, true, false, td__vec_string),
+    TD_FN_VEC("length", 1, 1, bind_length, row_length, true, false, td__vec_string),
+    TD_FN_VEC("char_length", 1, 1, bind_str_to_int, row_length, true, false, td__vec_string),
+    TD_FN_VEC("substr", 2, 3, bind_str_ints, row_substr, true, false, td__vec_string),
+    TD_FN_VEC("substring", 2, 3, bind_str_ints, row_substr, true, false, td__vec_string),
+    TD_FN_VEC("left", 2, 2, bind_str_ints, row_left_right, true, false, td__vec_string),
+    TD_FN_VEC("right", 2, 2, bind_str_ints, row_left_right, true, false, td__vec_string),
+    TD_FN_VEC("trim", 1, 2, bind_str_to_str, row_trim, true, false, td__vec_string),
+    TD_FN_VEC("ltrim", 1, 2, bind_str_to_str, row_trim, true, false, td__vec_string),
+    TD_FN_VEC("rtrim", 1, 2, bind_str_to_str, row_trim, true, false, td__vec_string),
+    TD_FN_VEC("replace", 3, 3, bind_str_to_str, row_replace, true, false, td__vec_string),
+    TD_FN_VEC("reverse", 1, 1, bind_str_to_str, row_reverse, true, false, td__vec_string),
+    TD_FN_VEC("starts_with", 2, 2, bind_str_to_bool, row_affix, true, false, td__vec_string),
+    TD_FN_VEC("ends_with", 2, 2, bind_str_to_bool, row_affix, true, false, td__vec_string),
+    TD_FN_VEC("contains", 2, 2, bind_str_to_bool, row_affix, true, false, td__vec_string),
+    TD_FN_VEC("strpos", 2, 2, bind_str_to_int, row_strpos, true, false, td__vec_string),
+    TD_FN_VEC("instr", 2, 2, bind_str_to_int, row_strpos, true, false, td__vec_string),
     TD_FN("lpad", 3, 3, bind_pad, row_pad, true, false),
     TD_FN("rpad", 3, 3, bind_pad, row_pad, true, false),
     TD_FN("repeat", 2, 2, bind_str_ints, row_repeat, true, false),

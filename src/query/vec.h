@@ -91,6 +91,20 @@ td_value td__vec_value(const td_vec *v, int64_t i, td_type_id t);
 bool td__sel_int_column(td_op op, const td_colview *c, int64_t cv, const uint32_t *in, int64_t n, uint32_t *out,
                         int64_t *n_out);
 
+/* The vectorized evaluator (eval.c): e over every row of b into out (which
+ * may be constant or borrow b's buffers). */
+int td__expr_ev(const td_expr *e, const td_batch *b, td_vec *out, td_error *err);
+/* When e (neither a column nor a literal) reads one column only, that
+ * column of b arrives as dictionary codes and the dictionary has no more
+ * entries than b has rows: e evaluated once per entry and once for a null
+ * row, gathered by code into out (*done set).  A failing entry (one no row
+ * may use) leaves *done false and reports nothing: the caller evaluates the
+ * rows.  Errors: TD_ENOMEM, TD_ERANGE past 2 GiB of strings
+ * (query/dict_eval.c). */
+int td__dict_eval_vec(const td_expr *e, const td_batch *b, td_vec *out, bool *done, td_error *err);
+/* Tests: batches evaluated through td__dict_eval_vec since the process started. */
+int64_t td__dict_eval_stats(void);
+
 /* 64 bits of an Arrow bitmap from bit `pos` (the 64 bits lie inside it). */
 static inline uint64_t td__bits64(const uint8_t *bits, int64_t pos) {
   const uint8_t *p = bits + (pos >> 3);

@@ -23,8 +23,10 @@
 
 #include "arrow/schema.h"
 #include "formats/parquet/writer.h"
+#include "arrow/dict.h"
 #include "query/agg.h"
 #include "query/expr.h"
+#include "query/vec.h"
 #include "query/sql_window.h"
 #include "tabledata.h"
 #include "test.h"
@@ -846,10 +848,119 @@ static void test_two_keys_many(void **state) {
   file_close(&e, fb);
 }
 
+/* Expressions of s alone outside filters (query/dict_eval.c's gather):
+ * projections, group keys, aggregate arguments and ORDER BY keys, each
+ * evaluated once per dictionary entry, give the text of the plain service:
+ * results null for an entry (nullif) or not null for a null row
+ * (coalesce), two entries of one result (left, the repeated entry) merged
+ * into one group, string and fixed-width results. */
+static void test_functions(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 3, 400, 64);
+  int64_t before = td__dict_eval_stats();
+  const char *qs[] = {
+      "SELECT upper(s) AS u, count(*) FROM T GROUP BY u ORDER BY u",
+      "SELECT length(s), count(*) FROM T GROUP BY 1 ORDER BY 1",
+      "SELECT sum(length(s)), max(upper(s)), min(substr(s, 2, 3)), count(lower(s)) FROM T",
+      "SELECT coalesce(s, 'none') AS c, count(*) FROM T GROUP BY c ORDER BY c",
+      "SELECT nullif(s, 'beta') AS c, count(*), sum(v) FROM T GROUP BY c ORDER BY c",
+      "SELECT left(s, 1) AS c, count(*), sum(v) FROM T GROUP BY c ORDER BY c",
+      "SELECT v, upper(s), s || '!', length(s) * 2, s IS NULL FROM T ORDER BY v LIMIT 30",
+      "SELECT v FROM T ORDER BY reverse(s), v LIMIT 20",
+      "SELECT v, lower(s) FROM T WHERE v > 100 AND v < 140 ORDER BY v",
+      "SELECT starts_with(s, 'a') AS x, contains(s, 'e') AS y, strpos(s, 'a') AS z, count(*) FROM T GROUP BY x, y, z "
+      "ORDER BY x, y, z",
+      "SELECT trim(s, 'a'), replace(s, 'a', 'AA'), right(s, 2), ends_with(s, 'a') FROM T ORDER BY v LIMIT 40",
+      "SELECT CASE WHEN s = 'beta' then 1.5 ELSE 0 END AS b, count(*) FROM T GROUP BY b ORDER BY b",
+      "SELECT count(*) FROM T WHERE length(s) > 4 AND v % 2 = 0",
+      /* an entry no row uses fails (the dictionary's unused-N): no error */
+      "SELECT sum(CAST(CASE WHEN s LIKE 'unused%' then 'x' ELSE '7' END AS INT)) FROM T",
+      "SELECT count(*) FROM T WHERE CAST(CASE WHEN s LIKE 'unused%' then 'x' ELSE '7' END AS INT) = 7",
+  };
+  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
+    for (int th = 1; th <= 2; th++) free(same(&e, qs[i], th));
+  assert_true(td__dict_eval_stats() > before);
+  /* an entry rows use fails: the same error as row by row */
+  const char *bad[] = {"SELECT sum(CAST(s AS INT)) FROM T", "SELECT count(*) FROM T WHERE CAST(s AS INT) = 1"};
+  for (size_t i = 0; i < 2; i++) {
+    char msg[2][sizeof(td_error){0}.message];
+    for (int k = 0; k < 2; k++) {
+      char q[256];
+      snprintf(q, sizeof q, "%s", bad[i]);
+      strstr(q, " T")[1] = k == 0 ? 'd' : 'p';
+      td_query_options qo = options_of(&e);
+      td_table *t = NULL;
+      td_error err;
+      int rc = td_query(q, &qo, &t, &err);
+      assert_int_equal(rc, TD_ETYPE);
+      snprintf(msg[k], sizeof msg[k], "%s", err.message);
+    }
+    assert_string_equal(msg[0], msg[1]);
+  }
+  env_close(&e);
+}
+
+/* The gather directly: an empty dictionary (every row null), answers of
+ * each phys, and the null row's answer. */
+static void test_gather_empty(void **state) {
+  (void)state;
+  td_error err;
+  td_schema sch;
+  td_schema_init(&sch);
+  td_schema_add(&sch, "s", TD_TYPE_UTF8, NULL, true, NULL);
+  td_array ent;
+  TD_ASSERT_OK(td_array_init(&ent, TD_TYPE_UTF8, 0, &err), &err);
+  td_dict *d = NULL;
+  TD_ASSERT_OK(td_dict_copy(&ent, &d, &err), &err);
+  td_array_reset(&ent);
+  int32_t codes[5] = {0, 9, -1, 3, 0};
+  uint8_t valid[1] = {0};
+  td_colview v;
+  memset(&v, 0, sizeof v);
+  v.type = TD_TYPE_UTF8;
+  v.length = 5;
+  v.null_count = 5;
+  v.validity = valid;
+  v.codes = codes;
+  v.dict = d;
+  td_value c = {0};
+  td_batch b = {5, &v, &c, NULL, 0};
+  const char *texts[] = {"length(s)", "coalesce(s, 'e')", "s IS NULL", "upper(s)", "coalesce(length(s), 2) * 1.5"};
+  const char *want[] = {"null", "e", "1", "null", "3"};
+  int64_t before = td__dict_eval_stats();
+  for (int i = 0; i < 5; i++) {
+    td_expr *pe, *be;
+    TD_ASSERT_OK(td_expr_parse(texts[i], strlen(texts[i]), &pe, &err), &err);
+    TD_ASSERT_OK(td_expr_bind(pe, &sch, 0, &be, &err), &err);
+    td_array r;
+    TD_ASSERT_OK(td_expr_eval(be, &b, &r, &err), &err);
+    assert_int_equal(r.length, 5);
+    for (int64_t k = 0; k < 5; k++) {
+      bool null = r.validity && !td_bit_get(r.validity, k);
+      char got[32];
+      if (null) snprintf(got, sizeof got, "null");
+      else if (r.type == TD_TYPE_UTF8) snprintf(got, sizeof got, "%.*s", (int)(r.offsets[k + 1] - r.offsets[k]), r.data + r.offsets[k]);
+      else if (r.type == TD_TYPE_BOOL) snprintf(got, sizeof got, "%d", td_bit_get(r.values, k) ? 1 : 0);
+      else if (r.type == TD_TYPE_FLOAT64) snprintf(got, sizeof got, "%g", ((double *)r.values)[k]);
+      else snprintf(got, sizeof got, "%lld", (long long)((int64_t *)r.values)[k]);
+      if (strcmp(got, want[i]) != 0) fail_msg("%s row %lld: %s, want %s", texts[i], (long long)k, got, want[i]);
+    }
+    td_array_reset(&r);
+    td_expr_free(pe);
+    td_expr_free(be);
+  }
+  assert_true(td__dict_eval_stats() >= before + 5);
+  td_dict_release(d);
+  td_schema_reset(&sch);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filters),
       cmocka_unit_test(test_group_by),
+      cmocka_unit_test(test_functions),
+      cmocka_unit_test(test_gather_empty),
       cmocka_unit_test(test_bad_index),
       cmocka_unit_test(test_windows),
       cmocka_unit_test(test_live),

@@ -426,12 +426,79 @@ static void test_sql_clauses(void **state) {
   check_sql("SELECT 1 + 1", "SELECT 1 + 1");
 }
 
+/* The string functions' whole-batch hook (func_string.c vec_string) gives
+ * each row the answer of row-by-row evaluation: ASCII batches (the mapped
+ * and counted fast paths) and batches with UTF-8, invalid bytes, empty
+ * strings and nulls. */
+static void test_string_batches(void **state) {
+  (void)state;
+  static const char *const ascii[] = {"Hello", "", "  pad  ", "aXa", NULL, "abcabc", "ZZ top"};
+  static const char *const mixed[] = {"Straße", "", "ÀÉÎ ok", "x\xff" "y", NULL, "aßa", "  ü  "};
+  static const char *const exprs[] = {
+      "length(s)", "char_length(s)", "upper(s)", "lower(s)", "substr(s, 2)", "substring(s, 2, 2)",
+      "substr(s, -2, 5)", "left(s, 2)", "right(s, -1)", "trim(s)", "ltrim(s, ' a')", "rtrim(s)",
+      "replace(s, 'a', 'XY')", "starts_with(s, 'a')", "ends_with(s, 'a')", "contains(s, 'ß')", "strpos(s, 'a')",
+      "instr(s, 'b')", "reverse(s)", "upper(s) || '!'", "s || 42", "s || 2.5", "s || NULL", "length(s) + strpos(s, 'X')", "upper(NULL)",
+  };
+  const char *const *sets[2] = {ascii, mixed};
+  td_error err;
+  for (int set = 0; set < 2; set++) {
+    td_array a;
+    TD_ASSERT_OK(td_array_init(&a, TD_TYPE_UTF8, 7, &err), &err);
+    for (int r = 0; r < 7; r++) {
+      if (sets[set][r]) TD_ASSERT_OK(td_array_append_str(&a, sets[set][r], (int64_t)strlen(sets[set][r]), &err), &err);
+      else TD_ASSERT_OK(td_array_append_null(&a, &err), &err);
+    }
+    struct ArrowArray arr;
+    TD_ASSERT_OK(td_array_export(&a, &arr, &err), &err);
+    td_colview cols[6];
+    td_value consts[6];
+    memset(cols, 0, sizeof cols);
+    memset(consts, 0, sizeof consts);
+    TD_ASSERT_OK(td_colview_init(&cols[0], TD_TYPE_UTF8, &arr, &err), &err);
+    td_batch b = {7, cols, consts, NULL, 0};
+    for (size_t x = 0; x < sizeof exprs / sizeof *exprs; x++) {
+      td_expr *pe, *be;
+      TD_ASSERT_OK(td_expr_parse(exprs[x], strlen(exprs[x]), &pe, &err), &err);
+      TD_ASSERT_OK(td_expr_bind(pe, &S, 0, &be, &err), &err);
+      td_array out;
+      TD_ASSERT_OK(td_expr_eval(be, &b, &out, &err), &err);
+      for (int r = 0; r < 7; r++) {
+        td_value row[6];
+        memcpy(row, ROW, sizeof row);
+        row[0] = sets[set][r] ? td_value_str(sets[set][r]) : td_value_null(TD_TYPE_UTF8);
+        td_value want;
+        TD_ASSERT_OK(td_expr_eval_row(be, row, &want, &err), &err);
+        char w[128], g[128];
+        td_value_format(&want, w, sizeof w);
+        td_value got;
+        bool null = out.validity && !td_bit_get(out.validity, r);
+        if (null) got = td_value_null(out.type);
+        else if (out.type == TD_TYPE_UTF8) {
+          got = td_value_str("");
+          got.v.s.ptr = out.data + out.offsets[r];
+          got.v.s.len = (size_t)(out.offsets[r + 1] - out.offsets[r]);
+        } else if (out.type == TD_TYPE_BOOL) got = td_value_bool(td_bit_get(out.values, r));
+        else got = td_value_int(TD_TYPE_INT64, ((int64_t *)out.values)[r]);
+        td_value_format(&got, g, sizeof g);
+        if (strcmp(w, g) != 0) fail_msg("%s on row %d of set %d: batch '%s', row '%s'", exprs[x], r, set, g, w);
+      }
+      td_array_reset(&out);
+      td_expr_free(pe);
+      td_expr_free(be);
+    }
+    arr.release(&arr);
+    td_array_reset(&a);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conditionals),     cmocka_unit_test(test_operators_and_casts),
       cmocka_unit_test(test_string_functions), cmocka_unit_test(test_math_functions),
       cmocka_unit_test(test_time_functions),   cmocka_unit_test(test_folding),
       cmocka_unit_test(test_errors),           cmocka_unit_test(test_sql_clauses),
+      cmocka_unit_test(test_string_batches),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
