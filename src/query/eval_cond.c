@@ -11,7 +11,9 @@
  * fails) is not raised, as in DuckDB and as the row path does
  * (td__cond_eval_row).  Result values are the row hooks' (func_core.c):
  * integers meeting a float result become doubles; other mixes of layouts
- * fall back to the row-at-a-time path.
+ * fall back to the row-at-a-time path.  greatest, least (of numbers) and
+ * nullif (of integers) evaluate every argument, as the row path does, and
+ * combine them a whole argument at a time.
  */
 #include <string.h>
 
@@ -21,14 +23,20 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
-typedef enum cond_kind { COND_NONE, COND_CASE, COND_COALESCE } cond_kind;
+typedef enum cond_kind { COND_NONE, COND_CASE, COND_COALESCE, COND_GREATEST, COND_LEAST, COND_NULLIF } cond_kind;
 
 static cond_kind kind_of(const td_func *f) {
   if (!f) return COND_NONE;
   if (strcmp(f->name, "case") == 0) return COND_CASE;
   if (strcmp(f->name, "coalesce") == 0 || strcmp(f->name, "ifnull") == 0) return COND_COALESCE;
+  if (strcmp(f->name, "greatest") == 0) return COND_GREATEST;
+  if (strcmp(f->name, "least") == 0) return COND_LEAST;
+  if (strcmp(f->name, "nullif") == 0) return COND_NULLIF;
   return COND_NONE;
 }
+
+/* The lazy forms: an argument only over the rows it decides. */
+static bool is_lazy(cond_kind k) { return k == COND_CASE || k == COND_COALESCE; }
 
 /* Whether argument i of e gives values (not conditions). */
 static bool is_value_arg(const td_expr *e, cond_kind k, int64_t i) {
@@ -175,9 +183,99 @@ static int assemble_strings(td_vec *out, piece *ps, int64_t np, uint8_t *valid, 
   return TD_OK;
 }
 
+/* Whether x (of an integer or float layout, non-null) beats the best so
+ * far y: NaN above every number, as row_extreme (func_core.c) orders. */
+static inline bool beats_f64(double x, double y, bool great) {
+  if (great) return x != x ? y == y : y == y && x > y;
+  return y != y ? x == x : x == x && x < y;
+}
+
+/* greatest / least of integer or float results, nullif of integers: every
+ * argument over the batch (as the row path), combined an argument at a
+ * time in one loop over the rows. */
+static int eval_strict(const td_expr *e, cond_kind k, const td_batch *b, td_vec *out, td_error *err) {
+  int64_t n = b->length, na = e->n_args;
+  td_phys ph = td__phys_of(e->type);
+  double *rf = NULL;
+  int64_t *ri = NULL;
+  uint8_t *valid = td_calloc((size_t)(n ? n : 1), 1);
+  void *data = td_calloc((size_t)(n ? n : 1), 8);
+  out->ph = ph;
+  out->n = n;
+  if (valid) td__vec_own(out, valid);
+  if (data) td__vec_own(out, data);
+  if (!valid || !data) return td_err_nomem(err, "evaluating a conditional expression");
+  if (ph == TD_PHYS_F64) out->f64 = rf = data;
+  else out->i64 = ri = data;
+  out->valid = valid;
+  td_vec v, w;
+  int rc = TD_OK;
+  if (k == COND_NULLIF) {
+    rc = td__eval_vec(e->args[0], b, &v, err);
+    if (rc) return rc;
+    rc = td__eval_vec(e->args[1], b, &w, err);
+    if (rc) {
+      td__vec_free(&v);
+      return rc;
+    }
+    int64_t vm = v.is_const ? 0 : -1, wm = w.is_const ? 0 : -1;
+    const int64_t *x = v.is_const ? &v.c.v.i : v.i64, *y = w.is_const ? &w.c.v.i : w.i64;
+    for (int64_t i = 0; i < n; i++) {
+      bool xv = td__vec_valid(&v, i), yv = td__vec_valid(&w, i);
+      ri[i] = x[i & vm];
+      valid[i] = xv && !(yv && x[i & vm] == y[i & wm]);
+    }
+    td__vec_free(&v);
+    td__vec_free(&w);
+    return TD_OK;
+  }
+  bool great = k == COND_GREATEST;
+  for (int64_t a = 0; !rc && a < na; a++) {
+    rc = td__eval_vec(e->args[a], b, &v, err);
+    if (rc) break;
+    if (v.is_const && v.c.is_null) {
+      td__vec_free(&v);
+      continue;
+    }
+    if (ph == TD_PHYS_F64) rc = td__vec_to_f64(&v, err);
+    int64_t m = v.is_const ? 0 : -1;
+    const uint8_t *vv = v.is_const ? NULL : v.valid;
+    if (rc) {
+    } else if (ph == TD_PHYS_F64) {
+      const double *x = v.is_const ? &v.c.v.f : v.f64;
+      for (int64_t i = 0; i < n; i++) {
+        double xi = x[i & m];
+        bool take = (!vv || vv[i]) && (!valid[i] || beats_f64(xi, rf[i], great));
+        rf[i] = take ? xi : rf[i];
+        valid[i] |= take;
+      }
+    } else {
+      const int64_t *x = v.is_const ? &v.c.v.i : v.i64;
+      for (int64_t i = 0; i < n; i++) {
+        int64_t xi = x[i & m];
+        bool take = (!vv || vv[i]) && (!valid[i] || (great ? xi > ri[i] : xi < ri[i]));
+        ri[i] = take ? xi : ri[i];
+        valid[i] |= take;
+      }
+    }
+    td__vec_free(&v);
+  }
+  return rc;
+}
+
 bool td__cond_is(const td_expr *e) {
   cond_kind k = kind_of(e->fn);
   if (k == COND_NONE) return false;
+  if (!is_lazy(k)) { /* integer or float results; nullif of two integers */
+    td_phys ph = td__phys_of(e->type);
+    if (ph != TD_PHYS_I64 && ph != TD_PHYS_F64) return false;
+    for (int64_t i = 0; i < e->n_args; i++) {
+      td_type_id t = e->args[i]->type;
+      td_phys ap = td__phys_of(t);
+      if (k == COND_NULLIF ? t == TD_TYPE_NONE || ap != TD_PHYS_I64 : !fits(e, e->args[i])) return false;
+    }
+    return k != COND_NULLIF || ph == TD_PHYS_I64;
+  }
   for (int64_t i = 0; i < e->n_args; i++)
     if (is_value_arg(e, k, i) && !fits(e, e->args[i])) return false;
   return true;
@@ -190,6 +288,11 @@ int td__cond_eval_vec(const td_expr *e, const td_batch *b, td_vec *out, bool *do
   int64_t n = b->length, na = e->n_args;
   if (k == COND_NONE || n > (int64_t)UINT32_MAX || !td__cond_is(e)) return TD_OK;
   *done = true;
+  if (!is_lazy(k)) {
+    int rc = eval_strict(e, k, b, out, err);
+    if (rc) td__vec_free(out);
+    return rc;
+  }
   /* rows: the pieces' rows, carved one after another (they are disjoint);
    * rem: the rows still undecided */
   uint32_t *rows = td_malloc((size_t)(n ? n : 1) * sizeof *rows);
@@ -297,7 +400,7 @@ int td__cond_eval_vec(const td_expr *e, const td_batch *b, td_vec *out, bool *do
 
 int td__cond_eval_row(const td_expr *e, const td_value *row, td_value *out, bool *done, td_error *err) {
   cond_kind k = kind_of(e->fn);
-  *done = k != COND_NONE;
+  *done = is_lazy(k);
   if (!*done) return TD_OK;
   int64_t na = e->n_args, i = 0;
   const td_expr *pick = NULL;

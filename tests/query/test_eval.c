@@ -187,6 +187,12 @@ static const char *const exprs[] = {
     "coalesce(s, 'none')", "coalesce(NULL, i64)", "coalesce(i8, f32, i64)", "ifnull(f64, i64)",
     "coalesce(s, lower(s), 'z') || '.'", "coalesce(NULL, NULL)", "ifnull(b, i64 > 0)", "coalesce(ts, ts)",
     "CASE WHEN coalesce(b, i64 > 0) THEN 1 ELSE 0 END = 1",
+    "greatest(i8, i32, i64)", "least(i64, -2, NULL)", "greatest(f64, i8)", "least(f32, f64, 0)",
+    "greatest(ts, ts - INTERVAL 1 DAY)", "least(NULL, NULL)", "greatest(i64)", "least(u16, i8 * 2)",
+    "nullif(i64, i32)", "nullif(i8, 2)", "nullif(ts, ts)", "nullif(i64, NULL)", "nullif(f64, 0.5)",
+    "greatest(f64 / 0, i64)", "least(f64 / i32, 1)", "greatest(f64, CAST('nan' AS DOUBLE))",
+    "least(CASE WHEN b THEN CAST('nan' AS DOUBLE) ELSE f64 END, f32)",
+    "greatest(i8, CASE WHEN b THEN CAST('nan' AS DOUBLE) END, f64)",
     /* integer column OP constant read from the column (query/sel_int.c):
      * every operator, constants at and past the column type's range */
     "i32 > 1099511627776", "i32 < 1099511627776", "i32 <> 1099511627776", "i32 = -1099511627776",
