@@ -731,8 +731,9 @@ static void test_two_keys_distinct(void **state) {
 }
 
 /* A global min or max of the string on codes (minmax_codes: the entries the
- * rows use, not every entry of the dictionary): the answers of the decoded
- * strings, with filters, all-null and empty inputs, at 1, 2 and 4 threads. */
+ * rows use, not every entry of the dictionary) and its count (count_codes):
+ * the answers of the decoded strings, with filters, all-null and empty
+ * inputs, at 1, 2 and 4 threads. */
 static void test_minmax_codes(void **state) {
   (void)state;
   env e;
@@ -745,6 +746,9 @@ static void test_minmax_codes(void **state) {
       "SELECT min(s), max(s) FROM T WHERE v > 1000000",
       "SELECT min(s) FROM T WHERE s <> 'alpha' AND s < 'zeta'",
       "SELECT max(s), sum(v) FROM T WHERE s IS NULL OR v < 50",
+      "SELECT count(s), count(*), count(DISTINCT s) FROM T",
+      "SELECT count(s), min(s) FROM T WHERE v % 5 = 2",
+      "SELECT count(s) FROM T WHERE s IS NULL",
   };
   for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
     for (int th = 1; th <= 4; th *= 2) free(same(&e, qs[i], th));
