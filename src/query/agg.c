@@ -1723,11 +1723,15 @@ static int fold_generic(td_agg *a, int64_t k, const td_vec *in, const uint32_t *
   return TD_OK;
 }
 
-/* Aggregate k's input when it is a global count(DISTINCT) of a utf8 column
- * arriving as dictionary codes (distinct_codes folds it), else NULL. */
+/* Aggregate k's input when it is a global count, count(DISTINCT), min or
+ * max of a utf8 column arriving as dictionary codes (count_codes,
+ * distinct_codes, minmax_codes fold it: no string decoded), else NULL. */
 static const td_colview *distinct_codes_input(const td_agg *a, const td_batch *b, int64_t k) {
   const td_agg_spec *sp = &a->specs[k];
-  if (a->n_keys || sp->kind != TD_AGG_COUNT_DISTINCT || sp->type != TD_TYPE_UTF8) return NULL;
+  if (a->n_keys || sp->type != TD_TYPE_UTF8) return NULL;
+  if (sp->kind != TD_AGG_COUNT_DISTINCT && sp->kind != TD_AGG_MIN && sp->kind != TD_AGG_MAX &&
+      sp->kind != TD_AGG_COUNT)
+    return NULL;
   if (b->consts && b->consts[sp->column].type != TD_TYPE_NONE) return NULL;
   return b->cols[sp->column].codes && b->cols[sp->column].dict ? &b->cols[sp->column] : NULL;
 }
@@ -1773,6 +1777,60 @@ static int distinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint3
     seen[c] = 1;
   }
   return TD_OK;
+}
+
+/* A global count over dictionary codes: the valid rows. */
+static void count_codes(td_agg *a, int64_t k, const td_colview *v, const uint32_t *sel, int64_t n) {
+  const uint8_t *valid = v->validity && v->null_count != 0 ? v->validity : NULL;
+  int64_t c = n;
+  if (valid && !sel) {
+    c = td_bits_count(valid, v->offset, n);
+  } else if (valid) {
+    c = 0;
+    for (int64_t j = 0; j < n; j++) c += td_bit_get(valid, v->offset + sel[j]);
+  }
+  a->ast[k].cnt[0] += c;
+}
+
+/* A global min or max over dictionary codes: the entries the rows use
+ * (each marked once in dseen's bytes, all clear again on return), then the
+ * extreme of those entries alone folded into the state. */
+static int minmax_codes(td_agg *a, int64_t k, const td_colview *v, const uint32_t *sel, int64_t n, td_error *err) {
+  if (dseen_of(a, err)) return TD_ENOMEM;
+  dseen *ds = &a->dseen[k];
+  const td_dict *d = v->dict;
+  const int64_t nd = d->view.length;
+  if (nd > ds->cap) {
+    uint8_t *m = td_realloc(ds->seen, (size_t)nd);
+    if (!m) return td_err_nomem(err, "folding min/max");
+    memset(m, 0, (size_t)nd);
+    ds->seen = m;
+    ds->cap = nd;
+  }
+  int32_t *used = td_malloc((size_t)(n < nd ? n : nd) * sizeof *used + 1);
+  if (!used) return td_err_nomem(err, "folding min/max");
+  td__dict_note_group();
+  const int32_t *codes = v->codes + v->offset;
+  const uint8_t *valid = v->validity && v->null_count != 0 ? v->validity : NULL;
+  uint8_t *seen = ds->seen;
+  int64_t m = 0;
+  for (int64_t j = 0; j < n; j++) {
+    const int64_t r = ROW(j);
+    if (valid && !td_bit_get(valid, v->offset + r)) continue;
+    const int32_t c = codes[r];
+    if (!seen[c]) seen[c] = 1, used[m++] = c;
+  }
+  const td_vec dv = dict_vec(d);
+  const bool mx = a->specs[k].kind == TD_AGG_MAX;
+  td_value best = td_value_null(TD_TYPE_UTF8);
+  for (int64_t t = 0; t < m; t++) {
+    seen[used[t]] = 0;
+    td_value x = td__vec_value(&dv, used[t], TD_TYPE_UTF8);
+    int c = best.is_null ? 0 : cmp_values(&x, &best, TD_PHYS_STR);
+    if (best.is_null || (mx ? c > 0 : c < 0)) best = x;
+  }
+  td_free(used);
+  return fold_value(&a->ast[k], a->specs[k].kind, 0, &best, err);
 }
 
 enum {
@@ -2299,7 +2357,9 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
     for (int64_t k = 0; !rc && k < a->n_aggs; k++) {
       const td_colview *dc = distinct_codes_input(a, b, k);
       if (dc) {
-        rc = distinct_codes(a, k, dc, sel, n, err);
+        if (a->specs[k].kind == TD_AGG_COUNT) count_codes(a, k, dc, sel, n);
+        else rc = a->specs[k].kind == TD_AGG_COUNT_DISTINCT ? distinct_codes(a, k, dc, sel, n, err)
+                                                             : minmax_codes(a, k, dc, sel, n, err);
       } else if (a->specs[k].kind == TD_AGG_COUNT_DISTINCT && td__aggx_by_hash(a->ext[k]) && !in[k].is_const &&
                  in[k].ph == TD_PHYS_I64 && a->ast[k].ph == TD_PHYS_I64) {
         rc = distinct_ints(a, k, &in[k], sel, n, err);

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "query/eval_cond.h"
 #include "query/func.h"
 #include "query/inset.h"
 #include "query/scalar.h"
@@ -412,6 +413,16 @@ static int ev_in_set(const td_expr *e, td_vec *x, td_vec *out, td_error *err) {
   uint8_t *r = new_rows(out, n, 1, err);
   uint8_t *v = r && (has_null || x->valid) ? new_rows(out, n, 1, err) : NULL;
   if (!r || ((has_null || x->valid) && !v)) return TD_ENOMEM;
+  if (x->ph == TD_PHYS_I64 && td__in_set_has_ints(s, x->i64, n, r)) { /* found into r */
+    for (int64_t i = 0; i < n; i++) {
+      uint8_t valid = !x->valid || x->valid[i], found = r[i] & valid;
+      r[i] = found ^ (uint8_t)e->negated;
+      if (v) v[i] = found | (valid & !has_null);
+    }
+    out->b8 = r;
+    out->valid = v;
+    return TD_OK;
+  }
   for (int64_t i = 0; i < n; i++) {
     bool valid = !x->valid || x->valid[i], found = false;
     if (valid) {
@@ -631,7 +642,11 @@ static int ev(const td_expr *e, const td_batch *b, td_vec *out, td_error *err) {
     int rc = td__dict_eval_vec(e, b, out, &done, err);
     if (rc || done) return rc;
   }
-  if (e->fn) return ev_func(e, b, out, err);
+  if (e->fn) {
+    bool cond_done; /* CASE, coalesce: each argument over its own rows (eval_cond.c) */
+    int rc = td__cond_eval_vec(e, b, out, &cond_done, err);
+    return rc || cond_done ? rc : ev_func(e, b, out, err);
+  }
   switch (e->kind) {
     case TD_EXPR_LITERAL: td__vec_const(out, td__phys_of(e->type), &e->lit, b->length); return TD_OK;
     case TD_EXPR_COLUMN: return td__vec_load(b, e->column, e->type, out, err);
@@ -954,6 +969,16 @@ static int sel(const td_expr *e, const td_batch *b, const uint32_t *in, int64_t 
   *n_out = filter_true(&v, in, n, out);
   td__vec_free(&v);
   return TD_OK;
+}
+
+int td__eval_vec(const td_expr *e, const td_batch *b, td_vec *out, td_error *err) {
+  return ev(e, b, out, err);
+}
+
+int td__eval_select(const td_expr *e, const td_batch *b, const uint32_t *in, int64_t n, uint32_t *out,
+                    int64_t *n_out, td_error *err) {
+  *n_out = 0;
+  return sel(e, b, in, n, out, n_out, err);
 }
 
 int td_expr_select(const td_expr *e, const td_batch *b, const uint32_t *in_sel, int64_t in_n,

@@ -16,6 +16,7 @@
 #include "formats/reader.h"
 #include "keys/keys.h"
 #include "keys/shortest.h"
+#include "query/eval_cond.h"
 #include "query/func.h"
 #include "util/decimal.h"
 #include "query/scalar.h"
@@ -99,6 +100,9 @@ int td__func_bind(const td_func *f, td_expr *e, td_error *err) {
 }
 
 int td__func_eval_row(const td_expr *e, const td_value *row, td_value *out, td_error *err) {
+  bool cond_done; /* CASE, coalesce: only the arguments that decide (eval_cond.c) */
+  int crc = td__cond_eval_row(e, row, out, &cond_done, err);
+  if (crc || cond_done) return crc;
   td_value small[8], *args = small;
   if (e->n_args > 8 && !(args = td_malloc((size_t)e->n_args * sizeof *args)))
     return td_err_nomem(err, "evaluating a function");

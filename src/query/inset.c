@@ -25,6 +25,8 @@ struct td_in_set {
   entry *t;
   uint64_t mask;
   bool has_null, has_dbl;
+  int64_t *ints;    /* the distinct items when every one is K_INT (else NULL) */
+  int64_t n_ints;
 };
 
 static uint64_t mix(uint64_t x) {
@@ -102,6 +104,7 @@ int td__in_set_build(const td_expr *e, td_in_set **out, td_error *err) {
     return td_err_nomem(err, "building the set of an IN list");
   }
   s->mask = cap - 1;
+  bool all_int = true;
   for (int64_t i = 1; i < e->n_args; i++) {
     const td_value *v = &e->args[i]->lit;
     if (v->is_null || v->type == TD_TYPE_NONE) {
@@ -111,15 +114,51 @@ int td__in_set_build(const td_expr *e, td_in_set **out, td_error *err) {
     entry en;
     if (!entry_of(v, xt, &en)) continue;
     s->has_dbl |= en.kind == K_DBL;
+    all_int &= en.kind == K_INT;
     entry *at = slot(s, &en);
     if (at->kind == K_EMPTY) *at = en;
+  }
+  if (all_int) { /* the items again, for the batch probe */
+    s->ints = td_malloc((s->mask + 1) * sizeof *s->ints);
+    if (!s->ints) {
+      td__in_set_free(s);
+      return td_err_nomem(err, "building the set of an IN list");
+    }
+    for (uint64_t i = 0; i <= s->mask; i++)
+      if (s->t[i].kind == K_INT) s->ints[s->n_ints++] = s->t[i].i;
   }
   *out = s;
   return TD_OK;
 }
 
+bool td__in_set_has_ints(const td_in_set *s, const int64_t *x, int64_t n, uint8_t *found) {
+  if (!s->ints) return false;
+  const int64_t *it = s->ints;
+  int64_t k = s->n_ints;
+  if (k <= 8) { /* a compare with each item: a loop the compiler vectorizes */
+    memset(found, 0, (size_t)n);
+    for (int64_t t = 0; t < k; t++) {
+      int64_t c = it[t];
+      for (int64_t i = 0; i < n; i++) found[i] |= x[i] == c;
+    }
+    return true;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t h = mix((uint64_t)x[i] + K_INT) & s->mask; /* hash_of of a K_INT entry */
+    uint8_t f = 0;
+    for (; s->t[h].kind != K_EMPTY; h = (h + 1) & s->mask)
+      if (s->t[h].i == x[i]) {
+        f = 1;
+        break;
+      }
+    found[i] = f;
+  }
+  return true;
+}
+
 void td__in_set_free(td_in_set *s) {
   if (!s) return;
+  td_free(s->ints);
   td_free(s->t);
   td_free(s);
 }

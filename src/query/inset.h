@@ -24,6 +24,10 @@ int td__in_set_build(const td_expr *e, td_in_set **out, td_error *err);
 void td__in_set_free(td_in_set *s); /* NULL allowed */
 /* Whether an item equals the non-null value x (of the IN operand's type). */
 bool td__in_set_has(const td_in_set *s, const td_value *x);
+/* Batch membership for an integer operand: found[i] = whether x[i] is an
+ * item, for i < n (as td__in_set_has over each value).  false (nothing
+ * written) when an item is not an integer; the caller asks td__in_set_has. */
+bool td__in_set_has_ints(const td_in_set *s, const int64_t *x, int64_t n, uint8_t *found);
 /* Whether an item is NULL. */
 bool td__in_set_has_null(const td_in_set *s);
 

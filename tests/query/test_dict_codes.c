@@ -768,6 +768,46 @@ static void test_partition_keys(void **state) {
   env_close(&e);
 }
 
+/* A global min or max of the string on codes (minmax_codes: the entries the
+ * rows use, not every entry of the dictionary) and its count (count_codes):
+ * the answers of the decoded strings, with filters, all-null and empty
+ * inputs, at 1, 2 and 4 threads. */
+static void test_minmax_codes(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 3, 400, 64);
+  const char *qs[] = {
+      "SELECT min(s), max(s), count(*) FROM T",
+      "SELECT min(s), max(s) FROM T WHERE v > 100",
+      "SELECT max(s), min(s), count(DISTINCT s) FROM T WHERE v % 3 = 1",
+      "SELECT min(s), max(s) FROM T WHERE s IS NULL",
+      "SELECT min(s), max(s) FROM T WHERE v > 1000000",
+      "SELECT min(s) FROM T WHERE s <> 'alpha' AND s < 'zeta'",
+      "SELECT max(s), sum(v) FROM T WHERE s IS NULL OR v < 50",
+      "SELECT count(s), count(*), count(DISTINCT s) FROM T",
+      "SELECT count(s), min(s) FROM T WHERE v % 5 = 2",
+      "SELECT count(s) FROM T WHERE s IS NULL",
+  };
+  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
+    for (int th = 1; th <= 4; th *= 2) free(same(&e, qs[i], th));
+  int64_t g0, g1;
+  td__dict_stats(&g0);
+  char *t = same(&e, "SELECT min(s), max(s) FROM T WHERE v > 10", 1);
+  td__dict_stats(&g1);
+  assert_true(g1 > g0); /* through minmax_codes */
+  free(t);
+  t = same(&e, "SELECT min(s), max(s) FROM T WHERE s IS NULL", 1);
+  assert_string_equal(t, "null|null|;");
+  free(t);
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  qo.threads = 1;
+  mt_query_alloc_sweep(&qo, "SELECT min(s), max(s) FROM d WHERE v > 10", false);
+  env_close(&e);
+}
+
 /* Many groups on codes: 3000 unique strings and words in a Parquet file
  * whose dictionary gives way to PLAIN pages mid-chunk; two keys and
  * count(DISTINCT) give what the decoded key (s || '') gives. */
@@ -970,6 +1010,7 @@ int main(void) {
       cmocka_unit_test(test_parquet_spans),
       cmocka_unit_test(test_two_keys_distinct),
       cmocka_unit_test(test_partition_keys),
+      cmocka_unit_test(test_minmax_codes),
       cmocka_unit_test(test_two_keys_many),
   };
   return cmocka_run_group_tests(tests, td_test_scratch_setup, td_test_scratch_teardown);

@@ -3,6 +3,7 @@
  * reference on randomized batches; null semantics; selection vectors.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +179,24 @@ static const char *const exprs[] = {
     "s LIKE 'ab'", "s NOT LIKE 'ab'", "s LIKE 'ab%'", "s LIKE '%b'", "s LIKE '%bc'", "s LIKE '%b%'",
     "s NOT LIKE '%b%'", "s LIKE '%'", "s LIKE '%%'", "s LIKE ''", "s NOT LIKE ''", "s LIKE 'a%c'", "s LIKE '_'",
     "s LIKE '%a_'", "s LIKE 'zz%%'", "s LIKE '%%b%%'",
+    /* IN lists of integers, a batch at a time (inset.c): compares, the hash set, nulls, floats */
+    "i64 IN (1, 2, 3, 4, 5, 6, 7, 8, 9, -10, 100)", "i32 NOT IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, NULL)",
+    "i8 IN (-1, NULL)", "u16 IN (3, 70000, 5)", "i64 IN (1, 2.5)", "i32 NOT IN (-3)", "i64 IN (9223372036854775807, 0)",
+    /* the conditional forms, each argument over its own rows (query/eval_cond.c) */
+    "CASE WHEN b THEN i8 ELSE f32 END", "CASE WHEN i64 > 100 THEN s END", "CASE WHEN b THEN i64 > 0 END",
+    "CASE WHEN i64 > 0 THEN CASE WHEN b THEN s ELSE 'x' END WHEN i32 > 0 THEN NULL ELSE s || s END",
+    "CASE WHEN b THEN ts ELSE ts - INTERVAL 1 DAY END", "CASE WHEN i64 IS NULL THEN -1 ELSE i64 END",
+    "CASE WHEN i32 > 0 THEN 'p' WHEN i32 < 0 THEN s END", "CASE WHEN b THEN NULL ELSE f64 END",
+    "CASE WHEN i64 > 2 THEN u16 WHEN i64 < -2 THEN i8 ELSE i32 END", "CASE WHEN b THEN b ELSE NOT b END",
+    "coalesce(s, 'none')", "coalesce(NULL, i64)", "coalesce(i8, f32, i64)", "ifnull(f64, i64)",
+    "coalesce(s, lower(s), 'z') || '.'", "coalesce(NULL, NULL)", "ifnull(b, i64 > 0)", "coalesce(ts, ts)",
+    "CASE WHEN coalesce(b, i64 > 0) THEN 1 ELSE 0 END = 1",
+    "greatest(i8, i32, i64)", "least(i64, -2, NULL)", "greatest(f64, i8)", "least(f32, f64, 0)",
+    "greatest(ts, ts - INTERVAL 1 DAY)", "least(NULL, NULL)", "greatest(i64)", "least(u16, i8 * 2)",
+    "nullif(i64, i32)", "nullif(i8, 2)", "nullif(ts, ts)", "nullif(i64, NULL)", "nullif(f64, 0.5)",
+    "greatest(f64 / 0, i64)", "least(f64 / i32, 1)", "greatest(f64, CAST('nan' AS DOUBLE))",
+    "least(CASE WHEN b THEN CAST('nan' AS DOUBLE) ELSE f64 END, f32)",
+    "greatest(i8, CASE WHEN b THEN CAST('nan' AS DOUBLE) END, f64)",
     /* integer column OP constant read from the column (query/sel_int.c):
      * every operator, constants at and past the column type's range */
     "i32 > 1099511627776", "i32 < 1099511627776", "i32 <> 1099511627776", "i32 = -1099511627776",
@@ -293,11 +312,85 @@ static void test_eval_errors(void **state) {
   release();
 }
 
+/* Expects `text` over the rows of batch b (its selection when it has one)
+ * to give code `want` in both evaluators. */
+static void expect_rc(const char *text, const td_batch *b, int want) {
+  td_error err;
+  td_expr *e = bound(text);
+  td_array out;
+  int rc = td_expr_eval(e, b, &out, &err);
+  if (rc != want) fail_msg("'%s': vectorized gives %d, expected %d", text, rc, want);
+  if (!rc) td_array_reset(&out);
+  int row_rc = TD_OK;
+  for (int64_t i = 0; i < (b->sel ? b->n_sel : b->length) && !row_rc; i++) {
+    td_value row[NCOLS], v;
+    row_values(b, b->sel ? b->sel[i] : i, row);
+    row_rc = td_expr_eval_row(e, row, &v, &err);
+  }
+  if (row_rc != want) fail_msg("'%s': row evaluation gives %d, expected %d", text, row_rc, want);
+  td_expr_free(e);
+}
+
+/* A CASE branch or coalesce argument is evaluated only over the rows it
+ * decides: an overflow elsewhere is no error, in either evaluator. */
+static void test_cond_lazy_errors(void **state) {
+  (void)state;
+  fill(&F, 6, 0);
+  td_batch b = {NROWS, F.views, NULL, NULL, 0};
+  const char *big = "9223372036854775807";
+  char t[256];
+  snprintf(t, sizeof t, "CASE WHEN i64 < 100 OR i64 IS NULL THEN i64 ELSE i64 * %s END", big);
+  expect_rc(t, &b, TD_OK); /* the ELSE decides no row */
+  snprintf(t, sizeof t, "CASE WHEN i64 = 0 THEN 0 ELSE i64 * %s END", big);
+  expect_rc(t, &b, TD_ERANGE);
+  snprintf(t, sizeof t, "CASE WHEN i64 > 100 THEN i32 * %s WHEN b THEN 1 END", big);
+  expect_rc(t, &b, TD_OK);
+  snprintf(t, sizeof t, "CASE WHEN true THEN 1 WHEN i32 * %s > 0 THEN 2 END", big);
+  expect_rc(t, &b, TD_OK); /* a later WHEN over no row */
+  snprintf(t, sizeof t, "CASE WHEN b IS NULL THEN 1 WHEN i32 * %s > 0 THEN 2 END", big);
+  expect_rc(t, &b, TD_ERANGE);
+  snprintf(t, sizeof t, "coalesce(i64, 1, i32 * %s)", big);
+  expect_rc(t, &b, TD_OK);
+  snprintf(t, sizeof t, "coalesce(i64, i32 * %s)", big);
+  expect_rc(t, &b, TD_ERANGE);
+  expect_rc("ifnull(i8, CAST(s AS BIGINT))", &b, TD_ETYPE); /* 'a' does not parse */
+  expect_rc("ifnull(i8, CAST(s AS BIGINT)) IS NULL OR s IN ('a', 'ab', 'b', 'abc', 'zz')", &b, TD_ETYPE);
+  expect_rc("CASE WHEN s IS NULL OR s = 'zz' THEN 0 ELSE CAST(s AS BIGINT) END", &b, TD_ETYPE);
+  expect_rc("CASE WHEN s IS NULL OR s >= '' THEN 0 ELSE CAST(s AS BIGINT) END", &b, TD_OK);
+  /* rows outside the batch's selection never error */
+  uint32_t sel[NROWS];
+  int64_t n = 0;
+  for (int64_t i = 0; i < NROWS; i++)
+    if (td_colview_valid(&F.views[2], i) && td_colview_int(&F.views[2], i) == 0) sel[n++] = (uint32_t)i;
+  assert_true(n > 0);
+  td_batch s = {NROWS, F.views, NULL, sel, n};
+  snprintf(t, sizeof t, "CASE WHEN i32 > 100 THEN 0 ELSE i64 * %s END", big);
+  expect_rc(t, &s, TD_OK);
+  snprintf(t, sizeof t, "coalesce(i64, i64 * %s)", big);
+  expect_rc(t, &s, TD_OK);
+  /* allocation failures */
+  td_expr *e = bound("CASE WHEN b THEN s WHEN i64 > 0 THEN 'x' ELSE coalesce(s, 'y') END");
+  for (int64_t k = 0;; k++) {
+    td_array out;
+    td_error err;
+    td__alloc_fail_after(k);
+    int rc = td_expr_eval(e, &b, &out, &err);
+    td__alloc_fail_after(-1);
+    if (rc == TD_OK) {
+      td_array_reset(&out);
+      break;
+    }
+    assert_int_equal(rc, TD_ENOMEM);
+  }
+  td_expr_free(e);
+  release();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_random_batches), cmocka_unit_test(test_constant_columns),
       cmocka_unit_test(test_empty_batch),    cmocka_unit_test(test_three_valued_logic),
-      cmocka_unit_test(test_eval_errors),
+      cmocka_unit_test(test_eval_errors),    cmocka_unit_test(test_cond_lazy_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
