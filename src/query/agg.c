@@ -719,6 +719,14 @@ static int map_multi(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j
   uint64_t *H = a->hbuf;
   for (int64_t k = 0; k < a->n_keys; k++) hash_key_column(&kv[k], sel, j0, j1, H, k == 0, a->n_keys == 1);
   for (int64_t j = j0; j < j1; j++) {
+    if (a->table) { /* a large table's misses overlap: the slot of the row 16 ahead, the hash of the group 8 ahead */
+      const uint64_t mask = (uint64_t)a->table_cap - 1;
+      if (j + 16 < j1) __builtin_prefetch(&a->table[H[j + 16 - j0] & mask]);
+      if (j + 8 < j1) {
+        uint32_t e = a->table[H[j + 8 - j0] & mask];
+        if (e) __builtin_prefetch(&a->hashes[e - 1]);
+      }
+    }
     uint32_t g;
     int rc = multi_find(a, kv, ROW(j), H[j - j0], &g, err);
     if (rc) return rc;
