@@ -823,7 +823,12 @@ static void quantile(const td_aggx *x, const xval *a, const xval *b, bool same, 
   switch (x->ph) {
     case TD_PHYS_F64: r->f = a->f + d * (b->f - a->f); break;
     /* the difference in double: it may not fit the type */
-    case TD_PHYS_I64: r->i = a->i + (int64_t)llround(d * ((double)b->i - (double)a->i)); break;
+    case TD_PHYS_I64: { /* rounded half away from zero; at most b (double rounding), no overflow */
+      const double dd = round(d * ((double)b->i - (double)a->i)); /* in [0, 2^64] */
+      const uint64_t span = (uint64_t)b->i - (uint64_t)a->i, du = dd >= 0x1p64 ? UINT64_MAX : (uint64_t)dd;
+      r->i = du >= span ? b->i : (int64_t)((uint64_t)a->i + du);
+      break;
+    }
     case TD_PHYS_D128: /* truncated toward zero, as DuckDB */
       r->d = a->d + (td_i128)(d * ((double)b->d - (double)a->d));
       break;

@@ -426,7 +426,8 @@ static void ref_quantile(td_agg_kind kind, td_type_id t, double q, const double 
     double a = (double)iv[lo], b = (double)iv[hi];
     v = td_value_double(TD_TYPE_FLOAT64, lo == hi ? a : a + d * (b - a));
   } else { /* timestamps: rounded */
-    v = td_value_int(t, lo == hi ? iv[lo] : iv[lo] + (int64_t)llround(d * ((double)iv[hi] - (double)iv[lo])));
+    __int128 r = (__int128)iv[lo] + (__int128)round(d * ((double)iv[hi] - (double)iv[lo]));
+    v = td_value_int(t, lo == hi ? iv[lo] : r > iv[hi] ? iv[hi] : (int64_t)r);
   }
   td_value_format(&v, out, cap);
 }
