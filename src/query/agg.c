@@ -1684,6 +1684,12 @@ static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel,
   enum { BLOCK = 16 };
   const td_agg_spec *sp = &a->specs[k];
   td_aggx *x = a->ext[k];
+  if (td__aggx_by_vec(x) && !in->is_const && in->ph == a->ast[k].ph)
+    return td__aggx_add_vec(x, a->gids, in, sel, j0, j1, err); /* quantiles of numbers */
+  if (td__aggx_sketch(x) && !in->is_const && in->ph == a->ast[k].ph) { /* hashed column-wise */
+    hash_key_column(in, sel, j0, j1, a->hbuf, true, true);
+    return td__aggx_add_hashes(x, a->gids, a->hbuf, j1 - j0, in->valid, sel, j0, err);
+  }
   if (td__aggx_by_hash(x) && !in->is_const && in->ph == a->ast[k].ph) {
     /* count(DISTINCT) of fixed-width values: hashed column-wise, no value
      * boxed (hbuf is free once the rows are mapped) */

@@ -113,6 +113,8 @@ struct td_aggx {
   xpart *parts;  /* compact: XPARTS tables, instead of set */
   int pbits;     /* 0: parts[0] only (a small set: few allocations), else XPART_BITS */
   int64_t n_pend;
+  bool typed;    /* quantile of integers, bools or doubles: values in tv */
+  int64_t **tv;  /* typed: each group's values (cnt[g] of them) as order keys (see num_key) */
   uint8_t **reg; /* HyperLogLog registers of each group (NULL: no value yet) */
   char **str;    /* string_agg: each group's text (NULL: no value yet) */
   size_t *slen, *scap;
@@ -138,6 +140,8 @@ int td__aggx_new(td_agg_kind kind, td_type_id type, const td_agg_param *p, td_ag
   x->type = type;
   x->ph = td__phys_of(type);
   x->compact = kind == TD_AGG_COUNT_DISTINCT && x->ph != TD_PHYS_STR && x->ph != TD_PHYS_D128;
+  x->typed = (kind == TD_AGG_QUANTILE_CONT || kind == TD_AGG_QUANTILE_DISC) &&
+             (x->ph == TD_PHYS_F64 || x->ph == TD_PHYS_I64 || x->ph == TD_PHYS_BOOL);
   x->q = p ? p->q : 0.5;
   const char *sep = p && p->sep ? p->sep : ",";
   x->sep_len = p && p->sep ? p->sep_len : 1;
@@ -172,7 +176,9 @@ void td__aggx_free(td_aggx *x) {
   for (int64_t g = 0; g < x->cap; g++) {
     if (x->reg) td_free(x->reg[g]);
     if (x->str) td_free(x->str[g]);
+    if (x->tv) td_free(x->tv[g]);
   }
+  td_free(x->tv);
   if (x->scr) td_free(x->scr->vals);
   td_free(x->scr);
   td_free(x->reg);
@@ -210,7 +216,8 @@ int td__aggx_grow(td_aggx *x, int64_t cap, td_error *err) {
   int rc = grow((void **)&x->cnt, cap, sizeof *x->cnt, old, 0);
   if (!rc) rc = grow((void **)&x->cstate, cap, 1, old, 0);
   if (!rc) rc = grow((void **)&x->cache, cap, sizeof *x->cache, old, 0);
-  if (!rc && keeps_values(x->kind) && !x->compact) rc = grow((void **)&x->head, cap, sizeof *x->head, old, 0xff);
+  if (!rc && x->typed) rc = grow((void **)&x->tv, cap, sizeof *x->tv, old, 0);
+  if (!rc && keeps_values(x->kind) && !x->compact && !x->typed) rc = grow((void **)&x->head, cap, sizeof *x->head, old, 0xff);
   if (!rc && x->kind == TD_AGG_APPROX_DISTINCT) rc = grow((void **)&x->reg, cap, sizeof *x->reg, old, 0);
   if (!rc && x->kind == TD_AGG_STRING_AGG) {
     rc = grow((void **)&x->str, cap, sizeof *x->str, old, 0);
@@ -290,6 +297,59 @@ static td_value from_val(const td_aggx *x, const xval *v, td_type_id t) {
     default: r.v.i = v->i; break;
   }
   return r;
+}
+
+/* The order key of a number of a typed state: integers and bools as they
+ * are; a double's bits made to order as signed integers (negative values'
+ * magnitude bits flipped), after -0.0 became 0.0 and every NaN the one
+ * positive NaN, so NaN orders above +inf and all NaNs are equal (cmp_val's
+ * order). */
+static inline int64_t dbl_key(double f) {
+  f = isnan(f) ? NAN : f == 0 ? 0.0 : f;
+  int64_t b;
+  memcpy(&b, &f, 8);
+  return b < 0 ? b ^ INT64_MAX : b;
+}
+static inline int64_t num_key(const td_aggx *x, const td_value *v) {
+  return x->ph == TD_PHYS_BOOL ? (int64_t)v->v.b : x->ph == TD_PHYS_F64 ? dbl_key(v->v.f) : v->v.i;
+}
+
+static xval key_val(const td_aggx *x, int64_t k) {
+  xval r;
+  memset(&r, 0, sizeof r);
+  if (x->ph != TD_PHYS_F64) r.i = k;
+  else {
+    if (k < 0) k ^= INT64_MAX;
+    memcpy(&r.f, &k, 8);
+  }
+  return r;
+}
+
+/* Room in typed group g for m more values: a group of n values has room for
+ * max(4, n rounded up to a power of two), so no capacity is stored. */
+static int64_t tv_cap(int64_t n) {
+  int64_t c = 4;
+  while (c < n) c *= 2;
+  return c;
+}
+static int tv_room(td_aggx *x, uint32_t g, int64_t m, td_error *err) {
+  const int64_t n = x->cnt[g];
+  if (x->tv[g] && n + m <= tv_cap(n)) return TD_OK;
+  int64_t *p = td_realloc(x->tv[g], (size_t)tv_cap(n + m) * sizeof *p);
+  if (!p) return td_err_nomem(err, "storing aggregate values");
+  x->tv[g] = p;
+  return TD_OK;
+}
+static inline int tv_push(td_aggx *x, uint32_t g, int64_t k, td_error *err) {
+  const int64_t n = x->cnt[g];
+  if (n < 4 ? n == 0 : (n & (n - 1)) == 0) { /* full (see tv_cap) */
+    int rc = tv_room(x, g, 1, err);
+    if (rc) return rc;
+  }
+  x->tv[g][n] = k;
+  x->cnt[g] = n + 1;
+  x->cstate[g] = 0;
+  return TD_OK;
 }
 
 static inline uint64_t xmix(uint64_t h) {
@@ -483,6 +543,7 @@ static bool holds(const td_aggx *x, const xent *c, const td_value *v) {
  * first and skip a value the group has (nothing is copied then). */
 static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err) {
   int64_t slot = -1;
+  if (x->typed) return tv_push(x, g, num_key(x, v), err);
   if (x->compact) {
     if (x->bulk) return pend_add(x, g, h, err);
     int64_t before = x->cnt[g];
@@ -524,13 +585,35 @@ static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_err
   return TD_OK;
 }
 
+static inline void hll_put(uint8_t *reg, uint64_t h) {
+  h = xmix(h); /* the key hash of small integers has weak low bits */
+  const uint32_t idx = (uint32_t)(h >> (64 - HLL_P));
+  const uint64_t rest = (h << HLL_P) | (1ULL << (HLL_P - 1));
+  const uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+  if (rank > reg[idx]) reg[idx] = rank;
+}
+
 static int hll_add(td_aggx *x, uint32_t g, uint64_t h, td_error *err) {
   if (!x->reg[g] && !(x->reg[g] = td_calloc(HLL_M, 1))) return td_err_nomem(err, "creating a HyperLogLog sketch");
-  h = xmix(h); /* the key hash of small integers has weak low bits */
-  uint32_t idx = (uint32_t)(h >> (64 - HLL_P));
-  uint64_t rest = (h << HLL_P) | (1ULL << (HLL_P - 1));
-  uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
-  if (rank > x->reg[g][idx]) x->reg[g][idx] = rank;
+  hll_put(x->reg[g], h);
+  return TD_OK;
+}
+
+bool td__aggx_sketch(const td_aggx *x) { return x->kind == TD_AGG_APPROX_DISTINCT; }
+
+int td__aggx_add_hashes(td_aggx *x, const uint32_t *G, const uint64_t *H, int64_t n, const uint8_t *valid,
+                        const uint32_t *sel, int64_t j0, td_error *err) {
+  for (int64_t i = 0; i < n;) {
+    /* a run of one group (all of a global aggregate's rows): its registers
+     * in hand */
+    const uint32_t g = G[i];
+    if (!x->reg[g] && !(x->reg[g] = td_calloc(HLL_M, 1))) return td_err_nomem(err, "creating a HyperLogLog sketch");
+    uint8_t *reg = x->reg[g];
+    for (; i < n && G[i] == g; i++) {
+      if (valid && !valid[sel ? (int64_t)sel[j0 + i] : j0 + i]) continue;
+      hll_put(reg, H[i]);
+    }
+  }
   return TD_OK;
 }
 
@@ -577,6 +660,26 @@ int td__aggx_add(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error
   return add_val(x, g, v, h, err);
 }
 
+bool td__aggx_by_vec(const td_aggx *x) { return x->typed; }
+
+int td__aggx_add_vec(td_aggx *x, const uint32_t *G, const struct td_vec *in, const uint32_t *sel, int64_t j0,
+                     int64_t j1, td_error *err) {
+  const uint8_t *valid = in->valid;
+  int rc = TD_OK;
+#define TD_TV_ROWS(KEY)                                      \
+  for (int64_t j = j0; rc == TD_OK && j < j1; j++) {         \
+    const int64_t r = sel ? (int64_t)sel[j] : j;             \
+    if (!valid || valid[r]) rc = tv_push(x, G[j - j0], (KEY), err); \
+  }
+  switch (x->ph) {
+    case TD_PHYS_F64: TD_TV_ROWS(dbl_key(in->f64[r])); break;
+    case TD_PHYS_BOOL: TD_TV_ROWS(in->b8[r] != 0); break;
+    default: TD_TV_ROWS(in->i64[r]); break;
+  }
+#undef TD_TV_ROWS
+  return rc;
+}
+
 /* Folds group g of y into group d of x (sketches and strings; the kinds
  * that keep values merge in bulk, see td__aggx_merge_map). */
 static int merge_group(td_aggx *x, uint32_t d, const td_aggx *y, uint32_t g, td_error *err) {
@@ -595,6 +698,17 @@ int td__aggx_merge_map(td_aggx *x, const td_aggx *y, const uint32_t *map, int64_
   if (x->kind == TD_AGG_APPROX_DISTINCT || x->kind == TD_AGG_STRING_AGG) {
     for (int64_t g = 0; rc == TD_OK && g < n; g++)
       if (map[g] != NO_ENT) rc = merge_group(x, map[g], y, (uint32_t)g, err);
+    return rc;
+  }
+  if (x->typed) { /* each group's values appended */
+    for (int64_t g = 0; rc == TD_OK && g < n; g++) {
+      const uint32_t d = map[g];
+      const int64_t m = y->cnt[g];
+      if (d == NO_ENT || !m || (rc = tv_room(x, d, m, err))) continue;
+      memcpy(x->tv[d] + x->cnt[d], y->tv[g], (size_t)m * sizeof *y->tv[g]);
+      x->cnt[d] += m;
+      x->cstate[d] = 0;
+    }
     return rc;
   }
   if (y->compact) { /* part by part (x's pending pairs stay pending) */
@@ -672,40 +786,116 @@ static double as_double(const td_aggx *x, const xval *v) {
   }
 }
 
-/* The quantile of sorted values v[0 .. n) (n > 0), DuckDB's rules:
- * discrete: the value at ceil(n * q) - 1 (at least 0); continuous: the
- * linear interpolation at (n - 1) * q; types without interpolation (strings,
- * bool) take the lower value. */
-static void quantile(const td_aggx *x, const xval *v, int64_t n, td_type_id out_t, xval *r) {
+/* Where the quantile of n values (n > 0) lies in their sorted order,
+ * DuckDB's rules: discrete: the value at ceil(n * q) - 1 (at least 0), lo
+ * == hi; continuous: the linear interpolation at (n - 1) * q, between lo
+ * and hi at fraction d. */
+static void quantile_pos(const td_aggx *x, int64_t n, int64_t *lo, int64_t *hi, double *d) {
   if (x->kind == TD_AGG_QUANTILE_DISC) {
     double nq = (double)n * x->q, rn = nearbyint(nq);
     if (fabs(nq - rn) < 1e-9 * (double)n) nq = rn; /* 0.3 * 10 is 3, not 3.0000000000000004 */
     int64_t i = (int64_t)ceil(nq) - 1;
-    *r = v[i < 0 ? 0 : i >= n ? n - 1 : i];
+    *lo = *hi = i < 0 ? 0 : i >= n ? n - 1 : i;
+    *d = 0;
     return;
   }
-  double rn = (double)(n - 1) * x->q, fl = floor(rn), d = rn - fl;
-  int64_t lo = (int64_t)fl, hi = (int64_t)ceil(rn);
-  if (hi >= n) hi = n - 1;
+  double rn = (double)(n - 1) * x->q, fl = floor(rn);
+  *d = rn - fl;
+  *lo = (int64_t)fl;
+  *hi = (int64_t)ceil(rn);
+  if (*hi >= n) *hi = n - 1;
+}
+
+/* The quantile from the values a at lo and b at hi (quantile_pos); types
+ * without interpolation (strings, bool) take the lower value. */
+static void quantile(const td_aggx *x, const xval *a, const xval *b, bool same, double d, td_type_id out_t, xval *r) {
+  if (x->kind == TD_AGG_QUANTILE_DISC) {
+    *r = *a;
+    return;
+  }
   if (out_t == TD_TYPE_FLOAT64 && x->ph != TD_PHYS_F64) { /* integers */
-    double a = (double)v[lo].i, b = (double)v[hi].i;
-    r->f = lo == hi ? a : a + d * (b - a);
+    double fa = (double)a->i, fb = (double)b->i;
+    r->f = same ? fa : fa + d * (fb - fa);
     return;
   }
-  *r = v[lo];
-  if (lo == hi) return;
+  *r = *a;
+  if (same) return;
   switch (x->ph) {
-    case TD_PHYS_F64: r->f = v[lo].f + d * (v[hi].f - v[lo].f); break;
+    case TD_PHYS_F64: r->f = a->f + d * (b->f - a->f); break;
     /* the difference in double: it may not fit the type */
-    case TD_PHYS_I64: r->i = v[lo].i + (int64_t)llround(d * ((double)v[hi].i - (double)v[lo].i)); break;
+    case TD_PHYS_I64: { /* rounded half away from zero; at most b (double rounding), no overflow */
+      const double dd = round(d * ((double)b->i - (double)a->i)); /* in [0, 2^64] */
+      const uint64_t span = (uint64_t)b->i - (uint64_t)a->i, du = dd >= 0x1p64 ? UINT64_MAX : (uint64_t)dd;
+      r->i = du >= span ? b->i : (int64_t)((uint64_t)a->i + du);
+      break;
+    }
     case TD_PHYS_D128: /* truncated toward zero, as DuckDB */
-      r->d = v[lo].d + (td_i128)(d * ((double)v[hi].d - (double)v[lo].d));
+      r->d = a->d + (td_i128)(d * ((double)b->d - (double)a->d));
       break;
     default: break; /* strings, bool: the lower value */
   }
 }
 
+static int cmp_i64(const void *a, const void *b) {
+  const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Reorders a[0 .. n) so that a[k] is the value sorted order puts there,
+ * none before it greater, none after it smaller (introselect: Hoare
+ * partitions around a median of three, a sort when they stop halving). */
+static void select_nth(int64_t *a, int64_t n, int64_t k) {
+  int64_t lo = 0, hi = n - 1;
+  int budget = 8;
+  for (int64_t m = n; m > 1; m >>= 1) budget += 2;
+  while (hi > lo) {
+    if (hi - lo < 16 || budget-- == 0) {
+      qsort(a + lo, (size_t)(hi - lo + 1), sizeof *a, cmp_i64);
+      return;
+    }
+    const int64_t mid = lo + (hi - lo) / 2, x = a[lo], y = a[mid], z = a[hi];
+    const int64_t p = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+    int64_t i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < p) i++;
+      while (a[j] > p) j--;
+      if (i <= j) {
+        const int64_t t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    /* a[lo .. j] <= p, a[i .. hi] >= p, between them p */
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+/* The quantile of typed group g: its values are selected in place (their
+ * order is no part of the state). */
+static void typed_quantile(const td_aggx *x, uint32_t g, td_type_id t, xval *r) {
+  const int64_t n = x->cnt[g];
+  int64_t *a = x->tv[g], lo, hi;
+  double d;
+  quantile_pos(x, n, &lo, &hi, &d);
+  select_nth(a, n, lo);
+  int64_t b = a[lo];
+  if (hi != lo) { /* the least value after lo's */
+    b = a[lo + 1];
+    for (int64_t i = lo + 2; i < n; i++) b = a[i] < b ? a[i] : b;
+  }
+  const xval va = key_val(x, a[lo]), vb = key_val(x, b);
+  quantile(x, &va, &vb, hi == lo, d, t, r);
+}
+
 static int compute(const td_aggx *x, uint32_t g, td_type_id t, td_error *err) {
+  if (x->typed) {
+    memset(&x->cache[g], 0, sizeof x->cache[g]);
+    typed_quantile(x, g, t, &x->cache[g]);
+    x->cstate[g] = 1;
+    return TD_OK;
+  }
   int64_t n;
   int rc = sorted_values(x, g, &n, err);
   if (rc) return rc;
@@ -713,7 +903,10 @@ static int compute(const td_aggx *x, uint32_t g, td_type_id t, td_error *err) {
   xval *r = &x->cache[g];
   memset(r, 0, sizeof *r);
   if (x->kind == TD_AGG_QUANTILE_CONT || x->kind == TD_AGG_QUANTILE_DISC) {
-    quantile(x, v, n, t, r);
+    int64_t lo, hi;
+    double d;
+    quantile_pos(x, n, &lo, &hi, &d);
+    quantile(x, &v[lo], &v[hi], lo == hi, d, t, r);
   } else if (x->ph == TD_PHYS_F64 || x->kind == TD_AGG_AVG_DISTINCT) {
     double s = 0;
     for (int64_t i = 0; i < n; i++) s += as_double(x, &v[i]);

@@ -6,9 +6,11 @@
  *   approx_count_distinct(x)    HyperLogLog, 2^12 one-byte registers per
  *                               group (allocated at its first value);
  *                               standard error 1.04 / 64 = 1.6 %
- *   median, quantile_cont/disc  every non-null value kept per group; a
- *                               group's result is computed (sort of its
- *                               values) when it changed since last asked
+ *   median, quantile_cont/disc  every non-null value kept per group (numbers:
+ *                               one array of each group); a group's result
+ *                               is computed (selection of the one or two
+ *                               values needed; sort for strings and
+ *                               decimals) when it changed since last asked
  *   string_agg(x, sep)          the concatenation, kept per group
  * Nulls are ignored by all (DuckDB): counts are 0 and the others NULL for a
  * group without values.
@@ -48,6 +50,22 @@ int td__aggx_grow(td_aggx *x, int64_t cap, td_error *err);
  * integers, bools and doubles a bijection of the value, which the distinct
  * set relies on). */
 int td__aggx_add(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err);
+struct td_vec;
+/* Whether x is a quantile of integers, bools or doubles, whose values
+ * td__aggx_add_vec takes a column at a time. */
+bool td__aggx_by_vec(const td_aggx *x);
+/* td__aggx_add of rows j0 .. j1-1 of `in` (of x's input phys; not a
+ * constant), row j being sel[j] (sel NULL: j), into groups G[j - j0]. */
+int td__aggx_add_vec(td_aggx *x, const uint32_t *G, const struct td_vec *in, const uint32_t *sel, int64_t j0,
+                     int64_t j1, td_error *err);
+/* Whether x is an approx_count_distinct, whose values td__aggx_add_hashes
+ * takes by their hashes alone, a block at a time. */
+bool td__aggx_sketch(const td_aggx *x);
+/* td__aggx_add of n values given by their hashes H[i] into groups G[i],
+ * skipping value i when valid (a byte per row) is 0 at row sel[j0 + i]
+ * (sel NULL: j0 + i). */
+int td__aggx_add_hashes(td_aggx *x, const uint32_t *G, const uint64_t *H, int64_t n, const uint8_t *valid,
+                        const uint32_t *sel, int64_t j0, td_error *err);
 /* Whether x is a count(DISTINCT) of integers, bools or doubles, whose
  * values are their hashes: td__aggx_add_hash serves it. */
 bool td__aggx_by_hash(const td_aggx *x);

@@ -925,6 +925,15 @@ typedef struct topn_buf {
   uint32_t *sel;
   int64_t sel_cap;
   const td_value **cptr; /* fused projection: per column its constant or NULL */
+  /* a dictionary-encoded first key (topn_str_cmp): per entry of dictionary
+   * dict_id its comparison with the threshold's first key, dres[e], known
+   * where dstamp[e] == dgen; a new threshold or dictionary is a new
+   * generation */
+  uint64_t dict_id;
+  int64_t dcap;
+  uint32_t *dstamp;
+  int8_t *dres;
+  uint32_t dgen;
 } topn_buf;
 
 typedef struct topn_ctx {
@@ -936,6 +945,9 @@ typedef struct topn_ctx {
   /* late materialization (topn_late): the buffers hold the keys only, key
    * k being scanned column sk[k]; op and def describe those keys */
   const int64_t *sk;
+  /* the scanned column of the first key when the scan may hand it out as
+   * dictionary codes (a string key no other key reads), else -1 */
+  int64_t codes_col;
   /* late materialization's page skipping (topn_late_skip): the source, the
    * first key's source column (-1: none), per worker its hook's context */
   td_table *src;
@@ -968,6 +980,8 @@ static void topn_buf_reset(topn_buf *b, int64_t nf, int64_t nk) {
   td_free(b->cst);
   td_free(b->sel);
   td_free(b->cptr);
+  td_free(b->dstamp);
+  td_free(b->dres);
   memset(b, 0, sizeof *b);
 }
 
@@ -1021,6 +1035,102 @@ static void topn_share(topn_ctx *x, const topn_buf *b) {
   pthread_mutex_unlock(&x->shared_lock);
 }
 
+/* A new generation of b's dictionary comparisons (the stamps restart from
+ * zero when the counter wraps). */
+static void topn_new_gen(topn_buf *b) {
+  if (++b->dgen == 0) {
+    if (b->dcap) memset(b->dstamp, 0, (size_t)b->dcap * sizeof *b->dstamp);
+    b->dgen = 1;
+  }
+}
+
+/* b's comparisons for the entries of dictionary d. */
+static int topn_dict_room(topn_buf *b, const td_dict *d, td_error *err) {
+  if (b->dict_id == d->id && b->dcap >= d->view.length) return TD_OK;
+  const int64_t n = d->view.length;
+  if (n > b->dcap) {
+    uint32_t *st = td_realloc(b->dstamp, (size_t)n * sizeof *st);
+    if (st) b->dstamp = st;
+    int8_t *r = st ? td_realloc(b->dres, (size_t)n) : NULL;
+    if (!r) return td_err_nomem(err, "keeping the top rows");
+    b->dres = r;
+    memset(b->dstamp + b->dcap, 0, (size_t)(n - b->dcap) * sizeof *st);
+    b->dcap = n;
+  }
+  b->dict_id = d->id;
+  topn_new_gen(b);
+  return TD_OK;
+}
+
+/* The first 8 bytes of s (zero-padded) as a big-endian integer: two strings
+ * whose prefixes differ order as the prefixes do (a string that ends sooner
+ * pads with zeros, lower than any byte that differs). */
+static inline uint64_t str_prefix(const char *s, int64_t n) {
+  const uint8_t *u = (const uint8_t *)s;
+  if (n < 8) { /* bytes shifted in (a short copy to memory would stall the load) */
+    uint64_t w = 0;
+    for (int64_t k = 0; k < n; k++) w = w << 8 | u[k];
+    return n > 0 ? w << (8 * (8 - n)) : 0;
+  }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t w;
+  memcpy(&w, s, 8);
+  return __builtin_bswap64(w);
+#else
+  uint64_t w = 0;
+  for (int k = 0; k < 8; k++) w = w << 8 | u[k];
+  return w;
+#endif
+}
+
+/* The string threshold of a top-N's first key, with its prefix. */
+typedef struct topn_sthr {
+  const char *p;
+  int64_t n;
+  uint64_t pre;
+} topn_sthr;
+
+/* Byte order of string s (n bytes) against the threshold t (td_sort_compare's
+ * order of two non-null strings): the prefixes decide unless equal. */
+static inline int str_cmp_thr(const char *s, int64_t n, const topn_sthr *t) {
+  const uint64_t pre = str_prefix(s, n);
+  if (pre != t->pre) return pre < t->pre ? -1 : 1;
+  const int64_t m = n < t->n ? n : t->n;
+  const int r = m > 8 ? memcmp(s + 8, t->p + 8, (size_t)(m - 8)) : 0;
+  if (r) return r < 0 ? -1 : 1;
+  return (n > t->n) - (n < t->n);
+}
+
+/* Row i of the first key c0 (a string column, plain or dictionary codes)
+ * against the threshold t (NULL: a null threshold), as td_sort_compare
+ * orders the first key (nulls last, then bytes, reversed when descending). */
+static inline int topn_str_cmp(topn_buf *b, const td_colview *c0, int64_t i, const topn_sthr *t, bool desc) {
+  if (!td_colview_valid(c0, i)) return t ? 1 : 0;
+  if (!t) return -1;
+  int c;
+  if (c0->codes) {
+    const int32_t e = c0->codes[c0->offset + i];
+    if (b->dstamp[e] == b->dgen) {
+      c = b->dres[e];
+    } else {
+      int64_t n;
+      const char *s = td_colview_str(&c0->dict->view, e, &n);
+      c = str_cmp_thr(s, n, t);
+      b->dres[e] = (int8_t)c;
+      b->dstamp[e] = b->dgen;
+    }
+  } else {
+    int64_t n;
+    const char *s = td_colview_str(c0, i, &n);
+    c = str_cmp_thr(s, n, t);
+  }
+  return desc ? -c : c;
+}
+
+static bool is_str_type(td_type_id t) {
+  return t == TD_TYPE_UTF8 || t == TD_TYPE_BINARY || t == TD_TYPE_LARGE_UTF8 || t == TD_TYPE_LARGE_BINARY;
+}
+
 static int topn_compact(topn_ctx *x, topn_buf *b, td_error *err) {
   const sort_op *op = x->op;
   int64_t nf = x->def->n_fields, n = b->pos.length, m = n < op->limit ? n : op->limit;
@@ -1059,6 +1169,7 @@ static int topn_compact(topn_ctx *x, topn_buf *b, td_error *err) {
     }
     b->thr_pos = ((const int64_t *)b->pos.values)[m - 1];
     b->has_thr = rc == TD_OK;
+    topn_new_gen(b);
     if (b->has_thr) topn_share(x, b);
   }
   for (int64_t i = 0; g && i <= nf; i++) td_array_reset(&g[i]);
@@ -1124,6 +1235,47 @@ static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key
 #undef TOPN_ONE
 #undef TOPN_SCAN
   if (fast) return m;
+  if (c0->codes || is_str_type(c0->type)) { /* a string first key: prefixes, or a comparison per entry */
+    topn_sthr t = {0};
+    const bool tnull = !td_colview_valid(&tv[0], 0);
+    if (!tnull) {
+      t.p = td_colview_str(&tv[0], 0, &t.n);
+      t.pre = str_prefix(t.p, t.n);
+    }
+    const td_dict *d = c0->dict;
+    if (c0->codes && !more && !tnull && d->view.length > 0) {
+      /* one key, a threshold that is not null: a pass over the codes, an
+       * entry compared the first time it comes; a null row never wins
+       * (nulls sort last), whatever its code */
+      const uint8_t *valid = c0->validity && c0->null_count != 0 ? c0->validity : NULL;
+      const int32_t *code = c0->codes + c0->offset;
+      const uint32_t gen = b->dgen;
+      uint32_t *stamp = b->dstamp, *sel = b->sel;
+      int8_t *res = b->dres;
+      const int8_t win = desc ? 1 : -1; /* the entry's comparison that beats the threshold */
+      for (int64_t i = i0; i < i1; i++) {
+        const bool ok = !valid || td_bit_get(valid, c0->offset + i);
+        const int32_t e = ok ? code[i] : 0;
+        if (stamp[e] != gen) {
+          int64_t n;
+          const char *p = td_colview_str(&d->view, e, &n);
+          res[e] = (int8_t)str_cmp_thr(p, n, &t);
+          stamp[e] = gen;
+        }
+        const int8_t c = res[e];
+        sel[m] = (uint32_t)i;
+        m += ok & ((c == win) | ((c == 0) & (i < rel)));
+      }
+      return m;
+    }
+    for (int64_t i = i0; i < i1; i++) {
+      int c = topn_str_cmp(b, c0, i, tnull ? NULL : &t, desc);
+      if (c == 0 && more) c = td_sort_compare(ck + 1, op->n - 1, i, tk + 1, 0);
+      b->sel[m] = (uint32_t)i;
+      m += c < 0 || (c == 0 && i < rel);
+    }
+    return m;
+  }
   for (int64_t i = i0; i < i1; i++) {
     int c = td_sort_compare(ck, op->n, i, tk, 0);
     if (c < 0 || (c == 0 && i < rel)) b->sel[m++] = (uint32_t)i;
@@ -1160,6 +1312,9 @@ static int topn_feed(topn_ctx *x, topn_buf *b, const td_colview *views, const td
     }
     ck[k] = (td_sort_key){&cv[k], op->desc[k]};
   }
+  if (rc == TD_OK && cv[0].codes)
+    rc = cv[0].dict ? topn_dict_room(b, cv[0].dict, err)
+                    : td_err(err, TD_ECONTRACT, "a dictionary-encoded sort key without its dictionary");
   for (int64_t i0 = 0; rc == TD_OK && i0 < len; i0 += x->cap) {
     int64_t m = topn_candidates(x, b, ck, pos, i0, len - i0 > x->cap ? i0 + x->cap : len);
     if (m == 0) continue;
@@ -1182,6 +1337,7 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
   topn_buf *b = &x->b[worker];
   const td_select_spec *spec = x->op->sel;
   int rc = spec ? td_select_defer(spec, sc, err) : TD_OK; /* late materialization */
+  if (!spec && x->codes_col >= 0) td_scan_allow_codes(sc, x->codes_col);
   while (rc == TD_OK) {
     td_chunk ch;
     bool done;
@@ -1332,6 +1488,7 @@ static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_e
     sc->skip = topn_late_skip;
     sc->skip_ctx = &x->skip[worker];
   }
+  if (x->codes_col >= 0) td_scan_allow_codes(sc, x->codes_col);
   while (rc == TD_OK) {
     td_chunk ch;
     bool done;
@@ -1577,6 +1734,16 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
     x->sk = sk;
     x->src = src;
     x->skip_col = topn_skip_column(src, op, kc[0]);
+  }
+  /* a string first key read by no other key may come as dictionary codes
+   * (topn_candidates compares each entry once per threshold); a fused
+   * projection's chunks come decoded */
+  x->codes_col = -1;
+  if (late || !op->sel) {
+    int64_t c0 = late ? sk[0] : op->cols[0];
+    bool alone = is_str_type((late ? kf[0] : t->def->fields[c0]).type);
+    for (int64_t k = 1; k < op->n; k++) alone &= (late ? sk[k] : op->cols[k]) != c0;
+    if (alone) x->codes_col = c0;
   }
   const td_schema *bdef = x->def;
   int64_t nb = bdef->n_fields; /* buffer columns */

@@ -4,7 +4,10 @@
  * error bound), median, quantile_cont/disc, string_agg and FILTER (WHERE),
  * grouped and global, with nulls and empty groups; the same results with 1,
  * 2 and 4 threads; live results after random appends (and removals) equal
- * the static query; error paths name the offending value.
+ * the static query; error paths name the offending value.  Quantiles of
+ * numbers (selected in place from one array per group, column-wise input,
+ * partial states concatenated) equal the sort-based rule on random data
+ * with nulls, NaN, infinities, -0.0, extremes and ties.
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +15,8 @@
 #include <string.h>
 
 #include "mtable.h"
+#include "query/agg_more.h"
+#include "query/vec.h"
 #include "tabledata.h"
 #include "test.h"
 
@@ -375,6 +380,201 @@ static void test_distinct_exact(void **state) {
   env_close(&e);
 }
 
+/* ---- quantiles of numbers against a sort of the values ---- */
+
+enum { QN = 3000, QG = 4 };
+
+static int ref_cmp(const void *a, const void *b) { /* NaN greatest, -0.0 == 0.0 */
+  const double x = *(const double *)a, y = *(const double *)b;
+  if (isnan(x) || isnan(y)) return (int)isnan(x) - (int)isnan(y);
+  return x < y ? -1 : x > y;
+}
+static int ref_cmp_i(const void *a, const void *b) {
+  const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The quantile of sorted values by the documented rules (the code before
+ * selection), as the printed value. */
+static void ref_quantile(td_agg_kind kind, td_type_id t, double q, const double *f, const int64_t *iv, int64_t n,
+                         char *out, size_t cap) {
+  if (n == 0) {
+    snprintf(out, cap, "null");
+    return;
+  }
+  int64_t lo, hi;
+  double d = 0;
+  if (kind == TD_AGG_QUANTILE_DISC) {
+    double nq = (double)n * q, rn = nearbyint(nq);
+    if (fabs(nq - rn) < 1e-9 * (double)n) nq = rn;
+    int64_t i = (int64_t)ceil(nq) - 1;
+    lo = hi = i < 0 ? 0 : i >= n ? n - 1 : i;
+  } else {
+    double rn = (double)(n - 1) * q, fl = floor(rn);
+    d = rn - fl;
+    lo = (int64_t)fl;
+    hi = (int64_t)ceil(rn) >= n ? n - 1 : (int64_t)ceil(rn);
+  }
+  td_value v;
+  if (t == TD_TYPE_FLOAT64) {
+    v = td_value_double(t, lo == hi || kind == TD_AGG_QUANTILE_DISC ? f[lo] : f[lo] + d * (f[hi] - f[lo]));
+  } else if (t == TD_TYPE_BOOL) {
+    v = td_value_bool(iv[lo] != 0);
+  } else if (kind == TD_AGG_QUANTILE_DISC) {
+    v = td_value_int(t, iv[lo]);
+  } else if (t == TD_TYPE_INT64) {
+    double a = (double)iv[lo], b = (double)iv[hi];
+    v = td_value_double(TD_TYPE_FLOAT64, lo == hi ? a : a + d * (b - a));
+  } else { /* timestamps: rounded */
+    __int128 r = (__int128)iv[lo] + (__int128)round(d * ((double)iv[hi] - (double)iv[lo]));
+    v = td_value_int(t, lo == hi ? iv[lo] : r > iv[hi] ? iv[hi] : (int64_t)r);
+  }
+  td_value_format(&v, out, cap);
+}
+
+static void result_text(td_aggx *x, uint32_t g, char *out, size_t cap) {
+  td_error err;
+  td_value v;
+  TD_ASSERT_OK(td__aggx_value(x, g, &v, &err), &err);
+  if (v.is_null) snprintf(out, cap, "null");
+  else td_value_format(&v, out, cap);
+}
+
+/* Random values of one data shape: 0 wide random, 1 few distinct (ties),
+ * 2 all equal, 3 specials (NaN, infinities, -0.0, extremes). */
+static void gen_values(int shape, unsigned *seed, double *f, int64_t *iv, uint8_t *valid, int64_t n) {
+  static const double sp[] = {NAN, INFINITY, -INFINITY, -0.0, 0.0, 1.5, -1.5, 1e300, -NAN};
+  static const int64_t spi[] = {INT64_MIN, INT64_MAX, 0, -1, 1, INT64_MIN + 1, INT64_MAX - 1};
+  for (int64_t i = 0; i < n; i++) {
+    int r = rand_r(seed);
+    valid[i] = r % 7 != 0;
+    switch (shape) {
+      case 0: f[i] = (double)(r % 2000003) / 7.0 - 1e5; iv[i] = (int64_t)r * (r % 3 - 1) * 4096; break;
+      case 1: f[i] = (double)(r % 5) * 0.5; iv[i] = r % 5; break;
+      case 2: f[i] = 3.25; iv[i] = -7; break;
+      default: f[i] = sp[r % 9]; iv[i] = spi[r % 7]; break;
+    }
+  }
+}
+
+static void test_quantile_select(void **state) {
+  (void)state;
+  static const td_type_id types[] = {TD_TYPE_FLOAT64, TD_TYPE_INT64, TD_TYPE_BOOL, TD_TYPE_TIMESTAMP};
+  static const double qs[] = {0, 0.1, 0.25, 0.3, 0.5, 0.9, 0.999, 1};
+  static const int64_t sizes[] = {1, 2, 3, 17, 100, QN};
+  static double f[QN], rf[QN];
+  static int64_t iv[QN], ri[QN];
+  static uint8_t valid[QN], b8[QN];
+  static uint32_t gid[QN], map[QG] = {0, 1, 2, 3};
+  unsigned seed = 26;
+  td_error err;
+  for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++)
+    for (int shape = 0; shape < 4; shape++)
+      for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+        for (int kind = 0; kind < 2; kind++)
+          for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++) {
+            const td_type_id t = types[ti];
+            const int64_t n = sizes[si];
+            const td_agg_kind k = kind ? TD_AGG_QUANTILE_DISC : TD_AGG_QUANTILE_CONT;
+            const td_agg_param p = {.q = qs[qi]};
+            gen_values(shape, &seed, f, iv, valid, n);
+            for (int64_t i = 0; i < n; i++) {
+              b8[i] = (uint8_t)(iv[i] & 1);
+              gid[i] = (uint32_t)(rand_r(&seed) % QG);
+            }
+            /* a: column-wise in two chunks; b: row by row in two partial
+             * states merged (concatenated) */
+            td_aggx *a, *b, *b2;
+            TD_ASSERT_OK(td__aggx_new(k, t, &p, &a, &err), &err);
+            TD_ASSERT_OK(td__aggx_new(k, t, &p, &b, &err), &err);
+            TD_ASSERT_OK(td__aggx_new(k, t, &p, &b2, &err), &err);
+            TD_ASSERT_OK(td__aggx_grow(a, QG, &err), &err);
+            TD_ASSERT_OK(td__aggx_grow(b, QG, &err), &err);
+            TD_ASSERT_OK(td__aggx_grow(b2, QG, &err), &err);
+            assert_true(td__aggx_by_vec(a));
+            td_vec v = {.ph = td__phys_of(t), .n = n, .f64 = f, .i64 = iv, .b8 = b8, .valid = valid};
+            const int64_t h = n / 2;
+            TD_ASSERT_OK(td__aggx_add_vec(a, gid, &v, NULL, 0, h, &err), &err);
+            char got[64], want[64];
+            if (h) result_text(a, gid[0], got, sizeof got); /* a cached result goes stale */
+            TD_ASSERT_OK(td__aggx_add_vec(a, gid + h, &v, NULL, h, n, &err), &err);
+            for (int64_t i = 0; i < n; i++) {
+              td_value x = !valid[i] ? td_value_null(t)
+                           : t == TD_TYPE_FLOAT64 ? td_value_double(t, f[i])
+                           : t == TD_TYPE_BOOL    ? td_value_bool(b8[i] != 0)
+                                                  : td_value_int(t, iv[i]);
+              TD_ASSERT_OK(td__aggx_add(i % 3 ? b : b2, gid[i], &x, 0, &err), &err);
+            }
+            TD_ASSERT_OK(td__aggx_merge_map(b, b2, map, QG, &err), &err);
+            for (uint32_t g = 0; g < QG; g++) {
+              int64_t m = 0;
+              for (int64_t i = 0; i < n; i++) {
+                if (!valid[i] || gid[i] != g) continue;
+                rf[m] = f[i] == 0 ? 0.0 : f[i]; /* the state's form of -0.0 */
+                ri[m++] = t == TD_TYPE_BOOL ? b8[i] : iv[i];
+              }
+              qsort(rf, (size_t)m, sizeof *rf, ref_cmp);
+              qsort(ri, (size_t)m, sizeof *ri, ref_cmp_i);
+              ref_quantile(k, t, qs[qi], rf, ri, m, want, sizeof want);
+              result_text(a, g, got, sizeof got);
+              if (strcmp(got, want) != 0)
+                fail_msg("type %d shape %d n %lld kind %d q %g group %u: %s, want %s", (int)t, shape, (long long)n,
+                         kind, qs[qi], g, got, want);
+              result_text(b, g, got, sizeof got);
+              if (strcmp(got, want) != 0)
+                fail_msg("merged: type %d shape %d n %lld kind %d q %g group %u: %s, want %s", (int)t, shape,
+                         (long long)n, kind, qs[qi], g, got, want);
+            }
+            td__aggx_free(a);
+            td__aggx_free(b);
+            td__aggx_free(b2);
+          }
+}
+
+/* approx_count_distinct a block of hashes at a time sets the registers
+ * row-by-row adds set: the same estimates, nulls skipped, selections
+ * followed. */
+static void test_sketch_block(void **state) {
+  (void)state;
+  enum { N = 50000, G = 5 };
+  static uint64_t H[N];
+  static uint32_t gid[N], sel[N];
+  static uint8_t valid[N];
+  unsigned seed = 7;
+  td_error err;
+  for (int64_t i = 0; i < N; i++) {
+    H[i] = ((uint64_t)rand_r(&seed) << 33) ^ ((uint64_t)rand_r(&seed) << 11) ^ (uint64_t)(i % 9000);
+    gid[i] = i < N / 2 ? 0 : (uint32_t)(rand_r(&seed) % G); /* a run of one group, then mixed */
+    valid[i] = rand_r(&seed) % 5 != 0;
+    sel[i] = (uint32_t)(N - 1 - i);
+  }
+  for (int use_sel = 0; use_sel < 2; use_sel++) {
+    td_aggx *a, *b;
+    TD_ASSERT_OK(td__aggx_new(TD_AGG_APPROX_DISTINCT, TD_TYPE_INT64, NULL, &a, &err), &err);
+    TD_ASSERT_OK(td__aggx_new(TD_AGG_APPROX_DISTINCT, TD_TYPE_INT64, NULL, &b, &err), &err);
+    TD_ASSERT_OK(td__aggx_grow(a, G + 1, &err), &err);
+    TD_ASSERT_OK(td__aggx_grow(b, G + 1, &err), &err);
+    assert_true(td__aggx_sketch(a));
+    const uint32_t *s = use_sel ? sel : NULL;
+    for (int64_t j0 = 0; j0 < N; j0 += 1000)
+      TD_ASSERT_OK(td__aggx_add_hashes(a, gid + j0, H + j0, 1000, valid, s, j0, &err), &err);
+    for (int64_t i = 0; i < N; i++) {
+      const int64_t r = s ? s[i] : i;
+      td_value x = valid[r] ? td_value_int(TD_TYPE_INT64, 1) : td_value_null(TD_TYPE_INT64);
+      TD_ASSERT_OK(td__aggx_add(b, gid[i], &x, H[i], &err), &err);
+    }
+    for (uint32_t g = 0; g <= G; g++) {
+      td_value va, vb;
+      TD_ASSERT_OK(td__aggx_value(a, g, &va, &err), &err);
+      TD_ASSERT_OK(td__aggx_value(b, g, &vb, &err), &err);
+      assert_int_equal(va.v.i, vb.v.i);
+      if (g < G) assert_true(va.v.i > 100);
+    }
+    td__aggx_free(a);
+    td__aggx_free(b);
+  }
+}
+
 static void test_alloc_failures(void **state) {
   (void)state;
   env e;
@@ -394,7 +594,7 @@ int main(void) {
       cmocka_unit_test(test_values), cmocka_unit_test(test_approx_bound), cmocka_unit_test(test_distinct_kinds),
       cmocka_unit_test(test_threads), cmocka_unit_test(test_distinct_window),
       cmocka_unit_test(test_distinct_exact),
-      cmocka_unit_test(test_live),   cmocka_unit_test(test_errors), cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_live),   cmocka_unit_test(test_errors), cmocka_unit_test(test_quantile_select), cmocka_unit_test(test_sketch_block), cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -401,6 +401,51 @@ static void test_windows(void **state) {
   env_close(&e);
 }
 
+/* Top-N on a string key: read as codes (each entry compared with the
+ * threshold once per dictionary and threshold) or plain (prefix first):
+ * the same rows on both services, and the first k rows of the full stable
+ * sort (ties by position, nulls last, NULLS FIRST, descending, a second
+ * key, the string key twice, a projection, a filter), at 1 and 2 threads
+ * with one dictionary per page and duplicate entries. */
+static void test_topn(void **state) {
+  (void)state;
+  static const char *const orders[] = {
+      "SELECT s, v, P FROM T ORDER BY s",
+      "SELECT s, v FROM T ORDER BY s DESC",
+      "SELECT v, P FROM T ORDER BY s, v DESC",
+      "SELECT s, v FROM T ORDER BY s DESC, v",
+      "SELECT s, v FROM T ORDER BY s NULLS FIRST, v",
+      "SELECT s, v FROM T ORDER BY s DESC NULLS LAST, P, v DESC",
+      "SELECT * FROM T ORDER BY s, s DESC, v",
+      "SELECT v, s FROM T ORDER BY v % 5, s DESC, v",
+      "SELECT s, v * 2 AS w FROM T ORDER BY s, w",
+      "SELECT s, v FROM T WHERE v % 3 = 1 ORDER BY s DESC",
+      "SELECT s FROM T ORDER BY s DESC",
+  };
+  static const int ks[] = {1, 4, 17, 90};
+  for (int ps = 0; ps < 2; ps++) {
+    env e;
+    env_open(&e, 3, 1200, ps ? 200 : 64);
+    for (size_t q = 0; q < sizeof orders / sizeof *orders; q++)
+      for (int th = 1; th <= 2; th++) {
+        char *full = same(&e, orders[q], th);
+        for (size_t k = 0; k < sizeof ks / sizeof *ks; k++) {
+          char sql[256];
+          snprintf(sql, sizeof sql, "%s LIMIT %d", orders[q], ks[k]);
+          char *top = same(&e, sql, th);
+          size_t len = strlen(top);
+          int rows = 0;
+          for (size_t i = 0; i < len; i++) rows += top[i] == ';';
+          assert_int_equal(rows, ks[k]);
+          if (strncmp(top, full, len) != 0) fail_msg("%s (%d threads):\n%.300s\nfull:\n%.300s", sql, th, top, full);
+          free(top);
+        }
+        free(full);
+      }
+    env_close(&e);
+  }
+}
+
 /* A backend answering an index outside its dictionary breaks the contract. */
 static void test_bad_index(void **state) {
   (void)state;
@@ -414,6 +459,9 @@ static void test_bad_index(void **state) {
   td_table *t = NULL;
   td_error err;
   int rc = td_query("SELECT count(*) FROM d WHERE s = 'beta'", &qo, &t, &err);
+  assert_int_not_equal(rc, TD_OK);
+  assert_non_null(strstr(err.message, "out of range"));
+  rc = td_query("SELECT s, v FROM d ORDER BY s LIMIT 3", &qo, &t, &err); /* top-N reading codes */
   assert_int_not_equal(rc, TD_OK);
   assert_non_null(strstr(err.message, "out of range"));
   env_close(&e);
@@ -1002,6 +1050,7 @@ int main(void) {
       cmocka_unit_test(test_functions),
       cmocka_unit_test(test_gather_empty),
       cmocka_unit_test(test_bad_index),
+      cmocka_unit_test(test_topn),
       cmocka_unit_test(test_windows),
       cmocka_unit_test(test_live),
       cmocka_unit_test(test_parquet),
