@@ -742,6 +742,16 @@ static void write_band_files(const char *root) {
   }
 }
 
+/* A file backend over a new directory root (64 bytes) of write_band_files. */
+static td_file_backend *band_backend(char *root) {
+  fu_tmpdir(root);
+  write_band_files(root);
+  td_file_backend *fb;
+  td_error err;
+  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  return fb;
+}
+
 /* A top-N's key scan on two workers takes pages best first one at a time,
  * not grouped four to a unit read in position order: the best page (band
  * 31) and at most the one the other worker took beside it (band 30) are
@@ -751,11 +761,8 @@ static void write_band_files(const char *root) {
 static void test_topn_two_workers_best_pages(void **state) {
   (void)state;
   char root[64];
-  fu_tmpdir(root);
-  write_band_files(root);
-  td_file_backend *fb;
   td_error err;
-  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  td_file_backend *fb = band_backend(root);
   for (int threads = 1; threads <= 2; threads++) {
     td_service *svc = fu_service(fb, 250);
     td_table *t, *top;
@@ -813,11 +820,8 @@ static int resolve_files(void *ctx, const char *name, bool is_path, td_service *
 static void test_topn_key_only_skips(void **state) {
   (void)state;
   char root[64];
-  fu_tmpdir(root);
-  write_band_files(root);
-  td_file_backend *fb;
   td_error err;
-  TD_ASSERT_OK(td_file_backend_new(root, NULL, &fb, &err), &err);
+  td_file_backend *fb = band_backend(root);
   const char *sql[] = {"SELECT v FROM t ORDER BY v DESC LIMIT 3", "SELECT v AS w, v FROM t ORDER BY w DESC LIMIT 3"};
   for (int q = 0; q < 2; q++)
     for (int threads = 1; threads <= 2; threads++) {
