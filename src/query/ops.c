@@ -11,6 +11,7 @@
  * makes every operator start over.
  */
 #include "query/ops.h"
+#include "query/func.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -968,6 +969,11 @@ typedef struct topn_ctx {
     struct topn_ctx *x;
     int worker;
   } skip[TD_PAR_MAX];
+  /* a late scan under a filter: the filter (over the source's columns,
+   * evaluated on the scanned key and filter columns) and per worker the
+   * keys of the rows it keeps, gathered (op->n arrays) */
+  const td_expr *filter;
+  td_array *fkeys[TD_PAR_MAX];
 } topn_ctx;
 
 static void topn_buf_reset(topn_buf *b, int64_t nf, int64_t nk) {
@@ -1180,17 +1186,27 @@ static int topn_compact(topn_ctx *x, topn_buf *b, td_error *err) {
   return rc;
 }
 
-/* Rows i0..i1-1 of one chunk (its row 0 at position `pos`) that sort
- * before the threshold, into b->sel (indices into the chunk); the count.  A
+/* Rows i0..i1-1 of one chunk (its row i at position pos + i, or pos +
+ * rows[i] when rows, of len, is given) that sort before the threshold, into
+ * b->sel (indices into the chunk); the count.  A
  * row tying the threshold on every key sorts before it when its position is
  * smaller (units may come out of position order: topn_unit_order).  When
  * the first key is an int64, timestamp or float64 column without nulls in
  * the chunk, it decides every row it tells apart from the threshold with
  * one typed comparison; only rows equal on it compare the further keys. */
-static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key *ck, int64_t pos, int64_t i0,
-                               int64_t i1) {
+static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key *ck, int64_t pos,
+                               const uint32_t *rows, int64_t len, int64_t i0, int64_t i1) {
   const sort_op *op = x->op;
   int64_t m = 0, rel = b->thr_pos - pos; /* a tie wins at i < rel */
+  if (rows) { /* row i at pos + rows[i] (increasing): the ties that win are the rows before rel */
+    int64_t lo = 0, hi = len;
+    while (lo < hi) {
+      int64_t mid = lo + (hi - lo) / 2;
+      if ((int64_t)rows[mid] < rel) lo = mid + 1;
+      else hi = mid;
+    }
+    rel = lo;
+  }
   if (!b->has_thr) {
     for (int64_t i = i0; i < i1; i++) b->sel[m++] = (uint32_t)i;
     return m;
@@ -1284,11 +1300,12 @@ static int64_t topn_candidates(const topn_ctx *x, topn_buf *b, const td_sort_key
 }
 
 /* Feeds one chunk of rows (per column a view, or consts[c] != NULL a
- * constant; `pos` the position of its first row) to worker buffer b, in
+ * constant; row i at position pos + i, or pos + rows[i] when rows is given:
+ * the rows a filter kept, increasing) to worker buffer b, in
  * windows of at most x->cap rows so that the buffer is compacted, and a
  * threshold known, before a large chunk is copied whole. */
 static int topn_feed(topn_ctx *x, topn_buf *b, const td_colview *views, const td_value *const *consts, int64_t pos,
-                     int64_t len, td_error *err) {
+                     const uint32_t *rows, int64_t len, td_error *err) {
   const sort_op *op = x->op;
   int64_t nf = x->def->n_fields;
   int rc = TD_OK;
@@ -1316,12 +1333,13 @@ static int topn_feed(topn_ctx *x, topn_buf *b, const td_colview *views, const td
     rc = cv[0].dict ? topn_dict_room(b, cv[0].dict, err)
                     : td_err(err, TD_ECONTRACT, "a dictionary-encoded sort key without its dictionary");
   for (int64_t i0 = 0; rc == TD_OK && i0 < len; i0 += x->cap) {
-    int64_t m = topn_candidates(x, b, ck, pos, i0, len - i0 > x->cap ? i0 + x->cap : len);
+    int64_t m = topn_candidates(x, b, ck, pos, rows, len, i0, len - i0 > x->cap ? i0 + x->cap : len);
     if (m == 0) continue;
     for (int64_t i = 0; rc == TD_OK && i < nf; i++)
       rc = consts[i] ? td_array_append_const(&b->cols[i], consts[i], m, err)
                      : td_array_append_gather(&b->cols[i], &views[i], b->sel, NULL, m, err);
-    for (int64_t j = 0; rc == TD_OK && j < m; j++) rc = td_array_append_int(&b->pos, pos + b->sel[j], err);
+    for (int64_t j = 0; rc == TD_OK && j < m; j++)
+      rc = td_array_append_int(&b->pos, pos + (rows ? rows[b->sel[j]] : b->sel[j]), err);
     /* cut to k after every window that added rows: the threshold follows
      * the k-th row seen so far (a stale one lets most rows in, and lets no
      * page be skipped); once it is tight few rows enter, so the sort is
@@ -1343,7 +1361,7 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
     bool done;
     if ((rc = td_scan_next(sc, &ch, &done, err)) != TD_OK || done) break;
     if (!spec) {
-      rc = topn_feed(x, b, ch.views, ch.consts, ch.pos, ch.length, err);
+      rc = topn_feed(x, b, ch.views, ch.consts, ch.pos, NULL, ch.length, err);
       continue;
     }
     /* the projected rows of the chunk: positions ch.pos + i keep their order */
@@ -1351,7 +1369,7 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
     rc = td_select_chunk(spec, &x->scratch[worker], sc, &ch, &c, err);
     for (int64_t i = 0; rc == TD_OK && c && i < c->n_cols; i++)
       b->cptr[i] = c->consts[i].type != TD_TYPE_NONE ? &c->consts[i] : NULL;
-    if (rc == TD_OK && c) rc = topn_feed(x, b, c->views, b->cptr, ch.pos, c->length, err);
+    if (rc == TD_OK && c) rc = topn_feed(x, b, c->views, b->cptr, ch.pos, NULL, c->length, err);
     td_dchunk_release(c);
   }
   return rc;
@@ -1489,24 +1507,52 @@ static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_e
     sc->skip_ctx = &x->skip[worker];
   }
   if (x->codes_col >= 0) td_scan_allow_codes(sc, x->codes_col);
+  for (int64_t i = 0; x->filter && i < sc->n_cols; i++) td_scan_allow_codes(sc, i); /* the filter runs on codes */
   while (rc == TD_OK) {
     td_chunk ch;
     bool done;
     if ((rc = td_scan_next(sc, &ch, &done, err)) != TD_OK || done) break;
+    if (x->filter) { /* the kept rows' keys, gathered, at their own positions */
+      td_select_scratch *s = &x->scratch[worker];
+      td_batch bt;
+      td_batch_of_chunk(s, sc, &ch, &bt);
+      int64_t n = 0;
+      rc = ensure_sel(s, ch.length, err);
+      if (rc == TD_OK) rc = td_expr_select(x->filter, &bt, NULL, 0, s->sel, &n, err);
+      td_array *g = x->fkeys[worker];
+      for (int64_t k = 0; rc == TD_OK && n > 0 && k < nk; k++) {
+        cp[k] = ch.consts[x->sk[k]];
+        if (cp[k]) continue;
+        td_array_reset(&g[k]);
+        rc = td_array_init(&g[k], x->def->fields[k].type, n, err);
+        if (rc == TD_OK) rc = td_array_append_gather(&g[k], &ch.views[x->sk[k]], s->sel, NULL, n, err);
+        v[k] = td_builder_view(&g[k]);
+      }
+      if (rc == TD_OK && n > 0) rc = topn_feed(x, &x->b[worker], v, cp, ch.pos, s->sel, n, err);
+      continue;
+    }
     for (int64_t k = 0; k < nk; k++) {
       v[k] = ch.views[x->sk[k]];
       cp[k] = ch.consts[x->sk[k]];
     }
-    rc = topn_feed(x, &x->b[worker], v, cp, ch.pos, ch.length, err);
+    rc = topn_feed(x, &x->b[worker], v, cp, ch.pos, NULL, ch.length, err);
   }
   return rc;
 }
 
+/* Whether e calls a function whose value may differ between calls. */
+static bool expr_volatile(const td_expr *e) {
+  if (e->fn && e->fn->is_volatile) return true;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (expr_volatile(e->args[i])) return true;
+  return false;
+}
+
 /*
- * Whether a top-N reads only its keys in the scan and fetches the other
- * columns for the k winners alone (late materialization): a source table
- * (a position names a row of a location), no filter (scanned rows are the
- * candidates, so a row's position is its chunk's plus its index), every key
+ * Whether a top-N reads only its keys (and its filter's columns) in the
+ * scan and fetches the other columns for the k winners alone (late
+ * materialization): a source table (a position names a row of a location;
+ * a filter's kept rows keep theirs, topn_feed's rows), every key
  * a column (of the source, or a projection item that is a column), k small
  * beside the rows (each winner fetches its page of every other column), and
  * either fewer columns to scan than the full read or a first key whose
@@ -1514,15 +1560,16 @@ static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_e
  * `SELECT price ... ORDER BY price DESC LIMIT 10` takes it too; the winners'
  * columns are then copied from the key buffer).  kc[k]: key k's source column.
  */
-static bool topn_late(const td_table *src, const sort_op *op, int64_t rows, int64_t *kc) {
+static bool topn_late(const td_table *src, const sort_op *op, int64_t rows, int64_t *kc, const bool *in_filter) {
   if (src->kind != TD_TABLE_SOURCE || op->limit < 1 || op->limit > 4096 || op->limit * 64 > rows) return false;
-  if (op->sel && op->sel->filter) return false;
+  if (in_filter && expr_volatile(op->sel->filter)) return false; /* a winner's row is read again through it */
   int64_t distinct = 0;
+  for (int64_t c = 0; in_filter && c < src->def->n_fields; c++) distinct += in_filter[c];
   for (int64_t k = 0; k < op->n; k++) {
     const td_expr *e = op->sel ? op->sel->items[op->cols[k]] : NULL;
     if (e && e->kind != TD_EXPR_COLUMN) return false;
     kc[k] = e ? e->column : op->cols[k];
-    bool dup = false;
+    bool dup = in_filter && in_filter[kc[k]];
     for (int64_t j = 0; j < k; j++) dup |= kc[j] == kc[k];
     distinct += !dup;
   }
@@ -1705,13 +1752,24 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   x->cap = op->limit * 2 > 4096 ? op->limit * 2 : 4096;
   atomic_init(&x->shared, -INFINITY);
   /* late materialization: the buffers hold the keys (kdef), sorted by kop */
-  int64_t kc[64], scols[64], sk[64], ident[64], n_s = 0;
+  int64_t kc[64], sk[64], ident[64], n_s = 0;
   td_field kf[64];
   td_schema kdef = {0};
   sort_op kop = *op;
-  bool late = topn_late(src, op, d->snap->size, kc);
+  const td_expr *filter = op->sel ? op->sel->filter : NULL;
+  bool *in_filter = filter ? td_calloc((size_t)src->def->n_fields + 1, sizeof *in_filter) : NULL;
+  if (filter && (!in_filter || add_columns(filter, in_filter, src->def->n_fields, err) != TD_OK)) {
+    td_free(in_filter);
+    td_free(x);
+    return td_err_nomem(err, "keeping the top rows");
+  }
+  int64_t *scol_v = td_malloc((size_t)(src->def->n_fields + 64) * sizeof *scol_v); /* the scan's columns */
+  bool late = scol_v && topn_late(src, op, d->snap->size, kc, in_filter);
   if (late) {
-    for (int64_t k = 0; k < op->n; k++) { /* the distinct key columns, in increasing order */
+    int64_t *scols = scol_v; /* the distinct key and filter columns, in increasing order */
+    for (int64_t c = 0; in_filter && c < src->def->n_fields; c++)
+      if (in_filter[c]) scols[n_s++] = c;
+    for (int64_t k = 0; k < op->n; k++) {
       int64_t at = 0;
       while (at < n_s && scols[at] < kc[k]) at++;
       if (at == n_s || scols[at] != kc[k]) {
@@ -1720,6 +1778,7 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
         n_s++;
       }
     }
+    x->filter = filter;
     for (int64_t k = 0; k < op->n; k++) {
       for (sk[k] = 0; scols[sk[k]] != kc[k];) sk[k]++;
       kf[k] = src->def->fields[kc[k]];
@@ -1764,8 +1823,11 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   for (int w = 0; rc == TD_OK && w < workers; w++) rc = topn_buf_init(&x->b[w], bdef, op->n, err);
   for (int w = 0; rc == TD_OK && op->sel && w < workers; w++)
     rc = td_select_scratch_init(&x->scratch[w], op->sel->n_fields, err);
+  for (int w = 0; rc == TD_OK && x->filter && w < workers; w++)
+    if (!(x->fkeys[w] = td_calloc((size_t)op->n, sizeof *x->fkeys[w]))) rc = td_err_nomem(err, "keeping the top rows");
   if (rc == TD_OK && op->limit > 0 && late)
-    rc = run_units(src, d->snap, scols, n_s, NULL, bounds, n_units, order, workers, topn_late_unit, x, err);
+    rc = run_units(src, d->snap, scol_v, n_s, x->filter ? &op->rf : NULL, bounds, n_units, order, workers,
+                   topn_late_unit, x, err);
   else if (rc == TD_OK && op->limit > 0)
     rc = run_units(src, d->snap, op->sel ? op->sel->cols : NULL, op->sel ? op->sel->n_cols : 0,
                    op->sel ? &op->rf : NULL, bounds, n_units, NULL, workers, topn_unit, x, err);
@@ -1792,12 +1854,16 @@ static int topn_apply(td_table *t, const td_source_delta *d, td_op_result *out, 
   for (int w = 0; w < TD_PAR_MAX; w++) {
     topn_buf_reset(&x->b[w], nb, op->n);
     td_select_scratch_reset(&x->scratch[w]);
+    for (int64_t k = 0; x->fkeys[w] && k < op->n; k++) td_array_reset(&x->fkeys[w][k]);
+    td_free(x->fkeys[w]);
   }
   if (x->best) pthread_mutex_destroy(&x->shared_lock);
   td_free(x->best);
   td_free(x);
   td_free(bounds);
   td_free(order);
+  td_free(in_filter);
+  td_free(scol_v);
   return rc;
 }
 

@@ -597,6 +597,25 @@ static void test_order_by_limit(void **state) {
   check(&e, "SELECT s, id FROM t ORDER BY s DESC, id LIMIT 30", NULL);
   check(&e, "SELECT P, k2, x FROM t WHERE v > 0 ORDER BY P DESC, k2, x LIMIT 40", NULL);
   check(&e, "SELECT id FROM t ORDER BY k3 DESC LIMIT 200000", NULL);
+  /* under a filter, the late key scan: the kept rows' keys at their own
+   * positions (ties by position), the same rows as the full sort's first */
+  static const char *const filtered[][2] = {
+      {"SELECT id, k1, x FROM t WHERE v > 900 ORDER BY x DESC LIMIT 10",
+       "SELECT * FROM (SELECT id, k1, x FROM t WHERE v > 900 ORDER BY x DESC) LIMIT 10"},
+      {"SELECT * FROM t WHERE k2 = 's3' ORDER BY k1 NULLS FIRST, k3 DESC LIMIT 25",
+       "SELECT * FROM (SELECT * FROM t WHERE k2 = 's3' ORDER BY k1 NULLS FIRST, k3 DESC) LIMIT 25"},
+      {"SELECT s, id FROM t WHERE x < 10 AND P >= '2' ORDER BY s DESC LIMIT 17",
+       "SELECT * FROM (SELECT s, id FROM t WHERE x < 10 AND P >= '2' ORDER BY s DESC) LIMIT 17"},
+      {"SELECT id, v FROM t WHERE v IS NULL ORDER BY k1 LIMIT 40",
+       "SELECT * FROM (SELECT id, v FROM t WHERE v IS NULL ORDER BY k1) LIMIT 40"},
+      {"SELECT id FROM t WHERE v > 5000 ORDER BY x LIMIT 3", "SELECT * FROM (SELECT id FROM t WHERE v > 5000 ORDER BY x) LIMIT 3"},
+      {"SELECT id, x FROM t WHERE k1 = 4 ORDER BY x DESC LIMIT 12 OFFSET 3",
+       "SELECT * FROM (SELECT id, x FROM t WHERE k1 = 4 ORDER BY x DESC) LIMIT 12 OFFSET 3"}};
+  for (size_t i = 0; i < sizeof filtered / sizeof *filtered; i++) {
+    rows want = run(&e, filtered[i][1], 1);
+    check(&e, filtered[i][0], &want);
+    rows_free(&want);
+  }
   env_close(&e);
 }
 
