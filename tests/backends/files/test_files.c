@@ -742,6 +742,20 @@ static void write_band_files(const char *root) {
   }
 }
 
+/* top (3 rows) holds in its first column the band files' three greatest v. */
+static void assert_top_bands(td_table *top) {
+  td_error err;
+  assert_int_equal(td_table_size(top), 3);
+  struct ArrowArray a;
+  int64_t col = 0;
+  TD_ASSERT_OK(td_table_read(top, &col, 1, 0, 3, &a, &err), &err);
+  const int64_t *v = (const int64_t *)a.children[0]->buffers[1] + a.children[0]->offset;
+  assert_int_equal(v[0], 31249);
+  assert_int_equal(v[1], 31248);
+  assert_int_equal(v[2], 31247);
+  a.release(&a);
+}
+
 /* A file backend over a new directory root (64 bytes) of write_band_files. */
 static td_file_backend *band_backend(char *root) {
   fu_tmpdir(root);
@@ -771,17 +785,11 @@ static void test_topn_two_workers_best_pages(void **state) {
     int64_t col = 0;
     bool desc = true;
     TD_ASSERT_OK(td_op_topn(t, &col, &desc, 1, 3, &top, &err), &err);
-    assert_int_equal(td_table_size(top), 3);
+    assert_top_bands(top);
     struct ArrowArray a;
-    TD_ASSERT_OK(td_table_read(top, &col, 1, 0, 3, &a, &err), &err);
-    const int64_t *v = (const int64_t *)a.children[0]->buffers[1] + a.children[0]->offset;
-    assert_int_equal(v[0], 31249);
-    assert_int_equal(v[1], 31248);
-    assert_int_equal(v[2], 31247);
-    a.release(&a);
     int64_t idc = 1; /* read back from the winners' pages: f1's row group 15 */
     TD_ASSERT_OK(td_table_read(top, &idc, 1, 0, 3, &a, &err), &err);
-    v = (const int64_t *)a.children[0]->buffers[1] + a.children[0]->offset;
+    const int64_t *v = (const int64_t *)a.children[0]->buffers[1] + a.children[0]->offset;
     assert_int_equal(v[0], 7999);
     assert_int_equal(v[2], 7997);
     a.release(&a);
@@ -833,15 +841,7 @@ static void test_topn_key_only_skips(void **state) {
       qo.threads = threads;
       td_table *top;
       TD_ASSERT_OK(td_query(sql[q], &qo, &top, &err), &err);
-      assert_int_equal(td_table_size(top), 3);
-      struct ArrowArray a;
-      int64_t col = 0;
-      TD_ASSERT_OK(td_table_read(top, &col, 1, 0, 3, &a, &err), &err);
-      const int64_t *v = (const int64_t *)a.children[0]->buffers[1] + a.children[0]->offset;
-      assert_int_equal(v[0], 31249);
-      assert_int_equal(v[1], 31248);
-      assert_int_equal(v[2], 31247);
-      a.release(&a);
+      assert_top_bands(top);
       td_counters c;
       td_service_counters(r.svc, &c);
       printf("%s, %d threads: %lld rows scanned, %lld skipped\n", sql[q], threads, (long long)c.rows_scanned,
