@@ -223,6 +223,17 @@ static void conn_put(td_postgres_backend *pb, PGconn *c) {
   if (c) PQfinish(c);
 }
 
+/* Whether a query's failure was the connection's: libpq marks the
+ * connection bad, or (a server shutting down may fail a query before libpq
+ * notices the closed socket) the connection cannot answer a trivial query. */
+static bool conn_lost(PGconn *c) {
+  if (PQstatus(c) != CONNECTION_OK) return true;
+  PGresult *r = PQexec(c, "SELECT 1");
+  bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+  PQclear(r);
+  return !ok || PQstatus(c) != CONNECTION_OK;
+}
+
 /* Runs a query; on failure returns NULL with TD_EIO and "<what>: <server
  * message>" in err (and clears the result). */
 static PGresult *run(PGconn *c, const char *sql, int nparams, const char *const *params, int binary,
@@ -674,7 +685,7 @@ static int read_page(td_postgres_backend *pb, pg_loc *l, int64_t want, int64_t o
   if (!c && rc == TD_OK) rc = err ? err->code : TD_EIO;
   char m[512];
   PGresult *r = c ? PQexec(c, q.s) : NULL;
-  if (c && PQresultStatus(r) != PGRES_COPY_OUT && PQstatus(c) == CONNECTION_BAD) {
+  if (c && PQresultStatus(r) != PGRES_COPY_OUT && conn_lost(c)) {
     /* A pooled connection the server closed (a restart): one new try. */
     PQclear(r);
     PQfinish(c);
@@ -874,7 +885,7 @@ static int with_conn(td_postgres_backend *pb, pg_loc *l, int64_t *size, td_error
     PGconn *c = attempt ? conn_open(pb, e) : conn_get(pb, e);
     if (!c) return e->code;
     rc = l ? count_rows(pb, c, l, size, e) : refresh_locations(pb, c, e);
-    bool lost = rc && PQstatus(c) == CONNECTION_BAD;
+    bool lost = rc && conn_lost(c);
     conn_put(pb, c);
     if (!lost) break;
   }
@@ -990,7 +1001,7 @@ static int poll_once(td_postgres_backend *pb, PGconn *c, td_error *err) {
   if (want_locs) {
     int rc = refresh_locations(pb, c, err);
     if (rc) {
-      if (PQstatus(c) != CONNECTION_OK) return rc;
+      if (conn_lost(c)) return rc;
       pthread_mutex_lock(&pb->mu);
       fail_all(pb, err->message);
       pthread_mutex_unlock(&pb->mu);
@@ -1007,13 +1018,13 @@ static int poll_once(td_postgres_backend *pb, PGconn *c, td_error *err) {
     int64_t size;
     int rc = count_rows(pb, c, l, &size, err);
     if (rc) {
-      if (PQstatus(c) != CONNECTION_OK) return rc;
+      if (conn_lost(c)) return rc;
       /* A partition dropped since the location poll above fails with
        * "relation does not exist": look again, so that the failure says
        * the partition was dropped (merge_locations answers it). */
       td_error again;
       int lrc = refresh_locations(pb, c, &again);
-      if (lrc && PQstatus(c) != CONNECTION_OK) return lrc;
+      if (lrc && conn_lost(c)) return lrc;
       pthread_mutex_lock(&pb->mu);
       if (!l->gone) loc_fail(l, err->message);
       pthread_mutex_unlock(&pb->mu);
