@@ -85,7 +85,8 @@ int td_cli_open_path(const char *path, const td_service_options *opts, td_servic
     if (rc == TD_OK) rc = td_service_new(b, opts, svc, err);
   } else {
     td_file_backend *fb;
-    rc = td_file_backend_new(path, td_cli_file_options(), &fb, err);
+    rc = td_file_is_source(path) ? td_file_backend_open_source(path, td_cli_file_options(), &fb, err)
+                                 : td_file_backend_new(path, td_cli_file_options(), &fb, err);
     if (rc) return rc;
     rc = td_service_new(td_file_backend_backend(fb), opts, svc, err);
     if (rc == TD_OK) rc = td_table_key_new(td_file_backend_table_name(fb), key, err);

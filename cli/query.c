@@ -31,7 +31,8 @@ static const char k_query_help[] =
     "or a quoted path to a directory of hive-partitioned data files or a single file:\n"
     "  SELECT Exchange, count(*) FROM demo GROUP BY Exchange\n"
     "  SELECT * FROM '/tmp/ticks/parquet' WHERE Date = '2024-01-02' LIMIT 10\n"
-    "(/tmp/ticks is the sample dataset that 'tabledata gen-sample /tmp/ticks' writes)\n"
+    "(/tmp/ticks is the sample dataset that 'tabledata gen-sample /tmp/ticks' writes),\n"
+    "or DuckDB's read_parquet('glob' [, hive_partitioning = true]), read_csv('path' [, delim = ';', ...])\n"
     "or a PostgreSQL table: postgres('conninfo', 'table' [, key => 'id', ...]) or\n"
     "'postgresql://host/db/table' (docs/POSTGRES.md)\n"
     "or a Kafka topic: kafka('host:port', 'topic' [, format => 'json'|'csv'|'arrow', ...]) or\n"
@@ -79,7 +80,7 @@ typedef struct sources {
 
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
   sources *s = ctx;
-  if (is_path || td_cli_is_postgres(name) || td_cli_is_kafka(name)) {
+  if (is_path || td_cli_is_postgres(name) || td_cli_is_kafka(name) || td_file_is_source(name)) {
     int rc = td_cli_open_path(name, &s->opts, svc, key, err);
     if (rc == TD_OK) {
       td_service_free(s->last);
@@ -92,7 +93,7 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
   }
   if (strcmp(name, "demo") != 0) {
     err->code = TD_ENOTFOUND;
-    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo, a quoted path, postgres('conninfo', 'table') or kafka('host:port', 'topic'))", name);
+    snprintf(err->message, sizeof err->message, "unknown source '%s' (expected demo, a quoted path, read_parquet('path'), read_csv('path'), postgres('conninfo', 'table') or kafka('host:port', 'topic'))", name);
     return TD_ENOTFOUND;
   }
   int rc = TD_OK;

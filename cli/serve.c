@@ -70,7 +70,7 @@ static const char k_serve_help[] =
 int td_serve_resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key,
                      td_error *err) {
   td_serve *s = ctx;
-  if (is_path) {
+  if (is_path || td_file_is_source(name)) {
     err->code = TD_ENOTFOUND;
     snprintf(err->message, sizeof err->message,
              "paths are not reachable through the server: name a source given to --source (found '%.200s')", name);

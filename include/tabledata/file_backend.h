@@ -48,7 +48,18 @@ typedef struct td_file_options {
   char csv_quote;       /* 0: '"' */
   const char *csv_null; /* a CSV field equal to this (unquoted) is null, besides the empty field; NULL: none.
                          * Borrowed for the call. */
+  /* TD_FILE_FORMAT_AUTO (0): a file's format follows its extension, and
+   * files of other extensions are not data files.  TD_FILE_FORMAT_PARQUET,
+   * _CSV or _IPC: every file under the path (or matching its glob) that is
+   * not hidden (.x, _x, tmp_x, x.tmp) is read as that format, whatever its
+   * name (read_csv('data/x.tsv')). */
+  int format;
 } td_file_options;
+
+#define TD_FILE_FORMAT_AUTO 0
+#define TD_FILE_FORMAT_PARQUET 1
+#define TD_FILE_FORMAT_CSV 2
+#define TD_FILE_FORMAT_IPC 3
 
 #define TD_PARTITION_TYPES_AUTO 0
 #define TD_PARTITION_TYPES_NONE 1
@@ -67,6 +78,24 @@ TD_API void td_file_options_init(td_file_options *opts);
  * Errors: TD_EIO (no such path), TD_EFORMAT, TD_EUNSUPPORTED, TD_ENOMEM. */
 TD_API int td_file_backend_new(const char *path, const td_file_options *opts, td_file_backend **out,
                                td_error *err);
+/* True for the FROM sources td_file_backend_open_source opens: the text of
+ * a call of read_parquet, parquet_scan, read_csv, read_csv_auto, read_ipc,
+ * read_arrow or read_feather (as the query parser hands it to a resolver). */
+TD_API bool td_file_is_source(const char *source);
+/* Opens a file table function source, name('path or glob', option =>
+ * 'value', ...) in the parser's canonical text: a file backend over the
+ * path (as td_file_backend_new) with `base`'s options (NULL: the defaults),
+ * every file read as the function's format (read_csv('x.tsv')), and the
+ * DuckDB options: hive_partitioning (true; false is TD_EUNSUPPORTED),
+ * hive_types_autocast (true/false: partition_types), and for the CSV
+ * functions delim/sep/delimiter (one character or '\t'), quote,
+ * nullstr/null, sample_size (rows, -1: the whole file), header and
+ * auto_detect (true; false is TD_EUNSUPPORTED).  union_by_name and filename
+ * are TD_EUNSUPPORTED unless false.  Errors: those of td_file_backend_new;
+ * TD_EINVAL for malformed text, an unknown option or a bad value (the
+ * message names them). */
+TD_API int td_file_backend_open_source(const char *source, const td_file_options *base, td_file_backend **out,
+                                       td_error *err);
 TD_API td_file_backend *td_file_backend_retain(td_file_backend *fb);
 TD_API void td_file_backend_release(td_file_backend *fb); /* NULL is fine */
 /* The backend handle for td_service_new (holds a new reference). */

@@ -787,9 +787,9 @@ typedef struct {
 static int resolve(void *ctx, const char *source, bool is_path, td_service **service, td_table_key **key,
                    td_error *err) {
   sql_sources *s = ctx;
-  if (is_path) {
+  if (is_path || td_file_is_source(source)) {
     td_file_backend *fb;
-    int rc = td_file_backend_new(source, NULL, &fb, err);
+    int rc = is_path ? td_file_backend_new(source, NULL, &fb, err) : td_file_backend_open_source(source, NULL, &fb, err);
     if (rc != TD_OK) return rc;
     rc = td_service_new(td_file_backend_backend(fb), NULL, service, err);
     if (rc == TD_OK) {

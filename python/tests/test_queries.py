@@ -114,6 +114,12 @@ def test_read_files_static_and_refreshing(tmp_path):
     assert pa.table(t).column("Sym").to_pylist() == [s for s in SYMS for _ in range(30)]
     r = td.sql(f"SELECT Sym, count(*) AS N FROM '{tmp_path}' WHERE Sym = 'GOOG' GROUP BY Sym", t=t)
     assert pa.table(r).to_pylist() == [{"Sym": "GOOG", "N": 30}]
+    # DuckDB's table function syntax reads the same files
+    r = td.sql(f"SELECT count(*) AS N FROM read_parquet('{tmp_path}/**/*.parquet', hive_partitioning = true) "
+               "WHERE Sym = 'GOOG'", t=t)
+    assert pa.table(r).to_pylist() == [{"N": 30}]
+    with pytest.raises(td.InvalidArgumentError, match="unknown option 'bogus'"):
+        td.sql(f"SELECT count(*) FROM read_parquet('{tmp_path}', bogus = 1)", t=t)
     live = td.read(tmp_path, refreshing=True, update_period=0)
     d = tmp_path / "Sym=TSLA"
     d.mkdir()

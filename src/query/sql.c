@@ -354,7 +354,10 @@ static void put_quoted(td_strbuf *b, const char *s, char q) { td__sb_quoted(b, s
 /* A table function source, name('string', ..., option => 'string'): the
  * source becomes its canonical text (strings re-quoted, one space after
  * each comma) and stays a TD_SOURCE_NAME, so the resolver receives the
- * whole call (e.g. postgres('dbname=x', 'trades')) and parses it. */
+ * whole call (e.g. postgres('dbname=x', 'trades')) and parses it.  As in
+ * DuckDB, an option may also be written `name = value`, and its value may be
+ * TRUE, FALSE or an integer (read_parquet('d', hive_partitioning =
+ * true)): the canonical text quotes it ('true'). */
 static int parse_call_source(td_parser *p, td_select *s) {
   td_strbuf b = {.rc = TD_OK, .err = p->err};
   td__sb_put(&b, s->source);
@@ -370,7 +373,8 @@ static int parse_call_source(td_parser *p, td_select *s) {
       td__sb_put(&b, ", ");
     }
     char *text = NULL;
-    if (is_name_token(p)) { /* name => 'value' */
+    bool named = is_name_token(p);
+    if (named) { /* name => 'value' */
       int rc = td__token_string(p, &text, NULL);
       if (rc) {
         td_free(b.p);
@@ -380,15 +384,35 @@ static int parse_call_source(td_parser *p, td_select *s) {
       td__sb_put(&b, text);
       td__sb_put(&b, " => ");
       td_free(text);
-      if (p->tok.kind != TK_EQ || (td__next(p), p->tok.kind != TK_GT)) {
+      if (p->tok.kind != TK_EQ) {
         td_free(b.p);
-        return td__expected(p, "'=>' after an argument name");
+        return td__expected(p, "'=>' or '=' after an argument name");
       }
       td__next(p);
+      if (p->tok.kind == TK_GT) td__next(p);
+      bool neg = p->tok.kind == TK_MINUS;
+      if (neg) td__next(p);
+      if (p->tok.kind == TK_INT || (!neg && (td__is_kw(p, "TRUE") || td__is_kw(p, "FALSE")))) {
+        td__sb_put(&b, "'");
+        if (neg) td__sb_put(&b, "-");
+        for (size_t i = 0; i < p->tok.len; i++) { /* digits, or true/false in lower case */
+          char c = p->tok.text[i];
+          char one[2] = {(char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c), 0};
+          td__sb_put(&b, one);
+        }
+        td__sb_put(&b, "'");
+        td__next(p);
+        continue;
+      }
+      if (neg) {
+        td_free(b.p);
+        return td__expected(p, "an integer after '-'");
+      }
     }
     if (p->tok.kind != TK_STRING) {
       td_free(b.p);
-      return td__expected(p, "a quoted string argument");
+      return td__expected(p, named ? "a quoted string, TRUE, FALSE or an integer as the option's value"
+                                  : "a quoted string argument");
     }
     int rc = td__token_string(p, &text, NULL);
     if (rc) {

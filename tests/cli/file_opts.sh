@@ -53,5 +53,24 @@ check "glob query" 0 "3" "$prog" query --format csv "SELECT count(*) FROM '$work
 check "partition dir as path" 0 "n=20  rows=1" "$prog" locations "$work/t/n=20"
 check "follow with options" 0 "n" "$prog" follow --duration 0.3 --period 100 --partition-types none "SELECT n FROM '$work/t'"
 check "help lists the options" 0 "--csv-sample-rows N|all" "$prog" query --help
+# DuckDB's file table functions: the format forced whatever the extension,
+# DuckDB's option syntax (name = value, TRUE/FALSE/integers), and their errors
+mkdir -p "$work/tsv/k=1"
+printf 'v\tw\n1\tNA\n2\tb\n' > "$work/tsv/k=1/part.tsv"
+cp "$work/semi/f.csv" "$work/semi.txt"
+check "read_csv forced format, delim, nullstr" 0 $'1,1,3' "$prog" query --format csv "SELECT count(*) FILTER (WHERE w IS NULL), min(k), sum(v) FROM read_csv('$work/tsv', delim = '\t', nullstr = 'NA', header = true)"
+check "read_csv_auto sep quote" 0 "it's" "$prog" query --format csv "SELECT b FROM read_csv_auto('$work/semi.txt', sep = ';', quote = '''')"
+check "read_csv sample_size" 0 "5.5" "$prog" query --format csv "SELECT sum(v) FROM read_csv('$work/late/f.csv', sample_size = -1)"
+check "read_csv glob, hive options" 0 $'n\n1\n1\n20' "$prog" query --format csv "SELECT n FROM read_csv('$work/t/**/*.csv', hive_partitioning = true, hive_types_autocast => 'false') ORDER BY n"
+check "read_csv_auto on a directory" 0 "3" "$prog" query --format csv "SELECT count(*) FROM READ_CSV_AUTO('$work/t')"
+check "read_parquet on csv" 1 "read_parquet" "$prog" query "SELECT * FROM read_parquet('$work/semi.txt')"
+check "unknown option" 1 "unknown option 'bogus' (expected hive_partitioning" "$prog" query "SELECT * FROM read_csv('$work/t', bogus = 1)"
+check "bad boolean" 1 "option hive_types_autocast: expected true or false, found 'maybe'" "$prog" query "SELECT * FROM read_csv('$work/t', hive_types_autocast = 'maybe')"
+check "header = false" 1 "header = false is not supported" "$prog" query "SELECT * FROM read_csv('$work/t', header = false)"
+check "hive_partitioning = false" 1 "hive_partitioning = false is not supported" "$prog" query "SELECT * FROM read_csv('$work/t', hive_partitioning = false)"
+check "delim of two characters" 1 "option delim: expected one character" "$prog" query "SELECT * FROM read_csv('$work/t', delim = ';;')"
+check "no path" 1 "expected read_csv('path or glob'" "$prog" query "SELECT * FROM read_csv(header = true)"
+check "option value not a literal" 1 "a quoted string, TRUE, FALSE or an integer" "$prog" query "SELECT * FROM read_csv('$work/t', header = yes)"
+check "no such path" 1 "$work/nope" "$prog" query "SELECT * FROM read_parquet('$work/nope/*.parquet')"
 echo "file options: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -32,13 +32,14 @@ bool fb_hidden(const char *name) {
          (n > 4 && strcasecmp(name + n - 4, ".tmp") == 0);
 }
 
-fb_format fb_format_of(const char *name) {
+fb_format fb_format_of(const td_file_backend *fb, const char *name) {
   static const struct {
     const char *ext;
     fb_format fmt;
   } k[] = {{".parquet", FB_PARQUET}, {".arrow", FB_IPC},  {".feather", FB_IPC}, {".ipc", FB_IPC},
            {".arrows", FB_IPC},      {".stream", FB_IPC}, {".csv", FB_CSV}};
   if (fb_hidden(name)) return FB_NONE;
+  if (fb && fb->forced != FB_NONE) return fb->forced;
   const char *dot = strrchr(name, '.');
   for (size_t i = 0; dot && i < sizeof k / sizeof k[0]; i++)
     if (strcasecmp(dot, k[i].ext) == 0) return k[i].fmt;
@@ -113,7 +114,7 @@ static int entry_cmp(const void *a, const void *b) {
   return strcmp(((const fb_entry *)a)->name, ((const fb_entry *)b)->name);
 }
 
-static int listing_add(fb_listing *l, const char *name, const struct stat *st, td_error *err) {
+static int listing_add(const td_file_backend *fb, fb_listing *l, const char *name, const struct stat *st, td_error *err) {
   if (l->n == l->cap) {
     int64_t cap = l->cap ? l->cap * 2 : 16;
     fb_entry *e = td_realloc(l->e, (size_t)cap * sizeof *e);
@@ -124,7 +125,7 @@ static int listing_add(fb_listing *l, const char *name, const struct stat *st, t
   fb_entry *e = &l->e[l->n];
   if (!(e->name = td_strdup(name))) return td_err_nomem(err, "listing a directory");
   e->is_dir = S_ISDIR(st->st_mode);
-  e->fmt = e->is_dir ? FB_NONE : fb_format_of(name);
+  e->fmt = e->is_dir ? FB_NONE : fb_format_of(fb, name);
   e->inode = (uint64_t)st->st_ino;
   e->dev = (uint64_t)st->st_dev;
   e->size = (int64_t)st->st_size;
@@ -136,10 +137,11 @@ static int listing_add(fb_listing *l, const char *name, const struct stat *st, t
 
 /* Adds `name` if it is a data file or a directory (hidden ones skipped);
  * dfd is the directory's descriptor (-1: use the path). */
-static int consider(int dfd, const char *dir, const char *name, unsigned char type, fb_listing *l, td_error *err) {
+static int consider(const td_file_backend *fb, int dfd, const char *dir, const char *name, unsigned char type,
+                    fb_listing *l, td_error *err) {
   if (fb_hidden(name)) return TD_OK;
   /* neither a directory (or a link to one) nor a data file: no stat */
-  if (type != DT_UNKNOWN && type != DT_DIR && type != DT_LNK && fb_format_of(name) == FB_NONE) return TD_OK;
+  if (type != DT_UNKNOWN && type != DT_DIR && type != DT_LNK && fb_format_of(fb, name) == FB_NONE) return TD_OK;
   struct stat st;
   int rc = TD_OK, got;
   if (dfd >= 0) {
@@ -150,8 +152,8 @@ static int consider(int dfd, const char *dir, const char *name, unsigned char ty
     got = stat(p, &st);
     td_free(p);
   }
-  if (got == 0 && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && fb_format_of(name) != FB_NONE)))
-    rc = listing_add(l, name, &st, err);
+  if (got == 0 && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && fb_format_of(fb, name) != FB_NONE)))
+    rc = listing_add(fb, l, name, &st, err);
   return rc;
 }
 
@@ -159,7 +161,7 @@ int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err
   memset(out, 0, sizeof *out);
   int rc = TD_OK;
   if (fb->single_name) { /* one data file: only it counts */
-    rc = consider(-1, dir, fb->single_name, DT_UNKNOWN, out, err);
+    rc = consider(fb, -1, dir, fb->single_name, DT_UNKNOWN, out, err);
     if (!rc && out->n && out->e[0].is_dir) fb_listing_reset(out);
     return rc;
   }
@@ -169,7 +171,7 @@ int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err
     return td_err(err, TD_EIO, "'%s': cannot list the directory: %s", dir, strerror(errno));
   }
   struct dirent *de;
-  while (rc == TD_OK && (de = readdir(d)) != NULL) rc = consider(dirfd(d), dir, de->d_name, de->d_type, out, err);
+  while (rc == TD_OK && (de = readdir(d)) != NULL) rc = consider(fb, dirfd(d), dir, de->d_name, de->d_type, out, err);
   closedir(d);
   if (!rc && fb->glob) glob_filter(fb, dir, out);
   if (rc) fb_listing_reset(out);

@@ -423,7 +423,7 @@ static int set_root_plain(td_file_backend *fb, const char *path, td_error *err) 
     return fb->root ? TD_OK : td_err_nomem(err, "creating a file backend");
   }
   char *a = td_strdup(path), *b = td_strdup(path);
-  if (a && b && S_ISREG(st.st_mode) && fb_format_of(basename(b)) != FB_NONE) {
+  if (a && b && S_ISREG(st.st_mode) && fb_format_of(fb, basename(b)) != FB_NONE) {
     fb->root = td_strdup(dirname(a));
     fb->single_name = td_strdup(basename(b));
   }
@@ -442,6 +442,11 @@ static int import_options(td_file_backend *fb, const td_file_options *o, td_erro
   fb->csv_sample_rows = o ? o->csv_sample_rows : 0;
   fb->csv_quote = o ? o->csv_quote : 0;
   fb->infer_parts = !o || o->partition_types != TD_PARTITION_TYPES_NONE;
+  static const fb_format forced[] = {FB_NONE, FB_PARQUET, FB_CSV, FB_IPC};
+  int f = o ? o->format : TD_FILE_FORMAT_AUTO;
+  if (f < 0 || f >= (int)(sizeof forced / sizeof *forced))
+    return td_err(err, TD_EINVAL, "td_file_options.format: expected TD_FILE_FORMAT_AUTO, _PARQUET, _CSV or _IPC, found %d", f);
+  fb->forced = forced[f];
   if (o && o->csv_null && !(fb->csv_null = td_strdup(o->csv_null))) return td_err_nomem(err, "copying options");
   int rc = TD_OK;
   if (o && o->schema && o->schema->release) {
@@ -526,8 +531,8 @@ int td_file_backend_new(const char *path, const td_file_options *opts, td_file_b
   td_schema_init(&fb->data);
   td_schema_init(&fb->file_schema);
   int rc = (fb->name = td_strdup(path)) ? TD_OK : td_err_nomem(err, "creating a file backend");
-  if (!rc) rc = set_root(fb, path, err);
   if (!rc) rc = import_options(fb, opts, err);
+  if (!rc) rc = set_root(fb, path, err);
   fb->discovering = true;
   if (!rc) rc = fb_sync_tree(fb, true, err);
   fb->discovering = false;

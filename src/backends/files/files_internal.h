@@ -114,6 +114,7 @@ struct td_file_backend {
   char *name;        /* the table name: the path as given */
   char *root;        /* the directory (the parent directory of a single file) */
   char *single_name; /* base name of the file when the path is one data file */
+  fb_format forced;   /* td_file_options.format: every file is read as this (FB_NONE: by extension) */
   char *root_parts;  /* name=value components of the root path itself ("" none) */
   char *glob;        /* pattern data files' paths under the root must match, or NULL */
   bool infer_parts;  /* partition types inferred (hive_types_autocast) */
@@ -160,8 +161,10 @@ struct td_file_backend {
 bool fb_is_being_written(const td_file_backend *fb, const char *path);
 
 /* ---- discover.c ---- */
-/* Format of a file name by extension, or FB_NONE (hidden files too). */
-fb_format fb_format_of(const char *name);
+/* Format of a file name: the backend's forced format (td_file_options
+ * .format) for every file that is not hidden, else by extension; FB_NONE
+ * for hidden files and unknown extensions. */
+fb_format fb_format_of(const td_file_backend *fb, const char *name);
 bool fb_hidden(const char *name);
 /* Lists `dir`: data files and subdirectories, sorted by name.  A missing
  * directory lists as empty. */

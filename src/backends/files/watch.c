@@ -117,7 +117,7 @@ bool fb_is_being_written(const td_file_backend *fb, const char *path) {
 /* Notes a write (on) or the end of writing (off) of a file of watch wd. */
 static void mark_writing(td_file_backend *fb, int wd, const char *name, bool on) {
   fb_watch *w = find_watch(fb, wd);
-  if (!w || !name[0] || fb_format_of(name) == FB_NONE) return;
+  if (!w || !name[0] || fb_format_of(fb, name) == FB_NONE) return;
   char *dir = fb_join(fb->root, w->rel), *path = dir ? fb_join(dir, name) : NULL;
   td_free(dir);
   if (!path) return; /* without memory: the open-again loop still guards */
@@ -159,7 +159,7 @@ static void drain(td_file_backend *fb, int *wds, int64_t *n, int64_t cap, bool *
         continue;
       }
       if (ev->wd < 0) continue;
-      if (ev->len && !(ev->mask & IN_ISDIR) && (ev->mask & IN_CREATE) && fb_format_of(ev->name) != FB_NONE)
+      if (ev->len && !(ev->mask & IN_ISDIR) && (ev->mask & IN_CREATE) && fb_format_of(fb, ev->name) != FB_NONE)
         *created = true;
       if (ev->len && !(ev->mask & IN_ISDIR) &&
           (ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {

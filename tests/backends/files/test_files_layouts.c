@@ -210,12 +210,107 @@ static void test_globs(void **state) {
   fu_rmtree(root);
 }
 
+/* DuckDB's file table functions (td_file_backend_open_source): the format
+ * is forced whatever the file names, options apply, bad options fail
+ * naming them, and the forced format reaches a plain td_file_options. */
+static void test_table_functions(void **state) {
+  (void)state;
+  char root[64], src[400], cmd[400];
+  fu_tmpdir(root);
+  fu_mkdirs(root, "pk=7");
+  snprintf(cmd, sizeof cmd, "cp '%s' '%s/pk=7/rows.bin'", td_test_testdata("writers/duckdb_5rows.parquet"), root);
+  assert_int_equal(system(cmd), 0);
+  fu_write_text(root, "pk=7/notes.txt", "x;s\n1;a\n-;b\n", false);
+  assert_true(td_file_is_source("read_parquet('x')"));
+  assert_true(td_file_is_source("READ_CSV_AUTO('x')"));
+  assert_false(td_file_is_source("read_parquetx('x')"));
+  assert_false(td_file_is_source("postgres('a', 'b')"));
+  assert_false(td_file_is_source("read_parquet"));
+  td_file_backend *fb;
+  td_service *svc;
+  td_table *t;
+  td_error err;
+  /* Parquet under a name no extension rule takes; partition types as asked */
+  snprintf(src, sizeof src, "read_parquet('%s/*/*.bin', hive_types_autocast => 'false')", root);
+  TD_ASSERT_OK(td_file_backend_open_source(src, NULL, &fb, &err), &err);
+  svc = fu_service(fb, 0);
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 5);
+  assert_int_equal(part_type(t, "pk"), TD_TYPE_UTF8);
+  close_table(fb, svc, t);
+  snprintf(src, sizeof src, "parquet_scan('%s/*/*.bin')", root);
+  TD_ASSERT_OK(td_file_backend_open_source(src, NULL, &fb, &err), &err);
+  svc = fu_service(fb, 0);
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  assert_int_equal(part_type(t, "pk"), TD_TYPE_INT64);
+  close_table(fb, svc, t);
+  /* CSV under .txt: the dialect and the null string from the options; the
+   * base options (a caller's) are kept where the call says nothing */
+  td_file_options base;
+  td_file_options_init(&base);
+  base.partition_types = TD_PARTITION_TYPES_NONE;
+  snprintf(src, sizeof src, "read_csv('%s/*/notes.txt', delim => ';', nullstr => '-')", root);
+  TD_ASSERT_OK(td_file_backend_open_source(src, &base, &fb, &err), &err);
+  svc = fu_service(fb, 0);
+  TD_ASSERT_OK(fu_table(svc, fb, NULL, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 2);
+  assert_int_equal(part_type(t, "pk"), TD_TYPE_UTF8);
+  int64_t sum, count;
+  fu_sum(t, td_table_column_index(t, "x"), 0, 2, &sum, &count);
+  assert_int_equal(sum, 1);
+  assert_int_equal(count, 1);
+  close_table(fb, svc, t);
+  /* the same through td_file_options.format; an out-of-range format */
+  td_file_options o;
+  td_file_options_init(&o);
+  o.format = TD_FILE_FORMAT_CSV;
+  o.csv_delimiter = ';';
+  snprintf(src, sizeof src, "%s/pk=7/notes.txt", root);
+  TD_ASSERT_OK(open_table(src, &o, &fb, &svc, &t, &err), &err);
+  assert_int_equal(td_table_size(t), 2);
+  close_table(fb, svc, t);
+  assert_int_equal(td_file_backend_new(src, NULL, &fb, &err), TD_EUNSUPPORTED); /* .txt: no format by name */
+  o.format = 9;
+  assert_int_equal(td_file_backend_new(src, &o, &fb, &err), TD_EINVAL);
+  TD_ASSERT_CONTAINS(err.message, "found 9");
+  /* errors name the function, the option and the value */
+  static const struct {
+    const char *call;
+    int code;
+    const char *msg;
+  } bad[] = {
+      {"read_csv('%s', delim => ';;')", TD_EINVAL, "read_csv: option delim: expected one character (or '\\t'), found ';;'"},
+      {"read_csv('%s', quote => '')", TD_EINVAL, "option quote: expected one character, found ''"},
+      {"read_csv('%s', sample_size => '0')", TD_EINVAL, "option sample_size: expected a positive number"},
+      {"read_csv('%s', header => 'false')", TD_EUNSUPPORTED, "header = false is not supported"},
+      {"read_csv('%s', auto_detect => 'no')", TD_EINVAL, "option auto_detect: expected true or false, found 'no'"},
+      {"read_parquet('%s', delim => ',')", TD_EINVAL, "read_parquet: unknown option 'delim' (expected hive_partitioning or"},
+      {"read_parquet('%s', hive_partitioning => 'false')", TD_EUNSUPPORTED, "hive_partitioning = false is not supported"},
+      {"read_parquet('%s', union_by_name => 'true')", TD_EUNSUPPORTED, "option union_by_name is not supported"},
+      {"read_parquet('%s', 'second')", TD_EINVAL, "expected read_parquet('path or glob'"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    snprintf(src, sizeof src, bad[i].call, root);
+    fb = (td_file_backend *)&err;
+    assert_int_equal(td_file_backend_open_source(src, NULL, &fb, &err), bad[i].code);
+    assert_null(fb);
+    TD_ASSERT_CONTAINS(err.message, bad[i].msg);
+  }
+  assert_int_equal(td_file_backend_open_source("'plain'", NULL, &fb, &err), TD_EINVAL);
+  /* union_by_name => false changes nothing */
+  snprintf(src, sizeof src, "read_parquet('%s/*/*.bin', union_by_name => 'false')", root);
+  TD_ASSERT_OK(td_file_backend_open_source(src, NULL, &fb, &err), &err);
+  td_file_backend_release(fb);
+  fu_rmtree(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_inferred_types),
       cmocka_unit_test(test_partition_column_in_files),
       cmocka_unit_test(test_path_inside_tree),
       cmocka_unit_test(test_globs),
+      cmocka_unit_test(test_table_functions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
