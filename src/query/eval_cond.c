@@ -27,7 +27,7 @@ typedef enum cond_kind { COND_NONE, COND_CASE, COND_COALESCE, COND_GREATEST, CON
 
 static cond_kind kind_of(const td_func *f) {
   if (!f) return COND_NONE;
-  if (strcmp(f->name, "case") == 0) return COND_CASE;
+  if (strcmp(f->name, "case") == 0 || strcmp(f->name, "if") == 0) return COND_CASE;
   if (strcmp(f->name, "coalesce") == 0 || strcmp(f->name, "ifnull") == 0) return COND_COALESCE;
   if (strcmp(f->name, "greatest") == 0) return COND_GREATEST;
   if (strcmp(f->name, "least") == 0) return COND_LEAST;

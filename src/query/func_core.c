@@ -693,6 +693,7 @@ static int row_ts_interval(const td_expr *e, const td_value *a, td_value *out, t
 
 const td_func td__funcs_core[] = {
     TD_FN("case", 2, -1, bind_case, row_case, false, false),
+    TD_FN("if", 3, 3, bind_case, row_case, false, false), /* if(c, a, b): CASE WHEN c THEN a ELSE b END */
     TD_FN_VEC("cast", 2, 2, bind_cast, row_cast, true, false, vec_cast),
     TD_FN_VEC("try_cast", 2, 2, bind_cast, row_try_cast, true, false, vec_cast),
     TD_FN_VEC("like", 2, 3, bind_like, row_like, true, false, vec_like),

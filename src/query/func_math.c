@@ -1,13 +1,18 @@
 /*
  * query/func_math.c - numeric functions of the registry: abs, sign, round,
- * floor, ceil, trunc, sqrt, cbrt, ln, log10, log2, exp, pow, isnan, isinf,
- * isfinite.  Integer
+ * floor, ceil, trunc, sqrt, cbrt, ln, log (of x, or log(b, x)), log10, log2,
+ * exp, pow, isnan, isinf, isfinite, the trigonometric functions, degrees,
+ * radians, pi(), random(), gcd and lcm.  Integer
  * arguments keep integer results where DuckDB does (abs, sign, round,
- * floor, ceil, trunc); square roots and logarithms of numbers outside their
- * domain are errors, as in DuckDB.
+ * floor, ceil, trunc, gcd, lcm); square roots, logarithms, asin, acos and
+ * cot of numbers outside their domain are errors, as in DuckDB 1.x (the
+ * semantics this project follows; DuckDB 2 gives NaN or infinities).
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "query/func.h"
 #include "query/scalar.h"
@@ -141,14 +146,95 @@ static int row_float(const td_expr *e, const td_value *a, td_value *out, td_fbuf
     r = cbrt(x);
   } else if (strcmp(n, "exp") == 0) {
     r = exp(x);
-  } else if (n[0] == 'l') { /* ln, log, log10, log2 */
-    if (x < 0) return domain_error(e, "logarithm of a negative number", err);
-    if (x == 0) return domain_error(e, "logarithm of zero", err);
-    r = strcmp(n, "ln") == 0 ? log(x) : strcmp(n, "log2") == 0 ? log2(x) : log10(x);
+  } else if (n[0] == 'l') { /* ln, log, log10, log2; log(b, x) */
+    double b = 10;
+    if (e->n_args == 2) b = x, x = td__value_double(&a[1]);
+    if (x < 0 || b < 0) return domain_error(e, "logarithm of a negative number", err);
+    if (x == 0 || b == 0) return domain_error(e, "logarithm of zero", err);
+    if (b == 1) return domain_error(e, "logarithm in base 1", err);
+    r = strcmp(n, "ln") == 0 ? log(x) : strcmp(n, "log2") == 0 ? log2(x) : b == 10 ? log10(x) : log(x) / log(b);
+  } else if (strcmp(n, "sin") == 0) {
+    r = sin(x);
+  } else if (strcmp(n, "cos") == 0) {
+    r = cos(x);
+  } else if (strcmp(n, "tan") == 0) {
+    r = tan(x);
+  } else if (strcmp(n, "cot") == 0) {
+    if (x == 0) return domain_error(e, "cotangent of zero", err);
+    r = 1.0 / tan(x);
+  } else if (strcmp(n, "asin") == 0 || strcmp(n, "acos") == 0) {
+    if (!(x >= -1 && x <= 1)) return domain_error(e, n[1] == 's' ? "arcsine outside [-1, 1]" : "arccosine outside [-1, 1]", err);
+    r = n[1] == 's' ? asin(x) : acos(x);
+  } else if (strcmp(n, "atan") == 0) {
+    r = atan(x);
+  } else if (strcmp(n, "atan2") == 0) {
+    r = atan2(x, td__value_double(&a[1]));
+  } else if (strcmp(n, "degrees") == 0) {
+    r = x * (180.0 / M_PI);
+  } else if (strcmp(n, "radians") == 0) {
+    r = x * (M_PI / 180.0);
   } else { /* pow, power */
     r = pow(x, td__value_double(&a[1]));
   }
   *out = td_value_double(TD_TYPE_FLOAT64, r);
+  return TD_OK;
+}
+
+/* pi() */
+static int row_pi(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)e, (void)a, (void)buf, (void)err;
+  *out = td_value_double(TD_TYPE_FLOAT64, M_PI);
+  return TD_OK;
+}
+
+/* random(): uniform in [0, 1), from a generator of each thread (xorshift64*,
+ * seeded from the clock and the thread), never shared between threads. */
+static int row_random(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)e, (void)a, (void)buf, (void)err;
+  static _Thread_local uint64_t state;
+  if (!state) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    state = ((uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15u) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&state;
+    if (!state) state = 1;
+  }
+  state ^= state >> 12;
+  state ^= state << 25;
+  state ^= state >> 27;
+  uint64_t x = state * 0x2545F4914F6CDD1Du;
+  *out = td_value_double(TD_TYPE_FLOAT64, (double)(x >> 11) * 0x1.0p-53);
+  return TD_OK;
+}
+
+/* gcd(a, b), lcm(a, b) of integers (int64; DuckDB's BIGINT results): the
+ * gcd of INT64_MIN with 0 or itself and an lcm beyond int64 are errors. */
+static int bind_ints(td_expr *e, td_error *err) {
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (!td_type_is_integer(e->args[i]->type) && e->args[i]->type != TD_TYPE_NONE)
+      return td__func_arg_error(e, i, "an integer", err);
+  e->type = TD_TYPE_INT64;
+  return TD_OK;
+}
+
+static int row_gcd_lcm(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  int64_t x = a[0].v.i, y = a[1].v.i;
+  uint64_t ux = x < 0 ? 0 - (uint64_t)x : (uint64_t)x, uy = y < 0 ? 0 - (uint64_t)y : (uint64_t)y;
+  uint64_t g = ux, h = uy;
+  while (h) {
+    uint64_t t = g % h;
+    g = h;
+    h = t;
+  }
+  uint64_t r = g;
+  if (e->fn->name[0] == 'l') {
+    r = 0;
+    if (g && __builtin_mul_overflow(ux / g, uy, &r)) r = UINT64_MAX;
+  }
+  if (r > (uint64_t)INT64_MAX)
+    return td_err_at(err, TD_ERANGE, e->pos, "%s(%lld, %lld) is out of the range of BIGINT at offset %lld", e->fn->name,
+                     (long long)x, (long long)y, (long long)e->pos);
+  *out = td_value_int(TD_TYPE_INT64, (int64_t)r);
   return TD_OK;
 }
 
@@ -164,7 +250,7 @@ const td_func td__funcs_math[] = {
     TD_FN("cbrt", 1, 1, bind_float, row_float, true, false),
     TD_FN("exp", 1, 1, bind_float, row_float, true, false),
     TD_FN("ln", 1, 1, bind_float, row_float, true, false),
-    TD_FN("log", 1, 1, bind_float, row_float, true, false),
+    TD_FN("log", 1, 2, bind_float, row_float, true, false),
     TD_FN("log10", 1, 1, bind_float, row_float, true, false),
     TD_FN("log2", 1, 1, bind_float, row_float, true, false),
     TD_FN("isnan", 1, 1, bind_float_test, row_float_test, true, false),
@@ -172,4 +258,18 @@ const td_func td__funcs_math[] = {
     TD_FN("isfinite", 1, 1, bind_float_test, row_float_test, true, false),
     TD_FN("pow", 2, 2, bind_float, row_float, true, false),
     TD_FN("power", 2, 2, bind_float, row_float, true, false),
+    TD_FN("sin", 1, 1, bind_float, row_float, true, false),
+    TD_FN("cos", 1, 1, bind_float, row_float, true, false),
+    TD_FN("tan", 1, 1, bind_float, row_float, true, false),
+    TD_FN("cot", 1, 1, bind_float, row_float, true, false),
+    TD_FN("asin", 1, 1, bind_float, row_float, true, false),
+    TD_FN("acos", 1, 1, bind_float, row_float, true, false),
+    TD_FN("atan", 1, 1, bind_float, row_float, true, false),
+    TD_FN("atan2", 2, 2, bind_float, row_float, true, false),
+    TD_FN("degrees", 1, 1, bind_float, row_float, true, false),
+    TD_FN("radians", 1, 1, bind_float, row_float, true, false),
+    TD_FN("pi", 0, 0, bind_float, row_pi, false, false),
+    TD_FN("random", 0, 0, bind_float, row_random, false, true),
+    TD_FN("gcd", 2, 2, bind_ints, row_gcd_lcm, true, false),
+    TD_FN("lcm", 2, 2, bind_ints, row_gcd_lcm, true, false),
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

@@ -88,6 +88,10 @@ static void test_conditionals(void **state) {
   check("n IS NOT DISTINCT FROM NULL", "true", TD_TYPE_BOOL);
   check("i IS DISTINCT FROM n", "true", TD_TYPE_BOOL);
   check("i IS DISTINCT FROM -7.0", "false", TD_TYPE_BOOL);
+  /* if(c, a, b) is CASE WHEN c THEN a ELSE b END: lazy, types joined */
+  check("if(i > 0, 'pos', 'neg')", "neg", TD_TYPE_UTF8);
+  check("if(n > 0, 1, f)", "2.5", TD_TYPE_FLOAT64);
+  check("if(i < 0, 0, sqrt(i))", "0", TD_TYPE_FLOAT64); /* sqrt(-7) is not evaluated */
 }
 
 static void test_operators_and_casts(void **state) {
@@ -214,6 +218,22 @@ static void test_math_functions(void **state) {
   check("sign(i)", "-1", TD_TYPE_INT64);
   check("isnan(CAST('NaN' AS DOUBLE)) AND isinf(CAST('-inf' AS DOUBLE)) AND isfinite(i) AND NOT isfinite(f / 0.0)", "null", TD_TYPE_BOOL);
   check("isnan(f) OR isinf(f) OR NOT isfinite(i)", "false", TD_TYPE_BOOL);
+  /* log(b, x), trigonometry, pi, gcd/lcm (DuckDB's values) */
+  check("log(2, 8)", "3", TD_TYPE_FLOAT64);
+  check("log(0.5, 4)", "-2", TD_TYPE_FLOAT64);
+  check("log(100)", "2", TD_TYPE_FLOAT64);
+  check("atan2(1, 2)", "0.4636476090008061", TD_TYPE_FLOAT64);
+  check("cot(1)", "0.6420926159343306", TD_TYPE_FLOAT64);
+  check("tan(1)", "1.5574077246549023", TD_TYPE_FLOAT64);
+  check("degrees(pi())", "180", TD_TYPE_FLOAT64);
+  check("radians(180) = pi()", "true", TD_TYPE_BOOL);
+  check("sin(0) + cos(0) + atan(0) + asin(0) + acos(1)", "1", TD_TYPE_FLOAT64);
+  check("gcd(12, 18)", "6", TD_TYPE_INT64);
+  check("gcd(i, 21)", "7", TD_TYPE_INT64);
+  check("lcm(4, 6)", "12", TD_TYPE_INT64);
+  check("lcm(0, 5)", "0", TD_TYPE_INT64);
+  check("gcd(n, 3)", "null", TD_TYPE_INT64);
+  check("random() >= 0 AND random() < 1", "true", TD_TYPE_BOOL);
 }
 
 static void test_time_functions(void **state) {
@@ -372,6 +392,16 @@ static void test_errors(void **state) {
   check_error("date_part('hour', i)", TD_ETYPE, 18, "date_part expects a timestamp or date as argument 2");
   check_error("nosuch(i)", TD_ETYPE, 0, "unknown function 'nosuch'");
   check_error("sqrt(i)", TD_ERANGE, 0, "square root of a negative number");
+  check_error("log(-2, 8)", TD_ERANGE, 0, "logarithm of a negative number");
+  check_error("log(2, 0)", TD_ERANGE, 0, "logarithm of zero");
+  check_error("log(1, 8)", TD_ERANGE, 0, "logarithm in base 1");
+  check_error("asin(2)", TD_ERANGE, 0, "arcsine outside [-1, 1]");
+  check_error("acos(-1.5)", TD_ERANGE, 0, "arccosine outside [-1, 1]");
+  check_error("cot(0)", TD_ERANGE, 0, "cotangent of zero");
+  check_error("lcm(9223372036854775807, 2)", TD_ERANGE, 0, "lcm(9223372036854775807, 2) is out of the range of BIGINT");
+  check_error("gcd(f, 2)", TD_ETYPE, 4, "gcd expects an integer as argument 1, found float64");
+  check_error("if(i, 1, 2)", TD_ETYPE, 3, "if expects a bool condition as argument 1");
+  check_error("if(b, 1)", TD_ETYPE, 0, "if expects");
   check_error("i - INTERVAL 1 DAY", TD_ETYPE, 0, "+interval expects a timestamp as argument 1, found int64");
 }
 
