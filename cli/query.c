@@ -69,8 +69,17 @@ static const char k_follow_help[] =
 
 /* ---- sources ---- */
 
+#define TD_CLI_CACHED_SOURCES 16
+
 typedef struct sources {
   td_service_options opts;
+  /* The sources resolved so far, by their text: a statement that names one
+   * source several times (self-joins, subqueries, the terms of GROUP BY
+   * ROLLUP) reads it through one service and its page cache. */
+  int n_cached;
+  char *cached_name[TD_CLI_CACHED_SOURCES];
+  td_service *cached_svc[TD_CLI_CACHED_SOURCES];
+  td_table_key *cached_key[TD_CLI_CACHED_SOURCES];
   td_memory_backend *demo_mb;
   td_service *demo;
   td_service *last; /* the service of the last source resolved */
@@ -81,7 +90,19 @@ typedef struct sources {
 static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, td_table_key **key, td_error *err) {
   sources *s = ctx;
   if (is_path || td_cli_is_postgres(name) || td_cli_is_kafka(name) || td_file_is_source(name)) {
+    for (int i = 0; i < s->n_cached; i++)
+      if (strcmp(s->cached_name[i], name) == 0) {
+        /* td_query releases the service it is given: a new reference */
+        *svc = td_service_retain(s->cached_svc[i]);
+        *key = td_table_key_retain(s->cached_key[i]);
+        return TD_OK;
+      }
     int rc = td_cli_open_path(name, &s->opts, svc, key, err);
+    if (rc == TD_OK && s->n_cached < TD_CLI_CACHED_SOURCES && (s->cached_name[s->n_cached] = strdup(name))) {
+      s->cached_svc[s->n_cached] = td_service_retain(*svc);
+      s->cached_key[s->n_cached] = td_table_key_retain(*key);
+      s->n_cached++;
+    }
     if (rc == TD_OK) {
       td_service_free(s->last);
       s->last = td_service_retain(*svc);
@@ -114,6 +135,12 @@ static int resolve(void *ctx, const char *name, bool is_path, td_service **svc, 
 }
 
 static void sources_close(sources *s) {
+  for (int i = 0; i < s->n_cached; i++) {
+    free(s->cached_name[i]);
+    td_service_free(s->cached_svc[i]);
+    td_table_key_release(s->cached_key[i]);
+  }
+  s->n_cached = 0;
   td_cli_paths_release();
   td_table_key_release(s->last_key);
   td_service_free(s->last);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "query/compose.h"
+#include "query/grouping.h"
 #include "query/lex.h"
 #include "query/strbuf.h"
 #include "util/alloc.h"
@@ -36,6 +37,7 @@ void td_select_free(td_select *s) {
   for (int64_t i = 0; i < s->n_order_by; i++) td_expr_free(s->order_by[i].expr);
   td_free(s->order_by);
   td__compose_free(s);
+  td__gsets_free(s->gsets);
   td_free(s);
 }
 
@@ -134,12 +136,8 @@ static int parse_group_by(td_parser *p, td_select *s) {
     s->group_by_all = true;
     return TD_OK;
   }
-  static const char *const unsupported[] = {"ROLLUP", "CUBE", "GROUPING"};
-  for (size_t i = 0; i < 3; i++)
-    if (td__is_kw(p, unsupported[i]))
-      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "GROUP BY %s is not supported at offset %lld",
-                       unsupported[i], (long long)p->tok.pos);
   for (;;) {
+    if (td__at_grouping_sets(p)) return td__parse_grouping_sets(p, s); /* query/grouping.c */
     td_expr **slot = grow((void **)&s->group_by, s->n_group_by, sizeof *slot, p->err);
     if (!slot) return TD_ENOMEM;
     int rc = td__parse_expr(p, slot);
@@ -337,6 +335,7 @@ int td__parse_select_core(td_parser *p, td_select *s) {
     td__next(p);
   }
   if (!rc) rc = parse_clauses(p, s);
+  if (!rc && s->gsets) rc = td__expand_grouping_sets(p, s);
   return rc;
 }
 

@@ -119,6 +119,7 @@ typedef struct td_select {
   /* While planned as a FROM subquery: the statement reading it, whose
    * references prune this one's items (query/plan.c, expand_items). */
   const struct td_select *outer;
+  struct td_gsets *gsets;      /* while parsed: GROUP BY ROLLUP/CUBE/GROUPING SETS (query/grouping.c) */
 } td_select;
 
 /* FROM's tail after the first source: an alias, then JOIN clauses

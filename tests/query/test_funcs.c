@@ -444,7 +444,21 @@ static void test_sql_clauses(void **state) {
   check_sql_error("SELECT a FROM t, u", 15, "a comma-separated FROM list (use JOIN ... ON) is not supported");
   check_sql_error("SELECT a FROM t INTERSECT BY NAME SELECT a FROM u", 26, "BY NAME is not supported");
   check_sql_error("SELECT a FROM t WHERE a > 1 WINDOW w AS (ORDER BY a)", 28, "WINDOW is not supported");
-  check_sql_error("SELECT a FROM t GROUP BY ROLLUP (a)", 25, "GROUP BY ROLLUP is not supported");
+  /* GROUP BY ROLLUP / CUBE / GROUPING SETS: one grouped SELECT per set, UNION ALL */
+  check_sql("SELECT a, b, count(*) FROM t GROUP BY ROLLUP (a, b) ORDER BY 1",
+            "SELECT * FROM (SELECT a AS \"a\", b AS \"b\", count(*) AS \"count(*)\" FROM t GROUP BY a, b UNION ALL "
+            "SELECT a AS \"a\", NULL AS \"b\", count(*) AS \"count(*)\" FROM t GROUP BY a UNION ALL "
+            "SELECT NULL AS \"a\", NULL AS \"b\", count(*) AS \"count(*)\" FROM t) ORDER BY 1");
+  check_sql("SELECT a, grouping(a, b) AS g, sum(b) FROM t GROUP BY GROUPING SETS ((a), b) ORDER BY sum(b)",
+            "SELECT * FROM (SELECT a AS \"a\", 1 AS \"g\", sum(b) AS \"sum(b)\" FROM t GROUP BY a UNION ALL "
+            "SELECT NULL AS \"a\", 2 AS \"g\", sum(b) AS \"sum(b)\" FROM t GROUP BY b) ORDER BY \"sum(b)\"");
+  check_sql_error("SELECT a FROM t GROUP BY ROLLUP (a) QUALIFY a > 1", 36, "with QUALIFY is not supported");
+  check_sql_error("SELECT * FROM t GROUP BY CUBE (a)", 7, "with SELECT * is not supported");
+  check_sql_error("SELECT a FROM t JOIN u ON t.x = u.x GROUP BY ROLLUP (a)", 14, "over a JOIN");
+  check_sql_error("SELECT a FROM (SELECT 1 AS a) GROUP BY ROLLUP (a)", 14, "over a FROM subquery");
+  check_sql_error("SELECT grouping(b) FROM t GROUP BY ROLLUP (a)", 16, "grouping: argument 1 is not a grouping key");
+  check_sql_error("SELECT a FROM t GROUP BY GROUPING (a)", 34, "expected SETS after GROUPING");
+  check_sql_error("SELECT a FROM t GROUP BY ROLLUP a", 32, "expected '('");
   check_sql_error("WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x", 5, "WITH RECURSIVE is not supported");
   check_sql_error("PIVOT t ON a USING sum(b)", 0, "PIVOT is not supported");
   check_sql_error("COPY (SELECT a FROM t) TO 'x.parquet'", 0, "COPY is not supported");
