@@ -189,6 +189,112 @@ static int cast_error(const td_value *v, td_type_id t, int64_t pos, td_error *er
                    shown, td_type_name(t), numbers ? " (out of its range)" : "", (long long)pos);
 }
 
+/* x / 10^k rounded half away from zero (k >= 0). */
+static td_i128 dec_div_round(td_i128 x, int k) {
+  if (k <= 0) return x;
+  td_i128 d = td_dec_pow10(k), q = x / d, r = x % d;
+  if (r < 0 ? -r * 2 >= d : r * 2 >= d) q += x < 0 ? -1 : 1;
+  return q;
+}
+
+static int dec_cast_error(const td_value *v, int p, int s, int64_t pos, td_error *err) {
+  char shown[72] = "?";
+  td_fbuf b = {0};
+  if (td_type_is_varlen(v->type)) snprintf(shown, sizeof shown, "'%.*s'", v->v.s.len > 60 ? 60 : (int)v->v.s.len, v->v.s.ptr);
+  else if (to_text(v, &b, NULL) == TD_OK) snprintf(shown, sizeof shown, "%.*s", b.len > 60 ? 60 : (int)b.len, b.p);
+  td_free(b.p);
+  return td_err_at(err, TD_ETYPE, pos, "cannot cast %s value %s to DECIMAL(%d,%d) at offset %lld", td_type_name(v->type),
+                   shown, p, s, (long long)pos);
+}
+
+/* Decimal text: [+-]digits[.digits][e[+-]digits] as an exact value of
+ * scale s rounded half away from zero; false when malformed or too big. */
+static bool parse_dec_round(const char *t, size_t n, int s, td_i128 *out) {
+  size_t i = 0;
+  bool neg = false;
+  if (i < n && (t[i] == '+' || t[i] == '-')) neg = t[i++] == '-';
+  td_i128 m = 0; /* the digits, at most 38 significant */
+  int digits = 0, frac = 0, dropped = 0; /* dropped: significant digits past 38 (scale them back) */
+  bool any = false, point = false; /* digits past the 38th significant one are dropped (before the point, counted) */
+  for (; i < n; i++) {
+    char c = t[i];
+    if (c == '.' && !point) {
+      point = true;
+      continue;
+    }
+    if (c < '0' || c > '9') break;
+    any = true;
+    if (digits < 38) {
+      if (m || c != '0') digits++;
+      m = m * 10 + (c - '0');
+      frac += point;
+    } else if (!point) {
+      dropped++;
+    }
+  }
+  if (!any) return false;
+  long e = 0;
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    char *end;
+    char buf[24];
+    size_t k = n - i - 1;
+    if (k == 0 || k >= sizeof buf) return false;
+    memcpy(buf, t + i + 1, k);
+    buf[k] = 0;
+    errno = 0;
+    e = strtol(buf, &end, 10);
+    if (*end || errno || e > 76 || e < -76) return false;
+    i = n;
+  }
+  if (i != n) return false;
+  /* value = m * 10^(dropped + e - frac); wanted: value * 10^s */
+  long shift = (long)s + dropped + e - frac;
+  if (shift >= 0) {
+    if (shift > 38 || (m && digits + shift > 38)) return m == 0 ? (*out = 0, true) : false;
+    m *= td_dec_pow10((int)shift);
+  } else {
+    m = -shift > 38 ? 0 : dec_div_round(m, (int)-shift);
+  }
+  *out = neg ? -m : m;
+  return true;
+}
+
+int td__cast_decimal(const td_value *v, int p, int s, td_value *out, int64_t pos, td_error *err) {
+  if (v->is_null || v->type == TD_TYPE_NONE) {
+    *out = td_value_null(TD_TYPE_DECIMAL128);
+    out->scale = (uint8_t)s;
+    return TD_OK;
+  }
+  td_i128 x;
+  if (v->type == TD_TYPE_BOOL || td_type_is_integer(v->type)) {
+    td_i128 i = v->type == TD_TYPE_BOOL ? (td_i128)v->v.b
+                : v->type == TD_TYPE_UINT64 ? (td_i128)v->v.u : (td_i128)v->v.i;
+    if (s > 38 || !td_dec_fits(i, p - s)) return dec_cast_error(v, p, s, pos, err);
+    x = i * td_dec_pow10(s);
+  } else if (td_type_is_float(v->type)) {
+    double d = v->v.f * pow(10.0, s);
+    if (!isfinite(d) || fabs(d) >= 1.7e38) return dec_cast_error(v, p, s, pos, err);
+    x = (td_i128)round(d); /* half away from zero, as DuckDB */
+  } else if (v->type == TD_TYPE_DECIMAL128) {
+    td_i128 a = td_dec_of(v);
+    int from = v->scale;
+    if (from > s) x = dec_div_round(a, from - s);
+    else if (!td_dec_fits(a, 38 - (s - from))) return dec_cast_error(v, p, s, pos, err);
+    else x = a * td_dec_pow10(s - from);
+  } else if (td_type_is_text(v->type)) {
+    const char *t = v->v.s.ptr;
+    size_t n = v->v.s.len;
+    while (n && isspace((unsigned char)*t)) t++, n--;
+    while (n && isspace((unsigned char)t[n - 1])) n--;
+    if (!parse_dec_round(t, n, s, &x)) return dec_cast_error(v, p, s, pos, err);
+  } else {
+    return dec_cast_error(v, p, s, pos, err);
+  }
+  if (!td_dec_fits(x, p)) return dec_cast_error(v, p, s, pos, err);
+  *out = td_dec_value(p, s, x);
+  return TD_OK;
+}
+
 /* A double rounded to the nearest float (FLOAT/REAL values hold floats, not doubles); beyond
  * float's range, the infinity of its sign (C leaves that conversion undefined, so it is spelled
  * out). */

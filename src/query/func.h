@@ -128,6 +128,12 @@ int td__func_want_num(const td_expr *e, int64_t i, td_error *err);
  * out of t's range. */
 int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf, int64_t pos,
                    td_error *err);
+/* Converts a value to DECIMAL(p, s) as DuckDB: integers and bools scaled,
+ * doubles multiplied by 10^s and rounded half away from zero, decimals of
+ * another scale and decimal text ("1.235", "1e2") rounded half away from
+ * zero.  TD_ETYPE (at pos) for text that is no number, NaN, infinities,
+ * temporal values and results of more than p digits. */
+int td__cast_decimal(const td_value *v, int p, int s, td_value *out, int64_t pos, td_error *err);
 /* The least magnitude a double rounds up from to a float infinity: FLT_MAX plus half its ulp
  * (2^128 - 2^103; the tie rounds to even, away from FLT_MAX's odd significand).  CAST to
  * FLOAT fails for a finite double of at least this magnitude. */

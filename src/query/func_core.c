@@ -89,10 +89,32 @@ static const struct {
                  {"VARCHAR", TD_TYPE_UTF8},    {"BOOLEAN", TD_TYPE_BOOL},    {"TIMESTAMP", TD_TYPE_TIMESTAMP},
                  {"DATE", TD_TYPE_DATE32},     {"BLOB", TD_TYPE_BINARY}};
 
+/* The p and s of a "DECIMAL(p,s)" type name. */
+static bool decimal_name(const td_expr *t, int *p, int *s) {
+  char buf[32];
+  if (t->lit.v.s.len >= sizeof buf || t->lit.v.s.len < 8 || memcmp(t->lit.v.s.ptr, "DECIMAL(", 8) != 0) return false;
+  memcpy(buf, t->lit.v.s.ptr + 8, t->lit.v.s.len - 8);
+  buf[t->lit.v.s.len - 9] = '\0'; /* without the ')' */
+  return td_dec_params(buf, p, s);
+}
+
 static int bind_cast(td_expr *e, td_error *err) {
   const td_expr *t = e->args[1];
   if (t->kind != TD_EXPR_LITERAL || t->type != TD_TYPE_UTF8)
     return td__func_arg_error(e, 1, "a type name", err);
+  int dp, ds;
+  if (decimal_name(t, &dp, &ds)) {
+    td_type_id from = e->args[0]->type;
+    if (td_type_is_temporal(from) || td_type_is_binary(from))
+      return td_err_at(err, TD_ETYPE, e->pos, "cannot cast %s to DECIMAL(%d,%d) at offset %lld", td_type_name(from), dp,
+                       ds, (long long)e->pos);
+    char param[16];
+    td_dec_param_text(dp, ds, param, sizeof param);
+    td_free(e->tz);
+    if (!(e->tz = td_strdup(param))) return td_err_nomem(err, "binding");
+    e->type = TD_TYPE_DECIMAL128;
+    return TD_OK;
+  }
   for (size_t i = 0; i < sizeof sql_types / sizeof *sql_types; i++)
     if (strlen(sql_types[i].name) == t->lit.v.s.len &&
         memcmp(sql_types[i].name, t->lit.v.s.ptr, t->lit.v.s.len) == 0) {
@@ -116,7 +138,8 @@ static int row_cast(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
   td_value v = a[0];
   int p, sc; /* a decimal column's values carry no scale: it is the argument's "p,s" */
   if (v.type == TD_TYPE_DECIMAL128 && !v.scale && td_dec_params(e->args[0]->tz, &p, &sc)) v.scale = (uint8_t)sc;
-  int rc = td__cast_value(&v, e->type, out, buf, e->pos, err);
+  int rc = e->type == TD_TYPE_DECIMAL128 && td_dec_params(e->tz, &p, &sc) ? td__cast_decimal(&v, p, sc, out, e->pos, err)
+                                                                           : td__cast_value(&v, e->type, out, buf, e->pos, err);
   if (rc == TD_ETYPE && e->args[0]->kind != TD_EXPR_LITERAL) { /* name what was cast: the column */
     char *what = NULL;
     if (td_expr_print(e->args[0], &what, NULL) == TD_OK)

@@ -6,6 +6,7 @@
  * constructs that are not (EXISTS, ARRAY, ...).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -64,6 +65,37 @@ static int add_string(td_parser *p, td_expr *e, const char *s, int64_t pos) {
   return td__expr_add(e, l, p->err);
 }
 
+/* DECIMAL [(p [, s])] (or NUMERIC) after its name: "DECIMAL(p,s)", by
+ * default (18,3) and (p,0), as DuckDB. */
+static int parse_decimal_type(td_parser *p, td_expr *e, int64_t pos) {
+  td__next(p);
+  long long w = 18, sc = 3;
+  if (p->tok.kind == TK_LPAREN) {
+    td__next(p);
+    if (p->tok.kind != TK_INT) return td__expected(p, "the decimal's width");
+    w = strtoll(p->tok.text, NULL, 10);
+    sc = 0;
+    if (w < 1 || w > 38 || p->tok.len > 3)
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "a DECIMAL's width must be between 1 and 38 at offset %lld",
+                       (long long)p->tok.pos);
+    td__next(p);
+    if (p->tok.kind == TK_COMMA) {
+      td__next(p);
+      if (p->tok.kind != TK_INT) return td__expected(p, "the decimal's scale");
+      sc = strtoll(p->tok.text, NULL, 10);
+      if (sc > w || p->tok.len > 3)
+        return td_err_at(p->err, TD_EPARSE, p->tok.pos, "a DECIMAL's scale cannot be greater than its width at offset %lld",
+                         (long long)p->tok.pos);
+      td__next(p);
+    }
+    if (p->tok.kind != TK_RPAREN) return td__expected(p, "')'");
+    td__next(p);
+  }
+  char name[64];
+  snprintf(name, sizeof name, "DECIMAL(%d,%d)", (int)w, (int)sc);
+  return add_string(p, e, name, pos);
+}
+
 /* A type name at the current token: its canonical spelling appended to e as
  * a utf8 literal. */
 static int parse_type(td_parser *p, td_expr *e) {
@@ -74,6 +106,9 @@ static int parse_type(td_parser *p, td_expr *e) {
     if (strlen(type_names[i].sql) == p->tok.len &&
         strncasecmp(type_names[i].sql, p->tok.text, p->tok.len) == 0)
       canon = type_names[i].canon;
+  if (!canon && p->tok.len == 7 &&
+      (strncasecmp(p->tok.text, "DECIMAL", 7) == 0 || strncasecmp(p->tok.text, "NUMERIC", 7) == 0))
+    return parse_decimal_type(p, e, pos);
   if (!canon) {
     char what[96];
     snprintf(what, sizeof what, "the type '%.*s'", (int)(p->tok.len > 40 ? 40 : p->tok.len), p->tok.text);

@@ -88,6 +88,22 @@ static void test_conditionals(void **state) {
   check("n IS NOT DISTINCT FROM NULL", "true", TD_TYPE_BOOL);
   check("i IS DISTINCT FROM n", "true", TD_TYPE_BOOL);
   check("i IS DISTINCT FROM -7.0", "false", TD_TYPE_BOOL);
+  /* CAST to DECIMAL(p, s): rounding half away from zero from doubles, text
+   * and decimals of a larger scale (DuckDB's values) */
+  check("CAST(2.345 AS DECIMAL(10,2))", "2.35", TD_TYPE_DECIMAL128);
+  check("CAST(-0.125 AS DECIMAL(10,2))", "-0.13", TD_TYPE_DECIMAL128);
+  check("CAST(i AS NUMERIC(4,1))", "-7.0", TD_TYPE_DECIMAL128);
+  check("CAST(b AS DECIMAL(4,1))", "1.0", TD_TYPE_DECIMAL128);
+  check("CAST(i AS DECIMAL)", "-7.000", TD_TYPE_DECIMAL128);
+  check("CAST('-1.225' AS DECIMAL(10,2))", "-1.23", TD_TYPE_DECIMAL128);
+  check("CAST(' 1e2 ' AS DECIMAL(10,2))", "100.00", TD_TYPE_DECIMAL128);
+  check("CAST('0.000000000000000000000000000000000000000001' AS DECIMAL(10,2))", "0.00", TD_TYPE_DECIMAL128);
+  check("CAST(CAST(-12.35 AS DECIMAL(10,2)) AS DECIMAL(10,1))", "-12.4", TD_TYPE_DECIMAL128);
+  check("CAST(CAST(12.5 AS DECIMAL(3,1)) AS DECIMAL(20,5))", "12.50000", TD_TYPE_DECIMAL128);
+  check("CAST(n AS DECIMAL(10,2))", "null", TD_TYPE_DECIMAL128);
+  check("CAST(1e30 AS DECIMAL(38,0))", "1000000000000000019884624838656", TD_TYPE_DECIMAL128);
+  check("TRY_CAST('x' AS DECIMAL(4,1))", "null", TD_TYPE_DECIMAL128);
+  check("TRY_CAST(12345 AS DECIMAL(4,1))", "null", TD_TYPE_DECIMAL128);
   /* if(c, a, b) is CASE WHEN c THEN a ELSE b END: lazy, types joined */
   check("if(i > 0, 'pos', 'neg')", "neg", TD_TYPE_UTF8);
   check("if(n > 0, 1, f)", "2.5", TD_TYPE_FLOAT64);
@@ -337,7 +353,7 @@ static void test_errors(void **state) {
   check_error("CASE END", TD_EPARSE, 5, "expected an expression");
   check_error("CAST(i AS HUGEINT)", TD_EPARSE, 10, "the type 'HUGEINT' is not supported");
   check_error("CAST(i BIGINT)", TD_EPARSE, 7, "expected AS in CAST");
-  check_error("i::DECIMAL(10, 2)", TD_EPARSE, 3, "the type 'DECIMAL' is not supported");
+  check_error("i::TIME", TD_EPARSE, 3, "the type 'TIME' is not supported");
   check_error("ts - INTERVAL 1 FORTNIGHT", TD_EPARSE, 16, "expected an interval unit (nanosecond to year)");
   check_error("CAST('2262-04-01' AS TIMESTAMP) + INTERVAL 1 MONTH", TD_ERANGE, 32, "integer overflow");
   check_error("s LIKE 'a' ESCAPE '!!'", TD_ETYPE, 18, "the ESCAPE string must be empty or one character, found '!!'");
@@ -393,6 +409,13 @@ static void test_errors(void **state) {
   check_error("nosuch(i)", TD_ETYPE, 0, "unknown function 'nosuch'");
   check_error("sqrt(i)", TD_ERANGE, 0, "square root of a negative number");
   check_error("log(-2, 8)", TD_ERANGE, 0, "logarithm of a negative number");
+  check_error("CAST(123 AS DECIMAL(4,2))", TD_ETYPE, 0, "cannot cast int64 value 123 to DECIMAL(4,2)");
+  check_error("CAST(f * 1e40 AS DECIMAL(38,0))", TD_ETYPE, 0, "to DECIMAL(38,0)");
+  check_error("CAST('1.2.3' AS DECIMAL(10,2))", TD_ETYPE, 0, "cannot cast utf8 value '1.2.3' to DECIMAL(10,2)");
+  check_error("CAST(CAST('nan' AS DOUBLE) AS DECIMAL(10,2))", TD_ETYPE, 0, "value nan to DECIMAL(10,2)");
+  check_error("CAST(ts AS DECIMAL(10,2))", TD_ETYPE, 0, "cannot cast timestamp to DECIMAL(10,2)");
+  check_error("CAST(1 AS DECIMAL(39,2))", TD_EPARSE, 18, "a DECIMAL's width must be between 1 and 38");
+  check_error("CAST(1 AS DECIMAL(3,4))", TD_EPARSE, 20, "scale cannot be greater than its width");
   check_error("log(2, 0)", TD_ERANGE, 0, "logarithm of zero");
   check_error("log(1, 8)", TD_ERANGE, 0, "logarithm in base 1");
   check_error("asin(2)", TD_ERANGE, 0, "arcsine outside [-1, 1]");

@@ -354,7 +354,7 @@ static void test_call_syntax(void **state) {
     const char *sql, *msg;
   } bad[] = {
       {"SELECT * FROM postgres('a' 'b')", "expected ',' or ')' in the source's arguments"},
-      {"SELECT * FROM postgres(key 'x')", "expected '=>' after an argument name"},
+      {"SELECT * FROM postgres(key 'x')", "expected '=>' or '=' after an argument name"},
       {"SELECT * FROM postgres(1)", "expected a quoted string argument"},
       {"SELECT * FROM postgres('a',", "expected a quoted string argument"},
   };

@@ -52,6 +52,12 @@ export function fixedQueries() {
     E(`SELECT asin(id) AS a FROM {t}`),
     E(`SELECT log(1, id) AS a FROM {t}`),
     Q(`SELECT count(*) AS n FROM {t} WHERE random() < 2`),
+    // CAST to DECIMAL(p, s): rounding half away from zero, range errors
+    Q(`SELECT CAST(id * 0.125 AS DECIMAL(10,2)) AS a, CAST(dec AS DECIMAL(12,1)) AS b, CAST(i % 1000 AS DECIMAL(6,2)) AS c, CAST(b AS DECIMAL(3,1)) AS e FROM {t}`),
+    Q(`SELECT CAST(s AS DECIMAL(10,3)) AS a FROM (SELECT '1.2345' AS s UNION ALL SELECT '-0.0005' UNION ALL SELECT '1e3')`),
+    Q(`SELECT sum(CAST(d AS DECIMAL(18,4))) AS a FROM {t} WHERE isfinite(d)`),
+    E(`SELECT CAST(i AS DECIMAL(4,2)) AS a FROM {t}`),
+    E(`SELECT CAST(s AS DECIMAL(10,2)) AS a FROM {t}`),
     // GROUP BY ROLLUP / CUBE / GROUPING SETS (one grouped SELECT per set)
     Q(`SELECT k AS k, b AS b, count(*) AS n, sum(i) AS s FROM {t} GROUP BY ROLLUP (k, b) ORDER BY ALL`, true),
     Q(`SELECT k AS k, b AS b, count(*) AS n, grouping(k, b) AS g FROM {t} GROUP BY CUBE (k, b) ORDER BY ALL`, true),
