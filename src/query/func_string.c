@@ -544,13 +544,15 @@ int td__vec_string(const td_expr *e, const td_vec *a, int64_t n, td_vec *out, bo
 /* The argument holding the options, -1 if the function has none. */
 static int64_t options_arg(const td_expr *e) {
   if (strcmp(e->fn->name, "regexp_replace") == 0) return e->n_args > 3 ? 3 : -1;
-  if (strcmp(e->fn->name, "regexp_matches") == 0) return e->n_args > 2 ? 2 : -1;
+  if (strcmp(e->fn->name, "regexp_matches") == 0 || strcmp(e->fn->name, "regexp_full_match") == 0)
+    return e->n_args > 2 ? 2 : -1;
   return -1;
 }
 
 /* The options' compile flags (and 'g'); TD_ETYPE on an unknown letter. */
 static int regexp_options(const td_expr *e, uint32_t *flags, bool *global, td_error *err) {
   *flags = PCRE2_UTF;
+  if (strcmp(e->fn->name, "regexp_full_match") == 0) *flags |= PCRE2_ANCHORED | PCRE2_ENDANCHORED; /* SIMILAR TO */
   *global = false;
   int64_t i = options_arg(e);
   if (i < 0) return TD_OK;
@@ -604,7 +606,9 @@ static void release_regexp(void *state) { pcre2_code_free(state); }
 static int bind_regexp(td_expr *e, td_error *err) {
   bool extract = strcmp(e->fn->name, "regexp_extract") == 0;
   int64_t opt = options_arg(e);
-  e->type = strcmp(e->fn->name, "regexp_matches") == 0 ? TD_TYPE_BOOL : TD_TYPE_UTF8;
+  e->type = strcmp(e->fn->name, "regexp_matches") == 0 || strcmp(e->fn->name, "regexp_full_match") == 0
+                ? TD_TYPE_BOOL
+                : TD_TYPE_UTF8;
   int rc = TD_OK;
   for (int64_t i = 0; !rc && i < e->n_args; i++) {
     const td_expr *a = e->args[i];
@@ -763,6 +767,98 @@ static int row_regexp_replace(const td_expr *e, const td_value *a, td_value *out
   return with_regexp(e, a, out, buf, err, replace_row);
 }
 
+/* ---- GLOB ----
+ * x GLOB pattern, as DuckDB: '*' any characters, '?' one character (a
+ * whole UTF-8 sequence), '[abc]', '[a-z]' and '[!abc]' (or '[^abc]') one
+ * character of a set, '\' makes the next character literal; the whole
+ * string must match. */
+
+/* The code point of the l-byte UTF-8 sequence at s (its lead byte's bits
+ * and the continuation bytes', unchecked: sets compare code points). */
+static uint32_t utf8_code(const char *s, size_t l) {
+  uint32_t c = (unsigned char)s[0] & (0x7Fu >> l);
+  for (size_t k = 1; k < l; k++) c = c << 6 | ((unsigned char)s[k] & 0x3Fu);
+  return c;
+}
+
+/* The set at p[*j] (after '['), against character c (code point of the
+ * subject): whether it matches; *j moves past the ']'.  False (and *j = m)
+ * for an unterminated set, which matches nothing. */
+static bool glob_set(const char *p, size_t m, size_t *j, uint32_t c) {
+  size_t k = *j;
+  bool neg = k < m && (p[k] == '!' || p[k] == '^');
+  if (neg) k++;
+  bool hit = false, first = true;
+  while (k < m && (p[k] != ']' || first)) {
+    first = false;
+    uint32_t lo = (unsigned char)p[k];
+    size_t l = char_len(p, m, k);
+    if (l > 1) lo = utf8_code(p + k, l);
+    k += l;
+    uint32_t hi = lo;
+    if (k + 1 < m && p[k] == '-' && p[k + 1] != ']') {
+      k++;
+      hi = (unsigned char)p[k];
+      l = char_len(p, m, k);
+      if (l > 1) hi = utf8_code(p + k, l);
+      k += l;
+    }
+    hit |= c >= lo && c <= hi;
+  }
+  if (k >= m) {
+    *j = m;
+    return false;
+  }
+  *j = k + 1;
+  return hit != neg;
+}
+
+static bool glob_match(const char *s, size_t n, const char *p, size_t m) {
+  size_t i = 0, j = 0, star_i = 0, star_j = SIZE_MAX;
+  while (i < n) {
+    if (j < m && p[j] == '*') {
+      star_j = ++j;
+      star_i = i;
+      continue;
+    }
+    size_t cl = char_len(s, n, i);
+    if (j < m) {
+      size_t jj = j;
+      bool ok;
+      if (p[j] == '?') {
+        ok = true;
+        jj++;
+      } else if (p[j] == '[') {
+        jj++;
+        uint32_t c = cl > 1 ? utf8_code(s + i, cl) : (unsigned char)s[i];
+        ok = glob_set(p, m, &jj, c);
+      } else {
+        if (p[j] == '\\' && j + 1 < m) j++, jj++;
+        size_t pl = char_len(p, m, j);
+        ok = pl == cl && memcmp(p + j, s + i, cl) == 0;
+        jj = j + pl;
+      }
+      if (ok) {
+        i += cl;
+        j = jj;
+        continue;
+      }
+    }
+    if (star_j == SIZE_MAX) return false;
+    star_i += char_len(s, n, star_i);
+    i = star_i;
+    j = star_j;
+  }
+  while (j < m && p[j] == '*') j++;
+  return j == m;
+}
+
+static int row_glob(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)e, (void)buf, (void)err;
+  *out = td_value_bool(glob_match(a[0].v.s.ptr, a[0].v.s.len, a[1].v.s.ptr, a[1].v.s.len));
+  return TD_OK;
+}
+
 const td_func td__funcs_string[] = {
     TD_FN_VEC("lower", 1, 1, bind_str_to_str, row_case_map, true, false, td__vec_string),
     TD_FN_VEC("upper", 1, 1, bind_str_to_str, row_case_map, true, false, td__vec_string),
@@ -787,6 +883,8 @@ const td_func td__funcs_string[] = {
     TD_FN("repeat", 2, 2, bind_str_ints, row_repeat, true, false),
     TD_FN("split_part", 3, 3, bind_split_part, row_split_part, true, false),
     {"regexp_matches", 2, 3, bind_regexp, row_regexp_matches, true, false, prepare_regexp, release_regexp, NULL},
+    {"regexp_full_match", 2, 3, bind_regexp, row_regexp_matches, true, false, prepare_regexp, release_regexp, NULL},
+    TD_FN("glob", 2, 2, bind_str_to_bool, row_glob, true, false),
     {"regexp_replace", 3, 4, bind_regexp, row_regexp_replace, true, false, prepare_regexp, release_regexp, NULL},
     {"regexp_extract", 2, 3, bind_regexp, row_regexp_extract, true, false, prepare_regexp, release_regexp, NULL},
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

@@ -392,10 +392,56 @@ static int parse_special(td_parser *p, td_expr *x, td_expr **out) {
   return TD_OK;
 }
 
+/* x [NOT] GLOB pattern, x [NOT] SIMILAR TO regex: glob(x, p) and
+ * regexp_full_match(x, p) (query/func_string.c), under NOT when negated. */
+static int parse_glob_similar(td_parser *p, td_expr *x, td_expr **out) {
+  int64_t pos = p->tok.pos;
+  bool negated = td__accept_kw(p, "NOT");
+  bool glob = td__is_kw(p, "GLOB");
+  td__next(p);
+  int rc = TD_OK;
+  if (!glob && !td__accept_kw(p, "TO")) rc = td__expected(p, "TO after SIMILAR");
+  td_expr *y = NULL, *e = NULL;
+  if (!rc) rc = parse_concat(p, &y);
+  if (!rc && !(e = td__expr_new(TD_EXPR_CALL, pos, p->err))) rc = TD_ENOMEM;
+  if (!rc && !(e->name = td_strdup(glob ? "glob" : "regexp_full_match"))) rc = td_err_nomem(p->err, "parsing an expression");
+  if (!rc) rc = td__expr_add(e, x, p->err);
+  x = NULL;
+  if (!rc) rc = td__expr_add(e, y, p->err);
+  y = NULL;
+  if (!rc && negated) {
+    td_expr *n = td__expr_new(TD_EXPR_UNARY, pos, p->err);
+    if (!n) rc = TD_ENOMEM;
+    else {
+      n->op = TD_OP_NOT;
+      rc = td__expr_add(n, e, p->err);
+      e = n;
+    }
+  }
+  td_expr_free(x);
+  td_expr_free(y);
+  if (rc) {
+    td_expr_free(e);
+    return rc;
+  }
+  *out = e;
+  return TD_OK;
+}
+
+/* Whether the tokens at p are [NOT] GLOB or [NOT] SIMILAR. */
+static bool at_glob_similar(td_parser *p) {
+  if (td__is_kw(p, "GLOB") || td__is_kw(p, "SIMILAR")) return true;
+  if (!td__is_kw(p, "NOT")) return false;
+  td_parser save = *p;
+  td__next(&save);
+  return td__is_kw(&save, "GLOB") || td__is_kw(&save, "SIMILAR");
+}
+
 static int parse_predicate(td_parser *p, td_expr **out) {
   td_expr *l;
   int rc = parse_concat(p, &l);
   if (rc) return rc;
+  if (at_glob_similar(p)) return parse_glob_similar(p, l, out);
   td_op op = compare_op(p->tok.kind);
   if (op != TD_OP_NONE) {
     int64_t pos = p->tok.pos;

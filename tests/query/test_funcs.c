@@ -104,6 +104,17 @@ static void test_conditionals(void **state) {
   check("CAST(1e30 AS DECIMAL(38,0))", "1000000000000000019884624838656", TD_TYPE_DECIMAL128);
   check("TRY_CAST('x' AS DECIMAL(4,1))", "null", TD_TYPE_DECIMAL128);
   check("TRY_CAST(12345 AS DECIMAL(4,1))", "null", TD_TYPE_DECIMAL128);
+  /* GLOB (whole string; ? is one UTF-8 character) and SIMILAR TO (a whole-string regex) */
+  check("s GLOB 'Hello*'", "true", TD_TYPE_BOOL);
+  check("s NOT GLOB 'Hello*'", "false", TD_TYPE_BOOL);
+  check("'Straße' GLOB 'Stra?e' AND 'x' GLOB '[!a-c]' AND 'q' GLOB '[^a-c]' AND 'b' GLOB '[a-c]'", "true", TD_TYPE_BOOL);
+  check("'a*' GLOB 'a\\*' AND NOT ('ab' GLOB 'a\\*') AND NOT ('ab' GLOB '[ab') AND 'é' GLOB '[à-ê]'", "true", TD_TYPE_BOOL);
+  check("'' GLOB '*' AND NOT ('' GLOB '?') AND 'abcabd' GLOB '*ab?'", "true", TD_TYPE_BOOL);
+  check("CAST(n AS VARCHAR) GLOB 'x'", "null", TD_TYPE_BOOL);
+  check("s SIMILAR TO 'Hel+o, W.*'", "true", TD_TYPE_BOOL);
+  check("s SIMILAR TO 'Hello'", "false", TD_TYPE_BOOL); /* the whole string */
+  check("s NOT SIMILAR TO 'H.*d'", "false", TD_TYPE_BOOL);
+  check("regexp_full_match(s, 'hello.*', 'i')", "true", TD_TYPE_BOOL);
   /* if(c, a, b) is CASE WHEN c THEN a ELSE b END: lazy, types joined */
   check("if(i > 0, 'pos', 'neg')", "neg", TD_TYPE_UTF8);
   check("if(n > 0, 1, f)", "2.5", TD_TYPE_FLOAT64);
@@ -409,6 +420,9 @@ static void test_errors(void **state) {
   check_error("nosuch(i)", TD_ETYPE, 0, "unknown function 'nosuch'");
   check_error("sqrt(i)", TD_ERANGE, 0, "square root of a negative number");
   check_error("log(-2, 8)", TD_ERANGE, 0, "logarithm of a negative number");
+  check_error("s SIMILAR 'x'", TD_EPARSE, 10, "expected TO after SIMILAR");
+  check_error("s SIMILAR TO '('", TD_ETYPE, 13, "bad regular expression");
+  check_error("i GLOB 'x'", TD_ETYPE, 0, "glob expects");
   check_error("CAST(123 AS DECIMAL(4,2))", TD_ETYPE, 0, "cannot cast int64 value 123 to DECIMAL(4,2)");
   check_error("CAST(f * 1e40 AS DECIMAL(38,0))", TD_ETYPE, 0, "to DECIMAL(38,0)");
   check_error("CAST('1.2.3' AS DECIMAL(10,2))", TD_ETYPE, 0, "cannot cast utf8 value '1.2.3' to DECIMAL(10,2)");
