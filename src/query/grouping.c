@@ -120,8 +120,6 @@ static int parse_element(td_parser *p, td_gsets *g, masks *out) {
   int rc = TD_OK;
   if (td__accept_kw(p, "ROLLUP")) { /* (a, b, c): abc, ab, a, () */
     rc = parse_key_list(p, g, false, &b, &n);
-    uint64_t m = 0;
-    for (int64_t i = 0; i < n; i++) m |= b[i];
     for (int64_t k = n; !rc && k >= 0; k--) {
       uint64_t x = 0;
       for (int64_t i = 0; i < k; i++) x |= b[i];

@@ -612,11 +612,25 @@ static int expand_items(sql_plan *sp, const td_schema *def, td_error *err) {
       if (rc == TD_OK && td_schema_find(def, it->exclude[x]) < 0)
         rc = td_err_at(err, TD_ETYPE, it->pos, "EXCLUDE names '%s', which is not a column, at offset %lld",
                        it->exclude[x], (long long)it->pos);
+    for (int64_t x = 0; !it->expr && x < it->n_replace; x++)
+      if (rc == TD_OK && td_schema_find(def, it->replace_names[x]) < 0)
+        rc = td_err_at(err, TD_ETYPE, it->replace[x]->pos, "REPLACE names '%s', which is not a column, at offset %lld",
+                       it->replace_names[x], (long long)it->replace[x]->pos);
     if (!q->items[i].expr) {
       for (int64_t c = 0; rc == TD_OK && c < def->n_fields; c++) {
         bool skip = false;
         for (int64_t x = 0; x < it->n_exclude; x++) skip |= strcmp(it->exclude[x], def->fields[c].name) == 0;
         if (skip) continue;
+        int64_t r = -1; /* REPLACE: this column's expression */
+        for (int64_t x = 0; x < it->n_replace && r < 0; x++)
+          if (strcmp(it->replace_names[x], def->fields[c].name) == 0) r = x;
+        if (r >= 0) {
+          rc = td_expr_clone(it->replace[r], &sp->items[sp->n_items], err);
+          if (rc == TD_OK && !(sp->names[sp->n_items] = td_strdup(def->fields[c].name)))
+            rc = td_err_nomem(err, "planning a query");
+          sp->n_items++;
+          continue;
+        }
         sp->items[sp->n_items] = column_ref(def->fields[c].name, q->items[i].pos, err);
         sp->names[sp->n_items] = td_strdup(def->fields[c].name);
         if (!sp->items[sp->n_items] || !sp->names[sp->n_items]) rc = td_err_nomem(err, "planning a query");

@@ -23,6 +23,12 @@ void td_select_free(td_select *s) {
     td_free(s->items[i].alias);
     for (int64_t j = 0; j < s->items[i].n_exclude; j++) td_free(s->items[i].exclude[j]);
     td_free(s->items[i].exclude);
+    for (int64_t j = 0; j < s->items[i].n_replace; j++) {
+      td_expr_free(s->items[i].replace[j]);
+      td_free(s->items[i].replace_names[j]);
+    }
+    td_free(s->items[i].replace);
+    td_free(s->items[i].replace_names);
   }
   td_expr_free(s->having);
   td_expr_free(s->qualify);
@@ -70,19 +76,38 @@ static int parse_item(td_parser *p, td_select *s) {
   it->alias_pos = -1;
   if (p->tok.kind == TK_STAR) {
     td__next(p);
-    if (td__is_kw(p, "REPLACE") || td__is_kw(p, "RENAME"))
-      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "SELECT * %s is not supported at offset %lld",
-                       td__is_kw(p, "REPLACE") ? "REPLACE" : "RENAME", (long long)p->tok.pos);
-    if (!td__accept_kw(p, "EXCLUDE")) return TD_OK;
-    if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after EXCLUDE");
+    if (td__is_kw(p, "RENAME"))
+      return td_err_at(p->err, TD_EPARSE, p->tok.pos, "SELECT * RENAME is not supported at offset %lld",
+                       (long long)p->tok.pos);
+    if (td__accept_kw(p, "EXCLUDE")) {
+      if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after EXCLUDE");
+      do {
+        td__next(p);
+        if (!is_name_token(p)) return td__expected(p, "a column name in EXCLUDE");
+        char **slot = grow((void **)&it->exclude, it->n_exclude, sizeof *slot, p->err);
+        if (!slot) return TD_ENOMEM;
+        int rc = td__token_string(p, slot, NULL);
+        if (rc) return rc;
+        it->n_exclude++;
+        td__next(p);
+      } while (p->tok.kind == TK_COMMA);
+      if (p->tok.kind != TK_RPAREN) return td__expected(p, "')' or ','");
+      td__next(p);
+    }
+    if (!td__is_kw(p, "REPLACE")) return TD_OK;
+    td__next(p); /* REPLACE (expr AS name, ...): DuckDB's */
+    if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after REPLACE");
     do {
       td__next(p);
-      if (!is_name_token(p)) return td__expected(p, "a column name in EXCLUDE");
-      char **slot = grow((void **)&it->exclude, it->n_exclude, sizeof *slot, p->err);
-      if (!slot) return TD_ENOMEM;
-      int rc = td__token_string(p, slot, NULL);
+      td_expr **x = grow((void **)&it->replace, it->n_replace, sizeof *x, p->err);
+      char **nm = x ? grow((void **)&it->replace_names, it->n_replace, sizeof *nm, p->err) : NULL;
+      if (!nm) return TD_ENOMEM;
+      it->n_replace++; /* the slots are zeroed: freed whatever fails below */
+      int rc = td__parse_expr(p, x);
       if (rc) return rc;
-      it->n_exclude++;
+      if (!td__accept_kw(p, "AS")) return td__expected(p, "AS and a column name in REPLACE");
+      if (!is_name_token(p)) return td__expected(p, "a column name after AS");
+      if ((rc = td__token_string(p, nm, NULL)) != TD_OK) return rc;
       td__next(p);
     } while (p->tok.kind == TK_COMMA);
     if (p->tok.kind != TK_RPAREN) return td__expected(p, "')' or ','");
@@ -459,6 +484,13 @@ int td_select_print(const td_select *s, char **out, td_error *err) {
       td__sb_put(&b, j ? ", " : " EXCLUDE (");
       put_quoted(&b, s->items[i].exclude[j], '"');
       if (j + 1 == s->items[i].n_exclude) td__sb_put(&b, ")");
+    }
+    for (int64_t j = 0; j < s->items[i].n_replace; j++) {
+      td__sb_put(&b, j ? ", " : " REPLACE (");
+      put_expr(&b, s->items[i].replace[j]);
+      td__sb_put(&b, " AS ");
+      put_quoted(&b, s->items[i].replace_names[j], '"');
+      if (j + 1 == s->items[i].n_replace) td__sb_put(&b, ")");
     }
     if (s->items[i].alias) {
       td__sb_put(&b, " AS ");

@@ -27,6 +27,9 @@ typedef struct td_select_item {
   int64_t alias_pos; /* offset of the alias, or -1 */
   char **exclude;    /* '*' EXCLUDE (names): owned names */
   int64_t n_exclude;
+  td_expr **replace; /* '*' REPLACE (expr AS name, ...): the column `replace_names[k]` becomes replace[k] */
+  char **replace_names;
+  int64_t n_replace;
 } td_select_item;
 
 typedef struct td_order_item {

@@ -500,7 +500,11 @@ static void test_sql_clauses(void **state) {
   check_sql_error("PIVOT t ON a USING sum(b)", 0, "PIVOT is not supported");
   check_sql_error("COPY (SELECT a FROM t) TO 'x.parquet'", 0, "COPY is not supported");
   check_sql_error("SELECT DISTINCT ON a FROM t", 19, "expected '(' after DISTINCT ON");
-  check_sql_error("SELECT * REPLACE (a + 1 AS a) FROM t", 9, "SELECT * REPLACE is not supported");
+  check_sql("select * exclude (b) replace (a + 1 as a, upper(c) as \"C c\") from t",
+            "SELECT * EXCLUDE (\"b\") REPLACE (a + 1 AS \"a\", upper(c) AS \"C c\") FROM t");
+  check_sql_error("SELECT * REPLACE (a + 1) FROM t", 23, "expected AS and a column name in REPLACE");
+  check_sql_error("SELECT * REPLACE a FROM t", 17, "expected '(' after REPLACE");
+  check_sql_error("SELECT * RENAME (a AS b) FROM t", 9, "SELECT * RENAME is not supported");
   check_sql_error("SELECT a FROM t ORDER BY a NULLS", 32, "expected FIRST or LAST after NULLS");
   check_sql_error("SELECT a FROM t LIMIT 1 OFFSET x", 31, "expected a non-negative integer after OFFSET");
   check_sql_error("SELECT * EXCLUDE a FROM t", 17, "expected '(' after EXCLUDE");

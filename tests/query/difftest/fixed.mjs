@@ -53,6 +53,8 @@ export function fixedQueries() {
     E(`SELECT log(1, id) AS a FROM {t}`),
     Q(`SELECT count(*) AS n FROM {t} WHERE random() < 2`),
     Q(`SELECT s GLOB '*o' AS a, NOT (s GLOB '[a-z]*') AS b, s GLOB '?' AS c, k GLOB '[!b]' AS d, s SIMILAR TO '.*[éÉ].*' AS e, k NOT SIMILAR TO 'a|b' AS f FROM {t}`),
+    Q(`SELECT * EXCLUDE (ts, dec, d) REPLACE (id * 10 AS id, coalesce(k, '-') AS k) FROM {t}`),
+    E(`SELECT * REPLACE (1 AS nope) FROM {t}`),
     // CAST to DECIMAL(p, s): rounding half away from zero, range errors
     Q(`SELECT CAST(id * 0.125 AS DECIMAL(10,2)) AS a, CAST(dec AS DECIMAL(12,1)) AS b, CAST(i % 1000 AS DECIMAL(6,2)) AS c, CAST(b AS DECIMAL(3,1)) AS e FROM {t}`),
     Q(`SELECT CAST(s AS DECIMAL(10,3)) AS a FROM (SELECT '1.2345' AS s UNION ALL SELECT '-0.0005' UNION ALL SELECT '1e3')`),

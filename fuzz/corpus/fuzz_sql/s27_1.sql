@@ -1,0 +1,1 @@
+SELECT P, Flag, count(*), grouping(P, Flag), sum(Key) FROM t GROUP BY ROLLUP (P, Flag) HAVING count(*) > 1 ORDER BY 1 LIMIT 3

@@ -1,0 +1,1 @@
+SELECT Sym, sum(Price) FROM t GROUP BY Flag, CUBE (Sym, P), GROUPING SETS ((Sym), (), Key)

@@ -1,0 +1,1 @@
+SELECT Sym GLOB 'a[!b-c]?*', Sym NOT SIMILAR TO 'A|M.*' FROM t

@@ -1,0 +1,1 @@
+SELECT * FROM read_csv('x.tsv', delim = '\t', header = true, sample_size = -1)

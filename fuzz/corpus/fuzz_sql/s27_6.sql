@@ -1,0 +1,1 @@
+SELECT if(Flag, log(2, Price), gcd(Key, 6)) FROM t WHERE random() < 0.5
