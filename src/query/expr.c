@@ -300,6 +300,10 @@ static bool print_form(td_strbuf *b, const td_expr *e) {
     td__sb_put(b, ")");
     return true;
   }
+  if (strcmp(n, "@rescale") == 0 && e->n_args == 2) { /* the binder's change of unit: not written by the user */
+    print_expr(b, a[0]);
+    return true;
+  }
   if (strcmp(n, "interval") == 0 && str1) {
     td__sb_put(b, "INTERVAL ");
     if (a[0]->kind == TD_EXPR_LITERAL && !a[0]->lit.is_null && a[0]->lit.v.i < 0) { /* 'n unit' re-parses as one literal */

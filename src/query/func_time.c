@@ -1,7 +1,9 @@
 /*
  * query/func_time.c - date and time functions of the registry: date_trunc,
  * date_part (EXTRACT) and year()..second(), strftime, epoch_ns, epoch_ms,
- * epoch, date_diff, make_date, make_timestamp, last_day, now().  Timestamps of any unit are worked on as nanoseconds since
+ * epoch, date_diff, make_date, make_timestamp, last_day, now(); date_part,
+ * the named parts and epoch of durations (spans); the binder's unit change
+ * "@rescale".  Timestamps of any unit are worked on as nanoseconds since
  * the epoch, in UTC (a column's time zone is kept on the result but not
  * applied: fields are those of the UTC time).
  */
@@ -12,6 +14,7 @@
 
 #include "query/func.h"
 #include "query/vec.h"
+#include "tabledata/keys.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -19,15 +22,24 @@
 
 static int64_t fdiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
-/* A temporal value as ns since the epoch; false on overflow. */
+/* Nanoseconds per unit of a temporal or duration type. */
+static int64_t unit_of(td_type_id t) { return td_type_is_duration(t) ? td_duration_unit_ns(t) : td_type_unit_ns(t); }
+
+/* A temporal value as ns since the epoch (a duration: its length in ns);
+ * false on overflow. */
 static bool to_ns(const td_value *v, int64_t *ns) {
-  return !__builtin_mul_overflow(v->v.i, td_type_unit_ns(v->type), ns);
+  return !__builtin_mul_overflow(v->v.i, unit_of(v->type), ns);
 }
 
 static int want_time(td_expr *e, int64_t i, td_error *err) {
   td_type_id t = e->args[i]->type;
   bool ok = t == TD_TYPE_NONE || td_type_is_timestamp(t) || t == TD_TYPE_DATE32 || t == TD_TYPE_DATE64;
   return ok ? TD_OK : td__func_arg_error(e, i, "a timestamp or date", err);
+}
+
+/* want_time, or a duration (date_part, the named parts, epoch). */
+static int want_time_or_span(td_expr *e, int64_t i, td_error *err) {
+  return td_type_is_duration(e->args[i]->type) ? TD_OK : want_time(e, i, err);
 }
 
 static int range_error(const td_expr *e, td_error *err) {
@@ -129,7 +141,7 @@ static int part_index(const td_value *u) {
 
 static int bind_part(td_expr *e, td_error *err) {
   int rc = check_unit_literal(e, parts, P_ALIASES, err);
-  if (!rc) rc = want_time(e, 1, err);
+  if (!rc) rc = want_time_or_span(e, 1, err);
   const td_expr *u = e->args[0];
   bool epoch = u->kind == TD_EXPR_LITERAL && !u->lit.is_null && u->type == TD_TYPE_UTF8 &&
                part_index(&u->lit) == P_EPOCH;
@@ -193,8 +205,33 @@ static int64_t day_value(int p, int64_t days) {
   return v;
 }
 
+/* Part p of a span of ns nanoseconds, as DuckDB takes it from an INTERVAL
+ * of days and time: whole days, then the parts of the rest (both truncated
+ * toward zero, so they carry the span's sign); calendar parts are 0 (a span
+ * has no months).  Parts of a day of the week or year are not supported. */
+static int span_part(const td_expr *e, int p, int64_t ns, td_value *out, td_error *err) {
+  int64_t rem = ns % NS_PER_DAY, v;
+  switch (p) {
+    case P_EPOCH: *out = td_value_double(TD_TYPE_FLOAT64, epoch_seconds(ns)); return TD_OK;
+    case P_DAY: v = ns / NS_PER_DAY; break;
+    case P_HOUR: v = rem / 3600000000000LL; break;
+    case P_MINUTE: v = rem % 3600000000000LL / 60000000000LL; break;
+    case P_SECOND: v = rem % 60000000000LL / 1000000000; break;
+    case P_MS: v = rem % 60000000000LL / 1000000; break;
+    case P_US: v = rem % 60000000000LL / 1000; break;
+    case P_NS: v = rem % 60000000000LL; break;
+    case P_YEAR: case P_MONTH: case P_QUARTER: case P_DECADE: case P_CENTURY: case P_MILLENNIUM: v = 0; break;
+    default:
+      return td_err_at(err, TD_EUNSUPPORTED, e->pos, "date_part '%s' of a duration is not supported at offset %lld",
+                       parts[p], (long long)e->pos);
+  }
+  *out = td_value_int(TD_TYPE_INT64, v);
+  return TD_OK;
+}
+
 static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_error *err) {
-  (void)e, (void)err;
+  const td_expr *x = e->args[e->n_args - 1];
+  if (td_type_is_duration(x->type)) return span_part(e, p, ns, out, err);
   if (p == P_EPOCH) *out = td_value_double(TD_TYPE_FLOAT64, epoch_seconds(ns));
   else if (clock_part(p)) *out = td_value_int(TD_TYPE_INT64, clock_value(p, td__floor_mod(ns, NS_PER_DAY)));
   else *out = td_value_int(TD_TYPE_INT64, day_value(p, fdiv(ns, NS_PER_DAY)));
@@ -216,7 +253,7 @@ static int row_part(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
 /* year(ts), month(ts), ...: date_part with a fixed part */
 static int bind_named_part(td_expr *e, td_error *err) {
   e->type = TD_TYPE_INT64;
-  return want_time(e, 0, err);
+  return want_time_or_span(e, 0, err);
 }
 
 static int row_named_part(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
@@ -231,7 +268,7 @@ static int row_named_part(const td_expr *e, const td_value *a, td_value *out, td
 
 static int bind_epoch(td_expr *e, td_error *err) {
   e->type = strcmp(e->fn->name, "epoch") == 0 ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
-  return want_time(e, 0, err);
+  return want_time_or_span(e, 0, err);
 }
 
 static int row_epoch(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
@@ -651,6 +688,48 @@ static int vec_strftime(const td_expr *e, const td_vec *args, int64_t n, td_vec 
   return TD_OK;
 }
 
+/* ---- @rescale: the binder's change of unit ---- */
+
+/* @rescale(x, type id): x (a timestamp, date or duration) in the unit of
+ * the type whose id is the integer literal; made by the binder so that both
+ * operands of span arithmetic and comparisons share one unit (bind.c).  To
+ * a finer unit it multiplies (an overflow is an error); to date32 (days,
+ * from a date64) it rounds down. */
+static int bind_rescale(td_expr *e, td_error *err) {
+  (void)err;
+  e->type = (td_type_id)e->args[1]->lit.v.i;
+  return TD_OK;
+}
+
+static int64_t rescale_factor(const td_expr *e) { return unit_of(e->args[0]->type) / unit_of(e->type); }
+
+static int rescale_error(const td_expr *e, const td_value *v, td_error *err) {
+  char text[96];
+  td_value_format(v, text, sizeof text);
+  return td_err_at(err, TD_ERANGE, e->pos, "%s %s is out of the range of %s at offset %lld",
+                   td_type_name(v->type), text, td_type_name(e->type), (long long)e->pos);
+}
+
+static int row_rescale(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  int64_t f = rescale_factor(e), v;
+  if (f == 0) v = fdiv(a[0].v.i, unit_of(e->type) / unit_of(a[0].type)); /* date64 -> date32 */
+  else if (__builtin_mul_overflow(a[0].v.i, f, &v)) return rescale_error(e, &a[0], err);
+  *out = td_value_int(e->type, v);
+  return TD_OK;
+}
+
+static int vec_rescale(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = &args[0];
+  int64_t f = rescale_factor(e), *r;
+  if (x->is_const || x->ph != TD_PHYS_I64 || f == 0) return TD_OK;
+  int rc = td__vec_make(out, TD_PHYS_I64, n, x, (void **)&r, err);
+  if (rc) return rc;
+  unsigned bad = 0;
+  for (int64_t i = 0; i < n; i++) bad |= __builtin_mul_overflow(x->i64[i], f, &r[i]) & (!x->valid || x->valid[i]);
+  return td__vec_done(out, bad != 0, done); /* an overflow: the row path reports it */
+}
+
 const td_func td__funcs_time[] = {
     TD_FN_VEC("date_trunc", 2, 2, bind_trunc, row_trunc, true, false, vec_trunc),
     TD_FN_VEC("date_part", 2, 2, bind_part, row_part, true, false, vec_part),
@@ -688,5 +767,6 @@ const td_func td__funcs_time[] = {
     TD_FN("make_timestamp", 1, 6, bind_make_ts, row_make_ts, true, false),
     TD_FN("last_day", 1, 1, bind_last_day, row_last_day, true, false),
     TD_FN("now", 0, 0, bind_now, row_now, false, true),
+    TD_FN_VEC("@rescale", 2, 2, bind_rescale, row_rescale, true, false, vec_rescale),
     TD_FN("current_timestamp", 0, 0, bind_now, row_now, false, true),
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

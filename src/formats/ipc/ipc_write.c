@@ -111,6 +111,13 @@ static ipc_ref field_type(ipc_fbb *b, const td_field *f, uint8_t *tt) {
       if (tz) ipc_fbb_add_ref(b, 1, tz);
       ipc_fbb_add_i16(b, 0, f->type == TD_TYPE_TIMESTAMP ? 3 : (int16_t)(f->type - TD_TYPE_TIMESTAMP_S));
       break;
+    case TD_TYPE_DURATION_S:
+    case TD_TYPE_DURATION_MS:
+    case TD_TYPE_DURATION_US:
+    case TD_TYPE_DURATION_NS:
+      *tt = IPC_T_DURATION;
+      ipc_fbb_add_i16(b, 0, (int16_t)(f->type - TD_TYPE_DURATION_S));
+      break;
     case TD_TYPE_DATE32:
     case TD_TYPE_DATE64:
       *tt = IPC_T_DATE;
