@@ -87,10 +87,10 @@ static void test_schema_contract(void **state) {
   TD_ASSERT_OK(td_schema_make(1, (const char *const[]){"x"}, (const td_type_id[]){TD_TYPE_DATE32}, NULL,
                               &bad, &err),
                &err);
-  bad.children[0]->format = "tDs"; /* a duration */
+  bad.children[0]->format = "tiM"; /* an interval of months */
   assert_int_equal(td_memory_backend_add_table(e.mb, "u", &bad, NULL, &err), TD_EUNSUPPORTED);
   TD_ASSERT_CONTAINS(err.message, "'x'");
-  TD_ASSERT_CONTAINS(err.message, "tDs");
+  TD_ASSERT_CONTAINS(err.message, "tiM");
   bad.children[0]->format = "tdD";
   bad.release(&bad);
   env_close(&e);
