@@ -801,6 +801,10 @@ static int bind_call(binder *b, td_expr *e, bool in_agg) {
     return td_err_at(b->err, TD_ETYPE, e->args[0]->pos,
                      "%s of an untyped NULL at offset %lld", e->name, (long long)e->args[0]->pos);
   e->type = td_agg_result_type(k, in);
+  if (e->type == TD_TYPE_NONE && td_type_is_duration(in))
+    return td_err_at(b->err, TD_EUNSUPPORTED, e->args[0]->pos,
+                     "%s of a duration is not supported at offset %lld (epoch(x) is its seconds as a double)",
+                     e->name, (long long)e->args[0]->pos);
   if (e->type == TD_TYPE_NONE)
     return type_err(b, e->args[0]->pos, "%s expects a numeric argument, found %s", e->name,
                     td_type_name(in));
