@@ -151,3 +151,14 @@ def test_duration_round_trip_and_spans():
     assert got.column("d").cast(pa.int64()).to_pylist() == [9, 9, None, 9]
     assert got.column("txt").to_pylist() == ["00:00:01.000007", "-00:00:00.999993", None, "3 days 00:00:05.000007"]
     assert got.column("big").to_pylist() == [True, False, None, True]
+
+
+def test_duration_copy_to_parquet_reads_in_pyarrow(tmp_path):
+    """COPY writes durations to Parquet as INT64 with the ARROW:schema pyarrow writes: pyarrow
+    reads the durations back with their units."""
+    import pyarrow.parquet as pq
+    data = pa.table({"ds": pa.array([1, None, -5], pa.duration("s")), "dns": pa.array([7, 8, None], pa.duration("ns"))})
+    t = td.TableDataService(over_table(data), page_size=2).make_table(Key("t"))
+    out = tmp_path / "d.parquet"
+    pa.table(td.sql(f"COPY t TO '{out}'", t=t))
+    assert pq.read_table(out).equals(data)

@@ -177,6 +177,26 @@ static ipc_ref schema_message(ipc_fbb *b, const td_schema *s, ipc_ref *fields) {
   return message(b, IPC_MSG_SCHEMA, schema_table(b, s, fields), 0);
 }
 
+int td_ipc_schema_bytes(const td_schema *schema, uint8_t **out, size_t *n, td_error *err) {
+  *out = NULL;
+  *n = 0;
+  ipc_ref *fields = td_malloc((size_t)schema->n_fields * sizeof *fields + 1);
+  ipc_fbb b;
+  ipc_fbb_init(&b);
+  int rc = fields ? TD_OK : td_err_nomem(err, "building an IPC schema message");
+  if (!rc && !ipc_fbb_finish(&b, schema_message(&b, schema, fields))) rc = td_err_nomem(err, "building an IPC schema message");
+  if (!rc && !(*out = td_malloc(8 + b.used))) rc = td_err_nomem(err, "building an IPC schema message");
+  if (!rc) {
+    uint32_t head[2] = {0xFFFFFFFFu, (uint32_t)b.used};
+    memcpy(*out, head, 8);
+    memcpy(*out + 8, b.buf + b.cap - b.used, b.used);
+    *n = 8 + b.used;
+  }
+  ipc_fbb_free(&b);
+  td_free(fields);
+  return rc;
+}
+
 static int writer_open(int fd, const td_schema *schema, bool file, td_ipc_stream_writer **out, td_error *err) {
   *out = NULL;
   td_ipc_stream_writer *w = td_calloc(1, sizeof *w);
