@@ -640,11 +640,13 @@ static int span_error(binder *b, td_expr *e, const char *what, td_type_id s, td_
 /* The compared durations of e (a comparison or IN) in their finest unit. */
 static int spans_one_unit(binder *b, td_expr *e) {
   int64_t u = INT64_MAX;
+  if (!td_type_is_duration(e->args[0]->type) && (e->n_args < 2 || !td_type_is_duration(e->args[1]->type)))
+    return TD_OK;
+  for (int64_t i = 0; i < e->n_args; i++) /* (check_compare let only durations and NULLs meet a duration) */
+    if (td_type_is_duration(e->args[i]->type) && td_duration_unit_ns(e->args[i]->type) < u)
+      u = td_duration_unit_ns(e->args[i]->type);
   for (int64_t i = 0; i < e->n_args; i++) {
-    if (!td_type_is_duration(e->args[i]->type)) return TD_OK;
-    if (td_duration_unit_ns(e->args[i]->type) < u) u = td_duration_unit_ns(e->args[i]->type);
-  }
-  for (int64_t i = 0; i < e->n_args; i++) {
+    if (!td_type_is_duration(e->args[i]->type)) continue; /* an untyped NULL */
     int rc = rescale(b, &e->args[i], span_of_unit(u));
     if (rc) return rc;
   }
@@ -684,6 +686,10 @@ static int bind_span_arith(binder *b, td_expr *e, bool *handled) {
       return TD_OK;
     }
     td_type_id p = ds ? t : s;
+    if (p == TD_TYPE_NONE) { /* span +- NULL */
+      e->type = ds ? s : t;
+      return TD_OK;
+    }
     if (!is_point(p) || (e->op == TD_OP_SUB && ds)) return span_error(b, e, sym[e->op], s, t);
     int64_t u = finer_unit(s, t);
     int pi = ds ? 1 : 0;

@@ -138,6 +138,11 @@ static void test_arithmetic(void **state) {
   expect_rows(&e, "SELECT id FROM t WHERE dus > ds ORDER BY id", "1|;2|;4|;5|;");
   expect_rows(&e, "SELECT id FROM t WHERE ds >= INTERVAL 1 SECOND AND ds < INTERVAL 3 DAY ORDER BY id", "1|;");
   expect_rows(&e, "SELECT id FROM t WHERE dms IN (INTERVAL 5 MILLISECOND, INTERVAL 0 SECOND) ORDER BY id", "5|;");
+  expect_rows(&e, "SELECT id, dms IN (INTERVAL 5 MILLISECOND, NULL), ds + NULL FROM t ORDER BY id",
+              "1|null|null|;2|null|null|;3|null|null|;4|null|null|;5|true|null|;");
+  /* joins and as-of joins on durations of one unit */
+  expect_rows(&e, "SELECT a.id, b.id FROM t a ASOF JOIN t b ON a.dus >= b.dus WHERE a.id <> b.id ORDER BY a.id", "");
+  expect_rows(&e, "SELECT a.id, b.id AS j FROM t a JOIN t b ON a.ds = b.ds ORDER BY a.id, j", "1|1|;2|2|;4|4|;5|5|;");
   expect_rows(&e, "SELECT id FROM t WHERE ts - ts2 BETWEEN INTERVAL -1 HOUR AND INTERVAL 1 HOUR ORDER BY id", "4|;5|;");
   /* date_part / extract / epoch of a span (DuckDB's INTERVAL parts) */
   expect_rows(&e,
