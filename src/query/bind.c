@@ -780,10 +780,34 @@ static int bind_unary(binder *b, td_expr **slot) {
 }
 
 
+/* The functions whose arguments share one type (CASE's values, COALESCE,
+ * GREATEST, ...): durations of different units among them are brought to
+ * the finest first. */
+static int spans_common_unit(binder *b, td_expr *e) {
+  static const char *const same[] = {"case", "coalesce", "ifnull", "nullif", "greatest", "least"};
+  bool hit = false;
+  for (size_t i = 0; i < sizeof same / sizeof *same; i++) hit |= strcmp(e->name, same[i]) == 0;
+  int64_t u = 0; /* the finest unit of the duration arguments */
+  bool mixed = false;
+  for (int64_t i = 0; hit && i < e->n_args; i++) {
+    int64_t x = td_duration_unit_ns(e->args[i]->type);
+    if (!x) continue;
+    mixed |= u && x != u;
+    u = !u || x < u ? x : u;
+  }
+  for (int64_t i = 0; mixed && i < e->n_args; i++) {
+    if (!td_type_is_duration(e->args[i]->type)) continue;
+    int rc = rescale(b, &e->args[i], span_of_unit(u));
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
 static int bind_call(binder *b, td_expr *e, bool in_agg) {
   td_agg_kind k = td_agg_kind_from_name(e->name);
   const td_func *f = k == TD_AGG_NONE ? td__func_find(e->name) : NULL;
-  if (f) return td__func_bind(f, e, b->err);
+  int rc = f ? spans_common_unit(b, e) : TD_OK;
+  if (f) return rc ? rc : td__func_bind(f, e, b->err);
   if (k == TD_AGG_NONE)
     return td_err_at(b->err, TD_ETYPE, e->pos, "unknown function '%s' at offset %lld", e->name,
                      (long long)e->pos);

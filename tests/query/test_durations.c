@@ -140,6 +140,10 @@ static void test_arithmetic(void **state) {
   expect_rows(&e, "SELECT id FROM t WHERE dms IN (INTERVAL 5 MILLISECOND, INTERVAL 0 SECOND) ORDER BY id", "5|;");
   expect_rows(&e, "SELECT id, dms IN (INTERVAL 5 MILLISECOND, NULL), ds + NULL FROM t ORDER BY id",
               "1|null|null|;2|null|null|;3|null|null|;4|null|null|;5|true|null|;");
+  /* durations of several units in one CASE / COALESCE / GREATEST: the finest */
+  expect_rows(&e, "SELECT coalesce(ds, dms), greatest(ds, dus, dms), CASE WHEN id = 1 THEN ds ELSE dns END FROM t "
+                  "WHERE id IN (1, 2) ORDER BY id",
+              "00:00:01|00:00:01.005|00:00:01|;-00:00:01|-00:00:00.995|-00:00:00.999999991|;");
   /* joins and as-of joins on durations of one unit */
   expect_rows(&e, "SELECT a.id, b.id FROM t a ASOF JOIN t b ON a.dus >= b.dus WHERE a.id <> b.id ORDER BY a.id", "");
   expect_rows(&e, "SELECT a.id, b.id AS j FROM t a JOIN t b ON a.ds = b.ds ORDER BY a.id, j", "1|1|;2|2|;4|4|;5|5|;");
