@@ -39,6 +39,10 @@ static int want_time(td_expr *e, int64_t i, td_error *err) {
 
 /* want_time, or a duration (date_part, the named parts, epoch). */
 static int want_time_or_span(td_expr *e, int64_t i, td_error *err) {
+  if (td__is_interval(e->args[i]) && !td_type_is_duration(e->args[i]->type)) { /* epoch(INTERVAL 3 DAY) */
+    int rc = td__interval_as_span(e->args[i], err);
+    if (rc) return rc;
+  }
   return td_type_is_duration(e->args[i]->type) ? TD_OK : want_time(e, i, err);
 }
 
@@ -276,9 +280,10 @@ static int row_epoch(const td_expr *e, const td_value *a, td_value *out, td_fbuf
   int64_t ns;
   if (!to_ns(&a[0], &ns)) return range_error(e, err);
   const char *n = e->fn->name;
+  bool span = td_type_is_duration(a[0].type); /* a span's whole units: toward zero (DuckDB) */
   if (strcmp(n, "epoch") == 0) *out = td_value_double(TD_TYPE_FLOAT64, epoch_seconds(ns));
-  else if (strcmp(n, "epoch_ms") == 0) *out = td_value_int(TD_TYPE_INT64, fdiv(ns, 1000000));
-  else if (strcmp(n, "epoch_us") == 0) *out = td_value_int(TD_TYPE_INT64, fdiv(ns, 1000));
+  else if (strcmp(n, "epoch_ms") == 0) *out = td_value_int(TD_TYPE_INT64, span ? ns / 1000000 : fdiv(ns, 1000000));
+  else if (strcmp(n, "epoch_us") == 0) *out = td_value_int(TD_TYPE_INT64, span ? ns / 1000 : fdiv(ns, 1000));
   else *out = td_value_int(TD_TYPE_INT64, ns);
   return TD_OK;
 }
@@ -688,6 +693,49 @@ static int vec_strftime(const td_expr *e, const td_vec *args, int64_t n, td_vec 
   return TD_OK;
 }
 
+/* ---- to_weeks .. to_microseconds: a count as a duration (DuckDB's INTERVAL) ---- */
+
+static const struct {
+  const char *name;
+  int64_t us; /* microseconds per unit */
+  bool frac;  /* takes a double (DuckDB: seconds, milliseconds, microseconds) */
+} to_units[] = {{"to_weeks", 7 * 86400000000LL, false}, {"to_days", 86400000000LL, false},
+                {"to_hours", 3600000000LL, false},      {"to_minutes", 60000000LL, false},
+                {"to_seconds", 1000000, true},          {"to_milliseconds", 1000, true},
+                {"to_microseconds", 1, true}};
+
+static int to_unit_index(const td_expr *e) {
+  for (size_t i = 0; i < sizeof to_units / sizeof *to_units; i++)
+    if (strcmp(e->fn->name, to_units[i].name) == 0) return (int)i;
+  return 0;
+}
+
+/* The result is a duration_us, DuckDB's unit (its INTERVAL holds microseconds). */
+static int bind_to_span(td_expr *e, td_error *err) {
+  td_type_id t = e->args[0]->type;
+  e->type = TD_TYPE_DURATION_US;
+  bool ok = t == TD_TYPE_NONE || td_type_is_integer(t) || (to_units[to_unit_index(e)].frac && td_type_is_float(t));
+  return ok ? TD_OK : td__func_arg_error(e, 0, to_units[to_unit_index(e)].frac ? "a number" : "an integer", err);
+}
+
+static int row_to_span(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  int64_t per = to_units[to_unit_index(e)].us, v;
+  bool bad;
+  if (td_type_is_float(a[0].type)) { /* rounded half away from zero, as DuckDB */
+    double d = a[0].v.f * (double)per;
+    bad = !(d > -9.2e18 && d < 9.2e18); /* NaN too */
+    v = bad ? 0 : (int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+  } else {
+    bad = __builtin_mul_overflow(a[0].v.i, per, &v);
+  }
+  if (bad)
+    return td_err_at(err, TD_ERANGE, e->pos, "%s: the interval is out of range at offset %lld", e->fn->name,
+                     (long long)e->pos);
+  *out = td_value_int(TD_TYPE_DURATION_US, v);
+  return TD_OK;
+}
+
 /* ---- @rescale: the binder's change of unit ---- */
 
 /* @rescale(x, type id): x (a timestamp, date or duration) in the unit of
@@ -768,5 +816,12 @@ const td_func td__funcs_time[] = {
     TD_FN("last_day", 1, 1, bind_last_day, row_last_day, true, false),
     TD_FN("now", 0, 0, bind_now, row_now, false, true),
     TD_FN_VEC("@rescale", 2, 2, bind_rescale, row_rescale, true, false, vec_rescale),
+    TD_FN("to_weeks", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_days", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_hours", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_minutes", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_seconds", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_milliseconds", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_microseconds", 1, 1, bind_to_span, row_to_span, true, false),
     TD_FN("current_timestamp", 0, 0, bind_now, row_now, false, true),
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

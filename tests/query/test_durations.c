@@ -154,6 +154,13 @@ static void test_arithmetic(void **state) {
               "date_part('second', ts2 - ts), date_part('millisecond', ts2 - ts), date_part('microsecond', ts2 - ts), "
               "date_part('month', ts2 - ts), date_part('epoch', ds) FROM t WHERE id = 1",
               "-93723.5|-1|-2|-2|-3|-3500|-3500000|0|1|;");
+  /* epoch_ms / _us / _ns of spans (whole units toward zero) and of INTERVALs; to_weeks .. to_microseconds */
+  expect_rows(&e, "SELECT epoch_ms(dus), epoch_us(dns), epoch_ns(ds), epoch_ms(INTERVAL 90 MINUTE) FROM t WHERE id = 2",
+              "-999|-999999|-1000000000|5400000|;");
+  expect_rows(&e,
+              "SELECT to_weeks(2), to_days(3), to_hours(-36), to_minutes(90), to_seconds(1.5), to_milliseconds(2.5), "
+              "to_microseconds(id), to_seconds(-1.0000005), to_seconds(id) > ds FROM t WHERE id = 1",
+              "14 days|3 days|-1 day -12:00:00|01:30:00|00:00:01.5|00:00:00.0025|00:00:00.000001|-00:00:01.000001|false|;");
   /* min / max / GROUP BY / ORDER BY / count DISTINCT of durations */
   expect_rows(&e, "SELECT min(ds), max(dns), count(DISTINCT dms) FROM t", "-00:00:01|3 days 00:00:05.000000009|4|;");
   expect_rows(&e, "SELECT ds, count(*) FROM t GROUP BY ds ORDER BY ds NULLS FIRST",
@@ -176,6 +183,8 @@ static void test_errors(void **state) {
                "integer overflow");
   /* a rescale that leaves int64 (seconds to nanoseconds) */
   expect_error(&e, "SELECT ds * 10000000000 + dns FROM t WHERE id = 1", TD_ERANGE, "out of the range of duration_ns");
+  expect_error(&e, "SELECT to_hours(9223372036854775807) FROM t", TD_ERANGE, "to_hours: the interval is out of range");
+  expect_error(&e, "SELECT to_days(1.5) FROM t", TD_ETYPE, "to_days expects an integer");
   expect_error(&e, "SELECT ds + 5 FROM t", TD_EUNSUPPORTED, "duration_s + int64 is not supported");
   expect_error(&e, "SELECT ds / ds FROM t", TD_EUNSUPPORTED, "duration_s / duration_s is not supported");
   expect_error(&e, "SELECT 5 / ds FROM t", TD_EUNSUPPORTED, "int64 / duration_s is not supported");

@@ -122,6 +122,7 @@ export function fixedQueries() {
     Q(`SELECT id AS id, ts + (TIMESTAMP '2024-01-02' - TIMESTAMP '2024-01-01') AS a, ts - (TIMESTAMP '2024-01-01 06:00:00' - TIMESTAMP '2024-01-01') AS b, epoch((ts - TIMESTAMP '2024-01-01') * 3) AS c, epoch(-(ts - TIMESTAMP '2024-01-01')) AS e, epoch(ts - TIMESTAMP '2024-01-01' + INTERVAL 1 SECOND) AS f FROM {t} WHERE ts > TIMESTAMP '2023-01-01'`),
     Q(`SELECT id AS id FROM {t} WHERE ts IS NOT NULL ORDER BY ts - TIMESTAMP '2000-01-01' DESC, id`, true),
     Q(`SELECT CAST(ts - TIMESTAMP '2024-01-01' AS VARCHAR) AS a, count(*) AS n FROM {t} GROUP BY ts - TIMESTAMP '2024-01-01'`),
+    Q(`SELECT id AS id, epoch(to_seconds(id * 1.5)) AS a, CAST(to_minutes(id) AS VARCHAR) AS b, CAST(to_days(id) AS VARCHAR) AS c, CAST(to_milliseconds(id) AS VARCHAR) AS e, epoch_ms(ts - TIMESTAMP '2024-01-01') AS f, epoch_us(TIMESTAMP '2000-01-01' - ts) AS g, epoch(to_weeks(id)) AS h FROM {t}`),
     E(`SELECT sum(ts - ts) AS a FROM {t}`, 'sum of a duration is not supported'),
     R(`SELECT avg(ts - TIMESTAMP '2024-01-01') AS a FROM {t}`, 'avg of a duration is not supported'),
     E(`SELECT (ts - ts) + 5 AS a FROM {t}`, 'is not supported'),
