@@ -491,7 +491,7 @@ enum { E_EPOCH_NS = P_ALIASES, E_EPOCH_US, E_EPOCH_MS };
 /* Argument i as a non-constant int64 vec of a temporal type, or NULL. */
 static const td_vec *time_vec(const td_expr *e, const td_vec *args, int i) {
   const td_vec *x = &args[i];
-  return x->is_const || x->ph != TD_PHYS_I64 || !td_type_unit_ns(e->args[i]->type) ? NULL : x;
+  return x->is_const || x->ph != TD_PHYS_I64 || !unit_of(e->args[i]->type) ? NULL : x;
 }
 
 /* A constant, non-null text argument's value, or NULL. */
@@ -546,12 +546,14 @@ static int vec_part(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
   const td_vec *x = time_vec(e, args, 1);
   int p = u ? part_index(u) : -1;
   if (!x || p < 0 || (p == P_EPOCH) != (e->type == TD_TYPE_FLOAT64)) return TD_OK; /* the row path's errors */
-  return part_batch(p, x, td_type_unit_ns(e->args[1]->type), n, out, done, err);
+  if (td_type_is_duration(e->args[1]->type) && p != P_EPOCH) return TD_OK; /* a span's parts: row by row */
+  return part_batch(p, x, unit_of(e->args[1]->type), n, out, done, err);
 }
 
 static int vec_named_part(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
   const td_vec *x = time_vec(e, args, 0);
   td_value name = {.type = TD_TYPE_UTF8, .v.s = {.ptr = e->fn->name, .len = strlen(e->fn->name)}};
+  if (td_type_is_duration(e->args[0]->type)) return TD_OK; /* a span's parts: row by row */
   return x ? part_batch(part_index(&name), x, td_type_unit_ns(e->args[0]->type), n, out, done, err) : TD_OK;
 }
 
@@ -562,7 +564,8 @@ static int vec_epoch(const td_expr *e, const td_vec *args, int64_t n, td_vec *ou
           : strcmp(f, "epoch_ms") == 0 ? E_EPOCH_MS
           : strcmp(f, "epoch_us") == 0 ? E_EPOCH_US
                                        : E_EPOCH_NS;
-  return x ? part_batch(p, x, td_type_unit_ns(e->args[0]->type), n, out, done, err) : TD_OK;
+  if (td_type_is_duration(e->args[0]->type) && p != P_EPOCH && p != E_EPOCH_NS) return TD_OK; /* toward zero: rows */
+  return x ? part_batch(p, x, unit_of(e->args[0]->type), n, out, done, err) : TD_OK;
 }
 
 /* A fixed-length truncation in the column's unit: v - (v mod K), K a multiple
