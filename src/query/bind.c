@@ -566,6 +566,7 @@ static int bind_column(binder *b, td_expr *e) {
 static int rescale(binder *b, td_expr **slot, td_type_id t);
 static td_type_id span_of_unit(int64_t ns);
 static int fold(binder *b, td_expr *e);
+static int to_literal(binder *b, td_expr *e);
 
 static bool is_point(td_type_id t) {
   return td_type_is_timestamp(t) || t == TD_TYPE_DATE32 || t == TD_TYPE_DATE64;
@@ -622,7 +623,8 @@ static int rescale(binder *b, td_expr **slot, td_type_id t) {
  * years have no fixed length: not supported). */
 static int interval_span(binder *b, td_expr *iv) {
   int rc = td__interval_as_span(iv, b->err);
-  return rc;
+  if (rc || iv->args[0]->kind != TD_EXPR_LITERAL) return rc;
+  return to_literal(b, iv); /* a constant now: the unit is no longer needed (+interval) */
 }
 
 /* Brings both operands of e to one unit, the finer, as type_of(unit). */
@@ -862,6 +864,11 @@ static int fold(binder *b, td_expr *e) {
               a->args[1]->kind == TD_EXPR_LITERAL;
     if (a->kind != TD_EXPR_LITERAL && !iv) return TD_OK;
   }
+  return to_literal(b, e);
+}
+
+/* Replaces e (whose arguments are constant) by the literal of its value. */
+static int to_literal(binder *b, td_expr *e) {
   td_value v;
   int rc = td_expr_eval_row(e, NULL, &v, b->err);
   if (rc) return rc;

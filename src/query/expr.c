@@ -181,6 +181,12 @@ static void print_literal(td_strbuf *b, const td_value *v) {
         td_format_temporal(v->type, v->v.i, tb, sizeof tb);
         return td__sb_quoted(b, tb, strlen(tb), '\'');
       }
+      if (td_type_is_duration(v->type)) { /* a folded span: an INTERVAL of its unit (re-parses as one) */
+        static const char *const unit[] = {"second", "millisecond", "microsecond", "nanosecond"};
+        char tb[80];
+        snprintf(tb, sizeof tb, "INTERVAL '%" PRId64 " %s'", v->v.i, unit[v->type - TD_TYPE_DURATION_S]);
+        return td__sb_put(b, tb);
+      }
       snprintf(buf, sizeof buf, "%" PRId64, v->v.i);
       return td__sb_put(b, buf);
   }
