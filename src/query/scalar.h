@@ -43,7 +43,7 @@ static inline bool td__int_result(td_type_id t) {
 }
 
 static inline bool td__is_intlike(td_type_id t) {
-  return td_type_is_integer(t) || td_type_is_temporal(t);
+  return td_type_is_integer(t) || td_type_is_temporal(t) || td_type_is_duration(t);
 }
 static inline double td__value_double(const td_value *v) {
   if (td_type_is_float(v->type)) return v->v.f;

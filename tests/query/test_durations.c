@@ -130,6 +130,12 @@ static void test_arithmetic(void **state) {
   expect_rows(&e, "SELECT id FROM t WHERE dms IN (INTERVAL 5 MILLISECOND, INTERVAL 0 SECOND) ORDER BY id", "5|;");
   expect_rows(&e, "SELECT id, dms IN (INTERVAL 5 MILLISECOND, NULL), ds + NULL FROM t ORDER BY id",
               "1|null|null|;2|null|null|;3|null|null|;4|null|null|;5|true|null|;");
+  /* spans beyond 2^53 ns compare and match exactly (no detour through doubles, whose spacing is 4 there) */
+  expect_rows(&e,
+              "SELECT id, dns * 100 > dns * 100 - INTERVAL 1 NANOSECOND, "
+              "dns * 100 IN (INTERVAL '25920500000000901 nanosecond', INTERVAL 1 DAY), "
+              "dns * 100 IN (INTERVAL '25920500000000900 nanosecond', INTERVAL 1 DAY) FROM t WHERE id IN (3, 4) ORDER BY id",
+              "3|null|null|null|;4|true|false|true|;");
   /* durations of several units in one CASE / COALESCE / GREATEST: the finest */
   expect_rows(&e, "SELECT coalesce(ds, dms), greatest(ds, dus, dms), CASE WHEN id = 1 THEN ds ELSE dns END FROM t "
                   "WHERE id IN (1, 2) ORDER BY id",
