@@ -71,7 +71,7 @@ static void json_value(FILE *out, const td_value *v) {
       free(t);
     }
   }
-  else if (td_type_is_temporal(v->type)) {
+  else if (td_type_is_temporal(v->type) || td_type_is_duration(v->type)) {
     td_value_format(v, buf, sizeof buf);
     json_string(out, buf, strlen(buf));
   } else if ((v->type == TD_TYPE_FLOAT32 || v->type == TD_TYPE_FLOAT64) && !isfinite(v->v.f)) {

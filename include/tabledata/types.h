@@ -5,7 +5,8 @@
  * int32 "i", int64 "l", uint8 "C", uint16 "S", uint32 "I", uint64 "L", float32 "f", float64 "g", utf8 "u",
  * timestamp "tsn:<tz>" (nanoseconds, optional time zone), and the temporal
  * types date32 "tdD", date64 "tdm", timestamp in s/ms/us "tss:", "tsm:",
- * "tsu:" and time of day "tts", "ttm", "ttu", "ttn".  Each keeps its unit:
+ * "tsu:" and time of day "tts", "ttm", "ttu", "ttn", and durations "tDs",
+ * "tDm", "tDu", "tDn" (signed int64 spans).  Each keeps its unit:
  * values are never rescaled, so no range is lost.  decimal128 "d:p,s" keeps
  * its precision and scale (a column's, a field's "type parameter" text
  * "p,s"; a value's td_value.precision/scale).  binary "z", large_utf8 "U"
@@ -57,7 +58,11 @@ typedef enum td_type_id {
   TD_TYPE_UINT64,       /* "L": every value 0..2^64-1 exact (td_value.v.u) */
   TD_TYPE_BINARY,       /* "z": bytes, never checked as UTF-8 */
   TD_TYPE_LARGE_UTF8,   /* "U": utf8 with 64-bit offsets at the Arrow boundary */
-  TD_TYPE_LARGE_BINARY  /* "Z": binary with 64-bit offsets at the Arrow boundary */
+  TD_TYPE_LARGE_BINARY, /* "Z": binary with 64-bit offsets at the Arrow boundary */
+  TD_TYPE_DURATION_S,   /* "tDs": int64 span of seconds (may be negative) */
+  TD_TYPE_DURATION_MS,  /* "tDm": int64 span of milliseconds */
+  TD_TYPE_DURATION_US,  /* "tDu": int64 span of microseconds */
+  TD_TYPE_DURATION_NS   /* "tDn": int64 span of nanoseconds */
 } td_type_id;
 
 /* The lower-case name of a type ("int64", "timestamp", ...).  Static. */
@@ -67,6 +72,12 @@ TD_API bool td_type_is_timestamp(td_type_id type);
 /* Dates, times and timestamps of any unit: values are int64 counts of the
  * unit in td_value.v.i and print as ISO-8601 text. */
 TD_API bool td_type_is_temporal(td_type_id type);
+/* Durations (time spans) of any unit: int64 counts of the unit in
+ * td_value.v.i; they print as DuckDB prints an INTERVAL ("1 day 02:00:00"). */
+TD_API bool td_type_is_duration(td_type_id type);
+/* Nanoseconds per unit of a duration type (1e9 for duration_s); 0 for
+ * other types. */
+TD_API int64_t td_duration_unit_ns(td_type_id type);
 /* utf8, large_utf8, binary and large_binary: values in td_value.v.s. */
 TD_API bool td_type_is_varlen(td_type_id type);
 /* utf8 and large_utf8: text, valid UTF-8. */
@@ -84,7 +95,7 @@ TD_API int64_t td_type_unit_ns(td_type_id type);
 
 /*
  * A typed scalar, used for partition values and query literals.
- * Integer types, uint16 and all temporal types use `i` (in the type's unit); floats use `f`; bool uses
+ * Integer types, uint16, all temporal and duration types use `i` (in the type's unit); floats use `f`; bool uses
  * `b`; utf8, large_utf8, binary and large_binary use `s` (not necessarily NUL-terminated; who owns the bytes is
  * said by each function that hands out or takes a td_value).  decimal128
  * uses `d` (the unscaled value, lo + hi * 2^64, two's complement) with

@@ -1,6 +1,8 @@
 """values_cb and location_cb accept what Python users have: pyarrow Tables,
 RecordBatches, Arrays, ChunkedArrays, and PyCapsule objects (Polars); a
 backend may be a plain class."""
+import datetime
+
 import pyarrow as pa
 import pytest
 
@@ -127,3 +129,36 @@ def test_binary_and_large_types_round_trip():
     assert got.column("b").to_pylist() == [b"\xaa\x00ab", b"\xff"] and got.column("n").to_pylist() == [4, 1]
     with pytest.raises(Exception, match="not valid UTF-8"):
         pa.table(td.sql("SELECT CAST(b AS VARCHAR) FROM t", t=t))
+
+
+def test_duration_round_trip_and_spans():
+    """pa.duration columns of each unit come back with their types and values (negative and null
+    included); timestamp differences are durations in the finer unit, they compare with
+    INTERVALs, and their text is DuckDB's INTERVAL text."""
+    data = pa.table({"ds": pa.array([1, -1, None, 259205], pa.duration("s")),
+                     "dms": pa.array([1005, -995, None, 259205005], pa.duration("ms")),
+                     "dus": pa.array([1000007, -999993, None, 259205000007], pa.duration("us")),
+                     "dns": pa.array([1000000009, -999999991, None, 259205000000009], pa.duration("ns")),
+                     "ts": pa.array([0, 86400_500000, None, -1], pa.timestamp("us"))})
+
+    t = td.TableDataService(over_table(data), page_size=3).make_table(Key("t"))
+    assert pa.table(t).combine_chunks().equals(data)
+    got = pa.table(td.sql("SELECT ts - TIMESTAMP '1970-01-01' AS span, dns - ds AS d, CAST(dus AS VARCHAR) AS txt, "
+                          "dms > INTERVAL 1 SECOND AS big FROM t", t=t))
+    assert got.schema.field("span").type == pa.duration("ns") and got.schema.field("d").type == pa.duration("ns")
+    assert got.column("span").to_pylist() == [datetime.timedelta(0), datetime.timedelta(days=1, microseconds=500000),
+                                              None, datetime.timedelta(microseconds=-1)]
+    assert got.column("d").cast(pa.int64()).to_pylist() == [9, 9, None, 9]
+    assert got.column("txt").to_pylist() == ["00:00:01.000007", "-00:00:00.999993", None, "3 days 00:00:05.000007"]
+    assert got.column("big").to_pylist() == [True, False, None, True]
+
+
+def test_duration_copy_to_parquet_reads_in_pyarrow(tmp_path):
+    """COPY writes durations to Parquet as INT64 with the ARROW:schema pyarrow writes: pyarrow
+    reads the durations back with their units."""
+    import pyarrow.parquet as pq
+    data = pa.table({"ds": pa.array([1, None, -5], pa.duration("s")), "dns": pa.array([7, 8, None], pa.duration("ns"))})
+    t = td.TableDataService(over_table(data), page_size=2).make_table(Key("t"))
+    out = tmp_path / "d.parquet"
+    pa.table(td.sql(f"COPY t TO '{out}'", t=t))
+    assert pq.read_table(out).equals(data)

@@ -225,7 +225,11 @@ int td_array_append_int(td_array *a, int64_t v, td_error *err) {
     case TD_TYPE_TIMESTAMP_MS:
     case TD_TYPE_TIMESTAMP_US:
     case TD_TYPE_TIME64_US:
-    case TD_TYPE_TIME64_NS: ((int64_t *)a->values)[i] = v; break;
+    case TD_TYPE_TIME64_NS:
+    case TD_TYPE_DURATION_S:
+    case TD_TYPE_DURATION_MS:
+    case TD_TYPE_DURATION_US:
+    case TD_TYPE_DURATION_NS: ((int64_t *)a->values)[i] = v; break;
     case TD_TYPE_FLOAT32: ((float *)a->values)[i] = (float)v; break;
     case TD_TYPE_FLOAT64: ((double *)a->values)[i] = (double)v; break;
     default: return td_err(err, TD_ETYPE, "cannot append an integer to a %s array", td_type_name(a->type));

@@ -157,7 +157,11 @@ static inline int64_t td_colview_int(const td_colview *v, int64_t i) {
     case TD_TYPE_TIMESTAMP_MS:
     case TD_TYPE_TIMESTAMP_US:
     case TD_TYPE_TIME64_US:
-    case TD_TYPE_TIME64_NS: return ((const int64_t *)v->values)[j];
+    case TD_TYPE_TIME64_NS:
+    case TD_TYPE_DURATION_S:
+    case TD_TYPE_DURATION_MS:
+    case TD_TYPE_DURATION_US:
+    case TD_TYPE_DURATION_NS: return ((const int64_t *)v->values)[j];
     case TD_TYPE_FLOAT32: return (int64_t)((const float *)v->values)[j];
     case TD_TYPE_FLOAT64: return (int64_t)((const double *)v->values)[j];
     default: return 0;

@@ -39,6 +39,10 @@ const char *td_type_name(td_type_id type) {
     case TD_TYPE_BINARY: return "binary";
     case TD_TYPE_LARGE_UTF8: return "large_utf8";
     case TD_TYPE_LARGE_BINARY: return "large_binary";
+    case TD_TYPE_DURATION_S: return "duration_s";
+    case TD_TYPE_DURATION_MS: return "duration_ms";
+    case TD_TYPE_DURATION_US: return "duration_us";
+    case TD_TYPE_DURATION_NS: return "duration_ns";
   }
   return "unknown";
 }
@@ -72,6 +76,10 @@ const char *td_type_format(td_type_id type) {
     case TD_TYPE_BINARY: return "z";
     case TD_TYPE_LARGE_UTF8: return "U";
     case TD_TYPE_LARGE_BINARY: return "Z";
+    case TD_TYPE_DURATION_S: return "tDs";
+    case TD_TYPE_DURATION_MS: return "tDm";
+    case TD_TYPE_DURATION_US: return "tDu";
+    case TD_TYPE_DURATION_NS: return "tDn";
   }
   return "?";
 }
@@ -97,7 +105,11 @@ int td_type_width(td_type_id type) {
     case TD_TYPE_TIMESTAMP_MS:
     case TD_TYPE_TIMESTAMP_US:
     case TD_TYPE_TIME64_US:
-    case TD_TYPE_TIME64_NS: return 8;
+    case TD_TYPE_TIME64_NS:
+    case TD_TYPE_DURATION_S:
+    case TD_TYPE_DURATION_MS:
+    case TD_TYPE_DURATION_US:
+    case TD_TYPE_DURATION_NS: return 8;
     case TD_TYPE_DECIMAL128: return 16;
     default: return 0;
   }
@@ -116,6 +128,18 @@ bool td_type_is_timestamp(td_type_id t) {
 }
 
 bool td_type_is_temporal(td_type_id t) { return td_type_unit_ns(t) != 0; }
+
+bool td_type_is_duration(td_type_id t) { return t >= TD_TYPE_DURATION_S && t <= TD_TYPE_DURATION_NS; }
+
+int64_t td_duration_unit_ns(td_type_id t) {
+  switch (t) {
+    case TD_TYPE_DURATION_S: return 1000000000;
+    case TD_TYPE_DURATION_MS: return 1000000;
+    case TD_TYPE_DURATION_US: return 1000;
+    case TD_TYPE_DURATION_NS: return 1;
+    default: return 0;
+  }
+}
 
 int64_t td_type_unit_ns(td_type_id t) {
   switch (t) {
@@ -166,6 +190,11 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
       default: break;
     }
   }
+  for (td_type_id d = TD_TYPE_DURATION_S; d <= TD_TYPE_DURATION_NS; d++)
+    if (strcmp(format, td_type_format(d)) == 0) {
+      *type = d;
+      return TD_OK;
+    }
   static const td_type_id temporal[] = {TD_TYPE_TIMESTAMP,   TD_TYPE_TIMESTAMP_S, TD_TYPE_TIMESTAMP_MS,
                                          TD_TYPE_TIMESTAMP_US, TD_TYPE_DATE32,     TD_TYPE_DATE64,
                                          TD_TYPE_TIME32_S,    TD_TYPE_TIME32_MS,   TD_TYPE_TIME64_US,
@@ -193,7 +222,7 @@ int td_type_from_format(const char *format, td_type_id *type, const char **tz,
   return td_err(err, TD_EUNSUPPORTED,
                 "unsupported Arrow type '%s' (supported: bool, int8, int16, int32, "
                 "int64, uint8, uint16, uint32, uint64, float32, float64, utf8, large_utf8, binary, large_binary, date32, date64, timestamp[s|ms|us|ns], "
-                "time32[s|ms], time64[us|ns], decimal128)",
+                "time32[s|ms], time64[us|ns], duration[s|ms|us|ns], decimal128)",
                 format);
 }
 

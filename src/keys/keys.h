@@ -41,5 +41,10 @@ size_t td_format_timestamp(int64_t ns, char *buf, size_t size);
  * .ffffff|.fffffffff]Z" (digits of the unit; ns as td_format_timestamp);
  * times of day "HH:MM:SS[.fraction]". */
 size_t td_format_temporal(td_type_id type, int64_t v, char *buf, size_t size);
+/* A duration of `type`'s unit as DuckDB prints an INTERVAL that holds days
+ * and time: "[-]N day[s]" when a whole day or more, then "[-]HH:MM:SS" with
+ * the fraction's trailing zeros dropped (omitted when the days are exact;
+ * "00:00:00" for zero).  Snprintf's contract. */
+size_t td_format_duration(td_type_id type, int64_t v, char *buf, size_t size);
 
 #endif

@@ -359,6 +359,26 @@ size_t td_format_temporal(td_type_id type, int64_t v, char *buf, size_t size) {
   return n < 0 ? 0 : (size_t)n;
 }
 
+size_t td_format_duration(td_type_id type, int64_t v, char *buf, size_t size) {
+  int64_t unit = td_duration_unit_ns(type), per_sec = 1000000000 / (unit ? unit : 1);
+  int64_t per_day = 86400 * per_sec; /* units per day: fits (86400e9 < 2^63) */
+  int64_t days = v / per_day, rem = v % per_day; /* both toward zero: the signs agree (DuckDB) */
+  bool neg = rem < 0;
+  uint64_t r = neg ? (uint64_t)0 - (uint64_t)rem : (uint64_t)rem;
+  int n = 0;
+  if (days) n = snprintf(buf, size, "%" PRId64 " day%s", days, days == 1 || days == -1 ? "" : "s");
+  if (days && !r) return n < 0 ? 0 : (size_t)n;
+  uint64_t secs = r / (uint64_t)per_sec, frac = r % (uint64_t)per_sec;
+  n += snprintf(buf + n, size > (size_t)n ? size - (size_t)n : 0, "%s%s%02" PRIu64 ":%02u:%02u", days ? " " : "",
+                neg ? "-" : "", secs / 3600, (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+  if (frac) {
+    int digits = unit == 1 ? 9 : unit == 1000 ? 6 : 3;
+    while (frac % 10 == 0) frac /= 10, digits--;
+    n += snprintf(buf + n, size > (size_t)n ? size - (size_t)n : 0, ".%0*" PRIu64, digits, frac);
+  }
+  return n < 0 ? 0 : (size_t)n;
+}
+
 size_t td_binary_format(const void *bytes, size_t len, char *buf, size_t size) {
   static const char hex[] = "0123456789ABCDEF";
   const unsigned char *p = bytes;
@@ -396,6 +416,7 @@ size_t td_value_format(const td_value *v, char *buf, size_t size) {
       case TD_TYPE_UINT64: n = snprintf(buf, size, "%" PRIu64, v->v.u); break;
       default:
         if (td_type_is_temporal(v->type)) return td_format_temporal(v->type, v->v.i, buf, size);
+        if (td_type_is_duration(v->type)) return td_format_duration(v->type, v->v.i, buf, size);
         n = snprintf(buf, size, "%" PRId64, v->v.i); break;
     }
   return n < 0 ? 0 : (size_t)n;

@@ -407,6 +407,25 @@ static int check_uint64(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *o
                    td_type_name(other->type), (long long)pos);
 }
 
+static int interval_span(binder *b, td_expr *iv);
+
+/* A duration compared with a duration (any unit) or an INTERVAL of fixed
+ * length: both in the finer unit.  The operands are rescaled in place: the
+ * node of a comparison holds them as args, which x and y are. */
+static int check_spans(binder *b, td_expr *x, td_expr *y, int64_t pos) {
+  td_expr *v[2] = {x, y};
+  for (int i = 0; i < 2; i++)
+    if (td__is_interval(v[i]) && !td_type_is_duration(v[i]->type)) {
+      int rc = interval_span(b, v[i]);
+      if (rc) return rc;
+    }
+  td_type_id s = x->type, t = y->type;
+  if (!td_type_is_duration(s) || !td_type_is_duration(t))
+    return type_err(b, pos, "cannot compare %s with %s (a duration compares with durations and INTERVALs)",
+                    td_type_name(s), td_type_name(t));
+  return TD_OK; /* of different units: the caller brings them to one (spans_one_unit) */
+}
+
 /* Checks that a and b can be compared; `pos` is where to point on error;
  * `op` is the comparison (NULL for IN, which tests equality). */
 static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *op) {
@@ -418,6 +437,7 @@ static int check_compare(binder *b, td_expr *x, td_expr *y, int64_t pos, td_op *
   if (td_type_is_temporal(t) && utf8_literal(x)) return to_temporal(b, x, t, op, true);
   if (td_type_is_binary(s) && utf8_literal(y)) return to_binary(b, y);
   if (td_type_is_binary(t) && utf8_literal(x)) return to_binary(b, x);
+  if (td_type_is_duration(s) || td_type_is_duration(t)) return check_spans(b, x, y, pos);
   if (s == TD_TYPE_UINT64 || t == TD_TYPE_UINT64) return check_uint64(b, x, y, pos, op);
   if (s == TD_TYPE_DECIMAL128 || t == TD_TYPE_DECIMAL128) return check_decimal(b, x, y, pos, op);
   if ((is_numeric(s) && is_numeric(t)) || s == t) return TD_OK;
@@ -541,6 +561,153 @@ static int bind_column(binder *b, td_expr *e) {
   return set_tz(b, e, b->schema->fields[i].tz);
 }
 
+/* ---- spans: timestamp - timestamp, timestamp +- duration, duration arithmetic ---- */
+
+static int rescale(binder *b, td_expr **slot, td_type_id t);
+static td_type_id span_of_unit(int64_t ns);
+static int fold(binder *b, td_expr *e);
+static int to_literal(binder *b, td_expr *e);
+
+static bool is_point(td_type_id t) {
+  return td_type_is_timestamp(t) || t == TD_TYPE_DATE32 || t == TD_TYPE_DATE64;
+}
+static bool is_clock(td_type_id t) {
+  return t == TD_TYPE_TIME32_S || t == TD_TYPE_TIME32_MS || t == TD_TYPE_TIME64_US || t == TD_TYPE_TIME64_NS;
+}
+/* Nanoseconds per unit of a temporal or duration type (0 for others). */
+static int64_t unit_any(td_type_id t) { return td_type_is_duration(t) ? td_duration_unit_ns(t) : td_type_unit_ns(t); }
+/* The duration / timestamp type of a unit of 1, 1e3, 1e6 or 1e9 ns. */
+static td_type_id span_of_unit(int64_t ns) {
+  return ns == 1 ? TD_TYPE_DURATION_NS : ns == 1000 ? TD_TYPE_DURATION_US : ns == 1000000 ? TD_TYPE_DURATION_MS
+                                                                                             : TD_TYPE_DURATION_S;
+}
+static td_type_id ts_of_unit(int64_t ns) {
+  return ns == 1 ? TD_TYPE_TIMESTAMP : ns == 1000 ? TD_TYPE_TIMESTAMP_US : ns == 1000000 ? TD_TYPE_TIMESTAMP_MS
+                                                                                          : TD_TYPE_TIMESTAMP_S;
+}
+/* The finer of two units, at most a second (a date's day is 1e9 * 86400). */
+static int64_t finer_unit(td_type_id s, td_type_id t) {
+  int64_t u = unit_any(s) < unit_any(t) ? unit_any(s) : unit_any(t);
+  return u > 1000000000 ? 1000000000 : u;
+}
+
+/* Wraps *slot into @rescale to type t (func_time.c) unless it is of type t. */
+static int rescale(binder *b, td_expr **slot, td_type_id t) {
+  td_expr *x = *slot;
+  if (x->type == t) return TD_OK;
+  td_expr *c = td__expr_new(TD_EXPR_CALL, x->pos, b->err), *lit = td__expr_new(TD_EXPR_LITERAL, x->pos, b->err);
+  if (c) c->name = td_strdup("@rescale");
+  if (!c || !lit || !c->name) {
+    td_expr_free(c);
+    td_expr_free(lit);
+    return td_err_nomem(b->err, "binding");
+  }
+  lit->lit = td_value_int(TD_TYPE_INT64, (int64_t)t);
+  lit->type = TD_TYPE_INT64;
+  *slot = c; /* owns x from here (td__expr_add frees the child on failure) */
+  int rc = td__expr_add(c, x, b->err);
+  if (rc) {
+    td_expr_free(lit);
+    *slot = NULL;
+    td_expr_free(c);
+    return rc;
+  }
+  if ((rc = td__expr_add(c, lit, b->err))) return rc;
+  if ((rc = td__func_bind(td__func_find("@rescale"), c, b->err))) return rc;
+  if ((rc = set_tz(b, c, x->tz))) return rc;
+  if ((rc = td__expr_check_height(c, b->err))) return rc;
+  return fold(b, c); /* a literal stays a literal (IN sets, statistics) */
+}
+
+/* An INTERVAL of fixed length met by a duration: a duration_ns (months and
+ * years have no fixed length: not supported). */
+static int interval_span(binder *b, td_expr *iv) {
+  int rc = td__interval_as_span(iv, b->err);
+  if (rc || iv->args[0]->kind != TD_EXPR_LITERAL) return rc;
+  return to_literal(b, iv); /* a constant now: the unit is no longer needed (+interval) */
+}
+
+/* Brings both operands of e to one unit, the finer, as type_of(unit). */
+static int same_unit(binder *b, td_expr *e, td_type_id (*type_of)(int64_t)) {
+  int64_t u = finer_unit(e->args[0]->type, e->args[1]->type);
+  int rc = rescale(b, &e->args[0], type_of(u));
+  return rc ? rc : rescale(b, &e->args[1], type_of(u));
+}
+
+static int span_error(binder *b, td_expr *e, const char *what, td_type_id s, td_type_id t) {
+  return td_err_at(b->err, TD_EUNSUPPORTED, e->pos, "%s %s %s is not supported at offset %lld", td_type_name(s),
+                   what, td_type_name(t), (long long)e->pos);
+}
+
+/* The compared durations of e (a comparison or IN) in their finest unit. */
+static int spans_one_unit(binder *b, td_expr *e) {
+  int64_t u = INT64_MAX;
+  if (!td_type_is_duration(e->args[0]->type) && (e->n_args < 2 || !td_type_is_duration(e->args[1]->type)))
+    return TD_OK;
+  for (int64_t i = 0; i < e->n_args; i++) /* (check_compare let only durations and NULLs meet a duration) */
+    if (td_type_is_duration(e->args[i]->type) && td_duration_unit_ns(e->args[i]->type) < u)
+      u = td_duration_unit_ns(e->args[i]->type);
+  for (int64_t i = 0; i < e->n_args; i++) {
+    if (!td_type_is_duration(e->args[i]->type)) continue; /* an untyped NULL */
+    int rc = rescale(b, &e->args[i], span_of_unit(u));
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+/*
+ * + - * / where an operand is a timestamp, date, time or duration (*handled
+ * set), as DuckDB: point - point is a span (DuckDB's INTERVAL; here a
+ * duration in the finer unit, date - date a BIGINT count of days), point
+ * +- span a timestamp in the finer unit, span +- span a span, span * / an
+ * integer a span.  Operands are brought to one unit first (@rescale).
+ */
+static int bind_span_arith(binder *b, td_expr *e, bool *handled) {
+  static const char *const sym[] = {"?", "+", "-", "*", "/"};
+  td_type_id s = e->args[0]->type, t = e->args[1]->type;
+  bool ds = td_type_is_duration(s), dt = td_type_is_duration(t);
+  bool ps = is_point(s) || is_clock(s), pt = is_point(t) || is_clock(t);
+  *handled = ds || dt || (e->op == TD_OP_SUB && ps && pt);
+  if (!*handled) return TD_OK;
+  int rc;
+  if (e->op == TD_OP_SUB && ps && pt) {
+    if (is_clock(s) || is_clock(t)) return span_error(b, e, "-", s, t); /* DuckDB: no TIME - TIME either */
+    if ((s == TD_TYPE_DATE32 || s == TD_TYPE_DATE64) && (t == TD_TYPE_DATE32 || t == TD_TYPE_DATE64)) {
+      e->type = TD_TYPE_INT64; /* days, as DuckDB's date - date */
+      rc = rescale(b, &e->args[0], TD_TYPE_DATE32);
+      return rc ? rc : rescale(b, &e->args[1], TD_TYPE_DATE32);
+    }
+    if ((rc = same_unit(b, e, ts_of_unit))) return rc;
+    e->type = span_of_unit(finer_unit(s, t));
+    return TD_OK;
+  }
+  if (e->op == TD_OP_ADD || e->op == TD_OP_SUB) {
+    if (ds && dt) {
+      if ((rc = same_unit(b, e, span_of_unit))) return rc;
+      e->type = span_of_unit(finer_unit(s, t));
+      return TD_OK;
+    }
+    td_type_id p = ds ? t : s;
+    if (p == TD_TYPE_NONE) { /* span +- NULL */
+      e->type = ds ? s : t;
+      return TD_OK;
+    }
+    if (!is_point(p) || (e->op == TD_OP_SUB && ds)) return span_error(b, e, sym[e->op], s, t);
+    int64_t u = finer_unit(s, t);
+    int pi = ds ? 1 : 0;
+    if ((rc = rescale(b, &e->args[pi], ts_of_unit(u)))) return rc;
+    if ((rc = rescale(b, &e->args[1 - pi], span_of_unit(u)))) return rc;
+    e->type = ts_of_unit(u);
+    return set_tz(b, e, e->args[pi]->tz);
+  }
+  /* * and /: a span and an integer */
+  td_type_id other = ds ? t : s;
+  if ((ds && dt) || (e->op == TD_OP_DIV && !ds) || !(td_type_is_integer(other) || other == TD_TYPE_NONE))
+    return span_error(b, e, sym[e->op], s, t);
+  e->type = ds ? s : t;
+  return TD_OK;
+}
+
 static int bind_arith(binder *b, td_expr *e) {
   static const char *const sym[] = {"?", "+", "-", "*", "/"};
   td_type_id s = e->args[0]->type, t = e->args[1]->type;
@@ -572,14 +739,24 @@ static int bind_binary(binder *b, td_expr *e) {
       return td__func_bind(td__func_find(e->op == TD_OP_MOD ? "%" : e->op == TD_OP_IDIV ? "//" : "||"), e, b->err);
     case TD_OP_ADD:
     case TD_OP_SUB:
-      if (td__is_interval(e->args[0]) || td__is_interval(e->args[1]))
+      for (int i = 0; i < 2; i++) /* duration +- INTERVAL: two spans */
+        if (td__is_interval(e->args[i]) && td_type_is_duration(e->args[1 - i]->type) &&
+            (rc = interval_span(b, e->args[i])))
+          return rc;
+      if ((td__is_interval(e->args[0]) && !td_type_is_duration(e->args[0]->type)) ||
+          (td__is_interval(e->args[1]) && !td_type_is_duration(e->args[1]->type)))
         return td__func_bind(td__func_find("+interval"), e, b->err);
-      return bind_arith(b, e);
+      /* fall through */
     case TD_OP_MUL:
-    case TD_OP_DIV: return bind_arith(b, e);
+    case TD_OP_DIV: {
+      bool handled;
+      rc = bind_span_arith(b, e, &handled);
+      return handled ? rc : bind_arith(b, e);
+    }
     default:
       e->type = TD_TYPE_BOOL;
-      return check_compare(b, e->args[0], e->args[1], e->pos, &e->op);
+      rc = check_compare(b, e->args[0], e->args[1], e->pos, &e->op);
+      return rc ? rc : spans_one_unit(b, e);
   }
 }
 
@@ -594,6 +771,10 @@ static int bind_unary(binder *b, td_expr **slot) {
     td_expr_free(e);
     return negate(b, slot);
   }
+  if (td_type_is_duration(t)) { /* -span */
+    e->type = t;
+    return TD_OK;
+  }
   if (t != TD_TYPE_NONE && !is_numeric(t))
     return type_err(b, e->pos, "cannot apply '%s' to %s", "-", td_type_name(t));
   e->type = td_type_is_float(t) ? TD_TYPE_FLOAT64 : t == TD_TYPE_NONE ? TD_TYPE_NONE : TD_TYPE_INT64;
@@ -601,10 +782,34 @@ static int bind_unary(binder *b, td_expr **slot) {
 }
 
 
+/* The functions whose arguments share one type (CASE's values, COALESCE,
+ * GREATEST, ...): durations of different units among them are brought to
+ * the finest first. */
+static int spans_common_unit(binder *b, td_expr *e) {
+  static const char *const same[] = {"case", "coalesce", "ifnull", "nullif", "greatest", "least"};
+  bool hit = false;
+  for (size_t i = 0; i < sizeof same / sizeof *same; i++) hit |= strcmp(e->name, same[i]) == 0;
+  int64_t u = 0; /* the finest unit of the duration arguments */
+  bool mixed = false;
+  for (int64_t i = 0; hit && i < e->n_args; i++) {
+    int64_t x = td_duration_unit_ns(e->args[i]->type);
+    if (!x) continue;
+    mixed |= u && x != u;
+    u = !u || x < u ? x : u;
+  }
+  for (int64_t i = 0; mixed && i < e->n_args; i++) {
+    if (!td_type_is_duration(e->args[i]->type)) continue;
+    int rc = rescale(b, &e->args[i], span_of_unit(u));
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
 static int bind_call(binder *b, td_expr *e, bool in_agg) {
   td_agg_kind k = td_agg_kind_from_name(e->name);
   const td_func *f = k == TD_AGG_NONE ? td__func_find(e->name) : NULL;
-  if (f) return td__func_bind(f, e, b->err);
+  int rc = f ? spans_common_unit(b, e) : TD_OK;
+  if (f) return rc ? rc : td__func_bind(f, e, b->err);
   if (k == TD_AGG_NONE)
     return td_err_at(b->err, TD_ETYPE, e->pos, "unknown function '%s' at offset %lld", e->name,
                      (long long)e->pos);
@@ -628,6 +833,10 @@ static int bind_call(binder *b, td_expr *e, bool in_agg) {
     return td_err_at(b->err, TD_ETYPE, e->args[0]->pos,
                      "%s of an untyped NULL at offset %lld", e->name, (long long)e->args[0]->pos);
   e->type = td_agg_result_type(k, in);
+  if (e->type == TD_TYPE_NONE && td_type_is_duration(in))
+    return td_err_at(b->err, TD_EUNSUPPORTED, e->args[0]->pos,
+                     "%s of a duration is not supported at offset %lld (epoch(x) is its seconds as a double)",
+                     e->name, (long long)e->args[0]->pos);
   if (e->type == TD_TYPE_NONE)
     return type_err(b, e->args[0]->pos, "%s expects a numeric argument, found %s", e->name,
                     td_type_name(in));
@@ -642,7 +851,7 @@ static int bind_in(binder *b, td_expr *e) {
     int rc = check_compare(b, e->args[0], e->args[i], e->args[i]->pos, NULL);
     if (rc) return rc;
   }
-  return TD_OK;
+  return spans_one_unit(b, e);
 }
 
 /* Replaces a constant subtree by the literal of its value. */
@@ -655,6 +864,11 @@ static int fold(binder *b, td_expr *e) {
               a->args[1]->kind == TD_EXPR_LITERAL;
     if (a->kind != TD_EXPR_LITERAL && !iv) return TD_OK;
   }
+  return to_literal(b, e);
+}
+
+/* Replaces e (whose arguments are constant) by the literal of its value. */
+static int to_literal(binder *b, td_expr *e) {
   td_value v;
   int rc = td_expr_eval_row(e, NULL, &v, b->err);
   if (rc) return rc;

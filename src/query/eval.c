@@ -152,7 +152,36 @@ static int arith(const td_expr *e, const td_batch *b, td_vec *l, td_vec *rt, td_
   operand x, y;
   operand_of(l, &x);
   operand_of(rt, &y);
-  if (type == TD_TYPE_INT64) {
+  if (td__int_result(type) && op == TD_OP_DIV) { /* a span / an integer */
+    out->i64 = r;
+    const int64_t *A = x.p, *B = y.p;
+    int64_t zeros = 0;
+    unsigned ovf = 0;
+    for (int64_t i = 0; i < n; i++) {
+      int k = td__span_div(A[i & x.mask], B[i & y.mask], (int64_t *)r + i);
+      zeros += k == 1;
+      ovf |= k == 2;
+    }
+    if (ovf) { /* INT64_MIN / -1 in a row that matters */
+      int64_t m = b->sel ? b->n_sel : b->length;
+      for (int64_t j = 0; j < m; j++) {
+        int64_t i = b->sel ? (int64_t)b->sel[j] : j;
+        if ((!out->valid || out->valid[i]) && A[i & x.mask] == INT64_MIN && B[i & y.mask] == -1)
+          return td__overflow_error(e, err);
+      }
+    }
+    if (zeros) { /* x / 0 is NULL */
+      uint8_t *v = (uint8_t *)out->valid;
+      if (!v) {
+        if (!(v = new_rows(out, n, 1, err))) return TD_ENOMEM;
+        memset(v, 1, (size_t)n);
+        out->valid = v;
+      }
+      for (int64_t i = 0; i < n; i++) v[i] &= B[i & y.mask] != 0;
+    }
+    return TD_OK;
+  }
+  if (td__int_result(type)) { /* int64, and spans and timestamps (bind_span_arith) */
     out->i64 = r;
     bool ovf;
     if (op == TD_OP_ADD) OVF_LOOP(__builtin_add_overflow);

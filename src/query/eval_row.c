@@ -47,13 +47,19 @@ bool td__scalar_binary(td_op op, td_type_id type, const td_value *a, const td_va
     *out = td_value_bool(cmp_holds(op, cmp3(a, b)));
     return true;
   }
-  if (type == TD_TYPE_INT64) {
+  if (td__int_result(type) && op == TD_OP_DIV) { /* a span / an integer */
+    int64_t r;
+    int k = td__span_div(a->v.i, b->v.i, &r);
+    if (k == 0) *out = td_value_int(type, r);
+    return k != 2;
+  }
+  if (td__int_result(type)) { /* int64, spans, timestamps (bind_span_arith) */
     int64_t r;
     bool o = op == TD_OP_ADD   ? __builtin_add_overflow(a->v.i, b->v.i, &r)
              : op == TD_OP_SUB ? __builtin_sub_overflow(a->v.i, b->v.i, &r)
                                : __builtin_mul_overflow(a->v.i, b->v.i, &r);
     if (o) return false;
-    *out = td_value_int(TD_TYPE_INT64, r);
+    *out = td_value_int(type, r);
     return true;
   }
   double x = td__value_double(a), y = td__value_double(b);
@@ -86,13 +92,13 @@ td_value td__scalar_logic(td_op op, const td_value *a, const td_value *b) {
 
 td_value td__scalar_neg(td_type_id type, const td_value *a, bool *overflow) {
   if (a->is_null || a->type == TD_TYPE_NONE) return td_value_null(type);
-  if (type == TD_TYPE_INT64) {
+  if (td__int_result(type)) { /* int64, or a span */
     int64_t r;
     if (__builtin_sub_overflow((int64_t)0, a->v.i, &r)) {
       *overflow = true;
       return td_value_null(type);
     }
-    return td_value_int(TD_TYPE_INT64, r);
+    return td_value_int(type, r);
   }
   return td_value_double(TD_TYPE_FLOAT64, -td__value_double(a));
 }

@@ -181,6 +181,12 @@ static void print_literal(td_strbuf *b, const td_value *v) {
         td_format_temporal(v->type, v->v.i, tb, sizeof tb);
         return td__sb_quoted(b, tb, strlen(tb), '\'');
       }
+      if (td_type_is_duration(v->type)) { /* a folded span: an INTERVAL of its unit (re-parses as one) */
+        static const char *const unit[] = {"second", "millisecond", "microsecond", "nanosecond"};
+        char tb[80];
+        snprintf(tb, sizeof tb, "INTERVAL '%" PRId64 " %s'", v->v.i, unit[v->type - TD_TYPE_DURATION_S]);
+        return td__sb_put(b, tb);
+      }
       snprintf(buf, sizeof buf, "%" PRId64, v->v.i);
       return td__sb_put(b, buf);
   }
@@ -298,6 +304,10 @@ static bool print_form(td_strbuf *b, const td_expr *e) {
     td__sb_put(b, " AS ");
     td__sb_putn(b, a[1]->lit.v.s.ptr, a[1]->lit.v.s.len);
     td__sb_put(b, ")");
+    return true;
+  }
+  if (strcmp(n, "@rescale") == 0 && e->n_args == 2) { /* the binder's change of unit: not written by the user */
+    print_expr(b, a[0]);
     return true;
   }
   if (strcmp(n, "interval") == 0 && str1) {

@@ -330,6 +330,10 @@ static int to_text(const td_value *v, td_fbuf *buf, td_error *err) {
     size_t n = td_format_temporal(v->type, v->v.i, tmp, sizeof tmp);
     return td__fbuf_put(buf, tmp, n, err);
   }
+  if (td_type_is_duration(v->type)) {
+    size_t n = td_format_duration(v->type, v->v.i, tmp, sizeof tmp);
+    return td__fbuf_put(buf, tmp, n, err);
+  }
   if (v->type == TD_TYPE_DECIMAL128) {
     size_t n = td_dec_format(td_dec_of(v), v->scale, tmp, sizeof tmp);
     return td__fbuf_put(buf, tmp, n, err);

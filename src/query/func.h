@@ -103,6 +103,10 @@ bool td__is_stat_agg(const char *name);
 /* ---- helpers shared by the families ---- */
 /* Whether e is an INTERVAL form (a CALL "interval"). */
 bool td__is_interval(const td_expr *e);
+/* Types a bound INTERVAL node of a fixed-length unit as duration_ns (its
+ * value is nanoseconds), for arithmetic and comparisons with durations;
+ * TD_EUNSUPPORTED for months, quarters and years. */
+int td__interval_as_span(td_expr *e, td_error *err);
 /* SQL LIKE of s against pattern p: % any run, _ one UTF-8 character, the
  * byte esc (-1: none) makes the next pattern character literal.  Bytewise
  * (ILIKE maps both sides with td__utf8_case_map first). */

@@ -123,6 +123,8 @@ static int bind_cast(td_expr *e, td_error *err) {
       bool ok = from == TD_TYPE_NONE || td_type_is_text(from) || e->type == TD_TYPE_UTF8 ||
                 (td_type_is_temporal(from) == td_type_is_temporal(e->type)) ||
                 (td_type_is_integer(from) && td_type_is_temporal(e->type));
+      if (td_type_is_duration(from)) /* a span casts only to text (DuckDB: INTERVAL to VARCHAR) */
+        ok = e->type == TD_TYPE_UTF8;
       if (td_type_is_binary(from) || td_type_is_binary(e->type)) /* bytes: only to and from text */
         ok = from == TD_TYPE_NONE || td_type_is_varlen(from) ? td_type_is_varlen(e->type) : false;
       if (!ok)
@@ -660,12 +662,24 @@ static int row_interval(const td_expr *e, const td_value *a, td_value *out, td_f
   int64_t v; /* nanoseconds, or months for the calendar units */
   if (__builtin_mul_overflow(a[0].v.i, units[i].ns < 0 ? -units[i].ns : units[i].ns, &v))
     return td_err_at(err, TD_ERANGE, e->pos, "interval out of range at offset %lld", (long long)e->pos);
-  *out = td_value_int(TD_TYPE_INT64, v);
+  *out = td_value_int(e->type, v); /* int64 ns, or a duration_ns met by a duration (td__interval_as_span) */
   return TD_OK;
 }
 
 bool td__is_interval(const td_expr *e) {
   return e->kind == TD_EXPR_CALL && strcmp(e->name, "interval") == 0;
+}
+
+int td__interval_as_span(td_expr *e, td_error *err) {
+  const td_expr *u = e->args[1];
+  int i = u->kind == TD_EXPR_LITERAL && !u->lit.is_null && td_type_is_text(u->type) ? unit_index(&u->lit) : -1;
+  if (i < 0 || units[i].ns < 0)
+    return td_err_at(err, TD_EUNSUPPORTED, e->pos,
+                     "an INTERVAL of months or years with a duration is not supported at offset %lld (durations "
+                     "are fixed lengths: use days)",
+                     (long long)e->pos);
+  e->type = TD_TYPE_DURATION_NS;
+  return TD_OK;
 }
 
 /* ts + interval, interval + ts, ts - interval (a BINARY node) */

@@ -1,7 +1,9 @@
 /*
  * query/func_time.c - date and time functions of the registry: date_trunc,
  * date_part (EXTRACT) and year()..second(), strftime, epoch_ns, epoch_ms,
- * epoch, date_diff, make_date, make_timestamp, last_day, now().  Timestamps of any unit are worked on as nanoseconds since
+ * epoch, date_diff, make_date, make_timestamp, last_day, now(); date_part,
+ * the named parts and epoch of durations (spans); the binder's unit change
+ * "@rescale".  Timestamps of any unit are worked on as nanoseconds since
  * the epoch, in UTC (a column's time zone is kept on the result but not
  * applied: fields are those of the UTC time).
  */
@@ -12,6 +14,7 @@
 
 #include "query/func.h"
 #include "query/vec.h"
+#include "tabledata/keys.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -19,15 +22,28 @@
 
 static int64_t fdiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
-/* A temporal value as ns since the epoch; false on overflow. */
+/* Nanoseconds per unit of a temporal or duration type. */
+static int64_t unit_of(td_type_id t) { return td_type_is_duration(t) ? td_duration_unit_ns(t) : td_type_unit_ns(t); }
+
+/* A temporal value as ns since the epoch (a duration: its length in ns);
+ * false on overflow. */
 static bool to_ns(const td_value *v, int64_t *ns) {
-  return !__builtin_mul_overflow(v->v.i, td_type_unit_ns(v->type), ns);
+  return !__builtin_mul_overflow(v->v.i, unit_of(v->type), ns);
 }
 
 static int want_time(td_expr *e, int64_t i, td_error *err) {
   td_type_id t = e->args[i]->type;
   bool ok = t == TD_TYPE_NONE || td_type_is_timestamp(t) || t == TD_TYPE_DATE32 || t == TD_TYPE_DATE64;
   return ok ? TD_OK : td__func_arg_error(e, i, "a timestamp or date", err);
+}
+
+/* want_time, or a duration (date_part, the named parts, epoch). */
+static int want_time_or_span(td_expr *e, int64_t i, td_error *err) {
+  if (td__is_interval(e->args[i]) && !td_type_is_duration(e->args[i]->type)) { /* epoch(INTERVAL 3 DAY) */
+    int rc = td__interval_as_span(e->args[i], err);
+    if (rc) return rc;
+  }
+  return td_type_is_duration(e->args[i]->type) ? TD_OK : want_time(e, i, err);
 }
 
 static int range_error(const td_expr *e, td_error *err) {
@@ -129,7 +145,7 @@ static int part_index(const td_value *u) {
 
 static int bind_part(td_expr *e, td_error *err) {
   int rc = check_unit_literal(e, parts, P_ALIASES, err);
-  if (!rc) rc = want_time(e, 1, err);
+  if (!rc) rc = want_time_or_span(e, 1, err);
   const td_expr *u = e->args[0];
   bool epoch = u->kind == TD_EXPR_LITERAL && !u->lit.is_null && u->type == TD_TYPE_UTF8 &&
                part_index(&u->lit) == P_EPOCH;
@@ -193,8 +209,33 @@ static int64_t day_value(int p, int64_t days) {
   return v;
 }
 
+/* Part p of a span of ns nanoseconds, as DuckDB takes it from an INTERVAL
+ * of days and time: whole days, then the parts of the rest (both truncated
+ * toward zero, so they carry the span's sign); calendar parts are 0 (a span
+ * has no months).  Parts of a day of the week or year are not supported. */
+static int span_part(const td_expr *e, int p, int64_t ns, td_value *out, td_error *err) {
+  int64_t rem = ns % NS_PER_DAY, v;
+  switch (p) {
+    case P_EPOCH: *out = td_value_double(TD_TYPE_FLOAT64, epoch_seconds(ns)); return TD_OK;
+    case P_DAY: v = ns / NS_PER_DAY; break;
+    case P_HOUR: v = rem / 3600000000000LL; break;
+    case P_MINUTE: v = rem % 3600000000000LL / 60000000000LL; break;
+    case P_SECOND: v = rem % 60000000000LL / 1000000000; break;
+    case P_MS: v = rem % 60000000000LL / 1000000; break;
+    case P_US: v = rem % 60000000000LL / 1000; break;
+    case P_NS: v = rem % 60000000000LL; break;
+    case P_YEAR: case P_MONTH: case P_QUARTER: case P_DECADE: case P_CENTURY: case P_MILLENNIUM: v = 0; break;
+    default:
+      return td_err_at(err, TD_EUNSUPPORTED, e->pos, "date_part '%s' of a duration is not supported at offset %lld",
+                       parts[p], (long long)e->pos);
+  }
+  *out = td_value_int(TD_TYPE_INT64, v);
+  return TD_OK;
+}
+
 static int part_value(const td_expr *e, int p, int64_t ns, td_value *out, td_error *err) {
-  (void)e, (void)err;
+  const td_expr *x = e->args[e->n_args - 1];
+  if (td_type_is_duration(x->type)) return span_part(e, p, ns, out, err);
   if (p == P_EPOCH) *out = td_value_double(TD_TYPE_FLOAT64, epoch_seconds(ns));
   else if (clock_part(p)) *out = td_value_int(TD_TYPE_INT64, clock_value(p, td__floor_mod(ns, NS_PER_DAY)));
   else *out = td_value_int(TD_TYPE_INT64, day_value(p, fdiv(ns, NS_PER_DAY)));
@@ -216,7 +257,7 @@ static int row_part(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
 /* year(ts), month(ts), ...: date_part with a fixed part */
 static int bind_named_part(td_expr *e, td_error *err) {
   e->type = TD_TYPE_INT64;
-  return want_time(e, 0, err);
+  return want_time_or_span(e, 0, err);
 }
 
 static int row_named_part(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
@@ -231,7 +272,7 @@ static int row_named_part(const td_expr *e, const td_value *a, td_value *out, td
 
 static int bind_epoch(td_expr *e, td_error *err) {
   e->type = strcmp(e->fn->name, "epoch") == 0 ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
-  return want_time(e, 0, err);
+  return want_time_or_span(e, 0, err);
 }
 
 static int row_epoch(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
@@ -239,9 +280,10 @@ static int row_epoch(const td_expr *e, const td_value *a, td_value *out, td_fbuf
   int64_t ns;
   if (!to_ns(&a[0], &ns)) return range_error(e, err);
   const char *n = e->fn->name;
+  bool span = td_type_is_duration(a[0].type); /* a span's whole units: toward zero (DuckDB) */
   if (strcmp(n, "epoch") == 0) *out = td_value_double(TD_TYPE_FLOAT64, epoch_seconds(ns));
-  else if (strcmp(n, "epoch_ms") == 0) *out = td_value_int(TD_TYPE_INT64, fdiv(ns, 1000000));
-  else if (strcmp(n, "epoch_us") == 0) *out = td_value_int(TD_TYPE_INT64, fdiv(ns, 1000));
+  else if (strcmp(n, "epoch_ms") == 0) *out = td_value_int(TD_TYPE_INT64, span ? ns / 1000000 : fdiv(ns, 1000000));
+  else if (strcmp(n, "epoch_us") == 0) *out = td_value_int(TD_TYPE_INT64, span ? ns / 1000 : fdiv(ns, 1000));
   else *out = td_value_int(TD_TYPE_INT64, ns);
   return TD_OK;
 }
@@ -449,7 +491,7 @@ enum { E_EPOCH_NS = P_ALIASES, E_EPOCH_US, E_EPOCH_MS };
 /* Argument i as a non-constant int64 vec of a temporal type, or NULL. */
 static const td_vec *time_vec(const td_expr *e, const td_vec *args, int i) {
   const td_vec *x = &args[i];
-  return x->is_const || x->ph != TD_PHYS_I64 || !td_type_unit_ns(e->args[i]->type) ? NULL : x;
+  return x->is_const || x->ph != TD_PHYS_I64 || !unit_of(e->args[i]->type) ? NULL : x;
 }
 
 /* A constant, non-null text argument's value, or NULL. */
@@ -504,12 +546,14 @@ static int vec_part(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
   const td_vec *x = time_vec(e, args, 1);
   int p = u ? part_index(u) : -1;
   if (!x || p < 0 || (p == P_EPOCH) != (e->type == TD_TYPE_FLOAT64)) return TD_OK; /* the row path's errors */
-  return part_batch(p, x, td_type_unit_ns(e->args[1]->type), n, out, done, err);
+  if (td_type_is_duration(e->args[1]->type) && p != P_EPOCH) return TD_OK; /* a span's parts: row by row */
+  return part_batch(p, x, unit_of(e->args[1]->type), n, out, done, err);
 }
 
 static int vec_named_part(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
   const td_vec *x = time_vec(e, args, 0);
   td_value name = {.type = TD_TYPE_UTF8, .v.s = {.ptr = e->fn->name, .len = strlen(e->fn->name)}};
+  if (td_type_is_duration(e->args[0]->type)) return TD_OK; /* a span's parts: row by row */
   return x ? part_batch(part_index(&name), x, td_type_unit_ns(e->args[0]->type), n, out, done, err) : TD_OK;
 }
 
@@ -520,7 +564,8 @@ static int vec_epoch(const td_expr *e, const td_vec *args, int64_t n, td_vec *ou
           : strcmp(f, "epoch_ms") == 0 ? E_EPOCH_MS
           : strcmp(f, "epoch_us") == 0 ? E_EPOCH_US
                                        : E_EPOCH_NS;
-  return x ? part_batch(p, x, td_type_unit_ns(e->args[0]->type), n, out, done, err) : TD_OK;
+  if (td_type_is_duration(e->args[0]->type) && p != P_EPOCH && p != E_EPOCH_NS) return TD_OK; /* toward zero: rows */
+  return x ? part_batch(p, x, unit_of(e->args[0]->type), n, out, done, err) : TD_OK;
 }
 
 /* A fixed-length truncation in the column's unit: v - (v mod K), K a multiple
@@ -651,6 +696,91 @@ static int vec_strftime(const td_expr *e, const td_vec *args, int64_t n, td_vec 
   return TD_OK;
 }
 
+/* ---- to_weeks .. to_microseconds: a count as a duration (DuckDB's INTERVAL) ---- */
+
+static const struct {
+  const char *name;
+  int64_t us; /* microseconds per unit */
+  bool frac;  /* takes a double (DuckDB: seconds, milliseconds, microseconds) */
+} to_units[] = {{"to_weeks", 7 * 86400000000LL, false}, {"to_days", 86400000000LL, false},
+                {"to_hours", 3600000000LL, false},      {"to_minutes", 60000000LL, false},
+                {"to_seconds", 1000000, true},          {"to_milliseconds", 1000, true},
+                {"to_microseconds", 1, true}};
+
+static int to_unit_index(const td_expr *e) {
+  for (size_t i = 0; i < sizeof to_units / sizeof *to_units; i++)
+    if (strcmp(e->fn->name, to_units[i].name) == 0) return (int)i;
+  return 0;
+}
+
+/* The result is a duration_us, DuckDB's unit (its INTERVAL holds microseconds). */
+static int bind_to_span(td_expr *e, td_error *err) {
+  td_type_id t = e->args[0]->type;
+  e->type = TD_TYPE_DURATION_US;
+  bool ok = t == TD_TYPE_NONE || td_type_is_integer(t) || (to_units[to_unit_index(e)].frac && td_type_is_float(t));
+  return ok ? TD_OK : td__func_arg_error(e, 0, to_units[to_unit_index(e)].frac ? "a number" : "an integer", err);
+}
+
+static int row_to_span(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  int64_t per = to_units[to_unit_index(e)].us, v;
+  bool bad;
+  if (td_type_is_float(a[0].type)) { /* rounded half away from zero, as DuckDB */
+    double d = a[0].v.f * (double)per;
+    bad = !(d > -9.2e18 && d < 9.2e18); /* NaN too */
+    v = bad ? 0 : (int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+  } else {
+    bad = __builtin_mul_overflow(a[0].v.i, per, &v);
+  }
+  if (bad)
+    return td_err_at(err, TD_ERANGE, e->pos, "%s: the interval is out of range at offset %lld", e->fn->name,
+                     (long long)e->pos);
+  *out = td_value_int(TD_TYPE_DURATION_US, v);
+  return TD_OK;
+}
+
+/* ---- @rescale: the binder's change of unit ---- */
+
+/* @rescale(x, type id): x (a timestamp, date or duration) in the unit of
+ * the type whose id is the integer literal; made by the binder so that both
+ * operands of span arithmetic and comparisons share one unit (bind.c).  To
+ * a finer unit it multiplies (an overflow is an error); to date32 (days,
+ * from a date64) it rounds down. */
+static int bind_rescale(td_expr *e, td_error *err) {
+  (void)err;
+  e->type = (td_type_id)e->args[1]->lit.v.i;
+  return TD_OK;
+}
+
+static int64_t rescale_factor(const td_expr *e) { return unit_of(e->args[0]->type) / unit_of(e->type); }
+
+static int rescale_error(const td_expr *e, const td_value *v, td_error *err) {
+  char text[96];
+  td_value_format(v, text, sizeof text);
+  return td_err_at(err, TD_ERANGE, e->pos, "%s %s is out of the range of %s at offset %lld",
+                   td_type_name(v->type), text, td_type_name(e->type), (long long)e->pos);
+}
+
+static int row_rescale(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  int64_t f = rescale_factor(e), v;
+  if (f == 0) v = fdiv(a[0].v.i, unit_of(e->type) / unit_of(a[0].type)); /* date64 -> date32 */
+  else if (__builtin_mul_overflow(a[0].v.i, f, &v)) return rescale_error(e, &a[0], err);
+  *out = td_value_int(e->type, v);
+  return TD_OK;
+}
+
+static int vec_rescale(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = &args[0];
+  int64_t f = rescale_factor(e), *r;
+  if (x->is_const || x->ph != TD_PHYS_I64 || f == 0) return TD_OK;
+  int rc = td__vec_make(out, TD_PHYS_I64, n, x, (void **)&r, err);
+  if (rc) return rc;
+  unsigned bad = 0;
+  for (int64_t i = 0; i < n; i++) bad |= __builtin_mul_overflow(x->i64[i], f, &r[i]) & (!x->valid || x->valid[i]);
+  return td__vec_done(out, bad != 0, done); /* an overflow: the row path reports it */
+}
+
 const td_func td__funcs_time[] = {
     TD_FN_VEC("date_trunc", 2, 2, bind_trunc, row_trunc, true, false, vec_trunc),
     TD_FN_VEC("date_part", 2, 2, bind_part, row_part, true, false, vec_part),
@@ -688,5 +818,13 @@ const td_func td__funcs_time[] = {
     TD_FN("make_timestamp", 1, 6, bind_make_ts, row_make_ts, true, false),
     TD_FN("last_day", 1, 1, bind_last_day, row_last_day, true, false),
     TD_FN("now", 0, 0, bind_now, row_now, false, true),
+    TD_FN_VEC("@rescale", 2, 2, bind_rescale, row_rescale, true, false, vec_rescale),
+    TD_FN("to_weeks", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_days", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_hours", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_minutes", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_seconds", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_milliseconds", 1, 1, bind_to_span, row_to_span, true, false),
+    TD_FN("to_microseconds", 1, 1, bind_to_span, row_to_span, true, false),
     TD_FN("current_timestamp", 0, 0, bind_now, row_now, false, true),
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

@@ -1954,7 +1954,8 @@ static int bind_key(td_table *left, td_table *right, const char *spec, bool exac
 static bool is_on_type(td_type_id t) {
   return is_int_type(t) || t == TD_TYPE_TIMESTAMP || t == TD_TYPE_DATE32 || t == TD_TYPE_DATE64 ||
          t == TD_TYPE_TIMESTAMP_S || t == TD_TYPE_TIMESTAMP_MS || t == TD_TYPE_TIMESTAMP_US ||
-         t == TD_TYPE_TIME32_S || t == TD_TYPE_TIME32_MS || t == TD_TYPE_TIME64_US || t == TD_TYPE_TIME64_NS;
+         t == TD_TYPE_TIME32_S || t == TD_TYPE_TIME32_MS || t == TD_TYPE_TIME64_US || t == TD_TYPE_TIME64_NS ||
+         td_type_is_duration(t);
 }
 
 /* The result definition: left columns, then the right ones (not keys). */
@@ -2028,7 +2029,7 @@ static int join_make(td_table *left, td_table *right, jkind kind, td_join_type t
       char ta[64], tb[64];
       if (!is_on_type(a->type) || !td_field_same_type(a, b))
         rc = td_err(err, TD_ETYPE,
-                    "as-of join: expected columns of one integer, date, time or timestamp type, found %s %s and %s %s",
+                    "as-of join: expected columns of one integer, date, time, timestamp or duration type, found %s %s and %s %s",
                     l, td_field_type_text(a, ta, sizeof ta), r, td_field_type_text(b, tb, sizeof tb));
     }
   }

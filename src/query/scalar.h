@@ -23,8 +23,27 @@ td_value td__scalar_neg(td_type_id type, const td_value *a, bool *overflow);
  * in 'a * b' ..."). */
 int td__overflow_error(const td_expr *e, td_error *err);
 
+/* a / d for a span and an integer, rounded half to even (as DuckDB
+ * divides an INTERVAL): 0, or 1 when d is 0 (the result is NULL), 2 when
+ * the quotient leaves int64 (INT64_MIN / -1: an overflow error). */
+static inline int td__span_div(int64_t a, int64_t d, int64_t *out) {
+  if (d == 0) return 1;
+  if (d == -1 && a == INT64_MIN) return 2;
+  int64_t q = a / d, r = a % d;
+  uint64_t ar = r < 0 ? (uint64_t)0 - (uint64_t)r : (uint64_t)r, ad = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+  if (ar * 2 > ad || (ar * 2 == ad && (q & 1))) q += ((r < 0) != (d < 0)) ? -1 : 1;
+  *out = q;
+  return 0;
+}
+
+/* Whether arithmetic typed `t` works on int64 values: int64, and the
+ * durations and timestamps of span arithmetic (bind.c). */
+static inline bool td__int_result(td_type_id t) {
+  return t == TD_TYPE_INT64 || td_type_is_duration(t) || td_type_is_timestamp(t);
+}
+
 static inline bool td__is_intlike(td_type_id t) {
-  return td_type_is_integer(t) || td_type_is_temporal(t);
+  return td_type_is_integer(t) || td_type_is_temporal(t) || td_type_is_duration(t);
 }
 static inline double td__value_double(const td_value *v) {
   if (td_type_is_float(v->type)) return v->v.f;

@@ -69,7 +69,7 @@ static bool int_range(td_type_id t, int64_t *lo, int64_t *hi) {
     case TD_TYPE_TIME32_MS: *lo = INT32_MIN, *hi = INT32_MAX; return true;
     default:
       *lo = INT64_MIN, *hi = INT64_MAX;
-      return t == TD_TYPE_INT64 || (td_type_is_temporal(t) && td_type_width(t) == 8);
+      return t == TD_TYPE_INT64 || td_type_is_duration(t) || (td_type_is_temporal(t) && td_type_width(t) == 8);
   }
 }
 

@@ -104,7 +104,8 @@ static void unpack_bits(const uint8_t *bits, int64_t off, int64_t n, uint8_t *ou
   } while (0)
 
 static int load_i64(const td_colview *c, int64_t n, td_vec *v, td_error *err) {
-  if (c->type == TD_TYPE_INT64 || (td_type_is_temporal(c->type) && td_type_width(c->type) == 8)) {
+  if (c->type == TD_TYPE_INT64 || td_type_is_duration(c->type) ||
+      (td_type_is_temporal(c->type) && td_type_width(c->type) == 8)) {
     v->i64 = (const int64_t *)c->values + c->offset;
     return TD_OK;
   }

@@ -45,7 +45,18 @@ static void test_unsupported_format(void **state) {
   const char *tz;
   assert_int_equal(td_type_from_format("+l", &t, &tz, &err), TD_EUNSUPPORTED);
   TD_ASSERT_CONTAINS(err.message, "'+l'");
-  assert_int_equal(td_type_from_format("tDs", &t, &tz, &err), TD_EUNSUPPORTED);
+  assert_int_equal(td_type_from_format("tiM", &t, &tz, &err), TD_EUNSUPPORTED); /* interval[months] */
+  assert_int_equal(td_type_from_format("tDx", &t, &tz, &err), TD_EUNSUPPORTED);
+  static const char *const dfmt[] = {"tDs", "tDm", "tDu", "tDn"}; /* durations: one type per unit */
+  for (int i = 0; i < 4; i++) {
+    TD_ASSERT_OK(td_type_from_format(dfmt[i], &t, &tz, &err), &err);
+    assert_int_equal(t, TD_TYPE_DURATION_S + i);
+    assert_null(tz);
+    assert_string_equal(td_type_format(t), dfmt[i]);
+    assert_true(td_type_is_duration(t) && !td_type_is_temporal(t));
+    assert_int_equal(td_type_width(t), 8);
+  }
+  assert_int_equal(td_duration_unit_ns(TD_TYPE_DURATION_MS), 1000000);
   TD_ASSERT_OK(td_type_from_format("tsu:UTC", &t, &tz, &err), &err);
   assert_int_equal(t, TD_TYPE_TIMESTAMP_US);
   assert_string_equal(tz, "UTC");

@@ -184,7 +184,7 @@ static void test_unsupported_type(void **s) {
   assert_int_equal(td_make_table(e.svc, e.key, NULL, &t, &err), TD_EUNSUPPORTED);
   TD_ASSERT_CONTAINS(err.message, "table_schema(table 't')");
   TD_ASSERT_CONTAINS(err.message, "column 'x'");
-  TD_ASSERT_CONTAINS(err.message, "'tDs'");
+  TD_ASSERT_CONTAINS(err.message, "'tiM'");
   env_close(&e);
 }
 

@@ -64,15 +64,9 @@ static void test_schema_and_export(void **state) {
   env e;
   env_open(&e);
   td_error err;
-  td_table_key *key;
-  td_table *t;
-  TD_ASSERT_OK(td_table_key_new("t", &key, &err), &err);
-  TD_ASSERT_OK(td_make_table(e.svc, key, NULL, &t, &err), &err);
-  struct ArrowSchema s;
-  TD_ASSERT_OK(td_table_schema(t, &s, &err), &err);
+  td_table *t = mt_mem_table(&e, "t");
   static const char *const formats[NC] = {"l", "z", "U", "Z"};
-  for (int c = 0; c < NC; c++) assert_string_equal(s.children[c]->format, formats[c]);
-  s.release(&s);
+  mt_expect_formats(t, NC, formats);
   for (int c = 0; c < NC; c++) assert_int_equal(td_table_column_type(t, c), k_types[c]);
   /* The stream hands large columns out with 64-bit offsets, binary with 32. */
   struct ArrowArrayStream st;
@@ -92,7 +86,6 @@ static void test_schema_and_export(void **state) {
   st.release(&st);
   assert_int_equal(rows, NR);
   td_table_release(t);
-  td_table_key_release(key);
   env_close(&e);
 }
 

@@ -259,6 +259,24 @@ void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, i
   td_location_key_release(k);
 }
 
+td_table *mt_mem_table(mt_mem *m, const char *name) {
+  td_error err;
+  td_table_key *key;
+  td_table *t;
+  TD_ASSERT_OK(td_table_key_new(name, &key, &err), &err);
+  TD_ASSERT_OK(td_make_table(m->svc, key, NULL, &t, &err), &err);
+  td_table_key_release(key);
+  return t;
+}
+
+void mt_expect_formats(td_table *t, int n, const char *const *formats) {
+  td_error err;
+  struct ArrowSchema s;
+  TD_ASSERT_OK(td_table_schema(t, &s, &err), &err);
+  for (int c = 0; c < n; c++) assert_string_equal(s.children[c]->format, formats[c]);
+  s.release(&s);
+}
+
 void mt_mem_close(mt_mem *m) {
   td_service_free(m->svc);
   td_memory_backend_release(m->mb);

@@ -90,6 +90,12 @@ void mt_mem_paths(mt_mem *m, int64_t page_size);
  * new_table (names, types and time zones tz as td_schema_make takes them). */
 void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, int ncols, const char *const *names,
                 const td_type_id *types, const char *const *tz, struct ArrowArray *cols);
+/* The table `name` of m->svc (td_make_table; the caller releases it),
+ * failing the test on error. */
+td_table *mt_mem_table(mt_mem *m, const char *name);
+/* Fails the test unless t's exported schema has the Arrow formats
+ * formats[0..n) (the first n columns). */
+void mt_expect_formats(td_table *t, int n, const char *const *formats);
 /* Frees m->svc and releases m->mb and m->fb. */
 void mt_mem_close(mt_mem *m);
 /* A td_source_resolver over an mt_mem (ctx): a path through a file backend

@@ -146,9 +146,9 @@ static void s_schema(void *self, const td_table_key *t, td_request r) {
   td_schema_make(1, names, types, NULL, &ds, NULL);
   td_schema_make(1, pn, pt, NULL, &ps, NULL);
   if (s->schema_mode == TD_SCRIPT_UNSUPPORTED) {
-    /* Turn x into a decimal128(9,2). */
+    /* Turn x into an interval of months. */
     struct ArrowSchema *x = ds.children[0];
-    x->format = "tDs"; /* duration[s], not carried; static storage: the release frees the private copy */
+    x->format = "tiM"; /* interval[months], not carried; static storage: the release frees the private copy */
   }
   td_answer_schema(r, &ds, &ps, NULL);
 }

@@ -37,6 +37,11 @@ typedef struct ipc_vec {
 } ipc_vec;
 
 int ipc_fb_root(const ipc_fb *fb, ipc_tab *t, td_error *err);
+/* In an Arrow IPC Schema message of n bytes (as Parquet writers store it,
+ * base64-decoded, under "ARROW:schema"; with or without its continuation
+ * marker and length): the TimeUnit (0 s .. 3 ns) of top-level field `name`
+ * when it is a Duration, else -1 (also when the message is malformed). */
+int ipc_schema_duration_unit(const uint8_t *msg, size_t n, const char *name);
 int ipc_tab_i64(const ipc_tab *t, int id, int64_t def, int64_t *out, td_error *err);
 int ipc_tab_i32(const ipc_tab *t, int id, int32_t def, int32_t *out, td_error *err);
 int ipc_tab_i16(const ipc_tab *t, int id, int16_t def, int16_t *out, td_error *err);

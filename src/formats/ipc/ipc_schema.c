@@ -158,8 +158,8 @@ static int check_params(const ipc_reader *r, uint8_t tt, const ipc_tab *t, const
       if (!rc) rc = ipc_tab_i32(t, 2, 128, &width, err);
       ok = prec > 0 && (width == 32 || width == 64 || width == 128 || width == 256);
       break;
-    case IPC_T_DURATION:
-      rc = ipc_tab_i16(t, 0, 3, &unit, err);
+    case IPC_T_DURATION: /* unit: TimeUnit = MILLISECOND */
+      rc = ipc_tab_i16(t, 0, 1, &unit, err);
       ok = unit >= 0 && unit <= 3;
       break;
     case IPC_T_INTERVAL:
@@ -289,6 +289,12 @@ static int map_field(ipc_reader *r, const ipc_tab *f, ipc_col *c, const char **t
       set_fixed(c, out, td_type_width(out), true);
       return TD_OK;
     }
+    case IPC_T_DURATION: { /* int64 of the unit (SECOND..NANOSECOND: duration_s..duration_ns) */
+      int16_t unit;
+      if ((rc = check_params(r, tt, &t, tname, err)) || (rc = ipc_tab_i16(&t, 0, 1, &unit, err))) return rc;
+      set_fixed(c, (td_type_id)(TD_TYPE_DURATION_S + unit), 8, true);
+      return TD_OK;
+    }
     case IPC_T_DECIMAL: {
       int32_t prec, scale, bits;
       if ((rc = check_params(r, tt, &t, tname, err))) return rc;
@@ -393,4 +399,33 @@ int ipc_check_version(const ipc_reader *r, int16_t version, td_error *err) {
                   "'%s': metadata version V%d (pre-0.8 Arrow) is not supported (expected V4 or V5)",
                   r->base.io.path, version + 1);
   return TD_OK;
+}
+
+int ipc_schema_duration_unit(const uint8_t *msg, size_t n, const char *name) {
+  if (n >= 8 && ipc_rd_u32(msg) == 0xFFFFFFFFu) msg += 8, n -= 8; /* continuation marker, length */
+  else if (n >= 4) msg += 4, n -= 4;                               /* (pre-1.0) length */
+  if (n > UINT32_MAX) return -1;
+  ipc_fb fb = {msg, (uint32_t)n, "ARROW:schema"};
+  ipc_tab m, schema, f, t;
+  ipc_vec fields;
+  bool has;
+  uint8_t header_type, tt;
+  td_error tmp; /* a malformed schema is ignored: the Parquet types stand */
+  int unit = -1;
+  if (ipc_fb_root(&fb, &m, &tmp) || ipc_tab_u8(&m, 1, 0, &header_type, &tmp) || header_type != 1 ||
+      ipc_tab_table(&m, 2, &schema, &has, &tmp) || !has || ipc_tab_vector(&schema, 1, 4, &fields, &tmp))
+    goto done;
+  for (uint32_t i = 0; i < fields.len; i++) {
+    const char *s;
+    uint32_t len;
+    if (ipc_vec_table(&fields, i, &f, &tmp) || ipc_tab_string(&f, 0, &s, &len, &tmp)) break;
+    if (!s || len != strlen(name) || memcmp(s, name, len) != 0) continue;
+    int16_t u;
+    if (!ipc_tab_u8(&f, 2, 0, &tt, &tmp) && tt == IPC_T_DURATION && !ipc_tab_table(&f, 3, &t, &has, &tmp) &&
+        !ipc_tab_i16(&t, 0, 1, &u, &tmp) && u >= 0 && u <= 3)
+      unit = has ? u : 1;
+    break;
+  }
+done:
+  return unit;
 }

@@ -111,6 +111,13 @@ static ipc_ref field_type(ipc_fbb *b, const td_field *f, uint8_t *tt) {
       if (tz) ipc_fbb_add_ref(b, 1, tz);
       ipc_fbb_add_i16(b, 0, f->type == TD_TYPE_TIMESTAMP ? 3 : (int16_t)(f->type - TD_TYPE_TIMESTAMP_S));
       break;
+    case TD_TYPE_DURATION_S:
+    case TD_TYPE_DURATION_MS:
+    case TD_TYPE_DURATION_US:
+    case TD_TYPE_DURATION_NS:
+      *tt = IPC_T_DURATION;
+      ipc_fbb_add_i16(b, 0, (int16_t)(f->type - TD_TYPE_DURATION_S));
+      break;
     case TD_TYPE_DATE32:
     case TD_TYPE_DATE64:
       *tt = IPC_T_DATE;
@@ -168,6 +175,26 @@ static ipc_ref schema_table(ipc_fbb *b, const td_schema *s, ipc_ref *fields) {
 
 static ipc_ref schema_message(ipc_fbb *b, const td_schema *s, ipc_ref *fields) {
   return message(b, IPC_MSG_SCHEMA, schema_table(b, s, fields), 0);
+}
+
+int td_ipc_schema_bytes(const td_schema *schema, uint8_t **out, size_t *n, td_error *err) {
+  *out = NULL;
+  *n = 0;
+  ipc_ref *fields = td_malloc((size_t)schema->n_fields * sizeof *fields + 1);
+  ipc_fbb b;
+  ipc_fbb_init(&b);
+  int rc = fields ? TD_OK : td_err_nomem(err, "building an IPC schema message");
+  if (!rc && !ipc_fbb_finish(&b, schema_message(&b, schema, fields))) rc = td_err_nomem(err, "building an IPC schema message");
+  if (!rc && !(*out = td_malloc(8 + b.used))) rc = td_err_nomem(err, "building an IPC schema message");
+  if (!rc) {
+    uint32_t head[2] = {0xFFFFFFFFu, (uint32_t)b.used};
+    memcpy(*out, head, 8);
+    memcpy(*out + 8, b.buf + b.cap - b.used, b.used);
+    *n = 8 + b.used;
+  }
+  ipc_fbb_free(&b);
+  td_free(fields);
+  return rc;
 }
 
 static int writer_open(int fd, const td_schema *schema, bool file, td_ipc_stream_writer **out, td_error *err) {

@@ -12,6 +12,8 @@
 #define TD_FORMATS_IPC_WRITER_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "arrow/schema.h"
 #include "tabledata/arrow_abi.h"
@@ -35,6 +37,11 @@ int td_ipc_stream_writer_write(td_ipc_stream_writer *w, const struct ArrowArray 
 /* Compresses the buffers of the record batches written from now on with
  * ZSTD (BodyCompression, BUFFER method), or stops doing so. */
 void td_ipc_stream_writer_compress(td_ipc_stream_writer *w, bool zstd);
+/* The Schema message of `schema` as it starts a stream (continuation
+ * marker, length, flatbuffer), in a new buffer of *n bytes the caller frees
+ * with td_free: what Parquet writers store, base64-encoded, as the footer's
+ * "ARROW:schema" value. */
+int td_ipc_schema_bytes(const td_schema *schema, uint8_t **out, size_t *n, td_error *err);
 /* Writes the end-of-stream marker and frees the writer (NULL is fine).  The
  * writer is freed even when the final write fails. */
 int td_ipc_stream_writer_close(td_ipc_stream_writer *w, td_error *err);

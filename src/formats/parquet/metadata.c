@@ -295,11 +295,45 @@ static void read_row_groups(tc_reader *r, int type, meta_ctx *c) {
   }
 }
 
+/* KeyValue {1: key, 2: value}. */
+typedef struct key_value {
+  const uint8_t *key, *value;
+  int32_t key_len, value_len;
+} key_value;
+
+static void key_value_field(tc_reader *r, int16_t id, int type, void *ctx) {
+  key_value *kv = ctx;
+  if (id == 1) kv->key = tc_binary(r, type, &kv->key_len);
+  else if (id == 2) kv->value = tc_binary(r, type, &kv->value_len);
+  else tc_skip(r, type);
+}
+
+/* key_value_metadata: keeps the value of "ARROW:schema". */
+static void read_key_values(tc_reader *r, int type, meta_ctx *c) {
+  int et;
+  int64_t n = tc_list_min(r, type, &et, 1);
+  if (!tc_ok(r)) return;
+  if (n && et != TC_STRUCT) {
+    tc_fail(r, "key-value metadata is not a list of structs");
+    return;
+  }
+  static const char key[] = "ARROW:schema";
+  for (int64_t i = 0; i < n && tc_ok(r); i++) {
+    key_value kv = {NULL, NULL, 0, 0};
+    read_struct(r, TC_STRUCT, key_value_field, &kv);
+    if (kv.key && kv.value && kv.key_len == (int32_t)(sizeof key - 1) && memcmp(kv.key, key, sizeof key - 1) == 0) {
+      c->m->arrow_schema = kv.value;
+      c->m->arrow_schema_len = kv.value_len;
+    }
+  }
+}
+
 static void file_meta_field(tc_reader *r, int16_t id, int type, void *ctx) {
   meta_ctx *c = ctx;
   if (id == 2 && !c->m->schema) read_schema_list(r, type, c);
   else if (id == 3) c->m->num_rows = tc_int(r, type);
   else if (id == 4 && !c->m->row_groups) read_row_groups(r, type, c);
+  else if (id == 5) read_key_values(r, type, c);
   else if (id == 6) c->m->created_by = tc_binary(r, type, &c->m->created_by_len);
   else tc_skip(r, type);
 }

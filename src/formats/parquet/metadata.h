@@ -103,6 +103,10 @@ typedef struct pq_file_meta {
   pq_row_group *row_groups;
   const uint8_t *created_by; /* into the footer buffer; NULL when absent */
   int32_t created_by_len;
+  /* The "ARROW:schema" key-value (base64 of an Arrow IPC Schema message,
+   * which pyarrow and Polars write): into the footer buffer; NULL when absent. */
+  const uint8_t *arrow_schema;
+  int32_t arrow_schema_len;
 } pq_file_meta;
 
 /* Decodes FileMetaData from buf[0..n).  On error: TD_EFORMAT describing

@@ -10,6 +10,7 @@
 
 #include "arrow/array.h"
 #include "arrow/dict.h"
+#include "formats/ipc/ipc_internal.h"
 #include "formats/parquet/schema_map.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
@@ -62,7 +63,11 @@ static bool stat_value(const pq_column *c, const uint8_t *p, int32_t len, td_val
     case TD_TYPE_TIMESTAMP_MS:
     case TD_TYPE_TIMESTAMP_US:
     case TD_TYPE_TIME64_US:
-    case TD_TYPE_TIME64_NS: out->v.i = v.i64; break;
+    case TD_TYPE_TIME64_NS:
+    case TD_TYPE_DURATION_S:
+    case TD_TYPE_DURATION_MS:
+    case TD_TYPE_DURATION_US:
+    case TD_TYPE_DURATION_NS: out->v.i = v.i64; break;
     case TD_TYPE_FLOAT32: out->v.f = v.f32; return !isnan(out->v.f);
     case TD_TYPE_FLOAT64: out->v.f = v.f64; return !isnan(out->v.f);
     default: return false;
@@ -241,11 +246,37 @@ static int count_leaves(const walk *w, int32_t *i, int64_t *leaves, int depth, t
   return TD_OK;
 }
 
-static int add_column(pq_reader *r, const pq_schema_elem *e, int32_t leaf, td_error *err) {
+/* Decodes base64 text (RFC 4648, '=' padding, no line breaks) into a new
+ * buffer; NULL (and *n 0) when it is not valid base64 or memory runs out. */
+static uint8_t *base64_decode(const uint8_t *s, size_t len, size_t *n) {
+  *n = 0;
+  while (len && s[len - 1] == '=') len--;
+  uint8_t *out = td_malloc(len / 4 * 3 + 3);
+  if (!out) return NULL;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < len; i++) {
+    int c = s[i], v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
+                    : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+    if (v < 0) {
+      td_free(out);
+      *n = 0;
+      return NULL;
+    }
+    acc = (acc << 6) | (uint32_t)v;
+    if ((bits += 6) >= 8) out[(*n)++] = (uint8_t)(acc >> (bits -= 8));
+  }
+  return out;
+}
+
+static int add_column(pq_reader *r, const pq_schema_elem *e, int32_t leaf, const uint8_t *arrow_schema,
+                      size_t arrow_len, td_error *err) {
   pq_colinfo ci;
   const char *tz;
   char why[256];
   if (!pq_map_type(e, &ci, &tz, why, sizeof why)) return td_reader_add_unsupported(&r->base, e->name, why, err);
+  int unit = ci.type == TD_TYPE_INT64 && arrow_schema ? ipc_schema_duration_unit(arrow_schema, arrow_len, e->name) : -1;
+  if (unit >= 0) ci.type = (td_type_id)(TD_TYPE_DURATION_S + unit); /* an Arrow duration stored as INT64 */
   if (e->type == PQ_FLBA && (e->type_length <= 0 || e->type_length > (1 << 20)))
     return td_err(err, TD_EFORMAT, "column '%s' has fixed length %d", e->name, e->type_length);
   int64_t k = r->base.schema.n_fields;
@@ -269,21 +300,30 @@ static int map_schema(pq_reader *r, td_error *err) {
   int64_t leaves = 0;
   if (root->num_children < 0 || root->num_children >= m->n_schema + 1)
     return td_err(err, TD_EFORMAT, "schema root claims %d children", root->num_children);
+  size_t arrow_len = 0; /* the writer's Arrow schema: which INT64 columns are durations */
+  uint8_t *arrow = m->arrow_schema ? base64_decode(m->arrow_schema, (size_t)m->arrow_schema_len, &arrow_len) : NULL;
   for (int32_t k = 0; k < root->num_children; k++) {
     int32_t at = i;
     int64_t first_leaf = leaves;
     int rc = count_leaves(&w, &i, &leaves, 1, err);
-    if (rc) return rc;
+    if (rc) {
+      td_free(arrow);
+      return rc;
+    }
     const pq_schema_elem *e = &m->schema[at];
     if (e->num_children > 0 || e->repetition == PQ_REPEATED) {
       char why[512];
       pq_describe_nested(m->schema, m->n_schema, at, why, sizeof why);
       rc = td_reader_add_unsupported(&r->base, e->name, why, err);
     } else {
-      rc = add_column(r, e, (int32_t)first_leaf, err);
+      rc = add_column(r, e, (int32_t)first_leaf, arrow, arrow_len, err);
     }
-    if (rc) return rc;
+    if (rc) {
+      td_free(arrow);
+      return rc;
+    }
   }
+  td_free(arrow);
   if (i != m->n_schema)
     return td_err(err, TD_EFORMAT, "schema has %d elements but its tree covers %d", m->n_schema, i);
   for (int32_t g = 0; g < m->n_row_groups; g++) {

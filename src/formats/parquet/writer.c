@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "formats/ipc/ipc_writer.h"
 #include "formats/parquet/metadata.h"
 #include "formats/parquet/thrift.h"
 #include "formats/parquet/writer.h"
@@ -910,6 +911,43 @@ static void column_chunk(pw_buf *b, const td_field *f, const pw_chunk *c, int64_
   t_stop(b); /* ColumnChunk */
 }
 
+/* key_value_metadata (FileMetaData field 5) with "ARROW:schema": the base64
+ * of the schema's Arrow IPC Schema message, as pyarrow writes it, so that
+ * readers (this one, pyarrow, Polars) know the INT64 columns that are
+ * durations.  Written only when a column is a duration: the other types are
+ * told by the Parquet schema itself. */
+static int arrow_schema_metadata(pw_buf *b, int16_t *last, const td_schema *s, td_error *err) {
+  bool any = false;
+  for (int64_t i = 0; i < s->n_fields; i++) any |= td_type_is_duration(s->fields[i].type);
+  if (!any) return TD_OK;
+  uint8_t *msg;
+  size_t n;
+  int rc = td_ipc_schema_bytes(s, &msg, &n, err);
+  if (rc) return rc;
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char *text = td_malloc((n + 2) / 3 * 4 + 1);
+  if (!text) {
+    td_free(msg);
+    return td_err_nomem(err, "writing a Parquet footer");
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)msg[i] << 16 | (i + 1 < n ? (uint32_t)msg[i + 1] << 8 : 0) | (i + 2 < n ? msg[i + 2] : 0);
+    text[k++] = b64[v >> 18 & 63];
+    text[k++] = b64[v >> 12 & 63];
+    text[k++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+    text[k++] = i + 2 < n ? b64[v & 63] : '=';
+  }
+  td_free(msg);
+  int16_t kv = 0;
+  t_list(b, last, 5, TC_STRUCT, 1);
+  t_binary(b, &kv, 1, "ARROW:schema", 12);
+  t_binary(b, &kv, 2, text, (int64_t)k);
+  t_stop(b);
+  td_free(text);
+  return TD_OK;
+}
+
 int td_parquet_writer_close(td_parquet_writer *w, td_error *err) {
   if (!w) return TD_OK;
   int rc = flush_group(w, err);
@@ -947,6 +985,11 @@ int td_parquet_writer_close(td_parquet_writer *w, td_error *err) {
     t_field(&b, &rg, 7, TC_I16);
     put_zigzag(&b, g);
     t_stop(&b);
+  }
+  if ((rc = arrow_schema_metadata(&b, &last, &w->schema, err))) {
+    td_free(b.p);
+    td_parquet_writer_abort(w);
+    return rc;
   }
   static const char created_by[] = "tabledata version " TD_VERSION_STRING;
   t_binary(&b, &last, 6, created_by, (int64_t)sizeof created_by - 1);

@@ -45,7 +45,7 @@ static bool expect_supported(json_t *f) {
   if (!strcmp(t, "utf8view") || !strcmp(t, "binaryview")) return true; /* read as utf8 */
   if (!strcmp(t, "fixedsizebinary")) return true;                      /* read as binary */
   if (str || !strcmp(t, "bool") || !strcmp(t, "timestamp") || !strcmp(t, "date") ||
-      !strcmp(t, "time"))
+      !strcmp(t, "time") || !strcmp(t, "duration")) /* durations: int64 of the unit, every unit */
     return true;
   if (!strcmp(t, "int")) return true; /* every width, uint64 too (its values compared as unsigned) */
   if (!strcmp(t, "floatingpoint")) return true; /* HALF widens to float32 */
@@ -157,7 +157,7 @@ static int compare_row(const td_colview *got, int64_t i, json_t *field, json_t *
   if (!strcmp(t, "int") && !json_is_true(json_object_get(json_object_get(field, "type"), "isSigned")) &&
       json_is_string(v))
     e = (int64_t)strtoull(json_string_value(v), NULL, 10);
-  /* dates, times and timestamps keep the file's unit: the values are equal as written */
+  /* dates, times, timestamps and durations keep the file's unit: the values are equal as written */
   return td_colview_int(got, i) != e;
 }
 

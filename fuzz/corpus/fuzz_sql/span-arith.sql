@@ -1,0 +1,1 @@
+SELECT epoch(Ts - Ts), date_part('hour', TIMESTAMP '2024-01-01' - Ts), (Ts - TIMESTAMP '2000-01-01') * Key / 3, -(Ts - Ts) FROM t ORDER BY Ts - TIMESTAMP '2000-01-01'

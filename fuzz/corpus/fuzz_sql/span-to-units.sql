@@ -1,0 +1,1 @@
+SELECT Ts + to_seconds(Price), to_days(Key), DATE '2024-01-01' - CAST(Ts AS DATE), coalesce(Ts - Ts, to_hours(1)) FROM t
