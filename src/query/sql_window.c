@@ -385,9 +385,60 @@ static int qualify_aliases(const td_select *q, const td_schema *def, td_expr **s
   return TD_OK;
 }
 
+/* Whether e is a comparison of q's item named by its alias, when that item
+ * is row_number() or rank() OVER (...) (and no source column has the
+ * name), with an integer literal: `rn = 1`, `rn <= 3`, `1 = rn`. */
+static bool rank_bound(const td_select *q, const td_schema *def, const td_expr *e) {
+  if (e->kind != TD_EXPR_BINARY || e->n_args != 2 || e->op < TD_OP_EQ || e->op > TD_OP_GE) return false;
+  for (int s = 0; s < 2; s++) {
+    const td_expr *c = e->args[s], *l = e->args[1 - s];
+    if (c->kind != TD_EXPR_COLUMN || l->kind != TD_EXPR_LITERAL || l->lit.is_null || l->lit.type != TD_TYPE_INT64 ||
+        td_schema_find(def, c->name) >= 0)
+      continue;
+    for (int64_t i = 0; i < q->n_items; i++) {
+      const td_expr *x = q->items[i].expr;
+      if (q->items[i].alias && x && strcmp(q->items[i].alias, c->name) == 0)
+        return is_over(x) && (strcmp(x->args[0]->name, "row_number") == 0 || strcmp(x->args[0]->name, "rank") == 0);
+    }
+  }
+  return false;
+}
+
+/* A FROM subquery whose outer statement filters on its row number (`SELECT
+ * ... FROM (SELECT ..., row_number() OVER (...) AS rn FROM t) WHERE rn = 1`):
+ * the first such conjunct of the outer WHERE becomes q's QUALIFY too (the
+ * outer WHERE still applies; it keeps every row then), so the first rows
+ * (or top k) per partition are found without the window's sort.  Only when
+ * nothing in q applies after QUALIFY that the filter could change (LIMIT,
+ * OFFSET, DISTINCT, set operations), and the outer reads q alone. */
+static int push_rank_filter(td_select *q, const td_schema *def, td_error *err) {
+  const td_select *o = q->outer;
+  if (!o || o->from_sub != q || o->n_joins || !o->where || q->qualify || q->has_limit || q->offset || q->distinct ||
+      q->n_distinct_on || q->n_terms || q->n_group_by || q->group_by_all || q->having)
+    return TD_OK;
+  const td_expr *stack[64], *hit = NULL;
+  int n = 0;
+  stack[n++] = o->where;
+  while (n > 0 && !hit) {
+    const td_expr *e = stack[--n];
+    if (e->kind == TD_EXPR_BINARY && e->op == TD_OP_AND && e->n_args == 2 && n + 2 <= 64) {
+      stack[n++] = e->args[1];
+      stack[n++] = e->args[0];
+    } else if (rank_bound(q, def, e)) {
+      hit = e;
+    }
+  }
+  if (!hit) return TD_OK;
+  int rc = td_expr_clone(hit, &q->qualify, err);
+  q->qualify_pos = hit->pos;
+  return rc;
+}
+
 int td__window_extract(td_select *q, const td_schema *def, td_expr **items, int64_t n_items, bool aggregate,
                        td_win_set **out, td_error *err) {
   *out = NULL;
+  int rc = aggregate ? TD_OK : push_rank_filter(q, def, err);
+  if (rc) return rc;
   const td_expr *first = q->qualify;
   for (int64_t i = 0; !first && i < n_items; i++) first = find_over(items[i]);
   for (int64_t i = 0; !first && i < q->n_order_by; i++) first = find_over(q->order_by[i].expr);
@@ -401,7 +452,6 @@ int td__window_extract(td_select *q, const td_schema *def, td_expr **items, int6
   }
   td_win_set *w = td_calloc(1, sizeof *w);
   if (!w) return td_err_nomem(err, "planning a window");
-  int rc = TD_OK;
   for (int64_t i = 0; rc == TD_OK && i < n_items; i++) rc = replace(w, &items[i], err);
   for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = replace(w, &q->order_by[i].expr, err);
   if (rc == TD_OK && q->qualify) rc = qualify_aliases(q, def, &q->qualify, err);
@@ -441,10 +491,15 @@ typedef struct wfn {
 
 /* A partition's walk state, positions relative to its first row in window
  * order.  On a live table each partition keeps its own between cycles. */
+/* A compensated float sum: finite values in sum + comp, the others counted. */
+typedef struct kacc {
+  double sum, comp;
+  int64_t nonfinite[3]; /* NaN, +inf, -inf (kept out of sum) */
+} kacc;
+
 typedef struct wst {
   int64_t peer_start, peer_end, dense, lo, hi, cnt, isum, ptr;
-  double fsum, comp;
-  int64_t nonfinite[3]; /* NaN, +inf, -inf in the frame (kept out of fsum) */
+  kacc k;
   int64_t *dq; /* min/max: monotone deque of positions [head, tail) */
   int64_t head, tail, cap;
 } wst;
@@ -542,21 +597,21 @@ static bool in_range(const wpass *w, int64_t s, int64_t k) {
  * and leaving (-1) a sliding frame: no drift beyond the last bits.  NaN and
  * the infinities are counted instead, so one that leaves the frame leaves
  * no NaN behind (inf - inf) and the sum is DuckDB's (ksum_value). */
-static void ksum(wst *st, double x, int dir) {
+static void ksum(kacc *st, double x, int dir) {
   if (!isfinite(x)) {
     st->nonfinite[isnan(x) ? 0 : x > 0 ? 1 : 2] += dir;
     return;
   }
-  double *s = &st->fsum, *c = &st->comp;
+  double *s = &st->sum, *c = &st->comp;
   x *= dir;
   double t = *s + x;
   *c += fabs(*s) >= fabs(x) ? (*s - t) + x : (x - t) + *s;
   *s = t;
 }
 
-static double ksum_value(const wst *s) {
+static double ksum_value(const kacc *s) {
   if (s->nonfinite[0] || (s->nonfinite[1] && s->nonfinite[2])) return NAN;
-  return s->nonfinite[1] ? INFINITY : s->nonfinite[2] ? -INFINITY : s->fsum + s->comp;
+  return s->nonfinite[1] ? INFINITY : s->nonfinite[2] ? -INFINITY : s->sum + s->comp;
 }
 
 /* Room for one more deque entry. */
@@ -623,23 +678,23 @@ static int step(wpass *w, wst *s, int64_t pe, int64_t k, td_error *err) {
           int rc = dq_room(s, err);
           if (rc) return rc;
           s->dq[s->tail++] = s->hi;
-        } else if (fl) ksum(s, td_colview_double(arg, r), 1);
+        } else if (fl) ksum(&s->k, td_colview_double(arg, r), 1);
         else s->isum += td_colview_int(arg, r);
       }
       for (; s->lo < fs; s->lo++) { /* rows leaving it */
         int64_t r = w->perm[s->lo];
         if (!td_colview_valid(arg, r)) continue;
         s->cnt--;
-        if (fl) ksum(s, td_colview_double(arg, r), -1);
+        if (fl) ksum(&s->k, td_colview_double(arg, r), -1);
         else if (f->kind != W_MIN && f->kind != W_MAX) s->isum -= td_colview_int(arg, r);
       }
       while (s->tail > s->head && s->dq[s->head] < s->lo) s->head++;
-      if (s->cnt == 0) s->fsum = s->comp = 0, s->isum = 0; /* no drift once empty */
+      if (s->cnt == 0) s->k.sum = s->k.comp = 0, s->isum = 0; /* no drift once empty */
       if (f->kind == W_COUNT) v = s->cnt;
       else if (f->kind == W_MIN || f->kind == W_MAX) at = s->tail > s->head ? w->perm[s->dq[s->head]] : -1;
       else if (!s->cnt) ok = false;
-      else if (f->kind == W_AVG) w->fv[o] = (fl ? ksum_value(s) : (double)s->isum) / (double)s->cnt;
-      else if (fl) w->fv[o] = ksum_value(s);
+      else if (f->kind == W_AVG) w->fv[o] = (fl ? ksum_value(&s->k) : (double)s->isum) / (double)s->cnt;
+      else if (fl) w->fv[o] = ksum_value(&s->k);
       else v = s->isum;
   }
   if (value_kind(f->kind)) w->idx[o] = at;
@@ -854,6 +909,90 @@ static int run_fn(wop *op, int64_t j, const td_colview *views, const int64_t *pe
   return rc;
 }
 
+/* Whether f's frame is its whole partition in arrival order (no ORDER BY,
+ * no frame clause) and its value one per partition, or the row's place in
+ * it: computed by whole_fn, without ordering the rows. */
+static bool whole_kind(const wfn *f) {
+  return f->frame == F_WHOLE && f->n_keys == f->n_part && f->kind != W_LAG && f->kind != W_LEAD;
+}
+
+/* One partition's aggregate over its whole frame. */
+typedef struct gagg {
+  kacc k;
+  int64_t cnt, isum, rows;
+  int64_t at; /* the row whose value it is (first, last, min, max), -1 none */
+} gagg;
+
+/* Function f (whole_kind) over n rows, row r in partition gid[r] (gid NULL:
+ * one partition) of ng, into the builder a: one pass folds each partition's
+ * rows in arrival order (so every value is the walk's: sums add in the same
+ * order, min and max keep the last of equal values), a second gives each
+ * row its partition's value. */
+static int whole_fn(const wfn *f, const td_colview *views, const uint32_t *gid, int64_t ng, int64_t n, td_array *a,
+                    td_error *err) {
+  wpass w;
+  int rc = pass_init(&w, f, views, 0, n, a, err);
+  gagg *g = rc == TD_OK ? td_malloc((size_t)(ng + 1) * sizeof *g) : NULL;
+  if (rc == TD_OK && !g) rc = td_err_nomem(err, "computing a window");
+  if (rc) {
+    pass_free(&w);
+    return rc;
+  }
+  for (int64_t i = 0; i < ng; i++) g[i] = (gagg){.at = -1};
+  const td_colview *arg = f->arg >= 0 ? &views[f->arg] : NULL;
+  td_sort_key one = {arg, false};
+  bool fl = arg && (arg->type == TD_TYPE_FLOAT64 || arg->type == TD_TYPE_FLOAT32);
+  for (int64_t r = 0; r < n; r++) {
+    gagg *p = &g[gid ? gid[r] : 0];
+    p->rows++;
+    switch (f->kind) {
+      case W_ROW_NUMBER: w.iv[r] = p->rows; break;
+      case W_RANK:
+      case W_DENSE_RANK: w.iv[r] = 1; break; /* every row a peer */
+      case W_FIRST:
+        if (p->at < 0) p->at = r;
+        break;
+      case W_LAST: p->at = r; break;
+      case W_MIN:
+      case W_MAX:
+        if (td_colview_valid(arg, r)) {
+          int c = p->at < 0 ? 0 : td_sort_compare(&one, 1, p->at, &one, r);
+          if (f->kind == W_MAX ? c <= 0 : c >= 0) p->at = r;
+        }
+        break;
+      case W_COUNT_STAR: break;
+      default:
+        if (!td_colview_valid(arg, r)) break;
+        p->cnt++;
+        if (fl) ksum(&p->k, td_colview_double(arg, r), 1);
+        else p->isum = (int64_t)((uint64_t)p->isum + (uint64_t)td_colview_int(arg, r)); /* wraps as the walk's */
+    }
+  }
+  bool numbered = f->kind == W_ROW_NUMBER || f->kind == W_RANK || f->kind == W_DENSE_RANK;
+  for (int64_t r = 0; r < n && !numbered; r++) {
+    const gagg *p = &g[gid ? gid[r] : 0];
+    w.ok[r] = true;
+    switch (f->kind) {
+      case W_FIRST:
+      case W_LAST:
+      case W_MIN:
+      case W_MAX: w.idx[r] = p->at; break;
+      case W_COUNT_STAR: w.iv[r] = p->rows; break;
+      case W_COUNT: w.iv[r] = p->cnt; break;
+      default:
+        if (!p->cnt) w.ok[r] = false;
+        else if (f->kind == W_AVG) w.fv[r] = (fl ? ksum_value(&p->k) : (double)p->isum) / (double)p->cnt;
+        else if (fl) w.fv[r] = ksum_value(&p->k);
+        else w.iv[r] = p->isum;
+    }
+  }
+  if (numbered) memset(w.ok, 1, (size_t)n);
+  td_free(g);
+  rc = emit(&w, n, a, err);
+  pass_free(&w);
+  return rc;
+}
+
 /* Function j for appended input rows [b, b + m) from the live partitions
  * (views: op->mat); *fallback when a row needs a recompute: it sorts before
  * its partition's last row, or ties it where that changes the last row. */
@@ -1013,17 +1152,27 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   for (int64_t i = 0; rc == TD_OK && op->inc && i < nf; i++)
     if (op->used[i] && (rc = td_array_init(&op->mat[i], rd.views[i].type, n, err)) == TD_OK)
       rc = td_array_append_view(&op->mat[i], &rd.views[i], 0, n, err);
+  /* the rows ordered for function perm_of (-1: none yet); partitioned for group_of */
+  int64_t perm_of = -1, group_of = -1, n_groups = 0;
+  uint32_t *gid = NULL;
   for (int64_t j = 0; rc == TD_OK && j < op->n_fns; j++) {
     const wfn *f = &op->fns[j];
-    if (j == 0 || !same_sort(f, &op->fns[j - 1])) {
-      td_sort_key keys[TD_WIN_MAX_KEYS];
-      for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.keys[f->keys[k]], f->desc[k]};
+    bool whole = !op->inc && whole_kind(f);
+    td_sort_key keys[TD_WIN_MAX_KEYS];
+    for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.keys[f->keys[k]], f->desc[k]};
+    if (whole && (group_of < 0 || !same_sort(f, &op->fns[group_of]))) {
+      td_free(gid);
+      rc = td__win_groups(keys, f->n_part, n, t->threads, &gid, &n_groups, err);
+      group_of = j;
+    } else if (!whole && (perm_of < 0 || !same_sort(f, &op->fns[perm_of]))) {
       td_free(starts);
       rc = td__win_partition(keys, f->n_keys, f->n_part, n, t->threads, perm, &starts, &n_parts, err);
+      perm_of = j;
     }
     td_array a;
     memset(&a, 0, sizeof a);
-    if (rc == TD_OK) rc = run_fn(op, j, rd.keys, perm, starts, n_parts, n, t->threads, &a, err);
+    if (rc == TD_OK && whole) rc = whole_fn(f, rd.keys, gid, n_groups, n, &a, err);
+    else if (rc == TD_OK) rc = run_fn(op, j, rd.keys, perm, starts, n_parts, n, t->threads, &a, err);
     struct ArrowArray arr;
     td_type_id type = a.type;
     if (rc == TD_OK && (rc = td_array_export(&a, &arr, err)) == TD_OK &&
@@ -1037,6 +1186,7 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   }
   td_free(perm); /* before the result's chunks are made */
   perm = NULL;
+  td_free(gid);
   if (rc == TD_OK) rc = publish(v, sh, nf + op->n_fns, n, d->version, &out->snap, err);
   out->replaced = true;
   if (rc == TD_OK && op->inc) {
