@@ -56,19 +56,22 @@ static int64_t unit_ns(const char *u) {
   return 0;
 }
 
-/* One frame bound: UNBOUNDED PRECEDING (-1), CURRENT ROW (0) or
- * n PRECEDING; `end` for the bound after AND, which must be CURRENT ROW. */
-static int parse_bound(td_parser *p, bool rows, bool end, int64_t *n, bool *interval) {
+/* A frame bound's kind. */
+enum { BD_UNB_PREC, BD_PREC, BD_CUR, BD_FOLL, BD_UNB_FOLL };
+
+/* One frame bound: *kind (BD_*), *n its offset (n PRECEDING / FOLLOWING),
+ * *interval when n is an interval in nanoseconds (RANGE only). */
+static int parse_bound(td_parser *p, bool rows, int *kind, int64_t *n, bool *interval) {
+  *n = 0;
+  *interval = false;
   if (td__accept_kw(p, "UNBOUNDED")) {
-    if (td__is_kw(p, "FOLLOWING")) return not_supported(p, "UNBOUNDED FOLLOWING (frames past the current row)");
-    if (end) return not_supported(p, "a frame ending before the current row");
-    if (!td__accept_kw(p, "PRECEDING")) return td__expected(p, "PRECEDING after UNBOUNDED");
-    *n = -1;
+    *kind = td__accept_kw(p, "FOLLOWING") ? BD_UNB_FOLL : BD_UNB_PREC;
+    if (*kind == BD_UNB_PREC && !td__accept_kw(p, "PRECEDING")) return td__expected(p, "PRECEDING or FOLLOWING after UNBOUNDED");
     return TD_OK;
   }
   if (td__accept_kw(p, "CURRENT")) {
     if (!td__accept_kw(p, "ROW")) return td__expected(p, "ROW after CURRENT");
-    *n = 0;
+    *kind = BD_CUR;
     return TD_OK;
   }
   int64_t pos = p->tok.pos;
@@ -90,32 +93,53 @@ static int parse_bound(td_parser *p, bool rows, bool end, int64_t *n, bool *inte
   td_expr_free(x);
   if (!is_int && !(is_iv && !rows && *n >= 0))
     return td_err_at(p->err, TD_EPARSE, pos,
-                     rows ? "expected a non-negative integer before PRECEDING at offset %lld"
-                          : "expected a non-negative integer or an INTERVAL before PRECEDING at offset %lld",
+                     rows ? "expected a non-negative integer before PRECEDING or FOLLOWING at offset %lld"
+                          : "expected a non-negative integer or an INTERVAL before PRECEDING or FOLLOWING at offset %lld",
                      (long long)pos);
-  if (td__is_kw(p, "FOLLOWING")) return not_supported(p, "FOLLOWING (frames past the current row)");
-  if (end) return not_supported(p, "a frame ending before the current row");
-  if (!td__accept_kw(p, "PRECEDING")) return td__expected(p, "PRECEDING or FOLLOWING");
+  if (td__accept_kw(p, "FOLLOWING")) *kind = BD_FOLL;
+  else if (td__accept_kw(p, "PRECEDING")) *kind = BD_PREC;
+  else return td__expected(p, "PRECEDING or FOLLOWING");
   return TD_OK;
 }
 
+static int frame_error(td_parser *p, int64_t pos, const char *what) {
+  return td_err_at(p->err, TD_EPARSE, pos, "%s at offset %lld", what, (long long)pos);
+}
+
+/* [ROWS | RANGE] bound | BETWEEN bound AND bound, into e's args[2..4]
+ * (sql_window.h). */
 static int parse_frame(td_parser *p, td_expr *e) {
   if (td__is_kw(p, "GROUPS")) return not_supported(p, "GROUPS frames");
   bool rows = td__is_kw(p, "ROWS");
   if (!rows && !td__is_kw(p, "RANGE")) return TD_OK;
   td__next(p);
-  int64_t n = 0, end = 0;
+  int64_t n = 0, n2 = 0, pos = p->tok.pos, pos2 = pos;
+  int k1, k2 = BD_CUR;
   bool iv = false, iv2 = false;
   bool between = td__accept_kw(p, "BETWEEN");
-  int rc = parse_bound(p, rows, false, &n, &iv);
+  pos = pos2 = p->tok.pos;
+  int rc = parse_bound(p, rows, &k1, &n, &iv);
   if (!rc && between) {
     if (!td__accept_kw(p, "AND")) return td__expected(p, "AND in the frame");
-    rc = parse_bound(p, rows, true, &end, &iv2);
+    pos2 = p->tok.pos;
+    rc = parse_bound(p, rows, &k2, &n2, &iv2);
   }
   if (rc) return rc;
-  e->args[2]->lit.v.i = rows ? TD_WFRAME_ROWS : TD_WFRAME_RANGE;
-  e->args[3]->lit.v.i = n;
-  e->args[4]->lit.v.i = iv;
+  if (k1 == BD_UNB_FOLL) return frame_error(p, pos, "a frame cannot start at UNBOUNDED FOLLOWING");
+  if (k2 == BD_UNB_PREC) return frame_error(p, pos2, "a frame cannot end at UNBOUNDED PRECEDING");
+  if (k1 == BD_FOLL && !between) return frame_error(p, pos, "a frame starting from a following row cannot end with the current row");
+  if (k1 == BD_FOLL && (k2 == BD_CUR || k2 == BD_PREC))
+    return frame_error(p, pos2, "a frame starting from a following row cannot have preceding rows");
+  if (k1 == BD_CUR && k2 == BD_PREC) return frame_error(p, pos2, "a frame starting from the current row cannot have preceding rows");
+  if (!rows && k1 == BD_FOLL) return frame_error(p, pos, "a RANGE frame starting at n FOLLOWING is not supported");
+  if (!rows && k2 == BD_PREC) return frame_error(p, pos2, "a RANGE frame ending at n PRECEDING is not supported");
+  int start = k1 == BD_FOLL ? TD_WB_FOLLOWING : TD_WB_DEFAULT;
+  int stop = k2 == BD_FOLL ? TD_WB_FOLLOWING : k2 == BD_UNB_FOLL ? TD_WB_UNBOUNDED : k2 == BD_PREC ? TD_WB_PRECEDING
+                                                                                                    : TD_WB_DEFAULT;
+  e->args[2]->lit.v.i = (rows ? TD_WFRAME_ROWS : TD_WFRAME_RANGE) | (iv ? TD_WF_START_IV : 0) |
+                        (iv2 ? TD_WF_END_IV : 0) | (int64_t)start << 8 | (int64_t)stop << 12;
+  e->args[3]->lit.v.i = k1 == BD_UNB_PREC ? -1 : k1 == BD_CUR ? 0 : n;
+  e->args[4]->lit.v.i = n2;
   return TD_OK;
 }
 
@@ -191,7 +215,8 @@ static void put_int(td_strbuf *b, int64_t v) {
 
 void td__print_over(td_strbuf *b, const td_expr *e) {
   td_expr *const *a = e->args;
-  int64_t np = a[1]->lit.v.i, kind = a[2]->lit.v.i, n = a[3]->lit.v.i;
+  int64_t np = a[1]->lit.v.i, kind = a[2]->lit.v.i & 15, n = a[3]->lit.v.i, n2 = a[4]->lit.v.i;
+  int64_t start = a[2]->lit.v.i >> 8 & 15, stop = a[2]->lit.v.i >> 12 & 15;
   put_expr(b, a[0]);
   td__sb_put(b, " OVER (");
   for (int64_t i = 0; i < np; i++) {
@@ -208,10 +233,18 @@ void td__print_over(td_strbuf *b, const td_expr *e) {
     td__sb_put(b, e->n_args > 5 ? " " : "");
     td__sb_put(b, kind == TD_WFRAME_ROWS ? "ROWS BETWEEN " : "RANGE BETWEEN ");
     if (n < 0) td__sb_put(b, "UNBOUNDED");
-    else if (a[4]->lit.v.i) td__sb_put(b, "INTERVAL '");
+    else if (a[2]->lit.v.i & TD_WF_START_IV) td__sb_put(b, "INTERVAL '");
     if (n >= 0) put_int(b, n);
-    if (n >= 0 && a[4]->lit.v.i) td__sb_put(b, " nanoseconds'");
-    td__sb_put(b, " PRECEDING AND CURRENT ROW");
+    if (n >= 0 && a[2]->lit.v.i & TD_WF_START_IV) td__sb_put(b, " nanoseconds'");
+    td__sb_put(b, start == TD_WB_FOLLOWING ? " FOLLOWING AND " : " PRECEDING AND ");
+    if (stop == TD_WB_UNBOUNDED) td__sb_put(b, "UNBOUNDED FOLLOWING");
+    else if (stop == TD_WB_DEFAULT) td__sb_put(b, "CURRENT ROW");
+    else {
+      if (a[2]->lit.v.i & TD_WF_END_IV) td__sb_put(b, "INTERVAL '");
+      put_int(b, n2);
+      if (a[2]->lit.v.i & TD_WF_END_IV) td__sb_put(b, " nanoseconds'");
+      td__sb_put(b, stop == TD_WB_FOLLOWING ? " FOLLOWING" : " PRECEDING");
+    }
   }
   td__sb_put(b, ")");
 }
@@ -471,8 +504,12 @@ int td__window_extract(td_select *q, const td_schema *def, td_expr **items, int6
 
 typedef enum wkind {
   W_ROW_NUMBER, W_RANK, W_DENSE_RANK, W_LAG, W_LEAD, W_FIRST, W_LAST,
-  W_SUM, W_AVG, W_MIN, W_MAX, W_COUNT, W_COUNT_STAR
+  W_SUM, W_AVG, W_MIN, W_MAX, W_COUNT, W_COUNT_STAR, W_NTILE, W_PERCENT_RANK, W_CUME_DIST, W_NTH
 } wkind;
+
+/* A RANGE frame's end: the current row's last peer, the partition's end,
+ * or the last row whose key is within n_after after the current row's. */
+enum { R_PEERS, R_UNBOUNDED, R_FOLLOWING };
 
 enum { F_WHOLE, F_PEERS, F_ROWS, F_RANGE };
 
@@ -483,7 +520,10 @@ typedef struct wfn {
   int64_t keys[TD_WIN_MAX_KEYS];
   bool desc[TD_WIN_MAX_KEYS];
   int frame;
-  int64_t n;                 /* F_ROWS: rows before (-1: all); F_RANGE: offset in the key's units */
+  int64_t lo, hi;            /* F_ROWS: the frame is rows k + lo .. k + hi (INT64_MIN / MAX: unbounded) */
+  int64_t n;                 /* F_RANGE: the start's offset in the key's units (-1: unbounded, 0: current row) */
+  int range_end;             /* F_RANGE: R_* */
+  int64_t n_after;           /* R_FOLLOWING: the end's offset */
   int64_t range_col;
   bool range_desc;
   td_type_id out;
@@ -498,7 +538,7 @@ typedef struct kacc {
 } kacc;
 
 typedef struct wst {
-  int64_t peer_start, peer_end, dense, lo, hi, cnt, isum, ptr;
+  int64_t peer_start, peer_end, dense, lo, hi, cnt, isum, ptr, ptr2;
   kacc k;
   int64_t *dq; /* min/max: monotone deque of positions [head, tail) */
   int64_t head, tail, cap;
@@ -553,7 +593,7 @@ typedef struct wpass {
 } wpass;
 
 static bool value_kind(wkind k) {
-  return k == W_LAG || k == W_LEAD || k == W_FIRST || k == W_LAST || k == W_MIN || k == W_MAX;
+  return k == W_LAG || k == W_LEAD || k == W_FIRST || k == W_LAST || k == W_MIN || k == W_MAX || k == W_NTH;
 }
 
 /* Whether an appended row can be computed from its partition's state
@@ -561,7 +601,11 @@ static bool value_kind(wkind k) {
  * row), not without ORDER BY (the whole partition is the frame, and the
  * order is arrival order).  last_value's frame ends at the row's last peer:
  * a tie recomputes (peer_sensitive). */
-static bool incremental_fn(const wfn *f) { return f->n_keys > f->n_part && f->kind != W_LEAD; }
+static bool incremental_fn(const wfn *f) {
+  bool ahead = (f->frame == F_ROWS && f->hi > 0) || (f->frame == F_RANGE && f->range_end != R_PEERS);
+  bool sized = f->kind == W_NTILE || f->kind == W_PERCENT_RANK || f->kind == W_CUME_DIST; /* the partition's size */
+  return f->n_keys > f->n_part && f->kind != W_LEAD && f->kind != W_NTH && !ahead && !sized;
+}
 
 /* Whether a row tying its predecessor on the ORDER BY changes that
  * predecessor's value: frames ending at the current row's last peer. */
@@ -576,21 +620,35 @@ static bool ties(const wpass *w, int64_t from, int64_t to, int64_t a, int64_t b)
   return td_sort_compare(w->keys + from, to - from, w->perm[a], w->keys + from, w->perm[b]) == 0;
 }
 
-/* The RANGE frame test: the key of partition position s is within n of k's. */
-static bool in_range(const wpass *w, int64_t s, int64_t k) {
+/* The RANGE frame test: the key of partition position k is at most n
+ * after s's in the order's direction (both not null). */
+static bool in_range(const wpass *w, int64_t s, int64_t k, int64_t n) {
   const td_colview *c = &w->views[w->f->range_col];
   int64_t rs = w->perm[s], rk = w->perm[k];
   if (w->ord) { /* the range column is the one ORDER BY column */
     __int128 d = (__int128)w->ord[rk] - w->ord[rs];
-    return (w->f->range_desc ? -d : d) <= w->f->n;
+    return (w->f->range_desc ? -d : d) <= n;
   }
-  if (!td_colview_valid(c, rs)) return false;
+  if (!td_colview_valid(c, rs) || !td_colview_valid(c, rk)) return false;
   if (c->type == TD_TYPE_FLOAT64 || c->type == TD_TYPE_FLOAT32) {
     double d = td_colview_double(c, rk) - td_colview_double(c, rs);
-    return (w->f->range_desc ? -d : d) <= (double)w->f->n;
+    return (w->f->range_desc ? -d : d) <= (double)n;
   }
   __int128 d = (__int128)td_colview_int(c, rk) - td_colview_int(c, rs);
-  return (w->f->range_desc ? -d : d) <= w->f->n;
+  return (w->f->range_desc ? -d : d) <= n;
+}
+
+/* k + off clamped to [0, pe] (off INT64_MIN / INT64_MAX: unbounded). */
+static int64_t frame_at(int64_t k, int64_t off, int64_t pe) {
+  __int128 x = (__int128)k + off;
+  return x < 0 ? 0 : x > pe ? pe : (int64_t)x;
+}
+
+/* DuckDB's ntile: row k of pe rows in n buckets, the first ones a row larger. */
+static int64_t ntile_of(int64_t k, int64_t pe, int64_t n) {
+  if (n > pe) n = pe;
+  int64_t size = pe / n, large = pe - n * size, small_from = large * (size + 1);
+  return k < small_from ? 1 + k / (size + 1) : 1 + large + (k - small_from) / size;
 }
 
 /* Compensated (Neumaier) summation of the finite values entering (dir 1)
@@ -644,13 +702,23 @@ static int step(wpass *w, wst *s, int64_t pe, int64_t k, td_error *err) {
   }
   int64_t row = w->perm[k], fs = 0, fe = pe, o = row - w->base;
   if (f->frame == F_PEERS) fe = s->peer_end;
-  else if (f->frame == F_ROWS) fs = f->n < 0 || k - f->n < 0 ? 0 : k - f->n, fe = k + 1;
-  else if (f->frame == F_RANGE) {
-    fe = s->peer_end;
-    if (!td_colview_valid(&w->views[f->range_col], row)) fs = s->peer_start;
+  else if (f->frame == F_ROWS) {
+    fs = frame_at(k, f->lo, pe);
+    fe = f->hi == INT64_MAX ? pe : frame_at(k, f->hi + 1, pe);
+    if (fe < fs) fe = fs; /* empty (both still grow with k) */
+  } else if (f->frame == F_RANGE) {
+    bool null = !w->ord && !td_colview_valid(&w->views[f->range_col], row); /* its null peers only */
+    fe = f->range_end == R_UNBOUNDED ? pe : s->peer_end;
+    if (f->n < 0) fs = 0;
+    else if (f->n == 0 || null) fs = s->peer_start;
     else {
-      while (s->ptr < k && !in_range(w, s->ptr, k)) s->ptr++;
+      while (s->ptr < k && !in_range(w, s->ptr, k, f->n)) s->ptr++;
       fs = s->ptr;
+    }
+    if (f->range_end == R_FOLLOWING && !null) {
+      if (s->ptr2 < s->peer_end) s->ptr2 = s->peer_end;
+      while (s->ptr2 < pe && in_range(w, k, s->ptr2, f->n_after)) s->ptr2++;
+      fe = s->ptr2;
     }
   }
   int64_t v = 0, at = -1;
@@ -662,6 +730,13 @@ static int step(wpass *w, wst *s, int64_t pe, int64_t k, td_error *err) {
     case W_LAG: at = k - f->offset >= 0 ? w->perm[k - f->offset] : f->dflt >= 0 ? -2 : -1; break;
     case W_LEAD: at = k + f->offset < pe ? w->perm[k + f->offset] : f->dflt >= 0 ? -2 : -1; break;
     case W_FIRST: at = fs < fe ? w->perm[fs] : -1; break;
+    case W_NTH: at = f->offset >= 1 && f->offset <= fe - fs ? w->perm[fs + f->offset - 1] : -1; break;
+    case W_NTILE:
+      if (f->offset > 0) v = ntile_of(k, pe, f->offset);
+      else ok = false; /* ntile(NULL) */
+      break;
+    case W_PERCENT_RANK: w->fv[o] = pe > 1 ? (double)s->peer_start / (double)(pe - 1) : 0; break;
+    case W_CUME_DIST: w->fv[o] = (double)s->peer_end / (double)pe; break;
     case W_LAST: at = fs < fe ? w->perm[fe - 1] : -1; break;
     case W_COUNT_STAR: v = fe - fs; break;
     default:
@@ -679,14 +754,14 @@ static int step(wpass *w, wst *s, int64_t pe, int64_t k, td_error *err) {
           if (rc) return rc;
           s->dq[s->tail++] = s->hi;
         } else if (fl) ksum(&s->k, td_colview_double(arg, r), 1);
-        else s->isum += td_colview_int(arg, r);
+        else s->isum = (int64_t)((uint64_t)s->isum + (uint64_t)td_colview_int(arg, r)); /* wraps, no UB */
       }
       for (; s->lo < fs; s->lo++) { /* rows leaving it */
         int64_t r = w->perm[s->lo];
         if (!td_colview_valid(arg, r)) continue;
         s->cnt--;
         if (fl) ksum(&s->k, td_colview_double(arg, r), -1);
-        else if (f->kind != W_MIN && f->kind != W_MAX) s->isum -= td_colview_int(arg, r);
+        else if (f->kind != W_MIN && f->kind != W_MAX) s->isum = (int64_t)((uint64_t)s->isum - (uint64_t)td_colview_int(arg, r));
       }
       while (s->tail > s->head && s->dq[s->head] < s->lo) s->head++;
       if (s->cnt == 0) s->k.sum = s->k.comp = 0, s->isum = 0; /* no drift once empty */
@@ -913,7 +988,8 @@ static int run_fn(wop *op, int64_t j, const td_colview *views, const int64_t *pe
  * no frame clause) and its value one per partition, or the row's place in
  * it: computed by whole_fn, without ordering the rows. */
 static bool whole_kind(const wfn *f) {
-  return f->frame == F_WHOLE && f->n_keys == f->n_part && f->kind != W_LAG && f->kind != W_LEAD;
+  return f->frame == F_WHOLE && f->n_keys == f->n_part && f->kind != W_LAG && f->kind != W_LEAD &&
+         f->kind < W_NTILE;
 }
 
 /* One partition's aggregate over its whole frame. */
@@ -1547,22 +1623,18 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
       {"lag", W_LAG, 1, 3},               {"lead", W_LEAD, 1, 3},        {"first_value", W_FIRST, 1, 1},
       {"last_value", W_LAST, 1, 1},       {"sum", W_SUM, 1, 1},          {"avg", W_AVG, 1, 1},
       {"mean", W_AVG, 1, 1},              {"min", W_MIN, 1, 1},          {"max", W_MAX, 1, 1},
-      {"count", W_COUNT, 1, 1}};
+      {"count", W_COUNT, 1, 1},           {"ntile", W_NTILE, 1, 1},      {"percent_rank", W_PERCENT_RANK, 0, 0},
+      {"cume_dist", W_CUME_DIST, 0, 0},   {"nth_value", W_NTH, 2, 2}};
   memset(f, 0, sizeof *f);
   f->arg = f->dflt = -1;
   size_t i = 0;
   while (i < sizeof fns / sizeof *fns && strcmp(fns[i].name, fn->name) != 0) i++;
-  if (i == sizeof fns / sizeof *fns) {
-    static const char *const later[] = {"ntile", "percent_rank", "cume_dist", "nth_value"};
-    for (size_t k = 0; k < sizeof later / sizeof *later; k++)
-      if (strcmp(fn->name, later[k]) == 0)
-        return td_err_at(err, TD_EPARSE, fn->pos, "the window function %s is not supported at offset %lld",
-                         fn->name, (long long)fn->pos);
+  if (i == sizeof fns / sizeof *fns)
     return td_err_at(err, TD_EPARSE, fn->pos,
                      "%s() OVER is not supported at offset %lld (window functions: row_number, rank, dense_rank, "
-                     "lag, lead, first_value, last_value, sum, avg, min, max, count)",
+                     "percent_rank, cume_dist, ntile, lag, lead, first_value, last_value, nth_value, sum, avg, min, "
+                     "max, count)",
                      fn->name, (long long)fn->pos);
-  }
   f->kind = fns[i].kind;
   if (f->kind == W_COUNT && fn->star) f->kind = W_COUNT_STAR;
   else if (fn->n_args < fns[i].min || fn->n_args > fns[i].max || fn->star)
@@ -1570,7 +1642,19 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
                      fn->name, fns[i].min, fns[i].max, (long long)fn->n_args, (long long)fn->pos);
   int rc = TD_OK;
   td_type_id at = TD_TYPE_NONE;
-  if (fn->n_args >= 1 && (rc = hide(h, fn->args[0], &f->arg, err)) == TD_OK) at = col_type(h, f->arg);
+  if (f->kind == W_NTILE || f->kind == W_NTH) { /* the bucket count / row number: a constant */
+    const td_expr *o = fn->args[f->kind == W_NTH];
+    bool null = o->kind == TD_EXPR_LITERAL && o->lit.is_null;
+    if (!null && (o->kind != TD_EXPR_LITERAL || o->lit.type != TD_TYPE_INT64))
+      return td_err_at(err, TD_EPARSE, o->pos, "%s with an argument other than an integer constant is not supported "
+                       "at offset %lld", fn->name, (long long)o->pos);
+    f->offset = null ? 0 : o->lit.v.i;
+    if (f->kind == W_NTILE && !null && f->offset <= 0)
+      return td_err_at(err, TD_EINVAL, o->pos, "the argument of ntile must be greater than zero, found %lld at offset "
+                       "%lld", (long long)f->offset, (long long)o->pos);
+  }
+  if (fn->n_args >= 1 && f->kind != W_NTILE && (rc = hide(h, fn->args[0], &f->arg, err)) == TD_OK)
+    at = col_type(h, f->arg);
   if (rc) return rc;
   bool num = at != TD_TYPE_NONE && at != TD_TYPE_BOOL && !td_type_is_varlen(at) && at != TD_TYPE_DECIMAL128 &&
              td_type_unit_ns(at) == 0;
@@ -1578,7 +1662,10 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
   if ((f->kind == W_SUM || f->kind == W_AVG) && !num)
     return td_err_at(err, TD_ETYPE, fn->pos, "%s() OVER expects a numeric argument, found %s at offset %lld",
                      fn->name, td_type_name(at), (long long)fn->pos);
-  f->out = value_kind(f->kind) ? at : f->kind == W_AVG || (f->kind == W_SUM && fl) ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
+  f->out = value_kind(f->kind) ? at
+           : f->kind == W_AVG || (f->kind == W_SUM && fl) || f->kind == W_PERCENT_RANK || f->kind == W_CUME_DIST
+               ? TD_TYPE_FLOAT64
+               : TD_TYPE_INT64;
   if (f->kind == W_LAG || f->kind == W_LEAD) {
     f->offset = 1;
     const td_expr *o = fn->n_args >= 2 ? fn->args[1] : NULL;
@@ -1597,7 +1684,8 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
                          "at offset %lld", fn->name, td_type_name(at), td_type_name(dt), (long long)dv->pos);
     }
   }
-  int64_t np = e->args[1]->lit.v.i, kind = e->args[2]->lit.v.i, n = e->args[3]->lit.v.i;
+  int64_t np = e->args[1]->lit.v.i, fflags = e->args[2]->lit.v.i, kind = fflags & 15, n = e->args[3]->lit.v.i;
+  int64_t start = fflags >> 8 & 15, stop = fflags >> 12 & 15, n2 = e->args[4]->lit.v.i;
   int64_t no = (e->n_args - 5 - np) / 2;
   if (np + 2 * no > TD_WIN_MAX_KEYS)
     return td_err_at(err, TD_EPARSE, e->pos, "a window takes at most %d PARTITION BY and ORDER BY keys at offset %lld",
@@ -1624,22 +1712,30 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
   }
   if (rc) return rc;
   f->frame = no == 0 ? F_WHOLE : F_PEERS;
+  bool offset = n > 0 || stop == TD_WB_FOLLOWING; /* a RANGE bound by the key's value */
   if (kind == TD_WFRAME_ROWS) {
     f->frame = F_ROWS;
-    f->n = n;
-  } else if (kind == TD_WFRAME_RANGE && n >= 0) {
-    if (no != 1)
+    f->lo = n < 0 ? INT64_MIN : start == TD_WB_FOLLOWING ? n : -n;
+    f->hi = stop == TD_WB_UNBOUNDED ? INT64_MAX : stop == TD_WB_FOLLOWING ? n2 : stop == TD_WB_PRECEDING ? -n2 : 0;
+  } else if (kind == TD_WFRAME_RANGE && !offset && no == 0) {
+    f->frame = F_WHOLE; /* every row a peer */
+  } else if (kind == TD_WFRAME_RANGE && (n >= 0 || stop != TD_WB_DEFAULT)) {
+    if (offset && no != 1)
       return td_err_at(err, TD_EPARSE, e->pos, "a RANGE frame with an offset needs exactly one ORDER BY "
                        "expression, found %lld at offset %lld", (long long)no, (long long)e->pos);
-    td_type_id kt = col_type(h, f->range_col);
+    td_type_id kt = offset ? col_type(h, f->range_col) : TD_TYPE_INT64;
     int64_t unit = td_type_unit_ns(kt);
-    bool iv = e->args[4]->lit.v.i;
-    if (td_type_is_varlen(kt) || kt == TD_TYPE_BOOL || kt == TD_TYPE_DECIMAL128 || (iv && unit <= 0) ||
-        (!iv && unit > 0 && n > 0))
-      return td_err_at(err, TD_ETYPE, e->pos, "a RANGE frame over %s needs %s offset at offset %lld",
-                       td_type_name(kt), unit > 0 ? "an INTERVAL" : "a numeric", (long long)e->pos);
+    for (int b = 0; b < 2; b++) { /* each offset: numeric over numbers, an interval over times */
+      bool iv = fflags & (b ? TD_WF_END_IV : TD_WF_START_IV), used = b ? stop == TD_WB_FOLLOWING : n > 0;
+      if (used && (td_type_is_varlen(kt) || kt == TD_TYPE_BOOL || kt == TD_TYPE_DECIMAL128 || (iv && unit <= 0) ||
+                   (!iv && unit > 0)))
+        return td_err_at(err, TD_ETYPE, e->pos, "a RANGE frame over %s needs %s offset at offset %lld",
+                         td_type_name(kt), unit > 0 ? "an INTERVAL" : "a numeric", (long long)e->pos);
+    }
     f->frame = F_RANGE;
-    f->n = iv ? n / unit : n;
+    f->n = n > 0 && (fflags & TD_WF_START_IV) ? n / unit : n;
+    f->range_end = stop == TD_WB_UNBOUNDED ? R_UNBOUNDED : stop == TD_WB_FOLLOWING ? R_FOLLOWING : R_PEERS;
+    f->n_after = stop == TD_WB_FOLLOWING && (fflags & TD_WF_END_IV) ? n2 / unit : n2;
   }
   return TD_OK;
 }
