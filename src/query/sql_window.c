@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "query/firstrow.h"
 #include "query/ops.h"
@@ -34,6 +35,8 @@
 #include "util/error.h"
 
 /* ---- parsing ---- */
+
+static bool is_over(const td_expr *e) { return e->kind == TD_EXPR_CALL && strcmp(e->name, "over") == 0; }
 
 static int not_supported(td_parser *p, const char *what) {
   return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s is not supported at offset %lld", what, (long long)p->tok.pos);
@@ -167,12 +170,8 @@ static int parse_list(td_parser *p, td_expr *e, bool order, int64_t *count) {
   }
 }
 
-int td__parse_over(td_parser *p, td_expr *e) {
-  td__next(p); /* OVER */
-  if (p->tok.kind != TK_LPAREN)
-    return p->tok.kind == TK_IDENT || p->tok.kind == TK_QIDENT ? not_supported(p, "a named window (OVER name)")
-                                                              : td__expected(p, "'(' after OVER");
-  td__next(p);
+/* The call e becomes the "over" node holding it, with np, frame and offsets 0. */
+static int make_over(td_parser *p, td_expr *e) {
   td_expr *fn = td__expr_new(TD_EXPR_CALL, e->pos, p->err);
   if (!fn) return TD_ENOMEM;
   td_expr tmp = *fn; /* e becomes the "over" node, fn the call */
@@ -185,6 +184,19 @@ int td__parse_over(td_parser *p, td_expr *e) {
   }
   int rc = td__expr_add(e, fn, p->err);
   for (int i = 0; i < 4 && !rc; i++) rc = add_int(p, e, 0, e->pos);
+  return rc;
+}
+
+/* '(' [PARTITION BY ...] [ORDER BY ...] [frame] ')' after the call e, which
+ * becomes the "over" node. */
+static int parse_named(td_parser *p, td_expr *e, bool paren);
+
+static int parse_spec(td_parser *p, td_expr *e) {
+  td__next(p); /* '(' */
+  if (p->tok.kind == TK_QIDENT || (p->tok.kind == TK_IDENT && !td__is_kw(p, "PARTITION") && !td__is_kw(p, "ORDER") &&
+                                   !td__is_kw(p, "ROWS") && !td__is_kw(p, "RANGE") && !td__is_kw(p, "GROUPS")))
+    return parse_named(p, e, true); /* OVER (name) */
+  int rc = make_over(p, e);
   int64_t np = 0, no = 0;
   if (!rc && td__accept_kw(p, "PARTITION")) {
     rc = td__accept_kw(p, "BY") ? parse_list(p, e, false, &np) : td__expected(p, "BY after PARTITION");
@@ -198,6 +210,143 @@ int td__parse_over(td_parser *p, td_expr *e) {
     rc = td__expected(p, no ? "a frame (ROWS or RANGE) or ')'" : "PARTITION BY, ORDER BY, a frame or ')'");
   if (!rc) td__next(p);
   return rc ? rc : td__expr_check_height(e, p->err);
+}
+
+/* OVER name (paren: OVER (name), nothing else inside): an "over" node
+ * flagged TD_WF_NAMED whose args[5] is a column of that name, until the
+ * WINDOW clause's definition replaces it. */
+static int parse_named(td_parser *p, td_expr *e, bool paren) {
+  int64_t pos = p->tok.pos;
+  td_expr *c = td__expr_new(TD_EXPR_COLUMN, pos, p->err);
+  int rc = c ? td__token_string(p, &c->name, NULL) : TD_ENOMEM;
+  if (rc == TD_OK) td__next(p);
+  if (rc == TD_OK && paren && p->tok.kind != TK_RPAREN)
+    rc = td_err_at(p->err, TD_EPARSE, pos, "a window name with more inside OVER (...) is not supported at offset %lld",
+                   (long long)pos);
+  else if (rc == TD_OK && paren)
+    td__next(p);
+  if (rc == TD_OK) rc = make_over(p, e);
+  if (rc == TD_OK) {
+    rc = td__expr_add(e, c, p->err);
+    c = NULL;
+  }
+  td_expr_free(c);
+  if (rc == TD_OK) e->args[2]->lit.v.i = TD_WF_NAMED;
+  return rc;
+}
+
+int td__parse_over(td_parser *p, td_expr *e) {
+  td__next(p); /* OVER */
+  if (p->tok.kind == TK_LPAREN) return parse_spec(p, e);
+  if (p->tok.kind != TK_IDENT && p->tok.kind != TK_QIDENT) return td__expected(p, "'(' or a window name after OVER");
+  return parse_named(p, e, false);
+}
+
+/* The WINDOW clause's definitions: each an "over" node of a placeholder call. */
+struct td_win_defs {
+  char **names;
+  td_expr **over;
+  int64_t n, cap;
+};
+
+void td__win_defs_free(td_win_defs *d) {
+  if (!d) return;
+  for (int64_t i = 0; i < d->n; i++) {
+    td_free(d->names[i]);
+    td_expr_free(d->over[i]);
+  }
+  td_free(d->names);
+  td_free(d->over);
+  td_free(d);
+}
+
+static const td_expr *find_def(const td_win_defs *d, const char *name) {
+  for (int64_t i = 0; d && i < d->n; i++)
+    if (strcasecmp(d->names[i], name) == 0) return d->over[i];
+  return NULL;
+}
+
+int td__parse_window_clause(td_parser *p, td_win_defs **out) {
+  td__next(p); /* WINDOW */
+  td_win_defs *d = *out ? *out : td_calloc(1, sizeof *d);
+  if (!d) return td_err_nomem(p->err, "parsing WINDOW");
+  *out = d;
+  for (;;) {
+    if (p->tok.kind != TK_IDENT && p->tok.kind != TK_QIDENT) return td__expected(p, "a window name after WINDOW");
+    int64_t pos = p->tok.pos;
+    char *name = NULL;
+    int rc = td__token_string(p, &name, NULL);
+    if (rc) return rc;
+    if (find_def(d, name)) {
+      rc = td_err_at(p->err, TD_EPARSE, pos, "the window %s is defined twice at offset %lld", name, (long long)pos);
+      td_free(name);
+      return rc;
+    }
+    if (d->n == d->cap) {
+      int64_t cap = d->cap ? 2 * d->cap : 4;
+      char **nm = td_realloc(d->names, (size_t)cap * sizeof *nm);
+      if (nm) d->names = nm;
+      td_expr **ov = nm ? td_realloc(d->over, (size_t)cap * sizeof *ov) : NULL;
+      if (!ov) {
+        td_free(name);
+        return td_err_nomem(p->err, "parsing WINDOW");
+      }
+      d->over = ov;
+      d->cap = cap;
+    }
+    d->names[d->n] = name;
+    d->over[d->n] = td__expr_new(TD_EXPR_CALL, pos, p->err);
+    if (!d->over[d->n]) {
+      td_free(name);
+      return TD_ENOMEM;
+    }
+    d->n++;
+    td_expr *e = d->over[d->n - 1];
+    if (!(e->name = td_strdup("row_number"))) return td_err_nomem(p->err, "parsing WINDOW");
+    td__next(p);
+    if (!td__accept_kw(p, "AS")) return td__expected(p, "AS after the window name");
+    if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after AS");
+    if ((rc = parse_spec(p, e)) != TD_OK) return rc;
+    if (p->tok.kind != TK_COMMA) return TD_OK;
+    td__next(p);
+  }
+}
+
+/* Every OVER name in e takes its definition's PARTITION BY, ORDER BY and frame. */
+static int resolve(td_expr *e, const td_win_defs *d, td_error *err) {
+  if (!e) return TD_OK;
+  if (is_over(e) && e->n_args == 6 && (e->args[2]->lit.v.i & TD_WF_NAMED)) {
+    const td_expr *def = find_def(d, e->args[5]->name);
+    if (!def)
+      return td_err_at(err, TD_EPARSE, e->args[5]->pos, "the window %s is not defined (WINDOW %s AS (...)) at offset %lld",
+                       e->args[5]->name, e->args[5]->name, (long long)e->args[5]->pos);
+    for (int64_t i = 1; i < e->n_args; i++) td_expr_free(e->args[i]);
+    e->n_args = 1;
+    for (int64_t i = 1; i < def->n_args; i++) {
+      td_expr *c;
+      int rc = td_expr_clone(def->args[i], &c, err);
+      if (rc == TD_OK) rc = td__expr_add(e, c, err);
+      if (rc) return rc;
+    }
+    return resolve(e->args[0], d, err);
+  }
+  for (int64_t i = 0; i < e->n_args; i++) {
+    int rc = resolve(e->args[i], d, err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+int td__resolve_windows(td_select *s, const td_win_defs *d, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < s->n_items; i++) rc = resolve(s->items[i].expr, d, err);
+  for (int64_t i = 0; rc == TD_OK && i < s->n_order_by; i++) rc = resolve(s->order_by[i].expr, d, err);
+  for (int64_t i = 0; rc == TD_OK && i < s->n_group_by; i++) rc = resolve(s->group_by[i], d, err);
+  for (int64_t i = 0; rc == TD_OK && i < s->n_distinct_on; i++) rc = resolve(s->distinct_on[i], d, err);
+  if (rc == TD_OK) rc = resolve(s->where, d, err);
+  if (rc == TD_OK) rc = resolve(s->having, d, err);
+  if (rc == TD_OK) rc = resolve(s->qualify, d, err);
+  return rc;
 }
 
 static void put_expr(td_strbuf *b, const td_expr *e) {
@@ -266,7 +415,6 @@ void td__window_set_free(td_win_set *w) {
 int64_t td__window_count(const td_win_set *w) { return w ? w->n : 0; }
 const td_expr *td__window_at(const td_win_set *w, int64_t j) { return w->over[j]; }
 
-static bool is_over(const td_expr *e) { return e->kind == TD_EXPR_CALL && strcmp(e->name, "over") == 0; }
 
 static const td_expr *find_over(const td_expr *e) {
   if (is_over(e)) return e;
@@ -1618,6 +1766,9 @@ static int hide(hidden *h, const td_expr *e, int64_t *col, td_error *err) {
 /* Fills f from the "over" node e (column indices over the projection). */
 static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
   const td_expr *fn = e->args[0];
+  if (e->args[2]->lit.v.i & TD_WF_NAMED) /* OVER name outside a SELECT's reach of its WINDOW clause */
+    return td_err_at(err, TD_EPARSE, e->pos, "the window %s is not defined at offset %lld", e->args[5]->name,
+                     (long long)e->pos);
   static const struct { const char *name; wkind kind; int min, max; } fns[] = {
       {"row_number", W_ROW_NUMBER, 0, 0}, {"rank", W_RANK, 0, 0},        {"dense_rank", W_DENSE_RANK, 0, 0},
       {"lag", W_LAG, 1, 3},               {"lead", W_LEAD, 1, 3},        {"first_value", W_FIRST, 1, 1},

@@ -184,6 +184,7 @@ export function fixedQueries() {
     Q(`SELECT id AS id, nth_value(s, 2) OVER (PARTITION BY k ORDER BY id) AS a, nth_value(i, 3) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 3 FOLLOWING) AS b, nth_value(d, 1) OVER () AS c FROM {t}`),
     Q(`SELECT id AS id, sum(i) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) AS a, count(d) OVER (PARTITION BY k ORDER BY id ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS b, max(s) OVER (ORDER BY id ROWS BETWEEN 1 FOLLOWING AND 3 FOLLOWING) AS c, min(ts) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS e FROM {t}`),
     Q(`SELECT id AS id, sum(id) OVER (ORDER BY id RANGE BETWEEN 2 PRECEDING AND 1 FOLLOWING) AS a, count(*) OVER (ORDER BY ts RANGE BETWEEN CURRENT ROW AND INTERVAL 30 DAY FOLLOWING) AS b, sum(id) OVER (PARTITION BY k ORDER BY id DESC RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS c FROM {t}`),
+    Q(`SELECT id AS id, sum(id) OVER w AS a, rank() OVER w AS b, first_value(s) OVER (w2) AS c FROM {t} WINDOW w AS (PARTITION BY k ORDER BY d), w2 AS (ORDER BY id DESC ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) QUALIFY row_number() OVER w2 > 1`),
     R(`SELECT id AS id, sum(id) OVER (ORDER BY id RANGE BETWEEN 1 FOLLOWING AND 2 FOLLOWING) AS a FROM {t}`, 'a RANGE frame starting at n FOLLOWING is not supported'),
     E(`SELECT id AS id, ntile(0) OVER (ORDER BY id) AS n FROM {t}`, 'the argument of ntile must be greater than zero'),
     E(`SELECT id AS id, sum(id) OVER (ORDER BY id ROWS 2 FOLLOWING) AS a FROM {t}`, 'cannot end with the current row'),
