@@ -1147,13 +1147,65 @@ typedef struct gagg {
   int64_t at; /* the row whose value it is (first, last, min, max), -1 none */
 } gagg;
 
+/* Function f (whole_kind but row_number) over n rows in one partition: its
+ * one value into *cst (nothing per row: the result's column is constant). */
+static int whole_const(const wfn *f, const td_colview *views, int64_t n, td_value *cst, td_error *err) {
+  (void)err;
+  const td_colview *arg = f->arg >= 0 ? &views[f->arg] : NULL;
+  td_sort_key one = {arg, false};
+  bool fl = arg && (arg->type == TD_TYPE_FLOAT64 || arg->type == TD_TYPE_FLOAT32);
+  gagg g = {.at = -1};
+  for (int64_t r = 0; r < n; r++) {
+    switch (f->kind) {
+      case W_FIRST:
+        if (g.at < 0) g.at = r;
+        break;
+      case W_LAST: g.at = r; break;
+      case W_MIN:
+      case W_MAX:
+        if (td_colview_valid(arg, r)) {
+          int c = g.at < 0 ? 0 : td_sort_compare(&one, 1, g.at, &one, r);
+          if (f->kind == W_MAX ? c <= 0 : c >= 0) g.at = r;
+        }
+        break;
+      case W_SUM:
+      case W_AVG:
+      case W_COUNT:
+        if (!td_colview_valid(arg, r)) break;
+        g.cnt++;
+        if (fl) ksum(&g.k, td_colview_double(arg, r), 1);
+        else if (f->kind != W_COUNT) g.isum = (int64_t)((uint64_t)g.isum + (uint64_t)td_colview_int(arg, r));
+        break;
+      default: r = n; /* counts and ranks: nothing to read */
+    }
+  }
+  switch (f->kind) {
+    case W_RANK:
+    case W_DENSE_RANK: *cst = td_value_int(TD_TYPE_INT64, 1); break;
+    case W_COUNT_STAR: *cst = td_value_int(TD_TYPE_INT64, n); break;
+    case W_COUNT: *cst = td_value_int(TD_TYPE_INT64, g.cnt); break;
+    case W_FIRST:
+    case W_LAST:
+    case W_MIN:
+    case W_MAX: *cst = g.at < 0 ? td_value_null(f->out) : td_colview_value(arg, g.at); break;
+    default:
+      if (!g.cnt) *cst = td_value_null(f->out);
+      else if (f->kind == W_AVG) *cst = td_value_double(TD_TYPE_FLOAT64, (fl ? ksum_value(&g.k) : (double)g.isum) / (double)g.cnt);
+      else if (fl) *cst = td_value_double(TD_TYPE_FLOAT64, ksum_value(&g.k));
+      else *cst = td_value_int(TD_TYPE_INT64, g.isum);
+  }
+  return TD_OK;
+}
+
 /* Function f (whole_kind) over n rows, row r in partition gid[r] (gid NULL:
  * one partition) of ng, into the builder a: one pass folds each partition's
  * rows in arrival order (so every value is the walk's: sums add in the same
  * order, min and max keep the last of equal values), a second gives each
  * row its partition's value. */
 static int whole_fn(const wfn *f, const td_colview *views, const uint32_t *gid, int64_t ng, int64_t n, td_array *a,
-                    td_error *err) {
+                    td_value *cst, td_error *err) {
+  cst->type = TD_TYPE_NONE;
+  if (!gid && f->kind != W_ROW_NUMBER) return whole_const(f, views, n, cst, err);
   wpass w;
   int rc = pass_init(&w, f, views, 0, n, a, err);
   gagg *g = rc == TD_OK ? td_malloc((size_t)(ng + 1) * sizeof *g) : NULL;
@@ -1329,20 +1381,24 @@ static int share_inputs(td_dchunk *c, wread *rd, td_error *err) {
 }
 
 /* Publishes n rows whose column i is the view v[i] kept alive by sh[i]
- * (i < n_cols) as chunks of at most WIN_CHUNK rows viewing them: an
+ * (i < n_cols), or the constant cst[i] when its type is not NONE, as chunks of at most WIN_CHUNK rows viewing them: an
  * operator above computes per chunk, so an expression over the windows
  * (round(avg(...) OVER ...)) holds one chunk's values, not the whole
  * column's. */
 enum { WIN_CHUNK = 1 << 16 };
-static int publish(const td_colview *v, td_shared_array *const *sh, int64_t n_cols, int64_t n, int64_t version,
-                   td_snapshot **snap, td_error *err) {
+static int publish(const td_colview *v, td_shared_array *const *sh, const td_value *cst, int64_t n_cols, int64_t n,
+                   int64_t version, td_snapshot **snap, td_error *err) {
   td_chunk_list l = {0};
   int rc = TD_OK;
   for (int64_t b = 0; rc == TD_OK && (b < n || b == 0); b += WIN_CHUNK) {
     int64_t len = n - b < WIN_CHUNK ? n - b : WIN_CHUNK;
     td_dchunk *c;
     if ((rc = td_dchunk_new(n_cols, len, &c, err)) != TD_OK) break;
-    for (int64_t i = 0; i < n_cols; i++) {
+    for (int64_t i = 0; rc == TD_OK && i < n_cols; i++) {
+      if (cst[i].type != TD_TYPE_NONE) {
+        rc = td_dchunk_set_const(c, i, &cst[i], err);
+        continue;
+      }
       td_colview cv = v[i];
       cv.offset += b;
       cv.length = len;
@@ -1350,7 +1406,8 @@ static int publish(const td_colview *v, td_shared_array *const *sh, int64_t n_co
       if (cv.null_count == 0) cv.validity = NULL;
       td_dchunk_set_view(c, i, &cv, sh[i]);
     }
-    rc = td_chunk_list_push(&l, c, err);
+    if (rc == TD_OK) rc = td_chunk_list_push(&l, c, err);
+    else td_dchunk_release(c);
   }
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, l.v, l.n, version, snap, err);
   td_chunk_list_reset(&l);
@@ -1371,7 +1428,8 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   /* the result's columns: the input's, then the functions' */
   td_shared_array **sh = td_calloc((size_t)(nf + op->n_fns) + 1, sizeof *sh);
   td_colview *v = td_calloc((size_t)(nf + op->n_fns) + 1, sizeof *v);
-  int rc = perm && sh && v ? TD_OK : td_err_nomem(err, "computing a window");
+  td_value *cst = td_calloc((size_t)(nf + op->n_fns) + 1, sizeof *cst); /* a constant column's value (type NONE: none) */
+  int rc = perm && sh && v && cst ? TD_OK : td_err_nomem(err, "computing a window");
   if (rc == TD_OK) rc = read_rows(src, d->snap, op->in_cols, op->n_cols, op->codes, 0, n, &rd, err);
   for (int64_t i = 0; rc == TD_OK && op->inc && i < nf; i++)
     if (op->used[i] && (rc = td_array_init(&op->mat[i], rd.views[i].type, n, err)) == TD_OK)
@@ -1395,11 +1453,12 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
     }
     td_array a;
     memset(&a, 0, sizeof a);
-    if (rc == TD_OK && whole) rc = whole_fn(f, rd.keys, gid, n_groups, n, &a, err);
+    if (rc == TD_OK && whole) rc = whole_fn(f, rd.keys, gid, n_groups, n, &a, &cst[nf + j], err);
     else if (rc == TD_OK) rc = run_fn(op, j, rd.keys, perm, starts, n_parts, n, t->threads, &a, err);
     struct ArrowArray arr;
     td_type_id type = a.type;
-    if (rc == TD_OK && (rc = td_array_export(&a, &arr, err)) == TD_OK &&
+    if (rc == TD_OK && cst[nf + j].type != TD_TYPE_NONE) { /* one value: a constant column */
+    } else if (rc == TD_OK && (rc = td_array_export(&a, &arr, err)) == TD_OK &&
         (rc = td_shared_array_new(&arr, &sh[nf + j], err)) == TD_OK)
       rc = td_colview_init(&v[nf + j], type, &sh[nf + j]->array, err);
     td_array_reset(&a);
@@ -1411,7 +1470,7 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   td_free(perm); /* before the result's chunks are made */
   perm = NULL;
   td_free(gid);
-  if (rc == TD_OK) rc = publish(v, sh, nf + op->n_fns, n, d->version, &out->snap, err);
+  if (rc == TD_OK) rc = publish(v, sh, cst, nf + op->n_fns, n, d->version, &out->snap, err);
   out->replaced = true;
   if (rc == TD_OK && op->inc) {
     op->n_mat = n;
@@ -1420,6 +1479,7 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   for (int64_t i = 0; sh && i < nf + op->n_fns; i++) td_shared_array_release(sh[i]);
   td_free(sh);
   td_free(v);
+  td_free(cst);
   read_free(&rd);
   td_free(starts);
   return rc;
