@@ -413,7 +413,7 @@ static void test_sql_clauses(void **state) {
 
   check_sql_error("SELECT a FROM t, u", 15, "a comma-separated FROM list (use JOIN ... ON) is not supported");
   check_sql_error("SELECT a FROM t INTERSECT BY NAME SELECT a FROM u", 26, "BY NAME is not supported");
-  check_sql_error("SELECT a FROM t WHERE a > 1 WINDOW w AS (ORDER BY a)", 28, "WINDOW is not supported");
+  check_sql_error("SELECT a FROM t WHERE a > 1 WINDOW w (ORDER BY a)", 37, "expected AS after the window name");
   check_sql_error("SELECT a FROM t GROUP BY ROLLUP (a)", 25, "GROUP BY ROLLUP is not supported");
   check_sql_error("WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x", 5, "WITH RECURSIVE is not supported");
   check_sql_error("PIVOT t ON a USING sum(b)", 0, "PIVOT is not supported");
