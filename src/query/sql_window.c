@@ -231,7 +231,7 @@ static int parse_named(td_parser *p, td_expr *e, bool paren) {
     c = NULL;
   }
   td_expr_free(c);
-  if (rc == TD_OK) e->args[2]->lit.v.i = TD_WF_NAMED;
+  if (rc == TD_OK) e->args[2]->lit.v.i = TD_WF_NAMED | (paren ? TD_WF_COPY : 0);
   return rc;
 }
 
@@ -320,6 +320,9 @@ static int resolve(td_expr *e, const td_win_defs *d, td_error *err) {
     if (!def)
       return td_err_at(err, TD_EPARSE, e->args[5]->pos, "the window %s is not defined (WINDOW %s AS (...)) at offset %lld",
                        e->args[5]->name, e->args[5]->name, (long long)e->args[5]->pos);
+    if ((e->args[2]->lit.v.i & TD_WF_COPY) && (def->args[2]->lit.v.i & 15) != TD_WFRAME_DEFAULT) /* as DuckDB */
+      return td_err_at(err, TD_EPARSE, e->args[5]->pos, "cannot copy the window %s (OVER (%s)) because it has a frame "
+                       "clause at offset %lld", e->args[5]->name, e->args[5]->name, (long long)e->args[5]->pos);
     for (int64_t i = 1; i < e->n_args; i++) td_expr_free(e->args[i]);
     e->n_args = 1;
     for (int64_t i = 1; i < def->n_args; i++) {

@@ -32,7 +32,8 @@
 #include "table/table.h"
 
 enum { TD_WFRAME_DEFAULT = 0, TD_WFRAME_ROWS = 1, TD_WFRAME_RANGE = 2 };
-enum { TD_WF_START_IV = 16, TD_WF_END_IV = 32, TD_WF_NAMED = 1 << 20 /* OVER name, args[5] the name */ };
+enum { TD_WF_START_IV = 16, TD_WF_END_IV = 32, TD_WF_NAMED = 1 << 20 /* OVER name, args[5] the name */,
+       TD_WF_COPY = 1 << 21 /* ... written OVER (name) */ };
 /* A bound: DEFAULT is args[3]'s PRECEDING form for the start, CURRENT ROW
  * for the end. */
 enum { TD_WB_DEFAULT = 0, TD_WB_FOLLOWING = 1, TD_WB_UNBOUNDED = 2, TD_WB_PRECEDING = 3 };

@@ -311,6 +311,8 @@ static void test_errors(void **state) {
   expect_error(&e, "SELECT sum(v) OVER (x ORDER BY o) FROM w WINDOW x AS (PARTITION BY g)", TD_EPARSE, 20,
                "a window name with more inside OVER (...) is not supported");
   expect_error(&e, "SELECT g FROM w WINDOW x (ORDER BY o)", TD_EPARSE, 25, "expected AS after the window name");
+  expect_error(&e, "SELECT sum(v) OVER (x) FROM w WINDOW x AS (ORDER BY o ROWS 1 PRECEDING)", TD_EPARSE, 20,
+               "cannot copy the window x (OVER (x)) because it has a frame clause");
   /* "over" is the parser's own window node: written as a call it is refused,
    * with and without arguments, in any case (fuzz_sql found over() crashing). */
   expect_error(&e, "SELECT over() FROM w", TD_EPARSE, 7, "found OVER (OVER follows a window function");
