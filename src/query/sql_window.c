@@ -1200,13 +1200,48 @@ static int whole_const(const wfn *f, const td_colview *views, int64_t n, td_valu
   return TD_OK;
 }
 
+/* Rows of workers' contiguous ranges given their partition's value. */
+typedef struct gather {
+  const uint32_t *gid;
+  const gagg *g;
+  bool fl;
+  wpass *w;
+  int64_t n;
+  int workers;
+} gather;
+
+static int gather_worker(void *v, int worker, td_error *err) {
+  (void)err;
+  gather *x = v;
+  wpass *w = x->w;
+  wkind kind = w->f->kind;
+  for (int64_t r = x->n * worker / x->workers, e = x->n * (worker + 1) / x->workers; r < e; r++) {
+    const gagg *p = &x->g[x->gid ? x->gid[r] : 0];
+    w->ok[r] = true;
+    switch (kind) {
+      case W_FIRST:
+      case W_LAST:
+      case W_MIN:
+      case W_MAX: w->idx[r] = p->at; break;
+      case W_COUNT_STAR: w->iv[r] = p->rows; break;
+      case W_COUNT: w->iv[r] = p->cnt; break;
+      default:
+        if (!p->cnt) w->ok[r] = false;
+        else if (kind == W_AVG) w->fv[r] = (x->fl ? ksum_value(&p->k) : (double)p->isum) / (double)p->cnt;
+        else if (x->fl) w->fv[r] = ksum_value(&p->k);
+        else w->iv[r] = p->isum;
+    }
+  }
+  return TD_OK;
+}
+
 /* Function f (whole_kind) over n rows, row r in partition gid[r] (gid NULL:
  * one partition) of ng, into the builder a: one pass folds each partition's
  * rows in arrival order (so every value is the walk's: sums add in the same
- * order, min and max keep the last of equal values), a second gives each
- * row its partition's value. */
-static int whole_fn(const wfn *f, const td_colview *views, const uint32_t *gid, int64_t ng, int64_t n, td_array *a,
-                    td_value *cst, td_error *err) {
+ * order, min and max keep the last of equal values), a second (row ranges on up to
+ * `threads` workers) gives each row its partition's value. */
+static int whole_fn(const wfn *f, const td_colview *views, const uint32_t *gid, int64_t ng, int64_t n, int threads,
+                    td_array *a, td_value *cst, td_error *err) {
   cst->type = TD_TYPE_NONE;
   if (!gid && f->kind != W_ROW_NUMBER) return whole_const(f, views, n, cst, err);
   wpass w;
@@ -1248,25 +1283,15 @@ static int whole_fn(const wfn *f, const td_colview *views, const uint32_t *gid, 
     }
   }
   bool numbered = f->kind == W_ROW_NUMBER || f->kind == W_RANK || f->kind == W_DENSE_RANK;
-  for (int64_t r = 0; r < n && !numbered; r++) {
-    const gagg *p = &g[gid ? gid[r] : 0];
-    w.ok[r] = true;
-    switch (f->kind) {
-      case W_FIRST:
-      case W_LAST:
-      case W_MIN:
-      case W_MAX: w.idx[r] = p->at; break;
-      case W_COUNT_STAR: w.iv[r] = p->rows; break;
-      case W_COUNT: w.iv[r] = p->cnt; break;
-      default:
-        if (!p->cnt) w.ok[r] = false;
-        else if (f->kind == W_AVG) w.fv[r] = (fl ? ksum_value(&p->k) : (double)p->isum) / (double)p->cnt;
-        else if (fl) w.fv[r] = ksum_value(&p->k);
-        else w.iv[r] = p->isum;
-    }
-  }
   if (numbered) memset(w.ok, 1, (size_t)n);
+  enum { MIN_ROWS = 1 << 16 }; /* rows per worker worth a thread */
+  gather x = {.gid = gid, .g = g, .fl = fl, .w = &w, .n = n, .workers = td__par_workers(threads, n / MIN_ROWS)};
+  if (!numbered) rc = td__par_run(x.workers, gather_worker, &x, err);
   td_free(g);
+  if (rc) {
+    pass_free(&w);
+    return rc;
+  }
   rc = emit(&w, n, a, err);
   pass_free(&w);
   return rc;
@@ -1456,7 +1481,7 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
     }
     td_array a;
     memset(&a, 0, sizeof a);
-    if (rc == TD_OK && whole) rc = whole_fn(f, rd.keys, gid, n_groups, n, &a, &cst[nf + j], err);
+    if (rc == TD_OK && whole) rc = whole_fn(f, rd.keys, gid, n_groups, n, t->threads, &a, &cst[nf + j], err);
     else if (rc == TD_OK) rc = run_fn(op, j, rd.keys, perm, starts, n_parts, n, t->threads, &a, err);
     struct ArrowArray arr;
     td_type_id type = a.type;
