@@ -1150,6 +1150,23 @@ typedef struct gagg {
   int64_t at; /* the row whose value it is (first, last, min, max), -1 none */
 } gagg;
 
+/* Row r of the argument one.col into its partition's aggregate p (kind:
+ * first/last/min/max keep a row, sum/avg/count add a valid value). */
+static void fold_row(wkind kind, const td_sort_key *one, bool fl, gagg *p, int64_t r) {
+  const td_colview *arg = one->col;
+  if (kind == W_FIRST || kind == W_LAST) {
+    if (kind == W_LAST || p->at < 0) p->at = r;
+  } else if (!td_colview_valid(arg, r)) {
+  } else if (kind == W_MIN || kind == W_MAX) {
+    int c = p->at < 0 ? 0 : td_sort_compare(one, 1, p->at, one, r);
+    if (kind == W_MAX ? c <= 0 : c >= 0) p->at = r;
+  } else {
+    p->cnt++;
+    if (fl) ksum(&p->k, td_colview_double(arg, r), 1);
+    else if (kind != W_COUNT) p->isum = (int64_t)((uint64_t)p->isum + (uint64_t)td_colview_int(arg, r)); /* wraps as the walk's */
+  }
+}
+
 /* Function f (whole_kind but row_number) over n rows in one partition: its
  * one value into *cst (nothing per row: the result's column is constant). */
 static int whole_const(const wfn *f, const td_colview *views, int64_t n, td_value *cst, td_error *err) {
@@ -1158,30 +1175,8 @@ static int whole_const(const wfn *f, const td_colview *views, int64_t n, td_valu
   td_sort_key one = {arg, false};
   bool fl = arg && (arg->type == TD_TYPE_FLOAT64 || arg->type == TD_TYPE_FLOAT32);
   gagg g = {.at = -1};
-  for (int64_t r = 0; r < n; r++) {
-    switch (f->kind) {
-      case W_FIRST:
-        if (g.at < 0) g.at = r;
-        break;
-      case W_LAST: g.at = r; break;
-      case W_MIN:
-      case W_MAX:
-        if (td_colview_valid(arg, r)) {
-          int c = g.at < 0 ? 0 : td_sort_compare(&one, 1, g.at, &one, r);
-          if (f->kind == W_MAX ? c <= 0 : c >= 0) g.at = r;
-        }
-        break;
-      case W_SUM:
-      case W_AVG:
-      case W_COUNT:
-        if (!td_colview_valid(arg, r)) break;
-        g.cnt++;
-        if (fl) ksum(&g.k, td_colview_double(arg, r), 1);
-        else if (f->kind != W_COUNT) g.isum = (int64_t)((uint64_t)g.isum + (uint64_t)td_colview_int(arg, r));
-        break;
-      default: r = n; /* counts and ranks: nothing to read */
-    }
-  }
+  bool reads = f->kind != W_COUNT_STAR && f->kind != W_RANK && f->kind != W_DENSE_RANK;
+  for (int64_t r = 0; reads && r < n; r++) fold_row(f->kind, &one, fl, &g, r);
   switch (f->kind) {
     case W_RANK:
     case W_DENSE_RANK: *cst = td_value_int(TD_TYPE_INT64, 1); break;
@@ -1259,28 +1254,9 @@ static int whole_fn(const wfn *f, const td_colview *views, const uint32_t *gid, 
   for (int64_t r = 0; r < n; r++) {
     gagg *p = &g[gid ? gid[r] : 0];
     p->rows++;
-    switch (f->kind) {
-      case W_ROW_NUMBER: w.iv[r] = p->rows; break;
-      case W_RANK:
-      case W_DENSE_RANK: w.iv[r] = 1; break; /* every row a peer */
-      case W_FIRST:
-        if (p->at < 0) p->at = r;
-        break;
-      case W_LAST: p->at = r; break;
-      case W_MIN:
-      case W_MAX:
-        if (td_colview_valid(arg, r)) {
-          int c = p->at < 0 ? 0 : td_sort_compare(&one, 1, p->at, &one, r);
-          if (f->kind == W_MAX ? c <= 0 : c >= 0) p->at = r;
-        }
-        break;
-      case W_COUNT_STAR: break;
-      default:
-        if (!td_colview_valid(arg, r)) break;
-        p->cnt++;
-        if (fl) ksum(&p->k, td_colview_double(arg, r), 1);
-        else p->isum = (int64_t)((uint64_t)p->isum + (uint64_t)td_colview_int(arg, r)); /* wraps as the walk's */
-    }
+    if (f->kind == W_ROW_NUMBER) w.iv[r] = p->rows;
+    else if (f->kind == W_RANK || f->kind == W_DENSE_RANK) w.iv[r] = 1; /* every row a peer */
+    else if (f->kind != W_COUNT_STAR) fold_row(f->kind, &one, fl, p, r);
   }
   bool numbered = f->kind == W_ROW_NUMBER || f->kind == W_RANK || f->kind == W_DENSE_RANK;
   if (numbered) memset(w.ok, 1, (size_t)n);
