@@ -12,6 +12,7 @@
 #include "query/compose.h"
 #include "query/grouping.h"
 #include "query/lex.h"
+#include "query/sql_window.h"
 #include "query/strbuf.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -236,7 +237,7 @@ static int parse_limit(td_parser *p, td_select *s) {
  * current token (instead of a misleading "expected ..."). */
 static int unsupported_clause(td_parser *p) {
   static const char *const kw[][2] = {
-      {"WINDOW", "WINDOW"},     {"PIVOT", "PIVOT"},
+      {"PIVOT", "PIVOT"},
       {"UNPIVOT", "UNPIVOT"},   {"JOIN", "JOIN"},           {"INNER", "JOIN"},
       {"LEFT", "JOIN"},         {"RIGHT", "JOIN"},          {"FULL", "JOIN"},
       {"CROSS", "JOIN"},        {"NATURAL", "JOIN"},        {"ASOF", "ASOF JOIN"},
@@ -259,11 +260,13 @@ int td__parse_order_limit(td_parser *p, td_select *s) {
 }
 
 static int parse_clauses(td_parser *p, td_select *s) {
+  td_win_defs *wd = NULL; /* WINDOW name AS (...): query/sql_window.c */
   int rc = parse_source(p, s);
   if (!rc) rc = unsupported_clause(p);
   if (!rc && td__accept_kw(p, "WHERE")) rc = td__parse_expr(p, &s->where);
   if (!rc && td__accept_kw(p, "GROUP")) rc = parse_group_by(p, s);
   if (!rc && td__accept_kw(p, "HAVING")) rc = td__parse_expr(p, &s->having);
+  if (!rc && td__is_kw(p, "WINDOW")) rc = td__parse_window_clause(p, &wd);
   if (!rc && !s->qualify && td__is_kw(p, "QUALIFY")) {
     s->qualify_pos = p->tok.pos;
     td__next(p);
@@ -272,6 +275,8 @@ static int parse_clauses(td_parser *p, td_select *s) {
   if (!rc) rc = unsupported_clause(p);
   if (!rc) rc = td__parse_order_limit(p, s);
   if (!rc) rc = unsupported_clause(p);
+  if (!rc) rc = td__resolve_windows(s, wd, p->err);
+  td__win_defs_free(wd);
   if (rc) return rc;
   if (p->tok.kind == TK_SEMI && !p->nest) td__next(p);
   if (p->tok.kind != TK_EOF && !td__at_set_op(p) && !(p->nest && p->tok.kind == TK_RPAREN)) {

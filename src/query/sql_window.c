@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "query/firstrow.h"
 #include "query/ops.h"
@@ -34,6 +35,8 @@
 #include "util/error.h"
 
 /* ---- parsing ---- */
+
+static bool is_over(const td_expr *e) { return e->kind == TD_EXPR_CALL && strcmp(e->name, "over") == 0; }
 
 static int not_supported(td_parser *p, const char *what) {
   return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s is not supported at offset %lld", what, (long long)p->tok.pos);
@@ -56,19 +59,22 @@ static int64_t unit_ns(const char *u) {
   return 0;
 }
 
-/* One frame bound: UNBOUNDED PRECEDING (-1), CURRENT ROW (0) or
- * n PRECEDING; `end` for the bound after AND, which must be CURRENT ROW. */
-static int parse_bound(td_parser *p, bool rows, bool end, int64_t *n, bool *interval) {
+/* A frame bound's kind. */
+enum { BD_UNB_PREC, BD_PREC, BD_CUR, BD_FOLL, BD_UNB_FOLL };
+
+/* One frame bound: *kind (BD_*), *n its offset (n PRECEDING / FOLLOWING),
+ * *interval when n is an interval in nanoseconds (RANGE only). */
+static int parse_bound(td_parser *p, bool rows, int *kind, int64_t *n, bool *interval) {
+  *n = 0;
+  *interval = false;
   if (td__accept_kw(p, "UNBOUNDED")) {
-    if (td__is_kw(p, "FOLLOWING")) return not_supported(p, "UNBOUNDED FOLLOWING (frames past the current row)");
-    if (end) return not_supported(p, "a frame ending before the current row");
-    if (!td__accept_kw(p, "PRECEDING")) return td__expected(p, "PRECEDING after UNBOUNDED");
-    *n = -1;
+    *kind = td__accept_kw(p, "FOLLOWING") ? BD_UNB_FOLL : BD_UNB_PREC;
+    if (*kind == BD_UNB_PREC && !td__accept_kw(p, "PRECEDING")) return td__expected(p, "PRECEDING or FOLLOWING after UNBOUNDED");
     return TD_OK;
   }
   if (td__accept_kw(p, "CURRENT")) {
     if (!td__accept_kw(p, "ROW")) return td__expected(p, "ROW after CURRENT");
-    *n = 0;
+    *kind = BD_CUR;
     return TD_OK;
   }
   int64_t pos = p->tok.pos;
@@ -90,32 +96,53 @@ static int parse_bound(td_parser *p, bool rows, bool end, int64_t *n, bool *inte
   td_expr_free(x);
   if (!is_int && !(is_iv && !rows && *n >= 0))
     return td_err_at(p->err, TD_EPARSE, pos,
-                     rows ? "expected a non-negative integer before PRECEDING at offset %lld"
-                          : "expected a non-negative integer or an INTERVAL before PRECEDING at offset %lld",
+                     rows ? "expected a non-negative integer before PRECEDING or FOLLOWING at offset %lld"
+                          : "expected a non-negative integer or an INTERVAL before PRECEDING or FOLLOWING at offset %lld",
                      (long long)pos);
-  if (td__is_kw(p, "FOLLOWING")) return not_supported(p, "FOLLOWING (frames past the current row)");
-  if (end) return not_supported(p, "a frame ending before the current row");
-  if (!td__accept_kw(p, "PRECEDING")) return td__expected(p, "PRECEDING or FOLLOWING");
+  if (td__accept_kw(p, "FOLLOWING")) *kind = BD_FOLL;
+  else if (td__accept_kw(p, "PRECEDING")) *kind = BD_PREC;
+  else return td__expected(p, "PRECEDING or FOLLOWING");
   return TD_OK;
 }
 
+static int frame_error(td_parser *p, int64_t pos, const char *what) {
+  return td_err_at(p->err, TD_EPARSE, pos, "%s at offset %lld", what, (long long)pos);
+}
+
+/* [ROWS | RANGE] bound | BETWEEN bound AND bound, into e's args[2..4]
+ * (sql_window.h). */
 static int parse_frame(td_parser *p, td_expr *e) {
   if (td__is_kw(p, "GROUPS")) return not_supported(p, "GROUPS frames");
   bool rows = td__is_kw(p, "ROWS");
   if (!rows && !td__is_kw(p, "RANGE")) return TD_OK;
   td__next(p);
-  int64_t n = 0, end = 0;
+  int64_t n = 0, n2 = 0, pos = p->tok.pos, pos2 = pos;
+  int k1, k2 = BD_CUR;
   bool iv = false, iv2 = false;
   bool between = td__accept_kw(p, "BETWEEN");
-  int rc = parse_bound(p, rows, false, &n, &iv);
+  pos = pos2 = p->tok.pos;
+  int rc = parse_bound(p, rows, &k1, &n, &iv);
   if (!rc && between) {
     if (!td__accept_kw(p, "AND")) return td__expected(p, "AND in the frame");
-    rc = parse_bound(p, rows, true, &end, &iv2);
+    pos2 = p->tok.pos;
+    rc = parse_bound(p, rows, &k2, &n2, &iv2);
   }
   if (rc) return rc;
-  e->args[2]->lit.v.i = rows ? TD_WFRAME_ROWS : TD_WFRAME_RANGE;
-  e->args[3]->lit.v.i = n;
-  e->args[4]->lit.v.i = iv;
+  if (k1 == BD_UNB_FOLL) return frame_error(p, pos, "a frame cannot start at UNBOUNDED FOLLOWING");
+  if (k2 == BD_UNB_PREC) return frame_error(p, pos2, "a frame cannot end at UNBOUNDED PRECEDING");
+  if (k1 == BD_FOLL && !between) return frame_error(p, pos, "a frame starting from a following row cannot end with the current row");
+  if (k1 == BD_FOLL && (k2 == BD_CUR || k2 == BD_PREC))
+    return frame_error(p, pos2, "a frame starting from a following row cannot have preceding rows");
+  if (k1 == BD_CUR && k2 == BD_PREC) return frame_error(p, pos2, "a frame starting from the current row cannot have preceding rows");
+  if (!rows && k1 == BD_FOLL) return frame_error(p, pos, "a RANGE frame starting at n FOLLOWING is not supported");
+  if (!rows && k2 == BD_PREC) return frame_error(p, pos2, "a RANGE frame ending at n PRECEDING is not supported");
+  int start = k1 == BD_FOLL ? TD_WB_FOLLOWING : TD_WB_DEFAULT;
+  int stop = k2 == BD_FOLL ? TD_WB_FOLLOWING : k2 == BD_UNB_FOLL ? TD_WB_UNBOUNDED : k2 == BD_PREC ? TD_WB_PRECEDING
+                                                                                                    : TD_WB_DEFAULT;
+  e->args[2]->lit.v.i = (rows ? TD_WFRAME_ROWS : TD_WFRAME_RANGE) | (iv ? TD_WF_START_IV : 0) |
+                        (iv2 ? TD_WF_END_IV : 0) | (int64_t)start << 8 | (int64_t)stop << 12;
+  e->args[3]->lit.v.i = k1 == BD_UNB_PREC ? -1 : k1 == BD_CUR ? 0 : n;
+  e->args[4]->lit.v.i = n2;
   return TD_OK;
 }
 
@@ -143,12 +170,8 @@ static int parse_list(td_parser *p, td_expr *e, bool order, int64_t *count) {
   }
 }
 
-int td__parse_over(td_parser *p, td_expr *e) {
-  td__next(p); /* OVER */
-  if (p->tok.kind != TK_LPAREN)
-    return p->tok.kind == TK_IDENT || p->tok.kind == TK_QIDENT ? not_supported(p, "a named window (OVER name)")
-                                                              : td__expected(p, "'(' after OVER");
-  td__next(p);
+/* The call e becomes the "over" node holding it, with np, frame and offsets 0. */
+static int make_over(td_parser *p, td_expr *e) {
   td_expr *fn = td__expr_new(TD_EXPR_CALL, e->pos, p->err);
   if (!fn) return TD_ENOMEM;
   td_expr tmp = *fn; /* e becomes the "over" node, fn the call */
@@ -161,6 +184,19 @@ int td__parse_over(td_parser *p, td_expr *e) {
   }
   int rc = td__expr_add(e, fn, p->err);
   for (int i = 0; i < 4 && !rc; i++) rc = add_int(p, e, 0, e->pos);
+  return rc;
+}
+
+/* '(' [PARTITION BY ...] [ORDER BY ...] [frame] ')' after the call e, which
+ * becomes the "over" node. */
+static int parse_named(td_parser *p, td_expr *e, bool paren);
+
+static int parse_spec(td_parser *p, td_expr *e) {
+  td__next(p); /* '(' */
+  if (p->tok.kind == TK_QIDENT || (p->tok.kind == TK_IDENT && !td__is_kw(p, "PARTITION") && !td__is_kw(p, "ORDER") &&
+                                   !td__is_kw(p, "ROWS") && !td__is_kw(p, "RANGE") && !td__is_kw(p, "GROUPS")))
+    return parse_named(p, e, true); /* OVER (name) */
+  int rc = make_over(p, e);
   int64_t np = 0, no = 0;
   if (!rc && td__accept_kw(p, "PARTITION")) {
     rc = td__accept_kw(p, "BY") ? parse_list(p, e, false, &np) : td__expected(p, "BY after PARTITION");
@@ -174,6 +210,146 @@ int td__parse_over(td_parser *p, td_expr *e) {
     rc = td__expected(p, no ? "a frame (ROWS or RANGE) or ')'" : "PARTITION BY, ORDER BY, a frame or ')'");
   if (!rc) td__next(p);
   return rc ? rc : td__expr_check_height(e, p->err);
+}
+
+/* OVER name (paren: OVER (name), nothing else inside): an "over" node
+ * flagged TD_WF_NAMED whose args[5] is a column of that name, until the
+ * WINDOW clause's definition replaces it. */
+static int parse_named(td_parser *p, td_expr *e, bool paren) {
+  int64_t pos = p->tok.pos;
+  td_expr *c = td__expr_new(TD_EXPR_COLUMN, pos, p->err);
+  int rc = c ? td__token_string(p, &c->name, NULL) : TD_ENOMEM;
+  if (rc == TD_OK) td__next(p);
+  if (rc == TD_OK && paren && p->tok.kind != TK_RPAREN)
+    rc = td_err_at(p->err, TD_EPARSE, pos, "a window name with more inside OVER (...) is not supported at offset %lld",
+                   (long long)pos);
+  else if (rc == TD_OK && paren)
+    td__next(p);
+  if (rc == TD_OK) rc = make_over(p, e);
+  if (rc == TD_OK) {
+    rc = td__expr_add(e, c, p->err);
+    c = NULL;
+  }
+  td_expr_free(c);
+  if (rc == TD_OK) e->args[2]->lit.v.i = TD_WF_NAMED | (paren ? TD_WF_COPY : 0);
+  return rc;
+}
+
+int td__parse_over(td_parser *p, td_expr *e) {
+  td__next(p); /* OVER */
+  if (p->tok.kind == TK_LPAREN) return parse_spec(p, e);
+  if (p->tok.kind != TK_IDENT && p->tok.kind != TK_QIDENT) return td__expected(p, "'(' or a window name after OVER");
+  return parse_named(p, e, false);
+}
+
+/* The WINDOW clause's definitions: each an "over" node of a placeholder call. */
+struct td_win_defs {
+  char **names;
+  td_expr **over;
+  int64_t n, cap;
+};
+
+void td__win_defs_free(td_win_defs *d) {
+  if (!d) return;
+  for (int64_t i = 0; i < d->n; i++) {
+    td_free(d->names[i]);
+    td_expr_free(d->over[i]);
+  }
+  td_free(d->names);
+  td_free(d->over);
+  td_free(d);
+}
+
+static const td_expr *find_def(const td_win_defs *d, const char *name) {
+  for (int64_t i = 0; d && i < d->n; i++)
+    if (strcasecmp(d->names[i], name) == 0) return d->over[i];
+  return NULL;
+}
+
+int td__parse_window_clause(td_parser *p, td_win_defs **out) {
+  td__next(p); /* WINDOW */
+  td_win_defs *d = *out ? *out : td_calloc(1, sizeof *d);
+  if (!d) return td_err_nomem(p->err, "parsing WINDOW");
+  *out = d;
+  for (;;) {
+    if (p->tok.kind != TK_IDENT && p->tok.kind != TK_QIDENT) return td__expected(p, "a window name after WINDOW");
+    int64_t pos = p->tok.pos;
+    char *name = NULL;
+    int rc = td__token_string(p, &name, NULL);
+    if (rc) return rc;
+    if (find_def(d, name)) {
+      rc = td_err_at(p->err, TD_EPARSE, pos, "the window %s is defined twice at offset %lld", name, (long long)pos);
+      td_free(name);
+      return rc;
+    }
+    if (d->n == d->cap) {
+      int64_t cap = d->cap ? 2 * d->cap : 4;
+      char **nm = td_realloc(d->names, (size_t)cap * sizeof *nm);
+      if (nm) d->names = nm;
+      td_expr **ov = nm ? td_realloc(d->over, (size_t)cap * sizeof *ov) : NULL;
+      if (!ov) {
+        td_free(name);
+        return td_err_nomem(p->err, "parsing WINDOW");
+      }
+      d->over = ov;
+      d->cap = cap;
+    }
+    d->names[d->n] = name;
+    d->over[d->n] = td__expr_new(TD_EXPR_CALL, pos, p->err);
+    if (!d->over[d->n]) {
+      td_free(name);
+      return TD_ENOMEM;
+    }
+    d->n++;
+    td_expr *e = d->over[d->n - 1];
+    if (!(e->name = td_strdup("row_number"))) return td_err_nomem(p->err, "parsing WINDOW");
+    td__next(p);
+    if (!td__accept_kw(p, "AS")) return td__expected(p, "AS after the window name");
+    if (p->tok.kind != TK_LPAREN) return td__expected(p, "'(' after AS");
+    if ((rc = parse_spec(p, e)) != TD_OK) return rc;
+    if (p->tok.kind != TK_COMMA) return TD_OK;
+    td__next(p);
+  }
+}
+
+/* Every OVER name in e takes its definition's PARTITION BY, ORDER BY and frame. */
+static int resolve(td_expr *e, const td_win_defs *d, td_error *err) {
+  if (!e) return TD_OK;
+  if (is_over(e) && e->n_args == 6 && (e->args[2]->lit.v.i & TD_WF_NAMED)) {
+    const td_expr *def = find_def(d, e->args[5]->name);
+    if (!def)
+      return td_err_at(err, TD_EPARSE, e->args[5]->pos, "the window %s is not defined (WINDOW %s AS (...)) at offset %lld",
+                       e->args[5]->name, e->args[5]->name, (long long)e->args[5]->pos);
+    if ((e->args[2]->lit.v.i & TD_WF_COPY) && (def->args[2]->lit.v.i & 15) != TD_WFRAME_DEFAULT) /* as DuckDB */
+      return td_err_at(err, TD_EPARSE, e->args[5]->pos, "cannot copy the window %s (OVER (%s)) because it has a frame "
+                       "clause at offset %lld", e->args[5]->name, e->args[5]->name, (long long)e->args[5]->pos);
+    for (int64_t i = 1; i < e->n_args; i++) td_expr_free(e->args[i]);
+    e->n_args = 1;
+    for (int64_t i = 1; i < def->n_args; i++) {
+      td_expr *c;
+      int rc = td_expr_clone(def->args[i], &c, err);
+      if (rc == TD_OK) rc = td__expr_add(e, c, err);
+      if (rc) return rc;
+    }
+    return resolve(e->args[0], d, err);
+  }
+  for (int64_t i = 0; i < e->n_args; i++) {
+    int rc = resolve(e->args[i], d, err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+int td__resolve_windows(td_select *s, const td_win_defs *d, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < s->n_items; i++) rc = resolve(s->items[i].expr, d, err);
+  for (int64_t i = 0; rc == TD_OK && i < s->n_order_by; i++) rc = resolve(s->order_by[i].expr, d, err);
+  for (int64_t i = 0; rc == TD_OK && i < s->n_group_by; i++) rc = resolve(s->group_by[i], d, err);
+  for (int64_t i = 0; rc == TD_OK && i < s->n_distinct_on; i++) rc = resolve(s->distinct_on[i], d, err);
+  if (rc == TD_OK) rc = resolve(s->where, d, err);
+  if (rc == TD_OK) rc = resolve(s->having, d, err);
+  if (rc == TD_OK) rc = resolve(s->qualify, d, err);
+  return rc;
 }
 
 static void put_expr(td_strbuf *b, const td_expr *e) {
@@ -191,7 +367,8 @@ static void put_int(td_strbuf *b, int64_t v) {
 
 void td__print_over(td_strbuf *b, const td_expr *e) {
   td_expr *const *a = e->args;
-  int64_t np = a[1]->lit.v.i, kind = a[2]->lit.v.i, n = a[3]->lit.v.i;
+  int64_t np = a[1]->lit.v.i, kind = a[2]->lit.v.i & 15, n = a[3]->lit.v.i, n2 = a[4]->lit.v.i;
+  int64_t start = a[2]->lit.v.i >> 8 & 15, stop = a[2]->lit.v.i >> 12 & 15;
   put_expr(b, a[0]);
   td__sb_put(b, " OVER (");
   for (int64_t i = 0; i < np; i++) {
@@ -208,10 +385,18 @@ void td__print_over(td_strbuf *b, const td_expr *e) {
     td__sb_put(b, e->n_args > 5 ? " " : "");
     td__sb_put(b, kind == TD_WFRAME_ROWS ? "ROWS BETWEEN " : "RANGE BETWEEN ");
     if (n < 0) td__sb_put(b, "UNBOUNDED");
-    else if (a[4]->lit.v.i) td__sb_put(b, "INTERVAL '");
+    else if (a[2]->lit.v.i & TD_WF_START_IV) td__sb_put(b, "INTERVAL '");
     if (n >= 0) put_int(b, n);
-    if (n >= 0 && a[4]->lit.v.i) td__sb_put(b, " nanoseconds'");
-    td__sb_put(b, " PRECEDING AND CURRENT ROW");
+    if (n >= 0 && a[2]->lit.v.i & TD_WF_START_IV) td__sb_put(b, " nanoseconds'");
+    td__sb_put(b, start == TD_WB_FOLLOWING ? " FOLLOWING AND " : " PRECEDING AND ");
+    if (stop == TD_WB_UNBOUNDED) td__sb_put(b, "UNBOUNDED FOLLOWING");
+    else if (stop == TD_WB_DEFAULT) td__sb_put(b, "CURRENT ROW");
+    else {
+      if (a[2]->lit.v.i & TD_WF_END_IV) td__sb_put(b, "INTERVAL '");
+      put_int(b, n2);
+      if (a[2]->lit.v.i & TD_WF_END_IV) td__sb_put(b, " nanoseconds'");
+      td__sb_put(b, stop == TD_WB_FOLLOWING ? " FOLLOWING" : " PRECEDING");
+    }
   }
   td__sb_put(b, ")");
 }
@@ -233,7 +418,6 @@ void td__window_set_free(td_win_set *w) {
 int64_t td__window_count(const td_win_set *w) { return w ? w->n : 0; }
 const td_expr *td__window_at(const td_win_set *w, int64_t j) { return w->over[j]; }
 
-static bool is_over(const td_expr *e) { return e->kind == TD_EXPR_CALL && strcmp(e->name, "over") == 0; }
 
 static const td_expr *find_over(const td_expr *e) {
   if (is_over(e)) return e;
@@ -385,9 +569,60 @@ static int qualify_aliases(const td_select *q, const td_schema *def, td_expr **s
   return TD_OK;
 }
 
+/* Whether e is a comparison of q's item named by its alias, when that item
+ * is row_number() or rank() OVER (...) (and no source column has the
+ * name), with an integer literal: `rn = 1`, `rn <= 3`, `1 = rn`. */
+static bool rank_bound(const td_select *q, const td_schema *def, const td_expr *e) {
+  if (e->kind != TD_EXPR_BINARY || e->n_args != 2 || e->op < TD_OP_EQ || e->op > TD_OP_GE) return false;
+  for (int s = 0; s < 2; s++) {
+    const td_expr *c = e->args[s], *l = e->args[1 - s];
+    if (c->kind != TD_EXPR_COLUMN || l->kind != TD_EXPR_LITERAL || l->lit.is_null || l->lit.type != TD_TYPE_INT64 ||
+        td_schema_find(def, c->name) >= 0)
+      continue;
+    for (int64_t i = 0; i < q->n_items; i++) {
+      const td_expr *x = q->items[i].expr;
+      if (q->items[i].alias && x && strcmp(q->items[i].alias, c->name) == 0)
+        return is_over(x) && (strcmp(x->args[0]->name, "row_number") == 0 || strcmp(x->args[0]->name, "rank") == 0);
+    }
+  }
+  return false;
+}
+
+/* A FROM subquery whose outer statement filters on its row number (`SELECT
+ * ... FROM (SELECT ..., row_number() OVER (...) AS rn FROM t) WHERE rn = 1`):
+ * the first such conjunct of the outer WHERE becomes q's QUALIFY too (the
+ * outer WHERE still applies; it keeps every row then), so the first rows
+ * (or top k) per partition are found without the window's sort.  Only when
+ * nothing in q applies after QUALIFY that the filter could change (LIMIT,
+ * OFFSET, DISTINCT, set operations), and the outer reads q alone. */
+static int push_rank_filter(td_select *q, const td_schema *def, td_error *err) {
+  const td_select *o = q->outer;
+  if (!o || o->from_sub != q || o->n_joins || !o->where || q->qualify || q->has_limit || q->offset || q->distinct ||
+      q->n_distinct_on || q->n_terms || q->n_group_by || q->group_by_all || q->having)
+    return TD_OK;
+  const td_expr *stack[64], *hit = NULL;
+  int n = 0;
+  stack[n++] = o->where;
+  while (n > 0 && !hit) {
+    const td_expr *e = stack[--n];
+    if (e->kind == TD_EXPR_BINARY && e->op == TD_OP_AND && e->n_args == 2 && n + 2 <= 64) {
+      stack[n++] = e->args[1];
+      stack[n++] = e->args[0];
+    } else if (rank_bound(q, def, e)) {
+      hit = e;
+    }
+  }
+  if (!hit) return TD_OK;
+  int rc = td_expr_clone(hit, &q->qualify, err);
+  q->qualify_pos = hit->pos;
+  return rc;
+}
+
 int td__window_extract(td_select *q, const td_schema *def, td_expr **items, int64_t n_items, bool aggregate,
                        td_win_set **out, td_error *err) {
   *out = NULL;
+  int rc = aggregate ? TD_OK : push_rank_filter(q, def, err);
+  if (rc) return rc;
   const td_expr *first = q->qualify;
   for (int64_t i = 0; !first && i < n_items; i++) first = find_over(items[i]);
   for (int64_t i = 0; !first && i < q->n_order_by; i++) first = find_over(q->order_by[i].expr);
@@ -401,7 +636,6 @@ int td__window_extract(td_select *q, const td_schema *def, td_expr **items, int6
   }
   td_win_set *w = td_calloc(1, sizeof *w);
   if (!w) return td_err_nomem(err, "planning a window");
-  int rc = TD_OK;
   for (int64_t i = 0; rc == TD_OK && i < n_items; i++) rc = replace(w, &items[i], err);
   for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = replace(w, &q->order_by[i].expr, err);
   if (rc == TD_OK && q->qualify) rc = qualify_aliases(q, def, &q->qualify, err);
@@ -421,8 +655,12 @@ int td__window_extract(td_select *q, const td_schema *def, td_expr **items, int6
 
 typedef enum wkind {
   W_ROW_NUMBER, W_RANK, W_DENSE_RANK, W_LAG, W_LEAD, W_FIRST, W_LAST,
-  W_SUM, W_AVG, W_MIN, W_MAX, W_COUNT, W_COUNT_STAR
+  W_SUM, W_AVG, W_MIN, W_MAX, W_COUNT, W_COUNT_STAR, W_NTILE, W_PERCENT_RANK, W_CUME_DIST, W_NTH
 } wkind;
+
+/* A RANGE frame's end: the current row's last peer, the partition's end,
+ * or the last row whose key is within n_after after the current row's. */
+enum { R_PEERS, R_UNBOUNDED, R_FOLLOWING };
 
 enum { F_WHOLE, F_PEERS, F_ROWS, F_RANGE };
 
@@ -433,7 +671,10 @@ typedef struct wfn {
   int64_t keys[TD_WIN_MAX_KEYS];
   bool desc[TD_WIN_MAX_KEYS];
   int frame;
-  int64_t n;                 /* F_ROWS: rows before (-1: all); F_RANGE: offset in the key's units */
+  int64_t lo, hi;            /* F_ROWS: the frame is rows k + lo .. k + hi (INT64_MIN / MAX: unbounded) */
+  int64_t n;                 /* F_RANGE: the start's offset in the key's units (-1: unbounded, 0: current row) */
+  int range_end;             /* F_RANGE: R_* */
+  int64_t n_after;           /* R_FOLLOWING: the end's offset */
   int64_t range_col;
   bool range_desc;
   td_type_id out;
@@ -441,10 +682,15 @@ typedef struct wfn {
 
 /* A partition's walk state, positions relative to its first row in window
  * order.  On a live table each partition keeps its own between cycles. */
+/* A compensated float sum: finite values in sum + comp, the others counted. */
+typedef struct kacc {
+  double sum, comp;
+  int64_t nonfinite[3]; /* NaN, +inf, -inf (kept out of sum) */
+} kacc;
+
 typedef struct wst {
-  int64_t peer_start, peer_end, dense, lo, hi, cnt, isum, ptr;
-  double fsum, comp;
-  int64_t nonfinite[3]; /* NaN, +inf, -inf in the frame (kept out of fsum) */
+  int64_t peer_start, peer_end, dense, lo, hi, cnt, isum, ptr, ptr2;
+  kacc k;
   int64_t *dq; /* min/max: monotone deque of positions [head, tail) */
   int64_t head, tail, cap;
 } wst;
@@ -498,7 +744,7 @@ typedef struct wpass {
 } wpass;
 
 static bool value_kind(wkind k) {
-  return k == W_LAG || k == W_LEAD || k == W_FIRST || k == W_LAST || k == W_MIN || k == W_MAX;
+  return k == W_LAG || k == W_LEAD || k == W_FIRST || k == W_LAST || k == W_MIN || k == W_MAX || k == W_NTH;
 }
 
 /* Whether an appended row can be computed from its partition's state
@@ -506,7 +752,11 @@ static bool value_kind(wkind k) {
  * row), not without ORDER BY (the whole partition is the frame, and the
  * order is arrival order).  last_value's frame ends at the row's last peer:
  * a tie recomputes (peer_sensitive). */
-static bool incremental_fn(const wfn *f) { return f->n_keys > f->n_part && f->kind != W_LEAD; }
+static bool incremental_fn(const wfn *f) {
+  bool ahead = (f->frame == F_ROWS && f->hi > 0) || (f->frame == F_RANGE && f->range_end != R_PEERS);
+  bool sized = f->kind == W_NTILE || f->kind == W_PERCENT_RANK || f->kind == W_CUME_DIST; /* the partition's size */
+  return f->n_keys > f->n_part && f->kind != W_LEAD && f->kind != W_NTH && !ahead && !sized;
+}
 
 /* Whether a row tying its predecessor on the ORDER BY changes that
  * predecessor's value: frames ending at the current row's last peer. */
@@ -521,42 +771,56 @@ static bool ties(const wpass *w, int64_t from, int64_t to, int64_t a, int64_t b)
   return td_sort_compare(w->keys + from, to - from, w->perm[a], w->keys + from, w->perm[b]) == 0;
 }
 
-/* The RANGE frame test: the key of partition position s is within n of k's. */
-static bool in_range(const wpass *w, int64_t s, int64_t k) {
+/* The RANGE frame test: the key of partition position k is at most n
+ * after s's in the order's direction (both not null). */
+static bool in_range(const wpass *w, int64_t s, int64_t k, int64_t n) {
   const td_colview *c = &w->views[w->f->range_col];
   int64_t rs = w->perm[s], rk = w->perm[k];
   if (w->ord) { /* the range column is the one ORDER BY column */
     __int128 d = (__int128)w->ord[rk] - w->ord[rs];
-    return (w->f->range_desc ? -d : d) <= w->f->n;
+    return (w->f->range_desc ? -d : d) <= n;
   }
-  if (!td_colview_valid(c, rs)) return false;
+  if (!td_colview_valid(c, rs) || !td_colview_valid(c, rk)) return false;
   if (c->type == TD_TYPE_FLOAT64 || c->type == TD_TYPE_FLOAT32) {
     double d = td_colview_double(c, rk) - td_colview_double(c, rs);
-    return (w->f->range_desc ? -d : d) <= (double)w->f->n;
+    return (w->f->range_desc ? -d : d) <= (double)n;
   }
   __int128 d = (__int128)td_colview_int(c, rk) - td_colview_int(c, rs);
-  return (w->f->range_desc ? -d : d) <= w->f->n;
+  return (w->f->range_desc ? -d : d) <= n;
+}
+
+/* k + off clamped to [0, pe] (off INT64_MIN / INT64_MAX: unbounded). */
+static int64_t frame_at(int64_t k, int64_t off, int64_t pe) {
+  __int128 x = (__int128)k + off;
+  return x < 0 ? 0 : x > pe ? pe : (int64_t)x;
+}
+
+/* DuckDB's ntile: row k of pe rows in n buckets, the first ones a row larger. */
+static int64_t ntile_of(int64_t k, int64_t pe, int64_t n) {
+  if (n > pe) n = pe;
+  int64_t size = pe / n, large = pe - n * size, small_from = large * (size + 1);
+  return k < small_from ? 1 + k / (size + 1) : 1 + large + (k - small_from) / size;
 }
 
 /* Compensated (Neumaier) summation of the finite values entering (dir 1)
  * and leaving (-1) a sliding frame: no drift beyond the last bits.  NaN and
  * the infinities are counted instead, so one that leaves the frame leaves
  * no NaN behind (inf - inf) and the sum is DuckDB's (ksum_value). */
-static void ksum(wst *st, double x, int dir) {
+static void ksum(kacc *st, double x, int dir) {
   if (!isfinite(x)) {
     st->nonfinite[isnan(x) ? 0 : x > 0 ? 1 : 2] += dir;
     return;
   }
-  double *s = &st->fsum, *c = &st->comp;
+  double *s = &st->sum, *c = &st->comp;
   x *= dir;
   double t = *s + x;
   *c += fabs(*s) >= fabs(x) ? (*s - t) + x : (x - t) + *s;
   *s = t;
 }
 
-static double ksum_value(const wst *s) {
+static double ksum_value(const kacc *s) {
   if (s->nonfinite[0] || (s->nonfinite[1] && s->nonfinite[2])) return NAN;
-  return s->nonfinite[1] ? INFINITY : s->nonfinite[2] ? -INFINITY : s->fsum + s->comp;
+  return s->nonfinite[1] ? INFINITY : s->nonfinite[2] ? -INFINITY : s->sum + s->comp;
 }
 
 /* Room for one more deque entry. */
@@ -589,13 +853,23 @@ static int step(wpass *w, wst *s, int64_t pe, int64_t k, td_error *err) {
   }
   int64_t row = w->perm[k], fs = 0, fe = pe, o = row - w->base;
   if (f->frame == F_PEERS) fe = s->peer_end;
-  else if (f->frame == F_ROWS) fs = f->n < 0 || k - f->n < 0 ? 0 : k - f->n, fe = k + 1;
-  else if (f->frame == F_RANGE) {
-    fe = s->peer_end;
-    if (!td_colview_valid(&w->views[f->range_col], row)) fs = s->peer_start;
+  else if (f->frame == F_ROWS) {
+    fs = frame_at(k, f->lo, pe);
+    fe = f->hi == INT64_MAX ? pe : frame_at(k, f->hi + 1, pe);
+    if (fe < fs) fe = fs; /* empty (both still grow with k) */
+  } else if (f->frame == F_RANGE) {
+    bool null = !w->ord && !td_colview_valid(&w->views[f->range_col], row); /* its null peers only */
+    fe = f->range_end == R_UNBOUNDED ? pe : s->peer_end;
+    if (f->n < 0) fs = 0;
+    else if (f->n == 0 || null) fs = s->peer_start;
     else {
-      while (s->ptr < k && !in_range(w, s->ptr, k)) s->ptr++;
+      while (s->ptr < k && !in_range(w, s->ptr, k, f->n)) s->ptr++;
       fs = s->ptr;
+    }
+    if (f->range_end == R_FOLLOWING && !null) {
+      if (s->ptr2 < s->peer_end) s->ptr2 = s->peer_end;
+      while (s->ptr2 < pe && in_range(w, k, s->ptr2, f->n_after)) s->ptr2++;
+      fe = s->ptr2;
     }
   }
   int64_t v = 0, at = -1;
@@ -607,6 +881,13 @@ static int step(wpass *w, wst *s, int64_t pe, int64_t k, td_error *err) {
     case W_LAG: at = k - f->offset >= 0 ? w->perm[k - f->offset] : f->dflt >= 0 ? -2 : -1; break;
     case W_LEAD: at = k + f->offset < pe ? w->perm[k + f->offset] : f->dflt >= 0 ? -2 : -1; break;
     case W_FIRST: at = fs < fe ? w->perm[fs] : -1; break;
+    case W_NTH: at = f->offset >= 1 && f->offset <= fe - fs ? w->perm[fs + f->offset - 1] : -1; break;
+    case W_NTILE:
+      if (f->offset > 0) v = ntile_of(k, pe, f->offset);
+      else ok = false; /* ntile(NULL) */
+      break;
+    case W_PERCENT_RANK: w->fv[o] = pe > 1 ? (double)s->peer_start / (double)(pe - 1) : 0; break;
+    case W_CUME_DIST: w->fv[o] = (double)s->peer_end / (double)pe; break;
     case W_LAST: at = fs < fe ? w->perm[fe - 1] : -1; break;
     case W_COUNT_STAR: v = fe - fs; break;
     default:
@@ -623,23 +904,23 @@ static int step(wpass *w, wst *s, int64_t pe, int64_t k, td_error *err) {
           int rc = dq_room(s, err);
           if (rc) return rc;
           s->dq[s->tail++] = s->hi;
-        } else if (fl) ksum(s, td_colview_double(arg, r), 1);
-        else s->isum += td_colview_int(arg, r);
+        } else if (fl) ksum(&s->k, td_colview_double(arg, r), 1);
+        else s->isum = (int64_t)((uint64_t)s->isum + (uint64_t)td_colview_int(arg, r)); /* wraps, no UB */
       }
       for (; s->lo < fs; s->lo++) { /* rows leaving it */
         int64_t r = w->perm[s->lo];
         if (!td_colview_valid(arg, r)) continue;
         s->cnt--;
-        if (fl) ksum(s, td_colview_double(arg, r), -1);
-        else if (f->kind != W_MIN && f->kind != W_MAX) s->isum -= td_colview_int(arg, r);
+        if (fl) ksum(&s->k, td_colview_double(arg, r), -1);
+        else if (f->kind != W_MIN && f->kind != W_MAX) s->isum = (int64_t)((uint64_t)s->isum - (uint64_t)td_colview_int(arg, r));
       }
       while (s->tail > s->head && s->dq[s->head] < s->lo) s->head++;
-      if (s->cnt == 0) s->fsum = s->comp = 0, s->isum = 0; /* no drift once empty */
+      if (s->cnt == 0) s->k.sum = s->k.comp = 0, s->isum = 0; /* no drift once empty */
       if (f->kind == W_COUNT) v = s->cnt;
       else if (f->kind == W_MIN || f->kind == W_MAX) at = s->tail > s->head ? w->perm[s->dq[s->head]] : -1;
       else if (!s->cnt) ok = false;
-      else if (f->kind == W_AVG) w->fv[o] = (fl ? ksum_value(s) : (double)s->isum) / (double)s->cnt;
-      else if (fl) w->fv[o] = ksum_value(s);
+      else if (f->kind == W_AVG) w->fv[o] = (fl ? ksum_value(&s->k) : (double)s->isum) / (double)s->cnt;
+      else if (fl) w->fv[o] = ksum_value(&s->k);
       else v = s->isum;
   }
   if (value_kind(f->kind)) w->idx[o] = at;
@@ -854,6 +1135,144 @@ static int run_fn(wop *op, int64_t j, const td_colview *views, const int64_t *pe
   return rc;
 }
 
+/* Whether f's frame is its whole partition in arrival order (no ORDER BY,
+ * no frame clause) and its value one per partition, or the row's place in
+ * it: computed by whole_fn, without ordering the rows. */
+static bool whole_kind(const wfn *f) {
+  return f->frame == F_WHOLE && f->n_keys == f->n_part && f->kind != W_LAG && f->kind != W_LEAD &&
+         f->kind < W_NTILE;
+}
+
+/* One partition's aggregate over its whole frame. */
+typedef struct gagg {
+  kacc k;
+  int64_t cnt, isum, rows;
+  int64_t at; /* the row whose value it is (first, last, min, max), -1 none */
+} gagg;
+
+/* Row r of the argument one.col into its partition's aggregate p (kind:
+ * first/last/min/max keep a row, sum/avg/count add a valid value). */
+static void fold_row(wkind kind, const td_sort_key *one, bool fl, gagg *p, int64_t r) {
+  const td_colview *arg = one->col;
+  if (kind == W_FIRST || kind == W_LAST) {
+    if (kind == W_LAST || p->at < 0) p->at = r;
+  } else if (!td_colview_valid(arg, r)) {
+  } else if (kind == W_MIN || kind == W_MAX) {
+    int c = p->at < 0 ? 0 : td_sort_compare(one, 1, p->at, one, r);
+    if (kind == W_MAX ? c <= 0 : c >= 0) p->at = r;
+  } else {
+    p->cnt++;
+    if (fl) ksum(&p->k, td_colview_double(arg, r), 1);
+    else if (kind != W_COUNT) p->isum = (int64_t)((uint64_t)p->isum + (uint64_t)td_colview_int(arg, r)); /* wraps as the walk's */
+  }
+}
+
+/* Function f (whole_kind but row_number) over n rows in one partition: its
+ * one value into *cst (nothing per row: the result's column is constant). */
+static int whole_const(const wfn *f, const td_colview *views, int64_t n, td_value *cst, td_error *err) {
+  (void)err;
+  const td_colview *arg = f->arg >= 0 ? &views[f->arg] : NULL;
+  td_sort_key one = {arg, false};
+  bool fl = arg && (arg->type == TD_TYPE_FLOAT64 || arg->type == TD_TYPE_FLOAT32);
+  gagg g = {.at = -1};
+  bool reads = f->kind != W_COUNT_STAR && f->kind != W_RANK && f->kind != W_DENSE_RANK;
+  for (int64_t r = 0; reads && r < n; r++) fold_row(f->kind, &one, fl, &g, r);
+  switch (f->kind) {
+    case W_RANK:
+    case W_DENSE_RANK: *cst = td_value_int(TD_TYPE_INT64, 1); break;
+    case W_COUNT_STAR: *cst = td_value_int(TD_TYPE_INT64, n); break;
+    case W_COUNT: *cst = td_value_int(TD_TYPE_INT64, g.cnt); break;
+    case W_FIRST:
+    case W_LAST:
+    case W_MIN:
+    case W_MAX: *cst = g.at < 0 ? td_value_null(f->out) : td_colview_value(arg, g.at); break;
+    default:
+      if (!g.cnt) *cst = td_value_null(f->out);
+      else if (f->kind == W_AVG) *cst = td_value_double(TD_TYPE_FLOAT64, (fl ? ksum_value(&g.k) : (double)g.isum) / (double)g.cnt);
+      else if (fl) *cst = td_value_double(TD_TYPE_FLOAT64, ksum_value(&g.k));
+      else *cst = td_value_int(TD_TYPE_INT64, g.isum);
+  }
+  return TD_OK;
+}
+
+/* Rows of workers' contiguous ranges given their partition's value. */
+typedef struct gather {
+  const uint32_t *gid;
+  const gagg *g;
+  bool fl;
+  wpass *w;
+  int64_t n;
+  int workers;
+} gather;
+
+static int gather_worker(void *v, int worker, td_error *err) {
+  (void)err;
+  gather *x = v;
+  wpass *w = x->w;
+  wkind kind = w->f->kind;
+  for (int64_t r = x->n * worker / x->workers, e = x->n * (worker + 1) / x->workers; r < e; r++) {
+    const gagg *p = &x->g[x->gid ? x->gid[r] : 0];
+    w->ok[r] = true;
+    switch (kind) {
+      case W_FIRST:
+      case W_LAST:
+      case W_MIN:
+      case W_MAX: w->idx[r] = p->at; break;
+      case W_COUNT_STAR: w->iv[r] = p->rows; break;
+      case W_COUNT: w->iv[r] = p->cnt; break;
+      default:
+        if (!p->cnt) w->ok[r] = false;
+        else if (kind == W_AVG) w->fv[r] = (x->fl ? ksum_value(&p->k) : (double)p->isum) / (double)p->cnt;
+        else if (x->fl) w->fv[r] = ksum_value(&p->k);
+        else w->iv[r] = p->isum;
+    }
+  }
+  return TD_OK;
+}
+
+/* Function f (whole_kind) over n rows, row r in partition gid[r] (gid NULL:
+ * one partition) of ng, into the builder a: one pass folds each partition's
+ * rows in arrival order (so every value is the walk's: sums add in the same
+ * order, min and max keep the last of equal values), a second (row ranges on up to
+ * `threads` workers) gives each row its partition's value. */
+static int whole_fn(const wfn *f, const td_colview *views, const uint32_t *gid, int64_t ng, int64_t n, int threads,
+                    td_array *a, td_value *cst, td_error *err) {
+  cst->type = TD_TYPE_NONE;
+  if (!gid && f->kind != W_ROW_NUMBER) return whole_const(f, views, n, cst, err);
+  wpass w;
+  int rc = pass_init(&w, f, views, 0, n, a, err);
+  gagg *g = rc == TD_OK ? td_malloc((size_t)(ng + 1) * sizeof *g) : NULL;
+  if (rc == TD_OK && !g) rc = td_err_nomem(err, "computing a window");
+  if (rc) {
+    pass_free(&w);
+    return rc;
+  }
+  for (int64_t i = 0; i < ng; i++) g[i] = (gagg){.at = -1};
+  const td_colview *arg = f->arg >= 0 ? &views[f->arg] : NULL;
+  td_sort_key one = {arg, false};
+  bool fl = arg && (arg->type == TD_TYPE_FLOAT64 || arg->type == TD_TYPE_FLOAT32);
+  for (int64_t r = 0; r < n; r++) {
+    gagg *p = &g[gid ? gid[r] : 0];
+    p->rows++;
+    if (f->kind == W_ROW_NUMBER) w.iv[r] = p->rows;
+    else if (f->kind == W_RANK || f->kind == W_DENSE_RANK) w.iv[r] = 1; /* every row a peer */
+    else if (f->kind != W_COUNT_STAR) fold_row(f->kind, &one, fl, p, r);
+  }
+  bool numbered = f->kind == W_ROW_NUMBER || f->kind == W_RANK || f->kind == W_DENSE_RANK;
+  if (numbered) memset(w.ok, 1, (size_t)n);
+  enum { MIN_ROWS = 1 << 16 }; /* rows per worker worth a thread */
+  gather x = {.gid = gid, .g = g, .fl = fl, .w = &w, .n = n, .workers = td__par_workers(threads, n / MIN_ROWS)};
+  if (!numbered) rc = td__par_run(x.workers, gather_worker, &x, err);
+  td_free(g);
+  if (rc) {
+    pass_free(&w);
+    return rc;
+  }
+  rc = emit(&w, n, a, err);
+  pass_free(&w);
+  return rc;
+}
+
 /* Function j for appended input rows [b, b + m) from the live partitions
  * (views: op->mat); *fallback when a row needs a recompute: it sorts before
  * its partition's last row, or ties it where that changes the last row. */
@@ -966,20 +1385,24 @@ static int share_inputs(td_dchunk *c, wread *rd, td_error *err) {
 }
 
 /* Publishes n rows whose column i is the view v[i] kept alive by sh[i]
- * (i < n_cols) as chunks of at most WIN_CHUNK rows viewing them: an
+ * (i < n_cols), or the constant cst[i] when its type is not NONE, as chunks of at most WIN_CHUNK rows viewing them: an
  * operator above computes per chunk, so an expression over the windows
  * (round(avg(...) OVER ...)) holds one chunk's values, not the whole
  * column's. */
 enum { WIN_CHUNK = 1 << 16 };
-static int publish(const td_colview *v, td_shared_array *const *sh, int64_t n_cols, int64_t n, int64_t version,
-                   td_snapshot **snap, td_error *err) {
+static int publish(const td_colview *v, td_shared_array *const *sh, const td_value *cst, int64_t n_cols, int64_t n,
+                   int64_t version, td_snapshot **snap, td_error *err) {
   td_chunk_list l = {0};
   int rc = TD_OK;
   for (int64_t b = 0; rc == TD_OK && (b < n || b == 0); b += WIN_CHUNK) {
     int64_t len = n - b < WIN_CHUNK ? n - b : WIN_CHUNK;
     td_dchunk *c;
     if ((rc = td_dchunk_new(n_cols, len, &c, err)) != TD_OK) break;
-    for (int64_t i = 0; i < n_cols; i++) {
+    for (int64_t i = 0; rc == TD_OK && i < n_cols; i++) {
+      if (cst[i].type != TD_TYPE_NONE) {
+        rc = td_dchunk_set_const(c, i, &cst[i], err);
+        continue;
+      }
       td_colview cv = v[i];
       cv.offset += b;
       cv.length = len;
@@ -987,7 +1410,8 @@ static int publish(const td_colview *v, td_shared_array *const *sh, int64_t n_co
       if (cv.null_count == 0) cv.validity = NULL;
       td_dchunk_set_view(c, i, &cv, sh[i]);
     }
-    rc = td_chunk_list_push(&l, c, err);
+    if (rc == TD_OK) rc = td_chunk_list_push(&l, c, err);
+    else td_dchunk_release(c);
   }
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, l.v, l.n, version, snap, err);
   td_chunk_list_reset(&l);
@@ -1008,25 +1432,37 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   /* the result's columns: the input's, then the functions' */
   td_shared_array **sh = td_calloc((size_t)(nf + op->n_fns) + 1, sizeof *sh);
   td_colview *v = td_calloc((size_t)(nf + op->n_fns) + 1, sizeof *v);
-  int rc = perm && sh && v ? TD_OK : td_err_nomem(err, "computing a window");
+  td_value *cst = td_calloc((size_t)(nf + op->n_fns) + 1, sizeof *cst); /* a constant column's value (type NONE: none) */
+  int rc = perm && sh && v && cst ? TD_OK : td_err_nomem(err, "computing a window");
   if (rc == TD_OK) rc = read_rows(src, d->snap, op->in_cols, op->n_cols, op->codes, 0, n, &rd, err);
   for (int64_t i = 0; rc == TD_OK && op->inc && i < nf; i++)
     if (op->used[i] && (rc = td_array_init(&op->mat[i], rd.views[i].type, n, err)) == TD_OK)
       rc = td_array_append_view(&op->mat[i], &rd.views[i], 0, n, err);
+  /* the rows ordered for function perm_of (-1: none yet); partitioned for group_of */
+  int64_t perm_of = -1, group_of = -1, n_groups = 0;
+  uint32_t *gid = NULL;
   for (int64_t j = 0; rc == TD_OK && j < op->n_fns; j++) {
     const wfn *f = &op->fns[j];
-    if (j == 0 || !same_sort(f, &op->fns[j - 1])) {
-      td_sort_key keys[TD_WIN_MAX_KEYS];
-      for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.keys[f->keys[k]], f->desc[k]};
+    bool whole = !op->inc && whole_kind(f);
+    td_sort_key keys[TD_WIN_MAX_KEYS];
+    for (int64_t k = 0; k < f->n_keys; k++) keys[k] = (td_sort_key){&rd.keys[f->keys[k]], f->desc[k]};
+    if (whole && (group_of < 0 || !same_sort(f, &op->fns[group_of]))) {
+      td_free(gid);
+      rc = td__win_groups(keys, f->n_part, n, t->threads, &gid, &n_groups, err);
+      group_of = j;
+    } else if (!whole && (perm_of < 0 || !same_sort(f, &op->fns[perm_of]))) {
       td_free(starts);
       rc = td__win_partition(keys, f->n_keys, f->n_part, n, t->threads, perm, &starts, &n_parts, err);
+      perm_of = j;
     }
     td_array a;
     memset(&a, 0, sizeof a);
-    if (rc == TD_OK) rc = run_fn(op, j, rd.keys, perm, starts, n_parts, n, t->threads, &a, err);
+    if (rc == TD_OK && whole) rc = whole_fn(f, rd.keys, gid, n_groups, n, t->threads, &a, &cst[nf + j], err);
+    else if (rc == TD_OK) rc = run_fn(op, j, rd.keys, perm, starts, n_parts, n, t->threads, &a, err);
     struct ArrowArray arr;
     td_type_id type = a.type;
-    if (rc == TD_OK && (rc = td_array_export(&a, &arr, err)) == TD_OK &&
+    if (rc == TD_OK && cst[nf + j].type != TD_TYPE_NONE) { /* one value: a constant column */
+    } else if (rc == TD_OK && (rc = td_array_export(&a, &arr, err)) == TD_OK &&
         (rc = td_shared_array_new(&arr, &sh[nf + j], err)) == TD_OK)
       rc = td_colview_init(&v[nf + j], type, &sh[nf + j]->array, err);
     td_array_reset(&a);
@@ -1037,7 +1473,8 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   }
   td_free(perm); /* before the result's chunks are made */
   perm = NULL;
-  if (rc == TD_OK) rc = publish(v, sh, nf + op->n_fns, n, d->version, &out->snap, err);
+  td_free(gid);
+  if (rc == TD_OK) rc = publish(v, sh, cst, nf + op->n_fns, n, d->version, &out->snap, err);
   out->replaced = true;
   if (rc == TD_OK && op->inc) {
     op->n_mat = n;
@@ -1046,6 +1483,7 @@ static int win_full(td_table *t, const td_source_delta *d, td_op_result *out, td
   for (int64_t i = 0; sh && i < nf + op->n_fns; i++) td_shared_array_release(sh[i]);
   td_free(sh);
   td_free(v);
+  td_free(cst);
   read_free(&rd);
   td_free(starts);
   return rc;
@@ -1392,27 +1830,26 @@ static int hide(hidden *h, const td_expr *e, int64_t *col, td_error *err) {
 /* Fills f from the "over" node e (column indices over the projection). */
 static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
   const td_expr *fn = e->args[0];
+  if (e->args[2]->lit.v.i & TD_WF_NAMED) /* OVER name outside a SELECT's reach of its WINDOW clause */
+    return td_err_at(err, TD_EPARSE, e->pos, "the window %s is not defined at offset %lld", e->args[5]->name,
+                     (long long)e->pos);
   static const struct { const char *name; wkind kind; int min, max; } fns[] = {
       {"row_number", W_ROW_NUMBER, 0, 0}, {"rank", W_RANK, 0, 0},        {"dense_rank", W_DENSE_RANK, 0, 0},
       {"lag", W_LAG, 1, 3},               {"lead", W_LEAD, 1, 3},        {"first_value", W_FIRST, 1, 1},
       {"last_value", W_LAST, 1, 1},       {"sum", W_SUM, 1, 1},          {"avg", W_AVG, 1, 1},
       {"mean", W_AVG, 1, 1},              {"min", W_MIN, 1, 1},          {"max", W_MAX, 1, 1},
-      {"count", W_COUNT, 1, 1}};
+      {"count", W_COUNT, 1, 1},           {"ntile", W_NTILE, 1, 1},      {"percent_rank", W_PERCENT_RANK, 0, 0},
+      {"cume_dist", W_CUME_DIST, 0, 0},   {"nth_value", W_NTH, 2, 2}};
   memset(f, 0, sizeof *f);
   f->arg = f->dflt = -1;
   size_t i = 0;
   while (i < sizeof fns / sizeof *fns && strcmp(fns[i].name, fn->name) != 0) i++;
-  if (i == sizeof fns / sizeof *fns) {
-    static const char *const later[] = {"ntile", "percent_rank", "cume_dist", "nth_value"};
-    for (size_t k = 0; k < sizeof later / sizeof *later; k++)
-      if (strcmp(fn->name, later[k]) == 0)
-        return td_err_at(err, TD_EPARSE, fn->pos, "the window function %s is not supported at offset %lld",
-                         fn->name, (long long)fn->pos);
+  if (i == sizeof fns / sizeof *fns)
     return td_err_at(err, TD_EPARSE, fn->pos,
                      "%s() OVER is not supported at offset %lld (window functions: row_number, rank, dense_rank, "
-                     "lag, lead, first_value, last_value, sum, avg, min, max, count)",
+                     "percent_rank, cume_dist, ntile, lag, lead, first_value, last_value, nth_value, sum, avg, min, "
+                     "max, count)",
                      fn->name, (long long)fn->pos);
-  }
   f->kind = fns[i].kind;
   if (f->kind == W_COUNT && fn->star) f->kind = W_COUNT_STAR;
   else if (fn->n_args < fns[i].min || fn->n_args > fns[i].max || fn->star)
@@ -1420,7 +1857,19 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
                      fn->name, fns[i].min, fns[i].max, (long long)fn->n_args, (long long)fn->pos);
   int rc = TD_OK;
   td_type_id at = TD_TYPE_NONE;
-  if (fn->n_args >= 1 && (rc = hide(h, fn->args[0], &f->arg, err)) == TD_OK) at = col_type(h, f->arg);
+  if (f->kind == W_NTILE || f->kind == W_NTH) { /* the bucket count / row number: a constant */
+    const td_expr *o = fn->args[f->kind == W_NTH];
+    bool null = o->kind == TD_EXPR_LITERAL && o->lit.is_null;
+    if (!null && (o->kind != TD_EXPR_LITERAL || o->lit.type != TD_TYPE_INT64))
+      return td_err_at(err, TD_EPARSE, o->pos, "%s with an argument other than an integer constant is not supported "
+                       "at offset %lld", fn->name, (long long)o->pos);
+    f->offset = null ? 0 : o->lit.v.i;
+    if (f->kind == W_NTILE && !null && f->offset <= 0)
+      return td_err_at(err, TD_EINVAL, o->pos, "the argument of ntile must be greater than zero, found %lld at offset "
+                       "%lld", (long long)f->offset, (long long)o->pos);
+  }
+  if (fn->n_args >= 1 && f->kind != W_NTILE && (rc = hide(h, fn->args[0], &f->arg, err)) == TD_OK)
+    at = col_type(h, f->arg);
   if (rc) return rc;
   bool num = at != TD_TYPE_NONE && at != TD_TYPE_BOOL && !td_type_is_varlen(at) && at != TD_TYPE_DECIMAL128 &&
              td_type_unit_ns(at) == 0;
@@ -1428,7 +1877,10 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
   if ((f->kind == W_SUM || f->kind == W_AVG) && !num)
     return td_err_at(err, TD_ETYPE, fn->pos, "%s() OVER expects a numeric argument, found %s at offset %lld",
                      fn->name, td_type_name(at), (long long)fn->pos);
-  f->out = value_kind(f->kind) ? at : f->kind == W_AVG || (f->kind == W_SUM && fl) ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
+  f->out = value_kind(f->kind) ? at
+           : f->kind == W_AVG || (f->kind == W_SUM && fl) || f->kind == W_PERCENT_RANK || f->kind == W_CUME_DIST
+               ? TD_TYPE_FLOAT64
+               : TD_TYPE_INT64;
   if (f->kind == W_LAG || f->kind == W_LEAD) {
     f->offset = 1;
     const td_expr *o = fn->n_args >= 2 ? fn->args[1] : NULL;
@@ -1447,7 +1899,8 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
                          "at offset %lld", fn->name, td_type_name(at), td_type_name(dt), (long long)dv->pos);
     }
   }
-  int64_t np = e->args[1]->lit.v.i, kind = e->args[2]->lit.v.i, n = e->args[3]->lit.v.i;
+  int64_t np = e->args[1]->lit.v.i, fflags = e->args[2]->lit.v.i, kind = fflags & 15, n = e->args[3]->lit.v.i;
+  int64_t start = fflags >> 8 & 15, stop = fflags >> 12 & 15, n2 = e->args[4]->lit.v.i;
   int64_t no = (e->n_args - 5 - np) / 2;
   if (np + 2 * no > TD_WIN_MAX_KEYS)
     return td_err_at(err, TD_EPARSE, e->pos, "a window takes at most %d PARTITION BY and ORDER BY keys at offset %lld",
@@ -1474,22 +1927,30 @@ static int plan_fn(const td_expr *e, hidden *h, wfn *f, td_error *err) {
   }
   if (rc) return rc;
   f->frame = no == 0 ? F_WHOLE : F_PEERS;
+  bool offset = n > 0 || stop == TD_WB_FOLLOWING; /* a RANGE bound by the key's value */
   if (kind == TD_WFRAME_ROWS) {
     f->frame = F_ROWS;
-    f->n = n;
-  } else if (kind == TD_WFRAME_RANGE && n >= 0) {
-    if (no != 1)
+    f->lo = n < 0 ? INT64_MIN : start == TD_WB_FOLLOWING ? n : -n;
+    f->hi = stop == TD_WB_UNBOUNDED ? INT64_MAX : stop == TD_WB_FOLLOWING ? n2 : stop == TD_WB_PRECEDING ? -n2 : 0;
+  } else if (kind == TD_WFRAME_RANGE && !offset && no == 0) {
+    f->frame = F_WHOLE; /* every row a peer */
+  } else if (kind == TD_WFRAME_RANGE && (n >= 0 || stop != TD_WB_DEFAULT)) {
+    if (offset && no != 1)
       return td_err_at(err, TD_EPARSE, e->pos, "a RANGE frame with an offset needs exactly one ORDER BY "
                        "expression, found %lld at offset %lld", (long long)no, (long long)e->pos);
-    td_type_id kt = col_type(h, f->range_col);
+    td_type_id kt = offset ? col_type(h, f->range_col) : TD_TYPE_INT64;
     int64_t unit = td_type_unit_ns(kt);
-    bool iv = e->args[4]->lit.v.i;
-    if (td_type_is_varlen(kt) || kt == TD_TYPE_BOOL || kt == TD_TYPE_DECIMAL128 || (iv && unit <= 0) ||
-        (!iv && unit > 0 && n > 0))
-      return td_err_at(err, TD_ETYPE, e->pos, "a RANGE frame over %s needs %s offset at offset %lld",
-                       td_type_name(kt), unit > 0 ? "an INTERVAL" : "a numeric", (long long)e->pos);
+    for (int b = 0; b < 2; b++) { /* each offset: numeric over numbers, an interval over times */
+      bool iv = fflags & (b ? TD_WF_END_IV : TD_WF_START_IV), used = b ? stop == TD_WB_FOLLOWING : n > 0;
+      if (used && (td_type_is_varlen(kt) || kt == TD_TYPE_BOOL || kt == TD_TYPE_DECIMAL128 || (iv && unit <= 0) ||
+                   (!iv && unit > 0)))
+        return td_err_at(err, TD_ETYPE, e->pos, "a RANGE frame over %s needs %s offset at offset %lld",
+                         td_type_name(kt), unit > 0 ? "an INTERVAL" : "a numeric", (long long)e->pos);
+    }
     f->frame = F_RANGE;
-    f->n = iv ? n / unit : n;
+    f->n = n > 0 && (fflags & TD_WF_START_IV) ? n / unit : n;
+    f->range_end = stop == TD_WB_UNBOUNDED ? R_UNBOUNDED : stop == TD_WB_FOLLOWING ? R_FOLLOWING : R_PEERS;
+    f->n_after = stop == TD_WB_FOLLOWING && (fflags & TD_WF_END_IV) ? n2 / unit : n2;
   }
   return TD_OK;
 }

@@ -6,10 +6,13 @@
  * CALL node named "over":
  *   args[0]  the function call
  *   args[1]  int literal: the number of PARTITION BY expressions (np)
- *   args[2]  int literal: the frame kind (TD_WFRAME_*)
+ *   args[2]  int literal: the frame kind (TD_WFRAME_*, bits 0-3), TD_WF_START_IV
+ *            / TD_WF_END_IV when the start's / end's offset is an interval
+ *            in nanoseconds, the start's bound (TD_WB_*) << 8 and the end's << 12
  *   args[3]  int literal: the frame start: -1 UNBOUNDED PRECEDING, else n
- *            (n PRECEDING; CURRENT ROW is 0)
- *   args[4]  int literal: 1 when n is an interval in nanoseconds
+ *            (n PRECEDING, or n FOLLOWING when the start's bound says so;
+ *            CURRENT ROW is 0)
+ *   args[4]  int literal: the end's offset n (n PRECEDING / FOLLOWING)
  *   args[5 .. 5+np)  the PARTITION BY expressions
  *   then per ORDER BY item: the expression and an int literal of flags
  *            (1: DESC, 2: NULLS FIRST)
@@ -29,11 +32,26 @@
 #include "table/table.h"
 
 enum { TD_WFRAME_DEFAULT = 0, TD_WFRAME_ROWS = 1, TD_WFRAME_RANGE = 2 };
+enum { TD_WF_START_IV = 16, TD_WF_END_IV = 32, TD_WF_NAMED = 1 << 20 /* OVER name, args[5] the name */,
+       TD_WF_COPY = 1 << 21 /* ... written OVER (name) */ };
+/* A bound: DEFAULT is args[3]'s PRECEDING form for the start, CURRENT ROW
+ * for the end. */
+enum { TD_WB_DEFAULT = 0, TD_WB_FOLLOWING = 1, TD_WB_UNBOUNDED = 2, TD_WB_PRECEDING = 3 };
 
 /* At the OVER keyword after the call `e` (parse.c): parses the window and
  * turns e into the "over" node above.  "X is not supported" errors
  * (FOLLOWING, GROUPS, EXCLUDE, named windows) at their token. */
 int td__parse_over(td_parser *p, td_expr *e);
+
+/* The WINDOW clause (`WINDOW name AS (spec) {, ...}`, the current token
+ * WINDOW): its definitions into *defs (made when NULL; the caller frees it
+ * with td__win_defs_free, also on failure). */
+typedef struct td_win_defs td_win_defs;
+int td__parse_window_clause(td_parser *p, td_win_defs **defs);
+void td__win_defs_free(td_win_defs *defs);
+/* Replaces every `OVER name` in s's clauses by its definition in defs
+ * (NULL: none); an undefined name is an error at it. */
+int td__resolve_windows(td_select *s, const td_win_defs *defs, td_error *err);
 
 /* Prints an "over" node as SQL (expr.c's printer). */
 void td__print_over(td_strbuf *b, const td_expr *e);

@@ -136,6 +136,79 @@ static int group_rows(const td_sort_key *keys, int64_t n_part, int64_t n, int wo
   return rc;
 }
 
+/* Whether column c is an integer of at most 32 bits whose non-null values
+ * span at most `limit` (*lo the least, *span how many): its values number
+ * its partitions directly. */
+static bool small_range(const td_colview *c, int64_t n, int64_t limit, int64_t *lo, int64_t *span) {
+  switch (c->type) {
+    case TD_TYPE_BOOL:
+    case TD_TYPE_INT8:
+    case TD_TYPE_UINT8:
+    case TD_TYPE_INT16:
+    case TD_TYPE_UINT16:
+    case TD_TYPE_INT32:
+    case TD_TYPE_UINT32:
+    case TD_TYPE_DATE32: break;
+    default: return false;
+  }
+  int64_t mn = INT64_MAX, mx = INT64_MIN;
+  if (c->type == TD_TYPE_INT32 || c->type == TD_TYPE_DATE32) { /* string codes: the common case */
+    const int32_t *v = (const int32_t *)c->values + c->offset;
+    for (int64_t r = 0; r < n; r++)
+      if (!c->validity || c->null_count == 0 || td_colview_valid(c, r)) {
+        mn = v[r] < mn ? v[r] : mn;
+        mx = v[r] > mx ? v[r] : mx;
+      }
+  } else {
+    for (int64_t r = 0; r < n; r++)
+      if (td_colview_valid(c, r)) {
+        int64_t x = td_colview_int(c, r);
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+      }
+  }
+  if (mn > mx) mn = mx = 0; /* every value null */
+  *lo = mn;
+  *span = mx - mn + 1;
+  return *span <= limit;
+}
+
+int td__win_groups(const td_sort_key *keys, int64_t n_part, int64_t n, int threads, uint32_t **gid,
+                   int64_t *n_groups, td_error *err) {
+  *gid = NULL;
+  *n_groups = 1;
+  if (n > (int64_t)UINT32_MAX - 1)
+    return td_err(err, TD_ERANGE, "a window over at most %lld rows, found %lld", (long long)UINT32_MAX - 1,
+                  (long long)n);
+  if (n_part == 0 || n == 0) return TD_OK;
+  uint32_t *g = td_malloc((size_t)n * sizeof *g);
+  if (!g) return td_err_nomem(err, "partitioning a window");
+  int64_t lo, span, limit = n / 2 < (1 << 20) ? n / 2 : (1 << 20);
+  const td_colview *c = keys[0].col;
+  int rc = TD_OK;
+  if (n_part == 1 && small_range(c, n, limit > 4096 ? limit : 4096, &lo, &span)) {
+    bool nulls = c->validity && c->null_count > 0;
+    if (c->type == TD_TYPE_INT32 || c->type == TD_TYPE_DATE32) {
+      const int32_t *v = (const int32_t *)c->values + c->offset;
+      for (int64_t r = 0; r < n; r++) g[r] = (uint32_t)(v[r] - lo);
+    } else {
+      for (int64_t r = 0; r < n; r++) g[r] = (uint32_t)(td_colview_int(c, r) - lo);
+    }
+    for (int64_t r = 0; nulls && r < n; r++)
+      if (!td_colview_valid(c, r)) g[r] = (uint32_t)span;
+    *n_groups = span + 1;
+  } else {
+    enum { MIN_ROWS = 1 << 16 }; /* rows per worker worth a thread */
+    rc = group_rows(keys, n_part, n, td__par_workers(threads, n / MIN_ROWS), g, n_groups, err);
+  }
+  if (rc) {
+    td_free(g);
+    return rc;
+  }
+  *gid = g;
+  return TD_OK;
+}
+
 /* An order-preserving unsigned key of a non-null cell of a column that
  * query/sort.c compares as a number: floats by value (-0 as 0, NaN after
  * every other value), the rest as signed integers but uint64. */

@@ -20,4 +20,15 @@
 int td__win_partition(const td_sort_key *keys, int64_t n_keys, int64_t n_part, int64_t n, int threads, int64_t *perm,
                       int64_t **starts, int64_t *n_parts, td_error *err);
 
+/* The partitions of rows [0, n) by keys[0..n_part) without ordering them:
+ * *gid (td_malloc'd, the caller frees it; NULL when n_part is 0: every row
+ * is partition 0) the partition of each row, *n_groups an upper bound of
+ * the partition numbers (some may have no rows).  One small-range integer
+ * key (a bool, a string read as codes) is its own number (value - min,
+ * nulls last), no hashing; others are hashed (partitions numbered by first
+ * row) on up to `threads` workers.  TD_ENOMEM, TD_ERANGE past UINT32_MAX
+ * rows. */
+int td__win_groups(const td_sort_key *keys, int64_t n_part, int64_t n, int threads, uint32_t **gid,
+                   int64_t *n_groups, td_error *err);
+
 #endif

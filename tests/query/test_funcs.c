@@ -480,7 +480,7 @@ static void test_sql_clauses(void **state) {
 
   check_sql_error("SELECT a FROM t, u", 15, "a comma-separated FROM list (use JOIN ... ON) is not supported");
   check_sql_error("SELECT a FROM t INTERSECT BY NAME SELECT a FROM u", 26, "BY NAME is not supported");
-  check_sql_error("SELECT a FROM t WHERE a > 1 WINDOW w AS (ORDER BY a)", 28, "WINDOW is not supported");
+  check_sql_error("SELECT a FROM t WHERE a > 1 WINDOW w (ORDER BY a)", 37, "expected AS after the window name");
   /* GROUP BY ROLLUP / CUBE / GROUPING SETS: one grouped SELECT per set, UNION ALL */
   check_sql("SELECT a, b, count(*) FROM t GROUP BY ROLLUP (a, b) ORDER BY 1",
             "SELECT * FROM (SELECT a AS \"a\", b AS \"b\", count(*) AS \"count(*)\" FROM t GROUP BY a, b UNION ALL "

@@ -1,0 +1,1 @@
+SELECT c FROM (SELECT Sym, Price, row_number() OVER (PARTITION BY Sym ORDER BY Price DESC) AS rn, Key AS c FROM t) WHERE rn <= 2 AND c > 0
