@@ -16,12 +16,32 @@
  *
  * The single-pass formula loses about log10(mean^2 / variance) digits to
  * cancellation (prices of ~1000 with a variance of ~1 keep 10 digits).
+ *
+ * The moment statistics (DuckDB's) are expressions over count, sum, min and
+ * max too, of px = CAST(x AS DOUBLE) and py = CAST(y AS DOUBLE) taken only
+ * where both of the pair (y, x) are not NULL (DuckDB's argument order):
+ * with n = count(px), Sxx = sum(px*px) - sum(px)^2/n (0 when min(px) =
+ * max(px): a constant column has no spread, exactly, as DuckDB's Welford
+ * updates give), Syy likewise, Sxy = sum(px*py) - sum(px)*sum(py)/n,
+ *
+ *   covar_pop = Sxy/n, covar_samp = Sxy/(n-1) (NULL below 2 pairs)
+ *   corr      = (Sxy/n) / (sqrt(Sxx/n) * sqrt(Syy/n))   (NaN when Sxx or Syy is 0)
+ *   regr_slope = (Sxy/n) / (Sxx/n) (NaN when Sxx = 0), regr_intercept =
+ *   avg(py) - slope * avg(px) (NULL when the slope is NaN), regr_r2 = corr^2
+ *   (NULL when Sxx = 0, 1 when Syy = 0), regr_avgx/avgy = avg(px)/avg(py),
+ *   regr_count = n (UINTEGER), regr_sxx/syy/sxy = Sxx/Syy/Sxy
+ *   skewness(x), kurtosis(x): DuckDB's sample formulas over sum(x), sum(x^2),
+ *   sum(x^3), sum(x^4) (NULL below 3 / 4 values or without spread)
+ * all NULL without pairs (regr_count 0).  DuckDB keeps the same power sums
+ * for skewness and kurtosis; its covariances use Welford updates, which
+ * agree with the sums to about 1e-10 relative on the benchmark's prices.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "query/func.h"
 #include "query/lex.h"
+#include "query/strbuf.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -49,10 +69,121 @@ static int bool_index(const char *name) {
   return -1;
 }
 
+/* The moment statistics: templates over {X} and {Y} (the pair's values,
+ * doubles, NULL unless both are non-NULL) and the named parts below,
+ * expanded until no brace is left. */
+static const struct {
+  const char *name;
+  int n_args;
+  const char *text;
+} moments[] = {
+    {"covar_pop", 2, "CASE WHEN {N} > 0 THEN {SXY} / {N} END"},
+    {"covar_samp", 2, "CASE WHEN {N} > 1 THEN {SXY} / ({N} - 1) END"},
+    {"corr", 2, "CASE WHEN {N} > 0 THEN CASE WHEN {SXX} = 0 OR {SYY} = 0 THEN {NAN} ELSE {CORR} END END"},
+    {"regr_slope", 2, "CASE WHEN {N} > 0 THEN CASE WHEN {SXX} = 0 THEN {NAN} ELSE {SLOPE} END END"},
+    {"regr_intercept", 2, "CASE WHEN {N} > 0 AND {SXX} <> 0 THEN sum({Y}) / {N} - {SLOPE} * (sum({X}) / {N}) END"},
+    {"regr_r2", 2, "CASE WHEN {N} > 0 AND {SXX} <> 0 THEN CASE WHEN {SYY} = 0 THEN 1.0 ELSE power({CORR}, 2) END END"},
+    {"regr_avgx", 2, "avg({X})"},
+    {"regr_avgy", 2, "avg({Y})"},
+    {"regr_count", 2, "CAST(count({X}) AS UINTEGER)"},
+    {"regr_sxx", 2, "CASE WHEN {N} > 0 THEN {SXX} END"},
+    {"regr_syy", 2, "CASE WHEN {N} > 0 THEN {SYY} END"},
+    {"regr_sxy", 2, "CASE WHEN {N} > 0 THEN {SXY} END"},
+    {"skewness", 1,
+     "CASE WHEN {N} > 2 AND {SXX} > 0 THEN sqrt({N} * ({N} - 1)) / ({N} - 2) * (1.0 / {N}) * (sum(power({X}, 3)) - "
+     "3 * sum({X} * {X}) * sum({X}) * (1.0 / {N}) + 2 * power(sum({X}), 3) * (1.0 / {N}) * (1.0 / {N})) / "
+     "sqrt(power({SXX} / {N}, 3)) END"},
+    {"kurtosis", 1,
+     "CASE WHEN {N} > 3 AND {SXX} > 0 THEN ({N} - 1) * (({N} + 1) * {M4} / ({SXX} / {N} * ({SXX} / {N})) - "
+     "3 * ({N} - 1)) / (({N} - 2) * ({N} - 3)) END"}};
+
+/* The named parts of the templates. */
+static const struct {
+  const char *name, *text;
+} parts[] = {
+    {"N", "CAST(count({X}) AS DOUBLE)"},
+    {"NAN", "CAST('NaN' AS DOUBLE)"},
+    {"SXX", "(CASE WHEN min({X}) = max({X}) THEN 0.0 ELSE greatest(0.0, sum({X} * {X}) - sum({X}) * sum({X}) / {N}) END)"},
+    {"SYY", "(CASE WHEN min({Y}) = max({Y}) THEN 0.0 ELSE greatest(0.0, sum({Y} * {Y}) - sum({Y}) * sum({Y}) / {N}) END)"},
+    {"SXY", "(CASE WHEN min({X}) = max({X}) OR min({Y}) = max({Y}) THEN 0.0 ELSE "
+            "sum({X} * {Y}) - sum({X}) * sum({Y}) / {N} END)"},
+    {"CORR", "({SXY} / {N} / (sqrt({SXX} / {N}) * sqrt({SYY} / {N})))"},
+    {"SLOPE", "({SXY} / {N} / ({SXX} / {N}))"},
+    {"M4", "((1.0 / {N}) * (sum(power({X}, 4)) - 4 * sum(power({X}, 3)) * sum({X}) * (1.0 / {N}) + "
+           "6 * sum({X} * {X}) * sum({X}) * sum({X}) * (1.0 / {N}) * (1.0 / {N}) - "
+           "3 * power(sum({X}), 4) * power(1.0 / {N}, 3)))"}};
+
+static int moment_index(const char *name) {
+  for (int i = 0; i < (int)(sizeof moments / sizeof *moments); i++)
+    if (strcmp(name, moments[i].name) == 0) return i;
+  return -1;
+}
+
+/* Appends template t with {X}, {Y} and the parts replaced. */
+static void expand(td_strbuf *b, const char *t, const char *x, const char *y) {
+  while (*t) {
+    const char *o = strchr(t, '{');
+    if (!o) {
+      td__sb_put(b, t);
+      return;
+    }
+    td__sb_putn(b, t, (size_t)(o - t));
+    const char *c = strchr(o, '}');
+    size_t n = (size_t)(c - o - 1);
+    if (n == 1 && (o[1] == 'X' || o[1] == 'Y')) {
+      td__sb_put(b, o[1] == 'X' ? x : y);
+    } else {
+      for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        if (strlen(parts[i].name) == n && memcmp(parts[i].name, o + 1, n) == 0) expand(b, parts[i].text, x, y);
+    }
+    t = c + 1;
+  }
+}
+
+/* Rewrites moment statistic m of call e into *out. */
+static int rewrite_moment(const td_expr *e, int m, td_expr **out, td_error *err) {
+  if (e->n_args != moments[m].n_args || e->star)
+    return td_err_at(err, TD_ETYPE, e->pos, "%s expects %d argument%s at offset %lld", e->name, moments[m].n_args,
+                     moments[m].n_args > 1 ? "s" : "", (long long)e->pos);
+  char *a[2] = {NULL, NULL};
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < e->n_args; i++) rc = td_expr_print(e->args[i], &a[i], err);
+  td_strbuf x = {.err = err}, y = {.err = err}, t = {.err = err};
+  if (rc == TD_OK) {
+    /* y is args[0], x args[1] (DuckDB's order); one argument: x */
+    const char *xs = a[e->n_args - 1], *ys = a[0];
+    const char *xy[2][2] = {{xs, ys}, {ys, xs}};
+    td_strbuf *sb[2] = {&x, &y};
+    for (int i = 0; i < 2; i++) {
+      if (e->n_args == 2) {
+        td__sb_put(sb[i], "CASE WHEN (");
+        td__sb_put(sb[i], xy[i][1]);
+        td__sb_put(sb[i], ") IS NOT NULL THEN ");
+      }
+      td__sb_put(sb[i], "CAST((");
+      td__sb_put(sb[i], xy[i][0]);
+      td__sb_put(sb[i], ") AS DOUBLE)");
+      if (e->n_args == 2) td__sb_put(sb[i], " END");
+    }
+    rc = x.rc ? x.rc : y.rc;
+  }
+  if (rc == TD_OK) {
+    expand(&t, moments[m].text, x.p, y.p);
+    rc = t.rc;
+  }
+  if (rc == TD_OK) rc = td_expr_parse(t.p, t.len, out, err);
+  td_free(a[0]);
+  td_free(a[1]);
+  td_free(x.p);
+  td_free(y.p);
+  td_free(t.p);
+  return rc;
+}
+
 bool td__is_stat_agg(const char *name) {
   for (size_t i = 0; i < sizeof stats / sizeof *stats; i++)
     if (strcmp(name, stats[i].name) == 0) return true;
-  return bool_index(name) >= 0;
+  return bool_index(name) >= 0 || moment_index(name) >= 0;
 }
 
 int td__rewrite_stat_aggs(td_expr **slot, td_error *err) {
@@ -62,6 +193,16 @@ int td__rewrite_stat_aggs(td_expr **slot, td_error *err) {
     if (rc) return rc;
   }
   if (e->kind != TD_EXPR_CALL) return TD_OK;
+  int m = moment_index(e->name);
+  if (m >= 0) {
+    td_expr *r;
+    int rc = rewrite_moment(e, m, &r, err);
+    if (rc) return rc;
+    set_pos(r, e->pos);
+    td_expr_free(e);
+    *slot = r;
+    return TD_OK;
+  }
   int k = -1, b = bool_index(e->name);
   for (int i = 0; i < (int)(sizeof stats / sizeof *stats); i++)
     if (strcmp(e->name, stats[i].name) == 0) k = i;
