@@ -31,7 +31,8 @@
  *   (NULL when Sxx = 0, 1 when Syy = 0), regr_avgx/avgy = avg(px)/avg(py),
  *   regr_count = n (UINTEGER), regr_sxx/syy/sxy = Sxx/Syy/Sxy
  *   skewness(x), kurtosis(x): DuckDB's sample formulas over sum(x), sum(x^2),
- *   sum(x^3), sum(x^4) (NULL below 3 / 4 values or without spread)
+ *   sum(x^3), sum(x^4), written as its finalizers compute them (NULL below
+ *   3 / 4 values or without spread)
  * all NULL without pairs (regr_count 0).  DuckDB keeps the same power sums
  * for skewness and kurtosis; its covariances use Welford updates, which
  * agree with the sums to about 1e-10 relative on the benchmark's prices.
@@ -89,13 +90,14 @@ static const struct {
     {"regr_sxx", 2, "CASE WHEN {N} > 0 THEN {SXX} END"},
     {"regr_syy", 2, "CASE WHEN {N} > 0 THEN {SYY} END"},
     {"regr_sxy", 2, "CASE WHEN {N} > 0 THEN {SXY} END"},
+    /* DuckDB's finalizers, operation for operation (the cancellation in
+     * them is theirs too: the answers agree to the last bits) */
     {"skewness", 1,
-     "CASE WHEN {N} > 2 AND {SXX} > 0 THEN sqrt({N} * ({N} - 1)) / ({N} - 2) * (1.0 / {N}) * (sum(power({X}, 3)) - "
-     "3 * sum({X} * {X}) * sum({X}) * (1.0 / {N}) + 2 * power(sum({X}), 3) * (1.0 / {N}) * (1.0 / {N})) / "
-     "sqrt(power({SXX} / {N}, 3)) END"},
+     "CASE WHEN {N} > 2 AND power({T} * ({S2} - {S1} * {S1} * {T}), 3) > 0 THEN sqrt({N} * ({N} - 1)) / ({N} - 2) * {T} * "
+     "({S3} - 3 * {S2} * {S1} * {T} + 2 * power({S1}, 3) * {T} * {T}) / sqrt(power({T} * ({S2} - {S1} * {S1} * {T}), 3)) END"},
     {"kurtosis", 1,
-     "CASE WHEN {N} > 3 AND {SXX} > 0 THEN ({N} - 1) * (({N} + 1) * {M4} / ({SXX} / {N} * ({SXX} / {N})) - "
-     "3 * ({N} - 1)) / (({N} - 2) * ({N} - 3)) END"}};
+     "CASE WHEN {N} > 3 AND {M2} > 0 THEN ({N} - 1) * (({N} + 1) * {M4} / ({M2} * {M2}) - 3 * ({N} - 1)) / "
+     "(({N} - 2) * ({N} - 3)) END"}};
 
 /* The named parts of the templates. */
 static const struct {
@@ -109,9 +111,13 @@ static const struct {
             "sum({X} * {Y}) - sum({X}) * sum({Y}) / {N} END)"},
     {"CORR", "({SXY} / {N} / (sqrt({SXX} / {N}) * sqrt({SYY} / {N})))"},
     {"SLOPE", "({SXY} / {N} / ({SXX} / {N}))"},
-    {"M4", "((1.0 / {N}) * (sum(power({X}, 4)) - 4 * sum(power({X}, 3)) * sum({X}) * (1.0 / {N}) + "
-           "6 * sum({X} * {X}) * sum({X}) * sum({X}) * (1.0 / {N}) * (1.0 / {N}) - "
-           "3 * power(sum({X}), 4) * power(1.0 / {N}, 3)))"}};
+    {"T", "(1.0 / {N})"},
+    {"S1", "sum({X})"},
+    {"S2", "sum({X} * {X})"},
+    {"S3", "sum(power({X}, 3))"},
+    {"M2", "({T} * ({S2} - {S1} * {S1} * {T}))"},
+    {"M4", "({T} * (sum(power({X}, 4)) - 4 * {S3} * {S1} * {T} + 6 * {S2} * {S1} * {S1} * {T} * {T} - "
+           "3 * power({S1}, 4) * power({T}, 3)))"}};
 
 static int moment_index(const char *name) {
   for (int i = 0; i < (int)(sizeof moments / sizeof *moments); i++)

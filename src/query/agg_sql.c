@@ -55,6 +55,8 @@ int td__parse_agg_filter(td_parser *p, td_expr *e) {
     td_expr_free(cond);
     return td_err_at(p->err, TD_EPARSE, pos, "%s() has no argument to filter at offset %lld", e->name, (long long)pos);
   }
+  /* arg_max(arg, val): a filtered row's val is NULL (skipped), not its arg */
+  const int64_t ai = k >= TD_AGG_ARG_MAX && k <= TD_AGG_ARG_MIN_NULL && e->n_args == 2 ? 1 : 0;
   td_expr *c = td__expr_new(TD_EXPR_CALL, pos, p->err), *x = NULL;
   if (c && !(c->name = td_strdup("case"))) rc = td_err_nomem(p->err, "parsing FILTER");
   if (!c) rc = TD_ENOMEM;
@@ -62,7 +64,7 @@ int td__parse_agg_filter(td_parser *p, td_expr *e) {
     if ((x = td__expr_new(TD_EXPR_LITERAL, pos, p->err)) == NULL) rc = TD_ENOMEM;
     else x->lit = td_value_int(TD_TYPE_INT64, 1);
   } else if (rc == TD_OK) {
-    x = e->args[0];
+    x = e->args[ai];
   }
   if (rc) {
     td_expr_free(cond);
@@ -79,10 +81,10 @@ int td__parse_agg_filter(td_parser *p, td_expr *e) {
       e->star = false;
     }
   } else if (rc == TD_OK) {
-    e->args[0] = c; /* e owns the CASE, the CASE takes x */
+    e->args[ai] = c; /* e owns the CASE, the CASE takes x */
     c = NULL;
-    rc = td__expr_add(e->args[0], x, p->err);
-    if (rc) e->args[0]->n_args = 1; /* x was freed */
+    rc = td__expr_add(e->args[ai], x, p->err);
+    if (rc) e->args[ai]->n_args = 1; /* x was freed */
   }
   td_expr_free(c);
   return rc ? rc : td__expr_check_height(e, p->err);

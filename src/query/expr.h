@@ -76,7 +76,20 @@ typedef enum td_agg_kind {
   TD_AGG_APPROX_DISTINCT,
   TD_AGG_QUANTILE_CONT,
   TD_AGG_QUANTILE_DISC,
-  TD_AGG_STRING_AGG
+  TD_AGG_STRING_AGG,
+  /* query/agg.c, one value per group: any_value (first non-null in row
+   * order), arg_max/arg_min (two inputs, see td_agg_set_arg_value; rows
+   * whose arg is null skipped, as DuckDB) and arg_max_null/arg_min_null
+   * (such rows kept), product, bit_and/bit_or/bit_xor */
+  TD_AGG_ANY_VALUE,
+  TD_AGG_ARG_MAX,
+  TD_AGG_ARG_MIN,
+  TD_AGG_ARG_MAX_NULL,
+  TD_AGG_ARG_MIN_NULL,
+  TD_AGG_PRODUCT,
+  TD_AGG_BIT_AND,
+  TD_AGG_BIT_OR,
+  TD_AGG_BIT_XOR
 } td_agg_kind;
 
 typedef struct td_expr {
