@@ -123,6 +123,7 @@ struct td_agg {
   store *vst;    /* per aggregate: arg_max/arg_min's compared value (ast holds the arg; its
                     has flag: a value was seen), else an empty store */
   int64_t *col2;    /* per aggregate: arg_max/arg_min's value column (td_agg_set_arg_value) */
+  double **mom;     /* per aggregate: a pair statistic's state (MW doubles a group), else NULL */
   td_type_id *type2; /* ... and its type, NONE until set */
   struct dseen *dseen; /* per aggregate: distinct_codes' entries seen (NULL until used) */
   struct partkeys *pk; /* keys mixing constants and data columns (part_update), NULL until used */
@@ -184,6 +185,11 @@ static void free_store(store *s, int64_t n) {
 }
 
 static inline bool is_arg(td_agg_kind k) { return k >= TD_AGG_ARG_MAX && k <= TD_AGG_ARG_MIN_NULL; }
+/* Moment statistics keep, per group, MW doubles at mom[k][MW * g]: a pair
+ * statistic the means of y and x, the squared deviations of y and x, the
+ * co-moment (DuckDB's Welford-style updates); skewness and kurtosis the sums
+ * of x, x^2, x^3, x^4.  The count is the store's cnt. */
+enum { MW = 5, M_MY = 0, M_MX, M_DY, M_DX, M_C };
 static inline bool is_argmax(td_agg_kind k) { return k == TD_AGG_ARG_MAX || k == TD_AGG_ARG_MAX_NULL; }
 static inline bool is_bits(td_agg_kind k) { return k == TD_AGG_BIT_AND || k == TD_AGG_BIT_OR || k == TD_AGG_BIT_XOR; }
 
@@ -200,6 +206,8 @@ static int grow_groups(td_agg *a, td_error *err) {
   for (int64_t k = 0; !rc && k < a->n_aggs; k++) rc = grow_store(&a->ast[k], true, cap, a->cap);
   for (int64_t k = 0; !rc && k < a->n_aggs; k++)
     if (a->type2[k] != TD_TYPE_NONE) rc = grow_store(&a->vst[k], false, cap, a->cap);
+  for (int64_t k = 0; !rc && k < a->n_aggs; k++)
+    if (td_agg_is_moment(a->specs[k].kind)) rc = grow_array((void **)&a->mom[k], cap * MW, sizeof(double));
   if (rc) return td_err_nomem(err, "growing an aggregation");
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ext[k] && (rc = td__aggx_grow(a->ext[k], cap, err)) != TD_OK) return rc;
@@ -268,6 +276,8 @@ void td_agg_free(td_agg *a) {
   td_free(a->vst);
   td_free(a->col2);
   td_free(a->type2);
+  for (int64_t k = 0; a->mom && k < a->n_aggs; k++) td_free_block(a->mom[k]);
+  td_free(a->mom);
   for (int64_t k = 0; a->ext && k < a->n_aggs; k++) td__aggx_free(a->ext[k]);
   td_free(a->ext);
   for (int64_t k = 0; a->dseen && k < a->n_aggs; k++) td_free(a->dseen[k].seen), td_free(a->dseen[k].bits);
@@ -309,7 +319,7 @@ static inline void touch(td_agg *a, uint32_t g) {
 static int check_specs(const td_agg_spec *aggs, int64_t n, td_error *err) {
   for (int64_t k = 0; k < n; k++) {
     if (aggs[k].kind == TD_AGG_COUNT_STAR) continue;
-    if (aggs[k].kind <= TD_AGG_NONE || aggs[k].kind > TD_AGG_BIT_XOR)
+    if (aggs[k].kind <= TD_AGG_NONE || aggs[k].kind > TD_AGG_KURTOSIS)
       return td_err(err, TD_EINVAL, "aggregate %lld has no valid kind", (long long)k);
     if (td_agg_result_type(aggs[k].kind, aggs[k].type) == TD_TYPE_NONE)
       return td_err(err, TD_ETYPE, "aggregate %lld does not accept %s input", (long long)k,
@@ -337,7 +347,8 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
   a->vst = td_calloc((size_t)(n_aggs + 1), sizeof *a->vst);
   a->col2 = td_calloc((size_t)(n_aggs + 1), sizeof *a->col2);
   a->type2 = td_calloc((size_t)(n_aggs + 1), sizeof *a->type2);
-  if (!a->keys || !a->specs || !a->kst || !a->ast || !a->ext || !a->vst || !a->col2 || !a->type2) {
+  a->mom = td_calloc((size_t)(n_aggs + 1), sizeof *a->mom);
+  if (!a->keys || !a->specs || !a->kst || !a->ast || !a->ext || !a->vst || !a->col2 || !a->type2 || !a->mom) {
     td_agg_free(a);
     return td_err_nomem(err, "creating an aggregation");
   }
@@ -369,9 +380,10 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
 int64_t td_agg_group_count(const td_agg *a) { return a->n_groups; }
 
 int td_agg_set_arg_value(td_agg *a, int64_t k, int64_t column, td_type_id type, td_error *err) {
-  if (k < 0 || k >= a->n_aggs || !is_arg(a->specs[k].kind) || type == TD_TYPE_NONE || column < 0 ||
-      a->type2[k] != TD_TYPE_NONE)
-    return td_err(err, TD_EINVAL, "aggregate %lld is not an arg_max/arg_min without its value", (long long)k);
+  if (k < 0 || k >= a->n_aggs || !td_agg_two_inputs(a->specs[k].kind) || type == TD_TYPE_NONE || column < 0 ||
+      a->type2[k] != TD_TYPE_NONE || (td_agg_is_pair_stat(a->specs[k].kind) && type != TD_TYPE_FLOAT64))
+    return td_err(err, TD_EINVAL, "aggregate %lld is not an arg_max/arg_min (or a pair statistic of float64) without its "
+                  "second input", (long long)k);
   a->vst[k].ph = td__phys_of(type);
   if (grow_store(&a->vst[k], false, a->cap, 0)) return td_err_nomem(err, "creating an aggregation");
   a->col2[k] = column;
@@ -1861,6 +1873,66 @@ static int fold_arg(td_agg *a, int64_t k, const td_vec *in, const td_vec *vin, c
   return TD_OK;
 }
 
+/* A pair statistic of rows j0..j1-1 (groups a->gids[0..]): y from `in`, x
+ * from `xin` (float64), pairs with a null skipped; DuckDB's updates. */
+static void fold_pair(td_agg *a, int64_t k, const td_vec *in, const td_vec *xin, const uint32_t *sel, int64_t j0,
+                      int64_t j1) {
+  store *s = &a->ast[k];
+  double *M = a->mom[k];
+  const uint32_t *G = a->gids;
+  const bool typed = !in->is_const && !xin->is_const;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = ROW(j);
+    double y, x;
+    if (typed) {
+      if ((in->valid && !in->valid[r]) || (xin->valid && !xin->valid[r])) continue;
+      y = in->f64[r], x = xin->f64[r];
+    } else {
+      td_value vy = td__vec_value(in, r, TD_TYPE_FLOAT64), vx = td__vec_value(xin, r, TD_TYPE_FLOAT64);
+      if (vy.is_null || vx.is_null) continue;
+      y = vy.v.f, x = vx.v.f;
+    }
+    const uint32_t g = G[j - j0];
+    double *m = M + (size_t)g * MW;
+    const double n = (double)++s->cnt[g];
+    const double dx = x - m[M_MX], mx = m[M_MX] + dx / n;
+    const double dy = y - m[M_MY], my = m[M_MY] + dy / n;
+    m[M_C] += dx * (y - my);
+    m[M_DX] += (x - mx) * dx;
+    m[M_DY] += (y - my) * dy;
+    m[M_MX] = mx;
+    m[M_MY] = my;
+    s->has[g] = 1;
+  }
+}
+
+/* skewness / kurtosis of rows j0..j1-1: DuckDB's power sums. */
+static void fold_powers(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0, int64_t j1) {
+  store *s = &a->ast[k];
+  double *M = a->mom[k];
+  const uint32_t *G = a->gids;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = ROW(j);
+    double x;
+    if (!in->is_const) {
+      if (in->valid && !in->valid[r]) continue;
+      x = in->f64[r];
+    } else {
+      if (in->c.is_null) continue;
+      x = in->c.v.f;
+    }
+    const uint32_t g = G[j - j0];
+    double *m = M + (size_t)g * MW;
+    const double x2 = x * x; /* pow(x, 2) exactly; the cube and fourth power within an ulp of pow's */
+    s->cnt[g]++;
+    m[0] += x;
+    m[1] += x2;
+    m[2] += x2 * x;
+    m[3] += x2 * x2;
+    s->has[g] = 1;
+  }
+}
+
 /* Aggregates folded a value at a time (in: aggregate k's input; an
  * arg_max's value vector is in[a->n_aggs], see load_inputs). */
 static int fold_generic(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0,
@@ -1868,6 +1940,14 @@ static int fold_generic(td_agg *a, int64_t k, const td_vec *in, const uint32_t *
   const td_agg_spec *sp = &a->specs[k];
   if (a->ext[k]) return fold_ext(a, k, in, sel, j0, j1, err);
   if (is_arg(sp->kind)) return fold_arg(a, k, in, in + a->n_aggs, sel, j0, j1, err);
+  if (td_agg_is_pair_stat(sp->kind)) {
+    fold_pair(a, k, in, in + a->n_aggs, sel, j0, j1);
+    return TD_OK;
+  }
+  if (td_agg_is_moment(sp->kind)) {
+    fold_powers(a, k, in, sel, j0, j1);
+    return TD_OK;
+  }
   if (sp->kind == TD_AGG_ANY_VALUE) { /* only rows of groups without a value yet are read */
     const uint8_t *H = a->ast[k].has;
     for (int64_t j = j0; j < j1; j++) {
@@ -2217,7 +2297,7 @@ static int load_inputs(td_agg *a, const td_batch *b, td_vec *in, fop *ops, td_er
     const td_agg_spec *sp = &a->specs[k];
     if (sp->kind != TD_AGG_COUNT_STAR && !distinct_codes_input(a, b, k))
       rc = td__vec_load(b, sp->column, sp->type, &in[k], err);
-    if (!rc && is_arg(sp->kind))
+    if (!rc && td_agg_two_inputs(sp->kind))
       rc = a->type2[k] == TD_TYPE_NONE
                ? td_err(err, TD_EINVAL, "aggregate %lld (arg_max/arg_min) has no value column", (long long)k)
                : td__vec_load(b, a->col2[k], a->type2[k], &in[a->n_aggs + k], err);
@@ -2674,6 +2754,42 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
       if (rc) return rc;
       break;
     }
+    case TD_AGG_COVAR_POP:
+    case TD_AGG_COVAR_SAMP:
+    case TD_AGG_CORR:
+    case TD_AGG_REGR_SLOPE:
+    case TD_AGG_REGR_INTERCEPT:
+    case TD_AGG_REGR_R2:
+    case TD_AGG_REGR_SXX:
+    case TD_AGG_REGR_SYY:
+    case TD_AGG_REGR_SXY: { /* DuckDB's combine */
+      if (!y->cnt[g]) return TD_OK;
+      double *p = a->mom[k] + (size_t)d * MW;
+      const double *q = b->mom[k] + (size_t)g * MW;
+      if (!x->cnt[d]) {
+        memcpy(p, q, MW * sizeof *p);
+      } else {
+        const double na = (double)x->cnt[d], nb = (double)y->cnt[g], n = na + nb;
+        const double ex = p[M_MX] - q[M_MX], ey = p[M_MY] - q[M_MY];
+        p[M_C] = p[M_C] + q[M_C] + ex * ey * na * nb / n;
+        p[M_DX] = p[M_DX] + q[M_DX] + ex * ex * na * nb / n;
+        p[M_DY] = p[M_DY] + q[M_DY] + ey * ey * na * nb / n;
+        p[M_MX] = (na * p[M_MX] + nb * q[M_MX]) / n;
+        p[M_MY] = (na * p[M_MY] + nb * q[M_MY]) / n;
+      }
+      x->cnt[d] += y->cnt[g];
+      x->has[d] = 1;
+      return TD_OK;
+    }
+    case TD_AGG_SKEWNESS:
+    case TD_AGG_KURTOSIS: { /* the sums add */
+      double *p = a->mom[k] + (size_t)d * MW;
+      const double *q = b->mom[k] + (size_t)g * MW;
+      for (int i = 0; i < 4; i++) p[i] += q[i];
+      x->cnt[d] += y->cnt[g];
+      x->has[d] |= y->has[g];
+      return TD_OK;
+    }
     case TD_AGG_PRODUCT:
       if (!y->has[g]) return TD_OK;
       x->f[d] *= y->f[g]; /* both from the identity */
@@ -3044,6 +3160,7 @@ static void clear_state(td_agg *a, int64_t k, uint32_t g) {
   else if (s->ph != TD_PHYS_F64) s->i[g] = 0;
   bool mn = a->specs[k].kind == TD_AGG_MIN, mx = a->specs[k].kind == TD_AGG_MAX;
   if (a->specs[k].kind == TD_AGG_PRODUCT) s->f[g] = 1.0; /* the identities of new_group */
+  if (a->mom[k]) memset(a->mom[k] + (size_t)g * MW, 0, MW * sizeof(double));
   if (a->specs[k].kind == TD_AGG_BIT_AND) s->i[g] = -1;
   if (mn || mx) { /* the sentinels of new_group */
     if (s->ph == TD_PHYS_I64) s->i[g] = mn ? INT64_MAX : INT64_MIN;
@@ -3087,6 +3204,17 @@ static int retract_state(td_agg *a, int64_t k, uint32_t d, const td_agg *r, uint
     case TD_AGG_BIT_AND:
     case TD_AGG_BIT_OR:
     case TD_AGG_BIT_XOR: /* not known without the remaining rows */
+    case TD_AGG_COVAR_POP:
+    case TD_AGG_COVAR_SAMP:
+    case TD_AGG_CORR:
+    case TD_AGG_REGR_SLOPE:
+    case TD_AGG_REGR_INTERCEPT:
+    case TD_AGG_REGR_R2:
+    case TD_AGG_REGR_SXX:
+    case TD_AGG_REGR_SYY:
+    case TD_AGG_REGR_SXY:
+    case TD_AGG_SKEWNESS:
+    case TD_AGG_KURTOSIS:
       if (y->has[g]) *redo = true;
       return TD_OK;
     default: { /* first, last: the removed rows held it only if theirs is equal */
@@ -3200,6 +3328,58 @@ int td_agg_drop_empty(td_agg **ap, int64_t rows_k, int64_t **dropped, int64_t *n
 
 /* ---- results ---- */
 
+/* A pair statistic's result from its state (DuckDB's finalizers): NULL
+ * without pairs; a population variance of one value is 0, so corr and
+ * regr_slope of a constant are 0/0 = NaN. */
+static td_value pair_value(td_agg_kind kind, int64_t cnt, const double *m) {
+  const td_value null = td_value_null(TD_TYPE_FLOAT64);
+  if (cnt == 0 || (kind == TD_AGG_COVAR_SAMP && cnt < 2)) return null;
+  const double n = (double)cnt, cov = m[M_C] / n;
+  const double vx = cnt > 1 ? m[M_DX] / n : 0, vy = cnt > 1 ? m[M_DY] / n : 0;
+  double r;
+  switch (kind) {
+    case TD_AGG_COVAR_POP: r = cov; break;
+    case TD_AGG_COVAR_SAMP: r = m[M_C] / (n - 1); break;
+    case TD_AGG_CORR: r = cov / (sqrt(vx) * sqrt(vy)); break;
+    case TD_AGG_REGR_SLOPE: r = cov / vx; break;
+    case TD_AGG_REGR_INTERCEPT:
+      r = cov / vx;
+      if (isnan(r)) return null;
+      r = m[M_MY] - r * m[M_MX];
+      break;
+    case TD_AGG_REGR_R2:
+      if (vx == 0) return null;
+      if (vy == 0) return td_value_double(TD_TYPE_FLOAT64, 1);
+      r = cov / (sqrt(vx) * sqrt(vy));
+      r = pow(r, 2);
+      break;
+    case TD_AGG_REGR_SXX: r = vx * n; break;
+    case TD_AGG_REGR_SYY: r = vy * n; break;
+    default: r = cov * n; break; /* regr_sxy */
+  }
+  return td_value_double(TD_TYPE_FLOAT64, r);
+}
+
+/* skewness / kurtosis from the power sums m[0..3] of cnt values: DuckDB's
+ * finalizers, operation for operation (NULL below 3 / 4 values, or when the
+ * second moment is not positive). */
+static td_value power_value(td_agg_kind kind, int64_t cnt, const double *m) {
+  const td_value null = td_value_null(TD_TYPE_FLOAT64);
+  const double n = (double)cnt, t = 1 / n, s = m[0], s2 = m[1], s3 = m[2], s4 = m[3];
+  if (kind == TD_AGG_SKEWNESS) {
+    if (cnt <= 2) return null;
+    double p = pow(t * (s2 - s * s * t), 3);
+    if (!(p > 0)) return null;
+    double t1 = sqrt(n * (n - 1)) / (n - 2);
+    return td_value_double(TD_TYPE_FLOAT64, t1 * t * (s3 - 3 * s2 * s * t + 2 * pow(s, 3) * t * t) / sqrt(p));
+  }
+  if (cnt <= 3 || s2 - s * s * t == 0) return null;
+  double m4 = t * (s4 - 4 * s3 * s * t + 6 * s2 * s * s * t * t - 3 * pow(s, 4) * pow(t, 3));
+  double m2 = t * (s2 - s * s * t);
+  if (!(m2 > 0)) return null;
+  return td_value_double(TD_TYPE_FLOAT64, (n - 1) * ((n + 1) * m4 / (m2 * m2) - 3 * (n - 1)) / ((n - 2) * (n - 3)));
+}
+
 static td_value agg_value(const td_agg *a, int64_t k, uint32_t g) {
   const td_agg_spec *sp = &a->specs[k];
   const store *s = &a->ast[k];
@@ -3217,6 +3397,17 @@ static td_value agg_value(const td_agg *a, int64_t k, uint32_t g) {
         return td_value_double(t, (double)s->d[g] / (double)td_dec_pow10(s->scale) / (double)s->cnt[g]);
       return td_value_double(t, s->f[g] / (double)s->cnt[g]);
     case TD_AGG_PRODUCT: return s->has[g] ? td_value_double(t, s->f[g]) : td_value_null(t);
+    case TD_AGG_COVAR_POP:
+    case TD_AGG_COVAR_SAMP:
+    case TD_AGG_CORR:
+    case TD_AGG_REGR_SLOPE:
+    case TD_AGG_REGR_INTERCEPT:
+    case TD_AGG_REGR_R2:
+    case TD_AGG_REGR_SXX:
+    case TD_AGG_REGR_SYY:
+    case TD_AGG_REGR_SXY: return pair_value(sp->kind, s->cnt[g], a->mom[k] + (size_t)g * MW);
+    case TD_AGG_SKEWNESS:
+    case TD_AGG_KURTOSIS: return power_value(sp->kind, s->cnt[g], a->mom[k] + (size_t)g * MW);
     default:
       if (!s->has[g]) return td_value_null(t);
       return store_value(s, g, t);

@@ -28,6 +28,10 @@
  *     without such rows (DuckDB's semantics).
  *   - product: float64 product of the non-null values; bit_and/bit_or/
  *     bit_xor: of integers, the input's type; NULL without values.
+ *   - corr, covar_pop/samp, regr_slope/intercept/r2/sxx/syy/sxy (y, x):
+ *     float64 inputs (td_agg_set_arg_value gives x), pairs with a null
+ *     skipped, DuckDB's updates, combine and results; skewness, kurtosis:
+ *     a float64 input, DuckDB's power sums and formulas.
  *   - No keys: one global group that exists even before any row (count 0,
  *     other aggregates NULL), like SQL.
  * After a failed update (TD_ENOMEM) the state is unspecified: free it.

@@ -17,25 +17,14 @@
  * The single-pass formula loses about log10(mean^2 / variance) digits to
  * cancellation (prices of ~1000 with a variance of ~1 keep 10 digits).
  *
- * The moment statistics (DuckDB's) are expressions over count, sum, min and
- * max too, of px = CAST(x AS DOUBLE) and py = CAST(y AS DOUBLE) taken only
- * where both of the pair (y, x) are not NULL (DuckDB's argument order):
- * with n = count(px), Sxx = sum(px*px) - sum(px)^2/n (0 when min(px) =
- * max(px): a constant column has no spread, exactly, as DuckDB's Welford
- * updates give), Syy likewise, Sxy = sum(px*py) - sum(px)*sum(py)/n,
- *
- *   covar_pop = Sxy/n, covar_samp = Sxy/(n-1) (NULL below 2 pairs)
- *   corr      = (Sxy/n) / (sqrt(Sxx/n) * sqrt(Syy/n))   (NaN when Sxx or Syy is 0)
- *   regr_slope = (Sxy/n) / (Sxx/n) (NaN when Sxx = 0), regr_intercept =
- *   avg(py) - slope * avg(px) (NULL when the slope is NaN), regr_r2 = corr^2
- *   (NULL when Sxx = 0, 1 when Syy = 0), regr_avgx/avgy = avg(px)/avg(py),
- *   regr_count = n (UINTEGER), regr_sxx/syy/sxy = Sxx/Syy/Sxy
- *   skewness(x), kurtosis(x): DuckDB's sample formulas over sum(x), sum(x^2),
- *   sum(x^3), sum(x^4), written as its finalizers compute them (NULL below
- *   3 / 4 values or without spread)
- * all NULL without pairs (regr_count 0).  DuckDB keeps the same power sums
- * for skewness and kurtosis; its covariances use Welford updates, which
- * agree with the sums to about 1e-10 relative on the benchmark's prices.
+ * The moment statistics of one pair (y, x) (DuckDB's argument order) that
+ * are plain aggregates of px = CAST(x AS DOUBLE) and py = CAST(y AS DOUBLE)
+ * taken only where both are not NULL: regr_avgx/avgy = avg(px)/avg(py),
+ * regr_count = count(px) (UINTEGER); and skewness(x), kurtosis(x): DuckDB's
+ * sample formulas over sum(x), sum(x^2), sum(x^3), sum(x^4), written as its
+ * finalizers compute them (NULL below 3 / 4 values or without spread).
+ * (corr, covar_*, regr_slope/intercept/r2/sxx/syy/sxy keep DuckDB's
+ * Welford-style state in query/agg.c.)
  */
 #include <stdio.h>
 #include <string.h>
@@ -78,46 +67,15 @@ static const struct {
   int n_args;
   const char *text;
 } moments[] = {
-    {"covar_pop", 2, "CASE WHEN {N} > 0 THEN {SXY} / {N} END"},
-    {"covar_samp", 2, "CASE WHEN {N} > 1 THEN {SXY} / ({N} - 1) END"},
-    {"corr", 2, "CASE WHEN {N} > 0 THEN CASE WHEN {SXX} = 0 OR {SYY} = 0 THEN {NAN} ELSE {CORR} END END"},
-    {"regr_slope", 2, "CASE WHEN {N} > 0 THEN CASE WHEN {SXX} = 0 THEN {NAN} ELSE {SLOPE} END END"},
-    {"regr_intercept", 2, "CASE WHEN {N} > 0 AND {SXX} <> 0 THEN sum({Y}) / {N} - {SLOPE} * (sum({X}) / {N}) END"},
-    {"regr_r2", 2, "CASE WHEN {N} > 0 AND {SXX} <> 0 THEN CASE WHEN {SYY} = 0 THEN 1.0 ELSE power({CORR}, 2) END END"},
     {"regr_avgx", 2, "avg({X})"},
     {"regr_avgy", 2, "avg({Y})"},
-    {"regr_count", 2, "CAST(count({X}) AS UINTEGER)"},
-    {"regr_sxx", 2, "CASE WHEN {N} > 0 THEN {SXX} END"},
-    {"regr_syy", 2, "CASE WHEN {N} > 0 THEN {SYY} END"},
-    {"regr_sxy", 2, "CASE WHEN {N} > 0 THEN {SXY} END"},
-    /* DuckDB's finalizers, operation for operation (the cancellation in
-     * them is theirs too: the answers agree to the last bits) */
-    {"skewness", 1,
-     "CASE WHEN {N} > 2 AND power({T} * ({S2} - {S1} * {S1} * {T}), 3) > 0 THEN sqrt({N} * ({N} - 1)) / ({N} - 2) * {T} * "
-     "({S3} - 3 * {S2} * {S1} * {T} + 2 * power({S1}, 3) * {T} * {T}) / sqrt(power({T} * ({S2} - {S1} * {S1} * {T}), 3)) END"},
-    {"kurtosis", 1,
-     "CASE WHEN {N} > 3 AND {M2} > 0 THEN ({N} - 1) * (({N} + 1) * {M4} / ({M2} * {M2}) - 3 * ({N} - 1)) / "
-     "(({N} - 2) * ({N} - 3)) END"}};
+    {"regr_count", 2, "CAST(count({X}) AS UINTEGER)"}};
 
 /* The named parts of the templates. */
 static const struct {
   const char *name, *text;
 } parts[] = {
-    {"N", "CAST(count({X}) AS DOUBLE)"},
-    {"NAN", "CAST('NaN' AS DOUBLE)"},
-    {"SXX", "(CASE WHEN min({X}) = max({X}) THEN 0.0 ELSE greatest(0.0, sum({X} * {X}) - sum({X}) * sum({X}) / {N}) END)"},
-    {"SYY", "(CASE WHEN min({Y}) = max({Y}) THEN 0.0 ELSE greatest(0.0, sum({Y} * {Y}) - sum({Y}) * sum({Y}) / {N}) END)"},
-    {"SXY", "(CASE WHEN min({X}) = max({X}) OR min({Y}) = max({Y}) THEN 0.0 ELSE "
-            "sum({X} * {Y}) - sum({X}) * sum({Y}) / {N} END)"},
-    {"CORR", "({SXY} / {N} / (sqrt({SXX} / {N}) * sqrt({SYY} / {N})))"},
-    {"SLOPE", "({SXY} / {N} / ({SXX} / {N}))"},
-    {"T", "(1.0 / {N})"},
-    {"S1", "sum({X})"},
-    {"S2", "sum({X} * {X})"},
-    {"S3", "sum(power({X}, 3))"},
-    {"M2", "({T} * ({S2} - {S1} * {S1} * {T}))"},
-    {"M4", "({T} * (sum(power({X}, 4)) - 4 * {S3} * {S1} * {T} + 6 * {S2} * {S1} * {S1} * {T} * {T} - "
-           "3 * power({S1}, 4) * power({T}, 3)))"}};
+    {"N", "CAST(count({X}) AS DOUBLE)"}};
 
 static int moment_index(const char *name) {
   for (int i = 0; i < (int)(sizeof moments / sizeof *moments); i++)

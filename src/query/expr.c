@@ -488,7 +488,11 @@ td_agg_kind td_agg_kind_from_name(const char *name) {
               {"max_by", TD_AGG_ARG_MAX}, {"arg_min", TD_AGG_ARG_MIN}, {"argmin", TD_AGG_ARG_MIN},
               {"min_by", TD_AGG_ARG_MIN}, {"arg_max_null", TD_AGG_ARG_MAX_NULL},
               {"arg_min_null", TD_AGG_ARG_MIN_NULL}, {"product", TD_AGG_PRODUCT}, {"bit_and", TD_AGG_BIT_AND},
-              {"bit_or", TD_AGG_BIT_OR}, {"bit_xor", TD_AGG_BIT_XOR}};
+              {"bit_or", TD_AGG_BIT_OR}, {"bit_xor", TD_AGG_BIT_XOR}, {"covar_pop", TD_AGG_COVAR_POP},
+              {"covar_samp", TD_AGG_COVAR_SAMP}, {"corr", TD_AGG_CORR}, {"regr_slope", TD_AGG_REGR_SLOPE},
+              {"regr_intercept", TD_AGG_REGR_INTERCEPT}, {"regr_r2", TD_AGG_REGR_R2}, {"regr_sxx", TD_AGG_REGR_SXX},
+              {"regr_syy", TD_AGG_REGR_SYY}, {"regr_sxy", TD_AGG_REGR_SXY}, {"skewness", TD_AGG_SKEWNESS},
+              {"kurtosis", TD_AGG_KURTOSIS}};
   for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++)
     if (strcasecmp(name, aggs[i].name) == 0) return aggs[i].kind;
   return TD_AGG_NONE;
@@ -547,6 +551,18 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
     case TD_AGG_BIT_AND:
     case TD_AGG_BIT_OR:
     case TD_AGG_BIT_XOR: return td_type_is_integer(in) ? in : TD_TYPE_NONE;
+    case TD_AGG_COVAR_POP:
+    case TD_AGG_COVAR_SAMP:
+    case TD_AGG_CORR:
+    case TD_AGG_REGR_SLOPE:
+    case TD_AGG_REGR_INTERCEPT:
+    case TD_AGG_REGR_R2:
+    case TD_AGG_REGR_SXX:
+    case TD_AGG_REGR_SYY:
+    case TD_AGG_REGR_SXY:
+    case TD_AGG_SKEWNESS:
+    case TD_AGG_KURTOSIS:
+      return td_type_is_integer(in) || td_type_is_float(in) || in == TD_TYPE_DECIMAL128 ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
     default: return TD_TYPE_NONE;
   }
 }

@@ -345,11 +345,14 @@ static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, t
       return td_err_at(err, TD_ETYPE, e->args[i]->pos, "aggregates cannot be nested at offset %lld",
                        (long long)e->args[i]->pos);
   int rc = td__agg_bind_param(e, *kind, param, err);
-  if (rc == TD_OK && *kind >= TD_AGG_ARG_MAX && *kind <= TD_AGG_ARG_MIN_NULL) {
-    rc = td_expr_bind(e->args[1], def, 0, input2, err);
+  if (rc == TD_OK && td_agg_two_inputs(*kind)) {
+    rc = td__agg_bind_input2(e, *kind, def, input2, err);
     if (rc == TD_OK && (*input2)->type == TD_TYPE_NONE)
       rc = td_err_at(err, TD_ETYPE, e->args[1]->pos, "%s of an untyped NULL at offset %lld", e->name,
                      (long long)e->args[1]->pos);
+    else if (rc == TD_OK && td_agg_is_pair_stat(*kind) && (*input2)->type != TD_TYPE_FLOAT64)
+      rc = td_err_at(err, TD_ETYPE, e->args[1]->pos, "%s expects a numeric argument, found %s at offset %lld",
+                     e->name, td_type_name((*input2)->type), (long long)e->args[1]->pos);
     if (rc) {
       td_expr_free(*input2);
       *input2 = NULL;
