@@ -2696,6 +2696,31 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
 
 /* ---- merging partial states ---- */
 
+/* merge_state of a moment statistic: DuckDB's combine of the pair state,
+ * the power sums add. */
+static void merge_moment(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32_t g) {
+  store *x = &a->ast[k];
+  const store *y = &b->ast[k];
+  if (!y->cnt[g]) return;
+  double *p = a->mom[k] + (size_t)d * MW;
+  const double *q = b->mom[k] + (size_t)g * MW;
+  if (!x->cnt[d]) {
+    memcpy(p, q, MW * sizeof *p);
+  } else if (!td_agg_is_pair_stat(a->specs[k].kind)) {
+    for (int i = 0; i < 4; i++) p[i] += q[i];
+  } else {
+    const double na = (double)x->cnt[d], nb = (double)y->cnt[g], n = na + nb;
+    const double ex = p[M_MX] - q[M_MX], ey = p[M_MY] - q[M_MY];
+    p[M_C] = p[M_C] + q[M_C] + ex * ey * na * nb / n;
+    p[M_DX] = p[M_DX] + q[M_DX] + ex * ex * na * nb / n;
+    p[M_DY] = p[M_DY] + q[M_DY] + ey * ey * na * nb / n;
+    p[M_MX] = (na * p[M_MX] + nb * q[M_MX]) / n;
+    p[M_MY] = (na * p[M_MY] + nb * q[M_MY]) / n;
+  }
+  x->cnt[d] += y->cnt[g];
+  x->has[d] = 1;
+}
+
 /* Folds group g of `b` (aggregate k) into group d of `a`: b's rows come
  * after a's in input order.  Not the aggregates of agg_more.h: the caller
  * merges those in bulk (merge_ext) once it knows where every group goes.
@@ -2706,6 +2731,10 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
   store *x = &a->ast[k];
   const store *y = &b->ast[k];
   if (a->ext[k]) return TD_OK;
+  if (td_agg_is_moment(sp->kind)) {
+    merge_moment(a, k, d, b, g);
+    return TD_OK;
+  }
   switch (sp->kind) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: x->cnt[d] += y->cnt[g]; return TD_OK;
@@ -2753,42 +2782,6 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
       int rc = store_set(&a->vst[k], d, &nv, err);
       if (rc) return rc;
       break;
-    }
-    case TD_AGG_COVAR_POP:
-    case TD_AGG_COVAR_SAMP:
-    case TD_AGG_CORR:
-    case TD_AGG_REGR_SLOPE:
-    case TD_AGG_REGR_INTERCEPT:
-    case TD_AGG_REGR_R2:
-    case TD_AGG_REGR_SXX:
-    case TD_AGG_REGR_SYY:
-    case TD_AGG_REGR_SXY: { /* DuckDB's combine */
-      if (!y->cnt[g]) return TD_OK;
-      double *p = a->mom[k] + (size_t)d * MW;
-      const double *q = b->mom[k] + (size_t)g * MW;
-      if (!x->cnt[d]) {
-        memcpy(p, q, MW * sizeof *p);
-      } else {
-        const double na = (double)x->cnt[d], nb = (double)y->cnt[g], n = na + nb;
-        const double ex = p[M_MX] - q[M_MX], ey = p[M_MY] - q[M_MY];
-        p[M_C] = p[M_C] + q[M_C] + ex * ey * na * nb / n;
-        p[M_DX] = p[M_DX] + q[M_DX] + ex * ex * na * nb / n;
-        p[M_DY] = p[M_DY] + q[M_DY] + ey * ey * na * nb / n;
-        p[M_MX] = (na * p[M_MX] + nb * q[M_MX]) / n;
-        p[M_MY] = (na * p[M_MY] + nb * q[M_MY]) / n;
-      }
-      x->cnt[d] += y->cnt[g];
-      x->has[d] = 1;
-      return TD_OK;
-    }
-    case TD_AGG_SKEWNESS:
-    case TD_AGG_KURTOSIS: { /* the sums add */
-      double *p = a->mom[k] + (size_t)d * MW;
-      const double *q = b->mom[k] + (size_t)g * MW;
-      for (int i = 0; i < 4; i++) p[i] += q[i];
-      x->cnt[d] += y->cnt[g];
-      x->has[d] |= y->has[g];
-      return TD_OK;
     }
     case TD_AGG_PRODUCT:
       if (!y->has[g]) return TD_OK;
@@ -3174,6 +3167,10 @@ static int retract_state(td_agg *a, int64_t k, uint32_t d, const td_agg *r, uint
   const td_agg_spec *sp = &a->specs[k];
   store *x = &a->ast[k];
   const store *y = &r->ast[k];
+  if (td_agg_is_moment(sp->kind)) {
+    if (y->has[g]) *redo = true;
+    return TD_OK;
+  }
   switch (sp->kind) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: x->cnt[d] -= y->cnt[g]; return TD_OK;
@@ -3203,18 +3200,7 @@ static int retract_state(td_agg *a, int64_t k, uint32_t d, const td_agg *r, uint
     case TD_AGG_PRODUCT:
     case TD_AGG_BIT_AND:
     case TD_AGG_BIT_OR:
-    case TD_AGG_BIT_XOR: /* not known without the remaining rows */
-    case TD_AGG_COVAR_POP:
-    case TD_AGG_COVAR_SAMP:
-    case TD_AGG_CORR:
-    case TD_AGG_REGR_SLOPE:
-    case TD_AGG_REGR_INTERCEPT:
-    case TD_AGG_REGR_R2:
-    case TD_AGG_REGR_SXX:
-    case TD_AGG_REGR_SYY:
-    case TD_AGG_REGR_SXY:
-    case TD_AGG_SKEWNESS:
-    case TD_AGG_KURTOSIS:
+    case TD_AGG_BIT_XOR: /* not known without the remaining rows (nor the moments, below) */
       if (y->has[g]) *redo = true;
       return TD_OK;
     default: { /* first, last: the removed rows held it only if theirs is equal */
@@ -3384,6 +3370,8 @@ static td_value agg_value(const td_agg *a, int64_t k, uint32_t g) {
   const td_agg_spec *sp = &a->specs[k];
   const store *s = &a->ast[k];
   td_type_id t = td_agg_result_type(sp->kind, sp->type);
+  if (td_agg_is_pair_stat(sp->kind)) return pair_value(sp->kind, s->cnt[g], a->mom[k] + (size_t)g * MW);
+  if (td_agg_is_moment(sp->kind)) return power_value(sp->kind, s->cnt[g], a->mom[k] + (size_t)g * MW);
   switch (sp->kind) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: return td_value_int(TD_TYPE_INT64, s->cnt[g]);
@@ -3397,17 +3385,6 @@ static td_value agg_value(const td_agg *a, int64_t k, uint32_t g) {
         return td_value_double(t, (double)s->d[g] / (double)td_dec_pow10(s->scale) / (double)s->cnt[g]);
       return td_value_double(t, s->f[g] / (double)s->cnt[g]);
     case TD_AGG_PRODUCT: return s->has[g] ? td_value_double(t, s->f[g]) : td_value_null(t);
-    case TD_AGG_COVAR_POP:
-    case TD_AGG_COVAR_SAMP:
-    case TD_AGG_CORR:
-    case TD_AGG_REGR_SLOPE:
-    case TD_AGG_REGR_INTERCEPT:
-    case TD_AGG_REGR_R2:
-    case TD_AGG_REGR_SXX:
-    case TD_AGG_REGR_SYY:
-    case TD_AGG_REGR_SXY: return pair_value(sp->kind, s->cnt[g], a->mom[k] + (size_t)g * MW);
-    case TD_AGG_SKEWNESS:
-    case TD_AGG_KURTOSIS: return power_value(sp->kind, s->cnt[g], a->mom[k] + (size_t)g * MW);
     default:
       if (!s->has[g]) return td_value_null(t);
       return store_value(s, g, t);

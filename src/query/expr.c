@@ -516,6 +516,8 @@ int64_t td_expr_conjuncts(const td_expr *e, const td_expr **out, int64_t cap) {
 }
 
 td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
+  if (td_agg_is_moment(kind))
+    return td_type_is_integer(in) || td_type_is_float(in) || in == TD_TYPE_DECIMAL128 ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
   switch (kind) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: return TD_TYPE_INT64;
@@ -551,18 +553,6 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
     case TD_AGG_BIT_AND:
     case TD_AGG_BIT_OR:
     case TD_AGG_BIT_XOR: return td_type_is_integer(in) ? in : TD_TYPE_NONE;
-    case TD_AGG_COVAR_POP:
-    case TD_AGG_COVAR_SAMP:
-    case TD_AGG_CORR:
-    case TD_AGG_REGR_SLOPE:
-    case TD_AGG_REGR_INTERCEPT:
-    case TD_AGG_REGR_R2:
-    case TD_AGG_REGR_SXX:
-    case TD_AGG_REGR_SYY:
-    case TD_AGG_REGR_SXY:
-    case TD_AGG_SKEWNESS:
-    case TD_AGG_KURTOSIS:
-      return td_type_is_integer(in) || td_type_is_float(in) || in == TD_TYPE_DECIMAL128 ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
     default: return TD_TYPE_NONE;
   }
 }

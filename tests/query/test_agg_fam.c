@@ -37,29 +37,8 @@ static int64_t u_value(int64_t r) { return r * 7919 % 1000003; }
 static void env_open(env *e) {
   td_error err;
   mt_mem_open(e, 0);
-  static const char *const g[] = {"a", "a", "a", "a", "b", "b", "c"}, *s[] = {"x", "y", NULL, "x", "z", NULL, NULL};
-  static const int64_t iv[] = {1, 2, 2, 0, 5, 0, 0};
-  static const bool inull[] = {0, 0, 0, 1, 0, 1, 1}, fnull[] = {0, 0, 0, 1, 0, 0, 1};
-  static const double fv[] = {1.0, 4.0, 2.0, 0, -0.0, 0.0, 0};
-  td_builder *b[4];
-  const td_type_id types[4] = {TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
-  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_builder_new(types[c], &b[c], &err), &err);
-  for (int r = 0; r < 7; r++) {
-    td_builder_append_str(b[0], g[r], -1, NULL);
-    if (inull[r]) td_builder_append_null(b[1], NULL);
-    else td_builder_append_int(b[1], iv[r], NULL);
-    if (fnull[r]) td_builder_append_null(b[2], NULL);
-    else td_builder_append_double(b[2], fv[r], NULL);
-    if (!s[r]) td_builder_append_null(b[3], NULL);
-    else td_builder_append_str(b[3], s[r], -1, NULL);
-  }
-  struct ArrowArray cols[4];
-  for (int c = 0; c < 4; c++) {
-    TD_ASSERT_OK(td_builder_finish(b[c], &cols[c], &err), &err);
-    td_builder_free(b[c]);
-  }
-  const char *names[4] = {"g", "i", "f", "s"};
-  add(e, "t", 4, names, types, cols);
+  mt_mem_add_t(e);
+  struct ArrowArray cols[1];
   td_builder *n;
   TD_ASSERT_OK(td_builder_new(TD_TYPE_INT64, &n, &err), &err);
   for (int64_t r = 0; r < U_ROWS; r++) td_builder_append_int(n, u_value(r), NULL);
@@ -75,37 +54,32 @@ static char *run(env *e, const char *sql, int threads) {
   return mt_query_text(sql, &qo);
 }
 
-static void expect(env *e, const char *sql, const char *want) {
-  td_query_options qo = mt_mem_options(e, 1);
-  mt_expect_rows(&qo, sql, false, want);
-}
-
 static void test_arg(void **state) {
   (void)state;
   env e;
   env_open(&e);
   /* rows whose arg or value is null are skipped (DuckDB) */
-  expect(&e, "SELECT g, arg_max(s, i), arg_min(s, i), arg_max(i, f), max_by(i, s), argmin(f, i), min_by(s, f) "
+  mt_mem_expect_rows(&e, "SELECT g, arg_max(s, i), arg_min(s, i), arg_max(i, f), max_by(i, s), argmin(f, i), min_by(s, f) "
              "FROM t GROUP BY g ORDER BY g",
          "a|y|x|2|2|1|x|;b|z|z|5|5|-0|z|;c|null|null|null|null|null|null|;");
   /* ties: the first row in row order; the _null variants keep null args */
-  expect(&e, "SELECT arg_max(f, i), argmax(s, CASE WHEN s IS NULL THEN 1 ELSE 0 END), "
+  mt_mem_expect_rows(&e, "SELECT arg_max(f, i), argmax(s, CASE WHEN s IS NULL THEN 1 ELSE 0 END), "
              "arg_max_null(s, CASE WHEN s IS NULL THEN 1 ELSE 0 END), arg_max(i, CASE WHEN s IS NULL THEN 1 ELSE 0 END), "
              "arg_min_null(g, i), arg_min(g, f) FROM t WHERE g <> 'c'",
          "-0|x|null|2|a|b|;");
   /* types: int32, bool and timestamp args; float32 and string values (decimals: the difftest) */
-  expect(&e, "SELECT arg_max(CAST(i AS INTEGER), f), arg_min(i > 1, f), max_by(s, CAST(f AS FLOAT)), "
+  mt_mem_expect_rows(&e, "SELECT arg_max(CAST(i AS INTEGER), f), arg_min(i > 1, f), max_by(s, CAST(f AS FLOAT)), "
              "arg_max(CAST('2024-01-01' AS TIMESTAMP), s), max_by(s, CAST('2024-01-01' AS TIMESTAMP)) FROM t",
          "2|true|y|2024-01-01T00:00:00.000000000Z|x|;");
   /* empty and all-null input: NULL */
-  expect(&e, "SELECT arg_max(s, i), min_by(i, s), count(*) FROM t WHERE i > 100", "null|null|0|;");
-  expect(&e, "SELECT arg_max(s, i), min_by(i, s), count(*) FROM t WHERE g = 'c'", "null|null|1|;");
+  mt_mem_expect_rows(&e, "SELECT arg_max(s, i), min_by(i, s), count(*) FROM t WHERE i > 100", "null|null|0|;");
+  mt_mem_expect_rows(&e, "SELECT arg_max(s, i), min_by(i, s), count(*) FROM t WHERE g = 'c'", "null|null|1|;");
   /* FILTER (on the value), inside expressions, HAVING and ORDER BY on it */
-  expect(&e, "SELECT g, arg_max(s, i) FILTER (WHERE i < 2) AS a, arg_max(i, f) + 1 AS b FROM t GROUP BY g "
+  mt_mem_expect_rows(&e, "SELECT g, arg_max(s, i) FILTER (WHERE i < 2) AS a, arg_max(i, f) + 1 AS b FROM t GROUP BY g "
              "HAVING arg_max(i, f) >= 2 ORDER BY arg_min(i, f) DESC",
          "b|null|6|;a|x|3|;");
   /* two keys */
-  expect(&e, "SELECT g, i > 1 AS k, arg_max(s, f) FROM t WHERE i IS NOT NULL GROUP BY g, k ORDER BY g, k",
+  mt_mem_expect_rows(&e, "SELECT g, i > 1 AS k, arg_max(s, f) FROM t WHERE i IS NOT NULL GROUP BY g, k ORDER BY g, k",
          "a|false|x|;a|true|y|;b|true|z|;");
   mt_mem_close(&e);
 }
@@ -114,17 +88,17 @@ static void test_others(void **state) {
   (void)state;
   env e;
   env_open(&e);
-  expect(&e, "SELECT g, any_value(s), any_value(i), any_value(f), product(i), product(f + 1), bit_and(i), bit_or(i), "
+  mt_mem_expect_rows(&e, "SELECT g, any_value(s), any_value(i), any_value(f), product(i), product(f + 1), bit_and(i), bit_or(i), "
              "bit_xor(i) FROM t GROUP BY g ORDER BY g",
          "a|x|1|1|4|30|0|3|1|;b|z|5|-0|5|1|5|5|5|;c|null|null|null|null|null|null|null|null|;");
-  expect(&e, "SELECT any_value(s), product(i), bit_and(i), bit_or(i), bit_xor(i), count(*) FROM t WHERE i > 100",
+  mt_mem_expect_rows(&e, "SELECT any_value(s), product(i), bit_and(i), bit_or(i), bit_xor(i), count(*) FROM t WHERE i > 100",
          "null|null|null|null|null|0|;");
-  expect(&e, "SELECT any_value(s), product(i), bit_and(i), bit_xor(i) FROM t WHERE g = 'c'", "null|null|null|null|;");
+  mt_mem_expect_rows(&e, "SELECT any_value(s), product(i), bit_and(i), bit_xor(i) FROM t WHERE g = 'c'", "null|null|null|null|;");
   /* the argument's type: int32 stays int32, negatives are two's complement */
-  expect(&e, "SELECT bit_and(CAST(-i AS INTEGER)), bit_or(CAST(-i AS INTEGER)), bit_xor(-i), product(-i * 0.5), "
+  mt_mem_expect_rows(&e, "SELECT bit_and(CAST(-i AS INTEGER)), bit_or(CAST(-i AS INTEGER)), bit_xor(-i), product(-i * 0.5), "
              "any_value(s) FILTER (WHERE i > 1), bit_or(i) + 1 FROM t",
          "-6|-1|4|1.25|y|8|;");
-  expect(&e, "SELECT g, bit_xor(i) FROM t GROUP BY g HAVING bit_xor(i) > 1 ORDER BY product(i) DESC", "b|5|;");
+  mt_mem_expect_rows(&e, "SELECT g, bit_xor(i) FROM t GROUP BY g HAVING bit_xor(i) > 1 ORDER BY product(i) DESC", "b|5|;");
   mt_mem_close(&e);
 }
 
@@ -135,7 +109,7 @@ static void test_moments(void **state) {
   env_open(&e);
   /* pairs (y=i, x=f) of a: (1,1) (2,4) (2,2); b: (5,-0); DuckDB's values
    * (the same Welford-style updates) */
-  expect(&e, "SELECT g, regr_count(i, f), covar_pop(i, f), covar_samp(i, f), regr_avgx(i, f), regr_avgy(i, f), "
+  mt_mem_expect_rows(&e, "SELECT g, regr_count(i, f), covar_pop(i, f), covar_samp(i, f), regr_avgx(i, f), regr_avgy(i, f), "
              "regr_sxx(i, f), regr_sxy(i, f) FROM t GROUP BY g ORDER BY g",
          "a|3|0.4444444444444445|0.6666666666666667|2.3333333333333335|1.6666666666666667|4.666666666666667|"
          "1.3333333333333335|;b|1|0|null|0|5|0|0|;c|0|null|null|null|null|null|null|;");
@@ -146,10 +120,10 @@ static void test_moments(void **state) {
   assert_true(fabs(ic - 1.0) < 1e-12 && fabs(r2 - 0.5714285714285715) < 1e-12);
   free(got);
   /* one pair: corr and slope NaN, intercept and r2 NULL (no spread in x) */
-  expect(&e, "SELECT corr(i, f), regr_slope(i, f), regr_intercept(i, f), regr_r2(i, f) FROM t WHERE g = 'b'",
+  mt_mem_expect_rows(&e, "SELECT corr(i, f), regr_slope(i, f), regr_intercept(i, f), regr_r2(i, f) FROM t WHERE g = 'b'",
          "nan|nan|null|null|;");
   /* a constant y: r2 1, slope 0 */
-  expect(&e, "SELECT regr_r2(1, f), regr_slope(1, f), regr_intercept(1, f) FROM t WHERE g = 'a' AND i IS NOT NULL",
+  mt_mem_expect_rows(&e, "SELECT regr_r2(1, f), regr_slope(1, f), regr_intercept(1, f) FROM t WHERE g = 'a' AND i IS NOT NULL",
          "1|0|1|;");
   got = run(&e, "SELECT skewness(n), kurtosis(n), skewness(n % 10), kurtosis(n % 10) FROM u WHERE n < 40000", 1);
   /* from the values themselves */
@@ -178,7 +152,7 @@ static void test_moments(void **state) {
     if (fabs(have[k] - want[k]) > 1e-6 * fmax(1, fabs(want[k]))) fail_msg("moment %d: %.17g, want %.17g", k, have[k], want[k]);
   free(got);
   /* below the minimum count (kurtosis of 3 values), and without spread: NULL */
-  expect(&e, "SELECT skewness(i), kurtosis(i), skewness(1), kurtosis(f) FROM t WHERE g = 'a'",
+  mt_mem_expect_rows(&e, "SELECT skewness(i), kurtosis(i), skewness(1), kurtosis(f) FROM t WHERE g = 'a'",
          "-1.7320508075688938|null|null|null|;"); /* DuckDB: -1.732050807568877 */
   mt_mem_close(&e);
 }
@@ -196,15 +170,7 @@ static void test_threads(void **state) {
       "SELECT arg_max(n, n % 1013), arg_min(n, n % 1013), any_value(n), bit_xor(n), skewness(n % 77) FROM u",
       /* (float sums of integers below 2^53: exact in any grouping) */
   };
-  for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) {
-    char *one = run(&e, qs[q], 1);
-    for (int th = 2; th <= 4; th += 2) {
-      char *more = run(&e, qs[q], th);
-      if (strcmp(one, more) != 0) fail_msg("%s: %d threads differ:\n%.300s\n%.300s", qs[q], th, more, one);
-      free(more);
-    }
-    free(one);
-  }
+  for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) mt_mem_same_threads(&e, qs[q]);
   /* the pair statistics merge per-thread Welford states (as DuckDB): equal
    * to the last bits */
   double one[3], more[3];
@@ -246,54 +212,23 @@ static void test_live(void **state) {
       "WHERE P = 'b'",
   };
   for (int removal = 0; removal < 2; removal++)
-    for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) {
-      mt_env e;
-      mt_open(&e, 8, removal);
-      td_error err;
-      td_query_options live_o = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = true},
-                       static_o = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = false};
-      td_table *live;
-      TD_ASSERT_OK(td_query(qs[q], &live_o, &live, &err), &err);
-      static const char *parts[4] = {"a", "b", "c", "d"};
-      for (int step = 0; step < 10; step++) {
-        if (removal && step % 3 == 2) {
-          td_location_key *k = mt_pkey(parts[1 + rand_r(&e.seed) % 3]);
-          if (td_memory_backend_location_size(e.mb, "m", k) >= 0)
-            TD_ASSERT_OK(td_memory_backend_remove_location(e.mb, "m", k, &err), &err);
-          td_location_key_release(k);
-        }
-        int n_ops = 1 + rand_r(&e.seed) % 3;
-        for (int i = 0; i < n_ops; i++) mt_add_rows(&e, parts[rand_r(&e.seed) % 4], rand_r(&e.seed) % 23);
-        TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
-        td_table *st;
-        TD_ASSERT_OK(td_query(qs[q], &static_o, &st, &err), &err);
-        mt_assert_same_rows(live, st, true);
-        td_table_release(st);
-      }
-      td_table_release(live);
-      mt_close(&e);
-    }
-}
-
-static void expect_error(env *e, const char *sql, int code, const char *needle) {
-  td_query_options qo = mt_mem_options(e, 0);
-  mt_expect_error(&qo, sql, code, needle);
+    for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) mt_live_equals_static(qs[q], removal);
 }
 
 static void test_errors(void **state) {
   (void)state;
   env e;
   env_open(&e);
-  expect_error(&e, "SELECT arg_max(s) FROM t", TD_ETYPE, "arg_max takes two arguments");
-  expect_error(&e, "SELECT max_by(s, i, f) FROM t", TD_ETYPE, "max_by takes two arguments");
-  expect(&e, "SELECT arg_max(s, NULL), any_value(NULL) FROM t", "null|null|;"); /* DuckDB: NULL */
-  expect_error(&e, "SELECT arg_max(s, max(i)) FROM t", TD_ETYPE, "nested");
-  expect_error(&e, "SELECT bit_and(f) FROM t", TD_ETYPE, "found float64");
-  expect_error(&e, "SELECT product(s) FROM t", TD_ETYPE, "found utf8");
-  expect_error(&e, "SELECT corr(i) FROM t", TD_ETYPE, "corr takes two arguments");
-  expect_error(&e, "SELECT skewness(i, f) FROM t", TD_ETYPE, "skewness takes one argument");
-  expect_error(&e, "SELECT g, mode(s) FROM t GROUP BY g", TD_EPARSE, "the aggregate mode() is not supported");
-  expect_error(&e, "SELECT entropy(i) FROM t", TD_EPARSE, "the aggregate entropy() is not supported");
+  mt_mem_expect_error(&e, "SELECT arg_max(s) FROM t", TD_ETYPE, "arg_max takes two arguments");
+  mt_mem_expect_error(&e, "SELECT max_by(s, i, f) FROM t", TD_ETYPE, "max_by takes two arguments");
+  mt_mem_expect_rows(&e, "SELECT arg_max(s, NULL), any_value(NULL) FROM t", "null|null|;"); /* DuckDB: NULL */
+  mt_mem_expect_error(&e, "SELECT arg_max(s, max(i)) FROM t", TD_ETYPE, "nested");
+  mt_mem_expect_error(&e, "SELECT bit_and(f) FROM t", TD_ETYPE, "found float64");
+  mt_mem_expect_error(&e, "SELECT product(s) FROM t", TD_ETYPE, "found utf8");
+  mt_mem_expect_error(&e, "SELECT corr(i) FROM t", TD_ETYPE, "corr takes two arguments");
+  mt_mem_expect_error(&e, "SELECT skewness(i, f) FROM t", TD_ETYPE, "skewness takes one argument");
+  mt_mem_expect_error(&e, "SELECT g, mode(s) FROM t GROUP BY g", TD_EPARSE, "the aggregate mode() is not supported");
+  mt_mem_expect_error(&e, "SELECT entropy(i) FROM t", TD_EPARSE, "the aggregate entropy() is not supported");
   /* the C API: the value column is set for arg_max / arg_min only, once */
   td_error err;
   td_agg *a;
