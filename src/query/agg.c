@@ -120,6 +120,11 @@ struct td_agg {
   int64_t n_touched;
   uint32_t cur_epoch;
   td_aggx **ext; /* per aggregate: the state of a kind of query/agg_more.h, else NULL */
+  store *vst;    /* per aggregate: arg_max/arg_min's compared value (ast holds the arg; its
+                    has flag: a value was seen), else an empty store */
+  int64_t *col2;    /* per aggregate: arg_max/arg_min's value column (td_agg_set_arg_value) */
+  double **mom;     /* per aggregate: a pair statistic's state (MW doubles a group), else NULL */
+  td_type_id *type2; /* ... and its type, NONE until set */
   struct dseen *dseen; /* per aggregate: distinct_codes' entries seen (NULL until used) */
   struct partkeys *pk; /* keys mixing constants and data columns (part_update), NULL until used */
   /* an index state of part_update (no aggregates): called with the groups
@@ -179,6 +184,15 @@ static void free_store(store *s, int64_t n) {
   td_free_block(s->cnt);
 }
 
+static inline bool is_arg(td_agg_kind k) { return k >= TD_AGG_ARG_MAX && k <= TD_AGG_ARG_MIN_NULL; }
+/* Moment statistics keep, per group, MW doubles at mom[k][MW * g]: a pair
+ * statistic the means of y and x, the squared deviations of y and x, the
+ * co-moment (DuckDB's Welford-style updates); skewness and kurtosis the sums
+ * of x, x^2, x^3, x^4.  The count is the store's cnt. */
+enum { MW = 5, M_MY = 0, M_MX, M_DY, M_DX, M_C };
+static inline bool is_argmax(td_agg_kind k) { return k == TD_AGG_ARG_MAX || k == TD_AGG_ARG_MAX_NULL; }
+static inline bool is_bits(td_agg_kind k) { return k == TD_AGG_BIT_AND || k == TD_AGG_BIT_OR || k == TD_AGG_BIT_XOR; }
+
 static int grow_groups(td_agg *a, td_error *err) {
   if (a->n_groups < a->cap) return TD_OK;
   if (a->cap >= (int64_t)UINT32_MAX / 2) return td_err(err, TD_ERANGE, "too many groups");
@@ -190,6 +204,10 @@ static int grow_groups(td_agg *a, td_error *err) {
   if (!rc) rc = grow_array((void **)&a->touched, cap, sizeof *a->touched);
   for (int64_t k = 0; !rc && k < a->n_keys; k++) rc = grow_store(&a->kst[k], false, cap, a->cap);
   for (int64_t k = 0; !rc && k < a->n_aggs; k++) rc = grow_store(&a->ast[k], true, cap, a->cap);
+  for (int64_t k = 0; !rc && k < a->n_aggs; k++)
+    if (a->type2[k] != TD_TYPE_NONE) rc = grow_store(&a->vst[k], false, cap, a->cap);
+  for (int64_t k = 0; !rc && k < a->n_aggs; k++)
+    if (td_agg_is_moment(a->specs[k].kind)) rc = grow_array((void **)&a->mom[k], cap * MW, sizeof(double));
   if (rc) return td_err_nomem(err, "growing an aggregation");
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ext[k] && (rc = td__aggx_grow(a->ext[k], cap, err)) != TD_OK) return rc;
@@ -254,6 +272,12 @@ void td_agg_free(td_agg *a) {
   if (!a) return;
   for (int64_t k = 0; a->kst && k < a->n_keys; k++) free_store(&a->kst[k], a->n_groups);
   for (int64_t k = 0; a->ast && k < a->n_aggs; k++) free_store(&a->ast[k], a->n_groups);
+  for (int64_t k = 0; a->vst && k < a->n_aggs; k++) free_store(&a->vst[k], a->n_groups);
+  td_free(a->vst);
+  td_free(a->col2);
+  td_free(a->type2);
+  for (int64_t k = 0; a->mom && k < a->n_aggs; k++) td_free_block(a->mom[k]);
+  td_free(a->mom);
   for (int64_t k = 0; a->ext && k < a->n_aggs; k++) td__aggx_free(a->ext[k]);
   td_free(a->ext);
   for (int64_t k = 0; a->dseen && k < a->n_aggs; k++) td_free(a->dseen[k].seen), td_free(a->dseen[k].bits);
@@ -295,7 +319,7 @@ static inline void touch(td_agg *a, uint32_t g) {
 static int check_specs(const td_agg_spec *aggs, int64_t n, td_error *err) {
   for (int64_t k = 0; k < n; k++) {
     if (aggs[k].kind == TD_AGG_COUNT_STAR) continue;
-    if (aggs[k].kind <= TD_AGG_NONE || aggs[k].kind > TD_AGG_STRING_AGG)
+    if (aggs[k].kind <= TD_AGG_NONE || aggs[k].kind > TD_AGG_KURTOSIS)
       return td_err(err, TD_EINVAL, "aggregate %lld has no valid kind", (long long)k);
     if (td_agg_result_type(aggs[k].kind, aggs[k].type) == TD_TYPE_NONE)
       return td_err(err, TD_ETYPE, "aggregate %lld does not accept %s input", (long long)k,
@@ -320,7 +344,11 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
   a->kst = td_calloc((size_t)(n_keys + 1), sizeof *a->kst);
   a->ast = td_calloc((size_t)(n_aggs + 1), sizeof *a->ast);
   a->ext = td_calloc((size_t)(n_aggs + 1), sizeof *a->ext);
-  if (!a->keys || !a->specs || !a->kst || !a->ast || !a->ext) {
+  a->vst = td_calloc((size_t)(n_aggs + 1), sizeof *a->vst);
+  a->col2 = td_calloc((size_t)(n_aggs + 1), sizeof *a->col2);
+  a->type2 = td_calloc((size_t)(n_aggs + 1), sizeof *a->type2);
+  a->mom = td_calloc((size_t)(n_aggs + 1), sizeof *a->mom);
+  if (!a->keys || !a->specs || !a->kst || !a->ast || !a->ext || !a->vst || !a->col2 || !a->type2 || !a->mom) {
     td_agg_free(a);
     return td_err_nomem(err, "creating an aggregation");
   }
@@ -350,6 +378,18 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
 }
 
 int64_t td_agg_group_count(const td_agg *a) { return a->n_groups; }
+
+int td_agg_set_arg_value(td_agg *a, int64_t k, int64_t column, td_type_id type, td_error *err) {
+  if (k < 0 || k >= a->n_aggs || !td_agg_two_inputs(a->specs[k].kind) || type == TD_TYPE_NONE || column < 0 ||
+      a->type2[k] != TD_TYPE_NONE || (td_agg_is_pair_stat(a->specs[k].kind) && type != TD_TYPE_FLOAT64))
+    return td_err(err, TD_EINVAL, "aggregate %lld is not an arg_max/arg_min (or a pair statistic of float64) without its "
+                  "second input", (long long)k);
+  a->vst[k].ph = td__phys_of(type);
+  if (grow_store(&a->vst[k], false, a->cap, 0)) return td_err_nomem(err, "creating an aggregation");
+  a->col2[k] = column;
+  a->type2[k] = type;
+  return TD_OK;
+}
 
 void td_agg_set_decimal_scale(td_agg *a, int64_t k, int scale) {
   if (k >= 0 && k < a->n_aggs) a->ast[k].scale = scale;
@@ -555,10 +595,13 @@ static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_
     a->table[s] = g + 1;
     a->n_tabled++;
   }
-  /* min/max state holds a sentinel while no value was seen (see fold ops) */
+  /* min/max state holds a sentinel while no value was seen (see fold ops),
+   * product and bit_and their identity */
   for (int64_t k = 0; k < a->n_aggs; k++) {
     store *st = &a->ast[k];
     bool mn = a->specs[k].kind == TD_AGG_MIN, mx = a->specs[k].kind == TD_AGG_MAX;
+    if (a->specs[k].kind == TD_AGG_PRODUCT) st->f[g] = 1.0;
+    if (a->specs[k].kind == TD_AGG_BIT_AND) st->i[g] = -1;
     if (!mn && !mx) continue;
     if (st->ph == TD_PHYS_I64) st->i[g] = mn ? INT64_MAX : INT64_MIN;
     else if (st->ph == TD_PHYS_F64) st->f[g] = mn ? INFINITY : -INFINITY;
@@ -1173,6 +1216,9 @@ typedef enum fop {
   OP_MIN_I, OP_MIN_I_V, OP_MAX_I, OP_MAX_I_V,
   OP_MIN_F, OP_MIN_F_V, OP_MAX_F, OP_MAX_F_V,
   OP_FIRST_I, OP_FIRST_F, OP_LAST_I, OP_LAST_F,
+  OP_ANY_I, OP_ANY_I_V, OP_ANY_F, OP_ANY_F_V,
+  OP_PROD_I, OP_PROD_I_V, OP_PROD_F, OP_PROD_F_V,
+  OP_BAND, OP_BAND_V, OP_BOR, OP_BOR_V, OP_BXOR, OP_BXOR_V,
   OP_GIDS, /* mapping only: write group ids */
   N_OPS
 } fop;
@@ -1208,6 +1254,17 @@ static fop choose_op(const td_agg_spec *sp, const td_vec *in, const store *s) {
       if (!v && i) return OP_LAST_I;
       if (!v && f) return OP_LAST_F;
       return OP_GENERIC;
+    case TD_AGG_ANY_VALUE:
+      if (i) return v ? OP_ANY_I_V : OP_ANY_I;
+      if (f) return v ? OP_ANY_F_V : OP_ANY_F;
+      return OP_GENERIC;
+    case TD_AGG_PRODUCT:
+      if (in->ph == TD_PHYS_I64 && sp->type != TD_TYPE_UINT64) return v ? OP_PROD_I_V : OP_PROD_I;
+      if (in->ph == TD_PHYS_F64) return v ? OP_PROD_F_V : OP_PROD_F;
+      return OP_GENERIC;
+    case TD_AGG_BIT_AND: return i ? (v ? OP_BAND_V : OP_BAND) : OP_GENERIC;
+    case TD_AGG_BIT_OR: return i ? (v ? OP_BOR_V : OP_BOR) : OP_GENERIC;
+    case TD_AGG_BIT_XOR: return i ? (v ? OP_BXOR_V : OP_BXOR) : OP_GENERIC;
     default: return OP_GENERIC;
   }
 }
@@ -1267,6 +1324,22 @@ typedef struct fctx {
 #define BODY_OP_FIRST_F if (!H[g]) { F[g] = XF[r]; H[g] = 1; N[g] = 0; }
 #define BODY_OP_LAST_I I[g] = XI[r]; H[g] = 1; N[g] = 0
 #define BODY_OP_LAST_F F[g] = XF[r]; H[g] = 1; N[g] = 0
+/* any_value: the first non-null value; product and the bit aggregates
+ * start from their identity (new_group: 1.0, all ones for and, 0) */
+#define BODY_OP_ANY_I if (!H[g]) { I[g] = XI[r]; H[g] = 1; }
+#define BODY_OP_ANY_I_V if (V[r] && !H[g]) { I[g] = XI[r]; H[g] = 1; }
+#define BODY_OP_ANY_F if (!H[g]) { F[g] = XF[r]; H[g] = 1; }
+#define BODY_OP_ANY_F_V if (V[r] && !H[g]) { F[g] = XF[r]; H[g] = 1; }
+#define BODY_OP_PROD_I F[g] *= (double)XI[r]; H[g] = 1
+#define BODY_OP_PROD_I_V if (V[r]) { F[g] *= (double)XI[r]; H[g] = 1; }
+#define BODY_OP_PROD_F F[g] *= XF[r]; H[g] = 1
+#define BODY_OP_PROD_F_V if (V[r]) { F[g] *= XF[r]; H[g] = 1; }
+#define BODY_OP_BAND I[g] &= XI[r]; H[g] = 1
+#define BODY_OP_BAND_V if (V[r]) { I[g] &= XI[r]; H[g] = 1; }
+#define BODY_OP_BOR I[g] |= XI[r]; H[g] = 1
+#define BODY_OP_BOR_V if (V[r]) { I[g] |= XI[r]; H[g] = 1; }
+#define BODY_OP_BXOR I[g] ^= XI[r]; H[g] = 1
+#define BODY_OP_BXOR_V if (V[r]) { I[g] ^= XI[r]; H[g] = 1; }
 #define BODY_OP_GIDS G[jr - j0] = g
 
 typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, int64_t j0,
@@ -1542,7 +1615,9 @@ typedef int str_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
   X(OP_COUNT) X(OP_COUNT_V) X(OP_SUM_I) X(OP_SUM_I_V) X(OP_SUM_F) X(OP_SUM_F_V) \
   X(OP_AVG_I) X(OP_AVG_I_V) X(OP_AVG_F) X(OP_AVG_F_V) X(OP_MIN_I) X(OP_MIN_I_V) \
   X(OP_MAX_I) X(OP_MAX_I_V) X(OP_MIN_F) X(OP_MIN_F_V) X(OP_MAX_F) X(OP_MAX_F_V) \
-  X(OP_FIRST_I) X(OP_FIRST_F) X(OP_LAST_I) X(OP_LAST_F)
+  X(OP_FIRST_I) X(OP_FIRST_F) X(OP_LAST_I) X(OP_LAST_F) X(OP_ANY_I) X(OP_ANY_I_V)    \
+  X(OP_ANY_F) X(OP_ANY_F_V) X(OP_PROD_I) X(OP_PROD_I_V) X(OP_PROD_F) X(OP_PROD_F_V) \
+  X(OP_BAND) X(OP_BAND_V) X(OP_BOR) X(OP_BOR_V) X(OP_BXOR) X(OP_BXOR_V)
 
 FOR_FOLD_OPS(DEFINE_FOLD)
 FOR_FOLD_OPS(DEFINE_FOLD0)
@@ -1671,6 +1746,27 @@ static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v,
       if (s->has[g]) return TD_OK;
       s->has[g] = 1;
       return store_set(s, g, v, err);
+    case TD_AGG_ANY_VALUE:
+      if (v->is_null || s->has[g]) return TD_OK;
+      s->has[g] = 1;
+      return store_set(s, g, v, err);
+    case TD_AGG_PRODUCT: {
+      if (v->is_null) return TD_OK;
+      double x = td_type_is_float(v->type)         ? v->v.f
+                 : v->type == TD_TYPE_UINT64         ? (double)(uint64_t)v->v.i
+                 : v->type == TD_TYPE_DECIMAL128     ? (double)td_dec_of(v) / (double)td_dec_pow10(s->scale)
+                                                     : (double)v->v.i;
+      s->f[g] *= x; /* from the identity */
+      s->has[g] = 1;
+      return TD_OK;
+    }
+    case TD_AGG_BIT_AND:
+    case TD_AGG_BIT_OR:
+    case TD_AGG_BIT_XOR:
+      if (v->is_null) return TD_OK;
+      s->i[g] = kind == TD_AGG_BIT_AND ? s->i[g] & v->v.i : kind == TD_AGG_BIT_OR ? s->i[g] | v->v.i : s->i[g] ^ v->v.i;
+      s->has[g] = 1;
+      return TD_OK;
     default:
       s->has[g] = 1;
       return store_set(s, g, v, err);
@@ -1724,10 +1820,144 @@ static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel,
   return TD_OK;
 }
 
+/* Whether value x (row r of a float column) beats the group's current c:
+ * greater (max) or less (min) as min/max order floats (NaN greatest). */
+static inline bool f_beats(double x, double c, bool max) {
+  return max ? x > c || (x != x && c == c) : x < c || (c != c && x == x);
+}
+
+/* arg_max / arg_min of rows j0..j1-1 (groups a->gids[0..]): where the row's
+ * value beats the group's (strictly: the first row wins ties), both the
+ * value and the row's arg are stored.  Integer and float values compare in
+ * typed loops; a value or arg is boxed only when it is stored. */
+static int fold_arg(td_agg *a, int64_t k, const td_vec *in, const td_vec *vin, const uint32_t *sel, int64_t j0,
+                    int64_t j1, td_error *err) {
+  const td_agg_spec *sp = &a->specs[k];
+  const bool max = is_argmax(sp->kind), keep_null = sp->kind >= TD_AGG_ARG_MAX_NULL;
+  store *s = &a->ast[k], *vs = &a->vst[k];
+  const uint32_t *G = a->gids;
+  const bool ti = !vin->is_const && vin->ph == TD_PHYS_I64 && vs->ph == TD_PHYS_I64,
+             tf = !vin->is_const && vin->ph == TD_PHYS_F64 && vs->ph == TD_PHYS_F64;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = ROW(j);
+    const uint32_t g = G[j - j0];
+    if (!keep_null && !td__vec_valid(in, r)) continue; /* DuckDB: a null arg's row is skipped */
+    if (ti || tf) {
+      if (vin->valid && !vin->valid[r]) continue;
+      if (ti) {
+        int64_t x = vin->i64[r];
+        if (s->has[g] && !(max ? x > vs->i[g] : x < vs->i[g])) continue;
+        vs->i[g] = x;
+      } else {
+        double x = vin->f64[r];
+        if (s->has[g] && !f_beats(x, vs->f[g], max)) continue;
+        vs->f[g] = x;
+      }
+      vs->nul[g] = 0;
+    } else {
+      td_value v = td__vec_value(vin, r, a->type2[k]);
+      if (v.is_null) continue;
+      if (s->has[g]) {
+        td_value cur = store_value(vs, g, a->type2[k]);
+        int c = cmp_values(&v, &cur, vs->ph);
+        if (max ? c <= 0 : c >= 0) continue;
+      }
+      int rc = store_set(vs, g, &v, err);
+      if (rc) return rc;
+    }
+    s->has[g] = 1;
+    td_value x = td__vec_value(in, r, sp->type);
+    int rc = store_set(s, g, &x, err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+/* A pair statistic of rows j0..j1-1 (groups a->gids[0..]): y from `in`, x
+ * from `xin` (float64), pairs with a null skipped; DuckDB's updates. */
+static void fold_pair(td_agg *a, int64_t k, const td_vec *in, const td_vec *xin, const uint32_t *sel, int64_t j0,
+                      int64_t j1) {
+  store *s = &a->ast[k];
+  double *M = a->mom[k];
+  const uint32_t *G = a->gids;
+  const bool typed = !in->is_const && !xin->is_const;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = ROW(j);
+    double y, x;
+    if (typed) {
+      if ((in->valid && !in->valid[r]) || (xin->valid && !xin->valid[r])) continue;
+      y = in->f64[r], x = xin->f64[r];
+    } else {
+      td_value vy = td__vec_value(in, r, TD_TYPE_FLOAT64), vx = td__vec_value(xin, r, TD_TYPE_FLOAT64);
+      if (vy.is_null || vx.is_null) continue;
+      y = vy.v.f, x = vx.v.f;
+    }
+    const uint32_t g = G[j - j0];
+    double *m = M + (size_t)g * MW;
+    const double n = (double)++s->cnt[g];
+    const double dx = x - m[M_MX], mx = m[M_MX] + dx / n;
+    const double dy = y - m[M_MY], my = m[M_MY] + dy / n;
+    m[M_C] += dx * (y - my);
+    m[M_DX] += (x - mx) * dx;
+    m[M_DY] += (y - my) * dy;
+    m[M_MX] = mx;
+    m[M_MY] = my;
+    s->has[g] = 1;
+  }
+}
+
+/* skewness / kurtosis of rows j0..j1-1: DuckDB's power sums. */
+static void fold_powers(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0, int64_t j1) {
+  store *s = &a->ast[k];
+  double *M = a->mom[k];
+  const uint32_t *G = a->gids;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = ROW(j);
+    double x;
+    if (!in->is_const) {
+      if (in->valid && !in->valid[r]) continue;
+      x = in->f64[r];
+    } else {
+      if (in->c.is_null) continue;
+      x = in->c.v.f;
+    }
+    const uint32_t g = G[j - j0];
+    double *m = M + (size_t)g * MW;
+    const double x2 = x * x; /* pow(x, 2) exactly; the cube and fourth power within an ulp of pow's */
+    s->cnt[g]++;
+    m[0] += x;
+    m[1] += x2;
+    m[2] += x2 * x;
+    m[3] += x2 * x2;
+    s->has[g] = 1;
+  }
+}
+
+/* Aggregates folded a value at a time (in: aggregate k's input; an
+ * arg_max's value vector is in[a->n_aggs], see load_inputs). */
 static int fold_generic(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0,
                         int64_t j1, td_error *err) {
   const td_agg_spec *sp = &a->specs[k];
   if (a->ext[k]) return fold_ext(a, k, in, sel, j0, j1, err);
+  if (is_arg(sp->kind)) return fold_arg(a, k, in, in + a->n_aggs, sel, j0, j1, err);
+  if (td_agg_is_pair_stat(sp->kind)) {
+    fold_pair(a, k, in, in + a->n_aggs, sel, j0, j1);
+    return TD_OK;
+  }
+  if (td_agg_is_moment(sp->kind)) {
+    fold_powers(a, k, in, sel, j0, j1);
+    return TD_OK;
+  }
+  if (sp->kind == TD_AGG_ANY_VALUE) { /* only rows of groups without a value yet are read */
+    const uint8_t *H = a->ast[k].has;
+    for (int64_t j = j0; j < j1; j++) {
+      if (H[a->gids[j - j0]] || !td__vec_valid(in, ROW(j))) continue;
+      td_value v = td__vec_value(in, ROW(j), sp->type);
+      int rc = fold_value(&a->ast[k], sp->kind, a->gids[j - j0], &v, err);
+      if (rc) return rc;
+    }
+    return TD_OK;
+  }
   for (int64_t j = j0; j < j1; j++) {
     td_value v = td__vec_value(in, ROW(j), sp->type);
     int rc = a->ext[k] ? td__aggx_add(a->ext[k], a->gids[j - j0], &v, value_hash(&v, a->ast[k].ph), err)
@@ -2067,6 +2297,10 @@ static int load_inputs(td_agg *a, const td_batch *b, td_vec *in, fop *ops, td_er
     const td_agg_spec *sp = &a->specs[k];
     if (sp->kind != TD_AGG_COUNT_STAR && !distinct_codes_input(a, b, k))
       rc = td__vec_load(b, sp->column, sp->type, &in[k], err);
+    if (!rc && td_agg_two_inputs(sp->kind))
+      rc = a->type2[k] == TD_TYPE_NONE
+               ? td_err(err, TD_EINVAL, "aggregate %lld (arg_max/arg_min) has no value column", (long long)k)
+               : td__vec_load(b, a->col2[k], a->type2[k], &in[a->n_aggs + k], err);
     ops[k] = choose_op(sp, &in[k], &a->ast[k]);
   }
   return rc;
@@ -2436,12 +2670,12 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
     a->cur_epoch = 1;
   }
   a->n_touched = 0;
-  td_vec kv_local[4], in_local[8];
+  td_vec kv_local[4], in_local[16]; /* in: each aggregate's input, then arg_max's values */
   td_vec *kv = kv_local, *in = in_local;
   fop ops_local[8], *ops = ops_local;
   if (a->n_keys > 4) kv = td_calloc((size_t)a->n_keys, sizeof *kv);
   if (a->n_aggs > 8) {
-    in = td_calloc((size_t)a->n_aggs, sizeof *in);
+    in = td_calloc((size_t)a->n_aggs * 2, sizeof *in);
     ops = td_calloc((size_t)a->n_aggs, sizeof *ops);
   }
   int rc = TD_OK;
@@ -2449,10 +2683,10 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
     rc = td_err_nomem(err, "aggregating a batch");
   } else {
     memset(kv, 0, (size_t)(a->n_keys ? a->n_keys : 1) * sizeof *kv);
-    memset(in, 0, (size_t)(a->n_aggs ? a->n_aggs : 1) * sizeof *in);
+    memset(in, 0, (size_t)(a->n_aggs ? 2 * a->n_aggs : 1) * sizeof *in);
     rc = update(a, b, sel, n, kv, in, ops, err);
     for (int64_t k = 0; k < a->n_keys; k++) td__vec_free(&kv[k]);
-    for (int64_t k = 0; k < a->n_aggs; k++) td__vec_free(&in[k]);
+    for (int64_t k = 0; k < 2 * a->n_aggs; k++) td__vec_free(&in[k]);
   }
   if (kv != kv_local) td_free(kv);
   if (in != in_local) td_free(in);
@@ -2461,6 +2695,31 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
 }
 
 /* ---- merging partial states ---- */
+
+/* merge_state of a moment statistic: DuckDB's combine of the pair state,
+ * the power sums add. */
+static void merge_moment(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32_t g) {
+  store *x = &a->ast[k];
+  const store *y = &b->ast[k];
+  if (!y->cnt[g]) return;
+  double *p = a->mom[k] + (size_t)d * MW;
+  const double *q = b->mom[k] + (size_t)g * MW;
+  if (!x->cnt[d]) {
+    memcpy(p, q, MW * sizeof *p);
+  } else if (!td_agg_is_pair_stat(a->specs[k].kind)) {
+    for (int i = 0; i < 4; i++) p[i] += q[i];
+  } else {
+    const double na = (double)x->cnt[d], nb = (double)y->cnt[g], n = na + nb;
+    const double ex = p[M_MX] - q[M_MX], ey = p[M_MY] - q[M_MY];
+    p[M_C] = p[M_C] + q[M_C] + ex * ey * na * nb / n;
+    p[M_DX] = p[M_DX] + q[M_DX] + ex * ex * na * nb / n;
+    p[M_DY] = p[M_DY] + q[M_DY] + ey * ey * na * nb / n;
+    p[M_MX] = (na * p[M_MX] + nb * q[M_MX]) / n;
+    p[M_MY] = (na * p[M_MY] + nb * q[M_MY]) / n;
+  }
+  x->cnt[d] += y->cnt[g];
+  x->has[d] = 1;
+}
 
 /* Folds group g of `b` (aggregate k) into group d of `a`: b's rows come
  * after a's in input order.  Not the aggregates of agg_more.h: the caller
@@ -2472,6 +2731,10 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
   store *x = &a->ast[k];
   const store *y = &b->ast[k];
   if (a->ext[k]) return TD_OK;
+  if (td_agg_is_moment(sp->kind)) {
+    merge_moment(a, k, d, b, g);
+    return TD_OK;
+  }
   switch (sp->kind) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: x->cnt[d] += y->cnt[g]; return TD_OK;
@@ -2502,8 +2765,38 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
       return store_set(x, d, &v, err);
     }
     case TD_AGG_FIRST:
+    case TD_AGG_ANY_VALUE:
       if (x->has[d] || !y->has[g]) return TD_OK;
       break;
+    case TD_AGG_ARG_MAX:
+    case TD_AGG_ARG_MIN:
+    case TD_AGG_ARG_MAX_NULL:
+    case TD_AGG_ARG_MIN_NULL: { /* b's value only when it beats a's (a's rows come first) */
+      if (!y->has[g]) return TD_OK;
+      td_value nv = store_value(&b->vst[k], g, a->type2[k]);
+      if (x->has[d]) {
+        td_value cur = store_value(&a->vst[k], d, a->type2[k]);
+        int c = cmp_values(&nv, &cur, a->vst[k].ph);
+        if (is_argmax(sp->kind) ? c <= 0 : c >= 0) return TD_OK;
+      }
+      int rc = store_set(&a->vst[k], d, &nv, err);
+      if (rc) return rc;
+      break;
+    }
+    case TD_AGG_PRODUCT:
+      if (!y->has[g]) return TD_OK;
+      x->f[d] *= y->f[g]; /* both from the identity */
+      x->has[d] = 1;
+      return TD_OK;
+    case TD_AGG_BIT_AND:
+    case TD_AGG_BIT_OR:
+    case TD_AGG_BIT_XOR:
+      if (!y->has[g]) return TD_OK;
+      x->i[d] = sp->kind == TD_AGG_BIT_AND ? x->i[d] & y->i[g]
+                : sp->kind == TD_AGG_BIT_OR  ? x->i[d] | y->i[g]
+                                             : x->i[d] ^ y->i[g];
+      x->has[d] = 1;
+      return TD_OK;
     default: /* last */
       if (!y->has[g]) return TD_OK;
       break;
@@ -2859,6 +3152,9 @@ static void clear_state(td_agg *a, int64_t k, uint32_t g) {
   else if (s->ph == TD_PHYS_STR) s->s[g].len = 0;
   else if (s->ph != TD_PHYS_F64) s->i[g] = 0;
   bool mn = a->specs[k].kind == TD_AGG_MIN, mx = a->specs[k].kind == TD_AGG_MAX;
+  if (a->specs[k].kind == TD_AGG_PRODUCT) s->f[g] = 1.0; /* the identities of new_group */
+  if (a->mom[k]) memset(a->mom[k] + (size_t)g * MW, 0, MW * sizeof(double));
+  if (a->specs[k].kind == TD_AGG_BIT_AND) s->i[g] = -1;
   if (mn || mx) { /* the sentinels of new_group */
     if (s->ph == TD_PHYS_I64) s->i[g] = mn ? INT64_MAX : INT64_MIN;
     else if (s->ph == TD_PHYS_F64) s->f[g] = mn ? INFINITY : -INFINITY;
@@ -2871,6 +3167,10 @@ static int retract_state(td_agg *a, int64_t k, uint32_t d, const td_agg *r, uint
   const td_agg_spec *sp = &a->specs[k];
   store *x = &a->ast[k];
   const store *y = &r->ast[k];
+  if (td_agg_is_moment(sp->kind)) {
+    if (y->has[g]) *redo = true;
+    return TD_OK;
+  }
   switch (sp->kind) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: x->cnt[d] -= y->cnt[g]; return TD_OK;
@@ -2892,6 +3192,17 @@ static int retract_state(td_agg *a, int64_t k, uint32_t d, const td_agg *r, uint
       if (cmp_values(&u, &v, x->ph) == 0) *redo = true;
       return TD_OK;
     }
+    case TD_AGG_ANY_VALUE:
+    case TD_AGG_ARG_MAX:
+    case TD_AGG_ARG_MIN:
+    case TD_AGG_ARG_MAX_NULL:
+    case TD_AGG_ARG_MIN_NULL:
+    case TD_AGG_PRODUCT:
+    case TD_AGG_BIT_AND:
+    case TD_AGG_BIT_OR:
+    case TD_AGG_BIT_XOR: /* not known without the remaining rows (nor the moments, below) */
+      if (y->has[g]) *redo = true;
+      return TD_OK;
     default: { /* first, last: the removed rows held it only if theirs is equal */
       if (!y->has[g]) return TD_OK;
       td_value u = store_value(y, g, sp->type), v = store_value(x, d, sp->type);
@@ -2978,6 +3289,8 @@ int td_agg_drop_empty(td_agg **ap, int64_t rows_k, int64_t **dropped, int64_t *n
   int rc = list && kv ? td_agg_create(a->keys, a->n_keys, a->specs, a->n_aggs, &b, err)
                       : td_err_nomem(err, "dropping empty groups");
   for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) b->ast[k].scale = a->ast[k].scale;
+  for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++)
+    if (a->type2[k] != TD_TYPE_NONE) rc = td_agg_set_arg_value(b, k, a->col2[k], a->type2[k], err);
   n = 0;
   uint32_t *map = rc == TD_OK ? ext_map(b, a->n_groups, &rc, err) : NULL;
   for (int64_t g = 0; rc == TD_OK && g < a->n_groups; g++) {
@@ -3001,10 +3314,64 @@ int td_agg_drop_empty(td_agg **ap, int64_t rows_k, int64_t **dropped, int64_t *n
 
 /* ---- results ---- */
 
+/* A pair statistic's result from its state (DuckDB's finalizers): NULL
+ * without pairs; a population variance of one value is 0, so corr and
+ * regr_slope of a constant are 0/0 = NaN. */
+static td_value pair_value(td_agg_kind kind, int64_t cnt, const double *m) {
+  const td_value null = td_value_null(TD_TYPE_FLOAT64);
+  if (cnt == 0 || (kind == TD_AGG_COVAR_SAMP && cnt < 2)) return null;
+  const double n = (double)cnt, cov = m[M_C] / n;
+  const double vx = cnt > 1 ? m[M_DX] / n : 0, vy = cnt > 1 ? m[M_DY] / n : 0;
+  double r;
+  switch (kind) {
+    case TD_AGG_COVAR_POP: r = cov; break;
+    case TD_AGG_COVAR_SAMP: r = m[M_C] / (n - 1); break;
+    case TD_AGG_CORR: r = cov / (sqrt(vx) * sqrt(vy)); break;
+    case TD_AGG_REGR_SLOPE: r = cov / vx; break;
+    case TD_AGG_REGR_INTERCEPT:
+      r = cov / vx;
+      if (isnan(r)) return null;
+      r = m[M_MY] - r * m[M_MX];
+      break;
+    case TD_AGG_REGR_R2:
+      if (vx == 0) return null;
+      if (vy == 0) return td_value_double(TD_TYPE_FLOAT64, 1);
+      r = cov / (sqrt(vx) * sqrt(vy));
+      r = pow(r, 2);
+      break;
+    case TD_AGG_REGR_SXX: r = vx * n; break;
+    case TD_AGG_REGR_SYY: r = vy * n; break;
+    default: r = cov * n; break; /* regr_sxy */
+  }
+  return td_value_double(TD_TYPE_FLOAT64, r);
+}
+
+/* skewness / kurtosis from the power sums m[0..3] of cnt values: DuckDB's
+ * finalizers, operation for operation (NULL below 3 / 4 values, or when the
+ * second moment is not positive). */
+static td_value power_value(td_agg_kind kind, int64_t cnt, const double *m) {
+  const td_value null = td_value_null(TD_TYPE_FLOAT64);
+  const double n = (double)cnt, t = 1 / n, s = m[0], s2 = m[1], s3 = m[2], s4 = m[3];
+  if (kind == TD_AGG_SKEWNESS) {
+    if (cnt <= 2) return null;
+    double p = pow(t * (s2 - s * s * t), 3);
+    if (!(p > 0)) return null;
+    double t1 = sqrt(n * (n - 1)) / (n - 2);
+    return td_value_double(TD_TYPE_FLOAT64, t1 * t * (s3 - 3 * s2 * s * t + 2 * pow(s, 3) * t * t) / sqrt(p));
+  }
+  if (cnt <= 3 || s2 - s * s * t == 0) return null;
+  double m4 = t * (s4 - 4 * s3 * s * t + 6 * s2 * s * s * t * t - 3 * pow(s, 4) * pow(t, 3));
+  double m2 = t * (s2 - s * s * t);
+  if (!(m2 > 0)) return null;
+  return td_value_double(TD_TYPE_FLOAT64, (n - 1) * ((n + 1) * m4 / (m2 * m2) - 3 * (n - 1)) / ((n - 2) * (n - 3)));
+}
+
 static td_value agg_value(const td_agg *a, int64_t k, uint32_t g) {
   const td_agg_spec *sp = &a->specs[k];
   const store *s = &a->ast[k];
   td_type_id t = td_agg_result_type(sp->kind, sp->type);
+  if (td_agg_is_pair_stat(sp->kind)) return pair_value(sp->kind, s->cnt[g], a->mom[k] + (size_t)g * MW);
+  if (td_agg_is_moment(sp->kind)) return power_value(sp->kind, s->cnt[g], a->mom[k] + (size_t)g * MW);
   switch (sp->kind) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: return td_value_int(TD_TYPE_INT64, s->cnt[g]);
@@ -3017,6 +3384,7 @@ static td_value agg_value(const td_agg *a, int64_t k, uint32_t g) {
       if (s->ph == TD_PHYS_D128) /* the exact sum, divided once */
         return td_value_double(t, (double)s->d[g] / (double)td_dec_pow10(s->scale) / (double)s->cnt[g]);
       return td_value_double(t, s->f[g] / (double)s->cnt[g]);
+    case TD_AGG_PRODUCT: return s->has[g] ? td_value_double(t, s->f[g]) : td_value_null(t);
     default:
       if (!s->has[g]) return td_value_null(t);
       return store_value(s, g, t);
@@ -3031,7 +3399,8 @@ static bool result_direct(const td_agg *a, int64_t k, const uint32_t *groups, in
   const td_agg_spec *sp = &a->specs[k];
   const store *s = &a->ast[k];
   td_type_id t = td_agg_result_type(sp->kind, sp->type);
-  bool kind = sp->kind == TD_AGG_FIRST || sp->kind == TD_AGG_LAST || sp->kind == TD_AGG_MIN || sp->kind == TD_AGG_MAX;
+  bool kind = sp->kind == TD_AGG_FIRST || sp->kind == TD_AGG_LAST || sp->kind == TD_AGG_MIN || sp->kind == TD_AGG_MAX ||
+              sp->kind == TD_AGG_ANY_VALUE || is_arg(sp->kind) || is_bits(sp->kind);
   bool ints = s->ph == TD_PHYS_I64 && (t == TD_TYPE_INT64 || t == TD_TYPE_TIMESTAMP);
   if (!kind || t != sp->type || !(ints || (s->ph == TD_PHYS_F64 && t == TD_TYPE_FLOAT64))) return false;
   const void *src = ints ? (const void *)s->i : (const void *)s->f;
@@ -3113,7 +3482,8 @@ static bool result_str(const td_agg *a, int64_t c, const uint32_t *groups, int64
   if (!key) {
     td_agg_kind kind = a->specs[c - a->n_keys].kind;
     if (a->ext[c - a->n_keys] || !s->has ||
-        !(kind == TD_AGG_FIRST || kind == TD_AGG_LAST || kind == TD_AGG_MIN || kind == TD_AGG_MAX))
+        !(kind == TD_AGG_FIRST || kind == TD_AGG_LAST || kind == TD_AGG_MIN || kind == TD_AGG_MAX ||
+          kind == TD_AGG_ANY_VALUE || is_arg(kind)))
       return false;
   }
   int64_t bytes = 0;

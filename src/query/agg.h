@@ -20,6 +20,18 @@
  *     group has one, min is NaN only when every value is NaN).
  *   - first/last: the value (null included) of the first/last row of the
  *     group in input order (batch order, then selection order).
+ *   - any_value: the first non-null value in input order.
+ *   - arg_max/arg_min(arg, val): the arg of the row with
+ *     the greatest/least non-null val (ordered as min/max) among the rows
+ *     whose arg is not null (arg_max_null/arg_min_null: all rows, the arg
+ *     may be null), the first such row in input order on ties; NULL
+ *     without such rows (DuckDB's semantics).
+ *   - product: float64 product of the non-null values; bit_and/bit_or/
+ *     bit_xor: of integers, the input's type; NULL without values.
+ *   - corr, covar_pop/samp, regr_slope/intercept/r2/sxx/syy/sxy (y, x):
+ *     float64 inputs (td_agg_set_arg_value gives x), pairs with a null
+ *     skipped, DuckDB's updates, combine and results; skewness, kurtosis:
+ *     a float64 input, DuckDB's power sums and formulas.
  *   - No keys: one global group that exists even before any row (count 0,
  *     other aggregates NULL), like SQL.
  * After a failed update (TD_ENOMEM) the state is unspecified: free it.
@@ -38,7 +50,9 @@ typedef struct td_agg_key {
 typedef struct td_agg_spec {
   td_agg_kind kind;
   int64_t column;   /* input column index; ignored for TD_AGG_COUNT_STAR */
-  td_type_id type;  /* input type; ignored for TD_AGG_COUNT_STAR */
+  td_type_id type;  /* input type; ignored for TD_AGG_COUNT_STAR (arg_max /
+                       arg_min: the arg's; td_agg_set_arg_value gives the
+                       compared value's) */
 } td_agg_spec;
 
 typedef struct td_agg td_agg;
@@ -48,6 +62,12 @@ typedef struct td_agg td_agg;
 /* The scale of aggregate k's decimal128 input (0 by default): avg divides
  * the exact sum by 10^scale once, at the end. */
 void td_agg_set_decimal_scale(td_agg *a, int64_t k, int scale);
+
+/* The compared value of arg_max / arg_min aggregate k: batch column
+ * `column` of type `type` (any type but NONE).  Required for those kinds
+ * (an update without it fails with TD_EINVAL); set it before the first
+ * update.  Errors: TD_EINVAL (k is not such an aggregate), TD_ENOMEM. */
+int td_agg_set_arg_value(td_agg *a, int64_t k, int64_t column, td_type_id type, td_error *err);
 
 /* The parameter of aggregate k (quantile, string_agg separator, see
  * query/agg_more.h; copied).  Without it quantiles are medians and the

@@ -975,6 +975,7 @@ int td__aggx_value(const td_aggx *x, uint32_t g, td_value *out, td_error *err) {
 void td__agg_arity(td_agg_kind kind, const char *name, int *lo, int *hi) {
   *lo = *hi = 1;
   if (kind == TD_AGG_STRING_AGG) *hi = 2;
+  else if (td_agg_two_inputs(kind)) *lo = *hi = 2;
   else if ((kind == TD_AGG_QUANTILE_CONT || kind == TD_AGG_QUANTILE_DISC) && strcmp(name, "median") != 0)
     *lo = *hi = 2;
 }
@@ -994,7 +995,7 @@ static int dec_scale(const char *param) {
 int td__agg_bind_param(const td_expr *e, td_agg_kind kind, td_agg_param *p, td_error *err) {
   memset(p, 0, sizeof *p);
   p->q = 0.5;
-  if (e->n_args < 2) return TD_OK;
+  if (e->n_args < 2 || td_agg_two_inputs(kind)) return TD_OK; /* not a parameter */
   const td_expr *a = e->args[1];
   td_expr *b = NULL;
   td_schema none;

@@ -129,7 +129,10 @@ int td__parse_agg_filter(td_parser *p, td_expr *e);
  * supported; else rc as it is. */
 int td__agg_list_error(td_parser *p, const td_expr *e, int rc);
 /* Binds the input (first argument) of aggregate call e against def;
- * string_agg of a non-string input binds CAST(x AS VARCHAR). */
+ * string_agg of a non-string input binds CAST(x AS VARCHAR), a pair
+ * statistic's number CAST(x AS DOUBLE). */
 int td__agg_bind_input(const td_expr *e, td_agg_kind kind, const td_schema *def, td_expr **out, td_error *err);
+/* The same for the second input of a two-input aggregate (td_agg_two_inputs). */
+int td__agg_bind_input2(const td_expr *e, td_agg_kind kind, const td_schema *def, td_expr **out, td_error *err);
 
 #endif

@@ -84,6 +84,7 @@ void td_agg_plan_reset(td_agg_plan *p) {
   }
   for (int64_t i = 0; i < p->n_aggs; i++) {
     td_expr_free(p->inputs[i]);
+    if (p->inputs2) td_expr_free(p->inputs2[i]);
     td_free(p->agg_names[i]);
     if (p->params) td_free((char *)p->params[i].sep);
   }
@@ -91,6 +92,7 @@ void td_agg_plan_reset(td_agg_plan *p) {
   td_free(p->keys);
   td_free(p->key_names);
   td_free(p->inputs);
+  td_free(p->inputs2);
   td_free(p->agg_names);
   td_free(p->kinds);
   memset(p, 0, sizeof *p);
@@ -164,7 +166,10 @@ static int bind_input(agg_worker *w, int64_t k, const td_expr *e, const td_batch
 static int sum_overflow(const agg_op *op, const td_agg *state, td_error *err) {
   static const char *const names[] = {"?",   "count", "count", "sum",  "min", "max", "avg", "first", "last",
                                       "count", "sum",   "avg",   "approx_count_distinct", "quantile_cont",
-                                      "quantile_disc", "string_agg"};
+                                      "quantile_disc", "string_agg", "any_value", "arg_max", "arg_min", "arg_max_null", "arg_min_null", "product",
+                                      "bit_and", "bit_or", "bit_xor", "covar_pop", "covar_samp", "corr",
+                                      "regr_slope", "regr_intercept", "regr_r2", "regr_sxx", "regr_syy", "regr_sxy",
+                                      "skewness", "kurtosis"};
   int64_t k = td_agg_overflowed(state), j = 0;
   while (j + 1 < op->plan.n_aggs && op->kmap[j + 1] <= k) j++;
   const td_expr *in = op->plan.inputs[j];
@@ -202,6 +207,9 @@ static int fold_chunk(agg_op *op, agg_worker *w, const td_scan *sc, const td_chu
   for (int64_t k = 0; rc == TD_OK && k < op->plan.n_keys; k++) rc = bind_input(w, k, op->plan.keys[k], &b, err);
   for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++)
     rc = bind_input(w, op->plan.n_keys + j, op->plan.inputs[j], &b, err);
+  for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++) /* arg_max's values after every input */
+    if (op->plan.inputs2 && op->plan.inputs2[j])
+      rc = bind_input(w, op->plan.n_keys + op->plan.n_aggs + j, op->plan.inputs2[j], &b, err);
   if (rc) return rc;
   td_batch kb = {ch->length, w->bcols, w->bconsts, NULL, 0};
   rc = td_agg_update(w->state, &kb, sel, n, err);
@@ -656,6 +664,9 @@ static int diff_results(const td_snapshot *old, const td_dchunk *c, int64_t n_ke
 static int empty_state(agg_op *op, td_agg **out, td_error *err) {
   int rc = td_agg_create(op->kkeys, op->plan.n_keys, op->kspecs, op->n_kaggs, out, err);
   if (!rc) rc = set_params(op, *out, err);
+  for (int64_t j = 0; !rc && op->plan.inputs2 && j < op->plan.n_aggs; j++) /* bound by fold_chunk after every input */
+    if (op->plan.inputs2[j])
+      rc = td_agg_set_arg_value(*out, op->kmap[j], op->plan.n_keys + op->plan.n_aggs + j, op->plan.inputs2[j]->type, err);
   for (int64_t j = 0; !rc && j < op->plan.n_aggs; j++) {
     const td_expr *in = op->plan.inputs[j];
     int p, sc;
@@ -859,13 +870,17 @@ static bool partition_only(const td_expr *e, int64_t n_partition) {
 /* The source columns the filter, keys and inputs read. */
 static int collect_columns(agg_op *op, td_error *err) {
   const td_agg_plan *p = &op->plan;
-  int64_t n_exprs = 1 + p->n_keys + p->n_aggs;
+  int64_t n_exprs = 1 + p->n_keys + 2 * p->n_aggs;
   bool *have = td_calloc((size_t)op->n_fields + 1, sizeof *have);
   int64_t *cols = td_malloc((size_t)(op->n_fields + 1) * sizeof *cols);
   op->cols = td_malloc((size_t)(op->n_fields + 1) * sizeof *op->cols);
   int rc = have && cols && op->cols ? TD_OK : td_err_nomem(err, "planning an aggregation");
   for (int64_t i = 0; rc == TD_OK && i < n_exprs; i++) {
-    const td_expr *e = i == 0 ? p->filter : i <= p->n_keys ? p->keys[i - 1] : p->inputs[i - 1 - p->n_keys];
+    const td_expr *e = i == 0                        ? p->filter
+                       : i <= p->n_keys              ? p->keys[i - 1]
+                       : i <= p->n_keys + p->n_aggs  ? p->inputs[i - 1 - p->n_keys]
+                       : p->inputs2                  ? p->inputs2[i - 1 - p->n_keys - p->n_aggs]
+                                                     : NULL;
     int64_t n = e ? td_expr_columns(e, cols, op->n_fields + 1) : 0;
     for (int64_t c = 0; c < n && c <= op->n_fields; c++) have[cols[c]] = true;
   }

@@ -21,7 +21,8 @@
  * an aggregate, NULLS FIRST, bad syntax. */
 int td__parse_agg_order(td_parser *p, td_expr *e);
 /* At the '(' of call e: "list results are not supported" (TD_EPARSE at
- * the name) for array_agg, list and the like; TD_OK otherwise. */
+ * the name) for array_agg, list and the like, "the aggregate mode() is not
+ * supported" for mode, entropy and a few more; TD_OK otherwise. */
 int td__check_list_agg(td_parser *p, const td_expr *e);
 /* Whether e is the "__agg_order" argument. */
 bool td__is_agg_order(const td_expr *e);

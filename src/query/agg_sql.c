@@ -55,6 +55,9 @@ int td__parse_agg_filter(td_parser *p, td_expr *e) {
     td_expr_free(cond);
     return td_err_at(p->err, TD_EPARSE, pos, "%s() has no argument to filter at offset %lld", e->name, (long long)pos);
   }
+  /* arg_max(arg, val): a filtered row's val is NULL (skipped), not its arg
+   * (a pair statistic skips a pair with either NULL) */
+  const int64_t ai = td_agg_two_inputs(k) && e->n_args == 2 ? 1 : 0;
   td_expr *c = td__expr_new(TD_EXPR_CALL, pos, p->err), *x = NULL;
   if (c && !(c->name = td_strdup("case"))) rc = td_err_nomem(p->err, "parsing FILTER");
   if (!c) rc = TD_ENOMEM;
@@ -62,7 +65,7 @@ int td__parse_agg_filter(td_parser *p, td_expr *e) {
     if ((x = td__expr_new(TD_EXPR_LITERAL, pos, p->err)) == NULL) rc = TD_ENOMEM;
     else x->lit = td_value_int(TD_TYPE_INT64, 1);
   } else if (rc == TD_OK) {
-    x = e->args[0];
+    x = e->args[ai];
   }
   if (rc) {
     td_expr_free(cond);
@@ -79,36 +82,32 @@ int td__parse_agg_filter(td_parser *p, td_expr *e) {
       e->star = false;
     }
   } else if (rc == TD_OK) {
-    e->args[0] = c; /* e owns the CASE, the CASE takes x */
+    e->args[ai] = c; /* e owns the CASE, the CASE takes x */
     c = NULL;
-    rc = td__expr_add(e->args[0], x, p->err);
-    if (rc) e->args[0]->n_args = 1; /* x was freed */
+    rc = td__expr_add(e->args[ai], x, p->err);
+    if (rc) e->args[ai]->n_args = 1; /* x was freed */
   }
   td_expr_free(c);
   return rc ? rc : td__expr_check_height(e, p->err);
 }
 
-int td__agg_bind_input(const td_expr *e, td_agg_kind kind, const td_schema *def, td_expr **out, td_error *err) {
-  int rc = td_expr_bind(e->args[0], def, 0, out, err);
-  if (rc || kind != TD_AGG_STRING_AGG || td_type_is_text((*out)->type) || (*out)->type == TD_TYPE_NONE) return rc;
-  /* string_agg of other types: of their text, as DuckDB */
-  td_expr_free(*out);
-  *out = NULL;
-  td_expr *c = td__expr_new(TD_EXPR_CALL, e->args[0]->pos, err), *x = NULL, *t = NULL;
+/* Binds CAST(a AS type) against def into *out. */
+static int bind_cast(const td_expr *a, const char *type, const td_schema *def, td_expr **out, td_error *err) {
+  td_expr *c = td__expr_new(TD_EXPR_CALL, a->pos, err), *x = NULL, *t = NULL;
   if (!c) return TD_ENOMEM;
-  if (!(c->name = td_strdup("cast")) || !(t = td__expr_new(TD_EXPR_LITERAL, e->args[0]->pos, err))) {
+  if (!(c->name = td_strdup("cast")) || !(t = td__expr_new(TD_EXPR_LITERAL, a->pos, err))) {
     td_expr_free(c);
-    return td_err_nomem(err, "binding string_agg");
+    return td_err_nomem(err, "binding an aggregate");
   }
-  rc = td_expr_clone(e->args[0], &x, err);
+  int rc = td_expr_clone(a, &x, err);
   if (rc == TD_OK) rc = td__expr_add(c, x, err);
-  char *name = rc == TD_OK ? td_strdup("VARCHAR") : NULL;
-  if (rc == TD_OK && !name) rc = td_err_nomem(err, "binding string_agg");
+  char *name = rc == TD_OK ? td_strdup(type) : NULL;
+  if (rc == TD_OK && !name) rc = td_err_nomem(err, "binding an aggregate");
   if (rc == TD_OK) {
     t->lit = td_value_null(TD_TYPE_UTF8);
     t->lit.is_null = false;
     t->lit.v.s.ptr = name;
-    t->lit.v.s.len = 7;
+    t->lit.v.s.len = strlen(name);
     rc = td__expr_add(c, t, err);
   } else {
     td_expr_free(t);
@@ -116,6 +115,31 @@ int td__agg_bind_input(const td_expr *e, td_agg_kind kind, const td_schema *def,
   if (rc == TD_OK) rc = td_expr_bind(c, def, 0, out, err);
   td_expr_free(c);
   return rc;
+}
+
+/* Argument i of aggregate call e bound against def: string_agg's of other
+ * types as their text, the pair statistics' numbers as float64. */
+static int bind_arg(const td_expr *e, int64_t i, td_agg_kind kind, const td_schema *def, td_expr **out,
+                    td_error *err) {
+  int rc = td_expr_bind(e->args[i], def, 0, out, err);
+  if (rc || (*out)->type == TD_TYPE_NONE) return rc;
+  const char *to = NULL;
+  if (kind == TD_AGG_STRING_AGG && !td_type_is_text((*out)->type)) to = "VARCHAR"; /* as DuckDB */
+  else if (td_agg_is_moment(kind) && (*out)->type != TD_TYPE_FLOAT64 &&
+           td_agg_result_type(kind, (*out)->type) != TD_TYPE_NONE)
+    to = "DOUBLE";
+  if (!to) return TD_OK;
+  td_expr_free(*out);
+  *out = NULL;
+  return bind_cast(e->args[i], to, def, out, err);
+}
+
+int td__agg_bind_input(const td_expr *e, td_agg_kind kind, const td_schema *def, td_expr **out, td_error *err) {
+  return bind_arg(e, 0, kind, def, out, err);
+}
+
+int td__agg_bind_input2(const td_expr *e, td_agg_kind kind, const td_schema *def, td_expr **out, td_error *err) {
+  return bind_arg(e, 1, kind, def, out, err);
 }
 
 int td__agg_list_error(td_parser *p, const td_expr *e, int rc) {

@@ -493,7 +493,16 @@ td_agg_kind td_agg_kind_from_name(const char *name) {
               {"count_distinct", TD_AGG_COUNT_DISTINCT}, {"sum_distinct", TD_AGG_SUM_DISTINCT},
               {"avg_distinct", TD_AGG_AVG_DISTINCT}, {"approx_count_distinct", TD_AGG_APPROX_DISTINCT},
               {"median", TD_AGG_QUANTILE_CONT}, {"quantile_cont", TD_AGG_QUANTILE_CONT},
-              {"quantile_disc", TD_AGG_QUANTILE_DISC}, {"string_agg", TD_AGG_STRING_AGG}};
+              {"quantile_disc", TD_AGG_QUANTILE_DISC}, {"string_agg", TD_AGG_STRING_AGG},
+              {"any_value", TD_AGG_ANY_VALUE}, {"arg_max", TD_AGG_ARG_MAX}, {"argmax", TD_AGG_ARG_MAX},
+              {"max_by", TD_AGG_ARG_MAX}, {"arg_min", TD_AGG_ARG_MIN}, {"argmin", TD_AGG_ARG_MIN},
+              {"min_by", TD_AGG_ARG_MIN}, {"arg_max_null", TD_AGG_ARG_MAX_NULL},
+              {"arg_min_null", TD_AGG_ARG_MIN_NULL}, {"product", TD_AGG_PRODUCT}, {"bit_and", TD_AGG_BIT_AND},
+              {"bit_or", TD_AGG_BIT_OR}, {"bit_xor", TD_AGG_BIT_XOR}, {"covar_pop", TD_AGG_COVAR_POP},
+              {"covar_samp", TD_AGG_COVAR_SAMP}, {"corr", TD_AGG_CORR}, {"regr_slope", TD_AGG_REGR_SLOPE},
+              {"regr_intercept", TD_AGG_REGR_INTERCEPT}, {"regr_r2", TD_AGG_REGR_R2}, {"regr_sxx", TD_AGG_REGR_SXX},
+              {"regr_syy", TD_AGG_REGR_SYY}, {"regr_sxy", TD_AGG_REGR_SXY}, {"skewness", TD_AGG_SKEWNESS},
+              {"kurtosis", TD_AGG_KURTOSIS}};
   for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++)
     if (strcasecmp(name, aggs[i].name) == 0) return aggs[i].kind;
   return TD_AGG_NONE;
@@ -517,6 +526,8 @@ int64_t td_expr_conjuncts(const td_expr *e, const td_expr **out, int64_t cap) {
 }
 
 td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
+  if (td_agg_is_moment(kind))
+    return td_type_is_integer(in) || td_type_is_float(in) || in == TD_TYPE_DECIMAL128 ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
   switch (kind) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: return TD_TYPE_INT64;
@@ -542,6 +553,16 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
       return in;
     case TD_AGG_QUANTILE_DISC: return in;
     case TD_AGG_STRING_AGG: return td_type_is_text(in) ? TD_TYPE_UTF8 : TD_TYPE_NONE;
+    case TD_AGG_ANY_VALUE:
+    case TD_AGG_ARG_MAX: /* the type of the arg (the first input) */
+    case TD_AGG_ARG_MIN:
+    case TD_AGG_ARG_MAX_NULL:
+    case TD_AGG_ARG_MIN_NULL: return in;
+    case TD_AGG_PRODUCT:
+      return td_type_is_integer(in) || td_type_is_float(in) || in == TD_TYPE_DECIMAL128 ? TD_TYPE_FLOAT64 : TD_TYPE_NONE;
+    case TD_AGG_BIT_AND:
+    case TD_AGG_BIT_OR:
+    case TD_AGG_BIT_XOR: return td_type_is_integer(in) ? in : TD_TYPE_NONE;
     default: return TD_TYPE_NONE;
   }
 }

@@ -76,8 +76,44 @@ typedef enum td_agg_kind {
   TD_AGG_APPROX_DISTINCT,
   TD_AGG_QUANTILE_CONT,
   TD_AGG_QUANTILE_DISC,
-  TD_AGG_STRING_AGG
+  TD_AGG_STRING_AGG,
+  /* query/agg.c, one value per group: any_value (first non-null in row
+   * order), arg_max/arg_min (two inputs, see td_agg_set_arg_value; rows
+   * whose arg is null skipped, as DuckDB) and arg_max_null/arg_min_null
+   * (such rows kept), product, bit_and/bit_or/bit_xor */
+  TD_AGG_ANY_VALUE,
+  TD_AGG_ARG_MAX,
+  TD_AGG_ARG_MIN,
+  TD_AGG_ARG_MAX_NULL,
+  TD_AGG_ARG_MIN_NULL,
+  TD_AGG_PRODUCT,
+  TD_AGG_BIT_AND,
+  TD_AGG_BIT_OR,
+  TD_AGG_BIT_XOR,
+  /* query/agg.c, two float64 inputs (y, x), DuckDB's Welford-style state */
+  TD_AGG_COVAR_POP,
+  TD_AGG_COVAR_SAMP,
+  TD_AGG_CORR,
+  TD_AGG_REGR_SLOPE,
+  TD_AGG_REGR_INTERCEPT,
+  TD_AGG_REGR_R2,
+  TD_AGG_REGR_SXX,
+  TD_AGG_REGR_SYY,
+  TD_AGG_REGR_SXY,
+  /* query/agg.c, one float64 input, DuckDB's power sums */
+  TD_AGG_SKEWNESS,
+  TD_AGG_KURTOSIS
 } td_agg_kind;
+
+/* The aggregates of two inputs: arg_max & co. and the pair statistics. */
+static inline bool td_agg_two_inputs(td_agg_kind k) {
+  return (k >= TD_AGG_ARG_MAX && k <= TD_AGG_ARG_MIN_NULL) || (k >= TD_AGG_COVAR_POP && k <= TD_AGG_REGR_SXY);
+}
+/* The pair statistics (inputs bound as float64). */
+static inline bool td_agg_is_pair_stat(td_agg_kind k) { return k >= TD_AGG_COVAR_POP && k <= TD_AGG_REGR_SXY; }
+/* The moment statistics: the pair ones, skewness and kurtosis (inputs bound
+ * as float64, state of query/agg.c's mom arrays). */
+static inline bool td_agg_is_moment(td_agg_kind k) { return k >= TD_AGG_COVAR_POP && k <= TD_AGG_KURTOSIS; }
 
 typedef struct td_expr {
   td_expr_kind kind;

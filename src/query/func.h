@@ -94,8 +94,10 @@ extern const td_func td__funcs_subq[];
 
 /* Replaces in *slot every call of var_samp, var_pop, variance, stddev,
  * stddev_samp, stddev_pop by its expression over count and sum, and of
- * count_if, bool_and, bool_or by one over sum, min and max
- * (agg_rewrite.c); TD_ETYPE for a wrong argument count. */
+ * count_if, bool_and, bool_or by one over sum, min and max, and of the
+ * moment statistics (corr, covar_pop/samp, regr_*, skewness, kurtosis) by
+ * ones over count, sum, min and max (agg_rewrite.c); TD_ETYPE for a wrong
+ * argument count. */
 int td__rewrite_stat_aggs(td_expr **slot, td_error *err);
 /* Whether `name` (lower case) is one of the aggregates rewritten above. */
 bool td__is_stat_agg(const char *name);

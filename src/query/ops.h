@@ -102,6 +102,7 @@ typedef struct td_agg_plan {
   int64_t n_keys;
   td_agg_kind *kinds;
   td_expr **inputs;    /* bound; NULL for count(*) */
+  td_expr **inputs2;   /* bound: arg_max/arg_min's compared value, else NULL */
   char **agg_names;
   int64_t n_aggs;
   td_agg_param *params; /* per aggregate (query/agg_more.h); separators owned */

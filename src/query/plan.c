@@ -325,10 +325,11 @@ int td_table_sort(td_table *src, const char *const *columns, const bool *descend
   return td_op_sort_lazy(src, cols, descending, n, out, err);
 }
 
-/* An aggregate call "f(x)" bound against def. */
-static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, td_expr **input, td_agg_param *param,
-                    td_error *err) {
-  *input = NULL;
+/* An aggregate call "f(x)" bound against def (arg_max(arg, val): val to
+ * *input2, else NULL there). */
+static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, td_expr **input, td_expr **input2,
+                    td_agg_param *param, td_error *err) {
+  *input = *input2 = NULL;
   if (e->kind != TD_EXPR_CALL || td_agg_kind_from_name(e->name) == TD_AGG_NONE)
     return td_err_at(err, TD_ETYPE, e->pos, "expected an aggregate such as sum(x) at offset %lld",
                      (long long)e->pos);
@@ -339,10 +340,24 @@ static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, t
   if (e->n_args < lo || e->n_args > hi)
     return td_err_at(err, TD_ETYPE, e->pos, "%s takes %s at offset %lld", e->name,
                      hi == 1 ? "one argument" : lo == 2 ? "two arguments" : "one or two arguments", (long long)e->pos);
-  if (td_expr_has_agg(e->args[0]))
-    return td_err_at(err, TD_ETYPE, e->args[0]->pos, "aggregates cannot be nested at offset %lld",
-                     (long long)e->args[0]->pos);
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (td_expr_has_agg(e->args[i]))
+      return td_err_at(err, TD_ETYPE, e->args[i]->pos, "aggregates cannot be nested at offset %lld",
+                       (long long)e->args[i]->pos);
   int rc = td__agg_bind_param(e, *kind, param, err);
+  if (rc == TD_OK && td_agg_two_inputs(*kind)) {
+    rc = td__agg_bind_input2(e, *kind, def, input2, err);
+    if (rc == TD_OK && (*input2)->type == TD_TYPE_NONE)
+      rc = td_err_at(err, TD_ETYPE, e->args[1]->pos, "%s of an untyped NULL at offset %lld", e->name,
+                     (long long)e->args[1]->pos);
+    else if (rc == TD_OK && td_agg_is_pair_stat(*kind) && (*input2)->type != TD_TYPE_FLOAT64)
+      rc = td_err_at(err, TD_ETYPE, e->args[1]->pos, "%s expects a numeric argument, found %s at offset %lld",
+                     e->name, td_type_name((*input2)->type), (long long)e->args[1]->pos);
+    if (rc) {
+      td_expr_free(*input2);
+      *input2 = NULL;
+    }
+  }
   if (rc == TD_OK) rc = td__agg_bind_input(e, *kind, def, input, err);
   if (rc == TD_OK && td_agg_result_type(*kind, (*input)->type) == TD_TYPE_NONE) {
     /* name the aggregate as the user wrote it, not the plan's column */
@@ -360,6 +375,10 @@ static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, t
     td_expr_free(*input);
     *input = NULL;
   }
+  if (rc) {
+    td_expr_free(*input2);
+    *input2 = NULL;
+  }
   if (rc && param->sep) { /* the plan frees the params of bound aggregates only */
     td_free((char *)param->sep);
     param->sep = NULL;
@@ -372,10 +391,11 @@ static int plan_alloc(td_agg_plan *p, int64_t n_keys, int64_t n_aggs, td_error *
   p->keys = td_calloc((size_t)n_keys + 1, sizeof *p->keys);
   p->key_names = td_calloc((size_t)n_keys + 1, sizeof *p->key_names);
   p->inputs = td_calloc((size_t)n_aggs + 1, sizeof *p->inputs);
+  p->inputs2 = td_calloc((size_t)n_aggs + 1, sizeof *p->inputs2);
   p->agg_names = td_calloc((size_t)n_aggs + 1, sizeof *p->agg_names);
   p->kinds = td_calloc((size_t)n_aggs + 1, sizeof *p->kinds);
   p->params = td_calloc((size_t)n_aggs + 1, sizeof *p->params);
-  if (!p->keys || !p->key_names || !p->inputs || !p->agg_names || !p->kinds || !p->params) {
+  if (!p->keys || !p->key_names || !p->inputs || !p->inputs2 || !p->agg_names || !p->kinds || !p->params) {
     td_agg_plan_reset(p);
     return td_err_nomem(err, "planning an aggregation");
   }
@@ -400,7 +420,7 @@ int td_table_agg_by(td_table *src, const char *const *aggs, int64_t n_aggs, cons
     td_expr *e;
     if ((rc = parse_item(aggs[j], &e, &p.agg_names[j], err)) != TD_OK) break;
     p.n_aggs = j + 1;
-    rc = bind_agg(e, src->def, &p.kinds[j], &p.inputs[j], &p.params[j], err);
+    rc = bind_agg(e, src->def, &p.kinds[j], &p.inputs[j], &p.inputs2[j], &p.params[j], err);
     td_expr_free(e);
   }
   if (rc) {
@@ -1012,7 +1032,7 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
     }
   }
   for (int64_t j = 0; rc == TD_OK && j < sp->n_aggs; j++) {
-    rc = bind_agg(sp->aggs[j], src->def, &p.kinds[j], &p.inputs[j], &p.params[j], err);
+    rc = bind_agg(sp->aggs[j], src->def, &p.kinds[j], &p.inputs[j], &p.inputs2[j], &p.params[j], err);
     if (rc == TD_OK) {
       char name[32];
       snprintf(name, sizeof name, "__a%lld", (long long)j);

@@ -6,6 +6,7 @@
 #define TD_QUERY_SCALAR_H
 
 #include "query/expr.h"
+#include "util/decimal.h"
 
 /* Arithmetic (+ - * /) or comparison of two non-null-typed scalars; the
  * result has type `type` (int64/float64 for arithmetic, bool for
@@ -48,6 +49,7 @@ static inline bool td__is_intlike(td_type_id t) {
 static inline double td__value_double(const td_value *v) {
   if (td_type_is_float(v->type)) return v->v.f;
   if (v->type == TD_TYPE_BOOL) return v->v.b;
+  if (v->type == TD_TYPE_DECIMAL128) return (double)td_dec_of(v) / (double)td_dec_pow10(v->scale); /* its scale */
   return (double)v->v.i;
 }
 

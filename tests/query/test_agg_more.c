@@ -37,29 +37,8 @@ static void add(env *e, const char *table, int ncols, const char *const *names, 
 static void env_open(env *e) {
   td_error err;
   mt_mem_open(e, 0);
-  static const char *const g[] = {"a", "a", "a", "a", "b", "b", "c"}, *s[] = {"x", "y", NULL, "x", "z", NULL, NULL};
-  static const int64_t iv[] = {1, 2, 2, 0, 5, 0, 0};
-  static const bool inull[] = {0, 0, 0, 1, 0, 1, 1}, fnull[] = {0, 0, 0, 1, 0, 0, 1};
-  static const double fv[] = {1.0, 4.0, 2.0, 0, -0.0, 0.0, 0};
-  td_builder *b[4];
-  const td_type_id types[4] = {TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
-  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_builder_new(types[c], &b[c], &err), &err);
-  for (int r = 0; r < 7; r++) {
-    td_builder_append_str(b[0], g[r], -1, NULL);
-    if (inull[r]) td_builder_append_null(b[1], NULL);
-    else td_builder_append_int(b[1], iv[r], NULL);
-    if (fnull[r]) td_builder_append_null(b[2], NULL);
-    else td_builder_append_double(b[2], fv[r], NULL);
-    if (!s[r]) td_builder_append_null(b[3], NULL);
-    else td_builder_append_str(b[3], s[r], -1, NULL);
-  }
-  struct ArrowArray cols[4];
-  for (int c = 0; c < 4; c++) {
-    TD_ASSERT_OK(td_builder_finish(b[c], &cols[c], &err), &err);
-    td_builder_free(b[c]);
-  }
-  const char *names[4] = {"g", "i", "f", "s"};
-  add(e, "t", 4, names, types, cols);
+  mt_mem_add_t(e);
+  struct ArrowArray cols[1];
   td_builder *n;
   TD_ASSERT_OK(td_builder_new(TD_TYPE_INT64, &n, &err), &err);
   for (int64_t r = 0; r < U_ROWS; r++) td_builder_append_int(n, r * 7919 % 1000003, NULL);
@@ -212,15 +191,7 @@ static void test_threads(void **state) {
       "SELECT count(DISTINCT n), median(n), avg(DISTINCT n * 0.25), string_agg(CAST(n AS VARCHAR), ',') FROM u "
       "WHERE n < 5000",
   };
-  for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) {
-    char *one = run(&e, qs[q], 1);
-    for (int th = 2; th <= 4; th += 2) {
-      char *more = run(&e, qs[q], th);
-      if (strcmp(one, more) != 0) fail_msg("%s: %d threads differ:\n%.300s\n%.300s", qs[q], th, more, one);
-      free(more);
-    }
-    free(one);
-  }
+  for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) mt_mem_same_threads(&e, qs[q]);
   env_close(&e);
 }
 
@@ -235,33 +206,7 @@ static void test_live(void **state) {
       "SELECT k, string_agg(s, '') FROM m WHERE P = 'a' GROUP BY k", /* one location: arrival order = file order */
   };
   for (int removal = 0; removal < 2; removal++)
-    for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) {
-      mt_env e;
-      mt_open(&e, 8, removal);
-      td_error err;
-      td_query_options live_o = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = true},
-                       static_o = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = false};
-      td_table *live;
-      TD_ASSERT_OK(td_query(qs[q], &live_o, &live, &err), &err);
-      static const char *parts[4] = {"a", "b", "c", "d"};
-      for (int step = 0; step < 10; step++) {
-        if (removal && step % 3 == 2) {
-          td_location_key *k = mt_pkey(parts[1 + rand_r(&e.seed) % 3]);
-          if (td_memory_backend_location_size(e.mb, "m", k) >= 0)
-            TD_ASSERT_OK(td_memory_backend_remove_location(e.mb, "m", k, &err), &err);
-          td_location_key_release(k);
-        }
-        int n_ops = 1 + rand_r(&e.seed) % 3;
-        for (int i = 0; i < n_ops; i++) mt_add_rows(&e, parts[rand_r(&e.seed) % 4], rand_r(&e.seed) % 23);
-        TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
-        td_table *st;
-        TD_ASSERT_OK(td_query(qs[q], &static_o, &st, &err), &err);
-        mt_assert_same_rows(live, st, true);
-        td_table_release(st);
-      }
-      td_table_release(live);
-      mt_close(&e);
-    }
+    for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) mt_live_equals_static(qs[q], removal);
 }
 
 static void expect_error(env *e, const char *sql, int code, const char *needle) {

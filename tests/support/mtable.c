@@ -12,6 +12,73 @@
 #include "test.h"
 #include "util/alloc.h"
 
+void mt_live_equals_static(const char *sql, bool removal) {
+  mt_env e;
+  mt_open(&e, 8, removal);
+  td_error err;
+  td_query_options live_o = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = true},
+                   static_o = {.resolver = mt_resolve, .resolver_ctx = &e, .refreshing = false};
+  td_table *live;
+  TD_ASSERT_OK(td_query(sql, &live_o, &live, &err), &err);
+  static const char *parts[4] = {"a", "b", "c", "d"};
+  for (int step = 0; step < 10; step++) {
+    if (removal && step % 3 == 2) {
+      td_location_key *k = mt_pkey(parts[1 + rand_r(&e.seed) % 3]);
+      if (td_memory_backend_location_size(e.mb, "m", k) >= 0)
+        TD_ASSERT_OK(td_memory_backend_remove_location(e.mb, "m", k, &err), &err);
+      td_location_key_release(k);
+    }
+    int n_ops = 1 + rand_r(&e.seed) % 3;
+    for (int i = 0; i < n_ops; i++) mt_add_rows(&e, parts[rand_r(&e.seed) % 4], rand_r(&e.seed) % 23);
+    TD_ASSERT_OK(td_service_flush(e.svc, 10000, &err), &err);
+    td_table *st;
+    TD_ASSERT_OK(td_query(sql, &static_o, &st, &err), &err);
+    mt_assert_same_rows(live, st, true);
+    td_table_release(st);
+  }
+  td_table_release(live);
+  mt_close(&e);
+}
+
+void mt_mem_same_threads(mt_mem *m, const char *sql) {
+  td_query_options qo = mt_mem_options(m, 1);
+  char *one = mt_query_text(sql, &qo);
+  for (int th = 2; th <= 4; th += 2) {
+    qo = mt_mem_options(m, th);
+    char *more = mt_query_text(sql, &qo);
+    if (strcmp(one, more) != 0) fail_msg("%s: %d threads differ:\n%.300s\n%.300s", sql, th, more, one);
+    free(more);
+  }
+  free(one);
+}
+
+void mt_mem_add_t(mt_mem *m) {
+  td_error err;
+  static const char *const g[] = {"a", "a", "a", "a", "b", "b", "c"}, *s[] = {"x", "y", NULL, "x", "z", NULL, NULL};
+  static const int64_t iv[] = {1, 2, 2, 0, 5, 0, 0};
+  static const bool inull[] = {0, 0, 0, 1, 0, 1, 1}, fnull[] = {0, 0, 0, 1, 0, 0, 1};
+  static const double fv[] = {1.0, 4.0, 2.0, 0, -0.0, 0.0, 0};
+  td_builder *b[4];
+  const td_type_id types[4] = {TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8};
+  for (int c = 0; c < 4; c++) TD_ASSERT_OK(td_builder_new(types[c], &b[c], &err), &err);
+  for (int r = 0; r < 7; r++) {
+    td_builder_append_str(b[0], g[r], -1, NULL);
+    if (inull[r]) td_builder_append_null(b[1], NULL);
+    else td_builder_append_int(b[1], iv[r], NULL);
+    if (fnull[r]) td_builder_append_null(b[2], NULL);
+    else td_builder_append_double(b[2], fv[r], NULL);
+    if (!s[r]) td_builder_append_null(b[3], NULL);
+    else td_builder_append_str(b[3], s[r], -1, NULL);
+  }
+  struct ArrowArray cols[4];
+  for (int c = 0; c < 4; c++) {
+    TD_ASSERT_OK(td_builder_finish(b[c], &cols[c], &err), &err);
+    td_builder_free(b[c]);
+  }
+  const char *names[4] = {"g", "i", "f", "s"};
+  mt_mem_add(m, "t", true, "all", 4, names, types, NULL, cols);
+}
+
 td_location_key *mt_pkey(const char *p) {
   const char *n = "P";
   td_value v = td_value_str(p);

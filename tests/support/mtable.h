@@ -26,6 +26,11 @@ typedef struct mt_env {
 
 /* The location key P=<p> (caller releases). */
 td_location_key *mt_pkey(const char *p);
+/* Runs sql live over a fresh "m" (mt_open, pages of 8 rows) through ten
+ * steps of random appends (and with `removal`, location removals every
+ * third step), each step checking it equals the static query (rows
+ * sorted). */
+void mt_live_equals_static(const char *sql, bool removal);
 /* Appends n pseudo-random rows to location P=<part> (adding it when new). */
 void mt_add_rows(mt_env *e, const char *part, int64_t n);
 /* Finishes and frees builders b[0..n) (n <= 16) and appends them as rows of
@@ -88,6 +93,12 @@ void mt_mem_paths(mt_mem *m, int64_t page_size);
 /* Adds to m->mb a location `loc` (no partition columns) of `table` holding
  * the columns cols[0..ncols) (moved), adding the table itself first when
  * new_table (names, types and time zones tz as td_schema_make takes them). */
+/* Adds table "t" of the aggregate tests: g (utf8), i (int64), f (float64),
+ * s (utf8); rows a 1 1.0 x | a 2 4.0 y | a 2 2.0 null | a null null x |
+ * b 5 -0.0 z | b null 0.0 null | c null null null. */
+void mt_mem_add_t(mt_mem *m);
+/* Fails the test unless sql gives the same text with 1, 2 and 4 threads. */
+void mt_mem_same_threads(mt_mem *m, const char *sql);
 void mt_mem_add(mt_mem *m, const char *table, bool new_table, const char *loc, int ncols, const char *const *names,
                 const td_type_id *types, const char *const *tz, struct ArrowArray *cols);
 /* The table `name` of m->svc (td_make_table; the caller releases it),

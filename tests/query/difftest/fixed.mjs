@@ -204,6 +204,15 @@ export function fixedQueries() {
     Q(`SELECT median(d) AS a, quantile_cont(d, 0.5) AS b, quantile_disc(id, 0.5) AS c FROM {t} WHERE id IN (1, 4, 7)`),
     Q(`SELECT stddev(id) AS a, var_samp(id) AS b FROM {t} WHERE id = 1`),
     Q(`SELECT k AS k, string_agg(s, ',') AS sagg FROM {t} GROUP BY k`),
+    // arg_max family (ids are unique: no ties), any_value, product, bit_*, moments
+    Q(`SELECT k AS k, arg_max(s, id) AS a, arg_min(dec, id) AS b, max_by(ts, id) AS c, min_by(id, s) AS e, argmax(b, ts) AS f, arg_max_null(s, id) AS g, arg_min(i, dec) AS h FROM {t} GROUP BY k ORDER BY k NULLS FIRST`, true),
+    Q(`SELECT arg_max(id, d) AS a, arg_min(id, d) AS b, arg_max(k, i) AS c, arg_min(s, ts) AS e, arg_max(id, id) FILTER (WHERE id < 5) AS f, arg_max(id, dec) + 1 AS g FROM {t}`),
+    Q(`SELECT arg_max(id, d) AS a, any_value(k) AS b, product(id) AS c, bit_xor(id) AS e, corr(id, id) AS f FROM {t} WHERE id > 100`),
+    Q(`SELECT k AS k, any_value(s) AS a, product(id) AS b, product(dec) AS c, bit_and(id) AS e, bit_or(id) AS f, bit_xor(i) AS g, bit_and(CAST(id AS INTEGER)) AS h FROM {t} GROUP BY k ORDER BY k NULLS FIRST`, true),
+    // (NaN results are left out: the jsonl output prints them as null)
+    Q(`SELECT k AS k, corr(id, dec) AS a, covar_pop(id, dec) AS b, covar_samp(dec, id) AS c, regr_slope(dec, id) AS e, regr_intercept(dec, id) AS f, regr_r2(dec, id) AS g, regr_count(dec, id) AS h, regr_avgx(dec, id) AS m, regr_avgy(dec, id) AS n FROM {t} WHERE k IS NOT NULL GROUP BY k ORDER BY k`, true),
+    Q(`SELECT corr(id, dec) AS a, regr_sxx(id, dec) AS b, regr_syy(id, dec) AS c, regr_sxy(id, dec) AS e, skewness(id) AS f, kurtosis(id) AS g, skewness(dec) AS h, kurtosis(i) AS m, regr_intercept(id, dec) AS n, regr_r2(i, id) AS o FROM {t}`),
+    Q(`SELECT skewness(x) AS a, kurtosis(x) AS b, corr(x, uid) AS c, regr_slope(x, uid) AS e FROM {u} WHERE uid < 3`),
     Q(`SELECT count(*) FILTER (WHERE k IS NULL) AS a, sum(id) FILTER (WHERE id > 4) AS b, count(DISTINCT k) FILTER (WHERE id < 5) AS c FROM {t}`),
     Q(`SELECT k AS g, count(*) AS n FROM {t} GROUP BY g HAVING count(*) > 1 AND k IS NOT NULL`),
     Q(`SELECT k AS k, count(*) AS n FROM {t} GROUP BY ALL HAVING n > 1`),
