@@ -405,10 +405,14 @@ static int parse_glob_similar(td_parser *p, td_expr *x, td_expr **out) {
   if (!rc) rc = parse_concat(p, &y);
   if (!rc && !(e = td__expr_new(TD_EXPR_CALL, pos, p->err))) rc = TD_ENOMEM;
   if (!rc && !(e->name = td_strdup(glob ? "glob" : "regexp_full_match"))) rc = td_err_nomem(p->err, "parsing an expression");
-  if (!rc) rc = td__expr_add(e, x, p->err);
-  x = NULL;
-  if (!rc) rc = td__expr_add(e, y, p->err);
-  y = NULL;
+  if (!rc) {
+    rc = td__expr_add(e, x, p->err); /* takes x, also on failure */
+    x = NULL;
+  }
+  if (!rc) {
+    rc = td__expr_add(e, y, p->err);
+    y = NULL;
+  }
   if (!rc && negated) {
     td_expr *n = td__expr_new(TD_EXPR_UNARY, pos, p->err);
     if (!n) rc = TD_ENOMEM;
