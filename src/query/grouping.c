@@ -98,12 +98,14 @@ static int parse_key_list(td_parser *p, td_gsets *g, bool empty_ok, uint64_t **b
     if (!rc) rc = key_bit(p, g, e, &b[*n]);
     if (rc) {
       td_free(b);
+      *n = 0;
       return rc;
     }
     (*n)++;
     if (p->tok.kind == TK_RPAREN) break;
     if (p->tok.kind != TK_COMMA) {
       td_free(b);
+      *n = 0;
       return td__expected(p, "',' or ')'");
     }
     td__next(p);
@@ -144,7 +146,7 @@ static int parse_element(td_parser *p, td_gsets *g, masks *out) {
       uint64_t x = 0;
       if (p->tok.kind == TK_LPAREN && !td__at_subquery(p)) { /* (a, b) or () */
         rc = parse_key_list(p, g, true, &b, &n);
-        for (int64_t i = 0; i < n; i++) x |= b[i];
+        for (int64_t i = 0; !rc && i < n; i++) x |= b[i];
         td_free(b);
         b = NULL;
       } else {

@@ -496,6 +496,9 @@ static void test_sql_clauses(void **state) {
   check_sql_error("SELECT grouping(b) FROM t GROUP BY ROLLUP (a)", 16, "grouping: argument 1 is not a grouping key");
   check_sql_error("SELECT a FROM t GROUP BY GROUPING (a)", 34, "expected SETS after GROUPING");
   check_sql_error("SELECT a FROM t GROUP BY ROLLUP a", 32, "expected '('");
+  check_sql_error("SELECT a FROM t GROUP BY GROUPING SETS ((a, b c))", 46, "expected ',' or ')'");
+  check_sql_error("SELECT a FROM t GROUP BY GROUPING SETS ((a, ))", 44, "expected an expression");
+  check_sql_error("SELECT a FROM t GROUP BY CUBE (a, b c), ROLLUP (a)", 36, "expected ',' or ')'");
   check_sql_error("WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x", 5, "WITH RECURSIVE is not supported");
   check_sql_error("PIVOT t ON a USING sum(b)", 0, "PIVOT is not supported");
   check_sql_error("COPY (SELECT a FROM t) TO 'x.parquet'", 0, "COPY is not supported");
