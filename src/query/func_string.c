@@ -776,6 +776,7 @@ static int row_regexp_replace(const td_expr *e, const td_value *a, td_value *out
 /* The code point of the l-byte UTF-8 sequence at s (its lead byte's bits
  * and the continuation bytes', unchecked: sets compare code points). */
 static uint32_t utf8_code(const char *s, size_t l) {
+  if (l > 4) return (unsigned char)s[0]; /* not UTF-8 (a run of continuation bytes): its first byte */
   uint32_t c = (unsigned char)s[0] & (0x7Fu >> l);
   for (size_t k = 1; k < l; k++) c = c << 6 | ((unsigned char)s[k] & 0x3Fu);
   return c;
