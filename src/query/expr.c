@@ -33,6 +33,16 @@ td_expr *td__expr_new(td_expr_kind kind, int64_t pos, td_error *err) {
   return e;
 }
 
+td_expr *td__column_ref(const char *name, int64_t pos, td_error *err) {
+  td_expr *e = td__expr_new(TD_EXPR_COLUMN, pos, err);
+  if (e && !(e->name = td_strdup(name))) {
+    td_expr_free(e);
+    td_err_nomem(err, "a column reference");
+    return NULL;
+  }
+  return e;
+}
+
 int td__expr_add(td_expr *e, td_expr *child, td_error *err) {
   if ((e->n_args & (e->n_args - 1)) == 0) { /* grow at powers of two */
     int64_t cap = e->n_args ? e->n_args * 2 : 1;

@@ -332,14 +332,6 @@ static int refuse(td_parser *p, int64_t pos, const char *what) {
                    what, (long long)pos);
 }
 
-static td_expr *column_ref(const char *name, int64_t pos, td_error *err) {
-  td_expr *e = td__expr_new(TD_EXPR_COLUMN, pos, err);
-  if (e && !(e->name = td_strdup(name))) {
-    td_expr_free(e);
-    return NULL;
-  }
-  return e;
-}
 
 int td__expand_grouping_sets(td_parser *p, td_select *s) {
   td_gsets *g = s->gsets;
@@ -370,7 +362,7 @@ int td__expand_grouping_sets(td_parser *p, td_select *s) {
   for (int64_t o = 0; !rc && o < s->n_order_by; o++)
     for (int64_t j = 0; j < s->n_items; j++)
       if (td_expr_equal(s->order_by[o].expr, s->items[j].expr)) {
-        td_expr *c = column_ref(names[j], s->order_by[o].expr->pos, err);
+        td_expr *c = td__column_ref(names[j], s->order_by[o].expr->pos, err);
         if (!c) {
           rc = TD_ENOMEM;
           break;

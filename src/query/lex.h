@@ -83,6 +83,8 @@ int td__parse_qualified(td_parser *p, td_expr *e);
 /* ---- node helpers (expr.c) ---- */
 /* A new node with no children; TD_ENOMEM via err. */
 td_expr *td__expr_new(td_expr_kind kind, int64_t pos, td_error *err);
+/* A new COLUMN node naming `name` at pos, or NULL (TD_ENOMEM in err). */
+td_expr *td__column_ref(const char *name, int64_t pos, td_error *err);
 /* Appends a child (taking it; freed on failure). */
 int td__expr_add(td_expr *e, td_expr *child, td_error *err);
 /* Recomputes e->height from its children; TD_EPARSE if too deep. */

@@ -542,15 +542,6 @@ static void sql_plan_reset(sql_plan *sp) {
   memset(sp, 0, sizeof *sp);
 }
 
-static td_expr *column_ref(const char *name, int64_t pos, td_error *err) {
-  td_expr *e = td__expr_new(TD_EXPR_COLUMN, pos, err);
-  if (e && !(e->name = td_strdup(name))) {
-    td_expr_free(e);
-    td_err_nomem(err, "planning a query");
-    return NULL;
-  }
-  return e;
-}
 
 /* Names item i, whose name an earlier item has, "<name> #<position>"
  * (with more '#' until no item has that name). */
@@ -656,7 +647,7 @@ static int expand_items(sql_plan *sp, const td_schema *def, td_error *err) {
           sp->n_items++;
           continue;
         }
-        sp->items[sp->n_items] = column_ref(def->fields[c].name, q->items[i].pos, err);
+        sp->items[sp->n_items] = td__column_ref(def->fields[c].name, q->items[i].pos, err);
         sp->names[sp->n_items] = td_strdup(def->fields[c].name);
         if (!sp->items[sp->n_items] || !sp->names[sp->n_items]) rc = td_err_nomem(err, "planning a query");
         sp->n_items++;
@@ -720,12 +711,12 @@ static int rewrite(const sql_plan *sp, const td_expr *e, td_expr **out, td_error
   int64_t ki = hindex_find(&sp->key_ix, h, expr_eq, &kk);
   if (ki >= 0) {
     snprintf(name, sizeof name, "__k%lld", (long long)ki);
-    return (*out = column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
+    return (*out = td__column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
   }
   int64_t aj = hindex_find(&sp->agg_ix, h, expr_eq, &ka);
   if (aj >= 0) {
     snprintf(name, sizeof name, "__a%lld", (long long)aj);
-    return (*out = column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
+    return (*out = td__column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
   }
   if (e->kind == TD_EXPR_COLUMN)
     return td_err_at(err, TD_ETYPE, e->pos,
@@ -903,7 +894,7 @@ static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *o
     td_expr **keep = td_calloc((size_t)n + 1, sizeof *keep);
     if (!keep) rc = td_err_nomem(err, "planning a query");
     for (int64_t i = 0; rc == TD_OK && i < n; i++) {
-      td_expr *c = column_ref(sp->names[i], 0, err);
+      td_expr *c = td__column_ref(sp->names[i], 0, err);
       rc = c ? td_expr_bind(c, t->def, 0, &keep[i], err) : TD_ENOMEM;
       td_expr_free(c);
     }
