@@ -859,6 +859,7 @@ int64_t td__agg_retract_stats(const td_table *t, int64_t *fallbacks) {
 /* Whether expression e references only columns < n_partition. */
 static bool partition_only(const td_expr *e, int64_t n_partition) {
   if (!e) return true;
+  if (td__expr_per_row(e)) return false;
   int64_t cols[64];
   int64_t n = td_expr_columns(e, cols, 64);
   if (n > 64) return false;

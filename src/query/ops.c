@@ -148,18 +148,16 @@ static int ensure_sel(td_select_scratch *s, int64_t n, td_error *err) {
   return TD_OK;
 }
 
-/* Whether e calls random(), whose every row differs (now() is one value a
- * batch, as DuckDB's is one a query). */
-static bool calls_random(const td_expr *e) {
+bool td__expr_per_row(const td_expr *e) {
   if (e->kind == TD_EXPR_CALL && e->fn && e->fn->is_volatile && strcmp(e->fn->name, "random") == 0) return true;
   for (int64_t i = 0; i < e->n_args; i++)
-    if (calls_random(e->args[i])) return true;
+    if (td__expr_per_row(e->args[i])) return true;
   return false;
 }
 
 bool td_expr_all_const(const td_expr *e, const td_batch *b) {
   if (!e) return true;
-  if (calls_random(e)) return false;
+  if (td__expr_per_row(e)) return false;
   int64_t cols[64];
   int64_t n = td_expr_columns(e, cols, 64);
   if (n > 64) return false;

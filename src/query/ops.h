@@ -53,6 +53,12 @@ void td_select_scratch_reset(td_select_scratch *s);
 /* Fills a td_batch from a scanned chunk: source column c is s->cols[c], or
  * the constant s->consts[c]. */
 void td_batch_of_chunk(td_select_scratch *s, const td_scan *sc, const td_chunk *ch, td_batch *b);
+
+/* Whether e calls random(), whose every row differs, so it is never one
+ * value a batch or a location (now() is one value a batch, as DuckDB's is one
+ * a query). */
+bool td__expr_per_row(const td_expr *e);
+
 /* Whether every column `e` references is a constant of the batch. */
 bool td_expr_all_const(const td_expr *e, const td_batch *b);
 

@@ -72,5 +72,7 @@ check "delim of two characters" 1 "option delim: expected one character" "$prog"
 check "no path" 1 "expected read_csv('path or glob'" "$prog" query "SELECT * FROM read_csv(header = true)"
 check "option value not a literal" 1 "a quoted string, TRUE, FALSE or an integer" "$prog" query "SELECT * FROM read_csv('$work/t', header = yes)"
 check "no such path" 1 "$work/nope" "$prog" query "SELECT * FROM read_parquet('$work/nope/*.parquet')"
+# random() is one value a row, not one a batch (3 rows in 2 locations: 3 values)
+check "random() per row" 0 $'d\n3' "$prog" query --format csv "SELECT count(DISTINCT random()) AS d FROM '$work/t'"
 echo "file options: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
