@@ -13,6 +13,14 @@
  * its partition's best.  The key columns are compared where they lie (no copy);
  * a constant column of a chunk (a hive partition) is materialized for that
  * chunk only.
+ *
+ * With one partition key, each chunk's rows are first turned into the sort
+ * codes (query/sort.h) of the partition key and of the first ORDER BY key,
+ * a pass over the chunk; entries keep their codes, so a row whose codes are
+ * exact is hashed, matched and ranked on 64-bit integers without reading
+ * the kept rows' chunks.  Rows with inexact codes (nulls, strings of eight
+ * bytes or more) take the whole comparison; equal values have equal codes,
+ * so a value is either always exact or never.
  */
 #include "query/firstrow.h"
 
@@ -25,17 +33,26 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
-/* A row: its chunk and its row in the chunk. */
+/* A row: its chunk, its row in the chunk and the code of its first ORDER
+ * BY key (0 without codes). */
 typedef struct fr_row {
   int64_t chunk, row;
+  uint64_t ocode;
 } fr_row;
 
-/* One partition: its hash and how many of its best rows so far are kept
- * (at most k, in sorted order, at rows[entry * k]). */
+/* One partition: its hash, its partition key's code (0 without codes) and
+ * how many of its best rows so far are kept (at most k, in sorted order, at
+ * rows[entry * k]). */
 typedef struct fr_entry {
-  uint64_t hash;
+  uint64_t hash, pcode;
   int64_t n;
 } fr_entry;
+
+/* A row offered: fr_row and its partition key's code. */
+typedef struct fr_probe {
+  fr_row row;
+  uint64_t pcode;
+} fr_probe;
 
 typedef struct fr_map {
   fr_entry *e;
@@ -49,6 +66,8 @@ typedef struct fr_ctx {
   const td_snapshot *snap;
   int64_t n_keys, n_part, k; /* k: rows kept per partition */
   td_sort_key *keys;  /* n_chunks x n_keys, over views */
+  bool pcoded, ocoded; /* partition / first ORDER BY key compared by codes first */
+  bool varlen[2], desc[2]; /* of those keys: where a code is exact (exact()) */
   int64_t *bounds;    /* chunk runs: worker w takes [bounds[w], bounds[w + 1]) */
   fr_map maps[TD_PAR_MAX];
   /* ties: per worker, the positions of its run's rows that tie their
@@ -90,39 +109,60 @@ static int map_room(fr_map *m, int64_t k, td_error *err) {
   return TD_OK;
 }
 
-/* Row r of chunk c against row b on the ORDER BY keys (< 0: r first). */
-static int order_cmp(const fr_ctx *x, int64_t c, int64_t r, fr_row b) {
-  if (x->n_keys == x->n_part) return 0;
-  return td_sort_compare(x->keys + c * x->n_keys + x->n_part, x->n_keys - x->n_part, r,
-                         x->keys + b.chunk * x->n_keys + x->n_part, b.row);
+/* Whether rows with code `code` of the partition key (k 0) or the first
+ * ORDER BY key (k 1) tie exactly by it (from the key's type and
+ * direction, which every chunk shares). */
+static inline bool exact(const fr_ctx *x, int k, uint64_t code) {
+  return td__sort_code_exact(x->varlen[k], x->desc[k], code);
 }
 
-/* The entry of row r of chunk c's partition (hash h) in m, or NULL. */
-static fr_entry *find(const fr_ctx *x, const fr_map *m, uint64_t h, int64_t c, int64_t r) {
-  const td_sort_key *kr = x->keys + c * x->n_keys;
+/* Row a against row b on the ORDER BY keys (< 0: a first). */
+static int order_cmp(const fr_ctx *x, fr_row a, fr_row b) {
+  if (x->n_keys == x->n_part) return 0;
+  int64_t from = x->n_part;
+  if (x->ocoded) {
+    if (a.ocode != b.ocode) return a.ocode < b.ocode ? -1 : 1;
+    if (exact(x, 1, a.ocode)) from++;
+    if (from == x->n_keys) return 0;
+  }
+  return td_sort_compare(x->keys + a.chunk * x->n_keys + from, x->n_keys - from, a.row,
+                         x->keys + b.chunk * x->n_keys + from, b.row);
+}
+
+/* The entry of probe p's partition (hash h) in m, or NULL. */
+static fr_entry *find(const fr_ctx *x, const fr_map *m, uint64_t h, const fr_probe *p) {
+  const bool pex = x->pcoded && exact(x, 0, p->pcode);
   for (int64_t s = (int64_t)(h & (uint64_t)(m->n_slots - 1)); m->n_slots && m->slots[s];
        s = (s + 1) & (m->n_slots - 1)) {
     fr_entry *e = &m->e[m->slots[s] - 1];
+    if (e->hash != h) continue;
+    if (pex) { /* an exact code matches only its own code */
+      if (e->pcode == p->pcode) return e;
+      continue;
+    }
+    if (x->pcoded && exact(x, 0, e->pcode)) continue;
     const fr_row *b = &m->rows[(m->slots[s] - 1) * x->k];
-    if (e->hash == h && td_sort_compare(kr, x->n_part, r, x->keys + b->chunk * x->n_keys, b->row) == 0) return e;
+    if (td_sort_compare(x->keys + p->row.chunk * x->n_keys, x->n_part, p->row.row, x->keys + b->chunk * x->n_keys,
+                        b->row) == 0)
+      return e;
   }
   return NULL;
 }
 
-/* Offers row (chunk c, row r, hash h) to map m: it starts its partition's
- * entry, or enters the partition's sorted rows after those it ties (rows
- * are offered in increasing position) when fewer than k are kept or it
- * sorts strictly before the last, which then drops out. */
-static int offer(const fr_ctx *x, fr_map *m, uint64_t h, int64_t c, int64_t r, td_error *err) {
-  fr_entry *e = find(x, m, h, c, r);
+/* Offers probe p (hash h) to map m: it starts its partition's entry, or
+ * enters the partition's sorted rows after those it ties (rows are offered
+ * in increasing position) when fewer than k are kept or it sorts strictly
+ * before the last, which then drops out. */
+static int offer(const fr_ctx *x, fr_map *m, uint64_t h, const fr_probe *p, td_error *err) {
+  fr_entry *e = find(x, m, h, p);
   if (e) {
     fr_row *v = &m->rows[(e - m->e) * x->k];
-    int64_t p = e->n;
-    while (p > 0 && order_cmp(x, c, r, v[p - 1]) < 0) p--;
-    if (p >= x->k) return TD_OK;
+    int64_t q = e->n;
+    while (q > 0 && order_cmp(x, p->row, v[q - 1]) < 0) q--;
+    if (q >= x->k) return TD_OK;
     if (e->n < x->k) e->n++;
-    memmove(&v[p + 1], &v[p], (size_t)(e->n - 1 - p) * sizeof *v);
-    v[p] = (fr_row){c, r};
+    memmove(&v[q + 1], &v[q], (size_t)(e->n - 1 - q) * sizeof *v);
+    v[q] = p->row;
     return TD_OK;
   }
   int rc = map_room(m, x->k, err);
@@ -130,20 +170,65 @@ static int offer(const fr_ctx *x, fr_map *m, uint64_t h, int64_t c, int64_t r, t
   int64_t s = (int64_t)(h & (uint64_t)(m->n_slots - 1));
   while (m->slots[s]) s = (s + 1) & (m->n_slots - 1);
   m->slots[s] = m->n + 1;
-  m->rows[m->n * x->k] = (fr_row){c, r};
-  m->e[m->n++] = (fr_entry){h, 1};
+  m->rows[m->n * x->k] = p->row;
+  m->e[m->n++] = (fr_entry){h, p->pcode, 1};
   return TD_OK;
+}
+
+/* One worker's scratch: the codes of a chunk's rows. */
+typedef struct fr_codes {
+  uint64_t *p, *o;
+  int64_t cap;
+} fr_codes;
+
+/* The hash of chunk c's row r, its partition code pc. */
+static uint64_t row_hash(const fr_ctx *x, int64_t c, int64_t r, uint64_t pc) {
+  if (x->pcoded && exact(x, 0, pc)) {
+    uint64_t h = pc ^ (pc >> 33); /* a full mix: a string's code varies in its high bytes */
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+  }
+  return td_sort_hash(x->keys + c * x->n_keys, x->n_part, r);
+}
+
+/* The codes of chunk c's rows into f (grown as needed). */
+static int chunk_codes(const fr_ctx *x, int64_t c, int64_t len, fr_codes *f, td_error *err) {
+  if (!x->pcoded && !x->ocoded) return TD_OK;
+  if (len > f->cap) {
+    td_free(f->p);
+    td_free(f->o);
+    f->p = td_malloc((size_t)len * sizeof *f->p);
+    f->o = td_malloc((size_t)len * sizeof *f->o);
+    f->cap = f->p && f->o ? len : 0;
+    if (!f->cap) return td_err_nomem(err, "keeping the first row per key");
+  }
+  const td_sort_key *k = x->keys + c * x->n_keys;
+  if (x->pcoded) td__sort_codes(&k[0], len, f->p);
+  if (x->ocoded) td__sort_codes(&k[x->n_part], len, f->o);
+  return TD_OK;
+}
+
+static fr_probe probe_at(const fr_ctx *x, const fr_codes *f, int64_t c, int64_t r) {
+  return (fr_probe){{c, r, x->ocoded ? f->o[r] : 0}, x->pcoded ? f->p[r] : 0};
 }
 
 static int fr_worker(void *ctx, int worker, td_error *err) {
   fr_ctx *x = ctx;
   fr_map *m = &x->maps[worker];
+  fr_codes f = {0};
   int rc = TD_OK;
   for (int64_t c = x->bounds[worker]; rc == TD_OK && c < x->bounds[worker + 1]; c++) {
-    const td_sort_key *k = x->keys + c * x->n_keys;
     int64_t len = x->snap->chunks[c]->length;
-    for (int64_t r = 0; rc == TD_OK && r < len; r++) rc = offer(x, m, td_sort_hash(k, x->n_part, r), c, r, err);
+    rc = chunk_codes(x, c, len, &f, err);
+    for (int64_t r = 0; rc == TD_OK && r < len; r++) {
+      fr_probe p = probe_at(x, &f, c, r);
+      rc = offer(x, m, row_hash(x, c, r, p.pcode), &p, err);
+    }
   }
+  td_free(f.p);
+  td_free(f.o);
   return rc;
 }
 
@@ -154,21 +239,27 @@ static int fr_worker(void *ctx, int worker, td_error *err) {
 static int fr_tie_worker(void *ctx, int worker, td_error *err) {
   fr_ctx *x = ctx;
   const fr_map *m = &x->maps[0];
-  for (int64_t c = x->bounds[worker]; c < x->bounds[worker + 1]; c++) {
-    const td_sort_key *k = x->keys + c * x->n_keys;
+  fr_codes f = {0};
+  int rc = TD_OK;
+  for (int64_t c = x->bounds[worker]; rc == TD_OK && c < x->bounds[worker + 1]; c++) {
     int64_t len = x->snap->chunks[c]->length;
-    for (int64_t r = 0; r < len; r++) {
-      const fr_entry *e = find(x, m, td_sort_hash(k, x->n_part, r), c, r); /* every row's partition is there */
+    rc = chunk_codes(x, c, len, &f, err);
+    for (int64_t r = 0; rc == TD_OK && r < len; r++) {
+      fr_probe p = probe_at(x, &f, c, r);
+      const fr_entry *e = find(x, m, row_hash(x, c, r, p.pcode), &p); /* every row's partition is there */
       const fr_row *v = &m->rows[(e - m->e) * x->k];
-      if (e->n == x->k && order_cmp(x, c, r, v[e->n - 1]) > 0) continue;
+      if (e->n == x->k && order_cmp(x, p.row, v[e->n - 1]) > 0) continue;
       int64_t rank = 1;
-      while (rank <= e->n && order_cmp(x, c, r, v[rank - 1]) > 0) rank++;
+      while (rank <= e->n && order_cmp(x, p.row, v[rank - 1]) > 0) rank++;
       if (x->n_tied[worker] == x->cap_tied[worker]) {
         int64_t cap = x->cap_tied[worker] ? 2 * x->cap_tied[worker] : 256;
-        int64_t *p = td_realloc(x->tied[worker], (size_t)cap * sizeof *p);
-        if (p) x->tied[worker] = p;
-        int64_t *q = p ? td_realloc(x->tied_rank[worker], (size_t)cap * sizeof *q) : NULL;
-        if (!q) return td_err_nomem(err, "keeping the first rows per key");
+        int64_t *t = td_realloc(x->tied[worker], (size_t)cap * sizeof *t);
+        if (t) x->tied[worker] = t;
+        int64_t *q = t ? td_realloc(x->tied_rank[worker], (size_t)cap * sizeof *q) : NULL;
+        if (!q) {
+          rc = td_err_nomem(err, "keeping the first rows per key");
+          break;
+        }
         x->tied_rank[worker] = q;
         x->cap_tied[worker] = cap;
       }
@@ -176,7 +267,9 @@ static int fr_tie_worker(void *ctx, int worker, td_error *err) {
       x->tied[worker][x->n_tied[worker]++] = x->snap->chunk_begin[c] + r;
     }
   }
-  return TD_OK;
+  td_free(f.p);
+  td_free(f.o);
+  return rc;
 }
 
 /* A kept row: its position and its row number. */
@@ -228,6 +321,15 @@ int td__top_rows(const td_snapshot *snap, const td_schema *def, const int64_t *k
       x->keys[i] = (td_sort_key){&views[i], desc[k]};
     }
   }
+  if (rc == TD_OK && nc > 0) { /* codes: the type decides, so chunk 0's views serve */
+    x->pcoded = n_part == 1 && td__sort_has_codes(x->keys[0].col);
+    x->ocoded = n_keys > n_part && td__sort_has_codes(x->keys[n_part].col);
+    for (int k = 0; k < 2; k++) {
+      const td_sort_key *key = k == 0 ? (x->pcoded ? &x->keys[0] : NULL) : (x->ocoded ? &x->keys[n_part] : NULL);
+      x->varlen[k] = key && td_type_is_varlen(key->col->type);
+      x->desc[k] = key && key->desc;
+    }
+  }
   /* contiguous runs of chunks of about equal rows, one per worker */
   int workers = rc == TD_OK ? td__par_workers(threads, nc) : 1;
   int64_t bounds[TD_PAR_MAX + 1];
@@ -247,8 +349,8 @@ int td__top_rows(const td_snapshot *snap, const td_schema *def, const int64_t *k
   for (int w = 1; rc == TD_OK && w < workers; w++) /* each entry's rows in order, as met */
     for (int64_t i = 0; rc == TD_OK && i < x->maps[w].n; i++)
       for (int64_t j = 0; rc == TD_OK && j < x->maps[w].e[i].n; j++) {
-        fr_row b = x->maps[w].rows[i * x->k + j];
-        rc = offer(x, acc, x->maps[w].e[i].hash, b.chunk, b.row, err);
+        fr_probe p = {x->maps[w].rows[i * x->k + j], x->maps[w].e[i].pcode};
+        rc = offer(x, acc, x->maps[w].e[i].hash, &p, err);
       }
   if (rc == TD_OK && ties) rc = td__par_run(workers, fr_tie_worker, x, err);
   int64_t n_out = 0;

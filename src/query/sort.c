@@ -137,18 +137,11 @@ void td_sort_rows(const td_sort_key *keys, int64_t n_keys, int64_t *rows, int64_
   if (src != rows) memcpy(rows, src, (size_t)n * sizeof *rows);
 }
 
-/* Whether the first key has codes (key_codes): not decimal128. */
 static bool has_codes(const td_colview *c) { return c->type != TD_TYPE_DECIMAL128; }
 
-/* Whether two rows whose code of key k is `code` (not UINT64_MAX) tie on
- * that key: always but for strings longer than seven bytes. */
-static bool code_exact(const td_sort_key *k, uint64_t code) {
-  if (!td_type_is_varlen(k->col->type)) return true;
-  return ((k->desc ? ~code : code) & 0xff) < 8;
-}
+bool td__sort_has_codes(const td_colview *c) { return has_codes(c); }
 
-/* The codes of key k's rows 0..n (see the file's comment): DESC flips a
- * value's code; a null's is UINT64_MAX (last either way). */
+
 static void key_codes(const td_sort_key *k, int64_t n, uint64_t *code) {
   const td_colview *c = k->col;
   const uint64_t flip = k->desc ? ~(uint64_t)0 : 0, sign = (uint64_t)1 << 63;
@@ -223,6 +216,8 @@ static void radix_pairs(uint64_t *code, int64_t *rows, int64_t n, uint64_t *c2, 
   }
 }
 
+void td__sort_codes(const td_sort_key *k, int64_t n, uint64_t *code) { key_codes(k, n, code); }
+
 int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows, int64_t *perm,
                         td_error *err) {
   for (int64_t k = 0; k < n_keys; k++)
@@ -252,7 +247,7 @@ int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows,
   for (int64_t i = 0, j; i < n_rows; i = j) { /* runs of one code */
     for (j = i + 1; j < n_rows && code[j] == code[i];) j++;
     if (j - i < 2) continue;
-    if (code[i] != UINT64_MAX && code_exact(&keys[0], code[i])) {
+    if (td__sort_code_exact(td_type_is_varlen(keys[0].col->type), keys[0].desc, code[i])) {
       if (n_keys > 1) td_sort_rows(keys + 1, n_keys - 1, perm + i, j - i, tmp);
     } else {
       td_sort_rows(keys, n_keys, perm + i, j - i, tmp);

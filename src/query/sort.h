@@ -37,4 +37,20 @@ void td_sort_rows(const td_sort_key *keys, int64_t n_keys, int64_t *rows, int64_
  * alike). */
 uint64_t td_sort_hash(const td_sort_key *keys, int64_t n_keys, int64_t row);
 
+/* Codes of one key (what the radix pass of a large sort orders by): a
+ * 64-bit code per row whose unsigned order is the key's order (DESC
+ * applied, nulls last) wherever two codes differ.  Equal codes tie exactly
+ * for numbers, booleans and temporals and for strings of at most seven
+ * bytes; a null's code is UINT64_MAX, which one value of some types shares.
+ * td__sort_has_codes: the key's type has codes (not decimal128);
+ * td__sort_codes writes the codes of rows 0..n of k->col into code[0..n);
+ * td__sort_code_exact: rows whose codes both equal `code` tie on a key of
+ * a varlen (string, binary) type or not, descending or not (false for
+ * UINT64_MAX and for strings longer than seven bytes). */
+bool td__sort_has_codes(const td_colview *c);
+void td__sort_codes(const td_sort_key *k, int64_t n, uint64_t *code);
+static inline bool td__sort_code_exact(bool varlen, bool desc, uint64_t code) {
+  return code != UINT64_MAX && (!varlen || ((desc ? ~code : code) & 0xff) < 8);
+}
+
 #endif
