@@ -76,6 +76,16 @@ struct td_func {
 int td__vec_string(const td_expr *e, const struct td_vec *a, int64_t n, struct td_vec *out, bool *done,
                    td_error *err);
 
+/* The whole-batch hook of a pattern match (LIKE, GLOB) of a string vector
+ * (args[0]) against a constant pattern (args[1]), two arguments: a pattern
+ * of one literal between leading and trailing runs of `any` and none of
+ * `specials` compares bytes (memcmp, memmem); any other calls match(s, n,
+ * p, m) per row.  e->negated inverts the answers; null rows stay null.
+ * Leaves *done false (the row path runs) for any other arguments. */
+int td__vec_pattern(const struct td_expr *e, const struct td_vec *args, int64_t n, struct td_vec *out, bool *done,
+                    char any, const char *specials, bool (*match)(const char *, size_t, const char *, size_t),
+                    td_error *err);
+
 /* The entry for `name` (lower case), or NULL. */
 const td_func *td__func_find(const char *name);
 /* Binds CALL node e (children bound) whose name is a registered function:

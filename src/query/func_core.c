@@ -393,25 +393,28 @@ static int row_like(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
  * for any other pattern. */
 typedef enum like_shape { LIKE_EXACT, LIKE_PREFIX, LIKE_SUFFIX, LIKE_CONTAINS } like_shape;
 
-static bool like_simple(const char *p, size_t m, like_shape *shape, size_t *from, size_t *to) {
+/* Whether pattern p is one literal between leading and trailing runs of
+ * `any` (LIKE's '%', GLOB's '*') with none of `specials` anywhere: its shape
+ * and the literal's bounds [from, to). */
+static bool pattern_simple(const char *p, size_t m, char any, const char *specials, like_shape *shape, size_t *from,
+                           size_t *to) {
   size_t a = 0, b = m;
-  while (a < m && p[a] == '%') a++;
-  while (b > a && p[b - 1] == '%') b--;
-  if (memchr(p + a, '%', b - a) || memchr(p, '_', m)) return false;
+  while (a < m && p[a] == any) a++;
+  while (b > a && p[b - 1] == any) b--;
+  if (memchr(p + a, any, b - a)) return false;
+  for (const char *c = specials; *c; c++)
+    if (memchr(p, *c, m)) return false;
   *from = a;
   *to = b;
   *shape = a == 0 && b == m ? LIKE_EXACT : a == 0 ? LIKE_PREFIX : b == m ? LIKE_SUFFIX : LIKE_CONTAINS;
   return true;
 }
 
-/* [NOT] LIKE of a string batch with a constant pattern and no ESCAPE: a
- * pattern of one literal between leading and trailing '%'s compares bytes
- * (memcmp, memmem), any other runs td__like_match per row; null rows stay
- * null.  ILIKE and ESCAPE go row by row. */
-static int vec_like(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+int td__vec_pattern(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, char any,
+                    const char *specials, bool (*match)(const char *, size_t, const char *, size_t), td_error *err) {
   const td_vec *x = &args[0], *pat = &args[1];
-  if (e->n_args != 2 || e->fn->name[0] == 'i' || x->is_const || x->ph != TD_PHYS_STR || !pat->is_const ||
-      pat->c.is_null || pat->c.type == TD_TYPE_NONE)
+  if (e->n_args != 2 || x->is_const || x->ph != TD_PHYS_STR || !pat->is_const || pat->c.is_null ||
+      pat->c.type == TD_TYPE_NONE)
     return TD_OK;
   void *buf;
   int rc = td__vec_make(out, TD_PHYS_BOOL, n, x, &buf, err);
@@ -421,7 +424,7 @@ static int vec_like(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
   size_t m = pat->c.v.s.len, from, to;
   like_shape shape;
   const uint8_t neg = e->negated;
-  if (like_simple(p, m, &shape, &from, &to)) {
+  if (pattern_simple(p, m, any, specials, &shape, &from, &to)) {
     const char *lit = p + from;
     size_t k = to - from;
     for (int64_t i = 0; i < n; i++) {
@@ -438,10 +441,19 @@ static int vec_like(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
     }
   } else {
     for (int64_t i = 0; i < n; i++)
-      r[i] = (uint8_t)td__like_match(x->strs + x->offs[i], (size_t)(x->offs[i + 1] - x->offs[i]), p, m, -1) ^ neg;
+      r[i] = (uint8_t)match(x->strs + x->offs[i], (size_t)(x->offs[i + 1] - x->offs[i]), p, m) ^ neg;
   }
   *done = true;
   return TD_OK;
+}
+
+static bool like_plain(const char *s, size_t n, const char *p, size_t m) { return td__like_match(s, n, p, m, -1); }
+
+/* [NOT] LIKE of a string batch with a constant pattern and no ESCAPE
+ * (td__vec_pattern); ILIKE and ESCAPE go row by row. */
+static int vec_like(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  if (e->fn->name[0] == 'i') return TD_OK;
+  return td__vec_pattern(e, args, n, out, done, '%', "_", like_plain, err);
 }
 
 /* ---- comparisons: IS DISTINCT FROM, NULLIF, GREATEST, LEAST ---- */

@@ -860,6 +860,12 @@ static int row_glob(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
   return TD_OK;
 }
 
+/* GLOB of a string batch with a constant pattern: 'abc*' and the like
+ * compare bytes, other patterns run glob_match per row (td__vec_pattern). */
+static int vec_glob(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  return td__vec_pattern(e, args, n, out, done, '*', "?[\\", glob_match, err);
+}
+
 const td_func td__funcs_string[] = {
     TD_FN_VEC("lower", 1, 1, bind_str_to_str, row_case_map, true, false, td__vec_string),
     TD_FN_VEC("upper", 1, 1, bind_str_to_str, row_case_map, true, false, td__vec_string),
@@ -885,7 +891,7 @@ const td_func td__funcs_string[] = {
     TD_FN("split_part", 3, 3, bind_split_part, row_split_part, true, false),
     {"regexp_matches", 2, 3, bind_regexp, row_regexp_matches, true, false, prepare_regexp, release_regexp, NULL},
     {"regexp_full_match", 2, 3, bind_regexp, row_regexp_matches, true, false, prepare_regexp, release_regexp, NULL},
-    TD_FN("glob", 2, 2, bind_str_to_bool, row_glob, true, false),
+    TD_FN_VEC("glob", 2, 2, bind_str_to_bool, row_glob, true, false, vec_glob),
     {"regexp_replace", 3, 4, bind_regexp, row_regexp_replace, true, false, prepare_regexp, release_regexp, NULL},
     {"regexp_extract", 2, 3, bind_regexp, row_regexp_extract, true, false, prepare_regexp, release_regexp, NULL},
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};
