@@ -595,17 +595,47 @@ typedef struct select_op {
   td_range_filter rf; /* skips pages the filter rejects from metadata */
 } select_op;
 
-/* One unit's output chunks (usually one, or none). */
+/* One unit's output chunks (usually one, or none).  With a head (static
+ * input), the units finished in order from unit 0 (`frontier`, their rows
+ * `prefix`) tell when enough rows are made: units are taken in increasing
+ * order, so every unit at or before the frontier is taken, and once the
+ * frontier's rows (with those of the unit at the frontier, as it runs)
+ * reach the head, the units after it (running or not taken) are not needed
+ * and stop. */
 typedef struct select_par {
   select_op *op;
   td_select_scratch scratch[TD_PAR_MAX]; /* worker 0 uses op->scratch */
   td_chunk_list *out;                    /* per unit */
+  int64_t head;                          /* 0: every row */
+  pthread_mutex_t lock;                  /* frontier, prefix, done */
+  int64_t frontier, prefix, n_units;
+  bool *done;
+  atomic_bool enough;
 } select_par;
+
+/* A unit's rows so far (it ended when `ended`): whether the rows wanted are
+ * made. */
+static bool select_enough(select_par *p, int64_t unit, int64_t rows, bool ended) {
+  pthread_mutex_lock(&p->lock);
+  if (ended) {
+    p->done[unit] = true;
+    while (p->frontier < p->n_units && p->done[p->frontier]) {
+      for (int64_t i = 0; i < p->out[p->frontier].n; i++) p->prefix += p->out[p->frontier].v[i]->length;
+      p->frontier++;
+    }
+  }
+  bool enough = p->prefix >= p->head || (unit == p->frontier && p->prefix + rows >= p->head);
+  pthread_mutex_unlock(&p->lock);
+  if (enough) atomic_store(&p->enough, true);
+  return enough;
+}
 
 static int select_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err) {
   select_par *p = ctx;
   td_select_scratch *s = worker ? &p->scratch[worker] : &p->op->scratch;
+  if (p->head && atomic_load(&p->enough)) return TD_OK; /* after the rows wanted */
   int rc = td_select_defer(&p->op->spec, sc, err); /* late materialization */
+  int64_t rows = 0;
   for (; rc == TD_OK;) {
     td_chunk ch;
     bool done;
@@ -613,7 +643,10 @@ static int select_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_erro
     td_dchunk *c;
     if ((rc = td_select_chunk(&p->op->spec, s, sc, &ch, &c, err)) != TD_OK) break;
     if (c && (rc = td_chunk_list_push(&p->out[unit], c, err)) != TD_OK) break;
+    rows += c ? c->length : 0;
+    if (p->head && (atomic_load(&p->enough) || (c && select_enough(p, unit, rows, false)))) break;
   }
+  if (rc == TD_OK && p->head) select_enough(p, unit, rows, true);
   return rc;
 }
 
@@ -625,7 +658,10 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
   td_chunk_list more = {0};
   select_par *p = td_calloc(1, sizeof *p);
   int rc = p ? TD_OK : td_err_nomem(err, "filtering");
-  if (p) p->op = op;
+  if (p) {
+    p->op = op;
+    pthread_mutex_init(&p->lock, NULL);
+  }
   for (int64_t k = 0; rc == TD_OK && k < nr; k++) {
     int64_t *bounds = NULL, n_units = 0;
     int workers = 1;
@@ -634,6 +670,16 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
     if (rc == TD_OK && !p->out) rc = td_err_nomem(err, "filtering");
     for (int w = 1; rc == TD_OK && w < workers; w++)
       if (!p->scratch[w].cols) rc = td_select_scratch_init(&p->scratch[w], op->spec.n_fields, err);
+    /* a head over a static input: the units from the first, stopping once
+     * the rows wanted are made (one range: a static input's whole) */
+    p->head = op->spec.head > 0 && !t->refreshing && nr == 1 ? op->spec.head : 0;
+    p->frontier = p->prefix = 0;
+    p->n_units = n_units;
+    atomic_init(&p->enough, false);
+    td_free(p->done);
+    p->done = NULL;
+    if (rc == TD_OK && p->head && !(p->done = td_calloc((size_t)n_units + 1, sizeof *p->done)))
+      rc = td_err_nomem(err, "filtering");
     if (rc == TD_OK)
       rc = run_units(t->source, d->snap, op->spec.cols, op->spec.n_cols, &op->rf, bounds, n_units, NULL, workers,
                      select_unit, p, err);
@@ -650,6 +696,10 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
   if (rc == TD_OK) rc = finish_append(t, d, &more, out, err);
   td_chunk_list_reset(&more);
   for (int w = 1; p && w < TD_PAR_MAX; w++) td_select_scratch_reset(&p->scratch[w]);
+  if (p) {
+    pthread_mutex_destroy(&p->lock);
+    td_free(p->done);
+  }
   td_free(p);
   return rc;
 }

@@ -25,6 +25,10 @@ typedef struct td_select_spec {
    * td_scan decodes them for readers that do not ask for codes.  The SQL
    * planner's narrowing views of join sides (query/sql_from.c). */
   bool keep_codes;
+  /* > 0: only the first `head` result rows are needed (a LIMIT without
+   * ORDER BY above): over a static input the scan stops once the units
+   * before it hold that many (the result may hold more; a slice cuts it). */
+  int64_t head;
 } td_select_spec;
 
 /* td_table_view; with keep_codes, a view of plain columns hands on their

@@ -770,7 +770,9 @@ static int64_t order_item(const sql_plan *sp, const td_expr *e) {
 
 /* A select op computing bound items; takes `items` (and `filter`).  With
  * n_keys > 0: the top `keep` rows of that projection by order/desc, fused
- * (td_op_select_topn: the projection is never materialized). */
+ * (td_op_select_topn: the projection is never materialized); without, a
+ * `keep` > 0 is a LIMIT's head (td_select_spec.head: a static scan stops
+ * once its first rows hold it). */
 static int project_top(td_table *src, td_expr *filter, td_expr **items, int64_t n, char **names,
                        const int64_t *order, const bool *desc, int64_t n_keys, int64_t keep, td_table **out,
                        td_error *err) {
@@ -780,6 +782,7 @@ static int project_top(td_table *src, td_expr *filter, td_expr **items, int64_t 
   spec.items = items;
   spec.n_items = n;
   spec.n_fields = src->def->n_fields;
+  spec.head = n_keys == 0 ? keep : 0; /* a LIMIT without ORDER BY: the first rows */
   td_schema def;
   td_schema_init(&def);
   int rc = TD_OK;
@@ -872,7 +875,7 @@ static int finish(sql_plan *sp, td_table *in, td_expr *filter, td_expr *const *o
   /* top-N: never sorts the whole input, nor materializes the projection */
   bool top = n_keys > 0 && q->has_limit;
   if (rc == TD_OK) {
-    int64_t keep = q->offset > INT64_MAX - q->limit ? INT64_MAX : q->offset + q->limit;
+    int64_t keep = !q->has_limit ? 0 : q->offset > INT64_MAX - q->limit ? INT64_MAX : q->offset + q->limit;
     rc = project_top(in, filter, bound, total, names, order, desc, top ? n_keys : 0, keep, &t, err);
     bound = NULL;
     filter = NULL;

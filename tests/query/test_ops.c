@@ -388,6 +388,58 @@ static void test_stream_limit(void **state) {
   mt_close(&e);
 }
 
+/* The rows of text `t` ("a|b|;c|d|;") from row `from`, at most n. */
+static char *rows_slice(const char *t, int64_t from, int64_t n) {
+  const char *b = t;
+  for (int64_t i = 0; i < from && *b; i++) b = strchr(b, ';') + 1;
+  const char *e = b;
+  for (int64_t i = 0; i < n && *e; i++) e = strchr(e, ';') + 1;
+  char *r = malloc((size_t)(e - b) + 1);
+  memcpy(r, b, (size_t)(e - b));
+  r[e - b] = '\0';
+  return r;
+}
+
+/* A LIMIT without ORDER BY made as a table (td_query, not a stream, and
+ * a subquery's table) stops its static scan once the first rows are made:
+ * the rows are those of the whole result's slice at 1 and 2 threads (pages
+ * of 8 rows, filters keeping many, few or no rows, OFFSET), and a LIMIT 3
+ * reads few pages. */
+static void test_table_head(void **state) {
+  (void)state;
+  static const char *const wheres[] = {"v IS NOT NULL", "v % 97 = 3", "k = 2 AND x > 60", "v = -1", "true"};
+  static const int64_t limits[][2] = {{3, 0}, {1, 0}, {10, 5}, {40, 2}, {1000, 0}, {0, 0}, {2, 30}};
+  mt_env e;
+  mt_open(&e, 8, false);
+  for (int extra = 0; extra < 30; extra++) mt_add_rows(&e, extra % 2 ? "c" : "d", 13);
+  /* few pages (before any other query caches them): the subquery's LIMIT
+   * and the outer one both stop early */
+  td_query_options q2 = {.resolver = mt_resolve, .resolver_ctx = &e, .threads = 2};
+  char *few = mt_query_text("SELECT k FROM m WHERE k IN (SELECT k FROM m WHERE v IS NOT NULL LIMIT 3) LIMIT 3", &q2);
+  assert_true(strlen(few) > 0);
+  free(few);
+  int64_t calls = td_proxy_count(&e.proxy, TD_METHOD_COLUMN_VALUES, NULL);
+  if (calls > 12) fail_msg("a LIMIT 3 read %lld pages", (long long)calls);
+  for (int threads = 1; threads <= 2; threads++) {
+    td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .threads = threads};
+    for (size_t w = 0; w < sizeof wheres / sizeof *wheres; w++) {
+      char sql[256];
+      snprintf(sql, sizeof sql, "SELECT k, v, x, P FROM m WHERE %s", wheres[w]);
+      char *all = mt_query_text(sql, &qo);
+      for (size_t l = 0; l < sizeof limits / sizeof *limits; l++) {
+        snprintf(sql, sizeof sql, "SELECT k, v, x, P FROM m WHERE %s LIMIT %lld OFFSET %lld", wheres[w],
+                 (long long)limits[l][0], (long long)limits[l][1]);
+        char *got = mt_query_text(sql, &qo), *want = rows_slice(all, limits[l][1], limits[l][0]);
+        if (strcmp(got, want) != 0) fail_msg("%s (%d threads)\n  got:  %s\n  want: %s", sql, threads, got, want);
+        free(got);
+        free(want);
+      }
+      free(all);
+    }
+  }
+  mt_close(&e);
+}
+
 /* ---- late materialization: a selective SELECT * reads the filter's
  * column, and the other columns only for pages holding matches ---- */
 
@@ -702,7 +754,7 @@ int main(void) {
       cmocka_unit_test(test_static_values), cmocka_unit_test(test_late_materialization), cmocka_unit_test(test_scan_load_rows), cmocka_unit_test(test_live_where),   cmocka_unit_test(test_live_view),
       cmocka_unit_test(test_live_agg),      cmocka_unit_test(test_live_agg_partition),
       cmocka_unit_test(test_live_sort),     cmocka_unit_test(test_live_head_tail),     cmocka_unit_test(test_pruning),      cmocka_unit_test(test_no_data_reads),
-      cmocka_unit_test(test_sql),           cmocka_unit_test(test_stream_limit),
+      cmocka_unit_test(test_sql),           cmocka_unit_test(test_stream_limit), cmocka_unit_test(test_table_head),
       cmocka_unit_test(test_live_sql_expressions), cmocka_unit_test(test_topn_late),
       cmocka_unit_test(test_stream_parallel),
   };
