@@ -596,44 +596,50 @@ typedef struct select_op {
 } select_op;
 
 /* One unit's output chunks (usually one, or none).  With a head (static
- * input), the units finished in order from unit 0 (`frontier`, their rows
- * `prefix`) tell when enough rows are made: units are taken in increasing
- * order, so every unit at or before the frontier is taken, and once the
- * frontier's rows (with those of the unit at the frontier, as it runs)
- * reach the head, the units after it (running or not taken) are not needed
- * and stop. */
+ * input), units are taken in increasing order, so every unit before a
+ * taken one is taken too, and a unit is not needed once the units before
+ * it are known to hold the rows wanted:
+ *   - the units finished in order from unit 0 (the `frontier`, their rows
+ *     `prefix`), with the rows so far of the unit at the frontier, reach
+ *     the head: every unit after the frontier stops (`enough`);
+ *   - the finished units (`done_rows`) all lie before this unit
+ *     (`done_max` < it) and reach the head: this unit stops (a unit before
+ *     it may still run, and be needed: a worker ran ahead of a slow one). */
 typedef struct select_par {
   select_op *op;
   td_select_scratch scratch[TD_PAR_MAX]; /* worker 0 uses op->scratch */
   td_chunk_list *out;                    /* per unit */
   int64_t head;                          /* 0: every row */
-  pthread_mutex_t lock;                  /* frontier, prefix, done */
-  int64_t frontier, prefix, n_units;
-  bool *done;
+  pthread_mutex_t lock;                  /* what follows but `enough` */
+  int64_t frontier, prefix, n_units, done_rows, done_max;
+  int64_t *rows; /* per finished unit: its rows, -1 while not finished */
   atomic_bool enough;
 } select_par;
 
-/* A unit's rows so far (it ended when `ended`): whether the rows wanted are
- * made. */
+/* Unit `unit` has made `rows` rows so far (it ended when `ended`): whether
+ * it is not needed any more. */
 static bool select_enough(select_par *p, int64_t unit, int64_t rows, bool ended) {
   pthread_mutex_lock(&p->lock);
   if (ended) {
-    p->done[unit] = true;
-    while (p->frontier < p->n_units && p->done[p->frontier]) {
-      for (int64_t i = 0; i < p->out[p->frontier].n; i++) p->prefix += p->out[p->frontier].v[i]->length;
-      p->frontier++;
-    }
+    p->rows[unit] = rows;
+    p->done_rows += rows;
+    if (unit > p->done_max) p->done_max = unit;
+    while (p->frontier < p->n_units && p->rows[p->frontier] >= 0) p->prefix += p->rows[p->frontier++];
   }
-  bool enough = p->prefix >= p->head || (unit == p->frontier && p->prefix + rows >= p->head);
+  bool all = p->prefix >= p->head || (unit == p->frontier && p->prefix + rows >= p->head);
+  bool mine = all || (p->done_max < unit && p->done_rows >= p->head);
   pthread_mutex_unlock(&p->lock);
-  if (enough) atomic_store(&p->enough, true);
-  return enough;
+  if (all) atomic_store(&p->enough, true);
+  return mine;
 }
 
 static int select_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error *err) {
   select_par *p = ctx;
   td_select_scratch *s = worker ? &p->scratch[worker] : &p->op->scratch;
-  if (p->head && atomic_load(&p->enough)) return TD_OK; /* after the rows wanted */
+  if (p->head && (atomic_load(&p->enough) || select_enough(p, unit, 0, false))) { /* after the rows wanted */
+    select_enough(p, unit, 0, true);
+    return TD_OK;
+  }
   int rc = td_select_defer(&p->op->spec, sc, err); /* late materialization */
   int64_t rows = 0;
   for (; rc == TD_OK;) {
@@ -644,7 +650,7 @@ static int select_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_erro
     if ((rc = td_select_chunk(&p->op->spec, s, sc, &ch, &c, err)) != TD_OK) break;
     if (c && (rc = td_chunk_list_push(&p->out[unit], c, err)) != TD_OK) break;
     rows += c ? c->length : 0;
-    if (p->head && (atomic_load(&p->enough) || (c && select_enough(p, unit, rows, false)))) break;
+    if (p->head && (atomic_load(&p->enough) || select_enough(p, unit, rows, false))) break;
   }
   if (rc == TD_OK && p->head) select_enough(p, unit, rows, true);
   return rc;
@@ -673,13 +679,15 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
     /* a head over a static input: the units from the first, stopping once
      * the rows wanted are made (one range: a static input's whole) */
     p->head = op->spec.head > 0 && !t->refreshing && nr == 1 ? op->spec.head : 0;
-    p->frontier = p->prefix = 0;
+    p->frontier = p->prefix = p->done_rows = 0;
+    p->done_max = -1;
     p->n_units = n_units;
     atomic_init(&p->enough, false);
-    td_free(p->done);
-    p->done = NULL;
-    if (rc == TD_OK && p->head && !(p->done = td_calloc((size_t)n_units + 1, sizeof *p->done)))
+    td_free(p->rows);
+    p->rows = NULL;
+    if (rc == TD_OK && p->head && !(p->rows = td_malloc((size_t)(n_units + 1) * sizeof *p->rows)))
       rc = td_err_nomem(err, "filtering");
+    for (int64_t u = 0; rc == TD_OK && p->head && u < n_units; u++) p->rows[u] = -1;
     if (rc == TD_OK)
       rc = run_units(t->source, d->snap, op->spec.cols, op->spec.n_cols, &op->rf, bounds, n_units, NULL, workers,
                      select_unit, p, err);
@@ -698,7 +706,7 @@ static int select_apply(td_table *t, const td_source_delta *d, td_op_result *out
   for (int w = 1; p && w < TD_PAR_MAX; w++) td_select_scratch_reset(&p->scratch[w]);
   if (p) {
     pthread_mutex_destroy(&p->lock);
-    td_free(p->done);
+    td_free(p->rows);
   }
   td_free(p);
   return rc;
