@@ -13,6 +13,7 @@
  */
 #include "query/compose.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,23 +363,44 @@ void td__compose_put_sub(td_strbuf *b, const td_select *sub) {
 
 /* Replaces the expression subqueries' placeholder calls in text by the
  * subqueries (the printer of expressions has no statement to look them
- * up in); a subquery's text may hold placeholders of its own. */
+ * up in); a subquery's text may hold placeholders of its own (the root's
+ * subqueries are numbered across the nesting), so the scan goes on at the
+ * start of the text put in.  A placeholder is the kind's name, not after
+ * an identifier character, then digits and ')', and each subquery is put
+ * in once: text a user wrote that looks like one (`x__in_subquery()`,
+ * `__exists(0)` inside the first subquery) is left as written, never
+ * expanded again and again. */
 static int put_subs(const td_select *root, char *text, char **out, td_error *err) {
   static const char *const kinds[] = {"__scalar_subquery(", "__in_subquery(", "__exists("};
+  bool *used = td_calloc((size_t)root->n_subs + 1, sizeof *used);
+  if (!used) {
+    td_free(text);
+    return td_err_nomem(err, "printing a statement");
+  }
+  size_t from = 0;
   for (;;) {
     const char *at = NULL;
     int kind = -1;
     for (int k = 0; k < 3; k++) {
-      const char *f = strstr(text, kinds[k]);
-      if (f && (!at || f < at)) {
-        at = f;
-        kind = k;
+      for (const char *f = strstr(text + from, kinds[k]); f; f = strstr(f + 1, kinds[k])) {
+        char c = f > text ? f[-1] : ' ';
+        if (isalnum((unsigned char)c) || c == '_') continue;
+        if (!at || f < at) {
+          at = f;
+          kind = k;
+        }
+        break;
       }
     }
     if (!at) break;
+    const char *digits = at + strlen(kinds[kind]);
     char *end;
-    long long idx = strtoll(at + strlen(kinds[kind]), &end, 10);
-    if (*end != ')' || idx < 0 || idx >= root->n_subs) break;
+    long long idx = isdigit((unsigned char)*digits) ? strtoll(digits, &end, 10) : -1;
+    if (idx < 0 || *end != ')' || idx >= root->n_subs || used[idx]) {
+      from = (size_t)(digits - text); /* not a placeholder */
+      continue;
+    }
+    used[idx] = true;
     td_strbuf b = {.err = err};
     td__sb_putn(&b, text, (size_t)(at - text));
     if (kind == 2) td__sb_put(&b, "EXISTS ");
@@ -391,13 +413,16 @@ static int put_subs(const td_select *root, char *text, char **out, td_error *err
       td__compose_put_sub(&b, root->subs[idx]);
     }
     td__sb_put(&b, end + 1);
+    from = (size_t)(at - text);
     td_free(text);
     if (b.rc) {
       td_free(b.p);
+      td_free(used);
       return b.rc;
     }
     text = b.p;
   }
+  td_free(used);
   *out = text;
   return TD_OK;
 }

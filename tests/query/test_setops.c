@@ -254,6 +254,12 @@ static void test_print(void **state) {
              "AND NOT EXISTS (SELECT 2)",
              "SELECT k, (SELECT max(v) FROM m) AS \"mx\" FROM m WHERE k IN (SELECT k FROM m WHERE EXISTS (SELECT 1 "
              "FROM m)) AND NOT EXISTS (SELECT 2)");
+  /* a call that looks like a placeholder is printed as written, inside a
+   * subquery too (it was expanded with the subquery's text, which held it
+   * again: the printer never ended) */
+  round_trip("SELECT k IN (SELECT e__in_subquery() FROM m)", "SELECT k IN (SELECT e__in_subquery() FROM m)");
+  round_trip("SELECT __exists(x), (SELECT __scalar_subquery(0) FROM m) AS a FROM m",
+             "SELECT __exists(x), (SELECT __scalar_subquery(0) FROM m) AS \"a\" FROM m");
   round_trip("SELECT string_agg(s, ',' ORDER BY k DESC, v) AS a FROM m",
              "SELECT string_agg(s, ',' ORDER BY k DESC, v) AS \"a\" FROM m");
 }
