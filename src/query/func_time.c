@@ -767,7 +767,7 @@ static int row_strptime(const td_expr *e, const td_value *a, td_value *out, td_f
   if (!strp_check(f, fn, &info, &bad)) return bad_format(e, f, fn, bad, err);
   if (info.ns != (e->type == TD_TYPE_TIMESTAMP) || info.tz != (e->tz != NULL))
     return td_err_at(err, TD_ETYPE, e->args[1]->pos,
-                     "%s: expected a format of the first row's kind (with or without %%n, %%z, %%Z) at offset %lld, "
+                     "%s: expected a format without %%n, %%z or %%Z (the format is not a constant) at offset %lld, "
                      "found \"%.*s\"",
                      e->fn->name, (long long)e->args[1]->pos, (int)(fn > 80 ? 80 : fn), f);
   if (strp_parse(s, n, f, fn, info.ns, &r, &fail)) {

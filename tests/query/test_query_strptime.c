@@ -207,6 +207,10 @@ static void test_nulls_and_try(void **state) {
   check("try_strptime('2024-01-02', '%d/%m/%Y')", "null");
   check("try_strptime('', '%Y')", "null");
   check("try_strptime(s, '%Y-%m-%d %H:%M:%S')", "2024-01-02T03:04:05.000000Z");
+  /* a format that is not a constant: read per row, of the bound kind */
+  check("strptime(s, '%Y-%m-%d ' || '%H:%M:%S')", "2024-01-02T03:04:05.000000Z");
+  check("strptime('2024', CASE WHEN s IS NULL THEN '%m' ELSE '%Y' END)", "2024-01-01T00:00:00.000000Z");
+  check_error("strptime('2024', CASE WHEN s IS NULL THEN '%m' ELSE '%Y %z' END)", TD_ETYPE, 17, "expected a format without %n, %z or %Z (the format is not a constant)");
   check_tz("try_strptime('1.5', '%S.%n')", "1900-01-01T00:00:01.500000000Z", TD_TYPE_TIMESTAMP, NULL);
 }
 
