@@ -306,6 +306,12 @@ static int bind_strftime(td_expr *e, td_error *err) {
   return rc ? rc : td__func_want_str(e, 1, err);
 }
 
+/* v (0 <= v < 10^w) as w digits at p; w. */
+static size_t put_digits(char *p, int64_t v, int w) {
+  for (int i = w - 1; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
+  return (size_t)w;
+}
+
 static int row_strftime(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                         td_error *err) {
   /* days and the time of day in the value's own unit: years 1..9999 of a
@@ -330,15 +336,25 @@ static int row_strftime(const td_expr *e, const td_value *a, td_value *out, td_f
   for (size_t i = 0; !rc && i < n; i++) {
     char tmp[64], spec[4] = {'%', 0, 0, 0};
     size_t k;
-    if (f[i] != '%' || i + 1 == n) {
-      rc = td__fbuf_put(buf, f + i, 1, err);
+    if (f[i] != '%' || i + 1 == n) { /* a run of literal text */
+      size_t j = i + 1;
+      while (j < n && f[j] != '%') j++;
+      rc = td__fbuf_put(buf, f + i, j - i, err);
+      i = j - 1;
       continue;
     }
     char c = f[++i];
-    if (c == 'Y' && y >= 0 && y <= 9999) k = (size_t)snprintf(tmp, sizeof tmp, "%04d", (int)y); /* 0001, as DuckDB */
-    else if (c == 'f') k = (size_t)snprintf(tmp, sizeof tmp, "%06lld", (long long)(in_day / 1000 % 1000000));
-    else if (c == 'g') k = (size_t)snprintf(tmp, sizeof tmp, "%03lld", (long long)(in_day / 1000000 % 1000));
-    else if (c == 'n') k = (size_t)snprintf(tmp, sizeof tmp, "%09lld", (long long)(in_day % 1000000000));
+    /* the numeric fields without libc (whose strftime reads the time zone each call) */
+    if (c == 'Y' && y >= 0 && y <= 9999) k = put_digits(tmp, y, 4); /* 0001, as DuckDB */
+    else if (c == 'm') k = put_digits(tmp, m, 2);
+    else if (c == 'd') k = put_digits(tmp, d, 2);
+    else if (c == 'H') k = put_digits(tmp, tm.tm_hour, 2);
+    else if (c == 'M') k = put_digits(tmp, tm.tm_min, 2);
+    else if (c == 'S') k = put_digits(tmp, tm.tm_sec, 2);
+    else if (c == 'j') k = put_digits(tmp, tm.tm_yday + 1, 3);
+    else if (c == 'f') k = put_digits(tmp, in_day / 1000 % 1000000, 6);
+    else if (c == 'g') k = put_digits(tmp, in_day / 1000000 % 1000, 3);
+    else if (c == 'n') k = put_digits(tmp, in_day % 1000000000, 9);
     else {
       spec[1] = c;
       k = strftime(tmp, sizeof tmp, spec, &tm);
@@ -1034,6 +1050,48 @@ static int vec_strftime(const td_expr *e, const td_vec *args, int64_t n, td_vec 
   return TD_OK;
 }
 
+/* strptime over a batch of a string column with a constant format: each
+ * row parsed straight from the column's bytes into the int64 result.  A
+ * valid row that fails leaves the batch to the row path, which reports it
+ * for the rows that matter (try_strptime: a null). */
+static int vec_strptime(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = &args[0];
+  const td_value *f = const_text(&args[1]);
+  strp_info info;
+  int64_t bad_at, *r;
+  if (x->is_const || x->ph != TD_PHYS_STR || !f || !strp_check(f->v.s.ptr, f->v.s.len, &info, &bad_at) ||
+      info.ns != (e->type == TD_TYPE_TIMESTAMP) || info.tz != (e->tz != NULL))
+    return TD_OK;
+  int rc = td__vec_make(out, TD_PHYS_I64, n, x, (void **)&r, err);
+  if (rc) return rc;
+  /* out's validity is a copy td__vec_make owns (or none yet): try_strptime's nulls go there */
+  uint8_t *valid = (uint8_t *)out->valid;
+  bool bad = false, try_ = is_try(e);
+  for (int64_t i = 0; i < n && !bad; i++) {
+    strp_fail fail = {0};
+    r[i] = 0;
+    if (x->valid && !x->valid[i]) continue;
+    if (strp_parse(x->strs + x->offs[i], (size_t)(x->offs[i + 1] - x->offs[i]), f->v.s.ptr, f->v.s.len, info.ns, &r[i],
+                   &fail))
+      continue;
+    if (!try_) {
+      bad = true;
+      break;
+    }
+    if (!valid) {
+      if (!(valid = td_malloc((size_t)n))) {
+        td__vec_free(out);
+        return td_err_nomem(err, "evaluating try_strptime");
+      }
+      memset(valid, 1, (size_t)n);
+      out->valid = valid;
+      td__vec_own(out, valid);
+    }
+    valid[i] = 0;
+  }
+  return td__vec_done(out, bad, done);
+}
+
 /* ---- to_weeks .. to_microseconds: a count as a duration (DuckDB's INTERVAL) ---- */
 
 static const struct {
@@ -1165,7 +1223,7 @@ const td_func td__funcs_time[] = {
     TD_FN("to_milliseconds", 1, 1, bind_to_span, row_to_span, true, false),
     TD_FN("to_microseconds", 1, 1, bind_to_span, row_to_span, true, false),
     TD_FN("current_timestamp", 0, 0, bind_now, row_now, false, true),
-    TD_FN("strptime", 2, 2, bind_strptime, row_strptime, true, false),
-    TD_FN("try_strptime", 2, 2, bind_strptime, row_strptime, true, false),
+    TD_FN_VEC("strptime", 2, 2, bind_strptime, row_strptime, true, false, vec_strptime),
+    TD_FN_VEC("try_strptime", 2, 2, bind_strptime, row_strptime, true, false, vec_strptime),
     TD_FN("to_timestamp", 1, 1, bind_to_timestamp, row_to_timestamp, true, false),
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};
