@@ -514,17 +514,29 @@ static const struct time_spec {
   char c;
   unsigned char kind, width;
   bool by_day;
-} time_specs[] = {{'Y', S_YEAR, 4, true},      {'y', S_YEAR2, 2, true},     {'m', S_MONTH, 2, true},
-                  {'d', S_DAY, 2, true},       {'H', S_HOUR, 2, false},     {'I', S_HOUR12, 2, false},
-                  {'M', S_MIN, 2, false},      {'S', S_SEC, 2, false},      {'f', S_US, 6, false},
-                  {'g', S_MS, 3, false},       {'n', S_NS, 9, false},       {'j', S_YDAY, 3, true},
-                  {'w', S_WDAY, 1, true},      {'u', S_WDAY, 1, true},      {'p', S_AMPM, 0, false},
-                  {'b', S_MON_ABBR, 0, true},  {'h', S_MON_ABBR, 0, true},  {'B', S_MON_FULL, 0, true},
-                  {'a', S_DAY_ABBR, 0, true},  {'A', S_DAY_FULL, 0, true},  {'z', S_TZ_OFF, 0, false},
-                  {'Z', S_TZ_NAME, 0, false},  {'%', S_PERCENT, 0, true},   {'C', S_NONE, 0, true},
-                  {'G', S_NONE, 0, true},      {'U', S_NONE, 0, true},      {'W', S_NONE, 0, true},
-                  {'V', S_NONE, 0, true},      {'e', S_NONE, 0, true},      {'D', S_NONE, 0, true},
-                  {'F', S_NONE, 0, true},      {'x', S_NONE, 0, true}};
+  short lo, hi;      /* the range of a number (hi 0: any) */
+  const char *what;  /* its name in the error */
+} time_specs[] = {{'Y', S_YEAR, 4, true, 0, 0, NULL},
+                  {'y', S_YEAR2, 2, true, 0, 0, NULL},
+                  {'m', S_MONTH, 2, true, 1, 12, "month"},
+                  {'d', S_DAY, 2, true, 1, 31, "day"},
+                  {'H', S_HOUR, 2, false, 0, 23, "hour"},
+                  {'I', S_HOUR12, 2, false, 1, 12, "hour12"},
+                  {'M', S_MIN, 2, false, 0, 59, "minutes"},
+                  {'S', S_SEC, 2, false, 0, 59, "seconds"},
+                  {'f', S_US, 6, false, 0, 0, NULL},
+                  {'g', S_MS, 3, false, 0, 0, NULL},
+                  {'n', S_NS, 9, false, 0, 0, NULL},
+                  {'j', S_YDAY, 3, true, 1, 366, "year day"},
+                  {'w', S_WDAY, 1, true, 0, 6, "weekday"},
+                  {'u', S_WDAY, 1, true, 1, 7, "weekday"},
+                  {'p', S_AMPM, 0, false, 0, 0, NULL},
+                  {'b', S_MON_ABBR, 0, true, 0, 0, NULL},  {'h', S_MON_ABBR, 0, true, 0, 0, NULL},  {'B', S_MON_FULL, 0, true, 0, 0, NULL},
+                  {'a', S_DAY_ABBR, 0, true, 0, 0, NULL},  {'A', S_DAY_FULL, 0, true, 0, 0, NULL},  {'z', S_TZ_OFF, 0, false, 0, 0, NULL},
+                  {'Z', S_TZ_NAME, 0, false, 0, 0, NULL},  {'%', S_PERCENT, 0, true, 0, 0, NULL},   {'C', S_NONE, 0, true, 0, 0, NULL},
+                  {'G', S_NONE, 0, true, 0, 0, NULL},      {'U', S_NONE, 0, true, 0, 0, NULL},      {'W', S_NONE, 0, true, 0, 0, NULL},
+                  {'V', S_NONE, 0, true, 0, 0, NULL},      {'e', S_NONE, 0, true, 0, 0, NULL},      {'D', S_NONE, 0, true, 0, 0, NULL},
+                  {'F', S_NONE, 0, true, 0, 0, NULL},      {'x', S_NONE, 0, true, 0, 0, NULL}};
 
 /* The entry of specifier c, or NULL. */
 static const struct time_spec *time_spec_of(char c) {
@@ -570,6 +582,7 @@ typedef struct {
   const char *why;
   bool range; /* the fields read but are no date ("Date out of range") */
   char lit;   /* the literal expected, or 0 */
+  char buf[80]; /* why, when made */
 } strp_fail;
 
 static bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
@@ -616,47 +629,28 @@ static bool strp_parse(const char *s, size_t n, const char *f, size_t fn, bool n
     const struct time_spec *sp = time_spec_of(f[i]);
     size_t start = p;
     int64_t v = 0;
-    if (sp->width) { /* a number of at most width digits */
+    if (sp->width) { /* a number of at most width digits, in the field's range */
       while (p < n && p - start < sp->width && s[p] >= '0' && s[p] <= '9') v = v * 10 + (s[p++] - '0');
       if (p == start) FAIL(start, "expected a number");
+      if (sp->hi && (v < sp->lo || v > sp->hi)) {
+        snprintf(fail->buf, sizeof fail->buf, "%s out of range, expected a value between %d and %d", sp->what, sp->lo,
+                 sp->hi);
+        FAIL(start, fail->buf);
+      }
     }
     switch (sp->kind) {
       case S_YEAR: year = v; break;
       case S_YEAR2: year = v + (v >= 69 ? 1900 : 2000); break;
-      case S_MONTH:
-        if (v < 1 || v > 12) FAIL(start, "month out of range, expected a value between 1 and 12");
-        month = (int)v;
-        break;
-      case S_DAY:
-        if (v < 1 || v > 31) FAIL(start, "day out of range, expected a value between 1 and 31");
-        day = (int)v;
-        break;
-      case S_HOUR:
-        if (v > 23) FAIL(start, "hour out of range, expected a value between 0 and 23");
-        hour = (int)v;
-        break;
-      case S_HOUR12:
-        if (v < 1 || v > 12) FAIL(start, "hour12 out of range, expected a value between 1 and 12");
-        hour = (int)v;
-        break;
-      case S_MIN:
-        if (v > 59) FAIL(start, "minutes out of range, expected a value between 0 and 59");
-        minute = (int)v;
-        break;
-      case S_SEC:
-        if (v > 59) FAIL(start, "seconds out of range, expected a value between 0 and 59");
-        sec = (int)v;
-        break;
+      case S_MONTH: month = (int)v; break;
+      case S_DAY: day = (int)v; break;
+      case S_HOUR: case S_HOUR12: hour = (int)v; break;
+      case S_MIN: minute = (int)v; break;
+      case S_SEC: sec = (int)v; break;
+      case S_YDAY: yday = (int)v; break;
+      case S_WDAY: break; /* read, not checked against the date (as DuckDB) */
       case S_US: case S_MS: case S_NS: /* fewer digits are a fraction: .1 is 100 ms */
         for (size_t k = p - start; k < sp->width; k++) v *= 10;
         frac = v * (sp->kind == S_US ? 1000 : sp->kind == S_MS ? 1000000 : 1);
-        break;
-      case S_YDAY:
-        if (v < 1 || v > 366) FAIL(start, "year day out of range, expected a value between 1 and 366");
-        yday = (int)v;
-        break;
-      case S_WDAY:
-        if (v > 7 || (f[i] == 'w' && v > 6)) FAIL(start, "weekday out of range");
         break;
       case S_AMPM:
         if (n - p >= 2 && (s[p] == 'A' || s[p] == 'a' || s[p] == 'P' || s[p] == 'p') && (s[p + 1] == 'M' || s[p + 1] == 'm')) {

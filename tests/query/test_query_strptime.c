@@ -38,16 +38,23 @@ static int teardown(void **state) {
   return 0;
 }
 
+/* Parses, binds (into *b) and evaluates `text` over ROW; the first failing step's code. */
+static int eval_text(const char *text, td_expr **b, td_value *v, td_error *err) {
+  td_expr *e = NULL;
+  *b = NULL;
+  int rc = td_expr_parse(text, strlen(text), &e, err);
+  if (!rc) rc = td_expr_bind(e, &S, 0, b, err);
+  if (!rc) rc = td_expr_eval_row(*b, ROW, v, err);
+  td_expr_free(e);
+  return rc;
+}
+
 /* Evaluates `text` over ROW: its text, type and time zone (NULL: none). */
 static void check_tz(const char *text, const char *want, td_type_id type, const char *tz) {
   td_error err;
-  td_expr *e, *b;
-  TD_ASSERT_OK(td_expr_parse(text, strlen(text), &e, &err), &err);
-  int rc = td_expr_bind(e, &S, 0, &b, &err);
-  if (rc) fail_msg("bind '%s': %s", text, err.message);
+  td_expr *b;
   td_value v;
-  rc = td_expr_eval_row(b, ROW, &v, &err);
-  if (rc) fail_msg("eval '%s': %s", text, err.message);
+  if (eval_text(text, &b, &v, &err)) fail_msg("'%s': %s", text, err.message);
   char got[256];
   td_value_format(&v, got, sizeof got);
   if (strcmp(got, want) != 0) fail_msg("'%s' = '%s', expected '%s'", text, got, want);
@@ -55,28 +62,21 @@ static void check_tz(const char *text, const char *want, td_type_id type, const 
   if ((tz == NULL) != (b->tz == NULL) || (tz && strcmp(tz, b->tz) != 0))
     fail_msg("'%s' has time zone %s, expected %s", text, b->tz ? b->tz : "none", tz ? tz : "none");
   td_expr_free(b);
-  td_expr_free(e);
 }
 
 static void check(const char *text, const char *want) { check_tz(text, want, TD_TYPE_TIMESTAMP_US, NULL); }
 
+/* `text` fails with `code` at `pos` and a message holding `msg`. */
 static void check_error(const char *text, int code, int64_t pos, const char *msg) {
   td_error err;
-  td_expr *e = NULL, *b = NULL;
-  int rc = td_expr_parse(text, strlen(text), &e, &err);
-  if (!rc) {
-    rc = td_expr_bind(e, &S, 0, &b, &err);
-    if (!rc) {
-      td_value v;
-      rc = td_expr_eval_row(b, ROW, &v, &err);
-    }
-  }
+  td_expr *b;
+  td_value v;
+  int rc = eval_text(text, &b, &v, &err);
   if (rc != code) fail_msg("'%s': expected error %d, got %d (%s)", text, code, rc, rc ? err.message : "");
   if (err.position != pos)
     fail_msg("'%s': position %lld, expected %lld (%s)", text, (long long)err.position, (long long)pos, err.message);
   TD_ASSERT_CONTAINS(err.message, msg);
   td_expr_free(b);
-  td_expr_free(e);
 }
 
 static void test_specifiers(void **state) {
