@@ -273,7 +273,8 @@ static int row_named_part(const td_expr *e, const td_value *a, td_value *out, td
 
 static int bind_epoch(td_expr *e, td_error *err) {
   e->type = strcmp(e->fn->name, "epoch") == 0 ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
-  if (strcmp(e->fn->name, "epoch_ms") == 0 && td_type_is_integer(e->args[0]->type)) { /* ms -> TIMESTAMP (DuckDB) */
+  if (strcmp(e->fn->name, "epoch_ms") == 0 && td_type_is_integer(e->args[0]->type) && !td__is_interval(e->args[0])) {
+    /* milliseconds -> TIMESTAMP (DuckDB) */
     e->type = TD_TYPE_TIMESTAMP_US;
     return TD_OK;
   }
