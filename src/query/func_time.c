@@ -3,7 +3,8 @@
  * date_part (EXTRACT) and year()..second(), strftime, epoch_ns, epoch_ms,
  * epoch, date_diff, make_date, make_timestamp, last_day, now(); date_part,
  * the named parts and epoch of durations (spans); the binder's unit change
- * "@rescale".  Timestamps of any unit are worked on as nanoseconds since
+ * "@rescale"; strptime and try_strptime (one table of format specifiers
+ * with strftime), to_timestamp and epoch_ms of a count.  Timestamps of any unit are worked on as nanoseconds since
  * the epoch, in UTC (a column's time zone is kept on the result but not
  * applied: fields are those of the UTC time).
  */
@@ -272,12 +273,22 @@ static int row_named_part(const td_expr *e, const td_value *a, td_value *out, td
 
 static int bind_epoch(td_expr *e, td_error *err) {
   e->type = strcmp(e->fn->name, "epoch") == 0 ? TD_TYPE_FLOAT64 : TD_TYPE_INT64;
+  if (strcmp(e->fn->name, "epoch_ms") == 0 && td_type_is_integer(e->args[0]->type) && !td__is_interval(e->args[0])) {
+    /* milliseconds -> TIMESTAMP (DuckDB) */
+    e->type = TD_TYPE_TIMESTAMP_US;
+    return TD_OK;
+  }
   return want_time_or_span(e, 0, err);
 }
 
 static int row_epoch(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                      td_error *err) {
   int64_t ns;
+  if (td_type_is_integer(a[0].type)) { /* epoch_ms(milliseconds) */
+    if (__builtin_mul_overflow(a[0].v.i, 1000, &ns)) return range_error(e, err);
+    *out = td_value_int(e->type, ns);
+    return TD_OK;
+  }
   if (!to_ns(&a[0], &ns)) return range_error(e, err);
   const char *n = e->fn->name;
   bool span = td_type_is_duration(a[0].type); /* a span's whole units: toward zero (DuckDB) */
@@ -296,11 +307,18 @@ static int bind_strftime(td_expr *e, td_error *err) {
   return rc ? rc : td__func_want_str(e, 1, err);
 }
 
+/* v (0 <= v < 10^w) as w digits at p; w. */
+static size_t put_digits(char *p, int64_t v, int w) {
+  for (int i = w - 1; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
+  return (size_t)w;
+}
+
 static int row_strftime(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf,
                         td_error *err) {
-  int64_t ns;
-  if (!to_ns(&a[0], &ns)) return range_error(e, err);
-  int64_t days = fdiv(ns, NS_PER_DAY), in_day = td__floor_mod(ns, NS_PER_DAY), y;
+  /* days and the time of day in the value's own unit: years 1..9999 of a
+   * microseconds timestamp are out of the range of nanoseconds */
+  int64_t unit = unit_of(a[0].type), per_day = NS_PER_DAY / unit;
+  int64_t days = fdiv(a[0].v.i, per_day), in_day = td__floor_mod(a[0].v.i, per_day) * unit, y;
   int m, d;
   td__civil_from_days(days, &y, &m, &d);
   struct tm tm;
@@ -319,14 +337,25 @@ static int row_strftime(const td_expr *e, const td_value *a, td_value *out, td_f
   for (size_t i = 0; !rc && i < n; i++) {
     char tmp[64], spec[4] = {'%', 0, 0, 0};
     size_t k;
-    if (f[i] != '%' || i + 1 == n) {
-      rc = td__fbuf_put(buf, f + i, 1, err);
+    if (f[i] != '%' || i + 1 == n) { /* a run of literal text */
+      size_t j = i + 1;
+      while (j < n && f[j] != '%') j++;
+      rc = td__fbuf_put(buf, f + i, j - i, err);
+      i = j - 1;
       continue;
     }
     char c = f[++i];
-    if (c == 'f') k = (size_t)snprintf(tmp, sizeof tmp, "%06lld", (long long)(in_day / 1000 % 1000000));
-    else if (c == 'g') k = (size_t)snprintf(tmp, sizeof tmp, "%03lld", (long long)(in_day / 1000000 % 1000));
-    else if (c == 'n') k = (size_t)snprintf(tmp, sizeof tmp, "%09lld", (long long)(in_day % 1000000000));
+    /* the numeric fields without libc (whose strftime reads the time zone each call) */
+    if (c == 'Y' && y >= 0 && y <= 9999) k = put_digits(tmp, y, 4); /* 0001, as DuckDB */
+    else if (c == 'm') k = put_digits(tmp, m, 2);
+    else if (c == 'd') k = put_digits(tmp, d, 2);
+    else if (c == 'H') k = put_digits(tmp, tm.tm_hour, 2);
+    else if (c == 'M') k = put_digits(tmp, tm.tm_min, 2);
+    else if (c == 'S') k = put_digits(tmp, tm.tm_sec, 2);
+    else if (c == 'j') k = put_digits(tmp, tm.tm_yday + 1, 3);
+    else if (c == 'f') k = put_digits(tmp, in_day / 1000 % 1000000, 6);
+    else if (c == 'g') k = put_digits(tmp, in_day / 1000000 % 1000, 3);
+    else if (c == 'n') k = put_digits(tmp, in_day % 1000000000, 9);
     else {
       spec[1] = c;
       k = strftime(tmp, sizeof tmp, spec, &tm);
@@ -472,6 +501,323 @@ static int row_now(const td_expr *e, const td_value *a, td_value *out, td_fbuf *
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   *out = td_value_int(TD_TYPE_TIMESTAMP, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+  return TD_OK;
+}
+
+/* ---- strptime, try_strptime ----
+ * The format specifiers strftime and strptime share: one table.  `by_day`
+ * marks fields no finer than a day (strftime's batch reuses one text per
+ * day for a format of such fields only); `kind` is how strptime reads the
+ * field (S_NONE: strftime only), `width` the most digits it takes. */
+enum { S_NONE, S_YEAR, S_YEAR2, S_MONTH, S_DAY, S_HOUR, S_HOUR12, S_MIN, S_SEC, S_US, S_MS, S_NS, S_YDAY,
+       S_WDAY, S_AMPM, S_MON_ABBR, S_MON_FULL, S_DAY_ABBR, S_DAY_FULL, S_TZ_OFF, S_TZ_NAME, S_PERCENT };
+static const struct time_spec {
+  char c;
+  unsigned char kind, width;
+  bool by_day;
+  short lo, hi;      /* the range of a number (hi 0: any) */
+  const char *what;  /* its name in the error */
+} time_specs[] = {{'Y', S_YEAR, 4, true, 0, 0, NULL},
+                  {'y', S_YEAR2, 2, true, 0, 0, NULL},
+                  {'m', S_MONTH, 2, true, 1, 12, "month"},
+                  {'d', S_DAY, 2, true, 1, 31, "day"},
+                  {'H', S_HOUR, 2, false, 0, 23, "hour"},
+                  {'I', S_HOUR12, 2, false, 1, 12, "hour12"},
+                  {'M', S_MIN, 2, false, 0, 59, "minutes"},
+                  {'S', S_SEC, 2, false, 0, 59, "seconds"},
+                  {'f', S_US, 6, false, 0, 0, NULL},
+                  {'g', S_MS, 3, false, 0, 0, NULL},
+                  {'n', S_NS, 9, false, 0, 0, NULL},
+                  {'j', S_YDAY, 3, true, 1, 366, "year day"},
+                  {'w', S_WDAY, 1, true, 0, 6, "weekday"},
+                  {'u', S_WDAY, 1, true, 1, 7, "weekday"},
+                  {'p', S_AMPM, 0, false, 0, 0, NULL},
+                  {'b', S_MON_ABBR, 0, true, 0, 0, NULL},  {'h', S_MON_ABBR, 0, true, 0, 0, NULL},  {'B', S_MON_FULL, 0, true, 0, 0, NULL},
+                  {'a', S_DAY_ABBR, 0, true, 0, 0, NULL},  {'A', S_DAY_FULL, 0, true, 0, 0, NULL},  {'z', S_TZ_OFF, 0, false, 0, 0, NULL},
+                  {'Z', S_TZ_NAME, 0, false, 0, 0, NULL},  {'%', S_PERCENT, 0, true, 0, 0, NULL},   {'C', S_NONE, 0, true, 0, 0, NULL},
+                  {'G', S_NONE, 0, true, 0, 0, NULL},      {'U', S_NONE, 0, true, 0, 0, NULL},      {'W', S_NONE, 0, true, 0, 0, NULL},
+                  {'V', S_NONE, 0, true, 0, 0, NULL},      {'e', S_NONE, 0, true, 0, 0, NULL},      {'D', S_NONE, 0, true, 0, 0, NULL},
+                  {'F', S_NONE, 0, true, 0, 0, NULL},      {'x', S_NONE, 0, true, 0, 0, NULL}};
+
+/* The entry of specifier c, or NULL. */
+static const struct time_spec *time_spec_of(char c) {
+  for (size_t i = 0; i < sizeof time_specs / sizeof *time_specs; i++)
+    if (time_specs[i].c == c) return &time_specs[i];
+  return NULL;
+}
+
+static const char *const month_names[12] = {"January", "February", "March",     "April",   "May",      "June",
+                                            "July",    "August",   "September", "October", "November", "December"};
+static const char *const day_names[7] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+
+/* What a strptime format holds: a time zone field (%z %Z: the result is
+ * TIMESTAMP WITH TIME ZONE, in UTC) or nanoseconds (%n: TIMESTAMP_NS).
+ * False with *bad at the specifier strptime cannot read (or at the end of
+ * an empty format: bad = -1). */
+typedef struct {
+  bool tz, ns;
+} strp_info;
+
+static bool strp_check(const char *f, size_t n, strp_info *info, int64_t *bad) {
+  memset(info, 0, sizeof *info);
+  *bad = -1;
+  if (n == 0) return false;
+  for (size_t i = 0; i < n; i++) {
+    if (f[i] != '%') continue;
+    size_t at = i;
+    if (i + 1 < n && f[i + 1] == '-') i++; /* %-d: no padding, read as %d */
+    const struct time_spec *s = i + 1 < n ? time_spec_of(f[++i]) : NULL;
+    if (!s || s->kind == S_NONE || (f[i - 1] == '-' && s->width == 0) || (f[i - 1] == '-' && s->kind == S_WDAY)) {
+      *bad = (int64_t)at;
+      return false;
+    }
+    info->tz |= s->kind == S_TZ_OFF || s->kind == S_TZ_NAME;
+    info->ns |= s->kind == S_NS;
+  }
+  return true;
+}
+
+/* A failure of strptime on one text: where and why (why_arg: a literal). */
+typedef struct {
+  size_t pos;
+  const char *why;
+  bool range; /* the fields read but are no date ("Date out of range") */
+  char lit;   /* the literal expected, or 0 */
+  char buf[80]; /* why, when made */
+} strp_fail;
+
+static bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* Matches one of `names` (or their first three letters: abbr) at s[*p]
+ * case-insensitively; its index or -1. */
+static int match_name(const char *s, size_t n, size_t *p, const char *const *names, int count, bool abbr) {
+  for (int i = 0; i < count; i++) {
+    size_t k = abbr ? 3 : strlen(names[i]);
+    if (n - *p >= k && strncasecmp(s + *p, names[i], k) == 0) {
+      *p += k;
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* Parses text s by format f (checked by strp_check) as DuckDB's strptime:
+ * leading and trailing white space is skipped, a run of spaces in the
+ * format matches a run of white space, numbers take at most the field's
+ * digits, missing fields are 1900-01-01 00:00:00.  Sets *us (microseconds,
+ * or nanoseconds when ns) since the epoch in UTC; false with *fail. */
+static bool strp_parse(const char *s, size_t n, const char *f, size_t fn, bool ns, int64_t *out, strp_fail *fail) {
+  int64_t year = 1900, frac = 0, tz_sec = 0; /* frac: nanoseconds */
+  int month = 1, day = 1, hour = 0, minute = 0, sec = 0, yday = 0, ampm = 0; /* ampm: 1 AM, 2 PM */
+  size_t p = 0;
+  while (p < n && is_space(s[p])) p++;
+#define FAIL(at, msg) return (fail->pos = (at), fail->why = (msg), fail->range = false, false)
+  for (size_t i = 0; i < fn; i++) {
+    if (f[i] != '%') {
+      if (is_space(f[i])) { /* a run of spaces: a run of white space */
+        if (p >= n || !is_space(s[p])) FAIL(p, "expected white space");
+        while (p < n && is_space(s[p])) p++;
+        while (i + 1 < fn && is_space(f[i + 1])) i++;
+      } else if (p >= n || s[p] != f[i]) {
+        fail->lit = f[i];
+        FAIL(p, "expected the format's literal");
+      } else {
+        p++;
+      }
+      continue;
+    }
+    if (f[++i] == '-') i++;
+    const struct time_spec *sp = time_spec_of(f[i]);
+    size_t start = p;
+    int64_t v = 0;
+    if (sp->width) { /* a number of at most width digits, in the field's range */
+      while (p < n && p - start < sp->width && s[p] >= '0' && s[p] <= '9') v = v * 10 + (s[p++] - '0');
+      if (p == start) FAIL(start, "expected a number");
+      if (sp->hi && (v < sp->lo || v > sp->hi)) {
+        snprintf(fail->buf, sizeof fail->buf, "%s out of range, expected a value between %d and %d", sp->what, sp->lo,
+                 sp->hi);
+        FAIL(start, fail->buf);
+      }
+    }
+    switch (sp->kind) {
+      case S_YEAR: year = v; break;
+      case S_YEAR2: year = v + (v >= 69 ? 1900 : 2000); break;
+      case S_MONTH: month = (int)v; break;
+      case S_DAY: day = (int)v; break;
+      case S_HOUR: case S_HOUR12: hour = (int)v; break;
+      case S_MIN: minute = (int)v; break;
+      case S_SEC: sec = (int)v; break;
+      case S_YDAY: yday = (int)v; break;
+      case S_WDAY: break; /* read, not checked against the date (as DuckDB) */
+      case S_US: case S_MS: case S_NS: /* fewer digits are a fraction: .1 is 100 ms */
+        for (size_t k = p - start; k < sp->width; k++) v *= 10;
+        frac = v * (sp->kind == S_US ? 1000 : sp->kind == S_MS ? 1000000 : 1);
+        break;
+      case S_AMPM:
+        if (n - p >= 2 && (s[p] == 'A' || s[p] == 'a' || s[p] == 'P' || s[p] == 'p') && (s[p + 1] == 'M' || s[p + 1] == 'm')) {
+          ampm = s[p] == 'A' || s[p] == 'a' ? 1 : 2;
+          p += 2;
+        } else {
+          FAIL(p, "expected AM or PM");
+        }
+        break;
+      case S_MON_ABBR: case S_MON_FULL: {
+        int m = match_name(s, n, &p, month_names, 12, sp->kind == S_MON_ABBR);
+        if (m < 0) FAIL(p, sp->kind == S_MON_ABBR ? "expected an abbreviated month name (Jan, Feb, ...)"
+                                                  : "expected a full month name (January, February, ...)");
+        month = m + 1;
+        break;
+      }
+      case S_DAY_ABBR: case S_DAY_FULL:
+        if (match_name(s, n, &p, day_names, 7, sp->kind == S_DAY_ABBR) < 0)
+          FAIL(p, sp->kind == S_DAY_ABBR ? "expected an abbreviated day name (Mon, Tue, ...)"
+                                         : "expected a full day name (Monday, Tuesday, ...)");
+        break;
+      case S_TZ_OFF: { /* +HH, +HHMM, +HH:MM, +HH:MM:SS */
+        int64_t part[3] = {0, 0, 0};
+        int sign = p < n && s[p] == '-' ? -1 : 1;
+        if (p >= n || (s[p] != '+' && s[p] != '-')) FAIL(p, "expected a UTC offset +HH[MM] or -HH[:MM[:SS]]");
+        size_t q = p + 1;
+        for (int k = 0; k < 3; k++) {
+          if (k && q < n && s[q] == ':') q++;
+          if (n - q < 2 || s[q] < '0' || s[q] > '9' || s[q + 1] < '0' || s[q + 1] > '9') {
+            if (k == 0) FAIL(p, "expected a UTC offset +HH[MM] or -HH[:MM[:SS]]");
+            if (s[q - 1] == ':') q--;
+            break;
+          }
+          part[k] = (s[q] - '0') * 10 + (s[q + 1] - '0');
+          q += 2;
+        }
+        tz_sec = sign * (part[0] * 3600 + part[1] * 60 + part[2]);
+        p = q;
+        break;
+      }
+      case S_TZ_NAME: { /* a name up to white space: only UTC (and its aliases) */
+        size_t q = p;
+        while (q < n && !is_space(s[q])) q++;
+        if (!((q - p == 3 && (strncasecmp(s + p, "UTC", 3) == 0 || strncasecmp(s + p, "GMT", 3) == 0)) ||
+              (q - p == 1 && (s[p] == 'Z' || s[p] == 'z'))))
+          FAIL(p, "time zone names other than UTC are not supported");
+        p = q;
+        break;
+      }
+      default: /* %% */
+        fail->lit = '%';
+        if (p >= n || s[p] != '%') FAIL(p, "expected the format's literal");
+        p++;
+    }
+  }
+  while (p < n && is_space(s[p])) p++;
+  if (p < n) FAIL(p, "trailing characters after the format");
+  if (ampm) {
+    if (hour > 12) FAIL(0, "hour out of range for AM/PM, expected a value between 0 and 12");
+    if (ampm == 2 && hour != 12) hour += 12;
+    else if (ampm == 1 && hour == 12) hour = 0;
+  }
+  int64_t days;
+  if (yday) {
+    days = td__days_from_civil(year, 1, 1) + yday - 1;
+    if (yday == 366 && days >= td__days_from_civil(year + 1, 1, 1)) FAIL(0, "year day out of range for the year");
+  } else if (!civil_days(year, month, day, &days)) {
+    return (fail->pos = 0, fail->why = "date out of range", fail->range = true, false);
+  }
+#undef FAIL
+  int64_t in_day = ((int64_t)hour * 3600 + minute * 60 + sec - tz_sec) * 1000000000 + frac;
+  int64_t r;
+  if (ns) { /* 1677-09-21 .. 2262-04-11 */
+    if (__builtin_mul_overflow(days, NS_PER_DAY, &r) || __builtin_add_overflow(r, in_day, &r))
+      return (fail->pos = 0, fail->why = "timestamp out of the range of TIMESTAMP_NS", fail->range = true, false);
+  } else {
+    r = days * 86400000000LL + fdiv(in_day, 1000); /* years 0..9999: no overflow */
+  }
+  *out = r;
+  return true;
+}
+
+static int bad_format(const td_expr *e, const char *f, size_t n, int64_t at, td_error *err) {
+  const td_expr *fa = e->args[1];
+  if (at < 0)
+    return td_err_at(err, TD_ETYPE, fa->pos, "%s: expected a format at offset %lld, found an empty string", e->fn->name,
+                     (long long)fa->pos);
+  int k = (size_t)at + 2 < n && f[at + 1] == '-' ? 3 : (size_t)at + 1 < n ? 2 : 1;
+  return td_err_at(err, TD_ETYPE, fa->pos,
+                   "%s: the format specifier '%.*s' in \"%.*s\" at offset %lld is not supported (%%Y %%y %%m %%d %%H %%I "
+                   "%%p %%M %%S %%f %%g %%n %%j %%w %%u %%b %%h %%B %%a %%A %%z %%Z %%%% are)",
+                   e->fn->name, k, f + at, (int)(n > 80 ? 80 : n), f, (long long)fa->pos);
+}
+
+/* try_strptime's name starts with "try_". */
+static bool is_try(const td_expr *e) { return e->fn->name[0] == 't'; }
+
+/* strptime(text, format): TIMESTAMP (microseconds; TIMESTAMP_NS with %n;
+ * in UTC with a time zone when the format has %z or %Z).  A constant
+ * format is checked here; a list of formats does not parse (no list
+ * literals). */
+static int bind_strptime(td_expr *e, td_error *err) {
+  int rc = td__func_want_str(e, 0, err);
+  if (!rc) rc = td__func_want_str(e, 1, err);
+  if (rc) return rc;
+  strp_info info = {0};
+  const td_expr *f = e->args[1];
+  int64_t bad;
+  if (f->kind == TD_EXPR_LITERAL && !f->lit.is_null && td_type_is_text(f->type) &&
+      !strp_check(f->lit.v.s.ptr, f->lit.v.s.len, &info, &bad))
+    return bad_format(e, f->lit.v.s.ptr, f->lit.v.s.len, bad, err);
+  e->type = info.ns ? TD_TYPE_TIMESTAMP : TD_TYPE_TIMESTAMP_US;
+  if (info.tz && !(e->tz = td_strdup("UTC"))) return td_err_nomem(err, "binding strptime");
+  return TD_OK;
+}
+
+static int row_strptime(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  const char *s = a[0].v.s.ptr, *f = a[1].v.s.ptr;
+  size_t n = a[0].v.s.len, fn = a[1].v.s.len;
+  strp_info info;
+  int64_t bad, r;
+  strp_fail fail = {0};
+  if (!strp_check(f, fn, &info, &bad)) return bad_format(e, f, fn, bad, err);
+  if (info.ns != (e->type == TD_TYPE_TIMESTAMP) || info.tz != (e->tz != NULL))
+    return td_err_at(err, TD_ETYPE, e->args[1]->pos,
+                     "%s: expected a format without %%n, %%z or %%Z (the format is not a constant) at offset %lld, "
+                     "found \"%.*s\"",
+                     e->fn->name, (long long)e->args[1]->pos, (int)(fn > 80 ? 80 : fn), f);
+  if (strp_parse(s, n, f, fn, info.ns, &r, &fail)) {
+    *out = td_value_int(e->type, r);
+    return TD_OK;
+  }
+  if (is_try(e)) {
+    *out = td_value_null(e->type);
+    return TD_OK;
+  }
+  char why[40], found[32] = "the end of the text";
+  if (fail.pos < n) snprintf(found, sizeof found, "'%c'", s[fail.pos]);
+  if (fail.lit) snprintf(why, sizeof why, "expected '%c'", fail.lit);
+  if (fail.range)
+    return td_err_at(err, TD_ERANGE, e->pos, "%s: \"%.*s\" read with format \"%.*s\" at offset %lld: %s", e->fn->name,
+                     (int)(n > 80 ? 80 : n), s, (int)(fn > 80 ? 80 : fn), f, (long long)e->pos, fail.why);
+  return td_err_at(err, TD_ETYPE, e->pos,
+                   "%s: could not parse \"%.*s\" with format \"%.*s\" at offset %lld: at character %zu %s, found %s",
+                   e->fn->name, (int)(n > 80 ? 80 : n), s, (int)(fn > 80 ? 80 : fn), f, (long long)e->pos, fail.pos,
+                   fail.lit ? why : fail.why, found);
+}
+
+/* ---- to_timestamp(seconds), epoch_ms(milliseconds): a count since the epoch as a timestamp ---- */
+
+/* to_timestamp(double): TIMESTAMP WITH TIME ZONE (microseconds, in UTC), as DuckDB. */
+static int bind_to_timestamp(td_expr *e, td_error *err) {
+  e->type = TD_TYPE_TIMESTAMP_US;
+  int rc = td__func_want_num(e, 0, err);
+  if (!rc && !(e->tz = td_strdup("UTC"))) rc = td_err_nomem(err, "binding to_timestamp");
+  return rc;
+}
+
+static int row_to_timestamp(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)buf;
+  double d = (td_type_is_float(a[0].type) ? a[0].v.f : (double)a[0].v.i) * 1e6;
+  if (!(d > -9.2233720368547e18 && d < 9.2233720368547e18)) /* NaN too */
+    return td_err_at(err, TD_ERANGE, e->pos, "to_timestamp: epoch seconds at offset %lld are out of the range of a timestamp",
+                     (long long)e->pos);
+  *out = td_value_int(e->type, (int64_t)(d < 0 ? d - 0.5 : d + 0.5)); /* half away from zero, as DuckDB */
   return TD_OK;
 }
 
@@ -643,7 +989,10 @@ static int vec_strftime(const td_expr *e, const td_vec *args, int64_t n, td_vec 
   if (!x || !f) return TD_OK;
   bool by_day = true; /* no field finer than a day (unknown ones count as finer) */
   for (size_t i = 0; i + 1 < f->v.s.len; i++)
-    if (f->v.s.ptr[i] == '%') by_day &= strchr("YmdjaAbByCGgUWVuweDFx%", f->v.s.ptr[++i]) != NULL;
+    if (f->v.s.ptr[i] == '%') {
+      const struct time_spec *sp = time_spec_of(f->v.s.ptr[++i]);
+      by_day &= sp && sp->by_day;
+    }
   int64_t unit = td_type_unit_ns(e->args[0]->type), last = INT64_MIN; /* the day of the last text made */
   int32_t last_at = 0, last_len = 0;
   int32_t *offs = td_malloc((size_t)(n + 1) * sizeof *offs);
@@ -694,6 +1043,48 @@ static int vec_strftime(const td_expr *e, const td_vec *args, int64_t n, td_vec 
   if (valid) td__vec_own(out, valid);
   *done = true;
   return TD_OK;
+}
+
+/* strptime over a batch of a string column with a constant format: each
+ * row parsed straight from the column's bytes into the int64 result.  A
+ * valid row that fails leaves the batch to the row path, which reports it
+ * for the rows that matter (try_strptime: a null). */
+static int vec_strptime(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  const td_vec *x = &args[0];
+  const td_value *f = const_text(&args[1]);
+  strp_info info;
+  int64_t bad_at, *r;
+  if (x->is_const || x->ph != TD_PHYS_STR || !f || !strp_check(f->v.s.ptr, f->v.s.len, &info, &bad_at) ||
+      info.ns != (e->type == TD_TYPE_TIMESTAMP) || info.tz != (e->tz != NULL))
+    return TD_OK;
+  int rc = td__vec_make(out, TD_PHYS_I64, n, x, (void **)&r, err);
+  if (rc) return rc;
+  /* out's validity is a copy td__vec_make owns (or none yet): try_strptime's nulls go there */
+  uint8_t *valid = (uint8_t *)out->valid;
+  bool bad = false, try_ = is_try(e);
+  for (int64_t i = 0; i < n && !bad; i++) {
+    strp_fail fail = {0};
+    r[i] = 0;
+    if (x->valid && !x->valid[i]) continue;
+    if (strp_parse(x->strs + x->offs[i], (size_t)(x->offs[i + 1] - x->offs[i]), f->v.s.ptr, f->v.s.len, info.ns, &r[i],
+                   &fail))
+      continue;
+    if (!try_) {
+      bad = true;
+      break;
+    }
+    if (!valid) {
+      if (!(valid = td_malloc((size_t)n))) {
+        td__vec_free(out);
+        return td_err_nomem(err, "evaluating try_strptime");
+      }
+      memset(valid, 1, (size_t)n);
+      out->valid = valid;
+      td__vec_own(out, valid);
+    }
+    valid[i] = 0;
+  }
+  return td__vec_done(out, bad, done);
 }
 
 /* ---- to_weeks .. to_microseconds: a count as a duration (DuckDB's INTERVAL) ---- */
@@ -827,4 +1218,7 @@ const td_func td__funcs_time[] = {
     TD_FN("to_milliseconds", 1, 1, bind_to_span, row_to_span, true, false),
     TD_FN("to_microseconds", 1, 1, bind_to_span, row_to_span, true, false),
     TD_FN("current_timestamp", 0, 0, bind_now, row_now, false, true),
+    TD_FN_VEC("strptime", 2, 2, bind_strptime, row_strptime, true, false, vec_strptime),
+    TD_FN_VEC("try_strptime", 2, 2, bind_strptime, row_strptime, true, false, vec_strptime),
+    TD_FN("to_timestamp", 1, 1, bind_to_timestamp, row_to_timestamp, true, false),
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

@@ -253,6 +253,12 @@ static const char *const named[] = {"year", "month", "day", "hour", "minute", "s
 /* strftime formats: of date fields only (formatted once per day), with times, a literal %. */
 static const char *const formats[] = {"%Y-%m", "%Y-%m-%d %H:%M:%S.%f", "%a %b %j %G-%V %u %%", "%F", "day %d%", "%c %n"};
 
+/* strptime formats, each pair written then read (the third: %I fails for the days 13-31,
+ * try_strptime's nulls). */
+static const char *const parse_formats[][2] = {{"%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f"},
+                                                {"%d/%m/%y %I:%M:%S.%g %p", "%d/%m/%y %I:%M:%S.%g %p"},
+                                                {"%Y %j %d", "%Y %j %I"}};
+
 static void run_times(bool fast, tally *t) {
   char text[128];
   for (int c = 0; c < NCOLS; c++) {
@@ -271,6 +277,11 @@ static void run_times(bool fast, tally *t) {
     }
     for (size_t k = 0; k < sizeof named / sizeof *named; k++) {
       snprintf(text, sizeof text, "%s(%s)", named[k], names[c]);
+      check_expr(text, fast, t);
+    }
+    for (size_t k = 0; k < sizeof parse_formats / sizeof *parse_formats; k++) { /* strptime of strftime's text */
+      snprintf(text, sizeof text, "%sstrptime(strftime(%s, '%s'), '%s')", k == 2 ? "try_" : "", names[c],
+               parse_formats[k][0], parse_formats[k][1]);
       check_expr(text, fast, t);
     }
   }

@@ -33,7 +33,10 @@ function fromTabledata(v) {
   if (typeof v === 'boolean') return ['b', v];
   const m = ISO.exec(v);
   if (m) {
-    const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+    const d = new Date(0); /* not Date.UTC, which reads the years 0-99 as 1900-1999 */
+    d.setUTCFullYear(+m[1], +m[2] - 1, +m[3]);
+    d.setUTCHours(+m[4], +m[5], +m[6], 0);
+    const ms = d.getTime();
     const frac = (m[7] || '').padEnd(9, '0');
     return ['t', BigInt(ms) * 1000n + BigInt(frac.slice(0, 6))]; /* to the microsecond, rounded down */
   }

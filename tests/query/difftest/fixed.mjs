@@ -269,5 +269,15 @@ export function fixedQueries() {
     Q(`SELECT k AS k, count_if(id > 3) AS a, bool_and(b) AS b2, bool_or(b) AS c, count_if(b) FILTER (WHERE id > 2) AS e, bool_and(id > 0) AS f FROM {t} GROUP BY k`),
     Q(`SELECT count_if(b) AS a, bool_and(b) AS c, bool_or(id > 100) AS e FROM {t} WHERE id > 100`),
     Q(`SELECT count_if(b) AS a, bool_and(b) AS c, bool_or(NOT b) AS e FROM {t}`),
+    // strptime / try_strptime (specifiers, white space, defaults, time zones, years 1 and 9999), to_timestamp, epoch_ms(count)
+    Q(`SELECT id AS id, strptime(strftime(ts, '%Y-%m-%d %H:%M:%S.%f'), '%Y-%m-%d %H:%M:%S.%f') AS a, try_strptime(s, '%Y') AS b, strptime(strftime(ts, '%d/%m/%y %I:%M %p'), '%d/%m/%y %I:%M %p') AS c, try_strptime(strftime(ts, '%Y %j'), '%Y %j') AS e FROM {t}`),
+    Q(`SELECT strptime('  Tue, 02 Jan 2024 03:04:05.25 PM ', '%a, %d %b %Y %I:%M:%S.%f %p') AS a, strptime('2024-01-02 03:04:05 +0530', '%Y-%m-%d %H:%M:%S %z') AS b, strptime('2024 100', '%Y %j') AS c, strptime('0001-01-01', '%Y-%m-%d') AS e, strptime('9999-12-31 23:59:59.999999', '%Y-%m-%d %H:%M:%S.%f') AS f, strptime('2024 1.123456789', '%Y %S.%n') AS g, strptime('12', '%H') AS h, strptime('monday 2 JANUARY 2024', '%A %-d %B %Y') AS i`),
+    Q(`SELECT id AS id, to_timestamp(id * 1.5) AS a, epoch_ms(id * 1000) AS b, to_timestamp(NULL) AS c, try_strptime('2024-02-30', '%Y-%m-%d') AS e, strptime(NULL, '%Y') AS f FROM {t}`),
+    E(`SELECT strptime('2024-02-30', '%Y-%m-%d') AS a`, 'date out of range'),
+    E(`SELECT strptime('2024-01-02', '%d/%m/%Y') AS a`, "expected '/'"),
+    E(`SELECT strptime(s, '%Q') AS a FROM {t}`, 'is not supported'),
+    E(`SELECT try_strptime(s, '') AS a FROM {t}`, 'found an empty string'),
+    E(`SELECT to_timestamp(CAST('nan' AS DOUBLE)) AS a`, 'out of the range'),
+    R(`SELECT strptime('02/01/2024', ['%Y-%m-%d', '%d/%m/%Y']) AS a`, 'a list argument ([...]) of strptime is not supported'),
   ];
 }

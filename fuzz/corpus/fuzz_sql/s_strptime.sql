@@ -1,0 +1,1 @@
+SELECT strptime(Sym, '%Y-%m-%d %H:%M:%S.%f %z'), try_strptime(strftime(Ts, '%d/%m/%y %I:%M:%S.%g %p'), '%d/%m/%y %I:%M:%S.%g %p'), to_timestamp(Price), epoch_ms(Key), strptime(Sym, Sym) FROM t

@@ -1,0 +1,1 @@
+SELECT try_strptime(' 2024 100 +05:30 UTC', '%Y %j %z %Z'), try_strptime('Tue Jan 2 1.123456789', '%a %b %-d %S.%n') FROM t
