@@ -269,5 +269,13 @@ export function fixedQueries() {
     Q(`SELECT k AS k, count_if(id > 3) AS a, bool_and(b) AS b2, bool_or(b) AS c, count_if(b) FILTER (WHERE id > 2) AS e, bool_and(id > 0) AS f FROM {t} GROUP BY k`),
     Q(`SELECT count_if(b) AS a, bool_and(b) AS c, bool_or(id > 100) AS e FROM {t} WHERE id > 100`),
     Q(`SELECT count_if(b) AS a, bool_and(b) AS c, bool_or(NOT b) AS e FROM {t}`),
+    // mode (inputs without ties: DuckDB's parallel tie choice varies), entropy: NULLs skipped, -0.0 = 0.0, empty input
+    Q(`SELECT mode(b) AS a, mode(date_trunc('year', ts)) AS c, mode(CASE WHEN i > 0 THEN 1 WHEN i < 0 THEN -1 ELSE 0 END) AS e, mode(dec > 0) AS f FROM {t}`),
+    Q(`SELECT mode(d) AS a, mode(s) FILTER (WHERE id = 4) AS c, entropy(d) AS e, mode(d) + 1 AS f FROM {t} WHERE id > 3 AND id < 8`),
+    Q(`SELECT mode(k) AS a, mode(CAST(uid % 2 AS DECIMAL(10,2))) AS c, entropy(k) AS e, entropy(x) AS f, entropy(uid % 2) AS g FROM {u}`),
+    Q(`SELECT k AS k, entropy(id) AS a, entropy(b) AS c, entropy(s) AS e, entropy(dec) AS f, entropy(ts) AS g, mode(id > 0) AS h FROM {t} GROUP BY k`),
+    Q(`SELECT k AS k, mode(x) AS a, entropy(x) AS c FROM {u} GROUP BY k HAVING mode(uid) IS NOT NULL ORDER BY k NULLS FIRST`, true),
+    Q(`SELECT mode(id) AS a, entropy(id) AS c, mode(k) AS e, entropy(k) AS f FROM {t} WHERE id > 100`),
+    Q(`SELECT mode(id) AS a, entropy(s) AS c FROM {e}`),
   ];
 }
