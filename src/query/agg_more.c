@@ -518,7 +518,12 @@ void td__aggx_merge_done(td_aggx *x, const int64_t *cnt) {
 }
 
 /* Whether the distinct set (not compact) needs to grow before one more entry. */
-static bool set_full(const td_aggx *x) { return (x->n_ents + 1) * 2 > x->set_cap; }
+static bool set_room(const td_aggx *x, int64_t m) {
+  /* mode and entropy: up to 3/4 full (a grouped mode may hold nearly a
+   * pair a row: half the table's memory); the others up to 1/2 */
+  return counts_values(x->kind) ? (x->n_ents + m) * 4 <= x->set_cap * 3 : (x->n_ents + m) * 2 <= x->set_cap;
+}
+static bool set_full(const td_aggx *x) { return !set_room(x, 1); }
 
 static int rehash_set(td_aggx *x, td_error *err) {
   int64_t cap = x->set_cap ? x->set_cap * 2 : 1024;
@@ -706,7 +711,7 @@ int td__aggx_count_vec(td_aggx *x, const uint32_t *G, const uint64_t *H, const s
   for (int64_t b = j0; b < j1; b += BLOCK) {
     const int64_t e1 = j1 - b < BLOCK ? j1 : b + BLOCK;
     /* room first: the prefetched slots stay where they are */
-    while ((x->n_ents + (e1 - b)) * 2 > x->set_cap) {
+    while (!set_room(x, e1 - b)) {
       int rc = rehash_set(x, err);
       if (rc) return rc;
     }

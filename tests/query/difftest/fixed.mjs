@@ -276,6 +276,6 @@ export function fixedQueries() {
     Q(`SELECT k AS k, entropy(id) AS a, entropy(b) AS c, entropy(s) AS e, entropy(dec) AS f, entropy(ts) AS g, mode(id > 0) AS h FROM {t} GROUP BY k`),
     Q(`SELECT k AS k, mode(x) AS a, entropy(x) AS c FROM {u} GROUP BY k HAVING mode(uid) IS NOT NULL ORDER BY k NULLS FIRST`, true),
     Q(`SELECT mode(id) AS a, entropy(id) AS c, mode(k) AS e, entropy(k) AS f FROM {t} WHERE id > 100`),
-    Q(`SELECT mode(id) AS a, entropy(s) AS c FROM {e}`),
+    Q(`SELECT mode(id) AS a, entropy(k) AS c, mode(d) AS e FROM {e}`),
   ];
 }
