@@ -319,7 +319,7 @@ static inline void touch(td_agg *a, uint32_t g) {
 static int check_specs(const td_agg_spec *aggs, int64_t n, td_error *err) {
   for (int64_t k = 0; k < n; k++) {
     if (aggs[k].kind == TD_AGG_COUNT_STAR) continue;
-    if (aggs[k].kind <= TD_AGG_NONE || aggs[k].kind > TD_AGG_KURTOSIS)
+    if (aggs[k].kind <= TD_AGG_NONE || aggs[k].kind > TD_AGG_ENTROPY)
       return td_err(err, TD_EINVAL, "aggregate %lld has no valid kind", (long long)k);
     if (td_agg_result_type(aggs[k].kind, aggs[k].type) == TD_TYPE_NONE)
       return td_err(err, TD_ETYPE, "aggregate %lld does not accept %s input", (long long)k,
@@ -1782,6 +1782,10 @@ static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel,
   td_aggx *x = a->ext[k];
   if (td__aggx_by_vec(x) && !in->is_const && in->ph == a->ast[k].ph)
     return td__aggx_add_vec(x, a->gids, in, sel, j0, j1, err); /* quantiles of numbers */
+  if (td__aggx_counts_fixed(x) && !in->is_const && in->ph == a->ast[k].ph) { /* mode, entropy of numbers */
+    hash_key_column(in, sel, j0, j1, a->hbuf, true, true);
+    return td__aggx_count_vec(x, a->gids, a->hbuf, in, sel, j0, j1, err);
+  }
   if (td__aggx_sketch(x) && !in->is_const && in->ph == a->ast[k].ph) { /* hashed column-wise */
     hash_key_column(in, sel, j0, j1, a->hbuf, true, true);
     return td__aggx_add_hashes(x, a->gids, a->hbuf, j1 - j0, in->valid, sel, j0, err);
@@ -1967,14 +1971,14 @@ static int fold_generic(td_agg *a, int64_t k, const td_vec *in, const uint32_t *
   return TD_OK;
 }
 
-/* Aggregate k's input when it is a global count, count(DISTINCT), min or
- * max of a utf8 column arriving as dictionary codes (count_codes,
+/* Aggregate k's input when it is a global count, count(DISTINCT), min,
+ * max, mode or entropy of a utf8 column arriving as dictionary codes (count_codes,
  * distinct_codes, minmax_codes fold it: no string decoded), else NULL. */
 static const td_colview *distinct_codes_input(const td_agg *a, const td_batch *b, int64_t k) {
   const td_agg_spec *sp = &a->specs[k];
   if (a->n_keys || sp->type != TD_TYPE_UTF8) return NULL;
   if (sp->kind != TD_AGG_COUNT_DISTINCT && sp->kind != TD_AGG_MIN && sp->kind != TD_AGG_MAX &&
-      sp->kind != TD_AGG_COUNT)
+      sp->kind != TD_AGG_COUNT && sp->kind != TD_AGG_MODE && sp->kind != TD_AGG_ENTROPY)
     return NULL;
   if (b->consts && b->consts[sp->column].type != TD_TYPE_NONE) return NULL;
   return b->cols[sp->column].codes && b->cols[sp->column].dict ? &b->cols[sp->column] : NULL;
@@ -2021,6 +2025,41 @@ static int distinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint3
     seen[c] = 1;
   }
   return TD_OK;
+}
+
+/* A global mode or entropy over dictionary codes: the rows of each code are
+ * counted, then each code used enters the value counts once with its count,
+ * in the order of the codes' first rows (mode's first-seen tie rule). */
+static int count_codes_of(td_agg *a, int64_t k, const td_colview *v, const uint32_t *sel, int64_t n,
+                          td_error *err) {
+  const td_dict *d = v->dict;
+  const int64_t nd = d->view.length;
+  int64_t *cnt = td_calloc((size_t)(nd ? nd : 1), sizeof *cnt);
+  int32_t *order = td_malloc((size_t)(nd ? nd : 1) * sizeof *order);
+  if (!cnt || !order) {
+    td_free(cnt);
+    td_free(order);
+    return td_err_nomem(err, "counting values");
+  }
+  td__dict_note_group();
+  const int32_t *codes = v->codes + v->offset;
+  const uint8_t *valid = v->validity;
+  int64_t m = 0;
+  for (int64_t j = 0; j < n; j++) {
+    const int64_t r = ROW(j);
+    if (valid && !td_bit_get(valid, v->offset + r)) continue;
+    const int32_t c = codes[r];
+    if (!cnt[c]++) order[m++] = c;
+  }
+  const td_vec dv = dict_vec(d);
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < m; i++) {
+    td_value x = td__vec_value(&dv, order[i], TD_TYPE_UTF8);
+    rc = td__aggx_add_count(a->ext[k], 0, &x, hash_bytes(x.v.s.ptr, x.v.s.len), cnt[order[i]], err);
+  }
+  td_free(cnt);
+  td_free(order);
+  return rc;
 }
 
 /* A global count over dictionary codes: the valid rows. */
@@ -2606,6 +2645,7 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
       const td_colview *dc = distinct_codes_input(a, b, k);
       if (dc) {
         if (a->specs[k].kind == TD_AGG_COUNT) count_codes(a, k, dc, sel, n);
+        else if (a->ext[k] && td__aggx_counts(a->ext[k])) rc = count_codes_of(a, k, dc, sel, n, err);
         else rc = a->specs[k].kind == TD_AGG_COUNT_DISTINCT ? distinct_codes(a, k, dc, sel, n, err)
                                                              : minmax_codes(a, k, dc, sel, n, err);
       } else if (a->specs[k].kind == TD_AGG_COUNT_DISTINCT && td__aggx_by_hash(a->ext[k]) && !in[k].is_const &&

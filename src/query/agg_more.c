@@ -104,6 +104,7 @@ struct td_aggx {
   uint32_t *head; /* first entry of each group */
   xent *ents;
   int64_t n_ents, ents_cap;
+  int64_t *ecnt; /* mode, entropy: each entry's count of rows (beside ents) */
   char *sbuf; /* string values */
   size_t sb_len, sb_cap;
   xslot *set;    /* distinct kinds: open addressing over the entries */
@@ -123,10 +124,16 @@ struct td_aggx {
   xscratch *scr;
 };
 
-bool td__aggx_kind(td_agg_kind kind) { return kind >= TD_AGG_COUNT_DISTINCT && kind <= TD_AGG_STRING_AGG; }
+/* mode and entropy: the distinct set's entries, each with its count of rows */
+static bool counts_values(td_agg_kind k) { return k == TD_AGG_MODE || k == TD_AGG_ENTROPY; }
 
+bool td__aggx_kind(td_agg_kind kind) {
+  return (kind >= TD_AGG_COUNT_DISTINCT && kind <= TD_AGG_STRING_AGG) || counts_values(kind);
+}
+
+/* The kinds whose values enter a group once (looked up in the set). */
 static bool is_distinct(td_agg_kind k) {
-  return k == TD_AGG_COUNT_DISTINCT || k == TD_AGG_SUM_DISTINCT || k == TD_AGG_AVG_DISTINCT;
+  return k == TD_AGG_COUNT_DISTINCT || k == TD_AGG_SUM_DISTINCT || k == TD_AGG_AVG_DISTINCT || counts_values(k);
 }
 static bool keeps_values(td_agg_kind k) {
   return is_distinct(k) || k == TD_AGG_QUANTILE_CONT || k == TD_AGG_QUANTILE_DISC;
@@ -188,6 +195,7 @@ void td__aggx_free(td_aggx *x) {
   td_free(x->cnt);
   td_free(x->head);
   td_free(x->ents);
+  td_free(x->ecnt);
   td_free(x->sbuf);
   td_free(x->set);
   for (int i = 0; x->parts && i < XPARTS; i++) {
@@ -254,7 +262,8 @@ static int cmp_val(const td_aggx *x, const xval *a, const xval *b) {
 static int to_val(td_aggx *x, const td_value *v, xval *out, td_error *err) {
   memset(out, 0, sizeof *out);
   switch (x->ph) {
-    case TD_PHYS_F64: out->f = v->v.f == 0 ? 0.0 : v->v.f; break;
+    /* mode returns a value as first seen (-0.0 stays; equal to 0.0 in holds) */
+    case TD_PHYS_F64: out->f = v->v.f == 0 && !counts_values(x->kind) ? 0.0 : v->v.f; break;
     case TD_PHYS_BOOL: out->i = v->v.b; break;
     case TD_PHYS_D128: out->d = td_dec_of(v); break;
     case TD_PHYS_I64: out->i = v->v.i; break;
@@ -509,7 +518,12 @@ void td__aggx_merge_done(td_aggx *x, const int64_t *cnt) {
 }
 
 /* Whether the distinct set (not compact) needs to grow before one more entry. */
-static bool set_full(const td_aggx *x) { return (x->n_ents + 1) * 2 > x->set_cap; }
+static bool set_room(const td_aggx *x, int64_t m) {
+  /* mode and entropy: up to 3/4 full (a grouped mode may hold nearly a
+   * pair a row: half the table's memory); the others up to 1/2 */
+  return counts_values(x->kind) ? (x->n_ents + m) * 4 <= x->set_cap * 3 : (x->n_ents + m) * 2 <= x->set_cap;
+}
+static bool set_full(const td_aggx *x) { return !set_room(x, 1); }
 
 static int rehash_set(td_aggx *x, td_error *err) {
   int64_t cap = x->set_cap ? x->set_cap * 2 : 1024;
@@ -539,9 +553,33 @@ static bool holds(const td_aggx *x, const xent *c, const td_value *v) {
   }
 }
 
+/* Appends entry xv (hash h, count m) to group g's chain, at set slot `slot`
+ * (-1: none). */
+static int new_entry(td_aggx *x, uint32_t g, const xval *xv, uint64_t h, int64_t m, int64_t slot, td_error *err) {
+  if (x->n_ents >= (int64_t)UINT32_MAX - 1) return td_err(err, TD_ERANGE, "too many values in an aggregate");
+  if (x->n_ents == x->ents_cap) {
+    int64_t cap = x->ents_cap ? x->ents_cap * 2 : 256;
+    xent *n = td_realloc(x->ents, (size_t)cap * sizeof *n);
+    if (n) x->ents = n;
+    int64_t *c = n && counts_values(x->kind) ? td_realloc(x->ecnt, (size_t)cap * sizeof *c) : NULL;
+    if (c) x->ecnt = c;
+    if (!n || (counts_values(x->kind) && !c)) return td_err_nomem(err, "storing aggregate values");
+    x->ents_cap = cap;
+  }
+  uint32_t e = (uint32_t)x->n_ents++;
+  x->ents[e] = (xent){*xv, h, x->head[g], g};
+  if (x->ecnt) x->ecnt[e] = m;
+  x->head[g] = e;
+  x->cnt[g]++;
+  x->cstate[g] = 0;
+  if (slot >= 0) x->set[slot] = (xslot){h, g, e + 1};
+  return TD_OK;
+}
+
 /* Adds value v (non-null) to group g's chain; distinct kinds look it up
- * first and skip a value the group has (nothing is copied then). */
-static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err) {
+ * first and skip a value the group has (nothing is copied then), mode and
+ * entropy add m to its count instead. */
+static int add_valn(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, int64_t m, td_error *err) {
   int64_t slot = -1;
   if (x->typed) return tv_push(x, g, num_key(x, v), err);
   if (x->compact) {
@@ -562,27 +600,23 @@ static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_err
     const bool exact = x->ph != TD_PHYS_STR && x->ph != TD_PHYS_D128;
     int64_t mask = x->set_cap - 1, s = (int64_t)(set_hash(h, g) & (uint64_t)mask);
     for (const xslot *t; (t = &x->set[s])->e; s = (s + 1) & mask)
-      if (t->h == h && t->g == g && (exact || holds(x, &x->ents[t->e - 1], v))) return TD_OK;
+      if (t->h == h && t->g == g && (exact || holds(x, &x->ents[t->e - 1], v))) {
+        if (x->ecnt) {
+          x->ecnt[t->e - 1] += m;
+          x->cstate[g] = 0;
+        }
+        return TD_OK;
+      }
     slot = s;
   }
   if (x->n_ents >= (int64_t)UINT32_MAX - 1) return td_err(err, TD_ERANGE, "too many values in an aggregate");
-  if (x->n_ents == x->ents_cap) {
-    int64_t cap = x->ents_cap ? x->ents_cap * 2 : 256;
-    xent *n = td_realloc(x->ents, (size_t)cap * sizeof *n);
-    if (!n) return td_err_nomem(err, "storing aggregate values");
-    x->ents = n;
-    x->ents_cap = cap;
-  }
   xval xv;
   int rc = to_val(x, v, &xv, err);
-  if (rc) return rc;
-  uint32_t e = (uint32_t)x->n_ents++;
-  x->ents[e] = (xent){xv, h, x->head[g], g};
-  x->head[g] = e;
-  x->cnt[g]++;
-  x->cstate[g] = 0;
-  if (slot >= 0) x->set[slot] = (xslot){h, g, e + 1};
-  return TD_OK;
+  return rc ? rc : new_entry(x, g, &xv, h, m, slot, err);
+}
+
+static int add_val(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error *err) {
+  return add_valn(x, g, v, h, 1, err);
 }
 
 static inline void hll_put(uint8_t *reg, uint64_t h) {
@@ -660,6 +694,56 @@ int td__aggx_add(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, td_error
   return add_val(x, g, v, h, err);
 }
 
+bool td__aggx_counts(const td_aggx *x) { return counts_values(x->kind); }
+
+int td__aggx_add_count(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, int64_t m, td_error *err) {
+  return v->is_null || m <= 0 ? TD_OK : add_valn(x, g, v, h, m, err);
+}
+
+bool td__aggx_counts_fixed(const td_aggx *x) {
+  return counts_values(x->kind) && (x->ph == TD_PHYS_I64 || x->ph == TD_PHYS_F64 || x->ph == TD_PHYS_BOOL);
+}
+
+int td__aggx_count_vec(td_aggx *x, const uint32_t *G, const uint64_t *H, const struct td_vec *in, const uint32_t *sel,
+                       int64_t j0, int64_t j1, td_error *err) {
+  enum { BLOCK = 16 };
+  const uint8_t *valid = in->valid;
+  for (int64_t b = j0; b < j1; b += BLOCK) {
+    const int64_t e1 = j1 - b < BLOCK ? j1 : b + BLOCK;
+    /* room first: the prefetched slots stay where they are */
+    while (!set_room(x, e1 - b)) {
+      int rc = rehash_set(x, err);
+      if (rc) return rc;
+    }
+    const int64_t mask = x->set_cap - 1;
+    for (int64_t j = b; j < e1; j++) td__aggx_prefetch(x, G[j - j0], H[j - j0]);
+    for (int64_t j = b; j < e1; j++) {
+      const int64_t r = sel ? (int64_t)sel[j] : j;
+      if (valid && !valid[r]) continue;
+      /* the hash is a bijection of the value (agg.c's key hash): the entry
+       * is not read */
+      const uint64_t h = H[j - j0];
+      const uint32_t g = G[j - j0];
+      int64_t s = (int64_t)(set_hash(h, g) & (uint64_t)mask);
+      const xslot *t;
+      for (; (t = &x->set[s])->e; s = (s + 1) & mask)
+        if (t->h == h && t->g == g) break;
+      if (t->e) {
+        x->ecnt[t->e - 1]++;
+        x->cstate[g] = 0;
+        continue;
+      }
+      xval xv;
+      memset(&xv, 0, sizeof xv);
+      if (x->ph == TD_PHYS_F64) xv.f = in->f64[r]; /* as first seen: -0.0 stays */
+      else xv.i = x->ph == TD_PHYS_BOOL ? in->b8[r] != 0 : in->i64[r];
+      int rc = new_entry(x, g, &xv, h, 1, s, err);
+      if (rc) return rc;
+    }
+  }
+  return TD_OK;
+}
+
 bool td__aggx_by_vec(const td_aggx *x) { return x->typed; }
 
 int td__aggx_add_vec(td_aggx *x, const uint32_t *G, const struct td_vec *in, const uint32_t *sel, int64_t j0,
@@ -729,7 +813,7 @@ int td__aggx_merge_map(td_aggx *x, const td_aggx *y, const uint32_t *map, int64_
     const xent *src = &y->ents[e];
     if (map[src->g] == NO_ENT) continue;
     td_value v = from_val(y, &src->v, y->type);
-    rc = add_val(x, map[src->g], &v, src->h, err);
+    rc = add_valn(x, map[src->g], &v, src->h, y->ecnt ? y->ecnt[e] : 1, err);
   }
   return rc;
 }
@@ -761,17 +845,25 @@ static void sort_vals(const td_aggx *x, xval *v, xval *tmp, int64_t n) {
   memcpy(v, tmp, (size_t)n * sizeof *v);
 }
 
-/* Group g's values, sorted, in x->scr->vals[0 .. n). */
-static int sorted_values(const td_aggx *x, uint32_t g, int64_t *n, td_error *err) {
+/* Room for n values in the scratch (twice: values and a merge buffer). */
+static int scratch_room(const td_aggx *x, int64_t n, td_error *err) {
   xscratch *s = x->scr;
-  *n = x->cnt[g];
-  if (2 * *n > s->cap) {
-    int64_t cap = 2 * *n + 16;
+  if (2 * n > s->cap) {
+    int64_t cap = 2 * n + 16;
     xval *v = td_realloc(s->vals, (size_t)cap * sizeof *v);
     if (!v) return td_err_nomem(err, "sorting the values of a group");
     s->vals = v;
     s->cap = cap;
   }
+  return TD_OK;
+}
+
+/* Group g's values, sorted, in x->scr->vals[0 .. n). */
+static int sorted_values(const td_aggx *x, uint32_t g, int64_t *n, td_error *err) {
+  xscratch *s = x->scr;
+  *n = x->cnt[g];
+  int rc = scratch_room(x, *n, err);
+  if (rc) return rc;
   int64_t k = 0;
   for (uint32_t e = x->head[g]; e != NO_ENT; e = x->ents[e].next) s->vals[k++] = x->ents[e].v;
   sort_vals(x, s->vals, s->vals + *n, *n);
@@ -889,7 +981,41 @@ static void typed_quantile(const td_aggx *x, uint32_t g, td_type_id t, xval *r) 
   quantile(x, &va, &vb, hi == lo, d, t, r);
 }
 
+/* Mode: group g's most frequent value, the first seen (the oldest entry:
+ * the chain runs newest first) on ties.  Entropy: DuckDB's sum over the
+ * values of (c / n) * log2(n / c), n the group's non-null rows, in the
+ * entries' order (first seen first: the same at any thread count). */
+static void counted(const td_aggx *x, uint32_t g, xval *r) {
+  if (x->kind == TD_AGG_MODE) {
+    uint32_t best = NO_ENT;
+    for (uint32_t e = x->head[g]; e != NO_ENT; e = x->ents[e].next)
+      if (best == NO_ENT || x->ecnt[e] >= x->ecnt[best]) best = e;
+    *r = x->ents[best].v;
+    return;
+  }
+  int64_t n = 0;
+  for (uint32_t e = x->head[g]; e != NO_ENT; e = x->ents[e].next) n += x->ecnt[e];
+  /* the entries oldest first: the chain reversed into the scratch */
+  uint32_t *ord = (uint32_t *)x->scr->vals;
+  int64_t k = x->cnt[g];
+  for (uint32_t e = x->head[g]; e != NO_ENT; e = x->ents[e].next) ord[--k] = e;
+  double s = 0, dn = (double)n;
+  for (int64_t i = 0; i < x->cnt[g]; i++) {
+    const double c = (double)x->ecnt[ord[i]];
+    s += (c / dn) * log2(dn / c);
+  }
+  r->f = s;
+}
+
 static int compute(const td_aggx *x, uint32_t g, td_type_id t, td_error *err) {
+  if (counts_values(x->kind)) {
+    int rc = scratch_room(x, x->cnt[g], err);
+    if (rc) return rc;
+    memset(&x->cache[g], 0, sizeof x->cache[g]);
+    counted(x, g, &x->cache[g]);
+    x->cstate[g] = 1;
+    return TD_OK;
+  }
   if (x->typed) {
     memset(&x->cache[g], 0, sizeof x->cache[g]);
     typed_quantile(x, g, t, &x->cache[g]);
@@ -958,8 +1084,8 @@ int td__aggx_value(const td_aggx *x, uint32_t g, td_value *out, td_error *err) {
       return TD_OK;
     default: break;
   }
-  if (x->cnt[g] == 0) {
-    *out = td_value_null(t);
+  if (x->cnt[g] == 0) { /* entropy of no value: 0 (DuckDB) */
+    *out = x->kind == TD_AGG_ENTROPY ? td_value_double(TD_TYPE_FLOAT64, 0) : td_value_null(t);
     return TD_OK;
   }
   if (x->cstate[g] == 0) {

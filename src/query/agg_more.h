@@ -12,6 +12,9 @@
  *                               values needed; sort for strings and
  *                               decimals) when it changed since last asked
  *   string_agg(x, sep)          the concatenation, kept per group
+ *   mode(x), entropy(x)         the distinct set's entries with a count of
+ *                               rows each (entries in first-seen order:
+ *                               mode's tie rule, entropy's summation order)
  * Nulls are ignored by all (DuckDB): counts are 0 and the others NULL for a
  * group without values.
  */
@@ -58,6 +61,18 @@ bool td__aggx_by_vec(const td_aggx *x);
  * constant), row j being sel[j] (sel NULL: j), into groups G[j - j0]. */
 int td__aggx_add_vec(td_aggx *x, const uint32_t *G, const struct td_vec *in, const uint32_t *sel, int64_t j0,
                      int64_t j1, td_error *err);
+/* Whether x is a mode or entropy (a value -> count map per group). */
+bool td__aggx_counts(const td_aggx *x);
+/* td__aggx_add of m (> 0) rows of value v at once (a mode or entropy). */
+int td__aggx_add_count(td_aggx *x, uint32_t g, const td_value *v, uint64_t h, int64_t m, td_error *err);
+/* Whether x is a mode or entropy of integers, bools or doubles, whose
+ * values td__aggx_count_vec takes a column at a time. */
+bool td__aggx_counts_fixed(const td_aggx *x);
+/* td__aggx_add of rows j0 .. j1-1 of `in` (of x's input phys; not a
+ * constant), row j being sel[j] (sel NULL: j), into groups G[j - j0],
+ * H[j - j0] being each row's key hash. */
+int td__aggx_count_vec(td_aggx *x, const uint32_t *G, const uint64_t *H, const struct td_vec *in, const uint32_t *sel,
+                       int64_t j0, int64_t j1, td_error *err);
 /* Whether x is an approx_count_distinct, whose values td__aggx_add_hashes
  * takes by their hashes alone, a block at a time. */
 bool td__aggx_sketch(const td_aggx *x);

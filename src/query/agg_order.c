@@ -31,7 +31,7 @@ int td__check_list_agg(td_parser *p, const td_expr *e) {
                        "%s(): list results are not supported at offset %lld (nested types are not queryable; "
                        "string_agg joins values into a string)", e->name, (long long)e->pos);
   /* DuckDB aggregates of the families here that are not (yet) */
-  static const char *const later[] = {"mode", "entropy", "kurtosis_pop", "arg_max_n", "favg", "fsum", "bitstring_agg"};
+  static const char *const later[] = {"kurtosis_pop", "arg_max_n", "favg", "fsum", "bitstring_agg"};
   for (size_t i = 0; i < sizeof later / sizeof *later; i++)
     if (strcmp(e->name, later[i]) == 0)
       return td_err_at(p->err, TD_EPARSE, e->pos, "the aggregate %s() is not supported at offset %lld", e->name,

@@ -512,7 +512,7 @@ td_agg_kind td_agg_kind_from_name(const char *name) {
               {"covar_samp", TD_AGG_COVAR_SAMP}, {"corr", TD_AGG_CORR}, {"regr_slope", TD_AGG_REGR_SLOPE},
               {"regr_intercept", TD_AGG_REGR_INTERCEPT}, {"regr_r2", TD_AGG_REGR_R2}, {"regr_sxx", TD_AGG_REGR_SXX},
               {"regr_syy", TD_AGG_REGR_SYY}, {"regr_sxy", TD_AGG_REGR_SXY}, {"skewness", TD_AGG_SKEWNESS},
-              {"kurtosis", TD_AGG_KURTOSIS}};
+              {"kurtosis", TD_AGG_KURTOSIS}, {"mode", TD_AGG_MODE}, {"entropy", TD_AGG_ENTROPY}};
   for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++)
     if (strcasecmp(name, aggs[i].name) == 0) return aggs[i].kind;
   return TD_AGG_NONE;
@@ -573,6 +573,8 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
     case TD_AGG_BIT_AND:
     case TD_AGG_BIT_OR:
     case TD_AGG_BIT_XOR: return td_type_is_integer(in) ? in : TD_TYPE_NONE;
+    case TD_AGG_MODE: return in; /* every type: the value itself */
+    case TD_AGG_ENTROPY: return in == TD_TYPE_NONE ? TD_TYPE_NONE : TD_TYPE_FLOAT64;
     default: return TD_TYPE_NONE;
   }
 }

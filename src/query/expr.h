@@ -102,7 +102,11 @@ typedef enum td_agg_kind {
   TD_AGG_REGR_SXY,
   /* query/agg.c, one float64 input, DuckDB's power sums */
   TD_AGG_SKEWNESS,
-  TD_AGG_KURTOSIS
+  TD_AGG_KURTOSIS,
+  /* query/agg_more.h, a (value -> count) map per group: mode (the most
+   * frequent value, the first seen on ties) and entropy (log base 2) */
+  TD_AGG_MODE,
+  TD_AGG_ENTROPY
 } td_agg_kind;
 
 /* The aggregates of two inputs: arg_max & co. and the pair statistics. */

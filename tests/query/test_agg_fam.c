@@ -227,8 +227,8 @@ static void test_errors(void **state) {
   mt_mem_expect_error(&e, "SELECT product(s) FROM t", TD_ETYPE, "found utf8");
   mt_mem_expect_error(&e, "SELECT corr(i) FROM t", TD_ETYPE, "corr takes two arguments");
   mt_mem_expect_error(&e, "SELECT skewness(i, f) FROM t", TD_ETYPE, "skewness takes one argument");
-  mt_mem_expect_error(&e, "SELECT g, mode(s) FROM t GROUP BY g", TD_EPARSE, "the aggregate mode() is not supported");
-  mt_mem_expect_error(&e, "SELECT entropy(i) FROM t", TD_EPARSE, "the aggregate entropy() is not supported");
+  mt_mem_expect_error(&e, "SELECT g, favg(i) FROM t GROUP BY g", TD_EPARSE, "the aggregate favg() is not supported");
+  mt_mem_expect_error(&e, "SELECT kurtosis_pop(i) FROM t", TD_EPARSE, "the aggregate kurtosis_pop() is not supported");
   /* the C API: the value column is set for arg_max / arg_min only, once */
   td_error err;
   td_agg *a;

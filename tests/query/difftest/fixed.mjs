@@ -279,5 +279,13 @@ export function fixedQueries() {
     E(`SELECT try_strptime(s, '') AS a FROM {t}`, 'found an empty string'),
     E(`SELECT to_timestamp(CAST('nan' AS DOUBLE)) AS a`, 'out of the range'),
     R(`SELECT strptime('02/01/2024', ['%Y-%m-%d', '%d/%m/%Y']) AS a`, 'a list argument ([...]) of strptime is not supported'),
+    // mode (inputs without ties: DuckDB's parallel tie choice varies), entropy: NULLs skipped, -0.0 = 0.0, empty input
+    Q(`SELECT mode(b) AS a, mode(date_trunc('year', ts)) AS c, mode(CASE WHEN i > 0 THEN 1 WHEN i < 0 THEN -1 ELSE 0 END) AS e, mode(dec > 0) AS f FROM {t}`),
+    Q(`SELECT mode(d) AS a, mode(s) FILTER (WHERE id = 4) AS c, entropy(d) AS e, mode(d) + 1 AS f FROM {t} WHERE id > 3 AND id < 8`),
+    Q(`SELECT mode(k) AS a, mode(CAST(uid % 2 AS DECIMAL(10,2))) AS c, entropy(k) AS e, entropy(x) AS f, entropy(uid % 2) AS g FROM {u}`),
+    Q(`SELECT k AS k, entropy(id) AS a, entropy(b) AS c, entropy(s) AS e, entropy(dec) AS f, entropy(ts) AS g, mode(id > 0) AS h FROM {t} GROUP BY k`),
+    Q(`SELECT k AS k, mode(x) AS a, entropy(x) AS c FROM {u} GROUP BY k HAVING mode(uid) IS NOT NULL ORDER BY k NULLS FIRST`, true),
+    Q(`SELECT mode(id) AS a, entropy(id) AS c, mode(k) AS e, entropy(k) AS f FROM {t} WHERE id > 100`),
+    Q(`SELECT mode(id) AS a, entropy(k) AS c, mode(d) AS e FROM {e}`),
   ];
 }
