@@ -89,6 +89,8 @@ extern const td_func td__funcs_core[];
 extern const td_func td__funcs_string[];
 extern const td_func td__funcs_math[];
 extern const td_func td__funcs_time[];
+/* printf, format, typeof (func_format.c). */
+extern const td_func td__funcs_format[];
 /* The readers of live subqueries' slots (query/subq_live.c). */
 extern const td_func td__funcs_subq[];
 

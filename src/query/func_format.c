@@ -1,0 +1,537 @@
+/*
+ * query/func_format.c - printf / format, which lay values out by a format
+ * string as DuckDB's (fmt library's) printf and format do, and typeof, the
+ * DuckDB name of an argument's type.
+ *
+ * Both format syntaxes parse into one directive (fmt_spec) that one renderer
+ * (put_arg) lays out: an argument is an integer (signed or unsigned), a
+ * double (FLOAT, DOUBLE and DECIMAL, which DuckDB formats as doubles), a
+ * boolean or text (VARCHAR, and any other type as CAST(x AS VARCHAR) prints
+ * it).  The format is read again for each row: it is short, and a constant
+ * one costs a few comparisons per directive.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "formats/reader.h"
+#include "query/func.h"
+#include "query/inset.h"
+#include "query/scalar.h"
+#include "tabledata/keys.h"
+#include "util/alloc.h"
+#include "util/decimal.h"
+#include "util/error.h"
+
+/* Widths and precisions above this are refused (DuckDB would build the
+ * string: a billion-character width is a mistake, not a layout). */
+#define FMT_MAX_WIDTH 100000
+
+typedef struct fmt_spec {
+  int64_t arg;  /* argument index, 1-based among the arguments after the format */
+  char fill;    /* padding byte */
+  char align;   /* '<', '>', '^' or 0 (the default of the value's kind) */
+  char sign;    /* '+', ' ' or 0 */
+  bool alt;     /* '#' */
+  bool zero;    /* '0': pad numbers with zeros after the sign */
+  char group;   /* ',' or '_' (format) or 0 */
+  int64_t width, prec; /* -1: none */
+  char type;    /* conversion letter, 0 for none (format's "{}") */
+} fmt_spec;
+
+/* The state of one call: the node (for messages), the format text and which
+ * syntax. */
+typedef struct fmt_ctx {
+  const td_expr *e;
+  const char *f;
+  size_t n;
+  bool is_printf;
+  int64_t n_args; /* arguments after the format */
+  int64_t auto_next; /* the automatic arguments taken */
+  size_t at;      /* where the directive being read starts */
+  int indexing;   /* 0 unknown, 1 automatic, 2 manual */
+} fmt_ctx;
+
+static int fmt_error(const fmt_ctx *c, size_t at, const char *what, td_error *err) {
+  return td_err_at(err, TD_ETYPE, c->e->pos, "%s: %s (at byte %zu of the format) at offset %lld", c->e->fn->name, what,
+                   at, (long long)c->e->pos);
+}
+
+/* Reads a decimal number at f[*i] (at least one digit there); refuses more
+ * than FMT_MAX_WIDTH. */
+static int read_num(const fmt_ctx *c, size_t *i, int64_t *out, const char *what, td_error *err) {
+  int64_t x = 0;
+  size_t at = *i;
+  while (*i < c->n && c->f[*i] >= '0' && c->f[*i] <= '9') {
+    if (x <= FMT_MAX_WIDTH) x = x * 10 + (c->f[*i] - '0');
+    (*i)++;
+  }
+  if (x > FMT_MAX_WIDTH) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "a %s of more than %d is not supported", what, FMT_MAX_WIDTH);
+    return fmt_error(c, at, msg, err);
+  }
+  *out = x;
+  return TD_OK;
+}
+
+/* Picks the argument of a directive: `manual` >= 1 names it, 0 takes the
+ * next one. */
+static int pick_arg(fmt_ctx *c, int64_t manual, size_t at, fmt_spec *s, td_error *err) {
+  int mode = manual ? 2 : 1;
+  if (c->indexing && c->indexing != mode)
+    return fmt_error(c, at, manual ? "cannot switch from automatic to manual argument indexing"
+                                   : "cannot switch from manual to automatic argument indexing", err);
+  c->indexing = mode;
+  s->arg = manual ? manual : ++c->auto_next;
+  if (s->arg > c->n_args) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "the format wants argument %lld after the format, found %lld", (long long)s->arg,
+             (long long)c->n_args);
+    return fmt_error(c, at, msg, err);
+  }
+  return TD_OK;
+}
+
+/* A printf directive at f[*i] (just past '%'). */
+static int parse_printf(fmt_ctx *c, size_t *i, fmt_spec *s, td_error *err) {
+  size_t at = *i - 1, j = *i;
+  int64_t manual = 0;
+  while (j < c->n && c->f[j] >= '0' && c->f[j] <= '9') j++;
+  if (j > *i && j < c->n && c->f[j] == '$') { /* %2$s */
+    int rc = read_num(c, i, &manual, "argument index", err);
+    if (rc) return rc;
+    if (manual == 0) return fmt_error(c, at, "argument index 0 is out of range (they start at 1)", err);
+    (*i)++;
+  }
+  for (; *i < c->n; (*i)++) {
+    char f = c->f[*i];
+    if (f == '-') s->align = '<';
+    else if (f == '+') s->sign = '+';
+    else if (f == ' ') s->sign = s->sign ? s->sign : ' ';
+    else if (f == '#') s->alt = true;
+    else if (f == '0') s->zero = true;
+    else break;
+  }
+  if (*i < c->n && c->f[*i] == '*') return fmt_error(c, *i, "a '*' width or precision is not supported", err);
+  if (*i < c->n && c->f[*i] >= '1' && c->f[*i] <= '9') {
+    int rc = read_num(c, i, &s->width, "width", err);
+    if (rc) return rc;
+  }
+  if (*i < c->n && c->f[*i] == '.') {
+    (*i)++;
+    if (*i < c->n && c->f[*i] == '*') return fmt_error(c, *i, "a '*' width or precision is not supported", err);
+    int rc = read_num(c, i, &s->prec, "precision", err);
+    if (rc) return rc;
+  }
+  while (*i < c->n && strchr("hlLjzt", c->f[*i])) (*i)++; /* length modifiers: every integer is 64-bit here */
+  if (*i >= c->n) return fmt_error(c, at, "a '%' ends the format without a conversion (write '%%' for a percent sign)", err);
+  char t = c->f[(*i)++];
+  if (!strchr("diuxXocsfFeEgGaA", t)) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "expected a conversion (one of diuxXocsfFeEgGaA), found '%c'", t);
+    return fmt_error(c, *i - 1, msg, err);
+  }
+  s->type = t == 'i' ? 'd' : t;
+  if (s->align == '<') s->zero = false;
+  return pick_arg(c, manual, at, s, err);
+}
+
+/* A format replacement field at f[*i] (just past '{'). */
+static int parse_format(fmt_ctx *c, size_t *i, fmt_spec *s, td_error *err) {
+  size_t at = *i - 1;
+  int64_t manual = 0;
+  if (*i < c->n && c->f[*i] >= '0' && c->f[*i] <= '9') {
+    int rc = read_num(c, i, &manual, "argument index", err);
+    if (rc) return rc;
+    manual++; /* {0} is the first */
+  }
+  if (*i < c->n && c->f[*i] != ':' && c->f[*i] != '}')
+    return fmt_error(c, *i, "named arguments and conversions ({name}, {!r}) are not supported", err);
+  int rc = pick_arg(c, manual, at, s, err);
+  if (rc) return rc;
+  if (*i < c->n && c->f[*i] == ':') {
+    (*i)++;
+    const char *f = c->f;
+    size_t n = c->n;
+    if (*i + 1 < n && strchr("<>^", f[*i + 1]) && f[*i] != '{' && f[*i] != '}') { /* fill and align */
+      if ((unsigned char)f[*i] >= 0x80) return fmt_error(c, *i, "a fill character must be ASCII", err);
+      s->fill = f[*i];
+      s->align = f[*i + 1];
+      *i += 2;
+    } else if (*i < n && strchr("<>^", f[*i])) {
+      s->align = f[(*i)++];
+    }
+    if (*i < n && (f[*i] == '+' || f[*i] == '-' || f[*i] == ' ')) s->sign = f[(*i)++] == '-' ? 0 : f[*i - 1];
+    if (*i < n && f[*i] == '#') s->alt = true, (*i)++;
+    if (*i < n && f[*i] == '0') s->zero = !s->align, (*i)++;
+    if (*i < n && f[*i] == '{') return fmt_error(c, *i, "a nested {} width or precision is not supported", err);
+    if (*i < n && f[*i] >= '1' && f[*i] <= '9' && (rc = read_num(c, i, &s->width, "width", err))) return rc;
+    if (*i < n && (f[*i] == ',' || f[*i] == '_')) s->group = f[(*i)++];
+    if (*i < n && f[*i] == '.') {
+      (*i)++;
+      if (*i < n && f[*i] == '{') return fmt_error(c, *i, "a nested {} width or precision is not supported", err);
+      if (!(*i < n && f[*i] >= '0' && f[*i] <= '9')) return fmt_error(c, *i, "expected digits after '.'", err);
+      if ((rc = read_num(c, i, &s->prec, "precision", err))) return rc;
+    }
+    if (*i < n && f[*i] == 'L') (*i)++; /* locale: DuckDB's is "C" */
+    if (*i < n && strchr("dxXobBcsfFeEgGaA", f[*i])) s->type = f[(*i)++];
+  }
+  if (*i >= c->n || c->f[*i] != '}') return fmt_error(c, *i, "missing '}' in format string", err);
+  (*i)++;
+  return TD_OK;
+}
+
+/* ---- rendering ---- */
+
+static size_t utf8_count(const char *s, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) k += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return k;
+}
+
+static int put_fill(td_fbuf *buf, char fill, int64_t k, td_error *err) {
+  char run[64];
+  memset(run, fill, sizeof run);
+  for (; k > 0; k -= (int64_t)sizeof run) {
+    int rc = td__fbuf_put(buf, run, k < (int64_t)sizeof run ? (size_t)k : sizeof run, err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+/* Lays out sign + prefix + body (the body `chars` characters wide) in the
+ * spec's width: zeros after the prefix for '0', else the fill by alignment
+ * (`right` when the spec names none). */
+static int put_padded(const fmt_spec *s, const char *pre, const char *body, size_t len, size_t chars, bool right,
+                      bool zero_ok, td_fbuf *buf, td_error *err) {
+  size_t pl = strlen(pre);
+  int64_t pad = s->width > (int64_t)(pl + chars) ? s->width - (int64_t)(pl + chars) : 0;
+  char align = s->align ? s->align : right ? '>' : '<';
+  if (s->zero && zero_ok) align = '=';
+  int64_t left = align == '>' ? pad : align == '^' ? pad / 2 : 0;
+  int rc = align == '=' ? TD_OK : put_fill(buf, s->fill, left, err);
+  if (!rc) rc = td__fbuf_put(buf, pre, pl, err);
+  if (!rc && align == '=') rc = put_fill(buf, '0', pad, err);
+  if (!rc) rc = td__fbuf_put(buf, body, len, err);
+  if (!rc && align != '=') rc = put_fill(buf, s->fill, pad - left, err);
+  return rc;
+}
+
+/* Digits d (n of them) with a separator every three from the right. */
+static size_t group_digits(const char *d, size_t n, char sep, char *out) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i && (n - i) % 3 == 0) out[k++] = sep;
+    out[k++] = d[i];
+  }
+  return k;
+}
+
+static int type_error(const fmt_ctx *c, const fmt_spec *s, const char *kind, td_error *err) {
+  const td_expr *a = c->e->args[s->arg];
+  char t[2] = {s->type, 0};
+  return td_err_at(err, TD_ETYPE, c->e->pos,
+                   "%s: invalid type specifier \"%s\" for formatting argument %lld, found %s (%s) at offset %lld",
+                   c->e->fn->name, t, (long long)s->arg + 1, td_type_name(a->type), kind, (long long)c->e->pos);
+}
+
+/* An integer: magnitude m, negative when neg. */
+static int put_int(const fmt_ctx *c, const fmt_spec *s, bool neg, uint64_t m, td_fbuf *buf, td_error *err) {
+  char t = s->type ? s->type : 'd';
+  if (!strchr("duxXobBc", t)) return type_error(c, s, "an integer", err);
+  if (!c->is_printf && s->prec >= 0) return fmt_error(c, c->at, "precision not allowed for an integer argument", err);
+  if (t == 'c') {
+    if (!c->is_printf) return type_error(c, s, "an integer", err);
+    char ch = (char)(neg ? (uint64_t)0 - m : m); /* %c writes one byte, as DuckDB */
+    if ((unsigned char)ch >= 0x80)
+      return td_err_at(err, TD_ETYPE, c->e->pos,
+                       "printf: %%c writes one byte and %lld is not an ASCII character (use chr() for a code point) at "
+                       "offset %lld", (long long)(neg ? -(int64_t)(m - 1) - 1 : (int64_t)m), (long long)c->e->pos);
+    return put_padded(s, "", &ch, 1, 1, true, false, buf, err);
+  }
+  if (c->is_printf && t != 'd' && neg) { /* printf's %u %x %o read the bits as unsigned */
+    m = (uint64_t)0 - m;
+    neg = false;
+  }
+  if (t == 'u') t = 'd';
+  char digits[72], body[128];
+  const char *set = t == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+  unsigned base = t == 'd' ? 10 : t == 'x' || t == 'X' ? 16 : t == 'o' ? 8 : 2;
+  size_t n = 0;
+  do digits[sizeof digits - ++n] = set[m % base], m /= base;
+  while (m);
+  const char *d = digits + sizeof digits - n;
+  char pre[8];
+  size_t pl = 0;
+  if (neg) pre[pl++] = '-';
+  else if (s->sign) pre[pl++] = s->sign;
+  if (s->alt && t != 'd' && !(n == 1 && d[0] == '0')) {
+    pre[pl++] = '0';
+    if (t != 'o') pre[pl++] = t;
+  }
+  pre[pl] = 0;
+  if (s->group) {
+    if (t != 'd') return fmt_error(c, c->at, "a thousands separator with a non-decimal integer is not supported", err);
+    n = group_digits(d, n, s->group, body);
+    d = body;
+  }
+  /* printf's precision: at least that many digits (the '0' flag is ignored then) */
+  if (s->prec > (int64_t)n) {
+    fmt_spec z = *s;
+    z.zero = false;
+    size_t mark = buf->len;
+    int rc = td__fbuf_put(buf, pre, pl, err);
+    if (!rc) rc = put_fill(buf, '0', s->prec - (int64_t)n, err);
+    if (!rc) rc = td__fbuf_put(buf, d, n, err);
+    if (rc) return rc;
+    /* lay the whole number out again in the width */
+    size_t len = buf->len - mark;
+    char *tmp = td_malloc(len);
+    if (!tmp) return td_err_nomem(err, "formatting a number");
+    memcpy(tmp, buf->p + mark, len);
+    buf->len = mark;
+    rc = put_padded(&z, "", tmp, len, len, true, false, buf, err);
+    td_free(tmp);
+    return rc;
+  }
+  return put_padded(s, pre, d, n, n, true, true, buf, err);
+}
+
+/* A double. */
+static int put_double(const fmt_ctx *c, const fmt_spec *s, double x, td_fbuf *buf, td_error *err) {
+  char t = s->type;
+  if (t ? !strchr("fFeEgGaA", t) : c->is_printf) return type_error(c, s, "a floating-point number", err);
+  bool neg = signbit(x) && !isnan(x);
+  double m = fabs(x);
+  size_t mark = buf->len;
+  int rc;
+  if (!t && s->prec < 0) { /* the shortest text, as CAST(x AS VARCHAR) */
+    td_value v = td_value_double(TD_TYPE_FLOAT64, m), out;
+    rc = td__cast_value(&v, TD_TYPE_UTF8, &out, buf, c->e->pos, err);
+  } else {
+    char f[16];
+    int fl = 0;
+    f[fl++] = '%';
+    if (s->alt || !t) f[fl++] = '#'; /* fmt's "{:.3}" keeps trailing zeros */
+    bool hex = (t == 'a' || t == 'A') && s->prec < 0; /* %a: all the digits it needs */
+    f[fl++] = '.', f[fl++] = '*';
+    f[fl++] = t ? t : 'g';
+    f[fl] = 0;
+    int prec = s->prec >= 0 ? (int)s->prec : 6;
+    if (hex) memcpy(f + fl - 3, f + fl - 1, 2);
+    int want = hex ? snprintf(NULL, 0, f, m) : snprintf(NULL, 0, f, prec, m);
+    rc = want < 0 ? td_err(err, TD_EINVAL, "cannot format %g", m) : td__fbuf_put(buf, "", (size_t)want + 1, err);
+    if (!rc) {
+      if (hex) snprintf(buf->p + mark, (size_t)want + 1, f, m);
+      else snprintf(buf->p + mark, (size_t)want + 1, f, prec, m);
+      buf->len = mark + (size_t)want;
+      if (!t && !s->alt && buf->p[buf->len - 1] == '.') buf->len--;
+    }
+  }
+  if (rc) return rc;
+  size_t len = buf->len - mark;
+  char *tmp = td_malloc(len + len / 3 + 1);
+  if (!tmp) return td_err_nomem(err, "formatting a number");
+  memcpy(tmp, buf->p + mark, len);
+  buf->len = mark;
+  if (s->group) { /* separators in the integer digits */
+    size_t k = 0;
+    while (k < len && tmp[k] >= '0' && tmp[k] <= '9') k++;
+    char *g = td_malloc(len + len / 3 + 1);
+    if (!g) {
+      td_free(tmp);
+      return td_err_nomem(err, "formatting a number");
+    }
+    size_t gl = group_digits(tmp, k, s->group, g);
+    memcpy(g + gl, tmp + k, len - k);
+    len = gl + len - k;
+    memcpy(tmp, g, len);
+    td_free(g);
+  }
+  char pre[2] = {neg ? '-' : s->sign, 0};
+  rc = put_padded(s, pre, tmp, len, len, true, isfinite(x), buf, err);
+  td_free(tmp);
+  return rc;
+}
+
+/* Text (s, n bytes). */
+static int put_text(const fmt_ctx *c, const fmt_spec *s, const char *p, size_t n, td_fbuf *buf, td_error *err) {
+  if (s->type && s->type != 's') return type_error(c, s, "a string", err);
+  if (s->zero && !c->is_printf) return fmt_error(c, c->at, "a '0' flag requires a numeric argument", err);
+  size_t chars = utf8_count(p, n);
+  if (s->prec >= 0 && (int64_t)chars > s->prec) { /* the first prec characters */
+    size_t k = 0, seen = 0;
+    for (; k < n; k++) {
+      if (((unsigned char)p[k] & 0xC0) != 0x80 && seen++ == (size_t)s->prec) break;
+    }
+    n = k;
+    chars = (size_t)s->prec;
+  }
+  fmt_spec z = *s;
+  z.zero = false;
+  return put_padded(&z, "", p, n, chars, c->is_printf, false, buf, err);
+}
+
+/* Argument a laid out by directive s. */
+static int put_arg(const fmt_ctx *c, const fmt_spec *s, const td_value *a, td_fbuf *buf, td_error *err) {
+  td_type_id t = a->type;
+  if (t == TD_TYPE_BOOL) {
+    if (!s->type && !c->is_printf) return put_text(c, s, a->v.b ? "true" : "false", a->v.b ? 4 : 5, buf, err);
+    if (s->type == 's' && c->is_printf) return put_text(c, s, a->v.b ? "true" : "false", a->v.b ? 4 : 5, buf, err);
+    return put_int(c, s, false, a->v.b, buf, err);
+  }
+  if (t == TD_TYPE_UINT64) return put_int(c, s, false, a->v.u, buf, err);
+  if (td_type_is_integer(t)) return put_int(c, s, a->v.i < 0, a->v.i < 0 ? (uint64_t)0 - (uint64_t)a->v.i : (uint64_t)a->v.i, buf, err);
+  if (td_type_is_float(t) || t == TD_TYPE_DECIMAL128) return put_double(c, s, td__value_double(a), buf, err);
+  if (td_type_is_text(t)) return put_text(c, s, a->v.s.ptr, a->v.s.len, buf, err);
+  /* other types: as they print (a BLOB as \xHH escapes, as DuckDB) */
+  td_fbuf tmp = {0};
+  int rc;
+  if (td_type_is_binary(t)) {
+    size_t want = td_binary_format(a->v.s.ptr, a->v.s.len, NULL, 0);
+    rc = td__fbuf_put(&tmp, "", want + 1, err);
+    if (!rc) tmp.len = td_binary_format(a->v.s.ptr, a->v.s.len, tmp.p, want + 1);
+  } else {
+    td_value out;
+    rc = td__cast_value(a, TD_TYPE_UTF8, &out, &tmp, c->e->pos, err);
+    if (!rc && td_type_is_timestamp(t) && c->e->args[s->arg]->tz) rc = td__fbuf_put(&tmp, "+00", 3, err); /* UTC */
+  }
+  if (!rc) rc = put_text(c, s, tmp.p ? tmp.p : "", tmp.len, buf, err);
+  td_free(tmp.p);
+  return rc;
+}
+
+static int row_format(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  fmt_ctx c = {.e = e, .f = a[0].v.s.ptr, .n = a[0].v.s.len, .is_printf = e->fn->name[0] != 'f', .n_args = e->n_args - 1};
+  size_t from = buf->len, lit = 0;
+  char open = c.is_printf ? '%' : '{';
+  for (size_t i = 0; i < c.n;) {
+    char ch = c.f[i];
+    if (ch != open && (c.is_printf || ch != '}')) {
+      i++;
+      continue;
+    }
+    int rc = td__fbuf_put(buf, c.f + lit, i - lit, err);
+    if (rc) return rc;
+    if (i + 1 < c.n && c.f[i + 1] == ch) { /* %% {{ }} */
+      rc = td__fbuf_put(buf, &ch, 1, err);
+      i += 2;
+    } else if (ch == '}') {
+      return fmt_error(&c, i, "unmatched '}' in format string (write '}}' for a brace)", err);
+    } else {
+      fmt_spec s = {.fill = ' ', .width = -1, .prec = -1};
+      c.at = i++;
+      rc = c.is_printf ? parse_printf(&c, &i, &s, err) : parse_format(&c, &i, &s, err);
+      if (!rc) rc = put_arg(&c, &s, &a[s.arg], buf, err);
+    }
+    if (rc) return rc;
+    lit = i;
+  }
+  int rc = td__fbuf_put(buf, c.f + lit, c.n - lit, err);
+  if (rc) return rc;
+  if (c.is_printf && !td_utf8_valid(buf->p + from, (int64_t)(buf->len - from)))
+    return td_err_at(err, TD_ETYPE, e->pos, "printf: the result is not valid UTF-8 at offset %lld", (long long)e->pos);
+  td__fbuf_value(buf, from, out);
+  return TD_OK;
+}
+
+static int bind_format(td_expr *e, td_error *err) {
+  int rc = td__func_want_str(e, 0, err);
+  for (int64_t i = 1; !rc && i < e->n_args; i++) /* an INTERVAL prints as one ("3 days") */
+    if (td__is_interval(e->args[i]) && !td_type_is_duration(e->args[i]->type)) rc = td__interval_as_span(e->args[i], err);
+  if (rc) return rc;
+  e->type = TD_TYPE_UTF8;
+  return TD_OK;
+}
+
+/* ---- typeof ---- */
+
+/* DuckDB's name of a node's type ("DECIMAL(18,3)" from its "p,s"). */
+static const char *duck_type_name(const td_expr *a, char *tmp, size_t size) {
+  switch (a->type) {
+    case TD_TYPE_NONE: return "NULL"; /* DuckDB 1.x; the .venv's 2.0.1 says "\"NULL\"" */
+    case TD_TYPE_BOOL: return "BOOLEAN";
+    case TD_TYPE_INT8: return "TINYINT";
+    case TD_TYPE_INT16: return "SMALLINT";
+    case TD_TYPE_INT32: return "INTEGER";
+    case TD_TYPE_INT64: return "BIGINT";
+    case TD_TYPE_UINT8: return "UTINYINT";
+    case TD_TYPE_UINT16: return "USMALLINT";
+    case TD_TYPE_UINT32: return "UINTEGER";
+    case TD_TYPE_UINT64: return "UBIGINT";
+    case TD_TYPE_FLOAT32: return "FLOAT";
+    case TD_TYPE_FLOAT64: return "DOUBLE";
+    case TD_TYPE_UTF8:
+    case TD_TYPE_LARGE_UTF8: return "VARCHAR";
+    case TD_TYPE_BINARY:
+    case TD_TYPE_LARGE_BINARY: return "BLOB";
+    case TD_TYPE_DATE32:
+    case TD_TYPE_DATE64: return "DATE";
+    case TD_TYPE_TIMESTAMP:
+    case TD_TYPE_TIMESTAMP_US: return a->tz ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP";
+    case TD_TYPE_TIMESTAMP_S: return a->tz ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP_S";
+    case TD_TYPE_TIMESTAMP_MS: return a->tz ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP_MS";
+    case TD_TYPE_TIME32_S:
+    case TD_TYPE_TIME32_MS:
+    case TD_TYPE_TIME64_US:
+    case TD_TYPE_TIME64_NS: return "TIME";
+    case TD_TYPE_DURATION_S:
+    case TD_TYPE_DURATION_MS:
+    case TD_TYPE_DURATION_US:
+    case TD_TYPE_DURATION_NS: return "INTERVAL";
+    case TD_TYPE_DECIMAL128: snprintf(tmp, size, "DECIMAL(%s)", a->tz ? a->tz : "38,0"); return tmp;
+  }
+  return "UNKNOWN";
+}
+
+static bool has_aggregate(const td_expr *e) {
+  if (e->kind == TD_EXPR_CALL && td_agg_kind_from_name(e->name) != TD_AGG_NONE) return true;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (has_aggregate(e->args[i])) return true;
+  return false;
+}
+
+/* The argument becomes a typed null literal (its type and type parameter
+ * kept), so the binder folds typeof(x) into a constant: no per-row work and
+ * no read of x's column.  An argument holding an aggregate stays (the
+ * planner computes it). */
+static int bind_typeof(td_expr *e, td_error *err) {
+  (void)err;
+  e->type = TD_TYPE_UTF8;
+  td_expr *a = e->args[0];
+  if (td__is_interval(a)) a->type = TD_TYPE_DURATION_NS; /* named INTERVAL, whatever its unit */
+  if (a->kind == TD_EXPR_LITERAL || has_aggregate(a)) return TD_OK;
+  for (int64_t i = 0; i < a->n_args; i++) td_expr_free(a->args[i]);
+  a->n_args = 0;
+  if (a->fn_state && a->fn && a->fn->release) a->fn->release(a->fn_state);
+  a->fn_state = NULL;
+  a->fn = NULL;
+  td__in_set_free(a->in_set);
+  a->in_set = NULL;
+  a->kind = TD_EXPR_LITERAL;
+  a->op = TD_OP_NONE;
+  a->column = -1;
+  a->lit = td_value_null(a->type);
+  a->height = 1;
+  e->height = 2;
+  return TD_OK;
+}
+
+static int row_typeof(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
+  (void)a;
+  char tmp[48];
+  const char *name = duck_type_name(e->args[0], tmp, sizeof tmp);
+  size_t from = buf->len;
+  int rc = td__fbuf_put(buf, name, strlen(name), err);
+  if (!rc) td__fbuf_value(buf, from, out);
+  return rc;
+}
+
+const td_func td__funcs_format[] = {
+    TD_FN("printf", 1, -1, bind_format, row_format, true, false),
+    TD_FN("sprintf", 1, -1, bind_format, row_format, true, false),
+    TD_FN("format", 1, -1, bind_format, row_format, true, false),
+    TD_FN("typeof", 1, 1, bind_typeof, row_typeof, false, false),
+    {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};
