@@ -1,0 +1,297 @@
+/*
+ * tests/query/test_query_format.c - printf / sprintf, format and typeof
+ * (query/func_format.c): every printf directive and flag, format's fields
+ * and specs, widths and precisions (UTF-8 counted in characters), NULLs,
+ * INT64_MIN, NaN and infinities, the errors with their messages, and typeof
+ * folded to a constant.  Answers are DuckDB 1.x's (checked against it; the
+ * SQL difftest compares the same forms live).
+ */
+#include <string.h>
+
+#include "query/expr.h"
+#include "tabledata.h"
+#include "test.h"
+#include "arrow/array.h"
+#include "util/alloc.h"
+#include "util/decimal.h"
+
+/* Columns: s utf8, i int64, f float64, n int64 (null), d decimal(18,3), ts timestamp (UTC). */
+static td_schema S;
+static td_value ROW[6];
+
+static int setup(void **state) {
+  (void)state;
+  td_schema_init(&S);
+  td_schema_add(&S, "s", TD_TYPE_UTF8, NULL, true, NULL);
+  td_schema_add(&S, "i", TD_TYPE_INT64, NULL, true, NULL);
+  td_schema_add(&S, "f", TD_TYPE_FLOAT64, NULL, true, NULL);
+  td_schema_add(&S, "n", TD_TYPE_INT64, NULL, true, NULL);
+  td_schema_add(&S, "d", TD_TYPE_DECIMAL128, "18,3", true, NULL);
+  td_schema_add(&S, "ts", TD_TYPE_TIMESTAMP, "UTC", true, NULL);
+  ROW[0] = td_value_str("héllo");
+  ROW[1] = td_value_int(TD_TYPE_INT64, INT64_MIN);
+  ROW[2] = td_value_double(TD_TYPE_FLOAT64, -1234.5678);
+  ROW[3] = td_value_null(TD_TYPE_INT64);
+  ROW[4] = td_dec_value(18, 3, 12345);
+  ROW[5] = td_value_int(TD_TYPE_TIMESTAMP, 1704205806500000000LL); /* 2024-01-02 14:30:06.5 */
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  td_schema_reset(&S);
+  return 0;
+}
+
+/* Evaluates `text` over ROW: its text (NULL for a null) must be `want`. */
+static void check(const char *text, const char *want) {
+  td_error err;
+  td_expr *e, *b;
+  TD_ASSERT_OK(td_expr_parse(text, strlen(text), &e, &err), &err);
+  int rc = td_expr_bind(e, &S, 0, &b, &err);
+  if (rc) fail_msg("bind '%s': %s", text, err.message);
+  td_value v;
+  rc = td_expr_eval_row(b, ROW, &v, &err);
+  if (rc) fail_msg("eval '%s': %s", text, err.message);
+  if (b->type != TD_TYPE_UTF8) fail_msg("'%s' has type %s", text, td_type_name(b->type));
+  if (!want != v.is_null) fail_msg("'%s': null %d, expected %d", text, v.is_null, !want);
+  if (want && (v.v.s.len != strlen(want) || memcmp(v.v.s.ptr, want, v.v.s.len) != 0))
+    fail_msg("'%s' = '%.*s', expected '%s'", text, (int)v.v.s.len, v.v.s.ptr, want);
+  td_expr_free(b);
+  td_expr_free(e);
+}
+
+/* `text` fails (when evaluated) with a message containing msg. */
+static void check_error(const char *text, const char *msg) {
+  td_error err;
+  td_expr *e = NULL, *b = NULL;
+  TD_ASSERT_OK(td_expr_parse(text, strlen(text), &e, &err), &err);
+  int rc = td_expr_bind(e, &S, 0, &b, &err);
+  if (!rc) {
+    td_value v;
+    rc = td_expr_eval_row(b, ROW, &v, &err);
+  }
+  if (rc != TD_ETYPE) fail_msg("'%s': expected TD_ETYPE, got %d (%s)", text, rc, rc ? err.message : "");
+  TD_ASSERT_CONTAINS(err.message, msg);
+  td_expr_free(b);
+  td_expr_free(e);
+}
+
+static void test_printf(void **state) {
+  (void)state;
+  check("printf('%d|%i|%5d|%-5d|%05d|%+d|% d|% 05d', 42, 42, 42, 42, 42, 42, 42, 3)",
+        "42|42|   42|42   |00042|+42| 42| 0003");
+  check("printf('%x %X %o %#x %#X %#o %#o %#x', 255, 255, 8, 255, 255, 8, 0, 0)", "ff FF 10 0xff 0XFF 010 0 0");
+  check("printf('%u %x', -5, -1)", "18446744073709551611 ffffffffffffffff");
+  check("printf('%d', i)", "-9223372036854775808");
+  check("printf('%x', i)", "8000000000000000");
+  check("printf('%.3d|%8.3d|%-6.2d|%.d', 5, -5, 7, 0)", "005|    -005|07    |0");
+  check("printf('%ld %lld %hd', 1, 2, 3)", "1 2 3");
+  check("printf('%c%c|%3c|', 72, 105, 66)", "Hi|  B|");
+  check("printf('%f|%.2f|%10.3f|%-10.1f|%+.1f|%08.2f', f, f, f, f, 2.25, f)",
+        "-1234.567800|-1234.57| -1234.568|-1234.6   |+2.2|-1234.57");
+  check("printf('%e|%E|%.2e|%g|%G|%#g', f, f, 1e-7, 0.0001, 1e-5, 1.0)", "-1.234568e+03|-1.234568E+03|1.00e-07|0.0001|1E-05|1.00000");
+  check("printf('%F', 1.5)", "1.500000");
+  check("printf('%a|%.2A', 1.0, 0.5)", "0x1p+0|0X1.00P-1");
+  check("printf('%f|%5.1f|%F|%+f|%e', 'nan'::double, 'nan'::double, 'inf'::double, 'nan'::double, '-inf'::double)",
+        "nan|  nan|INF|+nan|-inf");
+  check("printf('%.1f|%.4f', d, d)", "12.3|12.3450"); /* a decimal formats as its double */
+  check("printf('%s|%10s|%-10s|%.2s|%.9s|', s, s, s, s, s)", "héllo|     héllo|héllo     |hé|héllo|");
+  check("printf('%s %d %5s', true, true, false)", "true 1 false");
+  check("printf('%s|%s', ts, DATE '2024-01-02')", "2024-01-02 14:30:06.5+00|2024-01-02");
+  check("printf('%s', CAST('a\\xAA' AS BLOB))", "a\\xAA");
+  check("printf('%s', INTERVAL 90 MINUTE)", "01:30:00");
+  check("printf('100%% %s', 'sure')", "100% sure");
+  check("printf('%2$s %1$s %2$s', 'a', 'b')", "b a b");
+  check("printf('%d', 1, 2)", "1"); /* extra arguments are ignored */
+  check("printf('no directives')", "no directives");
+  check("printf('')", "");
+  check("sprintf('%03d', 7)", "007");
+  check("printf('%d', n)", NULL);
+  check("printf('%d', 1, n)", NULL);
+  check("printf(NULL, 1)", NULL);
+  check("printf(CAST(NULL AS VARCHAR))", NULL);
+}
+
+static void test_printf_errors(void **state) {
+  (void)state;
+  check_error("printf('%d', 'x')", "printf: invalid type specifier \"d\" for formatting argument 2, found utf8");
+  check_error("printf('%s', 42)", "invalid type specifier \"s\" for formatting argument 2, found int64");
+  check_error("printf('%d', 1.5)", "invalid type specifier \"d\" for formatting argument 2, found float64");
+  check_error("printf('%f', 2)", "invalid type specifier \"f\"");
+  check_error("printf('%s', d)", "found decimal128");
+  check_error("printf('%c', 'a')", "invalid type specifier \"c\"");
+  check_error("printf('%d %d', 1)", "the format wants argument 2 after the format, found 1 (at byte 3 of the format)");
+  check_error("printf('%d')", "the format wants argument 1 after the format, found 0");
+  check_error("printf('abc%')", "a '%' ends the format without a conversion (write '%%' for a percent sign) (at byte 3");
+  check_error("printf('%5', 1)", "ends the format without a conversion");
+  check_error("printf('%q', 1)", "expected a conversion (one of diuxXocsfFeEgGaA), found 'q'");
+  check_error("printf('%*d', 5, 3)", "a '*' width or precision is not supported");
+  check_error("printf('%.*f', 2, 1.5)", "a '*' width or precision is not supported");
+  check_error("printf('%1$s %s', 'a')", "cannot switch from manual to automatic argument indexing");
+  check_error("printf('%0$s', 'a')", "argument index 0 is out of range");
+  check_error("printf('%3$s', 'a')", "the format wants argument 3");
+  check_error("printf('%1000000000d', 1)", "a width of more than 100000 is not supported");
+  check_error("printf('%.99999999999999999999f', 1.5)", "a precision of more than 100000 is not supported");
+  check_error("printf('%c', 233)", "%c writes one byte and 233 is not an ASCII character");
+  check_error("printf(1)", "printf expects a string as argument 1, found int64");
+  check_error("printf()", "printf expects at least 1 argument");
+}
+
+static void test_format(void **state) {
+  (void)state;
+  check("format('{}-{}', s, 42)", "héllo-42");
+  check("format('{1} {0} {1}', 'a', 'b')", "b a b");
+  check("format('{{}} {{{}}} }}', 5)", "{} {5} }");
+  check("format('{:.2f}|{:10.3f}|{:<10.1f}|{:^10.1f}|{:+.1f}|{:08.3f}', f, f, f, f, 2.25, -3.14159)",
+        "-1234.57| -1234.568|-1234.6   | -1234.6  |+2.2|-003.142");
+  check("format('{:>10}|{:<5}|{:^7}|{:*^9}|{:-<4}|{:>7}|{:^6}', 'ab', 'cd', 'ef', 'ab', 'x', s, s)",
+        "        ab|cd   |  ef   |***ab****|x---|  héllo|héllo ");
+  check("format('{:05d}|{:5}|{:<5}|{:^5}|{:02}|{:+d}|{: d}', 42, 42, 42, 42, 5, 5, 5)", "00042|   42|42   | 42  |05|+5| 5");
+  check("format('{:x} {:X} {:#x} {:o} {:#o} {:b} {:#b} {:#B}', 255, 255, 255, 8, 8, 5, 5, 5)", "ff FF 0xff 10 010 101 0b101 0B101");
+  check("format('{:x}|{:d}', -255, i)", "-ff|-9223372036854775808");
+  check("format('{:,}|{:_}|{:,}|{:,d}|{:,}', 1234567, 1234567, -1234, -1234567, 123)",
+        "1,234,567|1_234_567|-1,234|-1,234,567|123");
+  check("format('{:,}|{:,.2f}|{:,}', 1234567.5, 1234567.5, 1e20)", "1,234,567.5|1,234,567.50|1e+20");
+  check("format('{}|{}|{}|{}|{}|{}|{}', 1.5, 1e20, 1e15, 1.0, 1e-5, 5e-324, -1234.5678)",
+        "1.5|1e+20|1000000000000000.0|1.0|1e-05|5e-324|-1234.5678");
+  check("format('{}|{}|{}|{:+}', 'nan'::double, 'inf'::double, '-inf'::double, 'nan'::double)", "nan|inf|-inf|+nan");
+  check("format('{}|{}|{:.2f}', CAST(0.1 AS FLOAT), d, d)", "0.10000000149011612|12.345|12.35"); /* as doubles */
+  check("format('{:.2}|{:.10}|{:e}|{:g}|{:08}|{:10}', 3.14159, 1.0, 12345.678, 12345.678, -1.5, 1.5)",
+        "3.1|1.000000000|1.234568e+04|12345.7|-00001.5|       1.5");
+  check("format('{}|{:>6}|{:d}|{:x}', true, false, true, true)", "true| false|1|1");
+  check("format('{}|{:>12}|{}', DATE '2024-01-02', DATE '2024-01-02', ts)",
+        "2024-01-02|  2024-01-02|2024-01-02 14:30:06.5+00");
+  check("format('{}', INTERVAL 3 DAY)", "3 days");
+  check("format('{:.3}|{:10.3s}|{:,}', 'abcdef', 'abcdef', 'ab')", "abc|abc       |ab");
+  check("format('{}', n)", NULL);
+  check("format(NULL, 1)", NULL);
+}
+
+static void test_format_errors(void **state) {
+  (void)state;
+  check_error("format('{}')", "format: the format wants argument 1 after the format, found 0");
+  check_error("format('{} {}', 1)", "the format wants argument 2");
+  check_error("format('{2}', 'a')", "the format wants argument 3");
+  check_error("format('{', 1)", "missing '}' in format string");
+  check_error("format('{:>5', 1)", "missing '}' in format string");
+  check_error("format('{:t}', 1)", "missing '}' in format string");
+  check_error("format('}', 1)", "unmatched '}' in format string");
+  check_error("format('{:d}', 'x')", "invalid type specifier \"d\" for formatting argument 2, found utf8");
+  check_error("format('{:s}', 42)", "invalid type specifier \"s\"");
+  check_error("format('{:s}', true)", "invalid type specifier \"s\"");
+  check_error("format('{:c}', 65)", "invalid type specifier \"c\"");
+  check_error("format('{:d}', 1.5)", "invalid type specifier \"d\"");
+  check_error("format('{:d}', DATE '2024-01-02')", "invalid type specifier \"d\"");
+  check_error("format('{:.2}', 5)", "precision not allowed for an integer argument");
+  check_error("format('{:08}', 'ab')", "a '0' flag requires a numeric argument");
+  check_error("format('{0} {}', 'a', 'b')", "cannot switch from manual to automatic argument indexing");
+  check_error("format('{} {0}', 'a', 'b')", "cannot switch from automatic to manual argument indexing");
+  check_error("format('{:{}}', 'a', 5)", "a nested {} width or precision is not supported");
+  check_error("format('{name}', 1)", "named arguments and conversions ({name}, {!r}) are not supported");
+  check_error("format('{!r}', 1)", "are not supported");
+  check_error("format('{:é>7}', 'ab')", "missing '}' in format string"); /* an ASCII fill only, as DuckDB */
+  check_error("format('{:,x}', 5)", "a thousands separator with a non-decimal integer is not supported");
+  check_error("format('{:1000001}', 1)", "a width of more than 100000 is not supported");
+  check_error("format('{:.}', 1.5)", "expected digits after '.'");
+}
+
+/* typeof names DuckDB's type and folds to a literal at bind. */
+static void test_typeof(void **state) {
+  (void)state;
+  static const struct {
+    const char *expr, *want;
+  } cases[] = {
+      {"typeof(s)", "VARCHAR"},        {"typeof(i)", "BIGINT"},
+      {"typeof(f)", "DOUBLE"},         {"typeof(n)", "BIGINT"},
+      {"typeof(d)", "DECIMAL(18,3)"},  {"typeof(ts)", "TIMESTAMP WITH TIME ZONE"},
+      {"typeof(NULL)", "NULL"},        {"typeof(true)", "BOOLEAN"},
+      {"typeof(CAST(1 AS INTEGER))", "INTEGER"}, {"typeof(CAST(1 AS TINYINT))", "TINYINT"},
+      {"typeof(CAST(1 AS UTINYINT))", "UTINYINT"}, {"typeof(CAST(1 AS FLOAT))", "FLOAT"},
+      {"typeof(CAST(1 AS SMALLINT))", "SMALLINT"}, {"typeof(CAST(1 AS USMALLINT))", "USMALLINT"},
+      {"typeof(CAST(1 AS UINTEGER))", "UINTEGER"}, {"typeof(CAST('a' AS BLOB))", "BLOB"},
+      {"typeof(DATE '2024-01-01')", "DATE"}, {"typeof(TIMESTAMP '2024-01-01')", "TIMESTAMP"},
+      {"typeof(INTERVAL 1 DAY)", "INTERVAL"}, {"typeof(INTERVAL 1 MONTH)", "INTERVAL"},
+      {"typeof(i + 1 > 2)", "BOOLEAN"}, {"typeof(upper(s))", "VARCHAR"},
+      {"typeof(CAST(i AS DECIMAL(10,2)))", "DECIMAL(10,2)"}, {"typeof(printf('%d', i))", "VARCHAR"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    check(cases[k].expr, cases[k].want);
+    td_error err;
+    td_expr *e, *b;
+    TD_ASSERT_OK(td_expr_parse(cases[k].expr, strlen(cases[k].expr), &e, &err), &err);
+    TD_ASSERT_OK(td_expr_bind(e, &S, 0, &b, &err), &err);
+    if (b->kind != TD_EXPR_LITERAL) fail_msg("'%s' is not folded to a constant", cases[k].expr);
+    td_expr_free(b);
+    td_expr_free(e);
+  }
+  check_error("typeof(1, 2)", "typeof expects 1 argument");
+}
+
+/* The batch evaluator gives what the row evaluator gives, row by row. */
+static void test_batches(void **state) {
+  (void)state;
+  static const char *const strs[] = {"a", NULL, "héllo wörld", ""};
+  static const char *const exprs[] = {"printf('%-8s|%5.1f|%d', s, f, i)", "format('{:>6}{}', s, i)", "typeof(s)"};
+  td_error err;
+  td_array sa, fa, ia;
+  TD_ASSERT_OK(td_array_init(&sa, TD_TYPE_UTF8, 4, &err), &err);
+  TD_ASSERT_OK(td_array_init(&fa, TD_TYPE_FLOAT64, 4, &err), &err);
+  TD_ASSERT_OK(td_array_init(&ia, TD_TYPE_INT64, 4, &err), &err);
+  for (int r = 0; r < 4; r++) {
+    if (strs[r]) TD_ASSERT_OK(td_array_append_str(&sa, strs[r], (int64_t)strlen(strs[r]), &err), &err);
+    else TD_ASSERT_OK(td_array_append_null(&sa, &err), &err);
+    TD_ASSERT_OK(td_array_append_double(&fa, r * 1.25 - 2, &err), &err);
+    TD_ASSERT_OK(td_array_append_int(&ia, r == 3 ? INT64_MIN : r * 1000, &err), &err);
+  }
+  struct ArrowArray arrs[3];
+  TD_ASSERT_OK(td_array_export(&sa, &arrs[0], &err), &err);
+  TD_ASSERT_OK(td_array_export(&ia, &arrs[1], &err), &err);
+  TD_ASSERT_OK(td_array_export(&fa, &arrs[2], &err), &err);
+  td_colview cols[6];
+  td_value consts[6];
+  memset(cols, 0, sizeof cols);
+  memset(consts, 0, sizeof consts);
+  TD_ASSERT_OK(td_colview_init(&cols[0], TD_TYPE_UTF8, &arrs[0], &err), &err);
+  TD_ASSERT_OK(td_colview_init(&cols[1], TD_TYPE_INT64, &arrs[1], &err), &err);
+  TD_ASSERT_OK(td_colview_init(&cols[2], TD_TYPE_FLOAT64, &arrs[2], &err), &err);
+  td_batch b = {4, cols, consts, NULL, 0};
+  for (size_t x = 0; x < sizeof exprs / sizeof *exprs; x++) {
+    td_expr *pe, *be;
+    TD_ASSERT_OK(td_expr_parse(exprs[x], strlen(exprs[x]), &pe, &err), &err);
+    TD_ASSERT_OK(td_expr_bind(pe, &S, 0, &be, &err), &err);
+    td_array out;
+    TD_ASSERT_OK(td_expr_eval(be, &b, &out, &err), &err);
+    for (int r = 0; r < 4; r++) {
+      td_value row[6];
+      memcpy(row, ROW, sizeof row);
+      row[0] = strs[r] ? td_value_str(strs[r]) : td_value_null(TD_TYPE_UTF8);
+      row[1] = td_value_int(TD_TYPE_INT64, r == 3 ? INT64_MIN : r * 1000);
+      row[2] = td_value_double(TD_TYPE_FLOAT64, r * 1.25 - 2);
+      td_value want;
+      TD_ASSERT_OK(td_expr_eval_row(be, row, &want, &err), &err);
+      bool null = out.validity && !td_bit_get(out.validity, r);
+      if (null != want.is_null) fail_msg("%s row %d: null %d vs %d", exprs[x], r, null, want.is_null);
+      if (null) continue;
+      size_t len = (size_t)(out.offsets[r + 1] - out.offsets[r]);
+      if (len != want.v.s.len || memcmp(out.data + out.offsets[r], want.v.s.ptr, len) != 0)
+        fail_msg("%s row %d: batch '%.*s', row '%.*s'", exprs[x], r, (int)len, out.data + out.offsets[r],
+                 (int)want.v.s.len, want.v.s.ptr);
+    }
+    td_array_reset(&out);
+    td_expr_free(pe);
+    td_expr_free(be);
+  }
+  for (int k = 0; k < 3; k++) arrs[k].release(&arrs[k]);
+  td_array_reset(&sa);
+  td_array_reset(&fa);
+  td_array_reset(&ia);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_printf), cmocka_unit_test(test_printf_errors), cmocka_unit_test(test_format),
+      cmocka_unit_test(test_format_errors), cmocka_unit_test(test_typeof), cmocka_unit_test(test_batches),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
