@@ -34,7 +34,7 @@ typedef struct fmt_spec {
   char align;   /* '<', '>', '^' or 0 (the default of the value's kind) */
   char sign;    /* '+', ' ' or 0 */
   bool alt;     /* '#' */
-  bool zero;    /* '0': pad numbers with zeros after the sign */
+  bool zero;    /* '0': pad numbers with zeros after the sign, whatever the alignment (as DuckDB's fmt) */
   char group;   /* ',' or '_' (format) or 0 */
   int64_t width, prec; /* -1: none */
   char type;    /* conversion letter, 0 for none (format's "{}") */
@@ -134,7 +134,6 @@ static int parse_printf(fmt_ctx *c, size_t *i, fmt_spec *s, td_error *err) {
     return fmt_error(c, *i - 1, msg, err);
   }
   s->type = t == 'i' ? 'd' : t;
-  if (s->align == '<') s->zero = false;
   return pick_arg(c, manual, at, s, err);
 }
 
@@ -155,6 +154,8 @@ static int parse_format(fmt_ctx *c, size_t *i, fmt_spec *s, td_error *err) {
     (*i)++;
     const char *f = c->f;
     size_t n = c->n;
+    /* DuckDB's thousands separator: ',' or '_' first in the spec ("{:,.2f}"; ",>" is a fill) */
+    if (*i + 1 < n && (f[*i] == ',' || f[*i] == '_') && !strchr("<>^", f[*i + 1])) s->group = f[(*i)++];
     if (*i + 1 < n && strchr("<>^", f[*i + 1]) && f[*i] != '{' && f[*i] != '}') { /* fill and align */
       if ((unsigned char)f[*i] >= 0x80) return fmt_error(c, *i, "a fill character must be ASCII", err);
       s->fill = f[*i];
@@ -165,10 +166,9 @@ static int parse_format(fmt_ctx *c, size_t *i, fmt_spec *s, td_error *err) {
     }
     if (*i < n && (f[*i] == '+' || f[*i] == '-' || f[*i] == ' ')) s->sign = f[(*i)++] == '-' ? 0 : f[*i - 1];
     if (*i < n && f[*i] == '#') s->alt = true, (*i)++;
-    if (*i < n && f[*i] == '0') s->zero = !s->align, (*i)++;
+    if (*i < n && f[*i] == '0') s->zero = true, (*i)++;
     if (*i < n && f[*i] == '{') return fmt_error(c, *i, "a nested {} width or precision is not supported", err);
     if (*i < n && f[*i] >= '1' && f[*i] <= '9' && (rc = read_num(c, i, &s->width, "width", err))) return rc;
-    if (*i < n && (f[*i] == ',' || f[*i] == '_')) s->group = f[(*i)++];
     if (*i < n && f[*i] == '.') {
       (*i)++;
       if (*i < n && f[*i] == '{') return fmt_error(c, *i, "a nested {} width or precision is not supported", err);
@@ -201,21 +201,27 @@ static int put_fill(td_fbuf *buf, char fill, int64_t k, td_error *err) {
   return TD_OK;
 }
 
-/* Lays out sign + prefix + body (the body `chars` characters wide) in the
- * spec's width: zeros after the prefix for '0', else the fill by alignment
+/* How the '0' flag pads: not at all (text), with zeros between the prefix
+ * and the body (finite numbers), or with zeros after the body (infinities
+ * and NaN: "inf00", as DuckDB's fmt does). */
+enum { ZERO_NONE, ZERO_INSIDE, ZERO_AFTER };
+
+/* Lays out prefix + body (the body `chars` characters wide) in the spec's
+ * width: zeros for the '0' flag as `zmode` says, else the fill by alignment
  * (`right` when the spec names none). */
 static int put_padded(const fmt_spec *s, const char *pre, const char *body, size_t len, size_t chars, bool right,
-                      bool zero_ok, td_fbuf *buf, td_error *err) {
+                      int zmode, td_fbuf *buf, td_error *err) {
   size_t pl = strlen(pre);
   int64_t pad = s->width > (int64_t)(pl + chars) ? s->width - (int64_t)(pl + chars) : 0;
-  char align = s->align ? s->align : right ? '>' : '<';
-  if (s->zero && zero_ok) align = '=';
+  char align = s->align ? s->align : right ? '>' : '<', fill = s->fill;
+  if (s->zero && zmode == ZERO_INSIDE) align = '=';
+  if (s->zero && zmode == ZERO_AFTER) align = '<', fill = '0';
   int64_t left = align == '>' ? pad : align == '^' ? pad / 2 : 0;
-  int rc = align == '=' ? TD_OK : put_fill(buf, s->fill, left, err);
+  int rc = align == '=' ? TD_OK : put_fill(buf, fill, left, err);
   if (!rc) rc = td__fbuf_put(buf, pre, pl, err);
   if (!rc && align == '=') rc = put_fill(buf, '0', pad, err);
   if (!rc) rc = td__fbuf_put(buf, body, len, err);
-  if (!rc && align != '=') rc = put_fill(buf, s->fill, pad - left, err);
+  if (!rc && align != '=') rc = put_fill(buf, fill, pad - left, err);
   return rc;
 }
 
@@ -249,7 +255,7 @@ static int put_int(const fmt_ctx *c, const fmt_spec *s, bool neg, uint64_t m, td
       return td_err_at(err, TD_ETYPE, c->e->pos,
                        "printf: %%c writes one byte and %lld is not an ASCII character (use chr() for a code point) at "
                        "offset %lld", (long long)(neg ? -(int64_t)(m - 1) - 1 : (int64_t)m), (long long)c->e->pos);
-    return put_padded(s, "", &ch, 1, 1, true, false, buf, err);
+    return put_padded(s, "", &ch, 1, 1, true, ZERO_INSIDE, buf, err);
   }
   if (c->is_printf && t != 'd' && neg) { /* printf's %u %x %o read the bits as unsigned */
     m = (uint64_t)0 - m;
@@ -277,26 +283,15 @@ static int put_int(const fmt_ctx *c, const fmt_spec *s, bool neg, uint64_t m, td
     n = group_digits(d, n, s->group, body);
     d = body;
   }
-  /* printf's precision: at least that many digits (the '0' flag is ignored then) */
-  if (s->prec > (int64_t)n) {
-    fmt_spec z = *s;
-    z.zero = false;
-    size_t mark = buf->len;
-    int rc = td__fbuf_put(buf, pre, pl, err);
-    if (!rc) rc = put_fill(buf, '0', s->prec - (int64_t)n, err);
-    if (!rc) rc = td__fbuf_put(buf, d, n, err);
-    if (rc) return rc;
-    /* lay the whole number out again in the width */
-    size_t len = buf->len - mark;
-    char *tmp = td_malloc(len);
-    if (!tmp) return td_err_nomem(err, "formatting a number");
-    memcpy(tmp, buf->p + mark, len);
-    buf->len = mark;
-    rc = put_padded(&z, "", tmp, len, len, true, false, buf, err);
-    td_free(tmp);
-    return rc;
-  }
-  return put_padded(s, pre, d, n, n, true, true, buf, err);
+  if (s->prec <= (int64_t)n) return put_padded(s, pre, d, n, n, true, ZERO_INSIDE, buf, err);
+  /* printf's precision: at least that many digits */
+  char *z = td_malloc((size_t)s->prec);
+  if (!z) return td_err_nomem(err, "formatting a number");
+  memset(z, '0', (size_t)(s->prec - (int64_t)n));
+  memcpy(z + (s->prec - (int64_t)n), d, n);
+  int rc = put_padded(s, pre, z, (size_t)s->prec, (size_t)s->prec, true, ZERO_INSIDE, buf, err);
+  td_free(z);
+  return rc;
 }
 
 /* A double. */
@@ -351,7 +346,7 @@ static int put_double(const fmt_ctx *c, const fmt_spec *s, double x, td_fbuf *bu
     td_free(g);
   }
   char pre[2] = {neg ? '-' : s->sign, 0};
-  rc = put_padded(s, pre, tmp, len, len, true, isfinite(x), buf, err);
+  rc = put_padded(s, pre, tmp, len, len, true, isfinite(x) ? ZERO_INSIDE : ZERO_AFTER, buf, err);
   td_free(tmp);
   return rc;
 }
@@ -369,9 +364,7 @@ static int put_text(const fmt_ctx *c, const fmt_spec *s, const char *p, size_t n
     n = k;
     chars = (size_t)s->prec;
   }
-  fmt_spec z = *s;
-  z.zero = false;
-  return put_padded(&z, "", p, n, chars, c->is_printf, false, buf, err);
+  return put_padded(s, "", p, n, chars, c->is_printf, ZERO_NONE, buf, err);
 }
 
 /* Argument a laid out by directive s. */
@@ -384,7 +377,13 @@ static int put_arg(const fmt_ctx *c, const fmt_spec *s, const td_value *a, td_fb
   }
   if (t == TD_TYPE_UINT64) return put_int(c, s, false, a->v.u, buf, err);
   if (td_type_is_integer(t)) return put_int(c, s, a->v.i < 0, a->v.i < 0 ? (uint64_t)0 - (uint64_t)a->v.i : (uint64_t)a->v.i, buf, err);
-  if (td_type_is_float(t) || t == TD_TYPE_DECIMAL128) return put_double(c, s, td__value_double(a), buf, err);
+  if (t == TD_TYPE_DECIMAL128) { /* a column's values carry no scale: the node's "p,s" has it */
+    td_value v = *a;
+    int p, sc;
+    if (!v.scale && td_dec_params(c->e->args[s->arg]->tz, &p, &sc)) v.scale = (uint8_t)sc;
+    return put_double(c, s, td__value_double(&v), buf, err);
+  }
+  if (td_type_is_float(t)) return put_double(c, s, td__value_double(a), buf, err);
   if (td_type_is_text(t)) return put_text(c, s, a->v.s.ptr, a->v.s.len, buf, err);
   /* other types: as they print (a BLOB as \xHH escapes, as DuckDB) */
   td_fbuf tmp = {0};
@@ -451,7 +450,7 @@ static int bind_format(td_expr *e, td_error *err) {
 /* DuckDB's name of a node's type ("DECIMAL(18,3)" from its "p,s"). */
 static const char *duck_type_name(const td_expr *a, char *tmp, size_t size) {
   switch (a->type) {
-    case TD_TYPE_NONE: return "NULL"; /* DuckDB 1.x; the .venv's 2.0.1 says "\"NULL\"" */
+    case TD_TYPE_NONE: return "\"NULL\""; /* quoted, as DuckDB (1.5.6 and 2.0.1) names it */
     case TD_TYPE_BOOL: return "BOOLEAN";
     case TD_TYPE_INT8: return "TINYINT";
     case TD_TYPE_INT16: return "SMALLINT";

@@ -32,7 +32,7 @@ static int setup(void **state) {
   ROW[1] = td_value_int(TD_TYPE_INT64, INT64_MIN);
   ROW[2] = td_value_double(TD_TYPE_FLOAT64, -1234.5678);
   ROW[3] = td_value_null(TD_TYPE_INT64);
-  ROW[4] = td_dec_value(18, 3, 12345);
+  ROW[4] = td_dec_value(18, 0, 12345); /* as a column's value: the scale is the schema's */
   ROW[5] = td_value_int(TD_TYPE_TIMESTAMP, 1704205806500000000LL); /* 2024-01-02 14:30:06.5 */
   return 0;
 }
@@ -86,6 +86,11 @@ static void test_printf(void **state) {
   check("printf('%d', i)", "-9223372036854775808");
   check("printf('%x', i)", "8000000000000000");
   check("printf('%.3d|%8.3d|%-6.2d|%.d', 5, -5, 7, 0)", "005|    -005|07    |0");
+  /* the '0' flag pads with zeros whatever the alignment; after an infinity or NaN (DuckDB's fmt) */
+  check("printf('%08.3d|%-08.3d|%-05d|%05c|%#08x|%05s|', 5, -5, 5, 65, 255, 'ab')", "00000005|-0000005|00005|0000A|0x0000ff|   ab|");
+  check("printf('%-08.2f|%08.2f|%+08.1e|', 1.5, '-inf'::double, 'nan'::double)", "00001.50|-inf0000|+nan0000|");
+  check("format('{:>08}|{:<08}|{:*>08}|{:>08}|{:*<8}|', 1.5, 5, 5, 'nan'::double, 'inf'::double)",
+        "000001.5|00000005|00000005|nan00000|inf*****|");
   check("printf('%ld %lld %hd', 1, 2, 3)", "1 2 3");
   check("printf('%c%c|%3c|', 72, 105, 66)", "Hi|  B|");
   check("printf('%f|%.2f|%10.3f|%-10.1f|%+.1f|%08.2f', f, f, f, f, 2.25, f)",
@@ -194,6 +199,8 @@ static void test_format_errors(void **state) {
   check_error("format('{:,x}', 5)", "a thousands separator with a non-decimal integer is not supported");
   check_error("format('{:1000001}', 1)", "a width of more than 100000 is not supported");
   check_error("format('{:.}', 1.5)", "expected digits after '.'");
+  check_error("format('{:>12,}', 1234567)", "missing '}' in format string"); /* the separator comes first */
+  check("format('{:,12}|{:,>12}', 1234567, 1234567)", "   1,234,567|,,,,,1234567");
 }
 
 /* typeof names DuckDB's type and folds to a literal at bind. */
@@ -205,7 +212,7 @@ static void test_typeof(void **state) {
       {"typeof(s)", "VARCHAR"},        {"typeof(i)", "BIGINT"},
       {"typeof(f)", "DOUBLE"},         {"typeof(n)", "BIGINT"},
       {"typeof(d)", "DECIMAL(18,3)"},  {"typeof(ts)", "TIMESTAMP WITH TIME ZONE"},
-      {"typeof(NULL)", "NULL"},        {"typeof(true)", "BOOLEAN"},
+      {"typeof(NULL)", "\"NULL\""},        {"typeof(true)", "BOOLEAN"},
       {"typeof(CAST(1 AS INTEGER))", "INTEGER"}, {"typeof(CAST(1 AS TINYINT))", "TINYINT"},
       {"typeof(CAST(1 AS UTINYINT))", "UTINYINT"}, {"typeof(CAST(1 AS FLOAT))", "FLOAT"},
       {"typeof(CAST(1 AS SMALLINT))", "SMALLINT"}, {"typeof(CAST(1 AS USMALLINT))", "USMALLINT"},

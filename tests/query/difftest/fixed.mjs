@@ -269,5 +269,11 @@ export function fixedQueries() {
     Q(`SELECT k AS k, count_if(id > 3) AS a, bool_and(b) AS b2, bool_or(b) AS c, count_if(b) FILTER (WHERE id > 2) AS e, bool_and(id > 0) AS f FROM {t} GROUP BY k`),
     Q(`SELECT count_if(b) AS a, bool_and(b) AS c, bool_or(id > 100) AS e FROM {t} WHERE id > 100`),
     Q(`SELECT count_if(b) AS a, bool_and(b) AS c, bool_or(NOT b) AS e FROM {t}`),
+    // printf / format / typeof: directives and specs over NULLs, NaN, infinities, -0.0, integer extremes, UTF-8
+    Q(`SELECT id AS id, printf('%5d|%-4s|%+.2f|%x|%s|%.1f|%s', id, k, d, i, b, dec, ts) AS a, printf('%08.3e|%-8s|%u', d, s, i) AS c FROM {t}`),
+    Q(`SELECT id AS id, format('{:>8}|{}|{:,}|{:.3f}|{}|{:^7}', s, id, i, d, dec, k) AS a, format('{1}-{0}', id, s) AS c, format('{}|{:+}', d, d) AS e FROM {t}`),
+    Q(`SELECT typeof(id) AS a, typeof(k) AS c, typeof(d) AS e, typeof(ts) AS f, typeof(dec) AS g, typeof(b) AS h, typeof(i) AS j, typeof(NULL) AS l FROM {t}`),
+    E(`SELECT printf('%d', s) AS a FROM {t}`, 'invalid type specifier "d"'),
+    E(`SELECT format('{} {}', id) AS a FROM {t}`, 'the format wants argument 2'),
   ];
 }
