@@ -47,6 +47,7 @@ typedef struct fmt_ctx {
   const char *f;
   size_t n;
   bool is_printf;
+  const td_value *args; /* args[0] is the format, args[k] argument k after it */
   int64_t n_args; /* arguments after the format */
   int64_t auto_next; /* the automatic arguments taken */
   size_t at;      /* where the directive being read starts */
@@ -78,20 +79,62 @@ static int read_num(const fmt_ctx *c, size_t *i, int64_t *out, const char *what,
 
 /* Picks the argument of a directive: `manual` >= 1 names it, 0 takes the
  * next one. */
-static int pick_arg(fmt_ctx *c, int64_t manual, size_t at, fmt_spec *s, td_error *err) {
+static int pick_arg(fmt_ctx *c, int64_t manual, size_t at, int64_t *arg, td_error *err) {
   int mode = manual ? 2 : 1;
   if (c->indexing && c->indexing != mode)
     return fmt_error(c, at, manual ? "cannot switch from automatic to manual argument indexing"
                                    : "cannot switch from manual to automatic argument indexing", err);
   c->indexing = mode;
-  s->arg = manual ? manual : ++c->auto_next;
-  if (s->arg > c->n_args) {
+  *arg = manual ? manual : ++c->auto_next;
+  if (*arg > c->n_args) {
     char msg[128];
-    snprintf(msg, sizeof msg, "the format wants argument %lld after the format, found %lld", (long long)s->arg,
+    snprintf(msg, sizeof msg, "the format wants argument %lld after the format, found %lld", (long long)*arg,
              (long long)c->n_args);
     return fmt_error(c, at, msg, err);
   }
   return TD_OK;
+}
+
+/* A width or precision taken from an argument (printf's '*', format's
+ * "{:{}}"): an integer of at most FMT_MAX_WIDTH in magnitude. */
+static int dyn_arg(fmt_ctx *c, int64_t manual, size_t at, const char *what, int64_t *out, td_error *err) {
+  int64_t k = 0;
+  int rc = pick_arg(c, manual, at, &k, err);
+  if (rc) return rc;
+  const td_value *v = &c->args[k];
+  char msg[128];
+  if (!td_type_is_integer(v->type)) {
+    snprintf(msg, sizeof msg, "the %s from argument %lld must be an integer, found %s", what, (long long)k + 1,
+             td_type_name(v->type));
+    return fmt_error(c, at, msg, err);
+  }
+  int64_t x = v->type == TD_TYPE_UINT64 && v->v.u > INT64_MAX ? INT64_MAX : v->v.i;
+  if (x > FMT_MAX_WIDTH || x < -FMT_MAX_WIDTH) {
+    snprintf(msg, sizeof msg, "a %s of more than %d is not supported", what, FMT_MAX_WIDTH);
+    return fmt_error(c, at, msg, err);
+  }
+  *out = x;
+  return TD_OK;
+}
+
+/* format's nested "{}" or "{N}" at f[*i] (on the '{'): its argument's value. */
+static int nested_arg(fmt_ctx *c, size_t *i, const char *what, int64_t *out, td_error *err) {
+  size_t at = (*i)++;
+  int64_t manual = 0;
+  if (*i < c->n && c->f[*i] >= '0' && c->f[*i] <= '9') {
+    int rc = read_num(c, i, &manual, "argument index", err);
+    if (rc) return rc;
+    manual++;
+  }
+  if (*i >= c->n || c->f[*i] != '}') return fmt_error(c, *i, "missing '}' in format string", err);
+  (*i)++;
+  int rc = dyn_arg(c, manual, at, what, out, err);
+  if (!rc && *out < 0) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "a negative %s (%lld)", what, (long long)*out);
+    return fmt_error(c, at, msg, err);
+  }
+  return rc;
 }
 
 /* A printf directive at f[*i] (just past '%'). */
@@ -114,16 +157,20 @@ static int parse_printf(fmt_ctx *c, size_t *i, fmt_spec *s, td_error *err) {
     else if (f == '0') s->zero = true;
     else break;
   }
-  if (*i < c->n && c->f[*i] == '*') return fmt_error(c, *i, "a '*' width or precision is not supported", err);
-  if (*i < c->n && c->f[*i] >= '1' && c->f[*i] <= '9') {
+  if (*i < c->n && c->f[*i] == '*') { /* the width from the next argument; negative: left-aligned */
+    int rc = dyn_arg(c, 0, (*i)++, "width", &s->width, err);
+    if (rc) return rc;
+    if (s->width < 0) s->align = '<', s->width = -s->width;
+  } else if (*i < c->n && c->f[*i] >= '1' && c->f[*i] <= '9') {
     int rc = read_num(c, i, &s->width, "width", err);
     if (rc) return rc;
   }
   if (*i < c->n && c->f[*i] == '.') {
     (*i)++;
-    if (*i < c->n && c->f[*i] == '*') return fmt_error(c, *i, "a '*' width or precision is not supported", err);
-    int rc = read_num(c, i, &s->prec, "precision", err);
+    int rc = *i < c->n && c->f[*i] == '*' ? dyn_arg(c, 0, (*i)++, "precision", &s->prec, err)
+                                          : read_num(c, i, &s->prec, "precision", err);
     if (rc) return rc;
+    if (s->prec < 0) s->prec = 0; /* as DuckDB's fmt (C would drop the precision) */
   }
   while (*i < c->n && strchr("hlLjzt", c->f[*i])) (*i)++; /* length modifiers: every integer is 64-bit here */
   if (*i >= c->n) return fmt_error(c, at, "a '%' ends the format without a conversion (write '%%' for a percent sign)", err);
@@ -134,7 +181,7 @@ static int parse_printf(fmt_ctx *c, size_t *i, fmt_spec *s, td_error *err) {
     return fmt_error(c, *i - 1, msg, err);
   }
   s->type = t == 'i' ? 'd' : t;
-  return pick_arg(c, manual, at, s, err);
+  return pick_arg(c, manual, at, &s->arg, err);
 }
 
 /* A format replacement field at f[*i] (just past '{'). */
@@ -148,7 +195,7 @@ static int parse_format(fmt_ctx *c, size_t *i, fmt_spec *s, td_error *err) {
   }
   if (*i < c->n && c->f[*i] != ':' && c->f[*i] != '}')
     return fmt_error(c, *i, "named arguments and conversions ({name}, {!r}) are not supported", err);
-  int rc = pick_arg(c, manual, at, s, err);
+  int rc = pick_arg(c, manual, at, &s->arg, err);
   if (rc) return rc;
   if (*i < c->n && c->f[*i] == ':') {
     (*i)++;
@@ -167,13 +214,14 @@ static int parse_format(fmt_ctx *c, size_t *i, fmt_spec *s, td_error *err) {
     if (*i < n && (f[*i] == '+' || f[*i] == '-' || f[*i] == ' ')) s->sign = f[(*i)++] == '-' ? 0 : f[*i - 1];
     if (*i < n && f[*i] == '#') s->alt = true, (*i)++;
     if (*i < n && f[*i] == '0') s->zero = true, (*i)++;
-    if (*i < n && f[*i] == '{') return fmt_error(c, *i, "a nested {} width or precision is not supported", err);
+    if (*i < n && f[*i] == '{' && (rc = nested_arg(c, i, "width", &s->width, err))) return rc;
     if (*i < n && f[*i] >= '1' && f[*i] <= '9' && (rc = read_num(c, i, &s->width, "width", err))) return rc;
     if (*i < n && f[*i] == '.') {
       (*i)++;
-      if (*i < n && f[*i] == '{') return fmt_error(c, *i, "a nested {} width or precision is not supported", err);
-      if (!(*i < n && f[*i] >= '0' && f[*i] <= '9')) return fmt_error(c, *i, "expected digits after '.'", err);
-      if ((rc = read_num(c, i, &s->prec, "precision", err))) return rc;
+      if (*i < n && f[*i] == '{') rc = nested_arg(c, i, "precision", &s->prec, err);
+      else if (!(*i < n && f[*i] >= '0' && f[*i] <= '9')) return fmt_error(c, *i, "expected digits after '.'", err);
+      else rc = read_num(c, i, &s->prec, "precision", err);
+      if (rc) return rc;
     }
     if (*i < n && f[*i] == 'L') (*i)++; /* locale: DuckDB's is "C" */
     if (*i < n && strchr("dxXobBcsfFeEgGaA", f[*i])) s->type = f[(*i)++];
@@ -403,7 +451,8 @@ static int put_arg(const fmt_ctx *c, const fmt_spec *s, const td_value *a, td_fb
 }
 
 static int row_format(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
-  fmt_ctx c = {.e = e, .f = a[0].v.s.ptr, .n = a[0].v.s.len, .is_printf = e->fn->name[0] != 'f', .n_args = e->n_args - 1};
+  fmt_ctx c = {.e = e, .f = a[0].v.s.ptr, .n = a[0].v.s.len, .is_printf = e->fn->name[0] != 'f', .args = a,
+               .n_args = e->n_args - 1};
   size_t from = buf->len, lit = 0;
   char open = c.is_printf ? '%' : '{';
   for (size_t i = 0; i < c.n;) {

@@ -108,6 +108,9 @@ static void test_printf(void **state) {
   check("printf('%s', INTERVAL 90 MINUTE)", "01:30:00");
   check("printf('100%% %s', 'sure')", "100% sure");
   check("printf('%2$s %1$s %2$s', 'a', 'b')", "b a b");
+  check("printf('%*d|%*d|%-*d|%.*f|%.*f|%*.*f|%*s|%s', 5, 3, -5, 3, 5, 3, 2, 3.14159, -2, 3.14159, 8, 2, 3.14159, 4, 'a', 'b')",
+        "    3|3    |3    |3.14|3|    3.14|   a|b"); /* '*' takes the next argument; a negative precision is 0 */
+  check("printf('%*d', n, 3)", NULL);
   check("printf('%d', 1, 2)", "1"); /* extra arguments are ignored */
   check("printf('no directives')", "no directives");
   check("printf('')", "");
@@ -131,8 +134,9 @@ static void test_printf_errors(void **state) {
   check_error("printf('abc%')", "a '%' ends the format without a conversion (write '%%' for a percent sign) (at byte 3");
   check_error("printf('%5', 1)", "ends the format without a conversion");
   check_error("printf('%q', 1)", "expected a conversion (one of diuxXocsfFeEgGaA), found 'q'");
-  check_error("printf('%*d', 5, 3)", "a '*' width or precision is not supported");
-  check_error("printf('%.*f', 2, 1.5)", "a '*' width or precision is not supported");
+  check_error("printf('%*d', 'x', 3)", "the width from argument 2 must be an integer, found utf8 (at byte 1");
+  check_error("printf('%.*f', 1.5, 1.5)", "the precision from argument 2 must be an integer, found float64");
+  check_error("printf('%*d', 1000000000000, 3)", "a width of more than 100000 is not supported");
   check_error("printf('%1$s %s', 'a')", "cannot switch from manual to automatic argument indexing");
   check_error("printf('%0$s', 'a')", "argument index 0 is out of range");
   check_error("printf('%3$s', 'a')", "the format wants argument 3");
@@ -169,6 +173,9 @@ static void test_format(void **state) {
         "2024-01-02|  2024-01-02|2024-01-02 14:30:06.5+00");
   check("format('{}', INTERVAL 3 DAY)", "3 days");
   check("format('{:.3}|{:10.3s}|{:,}', 'abcdef', 'abcdef', 'ab')", "abc|abc       |ab");
+  check("format('{:{}}|{:.{}f}|{:{}.{}f}|{:>{}}|{}', 'a', 5, 3.14159, 2, 3.14159, 8, 2, 'b', 3, 'c')",
+        "a    |3.14|    3.14|  b|c");
+  check("format('{0:{1}}|{2:.{1}}', 'a', 3, 'xyzw')", "a  |xyz");
   check("format('{}', n)", NULL);
   check("format(NULL, 1)", NULL);
 }
@@ -192,7 +199,10 @@ static void test_format_errors(void **state) {
   check_error("format('{:08}', 'ab')", "a '0' flag requires a numeric argument");
   check_error("format('{0} {}', 'a', 'b')", "cannot switch from manual to automatic argument indexing");
   check_error("format('{} {0}', 'a', 'b')", "cannot switch from automatic to manual argument indexing");
-  check_error("format('{:{}}', 'a', 5)", "a nested {} width or precision is not supported");
+  check_error("format('{:{1}}', 'a', 5)", "cannot switch from automatic to manual argument indexing");
+  check_error("format('{:{}}', 'a', -5)", "a negative width (-5)");
+  check_error("format('{:{}}', 'a', 'x')", "the width from argument 3 must be an integer, found utf8");
+  check_error("format('{:{}', 'a', 4)", "missing '}' in format string");
   check_error("format('{name}', 1)", "named arguments and conversions ({name}, {!r}) are not supported");
   check_error("format('{!r}', 1)", "are not supported");
   check_error("format('{:é>7}', 'ab')", "missing '}' in format string"); /* an ASCII fill only, as DuckDB */
