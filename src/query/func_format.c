@@ -402,7 +402,8 @@ static int put_double(const fmt_ctx *c, const fmt_spec *s, double x, td_fbuf *bu
 /* Text (s, n bytes). */
 static int put_text(const fmt_ctx *c, const fmt_spec *s, const char *p, size_t n, td_fbuf *buf, td_error *err) {
   if (s->type && s->type != 's') return type_error(c, s, "a string", err);
-  if (s->zero && !c->is_printf) return fmt_error(c, c->at, "a '0' flag requires a numeric argument", err);
+  if ((s->zero || s->sign || s->alt) && !c->is_printf) /* printf ignores them */
+    return fmt_error(c, c->at, "a '0', '+', ' ' or '#' flag requires a numeric argument", err);
   size_t chars = utf8_count(p, n);
   if (s->prec >= 0 && (int64_t)chars > s->prec) { /* the first prec characters */
     size_t k = 0, seen = 0;
@@ -419,6 +420,7 @@ static int put_text(const fmt_ctx *c, const fmt_spec *s, const char *p, size_t n
 static int put_arg(const fmt_ctx *c, const fmt_spec *s, const td_value *a, td_fbuf *buf, td_error *err) {
   td_type_id t = a->type;
   if (t == TD_TYPE_BOOL) {
+    if (!s->type && !c->is_printf && s->prec >= 0) return fmt_error(c, c->at, "precision not allowed for a boolean", err);
     if (!s->type && !c->is_printf) return put_text(c, s, a->v.b ? "true" : "false", a->v.b ? 4 : 5, buf, err);
     if (s->type == 's' && c->is_printf) return put_text(c, s, a->v.b ? "true" : "false", a->v.b ? 4 : 5, buf, err);
     return put_int(c, s, false, a->v.b, buf, err);

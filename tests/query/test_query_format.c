@@ -103,6 +103,7 @@ static void test_printf(void **state) {
   check("printf('%.1f|%.4f', d, d)", "12.3|12.3450"); /* a decimal formats as its double */
   check("printf('%s|%10s|%-10s|%.2s|%.9s|', s, s, s, s, s)", "héllo|     héllo|héllo     |hé|héllo|");
   check("printf('%s %d %5s', true, true, false)", "true 1 false");
+  check("printf('%+s|%#s|% s|%05s|%+u|%+x|% x', 'a', 'a', 'a', 'a', 5, 5, 5)", "a|a|a|    a|+5|+5| 5"); /* flags text ignores */
   check("printf('%s|%s', ts, DATE '2024-01-02')", "2024-01-02 14:30:06.5+00|2024-01-02");
   check("printf('%s', CAST('a\\xAA' AS BLOB))", "a\\xAA");
   check("printf('%s', INTERVAL 90 MINUTE)", "01:30:00");
@@ -196,7 +197,11 @@ static void test_format_errors(void **state) {
   check_error("format('{:d}', 1.5)", "invalid type specifier \"d\"");
   check_error("format('{:d}', DATE '2024-01-02')", "invalid type specifier \"d\"");
   check_error("format('{:.2}', 5)", "precision not allowed for an integer argument");
-  check_error("format('{:08}', 'ab')", "a '0' flag requires a numeric argument");
+  check_error("format('{:08}', 'ab')", "a '0', '+', ' ' or '#' flag requires a numeric argument");
+  check_error("format('{:+}', 'ab')", "flag requires a numeric argument");
+  check_error("format('{:#}', DATE '2024-01-02')", "flag requires a numeric argument");
+  check_error("format('{:+}', true)", "flag requires a numeric argument");
+  check_error("format('{:.2}', true)", "precision not allowed for a boolean");
   check_error("format('{0} {}', 'a', 'b')", "cannot switch from manual to automatic argument indexing");
   check_error("format('{} {0}', 'a', 'b')", "cannot switch from automatic to manual argument indexing");
   check_error("format('{:{1}}', 'a', 5)", "cannot switch from automatic to manual argument indexing");
