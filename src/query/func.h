@@ -76,6 +76,12 @@ struct td_func {
 int td__vec_string(const td_expr *e, const struct td_vec *a, int64_t n, struct td_vec *out, bool *done,
                    td_error *err);
 
+/* DuckDB's name of type t with type parameter `param` (td_field.tz):
+ * "BIGINT", "TIMESTAMP WITH TIME ZONE" for a timestamp with a zone,
+ * "DECIMAL(p,s)" (built in tmp, `size` bytes; "DECIMAL" when tmp is NULL),
+ * "INTERVAL" for durations, "\"NULL\"" for TD_TYPE_NONE (func_format.c). */
+const char *td__sql_type_name(td_type_id t, const char *param, char *tmp, size_t size);
+
 /* The entry for `name` (lower case), or NULL. */
 const td_func *td__func_find(const char *name);
 /* Binds CALL node e (children bound) whose name is a registered function:

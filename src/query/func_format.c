@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "formats/reader.h"
 #include "query/func.h"
 #include "query/inset.h"
 #include "query/scalar.h"
@@ -481,8 +480,6 @@ static int row_format(const td_expr *e, const td_value *a, td_value *out, td_fbu
   }
   int rc = td__fbuf_put(buf, c.f + lit, c.n - lit, err);
   if (rc) return rc;
-  if (c.is_printf && !td_utf8_valid(buf->p + from, (int64_t)(buf->len - from)))
-    return td_err_at(err, TD_ETYPE, e->pos, "printf: the result is not valid UTF-8 at offset %lld", (long long)e->pos);
   td__fbuf_value(buf, from, out);
   return TD_OK;
 }
@@ -498,9 +495,8 @@ static int bind_format(td_expr *e, td_error *err) {
 
 /* ---- typeof ---- */
 
-/* DuckDB's name of a node's type ("DECIMAL(18,3)" from its "p,s"). */
-static const char *duck_type_name(const td_expr *a, char *tmp, size_t size) {
-  switch (a->type) {
+const char *td__sql_type_name(td_type_id t, const char *param, char *tmp, size_t size) {
+  switch (t) {
     case TD_TYPE_NONE: return "\"NULL\""; /* quoted, as DuckDB (1.5.6 and 2.0.1) names it */
     case TD_TYPE_BOOL: return "BOOLEAN";
     case TD_TYPE_INT8: return "TINYINT";
@@ -520,9 +516,9 @@ static const char *duck_type_name(const td_expr *a, char *tmp, size_t size) {
     case TD_TYPE_DATE32:
     case TD_TYPE_DATE64: return "DATE";
     case TD_TYPE_TIMESTAMP:
-    case TD_TYPE_TIMESTAMP_US: return a->tz ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP";
-    case TD_TYPE_TIMESTAMP_S: return a->tz ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP_S";
-    case TD_TYPE_TIMESTAMP_MS: return a->tz ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP_MS";
+    case TD_TYPE_TIMESTAMP_US: return param ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP";
+    case TD_TYPE_TIMESTAMP_S: return param ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP_S";
+    case TD_TYPE_TIMESTAMP_MS: return param ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP_MS";
     case TD_TYPE_TIME32_S:
     case TD_TYPE_TIME32_MS:
     case TD_TYPE_TIME64_US:
@@ -531,7 +527,10 @@ static const char *duck_type_name(const td_expr *a, char *tmp, size_t size) {
     case TD_TYPE_DURATION_MS:
     case TD_TYPE_DURATION_US:
     case TD_TYPE_DURATION_NS: return "INTERVAL";
-    case TD_TYPE_DECIMAL128: snprintf(tmp, size, "DECIMAL(%s)", a->tz ? a->tz : "38,0"); return tmp;
+    case TD_TYPE_DECIMAL128:
+      if (!tmp) return "DECIMAL";
+      snprintf(tmp, size, "DECIMAL(%s)", param ? param : "38,0");
+      return tmp;
   }
   return "UNKNOWN";
 }
@@ -572,7 +571,7 @@ static int bind_typeof(td_expr *e, td_error *err) {
 static int row_typeof(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
   (void)a;
   char tmp[48];
-  const char *name = duck_type_name(e->args[0], tmp, sizeof tmp);
+  const char *name = td__sql_type_name(e->args[0]->type, e->args[0]->tz, tmp, sizeof tmp);
   size_t from = buf->len;
   int rc = td__fbuf_put(buf, name, strlen(name), err);
   if (!rc) td__fbuf_value(buf, from, out);

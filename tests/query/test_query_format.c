@@ -3,7 +3,8 @@
  * (query/func_format.c): every printf directive and flag, format's fields
  * and specs, widths and precisions (UTF-8 counted in characters), NULLs,
  * INT64_MIN, NaN and infinities, the errors with their messages, and typeof
- * folded to a constant.  Answers are DuckDB 1.x's (checked against it; the
+ * folded to a constant (test_funcs' test_string_batches compares their batch
+ * and row evaluation).  Answers are DuckDB 1.x's (checked against it; the
  * SQL difftest compares the same forms live).
  */
 #include <string.h>
@@ -11,7 +12,6 @@
 #include "query/expr.h"
 #include "tabledata.h"
 #include "test.h"
-#include "arrow/array.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
 
@@ -250,70 +250,10 @@ static void test_typeof(void **state) {
   check_error("typeof(1, 2)", "typeof expects 1 argument");
 }
 
-/* The batch evaluator gives what the row evaluator gives, row by row. */
-static void test_batches(void **state) {
-  (void)state;
-  static const char *const strs[] = {"a", NULL, "héllo wörld", ""};
-  static const char *const exprs[] = {"printf('%-8s|%5.1f|%d', s, f, i)", "format('{:>6}{}', s, i)", "typeof(s)"};
-  td_error err;
-  td_array sa, fa, ia;
-  TD_ASSERT_OK(td_array_init(&sa, TD_TYPE_UTF8, 4, &err), &err);
-  TD_ASSERT_OK(td_array_init(&fa, TD_TYPE_FLOAT64, 4, &err), &err);
-  TD_ASSERT_OK(td_array_init(&ia, TD_TYPE_INT64, 4, &err), &err);
-  for (int r = 0; r < 4; r++) {
-    if (strs[r]) TD_ASSERT_OK(td_array_append_str(&sa, strs[r], (int64_t)strlen(strs[r]), &err), &err);
-    else TD_ASSERT_OK(td_array_append_null(&sa, &err), &err);
-    TD_ASSERT_OK(td_array_append_double(&fa, r * 1.25 - 2, &err), &err);
-    TD_ASSERT_OK(td_array_append_int(&ia, r == 3 ? INT64_MIN : r * 1000, &err), &err);
-  }
-  struct ArrowArray arrs[3];
-  TD_ASSERT_OK(td_array_export(&sa, &arrs[0], &err), &err);
-  TD_ASSERT_OK(td_array_export(&ia, &arrs[1], &err), &err);
-  TD_ASSERT_OK(td_array_export(&fa, &arrs[2], &err), &err);
-  td_colview cols[6];
-  td_value consts[6];
-  memset(cols, 0, sizeof cols);
-  memset(consts, 0, sizeof consts);
-  TD_ASSERT_OK(td_colview_init(&cols[0], TD_TYPE_UTF8, &arrs[0], &err), &err);
-  TD_ASSERT_OK(td_colview_init(&cols[1], TD_TYPE_INT64, &arrs[1], &err), &err);
-  TD_ASSERT_OK(td_colview_init(&cols[2], TD_TYPE_FLOAT64, &arrs[2], &err), &err);
-  td_batch b = {4, cols, consts, NULL, 0};
-  for (size_t x = 0; x < sizeof exprs / sizeof *exprs; x++) {
-    td_expr *pe, *be;
-    TD_ASSERT_OK(td_expr_parse(exprs[x], strlen(exprs[x]), &pe, &err), &err);
-    TD_ASSERT_OK(td_expr_bind(pe, &S, 0, &be, &err), &err);
-    td_array out;
-    TD_ASSERT_OK(td_expr_eval(be, &b, &out, &err), &err);
-    for (int r = 0; r < 4; r++) {
-      td_value row[6];
-      memcpy(row, ROW, sizeof row);
-      row[0] = strs[r] ? td_value_str(strs[r]) : td_value_null(TD_TYPE_UTF8);
-      row[1] = td_value_int(TD_TYPE_INT64, r == 3 ? INT64_MIN : r * 1000);
-      row[2] = td_value_double(TD_TYPE_FLOAT64, r * 1.25 - 2);
-      td_value want;
-      TD_ASSERT_OK(td_expr_eval_row(be, row, &want, &err), &err);
-      bool null = out.validity && !td_bit_get(out.validity, r);
-      if (null != want.is_null) fail_msg("%s row %d: null %d vs %d", exprs[x], r, null, want.is_null);
-      if (null) continue;
-      size_t len = (size_t)(out.offsets[r + 1] - out.offsets[r]);
-      if (len != want.v.s.len || memcmp(out.data + out.offsets[r], want.v.s.ptr, len) != 0)
-        fail_msg("%s row %d: batch '%.*s', row '%.*s'", exprs[x], r, (int)len, out.data + out.offsets[r],
-                 (int)want.v.s.len, want.v.s.ptr);
-    }
-    td_array_reset(&out);
-    td_expr_free(pe);
-    td_expr_free(be);
-  }
-  for (int k = 0; k < 3; k++) arrs[k].release(&arrs[k]);
-  td_array_reset(&sa);
-  td_array_reset(&fa);
-  td_array_reset(&ia);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_printf), cmocka_unit_test(test_printf_errors), cmocka_unit_test(test_format),
-      cmocka_unit_test(test_format_errors), cmocka_unit_test(test_typeof), cmocka_unit_test(test_batches),
+      cmocka_unit_test(test_format_errors), cmocka_unit_test(test_typeof),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
