@@ -341,60 +341,82 @@ static int put_int(const fmt_ctx *c, const fmt_spec *s, bool neg, uint64_t m, td
   return rc;
 }
 
-/* A double. */
+/* %.{prec}f of m (finite, >= 0) without snprintf when m * 10^prec < 2^52
+ * and prec <= 15: m * 10^prec rounded to the nearest integer, a tie to
+ * even, as glibc rounds the exact binary value.  The product's rounding
+ * error comes exact from fma, so the comparison with one half is exact.
+ * False when out of that range (the caller uses snprintf). */
+static bool fixed_text(double m, int prec, bool alt, char *out, size_t *len) {
+  static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  if (prec > 15 || !(m * p10[prec] < 0x1p52)) return false;
+  double y = m * p10[prec], e = fma(m, p10[prec], -y), f = floor(y);
+  double t = (y - f - 0.5) + e; /* the sign of (exact product - f - 1/2) */
+  uint64_t n = (uint64_t)f, q = 1;
+  n += t > 0 || (t == 0 && (n & 1));
+  for (int i = 0; i < prec; i++) q *= 10;
+  uint64_t ip = n / q, fp = n % q;
+  char d[24];
+  size_t k = 0, l = 0;
+  do d[k++] = (char)('0' + ip % 10), ip /= 10;
+  while (ip);
+  while (k) out[l++] = d[--k];
+  if (prec || alt) out[l++] = '.';
+  for (int i = prec - 1; i >= 0; i--, fp /= 10) out[l + (size_t)i] = (char)('0' + fp % 10);
+  *len = l + (size_t)prec;
+  return true;
+}
+
+/* A double: its text laid out in txt (room for 3x its length, so that
+ * separators fit after it), then padded. */
 static int put_double(const fmt_ctx *c, const fmt_spec *s, double x, td_fbuf *buf, td_error *err) {
   char t = s->type;
   if (t ? !strchr("fFeEgGaA", t) : c->is_printf) return type_error(c, s, "a floating-point number", err);
   bool neg = signbit(x) && !isnan(x);
   double m = fabs(x);
-  size_t mark = buf->len;
-  int rc;
-  if (!t && s->prec < 0) { /* the shortest text, as CAST(x AS VARCHAR) */
+  char stack[384], *txt = stack;
+  size_t len = 0;
+  int rc = TD_OK, prec = s->prec >= 0 ? (int)s->prec : 6;
+  if (!t && s->prec < 0) { /* the shortest text, as CAST(x AS VARCHAR): at most 25 bytes */
+    size_t mark = buf->len;
     td_value v = td_value_double(TD_TYPE_FLOAT64, m), out;
     rc = td__cast_value(&v, TD_TYPE_UTF8, &out, buf, c->e->pos, err);
-  } else {
+    if (rc) return rc;
+    len = buf->len - mark;
+    memcpy(txt, buf->p + mark, len);
+    buf->len = mark;
+  } else if (!((t == 'f' || t == 'F') && isfinite(m) && fixed_text(m, prec, s->alt, txt, &len))) {
     char f[16];
     int fl = 0;
     f[fl++] = '%';
     if (s->alt || !t) f[fl++] = '#'; /* fmt's "{:.3}" keeps trailing zeros */
     bool hex = (t == 'a' || t == 'A') && s->prec < 0; /* %a: all the digits it needs */
-    f[fl++] = '.', f[fl++] = '*';
+    if (!hex) f[fl++] = '.', f[fl++] = '*';
     f[fl++] = t ? t : 'g';
     f[fl] = 0;
-    int prec = s->prec >= 0 ? (int)s->prec : 6;
-    if (hex) memcpy(f + fl - 3, f + fl - 1, 2);
-    int want = hex ? snprintf(NULL, 0, f, m) : snprintf(NULL, 0, f, prec, m);
-    rc = want < 0 ? td_err(err, TD_EINVAL, "cannot format %g", m) : td__fbuf_put(buf, "", (size_t)want + 1, err);
-    if (!rc) {
-      if (hex) snprintf(buf->p + mark, (size_t)want + 1, f, m);
-      else snprintf(buf->p + mark, (size_t)want + 1, f, prec, m);
-      buf->len = mark + (size_t)want;
-      if (!t && !s->alt && buf->p[buf->len - 1] == '.') buf->len--;
+    for (int pass = 0; pass < 2; pass++) {
+      size_t room = pass ? len + 1 : sizeof stack / 3;
+      int want = hex ? snprintf(txt, room, f, m) : snprintf(txt, room, f, prec, m);
+      if (want < 0) return td_err(err, TD_EINVAL, "cannot format %g", m);
+      len = (size_t)want;
+      if (len < room) break;
+      if (!(txt = td_malloc(3 * len + 3))) return td_err_nomem(err, "formatting a number");
     }
+    if (!t && !s->alt && len && txt[len - 1] == '.') len--;
   }
-  if (rc) return rc;
-  size_t len = buf->len - mark;
-  char *tmp = td_malloc(len + len / 3 + 1);
-  if (!tmp) return td_err_nomem(err, "formatting a number");
-  memcpy(tmp, buf->p + mark, len);
-  buf->len = mark;
-  if (s->group) { /* separators in the integer digits */
+  const char *body = txt;
+  size_t blen = len;
+  if (s->group) { /* separators in the integer digits, written after the text */
     size_t k = 0;
-    while (k < len && tmp[k] >= '0' && tmp[k] <= '9') k++;
-    char *g = td_malloc(len + len / 3 + 1);
-    if (!g) {
-      td_free(tmp);
-      return td_err_nomem(err, "formatting a number");
-    }
-    size_t gl = group_digits(tmp, k, s->group, g);
-    memcpy(g + gl, tmp + k, len - k);
-    len = gl + len - k;
-    memcpy(tmp, g, len);
-    td_free(g);
+    while (k < len && txt[k] >= '0' && txt[k] <= '9') k++;
+    char *g = txt + len;
+    size_t gl = group_digits(txt, k, s->group, g);
+    memcpy(g + gl, txt + k, len - k);
+    body = g;
+    blen = gl + len - k;
   }
   char pre[2] = {neg ? '-' : s->sign, 0};
-  rc = put_padded(s, pre, tmp, len, len, true, isfinite(x) ? ZERO_INSIDE : ZERO_AFTER, buf, err);
-  td_free(tmp);
+  rc = put_padded(s, pre, body, blen, blen, true, isfinite(x) ? ZERO_INSIDE : ZERO_AFTER, buf, err);
+  if (txt != stack) td_free(txt);
   return rc;
 }
 

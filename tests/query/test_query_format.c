@@ -7,6 +7,9 @@
  * and row evaluation).  Answers are DuckDB 1.x's (checked against it; the
  * SQL difftest compares the same forms live).
  */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "query/expr.h"
@@ -250,10 +253,56 @@ static void test_typeof(void **state) {
   check_error("typeof(1, 2)", "typeof expects 1 argument");
 }
 
+/* %.Nf's own rounding (func_format.c's fixed_text) against snprintf's over
+ * ties, near-ties, powers of ten and random doubles, every precision 0..17. */
+static void test_fixed_rounding(void **state) {
+  (void)state;
+  double vals[4000];
+  size_t nv = 0;
+  static const double seeds[] = {0.0, 0.5, 1.5, 2.5, 0.125, 0.375, 1.005, 2.675, 0.045, 1e-7, 123.456, 99.995,
+                                  0.05, 4503599627370495.5, 4503599627370496.0, 1e15, 999999.9999995, 5e-324};
+  for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+    vals[nv++] = seeds[i];
+    vals[nv++] = -seeds[i];
+    vals[nv++] = nextafter(seeds[i], 0);
+    vals[nv++] = nextafter(seeds[i], 1e300);
+  }
+  uint64_t r = 0x9E3779B97F4A7C15ull;
+  while (nv < sizeof vals / sizeof *vals) {
+    r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+    double v = (double)(r >> 11) / (double)(1ull << 53) * pow(10, (double)(r % 12)) - 5;
+    if (r % 3 == 0) v = round(v * 1000) / 1000 + 0.0005; /* near a tie at 3 digits */
+    vals[nv++] = v;
+  }
+  td_error err;
+  for (int p = 0; p <= 17; p++) {
+    char text[48], fmt[16];
+    snprintf(text, sizeof text, "printf('%%.%df|%%#.%dF', f, f)", p, p);
+    td_expr *e, *b;
+    TD_ASSERT_OK(td_expr_parse(text, strlen(text), &e, &err), &err);
+    TD_ASSERT_OK(td_expr_bind(e, &S, 0, &b, &err), &err);
+    td_value row[6];
+    memcpy(row, ROW, sizeof row);
+    for (size_t i = 0; i < nv; i++) {
+      row[2] = td_value_double(TD_TYPE_FLOAT64, vals[i]);
+      td_value v;
+      TD_ASSERT_OK(td_expr_eval_row(b, row, &v, &err), &err);
+      char want[1024];
+      snprintf(fmt, sizeof fmt, "%%.%df|%%#.%dF", p, p);
+      snprintf(want, sizeof want, fmt, vals[i], vals[i]);
+      if (v.v.s.len != strlen(want) || memcmp(v.v.s.ptr, want, v.v.s.len) != 0)
+        fail_msg("%s of %a: '%.*s', snprintf '%s'", text, vals[i], (int)v.v.s.len, v.v.s.ptr, want);
+    }
+    td_expr_free(b);
+    td_expr_free(e);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_printf), cmocka_unit_test(test_printf_errors), cmocka_unit_test(test_format),
       cmocka_unit_test(test_format_errors), cmocka_unit_test(test_typeof),
+      cmocka_unit_test(test_fixed_rounding),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
