@@ -461,8 +461,9 @@ static int put_arg(const fmt_ctx *c, const fmt_spec *s, const td_value *a, td_fb
   int rc;
   if (td_type_is_binary(t)) {
     size_t want = td_binary_format(a->v.s.ptr, a->v.s.len, NULL, 0);
-    rc = td__fbuf_put(&tmp, "", want + 1, err);
-    if (!rc) tmp.len = td_binary_format(a->v.s.ptr, a->v.s.len, tmp.p, want + 1);
+    tmp.p = td_malloc(want + 1);
+    rc = tmp.p ? TD_OK : td_err_nomem(err, "formatting a blob");
+    if (!rc) tmp.cap = want + 1, tmp.len = td_binary_format(a->v.s.ptr, a->v.s.len, tmp.p, want + 1);
   } else {
     td_value out;
     rc = td__cast_value(a, TD_TYPE_UTF8, &out, &tmp, c->e->pos, err);
