@@ -12,6 +12,7 @@
  * live derived tables like any other operator chain.
  */
 #include "query/compose.h"
+#include "query/func.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -556,19 +557,9 @@ static td_type_id widen(const td_field *a, const td_field *b) {
  * (an untyped NULL column keeps its type then). */
 static const char *cast_name(const td_field *f) {
   switch (f->type) {
-    case TD_TYPE_INT8: return "TINYINT";
-    case TD_TYPE_INT16: return "SMALLINT";
-    case TD_TYPE_INT32: return "INTEGER";
-    case TD_TYPE_INT64: return "BIGINT";
-    case TD_TYPE_UINT8: return "UTINYINT";
-    case TD_TYPE_UINT16: return "USMALLINT";
-    case TD_TYPE_UINT32: return "UINTEGER";
-    case TD_TYPE_FLOAT32: return "FLOAT";
-    case TD_TYPE_FLOAT64: return "DOUBLE";
-    case TD_TYPE_UTF8: return "VARCHAR";
-    case TD_TYPE_BOOL: return "BOOLEAN";
-    case TD_TYPE_DATE32: return "DATE";
-    case TD_TYPE_BINARY: return "BLOB";
+    case TD_TYPE_INT8: case TD_TYPE_INT16: case TD_TYPE_INT32: case TD_TYPE_INT64: case TD_TYPE_UINT8:
+    case TD_TYPE_UINT16: case TD_TYPE_UINT32: case TD_TYPE_FLOAT32: case TD_TYPE_FLOAT64: case TD_TYPE_UTF8:
+    case TD_TYPE_BOOL: case TD_TYPE_DATE32: case TD_TYPE_BINARY: return td__sql_type_name(f->type, NULL, NULL, 0);
     case TD_TYPE_TIMESTAMP: return f->tz ? NULL : "TIMESTAMP";
     default: return NULL;
   }

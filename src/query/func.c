@@ -25,7 +25,7 @@
 
 const td_func *td__func_find(const char *name) {
   const td_func *const tables[] = {td__funcs_core, td__funcs_string, td__funcs_math,
-                                   td__funcs_time, td__funcs_subq};
+                                   td__funcs_time, td__funcs_subq, td__funcs_format};
   for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
     for (const td_func *f = tables[t]; f->name; f++)
       if (strcmp(f->name, name) == 0) return f;

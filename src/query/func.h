@@ -86,6 +86,12 @@ int td__vec_pattern(const struct td_expr *e, const struct td_vec *args, int64_t 
                     char any, const char *specials, bool (*match)(const char *, size_t, const char *, size_t),
                     td_error *err);
 
+/* DuckDB's name of type t with type parameter `param` (td_field.tz):
+ * "BIGINT", "TIMESTAMP WITH TIME ZONE" for a timestamp with a zone,
+ * "DECIMAL(p,s)" (built in tmp, `size` bytes; "DECIMAL" when tmp is NULL),
+ * "INTERVAL" for durations, "\"NULL\"" for TD_TYPE_NONE (func_format.c). */
+const char *td__sql_type_name(td_type_id t, const char *param, char *tmp, size_t size);
+
 /* The entry for `name` (lower case), or NULL. */
 const td_func *td__func_find(const char *name);
 /* Binds CALL node e (children bound) whose name is a registered function:
@@ -99,6 +105,8 @@ extern const td_func td__funcs_core[];
 extern const td_func td__funcs_string[];
 extern const td_func td__funcs_math[];
 extern const td_func td__funcs_time[];
+/* printf, format, typeof (func_format.c). */
+extern const td_func td__funcs_format[];
 /* The readers of live subqueries' slots (query/subq_live.c). */
 extern const td_func td__funcs_subq[];
 

@@ -529,6 +529,7 @@ static void test_string_batches(void **state) {
       "substr(s, -2, 5)", "left(s, 2)", "right(s, -1)", "trim(s)", "ltrim(s, ' a')", "rtrim(s)",
       "replace(s, 'a', 'XY')", "starts_with(s, 'a')", "ends_with(s, 'a')", "contains(s, 'ß')", "strpos(s, 'a')",
       "instr(s, 'b')", "reverse(s)", "upper(s) || '!'", "s || 42", "s || 2.5", "s || NULL", "length(s) + strpos(s, 'X')", "upper(NULL)",
+      "printf('%-8s|%5.2s|%d', s, s, 42)", "format('{:>6}{}|{:.1f}', s, 42, 2.25)", "typeof(s)",
   };
   const char *const *sets[2] = {ascii, mixed};
   td_error err;

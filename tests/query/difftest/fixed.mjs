@@ -287,5 +287,11 @@ export function fixedQueries() {
     Q(`SELECT k AS k, mode(x) AS a, entropy(x) AS c FROM {u} GROUP BY k HAVING mode(uid) IS NOT NULL ORDER BY k NULLS FIRST`, true),
     Q(`SELECT mode(id) AS a, entropy(id) AS c, mode(k) AS e, entropy(k) AS f FROM {t} WHERE id > 100`),
     Q(`SELECT mode(id) AS a, entropy(k) AS c, mode(d) AS e FROM {e}`),
+    // printf / format / typeof: directives and specs over NULLs, NaN, infinities, -0.0, integer extremes, UTF-8
+    Q(`SELECT id AS id, printf('%5d|%-4s|%+.2f|%x|%s|%.1f|%s', id, k, d, i, b, dec, ts) AS a, printf('%08.3e|%-8s|%u', d, s, i) AS c FROM {t}`),
+    Q(`SELECT id AS id, format('{:>8}|{}|{:,}|{:.3f}|{}|{:^7}', s, id, i, d, dec, k) AS a, format('{1}-{0}', id, s) AS c, format('{}|{:+}', d, d) AS e FROM {t}`),
+    Q(`SELECT typeof(id) AS a, typeof(k) AS c, typeof(d) AS e, typeof(ts) AS f, typeof(dec) AS g, typeof(b) AS h, typeof(i) AS j, typeof(NULL) AS l FROM {t}`),
+    E(`SELECT printf('%d', s) AS a FROM {t}`, 'invalid type specifier "d"'),
+    E(`SELECT format('{} {}', id) AS a FROM {t}`, 'the format wants argument 2'),
   ];
 }

@@ -1,0 +1,1 @@
+SELECT format('{:>{}}|{:,.2f}|{:#b}|{}', Sym, abs(Key % 7), Price, Key, Sym) AS a, format('{:^9}{{}}', Flag) FROM t WHERE typeof(Price) = 'DOUBLE'

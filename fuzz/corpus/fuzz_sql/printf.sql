@@ -1,0 +1,1 @@
+SELECT printf('%-*d|%+08.3f|%#x|%5.2s|%c|%s', Key % 9, Key, Price, Key, Sym, 65, Ts) AS a, typeof(Sym) FROM t
