@@ -170,21 +170,16 @@ static void test_state(void **state) {
   td__aggx_free(x);
 }
 
-static void expect_error(env *e, const char *sql, int code, const char *needle) {
-  td_query_options qo = mt_mem_options(e, 0);
-  mt_expect_error(&qo, sql, code, needle);
-}
-
 static void test_errors(void **state) {
   (void)state;
   env e;
   env_open(&e);
-  expect_error(&e, "SELECT mode(DISTINCT i) FROM t", TD_EPARSE, "mode(DISTINCT ...) is not supported");
-  expect_error(&e, "SELECT entropy(DISTINCT i) FROM t", TD_EPARSE, "entropy(DISTINCT ...) is not supported");
-  expect_error(&e, "SELECT mode(i, 2) FROM t", TD_ETYPE, "mode takes one argument");
-  expect_error(&e, "SELECT entropy() FROM t", TD_ETYPE, "entropy takes one argument");
-  expect_error(&e, "SELECT mode(nosuch) FROM t", TD_ETYPE, "unknown column 'nosuch'");
-  expect_error(&e, "SELECT mode(mode(i)) FROM t", TD_ETYPE, "nested");
+  mt_mem_expect_error(&e, "SELECT mode(DISTINCT i) FROM t", TD_EPARSE, "mode(DISTINCT ...) is not supported");
+  mt_mem_expect_error(&e, "SELECT entropy(DISTINCT i) FROM t", TD_EPARSE, "entropy(DISTINCT ...) is not supported");
+  mt_mem_expect_error(&e, "SELECT mode(i, 2) FROM t", TD_ETYPE, "mode takes one argument");
+  mt_mem_expect_error(&e, "SELECT entropy() FROM t", TD_ETYPE, "entropy takes one argument");
+  mt_mem_expect_error(&e, "SELECT mode(nosuch) FROM t", TD_ETYPE, "unknown column 'nosuch'");
+  mt_mem_expect_error(&e, "SELECT mode(mode(i)) FROM t", TD_ETYPE, "nested");
   mt_mem_close(&e);
 }
 
