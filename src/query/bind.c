@@ -817,9 +817,7 @@ static int bind_call(binder *b, td_expr *e, bool in_agg) {
     return td_err_at(b->err, TD_ETYPE, e->pos, "aggregate '%s' is not allowed %s at offset %lld",
                      e->name, in_agg ? "inside another aggregate" : "here",
                      (long long)e->pos);
-  if (e->star && k != TD_AGG_COUNT)
-    return td_err_at(b->err, TD_ETYPE, e->pos, "'%s(*)' is not allowed at offset %lld; only "
-                     "count(*)", e->name, (long long)e->pos);
+  if (e->star && k != TD_AGG_COUNT) return td__agg_star_error(e, b->err);
   int lo, hi;
   td__agg_arity(k, e->name, &lo, &hi);
   if (e->star) k = TD_AGG_COUNT_STAR;
@@ -955,4 +953,9 @@ int td_expr_bind(const td_expr *e, const td_schema *schema, int flags, td_expr *
   }
   *out = c;
   return TD_OK;
+}
+
+int td__agg_star_error(const td_expr *e, td_error *err) {
+  return td_err_at(err, TD_ETYPE, e->pos, "'%s(*)' is not allowed at offset %lld; only count(*)", e->name,
+                   (long long)e->pos);
 }

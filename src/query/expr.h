@@ -213,6 +213,10 @@ enum {
 int td_expr_bind(const td_expr *e, const td_schema *schema, int flags, td_expr **out,
                  td_error *err);
 
+/* The error of an aggregate other than count given `*` (sum(*)): TD_ETYPE
+ * at the call. */
+int td__agg_star_error(const td_expr *e, td_error *err);
+
 /* The result type of an aggregate over an input of type `in`:
  * count -> int64; sum of integers -> int64, of floats -> float64; avg ->
  * float64; min, max, first, last -> `in`.  TD_TYPE_NONE when not allowed

@@ -333,8 +333,12 @@ static int bind_agg(const td_expr *e, const td_schema *def, td_agg_kind *kind, t
   if (e->kind != TD_EXPR_CALL || td_agg_kind_from_name(e->name) == TD_AGG_NONE)
     return td_err_at(err, TD_ETYPE, e->pos, "expected an aggregate such as sum(x) at offset %lld",
                      (long long)e->pos);
-  *kind = e->star ? TD_AGG_COUNT_STAR : td_agg_kind_from_name(e->name);
-  if (e->star) return TD_OK;
+  *kind = td_agg_kind_from_name(e->name);
+  if (e->star && *kind != TD_AGG_COUNT) return td__agg_star_error(e, err); /* sum(*): not count(*) */
+  if (e->star) {
+    *kind = TD_AGG_COUNT_STAR;
+    return TD_OK;
+  }
   int lo, hi;
   td__agg_arity(*kind, e->name, &lo, &hi);
   if (e->n_args < lo || e->n_args > hi)

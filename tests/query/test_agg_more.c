@@ -219,6 +219,10 @@ static void test_errors(void **state) {
   mt_mem_expect_error(&e, "SELECT quantile_cont(f, 'x') FROM t", TD_ETYPE, "must be a number, found utf8");
   mt_mem_expect_error(&e, "SELECT quantile_cont(f) FROM t", TD_ETYPE, "quantile_cont takes two arguments");
   mt_mem_expect_error(&e, "SELECT median(f, 0.5) FROM t", TD_ETYPE, "median takes one argument");
+  /* only count takes * (sum(*), median(*) ... were answered as count(*)) */
+  mt_mem_expect_error(&e, "SELECT sum(*) FROM t", TD_ETYPE, "'sum(*)' is not allowed at offset 7; only count(*)");
+  mt_mem_expect_error(&e, "SELECT g, median(*) FROM t GROUP BY g", TD_ETYPE, "'median(*)' is not allowed");
+  mt_mem_expect_error(&e, "SELECT mode(*) + 1 FROM t", TD_ETYPE, "'mode(*)' is not allowed");
   mt_mem_expect_error(&e, "SELECT string_agg(s, 1) FROM t", TD_ETYPE, "separator of string_agg must be a string, found int64");
   /* the separator is bound before the input: an input that fails frees it (fuzz_sql, under LeakSanitizer) */
   mt_mem_expect_error(&e, "SELECT string_agg(nosuch, ',') FROM t", TD_ETYPE, "unknown column 'nosuch'");
