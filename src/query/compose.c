@@ -905,7 +905,22 @@ static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
   if (is_placeholder(x, "__scalar_subquery") || is_placeholder(x, "__exists")) {
     bool exists = strcmp(x->name, "__exists") == 0;
     td_table *t;
-    int rc = sub_table(c, x->args[0]->lit.v.i, x->pos, &t, err);
+    int64_t idx = x->args[0]->lit.v.i;
+    /* a static EXISTS needs one row: planned with LIMIT 1, its scan stops
+     * at the first (the statement keeps its own LIMIT for printing) */
+    td_select *sq = exists && !c->opts->refreshing && idx >= 0 && idx < c->root->n_subs && !c->done[idx]
+                        ? c->root->subs[idx] : NULL;
+    bool had = sq && sq->has_limit;
+    int64_t lim = sq ? sq->limit : 0;
+    if (sq && (!had || lim > 1)) {
+      sq->has_limit = true;
+      sq->limit = 1;
+    }
+    int rc = sub_table(c, idx, x->pos, &t, err);
+    if (sq) {
+      sq->has_limit = had;
+      sq->limit = lim;
+    }
     if (rc) return rc;
     int64_t n = td_table_size(t);
     td_value v = td_value_bool(n > 0);
@@ -971,9 +986,10 @@ static bool select_has_placeholder(const td_select *q) {
   return any;
 }
 
-/* Live queries: an unaliased item with a subquery is named by its text
- * with the subquery in place ("v > (SELECT avg(v) FROM t)"), not by the
- * call that will read the subquery's slot. */
+/* An unaliased item with a subquery is named by its text with the
+ * subquery in place ("v > (SELECT avg(v) FROM t)", as DuckDB names it), not
+ * by the value a static subquery puts in ("true": two EXISTS items clashed)
+ * nor by the call that will read a live subquery's slot. */
 static int name_items(const td_select *root, td_select *q, td_error *err) {
   int rc = TD_OK;
   for (int64_t i = 0; rc == TD_OK && i < q->n_items; i++) {
@@ -1024,7 +1040,7 @@ int td__plan_query(td_select *q, td_query_options *opts, const td_cenv *env, td_
   td_graph *locked = NULL; /* live subqueries: held until the statement is planned */
   if (rc == TD_OK && root->n_subs && select_has_placeholder(q)) {
     subq_ctx c = {root, opts, scope, td_calloc((size_t)root->n_subs, sizeof(td_table *)), &frame, NULL};
-    if (opts->refreshing) rc = name_items(root, q, err);
+    rc = name_items(root, q, err); /* static too: not by the value put in */
     if (rc == TD_OK) rc = c.done ? substitute_all(&c, q, err) : td_err_nomem(err, "planning a subquery");
     for (int64_t i = 0; c.done && i < root->n_subs; i++) td_table_release(c.done[i]);
     td_free(c.done);

@@ -424,6 +424,23 @@ static void test_table_head(void **state) {
     if (calls > (threads == 1 ? 6 : 60)) fail_msg("a LIMIT 3 read %lld pages at %d threads", (long long)calls, threads);
     mt_close(&f);
   }
+  /* a static EXISTS is planned with LIMIT 1 (its own LIMIT and OFFSET kept
+   * in the answer): few pages, and every answer right */
+  {
+    mt_env f;
+    mt_open(&f, 8, false);
+    for (int extra = 0; extra < 30; extra++) mt_add_rows(&f, extra % 2 ? "c" : "d", 13);
+    td_query_options q1 = {.resolver = mt_resolve, .resolver_ctx = &f, .threads = 1};
+    mt_expect_rows(&q1, "SELECT EXISTS (SELECT 1 FROM m WHERE v IS NOT NULL) AS a", false, "true|;");
+    int64_t calls = td_proxy_count(&f.proxy, TD_METHOD_COLUMN_VALUES, NULL);
+    if (calls > 2) fail_msg("EXISTS read %lld pages", (long long)calls);
+    mt_expect_rows(&q1, "SELECT EXISTS (SELECT k FROM m WHERE v = -1), EXISTS (SELECT k FROM m LIMIT 0)", false,
+                   "false|false|;");
+    mt_expect_rows(&q1, "SELECT EXISTS (SELECT k FROM m LIMIT 2 OFFSET 436), EXISTS (SELECT k FROM m OFFSET 437)", false,
+                   "true|false|;");
+    mt_expect_rows(&q1, "SELECT NOT EXISTS (SELECT k FROM m ORDER BY x DESC LIMIT 5 OFFSET 436)", false, "false|;");
+    mt_close(&f);
+  }
   mt_env e;
   mt_open(&e, 8, false);
   for (int extra = 0; extra < 30; extra++) mt_add_rows(&e, extra % 2 ? "c" : "d", 13);
