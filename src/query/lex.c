@@ -4,6 +4,9 @@
 #include "query/lex.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -210,6 +213,16 @@ int td__expected(td_parser *p, const char *what) {
   while (n < (int)t->len && n > 0 && ((unsigned char)t->text[n] & 0xC0) == 0x80) n--; /* whole characters */
   return td_err_at(p->err, TD_EPARSE, t->pos, "expected %s at offset %lld, found '%.*s'", what,
                    (long long)t->pos, n, t->text);
+}
+
+int64_t td__token_int(const td_parser *p) {
+  char buf[24];
+  if (p->tok.len >= sizeof buf) return INT64_MAX; /* more digits than an int64 has */
+  memcpy(buf, p->tok.text, p->tok.len); /* the statement text need not end after it */
+  buf[p->tok.len] = '\0';
+  errno = 0;
+  long long v = strtoll(buf, NULL, 10);
+  return errno == ERANGE ? INT64_MAX : (int64_t)v;
 }
 
 int td__token_string(td_parser *p, char **out, size_t *out_len) {

@@ -73,7 +73,7 @@ static int parse_decimal_type(td_parser *p, td_expr *e, int64_t pos) {
   if (p->tok.kind == TK_LPAREN) {
     td__next(p);
     if (p->tok.kind != TK_INT) return td__expected(p, "the decimal's width");
-    w = strtoll(p->tok.text, NULL, 10);
+    w = td__token_int(p);
     sc = 0;
     if (w < 1 || w > 38 || p->tok.len > 3)
       return td_err_at(p->err, TD_EPARSE, p->tok.pos, "a DECIMAL's width must be between 1 and 38 at offset %lld",
@@ -82,7 +82,7 @@ static int parse_decimal_type(td_parser *p, td_expr *e, int64_t pos) {
     if (p->tok.kind == TK_COMMA) {
       td__next(p);
       if (p->tok.kind != TK_INT) return td__expected(p, "the decimal's scale");
-      sc = strtoll(p->tok.text, NULL, 10);
+      sc = td__token_int(p);
       if (sc > w || p->tok.len > 3)
         return td_err_at(p->err, TD_EPARSE, p->tok.pos, "a DECIMAL's scale cannot be greater than its width at offset %lld",
                          (long long)p->tok.pos);

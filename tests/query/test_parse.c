@@ -348,6 +348,26 @@ static void test_alloc_failures(void **state) {
   }
 }
 
+/* td_sql_parse takes a length: a statement whose text ends on an integer,
+ * with no NUL after it (a heap copy of exactly its bytes, as fuzz_sql
+ * passes), is read within its bytes (ASan: strtoll read past the end on
+ * DECIMAL(12 and ROW_GROUP_SIZE 5). */
+static void test_unterminated(void **state) {
+  (void)state;
+  static const char *const texts[] = {"SELECT CAST(x AS DECIMAL(12", "SELECT CAST(x AS DECIMAL(12, 2",
+                                      "COPY (SELECT 1) TO 'x.parquet' (ROW_GROUP_SIZE 5", "SELECT 1 LIMIT 12",
+                                      "SELECT 123456789012345678901234567890"};
+  for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+    size_t n = strlen(texts[i]);
+    char *exact = malloc(n);
+    memcpy(exact, texts[i], n);
+    td_select *q = NULL;
+    td_error err;
+    if (td_sql_parse(exact, n, &q, &err) == TD_OK) td_select_free(q);
+    free(exact);
+  }
+}
+
 static void test_fuzz_smoke(void **state) {
   (void)state;
   static const char *const pieces[] = {"SELECT", " ", "(", ")", ",", "'", "\"", "*", "+", "-",
@@ -390,7 +410,7 @@ int main(void) {
       cmocka_unit_test(test_sql_errors),    cmocka_unit_test(test_depth_limit),
       cmocka_unit_test(test_bind_ok),       cmocka_unit_test(test_bind_errors),
       cmocka_unit_test(test_timestamps),    cmocka_unit_test(test_alloc_failures),
-      cmocka_unit_test(test_fuzz_smoke),
+      cmocka_unit_test(test_fuzz_smoke),    cmocka_unit_test(test_unterminated),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
