@@ -38,6 +38,7 @@
 #include "util/alloc.h"
 #include "util/decimal.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 typedef struct str_slot {
   char *p;
@@ -415,15 +416,7 @@ td_type_id td_agg_output_type(const td_agg *a, int64_t i) {
 
 /* ---- hashing and key comparison ---- */
 
-static inline uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-static inline uint64_t combine(uint64_t h, uint64_t kh) { return mix64(h * 0x9e3779b97f4a7c15ULL + kh); }
+static inline uint64_t combine(uint64_t h, uint64_t kh) { return td_mix64(h * 0x9e3779b97f4a7c15ULL + kh); }
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define TD_AGG_LE 1 /* an 8-byte load masked to n bytes = the first n bytes */
@@ -447,7 +440,7 @@ static inline uint64_t load8(const char *p) {
 
 /* Hash of a string of at most 8 bytes given as w (its bytes, zero-padded). */
 static inline uint64_t short_str_hash(uint64_t w, size_t n) {
-  return mix64(w ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL));
+  return td_mix64(w ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL));
 }
 
 static uint64_t hash_bytes(const char *p, size_t n) {
@@ -463,7 +456,7 @@ static uint64_t hash_bytes(const char *p, size_t n) {
   }
   uint64_t w = 0;
   if (n) memcpy(&w, p, n);
-  return mix64(h ^ w);
+  return td_mix64(h ^ w);
 }
 
 static double norm_double(double d) {
@@ -477,14 +470,14 @@ static inline uint64_t f64_hash(double d) {
   d = norm_double(d);
   uint64_t bits;
   memcpy(&bits, &d, 8);
-  return mix64(bits);
+  return td_mix64(bits);
 }
 
 /* A decimal's hash, from its 128-bit integer (the same for a value and a
  * vector row). */
 static uint64_t d128_hash(td_i128 x) {
   const unsigned __int128 u = (unsigned __int128)x;
-  return mix64(mix64((uint64_t)u) ^ (uint64_t)(u >> 64));
+  return td_mix64(td_mix64((uint64_t)u) ^ (uint64_t)(u >> 64));
 }
 
 /* The hash of a row is the value hash of its key with one key, else the
@@ -494,9 +487,9 @@ static uint64_t value_hash(const td_value *v, td_phys ph) {
   switch (ph) {
     case TD_PHYS_F64: return f64_hash(v->v.f);
     case TD_PHYS_STR: return hash_bytes(v->v.s.ptr, v->v.s.len);
-    case TD_PHYS_BOOL: return mix64((uint64_t)v->v.b + 1);
+    case TD_PHYS_BOOL: return td_mix64((uint64_t)v->v.b + 1);
     case TD_PHYS_D128: return d128_hash(td_dec_of(v));
-    default: return mix64((uint64_t)v->v.i);
+    default: return td_mix64((uint64_t)v->v.i);
   }
 }
 
@@ -693,8 +686,8 @@ static void hash_key_column(const td_vec *v, const uint32_t *sel, int64_t j0, in
     return;
   }
   switch (v->ph) {
-    case TD_PHYS_I64: TD_HASH_ROWS(mix64((uint64_t)v->i64[r])); break;
-    case TD_PHYS_BOOL: TD_HASH_ROWS(mix64((uint64_t)(v->b8[r] != 0) + 1)); break;
+    case TD_PHYS_I64: TD_HASH_ROWS(td_mix64((uint64_t)v->i64[r])); break;
+    case TD_PHYS_BOOL: TD_HASH_ROWS(td_mix64((uint64_t)(v->b8[r] != 0) + 1)); break;
     case TD_PHYS_F64: TD_HASH_ROWS(f64_hash(v->f64[r])); break;
     case TD_PHYS_STR:
       TD_HASH_ROWS(hash_bytes(v->strs + v->offs[r], (size_t)(v->offs[r + 1] - v->offs[r])));
@@ -829,7 +822,7 @@ static int dmap_note(td_agg *a, int64_t v, uint32_t g, td_error *err) {
 static int int_miss(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_error *err) {
   bool is_null = kv->valid && !kv->valid[r];
   int64_t v = kv->i64[r];
-  uint64_t h = is_null ? NULL_HASH : mix64((uint64_t)v);
+  uint64_t h = is_null ? NULL_HASH : td_mix64((uint64_t)v);
   const uint64_t d = (uint64_t)v - (uint64_t)a->dbase;
   if (a->lazy && !is_null && d < (uint64_t)a->dcap) { /* the map knows every key of its range */
     if (a->dmap[d] != NO_GROUP) {
@@ -1185,7 +1178,7 @@ static int str2_map(td_agg *a, int64_t sk, const td_vec *kv, const uint32_t *sel
         const bool snull = svalid && !svalid[r];
         const uint32_t b = bvalid && !bvalid[r] ? 2 : bvals[r] != 0;
         const uint64_t sh = snull ? NULL_HASH : hash_bytes(strs + offs[r], (size_t)(offs[r + 1] - offs[r]));
-        const uint64_t bh = b == 2 ? NULL_HASH : mix64((uint64_t)b + 1);
+        const uint64_t bh = b == 2 ? NULL_HASH : td_mix64((uint64_t)b + 1);
         const uint64_t h = sk == 0 ? combine(combine(0, sh), bh) : combine(combine(0, bh), sh);
         rc = multi_find(a, kv, r, h, &g, err);
         if (rc == TD_OK && snull) a->dnull[b] = g;
@@ -2178,7 +2171,7 @@ static int each_mark(const dseen *ds, int (*fn)(int64_t v, void *ctx, td_error *
   return TD_OK;
 }
 
-static int add_to_set(int64_t v, void *x, td_error *err) { return td__aggx_add_hash(x, 0, mix64((uint64_t)v), err); }
+static int add_to_set(int64_t v, void *x, td_error *err) { return td__aggx_add_hash(x, 0, td_mix64((uint64_t)v), err); }
 
 /* An exact bitmap's count: its marks. */
 static int64_t count_marks(const dseen *ds) { return td_bits_count((const uint8_t *)ds->bits, 0, ds->nbits); }
@@ -2255,7 +2248,7 @@ static int distinct_ints(td_agg *a, int64_t k, const td_vec *in, const uint32_t 
       if (bits[d >> 6] & bit) continue;
       bits[d >> 6] |= bit;
     }
-    int rc = td__aggx_add_hash(agg, 0, mix64((uint64_t)x[r]), err);
+    int rc = td__aggx_add_hash(agg, 0, td_mix64((uint64_t)x[r]), err);
     if (rc) {
       if (d < nb) bits[d >> 6] &= ~(1ULL << (d & 63)); /* not in the set */
       return rc;
@@ -2447,7 +2440,7 @@ static int part_xreserve(partkeys *pk, td_error *err) {
   memset(xk, 0xff, (size_t)cap * sizeof *xk);
   for (int64_t i = 0; i < pk->x_cap; i++) {
     if (pk->xk[i] == UINT64_MAX) continue;
-    uint64_t s = mix64(pk->xk[i]) & (uint64_t)(cap - 1);
+    uint64_t s = td_mix64(pk->xk[i]) & (uint64_t)(cap - 1);
     while (xk[s] != UINT64_MAX) s = (s + 1) & (uint64_t)(cap - 1);
     xk[s] = pk->xk[i];
     xg[s] = pk->xg[i];
@@ -2497,7 +2490,7 @@ static int part_prepare(td_agg *a, const td_batch *b, td_error *err) {
 /* The slot of pair `key` in the pairs table, or the empty slot it would take. */
 static uint64_t part_xslot(const partkeys *pk, uint64_t key) {
   const uint64_t mask = (uint64_t)pk->x_cap - 1;
-  uint64_t i = mix64(key) & mask;
+  uint64_t i = td_mix64(key) & mask;
   while (pk->xk[i] != UINT64_MAX && pk->xk[i] != key) i = (i + 1) & mask;
   return i;
 }
@@ -2558,7 +2551,7 @@ static int part_sink(void *ctx, const uint32_t *sg, int64_t j0, int64_t j1, td_e
     if (loc[s] != NO_GROUP) continue;
     loc[s] = pending;
     pend[np++] = s;
-    TD_AGG_PREFETCH(&pk->xk[mix64((uint64_t)pk->pid << 32 | s) & ((uint64_t)pk->x_cap - 1)]);
+    TD_AGG_PREFETCH(&pk->xk[td_mix64((uint64_t)pk->pid << 32 | s) & ((uint64_t)pk->x_cap - 1)]);
   }
   int rc = TD_OK;
   for (int64_t i = 0; i < np; i++) {

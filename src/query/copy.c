@@ -161,8 +161,8 @@ static int parse_option(td_parser *p, copy_stmt *c) {
   if (!strcasecmp(name, "OVERWRITE_OR_IGNORE")) return parse_bool_opt(p, &c->overwrite_or_ignore);
   if (!strcasecmp(name, "ROW_GROUP_SIZE")) {
     if (p->tok.kind != TK_INT) return bad_value(p, "ROW_GROUP_SIZE", "a row count");
-    c->row_group_size = td__token_int(p);
-    if (c->row_group_size < 1) return bad_value(p, "ROW_GROUP_SIZE", "a row count of 1 or more");
+    if (!td__token_int(p, &c->row_group_size) || c->row_group_size < 1)
+      return bad_value(p, "ROW_GROUP_SIZE", "a row count of 1 or more");
     td__next(p);
     return TD_OK;
   }

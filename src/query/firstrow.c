@@ -32,6 +32,7 @@
 #include "query/sort.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 /* A row: its chunk, its row in the chunk and the code of its first ORDER
  * BY key (0 without codes). */
@@ -184,11 +185,7 @@ typedef struct fr_codes {
 /* The hash of chunk c's row r, its partition code pc. */
 static uint64_t row_hash(const fr_ctx *x, int64_t c, int64_t r, uint64_t pc) {
   if (x->pcoded && exact(x, 0, pc)) {
-    uint64_t h = pc ^ (pc >> 33); /* a full mix: a string's code varies in its high bytes */
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    return h ^ (h >> 33);
+    return td_mix64(pc); /* a full mix: a string's code varies in its high bytes */
   }
   return td_sort_hash(x->keys + c * x->n_keys, x->n_part, r);
 }

@@ -10,6 +10,7 @@
 #include "query/scalar.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 enum { K_EMPTY, K_INT, K_DBL, K_STR, K_BOOL };
 
@@ -29,24 +30,16 @@ struct td_in_set {
   int64_t n_ints;
 };
 
-static uint64_t mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
 
 static uint64_t hash_of(const entry *e) {
   uint64_t h;
   switch (e->kind) {
-    case K_DBL: memcpy(&h, &e->f, 8); return mix(h ^ 0x5bd1e995ULL);
+    case K_DBL: memcpy(&h, &e->f, 8); return td_mix64(h ^ 0x5bd1e995ULL);
     case K_STR:
       h = 1469598103934665603ULL ^ e->len;
       for (size_t k = 0; k < e->len; k++) h = (h ^ (unsigned char)e->p[k]) * 1099511628211ULL;
-      return mix(h);
-    default: return mix((uint64_t)e->i + e->kind);
+      return td_mix64(h);
+    default: return td_mix64((uint64_t)e->i + e->kind);
   }
 }
 
@@ -144,7 +137,7 @@ bool td__in_set_has_ints(const td_in_set *s, const int64_t *x, int64_t n, uint8_
     return true;
   }
   for (int64_t i = 0; i < n; i++) {
-    uint64_t h = mix((uint64_t)x[i] + K_INT) & s->mask; /* hash_of of a K_INT entry */
+    uint64_t h = td_mix64((uint64_t)x[i] + K_INT) & s->mask; /* hash_of of a K_INT entry */
     uint8_t f = 0;
     for (; s->t[h].kind != K_EMPTY; h = (h + 1) & s->mask)
       if (s->t[h].i == x[i]) {

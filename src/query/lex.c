@@ -215,14 +215,15 @@ int td__expected(td_parser *p, const char *what) {
                    (long long)t->pos, n, t->text);
 }
 
-int64_t td__token_int(const td_parser *p) {
-  char buf[24];
-  if (p->tok.len >= sizeof buf) return INT64_MAX; /* more digits than an int64 has */
+bool td__token_int(const td_parser *p, int64_t *out) {
+  char buf[32];
+  if (p->tok.len >= sizeof buf) return false; /* more digits than an int64 has, leading zeros aside */
   memcpy(buf, p->tok.text, p->tok.len); /* the statement text need not end after it */
   buf[p->tok.len] = '\0';
   errno = 0;
   long long v = strtoll(buf, NULL, 10);
-  return errno == ERANGE ? INT64_MAX : (int64_t)v;
+  *out = v;
+  return errno != ERANGE;
 }
 
 int td__token_string(td_parser *p, char **out, size_t *out_len) {

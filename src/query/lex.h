@@ -76,10 +76,10 @@ int td__parse_cast_suffix(td_parser *p, td_expr **x);
 /* Copies the unquoted text of an identifier or string token into a new
  * NUL-terminated string (handles doubled quotes); *out_len may be NULL. */
 int td__token_string(td_parser *p, char **out, size_t *out_len);
-/* The value of the current TK_INT token (INT64_MAX beyond int64), read
- * within the token: the statement's text may end right after it (a
- * length-delimited buffer, no NUL). */
-int64_t td__token_int(const td_parser *p);
+/* The value of the current TK_INT token into *out, read within the token
+ * (the statement's text may end right after it: a length-delimited
+ * buffer, no NUL); false beyond int64. */
+bool td__token_int(const td_parser *p, int64_t *out);
 /* At the '.' after the name of column `e`: reads the column name and makes
  * e->name "qualifier.column" (query/sql_from.c; the planner resolves it). */
 int td__parse_qualified(td_parser *p, td_expr *e);

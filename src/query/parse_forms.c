@@ -73,7 +73,9 @@ static int parse_decimal_type(td_parser *p, td_expr *e, int64_t pos) {
   if (p->tok.kind == TK_LPAREN) {
     td__next(p);
     if (p->tok.kind != TK_INT) return td__expected(p, "the decimal's width");
-    w = td__token_int(p);
+    int64_t v = 0;
+    (void)td__token_int(p, &v); /* beyond int64: too wide anyway */
+    w = v;
     sc = 0;
     if (w < 1 || w > 38 || p->tok.len > 3)
       return td_err_at(p->err, TD_EPARSE, p->tok.pos, "a DECIMAL's width must be between 1 and 38 at offset %lld",
@@ -82,7 +84,9 @@ static int parse_decimal_type(td_parser *p, td_expr *e, int64_t pos) {
     if (p->tok.kind == TK_COMMA) {
       td__next(p);
       if (p->tok.kind != TK_INT) return td__expected(p, "the decimal's scale");
-      sc = td__token_int(p);
+      int64_t v2 = 0;
+      (void)td__token_int(p, &v2);
+      sc = v2;
       if (sc > w || p->tok.len > 3)
         return td_err_at(p->err, TD_EPARSE, p->tok.pos, "a DECIMAL's scale cannot be greater than its width at offset %lld",
                          (long long)p->tok.pos);

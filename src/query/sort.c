@@ -137,9 +137,7 @@ void td_sort_rows(const td_sort_key *keys, int64_t n_keys, int64_t *rows, int64_
   if (src != rows) memcpy(rows, src, (size_t)n * sizeof *rows);
 }
 
-static bool has_codes(const td_colview *c) { return c->type != TD_TYPE_DECIMAL128; }
-
-bool td__sort_has_codes(const td_colview *c) { return has_codes(c); }
+bool td__sort_has_codes(const td_colview *c) { return c->type != TD_TYPE_DECIMAL128; }
 
 
 static void key_codes(const td_sort_key *k, int64_t n, uint64_t *code) {
@@ -228,7 +226,7 @@ int td_sort_permutation(const td_sort_key *keys, int64_t n_keys, int64_t n_rows,
   if (n_rows < 2 || n_keys == 0) return TD_OK;
   int64_t *tmp = td_malloc((size_t)n_rows * sizeof *tmp);
   if (!tmp) return td_err_nomem(err, "sorting");
-  bool coded = n_rows >= 512 && has_codes(keys[0].col);
+  bool coded = n_rows >= 512 && td__sort_has_codes(keys[0].col);
   uint64_t *code = coded ? td_malloc((size_t)n_rows * sizeof *code) : NULL;
   uint64_t *c2 = coded ? td_malloc((size_t)n_rows * sizeof *c2) : NULL;
   int64_t(*count)[256] = coded ? td_calloc(8, sizeof *count) : NULL;

@@ -211,16 +211,9 @@ static int parse_count(td_parser *p, const char *clause, int64_t *out) {
   char what[64];
   snprintf(what, sizeof what, "a non-negative integer after %s", clause);
   if (p->tok.kind != TK_INT) return td__expected(p, what);
-  char buf[32];
-  size_t n = p->tok.len < sizeof buf - 1 ? p->tok.len : sizeof buf - 1;
-  memcpy(buf, p->tok.text, n);
-  buf[n] = '\0';
-  errno = 0;
-  long long v = strtoll(buf, NULL, 10);
-  if (errno == ERANGE || p->tok.len >= sizeof buf)
-    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s %s at offset %lld is out of range", clause,
-                     buf, (long long)p->tok.pos);
-  *out = v;
+  if (!td__token_int(p, out))
+    return td_err_at(p->err, TD_EPARSE, p->tok.pos, "%s %.*s at offset %lld is out of range", clause,
+                     (int)(p->tok.len < 32 ? p->tok.len : 31), p->tok.text, (long long)p->tok.pos);
   td__next(p);
   return TD_OK;
 }

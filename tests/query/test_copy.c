@@ -282,6 +282,7 @@ static void test_overwrite_and_errors(void **state) {
   copy_fails("COPY t TO 'x.parquet' (FORMAT json)", TD_EPARSE, "expected parquet, csv, arrow (IPC file) or arrows (IPC stream) after FORMAT");
   copy_fails("COPY t TO 'x.parquet' (COMPRESSION lzo)", TD_EPARSE, "snappy, zstd or uncompressed");
   copy_fails("COPY t TO 'x.parquet' (ROW_GROUP_SIZE 0)", TD_EPARSE, "a row count of 1 or more");
+  copy_fails("COPY t TO 'x.parquet' (ROW_GROUP_SIZE 99999999999999999999)", TD_EPARSE, "a row count of 1 or more");
   copy_fails("COPY t TO x.parquet", TD_EPARSE, "expected a quoted target path after TO");
   copy_fails("COPY (SELECT i FROM t TO 'x'", TD_EPARSE, "expected ')' closing COPY's query");
   copy_fails("COPY t TO 'x.parquet' (FORMAT parquet) extra", TD_EPARSE, "end of statement");

@@ -366,6 +366,14 @@ static void test_unterminated(void **state) {
     if (td_sql_parse(exact, n, &q, &err) == TD_OK) td_select_free(q);
     free(exact);
   }
+  /* a count beyond int64 is an error naming it (leading zeros are not) */
+  td_select *q = NULL;
+  td_error err;
+  assert_int_equal(td_sql_parse("SELECT 1 LIMIT 99999999999999999999", 35, &q, &err), TD_EPARSE);
+  assert_non_null(strstr(err.message, "LIMIT 99999999999999999999 at offset 15 is out of range"));
+  assert_int_equal(td_sql_parse("SELECT 1 LIMIT 0000000000000000000000007", 40, &q, &err), TD_OK);
+  assert_int_equal(q->limit, 7);
+  td_select_free(q);
 }
 
 static void test_fuzz_smoke(void **state) {
