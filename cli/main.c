@@ -5,11 +5,9 @@
  * (2 for usage errors).
  */
 #include <malloc.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "commands.h"
 #include "files_cmd.h"
@@ -29,27 +27,20 @@ static const td_command k_commands[] = {
  * Scans allocate and free many page-sized buffers (64K rows of decoded data
  * each).  For a one-shot program the default allocator returns them to the
  * kernel and faults fresh pages back in, which costs more than decoding.
- * So the program (not the library) keeps freed memory in its heap for reuse,
- * and backs the heap with transparent huge pages: it grows the heap once,
- * advises that region, and frees it for the allocator to carve.  Worker
- * threads allocate from that same heap (one arena): an arena of their own
- * is a fresh mapping of small pages, faulted in as it grows and not
- * advised (a 2-thread sum(price) over 10M Parquet rows took 3,400 page
- * faults instead of 840 and 7% more CPU; a 1M-group GROUP BY 15% more).
- * The allocator lock costs less: scans allocate once per page.
+ * So the program (not the library) keeps freed memory in its heap for reuse.
+ * Worker threads allocate from that same heap (one arena): an arena of
+ * their own is fresh memory faulted in as it grows (a 2-thread sum(price)
+ * over 10M Parquet rows took 3,400 page faults instead of 840 and 7% more
+ * CPU; a 1M-group GROUP BY 15% more).  The allocator lock costs less: scans
+ * allocate once per page.  The heap is not advised to use transparent huge
+ * pages: on these VMs a fresh huge page is slow to fault in (docs/DESIGN.md,
+ * "Huge pages").
  */
 static void tune_allocator(void) {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
   mallopt(M_ARENA_MAX, 1);
-  const size_t size = (size_t)256 << 20, huge = (size_t)2 << 20;
-  char *p = malloc(size);
-  if (!p) return;
-  uintptr_t begin = ((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1);
-  uintptr_t end = ((uintptr_t)p + size) & ~(uintptr_t)(huge - 1);
-  if (end > begin) madvise((void *)begin, end - begin, MADV_HUGEPAGE);
-  free(p);
 }
 
 static void usage(FILE *out) {

@@ -813,10 +813,10 @@ static int literal(td_value v, int64_t pos, td_expr **out, td_error *err) {
   return TD_OK;
 }
 
-/* Calls fn(ctx, value) for column 0 of every row of static table t. */
-static int each_value(td_table *t, int (*fn)(void *ctx, td_value v, td_error *err), void *ctx, td_error *err) {
+/* Calls fn(ctx, value) for column `col` of every row of static table t. */
+static int each_value(td_table *t, int64_t col, int (*fn)(void *ctx, td_value v, td_error *err), void *ctx,
+                      td_error *err) {
   td_scan sc;
-  int64_t col = 0;
   int rc = td_scan_init(&sc, t, NULL, &col, 1, 0, td_table_size(t), err);
   if (rc) return rc;
   for (;;) {
@@ -834,13 +834,20 @@ static int each_value(td_table *t, int (*fn)(void *ctx, td_value v, td_error *er
 typedef struct in_ctx {
   td_expr *in;
   int64_t pos;
+  bool skip_nulls;
 } in_ctx;
 
 static int add_in(void *ctx, td_value v, td_error *err) {
   in_ctx *c = ctx;
+  if (v.is_null && c->skip_nulls) return TD_OK;
   td_expr *l = NULL;
   int rc = literal(v, c->pos, &l, err);
   return rc ? rc : td__expr_add(c->in, l, err);
+}
+
+int td__in_list_append(td_table *t, int64_t col, bool skip_nulls, td_expr *in, td_error *err) {
+  in_ctx ic = {in, in->pos, skip_nulls};
+  return each_value(t, col, add_in, &ic, err);
 }
 
 static int take_first(void *ctx, td_value v, td_error *err) {
@@ -897,9 +904,7 @@ static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
       *e = l;
       return TD_OK;
     }
-    in_ctx ic = {x, x->pos};
-    rc = each_value(t, add_in, &ic, err);
-    if (rc) return rc;
+    if ((rc = td__in_list_append(t, 0, false, x, err)) != TD_OK) return rc;
     return substitute(c, &x->args[0], err);
   }
   if (is_placeholder(x, "__scalar_subquery") || is_placeholder(x, "__exists")) {
@@ -940,7 +945,7 @@ static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
       rc = live_slot(c, t, exists ? TD_SUBQ_EXISTS : TD_SUBQ_SCALAR, x->pos, &s, err);
       if (rc == TD_OK) rc = td__subq_call(s, NULL, false, x->pos, &l, err);
     } else {
-      if (!exists && n == 1 && (rc = each_value(t, take_first, &v, err)) != TD_OK) return rc;
+      if (!exists && n == 1 && (rc = each_value(t, 0, take_first, &v, err)) != TD_OK) return rc;
       rc = literal(v, x->pos, &l, err);
     }
     if (rc) return rc;

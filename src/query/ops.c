@@ -1606,11 +1606,10 @@ static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_e
   return rc;
 }
 
-/* Whether e calls a function whose value may differ between calls. */
-static bool expr_volatile(const td_expr *e) {
+bool td__expr_volatile(const td_expr *e) {
   if (e->fn && e->fn->is_volatile) return true;
   for (int64_t i = 0; i < e->n_args; i++)
-    if (expr_volatile(e->args[i])) return true;
+    if (td__expr_volatile(e->args[i])) return true;
   return false;
 }
 
@@ -1628,7 +1627,7 @@ static bool expr_volatile(const td_expr *e) {
  */
 static bool topn_late(const td_table *src, const sort_op *op, int64_t rows, int64_t *kc, const bool *in_filter) {
   if (src->kind != TD_TABLE_SOURCE || op->limit < 1 || op->limit > 4096 || op->limit * 64 > rows) return false;
-  if (in_filter && expr_volatile(op->sel->filter)) return false; /* a winner's row is read again through it */
+  if (in_filter && td__expr_volatile(op->sel->filter)) return false; /* a winner's row is read again through it */
   int64_t distinct = 0;
   for (int64_t c = 0; in_filter && c < src->def->n_fields; c++) distinct += in_filter[c];
   for (int64_t k = 0; k < op->n; k++) {

@@ -63,6 +63,10 @@ void td_batch_of_chunk(td_select_scratch *s, const td_scan *sc, const td_chunk *
  * a query). */
 bool td__expr_per_row(const td_expr *e);
 
+/* Whether bound `e` calls a function whose value may differ between calls
+ * (random(), now()). */
+bool td__expr_volatile(const td_expr *e);
+
 /* Whether every column `e` references is a constant of the batch. */
 bool td_expr_all_const(const td_expr *e, const td_batch *b);
 

@@ -1113,6 +1113,23 @@ static int order_by_all(sql_plan *sp, td_error *err) {
   return TD_OK;
 }
 
+/* The first source of a FROM with joins: pruned by the partition
+ * conjuncts of WHERE that read only it (td__first_conjuncts), as a source
+ * of its own is (make_source); WHERE still applies to the joined rows. */
+static int join_first(const td_select *q, td_service *svc, const td_table_key *key, const td_table_options *o,
+                      td_table **first, td_error *err) {
+  const td_schema *def;
+  int64_t np;
+  td_expr *pushed = NULL, *rest = NULL;
+  int rc = key_definition(svc, key, &def, &np, err);
+  if (rc == TD_OK && np > 0) rc = td__first_conjuncts(q, def, &pushed, err);
+  if (rc == TD_OK && pushed && make_source(svc, key, pushed, o, first, &rest, NULL) != TD_OK) *first = NULL;
+  td_expr_free(pushed);
+  td_expr_free(rest);
+  if (rc == TD_OK && !*first) rc = td_make_table(svc, key, o, first, err);
+  return rc;
+}
+
 static int prepare_q(td_query_options *opts, sql_plan *sp, td_table **src, td_expr **filter, td_error *err) {
   *src = NULL;
   *filter = NULL;
@@ -1137,7 +1154,7 @@ static int prepare_q(td_query_options *opts, sql_plan *sp, td_table **src, td_ex
   td_expr *jfilter = NULL;
   if (sp->q->n_joins > 0) {
     td_table *first = td_table_retain(given);
-    if (!first) rc = td_make_table(svc, key, &o, &first, err);
+    if (!first) rc = join_first(sp->q, svc, key, &o, &first, err);
     if (rc == TD_OK) rc = td__plan_from(sp->q, opts, first, &joined, &jfilter, err);
     td_table_release(first);
     if (rc == TD_OK) def = joined->def;

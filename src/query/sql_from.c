@@ -19,6 +19,7 @@
  */
 #include "query/sql_from.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -597,6 +598,228 @@ static int narrow(const used_cols *u, td_table **t, td_error *err) {
   return rc;
 }
 
+/* ---- semi-join reduction ---- */
+
+static _Atomic int64_t reductions;
+int64_t td__join_reductions(void) { return atomic_load(&reductions); }
+
+/* Most rows of the first table whose keys a reduction lists. */
+#define TD_REDUCE_MAX_ROWS ((int64_t)1 << 18)
+/* A right side with fewer rows is indexed whole. */
+#define TD_REDUCE_MIN_RIGHT ((int64_t)1 << 16)
+
+/* Whether every column e reads is a column of the first source (schema
+ * `def`, alias a0): a0.col, or an unqualified name of def (which names the
+ * first source's column in the joined table too); and e holds no subquery. */
+static bool first_only(const td_expr *e, const char *a0, const td_schema *def) {
+  if (e->kind == TD_EXPR_COLUMN) {
+    if (!e->name) return false;
+    if (td_schema_find(def, e->name) >= 0) return true;
+    const char *dot = strchr(e->name, '.');
+    size_t len = dot ? (size_t)(dot - e->name) : 0;
+    return dot && strlen(a0) == len && strncmp(a0, e->name, len) == 0 && td_schema_find(def, dot + 1) >= 0;
+  }
+  if (e->kind == TD_EXPR_CALL && e->name && strncmp(e->name, "__", 2) == 0) return false; /* a subquery */
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (!first_only(e->args[i], a0, def)) return false;
+  return true;
+}
+
+/* Rewrites the a0.col names of e (first_only) into col. */
+static int strip_first(td_expr *e, const td_schema *def, td_error *err) {
+  if (e->kind == TD_EXPR_COLUMN && td_schema_find(def, e->name) < 0) {
+    char *n = td_strdup(strchr(e->name, '.') + 1);
+    if (!n) return td_err_nomem(err, "planning a join");
+    td_free(e->name);
+    e->name = n;
+  }
+  for (int64_t i = 0; i < e->n_args; i++) {
+    int rc = strip_first(e->args[i], def, err);
+    if (rc) return rc;
+  }
+  return TD_OK;
+}
+
+int td__first_conjuncts(const td_select *q, const td_schema *def, td_expr **out, td_error *err) {
+  *out = NULL;
+  const td_expr *conj[64];
+  int64_t n = q->where ? td_expr_conjuncts(q->where, conj, 64) : 0;
+  for (int64_t i = 0; i < q->n_joins; i++)
+    if (q->joins[i].type == TD_SQL_JOIN_FULL) n = 0;
+  if (n > 64) return TD_OK;
+  const char *a0 = alias_of(q->source_alias, q->source);
+  td_expr *all = NULL;
+  int rc = TD_OK;
+  for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+    if (!first_only(conj[i], a0, def)) continue;
+    td_expr *c = NULL;
+    if ((rc = td_expr_clone(conj[i], &c, err)) != TD_OK) break;
+    if ((rc = strip_first(c, def, err)) != TD_OK) {
+      td_expr_free(c);
+      break;
+    }
+    if (!all) {
+      all = c;
+      continue;
+    }
+    td_expr *and = td__expr_new(TD_EXPR_BINARY, c->pos, err);
+    if (!and) {
+      td_expr_free(c);
+      rc = TD_ENOMEM;
+      break;
+    }
+    and->op = TD_OP_AND;
+    if ((rc = td__expr_add(and, all, err)) == TD_OK) rc = td__expr_add(and, c, err);
+    else td_expr_free(c);
+    all = and;
+  }
+  if (rc) {
+    td_expr_free(all);
+    return rc;
+  }
+  *out = all;
+  return TD_OK;
+}
+
+/* td__first_conjuncts bound over `left`; NULL (TD_OK) when there is none,
+ * they do not bind, or one is volatile. */
+static int first_filter(const td_select *q, td_table *left, td_expr **out, td_error *err) {
+  *out = NULL;
+  td_expr *all = NULL, *bound = NULL;
+  int rc = td__first_conjuncts(q, left->def, &all, err);
+  if (rc == TD_OK && all && td_expr_bind(all, left->def, 0, &bound, NULL) == TD_OK &&
+      (bound->type != TD_TYPE_BOOL || td__expr_volatile(bound))) {
+    td_expr_free(bound);
+    bound = NULL;
+  }
+  td_expr_free(all);
+  *out = bound;
+  return rc;
+}
+
+/* A bound column reference to `name` of `def`, or NULL (TD_ENOMEM). */
+static td_expr *column_ref(const char *name, const td_schema *def, int64_t pos, td_error *err) {
+  td_expr *c = td__expr_new(TD_EXPR_COLUMN, pos, err), *b = NULL;
+  if (c && !(c->name = td_strdup(name))) {
+    td_expr_free(c);
+    td_err_nomem(err, "planning a join");
+    return NULL;
+  }
+  if (c && td_expr_bind(c, def, 0, &b, err) != TD_OK) b = NULL;
+  td_expr_free(c);
+  return b;
+}
+
+/* Whether reference r may name column `col` of the first source (alias a0):
+ * r is col, or a0.col. */
+static bool first_names(const char *r, const char *a0, const char *col) {
+  size_t la = strlen(a0);
+  return strcmp(r, col) == 0 || (strncmp(r, a0, la) == 0 && r[la] == '.' && strcmp(r + la + 1, col) == 0);
+}
+
+/* Bound references to the columns of `def` that statement q may read (all
+ * of them when u->all): of the first source (alias a0, first_names) when a0
+ * is set, else of any (narrow's ref_names); *n of them, and their schema. */
+static int used_refs(const used_cols *u, const char *a0, const td_schema *def, int64_t pos, td_expr ***out,
+                     int64_t *n, td_schema *into, td_error *err) {
+  *n = 0;
+  *out = td_calloc((size_t)def->n_fields + 1, sizeof **out);
+  if (!*out) return td_err_nomem(err, "planning a join");
+  int rc = TD_OK;
+  for (int64_t c = 0; rc == TD_OK && c < def->n_fields; c++) {
+    const char *name = def->fields[c].name;
+    bool keep = u->all;
+    for (int64_t i = 0; i < u->n && !keep; i++) keep = a0 ? first_names(u->v[i], a0, name) : ref_names(u->v[i], name);
+    if (!keep) continue;
+    td_expr *r = column_ref(name, def, pos, err);
+    if (!r) rc = err && err->code ? err->code : TD_ENOMEM;
+    else (*out)[(*n)++] = r;
+    if (rc == TD_OK) rc = td_expr_field(r, def, name, into, err);
+  }
+  return rc;
+}
+
+/*
+ * Semi-join reduction.  Before a hash join of static tables indexes its
+ * right side whole, when WHERE's conjuncts over the first table alone keep
+ * few of its rows (at most TD_REDUCE_MAX_ROWS, and a quarter of the right
+ * side's), those rows (the columns the statement reads) become the join's
+ * left side and the right side is cut to the rows whose key is one of
+ * theirs: right.key IN (their keys).  The rows dropped on either side could
+ * only have joined, or been, first-table rows that WHERE drops (it still
+ * applies), so inner, left, semi and anti joins give the same rows, provided
+ * no FULL join in the statement turns such a row into an unmatched one that
+ * WHERE would see (td__first_conjuncts checks).  Only keys that compare
+ * alike in a join and in IN: integers, one temporal type, or strings (not
+ * floats: NaN).  *left and *right are unchanged otherwise.
+ */
+static int reduce_join(const td_select *q, const used_cols *used, td_table **left, const char *lkey,
+                       td_table **right, const char *rkey, td_error *err) {
+  if ((*right)->refreshing || (*left)->refreshing) return TD_OK;
+  int64_t nr = td_table_size(*right);
+  int64_t lc = td_schema_find((*left)->def, lkey), rcol = td_schema_find((*right)->def, rkey);
+  if (nr < TD_REDUCE_MIN_RIGHT || lc < 0 || rcol < 0) return TD_OK;
+  td_type_id a = (*left)->def->fields[lc].type, b = (*right)->def->fields[rcol].type;
+  if (!((td_type_is_integer(a) && td_type_is_integer(b)) || (td_type_is_text(a) && td_type_is_text(b)) ||
+        (a == b && td_type_is_temporal(a))))
+    return TD_OK;
+  td_expr *filter = NULL;
+  int rc = first_filter(q, *left, &filter, err);
+  if (rc || !filter) return rc;
+  /* the first table's rows under the filter: a scan stopping past the cap */
+  td_select_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.filter = filter;
+  spec.n_fields = (*left)->def->n_fields;
+  spec.head = TD_REDUCE_MAX_ROWS + 1;
+  td_schema def;
+  td_schema_init(&def);
+  td_table *kept = NULL, *cut = NULL;
+  rc = used_refs(used, alias_of(q->source_alias, q->source), (*left)->def, q->where->pos, &spec.items,
+                 &spec.n_items, &def, err);
+  int64_t kc = rc == TD_OK ? td_schema_find(&def, lkey) : -1;
+  if (rc == TD_OK && kc >= 0) rc = td_op_select(*left, &spec, &def, &kept, err);
+  else td_select_spec_reset(&spec);
+  td_schema_reset(&def);
+  int64_t nk = kept ? td_table_size(kept) : 0;
+  if (rc == TD_OK && kept && nk <= TD_REDUCE_MAX_ROWS && 4 * nk <= nr) {
+    td_expr *in = td__expr_new(TD_EXPR_IN, q->where->pos, err), *col = NULL, *bound = NULL;
+    if (!in || !(col = td__expr_new(TD_EXPR_COLUMN, in->pos, err)) || !(col->name = td_strdup(rkey))) {
+      td_expr_free(col);
+      rc = td_err_nomem(err, "planning a join");
+    }
+    if (rc == TD_OK) rc = td__expr_add(in, col, err);
+    if (rc == TD_OK) rc = td__in_list_append(kept, kc, true, in, err);
+    if (rc == TD_OK && in->n_args == 1) { /* no key: nothing on the right joins a kept row */
+      td_expr_free(in);
+      if ((in = td__expr_new(TD_EXPR_LITERAL, q->where->pos, err)) != NULL) in->lit = td_value_bool(false);
+      else rc = TD_ENOMEM;
+    }
+    if (rc == TD_OK) rc = td_expr_bind(in, (*right)->def, 0, &bound, err);
+    td_expr_free(in);
+    if (rc == TD_OK) { /* the right rows: the columns the statement may read */
+      memset(&spec, 0, sizeof spec);
+      spec.filter = bound;
+      spec.n_fields = (*right)->def->n_fields;
+      td_schema_init(&def);
+      rc = used_refs(used, NULL, (*right)->def, q->where->pos, &spec.items, &spec.n_items, &def, err);
+      if (rc == TD_OK) rc = td_op_select(*right, &spec, &def, &cut, err);
+      else td_select_spec_reset(&spec);
+      td_schema_reset(&def);
+    }
+  }
+  if (rc == TD_OK && cut) {
+    td_table_release(*right);
+    *right = cut;
+    td_table_release(*left);
+    *left = kept;
+    kept = NULL;
+    atomic_fetch_add(&reductions, 1);
+  }
+  td_table_release(kept);
+  return rc;
+}
+
 /* Whether statement q looks like an aggregation over one inner or left
  * hash join, or one as-of join, of static tables: its join is then deferred
  * (td__join_deferred, td__asof_join's `defer`)
@@ -625,6 +848,11 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
   used_collect(&used, q);
   if (used.rc) rc = td_err_nomem(err, "planning a join");
   bool defer = fold_join(q, opts, cur);
+  cur->threads = opts->threads;
+  /* semi-join reduction of the first join's right side (reduce_join) */
+  bool reducible = q->where && !opts->refreshing && !cur->refreshing;
+  for (int64_t i = 0; i < q->n_joins; i++)
+    reducible = reducible && !asof(&q->joins[i]) && q->joins[i].type != TD_SQL_JOIN_FULL;
   if (rc == TD_OK && !defer) rc = narrow(&used, &cur, err);
   int64_t nc = rc == TD_OK ? td_table_num_columns(cur) : 0;
   for (int64_t c = 0; rc == TD_OK && c < nc; c++)
@@ -646,12 +874,25 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
     td_table_options_init(&o);
     o.refreshing = opts->refreshing;
     if (!right) rc = td_make_table(svc, key, &o, &right, err);
-    if (rc == TD_OK) rc = narrow(&used, &right, err);
+    if (rc == TD_OK) right->threads = opts->threads;
     td_table_key_release(key);
     td_service_free(svc);
     join_keys k;
     memset(&k, 0, sizeof k);
     if (rc == TD_OK) rc = clause_keys(j, &m, cur->def, right->def, &k, err);
+    /* cut before narrowing: a narrowing view of a static source holds all of its columns' pages */
+    if (rc == TD_OK && i == 0 && reducible) {
+      char l[256], r[256];
+      const char *eq = strchr(k.keys[0], '=');
+      size_t ll = (size_t)(eq - k.keys[0]);
+      if (ll < sizeof l && strlen(eq + 1) < sizeof r) {
+        memcpy(l, k.keys[0], ll);
+        l[ll] = '\0';
+        strcpy(r, eq + 1);
+        rc = reduce_join(q, &used, &cur, l, &right, r, err);
+      }
+    }
+    if (rc == TD_OK) rc = narrow(&used, &right, err);
     if (rc == TD_OK) {
       const char *const *kp = (const char *const *)k.keys;
       static const td_join_type types[] = {TD_JOIN_INNER, TD_JOIN_LEFT, TD_JOIN_FULL, TD_JOIN_SEMI, TD_JOIN_ANTI};

@@ -19,6 +19,15 @@
  * td_make_table's and the joins' errors. */
 int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_table **out, td_expr **filter,
                   td_error *err);
+/* The AND of q's WHERE conjuncts that read only columns of its first
+ * source (schema `def`), unbound, its names unqualified: what may filter the
+ * first source before the joins.  NULL (TD_OK) when there is none or q has a
+ * FULL join (whose unmatched rows a filter on either side would change).
+ * TD_ENOMEM. */
+int td__first_conjuncts(const td_select *q, const td_schema *def, td_expr **out, td_error *err);
+/* How many join right sides planning cut by their first table's keys
+ * (semi-join reduction, sql_from.c: reduce_join) so far (tests). */
+int64_t td__join_reductions(void);
 
 /* One source: rewrites alias.col and source.col into col.  TD_ENOMEM. */
 int td__strip_alias(td_select *q, td_error *err);

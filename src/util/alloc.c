@@ -48,18 +48,18 @@ typedef struct block_head {
   size_t pad[2]; /* the bytes stay 32-byte aligned */
 } block_head;
 
-enum { BLOCK_MAP_MIN = 1 << 20, BLOCK_HUGE = 2 << 20 };
+enum { BLOCK_MAP_MIN = 1 << 20, BLOCK_STEP = 2 << 20 };
 
 static block_head *head_of(void *p) { return p ? (block_head *)p - 1 : NULL; }
 
 int td_grow_block(void **p, size_t size) {
   block_head *h = head_of(*p);
   const size_t old = h ? h->size : 0;
-  if (should_fail() || size > SIZE_MAX - sizeof *h - BLOCK_HUGE) return -1;
+  if (should_fail() || size > SIZE_MAX - sizeof *h - BLOCK_STEP) return -1;
   const size_t need = sizeof *h + size;
 #if defined(__linux__) && defined(MREMAP_MAYMOVE)
   if (size >= BLOCK_MAP_MIN || (h && h->map)) {
-    const size_t len = (need + BLOCK_HUGE - 1) / BLOCK_HUGE * BLOCK_HUGE;
+    const size_t len = (need + BLOCK_STEP - 1) / BLOCK_STEP * BLOCK_STEP;
     const bool heap = h && !h->map; /* h is gone once remapped */
     void *m;
     if (h && h->map) {
@@ -69,9 +69,6 @@ int td_grow_block(void **p, size_t size) {
       if (m != MAP_FAILED && h) memcpy((block_head *)m + 1, h + 1, old < size ? old : size);
     }
     if (m == MAP_FAILED) return -1;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(m, len, MADV_HUGEPAGE); /* advice only */
-#endif
     if (heap) free(h);
     h = m;
     /* bytes past `size` of a mapping stay zero: a shrink clears them */
@@ -105,15 +102,11 @@ void td_free_block(void *p) {
 
 void *td_malloc_pages(size_t size) {
   if (should_fail()) return NULL;
-  enum { PAGE = 4096, HUGE = 2 << 20 };
-  size_t align = size >= HUGE ? HUGE : PAGE;
-  size = (size + align - 1) / align * align;
+  enum { PAGE = 4096 };
+  size = (size + PAGE - 1) / PAGE * PAGE;
   void *p = NULL;
-  if (posix_memalign(&p, align, size ? size : align) != 0) return NULL;
-  /* advice only: failures (an older kernel, huge pages off) change nothing */
-#ifdef MADV_HUGEPAGE
-  if (align == HUGE) (void)madvise(p, size, MADV_HUGEPAGE);
-#endif
+  if (posix_memalign(&p, PAGE, size ? size : PAGE) != 0) return NULL;
+  /* advice only: a failure (an older kernel) changes nothing */
 #ifdef MADV_POPULATE_WRITE
   (void)madvise(p, size, MADV_POPULATE_WRITE);
 #endif

@@ -19,16 +19,18 @@ void td_free(void *ptr);
 char *td_strdup(const char *s);
 char *td_strndup(const char *s, size_t n);
 /* A block for long-lived bulk data (freed with td_free), its pages mapped
- * now rather than faulted in one at a time on first write: page aligned,
- * and from 2 MiB on aligned to and asking for transparent huge pages.  On a
- * system without either advice it is an ordinary allocation. */
+ * now rather than faulted in one at a time on first write (page aligned,
+ * MADV_POPULATE_WRITE).  On a system without that advice it is an ordinary
+ * allocation.  No block asks for transparent huge pages: on a VM whose free
+ * memory goes back to the host, a fresh huge page cost 3-14 ms a MiB to
+ * fault in, a 4 KiB one about 1 (docs/DESIGN.md, "Huge pages"). */
 void *td_malloc_pages(size_t size);
 
 /* A growable block for a large array that grows often (an aggregation's
  * per-group arrays): *p (NULL: none yet) grows or shrinks to `size` bytes,
  * its contents kept and any new bytes zero; TD_OK, or -1 with *p untouched
  * when memory runs out.  From 1 MiB on the block is a mapping of its own
- * (huge pages advised) that grows with mremap: no copy, and no freed
+ * that grows with mremap: no copy, and no freed
  * smaller copy left behind in the heap, already faulted in, for nothing to
  * reuse.  Free it with td_free_block only (NULL is ignored). */
 int td_grow_block(void **p, size_t size);
