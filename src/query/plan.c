@@ -1277,8 +1277,13 @@ static int explain(const sql_plan *sp, td_table *src, td_table **out, td_error *
     td__sb_put(&b, buf);
   }
   plan_line(&b, col);
-  int64_t nloc = td_table_location_count(src);
-  const pred_ctx *pc = src->owned_ctx_free == pred_free ? src->owned_ctx : NULL;
+  /* with joins: the first source's locations, under the join (and the
+   * views and filters planning put between them) */
+  td_table *base = src;
+  for (td_table *t = src; q->n_joins && t && t->kind == TD_TABLE_DERIVED; t = t->source)
+    if (t->source && t->source->kind == TD_TABLE_SOURCE) base = t->source;
+  int64_t nloc = td_table_location_count(base);
+  const pred_ctx *pc = base->owned_ctx_free == pred_free ? base->owned_ctx : NULL;
   if (pc)
     snprintf(buf, sizeof buf, "locations: %lld kept, %lld pruned by partition filters", (long long)nloc,
              (long long)__atomic_load_n(&pc->pruned, __ATOMIC_RELAXED));
@@ -1290,7 +1295,7 @@ static int explain(const sql_plan *sp, td_table *src, td_table **out, td_error *
     td__sb_put(&b, "kept:");
     for (int64_t i = 0; i < nloc && i < EXPLAIN_MAX_KEYS; i++) {
       td__sb_put(&b, i ? ", " : " ");
-      put_key(&b, td_table_location(src, i));
+      put_key(&b, td_table_location(base, i));
     }
     if (nloc > EXPLAIN_MAX_KEYS) {
       snprintf(buf, sizeof buf, ", ... (%lld more)", (long long)(nloc - EXPLAIN_MAX_KEYS));
@@ -1298,7 +1303,7 @@ static int explain(const sql_plan *sp, td_table *src, td_table **out, td_error *
     }
     plan_line(&b, col);
   }
-  snprintf(buf, sizeof buf, "rows: %lld in the kept locations", (long long)td_table_size(src));
+  snprintf(buf, sizeof buf, "rows: %lld in the kept locations", (long long)td_table_size(base));
   td__sb_put(&b, buf);
   plan_line(&b, col);
   /* columns: the data columns whose pages are read; partition columns come from the location keys */
