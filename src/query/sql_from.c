@@ -466,10 +466,11 @@ static int map_right(maps *m, const td_join_clause *j, td_table *right, td_table
   return rc;
 }
 
-/* One source: alias.col (or source.col) is col. */
-static int strip(td_expr *e, const char *alias, td_error *err) {
+/* alias.col (or source.col) is col, unless it names a column of def
+ * (NULL: none) as it is. */
+static int strip(td_expr *e, const char *alias, const td_schema *def, td_error *err) {
   if (!e) return TD_OK;
-  if (e->kind == TD_EXPR_COLUMN && e->name) {
+  if (e->kind == TD_EXPR_COLUMN && e->name && !(def && td_schema_find(def, e->name) >= 0)) {
     const char *dot = strchr(e->name, '.');
     size_t len = dot ? (size_t)(dot - e->name) : 0;
     if (dot && strlen(alias) == len && strncmp(alias, e->name, len) == 0) {
@@ -480,7 +481,7 @@ static int strip(td_expr *e, const char *alias, td_error *err) {
     }
   }
   for (int64_t i = 0; i < e->n_args; i++) {
-    int rc = strip(e->args[i], alias, err);
+    int rc = strip(e->args[i], alias, def, err);
     if (rc) return rc;
   }
   return TD_OK;
@@ -490,10 +491,10 @@ int td__strip_alias(td_select *q, td_error *err) {
   const char *a = alias_of(q->source_alias, q->source);
   if (!a) return TD_OK; /* no FROM, or an unnamed subquery: no qualifier to strip */
   int rc = TD_OK;
-  for (int64_t i = 0; rc == TD_OK && i < q->n_items; i++) rc = strip(q->items[i].expr, a, err);
-  if (rc == TD_OK) rc = strip(q->where, a, err);
-  for (int64_t i = 0; rc == TD_OK && i < q->n_group_by; i++) rc = strip(q->group_by[i], a, err);
-  for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = strip(q->order_by[i].expr, a, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_items; i++) rc = strip(q->items[i].expr, a, NULL, err);
+  if (rc == TD_OK) rc = strip(q->where, a, NULL, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_group_by; i++) rc = strip(q->group_by[i], a, NULL, err);
+  for (int64_t i = 0; rc == TD_OK && i < q->n_order_by; i++) rc = strip(q->order_by[i].expr, a, NULL, err);
   return rc;
 }
 
@@ -625,21 +626,6 @@ static bool first_only(const td_expr *e, const char *a0, const td_schema *def) {
   return true;
 }
 
-/* Rewrites the a0.col names of e (first_only) into col. */
-static int strip_first(td_expr *e, const td_schema *def, td_error *err) {
-  if (e->kind == TD_EXPR_COLUMN && td_schema_find(def, e->name) < 0) {
-    char *n = td_strdup(strchr(e->name, '.') + 1);
-    if (!n) return td_err_nomem(err, "planning a join");
-    td_free(e->name);
-    e->name = n;
-  }
-  for (int64_t i = 0; i < e->n_args; i++) {
-    int rc = strip_first(e->args[i], def, err);
-    if (rc) return rc;
-  }
-  return TD_OK;
-}
-
 int td__first_conjuncts(const td_select *q, const td_schema *def, td_expr **out, td_error *err) {
   *out = NULL;
   const td_expr *conj[64];
@@ -654,7 +640,7 @@ int td__first_conjuncts(const td_select *q, const td_schema *def, td_expr **out,
     if (!first_only(conj[i], a0, def)) continue;
     td_expr *c = NULL;
     if ((rc = td_expr_clone(conj[i], &c, err)) != TD_OK) break;
-    if ((rc = strip_first(c, def, err)) != TD_OK) {
+    if ((rc = strip(c, a0, def, err)) != TD_OK) {
       td_expr_free(c);
       break;
     }

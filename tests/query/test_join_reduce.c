@@ -206,7 +206,7 @@ static void test_not_reduced(void **state) {
 
 /* EXPLAIN's text of sql contains `want`. */
 static void explain_has(mt_mem *m, const char *sql, const char *want) {
-  char q[1200];
+  char q[1600];
   snprintf(q, sizeof q, "EXPLAIN %s", sql);
   char *got = mt_mem_text(m, q);
   if (!strstr(got, want)) fail_msg("%s\n  wanted: %s\n  got: %.1500s", sql, want, got);
