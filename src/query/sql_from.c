@@ -609,38 +609,41 @@ int64_t td__join_reductions(void) { return atomic_load(&reductions); }
 /* A right side with fewer rows is indexed whole. */
 #define TD_REDUCE_MIN_RIGHT ((int64_t)1 << 16)
 
-/* Whether every column e reads is a column of the first source (schema
- * `def`, alias a0): a0.col, or an unqualified name of def (which names the
- * first source's column in the joined table too); and e holds no subquery. */
-static bool first_only(const td_expr *e, const char *a0, const td_schema *def) {
+/* Whether every column e reads is a column of one source (schema `def`,
+ * alias `alias`): alias.col, or with `bare` an unqualified name of def (the
+ * first source's: such a name names its column in the joined table too);
+ * and e holds no subquery. */
+static bool source_only(const td_expr *e, const char *alias, const td_schema *def, bool bare) {
   if (e->kind == TD_EXPR_COLUMN) {
     if (!e->name) return false;
-    if (td_schema_find(def, e->name) >= 0) return true;
+    if (bare && td_schema_find(def, e->name) >= 0) return true;
     const char *dot = strchr(e->name, '.');
     size_t len = dot ? (size_t)(dot - e->name) : 0;
-    return dot && strlen(a0) == len && strncmp(a0, e->name, len) == 0 && td_schema_find(def, dot + 1) >= 0;
+    return dot && strlen(alias) == len && strncmp(alias, e->name, len) == 0 && td_schema_find(def, dot + 1) >= 0;
   }
   if (e->kind == TD_EXPR_CALL && e->name && strncmp(e->name, "__", 2) == 0) return false; /* a subquery */
   for (int64_t i = 0; i < e->n_args; i++)
-    if (!first_only(e->args[i], a0, def)) return false;
+    if (!source_only(e->args[i], alias, def, bare)) return false;
   return true;
 }
 
-int td__first_conjuncts(const td_select *q, const td_schema *def, td_expr **out, td_error *err) {
+/* The AND of q's WHERE conjuncts that read only one source (source_only),
+ * cloned, its names unqualified; NULL when none, or when q has a FULL join. */
+static int source_conjuncts(const td_select *q, const char *alias, const td_schema *def, bool bare, td_expr **out,
+                            td_error *err) {
   *out = NULL;
   const td_expr *conj[64];
   int64_t n = q->where ? td_expr_conjuncts(q->where, conj, 64) : 0;
   for (int64_t i = 0; i < q->n_joins; i++)
     if (q->joins[i].type == TD_SQL_JOIN_FULL) n = 0;
   if (n > 64) return TD_OK;
-  const char *a0 = alias_of(q->source_alias, q->source);
   td_expr *all = NULL;
   int rc = TD_OK;
   for (int64_t i = 0; rc == TD_OK && i < n; i++) {
-    if (!first_only(conj[i], a0, def)) continue;
+    if (!source_only(conj[i], alias, def, bare)) continue;
     td_expr *c = NULL;
     if ((rc = td_expr_clone(conj[i], &c, err)) != TD_OK) break;
-    if ((rc = strip(c, a0, def, err)) != TD_OK) {
+    if ((rc = strip(c, alias, def, err)) != TD_OK) {
       td_expr_free(c);
       break;
     }
@@ -667,19 +670,28 @@ int td__first_conjuncts(const td_select *q, const td_schema *def, td_expr **out,
   return TD_OK;
 }
 
-/* td__first_conjuncts bound over `left`; NULL (TD_OK) when there is none,
- * they do not bind, or one is volatile. */
-static int first_filter(const td_select *q, td_table *left, td_expr **out, td_error *err) {
-  *out = NULL;
-  td_expr *all = NULL, *bound = NULL;
-  int rc = td__first_conjuncts(q, left->def, &all, err);
-  if (rc == TD_OK && all && td_expr_bind(all, left->def, 0, &bound, NULL) == TD_OK &&
+int td__first_conjuncts(const td_select *q, const td_schema *def, td_expr **out, td_error *err) {
+  return source_conjuncts(q, alias_of(q->source_alias, q->source), def, true, out, err);
+}
+
+/* `all` (taken) bound over t; NULL when it is NULL, does not bind, is not
+ * bool or is volatile. */
+static td_expr *bind_pushed(td_expr *all, const td_table *t) {
+  td_expr *bound = NULL;
+  if (all && td_expr_bind(all, t->def, 0, &bound, NULL) == TD_OK &&
       (bound->type != TD_TYPE_BOOL || td__expr_volatile(bound))) {
     td_expr_free(bound);
     bound = NULL;
   }
   td_expr_free(all);
-  *out = bound;
+  return bound;
+}
+
+/* td__first_conjuncts bound over `left` (bind_pushed). */
+static int first_filter(const td_select *q, td_table *left, td_expr **out, td_error *err) {
+  td_expr *all = NULL;
+  int rc = td__first_conjuncts(q, left->def, &all, err);
+  *out = rc == TD_OK ? bind_pushed(all, left) : NULL;
   return rc;
 }
 
@@ -721,6 +733,43 @@ static int used_refs(const used_cols *u, const char *a0, const td_schema *def, i
     if (!r) rc = err && err->code ? err->code : TD_ENOMEM;
     else (*out)[(*n)++] = r;
     if (rc == TD_OK) rc = td_expr_field(r, def, name, into, err);
+  }
+  return rc;
+}
+
+static _Atomic int64_t right_filters;
+int64_t td__join_right_filters(void) { return atomic_load(&right_filters); }
+
+/* An inner join's static right side filtered before it is indexed by
+ * WHERE's conjuncts that read only its columns, named with its alias
+ * (ralias.col): a right row they reject could only make joined rows WHERE
+ * drops (it still applies).  Not when another source has the same alias or
+ * under a FULL join (source_conjuncts).  The filter keeps the columns the
+ * statement may read.  *right is unchanged otherwise. */
+static int filter_right(const td_select *q, const used_cols *used, const char *ralias, td_table **right,
+                        td_error *err) {
+  int same = strcmp(ralias, alias_of(q->source_alias, q->source)) == 0;
+  for (int64_t i = 0; i < q->n_joins; i++) same += strcmp(alias_of(q->joins[i].alias, q->joins[i].source), ralias) == 0;
+  if ((*right)->refreshing || same != 1) return TD_OK;
+  td_expr *all = NULL;
+  int rc = source_conjuncts(q, ralias, (*right)->def, false, &all, err);
+  td_expr *bound = rc == TD_OK ? bind_pushed(all, *right) : NULL;
+  if (!bound) return rc;
+  td_select_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.filter = bound;
+  spec.n_fields = (*right)->def->n_fields;
+  td_schema def;
+  td_schema_init(&def);
+  td_table *f = NULL;
+  rc = used_refs(used, NULL, (*right)->def, bound->pos, &spec.items, &spec.n_items, &def, err);
+  if (rc == TD_OK) rc = td_op_select(*right, &spec, &def, &f, err);
+  else td_select_spec_reset(&spec);
+  td_schema_reset(&def);
+  if (rc == TD_OK) {
+    td_table_release(*right);
+    *right = f;
+    atomic_fetch_add(&right_filters, 1);
   }
   return rc;
 }
@@ -866,7 +915,9 @@ int td__plan_from(td_select *q, td_query_options *opts, td_table *first, td_tabl
     join_keys k;
     memset(&k, 0, sizeof k);
     if (rc == TD_OK) rc = clause_keys(j, &m, cur->def, right->def, &k, err);
-    /* cut before narrowing: a narrowing view of a static source holds all of its columns' pages */
+    /* filtered and cut before narrowing: a narrowing view of a static source holds all of its columns' pages */
+    if (rc == TD_OK && j->type == TD_SQL_JOIN_INNER && !opts->refreshing)
+      rc = filter_right(q, &used, alias_of(j->alias, j->source), &right, err);
     if (rc == TD_OK && i == 0 && reducible) {
       char l[256], r[256];
       const char *eq = strchr(k.keys[0], '=');

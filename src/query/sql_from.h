@@ -28,6 +28,9 @@ int td__first_conjuncts(const td_select *q, const td_schema *def, td_expr **out,
 /* How many join right sides planning cut by their first table's keys
  * (semi-join reduction, sql_from.c: reduce_join) so far (tests). */
 int64_t td__join_reductions(void);
+/* How many inner joins' right sides planning filtered by WHERE's conditions
+ * on them alone (sql_from.c: filter_right) so far (tests). */
+int64_t td__join_right_filters(void);
 
 /* One source: rewrites alias.col and source.col into col.  TD_ENOMEM. */
 int td__strip_alias(td_select *q, td_error *err);

@@ -204,6 +204,59 @@ static void test_not_reduced(void **state) {
   mt_mem_close(&m);
 }
 
+/* `sql` (its WHERE text written @) with `w`, and with `blocked` (a form no
+ * side's conditions can be taken from): the same rows at 1 and 2 threads;
+ * the first filters the right side (or not: `pushed`) and reduces the
+ * join (or not: `reduced`) every time, the second neither. */
+static void same_pushed(mt_mem *m, const char *sql, const char *w, const char *blocked, bool pushed, bool reduced) {
+  char a[1024], b[1024];
+  const char *at = strchr(sql, '@');
+  snprintf(a, sizeof a, "%.*s%s%s", (int)(at - sql), sql, w, at + 1);
+  snprintf(b, sizeof b, "%.*s%s%s", (int)(at - sql), sql, blocked, at + 1);
+  char *want = NULL;
+  for (int th = 1; th <= 2; th++) {
+    int64_t f0 = td__join_right_filters(), r0 = td__join_reductions();
+    char *ra = run(m, a, th);
+    int64_t f1 = td__join_right_filters(), r1 = td__join_reductions();
+    char *rb = run(m, b, th);
+    if ((f1 > f0) != pushed || (r1 > r0) != reduced) fail_msg("%s: pushed %d, reduced %d", a, f1 > f0, r1 > r0);
+    assert_int_equal(td__join_right_filters(), f1);
+    assert_int_equal(td__join_reductions(), r1);
+    if (strcmp(ra, rb) != 0) fail_msg("%s\n  filtered:   %.400s\n  unfiltered: %.400s", a, ra, rb);
+    if (want && strcmp(want, ra) != 0) fail_msg("%s: 1 and 2 threads differ", a);
+    assert_true(strlen(ra) > 10);
+    free(rb);
+    free(want);
+    want = ra;
+  }
+  free(want);
+}
+
+/* An inner join's right side is filtered by WHERE's conditions on it alone
+ * (named b.col) before it is indexed; never a left join's, nor one whose
+ * alias another source has. */
+static void test_right_filtered(void **state) {
+  (void)state;
+  mt_mem m;
+  setup(&m);
+  same_pushed(&m, "SELECT a.id, b.w FROM t a JOIN r b USING (id) WHERE @ ORDER BY 1, 2", "b.w < 30000",
+              "(b.w < 30000 OR random() < 0)", true, false);
+  same_pushed(&m, "SELECT a.id, b.w FROM t a JOIN r b ON a.k = b.k WHERE @ ORDER BY 1, 2",
+              "b.k LIKE 'k%' AND a.g = 3 AND b.w > 100", "(b.k LIKE 'k%' AND a.g = 3 AND b.w > 100 OR random() < 0)",
+              true, true);
+  /* a right side the filter leaves small is not reduced */
+  same_pushed(&m, "SELECT a.id, b.w FROM t a JOIN r b ON a.k = b.k WHERE @ ORDER BY 1, 2", "b.k LIKE 'k1%' AND a.g = 3",
+              "(b.k LIKE 'k1%' AND a.g = 3 OR random() < 0)", true, false);
+  same_pushed(&m, "SELECT count(*) AS n, sum(a.x) AS s, min(b.w) AS lo FROM t a JOIN r b USING (id) WHERE @",
+              "b.w % 7 = 1", "(b.w % 7 = 1 OR a.x < -1)", true, false);
+  same_pushed(&m, "SELECT a.id, b.w FROM t a LEFT JOIN r b USING (id) WHERE @ ORDER BY 1, 2", "b.w < 30000",
+              "(b.w < 30000 OR random() < 0)", false, false);
+  same_pushed(&m, "SELECT a.id, b.w, c.w AS cw FROM t a JOIN r b USING (id) JOIN small c ON b.id = c.id WHERE @ "
+                  "ORDER BY 1, 2, 3", "b.w < 30000 AND c.w > 10", "(b.w < 30000 AND c.w > 10 OR random() < 0)",
+              true, false);
+  mt_mem_close(&m);
+}
+
 /* EXPLAIN's text of sql contains `want`. */
 static void explain_has(mt_mem *m, const char *sql, const char *want) {
   char q[1600];
@@ -275,6 +328,7 @@ int main(void) {
       cmocka_unit_test(test_not_reduced),
       cmocka_unit_test(test_in_list_extremes),
       cmocka_unit_test(test_first_source_pruned),
+      cmocka_unit_test(test_right_filtered),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
