@@ -31,6 +31,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,10 +274,14 @@ static int fold_part(agg_op *op, agg_worker *w, td_table *src, td_snapshot *snap
  * thread's error. */
 
 enum { AGG_MIN_ROWS = 16384 }; /* rows a worker must have to be worth starting */
+enum { AGG_STEAL_ROWS = 8 };      /* rows a steal must take per group of the thief's state (take_unit) */
 
 static atomic_bool agg_skew; /* tests: run 0 starts with every unit */
 
 void td__agg_par_skew(bool on) { atomic_store(&agg_skew, on); }
+
+static _Atomic int64_t runs_merged;
+int64_t td__agg_runs_merged(void) { return atomic_load(&runs_merged); }
 
 typedef struct agg_run {
   int64_t start, next, end; /* units [start, next) taken, [next, end) left (end drops when stolen from) */
@@ -337,6 +342,12 @@ static int64_t take_unit(agg_par *p, int64_t *r, bool *fresh) {
   if (best < 0) return -1;
   int64_t take = (most + 1) / 2, at = p->runs[best].end - take; /* the back of what is left, never past failed */
   if (p->runs[best].end > failed) at = failed - take;
+  /* A new run's state, and its merge, cost about as much as folding
+   * AGG_STEAL_ROWS rows per group the thief's last state held: with many
+   * groups (each state holds most of them) a steal of less loses. */
+  const td_agg *mine = p->runs[*r].state;
+  int64_t groups = mine ? td_agg_group_count(mine) : 0;
+  if (groups > 0 && p->bounds[at + take] - p->bounds[at] < AGG_STEAL_ROWS * groups) return -1;
   agg_run *nr = &p->runs[p->n_runs];
   nr->start = at;
   nr->next = at + 1;
@@ -411,6 +422,9 @@ static int agg_par_finish(agg_par *p, td_error *err) {
     at[i] = j;
   }
   for (int64_t j = 0; j < m; j++) sv[j] = p->runs[at[j]].state;
+  atomic_fetch_add(&runs_merged, m + 1);
+  if (getenv("TD_PAR_TRACE")) /* (docs/DESIGN.md, "Measuring the split") */
+    fprintf(stderr, "td agg: %lld units, %lld runs merged\n", (long long)p->n_units, (long long)m + 1);
   int rc = td_agg_merge_all(op->state, sv, (int)m, p->n, err);
   if (rc == TD_ERANGE && td_agg_overflowed(op->state) >= 0) rc = sum_overflow(op, op->state, err);
   td_free(sv);

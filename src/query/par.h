@@ -55,5 +55,8 @@ void td__par_group(const td_table *t, const td_snapshot *snap, int workers, int6
 /* Tests only: when on, a parallel aggregation's first worker starts with
  * every unit and the others take theirs from it (query/agg_op.c). */
 void td__agg_par_skew(bool on);
+/* How many runs parallel aggregations merged so far, the first run of each
+ * included (tests: a steal that would not pay is not made). */
+int64_t td__agg_runs_merged(void);
 
 #endif

@@ -680,6 +680,21 @@ static void test_agg_runs(void **state) {
     td__agg_par_skew(false);
     rows_free(&one);
   }
+  /* a steal makes a new state: with every unit first given to worker 0, the
+   * other takes half if it starts in time (its state is empty), and then,
+   * holding a state of as many groups as rows, takes no more, nor does
+   * worker 0: at most two runs, however the threads are timed */
+  td__agg_par_skew(true);
+  qo.threads = 2;
+  for (int i = 0; i < 5; i++) {
+    int64_t m0 = td__agg_runs_merged();
+    td_table *t = NULL;
+    TD_ASSERT_OK(td_query("SELECT id, count(*) FROM t GROUP BY id", &qo, &t, &err), &err);
+    td_table_release(t);
+    int64_t runs = td__agg_runs_merged() - m0;
+    if (runs > 2) fail_msg("as many groups as rows: %lld runs", (long long)runs);
+  }
+  td__agg_par_skew(false);
   /* rows 30000 and 60000 (in different units) fail: the error names 30000 */
   const char *bad = "SELECT k1, sum(CAST(CASE WHEN id = 30000 OR id = 60000 THEN 'x' || id ELSE '1' END AS BIGINT)) "
                     "FROM t GROUP BY k1";
