@@ -753,8 +753,33 @@ static int store_validity(const td_vec *v, td_array *a, int64_t n, td_error *err
   return TD_OK;
 }
 
-static int vec_to_array(const td_vec *v, td_type_id type, int64_t n, td_array *a,
-                        td_error *err) {
+/* The values buffer of v, of 8-byte values (I64 or F64) when type stores
+ * them as they are, taken from v's owned buffers (v no longer frees it);
+ * NULL when v does not own one such. */
+static void *take_values(td_vec *v, td_type_id type, int64_t n) {
+  const void *p = v->is_const ? NULL : v->ph == TD_PHYS_I64 ? (const void *)v->i64 : v->ph == TD_PHYS_F64 ? (const void *)v->f64 : NULL;
+  if (!p || n < 1 || td_type_width(type) != 8 || (v->ph == TD_PHYS_F64) != td_type_is_float(type)) return NULL;
+  for (int i = 0; i < 4; i++)
+    if (v->own[i] == p) {
+      v->own[i] = NULL;
+      return (void *)p;
+    }
+  return NULL;
+}
+
+/* The array of v's n rows as type; an owned buffer of v's 8-byte values
+ * moves into it (a computed key or projection is not copied again). */
+static int vec_to_array(td_vec *v, td_type_id type, int64_t n, td_array *a, td_error *err) {
+  void *moved = take_values(v, type, n);
+  if (moved) {
+    memset(a, 0, sizeof *a);
+    a->type = type;
+    a->values = moved;
+    a->capacity = a->length = n;
+    int rc = store_validity(v, a, n, err);
+    if (rc) td_array_reset(a);
+    return rc;
+  }
   int rc = td_array_init(a, type, n, err);
   if (rc) return rc;
   int64_t m = v->is_const ? 0 : -1;

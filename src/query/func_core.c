@@ -10,6 +10,7 @@
 #include "query/func.h"
 #include "query/vec.h"
 #include "util/decimal.h"
+#include "util/divide.h"
 #include "query/scalar.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -571,23 +572,36 @@ static int row_idiv(const td_expr *e, const td_value *a, td_value *out, td_fbuf 
   return TD_OK;
 }
 
-/* int64 % a non-null, non-zero constant over a whole batch (no row can
- * fail or turn null: nulls are the dividend's). */
-static int vec_mod(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+/* int64 % and // by a non-null, non-zero constant over a whole batch (no
+ * row can fail or turn null: nulls are the dividend's; // by -1, which can
+ * overflow, is left to the rows), through the divisor's reciprocal
+ * (util/divide.h) rather than a divide instruction a row. */
+static int vec_div_const(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, bool quot,
+                         td_error *err) {
   const td_vec *x = &args[0], *y = &args[1];
   if (e->type != TD_TYPE_INT64 || x->is_const || x->ph != TD_PHYS_I64 || !y->is_const || y->c.is_null ||
-      y->ph != TD_PHYS_I64 || y->c.v.i == 0)
+      y->ph != TD_PHYS_I64 || y->c.v.i == 0 || (quot && y->c.v.i == -1))
     return TD_OK;
   const int64_t d = y->c.v.i;
   void *buf;
   int rc = td__vec_make(out, TD_PHYS_I64, n, x, &buf, err);
   if (rc) return rc;
   int64_t *r = buf;
-  if (d == -1) memset(r, 0, (size_t)n * sizeof *r);
+  const td_udiv u = td_udiv_make(d < 0 ? -(uint64_t)d : (uint64_t)d);
+  if (quot)
+    for (int64_t i = 0; i < n; i++) r[i] = td_udiv_squot(&u, d < 0, x->i64[i]);
   else
-    for (int64_t i = 0; i < n; i++) r[i] = x->i64[i] % d;
+    for (int64_t i = 0; i < n; i++) r[i] = td_udiv_srem(&u, x->i64[i]);
   *done = true;
   return TD_OK;
+}
+
+static int vec_mod(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  return vec_div_const(e, args, n, out, done, false, err);
+}
+
+static int vec_idiv(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
+  return vec_div_const(e, args, n, out, done, true, err);
 }
 
 static int bind_to_string(td_expr *e, td_error *err) {
@@ -755,7 +769,7 @@ const td_func td__funcs_core[] = {
     TD_FN("least", 1, -1, bind_comparable, row_extreme, false, false),
     TD_FN_VEC("%", 2, 2, bind_mod, row_mod, true, false, vec_mod),
     TD_FN_VEC("mod", 2, 2, bind_mod, row_mod, true, false, vec_mod),
-    TD_FN("//", 2, 2, bind_mod, row_idiv, true, false),
+    TD_FN_VEC("//", 2, 2, bind_mod, row_idiv, true, false, vec_idiv),
     TD_FN_VEC("||", 2, 2, bind_to_string, row_concat_op, true, false, td__vec_string),
     TD_FN("concat", 1, -1, bind_to_string, row_concat_op, false, false),
     TD_FN("concat_ws", 2, -1, bind_concat_ws, row_concat_ws, false, false),

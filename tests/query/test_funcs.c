@@ -11,6 +11,7 @@
 #include "tabledata.h"
 #include "test.h"
 #include "util/alloc.h"
+#include "util/divide.h"
 
 /* Columns: s utf8, i int64, f float64, ts timestamp (UTC), n int64 (null), b bool. */
 static td_schema S;
@@ -583,13 +584,107 @@ static void test_string_batches(void **state) {
   }
 }
 
+/* util/divide.h against the divide instruction: every divisor kind (one,
+ * powers of two, small odd, the benchmark's 1e6, near 2^63 and 2^64) over
+ * edge and pseudo-random dividends. */
+static void test_divide_reciprocal(void **state) {
+  (void)state;
+  uint64_t ds[64] = {1, 2, 3, 5, 7, 10, 64, 641, 1000000, 1000003, (uint64_t)1 << 32, ((uint64_t)1 << 32) + 1,
+                     (uint64_t)INT64_MAX, (uint64_t)1 << 63, ((uint64_t)1 << 63) + 1, UINT64_MAX - 1, UINT64_MAX};
+  int nd = 17;
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  for (; nd < 64; nd++) { /* xorshift divisors of every magnitude */
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    ds[nd] = (x >> (nd % 64)) | 1u;
+    if (nd % 2) ds[nd]++;
+  }
+  for (int k = 0; k < nd; k++) {
+    td_udiv u = td_udiv_make(ds[k]);
+    for (int j = 0; j < 20000; j++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      uint64_t n = j < 8 ? (uint64_t[]){0, 1, ds[k] - 1, ds[k], ds[k] + 1, UINT64_MAX, (uint64_t)1 << 63, UINT64_MAX - ds[k]}[j]
+                         : x >> (j % 64);
+      if (td_udiv_quot(&u, n) != n / ds[k])
+        fail_msg("%llu / %llu = %llu, expected %llu", (unsigned long long)n, (unsigned long long)ds[k],
+                 (unsigned long long)td_udiv_quot(&u, n), (unsigned long long)(n / ds[k]));
+      if (ds[k] > (uint64_t)INT64_MAX + 1) continue;
+      int64_t sn = (int64_t)n, sd = ds[k] == (uint64_t)1 << 63 ? INT64_MIN : (int64_t)ds[k];
+      int64_t want_r = sd == INT64_MIN ? (sn == INT64_MIN ? 0 : sn) : sn % sd;
+      if (td_udiv_srem(&u, sn) != want_r)
+        fail_msg("%lld %% %lld = %lld, expected %lld", (long long)sn, (long long)sd, (long long)td_udiv_srem(&u, sn),
+                 (long long)want_r);
+      if (sd == INT64_MIN) continue;
+      for (int neg = 0; neg < 2; neg++) {
+        int64_t q = neg ? -(sn / sd) : sn / sd; /* n / -d is -(n / d) in C */
+        if (td_udiv_squot(&u, neg, sn) != q)
+          fail_msg("%lld / %s%lld = %lld, expected %lld", (long long)sn, neg ? "-" : "", (long long)sd,
+                   (long long)td_udiv_squot(&u, neg, sn), (long long)q);
+      }
+    }
+  }
+}
+
+/* x % c and x // c over a batch (the reciprocal's loop) against the same
+ * expressions a row at a time (the divide instruction). */
+static void test_integer_division_batches(void **state) {
+  (void)state;
+  static const char *const exprs[] = {
+      "i % 3",       "i % -3",   "i % 1000000", "i // 1000000",           "i // -7", "i % 1",
+      "i // 1",      "i % -1",   "i % 64",      "i // 64",                "i // 2",  "i % 9223372036854775807",
+      "i // 9223372036854775807", "mod(i, 10)", "i % (-9223372036854775807 - 1)", "i // (-9223372036854775807 - 1)",
+  };
+  const int64_t vals[] = {0, 1, -1, 7, -7, INT64_MAX, INT64_MIN, 0, 999999, -1000001, 1000000, -64, 63, 123456789012345};
+  const int nv = (int)(sizeof vals / sizeof *vals);
+  td_error err;
+  td_array a;
+  TD_ASSERT_OK(td_array_init(&a, TD_TYPE_INT64, nv, &err), &err);
+  for (int r = 0; r < nv; r++) {
+    if (r == 7) TD_ASSERT_OK(td_array_append_null(&a, &err), &err);
+    else TD_ASSERT_OK(td_array_append_int(&a, vals[r], &err), &err);
+  }
+  struct ArrowArray arr;
+  TD_ASSERT_OK(td_array_export(&a, &arr, &err), &err);
+  td_colview cols[6];
+  td_value consts[6];
+  memset(cols, 0, sizeof cols);
+  memset(consts, 0, sizeof consts);
+  TD_ASSERT_OK(td_colview_init(&cols[1], TD_TYPE_INT64, &arr, &err), &err);
+  td_batch b = {nv, cols, consts, NULL, 0};
+  for (size_t x = 0; x < sizeof exprs / sizeof *exprs; x++) {
+    td_expr *pe, *be;
+    TD_ASSERT_OK(td_expr_parse(exprs[x], strlen(exprs[x]), &pe, &err), &err);
+    TD_ASSERT_OK(td_expr_bind(pe, &S, 0, &be, &err), &err);
+    td_array out;
+    TD_ASSERT_OK(td_expr_eval(be, &b, &out, &err), &err);
+    assert_int_equal(out.type, TD_TYPE_INT64);
+    for (int r = 0; r < nv; r++) {
+      td_value row[6];
+      memcpy(row, ROW, sizeof row);
+      row[1] = r == 7 ? td_value_null(TD_TYPE_INT64) : td_value_int(TD_TYPE_INT64, vals[r]);
+      td_value want;
+      TD_ASSERT_OK(td_expr_eval_row(be, row, &want, &err), &err);
+      bool null = out.validity && !td_bit_get(out.validity, r);
+      if (null != want.is_null || (!null && ((int64_t *)out.values)[r] != want.v.i))
+        fail_msg("%s on %lld: batch %lld%s, row %lld%s", exprs[x], (long long)vals[r],
+                 (long long)((int64_t *)out.values)[r], null ? " (null)" : "", (long long)want.v.i,
+                 want.is_null ? " (null)" : "");
+    }
+    td_array_reset(&out);
+    td_expr_free(pe);
+    td_expr_free(be);
+  }
+  arr.release(&arr);
+  td_array_reset(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conditionals),     cmocka_unit_test(test_operators_and_casts),
       cmocka_unit_test(test_string_functions), cmocka_unit_test(test_math_functions),
       cmocka_unit_test(test_time_functions),   cmocka_unit_test(test_folding),
       cmocka_unit_test(test_errors),           cmocka_unit_test(test_sql_clauses),
-      cmocka_unit_test(test_string_batches),
+      cmocka_unit_test(test_string_batches),   cmocka_unit_test(test_divide_reciprocal),
+      cmocka_unit_test(test_integer_division_batches),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
