@@ -56,8 +56,15 @@ typedef struct store {
   uint8_t *has; /* aggregates: a value has been set */
   int64_t *cnt;
   uint8_t ovf; /* an integer sum overflowed int64 */
+  uint8_t imp; /* untracked states (td_agg_set_bulk): the flags the batches so far left to
+                  post_batch, IMP_* */
   int scale;   /* decimal128 input: its scale */
 } store;
+
+/* An untracked state's aggregate: no batch yet, every group has a sum (its
+ * cnt flag not set), every group has a min/max (its has flag not set), the
+ * loops set the flags themselves. */
+enum { IMP_NONE, IMP_SUM, IMP_EXTREME, IMP_SET };
 
 enum {
   CHUNK = 2048,        /* rows mapped per group-id buffer */
@@ -116,6 +123,10 @@ struct td_agg {
   int64_t dgid_part_base[TD_DICT_PARTS];
   uint32_t *gids;   /* scratch: group of each row of a chunk */
   uint64_t *hbuf;   /* scratch: combined key hash of each row of a chunk */
+  /* bulk mode begun without groups (td_agg_set_bulk): batches record no
+   * touched or changed groups; every group is changed when it ends
+   * (leave_untracked), and the flags post_batch sets are implied (store.imp) */
+  bool untracked;
   uint32_t *epoch;   /* per group: last batch that touched it */
   uint32_t *touched; /* groups touched by the current batch */
   int64_t n_touched;
@@ -303,7 +314,7 @@ void td_agg_free(td_agg *a) {
 }
 
 static void mark_changed(td_agg *a, uint32_t g) {
-  if (a->changed[g]) return;
+  if (a->untracked || a->changed[g]) return;
   a->changed[g] = 1;
   a->changed_list[a->n_changed++] = g;
 }
@@ -312,7 +323,7 @@ static int new_group(td_agg *a, uint64_t h, uint32_t *out, td_error *err);
 
 /* Records that the current batch touched group g. */
 static inline void touch(td_agg *a, uint32_t g) {
-  if (a->epoch[g] == a->cur_epoch) return;
+  if (a->untracked || a->epoch[g] == a->cur_epoch) return;
   a->epoch[g] = a->cur_epoch;
   a->touched[a->n_touched++] = g;
 }
@@ -1489,7 +1500,7 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     const uint32_t null_g = a->null_g, cur = a->cur_epoch;                      \
     uint32_t *epoch = a->epoch, *touched = a->touched;                          \
     int64_t nt = a->n_touched, end;                                             \
-    if (nt < a->n_groups) {                                                     \
+    if (nt < a->n_groups && !a->untracked) {                                    \
       end = j1 - j > TRACK_STEP ? j + TRACK_STEP : j1;                          \
       LOOPS_T;                                                                  \
     } else {                                                                    \
@@ -2307,6 +2318,41 @@ static void post_batch(td_agg *a, int64_t k, fop op) {
   }
 }
 
+/* Sets the flags an untracked state's aggregates left implied (store.imp):
+ * every group has a value; from then on the loops set them. */
+static void settle_flags(td_agg *a) {
+  for (int64_t k = 0; k < a->n_aggs; k++) {
+    store *s = &a->ast[k];
+    if (s->imp == IMP_SUM)
+      for (int64_t g = 0; g < a->n_groups; g++) s->cnt[g] |= 1;
+    else if (s->imp == IMP_EXTREME && a->n_groups)
+      memset(s->has, 1, (size_t)a->n_groups);
+    if (s->imp != IMP_NONE) s->imp = IMP_SET;
+  }
+}
+
+/* Ends an untracked state's shortcut: the flags set, every group (all made
+ * since it began without groups) changed; batches from here on track. */
+static void leave_untracked(td_agg *a) {
+  if (!a->untracked) return;
+  settle_flags(a);
+  a->untracked = false;
+  for (int64_t g = 0; g < a->n_groups; g++) mark_changed(a, (uint32_t)g);
+  for (int64_t k = 0; k < a->n_aggs; k++) a->ast[k].imp = IMP_NONE;
+}
+
+/* An untracked state about to fold a batch with `op` into aggregate k: an
+ * op that needs post_batch's flags after one that sets them itself (or the
+ * reverse) ends the shortcut, before any group of the batch is made. */
+static void note_op(td_agg *a, int64_t k, fop op) {
+  const uint8_t want = op == OP_SUM_I || op == OP_SUM_F   ? IMP_SUM
+                       : op == OP_MIN_I || op == OP_MAX_I ? IMP_EXTREME
+                                                          : IMP_SET;
+  store *s = &a->ast[k];
+  if (s->imp == IMP_NONE) s->imp = want;
+  else if (s->imp != want) leave_untracked(a);
+}
+
 /* ---- one batch ---- */
 
 enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT, MAP_DICT2, MAP_STR2 };
@@ -2334,6 +2380,7 @@ static int load_inputs(td_agg *a, const td_batch *b, td_vec *in, fop *ops, td_er
                ? td_err(err, TD_EINVAL, "aggregate %lld (arg_max/arg_min) has no value column", (long long)k)
                : td__vec_load(b, a->col2[k], a->type2[k], &in[a->n_aggs + k], err);
     ops[k] = choose_op(sp, &in[k], &a->ast[k]);
+    if (a->untracked) note_op(a, k, ops[k]);
   }
   return rc;
 }
@@ -3074,6 +3121,8 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
   td_value local[8], *kv = key_scratch(a->n_keys, local);
   if (!kv) return td_err_nomem(err, "merging aggregations");
   int rc;
+  settle_flags(a);
+  settle_flags((td_agg *)b); /* its implied flags made explicit: the same state */
   uint32_t *map = ext_map(a, b->n_groups, &rc, err), *dst = NULL;
   if (rc == TD_OK && threads > 1 && a->n_keys && b->n_groups >= pmerge_min) rc = merge_found(a, b, threads, &dst, err);
   for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) {
@@ -3098,9 +3147,15 @@ int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) { return merge_one(a
 void td_agg_set_bulk(td_agg *a, bool on) {
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ext[k]) td__aggx_bulk(a->ext[k], on);
+  if (!on) leave_untracked(a);
+  else if (a->n_groups == 0 && !a->untracked) {
+    a->untracked = true;
+    for (int64_t k = 0; k < a->n_aggs; k++) a->ast[k].imp = IMP_NONE;
+  }
 }
 
 int td_agg_settle(td_agg *a, td_error *err) {
+  leave_untracked(a);
   int rc = TD_OK;
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ext[k]) {

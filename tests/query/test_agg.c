@@ -689,10 +689,12 @@ static void check_fast(td_agg *a, const data *d, const td_agg_key *key, const ui
   for (int c = 0; c < 1 + ns; c++) arr[c].release(&arr[c]);
 }
 
-/* Value i of an owned int64 or utf8 array. */
+/* Value i of an owned int64, float64 or utf8 array. */
 static td_value arr_value(const td_array *a, int64_t i) {
   if (a->validity && !td_bit_get(a->validity, i)) return td_value_null(a->type);
   if (a->type == TD_TYPE_INT64) return td_value_int(TD_TYPE_INT64, ((const int64_t *)a->values)[i]);
+  if (a->type == TD_TYPE_FLOAT64) return td_value_double(TD_TYPE_FLOAT64, ((const double *)a->values)[i]);
+  assert_int_equal(a->type, TD_TYPE_UTF8);
   td_value v = td_value_null(TD_TYPE_UTF8);
   v.is_null = false;
   v.v.s.ptr = a->data + a->offsets[i];
@@ -1014,6 +1016,99 @@ static void test_agg_lazy_table(void **state) {
   }
 }
 
+/* Bulk mode on a state without groups records no touched groups and leaves
+ * the "has a value" flags of no-null sums and integer min/max implied until
+ * a batch with nulls (or td_agg_settle / a merge) sets them: against a state
+ * fed the same batches outside bulk mode, for batch patterns of nulls, keys
+ * of each index (int64, utf8, two keys), fused one-aggregate loops and
+ * several aggregates, in one state and in partial states merged; after
+ * settling, every group is changed. */
+enum { UBATCH = 4, UROWS = 3000 };
+static void untracked_batch(int b, bool nulls, struct ArrowArray *arr, td_colview *v) {
+  td_error err;
+  const td_type_id t[4] = {TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_FLOAT64};
+  for (int c = 0; c < 4; c++) {
+    td_array a;
+    TD_ASSERT_OK(td_array_init(&a, t[c], UROWS, &err), &err);
+    for (int64_t i = 0; i < UROWS; i++) {
+      const int64_t key = (i * 7 + b * 131) % (200 + 150 * b); /* later batches make new groups */
+      char buf[24];
+      int rc;
+      if (c == 0) rc = td_array_append_int(&a, key, &err);
+      else if (c == 1) rc = td_array_append_str(&a, buf, snprintf(buf, sizeof buf, "k%lld", (long long)key), &err);
+      else if (nulls && key % 5 == 0) rc = td_array_append_null(&a, &err); /* those groups: nulls only */
+      else if (c == 2) rc = td_array_append_int(&a, (i * 31 + b) % 1000 - 500, &err);
+      else rc = td_array_append_double(&a, (double)((i * 17 + b) % 400) / 4.0, &err);
+      TD_ASSERT_OK(rc, &err);
+    }
+    TD_ASSERT_OK(td_array_export(&a, &arr[c], &err), &err);
+    TD_ASSERT_OK(td_colview_init(&v[c], t[c], &arr[c], &err), &err);
+  }
+}
+
+static void test_agg_untracked(void **state) {
+  (void)state;
+  td_error err;
+  static const char *const patterns[] = {"NNVN", "VNNV", "NNNN", "VVVV", "NVVV"}; /* V: a batch with nulls */
+  const td_agg_key keysets[3][2] = {{{0, TD_TYPE_INT64}}, {{1, TD_TYPE_UTF8}}, {{0, TD_TYPE_INT64}, {1, TD_TYPE_UTF8}}};
+  const int nkeys[3] = {1, 1, 2};
+  const td_agg_spec all[5] = {{TD_AGG_SUM, 2, TD_TYPE_INT64}, {TD_AGG_SUM, 3, TD_TYPE_FLOAT64},
+                              {TD_AGG_MIN, 2, TD_TYPE_INT64}, {TD_AGG_MAX, 2, TD_TYPE_INT64},
+                              {TD_AGG_COUNT_STAR, -1, TD_TYPE_NONE}};
+  for (int pi = 0; pi < 5; pi++)
+    for (int ki = 0; ki < 3; ki++)
+      for (int si = 0; si < 5; si++) { /* one aggregate (the fused loops), or all five */
+        const td_agg_spec *sp = si < 4 ? &all[si] : all;
+        const int64_t ns = si < 4 ? 1 : 5;
+        td_agg *ref, *one, *main, *part;
+        TD_ASSERT_OK(td_agg_create(keysets[ki], nkeys[ki], sp, ns, &ref, &err), &err);
+        TD_ASSERT_OK(td_agg_create(keysets[ki], nkeys[ki], sp, ns, &one, &err), &err);
+        TD_ASSERT_OK(td_agg_create(keysets[ki], nkeys[ki], sp, ns, &main, &err), &err);
+        TD_ASSERT_OK(td_agg_create(keysets[ki], nkeys[ki], sp, ns, &part, &err), &err);
+        td_agg_set_bulk(one, true);
+        td_agg_set_bulk(main, true);
+        td_agg_set_bulk(part, true);
+        for (int b = 0; b < UBATCH; b++) {
+          struct ArrowArray arr[4];
+          td_colview v[4];
+          untracked_batch(b, patterns[pi][b] == 'V', arr, v);
+          td_batch bt = {UROWS, v, NULL, NULL, 0};
+          TD_ASSERT_OK(td_agg_update(ref, &bt, NULL, 0, &err), &err);
+          TD_ASSERT_OK(td_agg_update(one, &bt, NULL, 0, &err), &err);
+          TD_ASSERT_OK(td_agg_update(b < 2 ? main : part, &bt, NULL, 0, &err), &err);
+          for (int c = 0; c < 4; c++) arr[c].release(&arr[c]);
+        }
+        TD_ASSERT_OK(td_agg_merge_all(main, &part, 1, 1, &err), &err);
+        TD_ASSERT_OK(td_agg_settle(one, &err), &err);
+        TD_ASSERT_OK(td_agg_settle(main, &err), &err);
+        td_agg *got[2] = {one, main};
+        const int64_t ng = td_agg_group_count(ref), nout = nkeys[ki] + ns;
+        td_array want[7], out[7];
+        TD_ASSERT_OK(td_agg_result(ref, want, &err), &err);
+        for (int s = 0; s < 2; s++) {
+          assert_int_equal(td_agg_group_count(got[s]), ng);
+          TD_ASSERT_OK(td_agg_result(got[s], out, &err), &err);
+          for (int64_t c = 0; c < nout; c++)
+            for (int64_t g = 0; g < ng; g++)
+              if (!val_eq(arr_value(&out[c], g), arr_value(&want[c], g)))
+                fail_msg("pattern %s, keys %d, aggregates %d, %s: column %lld of group %lld differs", patterns[pi], ki,
+                         si, s ? "merged" : "one state", (long long)c, (long long)g);
+          for (int64_t c = 0; c < nout; c++) td_array_reset(&out[c]);
+          uint32_t *gs;
+          int64_t n;
+          TD_ASSERT_OK(td_agg_take_changed(got[s], &gs, &n, &err), &err);
+          assert_int_equal(n, ng);
+          for (int64_t g = 0; g < n; g++) assert_int_equal(gs[g], g);
+          td_free(gs);
+        }
+        for (int64_t c = 0; c < nout; c++) td_array_reset(&want[c]);
+        td_agg_free(ref);
+        td_agg_free(one);
+        td_agg_free(main);
+        td_agg_free(part);
+      }
+}
+
 /* ---- sort ---- */
 
 static void test_sort(void **state) {
@@ -1209,6 +1304,7 @@ int main(void) {
       cmocka_unit_test(test_agg_fast_alloc_failures),
       cmocka_unit_test(test_agg_dense_keys),
       cmocka_unit_test(test_agg_lazy_table),
+      cmocka_unit_test(test_agg_untracked),
       cmocka_unit_test(test_agg_partition_keys),
       cmocka_unit_test(test_sort),
   };
