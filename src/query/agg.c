@@ -248,7 +248,7 @@ static int grow_table(td_agg *a, td_error *err) {
   if ((a->n_tabled + 1) * 2 <= a->table_cap) return TD_OK;
   int64_t cap = a->table_cap ? a->table_cap * 2 : 64;
   while (cap < (a->n_tabled + 1) * 2) cap *= 2;
-  uint32_t *t = td_calloc((size_t)cap, sizeof *t);
+  uint32_t *t = td_calloc_probed((size_t)cap, sizeof *t);
   if (!t) return td_err_nomem(err, "growing an aggregation hash table");
   rehash(a, t, cap);
   td_free(a->table);
@@ -264,7 +264,7 @@ static int table_complete(td_agg *a, td_error *err) {
   a->n_tabled = a->n_groups;
   int64_t cap = a->table_cap ? a->table_cap : 64;
   while (cap < (a->n_groups + 1) * 2) cap *= 2;
-  uint32_t *t = td_calloc((size_t)cap, sizeof *t);
+  uint32_t *t = td_calloc_probed((size_t)cap, sizeof *t);
   if (!t) {
     a->lazy = true;
     return td_err_nomem(err, "growing an aggregation hash table");
@@ -600,12 +600,20 @@ static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_
     a->n_tabled++;
   }
   /* min/max state holds a sentinel while no value was seen (see fold ops),
-   * product and bit_and their identity */
+   * product and bit_and their identity.  What a fold reads first is written
+   * here even when zero: a fresh page first read maps the shared zero page,
+   * and the write after it copies the page and flushes the TLB of every CPU
+   * running this process (an interrupt per page under threads). */
   for (int64_t k = 0; k < a->n_aggs; k++) {
     store *st = &a->ast[k];
-    bool mn = a->specs[k].kind == TD_AGG_MIN, mx = a->specs[k].kind == TD_AGG_MAX;
-    if (a->specs[k].kind == TD_AGG_PRODUCT) st->f[g] = 1.0;
-    if (a->specs[k].kind == TD_AGG_BIT_AND) st->i[g] = -1;
+    const td_agg_kind kind = a->specs[k].kind;
+    bool mn = kind == TD_AGG_MIN, mx = kind == TD_AGG_MAX;
+    if (kind == TD_AGG_PRODUCT) st->f[g] = 1.0;
+    if (kind == TD_AGG_BIT_AND) st->i[g] = -1;
+    if (kind == TD_AGG_COUNT || kind == TD_AGG_COUNT_STAR || kind == TD_AGG_AVG) st->cnt[g] = 0;
+    if (kind == TD_AGG_AVG || (kind == TD_AGG_SUM && st->ph == TD_PHYS_F64)) st->f[g] = 0;
+    else if (kind == TD_AGG_SUM && st->ph == TD_PHYS_I64) st->i[g] = 0;
+    if (kind == TD_AGG_FIRST || ((mn || mx) && st->ph == TD_PHYS_F64)) st->has[g] = 0;
     if (!mn && !mx) continue;
     if (st->ph == TD_PHYS_I64) st->i[g] = mn ? INT64_MAX : INT64_MIN;
     else if (st->ph == TD_PHYS_F64) st->f[g] = mn ? INFINITY : -INFINITY;
@@ -2323,8 +2331,8 @@ static void post_batch(td_agg *a, int64_t k, fop op) {
 static void settle_flags(td_agg *a) {
   for (int64_t k = 0; k < a->n_aggs; k++) {
     store *s = &a->ast[k];
-    if (s->imp == IMP_SUM)
-      for (int64_t g = 0; g < a->n_groups; g++) s->cnt[g] |= 1;
+    if (s->imp == IMP_SUM) /* no loop set a count: they are all 0 (written, not read: see new_group_in) */
+      for (int64_t g = 0; g < a->n_groups; g++) s->cnt[g] = 1;
     else if (s->imp == IMP_EXTREME && a->n_groups)
       memset(s->has, 1, (size_t)a->n_groups);
     if (s->imp != IMP_NONE) s->imp = IMP_SET;

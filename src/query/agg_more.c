@@ -378,7 +378,7 @@ static inline uint32_t part_of(const td_aggx *x, uint64_t h) {
 
 static int part_rehash(xpart *p, td_error *err) {
   int64_t cap = p->cap ? p->cap * 2 : 64;
-  xslot *t = td_calloc((size_t)cap, sizeof *t);
+  xslot *t = td_calloc_probed((size_t)cap, sizeof *t);
   if (!t) return td_err_nomem(err, "growing a distinct set");
   for (int64_t o = 0; o < p->cap; o++) { /* the slots move as they are */
     if (!p->set[o].e) continue;
@@ -527,7 +527,7 @@ static bool set_full(const td_aggx *x) { return !set_room(x, 1); }
 
 static int rehash_set(td_aggx *x, td_error *err) {
   int64_t cap = x->set_cap ? x->set_cap * 2 : 1024;
-  xslot *t = td_calloc((size_t)cap, sizeof *t);
+  xslot *t = td_calloc_probed((size_t)cap, sizeof *t);
   if (!t) return td_err_nomem(err, "growing a distinct set");
   for (int64_t e = 0; e < x->n_ents; e++) {
     int64_t s = (int64_t)(set_hash(x->ents[e].h, x->ents[e].g) & (uint64_t)(cap - 1));

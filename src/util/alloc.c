@@ -113,6 +113,20 @@ void *td_malloc_pages(size_t size) {
   return p;
 }
 
+void *td_calloc_probed(size_t n, size_t size) {
+  void *p = td_calloc(n, size);
+  enum { PAGE = 4096, MIN = 256 << 10 };
+  if (!p || n * size < MIN) return p;
+  /* advice only, on the whole pages inside the block (an older kernel: nothing) */
+  uintptr_t lo = ((uintptr_t)p + PAGE - 1) / PAGE * PAGE, hi = ((uintptr_t)p + n * size) / PAGE * PAGE;
+#ifdef MADV_POPULATE_WRITE
+  if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+  (void)lo, (void)hi;
+#endif
+  return p;
+}
+
 char *td_strndup(const char *s, size_t n) {
   char *r = td_malloc(n + 1);
   if (!r) return NULL;

@@ -26,6 +26,13 @@ char *td_strndup(const char *s, size_t n);
  * fault in, a 4 KiB one about 1 (docs/DESIGN.md, "Huge pages"). */
 void *td_malloc_pages(size_t size);
 
+/* td_calloc for a table that is probed (read before written: hash tables).
+ * From 256 KiB its pages are mapped writable now (MADV_POPULATE_WRITE): a
+ * fresh page read first maps the shared zero page, and the write after it
+ * copies the page and flushes the TLB of every CPU running the process, an
+ * interrupt a page when threads share the work.  Free it with td_free. */
+void *td_calloc_probed(size_t n, size_t size);
+
 /* A growable block for a large array that grows often (an aggregation's
  * per-group arrays): *p (NULL: none yet) grows or shrinks to `size` bytes,
  * its contents kept and any new bytes zero; TD_OK, or -1 with *p untouched
