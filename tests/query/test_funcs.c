@@ -517,6 +517,61 @@ static void test_sql_clauses(void **state) {
   check_sql("SELECT 1 + 1", "SELECT 1 + 1");
 }
 
+/* Each expression over one batch whose column `col` (s: 0, i: 1) holds
+ * vals[0..n-1] gives every row what row-at-a-time evaluation gives it (as
+ * printed): the whole-batch hooks against the row functions. */
+static void batch_matches_rows(const char *const *exprs, size_t n_exprs, int col, const td_value *vals, int n,
+                               const char *what) {
+  td_error err;
+  td_array a;
+  TD_ASSERT_OK(td_array_init(&a, vals[0].type, n, &err), &err);
+  for (int r = 0; r < n; r++) {
+    int rc = vals[r].is_null            ? td_array_append_null(&a, &err)
+             : a.type == TD_TYPE_UTF8 ? td_array_append_str(&a, vals[r].v.s.ptr, (int64_t)vals[r].v.s.len, &err)
+                                      : td_array_append_int(&a, vals[r].v.i, &err);
+    TD_ASSERT_OK(rc, &err);
+  }
+  struct ArrowArray arr;
+  TD_ASSERT_OK(td_array_export(&a, &arr, &err), &err);
+  td_colview cols[6];
+  td_value consts[6];
+  memset(cols, 0, sizeof cols);
+  memset(consts, 0, sizeof consts);
+  TD_ASSERT_OK(td_colview_init(&cols[col], vals[0].type, &arr, &err), &err);
+  td_batch b = {n, cols, consts, NULL, 0};
+  for (size_t x = 0; x < n_exprs; x++) {
+    td_expr *pe, *be;
+    TD_ASSERT_OK(td_expr_parse(exprs[x], strlen(exprs[x]), &pe, &err), &err);
+    TD_ASSERT_OK(td_expr_bind(pe, &S, 0, &be, &err), &err);
+    td_array out;
+    TD_ASSERT_OK(td_expr_eval(be, &b, &out, &err), &err);
+    for (int r = 0; r < n; r++) {
+      td_value row[6];
+      memcpy(row, ROW, sizeof row);
+      row[col] = vals[r];
+      td_value want;
+      TD_ASSERT_OK(td_expr_eval_row(be, row, &want, &err), &err);
+      char w[128], g[128];
+      td_value_format(&want, w, sizeof w);
+      td_value got;
+      if (out.validity && !td_bit_get(out.validity, r)) got = td_value_null(out.type);
+      else if (out.type == TD_TYPE_UTF8) {
+        got = td_value_str("");
+        got.v.s.ptr = out.data + out.offsets[r];
+        got.v.s.len = (size_t)(out.offsets[r + 1] - out.offsets[r]);
+      } else if (out.type == TD_TYPE_BOOL) got = td_value_bool(td_bit_get(out.values, r));
+      else got = td_value_int(TD_TYPE_INT64, ((int64_t *)out.values)[r]);
+      td_value_format(&got, g, sizeof g);
+      if (strcmp(w, g) != 0) fail_msg("%s on row %d of %s: batch '%s', row '%s'", exprs[x], r, what, g, w);
+    }
+    td_array_reset(&out);
+    td_expr_free(pe);
+    td_expr_free(be);
+  }
+  arr.release(&arr);
+  td_array_reset(&a);
+}
+
 /* The string functions' whole-batch hook (func_string.c vec_string) gives
  * each row the answer of row-by-row evaluation: ASCII batches (the mapped
  * and counted fast paths) and batches with UTF-8, invalid bytes, empty
@@ -533,54 +588,10 @@ static void test_string_batches(void **state) {
       "printf('%-8s|%5.2s|%d', s, s, 42)", "format('{:>6}{}|{:.1f}', s, 42, 2.25)", "typeof(s)",
   };
   const char *const *sets[2] = {ascii, mixed};
-  td_error err;
   for (int set = 0; set < 2; set++) {
-    td_array a;
-    TD_ASSERT_OK(td_array_init(&a, TD_TYPE_UTF8, 7, &err), &err);
-    for (int r = 0; r < 7; r++) {
-      if (sets[set][r]) TD_ASSERT_OK(td_array_append_str(&a, sets[set][r], (int64_t)strlen(sets[set][r]), &err), &err);
-      else TD_ASSERT_OK(td_array_append_null(&a, &err), &err);
-    }
-    struct ArrowArray arr;
-    TD_ASSERT_OK(td_array_export(&a, &arr, &err), &err);
-    td_colview cols[6];
-    td_value consts[6];
-    memset(cols, 0, sizeof cols);
-    memset(consts, 0, sizeof consts);
-    TD_ASSERT_OK(td_colview_init(&cols[0], TD_TYPE_UTF8, &arr, &err), &err);
-    td_batch b = {7, cols, consts, NULL, 0};
-    for (size_t x = 0; x < sizeof exprs / sizeof *exprs; x++) {
-      td_expr *pe, *be;
-      TD_ASSERT_OK(td_expr_parse(exprs[x], strlen(exprs[x]), &pe, &err), &err);
-      TD_ASSERT_OK(td_expr_bind(pe, &S, 0, &be, &err), &err);
-      td_array out;
-      TD_ASSERT_OK(td_expr_eval(be, &b, &out, &err), &err);
-      for (int r = 0; r < 7; r++) {
-        td_value row[6];
-        memcpy(row, ROW, sizeof row);
-        row[0] = sets[set][r] ? td_value_str(sets[set][r]) : td_value_null(TD_TYPE_UTF8);
-        td_value want;
-        TD_ASSERT_OK(td_expr_eval_row(be, row, &want, &err), &err);
-        char w[128], g[128];
-        td_value_format(&want, w, sizeof w);
-        td_value got;
-        bool null = out.validity && !td_bit_get(out.validity, r);
-        if (null) got = td_value_null(out.type);
-        else if (out.type == TD_TYPE_UTF8) {
-          got = td_value_str("");
-          got.v.s.ptr = out.data + out.offsets[r];
-          got.v.s.len = (size_t)(out.offsets[r + 1] - out.offsets[r]);
-        } else if (out.type == TD_TYPE_BOOL) got = td_value_bool(td_bit_get(out.values, r));
-        else got = td_value_int(TD_TYPE_INT64, ((int64_t *)out.values)[r]);
-        td_value_format(&got, g, sizeof g);
-        if (strcmp(w, g) != 0) fail_msg("%s on row %d of set %d: batch '%s', row '%s'", exprs[x], r, set, g, w);
-      }
-      td_array_reset(&out);
-      td_expr_free(pe);
-      td_expr_free(be);
-    }
-    arr.release(&arr);
-    td_array_reset(&a);
+    td_value vals[7];
+    for (int r = 0; r < 7; r++) vals[r] = sets[set][r] ? td_value_str(sets[set][r]) : td_value_null(TD_TYPE_UTF8);
+    batch_matches_rows(exprs, sizeof exprs / sizeof *exprs, 0, vals, 7, set ? "the mixed set" : "the ASCII set");
   }
 }
 
@@ -634,48 +645,11 @@ static void test_integer_division_batches(void **state) {
       "i // 1",      "i % -1",   "i % 64",      "i // 64",                "i // 2",  "i % 9223372036854775807",
       "i // 9223372036854775807", "mod(i, 10)", "i % (-9223372036854775807 - 1)", "i // (-9223372036854775807 - 1)",
   };
-  const int64_t vals[] = {0, 1, -1, 7, -7, INT64_MAX, INT64_MIN, 0, 999999, -1000001, 1000000, -64, 63, 123456789012345};
-  const int nv = (int)(sizeof vals / sizeof *vals);
-  td_error err;
-  td_array a;
-  TD_ASSERT_OK(td_array_init(&a, TD_TYPE_INT64, nv, &err), &err);
-  for (int r = 0; r < nv; r++) {
-    if (r == 7) TD_ASSERT_OK(td_array_append_null(&a, &err), &err);
-    else TD_ASSERT_OK(td_array_append_int(&a, vals[r], &err), &err);
-  }
-  struct ArrowArray arr;
-  TD_ASSERT_OK(td_array_export(&a, &arr, &err), &err);
-  td_colview cols[6];
-  td_value consts[6];
-  memset(cols, 0, sizeof cols);
-  memset(consts, 0, sizeof consts);
-  TD_ASSERT_OK(td_colview_init(&cols[1], TD_TYPE_INT64, &arr, &err), &err);
-  td_batch b = {nv, cols, consts, NULL, 0};
-  for (size_t x = 0; x < sizeof exprs / sizeof *exprs; x++) {
-    td_expr *pe, *be;
-    TD_ASSERT_OK(td_expr_parse(exprs[x], strlen(exprs[x]), &pe, &err), &err);
-    TD_ASSERT_OK(td_expr_bind(pe, &S, 0, &be, &err), &err);
-    td_array out;
-    TD_ASSERT_OK(td_expr_eval(be, &b, &out, &err), &err);
-    assert_int_equal(out.type, TD_TYPE_INT64);
-    for (int r = 0; r < nv; r++) {
-      td_value row[6];
-      memcpy(row, ROW, sizeof row);
-      row[1] = r == 7 ? td_value_null(TD_TYPE_INT64) : td_value_int(TD_TYPE_INT64, vals[r]);
-      td_value want;
-      TD_ASSERT_OK(td_expr_eval_row(be, row, &want, &err), &err);
-      bool null = out.validity && !td_bit_get(out.validity, r);
-      if (null != want.is_null || (!null && ((int64_t *)out.values)[r] != want.v.i))
-        fail_msg("%s on %lld: batch %lld%s, row %lld%s", exprs[x], (long long)vals[r],
-                 (long long)((int64_t *)out.values)[r], null ? " (null)" : "", (long long)want.v.i,
-                 want.is_null ? " (null)" : "");
-    }
-    td_array_reset(&out);
-    td_expr_free(pe);
-    td_expr_free(be);
-  }
-  arr.release(&arr);
-  td_array_reset(&a);
+  const int64_t ints[] = {0, 1, -1, 7, -7, INT64_MAX, INT64_MIN, 0, 999999, -1000001, 1000000, -64, 63, 123456789012345};
+  enum { NV = sizeof ints / sizeof *ints };
+  td_value vals[NV];
+  for (int r = 0; r < NV; r++) vals[r] = r == 7 ? td_value_null(TD_TYPE_INT64) : td_value_int(TD_TYPE_INT64, ints[r]);
+  batch_matches_rows(exprs, sizeof exprs / sizeof *exprs, 1, vals, NV, "the integers");
 }
 
 int main(void) {
