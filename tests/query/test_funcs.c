@@ -595,42 +595,51 @@ static void test_string_batches(void **state) {
   }
 }
 
-/* util/divide.h against the divide instruction: every divisor kind (one,
- * powers of two, small odd, the benchmark's 1e6, near 2^63 and 2^64) over
- * edge and pseudo-random dividends. */
+/* util/divide.h against the divide instruction: every divisor kind (powers
+ * of two, small odd, the benchmark's 1e6, near 2^32, 2^62 and 2^63) over
+ * edge and pseudo-random dividends of both signs, INT64_MIN included. */
+static int64_t ref_quot(int64_t x, bool neg, uint64_t d) { /* x / (neg ? -d : d) */
+  if (d == (uint64_t)1 << 63) return x == INT64_MIN ? 1 : 0; /* (only neg is an int64 divisor) */
+  return neg ? -(x / (int64_t)d) : x / (int64_t)d;           /* x / -d is -(x / d) in C */
+}
+
 static void test_divide_reciprocal(void **state) {
   (void)state;
-  uint64_t ds[64] = {1, 2, 3, 5, 7, 10, 64, 641, 1000000, 1000003, (uint64_t)1 << 32, ((uint64_t)1 << 32) + 1,
-                     (uint64_t)INT64_MAX, (uint64_t)1 << 63, ((uint64_t)1 << 63) + 1, UINT64_MAX - 1, UINT64_MAX};
-  int nd = 17;
+  uint64_t ds[64] = {2, 3, 5, 7, 10, 64, 641, 1000000, 1000003, (uint64_t)1 << 32, ((uint64_t)1 << 32) + 1,
+                     ((uint64_t)1 << 62) + 1, (uint64_t)1 << 62, (uint64_t)INT64_MAX - 1, (uint64_t)INT64_MAX,
+                     (uint64_t)1 << 63};
+  int nd = 16;
   uint64_t x = 0x9e3779b97f4a7c15u;
-  for (; nd < 64; nd++) { /* xorshift divisors of every magnitude */
+  for (; nd < 64; nd++) { /* xorshift divisors of every magnitude up to 2^63 */
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    ds[nd] = (x >> (nd % 64)) | 1u;
+    ds[nd] = (x >> (1 + nd % 63)) | 2u;
     if (nd % 2) ds[nd]++;
   }
   for (int k = 0; k < nd; k++) {
-    td_udiv u = td_udiv_make(ds[k]);
+    const uint64_t d = ds[k];
+    td_sdiv u = td_sdiv_make(d);
     for (int j = 0; j < 20000; j++) {
       x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-      uint64_t n = j < 8 ? (uint64_t[]){0, 1, ds[k] - 1, ds[k], ds[k] + 1, UINT64_MAX, (uint64_t)1 << 63, UINT64_MAX - ds[k]}[j]
-                         : x >> (j % 64);
-      if (td_udiv_quot(&u, n) != n / ds[k])
-        fail_msg("%llu / %llu = %llu, expected %llu", (unsigned long long)n, (unsigned long long)ds[k],
-                 (unsigned long long)td_udiv_quot(&u, n), (unsigned long long)(n / ds[k]));
-      if (ds[k] > (uint64_t)INT64_MAX + 1) continue;
-      int64_t sn = (int64_t)n, sd = ds[k] == (uint64_t)1 << 63 ? INT64_MIN : (int64_t)ds[k];
-      int64_t want_r = sd == INT64_MIN ? (sn == INT64_MIN ? 0 : sn) : sn % sd;
-      if (td_udiv_srem(&u, sn) != want_r)
-        fail_msg("%lld %% %lld = %lld, expected %lld", (long long)sn, (long long)sd, (long long)td_udiv_srem(&u, sn),
-                 (long long)want_r);
-      if (sd == INT64_MIN) continue;
+      const int64_t sd = (int64_t)(d & (uint64_t)INT64_MAX); /* (2^63: 0, unused) */
+      const uint64_t ud = (uint64_t)sd; /* wrapping forms of sd + 1, 3 sd, -3 sd */
+      const int64_t edge[] = {0, 1, -1, sd - 1, sd, (int64_t)(ud + 1), -sd + 1, -sd, -sd - 1, INT64_MAX, INT64_MIN,
+                              INT64_MIN + 1, INT64_MAX - sd, INT64_MIN + sd, (int64_t)(ud * 3), (int64_t)(0 - ud * 3)};
+      const int ne = (int)(sizeof edge / sizeof *edge);
+      const int64_t n = j < ne ? edge[j] : (int64_t)(x >> (j % 64));
+      const uint64_t a = (uint64_t)n & (uint64_t)INT64_MAX; /* the unsigned form: below 2^63 */
+      if (td_sdiv_quot(&u, a) != a / d)
+        fail_msg("%llu / %llu = %llu, expected %llu", (unsigned long long)a, (unsigned long long)d,
+                 (unsigned long long)td_sdiv_quot(&u, a), (unsigned long long)(a / d));
+      const int64_t want_r = d == (uint64_t)1 << 63 ? (n == INT64_MIN ? 0 : n) : n % (int64_t)d;
+      if (td_sdiv_rem(&u, n) != want_r)
+        fail_msg("%lld %% %llu = %lld, expected %lld", (long long)n, (unsigned long long)d,
+                 (long long)td_sdiv_rem(&u, n), (long long)want_r);
       for (int neg = 0; neg < 2; neg++) {
-        if (neg && sn / sd == INT64_MIN) continue; /* INT64_MIN / -1 overflows; the caller never asks */
-        int64_t q = neg ? -(sn / sd) : sn / sd;        /* n / -d is -(n / d) in C */
-        if (td_udiv_squot(&u, neg, sn) != q)
-          fail_msg("%lld / %s%lld = %lld, expected %lld", (long long)sn, neg ? "-" : "", (long long)sd,
-                   (long long)td_udiv_squot(&u, neg, sn), (long long)q);
+        if (!neg && d == (uint64_t)1 << 63) continue; /* +2^63 is no int64 */
+        const int64_t q = ref_quot(n, neg, d);
+        if (td_sdiv_quot_signed(&u, neg, n) != q)
+          fail_msg("%lld / %s%llu = %lld, expected %lld", (long long)n, neg ? "-" : "", (unsigned long long)d,
+                   (long long)td_sdiv_quot_signed(&u, neg, n), (long long)q);
       }
     }
   }
