@@ -1720,6 +1720,27 @@ static void fold0_extreme(const fctx *c, int64_t n, bool max) {
   c->st->i[0] = a0;
 }
 #undef EXTREME_STEP
+
+/* A global sum of doubles without nulls (OP_SUM_F): eight partial sums
+ * where fold0's loop has one chain of dependent additions (4 cycles a row:
+ * the 100M-row sum(price) spent 12% of its time there); they meet in a
+ * fixed tree, so a batch's sum does not depend on anything but its rows
+ * (its last bits differ from adding the rows in order, as the parallel
+ * merge's do). */
+static void fold0_sum_f(const fctx *c, const uint32_t *sel, int64_t n) {
+  const double *x = c->in->f64;
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t r = 0;
+  if (sel)
+    for (; r + 8 <= n; r += 8)
+      for (int k = 0; k < 8; k++) a[k] += x[sel[r + k]];
+  else
+    for (; r + 8 <= n; r += 8)
+      for (int k = 0; k < 8; k++) a[k] += x[r + k];
+  double t = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+  for (; r < n; r++) t += x[sel ? sel[r] : r];
+  c->st->f[0] += t;
+}
 #define STR_MAP_ENTRY(OP) [OP] = str_map_##OP,
 static int_map_fn *const int_map_fns[N_OPS] = {FOR_FOLD_OPS(INT_MAP_ENTRY)[OP_GIDS] = int_map_OP_GIDS};
 static str_map_fn *const str_map_fns[N_OPS] = {FOR_FOLD_OPS(STR_MAP_ENTRY)[OP_GIDS] = str_map_OP_GIDS};
@@ -2705,6 +2726,7 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
       } else {
         fctx c = {&a->ast[k], &in[k]};
         if (!sel && (ops[k] == OP_MIN_I || ops[k] == OP_MAX_I)) fold0_extreme(&c, n, ops[k] == OP_MAX_I);
+        else if (ops[k] == OP_SUM_F) fold0_sum_f(&c, sel, n);
         else fold0_fns[ops[k]](&c, sel, 0, n);
       }
     }
