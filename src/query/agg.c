@@ -599,24 +599,25 @@ static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_
     a->table[s] = g + 1;
     a->n_tabled++;
   }
-  /* min/max state holds a sentinel while no value was seen (see fold ops),
-   * product and bit_and their identity.  What a fold reads first is written
-   * here even when zero: a fresh page first read maps the shared zero page,
-   * and the write after it copies the page and flushes the TLB of every CPU
-   * running this process (an interrupt per page under threads). */
+  /* Each aggregate's starting value (min/max: a sentinel while no value was
+   * seen, see the fold ops; product and bit_and: their identity; else 0)
+   * and the flag or count its fold tests, written even when zero: a fresh
+   * page first read maps the shared zero page, and the write after it copies
+   * the page and flushes the TLB of every CPU running this process (an
+   * interrupt per page under threads). */
   for (int64_t k = 0; k < a->n_aggs; k++) {
     store *st = &a->ast[k];
     const td_agg_kind kind = a->specs[k].kind;
-    bool mn = kind == TD_AGG_MIN, mx = kind == TD_AGG_MAX;
-    if (kind == TD_AGG_PRODUCT) st->f[g] = 1.0;
-    if (kind == TD_AGG_BIT_AND) st->i[g] = -1;
+    const bool mn = kind == TD_AGG_MIN, mx = kind == TD_AGG_MAX;
+    const bool bits = kind == TD_AGG_BIT_OR || kind == TD_AGG_BIT_XOR;
+    if (kind == TD_AGG_PRODUCT || kind == TD_AGG_AVG) st->f[g] = kind == TD_AGG_PRODUCT ? 1.0 : 0;
+    else if (kind == TD_AGG_BIT_AND) st->i[g] = -1;
+    else if (st->ph == TD_PHYS_I64 && (kind == TD_AGG_SUM || mn || mx || bits))
+      st->i[g] = mn ? INT64_MAX : mx ? INT64_MIN : 0;
+    else if (st->ph == TD_PHYS_F64 && (kind == TD_AGG_SUM || mn || mx))
+      st->f[g] = mn ? INFINITY : mx ? -INFINITY : 0;
     if (kind == TD_AGG_COUNT || kind == TD_AGG_COUNT_STAR || kind == TD_AGG_AVG) st->cnt[g] = 0;
-    if (kind == TD_AGG_AVG || (kind == TD_AGG_SUM && st->ph == TD_PHYS_F64)) st->f[g] = 0;
-    else if (kind == TD_AGG_SUM && st->ph == TD_PHYS_I64) st->i[g] = 0;
-    if (kind == TD_AGG_FIRST || ((mn || mx) && st->ph == TD_PHYS_F64)) st->has[g] = 0;
-    if (!mn && !mx) continue;
-    if (st->ph == TD_PHYS_I64) st->i[g] = mn ? INT64_MAX : INT64_MIN;
-    else if (st->ph == TD_PHYS_F64) st->f[g] = mn ? INFINITY : -INFINITY;
+    if (kind == TD_AGG_FIRST || kind == TD_AGG_ANY_VALUE || ((mn || mx) && st->ph == TD_PHYS_F64)) st->has[g] = 0;
   }
   mark_changed(a, g);
   *out = g;
@@ -3178,10 +3179,7 @@ void td_agg_set_bulk(td_agg *a, bool on) {
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ext[k]) td__aggx_bulk(a->ext[k], on);
   if (!on) leave_untracked(a);
-  else if (a->n_groups == 0 && !a->untracked) {
-    a->untracked = true;
-    for (int64_t k = 0; k < a->n_aggs; k++) a->ast[k].imp = IMP_NONE;
-  }
+  else if (a->n_groups == 0) a->untracked = true; /* (imp is IMP_NONE while tracked) */
 }
 
 int td_agg_settle(td_agg *a, td_error *err) {

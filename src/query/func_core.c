@@ -588,13 +588,15 @@ static int vec_div_const(const td_expr *e, const td_vec *args, int64_t n, td_vec
   if (rc) return rc;
   int64_t *r = buf;
   const uint64_t ad = d < 0 ? -(uint64_t)d : (uint64_t)d;
-  const td_sdiv u = td_sdiv_make(ad < 2 ? 2 : ad);
-  if (ad == 1) /* x % +-1 is 0, x // 1 is x (// -1 is left to the rows) */
+  if (ad == 1) { /* x % +-1 is 0, x // 1 is x (// -1 is left to the rows) */
     for (int64_t i = 0; i < n; i++) r[i] = quot ? x->i64[i] : 0;
-  else if (quot)
-    for (int64_t i = 0; i < n; i++) r[i] = td_sdiv_quot_signed(&u, d < 0, x->i64[i]);
-  else
-    for (int64_t i = 0; i < n; i++) r[i] = td_sdiv_rem(&u, x->i64[i]);
+  } else {
+    const td_sdiv u = td_sdiv_make(ad);
+    if (quot)
+      for (int64_t i = 0; i < n; i++) r[i] = td_sdiv_quot(&u, d < 0, x->i64[i]);
+    else
+      for (int64_t i = 0; i < n; i++) r[i] = td_sdiv_rem(&u, x->i64[i]);
+  }
   *done = true;
   return TD_OK;
 }

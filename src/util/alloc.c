@@ -100,30 +100,31 @@ void td_free_block(void *p) {
   free(h);
 }
 
-void *td_malloc_pages(size_t size) {
-  if (should_fail()) return NULL;
-  enum { PAGE = 4096 };
-  size = (size + PAGE - 1) / PAGE * PAGE;
-  void *p = NULL;
-  if (posix_memalign(&p, PAGE, size ? size : PAGE) != 0) return NULL;
-  /* advice only: a failure (an older kernel) changes nothing */
-#ifdef MADV_POPULATE_WRITE
-  (void)madvise(p, size, MADV_POPULATE_WRITE);
-#endif
-  return p;
-}
+enum { PAGE = 4096 };
 
-void *td_calloc_probed(size_t n, size_t size) {
-  void *p = td_calloc(n, size);
-  enum { PAGE = 4096, MIN = 256 << 10 };
-  if (!p || n * size < MIN) return p;
-  /* advice only, on the whole pages inside the block (an older kernel: nothing) */
-  uintptr_t lo = ((uintptr_t)p + PAGE - 1) / PAGE * PAGE, hi = ((uintptr_t)p + n * size) / PAGE * PAGE;
+/* Maps the whole pages inside [p, p + size) writable now.  Advice only: a
+ * failure (an older kernel) changes nothing. */
+static void populate_write(void *p, size_t size) {
+  uintptr_t lo = ((uintptr_t)p + PAGE - 1) / PAGE * PAGE, hi = ((uintptr_t)p + size) / PAGE * PAGE;
 #ifdef MADV_POPULATE_WRITE
   if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 #else
   (void)lo, (void)hi;
 #endif
+}
+
+void *td_malloc_pages(size_t size) {
+  if (should_fail()) return NULL;
+  size = (size + PAGE - 1) / PAGE * PAGE;
+  void *p = NULL;
+  if (posix_memalign(&p, PAGE, size ? size : PAGE) != 0) return NULL;
+  populate_write(p, size);
+  return p;
+}
+
+void *td_calloc_probed(size_t n, size_t size) {
+  void *p = td_calloc(n, size);
+  if (p && n * size >= (256 << 10)) populate_write(p, n * size);
   return p;
 }
 

@@ -30,7 +30,7 @@ static inline td_sdiv td_sdiv_make(uint64_t d) {
 }
 
 /* a / d rounded down, for a < 2^63. */
-static inline uint64_t td_sdiv_quot(const td_sdiv *u, uint64_t a) {
+static inline uint64_t td_sdiv_uquot(const td_sdiv *u, uint64_t a) {
   return (uint64_t)(((unsigned __int128)u->m * a) >> 64) >> u->sh;
 }
 
@@ -38,16 +38,16 @@ static inline uint64_t td_sdiv_quot(const td_sdiv *u, uint64_t a) {
 static inline int64_t td_sdiv_rem(const td_sdiv *u, int64_t x) {
   const uint64_t s = (uint64_t)(x >> 63); /* all ones when x < 0 */
   const uint64_t a = (uint64_t)x ^ s;     /* x, or |x| - 1 */
-  uint64_t r = a - td_sdiv_quot(u, a) * u->d + (s & 1); /* |x| mod d, or d */
+  uint64_t r = a - td_sdiv_uquot(u, a) * u->d + (s & 1); /* |x| mod d, or d */
   r = r == u->d ? 0 : r;
   return (int64_t)((r ^ s) - s);
 }
 
 /* The C quotient x / y (toward zero), y = -d when neg else d.  INT64_MIN
  * divided by -1 never comes here (d >= 2). */
-static inline int64_t td_sdiv_quot_signed(const td_sdiv *u, bool neg, int64_t x) {
+static inline int64_t td_sdiv_quot(const td_sdiv *u, bool neg, int64_t x) {
   const uint64_t s = (uint64_t)(x >> 63), a = (uint64_t)x ^ s;
-  uint64_t q = td_sdiv_quot(u, a);
+  uint64_t q = td_sdiv_uquot(u, a);
   q += (s & 1) & (a - q * u->d + 1 == u->d); /* |x| = a + 1 reached the next multiple */
   const uint64_t sg = s ^ (neg ? ~(uint64_t)0 : 0);
   return (int64_t)((q ^ sg) - sg);
