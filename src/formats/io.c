@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/reader.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -226,6 +227,19 @@ int td_io_read_some(td_io *io, void *buf, int64_t n, int64_t offset, int64_t *go
   *got = done;
   return TD_OK;
 }
+void td_io_willneed(td_io *io, int64_t offset, int64_t n) {
+  static _Atomic int on = -1;
+  int fd;
+  if (io->mem || n <= 0 || offset < 0 || !td_reader_switch_on("TD_IO_PREFETCH", &on) ||
+      acquire_fd(io, &fd, NULL) != TD_OK)
+    return;
+  if (posix_fadvise(fd, (off_t)offset, (off_t)n, POSIX_FADV_WILLNEED) == 0) {
+    atomic_fetch_add_explicit(&io->hints, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&io->hinted_bytes, n, memory_order_relaxed);
+  }
+  release_fd(io);
+}
+
 int td_io_read(td_io *io, void *buf, int64_t n, int64_t offset, td_error *err) {
   if (n < 0 || offset < 0)
     return td_err(err, TD_EFORMAT, "'%s': invalid read of %lld bytes at offset %lld", io->path,

@@ -30,6 +30,7 @@ typedef struct td_io {
   int64_t mem_size;
   _Atomic int64_t bytes_read;
   _Atomic int64_t reads;
+  _Atomic int64_t hints, hinted_bytes; /* td_io_willneed calls that reached the kernel, their bytes */
   /* the pool (guarded by its lock) */
   bool pooled;  /* opened by path: may be closed and reopened */
   uint64_t dev, ino;
@@ -66,5 +67,13 @@ int td_io_read(td_io *io, void *buf, int64_t n, int64_t offset, td_error *err);
 /* Reads up to n bytes at offset; *got receives the count (0 at EOF). */
 int td_io_read_some(td_io *io, void *buf, int64_t n, int64_t offset, int64_t *got,
                     td_error *err);
+/* Asks the kernel to start reading [offset, offset + n) into the file cache
+ * (posix_fadvise WILLNEED) and returns without waiting.  A reader that
+ * knows which bytes a scan reads next hints them, so that the reads of a
+ * file that is not cached overlap the decoding and each other instead of
+ * waiting one after another.  Advice only: it never fails, and it does
+ * nothing for memory, for n <= 0, or with TD_IO_PREFETCH=0 (measuring).
+ * Counted in `hints` and `hinted_bytes`. */
+void td_io_willneed(td_io *io, int64_t offset, int64_t n);
 
 #endif

@@ -725,15 +725,61 @@ static int64_t find_batch(const ipc_reader *r, int64_t row) {
   return a;
 }
 
-/* Rows [offset, offset + n) of column c onto a, batch after batch.  Codes
- * (IPC_K_CODES): *td carries the dictionary of the first batch's generation
- * (a reference), and the reading stops with *other set at a batch of
- * another generation. */
-static int read_rows(ipc_reader *r, const ipc_col *c, int64_t offset, int64_t n, td_array *a, td_dict **td,
-                     bool *other, td_error *err) {
+/* ---- prefetching ----
+ * A scan of a column (a read that starts at row 0 or where the column's
+ * last read ended) hints the column's buffers of the batches from the one
+ * it is in up to IPC_HINT_BYTES of message bodies past it, so that a file
+ * that is not in the file cache streams in while batches are decoded
+ * (td_io_willneed).  Each batch is hinted once per column.  The headers of
+ * the batches are hinted first, then read to find the buffers; a batch of
+ * at most IPC_HINT_WHOLE body bytes is hinted whole (its header and every
+ * column: reading it to find a few small buffers would cost more). */
+#define IPC_HINT_BYTES ((int64_t)32 << 20)
+#define IPC_HINT_WHOLE ((int64_t)256 << 10)
+enum { IPC_HINT_BATCHES = 64 }; /* batches hinted by one call at most */
+
+static void hint_buffers(ipc_reader *r, const ipc_col *c, const ipc_msg *m) {
+  int nbuf = c->kind == IPC_K_STR32 || c->kind == IPC_K_STR64 ? 3 : 2;
+  batch_ctx bc = {.r = r, .m = m};
+  if (locate(&bc, c, nbuf, NULL) == TD_OK) {
+    for (int i = 0; i < nbuf; i++) td_io_willneed(&r->base.io, bc.body + bc.buf[i][0], bc.buf[i][1]);
+    for (int64_t i = 0; i < bc.n_vbuf; i++) td_io_willneed(&r->base.io, bc.body + bc.vbuf[i][0], bc.vbuf[i][1]);
+  }
+  td_free(bc.vbuf);
+}
+
+static void hint_ahead(ipc_reader *r, const ipc_col *c, ipc_ahead *h, int64_t j) {
+  ipc_msg ms[IPC_HINT_BATCHES];
+  int64_t k0 = atomic_load_explicit(&h->hinted, memory_order_relaxed), k = k0 > j ? k0 : j, body = 0, n = 0;
+  if (k - j > IPC_HINT_BATCHES) return; /* (hinted far enough by another scan) */
+  pthread_mutex_lock(&r->lock);
+  for (int64_t i = j + 1; i < k && i < r->n_batches; i++) body += r->batches[i].body_len;
+  for (; k < r->n_batches && n < IPC_HINT_BATCHES && (k == j || body < IPC_HINT_BYTES); k++) {
+    ms[n++] = r->batches[k];
+    if (k > j) body += r->batches[k].body_len;
+  }
+  pthread_mutex_unlock(&r->lock);
+  if (n == 0 || !atomic_compare_exchange_strong(&h->hinted, &k0, k)) return; /* another scan hinted them */
+  for (int64_t i = 0; i < n; i++)
+    td_io_willneed(&r->base.io, ms[i].offset, ms[i].body_len > IPC_HINT_WHOLE ? ms[i].meta_len
+                                                                               : ms[i].meta_len + ms[i].body_len);
+  for (int64_t i = 0; i < n; i++)
+    if (ms[i].body_len > IPC_HINT_WHOLE) hint_buffers(r, c, &ms[i]);
+}
+
+/* Rows [offset, offset + n) of column c (schema column col) onto a, batch
+ * after batch; a read that goes on a scan hints the batches after it
+ * (hint_ahead).  Codes (IPC_K_CODES): *td carries the dictionary of the
+ * first batch's generation (a reference), and the reading stops with
+ * *other set at a batch of another generation. */
+static int read_rows(ipc_reader *r, int64_t col, const ipc_col *c, int64_t offset, int64_t n, td_array *a,
+                     td_dict **td, bool *other, td_error *err) {
   pthread_mutex_lock(&r->lock);
   int64_t idx = find_batch(r, offset);
   pthread_mutex_unlock(&r->lock);
+  ipc_ahead *h = &r->ahead[col];
+  int64_t last = atomic_exchange_explicit(&h->read_end, offset + n, memory_order_relaxed);
+  if (n > 0 && !r->base.io.mem && (offset == 0 || last == offset)) hint_ahead(r, c, h, idx);
   int rc = TD_OK;
   for (int64_t done = 0; !rc && !*other && done < n; idx++) {
     pthread_mutex_lock(&r->lock);
@@ -766,7 +812,7 @@ int ipc_read_column(td_file_reader *base, int64_t col, int64_t offset, int64_t n
   bool other = false;
   int rc = td_array_init(&a, c->type, n, err);
   if (rc) return rc;
-  rc = read_rows(r, c, offset, n, &a, &td, &other, err);
+  rc = read_rows(r, col, c, offset, n, &a, &td, &other, err);
   if (!rc) rc = td_array_export(&a, out, err);
   if (rc) {
     td_array_reset(&a);
@@ -797,7 +843,7 @@ int ipc_read_column_codes(td_file_reader *base, int64_t col, int64_t offset, int
   if (rc) return rc;
   td_dict *td = NULL;
   bool other = false;
-  rc = read_rows(r, &cc, offset, n, &a, &td, &other, err);
+  rc = read_rows(r, col, &cc, offset, n, &a, &td, &other, err);
   if (!rc && !other) {
     struct ArrowArray codes;
     rc = td_array_export(&a, &codes, err);

@@ -167,6 +167,13 @@ typedef struct ipc_dict {
   int64_t n_gens; /* made so far; slot n_gens % IPC_DICT_GENS is the next */
 } ipc_dict;
 
+/* A column's scan, for prefetching (ipc_column.c, hint_ahead): where its
+ * last read ended, and the batches [0, hinted) whose buffers of the column
+ * were hinted to the kernel. */
+typedef struct ipc_ahead {
+  _Atomic int64_t read_end, hinted;
+} ipc_ahead;
+
 typedef struct ipc_reader {
   td_file_reader base;
   bool is_file;
@@ -175,6 +182,7 @@ typedef struct ipc_reader {
   bool layout_known;
   int64_t layout_nodes, layout_bufs, layout_views;
   ipc_col *cols;
+  ipc_ahead *ahead; /* base.schema.n_fields */
   ipc_msg *batches;
   int64_t n_batches, cap_batches;
   ipc_dict *dicts;

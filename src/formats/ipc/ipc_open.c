@@ -375,6 +375,7 @@ static void ipc_close(td_file_reader *base) {
   td_free(r->dicts);
   td_free(r->batches);
   td_free(r->cols);
+  td_free(r->ahead);
   td_reader_base_release(base);
   pthread_mutex_destroy(&r->lock);
   td_free(r);
@@ -390,6 +391,8 @@ static int ipc_open_io(ipc_reader *r, td_file_reader **out, td_error *err) {
     if (r->is_file) r->base.vt = &FILE_VT;
     rc = r->is_file ? open_file(r, err) : open_stream(r, err);
   }
+  if (!rc && !(r->ahead = td_calloc((size_t)r->base.schema.n_fields + 1, sizeof *r->ahead)))
+    rc = td_err_nomem(err, "opening an Arrow IPC file");
   if (rc) {
     ipc_close(&r->base);
     return rc;

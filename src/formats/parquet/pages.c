@@ -565,6 +565,34 @@ static int chunk_bounds(const pq_reader *r, const pq_column_chunk *cc, int64_t *
   return TD_OK;
 }
 
+#define PQ_HINT_BYTES ((int64_t)8 << 20)
+enum { PQ_HINT_GROUPS = 64 }; /* row groups hinted by one call at most */
+
+/* The bytes of column col's chunk in row group g (0 when they lie outside
+ * the file: its reads will say so). */
+static int64_t hint_range(const pq_reader *r, int64_t col, int32_t g, int64_t *start) {
+  int64_t end = 0;
+  *start = 0;
+  return chunk_bounds(r, &r->meta.row_groups[g].columns[r->cols[col].leaf], start, &end, NULL) == TD_OK
+             ? end - *start
+             : 0;
+}
+
+void pq_hint_ahead(pq_reader *r, int64_t col, int32_t g) {
+  _Atomic int32_t *hinted = &r->cols[col].hinted;
+  int32_t k0 = atomic_load_explicit(hinted, memory_order_relaxed), k = k0 > g ? k0 : g, from;
+  int64_t ahead = 0, start;
+  if (k - g > PQ_HINT_GROUPS) return; /* (hinted far enough by another scan) */
+  for (int32_t i = g + 1; i < k; i++) ahead += hint_range(r, col, i, &start);
+  for (from = k; k < r->meta.n_row_groups && k - from < PQ_HINT_GROUPS && (k == g || ahead < PQ_HINT_BYTES); k++)
+    if (k > g) ahead += hint_range(r, col, k, &start);
+  if (k == from || !atomic_compare_exchange_strong(hinted, &k0, k)) return; /* another scan hinted them */
+  for (int32_t i = from; i < k; i++) {
+    int64_t len = hint_range(r, col, i, &start);
+    td_io_willneed(&r->base.io, start, len);
+  }
+}
+
 static bool oindex_usable(const pq_page_location *l, int64_t n, int64_t rows, int64_t start,
                           int64_t file_size) {
   if (n <= 0 || l[0].first_row != 0 || l[0].offset < start) return false;

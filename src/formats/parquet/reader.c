@@ -592,6 +592,7 @@ static int read_column(td_file_reader *base, int64_t col, int64_t offset, int64_
    * reads on from where it ended, and its reads are not narrow. */
   int64_t last = atomic_exchange_explicit(&r->cols[col].read_end, offset + n + 1, memory_order_relaxed);
   bool narrow = n > 0 && n * 16 <= rg->num_rows && last != offset + 1;
+  if (n > 0 && (offset == 0 || last == offset + 1)) pq_hint_ahead(r, col, g); /* a scan */
   if (n > 0) {
     pq_seg *s;
     int64_t lo = offset - rg->first_row, end = rg->first_row + rg->num_rows;

@@ -47,6 +47,9 @@ typedef struct pq_column {
   /* Where the last read of the column ended (plus one; 0: none yet): a read
    * of a few rows elsewhere is a narrow one (reader.c, PQ_NARROW). */
   _Atomic int64_t read_end;
+  /* Row groups [0, hinted) whose chunk of the column was hinted to the
+   * kernel (pq_hint_ahead). */
+  _Atomic int32_t hinted;
 } pq_column;
 
 /* Decoded rows [first, first + arr.length) of one column chunk, or a
@@ -127,5 +130,10 @@ pq_oindex *pq_get_oindex(pq_reader *r, int64_t col, int32_t rg);
 /* Reads bytes [off, off + len) of the file into a new buffer (td_malloc). */
 int pq_read_range(pq_reader *r, int64_t off, int64_t len, uint8_t **out, td_error *err);
 void pq_cache_clear(pq_reader *r);
+/* Prefetch for a scan of column col that reads in row group g: hints
+ * (td_io_willneed) the column's chunks from row group g on, up to
+ * PQ_HINT_BYTES past g's chunk, each chunk once, so that a file that is not
+ * in the file cache streams in while pages are decoded. */
+void pq_hint_ahead(pq_reader *r, int64_t col, int32_t g);
 
 #endif
