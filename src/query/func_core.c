@@ -592,10 +592,11 @@ static int vec_div_const(const td_expr *e, const td_vec *args, int64_t n, td_vec
     for (int64_t i = 0; i < n; i++) r[i] = quot ? x->i64[i] : 0;
   } else {
     const td_sdiv u = td_sdiv_make(ad);
+    int64_t i = td_div_const_batch(x->i64, n, d, quot, r); /* four at a time where it can */
     if (quot)
-      for (int64_t i = 0; i < n; i++) r[i] = td_sdiv_quot(&u, d < 0, x->i64[i]);
+      for (; i < n; i++) r[i] = td_sdiv_quot(&u, d < 0, x->i64[i]);
     else
-      for (int64_t i = 0; i < n; i++) r[i] = td_sdiv_rem(&u, x->i64[i]);
+      for (; i < n; i++) r[i] = td_sdiv_rem(&u, x->i64[i]);
   }
   *done = true;
   return TD_OK;

@@ -53,4 +53,11 @@ static inline int64_t td_sdiv_quot(const td_sdiv *u, bool neg, int64_t x) {
   return (int64_t)((q ^ sg) - sg);
 }
 
+/* x[i] % d (quot false) or x[i] / d (C: toward zero) into out[i] for a
+ * prefix of the n rows, four at a time in AVX2 doubles (util/divide.c),
+ * when every x[i] is in [0, 2^52) and 2 <= |d| < 2^52 on a CPU with AVX2;
+ * returns how many rows it did (a multiple of 4; 0 when it does not apply),
+ * the rest are the caller's. */
+int64_t td_div_const_batch(const int64_t *x, int64_t n, int64_t d, bool quot, int64_t *out);
+
 #endif

@@ -4,6 +4,7 @@
  * constant folding, canonical printing that re-parses to the same tree, and
  * the error messages (with their positions) of bad or unsupported input.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "query/expr.h"
@@ -645,6 +646,54 @@ static void test_divide_reciprocal(void **state) {
   }
 }
 
+/* The AVX2 batch (td_div_const_batch) against C's / and %: divisors of
+ * both signs from 2 to 2^52 - 1 (49 and 98: products that fall short of
+ * an exact quotient), dividends at the edges of [0, 2^52) and
+ * random, batch lengths that are not multiples of 4; a batch holding a
+ * dividend outside [0, 2^52), or a divisor outside [2, 2^52), is left to
+ * the caller. */
+static void test_divide_batch(void **state) {
+  (void)state;
+  enum { N = 1027 };
+  static const int64_t ds[] = {2, 3, 7, 10, 49, 64, 98, 1000, 1000000, 999983, 4294967296LL, 4294967311LL,
+                               ((int64_t)1 << 51) + 1, ((int64_t)1 << 52) - 1};
+  const int64_t top = ((int64_t)1 << 52) - 1;
+  int64_t *x = malloc(N * sizeof *x), *out = malloc(N * sizeof *out);
+  uint64_t seed = 88172645463325252ull;
+  for (size_t k = 0; k < sizeof ds / sizeof *ds; k++)
+    for (int sgn = 1; sgn >= -1; sgn -= 2) {
+      const int64_t d = sgn * ds[k];
+      for (int i = 0; i < N; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        const int64_t ad = ds[k], edge[] = {0, 1, ad - 1, ad, ad + 1, top, top - 1, top - ad, (top / ad) * ad,
+                                            (top / ad) * ad - 1, 3 * ad, 3 * ad - 1};
+        x[i] = i < 12 ? edge[i] % (top + 1) : (int64_t)((seed >> (i % 40)) & (uint64_t)top);
+      }
+      for (int quot = 0; quot < 2; quot++) {
+        int64_t n = N - (int)(k % 4); /* lengths of every remainder mod 4 */
+        int64_t done = td_div_const_batch(x, n, d, quot, out);
+        assert_true(done % 4 == 0 && done <= n);
+        if (__builtin_cpu_supports("avx2")) assert_int_equal(done, n / 4 * 4);
+        for (int64_t i = 0; i < done; i++)
+          if (out[i] != (quot ? x[i] / d : x[i] % d))
+            fail_msg("%lld %s %lld = %lld, expected %lld", (long long)x[i], quot ? "/" : "%", (long long)d,
+                     (long long)out[i], (long long)(quot ? x[i] / d : x[i] % d));
+      }
+    }
+  /* outside the range: nothing done */
+  for (int i = 0; i < 8; i++) x[i] = i;
+  x[5] = -1;
+  assert_int_equal(td_div_const_batch(x, 8, 7, false, out), 0);
+  x[5] = (int64_t)1 << 52;
+  assert_int_equal(td_div_const_batch(x, 8, 7, true, out), 0);
+  x[5] = 5;
+  assert_int_equal(td_div_const_batch(x, 8, (int64_t)1 << 52, false, out), 0);
+  assert_int_equal(td_div_const_batch(x, 8, 1, false, out), 0);
+  assert_int_equal(td_div_const_batch(x, 8, -1, true, out), 0);
+  free(x);
+  free(out);
+}
+
 /* x % c and x // c over a batch (the reciprocal's loop) against the same
  * expressions a row at a time (the divide instruction). */
 static void test_integer_division_batches(void **state) {
@@ -668,7 +717,7 @@ int main(void) {
       cmocka_unit_test(test_time_functions),   cmocka_unit_test(test_folding),
       cmocka_unit_test(test_errors),           cmocka_unit_test(test_sql_clauses),
       cmocka_unit_test(test_string_batches),   cmocka_unit_test(test_divide_reciprocal),
-      cmocka_unit_test(test_integer_division_batches),
+      cmocka_unit_test(test_integer_division_batches), cmocka_unit_test(test_divide_batch),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
