@@ -47,11 +47,17 @@ static int corrupt(td_error *err, int codec, const char *detail) {
  * == 0: 1 to 60 bytes in the tag, or a length of 1 to 4 more bytes) or a
  * copy of 4 to 64 earlier output bytes at an offset of 1 or 2 or 4 bytes.
  * Pages of random doubles (DuckDB's `price`: 0.8 of the raw size) are one
- * tag per 4 bytes, short literals and 5-byte copies alternating, so the
- * cost is per tag: the fast loop below copies a fixed 16 or 64 bytes
- * (inline, no call) while at least 64 bytes of output and 68 of input
- * remain, writing past the tag's end only into output that later tags
- * overwrite; the rest goes tag by tag with exact bounds. */
+ * tag per 4 bytes, 3-byte literals and 5-byte copies alternating, so the
+ * cost is per tag, and the chain from one tag to the next bounds it: the
+ * fast loop below takes the next tag out of the 8 bytes it loaded with
+ * this one (no load waits on the sum of the tag's length), branches on
+ * literal or copy (the branch predictor learns the alternation), and copies
+ * a fixed 16 or 64 bytes (inline, no call) while at least 64 bytes of
+ * output and 68 of input remain, writing past the tag's end only into
+ * output that later tags overwrite.  Anything else (a 4-byte offset, an
+ * offset under 16 or before the output's start, a literal of over 60
+ * bytes) and the stream's last bytes go one tag at a time with exact
+ * bounds (one_tag). */
 
 static void copy16(uint8_t *d, const uint8_t *s) { memcpy(d, s, 16); }
 
@@ -71,6 +77,35 @@ static size_t tag_head(const uint8_t *ip, const uint8_t *ie, size_t *len, size_t
   return 1 + more;
 }
 
+/* The tag at *ipp, of any kind, decoded at *opp with exact bounds (base:
+ * the output's start, oe its end); both advance past it.  False on a tag
+ * that runs past either end or copies from before base. */
+static bool one_tag(const uint8_t **ipp, const uint8_t *ie, uint8_t **opp, uint8_t *base, uint8_t *oe) {
+  const uint8_t *ip = *ipp;
+  uint8_t *op = *opp;
+  size_t len, off;
+  bool literal = (ip[0] & 3) == 0;
+  size_t head = tag_head(ip, ie, &len, &off);
+  if (!head || len > (size_t)(oe - op)) return false;
+  ip += head;
+  if (literal) {
+    if (len > (size_t)(ie - ip)) return false;
+    memcpy(op, ip, len);
+    ip += len;
+  } else {
+    if (off == 0 || off > (size_t)(op - base)) return false;
+    const uint8_t *s = op - off; /* (op[k - off] would index by a wrapped size_t) */
+    if (off >= 16 && (size_t)(oe - op) >= len + 16) { /* each 16 bytes read were written before */
+      for (size_t k = 0; k < len; k += 16) copy16(op + k, s + k);
+    } else {
+      for (size_t k = 0; k < len; k++) op[k] = s[k]; /* a repeating pattern */
+    }
+  }
+  *ipp = ip;
+  *opp = op + len;
+  return true;
+}
+
 /* Decodes a snappy stream of exactly dst_len bytes into dst; false on any
  * malformed input (dst then holds garbage).  stop < dst_len: only a prefix
  * is wanted: decoding ends at the first tag boundary at or past dst[stop]
@@ -87,59 +122,49 @@ static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len
   }
   if (want != dst_len) return false;
   uint8_t *const base = op, *const oe = op + dst_len, *const os = op + (stop < dst_len ? stop : dst_len);
-  size_t len, off;
-  while (ie - ip >= 68 && oe - op >= 64 && op < os) {
-    /* The usual tags, without a branch on their kind: a literal of up to
-     * 16 bytes, or a copy of up to 16 bytes from at least 16 back (1 or 2
-     * offset bytes). */
-    uint32_t tag = ip[0], kind = tag & 3;
-    len = kind == 1 ? ((tag >> 2) & 7) + 4 : (tag >> 2) + 1;
-    off = kind == 1 ? (size_t)(tag >> 5) << 8 | ip[1] : (size_t)ip[1] | (size_t)ip[2] << 8;
-    if (__builtin_expect(kind != 3 && len <= 16 && (kind == 0 || (off >= 16 && off <= (size_t)(op - base))), 1)) {
-      copy16(op, kind == 0 ? ip + 1 : op - off);
-      op += len;
-      ip += kind == 0 ? len + 1 : kind + 1;
-      continue;
-    }
-    ip += tag_head(ip, ie, &len, &off); /* (68 bytes are there) */
-    if (kind == 0) {
-      if (len <= 60) {
-        for (int k = 0; k < 64; k += 16) copy16(op + k, ip + k);
+  if (ie - ip >= 68 && oe - op >= 64 && op < os) {
+    const uint8_t *const ilim = ie - 68;
+    uint8_t *const olim = oe - 64 < os - 1 ? oe - 64 : os - 1;
+    uint32_t tag = ip[0]; /* the tag at ip, always */
+    while (ip <= ilim && op <= olim) {
+      uint64_t w;
+      memcpy(&w, ip, 8); /* (uint8_t)w == tag */
+      if ((tag & 3) == 0) {
+        size_t len = (tag >> 2) + 1;
+        if (__builtin_expect(len <= 16, 1)) {
+          copy16(op, ip + 1);
+          op += len;
+          ip += len + 1;
+          tag = __builtin_expect(len < 7, 1) ? (uint8_t)(w >> (8 * (len + 1))) : ip[0];
+          continue;
+        }
+        if (len <= 60) {
+          for (int k = 0; k < 64; k += 16) copy16(op + k, ip + 1 + k);
+          op += len;
+          ip += len + 1;
+          tag = ip[0];
+          continue;
+        }
       } else {
-        if (len > (size_t)(ie - ip) || len > (size_t)(oe - op)) return false;
-        memcpy(op, ip, len);
+        uint32_t kind = tag & 3;
+        size_t len = kind == 1 ? ((tag >> 2) & 7) + 4 : (tag >> 2) + 1;
+        size_t off = kind == 1 ? (size_t)(tag >> 5) << 8 | (size_t)(w >> 8 & 0xff) : (size_t)(w >> 8 & 0xffff);
+        if (__builtin_expect(kind != 3 && off >= 16 && off <= (size_t)(op - base), 1)) {
+          copy16(op, op - off);
+          if (__builtin_expect(len > 16, 0)) /* up to 64: each 16 bytes read were written before */
+            for (size_t k = 16; k < len; k += 16) copy16(op + k, op - off + k);
+          op += len;
+          ip += kind + 1;
+          tag = (uint8_t)(w >> (8 * (kind + 1)));
+          continue;
+        }
       }
-      ip += len;
-      op += len;
-      continue;
+      if (!one_tag(&ip, ie, &op, base, oe)) return false;
+      if (ip <= ilim) tag = ip[0];
     }
-    if (off == 0 || off > (size_t)(op - base)) return false;
-    const uint8_t *s = op - off; /* len <= 64: room for it */
-    if (off >= 16) { /* each 16 bytes read were written before */
-      for (size_t k = 0; k < len; k += 16) copy16(op + k, s + k);
-    } else if (off >= 8) {
-      for (size_t k = 0; k < len; k += 8) memcpy(op + k, s + k, 8);
-    } else {
-      for (size_t k = 0; k < len; k++) op[k] = s[k]; /* a repeating pattern */
-    }
-    op += len;
   }
-  while (ip < ie && op < os) { /* the rest: exact bounds */
-    bool literal = (ip[0] & 3) == 0;
-    size_t head = tag_head(ip, ie, &len, &off);
-    if (!head || len > (size_t)(oe - op)) return false;
-    ip += head;
-    if (literal) {
-      if (len > (size_t)(ie - ip)) return false;
-      memcpy(op, ip, len);
-      ip += len;
-    } else {
-      if (off == 0 || off > (size_t)(op - base)) return false;
-      const uint8_t *s = op - off; /* (op[k - off] would index by a wrapped size_t) */
-      for (size_t k = 0; k < len; k++) op[k] = s[k];
-    }
-    op += len;
-  }
+  while (ip < ie && op < os) /* the rest: exact bounds */
+    if (!one_tag(&ip, ie, &op, base, oe)) return false;
   return os < oe ? op >= os : op == oe && ip == ie;
 }
 
