@@ -32,6 +32,44 @@ static inline uint64_t load64(const uint8_t *src, int64_t nbytes, int64_t byte) 
   return w;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* Whole groups of 8 values of bw (1..16) bits at q, while 16 bytes can be
+ * read there (nbytes: the bytes from q on), into out (at most n values);
+ * returns the values written, a multiple of 8.  A group is bw bytes: its
+ * 16 bytes in both lanes, a shuffle puts the 4 bytes starting at value j's
+ * first bit in lane dword j (bytes past the 16th read as zero: a value
+ * ends by byte bw - 1), a variable shift and a mask finish it. */
+__attribute__((target("avx2"))) static int64_t unpack8_avx2(const uint8_t *q, int64_t nbytes, int bw,
+                                                           uint32_t *out, int64_t n) {
+  uint8_t sh[32];
+  int32_t sv[8];
+  for (int j = 0; j < 8; j++) {
+    int s = (j * bw) >> 3;
+    for (int b = 0; b < 4; b++) sh[j * 4 + b] = (uint8_t)(s + b < 16 ? s + b : 0x80);
+    sv[j] = (j * bw) & 7;
+  }
+  const __m256i shuf = _mm256_loadu_si256((const __m256i *)sh), shifts = _mm256_loadu_si256((const __m256i *)sv);
+  const __m256i mask = _mm256_set1_epi32((int)((1u << bw) - 1));
+  int64_t i = 0;
+  for (; i + 8 <= n && nbytes >= 16; i += 8, q += bw, nbytes -= bw) {
+    __m256i y = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q));
+    y = _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(y, shuf), shifts), mask);
+    _mm256_storeu_si256((__m256i *)(out + i), y);
+  }
+  return i;
+}
+
+static bool have_avx2(void) { return __builtin_cpu_supports("avx2"); }
+#else
+static int64_t unpack8_avx2(const uint8_t *q, int64_t nbytes, int bw, uint32_t *out, int64_t n) {
+  (void)q, (void)nbytes, (void)bw, (void)out, (void)n;
+  return 0;
+}
+static bool have_avx2(void) { return false; }
+#endif
+
 /* Values first..first+n of bw-bit little-endian packed data (bw <= 32). */
 static inline void unpack_bw(const uint8_t *src, int64_t nbytes, const int bw, int64_t first,
                              uint32_t *out, int64_t n) {
@@ -43,6 +81,10 @@ static inline void unpack_bw(const uint8_t *src, int64_t nbytes, const int bw, i
   }
   if ((first & 7) == 0) { /* whole groups of 8 values (bw bytes): constant offsets and shifts */
     const uint8_t *q = src + (first >> 3) * bw;
+    if (bw <= 16 && n >= 64 && have_avx2()) { /* (a short run would spend more on the setup) */
+      i = unpack8_avx2(q, nbytes - (q - src), bw, out, n);
+      q += (i >> 3) * bw;
+    }
     for (; i + 8 <= n && (q - src) + bw + 8 <= nbytes; i += 8, q += bw)
       for (int j = 0; j < 8; j++) {
         uint64_t w;

@@ -9,7 +9,10 @@
  * snappy page in a file: TD_EFORMAT naming the file, column and page, and
  * narrow reads (a few rows elsewhere than the last read ended) that
  * decompress a page only up to their rows.  Every output buffer is exactly the stream's
- * length, so ASan catches a write outside it.
+ * length, so ASan catches a write outside it.  Also the RLE / bit-packed
+ * hybrid decoder (pq_rle_u32) at every bit width, read in pieces of many
+ * sizes from an exactly-sized buffer (its 8-values-at-a-time AVX2 path for
+ * widths up to 16, and the exact-bounds tail).
  */
 #include <fcntl.h>
 #include <snappy-c.h>
@@ -19,6 +22,7 @@
 
 #include "arrow/array.h"
 #include "formats/parquet/codec.h"
+#include "formats/parquet/encoding.h"
 #include "formats/parquet/metadata.h"
 #include "formats/parquet/writer.h"
 #include "formats/reader.h"
@@ -420,6 +424,75 @@ static void test_narrow_read_stops_early(void **state) {
   td_test_with_nulls = true;
 }
 
+/* A hybrid stream of bit width bw: bit-packed runs of 1, 3, 9 and 150
+ * groups of 8 and RLE runs, n values in all (vals), decoded in pieces of
+ * 1 to 1000 values; the buffer ends where the stream does. */
+static void test_rle_hybrid_widths(void **state) {
+  (void)state;
+  enum { N = 4000 };
+  static const int64_t pieces[] = {1, 7, 64, 65, 1000, 3, 200};
+  for (int bw = 0; bw <= 32; bw++) {
+    uint64_t mask = bw == 32 ? 0xffffffffu : ((uint64_t)1 << bw) - 1;
+    uint32_t *vals = malloc(N * sizeof *vals);
+    uint8_t *buf = calloc(N * 5 + 64, 1);
+    assert_non_null(vals);
+    assert_non_null(buf);
+    int64_t at = 0, nv = 0;
+    for (int run = 0; nv < N; run++) {
+      if (run % 3 == 2) { /* RLE: a count, then the value in (bw + 7) / 8 bytes */
+        int64_t count = 1 + (int64_t)(next() % 63);
+        if (count > N - nv) count = N - nv;
+        uint32_t v = (uint32_t)(next() & mask);
+        buf[at++] = (uint8_t)(count << 1); /* count < 64: one varint byte */
+        for (int b = 0; b < (bw + 7) / 8; b++) buf[at++] = (uint8_t)(v >> (8 * b));
+        for (int64_t i = 0; i < count; i++) vals[nv++] = v;
+        continue;
+      }
+      static const int64_t group_counts[] = {1, 3, 9, 150};
+      int64_t groups = group_counts[run % 4];
+      if (groups * 8 > N - nv) groups = (N - nv) / 8;
+      if (groups == 0) { /* fewer than 8 left: an RLE run of them next */
+        run = 1;
+        continue;
+      }
+      uint64_t h = (uint64_t)groups << 1 | 1;
+      while (h >= 0x80) {
+        buf[at++] = (uint8_t)(h | 0x80);
+        h >>= 7;
+      }
+      buf[at++] = (uint8_t)h;
+      for (int64_t i = 0; i < groups * 8; i++) {
+        uint64_t v = next() & mask;
+        vals[nv + i] = (uint32_t)v;
+        for (int b = 0; b < bw; b++)
+          if (v >> b & 1) buf[at + (i * bw + b) / 8] |= (uint8_t)(1u << ((i * bw + b) % 8));
+      }
+      at += groups * bw;
+      nv += groups * 8;
+    }
+    uint8_t *exact = malloc((size_t)at + 1);
+    assert_non_null(exact);
+    memcpy(exact, buf, (size_t)at);
+    uint32_t *out = malloc(N * sizeof *out);
+    assert_non_null(out);
+    pq_rle d;
+    pq_rle_init(&d, exact, at, bw);
+    for (int64_t done = 0, k = 0; done < N; k++) {
+      int64_t m = pieces[k % 7] < N - done ? pieces[k % 7] : N - done;
+      assert_true(pq_rle_u32(&d, out + done, m));
+      done += m;
+    }
+    for (int64_t i = 0; i < N; i++)
+      if (out[i] != vals[i]) fail_msg("bit width %d: value %lld is %u, %u expected", bw, (long long)i, out[i], vals[i]);
+    uint32_t extra;
+    if (pq_rle_u32(&d, &extra, 1)) fail_msg("bit width %d: a value after the stream's end (left %lld, at %lld of %lld)", bw, (long long)d.left, (long long)(d.p - exact), (long long)at);
+    free(exact);
+    free(out);
+    free(vals);
+    free(buf);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_compressed_by_libsnappy),
@@ -429,6 +502,7 @@ int main(void) {
       cmocka_unit_test(test_corrupt_page_in_file),
       cmocka_unit_test(test_narrow_reads),
       cmocka_unit_test(test_narrow_read_stops_early),
+      cmocka_unit_test(test_rle_hybrid_widths),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
