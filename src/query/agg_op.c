@@ -269,9 +269,12 @@ static int fold_part(agg_op *op, agg_worker *w, td_table *src, td_snapshot *snap
  * pages, pages the planning cached) or a worker the machine preempted no
  * longer sets the time.  Each run folds a contiguous range of rows in row
  * order, so merging the runs' states in position order is one state fed
- * every row in order (td_agg_merge).  A failure stops only units after the
- * failed one, and the error reported is the first failed unit's: the one
- * thread's error. */
+ * every row in order (td_agg_merge).  When the order does not matter
+ * (td_agg_plan.unordered) a worker whose run is done takes the back half of
+ * the most units left into the state it holds, however many groups it has:
+ * no new state, no extra merge, and the workers end together.  A failure
+ * stops only units after the failed one, and the error reported is the
+ * first failed unit's: the one thread's error. */
 
 enum { AGG_MIN_ROWS = 16384 }; /* rows a worker must have to be worth starting */
 enum { AGG_STEAL_ROWS = 8 };      /* rows a steal must take per group of the thief's state (take_unit) */
@@ -280,12 +283,14 @@ static atomic_bool agg_skew; /* tests: run 0 starts with every unit */
 
 void td__agg_par_skew(bool on) { atomic_store(&agg_skew, on); }
 
-static _Atomic int64_t runs_merged;
+static _Atomic int64_t runs_merged, shared_steals;
 int64_t td__agg_runs_merged(void) { return atomic_load(&runs_merged); }
+int64_t td__agg_shared_steals(void) { return atomic_load(&shared_steals); }
 
 typedef struct agg_run {
   int64_t start, next, end; /* units [start, next) taken, [next, end) left (end drops when stolen from) */
   td_agg *state;            /* run 0: the operator's; NULL until the owner makes it */
+  bool took;                /* a unit was folded into state (in an unordered steal, maybe not from this range) */
 } agg_run;
 
 typedef struct agg_par {
@@ -293,6 +298,7 @@ typedef struct agg_par {
   td_table *src;
   td_snapshot *snap;
   int n;
+  bool unordered;           /* steals fold into the thief's state (td_agg_plan.unordered) */
   int64_t *bounds, n_units; /* unit u: rows [bounds[u], bounds[u + 1]) */
   agg_run *runs;            /* room for n + n_units: every steal adds one */
   int64_t n_runs;
@@ -325,12 +331,16 @@ static int part_state(agg_op *op, td_agg **out, td_error *err) {
 
 /* The next unit for the worker on run *r (under p->lock): the run's next,
  * or the first of the back half of the units left in the run with the most
- * (*r becomes that new run, *fresh set); -1 when no unit is left. */
+ * (*r becomes that new run, *fresh set; unordered: *r's own range becomes
+ * those units, its state stays); -1 when no unit is left. */
 static int64_t take_unit(agg_par *p, int64_t *r, bool *fresh) {
   int64_t failed = atomic_load(&p->failed);
   agg_run *run = &p->runs[*r];
   *fresh = false;
-  if (run->next < run->end && run->next < failed) return run->next++;
+  if (run->next < run->end && run->next < failed) {
+    run->took = true;
+    return run->next++;
+  }
   int64_t best = -1, most = 0;
   for (int64_t j = 0; j < p->n_runs; j++) {
     int64_t left = (p->runs[j].end < failed ? p->runs[j].end : failed) - p->runs[j].next;
@@ -347,12 +357,22 @@ static int64_t take_unit(agg_par *p, int64_t *r, bool *fresh) {
    * groups (each state holds most of them) a steal of less loses. */
   const td_agg *mine = p->runs[*r].state;
   int64_t groups = mine ? td_agg_group_count(mine) : 0;
+  if (p->unordered && mine) { /* the same state goes on with those units */
+    p->runs[best].end = at;
+    run->start = at;
+    run->next = at + 1;
+    run->end = at + take;
+    run->took = true;
+    atomic_fetch_add(&shared_steals, 1);
+    return at;
+  }
   if (groups > 0 && p->bounds[at + take] - p->bounds[at] < AGG_STEAL_ROWS * groups) return -1;
   agg_run *nr = &p->runs[p->n_runs];
   nr->start = at;
   nr->next = at + 1;
   nr->end = at + take;
   nr->state = NULL;
+  nr->took = true;
   p->runs[best].end = at;
   *r = p->n_runs++;
   *fresh = true;
@@ -416,7 +436,7 @@ static int agg_par_finish(agg_par *p, td_error *err) {
   }
   int64_t m = 0;
   for (int64_t j = 1; j < p->n_runs; j++) { /* the runs that took units, inserted by start */
-    if (p->runs[j].next == p->runs[j].start) continue;
+    if (!p->runs[j].took) continue;
     int64_t i = m++;
     for (; i > 0 && p->runs[at[i - 1]].start > p->runs[j].start; i--) at[i] = at[i - 1];
     at[i] = j;
@@ -464,6 +484,7 @@ static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, 
   p->src = t->source;
   p->snap = snap;
   p->n = n;
+  p->unordered = op->plan.unordered && !t->source->refreshing;
   p->bounds = bounds;
   p->n_units = n_units;
   p->runs = runs;

@@ -120,6 +120,11 @@ typedef struct td_agg_plan {
   char **agg_names;
   int64_t n_aggs;
   td_agg_param *params; /* per aggregate (query/agg_more.h); separators owned */
+  /* The result's group order and the order in which rows reach the
+   * aggregates do not matter (plan.c's agg_unordered: a one-shot query
+   * sorted by every key, order-insensitive aggregates): parallel workers
+   * may fold any units into the states they hold. */
+  bool unordered;
 } td_agg_plan;
 /* Takes the plan's contents (leaves it empty) even on failure. */
 int td_op_agg(td_table *source, td_agg_plan *plan, td_table **out, td_error *err);

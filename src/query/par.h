@@ -58,5 +58,8 @@ void td__agg_par_skew(bool on);
 /* How many runs parallel aggregations merged so far, the first run of each
  * included (tests: a steal that would not pay is not made). */
 int64_t td__agg_runs_merged(void);
+/* How many steals of unordered aggregations (td_agg_plan.unordered) went
+ * on in the thief's own state so far (tests). */
+int64_t td__agg_shared_steals(void);
 
 #endif

@@ -968,6 +968,54 @@ static int having_aliases(const sql_plan *sp, const td_schema *def, td_expr **sl
   return TD_OK;
 }
 
+/* Whether an aggregation's result may be built from its rows in any order
+ * (td_agg_plan.unordered): a one-shot query whose ORDER BY names every
+ * group key (so distinct groups never tie and the sort alone fixes the
+ * order of the groups), over keys that are not floats (0.0 and -0.0 group
+ * apart but sort as equals), with only aggregates whose value does not
+ * depend on the order of the rows (float sums and averages: up to the last
+ * bits, as the parallel merge already allows). */
+static bool agg_unordered(const sql_plan *sp, const td_agg_plan *p, td_expr *const *rew, const td_table *src) {
+  const td_select *q = sp->q;
+  if (src->refreshing || p->n_keys == 0 || p->n_keys > 64 || q->n_order_by == 0) return false;
+  for (int64_t j = 0; j < p->n_aggs; j++) {
+    td_type_id in = p->inputs[j] ? p->inputs[j]->type : TD_TYPE_INT64;
+    switch (p->kinds[j]) {
+    case TD_AGG_COUNT_STAR: case TD_AGG_COUNT: case TD_AGG_SUM: case TD_AGG_AVG: case TD_AGG_COUNT_DISTINCT:
+    case TD_AGG_SUM_DISTINCT: case TD_AGG_AVG_DISTINCT: case TD_AGG_APPROX_DISTINCT: case TD_AGG_BIT_AND:
+    case TD_AGG_BIT_OR: case TD_AGG_BIT_XOR:
+      break;
+    case TD_AGG_MIN: case TD_AGG_MAX: /* min(0.0, -0.0) is the first seen */
+      if (td_type_is_float(in)) return false;
+      break;
+    default:
+      return false;
+    }
+  }
+  for (int64_t k = 0; k < p->n_keys; k++)
+    if (td_type_is_float(p->keys[k]->type)) return false;
+  bool seen[64] = {false};
+  int64_t covered = 0;
+  for (int64_t i = 0; i < q->n_order_by; i++) {
+    const td_expr *e = q->order_by[i].expr;
+    int64_t at = -1, ki = -1;
+    if (positional(sp, e, "ORDER BY", &at, NULL) != TD_OK) return false;
+    if (at < 0) at = order_item(sp, e);
+    if (at >= 0) {
+      const td_expr *r = rew[at];
+      if (r->kind == TD_EXPR_COLUMN && strncmp(r->name, "__k", 3) == 0) ki = strtoll(r->name + 3, NULL, 10);
+    } else {
+      expr_key kk = {sp->keys, e};
+      ki = hindex_find(&sp->key_ix, td_expr_hash(e), expr_eq, &kk);
+    }
+    if (ki >= 0 && ki < p->n_keys && !seen[ki]) {
+      seen[ki] = true;
+      covered++;
+    }
+  }
+  return covered == p->n_keys;
+}
+
 static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
   const td_select *q = sp->q;
   int rc = TD_OK;
@@ -1048,6 +1096,7 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
   td_table *agg = NULL, *sorted = NULL;
   if (rc == TD_OK && agg_order) rc = td__agg_order_source(src, agg_order, &sorted, err);
   td_expr_free(agg_order);
+  if (rc == TD_OK) p.unordered = !sorted && agg_unordered(sp, &p, rew, src);
   if (rc == TD_OK) rc = td_op_agg(sorted ? sorted : src, &p, &agg, err);
   else td_agg_plan_reset(&p);
   td_table_release(sorted);

@@ -8,8 +8,9 @@
  * (null keys, null values, doubles) and global, with the distinct pairs
  * collected and merged part by part, also when they enter the sets many
  * times before the end; the aggregation's runs of units (an even split and
- * one where the workers take every unit from the first) and the error of
- * the first failing row.  Error paths: negative thread counts.
+ * one where the workers take every unit from the first; queries ordered
+ * by every key steal into the state a worker holds) and the error of the
+ * first failing row.  Error paths: negative thread counts.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -694,6 +695,52 @@ static void test_agg_runs(void **state) {
     int64_t runs = td__agg_runs_merged() - m0;
     if (runs > 2) fail_msg("as many groups as rows: %lld runs", (long long)runs);
   }
+  td__agg_par_skew(false);
+  /* ordered by every key, order-insensitive aggregates: a worker whose run
+   * is done takes units into the state it holds (no new run), so with every
+   * unit first given to worker 0 at most two runs merge, yet worker 1 takes
+   * work (at least once in 20 tries, however the threads are timed), and
+   * the rows equal one thread's; any other query never steals so */
+  static const char *const unordered[] = {
+      "SELECT id, count(*), sum(v) FROM t GROUP BY id ORDER BY id DESC",
+      "SELECT k2, k1, count(*) AS n, sum(v), min(s), max(v), count(DISTINCT v), bit_xor(v) FROM t "
+      "GROUP BY k1, k2 ORDER BY n, 2, k2",
+      "SELECT v % 1000 AS g, avg(v) FROM t GROUP BY g ORDER BY g NULLS FIRST LIMIT 17",
+  };
+  for (size_t q = 0; q < sizeof unordered / sizeof *unordered; q++) {
+    rows one = run(&e, unordered[q], 1);
+    td__agg_par_skew(true);
+    int64_t s0 = td__agg_shared_steals();
+    for (int i = 0; i < 20 && td__agg_shared_steals() == s0; i++) {
+      int64_t m0 = td__agg_runs_merged();
+      rows more = run(&e, unordered[q], 2);
+      assert_rows(unordered[q], &more, &one, 2);
+      rows_free(&more);
+      if (td__agg_runs_merged() - m0 > 2) fail_msg("%s: more than two runs", unordered[q]);
+    }
+    if (td__agg_shared_steals() == s0) fail_msg("%s: worker 1 never took units", unordered[q]);
+    rows more = run(&e, unordered[q], 7);
+    assert_rows(unordered[q], &more, &one, 7);
+    rows_free(&more);
+    td__agg_par_skew(false);
+    rows_free(&one);
+  }
+  static const char *const ordered[] = {
+      "SELECT id, count(*) FROM t GROUP BY id",                        /* no ORDER BY */
+      "SELECT k1, k2, count(*) FROM t GROUP BY k1, k2 ORDER BY k1",     /* a key left out */
+      "SELECT k3, count(*) FROM t GROUP BY k3 ORDER BY k3",             /* a float key */
+      "SELECT k2, first(id) FROM t GROUP BY k2 ORDER BY k2",            /* row order matters */
+      "SELECT k2, min(x) FROM t GROUP BY k2 ORDER BY k2",               /* min of floats */
+      "SELECT k2, count(*) FROM t GROUP BY k2 ORDER BY upper(k2)",      /* an expression of the key */
+  };
+  td__agg_par_skew(true);
+  int64_t s0 = td__agg_shared_steals();
+  for (size_t q = 0; q < sizeof ordered / sizeof *ordered; q++)
+    for (int i = 0; i < 3; i++) {
+      rows more = run(&e, ordered[q], 2);
+      rows_free(&more);
+    }
+  assert_int_equal(td__agg_shared_steals(), s0);
   td__agg_par_skew(false);
   /* rows 30000 and 60000 (in different units) fail: the error names 30000 */
   const char *bad = "SELECT k1, sum(CAST(CASE WHEN id = 30000 OR id = 60000 THEN 'x' || id ELSE '1' END AS BIGINT)) "
