@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/ranges.h"
 #include "query/join.h"
@@ -299,6 +300,9 @@ typedef struct agg_par {
   td_snapshot *snap;
   int n;
   bool unordered;           /* steals fold into the thief's state (td_agg_plan.unordered) */
+  bool skew;                /* tests (td__agg_par_skew): run 0 has every unit, and worker 0
+                               waits for the others to start before it folds */
+  _Atomic int started;      /* workers started (skew only) */
   int64_t *bounds, n_units; /* unit u: rows [bounds[u], bounds[u + 1]) */
   agg_run *runs;            /* room for n + n_units: every steal adds one */
   int64_t n_runs;
@@ -385,6 +389,13 @@ static int agg_par_worker(void *ctx, int i, td_error *err) {
   agg_worker *w = &p->w[i];
   int64_t r = i;
   p->fail_unit[i] = p->n_units;
+  if (p->skew) { /* so that the others find units to take however the threads are scheduled (up to 2 s) */
+    atomic_fetch_add(&p->started, 1);
+    for (int k = 0; i == 0 && k < 20000 && atomic_load(&p->started) < p->n; k++) {
+      struct timespec ts = {0, 100000};
+      nanosleep(&ts, NULL);
+    }
+  }
   for (;;) {
     bool fresh;
     pthread_mutex_lock(&p->lock);
@@ -490,8 +501,9 @@ static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, 
   p->runs = runs;
   p->n_runs = n;
   atomic_init(&p->failed, n_units);
+  atomic_init(&p->started, 0);
   pthread_mutex_init(&p->lock, NULL);
-  bool skew = atomic_load(&agg_skew);
+  bool skew = p->skew = atomic_load(&agg_skew);
   for (int i = 0, u = 0; i < n; i++) { /* run i: the units from about row begin + i / n of the rows */
     int64_t to = i + 1 < n ? begin + (end - begin) / n * (i + 1) + ((end - begin) % n) * (i + 1) / n : end;
     if (skew) to = i == 0 ? end : begin;

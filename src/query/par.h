@@ -53,7 +53,8 @@ int td__par_units(const td_table *t, const td_snapshot *snap, int64_t begin, int
 void td__par_group(const td_table *t, const td_snapshot *snap, int workers, int64_t *bounds, int64_t *n);
 
 /* Tests only: when on, a parallel aggregation's first worker starts with
- * every unit and the others take theirs from it (query/agg_op.c). */
+ * every unit and the others take theirs from it (query/agg_op.c); it waits
+ * (up to 2 s) for the others to start, so they find units to take. */
 void td__agg_par_skew(bool on);
 /* How many runs parallel aggregations merged so far, the first run of each
  * included (tests: a steal that would not pay is not made). */
