@@ -356,12 +356,7 @@ static int64_t take_unit(agg_par *p, int64_t *r, bool *fresh) {
   if (best < 0) return -1;
   int64_t take = (most + 1) / 2, at = p->runs[best].end - take; /* the back of what is left, never past failed */
   if (p->runs[best].end > failed) at = failed - take;
-  /* A new run's state, and its merge, cost about as much as folding
-   * AGG_STEAL_ROWS rows per group the thief's last state held: with many
-   * groups (each state holds most of them) a steal of less loses. */
-  const td_agg *mine = p->runs[*r].state;
-  int64_t groups = mine ? td_agg_group_count(mine) : 0;
-  if (p->unordered && mine) { /* the same state goes on with those units */
+  if (p->unordered) { /* the thief's run becomes those units; its state goes on */
     p->runs[best].end = at;
     run->start = at;
     run->next = at + 1;
@@ -370,6 +365,11 @@ static int64_t take_unit(agg_par *p, int64_t *r, bool *fresh) {
     atomic_fetch_add(&shared_steals, 1);
     return at;
   }
+  /* A new run's state, and its merge, cost about as much as folding
+   * AGG_STEAL_ROWS rows per group the thief's last state held: with many
+   * groups (each state holds most of them) a steal of less loses. */
+  const td_agg *mine = run->state;
+  int64_t groups = mine ? td_agg_group_count(mine) : 0;
   if (groups > 0 && p->bounds[at + take] - p->bounds[at] < AGG_STEAL_ROWS * groups) return -1;
   agg_run *nr = &p->runs[p->n_runs];
   nr->start = at;
@@ -495,7 +495,7 @@ static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, 
   p->src = t->source;
   p->snap = snap;
   p->n = n;
-  p->unordered = op->plan.unordered && !t->source->refreshing;
+  p->unordered = op->plan.unordered; /* set for static sources only (plan.c) */
   p->bounds = bounds;
   p->n_units = n_units;
   p->runs = runs;

@@ -708,16 +708,21 @@ static int collect_aggs(sql_plan *sp, const td_expr *e, td_error *err) {
 
 /* Rewrites an item over the aggregation's output: group keys become __k<i>,
  * aggregates __a<j>; a column outside both is an error. */
+/* The group key equal to e, or -1. */
+static int64_t key_index(const sql_plan *sp, const td_expr *e) {
+  expr_key kk = {sp->keys, e};
+  return hindex_find(&sp->key_ix, td_expr_hash(e), expr_eq, &kk);
+}
+
 static int rewrite(const sql_plan *sp, const td_expr *e, td_expr **out, td_error *err) {
   char name[32];
-  uint64_t h = td_expr_hash(e);
-  expr_key kk = {sp->keys, e}, ka = {sp->aggs, e};
-  int64_t ki = hindex_find(&sp->key_ix, h, expr_eq, &kk);
+  expr_key ka = {sp->aggs, e};
+  int64_t ki = key_index(sp, e);
   if (ki >= 0) {
     snprintf(name, sizeof name, "__k%lld", (long long)ki);
     return (*out = td__column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
   }
-  int64_t aj = hindex_find(&sp->agg_ix, h, expr_eq, &ka);
+  int64_t aj = hindex_find(&sp->agg_ix, td_expr_hash(e), expr_eq, &ka);
   if (aj >= 0) {
     snprintf(name, sizeof name, "__a%lld", (long long)aj);
     return (*out = td__column_ref(name, e->pos, err)) ? TD_OK : TD_ENOMEM;
@@ -975,7 +980,7 @@ static int having_aliases(const sql_plan *sp, const td_schema *def, td_expr **sl
  * apart but sort as equals), with only aggregates whose value does not
  * depend on the order of the rows (float sums and averages: up to the last
  * bits, as the parallel merge already allows). */
-static bool agg_unordered(const sql_plan *sp, const td_agg_plan *p, td_expr *const *rew, const td_table *src) {
+static bool agg_unordered(const sql_plan *sp, const td_agg_plan *p, const td_table *src) {
   const td_select *q = sp->q;
   if (src->refreshing || p->n_keys == 0 || p->n_keys > 64 || q->n_order_by == 0) return false;
   for (int64_t j = 0; j < p->n_aggs; j++) {
@@ -998,16 +1003,10 @@ static bool agg_unordered(const sql_plan *sp, const td_agg_plan *p, td_expr *con
   int64_t covered = 0;
   for (int64_t i = 0; i < q->n_order_by; i++) {
     const td_expr *e = q->order_by[i].expr;
-    int64_t at = -1, ki = -1;
+    int64_t at;
     if (positional(sp, e, "ORDER BY", &at, NULL) != TD_OK) return false;
     if (at < 0) at = order_item(sp, e);
-    if (at >= 0) {
-      const td_expr *r = rew[at];
-      if (r->kind == TD_EXPR_COLUMN && strncmp(r->name, "__k", 3) == 0) ki = strtoll(r->name + 3, NULL, 10);
-    } else {
-      expr_key kk = {sp->keys, e};
-      ki = hindex_find(&sp->key_ix, td_expr_hash(e), expr_eq, &kk);
-    }
+    int64_t ki = key_index(sp, at >= 0 ? sp->items[at] : e); /* what rewrite makes __k<ki> */
     if (ki >= 0 && ki < p->n_keys && !seen[ki]) {
       seen[ki] = true;
       covered++;
@@ -1096,7 +1095,7 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
   td_table *agg = NULL, *sorted = NULL;
   if (rc == TD_OK && agg_order) rc = td__agg_order_source(src, agg_order, &sorted, err);
   td_expr_free(agg_order);
-  if (rc == TD_OK) p.unordered = !sorted && agg_unordered(sp, &p, rew, src);
+  if (rc == TD_OK) p.unordered = !sorted && agg_unordered(sp, &p, src);
   if (rc == TD_OK) rc = td_op_agg(sorted ? sorted : src, &p, &agg, err);
   else td_agg_plan_reset(&p);
   td_table_release(sorted);
