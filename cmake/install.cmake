@@ -14,11 +14,12 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLU
 
 # The static library's private dependencies, for static consumers.
 set(TD_PC_PRIVATE_LIBS "-lzstd -llz4 -lbrotlidec -lz -lsnappy -lpcre2-8 -lm -lpthread -lstdc++")
-if(TD_WITH_POSTGRES)
-  string(APPEND TD_PC_PRIVATE_LIBS " -lpq")
+# libpq and librdkafka are opened with dlopen on first use (src/util/dynlib.h).
+if(TD_WITH_POSTGRES OR TD_WITH_KAFKA)
+  string(APPEND TD_PC_PRIVATE_LIBS " -ldl")
 endif()
 if(TD_WITH_KAFKA)
-  string(APPEND TD_PC_PRIVATE_LIBS " -lrdkafka -ljansson")
+  string(APPEND TD_PC_PRIVATE_LIBS " -ljansson")
 endif()
 # The .pc file is relocatable (paths relative to where it is installed) and
 # gives consumers an RPATH to the library, so they run without

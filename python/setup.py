@@ -38,10 +38,11 @@ def static_library() -> Path:
 class BuildWithLibrary(build_ext):
     def run(self):
         lib = static_library()
-        # A library built with the PostgreSQL backend (TD_WITH_POSTGRES) needs libpq.
+        # A library built with the PostgreSQL backend (TD_WITH_POSTGRES) or the
+        # Kafka backend (TD_WITH_KAFKA) opens libpq / librdkafka with dlopen when
+        # a source of theirs is first opened: it needs the loader (and jansson).
         members = subprocess.check_output(["ar", "t", str(lib)], text=True)
         postgres = "pg_backend.c.o" in members
-        # And one built with the Kafka backend (TD_WITH_KAFKA) librdkafka and jansson.
         kafka = "kafka_backend.c.o" in members
         for ext in self.extensions:
             ext.extra_objects = [str(lib)]
@@ -49,10 +50,10 @@ class BuildWithLibrary(build_ext):
             # built module: a rebuilt library must count, or the module stays stale.
             ext.depends = ext.depends + [str(lib)]
             if postgres:
-                ext.libraries = ext.libraries + ["pq"]
+                ext.libraries = ext.libraries + ["dl"]
                 ext.define_macros = ext.define_macros + [("TD_HAVE_POSTGRES", "1")]
             if kafka:
-                ext.libraries = ext.libraries + ["rdkafka", "jansson"]
+                ext.libraries = ext.libraries + ["dl", "jansson"]
                 ext.define_macros = ext.define_macros + [("TD_HAVE_KAFKA", "1")]
         super().run()
 

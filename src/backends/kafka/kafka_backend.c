@@ -32,7 +32,6 @@
  * and the stash; answers are sent under it, so nothing is sent on a
  * subscription after unsubscribe returns.
  */
-#include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,6 +40,7 @@
 #include <time.h>
 
 #include "backend/request_list.h"
+#include "backends/kafka/kafka_api.h"
 #include "backends/kafka/kafka_internal.h"
 #include "formats/reader.h"
 #include "tabledata/arrow_build.h"
@@ -1131,6 +1131,8 @@ int td_kafka_backend_new(const char *brokers, const char *topic, const td_kafka_
     if (!o->config[i] || !strchr(o->config[i], '='))
       return td_err(err, TD_EINVAL, "topic '%s': librdkafka property '%s': expected name=value", topic,
                     o->config[i] ? o->config[i] : "(null)");
+  int loaded = td_rdk_load(err);
+  if (loaded) return loaded;
   td_kafka_backend *kb = td_calloc(1, sizeof *kb);
   if (!kb) return td_err_nomem(err, "a Kafka backend");
   atomic_init(&kb->refs, 1);

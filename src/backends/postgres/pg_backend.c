@@ -29,7 +29,6 @@
  * size counting (it updates a location's counted prefix).
  */
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -41,6 +40,7 @@
 #include <unistd.h>
 
 #include "backend/request_list.h"
+#include "backends/postgres/pg_api.h"
 #include "backends/postgres/pg_internal.h"
 #include "tabledata/arrow_build.h"
 #include "tabledata/keys.h"
@@ -1256,6 +1256,8 @@ int td_postgres_backend_new(const char *conninfo, const char *table, const td_po
   const td_postgres_options *o = opts ? opts : &defaults;
   if (o->n_location_columns < 0 || o->n_location_columns > 64 || (o->n_location_columns && !o->location_columns))
     return td_err(err, TD_EINVAL, "table '%s': between 0 and 64 location columns expected", table);
+  int loaded = td_pq_load(err);
+  if (loaded) return loaded;
   td_postgres_backend *pb = td_calloc(1, sizeof *pb);
   if (!pb) return td_err_nomem(err, "a PostgreSQL backend");
   atomic_init(&pb->refs, 1);
