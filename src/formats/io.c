@@ -18,6 +18,8 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
+#define TD_IO_SMALL_FILE ((int64_t)128 << 10)
+
 static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static td_io *g_head, *g_tail; /* open pooled descriptors, most recent first */
 static int64_t g_open;
@@ -27,6 +29,20 @@ int64_t td_io_pool_limit(void) {
   int64_t soft = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (int64_t)rl.rlim_cur : 4096;
   int64_t n = soft / 4;
   return n < 8 ? 8 : n > 1024 ? 1024 : n;
+}
+
+/* The limit as make_room uses it: read again every 64 calls and after an
+ * open that ran out of descriptors, not at each open (a table of 10,000
+ * small files opens each twice).  Under the pool lock. */
+static int64_t g_limit;
+static int g_limit_age;
+
+static int64_t pool_limit(bool fresh) {
+  if (fresh || g_limit == 0 || ++g_limit_age >= 64) {
+    g_limit = td_io_pool_limit();
+    g_limit_age = 0;
+  }
+  return g_limit;
 }
 
 int64_t td_io_pool_open_count(void) {
@@ -55,22 +71,49 @@ static void push_front(td_io *io) {
   g_open++;
 }
 
-/* Under the pool lock: closes unused descriptors until one more fits. */
-static void make_room(void) {
-  int64_t limit = td_io_pool_limit();
+/* Under the pool lock: takes unused descriptors out of the pool until one
+ * more fits.  The first `cap` of them go to out[] for the caller to close
+ * once it has let go of the lock (close(2) is a system call, and every
+ * read of a pooled file takes the lock); returns how many.  The others,
+ * when a lowered descriptor limit makes many go at once, are closed here. */
+static int make_room(bool fresh, int *out, int cap) {
+  int64_t limit = pool_limit(fresh);
+  int k = 0;
   for (td_io *v = g_tail; v && g_open >= limit;) {
     td_io *prev = v->prev;
     if (v->pins == 0) {
       unlink_io(v);
-      close(v->fd);
+      if (k < cap) out[k++] = v->fd;
+      else close(v->fd);
       v->fd = -1;
     }
     v = prev;
   }
+  return k;
 }
 
-static int open_checked(td_io *io, td_error *err) {
-  int fd = open(io->path, O_RDONLY | O_CLOEXEC);
+static void close_all(const int *fds, int n) {
+  for (int i = 0; i < n; i++) close(fds[i]);
+}
+
+/* open(2) of a pooled file, without the pool lock; out of descriptors,
+ * the pool's limit is read again and room made under it before one more
+ * try. */
+static int open_pooled(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+    pthread_mutex_lock(&g_pool_lock);
+    make_room(true, NULL, 0);
+    pthread_mutex_unlock(&g_pool_lock);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+  }
+  return fd;
+}
+
+/* Opens io's file again (the pool closed it) and checks it is the same
+ * file; without the pool lock, so reads of other files go on meanwhile. */
+static int reopen(td_io *io, int *out, td_error *err) {
+  int fd = open_pooled(io->path);
   if (fd < 0) return td_err(err, TD_EIO, "cannot open '%s': %s", io->path, strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -83,7 +126,7 @@ static int open_checked(td_io *io, td_error *err) {
     return td_err(err, TD_EFORMAT, "'%s' was replaced (a new file under the same name) since it was opened",
                   io->path);
   }
-  io->fd = fd;
+  *out = fd;
   return TD_OK;
 }
 
@@ -95,20 +138,28 @@ static int acquire_fd(td_io *io, int *fd, td_error *err) {
     return TD_OK;
   }
   pthread_mutex_lock(&g_pool_lock);
-  int rc = TD_OK;
-  if (io->fd >= 0) {
+  int spare = -1;
+  if (io->fd < 0) {
+    pthread_mutex_unlock(&g_pool_lock);
+    int rc = reopen(io, &spare, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&g_pool_lock);
+  }
+  int victims[4], n_victims = 0;
+  if (io->fd >= 0) { /* open already, or another read reopened it meanwhile */
     unlink_io(io);
   } else {
-    make_room();
-    rc = open_checked(io, err);
+    n_victims = make_room(false, victims, 4);
+    io->fd = spare;
+    spare = -1;
   }
-  if (!rc) {
-    push_front(io);
-    io->pins++;
-    *fd = io->fd;
-  }
+  push_front(io);
+  io->pins++;
+  *fd = io->fd;
   pthread_mutex_unlock(&g_pool_lock);
-  return rc;
+  close_all(victims, n_victims);
+  if (spare >= 0) close(spare);
+  return TD_OK;
 }
 
 static void release_fd(td_io *io) {
@@ -121,14 +172,16 @@ static void release_fd(td_io *io) {
 int td_io_open(td_io *io, const char *path, td_error *err) {
   memset(io, 0, sizeof *io);
   io->fd = -1;
+  int victims[4];
   pthread_mutex_lock(&g_pool_lock);
-  make_room();
+  int n_victims = make_room(false, victims, 4);
   pthread_mutex_unlock(&g_pool_lock);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return td_err(err, TD_EIO, "cannot open '%s': %s", path, strerror(errno));
+  close_all(victims, n_victims);
+  int fd = open_pooled(path), e = errno;
+  if (fd < 0) return td_err(err, TD_EIO, "cannot open '%s': %s", path, strerror(e));
   struct stat st;
   if (fstat(fd, &st) != 0) {
-    int e = errno;
+    e = errno;
     close(fd);
     return td_err(err, TD_EIO, "cannot stat '%s': %s", path, strerror(e));
   }
@@ -136,6 +189,9 @@ int td_io_open(td_io *io, const char *path, td_error *err) {
   if (rc) return rc;
   io->dev = (uint64_t)st.st_dev;
   io->ino = (uint64_t)st.st_ino;
+  io->open_size = (int64_t)st.st_size;
+  io->open_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  io->open_ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
   io->pooled = true;
   pthread_mutex_lock(&g_pool_lock);
   push_front(io);
@@ -195,6 +251,13 @@ int td_io_stat(td_io *io, int64_t *size, uint64_t *inode, td_error *err) {
   return TD_OK;
 }
 
+int td_io_stat_at_open(td_io *io, int64_t *size, uint64_t *inode, td_error *err) {
+  if (!io->pooled) return td_io_stat(io, size, inode, err);
+  if (size) *size = io->open_size;
+  if (inode) *inode = io->ino;
+  return TD_OK;
+}
+
 int td_io_read_some(td_io *io, void *buf, int64_t n, int64_t offset, int64_t *got,
                     td_error *err) {
   int64_t done = 0;
@@ -230,7 +293,11 @@ int td_io_read_some(td_io *io, void *buf, int64_t n, int64_t offset, int64_t *go
 void td_io_willneed(td_io *io, int64_t offset, int64_t n) {
   static _Atomic int on = -1;
   int fd;
-  if (io->mem || n <= 0 || offset < 0 || !td_reader_switch_on("TD_IO_PREFETCH", &on) ||
+  /* A file no larger than the kernel's default readahead (128 KiB) comes in
+   * whole with its first read: hinting it costs a system call for nothing
+   * (one for each of 10,000 small files). */
+  if (io->mem || n <= 0 || offset < 0 || (io->pooled && io->open_size <= TD_IO_SMALL_FILE) ||
+      !td_reader_switch_on("TD_IO_PREFETCH", &on) ||
       acquire_fd(io, &fd, NULL) != TD_OK)
     return;
   if (posix_fadvise(fd, (off_t)offset, (off_t)n, POSIX_FADV_WILLNEED) == 0) {

@@ -34,6 +34,7 @@ typedef struct td_io {
   /* the pool (guarded by its lock) */
   bool pooled;  /* opened by path: may be closed and reopened */
   uint64_t dev, ino;
+  int64_t open_size, open_mtime_ns, open_ctime_ns; /* fstat when td_io_open opened it */
   int pins;     /* reads using fd now */
   struct td_io *prev, *next; /* open pooled descriptors, most recent first */
 } td_io;
@@ -61,6 +62,11 @@ int64_t td_io_pool_open_count(void);
 int64_t td_io_pool_limit(void);
 /* Current file size (fstat), and its identity for replacement detection. */
 int td_io_stat(td_io *io, int64_t *size, uint64_t *inode, td_error *err);
+/* The size and inode the file had when td_io_open opened it (no system
+ * call), as td_io_stat would have given then; for other kinds of td_io,
+ * td_io_stat.  What a reader's open records, so the file it describes is
+ * the one the descriptor holds, whatever the path names later. */
+int td_io_stat_at_open(td_io *io, int64_t *size, uint64_t *inode, td_error *err);
 /* Reads exactly n bytes at offset.  A short read is TD_EFORMAT ("unexpected
  * end of file: wanted N bytes at offset O, file has S"). */
 int td_io_read(td_io *io, void *buf, int64_t n, int64_t offset, td_error *err);
@@ -72,7 +78,9 @@ int td_io_read_some(td_io *io, void *buf, int64_t n, int64_t offset, int64_t *go
  * knows which bytes a scan reads next hints them, so that the reads of a
  * file that is not cached overlap the decoding and each other instead of
  * waiting one after another.  Advice only: it never fails, and it does
- * nothing for memory, for n <= 0, or with TD_IO_PREFETCH=0 (measuring).
+ * nothing for memory, for n <= 0, for a file of at most 128 KiB when it
+ * was opened (its first read brings it in whole), or with TD_IO_PREFETCH=0
+ * (measuring).
  * Counted in `hints` and `hinted_bytes`. */
 void td_io_willneed(td_io *io, int64_t offset, int64_t n);
 

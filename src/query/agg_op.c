@@ -467,7 +467,7 @@ static int agg_par_finish(agg_par *p, td_error *err) {
 static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, int64_t end, td_error *err) {
   int rc = op->join ? td__join_fold_ready(op->join, snap->size, err) : TD_OK;
   if (rc) return rc;
-  int n = td__par_workers(op->join ? op->join->threads : t->threads, (end - begin) / AGG_MIN_ROWS);
+  int n = td__par_workers(op->join ? op->join->threads : t->threads, td__par_work(t->source, snap, begin, end, AGG_MIN_ROWS));
   int64_t *bounds = NULL, n_units = 0;
   if (n > 1 && td__par_units(t->source, snap, begin, end, &bounds, &n_units, err) != TD_OK) return TD_ENOMEM;
   if (n > 1) {

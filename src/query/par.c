@@ -33,6 +33,13 @@ int td__par_workers(int threads, int64_t n_units) {
   return n < 1 ? 1 : (int)n;
 }
 
+int64_t td__par_work(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int64_t min_rows) {
+  int64_t units = (end - begin) / min_rows;
+  if (end > begin && t->kind == TD_TABLE_SOURCE)
+    units += (td_snapshot_region_of(snap, end - 1) - td_snapshot_region_of(snap, begin) + 1) / TD_PAR_LOCATIONS;
+  return units;
+}
+
 typedef struct par_slot {
   pthread_t thread;
   bool started;

@@ -29,6 +29,15 @@ int td__par_cores(void);
  * (0: td__par_cores()): between 1 and n_units. */
 int td__par_workers(int threads, int64_t n_units);
 
+/* Units of work in rows [begin, end) of `snap` for td__par_workers: one per
+ * `min_rows` rows, and for a source table one per TD_PAR_LOCATIONS of the
+ * locations they span, whatever their rows (each location's first read goes
+ * to the backend: opening a file, reading a page).  So a query over 10,000
+ * locations of 3 rows each uses the workers the same rows in one location
+ * would not. */
+enum { TD_PAR_LOCATIONS = 16 };
+int64_t td__par_work(const td_table *t, const td_snapshot *snap, int64_t begin, int64_t end, int64_t min_rows);
+
 /* One worker's body; worker 0 runs on the calling thread. */
 typedef int (*td_par_fn)(void *ctx, int worker, td_error *err);
 

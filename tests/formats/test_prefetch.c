@@ -3,7 +3,8 @@
  * (td_io_willneed): a scan of a column hints the column's chunks (Parquet)
  * or buffers (Arrow IPC) ahead of it, each once; reads that are not a scan
  * (elsewhere in the file, not where the last read ended) and readers over
- * memory hint nothing; the rows read are the file's either way.
+ * memory, and files no larger than the kernel's readahead, hint nothing;
+ * the rows read are the file's either way.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -202,11 +203,30 @@ static void test_ipc_small_batches_and_other_reads(void **state) {
   unlink(path);
 }
 
+/* A file no larger than the kernel's readahead (128 KiB) is brought in by
+ * its first read: a scan of it hints nothing, and reads the same rows. */
+static void test_small_file_hints_nothing(void **state) {
+  (void)state;
+  const char *path = td_test_scratch_path("prefetch-small.parquet");
+  write_parquet(path, 1000, 100);
+  assert_true(file_size(path) <= 128 << 10);
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  assert_int_equal(((const pq_reader *)r)->meta.n_row_groups, 10);
+  for (int64_t at = 0; at < 1000; at += 100) read_rows(r, COL_I64, at, 100);
+  assert_int_equal(hints(r), 0);
+  td_test_check_rows(r, 0, 1000);
+  td_reader_close(r);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parquet_scan_hints_each_chunk_once),
       cmocka_unit_test(test_ipc_scan_hints_column_buffers),
       cmocka_unit_test(test_ipc_small_batches_and_other_reads),
+      cmocka_unit_test(test_small_file_hints_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

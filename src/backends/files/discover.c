@@ -165,14 +165,26 @@ int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err
     if (!rc && out->n && out->e[0].is_dir) fb_listing_reset(out);
     return rc;
   }
-  DIR *d = opendir(dir);
-  if (!d) {
+  /* getdents64 on the descriptor: opendir would also fstat it and
+   * allocate, once for each of a tree's (maybe 20,000) directories */
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return TD_OK;
     return td_err(err, TD_EIO, "'%s': cannot list the directory: %s", dir, strerror(errno));
   }
-  struct dirent *de;
-  while (rc == TD_OK && (de = readdir(d)) != NULL) rc = consider(fb, dirfd(d), dir, de->d_name, de->d_type, out, err);
-  closedir(d);
+  _Alignas(struct dirent64) char buf[16384];
+  for (ssize_t n; rc == TD_OK && (n = getdents64(dfd, buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      rc = td_err(err, TD_EIO, "'%s': cannot list the directory: %s", dir, strerror(errno));
+      break;
+    }
+    for (ssize_t at = 0; rc == TD_OK && at < n;) {
+      const struct dirent64 *de = (const struct dirent64 *)(buf + at);
+      rc = consider(fb, dfd, dir, de->d_name, de->d_type, out, err);
+      at += de->d_reclen;
+    }
+  }
+  close(dfd);
   if (!rc && fb->glob) glob_filter(fb, dir, out);
   if (rc) fb_listing_reset(out);
   else if (out->n > 1) qsort(out->e, (size_t)out->n, sizeof *out->e, entry_cmp);
@@ -571,21 +583,22 @@ static bool has_data_files(const fb_listing *l) {
   return false;
 }
 
-static int sync_dir(td_file_backend *fb, const char *rel, bool deep, fb_idset *seen, td_error *err) {
+/* Lists the directory `rel` (device and inode `id`, as its parent's
+ * listing or a stat found them) and syncs its location and, when deep, the
+ * directories under it. */
+static int sync_dir(td_file_backend *fb, const char *rel, const uint64_t id[2], bool deep, fb_idset *seen,
+                    td_error *err) {
   char *dir = fb_join(fb->root, rel);
   if (!dir) return td_err_nomem(err, "scanning a directory");
   fb_listing l;
   int rc = fb_list(fb, dir, &l, err);
   fb_location *loc = rc ? NULL : find_location(fb, rel);
-  struct stat st;
   if (!rc && !loc && has_data_files(&l)) {
-    if (stat(dir, &st) != 0) memset(&st, 0, sizeof st);
-    rc = new_location(fb, rel, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &loc, err);
+    rc = new_location(fb, rel, id[0], id[1], &loc, err);
   } else if (!rc && loc && loc->removed && has_data_files(&l)) {
     /* Data files again in a removed location's directory: added anew. */
-    if (stat(dir, &st) != 0) memset(&st, 0, sizeof st);
-    loc->dev = (uint64_t)st.st_dev;
-    loc->ino = (uint64_t)st.st_ino;
+    loc->dev = id[0];
+    loc->ino = id[1];
     loc->removed = false;
     for (int64_t i = 0; i < fb->loc_subs.n; i++) td_answer_location(fb->loc_subs.reqs[i], loc->key, NULL);
   }
@@ -601,7 +614,8 @@ static int sync_dir(td_file_backend *fb, const char *rel, bool deep, fb_idset *s
     if (fresh == 0) continue; /* reached before in this walk: a symlink loop, or a second name */
     char *sub = fresh < 0 ? NULL : rel[0] ? fb_join(rel, l.e[i].name) : td_strdup(l.e[i].name);
     if (!sub) rc = td_err_nomem(err, "scanning a directory");
-    else if ((fb->watching && fb_watch_add(fb, sub)) || deep) rc = sync_dir(fb, sub, deep, seen, err);
+    else if ((fb->watching && fb_watch_add(fb, sub)) || deep)
+      rc = sync_dir(fb, sub, (const uint64_t[2]){l.e[i].dev, l.e[i].inode}, deep, seen, err);
     td_free(sub);
   }
   fb_listing_reset(&l);
@@ -614,10 +628,12 @@ int fb_sync_dir(td_file_backend *fb, const char *rel, bool deep, td_error *err) 
   char *dir = fb_join(fb->root, rel);
   if (!dir) return td_err_nomem(err, "scanning a directory");
   /* the walk starts having seen the root and this directory */
-  bool ok = (stat(fb->root, &st) != 0 || idset_add(&seen, (uint64_t)st.st_dev, (uint64_t)st.st_ino) >= 0) &&
-            (stat(dir, &st) != 0 || idset_add(&seen, (uint64_t)st.st_dev, (uint64_t)st.st_ino) >= 0);
+  bool ok = stat(fb->root, &st) != 0 || idset_add(&seen, (uint64_t)st.st_dev, (uint64_t)st.st_ino) >= 0;
+  if (stat(dir, &st) != 0) memset(&st, 0, sizeof st);
+  else ok = ok && idset_add(&seen, (uint64_t)st.st_dev, (uint64_t)st.st_ino) >= 0;
   td_free(dir);
-  int rc = ok ? sync_dir(fb, rel, deep, &seen, err) : td_err_nomem(err, "scanning a directory");
+  uint64_t id[2] = {(uint64_t)st.st_dev, (uint64_t)st.st_ino};
+  int rc = ok ? sync_dir(fb, rel, id, deep, &seen, err) : td_err_nomem(err, "scanning a directory");
   td_free(seen.k);
   return rc;
 }

@@ -184,9 +184,13 @@ static bool fb_reader_grows(const td_file_reader *r) {
   return r->vt->refresh && strcmp(r->vt->format_name, "arrow-file") != 0;
 }
 
-static bool fb_same_stat(const struct stat *a, const struct stat *b) {
-  return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-         a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+static int64_t ns_of(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+
+/* Whether `path` still names the file the reader opened, as it was then. */
+static bool fb_unchanged(const td_file_reader *r, const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && (int64_t)st.st_size == r->io.open_size && (uint64_t)st.st_ino == r->io.ino &&
+         ns_of(st.st_mtim) == r->io.open_mtime_ns;
 }
 
 int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
@@ -197,10 +201,10 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
    * that cannot grow (Parquet, Arrow IPC files) must not change while it is
    * opened: a writer that finishes the file in place between the stat and
    * the scan would otherwise leave a recorded size the file no longer has
-   * ("was modified" later).  Such a file is opened again until a stat before
-   * and after the open agree; one that keeps changing stays pending (it is
-   * still being written) and is tried again at its next change. */
-  struct stat st, st2;
+   * ("was modified" later).  Such a file is opened again until the stat of
+   * the descriptor when it was opened and a stat of the path after the scan
+   * agree; one that keeps changing stays pending (it is still being
+   * written) and is tried again at its next change. */
   td_file_reader *r = NULL;
   int rc = TD_OK;
   const char *ext = strrchr(f->name, '.');
@@ -212,12 +216,8 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
     return td_err(err, TD_EIO, "'%s' is being written (waiting for its writer to close it)", f->path);
   }
   for (int attempt = 0;; attempt++) {
-    if (stat(f->path, &st) != 0) {
-      f->pending = true;
-      return td_err(err, TD_EIO, "cannot stat '%s': %s", f->path, strerror(errno));
-    }
     rc = open_reader(fb, f, &r, err);
-    if (rc || fb_reader_grows(r) || (stat(f->path, &st2) == 0 && fb_same_stat(&st, &st2))) break;
+    if (rc || fb_reader_grows(r) || fb_unchanged(r, f->path)) break;
     fb->closed_bytes += atomic_load(&r->io.bytes_read);
     td_reader_close(r);
     r = NULL;
@@ -232,8 +232,6 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   if (rc) return rc;
   if (!fb->schema_source) rc = take_schema(fb, f, r, err);
   if (!rc) rc = check_schema(fb, f, r, err);
-  int64_t size = (int64_t)st.st_size;
-  uint64_t inode = (uint64_t)st.st_ino;
   if (rc) {
     fb->closed_bytes += atomic_load(&r->io.bytes_read);
     td_reader_close(r);
@@ -245,10 +243,10 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   }
   f->reader = r;
   f->rows = r->num_rows;
-  f->fsize = size;
-  f->inode = inode;
-  f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-  f->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+  f->fsize = r->io.open_size;
+  f->inode = r->io.ino;
+  f->mtime_ns = r->io.open_mtime_ns;
+  f->ctime_ns = r->io.open_ctime_ns;
   return TD_OK;
 }
 

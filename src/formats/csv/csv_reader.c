@@ -508,7 +508,7 @@ int td_csv_open(const char *path, const td_csv_options *opts, td_file_reader **o
   memset(&o, 0, sizeof o);
   int64_t size = 0;
   if (!rc) rc = td_io_open(&r->base.io, path, err);
-  if (!rc) rc = td_io_stat(&r->base.io, &size, &r->inode, err);
+  if (!rc) rc = td_io_stat_at_open(&r->base.io, &size, &r->inode, err);
   if (!rc) {
     buf_init(&o.buf, &r->base.io, 0, size);
     o.buf.ends = opts && opts->complete;

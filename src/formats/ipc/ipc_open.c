@@ -384,7 +384,7 @@ static void ipc_close(td_file_reader *base) {
 /* Opens the reader `r` whose io is open (frees r on failure). */
 static int ipc_open_io(ipc_reader *r, td_file_reader **out, td_error *err) {
   uint8_t head[8] = {0};
-  int rc = td_io_stat(&r->base.io, &r->file_size, &r->inode, err);
+  int rc = td_io_stat_at_open(&r->base.io, &r->file_size, &r->inode, err);
   if (!rc && r->file_size >= 8) rc = td_io_read(&r->base.io, head, 8, 0, err);
   if (!rc) {
     r->is_file = memcmp(head, MAGIC, 6) == 0;

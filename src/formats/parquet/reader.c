@@ -352,7 +352,7 @@ static int check_row_groups(pq_reader *r, td_error *err) {
 static int read_footer(pq_reader *r, td_error *err) {
   int64_t size;
   uint64_t inode;
-  int rc = td_io_stat(&r->base.io, &size, &inode, err);
+  int rc = td_io_stat_at_open(&r->base.io, &size, &inode, err);
   if (rc) return rc;
   r->file_size = size;
   if (size < 12)
