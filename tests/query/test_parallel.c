@@ -759,6 +759,41 @@ static void test_agg_runs(void **state) {
   env_close(&e);
 }
 
+/* Many small locations: a global aggregation over 64 locations of 3 rows
+ * uses both workers (each location's first read goes to the backend,
+ * whatever its rows: td__par_work), the same 192 rows in one location do
+ * not, and the answers are one thread's. */
+static void test_many_small_locations(void **state) {
+  (void)state;
+  env e;
+  memset(&e, 0, sizeof e);
+  td_error err;
+  e.r = calloc(400, sizeof *e.r);
+  TD_ASSERT_OK(td_memory_backend_new(&e.mb, &err), &err);
+  add_table(&e, "m");
+  for (int i = 0; i < 64; i++) add_location(&e, "m", i, 3, false);
+  add_table(&e, "one");
+  add_location(&e, "one", 0, 192, false);
+  td_service_options o;
+  td_service_options_init(&o);
+  TD_ASSERT_OK(td_service_new(td_memory_backend_backend(e.mb), &o, &e.svc, &err), &err);
+  const char *sql[2] = {"SELECT count(*), sum(v), min(id), max(id) FROM m", "SELECT count(*), sum(v) FROM one"};
+  for (int q = 0; q < 2; q++) {
+    rows one = run(&e, sql[q], 1);
+    int64_t m0 = td__agg_runs_merged();
+    rows two = run(&e, sql[q], 2);
+    int64_t merged = td__agg_runs_merged() - m0;
+    assert_rows(sql[q], &two, &one, 2);
+    assert_int_equal(one.n, 1);
+    if (strncmp(one.v[0], "192|", 4) != 0) fail_msg("%s: %s, expected a count of 192", sql[q], one.v[0]);
+    if (q == 0 && merged < 2) fail_msg("%s: one worker over 64 locations (%lld runs merged)", sql[q], (long long)merged);
+    if (q == 1 && merged != 0) fail_msg("%s: %lld runs merged over 192 rows in one location", sql[q], (long long)merged);
+    rows_free(&one);
+    rows_free(&two);
+  }
+  env_close(&e);
+}
+
 static void test_threads_errors(void **state) {
   (void)state;
   env e;
@@ -792,6 +827,7 @@ int main(void) {
       cmocka_unit_test(test_order_by_limit),
       cmocka_unit_test(test_filters_projections), cmocka_unit_test(test_threads_errors),
       cmocka_unit_test(test_agg_runs),
+      cmocka_unit_test(test_many_small_locations),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
