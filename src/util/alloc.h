@@ -45,7 +45,8 @@ void td_free_block(void *p);
 
 /* Test hook: the next `n` allocations succeed, every later one fails, until
  * called again with n < 0 (never fail).  Returns how many allocations were
- * made since the previous call. */
+ * made since the previous call (0 at the first: allocations are counted
+ * only once a test has called it). */
 int64_t td__alloc_fail_after(int64_t n);
 
 #endif
