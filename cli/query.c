@@ -221,6 +221,8 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
     fprintf(stderr, "tabledata %s: expected a query\n%s", cmd, help);
     return 2;
   }
+  /* file trees are walked with as many threads as the query runs on */
+  g_files.fo.threads = a->threads > 64 ? 64 : (int)a->threads;
   return 0;
 }
 

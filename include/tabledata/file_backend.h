@@ -54,6 +54,11 @@ typedef struct td_file_options {
    * not hidden (.x, _x, tmp_x, x.tmp) is read as that format, whatever its
    * name (read_csv('data/x.tsv')). */
   int format;
+  /* Threads that list directories when the tree is walked (the
+   * subdirectories of one directory at once: a tree of 10,000 partition
+   * directories): 0, the default, one per online core; 1 lists them one
+   * after another.  From 0 to 64 (TD_EINVAL otherwise). */
+  int threads;
 } td_file_options;
 
 #define TD_FILE_FORMAT_AUTO 0

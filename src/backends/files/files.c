@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "arrow/array.h"
 #include "tabledata/keys.h"
@@ -440,6 +441,14 @@ static int import_options(td_file_backend *fb, const td_file_options *o, td_erro
   fb->csv_sample_rows = o ? o->csv_sample_rows : 0;
   fb->csv_quote = o ? o->csv_quote : 0;
   fb->infer_parts = !o || o->partition_types != TD_PARTITION_TYPES_NONE;
+  if (o && (o->threads < 0 || o->threads > 64))
+    return td_err(err, TD_EINVAL, "td_file_options.threads: expected 0 (one per core) to 64, found %d", o->threads);
+  if (o && o->threads) {
+    fb->threads = o->threads;
+  } else {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    fb->threads = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
+  }
   static const fb_format forced[] = {FB_NONE, FB_PARQUET, FB_CSV, FB_IPC};
   int f = o ? o->format : TD_FILE_FORMAT_AUTO;
   if (f < 0 || f >= (int)(sizeof forced / sizeof *forced))

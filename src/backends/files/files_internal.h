@@ -153,6 +153,7 @@ struct td_file_backend {
   char **writing;
   int64_t n_writing, cap_writing;
   int64_t closed_bytes;
+  int threads; /* td_file_options.threads resolved (>= 1): threads that list a directory's subdirectories */
 };
 
 /* ---- watch.c ---- */

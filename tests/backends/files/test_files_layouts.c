@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "files_util.h"
 #include "test.h"
@@ -304,6 +305,72 @@ static void test_table_functions(void **state) {
   fu_rmtree(root);
 }
 
+/* A tree walked with several threads (a directory's subdirectories listed
+ * at once) has the locations, in the order, and the rows of the walk with
+ * one: 10 x 12 partition directories, a second name for one of them (a
+ * symlink, visited once), a hidden directory.  A thread count out of range
+ * is refused, naming the option. */
+static void test_walk_threads(void **state) {
+  (void)state;
+  char root[64], rel[128], link[256];
+  fu_tmpdir(root);
+  for (int a = 0; a < 10; a++)
+    for (int b = 0; b < 12; b++) {
+      snprintf(rel, sizeof rel, "a=%d/b=%d", a, b);
+      fu_mkdirs(root, rel);
+      snprintf(rel, sizeof rel, "a=%d/b=%d/f.arrows", a, b);
+      fu_write_stream(root, rel, TD_TYPE_INT64, a * 100 + b, 1 + (a + b) % 3);
+    }
+  fu_mkdirs(root, ".staging");
+  fu_write_stream(root, ".staging/f.arrows", TD_TYPE_INT64, 7, 5);
+  snprintf(link, sizeof link, "%s/a=99", root);
+  assert_int_equal(symlink("a=3", link), 0);
+  static char keys[2][16384];
+  int64_t sums[2] = {0, 0}, sizes[2] = {0, 0};
+  const int threads[] = {1, 2, 4, 7};
+  for (int k = 0; k < 4; k++) {
+    td_file_options o;
+    td_file_options_init(&o);
+    o.threads = threads[k];
+    td_file_backend *fb;
+    td_service *svc;
+    td_table *t;
+    td_error err;
+    TD_ASSERT_OK(open_table(root, &o, &fb, &svc, &t, &err), &err);
+    assert_int_equal(td_table_location_count(t), 120);
+    char *out = keys[k > 0];
+    out[0] = '\0';
+    for (int64_t i = 0; i < td_table_location_count(t); i++) {
+      char key[128];
+      td_location_key_format(td_table_location(t, i), key, sizeof key);
+      strncat(out, key, sizeof keys[0] - strlen(out) - 2);
+      strcat(out, ";");
+    }
+    int64_t count;
+    sizes[k > 0] = td_table_size(t);
+    fu_sum(t, td_table_column_index(t, "x"), 0, sizes[k > 0], &sums[k > 0], &count);
+    if (k > 0) {
+      assert_string_equal(keys[1], keys[0]);
+      assert_int_equal(sizes[1], sizes[0]);
+      assert_int_equal(sums[1], sums[0]);
+    }
+    close_table(fb, svc, t);
+  }
+  TD_ASSERT_CONTAINS(keys[0], "#a=3/b=11;a=4/b=0#"); /* in order, a=99 not among them */
+  assert_null(strstr(keys[0], "a=99"));
+  for (int bad = 0; bad < 2; bad++) {
+    td_file_options o;
+    td_file_options_init(&o);
+    o.threads = bad ? 65 : -1;
+    td_file_backend *fb = NULL;
+    td_error err;
+    assert_int_equal(td_file_backend_new(root, &o, &fb, &err), TD_EINVAL);
+    assert_null(fb);
+    TD_ASSERT_CONTAINS(err.message, "td_file_options.threads: expected 0 (one per core) to 64");
+  }
+  fu_rmtree(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_inferred_types),
@@ -311,6 +378,7 @@ int main(void) {
       cmocka_unit_test(test_path_inside_tree),
       cmocka_unit_test(test_globs),
       cmocka_unit_test(test_table_functions),
+      cmocka_unit_test(test_walk_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
