@@ -46,4 +46,18 @@ int td_dynlib_sym(void *handle, const char *name, void *slot);
 #define TD_DYNLIB_BIND(table, handle, f) \
   if (!td_dynlib_sym(handle, #f, &(table).td_##f)) return #f;
 
+/* Defines `table` (of type table##_api, its members listed by FUNCS) and
+ * table##_load(err), which loads `soname` once and binds every member with
+ * BIND(f), a macro the file defines as TD_DYNLIB_BIND(table, h, f).  In the
+ * one file that defines them (it defines TD_DYNLIB_BINDING before it
+ * includes the backend's header, so the names are the library's own). */
+#define TD_DYNLIB_DEFINE(table, FUNCS, BIND, soname, purpose, package)                   \
+  table##_api table;                                                                    \
+  static const char *table##_bind(void *h) {                                            \
+    FUNCS(BIND)                                                                         \
+    return NULL;                                                                        \
+  }                                                                                     \
+  static td_dynlib table##_lib = TD_DYNLIB_INIT(soname, purpose, package, table##_bind); \
+  int table##_load(td_error *err) { return td_dynlib_load(&table##_lib, err); }
+
 #endif
