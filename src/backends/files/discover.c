@@ -624,7 +624,7 @@ static void child_batch_free(child_batch *b) {
 /* Lists the subdirectories among the entries of `l` (the listing of rel)
  * ahead of the walk that visits them in order, with up to fb->threads
  * threads: on a tree of 10,000 partition directories the listings (an
- * open, getdents and an fstatat each) overlap.  Which of them the walk
+ * open, getdents and an fstatat each) overlap (unwatched trees only).  Which of them the walk
  * visits, in which order and under which names stays its own decision (a
  * listing it does not use is dropped).  b->n == 0: nothing listed (one
  * thread, few subdirectories, or no memory). */
@@ -632,7 +632,10 @@ static void list_children(td_file_backend *fb, const char *rel, const fb_listing
   memset(b, 0, sizeof *b);
   int64_t dirs = 0;
   for (int64_t i = 0; i < l->n; i++) dirs += l->e[i].is_dir;
-  if (fb->threads <= 1 || dirs < CHILD_BATCH_MIN || fb->single_name) return;
+  /* Not for a watched tree: there each directory's watch is added before
+   * it is listed, so that a file made in between is either listed or
+   * reported; a listing made ahead would miss it for good. */
+  if (fb->threads <= 1 || fb->watching || dirs < CHILD_BATCH_MIN || fb->single_name) return;
   b->fb = fb;
   b->n = l->n;
   b->dirs = td_calloc((size_t)l->n, sizeof *b->dirs);
