@@ -674,8 +674,13 @@ static int header_at(pq_reader *r, hdr_window *w, int64_t off, int64_t end, pq_p
 }
 
 /* Under walk_lock: walks the page headers of a chunk without an offset
- * index until the page holding row hi - 1 was seen. */
-static int walk_to(pq_reader *r, int64_t col, int32_t rg, pq_oindex *oi, int64_t hi, td_error *err) {
+ * index until the page holding row hi - 1 was seen.  When the window it
+ * read holds the whole chunk (a chunk of at most 4 KiB: small files) and
+ * `whole` is given, the window goes there instead of being freed, so the
+ * caller decodes from it rather than reading the same bytes twice more
+ * (the dictionary page, then the data pages). */
+static int walk_to(pq_reader *r, int64_t col, int32_t rg, pq_oindex *oi, int64_t hi, hdr_window *whole,
+                   td_error *err) {
   const pq_row_group *g = &r->meta.row_groups[rg];
   const pq_column_chunk *cc = &g->columns[r->cols[col].leaf];
   int64_t start = 0, end = 0;
@@ -724,6 +729,10 @@ static int walk_to(pq_reader *r, int64_t col, int32_t rg, pq_oindex *oi, int64_t
     oi->next_off = at + used + h.compressed_size;
     if (oi->next_row == g->num_rows && oi->data_start >= 0) oi->done = true;
   }
+  if (!rc && whole && w.buf && w.off == start && w.len == end - start) {
+    *whole = w;
+    return rc;
+  }
   td_free(w.buf);
   return rc;
 }
@@ -737,13 +746,13 @@ typedef struct page_range {
 } page_range;
 
 static int find_pages(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, page_range *pr,
-                      td_error *err) {
+                      hdr_window *whole, td_error *err) {
   const pq_row_group *g = &r->meta.row_groups[rg];
   pq_oindex *oi = get_oindex(r, col, rg);
   int rc = TD_OK;
   if (oi->state == 2) {
     pthread_mutex_lock(&r->walk_lock);
-    rc = walk_to(r, col, rg, oi, hi, err);
+    rc = walk_to(r, col, rg, oi, hi, whole, err);
   }
   if (!rc) {
     /* a: the last page (start) at or before lo; b: the first at or after hi */
@@ -828,8 +837,26 @@ static int dict_codes_prepare(pq_seg *s, td_error *err) {
   return rc;
 }
 
-/* The chunk's dictionary, decoded once and cached (NULL when it has none). */
-static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg **out, td_error *err) {
+/* Bytes [off, off + len) from `whole` when it holds them (no read, *cap
+ * 0), else read_pooled. */
+static int read_or_take(pq_reader *r, const hdr_window *whole, int64_t off, int64_t len, uint8_t **out,
+                        int64_t *cap, td_error *err) {
+  if (whole && whole->buf && off >= whole->off && len <= whole->off + whole->len - off) {
+    *out = whole->buf + (off - whole->off);
+    *cap = 0;
+    return TD_OK;
+  }
+  return read_pooled(r, off, len, out, cap, err);
+}
+
+static void give_back(uint8_t *buf, int64_t cap) {
+  if (cap) pool_give(buf, cap);
+}
+
+/* The chunk's dictionary, decoded once and cached (NULL when it has none);
+ * its bytes from `whole` when it holds them. */
+static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, const hdr_window *whole, pq_seg **out,
+                    td_error *err) {
   const pq_column_chunk *cc = &r->meta.row_groups[rg].columns[r->cols[col].leaf];
   *out = NULL;
   int64_t start = chunk_start(cc);
@@ -837,7 +864,7 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
   if ((*out = cache_find(r, col, rg, true, 0, 0))) return TD_OK;
   uint8_t *buf;
   int64_t buf_cap;
-  int rc = read_pooled(r, start, end - start, &buf, &buf_cap, err);
+  int rc = read_or_take(r, whole, start, end - start, &buf, &buf_cap, err);
   if (rc) return rc;
   page_run run = {.r = r, .c = &r->cols[col], .codec = cc->codec};
   rc = run_pages(&run, buf, end - start, 0, err);
@@ -857,7 +884,7 @@ static int get_dict(pq_reader *r, int64_t col, int32_t rg, int64_t end, pq_seg *
     *out = s;
   }
   run_free(&run);
-  pool_give(buf, buf_cap);
+  give_back(buf, buf_cap);
   return rc;
 }
 
@@ -871,7 +898,8 @@ static bool plan_extend(pq_reader *r, int64_t col, int32_t rg, int64_t ahead, pa
   if (ahead <= g1->first_row || g1->num_rows == 0) return false;
   int64_t want = ahead - g1->first_row < g1->num_rows ? ahead - g1->first_row : g1->num_rows;
   if (check_chunk(r, &r->cols[col], &g1->columns[r->cols[col].leaf], NULL)) return false;
-  return find_pages(r, col, rg + 1, 0, want, pr, NULL) == TD_OK && pr->first == 0 && pr->rows <= PQ_EXTEND_ROWS;
+  return find_pages(r, col, rg + 1, 0, want, pr, NULL, NULL) == TD_OK && pr->first == 0 &&
+         pr->rows <= PQ_EXTEND_ROWS;
 }
 
 /* Decodes the pages `pr` of row group rg + 1 after the rows `run` holds
@@ -884,7 +912,7 @@ static void extend_segment(pq_reader *r, int64_t col, int32_t rg, const page_ran
   pq_seg *dict = NULL;
   uint8_t *buf = NULL;
   int64_t buf_cap = 0;
-  if (pr->dict_end >= 0 && get_dict(r, col, rg + 1, pr->dict_end, &dict, NULL)) return;
+  if (pr->dict_end >= 0 && get_dict(r, col, rg + 1, pr->dict_end, NULL, &dict, NULL)) return;
   if (!read_pooled(r, pr->off, pr->len, &buf, &buf_cap, NULL)) {
     run->codec = cc->codec;
     run->dict = dict ? &dict->arr : NULL;
@@ -916,17 +944,22 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
   pq_seg *dict = NULL;
   if ((rc = td_array_init(&s->arr, c->ci.type, 0, err))) return rc;
   if (hi <= lo) return TD_OK;
-  if ((rc = find_pages(r, col, rg, lo, hi, &pr, err))) return rc;
+  hdr_window whole = {NULL, 0, 0}; /* a small chunk's bytes, read once by the header walk */
+  if ((rc = find_pages(r, col, rg, lo, hi, &pr, &whole, err))) return rc;
   s->first = pr.first;
   s->file_first = g->first_row + pr.first;
   run.row0 = g->first_row + pr.first;
-  if (pr.dict_end >= 0 && (rc = get_dict(r, col, rg, pr.dict_end, &dict, err))) return rc;
+  if (pr.dict_end >= 0 && (rc = get_dict(r, col, rg, pr.dict_end, &whole, &dict, err))) {
+    td_free(whole.buf);
+    return rc;
+  }
   run.dict = dict ? &dict->arr : NULL;
   if (dict && dict->dict_utf8) run.dict_utf8 = run.dict;
   if (dict && dict->td && dict_codes_on()) { /* codes: the identity indices are the dictionary */
     td_array_reset(&s->arr);
     if ((rc = td_array_init(&s->arr, TD_TYPE_INT32, 0, err))) {
       pq_seg_release(r, dict);
+      td_free(whole.buf);
       return rc;
     }
     run.dict = run.dict_utf8 = &dict->ident;
@@ -942,7 +975,7 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
   }
   uint8_t *buf = NULL;
   int64_t buf_cap = 0;
-  if (!(rc = read_pooled(r, pr.off, pr.len, &buf, &buf_cap, err))) {
+  if (!(rc = read_or_take(r, &whole, pr.off, pr.len, &buf, &buf_cap, err))) {
     /* The decoded rows, known from the page geometry: one allocation (a
      * hint bounded by the bytes read, for footers that claim huge counts). */
     int64_t hint = pr.rows < pr.len * 16 + 4096 ? pr.rows : pr.len * 16 + 4096;
@@ -970,7 +1003,8 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
     }
   }
   run_free(&run);
-  pool_give(buf, buf_cap);
+  give_back(buf, buf_cap);
+  td_free(whole.buf);
   pq_seg_release(r, dict);
   return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "arrow/array.h"
 #include "formats/parquet/metadata.h"
+#include "formats/parquet/reader.h"
 #include "formats/reader.h"
 #include "tabledata/keys.h"
 #include "jsonl.h"
@@ -424,6 +425,34 @@ static void test_laziness(void **state) {
   td_reader_close(r);
 }
 
+/* A small chunk without an offset index (at most 4 KiB) is read once: the
+ * walk of its page headers reads it whole, and its dictionary and data
+ * pages are decoded from those bytes, not read again. */
+static void test_small_chunk_read_once(void **state) {
+  (void)state;
+  const char *path = td_test_testdata("parquet/conformance/alltypes_dictionary.parquet");
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  const pq_reader *p = (const pq_reader *)r;
+  int64_t col = td_schema_find(&r->schema, "int_col");
+  assert_true(col >= 0);
+  const pq_column_chunk *cc = &p->meta.row_groups[0].columns[p->cols[col].leaf];
+  assert_true(cc->dictionary_page_offset > 0 && cc->total_compressed_size <= 4096);
+  int64_t bytes0 = atomic_load(&r->io.bytes_read), reads0 = atomic_load(&r->io.reads);
+  struct ArrowArray a;
+  TD_ASSERT_OK(td_reader_read(r, col, 0, 2, &a, &err), &err);
+  td_colview v;
+  TD_ASSERT_OK(td_colview_init(&v, TD_TYPE_INT32, &a, &err), &err);
+  assert_int_equal(td_colview_int(&v, 0), 0);
+  assert_int_equal(td_colview_int(&v, 1), 1);
+  a.release(&a);
+  assert_int_equal(atomic_load(&r->io.reads) - reads0, 1);
+  int64_t bytes = atomic_load(&r->io.bytes_read) - bytes0;
+  assert_true(bytes >= cc->total_compressed_size && bytes <= cc->total_compressed_size + 100); /* (chunk_bounds' slack) */
+  td_reader_close(r);
+}
+
 /* ---- allocation failures ---- */
 
 static void test_alloc_failures(void **state) {
@@ -681,7 +710,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conformance),      cmocka_unit_test(test_ticks),
       cmocka_unit_test(test_malformed),        cmocka_unit_test(test_large_string_map),
-      cmocka_unit_test(test_laziness),         cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_laziness),        cmocka_unit_test(test_small_chunk_read_once),
+      cmocka_unit_test(test_alloc_failures),
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_writer_row_counts), cmocka_unit_test(test_page_index_stats),
       cmocka_unit_test(test_column_index_parse), cmocka_unit_test(test_decode_paths),
