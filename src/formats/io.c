@@ -17,6 +17,7 @@
 #include "formats/reader.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/sys.h"
 
 #define TD_IO_SMALL_FILE ((int64_t)128 << 10)
 
@@ -190,8 +191,8 @@ int td_io_open(td_io *io, const char *path, td_error *err) {
   io->dev = (uint64_t)st.st_dev;
   io->ino = (uint64_t)st.st_ino;
   io->open_size = (int64_t)st.st_size;
-  io->open_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-  io->open_ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+  io->open_mtime_ns = td_timespec_ns(st.st_mtim);
+  io->open_ctime_ns = td_timespec_ns(st.st_ctim);
   io->pooled = true;
   pthread_mutex_lock(&g_pool_lock);
   push_front(io);

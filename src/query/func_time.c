@@ -18,6 +18,7 @@
 #include "tabledata/keys.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/sys.h"
 
 #define NS_PER_DAY (86400 * 1000000000LL)
 
@@ -500,7 +501,7 @@ static int bind_now(td_expr *e, td_error *err) {
 static int row_now(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  *out = td_value_int(TD_TYPE_TIMESTAMP, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+  *out = td_value_int(TD_TYPE_TIMESTAMP, td_timespec_ns(ts));
   return TD_OK;
 }
 

@@ -13,17 +13,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/sys.h"
 
-int td__par_cores(void) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  if (n < 1) n = 1;
-  if (n > TD_PAR_MAX) n = TD_PAR_MAX;
-  return (int)n;
-}
+int td__par_cores(void) { return td_online_cores(TD_PAR_MAX); }
 
 int td__par_workers(int threads, int64_t n_units) {
   if (n_units <= 1) return 1; /* no need to ask for the cores (sysconf reads sysfs: tens of us) */

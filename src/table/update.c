@@ -13,6 +13,7 @@
 #include "pages/cache.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/sys.h"
 
 struct td_graph {
   _Atomic int64_t refs; /* the service's, and the thread's while it runs */
@@ -96,7 +97,7 @@ static bool before(const struct timespec *a, const struct timespec *b) {
 static int64_t thread_cpu_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+  return td_timespec_ns(t);
 }
 
 static void run_cycle(td_graph *g, int64_t no, int64_t cpu0);

@@ -24,6 +24,7 @@
 #include "backends/files/files_internal.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/sys.h"
 
 /* Names writers use for files not finished yet, or for bookkeeping, as
  * DuckDB and Spark skip them: hidden (.x), _x (_SUCCESS, _temporary,
@@ -131,8 +132,8 @@ static int listing_add(const td_file_backend *fb, fb_listing *l, const char *nam
   e->inode = (uint64_t)st->st_ino;
   e->dev = (uint64_t)st->st_dev;
   e->size = (int64_t)st->st_size;
-  e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-  e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+  e->mtime_ns = td_timespec_ns(st->st_mtim);
+  e->ctime_ns = td_timespec_ns(st->st_ctim);
   l->n++;
   return TD_OK;
 }

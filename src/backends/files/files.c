@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "arrow/array.h"
 #include "tabledata/keys.h"
@@ -19,6 +18,7 @@
 #include "backends/files/files_internal.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/sys.h"
 
 #define DECLARED "the declared schema"
 
@@ -185,13 +185,11 @@ static bool fb_reader_grows(const td_file_reader *r) {
   return r->vt->refresh && strcmp(r->vt->format_name, "arrow-file") != 0;
 }
 
-static int64_t ns_of(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
-
 /* Whether `path` still names the file the reader opened, as it was then. */
 static bool fb_unchanged(const td_file_reader *r, const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && (int64_t)st.st_size == r->io.open_size && (uint64_t)st.st_ino == r->io.ino &&
-         ns_of(st.st_mtim) == r->io.open_mtime_ns;
+         td_timespec_ns(st.st_mtim) == r->io.open_mtime_ns;
 }
 
 int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
@@ -443,12 +441,7 @@ static int import_options(td_file_backend *fb, const td_file_options *o, td_erro
   fb->infer_parts = !o || o->partition_types != TD_PARTITION_TYPES_NONE;
   if (o && (o->threads < 0 || o->threads > 64))
     return td_err(err, TD_EINVAL, "td_file_options.threads: expected 0 (one per core) to 64, found %d", o->threads);
-  if (o && o->threads) {
-    fb->threads = o->threads;
-  } else {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    fb->threads = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
-  }
+  fb->threads = o && o->threads ? o->threads : td_online_cores(64);
   static const fb_format forced[] = {FB_NONE, FB_PARQUET, FB_CSV, FB_IPC};
   int f = o ? o->format : TD_FILE_FORMAT_AUTO;
   if (f < 0 || f >= (int)(sizeof forced / sizeof *forced))

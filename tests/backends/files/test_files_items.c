@@ -81,6 +81,39 @@ static void test_item15_more_files_than_descriptors(void **state) {
   fu_rmtree(root);
 }
 
+/* The pool reads the descriptor limit every 64 opens, not at each: when
+ * the limit drops under what it keeps meanwhile, an open that runs out of
+ * descriptors (EMFILE) reads the limit again, closes pooled descriptors
+ * and opens; every file still reads (reopened on demand). */
+static void test_item15_limit_lowered_between_reads(void **state) {
+  (void)state;
+  enum { N = 40 };
+  char root[64], path[128];
+  fu_tmpdir(root);
+  fu_write_stream(root, "f.arrows", TD_TYPE_INT64, 0, 1);
+  snprintf(path, sizeof path, "%s/f.arrows", root);
+  static td_io io[N];
+  td_error err;
+  TD_ASSERT_OK(td_io_open(&io[0], path, &err), &err); /* the pool's limit read under the old limit */
+  struct rlimit old, low;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  int lowest = dup(0); /* the lowest free descriptor */
+  assert_true(lowest >= 0);
+  close(lowest);
+  low = old;
+  low.rlim_cur = (rlim_t)lowest + 10; /* room for the pool's least (8) and two more */
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  for (int i = 1; i < N; i++) TD_ASSERT_OK(td_io_open(&io[i], path, &err), &err);
+  for (int i = 0; i < N; i++) {
+    char b[4];
+    TD_ASSERT_OK(td_io_read(&io[i], b, sizeof b, 0, &err), &err);
+  }
+  assert_true(td_io_pool_open_count() <= td_io_pool_limit());
+  for (int i = 0; i < N; i++) td_io_close(&io[i]);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+  fu_rmtree(root);
+}
+
 /* ---- item 16 ---- */
 
 static void test_item16_row_count_overflow(void **state) {
@@ -255,6 +288,7 @@ static void test_item28_new_location_wrong_schema(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_item15_more_files_than_descriptors),
+      cmocka_unit_test(test_item15_limit_lowered_between_reads),
       cmocka_unit_test(test_item16_row_count_overflow),
       cmocka_unit_test(test_item17_symlink_loop),
       cmocka_unit_test(test_item27_rewrite_in_place),
