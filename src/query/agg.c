@@ -62,8 +62,8 @@ typedef struct store {
 } store;
 
 /* An untracked state's aggregate: no batch yet, every group has a sum (its
- * cnt flag not set), every group has a min/max (its has flag not set), the
- * loops set the flags themselves. */
+ * cnt flag set when the group is made, not by the loops), every group has a
+ * min/max (its has flag set so too), the loops set the flags themselves. */
 enum { IMP_NONE, IMP_SUM, IMP_EXTREME, IMP_SET };
 
 enum {
@@ -93,7 +93,7 @@ struct td_agg {
   int64_t n_groups, cap;
   /* hash table: slot -> group id + 1 (0 = empty) */
   uint32_t *table;
-  uint64_t *hashes; /* per group */
+  uint64_t *hashes; /* per group; not written for a group made lazy (group_hash) */
   int64_t table_cap, n_tabled;
   /* one integer key: a group whose key the direct map covers is there and
    * maybe not in the table (the map is the index of its range); ends, the
@@ -102,6 +102,9 @@ struct td_agg {
   uint8_t *changed;
   uint32_t *changed_list;
   int64_t n_changed;
+  /* every group changed (an untracked state's end): neither the flags nor
+   * the list are kept until td_agg_take_changed */
+  bool all_changed;
   /* one integer key: direct map of keys in [dbase, dbase + dcap) */
   uint32_t *dmap; /* group id, NO_GROUP = unknown (look in the hash table) */
   int64_t dbase, dcap; /* dcap: 0 or a power of two */
@@ -125,7 +128,8 @@ struct td_agg {
   uint64_t *hbuf;   /* scratch: combined key hash of each row of a chunk */
   /* bulk mode begun without groups (td_agg_set_bulk): batches record no
    * touched or changed groups; every group is changed when it ends
-   * (leave_untracked), and the flags post_batch sets are implied (store.imp) */
+   * (leave_untracked: all_changed), and the flags post_batch sets are
+   * written when a group is made (store.imp) */
   bool untracked;
   uint32_t *epoch;   /* per group: last batch that touched it */
   uint32_t *touched; /* groups touched by the current batch */
@@ -232,6 +236,13 @@ static inline bool in_dmap(const td_agg *a, uint32_t g) {
   return !a->kst[0].nul[g] && (uint64_t)a->kst[0].i[g] - (uint64_t)a->dbase < (uint64_t)a->dcap;
 }
 
+/* The key hash of group g.  A group the direct map covers while lazy may
+ * have none written (new_group_in): one integer key hashes as td_mix64 of
+ * its value, which is also what a written one holds. */
+static inline uint64_t group_hash(const td_agg *a, uint32_t g) {
+  return a->lazy && in_dmap(a, g) ? td_mix64((uint64_t)a->kst[0].i[g]) : a->hashes[g];
+}
+
 static void rehash(td_agg *a, uint32_t *table, int64_t cap) {
   a->n_tabled = 0;
   for (int64_t g = 0; g < a->n_groups; g++) {
@@ -260,6 +271,7 @@ static int grow_table(td_agg *a, td_error *err) {
 /* Ends lazy mode: every group in the hash table. */
 static int table_complete(td_agg *a, td_error *err) {
   if (!a->lazy) return TD_OK;
+  for (int64_t g = 0; g < a->n_groups; g++) a->hashes[g] = group_hash(a, (uint32_t)g);
   a->lazy = false;
   a->n_tabled = a->n_groups;
   int64_t cap = a->table_cap ? a->table_cap : 64;
@@ -314,7 +326,7 @@ void td_agg_free(td_agg *a) {
 }
 
 static void mark_changed(td_agg *a, uint32_t g) {
-  if (a->untracked || a->changed[g]) return;
+  if (a->untracked || a->all_changed || a->changed[g]) return;
   a->changed[g] = 1;
   a->changed_list[a->n_changed++] = g;
 }
@@ -592,8 +604,8 @@ static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_
   if (!rc && !untabled) rc = grow_table(a, err);
   if (rc) return rc;
   uint32_t g = (uint32_t)a->n_groups++;
-  a->hashes[g] = h;
-  if (!untabled) {
+  if (!untabled) { /* (an untabled group's hash is its key's: group_hash) */
+    a->hashes[g] = h;
     int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
     while (a->table[s]) s = (s + 1) & mask;
     a->table[s] = g + 1;
@@ -618,6 +630,11 @@ static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_
       st->f[g] = mn ? INFINITY : mx ? -INFINITY : 0;
     if (kind == TD_AGG_COUNT || kind == TD_AGG_COUNT_STAR || kind == TD_AGG_AVG) st->cnt[g] = 0;
     if (kind == TD_AGG_FIRST || kind == TD_AGG_ANY_VALUE || ((mn || mx) && st->ph == TD_PHYS_F64)) st->has[g] = 0;
+    /* an untracked state's implied flag (store.imp) written now, where the
+     * group's other values are, not by settle_flags for every group at the
+     * end (a serial pass over fresh memory after parallel workers) */
+    if (a->untracked && st->imp == IMP_SUM) st->cnt[g] = 1;
+    else if (a->untracked && st->imp == IMP_EXTREME) st->has[g] = 1;
   }
   mark_changed(a, g);
   *out = g;
@@ -879,6 +896,36 @@ static int int_miss(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_er
     return TD_OK;
   }
   return dmap_note(a, v, g, err);
+}
+
+/*
+ * int_miss for row j of rows j..j1-1 (through sel).  When it made a group
+ * in the direct map's range (lazy), the rows after it whose keys are in that
+ * range and new too get theirs now, in row order, up to the first row that
+ * is not such (null, outside the map, or known): a run of new keys (the
+ * first pass over id % 1000000) then costs the fused loop one miss instead
+ * of one a row, and the loop folds those rows as known.  Groups are made in
+ * row order, as one miss a row makes them.
+ */
+static int int_miss_ahead(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j, int64_t j1, uint32_t *out,
+                          td_error *err) {
+  const int64_t n0 = a->n_groups;
+  int rc = int_miss(a, kv, sel ? (int64_t)sel[j] : j, out, err);
+  if (rc || a->n_groups == n0 || !a->lazy) return rc;
+  const int64_t *kd = kv->i64;
+  const uint8_t *valid = kv->valid;
+  const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;
+  for (int64_t i = j + 1; i < j1; i++) {
+    const int64_t r = sel ? (int64_t)sel[i] : i;
+    const uint64_t d = (uint64_t)kd[r] - base;
+    if ((valid && !valid[r]) || d >= dcap || a->dmap[d] != NO_GROUP) break;
+    uint32_t g;
+    if ((rc = new_group_in(a, 0, true, &g, err)) != TD_OK) return rc;
+    a->kst[0].nul[g] = 0;
+    a->kst[0].i[g] = kd[r];
+    a->dmap[d] = g;
+  }
+  return TD_OK;
 }
 
 /* One utf8 key: group of row r through the hash table, added if new. */
@@ -1520,7 +1567,7 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     if (j == end) continue;                                                     \
     const int64_t r = ROW(j), jr = j;                                           \
     uint32_t g;                                                                 \
-    (void)jr;                                                                   \
+    (void)jr, (void)r;                                                          \
     const int rc_ = MISS;                                                       \
     if (rc_) return rc_;                                                        \
     touch(a, g);                                                                \
@@ -1549,7 +1596,7 @@ typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t
     FOLD_INPUTS;                                                                  \
     /* a miss: the direct map does not know this row's key */                   \
     MAP_DRIVE(OP, INT_SETUP, INT_LOOPS(1, OP), INT_LOOPS(0, OP),                  \
-              int_miss(a, kv, r, &g, err), (void)0);                              \
+              int_miss_ahead(a, kv, sel, j, j1, &g, err), (void)0);               \
   }
 
 /*
@@ -2348,17 +2395,13 @@ static void post_batch(td_agg *a, int64_t k, fop op) {
   }
 }
 
-/* Sets the flags an untracked state's aggregates left implied (store.imp):
- * every group has a value; from then on the loops set them. */
+/* Ends the implied flags of an untracked state's aggregates (store.imp):
+ * every group has a value, and new_group_in wrote its flag (an aggregate's
+ * imp is set by its first batch, before that batch makes any group, and an
+ * untracked state begins without groups); from then on the loops set them. */
 static void settle_flags(td_agg *a) {
-  for (int64_t k = 0; k < a->n_aggs; k++) {
-    store *s = &a->ast[k];
-    if (s->imp == IMP_SUM) /* no loop set a count: they are all 0 (written, not read: see new_group_in) */
-      for (int64_t g = 0; g < a->n_groups; g++) s->cnt[g] = 1;
-    else if (s->imp == IMP_EXTREME && a->n_groups)
-      memset(s->has, 1, (size_t)a->n_groups);
-    if (s->imp != IMP_NONE) s->imp = IMP_SET;
-  }
+  for (int64_t k = 0; k < a->n_aggs; k++)
+    if (a->ast[k].imp != IMP_NONE) a->ast[k].imp = IMP_SET;
 }
 
 /* Ends an untracked state's shortcut: the flags set, every group (all made
@@ -2367,7 +2410,7 @@ static void leave_untracked(td_agg *a) {
   if (!a->untracked) return;
   settle_flags(a);
   a->untracked = false;
-  for (int64_t g = 0; g < a->n_groups; g++) mark_changed(a, (uint32_t)g);
+  a->all_changed = a->n_groups > 0;
   for (int64_t k = 0; k < a->n_aggs; k++) a->ast[k].imp = IMP_NONE;
 }
 
@@ -2961,7 +3004,7 @@ static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g) {
     const uint64_t o = (uint64_t)b->kst[0].i[g] - (uint64_t)a->dbase;
     if (o < (uint64_t)a->dcap) return a->dmap[o];
   }
-  const uint64_t h = b->hashes[g];
+  const uint64_t h = group_hash(b, g);
   const int64_t mask = a->table_cap - 1;
   uint32_t e;
   for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask) {
@@ -3029,7 +3072,7 @@ static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, uin
   uint32_t d = lookup_group(a, b, g, &mapped);
   int rc = TD_OK;
   if (d == NO_GROUP) {
-    rc = new_group_in(a, b->hashes[g], mapped, &d, err);
+    rc = new_group_in(a, group_hash(b, g), mapped, &d, err);
     for (int64_t k = 0; rc == TD_OK && k < a->n_keys; k++) {
       store *x = &a->kst[k];
       const store *y = &b->kst[k];
@@ -3081,6 +3124,7 @@ typedef struct pmerge {
   int64_t chunk, n_chunks; /* groups a chunk */
   _Atomic int64_t next, failed; /* the next chunk; the lowest failed (n_chunks: none) */
   int64_t fail_chunk[TD_PAR_MAX], bad[TD_PAR_MAX];
+  int64_t n_new[TD_PAR_MAX]; /* groups each worker left for the caller */
   int rc[TD_PAR_MAX];
   td_error err[TD_PAR_MAX];
 } pmerge;
@@ -3095,6 +3139,7 @@ static int pmerge_worker(void *ctx, int t, td_error *err) {
       bool mapped;
       const uint32_t d = lookup_group(p->a, p->b, (uint32_t)g, &mapped);
       p->dst[g] = d;
+      p->n_new[t] += d == NO_GROUP;
       int rc = d == NO_GROUP ? TD_OK : merge_aggs(p->a, d, p->b, (uint32_t)g, &p->bad[t], &p->err[t]);
       if (rc) {
         p->rc[t] = rc;
@@ -3110,8 +3155,9 @@ static int pmerge_worker(void *ctx, int t, td_error *err) {
 }
 
 /* b's groups that `a` has, merged by `threads` workers: *dst (td_malloc'd,
- * b->n_groups entries) receives each group's target, NO_GROUP for new ones. */
-static int merge_found(td_agg *a, const td_agg *b, int threads, uint32_t **dst, td_error *err) {
+ * b->n_groups entries) receives each group's target, NO_GROUP for the
+ * *n_new new ones. */
+static int merge_found(td_agg *a, const td_agg *b, int threads, uint32_t **dst, int64_t *n_new, td_error *err) {
   pmerge *p = td_calloc(1, sizeof *p);
   *dst = td_malloc((size_t)b->n_groups * sizeof **dst);
   if (!p || !*dst) {
@@ -3130,6 +3176,8 @@ static int merge_found(td_agg *a, const td_agg *b, int threads, uint32_t **dst, 
   int n = threads < TD_PAR_MAX ? threads : TD_PAR_MAX;
   if (n > p->n_chunks) n = (int)p->n_chunks;
   int rc = td__par_run(n, pmerge_worker, p, err);
+  *n_new = 0;
+  for (int t = 0; t < n; t++) *n_new += p->n_new[t];
   int first = -1;
   for (int t = 0; rc == TD_OK && t < n; t++)
     if (p->fail_chunk[t] < p->n_chunks && (first < 0 || p->fail_chunk[t] < p->fail_chunk[first])) first = t;
@@ -3155,8 +3203,13 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
   settle_flags(a);
   settle_flags((td_agg *)b); /* its implied flags made explicit: the same state */
   uint32_t *map = ext_map(a, b->n_groups, &rc, err), *dst = NULL;
-  if (rc == TD_OK && threads > 1 && a->n_keys && b->n_groups >= pmerge_min) rc = merge_found(a, b, threads, &dst, err);
-  for (int64_t g = 0; rc == TD_OK && g < b->n_groups; g++) {
+  int64_t n_new = b->n_groups;
+  if (rc == TD_OK && threads > 1 && a->n_keys && b->n_groups >= pmerge_min)
+    rc = merge_found(a, b, threads, &dst, &n_new, err);
+  /* the walk appends new groups and marks the others changed: not needed
+   * when there are none and nothing is recorded */
+  const bool walk = n_new > 0 || map || !(a->untracked || a->all_changed);
+  for (int64_t g = 0; walk && rc == TD_OK && g < b->n_groups; g++) {
     if (!dst || dst[g] == NO_GROUP) {
       rc = merge_group(a, b, (uint32_t)g, kv, map, err);
       continue;
@@ -3664,24 +3717,26 @@ int td_agg_result(const td_agg *a, td_array *out, td_error *err) {
 }
 
 int td_agg_take_changed(td_agg *a, uint32_t **groups, int64_t *n, td_error *err) {
-  *groups = NULL;
-  *n = a->n_changed;
-  if (a->n_changed) {
-    uint32_t *g = td_malloc((size_t)a->n_changed * sizeof *g);
+  const int64_t count = a->all_changed ? a->n_groups : a->n_changed;
+  *n = count;
+  if (groups) *groups = NULL;
+  if (groups && count) {
+    uint32_t *g = td_malloc((size_t)count * sizeof *g);
     if (!g) return td_err_nomem(err, "listing changed groups");
-    if (a->n_changed == a->n_groups) /* every group: no sort needed */
+    if (count == a->n_groups) /* every group: no sort needed */
       for (int64_t i = 0; i < a->n_groups; i++) g[i] = (uint32_t)i;
-    else if (a->n_changed * 16 >= a->n_groups) { /* many: read the flags in group order */
+    else if (count * 16 >= a->n_groups) { /* many: read the flags in group order */
       int64_t k = 0;
       for (int64_t i = 0; i < a->n_groups; i++)
         if (a->changed[i]) g[k++] = (uint32_t)i;
     } else {
-      memcpy(g, a->changed_list, (size_t)a->n_changed * sizeof *g);
-      qsort(g, (size_t)a->n_changed, sizeof *g, cmp_u32);
+      memcpy(g, a->changed_list, (size_t)count * sizeof *g);
+      qsort(g, (size_t)count, sizeof *g, cmp_u32);
     }
     *groups = g;
   }
   for (int64_t i = 0; i < a->n_changed; i++) a->changed[a->changed_list[i]] = 0;
   a->n_changed = 0;
+  a->all_changed = false;
   return TD_OK;
 }

@@ -167,7 +167,8 @@ int td_agg_result_groups(const td_agg *a, const uint32_t *groups, int64_t n, td_
 
 /* Hands over the ids of the groups created or updated since the previous
  * call (increasing order) and resets the set.  *groups is allocated with
- * td_malloc (NULL when *n == 0); the caller frees it with td_free. */
+ * td_malloc (NULL when *n == 0); the caller frees it with td_free.  With
+ * `groups` NULL only their number is given (no list is made). */
 int td_agg_take_changed(td_agg *a, uint32_t **groups, int64_t *n, td_error *err);
 
 #endif

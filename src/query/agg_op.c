@@ -857,7 +857,8 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
         memset(&kout[i], 0, sizeof kout[i]);
       }
   }
-  if (rc == TD_OK) rc = td_agg_take_changed(op->state, &groups, &n_groups_changed, err);
+  /* a fresh result replaces the table: which groups changed is not needed */
+  if (rc == TD_OK) rc = td_agg_take_changed(op->state, fresh ? NULL : &groups, &n_groups_changed, err);
   int64_t n_groups = rc == TD_OK ? td_agg_group_count(op->state) : 0; /* no state after a failed new_state */
   if (rc == TD_OK) rc = td_dchunk_new(nout, n_groups, &c, err);
   for (int64_t i = 0; rc == TD_OK && i < nout; i++) rc = td_dchunk_set_array(c, i, &res[i], err);

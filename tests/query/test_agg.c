@@ -551,9 +551,13 @@ static const struct {
 enum { NFKEYS = sizeof fkeys / sizeof *fkeys };
 
 /* An int64 key: mostly a small range, with jumps that move or outgrow the
- * direct map, extremes; `mode` 1: ascending keys (many remaps). */
+ * direct map, extremes; `mode` 1: ascending keys (many remaps); `mode` 2:
+ * runs of new ascending keys (the map makes their groups ahead of the loop,
+ * int_miss_ahead) broken by a known key, a key far outside the map and the
+ * nulls of make_fast. */
 static int64_t fast_int_key(int mode, int i) {
   if (mode == 1) return 1000 + i / 3;
+  if (mode == 2) return i % 61 == 60 ? 1000 + i / 2 : i % 97 == 96 ? 1000 + 90000 + i : 1000 + i;
   int r = rand() % 100;
   if (r < 75) return 1000 + rand() % 16;
   if (r < 82) return 1000 + 3000 + rand() % 8;
@@ -778,17 +782,19 @@ static void run_fast(const data *d, const td_agg_key *key, const td_agg_spec *sp
 static void test_agg_fast_paths(void **state) {
   (void)state;
   td_agg_key k_int = {0, TD_TYPE_INT64}, k_str = {1, TD_TYPE_UTF8};
-  for (int mode = 0; mode < 2; mode++) {
+  for (int mode = 0; mode < 3; mode++) {
     for (int nulls = 0; nulls < 4; nulls++) {
       data d;
       make_fast(&d, 100 + (unsigned)(nulls + 4 * mode), nulls, mode);
-      for (int kk = 0; kk < 2; kk++) {
+      for (int kk = 0; kk < (mode == 2 ? 1 : 2); kk++) { /* (mode 2 changes the int64 key only) */
         const td_agg_key *key = kk ? &k_str : &k_int;
         for (int opt = 0; opt < 4; opt++) {
           bool use_sel = opt >= 1, shuffle = opt == 2, consts = opt == 3;
-          if (shuffle && mode == 1) continue; /* the checks would be quadratic */
-          /* each aggregate alone (fused loops), then all together */
-          for (int s = 0; s < NFSPEC; s++) run_fast(&d, key, &fspecs[s], 1, use_sel, shuffle, consts);
+          if (shuffle && mode >= 1) continue; /* the checks would be quadratic */
+          /* each aggregate alone (fused loops), then all together; mode 2
+           * (thousands of groups: slow checks) a fused sum and all */
+          for (int s = 0; s < NFSPEC; s++)
+            if (mode < 2 || s == 3) run_fast(&d, key, &fspecs[s], 1, use_sel, shuffle, consts);
           run_fast(&d, key, fspecs, NFSPEC, use_sel, shuffle, consts);
         }
       }
@@ -1016,13 +1022,14 @@ static void test_agg_lazy_table(void **state) {
   }
 }
 
-/* Bulk mode on a state without groups records no touched groups and leaves
- * the "has a value" flags of no-null sums and integer min/max implied until
- * a batch with nulls (or td_agg_settle / a merge) sets them: against a state
- * fed the same batches outside bulk mode, for batch patterns of nulls, keys
- * of each index (int64, utf8, two keys), fused one-aggregate loops and
- * several aggregates, in one state and in partial states merged; after
- * settling, every group is changed. */
+/* Bulk mode on a state without groups records no touched groups and lets
+ * the "has a value" flags of no-null sums and integer min/max be set when a
+ * group is made, not by the loops, until a batch with nulls (or
+ * td_agg_settle / a merge) ends it: against a state fed the same batches
+ * outside bulk mode, for batch patterns of nulls, keys of each index (int64,
+ * utf8, two keys), fused one-aggregate loops and several aggregates, in one
+ * state and in partial states merged; after settling, every group is
+ * changed once, and a later batch reports the groups it touched. */
 enum { UBATCH = 4, UROWS = 3000 };
 static void untracked_batch(int b, bool nulls, struct ArrowArray *arr, td_colview *v) {
   td_error err;
@@ -1100,6 +1107,17 @@ static void test_agg_untracked(void **state) {
           assert_int_equal(n, ng);
           for (int64_t g = 0; g < n; g++) assert_int_equal(gs[g], g);
           td_free(gs);
+          /* taken: nothing changed since; then a batch tracks its 200 keys only */
+          TD_ASSERT_OK(td_agg_take_changed(got[s], NULL, &n, &err), &err);
+          assert_int_equal(n, 0);
+          struct ArrowArray arr[4];
+          td_colview v[4];
+          untracked_batch(0, false, arr, v);
+          td_batch bt = {UROWS, v, NULL, NULL, 0};
+          TD_ASSERT_OK(td_agg_update(got[s], &bt, NULL, 0, &err), &err);
+          for (int c = 0; c < 4; c++) arr[c].release(&arr[c]);
+          TD_ASSERT_OK(td_agg_take_changed(got[s], NULL, &n, &err), &err);
+          assert_int_equal(n, 200);
         }
         for (int64_t c = 0; c < nout; c++) td_array_reset(&want[c]);
         td_agg_free(ref);
