@@ -783,7 +783,7 @@ static void test_agg_fast_paths(void **state) {
   (void)state;
   td_agg_key k_int = {0, TD_TYPE_INT64}, k_str = {1, TD_TYPE_UTF8};
   for (int mode = 0; mode < 3; mode++) {
-    for (int nulls = 0; nulls < 4; nulls++) {
+    for (int nulls = 0; nulls < 4; nulls += mode == 2 ? 3 : 1) { /* (mode 2: none, or keys and values) */
       data d;
       make_fast(&d, 100 + (unsigned)(nulls + 4 * mode), nulls, mode);
       for (int kk = 0; kk < (mode == 2 ? 1 : 2); kk++) { /* (mode 2 changes the int64 key only) */
