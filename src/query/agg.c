@@ -855,24 +855,30 @@ static int dmap_note(td_agg *a, int64_t v, uint32_t g, td_error *err) {
   return TD_OK;
 }
 
+/* One integer key, lazy: a new group for key v at d in the direct map (the
+ * map is its index; its hash is its key's, group_hash). */
+static int new_mapped_group(td_agg *a, int64_t v, uint64_t d, uint32_t *out, td_error *err) {
+  int rc = new_group_in(a, 0, true, out, err);
+  if (rc) return rc;
+  a->kst[0].nul[*out] = 0;
+  a->kst[0].i[*out] = v;
+  a->dmap[d] = *out;
+  return TD_OK;
+}
+
 /* One integer key: group of row r when the direct map does not know it. */
 static int int_miss(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_error *err) {
   bool is_null = kv->valid && !kv->valid[r];
   int64_t v = kv->i64[r];
-  uint64_t h = is_null ? NULL_HASH : td_mix64((uint64_t)v);
   const uint64_t d = (uint64_t)v - (uint64_t)a->dbase;
   if (a->lazy && !is_null && d < (uint64_t)a->dcap) { /* the map knows every key of its range */
     if (a->dmap[d] != NO_GROUP) {
       *out = a->dmap[d];
       return TD_OK;
     }
-    int rc = new_group_in(a, h, true, out, err);
-    if (rc) return rc;
-    a->kst[0].nul[*out] = 0;
-    a->kst[0].i[*out] = v;
-    a->dmap[d] = *out;
-    return TD_OK;
+    return new_mapped_group(a, v, d, out, err);
   }
+  const uint64_t h = is_null ? NULL_HASH : td_mix64((uint64_t)v);
   const store *ks = &a->kst[0];
   int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
   uint32_t e, g = UINT32_MAX;
@@ -920,10 +926,7 @@ static int int_miss_ahead(td_agg *a, const td_vec *kv, const uint32_t *sel, int6
     const uint64_t d = (uint64_t)kd[r] - base;
     if ((valid && !valid[r]) || d >= dcap || a->dmap[d] != NO_GROUP) break;
     uint32_t g;
-    if ((rc = new_group_in(a, 0, true, &g, err)) != TD_OK) return rc;
-    a->kst[0].nul[g] = 0;
-    a->kst[0].i[g] = kd[r];
-    a->dmap[d] = g;
+    if ((rc = new_mapped_group(a, kd[r], d, &g, err)) != TD_OK) return rc;
   }
   return TD_OK;
 }
@@ -2404,11 +2407,11 @@ static void settle_flags(td_agg *a) {
     if (a->ast[k].imp != IMP_NONE) a->ast[k].imp = IMP_SET;
 }
 
-/* Ends an untracked state's shortcut: the flags set, every group (all made
- * since it began without groups) changed; batches from here on track. */
+/* Ends an untracked state's shortcut: the flags are already written (by
+ * new_group_in), every group (all made since it began without groups) is
+ * changed; batches from here on track. */
 static void leave_untracked(td_agg *a) {
   if (!a->untracked) return;
-  settle_flags(a);
   a->untracked = false;
   a->all_changed = a->n_groups > 0;
   for (int64_t k = 0; k < a->n_aggs; k++) a->ast[k].imp = IMP_NONE;
@@ -3200,8 +3203,7 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
   td_value local[8], *kv = key_scratch(a->n_keys, local);
   if (!kv) return td_err_nomem(err, "merging aggregations");
   int rc;
-  settle_flags(a);
-  settle_flags((td_agg *)b); /* its implied flags made explicit: the same state */
+  settle_flags(a); /* groups the merge makes get their flags from b's */
   uint32_t *map = ext_map(a, b->n_groups, &rc, err), *dst = NULL;
   int64_t n_new = b->n_groups;
   if (rc == TD_OK && threads > 1 && a->n_keys && b->n_groups >= pmerge_min)

@@ -805,13 +805,12 @@ static void test_agg_fast_paths(void **state) {
 
 /* Allocation failures on the fast paths (direct map remaps, short-key
  * index growth, group growth in the middle of a fused loop). */
-static void test_agg_fast_alloc_failures(void **state) {
-  (void)state;
+static void fast_alloc_failures(int mode) {
   data d;
-  make_fast(&d, 5, 3, 0);
+  make_fast(&d, 5, 3, mode);
   td_error err;
   td_agg_key keys[2] = {{0, TD_TYPE_INT64}, {1, TD_TYPE_UTF8}};
-  for (int kk = 0; kk < 2; kk++)
+  for (int kk = 0; kk < (mode == 2 ? 1 : 2); kk++)
     for (int ns = 1; ns <= NFSPEC; ns += NFSPEC - 1)
       for (int64_t k = 0;; k++) {
         td_agg *a = NULL;
@@ -829,6 +828,12 @@ static void test_agg_fast_alloc_failures(void **state) {
         assert_int_equal(rc, TD_ENOMEM);
       }
   unmake(&d);
+}
+
+static void test_agg_fast_alloc_failures(void **state) {
+  (void)state;
+  for (int mode = 0; mode < 3; mode += 2) /* mode 2: groups made ahead of the loop (int_miss_ahead) */
+    fast_alloc_failures(mode);
 }
 
 /* ---- wide dense integer keys, merges ---- */
