@@ -304,6 +304,7 @@ int td_array_append_value(td_array *a, const td_value *v, td_error *err) {
 typedef struct array_priv {
   const void *buffers[3];
   void *owned[3];
+  bool block1; /* owned[1] is a td_grow_block block (td_array_export_block) */
   struct ArrowArray **children;
   struct ArrowArray *child_storage;
 } array_priv;
@@ -312,7 +313,10 @@ static void array_release(struct ArrowArray *arr) {
   if (!arr || !arr->release) return;
   array_priv *p = arr->private_data;
   for (int64_t i = 0; i < arr->n_children; i++) td_arrow_array_release(arr->children[i]);
-  for (int i = 0; i < 3; i++) td_free(p->owned[i]);
+  for (int i = 0; i < 3; i++) {
+    if (i == 1 && p->block1) td_free_block(p->owned[i]);
+    else td_free(p->owned[i]);
+  }
   td_free(p->children);
   td_free(p->child_storage);
   td_free(p);
@@ -353,6 +357,24 @@ int td_array_export(td_array *a, struct ArrowArray *out, td_error *err) {
   a->offsets = NULL;
   a->data = NULL;
   td_array_reset(a);
+  return TD_OK;
+}
+
+int td_array_export_block(int64_t length, void *values, uint8_t *validity, int64_t null_count,
+                          struct ArrowArray *out, td_error *err) {
+  array_priv *p = td_calloc(1, sizeof *p);
+  if (!p) return td_err_nomem(err, "exporting an array");
+  memset(out, 0, sizeof *out);
+  out->length = length;
+  out->null_count = null_count;
+  p->buffers[0] = null_count ? validity : NULL;
+  p->owned[0] = validity;
+  p->buffers[1] = p->owned[1] = values;
+  p->block1 = true;
+  out->n_buffers = 2;
+  out->buffers = p->buffers;
+  out->private_data = p;
+  out->release = array_release;
   return TD_OK;
 }
 

@@ -188,6 +188,14 @@ td_value td_colview_value(const td_colview *v, int64_t i);
 int td_array_append_view(td_array *a, const td_colview *src, int64_t begin, int64_t n,
                          td_error *err);
 
+/* Exports a fixed-width column of `length` values whose values buffer is a
+ * td_grow_block block (util/alloc.h), moved in without a copy: the array's
+ * release frees it with td_free_block.  `validity` (bits allocated with
+ * td_malloc, NULL: no nulls) and its `null_count` are moved in too.  On
+ * failure (TD_ENOMEM) nothing is taken. */
+int td_array_export_block(int64_t length, void *values, uint8_t *validity, int64_t null_count,
+                          struct ArrowArray *out, td_error *err);
+
 /* Releases a live ArrowArray / ArrowSchema; NULL or released is fine. */
 void td_arrow_array_release(struct ArrowArray *a);
 void td_arrow_schema_release(struct ArrowSchema *s);

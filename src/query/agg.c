@@ -78,6 +78,9 @@ enum {
  * the high bit tells unknown entries apart. */
 #define NO_GROUP UINT32_MAX
 
+/* The direct map's entry d: its group, NO_GROUP (0 - 1) when unknown. */
+static inline uint32_t dmap_at(const uint32_t *m, uint64_t d) { return m[d] - 1u; }
+
 /* A utf8 key of at most 8 bytes: its bytes zero-padded, its length. */
 typedef struct sslot {
   uint64_t w;
@@ -105,8 +108,10 @@ struct td_agg {
   /* every group changed (an untracked state's end): neither the flags nor
    * the list are kept until td_agg_take_changed */
   bool all_changed;
+  bool moved; /* td_agg_result_move took arrays: only counts and td_agg_free from here on */
   /* one integer key: direct map of keys in [dbase, dbase + dcap) */
-  uint32_t *dmap; /* group id, NO_GROUP = unknown (look in the hash table) */
+  uint32_t *dmap; /* group id + 1, 0 = unknown (look in the hash table): a td_grow_block
+                    block, zero where no key landed, grown in place when it can */
   int64_t dbase, dcap; /* dcap: 0 or a power of two */
   int64_t kmin, kmax; /* range of the keys looked up in the hash table */
   bool krange;
@@ -165,6 +170,10 @@ typedef struct dseen {
   int64_t lo, nbits;
   bool exact, spilled;
 } dseen;
+
+static int moved_error(td_error *err) {
+  return td_err(err, TD_EINVAL, "the aggregation's result arrays were moved out (td_agg_result_move)");
+}
 
 /* ---- growth ---- */
 
@@ -318,7 +327,7 @@ void td_agg_free(td_agg *a) {
   td_free(a->hbuf);
   td_free_block(a->epoch);
   td_free_block(a->touched);
-  td_free(a->dmap);
+  td_free_block(a->dmap);
   td_free(a->stab);
   td_free(a->dgid);
   part_free(a->pk);
@@ -814,7 +823,7 @@ static int map_multi(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j
 static int dmap_note(td_agg *a, int64_t v, uint32_t g, td_error *err) {
   uint64_t d = (uint64_t)v - (uint64_t)a->dbase;
   if (d < (uint64_t)a->dcap) {
-    a->dmap[d] = g;
+    a->dmap[d] = g + 1;
     return TD_OK;
   }
   if (!a->krange) a->kmin = a->kmax = v;
@@ -828,26 +837,35 @@ static int dmap_note(td_agg *a, int64_t v, uint32_t g, td_error *err) {
   const bool dense = span <= (uint64_t)DMAP_DENSE * (uint64_t)a->n_groups && span <= DMAP_DENSE_MAX / 2;
   if (span > DMAP_MAX && !dense) return TD_OK;
   const int64_t max = span > DMAP_MAX ? DMAP_DENSE_MAX : DMAP_MAX;
+  /* Keys past the top of the map (ascending keys, as id % 1000000 has)
+   * grow it in place: the same base, at least twice the entries, its pages
+   * remapped rather than copied, the new room zero and untouched until a
+   * key lands there.  Otherwise a new map centred on the keys. */
+  const uint64_t need = (uint64_t)a->kmax - (uint64_t)a->dbase + 1;
+  const bool in_place = a->dcap > 0 && a->kmin >= a->dbase && need <= (uint64_t)max;
   int64_t size = DMAP_MIN;
-  while ((uint64_t)size < 2 * span && size < max) size *= 2;
-  uint32_t *m = td_malloc((size_t)size * sizeof *m);
-  if (!m) return td_err_nomem(err, "aggregating");
-  memset(m, 0xff, (size_t)size * sizeof *m); /* NO_GROUP */
-  uint64_t base = (uint64_t)a->kmin - ((uint64_t)size - span) / 2;
+  if (in_place)
+    while (((uint64_t)size < 2 * need || size < 2 * a->dcap) && size < max) size *= 2;
+  else
+    while ((uint64_t)size < 2 * span && size < max) size *= 2;
+  uint32_t *m = in_place ? a->dmap : NULL;
+  if (grow_array((void **)&m, size, sizeof *m)) return td_err_nomem(err, "aggregating");
+  uint64_t base = in_place ? (uint64_t)a->dbase : (uint64_t)a->kmin - ((uint64_t)size - span) / 2;
   const store *ks = &a->kst[0];
   bool left = false; /* a key the new map leaves out */
   for (int64_t h = 0; h < a->n_groups; h++) {
     uint64_t dh = (uint64_t)ks->i[h] - base;
-    if (!ks->nul[h] && dh < (uint64_t)size) m[dh] = (uint32_t)h;
+    if (!ks->nul[h] && dh < (uint64_t)size) m[dh] = (uint32_t)h + 1;
     else left |= !ks->nul[h];
   }
   /* lazy: the old map's groups outside the new one need the table first */
   int rc = left ? table_complete(a, err) : TD_OK;
   if (rc) {
-    td_free(m);
+    if (!in_place) td_free_block(m);
+    else a->dmap = m; /* grown; its entries are still right */
     return rc;
   }
-  td_free(a->dmap);
+  if (!in_place) td_free_block(a->dmap);
   td_free(a->stab);
   a->dmap = m;
   a->dbase = (int64_t)base;
@@ -862,7 +880,7 @@ static int new_mapped_group(td_agg *a, int64_t v, uint64_t d, uint32_t *out, td_
   if (rc) return rc;
   a->kst[0].nul[*out] = 0;
   a->kst[0].i[*out] = v;
-  a->dmap[d] = *out;
+  a->dmap[d] = *out + 1;
   return TD_OK;
 }
 
@@ -872,8 +890,8 @@ static int int_miss(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_er
   int64_t v = kv->i64[r];
   const uint64_t d = (uint64_t)v - (uint64_t)a->dbase;
   if (a->lazy && !is_null && d < (uint64_t)a->dcap) { /* the map knows every key of its range */
-    if (a->dmap[d] != NO_GROUP) {
-      *out = a->dmap[d];
+    if (a->dmap[d] != 0) {
+      *out = dmap_at(a->dmap, d);
       return TD_OK;
     }
     return new_mapped_group(a, v, d, out, err);
@@ -924,7 +942,7 @@ static int int_miss_ahead(td_agg *a, const td_vec *kv, const uint32_t *sel, int6
   for (int64_t i = j + 1; i < j1; i++) {
     const int64_t r = sel ? (int64_t)sel[i] : i;
     const uint64_t d = (uint64_t)kd[r] - base;
-    if ((valid && !valid[r]) || d >= dcap || a->dmap[d] != NO_GROUP) break;
+    if ((valid && !valid[r]) || d >= dcap || a->dmap[d] != 0) break;
     uint32_t g;
     if ((rc = new_mapped_group(a, kd[r], d, &g, err)) != TD_OK) return rc;
   }
@@ -1488,7 +1506,7 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
   for (; j < end; j++) {                                               \
     const int64_t r = (ROWEXPR), jr = j;                               \
     const uint64_t d = (uint64_t)kd[r] - base;                         \
-    uint32_t g = d < dcap ? dmap[d] : NO_GROUP;                        \
+    uint32_t g = d < dcap ? dmap_at(dmap, d) : NO_GROUP;               \
     if (KV && !kvalid[r]) g = null_g;                                  \
     MAP_ROW_FOLD(TRACK, OP);                                           \
   }
@@ -1513,8 +1531,8 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
                      d2 = (uint64_t)kd[r2] - base,                     \
                      d3 = (uint64_t)kd[r3] - base;                     \
       if ((d0 | d1 | d2 | d3) >= dcap) break;                          \
-      const uint32_t g0 = dmap[d0], g1 = dmap[d1], g2 = dmap[d2],      \
-                     g3 = dmap[d3];                                    \
+      const uint32_t g0 = dmap_at(dmap, d0), g1 = dmap_at(dmap, d1),   \
+                     g2 = dmap_at(dmap, d2), g3 = dmap_at(dmap, d3);   \
       if ((g0 | g1 | g2 | g3) & 0x80000000u) break;                    \
       INT_STEP4(ROWEXPR, OP, 0)                                        \
       INT_STEP4(ROWEXPR, OP, 1)                                        \
@@ -2818,6 +2836,7 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
 int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_sel,
                   td_error *err) {
   int64_t n = sel ? n_sel : b->length;
+  if (a->moved) return moved_error(err);
   if (n <= 0) return TD_OK;
   if (!a->gids) a->gids = td_malloc(CHUNK * sizeof *a->gids);
   if (!a->hbuf) a->hbuf = td_malloc(CHUNK * sizeof *a->hbuf);
@@ -3005,7 +3024,7 @@ static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g) {
   if (a->n_keys == 0) return 0;
   if (a->lazy && !b->kst[0].nul[g]) {
     const uint64_t o = (uint64_t)b->kst[0].i[g] - (uint64_t)a->dbase;
-    if (o < (uint64_t)a->dcap) return a->dmap[o];
+    if (o < (uint64_t)a->dcap) return dmap_at(a->dmap, o);
   }
   const uint64_t h = group_hash(b, g);
   const int64_t mask = a->table_cap - 1;
@@ -3060,7 +3079,7 @@ static uint32_t lookup_group(const td_agg *a, const td_agg *b, uint32_t g, bool 
   *mapped = false;
   if (ikey) {
     uint64_t o = (uint64_t)b->kst[0].i[g] - (uint64_t)a->dbase;
-    if (o < (uint64_t)a->dcap) d = a->dmap[o];
+    if (o < (uint64_t)a->dcap) d = dmap_at(a->dmap, o);
     *mapped = a->lazy && o < (uint64_t)a->dcap;
   }
   if (d == NO_GROUP && !*mapped) d = find_group(a, b, g);
@@ -3197,6 +3216,7 @@ static int merge_found(td_agg *a, const td_agg *b, int threads, uint32_t **dst, 
  * many (merge_found); with `keep`, the group map is returned in *keep (NULL
  * when `a` needs none) and the compact distinct sets are not merged. */
 static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, td_error *err) {
+  if (a->moved || b->moved) return moved_error(err);
   if (a->n_keys != b->n_keys || a->n_aggs != b->n_aggs)
     return td_err(err, TD_EINVAL, "merging aggregations of %lld/%lld columns into %lld/%lld", (long long)b->n_keys,
                   (long long)b->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
@@ -3592,38 +3612,42 @@ static bool result_direct(const td_agg *a, int64_t k, const uint32_t *groups, in
   return true;
 }
 
-/* Output column c (a key, a count or a sum) when it is an 8-byte column its
- * state holds as is (int64 / timestamp keys and sums, float64 keys and
- * sums, counts): copied, nulls set where store_value / agg_value have them.
- * False: not such a column. */
-static bool result_plain(const td_agg *a, int64_t c, const uint32_t *groups, int64_t n, td_array *out, int *rc,
-                         td_error *err) {
+/* Output column c when it is an 8-byte column its state holds as is (int64
+ * / timestamp keys and sums, float64 keys and sums, counts): the store's
+ * array (its field, so that it can be moved out), null where nul[g] (*nul)
+ * or where !cnt[g] (*cnt), as store_value / agg_value have them.  NULL: not
+ * such a column. */
+static void **plain_column(const td_agg *a, int64_t c, const uint8_t **nul, const int64_t **cnt) {
   const bool key = c < a->n_keys;
-  const store *s = key ? &a->kst[c] : &a->ast[c - a->n_keys];
+  store *s = key ? &a->kst[c] : &a->ast[c - a->n_keys];
   const td_agg_spec *sp = key ? NULL : &a->specs[c - a->n_keys];
   const td_type_id t = td_agg_output_type(a, c);
-  const void *src;
-  const uint8_t *nul = NULL; /* null where nul[g] */
-  const int64_t *cnt = NULL; /* null where !cnt[g] */
+  *nul = NULL;
+  *cnt = NULL;
   if (key) {
     if (!(s->ph == TD_PHYS_I64 && (t == TD_TYPE_INT64 || t == TD_TYPE_TIMESTAMP)) &&
         !(s->ph == TD_PHYS_F64 && t == TD_TYPE_FLOAT64))
-      return false;
-    src = s->ph == TD_PHYS_F64 ? (const void *)s->f : (const void *)s->i;
-    nul = s->nul;
-  } else if (a->ext[c - a->n_keys]) {
-    return false;
-  } else if (sp->kind == TD_AGG_COUNT || sp->kind == TD_AGG_COUNT_STAR) {
-    src = s->cnt;
-  } else if (sp->kind == TD_AGG_SUM && s->ph == TD_PHYS_I64 && t == TD_TYPE_INT64) {
-    src = s->i;
-    cnt = s->cnt;
-  } else if (sp->kind == TD_AGG_SUM && t == TD_TYPE_FLOAT64) {
-    src = s->f;
-    cnt = s->cnt;
-  } else {
-    return false;
+      return NULL;
+    *nul = s->nul;
+    return s->ph == TD_PHYS_F64 ? (void **)&s->f : (void **)&s->i;
   }
+  if (a->ext[c - a->n_keys]) return NULL;
+  if (sp->kind == TD_AGG_COUNT || sp->kind == TD_AGG_COUNT_STAR) return (void **)&s->cnt;
+  *cnt = s->cnt;
+  if (sp->kind == TD_AGG_SUM && s->ph == TD_PHYS_I64 && t == TD_TYPE_INT64) return (void **)&s->i;
+  if (sp->kind == TD_AGG_SUM && t == TD_TYPE_FLOAT64) return (void **)&s->f;
+  return NULL;
+}
+
+/* Output column c when plain_column has it: copied, nulls set.  False: not
+ * such a column. */
+static bool result_plain(const td_agg *a, int64_t c, const uint32_t *groups, int64_t n, td_array *out, int *rc,
+                         td_error *err) {
+  const uint8_t *nul;
+  const int64_t *cnt;
+  void **field = plain_column(a, c, &nul, &cnt);
+  if (!field) return false;
+  const void *src = *field;
   *rc = TD_OK;
   for (int64_t j = 0; j < n; j++)
     if (groups && (int64_t)groups[j] >= a->n_groups) {
@@ -3687,35 +3711,79 @@ static bool result_str(const td_agg *a, int64_t c, const uint32_t *groups, int64
   return true;
 }
 
+/* Output column c of the listed groups (all when `groups` is NULL) into
+ * out, initialized here. */
+static int result_column(const td_agg *a, int64_t c, const uint32_t *groups, int64_t n, td_array *out,
+                         td_error *err) {
+  int rc = td_array_init(out, td_agg_output_type(a, c), n, err);
+  if (!rc && (result_plain(a, c, groups, n, out, &rc, err) || result_str(a, c, groups, n, out, &rc, err) ||
+              (c >= a->n_keys && result_direct(a, c - a->n_keys, groups, n, out, &rc, err))))
+    return rc;
+  for (int64_t j = 0; !rc && j < n; j++) {
+    uint32_t g = groups ? groups[j] : (uint32_t)j;
+    if ((int64_t)g >= a->n_groups) return td_err(err, TD_EINVAL, "no group %u", g);
+    td_value v;
+    const dseen *ex = c >= a->n_keys ? exact_of(a, c - a->n_keys) : NULL;
+    if (ex) v = td_value_int(TD_TYPE_INT64, ex->bits ? count_marks(ex) : 0);
+    else if (c >= a->n_keys && a->ext[c - a->n_keys]) rc = td__aggx_value(a->ext[c - a->n_keys], g, &v, err);
+    else v = c < a->n_keys ? store_value(&a->kst[c], g, a->keys[c].type) : agg_value(a, c - a->n_keys, g);
+    if (rc) return rc;
+    rc = td_array_append_value(out, &v, err);
+  }
+  return rc;
+}
+
 int td_agg_result_groups(const td_agg *a, const uint32_t *groups, int64_t n, td_array *out,
                          td_error *err) {
   int64_t ncol = a->n_keys + a->n_aggs;
   for (int64_t c = 0; c < ncol; c++) memset(&out[c], 0, sizeof out[c]);
-  for (int64_t c = 0; c < ncol; c++) {
-    int rc = td_array_init(&out[c], td_agg_output_type(a, c), n, err);
-    if (!rc && (result_plain(a, c, groups, n, &out[c], &rc, err) || result_str(a, c, groups, n, &out[c], &rc, err) ||
-                (c >= a->n_keys && result_direct(a, c - a->n_keys, groups, n, &out[c], &rc, err)))) {
-      if (rc) return rc;
-      continue;
-    }
-    for (int64_t j = 0; !rc && j < n; j++) {
-      uint32_t g = groups ? groups[j] : (uint32_t)j;
-      if ((int64_t)g >= a->n_groups) return td_err(err, TD_EINVAL, "no group %u", g);
-      td_value v;
-      const dseen *ex = c >= a->n_keys ? exact_of(a, c - a->n_keys) : NULL;
-      if (ex) v = td_value_int(TD_TYPE_INT64, ex->bits ? count_marks(ex) : 0);
-      else if (c >= a->n_keys && a->ext[c - a->n_keys]) rc = td__aggx_value(a->ext[c - a->n_keys], g, &v, err);
-      else v = c < a->n_keys ? store_value(&a->kst[c], g, a->keys[c].type) : agg_value(a, c - a->n_keys, g);
-      if (rc) return rc;
-      rc = td_array_append_value(&out[c], &v, err);
-    }
-    if (rc) return rc;
-  }
-  return TD_OK;
+  if (a->moved) return moved_error(err);
+  int rc = TD_OK;
+  for (int64_t c = 0; rc == TD_OK && c < ncol; c++) rc = result_column(a, c, groups, n, &out[c], err);
+  return rc;
 }
 
 int td_agg_result(const td_agg *a, td_array *out, td_error *err) {
   return td_agg_result_groups(a, NULL, a->n_groups, out, err);
+}
+
+/* Moves plain column c's array (plain_column: field) out of the state as
+ * an Arrow array of its first n values, nulls as the copy would have them. */
+static int move_column(void **field, const uint8_t *nul, const int64_t *cnt, int64_t n, struct ArrowArray *out,
+                       td_error *err) {
+  int64_t nulls = 0;
+  for (int64_t g = 0; (nul || cnt) && g < n; g++) nulls += nul ? nul[g] != 0 : cnt[g] == 0;
+  uint8_t *bits = nulls ? td_malloc((size_t)(n + 7) / 8) : NULL;
+  if (nulls && !bits) return td_err_nomem(err, "building an aggregation's result");
+  if (bits) {
+    memset(bits, 0, (size_t)(n + 7) / 8);
+    for (int64_t g = 0; g < n; g++)
+      if (nul ? !nul[g] : cnt[g] != 0) td_bit_set(bits, g);
+  }
+  int rc = td_array_export_block(n, *field, bits, nulls, out, err);
+  if (rc) td_free(bits);
+  else *field = NULL;
+  return rc;
+}
+
+int td_agg_result_move(td_agg *a, td_array *out, struct ArrowArray *moved, td_error *err) {
+  int64_t ncol = a->n_keys + a->n_aggs, n = a->n_groups;
+  for (int64_t c = 0; c < ncol; c++) memset(&out[c], 0, sizeof out[c]), memset(&moved[c], 0, sizeof moved[c]);
+  if (a->moved) return moved_error(err);
+  int rc = TD_OK;
+  for (int64_t c = 0; rc == TD_OK && c < ncol; c++) {
+    const uint8_t *nul;
+    const int64_t *cnt;
+    void **field = n > 0 ? plain_column(a, c, &nul, &cnt) : NULL;
+    if (field && *field) {
+      rc = td_array_init(&out[c], td_agg_output_type(a, c), 0, err); /* the type, for the caller */
+      if (rc == TD_OK) rc = move_column(field, nul, cnt, n, &moved[c], err);
+    } else {
+      rc = result_column(a, c, NULL, n, &out[c], err);
+    }
+  }
+  if (rc == TD_OK) a->moved = true;
+  return rc;
 }
 
 int td_agg_take_changed(td_agg *a, uint32_t **groups, int64_t *n, td_error *err) {

@@ -165,6 +165,19 @@ int td_agg_result(const td_agg *a, td_array *out, td_error *err);
 int td_agg_result_groups(const td_agg *a, const uint32_t *groups, int64_t n, td_array *out,
                          td_error *err);
 
+/* td_agg_result for a state about to be freed: an output column that is
+ * the state's own 8-byte array (int64 / timestamp / float64 keys, counts,
+ * int64 and float64 sums) is moved out without a copy into moved[c] (a
+ * live ArrowArray, its nulls where td_agg_result has them; out[c] then
+ * only initialized with the column's type); the others are built in out[c]
+ * as td_agg_result builds them (moved[c] zeroed).  `out` and `moved` hold
+ * n_keys + n_aggs entries; the caller resets every out[c] and releases
+ * every live moved[c], also on failure.  Afterwards the state only gives
+ * its counts (td_agg_group_count, td_agg_take_changed) and is freed:
+ * updates, merges and results fail with TD_EINVAL.  Errors: TD_ENOMEM,
+ * TD_EINVAL (moved already). */
+int td_agg_result_move(td_agg *a, td_array *out, struct ArrowArray *moved, td_error *err);
+
 /* Hands over the ids of the groups created or updated since the previous
  * call (increasing order) and resets the set.  *groups is allocated with
  * td_malloc (NULL when *n == 0); the caller frees it with td_free.  With

@@ -816,7 +816,9 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
   int64_t old_groups = cur->size;
   td_snapshot_release(cur);
   bool fresh = d->replaced || op->region_mode || op->stats_mode || (d->n_removed > 0 && !op->retracts);
-  int rc = fresh ? new_state(op, err) : TD_OK;
+  int rc = fresh ? new_state(op, err)
+           : op->state ? TD_OK
+                       : td_err(err, TD_EINVAL, "an aggregation of a static source was applied a second time");
   int64_t *dropped = NULL, n_dropped = 0;
   if (rc == TD_OK && op->region_mode) rc = fold_regions(op, t->source, d->snap, err);
   bool stats_done = false;
@@ -844,11 +846,16 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
   int64_t nkout = nk + op->n_kaggs;
   td_array *kout = td_calloc((size_t)nkout + 1, sizeof *kout);
   td_array *res = td_calloc((size_t)nout + 1, sizeof *res);
+  /* A static source's aggregation is applied once: its state's key and
+   * sum arrays become the result's columns (no copy of a million groups
+   * into fresh memory), and the state goes once the chunk is built. */
+  const bool once = fresh && !t->refreshing && !op->region_mode && nkout == nout;
+  struct ArrowArray *moved = once ? td_calloc((size_t)nout + 1, sizeof *moved) : NULL;
   uint32_t *groups = NULL;
   int64_t n_groups_changed = 0;
   td_dchunk *c = NULL;
-  if (rc == TD_OK && (!kout || !res)) rc = td_err_nomem(err, "aggregating");
-  if (rc == TD_OK) rc = td_agg_result(op->state, kout, err);
+  if (rc == TD_OK && (!kout || !res || (once && !moved))) rc = td_err_nomem(err, "aggregating");
+  if (rc == TD_OK) rc = once ? td_agg_result_move(op->state, kout, moved, err) : td_agg_result(op->state, kout, err);
   if (rc == TD_OK) {
     if (op->region_mode) rc = region_outputs(op, kout, res, err);
     else
@@ -861,7 +868,9 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
   if (rc == TD_OK) rc = td_agg_take_changed(op->state, fresh ? NULL : &groups, &n_groups_changed, err);
   int64_t n_groups = rc == TD_OK ? td_agg_group_count(op->state) : 0; /* no state after a failed new_state */
   if (rc == TD_OK) rc = td_dchunk_new(nout, n_groups, &c, err);
-  for (int64_t i = 0; rc == TD_OK && i < nout; i++) rc = td_dchunk_set_array(c, i, &res[i], err);
+  for (int64_t i = 0; rc == TD_OK && i < nout; i++)
+    rc = moved && moved[i].release ? td_dchunk_set_arrow(c, i, res[i].type, &moved[i], err)
+                                   : td_dchunk_set_array(c, i, &res[i], err);
   if (rc == TD_OK) rc = td_snapshot_derived(NULL, &c, 1, d->version, &out->snap, err);
   if (rc == TD_OK && op->region_mode && !d->replaced) {
     td_snapshot *prev = td_table_snapshot(t);
@@ -886,6 +895,12 @@ static int agg_apply(td_table *t, const td_source_delta *d, td_op_result *out, t
     }
   }
   td_dchunk_release(c);
+  if (once && rc == TD_OK) { /* its arrays are the result's now */
+    td_agg_free(op->state);
+    op->state = NULL;
+  }
+  for (int64_t i = 0; moved && i < nout; i++) td_arrow_array_release(&moved[i]);
+  td_free(moved);
   for (int64_t i = 0; kout && i < nkout; i++) td_array_reset(&kout[i]);
   for (int64_t i = 0; res && i < nout; i++) td_array_reset(&res[i]);
   td_free(kout);

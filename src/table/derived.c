@@ -65,9 +65,13 @@ int td_dchunk_set_array(td_dchunk *c, int64_t i, td_array *a, td_error *err) {
   td_type_id type = a->type;
   struct ArrowArray arr;
   int rc = td_array_export(a, &arr, err);
-  if (rc) return rc;
+  return rc ? rc : td_dchunk_set_arrow(c, i, type, &arr, err);
+}
+
+int td_dchunk_set_arrow(td_dchunk *c, int64_t i, td_type_id type, struct ArrowArray *arr, td_error *err) {
   td_shared_array *owner;
-  if ((rc = td_shared_array_new(&arr, &owner, err)) != TD_OK) return rc;
+  int rc = td_shared_array_new(arr, &owner, err);
+  if (rc) return rc;
   rc = td_colview_init(&c->views[i], type, &owner->array, err);
   if (rc) {
     td_shared_array_release(owner);

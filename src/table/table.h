@@ -261,6 +261,10 @@ void td_dchunk_set_view(td_dchunk *c, int64_t i, const td_colview *v, td_shared_
 int td_dchunk_set_const(td_dchunk *c, int64_t i, const td_value *v, td_error *err);
 /* Column i takes the built array `a` (exported and owned by the chunk). */
 int td_dchunk_set_array(td_dchunk *c, int64_t i, td_array *a, td_error *err);
+/* Column i takes (moves) the flat ArrowArray `arr` of `type`, which is
+ * released on failure too.  Errors: TD_ENOMEM, TD_ETYPE (a layout `type`
+ * does not have). */
+int td_dchunk_set_arrow(td_dchunk *c, int64_t i, td_type_id type, struct ArrowArray *arr, td_error *err);
 void td_dchunk_release(td_dchunk *c);
 
 /* A column slab (table/slab.c): where a live operator writes the small

@@ -1315,6 +1315,116 @@ static void test_agg_partition_keys(void **state) {
   }
 }
 
+/* td_agg_result_move: the 8-byte columns (an int64 key with a null key, int
+ * and float sums with an all-null group, counts) leave the state without a
+ * copy and read as td_agg_result's; a utf8 key and a min are built as
+ * copies; the state then refuses updates, merges and results; allocation
+ * failures give TD_ENOMEM and leak nothing. */
+enum { MROWS = 600 };
+static td_agg *move_state(td_error *err) {
+  const td_agg_key keys[2] = {{0, TD_TYPE_INT64}, {1, TD_TYPE_UTF8}};
+  const td_agg_spec mspecs[5] = {{TD_AGG_SUM, 2, TD_TYPE_INT64}, {TD_AGG_SUM, 3, TD_TYPE_FLOAT64},
+                                {TD_AGG_MIN, 2, TD_TYPE_INT64}, {TD_AGG_COUNT_STAR, -1, TD_TYPE_NONE},
+                                {TD_AGG_COUNT, 2, TD_TYPE_INT64}};
+  td_agg *a;
+  if (td_agg_create(keys, 2, mspecs, 5, &a, err) != TD_OK) return NULL;
+  const td_type_id t[4] = {TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_FLOAT64};
+  struct ArrowArray arr[4];
+  td_colview v[4];
+  for (int c = 0; c < 4; c++) {
+    td_array x;
+    TD_ASSERT_OK(td_array_init(&x, t[c], MROWS, err), err);
+    for (int64_t i = 0; i < MROWS; i++) {
+      const int64_t key = i % 7;
+      int rc;
+      if (c == 0) rc = key == 3 ? td_array_append_null(&x, err) : td_array_append_int(&x, key * 1000, err);
+      else if (c == 1) rc = td_array_append_str(&x, key == 5 ? "long key, not inline" : "k", key == 5 ? 20 : 1, err);
+      else if (key == 6 || (c == 2 && i % 4 == 0)) rc = td_array_append_null(&x, err); /* group 6: no values */
+      else if (c == 2) rc = td_array_append_int(&x, i * 3 - 700, err);
+      else rc = td_array_append_double(&x, (double)i / 8, err);
+      TD_ASSERT_OK(rc, err);
+    }
+    TD_ASSERT_OK(td_array_export(&x, &arr[c], err), err);
+    TD_ASSERT_OK(td_colview_init(&v[c], t[c], &arr[c], err), err);
+  }
+  td_batch b = {MROWS, v, NULL, NULL, 0};
+  int rc = td_agg_update(a, &b, NULL, 0, err);
+  for (int c = 0; c < 4; c++) arr[c].release(&arr[c]);
+  if (rc) {
+    td_agg_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+static void test_agg_result_move(void **state) {
+  (void)state;
+  td_error err;
+  td_agg *ref = move_state(&err), *a = move_state(&err);
+  assert_non_null(ref);
+  assert_non_null(a);
+  enum { NOUT = 7 };
+  td_array want[NOUT], out[NOUT];
+  struct ArrowArray moved[NOUT];
+  TD_ASSERT_OK(td_agg_result(ref, want, &err), &err);
+  TD_ASSERT_OK(td_agg_result_move(a, out, moved, &err), &err);
+  const bool expect_moved[NOUT] = {true, false, true, true, false, true, true};
+  assert_int_equal(td_agg_group_count(a), 7);
+  for (int c = 0; c < NOUT; c++) {
+    assert_int_equal(moved[c].release != NULL, expect_moved[c]);
+    assert_int_equal(out[c].type, want[c].type);
+    td_colview v;
+    if (moved[c].release) {
+      assert_int_equal(moved[c].length, 7);
+      TD_ASSERT_OK(td_colview_init(&v, out[c].type, &moved[c], &err), &err);
+    }
+    for (int64_t g = 0; g < 7; g++) {
+      td_value got = moved[c].release ? td_colview_value(&v, g) : arr_value(&out[c], g);
+      if (!val_eq(got, arr_value(&want[c], g))) fail_msg("column %d, group %lld differs", c, (long long)g);
+    }
+  }
+  /* the nulls the move made: the null key (group 3), the sums of group 6 */
+  assert_int_equal(moved[0].null_count, 1);
+  assert_int_equal(moved[2].null_count, 1);
+  assert_int_equal(moved[3].null_count, 1);
+  assert_int_equal(moved[5].null_count, 0);
+  /* a spent state */
+  td_array again[NOUT];
+  assert_int_equal(td_agg_result(a, again, &err), TD_EINVAL);
+  TD_ASSERT_CONTAINS(err.message, "moved out");
+  assert_int_equal(td_agg_merge(ref, a, &err), TD_EINVAL);
+  assert_int_equal(td_agg_merge(a, ref, &err), TD_EINVAL);
+  td_agg *b = move_state(&err);
+  assert_non_null(b);
+  assert_int_equal(td_agg_merge_all(a, &b, 1, 1, &err), TD_EINVAL);
+  td_agg_free(b);
+  for (int c = 0; c < NOUT; c++) {
+    td_array_reset(&out[c]);
+    td_array_reset(&want[c]);
+    if (moved[c].release) moved[c].release(&moved[c]);
+  }
+  td_agg_free(a);
+  td_agg_free(ref);
+  int fails = 0;
+  for (int64_t k = 0; k < 40; k++) {
+    td_agg *x = move_state(&err);
+    assert_non_null(x);
+    td__alloc_fail_after(k);
+    int rc = td_agg_result_move(x, out, moved, &err);
+    td__alloc_fail_after(-1);
+    if (rc) {
+      assert_int_equal(rc, TD_ENOMEM);
+      fails++;
+    }
+    for (int c = 0; c < NOUT; c++) {
+      td_array_reset(&out[c]);
+      if (moved[c].release) moved[c].release(&moved[c]);
+    }
+    td_agg_free(x);
+  }
+  assert_true(fails > 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_agg_random),
@@ -1328,6 +1438,7 @@ int main(void) {
       cmocka_unit_test(test_agg_dense_keys),
       cmocka_unit_test(test_agg_lazy_table),
       cmocka_unit_test(test_agg_untracked),
+      cmocka_unit_test(test_agg_result_move),
       cmocka_unit_test(test_agg_partition_keys),
       cmocka_unit_test(test_sort),
   };
