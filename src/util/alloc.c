@@ -59,6 +59,19 @@ enum { BLOCK_MAP_MIN = 1 << 20, BLOCK_STEP = 2 << 20 };
 
 static block_head *head_of(void *p) { return p ? (block_head *)p - 1 : NULL; }
 
+enum { PAGE = 4096 };
+
+/* Maps the whole pages inside [p, p + size) writable now.  Advice only: a
+ * failure (an older kernel) changes nothing. */
+static void populate_write(void *p, size_t size) {
+  uintptr_t lo = ((uintptr_t)p + PAGE - 1) / PAGE * PAGE, hi = ((uintptr_t)p + size) / PAGE * PAGE;
+#ifdef MADV_POPULATE_WRITE
+  if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+  (void)lo, (void)hi;
+#endif
+}
+
 int td_grow_block(void **p, size_t size) {
   block_head *h = head_of(*p);
   const size_t old = h ? h->size : 0;
@@ -95,6 +108,19 @@ int td_grow_block(void **p, size_t size) {
   return 0;
 }
 
+int td_grow_block_probed(void **p, size_t size) {
+  block_head *h = head_of(*p);
+  const size_t old = h ? h->size : 0;
+  if (td_grow_block(p, size)) return -1;
+  h = head_of(*p);
+  if (h->map && size > old) { /* whole pages: the mapping ends on one */
+    const uintptr_t lo = ((uintptr_t)*p + old) / PAGE * PAGE;
+    const uintptr_t hi = ((uintptr_t)*p + size + PAGE - 1) / PAGE * PAGE;
+    populate_write((void *)lo, hi - lo);
+  }
+  return 0;
+}
+
 void td_free_block(void *p) {
   block_head *h = head_of(p);
   if (!h) return;
@@ -105,19 +131,6 @@ void td_free_block(void *p) {
   }
 #endif
   free(h);
-}
-
-enum { PAGE = 4096 };
-
-/* Maps the whole pages inside [p, p + size) writable now.  Advice only: a
- * failure (an older kernel) changes nothing. */
-static void populate_write(void *p, size_t size) {
-  uintptr_t lo = ((uintptr_t)p + PAGE - 1) / PAGE * PAGE, hi = ((uintptr_t)p + size) / PAGE * PAGE;
-#ifdef MADV_POPULATE_WRITE
-  if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-#else
-  (void)lo, (void)hi;
-#endif
 }
 
 void *td_malloc_pages(size_t size) {

@@ -41,6 +41,10 @@ void *td_calloc_probed(size_t n, size_t size);
  * smaller copy left behind in the heap, already faulted in, for nothing to
  * reuse.  Free it with td_free_block only (NULL is ignored). */
 int td_grow_block(void **p, size_t size);
+/* td_grow_block for a probed array (read before written: a direct map):
+ * the pages of its new bytes are mapped writable now, for the reason
+ * td_calloc_probed gives. */
+int td_grow_block_probed(void **p, size_t size);
 void td_free_block(void *p);
 
 /* Test hook: the next `n` allocations succeed, every later one fails, until

@@ -3,6 +3,7 @@
  * example, laziness and page offsets, the page cache, the partitioned table
  * and location predicates, streams, and threads.
  */
+#include <sys/mman.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -723,15 +724,15 @@ static void test_call_args(void **state) {
   }
 }
 
-/* td_grow_block: contents kept and new bytes zero while growing from a heap
- * block past 1 MiB into a mapping and on (remapped), after a shrink and a
- * regrow too; a failed growth leaves the block as it was. */
-static void test_grow_block(void **state) {
-  (void)state;
+/* td_grow_block (and td_grow_block_probed): contents kept and new bytes
+ * zero while growing from a heap block past 1 MiB into a mapping and on
+ * (remapped), after a shrink and a regrow too; a failed growth leaves the
+ * block as it was. */
+static void grow_block_case(int (*grow)(void **, size_t)) {
   void *p = NULL;
   size_t size = 0;
   for (size_t next = 24; next <= ((size_t)8 << 20); next = next * 2 + 40) {
-    assert_int_equal(td_grow_block(&p, next), 0);
+    assert_int_equal(grow(&p, next), 0);
     const unsigned char *b = p;
     for (size_t i = 0; i < size; i++)
       if (b[i] != (unsigned char)(i * 7 + 1)) fail_msg("byte %zu of %zu lost growing to %zu", i, size, next);
@@ -740,8 +741,8 @@ static void test_grow_block(void **state) {
     for (size_t i = size; i < next; i++) ((unsigned char *)p)[i] = (unsigned char)(i * 7 + 1);
     size = next;
   }
-  assert_int_equal(td_grow_block(&p, 3 << 20), 0); /* shrink, then regrow: the cut bytes come back zero */
-  assert_int_equal(td_grow_block(&p, 5 << 20), 0);
+  assert_int_equal(grow(&p, 3 << 20), 0); /* shrink, then regrow: the cut bytes come back zero */
+  assert_int_equal(grow(&p, 5 << 20), 0);
   const unsigned char *b = p;
   for (size_t i = 0; i < (3 << 20); i++)
     if (b[i] != (unsigned char)(i * 7 + 1)) fail_msg("byte %zu lost shrinking", i);
@@ -749,15 +750,48 @@ static void test_grow_block(void **state) {
     if (b[i]) fail_msg("byte %zu not zero after a shrink and a regrow", i);
   void *before = p;
   td__alloc_fail_after(0);
-  assert_int_not_equal(td_grow_block(&p, 9 << 20), 0);
+  assert_int_not_equal(grow(&p, 9 << 20), 0);
   td__alloc_fail_after(-1);
   assert_ptr_equal(p, before);
   assert_int_equal(((unsigned char *)p)[12345], (unsigned char)(12345 * 7 + 1));
   td_free_block(p);
   td_free_block(NULL);
   void *q = NULL; /* a heap block stays one below 1 MiB */
-  assert_int_equal(td_grow_block(&q, 100), 0);
-  assert_int_equal(td_grow_block(&q, 1000), 0);
+  assert_int_equal(grow(&q, 100), 0);
+  assert_int_equal(grow(&q, 1000), 0);
+  td_free_block(q);
+}
+
+/* How many of the pages of [p, p + n) are resident (mincore). */
+static size_t resident_pages(const void *p, size_t n) {
+  const size_t page = 4096;
+  uintptr_t lo = ((uintptr_t)p + page - 1) / page * page, hi = ((uintptr_t)p + n) / page * page;
+  size_t np = hi > lo ? (hi - lo) / page : 0, in = 0;
+  unsigned char *v = malloc(np + 1);
+  assert_non_null(v);
+  assert_int_equal(mincore((void *)lo, hi - lo, v), 0);
+  for (size_t i = 0; i < np; i++) in += v[i] & 1;
+  free(v);
+  return in;
+}
+
+static void test_grow_block(void **state) {
+  (void)state;
+  grow_block_case(td_grow_block);
+  grow_block_case(td_grow_block_probed);
+  /* a probed block's new pages are mapped when it grows, an ordinary one's
+   * when first touched (a read first would map the zero page, and the write
+   * after it interrupt every other core running the process) */
+  void *p = NULL, *q = NULL;
+  assert_int_equal(td_grow_block(&p, 4 << 20), 0);
+  assert_int_equal(td_grow_block_probed(&q, 4 << 20), 0);
+  assert_int_equal(td_grow_block_probed(&q, 8 << 20), 0);
+  assert_true(resident_pages(p, 4 << 20) < 16);
+#ifdef MADV_POPULATE_WRITE
+  if (resident_pages(q, 8 << 20) < 2000) skip(); /* the kernel ignored the advice */
+  assert_int_equal(resident_pages(q, 8 << 20), (8 << 20) / 4096 - 1);
+#endif
+  td_free_block(p);
   td_free_block(q);
 }
 
