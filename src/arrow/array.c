@@ -323,35 +323,40 @@ static void array_release(struct ArrowArray *arr) {
   arr->release = NULL;
 }
 
-int td_array_export(td_array *a, struct ArrowArray *out, td_error *err) {
-  array_priv *p = td_calloc(1, sizeof *p);
-  if (!p) return td_err_nomem(err, "exporting an array");
+/* Makes `out` a flat array of `length` rows owning p and its buffers: the
+ * validity bits given here (NULL, or present only when nulls > 0), the
+ * others set in p by the caller. */
+static void export_flat(struct ArrowArray *out, array_priv *p, int64_t length, uint8_t *validity, int64_t nulls,
+                        int64_t n_buffers) {
   memset(out, 0, sizeof *out);
-  out->length = a->length;
-  out->null_count = a->null_count;
-  p->buffers[0] = a->null_count ? a->validity : NULL;
-  p->owned[0] = a->validity;
-  if (td_type_is_varlen(a->type)) {
-    if (!a->data) {
-      int rc = td_array_reserve_data(a, 1, err);
-      if (rc) {
-        td_free(p);
-        return rc;
-      }
-    }
-    p->buffers[1] = a->offsets;
-    p->buffers[2] = a->data;
-    p->owned[1] = a->offsets;
-    p->owned[2] = a->data;
-    out->n_buffers = 3;
-  } else {
-    p->buffers[1] = a->values;
-    p->owned[1] = a->values;
-    out->n_buffers = 2;
-  }
+  out->length = length;
+  out->null_count = nulls;
+  p->buffers[0] = nulls ? validity : NULL;
+  p->owned[0] = validity;
+  out->n_buffers = n_buffers;
   out->buffers = p->buffers;
   out->private_data = p;
   out->release = array_release;
+}
+
+int td_array_export(td_array *a, struct ArrowArray *out, td_error *err) {
+  array_priv *p = td_calloc(1, sizeof *p);
+  if (!p) return td_err_nomem(err, "exporting an array");
+  const bool varlen = td_type_is_varlen(a->type);
+  if (varlen && !a->data) {
+    int rc = td_array_reserve_data(a, 1, err);
+    if (rc) {
+      td_free(p);
+      return rc;
+    }
+  }
+  if (varlen) {
+    p->buffers[1] = p->owned[1] = a->offsets;
+    p->buffers[2] = p->owned[2] = a->data;
+  } else {
+    p->buffers[1] = p->owned[1] = a->values;
+  }
+  export_flat(out, p, a->length, a->validity, a->null_count, varlen ? 3 : 2);
   a->validity = NULL;
   a->values = NULL;
   a->offsets = NULL;
@@ -364,17 +369,9 @@ int td_array_export_block(int64_t length, void *values, uint8_t *validity, int64
                           struct ArrowArray *out, td_error *err) {
   array_priv *p = td_calloc(1, sizeof *p);
   if (!p) return td_err_nomem(err, "exporting an array");
-  memset(out, 0, sizeof *out);
-  out->length = length;
-  out->null_count = null_count;
-  p->buffers[0] = null_count ? validity : NULL;
-  p->owned[0] = validity;
   p->buffers[1] = p->owned[1] = values;
   p->block1 = true;
-  out->n_buffers = 2;
-  out->buffers = p->buffers;
-  out->private_data = p;
-  out->release = array_release;
+  export_flat(out, p, length, validity, null_count, 2);
   return TD_OK;
 }
 
@@ -603,17 +600,9 @@ int td_array_widen(const td_colview *v, struct ArrowArray *out, td_error *err) {
       if (td_colview_valid(v, i)) td_bit_set(bits, i);
       else nulls++;
   }
-  memset(out, 0, sizeof *out);
-  out->length = n;
-  out->null_count = nulls;
-  p->buffers[0] = nulls ? bits : NULL;
-  p->owned[0] = bits;
   p->buffers[1] = p->owned[1] = off;
   p->buffers[2] = p->owned[2] = data;
-  out->n_buffers = 3;
-  out->buffers = p->buffers;
-  out->private_data = p;
-  out->release = array_release;
+  export_flat(out, p, n, bits, nulls, 3);
   return TD_OK;
 }
 
