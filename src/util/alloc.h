@@ -42,8 +42,8 @@ void *td_calloc_probed(size_t n, size_t size);
  * reuse.  Free it with td_free_block only (NULL is ignored). */
 int td_grow_block(void **p, size_t size);
 /* td_grow_block for a probed array (read before written: a direct map):
- * the pages of its new bytes are mapped writable now, for the reason
- * td_calloc_probed gives. */
+ * its new bytes are written now (zero), so their pages are mapped
+ * writable, for the reason td_calloc_probed gives. */
 int td_grow_block_probed(void **p, size_t size);
 void td_free_block(void *p);
 
