@@ -3643,6 +3643,11 @@ static void **plain_column(const td_agg *a, int64_t c, const uint8_t **nul, cons
   return NULL;
 }
 
+/* Whether group g of a plain_column is null. */
+static inline bool plain_null(const uint8_t *nul, const int64_t *cnt, int64_t g) {
+  return nul ? nul[g] != 0 : cnt && cnt[g] == 0;
+}
+
 /* Output column c when plain_column has it: copied, nulls set.  False: not
  * such a column. */
 static bool result_plain(const td_agg *a, int64_t c, const uint32_t *groups, int64_t n, td_array *out, int *rc,
@@ -3665,7 +3670,7 @@ static bool result_plain(const td_agg *a, int64_t c, const uint32_t *groups, int
   out->length = n;
   for (int64_t j = 0; *rc == TD_OK && (nul || cnt) && j < n; j++) {
     uint32_t g = groups ? groups[j] : (uint32_t)j;
-    if (nul ? nul[g] != 0 : cnt[g] == 0) *rc = td_array_set_null(out, j, err);
+    if (plain_null(nul, cnt, g)) *rc = td_array_set_null(out, j, err);
   }
   return true;
 }
@@ -3756,13 +3761,13 @@ int td_agg_result(const td_agg *a, td_array *out, td_error *err) {
 static int move_column(void **field, const uint8_t *nul, const int64_t *cnt, int64_t n, struct ArrowArray *out,
                        td_error *err) {
   int64_t nulls = 0;
-  for (int64_t g = 0; (nul || cnt) && g < n; g++) nulls += nul ? nul[g] != 0 : cnt[g] == 0;
+  for (int64_t g = 0; (nul || cnt) && g < n; g++) nulls += plain_null(nul, cnt, g);
   uint8_t *bits = nulls ? td_malloc((size_t)(n + 7) / 8) : NULL;
   if (nulls && !bits) return td_err_nomem(err, "building an aggregation's result");
   if (bits) {
     memset(bits, 0, (size_t)(n + 7) / 8);
     for (int64_t g = 0; g < n; g++)
-      if (nul ? !nul[g] : cnt[g] != 0) td_bit_set(bits, g);
+      if (!plain_null(nul, cnt, g)) td_bit_set(bits, g);
   }
   int rc = td_array_export_block(n, *field, bits, nulls, out, err);
   if (rc) td_free(bits);

@@ -59,19 +59,6 @@ enum { BLOCK_MAP_MIN = 1 << 20, BLOCK_STEP = 2 << 20 };
 
 static block_head *head_of(void *p) { return p ? (block_head *)p - 1 : NULL; }
 
-enum { PAGE = 4096 };
-
-/* Maps the whole pages inside [p, p + size) writable now.  Advice only: a
- * failure (an older kernel) changes nothing. */
-static void populate_write(void *p, size_t size) {
-  uintptr_t lo = ((uintptr_t)p + PAGE - 1) / PAGE * PAGE, hi = ((uintptr_t)p + size) / PAGE * PAGE;
-#ifdef MADV_POPULATE_WRITE
-  if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-#else
-  (void)lo, (void)hi;
-#endif
-}
-
 int td_grow_block(void **p, size_t size) {
   block_head *h = head_of(*p);
   const size_t old = h ? h->size : 0;
@@ -116,9 +103,7 @@ int td_grow_block_probed(void **p, size_t size) {
   /* written, not MADV_POPULATE_WRITE: populating the map made a Parquet
    * 1M-group query's user time 120-150 ms longer at 1 thread (DESIGN.md
    * "Fresh memory and the result") */
-  if (h->map && size > old) {
-    memset((char *)*p + old, 0, size - old);
-  }
+  if (h->map && size > old) memset((char *)*p + old, 0, size - old);
   return 0;
 }
 
@@ -132,6 +117,19 @@ void td_free_block(void *p) {
   }
 #endif
   free(h);
+}
+
+enum { PAGE = 4096 };
+
+/* Maps the whole pages inside [p, p + size) writable now.  Advice only: a
+ * failure (an older kernel) changes nothing. */
+static void populate_write(void *p, size_t size) {
+  uintptr_t lo = ((uintptr_t)p + PAGE - 1) / PAGE * PAGE, hi = ((uintptr_t)p + size) / PAGE * PAGE;
+#ifdef MADV_POPULATE_WRITE
+  if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+  (void)lo, (void)hi;
+#endif
 }
 
 void *td_malloc_pages(size_t size) {
