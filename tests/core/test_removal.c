@@ -484,8 +484,12 @@ static void *reader(void *arg) {
       const char *chars = b.children[0]->buffers[2];
       const int64_t *x = (const int64_t *)b.children[1]->buffers[1] + b.children[1]->offset;
       int64_t o = b.children[0]->offset;
-      int p = atoi(chars + off[o] + 1);
-      (void)off[o + 1];
+      /* "pNN": the value's own bytes only (the buffer need not end after it) */
+      char text[16] = {0};
+      const int32_t len = off[o + 1] - off[o];
+      assert_true(len > 1 && len < (int32_t)sizeof text);
+      memcpy(text, chars + off[o], (size_t)len);
+      int p = atoi(text + 1);
       for (int64_t i = 0; i < b.length; i++) assert_int_equal(x[i] / 1000, p);
       b.release(&b);
     }
