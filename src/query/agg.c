@@ -53,18 +53,18 @@ typedef struct store {
   str_slot *s;
   td_i128 *d;   /* decimal128 values and sums */
   uint8_t *nul; /* keys, first/last: value is null */
-  uint8_t *has; /* aggregates: a value has been set */
-  int64_t *cnt;
+  uint8_t *has; /* aggregates: a value has been set (a sum: one of its inputs was not null) */
+  int64_t *cnt; /* count, count(*), avg and the moments: their rows */
   uint8_t ovf; /* an integer sum overflowed int64 */
   uint8_t imp; /* untracked states (td_agg_set_bulk): the flags the batches so far left to
                   post_batch, IMP_* */
   int scale;   /* decimal128 input: its scale */
 } store;
 
-/* An untracked state's aggregate: no batch yet, every group has a sum (its
- * cnt flag set when the group is made, not by the loops), every group has a
- * min/max (its has flag set so too), the loops set the flags themselves. */
-enum { IMP_NONE, IMP_SUM, IMP_EXTREME, IMP_SET };
+/* An untracked state's aggregate: no batch yet; every group has a value
+ * (a sum, an integer min/max: its has flag set when the group is made, not
+ * after each batch by post_batch); the loops set the flags themselves. */
+enum { IMP_NONE, IMP_POST, IMP_SET };
 
 enum {
   CHUNK = 2048,        /* rows mapped per group-id buffer */
@@ -638,12 +638,12 @@ static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_
     else if (st->ph == TD_PHYS_F64 && (kind == TD_AGG_SUM || mn || mx))
       st->f[g] = mn ? INFINITY : mx ? -INFINITY : 0;
     if (kind == TD_AGG_COUNT || kind == TD_AGG_COUNT_STAR || kind == TD_AGG_AVG) st->cnt[g] = 0;
-    if (kind == TD_AGG_FIRST || kind == TD_AGG_ANY_VALUE || ((mn || mx) && st->ph == TD_PHYS_F64)) st->has[g] = 0;
+    if (kind == TD_AGG_FIRST || kind == TD_AGG_ANY_VALUE || kind == TD_AGG_SUM || ((mn || mx) && st->ph == TD_PHYS_F64))
+      st->has[g] = 0;
     /* an untracked state's implied flag (store.imp) written now, where the
      * group's other values are, not by settle_flags for every group at the
      * end (a serial pass over fresh memory after parallel workers) */
-    if (a->untracked && st->imp == IMP_SUM) st->cnt[g] = 1;
-    else if (a->untracked && st->imp == IMP_EXTREME) st->has[g] = 1;
+    if (a->untracked && st->imp == IMP_POST) st->has[g] = 1;
   }
   mark_changed(a, g);
   *out = g;
@@ -1288,10 +1288,11 @@ static int str2_map(td_agg *a, int64_t sk, const td_vec *kv, const uint32_t *sel
 
 /*
  * Specialized per-row steps.  *_V variants read a validity vector; the
- * others have no nulls.  Without nulls, sum's "non-empty" flag (cnt) and
- * integer min/max's "has a value" flag are set after the batch for every
- * touched group (post_batch); min/max compare against the sentinel of
- * new_group.
+ * others have no nulls.  Without nulls, the "has a value" flag of a sum and
+ * of an integer min/max is set after the batch for every touched group
+ * (post_batch); min/max compare against the sentinel of new_group.  A sum's
+ * flag is a byte (has), not a count: a million groups' flags are 1 MiB of
+ * fresh memory, not 8.
  */
 typedef enum fop {
   OP_GENERIC,
@@ -1386,9 +1387,9 @@ typedef struct fctx {
 #define BODY_OP_COUNT_V C[g] += V[r]
 /* integer sums check each addition (one flag per loop, see FOLD_DONE) */
 #define BODY_OP_SUM_I OV |= __builtin_add_overflow(I[g], XI[r], &I[g])
-#define BODY_OP_SUM_I_V OV |= __builtin_add_overflow(I[g], XI[r] & -(int64_t)V[r], &I[g]); C[g] += V[r]
+#define BODY_OP_SUM_I_V OV |= __builtin_add_overflow(I[g], XI[r] & -(int64_t)V[r], &I[g]); H[g] |= V[r]
 #define BODY_OP_SUM_F F[g] += XF[r]
-#define BODY_OP_SUM_F_V F[g] += V[r] ? XF[r] : 0.0; C[g] += V[r]
+#define BODY_OP_SUM_F_V F[g] += V[r] ? XF[r] : 0.0; H[g] |= V[r]
 #define BODY_OP_AVG_I F[g] += (double)XI[r]; C[g]++
 #define BODY_OP_AVG_I_V F[g] += V[r] ? (double)XI[r] : 0.0; C[g] += V[r]
 #define BODY_OP_AVG_F F[g] += XF[r]; C[g]++
@@ -1830,7 +1831,8 @@ static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v,
     case TD_AGG_SUM:
     case TD_AGG_AVG:
       if (v->is_null) return TD_OK;
-      s->cnt[g]++;
+      if (kind == TD_AGG_SUM) s->has[g] = 1;
+      else s->cnt[g]++;
       if (s->ph == TD_PHYS_D128) /* exact; a sum beyond 38 digits is an error */
         s->ovf |= __builtin_add_overflow(s->d[g], td_dec_of(v), &s->d[g]) ||
                   !td_dec_fits(s->d[g], TD_DECIMAL128_MAX_PRECISION);
@@ -2413,11 +2415,8 @@ static int merge_exact(td_agg *a, const td_agg *b, td_error *err) {
 /* Flags that the no-null loops leave to the end of the batch. */
 static void post_batch(td_agg *a, int64_t k, fop op) {
   store *s = &a->ast[k];
-  if (op == OP_SUM_I || op == OP_SUM_F) {
-    for (int64_t t = 0; t < a->n_touched; t++) s->cnt[a->touched[t]] |= 1;
-  } else if (op == OP_MIN_I || op == OP_MAX_I) {
+  if (op == OP_SUM_I || op == OP_SUM_F || op == OP_MIN_I || op == OP_MAX_I)
     for (int64_t t = 0; t < a->n_touched; t++) s->has[a->touched[t]] = 1;
-  }
 }
 
 /* Ends the implied flags of an untracked state's aggregates (store.imp):
@@ -2443,9 +2442,7 @@ static void leave_untracked(td_agg *a) {
  * op that needs post_batch's flags after one that sets them itself (or the
  * reverse) ends the shortcut, before any group of the batch is made. */
 static void note_op(td_agg *a, int64_t k, fop op) {
-  const uint8_t want = op == OP_SUM_I || op == OP_SUM_F   ? IMP_SUM
-                       : op == OP_MIN_I || op == OP_MAX_I ? IMP_EXTREME
-                                                          : IMP_SET;
+  const uint8_t want = op == OP_SUM_I || op == OP_SUM_F || op == OP_MIN_I || op == OP_MAX_I ? IMP_POST : IMP_SET;
   store *s = &a->ast[k];
   if (s->imp == IMP_NONE) s->imp = want;
   else if (s->imp != want) leave_untracked(a);
@@ -2920,7 +2917,7 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
     case TD_AGG_COUNT: x->cnt[d] += y->cnt[g]; return TD_OK;
     case TD_AGG_SUM:
     case TD_AGG_AVG:
-      if (!y->cnt[g]) return TD_OK;
+      if (sp->kind == TD_AGG_SUM ? !y->has[g] : !y->cnt[g]) return TD_OK;
       if (x->ph == TD_PHYS_D128) {
         if (__builtin_add_overflow(x->d[d], y->d[g], &x->d[d]) || !td_dec_fits(x->d[d], TD_DECIMAL128_MAX_PRECISION))
           return td_err(err, TD_ERANGE, "the decimal sum of aggregate %lld does not fit in 38 digits", (long long)k);
@@ -2930,7 +2927,8 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
       } else {
         x->f[d] += y->f[g];
       }
-      x->cnt[d] += y->cnt[g];
+      if (sp->kind == TD_AGG_SUM) x->has[d] = 1;
+      else x->cnt[d] += y->cnt[g];
       return TD_OK;
     case TD_AGG_MIN:
     case TD_AGG_MAX: {
@@ -3371,13 +3369,13 @@ static int retract_state(td_agg *a, int64_t k, uint32_t d, const td_agg *r, uint
     case TD_AGG_COUNT: x->cnt[d] -= y->cnt[g]; return TD_OK;
     case TD_AGG_SUM:
     case TD_AGG_AVG:
-      if (!y->cnt[g]) return TD_OK;
+      if (sp->kind == TD_AGG_SUM ? !y->has[g] : !y->cnt[g]) return TD_OK;
       if (x->ph == TD_PHYS_D128) x->d[d] -= y->d[g];
       else if (sp->kind == TD_AGG_SUM && x->ph == TD_PHYS_I64) {
         if (__builtin_sub_overflow(x->i[d], y->i[g], &x->i[d])) return TD_ERANGE;
       } else if (!isfinite(x->f[d]) || !isfinite(y->f[g])) *redo = true; /* inf - inf */
       else x->f[d] -= y->f[g];
-      if (sp->kind == TD_AGG_AVG) x->cnt[d] -= y->cnt[g]; /* sums: cnt is a flag (see companion) */
+      if (sp->kind == TD_AGG_AVG) x->cnt[d] -= y->cnt[g]; /* sums: has is a flag (see companion) */
       return TD_OK;
     case TD_AGG_MIN:
     case TD_AGG_MAX: {
@@ -3571,7 +3569,7 @@ static td_value agg_value(const td_agg *a, int64_t k, uint32_t g) {
     case TD_AGG_COUNT_STAR:
     case TD_AGG_COUNT: return td_value_int(TD_TYPE_INT64, s->cnt[g]);
     case TD_AGG_SUM:
-      if (!s->cnt[g]) return td_value_null(t);
+      if (!s->has[g]) return td_value_null(t);
       if (t == TD_TYPE_DECIMAL128) return td_dec_value(TD_DECIMAL128_MAX_PRECISION, s->scale, s->d[g]);
       return t == TD_TYPE_INT64 ? td_value_int(t, s->i[g]) : td_value_double(t, s->f[g]);
     case TD_AGG_AVG:
@@ -3619,15 +3617,15 @@ static bool result_direct(const td_agg *a, int64_t k, const uint32_t *groups, in
 /* Output column c when it is an 8-byte column its state holds as is (int64
  * / timestamp keys and sums, float64 keys and sums, counts): the store's
  * array (its field, so that it can be moved out), null where nul[g] (*nul)
- * or where !cnt[g] (*cnt), as store_value / agg_value have them.  NULL: not
+ * or where !has[g] (*has), as store_value / agg_value have them.  NULL: not
  * such a column. */
-static void **plain_column(const td_agg *a, int64_t c, const uint8_t **nul, const int64_t **cnt) {
+static void **plain_column(const td_agg *a, int64_t c, const uint8_t **nul, const uint8_t **has) {
   const bool key = c < a->n_keys;
   store *s = key ? &a->kst[c] : &a->ast[c - a->n_keys];
   const td_agg_spec *sp = key ? NULL : &a->specs[c - a->n_keys];
   const td_type_id t = td_agg_output_type(a, c);
   *nul = NULL;
-  *cnt = NULL;
+  *has = NULL;
   if (key) {
     if (!(s->ph == TD_PHYS_I64 && (t == TD_TYPE_INT64 || t == TD_TYPE_TIMESTAMP)) &&
         !(s->ph == TD_PHYS_F64 && t == TD_TYPE_FLOAT64))
@@ -3637,24 +3635,23 @@ static void **plain_column(const td_agg *a, int64_t c, const uint8_t **nul, cons
   }
   if (a->ext[c - a->n_keys]) return NULL;
   if (sp->kind == TD_AGG_COUNT || sp->kind == TD_AGG_COUNT_STAR) return (void **)&s->cnt;
-  *cnt = s->cnt;
+  *has = s->has;
   if (sp->kind == TD_AGG_SUM && s->ph == TD_PHYS_I64 && t == TD_TYPE_INT64) return (void **)&s->i;
   if (sp->kind == TD_AGG_SUM && t == TD_TYPE_FLOAT64) return (void **)&s->f;
   return NULL;
 }
 
 /* Whether group g of a plain_column is null. */
-static inline bool plain_null(const uint8_t *nul, const int64_t *cnt, int64_t g) {
-  return nul ? nul[g] != 0 : cnt && cnt[g] == 0;
+static inline bool plain_null(const uint8_t *nul, const uint8_t *has, int64_t g) {
+  return nul ? nul[g] != 0 : has && !has[g];
 }
 
 /* Output column c when plain_column has it: copied, nulls set.  False: not
  * such a column. */
 static bool result_plain(const td_agg *a, int64_t c, const uint32_t *groups, int64_t n, td_array *out, int *rc,
                          td_error *err) {
-  const uint8_t *nul;
-  const int64_t *cnt;
-  void **field = plain_column(a, c, &nul, &cnt);
+  const uint8_t *nul, *has;
+  void **field = plain_column(a, c, &nul, &has);
   if (!field) return false;
   const void *src = *field;
   *rc = TD_OK;
@@ -3668,9 +3665,9 @@ static bool result_plain(const td_agg *a, int64_t c, const uint32_t *groups, int
   else if (n)
     memcpy(out->values, src, (size_t)n * 8);
   out->length = n;
-  for (int64_t j = 0; *rc == TD_OK && (nul || cnt) && j < n; j++) {
+  for (int64_t j = 0; *rc == TD_OK && (nul || has) && j < n; j++) {
     uint32_t g = groups ? groups[j] : (uint32_t)j;
-    if (plain_null(nul, cnt, g)) *rc = td_array_set_null(out, j, err);
+    if (plain_null(nul, has, g)) *rc = td_array_set_null(out, j, err);
   }
   return true;
 }
@@ -3758,16 +3755,16 @@ int td_agg_result(const td_agg *a, td_array *out, td_error *err) {
 
 /* Moves plain column c's array (plain_column: field) out of the state as
  * an Arrow array of its first n values, nulls as the copy would have them. */
-static int move_column(void **field, const uint8_t *nul, const int64_t *cnt, int64_t n, struct ArrowArray *out,
+static int move_column(void **field, const uint8_t *nul, const uint8_t *has, int64_t n, struct ArrowArray *out,
                        td_error *err) {
   int64_t nulls = 0;
-  for (int64_t g = 0; (nul || cnt) && g < n; g++) nulls += plain_null(nul, cnt, g);
+  for (int64_t g = 0; (nul || has) && g < n; g++) nulls += plain_null(nul, has, g);
   uint8_t *bits = nulls ? td_malloc((size_t)(n + 7) / 8) : NULL;
   if (nulls && !bits) return td_err_nomem(err, "building an aggregation's result");
   if (bits) {
     memset(bits, 0, (size_t)(n + 7) / 8);
     for (int64_t g = 0; g < n; g++)
-      if (!plain_null(nul, cnt, g)) td_bit_set(bits, g);
+      if (!plain_null(nul, has, g)) td_bit_set(bits, g);
   }
   int rc = td_array_export_block(n, *field, bits, nulls, out, err);
   if (rc) td_free(bits);
@@ -3781,12 +3778,11 @@ int td_agg_result_move(td_agg *a, td_array *out, struct ArrowArray *moved, td_er
   if (a->moved) return moved_error(err);
   int rc = TD_OK;
   for (int64_t c = 0; rc == TD_OK && c < ncol; c++) {
-    const uint8_t *nul;
-    const int64_t *cnt;
-    void **field = n > 0 ? plain_column(a, c, &nul, &cnt) : NULL;
+    const uint8_t *nul, *has;
+    void **field = n > 0 ? plain_column(a, c, &nul, &has) : NULL;
     if (field && *field) {
       rc = td_array_init(&out[c], td_agg_output_type(a, c), 0, err); /* the type, for the caller */
-      if (rc == TD_OK) rc = move_column(field, nul, cnt, n, &moved[c], err);
+      if (rc == TD_OK) rc = move_column(field, nul, has, n, &moved[c], err);
     } else {
       rc = result_column(a, c, NULL, n, &out[c], err);
     }
