@@ -3153,24 +3153,115 @@ typedef struct pmerge {
   td_error err[TD_PAR_MAX];
 } pmerge;
 
+/* Whether every aggregate of `a` merges in merge_simple's loops. */
+static bool merges_simply(const td_agg *a) {
+  for (int64_t k = 0; k < a->n_aggs; k++) {
+    const td_agg_kind kind = a->specs[k].kind;
+    const td_phys ph = a->ast[k].ph;
+    if (a->ext[k] || td_agg_is_moment(kind)) return false;
+    if (kind == TD_AGG_COUNT || kind == TD_AGG_COUNT_STAR) continue;
+    if (kind == TD_AGG_SUM && (ph == TD_PHYS_I64 || ph == TD_PHYS_F64)) continue;
+    if (kind == TD_AGG_AVG && ph != TD_PHYS_D128) continue;
+    if ((kind == TD_AGG_MIN || kind == TD_AGG_MAX) && ph == TD_PHYS_I64) continue;
+    return false;
+  }
+  return true;
+}
+
+/* merge_state of aggregate k for groups g0..g1-1 of b into groups d[0..]
+ * of `a` (NO_GROUP: skipped), as one loop over the groups (merges_simply's
+ * kinds); an integer sum that overflows: *bad_g, the first such group. */
+static void merge_simple(td_agg *a, int64_t k, const td_agg *b, int64_t g0, int64_t g1, const uint32_t *d,
+                         int64_t *bad_g) {
+  store *x = &a->ast[k];
+  const store *y = &b->ast[k];
+  const td_agg_kind kind = a->specs[k].kind;
+  const int64_t n = g1 - g0;
+  if (kind == TD_AGG_COUNT || kind == TD_AGG_COUNT_STAR) {
+    const int64_t *yc = y->cnt + g0;
+    for (int64_t j = 0; j < n; j++)
+      if (d[j] != NO_GROUP) x->cnt[d[j]] += yc[j];
+  } else if (kind == TD_AGG_AVG) {
+    const int64_t *yc = y->cnt + g0;
+    const double *yf = y->f + g0;
+    for (int64_t j = 0; j < n; j++)
+      if (d[j] != NO_GROUP && yc[j]) x->f[d[j]] += yf[j], x->cnt[d[j]] += yc[j];
+  } else if (kind == TD_AGG_SUM && x->ph == TD_PHYS_F64) {
+    const uint8_t *yh = y->has + g0;
+    const double *yf = y->f + g0;
+    for (int64_t j = 0; j < n; j++)
+      if (d[j] != NO_GROUP && yh[j]) x->f[d[j]] += yf[j], x->has[d[j]] = 1;
+  } else if (kind == TD_AGG_SUM) {
+    const uint8_t *yh = y->has + g0;
+    const int64_t *yi = y->i + g0;
+    for (int64_t j = 0; j < n; j++)
+      if (d[j] != NO_GROUP && yh[j]) {
+        if (__builtin_add_overflow(x->i[d[j]], yi[j], &x->i[d[j]]) && *bad_g < 0) *bad_g = g0 + j;
+        x->has[d[j]] = 1;
+      }
+  } else { /* integer min / max */
+    const bool mn = kind == TD_AGG_MIN;
+    const uint8_t *yh = y->has + g0;
+    const int64_t *yi = y->i + g0;
+    for (int64_t j = 0; j < n; j++)
+      if (d[j] != NO_GROUP && yh[j]) {
+        const uint32_t e = d[j];
+        if (!x->has[e] || (mn ? yi[j] < x->i[e] : yi[j] > x->i[e])) x->i[e] = yi[j], x->nul[e] = 0;
+        x->has[e] = 1;
+      }
+  }
+}
+
+/* The groups of `a` of b's groups g0..g1-1 into d[0..] (lookup_group; a
+ * lazy direct map read inline). */
+static void lookup_groups(const td_agg *a, const td_agg *b, int64_t g0, int64_t g1, uint32_t *d) {
+  const bool ikey = a->n_keys == 1 && a->kst[0].ph == TD_PHYS_I64 && a->lazy;
+  const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;
+  for (int64_t g = g0; g < g1; g++) {
+    const uint64_t o = ikey ? (uint64_t)b->kst[0].i[g] - base : dcap;
+    bool mapped;
+    d[g - g0] = o < dcap && !b->kst[0].nul[g] ? dmap_at(a->dmap, o) : lookup_group(a, b, (uint32_t)g, &mapped);
+  }
+}
+
+/* Records chunk c's failure (the lowest failed chunk stops the others). */
+static void pmerge_failed(pmerge *p, int t, int64_t c, int rc) {
+  p->rc[t] = rc;
+  p->fail_chunk[t] = c;
+  int64_t f = atomic_load(&p->failed);
+  while (c < f && !atomic_compare_exchange_weak(&p->failed, &f, c)) {
+  }
+}
+
 static int pmerge_worker(void *ctx, int t, td_error *err) {
   (void)err; /* kept with the chunk that failed */
   pmerge *p = ctx;
   p->fail_chunk[t] = p->n_chunks;
+  const bool simple = merges_simply(p->a);
   for (int64_t c; (c = atomic_fetch_add(&p->next, 1)) < p->n_chunks && c < atomic_load(&p->failed);) {
-    const int64_t end = (c + 1) * p->chunk < p->b->n_groups ? (c + 1) * p->chunk : p->b->n_groups;
-    for (int64_t g = c * p->chunk; g < end; g++) {
-      bool mapped;
-      const uint32_t d = lookup_group(p->a, p->b, (uint32_t)g, &mapped);
-      p->dst[g] = d;
-      p->n_new[t] += d == NO_GROUP;
+    const int64_t g0 = c * p->chunk, end = (c + 1) * p->chunk < p->b->n_groups ? (c + 1) * p->chunk : p->b->n_groups;
+    uint32_t *ds = p->dst + g0;
+    lookup_groups(p->a, p->b, g0, end, ds);
+    for (int64_t g = g0; g < end; g++) p->n_new[t] += ds[g - g0] == NO_GROUP;
+    if (simple) { /* aggregate by aggregate; a failure: the first overflow in group order */
+      int64_t bad_g = -1;
+      for (int64_t k = 0; k < p->a->n_aggs; k++) {
+        int64_t gk = -1;
+        merge_simple(p->a, k, p->b, g0, end, ds, &gk);
+        if (gk >= 0 && (bad_g < 0 || gk < bad_g)) bad_g = gk, p->bad[t] = k;
+      }
+      if (bad_g >= 0) {
+        td_err(&p->err[t], TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)p->bad[t]);
+        pmerge_failed(p, t, c, TD_ERANGE);
+        return TD_OK;
+      }
+      continue;
+    }
+    for (int64_t g = g0; g < end; g++) {
+      const uint32_t d = ds[g - g0];
       int rc = d == NO_GROUP ? TD_OK : merge_aggs(p->a, d, p->b, (uint32_t)g, &p->bad[t], &p->err[t]);
       if (rc) {
-        p->rc[t] = rc;
-        p->fail_chunk[t] = c;
-        int64_t f = atomic_load(&p->failed);
-        while (c < f && !atomic_compare_exchange_weak(&p->failed, &f, c)) {
-        }
+        pmerge_failed(p, t, c, rc);
         return TD_OK;
       }
     }
