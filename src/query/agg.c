@@ -1501,17 +1501,66 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
   }                                                                    \
   BODY_##OP
 
+/* One integer key's hash table, read by the fused loops for keys outside
+ * the direct map's range (the table has every such group, lazy or not). */
+typedef struct int_table {
+  const uint32_t *table;
+  uint64_t mask;
+  const uint64_t *hashes;
+  const int64_t *keys;
+  const uint8_t *nul;
+} int_table;
+
+static inline int_table int_table_of(const td_agg *a) {
+  int_table t = {a->table, (uint64_t)a->table_cap - 1, a->hashes, a->kst[0].i, a->kst[0].nul};
+  return t;
+}
+
+/* The group of key v (not null, outside the direct map's range) in the
+ * table, NO_GROUP when it has none (new: int_miss makes it). */
+static inline uint32_t int_probe(const int_table *t, int64_t v) {
+  if (!t->table) return NO_GROUP;
+  const uint64_t h = td_mix64((uint64_t)v);
+  for (uint64_t s = h & t->mask;; s = (s + 1) & t->mask) {
+    const uint32_t e = t->table[s];
+    if (!e) return NO_GROUP;
+    const uint32_t c = e - 1;
+    if (t->hashes[c] == h && !t->nul[c] && t->keys[c] == v) return c;
+  }
+}
+
+/* Keys the direct map does not cover (a range too sparse for it: id %
+ * 1000000 * 7) probe a table past the caches, then the group's hash and key
+ * at random places: the slot of the row INT_AHEAD rows on is prefetched, and
+ * the hash and key of the group in the slot of the row INT_AHEAD / 2 on
+ * (by then cached), so that the loop finds both without waiting. */
+#define INT_AHEAD 16
+static inline void int_prefetch(const int_table *t, int64_t v, uint64_t base, uint64_t dcap) {
+  if ((uint64_t)v - base >= dcap && t->table) TD_AGG_PREFETCH(&t->table[td_mix64((uint64_t)v) & t->mask]);
+}
+static inline void int_prefetch2(const int_table *t, int64_t v, uint64_t base, uint64_t dcap) {
+  if ((uint64_t)v - base < dcap || !t->table) return;
+  uint64_t s = td_mix64((uint64_t)v) & t->mask;
+  for (int k = 0; k < 3; k++, s = (s + 1) & t->mask) { /* the probe's first entries */
+    const uint32_t e = t->table[s];
+    if (!e) break;
+    TD_AGG_PREFETCH(&t->hashes[e - 1]);
+  }
+}
+
 /*
  * One integer key, fused lookup + fold of rows j0..j1-1 (OP_GIDS: lookup
  * only, into a->gids[0..]).  The inner loop runs while the direct map knows
  * the key; a miss goes through int_miss and the loop resumes.  The touched
  * groups are recorded until every group has been touched in this batch.
  */
-#define INT_LOOP(ROWEXPR, TRACK, KV, OP)                                \
+#define INT_LOOP(ROWFN, TRACK, KV, OP)                                  \
   for (; j < end; j++) {                                               \
-    const int64_t r = (ROWEXPR), jr = j;                               \
+    const int64_t r = ROWFN(j), jr = j;                                \
     const uint64_t d = (uint64_t)kd[r] - base;                         \
-    uint32_t g = d < dcap ? dmap_at(dmap, d) : NO_GROUP;               \
+    if (j + INT_AHEAD < j1) int_prefetch(&ih, kd[ROWFN(j + INT_AHEAD)], base, dcap); \
+    if (j + INT_AHEAD / 2 < j1) int_prefetch2(&ih, kd[ROWFN(j + INT_AHEAD / 2)], base, dcap); \
+    uint32_t g = d < dcap ? dmap_at(dmap, d) : int_probe(&ih, kd[r]);  \
     if (KV && !kvalid[r]) g = null_g;                                  \
     MAP_ROW_FOLD(TRACK, OP);                                           \
   }
@@ -1546,7 +1595,7 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     }                                                                  \
     const int64_t stop_ = end;                                         \
     end = end - j > 4 ? j + 4 : end;                                   \
-    INT_LOOP(ROWEXPR(j), 0, 0, OP)                                     \
+    INT_LOOP(ROWEXPR, 0, 0, OP)                                        \
     const bool miss_ = j < end;                                        \
     end = stop_;                                                       \
     if (miss_ || j == end) break;                                      \
@@ -1556,12 +1605,12 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
 #define INT_LOOPS(TRACK, OP)                                           \
   do {                                                                 \
     if (sel) {                                                         \
-      if (kvalid) INT_LOOP(sel[j], TRACK, 1, OP)                       \
-      else if (TRACK) INT_LOOP(sel[j], TRACK, 0, OP)                   \
+      if (kvalid) INT_LOOP(ROW_SEL, TRACK, 1, OP)                      \
+      else if (TRACK) INT_LOOP(ROW_SEL, TRACK, 0, OP)                  \
       else INT_BLOCKS(ROW_SEL, OP)                                     \
     } else {                                                           \
-      if (kvalid) INT_LOOP(j, TRACK, 1, OP)                            \
-      else if (TRACK) INT_LOOP(j, TRACK, 0, OP)                        \
+      if (kvalid) INT_LOOP(ROW_ALL, TRACK, 1, OP)                      \
+      else if (TRACK) INT_LOOP(ROW_ALL, TRACK, 0, OP)                  \
       else INT_BLOCKS(ROW_ALL, OP)                                     \
     }                                                                  \
   } while (0)
@@ -1607,7 +1656,8 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
 
 #define INT_SETUP                                                        \
   const uint32_t *dmap = a->dmap;                                        \
-  const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;
+  const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;    \
+  const int_table ih = int_table_of(a);
 
 typedef int int_map_fn(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j0,
                        int64_t j1, const fctx *c, td_error *err);
@@ -3213,11 +3263,19 @@ static void merge_simple(td_agg *a, int64_t k, const td_agg *b, int64_t g0, int6
 }
 
 /* The groups of `a` of b's groups g0..g1-1 into d[0..] (lookup_group; a
- * lazy direct map read inline). */
+ * lazy direct map read inline).  Keys the map does not cover probe a's
+ * table: the slot of the group 16 on is prefetched, and the hash of the
+ * group in the slot of the one 8 on (as the fused loops do). */
 static void lookup_groups(const td_agg *a, const td_agg *b, int64_t g0, int64_t g1, uint32_t *d) {
   const bool ikey = a->n_keys == 1 && a->kst[0].ph == TD_PHYS_I64 && a->lazy;
-  const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;
+  const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap, mask = (uint64_t)a->table_cap - 1;
+  const bool ahead = a->table && a->n_keys > 0 && a->table_cap >= 1 << 16;
   for (int64_t g = g0; g < g1; g++) {
+    if (ahead && g + 16 < g1) TD_AGG_PREFETCH(&a->table[group_hash(b, (uint32_t)(g + 16)) & mask]);
+    if (ahead && g + 8 < g1) {
+      const uint32_t e = a->table[group_hash(b, (uint32_t)(g + 8)) & mask];
+      if (e) TD_AGG_PREFETCH(&a->hashes[e - 1]);
+    }
     const uint64_t o = ikey ? (uint64_t)b->kst[0].i[g] - base : dcap;
     bool mapped;
     d[g - g0] = o < dcap && !b->kst[0].nul[g] ? dmap_at(a->dmap, o) : lookup_group(a, b, (uint32_t)g, &mapped);

@@ -1027,6 +1027,93 @@ static void test_agg_lazy_table(void **state) {
   }
 }
 
+/* One int64 key too sparse for the direct map (every 7th key of a wide
+ * range, and far negative ones): the fused loops probe the hash table
+ * inline, with the table slots of rows ahead prefetched, and the merge of a
+ * large state prefetches too.  Keys repeat across batches (found in the
+ * table, not made), some rows are null keys, some batches go through a
+ * selection; bulk (untracked) and tracked states, merged by one and two
+ * workers: each group's count and sum as a naive reference has them. */
+enum { SBATCH = 6, SROWS = 40000, SKEYS = 90000 };
+static int64_t sparse_key(int b, int64_t i) {
+  const int64_t k = (i * 7919 + b * 104729) % SKEYS;
+  return k % 5 == 4 ? -((int64_t)1 << 40) - k * 13 : k * 7;
+}
+
+static void test_agg_sparse_int_key(void **state) {
+  (void)state;
+  td_error err;
+  const td_agg_key key = {0, TD_TYPE_INT64};
+  const td_agg_spec sp[2] = {{TD_AGG_COUNT_STAR, -1, TD_TYPE_NONE}, {TD_AGG_SUM, 1, TD_TYPE_INT64}};
+  uint32_t *sel = malloc(SROWS * sizeof *sel);
+  for (int mode = 0; mode < 4; mode++) { /* bit 0: bulk; bit 1: merged by two workers */
+    td_agg *st[2];
+    for (int i = 0; i < 2; i++) {
+      TD_ASSERT_OK(td_agg_create(&key, 1, sp, 2, &st[i], &err), &err);
+      if (mode & 1) td_agg_set_bulk(st[i], true);
+    }
+    /* the reference: counts and sums by key index (k in 0..SKEYS), nulls apart */
+    int64_t *rc = calloc(SKEYS, sizeof *rc), *rs = calloc(SKEYS, sizeof *rs), nc = 0, ns = 0;
+    for (int b = 0; b < SBATCH; b++) {
+      td_array kc, vc;
+      TD_ASSERT_OK(td_array_init(&kc, TD_TYPE_INT64, SROWS, &err), &err);
+      TD_ASSERT_OK(td_array_init(&vc, TD_TYPE_INT64, SROWS, &err), &err);
+      const bool use_sel = b % 3 == 2;
+      int64_t n_sel = 0;
+      for (int64_t i = 0; i < SROWS; i++) {
+        const bool nul = (i + b) % 101 == 0;
+        TD_ASSERT_OK(nul ? td_array_append_null(&kc, &err) : td_array_append_int(&kc, sparse_key(b, i), &err), &err);
+        TD_ASSERT_OK(td_array_append_int(&vc, i % 1000 - 300, &err), &err);
+        if (use_sel && i % 3 != 1) sel[n_sel++] = (uint32_t)i;
+        else if (use_sel) continue;
+        const int64_t k = (i * 7919 + b * 104729) % SKEYS;
+        if (nul) nc++, ns += i % 1000 - 300;
+        else rc[k]++, rs[k] += i % 1000 - 300;
+      }
+      struct ArrowArray arr[2];
+      td_colview v[2];
+      TD_ASSERT_OK(td_array_export(&kc, &arr[0], &err), &err);
+      TD_ASSERT_OK(td_array_export(&vc, &arr[1], &err), &err);
+      for (int c = 0; c < 2; c++) TD_ASSERT_OK(td_colview_init(&v[c], TD_TYPE_INT64, &arr[c], &err), &err);
+      td_batch bt = {SROWS, v, NULL, NULL, 0};
+      TD_ASSERT_OK(td_agg_update(st[(mode & 2) && b >= SBATCH / 2], &bt, use_sel ? sel : NULL, n_sel, &err), &err);
+      for (int c = 0; c < 2; c++) arr[c].release(&arr[c]);
+    }
+    if (mode & 2) {
+      td__agg_merge_sizes(1 << 10, 1 << 9);
+      TD_ASSERT_OK(td_agg_merge_all(st[0], st + 1, 1, 2, &err), &err);
+      td__agg_merge_sizes(0, 0);
+    }
+    TD_ASSERT_OK(td_agg_settle(st[0], &err), &err);
+    td_array out[3];
+    TD_ASSERT_OK(td_agg_result(st[0], out, &err), &err);
+    int64_t seen = 0;
+    for (int64_t g = 0; g < out[0].length; g++) {
+      td_value k = arr_value(&out[0], g), n = arr_value(&out[1], g), sum = arr_value(&out[2], g);
+      int64_t want_n = nc, want_s = ns;
+      if (!k.is_null) {
+        const int64_t idx = k.v.i >= 0 ? k.v.i / 7 : (-((int64_t)1 << 40) - k.v.i) / 13;
+        assert_true(idx >= 0 && idx < SKEYS);
+        want_n = rc[idx], want_s = rs[idx];
+        rc[idx] = -1; /* each key once */
+      }
+      if (n.v.i != want_n || sum.v.i != want_s)
+        fail_msg("mode %d, group %lld: count %lld sum %lld, expected %lld %lld", mode, (long long)g,
+                 (long long)n.v.i, (long long)sum.v.i, (long long)want_n, (long long)want_s);
+      seen++;
+    }
+    int64_t want_groups = nc > 0;
+    for (int64_t k = 0; k < SKEYS; k++) want_groups += rc[k] != 0;
+    assert_int_equal(seen, want_groups); /* (the groups seen left -1 behind: != 0) */
+    assert_true(seen > SKEYS / 2);
+    for (int c = 0; c < 3; c++) td_array_reset(&out[c]);
+    for (int i = 0; i < 2; i++) td_agg_free(st[i]);
+    free(rc);
+    free(rs);
+  }
+  free(sel);
+}
+
 /* Bulk mode on a state without groups records no touched groups and lets
  * the "has a value" flags of no-null sums and integer min/max be set when a
  * group is made, not by the loops, until a batch with nulls (or
@@ -1437,6 +1524,7 @@ int main(void) {
       cmocka_unit_test(test_agg_fast_alloc_failures),
       cmocka_unit_test(test_agg_dense_keys),
       cmocka_unit_test(test_agg_lazy_table),
+      cmocka_unit_test(test_agg_sparse_int_key),
       cmocka_unit_test(test_agg_untracked),
       cmocka_unit_test(test_agg_result_move),
       cmocka_unit_test(test_agg_partition_keys),
