@@ -45,6 +45,12 @@ typedef struct str_slot {
   size_t len;
 } str_slot;
 
+/* A block of a key store's string bytes (store.bump), its bytes after it. */
+typedef struct str_chunk {
+  struct str_chunk *next;
+} str_chunk;
+enum { STR_CHUNK = 64 << 10 };
+
 /* Per-group values of one key or one aggregate. */
 typedef struct store {
   td_phys ph;
@@ -59,6 +65,14 @@ typedef struct store {
   uint8_t imp; /* untracked states (td_agg_set_bulk): the flags the batches so far left to
                   post_batch, IMP_* */
   int scale;   /* decimal128 input: its scale */
+  /* keys (set once a group): strings packed into chunks, not one allocation
+   * each (millions of groups: millions of mallocs, and the workers of a
+   * parallel aggregation share the program's one malloc arena and its
+   * lock: cli/main.c) */
+  bool bump;
+  str_chunk *chunks;
+  char *cur;
+  size_t left;
 } store;
 
 /* An untracked state's aggregate: no batch yet; every group has a value
@@ -187,7 +201,9 @@ static int grow_array(void **p, int64_t cap, size_t width) {
 static int grow_store(store *s, bool agg, int64_t cap, int64_t old) {
   int rc = TD_OK;
   if (s->ph == TD_PHYS_F64) rc = grow_array((void **)&s->f, cap, sizeof *s->f);
-  else if (s->ph == TD_PHYS_STR) rc = grow_array((void **)&s->s, cap, sizeof *s->s);
+  else if (s->ph == TD_PHYS_STR) /* store_set reads a slot before it writes it: its pages written now (a
+                                      zero page read, then written, is a TLB flush of every worker) */
+    rc = td_grow_block_probed((void **)&s->s, (size_t)cap * sizeof *s->s) ? TD_ENOMEM : TD_OK;
   else if (s->ph == TD_PHYS_D128) rc = grow_array((void **)&s->d, cap, sizeof *s->d);
   else rc = grow_array((void **)&s->i, cap, sizeof *s->i);
   if (!rc) rc = grow_array((void **)&s->nul, cap, 1);
@@ -198,8 +214,12 @@ static int grow_store(store *s, bool agg, int64_t cap, int64_t old) {
 }
 
 static void free_store(store *s, int64_t n) {
-  if (s->s)
+  if (s->s && !s->bump)
     for (int64_t g = 0; g < n; g++) td_free(s->s[g].p);
+  for (str_chunk *c = s->chunks, *next; c; c = next) {
+    next = c->next;
+    td_free(c);
+  }
   td_free_block(s->i);
   td_free_block(s->f);
   td_free_block(s->s);
@@ -264,10 +284,11 @@ static void rehash(td_agg *a, uint32_t *table, int64_t cap) {
   }
 }
 
-static int grow_table(td_agg *a, td_error *err) {
-  if ((a->n_tabled + 1) * 2 <= a->table_cap) return TD_OK;
+/* Room in the hash table for `extra` more groups (load at most 1/2). */
+static int reserve_table(td_agg *a, int64_t extra, td_error *err) {
+  if ((a->n_tabled + extra) * 2 <= a->table_cap) return TD_OK;
   int64_t cap = a->table_cap ? a->table_cap * 2 : 64;
-  while (cap < (a->n_tabled + 1) * 2) cap *= 2;
+  while (cap < (a->n_tabled + extra) * 2) cap *= 2;
   uint32_t *t = td_calloc_probed((size_t)cap, sizeof *t);
   if (!t) return td_err_nomem(err, "growing an aggregation hash table");
   rehash(a, t, cap);
@@ -276,6 +297,8 @@ static int grow_table(td_agg *a, td_error *err) {
   a->table_cap = cap;
   return TD_OK;
 }
+
+static int grow_table(td_agg *a, td_error *err) { return reserve_table(a, 1, err); }
 
 /* Ends lazy mode: every group in the hash table. */
 static int table_complete(td_agg *a, td_error *err) {
@@ -387,7 +410,7 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
   }
   if (n_keys) memcpy(a->keys, keys, (size_t)n_keys * sizeof *keys);
   if (n_aggs) memcpy(a->specs, aggs, (size_t)n_aggs * sizeof *aggs);
-  for (int64_t k = 0; k < n_keys; k++) a->kst[k].ph = td__phys_of(keys[k].type);
+  for (int64_t k = 0; k < n_keys; k++) a->kst[k].ph = td__phys_of(keys[k].type), a->kst[k].bump = true;
   a->lazy = n_keys == 1 && a->kst[0].ph == TD_PHYS_I64;
   for (int64_t k = 0; k < n_aggs; k++) {
     td_phys ph = td__phys_of(aggs[k].type);
@@ -593,6 +616,24 @@ static int store_set(store *s, int64_t g, const td_value *v, td_error *err) {
     case TD_PHYS_D128: s->d[g] = td_dec_of(v); break;
     case TD_PHYS_STR: {
       str_slot *sl = &s->s[g];
+      if (s->bump) { /* into the current chunk, or a new one */
+        const size_t len = v->v.s.len;
+        if (len > s->left) {
+          const size_t want = len > STR_CHUNK / 4 ? len : STR_CHUNK;
+          str_chunk *c = td_malloc(sizeof *c + want);
+          if (!c) return td_err_nomem(err, "storing a string in an aggregation");
+          c->next = s->chunks;
+          s->chunks = c;
+          s->cur = (char *)(c + 1);
+          s->left = want;
+        }
+        if (len) memcpy(s->cur, v->v.s.ptr, len);
+        sl->p = s->cur;
+        sl->len = len;
+        s->cur += len;
+        s->left -= len;
+        break;
+      }
       if (v->v.s.len > sl->len || !sl->p) {
         char *p = td_realloc(sl->p, v->v.s.len + 1);
         if (!p) return td_err_nomem(err, "storing a string in an aggregation");
@@ -3139,11 +3180,14 @@ static uint32_t lookup_group(const td_agg *a, const td_agg *b, uint32_t g, bool 
 }
 
 /* Folds group g of `b` into `a` (its group of the same key, added if new;
- * kv: scratch for string keys); map[g] (when map is set) receives it. */
-static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, uint32_t *map, td_error *err) {
+ * kv: scratch for string keys); map[g] (when map is set) receives it.
+ * `known_new`: `a` has no group of g's key (the parallel merge found none,
+ * and b's keys are distinct), so it is not looked up. */
+static int merge_group(td_agg *a, const td_agg *b, uint32_t g, td_value *kv, uint32_t *map, bool known_new,
+                       td_error *err) {
   const bool ikey = a->n_keys == 1 && a->kst[0].ph == TD_PHYS_I64 && !b->kst[0].nul[g];
-  bool mapped;
-  uint32_t d = lookup_group(a, b, g, &mapped);
+  bool mapped = ikey && a->lazy && (uint64_t)b->kst[0].i[g] - (uint64_t)a->dbase < (uint64_t)a->dcap;
+  uint32_t d = known_new ? NO_GROUP : lookup_group(a, b, g, &mapped);
   int rc = TD_OK;
   if (d == NO_GROUP) {
     rc = new_group_in(a, group_hash(b, g), mapped, &d, err);
@@ -3382,9 +3426,18 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
   /* the walk appends new groups and marks the others changed: not needed
    * when there are none and nothing is recorded */
   const bool walk = n_new > 0 || map || !(a->untracked || a->all_changed);
+  /* the new groups the workers found go into the table in one growth, and
+   * the slot each will probe is prefetched 16 groups ahead (millions of
+   * new groups: GROUP BY a key unique per row, each worker's keys new to
+   * the other) */
+  const bool ahead = dst && n_new >= pmerge_min && a->n_keys > 0;
+  if (rc == TD_OK && ahead) rc = reserve_table(a, n_new, err);
+  const uint64_t mask = (uint64_t)a->table_cap - 1;
   for (int64_t g = 0; walk && rc == TD_OK && g < b->n_groups; g++) {
+    if (ahead && g + 16 < b->n_groups && dst[g + 16] == NO_GROUP)
+      TD_AGG_PREFETCH(&a->table[group_hash(b, (uint32_t)(g + 16)) & mask]);
     if (!dst || dst[g] == NO_GROUP) {
-      rc = merge_group(a, b, (uint32_t)g, kv, map, err);
+      rc = merge_group(a, b, (uint32_t)g, kv, map, dst != NULL, err);
       continue;
     }
     mark_changed(a, dst[g]);
@@ -3637,7 +3690,7 @@ int td_agg_drop_empty(td_agg **ap, int64_t rows_k, int64_t **dropped, int64_t *n
   uint32_t *map = rc == TD_OK ? ext_map(b, a->n_groups, &rc, err) : NULL;
   for (int64_t g = 0; rc == TD_OK && g < a->n_groups; g++) {
     if (a->ast[rows_k].cnt[g] == 0) list[n++] = g;
-    else rc = merge_group(b, a, (uint32_t)g, kv, map, err);
+    else rc = merge_group(b, a, (uint32_t)g, kv, map, false, err);
   }
   if (rc == TD_OK && map) rc = merge_ext(b, a, map, false, err);
   td_free(map);
