@@ -185,6 +185,11 @@ typedef struct dseen {
   bool exact, spilled;
 } dseen;
 
+/* An int64 sum of aggregate k that left int64. */
+static int sum_overflow(td_error *err, int64_t k) {
+  return td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
+}
+
 static int moved_error(td_error *err) {
   return td_err(err, TD_EINVAL, "the aggregation's result arrays were moved out (td_agg_result_move)");
 }
@@ -1581,11 +1586,10 @@ static inline void int_prefetch(const int_table *t, int64_t v, uint64_t base, ui
 }
 static inline void int_prefetch2(const int_table *t, int64_t v, uint64_t base, uint64_t dcap) {
   if ((uint64_t)v - base < dcap || !t->table) return;
-  uint64_t s = td_mix64((uint64_t)v) & t->mask;
-  for (int k = 0; k < 3; k++, s = (s + 1) & t->mask) { /* the probe's first entries */
-    const uint32_t e = t->table[s];
-    if (!e) break;
+  const uint32_t e = t->table[td_mix64((uint64_t)v) & t->mask];
+  if (e) {
     TD_AGG_PREFETCH(&t->hashes[e - 1]);
+    TD_AGG_PREFETCH(&t->keys[e - 1]);
   }
 }
 
@@ -2593,7 +2597,7 @@ static int finish_batch(td_agg *a, const fop *ops, td_error *err) {
     if (a->ast[k].ovf)
       return a->ast[k].ph == TD_PHYS_D128
                  ? td_err(err, TD_ERANGE, "the decimal sum of aggregate %lld exceeds 38 digits", (long long)k)
-                 : td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
+                 : sum_overflow(err, k);
   for (int64_t k = 0; k < a->n_aggs; k++) post_batch(a, k, ops[k]);
   for (int64_t t = 0; t < a->n_touched; t++) mark_changed(a, a->touched[t]);
   return TD_OK;
@@ -3014,7 +3018,7 @@ static int merge_state(td_agg *a, int64_t k, uint32_t d, const td_agg *b, uint32
           return td_err(err, TD_ERANGE, "the decimal sum of aggregate %lld does not fit in 38 digits", (long long)k);
       } else if (sp->kind == TD_AGG_SUM && x->ph == TD_PHYS_I64) {
         if (__builtin_add_overflow(x->i[d], y->i[g], &x->i[d]))
-          return td_err(err, TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)k);
+          return sum_overflow(err, k);
       } else {
         x->f[d] += y->f[g];
       }
@@ -3353,7 +3357,7 @@ static int pmerge_worker(void *ctx, int t, td_error *err) {
         if (gk >= 0 && (bad_g < 0 || gk < bad_g)) bad_g = gk, p->bad[t] = k;
       }
       if (bad_g >= 0) {
-        td_err(&p->err[t], TD_ERANGE, "the integer sum of aggregate %lld does not fit in int64", (long long)p->bad[t]);
+        sum_overflow(&p->err[t], p->bad[t]);
         pmerge_failed(p, t, c, TD_ERANGE);
         return TD_OK;
       }
