@@ -934,6 +934,38 @@ static int new_mapped_group(td_agg *a, int64_t v, uint64_t d, uint32_t *out, td_
   return TD_OK;
 }
 
+/* One integer key's hash table, read by the fused loops for keys outside
+ * the direct map's range (the table has every such group, lazy or not). */
+typedef struct int_table {
+  const uint32_t *table;
+  uint64_t mask;
+  const uint64_t *hashes;
+  const int64_t *keys;
+  const uint8_t *nul;
+} int_table;
+
+static inline int_table int_table_of(const td_agg *a) {
+  int_table t = {a->table, (uint64_t)a->table_cap - 1, a->hashes, a->kst[0].i, a->kst[0].nul};
+  return t;
+}
+
+/* The group of key v (is_null: the null key; h its hash) in the table,
+ * NO_GROUP when it has none (new: int_miss makes it). */
+static inline uint32_t int_probe_h(const int_table *t, uint64_t h, bool is_null, int64_t v) {
+  if (!t->table) return NO_GROUP;
+  for (uint64_t s = h & t->mask;; s = (s + 1) & t->mask) {
+    const uint32_t e = t->table[s];
+    if (!e) return NO_GROUP;
+    const uint32_t c = e - 1;
+    if (t->hashes[c] == h && t->nul[c] == is_null && (is_null || t->keys[c] == v)) return c;
+  }
+}
+
+/* The group of a non-null key outside the direct map's range. */
+static inline uint32_t int_probe(const int_table *t, int64_t v) {
+  return int_probe_h(t, td_mix64((uint64_t)v), false, v);
+}
+
 /* One integer key: group of row r when the direct map does not know it. */
 static int int_miss(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_error *err) {
   bool is_null = kv->valid && !kv->valid[r];
@@ -947,18 +979,9 @@ static int int_miss(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_er
     return new_mapped_group(a, v, d, out, err);
   }
   const uint64_t h = is_null ? NULL_HASH : td_mix64((uint64_t)v);
-  const store *ks = &a->kst[0];
-  int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
-  uint32_t e, g = UINT32_MAX;
-  while ((e = a->table[s])) {
-    uint32_t c = e - 1;
-    if (a->hashes[c] == h && ks->nul[c] == is_null && (is_null || ks->i[c] == v)) {
-      g = c;
-      break;
-    }
-    s = (s + 1) & mask;
-  }
-  if (g == UINT32_MAX) { /* a new group: its key stored as is (no td_value) */
+  const int_table t = int_table_of(a);
+  uint32_t g = int_probe_h(&t, h, is_null, v);
+  if (g == NO_GROUP) { /* a new group: its key stored as is (no td_value) */
     int rc = new_group(a, h, &g, err);
     if (rc) return rc;
     a->kst[0].nul[g] = is_null;
@@ -1546,34 +1569,6 @@ typedef void fold_fn(const fctx *c, const uint32_t *gids, const uint32_t *sel, i
     touched[nt++] = g;                                                 \
   }                                                                    \
   BODY_##OP
-
-/* One integer key's hash table, read by the fused loops for keys outside
- * the direct map's range (the table has every such group, lazy or not). */
-typedef struct int_table {
-  const uint32_t *table;
-  uint64_t mask;
-  const uint64_t *hashes;
-  const int64_t *keys;
-  const uint8_t *nul;
-} int_table;
-
-static inline int_table int_table_of(const td_agg *a) {
-  int_table t = {a->table, (uint64_t)a->table_cap - 1, a->hashes, a->kst[0].i, a->kst[0].nul};
-  return t;
-}
-
-/* The group of key v (not null, outside the direct map's range) in the
- * table, NO_GROUP when it has none (new: int_miss makes it). */
-static inline uint32_t int_probe(const int_table *t, int64_t v) {
-  if (!t->table) return NO_GROUP;
-  const uint64_t h = td_mix64((uint64_t)v);
-  for (uint64_t s = h & t->mask;; s = (s + 1) & t->mask) {
-    const uint32_t e = t->table[s];
-    if (!e) return NO_GROUP;
-    const uint32_t c = e - 1;
-    if (t->hashes[c] == h && !t->nul[c] && t->keys[c] == v) return c;
-  }
-}
 
 /* Keys the direct map does not cover (a range too sparse for it: id %
  * 1000000 * 7) probe a table past the caches, then the group's hash and key
