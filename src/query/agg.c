@@ -92,6 +92,16 @@ enum {
  * the high bit tells unknown entries apart. */
 #define NO_GROUP UINT32_MAX
 
+/* A hash-table slot: the top 32 bits of the group's key hash (a tag) over
+ * group id + 1; 0 = empty.  A probe passes the slots of other keys on their
+ * tags, without reading those groups' hashes or keys (8 bytes a group at
+ * random places: with millions of groups, a wait for memory each). */
+typedef uint64_t tslot;
+static inline tslot slot_make(uint64_t h, uint32_t g) { return (h & ~(uint64_t)UINT32_MAX) | ((uint64_t)g + 1); }
+/* Whether slot e (not empty) may hold a key of hash h: its tag is h's. */
+static inline bool slot_tagged(tslot e, uint64_t h) { return ((e ^ h) >> 32) == 0; }
+static inline uint32_t slot_group(tslot e) { return (uint32_t)e - 1u; }
+
 /* The direct map's entry d: its group, NO_GROUP (0 - 1) when unknown. */
 static inline uint32_t dmap_at(const uint32_t *m, uint64_t d) { return m[d] - 1u; }
 
@@ -108,10 +118,17 @@ struct td_agg {
   td_agg_spec *specs;
   store *kst, *ast;
   int64_t n_groups, cap;
-  /* hash table: slot -> group id + 1 (0 = empty) */
-  uint32_t *table;
+  /* hash table of tslot (0 = empty) */
+  tslot *table;
   uint64_t *hashes; /* per group; not written for a group made lazy (group_hash) */
   int64_t table_cap, n_tabled;
+  /* Groups from defer_from on (-1: none) were made by a merge without a
+   * table slot (their hashes written; groups the lazy direct map covers
+   * need none): every lookup first puts them in (table_sync).  A one-shot
+   * query's last merge appends millions of new groups and never looks one
+   * up again.  `defer`: the merge's walk is making such groups. */
+  int64_t defer_from;
+  bool defer;
   /* one integer key: a group whose key the direct map covers is there and
    * maybe not in the table (the map is the index of its range); ends, the
    * table completed, before any lookup but int_miss and find_group */
@@ -277,16 +294,21 @@ static inline uint64_t group_hash(const td_agg *a, uint32_t g) {
   return a->lazy && in_dmap(a, g) ? td_mix64((uint64_t)a->kst[0].i[g]) : a->hashes[g];
 }
 
-static void rehash(td_agg *a, uint32_t *table, int64_t cap) {
+static void rehash(td_agg *a, tslot *table, int64_t cap) {
   a->n_tabled = 0;
+  /* a table past the caches: the slot of the group 16 on is fetched ahead
+   * (the writes land at random places; the hashes are read in order) */
+  const bool ahead = cap >= 1 << 16 && !a->lazy;
   for (int64_t g = 0; g < a->n_groups; g++) {
+    if (ahead && g + 16 < a->n_groups) __builtin_prefetch(&table[a->hashes[g + 16] & (uint64_t)(cap - 1)], 1);
     if (a->lazy && in_dmap(a, (uint32_t)g)) continue;
     a->n_tabled++;
     uint64_t h = a->hashes[g];
     int64_t s = (int64_t)(h & (uint64_t)(cap - 1));
     while (table[s]) s = (s + 1) & (cap - 1);
-    table[s] = (uint32_t)g + 1;
+    table[s] = slot_make(h, (uint32_t)g);
   }
+  a->defer_from = -1;
 }
 
 /* Room in the hash table for `extra` more groups (load at most 1/2). */
@@ -294,7 +316,7 @@ static int reserve_table(td_agg *a, int64_t extra, td_error *err) {
   if ((a->n_tabled + extra) * 2 <= a->table_cap) return TD_OK;
   int64_t cap = a->table_cap ? a->table_cap * 2 : 64;
   while (cap < (a->n_tabled + extra) * 2) cap *= 2;
-  uint32_t *t = td_calloc_probed((size_t)cap, sizeof *t);
+  tslot *t = td_calloc_probed((size_t)cap, sizeof *t);
   if (!t) return td_err_nomem(err, "growing an aggregation hash table");
   rehash(a, t, cap);
   td_free(a->table);
@@ -305,6 +327,29 @@ static int reserve_table(td_agg *a, int64_t extra, td_error *err) {
 
 static int grow_table(td_agg *a, td_error *err) { return reserve_table(a, 1, err); }
 
+/* Puts the groups a merge made without a table slot (defer_from) in the
+ * table: called before any lookup.  The slot of the group 16 on is fetched
+ * ahead, as in rehash. */
+static int table_sync(td_agg *a, td_error *err) {
+  if (a->defer_from < 0) return TD_OK;
+  const int64_t from = a->defer_from;
+  int64_t n = 0;
+  for (int64_t g = from; g < a->n_groups; g++) n += !(a->lazy && in_dmap(a, (uint32_t)g));
+  if ((a->n_tabled + n) * 2 > a->table_cap) return reserve_table(a, n, err); /* (its rehash tables them) */
+  const uint64_t mask = (uint64_t)a->table_cap - 1;
+  for (int64_t g = from; g < a->n_groups; g++) {
+    if (g + 16 < a->n_groups) __builtin_prefetch(&a->table[a->hashes[g + 16] & mask], 1);
+    if (a->lazy && in_dmap(a, (uint32_t)g)) continue;
+    const uint64_t h = a->hashes[g];
+    uint64_t s = h & mask;
+    while (a->table[s]) s = (s + 1) & mask;
+    a->table[s] = slot_make(h, (uint32_t)g);
+  }
+  a->n_tabled += n;
+  a->defer_from = -1;
+  return TD_OK;
+}
+
 /* Ends lazy mode: every group in the hash table. */
 static int table_complete(td_agg *a, td_error *err) {
   if (!a->lazy) return TD_OK;
@@ -313,7 +358,7 @@ static int table_complete(td_agg *a, td_error *err) {
   a->n_tabled = a->n_groups;
   int64_t cap = a->table_cap ? a->table_cap : 64;
   while (cap < (a->n_groups + 1) * 2) cap *= 2;
-  uint32_t *t = td_calloc_probed((size_t)cap, sizeof *t);
+  tslot *t = td_calloc_probed((size_t)cap, sizeof *t);
   if (!t) {
     a->lazy = true;
     return td_err_nomem(err, "growing an aggregation hash table");
@@ -401,6 +446,7 @@ int td_agg_create(const td_agg_key *keys, int64_t n_keys, const td_agg_spec *agg
   a->keys = td_malloc((size_t)(n_keys + 1) * sizeof *a->keys);
   a->specs = td_malloc((size_t)(n_aggs + 1) * sizeof *a->specs);
   a->null_g = NO_GROUP;
+  a->defer_from = -1;
   a->dnull[0] = a->dnull[1] = a->dnull[2] = NO_GROUP;
   a->kst = td_calloc((size_t)(n_keys + 1), sizeof *a->kst);
   a->ast = td_calloc((size_t)(n_aggs + 1), sizeof *a->ast);
@@ -656,14 +702,17 @@ static int store_set(store *s, int64_t g, const td_value *v, td_error *err) {
  * mode, a key the direct map covers: the caller puts it there). */
 static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_error *err) {
   int rc = grow_groups(a, err);
-  if (!rc && !untabled) rc = grow_table(a, err);
+  if (!rc && !untabled && !a->defer) rc = grow_table(a, err);
   if (rc) return rc;
   uint32_t g = (uint32_t)a->n_groups++;
-  if (!untabled) { /* (an untabled group's hash is its key's: group_hash) */
+  if (!untabled && a->defer) { /* its slot later (table_sync) */
+    a->hashes[g] = h;
+    if (a->defer_from < 0) a->defer_from = g;
+  } else if (!untabled) { /* (an untabled group's hash is its key's: group_hash) */
     a->hashes[g] = h;
     int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
     while (a->table[s]) s = (s + 1) & mask;
-    a->table[s] = g + 1;
+    a->table[s] = slot_make(h, g);
     a->n_tabled++;
   }
   /* Each aggregate's starting value (min/max: a sentinel while no value was
@@ -729,10 +778,10 @@ static int lookup_row(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_
   if (rc) return rc;
   uint64_t h = row_hash(a, kv, r);
   int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
-  uint32_t e;
+  tslot e;
   while ((e = a->table[s])) {
-    if (a->hashes[e - 1] == h && key_equal(a, e - 1, kv, r)) {
-      *out = e - 1;
+    if (slot_tagged(e, h) && key_equal(a, slot_group(e), kv, r)) {
+      *out = slot_group(e);
       return TD_OK;
     }
     s = (s + 1) & mask;
@@ -827,16 +876,34 @@ static bool row_matches(const td_agg *a, uint32_t g, const td_vec *kv, int64_t r
   return true;
 }
 
+/* The second stage of a two-stage prefetch: the keys of the group in slot
+ * e (read after the slot itself was prefetched) when its tag is h's, so
+ * that a probe for hash h compares them without waiting. */
+static inline void prefetch_keys(const td_agg *a, tslot e, uint64_t h) {
+  if (!e || !slot_tagged(e, h)) return;
+  const uint32_t g = slot_group(e);
+  for (int64_t k = 0; k < a->n_keys && k < 2; k++) {
+    const store *s = &a->kst[k];
+    TD_AGG_PREFETCH(&s->nul[g]);
+    switch (s->ph) {
+      case TD_PHYS_F64: TD_AGG_PREFETCH(&s->f[g]); break;
+      case TD_PHYS_STR: TD_AGG_PREFETCH(&s->s[g]); break;
+      case TD_PHYS_D128: TD_AGG_PREFETCH(&s->d[g]); break;
+      default: TD_AGG_PREFETCH(&s->i[g]); break;
+    }
+  }
+}
+
 /* The group of row r of the key vectors, whose combined hash is h (added
  * if new). */
 static int multi_find(td_agg *a, const td_vec *kv, int64_t r, uint64_t h, uint32_t *out, td_error *err) {
   int rc = table_complete(a, err);
   if (rc) return rc;
   const int64_t mask = a->table_cap - 1;
-  uint32_t e;
+  tslot e;
   for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask)
-    if (a->hashes[e - 1] == h && row_matches(a, e - 1, kv, r)) {
-      *out = e - 1;
+    if (slot_tagged(e, h) && row_matches(a, slot_group(e), kv, r)) {
+      *out = slot_group(e);
       return TD_OK;
     }
   return add_group(a, h, kv, r, out, err);
@@ -847,13 +914,10 @@ static int map_multi(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j
   uint64_t *H = a->hbuf;
   for (int64_t k = 0; k < a->n_keys; k++) hash_key_column(&kv[k], sel, j0, j1, H, k == 0, a->n_keys == 1);
   for (int64_t j = j0; j < j1; j++) {
-    if (a->table) { /* a large table's misses overlap: the slot of the row 16 ahead, the hash of the group 8 ahead */
+    if (a->table) { /* a large table's misses overlap: the slot of the row 16 ahead, the keys of the group 8 ahead */
       const uint64_t mask = (uint64_t)a->table_cap - 1;
-      if (j + 16 < j1) __builtin_prefetch(&a->table[H[j + 16 - j0] & mask]);
-      if (j + 8 < j1) {
-        uint32_t e = a->table[H[j + 8 - j0] & mask];
-        if (e) __builtin_prefetch(&a->hashes[e - 1]);
-      }
+      if (j + 16 < j1) TD_AGG_PREFETCH(&a->table[H[j + 16 - j0] & mask]);
+      if (j + 8 < j1) prefetch_keys(a, a->table[H[j + 8 - j0] & mask], H[j + 8 - j0]);
     }
     uint32_t g;
     int rc = multi_find(a, kv, ROW(j), H[j - j0], &g, err);
@@ -937,15 +1001,14 @@ static int new_mapped_group(td_agg *a, int64_t v, uint64_t d, uint32_t *out, td_
 /* One integer key's hash table, read by the fused loops for keys outside
  * the direct map's range (the table has every such group, lazy or not). */
 typedef struct int_table {
-  const uint32_t *table;
+  const tslot *table;
   uint64_t mask;
-  const uint64_t *hashes;
   const int64_t *keys;
   const uint8_t *nul;
 } int_table;
 
 static inline int_table int_table_of(const td_agg *a) {
-  int_table t = {a->table, (uint64_t)a->table_cap - 1, a->hashes, a->kst[0].i, a->kst[0].nul};
+  int_table t = {a->table, (uint64_t)a->table_cap - 1, a->kst[0].i, a->kst[0].nul};
   return t;
 }
 
@@ -954,10 +1017,11 @@ static inline int_table int_table_of(const td_agg *a) {
 static inline uint32_t int_probe_h(const int_table *t, uint64_t h, bool is_null, int64_t v) {
   if (!t->table) return NO_GROUP;
   for (uint64_t s = h & t->mask;; s = (s + 1) & t->mask) {
-    const uint32_t e = t->table[s];
+    const tslot e = t->table[s];
     if (!e) return NO_GROUP;
-    const uint32_t c = e - 1;
-    if (t->hashes[c] == h && t->nul[c] == is_null && (is_null || t->keys[c] == v)) return c;
+    const uint32_t c = slot_group(e);
+    /* (a null key's group holds 0: its flag decides) */
+    if (slot_tagged(e, h) && (is_null || t->keys[c] == v) && t->nul[c] == is_null) return c;
   }
 }
 
@@ -1038,10 +1102,10 @@ static int str_lookup(td_agg *a, const td_vec *kv, int64_t r, uint32_t *out, td_
   const char *p = kv->strs + o;
   const uint64_t h = hash_bytes(p, len);
   int64_t mask = a->table_cap - 1;
-  uint32_t e;
+  tslot e;
   for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask) {
-    uint32_t c = e - 1;
-    if (a->hashes[c] == h && !ks->nul[c] && ks->s[c].len == len &&
+    uint32_t c = slot_group(e);
+    if (slot_tagged(e, h) && !ks->nul[c] && ks->s[c].len == len &&
         (len == 0 || memcmp(ks->s[c].p, p, len) == 0)) {
       *out = c;
       return TD_OK;
@@ -1100,12 +1164,13 @@ static int lookup_values(td_agg *a, const td_value *vals, uint32_t *out, td_erro
   uint64_t h = 0;
   for (int64_t k = 0; k < a->n_keys; k++) h = combine(h, value_hash(&vals[k], a->kst[k].ph));
   const int64_t mask = a->table_cap - 1;
-  uint32_t e;
+  tslot e;
   for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask) {
-    bool eq = a->hashes[e - 1] == h;
-    for (int64_t k = 0; eq && k < a->n_keys; k++) eq = value_matches(&a->kst[k], e - 1, a->keys[k].type, &vals[k]);
+    bool eq = slot_tagged(e, h);
+    for (int64_t k = 0; eq && k < a->n_keys; k++)
+      eq = value_matches(&a->kst[k], slot_group(e), a->keys[k].type, &vals[k]);
     if (eq) {
-      *out = e - 1;
+      *out = slot_group(e);
       return TD_OK;
     }
   }
@@ -1581,10 +1646,11 @@ static inline void int_prefetch(const int_table *t, int64_t v, uint64_t base, ui
 }
 static inline void int_prefetch2(const int_table *t, int64_t v, uint64_t base, uint64_t dcap) {
   if ((uint64_t)v - base < dcap || !t->table) return;
-  const uint32_t e = t->table[td_mix64((uint64_t)v) & t->mask];
-  if (e) {
-    TD_AGG_PREFETCH(&t->hashes[e - 1]);
-    TD_AGG_PREFETCH(&t->keys[e - 1]);
+  const uint64_t h = td_mix64((uint64_t)v);
+  const tslot e = t->table[h & t->mask];
+  if (e && slot_tagged(e, h)) {
+    TD_AGG_PREFETCH(&t->keys[slot_group(e)]);
+    TD_AGG_PREFETCH(&t->nul[slot_group(e)]);
   }
 }
 
@@ -2929,6 +2995,8 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
   int64_t n = sel ? n_sel : b->length;
   if (a->moved) return moved_error(err);
   if (n <= 0) return TD_OK;
+  int rs = table_sync(a, err);
+  if (rs) return rs;
   if (!a->gids) a->gids = td_malloc(CHUNK * sizeof *a->gids);
   if (!a->hbuf) a->hbuf = td_malloc(CHUNK * sizeof *a->hbuf);
   if (!a->gids || !a->hbuf) return td_err_nomem(err, "aggregating a batch");
@@ -3120,11 +3188,12 @@ static uint32_t find_group(const td_agg *a, const td_agg *b, uint32_t g) {
   }
   const uint64_t h = group_hash(b, g);
   const int64_t mask = a->table_cap - 1;
-  uint32_t e;
+  tslot e;
   for (int64_t s = (int64_t)(h & (uint64_t)mask); (e = a->table[s]); s = (s + 1) & mask) {
-    bool same = a->hashes[e - 1] == h;
-    for (int64_t k = 0; same && k < a->n_keys; k++) same = store_key_equal(&a->kst[k], e - 1, &b->kst[k], g);
-    if (same) return e - 1;
+    bool same = slot_tagged(e, h);
+    for (int64_t k = 0; same && k < a->n_keys; k++)
+      same = store_key_equal(&a->kst[k], slot_group(e), &b->kst[k], g);
+    if (same) return slot_group(e);
   }
   return NO_GROUP;
 }
@@ -3316,8 +3385,8 @@ static void lookup_groups(const td_agg *a, const td_agg *b, int64_t g0, int64_t 
   for (int64_t g = g0; g < g1; g++) {
     if (ahead && g + 16 < g1) TD_AGG_PREFETCH(&a->table[group_hash(b, (uint32_t)(g + 16)) & mask]);
     if (ahead && g + 8 < g1) {
-      const uint32_t e = a->table[group_hash(b, (uint32_t)(g + 8)) & mask];
-      if (e) TD_AGG_PREFETCH(&a->hashes[e - 1]);
+      const uint64_t h = group_hash(b, (uint32_t)(g + 8));
+      prefetch_keys(a, a->table[h & mask], h);
     }
     const uint64_t o = ikey ? (uint64_t)b->kst[0].i[g] - base : dcap;
     bool mapped;
@@ -3414,9 +3483,10 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
   if (a->n_keys != b->n_keys || a->n_aggs != b->n_aggs)
     return td_err(err, TD_EINVAL, "merging aggregations of %lld/%lld columns into %lld/%lld", (long long)b->n_keys,
                   (long long)b->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
+  int rc = table_sync(a, err);
+  if (rc) return rc;
   td_value local[8], *kv = key_scratch(a->n_keys, local);
   if (!kv) return td_err_nomem(err, "merging aggregations");
-  int rc;
   settle_flags(a); /* groups the merge makes get their flags from b's */
   uint32_t *map = ext_map(a, b->n_groups, &rc, err), *dst = NULL;
   int64_t n_new = b->n_groups;
@@ -3425,16 +3495,12 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
   /* the walk appends new groups and marks the others changed: not needed
    * when there are none and nothing is recorded */
   const bool walk = n_new > 0 || map || !(a->untracked || a->all_changed);
-  /* the new groups the workers found go into the table in one growth, and
-   * the slot each will probe is prefetched 16 groups ahead (millions of
-   * new groups: GROUP BY a key unique per row, each worker's keys new to
-   * the other) */
-  const bool ahead = dst && n_new >= pmerge_min && a->n_keys > 0;
-  if (rc == TD_OK && ahead) rc = reserve_table(a, n_new, err);
-  const uint64_t mask = (uint64_t)a->table_cap - 1;
+  /* the new groups the workers found are appended without their table
+   * slots, which the next lookup makes, if any comes (table_sync): millions
+   * of new groups (GROUP BY a key unique per row, each worker's keys new to
+   * the other) and a one-shot query, whose last merge this is */
+  a->defer = dst && n_new >= pmerge_min && a->n_keys > 0;
   for (int64_t g = 0; walk && rc == TD_OK && g < b->n_groups; g++) {
-    if (ahead && g + 16 < b->n_groups && dst[g + 16] == NO_GROUP)
-      TD_AGG_PREFETCH(&a->table[group_hash(b, (uint32_t)(g + 16)) & mask]);
     if (!dst || dst[g] == NO_GROUP) {
       rc = merge_group(a, b, (uint32_t)g, kv, map, dst != NULL, err);
       continue;
@@ -3442,6 +3508,7 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
     mark_changed(a, dst[g]);
     if (map) map[g] = dst[g];
   }
+  a->defer = false;
   td_free(dst);
   if (rc == TD_OK) rc = merge_exact(a, b, err);
   if (rc == TD_OK && map) rc = merge_ext(a, b, map, keep != NULL, err);
@@ -3614,8 +3681,10 @@ int td_agg_retract(td_agg *a, const td_agg *r, int64_t rows_k, const int64_t *co
       a->specs[rows_k].kind != TD_AGG_COUNT_STAR)
     return td_err(err, TD_EINVAL, "retracting an aggregation of %lld/%lld columns from one of %lld/%lld",
                   (long long)r->n_keys, (long long)r->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
+  int rc = table_sync(a, err);
+  if (rc) return rc;
   uint32_t *list = td_malloc((size_t)(r->n_groups + 1) * sizeof *list);
-  int rc = list ? TD_OK : td_err_nomem(err, "retracting rows from an aggregation");
+  if (!list) rc = td_err_nomem(err, "retracting rows from an aggregation");
   int64_t n = 0;
   for (int64_t g = 0; rc == TD_OK && g < r->n_groups; g++) {
     if (r->ast[rows_k].cnt[g] == 0) continue;
@@ -3651,10 +3720,11 @@ int td_agg_retract(td_agg *a, const td_agg *r, int64_t rows_k, const int64_t *co
   return rc;
 }
 
-int td_agg_reset_groups(td_agg *a, const td_agg *full, const uint32_t *groups, int64_t n, td_error *err) {
+int td_agg_reset_groups(td_agg *a, td_agg *full, const uint32_t *groups, int64_t n, td_error *err) {
   if (a->n_keys != full->n_keys || a->n_aggs != full->n_aggs)
     return td_err(err, TD_EINVAL, "resetting groups from an aggregation of another shape");
-  int rc;
+  int rc = table_sync(full, err);
+  if (rc) return rc;
   uint32_t *map = ext_map(a, full->n_groups, &rc, err);
   for (int64_t i = 0; rc == TD_OK && i < n; i++) {
     uint32_t d = groups[i];

@@ -139,8 +139,10 @@ int td_agg_retract(td_agg *a, const td_agg *r, int64_t rows_k, const int64_t *co
 
 /* Sets every aggregate of the listed groups of `a` to the values of the
  * group of the same key in `full` (cleared when `full` has none), marking
- * them changed.  Errors: TD_EINVAL (shapes differ), TD_ENOMEM. */
-int td_agg_reset_groups(td_agg *a, const td_agg *full, const uint32_t *groups, int64_t n, td_error *err);
+ * them changed.  `full` is looked up, so groups a merge made without their
+ * index entries are indexed first.  Errors: TD_EINVAL (shapes differ),
+ * TD_ENOMEM. */
+int td_agg_reset_groups(td_agg *a, td_agg *full, const uint32_t *groups, int64_t n, td_error *err);
 
 /* Replaces *a by a state without its groups whose count(*) aggregate rows_k
  * is 0 (the others keep their order; the state has no keys: unchanged),

@@ -11,6 +11,8 @@
  * values and changed list, and the groups of one state fed every row.  An
  * integer sum that leaves int64 in two groups: the error, and the aggregate
  * td_agg_overflowed names, are the first group's at every worker count.
+ * The groups a merge appends without their index entries are found by the
+ * batches and merges after it.
  * Both again with only the kinds the workers merge a chunk at a time
  * (counts, sums, averages, integer min/max: merge_simple).  Allocation
  * failures while merging: TD_ENOMEM, nothing leaked.  Under the
@@ -218,6 +220,18 @@ static void test_merge_workers(void **state) {
       assert_int_equal(n_got, n_want);
       assert_true(memcmp(got, want, (size_t)n_got * sizeof *got) == 0);
       td_free(got);
+      /* the groups the merge appended without their index entries (state
+       * 3's new keys) are found by the next batch and the next merge: no
+       * group made twice */
+      const int64_t groups = td_agg_group_count(st[0]);
+      fold_state(st[0], 3, false);
+      fold_state(st[0], 1, false);
+      assert_int_equal(td_agg_group_count(st[0]), groups);
+      td_agg *again = new_state(cfg);
+      fold_state(again, 3, false);
+      TD_ASSERT_OK(td_agg_merge_all(st[0], &again, 1, workers[w], &err), &err);
+      assert_int_equal(td_agg_group_count(st[0]), groups);
+      td_agg_free(again);
       free_states(st);
     }
     td_free(want);
