@@ -46,5 +46,10 @@ size_t td_format_temporal(td_type_id type, int64_t v, char *buf, size_t size);
  * the fraction's trailing zeros dropped (omitted when the days are exact;
  * "00:00:00" for zero).  Snprintf's contract. */
 size_t td_format_duration(td_type_id type, int64_t v, char *buf, size_t size);
+/* Writes the decimal text of v at p (`is_unsigned`: v's bits as a uint64),
+ * "-" first when negative, no terminator: at most TD_INT_TEXT bytes.
+ * Returns the count written. */
+enum { TD_INT_TEXT = 20 };
+size_t td_int_text(int64_t v, bool is_unsigned, char *p);
 
 #endif

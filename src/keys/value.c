@@ -227,15 +227,38 @@ static int round_trip_text(double d, bool single, char *out, size_t size) {
   return n;
 }
 
-/* Writes the decimal digits of u (> 0) at p, returns their count. */
-static int put_uint(char *p, uint64_t u) {
-  char t[24];
-  int n = 0;
-  do t[n++] = (char)('0' + u % 10);
-  while ((u /= 10) != 0);
-  for (int i = 0; i < n; i++) p[i] = t[n - 1 - i];
-  return n;
+/* Two digits at a time, from the lowest pair (a division by 100 a pair
+ * instead of by 10 a digit). */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+size_t td_int_text(int64_t v, bool is_unsigned, char *p) {
+  const bool neg = !is_unsigned && v < 0;
+  uint64_t u = neg ? 0 - (uint64_t)v : (uint64_t)v;
+  char t[TD_INT_TEXT];
+  int i = TD_INT_TEXT;
+  while (u >= 100) {
+    const unsigned r = (unsigned)(u % 100) * 2;
+    u /= 100;
+    t[--i] = digit_pairs[r + 1];
+    t[--i] = digit_pairs[r];
+  }
+  if (u >= 10) {
+    t[--i] = digit_pairs[u * 2 + 1];
+    t[--i] = digit_pairs[u * 2];
+  } else {
+    t[--i] = (char)('0' + u);
+  }
+  size_t n = 0;
+  if (neg) p[n++] = '-';
+  memcpy(p + n, t + i, (size_t)(TD_INT_TEXT - i));
+  return n + (size_t)(TD_INT_TEXT - i);
 }
+
+/* Writes the decimal digits of u (> 0) at p, returns their count. */
+static int put_uint(char *p, uint64_t u) { return (int)td_int_text((int64_t)u, true, p); }
 
 /* The shortest %g text that reads back as the same float32/float64, with at
  * least the integer digits below 1e16 (300 prints "300", not "3e+02"), into

@@ -338,9 +338,7 @@ static int to_text(const td_value *v, td_fbuf *buf, td_error *err) {
     size_t n = td_dec_format(td_dec_of(v), v->scale, tmp, sizeof tmp);
     return td__fbuf_put(buf, tmp, n, err);
   }
-  if (v->type == TD_TYPE_UINT64) snprintf(tmp, sizeof tmp, "%" PRIu64, v->v.u);
-  else snprintf(tmp, sizeof tmp, "%" PRId64, v->v.i);
-  return td__fbuf_put(buf, tmp, strlen(tmp), err);
+  return td__fbuf_put(buf, tmp, td_int_text(v->v.i, v->type == TD_TYPE_UINT64, tmp), err);
 }
 
 static int hex_digit(char c) {

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "keys/keys.h"
 #include "query/func.h"
 #include "query/vec.h"
 #include "util/decimal.h"
@@ -277,6 +278,35 @@ static int vec_cast(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
     } else {
       return TD_OK;
     }
+  } else if (t == TD_TYPE_UTF8 && s_int) { /* integers to text: every row's digits in one buffer */
+    int32_t *offs = td_malloc((size_t)(n + 1) * sizeof *offs);
+    char *text = td_malloc((size_t)(n ? n : 1) * TD_INT_TEXT);
+    uint8_t *valid = ok ? td_malloc((size_t)(n ? n : 1)) : NULL;
+    if (!offs || !text || (ok && !valid)) {
+      td_free(offs);
+      td_free(text);
+      td_free(valid);
+      return td_err_nomem(err, "casting integers to text");
+    }
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    if (valid) {
+      memcpy(valid, ok, (size_t)n);
+      td__vec_own(out, valid);
+      out->valid = valid;
+    }
+    const bool u = s == TD_TYPE_UINT64;
+    size_t at = 0;
+    offs[0] = 0;
+    for (int64_t i = 0; i < n; i++) {
+      if (!ok || ok[i]) at += td_int_text(x->i64[i], u, text + at);
+      offs[i + 1] = (int32_t)at; /* n <= a batch: far below 2 GiB */
+    }
+    td__vec_own(out, offs);
+    td__vec_own(out, text);
+    out->ph = TD_PHYS_STR;
+    out->offs = offs;
+    out->strs = text;
   } else if (td_type_is_temporal(t)) {
     int64_t from = td_type_unit_ns(s), to = td_type_unit_ns(t);
     if (s_int) { /* an integer is a count of t's unit */

@@ -8,6 +8,8 @@
  * of two and of ten and their neighbours, 2^53 +- 1, the 1e16 and 1e-5
  * switch points of %g, integers, prices; and the cut to a short buffer.
  * The one difference: floats the reference misjudged by rounding twice.
+ * td_int_text (integers to text, CAST AS VARCHAR) against printf's %lld
+ * and %llu.
  */
 #include <float.h>
 #include <math.h>
@@ -15,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <inttypes.h>
+
+#include "keys/keys.h"
 #include "tabledata.h"
 #include "test.h"
 
@@ -225,12 +230,41 @@ static void test_short_buffers(void **state) {
   }
 }
 
+/* One integer's text against printf's, signed and as a uint64. */
+static void same_int(int64_t v) {
+  char want[32], got[TD_INT_TEXT + 1];
+  for (int u = 0; u < 2; u++) {
+    int n = u ? snprintf(want, sizeof want, "%" PRIu64, (uint64_t)v) : snprintf(want, sizeof want, "%" PRId64, v);
+    size_t k = td_int_text(v, u, got);
+    assert_true(k <= (size_t)TD_INT_TEXT);
+    got[k] = 0;
+    if ((int)k != n || strcmp(got, want) != 0) fail_msg("%s: want %s, got %s", u ? "unsigned" : "signed", want, got);
+  }
+}
+
+static void test_int_text(void **state) {
+  (void)state;
+  same_int(0);
+  same_int(INT64_MIN);
+  same_int(INT64_MAX);
+  same_int(-1); /* UINT64_MAX unsigned */
+  for (int64_t p = 1, i = 0; i < 19; i++, p *= 10)
+    for (int64_t d = -1; d <= 1; d++) {
+      same_int(p + d);
+      same_int(-(p + d));
+    }
+  for (int i = 0; i < 100000; i++) {
+    int64_t v = (int64_t)(((uint64_t)mrand48() << 32) ^ (uint64_t)(uint32_t)mrand48());
+    same_int(v >> (i % 64)); /* every magnitude */
+  }
+}
+
 int main(void) {
   srand48(20261202);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_special_values), cmocka_unit_test(test_powers), cmocka_unit_test(test_random_bits),
       cmocka_unit_test(test_typical_values), cmocka_unit_test(test_float_double_rounding),
-      cmocka_unit_test(test_short_buffers),
+      cmocka_unit_test(test_short_buffers), cmocka_unit_test(test_int_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
