@@ -894,6 +894,13 @@ static inline void prefetch_keys(const td_agg *a, tslot e, uint64_t h) {
   }
 }
 
+/* A third stage: the bytes of the first key of the group in slot e when
+ * it is a string (its slot fetched by prefetch_keys). */
+static inline void prefetch_key_bytes(const td_agg *a, tslot e, uint64_t h) {
+  if (!e || !slot_tagged(e, h) || a->n_keys == 0 || a->kst[0].ph != TD_PHYS_STR) return;
+  TD_AGG_PREFETCH(a->kst[0].s[slot_group(e)].p);
+}
+
 /* The group of row r of the key vectors, whose combined hash is h (added
  * if new). */
 static int multi_find(td_agg *a, const td_vec *kv, int64_t r, uint64_t h, uint32_t *out, td_error *err) {
@@ -918,6 +925,7 @@ static int map_multi(td_agg *a, const td_vec *kv, const uint32_t *sel, int64_t j
       const uint64_t mask = (uint64_t)a->table_cap - 1;
       if (j + 16 < j1) TD_AGG_PREFETCH(&a->table[H[j + 16 - j0] & mask]);
       if (j + 8 < j1) prefetch_keys(a, a->table[H[j + 8 - j0] & mask], H[j + 8 - j0]);
+      if (j + 4 < j1) prefetch_key_bytes(a, a->table[H[j + 4 - j0] & mask], H[j + 4 - j0]);
     }
     uint32_t g;
     int rc = multi_find(a, kv, ROW(j), H[j - j0], &g, err);
@@ -2920,7 +2928,11 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   }
   else if (a->n_keys == 0) map = MAP_NONE;
   else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_I64) map = MAP_INT;
-  else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_STR) map = MAP_STR;
+  else if (a->n_keys == 1 && !kv[0].is_const && kv[0].ph == TD_PHYS_STR)
+    /* keys of more than 8 bytes on average (the short-key index holds up to
+     * 8): hashed a chunk at a time and looked up with their table slots,
+     * groups and bytes fetched ahead (map_multi), not one miss a row */
+    map = kv[0].offs[b->length] - kv[0].offs[0] > 8 * b->length ? MAP_MULTI : MAP_STR;
   else if (a->n_keys == 2 && !kv[0].is_const && !kv[1].is_const &&
            ((kv[0].ph == TD_PHYS_STR && kv[1].ph == TD_PHYS_BOOL) || (kv[0].ph == TD_PHYS_BOOL && kv[1].ph == TD_PHYS_STR))) {
     map = MAP_STR2;

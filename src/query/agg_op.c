@@ -36,12 +36,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "arrow/dict.h"
 #include "backend/ranges.h"
 #include "query/join.h"
 #include "query/ops.h"
 #include "query/par.h"
 #include "query/prune.h"
 #include "query/scalar.h"
+#include "query/vec.h"
 #include "util/alloc.h"
 #include "util/decimal.h"
 #include "util/error.h"
@@ -63,6 +65,7 @@ typedef struct agg_op {
   td_colview *bcols;
   td_value *bconsts;
   td_array *tmp; /* n_tmp computed inputs */
+  struct td_dict **held; /* n_tmp: the dictionaries of keys viewed as codes (bind_key) */
   int64_t n_tmp;
   td_range_filter rf; /* skips pages the filter rejects from metadata */
   /* retraction (see above) */
@@ -104,7 +107,9 @@ static void agg_free(void *v) {
   agg_op *op = v;
   if (!op) return;
   for (int64_t i = 0; op->tmp && i < op->n_tmp; i++) td_array_reset(&op->tmp[i]);
+  for (int64_t i = 0; op->held && i < op->n_tmp; i++) td_dict_release(op->held[i]);
   td_free(op->tmp);
+  td_free(op->held);
   td_range_filter_reset(&op->rf);
   td_agg_plan_reset(&op->plan);
   td_agg_free(op->state);
@@ -131,10 +136,11 @@ typedef struct agg_worker {
   td_colview *bcols;
   td_value *bconsts;
   td_array *tmp;
+  struct td_dict **held; /* the dictionary a key's view of codes reads (bind_key) */
 } agg_worker;
 
 static agg_worker main_worker(agg_op *op) {
-  return (agg_worker){op->state, &op->scratch, op->bcols, op->bconsts, op->tmp};
+  return (agg_worker){op->state, &op->scratch, op->bcols, op->bconsts, op->tmp, op->held};
 }
 
 /* Kernel column k := expression e over batch b (view, constant or computed). */
@@ -159,6 +165,23 @@ static int bind_input(agg_worker *w, int64_t k, const td_expr *e, const td_batch
   int rc = td_expr_eval(e, b, &w->tmp[k], err);
   if (rc) return rc;
   w->bcols[k] = view_of(&w->tmp[k]);
+  w->bconsts[k].type = TD_TYPE_NONE;
+  return TD_OK;
+}
+
+/* Key column k := expression e over batch b: as codes into a dictionary of
+ * e's answers when e reads one dictionary column (td__dict_eval_view: the
+ * state groups on the codes, one lookup an entry, instead of hashing each
+ * row's string), else as bind_input makes it. */
+static int bind_key(agg_worker *w, int64_t k, const td_expr *e, const td_batch *b, td_error *err) {
+  td_dict_release(w->held[k]);
+  w->held[k] = NULL;
+  bool done = false;
+  if (e && e->kind != TD_EXPR_COLUMN) {
+    int rc = td__dict_eval_view(e, b, &w->bcols[k], &w->held[k], &done, err);
+    if (rc) return rc;
+  }
+  if (!done) return bind_input(w, k, e, b, err);
   w->bconsts[k].type = TD_TYPE_NONE;
   return TD_OK;
 }
@@ -206,7 +229,7 @@ static int fold_chunk(agg_op *op, agg_worker *w, const td_scan *sc, const td_chu
     b.sel = sel; /* inputs of rows the filter dropped cannot fail */
     b.n_sel = n;
   }
-  for (int64_t k = 0; rc == TD_OK && k < op->plan.n_keys; k++) rc = bind_input(w, k, op->plan.keys[k], &b, err);
+  for (int64_t k = 0; rc == TD_OK && k < op->plan.n_keys; k++) rc = bind_key(w, k, op->plan.keys[k], &b, err);
   for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++)
     rc = bind_input(w, op->plan.n_keys + j, op->plan.inputs[j], &b, err);
   for (int64_t j = 0; rc == TD_OK && j < op->plan.n_aggs; j++) /* arg_max's values after every input */
@@ -422,6 +445,8 @@ static int agg_par_worker(void *ctx, int i, td_error *err) {
 static void agg_worker_free(agg_worker *w, int64_t n_tmp) {
   if (w->scratch) td_select_scratch_reset(w->scratch);
   for (int64_t i = 0; w->tmp && i < n_tmp; i++) td_array_reset(&w->tmp[i]);
+  for (int64_t i = 0; w->held && i < n_tmp; i++) td_dict_release(w->held[i]);
+  td_free(w->held);
   td_free(w->tmp);
   td_free(w->bcols);
   td_free(w->bconsts);
@@ -519,7 +544,8 @@ static int fold_rows(td_table *t, agg_op *op, td_snapshot *snap, int64_t begin, 
     w->bcols = td_calloc((size_t)op->n_tmp + 1, sizeof *w->bcols);
     w->bconsts = td_calloc((size_t)op->n_tmp + 1, sizeof *w->bconsts);
     w->tmp = td_calloc((size_t)op->n_tmp + 1, sizeof *w->tmp);
-    rc = w->bcols && w->bconsts && w->tmp ? TD_OK : td_err_nomem(err, "aggregating");
+    w->held = td_calloc((size_t)op->n_tmp + 1, sizeof *w->held);
+    rc = w->bcols && w->bconsts && w->tmp && w->held ? TD_OK : td_err_nomem(err, "aggregating");
     if (rc == TD_OK) rc = td_select_scratch_init(w->scratch, op->n_fields, err);
     if (rc == TD_OK) rc = part_state(op, &runs[i].state, err);
   }
@@ -967,8 +993,9 @@ static int layout(agg_op *op, td_error *err) {
   op->bcols = td_calloc((size_t)nb, sizeof *op->bcols);
   op->bconsts = td_calloc((size_t)nb, sizeof *op->bconsts);
   op->tmp = td_calloc((size_t)nb, sizeof *op->tmp);
-  op->n_tmp = op->tmp ? nb : 0;
-  if (!op->kkeys || !op->kspecs || !op->kmap || !op->bcols || !op->bconsts || !op->tmp)
+  op->held = td_calloc((size_t)nb, sizeof *op->held);
+  op->n_tmp = op->tmp && op->held ? nb : 0;
+  if (!op->kkeys || !op->kspecs || !op->kmap || !op->bcols || !op->bconsts || !op->tmp || !op->held)
     return td_err_nomem(err, "planning an aggregation");
   for (int64_t k = 0; k < p->n_keys; k++) op->kkeys[k] = (td_agg_key){k, p->keys[k]->type};
   int64_t n = 0;

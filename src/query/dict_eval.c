@@ -18,7 +18,7 @@
 #include "util/alloc.h"
 #include "util/error.h"
 
-static _Atomic int64_t filter_chunks, group_chunks, eval_chunks;
+static _Atomic int64_t filter_chunks, group_chunks, eval_chunks, view_chunks;
 
 void td__dict_note_group(void) { atomic_fetch_add_explicit(&group_chunks, 1, memory_order_relaxed); }
 
@@ -28,6 +28,8 @@ int64_t td__dict_stats(int64_t *groups) {
 }
 
 int64_t td__dict_eval_stats(void) { return atomic_load(&eval_chunks); }
+
+int64_t td__dict_view_stats(void) { return atomic_load(&view_chunks); }
 
 /* The one column `e` reads (-1: none yet; -2: several, or a function whose
  * value may differ between calls). */
@@ -102,6 +104,7 @@ typedef struct memo_slot {
   td_expr *e;
   td_dict *d;
   td_vec ans, nul;
+  td_dict *ans_dict; /* the answers as a dictionary (td__dict_eval_view), made once */
   bool failed;
   uint64_t used;
 } memo_slot;
@@ -113,6 +116,7 @@ typedef struct memo {
 static void slot_reset(memo_slot *s) {
   td_expr_free(s->e);
   td_dict_release(s->d);
+  td_dict_release(s->ans_dict);
   td__vec_free(&s->ans);
   td__vec_free(&s->nul);
   memset(s, 0, sizeof *s);
@@ -361,4 +365,48 @@ int td__dict_eval_vec(const td_expr *e, const td_batch *b, td_vec *out, bool *do
     atomic_fetch_add_explicit(&eval_chunks, 1, memory_order_relaxed);
   }
   return rc;
+}
+
+/* The memo's answers over d's entries as a dictionary of their own (made
+ * the first time): text answers, none null. */
+static int answer_dict(memo_slot *s, int64_t nd, td_error *err) {
+  if (s->ans_dict) return TD_OK;
+  td_array arr;
+  const int32_t *o = s->ans.offs;
+  int rc = td_array_init(&arr, TD_TYPE_UTF8, nd, err);
+  if (!rc && nd) rc = td_array_reserve_data(&arr, (int64_t)o[nd] - o[0], err);
+  for (int64_t i = 0; !rc && i < nd; i++) rc = td_array_append_str(&arr, s->ans.strs + o[i], o[i + 1] - o[i], err);
+  if (!rc) rc = td_dict_copy(&arr, &s->ans_dict, err);
+  td_array_reset(&arr);
+  return rc;
+}
+
+int td__dict_eval_view(const td_expr *e, const td_batch *b, td_colview *out, td_dict **keep, bool *done,
+                       td_error *err) {
+  *done = false;
+  *keep = NULL;
+  if (e->kind == TD_EXPR_COLUMN || e->kind == TD_EXPR_LITERAL || e->type != TD_TYPE_UTF8) return TD_OK;
+  int64_t col = -1;
+  only_column(e, &col);
+  if (col < 0 || (b->consts && b->consts[col].type != TD_TYPE_NONE)) return TD_OK;
+  const td_colview *v = &b->cols[col];
+  if (!v->codes || !v->dict || v->dict->view.length > b->length) return TD_OK;
+  memo_slot *s;
+  int rc = memo_answers(e, col, v->dict, &s, err);
+  if (rc || s->failed || s->ans.ph != TD_PHYS_STR || s->nul.ph != TD_PHYS_STR) return rc;
+  const int64_t nd = v->dict->view.length;
+  /* a null row, if any, must answer null (its code means nothing), and no
+   * entry may */
+  const bool nulls = v->validity && v->null_count != 0;
+  if (nulls && (!s->nul.valid || s->nul.valid[0])) return TD_OK;
+  if (s->ans.valid)
+    for (int64_t i = 0; i < nd; i++)
+      if (!s->ans.valid[i]) return TD_OK;
+  if ((rc = answer_dict(s, nd, err)) != TD_OK) return rc;
+  *out = *v;
+  out->dict = s->ans_dict;
+  *keep = td_dict_retain(s->ans_dict);
+  *done = true;
+  atomic_fetch_add_explicit(&view_chunks, 1, memory_order_relaxed);
+  return TD_OK;
 }

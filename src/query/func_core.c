@@ -658,6 +658,102 @@ static int row_concat_op(const td_expr *e, const td_value *a, td_value *out, td_
   return TD_OK;
 }
 
+/* || and concat over a whole batch when every argument is a constant or a
+ * vector of strings, integers or booleans: each row's text written
+ * straight into one buffer (the row path boxes each value and casts it).
+ * Constants are made text once; a null constant, or a vector of another
+ * type, leaves the batch to the rows.  ||: a row with a null is null;
+ * concat skips nulls. */
+static int vec_concat(const td_expr *e, const td_vec *a, int64_t n, td_vec *out, bool *done, td_error *err) {
+  enum { MAX_ARGS = 16 };
+  const bool skip = !e->fn->null_in_null_out; /* concat */
+  if (e->n_args > MAX_ARGS) return TD_OK;
+  td_fbuf cbuf = {0};
+  size_t cfrom[MAX_ARGS], clen[MAX_ARGS];
+  int64_t bound = 0;
+  bool nulls = false;
+  int rc = TD_OK;
+  for (int64_t k = 0; k < e->n_args; k++) {
+    const td_vec *x = &a[k];
+    const td_type_id t = e->args[k]->type;
+    if (x->is_const) {
+      td_value tmp;
+      cfrom[k] = cbuf.len;
+      if (is_null(&x->c)) rc = TD_EINVAL; /* (the rows decide) */
+      else rc = td__cast_value(&x->c, TD_TYPE_UTF8, &tmp, &cbuf, e->pos, err);
+      clen[k] = cbuf.len - cfrom[k];
+      bound += (int64_t)clen[k] * n;
+    } else if (x->ph == TD_PHYS_STR && td_type_is_text(t)) { /* (binary: the cast decides) */
+      bound += (int64_t)x->offs[n] - x->offs[0];
+    } else if ((x->ph == TD_PHYS_I64 && td_type_is_integer(t)) || (x->ph == TD_PHYS_BOOL && t == TD_TYPE_BOOL)) {
+      bound += (x->ph == TD_PHYS_BOOL ? 5 : TD_INT_TEXT) * n;
+    } else {
+      rc = TD_EINVAL;
+    }
+    if (rc) break;
+    nulls |= !x->is_const && x->valid;
+  }
+  int32_t *offs = NULL;
+  char *text = NULL;
+  uint8_t *valid = NULL;
+  if (rc || bound > INT32_MAX) {
+    td_free(cbuf.p);
+    return rc == TD_ENOMEM ? rc : TD_OK;
+  }
+  offs = td_malloc((size_t)(n + 1) * sizeof *offs);
+  text = td_malloc((size_t)bound + 1);
+  valid = nulls && !skip ? td_malloc((size_t)(n ? n : 1)) : NULL;
+  if (!offs || !text || (nulls && !skip && !valid)) {
+    td_free(cbuf.p);
+    td_free(offs);
+    td_free(text);
+    td_free(valid);
+    return td_err_nomem(err, "concatenating strings");
+  }
+  size_t at = 0;
+  offs[0] = 0;
+  for (int64_t i = 0; i < n; i++) {
+    bool ok = true;
+    if (valid) {
+      for (int64_t k = 0; k < e->n_args; k++) ok &= a[k].is_const || !a[k].valid || a[k].valid[i];
+      valid[i] = ok;
+    }
+    for (int64_t k = 0; ok && k < e->n_args; k++) {
+      const td_vec *x = &a[k];
+      if (x->is_const) {
+        memcpy(text + at, cbuf.p + cfrom[k], clen[k]);
+        at += clen[k];
+      } else if (x->valid && !x->valid[i]) {
+        continue; /* concat: skipped */
+      } else if (x->ph == TD_PHYS_STR) {
+        const size_t len = (size_t)(x->offs[i + 1] - x->offs[i]);
+        memcpy(text + at, x->strs + x->offs[i], len);
+        at += len;
+      } else if (x->ph == TD_PHYS_BOOL) {
+        memcpy(text + at, x->b8[i] ? "true" : "false", x->b8[i] ? 4 : 5);
+        at += x->b8[i] ? 4 : 5;
+      } else {
+        at += td_int_text(x->i64[i], e->args[k]->type == TD_TYPE_UINT64, text + at);
+      }
+    }
+    offs[i + 1] = (int32_t)at;
+  }
+  td_free(cbuf.p);
+  memset(out, 0, sizeof *out);
+  out->ph = TD_PHYS_STR;
+  out->n = n;
+  td__vec_own(out, offs);
+  td__vec_own(out, text);
+  out->offs = offs;
+  out->strs = text;
+  if (valid) {
+    td__vec_own(out, valid);
+    out->valid = valid;
+  }
+  *done = true;
+  return TD_OK;
+}
+
 /* concat_ws(sep, x, ...): the non-null values as text joined by sep;
  * NULL when sep is. */
 static int bind_concat_ws(td_expr *e, td_error *err) {
@@ -806,8 +902,8 @@ const td_func td__funcs_core[] = {
     TD_FN_VEC("%", 2, 2, bind_mod, row_mod, true, false, vec_mod),
     TD_FN_VEC("mod", 2, 2, bind_mod, row_mod, true, false, vec_mod),
     TD_FN_VEC("//", 2, 2, bind_mod, row_idiv, true, false, vec_idiv),
-    TD_FN_VEC("||", 2, 2, bind_to_string, row_concat_op, true, false, td__vec_string),
-    TD_FN("concat", 1, -1, bind_to_string, row_concat_op, false, false),
+    TD_FN_VEC("||", 2, 2, bind_to_string, row_concat_op, true, false, vec_concat),
+    TD_FN_VEC("concat", 1, -1, bind_to_string, row_concat_op, false, false, vec_concat),
     TD_FN("concat_ws", 2, -1, bind_concat_ws, row_concat_ws, false, false),
     TD_FN("interval", 2, 2, bind_interval, row_interval, true, true), /* kept unfolded: see bind.c */
     TD_FN("+interval", 2, 2, bind_ts_interval, row_ts_interval, true, false),

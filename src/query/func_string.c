@@ -594,7 +594,11 @@ static int prepare_regexp(td_expr *e, td_error *err) {
   if (p->kind != TD_EXPR_LITERAL || p->lit.is_null || p->lit.type != TD_TYPE_UTF8) return TD_OK;
   pcre2_code *c;
   int rc = compile(e, p->lit.v.s.ptr, p->lit.v.s.len, &c, err);
-  if (!rc) e->fn_state = c;
+  if (rc) return rc;
+  /* machine code for the matcher where PCRE2 has it (else, or when this
+   * fails, pcre2_match interprets the pattern) */
+  (void)pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
+  e->fn_state = c;
   return rc;
 }
 
@@ -638,6 +642,8 @@ static int bind_regexp(td_expr *e, td_error *err) {
 static int regexp_run(const td_expr *e, pcre2_code *c, const td_value *s, size_t start, uint32_t opts,
                       pcre2_match_data *md, int *m, td_error *err) {
   *m = pcre2_match(c, (PCRE2_SPTR)s->v.s.ptr, s->v.s.len, start, opts, md, NULL);
+  if (*m == PCRE2_ERROR_JIT_STACKLIMIT) /* deeper than the JIT's stack: the interpreter */
+    *m = pcre2_match(c, (PCRE2_SPTR)s->v.s.ptr, s->v.s.len, start, opts | PCRE2_NO_JIT, md, NULL);
   if (*m >= 0 || *m == PCRE2_ERROR_NOMATCH) return TD_OK;
   return td_err_at(err, TD_EINVAL, e->pos, "regular expression failed at offset %lld (PCRE2 error %d)",
                    (long long)e->pos, *m);
@@ -742,17 +748,44 @@ static int replace_row(const td_expr *e, pcre2_code *c, const td_value *a, td_va
   return rc;
 }
 
+/* The match data of a batch of rows of one compiled pattern (vec_regexp),
+ * which with_regexp takes instead of making its own for each row. */
+static _Thread_local struct {
+  const pcre2_code *c;
+  pcre2_match_data *md;
+} batch_md;
+
 /* Runs fn with e's compiled pattern (or a[1] compiled for this row). */
 static int with_regexp(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err,
                        regexp_row_fn fn) {
   pcre2_code *c = e->fn_state;
   int rc = c ? TD_OK : compile(e, a[1].v.s.ptr, a[1].v.s.len, &c, err);
   if (rc) return rc;
-  pcre2_match_data *md = pcre2_match_data_create_from_pattern(c, NULL);
+  pcre2_match_data *md = c == batch_md.c ? batch_md.md : pcre2_match_data_create_from_pattern(c, NULL);
   rc = md ? fn(e, c, a, out, buf, md, err) : td_err_nomem(err, "matching a regular expression");
-  pcre2_match_data_free(md);
+  if (md != batch_md.md) pcre2_match_data_free(md);
   if (c != e->fn_state) pcre2_code_free(c);
   return rc;
+}
+
+/* A batch of rows of a constant pattern: td__vec_string's loop over the
+ * rows, with one match data for all of them (a malloc and free a row
+ * otherwise, which threads sharing one malloc arena wait on).  A row that
+ * fails leaves the batch to the row path, which reports it as it does
+ * (and skips rows outside the selection). */
+static int vec_regexp(const td_expr *e, const td_vec *a, int64_t n, td_vec *out, bool *done, td_error *err) {
+  pcre2_code *c = e->fn_state;
+  if (!c || a[0].is_const || a[0].ph != TD_PHYS_STR) return TD_OK;
+  pcre2_match_data *md = pcre2_match_data_create_from_pattern(c, NULL);
+  if (!md) return td_err_nomem(err, "matching a regular expression");
+  batch_md.c = c;
+  batch_md.md = md;
+  td_error row_err; /* (the row path's own error stands) */
+  if (td__vec_string(e, a, n, out, done, &row_err) != TD_OK) *done = false; /* (out freed) */
+  batch_md.c = NULL;
+  batch_md.md = NULL;
+  pcre2_match_data_free(md);
+  return TD_OK;
 }
 
 static int row_regexp_matches(const td_expr *e, const td_value *a, td_value *out, td_fbuf *buf, td_error *err) {
@@ -889,9 +922,9 @@ const td_func td__funcs_string[] = {
     TD_FN("rpad", 3, 3, bind_pad, row_pad, true, false),
     TD_FN("repeat", 2, 2, bind_str_ints, row_repeat, true, false),
     TD_FN("split_part", 3, 3, bind_split_part, row_split_part, true, false),
-    {"regexp_matches", 2, 3, bind_regexp, row_regexp_matches, true, false, prepare_regexp, release_regexp, NULL},
-    {"regexp_full_match", 2, 3, bind_regexp, row_regexp_matches, true, false, prepare_regexp, release_regexp, NULL},
+    {"regexp_matches", 2, 3, bind_regexp, row_regexp_matches, true, false, prepare_regexp, release_regexp, vec_regexp},
+    {"regexp_full_match", 2, 3, bind_regexp, row_regexp_matches, true, false, prepare_regexp, release_regexp, vec_regexp},
     TD_FN_VEC("glob", 2, 2, bind_str_to_bool, row_glob, true, false, vec_glob),
-    {"regexp_replace", 3, 4, bind_regexp, row_regexp_replace, true, false, prepare_regexp, release_regexp, NULL},
-    {"regexp_extract", 2, 3, bind_regexp, row_regexp_extract, true, false, prepare_regexp, release_regexp, NULL},
+    {"regexp_replace", 3, 4, bind_regexp, row_regexp_replace, true, false, prepare_regexp, release_regexp, vec_regexp},
+    {"regexp_extract", 2, 3, bind_regexp, row_regexp_extract, true, false, prepare_regexp, release_regexp, vec_regexp},
     {NULL, 0, 0, NULL, NULL, false, false, NULL, NULL, NULL}};

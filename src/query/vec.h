@@ -102,8 +102,19 @@ int td__expr_ev(const td_expr *e, const td_batch *b, td_vec *out, td_error *err)
  * rows.  Errors: TD_ENOMEM, TD_ERANGE past 2 GiB of strings
  * (query/dict_eval.c). */
 int td__dict_eval_vec(const td_expr *e, const td_batch *b, td_vec *out, bool *done, td_error *err);
-/* Tests: batches evaluated through td__dict_eval_vec since the process started. */
+/* The same for a text answer, as a view: the rows keep the column's codes,
+ * into a dictionary of e's answers over its entries (made once per
+ * dictionary and thread), so that a group-by on e groups on codes.  Only
+ * when every entry answers a string and a null row answers null (else
+ * *done stays false).  *out borrows the column's codes and validity and
+ * *keep, a reference to the answers' dictionary the caller releases once
+ * it is done with *out.  Errors: TD_ENOMEM. */
+int td__dict_eval_view(const td_expr *e, const td_batch *b, td_colview *out, struct td_dict **keep, bool *done,
+                       td_error *err);
+/* Tests: batches evaluated through td__dict_eval_vec, and through
+ * td__dict_eval_view, since the process started. */
 int64_t td__dict_eval_stats(void);
+int64_t td__dict_view_stats(void);
 
 /* 64 bits of an Arrow bitmap from bit `pos` (the 64 bits lie inside it). */
 static inline uint64_t td__bits64(const uint8_t *bits, int64_t pos) {

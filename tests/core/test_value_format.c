@@ -248,11 +248,14 @@ static void test_int_text(void **state) {
   same_int(INT64_MIN);
   same_int(INT64_MAX);
   same_int(-1); /* UINT64_MAX unsigned */
-  for (int64_t p = 1, i = 0; i < 19; i++, p *= 10)
+  int64_t p = 1; /* 10^0 .. 10^18 */
+  for (int i = 0; i < 19; i++) {
     for (int64_t d = -1; d <= 1; d++) {
       same_int(p + d);
       same_int(-(p + d));
     }
+    if (i < 18) p *= 10;
+  }
   for (int i = 0; i < 100000; i++) {
     int64_t v = (int64_t)(((uint64_t)mrand48() << 32) ^ (uint64_t)(uint32_t)mrand48());
     same_int(v >> (i % 64)); /* every magnitude */

@@ -974,9 +974,17 @@ static void test_functions(void **state) {
   (void)state;
   env e;
   env_open(&e, 3, 400, 64);
-  int64_t before = td__dict_eval_stats();
+  int64_t before = td__dict_eval_stats(), views = td__dict_view_stats();
   const char *qs[] = {
       "SELECT upper(s) AS u, count(*) FROM T GROUP BY u ORDER BY u",
+      /* keys grouped on codes into the answers' dictionary (td__dict_eval_view):
+       * answers shared by several entries, a pattern's groups, a null row's
+       * answer that is not null (concat: not viewed), two columns (not viewed) */
+      "SELECT regexp_extract(s, '([a-z])[a-z]*', 1) AS c, count(*), sum(v) FROM T GROUP BY c ORDER BY c",
+      "SELECT s || '-' AS c, count(*), min(v) FROM T GROUP BY c ORDER BY c",
+      "SELECT concat(s, 'x') AS c, count(*), max(v) FROM T GROUP BY c ORDER BY c",
+      "SELECT s || '-' || CAST(v % 3 AS VARCHAR) AS c, count(*) FROM T GROUP BY c ORDER BY c",
+      "SELECT upper(s) AS u, v % 2 AS p, count(*) FROM T GROUP BY u, p ORDER BY u, p",
       "SELECT length(s), count(*) FROM T GROUP BY 1 ORDER BY 1",
       "SELECT sum(length(s)), max(upper(s)), min(substr(s, 2, 3)), count(lower(s)) FROM T",
       "SELECT coalesce(s, 'none') AS c, count(*) FROM T GROUP BY c ORDER BY c",
@@ -997,6 +1005,7 @@ static void test_functions(void **state) {
   for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
     for (int th = 1; th <= 2; th++) free(same(&e, qs[i], th));
   assert_true(td__dict_eval_stats() > before);
+  assert_true(td__dict_view_stats() > views);
   /* an entry rows use fails: the same error as row by row */
   const char *bad[] = {"SELECT sum(CAST(s AS INT)) FROM T", "SELECT count(*) FROM T WHERE CAST(s AS INT) = 1"};
   for (size_t i = 0; i < 2; i++) {

@@ -165,6 +165,8 @@ static const char *const exprs[] = {
     /* registered functions and special forms (query/func*.c) */
     "CASE WHEN i64 > 0 THEN s WHEN b THEN 'b' END", "CASE i32 WHEN 1 THEN f64 WHEN 2 THEN 2 ELSE i8 END",
     "CASE WHEN b THEN ts END", "CAST(f64 AS BIGINT)", "i32::VARCHAR", "CAST(s AS VARCHAR) || '!'",
+    "regexp_extract(s, '(a)(b)?', 2)", "regexp_replace(s, 'a', 'X', 'g')", "regexp_full_match(s, 'ab?')",
+    "concat(s, i64, b)", "concat(s, 'x', i8, s)", "s || '-' || u16", "concat(b, s)", "i64 || s", "concat(ts, s)",
     "CAST(i64 * 922337203685477580 AS VARCHAR)", "CAST(u16 * 1000003 AS VARCHAR) || '|'", "CAST(i8 - 99 AS VARCHAR)",
     "s || i64", "i64 % 3", "f64 % 1.5", "i64 % 0", "s LIKE 'a%'", "s NOT LIKE '_b'", "s ILIKE 'A%'",
     "i64 IS DISTINCT FROM i32", "s IS NOT DISTINCT FROM 'a'", "coalesce(i64, i32, 7)", "nullif(i64, 1)",
