@@ -193,6 +193,44 @@ bool td_parse_date(const char *s, size_t n, int64_t *days) {
   return true;
 }
 
+/* Two digits at a time, from the lowest pair (a division by 100 a pair
+ * instead of by 10 a digit). */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* v (< 100) as two digits at p. */
+static inline char *put2(char *p, unsigned v) {
+  memcpy(p, digit_pairs + 2 * v, 2);
+  return p + 2;
+}
+
+/* "YYYY-MM-DD" at p for a year of 0..9999 (the caller checks). */
+static char *put_date(char *p, int64_t y, unsigned m, unsigned d) {
+  p = put2(p, (unsigned)(y / 100));
+  p = put2(p, (unsigned)(y % 100));
+  *p++ = '-';
+  p = put2(p, m);
+  *p++ = '-';
+  return put2(p, d);
+}
+
+/* "HH:MM:SS" at p (h < 100). */
+static char *put_clock(char *p, unsigned h, unsigned mi, unsigned sec) {
+  p = put2(p, h);
+  *p++ = ':';
+  p = put2(p, mi);
+  *p++ = ':';
+  return put2(p, sec);
+}
+
+/* The `digits` low digits of frac at p, zero-padded. */
+static char *put_frac(char *p, int64_t frac, int digits) {
+  for (int i = digits - 1; i >= 0; i--, frac /= 10) p[i] = (char)('0' + frac % 10);
+  return p + digits;
+}
+
 size_t td_format_timestamp(int64_t ns, char *buf, size_t size) {
   const int64_t ns_per_day = 86400000000000LL;
   int64_t days = floor_div(ns, ns_per_day);
@@ -202,6 +240,16 @@ size_t td_format_timestamp(int64_t ns, char *buf, size_t size) {
   unsigned m, d;
   civil_from_days(days, &y, &m, &d);
   int64_t secs = rem / 1000000000LL, frac = rem % 1000000000LL;
+  if (y >= 0 && y <= 9999 && size > 30) { /* the digits written directly, as the format below gives */
+    char *p = put_date(buf, y, m, d);
+    *p++ = 'T';
+    p = put_clock(p, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+    *p++ = '.';
+    p = put_frac(p, frac, 9);
+    *p++ = 'Z';
+    *p = 0;
+    return (size_t)(p - buf);
+  }
   int n = snprintf(buf, size, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%09" PRId64 "Z", y, m, d,
                    (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60), frac);
   return n < 0 ? 0 : (size_t)n;
@@ -227,12 +275,6 @@ static int round_trip_text(double d, bool single, char *out, size_t size) {
   return n;
 }
 
-/* Two digits at a time, from the lowest pair (a division by 100 a pair
- * instead of by 10 a digit). */
-static const char digit_pairs[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
 
 size_t td_int_text(int64_t v, bool is_unsigned, char *p) {
   const bool neg = !is_unsigned && v < 0;
@@ -362,6 +404,23 @@ size_t td_format_temporal(td_type_id type, int64_t v, char *buf, size_t size) {
   int n = 0;
   bool is_time = type == TD_TYPE_TIME32_S || type == TD_TYPE_TIME32_MS || type == TD_TYPE_TIME64_US ||
                  type == TD_TYPE_TIME64_NS;
+  if (!is_time && size > 32) { /* the digits written directly, as the formats below give */
+    civil_from_days(days, &y, &m, &d);
+    if (y >= 0 && y <= 9999) {
+      char *p = put_date(buf, y, m, d);
+      if (!(type == TD_TYPE_DATE32 || (type == TD_TYPE_DATE64 && rem == 0 && frac == 0))) {
+        *p++ = 'T';
+        p = put_clock(p, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
+        if (digits) {
+          *p++ = '.';
+          p = put_frac(p, frac, digits);
+        }
+        *p++ = 'Z';
+      }
+      *p = 0;
+      return (size_t)(p - buf);
+    }
+  }
   if (!is_time) {
     civil_from_days(days, &y, &m, &d);
     n = snprintf(buf, size, "%04" PRId64 "-%02u-%02u", y, m, d);

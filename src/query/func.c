@@ -169,7 +169,6 @@ static int format_double(double d, bool single, td_fbuf *buf, td_error *err) {
   return td__fbuf_put(buf, tmp, k, err);
 }
 
-static int to_text(const td_value *v, td_fbuf *buf, td_error *err);
 
 /* The value that does not cast, its type and the target type (row_cast
  * adds the expression cast, which names the column). */
@@ -181,7 +180,7 @@ static int cast_error(const td_value *v, td_type_id t, int64_t pos, td_error *er
   }
   td_fbuf b = {0};
   char shown[72];
-  if (to_text(v, &b, NULL) == TD_OK) snprintf(shown, sizeof shown, "%.*s", b.len > 60 ? 60 : (int)b.len, b.p);
+  if (td__to_text(v, &b, NULL) == TD_OK) snprintf(shown, sizeof shown, "%.*s", b.len > 60 ? 60 : (int)b.len, b.p);
   else snprintf(shown, sizeof shown, "?");
   td_free(b.p);
   bool numbers = td__type_numeric(v->type) && td__type_numeric(t);
@@ -201,7 +200,7 @@ static int dec_cast_error(const td_value *v, int p, int s, int64_t pos, td_error
   char shown[72] = "?";
   td_fbuf b = {0};
   if (td_type_is_varlen(v->type)) snprintf(shown, sizeof shown, "'%.*s'", v->v.s.len > 60 ? 60 : (int)v->v.s.len, v->v.s.ptr);
-  else if (to_text(v, &b, NULL) == TD_OK) snprintf(shown, sizeof shown, "%.*s", b.len > 60 ? 60 : (int)b.len, b.p);
+  else if (td__to_text(v, &b, NULL) == TD_OK) snprintf(shown, sizeof shown, "%.*s", b.len > 60 ? 60 : (int)b.len, b.p);
   td_free(b.p);
   return td_err_at(err, TD_ETYPE, pos, "cannot cast %s value %s to DECIMAL(%d,%d) at offset %lld", td_type_name(v->type),
                    shown, p, s, (long long)pos);
@@ -316,7 +315,7 @@ static bool int_fits(td_type_id t, int64_t x) {
 }
 
 /* A value to text (CAST AS VARCHAR). */
-static int to_text(const td_value *v, td_fbuf *buf, td_error *err) {
+int td__to_text(const td_value *v, td_fbuf *buf, td_error *err) {
   char tmp[80];
   if (td_type_is_text(v->type)) return td__fbuf_put(buf, v->v.s.ptr, v->v.s.len, err);
   if (v->type == TD_TYPE_BOOL) return td__fbuf_put(buf, v->v.b ? "true" : "false", v->v.b ? 4 : 5, err);
@@ -408,7 +407,7 @@ int td__cast_value(const td_value *v, td_type_id t, td_value *out, td_fbuf *buf,
   if (td_type_is_binary(v->type) || td_type_is_binary(t)) return cast_bytes(v, t, out, buf, pos, err);
   if (td_type_is_text(t)) {
     size_t from = buf->len;
-    int rc = to_text(v, buf, err);
+    int rc = td__to_text(v, buf, err);
     if (!rc) td__fbuf_value(buf, from, out);
     out->type = t;
     return rc;

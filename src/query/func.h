@@ -164,5 +164,8 @@ int td__cast_decimal(const td_value *v, int p, int s, td_value *out, int64_t pos
 #define TD_FLOAT32_OVER 0x1.ffffffp127
 /* Timestamp (ns) text "YYYY-MM-DD HH:MM:SS[.fraction]" as DuckDB prints it. */
 int td__format_ts(int64_t ns, td_fbuf *buf, td_error *err);
+/* Appends v's text as CAST(v AS VARCHAR) gives it (func.c).  Errors:
+ * TD_ENOMEM. */
+int td__to_text(const td_value *v, td_fbuf *buf, td_error *err);
 
 #endif

@@ -307,6 +307,45 @@ static int vec_cast(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
     out->ph = TD_PHYS_STR;
     out->offs = offs;
     out->strs = text;
+  } else if (t == TD_TYPE_UTF8 && (s_time || s_float || td_type_is_duration(s) || s == TD_TYPE_BOOL)) {
+    /* other values to text: each row's text appended to one buffer (no
+     * boxing of the row through the row path) */
+    int32_t *offs = td_malloc((size_t)(n + 1) * sizeof *offs);
+    uint8_t *valid = ok ? td_malloc((size_t)(n ? n : 1)) : NULL;
+    td_fbuf text = {0};
+    rc = offs && (!ok || valid) ? TD_OK : td_err_nomem(err, "casting to text");
+    td_value v = {0};
+    v.type = s;
+    if (offs) offs[0] = 0;
+    for (int64_t i = 0; rc == TD_OK && i < n; i++) {
+      if (!ok || ok[i]) {
+        if (x->ph == TD_PHYS_F64) v.v.f = x->f64[i];
+        else if (x->ph == TD_PHYS_BOOL) v.v.b = x->b8[i] != 0;
+        else v.v.i = x->i64[i];
+        rc = td__to_text(&v, &text, err);
+        if (!rc && text.len > INT32_MAX) rc = td_err(err, TD_ERANGE, "text of a batch exceeds 2 GiB");
+      }
+      if (!rc) offs[i + 1] = (int32_t)text.len;
+    }
+    if (rc == TD_OK && !text.p && !(text.p = td_malloc(1))) rc = td_err_nomem(err, "casting to text");
+    if (rc) {
+      td_free(offs);
+      td_free(valid);
+      td_free(text.p);
+      return rc;
+    }
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    if (valid) {
+      memcpy(valid, ok, (size_t)n);
+      td__vec_own(out, valid);
+      out->valid = valid;
+    }
+    td__vec_own(out, offs);
+    td__vec_own(out, text.p);
+    out->ph = TD_PHYS_STR;
+    out->offs = offs;
+    out->strs = text.p;
   } else if (td_type_is_temporal(t)) {
     int64_t from = td_type_unit_ns(s), to = td_type_unit_ns(t);
     if (s_int) { /* an integer is a count of t's unit */

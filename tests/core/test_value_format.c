@@ -9,7 +9,8 @@
  * switch points of %g, integers, prices; and the cut to a short buffer.
  * The one difference: floats the reference misjudged by rounding twice.
  * td_int_text (integers to text, CAST AS VARCHAR) against printf's %lld
- * and %llu.
+ * and %llu; td_format_temporal (dates and timestamps of every unit, whose
+ * digits are written directly) against snprintf over gmtime_r's fields.
  */
 #include <float.h>
 #include <math.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include <inttypes.h>
+#include <time.h>
 
 #include "keys/keys.h"
 #include "tabledata.h"
@@ -262,12 +264,78 @@ static void test_int_text(void **state) {
   }
 }
 
+/* What td_format_temporal printed before it wrote the digits itself, from
+ * the C library's calendar: snprintf over gmtime_r's fields. */
+static size_t old_temporal(td_type_id type, int64_t v, char *buf, size_t size) {
+  int64_t per = 1, secs, frac = 0; /* units a second */
+  int digits = 0;
+  switch (type) {
+    case TD_TYPE_TIMESTAMP: per = 1000000000, digits = 9; break;
+    case TD_TYPE_TIMESTAMP_US: per = 1000000, digits = 6; break;
+    case TD_TYPE_TIMESTAMP_MS:
+    case TD_TYPE_DATE64: per = 1000, digits = 3; break;
+    default: break;
+  }
+  if (type == TD_TYPE_DATE32) {
+    secs = v * 86400;
+  } else {
+    secs = v / per - (v % per < 0);
+    frac = v - secs * per;
+  }
+  time_t t = (time_t)secs;
+  struct tm tm;
+  assert_non_null(gmtime_r(&t, &tm));
+  int n = snprintf(buf, size, "%04lld-%02d-%02d", (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  bool midnight = tm.tm_hour == 0 && tm.tm_min == 0 && tm.tm_sec == 0 && frac == 0;
+  if (type == TD_TYPE_DATE32 || (type == TD_TYPE_DATE64 && midnight)) return (size_t)n;
+  if (type == TD_TYPE_DATE64) digits = 3;
+  n += snprintf(buf + n, size - (size_t)n, "T%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (digits) n += snprintf(buf + n, size - (size_t)n, ".%0*lld", digits, (long long)frac);
+  n += snprintf(buf + n, size - (size_t)n, "Z");
+  return (size_t)n;
+}
+
+static void test_temporal_text(void **state) {
+  (void)state;
+  static const td_type_id types[] = {TD_TYPE_TIMESTAMP, TD_TYPE_TIMESTAMP_S, TD_TYPE_TIMESTAMP_MS,
+                                     TD_TYPE_TIMESTAMP_US, TD_TYPE_DATE32, TD_TYPE_DATE64};
+  /* seconds from the epoch to 0000-01-01 and to 10000-01-01 */
+  const int64_t lo = -62167219200LL, hi = 253402300800LL;
+  for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+    const td_type_id t = types[k];
+    const int64_t per = t == TD_TYPE_TIMESTAMP ? 1000000000 : t == TD_TYPE_TIMESTAMP_US ? 1000000
+                        : t == TD_TYPE_TIMESTAMP_MS || t == TD_TYPE_DATE64 ? 1000 : 1;
+    const int64_t vlo = t == TD_TYPE_DATE32 ? lo / 86400 : t == TD_TYPE_TIMESTAMP ? INT64_MIN / per * per : lo * per;
+    const int64_t vhi = t == TD_TYPE_DATE32 ? hi / 86400 - 1 : t == TD_TYPE_TIMESTAMP ? INT64_MAX : hi * per - 1;
+    int64_t edge[] = {0, -1, 1, vlo, vhi, vlo + 1, vhi - 1, 86400 * per, -86400 * per, 951782400 * per};
+    for (int i = 0; i < 200000 + 10; i++) {
+      int64_t v = i < 10 ? edge[i] : vlo + (int64_t)((((uint64_t)mrand48() << 32) ^ (uint64_t)(uint32_t)mrand48()) %
+                                                      (uint64_t)(vhi - vlo));
+      if (t == TD_TYPE_DATE32 && (v < vlo || v > vhi)) continue;
+      char want[64], got[64];
+      size_t n = old_temporal(t, v, want, sizeof want);
+      size_t m = td_format_temporal(t, v, got, sizeof got);
+      if (m != n || memcmp(got, want, n) != 0)
+        fail_msg("type %d, value %lld: want %.*s, got %.*s", (int)t, (long long)v, (int)n, want, (int)m, got);
+    }
+  }
+  /* a year past 9999 and before 0: the formats' own widths */
+  const int64_t far[] = {3000000, -800000, 300000000LL * 86400 * 1000};
+  const td_type_id far_t[] = {TD_TYPE_DATE32, TD_TYPE_DATE32, TD_TYPE_TIMESTAMP_MS};
+  for (int i = 0; i < 3; i++) {
+    char want[64], got[64];
+    size_t n = old_temporal(far_t[i], far[i], want, sizeof want), m = td_format_temporal(far_t[i], far[i], got, sizeof got);
+    assert_int_equal(m, n);
+    assert_memory_equal(got, want, n);
+  }
+}
+
 int main(void) {
   srand48(20261202);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_special_values), cmocka_unit_test(test_powers), cmocka_unit_test(test_random_bits),
       cmocka_unit_test(test_typical_values), cmocka_unit_test(test_float_double_rounding),
-      cmocka_unit_test(test_short_buffers), cmocka_unit_test(test_int_text),
+      cmocka_unit_test(test_short_buffers), cmocka_unit_test(test_int_text), cmocka_unit_test(test_temporal_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
