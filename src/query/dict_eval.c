@@ -347,14 +347,23 @@ static int gather(const td_vec *ans, const td_vec *nul, int64_t nd, const td_col
   return TD_OK;
 }
 
+/* The column of b that e (neither a column nor a literal) reads alone, when
+ * it arrives as codes into a dictionary of no more entries than b has
+ * rows (its index in *col); else NULL. */
+static const td_colview *dict_column(const td_expr *e, const td_batch *b, int64_t *col) {
+  if (e->kind == TD_EXPR_COLUMN || e->kind == TD_EXPR_LITERAL) return NULL;
+  *col = -1;
+  only_column(e, col);
+  if (*col < 0 || (b->consts && b->consts[*col].type != TD_TYPE_NONE)) return NULL;
+  const td_colview *v = &b->cols[*col];
+  return v->codes && v->dict && v->dict->view.length <= b->length ? v : NULL;
+}
+
 int td__dict_eval_vec(const td_expr *e, const td_batch *b, td_vec *out, bool *done, td_error *err) {
   *done = false;
-  if (e->kind == TD_EXPR_COLUMN || e->kind == TD_EXPR_LITERAL) return TD_OK;
-  int64_t col = -1;
-  only_column(e, &col);
-  if (col < 0 || (b->consts && b->consts[col].type != TD_TYPE_NONE)) return TD_OK;
-  const td_colview *v = &b->cols[col];
-  if (!v->codes || !v->dict || v->dict->view.length > b->length) return TD_OK;
+  int64_t col;
+  const td_colview *v = dict_column(e, b, &col);
+  if (!v) return TD_OK;
   memo_slot *s;
   int rc = memo_answers(e, col, v->dict, &s, err);
   if (rc || s->failed) return rc;
@@ -385,12 +394,9 @@ int td__dict_eval_view(const td_expr *e, const td_batch *b, td_colview *out, td_
                        td_error *err) {
   *done = false;
   *keep = NULL;
-  if (e->kind == TD_EXPR_COLUMN || e->kind == TD_EXPR_LITERAL || e->type != TD_TYPE_UTF8) return TD_OK;
-  int64_t col = -1;
-  only_column(e, &col);
-  if (col < 0 || (b->consts && b->consts[col].type != TD_TYPE_NONE)) return TD_OK;
-  const td_colview *v = &b->cols[col];
-  if (!v->codes || !v->dict || v->dict->view.length > b->length) return TD_OK;
+  int64_t col;
+  const td_colview *v = e->type == TD_TYPE_UTF8 ? dict_column(e, b, &col) : NULL;
+  if (!v) return TD_OK;
   memo_slot *s;
   int rc = memo_answers(e, col, v->dict, &s, err);
   if (rc || s->failed || s->ans.ph != TD_PHYS_STR || s->nul.ph != TD_PHYS_STR) return rc;

@@ -204,6 +204,24 @@ static bool i64_within(const td_vec *x, int64_t n, int64_t lo, int64_t hi) {
 
 #define NS_PER_DAY (86400 * 1000000000LL)
 
+/* Makes *out a vec of n strings: offs[1..n] (offs[0] set here) into
+ * text, with validity `valid` (NULL: none), all three owned by out from
+ * here on. */
+static void str_vec(td_vec *out, int64_t n, int32_t *offs, char *text, uint8_t *valid) {
+  memset(out, 0, sizeof *out);
+  out->ph = TD_PHYS_STR;
+  out->n = n;
+  offs[0] = 0;
+  td__vec_own(out, offs);
+  td__vec_own(out, text);
+  out->offs = offs;
+  out->strs = text;
+  if (valid) {
+    td__vec_own(out, valid);
+    out->valid = valid;
+  }
+}
+
 static int vec_cast(const td_expr *e, const td_vec *args, int64_t n, td_vec *out, bool *done, td_error *err) {
   td_vec *x = (td_vec *)&args[0]; /* ev_func's own vector: it may be moved out (td__vec_move) */
   td_type_id s = e->args[0]->type, t = e->type;
@@ -278,52 +296,30 @@ static int vec_cast(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
     } else {
       return TD_OK;
     }
-  } else if (t == TD_TYPE_UTF8 && s_int) { /* integers to text: every row's digits in one buffer */
-    int32_t *offs = td_malloc((size_t)(n + 1) * sizeof *offs);
-    char *text = td_malloc((size_t)(n ? n : 1) * TD_INT_TEXT);
-    uint8_t *valid = ok ? td_malloc((size_t)(n ? n : 1)) : NULL;
-    if (!offs || !text || (ok && !valid)) {
-      td_free(offs);
-      td_free(text);
-      td_free(valid);
-      return td_err_nomem(err, "casting integers to text");
-    }
-    memset(out, 0, sizeof *out);
-    out->n = n;
-    if (valid) {
-      memcpy(valid, ok, (size_t)n);
-      td__vec_own(out, valid);
-      out->valid = valid;
-    }
-    const bool u = s == TD_TYPE_UINT64;
-    size_t at = 0;
-    offs[0] = 0;
-    for (int64_t i = 0; i < n; i++) {
-      if (!ok || ok[i]) at += td_int_text(x->i64[i], u, text + at);
-      offs[i + 1] = (int32_t)at; /* n <= a batch: far below 2 GiB */
-    }
-    td__vec_own(out, offs);
-    td__vec_own(out, text);
-    out->ph = TD_PHYS_STR;
-    out->offs = offs;
-    out->strs = text;
-  } else if (t == TD_TYPE_UTF8 && (s_time || s_float || td_type_is_duration(s) || s == TD_TYPE_BOOL)) {
-    /* other values to text: each row's text appended to one buffer (no
-     * boxing of the row through the row path) */
+  } else if (t == TD_TYPE_UTF8 && (s_int || s_time || s_float || td_type_is_duration(s) || s == TD_TYPE_BOOL)) {
+    /* to text: each row's text appended to one buffer (no boxing of the
+     * row through the row path); integers' digits written in place */
     int32_t *offs = td_malloc((size_t)(n + 1) * sizeof *offs);
     uint8_t *valid = ok ? td_malloc((size_t)(n ? n : 1)) : NULL;
     td_fbuf text = {0};
     rc = offs && (!ok || valid) ? TD_OK : td_err_nomem(err, "casting to text");
+    if (rc == TD_OK && s_int) { /* room for every row's digits */
+      text.cap = (size_t)(n ? n : 1) * TD_INT_TEXT + 1;
+      if (!(text.p = td_malloc(text.cap))) rc = td_err_nomem(err, "casting to text");
+    }
     td_value v = {0};
     v.type = s;
-    if (offs) offs[0] = 0;
     for (int64_t i = 0; rc == TD_OK && i < n; i++) {
       if (!ok || ok[i]) {
-        if (x->ph == TD_PHYS_F64) v.v.f = x->f64[i];
-        else if (x->ph == TD_PHYS_BOOL) v.v.b = x->b8[i] != 0;
-        else v.v.i = x->i64[i];
-        rc = td__to_text(&v, &text, err);
-        if (!rc && text.len > INT32_MAX) rc = td_err(err, TD_ERANGE, "text of a batch exceeds 2 GiB");
+        if (s_int) {
+          text.len += td_int_text(x->i64[i], s == TD_TYPE_UINT64, text.p + text.len);
+        } else {
+          if (x->ph == TD_PHYS_F64) v.v.f = x->f64[i];
+          else if (x->ph == TD_PHYS_BOOL) v.v.b = x->b8[i] != 0;
+          else v.v.i = x->i64[i];
+          rc = td__to_text(&v, &text, err);
+          if (!rc && text.len > INT32_MAX) rc = td_err(err, TD_ERANGE, "text of a batch exceeds 2 GiB");
+        }
       }
       if (!rc) offs[i + 1] = (int32_t)text.len;
     }
@@ -334,18 +330,8 @@ static int vec_cast(const td_expr *e, const td_vec *args, int64_t n, td_vec *out
       td_free(text.p);
       return rc;
     }
-    memset(out, 0, sizeof *out);
-    out->n = n;
-    if (valid) {
-      memcpy(valid, ok, (size_t)n);
-      td__vec_own(out, valid);
-      out->valid = valid;
-    }
-    td__vec_own(out, offs);
-    td__vec_own(out, text.p);
-    out->ph = TD_PHYS_STR;
-    out->offs = offs;
-    out->strs = text.p;
+    if (valid) memcpy(valid, ok, (size_t)n);
+    str_vec(out, n, offs, text.p, valid);
   } else if (td_type_is_temporal(t)) {
     int64_t from = td_type_unit_ns(s), to = td_type_unit_ns(t);
     if (s_int) { /* an integer is a count of t's unit */
@@ -778,17 +764,7 @@ static int vec_concat(const td_expr *e, const td_vec *a, int64_t n, td_vec *out,
     offs[i + 1] = (int32_t)at;
   }
   td_free(cbuf.p);
-  memset(out, 0, sizeof *out);
-  out->ph = TD_PHYS_STR;
-  out->n = n;
-  td__vec_own(out, offs);
-  td__vec_own(out, text);
-  out->offs = offs;
-  out->strs = text;
-  if (valid) {
-    td__vec_own(out, valid);
-    out->valid = valid;
-  }
+  str_vec(out, n, offs, text, valid);
   *done = true;
   return TD_OK;
 }
