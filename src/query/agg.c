@@ -311,11 +311,18 @@ static void rehash(td_agg *a, tslot *table, int64_t cap) {
   a->defer_from = -1;
 }
 
-/* Room in the hash table for `extra` more groups (load at most 1/2). */
+/* Whether a table of cap slots holds n groups: a load of at most 3/4.  A
+ * probe passes other keys' slots on their tags, 8 to a cache line, so a
+ * fuller table costs little, and its memory is fresh pages at every
+ * doubling (12.5M groups at a load of at most 1/2: peak RSS 960 MB, at 3/4
+ * 700, no slower). */
+static inline bool table_holds(int64_t n, int64_t cap) { return n * 4 <= cap * 3; }
+
+/* Room in the hash table for `extra` more groups (table_holds). */
 static int reserve_table(td_agg *a, int64_t extra, td_error *err) {
-  if ((a->n_tabled + extra) * 2 <= a->table_cap) return TD_OK;
+  if (table_holds(a->n_tabled + extra, a->table_cap)) return TD_OK;
   int64_t cap = a->table_cap ? a->table_cap * 2 : 64;
-  while (cap < (a->n_tabled + extra) * 2) cap *= 2;
+  while (!table_holds(a->n_tabled + extra, cap)) cap *= 2;
   tslot *t = td_calloc_probed((size_t)cap, sizeof *t);
   if (!t) return td_err_nomem(err, "growing an aggregation hash table");
   rehash(a, t, cap);
@@ -335,7 +342,7 @@ static int table_sync(td_agg *a, td_error *err) {
   const int64_t from = a->defer_from;
   int64_t n = 0;
   for (int64_t g = from; g < a->n_groups; g++) n += !(a->lazy && in_dmap(a, (uint32_t)g));
-  if ((a->n_tabled + n) * 2 > a->table_cap) return reserve_table(a, n, err); /* (its rehash tables them) */
+  if (!table_holds(a->n_tabled + n, a->table_cap)) return reserve_table(a, n, err); /* (its rehash tables them) */
   const uint64_t mask = (uint64_t)a->table_cap - 1;
   for (int64_t g = from; g < a->n_groups; g++) {
     if (g + 16 < a->n_groups) __builtin_prefetch(&a->table[a->hashes[g + 16] & mask], 1);
@@ -357,7 +364,7 @@ static int table_complete(td_agg *a, td_error *err) {
   a->lazy = false;
   a->n_tabled = a->n_groups;
   int64_t cap = a->table_cap ? a->table_cap : 64;
-  while (cap < (a->n_groups + 1) * 2) cap *= 2;
+  while (!table_holds(a->n_groups + 1, cap)) cap *= 2;
   tslot *t = td_calloc_probed((size_t)cap, sizeof *t);
   if (!t) {
     a->lazy = true;
