@@ -495,11 +495,19 @@ size_t td_value_format(const td_value *v, char *buf, size_t size) {
         break;
       case TD_TYPE_TIMESTAMP: return td_format_timestamp(v->v.i, buf, size);
       case TD_TYPE_DECIMAL128: return td_dec_format(td_dec_of(v), v->scale, buf, size);
-      case TD_TYPE_UINT64: n = snprintf(buf, size, "%" PRIu64, v->v.u); break;
       default:
         if (td_type_is_temporal(v->type)) return td_format_temporal(v->type, v->v.i, buf, size);
         if (td_type_is_duration(v->type)) return td_format_duration(v->type, v->v.i, buf, size);
-        n = snprintf(buf, size, "%" PRId64, v->v.i); break;
+        { /* integers (uint64's bits as unsigned): snprintf's contract, without it */
+          char t[TD_INT_TEXT];
+          const size_t k = td_int_text(v->v.i, v->type == TD_TYPE_UINT64, t);
+          if (size) {
+            const size_t c = k < size - 1 ? k : size - 1;
+            memcpy(buf, t, c);
+            buf[c] = 0;
+          }
+          return k;
+        }
     }
   return n < 0 ? 0 : (size_t)n;
 }

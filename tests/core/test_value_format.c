@@ -262,6 +262,23 @@ static void test_int_text(void **state) {
     int64_t v = (int64_t)(((uint64_t)mrand48() << 32) ^ (uint64_t)(uint32_t)mrand48());
     same_int(v >> (i % 64)); /* every magnitude */
   }
+  /* td_value_format of integers: snprintf's text, cut as snprintf cuts */
+  const int64_t vals[] = {0, 7, -42, INT64_MIN, INT64_MAX, 1234567890123LL};
+  for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
+    for (int u = 0; u < 2; u++) {
+      td_value v = u ? td_value_uint64((uint64_t)vals[i]) : td_value_int(TD_TYPE_INT64, vals[i]);
+      char want[32], got[32];
+      int n = u ? snprintf(want, sizeof want, "%" PRIu64, (uint64_t)vals[i]) : snprintf(want, sizeof want, "%" PRId64, vals[i]);
+      assert_int_equal(td_value_format(&v, NULL, 0), n);
+      for (size_t size = 0; size <= (size_t)n + 1; size++) {
+        memset(got, 'x', sizeof got);
+        memset(want, 'x', sizeof want);
+        if (u) snprintf(want, size, "%" PRIu64, (uint64_t)vals[i]);
+        else snprintf(want, size, "%" PRId64, vals[i]);
+        assert_int_equal(td_value_format(&v, got, size), n);
+        assert_memory_equal(got, want, sizeof got);
+      }
+    }
 }
 
 /* What td_format_temporal printed before it wrote the digits itself, from
