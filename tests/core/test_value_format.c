@@ -326,8 +326,8 @@ static void test_temporal_text(void **state) {
     const int64_t vhi = t == TD_TYPE_DATE32 ? hi / 86400 - 1 : t == TD_TYPE_TIMESTAMP ? INT64_MAX : hi * per - 1;
     int64_t edge[] = {0, -1, 1, vlo, vhi, vlo + 1, vhi - 1, 86400 * per, -86400 * per, 951782400 * per};
     for (int i = 0; i < 200000 + 10; i++) {
-      int64_t v = i < 10 ? edge[i] : vlo + (int64_t)((((uint64_t)mrand48() << 32) ^ (uint64_t)(uint32_t)mrand48()) %
-                                                      (uint64_t)(vhi - vlo));
+      const uint64_t r = (((uint64_t)mrand48() << 32) ^ (uint64_t)(uint32_t)mrand48()) % ((uint64_t)vhi - (uint64_t)vlo);
+      int64_t v = i < 10 ? edge[i] : (int64_t)((uint64_t)vlo + r); /* (in unsigned: the span passes INT64_MAX) */
       if (t == TD_TYPE_DATE32 && (v < vlo || v > vhi)) continue;
       char want[64], got[64];
       size_t n = old_temporal(t, v, want, sizeof want);
