@@ -294,20 +294,32 @@ static inline uint64_t group_hash(const td_agg *a, uint32_t g) {
   return a->lazy && in_dmap(a, g) ? td_mix64((uint64_t)a->kst[0].i[g]) : a->hashes[g];
 }
 
-static void rehash(td_agg *a, tslot *table, int64_t cap) {
-  a->n_tabled = 0;
-  /* a table past the caches: the slot of the group 16 on is fetched ahead
-   * (the writes land at random places; the hashes are read in order) */
+/* Files group g of hash h in the first free slot of its probe. */
+static inline void table_put(tslot *table, uint64_t mask, uint64_t h, uint32_t g) {
+  uint64_t s = h & mask;
+  while (table[s]) s = (s + 1) & mask;
+  table[s] = slot_make(h, g);
+}
+
+/* Files groups from..n_groups-1 (those the lazy direct map does not
+ * index) in table (cap slots, room for them); returns how many.  A table
+ * past the caches has the slot of the group 16 on fetched ahead (the
+ * writes land at random places; the hashes are read in order). */
+static int64_t table_fill(td_agg *a, tslot *table, int64_t cap, int64_t from) {
+  const uint64_t mask = (uint64_t)cap - 1;
   const bool ahead = cap >= 1 << 16 && !a->lazy;
-  for (int64_t g = 0; g < a->n_groups; g++) {
-    if (ahead && g + 16 < a->n_groups) __builtin_prefetch(&table[a->hashes[g + 16] & (uint64_t)(cap - 1)], 1);
+  int64_t n = 0;
+  for (int64_t g = from; g < a->n_groups; g++) {
+    if (ahead && g + 16 < a->n_groups) __builtin_prefetch(&table[a->hashes[g + 16] & mask], 1);
     if (a->lazy && in_dmap(a, (uint32_t)g)) continue;
-    a->n_tabled++;
-    uint64_t h = a->hashes[g];
-    int64_t s = (int64_t)(h & (uint64_t)(cap - 1));
-    while (table[s]) s = (s + 1) & (cap - 1);
-    table[s] = slot_make(h, (uint32_t)g);
+    table_put(table, mask, a->hashes[g], (uint32_t)g);
+    n++;
   }
+  return n;
+}
+
+static void rehash(td_agg *a, tslot *table, int64_t cap) {
+  a->n_tabled = table_fill(a, table, cap, 0);
   a->defer_from = -1;
 }
 
@@ -335,24 +347,13 @@ static int reserve_table(td_agg *a, int64_t extra, td_error *err) {
 static int grow_table(td_agg *a, td_error *err) { return reserve_table(a, 1, err); }
 
 /* Puts the groups a merge made without a table slot (defer_from) in the
- * table: called before any lookup.  The slot of the group 16 on is fetched
- * ahead, as in rehash. */
+ * table: called before any lookup. */
 static int table_sync(td_agg *a, td_error *err) {
   if (a->defer_from < 0) return TD_OK;
-  const int64_t from = a->defer_from;
-  int64_t n = 0;
-  for (int64_t g = from; g < a->n_groups; g++) n += !(a->lazy && in_dmap(a, (uint32_t)g));
-  if (!table_holds(a->n_tabled + n, a->table_cap)) return reserve_table(a, n, err); /* (its rehash tables them) */
-  const uint64_t mask = (uint64_t)a->table_cap - 1;
-  for (int64_t g = from; g < a->n_groups; g++) {
-    if (g + 16 < a->n_groups) __builtin_prefetch(&a->table[a->hashes[g + 16] & mask], 1);
-    if (a->lazy && in_dmap(a, (uint32_t)g)) continue;
-    const uint64_t h = a->hashes[g];
-    uint64_t s = h & mask;
-    while (a->table[s]) s = (s + 1) & mask;
-    a->table[s] = slot_make(h, (uint32_t)g);
-  }
-  a->n_tabled += n;
+  /* at most this many need slots (the lazy map indexes some of them) */
+  const int64_t n = a->n_groups - a->defer_from;
+  if (!table_holds(a->n_tabled + n, a->table_cap)) return reserve_table(a, n, err); /* (its rehash files them) */
+  a->n_tabled += table_fill(a, a->table, a->table_cap, a->defer_from);
   a->defer_from = -1;
   return TD_OK;
 }
@@ -712,15 +713,14 @@ static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_
   if (!rc && !untabled && !a->defer) rc = grow_table(a, err);
   if (rc) return rc;
   uint32_t g = (uint32_t)a->n_groups++;
-  if (!untabled && a->defer) { /* its slot later (table_sync) */
+  if (!untabled) { /* (an untabled group's hash is its key's: group_hash) */
     a->hashes[g] = h;
-    if (a->defer_from < 0) a->defer_from = g;
-  } else if (!untabled) { /* (an untabled group's hash is its key's: group_hash) */
-    a->hashes[g] = h;
-    int64_t mask = a->table_cap - 1, s = (int64_t)(h & (uint64_t)mask);
-    while (a->table[s]) s = (s + 1) & mask;
-    a->table[s] = slot_make(h, g);
-    a->n_tabled++;
+    if (!a->defer) {
+      table_put(a->table, (uint64_t)a->table_cap - 1, h, g);
+      a->n_tabled++;
+    } else if (a->defer_from < 0) { /* its slot later (table_sync) */
+      a->defer_from = g;
+    }
   }
   /* Each aggregate's starting value (min/max: a sentinel while no value was
    * seen, see the fold ops; product and bit_and: their identity; else 0)
