@@ -12,7 +12,8 @@
  * integer sum that leaves int64 in two groups: the error, and the aggregate
  * td_agg_overflowed names, are the first group's at every worker count.
  * The groups a merge appends without their index entries are found by the
- * batches and merges after it.
+ * batches and merges after it, also after a batch whose allocations fail
+ * (the first: the hash table's growth for them).
  * Both again with only the kinds the workers merge a chunk at a time
  * (counts, sums, averages, integer min/max: merge_simple).  Allocation
  * failures while merging: TD_ENOMEM, nothing leaked.  Under the
@@ -53,11 +54,14 @@ static int64_t row_key(int p, int64_t i) {
 static const int64_t K1 = (60000LL / SC * 7919) % M, K2 = (30000LL / SC * 7919) % M;
 
 /* Folds state p's rows into a: columns 0 ik (int64 key), 1 sk (utf8 key),
- * 2 v (int64), 3 f (float64), 4 s (utf8), 5 w (int64). */
-static void fold_state(td_agg *a, int p, bool ovf) {
+ * 2 v (int64), 3 f (float64), 4 s (utf8), 5 w (int64).  With fail_at >= 0
+ * the fail_at-th allocation of the first batch's td_agg_update fails: its
+ * code is returned (the rows after it are not folded). */
+static int fold_state_failing(td_agg *a, int p, bool ovf, int64_t fail_at) {
   td_error err;
   char buf[32];
-  for (int64_t b = 0; b < ROWS; b += BATCH) {
+  int rc = TD_OK;
+  for (int64_t b = 0; rc == TD_OK && b < ROWS; b += BATCH) {
     int64_t len = ROWS - b < BATCH ? ROWS - b : BATCH;
     const td_type_id t[NCOL] = {TD_TYPE_INT64, TD_TYPE_UTF8, TD_TYPE_INT64, TD_TYPE_FLOAT64, TD_TYPE_UTF8,
                                 TD_TYPE_INT64};
@@ -90,10 +94,19 @@ static void fold_state(td_agg *a, int p, bool ovf) {
       TD_ASSERT_OK(td_colview_init(&v[c], t[c], &arr[c], &err), &err);
     }
     td_batch bt = {len, v, NULL, NULL, 0};
-    TD_ASSERT_OK(td_agg_update(a, &bt, NULL, 0, &err), &err);
+    if (fail_at >= 0 && b == 0) {
+      td__alloc_fail_after(fail_at);
+      rc = td_agg_update(a, &bt, NULL, 0, &err);
+      td__alloc_fail_after(-1);
+    } else {
+      TD_ASSERT_OK(td_agg_update(a, &bt, NULL, 0, &err), &err);
+    }
     for (int c = 0; c < NCOL; c++) arr[c].release(&arr[c]);
   }
+  return rc;
 }
+
+static void fold_state(td_agg *a, int p, bool ovf) { assert_int_equal(fold_state_failing(a, p, ovf, -1), TD_OK); }
 
 static const td_agg_spec specs[] = {
     {TD_AGG_COUNT_STAR, -1, TD_TYPE_NONE}, {TD_AGG_COUNT, 2, TD_TYPE_INT64},
@@ -278,6 +291,35 @@ static void test_merge_alloc_failures(void **state) {
   }
 }
 
+/* The groups a merge appends without their index entries (state 3's 70k
+ * new keys into state 0's 80k) need a hash table twice the size before the
+ * next lookup (table_sync, at the next batch).  Its allocation failing, or
+ * another of that batch's, fails the batch with TD_ENOMEM; the batches
+ * after it still find every group: none is made twice. */
+static void test_merge_deferred_alloc_failure(void **state) {
+  (void)state;
+  td_error err;
+  int failed = 0;
+  for (spec_set = 0; spec_set < 2; spec_set++)
+    for (int64_t k = 0; k < 6; k++) {
+      td_agg *st = new_state(1), *add = new_state(1);
+      fold_state(st, 0, false);
+      fold_state(add, 3, false);
+      TD_ASSERT_OK(td_agg_merge_all(st, &add, 1, 2, &err), &err);
+      const int64_t groups = td_agg_group_count(st);
+      int rc = fold_state_failing(st, 3, false, k);
+      assert_true(rc == TD_OK || rc == TD_ENOMEM);
+      if (k == 0) assert_int_equal(rc, TD_ENOMEM); /* the table's growth: the batch's first allocation */
+      failed += rc == TD_ENOMEM;
+      fold_state(st, 3, false);
+      fold_state(st, 0, false);
+      assert_int_equal(td_agg_group_count(st), groups);
+      td_agg_free(add);
+      td_agg_free(st);
+    }
+  assert_true(failed >= 2);
+}
+
 /* A global count(DISTINCT) of integers merged by td_agg_merge_all, whose
  * sets merge after every state's exact bitmap: a target that has seen
  * nothing, then a state whose values went to its set (too wide for a
@@ -333,6 +375,7 @@ int main(void) {
       cmocka_unit_test(test_merge_workers),
       cmocka_unit_test(test_merge_overflow),
       cmocka_unit_test(test_merge_alloc_failures),
+      cmocka_unit_test(test_merge_deferred_alloc_failure),
       cmocka_unit_test(test_merge_exact_after_spill),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
