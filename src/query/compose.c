@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys/keys.h"
 #include "query/setops.h"
 #include "query/stmts.h"
 #include "query/strbuf.h"
@@ -831,23 +832,62 @@ static int each_value(td_table *t, int64_t col, int (*fn)(void *ctx, td_value v,
   return rc;
 }
 
+/* The list being appended to, and the values it has: an open-addressing
+ * set of its new literals' values (each appears once: a subquery's 12.5M
+ * rows of 5k names make 5k items, not 12.5M) and whether a NULL is in. */
 typedef struct in_ctx {
   td_expr *in;
   int64_t pos;
-  bool skip_nulls;
+  bool skip_nulls, has_null;
+  const td_value **set;
+  int64_t cap, n;
+  bool distinct; /* the rows are distinct already: no set */
 } in_ctx;
+
+/* The slot of v in the set: its entry, or the empty slot it would take. */
+static int64_t in_slot(const in_ctx *c, const td_value *v) {
+  const uint64_t mask = (uint64_t)c->cap - 1;
+  uint64_t s = td_value_hash(v) & mask;
+  while (c->set[s] && !td_value_equal(c->set[s], v)) s = (s + 1) & mask;
+  return (int64_t)s;
+}
 
 static int add_in(void *ctx, td_value v, td_error *err) {
   in_ctx *c = ctx;
-  if (v.is_null && c->skip_nulls) return TD_OK;
+  if (v.is_null) {
+    if (c->skip_nulls || c->has_null) return TD_OK;
+    c->has_null = true;
+  } else if (c->distinct) {
+    td_expr *l = NULL;
+    int rc = literal(v, c->pos, &l, err);
+    return rc ? rc : td__expr_add(c->in, l, err);
+  } else if ((c->n + 1) * 2 > c->cap) { /* a load of at most 1/2 */
+    int64_t cap = c->cap ? c->cap * 2 : 64;
+    const td_value **set = td_calloc((size_t)cap, sizeof *set), **old = c->set;
+    if (!set) return td_err_nomem(err, "listing a subquery's values");
+    int64_t old_cap = c->cap;
+    c->set = set;
+    c->cap = cap;
+    for (int64_t i = 0; i < old_cap; i++)
+      if (old[i]) set[in_slot(c, old[i])] = old[i];
+    td_free(old);
+  }
+  int64_t s = v.is_null ? -1 : in_slot(c, &v);
+  if (s >= 0 && c->set[s]) return TD_OK; /* listed already */
   td_expr *l = NULL;
   int rc = literal(v, c->pos, &l, err);
+  if (rc == TD_OK && s >= 0) { /* the node outlives the set: its value is the entry */
+    c->set[s] = &l->lit;
+    c->n++;
+  }
   return rc ? rc : td__expr_add(c->in, l, err);
 }
 
-int td__in_list_append(td_table *t, int64_t col, bool skip_nulls, td_expr *in, td_error *err) {
-  in_ctx ic = {in, in->pos, skip_nulls};
-  return each_value(t, col, add_in, &ic, err);
+int td__in_list_append(td_table *t, int64_t col, bool skip_nulls, bool distinct, td_expr *in, td_error *err) {
+  in_ctx ic = {in, in->pos, skip_nulls, false, NULL, 0, 0, distinct};
+  int rc = each_value(t, col, add_in, &ic, err);
+  td_free(ic.set);
+  return rc;
 }
 
 static int take_first(void *ctx, td_value v, td_error *err) {
@@ -873,13 +913,42 @@ static int live_slot(subq_ctx *c, td_table *t, int kind, int64_t pos, td_subq_sl
   return rc;
 }
 
+/* Whether a call named `name` is in the tree e. */
+static bool has_call(const td_expr *e, const char *name) {
+  if (e->kind == TD_EXPR_CALL && strcmp(e->name, name) == 0) return true;
+  for (int64_t i = 0; i < e->n_args; i++)
+    if (e->args[i] && has_call(e->args[i], name)) return true;
+  return false;
+}
+
 /* Replaces the subquery placeholders under *e. */
 static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
   td_expr *x = *e;
   if (!x) return TD_OK;
   if (x->kind == TD_EXPR_IN && x->n_args == 2 && is_placeholder(x->args[1], "__in_subquery")) {
     td_table *t;
-    int rc = sub_table(c, x->args[1]->args[0]->lit.v.i, x->args[1]->pos, &t, err);
+    int64_t idx = x->args[1]->args[0]->lit.v.i;
+    /* a static list needs each value once: the subquery is planned
+     * DISTINCT (grouped by the engine, not listed row by row), and without
+     * its ORDER BY, which only a LIMIT or OFFSET would make matter */
+    td_select *sq = !c->opts->refreshing && idx >= 0 && idx < c->root->n_subs && !c->done[idx] ? c->root->subs[idx]
+                                                                                            : NULL;
+    if (sq && (sq->distinct || sq->n_distinct_on || sq->has_limit || sq->offset || sq->qualify)) sq = NULL;
+    for (int64_t i = 0; sq && i < sq->n_items; i++) /* windows run without DISTINCT only */
+      if (sq->items[i].expr && has_call(sq->items[i].expr, "over")) sq = NULL;
+    const int64_t n_order = sq ? sq->n_order_by : 0;
+    const bool order_all = sq && sq->order_by_all;
+    if (sq) {
+      sq->distinct = true;
+      sq->n_order_by = 0;
+      sq->order_by_all = false;
+    }
+    int rc = sub_table(c, idx, x->args[1]->pos, &t, err);
+    if (sq) {
+      sq->distinct = false;
+      sq->n_order_by = n_order;
+      sq->order_by_all = order_all;
+    }
     if (rc) return rc;
     if (t->def->n_fields != 1)
       return td_err_at(err, TD_ETYPE, x->args[1]->pos, "IN (SELECT ...) must select one column, found %lld at offset %lld",
@@ -904,7 +973,7 @@ static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
       *e = l;
       return TD_OK;
     }
-    if ((rc = td__in_list_append(t, 0, false, x, err)) != TD_OK) return rc;
+    if ((rc = td__in_list_append(t, 0, false, sq != NULL, x, err)) != TD_OK) return rc;
     return substitute(c, &x->args[0], err);
   }
   if (is_placeholder(x, "__scalar_subquery") || is_placeholder(x, "__exists")) {

@@ -73,10 +73,11 @@ int td__compose_source(td_select *q, td_query_options *opts, td_table **out, td_
 /* The same for a JOIN clause's source. */
 int td__compose_join_source(const td_select *q, const td_join_clause *j, td_query_options *opts, td_table **out,
                             td_error *err);
-/* Appends to IN node `in` a literal item (at in's position) for every value
- * of column `col` of static table t, in row order; nulls too unless
- * skip_nulls.  TD_ENOMEM, or the scan's error. */
-int td__in_list_append(td_table *t, int64_t col, bool skip_nulls, td_expr *in, td_error *err);
+/* Appends to IN node `in` a literal item (at in's position) for every
+ * distinct value of column `col` of static table t, in first-seen order;
+ * one NULL unless skip_nulls.  `distinct`: the rows are known distinct
+ * (nothing is looked up).  TD_ENOMEM, or the scan's error. */
+int td__in_list_append(td_table *t, int64_t col, bool skip_nulls, bool distinct, td_expr *in, td_error *err);
 /* Plans one SELECT whose source is resolved (query/plan.c). */
 int td__plan_select(td_select *q, td_query_options *opts, td_table **out, td_error *err);
 /* The text of the statement q explains (EXPLAIN's first line): the

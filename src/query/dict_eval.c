@@ -44,7 +44,10 @@ static void only_column(const td_expr *e, int64_t *col) {
     *col = -2;
     return;
   }
-  for (int64_t i = 0; i < e->n_args; i++) only_column(e->args[i], col);
+  /* an IN over literals (its set built) reads its operand alone: a list
+   * of a million items is not walked a batch */
+  const int64_t n = e->kind == TD_EXPR_IN && e->in_set ? 1 : e->n_args;
+  for (int64_t i = 0; i < n; i++) only_column(e->args[i], col);
 }
 
 /* e's answers over d's entries into ans (n rows; left zeroed for an empty

@@ -1018,8 +1018,11 @@ static bool agg_unordered(const sql_plan *sp, const td_agg_plan *p, const td_tab
 static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **out, td_error *err) {
   const td_select *q = sp->q;
   int rc = TD_OK;
-  /* Group keys: GROUP BY, or the items of a DISTINCT without it. */
-  int64_t nk = q->n_group_by ? q->n_group_by : (q->distinct ? sp->n_items : 0);
+  /* Group keys: GROUP BY, or the items of a DISTINCT without it, unless
+   * they aggregate: then they are one row, which DISTINCT keeps. */
+  bool items_agg = false;
+  for (int64_t i = 0; i < sp->n_items && !items_agg; i++) items_agg = td_expr_has_agg(sp->items[i]);
+  int64_t nk = q->n_group_by ? q->n_group_by : (q->distinct && !items_agg ? sp->n_items : 0);
   int64_t *all = NULL; /* GROUP BY ALL: the items without aggregates */
   if (q->group_by_all) {
     all = td_calloc((size_t)sp->n_items + 1, sizeof *all);

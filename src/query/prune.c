@@ -5,6 +5,7 @@
 #include "query/prune.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keys/keys.h"
@@ -21,23 +22,38 @@ static bool usable(const td_expr *col, const td_expr *lit, td_table *source) {
   return strings == lit_string && ct != TD_TYPE_BOOL;
 }
 
+static int cmp_items(const void *a, const void *b) {
+  return td_value_compare(*(const td_value *const *)a, *(const td_value *const *)b);
+}
+
 /* `col BETWEEN a AND b` as col >= a and col <= b; `col IN (literals)` as
- * one term (NULL items never match, so they are left out). */
-static void add_list_terms(td_range_filter *rf, const td_expr *e, td_table *source) {
+ * one term (NULL items never match, so they are left out) whose items are
+ * sorted: a range holds one when the first item at or above its min is at
+ * or below its max (a subquery's list of a million ids costs a binary
+ * search a page, not a pass). */
+static int add_list_terms(td_range_filter *rf, const td_expr *e, td_table *source, td_error *err) {
   const td_expr *col = e->args[0];
   if (e->kind == TD_EXPR_BETWEEN) {
-    if (usable(col, e->args[1], source)) rf->terms[rf->n++] = (td_range_term){col->column, TD_OP_GE, e->args[1]->lit, NULL};
-    if (usable(col, e->args[2], source)) rf->terms[rf->n++] = (td_range_term){col->column, TD_OP_LE, e->args[2]->lit, NULL};
-    return;
+    if (usable(col, e->args[1], source)) rf->terms[rf->n++] = (td_range_term){col->column, TD_OP_GE, e->args[1]->lit, NULL, NULL, 0};
+    if (usable(col, e->args[2], source)) rf->terms[rf->n++] = (td_range_term){col->column, TD_OP_LE, e->args[2]->lit, NULL, NULL, 0};
+    return TD_OK;
   }
   int64_t usable_items = 0;
   for (int64_t k = 1; k < e->n_args; k++) {
     const td_expr *a = e->args[k];
     if (a->kind == TD_EXPR_LITERAL && a->lit.is_null) continue;
-    if (!usable(col, a, source)) return; /* an item that is not a comparable literal */
+    if (!usable(col, a, source)) return TD_OK; /* an item that is not a comparable literal */
     usable_items++;
   }
-  if (usable_items > 0) rf->terms[rf->n++] = (td_range_term){col->column, TD_OP_EQ, {0}, e};
+  if (usable_items == 0) return TD_OK;
+  const td_value **items = td_malloc((size_t)usable_items * sizeof *items);
+  if (!items) return td_err_nomem(err, "planning a filter");
+  int64_t n = 0;
+  for (int64_t k = 1; k < e->n_args; k++)
+    if (!e->args[k]->lit.is_null) items[n++] = &e->args[k]->lit;
+  qsort(items, (size_t)n, sizeof *items, cmp_items);
+  rf->terms[rf->n++] = (td_range_term){col->column, TD_OP_EQ, {0}, e, items, n};
+  return TD_OK;
 }
 
 int td_range_filter_init(td_range_filter *rf, const td_expr *filter, td_table *source, td_error *err) {
@@ -52,7 +68,11 @@ int td_range_filter_init(td_range_filter *rf, const td_expr *filter, td_table *s
   for (int64_t i = 0; i < n; i++) {
     const td_expr *e = conj[i];
     if ((e->kind == TD_EXPR_BETWEEN || e->kind == TD_EXPR_IN) && !e->negated) {
-      add_list_terms(rf, e, source);
+      int rc = add_list_terms(rf, e, source, err);
+      if (rc) {
+        td_range_filter_reset(rf);
+        return rc;
+      }
       continue;
     }
     if (e->kind != TD_EXPR_BINARY || e->op < TD_OP_EQ || e->op > TD_OP_GE || e->op == TD_OP_NE) continue;
@@ -65,12 +85,13 @@ int td_range_filter_init(td_range_filter *rf, const td_expr *filter, td_table *s
       op = td_op_mirror(op);
     }
     if (!usable(a, b, source)) continue;
-    rf->terms[rf->n++] = (td_range_term){a->column, op, b->lit, NULL};
+    rf->terms[rf->n++] = (td_range_term){a->column, op, b->lit, NULL, NULL, 0};
   }
   return TD_OK;
 }
 
 void td_range_filter_reset(td_range_filter *rf) {
+  for (int64_t i = 0; i < rf->n; i++) td_free(rf->terms[i].items);
   td_free(rf->terms);
   memset(rf, 0, sizeof *rf);
 }
@@ -102,12 +123,13 @@ static bool skip(void *ctx, const td_location *loc, int64_t row, int64_t n) {
      * values (writers differ in how they order NaN): never skip on them. */
     if ((td_type_is_float(mn.type) && isnan(mn.v.f)) || (td_type_is_float(mx.type) && isnan(mx.v.f))) continue;
     if (t->in) { /* IN: no item can lie in [mn, mx] */
-      bool any = false;
-      for (int64_t k = 1; !any && k < t->in->n_args; k++) {
-        const td_value *c = &t->in->args[k]->lit;
-        any = !c->is_null && !impossible(TD_OP_EQ, &mn, &mx, c);
+      int64_t lo = 0, hi = t->n_items; /* the first item >= mn */
+      while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (td_value_compare(t->items[mid], &mn) < 0) lo = mid + 1;
+        else hi = mid;
       }
-      if (!any) return true;
+      if (lo == t->n_items || impossible(TD_OP_EQ, &mn, &mx, t->items[lo])) return true;
       continue;
     }
     if (impossible(t->op, &mn, &mx, &t->value)) return true;

@@ -20,6 +20,8 @@ typedef struct td_range_term {
   td_op op; /* as "column op value" */
   td_value value;
   const td_expr *in; /* instead: "column IN (in->args[1..])", literals (borrowed) */
+  const td_value **items; /* in's non-null items in order (owned array): a search a range */
+  int64_t n_items;
 } td_range_term;
 
 typedef struct td_range_filter {

@@ -824,7 +824,7 @@ static int reduce_join(const td_select *q, const used_cols *used, td_table **lef
       rc = td_err_nomem(err, "planning a join");
     }
     if (rc == TD_OK) rc = td__expr_add(in, col, err);
-    if (rc == TD_OK) rc = td__in_list_append(kept, kc, true, in, err);
+    if (rc == TD_OK) rc = td__in_list_append(kept, kc, true, false, in, err);
     if (rc == TD_OK && in->n_args == 1) { /* no key: nothing on the right joins a kept row */
       td_expr_free(in);
       if ((in = td__expr_new(TD_EXPR_LITERAL, q->where->pos, err)) != NULL) in->lit = td_value_bool(false);

@@ -158,6 +158,39 @@ static void test_expression_subqueries(void **state) {
   same(&e, "SELECT k, v FROM m WHERE v NOT IN (SELECT v FROM m WHERE k = 3 AND v IS NOT NULL)",
        "SELECT a.k, a.v FROM m a ANTI JOIN (SELECT DISTINCT v FROM m WHERE k = 3 AND v IS NOT NULL) b USING (v) "
        "WHERE a.v IS NOT NULL", false);
+  /* the ORDER BY of an IN subquery without LIMIT orders nothing (the list
+   * is planned DISTINCT, its ORDER BY dropped: here by a column it does not
+   * select); with a LIMIT it picks the rows */
+  same(&e, "SELECT k, v FROM m WHERE k IN (SELECT k FROM m WHERE s = 's1' ORDER BY v DESC)",
+       "SELECT a.k, a.v FROM m a SEMI JOIN (SELECT DISTINCT k FROM m WHERE s = 's1') b USING (k)", false);
+  same(&e, "SELECT k, v FROM m WHERE k IN (SELECT k FROM m WHERE v IS NOT NULL ORDER BY v DESC, k LIMIT 1)",
+       "SELECT k, v FROM m WHERE k = (SELECT k FROM m WHERE v IS NOT NULL ORDER BY v DESC, k LIMIT 1)", false);
+  same(&e, "SELECT k, v FROM m WHERE v IN (SELECT v FROM m WHERE k < 2 UNION ALL SELECT v FROM m WHERE k = 4)",
+       "SELECT a.k, a.v FROM m a SEMI JOIN (SELECT DISTINCT v FROM m WHERE k < 2 OR k = 4) b USING (v)", false);
+  /* the list holds each value once (one NULL), with or without a LIMIT */
+  static const struct {
+    const char *explain, *count;
+  } lists[] = {
+      {"EXPLAIN SELECT k FROM m WHERE k IN (SELECT k FROM m)", "SELECT count(DISTINCT k) FROM m"},
+      {"EXPLAIN SELECT k FROM m WHERE k IN (SELECT k FROM m LIMIT 40)",
+       "SELECT count(DISTINCT k) FROM (SELECT k FROM m LIMIT 40) x"},
+      {"EXPLAIN SELECT k FROM m WHERE v IN (SELECT v FROM m WHERE k < 2 ORDER BY k)",
+       "SELECT count(*) FROM (SELECT DISTINCT v FROM m WHERE k < 2) x"},
+      {"EXPLAIN SELECT k FROM m WHERE k IN (SELECT max(k) FROM m)", "SELECT 1"},
+  };
+  for (int i = 0; i < 4; i++) {
+    char *plan = text_of(&e, lists[i].explain), *want = text_of(&e, lists[i].count);
+    const char *f = strstr(plan, "filter: ");
+    assert_non_null(f);
+    int64_t items = 1;
+    for (const char *c = strchr(f, '('); *c && *c != ')'; c++) items += *c == ',';
+    if (items != atoll(want) || items < 1) fail_msg("%s: %lld items, want %s", plan, (long long)items, want);
+    free(plan);
+    free(want);
+  }
+  /* DISTINCT over aggregates without GROUP BY: their one row */
+  expect_text(&e, "SELECT DISTINCT max(k) AS a, min(k) AS b FROM m", "4|0|;");
+  expect_text(&e, "SELECT DISTINCT count(*) AS n FROM m WHERE k > 9", "0|;");
   /* scalar subqueries, in WHERE and in the select list */
   char *avg = text_of(&e, "SELECT avg(v) FROM m");
   avg[strlen(avg) - 2] = '\0'; /* "123.4|;" */
