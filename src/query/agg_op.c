@@ -612,11 +612,14 @@ static int fold_regions(agg_op *op, td_table *src, const td_snapshot *snap, td_e
 }
 
 /* Types whose Parquet/Arrow statistics are exact bounds of the non-null
- * values: signed integers, dates, times and timestamps (no floats: NaN; no
- * strings or binary: truncated statistics; no unsigned: legacy signed
- * order; no decimals). */
+ * values: signed integers, dates, times and timestamps; floats too, where
+ * the backend knows the rows hold no NaN (statistics leave NaN out, and it
+ * sorts greatest) and the bound is not a zero (writers may give -0 for +0
+ * and the reverse: stats_fold checks both).  No strings or binary
+ * (truncated statistics), no unsigned (legacy signed order), no decimals. */
 static bool stats_exact_type(td_type_id t) {
   switch (t) {
+    case TD_TYPE_FLOAT32: case TD_TYPE_FLOAT64:
     case TD_TYPE_INT8: case TD_TYPE_INT16: case TD_TYPE_INT32: case TD_TYPE_INT64:
     case TD_TYPE_TIMESTAMP: case TD_TYPE_TIMESTAMP_S: case TD_TYPE_TIMESTAMP_MS: case TD_TYPE_TIMESTAMP_US:
     case TD_TYPE_DATE32: case TD_TYPE_DATE64: case TD_TYPE_TIME32_S: case TD_TYPE_TIME32_MS:
@@ -656,10 +659,15 @@ static int stats_fold(agg_op *op, td_table *src, const td_snapshot *snap, bool *
       td_value mn, mx;
       memset(&mn, 0, sizeof mn);
       memset(&mx, 0, sizeof mx);
-      *known = b->vtable->column_range(b->self, reg->loc->provider->key, reg->loc->key,
-                                       src->def->fields[e->column].name, 0, reg->size, &mn, &mx) &&
+      const char *name = src->def->fields[e->column].name;
+      *known = b->vtable->column_range(b->self, reg->loc->provider->key, reg->loc->key, name, 0, reg->size, &mn,
+                                       &mx) &&
                !mn.is_null && !mx.is_null && mn.type == e->type && mx.type == e->type;
-      op->bconsts[op->kmap[j]] = op->plan.kinds[j] == TD_AGG_MIN ? mn : mx;
+      const td_value *v = op->plan.kinds[j] == TD_AGG_MIN ? &mn : &mx;
+      if (*known && td_type_is_float(e->type)) /* exact without NaN, and not a zero of either sign */
+        *known = v->v.f == v->v.f && v->v.f != 0 && b->vtable->column_no_nan &&
+                 b->vtable->column_no_nan(b->self, reg->loc->provider->key, reg->loc->key, name, 0, reg->size);
+      op->bconsts[op->kmap[j]] = *v;
     }
     td_batch kb = {1, op->bcols, op->bconsts, NULL, 0};
     if (*known) rc = td_agg_update(op->state, &kb, NULL, 1, err);

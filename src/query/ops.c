@@ -1034,6 +1034,8 @@ typedef struct topn_ctx {
   struct topn_skip {
     struct topn_ctx *x;
     int worker;
+    td_scan_skip_fn prev; /* the filter's range terms (prune.h), checked first */
+    void *prev_ctx;
   } skip[TD_PAR_MAX];
   /* a late scan under a filter: the filter (over the source's columns,
    * evaluated on the scanned key and filter columns) and per worker the
@@ -1455,6 +1457,7 @@ static int topn_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_error 
  * a NaN row ties it) but is tied by NaN rows alone. */
 static bool topn_late_skip(void *ctx, const td_location *loc, int64_t row, int64_t n) {
   const struct topn_skip *sk = ctx;
+  if (sk->prev && sk->prev(sk->prev_ctx, loc, row, n)) return true; /* no row passes the filter */
   topn_ctx *x = sk->x;
   const topn_buf *b = &x->b[sk->worker];
   td_value t, mn, mx;
@@ -1568,7 +1571,7 @@ static int topn_late_unit(void *ctx, int worker, int64_t unit, td_scan *sc, td_e
   const td_value *cp[64];
   int rc = TD_OK;
   if (x->skip_col >= 0) { /* pages no row of which can beat the threshold */
-    x->skip[worker] = (struct topn_skip){x, worker};
+    x->skip[worker] = (struct topn_skip){x, worker, sc->skip, sc->skip_ctx};
     sc->skip = topn_late_skip;
     sc->skip_ctx = &x->skip[worker];
   }

@@ -2,15 +2,17 @@
  * tests/query/test_minmax_stats.c - a global min/max of integer and
  * temporal columns answered from Parquet column statistics (agg_op.c
  * statistics mode), and its fallbacks: a location without statistics reads
- * the data, TD_MINMAX_STATS=0 turns the mode off, and float and string
- * columns are never answered from statistics, nor is a backend that does
- * not declare its ranges exact (backend/ranges.h).
+ * the data, TD_MINMAX_STATS=0 turns the mode off, float columns are
+ * answered only when every location is known to hold no NaN and the bound
+ * is not a zero, string columns never, nor a backend that does not
+ * declare its ranges exact (backend/ranges.h).
  *
  * A hive tree of two files written by the project's writer; the second
  * file's footer is patched so that its statistics claim a minimum of v the
  * data does not hold: the statistics answer shows the mode ran.
  */
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +49,8 @@ static char *query(const char *sql) {
   return mt_query_text(sql, &qo);
 }
 
-/* Writes rows [r0, r0 + n) (v = 1000 + r or null; t = r seconds; f; s) to
- * path; all_null: v is null in every row. */
+/* Writes rows [r0, r0 + n) (v = 1000 + r or null; t = r seconds; f = r / 2;
+ * s) to path; all_null: v is null in every row and f is NaN in one. */
 static void write_file(const char *path, int64_t r0, int64_t n, bool all_null) {
   td_schema sch;
   td_schema_init(&sch);
@@ -73,7 +75,7 @@ static void write_file(const char *path, int64_t r0, int64_t n, bool all_null) {
     if (all_null || r % 5 == 2) TD_ASSERT_OK(td_builder_append_null(b[0], &err), &err);
     else TD_ASSERT_OK(td_builder_append_int(b[0], 1000 + r, &err), &err);
     TD_ASSERT_OK(td_builder_append_int(b[1], r * 1000000, &err), &err);
-    TD_ASSERT_OK(td_builder_append_double(b[2], (double)r / 2, &err), &err);
+    TD_ASSERT_OK(td_builder_append_double(b[2], all_null && r == r0 + 1 ? NAN : (double)r / 2, &err), &err);
     TD_ASSERT_OK(td_builder_append_str(b[3], s, -1, &err), &err);
   }
   struct ArrowArray cols[4], batch;
@@ -87,6 +89,12 @@ static void write_file(const char *path, int64_t r0, int64_t n, bool all_null) {
   TD_ASSERT_OK(td_parquet_writer_close(w, &err), &err);
   close(fd);
   td_schema_reset(&sch);
+}
+
+static int64_t double_bits(double d) {
+  int64_t v;
+  memcpy(&v, &d, sizeof v);
+  return v;
 }
 
 /* Replaces every copy of the 8 bytes of `from` in the file's footer with
@@ -179,6 +187,8 @@ static void test_minmax_stats(void **state) {
   /* statistics of k=b claim a minimum of 7 and a maximum of 9999 */
   assert_true(patch_footer(p, 4000, 7) >= 1);
   assert_true(patch_footer(p, 4499, 9999) >= 1);
+  /* ... and of f a maximum of 9999.5 (the data's is 1749.5) */
+  assert_true(patch_footer(p, double_bits(1749.5), double_bits(9999.5)) >= 1);
   td_file_backend *fb = open_tree(dir);
   expect("SELECT min(v), max(v) FROM d", "7|9999|;", "1000|4499|;");
   /* timestamps: the statistics agree with the data */
@@ -186,7 +196,10 @@ static void test_minmax_stats(void **state) {
          "1970-01-01T00:00:00.000000Z|1970-01-01T00:58:19.000000Z|4499|;");
   /* a partition filter selects locations: their statistics */
   expect("SELECT min(v) FROM d WHERE k = 'b'", "7|;", "4000|;");
-  /* floats and strings, a data filter, a key, another aggregate: the data */
+  /* floats without NaN (the writer's nan_count = 0): their statistics,
+   * but not a zero bound (either sign may stand for the other) */
+  expect("SELECT max(f) FROM d", "9999.5|;", "1749.5|;");
+  /* a zero float, strings, a data filter, a key, another aggregate: the data */
   expect("SELECT min(f), max(s) FROM d", "0|s03499|;", "0|s03499|;");
   expect("SELECT min(v) FROM d WHERE v > 0", "1000|;", "1000|;");
   expect("SELECT k, min(v) FROM d GROUP BY k ORDER BY k", "a|1000|;b|4000|;", "a|1000|;b|4000|;");
@@ -204,6 +217,8 @@ static void test_minmax_stats(void **state) {
   write_file(p, 9000, 50, true);
   fb = open_tree(dir);
   expect("SELECT min(v), max(v) FROM d", "1000|4499|;", "1000|4499|;");
+  /* its f holds a NaN (no nan_count = 0 written): the data of every location */
+  expect("SELECT max(f) FROM d", "nan|;", "nan|;");
   close_tree(fb);
 }
 

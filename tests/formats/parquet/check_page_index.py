@@ -43,6 +43,8 @@ with tempfile.TemporaryDirectory() as tmp:
         ("SELECT * FROM {f} WHERE id BETWEEN 500000 AND 500002", 3, 3),
         ("SELECT count(*) FROM {f} WHERE id IN (500001, 7, NULL) AND v IN (1, 7)", None, 2),
         ("SELECT count(*) FROM {f} WHERE s IN ('k0777', 'k0778')", None, 2000),
+        # a top-N's key scan skips the pages the filter's terms reject too
+        ("SELECT * FROM {f} WHERE id >= 500000 AND id < 500003 ORDER BY v DESC LIMIT 2", None, 2),
         # a subquery's list (100 ids, sorted once: a binary search a page)
         ("SELECT count(*) FROM {f} WHERE id IN (SELECT id FROM {f} WHERE v = 7 AND id >= 500000 AND id < 600000)",
          None, 100),
