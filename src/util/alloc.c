@@ -59,6 +59,32 @@ enum { BLOCK_MAP_MIN = 1 << 20, BLOCK_STEP = 2 << 20 };
 
 static block_head *head_of(void *p) { return p ? (block_head *)p - 1 : NULL; }
 
+#if defined(__SANITIZE_THREAD__)
+#define TD_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TD_TSAN 1
+#endif
+#endif
+
+#if defined(__linux__) && defined(MREMAP_MAYMOVE)
+/* mremap, or under ThreadSanitizer a new mapping, a copy and munmap: the
+ * sanitizer does not see a mapping move, so a block that later lands where
+ * another thread's moved-away block was (each worker's own) looked like a
+ * race with that thread's old accesses. */
+static void *remap(void *old, size_t old_len, size_t len) {
+#if defined(TD_TSAN)
+  void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return m;
+  memcpy(m, old, old_len < len ? old_len : len);
+  (void)munmap(old, old_len);
+  return m;
+#else
+  return mremap(old, old_len, len, MREMAP_MAYMOVE);
+#endif
+}
+#endif
+
 int td_grow_block(void **p, size_t size) {
   block_head *h = head_of(*p);
   const size_t old = h ? h->size : 0;
@@ -70,7 +96,7 @@ int td_grow_block(void **p, size_t size) {
     const bool heap = h && !h->map; /* h is gone once remapped */
     void *m;
     if (h && h->map) {
-      m = len == h->map ? (void *)h : mremap(h, h->map, len, MREMAP_MAYMOVE);
+      m = len == h->map ? (void *)h : remap(h, h->map, len);
     } else {
       m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (m != MAP_FAILED && h) memcpy((block_head *)m + 1, h + 1, old < size ? old : size);
