@@ -374,14 +374,21 @@ size_t td_digits_text(char *p, const char *dig, int n, int x, bool fixed) {
   return (size_t)(p - start);
 }
 
+/* The k bytes of text t into buf as snprintf puts them (cut to size - 1
+ * and terminated; nothing when size is 0); returns k. */
+static size_t put_cut(const char *t, size_t k, char *buf, size_t size) {
+  if (size) {
+    const size_t c = k < size ? k : size - 1;
+    memcpy(buf, t, c);
+    buf[c] = '\0';
+  }
+  return k;
+}
+
 static int format_shortest(double d, bool single, char *buf, size_t size) {
   char tmp[48];
   int n = shortest_text(d, single, tmp, sizeof tmp);
-  if (size) {
-    size_t k = (size_t)n < size ? (size_t)n : size - 1;
-    memcpy(buf, tmp, k);
-    buf[k] = '\0';
-  }
+  put_cut(tmp, (size_t)n, buf, size);
   return n;
 }
 
@@ -500,13 +507,7 @@ size_t td_value_format(const td_value *v, char *buf, size_t size) {
         if (td_type_is_duration(v->type)) return td_format_duration(v->type, v->v.i, buf, size);
         { /* integers (uint64's bits as unsigned): snprintf's contract, without it */
           char t[TD_INT_TEXT];
-          const size_t k = td_int_text(v->v.i, v->type == TD_TYPE_UINT64, t);
-          if (size) {
-            const size_t c = k < size - 1 ? k : size - 1;
-            memcpy(buf, t, c);
-            buf[c] = 0;
-          }
-          return k;
+          return put_cut(t, td_int_text(v->v.i, v->type == TD_TYPE_UINT64, t), buf, size);
         }
     }
   return n < 0 ? 0 : (size_t)n;

@@ -21,6 +21,7 @@
 
 #include "keys/keys.h"
 #include "query/setops.h"
+#include "query/sql_window.h"
 #include "query/stmts.h"
 #include "query/strbuf.h"
 #include "query/subq_live.h"
@@ -852,28 +853,33 @@ static int64_t in_slot(const in_ctx *c, const td_value *v) {
   return (int64_t)s;
 }
 
+/* Room in the set for one more value (a load of at most 1/2). */
+static int in_reserve(in_ctx *c, td_error *err) {
+  if ((c->n + 1) * 2 <= c->cap) return TD_OK;
+  const int64_t old_cap = c->cap, cap = c->cap ? c->cap * 2 : 64;
+  const td_value **old = c->set;
+  if (!(c->set = td_calloc((size_t)cap, sizeof *c->set))) {
+    c->set = old;
+    return td_err_nomem(err, "listing a subquery's values");
+  }
+  c->cap = cap;
+  for (int64_t i = 0; i < old_cap; i++)
+    if (old[i]) c->set[in_slot(c, old[i])] = old[i];
+  td_free(old);
+  return TD_OK;
+}
+
 static int add_in(void *ctx, td_value v, td_error *err) {
   in_ctx *c = ctx;
+  int64_t s = -1; /* v's slot in the set, when it keeps one */
   if (v.is_null) {
     if (c->skip_nulls || c->has_null) return TD_OK;
     c->has_null = true;
-  } else if (c->distinct) {
-    td_expr *l = NULL;
-    int rc = literal(v, c->pos, &l, err);
-    return rc ? rc : td__expr_add(c->in, l, err);
-  } else if ((c->n + 1) * 2 > c->cap) { /* a load of at most 1/2 */
-    int64_t cap = c->cap ? c->cap * 2 : 64;
-    const td_value **set = td_calloc((size_t)cap, sizeof *set), **old = c->set;
-    if (!set) return td_err_nomem(err, "listing a subquery's values");
-    int64_t old_cap = c->cap;
-    c->set = set;
-    c->cap = cap;
-    for (int64_t i = 0; i < old_cap; i++)
-      if (old[i]) set[in_slot(c, old[i])] = old[i];
-    td_free(old);
+  } else if (!c->distinct) {
+    int rc = in_reserve(c, err);
+    if (rc) return rc;
+    if (c->set[s = in_slot(c, &v)]) return TD_OK; /* listed already */
   }
-  int64_t s = v.is_null ? -1 : in_slot(c, &v);
-  if (s >= 0 && c->set[s]) return TD_OK; /* listed already */
   td_expr *l = NULL;
   int rc = literal(v, c->pos, &l, err);
   if (rc == TD_OK && s >= 0) { /* the node outlives the set: its value is the entry */
@@ -913,14 +919,6 @@ static int live_slot(subq_ctx *c, td_table *t, int kind, int64_t pos, td_subq_sl
   return rc;
 }
 
-/* Whether a call named `name` is in the tree e. */
-static bool has_call(const td_expr *e, const char *name) {
-  if (e->kind == TD_EXPR_CALL && strcmp(e->name, name) == 0) return true;
-  for (int64_t i = 0; i < e->n_args; i++)
-    if (e->args[i] && has_call(e->args[i], name)) return true;
-  return false;
-}
-
 /* Replaces the subquery placeholders under *e. */
 static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
   td_expr *x = *e;
@@ -935,7 +933,7 @@ static int substitute(subq_ctx *c, td_expr **e, td_error *err) {
                                                                                             : NULL;
     if (sq && (sq->distinct || sq->n_distinct_on || sq->has_limit || sq->offset || sq->qualify)) sq = NULL;
     for (int64_t i = 0; sq && i < sq->n_items; i++) /* windows run without DISTINCT only */
-      if (sq->items[i].expr && has_call(sq->items[i].expr, "over")) sq = NULL;
+      if (sq->items[i].expr && td__find_over(sq->items[i].expr)) sq = NULL;
     const int64_t n_order = sq ? sq->n_order_by : 0;
     const bool order_all = sq && sq->order_by_all;
     if (sq) {

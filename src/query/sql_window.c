@@ -419,10 +419,10 @@ int64_t td__window_count(const td_win_set *w) { return w ? w->n : 0; }
 const td_expr *td__window_at(const td_win_set *w, int64_t j) { return w->over[j]; }
 
 
-static const td_expr *find_over(const td_expr *e) {
+const td_expr *td__find_over(const td_expr *e) {
   if (is_over(e)) return e;
   for (int64_t i = 0; i < e->n_args; i++) {
-    const td_expr *f = find_over(e->args[i]);
+    const td_expr *f = td__find_over(e->args[i]);
     if (f) return f;
   }
   return NULL;
@@ -444,8 +444,8 @@ static td_expr *wcol(int64_t j, int64_t pos, td_error *err) {
  * *j its column. */
 static int add_window(td_win_set *w, td_expr *e, int64_t *j, td_error *err) {
   for (int64_t i = 0; i < e->n_args; i++) {
-    const td_expr *inner = i ? find_over(e->args[i]) : NULL;
-    for (int64_t k = 0; !inner && !i && k < e->args[0]->n_args; k++) inner = find_over(e->args[0]->args[k]);
+    const td_expr *inner = i ? td__find_over(e->args[i]) : NULL;
+    for (int64_t k = 0; !inner && !i && k < e->args[0]->n_args; k++) inner = td__find_over(e->args[0]->args[k]);
     if (inner) {
       int64_t pos = inner->pos;
       td_expr_free(e);
@@ -624,8 +624,8 @@ int td__window_extract(td_select *q, const td_schema *def, td_expr **items, int6
   int rc = aggregate ? TD_OK : push_rank_filter(q, def, err);
   if (rc) return rc;
   const td_expr *first = q->qualify;
-  for (int64_t i = 0; !first && i < n_items; i++) first = find_over(items[i]);
-  for (int64_t i = 0; !first && i < q->n_order_by; i++) first = find_over(q->order_by[i].expr);
+  for (int64_t i = 0; !first && i < n_items; i++) first = td__find_over(items[i]);
+  for (int64_t i = 0; !first && i < q->n_order_by; i++) first = td__find_over(q->order_by[i].expr);
   if (!first && q->n_distinct_on == 0) return TD_OK;
   if (aggregate) {
     int64_t pos = first == q->qualify && first ? q->qualify_pos : first ? first->pos : q->distinct_on[0]->pos;

@@ -56,6 +56,9 @@ int td__resolve_windows(td_select *s, const td_win_defs *defs, td_error *err);
 /* Prints an "over" node as SQL (expr.c's printer). */
 void td__print_over(td_strbuf *b, const td_expr *e);
 
+/* The first window call (fn(...) OVER (...)) in the parsed tree e, or NULL. */
+const td_expr *td__find_over(const td_expr *e);
+
 /* The windows of one query (owned by the plan). */
 typedef struct td_win_set td_win_set;
 

@@ -167,6 +167,8 @@ static void test_expression_subqueries(void **state) {
        "SELECT k, v FROM m WHERE k = (SELECT k FROM m WHERE v IS NOT NULL ORDER BY v DESC, k LIMIT 1)", false);
   same(&e, "SELECT k, v FROM m WHERE v IN (SELECT v FROM m WHERE k < 2 UNION ALL SELECT v FROM m WHERE k = 4)",
        "SELECT a.k, a.v FROM m a SEMI JOIN (SELECT DISTINCT v FROM m WHERE k < 2 OR k = 4) b USING (v)", false);
+  /* a window in the subquery keeps its rows (no DISTINCT, which windows do not run under) */
+  same(&e, "SELECT k, v FROM m WHERE k IN (SELECT max(k) OVER () FROM m)", "SELECT k, v FROM m WHERE k = 4", false);
   /* the list holds each value once (one NULL), with or without a LIMIT */
   static const struct {
     const char *explain, *count;
@@ -320,6 +322,8 @@ static void test_alloc_failures(void **state) {
       "SELECT k, s FROM t UNION SELECT k, s FROM (SELECT k, s FROM m) x ORDER BY k, s";
   td_query_options o = {.resolver = mt_resolve, .resolver_ctx = &e};
   mt_query_alloc_sweep(&o, sql, false);
+  /* the list of a LIMIT's rows goes through the set that keeps each once */
+  mt_query_alloc_sweep(&o, "SELECT k, v FROM m WHERE k IN (SELECT k FROM m LIMIT 40) ORDER BY k, v", false);
   mt_close(&e);
 }
 
