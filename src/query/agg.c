@@ -706,6 +706,42 @@ static int store_set(store *s, int64_t g, const td_value *v, td_error *err) {
   return TD_OK;
 }
 
+/* Groups [g0, g1)'s starting values: each aggregate's (min/max: a sentinel
+ * while no value was seen, see the fold ops; product and bit_and: their
+ * identity; else 0) and the flag or count its fold tests, written even when
+ * zero: a fresh page first read maps the shared zero page, and the write
+ * after it copies the page and flushes the TLB of every CPU running this
+ * process (an interrupt per page under threads).  Marked changed. */
+static void init_groups(td_agg *a, uint32_t g0, uint32_t g1) {
+  for (int64_t k = 0; k < a->n_aggs; k++) {
+    store *st = &a->ast[k];
+    const td_agg_kind kind = a->specs[k].kind;
+    const bool mn = kind == TD_AGG_MIN, mx = kind == TD_AGG_MAX;
+    const bool bits = kind == TD_AGG_BIT_OR || kind == TD_AGG_BIT_XOR;
+    if (kind == TD_AGG_PRODUCT || kind == TD_AGG_AVG) {
+      const double v = kind == TD_AGG_PRODUCT ? 1.0 : 0;
+      for (uint32_t g = g0; g < g1; g++) st->f[g] = v;
+    } else if (kind == TD_AGG_BIT_AND) {
+      for (uint32_t g = g0; g < g1; g++) st->i[g] = -1;
+    } else if (st->ph == TD_PHYS_I64 && (kind == TD_AGG_SUM || mn || mx || bits)) {
+      const int64_t v = mn ? INT64_MAX : mx ? INT64_MIN : 0;
+      for (uint32_t g = g0; g < g1; g++) st->i[g] = v;
+    } else if (st->ph == TD_PHYS_F64 && (kind == TD_AGG_SUM || mn || mx)) {
+      const double v = mn ? INFINITY : mx ? -INFINITY : 0;
+      for (uint32_t g = g0; g < g1; g++) st->f[g] = v;
+    }
+    if (kind == TD_AGG_COUNT || kind == TD_AGG_COUNT_STAR || kind == TD_AGG_AVG)
+      memset(st->cnt + g0, 0, (size_t)(g1 - g0) * sizeof *st->cnt);
+    /* an untracked state's implied flag (store.imp) written now, where the
+     * group's other values are, not by settle_flags for every group at the
+     * end (a serial pass over fresh memory after parallel workers) */
+    if (a->untracked && st->imp == IMP_POST) memset(st->has + g0, 1, g1 - g0);
+    else if (kind == TD_AGG_FIRST || kind == TD_AGG_ANY_VALUE || kind == TD_AGG_SUM || ((mn || mx) && st->ph == TD_PHYS_F64))
+      memset(st->has + g0, 0, g1 - g0);
+  }
+  for (uint32_t g = g0; g < g1; g++) mark_changed(a, g);
+}
+
 /* A new group of key hash h, in the hash table unless `untabled` (lazy
  * mode, a key the direct map covers: the caller puts it there). */
 static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_error *err) {
@@ -722,32 +758,7 @@ static int new_group_in(td_agg *a, uint64_t h, bool untabled, uint32_t *out, td_
       a->defer_from = g;
     }
   }
-  /* Each aggregate's starting value (min/max: a sentinel while no value was
-   * seen, see the fold ops; product and bit_and: their identity; else 0)
-   * and the flag or count its fold tests, written even when zero: a fresh
-   * page first read maps the shared zero page, and the write after it copies
-   * the page and flushes the TLB of every CPU running this process (an
-   * interrupt per page under threads). */
-  for (int64_t k = 0; k < a->n_aggs; k++) {
-    store *st = &a->ast[k];
-    const td_agg_kind kind = a->specs[k].kind;
-    const bool mn = kind == TD_AGG_MIN, mx = kind == TD_AGG_MAX;
-    const bool bits = kind == TD_AGG_BIT_OR || kind == TD_AGG_BIT_XOR;
-    if (kind == TD_AGG_PRODUCT || kind == TD_AGG_AVG) st->f[g] = kind == TD_AGG_PRODUCT ? 1.0 : 0;
-    else if (kind == TD_AGG_BIT_AND) st->i[g] = -1;
-    else if (st->ph == TD_PHYS_I64 && (kind == TD_AGG_SUM || mn || mx || bits))
-      st->i[g] = mn ? INT64_MAX : mx ? INT64_MIN : 0;
-    else if (st->ph == TD_PHYS_F64 && (kind == TD_AGG_SUM || mn || mx))
-      st->f[g] = mn ? INFINITY : mx ? -INFINITY : 0;
-    if (kind == TD_AGG_COUNT || kind == TD_AGG_COUNT_STAR || kind == TD_AGG_AVG) st->cnt[g] = 0;
-    if (kind == TD_AGG_FIRST || kind == TD_AGG_ANY_VALUE || kind == TD_AGG_SUM || ((mn || mx) && st->ph == TD_PHYS_F64))
-      st->has[g] = 0;
-    /* an untracked state's implied flag (store.imp) written now, where the
-     * group's other values are, not by settle_flags for every group at the
-     * end (a serial pass over fresh memory after parallel workers) */
-    if (a->untracked && st->imp == IMP_POST) st->has[g] = 1;
-  }
-  mark_changed(a, g);
+  init_groups(a, g, g + 1);
   *out = g;
   return TD_OK;
 }
@@ -1091,12 +1102,31 @@ static int int_miss_ahead(td_agg *a, const td_vec *kv, const uint32_t *sel, int6
   const int64_t *kd = kv->i64;
   const uint8_t *valid = kv->valid;
   const uint64_t base = (uint64_t)a->dbase, dcap = (uint64_t)a->dcap;
-  for (int64_t i = j + 1; i < j1; i++) {
-    const int64_t r = sel ? (int64_t)sel[i] : i;
-    const uint64_t d = (uint64_t)kd[r] - base;
-    if ((valid && !valid[r]) || d >= dcap || a->dmap[d] != 0) break;
-    uint32_t g;
-    if ((rc = new_mapped_group(a, kd[r], d, &g, err)) != TD_OK) return rc;
+  /* the run's groups made as many at a time as the arrays have room for:
+   * keys and map entries in the loop, the aggregates' starting values
+   * after it (init_groups) */
+  for (int64_t i = j + 1; i < j1;) {
+    if ((rc = grow_groups(a, err)) != TD_OK) return rc;
+    const uint32_t g0 = (uint32_t)a->n_groups;
+    const int64_t stop = j1 - i < a->cap - a->n_groups ? j1 : i + (a->cap - a->n_groups);
+    uint32_t *dmap = a->dmap, g = g0;
+    int64_t *keys = a->kst[0].i;
+    uint8_t *nul = a->kst[0].nul;
+    bool more = true;
+    for (; i < stop; i++, g++) {
+      const int64_t r = sel ? (int64_t)sel[i] : i;
+      const uint64_t d = (uint64_t)kd[r] - base;
+      if ((valid && !valid[r]) || d >= dcap || dmap[d] != 0) {
+        more = false;
+        break;
+      }
+      keys[g] = kd[r];
+      nul[g] = 0;
+      dmap[d] = g + 1;
+    }
+    a->n_groups = g;
+    init_groups(a, g0, g);
+    if (!more) break;
   }
   return TD_OK;
 }
