@@ -160,6 +160,10 @@ struct td_agg {
   int dgid_nparts;                          /* its parts (td_dict.n_parts) */
   uint64_t dgid_part_id[TD_DICT_PARTS];
   int64_t dgid_part_base[TD_DICT_PARTS];
+  /* dicti_map: its rows and lookups so far; off once most rows looked up
+   * (the strings are then decoded, map_multi) */
+  int64_t dicti_rows, dicti_misses;
+  bool dicti_off;
   uint32_t *gids;   /* scratch: group of each row of a chunk */
   uint64_t *hbuf;   /* scratch: combined key hash of each row of a chunk */
   /* bulk mode begun without groups (td_agg_set_bulk): batches record no
@@ -1258,6 +1262,54 @@ static int dict2_map(td_agg *a, int64_t sk, const td_colview *v, const td_vec *b
     touch(a, g);
   }
   return TD_OK;
+}
+
+/*
+ * Two keys, a utf8 one arriving as dictionary codes (key sk) and an
+ * integer-like one (the other, vector iv: an integer, timestamp, date):
+ * each dictionary entry remembers its last pair's group (dgid[code * 3],
+ * the integer's halves at + 1 and + 2), so a row repeating its string's
+ * last integer (a string's rows in time order, grouped by hour) costs a
+ * compare, not a decoded string and its hash; other rows, and rows with a
+ * null, look their pair up (lookup_values: the hash map_multi gives, so
+ * either finds the other's groups).  Counts the lookups in dicti_misses.
+ */
+static int dicti_map(td_agg *a, int64_t sk, const td_colview *v, const td_vec *iv, const uint32_t *sel,
+                     int64_t j0, int64_t j1, td_error *err) {
+  const td_dict *d = v->dict;
+  int rc = dict_switch(a, d, 3, err);
+  if (rc) return rc;
+  const td_vec dv = dict_vec(d);
+  const int32_t *codes = v->codes + v->offset;
+  const uint8_t *valid = v->validity, *ivalid = iv->valid;
+  const int64_t *ix = iv->i64;
+  const td_type_id it = a->keys[1 - sk].type;
+  uint32_t *m = a->dgid;
+  int64_t misses = 0;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = sel ? sel[j] : j;
+    const bool snull = valid && !td_bit_get(valid, v->offset + r), inull = ivalid && !ivalid[r];
+    const uint32_t lo = (uint32_t)ix[r], hi = (uint32_t)((uint64_t)ix[r] >> 32);
+    uint32_t *slot = snull || inull ? NULL : &m[(int64_t)codes[r] * 3];
+    uint32_t g = slot && slot[1] == lo && slot[2] == hi ? slot[0] : NO_GROUP;
+    if (g == NO_GROUP) {
+      td_value vals[2];
+      vals[sk] = snull ? td_value_null(TD_TYPE_UTF8) : td__vec_value(&dv, codes[r], TD_TYPE_UTF8);
+      vals[1 - sk] = inull ? td_value_null(it) : td__vec_value(iv, r, it);
+      if ((rc = lookup_values(a, vals, &g, err)) != TD_OK) break;
+      misses++;
+      if (slot) {
+        slot[0] = g;
+        slot[1] = lo;
+        slot[2] = hi;
+      }
+    }
+    a->gids[j - j0] = g;
+    touch(a, g);
+  }
+  a->dicti_rows += j1 - j0;
+  a->dicti_misses += misses;
+  return rc;
 }
 
 static const uint64_t low_masks[9] = {
@@ -2651,7 +2703,9 @@ static void note_op(td_agg *a, int64_t k, fop op) {
 
 /* ---- one batch ---- */
 
-enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT, MAP_DICT2, MAP_STR2 };
+enum { MAP_NONE, MAP_INT, MAP_STR, MAP_MULTI, MAP_GENERIC, MAP_DICT, MAP_DICT2, MAP_DICTI, MAP_STR2 };
+/* rows dicti_map groups before its lookups are counted against it */
+enum { DICTI_TRIAL = 1 << 16 };
 
 /* A key on dictionary codes folds in its lookup loop: one aggregate (*fk),
  * or two of which one is a count without nulls (*ck, counted beside *fk);
@@ -2943,16 +2997,18 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   if (part_applies(a, b)) return part_update(a, b, sel, n, kv, in, ops, err);
   int rc = TD_OK;
   const td_colview *dkey = NULL; /* a utf8 key arriving as dictionary codes */
-  int64_t sk = -1;                /* its index: the one key, or one of two beside a bool */
+  int64_t sk = -1; /* its index: the one key, or one of two beside a bool or an integer-like key */
   for (int64_t k = 0; k < a->n_keys && a->n_keys <= 2 && sk < 0; k++)
     if (a->keys[k].type == TD_TYPE_UTF8 && !(b->consts && b->consts[a->keys[k].column].type != TD_TYPE_NONE) &&
-        b->cols[a->keys[k].column].codes && (a->n_keys == 1 || a->keys[1 - k].type == TD_TYPE_BOOL))
+        b->cols[a->keys[k].column].codes &&
+        (a->n_keys == 1 || a->keys[1 - k].type == TD_TYPE_BOOL ||
+         (td__phys_of(a->keys[1 - k].type) == TD_PHYS_I64 && !a->dicti_off)))
       sk = k;
   if (sk >= 0) dkey = &b->cols[a->keys[sk].column];
   for (int64_t k = 0; !rc && k < a->n_keys; k++)
     if (k != sk) rc = td__vec_load(b, a->keys[k].column, a->keys[k].type, &kv[k], err);
-  if (!rc && a->n_keys == 2 && dkey && (kv[1 - sk].is_const || kv[1 - sk].ph != TD_PHYS_BOOL)) {
-    dkey = NULL; /* a constant bool: the generic loop, its key decoded */
+  if (!rc && a->n_keys == 2 && dkey && (kv[1 - sk].is_const || (kv[1 - sk].ph != TD_PHYS_BOOL && kv[1 - sk].ph != TD_PHYS_I64))) {
+    dkey = NULL; /* a constant other key: the generic loop, the strings decoded */
     rc = td__vec_load(b, a->keys[sk].column, a->keys[sk].type, &kv[sk], err);
   }
   if (!rc) rc = load_inputs(a, b, in, ops, err);
@@ -2960,7 +3016,7 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
   int map = MAP_GENERIC;
   int64_t fk, ck;
   if (dkey) {
-    map = a->n_keys == 1 ? MAP_DICT : MAP_DICT2;
+    map = a->n_keys == 1 ? MAP_DICT : kv[1 - sk].ph == TD_PHYS_BOOL ? MAP_DICT2 : MAP_DICTI;
     td__dict_note_group();
   }
   else if (a->n_keys == 0) map = MAP_NONE;
@@ -3026,6 +3082,8 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
         if (!rc) rc = dict_map_OP_GIDS(a, dkey, sel, j0, j1, &c, NULL, err);
       } else if (map == MAP_DICT2) {
         rc = dict2_map(a, sk, dkey, &kv[1 - sk], sel, j0, j1, err);
+      } else if (map == MAP_DICTI) {
+        rc = dicti_map(a, sk, dkey, &kv[1 - sk], sel, j0, j1, err);
       } else if (map == MAP_STR2) {
         rc = str2_map(a, sk, kv, sel, j0, j1, b->length, err);
       } else if (map == MAP_MULTI) {
@@ -3035,6 +3093,8 @@ static int update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n, 
       }
       if (!rc) rc = a->sink ? a->sink(a->sink_ctx, a->gids, j0, j1, err) : fold_rows(a, in, ops, sel, j0, j1, err);
     }
+    /* most rows looked up: decoding the strings (map_multi) costs less */
+    if (map == MAP_DICTI && a->dicti_rows >= DICTI_TRIAL && a->dicti_misses * 2 > a->dicti_rows) a->dicti_off = true;
   }
   return rc ? rc : finish_batch(a, ops, err);
 }

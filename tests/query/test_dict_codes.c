@@ -809,6 +809,43 @@ static void test_two_keys_distinct(void **state) {
   env_close(&e);
 }
 
+/* Two keys, a string on codes beside an integer-like key (either order,
+ * nulls in either, under a filter): the same answers (groups in the same
+ * order) as on decoded strings at 1, 2 and 4 threads, through dicti_map
+ * (each entry's last pair remembered), also when nearly every row is a new
+ * pair (v itself: after DICTI_TRIAL rows the strings are decoded instead,
+ * map_multi, and the groups made by both paths are found by both); every
+ * allocation failure is an error, never a wrong answer. */
+static void test_two_keys_int(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, 3, 30000, 4096);
+  int64_t g0, g1;
+  td__dict_stats(&g0);
+  const char *qs[] = {
+      "SELECT s, v / 50 AS k, count(*), sum(v) FROM T GROUP BY s, k ORDER BY s, k",
+      "SELECT s, v % 7 AS k, count(*), min(v) FROM T GROUP BY s, k",
+      "SELECT v % 5 AS k, s, count(*) FROM T GROUP BY k, s",
+      "SELECT s, case when v % 11 = 0 then NULL else v / 100 end AS k, count(*), max(v) FROM T "
+      "GROUP BY s, k",
+      "SELECT s, v / 1000 AS k, count(*) FROM T WHERE v % 4 <> 1 GROUP BY s, k",
+      "SELECT s, v, count(*) FROM T GROUP BY s, v ORDER BY count(*) DESC, s, v LIMIT 20",
+      "SELECT count(*), count(DISTINCT k) FROM (SELECT s, v AS k FROM T GROUP BY s, v) x",
+      "SELECT s, -1 - v % 2 AS k, count(*) FROM T GROUP BY s, k", /* -1: the halves of an empty slot */
+  };
+  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
+    for (int th = 1; th <= 4; th *= 2) free(same(&e, qs[i], th));
+  td__dict_stats(&g1);
+  assert_true(g1 > g0); /* through dicti_map */
+  td_query_options qo;
+  td_query_options_init(&qo);
+  qo.resolver = resolve;
+  qo.resolver_ctx = &e;
+  qo.threads = 1;
+  mt_query_alloc_sweep(&qo, "SELECT s, v % 7 AS k, count(*) FROM d WHERE v < 3000 GROUP BY s, k", true);
+  env_close(&e);
+}
+
 /* Keys mixing the partition column P with the string on codes (several
  * dictionaries a location, plain pages among them) or other data keys, in
  * either order: the same text (groups in the same order) as with P made an
@@ -885,8 +922,9 @@ static void test_minmax_codes(void **state) {
 }
 
 /* Many groups on codes: 3000 unique strings and words in a Parquet file
- * whose dictionary gives way to PLAIN pages mid-chunk; two keys and
- * count(DISTINCT) give what the decoded key (s || '') gives. */
+ * whose dictionary gives way to PLAIN pages mid-chunk; two keys (beside a
+ * bool, beside an integer) and count(DISTINCT) give what the decoded key
+ * (s || '') gives. */
 static void test_two_keys_many(void **state) {
   (void)state;
   const char *path = td_test_scratch_path("many.parquet");
@@ -942,6 +980,9 @@ static void test_two_keys_many(void **state) {
       {"SELECT f, s, count(*) FROM d WHERE s > 'u01000' GROUP BY f, s ORDER BY f, s",
        "SELECT f, s || '' AS s, count(*) FROM d WHERE s > 'u01000' GROUP BY f, 2 ORDER BY f, s"},
       {"SELECT count(DISTINCT s), count(*) FROM d", "SELECT count(DISTINCT s || ''), count(*) FROM d"},
+      /* beside an integer key (dicti_map): a null string's code is no entry's */
+      {"SELECT s, CAST(f AS BIGINT) AS k, count(*) FROM d GROUP BY s, k",
+       "SELECT s || '' AS s, CAST(f AS BIGINT) AS k, count(*) FROM d GROUP BY 1, k"},
   };
   for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
     for (int th = 1; th <= 4; th *= 2) {
@@ -1096,6 +1137,7 @@ int main(void) {
       cmocka_unit_test(test_ipc),
       cmocka_unit_test(test_parquet_spans),
       cmocka_unit_test(test_two_keys_distinct),
+      cmocka_unit_test(test_two_keys_int),
       cmocka_unit_test(test_partition_keys),
       cmocka_unit_test(test_minmax_codes),
       cmocka_unit_test(test_two_keys_many),
