@@ -1228,12 +1228,25 @@ static int lookup_values(td_agg *a, const td_value *vals, uint32_t *out, td_erro
   return rc;
 }
 
+/* The group of a two-key state's pair whose string (key sk) is entry
+ * `code` of dictionary vector dv (or null: snull) and whose other key is
+ * row r of ov (or null: onull), looked up by value (lookup_values: the
+ * hash map_multi gives, so rows of decoded batches land in the same groups). */
+static int code_pair_group(td_agg *a, int64_t sk, const td_vec *dv, int32_t code, bool snull, const td_vec *ov,
+                           int64_t r, bool onull, uint32_t *out, td_error *err) {
+  td_value vals[2];
+  const td_type_id ot = a->keys[1 - sk].type;
+  vals[sk] = snull ? td_value_null(TD_TYPE_UTF8) : td__vec_value(dv, code, TD_TYPE_UTF8);
+  vals[1 - sk] = onull ? td_value_null(ot) : td__vec_value(ov, r, ot);
+  return lookup_values(a, vals, out, err);
+}
+
 /*
  * Two keys, a utf8 one arriving as dictionary codes (key sk) and a bool
  * (the other, vector bv): a row's group is dgid[code * 3 + b] (b: 0, 1, 2
  * for null), the entry looked up (hashed, the same hash map_multi gives)
- * the first time a row of this dictionary uses it; rows whose string is
- * null use dnull[b].
+ * the first time a row of this dictionary uses it (code_pair_group); rows
+ * whose string is null use dnull[b].
  */
 static int dict2_map(td_agg *a, int64_t sk, const td_colview *v, const td_vec *bv, const uint32_t *sel,
                      int64_t j0, int64_t j1, td_error *err) {
@@ -1251,11 +1264,7 @@ static int dict2_map(td_agg *a, int64_t sk, const td_colview *v, const td_vec *b
     uint32_t *slot = snull ? &a->dnull[b] : &a->dgid[(int64_t)codes[r] * 3 + b];
     uint32_t g = *slot;
     if (g == NO_GROUP) {
-      td_value vals[2];
-      const td_type_id bt = a->keys[1 - sk].type;
-      vals[sk] = snull ? td_value_null(TD_TYPE_UTF8) : td__vec_value(&dv, codes[r], TD_TYPE_UTF8);
-      vals[1 - sk] = b == 2 ? td_value_null(bt) : td__vec_value(bv, r, bt);
-      if ((rc = lookup_values(a, vals, &g, err)) != TD_OK) return rc;
+      if ((rc = code_pair_group(a, sk, &dv, codes[r], snull, bv, r, b == 2, &g, err)) != TD_OK) return rc;
       *slot = g;
     }
     a->gids[j - j0] = g;
@@ -1283,7 +1292,6 @@ static int dicti_map(td_agg *a, int64_t sk, const td_colview *v, const td_vec *i
   const int32_t *codes = v->codes + v->offset;
   const uint8_t *valid = v->validity, *ivalid = iv->valid;
   const int64_t *ix = iv->i64;
-  const td_type_id it = a->keys[1 - sk].type;
   uint32_t *m = a->dgid;
   int64_t misses = 0;
   for (int64_t j = j0; j < j1; j++) {
@@ -1293,10 +1301,7 @@ static int dicti_map(td_agg *a, int64_t sk, const td_colview *v, const td_vec *i
     uint32_t *slot = snull || inull ? NULL : &m[(int64_t)codes[r] * 3];
     uint32_t g = slot && slot[1] == lo && slot[2] == hi ? slot[0] : NO_GROUP;
     if (g == NO_GROUP) {
-      td_value vals[2];
-      vals[sk] = snull ? td_value_null(TD_TYPE_UTF8) : td__vec_value(&dv, codes[r], TD_TYPE_UTF8);
-      vals[1 - sk] = inull ? td_value_null(it) : td__vec_value(iv, r, it);
-      if ((rc = lookup_values(a, vals, &g, err)) != TD_OK) break;
+      if ((rc = code_pair_group(a, sk, &dv, codes[r], snull, iv, r, inull, &g, err)) != TD_OK) break;
       misses++;
       if (slot) {
         slot[0] = g;
