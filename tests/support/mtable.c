@@ -430,6 +430,9 @@ void mt_query_alloc_sweep(td_query_options *qo, const char *sql, bool sorted) {
       td_table_release(t);
       break;
     }
+    if (rc != TD_ENOMEM || !err.message[0])
+      fail_msg("'%s' with allocation %lld failing: got %s: %s (wanted TD_ENOMEM)", sql, (long long)n,
+               td_status_name(rc), err.message);
     assert_null(t);
   }
   td_table_release(want);
