@@ -128,12 +128,13 @@ struct td_aggx {
 static bool counts_values(td_agg_kind k) { return k == TD_AGG_MODE || k == TD_AGG_ENTROPY; }
 
 bool td__aggx_kind(td_agg_kind kind) {
-  return (kind >= TD_AGG_COUNT_DISTINCT && kind <= TD_AGG_STRING_AGG) || counts_values(kind);
+  return (kind >= TD_AGG_COUNT_DISTINCT && kind <= TD_AGG_STRING_AGG_DISTINCT) || counts_values(kind);
 }
 
 /* The kinds whose values enter a group once (looked up in the set). */
 static bool is_distinct(td_agg_kind k) {
-  return k == TD_AGG_COUNT_DISTINCT || k == TD_AGG_SUM_DISTINCT || k == TD_AGG_AVG_DISTINCT || counts_values(k);
+  return k == TD_AGG_COUNT_DISTINCT || k == TD_AGG_SUM_DISTINCT || k == TD_AGG_AVG_DISTINCT ||
+         k == TD_AGG_STRING_AGG_DISTINCT || counts_values(k);
 }
 static bool keeps_values(td_agg_kind k) {
   return is_distinct(k) || k == TD_AGG_QUANTILE_CONT || k == TD_AGG_QUANTILE_DISC;
@@ -227,7 +228,7 @@ int td__aggx_grow(td_aggx *x, int64_t cap, td_error *err) {
   if (!rc && x->typed) rc = grow((void **)&x->tv, cap, sizeof *x->tv, old, 0);
   if (!rc && keeps_values(x->kind) && !x->compact && !x->typed) rc = grow((void **)&x->head, cap, sizeof *x->head, old, 0xff);
   if (!rc && x->kind == TD_AGG_APPROX_DISTINCT) rc = grow((void **)&x->reg, cap, sizeof *x->reg, old, 0);
-  if (!rc && x->kind == TD_AGG_STRING_AGG) {
+  if (!rc && (x->kind == TD_AGG_STRING_AGG || x->kind == TD_AGG_STRING_AGG_DISTINCT)) {
     rc = grow((void **)&x->str, cap, sizeof *x->str, old, 0);
     if (!rc) rc = grow((void **)&x->slen, cap, sizeof *x->slen, old, 0);
     if (!rc) rc = grow((void **)&x->scap, cap, sizeof *x->scap, old, 0);
@@ -1068,11 +1069,51 @@ static int64_t hll_estimate(const uint8_t *reg) {
   return llround(e);
 }
 
+/* string_agg(DISTINCT): group g's distinct values, sorted (the same at any
+ * thread count and in any row order), joined by the separator into
+ * str[g] (kept until a new value comes: new_entry marks the group stale). */
+static int join_distinct(const td_aggx *x, uint32_t g, td_error *err) {
+  int64_t n;
+  int rc = sorted_values(x, g, &n, err);
+  if (rc) return rc;
+  const xval *v = x->scr->vals;
+  size_t need = 1;
+  for (int64_t i = 0; i < n; i++) need += v[i].s.len + (i ? x->sep_len : 0);
+  if (need > x->scap[g]) {
+    char *q = td_realloc(x->str[g], need);
+    if (!q) return td_err_nomem(err, "joining distinct strings");
+    x->str[g] = q;
+    x->scap[g] = need;
+  }
+  char *o = x->str[g];
+  for (int64_t i = 0; i < n; i++) {
+    if (i) {
+      memcpy(o, x->sep, x->sep_len);
+      o += x->sep_len;
+    }
+    if (v[i].s.len) memcpy(o, sptr(x, &v[i]), v[i].s.len);
+    o += v[i].s.len;
+  }
+  x->slen[g] = (size_t)(o - x->str[g]);
+  x->cstate[g] = 1;
+  return TD_OK;
+}
+
 int td__aggx_value(const td_aggx *x, uint32_t g, td_value *out, td_error *err) {
   td_type_id t = td_agg_result_type(x->kind, x->type);
   switch (x->kind) {
     case TD_AGG_COUNT_DISTINCT: *out = td_value_int(TD_TYPE_INT64, x->cnt[g]); return TD_OK;
     case TD_AGG_APPROX_DISTINCT: *out = td_value_int(TD_TYPE_INT64, hll_estimate(x->reg[g])); return TD_OK;
+    case TD_AGG_STRING_AGG_DISTINCT:
+      if (!x->cnt[g]) {
+        *out = td_value_null(t);
+        return TD_OK;
+      }
+      if (x->cstate[g] == 0) {
+        int rc = join_distinct(x, g, err);
+        if (rc) return rc;
+      }
+      /* fall through */ /* str[g] holds the joined values */
     case TD_AGG_STRING_AGG:
       if (!x->str[g]) *out = td_value_null(t);
       else {
@@ -1100,7 +1141,7 @@ int td__aggx_value(const td_aggx *x, uint32_t g, td_value *out, td_error *err) {
 
 void td__agg_arity(td_agg_kind kind, const char *name, int *lo, int *hi) {
   *lo = *hi = 1;
-  if (kind == TD_AGG_STRING_AGG) *hi = 2;
+  if (kind == TD_AGG_STRING_AGG || kind == TD_AGG_STRING_AGG_DISTINCT) *hi = 2;
   else if (td_agg_two_inputs(kind)) *lo = *hi = 2;
   else if ((kind == TD_AGG_QUANTILE_CONT || kind == TD_AGG_QUANTILE_DISC) && strcmp(name, "median") != 0)
     *lo = *hi = 2;
@@ -1122,6 +1163,7 @@ int td__agg_bind_param(const td_expr *e, td_agg_kind kind, td_agg_param *p, td_e
   memset(p, 0, sizeof *p);
   p->q = 0.5;
   if (e->n_args < 2 || td_agg_two_inputs(kind)) return TD_OK; /* not a parameter */
+  const bool str_agg = kind == TD_AGG_STRING_AGG || kind == TD_AGG_STRING_AGG_DISTINCT;
   const td_expr *a = e->args[1];
   td_expr *b = NULL;
   td_schema none;
@@ -1131,8 +1173,8 @@ int td__agg_bind_param(const td_expr *e, td_agg_kind kind, td_agg_param *p, td_e
   if (rc) return rc;
   if (!b || b->kind != TD_EXPR_LITERAL || b->lit.is_null) {
     rc = td_err_at(err, TD_ETYPE, a->pos, "the %s of %s must be a constant at offset %lld",
-                   kind == TD_AGG_STRING_AGG ? "separator" : "quantile", e->name, (long long)a->pos);
-  } else if (kind == TD_AGG_STRING_AGG) {
+                   str_agg ? "separator" : "quantile", e->name, (long long)a->pos);
+  } else if (str_agg) {
     if (!td_type_is_text(b->type))
       rc = td_err_at(err, TD_ETYPE, a->pos, "the separator of string_agg must be a string, found %s at offset %lld",
                      td_type_name(b->type), (long long)a->pos);

@@ -191,7 +191,7 @@ static int bind_key(agg_worker *w, int64_t k, const td_expr *e, const td_batch *
 static int sum_overflow(const agg_op *op, const td_agg *state, td_error *err) {
   static const char *const names[] = {"?",   "count", "count", "sum",  "min", "max", "avg", "first", "last",
                                       "count", "sum",   "avg",   "approx_count_distinct", "quantile_cont",
-                                      "quantile_disc", "string_agg", "any_value", "arg_max", "arg_min", "arg_max_null", "arg_min_null", "product",
+                                      "quantile_disc", "string_agg", "string_agg", "any_value", "arg_max", "arg_min", "arg_max_null", "arg_min_null", "product",
                                       "bit_and", "bit_or", "bit_xor", "covar_pop", "covar_samp", "corr",
                                       "regr_slope", "regr_intercept", "regr_r2", "regr_sxx", "regr_syy", "regr_sxy",
                                       "skewness", "kurtosis"};

@@ -99,6 +99,15 @@ int td__agg_order_strip(td_expr *e, td_expr **order, td_error *err) {
   if (e->kind != TD_EXPR_CALL || e->n_args == 0 || !td__is_agg_order(e->args[e->n_args - 1])) return TD_OK;
   td_expr *ord = e->args[--e->n_args];
   e->args[e->n_args] = NULL;
+  if (td_agg_kind_from_name(e->name) == TD_AGG_STRING_AGG_DISTINCT) {
+    /* its values are joined sorted: ORDER BY the value ascending says so */
+    bool asc = ord->n_args == 1 && !is_call(ord->args[0], "__desc") && td_expr_equal(ord->args[0], e->args[0]);
+    td_expr_free(ord);
+    if (asc) return TD_OK;
+    return td_err_at(err, TD_EPARSE, e->pos,
+                     "string_agg(DISTINCT x ORDER BY ...) is supported only ordered by x ascending (its values "
+                     "are joined sorted) at offset %lld", (long long)e->pos);
+  }
   if (!order_sensitive(td_agg_kind_from_name(e->name))) {
     td_expr_free(ord);
     return TD_OK;

@@ -1,8 +1,9 @@
 /*
  * query/agg_sql.c - the SQL forms of the aggregates of query/agg_more.h:
- *   count(DISTINCT x), sum(DISTINCT x), avg(DISTINCT x) parse as calls of
- *   count_distinct, sum_distinct, avg_distinct (td_expr_print writes them
- *   back as written); min/max(DISTINCT x) are min/max.
+ *   count(DISTINCT x), sum(DISTINCT x), avg(DISTINCT x), string_agg(DISTINCT
+ *   x [, sep]) parse as calls of count_distinct, sum_distinct, avg_distinct,
+ *   string_agg_distinct (td_expr_print writes them back as written);
+ *   min/max(DISTINCT x) are min/max.
  *   agg(x) FILTER (WHERE c) becomes agg(CASE WHEN c THEN x END) (and
  *   count(*) FILTER ... count(CASE WHEN c THEN 1 END)): every aggregate but
  *   first/last ignores nulls, so rows the filter drops do not count.
@@ -17,7 +18,9 @@
 
 int td__agg_distinct_name(td_expr *e, td_error *err) {
   if (strcmp(e->name, "min") == 0 || strcmp(e->name, "max") == 0) return 1;
-  if (strcmp(e->name, "count") != 0 && strcmp(e->name, "sum") != 0 && strcmp(e->name, "avg") != 0) return 0;
+  if (strcmp(e->name, "count") != 0 && strcmp(e->name, "sum") != 0 && strcmp(e->name, "avg") != 0 &&
+      strcmp(e->name, "string_agg") != 0)
+    return 0;
   char buf[32];
   snprintf(buf, sizeof buf, "%s_distinct", e->name);
   char *n = td_strdup(buf);
@@ -124,7 +127,7 @@ static int bind_arg(const td_expr *e, int64_t i, td_agg_kind kind, const td_sche
   int rc = td_expr_bind(e->args[i], def, 0, out, err);
   if (rc || (*out)->type == TD_TYPE_NONE) return rc;
   const char *to = NULL;
-  if (kind == TD_AGG_STRING_AGG && !td_type_is_text((*out)->type)) to = "VARCHAR"; /* as DuckDB */
+  if ((kind == TD_AGG_STRING_AGG || kind == TD_AGG_STRING_AGG_DISTINCT) && !td_type_is_text((*out)->type)) to = "VARCHAR"; /* as DuckDB */
   else if (td_agg_is_moment(kind) && (*out)->type != TD_TYPE_FLOAT64 &&
            td_agg_result_type(kind, (*out)->type) != TD_TYPE_NONE)
     to = "DOUBLE";

@@ -504,6 +504,7 @@ td_agg_kind td_agg_kind_from_name(const char *name) {
               {"avg_distinct", TD_AGG_AVG_DISTINCT}, {"approx_count_distinct", TD_AGG_APPROX_DISTINCT},
               {"median", TD_AGG_QUANTILE_CONT}, {"quantile_cont", TD_AGG_QUANTILE_CONT},
               {"quantile_disc", TD_AGG_QUANTILE_DISC}, {"string_agg", TD_AGG_STRING_AGG},
+              {"string_agg_distinct", TD_AGG_STRING_AGG_DISTINCT},
               {"any_value", TD_AGG_ANY_VALUE}, {"arg_max", TD_AGG_ARG_MAX}, {"argmax", TD_AGG_ARG_MAX},
               {"max_by", TD_AGG_ARG_MAX}, {"arg_min", TD_AGG_ARG_MIN}, {"argmin", TD_AGG_ARG_MIN},
               {"min_by", TD_AGG_ARG_MIN}, {"arg_max_null", TD_AGG_ARG_MAX_NULL},
@@ -562,7 +563,8 @@ td_type_id td_agg_result_type(td_agg_kind kind, td_type_id in) {
       if (td_type_is_integer(in)) return TD_TYPE_FLOAT64;
       return in;
     case TD_AGG_QUANTILE_DISC: return in;
-    case TD_AGG_STRING_AGG: return td_type_is_text(in) ? TD_TYPE_UTF8 : TD_TYPE_NONE;
+    case TD_AGG_STRING_AGG:
+    case TD_AGG_STRING_AGG_DISTINCT: return td_type_is_text(in) ? TD_TYPE_UTF8 : TD_TYPE_NONE;
     case TD_AGG_ANY_VALUE:
     case TD_AGG_ARG_MAX: /* the type of the arg (the first input) */
     case TD_AGG_ARG_MIN:

@@ -69,7 +69,8 @@ typedef enum td_agg_kind {
   TD_AGG_FIRST,
   TD_AGG_LAST,
   /* query/agg_more.h: count/sum/avg(DISTINCT), approx_count_distinct,
-   * median/quantile_cont (CONT), quantile_disc, string_agg */
+   * median/quantile_cont (CONT), quantile_disc, string_agg and
+   * string_agg(DISTINCT) */
   TD_AGG_COUNT_DISTINCT,
   TD_AGG_SUM_DISTINCT,
   TD_AGG_AVG_DISTINCT,
@@ -77,6 +78,7 @@ typedef enum td_agg_kind {
   TD_AGG_QUANTILE_CONT,
   TD_AGG_QUANTILE_DISC,
   TD_AGG_STRING_AGG,
+  TD_AGG_STRING_AGG_DISTINCT, /* string_agg(DISTINCT x): the distinct values, sorted */
   /* query/agg.c, one value per group: any_value (first non-null in row
    * order), arg_max/arg_min (two inputs, see td_agg_set_arg_value; rows
    * whose arg is null skipped, as DuckDB) and arg_max_null/arg_min_null

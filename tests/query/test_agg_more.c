@@ -81,6 +81,12 @@ static void test_values(void **state) {
   expect(&e, "SELECT g, string_agg(s, '|'), string_agg(i), approx_count_distinct(s), approx_count_distinct(i) "
              "FROM t GROUP BY g ORDER BY g",
          "a|x|y|x|1,2,2|2|2|;b|z|5|1|1|;c|null|null|0|0|;");
+  /* string_agg(DISTINCT): each value once, sorted (integers as their text) */
+  expect(&e, "SELECT g, string_agg(DISTINCT s, '|'), string_agg(DISTINCT i), string_agg(DISTINCT s ORDER BY s) "
+             "FROM t GROUP BY g ORDER BY g",
+         "a|x|y|1,2|x,y|;b|z|5|z|;c|null|null|null|;");
+  expect(&e, "SELECT string_agg(DISTINCT g, ''), string_agg(DISTINCT s) FILTER (WHERE g <> 'a') FROM t",
+         "abc|z|;");
   /* FILTER on every kind, count(*) included; empty filtered groups */
   expect(&e, "SELECT g, count(*) FILTER (WHERE i > 1), count(DISTINCT s) FILTER (WHERE f > 1), "
              "median(f) FILTER (WHERE s = 'x'), string_agg(s, '') FILTER (WHERE i >= 2), sum(i) FILTER (WHERE s IS NULL), "
@@ -99,19 +105,22 @@ static void test_values(void **state) {
   td_error err;
   td_table *src, *agg;
   td_query_options qo = mt_mem_options(&e, 0);
-  TD_ASSERT_OK(td_query("SELECT count(DISTINCT i), median(f) FILTER (WHERE g <> 'b') FROM t", &qo, &agg, &err), &err);
+  TD_ASSERT_OK(td_query("SELECT count(DISTINCT i), median(f) FILTER (WHERE g <> 'b'), string_agg(DISTINCT s, '-') "
+                        "FROM t", &qo, &agg, &err), &err);
   struct ArrowSchema s;
   TD_ASSERT_OK(td_table_schema(agg, &s, &err), &err);
   assert_string_equal(s.children[0]->name, "count(DISTINCT i)");
+  assert_string_equal(s.children[2]->name, "string_agg(DISTINCT s, '-')");
   s.release(&s);
   td_table_release(agg);
   /* the C API takes the same forms */
   TD_ASSERT_OK(td_query("SELECT * FROM t", &qo, &src, &err), &err);
-  const char *aggs[] = {"count(DISTINCT i) AS cd", "quantile_disc(f, 0.5) AS q", "string_agg(s, '+') AS sa"};
+  const char *aggs[] = {"count(DISTINCT i) AS cd", "quantile_disc(f, 0.5) AS q", "string_agg(s, '+') AS sa",
+                        "string_agg(DISTINCT s, '+') AS sd"};
   const char *by[] = {"g"};
-  TD_ASSERT_OK(td_table_agg_by(src, aggs, 3, by, 1, &agg, &err), &err);
+  TD_ASSERT_OK(td_table_agg_by(src, aggs, 4, by, 1, &agg, &err), &err);
   char *text = mt_table_text(agg, false);
-  assert_string_equal(text, "a|2|2|x+y+x|;b|1|0|z|;c|0|null|null|;");
+  assert_string_equal(text, "a|2|2|x+y+x|x+y|;b|1|0|z|z|;c|0|null|null|null|;");
   free(text);
   td_table_release(agg);
   td_table_release(src);
@@ -187,7 +196,9 @@ static void test_threads(void **state) {
       "quantile_cont(n, 0.9), quantile_disc(n * 0.5, 0.1), approx_count_distinct(n), "
       "length(string_agg(CAST(n % 10 AS VARCHAR), '')), count(*) FILTER (WHERE n % 3 = 0) FROM u GROUP BY g ORDER BY g",
       "SELECT CAST(n % 5 AS VARCHAR) AS g, median(n % 1000), count(DISTINCT CAST(n % 100 AS VARCHAR)), "
-      "quantile_disc(CAST(n AS VARCHAR), 0.5) FROM u GROUP BY g ORDER BY g",
+      "quantile_disc(CAST(n AS VARCHAR), 0.5), string_agg(DISTINCT CAST(n % 13 AS VARCHAR), '') FROM u GROUP BY g "
+      "ORDER BY g",
+      "SELECT string_agg(DISTINCT CAST(n % 1009 AS VARCHAR), ';') FROM u",
       "SELECT count(DISTINCT n), median(n), avg(DISTINCT n * 0.25), string_agg(CAST(n AS VARCHAR), ',') FROM u "
       "WHERE n < 5000",
   };
@@ -204,6 +215,7 @@ static void test_live(void **state) {
       "SELECT s, quantile_cont(v, 0.75), count(DISTINCT P), median(s) FROM m GROUP BY s",
       "SELECT count(DISTINCT s), median(v), count(DISTINCT v) FILTER (WHERE k = 2) FROM m",
       "SELECT k, string_agg(s, '') FROM m WHERE P = 'a' GROUP BY k", /* one location: arrival order = file order */
+      "SELECT k, string_agg(DISTINCT s, '') FROM m GROUP BY k",
   };
   for (int removal = 0; removal < 2; removal++)
     for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) mt_live_equals_static(qs[q], removal);
@@ -230,6 +242,12 @@ static void test_errors(void **state) {
   mt_mem_expect_error(&e, "SELECT string_agg(s, ',' ORDER BY i NULLS FIRST) FROM t", TD_EPARSE,
                "NULLS FIRST/LAST inside string_agg(... ORDER BY) is not supported");
   mt_mem_expect_error(&e, "SELECT sum(DISTINCT s) FROM t", TD_ETYPE, "found utf8");
+  mt_mem_expect_error(&e, "SELECT string_agg(DISTINCT s, 1) FROM t", TD_ETYPE,
+                      "separator of string_agg must be a string, found int64");
+  mt_mem_expect_error(&e, "SELECT string_agg(DISTINCT s ORDER BY s DESC) FROM t", TD_EPARSE,
+                      "string_agg(DISTINCT x ORDER BY ...) is supported only ordered by x ascending");
+  mt_mem_expect_error(&e, "SELECT string_agg(DISTINCT s ORDER BY i) FROM t", TD_EPARSE,
+                      "only ordered by x ascending");
   mt_mem_expect_error(&e, "SELECT median(DISTINCT f) FROM t", TD_EPARSE, "median(DISTINCT ...) is not supported");
   mt_mem_expect_error(&e, "SELECT count(DISTINCT *) FROM t", TD_EPARSE, "count(DISTINCT *) is not supported");
   mt_mem_expect_error(&e, "SELECT first(f) FILTER (WHERE i > 1) FROM t", TD_EPARSE, "FILTER on first() is not supported");

@@ -78,6 +78,10 @@ static void d_locations(void *self, const td_table_key *t, td_request r) {
   (void)t;
   for (int64_t i = 0; i < d->n_locs; i++) {
     td_location_key *k = td_script_key(i);
+    if (!k) { /* an allocation sweep failed the key's */
+      td_answer_failure(r, "out of memory making a location key", NULL);
+      return;
+    }
     td_answer_location(r, k, NULL);
     td_location_key_release(k);
   }
@@ -90,6 +94,11 @@ static void d_sub_locs(void *self, const td_table_key *t, td_request r) {
   pthread_mutex_lock(&d->lock);
   for (int64_t i = 0; i < d->n_locs; i++) {
     td_location_key *k = td_script_key(i);
+    if (!k) {
+      td_answer_failure(r, "out of memory making a location key", NULL);
+      pthread_mutex_unlock(&d->lock);
+      return;
+    }
     td_answer_location(r, k, NULL);
     td_location_key_release(k);
   }

@@ -135,7 +135,8 @@ void mt_expect_error(td_query_options *qo, const char *sql, int code, const char
 /* Makes the n-th allocation of td_query(sql, qo) fail for n = 0, 1, ...:
  * each failure leaves no table, and the first run that succeeds gives the
  * rows of an unfailed run (as multisets when sorted); every failed run must
- * fail with TD_ENOMEM and a message. */
+ * fail with TD_ENOMEM and a message (or TD_EBACKEND saying "out of memory":
+ * a test backend's own allocation failed). */
 void mt_query_alloc_sweep(td_query_options *qo, const char *sql, bool sorted);
 /* The path half of a resolver: a file backend over `path` (page_size rows a
  * page, 0 for the default) behind a new service (*svc, caller frees) and its
