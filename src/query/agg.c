@@ -182,6 +182,7 @@ struct td_agg {
   double **mom;     /* per aggregate: a pair statistic's state (MW doubles a group), else NULL */
   td_type_id *type2; /* ... and its type, NONE until set */
   struct dseen *dseen; /* per aggregate: distinct_codes' entries seen (NULL until used) */
+  const td_batch *batch; /* the batch td_agg_update folds (its code views: gdistinct_codes) */
   struct partkeys *pk; /* keys mixing constants and data columns (part_update), NULL until used */
   /* an index state of part_update (no aggregates): called with the groups
    * of each chunk of rows once they are mapped */
@@ -201,6 +202,9 @@ typedef struct dseen {
   uint64_t id;
   uint8_t *seen;
   int64_t cap;
+  uint64_t *hash; /* by groups (gdistinct_codes): each entry's key hash, of dictionary id, */
+  uint32_t *lastg; /* and the last group it entered the set for (NO_GROUP: none) */
+  int64_t hcap;
   uint64_t *bits;
   int64_t lo, nbits;
   bool exact, spilled;
@@ -398,7 +402,8 @@ void td_agg_free(td_agg *a) {
   td_free(a->mom);
   for (int64_t k = 0; a->ext && k < a->n_aggs; k++) td__aggx_free(a->ext[k]);
   td_free(a->ext);
-  for (int64_t k = 0; a->dseen && k < a->n_aggs; k++) td_free(a->dseen[k].seen), td_free(a->dseen[k].bits);
+  for (int64_t k = 0; a->dseen && k < a->n_aggs; k++)
+    td_free(a->dseen[k].seen), td_free(a->dseen[k].bits), td_free(a->dseen[k].hash), td_free(a->dseen[k].lastg);
   td_free(a->dseen);
   td_free(a->kst);
   td_free(a->ast);
@@ -2139,6 +2144,68 @@ static int fold_value(store *s, td_agg_kind kind, uint32_t g, const td_value *v,
   }
 }
 
+static int dseen_of(td_agg *a, td_error *err);
+static const td_colview *distinct_codes_input(const td_agg *a, const td_batch *b, int64_t k);
+
+/* A grouped count(DISTINCT) or string_agg(DISTINCT) of a utf8 column
+ * arriving as dictionary codes, rows j0..j1-1 (groups a->gids[0..]): each
+ * entry of a dictionary is hashed once, a row's value is its entry (no
+ * string decoded, none hashed a row), its place in the set prefetched a
+ * block ahead.  Each entry remembers the last group it entered the set
+ * for: a row of that group again (groups in runs: a partition key, sorted
+ * rows) costs a compare, not a probe and a string compare. */
+static int gdistinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint32_t *sel, int64_t j0, int64_t j1,
+                           td_error *err) {
+  enum { BLOCK = 16 };
+  if (dseen_of(a, err)) return TD_ENOMEM;
+  dseen *ds = &a->dseen[k];
+  const td_dict *d = v->dict;
+  const td_vec dv = dict_vec(d);
+  const int64_t nd = d->view.length;
+  if (ds->id != d->id || !ds->hash) {
+    if (nd > ds->hcap || !ds->hash) {
+      uint64_t *h = td_realloc(ds->hash, (size_t)(nd ? nd : 1) * sizeof *h);
+      if (h) ds->hash = h;
+      uint32_t *l = h ? td_realloc(ds->lastg, (size_t)(nd ? nd : 1) * sizeof *l) : NULL;
+      if (l) ds->lastg = l;
+      if (!h || !l) return td_err_nomem(err, "counting distinct values");
+      ds->hcap = nd;
+    }
+    memset(ds->lastg, 0xff, (size_t)nd * sizeof *ds->lastg);
+    for (int64_t c = 0; c < nd; c++) {
+      const td_value x = td__vec_value(&dv, c, TD_TYPE_UTF8);
+      ds->hash[c] = value_hash(&x, TD_PHYS_STR);
+    }
+    ds->id = d->id;
+  }
+  td__dict_note_group();
+  const int32_t *codes = v->codes + v->offset;
+  const uint8_t *valid = v->validity;
+  const uint64_t *H = ds->hash;
+  uint32_t *L = ds->lastg;
+  td_aggx *x = a->ext[k];
+  int32_t cs[BLOCK];
+  for (int64_t b = j0; b < j1; b += BLOCK) {
+    const int64_t n = j1 - b < BLOCK ? j1 - b : BLOCK;
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t r = ROW(b + i);
+      const uint32_t g = a->gids[b + i - j0];
+      cs[i] = (valid && !td_bit_get(valid, v->offset + r)) || L[codes[r]] == g ? -1 : codes[r];
+      if (cs[i] >= 0) td__aggx_prefetch(x, g, H[cs[i]]);
+    }
+    for (int64_t i = 0; i < n; i++) {
+      const int32_t c = cs[i];
+      const uint32_t g = a->gids[b + i - j0];
+      if (c < 0 || L[c] == g) continue; /* null, or in the set (an earlier row of the block) */
+      const td_value val = td__vec_value(&dv, c, TD_TYPE_UTF8);
+      int rc = td__aggx_add(x, g, &val, H[c], err);
+      if (rc) return rc;
+      L[c] = g;
+    }
+  }
+  return TD_OK;
+}
+
 /* The holistic aggregates (agg_more.c), a block of values at a time: each
  * value's place in a distinct set is prefetched before any is added. */
 static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0, int64_t j1,
@@ -2146,6 +2213,8 @@ static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel,
   enum { BLOCK = 16 };
   const td_agg_spec *sp = &a->specs[k];
   td_aggx *x = a->ext[k];
+  const td_colview *dc = a->n_keys && a->batch ? distinct_codes_input(a, a->batch, k) : NULL;
+  if (dc) return gdistinct_codes(a, k, dc, sel, j0, j1, err);
   if (td__aggx_by_vec(x) && !in->is_const && in->ph == a->ast[k].ph)
     return td__aggx_add_vec(x, a->gids, in, sel, j0, j1, err); /* quantiles of numbers */
   if (td__aggx_counts_fixed(x) && !in->is_const && in->ph == a->ast[k].ph) { /* mode, entropy of numbers */
@@ -2339,13 +2408,18 @@ static int fold_generic(td_agg *a, int64_t k, const td_vec *in, const uint32_t *
 
 /* Aggregate k's input when it is a global count, count(DISTINCT), min,
  * max, mode or entropy of a utf8 column arriving as dictionary codes (count_codes,
- * distinct_codes, minmax_codes fold it: no string decoded), else NULL. */
+ * distinct_codes, minmax_codes fold it: no string decoded), or a grouped
+ * count(DISTINCT) or string_agg(DISTINCT) of one (gdistinct_codes), else
+ * NULL. */
 static const td_colview *distinct_codes_input(const td_agg *a, const td_batch *b, int64_t k) {
   const td_agg_spec *sp = &a->specs[k];
-  if (a->n_keys || sp->type != TD_TYPE_UTF8) return NULL;
-  if (sp->kind != TD_AGG_COUNT_DISTINCT && sp->kind != TD_AGG_MIN && sp->kind != TD_AGG_MAX &&
-      sp->kind != TD_AGG_COUNT && sp->kind != TD_AGG_MODE && sp->kind != TD_AGG_ENTROPY)
+  if (sp->type != TD_TYPE_UTF8) return NULL;
+  if (a->n_keys) {
+    if (a->sink || (sp->kind != TD_AGG_COUNT_DISTINCT && sp->kind != TD_AGG_STRING_AGG_DISTINCT)) return NULL;
+  } else if (sp->kind != TD_AGG_COUNT_DISTINCT && sp->kind != TD_AGG_MIN && sp->kind != TD_AGG_MAX &&
+             sp->kind != TD_AGG_COUNT && sp->kind != TD_AGG_MODE && sp->kind != TD_AGG_ENTROPY) {
     return NULL;
+  }
   if (b->consts && b->consts[sp->column].type != TD_TYPE_NONE) return NULL;
   return b->cols[sp->column].codes && b->cols[sp->column].dict ? &b->cols[sp->column] : NULL;
 }
@@ -3133,7 +3207,9 @@ int td_agg_update(td_agg *a, const td_batch *b, const uint32_t *sel, int64_t n_s
   } else {
     memset(kv, 0, (size_t)(a->n_keys ? a->n_keys : 1) * sizeof *kv);
     memset(in, 0, (size_t)(a->n_aggs ? 2 * a->n_aggs : 1) * sizeof *in);
+    a->batch = b;
     rc = update(a, b, sel, n, kv, in, ops, err);
+    a->batch = NULL;
     for (int64_t k = 0; k < a->n_keys; k++) td__vec_free(&kv[k]);
     for (int64_t k = 0; k < 2 * a->n_aggs; k++) td__vec_free(&in[k]);
   }
