@@ -228,7 +228,7 @@ int td__aggx_grow(td_aggx *x, int64_t cap, td_error *err) {
   if (!rc && x->typed) rc = grow((void **)&x->tv, cap, sizeof *x->tv, old, 0);
   if (!rc && keeps_values(x->kind) && !x->compact && !x->typed) rc = grow((void **)&x->head, cap, sizeof *x->head, old, 0xff);
   if (!rc && x->kind == TD_AGG_APPROX_DISTINCT) rc = grow((void **)&x->reg, cap, sizeof *x->reg, old, 0);
-  if (!rc && (x->kind == TD_AGG_STRING_AGG || x->kind == TD_AGG_STRING_AGG_DISTINCT)) {
+  if (!rc && td_agg_joins_text(x->kind)) {
     rc = grow((void **)&x->str, cap, sizeof *x->str, old, 0);
     if (!rc) rc = grow((void **)&x->slen, cap, sizeof *x->slen, old, 0);
     if (!rc) rc = grow((void **)&x->scap, cap, sizeof *x->scap, old, 0);
@@ -1141,7 +1141,7 @@ int td__aggx_value(const td_aggx *x, uint32_t g, td_value *out, td_error *err) {
 
 void td__agg_arity(td_agg_kind kind, const char *name, int *lo, int *hi) {
   *lo = *hi = 1;
-  if (kind == TD_AGG_STRING_AGG || kind == TD_AGG_STRING_AGG_DISTINCT) *hi = 2;
+  if (td_agg_joins_text(kind)) *hi = 2;
   else if (td_agg_two_inputs(kind)) *lo = *hi = 2;
   else if ((kind == TD_AGG_QUANTILE_CONT || kind == TD_AGG_QUANTILE_DISC) && strcmp(name, "median") != 0)
     *lo = *hi = 2;
@@ -1163,7 +1163,6 @@ int td__agg_bind_param(const td_expr *e, td_agg_kind kind, td_agg_param *p, td_e
   memset(p, 0, sizeof *p);
   p->q = 0.5;
   if (e->n_args < 2 || td_agg_two_inputs(kind)) return TD_OK; /* not a parameter */
-  const bool str_agg = kind == TD_AGG_STRING_AGG || kind == TD_AGG_STRING_AGG_DISTINCT;
   const td_expr *a = e->args[1];
   td_expr *b = NULL;
   td_schema none;
@@ -1173,8 +1172,8 @@ int td__agg_bind_param(const td_expr *e, td_agg_kind kind, td_agg_param *p, td_e
   if (rc) return rc;
   if (!b || b->kind != TD_EXPR_LITERAL || b->lit.is_null) {
     rc = td_err_at(err, TD_ETYPE, a->pos, "the %s of %s must be a constant at offset %lld",
-                   str_agg ? "separator" : "quantile", e->name, (long long)a->pos);
-  } else if (str_agg) {
+                   td_agg_joins_text(kind) ? "separator" : "quantile", e->name, (long long)a->pos);
+  } else if (td_agg_joins_text(kind)) {
     if (!td_type_is_text(b->type))
       rc = td_err_at(err, TD_ETYPE, a->pos, "the separator of string_agg must be a string, found %s at offset %lld",
                      td_type_name(b->type), (long long)a->pos);

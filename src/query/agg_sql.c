@@ -127,7 +127,7 @@ static int bind_arg(const td_expr *e, int64_t i, td_agg_kind kind, const td_sche
   int rc = td_expr_bind(e->args[i], def, 0, out, err);
   if (rc || (*out)->type == TD_TYPE_NONE) return rc;
   const char *to = NULL;
-  if ((kind == TD_AGG_STRING_AGG || kind == TD_AGG_STRING_AGG_DISTINCT) && !td_type_is_text((*out)->type)) to = "VARCHAR"; /* as DuckDB */
+  if (td_agg_joins_text(kind) && !td_type_is_text((*out)->type)) to = "VARCHAR"; /* as DuckDB */
   else if (td_agg_is_moment(kind) && (*out)->type != TD_TYPE_FLOAT64 &&
            td_agg_result_type(kind, (*out)->type) != TD_TYPE_NONE)
     to = "DOUBLE";

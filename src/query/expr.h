@@ -116,6 +116,9 @@ static inline bool td_agg_two_inputs(td_agg_kind k) {
   return (k >= TD_AGG_ARG_MAX && k <= TD_AGG_ARG_MIN_NULL) || (k >= TD_AGG_COVAR_POP && k <= TD_AGG_REGR_SXY);
 }
 /* The pair statistics (inputs bound as float64). */
+/* string_agg, plain or DISTINCT: text input (others cast to VARCHAR), a
+ * separator parameter, each group's joined text kept in the state. */
+static inline bool td_agg_joins_text(td_agg_kind k) { return k == TD_AGG_STRING_AGG || k == TD_AGG_STRING_AGG_DISTINCT; }
 static inline bool td_agg_is_pair_stat(td_agg_kind k) { return k >= TD_AGG_COVAR_POP && k <= TD_AGG_REGR_SXY; }
 /* The moment statistics: the pair ones, skewness and kurtosis (inputs bound
  * as float64, state of query/agg.c's mom arrays). */

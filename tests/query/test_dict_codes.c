@@ -73,36 +73,36 @@ static void d_schema(void *self, const td_table_key *t, td_request r) {
   td_answer_schema(r, &ds, &ps, NULL);
 }
 
-static void d_locations(void *self, const td_table_key *t, td_request r) {
-  dk *d = self;
-  (void)t;
+/* Answers every location of d and success; false after answering a failure
+ * (an allocation sweep failed a key's allocation). */
+static bool answer_locations(dk *d, td_request r) {
   for (int64_t i = 0; i < d->n_locs; i++) {
     td_location_key *k = td_script_key(i);
-    if (!k) { /* an allocation sweep failed the key's */
+    if (!k) {
       td_answer_failure(r, "out of memory making a location key", NULL);
-      return;
+      return false;
     }
     td_answer_location(r, k, NULL);
     td_location_key_release(k);
   }
   td_answer_success(r, NULL);
+  return true;
+}
+
+static void d_locations(void *self, const td_table_key *t, td_request r) {
+  dk *d = self;
+  (void)t;
+  answer_locations(d, r);
 }
 
 static void d_sub_locs(void *self, const td_table_key *t, td_request r) {
   dk *d = self;
   (void)t;
   pthread_mutex_lock(&d->lock);
-  for (int64_t i = 0; i < d->n_locs; i++) {
-    td_location_key *k = td_script_key(i);
-    if (!k) {
-      td_answer_failure(r, "out of memory making a location key", NULL);
-      pthread_mutex_unlock(&d->lock);
-      return;
-    }
-    td_answer_location(r, k, NULL);
-    td_location_key_release(k);
+  if (!answer_locations(d, r)) {
+    pthread_mutex_unlock(&d->lock);
+    return;
   }
-  td_answer_success(r, NULL);
   d->sub = r;
   d->has_sub = true;
   pthread_mutex_unlock(&d->lock);
@@ -301,6 +301,12 @@ static char *same(env *e, const char *sql, int threads) {
   return out[0];
 }
 
+/* same() for each of the n queries at 1, 2, 4 ... up to max_threads threads. */
+static void same_each(env *e, const char *const *qs, size_t n, int max_threads) {
+  for (size_t i = 0; i < n; i++)
+    for (int th = 1; th <= max_threads; th *= 2) free(same(e, qs[i], th));
+}
+
 static const char *const filters[] = {
     "s = 'beta'", "s <> 'beta'", "s IN ('alpha', 'gamma')", "s NOT IN ('alpha')", "s LIKE 'a%'",
     "s NOT LIKE '%a'", "s IS NULL", "s IS NOT NULL", "s > 'c'", "upper(s) = 'BETA'",
@@ -391,8 +397,7 @@ static void test_group_by(void **state) {
       "SELECT * FROM T WHERE v BETWEEN 60 AND 70 ORDER BY P, v",
       "SELECT DISTINCT s FROM T ORDER BY s",
   };
-  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
-    for (int th = 1; th <= 2; th++) free(same(&e, qs[i], th));
+  same_each(&e, qs, sizeof qs / sizeof *qs, 2);
   char *t = same(&e, "SELECT count(*) FROM (SELECT s FROM T GROUP BY s) x", 1);
   assert_string_equal(t, "7|;"); /* six words and null: no unused entry */
   free(t);
@@ -795,8 +800,7 @@ static void test_two_keys_distinct(void **state) {
       "SELECT count(DISTINCT s) FROM T WHERE s IS NULL",
       "SELECT count(DISTINCT s) FROM T WHERE v > 1000000",
   };
-  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
-    for (int th = 1; th <= 4; th *= 2) free(same(&e, qs[i], th));
+  same_each(&e, qs, sizeof qs / sizeof *qs, 4);
   td__dict_stats(&g1);
   char *t = same(&e, "SELECT count(DISTINCT s) FROM T", 2);
   assert_string_equal(t, "6|;"); /* six words, no unused entry, no null */
@@ -835,8 +839,7 @@ static void test_grouped_distinct_codes(void **state) {
       "SELECT v % 11 AS k, count(DISTINCT s) FROM T WHERE s IS NULL GROUP BY k ORDER BY k",
       "SELECT v AS k, count(DISTINCT s) FROM T WHERE v < 50 GROUP BY k ORDER BY k",
   };
-  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
-    for (int th = 1; th <= 4; th *= 2) free(same(&e, qs[i], th));
+  same_each(&e, qs, sizeof qs / sizeof *qs, 4);
   int64_t g0, g1; /* an integer key: only the distinct input is read as codes */
   td__dict_stats(&g0);
   free(same(&e, qs[0], 1));
@@ -875,8 +878,7 @@ static void test_two_keys_int(void **state) {
       "SELECT count(*), count(DISTINCT k) FROM (SELECT s, v AS k FROM T GROUP BY s, v) x",
       "SELECT s, -1 - v % 2 AS k, count(*) FROM T GROUP BY s, k", /* -1: the halves of an empty slot */
   };
-  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
-    for (int th = 1; th <= 4; th *= 2) free(same(&e, qs[i], th));
+  same_each(&e, qs, sizeof qs / sizeof *qs, 4);
   td__dict_stats(&g1);
   assert_true(g1 > g0); /* through dicti_map */
   td_query_options qo;
@@ -943,8 +945,7 @@ static void test_minmax_codes(void **state) {
       "SELECT count(s), min(s) FROM T WHERE v % 5 = 2",
       "SELECT count(s) FROM T WHERE s IS NULL",
   };
-  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
-    for (int th = 1; th <= 4; th *= 2) free(same(&e, qs[i], th));
+  same_each(&e, qs, sizeof qs / sizeof *qs, 4);
   int64_t g0, g1;
   td__dict_stats(&g0);
   char *t = same(&e, "SELECT min(s), max(s) FROM T WHERE v > 10", 1);
@@ -1085,8 +1086,7 @@ static void test_functions(void **state) {
       "SELECT sum(CAST(CASE WHEN s LIKE 'unused%' then 'x' ELSE '7' END AS INT)) FROM T",
       "SELECT count(*) FROM T WHERE CAST(CASE WHEN s LIKE 'unused%' then 'x' ELSE '7' END AS INT) = 7",
   };
-  for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
-    for (int th = 1; th <= 2; th++) free(same(&e, qs[i], th));
+  same_each(&e, qs, sizeof qs / sizeof *qs, 2);
   assert_true(td__dict_eval_stats() > before);
   assert_true(td__dict_view_stats() > views);
   /* an entry rows use fails: the same error as row by row */
