@@ -57,9 +57,28 @@ static int corrupt(td_error *err, int codec, const char *detail) {
  * output that later tags overwrite.  Anything else (a 4-byte offset, an
  * offset under 16 or before the output's start, a literal of over 60
  * bytes) and the stream's last bytes go one tag at a time with exact
- * bounds (one_tag). */
+ * bounds (one_tag).  Offsets under 16 are the usual copies of sorted or
+ * slowly changing 8-byte values (ids, timestamps: a copy at offset 8 every
+ * other tag); one_tag copies them 8 bytes at a time (copy_near) when 64
+ * bytes of output remain. */
 
 static void copy16(uint8_t *d, const uint8_t *s) { memcpy(d, s, 16); }
+static void copy8(uint8_t *d, const uint8_t *s) { memcpy(d, s, 8); }
+
+/* The copy of len (at most 64) bytes from off bytes back, 8 bytes at a
+ * time from at least 8 back (each 8 bytes read were written before): an
+ * offset under 8 first repeats its pattern byte by byte over 8 bytes, then
+ * copies from the least multiple of off that is at least 8.  Writes up to
+ * 64 bytes: the caller has that room. */
+static void copy_near(uint8_t *op, size_t off, size_t len) {
+  const uint8_t *s = op - off; /* (op[k - off] would index by a wrapped size_t) */
+  size_t k = 0;
+  if (off < 8) {
+    for (; k < 8; k++) op[k] = s[k];
+    s = op - off * (8 / off + (8 % off != 0));
+  }
+  for (; k < len; k += 8) copy8(op + k, s + k);
+}
 
 /* The tag at ip[0] (ie: the input's end): its length, and a copy's offset;
  * returns the bytes of the tag (1 to 5, before a literal's data), 0 when
@@ -97,6 +116,8 @@ static bool one_tag(const uint8_t **ipp, const uint8_t *ie, uint8_t **opp, uint8
     const uint8_t *s = op - off; /* (op[k - off] would index by a wrapped size_t) */
     if (off >= 16 && (size_t)(oe - op) >= len + 16) { /* each 16 bytes read were written before */
       for (size_t k = 0; k < len; k += 16) copy16(op + k, s + k);
+    } else if (len <= 64 && (size_t)(oe - op) >= 64) {
+      copy_near(op, off, len);
     } else {
       for (size_t k = 0; k < len; k++) op[k] = s[k]; /* a repeating pattern */
     }

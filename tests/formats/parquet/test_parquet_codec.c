@@ -2,7 +2,8 @@
  * tests/formats/parquet/test_parquet_codec.c - the project's snappy decoder
  * (pq__snappy_fast, what pq_decompress uses for snappy pages) against
  * libsnappy: streams libsnappy's compressor makes from many kinds of data
- * and sizes, generated streams using every tag form (long literal lengths,
+ * and sizes (random bytes, runs, short periods, prices, sorted ids),
+ * generated streams using every tag form (long literal lengths,
  * 4-byte offsets, overlapping copies) in the fast loop and in the tail,
  * mutated and truncated streams (both decoders agree on what is valid, and
  * on the bytes; a prefix decode gives the same first bytes), a corrupt
@@ -81,6 +82,7 @@ static void fill(uint8_t *p, size_t n, int kind) {
       case 1: p[i] = 'a'; break;                                      /* one run (offset 1) */
       case 2: p[i] = (uint8_t)(i % (1 + (size_t)(n % 13))); break;    /* short periods */
       case 3: p[i] = (uint8_t)((i / 700) % 2 ? next() : i % 29); break; /* mixed blocks */
+      case 6: p[i] = i % 300 < 1 + (i / 300) % 20 ? (uint8_t)next() : p[i - 1 - (i / 300) % 20]; break; /* periods 1-20 */
       default: break;
     }
   }
@@ -89,13 +91,18 @@ static void fill(uint8_t *p, size_t n, int kind) {
       double d = 10 + (double)(next() % 99000) / 100;
       memcpy(p + i, &d, 8);
     }
+  if (kind == 5) /* sorted ids: a copy at offset 8 every other tag */
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      uint64_t v = 81264640 + i / 8;
+      memcpy(p + i, &v, 8);
+    }
 }
 
 /* libsnappy's streams of every kind of data and size round trip. */
 static void test_compressed_by_libsnappy(void **state) {
   (void)state;
   static const size_t sizes[] = {0, 1, 2, 15, 16, 17, 63, 64, 65, 67, 68, 69, 100, 1000, 65535, 65536, 65537, 200003};
-  for (int kind = 0; kind < 5; kind++)
+  for (int kind = 0; kind < 7; kind++)
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
       size_t n = sizes[s];
       uint8_t *in = malloc(n ? n : 1);
