@@ -51,6 +51,12 @@ void td_fcache_put(td_fcache *c, td_fcache_entry *e) {
   pthread_mutex_unlock(&c->lock);
 }
 
+void td_fcache_retain(td_fcache *c, td_fcache_entry *e) {
+  pthread_mutex_lock(&c->lock);
+  e->refs++;
+  pthread_mutex_unlock(&c->lock);
+}
+
 void td_fcache_release(td_fcache *c, td_fcache_entry *e) {
   if (!e) return;
   pthread_mutex_lock(&c->lock);

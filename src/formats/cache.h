@@ -48,6 +48,8 @@ td_fcache_entry *td_fcache_find(td_fcache *c, const void *owner, bool (*match)(c
 /* Caches a new entry the caller holds (refs 1), evicting the least recently
  * used entries to fit the budget. */
 void td_fcache_put(td_fcache *c, td_fcache_entry *e);
+/* Adds a hold on an entry the caller holds (or knows to be held). */
+void td_fcache_retain(td_fcache *c, td_fcache_entry *e);
 /* Drops the caller's hold (NULL is fine). */
 void td_fcache_release(td_fcache *c, td_fcache_entry *e);
 /* Takes the held entry `e` out of the cache (if it is in it): freed when

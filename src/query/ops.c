@@ -1693,8 +1693,10 @@ static int fetch_run(const fetch_ctx *f, td_select_scratch *scratch, int64_t j0,
                      : td_scan_init(&sc, f->src, f->snap, op->sel ? op->sel->cols : NULL,
                                     op->sel ? op->sel->n_cols : 0, p, p + 1, err);
       if (rc) break;
+      for (int64_t i = 0; i < sc.n_cols; i++) td_scan_defer(&sc, i); /* one row: not its pages */
       rc = td_scan_next(&sc, &ch, &done, err);
       if (rc == TD_OK && done) rc = td_err(err, TD_ESTATE, "top-N: row %lld is gone", (long long)p);
+      if (rc == TD_OK) rc = td_scan_load_rows(&sc, &ch, 0, ch.length, err);
     }
     if (rc == TD_OK && !f->direct && op->sel) rc = td_select_chunk(op->sel, scratch, &sc, &ch, &c, err);
     if (rc == TD_OK && !f->direct && op->sel && (!c || c->length != 1))

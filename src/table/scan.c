@@ -171,8 +171,18 @@ int td_scan_load(td_scan *sc, td_chunk *ch, td_error *err) {
   return TD_OK;
 }
 
+/* Whether a chunk is most of the rows its page holds: loading it fetches
+ * (and caches) the page.  A chunk of a few of them (a scan of a narrow
+ * range: a top-N's winners) is loaded with td_fetch_rows instead, which
+ * decodes no more of a file's page than those rows. */
+static bool most_of_page(const td_scan *sc, const td_chunk *ch) {
+  int64_t ps = sc->table->service->opts.page_size, lo = ch->row / ps * ps;
+  int64_t size = sc->snap->regions[ch->region].size, held = (size < lo + ps ? size : lo + ps) - lo;
+  return ch->length * 16 > held;
+}
+
 int td_scan_load_rows(td_scan *sc, td_chunk *ch, int64_t first, int64_t n, td_error *err) {
-  if (sc->loaded || sc->table->kind != TD_TABLE_SOURCE || (first == 0 && n == ch->length))
+  if (sc->loaded || sc->table->kind != TD_TABLE_SOURCE || (first == 0 && n == ch->length && most_of_page(sc, ch)))
     return td_scan_load(sc, ch, err);
   if (first < 0 || n < 1 || first > ch->length - n)
     return td_err(err, TD_EINVAL, "rows [%lld, +%lld) of a chunk of %lld rows asked for", (long long)first,

@@ -240,8 +240,9 @@ int td_scan_load(td_scan *sc, td_chunk *chunk, td_error *err);
 /* Narrows the current chunk of a source table to its rows [first, first + n)
  * (pos, row, length and the fetched columns' views) and fetches the lazy
  * columns for those rows only (td_fetch_rows: a cached page holding them,
- * else just those rows from the backend, not cached).  The whole chunk, or
- * a chunk loaded already, is td_scan_load.  Errors: TD_EINVAL (rows outside
+ * else just those rows from the backend, not cached).  The whole chunk
+ * when it is most of its page (over 1/16 of the rows the page holds), or a
+ * chunk loaded already, is td_scan_load.  Errors: TD_EINVAL (rows outside
  * the chunk), a fetch's. */
 int td_scan_load_rows(td_scan *sc, td_chunk *ch, int64_t first, int64_t n, td_error *err);
 void td_scan_release(td_scan *sc);

@@ -671,6 +671,46 @@ static void test_topn_late(void **state) {
   }
 }
 
+/* The winners' other columns are read a row at a time (td_fetch_rows: a
+ * file decodes no more of a page than up to the row), not a page each,
+ * when a page holds many rows. */
+static void test_topn_winners_rows(void **state) {
+  (void)state;
+  for (int threads = 1; threads <= 2; threads++) {
+    mt_env e, ref;
+    mt_open(&ref, 64, false);
+    mt_open(&e, 64, false); /* the same rows (same seed) */
+    mt_add_rows(&ref, "d", 2000);
+    mt_add_rows(&e, "d", 2000);
+    td_error err;
+    td_table *t;
+    td_query_options rqo = {.resolver = mt_resolve, .resolver_ctx = &ref, .threads = 1};
+    TD_ASSERT_OK(td_query("SELECT s, k, x FROM m ORDER BY x DESC", &rqo, &t, &err), &err);
+    mt_rows full = mt_rows_of(t, false);
+    td_table_release(t);
+    td_query_options qo = {.resolver = mt_resolve, .resolver_ctx = &e, .threads = threads};
+    TD_ASSERT_OK(td_query("SELECT s, k, x FROM m ORDER BY x DESC LIMIT 3", &qo, &t, &err), &err);
+    mt_rows got = mt_rows_of(t, false);
+    td_table_release(t);
+    assert_int_equal(got.n, 3);
+    for (int64_t i = 0; i < got.n; i++) assert_string_equal(got.v[i], full.v[i]);
+    int64_t rows_calls = 0;
+    pthread_mutex_lock(&e.proxy.lock);
+    for (int64_t i = 0; i < e.proxy.n_log; i++) {
+      const td_call_log *c = &e.proxy.log[i];
+      if (c->method != TD_METHOD_COLUMN_VALUES || (strcmp(c->column, "s") && strcmp(c->column, "k"))) continue;
+      assert_int_equal(c->max_rows, 1); /* one winner's row, not its page */
+      rows_calls++;
+    }
+    pthread_mutex_unlock(&e.proxy.lock);
+    assert_int_equal(rows_calls, 6); /* s and k of each winner */
+    mt_rows_free(&got);
+    mt_rows_free(&full);
+    mt_close(&e);
+    mt_close(&ref);
+  }
+}
+
 /* ---- the parallel lazy stream: the rows of the one-thread stream, in
  * its order, at any thread count; released early; failing allocations ---- */
 
@@ -779,7 +819,7 @@ int main(void) {
       cmocka_unit_test(test_live_agg),      cmocka_unit_test(test_live_agg_partition),
       cmocka_unit_test(test_live_sort),     cmocka_unit_test(test_live_head_tail),     cmocka_unit_test(test_pruning),      cmocka_unit_test(test_no_data_reads),
       cmocka_unit_test(test_sql),           cmocka_unit_test(test_stream_limit), cmocka_unit_test(test_table_head),
-      cmocka_unit_test(test_live_sql_expressions), cmocka_unit_test(test_topn_late),
+      cmocka_unit_test(test_live_sql_expressions), cmocka_unit_test(test_topn_late), cmocka_unit_test(test_topn_winners_rows),
       cmocka_unit_test(test_stream_parallel),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

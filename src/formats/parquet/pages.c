@@ -1009,9 +1009,9 @@ static int decode_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int
   return rc;
 }
 
-int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, int64_t ahead, pq_seg **out,
-                   td_error *err) {
-  if ((*out = cache_find(r, col, rg, false, lo, hi))) return TD_OK;
+/* A new segment of rows [lo, hi) of rg, decoded and cached (held). */
+static int new_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, int64_t ahead, pq_seg **out,
+                       td_error *err) {
   pq_seg *s = td_calloc(1, sizeof *s);
   if (!s) return td_err_nomem(err, "decoding a column chunk");
   s->col = col;
@@ -1041,4 +1041,83 @@ int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi
   cache_put(r, s);
   *out = s;
   return TD_OK;
+}
+
+/* A segment being decoded by one reader thread, which others needing the
+ * same column of the same row group (or of the next, when the segment may
+ * go on into it: pq_get_segment's `ahead`) wait for instead of decoding it
+ * too (two workers taking adjacent engine pages of one file page: a
+ * top-N's units, ranked best first, are often such pairs).  Held by the
+ * decoder and each waiter (refs); the last one frees it. */
+typedef struct pq_inflight {
+  int64_t col;
+  int32_t rg;
+  bool next_too; /* may cover the start of row group rg + 1 */
+  bool finished;
+  pq_seg *seg; /* when finished: the new segment (held for the waiters), or NULL */
+  int refs;
+  struct pq_inflight *next;
+} pq_inflight;
+
+/* Drops a hold on p (under r->seg_lock); the segment whose hold the caller
+ * must release (after unlocking) when p is done with, else NULL. */
+void (*pq__segment_hook)(void);
+static _Atomic int64_t inflight_waits;
+int64_t pq__inflight_waits(void) { return atomic_load(&inflight_waits); }
+
+static pq_seg *inflight_drop(pq_inflight *p) {
+  if (--p->refs > 0) return NULL;
+  pq_seg *s = p->seg;
+  td_free(p);
+  return s;
+}
+
+int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, int64_t ahead, pq_seg **out,
+                   td_error *err) {
+  int64_t f = r->meta.row_groups[rg].first_row;
+  for (;;) {
+    if ((*out = cache_find(r, col, rg, false, lo, hi))) return TD_OK;
+    pthread_mutex_lock(&r->seg_lock);
+    pq_inflight *p = r->inflight;
+    while (p && (p->col != col || (p->rg != rg && !(p->next_too && p->rg + 1 == rg)))) p = p->next;
+    if (!p) break; /* (still locked) */
+    p->refs++;
+    atomic_fetch_add(&inflight_waits, 1);
+    while (!p->finished) pthread_cond_wait(&r->seg_done, &r->seg_lock);
+    pq_seg *s = p->seg;
+    bool covers = s && s->file_first <= f + lo && s->file_first + s->view.length >= f + hi;
+    if (covers) td_fcache_retain(&g_cache, &s->ce);
+    pq_seg *drop = inflight_drop(p);
+    pthread_mutex_unlock(&r->seg_lock);
+    pq_seg_release(r, drop);
+    if (covers) {
+      *out = s;
+      return TD_OK;
+    }
+    /* it failed, or holds other rows: look again (decoding them here) */
+  }
+  pq_inflight *me = td_calloc(1, sizeof *me); /* none: decode without telling others */
+  if (me) {
+    bool next_too = ahead != PQ_NARROW && ahead > f + r->meta.row_groups[rg].num_rows;
+    *me = (pq_inflight){.col = col, .rg = rg, .next_too = next_too, .refs = 1, .next = r->inflight};
+    r->inflight = me;
+  }
+  pthread_mutex_unlock(&r->seg_lock);
+  if (pq__segment_hook) pq__segment_hook();
+  int rc = new_segment(r, col, rg, lo, hi, ahead, out, err);
+  if (!me) return rc;
+  pthread_mutex_lock(&r->seg_lock);
+  pq_inflight **at = &r->inflight;
+  while (*at != me) at = &(*at)->next;
+  *at = me->next;
+  me->finished = true;
+  if (rc == TD_OK && me->refs > 1) { /* held for the waiters until the last takes it */
+    me->seg = *out;
+    td_fcache_retain(&g_cache, &me->seg->ce);
+  }
+  pq_seg *drop = inflight_drop(me);
+  pthread_cond_broadcast(&r->seg_done);
+  pthread_mutex_unlock(&r->seg_lock);
+  pq_seg_release(r, drop);
+  return rc;
 }

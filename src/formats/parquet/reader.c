@@ -433,6 +433,8 @@ static void pq_close(td_file_reader *base) {
   td_free(r->footer);
   pthread_mutex_destroy(&r->lock);
   pthread_mutex_destroy(&r->walk_lock);
+  pthread_mutex_destroy(&r->seg_lock);
+  pthread_cond_destroy(&r->seg_done);
   td_reader_base_release(&r->base);
   td_free(r);
 }
@@ -444,7 +446,8 @@ int td_parquet_open(const char *path, td_file_reader **out, td_error *err) {
   r->base.vt = &pq_vtable;
   r->base.io.fd = -1;
   td_schema_init(&r->base.schema);
-  if (pthread_mutex_init(&r->lock, NULL) || pthread_mutex_init(&r->walk_lock, NULL)) {
+  if (pthread_mutex_init(&r->lock, NULL) || pthread_mutex_init(&r->walk_lock, NULL) ||
+      pthread_mutex_init(&r->seg_lock, NULL) || pthread_cond_init(&r->seg_done, NULL)) {
     td_free(r);
     return td_err(err, TD_ENOMEM, "cannot create a mutex for Parquet file '%s'", path);
   }

@@ -98,6 +98,11 @@ struct pq_reader {
   pq_column *cols; /* base.schema.n_fields */
   pthread_mutex_t lock;      /* oindex states */
   pthread_mutex_t walk_lock; /* walking page headers (state 2) */
+  /* segments being decoded now (pq_get_segment), under seg_lock; seg_done
+   * wakes the readers waiting for one */
+  pthread_mutex_t seg_lock;
+  pthread_cond_t seg_done;
+  struct pq_inflight *inflight;
   pq_oindex *oindex; /* n_row_groups * n_fields, lazily filled */
   /* parquet-cpp before 3.0 wrote is_compressed = false on compressed v2 pages */
   bool v2_always_compressed;
@@ -118,9 +123,16 @@ struct pq_reader {
  * when it is snappy PLAIN fixed-width values (the other pages are decoded
  * whole).  Row `lo` of rg is view row first_row(rg) + lo - file_first. */
 #define PQ_NARROW ((int64_t)-1)
+/* Two threads wanting rows of the same column chunk at once: the one that
+ * finds no segment in the cache decodes one, and the others wait for it
+ * (and take it when it holds their rows) rather than decode it too. */
 int pq_get_segment(pq_reader *r, int64_t col, int32_t rg, int64_t lo, int64_t hi, int64_t ahead, pq_seg **out,
                    td_error *err);
 void pq_seg_release(pq_reader *r, pq_seg *s);
+/* Tests: called by each thread about to decode a new data segment; the
+ * number of times a thread waited for another's decode so far. */
+extern void (*pq__segment_hook)(void);
+int64_t pq__inflight_waits(void);
 /* pq_seg_release after reading a data segment up to file row `end`: one
  * read to its last row also takes it out of the cache (reads go forward,
  * so a scan needs it no more; its views keep it alive while held). */
