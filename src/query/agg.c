@@ -171,6 +171,7 @@ struct td_agg {
    * (leave_untracked: all_changed), and the flags post_batch sets are
    * written when a group is made (store.imp) */
   bool untracked;
+  bool bulk; /* td_agg_set_bulk(a, true) until td_agg_settle */
   uint32_t *epoch;   /* per group: last batch that touched it */
   uint32_t *touched; /* groups touched by the current batch */
   int64_t n_touched;
@@ -208,6 +209,12 @@ typedef struct dseen {
   uint64_t *bits;
   int64_t lo, nbits;
   bool exact, spilled;
+  /* grouped count(DISTINCT) of integers in bulk mode (gbits_add): gw words
+   * of marks a group, for the values glo .. glo + 64 * gw - 1, for the
+   * first gcap groups; gone once the marks entered the set (gbits_flush) */
+  uint64_t *gb;
+  int64_t gw, gcap, glo;
+  bool goff;
 } dseen;
 
 /* An int64 sum of aggregate k that left int64. */
@@ -403,7 +410,8 @@ void td_agg_free(td_agg *a) {
   for (int64_t k = 0; a->ext && k < a->n_aggs; k++) td__aggx_free(a->ext[k]);
   td_free(a->ext);
   for (int64_t k = 0; a->dseen && k < a->n_aggs; k++)
-    td_free(a->dseen[k].seen), td_free(a->dseen[k].bits), td_free(a->dseen[k].hash), td_free(a->dseen[k].lastg);
+    td_free(a->dseen[k].seen), td_free(a->dseen[k].bits), td_free(a->dseen[k].hash), td_free(a->dseen[k].lastg),
+        td_free(a->dseen[k].gb);
   td_free(a->dseen);
   td_free(a->kst);
   td_free(a->ast);
@@ -2208,6 +2216,113 @@ static int gdistinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint
 
 /* The holistic aggregates (agg_more.c), a block of values at a time: each
  * value's place in a distinct set is prefetched before any is added. */
+/*
+ * Grouped count(DISTINCT x) of integers in bulk mode (a one-shot query's
+ * fold): while every value seen lies in a window of at most GB_MAX_WORDS
+ * words of bits and the groups' marks take at most GB_MAX_BYTES, each group
+ * marks its values in its own words of one array (`GROUP BY sym` of
+ * `count(DISTINCT qty)`, qty 1..1000: 16 words a group) instead of sending
+ * every row's (group, value) pair to the set; td_agg_settle and
+ * td_agg_merge_all put each marked pair into the set once (gbits_flush),
+ * and the counts are the set's as before.  A value outside the window
+ * widens it while it stays narrow enough; otherwise, or when the groups
+ * outgrow the budget, the marks go to the set and the rows' pairs go there
+ * directly from then on (goff).
+ */
+enum { GB_MAX_WORDS = 64, GB_MAX_BYTES = 64 << 20 };
+
+/* The marks of aggregate k into its set, and the bitmap gone for good. */
+static int gbits_flush(td_agg *a, int64_t k, td_error *err) {
+  dseen *ds = a->dseen ? &a->dseen[k] : NULL;
+  if (!ds || !ds->gb) {
+    if (ds) ds->goff = true;
+    return TD_OK;
+  }
+  int rc = TD_OK;
+  for (int64_t g = 0; rc == TD_OK && g < ds->gcap; g++)
+    for (int64_t w = 0; rc == TD_OK && w < ds->gw; w++)
+      for (uint64_t m = ds->gb[g * ds->gw + w]; rc == TD_OK && m; m &= m - 1) {
+        uint64_t v = (uint64_t)ds->glo + (uint64_t)(w * 64 + __builtin_ctzll(m));
+        rc = td__aggx_add_hash(a->ext[k], (uint32_t)g, td_mix64(v), err);
+      }
+  td_free(ds->gb);
+  ds->gb = NULL;
+  ds->goff = true;
+  return rc;
+}
+
+static int gbits_flush_all(td_agg *a, td_error *err) {
+  int rc = TD_OK;
+  for (int64_t k = 0; a->dseen && k < a->n_aggs; k++) {
+    int r = gbits_flush(a, k, err);
+    if (rc == TD_OK) rc = r;
+  }
+  return rc;
+}
+
+/* Lays the marks out again for window (lo, words) and cap groups. */
+static int gbits_layout(dseen *ds, int64_t lo, int64_t words, int64_t cap, td_error *err) {
+  uint64_t *m = td_calloc((size_t)(cap * words), sizeof *m);
+  if (!m) return td_err_nomem(err, "counting distinct values");
+  const int64_t shift = ds->gb ? (ds->glo - lo) / 64 : 0; /* both windows start on a multiple of 64 */
+  for (int64_t g = 0; ds->gb && g < ds->gcap; g++)
+    memcpy(m + g * words + shift, ds->gb + g * ds->gw, (size_t)ds->gw * sizeof *m);
+  td_free(ds->gb);
+  ds->gb = m;
+  ds->glo = lo;
+  ds->gw = words;
+  ds->gcap = cap;
+  return TD_OK;
+}
+
+/* Rows j0..j1-1 (groups a->gids) of aggregate k's input marked in the
+ * groups' bitmaps (*done), or nothing done when the bitmaps are off. */
+static int gbits_add(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0, int64_t j1, bool *done,
+                     td_error *err) {
+  *done = false;
+  if (!a->bulk || a->n_keys == 0 || a->specs[k].kind != TD_AGG_COUNT_DISTINCT || in->ph != TD_PHYS_I64 ||
+      a->ast[k].ph != TD_PHYS_I64 || (a->dseen && a->dseen[k].goff))
+    return TD_OK;
+  if (dseen_of(a, err)) return TD_ENOMEM;
+  dseen *ds = &a->dseen[k];
+  const int64_t *x = in->i64;
+  const uint8_t *valid = in->valid;
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = ROW(j);
+    if (valid && !valid[r]) continue;
+    lo = x[r] < lo ? x[r] : lo;
+    hi = x[r] > hi ? x[r] : hi;
+  }
+  if (lo > hi) { /* no value */
+    *done = true;
+    return TD_OK;
+  }
+  int64_t nlo = ds->gb && ds->glo < lo ? ds->glo : lo, nhi = ds->gb && ds->glo + 64 * ds->gw - 1 > hi ? ds->glo + 64 * ds->gw - 1 : hi;
+  if (nlo < INT64_MIN / 2 || nhi > INT64_MAX / 2) return gbits_flush(a, k, err);
+  nlo = nlo >= 0 ? nlo / 64 * 64 : -((-nlo + 63) / 64 * 64);
+  const int64_t words = (nhi - nlo) / 64 + 1;
+  int64_t cap = ds->gcap > a->n_groups ? ds->gcap : a->n_groups;
+  if (cap > ds->gcap) cap = cap < 2 * ds->gcap ? 2 * ds->gcap : cap; /* groups come a few at a time */
+  if (words > GB_MAX_WORDS || (double)cap * (double)words * 8 > GB_MAX_BYTES) return gbits_flush(a, k, err);
+  if (!ds->gb || words != ds->gw || nlo != ds->glo || cap != ds->gcap) {
+    int rc = gbits_layout(ds, nlo, words, cap, err);
+    if (rc) return rc;
+  }
+  uint64_t *gb = ds->gb;
+  const uint32_t *G = a->gids;
+  const int64_t gw = ds->gw;
+  const uint64_t base = (uint64_t)ds->glo;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = ROW(j);
+    if (valid && !valid[r]) continue;
+    const uint64_t d = (uint64_t)x[r] - base;
+    gb[(int64_t)G[j - j0] * gw + (int64_t)(d >> 6)] |= 1ULL << (d & 63);
+  }
+  *done = true;
+  return TD_OK;
+}
+
 static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0, int64_t j1,
                     td_error *err) {
   enum { BLOCK = 16 };
@@ -2226,6 +2341,9 @@ static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel,
     return td__aggx_add_hashes(x, a->gids, a->hbuf, j1 - j0, in->valid, sel, j0, err);
   }
   if (td__aggx_by_hash(x) && !in->is_const && in->ph == a->ast[k].ph) {
+    bool done = false;
+    int grc = gbits_add(a, k, in, sel, j0, j1, &done, err);
+    if (grc || done) return grc;
     /* count(DISTINCT) of fixed-width values: hashed column-wise, no value
      * boxed (hbuf is free once the rows are mapped) */
     uint64_t *H = a->hbuf;
@@ -3708,9 +3826,16 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
   return rc;
 }
 
-int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) { return merge_one(a, b, NULL, 1, err); }
+int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) {
+  /* a state in bulk mode: its marks into its set first (its value unchanged) */
+  int rc = gbits_flush_all(a, err);
+  if (rc == TD_OK) rc = gbits_flush_all((td_agg *)b, err);
+  return rc ? rc : merge_one(a, b, NULL, 1, err);
+}
 
 void td_agg_set_bulk(td_agg *a, bool on) {
+  if (!on) gbits_flush_all(a, NULL); /* (td_agg_settle reports its failure) */
+  a->bulk = on;
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ext[k]) td__aggx_bulk(a->ext[k], on);
   if (!on) leave_untracked(a);
@@ -3719,7 +3844,8 @@ void td_agg_set_bulk(td_agg *a, bool on) {
 
 int td_agg_settle(td_agg *a, td_error *err) {
   leave_untracked(a);
-  int rc = TD_OK;
+  int rc = gbits_flush_all(a, err);
+  a->bulk = false;
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ext[k]) {
       int r = td__aggx_settle(a->ext[k], err);
@@ -3761,10 +3887,34 @@ static int merge_parts(td_agg *a, int64_t k, td_agg *const *bs, uint32_t **maps,
   return rc;
 }
 
+/* The states' marks into their sets (gbits_flush), a state a worker. */
+typedef struct flush_par {
+  td_agg *a;
+  td_agg *const *bs;
+  int n;
+  _Atomic int next;
+} flush_par;
+
+static int flush_par_worker(void *ctx, int t, td_error *err) {
+  (void)t;
+  flush_par *p = ctx;
+  int rc = TD_OK;
+  for (int i; rc == TD_OK && (i = atomic_fetch_add(&p->next, 1)) <= p->n;)
+    rc = gbits_flush_all(i == 0 ? p->a : p->bs[i - 1], err);
+  return rc;
+}
+
 int td_agg_merge_all(td_agg *a, td_agg *const *bs, int n, int threads, td_error *err) {
   uint32_t **maps = td_calloc((size_t)n + 1, sizeof *maps);
   if (!maps) return td_err_nomem(err, "merging aggregations");
-  int rc = TD_OK;
+  bool marks = false; /* (no threads started for nothing) */
+  for (int i = 0; i <= n; i++) {
+    const td_agg *s = i == 0 ? a : bs[i - 1];
+    for (int64_t k = 0; s->dseen && k < s->n_aggs; k++) marks |= s->dseen[k].gb != NULL;
+  }
+  flush_par fp = {a, bs, n, 0};
+  int w = threads < n + 1 ? threads : n + 1;
+  int rc = marks ? td__par_run(w > 1 ? w : 1, flush_par_worker, &fp, err) : TD_OK;
   for (int i = 0; rc == TD_OK && i < n; i++) rc = merge_one(a, bs[i], &maps[i], threads, err);
   for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) {
     if (!a->ext[k] || !td__aggx_by_hash(a->ext[k])) continue;
