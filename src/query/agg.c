@@ -155,6 +155,7 @@ struct td_agg {
    * dictionary with id dgid_id (NO_GROUP: not seen yet) */
   uint32_t *dgid;
   int64_t dgid_cap;
+  struct sidmap *sm; /* dict2_map's strings across dictionaries, NULL until needed */
   uint64_t dgid_id;
   int64_t dgid_n;                           /* its entries */
   int dgid_nparts;                          /* its parts (td_dict.n_parts) */
@@ -396,6 +397,7 @@ static int table_complete(td_agg *a, td_error *err) {
 /* ---- creation ---- */
 
 static void part_free(struct partkeys *pk);
+static void sidmap_free(struct sidmap *sm);
 
 void td_agg_free(td_agg *a) {
   if (!a) return;
@@ -428,6 +430,7 @@ void td_agg_free(td_agg *a) {
   td_free_block(a->dmap);
   td_free(a->stab);
   td_free(a->dgid);
+  sidmap_free(a->sm);
   part_free(a->pk);
   td_free(a);
 }
@@ -1255,6 +1258,127 @@ static int code_pair_group(td_agg *a, int64_t sk, const td_vec *dv, int32_t code
 }
 
 /*
+ * dict2_map's memory across dictionaries.  A Parquet file brings one
+ * dictionary a row group (DuckDB's: 122,880 rows), mostly of the same
+ * strings, and each new dictionary's pairs were looked up by value (a boxed
+ * string hashed and compared, 15k a row group of 5k strings and a bool).
+ * Here each distinct string gets an id once (a table of its bytes), each
+ * (id, bool or null) its group (sgrp, 3 an id), and each entry of the
+ * current dictionary its id (dsid, looked up on the entry's first row): a
+ * new dictionary costs a hash and a compare an entry it uses.  Group ids
+ * never change within a state, so the pairs' groups stay valid.
+ */
+typedef struct sidmap {
+  uint64_t *hash;
+  uint32_t *slot; /* sid + 1, 0: empty */
+  int64_t cap, n;
+  char *bytes; /* the strings, sid i at off[i] .. off[i + 1] */
+  int64_t blen, bcap;
+  int64_t *off;
+  uint32_t *sgrp; /* 3 a sid: the groups of (sid, false), (sid, true), (sid, null) */
+  int64_t idcap;  /* sids off and sgrp have room for */
+  uint32_t *dsid; /* per entry of dictionary did: its sid, NO_GROUP: not looked up */
+  int64_t dcap;
+  uint64_t did;
+} sidmap;
+
+static void sidmap_free(sidmap *sm) {
+  if (!sm) return;
+  td_free(sm->hash);
+  td_free(sm->slot);
+  td_free(sm->bytes);
+  td_free(sm->off);
+  td_free(sm->sgrp);
+  td_free(sm->dsid);
+  td_free(sm);
+}
+
+/* sm's table at twice its size (or 1024 slots). */
+static bool sidmap_grow(sidmap *sm) {
+  int64_t cap = sm->cap ? sm->cap * 2 : 1024;
+  uint64_t *h = td_malloc((size_t)cap * sizeof *h);
+  uint32_t *sl = td_calloc((size_t)cap, sizeof *sl);
+  if (!h || !sl) {
+    td_free(h);
+    td_free(sl);
+    return false;
+  }
+  for (int64_t i = 0; i < sm->cap; i++) {
+    if (!sm->slot[i]) continue;
+    uint64_t j = sm->hash[i] & (uint64_t)(cap - 1);
+    while (sl[j]) j = (j + 1) & (uint64_t)(cap - 1);
+    sl[j] = sm->slot[i];
+    h[j] = sm->hash[i];
+  }
+  td_free(sm->hash);
+  td_free(sm->slot);
+  sm->hash = h;
+  sm->slot = sl;
+  sm->cap = cap;
+  return true;
+}
+
+/* The id of string p[0..len), added if new. */
+static int sid_of(sidmap *sm, const char *p, int64_t len, uint32_t *out, td_error *err) {
+  if (2 * (sm->n + 1) > sm->cap && !sidmap_grow(sm)) return td_err_nomem(err, "grouping on a dictionary");
+  const uint64_t h = hash_bytes(p, (size_t)len), mask = (uint64_t)sm->cap - 1;
+  uint64_t i = h & mask;
+  for (; sm->slot[i]; i = (i + 1) & mask) {
+    const uint32_t id = sm->slot[i] - 1;
+    if (sm->hash[i] == h && sm->off[id + 1] - sm->off[id] == len &&
+        (len == 0 || memcmp(sm->bytes + sm->off[id], p, (size_t)len) == 0)) {
+      *out = id;
+      return TD_OK;
+    }
+  }
+  if (sm->n + 2 > sm->idcap) {
+    int64_t c = sm->idcap ? sm->idcap * 2 : 1024;
+    int64_t *o = td_realloc(sm->off, (size_t)c * sizeof *o);
+    if (o) sm->off = o;
+    uint32_t *g = o ? td_realloc(sm->sgrp, (size_t)(3 * c) * sizeof *g) : NULL;
+    if (g) sm->sgrp = g;
+    if (!o || !g) return td_err_nomem(err, "grouping on a dictionary");
+    sm->idcap = c;
+  }
+  if (sm->blen + len > sm->bcap) {
+    int64_t c = sm->bcap ? sm->bcap * 2 : 16384;
+    while (c < sm->blen + len) c *= 2;
+    char *b = td_realloc(sm->bytes, (size_t)c);
+    if (!b) return td_err_nomem(err, "grouping on a dictionary");
+    sm->bytes = b;
+    sm->bcap = c;
+  }
+  const uint32_t id = (uint32_t)sm->n;
+  if (sm->n == 0) sm->off[0] = 0;
+  if (len) memcpy(sm->bytes + sm->blen, p, (size_t)len);
+  sm->blen += len;
+  sm->off[id + 1] = sm->blen;
+  for (int k = 0; k < 3; k++) sm->sgrp[3 * (int64_t)id + k] = NO_GROUP;
+  sm->slot[i] = id + 1;
+  sm->hash[i] = h;
+  sm->n++;
+  *out = id;
+  return TD_OK;
+}
+
+/* The sid map with its entry ids for dictionary d (all unknown when d is new). */
+static int sidmap_for(td_agg *a, const td_dict *d, td_error *err) {
+  if (!a->sm && !(a->sm = td_calloc(1, sizeof *a->sm))) return td_err_nomem(err, "grouping on a dictionary");
+  sidmap *sm = a->sm;
+  const int64_t nd = d->view.length;
+  if (sm->dsid && sm->did == d->id) return TD_OK;
+  if (nd > sm->dcap || !sm->dsid) {
+    uint32_t *m = td_realloc(sm->dsid, (size_t)(nd ? nd : 1) * sizeof *m);
+    if (!m) return td_err_nomem(err, "grouping on a dictionary");
+    sm->dsid = m;
+    sm->dcap = nd ? nd : 1;
+  }
+  memset(sm->dsid, 0xff, (size_t)nd * sizeof *sm->dsid);
+  sm->did = d->id;
+  return TD_OK;
+}
+
+/*
  * Two keys, a utf8 one arriving as dictionary codes (key sk) and a bool
  * (the other, vector bv): a row's group is dgid[code * 3 + b] (b: 0, 1, 2
  * for null), the entry looked up (hashed, the same hash map_multi gives)
@@ -1276,7 +1400,17 @@ static int dict2_map(td_agg *a, int64_t sk, const td_colview *v, const td_vec *b
     const bool snull = valid && !td_bit_get(valid, v->offset + r);
     uint32_t *slot = snull ? &a->dnull[b] : &a->dgid[(int64_t)codes[r] * 3 + b];
     uint32_t g = *slot;
-    if (g == NO_GROUP) {
+    if (g == NO_GROUP && !snull) { /* the pair's group through its string's id */
+      const int32_t c = codes[r];
+      if ((rc = sidmap_for(a, d, err)) != TD_OK) return rc;
+      sidmap *sm = a->sm;
+      if (sm->dsid[c] == NO_GROUP &&
+          (rc = sid_of(sm, dv.strs + dv.offs[c], dv.offs[c + 1] - dv.offs[c], &sm->dsid[c], err)) != TD_OK)
+        return rc;
+      uint32_t *pg = &sm->sgrp[3 * (int64_t)sm->dsid[c] + b];
+      if (*pg == NO_GROUP && (rc = code_pair_group(a, sk, &dv, c, false, bv, r, b == 2, pg, err)) != TD_OK) return rc;
+      *slot = g = *pg;
+    } else if (g == NO_GROUP) {
       if ((rc = code_pair_group(a, sk, &dv, codes[r], snull, bv, r, b == 2, &g, err)) != TD_OK) return rc;
       *slot = g;
     }
