@@ -2356,12 +2356,15 @@ static int gdistinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint
  * words of bits and the groups' marks take at most GB_MAX_BYTES, each group
  * marks its values in its own words of one array (`GROUP BY sym` of
  * `count(DISTINCT qty)`, qty 1..1000: 16 words a group) instead of sending
- * every row's (group, value) pair to the set; td_agg_settle and
- * td_agg_merge_all put each marked pair into the set once (gbits_flush),
- * and the counts are the set's as before.  A value outside the window
- * widens it while it stays narrow enough; otherwise, or when the groups
- * outgrow the budget, the marks go to the set and the rows' pairs go there
- * directly from then on (goff).
+ * every row's (group, value) pair to the set.  The marks are the state
+ * (the set holds nothing while they exist: they start only on an empty
+ * set): a group's count is its marks, partial states merge by OR through
+ * the group map (gbits_merge), and settling keeps them.  A value outside
+ * the window widens it while it stays narrow enough; otherwise, or when the
+ * groups outgrow the budget, or a batch comes that is not for them (out of
+ * bulk mode, a constant input), or an operation that works on the set
+ * (retraction, resetting or dropping groups), the marks go into the set
+ * (gbits_flush) and everything is the set's from then on (goff).
  */
 enum { GB_MAX_WORDS = 64, GB_MAX_BYTES = 64 << 20 };
 
@@ -2385,13 +2388,26 @@ static int gbits_flush(td_agg *a, int64_t k, td_error *err) {
   return rc;
 }
 
+/* Every aggregate's marks into its set (nothing for a state without). */
 static int gbits_flush_all(td_agg *a, td_error *err) {
   int rc = TD_OK;
   for (int64_t k = 0; a->dseen && k < a->n_aggs; k++) {
+    if (!a->dseen[k].gb) continue;
     int r = gbits_flush(a, k, err);
     if (rc == TD_OK) rc = r;
   }
   return rc;
+}
+
+/* Group g's count of distinct values when aggregate k's marks are its
+ * state (*count), else false. */
+static bool gbits_count(const td_agg *a, int64_t k, uint32_t g, int64_t *count) {
+  const dseen *ds = a->dseen ? &a->dseen[k] : NULL;
+  if (!ds || !ds->gb) return false;
+  *count = 0;
+  for (int64_t w = 0; (int64_t)g < ds->gcap && w < ds->gw; w++)
+    *count += __builtin_popcountll(ds->gb[(int64_t)g * ds->gw + w]);
+  return true;
 }
 
 /* Lays the marks out again for window (lo, words) and cap groups. */
@@ -2414,11 +2430,15 @@ static int gbits_layout(dseen *ds, int64_t lo, int64_t words, int64_t cap, td_er
 static int gbits_add(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel, int64_t j0, int64_t j1, bool *done,
                      td_error *err) {
   *done = false;
-  if (!a->bulk || a->n_keys == 0 || a->specs[k].kind != TD_AGG_COUNT_DISTINCT || in->ph != TD_PHYS_I64 ||
-      a->ast[k].ph != TD_PHYS_I64 || (a->dseen && a->dseen[k].goff))
-    return TD_OK;
+  if (!a->bulk || a->n_keys == 0 || a->specs[k].kind != TD_AGG_COUNT_DISTINCT || in->is_const ||
+      in->ph != TD_PHYS_I64 || a->ast[k].ph != TD_PHYS_I64 || (a->dseen && a->dseen[k].goff))
+    return a->dseen && a->dseen[k].gb ? gbits_flush(a, k, err) : TD_OK; /* not for the marks */
   if (dseen_of(a, err)) return TD_ENOMEM;
   dseen *ds = &a->dseen[k];
+  if (!ds->gb && td__aggx_size(a->ext[k]) > 0) { /* pairs in the set already: it stays the state */
+    ds->goff = true;
+    return TD_OK;
+  }
   const int64_t *x = in->i64;
   const uint8_t *valid = in->valid;
   int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -2463,7 +2483,12 @@ static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel,
   const td_agg_spec *sp = &a->specs[k];
   td_aggx *x = a->ext[k];
   const td_colview *dc = a->n_keys && a->batch ? distinct_codes_input(a, a->batch, k) : NULL;
-  if (dc) return gdistinct_codes(a, k, dc, sel, j0, j1, err);
+  if (dc) return gdistinct_codes(a, k, dc, sel, j0, j1, err); /* (strings: never marks) */
+  if (sp->kind == TD_AGG_COUNT_DISTINCT && a->n_keys > 0) { /* the marks, or the set from now on */
+    bool done = false;
+    int grc = gbits_add(a, k, in, sel, j0, j1, &done, err);
+    if (grc || done) return grc;
+  }
   if (td__aggx_by_vec(x) && !in->is_const && in->ph == a->ast[k].ph)
     return td__aggx_add_vec(x, a->gids, in, sel, j0, j1, err); /* quantiles of numbers */
   if (td__aggx_counts_fixed(x) && !in->is_const && in->ph == a->ast[k].ph) { /* mode, entropy of numbers */
@@ -2475,9 +2500,6 @@ static int fold_ext(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel,
     return td__aggx_add_hashes(x, a->gids, a->hbuf, j1 - j0, in->valid, sel, j0, err);
   }
   if (td__aggx_by_hash(x) && !in->is_const && in->ph == a->ast[k].ph) {
-    bool done = false;
-    int grc = gbits_add(a, k, in, sel, j0, j1, &done, err);
-    if (grc || done) return grc;
     /* count(DISTINCT) of fixed-width values: hashed column-wise, no value
      * boxed (hbuf is free once the rows are mapped) */
     uint64_t *H = a->hbuf;
@@ -3920,6 +3942,46 @@ static int merge_found(td_agg *a, const td_agg *b, int threads, uint32_t **dst, 
 /* td_agg_merge, the groups `a` has merged by `threads` workers when b has
  * many (merge_found); with `keep`, the group map is returned in *keep (NULL
  * when `a` needs none) and the compact distinct sets are not merged. */
+/* b's marks into a, after merge_one's group walk (map[g]: the group of a
+ * that b's group g went to): ORed into a's marks over a window covering
+ * both while it is narrow enough, else into a's set (a's marks first); a's
+ * marks go into its set when b's values are in b's set. */
+static int gbits_merge(td_agg *a, const td_agg *b, const uint32_t *map, td_error *err) {
+  for (int64_t k = 0; k < a->n_aggs; k++) {
+    dseen *x = a->dseen && a->dseen[k].gb ? &a->dseen[k] : NULL;
+    const dseen *y = b->dseen && b->dseen[k].gb ? &b->dseen[k] : NULL;
+    int rc = TD_OK;
+    if (!y) {
+      if (x && td__aggx_size(b->ext[k]) > 0) rc = gbits_flush(a, k, err);
+      if (rc) return rc;
+      continue;
+    }
+    const int64_t ng = y->gcap < b->n_groups ? y->gcap : b->n_groups;
+    if (x) {
+      const int64_t lo = x->glo < y->glo ? x->glo : y->glo;
+      const int64_t xe = x->glo + 64 * x->gw, ye = y->glo + 64 * y->gw, words = ((xe > ye ? xe : ye) - lo) / 64;
+      const int64_t cap = x->gcap > a->n_groups ? x->gcap : a->n_groups;
+      if (words <= GB_MAX_WORDS && (double)cap * (double)words * 8 <= GB_MAX_BYTES) {
+        if ((lo != x->glo || words != x->gw || cap != x->gcap) && (rc = gbits_layout(x, lo, words, cap, err)) != TD_OK)
+          return rc;
+        const int64_t sh = (y->glo - x->glo) / 64;
+        for (int64_t g = 0; g < ng; g++)
+          for (int64_t w = 0; map[g] != NO_GROUP && w < y->gw; w++)
+            x->gb[(int64_t)map[g] * x->gw + sh + w] |= y->gb[g * y->gw + w];
+        continue;
+      }
+      if ((rc = gbits_flush(a, k, err)) != TD_OK) return rc;
+    }
+    for (int64_t g = 0; g < ng; g++) /* into a's set */
+      for (int64_t w = 0; map[g] != NO_GROUP && w < y->gw; w++)
+        for (uint64_t m = y->gb[g * y->gw + w]; m; m &= m - 1) {
+          uint64_t v = (uint64_t)y->glo + (uint64_t)(w * 64 + __builtin_ctzll(m));
+          if ((rc = td__aggx_add_hash(a->ext[k], map[g], td_mix64(v), err)) != TD_OK) return rc;
+        }
+  }
+  return TD_OK;
+}
+
 static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, td_error *err) {
   if (a->moved || b->moved) return moved_error(err);
   if (a->n_keys != b->n_keys || a->n_aggs != b->n_aggs)
@@ -3952,6 +4014,7 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
   }
   a->defer = false;
   td_free(dst);
+  if (rc == TD_OK && map) rc = gbits_merge(a, b, map, err);
   if (rc == TD_OK) rc = merge_exact(a, b, err);
   if (rc == TD_OK && map) rc = merge_ext(a, b, map, keep != NULL, err);
   if (keep) *keep = map;
@@ -3960,16 +4023,10 @@ static int merge_one(td_agg *a, const td_agg *b, uint32_t **keep, int threads, t
   return rc;
 }
 
-int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) {
-  /* a state in bulk mode: its marks into its set first (its value unchanged) */
-  int rc = gbits_flush_all(a, err);
-  if (rc == TD_OK) rc = gbits_flush_all((td_agg *)b, err);
-  return rc ? rc : merge_one(a, b, NULL, 1, err);
-}
+int td_agg_merge(td_agg *a, const td_agg *b, td_error *err) { return merge_one(a, b, NULL, 1, err); }
 
 void td_agg_set_bulk(td_agg *a, bool on) {
-  if (!on) gbits_flush_all(a, NULL); /* (td_agg_settle reports its failure) */
-  a->bulk = on;
+  a->bulk = on; /* (marks made stay the state: gbits_add) */
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ext[k]) td__aggx_bulk(a->ext[k], on);
   if (!on) leave_untracked(a);
@@ -3978,7 +4035,7 @@ void td_agg_set_bulk(td_agg *a, bool on) {
 
 int td_agg_settle(td_agg *a, td_error *err) {
   leave_untracked(a);
-  int rc = gbits_flush_all(a, err);
+  int rc = TD_OK;
   a->bulk = false;
   for (int64_t k = 0; k < a->n_aggs; k++)
     if (a->ext[k]) {
@@ -4021,34 +4078,10 @@ static int merge_parts(td_agg *a, int64_t k, td_agg *const *bs, uint32_t **maps,
   return rc;
 }
 
-/* The states' marks into their sets (gbits_flush), a state a worker. */
-typedef struct flush_par {
-  td_agg *a;
-  td_agg *const *bs;
-  int n;
-  _Atomic int next;
-} flush_par;
-
-static int flush_par_worker(void *ctx, int t, td_error *err) {
-  (void)t;
-  flush_par *p = ctx;
-  int rc = TD_OK;
-  for (int i; rc == TD_OK && (i = atomic_fetch_add(&p->next, 1)) <= p->n;)
-    rc = gbits_flush_all(i == 0 ? p->a : p->bs[i - 1], err);
-  return rc;
-}
-
 int td_agg_merge_all(td_agg *a, td_agg *const *bs, int n, int threads, td_error *err) {
   uint32_t **maps = td_calloc((size_t)n + 1, sizeof *maps);
   if (!maps) return td_err_nomem(err, "merging aggregations");
-  bool marks = false; /* (no threads started for nothing) */
-  for (int i = 0; i <= n; i++) {
-    const td_agg *s = i == 0 ? a : bs[i - 1];
-    for (int64_t k = 0; s->dseen && k < s->n_aggs; k++) marks |= s->dseen[k].gb != NULL;
-  }
-  flush_par fp = {a, bs, n, 0};
-  int w = threads < n + 1 ? threads : n + 1;
-  int rc = marks ? td__par_run(w > 1 ? w : 1, flush_par_worker, &fp, err) : TD_OK;
+  int rc = TD_OK;
   for (int i = 0; rc == TD_OK && i < n; i++) rc = merge_one(a, bs[i], &maps[i], threads, err);
   for (int64_t k = 0; rc == TD_OK && k < a->n_aggs; k++) {
     if (!a->ext[k] || !td__aggx_by_hash(a->ext[k])) continue;
@@ -4156,6 +4189,8 @@ int td_agg_retract(td_agg *a, const td_agg *r, int64_t rows_k, const int64_t *co
     return td_err(err, TD_EINVAL, "retracting an aggregation of %lld/%lld columns from one of %lld/%lld",
                   (long long)r->n_keys, (long long)r->n_aggs, (long long)a->n_keys, (long long)a->n_aggs);
   int rc = table_sync(a, err);
+  if (rc == TD_OK) rc = gbits_flush_all(a, err); /* these work on the sets */
+  if (rc == TD_OK) rc = gbits_flush_all((td_agg *)r, err); /* (r's value unchanged) */
   if (rc) return rc;
   uint32_t *list = td_malloc((size_t)(r->n_groups + 1) * sizeof *list);
   if (!list) rc = td_err_nomem(err, "retracting rows from an aggregation");
@@ -4198,6 +4233,8 @@ int td_agg_reset_groups(td_agg *a, td_agg *full, const uint32_t *groups, int64_t
   if (a->n_keys != full->n_keys || a->n_aggs != full->n_aggs)
     return td_err(err, TD_EINVAL, "resetting groups from an aggregation of another shape");
   int rc = table_sync(full, err);
+  if (rc == TD_OK) rc = gbits_flush_all(a, err); /* these work on the sets */
+  if (rc == TD_OK) rc = gbits_flush_all(full, err);
   if (rc) return rc;
   uint32_t *map = ext_map(a, full->n_groups, &rc, err);
   for (int64_t i = 0; rc == TD_OK && i < n; i++) {
@@ -4218,6 +4255,8 @@ int td_agg_drop_empty(td_agg **ap, int64_t rows_k, int64_t **dropped, int64_t *n
   td_agg *a = *ap;
   *dropped = NULL;
   *n_dropped = 0;
+  int frc = gbits_flush_all(a, err); /* the new state is made from the sets */
+  if (frc) return frc;
   int64_t n = 0;
   for (int64_t g = 0; g < a->n_groups; g++) n += a->ast[rows_k].cnt[g] == 0;
   if (n == 0 || a->n_keys == 0) return TD_OK; /* the global group always exists */
@@ -4475,7 +4514,9 @@ static int result_column(const td_agg *a, int64_t c, const uint32_t *groups, int
     if ((int64_t)g >= a->n_groups) return td_err(err, TD_EINVAL, "no group %u", g);
     td_value v;
     const dseen *ex = c >= a->n_keys ? exact_of(a, c - a->n_keys) : NULL;
+    int64_t marks;
     if (ex) v = td_value_int(TD_TYPE_INT64, ex->bits ? count_marks(ex) : 0);
+    else if (c >= a->n_keys && gbits_count(a, c - a->n_keys, g, &marks)) v = td_value_int(TD_TYPE_INT64, marks);
     else if (c >= a->n_keys && a->ext[c - a->n_keys]) rc = td__aggx_value(a->ext[c - a->n_keys], g, &v, err);
     else v = c < a->n_keys ? store_value(&a->kst[c], g, a->keys[c].type) : agg_value(a, c - a->n_keys, g);
     if (rc) return rc;

@@ -1,8 +1,9 @@
 /*
  * tests/query/test_distinct_bits.c - grouped count(DISTINCT x) of integers
  * in bulk mode marks each group's values in a bitmap over a window of
- * values (agg.c, gbits_add) and puts each marked pair into the distinct set
- * once, when the state settles or merges.  Each case folds the same
+ * values (agg.c, gbits_add): the marks are the state (counted, ORed when
+ * states merge) until something needs the set, which then gets each marked
+ * pair once (gbits_flush).  Each case folds the same
  * batches into a bulk state and into a state that is never in bulk mode
  * (every pair straight into the set), and the counts must agree: values in
  * a narrow window, with nulls and negative values; a window that widens
@@ -11,8 +12,10 @@
  * there); the extremes of int64; more groups than the bitmaps' budget; a
  * selection vector (FILTER); a constant input between bitmap batches;
  * partial states with different windows merged by td_agg_merge_all at 1,
- * 2 and 4 workers and by td_agg_merge; every allocation failing in turn
- * (TD_ENOMEM, nothing leaked).
+ * 2 and 4 workers and by td_agg_merge; a settled state's marks as the
+ * state, then batches out of bulk mode and empty groups dropped (the
+ * set's work); every allocation failing in turn (TD_ENOMEM,
+ * nothing leaked).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +134,10 @@ static int64_t narrow(int64_t r, int64_t *k) { /* -40 .. 59, nulls */
   *k = r % 37;
   return r % 19 == 4 ? NULL_X : (r * 7919) % 100 - 40;
 }
+static int64_t shifted(int64_t r, int64_t *k) { /* 1000 .. 1099: narrow's window and this one fit one */
+  *k = r % 37;
+  return 1000 + (r * 7919) % 100;
+}
 static int64_t widening(int64_t r, int64_t *k) { /* the window grows batch by batch, both ways */
   *k = r % 11;
   int64_t step = r / 1000;
@@ -212,7 +219,7 @@ static void test_constant_between(void **state) {
 static void test_merges(void **state) {
   (void)state;
   td_error err;
-  static const gen_fn gens[] = {narrow, widening, narrow, too_wide};
+  static const gen_fn gens[] = {narrow, shifted, widening, too_wide}; /* marks ORed at an offset; sets */
   static const int64_t first[] = {0, 5000, 20000, 0};
   td_agg *ref = new_state(false);
   for (int p = 0; p < 4; p++) TD_ASSERT_OK(fold(ref, gens[p], first[p], 4000, false, &err), &err);
@@ -239,6 +246,44 @@ static void test_merges(void **state) {
     }
     for (int p = 0; p < parts; p++) td_agg_free(st[p]);
   }
+  td_agg_free(ref);
+}
+
+/* A settled bulk state keeps its marks as the state; the live operations
+ * after it work on the set: batches out of bulk mode (inside and outside
+ * the window), empty groups dropped (a new state made from the set): the
+ * same counts as states that never had marks. */
+static void test_live_after_settle(void **state) {
+  (void)state;
+  td_error err;
+  td_agg *a = new_state(true), *ref = new_state(false);
+  TD_ASSERT_OK(fold(a, narrow, 0, 5000, false, &err), &err);
+  TD_ASSERT_OK(td_agg_settle(a, &err), &err);
+  TD_ASSERT_OK(fold(ref, narrow, 0, 5000, false, &err), &err);
+  same(a, ref); /* counted from the marks */
+  TD_ASSERT_OK(fold(a, narrow, 5000, 700, false, &err), &err); /* out of bulk mode: the set */
+  TD_ASSERT_OK(fold(ref, narrow, 5000, 700, false, &err), &err);
+  TD_ASSERT_OK(fold(a, too_wide, 8000, 500, false, &err), &err);
+  TD_ASSERT_OK(fold(ref, too_wide, 8000, 500, false, &err), &err);
+  same(a, ref);
+  td_agg_free(a);
+  td_agg_free(ref);
+
+  /* the empty groups dropped (none): a new state made from the set */
+  a = new_state(true);
+  ref = new_state(false);
+  TD_ASSERT_OK(fold(a, narrow, 0, 5000, false, &err), &err);
+  TD_ASSERT_OK(td_agg_settle(a, &err), &err);
+  TD_ASSERT_OK(fold(ref, narrow, 0, 5000, false, &err), &err);
+  int64_t *dropped, n_dropped;
+  TD_ASSERT_OK(td_agg_drop_empty(&a, 1, &dropped, &n_dropped, &err), &err);
+  assert_int_equal(n_dropped, 0);
+  td_free(dropped);
+  same(a, ref);
+  TD_ASSERT_OK(fold(a, widening, 0, 3000, false, &err), &err); /* and on from there */
+  TD_ASSERT_OK(fold(ref, widening, 0, 3000, false, &err), &err);
+  same(a, ref);
+  td_agg_free(a);
   td_agg_free(ref);
 }
 
@@ -274,6 +319,7 @@ int main(void) {
       cmocka_unit_test(test_same_as_set),
       cmocka_unit_test(test_constant_between),
       cmocka_unit_test(test_merges),
+      cmocka_unit_test(test_live_after_settle),
       cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
