@@ -54,7 +54,11 @@ static int corrupt(td_error *err, int codec, const char *detail) {
  * literal or copy (the branch predictor learns the alternation), and copies
  * a fixed 16 or 64 bytes (inline, no call) while at least 64 bytes of
  * output and 68 of input remain, writing past the tag's end only into
- * output that later tags overwrite.  Anything else (a 4-byte offset, an
+ * output that later tags overwrite.  A literal of at most 4 bytes and a
+ * 2-byte copy after it (the doubles' pair) lie in the one 8-byte word: both
+ * are decoded in one step, the tag after them taken from the word too, so
+ * the chain from tag to tag is one link a pair (DuckDB's `price` pages:
+ * 6.4 -> 4.9 ms for 12 pages).  Anything else (a 4-byte offset, an
  * offset under 16 or before the output's start, a literal of over 60
  * bytes) and the stream's last bytes go one tag at a time with exact
  * bounds (one_tag).  Offsets under 16 are the usual copies of sorted or
@@ -152,6 +156,22 @@ static bool snappy_fast(const uint8_t *ip, size_t n, uint8_t *op, size_t dst_len
       memcpy(&w, ip, 8); /* (uint8_t)w == tag */
       if ((tag & 3) == 0) {
         size_t len = (tag >> 2) + 1;
+        if (__builtin_expect(len <= 4, 1)) { /* a short literal, and the copy after it, from this word */
+          const uint64_t t1 = w >> (8 * (len + 1)); /* the next tag, its offset byte, the tag after */
+          const size_t off1 = (size_t)((t1 & 0xe0) << 3 | (t1 >> 8 & 0xff));
+          copy16(op, ip + 1);
+          op += len;
+          ip += len + 1;
+          if ((t1 & 3) == 1 && off1 >= 16 && off1 <= (size_t)(op - base) && op <= olim && ip <= ilim) {
+            copy16(op, op - off1);
+            op += ((t1 >> 2) & 7) + 4;
+            ip += 2;
+            tag = (uint8_t)(t1 >> 16); /* w's byte len + 3 <= 7 */
+            continue;
+          }
+          tag = (uint8_t)t1;
+          continue;
+        }
         if (__builtin_expect(len <= 16, 1)) {
           copy16(op, ip + 1);
           op += len;
