@@ -39,6 +39,7 @@
 #include "util/decimal.h"
 #include "util/error.h"
 #include "util/hash.h"
+#include "util/hindex.h"
 
 typedef struct str_slot {
   char *p;
@@ -1269,9 +1270,8 @@ static int code_pair_group(td_agg *a, int64_t sk, const td_vec *dv, int32_t code
  * never change within a state, so the pairs' groups stay valid.
  */
 typedef struct sidmap {
-  uint64_t *hash;
-  uint32_t *slot; /* sid + 1, 0: empty */
-  int64_t cap, n;
+  hindex ix; /* of the sids, by their strings' hashes */
+  int64_t n;
   char *bytes; /* the strings, sid i at off[i] .. off[i + 1] */
   int64_t blen, bcap;
   int64_t *off;
@@ -1284,8 +1284,7 @@ typedef struct sidmap {
 
 static void sidmap_free(sidmap *sm) {
   if (!sm) return;
-  td_free(sm->hash);
-  td_free(sm->slot);
+  hindex_reset(&sm->ix);
   td_free(sm->bytes);
   td_free(sm->off);
   td_free(sm->sgrp);
@@ -1293,43 +1292,26 @@ static void sidmap_free(sidmap *sm) {
   td_free(sm);
 }
 
-/* sm's table at twice its size (or 1024 slots). */
-static bool sidmap_grow(sidmap *sm) {
-  int64_t cap = sm->cap ? sm->cap * 2 : 1024;
-  uint64_t *h = td_malloc((size_t)cap * sizeof *h);
-  uint32_t *sl = td_calloc((size_t)cap, sizeof *sl);
-  if (!h || !sl) {
-    td_free(h);
-    td_free(sl);
-    return false;
-  }
-  for (int64_t i = 0; i < sm->cap; i++) {
-    if (!sm->slot[i]) continue;
-    uint64_t j = sm->hash[i] & (uint64_t)(cap - 1);
-    while (sl[j]) j = (j + 1) & (uint64_t)(cap - 1);
-    sl[j] = sm->slot[i];
-    h[j] = sm->hash[i];
-  }
-  td_free(sm->hash);
-  td_free(sm->slot);
-  sm->hash = h;
-  sm->slot = sl;
-  sm->cap = cap;
-  return true;
+typedef struct sid_key {
+  const sidmap *sm;
+  const char *p;
+  int64_t len;
+} sid_key;
+
+static bool sid_eq(const void *ctx, int64_t id) {
+  const sid_key *k = ctx;
+  const int64_t *off = k->sm->off;
+  return off[id + 1] - off[id] == k->len && (k->len == 0 || memcmp(k->sm->bytes + off[id], k->p, (size_t)k->len) == 0);
 }
 
 /* The id of string p[0..len), added if new. */
 static int sid_of(sidmap *sm, const char *p, int64_t len, uint32_t *out, td_error *err) {
-  if (2 * (sm->n + 1) > sm->cap && !sidmap_grow(sm)) return td_err_nomem(err, "grouping on a dictionary");
-  const uint64_t h = hash_bytes(p, (size_t)len), mask = (uint64_t)sm->cap - 1;
-  uint64_t i = h & mask;
-  for (; sm->slot[i]; i = (i + 1) & mask) {
-    const uint32_t id = sm->slot[i] - 1;
-    if (sm->hash[i] == h && sm->off[id + 1] - sm->off[id] == len &&
-        (len == 0 || memcmp(sm->bytes + sm->off[id], p, (size_t)len) == 0)) {
-      *out = id;
-      return TD_OK;
-    }
+  const uint64_t h = hash_bytes(p, (size_t)len);
+  const sid_key key = {sm, p, len};
+  const int64_t found = hindex_find(&sm->ix, h, sid_eq, &key);
+  if (found >= 0) {
+    *out = (uint32_t)found;
+    return TD_OK;
   }
   if (sm->n + 2 > sm->idcap) {
     int64_t c = sm->idcap ? sm->idcap * 2 : 1024;
@@ -1348,16 +1330,16 @@ static int sid_of(sidmap *sm, const char *p, int64_t len, uint32_t *out, td_erro
     sm->bytes = b;
     sm->bcap = c;
   }
-  const uint32_t id = (uint32_t)sm->n;
-  if (sm->n == 0) sm->off[0] = 0;
+  const int64_t id = sm->n;
+  int rc = hindex_put(&sm->ix, h, id, "grouping on a dictionary", err);
+  if (rc) return rc;
+  if (id == 0) sm->off[0] = 0;
   if (len) memcpy(sm->bytes + sm->blen, p, (size_t)len);
   sm->blen += len;
   sm->off[id + 1] = sm->blen;
-  for (int k = 0; k < 3; k++) sm->sgrp[3 * (int64_t)id + k] = NO_GROUP;
-  sm->slot[i] = id + 1;
-  sm->hash[i] = h;
+  for (int k = 0; k < 3; k++) sm->sgrp[3 * id + k] = NO_GROUP;
   sm->n++;
-  *out = id;
+  *out = (uint32_t)id;
   return TD_OK;
 }
 
@@ -2350,6 +2332,21 @@ static int gdistinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint
 
 /* The holistic aggregates (agg_more.c), a block of values at a time: each
  * value's place in a distinct set is prefetched before any is added. */
+/* The least and greatest valid values among rows j0..j1-1 (through sel) of
+ * an int64 vector; false when none is valid. */
+static bool vec_range(const td_vec *in, const uint32_t *sel, int64_t j0, int64_t j1, int64_t *lo, int64_t *hi) {
+  const int64_t *x = in->i64;
+  *lo = INT64_MAX;
+  *hi = INT64_MIN;
+  for (int64_t j = j0; j < j1; j++) {
+    const int64_t r = ROW(j);
+    if (in->valid && !in->valid[r]) continue;
+    *lo = x[r] < *lo ? x[r] : *lo;
+    *hi = x[r] > *hi ? x[r] : *hi;
+  }
+  return *lo <= *hi;
+}
+
 /*
  * Grouped count(DISTINCT x) of integers in bulk mode (a one-shot query's
  * fold): while every value seen lies in a window of at most GB_MAX_WORDS
@@ -2369,19 +2366,33 @@ static int gdistinct_codes(td_agg *a, int64_t k, const td_colview *v, const uint
 enum { GB_MAX_WORDS = 64, GB_MAX_BYTES = 64 << 20 };
 
 /* The marks of aggregate k into its set, and the bitmap gone for good. */
+/* The pairs marked in y's first ng groups into set x, group g as map[g]
+ * (g itself without a map; NO_GROUP: skipped). */
+static int marks_into(td_aggx *x, const dseen *y, int64_t ng, const uint32_t *map, td_error *err) {
+  for (int64_t g = 0; g < ng; g++) {
+    const uint32_t to = map ? map[g] : (uint32_t)g;
+    for (int64_t w = 0; to != NO_GROUP && w < y->gw; w++)
+      for (uint64_t m = y->gb[g * y->gw + w]; m; m &= m - 1) {
+        uint64_t v = (uint64_t)y->glo + (uint64_t)(w * 64 + __builtin_ctzll(m));
+        int rc = td__aggx_add_hash(x, to, td_mix64(v), err);
+        if (rc) return rc;
+      }
+  }
+  return TD_OK;
+}
+
+/* Whether marks of `words` words a group for cap groups stay in budget. */
+static bool gbits_fit(int64_t words, int64_t cap) {
+  return words <= GB_MAX_WORDS && (double)cap * (double)words * 8 <= GB_MAX_BYTES;
+}
+
 static int gbits_flush(td_agg *a, int64_t k, td_error *err) {
   dseen *ds = a->dseen ? &a->dseen[k] : NULL;
   if (!ds || !ds->gb) {
     if (ds) ds->goff = true;
     return TD_OK;
   }
-  int rc = TD_OK;
-  for (int64_t g = 0; rc == TD_OK && g < ds->gcap; g++)
-    for (int64_t w = 0; rc == TD_OK && w < ds->gw; w++)
-      for (uint64_t m = ds->gb[g * ds->gw + w]; rc == TD_OK && m; m &= m - 1) {
-        uint64_t v = (uint64_t)ds->glo + (uint64_t)(w * 64 + __builtin_ctzll(m));
-        rc = td__aggx_add_hash(a->ext[k], (uint32_t)g, td_mix64(v), err);
-      }
+  int rc = marks_into(a->ext[k], ds, ds->gcap, NULL, err);
   td_free(ds->gb);
   ds->gb = NULL;
   ds->goff = true;
@@ -2441,14 +2452,8 @@ static int gbits_add(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel
   }
   const int64_t *x = in->i64;
   const uint8_t *valid = in->valid;
-  int64_t lo = INT64_MAX, hi = INT64_MIN;
-  for (int64_t j = j0; j < j1; j++) {
-    const int64_t r = ROW(j);
-    if (valid && !valid[r]) continue;
-    lo = x[r] < lo ? x[r] : lo;
-    hi = x[r] > hi ? x[r] : hi;
-  }
-  if (lo > hi) { /* no value */
+  int64_t lo, hi;
+  if (!vec_range(in, sel, j0, j1, &lo, &hi)) { /* no value */
     *done = true;
     return TD_OK;
   }
@@ -2458,7 +2463,7 @@ static int gbits_add(td_agg *a, int64_t k, const td_vec *in, const uint32_t *sel
   const int64_t words = (nhi - nlo) / 64 + 1;
   int64_t cap = ds->gcap > a->n_groups ? ds->gcap : a->n_groups;
   if (cap > ds->gcap) cap = cap < 2 * ds->gcap ? 2 * ds->gcap : cap; /* groups come a few at a time */
-  if (words > GB_MAX_WORDS || (double)cap * (double)words * 8 > GB_MAX_BYTES) return gbits_flush(a, k, err);
+  if (!gbits_fit(words, cap)) return gbits_flush(a, k, err);
   if (!ds->gb || words != ds->gw || nlo != ds->glo || cap != ds->gcap) {
     int rc = gbits_layout(ds, nlo, words, cap, err);
     if (rc) return rc;
@@ -2931,14 +2936,8 @@ static int distinct_ints(td_agg *a, int64_t k, const td_vec *in, const uint32_t 
   td_aggx *agg = a->ext[k];
   const int64_t *x = in->i64;
   const uint8_t *valid = in->valid;
-  int64_t lo = INT64_MAX, hi = INT64_MIN;
-  for (int64_t j = 0; j < n; j++) {
-    const int64_t r = ROW(j);
-    if (valid && !valid[r]) continue;
-    lo = x[r] < lo ? x[r] : lo;
-    hi = x[r] > hi ? x[r] : hi;
-  }
-  if (lo > hi) return TD_OK;
+  int64_t lo, hi;
+  if (!vec_range(in, sel, 0, n, &lo, &hi)) return TD_OK;
   if (!ds->bits && !ds->spilled && td__aggx_size(agg) == 0) ds->exact = true; /* the first values */
   if (!ds->bits || lo < ds->lo || (uint64_t)hi - (uint64_t)ds->lo >= (uint64_t)ds->nbits) {
     const int64_t nlo = ds->bits && ds->lo < lo ? ds->lo : lo;
@@ -3961,7 +3960,7 @@ static int gbits_merge(td_agg *a, const td_agg *b, const uint32_t *map, td_error
       const int64_t lo = x->glo < y->glo ? x->glo : y->glo;
       const int64_t xe = x->glo + 64 * x->gw, ye = y->glo + 64 * y->gw, words = ((xe > ye ? xe : ye) - lo) / 64;
       const int64_t cap = x->gcap > a->n_groups ? x->gcap : a->n_groups;
-      if (words <= GB_MAX_WORDS && (double)cap * (double)words * 8 <= GB_MAX_BYTES) {
+      if (gbits_fit(words, cap)) {
         if ((lo != x->glo || words != x->gw || cap != x->gcap) && (rc = gbits_layout(x, lo, words, cap, err)) != TD_OK)
           return rc;
         const int64_t sh = (y->glo - x->glo) / 64;
@@ -3972,12 +3971,7 @@ static int gbits_merge(td_agg *a, const td_agg *b, const uint32_t *map, td_error
       }
       if ((rc = gbits_flush(a, k, err)) != TD_OK) return rc;
     }
-    for (int64_t g = 0; g < ng; g++) /* into a's set */
-      for (int64_t w = 0; map[g] != NO_GROUP && w < y->gw; w++)
-        for (uint64_t m = y->gb[g * y->gw + w]; m; m &= m - 1) {
-          uint64_t v = (uint64_t)y->glo + (uint64_t)(w * 64 + __builtin_ctzll(m));
-          if ((rc = td__aggx_add_hash(a->ext[k], map[g], td_mix64(v), err)) != TD_OK) return rc;
-        }
+    if ((rc = marks_into(a->ext[k], y, ng, map, err)) != TD_OK) return rc; /* into a's set */
   }
   return TD_OK;
 }

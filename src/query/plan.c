@@ -35,6 +35,7 @@
 #include "tabledata/query.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/hindex.h"
 
 /* ---- items: "expr [AS name]" ---- */
 
@@ -436,59 +437,6 @@ int td_table_agg_by(td_table *src, const char *const *aggs, int64_t n_aggs, cons
 
 /* ---- SQL ---- */
 
-/* A hash index of the entries of an array (names or expressions): slot ->
- * entry index + 1, with each slot's hash.  Lookups compare candidates with a
- * caller's equality, so planning stays linear in the number of items. */
-typedef struct hindex {
-  uint64_t *h;
-  int64_t *v;
-  int64_t cap, n;
-} hindex;
-
-static void hindex_reset(hindex *x) {
-  td_free(x->h);
-  td_free(x->v);
-  memset(x, 0, sizeof *x);
-}
-
-/* The index of an entry with hash h that eq(ctx, index) accepts, or -1. */
-static int64_t hindex_find(const hindex *x, uint64_t h, bool (*eq)(const void *ctx, int64_t i), const void *ctx) {
-  if (!x->cap) return -1;
-  for (int64_t s = (int64_t)(h & (uint64_t)(x->cap - 1)); x->v[s]; s = (s + 1) & (x->cap - 1))
-    if (x->h[s] == h && eq(ctx, x->v[s] - 1)) return x->v[s] - 1;
-  return -1;
-}
-
-static int hindex_put(hindex *x, uint64_t h, int64_t i, td_error *err) {
-  if ((x->n + 1) * 2 > x->cap) {
-    int64_t cap = x->cap ? x->cap * 2 : 64;
-    uint64_t *nh = td_calloc((size_t)cap, sizeof *nh);
-    int64_t *nv = td_calloc((size_t)cap, sizeof *nv);
-    if (!nh || !nv) {
-      td_free(nh);
-      td_free(nv);
-      return td_err_nomem(err, "planning a query");
-    }
-    for (int64_t s = 0; s < x->cap; s++) {
-      if (!x->v[s]) continue;
-      int64_t t = (int64_t)(x->h[s] & (uint64_t)(cap - 1));
-      while (nv[t]) t = (t + 1) & (cap - 1);
-      nh[t] = x->h[s];
-      nv[t] = x->v[s];
-    }
-    td_free(x->h);
-    td_free(x->v);
-    x->h = nh;
-    x->v = nv;
-    x->cap = cap;
-  }
-  int64_t s = (int64_t)(h & (uint64_t)(x->cap - 1));
-  while (x->v[s]) s = (s + 1) & (x->cap - 1);
-  x->h[s] = h;
-  x->v[s] = i + 1;
-  x->n++;
-  return TD_OK;
-}
 
 static uint64_t name_hash(const char *s) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -669,12 +617,12 @@ static int expand_items(sql_plan *sp, const td_schema *def, td_error *err) {
     uint64_t h = name_hash(sp->names[i]);
     if (hindex_find(&names, h, name_eq, &k) >= 0 && q->later_term) {
       rc = rename_dup(sp, i, err); /* "x" becomes "x #2" (the column's position) */
-      if (rc == TD_OK) rc = hindex_put(&names, name_hash(sp->names[i]), i, err);
+      if (rc == TD_OK) rc = hindex_put(&names, name_hash(sp->names[i]), i, "planning a query", err);
     } else if (hindex_find(&names, h, name_eq, &k) >= 0)
       rc = td_err_at(err, TD_ETYPE, sp->items[i]->pos,
                      "the result has two columns named '%s' (use AS to rename one) at offset %lld", sp->names[i],
                      (long long)sp->items[i]->pos);
-    else rc = hindex_put(&names, h, i, err);
+    else rc = hindex_put(&names, h, i, "planning a query", err);
   }
   hindex_reset(&names);
   if (rc == TD_OK) prune_items(sp);
@@ -687,7 +635,7 @@ static int collect_aggs(sql_plan *sp, const td_expr *e, td_error *err) {
     expr_key k = {sp->aggs, e};
     uint64_t h = td_expr_hash(e);
     if (hindex_find(&sp->agg_ix, h, expr_eq, &k) >= 0) return TD_OK;
-    int rc = hindex_put(&sp->agg_ix, h, sp->n_aggs, err);
+    int rc = hindex_put(&sp->agg_ix, h, sp->n_aggs, "planning a query", err);
     if (rc) return rc;
     if (sp->n_aggs == sp->cap_aggs) {
       int64_t cap = sp->cap_aggs ? sp->cap_aggs * 2 : 8;
@@ -1047,7 +995,7 @@ static int agg_query(sql_plan *sp, td_table *src, td_expr *filter, td_table **ou
     sp->keys[i] = pos >= 0 ? sp->items[pos] : q->n_group_by ? q->group_by[i] : sp->items[i];
     expr_key k = {sp->keys, sp->keys[i]};
     uint64_t h = td_expr_hash(sp->keys[i]);
-    if (rc == TD_OK && hindex_find(&sp->key_ix, h, expr_eq, &k) < 0) rc = hindex_put(&sp->key_ix, h, i, err);
+    if (rc == TD_OK && hindex_find(&sp->key_ix, h, expr_eq, &k) < 0) rc = hindex_put(&sp->key_ix, h, i, "planning a query", err);
   }
   td_free(all);
   sp->n_keys = nk;

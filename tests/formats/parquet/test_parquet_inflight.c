@@ -90,6 +90,17 @@ static void run_pair(td_file_reader *r, reader_job *a, reader_job *b) {
   assert_int_equal(pq__inflight_waits() - waits0, 1);
 }
 
+/* The test file at path, open; *cc its i64 column's chunk. */
+static td_file_reader *open_file(const char *path, const pq_column_chunk **cc) {
+  write_file(path);
+  td_file_reader *r;
+  td_error err;
+  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  pq_reader *pr = (pq_reader *)r;
+  *cc = &pr->meta.row_groups[0].columns[pr->cols[COL_I64].leaf];
+  return r;
+}
+
 static void check_values(const reader_job *j) {
   assert_int_equal(j->out.length, j->n);
   const int64_t *v = (const int64_t *)j->out.buffers[1] + j->out.offset;
@@ -99,10 +110,8 @@ static void check_values(const reader_job *j) {
 static void test_second_reader_waits(void **state) {
   (void)state;
   const char *path = td_test_scratch_path("inflight.parquet");
-  write_file(path);
-  td_file_reader *r;
-  td_error err;
-  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
+  const pq_column_chunk *cc;
+  td_file_reader *r = open_file(path, &cc);
   int64_t bytes0 = atomic_load(&r->io.bytes_read);
   reader_job a, b;
   run_pair(r, &a, &b);
@@ -112,8 +121,6 @@ static void test_second_reader_waits(void **state) {
   check_values(&a);
   check_values(&b);
   /* one read of the chunk: b read nothing from the file */
-  pq_reader *pr = (pq_reader *)r;
-  const pq_column_chunk *cc = &pr->meta.row_groups[0].columns[pr->cols[COL_I64].leaf];
   assert_true(atomic_load(&r->io.bytes_read) - bytes0 <= cc->total_compressed_size + 4096);
   a.out.release(&a.out);
   b.out.release(&b.out);
@@ -126,12 +133,8 @@ static void test_second_reader_waits(void **state) {
 static void test_waiter_after_failed_decode(void **state) {
   (void)state;
   const char *path = td_test_scratch_path("inflight_bad.parquet");
-  write_file(path);
-  td_file_reader *r;
-  td_error err;
-  TD_ASSERT_OK(td_parquet_open(path, &r, &err), &err);
-  pq_reader *pr = (pq_reader *)r;
-  const pq_column_chunk *cc = &pr->meta.row_groups[0].columns[pr->cols[COL_I64].leaf];
+  const pq_column_chunk *cc;
+  td_file_reader *r = open_file(path, &cc);
   int fd = open(path, O_WRONLY);
   assert_true(fd >= 0);
   uint8_t junk[64];
