@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/sys.h"
+
 #define TD_FCACHE_SLOTS 16
 
 typedef struct td_fcache_entry td_fcache_entry;
@@ -39,7 +41,7 @@ typedef struct td_fcache {
   uint64_t clock;
 } td_fcache;
 
-#define TD_FCACHE_INIT(budget_bytes, n_slots) {PTHREAD_MUTEX_INITIALIZER, (budget_bytes), (n_slots), {0}, 0, 0}
+#define TD_FCACHE_INIT(budget_bytes, n_slots) {TD_SPIN_MUTEX_INITIALIZER, (budget_bytes), (n_slots), {0}, 0, 0}
 
 /* The most recently used entry of `owner` that `match` accepts, held (the
  * caller releases it), or NULL. */

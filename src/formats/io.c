@@ -21,7 +21,7 @@
 
 #define TD_IO_SMALL_FILE ((int64_t)128 << 10)
 
-static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t g_pool_lock = TD_SPIN_MUTEX_INITIALIZER;
 static td_io *g_head, *g_tail; /* open pooled descriptors, most recent first */
 static int64_t g_open;
 
@@ -200,6 +200,77 @@ int td_io_open(td_io *io, const char *path, td_error *err) {
   return TD_OK;
 }
 
+/* Bytes of files held whole (td_io_open_small), at most TD_IO_WHOLE_BUDGET. */
+#define TD_IO_WHOLE_BUDGET ((int64_t)64 << 20)
+static _Atomic int64_t g_whole_bytes;
+
+int64_t td_io_whole_bytes(void) { return atomic_load(&g_whole_bytes); }
+
+/* Takes n bytes of the whole-file budget; false when they do not fit. */
+static bool whole_reserve(int64_t n) {
+  int64_t have = atomic_load(&g_whole_bytes);
+  do {
+    if (have + n > TD_IO_WHOLE_BUDGET) return false;
+  } while (!atomic_compare_exchange_weak(&g_whole_bytes, &have, have + n));
+  return true;
+}
+
+/* Reads all of io's file (open_size bytes, its descriptor open) into memory
+ * and lets the descriptor go; false (nothing changed) when the budget is
+ * spent, memory is short or the file does not hold open_size bytes now. */
+static bool read_whole(td_io *io) {
+  const int64_t n = io->open_size;
+  if (!whole_reserve(n)) return false;
+  uint8_t *buf = td_malloc((size_t)n + 1);
+  int64_t done = 0;
+  while (buf && done <= n) { /* one byte past the end: a file that grew is not taken */
+    ssize_t r = pread(io->fd, buf + done, (size_t)(n + 1 - done), (off_t)done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    done += r;
+    if (done == n + 1) break;
+  }
+  if (!buf || done != n) {
+    td_free(buf);
+    atomic_fetch_sub(&g_whole_bytes, n);
+    return false;
+  }
+  atomic_fetch_add_explicit(&io->reads, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&io->bytes_read, n, memory_order_relaxed);
+  close(io->fd);
+  io->fd = -1;
+  io->mem = buf;
+  io->mem_size = n;
+  io->whole = true;
+  return true;
+}
+
+int td_io_open_small(td_io *io, const char *path, int64_t max, td_error *err) {
+  int rc = td_io_open(io, path, err);
+  if (rc || io->open_size > max) return rc;
+  int fd;
+  if (acquire_fd(io, &fd, err) != TD_OK) return TD_OK; /* read as a pooled file then */
+  pthread_mutex_lock(&g_pool_lock);
+  const bool alone = io->pins == 1;
+  if (alone) { /* out of the pool, the descriptor this io's own */
+    unlink_io(io);
+    io->pooled = false;
+    io->pins = 0;
+  }
+  pthread_mutex_unlock(&g_pool_lock);
+  if (!alone) {
+    release_fd(io);
+    return TD_OK;
+  }
+  if (!read_whole(io)) { /* back into the pool, as td_io_open left it */
+    pthread_mutex_lock(&g_pool_lock);
+    io->pooled = true;
+    push_front(io);
+    pthread_mutex_unlock(&g_pool_lock);
+  }
+  return TD_OK;
+}
+
 int td_io_open_fd(td_io *io, int fd, const char *name, td_error *err) {
   memset(io, 0, sizeof *io);
   io->fd = fd;
@@ -222,6 +293,12 @@ int td_io_open_mem(td_io *io, const void *data, int64_t n, const char *name, td_
 }
 
 void td_io_close(td_io *io) {
+  if (io->whole) {
+    td_free((void *)io->mem);
+    atomic_fetch_sub(&g_whole_bytes, io->mem_size);
+    io->mem = NULL;
+    io->whole = false;
+  }
   if (io->pooled) {
     pthread_mutex_lock(&g_pool_lock);
     if (io->fd >= 0) unlink_io(io);
@@ -237,7 +314,7 @@ void td_io_close(td_io *io) {
 int td_io_stat(td_io *io, int64_t *size, uint64_t *inode, td_error *err) {
   if (io->mem) {
     if (size) *size = io->mem_size;
-    if (inode) *inode = 0;
+    if (inode) *inode = io->whole ? io->ino : 0;
     return TD_OK;
   }
   int fd;
@@ -253,7 +330,7 @@ int td_io_stat(td_io *io, int64_t *size, uint64_t *inode, td_error *err) {
 }
 
 int td_io_stat_at_open(td_io *io, int64_t *size, uint64_t *inode, td_error *err) {
-  if (!io->pooled) return td_io_stat(io, size, inode, err);
+  if (!io->pooled && !io->whole) return td_io_stat(io, size, inode, err);
   if (size) *size = io->open_size;
   if (inode) *inode = io->ino;
   return TD_OK;

@@ -26,8 +26,9 @@
 typedef struct td_io {
   int fd;       /* -1 while closed by the pool */
   char *path;
-  const uint8_t *mem; /* td_io_open_mem: the bytes read (borrowed), else NULL */
+  const uint8_t *mem; /* td_io_open_mem: the bytes read (borrowed); td_io_open_small: the file (owned) */
   int64_t mem_size;
+  bool whole; /* td_io_open_small read the file whole into `mem` (owned, counted in the budget) */
   _Atomic int64_t bytes_read;
   _Atomic int64_t reads;
   _Atomic int64_t hints, hinted_bytes; /* td_io_willneed calls that reached the kernel, their bytes */
@@ -50,6 +51,19 @@ typedef struct td_io {
 
 /* Opens `path` read-only.  Errors: TD_EIO naming the path and errno text. */
 int td_io_open(td_io *io, const char *path, td_error *err);
+/* Like td_io_open, but a file of at most `max` bytes (when it was opened)
+ * is read whole at once into memory and its descriptor closed: its reads
+ * are then copies (counted as reads), no descriptor is reopened for them,
+ * and td_io_stat gives the size and inode it had.  For formats whose
+ * files do not grow once written (Parquet): a table of 10,000 small files
+ * otherwise opens each twice (the footer when sized, the pool having closed
+ * it by the time its column is read) and reads each three times.  The bytes
+ * held so are bounded process-wide (TD_IO_WHOLE_BUDGET); past that, or when
+ * the file changes size while read, it is opened as by td_io_open.  Errors:
+ * td_io_open's; TD_ENOMEM. */
+int td_io_open_small(td_io *io, const char *path, int64_t max, td_error *err);
+/* Bytes held by files read whole now (tests). */
+int64_t td_io_whole_bytes(void);
 /* Takes ownership of an open descriptor (closed by td_io_close; never
  * closed by the pool). */
 int td_io_open_fd(td_io *io, int fd, const char *name, td_error *err);

@@ -16,6 +16,7 @@
 #include "arrow/schema.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/sys.h"
 
 typedef struct entry {
   uint64_t loc;
@@ -161,7 +162,7 @@ int td_page_cache_new(int64_t budget, td_page_cache **out, td_error *err) {
   c->lru.prev = c->lru.next = &c->lru;
   c->prob.prev = c->prob.next = &c->prob;
   c->ghost.prev = c->ghost.next = &c->ghost;
-  pthread_mutex_init(&c->lock, NULL);
+  td_spin_mutex_init(&c->lock);
   pthread_cond_init(&c->filled, NULL);
   *out = c;
   return TD_OK;

@@ -521,7 +521,7 @@ int td_file_backend_new(const char *path, const td_file_options *opts, td_file_b
   td_file_backend *fb = td_calloc(1, sizeof *fb);
   if (!fb) return td_err_nomem(err, "creating a file backend");
   atomic_init(&fb->refs, 1);
-  pthread_mutex_init(&fb->lock, NULL);
+  td_spin_mutex_init(&fb->lock);
   pthread_mutex_init(&fb->watch_lock, NULL);
   fb->ino_fd = fb->wake_fd = -1;
   td_key_index_init(&fb->index, key_of);

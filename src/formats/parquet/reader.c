@@ -399,8 +399,14 @@ static void writer_quirks(pq_reader *r) {
     r->float_bounds_no_nan = v[0] > 1 || (v[0] == 1 && (v[1] > 5 || (v[1] == 5 && v[2] >= 6)));
 }
 
+/* A file this small is read whole when opened (td_io_open_small): one read
+ * instead of a read of the footer's length, one of the footer and one more
+ * of each column chunk (a reopened descriptor each, in a table of more
+ * such files than the pool keeps open). */
+#define PQ_WHOLE_FILE ((int64_t)64 << 10)
+
 static int open_reader(pq_reader *r, const char *path, td_error *err) {
-  int rc = td_io_open(&r->base.io, path, err);
+  int rc = td_io_open_small(&r->base.io, path, PQ_WHOLE_FILE, err);
   if (rc) return rc;
   if ((rc = read_footer(r, err)) || (rc = map_schema(r, err)) || (rc = check_row_groups(r, err)))
     return rc;
