@@ -56,8 +56,11 @@ typedef struct td_file_options {
   int format;
   /* Threads that list directories when the tree is walked (the
    * subdirectories of one directory at once: a tree of 10,000 partition
-   * directories): 0, the default, one per online core; 1 lists them one
-   * after another.  From 0 to 64 (TD_EINVAL otherwise). */
+   * directories) and, on a tree that is not watched, open the files of the
+   * locations whose sizes a table asks for (at least 16 locations; the
+   * answers come from those threads): 0, the default, one per online core;
+   * 1 does both one after another in the calling thread.  From 0 to 64
+   * (TD_EINVAL otherwise). */
   int threads;
 } td_file_options;
 

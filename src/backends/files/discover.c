@@ -512,6 +512,7 @@ static bool has_data_files(const fb_listing *l);
  * partition directory or its only file was deleted): location subscribers
  * hear td_answer_location_removed; its files move to `dead`. */
 static void remove_location(td_file_backend *fb, fb_location *loc) {
+  fb_location_settle(fb, loc);
   fb_file **dead = td_realloc(loc->dead, (size_t)(loc->n_dead + loc->n_files + 1) * sizeof *dead);
   if (!dead) {
     fb_location_fail(fb, loc, "out of memory removing a location");
@@ -531,6 +532,7 @@ static void remove_location(td_file_backend *fb, fb_location *loc) {
 /* Updates `loc` from the listing of its directory (in name order; the
  * location's files are in read order). */
 static void apply_listing(td_file_backend *fb, fb_location *loc, const fb_listing *l) {
+  fb_location_settle(fb, loc);
   if (loc->removed) return;
   if (loc->n_files > 0 && !has_data_files(l)) {
     remove_location(fb, loc);

@@ -64,6 +64,10 @@ void fb_file_free(td_file_backend *fb, fb_file *f) {
     fb->closed_bytes += atomic_load(&f->reader->io.bytes_read);
     td_reader_close(f->reader);
   }
+  if (f->ahead) {
+    fb->closed_bytes += atomic_load(&f->ahead->io.bytes_read);
+    td_reader_close(f->ahead);
+  }
   td_free(f->colmap);
   td_free(f->partmap);
   td_free(f->name);
@@ -192,6 +196,28 @@ static bool fb_unchanged(const td_file_reader *r, const char *path) {
          td_timespec_ns(st.st_mtim) == r->io.open_mtime_ns;
 }
 
+/* Opens f's reader (see fb_file_open) until the file is the same before and
+ * after the open; the bytes read by readers let go are added to *closed.
+ * Reads only the backend's fixed settings: a sizer runs it without the
+ * lock. */
+static int open_checked(td_file_backend *fb, const fb_file *f, td_file_reader **out, int64_t *closed,
+                        td_error *err) {
+  td_file_reader *r = NULL;
+  *out = NULL;
+  for (int attempt = 0;; attempt++) {
+    int rc = open_reader(fb, f, &r, err);
+    if (rc) return rc;
+    if (fb_reader_grows(r) || fb_unchanged(r, f->path)) break;
+    *closed += atomic_load(&r->io.bytes_read);
+    td_reader_close(r);
+    r = NULL;
+    if (attempt == 2)
+      return td_err(err, TD_EIO, "'%s' changed while it was opened (still being written?)", f->path);
+  }
+  *out = r;
+  return TD_OK;
+}
+
 int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
   if (f->reader) return TD_OK;
   /* The size is taken before the reader scans the file: if the file grows
@@ -214,19 +240,15 @@ int fb_file_open(td_file_backend *fb, fb_file *f, td_error *err) {
     f->pending = true;
     return td_err(err, TD_EIO, "'%s' is being written (waiting for its writer to close it)", f->path);
   }
-  for (int attempt = 0;; attempt++) {
-    rc = open_reader(fb, f, &r, err);
-    if (rc || fb_reader_grows(r) || fb_unchanged(r, f->path)) break;
-    fb->closed_bytes += atomic_load(&r->io.bytes_read);
-    td_reader_close(r);
-    r = NULL;
-    if (attempt == 2) {
-      f->pending = true;
-      return td_err(err, TD_EIO, "'%s' changed while it was opened (still being written?)", f->path);
-    }
+  if (f->ahead) { /* opened by a sizer */
+    r = f->ahead;
+    f->ahead = NULL;
+  } else {
+    rc = open_checked(fb, f, &r, &fb->closed_bytes, err);
   }
-  /* Only a file that ends too early (or vanished) may still be being
-   * written; any other error is permanent and fails the location. */
+  /* Only a file that ends too early (or vanished, or kept changing) may
+   * still be being written; any other error is permanent and fails the
+   * location. */
   f->pending = rc == TD_EIO || (rc && rc != TD_ENOMEM && err && err->position == TD_READER_INCOMPLETE);
   if (rc) return rc;
   if (!fb->schema_source) rc = take_schema(fb, f, r, err);
@@ -349,7 +371,12 @@ void fb_location_resize(td_file_backend *fb, fb_location *loc) {
   for (int64_t i = 0; i < loc->size_subs.n; i++) td_answer_size(loc->size_subs.reqs[i], size, NULL);
 }
 
+void fb_location_settle(td_file_backend *fb, fb_location *loc) {
+  while (loc->opening) pthread_cond_wait(&fb->opened, &fb->lock);
+}
+
 int fb_location_open(td_file_backend *fb, fb_location *loc, td_error *err) {
+  fb_location_settle(fb, loc);
   if (loc->failure) return td_err(err, TD_EFAILED, "%s", loc->failure);
   if (loc->opened) return TD_OK;
   for (int64_t i = 0; i < loc->n_files; i++) {
@@ -486,7 +513,10 @@ static int settle_schema(td_file_backend *fb, td_error *err) {
 }
 
 
+static void sizers_stop(td_file_backend *fb);
+
 static void backend_free(td_file_backend *fb) {
+  sizers_stop(fb);
   fb_locations_free(fb);
   td_key_index_reset(&fb->index);
   for (int64_t i = 0; i < fb->n_unsup; i++) {
@@ -511,6 +541,7 @@ static void backend_free(td_file_backend *fb) {
   td_free(fb->single_name);
   pthread_mutex_destroy(&fb->lock);
   pthread_mutex_destroy(&fb->watch_lock);
+  pthread_cond_destroy(&fb->opened);
   td_free(fb);
 }
 
@@ -523,6 +554,7 @@ int td_file_backend_new(const char *path, const td_file_options *opts, td_file_b
   atomic_init(&fb->refs, 1);
   td_spin_mutex_init(&fb->lock);
   pthread_mutex_init(&fb->watch_lock, NULL);
+  pthread_cond_init(&fb->opened, NULL);
   fb->ino_fd = fb->wake_fd = -1;
   td_key_index_init(&fb->index, key_of);
   td_schema_init(&fb->decl);
@@ -575,14 +607,21 @@ int64_t td_file_backend_bytes_read(td_file_backend *fb) {
 
 /* ---- the backend methods ---- */
 
-/* Under the lock: the location of `lk` (NULL lk: just the table), or false
- * with the reason in `why`. */
-static bool lookup(td_file_backend *fb, const td_table_key *tk, const td_location_key *lk, fb_location **loc,
-                   char *why, size_t size) {
-  if (strcmp(td_table_key_name(tk), fb->name) != 0) {
+/* Whether `tk` names this backend's table (NULL: checked before), else
+ * false with the reason in `why`. */
+static bool lookup_table(td_file_backend *fb, const td_table_key *tk, char *why, size_t size) {
+  if (tk && strcmp(td_table_key_name(tk), fb->name) != 0) {
     snprintf(why, size, "no table '%s' (this file backend serves '%s')", td_table_key_name(tk), fb->name);
     return false;
   }
+  return true;
+}
+
+/* Under the lock: the location of `lk` (NULL lk: just the table; NULL tk:
+ * the table was checked), opened, or false with the reason in `why`. */
+static bool lookup(td_file_backend *fb, const td_table_key *tk, const td_location_key *lk, fb_location **loc,
+                   char *why, size_t size) {
+  if (!lookup_table(fb, tk, why, size)) return false;
   if (!lk) return true;
   *loc = td_key_index_get(&fb->index, lk);
   if (*loc && (*loc)->removed) *loc = NULL;
@@ -638,11 +677,10 @@ static void f_table_locations(void *self, const td_table_key *tk, td_request req
   else td_answer_failure(req, why, NULL);
 }
 
-static void f_location_size(void *self, const td_table_key *tk, const td_location_key *lk, td_request req) {
-  td_file_backend *fb = self;
+/* Under the lock: answers the size of `lk`, opening its files first. */
+static void answer_size(td_file_backend *fb, const td_table_key *tk, const td_location_key *lk, td_request req) {
   char why[TD_ERROR_MESSAGE_SIZE];
   fb_location *loc = NULL;
-  pthread_mutex_lock(&fb->lock);
   bool ok = lookup(fb, tk, lk, &loc, why, sizeof why);
   if (ok && !fb->watching && !loc->listed) fb_sync_location(fb, loc);
   if (loc) loc->listed = false;
@@ -654,6 +692,147 @@ static void f_location_size(void *self, const td_table_key *tk, const td_locatio
   }
   if (ok) td_answer_size(req, loc->size, NULL);
   else td_answer_failure(req, why, NULL);
+}
+
+/* ---- sizing on helper threads ----
+ *
+ * A static tree's size requests of locations not opened yet (a query over
+ * 10,000 partitions asks for every size before it waits for the first, so
+ * that a backend may answer them together) go to a queue that up to
+ * `threads` sizers drain: a sizer opens a location's files without the lock
+ * (the location `opening`: fb_location_settle makes anything that would
+ * open, list or drop them wait), then answers as f_location_size does,
+ * under the lock, the readers adopted and checked by fb_file_open.  The
+ * answers, and the errors, are the ones one thread gives; a file whose
+ * open fails is opened again under the lock, which reports it. */
+typedef struct fb_size_job {
+  td_location_key *key; /* retained */
+  td_request req;
+} fb_size_job;
+
+typedef struct fb_sizer {
+  td_file_backend *fb;
+  pthread_t thread;
+  bool started; /* thread to join */
+  bool running;
+} fb_sizer;
+
+/* Fewer locations than this are sized in the call: not worth a thread. */
+enum { SIZE_AHEAD_MIN_LOCATIONS = 16 };
+
+/* Jobs a sizer takes at once: their files are opened in one stretch
+ * without the lock, and answered in one stretch under it (a location's
+ * open is ~10 us: taking the lock, and waking whoever waits for it, once a
+ * location cost as much). */
+enum { SIZE_BATCH = 32 };
+
+/* Under the lock: whether a sizer may open loc's files without it. */
+static bool may_open_ahead(const td_file_backend *fb, const fb_location *loc) {
+  return loc && !loc->opening && !loc->opened && !loc->failure && !loc->removed && fb->schema_source &&
+         loc->n_files > 0;
+}
+
+static void *sizer_main(void *arg) {
+  fb_sizer *me = arg;
+  td_file_backend *fb = me->fb;
+  fb_size_job jobs[SIZE_BATCH];
+  fb_location *mine[SIZE_BATCH];
+  pthread_mutex_lock(&fb->lock);
+  while (fb->next_job < fb->n_jobs) {
+    int n = 0;
+    for (; n < SIZE_BATCH && fb->next_job < fb->n_jobs; n++) {
+      jobs[n] = fb->jobs[fb->next_job++];
+      fb_location *loc = td_key_index_get(&fb->index, jobs[n].key);
+      mine[n] = may_open_ahead(fb, loc) ? loc : NULL;
+      if (mine[n]) mine[n]->opening = true;
+    }
+    if (fb->next_job == fb->n_jobs) fb->next_job = fb->n_jobs = 0;
+    /* the locations marked are this sizer's: their file lists stay as they
+     * are (fb_location_settle), each file's `ahead` is written by it alone */
+    pthread_mutex_unlock(&fb->lock);
+    int64_t closed = 0;
+    for (int k = 0; k < n; k++)
+      for (int64_t i = 0; mine[k] && i < mine[k]->n_files; i++) {
+        fb_file *f = mine[k]->files[i];
+        td_error e;
+        if (!f->reader && !f->ahead) (void)open_checked(fb, f, &f->ahead, &closed, &e);
+      }
+    pthread_mutex_lock(&fb->lock);
+    fb->closed_bytes += closed;
+    for (int k = 0; k < n; k++)
+      if (mine[k]) mine[k]->opening = false;
+    pthread_cond_broadcast(&fb->opened);
+    for (int k = 0; k < n; k++) {
+      answer_size(fb, NULL, jobs[k].key, jobs[k].req);
+      td_location_key_release(jobs[k].key);
+    }
+    fb->sized_ahead += n;
+  }
+  me->running = false;
+  fb->sizers_running--;
+  pthread_cond_broadcast(&fb->opened);
+  pthread_mutex_unlock(&fb->lock);
+  return NULL;
+}
+
+/* Under the lock: starts one more sizer when the queue has more jobs than
+ * the running ones are likely to finish soon; false when none runs and none
+ * could start (the caller then answers in the call). */
+static bool sizer_start(td_file_backend *fb) {
+  const int64_t queued = fb->n_jobs - fb->next_job;
+  if (fb->sizers_running > 0 &&
+      (fb->sizers_running >= fb->threads || queued <= SIZE_BATCH * (int64_t)fb->sizers_running))
+    return true;
+  if (!fb->sizers && !(fb->sizers = td_calloc((size_t)fb->threads, sizeof *fb->sizers))) return fb->sizers_running > 0;
+  for (int i = 0; i < fb->threads; i++) {
+    fb_sizer *z = &fb->sizers[i];
+    if (z->running) continue;
+    if (z->started) pthread_join(z->thread, NULL); /* it has stopped: it let go of the lock last */
+    z->fb = fb;
+    z->started = z->running = pthread_create(&z->thread, NULL, sizer_main, z) == 0;
+    if (z->running) fb->sizers_running++;
+    break;
+  }
+  return fb->sizers_running > 0;
+}
+
+/* Under the lock: queues the size request of `loc` for the sizers; false
+ * when it is answered in the call instead. */
+static bool size_later(td_file_backend *fb, fb_location *loc, td_request req) {
+  if (fb->watching || fb->threads < 2 || fb->n_locs < SIZE_AHEAD_MIN_LOCATIONS || loc->opened || loc->failure ||
+      loc->removed || !fb->schema_source)
+    return false;
+  if (fb->n_jobs == fb->cap_jobs) {
+    int64_t cap = fb->cap_jobs ? 2 * fb->cap_jobs : 64;
+    fb_size_job *j = td_realloc(fb->jobs, (size_t)cap * sizeof *j);
+    if (!j) return false;
+    fb->jobs = j;
+    fb->cap_jobs = cap;
+  }
+  fb->jobs[fb->n_jobs++] = (fb_size_job){td_location_key_retain(loc->key), req};
+  if (sizer_start(fb)) return true;
+  td_location_key_release(fb->jobs[--fb->n_jobs].key);
+  return false;
+}
+
+/* Waits for the sizers to drain the queue and stop, and joins them. */
+static void sizers_stop(td_file_backend *fb) {
+  pthread_mutex_lock(&fb->lock);
+  while (fb->sizers_running > 0) pthread_cond_wait(&fb->opened, &fb->lock);
+  pthread_mutex_unlock(&fb->lock);
+  for (int i = 0; fb->sizers && i < fb->threads; i++)
+    if (fb->sizers[i].started) pthread_join(fb->sizers[i].thread, NULL);
+  td_free(fb->sizers);
+  td_free(fb->jobs);
+}
+
+static void f_location_size(void *self, const td_table_key *tk, const td_location_key *lk, td_request req) {
+  td_file_backend *fb = self;
+  char why[TD_ERROR_MESSAGE_SIZE];
+  fb_location *loc = NULL;
+  pthread_mutex_lock(&fb->lock);
+  if (!lookup_table(fb, tk, why, sizeof why)) td_answer_failure(req, why, NULL);
+  else if (!((loc = td_key_index_get(&fb->index, lk)) && size_later(fb, loc, req))) answer_size(fb, tk, lk, req);
   pthread_mutex_unlock(&fb->lock);
 }
 

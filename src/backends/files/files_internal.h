@@ -10,6 +10,11 @@
  * before the backend is freed, so column reads run outside the lock on
  * reader pointers taken under it.  Answers are sent under `lock` (they never
  * call back into the backend), so subscribers see changes in order.
+ *
+ * The one exception: a sizer (static trees, files.c) opens the files of a
+ * location whose size was asked without the lock, the location marked
+ * `opening` meanwhile; whatever would open, list or drop its files first
+ * waits (`opened`, fb_location_settle) until the readers are handed back.
  */
 #ifndef TD_BACKENDS_FILES_INTERNAL_H
 #define TD_BACKENDS_FILES_INTERNAL_H
@@ -32,6 +37,7 @@ typedef struct fb_file {
   char *path; /* full path */
   fb_format fmt;
   td_file_reader *reader; /* NULL until opened */
+  td_file_reader *ahead;  /* opened by a sizer without the lock, not yet checked and adopted (fb_file_open) */
   int64_t *colmap;        /* table data column -> reader column */
   int64_t *partmap;       /* partition column -> reader column (-1: not in the file); NULL: none */
   bool pending;           /* watched: could not be opened yet (being written) */
@@ -59,6 +65,7 @@ typedef struct fb_location {
   fb_file **files;
   int64_t n_files, cap_files;
   bool opened;   /* every file opened and checked; `size` is valid */
+  bool opening;  /* a sizer is opening its files without the lock (fb_location_settle waits) */
   char *failure; /* set once the location failed (sticky) */
   int64_t size;
   bool listed; /* its directory was just listed: the next size answer needs no new listing */
@@ -153,8 +160,22 @@ struct td_file_backend {
   char **writing;
   int64_t n_writing, cap_writing;
   int64_t closed_bytes;
-  int threads; /* td_file_options.threads resolved (>= 1): threads that list a directory's subdirectories */
+  int threads; /* td_file_options.threads resolved (>= 1): threads that list a directory's subdirectories
+                  and size locations */
+  /* Sizing on helper threads (static trees, files.c): size requests of
+   * locations not opened yet, queued [next_job, n_jobs); up to `threads`
+   * sizers take them; `opened` is signalled when a location's opening ends
+   * and when a sizer stops. */
+  struct fb_size_job *jobs;
+  int64_t n_jobs, cap_jobs, next_job;
+  struct fb_sizer *sizers; /* `threads` slots */
+  int sizers_running;
+  int64_t sized_ahead; /* size requests the sizers answered (tests) */
+  pthread_cond_t opened;
 };
+
+/* Under the lock: waits until no sizer is opening loc's files. */
+void fb_location_settle(td_file_backend *fb, fb_location *loc);
 
 /* ---- watch.c ---- */
 /* Whether the watcher saw `path` written to and not closed since (only
