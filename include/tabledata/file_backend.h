@@ -57,7 +57,7 @@ typedef struct td_file_options {
   /* Threads that list directories when the tree is walked (the
    * subdirectories of one directory at once: a tree of 10,000 partition
    * directories) and, on a tree that is not watched, open the files of the
-   * locations whose sizes a table asks for (at least 16 locations; the
+   * locations whose sizes a table asks for (at least 512 locations; the
    * answers come from those threads): 0, the default, one per online core;
    * 1 does both one after another in the calling thread.  From 0 to 64
    * (TD_EINVAL otherwise). */

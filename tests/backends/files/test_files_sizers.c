@@ -18,15 +18,15 @@
 #include "pq_build.h"
 #include "test.h"
 
-enum { PARTS = 48 };
+enum { PARTS = 520 }; /* the sizers start at 512 locations */
 
-/* A tree of PARTS one-file partitions p=00..: Parquet files of
+/* A tree of PARTS one-file partitions p=000..: Parquet files of
  * 1 + i % 5 rows x = 100 * i + row. */
 static void make_tree(char *root) {
   fu_tmpdir(root);
   for (int i = 0; i < PARTS; i++) {
     char rel[64], path[192];
-    snprintf(rel, sizeof rel, "p=%02d", i);
+    snprintf(rel, sizeof rel, "p=%03d", i);
     fu_mkdirs(root, rel);
     int64_t v[5];
     for (int r = 0; r < 5; r++) v[r] = 100 * i + r;
@@ -90,7 +90,7 @@ static void test_threads_agree(void **state) {
     for (int64_t i = 0; i < td_table_location_count(t); i++) {
       char key[32], want[32];
       td_location_key_format(td_table_location(t, i), key, sizeof key);
-      snprintf(want, sizeof want, "p=%02lld", (long long)i);
+      snprintf(want, sizeof want, "p=%03lld", (long long)i);
       TD_ASSERT_CONTAINS(key, want);
     }
     close_all(fb, svc, t);
@@ -109,7 +109,7 @@ static void test_corrupt_file_same_error(void **state) {
   (void)state;
   char root[64];
   make_tree(root);
-  fu_write_text(root, "p=17/b.parquet", "not a parquet file, but long enough to have a tail PAR1", false);
+  fu_write_text(root, "p=017/b.parquet", "not a parquet file, but long enough to have a tail PAR1", false);
   char msg[2][TD_ERROR_MESSAGE_SIZE];
   const int threads[] = {1, 4};
   for (int k = 0; k < 2; k++) {
@@ -119,7 +119,7 @@ static void test_corrupt_file_same_error(void **state) {
     td_error err;
     int rc = open_table(root, threads[k], &fb, &svc, &t, &err);
     assert_int_not_equal(rc, TD_OK);
-    TD_ASSERT_CONTAINS(err.message, "p=17/b.parquet");
+    TD_ASSERT_CONTAINS(err.message, "p=017/b.parquet");
     snprintf(msg[k], sizeof msg[k], "%s", err.message);
     close_all(fb, svc, t);
   }
