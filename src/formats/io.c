@@ -170,7 +170,9 @@ static void release_fd(td_io *io) {
   pthread_mutex_unlock(&g_pool_lock);
 }
 
-int td_io_open(td_io *io, const char *path, td_error *err) {
+/* Opens `path` (room made in the pool first) and records its fstat; the
+ * descriptor is not in the pool yet (pool_add). */
+static int open_recorded(td_io *io, const char *path, td_error *err) {
   memset(io, 0, sizeof *io);
   io->fd = -1;
   int victims[4];
@@ -193,12 +195,22 @@ int td_io_open(td_io *io, const char *path, td_error *err) {
   io->open_size = (int64_t)st.st_size;
   io->open_mtime_ns = td_timespec_ns(st.st_mtim);
   io->open_ctime_ns = td_timespec_ns(st.st_ctim);
+  return TD_OK;
+}
+
+static void pool_add(td_io *io) {
   io->pooled = true;
   pthread_mutex_lock(&g_pool_lock);
   push_front(io);
   pthread_mutex_unlock(&g_pool_lock);
-  return TD_OK;
 }
+
+int td_io_open(td_io *io, const char *path, td_error *err) {
+  int rc = open_recorded(io, path, err);
+  if (rc == TD_OK) pool_add(io);
+  return rc;
+}
+
 
 /* Bytes of files held whole (td_io_open_small), at most TD_IO_WHOLE_BUDGET. */
 #define TD_IO_WHOLE_BUDGET ((int64_t)64 << 20)
@@ -215,20 +227,19 @@ static bool whole_reserve(int64_t n) {
   return true;
 }
 
-/* Reads all of io's file (open_size bytes, its descriptor open) into memory
- * and lets the descriptor go; false (nothing changed) when the budget is
+/* Reads all of io's file (open_size bytes, its descriptor open and not
+ * pooled) into memory and lets the descriptor go; false (nothing changed) when the budget is
  * spent, memory is short or the file does not hold open_size bytes now. */
 static bool read_whole(td_io *io) {
   const int64_t n = io->open_size;
   if (!whole_reserve(n)) return false;
   uint8_t *buf = td_malloc((size_t)n + 1);
   int64_t done = 0;
-  while (buf && done <= n) { /* one byte past the end: a file that grew is not taken */
+  while (buf && done < n + 1) { /* one byte past the end: a file that grew is not taken */
     ssize_t r = pread(io->fd, buf + done, (size_t)(n + 1 - done), (off_t)done);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
     done += r;
-    if (done == n + 1) break;
   }
   if (!buf || done != n) {
     td_free(buf);
@@ -246,29 +257,9 @@ static bool read_whole(td_io *io) {
 }
 
 int td_io_open_small(td_io *io, const char *path, int64_t max, td_error *err) {
-  int rc = td_io_open(io, path, err);
-  if (rc || io->open_size > max) return rc;
-  int fd;
-  if (acquire_fd(io, &fd, err) != TD_OK) return TD_OK; /* read as a pooled file then */
-  pthread_mutex_lock(&g_pool_lock);
-  const bool alone = io->pins == 1;
-  if (alone) { /* out of the pool, the descriptor this io's own */
-    unlink_io(io);
-    io->pooled = false;
-    io->pins = 0;
-  }
-  pthread_mutex_unlock(&g_pool_lock);
-  if (!alone) {
-    release_fd(io);
-    return TD_OK;
-  }
-  if (!read_whole(io)) { /* back into the pool, as td_io_open left it */
-    pthread_mutex_lock(&g_pool_lock);
-    io->pooled = true;
-    push_front(io);
-    pthread_mutex_unlock(&g_pool_lock);
-  }
-  return TD_OK;
+  int rc = open_recorded(io, path, err);
+  if (rc == TD_OK && (io->open_size > max || !read_whole(io))) pool_add(io);
+  return rc;
 }
 
 int td_io_open_fd(td_io *io, int fd, const char *name, td_error *err) {

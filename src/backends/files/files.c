@@ -730,10 +730,16 @@ enum { SIZE_AHEAD_MIN_LOCATIONS = 512 };
  * location cost as much). */
 enum { SIZE_BATCH = 32 };
 
-/* Under the lock: whether a sizer may open loc's files without it. */
+/* Under the lock: whether loc's files are still to be opened and may be
+ * opened by a sizer (the table's schema known: a first file's is taken
+ * under the lock). */
+static bool to_open(const td_file_backend *fb, const fb_location *loc) {
+  return !loc->opened && !loc->failure && !loc->removed && fb->schema_source;
+}
+
+/* Under the lock: whether a sizer may open loc's files without it now. */
 static bool may_open_ahead(const td_file_backend *fb, const fb_location *loc) {
-  return loc && !loc->opening && !loc->opened && !loc->failure && !loc->removed && fb->schema_source &&
-         loc->n_files > 0;
+  return loc && to_open(fb, loc) && !loc->opening && loc->n_files > 0;
 }
 
 static void *sizer_main(void *arg) {
@@ -803,9 +809,7 @@ static bool sizer_start(td_file_backend *fb) {
 /* Under the lock: queues the size request of `loc` for the sizers; false
  * when it is answered in the call instead. */
 static bool size_later(td_file_backend *fb, fb_location *loc, td_request req) {
-  if (fb->watching || fb->threads < 2 || fb->n_locs < SIZE_AHEAD_MIN_LOCATIONS || loc->opened || loc->failure ||
-      loc->removed || !fb->schema_source)
-    return false;
+  if (fb->watching || fb->threads < 2 || fb->n_locs < SIZE_AHEAD_MIN_LOCATIONS || !to_open(fb, loc)) return false;
   if (fb->n_jobs == fb->cap_jobs) {
     int64_t cap = fb->cap_jobs ? 2 * fb->cap_jobs : 64;
     fb_size_job *j = td_realloc(fb->jobs, (size_t)cap * sizeof *j);
