@@ -47,14 +47,15 @@ typedef struct td_page_cache td_page_cache;
 
 #define TD_PAGE_COMPACT_RATIO 16
 /* The probationary segment holds at most budget / TD_PAGE_PROBATION_DIV
- * bytes, and never more than TD_PAGE_PROBATION_MAX (8 MiB: a one-pass
- * scan's working set, a few pages per worker thread, so that its peak
- * memory is what it reads at once rather than a share of the budget, and
- * freed pages are reused warm instead of faulting in new memory); up to budget / TD_PAGE_GHOST_BYTES (at least 256) keys of pages it
- * evicted are remembered, so that a page read again soon enters the main
- * segment directly. */
+ * bytes, and never more than TD_PAGE_PROBATION_MAX (1 MiB: a page or two
+ * of a one-pass scan, so that its peak memory is what it reads at once
+ * rather than a share of the budget, and freed pages are reused while
+ * they are still in the caches instead of faulting in new memory); up to
+ * budget / TD_PAGE_GHOST_BYTES (at least 256) keys of pages it evicted are
+ * remembered, so that a page read again soon enters the main segment
+ * directly. */
 #define TD_PAGE_PROBATION_DIV 16
-#define TD_PAGE_PROBATION_MAX ((int64_t)8 << 20)
+#define TD_PAGE_PROBATION_MAX ((int64_t)1 << 20)
 #define TD_PAGE_GHOST_BYTES (64 * 1024)
 
 typedef struct td_page_data {

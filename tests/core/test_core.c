@@ -368,6 +368,47 @@ static void test_cache_scan_resistant(void **state) {
   fixture_close(&f);
 }
 
+/* With the default budget (1 GiB), a one-pass scan keeps at most the
+ * probationary cap (1 MiB, TD_PAGE_PROBATION_MAX) of pages it read once,
+ * during the scan and after it: its memory is what it reads at once. */
+static void test_cache_probation_cap(void **state) {
+  (void)state;
+  td_error err;
+  fixture f = {0};
+  td_service_options o;
+  td_service_options_init(&o);
+  o.page_size = 1024; /* 8 KiB pages; 4 x 131,072 int64 rows: 4 MiB */
+  td_table *t = open_big(&f, 4, 131072, &o);
+  int64_t col = td_table_column_index(t, "a");
+  struct ArrowArrayStream st;
+  TD_ASSERT_OK(td_table_stream(t, &col, 1, &st, &err), &err);
+  int64_t rows = 0, max_bytes = 0, sum = 0;
+  for (;;) {
+    struct ArrowArray b;
+    assert_int_equal(st.get_next(&st, &b), 0);
+    if (!b.release) break;
+    const int64_t *v = (const int64_t *)b.children[0]->buffers[1] + b.children[0]->offset;
+    for (int64_t i = 0; i < b.length; i++) sum += v[i];
+    rows += b.length;
+    td_counters c;
+    td_service_counters(f.svc, &c);
+    if (c.cache_bytes > max_bytes) max_bytes = c.cache_bytes;
+    b.release(&b);
+  }
+  st.release(&st);
+  assert_int_equal(rows, 4 * 131072);
+  assert_int_equal(sum, 6000000LL * 131072 + 4 * (131072LL * 131071 / 2)); /* a = l * 10^6 + row in location l */
+  td_counters c;
+  td_service_counters(f.svc, &c);
+  assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], 4 * 128);
+  const int64_t cap = (int64_t)1 << 20, page = 1024 * 8;
+  if (max_bytes > cap + page) fail_msg("a one-pass scan held %lld bytes of pages, cap %lld", (long long)max_bytes, (long long)cap);
+  if (c.cache_bytes > cap + page) fail_msg("after the scan the cache holds %lld bytes", (long long)c.cache_bytes);
+  assert_true(c.cache_evictions >= 4 * 128 - (cap + page) / page);
+  td_table_release(t);
+  fixture_close(&f);
+}
+
 /* ---- partitioned table and predicates ---- */
 
 static bool only_part_1(void *ctx, const td_location_key *k) {
@@ -796,7 +837,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_grow_block),
       cmocka_unit_test(test_seed_example),        cmocka_unit_test(test_laziness),
-      cmocka_unit_test(test_cache_budget),        cmocka_unit_test(test_cache_scan_resistant),        cmocka_unit_test(test_partitioned_and_predicate),
+      cmocka_unit_test(test_cache_budget),        cmocka_unit_test(test_cache_scan_resistant), cmocka_unit_test(test_cache_probation_cap),        cmocka_unit_test(test_partitioned_and_predicate),
       cmocka_unit_test(test_concurrent_readers),  cmocka_unit_test(test_stream_batches),
       cmocka_unit_test(test_unpartitioned_and_arrow_keys), cmocka_unit_test(test_alloc_failures), cmocka_unit_test(test_call_args),
   };
