@@ -64,6 +64,9 @@ int td_io_open(td_io *io, const char *path, td_error *err);
 int td_io_open_small(td_io *io, const char *path, int64_t max, td_error *err);
 /* Bytes held by files read whole now (tests). */
 int64_t td_io_whole_bytes(void);
+/* Tests: called with the path of a file about to be read whole, after its
+ * fstat (to change the file in between). */
+extern void (*td__io_whole_hook)(const char *path);
 /* Takes ownership of an open descriptor (closed by td_io_close; never
  * closed by the pool). */
 int td_io_open_fd(td_io *io, int fd, const char *name, td_error *err);

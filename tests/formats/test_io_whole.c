@@ -4,7 +4,8 @@
  * reads (counted) give its bytes, a read past its end fails as a file's
  * does, its size and inode are the ones it had; a bigger file, or one past
  * the process-wide budget, is opened as a pooled file and reads the same;
- * closing gives the budget back.  A Parquet reader of a small file holds
+ * closing gives the budget back; a file that grows between its fstat and
+ * the read is pooled.  A Parquet reader of a small file holds
  * no descriptor and reads its rows.
  */
 #include <fcntl.h>
@@ -114,6 +115,47 @@ static void test_bigger_file_pooled(void **state) {
   unlink(path);
 }
 
+/* Appends one byte to the file about to be read whole. */
+static void grow_file(const char *path) {
+  int fd = open(path, O_WRONLY | O_APPEND);
+  assert_true(fd >= 0);
+  uint8_t b = 0xee;
+  assert_int_equal(write(fd, &b, 1), 1);
+  close(fd);
+}
+
+/* A file that grows between its fstat and its whole read is not taken
+ * whole: it is pooled, its size the one fstat gave, and its reads give its
+ * bytes; the budget is given back. */
+static void test_grown_file_pooled(void **state) {
+  (void)state;
+  const char *path = write_bytes("whole-grows.bin", 3000);
+  const int64_t held0 = td_io_whole_bytes();
+  td_io io;
+  td_error err;
+  td__io_whole_hook = grow_file;
+  int rc = td_io_open_small(&io, path, 8192, &err);
+  td__io_whole_hook = NULL;
+  TD_ASSERT_OK(rc, &err);
+  assert_false(io.whole);
+  assert_true(io.pooled);
+  assert_int_equal(io.open_size, 3000);
+  assert_int_equal(td_io_whole_bytes(), held0);
+  check_read(&io, 0, 3000);
+  uint8_t b[4];
+  TD_ASSERT_OK(td_io_read(&io, b, 1, 3000, &err), &err); /* the byte it grew by */
+  assert_int_equal(b[0], 0xee);
+  td_io_close(&io);
+  /* opened again, at its new size, it is read whole */
+  TD_ASSERT_OK(td_io_open_small(&io, path, 8192, &err), &err);
+  assert_true(io.whole);
+  assert_int_equal(io.open_size, 3001);
+  check_read(&io, 100, 2900);
+  td_io_close(&io);
+  assert_int_equal(td_io_whole_bytes(), held0);
+  unlink(path);
+}
+
 /* Past the budget (64 MiB) files are pooled; the bytes come back at close. */
 static void test_budget(void **state) {
   (void)state;
@@ -182,6 +224,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_small_file_read_whole),
       cmocka_unit_test(test_bigger_file_pooled),
+      cmocka_unit_test(test_grown_file_pooled),
       cmocka_unit_test(test_budget),
       cmocka_unit_test(test_missing_file),
       cmocka_unit_test(test_parquet_small_file),
