@@ -227,11 +227,11 @@ static bool whole_reserve(int64_t n) {
   return true;
 }
 
+void (*td__io_whole_hook)(const char *path);
+
 /* Reads all of io's file (open_size bytes, its descriptor open and not
  * pooled) into memory and lets the descriptor go; false (nothing changed) when the budget is
  * spent, memory is short or the file does not hold open_size bytes now. */
-void (*td__io_whole_hook)(const char *path);
-
 static bool read_whole(td_io *io) {
   const int64_t n = io->open_size;
   if (!whole_reserve(n)) return false;

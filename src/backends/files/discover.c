@@ -177,10 +177,11 @@ static int consider(const td_file_backend *fb, int dfd, const char *dir, const c
 }
 
 /* fb_list of the directory `dir`, opened as `name` under the directory
- * descriptor `at` (AT_FDCWD: name is dir): a walk opens a directory's
+ * descriptor `parent` (AT_FDCWD: name is dir): a walk opens a directory's
  * subdirectories by their names under it, so that the kernel looks up one
  * path component, not every component of the tree's path again. */
-static int list_at(td_file_backend *fb, int at, const char *name, const char *dir, fb_listing *out, td_error *err) {
+static int list_at(td_file_backend *fb, int parent, const char *name, const char *dir, fb_listing *out,
+                   td_error *err) {
   memset(out, 0, sizeof *out);
   int rc = TD_OK;
   if (fb->single_name) { /* one data file: only it counts */
@@ -190,7 +191,7 @@ static int list_at(td_file_backend *fb, int at, const char *name, const char *di
   }
   /* getdents64 on the descriptor: opendir would also fstat it and
    * allocate, once for each of a tree's (maybe 20,000) directories */
-  int dfd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dfd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return TD_OK;
     return td_err(err, TD_EIO, "'%s': cannot list the directory: %s", dir, strerror(errno));
@@ -202,10 +203,10 @@ static int list_at(td_file_backend *fb, int at, const char *name, const char *di
       rc = td_err(err, TD_EIO, "'%s': cannot list the directory: %s", dir, strerror(errno));
       break;
     }
-    for (ssize_t at_ = 0; rc == TD_OK && at_ < n;) {
-      const struct dirent64 *de = (const struct dirent64 *)(buf + at_);
+    for (ssize_t at = 0; rc == TD_OK && at < n;) {
+      const struct dirent64 *de = (const struct dirent64 *)(buf + at);
       rc = consider(fb, dfd, dir, de->d_name, de->d_type, (uint64_t)de->d_ino, &dev, out, err);
-      at_ += de->d_reclen;
+      at += de->d_reclen;
     }
   }
   close(dfd);
@@ -682,8 +683,11 @@ static void list_children(td_file_backend *fb, const char *rel, const fb_listing
   char *base = oom ? NULL : fb_join(fb->root, rel);
   for (int64_t i = 0; base && !oom && i < l->n; i++)
     if (l->e[i].is_dir && !(b->dirs[i] = fb_join(base, l->e[i].name))) oom = true;
-  b->at = oom || !base ? -1 : open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (b->at < 0) b->at = AT_FDCWD;
+  b->at = AT_FDCWD;
+  if (!oom && base) {
+    int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) b->at = fd;
+  }
   b->e = l->e;
   td_free(base);
   if (oom || !base) {
