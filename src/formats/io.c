@@ -211,7 +211,6 @@ int td_io_open(td_io *io, const char *path, td_error *err) {
   return rc;
 }
 
-
 /* Bytes of files held whole (td_io_open_small), at most TD_IO_WHOLE_BUDGET. */
 #define TD_IO_WHOLE_BUDGET ((int64_t)64 << 20)
 static _Atomic int64_t g_whole_bytes;

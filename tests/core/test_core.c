@@ -188,6 +188,28 @@ static td_table *open_big(fixture *f, int n_locs, int64_t rows, const td_service
 }
 
 
+/* Streams int64 column `col` of t to its end: its rows, the sum of its
+ * values, and the most bytes svc's cache held after any batch. */
+static void scan_column(td_table *t, td_service *svc, int64_t col, int64_t *rows, int64_t *sum, int64_t *max_bytes) {
+  td_error err;
+  struct ArrowArrayStream st;
+  TD_ASSERT_OK(td_table_stream(t, &col, 1, &st, &err), &err);
+  *rows = *sum = *max_bytes = 0;
+  for (;;) {
+    struct ArrowArray b;
+    assert_int_equal(st.get_next(&st, &b), 0);
+    if (!b.release) break;
+    const int64_t *v = (const int64_t *)b.children[0]->buffers[1] + b.children[0]->offset;
+    for (int64_t i = 0; i < b.length; i++) *sum += v[i];
+    *rows += b.length;
+    td_counters c;
+    td_service_counters(svc, &c);
+    if (c.cache_bytes > *max_bytes) *max_bytes = c.cache_bytes;
+    b.release(&b);
+  }
+  st.release(&st);
+}
+
 static void test_laziness(void **state) {
   (void)state;
   td_error err;
@@ -325,20 +347,10 @@ static void test_cache_scan_resistant(void **state) {
   td_counters c;
   td_service_counters(f.svc, &c);
   assert_int_equal(c.calls[TD_METHOD_COLUMN_VALUES], 1);
-  struct ArrowArrayStream st;
-  TD_ASSERT_OK(td_table_stream(t, &col, 1, &st, &err), &err);
-  int64_t rows = 0, max_bytes = 0;
-  for (;;) {
-    struct ArrowArray b;
-    assert_int_equal(st.get_next(&st, &b), 0);
-    if (!b.release) break;
-    rows += b.length;
-    td_service_counters(f.svc, &c);
-    if (c.cache_bytes > max_bytes) max_bytes = c.cache_bytes;
-    b.release(&b);
-  }
-  st.release(&st);
+  int64_t rows, sum, max_bytes;
+  scan_column(t, f.svc, col, &rows, &sum, &max_bytes);
   assert_int_equal(rows, 32000);
+  assert_int_equal(sum, 6000000LL * 8000 + 4 * (8000LL * 7999 / 2)); /* a = l * 10^6 + row in location l */
   /* Within budget throughout, and the scan's pages held at most the
    * probationary share (1/16) beside the hot page. */
   if (max_bytes > o.cache_bytes) fail_msg("cache held %lld bytes, budget %lld", (long long)max_bytes, (long long)o.cache_bytes);
@@ -373,29 +385,13 @@ static void test_cache_scan_resistant(void **state) {
  * during the scan and after it: its memory is what it reads at once. */
 static void test_cache_probation_cap(void **state) {
   (void)state;
-  td_error err;
   fixture f = {0};
   td_service_options o;
   td_service_options_init(&o);
   o.page_size = 1024; /* 8 KiB pages; 4 x 131,072 int64 rows: 4 MiB */
   td_table *t = open_big(&f, 4, 131072, &o);
-  int64_t col = td_table_column_index(t, "a");
-  struct ArrowArrayStream st;
-  TD_ASSERT_OK(td_table_stream(t, &col, 1, &st, &err), &err);
-  int64_t rows = 0, max_bytes = 0, sum = 0;
-  for (;;) {
-    struct ArrowArray b;
-    assert_int_equal(st.get_next(&st, &b), 0);
-    if (!b.release) break;
-    const int64_t *v = (const int64_t *)b.children[0]->buffers[1] + b.children[0]->offset;
-    for (int64_t i = 0; i < b.length; i++) sum += v[i];
-    rows += b.length;
-    td_counters c;
-    td_service_counters(f.svc, &c);
-    if (c.cache_bytes > max_bytes) max_bytes = c.cache_bytes;
-    b.release(&b);
-  }
-  st.release(&st);
+  int64_t col = td_table_column_index(t, "a"), rows, sum, max_bytes;
+  scan_column(t, f.svc, col, &rows, &sum, &max_bytes);
   assert_int_equal(rows, 4 * 131072);
   assert_int_equal(sum, 6000000LL * 131072 + 4 * (131072LL * 131071 / 2)); /* a = l * 10^6 + row in location l */
   td_counters c;

@@ -153,16 +153,16 @@ static int consider(const td_file_backend *fb, int dfd, const char *dir, const c
   if (type != DT_UNKNOWN && type != DT_DIR && type != DT_LNK && fb_format_of(fb, name) == FB_NONE) return TD_OK;
   struct stat st;
   int rc = TD_OK, got;
-  if (dfd >= 0 && type == DT_DIR) {
-    if (*dev == 0) {
-      struct stat ds;
-      *dev = fstat(dfd, &ds) == 0 ? (uint64_t)ds.st_dev + 1 : 0;
-    }
+  if (dfd >= 0 && type == DT_DIR && *dev == 0) {
+    struct stat ds;
+    *dev = fstat(dfd, &ds) == 0 ? (uint64_t)ds.st_dev + 1 : 0;
+  }
+  if (dfd >= 0 && type == DT_DIR && *dev != 0) {
     memset(&st, 0, sizeof st);
     st.st_mode = S_IFDIR;
     st.st_ino = (ino_t)ino;
     st.st_dev = (dev_t)(*dev - 1);
-    got = *dev ? 0 : fstatat(dfd, name, &st, 0);
+    got = 0;
   } else if (dfd >= 0) {
     got = fstatat(dfd, name, &st, 0);
   } else {
