@@ -176,6 +176,8 @@ static int consider(const td_file_backend *fb, int dfd, const char *dir, const c
   return rc;
 }
 
+void (*fb__list_hook)(const char *dir);
+
 /* fb_list of the directory `dir`, opened as `name` under the directory
  * descriptor `parent` (AT_FDCWD: name is dir): a walk opens a directory's
  * subdirectories by their names under it, so that the kernel looks up one
@@ -196,9 +198,14 @@ static int list_at(td_file_backend *fb, int parent, const char *name, const char
     if (errno == ENOENT || errno == ENOTDIR) return TD_OK;
     return td_err(err, TD_EIO, "'%s': cannot list the directory: %s", dir, strerror(errno));
   }
+  if (fb__list_hook) fb__list_hook(dir);
   _Alignas(struct dirent64) char buf[16384];
   uint64_t dev = 0; /* the directory's device + 1, once known */
   for (ssize_t n; rc == TD_OK && (n = getdents64(dfd, buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == ENOENT) { /* removed since it was opened: gone, as when the open finds no directory */
+      fb_listing_reset(out);
+      break;
+    }
     if (n < 0) {
       rc = td_err(err, TD_EIO, "'%s': cannot list the directory: %s", dir, strerror(errno));
       break;

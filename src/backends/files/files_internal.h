@@ -191,6 +191,8 @@ bool fb_hidden(const char *name);
 /* Lists `dir`: data files and subdirectories, sorted by name.  A missing
  * directory lists as empty. */
 int fb_list(td_file_backend *fb, const char *dir, fb_listing *out, td_error *err);
+/* Tests: called with a directory fb_list has opened, before it reads it. */
+extern void (*fb__list_hook)(const char *dir);
 void fb_listing_reset(fb_listing *l);
 /* Under the lock: brings the tree (or the directory `rel`) up to date.
  * `deep`: look into every subdirectory, not only new ones.  A directory

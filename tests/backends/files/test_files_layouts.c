@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backends/files/files_internal.h"
 #include "files_util.h"
 #include "test.h"
 
@@ -372,6 +373,49 @@ static void test_walk_threads(void **state) {
   fu_rmtree(root);
 }
 
+/* Removes a=1 (its file, then itself) once the walk has opened it. */
+static void remove_a1(const char *dir) {
+  size_t n = strlen(dir);
+  if (n < 3 || strcmp(dir + n - 3, "a=1") != 0) return;
+  char f[512];
+  snprintf(f, sizeof f, "%s/f.arrows", dir);
+  assert_int_equal(unlink(f), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
+/* A directory removed while the walk lists it (opened, then gone: reading
+ * it fails with ENOENT) is a removed directory, as one the open does not
+ * find: the table has the other locations and no error. */
+static void test_dir_removed_while_listed(void **state) {
+  (void)state;
+  char root[64], rel[32];
+  fu_tmpdir(root);
+  for (int a = 0; a < 3; a++) {
+    snprintf(rel, sizeof rel, "a=%d", a);
+    fu_mkdirs(root, rel);
+    snprintf(rel, sizeof rel, "a=%d/f.arrows", a);
+    fu_write_stream(root, rel, TD_TYPE_INT64, a * 10, 2);
+  }
+  td_file_options o;
+  td_file_options_init(&o);
+  o.threads = 1;
+  td_file_backend *fb;
+  td_service *svc;
+  td_table *t;
+  td_error err;
+  fb__list_hook = remove_a1;
+  int rc = open_table(root, &o, &fb, &svc, &t, &err);
+  fb__list_hook = NULL;
+  TD_ASSERT_OK(rc, &err);
+  assert_int_equal(td_table_location_count(t), 2);
+  assert_int_equal(td_table_size(t), 4);
+  char key[64];
+  td_location_key_format(td_table_location(t, 1), key, sizeof key);
+  TD_ASSERT_CONTAINS(key, "a=2");
+  close_table(fb, svc, t);
+  fu_rmtree(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_inferred_types),
@@ -380,6 +424,7 @@ int main(void) {
       cmocka_unit_test(test_globs),
       cmocka_unit_test(test_table_functions),
       cmocka_unit_test(test_walk_threads),
+      cmocka_unit_test(test_dir_removed_while_listed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
