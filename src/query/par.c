@@ -1,9 +1,10 @@
 /*
  * query/par.c - the worker pool of static operations (see par.h): threads
  * started per operation (a few tens of microseconds, small beside a scan
- * worth splitting) and joined before it returns.  With TD_PAR_TRACE set in
- * the environment, each parallel run prints its workers' CPU and wall time
- * to stderr (how well the work was split, on a machine too loaded to time).
+ * worth splitting) and joined before it returns; they start away from the
+ * caller's CPU (td_thread_start).  With TD_PAR_TRACE set in the environment,
+ * each parallel run prints its workers' CPU and wall time to stderr (how
+ * well the work was split, on a machine too loaded to time).
  */
 #include "query/par.h"
 
@@ -47,6 +48,7 @@ typedef struct par_slot {
    * (voluntary context switches) or was preempted */
   bool trace;
   double cpu_ms, wall_ms;
+  double asked_ms, start_ms; /* when the thread was asked for; how long it took to start */
   long blocked, preempted;
 } par_slot;
 
@@ -65,6 +67,7 @@ static void *par_main(void *v) {
     getrusage(RUSAGE_THREAD, &r0);
     c0 = ms_of(CLOCK_THREAD_CPUTIME_ID);
     w0 = ms_of(CLOCK_MONOTONIC);
+    s->start_ms = s->asked_ms > 0 ? w0 - s->asked_ms : 0;
   }
   s->rc = s->fn(s->ctx, s->worker, &s->err);
   if (s->trace) {
@@ -93,15 +96,19 @@ int td__par_run(int n, td_par_fn fn, void *ctx, td_error *err) {
     slots[w].fn = fn;
     slots[w].ctx = ctx;
   }
-  for (int w = 1; w < n; w++) slots[w].started = pthread_create(&slots[w].thread, NULL, par_main, &slots[w]) == 0;
+  for (int w = 1; w < n; w++) {
+    if (trace) slots[w].asked_ms = ms_of(CLOCK_MONOTONIC);
+    slots[w].started = td_thread_start(&slots[w].thread, par_main, &slots[w]) == 0;
+  }
   par_main(&slots[0]);
   for (int w = 1; w < n; w++) {
     if (slots[w].started) pthread_join(slots[w].thread, NULL);
     else par_main(&slots[w]);
   }
   for (int w = 0; trace && w < n; w++)
-    fprintf(stderr, "%s w%d cpu %.1f ms, wall %.1f ms, blocked %ld, preempted %ld%s", w ? ";" : "td par:", w,
-            slots[w].cpu_ms, slots[w].wall_ms, slots[w].blocked, slots[w].preempted, w + 1 < n ? "" : "\n");
+    fprintf(stderr, "%s w%d started %.2f ms, cpu %.1f ms, wall %.1f ms, blocked %ld, preempted %ld%s",
+            w ? ";" : "td par:", w, slots[w].start_ms, slots[w].cpu_ms, slots[w].wall_ms, slots[w].blocked,
+            slots[w].preempted, w + 1 < n ? "" : "\n");
   int rc = TD_OK;
   for (int w = 0; w < n && rc == TD_OK; w++)
     if (slots[w].rc) {

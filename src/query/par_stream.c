@@ -24,6 +24,7 @@
 #include "query/par.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/sys.h"
 
 typedef struct ps_slot {
   td_chunk_list out;
@@ -142,7 +143,7 @@ int td__par_stream_new(td_table *src, td_snapshot *snap, const td_select_spec *s
   }
   for (int w = 0; w < workers; w++) {
     p->workers[w] = (ps_worker){.p = p, .index = w};
-    p->workers[w].started = pthread_create(&p->workers[w].thread, NULL, worker_main, &p->workers[w]) == 0;
+    p->workers[w].started = td_thread_start(&p->workers[w].thread, worker_main, &p->workers[w]) == 0;
     p->n_workers += p->workers[w].started;
   }
   if (p->n_workers == 0) { /* no thread: the caller streams on its own thread */

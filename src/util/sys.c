@@ -1,9 +1,13 @@
 /*
- * util/sys.c - online cores and spinning mutexes (see sys.h).
+ * util/sys.c - online cores, spinning mutexes and starting threads (see
+ * sys.h).
  */
 #include "util/sys.h"
 
+#include <sched.h>
 #include <unistd.h>
+
+#include "util/alloc.h"
 
 int td_online_cores(int max) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -22,4 +26,39 @@ void td_spin_mutex_init(pthread_mutex_t *m) {
 #endif
   pthread_mutex_init(m, &a);
   pthread_mutexattr_destroy(&a);
+}
+
+#ifdef CPU_SETSIZE
+typedef struct away_start {
+  void *(*fn)(void *);
+  void *arg;
+  cpu_set_t home; /* the caller's CPUs, taken back by the new thread */
+} away_start;
+
+static void *start_home(void *v) {
+  away_start a = *(away_start *)v;
+  td_free(v);
+  (void)pthread_setaffinity_np(pthread_self(), sizeof a.home, &a.home);
+  return a.fn(a.arg);
+}
+#endif
+
+int td_thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
+#ifdef CPU_SETSIZE
+  int here = sched_getcpu();
+  away_start *a = here >= 0 && here < CPU_SETSIZE ? td_malloc(sizeof *a) : NULL; /* (the thread frees it) */
+  pthread_attr_t attr;
+  if (a && pthread_getaffinity_np(pthread_self(), sizeof a->home, &a->home) == 0 && CPU_ISSET(here, &a->home) &&
+      CPU_COUNT(&a->home) > 1 && pthread_attr_init(&attr) == 0) {
+    cpu_set_t away = a->home;
+    CPU_CLR(here, &away);
+    a->fn = fn;
+    a->arg = arg;
+    int rc = pthread_attr_setaffinity_np(&attr, sizeof away, &away) == 0 ? pthread_create(t, &attr, start_home, a) : -1;
+    pthread_attr_destroy(&attr);
+    if (rc == 0) return 0;
+  }
+  td_free(a);
+#endif
+  return pthread_create(t, NULL, fn, arg);
 }

@@ -10,9 +10,14 @@
  * times before the end; the aggregation's runs of units (an even split and
  * one where the workers take every unit from the first; queries ordered
  * by every key steal into the state a worker holds) and the error of the
- * first failing row.  Error paths: negative thread counts.
+ * first failing row.  Workers run on the caller's CPUs: the CPU set they
+ * are started with (away from the caller's CPU) is given back as they
+ * start, also when the caller is pinned to one CPU.  Error paths: negative
+ * thread counts.
  */
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -820,8 +825,56 @@ static void test_threads_errors(void **state) {
   env_close(&e);
 }
 
+#ifdef CPU_SETSIZE
+typedef struct cpus_seen {
+  cpu_set_t mask[4];
+  int ran[4];
+} cpus_seen;
+
+static int record_cpus(void *ctx, int worker, td_error *err) {
+  (void)err;
+  cpus_seen *c = ctx;
+  c->ran[worker]++;
+  return pthread_getaffinity_np(pthread_self(), sizeof c->mask[worker], &c->mask[worker]) == 0 ? TD_OK : TD_EIO;
+}
+
+/* Every worker of td__par_run runs once, on the caller's CPU set. */
+static void check_workers_cpus(const cpu_set_t *want) {
+  cpus_seen c;
+  memset(&c, 0, sizeof c);
+  td_error err;
+  TD_ASSERT_OK(td__par_run(4, record_cpus, &c, &err), &err);
+  for (int w = 0; w < 4; w++) {
+    assert_int_equal(c.ran[w], 1);
+    assert_true(CPU_EQUAL(&c.mask[w], want));
+  }
+}
+#endif
+
+static void test_worker_cpus(void **state) {
+  (void)state;
+#ifdef CPU_SETSIZE
+  cpu_set_t all;
+  if (pthread_getaffinity_np(pthread_self(), sizeof all, &all) != 0) skip();
+  check_workers_cpus(&all);
+  /* pinned to one CPU: nowhere else to start them */
+  int first = 0;
+  while (first < CPU_SETSIZE && !CPU_ISSET(first, &all)) first++;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
+  check_workers_cpus(&one);
+  assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof all, &all), 0);
+  check_workers_cpus(&all);
+#else
+  skip();
+#endif
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_worker_cpus),
       cmocka_unit_test(test_global_aggregates), cmocka_unit_test(test_group_by),
       cmocka_unit_test(test_million_groups),    cmocka_unit_test(test_count_distinct),
       cmocka_unit_test(test_order_by_limit),

@@ -706,7 +706,7 @@ static void list_children(td_file_backend *fb, const char *rel, const fb_listing
   pthread_t t[64];
   int started = 0;
   for (; started < helpers && started < 64; started++)
-    if (pthread_create(&t[started], NULL, list_children_worker, b) != 0) break;
+    if (td_thread_start(&t[started], list_children_worker, b) != 0) break;
   list_children_worker(b);
   for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
   if (b->at != AT_FDCWD) close(b->at);

@@ -799,7 +799,7 @@ static bool sizer_start(td_file_backend *fb) {
     if (z->running) continue;
     if (z->started) pthread_join(z->thread, NULL); /* it has stopped: it let go of the lock last */
     z->fb = fb;
-    z->started = z->running = pthread_create(&z->thread, NULL, sizer_main, z) == 0;
+    z->started = z->running = td_thread_start(&z->thread, sizer_main, z) == 0;
     if (z->running) fb->sizers_running++;
     break;
   }
