@@ -45,20 +45,22 @@ static void *start_home(void *v) {
 
 int td_thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
 #ifdef CPU_SETSIZE
+  cpu_set_t home;
   int here = sched_getcpu();
-  away_start *a = here >= 0 && here < CPU_SETSIZE ? td_malloc(sizeof *a) : NULL; /* (the thread frees it) */
-  pthread_attr_t attr;
-  if (a && pthread_getaffinity_np(pthread_self(), sizeof a->home, &a->home) == 0 && CPU_ISSET(here, &a->home) &&
-      CPU_COUNT(&a->home) > 1 && pthread_attr_init(&attr) == 0) {
-    cpu_set_t away = a->home;
-    CPU_CLR(here, &away);
-    a->fn = fn;
-    a->arg = arg;
-    int rc = pthread_attr_setaffinity_np(&attr, sizeof away, &away) == 0 ? pthread_create(t, &attr, start_home, a) : -1;
-    pthread_attr_destroy(&attr);
-    if (rc == 0) return 0;
+  if (here >= 0 && here < CPU_SETSIZE && pthread_getaffinity_np(pthread_self(), sizeof home, &home) == 0 &&
+      CPU_ISSET(here, &home) && CPU_COUNT(&home) > 1) {
+    away_start *a = td_malloc(sizeof *a); /* (the thread frees it) */
+    pthread_attr_t attr;
+    if (a && pthread_attr_init(&attr) == 0) {
+      *a = (away_start){fn, arg, home};
+      cpu_set_t away = home;
+      CPU_CLR(here, &away);
+      int rc = pthread_attr_setaffinity_np(&attr, sizeof away, &away) == 0 ? pthread_create(t, &attr, start_home, a) : -1;
+      pthread_attr_destroy(&attr);
+      if (rc == 0) return 0;
+    }
+    td_free(a); /* no memory or no attributes: started as usual */
   }
-  td_free(a);
 #endif
   return pthread_create(t, NULL, fn, arg);
 }

@@ -23,6 +23,7 @@
 
 #include "query/agg_more.h"
 #include "query/par.h"
+#include "util/alloc.h"
 #include "tabledata.h"
 #include "test.h"
 
@@ -828,6 +829,7 @@ static void test_threads_errors(void **state) {
 #ifdef CPU_SETSIZE
 typedef struct cpus_seen {
   cpu_set_t mask[4];
+  pthread_t self[4];
   int ran[4];
 } cpus_seen;
 
@@ -835,19 +837,27 @@ static int record_cpus(void *ctx, int worker, td_error *err) {
   (void)err;
   cpus_seen *c = ctx;
   c->ran[worker]++;
+  c->self[worker] = pthread_self();
   return pthread_getaffinity_np(pthread_self(), sizeof c->mask[worker], &c->mask[worker]) == 0 ? TD_OK : TD_EIO;
 }
 
-/* Every worker of td__par_run runs once, on the caller's CPU set. */
-static void check_workers_cpus(const cpu_set_t *want) {
+/* Every worker of td__par_run runs once, workers 1-3 on threads of their
+ * own, each on the caller's CPU set, with every allocation failing after
+ * the first `fail_after` (< 0: none fails); returns the allocations the run
+ * asked for (td_thread_start's, one a thread started off the caller's CPU). */
+static int64_t check_workers_cpus(const cpu_set_t *want, int64_t fail_after) {
   cpus_seen c;
   memset(&c, 0, sizeof c);
   td_error err;
+  td__alloc_fail_after(fail_after);
   TD_ASSERT_OK(td__par_run(4, record_cpus, &c, &err), &err);
+  int64_t allocs = td__alloc_fail_after(-1);
   for (int w = 0; w < 4; w++) {
     assert_int_equal(c.ran[w], 1);
+    assert_true(pthread_equal(c.self[w], pthread_self()) == (w == 0));
     assert_true(CPU_EQUAL(&c.mask[w], want));
   }
+  return allocs;
 }
 #endif
 
@@ -856,17 +866,21 @@ static void test_worker_cpus(void **state) {
 #ifdef CPU_SETSIZE
   cpu_set_t all;
   if (pthread_getaffinity_np(pthread_self(), sizeof all, &all) != 0) skip();
-  check_workers_cpus(&all);
-  /* pinned to one CPU: nowhere else to start them */
+  /* with another CPU to go to, each of the 3 threads starts there */
+  int64_t away = CPU_COUNT(&all) > 1 ? 3 : 0;
+  assert_int_equal(check_workers_cpus(&all, -1), away);
+  /* pinned to one CPU: nowhere else to start them, nothing allocated */
   int first = 0;
   while (first < CPU_SETSIZE && !CPU_ISSET(first, &all)) first++;
   cpu_set_t one;
   CPU_ZERO(&one);
   CPU_SET(first, &one);
   assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
-  check_workers_cpus(&one);
+  assert_int_equal(check_workers_cpus(&one, -1), 0);
   assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof all, &all), 0);
-  check_workers_cpus(&all);
+  /* no memory for the hand-over: the threads start as usual */
+  assert_int_equal(check_workers_cpus(&all, 0), away);
+  assert_int_equal(check_workers_cpus(&all, -1), away);
 #else
   skip();
 #endif
